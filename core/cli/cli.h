@@ -1,0 +1,41 @@
+/* cli.h - shared helpers for the fedbroker command's verbs (prefix fbc_). */
+#ifndef FB_CLI_H
+#define FB_CLI_H
+
+#include <stdio.h>
+#include "fedbroker/fedbroker.h"
+
+/* One option of a verb. Exactly one of str/flag/list is set. */
+typedef struct fbc_opt {
+    const char *name;       /* long name without "--" */
+    const char *metavar;    /* NULL for a flag */
+    const char *help;
+    const char **str;       /* receives the value (borrowed from argv) */
+    int *flag;              /* set to 1 when present */
+    const char ***list;     /* repeated option: NULL-terminated, new (free()) */
+} fbc_opt;
+
+/* Parses argv[1..] (argv[0] is the verb). Positional arguments are collected
+ * into *pos (new array, free(); borrowed strings), their count in *npos.
+ * Handles --help. Returns 1 to go on; 0 to stop and return *exit_code
+ * (0 after --help, FB_EXIT_USAGE after a bad option, message printed). */
+int fbc_parse(int argc, char **argv, const fbc_opt *opts, const char *usage,
+              const char *description, char ***pos, int *npos, int *exit_code);
+
+/* Output formats shared by verbs that print data. */
+typedef enum { FBC_FMT_TABLE, FBC_FMT_JSON, FBC_FMT_CSV, FBC_FMT_MD,
+               FBC_FMT_HTML, FBC_FMT_FOCUS } fbc_format;
+/* Parses --format (NULL means table) among the allowed ones (bit mask of
+ * 1 << fbc_format). Returns 0 or prints an error and returns -1. */
+int fbc_format_parse(const char *s, unsigned allowed, fbc_format *out);
+
+/* Prints diagnostics to stderr and returns the exit code they imply. */
+int fbc_report_diag(const fb_diag *d, int code_if_errors);
+
+/* Verb entry points (each in its own file). */
+int fbc_cmd_validate(int argc, char **argv);
+int fbc_cmd_render(int argc, char **argv);
+int fbc_cmd_drivers(int argc, char **argv);
+int fbc_cmd_drivers_test(int argc, char **argv);
+
+#endif

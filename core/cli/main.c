@@ -1,0 +1,68 @@
+/* main.c - the fedbroker command: dispatches to one verb per file. */
+#include "config.h"
+#include "cli.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct verb {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} verb;
+
+static const verb verbs[] = {
+    {"drivers", fbc_cmd_drivers, "list drivers and their features; `drivers test` checks one"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: fedbroker [--version] [--help] VERB [ARGS]\n\nverbs:\n");
+    for (size_t i = 0; i < sizeof verbs / sizeof *verbs; i++)
+        fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+    fprintf(out, "\nRun 'fedbroker VERB --help' for a verb's options. "
+                 "Exit codes are listed in fedbroker(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return FB_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return FB_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("fedbroker %s (driver ABI %d.%d)\n", PACKAGE_VERSION, FB_ABI_MAJOR, FB_ABI_MINOR);
+        return FB_EXIT_OK;
+    }
+    int64_t t;
+    char *err = NULL;
+    if (fbi_now(&t, &err) != 0) {
+        fprintf(stderr, "fedbroker: %s\n", err);
+        free(err);
+        return FB_EXIT_INVALID;
+    }
+    for (size_t i = 0; i < sizeof verbs / sizeof *verbs; i++) {
+        if (strcmp(argv[1], verbs[i].name) == 0) {
+            curl_global_init(CURL_GLOBAL_DEFAULT);
+            int rc = verbs[i].run(argc - 1, argv + 1);
+            curl_global_cleanup();
+            return rc;
+        }
+    }
+    fprintf(stderr, "fedbroker: unknown verb '%s'\n", argv[1]);
+    const char *best = NULL;
+    int bestd = 3;
+    for (size_t i = 0; i < sizeof verbs / sizeof *verbs; i++) {
+        int dd = fbi_edit_distance(argv[1], verbs[i].name, 2);
+        if (dd < bestd) { bestd = dd; best = verbs[i].name; }
+    }
+    if (best) fprintf(stderr, "Did you mean '%s'?\n", best);
+    usage(stderr);
+    return FB_EXIT_USAGE;
+}

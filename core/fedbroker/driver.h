@@ -1,0 +1,268 @@
+/*
+ * fedbroker/driver.h - the fedbroker driver ABI.
+ *
+ * A driver is a shared object that exports exactly one symbol:
+ *
+ *     fb_status fb_driver_entry(const fb_host *host, const fb_driver **out,
+ *                               fb_diag *diag);
+ *
+ * The host calls it once after dlopen. The driver checks the host's ABI,
+ * stores the host table if it wants to, and points *out at a const fb_driver
+ * that lives as long as the shared object.
+ *
+ * Rules (the conformance kit, `fedbroker drivers test`, checks them):
+ *  - Structs only grow at the end; fields are never reordered or removed.
+ *    A reader treats every slot past `struct_size` as NULL.
+ *  - The host refuses a driver whose abi_major differs from FB_ABI_MAJOR or
+ *    whose abi_minor is newer than the host's.
+ *  - `caps` must agree with the slots (see FB_CAP_* below).
+ *  - Data crosses as UTF-8 JSON text. Every buffer a driver hands back
+ *    (out_json, driver-allocated strings) comes from host->alloc; the host
+ *    releases it with host->free. Input strings are borrowed for the call.
+ *  - Every verb returns an fb_status and may add diagnostics to `diag`.
+ *    A non-OK status must come with at least one error diagnostic.
+ *  - observe changes nothing; apply and destroy are idempotent; render is pure
+ *    (no I/O, same input -> byte-identical output).
+ *  - Drivers never call libcurl or read the wall clock themselves: they use
+ *    host->http and host->now, so tests can record, replay and fix time.
+ *
+ * The JSON documents each verb reads and writes are described in
+ * docs/driver-abi.md.
+ */
+#ifndef FEDBROKER_DRIVER_H
+#define FEDBROKER_DRIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FB_ABI_MAJOR 1
+#define FB_ABI_MINOR 0
+
+/* The name of the single exported entry point. */
+#define FB_DRIVER_ENTRY_SYMBOL "fb_driver_entry"
+
+typedef enum fb_status {
+    FB_OK = 0,
+    FB_NOTSUP = 1,    /* verb or feature not supported by this driver */
+    FB_INVALID = 2,   /* the input is wrong; diagnostics say where */
+    FB_AUTH = 3,      /* credentials missing or refused */
+    FB_NOTFOUND = 4,  /* the resource does not exist */
+    FB_CONFLICT = 5,  /* exists and is not ours, or a concurrent change */
+    FB_RETRYABLE = 6, /* transient; the same call may succeed later */
+    FB_QUOTA = 7,     /* a provider limit was hit */
+    FB_INTERNAL = 8   /* a bug or an unexpected answer */
+} fb_status;
+
+typedef enum fb_severity {
+    FB_SEV_ERROR = 0,
+    FB_SEV_WARNING = 1,
+    FB_SEV_NOTE = 2
+} fb_severity;
+
+typedef enum fb_log_level {
+    FB_LOG_ERROR = 0,
+    FB_LOG_WARN = 1,
+    FB_LOG_INFO = 2,
+    FB_LOG_DEBUG = 3
+} fb_log_level;
+
+/*
+ * fb_diag is the host's per-call context: diagnostics are added to it, and the
+ * host services that belong to one call (HTTP, record, log) take it so the
+ * host can attribute them to the operation in progress. Opaque to drivers.
+ */
+typedef struct fb_diag fb_diag;
+
+/* Driver-owned state created by configure and released by teardown. */
+typedef struct fb_driver_ctx fb_driver_ctx;
+
+/* ---- Capability bits ------------------------------------------------------
+ * FB_CAP_FUNCTION/CONTAINER/QUANTUM: the workload kinds the driver places.
+ *     At least one kind bit  <=> offers and validate are non-NULL.
+ * FB_CAP_RENDER   <=> render is non-NULL.
+ * FB_CAP_DEPLOY   <=> apply, observe and destroy are all non-NULL.
+ * FB_CAP_DISCOVER <=> discover is non-NULL.
+ * The feature bits (SCALE_TO_ZERO and later) need at least one kind bit.
+ * configure and teardown are always required.
+ */
+#define FB_CAP_FUNCTION      (UINT64_C(1) << 0)
+#define FB_CAP_CONTAINER     (UINT64_C(1) << 1)
+#define FB_CAP_QUANTUM       (UINT64_C(1) << 2)
+#define FB_CAP_RENDER        (UINT64_C(1) << 3)
+#define FB_CAP_DEPLOY        (UINT64_C(1) << 4)
+#define FB_CAP_DISCOVER      (UINT64_C(1) << 5)
+#define FB_CAP_SCALE_TO_ZERO (UINT64_C(1) << 6)
+#define FB_CAP_GPU           (UINT64_C(1) << 7)
+#define FB_CAP_PUBLIC_HTTP   (UINT64_C(1) << 8)
+#define FB_CAP_AUTOSCALE     (UINT64_C(1) << 9)
+#define FB_CAP_ARM64         (UINT64_C(1) << 10)
+#define FB_CAP_KNOWN_MASK    ((UINT64_C(1) << 11) - 1)
+
+/* ---- Host HTTP service ---------------------------------------------------- */
+
+typedef struct fb_http_header {
+    const char *name;
+    const char *value;
+} fb_http_header;
+
+/* The request may be retried by the host (see host->http). */
+#define FB_HTTP_IDEMPOTENT    (1u << 0)
+/* Not idempotent by verb, but guarded by an idempotency token in the request,
+ * so the host may retry it as well. */
+#define FB_HTTP_TOKEN_GUARDED (1u << 1)
+
+typedef struct fb_http_request {
+    size_t struct_size;            /* sizeof(fb_http_request) */
+    const char *method;            /* "GET", "POST", ... */
+    const char *url;               /* absolute http(s) URL */
+    const fb_http_header *headers; /* borrowed */
+    size_t n_headers;
+    const void *body;              /* borrowed; may be NULL when body_len is 0 */
+    size_t body_len;
+    uint32_t flags;                /* FB_HTTP_* */
+    const char *service;           /* label for logs and per-service limits */
+    /* Strings (secret key, session token, bearer token) the host must redact
+     * wherever it shows this request (logs, dry-run output). Borrowed. */
+    const char *const *secrets;
+    size_t n_secrets;
+} fb_http_request;
+
+typedef struct fb_http_response {
+    long status;                   /* HTTP status; 0 when no response */
+    fb_http_header *headers;       /* host-owned; freed by host->http_free */
+    size_t n_headers;
+    char *body;                    /* host-owned, NUL-terminated; body_len excludes the NUL */
+    size_t body_len;
+} fb_http_response;
+
+/* ---- Host services table (append-only) ------------------------------------ */
+
+typedef struct fb_host {
+    uint32_t abi_major;
+    uint32_t abi_minor;
+    size_t struct_size;
+
+    /* Memory for every buffer that crosses the ABI. */
+    void *(*alloc)(size_t n);
+    void (*free)(void *p);
+
+    /* Log one line attributed to the call. The host never logs secrets it was
+     * told about; drivers must not pass secrets here. */
+    void (*log)(fb_diag *diag, fb_log_level level, const char *message);
+
+    /* Wall clock as Unix seconds. FEDBROKER_NOW overrides it for tests. */
+    int64_t (*now)(void);
+
+    /* Sleep (for polling); the host may shorten it in tests. */
+    void (*sleep_ms)(fb_diag *diag, uint32_t ms);
+
+    /* Perform an HTTP request with the host's retries, timeouts, limits and
+     * logging. On FB_OK, resp holds the final response (any HTTP status);
+     * release it with http_free. A transport failure after all retries
+     * returns FB_RETRYABLE with a diagnostic. In dry-run mode the host records
+     * the request and answers with status 0 and FB_OK. */
+    fb_status (*http)(fb_diag *diag, const fb_http_request *req,
+                      fb_http_response *resp);
+    void (*http_free)(fb_http_response *resp);
+
+    /* A credential for the current identity binding, e.g. "aws.profile".
+     * *out (host->alloc) is set on FB_OK; FB_NOTFOUND when not bound. */
+    fb_status (*credential)(fb_diag *diag, const char *key, char **out);
+
+    /* Add a diagnostic. pointer is a JSON pointer into the call's input
+     * workload (e.g. "/spec/resources/memory") or NULL. All strings are
+     * copied. */
+    void (*diag_add)(fb_diag *diag, fb_severity severity, const char *summary,
+                     const char *detail, const char *pointer);
+
+    /* Record a cloud-side resource right after it was created, before doing
+     * anything else, so a crash leaves nothing orphaned. resource_json:
+     * {"type": "...", "id": "...", "region": "...", ...}. */
+    fb_status (*record)(fb_diag *diag, const char *resource_json);
+
+    /* Non-zero when this call is a dry run (apply prints, sends nothing). */
+    int (*dry_run)(fb_diag *diag);
+} fb_host;
+
+/* ---- The driver ------------------------------------------------------------ */
+
+typedef struct fb_driver {
+    uint32_t abi_major;   /* FB_ABI_MAJOR the driver was built against */
+    uint32_t abi_minor;   /* FB_ABI_MINOR the driver was built against */
+    size_t struct_size;   /* sizeof(fb_driver) the driver was built with */
+    const char *name;     /* [a-z0-9_-]+, equal to the file name without .so */
+    const char *version;  /* the driver's own version */
+    uint64_t caps;        /* FB_CAP_* */
+    const char *summary;  /* one line for `fedbroker drivers` */
+
+    /* Create driver state from its configuration:
+     * {"settings": {...}, "regions": [...]}. Required. */
+    fb_status (*configure)(const fb_host *host, const char *config_json,
+                           fb_driver_ctx **out, fb_diag *diag);
+
+    /* What it can place: {"offers": [{"kind", "service", "region", ...}]}. */
+    fb_status (*offers)(fb_driver_ctx *ctx, char **out_json, fb_diag *diag);
+
+    /* Check a workload against a placement: in {"workload", "placement"}. */
+    fb_status (*validate)(fb_driver_ctx *ctx, const char *in_json,
+                          fb_diag *diag);
+
+    /* Provider-native documents, no I/O: in {"workload", "placement"},
+     * out {"documents": [...]}. Pure and deterministic. */
+    fb_status (*render)(fb_driver_ctx *ctx, const char *in_json,
+                        char **out_json, fb_diag *diag);
+
+    /* Create or update: in {"workload", "placement", "deployment"|null},
+     * out {"state": {...}, "resources": [...]}. Idempotent. */
+    fb_status (*apply)(fb_driver_ctx *ctx, const char *in_json,
+                       char **out_json, fb_diag *diag);
+
+    /* Read the live state: in {"deployment", "workload"?},
+     * out {"status", "resources", "drift"}. Changes nothing. */
+    fb_status (*observe)(fb_driver_ctx *ctx, const char *in_json,
+                         char **out_json, fb_diag *diag);
+
+    /* Delete: in {"deployment"}, out {"deleted": [...]}. Idempotent:
+     * deleting what is already gone is FB_OK. */
+    fb_status (*destroy)(fb_driver_ctx *ctx, const char *in_json,
+                         char **out_json, fb_diag *diag);
+
+    /* List resources in the configured regions: in {"regions": [...]},
+     * out {"resources": [{..., "managed": true|false}]}. */
+    fb_status (*discover)(fb_driver_ctx *ctx, const char *in_json,
+                          char **out_json, fb_diag *diag);
+
+    /* Release ctx. Required. */
+    void (*teardown)(fb_driver_ctx *ctx);
+} fb_driver;
+
+typedef fb_status (*fb_driver_entry_fn)(const fb_host *host,
+                                        const fb_driver **out, fb_diag *diag);
+
+/* Declared here so drivers get the prototype; define it with
+ * FB_DRIVER_EXPORT so it is the one visible symbol. */
+#if defined(__GNUC__)
+#define FB_DRIVER_EXPORT __attribute__((visibility("default")))
+#else
+#define FB_DRIVER_EXPORT
+#endif
+
+FB_DRIVER_EXPORT fb_status fb_driver_entry(const fb_host *host,
+                                           const fb_driver **out,
+                                           fb_diag *diag);
+
+/* Slot access that honours struct_size: NULL for slots the driver's struct
+ * does not have. */
+#define FB_DRIVER_HAS(drv, field)                                            \
+    ((drv)->struct_size >= offsetof(fb_driver, field) + sizeof((drv)->field) \
+     && (drv)->field != NULL)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FEDBROKER_DRIVER_H */

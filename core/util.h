@@ -1,0 +1,88 @@
+/*
+ * util.h - small internal helpers shared by core modules (prefix fbi_).
+ * Not installed, not exported from libfedbroker.
+ */
+#ifndef FB_UTIL_H
+#define FB_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "fedbroker/driver.h"
+
+#if defined(__GNUC__)
+#define FBI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define FBI_PRINTF(a, b)
+#endif
+
+/* ---- growable byte buffer ---- */
+typedef struct fbi_buf {
+    char *data; /* always NUL-terminated when len > 0 or after any append */
+    size_t len;
+    size_t cap;
+} fbi_buf;
+
+void fbi_buf_init(fbi_buf *b);
+void fbi_buf_free(fbi_buf *b);
+void fbi_buf_append(fbi_buf *b, const void *p, size_t n);
+void fbi_buf_puts(fbi_buf *b, const char *s);
+void fbi_buf_putc(fbi_buf *b, char c);
+void fbi_buf_printf(fbi_buf *b, const char *fmt, ...) FBI_PRINTF(2, 3);
+void fbi_buf_vprintf(fbi_buf *b, const char *fmt, va_list ap);
+/* Hands the data over to the caller (new, free()); the buffer is reset. */
+char *fbi_buf_steal(fbi_buf *b);
+
+/* ---- allocation that never returns NULL (aborts on OOM, like Redis) ---- */
+void *fbi_xmalloc(size_t n);
+void *fbi_xcalloc(size_t n, size_t m);
+void *fbi_xrealloc(void *p, size_t n);
+char *fbi_xstrdup(const char *s);
+char *fbi_xstrndup(const char *s, size_t n);
+char *fbi_xasprintf(const char *fmt, ...) FBI_PRINTF(1, 2);
+
+/* ---- files ---- */
+/* Reads a whole file (new, free()) refusing files larger than max_bytes.
+ * On failure returns NULL and sets *err (new, free()). */
+char *fbi_read_file(const char *path, size_t max_bytes, size_t *len_out,
+                    char **err);
+/* Writes atomically: temp file in the same directory, fsync, rename.
+ * Returns 0 or -1 with *err (new). */
+int fbi_write_file_atomic(const char *path, const void *data, size_t len,
+                          char **err);
+/* mkdir -p with the given mode; 0 or -1 with *err. */
+int fbi_mkdirs(const char *path, unsigned mode, char **err);
+
+/* ---- strings ---- */
+int fbi_utf8_valid(const char *s, size_t n);
+int fbi_str_has_suffix(const char *s, const char *suffix);
+/* Levenshtein distance, capped: returns cap+1 when larger. */
+int fbi_edit_distance(const char *a, const char *b, int cap);
+/* Appends a JSON pointer token with ~0/~1 escaping. */
+void fbi_pointer_append(fbi_buf *ptr, const char *token);
+void fbi_pointer_append_index(fbi_buf *ptr, size_t index);
+
+/* ---- JSON ---- */
+/* Canonical, deterministic serialisation (sorted keys, compact). new, free() */
+char *fbi_json_canonical(const json_t *j);
+/* SHA-256 hex of the canonical form (65 bytes incl. NUL into out). */
+void fbi_json_hash(const json_t *j, char out[65]);
+void fbi_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* ---- time ---- */
+/* Unix seconds now, honouring FEDBROKER_NOW (RFC 3339 UTC). Returns 0 and
+ * sets *t, or -1 when FEDBROKER_NOW is malformed (err new). */
+int fbi_now(int64_t *t, char **err);
+/* Parses "2015-08-30T12:36:00Z" (UTC only). 0 on success. */
+int fbi_parse_rfc3339(const char *s, int64_t *t);
+/* Formats Unix seconds as RFC 3339 UTC into out[21]. */
+void fbi_format_rfc3339(int64_t t, char out[21]);
+/* Monotonic milliseconds, for measuring durations. */
+double fbi_mono_ms(void);
+
+/* ---- status names ---- */
+const char *fbi_status_name(fb_status s);
+
+#endif

@@ -1,0 +1,1 @@
+# drivers/aws: see drivers/local.mk

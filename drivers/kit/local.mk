@@ -1,0 +1,1 @@
+# drivers/kit: see drivers/local.mk

@@ -1,0 +1,1 @@
+# drivers/quantum: see drivers/local.mk

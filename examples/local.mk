@@ -1,0 +1,1 @@
+# examples/: specs and the example driver
