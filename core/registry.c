@@ -423,9 +423,14 @@ static fb_status load_dir(fb_registry *r, const char *dir, fb_diag *diag)
     return FB_OK;
 }
 
+fb_registry *fb_registry_new(void)
+{
+    return fbi_xcalloc(1, sizeof(fb_registry));
+}
+
 fb_status fb_registry_open(const char *path, fb_registry **out, fb_diag *diag)
 {
-    fb_registry *r = fbi_xcalloc(1, sizeof *r);
+    fb_registry *r = fb_registry_new();
     if (!path) path = getenv("FEDBROKER_DRIVER_PATH");
     if (!path || !*path) path = FB_DRIVERDIR;
     char *copy = fbi_xstrdup(path), *save = NULL;

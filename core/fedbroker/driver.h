@@ -114,6 +114,10 @@ typedef struct fb_http_header {
 /* Not idempotent by verb, but guarded by an idempotency token in the request,
  * so the host may retry it as well. */
 #define FB_HTTP_TOKEN_GUARDED (1u << 1)
+/* Changes nothing on the provider although its method may be POST (a query
+ * such as ECS DescribeServices). observe may only send GET, HEAD or requests
+ * with this flag. Implies FB_HTTP_IDEMPOTENT. */
+#define FB_HTTP_READ_ONLY     (1u << 2)
 
 typedef struct fb_http_request {
     size_t struct_size;            /* sizeof(fb_http_request) */

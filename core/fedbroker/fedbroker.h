@@ -71,6 +71,8 @@ typedef struct fb_registry fb_registry;
  * a directory cannot be read. *out is new (fb_registry_free). */
 fb_status fb_registry_open(const char *path, fb_registry **out, fb_diag *diag);
 void fb_registry_free(fb_registry *r);
+/* new: an empty registry (drivers are added with fb_registry_load_file). */
+fb_registry *fb_registry_new(void);
 /* Loads one file (the conformance kit uses this). host may be NULL for the
  * default host. *drv is borrowed from the registry. */
 fb_status fb_registry_load_file(fb_registry *r, const char *file,
@@ -96,6 +98,13 @@ int fb_elf_exported_symbols(const char *file, char ***names, char **err);
 void fb_caps_describe(uint64_t caps, char *buf, size_t n);
 /* Checks caps against slots; returns 0 or -1 with the first problem (new). */
 int fb_driver_check_caps(const fb_driver *d, char **why);
+
+/* ---- conformance kit ------------------------------------------------------ */
+
+/* Runs the driver conformance kit on one .so, printing one PASS/FAIL/SKIP
+ * line per check to out. settings_json (borrowed, may be NULL) is passed to
+ * configure as "settings". Returns the number of failed checks. */
+int fb_conformance_run(const char *file, const char *settings_json, FILE *out);
 
 /* ---- state store (SQLite) ------------------------------------------------- */
 
