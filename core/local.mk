@@ -34,3 +34,22 @@ fedbroker_SOURCES = \
 	core/cli/cmd_drivers.c \
 	core/cli/cmd_drivers_test.c
 fedbroker_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
+
+# Portable specs: parse, validate (schema embedded at build time), normalise.
+core_libfbcore_la_SOURCES += \
+	core/spec.c core/spec.h \
+	core/spec_schema.c \
+	core/spec_json.c \
+	core/spec_yaml.c \
+	core/spec_units.c
+nodist_core_libfbcore_la_SOURCES = core/spec_schema_data.c
+BUILT_SOURCES += core/spec_schema_data.c
+CLEANFILES += core/spec_schema_data.c
+core/spec_schema_data.c: $(top_srcdir)/schemas/workload.v1.schema.json $(top_srcdir)/schemas/embed.sh
+	$(AM_V_GEN)$(MKDIR_P) core && \
+	$(SHELL) $(top_srcdir)/schemas/embed.sh fbi_spec_schema_data \
+	  $(top_srcdir)/schemas/workload.v1.schema.json > $@.tmp && mv $@.tmp $@
+fbspecschemadir = $(pkgdatadir)/schemas
+dist_fbspecschema_DATA = schemas/workload.v1.schema.json
+EXTRA_DIST += schemas/embed.sh
+fedbroker_SOURCES += core/cli/cmd_validate.c

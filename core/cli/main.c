@@ -15,6 +15,7 @@ typedef struct verb {
 
 static const verb verbs[] = {
     {"drivers", fbc_cmd_drivers, "list drivers and their features; `drivers test` checks one"},
+    {"validate", fbc_cmd_validate, "check spec files and print their normal form"},
 };
 
 static void usage(FILE *out)
