@@ -15,7 +15,8 @@ core_libfbcore_la_SOURCES = \
 	core/host.c core/host.h \
 	core/http.c \
 	core/registry.c \
-	core/store.c
+	core/store.c \
+	core/conformance.c
 core_libfbcore_la_LIBADD = $(FB_CORE_DEPLIBS)
 
 lib_LTLIBRARIES += core/libfedbroker.la
