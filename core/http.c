@@ -354,6 +354,8 @@ struct xfer {
     fbi_buf hdrs; /* "name\0value\0" pairs */
     size_t n_hdrs;
     int too_big;
+    unsigned sends;     /* times curl was about to send the request */
+    int resend_blocked; /* curl wanted to send it again: refused */
     char errbuf[CURL_ERROR_SIZE];
     double queued_at, started_at, ms, wait_ms;
     int done;
@@ -397,6 +399,25 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     fbi_buf_putc(&x->hdrs, '\0');
     x->n_hdrs++;
     return len;
+}
+
+/* curl silently sends a request again when a reused connection closes
+ * before any answer, which for a request the server did read means sending
+ * it twice. Refuse that: each send is one attempt of our retry policy,
+ * which knows whether the request may be repeated. */
+static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                     int conn_local_port)
+{
+    xfer *x = ud;
+    (void)conn_primary_ip;
+    (void)conn_local_ip;
+    (void)conn_primary_port;
+    (void)conn_local_port;
+    if (++x->sends > 1) {
+        x->resend_blocked = 1;
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
 }
 
 /* Finds or creates the state of a service key. Lock held. */
@@ -474,6 +495,8 @@ static void xfer_start(fbi_http_client *c, xfer *x)
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(h, CURLOPT_PREREQDATA, x);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -562,6 +585,10 @@ static int drain(fbi_http_client *c)
         pthread_mutex_lock(&c->mu);
         x->easy = NULL;
         x->rc = rc;
+        if (x->resend_blocked && rc == CURLE_ABORTED_BY_CALLBACK) {
+            x->rc = CURLE_GOT_NOTHING;
+            snprintf(x->errbuf, sizeof x->errbuf, "the connection closed without an answer");
+        }
         x->status = status;
         x->svc->inflight--;
         c->inflight--;
@@ -958,6 +985,8 @@ static void xfer_reset(xfer *x)
     fbi_buf_free(&x->hdrs);
     x->n_hdrs = 0;
     x->too_big = 0;
+    x->sends = 0;
+    x->resend_blocked = 0;
     x->rc = CURLE_OK;
     x->status = 0;
     x->errbuf[0] = '\0';
@@ -1102,11 +1131,11 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
         }
         char line[1024];
         if (x.rc == CURLE_OK)
-            snprintf(line, sizeof line, "http %s %s%s -> %ld%s%s attempt=%u/%u %.0fms wait=%.0fms service=%s",
+            snprintf(line, sizeof line, "http %s %s %s -> %ld%s%s attempt=%u/%u %.0fms wait=%.0fms service=%s",
                      req->method, nm.host, nm.path, x.status, code ? " " : "", code ? code : "",
                      attempt, max_attempts, x.ms, x.wait_ms, nm.service);
         else
-            snprintf(line, sizeof line, "http %s %s%s -> failed (%s) attempt=%u/%u %.0fms wait=%.0fms service=%s",
+            snprintf(line, sizeof line, "http %s %s %s -> failed (%s) attempt=%u/%u %.0fms wait=%.0fms service=%s",
                      req->method, nm.host, nm.path, xfer_error(&x), attempt, max_attempts, x.ms,
                      x.wait_ms, nm.service);
         req_log(driver, req, line);
@@ -1145,7 +1174,7 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
         }
         if (stop_why) {
             if (*stop_why && rk != RETRY_NO) {
-                snprintf(line, sizeof line, "http %s %s%s: %s", req->method, nm.host, nm.path, stop_why);
+                snprintf(line, sizeof line, "http %s %s %s: %s", req->method, nm.host, nm.path, stop_why);
                 req_log(driver, req, line);
             }
             if (x.rc == CURLE_OK) {
@@ -1191,7 +1220,7 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
             if (ra_ms > max_ra) ra_ms = max_ra;
             if (ra_ms > delay) delay = ra_ms;
         }
-        snprintf(line, sizeof line, "http %s %s%s: retrying in %llums (%s%s%s)", req->method, nm.host,
+        snprintf(line, sizeof line, "http %s %s %s: retrying in %llums (%s%s%s)", req->method, nm.host,
                  nm.path, (unsigned long long)delay,
                  rk == RETRY_THROTTLE ? "throttled" : rk == RETRY_TIMEOUT ? "timeout" : "transient",
                  code ? " " : "", code ? code : "");
