@@ -1035,6 +1035,75 @@ START_TEST(test_config_errors)
 }
 END_TEST
 
+
+/* Fan-out jobs going through the host table, each with its own fbi_call
+ * bound to its own fb_diag: half dry runs (recorded per call), half real
+ * requests through the process-wide client. */
+typedef struct hostjobs {
+    fb_diag *diags[40];
+    fbi_call calls[40];
+} hostjobs;
+
+static fb_status host_job(void *ud, size_t i)
+{
+    hostjobs *h = ud;
+    const fb_host *host = fb_host_table();
+    fbi_call_begin(&h->calls[i], h->diags[i], "drv");
+    h->calls[i].dry_run = (int)(i % 2);
+    fb_status st = FB_OK;
+    for (int r = 0; r < 3 && st == FB_OK; r++) {
+        char url[128];
+        snprintf(url, sizeof url, "%s/k/h%zu-%d/ok", base, i, r);
+        fb_http_request rq = {sizeof rq, "GET", url, NULL, 0, NULL, 0, FB_HTTP_IDEMPOTENT, "h", NULL, 0};
+        fb_http_response resp;
+        st = host->http(h->diags[i], &rq, &resp);
+        if (st == FB_OK && resp.status != (i % 2 ? 0 : 200)) st = FB_INTERNAL;
+        host->http_free(&resp);
+    }
+    return st;
+}
+
+START_TEST(test_fanout_through_host)
+{
+    srv_up();
+    fb_diag *cd = fb_diag_new();
+    ck_assert_int_eq(fbi_http_configure("{\"http\": {" FAST "}}", cd), FB_OK);
+    hostjobs h;
+    for (size_t i = 0; i < 40; i++) h.diags[i] = fb_diag_new();
+    fb_status st[40];
+    ck_assert_int_eq(fbi_fanout(40, 8, host_job, &h, st), FB_OK);
+    for (size_t i = 0; i < 40; i++) {
+        ck_assert_int_eq(st[i], FB_OK);
+        ck_assert_uint_eq(fb_diag_count(h.diags[i]), 0);
+        for (int r = 0; r < 3; r++) {
+            char key[32];
+            snprintf(key, sizeof key, "h%zu-%d", i, r);
+            ck_assert_uint_eq(fts_attempts(srv, key), i % 2 ? 0 : 1);
+        }
+        if (i % 2) {
+            /* Each dry run recorded its own three requests, in order. */
+            ck_assert_uint_eq(json_array_size(h.calls[i].dry_requests), 3);
+            for (int r = 0; r < 3; r++) {
+                char want[128];
+                snprintf(want, sizeof want, "%s/k/h%zu-%d/ok", base, i, r);
+                ck_assert_str_eq(json_string_value(json_object_get(json_array_get(h.calls[i].dry_requests, r), "url")),
+                                 want);
+            }
+        } else {
+            ck_assert_ptr_null(h.calls[i].dry_requests);
+        }
+        fbi_call_end(&h.calls[i], h.diags[i]);
+        fb_diag_free(h.diags[i]);
+    }
+    fbi_http_stats s;
+    fbi_http_client_stats(NULL, &s);
+    ck_assert_uint_eq(s.requests, 60);
+    fbi_http_shutdown();
+    fb_diag_free(cd);
+    srv_down();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("http");
@@ -1064,6 +1133,7 @@ static Suite *suite(void)
     tcase_add_test(n, test_tls_verified_by_default);
     tcase_add_test(n, test_dry_run_records_only);
     tcase_add_test(n, test_host_uses_process_client);
+    tcase_add_test(n, test_fanout_through_host);
     suite_add_tcase(s, n);
     return s;
 }
