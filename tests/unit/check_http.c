@@ -478,7 +478,7 @@ START_TEST(test_standard_mode_matches_botocore)
     const size_t n = sizeof scenario / sizeof *scenario;
     srv_up();
     fbi_http_client *once = client("{\"http\": {\"max_attempts\": 1}}");
-    fbi_http_client *c = client("{\"http\": {\"retry_quota\": 40, \"timeout_ms\": 300, " FAST "}}");
+    fbi_http_client *c = client("{\"http\": {\"retry_quota\": 40, \"timeout_ms\": 800, " FAST "}}");
     json_t *requests = json_array();
     json_t *ours = json_array();
     int raw = 0;
@@ -558,6 +558,38 @@ START_TEST(test_retry_after_honoured)
 }
 END_TEST
 
+
+/* The same seed gives the same backoff delays; each within its bound. */
+START_TEST(test_seeded_backoff)
+{
+    srv_up();
+    uint64_t total[3];
+    const char *conf[3] = {"{\"http\": {\"seed\": 7, \"base_delay_ms\": 1000, \"sleep_scale\": 0.001}}",
+                           "{\"http\": {\"seed\": 7, \"base_delay_ms\": 1000, \"sleep_scale\": 0.001}}",
+                           "{\"http\": {\"seed\": 8, \"base_delay_ms\": 1000, \"sleep_scale\": 0.001}}"};
+    for (int k = 0; k < 3; k++) {
+        fbi_http_client *c = client(conf[k]);
+        fb_diag *d = fb_diag_new();
+        fb_http_response r;
+        char path[64];
+        snprintf(path, sizeof path, "/k/seed%d/500", k);
+        ck_assert_int_eq(req(c, d, "GET", path, FB_HTTP_IDEMPOTENT, NULL, "t", &r), FB_OK);
+        fbi_http_free(&r);
+        fbi_http_stats s;
+        fbi_http_client_stats(c, &s);
+        ck_assert_uint_eq(s.retries, 2);
+        ck_assert_uint_lt(s.last_backoff_ms, 2000);          /* second retry: [0, 2000) */
+        ck_assert_uint_lt(s.backoff_ms - s.last_backoff_ms, 1000); /* first retry: [0, 1000) */
+        total[k] = s.backoff_ms;
+        fb_diag_free(d);
+        fbi_http_client_free(c);
+    }
+    ck_assert_uint_eq(total[0], total[1]);
+    ck_assert_uint_ne(total[0], total[2]);
+    srv_down();
+}
+END_TEST
+
 START_TEST(test_size_limits)
 {
     srv_up();
@@ -601,7 +633,7 @@ END_TEST
 START_TEST(test_timeouts_retried)
 {
     srv_up();
-    fbi_http_client *c = client("{\"http\": {\"timeout_ms\": 200, " FAST "}}");
+    fbi_http_client *c = client("{\"http\": {\"timeout_ms\": 600, " FAST "}}");
     fb_diag *d = fb_diag_new();
     fb_http_response r;
     ck_assert_int_eq(req(c, d, "GET", "/k/a/delay3000", FB_HTTP_IDEMPOTENT, NULL, "t", &r), FB_RETRYABLE);
@@ -1122,6 +1154,7 @@ static Suite *suite(void)
     tcase_add_test(n, test_quota_drains_and_refills);
     tcase_add_test(n, test_standard_mode_matches_botocore);
     tcase_add_test(n, test_retry_after_honoured);
+    tcase_add_test(n, test_seeded_backoff);
     tcase_add_test(n, test_size_limits);
     tcase_add_test(n, test_timeouts_retried);
     tcase_add_test(n, test_connect_refused_retried);
