@@ -13,7 +13,8 @@ core_libfbcore_la_SOURCES = \
 	core/util.c core/util.h \
 	core/diag.c core/diag.h \
 	core/host.c core/host.h \
-	core/http.c \
+	core/http.c core/http_policy.c \
+	core/fanout.c core/fanout.h \
 	core/registry.c \
 	core/store.c \
 	core/conformance.c

@@ -18,3 +18,4 @@ EXTRA_DIST += tests/unit/fbtest.h
 
 include tests/drivers.mk
 include tests/core.mk
+include tests/http.mk
