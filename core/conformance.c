@@ -368,6 +368,39 @@ static void check_kind(kit *k, const fb_driver *drv, fb_driver_ctx *ctx, const c
         fb_diag_free(rd);
     }
 
+    if (drv->caps & FB_CAP_ESTIMATE) {
+        fb_diag *ud = fb_diag_new();
+        reset_fake();
+        char *u1 = NULL, *u2 = NULL;
+        fb_status s1 = drv->usage(ctx, in_text, &u1, ud);
+        fb_status s2 = drv->usage(ctx, in_text, &u2, ud);
+        size_t io = json_array_size(fk.requests) + fk.records + fk.sleeps;
+        json_t *uj = u1 ? json_loads(u1, 0, NULL) : NULL;
+        snprintf(check, sizeof check, "%s: usage returns billing lines", kind);
+        const char *bad = NULL;
+        json_t *line;
+        json_array_foreach(json_object_get(uj, "lines"), i, line) {
+            const char *q = json_string_value(json_object_get(line, "quantity"));
+            if (!json_is_string(json_object_get(line, "service")) ||
+                !json_is_string(json_object_get(line, "metric")) ||
+                !json_is_string(json_object_get(line, "unit")) || !q)
+                bad = "a line lacks service, metric, unit or a string quantity";
+            else if (strspn(q, "0123456789.") != strlen(q) || !*q || strchr(q, '.') != strrchr(q, '.'))
+                bad = "a quantity is not a non-negative decimal string";
+        }
+        if (s1 != FB_OK) result(k, "FAIL", check, "%s: %s", fbi_status_name(s1), first_error(ud));
+        else if (!json_is_array(json_object_get(uj, "lines"))) result(k, "FAIL", check, "no \"lines\" array");
+        else if (bad) result(k, "FAIL", check, "%s", bad);
+        else result(k, "PASS", check, "%zu line(s)", json_array_size(json_object_get(uj, "lines")));
+        json_decref(uj);
+        snprintf(check, sizeof check, "%s: usage is pure and deterministic", kind);
+        int same = s1 == FB_OK && s2 == FB_OK && u1 && u2 && !strcmp(u1, u2);
+        result(k, (same && !io) ? "PASS" : "FAIL", check, same ? (io ? "used host I/O" : NULL) : "two calls differ");
+        if (!u1 || fake_owned(u1)) free(u1);
+        if (!u2 || fake_owned(u2)) free(u2);
+        fb_diag_free(ud);
+    }
+
     if (drv->caps & FB_CAP_DEPLOY) {
         /* apply in dry-run mode: requests are recorded, nothing sent */
         fb_diag *ad = fb_diag_new();

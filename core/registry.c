@@ -39,7 +39,7 @@ struct fb_registry {
 };
 
 /* The smallest fb_driver a 1.0 driver may declare: every 1.0 slot. */
-#define DRIVER_V1_0_SIZE (offsetof(fb_driver, teardown) + sizeof(void (*)(void)))
+#define DRIVER_V1_0_SIZE (offsetof(fb_driver, usage) + sizeof(void (*)(void)))
 
 static int valid_name(const char *s, size_t n)
 {
@@ -144,7 +144,7 @@ static const struct { uint64_t bit; const char *name; } cap_names[] = {
     {FB_CAP_DEPLOY, "deploy"},         {FB_CAP_DISCOVER, "discover"},
     {FB_CAP_SCALE_TO_ZERO, "scale-to-zero"}, {FB_CAP_GPU, "gpu"},
     {FB_CAP_PUBLIC_HTTP, "public-http"}, {FB_CAP_AUTOSCALE, "autoscale"},
-    {FB_CAP_ARM64, "arm64"},
+    {FB_CAP_ARM64, "arm64"},           {FB_CAP_ESTIMATE, "estimate"},
 };
 
 void fb_caps_describe(uint64_t caps, char *buf, size_t n)
@@ -167,7 +167,8 @@ int fb_driver_check_caps(const fb_driver *d, char **why)
     uint64_t c = d->caps;
     uint64_t kinds = c & (FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_QUANTUM);
     uint64_t features = c & ~(FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_QUANTUM |
-                              FB_CAP_RENDER | FB_CAP_DEPLOY | FB_CAP_DISCOVER);
+                              FB_CAP_RENDER | FB_CAP_DEPLOY | FB_CAP_DISCOVER |
+                              FB_CAP_ESTIMATE);
     if (c & ~FB_CAP_KNOWN_MASK) {
         *why = fbi_xasprintf("caps has unknown bits 0x%llx; this broker knows "
                              "bits up to 0x%llx (ABI %d.%d)",
@@ -204,7 +205,12 @@ int fb_driver_check_caps(const fb_driver *d, char **why)
                                                  : "discover is set but caps lacks FB_CAP_DISCOVER");
         return -1;
     }
-    if (features && !kinds) {
+    if (!!(c & FB_CAP_ESTIMATE) != !!HAS(d, usage)) {
+        *why = fbi_xstrdup((c & FB_CAP_ESTIMATE) ? "caps has FB_CAP_ESTIMATE but usage is NULL"
+                                                 : "usage is set but caps lacks FB_CAP_ESTIMATE");
+        return -1;
+    }
+    if ((features || (c & FB_CAP_ESTIMATE)) && !kinds) {
         *why = fbi_xstrdup("feature bits (scale-to-zero, gpu, ...) need a workload kind bit");
         return -1;
     }

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "cli.h"
 #include "util.h"
+#include "host.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], verbs[i].name) == 0) {
             curl_global_init(CURL_GLOBAL_DEFAULT);
             int rc = verbs[i].run(argc - 1, argv + 1);
+            fbi_http_shutdown(); /* stop the I/O thread before curl goes */
             curl_global_cleanup();
             return rc;
         }
