@@ -17,7 +17,8 @@ core_libfbcore_la_SOURCES = \
 	core/fanout.c core/fanout.h \
 	core/registry.c \
 	core/store.c \
-	core/conformance.c
+	core/conformance.c \
+	core/broker.c core/broker.h
 core_libfbcore_la_LIBADD = $(FB_CORE_DEPLIBS)
 
 lib_LTLIBRARIES += core/libfedbroker.la
@@ -34,7 +35,10 @@ fedbroker_SOURCES = \
 	core/cli/main.c core/cli/cli.h \
 	core/cli/opts.c \
 	core/cli/cmd_drivers.c \
-	core/cli/cmd_drivers_test.c
+	core/cli/cmd_drivers_test.c \
+	core/cli/common.c \
+	core/cli/cmd_render.c \
+	core/cli/cmd_deploy.c
 fedbroker_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
 
 # Portable specs: parse, validate (schema embedded at build time), normalise.

@@ -29,7 +29,8 @@ typedef struct loaded {
     void *handle;
     const fb_driver *drv;
     fb_driver_ctx *ctx;
-    int configured;
+    int configured;      /* 1 configured, -1 configure failed, 0 not yet */
+    char *config_error;  /* why configure failed (repeated to later callers) */
 } loaded;
 
 struct fb_registry {
@@ -460,6 +461,7 @@ void fb_registry_free(fb_registry *r)
         dlclose(l->handle);
 #endif
         free(l->file);
+        free(l->config_error);
     }
     free(r->items);
     free(r->config_json);
@@ -490,6 +492,10 @@ fb_status fb_registry_context(fb_registry *r, const char *name,
     for (size_t i = 0; i < r->n; i++) {
         loaded *l = &r->items[i];
         if (strcmp(l->drv->name, name) != 0) continue;
+        if (l->configured < 0) {
+            fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, l->config_error, NULL);
+            return FB_INVALID;
+        }
         if (!l->configured) {
             json_t *cfg = NULL, *all = NULL;
             if (r->config_json) all = json_loads(r->config_json, 0, NULL);
@@ -502,12 +508,13 @@ fb_status fb_registry_context(fb_registry *r, const char *name,
             fb_status st = l->drv->configure(fb_host_table(), text, &l->ctx, diag);
             free(text);
             if (st != FB_OK) {
-                if (!fb_diag_errors(diag)) {
-                    char *m = fbi_xasprintf("driver %s: configure failed (%s)", name,
-                                            fbi_status_name(st));
-                    fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m, NULL);
-                    free(m);
-                }
+                size_t nd = fb_diag_count(diag);
+                l->config_error = fbi_xasprintf("driver %s: configure failed (%s)%s%s", name,
+                                                fbi_status_name(st), nd ? ": " : "",
+                                                nd ? fb_diag_summary(diag, nd - 1) : "");
+                if (!fb_diag_errors(diag))
+                    fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, l->config_error, NULL);
+                l->configured = -1;
                 return st;
             }
             l->configured = 1;

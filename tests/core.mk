@@ -11,5 +11,6 @@ tests_unit_check_util_SOURCES = tests/unit/check_util.c
 tests_unit_check_util_CPPFLAGS = $(FB_TEST_INCS)
 tests_unit_check_util_LDADD = $(FB_TEST_DEPLIBS)
 
-TESTS += tests/exported_symbols.sh tests/conformance.sh
-EXTRA_DIST += tests/exported_symbols.sh tests/conformance.sh tests/exported-symbols.txt
+TESTS += tests/exported_symbols.sh tests/conformance.sh tests/lifecycle.sh
+EXTRA_DIST += tests/exported_symbols.sh tests/conformance.sh tests/exported-symbols.txt \
+	tests/lifecycle.sh tests/fakes/example_cloud.py

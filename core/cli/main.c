@@ -17,6 +17,11 @@ typedef struct verb {
 static const verb verbs[] = {
     {"drivers", fbc_cmd_drivers, "list drivers and their features; `drivers test` checks one"},
     {"validate", fbc_cmd_validate, "check spec files and print their normal form"},
+    {"render", fbc_cmd_render, "print the provider-native documents for a spec (no network)"},
+    {"apply", fbc_cmd_apply, "create or update workloads (--dry-run prints the requests)"},
+    {"status", fbc_cmd_status, "observe stored deployments and report drift"},
+    {"destroy", fbc_cmd_destroy, "delete deployments (idempotent)"},
+    {"discover", fbc_cmd_discover, "list what the providers hold, managed or not"},
 };
 
 static void usage(FILE *out)
