@@ -10,3 +10,11 @@ tests_unit_check_sigv4_LDADD = drivers/kit/libfbkit.la $(CHECK_LIBS)
 TESTS += tests/unit/check_sigv4
 
 EXTRA_DIST += tests/data/aws-sigv4-test-suite
+
+# botocore cross-check: sigv4_tool signs what sigv4_botocore.py generates.
+check_PROGRAMS += tests/kit/sigv4_tool
+tests_kit_sigv4_tool_CPPFLAGS = $(FB_KIT_TEST_CPPFLAGS)
+tests_kit_sigv4_tool_SOURCES = tests/kit/sigv4_tool.c
+tests_kit_sigv4_tool_LDADD = drivers/kit/libfbkit.la $(JANSSON_LIBS)
+TESTS += tests/kit/sigv4_botocore.py
+EXTRA_DIST += tests/kit/sigv4_botocore.py
