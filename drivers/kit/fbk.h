@@ -201,6 +201,173 @@ void fbk_sigv4_signing_key(const char *secret, const char *date8,
                            const char *region, const char *service,
                            unsigned char key[32]);
 
+/* ====================================================================
+ * Files, INI and XML (ini.c, xml.c)
+ * ==================================================================== */
+
+/* Reads a whole regular file (new; wipe it with fbk_free_secret when it may
+ * hold secrets) refusing more than max_bytes. On failure returns NULL, sets
+ * *err (new) and *errno_out (ENOENT when the file does not exist). */
+char *fbk_read_file(const char *path, size_t max_bytes, size_t *len_out, int *errno_out,
+                    char **err);
+
+/* An INI file as botocore reads ~/.aws/config and ~/.aws/credentials
+ * (Python configparser rules): "[section]" headers, "key = value" or
+ * "key: value" lines (keys lower-cased, both sides trimmed), full-line
+ * comments starting with '#' or ';' (no inline comments), indented
+ * continuation lines appended to the previous value with '\n'. A key
+ * outside any section, a line that is none of these, and a duplicate
+ * section or key are refused with "file:line". */
+typedef struct fbk_ini_entry {
+    char *section; /* new */
+    char *key;     /* new, lower-case */
+    char *value;   /* new; wiped when freed */
+    int line;      /* 1-based line of the key */
+} fbk_ini_entry;
+
+typedef struct fbk_ini {
+    char *file;            /* new: the name used in messages */
+    fbk_ini_entry *entries;
+    size_t n;
+    char **sections;       /* new: section names in file order */
+    int *section_lines;
+    size_t n_sections;
+} fbk_ini;
+
+/* Parses text (borrowed). 0, or -1 with *err = "file:line: what is wrong"
+ * (new). The offending line's text is never quoted: it may hold a secret. */
+int fbk_ini_parse(const char *text, size_t len, const char *file, fbk_ini *out, char **err);
+/* Value of key in section, or NULL. borrowed from ini. */
+const fbk_ini_entry *fbk_ini_get(const fbk_ini *ini, const char *section, const char *key);
+/* Non-zero when the section exists (even empty). */
+int fbk_ini_has_section(const fbk_ini *ini, const char *section);
+/* Wipes values and frees everything (NULL-safe); ini is left zeroed. */
+void fbk_ini_free(fbk_ini *ini);
+
+/* A small, strict XML reader for AWS Query-protocol responses: elements,
+ * attributes (parsed and dropped), text, CDATA, comments, the five
+ * predefined entities and character references. DOCTYPE, processing
+ * instructions after the prolog, mismatched or unclosed tags and stray
+ * '<' / '&' are refused. Names are matched by local name (prefix dropped). */
+typedef struct fbk_xml {
+    char *name;            /* local name, new */
+    char *text;            /* concatenated character data, new ("" when none) */
+    struct fbk_xml *child; /* first child element */
+    struct fbk_xml *next;  /* next sibling */
+} fbk_xml;
+
+/* Parses s[0..n). 0 with *out (new, fbk_xml_free), or -1 with *err
+ * "line L col C: ..." (new). */
+int fbk_xml_parse(const char *s, size_t n, fbk_xml **out, char **err);
+/* The element at a '/'-separated path of local names starting with the
+ * root's own name ("AssumeRoleResponse/AssumeRoleResult/Credentials"), or
+ * NULL. borrowed. */
+const fbk_xml *fbk_xml_find(const fbk_xml *root, const char *path);
+/* Text of the element at path, or NULL. borrowed. */
+const char *fbk_xml_text(const fbk_xml *root, const char *path);
+/* Wipes text (responses carry secrets) and frees the tree (NULL-safe). */
+void fbk_xml_free(fbk_xml *x);
+
+/* ====================================================================
+ * JSON and diagnostics for drivers (json.c)
+ * ==================================================================== */
+
+/* Serialises j canonically (sorted keys, compact, as core does) into a
+ * host->alloc buffer the host will free: *out is new (host->free).
+ * FB_INTERNAL with a diagnostic when j cannot be serialised. */
+fb_status fbk_json_out(const fb_host *host, const json_t *j, char **out, fb_diag *diag);
+
+/* Parses JSON text handed to the driver. On error adds a diagnostic that
+ * names what (e.g. "input") with line:column and returns FB_INVALID.
+ * *out is new (json_decref). */
+fb_status fbk_json_in(const fb_host *host, fb_diag *diag, const char *what, const char *text,
+                      json_t **out);
+
+/* Adds a printf-style diagnostic through host->diag_add. The text up to
+ * the first '\n' is the summary, the rest (if any) the detail. pointer is
+ * a JSON pointer into the call's input or NULL. Never pass secrets. */
+void fbk_diag(const fb_host *host, fb_diag *diag, fb_severity sev, const char *pointer,
+              const char *fmt, ...) FBK_PRINTF(5, 6);
+
+/* ====================================================================
+ * AWS credentials and calls (awscreds.c)
+ * ==================================================================== */
+
+typedef struct fbk_aws_creds {
+    char *access_key_id;     /* new */
+    char *secret_access_key; /* new; secret */
+    char *session_token;     /* new; secret; NULL when none */
+    int64_t expiration;      /* Unix seconds; 0 = does not expire */
+    char *source;            /* new: where they came from (no secrets), for messages */
+} fbk_aws_creds;
+
+typedef struct fbk_aws_creds_opts {
+    /* A profile named by the broker's configuration. When set, the
+     * AWS_ACCESS_KEY_ID environment variables are not used (as with
+     * botocore's explicit profile). NULL = $AWS_PROFILE, else "default". */
+    const char *profile;
+    /* Region for STS. NULL = $AWS_REGION, $AWS_DEFAULT_REGION, the
+     * profile's region; without any, the global endpoint (us-east-1). */
+    const char *region;
+    /* STS endpoint URL. NULL = $AWS_ENDPOINT_URL_STS, $AWS_ENDPOINT_URL,
+     * else https://sts.REGION.amazonaws.com (tests point it at a fake). */
+    const char *sts_endpoint;
+    /* Home directory for ~/.aws. NULL = $HOME. */
+    const char *home;
+} fbk_aws_creds_opts;
+
+/*
+ * Finds AWS credentials in botocore's order and returns FB_OK with *out
+ * (new; fbk_aws_creds_clear):
+ *  1. environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
+ *     (skipped when opts->profile is set);
+ *  2. AssumeRole for a profile with role_arn and source_profile or
+ *     credential_source = Environment (external_id, role_session_name,
+ *     duration_seconds; source profiles may chain), a SigV4-signed STS
+ *     Query-protocol POST through host->http;
+ *  3. AssumeRoleWithWebIdentity (unsigned) from AWS_WEB_IDENTITY_TOKEN_FILE +
+ *     AWS_ROLE_ARN [+ AWS_ROLE_SESSION_NAME], or web_identity_token_file +
+ *     role_arn in the profile;
+ *  4. the shared credentials file (AWS_SHARED_CREDENTIALS_FILE or
+ *     ~/.aws/credentials), section [PROFILE];
+ *  5. the config file (AWS_CONFIG_FILE or ~/.aws/config), [profile PROFILE]
+ *     or [default].
+ * Profiles are the config file's with the credentials file's keys laid
+ * over them, as botocore merges them. A source that is configured but
+ * fails (partial keys, malformed file, STS refusal, unreadable token file)
+ * stops the search with its error. When nothing is found: FB_AUTH with one
+ * diagnostic listing every source tried and why it did not apply.
+ * Statuses: FB_AUTH (missing or refused), FB_INVALID (malformed files or
+ * settings), FB_RETRYABLE (STS unreachable or throttled), FB_INTERNAL
+ * (unexpected STS answer). Secrets never appear in diagnostics.
+ */
+fb_status fbk_aws_creds_resolve(const fb_host *host, fb_diag *diag,
+                                const fbk_aws_creds_opts *opts, fbk_aws_creds *out);
+/* Wipes and frees (NULL-safe); c is left zeroed. */
+void fbk_aws_creds_clear(fbk_aws_creds *c);
+
+/*
+ * Signs msg with creds (SigV4 header form unless flags say otherwise, at
+ * host->now()) and sends it through host->http, passing the secret key and
+ * session token as secrets to redact. http_flags: FB_HTTP_*. service is the
+ * signing name and the host's log label. On FB_OK resp holds the response
+ * (release with host->http_free). Signing errors: FB_INVALID.
+ */
+fb_status fbk_aws_send(const fb_host *host, fb_diag *diag, const fbk_aws_creds *creds,
+                       const char *region, const char *service, unsigned sigv4_flags,
+                       const fbk_http_msg *msg, uint32_t http_flags, fb_http_response *resp);
+
+/*
+ * Reads an AWS error response: JSON ({"__type"|"code", "message"|"Message"},
+ * X-Amzn-ErrorType header) or XML (<Error><Code>, <Message>). *code and
+ * *message are new (either may be NULL when absent). Returns the fb_status
+ * the error maps to: throttling, 429 and 5xx -> FB_RETRYABLE; 401/403,
+ * signature and token errors -> FB_AUTH; 404 and *NotFound* -> FB_NOTFOUND;
+ * 409, *Conflict*, *InUse*, *AlreadyExists* -> FB_CONFLICT; *LimitExceeded*,
+ * *Quota* -> FB_QUOTA; other 4xx -> FB_INVALID; a 2xx -> FB_OK.
+ */
+fb_status fbk_aws_error(const fb_http_response *resp, char **code, char **message);
+
 #ifdef __cplusplus
 }
 #endif

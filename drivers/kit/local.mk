@@ -9,5 +9,9 @@ drivers_kit_libfbkit_la_CFLAGS = $(AM_CFLAGS) -fPIC -fvisibility=hidden
 drivers_kit_libfbkit_la_SOURCES = \
 	drivers/kit/fbk.h \
 	drivers/kit/buf.c \
-	drivers/kit/sigv4.c
+	drivers/kit/sigv4.c \
+	drivers/kit/ini.c \
+	drivers/kit/xml.c \
+	drivers/kit/json.c \
+	drivers/kit/awscreds.c
 drivers_kit_libfbkit_la_LIBADD = $(OPENSSL_LIBS) $(JANSSON_LIBS)
