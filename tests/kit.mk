@@ -18,3 +18,8 @@ tests_kit_sigv4_tool_SOURCES = tests/kit/sigv4_tool.c
 tests_kit_sigv4_tool_LDADD = drivers/kit/libfbkit.la $(JANSSON_LIBS)
 TESTS += tests/kit/sigv4_botocore.py
 EXTRA_DIST += tests/kit/sigv4_botocore.py
+
+# The fake AWS endpoint, tested with botocore as the client.
+TESTS += tests/fakes/test_fake_aws.py
+EXTRA_DIST += tests/fakes/fake_aws.py tests/fakes/test_fake_aws.py tests/fakes/README.md \
+	tests/fakes/reference
