@@ -23,3 +23,11 @@ EXTRA_DIST += tests/kit/sigv4_botocore.py
 TESTS += tests/fakes/test_fake_aws.py
 EXTRA_DIST += tests/fakes/fake_aws.py tests/fakes/test_fake_aws.py tests/fakes/README.md \
 	tests/fakes/reference
+
+# The credential chain, with STS through the real host HTTP service and the
+# fake (which checks every signature with botocore).
+check_PROGRAMS += tests/unit/check_kit_creds
+tests_unit_check_kit_creds_CPPFLAGS = $(FB_KIT_TEST_CPPFLAGS) $(FB_CORE_INCS)
+tests_unit_check_kit_creds_SOURCES = tests/unit/check_kit_creds.c
+tests_unit_check_kit_creds_LDADD = drivers/kit/libfbkit.la core/libfbcore.la $(FB_CORE_DEPLIBS) $(CHECK_LIBS)
+TESTS += tests/unit/check_kit_creds

@@ -894,7 +894,8 @@ fb_status fbk_aws_error(const fb_http_response *resp, char **code, char **messag
     if (has(c, "LimitExceeded") || has(c, "Quota")) return FB_QUOTA;
     if (s == 401 || s == 403 || has(c, "AccessDenied") || has(c, "Signature") ||
         has(c, "UnrecognizedClient") || has(c, "ExpiredToken") || has(c, "InvalidClientTokenId") ||
-        has(c, "Unauthorized"))
+        has(c, "Unauthorized") || has(c, "InvalidIdentityToken") || has(c, "IDPRejectedClaim") ||
+        has(c, "IDPCommunicationError"))
         return FB_AUTH;
     if (s == 404 || has(c, "NotFound") || has(c, "NoSuch")) return FB_NOTFOUND;
     if (s == 409 || has(c, "Conflict") || has(c, "InUse") || has(c, "AlreadyExists"))
