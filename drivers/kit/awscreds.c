@@ -302,10 +302,19 @@ static fb_status sts_call(rctx *r, const char *action, const fbk_aws_creds *sign
         free(source_new);
         return st;
     }
+    if (resp.status == 0) { /* the host answers a dry run with status 0 */
+        wipe_response(r->host, &resp);
+        st = fail(r, FB_AUTH, "STS %s for %s was not sent (dry run), so no temporary "
+                              "credentials could be obtained\nUse static credentials for dry "
+                              "runs, or run without --dry-run.",
+                  action, what);
+        free(endpoint);
+        free(source_new);
+        return st;
+    }
     if (resp.status != 200) {
         char *code = NULL, *message = NULL;
         fb_status est = fbk_aws_error(&resp, &code, &message);
-        if (resp.status == 0) est = FB_AUTH;
         if (est == FB_OK) est = FB_INTERNAL;
         st = fail(r, est, "STS %s for %s refused: HTTP %ld %s%s%s\nendpoint %s; check the role's "
                           "trust policy and the source credentials.",

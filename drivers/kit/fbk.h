@@ -214,10 +214,13 @@ char *fbk_read_file(const char *path, size_t max_bytes, size_t *len_out, int *er
 /* An INI file as botocore reads ~/.aws/config and ~/.aws/credentials
  * (Python configparser rules): "[section]" headers, "key = value" or
  * "key: value" lines (keys lower-cased, both sides trimmed), full-line
- * comments starting with '#' or ';' (no inline comments), indented
- * continuation lines appended to the previous value with '\n'. A key
- * outside any section, a line that is none of these, and a duplicate
- * section or key are refused with "file:line". */
+ * comments starting with '#' or ';' (no inline comments), lines indented
+ * deeper than their key continue its value (joined with '\n', blank lines
+ * inside kept, trailing ones dropped). A key outside any section, a line
+ * that is none of these, and a duplicate section or key are refused with
+ * "file:line". Stricter than configparser on purpose: text after a
+ * section's ']' is refused (configparser ignores it), and section names
+ * are trimmed. [DEFAULT] gets no special meaning. */
 typedef struct fbk_ini_entry {
     char *section; /* new */
     char *key;     /* new, lower-case */

@@ -121,6 +121,8 @@ int fbk_ini_parse(const char *text, size_t len, const char *file, fbk_ini *out, 
     int lineno = 0;
     const char *cur = NULL;   /* current section (borrowed from out->sections) */
     fbk_ini_entry *last = NULL; /* last key of the current section, for continuations */
+    size_t key_indent = 0;    /* indentation of that key's line */
+    int blanks = 0;           /* blank lines seen since, kept if a continuation follows */
     size_t cap_e = 0, cap_s = 0;
     if (len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) p += 3; /* UTF-8 BOM */
     while (p < end) {
@@ -134,24 +136,30 @@ int fbk_ini_parse(const char *text, size_t len, const char *file, fbk_ini *out, 
             goto fail;
         }
         while (e > s && is_blank(e[-1])) e--;
-        int indented = s < e && is_blank(*s);
+        const char *line = s;
         while (s < e && is_blank(*s)) s++;
-        if (s == e) { /* blank line ends a continued value */
-            last = NULL;
+        size_t indent = (size_t)(s - line);
+        if (s == e) { /* blank: part of a continued value only if one follows */
+            if (last) blanks++;
             continue;
         }
         if (*s == '#' || *s == ';') continue;
-        if (indented && last) {
-            size_t ol = strlen(last->value);
-            char *nv = fbk_xmalloc(ol + 1 + (size_t)(e - s) + 1);
+        /* A line indented deeper than the key's continues its value
+         * (configparser's rule), even one that looks like a header. */
+        if (last && indent > key_indent) {
+            size_t ol = strlen(last->value), tl = (size_t)(e - s);
+            char *nv = fbk_xmalloc(ol + (size_t)blanks + 1 + tl + 1);
             memcpy(nv, last->value, ol);
-            nv[ol] = '\n';
-            memcpy(nv + ol + 1, s, (size_t)(e - s));
-            nv[ol + 1 + (size_t)(e - s)] = '\0';
+            memset(nv + ol, '\n', (size_t)blanks + 1);
+            memcpy(nv + ol + blanks + 1, s, tl);
+            nv[ol + blanks + 1 + tl] = '\0';
             fbk_free_secret(last->value);
             last->value = nv;
+            blanks = 0;
             continue;
         }
+        blanks = 0;
+        key_indent = indent;
         if (*s == '[') {
             if (e[-1] != ']' || e - s < 2) {
                 ini_set_err(err, out->file, lineno,

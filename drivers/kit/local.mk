@@ -15,3 +15,4 @@ drivers_kit_libfbkit_la_SOURCES = \
 	drivers/kit/json.c \
 	drivers/kit/awscreds.c
 drivers_kit_libfbkit_la_LIBADD = $(OPENSSL_LIBS) $(JANSSON_LIBS)
+EXTRA_DIST += drivers/kit/README.md

@@ -685,7 +685,7 @@ int fbk_sigv4_sign(const fbk_sigv4_params *p, const fbk_http_msg *msg, fbk_sigv4
         }
         free(cred);
     }
-    qsort(qp, nq, sizeof *qp, qpair_cmp);
+    if (nq > 1) qsort(qp, nq, sizeof *qp, qpair_cmp);
 
     /* The canonical request. */
     for (const char *m = msg->method; *m; m++)

@@ -180,10 +180,12 @@ static int parse_content(xp *x, fbk_xml *el, const char *name, size_t nlen, int 
         char c = *x->p;
         if (c == '<') {
             if (starts(x, "</")) {
+                const char *tag = x->p;
                 x->p += 2;
                 const char *ns;
                 size_t n = read_name(x, &ns);
                 if (n != nlen || memcmp(ns, name, n) != 0) {
+                    x->p = tag;
                     xerr(x, "end tag does not match the open element");
                     goto fail;
                 }

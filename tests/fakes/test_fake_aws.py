@@ -7,6 +7,8 @@ the fake against code we did not write: the round trips for Lambda, ECS,
 Application Auto Scaling, STS and Braket; that wrong signatures, tampered
 bodies and invalid parameters are refused; and the fault/latency controls.
 """
+import base64
+import hashlib
 import io
 import json
 import os
@@ -42,11 +44,16 @@ def start_fake(*extra):
     return p, int(line.split()[1])
 
 
-def zip_bytes():
+def zip_bytes(body="return {'ok': True}"):
     b = io.BytesIO()
-    with zipfile.ZipFile(b, "w") as z:
-        z.writestr("app.py", "def handler(event, context):\n    return {'ok': True}\n")
+    with zipfile.ZipFile(b, "w") as z:  # fixed time: the same code gives the same bytes
+        z.writestr(zipfile.ZipInfo("app.py", (2020, 1, 1, 0, 0, 0)),
+                   f"def handler(event, context):\n    {body}\n")
     return b.getvalue()
+
+
+def code_sha256(data):
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
 class FakeAwsTest(unittest.TestCase):
@@ -59,6 +66,7 @@ class FakeAwsTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.proc.stdin.close()
+        cls.proc.stdout.close()
         cls.proc.wait(timeout=10)
 
     def setUp(self):
@@ -104,8 +112,10 @@ class FakeAwsTest(unittest.TestCase):
         lam.get_function(FunctionName=cfg["FunctionArn"])
         up = lam.update_function_configuration(FunctionName="fb-hello", MemorySize=512, Timeout=30)
         self.assertEqual((up["MemorySize"], up["Timeout"]), (512, 30))
-        code = lam.update_function_code(FunctionName="fb-hello", ZipFile=zip_bytes() + b"")
-        self.assertEqual(code["CodeSha256"], cfg["CodeSha256"])
+        self.assertEqual(cfg["CodeSha256"], code_sha256(zip_bytes()))
+        new_zip = zip_bytes("return 2")
+        code = lam.update_function_code(FunctionName="fb-hello", ZipFile=new_zip)
+        self.assertEqual((code["CodeSha256"], code["CodeSize"]), (code_sha256(new_zip), len(new_zip)))
         url = lam.create_function_url_config(FunctionName="fb-hello", AuthType="NONE")
         self.assertTrue(url["FunctionUrl"].endswith(".lambda-url.us-east-1.on.aws/"))
         self.assertEqual(lam.get_function_url_config(FunctionName="fb-hello")["FunctionUrl"], url["FunctionUrl"])

@@ -175,13 +175,14 @@ typedef struct result {
     char *text; /* every diagnostic: summary + detail */
 } result;
 
-static result resolve(const fbk_aws_creds_opts *opts)
+static result resolve_mode(const fbk_aws_creds_opts *opts, int dry_run)
 {
     result r;
     memset(&r, 0, sizeof r);
     fb_diag *d = fb_diag_new();
     fbi_call call;
     fbi_call_begin(&call, d, "kit-test");
+    call.dry_run = dry_run;
     r.st = fbk_aws_creds_resolve(fb_host_table(), d, opts, &r.c);
     fbi_call_end(&call, d);
     fbk_buf b;
@@ -195,6 +196,11 @@ static result resolve(const fbk_aws_creds_opts *opts)
     ck_assert_msg(strstr(r.text, FILE_SK) == NULL, "a secret key was printed:\n%s", r.text);
     ck_assert_msg(strstr(r.text, FAKE_SK) == NULL, "a secret key was printed:\n%s", r.text);
     return r;
+}
+
+static result resolve(const fbk_aws_creds_opts *opts)
+{
+    return resolve_mode(opts, 0);
 }
 
 static void result_free(result *r)
@@ -487,6 +493,15 @@ START_TEST(assume_role_profile)
     free(url);
     fb_diag_free(d);
     result_free(&r);
+
+    /* a dry run sends nothing, so a role cannot be assumed: said plainly */
+    r = resolve_mode(&o, 1);
+    ck_assert_int_eq(r.st, FB_AUTH);
+    HAS(r, "was not sent (dry run)");
+    result_free(&r);
+    l = log_of("AssumeRole");
+    ck_assert_uint_eq(json_array_size(l), 1); /* still only the first one */
+    json_decref(l);
 }
 END_TEST
 
