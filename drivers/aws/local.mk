@@ -1,1 +1,17 @@
-# drivers/aws: see drivers/local.mk
+# drivers/aws: AWS Lambda (Function) and ECS on Fargate (Container) over the
+# AWS APIs, SigV4 and credentials from drivers/kit. A dlopen-able module
+# exporting only fb_driver_entry. zlib (zlib1g-dev) deflates the Lambda zip.
+driver_LTLIBRARIES += drivers/aws/aws.la
+drivers_aws_aws_la_SOURCES = \
+	drivers/aws/aws.h \
+	drivers/aws/aws.c \
+	drivers/aws/lambda.c \
+	drivers/aws/ecs.c \
+	drivers/aws/usage.c \
+	drivers/aws/zip.c
+drivers_aws_aws_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/drivers/kit $(OPENSSL_CFLAGS) \
+	$(JANSSON_CFLAGS)
+drivers_aws_aws_la_CFLAGS = $(FB_DRV_CF) -fPIC
+drivers_aws_aws_la_LDFLAGS = $(FB_DRV_LD)
+drivers_aws_aws_la_LIBADD = drivers/kit/libfbkit.la $(JANSSON_LIBS) $(OPENSSL_LIBS) -lz
+EXTRA_DIST += drivers/aws/README.md

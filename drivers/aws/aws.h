@@ -1,0 +1,163 @@
+/*
+ * aws.h - internals of the AWS driver (drivers/aws), shared by its files.
+ *
+ * Everything here is hidden (-fvisibility=hidden); the module exports only
+ * fb_driver_entry. Functions are prefixed aws_ and follow the kit's memory
+ * rules (drivers/kit/fbk.h): "new" results are malloc()ed (or new json_t
+ * references) unless a comment says host->alloc; "borrowed" arguments are
+ * only read during the call.
+ */
+#ifndef FB_DRIVERS_AWS_H
+#define FB_DRIVERS_AWS_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "fbk.h"
+
+/* The host table, set once by fb_driver_entry. */
+extern const fb_host *aws_host;
+
+/* Driver state made by configure; read-only after configure except the
+ * credential cache, which `mu` guards (verbs run on many threads at once). */
+struct fb_driver_ctx {
+    char **regions;
+    size_t n_regions;
+    char *profile;        /* settings.profile or NULL */
+    char *role_arn;       /* settings.role_arn: assumed on top of the chain */
+    char *ep_lambda, *ep_ecs, *ep_aas, *ep_sts; /* endpoint overrides or NULL */
+    char *lambda_role;    /* settings.lambda.role */
+    char *account_id;     /* settings.accountId or NULL */
+    char *cluster;        /* settings.ecs.cluster, default "default" */
+    json_t *subnets;      /* settings.ecs.subnets (array, may be empty) */
+    json_t *security_groups;
+    int assign_public_ip; /* -1 = not set */
+    char *execution_role; /* settings.ecs.executionRoleArn */
+    char *task_role;      /* settings.ecs.taskRoleArn */
+    char *target_group;   /* settings.ecs.targetGroupArn (ALB) */
+    char *alb_resource_label; /* settings.ecs.albResourceLabel */
+    int cpu_target;       /* settings.ecs.targetCpuPercent, default 60 */
+    pthread_mutex_t mu;
+    fbk_aws_creds creds;  /* cached; access_key_id NULL = none yet */
+};
+typedef struct fb_driver_ctx aws_ctx;
+
+/* ---- aws.c: calls, credentials, small helpers ------------------------------ */
+
+/* One AWS API request. path is the wire path (already percent-encoded),
+ * query NULL or a wire query without '?'. body borrowed, may be NULL. */
+typedef struct aws_req {
+    const char *api;      /* "lambda", "ecs", "application-autoscaling" */
+    const char *op;       /* operation name, for JSON-1.1 X-Amz-Target and messages */
+    const char *method;
+    const char *path;
+    const char *query;
+    const json_t *body;
+    uint32_t flags;       /* FB_HTTP_* */
+} aws_req;
+
+/* What came back. body is the parsed JSON answer (new) or NULL. For an
+ * error answer, code/message are set (new) and err is the mapped status. */
+typedef struct aws_res {
+    long status;          /* 0 in a dry run */
+    json_t *body;
+    char *code, *message;
+    fb_status err;        /* FB_OK for 2xx (and for a dry run) */
+} aws_res;
+
+void aws_res_clear(aws_res *r);
+
+/* Resolves credentials (cached in ctx; refreshed 5 minutes before they
+ * expire) and copies them into *out (new; fbk_aws_creds_clear). FB_AUTH with
+ * the chain's listing when there are none. */
+fb_status aws_creds(aws_ctx *ctx, fb_diag *diag, const char *region, fbk_aws_creds *out);
+
+/* Signs and sends one request; FB_OK means an answer came back (any status:
+ * look at res->err), or the host recorded it in a dry run. A transport
+ * failure returns the host's status (it added a diagnostic). */
+fb_status aws_send(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const char *region,
+                   const aws_req *req, aws_res *res);
+
+/* Adds an error diagnostic for a failed answer ("lambda CreateFunction
+ * failed: HTTP 400 ValidationException: ...") and returns res->err. */
+fb_status aws_fail(fb_diag *diag, const aws_req *req, const aws_res *res, const char *what_to_do);
+
+/* The endpoint base URL of api in region (new). */
+char *aws_endpoint(aws_ctx *ctx, const char *api, const char *region);
+
+/* Non-zero when region is one the driver offers. */
+int aws_region_ok(const aws_ctx *ctx, const char *region);
+
+/* Records a cloud-side resource through host->record (not in a dry run). */
+fb_status aws_record(fb_diag *diag, const char *type, const char *id, const char *region,
+                     const char *name);
+
+/* The provider-side name of a workload: "TENANT-NAME", or when that is
+ * longer than max, a prefix and 8 hex digits of its SHA-256 (new). */
+char *aws_resource_name(const json_t *workload, size_t max);
+
+/* Tags every resource carries: managed-by, workload, tenant, spec-hash and
+ * the workload's labels, as an object (new). */
+json_t *aws_tags(const json_t *workload);
+
+/* Sleeps through the host while polling: attempt 0, 1, ... */
+void aws_poll_sleep(fb_diag *diag, int attempt);
+
+/* Workload accessors (borrowed, NULL/default when absent). */
+const json_t *aws_spec(const json_t *workload);
+const char *aws_str(const json_t *o, const char *key);
+json_int_t aws_int(const json_t *o, const char *key, json_int_t dflt);
+
+/* ---- zip.c: deterministic zip ---------------------------------------------- */
+
+/* Builds the deployment package from a code path: a directory (every entry
+ * below it, sorted by relative path), a single file (one entry under its
+ * base name), or a file that already is a zip (taken as it is). The result
+ * depends only on names, contents, the execute bit and symlink targets:
+ * timestamps are 1980-01-01 00:00, permissions 0644/0755 (dirs 0755,
+ * symlinks 0777), no extra fields, deflate at level 9 unless storing is
+ * smaller. *out is new (free). -1 with *err (new) on failure. */
+int aws_zip_path(const char *path, size_t max_zip, size_t max_unzipped, unsigned char **out,
+                 size_t *len, char **err);
+
+/* Base64 of data (new). */
+char *aws_base64(const unsigned char *data, size_t len);
+
+/* ---- lambda.c --------------------------------------------------------------- */
+fb_status aws_lambda_validate(aws_ctx *ctx, const json_t *w, const json_t *placement, fb_diag *diag);
+/* The create-path documents, in order (new array). */
+fb_status aws_lambda_documents(aws_ctx *ctx, const json_t *w, const json_t *placement,
+                               json_t **docs, fb_diag *diag);
+fb_status aws_lambda_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);
+fb_status aws_lambda_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);
+fb_status aws_lambda_destroy(aws_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag);
+fb_status aws_lambda_discover(aws_ctx *ctx, const fbk_aws_creds *creds, const char *region,
+                              json_t *resources, fb_diag *diag);
+
+/* ---- ecs.c ------------------------------------------------------------------ */
+fb_status aws_ecs_validate(aws_ctx *ctx, const json_t *w, const json_t *placement, fb_diag *diag);
+fb_status aws_ecs_documents(aws_ctx *ctx, const json_t *w, const json_t *placement,
+                            json_t **docs, fb_diag *diag);
+fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);
+fb_status aws_ecs_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);
+fb_status aws_ecs_destroy(aws_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag);
+fb_status aws_ecs_discover(aws_ctx *ctx, const fbk_aws_creds *creds, const char *region,
+                           json_t *resources, fb_diag *diag);
+
+/* A valid Fargate task size for a cpu/memory demand: the smallest cpu
+ * level >= the demand whose memory range reaches the demand, and the
+ * smallest valid memory >= the demand there. 0, or -1 with *why (new). */
+int aws_fargate_size(json_int_t cpu_millis, json_int_t mem_mib, int *cpu_units, int *mem_out,
+                     char **why);
+
+/* ---- usage.c ---------------------------------------------------------------- */
+fb_status aws_usage(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);
+
+/* Lambda runtime id for a spec runtime (borrowed static string) or NULL. */
+const char *aws_lambda_runtime(const char *spec_runtime);
+/* The supported Lambda runtimes, space-separated, for messages. */
+extern const char aws_lambda_runtimes_text[];
+
+#endif

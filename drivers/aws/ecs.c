@@ -1,0 +1,1074 @@
+/* ecs.c - Containers on ECS with the Fargate launch type: validate, the
+ * create-path documents (RegisterTaskDefinition, CreateService, Application
+ * Auto Scaling RegisterScalableTarget + PutScalingPolicy), apply (create or
+ * update, idempotent), observe with drift, destroy and discover. API
+ * reference: ECS (JSON 1.1, 2014-11-13) and Application Auto Scaling
+ * (JSON 1.1, 2016-02-06), as in botocore's models; Fargate task sizes from
+ * the ECS developer guide ("Task CPU and memory"). */
+#include "config.h"
+#include "aws.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FARGATE_INCLUDED_GIB 20
+#define FARGATE_MAX_EPHEMERAL_GIB 200
+
+/* ---- Fargate task sizes ------------------------------------------------------------ */
+
+/* cpu units -> memory MiB from min to max in steps (256 units: 512, 1024, 2048). */
+static const struct {
+    int cpu, min, max, step;
+} fargate_sizes[] = {
+    {256, 512, 2048, 0},        {512, 1024, 4096, 1024},    {1024, 2048, 8192, 1024},
+    {2048, 4096, 16384, 1024},  {4096, 8192, 30720, 1024},  {8192, 16384, 61440, 4096},
+    {16384, 32768, 122880, 8192},
+};
+#define N_SIZES (sizeof fargate_sizes / sizeof *fargate_sizes)
+
+int aws_fargate_size(json_int_t cpu_millis, json_int_t mem_mib, int *cpu_units, int *mem_out,
+                     char **why)
+{
+    *why = NULL;
+    json_int_t units = (cpu_millis * 1024 + 999) / 1000;
+    for (size_t i = 0; i < N_SIZES; i++) {
+        if (fargate_sizes[i].cpu < units || fargate_sizes[i].max < mem_mib) continue;
+        int m = fargate_sizes[i].min;
+        if (fargate_sizes[i].step == 0) {
+            while (m < mem_mib) m *= 2; /* 512, 1024, 2048 */
+        } else {
+            while (m < mem_mib) m += fargate_sizes[i].step;
+        }
+        *cpu_units = fargate_sizes[i].cpu;
+        *mem_out = m;
+        return 0;
+    }
+    if (units > 16384)
+        *why = fbk_xasprintf("%lld millicores are %lld cpu units, more than Fargate's largest "
+                             "task (16384 units = 16 vCPU)", (long long)cpu_millis,
+                             (long long)units);
+    else
+        *why = fbk_xasprintf("%lld MiB is more than any Fargate task with at least %lld cpu "
+                             "units can have (at most 122880 MiB = 120 GiB, at 16 vCPU)",
+                             (long long)mem_mib, (long long)units);
+    return -1;
+}
+
+/* ---- the workload as ECS sees it ------------------------------------------------------- */
+
+typedef struct ctr {
+    const json_t *w, *spec, *res;
+    const char *region;
+    char *name;           /* new: service name = task family */
+    const char *cname;    /* container name = workload name */
+    int cpu, mem;         /* Fargate size */
+    int size_ok;
+    char *size_note;      /* new */
+    json_int_t desired, max;
+    int autoscale;
+    const char *arch;
+    json_int_t eph_gib;   /* 0: the included 20 GiB */
+    json_int_t public_port; /* 0: none */
+} ctr;
+
+static void ctr_init(ctr *c, const json_t *w, const char *region)
+{
+    memset(c, 0, sizeof *c);
+    c->w = w;
+    c->spec = aws_spec(w);
+    c->res = json_object_get(c->spec, "resources");
+    c->region = region;
+    c->name = aws_resource_name(w, 255);
+    c->cname = aws_str(json_object_get(w, "metadata"), "name");
+    json_int_t cpu = aws_int(c->res, "cpuMillis", 250), mem = aws_int(c->res, "memoryMiB", 512);
+    char *why = NULL;
+    c->size_ok = aws_fargate_size(cpu, mem, &c->cpu, &c->mem, &why) == 0;
+    if (c->size_ok) {
+        c->size_note = fbk_xasprintf(
+            "Fargate size: cpu %lldm -> %d units (%g vCPU), memory %lld MiB -> %d MiB: the "
+            "smallest valid Fargate combination at or above the spec's demand",
+            (long long)cpu, c->cpu, c->cpu / 1024.0, (long long)mem, c->mem);
+    } else {
+        c->size_note = why;
+    }
+    const json_t *sc = json_object_get(c->spec, "scaling");
+    json_int_t min = aws_int(sc, "minInstances", 0);
+    c->desired = min > 0 ? min : 1;
+    c->max = aws_int(sc, "maxInstances", c->desired);
+    c->autoscale = c->max > c->desired;
+    c->arch = aws_str(c->res, "arch") ? aws_str(c->res, "arch") : "x86_64";
+    json_int_t eph = aws_int(c->res, "ephemeralStorageMiB", 512);
+    if (eph > FARGATE_INCLUDED_GIB * 1024) c->eph_gib = (eph + 1023) / 1024;
+    size_t i;
+    const json_t *p;
+    json_array_foreach(json_object_get(c->spec, "ports"), i, p) {
+        if (json_is_true(json_object_get(p, "public"))) c->public_port = aws_int(p, "port", 0);
+    }
+}
+
+static void ctr_free(ctr *c)
+{
+    free(c->name);
+    free(c->size_note);
+}
+
+/* valueFrom for an aws-sm:// secret reference (new), or NULL with *why. */
+static char *secret_value_from(aws_ctx *ctx, const char *region, const char *ref, char **why)
+{
+    *why = NULL;
+    if (!ref || strncmp(ref, "aws-sm://", 9) != 0) {
+        *why = fbk_xasprintf("ECS reads secrets from AWS Secrets Manager only; %s is not an "
+                             "aws-sm:// reference", ref ? ref : "(none)");
+        return NULL;
+    }
+    const char *rest = ref + 9;
+    if (!strncmp(rest, "arn:", 4)) return fbk_xstrdup(rest);
+    const char *hash = strchr(rest, '#');
+    if (!hash) return fbk_xstrdup(rest);
+    if (!ctx->account_id) {
+        *why = fbk_xasprintf("a secret with a JSON key (%s) needs its full ARN, and the driver "
+                             "does not know the account: set drivers.aws.accountId", ref);
+        return NULL;
+    }
+    return fbk_xasprintf("arn:aws:secretsmanager:%s:%s:secret:%.*s:%s::", region, ctx->account_id,
+                         (int)(hash - rest), rest, hash + 1);
+}
+
+/* ---- validate ------------------------------------------------------------------------------ */
+
+fb_status aws_ecs_validate(aws_ctx *ctx, const json_t *w, const json_t *placement, fb_diag *diag)
+{
+    ctr c;
+    ctr_init(&c, w, aws_str(placement, "region"));
+    int bad = 0;
+#define ERR(ptr, ...) (fbk_diag(aws_host, diag, FB_SEV_ERROR, ptr, __VA_ARGS__), bad = 1)
+#define WARN(ptr, ...) fbk_diag(aws_host, diag, FB_SEV_WARNING, ptr, __VA_ARGS__)
+    if (!c.size_ok)
+        ERR("/spec/resources", "aws: no Fargate task size fits: %s\nFargate sizes: 0.25 vCPU "
+                               "with 0.5-2 GiB, 0.5 with 1-4, 1 with 2-8, 2 with 4-16, 4 with "
+                               "8-30, 8 with 16-60, 16 with 32-120 GiB", c.size_note);
+    if (c.eph_gib > FARGATE_MAX_EPHEMERAL_GIB)
+        ERR("/spec/resources/ephemeralStorage",
+            "aws: Fargate tasks have at most %d GiB of ephemeral storage; the spec asks for %lld GiB",
+            FARGATE_MAX_EPHEMERAL_GIB, (long long)c.eph_gib);
+    if (json_object_get(c.res, "gpu"))
+        ERR("/spec/resources/gpu", "aws: Fargate has no GPUs\nplace the workload on a provider "
+                                   "with GPU containers, or drop spec.resources.gpu");
+    if (!aws_str(c.spec, "image"))
+        ERR("/spec/image", "aws: a Container needs spec.image");
+    if (json_array_size(ctx->subnets) == 0)
+        ERR(NULL, "aws: Fargate services run in a VPC and no subnets are configured\n"
+                  "set drivers.aws.ecs.subnets (and securityGroups, assignPublicIp)");
+    size_t i;
+    const json_t *s;
+    json_array_foreach(json_object_get(c.spec, "secrets"), i, s) {
+        char ptr[64];
+        snprintf(ptr, sizeof ptr, "/spec/secrets/%zu/ref", i);
+        char *why = NULL;
+        char *vf = secret_value_from(ctx, c.region ? c.region : "us-east-1", aws_str(s, "ref"),
+                                     &why);
+        if (!vf) ERR(ptr, "aws: %s", why);
+        free(vf);
+        free(why);
+    }
+    if (json_array_size(json_object_get(c.spec, "secrets")) && !ctx->execution_role)
+        ERR("/spec/secrets", "aws: ECS needs a task execution role to read secrets\n"
+                             "set drivers.aws.ecs.executionRoleArn");
+    const json_t *hc = json_object_get(c.spec, "healthCheck");
+    if (hc) {
+        struct {
+            const char *key, *ptr;
+            json_int_t lo, hi, dflt;
+        } r[] = {{"periodMs", "/spec/healthCheck/period", 5, 300, 30},
+                 {"timeoutMs", "/spec/healthCheck/timeout", 2, 60, 5},
+                 {"initialDelayMs", "/spec/healthCheck/initialDelay", 0, 300, 0}};
+        for (size_t k = 0; k < 3; k++) {
+            json_int_t sec = (aws_int(hc, r[k].key, r[k].dflt * 1000) + 999) / 1000;
+            if (sec < r[k].lo || sec > r[k].hi)
+                ERR(r[k].ptr, "aws: ECS health checks take %lld..%lld s here; the spec says %lld s",
+                    (long long)r[k].lo, (long long)r[k].hi, (long long)sec);
+        }
+        json_int_t ft = aws_int(hc, "failureThreshold", 3);
+        if (ft < 1 || ft > 10)
+            ERR("/spec/healthCheck/failureThreshold",
+                "aws: ECS health checks retry 1..10 times; the spec says %lld", (long long)ft);
+    }
+    if (c.public_port && !ctx->target_group && ctx->assign_public_ip == 0)
+        WARN("/spec/ports", "aws: port %lld is public, but the service gets no public IP "
+                            "(ecs.assignPublicIp is false) and no load balancer "
+                            "(ecs.targetGroupArn)", (long long)c.public_port);
+#undef ERR
+#undef WARN
+    ctr_free(&c);
+    return bad ? FB_INVALID : FB_OK;
+}
+
+/* ---- documents ---------------------------------------------------------------------------- */
+
+static json_t *doc(const char *api, const char *op, const char *region, json_t *body /* steals */)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "api", api, "kind", op, "operation", op,
+                     "method", "POST", "path", "/", "region", region, "body", body);
+}
+
+/* ECS tags: [{key, value}] sorted by key. new. */
+static json_t *ecs_tags(const json_t *w)
+{
+    json_t *t = aws_tags(w);
+    json_t *arr = json_array();
+    const char *k;
+    json_t *v;
+    /* jansson keeps insertion order; sort for determinism */
+    size_t n = json_object_size(t), i = 0;
+    const char **keys = fbk_xcalloc(n ? n : 1, sizeof *keys);
+    json_object_foreach(t, k, v) keys[i++] = k;
+    for (size_t a = 1; a < n; a++)
+        for (size_t b = a; b > 0 && strcmp(keys[b - 1], keys[b]) > 0; b--) {
+            const char *x = keys[b];
+            keys[b] = keys[b - 1];
+            keys[b - 1] = x;
+        }
+    for (i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s,s:O}", "key", keys[i], "value",
+                                             json_object_get(t, keys[i])));
+    free(keys);
+    json_decref(t);
+    return arr;
+}
+
+static json_t *taskdef_body(aws_ctx *ctx, const ctr *c)
+{
+    json_t *cd = json_pack("{s:s,s:s?,s:b}", "name", c->cname, "image",
+                           aws_str(c->spec, "image"), "essential", 1);
+    json_t *ports = json_array();
+    size_t i;
+    const json_t *p;
+    json_array_foreach(json_object_get(c->spec, "ports"), i, p) {
+        json_int_t port = aws_int(p, "port", 0);
+        const char *proto = aws_str(p, "protocol") ? aws_str(p, "protocol") : "http";
+        char name[32];
+        snprintf(name, sizeof name, "port-%lld", (long long)port);
+        json_t *pm = json_pack("{s:I,s:s,s:s}", "containerPort", port, "protocol", "tcp",
+                               "name", name);
+        if (!strcmp(proto, "http") || !strcmp(proto, "grpc"))
+            json_object_set_new(pm, "appProtocol", json_string(proto));
+        json_array_append_new(ports, pm);
+    }
+    if (json_array_size(ports)) json_object_set_new(cd, "portMappings", ports);
+    else json_decref(ports);
+    /* environment, sorted by name */
+    json_t *env = json_array();
+    const json_t *eo = json_object_get(c->spec, "env");
+    size_t n = json_object_size(eo), k = 0;
+    const char **keys = fbk_xcalloc(n ? n : 1, sizeof *keys);
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)eo, key, v) keys[k++] = key;
+    for (size_t a = 1; a < n; a++)
+        for (size_t b = a; b > 0 && strcmp(keys[b - 1], keys[b]) > 0; b--) {
+            const char *x = keys[b];
+            keys[b] = keys[b - 1];
+            keys[b - 1] = x;
+        }
+    for (k = 0; k < n; k++)
+        json_array_append_new(env, json_pack("{s:s,s:O}", "name", keys[k], "value",
+                                             json_object_get(eo, keys[k])));
+    free(keys);
+    if (json_array_size(env)) json_object_set_new(cd, "environment", env);
+    else json_decref(env);
+    json_t *secrets = json_array();
+    json_array_foreach(json_object_get(c->spec, "secrets"), i, p) {
+        char *why = NULL;
+        char *vf = secret_value_from(ctx, c->region, aws_str(p, "ref"), &why);
+        if (vf) json_array_append_new(secrets, json_pack("{s:s?,s:s}", "name", aws_str(p, "env"),
+                                                         "valueFrom", vf));
+        free(vf);
+        free(why);
+    }
+    if (json_array_size(secrets)) json_object_set_new(cd, "secrets", secrets);
+    else json_decref(secrets);
+    const json_t *cmd = json_object_get(c->spec, "command");
+    const json_t *args = json_object_get(c->spec, "args");
+    if (json_array_size(cmd)) json_object_set(cd, "entryPoint", (json_t *)cmd);
+    if (json_array_size(args)) json_object_set(cd, "command", (json_t *)args);
+    const json_t *hc = json_object_get(c->spec, "healthCheck");
+    if (hc) {
+        json_int_t port = aws_int(hc, "port", 0);
+        if (!port) port = aws_int(json_array_get(json_object_get(c->spec, "ports"), 0), "port", 8080);
+        const char *path = aws_str(hc, "path") ? aws_str(hc, "path") : "/";
+        char *sh = fbk_xasprintf("curl -fsS http://localhost:%lld%s%s >/dev/null || exit 1",
+                                 (long long)port, path[0] == '/' ? "" : "/", path);
+        json_object_set_new(cd, "healthCheck", json_pack(
+            "{s:[s,s],s:I,s:I,s:I,s:I}", "command", "CMD-SHELL", sh,
+            "interval", (aws_int(hc, "periodMs", 30000) + 999) / 1000,
+            "timeout", (aws_int(hc, "timeoutMs", 5000) + 999) / 1000,
+            "retries", aws_int(hc, "failureThreshold", 3),
+            "startPeriod", (aws_int(hc, "initialDelayMs", 0) + 999) / 1000));
+        free(sh);
+    }
+    json_t *b = json_pack("{s:s,s:[s],s:s,s:s,s:s,s:{s:s,s:s},s:[o],s:o}", "family", c->name,
+                          "requiresCompatibilities", "FARGATE", "networkMode", "awsvpc",
+                          "cpu", "", "memory", "", "runtimePlatform", "cpuArchitecture",
+                          !strcmp(c->arch, "arm64") ? "ARM64" : "X86_64",
+                          "operatingSystemFamily", "LINUX", "containerDefinitions", cd,
+                          "tags", ecs_tags(c->w));
+    char num[16];
+    snprintf(num, sizeof num, "%d", c->cpu);
+    json_object_set_new(b, "cpu", json_string(num));
+    snprintf(num, sizeof num, "%d", c->mem);
+    json_object_set_new(b, "memory", json_string(num));
+    if (ctx->execution_role) json_object_set_new(b, "executionRoleArn", json_string(ctx->execution_role));
+    if (ctx->task_role) json_object_set_new(b, "taskRoleArn", json_string(ctx->task_role));
+    if (c->eph_gib) json_object_set_new(b, "ephemeralStorage", json_pack("{s:I}", "sizeInGiB", c->eph_gib));
+    return b;
+}
+
+/* ECS's clientToken (at most 36 ASCII characters): the same for the same
+ * service and spec, so a retried CreateService is recognised. new. */
+static char *client_token(aws_ctx *ctx, const ctr *c)
+{
+    char *key = fbk_xasprintf("fedbroker|%s|%s|%s|%s", c->region, ctx->cluster, c->name,
+                              aws_str(c->w, "specHash") ? aws_str(c->w, "specHash") : "");
+    char hex[65];
+    fbk_sha256_hex(key, strlen(key), hex);
+    free(key);
+    return fbk_xstrndup(hex, 32);
+}
+
+static const char *public_ip(aws_ctx *ctx, const ctr *c)
+{
+    if (ctx->assign_public_ip >= 0) return ctx->assign_public_ip ? "ENABLED" : "DISABLED";
+    return c->public_port && !ctx->target_group ? "ENABLED" : "DISABLED";
+}
+
+static json_t *service_body(aws_ctx *ctx, const ctr *c)
+{
+    json_t *vpc = json_pack("{s:O,s:s}", "subnets", ctx->subnets, "assignPublicIp",
+                            public_ip(ctx, c));
+    if (json_array_size(ctx->security_groups))
+        json_object_set(vpc, "securityGroups", ctx->security_groups);
+    char *token = client_token(ctx, c);
+    json_t *b = json_pack("{s:s,s:s,s:s,s:I,s:s,s:{s:o},s:o,s:s,s:s,s:b}", "cluster", ctx->cluster,
+                          "serviceName", c->name, "taskDefinition", c->name, "desiredCount",
+                          c->desired, "launchType", "FARGATE", "networkConfiguration",
+                          "awsvpcConfiguration", vpc, "tags", ecs_tags(c->w), "clientToken",
+                          token, "propagateTags", "SERVICE", "enableECSManagedTags", 1);
+    free(token);
+    if (ctx->target_group && c->public_port) {
+        json_object_set_new(b, "loadBalancers", json_pack("[{s:s,s:s,s:I}]", "targetGroupArn",
+                                                          ctx->target_group, "containerName",
+                                                          c->cname, "containerPort",
+                                                          c->public_port));
+        json_int_t grace = (aws_int(json_object_get(c->spec, "healthCheck"), "initialDelayMs", 0)
+                            + 999) / 1000;
+        if (grace) json_object_set_new(b, "healthCheckGracePeriodSeconds", json_integer(grace));
+    }
+    return b;
+}
+
+static char *resource_id(aws_ctx *ctx, const char *service)
+{
+    return fbk_xasprintf("service/%s/%s", ctx->cluster, service);
+}
+
+/* The scaling policy: request count per target behind the ALB when the
+ * spec gives a request rate (or a concurrency and a mean duration) and a
+ * load balancer is configured; else average CPU. *note is new. */
+static json_t *policy_body(aws_ctx *ctx, const ctr *c, char **note)
+{
+    const json_t *sc = json_object_get(c->spec, "scaling");
+    const json_t *tr = json_object_get(c->spec, "traffic");
+    double rps = 0;
+    if (json_is_integer(json_object_get(sc, "targetRequestsPerSecond")))
+        rps = (double)aws_int(sc, "targetRequestsPerSecond", 0);
+    else if (json_is_number(json_object_get(sc, "targetRequestsPerSecond")))
+        rps = json_number_value(json_object_get(sc, "targetRequestsPerSecond"));
+    else if (aws_int(sc, "targetConcurrency", 0) > 0 && aws_int(tr, "meanDurationMs", 0) > 0)
+        rps = (double)aws_int(sc, "targetConcurrency", 0) * 1000.0 /
+              (double)aws_int(tr, "meanDurationMs", 1);
+    char *rid = resource_id(ctx, c->name);
+    char *pname = fbk_xasprintf("fedbroker-%s", c->name);
+    json_t *spec;
+    double target;
+    if (ctx->alb_resource_label && rps > 0) {
+        target = rps * 60.0; /* ALBRequestCountPerTarget counts per minute */
+        spec = json_pack("{s:s,s:s}", "PredefinedMetricType", "ALBRequestCountPerTarget",
+                         "ResourceLabel", ctx->alb_resource_label);
+        *note = fbk_xasprintf("scaling: ALBRequestCountPerTarget at %.0f requests per target "
+                              "per minute (%.2f per second)", target, rps);
+    } else {
+        target = ctx->cpu_target;
+        spec = json_pack("{s:s}", "PredefinedMetricType", "ECSServiceAverageCPUUtilization");
+        *note = fbk_xasprintf("scaling: ECSServiceAverageCPUUtilization at %d%% (%s)",
+                              ctx->cpu_target, rps > 0 ? "a request-rate target needs "
+                              "drivers.aws.ecs.albResourceLabel" : "no request-rate target in "
+                              "the spec");
+    }
+    json_t *b = json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:f,s:o,s:i,s:i}}", "PolicyName", pname,
+                          "ServiceNamespace", "ecs", "ResourceId", rid, "ScalableDimension",
+                          "ecs:service:DesiredCount", "PolicyType", "TargetTrackingScaling",
+                          "TargetTrackingScalingPolicyConfiguration", "TargetValue", target,
+                          "PredefinedMetricSpecification", spec, "ScaleOutCooldown", 60,
+                          "ScaleInCooldown", 120);
+    free(rid);
+    free(pname);
+    return b;
+}
+
+static json_t *target_body(aws_ctx *ctx, const ctr *c)
+{
+    char *rid = resource_id(ctx, c->name);
+    json_t *b = json_pack("{s:s,s:s,s:s,s:I,s:I}", "ServiceNamespace", "ecs", "ResourceId", rid,
+                          "ScalableDimension", "ecs:service:DesiredCount", "MinCapacity",
+                          c->desired, "MaxCapacity", c->max);
+    free(rid);
+    return b;
+}
+
+static json_t *create_docs(aws_ctx *ctx, const ctr *c)
+{
+    json_t *docs = json_array();
+    json_t *td = doc("ecs", "RegisterTaskDefinition", c->region, taskdef_body(ctx, c));
+    json_object_set_new(td, "notes", json_pack("[s]", c->size_note));
+    json_array_append_new(docs, td);
+    json_array_append_new(docs, doc("ecs", "CreateService", c->region, service_body(ctx, c)));
+    if (c->autoscale) {
+        json_array_append_new(docs, doc("application-autoscaling", "RegisterScalableTarget",
+                                        c->region, target_body(ctx, c)));
+        char *note = NULL;
+        json_t *pd = doc("application-autoscaling", "PutScalingPolicy", c->region,
+                         policy_body(ctx, c, &note));
+        json_object_set_new(pd, "notes", json_pack("[s]", note));
+        free(note);
+        json_array_append_new(docs, pd);
+    }
+    return docs;
+}
+
+fb_status aws_ecs_documents(aws_ctx *ctx, const json_t *w, const json_t *placement, json_t **docs,
+                            fb_diag *diag)
+{
+    (void)diag;
+    ctr c;
+    ctr_init(&c, w, aws_str(placement, "region"));
+    *docs = create_docs(ctx, &c);
+    ctr_free(&c);
+    return FB_OK;
+}
+
+/* ---- calls ----------------------------------------------------------------------------------- */
+
+typedef struct call {
+    aws_ctx *ctx;
+    fb_diag *diag;
+    const fbk_aws_creds *creds;
+    const char *region;
+} call;
+
+static fb_status ecall(const call *c, const char *api, const char *op, const json_t *body,
+                       uint32_t flags, aws_req *rq, aws_res *res)
+{
+    *rq = (aws_req){.api = api, .op = op, .method = "POST", .path = "/", .body = body,
+                    .flags = flags};
+    return aws_send(c->ctx, c->diag, c->creds, c->region, rq, res);
+}
+
+/* Sends an operation; non-2xx answers become errors unless *tolerated. A
+ * throttled non-idempotent call (RegisterTaskDefinition) is re-sent here:
+ * AWS did not apply a throttled request. */
+static fb_status op_ok(const call *c, const char *api, const char *op, const json_t *body,
+                       uint32_t flags, json_t **answer)
+{
+    if (answer) *answer = NULL;
+    for (int attempt = 0;; attempt++) {
+        aws_req rq;
+        aws_res res;
+        fb_status st = ecall(c, api, op, body, flags, &rq, &res);
+        if (st != FB_OK) return st;
+        if (res.err == FB_RETRYABLE && !flags && res.status == 429 && attempt < 2) {
+            aws_res_clear(&res);
+            aws_host->sleep_ms(c->diag, 1000u << attempt);
+            continue;
+        }
+        if (res.err != FB_OK) st = aws_fail(c->diag, &rq, &res, NULL);
+        else if (answer) *answer = res.body ? json_incref(res.body) : json_object();
+        aws_res_clear(&res);
+        return st;
+    }
+}
+
+static int tags_ours_list(const json_t *tags)
+{
+    size_t i;
+    const json_t *t;
+    json_array_foreach(tags, i, t) {
+        const char *k = aws_str(t, "key"), *v = aws_str(t, "value");
+        if (k && v && !strcmp(k, "managed-by") && !strcmp(v, "fedbroker")) return 1;
+    }
+    return 0;
+}
+
+static const char *tag_value(const json_t *tags, const char *key)
+{
+    size_t i;
+    const json_t *t;
+    json_array_foreach(tags, i, t) {
+        const char *k = aws_str(t, "key");
+        if (k && !strcmp(k, key)) return aws_str(t, "value");
+    }
+    return NULL;
+}
+
+/* DescribeServices for one service. *svc is new or NULL (missing, draining
+ * or inactive). A 404 (which ECS never sends, but a fake host may) is
+ * "missing" too. */
+static fb_status describe_service(const call *c, const char *cluster, const char *name,
+                                  json_t **svc)
+{
+    *svc = NULL;
+    json_t *b = json_pack("{s:s,s:[s],s:[s]}", "cluster", cluster, "services", name, "include",
+                          "TAGS");
+    aws_req rq;
+    aws_res res;
+    fb_status st = ecall(c, "ecs", "DescribeServices", b, FB_HTTP_READ_ONLY, &rq, &res);
+    json_decref(b);
+    if (st != FB_OK) return st;
+    if (res.err == FB_NOTFOUND) {
+        aws_res_clear(&res);
+        return FB_OK;
+    }
+    if (res.err != FB_OK) {
+        st = aws_fail(c->diag, &rq, &res, NULL);
+        aws_res_clear(&res);
+        return st;
+    }
+    const json_t *s = json_array_get(json_object_get(res.body, "services"), 0);
+    const char *status = aws_str(s, "status");
+    if (s && status && !strcmp(status, "ACTIVE")) *svc = json_incref((json_t *)s);
+    aws_res_clear(&res);
+    return FB_OK;
+}
+
+/* DescribeTaskDefinition with tags. *td is new: {"taskDefinition", "tags"}
+ * or NULL when unknown. */
+static fb_status describe_taskdef(const call *c, const char *ref, json_t **td)
+{
+    *td = NULL;
+    json_t *b = json_pack("{s:s,s:[s]}", "taskDefinition", ref, "include", "TAGS");
+    aws_req rq;
+    aws_res res;
+    fb_status st = ecall(c, "ecs", "DescribeTaskDefinition", b, FB_HTTP_READ_ONLY, &rq, &res);
+    json_decref(b);
+    if (st != FB_OK) return st;
+    if (res.err == FB_OK) *td = res.body ? json_incref(res.body) : NULL;
+    else if (res.err != FB_NOTFOUND && !(res.code && !strcmp(res.code, "ClientException")))
+        st = aws_fail(c->diag, &rq, &res, NULL);
+    aws_res_clear(&res);
+    return st;
+}
+
+static fb_status deregister_target(const call *c, const char *rid)
+{
+    json_t *b = json_pack("{s:s,s:s,s:s}", "ServiceNamespace", "ecs", "ResourceId", rid,
+                          "ScalableDimension", "ecs:service:DesiredCount");
+    aws_req rq;
+    aws_res res;
+    fb_status st = ecall(c, "application-autoscaling", "DeregisterScalableTarget", b,
+                         FB_HTTP_IDEMPOTENT, &rq, &res);
+    json_decref(b);
+    if (st == FB_OK && res.err != FB_OK && res.err != FB_NOTFOUND)
+        st = aws_fail(c->diag, &rq, &res, NULL);
+    aws_res_clear(&res);
+    return st;
+}
+
+static json_t *ctr_state(aws_ctx *ctx, const ctr *c)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:b}", "kind", "Container", "cluster",
+                     ctx->cluster, "serviceName", c->name, "family", c->name, "region", c->region,
+                     "specHash", aws_str(c->w, "specHash") ? aws_str(c->w, "specHash") : "",
+                     "cpu", c->cpu, "memory", c->mem, "desiredCount", c->desired, "autoscaling",
+                     c->autoscale);
+}
+
+fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag)
+{
+    const json_t *w = json_object_get(in, "workload");
+    ctr cc;
+    ctr_init(&cc, w, aws_str(json_object_get(in, "placement"), "region"));
+    fbk_aws_creds creds;
+    fb_status st = aws_creds(ctx, diag, cc.region, &creds);
+    json_t *docs = create_docs(ctx, &cc);
+    call c = {ctx, diag, &creds, cc.region};
+    json_t *state = ctr_state(ctx, &cc), *svc = NULL, *resources = json_array();
+    const char *spec_hash = aws_str(w, "specHash") ? aws_str(w, "specHash") : "";
+    if (st == FB_OK && aws_host->dry_run(diag)) {
+        size_t i;
+        json_t *d;
+        json_array_foreach(docs, i, d) {
+            aws_req rq;
+            aws_res res;
+            const char *op = aws_str(d, "operation");
+            uint32_t flags = !strcmp(op, "RegisterTaskDefinition") ? 0
+                           : !strcmp(op, "CreateService") ? FB_HTTP_TOKEN_GUARDED
+                           : FB_HTTP_IDEMPOTENT;
+            st = ecall(&c, aws_str(d, "api"), op, json_object_get(d, "body"), flags, &rq, &res);
+            aws_res_clear(&res);
+            if (st != FB_OK) break;
+        }
+        goto done;
+    }
+    if (st == FB_OK) st = describe_service(&c, ctx->cluster, cc.name, &svc);
+    if (st == FB_OK && svc && !tags_ours_list(json_object_get(svc, "tags"))) {
+        fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
+                 "aws: an ECS service named %s exists in cluster %s (%s) and is not managed by "
+                 "fedbroker (no managed-by=fedbroker tag)\nrename the workload or tenant, or "
+                 "remove the existing service yourself", cc.name, ctx->cluster, cc.region);
+        st = FB_CONFLICT;
+    }
+    if (st == FB_OK && svc && aws_str(svc, "serviceArn"))
+        st = aws_record(diag, "ecs-service", aws_str(svc, "serviceArn"), cc.region, cc.name);
+    /* the task definition: reuse the service's when it was made from this spec */
+    const char *old_td = svc ? aws_str(svc, "taskDefinition") : NULL;
+    char *td_arn = NULL;
+    if (st == FB_OK && old_td) {
+        json_t *td = NULL;
+        st = describe_taskdef(&c, old_td, &td);
+        const char *h = tag_value(json_object_get(td, "tags"), "spec-hash");
+        if (st == FB_OK && h && !strcmp(h, spec_hash)) td_arn = fbk_xstrdup(old_td);
+        json_decref(td);
+    }
+    if (st == FB_OK && !td_arn) {
+        json_t *ans = NULL;
+        st = op_ok(&c, "ecs", "RegisterTaskDefinition",
+                   json_object_get(json_array_get(docs, 0), "body"), 0, &ans);
+        const char *arn = aws_str(json_object_get(ans, "taskDefinition"), "taskDefinitionArn");
+        if (st == FB_OK && !arn) {
+            fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
+                     "aws: RegisterTaskDefinition answered without a taskDefinitionArn");
+            st = FB_INTERNAL;
+        }
+        if (st == FB_OK) {
+            td_arn = fbk_xstrdup(arn);
+            st = aws_record(diag, "ecs-task-definition", td_arn, cc.region, cc.name);
+        }
+        json_decref(ans);
+    }
+    if (st == FB_OK) json_object_set_new(state, "taskDefinitionArn", json_string(td_arn));
+    if (st == FB_OK && !svc) {
+        json_t *ans = NULL;
+        st = op_ok(&c, "ecs", "CreateService", json_object_get(json_array_get(docs, 1), "body"),
+                   FB_HTTP_TOKEN_GUARDED, &ans);
+        const char *arn = aws_str(json_object_get(ans, "service"), "serviceArn");
+        if (st == FB_OK && !arn) {
+            fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
+                     "aws: CreateService answered without a serviceArn");
+            st = FB_INTERNAL;
+        }
+        if (st == FB_OK) {
+            st = aws_record(diag, "ecs-service", arn, cc.region, cc.name);
+            json_object_set_new(state, "serviceArn", json_string(arn));
+        }
+        json_decref(ans);
+    } else if (st == FB_OK) {
+        json_object_set(state, "serviceArn", json_object_get(svc, "serviceArn"));
+        json_int_t live_desired = aws_int(svc, "desiredCount", -1);
+        int td_changed = strcmp(old_td ? old_td : "", td_arn) != 0;
+        if (td_changed || (!cc.autoscale && live_desired != cc.desired)) {
+            json_t *b = json_pack("{s:s,s:s,s:s}", "cluster", ctx->cluster, "service", cc.name,
+                                  "taskDefinition", td_arn);
+            if (!cc.autoscale) json_object_set_new(b, "desiredCount", json_integer(cc.desired));
+            json_object_set(b, "networkConfiguration",
+                            json_object_get(json_object_get(json_array_get(docs, 1), "body"),
+                                            "networkConfiguration"));
+            st = op_ok(&c, "ecs", "UpdateService", b, FB_HTTP_IDEMPOTENT, NULL);
+            json_decref(b);
+        }
+        /* the previous revision is no longer used by the service */
+        if (st == FB_OK && td_changed && old_td) {
+            json_t *b = json_pack("{s:s}", "taskDefinition", old_td);
+            aws_req rq;
+            aws_res res;
+            st = ecall(&c, "ecs", "DeregisterTaskDefinition", b, FB_HTTP_IDEMPOTENT, &rq, &res);
+            if (st == FB_OK && res.err != FB_OK && res.err != FB_NOTFOUND &&
+                !(res.code && !strcmp(res.code, "ClientException")))
+                st = aws_fail(diag, &rq, &res, NULL);
+            aws_res_clear(&res);
+            json_decref(b);
+        }
+    }
+    /* autoscaling: register (or update) the target and the policy */
+    char *rid = resource_id(ctx, cc.name);
+    if (st == FB_OK && cc.autoscale) {
+        size_t n = json_array_size(docs);
+        st = op_ok(&c, "application-autoscaling", "RegisterScalableTarget",
+                   json_object_get(json_array_get(docs, n - 2), "body"), FB_HTTP_IDEMPOTENT, NULL);
+        if (st == FB_OK) st = aws_record(diag, "scalable-target", rid, cc.region, cc.name);
+        json_t *ans = NULL;
+        if (st == FB_OK)
+            st = op_ok(&c, "application-autoscaling", "PutScalingPolicy",
+                       json_object_get(json_array_get(docs, n - 1), "body"), FB_HTTP_IDEMPOTENT,
+                       &ans);
+        if (st == FB_OK && aws_str(ans, "PolicyARN"))
+            st = aws_record(diag, "scaling-policy", aws_str(ans, "PolicyARN"), cc.region, cc.name);
+        json_object_set_new(state, "scalableTarget", json_string(rid));
+        json_decref(ans);
+    } else if (st == FB_OK && svc) {
+        /* no autoscaling wanted: drop a target an earlier spec registered */
+        st = deregister_target(&c, rid);
+    }
+    free(rid);
+    free(td_arn);
+done:
+    if (st == FB_OK) {
+        if (aws_str(state, "serviceArn"))
+            json_array_append_new(resources, json_pack("{s:s,s:O,s:s}", "type", "ecs-service",
+                                                       "id", json_object_get(state, "serviceArn"),
+                                                       "region", cc.region));
+        if (aws_str(state, "taskDefinitionArn"))
+            json_array_append_new(resources,
+                                  json_pack("{s:s,s:O,s:s}", "type", "ecs-task-definition", "id",
+                                            json_object_get(state, "taskDefinitionArn"), "region",
+                                            cc.region));
+        json_object_set_new(state, "notes", json_pack("[s]", cc.size_note));
+        *out = json_pack("{s:O,s:O}", "state", state, "resources", resources);
+    }
+    json_decref(resources);
+    json_decref(state);
+    json_decref(svc);
+    json_decref(docs);
+    fbk_aws_creds_clear(&creds);
+    ctr_free(&cc);
+    return st;
+}
+
+/* ---- deployment helpers --------------------------------------------------------------------- */
+
+/* cluster and service from an ECS service ARN ("...:service/CLUSTER/NAME";
+ * the old form "...:service/NAME" is in the default cluster). new. */
+static int parse_service_arn(const char *arn, char **cluster, char **name)
+{
+    const char *p = arn ? strstr(arn, ":service/") : NULL;
+    if (!p) return -1;
+    p += 9;
+    const char *slash = strchr(p, '/');
+    if (slash) {
+        *cluster = fbk_xstrndup(p, (size_t)(slash - p));
+        *name = fbk_xstrdup(slash + 1);
+    } else {
+        *cluster = fbk_xstrdup("default");
+        *name = fbk_xstrdup(p);
+    }
+    return 0;
+}
+
+typedef struct depinfo {
+    char *cluster, *service, *region;
+    json_t *taskdefs;  /* array of ARNs */
+} depinfo;
+
+static void depinfo_read(aws_ctx *ctx, const json_t *dep, depinfo *d)
+{
+    memset(d, 0, sizeof *d);
+    const json_t *state = json_object_get(dep, "state");
+    d->taskdefs = json_array();
+    if (aws_str(state, "serviceName")) {
+        d->service = fbk_xstrdup(aws_str(state, "serviceName"));
+        d->cluster = fbk_xstrdup(aws_str(state, "cluster") ? aws_str(state, "cluster") : ctx->cluster);
+    }
+    const char *region = aws_str(state, "region") ? aws_str(state, "region") : aws_str(dep, "region");
+    if (aws_str(state, "taskDefinitionArn"))
+        json_array_append(d->taskdefs, json_object_get(state, "taskDefinitionArn"));
+    size_t i;
+    const json_t *r;
+    json_array_foreach(json_object_get(dep, "resources"), i, r) {
+        const char *t = aws_str(r, "type");
+        if (!region && aws_str(r, "region")) region = aws_str(r, "region");
+        if (t && !strcmp(t, "ecs-service") && !d->service) {
+            char *cl = NULL, *nm = NULL;
+            if (parse_service_arn(aws_str(r, "id"), &cl, &nm) == 0) {
+                d->cluster = cl;
+                d->service = nm;
+            }
+        } else if (t && !strcmp(t, "ecs-task-definition")) {
+            int dup = 0;
+            size_t k;
+            const json_t *x;
+            json_array_foreach(d->taskdefs, k, x)
+                dup |= !strcmp(json_string_value(x), aws_str(r, "id") ? aws_str(r, "id") : "");
+            if (!dup && aws_str(r, "id")) json_array_append(d->taskdefs, json_object_get(r, "id"));
+        }
+    }
+    d->region = fbk_xstrdup(region ? region : ctx->n_regions ? ctx->regions[0] : "us-east-1");
+}
+
+static void depinfo_free(depinfo *d)
+{
+    free(d->cluster);
+    free(d->service);
+    free(d->region);
+    json_decref(d->taskdefs);
+}
+
+/* ---- observe ------------------------------------------------------------------------------------ */
+
+static void drift(json_t *arr, const char *field, json_t *want, json_t *live)
+{
+    if (!want) want = json_null();
+    if (!live) live = json_null();
+    if (!json_equal(want, live))
+        json_array_append_new(arr, json_pack("{s:s,s:o,s:o}", "field", field, "want", want,
+                                             "live", live));
+    else {
+        json_decref(want);
+        json_decref(live);
+    }
+}
+
+static json_t *opt(const json_t *v)
+{
+    return v ? json_deep_copy(v) : NULL;
+}
+
+fb_status aws_ecs_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag)
+{
+    const json_t *dep = json_object_get(in, "deployment");
+    const json_t *w = json_object_get(in, "workload");
+    int have_w = json_is_object(w) && json_is_object(aws_spec(w));
+    depinfo d;
+    depinfo_read(ctx, dep, &d);
+    ctr cc;
+    if (have_w) {
+        ctr_init(&cc, w, d.region);
+        if (!d.service) {
+            d.service = fbk_xstrdup(cc.name);
+            d.cluster = fbk_xstrdup(ctx->cluster);
+        }
+    }
+    if (!d.service) {
+        fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
+                 "aws: the deployment names no ECS service (no state.serviceName, no ecs-service "
+                 "record)");
+        depinfo_free(&d);
+        if (have_w) ctr_free(&cc);
+        return FB_INVALID;
+    }
+    fbk_aws_creds creds;
+    fb_status st = aws_creds(ctx, diag, d.region, &creds);
+    call c = {ctx, diag, &creds, d.region};
+    json_t *svc = NULL, *td = NULL, *dr = json_array();
+    if (st == FB_OK) st = describe_service(&c, d.cluster, d.service, &svc);
+    const char *status = "missing";
+    if (st == FB_OK && svc) {
+        status = "ready";
+        const json_t *dp;
+        size_t i;
+        json_array_foreach(json_object_get(svc, "deployments"), i, dp) {
+            const char *ds = aws_str(dp, "status"), *ro = aws_str(dp, "rolloutState");
+            if (!ds || strcmp(ds, "PRIMARY") != 0) continue;
+            if (ro && !strcmp(ro, "FAILED")) status = "failed";
+            else if (ro && !strcmp(ro, "IN_PROGRESS")) status = "pending";
+        }
+        if (!strcmp(status, "ready") &&
+            aws_int(svc, "runningCount", 0) < aws_int(svc, "desiredCount", 0))
+            status = "pending";
+        if (have_w) {
+            st = describe_taskdef(&c, aws_str(svc, "taskDefinition") ? aws_str(svc, "taskDefinition")
+                                                                     : d.service, &td);
+            const json_t *t = json_object_get(td, "taskDefinition");
+            const json_t *cd = json_array_get(json_object_get(t, "containerDefinitions"), 0);
+            char num[16];
+            snprintf(num, sizeof num, "%d", cc.cpu);
+            drift(dr, "cpu", json_string(num), opt(json_object_get(t, "cpu")));
+            snprintf(num, sizeof num, "%d", cc.mem);
+            drift(dr, "memory", json_string(num), opt(json_object_get(t, "memory")));
+            drift(dr, "arch", json_string(!strcmp(cc.arch, "arm64") ? "ARM64" : "X86_64"),
+                  opt(json_object_get(json_object_get(t, "runtimePlatform"), "cpuArchitecture")));
+            drift(dr, "image", opt(json_object_get(cc.spec, "image")),
+                  opt(json_object_get(cd, "image")));
+            json_t *live_env = json_object();
+            const json_t *kv;
+            json_array_foreach(json_object_get(cd, "environment"), i, kv) {
+                if (aws_str(kv, "name"))
+                    json_object_set(live_env, aws_str(kv, "name"), json_object_get(kv, "value"));
+            }
+            const char *k;
+            json_t *v;
+            json_object_foreach(json_object_get(cc.spec, "env"), k, v) {
+                char *f = fbk_xasprintf("env.%s", k);
+                drift(dr, f, json_incref(v), opt(json_object_get(live_env, k)));
+                free(f);
+            }
+            json_object_foreach(live_env, k, v) {
+                if (json_object_get(json_object_get(cc.spec, "env"), k)) continue;
+                char *f = fbk_xasprintf("env.%s", k);
+                drift(dr, f, NULL, json_incref(v));
+                free(f);
+            }
+            json_decref(live_env);
+            if (st == FB_OK && cc.autoscale) {
+                char *rid = fbk_xasprintf("service/%s/%s", d.cluster, d.service);
+                json_t *b = json_pack("{s:s,s:[s],s:s}", "ServiceNamespace", "ecs", "ResourceIds",
+                                      rid, "ScalableDimension", "ecs:service:DesiredCount");
+                json_t *ans = NULL;
+                st = op_ok(&c, "application-autoscaling", "DescribeScalableTargets", b,
+                           FB_HTTP_READ_ONLY, &ans);
+                json_decref(b);
+                free(rid);
+                const json_t *tg = json_array_get(json_object_get(ans, "ScalableTargets"), 0);
+                if (st == FB_OK) {
+                    drift(dr, "scaling.minCapacity", json_integer(cc.desired),
+                          opt(json_object_get(tg, "MinCapacity")));
+                    drift(dr, "scaling.maxCapacity", json_integer(cc.max),
+                          opt(json_object_get(tg, "MaxCapacity")));
+                }
+                json_decref(ans);
+            } else if (st == FB_OK) {
+                drift(dr, "desiredCount", json_integer(cc.desired),
+                      opt(json_object_get(svc, "desiredCount")));
+            }
+        }
+    }
+    if (st == FB_OK) {
+        *out = json_pack("{s:s,s:O}", "status", status, "drift", dr);
+        if (svc) json_object_set_new(*out, "live", json_pack("{s:O,s:O?,s:O?,s:O?}", "serviceArn",
+                                                             json_object_get(svc, "serviceArn"),
+                                                             "desiredCount",
+                                                             json_object_get(svc, "desiredCount"),
+                                                             "runningCount",
+                                                             json_object_get(svc, "runningCount"),
+                                                             "taskDefinition",
+                                                             json_object_get(svc, "taskDefinition")));
+    }
+    json_decref(dr);
+    json_decref(svc);
+    json_decref(td);
+    fbk_aws_creds_clear(&creds);
+    depinfo_free(&d);
+    if (have_w) ctr_free(&cc);
+    return st;
+}
+
+/* ---- destroy ------------------------------------------------------------------------------------- */
+
+fb_status aws_ecs_destroy(aws_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag)
+{
+    depinfo d;
+    depinfo_read(ctx, dep, &d);
+    if (!d.service && json_array_size(d.taskdefs) == 0) {
+        depinfo_free(&d);
+        return FB_OK; /* nothing was created */
+    }
+    fbk_aws_creds creds;
+    fb_status st = aws_creds(ctx, diag, d.region, &creds);
+    call c = {ctx, diag, &creds, d.region};
+    json_t *svc = NULL;
+    if (st == FB_OK && d.service) st = describe_service(&c, d.cluster, d.service, &svc);
+    if (st == FB_OK && svc && !tags_ours_list(json_object_get(svc, "tags"))) {
+        fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
+                 "aws: ECS service %s in cluster %s is not managed by fedbroker (no "
+                 "managed-by=fedbroker tag); not deleting it", d.service, d.cluster);
+        st = FB_CONFLICT;
+    }
+    if (st == FB_OK && d.service) {
+        char *rid = fbk_xasprintf("service/%s/%s", d.cluster, d.service);
+        st = deregister_target(&c, rid);
+        free(rid);
+    }
+    if (st == FB_OK && svc) {
+        /* scale to zero, then delete; a service already gone is fine */
+        static const char *const ops[] = {"UpdateService", "DeleteService"};
+        for (size_t k = 0; k < 2 && st == FB_OK; k++) {
+            json_t *b = k == 0 ? json_pack("{s:s,s:s,s:i}", "cluster", d.cluster, "service",
+                                           d.service, "desiredCount", 0)
+                               : json_pack("{s:s,s:s,s:b}", "cluster", d.cluster, "service",
+                                           d.service, "force", 1);
+            aws_req rq;
+            aws_res res;
+            st = ecall(&c, "ecs", ops[k], b, FB_HTTP_IDEMPOTENT, &rq, &res);
+            json_decref(b);
+            int gone = res.err == FB_NOTFOUND ||
+                       (res.code && (strstr(res.code, "ServiceNotActive") ||
+                                     strstr(res.code, "ServiceNotFound")));
+            if (st == FB_OK && res.err != FB_OK && !gone) st = aws_fail(diag, &rq, &res, NULL);
+            aws_res_clear(&res);
+        }
+        if (st == FB_OK) json_array_append(deleted, json_object_get(svc, "serviceArn"));
+    }
+    size_t i;
+    const json_t *td;
+    json_array_foreach(d.taskdefs, i, td) {
+        if (st != FB_OK) break;
+        json_t *b = json_pack("{s:O}", "taskDefinition", td);
+        aws_req rq;
+        aws_res res;
+        st = ecall(&c, "ecs", "DeregisterTaskDefinition", b, FB_HTTP_IDEMPOTENT, &rq, &res);
+        json_decref(b);
+        /* an unknown revision is ECS's ClientException "Unable to describe" */
+        int gone = res.err == FB_NOTFOUND || (res.code && !strcmp(res.code, "ClientException"));
+        if (st == FB_OK && res.err != FB_OK && !gone) st = aws_fail(diag, &rq, &res, NULL);
+        if (st == FB_OK && res.err == FB_OK) json_array_append(deleted, (json_t *)td);
+        aws_res_clear(&res);
+    }
+    json_decref(svc);
+    fbk_aws_creds_clear(&creds);
+    depinfo_free(&d);
+    return st;
+}
+
+/* ---- discover ------------------------------------------------------------------------------------- */
+
+fb_status aws_ecs_discover(aws_ctx *ctx, const fbk_aws_creds *creds, const char *region,
+                           json_t *resources, fb_diag *diag)
+{
+    call c = {ctx, diag, creds, region};
+    char *token = NULL;
+    fb_status st = FB_OK;
+    json_t *arns = json_array();
+    for (int page = 0; page < 1000 && st == FB_OK; page++) {
+        json_t *b = json_pack("{s:s,s:i}", "cluster", ctx->cluster, "maxResults", 100);
+        if (token) json_object_set_new(b, "nextToken", json_string(token));
+        free(token);
+        token = NULL;
+        json_t *ans = NULL;
+        st = op_ok(&c, "ecs", "ListServices", b, FB_HTTP_READ_ONLY, &ans);
+        json_decref(b);
+        size_t i;
+        json_t *a;
+        json_array_foreach(json_object_get(ans, "serviceArns"), i, a) json_array_append(arns, a);
+        if (aws_str(ans, "nextToken")) token = fbk_xstrdup(aws_str(ans, "nextToken"));
+        json_decref(ans);
+        if (!token) break;
+    }
+    free(token);
+    for (size_t i = 0; st == FB_OK && i < json_array_size(arns); i += 10) {
+        json_t *batch = json_array();
+        for (size_t k = i; k < i + 10 && k < json_array_size(arns); k++)
+            json_array_append(batch, json_array_get(arns, k));
+        json_t *b = json_pack("{s:s,s:o,s:[s]}", "cluster", ctx->cluster, "services", batch,
+                              "include", "TAGS");
+        json_t *ans = NULL;
+        st = op_ok(&c, "ecs", "DescribeServices", b, FB_HTTP_READ_ONLY, &ans);
+        json_decref(b);
+        size_t k;
+        const json_t *s;
+        json_array_foreach(json_object_get(ans, "services"), k, s) {
+            const char *status = aws_str(s, "status");
+            if (!status || strcmp(status, "ACTIVE") != 0) continue;
+            const json_t *tags = json_object_get(s, "tags");
+            json_t *r = json_pack("{s:s,s:O,s:s,s:O?,s:b}", "type", "ecs-service", "id",
+                                  json_object_get(s, "serviceArn"), "region", region, "name",
+                                  json_object_get(s, "serviceName"), "managed",
+                                  tags_ours_list(tags));
+            if (tag_value(tags, "workload"))
+                json_object_set_new(r, "workload", json_string(tag_value(tags, "workload")));
+            if (tag_value(tags, "tenant"))
+                json_object_set_new(r, "tenant", json_string(tag_value(tags, "tenant")));
+            json_array_append_new(resources, r);
+        }
+        json_decref(ans);
+    }
+    json_decref(arns);
+    return st;
+}
