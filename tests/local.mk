@@ -20,3 +20,4 @@ include tests/drivers.mk
 include tests/core.mk
 include tests/http.mk
 include tests/kit.mk
+include tests/aws.mk

@@ -661,11 +661,11 @@ static int check_region(aws_ctx *ctx, const json_t *p, const char *kind, fb_diag
 }
 
 static fb_status check_all(aws_ctx *ctx, const json_t *w, const json_t *p, const char *kind,
-                           fb_diag *diag)
+                           int warnings, fb_diag *diag)
 {
     int bad = check_region(ctx, p, kind, diag);
-    fb_status st = !strcmp(kind, "Function") ? aws_lambda_validate(ctx, w, p, diag)
-                                             : aws_ecs_validate(ctx, w, p, diag);
+    fb_status st = !strcmp(kind, "Function") ? aws_lambda_validate(ctx, w, p, warnings, diag)
+                                             : aws_ecs_validate(ctx, w, p, warnings, diag);
     if (st == FB_OK && bad) st = FB_INVALID;
     return st;
 }
@@ -677,7 +677,7 @@ static fb_status aws_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *
     const char *kind;
     fb_status st = parse_wp(diag, in_json, &in, &w, &p, &kind);
     if (st != FB_OK) return st;
-    st = check_all(ctx, w, p, kind, diag);
+    st = check_all(ctx, w, p, kind, 1, diag);
     json_decref(in);
     return st;
 }
@@ -689,7 +689,7 @@ static fb_status aws_render(fb_driver_ctx *ctx, const char *in_json, char **out,
     const char *kind;
     fb_status st = parse_wp(diag, in_json, &in, &w, &p, &kind);
     if (st != FB_OK) return st;
-    st = check_all(ctx, w, p, kind, diag);
+    st = check_all(ctx, w, p, kind, 0, diag);
     json_t *docs = NULL;
     if (st == FB_OK)
         st = !strcmp(kind, "Function") ? aws_lambda_documents(ctx, w, p, &docs, diag)
@@ -712,7 +712,7 @@ static fb_status aws_apply(fb_driver_ctx *ctx, const char *in_json, char **out, 
     const char *kind;
     fb_status st = parse_wp(diag, in_json, &in, &w, &p, &kind);
     if (st != FB_OK) return st;
-    st = check_all(ctx, w, p, kind, diag);
+    st = check_all(ctx, w, p, kind, 0, diag);
     json_t *result = NULL;
     if (st == FB_OK)
         st = !strcmp(kind, "Function") ? aws_lambda_apply(ctx, in, &result, diag)

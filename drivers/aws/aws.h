@@ -126,7 +126,10 @@ int aws_zip_path(const char *path, size_t max_zip, size_t max_unzipped, unsigned
 char *aws_base64(const unsigned char *data, size_t len);
 
 /* ---- lambda.c --------------------------------------------------------------- */
-fb_status aws_lambda_validate(aws_ctx *ctx, const json_t *w, const json_t *placement, fb_diag *diag);
+/* Checks a workload; warnings only when `warnings` (validate, render) so
+ * apply, which the broker validates first, does not repeat them. */
+fb_status aws_lambda_validate(aws_ctx *ctx, const json_t *w, const json_t *placement,
+                              int warnings, fb_diag *diag);
 /* The create-path documents, in order (new array). */
 fb_status aws_lambda_documents(aws_ctx *ctx, const json_t *w, const json_t *placement,
                                json_t **docs, fb_diag *diag);
@@ -137,7 +140,8 @@ fb_status aws_lambda_discover(aws_ctx *ctx, const fbk_aws_creds *creds, const ch
                               json_t *resources, fb_diag *diag);
 
 /* ---- ecs.c ------------------------------------------------------------------ */
-fb_status aws_ecs_validate(aws_ctx *ctx, const json_t *w, const json_t *placement, fb_diag *diag);
+fb_status aws_ecs_validate(aws_ctx *ctx, const json_t *w, const json_t *placement,
+                           int warnings, fb_diag *diag);
 fb_status aws_ecs_documents(aws_ctx *ctx, const json_t *w, const json_t *placement,
                             json_t **docs, fb_diag *diag);
 fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);

@@ -137,13 +137,15 @@ static char *secret_value_from(aws_ctx *ctx, const char *region, const char *ref
 
 /* ---- validate ------------------------------------------------------------------------------ */
 
-fb_status aws_ecs_validate(aws_ctx *ctx, const json_t *w, const json_t *placement, fb_diag *diag)
+fb_status aws_ecs_validate(aws_ctx *ctx, const json_t *w, const json_t *placement,
+                           int warnings, fb_diag *diag)
 {
     ctr c;
     ctr_init(&c, w, aws_str(placement, "region"));
     int bad = 0;
 #define ERR(ptr, ...) (fbk_diag(aws_host, diag, FB_SEV_ERROR, ptr, __VA_ARGS__), bad = 1)
-#define WARN(ptr, ...) fbk_diag(aws_host, diag, FB_SEV_WARNING, ptr, __VA_ARGS__)
+#define WARN(ptr, ...) \
+    do { if (warnings) fbk_diag(aws_host, diag, FB_SEV_WARNING, ptr, __VA_ARGS__); } while (0)
     if (!c.size_ok)
         ERR("/spec/resources", "aws: no Fargate task size fits: %s\nFargate sizes: 0.25 vCPU "
                                "with 0.5-2 GiB, 0.5 with 1-4, 1 with 2-8, 2 with 4-16, 4 with "
@@ -185,9 +187,13 @@ fb_status aws_ecs_validate(aws_ctx *ctx, const json_t *w, const json_t *placemen
                  {"initialDelayMs", "/spec/healthCheck/initialDelay", 0, 300, 0}};
         for (size_t k = 0; k < 3; k++) {
             json_int_t sec = (aws_int(hc, r[k].key, r[k].dflt * 1000) + 999) / 1000;
-            if (sec < r[k].lo || sec > r[k].hi)
+            if (sec > r[k].hi)
                 ERR(r[k].ptr, "aws: ECS health checks take %lld..%lld s here; the spec says %lld s",
                     (long long)r[k].lo, (long long)r[k].hi, (long long)sec);
+            else if (sec < r[k].lo)
+                WARN(r[k].ptr, "aws: ECS health checks take at least %lld s here; the spec says "
+                               "%lld s, so %lld s is used", (long long)r[k].lo, (long long)sec,
+                     (long long)r[k].lo);
         }
         json_int_t ft = aws_int(hc, "failureThreshold", 3);
         if (ft < 1 || ft > 10)
@@ -235,6 +241,11 @@ static json_t *ecs_tags(const json_t *w)
     free(keys);
     json_decref(t);
     return arr;
+}
+
+static json_int_t at_least(json_int_t lo, json_int_t v)
+{
+    return v < lo ? lo : v;
 }
 
 static json_t *taskdef_body(aws_ctx *ctx, const ctr *c)
@@ -301,8 +312,8 @@ static json_t *taskdef_body(aws_ctx *ctx, const ctr *c)
                                  (long long)port, path[0] == '/' ? "" : "/", path);
         json_object_set_new(cd, "healthCheck", json_pack(
             "{s:[s,s],s:I,s:I,s:I,s:I}", "command", "CMD-SHELL", sh,
-            "interval", (aws_int(hc, "periodMs", 30000) + 999) / 1000,
-            "timeout", (aws_int(hc, "timeoutMs", 5000) + 999) / 1000,
+            "interval", at_least(5, (aws_int(hc, "periodMs", 30000) + 999) / 1000),
+            "timeout", at_least(2, (aws_int(hc, "timeoutMs", 5000) + 999) / 1000),
             "retries", aws_int(hc, "failureThreshold", 3),
             "startPeriod", (aws_int(hc, "initialDelayMs", 0) + 999) / 1000));
         free(sh);

@@ -110,14 +110,15 @@ static int env_name_ok(const char *k)
 }
 
 fb_status aws_lambda_validate(aws_ctx *ctx, const json_t *w, const json_t *placement,
-                              fb_diag *diag)
+                              int warnings, fb_diag *diag)
 {
     lam l;
     lam_init(&l, w, aws_str(placement, "region"));
     const json_t *spec = l.spec;
     int bad = 0;
 #define ERR(ptr, ...) (fbk_diag(aws_host, diag, FB_SEV_ERROR, ptr, __VA_ARGS__), bad = 1)
-#define WARN(ptr, ...) fbk_diag(aws_host, diag, FB_SEV_WARNING, ptr, __VA_ARGS__)
+#define WARN(ptr, ...) \
+    do { if (warnings) fbk_diag(aws_host, diag, FB_SEV_WARNING, ptr, __VA_ARGS__); } while (0)
     if (!ctx->lambda_role)
         ERR(NULL, "aws: Lambda needs an execution role and none is configured\n"
                   "set drivers.aws.lambda.role to the ARN of the role the function runs as "

@@ -558,6 +558,8 @@ class Ops:
         for k in ("VpcConfig", "KMSKeyArn", "DeadLetterConfig", "Layers"):
             if k in p and k != "Layers":
                 cfg[k] = p[k]
+        if p.get("ImageConfig"):  # (aws driver) kept, as Lambda does
+            cfg["ImageConfigResponse"] = {"ImageConfig": copy.deepcopy(p["ImageConfig"])}
         f = {"config": cfg, "code": code, "tags": dict(p.get("Tags", {})), "url": None,
              "policy": [], "pending": self.args.lambda_pending, "updating": 0}
         self.s.functions[key] = f
@@ -576,6 +578,8 @@ class Ops:
         out = {"Configuration": view, "Code": code}
         if f["tags"]:
             out["Tags"] = dict(f["tags"])
+        if f.get("concurrency") is not None:  # (aws driver) as Lambda answers it
+            out["Concurrency"] = {"ReservedConcurrentExecutions": f["concurrency"]}
         return out
 
     def lambda_UpdateFunctionCode(self, ctx, p):
@@ -585,6 +589,8 @@ class Ops:
         f["code"] = code
         f["config"].update(CodeSha256=code["CodeSha256"], CodeSize=code["CodeSize"],
                            LastModified=now_iso_ms(), RevisionId=str(uuid.uuid4()))
+        if "Architectures" in p:  # (aws driver) UpdateFunctionCode carries the architecture
+            f["config"]["Architectures"] = list(p["Architectures"])
         f["updating"] = self.args.lambda_pending
         return self._fn_view(f)
 
@@ -603,6 +609,11 @@ class Ops:
             c["Environment"] = {"Variables": dict(p["Environment"].get("Variables", {}))}
         if "TracingConfig" in p:
             c["TracingConfig"] = {"Mode": p["TracingConfig"].get("Mode", "PassThrough")}
+        if "ImageConfig" in p:  # (aws driver)
+            if p["ImageConfig"]:
+                c["ImageConfigResponse"] = {"ImageConfig": copy.deepcopy(p["ImageConfig"])}
+            else:
+                c.pop("ImageConfigResponse", None)
         c["LastModified"] = now_iso_ms()
         c["RevisionId"] = str(uuid.uuid4())
         f["updating"] = self.args.lambda_pending
@@ -690,6 +701,23 @@ class Ops:
 
     def lambda_ListTags(self, ctx, p):
         return {"Tags": dict(self._fn_by_arn(ctx, p["Resource"])["tags"])}
+
+    # (added for the aws driver) reserved concurrency
+    def lambda_PutFunctionConcurrency(self, ctx, p):
+        f = self._fn(ctx, p["FunctionName"])
+        f["concurrency"] = p["ReservedConcurrentExecutions"]
+        return {"ReservedConcurrentExecutions": f["concurrency"]}
+
+    def lambda_GetFunctionConcurrency(self, ctx, p):
+        f = self._fn(ctx, p["FunctionName"])
+        if f.get("concurrency") is None:
+            return {}
+        return {"ReservedConcurrentExecutions": f["concurrency"]}
+
+    def lambda_DeleteFunctionConcurrency(self, ctx, p):
+        f = self._fn(ctx, p["FunctionName"])
+        f["concurrency"] = None
+        return {}
 
     # -- ECS --
     @staticmethod
@@ -902,6 +930,14 @@ class Ops:
         out = {"serviceArns": arns[start:start + n]}
         if start + n < len(arns):
             out["nextToken"] = str(start + n)
+        return out
+
+    # (added for the aws driver) a task definition by family, family:revision or ARN
+    def ecs_DescribeTaskDefinition(self, ctx, p):
+        td = self._td(ctx, p["taskDefinition"])
+        out = {"taskDefinition": td}
+        if "TAGS" in (p.get("include") or []):
+            out["tags"] = list(self.s.ecs_tags.get(td["taskDefinitionArn"], []))
         return out
 
     def ecs_ListTagsForResource(self, ctx, p):
