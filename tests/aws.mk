@@ -1,12 +1,26 @@
 # tests/aws.mk - tests of the AWS driver (drivers/aws), included from
 # tests/local.mk. The integration tests run the real CLI and the real aws.so
-# against tests/fakes/fake_aws.py (botocore checks every signature and body).
+# against tests/fakes/fake_aws.py (botocore recomputes every signature and
+# validates every body against the botocore models).
 check_PROGRAMS += tests/aws/aws_verb
 tests_aws_aws_verb_SOURCES = tests/aws/aws_verb.c
 tests_aws_aws_verb_CPPFLAGS = $(FB_TEST_INCS)
 tests_aws_aws_verb_LDADD = $(FB_TEST_DEPLIBS)
 
 AWS_TESTS = \
+	tests/aws/conformance.sh \
+	tests/aws/verbs.py \
+	tests/aws/zip.py \
+	tests/aws/dryrun.py \
+	tests/aws/badinput.py \
+	tests/aws/faults.py \
+	tests/aws/crash.py \
+	tests/aws/crash_destroy.py \
 	tests/aws/lifecycle.py
 TESTS += $(AWS_TESTS)
+# crash_destroy.py needs core to destroy recorded resources whose deployment
+# row was never written (the CLI was killed mid-apply): `destroy --all` lists
+# deployments only. Expected to fail until core does; an XPASS then says to
+# drop this line.
+XFAIL_TESTS = tests/aws/crash_destroy.py
 EXTRA_DIST += $(AWS_TESTS) tests/aws/awstest.py

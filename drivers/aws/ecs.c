@@ -496,6 +496,10 @@ static fb_status op_ok(const call *c, const char *api, const char *op, const jso
         aws_req rq;
         aws_res res;
         fb_status st = ecall(c, api, op, body, flags, &rq, &res);
+        if (st != FB_OK && !flags)
+            fbk_diag(aws_host, c->diag, FB_SEV_NOTE, NULL,
+                     "aws: %s was not answered; apply again (a task definition revision it may "
+                     "have registered is unused and harmless)", op);
         if (st != FB_OK) return st;
         if (res.err == FB_RETRYABLE && !flags && res.status == 429 && attempt < 2) {
             aws_res_clear(&res);

@@ -395,6 +395,10 @@ static fb_status send_doc(const call *c, const json_t *d, aws_req *rq, aws_res *
     for (int attempt = 0;; attempt++) {
         fb_status st = lcall(c, op, method, aws_str(d, "path"), NULL, json_object_get(d, "body"),
                              flags, rq, res);
+        if (st != FB_OK && !flags && !aws_host->dry_run(c->diag))
+            fbk_diag(aws_host, c->diag, FB_SEV_NOTE, NULL,
+                     "aws: %s was not answered; apply again: if Lambda created the function, "
+                     "apply finds it (tagged as ours) and adopts it", op);
         if (st != FB_OK || flags || res->err != FB_RETRYABLE || attempt == 2) return st;
         aws_res_clear(res);
         aws_host->sleep_ms(c->diag, 1000u << attempt);

@@ -1,0 +1,246 @@
+#!/usr/bin/python3
+"""The AWS driver's pure verbs on crafted inputs (tests/aws/aws_verb loads
+aws.so with the real host table):
+
+- validate refuses what Lambda and Fargate would refuse, including inputs
+  the spec validator cannot produce, each with its JSON pointer;
+- the Fargate size chosen for every cpu/memory demand on a grid is a valid
+  combination in fake_aws.FARGATE (the table the fake enforces, written from
+  the ECS documentation) and the smallest one that covers the demand;
+- usage: every line names a row that exists in the catalog
+  (catalog/prices.csv: provider aws, service, sku_metric, variant, unit) and
+  every quantity is the exact decimal of the documented formula, computed
+  here with Python's fractions."""
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from fractions import Fraction
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from awstest import BUILD, DRIVER_PATH, TOP, Checker  # noqa: E402
+
+sys.path.insert(0, os.path.join(TOP, "tests", "fakes"))
+import fake_aws  # noqa: E402
+
+ck = Checker("aws verbs")
+TOOL = os.path.join(BUILD, "tests", "aws", "aws_verb")
+SO = os.path.join(DRIVER_PATH, "aws.so")
+SETTINGS = {"regions": ["us-east-1", "eu-west-1"], "accountId": "123456789012",
+            "lambda": {"role": "arn:aws:iam::123456789012:role/fn"},
+            "ecs": {"subnets": ["subnet-1"], "executionRoleArn": "arn:aws:iam::123456789012:role/exec"}}
+
+
+def verb(name, inp, settings=SETTINGS):
+    p = subprocess.run([TOOL, SO, name, json.dumps(settings)], input=json.dumps(inp).encode(),
+                       capture_output=True)
+    if p.returncode != 0:
+        raise SystemExit(f"aws_verb failed: {p.stderr.decode()}")
+    return json.loads(p.stdout)
+
+
+def function(**spec):
+    base = {"runtime": "python3.12", "handler": "app.handler", "code": {"s3": {"bucket": "bkt", "key": "k.zip"}},
+            "resources": {"memoryMiB": 256, "cpuMillis": 145, "arch": "x86_64", "ephemeralStorageMiB": 512},
+            "scaling": {"minInstances": 0, "maxInstances": 100}, "timeoutMs": 30000, "env": {}, "secrets": [],
+            "triggers": [], "traffic": {"requestsPerMonth": 1000000, "meanDurationMs": 100}}
+    for k, v in spec.items():
+        if v is None:
+            base.pop(k, None)
+        elif isinstance(v, dict) and isinstance(base.get(k), dict):
+            base[k] = {**base[k], **v}
+        else:
+            base[k] = v
+    return {"apiVersion": "fedbroker.dev/v1", "kind": "Function",
+            "metadata": {"name": "fn", "tenant": "t", "labels": {}}, "spec": base, "specHash": "ab" * 32}
+
+
+def container(**spec):
+    base = {"image": "nginx:1", "resources": {"memoryMiB": 512, "cpuMillis": 250, "arch": "x86_64",
+                                              "ephemeralStorageMiB": 512},
+            "scaling": {"minInstances": 1, "maxInstances": 1}, "env": {}, "secrets": [], "ports": [],
+            "traffic": {"requestsPerMonth": 0, "meanDurationMs": 0}}
+    for k, v in spec.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            base[k] = {**base[k], **v}
+        else:
+            base[k] = v
+    return {"apiVersion": "fedbroker.dev/v1", "kind": "Container",
+            "metadata": {"name": "ctr", "tenant": "t", "labels": {}}, "spec": base, "specHash": "cd" * 32}
+
+
+def place(w, region="us-east-1"):
+    svc = "lambda" if w["kind"] == "Function" else "fargate"
+    return {"workload": w, "placement": {"provider": "aws", "service": svc, "region": region, "kind": w["kind"]}}
+
+
+def refused(desc, w, pointer, words, region="us-east-1", settings=SETTINGS):
+    r = verb("validate", place(w, region), settings)
+    errs = [d for d in r["diagnostics"] if d.get("severity") == "error"]
+    hit = [d for d in errs if d.get("pointer") == pointer and words in (d.get("summary", "") + (d.get("detail") or ""))]
+    ck.ok(r["status"] == "invalid" and hit, f"validate refuses {desc} at {pointer}", r)
+
+
+# ---- validate -----------------------------------------------------------------------
+ck.ok(verb("validate", place(function()))["status"] == "ok", "a plain zip function is valid")
+ck.ok(verb("validate", place(container()))["status"] == "ok", "a plain container is valid")
+refused("an unsupported runtime", function(runtime="python2.7"), "/spec/runtime", "python3.13 nodejs18.x")
+refused("a deprecated runtime id", function(runtime="nodejs16.x"), "/spec/runtime", "supported")
+refused("memory below 128 MiB", function(resources={"memoryMiB": 64}), "/spec/resources/memory", "128..10240")
+refused("memory above 10240 MiB", function(resources={"memoryMiB": 10241}), "/spec/resources/memory", "10241")
+refused("a timeout over 900 s", function(timeoutMs=900001), "/spec/timeout", "901 s")
+refused("ephemeral storage below 512 MiB", function(resources={"ephemeralStorageMiB": 256}),
+        "/spec/resources/ephemeralStorage", "512..10240")
+refused("ephemeral storage above 10240 MiB", function(resources={"ephemeralStorageMiB": 10241}),
+        "/spec/resources/ephemeralStorage", "512..10240")
+img = function(image="nginx:1", code=None)
+refused("an image function with a runtime", img, "/spec/runtime", "image")
+refused("an image function with a handler", img, "/spec/handler", "handler")
+refused("env over 4 KB", function(env={f"V{i:02d}": "x" * 400 for i in range(11)}), "/spec/env", "4 KB")
+refused("an env name Lambda refuses", function(env={"_X": "1"}), "/spec/env/_X", "letter")
+refused("secrets on Lambda", function(secrets=[{"env": "A", "ref": "aws-sm://a"}]), "/spec/secrets", "Lambda")
+refused("GPUs on Lambda", function(resources={"gpu": {"count": 1, "type": "l4"}}), "/spec/resources/gpu", "GPU")
+refused("more than 6 vCPU on Lambda", function(resources={"memoryMiB": 10240, "cpuMillis": 8000}),
+        "/spec/resources/cpu", "6 vCPU")
+refused("a Fargate cpu above 16 vCPU", container(resources={"cpuMillis": 16001}), "/spec/resources", "16 vCPU")
+refused("Fargate memory above 120 GiB", container(resources={"memoryMiB": 122881}), "/spec/resources", "122880")
+refused("Fargate ephemeral storage above 200 GiB", container(resources={"ephemeralStorageMiB": 201 * 1024}),
+        "/spec/resources/ephemeralStorage", "200 GiB")
+refused("a gcp-sm secret on ECS", container(secrets=[{"env": "A", "ref": "gcp-sm://p/s"}]),
+        "/spec/secrets/0/ref", "Secrets Manager")
+no_exec = {**SETTINGS, "ecs": {"subnets": ["subnet-1"]}}
+refused("secrets without an execution role", container(secrets=[{"env": "A", "ref": "aws-sm://a"}]),
+        "/spec/secrets", "executionRoleArn", settings=no_exec)
+r = verb("validate", place(function(), "eu-north-1"))
+ck.ok(r["status"] == "invalid" and any("eu-north-1" in d["summary"] and "us-east-1, eu-west-1" in (d.get("detail") or "")
+                                       for d in r["diagnostics"]), "a region not configured is refused, the configured ones listed", r)
+r = verb("validate", place(function()), {**SETTINGS, "lambda": {}})
+ck.ok(r["status"] == "invalid" and any("lambda.role" in (d.get("detail") or "") for d in r["diagnostics"]),
+      "no Lambda execution role is refused and the setting named", r)
+r = verb("validate", place(function(triggers=[{"queue": {"name": "q", "batchSize": 1}}])))
+ck.ok(r["status"] == "ok" and any(d["severity"] == "warning" and d.get("pointer") == "/spec/triggers/0"
+                                  for d in r["diagnostics"]), "a queue trigger is a warning (not wired)", r)
+r = verb("validate", place(function(runtime="go1.23")))
+rr = verb("render", place(function(runtime="go1.23")))
+ck.ok(r["status"] == "ok" and rr["output"]["documents"][0]["body"]["Runtime"] == "provided.al2023",
+      "go1.23 runs on provided.al2023", rr)
+r = verb("validate", {"workload": 42})
+ck.ok(r["status"] == "invalid" and r["diagnostics"], "a malformed input is refused with a diagnostic", r)
+for bad in ({"regions": ["mars-1"]}, {"lambda": {"role": "not-an-arn"}}, {"endpoint": "x"},
+            {"ecs": {"assignPublicIp": "yes"}}, {"endpoints": {"lambda": "ftp://x"}}):
+    r = verb("offers", {}, bad)
+    ck.ok(r["status"] == "invalid" and r["diagnostics"], f"configure refuses {json.dumps(bad)}", r)
+r = verb("offers", {}, {})
+regions = sorted({o["region"] for o in r["output"]["offers"]})
+ck.ok(len(regions) == 11 and "us-east-1" in regions and "sa-east-1" in regions
+      and {o["service"] for o in r["output"]["offers"]} == {"lambda", "fargate"},
+      "default offers: lambda and fargate in 11 regions", regions)
+
+# ---- Fargate sizes against the fake's table --------------------------------------------------
+bad = []
+for cpu in (50, 250, 251, 500, 512, 999, 1000, 1001, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000):
+    for mem in (64, 512, 513, 1024, 2000, 2048, 3000, 4096, 6000, 8192, 12000, 16384, 30720, 30721,
+                40000, 61440, 61441, 100000, 122880):
+        units = -(-cpu * 1024 // 1000)
+        fits = [(c, m) for c, ms in fake_aws.FARGATE.items() for m in ms if c >= units and m >= mem]
+        r = verb("render", place(container(resources={"cpuMillis": cpu, "memoryMiB": mem})))
+        if not fits:
+            if r["status"] != "invalid":
+                bad.append((cpu, mem, "should be refused", r["status"]))
+            continue
+        best = min(fits)
+        td = r["output"]["documents"][0]["body"] if r["output"] else {}
+        got = (int(td.get("cpu", 0)), int(td.get("memory", 0)))
+        if got != best or got[1] not in fake_aws.FARGATE.get(got[0], []):
+            bad.append((cpu, mem, got, best))
+ck.ok(not bad, "every Fargate size is the smallest valid combination in the fake's table (or refused)", bad)
+
+# ---- usage -----------------------------------------------------------------------------------
+def catalog_rows():
+    p = os.path.join(TOP, "catalog", "prices.csv")
+    if os.path.exists(p):
+        text = open(p).read()
+    else:
+        g = subprocess.run(["git", "-C", TOP, "show", "catalog:catalog/prices.csv"], capture_output=True)
+        if g.returncode != 0:
+            return None
+        text = g.stdout.decode()
+    return {(r["service"], r["sku_metric"], r["variant"], r["unit"])
+            for r in csv.DictReader(io.StringIO(text)) if r["provider"] == "aws"}
+
+
+rows = catalog_rows()
+
+
+def usage(w):
+    r = verb("usage", place(w))
+    ck.ok(r["status"] == "ok", f"usage of {w['kind']} answers", r)
+    out = r["output"] or {"lines": []}
+    lines = {(l["service"], l["metric"], l["variant"], l["unit"]): Decimal(l["quantity"]) for l in out["lines"]}
+    if rows is None:
+        print("note: no catalog/prices.csv (tree or branch catalog): catalog rows not checked")
+    else:
+        missing = [k for k in lines if k not in rows]
+        ck.ok(not missing, f"every {w['kind']} usage line names a catalog row", missing)
+    return lines, out
+
+
+def exact(fr):
+    """A Fraction whose decimal expansion terminates, as a Decimal."""
+    d = Decimal(fr.numerator) / Decimal(fr.denominator)
+    assert Fraction(d) == fr, fr
+    return d
+
+
+MONTH_S = 730 * 3600
+for r_, d_, m_, e_, arch in ((2000000, 45, 256, 512, "arm64"), (40000000, 60, 512, 512, "x86_64"),
+                             (3000000, 800, 2048, 2048, "x86_64"), (7, 1, 10240, 10240, "arm64")):
+    lines, out = usage(function(resources={"memoryMiB": m_, "ephemeralStorageMiB": e_, "arch": arch},
+                                traffic={"requestsPerMonth": r_, "meanDurationMs": d_}))
+    want = {("lambda", "requests", "x86_64+arm64", "request"): Decimal(r_),
+            ("lambda", "duration", arch, "GB-second"): exact(Fraction(r_ * d_, 1000) * Fraction(m_, 1024))}
+    if e_ > 512:
+        want[("lambda", "ephemeral_storage", "x86_64+arm64", "GB-second")] = \
+            exact(Fraction(r_ * d_, 1000) * Fraction(e_ - 512, 1024))
+    ck.ok(lines == want, f"Lambda usage {r_} x {d_} ms x {m_} MiB ({arch}) is exact", (lines, want))
+    ck.ok(isinstance(out.get("coldStartMs"), int) and out["coldStartMs"] > 0
+          and any("assumption" in n for n in out.get("notes", [])), "coldStartMs is given and marked as an assumption")
+    vcpu = Fraction(r_ * d_, 1000 * MONTH_S) * Fraction(m_, 1769)
+    ck.ok(abs(Fraction(Decimal(out["vcpu"])) - vcpu) <= Fraction(1, 2 * 10**6), "Lambda vCPU demand (6 places)",
+          (out["vcpu"], float(vcpu)))
+# provisioned concurrency
+lines, out = usage(function(scaling={"minInstances": 2}, resources={"memoryMiB": 1024},
+                            traffic={"requestsPerMonth": 100000000, "meanDurationMs": 100}))
+cap = Fraction(2 * MONTH_S * 1024, 1024)
+gbs = Fraction(100000000 * 100, 1000) * Fraction(1024, 1024)
+want = {("lambda", "requests", "x86_64+arm64", "request"): Decimal(100000000),
+        ("lambda", "provisioned_concurrency", "x86_64", "GB-second"): exact(cap),
+        ("lambda", "provisioned_concurrency_duration", "x86_64", "GB-second"): exact(min(gbs, cap)),
+        ("lambda", "duration", "x86_64", "GB-second"): exact(gbs - min(gbs, cap))}
+ck.ok(lines == want, "minInstances priced as provisioned concurrency, the rest on demand", (lines, want))
+# Fargate
+for cpu, mem, mn, mx, r_, d_, k, arch, eph in ((1000, 1024, 1, 20, 15000000, 80, 60, "x86_64", 512),
+                                               (250, 512, 0, 3, 0, 0, 1, "arm64", 512),
+                                               (2000, 4096, 2, 50, 500000000, 200, 10, "x86_64", 40 * 1024)):
+    w = container(resources={"cpuMillis": cpu, "memoryMiB": mem, "arch": arch, "ephemeralStorageMiB": eph},
+                  scaling={"minInstances": mn, "maxInstances": mx, "targetConcurrency": k},
+                  traffic={"requestsPerMonth": r_, "meanDurationMs": d_})
+    lines, out = usage(w)
+    units = -(-cpu * 1024 // 1000)
+    c, m = min((c, m) for c, ms in fake_aws.FARGATE.items() for m in ms if c >= units and m >= mem)
+    desired = max(mn, 1)
+    need = -(-Fraction(r_ * d_, 1000 * MONTH_S) // k) if r_ else 0
+    tasks = max(desired, min(int(need), mx))
+    v = "linux/arm64" if arch == "arm64" else "linux/x86_64"
+    want = {("fargate", "vcpu", v, "vCPU-hour"): exact(Fraction(tasks * c * 730, 1024)),
+            ("fargate", "memory", v, "GB-hour"): exact(Fraction(tasks * m * 730, 1024))}
+    gib = -(-eph // 1024)
+    if gib > 20:
+        want[("fargate", "ephemeral_storage", "any", "GB-hour")] = Decimal(tasks * (gib - 20) * 730)
+    ck.ok(lines == want, f"Fargate usage: {tasks} task(s) of {c}/{m} for 730 h", (lines, want, out.get("notes")))
+    ck.ok(Decimal(out["vcpu"]) == exact(Fraction(tasks * c, 1024)), "Fargate vCPU demand", out["vcpu"])
+    ck.ok(any("rounded up" in n for n in out["notes"]), "the size rounding is stated in the notes", out["notes"])
+ck.done()
