@@ -1234,6 +1234,9 @@ UNSIGNED_OPS = {("sts", "AssumeRoleWithWebIdentity"), ("sts", "AssumeRoleWithSAM
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-aws/1"
+    # (added for bench/aws_apply.sh) headers and body go out in two writes; with
+    # Nagle on, the body waits for the client's delayed ACK (about 40 ms)
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):  # quiet; the request log is at /__fake/log
         if self.server.args.verbose:
@@ -1609,6 +1612,9 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # (added for bench/aws_apply.sh) socketserver's default listen backlog of 5
+    # drops SYNs when 64 clients connect at once; each drop costs a 1 s+ retransmit
+    request_queue_size = 128
 
 
 def main():
