@@ -62,7 +62,6 @@ static int ieqn(const char *a, size_t n, const char *b)
 
 /* Sets *err (new) when the caller asked for it. */
 static void set_err(char **err, const char *fmt, ...) FBK_PRINTF(2, 3);
-/* Sets *err (new) when the caller asked for it. */
 static void set_err(char **err, const char *fmt, ...)
 {
     if (!err) return;
