@@ -593,7 +593,7 @@ static fb_status aws_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
                                                 "maxCpuMillis", (json_int_t)16000));
     }
     json_t *o = json_pack("{s:o}", "offers", offers);
-    fb_status st = fbk_json_out(aws_host, o, out, diag);
+    fb_status st = fbk_json_out(aws_host, diag, o, out);
     json_decref(o);
     return st;
 }
@@ -696,7 +696,7 @@ static fb_status aws_render(fb_driver_ctx *ctx, const char *in_json, char **out,
                                        : aws_ecs_documents(ctx, w, p, &docs, diag);
     if (st == FB_OK) {
         json_t *o = json_pack("{s:o}", "documents", docs);
-        st = fbk_json_out(aws_host, o, out, diag);
+        st = fbk_json_out(aws_host, diag, o, out);
         json_decref(o);
     }
     json_decref(in);
@@ -717,7 +717,7 @@ static fb_status aws_apply(fb_driver_ctx *ctx, const char *in_json, char **out, 
     if (st == FB_OK)
         st = !strcmp(kind, "Function") ? aws_lambda_apply(ctx, in, &result, diag)
                                        : aws_ecs_apply(ctx, in, &result, diag);
-    if (st == FB_OK) st = fbk_json_out(aws_host, result, out, diag);
+    if (st == FB_OK) st = fbk_json_out(aws_host, diag, result, out);
     json_decref(result);
     json_decref(in);
     return st;
@@ -767,7 +767,7 @@ static fb_status aws_observe(fb_driver_ctx *ctx, const char *in_json, char **out
     json_t *result = NULL;
     st = !strcmp(service, "lambda") ? aws_lambda_observe(ctx, in, &result, diag)
                                     : aws_ecs_observe(ctx, in, &result, diag);
-    if (st == FB_OK) st = fbk_json_out(aws_host, result, out, diag);
+    if (st == FB_OK) st = fbk_json_out(aws_host, diag, result, out);
     json_decref(result);
     json_decref(in);
     return st;
@@ -785,7 +785,7 @@ static fb_status aws_destroy(fb_driver_ctx *ctx, const char *in_json, char **out
                                     : aws_ecs_destroy(ctx, dep, deleted, diag);
     if (st == FB_OK) {
         json_t *o = json_pack("{s:O}", "deleted", deleted);
-        st = fbk_json_out(aws_host, o, out, diag);
+        st = fbk_json_out(aws_host, diag, o, out);
         json_decref(o);
     }
     json_decref(deleted);
@@ -819,7 +819,7 @@ static fb_status aws_discover(fb_driver_ctx *ctx, const char *in_json, char **ou
     fbk_aws_creds_clear(&creds);
     if (st == FB_OK) {
         json_t *o = json_pack("{s:O}", "resources", resources);
-        st = fbk_json_out(aws_host, o, out, diag);
+        st = fbk_json_out(aws_host, diag, o, out);
         json_decref(o);
     }
     json_decref(resources);
@@ -837,7 +837,7 @@ static fb_status aws_usage_verb(fb_driver_ctx *ctx, const char *in_json, char **
     if (st != FB_OK) return st;
     json_t *result = NULL;
     st = aws_usage(ctx, in, &result, diag);
-    if (st == FB_OK) st = fbk_json_out(aws_host, result, out, diag);
+    if (st == FB_OK) st = fbk_json_out(aws_host, diag, result, out);
     json_decref(result);
     json_decref(in);
     return st;

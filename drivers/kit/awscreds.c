@@ -27,6 +27,7 @@ static const char *env(const char *name)
     return v && *v ? v : NULL;
 }
 
+/* Credentials are secrets: wipe before freeing. */
 void fbk_aws_creds_clear(fbk_aws_creds *c)
 {
     if (!c) return;
@@ -37,6 +38,7 @@ void fbk_aws_creds_clear(fbk_aws_creds *c)
     memset(c, 0, sizeof *c);
 }
 
+/* Replaces *c with copies of the given keys; takes source_new. */
 static void creds_set(fbk_aws_creds *c, const char *ak, const char *sk, const char *tok,
                       int64_t exp, char *source_new)
 {
@@ -69,6 +71,7 @@ typedef struct rctx {
     int ntried;
 } rctx;
 
+/* Records why a source did not apply, for the final message. */
 static void tried(rctx *r, const char *fmt, ...) FBK_PRINTF(2, 3);
 static void tried(rctx *r, const char *fmt, ...)
 {
@@ -99,6 +102,7 @@ static fb_status fail(rctx *r, fb_status st, const char *fmt, ...)
     return st;
 }
 
+/* Expands a leading "~/" the way the AWS CLI does; NULL without HOME. */
 static char *expand_home(rctx *r, const char *p)
 {
     if (p[0] == '~' && (p[1] == '/' || p[1] == '\0')) {
@@ -177,6 +181,7 @@ static const char *cfg_section(const rctx *r, const char *profile)
     return found;
 }
 
+/* Whether the credentials file has [profile]. */
 static int cred_has(const rctx *r, const char *profile)
 {
     return r->cred.loaded && fbk_ini_has_section(&r->cred.ini, profile);
@@ -198,11 +203,13 @@ static const char *prof_get(const rctx *r, const char *profile, const char *key,
     return e && *e->value ? e->value : NULL;
 }
 
+/* A profile exists when either file has a section for it. */
 static int profile_exists(const rctx *r, const char *p)
 {
     return cred_has(r, p) || cfg_section(r, p) != NULL;
 }
 
+/* Profile names found in both files, for "not found" messages (new). */
 static char *list_profiles(const rctx *r)
 {
     fbk_buf b;
@@ -235,6 +242,7 @@ static const char *sts_region(rctx *r, const char *profile)
     return profile ? prof_get(r, profile, "region", NULL) : NULL;
 }
 
+/* The STS endpoint: option, AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, regional (new). */
 static char *sts_endpoint(rctx *r, const char *region)
 {
     if (r->opts && r->opts->sts_endpoint) return fbk_xstrdup(r->opts->sts_endpoint);
@@ -246,6 +254,7 @@ static char *sts_endpoint(rctx *r, const char *region)
                          strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com");
 }
 
+/* Appends one name=value pair to a form body, RFC 3986-encoded. */
 static void form_add(fbk_buf *b, const char *k, const char *v)
 {
     if (b->len) fbk_buf_putc(b, '&');
@@ -254,6 +263,7 @@ static void form_add(fbk_buf *b, const char *k, const char *v)
     fbk_uri_encode(b, v, strlen(v), 0);
 }
 
+/* STS answers carry secrets: wipe the body before the host frees it. */
 static void wipe_response(const fb_host *host, fb_http_response *resp)
 {
     if (resp->body) fbk_wipe(resp->body, resp->body_len);
@@ -384,6 +394,7 @@ static int valid_session_name(const char *s)
     return 1;
 }
 
+/* RoleSessionName and DurationSeconds, shared by both AssumeRole calls. */
 static fb_status common_role_params(rctx *r, const char *profile, const char *session_env,
                                     fbk_buf *params)
 {
@@ -465,6 +476,7 @@ static fb_status web_identity(rctx *r, const char *profile, const char *token_fi
     return st;
 }
 
+/* The access keys written in a profile (source_profile without a role). */
 static fb_status static_keys(rctx *r, const char *profile, fbk_aws_creds *out, const char *role)
 {
     char *w1 = NULL, *w2 = NULL;
@@ -490,6 +502,7 @@ static fb_status static_keys(rctx *r, const char *profile, fbk_aws_creds *out, c
     return st;
 }
 
+/* AssumeRole for a profile with role_arn, after resolving its source. */
 static fb_status assume_role(rctx *r, const char *profile, const char **chain, int depth,
                              fbk_aws_creds *out);
 
@@ -533,6 +546,7 @@ static fb_status source_profile_creds(rctx *r, const char *src, const char *from
     return static_keys(r, src, out, from);
 }
 
+/* AssumeRole for a profile with role_arn, after resolving its source. */
 static fb_status assume_role(rctx *r, const char *profile, const char **chain, int depth,
                              fbk_aws_creds *out)
 {
@@ -765,6 +779,7 @@ static fb_status resolve(rctx *r, fbk_aws_creds *out)
     return FB_AUTH;
 }
 
+/* Sets up the search (profile, HOME) and runs it; see fbk.h. */
 fb_status fbk_aws_creds_resolve(const fb_host *host, fb_diag *diag,
                                 const fbk_aws_creds_opts *opts, fbk_aws_creds *out)
 {
@@ -850,6 +865,7 @@ static int has(const char *code, const char *part)
     return code && strstr(code, part) != NULL;
 }
 
+/* Decodes the error shapes of the JSON, REST-JSON and Query protocols. */
 fb_status fbk_aws_error(const fb_http_response *resp, char **code, char **message)
 {
     *code = *message = NULL;

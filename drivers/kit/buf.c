@@ -17,6 +17,7 @@ static void oom(void)
     abort();
 }
 
+/* Allocation that cannot fail silently (see oom()). */
 void *fbk_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
@@ -24,6 +25,7 @@ void *fbk_xmalloc(size_t n)
     return p;
 }
 
+/* See fbk.h. */
 void *fbk_xcalloc(size_t n, size_t m)
 {
     void *p = calloc(n ? n : 1, m ? m : 1);
@@ -31,6 +33,7 @@ void *fbk_xcalloc(size_t n, size_t m)
     return p;
 }
 
+/* See fbk.h. */
 void *fbk_xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
@@ -38,11 +41,13 @@ void *fbk_xrealloc(void *p, size_t n)
     return q;
 }
 
+/* See fbk.h. */
 char *fbk_xstrdup(const char *s)
 {
     return fbk_xstrndup(s, strlen(s));
 }
 
+/* See fbk.h. */
 char *fbk_xstrndup(const char *s, size_t n)
 {
     char *p = fbk_xmalloc(n + 1);
@@ -51,6 +56,7 @@ char *fbk_xstrndup(const char *s, size_t n)
     return p;
 }
 
+/* printf into a new string. */
 char *fbk_xasprintf(const char *fmt, ...)
 {
     fbk_buf b;
@@ -68,6 +74,7 @@ void fbk_wipe(void *p, size_t n)
     if (p && n) OPENSSL_cleanse(p, n);
 }
 
+/* Wipes a secret string before it goes back to the allocator. */
 void fbk_free_secret(char *s)
 {
     if (!s) return;
@@ -75,18 +82,21 @@ void fbk_free_secret(char *s)
     free(s);
 }
 
+/* An empty buffer owns no memory. */
 void fbk_buf_init(fbk_buf *b)
 {
     b->data = NULL;
     b->len = b->cap = 0;
 }
 
+/* See fbk.h. */
 void fbk_buf_free(fbk_buf *b)
 {
     free(b->data);
     fbk_buf_init(b);
 }
 
+/* For buffers that held secrets. */
 void fbk_buf_wipe(fbk_buf *b)
 {
     fbk_wipe(b->data, b->cap);
@@ -113,6 +123,7 @@ static void reserve(fbk_buf *b, size_t extra)
     b->cap = cap;
 }
 
+/* Appends bytes and keeps the data NUL-terminated. */
 void fbk_buf_append(fbk_buf *b, const void *p, size_t n)
 {
     reserve(b, n);
@@ -121,16 +132,19 @@ void fbk_buf_append(fbk_buf *b, const void *p, size_t n)
     b->data[b->len] = '\0';
 }
 
+/* See fbk.h. */
 void fbk_buf_puts(fbk_buf *b, const char *s)
 {
     fbk_buf_append(b, s, strlen(s));
 }
 
+/* See fbk.h. */
 void fbk_buf_putc(fbk_buf *b, char c)
 {
     fbk_buf_append(b, &c, 1);
 }
 
+/* Formats straight into the buffer (measures first). */
 void fbk_buf_vprintf(fbk_buf *b, const char *fmt, va_list ap)
 {
     va_list ap2;
@@ -143,6 +157,7 @@ void fbk_buf_vprintf(fbk_buf *b, const char *fmt, va_list ap)
     b->len += (size_t)n;
 }
 
+/* See fbk.h. */
 void fbk_buf_printf(fbk_buf *b, const char *fmt, ...)
 {
     va_list ap;
@@ -151,6 +166,7 @@ void fbk_buf_printf(fbk_buf *b, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Hands the string over; never NULL so callers need no checks. */
 char *fbk_buf_steal(fbk_buf *b)
 {
     char *p = b->data ? b->data : fbk_xstrdup("");
@@ -158,6 +174,7 @@ char *fbk_buf_steal(fbk_buf *b)
     return p;
 }
 
+/* SigV4 hashes payloads and canonical requests as lower-case hex. */
 void fbk_sha256_hex(const void *data, size_t len, char out[65])
 {
     static const char hex[] = "0123456789abcdef";
@@ -175,6 +192,7 @@ void fbk_sha256_hex(const void *data, size_t len, char out[65])
     out[64] = '\0';
 }
 
+/* RFC 3986 percent-encoding with upper-case hex, as SigV4 requires. */
 void fbk_uri_encode(fbk_buf *b, const void *s, size_t n, int keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -203,6 +221,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
+/* Inverse of days_from_civil: y/m/d of a day count since 1970. */
 static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
     z += 719468;
@@ -216,6 +235,7 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
+/* Splits Unix seconds into UTC calendar fields without gmtime (no locale, no TZ). */
 static void split_time(int64_t t, int *Y, unsigned *M, unsigned *D, int *h, int *mi, int *s)
 {
     int64_t days = t / 86400, rem = t % 86400;
@@ -231,6 +251,7 @@ static void split_time(int64_t t, int *Y, unsigned *M, unsigned *D, int *h, int 
     *s = (int)(rem % 60);
 }
 
+/* The X-Amz-Date form. */
 void fbk_format_amz_date(int64_t t, char out[17])
 {
     int Y, h, mi, s;
@@ -240,6 +261,7 @@ void fbk_format_amz_date(int64_t t, char out[17])
     snprintf(out, 17, "%04d%02u%02uT%02d%02d%02dZ", Y, M, D, h, mi, s);
 }
 
+/* The form STS and logs use. */
 void fbk_format_rfc3339(int64_t t, char out[21])
 {
     int Y, h, mi, s;
@@ -249,6 +271,7 @@ void fbk_format_rfc3339(int64_t t, char out[21])
     snprintf(out, 21, "%04d-%02u-%02uT%02d:%02d:%02dZ", Y, M, D, h, mi, s);
 }
 
+/* Reads exactly n decimal digits. */
 static int digits(const char *s, int n, int *v)
 {
     *v = 0;
@@ -259,6 +282,7 @@ static int digits(const char *s, int n, int *v)
     return 0;
 }
 
+/* Strict UTC-only parse: credentials expiry must not be misread. */
 int fbk_parse_rfc3339(const char *s, int64_t *t)
 {
     int Y, M, D, h, mi, sec;

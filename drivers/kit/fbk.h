@@ -278,7 +278,7 @@ void fbk_xml_free(fbk_xml *x);
 /* Serialises j canonically (sorted keys, compact, as core does) into a
  * host->alloc buffer the host will free: *out is new (host->free).
  * FB_INTERNAL with a diagnostic when j cannot be serialised. */
-fb_status fbk_json_out(const fb_host *host, const json_t *j, char **out, fb_diag *diag);
+fb_status fbk_json_out(const fb_host *host, fb_diag *diag, const json_t *j, char **out);
 
 /* Parses JSON text handed to the driver. On error adds a diagnostic that
  * names what (e.g. "input") with line:column and returns FB_INVALID.

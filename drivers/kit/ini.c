@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Reads a small local file (AWS config, token) with a size cap and errno for "missing". */
 char *fbk_read_file(const char *path, size_t max_bytes, size_t *len_out, int *errno_out,
                     char **err)
 {
@@ -77,11 +78,13 @@ static int is_blank(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* Errors always carry file:line. */
 static void ini_set_err(char **err, const char *file, int line, const char *what)
 {
     if (err) *err = fbk_xasprintf("%s:%d: %s", file, line, what);
 }
 
+/* Values may be secrets: wiped. */
 void fbk_ini_free(fbk_ini *ini)
 {
     if (!ini) return;
@@ -98,6 +101,7 @@ void fbk_ini_free(fbk_ini *ini)
     memset(ini, 0, sizeof *ini);
 }
 
+/* See fbk.h. */
 int fbk_ini_has_section(const fbk_ini *ini, const char *section)
 {
     for (size_t i = 0; i < ini->n_sections; i++)
@@ -105,6 +109,7 @@ int fbk_ini_has_section(const fbk_ini *ini, const char *section)
     return 0;
 }
 
+/* Linear lookup: these files are small. */
 const fbk_ini_entry *fbk_ini_get(const fbk_ini *ini, const char *section, const char *key)
 {
     for (size_t i = 0; i < ini->n; i++)
@@ -113,6 +118,7 @@ const fbk_ini_entry *fbk_ini_get(const fbk_ini *ini, const char *section, const 
     return NULL;
 }
 
+/* configparser-compatible parse; see fbk.h for the deliberate differences. */
 int fbk_ini_parse(const char *text, size_t len, const char *file, fbk_ini *out, char **err)
 {
     memset(out, 0, sizeof *out);

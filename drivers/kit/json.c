@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* printf-style diagnostics; first line summary, rest detail. */
 void fbk_diag(const fb_host *host, fb_diag *diag, fb_severity sev, const char *pointer,
               const char *fmt, ...)
 {
@@ -28,7 +29,8 @@ void fbk_diag(const fb_host *host, fb_diag *diag, fb_severity sev, const char *p
     free(text);
 }
 
-fb_status fbk_json_out(const fb_host *host, const json_t *j, char **out, fb_diag *diag)
+/* Driver output must be host->alloc memory and deterministic. */
+fb_status fbk_json_out(const fb_host *host, fb_diag *diag, const json_t *j, char **out)
 {
     *out = NULL;
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
@@ -52,6 +54,7 @@ fb_status fbk_json_out(const fb_host *host, const json_t *j, char **out, fb_diag
     return FB_OK;
 }
 
+/* Driver input errors must say where (line, column). */
 fb_status fbk_json_in(const fb_host *host, fb_diag *diag, const char *what, const char *text,
                       json_t **out)
 {

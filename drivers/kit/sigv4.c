@@ -24,6 +24,7 @@ static int is_unreserved(unsigned char c)
            c == '-' || c == '.' || c == '_' || c == '~';
 }
 
+/* Value of one hex digit, or -1. */
 static int hexval(unsigned char c)
 {
     if (c >= '0' && c <= '9') return c - '0';
@@ -39,11 +40,13 @@ static int is_tchar(unsigned char c)
            (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
+/* ASCII-only lower-casing (header names are ASCII tokens; no locale). */
 static char lower(char c)
 {
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
+/* ASCII case-insensitive equality. */
 static int ieq(const char *a, const char *b)
 {
     for (; *a && *b; a++, b++)
@@ -51,11 +54,13 @@ static int ieq(const char *a, const char *b)
     return *a == *b;
 }
 
+/* Case-insensitive: does a[0..n) spell b? (URL schemes) */
 static int ieqn(const char *a, size_t n, const char *b)
 {
     return strlen(b) == n && strncasecmp(a, b, n) == 0;
 }
 
+/* Sets *err (new) when the caller asked for it. */
 static void set_err(char **err, const char *fmt, ...) FBK_PRINTF(2, 3);
 static void set_err(char **err, const char *fmt, ...)
 {
@@ -211,6 +216,7 @@ static void normalize_path(fbk_buf *out, const char *p, size_t n)
     free(seglen);
 }
 
+/* The canonical URI for the flags (see FBK_SIGV4_NO_*). */
 static void canonical_uri(fbk_buf *out, const url_parts *u, unsigned flags)
 {
     fbk_buf tmp;
@@ -268,6 +274,7 @@ static int canon_component(const char *s, size_t n, fbk_buf *out, const char *ur
     return 0;
 }
 
+/* Sort by encoded name, then encoded value (byte order). */
 static int qpair_cmp(const void *a, const void *b)
 {
     const qpair *x = a, *y = b;
@@ -275,6 +282,7 @@ static int qpair_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->v, y->v);
 }
 
+/* Query values may hold the session token (presign): wiped. */
 static void qpairs_free(qpair *q, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -353,6 +361,7 @@ typedef struct hent {
     size_t order;
 } hent;
 
+/* Sort by name; equal names keep their original order. */
 static int hent_cmp(const void *a, const void *b)
 {
     const hent *x = a, *y = b;
@@ -387,6 +396,7 @@ static int trim_value(const char *name, const char *v, char **out, char **err)
     return 0;
 }
 
+/* Header values may hold the session token: wiped. */
 static void hents_free(hent *h, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -403,6 +413,7 @@ static int skipped_header(const char *lname)
            !strcmp(lname, "x-amzn-trace-id");
 }
 
+/* Case-insensitive header lookup in the message. */
 static const char *find_header(const fbk_http_msg *m, const char *name)
 {
     for (size_t i = 0; i < m->n_headers; i++)
@@ -420,6 +431,7 @@ static void hmac256(const void *key, size_t klen, const void *msg, size_t mlen,
         memset(out, 0, 32); /* OpenSSL broken: the signature will simply fail */
 }
 
+/* The documented HMAC chain; intermediates are wiped. */
 void fbk_sigv4_signing_key(const char *secret, const char *date8, const char *region,
                            const char *service, unsigned char key[32])
 {
@@ -458,6 +470,7 @@ void fbk_sigv4_out_free(fbk_sigv4_out *o)
     memset(o, 0, sizeof *o);
 }
 
+/* Adds a header the caller must send. */
 static void add_out_header(fbk_sigv4_out *o, const char *name, const char *value)
 {
     o->headers = fbk_xrealloc(o->headers, (o->n_headers + 1) * sizeof *o->headers);
@@ -466,6 +479,7 @@ static void add_out_header(fbk_sigv4_out *o, const char *name, const char *value
     o->n_headers++;
 }
 
+/* Credential scope parts cannot contain separators. */
 static int check_word(const char *what, const char *s, char **err)
 {
     if (!s || !*s) {
@@ -481,6 +495,7 @@ static int check_word(const char *what, const char *s, char **err)
     return 0;
 }
 
+/* Builds the canonical request, string to sign and signature; see fbk.h. */
 int fbk_sigv4_sign(const fbk_sigv4_params *p, const fbk_http_msg *msg, fbk_sigv4_out *out,
                    char **err)
 {

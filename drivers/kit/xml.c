@@ -15,6 +15,7 @@ typedef struct xp {
     char *err;
 } xp;
 
+/* Records the first error with its line and column. */
 static void xerr(xp *x, const char *what)
 {
     if (x->err) return;
@@ -30,23 +31,27 @@ static void xerr(xp *x, const char *what)
     x->err = fbk_xasprintf("line %d col %d: %s", line, col, what);
 }
 
+/* Does the input continue with lit? */
 static int starts(xp *x, const char *lit)
 {
     size_t n = strlen(lit);
     return (size_t)(x->end - x->p) >= n && memcmp(x->p, lit, n) == 0;
 }
 
+/* XML white space: space, tab, CR, LF. */
 static void skip_ws(xp *x)
 {
     while (x->p < x->end && (*x->p == ' ' || *x->p == '\t' || *x->p == '\r' || *x->p == '\n'))
         x->p++;
 }
 
+/* XML name characters (ASCII letters, _, :, and any non-ASCII byte). */
 static int name_start(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == ':' || c >= 0x80;
 }
 
+/* Characters allowed after the first in a name. */
 static int name_char(unsigned char c)
 {
     return name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
@@ -61,6 +66,7 @@ static size_t read_name(xp *x, const char **start)
     return (size_t)(x->p - *start);
 }
 
+/* Encodes a character reference as UTF-8. */
 static void put_utf8(fbk_buf *b, unsigned long cp)
 {
     char u[4];
@@ -129,6 +135,7 @@ bad:
     return -1;
 }
 
+/* Element text may hold secrets (STS keys): wiped. */
 static void node_free(fbk_xml *n)
 {
     while (n) {
@@ -141,6 +148,7 @@ static void node_free(fbk_xml *n)
     }
 }
 
+/* See fbk.h. */
 void fbk_xml_free(fbk_xml *x)
 {
     node_free(x);
@@ -338,6 +346,7 @@ static int skip_misc(xp *x, int prolog)
     }
 }
 
+/* Prolog, one root element, trailing comments only. */
 int fbk_xml_parse(const char *s, size_t n, fbk_xml **out, char **err)
 {
     *out = NULL;
@@ -369,6 +378,7 @@ fail:
     return -1;
 }
 
+/* Walks a path of local names from the root. */
 const fbk_xml *fbk_xml_find(const fbk_xml *root, const char *path)
 {
     const fbk_xml *cur = NULL;
@@ -390,6 +400,7 @@ const fbk_xml *fbk_xml_find(const fbk_xml *root, const char *path)
     return cur;
 }
 
+/* See fbk.h. */
 const char *fbk_xml_text(const fbk_xml *root, const char *path)
 {
     const fbk_xml *e = fbk_xml_find(root, path);

@@ -140,6 +140,7 @@ static const char *const aws_vars[] = {
 static void setup(void)
 {
     for (size_t i = 0; i < sizeof aws_vars / sizeof *aws_vars; i++) unsetenv(aws_vars[i]);
+    setenv("FEDBROKER_SLEEP_SCALE", "0", 1); /* no real backoff between the host's retries */
     snprintf(tmpdir, sizeof tmpdir, "/tmp/fbk-creds-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
     setenv("HOME", tmpdir, 1);
@@ -635,15 +636,17 @@ START_TEST(sts_refusals)
         HAS(r, t[i].want);
         result_free(&r);
     }
-    /* throttling is retryable */
-    json_decref(control("POST", "faults", "{\"count\": 1, \"status\": 429, \"service\": \"sts\", \"code\": \"Throttling\"}"));
+    /* throttling is retryable (more faults than the host's attempts, which
+     * may retry: AssumeRole is sent as idempotent) */
+    json_decref(control("POST", "faults", "{\"count\": 10, \"status\": 429, \"service\": \"sts\", \"code\": \"Throttling\"}"));
     fbk_aws_creds_opts o = {.profile = "denied"};
     result r = resolve(&o);
     ck_assert_int_eq(r.st, FB_RETRYABLE);
     HAS(r, "HTTP 429 Throttling");
     result_free(&r);
     /* a reset connection surfaces as the host's transport error */
-    json_decref(control("POST", "faults", "{\"count\": 1, \"reset\": true}"));
+    json_decref(control("DELETE", "faults", NULL));
+    json_decref(control("POST", "faults", "{\"count\": 10, \"reset\": true}"));
     r = resolve(&o);
     ck_assert_int_eq(r.st, FB_RETRYABLE);
     HAS(r, "did not get an answer");

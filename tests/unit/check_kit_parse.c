@@ -228,11 +228,11 @@ START_TEST(json_and_diag_helpers)
     fb_diag *d = fb_diag_new();
     json_t *j = json_pack("{s:i,s:[s,b],s:n}", "zeta", 1, "alpha", "x", 1, "mid");
     char *out = NULL;
-    ck_assert_int_eq(fbk_json_out(h, j, &out, d), FB_OK);
+    ck_assert_int_eq(fbk_json_out(h, d, j, &out), FB_OK);
     ck_assert_str_eq(out, "{\"alpha\":[\"x\",true],\"mid\":null,\"zeta\":1}");
     h->free(out);
     json_decref(j);
-    ck_assert_int_eq(fbk_json_out(h, NULL, &out, d), FB_INTERNAL);
+    ck_assert_int_eq(fbk_json_out(h, d, NULL, &out), FB_INTERNAL);
     ck_assert_ptr_null(out);
     ck_assert_uint_eq(fb_diag_errors(d), 1);
 
