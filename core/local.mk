@@ -34,3 +34,10 @@ fedbroker_SOURCES = \
 	core/cli/cmd_drivers.c \
 	core/cli/cmd_drivers_test.c
 fedbroker_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
+
+# The catalog (catalog/local.mk generates core/catalog_data.c).
+core_libfbcore_la_SOURCES += core/catalog.c core/catalog.h core/catalog_priv.h \
+	core/catalog_csv.c core/catalog_money.c core/catalog_lookup.c \
+	core/catalog_latency.c core/catalog_overrides.c core/catalog_diff.c
+nodist_core_libfbcore_la_SOURCES = core/catalog_data.c
+fedbroker_SOURCES += core/cli/cmd_catalog.c

@@ -15,6 +15,7 @@ typedef struct verb {
 
 static const verb verbs[] = {
     {"drivers", fbc_cmd_drivers, "list drivers and their features; `drivers test` checks one"},
+    {"catalog", fbc_cmd_catalog, "validate, show and diff the price catalog; price, egress, rtt look-ups"},
 };
 
 static void usage(FILE *out)
