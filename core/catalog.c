@@ -420,7 +420,7 @@ static void load_regions(fbi_catalog *cat, const char *file, fb_diag *d)
                               &r->lat, &r->lon, d);
         if (hc < 0) bad = 1;
         r->has_coords = hc > 0;
-        if (placed && strcmp(r->kind, "local") != 0 && !r->has_coords &&
+        if (placed && strcmp(r->kind, "local") != 0 && hc == 0 &&
             strcmp(r->location_precision, "unknown") != 0) {
             rowerr(d, file, line, "missing lat/lon",
                    "give the metro's coordinates, or set location_precision to unknown");
