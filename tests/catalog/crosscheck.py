@@ -194,6 +194,54 @@ try:
 finally:
     shutil.rmtree(tmp)
 
+# ---- 6. schema -----------------------------------------------------------------------------
+try:
+    import jsonschema
+except ImportError:
+    jsonschema = None
+if jsonschema is None:
+    print('schema: python3-jsonschema not installed; skipped')
+else:
+    schema = json.load(open(os.path.join(top_srcdir, 'schemas', 'catalog.v1.schema.json')))
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+    def validator(name):
+        return jsonschema.Draft202012Validator({'$ref': '#/$defs/' + name, '$defs': schema['$defs']})
+    nrows = 0
+    for fname, d in (('prices.csv', 'price_row'), ('regions.csv', 'region_row'),
+                     ('locations.csv', 'location_row'), ('latency_ms.csv', 'latency_row'),
+                     ('sources.csv', 'source_row'), ('params.csv', 'param_row')):
+        v = validator(d)
+        for n, r in enumerate(csv.DictReader(open(os.path.join(top_srcdir, 'catalog', fname), newline='')), start=2):
+            for e in v.iter_errors(r):
+                fail('catalog/%s:%d does not match schemas/catalog.v1.schema.json#/$defs/%s: %s'
+                     % (fname, n, d, e.message))
+            nrows += 1
+    ov = validator('overrides')
+    for e in ov.iter_errors(json.load(open(os.path.join(top_srcdir, 'catalog', 'overrides.example.json')))):
+        fail('overrides.example.json: %s' % e.message)
+    for bad in ({'version': 1, 'rules': [{'id': 'a', 'provider': 'aws', 'unit_price_usd': '1'}]},
+                {'version': 1, 'rules': [{'id': 'a', 'provider': 'aws', 'discount_pct': 12.5}]},
+                {'version': 1, 'rules': [{'id': 'a', 'discount_pct': '5'}]},
+                {'version': 2, 'rules': []}):
+        if ov.is_valid(bad):
+            fail('schema accepts a bad overrides file: %r' % bad)
+    # the schema's units are exactly the ones the loader accepts
+    units = schema['$defs']['unit']['enum']
+    hdr = 'provider,service,region,sku_metric,variant,unit,tier_start,tier_end,usd_per_unit,pricing_model,source,as_of,confidence\n'
+    tmpd = tempfile.mkdtemp()
+    try:
+        for u in units + ['GB-fortnight']:
+            pf = os.path.join(tmpd, 'p.csv')
+            open(pf, 'w').write(hdr + 'x,y,z,m,,%s,,,1,on-demand,S1,2025-01-01,high\n' % u)
+            rc = subprocess.run([fedbroker, 'catalog', 'diff', pf, pf], capture_output=True).returncode
+            if (rc == 0) != (u != 'GB-fortnight'):
+                fail('unit %s: loader exit %d disagrees with the schema' % (u, rc))
+    finally:
+        shutil.rmtree(tmpd)
+    print('schema: %d catalog rows and the example overrides match; %d units agree with the loader'
+          % (nrows, len(units)))
+
 if failures:
     for f in failures[:40]:
         print('FAIL:', f)
