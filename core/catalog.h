@@ -16,6 +16,8 @@
  *
  * Ownership: every `const` pointer returned from a catalog is borrowed and
  * lives as long as the catalog. Functions that return arrays say "new".
+ * Threads: a loaded catalog is read-only and may be shared; the setters
+ * (params, local metro, overrides) must not run concurrently with readers.
  */
 #ifndef FB_CATALOG_H
 #define FB_CATALOG_H

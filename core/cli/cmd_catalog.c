@@ -720,7 +720,13 @@ int fbc_cmd_catalog(int argc, char **argv)
         return argc < 2 ? FB_EXIT_USAGE : FB_EXIT_OK;
     }
     for (size_t i = 0; i < ns; i++)
-        if (strcmp(argv[1], subs[i].name) == 0) return subs[i].run(argc - 1, argv + 1);
+        if (strcmp(argv[1], subs[i].name) == 0) {
+            /* option errors then say "fedbroker catalog show: ..." */
+            char verb[32];
+            snprintf(verb, sizeof verb, "catalog %s", subs[i].name);
+            argv[1] = verb;
+            return subs[i].run(argc - 1, argv + 1);
+        }
     fprintf(stderr, "fedbroker catalog: unknown sub-verb '%s' (validate, show, diff, price, "
                     "egress, rtt)\n", argv[1]);
     return FB_EXIT_USAGE;
