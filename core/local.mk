@@ -13,9 +13,12 @@ core_libfbcore_la_SOURCES = \
 	core/util.c core/util.h \
 	core/diag.c core/diag.h \
 	core/host.c core/host.h \
-	core/http.c \
+	core/http.c core/http_policy.c \
+	core/fanout.c core/fanout.h \
 	core/registry.c \
-	core/store.c
+	core/store.c \
+	core/conformance.c \
+	core/broker.c core/broker.h
 core_libfbcore_la_LIBADD = $(FB_CORE_DEPLIBS)
 
 lib_LTLIBRARIES += core/libfedbroker.la
@@ -32,12 +35,34 @@ fedbroker_SOURCES = \
 	core/cli/main.c core/cli/cli.h \
 	core/cli/opts.c \
 	core/cli/cmd_drivers.c \
-	core/cli/cmd_drivers_test.c
+	core/cli/cmd_drivers_test.c \
+	core/cli/common.c \
+	core/cli/cmd_render.c \
+	core/cli/cmd_deploy.c
 fedbroker_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
+
+# Portable specs: parse, validate (schema embedded at build time), normalise.
+core_libfbcore_la_SOURCES += \
+	core/spec.c core/spec.h \
+	core/spec_schema.c \
+	core/spec_json.c \
+	core/spec_yaml.c \
+	core/spec_units.c
+nodist_core_libfbcore_la_SOURCES = core/spec_schema_data.c
+BUILT_SOURCES += core/spec_schema_data.c
+CLEANFILES += core/spec_schema_data.c
+core/spec_schema_data.c: $(top_srcdir)/schemas/workload.v1.schema.json $(top_srcdir)/schemas/embed.sh
+	$(AM_V_GEN)$(MKDIR_P) core && \
+	$(SHELL) $(top_srcdir)/schemas/embed.sh fbi_spec_schema_data \
+	  $(top_srcdir)/schemas/workload.v1.schema.json > $@.tmp && mv $@.tmp $@
+fbspecschemadir = $(pkgdatadir)/schemas
+dist_fbspecschema_DATA = schemas/workload.v1.schema.json
+EXTRA_DIST += schemas/embed.sh
+fedbroker_SOURCES += core/cli/cmd_validate.c
 
 # The catalog (catalog/local.mk generates core/catalog_data.c).
 core_libfbcore_la_SOURCES += core/catalog.c core/catalog.h core/catalog_priv.h \
 	core/catalog_csv.c core/catalog_money.c core/catalog_lookup.c \
 	core/catalog_latency.c core/catalog_overrides.c core/catalog_diff.c
-nodist_core_libfbcore_la_SOURCES = core/catalog_data.c
+nodist_core_libfbcore_la_SOURCES += core/catalog_data.c
 fedbroker_SOURCES += core/cli/cmd_catalog.c

@@ -29,7 +29,8 @@ typedef struct loaded {
     void *handle;
     const fb_driver *drv;
     fb_driver_ctx *ctx;
-    int configured;
+    int configured;      /* 1 configured, -1 configure failed, 0 not yet */
+    char *config_error;  /* why configure failed (repeated to later callers) */
 } loaded;
 
 struct fb_registry {
@@ -39,7 +40,7 @@ struct fb_registry {
 };
 
 /* The smallest fb_driver a 1.0 driver may declare: every 1.0 slot. */
-#define DRIVER_V1_0_SIZE (offsetof(fb_driver, teardown) + sizeof(void (*)(void)))
+#define DRIVER_V1_0_SIZE (offsetof(fb_driver, usage) + sizeof(void (*)(void)))
 
 static int valid_name(const char *s, size_t n)
 {
@@ -144,7 +145,7 @@ static const struct { uint64_t bit; const char *name; } cap_names[] = {
     {FB_CAP_DEPLOY, "deploy"},         {FB_CAP_DISCOVER, "discover"},
     {FB_CAP_SCALE_TO_ZERO, "scale-to-zero"}, {FB_CAP_GPU, "gpu"},
     {FB_CAP_PUBLIC_HTTP, "public-http"}, {FB_CAP_AUTOSCALE, "autoscale"},
-    {FB_CAP_ARM64, "arm64"},
+    {FB_CAP_ARM64, "arm64"},           {FB_CAP_ESTIMATE, "estimate"},
 };
 
 void fb_caps_describe(uint64_t caps, char *buf, size_t n)
@@ -167,7 +168,8 @@ int fb_driver_check_caps(const fb_driver *d, char **why)
     uint64_t c = d->caps;
     uint64_t kinds = c & (FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_QUANTUM);
     uint64_t features = c & ~(FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_QUANTUM |
-                              FB_CAP_RENDER | FB_CAP_DEPLOY | FB_CAP_DISCOVER);
+                              FB_CAP_RENDER | FB_CAP_DEPLOY | FB_CAP_DISCOVER |
+                              FB_CAP_ESTIMATE);
     if (c & ~FB_CAP_KNOWN_MASK) {
         *why = fbi_xasprintf("caps has unknown bits 0x%llx; this broker knows "
                              "bits up to 0x%llx (ABI %d.%d)",
@@ -204,7 +206,12 @@ int fb_driver_check_caps(const fb_driver *d, char **why)
                                                  : "discover is set but caps lacks FB_CAP_DISCOVER");
         return -1;
     }
-    if (features && !kinds) {
+    if (!!(c & FB_CAP_ESTIMATE) != !!HAS(d, usage)) {
+        *why = fbi_xstrdup((c & FB_CAP_ESTIMATE) ? "caps has FB_CAP_ESTIMATE but usage is NULL"
+                                                 : "usage is set but caps lacks FB_CAP_ESTIMATE");
+        return -1;
+    }
+    if ((features || (c & FB_CAP_ESTIMATE)) && !kinds) {
         *why = fbi_xstrdup("feature bits (scale-to-zero, gpu, ...) need a workload kind bit");
         return -1;
     }
@@ -423,9 +430,14 @@ static fb_status load_dir(fb_registry *r, const char *dir, fb_diag *diag)
     return FB_OK;
 }
 
+fb_registry *fb_registry_new(void)
+{
+    return fbi_xcalloc(1, sizeof(fb_registry));
+}
+
 fb_status fb_registry_open(const char *path, fb_registry **out, fb_diag *diag)
 {
-    fb_registry *r = fbi_xcalloc(1, sizeof *r);
+    fb_registry *r = fb_registry_new();
     if (!path) path = getenv("FEDBROKER_DRIVER_PATH");
     if (!path || !*path) path = FB_DRIVERDIR;
     char *copy = fbi_xstrdup(path), *save = NULL;
@@ -449,6 +461,7 @@ void fb_registry_free(fb_registry *r)
         dlclose(l->handle);
 #endif
         free(l->file);
+        free(l->config_error);
     }
     free(r->items);
     free(r->config_json);
@@ -479,6 +492,10 @@ fb_status fb_registry_context(fb_registry *r, const char *name,
     for (size_t i = 0; i < r->n; i++) {
         loaded *l = &r->items[i];
         if (strcmp(l->drv->name, name) != 0) continue;
+        if (l->configured < 0) {
+            fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, l->config_error, NULL);
+            return FB_INVALID;
+        }
         if (!l->configured) {
             json_t *cfg = NULL, *all = NULL;
             if (r->config_json) all = json_loads(r->config_json, 0, NULL);
@@ -491,12 +508,13 @@ fb_status fb_registry_context(fb_registry *r, const char *name,
             fb_status st = l->drv->configure(fb_host_table(), text, &l->ctx, diag);
             free(text);
             if (st != FB_OK) {
-                if (!fb_diag_errors(diag)) {
-                    char *m = fbi_xasprintf("driver %s: configure failed (%s)", name,
-                                            fbi_status_name(st));
-                    fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m, NULL);
-                    free(m);
-                }
+                size_t nd = fb_diag_count(diag);
+                l->config_error = fbi_xasprintf("driver %s: configure failed (%s)%s%s", name,
+                                                fbi_status_name(st), nd ? ": " : "",
+                                                nd ? fb_diag_summary(diag, nd - 1) : "");
+                if (!fb_diag_errors(diag))
+                    fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, l->config_error, NULL);
+                l->configured = -1;
                 return st;
             }
             l->configured = 1;

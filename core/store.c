@@ -394,8 +394,8 @@ fb_status fb_store_list_deployments(fb_store *s, const char *tenant, const char 
 {
     return query_json_array(s, diag, "list deployments",
         "SELECT json_object('tenant', d.tenant, 'workload', d.workload, 'provider', d.provider,"
-        " 'service', d.service, 'region', d.region, 'state', d.state,"
-        " 'state_json', json(d.state_json), 'updated_at', d.updated_at,"
+        " 'service', d.service, 'region', d.region, 'phase', d.state,"
+        " 'state', json(d.state_json), 'updated_at', d.updated_at,"
         " 'resources', (SELECT COALESCE(json_group_array(json(r.resource_json)), '[]')"
         "   FROM resources r WHERE r.tenant=d.tenant AND r.workload=d.workload"
         "   AND r.provider=d.provider)) AS j"

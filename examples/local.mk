@@ -1,1 +1,10 @@
-# examples/: specs and the example driver
+# examples/: specs for each kind and the example driver for driver authors.
+# The example driver is built in tree for the tests (not installed as a
+# driver); its source and Makefile are installed as documentation.
+check_LTLIBRARIES += examples/driver/example.la
+examples_driver_example_la_SOURCES = examples/driver/example.c
+examples_driver_example_la_CFLAGS = $(FB_DRV_CF) $(JANSSON_CFLAGS)
+examples_driver_example_la_LDFLAGS = $(FB_DRV_LD) -rpath /nowhere
+examples_driver_example_la_LIBADD = $(JANSSON_LIBS)
+exampledriverdir = $(docdir)/examples/driver
+dist_exampledriver_DATA = examples/driver/example.c examples/driver/Makefile

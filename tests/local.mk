@@ -1,2 +1,22 @@
-# tests/: Check unit tests, integration tests, fakes
+# tests/: Check unit tests, integration scripts, fakes. Each area has its own
+# fragment included below.
+AM_TESTS_ENVIRONMENT = \
+	export top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)'; \
+	export FEDBROKER='$(abs_top_builddir)/fedbroker'; \
+	export FEDBROKER_DRIVER_PATH='$(abs_top_builddir)/stage/drivers'; \
+	export TESTDRV_DIR='$(abs_top_builddir)/tests/drivers/.libs'; \
+	export PYTHON=/usr/bin/python3; \
+	export FEDBROKER_SLEEP_SCALE=0; \
+	export LC_ALL=C.UTF-8; \
+	unset FEDBROKER_HOME FEDBROKER_NOW FEDBROKER_LOG AWS_PROFILE;
+
+# Check programs link the core convenience library statically.
+FB_TEST_INCS = $(FB_CORE_INCS) -I$(top_srcdir)/tests/unit $(CHECK_CFLAGS)
+FB_TEST_DEPLIBS = core/libfbcore.la $(FB_CORE_DEPLIBS) $(CHECK_LIBS)
+
+EXTRA_DIST += tests/unit/fbtest.h
+
+include tests/drivers.mk
+include tests/core.mk
+include tests/http.mk
 include tests/catalog.mk

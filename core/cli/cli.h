@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include "fedbroker/fedbroker.h"
+#include "broker.h"
 
 /* One option of a verb. Exactly one of str/flag/list is set. */
 typedef struct fbc_opt {
@@ -32,11 +33,28 @@ int fbc_format_parse(const char *s, unsigned allowed, fbc_format *out);
 /* Prints diagnostics to stderr and returns the exit code they imply. */
 int fbc_report_diag(const fb_diag *d, int code_if_errors);
 
+/* Loads and validates spec files into a new set (*out); prints every
+ * diagnostic. Returns 0 or FB_EXIT_INVALID. */
+int fbc_load_specs(char **files, int nfiles, fb_spec_set **out);
+/* Opens the broker (configuration, drivers); prints warnings. 0 or an exit
+ * code. */
+int fbc_open_broker(fbi_broker *b);
+/* Opens the default store; 0 or FB_EXIT_FAILURE (message printed). */
+int fbc_open_store(fb_store **s);
+/* Prints j indented with sorted keys (borrowed). */
+void fbc_print_json(json_t *j);
+/* Prints one item's diagnostics prefixed with what (e.g. "demo/hello"). */
+void fbc_item_diag(const char *what, const fb_diag *d);
+
 /* Verb entry points (each in its own file). */
 int fbc_cmd_validate(int argc, char **argv);
 int fbc_cmd_render(int argc, char **argv);
 int fbc_cmd_drivers(int argc, char **argv);
 int fbc_cmd_drivers_test(int argc, char **argv);
+int fbc_cmd_apply(int argc, char **argv);
+int fbc_cmd_status(int argc, char **argv);
+int fbc_cmd_destroy(int argc, char **argv);
+int fbc_cmd_discover(int argc, char **argv);
 int fbc_cmd_catalog(int argc, char **argv);
 
 #endif

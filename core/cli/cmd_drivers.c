@@ -13,7 +13,7 @@ static const struct { uint64_t bit; const char *col; } matrix[] = {
     {FB_CAP_DEPLOY, "deploy"},     {FB_CAP_DISCOVER, "discover"},
     {FB_CAP_SCALE_TO_ZERO, "scale0"}, {FB_CAP_GPU, "gpu"},
     {FB_CAP_PUBLIC_HTTP, "http"},  {FB_CAP_AUTOSCALE, "autoscale"},
-    {FB_CAP_ARM64, "arm64"},
+    {FB_CAP_ARM64, "arm64"},       {FB_CAP_ESTIMATE, "estimate"},
 };
 #define NMATRIX (sizeof matrix / sizeof *matrix)
 

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "cli.h"
 #include "util.h"
+#include "host.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -15,6 +16,12 @@ typedef struct verb {
 
 static const verb verbs[] = {
     {"drivers", fbc_cmd_drivers, "list drivers and their features; `drivers test` checks one"},
+    {"validate", fbc_cmd_validate, "check spec files and print their normal form"},
+    {"render", fbc_cmd_render, "print the provider-native documents for a spec (no network)"},
+    {"apply", fbc_cmd_apply, "create or update workloads (--dry-run prints the requests)"},
+    {"status", fbc_cmd_status, "observe stored deployments and report drift"},
+    {"destroy", fbc_cmd_destroy, "delete deployments (idempotent)"},
+    {"discover", fbc_cmd_discover, "list what the providers hold, managed or not"},
     {"catalog", fbc_cmd_catalog, "validate, show and diff the price catalog; price, egress, rtt look-ups"},
 };
 
@@ -52,6 +59,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], verbs[i].name) == 0) {
             curl_global_init(CURL_GLOBAL_DEFAULT);
             int rc = verbs[i].run(argc - 1, argv + 1);
+            fbi_http_shutdown(); /* stop the I/O thread before curl goes */
             curl_global_cleanup();
             return rc;
         }

@@ -86,6 +86,7 @@ typedef struct fb_driver_ctx fb_driver_ctx;
  * FB_CAP_RENDER   <=> render is non-NULL.
  * FB_CAP_DEPLOY   <=> apply, observe and destroy are all non-NULL.
  * FB_CAP_DISCOVER <=> discover is non-NULL.
+ * FB_CAP_ESTIMATE <=> usage is non-NULL (needs a kind bit).
  * The feature bits (SCALE_TO_ZERO and later) need at least one kind bit.
  * configure and teardown are always required.
  */
@@ -100,7 +101,8 @@ typedef struct fb_driver_ctx fb_driver_ctx;
 #define FB_CAP_PUBLIC_HTTP   (UINT64_C(1) << 8)
 #define FB_CAP_AUTOSCALE     (UINT64_C(1) << 9)
 #define FB_CAP_ARM64         (UINT64_C(1) << 10)
-#define FB_CAP_KNOWN_MASK    ((UINT64_C(1) << 11) - 1)
+#define FB_CAP_ESTIMATE      (UINT64_C(1) << 11) /* <=> usage is non-NULL */
+#define FB_CAP_KNOWN_MASK    ((UINT64_C(1) << 12) - 1)
 
 /* ---- Host HTTP service ---------------------------------------------------- */
 
@@ -114,6 +116,10 @@ typedef struct fb_http_header {
 /* Not idempotent by verb, but guarded by an idempotency token in the request,
  * so the host may retry it as well. */
 #define FB_HTTP_TOKEN_GUARDED (1u << 1)
+/* Changes nothing on the provider although its method may be POST (a query
+ * such as ECS DescribeServices). observe may only send GET, HEAD or requests
+ * with this flag. Implies FB_HTTP_IDEMPOTENT. */
+#define FB_HTTP_READ_ONLY     (1u << 2)
 
 typedef struct fb_http_request {
     size_t struct_size;            /* sizeof(fb_http_request) */
@@ -238,6 +244,16 @@ typedef struct fb_driver {
 
     /* Release ctx. Required. */
     void (*teardown)(fb_driver_ctx *ctx);
+
+    /* Monthly billing quantities of a workload on one of the driver's
+     * offers, for the cost model: in {"workload", "placement"}, out
+     * {"lines": [{"service", "metric", "variant", "unit", "quantity":
+     * "<exact decimal>", "note"?}], "notes": [...], "coldStartMs": n,
+     * "vcpu": "<decimal>"}. Each line names a catalog price row by
+     * (provider, service, metric, variant, unit); the broker prices it.
+     * Pure, like render. */
+    fb_status (*usage)(fb_driver_ctx *ctx, const char *in_json,
+                       char **out_json, fb_diag *diag);
 } fb_driver;
 
 typedef fb_status (*fb_driver_entry_fn)(const fb_host *host,

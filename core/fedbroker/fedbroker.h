@@ -71,6 +71,8 @@ typedef struct fb_registry fb_registry;
  * a directory cannot be read. *out is new (fb_registry_free). */
 fb_status fb_registry_open(const char *path, fb_registry **out, fb_diag *diag);
 void fb_registry_free(fb_registry *r);
+/* new: an empty registry (drivers are added with fb_registry_load_file). */
+fb_registry *fb_registry_new(void);
 /* Loads one file (the conformance kit uses this). host may be NULL for the
  * default host. *drv is borrowed from the registry. */
 fb_status fb_registry_load_file(fb_registry *r, const char *file,
@@ -96,6 +98,13 @@ int fb_elf_exported_symbols(const char *file, char ***names, char **err);
 void fb_caps_describe(uint64_t caps, char *buf, size_t n);
 /* Checks caps against slots; returns 0 or -1 with the first problem (new). */
 int fb_driver_check_caps(const fb_driver *d, char **why);
+
+/* ---- conformance kit ------------------------------------------------------ */
+
+/* Runs the driver conformance kit on one .so, printing one PASS/FAIL/SKIP
+ * line per check to out. settings_json (borrowed, may be NULL) is passed to
+ * configure as "settings". Returns the number of failed checks. */
+int fb_conformance_run(const char *file, const char *settings_json, FILE *out);
 
 /* ---- state store (SQLite) ------------------------------------------------- */
 
@@ -162,6 +171,53 @@ fb_status fb_store_audit(fb_store *s, const char *actor, const char *action,
                          const char *detail_json, fb_diag *diag);
 /* borrowed: the underlying sqlite3 handle, for modules that own tables. */
 struct sqlite3 *fb_store_db(fb_store *s);
+
+
+/* ---- portable specs (docs/spec.md) ---------------------------------------- */
+
+/* A set of parsed, validated and normalised spec documents. Federations are
+ * flattened: the set lists their workloads, and keeps the federations and
+ * links aside. */
+typedef struct fb_spec_set fb_spec_set;
+
+/* *out is new (fb_spec_set_free). */
+fb_status fb_spec_set_new(fb_spec_set **out);
+void fb_spec_set_free(fb_spec_set *s);
+/* Reads, parses (JSON or YAML by extension, else by content), validates and
+ * normalises every document of a file ("-" = stdin); file references and
+ * code paths are resolved against the file's directory. Adds every problem
+ * to diag (file:line:col, JSON pointer) and returns FB_INVALID when there
+ * was one; the valid documents of the file are still added. */
+fb_status fb_spec_set_add_file(fb_spec_set *s, const char *path, fb_diag *diag);
+/* The same for bytes in memory (borrowed). name labels diagnostics (its
+ * extension picks the format); base_dir resolves file references, code and
+ * program paths; with base_dir NULL every file reference is refused (use
+ * this for specs from untrusted sources, e.g. over the API). */
+fb_status fb_spec_set_add_buffer(fb_spec_set *s, const char *name,
+                                 const char *data, size_t len,
+                                 const char *base_dir, fb_diag *diag);
+/* Cross-document checks once everything is added: names unique per tenant;
+ * links, dependencies and affinity refer to existing workloads. */
+fb_status fb_spec_set_finish(fb_spec_set *s, fb_diag *diag);
+/* Number of workloads (Functions, Containers, QuantumJobs). */
+size_t fb_spec_count(const fb_spec_set *s);
+/* Workload i (NULL when out of range). All borrowed from the set:
+ * the normal form as compact JSON with sorted keys, its kind, name, tenant,
+ * specHash (64 hex) and the file it came from. */
+const char *fb_spec_json(const fb_spec_set *s, size_t i);
+const char *fb_spec_kind(const fb_spec_set *s, size_t i);
+const char *fb_spec_name(const fb_spec_set *s, size_t i);
+const char *fb_spec_tenant(const fb_spec_set *s, size_t i);
+const char *fb_spec_hash(const fb_spec_set *s, size_t i);
+const char *fb_spec_file(const fb_spec_set *s, size_t i);
+/* borrowed JSON array text of every link, federation links and workload
+ * dependencies folded together per (tenant, from, to):
+ * [{from, to, tenant, volumeBytesPerMonth, latencyBudgetMs?}]. */
+const char *fb_spec_links_json(const fb_spec_set *s);
+/* borrowed JSON array text of the federations:
+ * [{name, tenant, file, workloads: [names], budget: {monthlyMicroUsd}?,
+ *   specHash}]. */
+const char *fb_spec_federations_json(const fb_spec_set *s);
 
 #ifdef __cplusplus
 }

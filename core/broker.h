@@ -1,0 +1,67 @@
+/* broker.h - what the verbs share: configuration, offers from the loaded
+ * drivers, and the deploy life cycle (apply, observe, destroy, discover)
+ * with journal, records and fan-out. Internal to core (prefix fbi_). */
+#ifndef FB_BROKER_H
+#define FB_BROKER_H
+
+#include <jansson.h>
+#include "fedbroker/fedbroker.h"
+
+/* ---- configuration ---- */
+/* The broker configuration as a JSON object (new reference): the file named
+ * by FEDBROKER_CONFIG, else $FEDBROKER_HOME/config.json or config.yaml when
+ * present, else {}. JSON or YAML. Sections: "drivers" (name -> settings),
+ * "http" (docs/http.md), "catalog", "overrides". NULL with diagnostics when
+ * the file is broken. Also configures the HTTP service. */
+json_t *fbi_config_load(fb_diag *diag);
+
+/* ---- drivers and offers ---- */
+typedef struct fbi_broker {
+    fb_registry *reg;
+    json_t *config;  /* owned */
+    json_t *offers;  /* owned, lazily collected: array of offers + "provider" */
+} fbi_broker;
+
+/* Loads the configuration and the drivers. Refused drivers are warnings
+ * (printed by the caller); a broken configuration is an error. */
+fb_status fbi_broker_open(fbi_broker *b, fb_diag *diag);
+void fbi_broker_close(fbi_broker *b);
+/* borrowed: every offer of every driver, each with "provider" added. A
+ * driver whose configure or offers fails is skipped with a warning. */
+json_t *fbi_broker_offers(fbi_broker *b, fb_diag *diag);
+/* Picks the first offer for kind on provider (region and service optional).
+ * Returns a new placement object {provider, service, region, kind, offer}
+ * or NULL with an error that lists what the driver does offer. */
+json_t *fbi_broker_placement(fbi_broker *b, const char *kind, const char *provider,
+                             const char *region, const char *service,
+                             fb_diag *diag);
+/* Parses "provider[:region]". 0 or -1 (message in diag). */
+int fbi_parse_target(const char *target, char **provider, char **region, fb_diag *diag);
+
+/* ---- the life cycle ---- */
+typedef struct fbi_deploy_item {
+    json_t *workload;   /* borrowed normal form */
+    json_t *placement;  /* borrowed */
+    json_t *deployment; /* borrowed: the stored deployment, or NULL */
+    /* results */
+    fb_status status;
+    json_t *output;     /* new: the verb's output */
+    json_t *requests;   /* new: dry-run requests (apply --dry-run) */
+    fb_diag *diag;      /* new: this item's diagnostics */
+} fbi_deploy_item;
+
+/* Applies each item (concurrently, at most `parallelism` at a time; 0 =
+ * configured default). Outside a dry run: a journal intent row before the
+ * driver call, every record stored as it happens, the deployment and the
+ * workload stored after success, the journal row closed either way.
+ * store may be NULL only for a dry run. */
+fb_status fbi_apply(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
+                    int dry_run, unsigned parallelism);
+/* Observes each stored deployment (read-only; never touches the store). */
+fb_status fbi_observe(fbi_broker *b, fbi_deploy_item *items, size_t n, unsigned parallelism);
+/* Destroys each deployment and removes it from the store once gone. */
+fb_status fbi_destroy(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
+                      unsigned parallelism);
+void fbi_deploy_items_free(fbi_deploy_item *items, size_t n);
+
+#endif

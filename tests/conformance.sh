@@ -1,0 +1,53 @@
+#!/bin/sh
+# The conformance kit through the real CLI: it rejects each bad driver with
+# its own message, and the example driver (built in tree and out of tree
+# with pkg-config, as a driver author would) passes every check.
+set -u
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+chmod 755 "$tmp"
+fail=0
+
+expect_refusal() { # file message
+    out=$("$FEDBROKER" drivers test "$tmp/$1" 2>&1); rc=$?
+    if [ $rc -ne 1 ]; then echo "FAIL: $1: exit $rc, expected 1"; echo "$out"; fail=1; return; fi
+    case "$out" in
+    *"$2"*) echo "ok: $1 refused: $2" ;;
+    *) echo "FAIL: $1: expected '$2' in:"; echo "$out"; fail=1 ;;
+    esac
+}
+
+for v in wrong_major newer_minor no_entry extra_export bad_caps; do
+    cp "$TESTDRV_DIR/$v.so" "$tmp/$v.so"; chmod 755 "$tmp/$v.so"
+done
+expect_refusal wrong_major.so "wrong ABI major version"
+expect_refusal newer_minor.so "newer ABI minor version"
+expect_refusal no_entry.so "missing entry point"
+expect_refusal extra_export.so "exports 2 symbols"
+expect_refusal bad_caps.so "capability bits disagree with the slots"
+cp "$TESTDRV_DIR/testdrv.so" "$tmp/testdrv.so"; chmod 757 "$tmp/testdrv.so"
+expect_refusal testdrv.so "is world-writable"
+mkdir "$tmp/open"; chmod 777 "$tmp/open"
+cp "$TESTDRV_DIR/testdrv.so" "$tmp/open/testdrv.so"; chmod 755 "$tmp/open/testdrv.so"
+expect_refusal open/testdrv.so "directory $tmp/open is world-writable"
+
+# The example driver, built in tree.
+ex="$top_builddir/examples/driver/.libs/example.so"
+cp "$ex" "$tmp/example.so"; chmod 755 "$tmp/example.so"
+out=$("$FEDBROKER" drivers test "$tmp/example.so" 2>&1); rc=$?
+echo "$out"
+if [ $rc -ne 0 ] || echo "$out" | grep -q '^FAIL'; then
+    echo "FAIL: the example driver does not pass the conformance kit"; fail=1
+fi
+
+# The example driver built out of tree, the way docs/driver-authors.md says.
+mkdir "$tmp/oot"
+cp "$top_srcdir/examples/driver/example.c" "$top_srcdir/examples/driver/Makefile" "$tmp/oot/"
+if PKG_CONFIG_PATH="$top_builddir" make -s -C "$tmp/oot" >"$tmp/oot.log" 2>&1; then
+    chmod 755 "$tmp/oot/example.so"
+    out=$("$FEDBROKER" drivers test "$tmp/oot/example.so" 2>&1); rc=$?
+    if [ $rc -ne 0 ]; then echo "$out"; echo "FAIL: out-of-tree example fails the kit"; fail=1
+    else echo "ok: out-of-tree example driver passes the kit"; fi
+else
+    cat "$tmp/oot.log"; echo "FAIL: out-of-tree build of the example driver"; fail=1
+fi
+exit $fail

@@ -1,0 +1,16 @@
+# Core unit tests (registry, store, util) and the driver/ABI integration tests.
+check_PROGRAMS += tests/unit/check_registry tests/unit/check_store tests/unit/check_util
+TESTS += tests/unit/check_registry tests/unit/check_store tests/unit/check_util
+tests_unit_check_registry_SOURCES = tests/unit/check_registry.c
+tests_unit_check_registry_CPPFLAGS = $(FB_TEST_INCS)
+tests_unit_check_registry_LDADD = $(FB_TEST_DEPLIBS)
+tests_unit_check_store_SOURCES = tests/unit/check_store.c
+tests_unit_check_store_CPPFLAGS = $(FB_TEST_INCS)
+tests_unit_check_store_LDADD = $(FB_TEST_DEPLIBS)
+tests_unit_check_util_SOURCES = tests/unit/check_util.c
+tests_unit_check_util_CPPFLAGS = $(FB_TEST_INCS)
+tests_unit_check_util_LDADD = $(FB_TEST_DEPLIBS)
+
+TESTS += tests/exported_symbols.sh tests/conformance.sh tests/lifecycle.sh
+EXTRA_DIST += tests/exported_symbols.sh tests/conformance.sh tests/exported-symbols.txt \
+	tests/lifecycle.sh tests/fakes/example_cloud.py

@@ -1,0 +1,131 @@
+/* check_util.c - time parsing (FEDBROKER_NOW), UTF-8 validation, edit
+ * distance, JSON pointer escaping and canonical hashing. */
+#include "config.h"
+#include "fbtest.h"
+#include "util.h"
+
+#include <string.h>
+#include <time.h>
+
+START_TEST(rfc3339)
+{
+    int64_t t;
+    ck_assert_int_eq(fbi_parse_rfc3339("2015-08-30T12:36:00Z", &t), 0);
+    ck_assert_int_eq(t, 1440938160); /* the SigV4 test suite's date */
+    ck_assert_int_eq(fbi_parse_rfc3339("1970-01-01T00:00:00Z", &t), 0);
+    ck_assert_int_eq(t, 0);
+    ck_assert_int_eq(fbi_parse_rfc3339("2024-02-29T23:59:59Z", &t), 0);
+    /* compare with the C library for a spread of dates */
+    for (int64_t x = -86400LL * 365 * 30; x < 86400LL * 365 * 80; x += 86400LL * 37 + 3607) {
+        char s[21];
+        fbi_format_rfc3339(x, s);
+        ck_assert_int_eq(fbi_parse_rfc3339(s, &t), 0);
+        ck_assert_int_eq(t, x);
+    }
+    ck_assert_int_eq(fbi_parse_rfc3339("2023-02-29T00:00:00Z", &t), -1);
+    ck_assert_int_eq(fbi_parse_rfc3339("2015-08-30T12:36:00+02:00", &t), -1);
+    ck_assert_int_eq(fbi_parse_rfc3339("2015-08-30 12:36:00Z", &t), -1);
+    ck_assert_int_eq(fbi_parse_rfc3339("2015-13-30T12:36:00Z", &t), -1);
+    ck_assert_int_eq(fbi_parse_rfc3339("2015-08-30T12:36:00Zjunk", &t), -1);
+}
+END_TEST
+
+START_TEST(now_override)
+{
+    int64_t t;
+    char *err = NULL;
+    setenv("FEDBROKER_NOW", "2015-08-30T12:36:00Z", 1);
+    ck_assert_int_eq(fbi_now(&t, &err), 0);
+    ck_assert_int_eq(t, 1440938160);
+    setenv("FEDBROKER_NOW", "yesterday", 1);
+    ck_assert_int_eq(fbi_now(&t, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "RFC 3339"));
+    free(err);
+    unsetenv("FEDBROKER_NOW");
+    ck_assert_int_eq(fbi_now(&t, NULL), 0);
+    ck_assert_int_ge(t, (int64_t)time(NULL) - 5);
+}
+END_TEST
+
+START_TEST(utf8)
+{
+    ck_assert(fbi_utf8_valid("plain", 5));
+    ck_assert(fbi_utf8_valid("caf\xc3\xa9", 5));
+    ck_assert(fbi_utf8_valid("\xf0\x9f\x98\x80", 4));
+    ck_assert(!fbi_utf8_valid("\xc3", 1));             /* truncated */
+    ck_assert(!fbi_utf8_valid("\xc0\xaf", 2));         /* overlong */
+    ck_assert(!fbi_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+    ck_assert(!fbi_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+    ck_assert(!fbi_utf8_valid("\xff", 1));
+}
+END_TEST
+
+START_TEST(edit_distance)
+{
+    ck_assert_int_eq(fbi_edit_distance("memory", "memroy", 3), 2);
+    ck_assert_int_eq(fbi_edit_distance("memory", "memory", 3), 0);
+    ck_assert_int_eq(fbi_edit_distance("memry", "memory", 3), 1);
+    ck_assert_int_eq(fbi_edit_distance("cpu", "timeout", 2), 3);
+}
+END_TEST
+
+START_TEST(pointer_escaping)
+{
+    fbi_buf b;
+    fbi_buf_init(&b);
+    fbi_pointer_append(&b, "spec");
+    fbi_pointer_append(&b, "a/b~c");
+    fbi_pointer_append_index(&b, 3);
+    ck_assert_str_eq(b.data, "/spec/a~1b~0c/3");
+    fbi_buf_free(&b);
+}
+END_TEST
+
+START_TEST(canonical_hash)
+{
+    json_t *a = json_loads("{\"b\":1,\"a\":[1,2]}", 0, NULL);
+    json_t *b = json_loads("{ \"a\": [1, 2], \"b\": 1 }", 0, NULL);
+    json_t *c = json_loads("{\"a\":[2,1],\"b\":1}", 0, NULL);
+    char ha[65], hb[65], hc[65];
+    fbi_json_hash(a, ha);
+    fbi_json_hash(b, hb);
+    fbi_json_hash(c, hc);
+    ck_assert_str_eq(ha, hb);
+    ck_assert_str_ne(ha, hc);
+    /* SHA-256 of the canonical text, checked against a known digest */
+    char h[65];
+    fbi_sha256_hex("abc", 3, h);
+    ck_assert_str_eq(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+}
+END_TEST
+
+START_TEST(buffers)
+{
+    fbi_buf b;
+    fbi_buf_init(&b);
+    for (int i = 0; i < 10000; i++) fbi_buf_printf(&b, "%d,", i);
+    ck_assert_uint_eq(b.len, strlen(b.data));
+    char *s = fbi_buf_steal(&b);
+    ck_assert(strncmp(s, "0,1,2,", 6) == 0);
+    free(s);
+    ck_assert_ptr_null(b.data);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("util");
+    TCase *tc = tcase_create("util");
+    tcase_add_test(tc, rfc3339);
+    tcase_add_test(tc, now_override);
+    tcase_add_test(tc, utf8);
+    tcase_add_test(tc, edit_distance);
+    tcase_add_test(tc, pointer_escaping);
+    tcase_add_test(tc, canonical_hash);
+    tcase_add_test(tc, buffers);
+    suite_add_tcase(s, tc);
+    return fbt_run(s);
+}
