@@ -7,6 +7,8 @@
 #include "catalog.h"
 #include "util.h"
 
+#include "fbtest.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <math.h>
@@ -990,9 +992,5 @@ int main(void)
 {
     unsetenv("FEDBROKER_CATALOG");
     unsetenv("FEDBROKER_CATALOG_OVERRIDES");
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return fbt_run(suite());
 }
