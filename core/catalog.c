@@ -400,14 +400,17 @@ static void load_regions(fbi_catalog *cat, const char *file, fb_diag *d)
             free(l);
             bad = 1;
         }
-        int placed = strcmp(r->kind, "scope") != 0;
+        /* regions, zones and probes are places; scopes, the local provider
+         * (placed by configuration) and quantum backends need not be */
+        int placed = strcmp(r->kind, "region") == 0 || strcmp(r->kind, "local-zone") == 0 ||
+                     strcmp(r->kind, "probe") == 0;
         if (*r->continent && !in_list(continents, r->continent)) {
             char *l = list_join(continents);
             rowerrf(d, file, line, l, "unknown continent '%s'", r->continent);
             free(l);
             bad = 1;
         }
-        if (placed && strcmp(r->kind, "local") != 0 && !*r->continent) {
+        if (placed && !*r->continent) {
             rowerr(d, file, line, "missing continent", "regions, zones and probes need one");
             bad = 1;
         }
@@ -420,13 +423,13 @@ static void load_regions(fbi_catalog *cat, const char *file, fb_diag *d)
                               &r->lat, &r->lon, d);
         if (hc < 0) bad = 1;
         r->has_coords = hc > 0;
-        if (placed && strcmp(r->kind, "local") != 0 && hc == 0 &&
+        if (placed && hc == 0 &&
             strcmp(r->location_precision, "unknown") != 0) {
             rowerr(d, file, line, "missing lat/lon",
                    "give the metro's coordinates, or set location_precision to unknown");
             bad = 1;
         }
-        if (r->has_coords && !*r->metro && strcmp(r->kind, "local") != 0) {
+        if (r->has_coords && !*r->metro && placed) {
             rowerr(d, file, line, "missing metro", "a located region names its metro");
             bad = 1;
         }
