@@ -7,8 +7,7 @@ FB_CATALOG_FILES = catalog/prices.csv catalog/regions.csv catalog/locations.csv 
 catalogdir = $(pkgdatadir)/catalog
 dist_catalog_DATA = $(FB_CATALOG_FILES) catalog/SOURCE.md catalog/README.md \
 	catalog/overrides.example.json
-EXTRA_DIST += catalog/embed.sh catalog/tools/seed-from-reference.py \
-	schemas/catalog.v1.schema.json
+EXTRA_DIST += catalog/embed.sh catalog/tools/seed-from-reference.py
 
 core/catalog_data.c: $(FB_CATALOG_FILES) $(srcdir)/catalog/embed.sh
 	$(AM_V_GEN)$(MKDIR_P) core && \

@@ -56,7 +56,7 @@ core/spec_schema_data.c: $(top_srcdir)/schemas/workload.v1.schema.json $(top_src
 	$(SHELL) $(top_srcdir)/schemas/embed.sh fbi_spec_schema_data \
 	  $(top_srcdir)/schemas/workload.v1.schema.json > $@.tmp && mv $@.tmp $@
 fbspecschemadir = $(pkgdatadir)/schemas
-dist_fbspecschema_DATA = schemas/workload.v1.schema.json
+dist_fbspecschema_DATA = schemas/workload.v1.schema.json schemas/catalog.v1.schema.json
 EXTRA_DIST += schemas/embed.sh
 fedbroker_SOURCES += core/cli/cmd_validate.c
 
