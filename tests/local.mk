@@ -21,3 +21,4 @@ include tests/drivers.mk
 include tests/core.mk
 include tests/http.mk
 include tests/catalog.mk
+include tests/spec.mk
