@@ -22,3 +22,4 @@ include tests/core.mk
 include tests/http.mk
 include tests/catalog.mk
 include tests/spec.mk
+include tests/kit.mk

@@ -1,0 +1,314 @@
+/* buf.c - the kit's small helpers: buffers, allocation, wiping, hashing,
+ * percent-encoding and UTC time formatting. Drivers link the kit statically,
+ * so these cannot use core's fbi_ helpers. */
+#include "config.h"
+#include "fbk.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Out-of-memory is not recoverable in a broker process; core does the same. */
+static void oom(void)
+{
+    fputs("fedbroker kit: out of memory\n", stderr);
+    abort();
+}
+
+/* Allocation that cannot fail silently (see oom()). */
+void *fbk_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) oom();
+    return p;
+}
+
+/* See fbk.h. */
+void *fbk_xcalloc(size_t n, size_t m)
+{
+    void *p = calloc(n ? n : 1, m ? m : 1);
+    if (!p) oom();
+    return p;
+}
+
+/* See fbk.h. */
+void *fbk_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) oom();
+    return q;
+}
+
+/* See fbk.h. */
+char *fbk_xstrdup(const char *s)
+{
+    return fbk_xstrndup(s, strlen(s));
+}
+
+/* See fbk.h. */
+char *fbk_xstrndup(const char *s, size_t n)
+{
+    char *p = fbk_xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+/* printf into a new string. */
+char *fbk_xasprintf(const char *fmt, ...)
+{
+    fbk_buf b;
+    fbk_buf_init(&b);
+    va_list ap;
+    va_start(ap, fmt);
+    fbk_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    return fbk_buf_steal(&b);
+}
+
+/* OPENSSL_cleanse is documented not to be optimised away. */
+void fbk_wipe(void *p, size_t n)
+{
+    if (p && n) OPENSSL_cleanse(p, n);
+}
+
+/* Wipes a secret string before it goes back to the allocator. */
+void fbk_free_secret(char *s)
+{
+    if (!s) return;
+    fbk_wipe(s, strlen(s));
+    free(s);
+}
+
+/* An empty buffer owns no memory. */
+void fbk_buf_init(fbk_buf *b)
+{
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+/* See fbk.h. */
+void fbk_buf_free(fbk_buf *b)
+{
+    free(b->data);
+    fbk_buf_init(b);
+}
+
+/* For buffers that held secrets. */
+void fbk_buf_wipe(fbk_buf *b)
+{
+    fbk_wipe(b->data, b->cap);
+    fbk_buf_free(b);
+}
+
+/* Grows geometrically; a buffer that may hold a secret is wiped when it
+ * moves, so no copy of the old bytes is left in freed memory. */
+static void reserve(fbk_buf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + extra + 1) {
+        if (cap > SIZE_MAX / 2) oom();
+        cap *= 2;
+    }
+    char *p = fbk_xmalloc(cap);
+    if (b->data) {
+        memcpy(p, b->data, b->len);
+        fbk_wipe(b->data, b->cap);
+        free(b->data);
+    }
+    b->data = p;
+    b->cap = cap;
+}
+
+/* Appends bytes and keeps the data NUL-terminated. */
+void fbk_buf_append(fbk_buf *b, const void *p, size_t n)
+{
+    reserve(b, n);
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+/* See fbk.h. */
+void fbk_buf_puts(fbk_buf *b, const char *s)
+{
+    fbk_buf_append(b, s, strlen(s));
+}
+
+/* See fbk.h. */
+void fbk_buf_putc(fbk_buf *b, char c)
+{
+    fbk_buf_append(b, &c, 1);
+}
+
+/* Formats straight into the buffer (measures first). */
+void fbk_buf_vprintf(fbk_buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0) return;
+    reserve(b, (size_t)n);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+}
+
+/* See fbk.h. */
+void fbk_buf_printf(fbk_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fbk_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
+/* Hands the string over; never NULL so callers need no checks. */
+char *fbk_buf_steal(fbk_buf *b)
+{
+    char *p = b->data ? b->data : fbk_xstrdup("");
+    fbk_buf_init(b);
+    return p;
+}
+
+/* SigV4 hashes payloads and canonical requests as lower-case hex. */
+void fbk_sha256_hex(const void *data, size_t len, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (EVP_Digest(data ? data : "", len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
+        /* Only fails when OpenSSL itself is broken; an all-zero hash makes
+         * the signature fail loudly rather than crash. */
+        memset(md, 0, sizeof md);
+    }
+    for (unsigned i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+/* RFC 3986 percent-encoding with upper-case hex, as SigV4 requires. */
+void fbk_uri_encode(fbk_buf *b, const void *s, size_t n, int keep_slash)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = s;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~' || (keep_slash && c == '/')) {
+            fbk_buf_putc(b, (char)c);
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            fbk_buf_append(b, e, 3);
+        }
+    }
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm,
+ * public domain description). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Inverse of days_from_civil: y/m/d of a day count since 1970. */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* Splits Unix seconds into UTC calendar fields without gmtime (no locale, no TZ). */
+static void split_time(int64_t t, int *Y, unsigned *M, unsigned *D, int *h, int *mi, int *s)
+{
+    int64_t days = t / 86400, rem = t % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    int64_t y;
+    civil_from_days(days, &y, M, D);
+    *Y = (int)y;
+    *h = (int)(rem / 3600);
+    *mi = (int)(rem % 3600 / 60);
+    *s = (int)(rem % 60);
+}
+
+/* The X-Amz-Date form. */
+void fbk_format_amz_date(int64_t t, char out[17])
+{
+    int Y, h, mi, s;
+    unsigned M, D;
+    split_time(t, &Y, &M, &D, &h, &mi, &s);
+    if (Y < 0 || Y > 9999) Y = 0;
+    snprintf(out, 17, "%04d%02u%02uT%02d%02d%02dZ", Y, M, D, h, mi, s);
+}
+
+/* The form STS and logs use. */
+void fbk_format_rfc3339(int64_t t, char out[21])
+{
+    int Y, h, mi, s;
+    unsigned M, D;
+    split_time(t, &Y, &M, &D, &h, &mi, &s);
+    if (Y < 0 || Y > 9999) Y = 0;
+    snprintf(out, 21, "%04d-%02u-%02uT%02d:%02d:%02dZ", Y, M, D, h, mi, s);
+}
+
+/* Reads exactly n decimal digits. */
+static int digits(const char *s, int n, int *v)
+{
+    *v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return 0;
+}
+
+/* Strict UTC-only parse: credentials expiry must not be misread. */
+int fbk_parse_rfc3339(const char *s, int64_t *t)
+{
+    int Y, M, D, h, mi, sec;
+    if (!s || strlen(s) < 20) return -1;
+    if (digits(s, 4, &Y) || s[4] != '-' || digits(s + 5, 2, &M) || s[7] != '-' ||
+        digits(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) ||
+        s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &sec))
+        return -1;
+    const char *p = s + 19;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9') return -1;
+        while (*p >= '0' && *p <= '9') p++;
+    }
+    if ((p[0] == 'Z' || p[0] == 'z') && p[1] == '\0') {
+        /* UTC */
+    } else if (strcmp(p, "+00:00") == 0 || strcmp(p, "-00:00") == 0) {
+        /* UTC spelled as an offset */
+    } else {
+        return -1;
+    }
+    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (M < 1 || M > 12 || D < 1 || (unsigned)D > mdays[M - 1] || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    int leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+    if (M == 2 && D == 29 && !leap) return -1;
+    *t = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + mi * 60 + (sec == 60 ? 59 : sec);
+    return 0;
+}

@@ -1,0 +1,1617 @@
+#!/usr/bin/python3
+"""fake_aws.py - a fake AWS endpoint for fedbroker's tests (see README.md).
+
+One HTTP server on 127.0.0.1 answers Lambda, ECS, Application Auto Scaling,
+STS and Braket. For every request it
+  1. recomputes the SigV4 signature independently with botocore's SigV4Auth
+     over what it received (method, raw path and query, the signed headers,
+     body) with the known test credentials, and answers 403 on a mismatch;
+  2. identifies the operation from the botocore service models (REST-JSON
+     paths, X-Amz-Target for JSON 1.1, Action= for Query);
+  3. parses the body and validates it with botocore's ParamValidator plus
+     the checks botocore leaves out (max length/value, pattern, enum), and
+     answers 400 ValidationException naming the field;
+  4. keeps state so create -> read -> update -> delete -> list round-trip.
+Faults (throttling, 5xx with Retry-After, slow answers, connection resets)
+and a fixed latency are set through the /__fake/ control API.
+
+Run: fake_aws.py [--port 0] [--port-file F] [--latency-ms N] [--exit-on-stdin-eof]
+It prints "PORT <n>" on stdout once it listens.
+"""
+import argparse
+import base64
+import copy
+import datetime
+import glob
+import gzip
+import hashlib
+import hmac
+import json
+import os
+import random
+import re
+import socket
+import string
+import struct
+import sys
+import threading
+import time
+import unicodedata
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from xml.sax.saxutils import escape as xml_escape
+
+import botocore
+import botocore.auth
+import botocore.model
+import botocore.validate
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+try:
+    import jsonschema
+except ImportError:  # the Braket checks need python3-jsonschema
+    jsonschema = None
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REFERENCE = os.environ.get("FAKE_AWS_REFERENCE", os.path.join(HERE, "reference"))
+DEBIAN_DATA = os.path.join(os.path.dirname(botocore.__file__), "data")
+ACCOUNT = "123456789012"
+
+# Test credentials the fake knows. Nothing here is a real secret.
+DEFAULT_CREDENTIALS = {
+    "AKIDFAKEEXAMPLE00001": "fakeSecretKey/EXAMPLE+00001+fedbrokerTEST",
+    "AKIDFAKEEXAMPLE00002": "fakeSecretKey/EXAMPLE+00002+fedbrokerTEST",
+}
+
+SERVICES = {
+    # name: protocol, API version, model sources in order of preference
+    "lambda": ("rest-json", "2015-03-31"),
+    "ecs": ("json", "2014-11-13"),
+    "application-autoscaling": ("json", "2016-02-06"),
+    "sts": ("query", "2011-06-15"),
+    "braket": ("rest-json", "2019-09-01"),
+}
+
+BRAKET_DEVICES = {
+    "arn:aws:braket:::device/quantum-simulator/amazon/sv1": ("SV1", 34),
+    "arn:aws:braket:::device/quantum-simulator/amazon/dm1": ("DM1", 17),
+    "arn:aws:braket:::device/quantum-simulator/amazon/tn1": ("TN1", 50),
+}
+
+# Fargate task sizes: cpu units -> allowed memory (MiB).
+FARGATE = {
+    256: [512, 1024, 2048],
+    512: list(range(1024, 4096 + 1, 1024)),
+    1024: list(range(2048, 8192 + 1, 1024)),
+    2048: list(range(4096, 16384 + 1, 1024)),
+    4096: list(range(8192, 30720 + 1, 1024)),
+    8192: list(range(16384, 61440 + 1, 4096)),
+    16384: list(range(32768, 122880 + 1, 8192)),
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status, code, message, headers=None, sender=True):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+        self.sender = sender
+
+
+def validation(field, msg):
+    return ApiError(400, "ValidationException",
+                    f"1 validation error detected: {field}: {msg}")
+
+
+# ---- models -----------------------------------------------------------------
+class ServiceModels:
+    """The reference subset model (newer botocore) first, then Debian's full
+    model for operations the subset lacks."""
+
+    def __init__(self, name, protocol, version):
+        self.name = name
+        self.protocol = protocol
+        self.models = []
+        subset = os.path.join(REFERENCE, "aws-models", name, version, "service-2.subset.json")
+        full = os.path.join(DEBIAN_DATA, name, version, "service-2.json")
+        for path in (subset, full, full + ".gz"):
+            if os.path.exists(path):
+                with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
+                    self.models.append(botocore.model.ServiceModel(json.load(f), service_name=name))
+        if not self.models:
+            raise SystemExit(f"fake_aws: no model for {name} ({subset} or {full})")
+        self.meta = self.models[-1].metadata
+        self.ops = {}
+        for m in reversed(self.models):  # the preferred model wins
+            for op in m.operation_names:
+                self.ops[op] = m
+        self.routes = []
+        if protocol == "rest-json":
+            for op, m in self.ops.items():
+                http = m.operation_model(op).http
+                path = http["requestUri"].split("?")[0]
+                rx = ""
+                labels = []
+                for part in re.split(r"(\{[^}]+\})", path):
+                    if part.startswith("{"):
+                        lab = part[1:-1]
+                        if lab.endswith("+"):
+                            labels.append(lab[:-1])
+                            rx += "(.+)"
+                        else:
+                            labels.append(lab)
+                            rx += "([^/]+)"
+                    else:
+                        rx += re.escape(part)
+                literal = len(re.sub(r"\{[^}]+\}", "", path))
+                self.routes.append((http["method"], re.compile("^" + rx + "/?$" if not rx.endswith("/") else "^" + rx + "$"),
+                                    labels, op, literal))
+            self.routes.sort(key=lambda r: -r[4])
+
+    def op(self, name):
+        m = self.ops.get(name)
+        return m.operation_model(name) if m else None
+
+
+# Java regexes in the models: \p{..} classes and UTF-16 surrogate ranges.
+_CAT_CACHE = {}
+
+
+def _category_class(cat):
+    if cat not in _CAT_CACHE:
+        if cat == "Print":
+            _CAT_CACHE[cat] = r"\x20-\x7e"
+        else:
+            ranges = []
+            start = prev = None
+            for cp in range(sys.maxunicode + 1):
+                ok = unicodedata.category(chr(cp)).startswith(cat)
+                if ok and start is None:
+                    start = prev = cp
+                elif ok:
+                    prev = cp
+                elif start is not None:
+                    ranges.append((start, prev))
+                    start = None
+            if start is not None:
+                ranges.append((start, prev))
+            _CAT_CACHE[cat] = "".join(
+                f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
+    return _CAT_CACHE[cat]
+
+
+_RX_CACHE = {}
+
+
+def java_regex(pattern):
+    if pattern in _RX_CACHE:
+        return _RX_CACHE[pattern]
+    p = pattern.replace("\\uD800\\uDC00-\\uDBFF\\uDFFF", "\\U00010000-\\U0010FFFF")
+
+    def cls(m):
+        body = _category_class(m.group(1))
+        return body if m.group(0) and _inside_class(p, m.start()) else "[" + body + "]"
+
+    p = re.sub(r"\\p\{(L|Z|N|Print)\}", cls, p)
+    try:
+        rx = re.compile(p)
+    except re.error:
+        rx = None
+    _RX_CACHE[pattern] = rx
+    return rx
+
+
+def _inside_class(p, pos):
+    depth = 0
+    i = 0
+    while i < pos:
+        if p[i] == "\\":
+            i += 2
+            continue
+        if p[i] == "[":
+            depth += 1
+        elif p[i] == "]" and depth:
+            depth -= 1
+        i += 1
+    return depth > 0
+
+
+def check_constraints(value, shape, path, errors):
+    """The checks botocore's ParamValidator leaves to the service."""
+    t = shape.type_name
+    meta = shape.metadata
+    if t == "structure":
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k in shape.members:
+                    check_constraints(v, shape.members[k], f"{path}.{k}" if path else k, errors)
+    elif t == "list":
+        if isinstance(value, list):
+            if "max" in meta and len(value) > meta["max"]:
+                errors.append((path, f"Member must have length less than or equal to {meta['max']}"))
+            if "min" in meta and len(value) < meta["min"]:
+                errors.append((path, f"Member must have length greater than or equal to {meta['min']}"))
+            for i, v in enumerate(value):
+                check_constraints(v, shape.member, f"{path}[{i}]", errors)
+    elif t == "map":
+        if isinstance(value, dict):
+            if "max" in meta and len(value) > meta["max"]:
+                errors.append((path, f"Member must have length less than or equal to {meta['max']}"))
+            for k, v in value.items():
+                check_constraints(k, shape.key, f"{path}.key({k})", errors)
+                check_constraints(v, shape.value, f"{path}.{k}", errors)
+    elif t == "string":
+        if isinstance(value, str):
+            if "max" in meta and len(value) > meta["max"]:
+                errors.append((path, f"Member must have length less than or equal to {meta['max']}"))
+            if "min" in meta and len(value) < meta["min"]:
+                errors.append((path, f"Member must have length greater than or equal to {meta['min']}"))
+            if shape.enum and value not in shape.enum:
+                errors.append((path, f"Member must satisfy enum value set: [{', '.join(shape.enum)}]"))
+            if "pattern" in meta:
+                rx = java_regex(meta["pattern"])
+                if rx is not None and not rx.fullmatch(value):
+                    errors.append((path, f"Member must satisfy regular expression pattern: {meta['pattern']}"))
+    elif t in ("integer", "long", "double", "float"):
+        if isinstance(value, bool):
+            errors.append((path, "Member must be a number, not a boolean"))
+        elif isinstance(value, (int, float)):
+            if "max" in meta and value > meta["max"]:
+                errors.append((path, f"Member must have value less than or equal to {meta['max']}"))
+            if "min" in meta and value < meta["min"]:
+                errors.append((path, f"Member must have value greater than or equal to {meta['min']}"))
+
+
+def validate_input(params, shape):
+    if shape is None:
+        if params:
+            raise validation("input", "this operation takes no input")
+        return
+    report = botocore.validate.ParamValidator().validate(params, shape)
+    if report.has_errors():
+        raise ApiError(400, "ValidationException", report.generate_report())
+    errors = []
+    check_constraints(params, shape, "", errors)
+    if errors:
+        n = len(errors)
+        msg = f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(
+            f"Value at '{p}' failed to satisfy constraint: {m}" for p, m in errors)
+        raise ApiError(400, "ValidationException", msg)
+
+
+# ---- request parsing by protocol --------------------------------------------
+def _scalar(value, shape):
+    t = shape.type_name
+    if t in ("integer", "long"):
+        try:
+            return int(value)
+        except ValueError:
+            raise ApiError(400, "SerializationException", f"'{value}' is not an integer")
+    if t in ("double", "float"):
+        try:
+            return float(value)
+        except ValueError:
+            raise ApiError(400, "SerializationException", f"'{value}' is not a number")
+    if t == "boolean":
+        if value not in ("true", "false"):
+            raise ApiError(400, "SerializationException", f"'{value}' is not true or false")
+        return value == "true"
+    return value
+
+
+def from_json(value, shape):
+    """JSON wire value -> botocore params (member names, blobs as str)."""
+    if shape is None:
+        return value
+    t = shape.type_name
+    if t == "structure" and isinstance(value, dict) and not shape.is_document_type:
+        out = {}
+        wire = {(m.serialization.get("name") or n): n for n, m in shape.members.items()}
+        for k, v in value.items():
+            n = wire.get(k)
+            if n is None:
+                out[k] = v  # unknown: the validator names it
+            elif v is not None:
+                out[n] = from_json(v, shape.members[n])
+        return out
+    if t == "list" and isinstance(value, list):
+        return [from_json(v, shape.member) for v in value]
+    if t == "map" and isinstance(value, dict):
+        return {k: from_json(v, shape.value) for k, v in value.items()}
+    return value
+
+
+def from_query(pairs, shape):
+    """Query-protocol form pairs -> params. Unconsumed keys are refused."""
+    flat = {}
+    for k, v in pairs:
+        if k in flat:
+            raise validation(k, "parameter given twice")
+        flat[k] = v
+    used = set()
+
+    def read(prefix, s):
+        t = s.type_name
+        if t == "structure":
+            out = {}
+            for n, m in s.members.items():
+                key = (prefix + "." if prefix else "") + (m.serialization.get("name") or n)
+                v = read(key, m)
+                if v is not None:
+                    out[n] = v
+            return out if out else None
+        if t == "list":
+            flattened = s.serialization.get("flattened")
+            base = prefix if flattened else prefix + ".member"
+            items = []
+            i = 1
+            while True:
+                v = read(f"{base}.{i}", s.member)
+                if v is None:
+                    break
+                items.append(v)
+                i += 1
+            if prefix in flat and flat[prefix] == "":
+                used.add(prefix)
+                return []
+            return items if items else None
+        if t == "map":
+            out = {}
+            i = 1
+            while f"{prefix}.entry.{i}.key" in flat:
+                used.add(f"{prefix}.entry.{i}.key")
+                k = flat[f"{prefix}.entry.{i}.key"]
+                out[k] = read(f"{prefix}.entry.{i}.value", s.value)
+                i += 1
+            return out if out else None
+        if prefix in flat:
+            used.add(prefix)
+            return _scalar(flat[prefix], s)
+        return None
+
+    params = read("", shape) if shape is not None else {}
+    # structure members at the top level have no '.' separator
+    params = params or {}
+    extra = sorted(set(flat) - used - {"Action", "Version"})
+    if extra:
+        raise validation(extra[0], "unexpected parameter (not in the operation's input)")
+    return params
+
+
+# ---- state -------------------------------------------------------------------
+def now_iso_ms(t=None):
+    t = time.time() if t is None else t
+    return datetime.datetime.utcfromtimestamp(t).strftime("%Y-%m-%dT%H:%M:%S.") + \
+        "%03d+0000" % int((t % 1) * 1000)
+
+
+def iso_z(t):
+    return datetime.datetime.utcfromtimestamp(t).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rand_str(alphabet, n):
+    return "".join(random.SystemRandom().choice(alphabet) for _ in range(n))
+
+
+class State:
+    def __init__(self, args):
+        self.lock = threading.RLock()
+        self.args = args
+        self.reset()
+
+    def reset(self):
+        self.log = []
+        self.seq = 0
+        self.faults = []
+        self.latency_ms = self.args.latency_ms
+        self.credentials = dict(DEFAULT_CREDENTIALS)
+        self.issued = {}          # temp access key -> info (secret, token, arn, expiration)
+        self.roles = {}           # role arn -> {"deny": bool, "external_id": str|None}
+        self.functions = {}       # (region, name) -> function record
+        self.taskdefs = {}        # (region, family) -> [revision dicts]
+        self.services = {}        # (region, cluster, name) -> service dict
+        self.ecs_tags = {}        # arn -> [{"key","value"}]
+        self.targets = {}         # (region, ns, rid, dim) -> target dict
+        self.policies = {}        # (region, ns, rid, dim, name) -> policy dict
+        self.tasks = {}           # arn -> quantum task dict
+        self.task_tokens = {}     # clientToken -> arn
+
+    def dump(self):
+        def k(t):
+            return "|".join(str(x) for x in t)
+        return {
+            "credentials_issued": list(self.issued.values()),
+            "roles": self.roles,
+            "lambda": {k(key): {kk: vv for kk, vv in f.items() if kk != "zip"} for key, f in self.functions.items()},
+            "ecs_task_definitions": {k(key): v for key, v in self.taskdefs.items()},
+            "ecs_services": {k(key): v for key, v in self.services.items()},
+            "autoscaling_targets": {k(key): v for key, v in self.targets.items()},
+            "autoscaling_policies": {k(key): v for key, v in self.policies.items()},
+            "braket_tasks": self.tasks,
+            "latency_ms": self.latency_ms,
+            "faults": self.faults,
+        }
+
+
+# ---- operations ----------------------------------------------------------------
+LAMBDA_NAME = re.compile(
+    r"^(?:arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:|function:)?"
+    r"([a-zA-Z0-9_-]+)(?::(\$LATEST|[a-zA-Z0-9_-]+))?$")
+
+
+class Ctx:
+    def __init__(self, region, principal_arn, req_time):
+        self.region = region
+        self.principal_arn = principal_arn
+        self.req_time = req_time
+
+
+class Ops:
+    def __init__(self, state, args):
+        self.s = state
+        self.args = args
+        self.schemas = {}
+        if jsonschema is not None:
+            for f in glob.glob(os.path.join(REFERENCE, "braket", "*.schema.json")):
+                with open(f) as fh:
+                    sch = json.load(fh)
+                const = sch.get("properties", {}).get("braketSchemaHeader", {}).get("const", {})
+                if const:
+                    self.schemas[const["name"]] = sch
+
+    # -- Lambda --
+    def _fname(self, value):
+        m = LAMBDA_NAME.match(value or "")
+        if not m:
+            raise ApiError(400, "InvalidParameterValueException", f"invalid function name: {value}")
+        return m.group(1)
+
+    def _fn(self, ctx, value):
+        name = self._fname(value)
+        f = self.s.functions.get((ctx.region, name))
+        if not f:
+            raise ApiError(404, "ResourceNotFoundException",
+                           f"Function not found: arn:aws:lambda:{ctx.region}:{ACCOUNT}:function:{name}")
+        return f
+
+    def _code(self, p, pkg):
+        zip_b64 = p.get("ZipFile")
+        if pkg == "Image":
+            if not p.get("ImageUri"):
+                raise ApiError(400, "InvalidParameterValueException",
+                               "Code.ImageUri is required for PackageType Image")
+            uri = p["ImageUri"]
+            return {"ImageUri": uri, "CodeSha256": hashlib.sha256(uri.encode()).hexdigest(), "CodeSize": 0}
+        if zip_b64 is not None:
+            try:
+                data = base64.b64decode(zip_b64, validate=True) if isinstance(zip_b64, str) else bytes(zip_b64)
+            except Exception:
+                raise ApiError(400, "InvalidParameterValueException", "Code.ZipFile is not valid base64")
+            if not data.startswith(b"PK\x03\x04") and not data.startswith(b"PK\x05\x06"):
+                raise ApiError(400, "InvalidParameterValueException", "Could not unzip uploaded file. Please check your file, then try to upload again.")
+            return {"CodeSha256": base64.b64encode(hashlib.sha256(data).digest()).decode(),
+                    "CodeSize": len(data), "zip": True}
+        if p.get("S3Bucket") and p.get("S3Key"):
+            ident = f"s3://{p['S3Bucket']}/{p['S3Key']}@{p.get('S3ObjectVersion', '')}"
+            return {"CodeSha256": base64.b64encode(hashlib.sha256(ident.encode()).digest()).decode(),
+                    "CodeSize": 1024, "S3": ident}
+        raise ApiError(400, "InvalidParameterValueException",
+                       "Code needs ZipFile, S3Bucket and S3Key, or ImageUri")
+
+    def _fn_view(self, f):
+        c = dict(f["config"])
+        if f["pending"] > 0:
+            c["State"] = "Pending"
+            c["StateReason"] = "The function is being created."
+            c["StateReasonCode"] = "Creating"
+        if f["updating"] > 0:
+            c["LastUpdateStatus"] = "InProgress"
+        return c
+
+    def _poll(self, f):
+        if f["pending"] > 0:
+            f["pending"] -= 1
+        elif f["updating"] > 0:
+            f["updating"] -= 1
+
+    def _busy(self, f):
+        if f["pending"] > 0 or f["updating"] > 0:
+            raise ApiError(409, "ResourceConflictException",
+                           f"The operation cannot be performed at this time. An update is in progress for resource: {f['config']['FunctionArn']}")
+
+    def lambda_CreateFunction(self, ctx, p):
+        name = self._fname(p["FunctionName"])
+        if LAMBDA_NAME.match(p["FunctionName"]).group(2):
+            raise ApiError(400, "InvalidParameterValueException", "FunctionName must not carry a qualifier")
+        key = (ctx.region, name)
+        if key in self.s.functions:
+            raise ApiError(409, "ResourceConflictException",
+                           f"Function already exist: {name}")
+        pkg = p.get("PackageType", "Zip")
+        if pkg == "Zip" and (not p.get("Runtime") or not p.get("Handler")):
+            raise ApiError(400, "InvalidParameterValueException",
+                           "Runtime and Handler are mandatory parameters for functions created with deployment packages.")
+        if pkg == "Image" and (p.get("Runtime") or p.get("Handler")):
+            raise ApiError(400, "InvalidParameterValueException",
+                           "Runtime and Handler must not be set for functions created with container images.")
+        code = self._code(p["Code"], pkg)
+        arn = f"arn:aws:lambda:{ctx.region}:{ACCOUNT}:function:{name}"
+        cfg = {
+            "FunctionName": name, "FunctionArn": arn, "Role": p["Role"],
+            "CodeSize": code["CodeSize"], "CodeSha256": code["CodeSha256"],
+            "Description": p.get("Description", ""), "Timeout": p.get("Timeout", 3),
+            "MemorySize": p.get("MemorySize", 128), "LastModified": now_iso_ms(),
+            "Version": "$LATEST", "TracingConfig": {"Mode": p.get("TracingConfig", {}).get("Mode", "PassThrough")},
+            "RevisionId": str(uuid.uuid4()), "State": "Active", "LastUpdateStatus": "Successful",
+            "PackageType": pkg, "Architectures": p.get("Architectures", ["x86_64"]),
+            "EphemeralStorage": p.get("EphemeralStorage", {"Size": 512}),
+        }
+        if pkg == "Zip":
+            cfg["Runtime"] = p["Runtime"]
+            cfg["Handler"] = p["Handler"]
+        if "Environment" in p:
+            cfg["Environment"] = {"Variables": dict(p["Environment"].get("Variables", {}))}
+        for k in ("VpcConfig", "KMSKeyArn", "DeadLetterConfig", "Layers"):
+            if k in p and k != "Layers":
+                cfg[k] = p[k]
+        f = {"config": cfg, "code": code, "tags": dict(p.get("Tags", {})), "url": None,
+             "policy": [], "pending": self.args.lambda_pending, "updating": 0}
+        self.s.functions[key] = f
+        return self._fn_view(f)
+
+    def lambda_GetFunction(self, ctx, p):
+        f = self._fn(ctx, p["FunctionName"])
+        view = self._fn_view(f)
+        self._poll(f)
+        if "ImageUri" in f["code"]:
+            code = {"RepositoryType": "ECR", "ImageUri": f["code"]["ImageUri"],
+                    "ResolvedImageUri": f["code"]["ImageUri"]}
+        else:
+            code = {"RepositoryType": "S3",
+                    "Location": f"https://awslambda-{ctx.region}-tasks.s3.{ctx.region}.amazonaws.com/snapshots/{ACCOUNT}/{f['config']['FunctionName']}"}
+        out = {"Configuration": view, "Code": code}
+        if f["tags"]:
+            out["Tags"] = dict(f["tags"])
+        return out
+
+    def lambda_UpdateFunctionCode(self, ctx, p):
+        f = self._fn(ctx, p["FunctionName"])
+        self._busy(f)
+        code = self._code(p, f["config"]["PackageType"])
+        f["code"] = code
+        f["config"].update(CodeSha256=code["CodeSha256"], CodeSize=code["CodeSize"],
+                           LastModified=now_iso_ms(), RevisionId=str(uuid.uuid4()))
+        f["updating"] = self.args.lambda_pending
+        return self._fn_view(f)
+
+    def lambda_UpdateFunctionConfiguration(self, ctx, p):
+        f = self._fn(ctx, p["FunctionName"])
+        self._busy(f)
+        if "RevisionId" in p and p["RevisionId"] != f["config"]["RevisionId"]:
+            raise ApiError(412, "PreconditionFailedException",
+                           "The Revision Id provided does not match the latest Revision Id.")
+        c = f["config"]
+        for k in ("Role", "Handler", "Description", "Timeout", "MemorySize", "Runtime",
+                  "EphemeralStorage", "VpcConfig", "KMSKeyArn", "DeadLetterConfig"):
+            if k in p:
+                c[k] = p[k]
+        if "Environment" in p:
+            c["Environment"] = {"Variables": dict(p["Environment"].get("Variables", {}))}
+        if "TracingConfig" in p:
+            c["TracingConfig"] = {"Mode": p["TracingConfig"].get("Mode", "PassThrough")}
+        c["LastModified"] = now_iso_ms()
+        c["RevisionId"] = str(uuid.uuid4())
+        f["updating"] = self.args.lambda_pending
+        return self._fn_view(f)
+
+    def lambda_DeleteFunction(self, ctx, p):
+        f = self._fn(ctx, p["FunctionName"])
+        del self.s.functions[(ctx.region, f["config"]["FunctionName"])]
+        return {}
+
+    def lambda_ListFunctions(self, ctx, p):
+        fns = sorted((f for (r, _), f in self.s.functions.items() if r == ctx.region),
+                     key=lambda f: f["config"]["FunctionName"])
+        start = 0
+        if "Marker" in p:
+            try:
+                start = int(p["Marker"])
+            except ValueError:
+                raise ApiError(400, "InvalidParameterValueException", "invalid Marker")
+        n = p.get("MaxItems", 50)
+        out = {"Functions": [self._fn_view(f) for f in fns[start:start + n]]}
+        if start + n < len(fns):
+            out["NextMarker"] = str(start + n)
+        return out
+
+    def lambda_CreateFunctionUrlConfig(self, ctx, p):
+        f = self._fn(ctx, p["FunctionName"])
+        if f["url"]:
+            raise ApiError(409, "ResourceConflictException",
+                           f"Failed to create function url config for [functionArn = {f['config']['FunctionArn']}]. Error message:  FunctionUrlConfig exists for this Lambda function")
+        t = now_iso_ms()
+        url = {"FunctionUrl": f"https://{rand_str(string.ascii_lowercase + string.digits, 32)}.lambda-url.{ctx.region}.on.aws/",
+               "FunctionArn": f["config"]["FunctionArn"], "AuthType": p["AuthType"],
+               "CreationTime": t, "LastModifiedTime": t}
+        if "Cors" in p:
+            url["Cors"] = p["Cors"]
+        if "InvokeMode" in p:
+            url["InvokeMode"] = p["InvokeMode"]
+        f["url"] = url
+        out = {k: v for k, v in url.items() if k != "LastModifiedTime"}
+        return out
+
+    def lambda_GetFunctionUrlConfig(self, ctx, p):
+        f = self._fn(ctx, p["FunctionName"])
+        if not f["url"]:
+            raise ApiError(404, "ResourceNotFoundException", "The resource you requested does not exist.")
+        return dict(f["url"])
+
+    def lambda_DeleteFunctionUrlConfig(self, ctx, p):
+        f = self._fn(ctx, p["FunctionName"])
+        if not f["url"]:
+            raise ApiError(404, "ResourceNotFoundException", "The resource you requested does not exist.")
+        f["url"] = None
+        return {}
+
+    def lambda_AddPermission(self, ctx, p):
+        f = self._fn(ctx, p["FunctionName"])
+        if any(s["Sid"] == p["StatementId"] for s in f["policy"]):
+            raise ApiError(409, "ResourceConflictException",
+                           f"The statement id ({p['StatementId']}) provided already exists. Please provide a new statement id, or remove the existing statement.")
+        st = {"Sid": p["StatementId"], "Effect": "Allow",
+              "Principal": p["Principal"] if p["Principal"] != "*" else "*",
+              "Action": p["Action"], "Resource": f["config"]["FunctionArn"]}
+        if "FunctionUrlAuthType" in p:
+            st["Condition"] = {"StringEquals": {"lambda:FunctionUrlAuthType": p["FunctionUrlAuthType"]}}
+        f["policy"].append(st)
+        return {"Statement": json.dumps(st)}
+
+    def _fn_by_arn(self, ctx, arn):
+        m = re.match(r"^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):function:([a-zA-Z0-9_-]+)$", arn)
+        f = self.s.functions.get((m.group(1), m.group(3))) if m else None
+        if not f:
+            raise ApiError(404, "ResourceNotFoundException", f"Function not found: {arn}")
+        return f
+
+    def lambda_TagResource(self, ctx, p):
+        self._fn_by_arn(ctx, p["Resource"])["tags"].update(p["Tags"])
+        return {}
+
+    def lambda_UntagResource(self, ctx, p):
+        f = self._fn_by_arn(ctx, p["Resource"])
+        for k in p["TagKeys"]:
+            f["tags"].pop(k, None)
+        return {}
+
+    def lambda_ListTags(self, ctx, p):
+        return {"Tags": dict(self._fn_by_arn(ctx, p["Resource"])["tags"])}
+
+    # -- ECS --
+    @staticmethod
+    def _cpu(v):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(vcpu)?\s*", str(v), re.I)
+        if not m:
+            return None
+        x = float(m.group(1))
+        return int(x * 1024) if m.group(2) else int(x)
+
+    @staticmethod
+    def _mem(v):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(gb)?\s*", str(v), re.I)
+        if not m:
+            return None
+        x = float(m.group(1))
+        return int(x * 1024) if m.group(2) else int(x)
+
+    def _td(self, ctx, ref):
+        m = re.fullmatch(r"(?:arn:aws[a-zA-Z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition/)?([a-zA-Z0-9_-]+)(?::(\d+))?", ref)
+        if not m:
+            raise ApiError(400, "ClientException", f"Invalid revision number. Number: {ref}")
+        revs = self.s.taskdefs.get((ctx.region, m.group(1)), [])
+        if m.group(2):
+            r = int(m.group(2))
+            if 1 <= r <= len(revs):
+                return revs[r - 1]
+        else:
+            act = [t for t in revs if t["status"] == "ACTIVE"]
+            if act:
+                return act[-1]
+        raise ApiError(400, "ClientException", "Unable to describe task definition.")
+
+    def ecs_RegisterTaskDefinition(self, ctx, p):
+        for i, c in enumerate(p["containerDefinitions"]):
+            if not c.get("name"):
+                raise ApiError(400, "ClientException", f"Container.name should not be null or empty. (containerDefinitions[{i}])")
+            if not c.get("image"):
+                raise ApiError(400, "ClientException", f"Container.image should not be null or empty. (containerDefinitions[{i}])")
+        names = [c["name"] for c in p["containerDefinitions"]]
+        if len(set(names)) != len(names):
+            raise ApiError(400, "ClientException", "Container names must be unique")
+        compat = p.get("requiresCompatibilities", [])
+        if "FARGATE" in compat:
+            if p.get("networkMode") != "awsvpc":
+                raise ApiError(400, "ClientException", "Fargate only supports network mode 'awsvpc'.")
+            cpu, mem = self._cpu(p.get("cpu", "")), self._mem(p.get("memory", ""))
+            if cpu is None or mem is None:
+                raise ApiError(400, "ClientException",
+                               "Fargate requires that 'cpu' and 'memory' be defined at the task level.")
+            if cpu not in FARGATE or mem not in FARGATE[cpu]:
+                valid = FARGATE.get(cpu)
+                hint = (f" Valid memory values for {cpu} CPU: {', '.join(map(str, valid))}." if valid
+                        else f" Valid CPU values: {', '.join(map(str, FARGATE))}.")
+                raise ApiError(400, "ClientException",
+                               f"No Fargate configuration exists for given values: {cpu} CPU, {mem} memory.{hint}")
+        key = (ctx.region, p["family"])
+        revs = self.s.taskdefs.setdefault(key, [])
+        rev = len(revs) + 1
+        td = {k: copy.deepcopy(v) for k, v in p.items() if k != "tags"}
+        td.update({
+            "taskDefinitionArn": f"arn:aws:ecs:{ctx.region}:{ACCOUNT}:task-definition/{p['family']}:{rev}",
+            "revision": rev, "status": "ACTIVE", "registeredAt": time.time(),
+            "compatibilities": ["EC2", "FARGATE"] if "FARGATE" in compat else ["EC2"],
+            "registeredBy": ctx.principal_arn,
+        })
+        revs.append(td)
+        if p.get("tags"):
+            self.s.ecs_tags[td["taskDefinitionArn"]] = list(p["tags"])
+        out = {"taskDefinition": td}
+        if p.get("tags"):
+            out["tags"] = p["tags"]
+        return out
+
+    def ecs_DeregisterTaskDefinition(self, ctx, p):
+        if ":" not in p["taskDefinition"].split("/")[-1]:
+            raise ApiError(400, "ClientException", "Invalid revision number. Number: None")
+        td = self._td(ctx, p["taskDefinition"])
+        td["status"] = "INACTIVE"
+        td["deregisteredAt"] = time.time()
+        return {"taskDefinition": td}
+
+    def _cluster(self, p):
+        c = p.get("cluster") or "default"
+        m = re.fullmatch(r"(?:arn:aws[a-zA-Z-]*:ecs:[a-z0-9-]+:\d{12}:cluster/)?([a-zA-Z0-9_-]+)", c)
+        if not m:
+            raise ApiError(400, "InvalidParameterException", f"Invalid cluster identifier: {c}")
+        return m.group(1)
+
+    def _svc_name(self, ref):
+        return ref.split("/")[-1]
+
+    def _svc(self, ctx, cluster, ref, active=True):
+        s = self.s.services.get((ctx.region, cluster, self._svc_name(ref)))
+        if not s:
+            raise ApiError(400, "ServiceNotFoundException", "Service not found.")
+        if active and s["status"] != "ACTIVE":
+            raise ApiError(400, "ServiceNotActiveException", "Service was not ACTIVE.")
+        return s
+
+    def ecs_CreateService(self, ctx, p):
+        cluster = self._cluster(p)
+        name = p["serviceName"]
+        key = (ctx.region, cluster, name)
+        old = self.s.services.get(key)
+        if old and old["status"] == "ACTIVE":
+            raise ApiError(400, "InvalidParameterException", "Creation of service was not idempotent.")
+        if "taskDefinition" not in p:
+            raise ApiError(400, "InvalidParameterException", "TaskDefinition must be provided.")
+        td = self._td(ctx, p["taskDefinition"])
+        if td["status"] != "ACTIVE":
+            raise ApiError(400, "InvalidParameterException", "TaskDefinition is inactive")
+        if td.get("networkMode") == "awsvpc":
+            subnets = p.get("networkConfiguration", {}).get("awsvpcConfiguration", {}).get("subnets")
+            if not subnets:
+                raise ApiError(400, "InvalidParameterException",
+                               "Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+        lt = p.get("launchType", "EC2")
+        if lt == "FARGATE" and "FARGATE" not in td["compatibilities"]:
+            raise ApiError(400, "InvalidParameterException",
+                           "Task definition does not support launch_type FARGATE.")
+        t = time.time()
+        desired = p.get("desiredCount", 0)
+        arn = f"arn:aws:ecs:{ctx.region}:{ACCOUNT}:service/{cluster}/{name}"
+        svc = {
+            "serviceArn": arn, "serviceName": name,
+            "clusterArn": f"arn:aws:ecs:{ctx.region}:{ACCOUNT}:cluster/{cluster}",
+            "status": "ACTIVE", "desiredCount": desired, "runningCount": desired, "pendingCount": 0,
+            "launchType": lt, "taskDefinition": td["taskDefinitionArn"],
+            "deployments": [{"id": "ecs-svc/" + rand_str(string.digits, 19), "status": "PRIMARY",
+                             "taskDefinition": td["taskDefinitionArn"], "desiredCount": desired,
+                             "pendingCount": 0, "runningCount": desired, "createdAt": t,
+                             "updatedAt": t, "launchType": lt, "rolloutState": "COMPLETED"}],
+            "createdAt": t, "schedulingStrategy": p.get("schedulingStrategy", "REPLICA"),
+            "createdBy": ctx.principal_arn, "events": [],
+        }
+        for k in ("networkConfiguration", "loadBalancers", "platformVersion", "deploymentConfiguration",
+                  "propagateTags", "enableECSManagedTags", "healthCheckGracePeriodSeconds"):
+            if k in p:
+                svc[k] = copy.deepcopy(p[k])
+        if p.get("tags"):
+            svc["tags"] = list(p["tags"])
+            self.s.ecs_tags[arn] = list(p["tags"])
+        self.s.services[key] = svc
+        return {"service": svc}
+
+    def ecs_UpdateService(self, ctx, p):
+        cluster = self._cluster(p)
+        svc = self._svc(ctx, cluster, p["service"])
+        t = time.time()
+        if "taskDefinition" in p:
+            td = self._td(ctx, p["taskDefinition"])
+            if td["status"] != "ACTIVE":
+                raise ApiError(400, "InvalidParameterException", "TaskDefinition is inactive")
+            svc["taskDefinition"] = td["taskDefinitionArn"]
+        if "desiredCount" in p:
+            svc["desiredCount"] = svc["runningCount"] = p["desiredCount"]
+        for k in ("networkConfiguration", "platformVersion", "deploymentConfiguration",
+                  "healthCheckGracePeriodSeconds"):
+            if k in p:
+                svc[k] = copy.deepcopy(p[k])
+        if "taskDefinition" in p or p.get("forceNewDeployment"):
+            svc["deployments"] = [{"id": "ecs-svc/" + rand_str(string.digits, 19), "status": "PRIMARY",
+                                   "taskDefinition": svc["taskDefinition"],
+                                   "desiredCount": svc["desiredCount"], "pendingCount": 0,
+                                   "runningCount": svc["desiredCount"], "createdAt": t,
+                                   "updatedAt": t, "launchType": svc["launchType"],
+                                   "rolloutState": "COMPLETED"}]
+        else:
+            for d in svc["deployments"]:
+                d["desiredCount"] = d["runningCount"] = svc["desiredCount"]
+                d["updatedAt"] = t
+        return {"service": svc}
+
+    def ecs_DescribeServices(self, ctx, p):
+        cluster = self._cluster(p)
+        out, failures = [], []
+        for ref in p["services"]:
+            s = self.s.services.get((ctx.region, cluster, self._svc_name(ref)))
+            if s:
+                if s["status"] == "DRAINING":
+                    s["status"] = "INACTIVE"  # drains by the next look
+                    out.append(dict(s, status="DRAINING"))
+                else:
+                    out.append(s)
+            else:
+                failures.append({"arn": ref if ref.startswith("arn:") else
+                                 f"arn:aws:ecs:{ctx.region}:{ACCOUNT}:service/{cluster}/{ref}",
+                                 "reason": "MISSING"})
+        return {"services": out, "failures": failures}
+
+    def ecs_DeleteService(self, ctx, p):
+        cluster = self._cluster(p)
+        svc = self._svc(ctx, cluster, p["service"], active=False)
+        if svc["status"] == "INACTIVE":
+            raise ApiError(400, "ServiceNotActiveException", "Service was not ACTIVE.")
+        if svc["desiredCount"] > 0 and not p.get("force"):
+            raise ApiError(400, "InvalidParameterException",
+                           "The service cannot be stopped while it is scaled above 0.")
+        svc["status"] = "DRAINING"
+        svc["desiredCount"] = svc["runningCount"] = 0
+        return {"service": svc}
+
+    def ecs_ListServices(self, ctx, p):
+        cluster = self._cluster(p)
+        arns = sorted(s["serviceArn"] for (r, c, _), s in self.s.services.items()
+                      if r == ctx.region and c == cluster and s["status"] != "INACTIVE")
+        start = int(p["nextToken"]) if p.get("nextToken", "").isdigit() else 0
+        n = p.get("maxResults", 10)
+        out = {"serviceArns": arns[start:start + n]}
+        if start + n < len(arns):
+            out["nextToken"] = str(start + n)
+        return out
+
+    def ecs_ListTagsForResource(self, ctx, p):
+        return {"tags": list(self.s.ecs_tags.get(p["resourceArn"], []))}
+
+    # -- Application Auto Scaling --
+    def _target_key(self, ctx, p):
+        return (ctx.region, p["ServiceNamespace"], p["ResourceId"], p["ScalableDimension"])
+
+    def _check_resource(self, ctx, p):
+        if p["ServiceNamespace"] == "ecs":
+            m = re.fullmatch(r"service/([a-zA-Z0-9_-]+)/([a-zA-Z0-9_-]+)", p["ResourceId"])
+            if not m or p["ScalableDimension"] != "ecs:service:DesiredCount":
+                raise ApiError(400, "ValidationException",
+                               f"Unsupported service namespace, resource type or scalable dimension: {p['ResourceId']} {p['ScalableDimension']}")
+            s = self.s.services.get((ctx.region, m.group(1), m.group(2)))
+            if not s or s["status"] != "ACTIVE":
+                raise ApiError(400, "ValidationException", f"ECS service doesn't exist: {p['ResourceId']}")
+
+    def aas_RegisterScalableTarget(self, ctx, p):
+        key = self._target_key(ctx, p)
+        old = self.s.targets.get(key)
+        if not old:
+            self._check_resource(ctx, p)
+            if "MinCapacity" not in p or "MaxCapacity" not in p:
+                raise ApiError(400, "ValidationException",
+                               "MinCapacity and MaxCapacity are required to register a new scalable target")
+        t = dict(old) if old else {
+            "ServiceNamespace": p["ServiceNamespace"], "ResourceId": p["ResourceId"],
+            "ScalableDimension": p["ScalableDimension"], "CreationTime": time.time(),
+            "RoleARN": p.get("RoleARN", f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService"),
+        }
+        for k in ("MinCapacity", "MaxCapacity", "RoleARN", "SuspendedState"):
+            if k in p:
+                t[k] = p[k]
+        if t["MinCapacity"] > t["MaxCapacity"]:
+            raise ApiError(400, "ValidationException",
+                           f"Minimum capacity {t['MinCapacity']} cannot be greater than maximum capacity {t['MaxCapacity']}")
+        self.s.targets[key] = t
+        return {}
+
+    def aas_DeregisterScalableTarget(self, ctx, p):
+        key = self._target_key(ctx, p)
+        if key not in self.s.targets:
+            raise ApiError(400, "ObjectNotFoundException",
+                           f"No scalable target registered for service namespace: {p['ServiceNamespace']}, resource ID: {p['ResourceId']}, scalable dimension: {p['ScalableDimension']}")
+        del self.s.targets[key]
+        for k in [k for k in self.s.policies if k[:4] == key]:
+            del self.s.policies[k]
+        return {}
+
+    def aas_DescribeScalableTargets(self, ctx, p):
+        out = []
+        for (r, ns, rid, dim), t in sorted(self.s.targets.items()):
+            if r != ctx.region or ns != p["ServiceNamespace"]:
+                continue
+            if p.get("ResourceIds") and rid not in p["ResourceIds"]:
+                continue
+            if p.get("ScalableDimension") and dim != p["ScalableDimension"]:
+                continue
+            out.append(t)
+        return {"ScalableTargets": out}
+
+    def aas_PutScalingPolicy(self, ctx, p):
+        key = self._target_key(ctx, p)
+        if key not in self.s.targets:
+            raise ApiError(400, "ObjectNotFoundException",
+                           f"No scalable target registered for service namespace: {p['ServiceNamespace']}, resource ID: {p['ResourceId']}, scalable dimension: {p['ScalableDimension']}")
+        ptype = p.get("PolicyType", "StepScaling")
+        if ptype == "TargetTrackingScaling" and "TargetTrackingScalingPolicyConfiguration" not in p:
+            raise ApiError(400, "ValidationException",
+                           "TargetTrackingScalingPolicyConfiguration is required for a TargetTrackingScaling policy")
+        if ptype == "StepScaling" and "StepScalingPolicyConfiguration" not in p:
+            raise ApiError(400, "ValidationException",
+                           "StepScalingPolicyConfiguration is required for a StepScaling policy")
+        pkey = key + (p["PolicyName"],)
+        old = self.s.policies.get(pkey)
+        arn = old["PolicyARN"] if old else (
+            f"arn:aws:autoscaling:{ctx.region}:{ACCOUNT}:scalingPolicy:{uuid.uuid4()}:resource/"
+            f"{p['ServiceNamespace']}/{p['ResourceId']}:policyName/{p['PolicyName']}")
+        alarms = [{"AlarmName": f"TargetTracking-{p['ResourceId']}-AlarmHigh-{uuid.uuid4()}",
+                   "AlarmARN": f"arn:aws:cloudwatch:{ctx.region}:{ACCOUNT}:alarm:TargetTracking-{p['ResourceId']}-AlarmHigh"}] \
+            if ptype == "TargetTrackingScaling" else []
+        pol = {k: copy.deepcopy(v) for k, v in p.items()}
+        pol.update({"PolicyARN": arn, "PolicyType": ptype, "CreationTime": time.time(), "Alarms": alarms})
+        self.s.policies[pkey] = pol
+        return {"PolicyARN": arn, "Alarms": alarms}
+
+    def aas_DescribeScalingPolicies(self, ctx, p):
+        out = [v for (r, ns, rid, dim, name), v in sorted(self.s.policies.items())
+               if r == ctx.region and ns == p["ServiceNamespace"]
+               and (not p.get("ResourceId") or rid == p["ResourceId"])
+               and (not p.get("PolicyNames") or name in p["PolicyNames"])]
+        return {"ScalingPolicies": out}
+
+    def aas_DeleteScalingPolicy(self, ctx, p):
+        pkey = self._target_key(ctx, p) + (p["PolicyName"],)
+        if pkey not in self.s.policies:
+            raise ApiError(400, "ObjectNotFoundException", f"No scaling policy found for service namespace: {p['ServiceNamespace']}, resource ID: {p['ResourceId']}, scalable dimension: {p['ScalableDimension']}, policy name: {p['PolicyName']}")
+        del self.s.policies[pkey]
+        return {}
+
+    # -- STS --
+    def _issue(self, ctx, role_arn, session, duration, source):
+        now = ctx.req_time
+        exp = now + duration
+        ak = "ASIA" + rand_str(string.ascii_uppercase + "234567", 16)
+        info = {
+            "AccessKeyId": ak,
+            "SecretAccessKey": rand_str(string.ascii_letters + string.digits + "/+", 40),
+            "SessionToken": "FQoGZXIvYXdzE" + rand_str(string.ascii_letters + string.digits + "/+", 300) + "==",
+            "Expiration": exp, "RoleArn": role_arn, "RoleSessionName": session, "Source": source,
+        }
+        role_name = role_arn.split("/")[-1]
+        info["AssumedRoleArn"] = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/{session}"
+        self.s.issued[ak] = info
+        creds = {"AccessKeyId": ak, "SecretAccessKey": info["SecretAccessKey"],
+                 "SessionToken": info["SessionToken"], "Expiration": iso_z(exp)}
+        user = {"Arn": info["AssumedRoleArn"],
+                "AssumedRoleId": "AROA" + hashlib.sha1(role_arn.encode()).hexdigest()[:17].upper() + ":" + session}
+        return creds, user
+
+    def _role_policy(self, arn):
+        return self.s.roles.get(arn, {})
+
+    def sts_AssumeRole(self, ctx, p):
+        pol = self._role_policy(p["RoleArn"])
+        if pol.get("deny") or (pol.get("external_id") is not None and pol["external_id"] != p.get("ExternalId")):
+            raise ApiError(403, "AccessDenied",
+                           f"User: {ctx.principal_arn} is not authorized to perform: sts:AssumeRole on resource: {p['RoleArn']}")
+        creds, user = self._issue(ctx, p["RoleArn"], p["RoleSessionName"], p.get("DurationSeconds", 3600),
+                                  {"principal": ctx.principal_arn, "ExternalId": p.get("ExternalId")})
+        return {"Credentials": creds, "AssumedRoleUser": user, "PackedPolicySize": 0}
+
+    def sts_AssumeRoleWithWebIdentity(self, ctx, p):
+        pol = self._role_policy(p["RoleArn"])
+        want = pol.get("web_identity_token")
+        if p["WebIdentityToken"] == "invalid" or (want is not None and want != p["WebIdentityToken"]):
+            raise ApiError(400, "InvalidIdentityToken", "The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.")
+        if pol.get("deny"):
+            raise ApiError(403, "AccessDenied", f"Not authorized to perform sts:AssumeRoleWithWebIdentity on {p['RoleArn']}")
+        creds, user = self._issue(ctx, p["RoleArn"], p["RoleSessionName"], p.get("DurationSeconds", 3600),
+                                  {"web_identity_token_sha256": hashlib.sha256(p["WebIdentityToken"].encode()).hexdigest()})
+        return {"Credentials": creds, "AssumedRoleUser": user,
+                "SubjectFromWebIdentityToken": "system:serviceaccount:fedbroker:test",
+                "Provider": "oidc.fake.example", "Audience": "sts.amazonaws.com"}
+
+    def sts_GetCallerIdentity(self, ctx, p):
+        arn = ctx.principal_arn
+        uid = "AIDA" + hashlib.sha1(arn.encode()).hexdigest()[:17].upper()
+        return {"UserId": uid, "Account": ACCOUNT, "Arn": arn}
+
+    # -- Braket --
+    def _check_json(self, field, text, kind):
+        try:
+            doc = json.loads(text)
+        except ValueError as e:
+            raise validation(field, f"is not valid JSON: {e}")
+        if not isinstance(doc, dict):
+            raise validation(field, "must be a JSON object")
+        header = doc.get("braketSchemaHeader", {})
+        name = header.get("name") if isinstance(header, dict) else None
+        schema = self.schemas.get(name)
+        if jsonschema is None:
+            raise ApiError(500, "InternalServiceException", "the fake needs python3-jsonschema for Braket")
+        if schema is None or (kind == "action" and name != "braket.ir.openqasm.program") or \
+                (kind == "deviceParameters" and "device_parameters" not in (name or "")):
+            raise validation(field, f"unsupported braketSchemaHeader name {name!r}")
+        errs = sorted(jsonschema.Draft7Validator(schema).iter_errors(doc), key=lambda e: list(e.path))
+        if errs:
+            e = errs[0]
+            where = "/".join(str(x) for x in e.path)
+            raise validation(f"{field}{'/' + where if where else ''}", f"{e.message} (schema {name})")
+        return doc
+
+    def braket_CreateQuantumTask(self, ctx, p):
+        if p["clientToken"] in self.s.task_tokens:
+            return {"quantumTaskArn": self.s.task_tokens[p["clientToken"]]}
+        if p["deviceArn"] not in BRAKET_DEVICES:
+            raise validation("deviceArn", f"Device {p['deviceArn']} does not exist")
+        action = self._check_json("action", p["action"], "action")
+        if "deviceParameters" in p:
+            dp = self._check_json("deviceParameters", p["deviceParameters"], "deviceParameters")
+            qubits = dp.get("paradigmParameters", {}).get("qubitCount", 0)
+            if qubits > BRAKET_DEVICES[p["deviceArn"]][1]:
+                raise validation("deviceParameters", f"qubitCount {qubits} exceeds the device's {BRAKET_DEVICES[p['deviceArn']][1]} qubits")
+        if p["shots"] > 100000:
+            raise validation("shots", "must be at most 100000 for simulators")
+        tid = str(uuid.uuid4())
+        arn = f"arn:aws:braket:{ctx.region}:{ACCOUNT}:quantum-task/{tid}"
+        task = {"quantumTaskArn": arn, "status": "CREATED", "deviceArn": p["deviceArn"],
+                "shots": p["shots"], "outputS3Bucket": p["outputS3Bucket"],
+                "outputS3Directory": f"{p['outputS3KeyPrefix']}/{tid}", "createdAt": time.time(),
+                "polls": 0, "action": action}
+        if "deviceParameters" in p:
+            task["deviceParameters"] = p["deviceParameters"]
+        if p.get("tags"):
+            task["tags"] = dict(p["tags"])
+        self.s.tasks[arn] = task
+        self.s.task_tokens[p["clientToken"]] = arn
+        return {"quantumTaskArn": arn}
+
+    def _task(self, arn):
+        t = self.s.tasks.get(arn)
+        if not t:
+            raise ApiError(404, "ResourceNotFoundException", f"Quantum task {arn} not found")
+        return t
+
+    def braket_GetQuantumTask(self, ctx, p):
+        t = self._task(p["quantumTaskArn"])
+        steps = ["CREATED", "QUEUED", "RUNNING", "COMPLETED"]
+        if t["status"] in steps[:-1]:
+            t["polls"] += 1
+            if t["polls"] > self.args.braket_polls:
+                t["status"] = "COMPLETED"
+                t["endedAt"] = time.time()
+            else:
+                t["status"] = steps[min(steps.index(t["status"]) + 1, 2)]
+        elif t["status"] == "CANCELLING":
+            t["status"] = "CANCELLED"
+            t["endedAt"] = time.time()
+        out = {k: v for k, v in t.items() if k not in ("polls", "action")}
+        return out
+
+    def braket_CancelQuantumTask(self, ctx, p):
+        t = self._task(p["quantumTaskArn"])
+        if t["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
+            raise ApiError(409, "ConflictException", f"Quantum task is already {t['status']}")
+        t["status"] = "CANCELLING"
+        return {"quantumTaskArn": t["quantumTaskArn"], "cancellationStatus": "CANCELLING"}
+
+    def braket_GetDevice(self, ctx, p):
+        d = BRAKET_DEVICES.get(p["deviceArn"])
+        if not d:
+            raise ApiError(404, "ResourceNotFoundException", f"Device {p['deviceArn']} not found")
+        caps = {"braketSchemaHeader": {"name": "braket.device_schema.simulators.gate_model_simulator_device_capabilities", "version": "1"},
+                "paradigm": {"qubitCount": d[1]}, "deviceParameters": {}}
+        return {"deviceArn": p["deviceArn"], "deviceName": d[0], "providerName": "Amazon Braket",
+                "deviceType": "SIMULATOR", "deviceStatus": "ONLINE",
+                "deviceCapabilities": json.dumps(caps)}
+
+
+# ---- serialisation -----------------------------------------------------------------
+def to_xml(value, shape, name):
+    if shape is None:
+        return ""
+    t = shape.type_name
+    if value is None:
+        return ""
+    if t == "structure":
+        inner = "".join(to_xml(value.get(n), m, m.serialization.get("name") or n)
+                        for n, m in shape.members.items() if n in value)
+        return f"<{name}>{inner}</{name}>"
+    if t == "list":
+        inner = "".join(to_xml(v, shape.member, "member") for v in value)
+        return f"<{name}>{inner}</{name}>"
+    if t == "boolean":
+        text = "true" if value else "false"
+    elif t == "timestamp":
+        text = value if isinstance(value, str) else iso_z(value)
+    else:
+        text = str(value)
+    return f"<{name}>{xml_escape(text)}</{name}>"
+
+
+def to_json(value, shape):
+    if shape is None:
+        return value
+    t = shape.type_name
+    if t == "structure" and isinstance(value, dict):
+        out = {}
+        for n, v in value.items():
+            m = shape.members.get(n)
+            if m is None:
+                out[n] = v
+            elif m.serialization.get("location"):
+                continue
+            else:
+                out[m.serialization.get("name") or n] = to_json(v, m)
+        return out
+    if t == "list":
+        return [to_json(v, shape.member) for v in value]
+    if t == "map":
+        return {k: to_json(v, shape.value) for k, v in value.items()}
+    return value
+
+
+# ---- HTTP ---------------------------------------------------------------------------
+SIG_RX = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^/,\s]+)/(\d{8})/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request,\s*"
+                    r"SignedHeaders=([a-z0-9;\-]+),\s*Signature=([0-9a-f]{64})$")
+UNSIGNED_OPS = {("sts", "AssumeRoleWithWebIdentity"), ("sts", "AssumeRoleWithSAML")}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-aws/1"
+
+    def log_message(self, fmt, *args):  # quiet; the request log is at /__fake/log
+        if self.server.args.verbose:
+            sys.stderr.write("fake_aws: " + fmt % args + "\n")
+
+    def do_GET(self):
+        self.handle_any()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
+
+    # -- helpers --
+    def _read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            raise ApiError(411, "MissingContentLength", "chunked bodies are not supported by the fake; send Content-Length")
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def _send(self, status, body, ctype, headers=None):
+        if isinstance(body, str):
+            body = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("x-amzn-RequestId", self.request_id)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _reset_connection(self):
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+        self.close_connection = True
+
+    def _error(self, proto, err, service=None):
+        self.log_entry["status"] = err.status
+        self.log_entry["error"] = {"code": err.code, "message": err.message}
+        headers = dict(err.headers)
+        if proto == "query":
+            ns = "https://sts.amazonaws.com/doc/2011-06-15/"
+            body = (f'<ErrorResponse xmlns="{ns}"><Error><Type>{"Sender" if err.sender else "Receiver"}</Type>'
+                    f"<Code>{xml_escape(err.code)}</Code><Message>{xml_escape(err.message)}</Message></Error>"
+                    f"<RequestId>{self.request_id}</RequestId></ErrorResponse>")
+            self._send(err.status, body, "text/xml", headers)
+        else:
+            headers["x-amzn-ErrorType"] = err.code
+            body = {"__type": err.code, "message": err.message}
+            if proto == "rest-json":
+                body["Type"] = "User" if err.status < 500 else "Service"
+            self._send(err.status, json.dumps(body),
+                       "application/x-amz-json-1.1" if proto == "json" else "application/json", headers)
+
+    # -- routing --
+    def _route(self, body):
+        """-> (service, protocol, operation_model, labels, raw params source)"""
+        models = self.server.models
+        target = self.headers.get("X-Amz-Target")
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        path = urlsplit(self.path).path
+        if target:
+            for name, sm in models.items():
+                prefix = sm.meta.get("targetPrefix")
+                if prefix and target.startswith(prefix + "."):
+                    op = sm.op(target[len(prefix) + 1:])
+                    if not op:
+                        raise ApiError(400, "UnknownOperationException", f"unknown operation {target}")
+                    want = "application/x-amz-json-" + sm.meta.get("jsonVersion", "1.0")
+                    if ctype != want:
+                        raise ApiError(400, "SerializationException",
+                                       f"Content-Type must be {want} for {target} (got {ctype or 'none'})")
+                    return name, op, {}
+            raise ApiError(400, "UnknownOperationException", f"unknown X-Amz-Target {target}")
+        if ctype == "application/x-www-form-urlencoded" and self.command == "POST" and path in ("", "/"):
+            pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True, strict_parsing=False)
+            form = dict(pairs)
+            action, version = form.get("Action"), form.get("Version")
+            for name, sm in models.items():
+                if sm.protocol == "query" and sm.meta.get("apiVersion") == version:
+                    op = sm.op(action or "")
+                    if not op:
+                        raise ApiError(400, "InvalidAction", f"Could not find operation {action} for version {version}")
+                    return name, op, {"form": pairs}
+            raise ApiError(400, "InvalidAction", f"no Query-protocol service has Version={version}")
+        for name, sm in models.items():
+            for method, rx, labels, opname, _ in sm.routes:
+                if method != self.command:
+                    continue
+                m = rx.match(path)
+                if m:
+                    return name, sm.op(opname), {"labels": dict(zip(labels, (unquote(g) for g in m.groups())))}
+        raise ApiError(404, "UnknownOperationException", f"no operation for {self.command} {path}")
+
+    def _params(self, service, op, src, body):
+        shape = op.input_shape
+        proto = self.server.models[service].protocol
+        if proto == "query":
+            return from_query(src["form"], shape) if shape else {}
+        if proto == "json":
+            if not body:
+                return {}
+            try:
+                doc = json.loads(body)
+            except ValueError as e:
+                raise ApiError(400, "SerializationException", f"body is not JSON: {e}")
+            return from_json(doc, shape)
+        # rest-json
+        params = {}
+        if shape is None:
+            return params
+        query = parse_qsl(urlsplit(self.path).query, keep_blank_values=True)
+        body_members = {}
+        for n, m in shape.members.items():
+            loc = m.serialization.get("location")
+            wire = m.serialization.get("name") or n
+            if loc == "uri":
+                if wire in src["labels"]:
+                    params[n] = _scalar(src["labels"][wire], m)
+            elif loc == "querystring":
+                vals = [v for k, v in query if k == wire]
+                if vals:
+                    params[n] = [_scalar(v, m.member) for v in vals] if m.type_name == "list" else _scalar(vals[0], m)
+            elif loc == "header":
+                v = self.headers.get(wire)
+                if v is not None:
+                    if m.serialization.get("jsonvalue"):
+                        v = json.loads(base64.b64decode(v))
+                    params[n] = _scalar(v, m)
+            elif loc in ("headers", "statusCode"):
+                continue
+            else:
+                body_members[wire] = n
+        payload = shape.serialization.get("payload")
+        if payload:
+            pm = shape.members[payload]
+            if pm.type_name in ("blob", "string"):
+                if body:
+                    params[payload] = body
+            elif body:
+                try:
+                    params[payload] = from_json(json.loads(body), pm)
+                except ValueError as e:
+                    raise ApiError(400, "SerializationException", f"body is not JSON: {e}")
+        elif body:
+            try:
+                doc = json.loads(body)
+            except ValueError as e:
+                raise ApiError(400, "SerializationException", f"body is not JSON: {e}")
+            if not isinstance(doc, dict):
+                raise ApiError(400, "SerializationException", "body must be a JSON object")
+            for k, v in from_json(doc, shape).items():
+                if k in params and shape.members.get(k) is not None and shape.members[k].serialization.get("location"):
+                    raise validation(k, "given in the body but belongs in the URI, query or a header")
+                params[k] = v
+        return params
+
+    def _verify(self, service, op, body):
+        """-> (principal arn, region). Raises ApiError(403) on any problem."""
+        auth = self.headers.get("Authorization")
+        unsigned_ok = (service, op.name) in UNSIGNED_OPS
+        if not auth:
+            if unsigned_ok:
+                return "web-identity", "us-east-1", time.time()
+            raise ApiError(403, "MissingAuthenticationTokenException" if service != "sts" else "MissingAuthenticationToken",
+                           "Missing Authentication Token")
+        m = SIG_RX.match(auth)
+        if not m:
+            raise ApiError(403, "IncompleteSignatureException",
+                           "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' in AWS4-HMAC-SHA256 form")
+        ak, date8, region, scope_service, signed, sig = m.groups()
+        sm = self.server.models[service]
+        signing_name = sm.meta.get("signingName") or sm.meta.get("endpointPrefix")
+        if scope_service != signing_name:
+            raise ApiError(403, "InvalidSignatureException",
+                           f"Credential should be scoped to correct service: '{signing_name}'.")
+        amzdate = self.headers.get("X-Amz-Date", "")
+        if not re.fullmatch(r"\d{8}T\d{6}Z", amzdate):
+            raise ApiError(403, "IncompleteSignatureException", "X-Amz-Date header is missing or malformed (want YYYYMMDDTHHMMSSZ)")
+        if amzdate[:8] != date8:
+            raise ApiError(403, "InvalidSignatureException",
+                           f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{date8}' != '{amzdate[:8]}'")
+        req_time = datetime.datetime.strptime(amzdate, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+        skew = self.server.args.max_skew
+        if skew and abs(req_time - time.time()) > skew:
+            raise ApiError(403, "InvalidSignatureException", "Signature expired: request time too far from server time")
+        st = self.server.state
+        token = self.headers.get("X-Amz-Security-Token")
+        with st.lock:
+            secret = st.credentials.get(ak)
+            issued = st.issued.get(ak)
+        if secret is None and issued is None:
+            raise ApiError(403, "UnrecognizedClientException" if service != "sts" else "InvalidClientTokenId",
+                           "The security token included in the request is invalid.")
+        principal = f"arn:aws:iam::{ACCOUNT}:user/fedbroker-test"
+        if issued is not None:
+            secret = issued["SecretAccessKey"]
+            if token != issued["SessionToken"]:
+                raise ApiError(403, "UnrecognizedClientException" if service != "sts" else "InvalidClientTokenId",
+                               "The security token included in the request is invalid.")
+            if req_time >= issued["Expiration"]:
+                raise ApiError(403, "ExpiredTokenException" if service != "sts" else "ExpiredToken",
+                               "The security token included in the request is expired")
+            principal = issued["AssumedRoleArn"]
+        signed_names = signed.split(";")
+        if "host" not in signed_names:
+            raise ApiError(403, "InvalidSignatureException", "'Host' must be a signed header")
+        present = {k.lower() for k in self.headers.keys()}
+        for h in signed_names:
+            if h not in present:
+                raise ApiError(403, "InvalidSignatureException", f"signed header '{h}' is not in the request")
+        req = AWSRequest(method=self.command, url="http://" + self.headers["Host"] + self.path, data=body or None)
+        for k, v in self.headers.items():
+            if k.lower() in signed_names:
+                req.headers[k] = v
+        sha = self.headers.get("X-Amz-Content-SHA256")
+        if sha and sha != "UNSIGNED-PAYLOAD" and sha != hashlib.sha256(body).hexdigest():
+            raise ApiError(400, "XAmzContentSHA256Mismatch",
+                           "The provided 'x-amz-content-sha256' header does not match what was computed.")
+        signer = botocore.auth.SigV4Auth(Credentials(ak, secret, token), scope_service, region)
+        req.context["timestamp"] = amzdate
+        creq = signer.canonical_request(req)
+        sts = signer.string_to_sign(req, creq)
+        want = signer.signature(sts, req)
+        if not hmac.compare_digest(want, sig):
+            raise ApiError(403, "SignatureDoesNotMatch" if service == "sts" else "InvalidSignatureException",
+                           "The request signature we calculated does not match the signature you provided. "
+                           "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\n"
+                           f"The Canonical String for this request should have been\n'{creq}'\n\n"
+                           f"The String-to-Sign should have been\n'{sts}'\n")
+        return principal, region, req_time
+
+    def _fault(self, service, opname):
+        st = self.server.state
+        with st.lock:
+            for f in st.faults:
+                if f["remaining"] <= 0:
+                    continue
+                if f.get("service") and f["service"] != service:
+                    continue
+                if f.get("operation") and f["operation"] != opname:
+                    continue
+                f["remaining"] -= 1
+                return dict(f)
+        return None
+
+    def handle_any(self):
+        self.request_id = str(uuid.uuid4())
+        st = self.server.state
+        path = urlsplit(self.path).path
+        if path.startswith("/__fake/"):
+            return self.control(path)
+        with st.lock:
+            st.seq += 1
+            self.log_entry = {"seq": st.seq, "time": time.time(), "method": self.command,
+                              "path": self.path, "headers": [[k, v] for k, v in self.headers.items()]}
+            st.log.append(self.log_entry)
+            latency = st.latency_ms
+        if latency:
+            time.sleep(latency / 1000.0)
+        proto = None
+        service = None
+        try:
+            body = self._read_body()
+            self.log_entry["body"] = body.decode("utf-8", "replace")
+            service, op, src = self._route(body)
+            proto = self.server.models[service].protocol
+            self.log_entry["service"] = service
+            self.log_entry["operation"] = op.name
+            fault = self._fault(service, op.name)
+            if fault:
+                self.log_entry["fault"] = fault
+                if fault.get("delay_ms"):
+                    time.sleep(fault["delay_ms"] / 1000.0)
+                if fault.get("reset"):
+                    self.log_entry["status"] = "reset"
+                    return self._reset_connection()
+                if fault.get("status"):
+                    hdrs = {}
+                    if fault.get("retry_after") is not None:
+                        hdrs["Retry-After"] = str(fault["retry_after"])
+                    raise ApiError(fault["status"], fault.get("code") or
+                                   {429: "ThrottlingException", 500: "InternalFailure", 503: "ServiceUnavailable"}.get(fault["status"], "InternalFailure"),
+                                   fault.get("message") or "injected fault", hdrs, sender=fault["status"] < 500)
+            principal, region, req_time = self._verify(service, op, body)
+            self.log_entry["region"] = region
+            params = self._params(service, op, src, body)
+            self.log_entry["params"] = json.loads(json.dumps(params, default=str))
+            validate_input(params, op.input_shape)
+            short = {"application-autoscaling": "aas"}.get(service, service)
+            fn = getattr(self.server.ops, f"{short}_{op.name}", None)
+            if fn is None:
+                raise ApiError(400, "UnsupportedOperation", f"the fake does not implement {service} {op.name}")
+            with st.lock:
+                result = fn(Ctx(region, principal, req_time), params)
+                result = json.loads(json.dumps(result, default=str))
+            if op.output_shape is not None:
+                report = botocore.validate.ParamValidator().validate(result, op.output_shape)
+                if report.has_errors():
+                    raise ApiError(500, "InternalFailure", "fake_aws bug: response does not match the model: " + report.generate_report(), sender=False)
+            self.log_entry["status"] = op.http.get("responseCode", 200)
+            if proto == "query":
+                ns = self.server.models[service].meta.get("xmlNamespace", "")
+                inner = to_xml(result, op.output_shape, f"{op.name}Result") if op.output_shape else ""
+                body = (f'<{op.name}Response xmlns="{ns}">{inner}<ResponseMetadata><RequestId>{self.request_id}'
+                        f"</RequestId></ResponseMetadata></{op.name}Response>")
+                self._send(200, body, "text/xml")
+            elif proto == "json":
+                self._send(200, json.dumps(to_json(result, op.output_shape)), "application/x-amz-json-1.1")
+            else:
+                code = op.http.get("responseCode", 200)
+                out = to_json(result, op.output_shape)
+                self._send(code, json.dumps(out) if out or code != 204 else "", "application/json")
+        except ApiError as e:
+            self._error(proto or ("query" if service == "sts" else "json"), e, service)
+        except (ConnectionError, BrokenPipeError):
+            self.close_connection = True
+        except Exception as e:  # a fake bug: say so loudly
+            import traceback
+            traceback.print_exc()
+            self._error(proto or "json", ApiError(500, "InternalFailure", f"fake_aws bug: {e!r}", sender=False))
+
+    # -- control API --
+    def control(self, path):
+        st = self.server.state
+        try:
+            body = self._read_body()
+            doc = json.loads(body) if body else {}
+        except (ValueError, ApiError) as e:
+            return self._send(400, json.dumps({"error": str(e)}), "application/json")
+        cmd = path[len("/__fake/"):]
+        with st.lock:
+            if cmd == "health":
+                out = {"ok": True}
+            elif cmd == "log" and self.command == "GET":
+                since = int(dict(parse_qsl(urlsplit(self.path).query)).get("since", 0))
+                out = [e for e in st.log if e["seq"] > since]
+            elif cmd == "state" and self.command == "GET":
+                out = st.dump()
+            elif cmd == "reset" and self.command == "POST":
+                st.reset()
+                out = {"ok": True}
+            elif cmd == "faults" and self.command == "POST":
+                faults = doc if isinstance(doc, list) else [doc]
+                for f in faults:
+                    if not isinstance(f, dict) or not isinstance(f.get("count", 1), int):
+                        return self._send(400, json.dumps({"error": "a fault is an object with an integer count"}), "application/json")
+                    if not (f.get("status") or f.get("reset") or f.get("delay_ms")):
+                        return self._send(400, json.dumps({"error": "a fault needs status, reset or delay_ms"}), "application/json")
+                    f = dict(f)
+                    f["remaining"] = f.pop("count", 1)
+                    st.faults.append(f)
+                out = {"ok": True, "faults": st.faults}
+            elif cmd == "faults" and self.command == "DELETE":
+                st.faults = []
+                out = {"ok": True}
+            elif cmd == "latency" and self.command == "POST":
+                st.latency_ms = int(doc.get("ms", 0))
+                out = {"ok": True, "latency_ms": st.latency_ms}
+            elif cmd == "credentials" and self.command == "POST":
+                st.credentials[doc["access_key_id"]] = doc["secret_access_key"]
+                out = {"ok": True}
+            elif cmd == "roles" and self.command == "POST":
+                st.roles[doc["arn"]] = {k: v for k, v in doc.items() if k != "arn"}
+                out = {"ok": True}
+            else:
+                return self._send(404, json.dumps({"error": f"unknown control call {self.command} {path}"}), "application/json")
+        self._send(200, json.dumps(out, default=str), "application/json")
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    ap.add_argument("--latency-ms", type=int, default=0, help="fixed latency added to every AWS request")
+    ap.add_argument("--max-skew", type=int, default=0, help="reject requests whose X-Amz-Date is further than this many seconds from now (0 = off, so fixed test clocks work)")
+    ap.add_argument("--lambda-pending", type=int, default=0, help="GetFunction calls a new or updated function stays Pending/InProgress")
+    ap.add_argument("--braket-polls", type=int, default=2, help="GetQuantumTask calls before a task completes")
+    ap.add_argument("--exit-on-stdin-eof", action="store_true", help="exit when stdin closes (the parent died)")
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args()
+    models = {name: ServiceModels(name, proto, ver) for name, (proto, ver) in SERVICES.items()}
+    srv = Server(("127.0.0.1", args.port), Handler)
+    srv.args = args
+    srv.models = models
+    srv.state = State(args)
+    srv.ops = Ops(srv.state, args)
+    port = srv.server_address[1]
+    if args.port_file:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(f"{port}\n")
+        os.replace(tmp, args.port_file)
+    print(f"PORT {port}", flush=True)
+    if args.exit_on_stdin_eof:
+        def watch():
+            try:
+                while sys.stdin.buffer.read(4096):
+                    pass
+            finally:
+                os._exit(0)
+        threading.Thread(target=watch, daemon=True).start()
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
