@@ -552,7 +552,7 @@ static int set_param(fbi_catalog *cat, const char *file, int line, const char *n
     }
     int64_t v;
     char *err = NULL;
-    if (fbi_decimal_parse(value, 6, &v, &err) != 0) {
+    if (fbi_cat_decimal_parse(value, 6, &v, &err) != 0) {
         rowerrf(d, file, line, err, "bad value for parameter '%s'", name);
         free(err);
         return -1;
@@ -987,7 +987,7 @@ static void load_latency(fbi_catalog *cat, const char *file, fb_diag *d)
         if (!*l->rtt_text) {
             rowerr(d, file, line, "missing rtt_ms", NULL);
             ok = 0;
-        } else if (fbi_decimal_parse(l->rtt_text, 3, &v, &err) != 0) {
+        } else if (fbi_cat_decimal_parse(l->rtt_text, 3, &v, &err) != 0) {
             rowerrf(d, file, line, err, "bad rtt_ms '%s'", l->rtt_text);
             free(err);
             ok = 0;

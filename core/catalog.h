@@ -45,7 +45,7 @@ typedef int64_t fbi_qty;  /* micro-units (10^-6 of the row's unit) */
  * into an integer scaled by 10^frac_digits, exactly: more fractional digits
  * than frac_digits (other than trailing zeros), a sign, exponent, spaces or
  * overflow are errors. Returns 0, or -1 with *err (new, free()). */
-int fbi_decimal_parse(const char *text, int frac_digits, int64_t *out, char **err);
+int fbi_cat_decimal_parse(const char *text, int frac_digits, int64_t *out, char **err);
 /* A unit price in USD as pico-USD (up to 12 fractional digits). */
 int fbi_money_parse(const char *text, fbi_pusd *out, char **err);
 /* A quantity as micro-units (up to 6 fractional digits); "inf" gives
@@ -53,7 +53,7 @@ int fbi_money_parse(const char *text, fbi_pusd *out, char **err);
 int fbi_qty_parse(const char *text, fbi_qty *out, char **err);
 /* Formats v / 10^frac_digits as the shortest exact decimal ("0.0000166667",
  * "6000000000"). out must hold 32 bytes. */
-void fbi_decimal_format(int64_t v, int frac_digits, char out[32]);
+void fbi_cat_decimal_format(int64_t v, int frac_digits, char out[32]);
 /* Shortest exact decimal USD of a pico-USD unit price. */
 void fbi_pusd_format(fbi_pusd v, char out[32]);
 /* Micro-USD with all six decimals ("6.666680"), as finance expects. */

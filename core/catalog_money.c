@@ -74,7 +74,7 @@ int64_t fbi_muldiv_round(int64_t a, int64_t b, int64_t d, int *overflow)
     return neg ? -(int64_t)q : (int64_t)q;
 }
 
-int fbi_decimal_parse(const char *text, int frac_digits, int64_t *out, char **err)
+int fbi_cat_decimal_parse(const char *text, int frac_digits, int64_t *out, char **err)
 {
     const char *p = text;
     uint64_t v = 0;
@@ -129,7 +129,7 @@ overflow:
 
 int fbi_money_parse(const char *text, fbi_pusd *out, char **err)
 {
-    return fbi_decimal_parse(text, 12, out, err);
+    return fbi_cat_decimal_parse(text, 12, out, err);
 }
 
 int fbi_qty_parse(const char *text, fbi_qty *out, char **err)
@@ -138,10 +138,10 @@ int fbi_qty_parse(const char *text, fbi_qty *out, char **err)
         *out = FBI_QTY_INF;
         return 0;
     }
-    return fbi_decimal_parse(text, 6, out, err);
+    return fbi_cat_decimal_parse(text, 6, out, err);
 }
 
-void fbi_decimal_format(int64_t v, int frac_digits, char out[32])
+void fbi_cat_decimal_format(int64_t v, int frac_digits, char out[32])
 {
     char digits[24];
     int neg = v < 0;
@@ -167,7 +167,7 @@ void fbi_decimal_format(int64_t v, int frac_digits, char out[32])
 
 void fbi_pusd_format(fbi_pusd v, char out[32])
 {
-    fbi_decimal_format(v, 12, out);
+    fbi_cat_decimal_format(v, 12, out);
 }
 
 void fbi_musd_format(fbi_musd v, char out[32])
@@ -184,7 +184,7 @@ void fbi_qty_format(fbi_qty v, char out[32])
         strcpy(out, "inf");
         return;
     }
-    fbi_decimal_format(v, 6, out);
+    fbi_cat_decimal_format(v, 6, out);
 }
 
 int fbi_line_cost(fbi_qty qty, fbi_pusd unit, fbi_musd *out, char **err)

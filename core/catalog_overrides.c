@@ -41,9 +41,9 @@ static int get_decimal(const json_t *v, int frac, int64_t *out, fb_diag *d, cons
     if (json_is_integer(v)) {
         char buf[32];
         snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        if (fbi_decimal_parse(buf, frac, out, &err) == 0) return 0;
+        if (fbi_cat_decimal_parse(buf, frac, out, &err) == 0) return 0;
     } else if (json_is_string(v)) {
-        if (fbi_decimal_parse(json_string_value(v), frac, out, &err) == 0) return 0;
+        if (fbi_cat_decimal_parse(json_string_value(v), frac, out, &err) == 0) return 0;
     } else {
         jerr(d, file, ptr, "expected a decimal as a string or an integer",
              json_is_real(v) ? "write fractional numbers as strings (\"12.5\") so they stay exact"
