@@ -16,6 +16,8 @@ core_libfbcore_la_SOURCES = \
 	core/http.c \
 	core/registry.c \
 	core/store.c
+core_libfbcore_la_SOURCES += core/solver.c core/solver.h core/solver_impl.h \
+	core/solver_json.c core/solver_heur.c core/solver_bound.c core/solver_lp.c
 core_libfbcore_la_LIBADD = $(FB_CORE_DEPLIBS)
 
 lib_LTLIBRARIES += core/libfedbroker.la
@@ -33,4 +35,5 @@ fedbroker_SOURCES = \
 	core/cli/opts.c \
 	core/cli/cmd_drivers.c \
 	core/cli/cmd_drivers_test.c
+fedbroker_SOURCES += core/cli/cmd_solve.c
 fedbroker_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)

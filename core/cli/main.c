@@ -15,6 +15,7 @@ typedef struct verb {
 
 static const verb verbs[] = {
     {"drivers", fbc_cmd_drivers, "list drivers and their features; `drivers test` checks one"},
+    {"solve", fbc_cmd_solve, "solve a placement problem file (fedbroker-placement-instance/1)"},
 };
 
 static void usage(FILE *out)

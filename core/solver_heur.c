@@ -1,0 +1,473 @@
+/* solver_heur.c - the placement heuristic: greedy construction by regret
+ * (steered by the Lagrangian capacity prices), a repair step that makes room
+ * by moving one occupant, then local search with shift and swap moves and an
+ * iterated perturbation, always keeping every constraint satisfied. */
+#include "config.h"
+#include "solver_impl.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct hs {
+    const fbi_cmp *c;
+    int *asg;           /* local option per workload, -1 unplaced */
+    int64_t *load;      /* per group */
+    fbi_money *spent;   /* per budget */
+    fbi_money total;    /* option costs + terms with both ends placed */
+    int **occ;          /* workloads per offer */
+    int *nocc, *capocc, *pos;
+    uint64_t rng;
+} hs;
+
+static uint64_t rnd(hs *h)
+{
+    /* xorshift64*: deterministic from the seed. */
+    h->rng ^= h->rng >> 12;
+    h->rng ^= h->rng << 25;
+    h->rng ^= h->rng >> 27;
+    return h->rng * 2685821657736338717ULL;
+}
+
+static void hs_init(hs *h, const fbi_cmp *c, unsigned seed)
+{
+    memset(h, 0, sizeof *h);
+    h->c = c;
+    h->asg = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    for (int w = 0; w < c->nw; w++) h->asg[w] = -1;
+    h->load = fbi_xcalloc((size_t)c->ng + 1, sizeof(int64_t));
+    h->spent = fbi_xcalloc((size_t)c->nb + 1, sizeof(fbi_money));
+    h->occ = fbi_xcalloc((size_t)c->no + 1, sizeof(int *));
+    h->nocc = fbi_xcalloc((size_t)c->no + 1, sizeof(int));
+    h->capocc = fbi_xcalloc((size_t)c->no + 1, sizeof(int));
+    h->pos = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
+    h->rng = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)seed * 0xD1B54A32D192ED03ULL);
+    if (!h->rng) h->rng = 1;
+}
+
+static void hs_free(hs *h)
+{
+    for (int o = 0; o < h->c->no; o++) free(h->occ[o]);
+    free(h->occ); free(h->nocc); free(h->capocc); free(h->pos);
+    free(h->asg); free(h->load); free(h->spent);
+}
+
+static int offer_of(const hs *h, int w, int i) { return h->c->ooffer[h->c->ostart[w] + i]; }
+
+static int in_groups(const fbi_cmp *c, int o, int g)
+{
+    for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++)
+        if (c->og[k] == g) return 1;
+    return 0;
+}
+
+/* Cost of the terms of w if w used local option i (neighbours as placed;
+ * unplaced neighbours count 0). FBI_FORBID when a placed neighbour forbids. */
+static int64_t term_cost(const hs *h, int w, int i)
+{
+    const fbi_cmp *c = h->c;
+    int64_t s = 0;
+    for (int k = c->wt_start[w]; k < c->wt_start[w + 1]; k++) {
+        const fbi_term *t = &c->t[c->wt[k] >> 1];
+        int side = c->wt[k] & 1;
+        int v = side ? t->a : t->b;
+        int j = h->asg[v];
+        if (j < 0) continue;
+        int64_t x = side ? fbi_term_cost(t, j, i) : fbi_term_cost(t, i, j);
+        if (x == FBI_FORBID) return FBI_FORBID;
+        s += x;
+    }
+    return s;
+}
+
+/* Can w (placed or not) take local option i without breaking a capacity or
+ * a budget? (Pair constraints are checked by term_cost.) */
+static int fits(const hs *h, int w, int i)
+{
+    const fbi_cmp *c = h->c;
+    int cur = h->asg[w];
+    int o = offer_of(h, w, i), oc = cur >= 0 ? offer_of(h, w, cur) : -1;
+    if (o != oc) {
+        for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++) {
+            int g = c->og[k];
+            if (oc >= 0 && in_groups(c, oc, g)) continue;
+            if (h->load[g] + fbi_gweight(c, g, w) > c->gcap[g]) return 0;
+        }
+    }
+    fbi_money d = c->ocost[c->ostart[w] + i] - (cur >= 0 ? c->ocost[c->ostart[w] + cur] : 0);
+    for (int k = c->wb_start[w]; k < c->wb_start[w + 1]; k++)
+        if (h->spent[c->wb[k]] + d > c->bcap[c->wb[k]]) return 0;
+    return 1;
+}
+
+static void occ_add(hs *h, int o, int w)
+{
+    if (h->nocc[o] == h->capocc[o]) {
+        h->capocc[o] = h->capocc[o] ? h->capocc[o] * 2 : 8;
+        h->occ[o] = fbi_xrealloc(h->occ[o], (size_t)h->capocc[o] * sizeof(int));
+    }
+    h->pos[w] = h->nocc[o];
+    h->occ[o][h->nocc[o]++] = w;
+}
+
+static void occ_del(hs *h, int o, int w)
+{
+    int p = h->pos[w], last = h->occ[o][--h->nocc[o]];
+    h->occ[o][p] = last;
+    h->pos[last] = p;
+}
+
+/* Moves w to local option i (or unplaces it for i = -1), keeping loads,
+ * budgets, occupancy and the total right. No feasibility check. */
+static void place(hs *h, int w, int i)
+{
+    const fbi_cmp *c = h->c;
+    int cur = h->asg[w];
+    if (cur == i) return;
+    if (cur >= 0) {
+        int o = offer_of(h, w, cur);
+        int64_t tc = term_cost(h, w, cur);
+        h->total -= c->ocost[c->ostart[w] + cur] + (tc == FBI_FORBID ? 0 : tc);
+        for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++)
+            h->load[c->og[k]] -= fbi_gweight(c, c->og[k], w);
+        for (int k = c->wb_start[w]; k < c->wb_start[w + 1]; k++)
+            h->spent[c->wb[k]] -= c->ocost[c->ostart[w] + cur];
+        occ_del(h, o, w);
+        h->asg[w] = -1;
+    }
+    if (i >= 0) {
+        int o = offer_of(h, w, i);
+        int64_t tc = term_cost(h, w, i);
+        h->total += c->ocost[c->ostart[w] + i] + (tc == FBI_FORBID ? 0 : tc);
+        for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++)
+            h->load[c->og[k]] += fbi_gweight(c, c->og[k], w);
+        for (int k = c->wb_start[w]; k < c->wb_start[w + 1]; k++)
+            h->spent[c->wb[k]] += c->ocost[c->ostart[w] + i];
+        occ_add(h, o, w);
+        h->asg[w] = i;
+    }
+}
+
+/* Every capacity and budget respected? (After unchecked moves.) */
+static int groups_ok(const hs *h, int o)
+{
+    const fbi_cmp *c = h->c;
+    for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++)
+        if (h->load[c->og[k]] > c->gcap[c->og[k]]) return 0;
+    return 1;
+}
+
+static int budgets_ok(const hs *h, int w)
+{
+    const fbi_cmp *c = h->c;
+    for (int k = c->wb_start[w]; k < c->wb_start[w + 1]; k++)
+        if (h->spent[c->wb[k]] > c->bcap[c->wb[k]]) return 0;
+    return 1;
+}
+
+/* Change of the total if w moved to i (w placed, i feasible for terms). */
+static int64_t delta(const hs *h, int w, int i)
+{
+    const fbi_cmp *c = h->c;
+    int cur = h->asg[w];
+    int64_t tn = term_cost(h, w, i);
+    if (tn == FBI_FORBID) return INT64_MAX;
+    int64_t to = term_cost(h, w, cur);
+    return c->ocost[c->ostart[w] + i] - c->ocost[c->ostart[w] + cur] + tn - to;
+}
+
+/* Local option of w on offer o, or -1 (options are sorted by offer). */
+static int option_on(const fbi_cmp *c, int w, int o)
+{
+    int lo = c->ostart[w], hi = c->ostart[w + 1] - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (c->ooffer[mid] == o) return mid - c->ostart[w];
+        if (c->ooffer[mid] < o) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return -1;
+}
+
+/* Best improving shift for w; applies it. Returns 1 when moved. */
+static int try_shift(hs *h, int w)
+{
+    const fbi_cmp *c = h->c;
+    int best = -1;
+    int64_t bd = 0;
+    for (int i = 0; i < c->ostart[w + 1] - c->ostart[w]; i++) {
+        if (i == h->asg[w] || !c->alive[c->ostart[w] + i]) continue;
+        int64_t d = delta(h, w, i);
+        if (d < bd && fits(h, w, i)) { bd = d; best = i; }
+    }
+    if (best < 0) return 0;
+    place(h, w, best);
+    return 1;
+}
+
+/* Try swapping w into offer of option i by moving one occupant v of that
+ * offer elsewhere (to w's offer or any other option). Applies the best
+ * improving such pair. Returns 1 when applied. */
+static int try_swap(hs *h, int w, int64_t *budget)
+{
+    const fbi_cmp *c = h->c;
+    int cur = h->asg[w];
+    int ocur = offer_of(h, w, cur);
+    int bw = -1, bv = -1, bj = -1, bi = -1;
+    int64_t bd = 0;
+    for (int i = 0; i < c->ostart[w + 1] - c->ostart[w]; i++) {
+        if (i == cur || !c->alive[c->ostart[w] + i]) continue;
+        int o = offer_of(h, w, i);
+        int64_t dw = delta(h, w, i);
+        if (dw == INT64_MAX || dw >= 0) continue;
+        if (fits(h, w, i)) continue; /* a shift would do; try_shift handles it */
+        for (int k = 0; k < h->nocc[o] && *budget > 0; k++) {
+            int v = h->occ[o][k];
+            int vcur = h->asg[v];
+            /* Candidate new places for v: w's current offer first. */
+            int j = option_on(c, v, ocur);
+            (*budget)--;
+            if (j < 0 || !c->alive[c->ostart[v] + j]) continue;
+            place(h, w, i);
+            int64_t dv = delta(h, v, j);
+            int ok = 0;
+            if (dv != INT64_MAX && dw + dv < bd) {
+                place(h, v, j);
+                ok = groups_ok(h, o) && groups_ok(h, ocur) && budgets_ok(h, w) && budgets_ok(h, v) &&
+                     term_cost(h, w, i) != FBI_FORBID;
+                place(h, v, vcur);
+            }
+            place(h, w, cur);
+            if (ok) { bd = dw + dv; bw = w; bi = i; bv = v; bj = j; }
+        }
+    }
+    if (bw < 0) return 0;
+    place(h, bw, bi);
+    place(h, bv, bj);
+    return 1;
+}
+
+/* Descent to a local optimum of shift and swap moves. */
+static void descend(hs *h, double deadline, int use_swap)
+{
+    const fbi_cmp *c = h->c;
+    int improved = 1;
+    int64_t budget = 4000000;
+    while (improved && fbi_mono_ms() < deadline) {
+        improved = 0;
+        for (int w = 0; w < c->nw; w++) improved |= try_shift(h, w);
+        if (improved || !use_swap) continue;
+        for (int w = 0; w < c->nw && budget > 0; w++) {
+            if ((w & 63) == 0 && fbi_mono_ms() > deadline) break;
+            improved |= try_swap(h, w, &budget);
+        }
+    }
+}
+
+/* Makes room for w on one of its options by moving one occupant elsewhere. */
+static int repair(hs *h, int w, const double *score)
+{
+    const fbi_cmp *c = h->c;
+    int n = c->ostart[w + 1] - c->ostart[w];
+    for (int i = 0; i < n; i++) {
+        if (!c->alive[c->ostart[w] + i] || term_cost(h, w, i) == FBI_FORBID) continue;
+        int o = offer_of(h, w, i);
+        for (int k = 0; k < h->nocc[o]; k++) {
+            int v = h->occ[o][k], vcur = h->asg[v];
+            int nv = c->ostart[v + 1] - c->ostart[v];
+            for (int j = 0; j < nv; j++) {
+                if (j == vcur || !c->alive[c->ostart[v] + j] || offer_of(h, v, j) == o) continue;
+                if (!fits(h, v, j) || term_cost(h, v, j) == FBI_FORBID) continue;
+                place(h, v, j);
+                if (fits(h, w, i) && term_cost(h, w, i) != FBI_FORBID) {
+                    place(h, w, i);
+                    return 1;
+                }
+                place(h, v, vcur);
+            }
+        }
+    }
+    (void)score;
+    return 0;
+}
+
+typedef struct wkey { double key; int w; } wkey;
+static int wkey_cmp(const void *a, const void *b)
+{
+    const wkey *x = a, *y = b;
+    if (x->key != y->key) return x->key > y->key ? -1 : 1;
+    return x->w - y->w;
+}
+
+/* Greedy construction in a given order with option scores (USD). */
+static int construct(hs *h, const int *order, const double *score)
+{
+    const fbi_cmp *c = h->c;
+    for (int k = 0; k < c->nw; k++) {
+        int w = order[k];
+        int best = -1;
+        double bs = 0;
+        for (int i = 0; i < c->ostart[w + 1] - c->ostart[w]; i++) {
+            if (!c->alive[c->ostart[w] + i]) continue;
+            int64_t tc = term_cost(h, w, i);
+            if (tc == FBI_FORBID || !fits(h, w, i)) continue;
+            double s = score[c->ostart[w] + i] + (double)tc / 1e9;
+            if (best < 0 || s < bs) { bs = s; best = i; }
+        }
+        if (best >= 0) place(h, w, best);
+        else if (!repair(h, w, score)) return -1;
+    }
+    return 0;
+}
+
+fbi_money fbi_cmp_price(const fbi_cmp *c, const int *asg)
+{
+    hs h;
+    hs_init(&h, c, 1);
+    fbi_money tot = -1;
+    int ok = 1;
+    for (int w = 0; w < c->nw && ok; w++) {
+        int i = asg[w];
+        if (i < 0 || i >= c->ostart[w + 1] - c->ostart[w]) { ok = 0; break; }
+        if (term_cost(&h, w, i) == FBI_FORBID || !fits(&h, w, i)) ok = 0;
+        else place(&h, w, i);
+    }
+    if (ok) tot = h.total;
+    hs_free(&h);
+    return tot;
+}
+
+/* Iterated local search from the current (feasible) state until the
+ * deadline or stagnation; the best assignment ends in best[]. */
+static fbi_money ils(hs *h, int *best, double deadline)
+{
+    const fbi_cmp *c = h->c;
+    fbi_money bt = h->total;
+    memcpy(best, h->asg, (size_t)c->nw * sizeof(int));
+    int stall = 0, maxstall = 60 + 20000 / (c->nw + 1);
+    int *kick = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    while (fbi_mono_ms() < deadline && stall < maxstall && c->nw > 1) {
+        /* Perturb: move a few workloads of one neighbourhood to random
+         * feasible options. */
+        int nk = 2 + (int)(rnd(h) % 4);
+        int w0 = (int)(rnd(h) % (uint64_t)c->nw);
+        int m = 0;
+        kick[m++] = w0;
+        for (int k = c->wt_start[w0]; k < c->wt_start[w0 + 1] && m < nk; k++) {
+            const fbi_term *t = &c->t[c->wt[k] >> 1];
+            kick[m++] = (c->wt[k] & 1) ? t->a : t->b;
+        }
+        while (m < nk) kick[m++] = (int)(rnd(h) % (uint64_t)c->nw);
+        for (int k = 0; k < m; k++) {
+            int w = kick[k];
+            int n = c->ostart[w + 1] - c->ostart[w];
+            for (int tries = 0; tries < 4; tries++) {
+                int i = (int)(rnd(h) % (uint64_t)n);
+                if (i != h->asg[w] && c->alive[c->ostart[w] + i] && fits(h, w, i) &&
+                    term_cost(h, w, i) != FBI_FORBID) {
+                    place(h, w, i);
+                    break;
+                }
+            }
+        }
+        descend(h, deadline, 1);
+        if (h->total < bt) {
+            bt = h->total;
+            memcpy(best, h->asg, (size_t)c->nw * sizeof(int));
+            stall = 0;
+        } else {
+            stall++;
+            /* Back to the best: replay the difference. */
+            for (int w = 0; w < c->nw; w++) if (h->asg[w] != best[w]) place(h, w, -1);
+            for (int w = 0; w < c->nw; w++) if (h->asg[w] < 0) place(h, w, best[w]);
+        }
+    }
+    free(kick);
+    return bt;
+}
+
+fbi_money fbi_local_search(const fbi_cmp *c, int *asg, double deadline)
+{
+    hs h;
+    hs_init(&h, c, 7);
+    for (int w = 0; w < c->nw; w++) place(&h, w, asg[w]);
+    descend(&h, deadline, 1);
+    memcpy(asg, h.asg, (size_t)c->nw * sizeof(int));
+    fbi_money t = h.total;
+    hs_free(&h);
+    return t;
+}
+
+int fbi_heuristic(const fbi_cmp *c, const double *guide, double deadline, unsigned seed,
+                  int verbose, int **out, fbi_money *total)
+{
+    int nopt = c->ostart[c->nw];
+    double *score = fbi_xmalloc(((size_t)nopt + 1) * sizeof(double));
+    int *order = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    wkey *keys = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(wkey));
+    int *best = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    int *cand = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    fbi_money bt = -1;
+    double t0 = fbi_mono_ms();
+    /* Variants: with and without the capacity prices, regret or demand
+     * order. Each is followed by descent then iterated local search. */
+    for (int variant = 0; variant < 4 && fbi_mono_ms() < deadline; variant++) {
+        double alpha = (variant == 0 || variant == 2) ? 1.0 : 0.0;
+        if (!guide) alpha = 0.0;
+        if (!guide && (variant == 0 || variant == 2)) continue;
+        for (int w = 0; w < c->nw; w++)
+            for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+                double s = (double)c->ocost[i] / 1e9;
+                int o = c->ooffer[i];
+                if (alpha > 0)
+                    for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++)
+                        s += alpha * guide[c->og[k]] * (double)fbi_gweight(c, c->og[k], w) / 1e6;
+                score[i] = s;
+            }
+        for (int w = 0; w < c->nw; w++) {
+            double b1 = INFINITY, b2 = INFINITY;
+            for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+                if (!c->alive[i]) continue;
+                if (score[i] < b1) { b2 = b1; b1 = score[i]; }
+                else if (score[i] < b2) b2 = score[i];
+            }
+            double regret = isinf(b2) ? 1e300 : b2 - b1;
+            keys[w].w = w;
+            keys[w].key = variant < 2 ? regret : (double)c->demand[w] + regret * 1e-9;
+        }
+        qsort(keys, (size_t)c->nw, sizeof *keys, wkey_cmp);
+        for (int w = 0; w < c->nw; w++) order[w] = keys[w].w;
+        hs h;
+        hs_init(&h, c, seed + (unsigned)variant);
+        if (construct(&h, order, score) == 0) {
+            double left = deadline - fbi_mono_ms();
+            /* Split the remaining time between the variants still to run. */
+            double dl = fbi_mono_ms() + left / (double)(4 - variant);
+            descend(&h, dl, 1);
+            fbi_money t = ils(&h, cand, dl);
+            if (verbose)
+                fprintf(stderr, "heuristic: variant %d total %.6f at %.0f ms\n", variant, (double)t / 1e9,
+                        fbi_mono_ms() - t0);
+            if (bt < 0 || t < bt) {
+                bt = t;
+                memcpy(best, cand, (size_t)c->nw * sizeof(int));
+            }
+        } else if (verbose) {
+            fprintf(stderr, "heuristic: variant %d found no feasible construction\n", variant);
+        }
+        hs_free(&h);
+    }
+    free(score);
+    free(order);
+    free(keys);
+    free(cand);
+    if (bt < 0) {
+        free(best);
+        *out = NULL;
+        return -1;
+    }
+    *out = best;
+    *total = bt;
+    return 0;
+}
