@@ -810,6 +810,13 @@ fbi_cmp *fbi_problem_compile(fbi_problem *p)
     free(keys);
     free(vals);
     precheck(p, c);
+    /* An option whose demand alone exceeds a capacity of its offer is dead. */
+    for (int w = 0; w < c->nw && !c->reason; w++)
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+            int o = c->ooffer[i];
+            for (int q = c->og_start[o]; q < c->og_start[o + 1]; q++)
+                if (fbi_gweight(c, c->og[q], w) > c->gcap[c->og[q]]) c->alive[i] = 0;
+        }
     if (!c->reason) arc_consistency(p, c);
     p->cmp = c;
     return c;
@@ -907,9 +914,11 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     int proven = 0;
     if (total >= 0 && bound >= total) proven = 1;
     if (!proven && mode == FBI_MODE_EXACT) {
-        if (!asg) asg = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
-        int mr = fbi_mip(c, asg, total >= 0, deadline, opts->verbose);
+        int *m = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
+        if (asg) memcpy(m, asg, (size_t)c->nw * sizeof(int));
+        int mr = fbi_mip(c, m, total >= 0, deadline, opts->verbose);
         if (mr == 2) {
+            free(m);
             r->status = FBI_INFEASIBLE;
             r->reason = fbi_xstrdup("no placement meets the capacities, budgets and pair constraints "
                                     "together (proven by branch and bound)");
@@ -919,14 +928,17 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
             return 0;
         }
         if (mr == 1 || mr == 0) {
-            fbi_money t2 = fbi_cmp_price(c, asg);
-            if (t2 >= 0 && (total < 0 || t2 <= total)) { total = t2; r->plan_method = "mip"; }
-            if (mr == 1 && t2 >= 0) { proven = 1; }
+            fbi_money t2 = fbi_cmp_price(c, m);
+            if (t2 >= 0 && (total < 0 || t2 <= total)) {
+                total = t2;
+                r->plan_method = "mip";
+                free(asg);
+                asg = m;
+                m = NULL;
+            }
+            if (mr == 1 && t2 >= 0) proven = 1;
         }
-        if (mr == -1 && total < 0) {
-            free(asg);
-            asg = NULL;
-        }
+        free(m);
     } else if (!proven && total >= 0) {
         /* Spend what is left improving the bound. */
         fbi_money lb = fbi_lagr_run(lg, total, deadline - 5, 100000, opts->verbose);
