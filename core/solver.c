@@ -878,7 +878,9 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     fbi_lagr *lg = fbi_lagr_new(c);
     /* A first bound and multipliers that say which capacity is scarce. */
     double span = deadline - fbi_mono_ms();
-    fbi_money bound = fbi_lagr_run(lg, -1, fbi_mono_ms() + span * 0.15, 150, opts->verbose);
+    fbi_money bound = fbi_lagr_ascent(lg, fbi_mono_ms() + span * 0.1, 30, opts->verbose);
+    if (bound != INT64_MIN)
+        bound = fbi_lagr_run(lg, -1, fbi_mono_ms() + span * 0.1, 100, opts->verbose);
     if (bound == INT64_MIN) {
         r->status = FBI_INFEASIBLE;
         r->reason = fbi_xstrdup("the Lagrangian relaxation is infeasible: some workload has no offer "
@@ -913,7 +915,9 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     }
     int proven = 0;
     if (total >= 0 && bound >= total) proven = 1;
-    if (!proven && mode == FBI_MODE_EXACT) {
+    /* Branch and bound: asked for, or the heuristic found no plan (then it
+     * is the only way to find one or to prove there is none). */
+    if (!proven && (mode == FBI_MODE_EXACT || total < 0)) {
         int *m = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
         if (asg) memcpy(m, asg, (size_t)c->nw * sizeof(int));
         int mr = fbi_mip(c, m, total >= 0, deadline, opts->verbose);
@@ -941,7 +945,13 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
         free(m);
     } else if (!proven && total >= 0) {
         /* Spend what is left improving the bound. */
-        fbi_money lb = fbi_lagr_run(lg, total, deadline - 5, 100000, opts->verbose);
+        fbi_money lb = bound;
+        while (fbi_mono_ms() < deadline - 5 && lb < total) {
+            fbi_money before = lb;
+            lb = fbi_lagr_run(lg, total, fbi_mono_ms() + (deadline - fbi_mono_ms()) * 0.5, 200, opts->verbose);
+            lb = fbi_lagr_ascent(lg, deadline - 5, 10, opts->verbose);
+            if (lb <= before) break;
+        }
         if (lb > bound) { bound = lb; r->bound_method = "lagrangian"; }
         if (bound >= total) proven = 1;
     }

@@ -31,13 +31,17 @@ struct fbi_lagr {
     double *lam, *nu, *mu;      /* current multipliers, natural units */
     double *blam, *bnu, *bmu;   /* multipliers of the best bound */
     int *muoff;                 /* per term: offset of mu_t in mu */
-    int nmu;
+    int nmu, nta;
     int *aoff;                  /* per term: offset of its a-classes in tbest */
     int64_t *ilam, *inu, *imu;  /* rounded: nano-USD/unit, ppm, nano-USD */
     int64_t *tbest;             /* per term and a-class, nano-USD; INT64_MAX none */
     int *targ;
     int *x;                     /* chosen option per workload */
     double *g;                  /* subgradient scratch */
+    int *gs, *gopt;             /* group -> alive global options on its offers */
+    double *val;                /* ascent: per option Lagrangian value (USD) */
+    double *bw, *aw;            /* ascent scratch per workload */
+    int *stamp, *ostamp, *wl;   /* ascent scratch */
     fbi_money best;
     double theta;
     int noimp;
@@ -58,6 +62,7 @@ fbi_lagr *fbi_lagr_new(const fbi_cmp *c)
         na += c->t[t].na;
     }
     l->nmu = nmu;
+    l->nta = na;
     size_t ng = (size_t)c->ng + 1, nb = (size_t)c->nb + 1, nm = (size_t)nmu + 1;
     l->lam = fbi_xcalloc(ng, sizeof(double));
     l->blam = fbi_xcalloc(ng, sizeof(double));
@@ -72,6 +77,40 @@ fbi_lagr *fbi_lagr_new(const fbi_cmp *c)
     l->targ = fbi_xcalloc((size_t)na + 1, sizeof(int));
     l->x = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
     l->g = fbi_xcalloc(ng + nb + nm, sizeof(double));
+    /* Group -> options, for the coordinate ascent. */
+    int nopt = c->ostart[c->nw];
+    int *owner = fbi_xmalloc(((size_t)nopt + 1) * sizeof(int));
+    int *ostart = fbi_xcalloc((size_t)c->no + 2, sizeof(int));
+    int *olist = fbi_xmalloc(((size_t)nopt + 1) * sizeof(int));
+    for (int w = 0; w < c->nw; w++)
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) { owner[i] = w; ostart[c->ooffer[i] + 1]++; }
+    for (int o = 0; o < c->no; o++) ostart[o + 1] += ostart[o];
+    int *fill = fbi_xmalloc(((size_t)c->no + 1) * sizeof(int));
+    memcpy(fill, ostart, ((size_t)c->no + 1) * sizeof(int));
+    for (int i = 0; i < nopt; i++) olist[fill[c->ooffer[i]]++] = i;
+    free(fill);
+    l->gs = fbi_xcalloc((size_t)c->ng + 2, sizeof(int));
+    size_t tot = 0;
+    for (int g = 0; g < c->ng; g++)
+        for (int k = c->go_start[g]; k < c->go_start[g + 1]; k++)
+            tot += (size_t)(ostart[c->go[k] + 1] - ostart[c->go[k]]);
+    l->gopt = fbi_xmalloc((tot + 1) * sizeof(int));
+    size_t n = 0;
+    for (int g = 0; g < c->ng; g++) {
+        l->gs[g] = (int)n;
+        for (int k = c->go_start[g]; k < c->go_start[g + 1]; k++)
+            for (int q = ostart[c->go[k]]; q < ostart[c->go[k] + 1]; q++)
+                if (c->alive[olist[q]]) l->gopt[n++] = olist[q];
+    }
+    l->gs[c->ng] = (int)n;
+    free(ostart);
+    free(olist);
+    l->wl = owner;
+    l->val = fbi_xmalloc(((size_t)nopt + 1) * sizeof(double));
+    l->bw = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(double));
+    l->aw = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(double));
+    l->stamp = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
+    l->ostamp = fbi_xcalloc((size_t)nopt + 1, sizeof(int));
     l->best = INT64_MIN + 1;
     l->theta = 1.0;
     return l;
@@ -83,6 +122,8 @@ void fbi_lagr_free(fbi_lagr *l)
     free(l->lam); free(l->blam); free(l->ilam); free(l->nu); free(l->bnu); free(l->inu);
     free(l->mu); free(l->bmu); free(l->imu); free(l->tbest); free(l->targ); free(l->x);
     free(l->g); free(l->muoff); free(l->aoff);
+    free(l->gs); free(l->gopt); free(l->val); free(l->bw); free(l->aw); free(l->stamp);
+    free(l->ostamp); free(l->wl);
     free(l);
 }
 
@@ -261,6 +302,132 @@ fbi_money fbi_lagr_run(fbi_lagr *l, fbi_money ub, double deadline, int max_iter,
     if (verbose)
         fprintf(stderr, "lagrangian: %ld iterations, bound %.6f, theta %.2g\n", l->iters,
                 (double)l->best / 1e9, l->theta);
+    return l->best;
+}
+
+/* Per-option Lagrangian values (USD, double) at the current multipliers;
+ * +inf for options the relaxation does not allow. */
+static void option_values(fbi_lagr *l)
+{
+    const fbi_cmp *c = l->c;
+    double *tb = fbi_xmalloc(((size_t)l->nta + 1) * sizeof(double));
+    for (int ti = 0; ti < c->nt; ti++) {
+        const fbi_term *t = &c->t[ti];
+        const double *mu = l->mu + l->muoff[ti];
+        for (int x = 0; x < t->na; x++) {
+            double bv = INFINITY;
+            const int64_t *row = t->cost + (size_t)x * (size_t)t->nb;
+            for (int y = 0; y < t->nb; y++)
+                if (row[y] != FBI_FORBID && (double)row[y] / 1e9 + mu[y] < bv) bv = (double)row[y] / 1e9 + mu[y];
+            tb[l->aoff[ti] + x] = bv;
+        }
+    }
+    for (int w = 0; w < c->nw; w++) {
+        double fac = 1.0;
+        for (int k = c->wb_start[w]; k < c->wb_start[w + 1]; k++) fac += l->nu[c->wb[k]];
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+            if (!c->alive[i]) { l->val[i] = INFINITY; continue; }
+            int li = i - c->ostart[w], o = c->ooffer[i];
+            double v = (double)c->ocost[i] / 1e9 * fac;
+            for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++)
+                v += l->lam[c->og[k]] * (double)fbi_gweight(c, c->og[k], w) / 1e6;
+            for (int k = c->wt_start[w]; k < c->wt_start[w + 1]; k++) {
+                int ti = c->wt[k] >> 1;
+                const fbi_term *t = &c->t[ti];
+                if (c->wt[k] & 1) v -= l->mu[l->muoff[ti] + t->cb[li]];
+                else v += tb[l->aoff[ti] + t->ca[li]];
+            }
+            l->val[i] = v;
+        }
+    }
+    free(tb);
+}
+
+typedef struct bp { double t, m; } bp;
+static int bp_cmp(const void *x, const void *y)
+{
+    const bp *a = x, *b = y;
+    return (a->t > b->t) - (a->t < b->t);
+}
+
+/* Coordinate ascent on the capacity multipliers: for one group at a time,
+ * the exact maximiser of L along lambda_g (the price at which the demand
+ * that still prefers the group's offers drops to its capacity). L never
+ * decreases. Then the exact evaluation certifies the bound. */
+fbi_money fbi_lagr_ascent(fbi_lagr *l, double deadline, int sweeps, int verbose)
+{
+    const fbi_cmp *c = l->c;
+    if (l->best > INT64_MIN + 1) {
+        memcpy(l->lam, l->blam, (size_t)c->ng * sizeof(double));
+        memcpy(l->nu, l->bnu, (size_t)c->nb * sizeof(double));
+        memcpy(l->mu, l->bmu, (size_t)l->nmu * sizeof(double));
+    }
+    option_values(l);
+    bp *pts = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(bp));
+    int *ws = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    int stampv = 0;
+    for (int s = 0; s < sweeps && fbi_mono_ms() < deadline; s++) {
+        double moved = 0;
+        for (int g = 0; g < c->ng; g++) {
+            stampv++;
+            int nws = 0;
+            for (int k = l->gs[g]; k < l->gs[g + 1]; k++) {
+                int i = l->gopt[k], w = l->wl[i];
+                l->ostamp[i] = stampv;
+                if (l->stamp[w] != stampv) {
+                    l->stamp[w] = stampv;
+                    l->bw[w] = INFINITY;
+                    ws[nws++] = w;
+                }
+                double v = l->val[i] - l->lam[g] * (double)fbi_gweight(c, g, w) / 1e6;
+                if (v < l->bw[w]) l->bw[w] = v;
+            }
+            double mass_inf = 0, capg = (double)c->gcap[g] / 1e6;
+            int np = 0;
+            for (int k = 0; k < nws; k++) {
+                int w = ws[k];
+                double a = INFINITY;
+                for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++)
+                    if (l->ostamp[i] != stampv && l->val[i] < a) a = l->val[i];
+                double m = (double)fbi_gweight(c, g, w) / 1e6;
+                if (m <= 0 || isinf(l->bw[w])) continue;
+                if (isinf(a)) { mass_inf += m; continue; }
+                double t = (a - l->bw[w]) / m;
+                if (t <= 0) continue; /* prefers elsewhere even at price 0 */
+                pts[np].t = t;
+                pts[np].m = m;
+                np++;
+            }
+            double mass = mass_inf;
+            for (int k = 0; k < np; k++) mass += pts[k].m;
+            double lam = 0;
+            if (mass > capg + 1e-12) {
+                qsort(pts, (size_t)np, sizeof *pts, bp_cmp);
+                lam = np ? pts[np - 1].t : 0;
+                for (int k = 0; k < np; k++) {
+                    mass -= pts[k].m;
+                    if (mass <= capg + 1e-12) { lam = pts[k].t; break; }
+                }
+                if (mass_inf > capg + 1e-12) lam = l->lam[g] * 2 + 1; /* only the group can hold them */
+            }
+            double d = lam - l->lam[g];
+            if (d != 0) {
+                for (int k = l->gs[g]; k < l->gs[g + 1]; k++) {
+                    int i = l->gopt[k];
+                    l->val[i] += d * (double)fbi_gweight(c, g, l->wl[i]) / 1e6;
+                }
+                l->lam[g] = lam;
+                moved += fabs(d);
+            }
+        }
+        fbi_money v = evaluate(l);
+        if (v == INT64_MIN) { free(pts); free(ws); return INT64_MIN; }
+        if (v > l->best) keep_best(l, v);
+        if (verbose) fprintf(stderr, "ascent: sweep %d bound %.6f\n", s, (double)v / 1e9);
+        if (moved < 1e-9) break;
+    }
+    free(pts);
+    free(ws);
     return l->best;
 }
 

@@ -19,6 +19,14 @@ typedef struct hs {
     int **occ;          /* workloads per offer */
     int *nocc, *capocc, *pos;
     uint64_t rng;
+    /* Search state (set up by search_init). */
+    int *owner;         /* global option -> workload */
+    int *rstart, *ropt; /* offer -> global options on it */
+    int *cheap;         /* per workload: local options sorted by cost */
+    int *queue, qhead, qlen;
+    unsigned char *inq, *tabu;
+    int *jw, *jo, nj, capj, journal;
+    long budget;        /* evaluations left for ejections in one descent */
 } hs;
 
 static uint64_t rnd(hs *h)
@@ -51,6 +59,8 @@ static void hs_free(hs *h)
     for (int o = 0; o < h->c->no; o++) free(h->occ[o]);
     free(h->occ); free(h->nocc); free(h->capocc); free(h->pos);
     free(h->asg); free(h->load); free(h->spent);
+    free(h->owner); free(h->rstart); free(h->ropt); free(h->cheap);
+    free(h->queue); free(h->inq); free(h->tabu); free(h->jw); free(h->jo);
 }
 
 static int offer_of(const hs *h, int w, int i) { return h->c->ooffer[h->c->ostart[w] + i]; }
@@ -125,6 +135,15 @@ static void place(hs *h, int w, int i)
     const fbi_cmp *c = h->c;
     int cur = h->asg[w];
     if (cur == i) return;
+    if (h->journal) {
+        if (h->nj == h->capj) {
+            h->capj = h->capj ? h->capj * 2 : 64;
+            h->jw = fbi_xrealloc(h->jw, (size_t)h->capj * sizeof(int));
+            h->jo = fbi_xrealloc(h->jo, (size_t)h->capj * sizeof(int));
+        }
+        h->jw[h->nj] = w;
+        h->jo[h->nj++] = cur;
+    }
     if (cur >= 0) {
         int o = offer_of(h, w, cur);
         int64_t tc = term_cost(h, w, cur);
@@ -190,6 +209,83 @@ static int option_on(const fbi_cmp *c, int w, int o)
     return -1;
 }
 
+/* ---- event-driven local search ---- */
+
+static int cost_cmp_ctx_w;
+static const fbi_cmp *cost_cmp_ctx_c;
+static int cost_cmp(const void *x, const void *y)
+{
+    const fbi_cmp *c = cost_cmp_ctx_c;
+    int a = *(const int *)x, b = *(const int *)y;
+    fbi_money ca = c->ocost[c->ostart[cost_cmp_ctx_w] + a], cb = c->ocost[c->ostart[cost_cmp_ctx_w] + b];
+    return (ca > cb) - (ca < cb) ? (ca > cb) - (ca < cb) : a - b;
+}
+
+/* Builds the indexes the search needs (offer -> options, sorted options). */
+static void search_init(hs *h)
+{
+    const fbi_cmp *c = h->c;
+    int nopt = c->ostart[c->nw];
+    h->owner = fbi_xmalloc(((size_t)nopt + 1) * sizeof(int));
+    h->rstart = fbi_xcalloc((size_t)c->no + 1, sizeof(int));
+    h->ropt = fbi_xmalloc(((size_t)nopt + 1) * sizeof(int));
+    h->cheap = fbi_xmalloc(((size_t)nopt + 1) * sizeof(int));
+    for (int w = 0; w < c->nw; w++)
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+            h->owner[i] = w;
+            h->rstart[c->ooffer[i] + 1]++;
+            h->cheap[i] = i - c->ostart[w];
+        }
+    for (int o = 0; o < c->no; o++) h->rstart[o + 1] += h->rstart[o];
+    int *fill = fbi_xmalloc(((size_t)c->no + 1) * sizeof(int));
+    memcpy(fill, h->rstart, ((size_t)c->no + 1) * sizeof(int));
+    for (int i = 0; i < nopt; i++) h->ropt[fill[c->ooffer[i]]++] = i;
+    free(fill);
+    cost_cmp_ctx_c = c;
+    for (int w = 0; w < c->nw; w++) {
+        cost_cmp_ctx_w = w;
+        qsort(h->cheap + c->ostart[w], (size_t)(c->ostart[w + 1] - c->ostart[w]), sizeof(int), cost_cmp);
+    }
+    h->queue = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    h->inq = fbi_xcalloc((size_t)c->nw + 1, 1);
+    h->tabu = fbi_xcalloc((size_t)c->nw + 1, 1);
+}
+
+static void push(hs *h, int w)
+{
+    if (h->inq[w] || h->tabu[w]) return;
+    h->inq[w] = 1;
+    h->queue[(h->qhead + h->qlen++) % h->c->nw] = w;
+}
+
+/* After w changed place: its term neighbours may want to follow, and
+ * workloads that would gain from the offer it left get another look. */
+static void notify(hs *h, int w, int oldo)
+{
+    const fbi_cmp *c = h->c;
+    for (int k = c->wt_start[w]; k < c->wt_start[w + 1]; k++) {
+        const fbi_term *t = &c->t[c->wt[k] >> 1];
+        push(h, (c->wt[k] & 1) ? t->a : t->b);
+    }
+    if (oldo < 0) return;
+    for (int k = h->rstart[oldo]; k < h->rstart[oldo + 1]; k++) {
+        int gi = h->ropt[k], v = h->owner[gi];
+        if (h->inq[v] || h->tabu[v] || !c->alive[gi] || h->asg[v] < 0) continue;
+        int li = gi - c->ostart[v];
+        if (li == h->asg[v]) continue;
+        if (delta(h, v, li) < 0) push(h, v);
+    }
+}
+
+/* Moves w to i and tells the neighbourhood. */
+static void move(hs *h, int w, int i)
+{
+    int cur = h->asg[w];
+    int oldo = cur >= 0 ? offer_of(h, w, cur) : -1;
+    place(h, w, i);
+    notify(h, w, oldo);
+}
+
 /* Best improving shift for w; applies it. Returns 1 when moved. */
 static int try_shift(hs *h, int w)
 {
@@ -202,67 +298,155 @@ static int try_shift(hs *h, int w)
         if (d < bd && fits(h, w, i)) { bd = d; best = i; }
     }
     if (best < 0) return 0;
-    place(h, w, best);
+    move(h, w, best);
     return 1;
 }
 
-/* Try swapping w into offer of option i by moving one occupant v of that
- * offer elsewhere (to w's offer or any other option). Applies the best
- * improving such pair. Returns 1 when applied. */
-static int try_swap(hs *h, int w, int64_t *budget)
+/* Ejection: w takes option i although its offer is full, and one occupant v
+ * of that offer moves to w's old offer or to one of its cheapest options.
+ * Applies the best improving pair. Returns 1 when applied. */
+static int try_eject(hs *h, int w)
 {
     const fbi_cmp *c = h->c;
     int cur = h->asg[w];
     int ocur = offer_of(h, w, cur);
-    int bw = -1, bv = -1, bj = -1, bi = -1;
+    int bv = -1, bj = -1, bi = -1;
     int64_t bd = 0;
-    for (int i = 0; i < c->ostart[w + 1] - c->ostart[w]; i++) {
+    int journal = h->journal;
+    h->journal = 0;
+    for (int i = 0; i < c->ostart[w + 1] - c->ostart[w] && h->budget > 0; i++) {
         if (i == cur || !c->alive[c->ostart[w] + i]) continue;
         int o = offer_of(h, w, i);
         int64_t dw = delta(h, w, i);
-        if (dw == INT64_MAX || dw >= 0) continue;
-        if (fits(h, w, i)) continue; /* a shift would do; try_shift handles it */
-        for (int k = 0; k < h->nocc[o] && *budget > 0; k++) {
-            int v = h->occ[o][k];
+        if (dw == INT64_MAX || dw >= bd) continue;
+        if (fits(h, w, i)) continue; /* a shift does it */
+        int nocc = h->nocc[o] < 48 ? h->nocc[o] : 48;
+        for (int k = 0; k < nocc && h->budget > 0; k++) {
+            int v = h->occ[o][(k + (int)(rnd(h) % (uint64_t)h->nocc[o])) % h->nocc[o]];
             int vcur = h->asg[v];
-            /* Candidate new places for v: w's current offer first. */
-            int j = option_on(c, v, ocur);
-            (*budget)--;
-            if (j < 0 || !c->alive[c->ostart[v] + j]) continue;
+            int nv = c->ostart[v + 1] - c->ostart[v];
             place(h, w, i);
-            int64_t dv = delta(h, v, j);
-            int ok = 0;
-            if (dv != INT64_MAX && dw + dv < bd) {
+            int j0 = option_on(c, v, ocur);
+            for (int q = -1; q < nv && q < 6; q++) {
+                int j = q < 0 ? j0 : h->cheap[c->ostart[v] + q];
+                if (j < 0 || j == vcur || (q >= 0 && j == j0) || !c->alive[c->ostart[v] + j]) continue;
+                int oj = offer_of(h, v, j);
+                if (oj == o) continue;
+                h->budget--;
+                int64_t dv = delta(h, v, j);
+                if (dv == INT64_MAX || dw + dv >= bd) continue;
                 place(h, v, j);
-                ok = groups_ok(h, o) && groups_ok(h, ocur) && budgets_ok(h, w) && budgets_ok(h, v) &&
-                     term_cost(h, w, i) != FBI_FORBID;
+                int ok = groups_ok(h, o) && groups_ok(h, oj) && budgets_ok(h, w) && budgets_ok(h, v) &&
+                         term_cost(h, w, i) != FBI_FORBID;
                 place(h, v, vcur);
+                if (ok) { bd = dw + dv; bi = i; bv = v; bj = j; }
             }
             place(h, w, cur);
-            if (ok) { bd = dw + dv; bw = w; bi = i; bv = v; bj = j; }
         }
     }
-    if (bw < 0) return 0;
-    place(h, bw, bi);
+    h->journal = journal;
+    if (bv < 0) return 0;
+    int ov = offer_of(h, bv, h->asg[bv]);
+    place(h, w, bi);
     place(h, bv, bj);
+    notify(h, w, ocur);
+    notify(h, bv, ov);
     return 1;
 }
 
-/* Descent to a local optimum of shift and swap moves. */
-static void descend(hs *h, double deadline, int use_swap)
+/* Runs the queue to a local optimum of shift and ejection moves. */
+static void descend(hs *h, double deadline)
+{
+    long n = 0;
+    h->budget = 200000 + 40L * h->c->nw;
+    while (h->qlen > 0) {
+        if ((++n & 255) == 0 && fbi_mono_ms() > deadline) break;
+        int w = h->queue[h->qhead];
+        h->qhead = (h->qhead + 1) % h->c->nw;
+        h->qlen--;
+        h->inq[w] = 0;
+        if (h->asg[w] < 0 || h->tabu[w]) continue;
+        if (!try_shift(h, w)) try_eject(h, w);
+    }
+    while (h->qlen > 0) { /* deadline: drop the rest */
+        h->inq[h->queue[h->qhead]] = 0;
+        h->qhead = (h->qhead + 1) % h->c->nw;
+        h->qlen--;
+    }
+}
+
+static void descend_all(hs *h, double deadline)
+{
+    for (int w = 0; w < h->c->nw; w++) push(h, w);
+    descend(h, deadline);
+}
+
+/* Undoes the journal back to its start. */
+static void undo(hs *h)
+{
+    int journal = h->journal;
+    h->journal = 0;
+    while (h->nj > 0) {
+        h->nj--;
+        int w = h->jw[h->nj], o = h->jo[h->nj];
+        place(h, w, -1);
+        if (o >= 0) place(h, w, o);
+    }
+    h->journal = journal;
+}
+
+/* Iterated local search: kick one or a few linked workloads to random
+ * feasible options (tabu for the descent that follows), descend, keep the
+ * result when it is no worse, else undo. best[] receives the best plan. */
+static fbi_money ils(hs *h, int *best, double deadline)
 {
     const fbi_cmp *c = h->c;
-    int improved = 1;
-    int64_t budget = 4000000;
-    while (improved && fbi_mono_ms() < deadline) {
-        improved = 0;
-        for (int w = 0; w < c->nw; w++) improved |= try_shift(h, w);
-        if (improved || !use_swap) continue;
-        for (int w = 0; w < c->nw && budget > 0; w++) {
-            if ((w & 63) == 0 && fbi_mono_ms() > deadline) break;
-            improved |= try_swap(h, w, &budget);
+    fbi_money bt = h->total;
+    memcpy(best, h->asg, (size_t)c->nw * sizeof(int));
+    long stall = 0, maxstall = 5000 + 200L * c->nw;
+    int kick[4];
+    h->journal = 1;
+    while (stall < maxstall && c->nw > 1) {
+        if ((stall & 15) == 0 && fbi_mono_ms() > deadline) break;
+        h->nj = 0;
+        fbi_money before = h->total;
+        int nk = 1 + (int)(rnd(h) % 3), m = 0;
+        int w0 = (int)(rnd(h) % (uint64_t)c->nw);
+        kick[m++] = w0;
+        for (int k = c->wt_start[w0]; k < c->wt_start[w0 + 1] && m < nk; k++) {
+            const fbi_term *t = &c->t[c->wt[k] >> 1];
+            kick[m++] = (c->wt[k] & 1) ? t->a : t->b;
+        }
+        for (int k = 0; k < m; k++) {
+            int w = kick[k];
+            int n = c->ostart[w + 1] - c->ostart[w];
+            for (int tries = 0; tries < 6; tries++) {
+                int i = (int)(rnd(h) % (uint64_t)n);
+                if (i != h->asg[w] && c->alive[c->ostart[w] + i] && fits(h, w, i) &&
+                    term_cost(h, w, i) != FBI_FORBID) {
+                    move(h, w, i);
+                    break;
+                }
+            }
+            h->tabu[w] = 1;
+        }
+        descend(h, deadline);
+        for (int k = 0; k < m; k++) h->tabu[kick[k]] = 0;
+        /* The kicked ones may now improve too. */
+        for (int k = 0; k < m; k++) push(h, kick[k]);
+        descend(h, deadline);
+        if (h->total < bt) {
+            bt = h->total;
+            memcpy(best, h->asg, (size_t)c->nw * sizeof(int));
+            stall = 0;
+        } else {
+            stall++;
+            if (h->total > before) undo(h);
         }
     }
+    h->journal = 0;
+    h->nj = 0;
+    return bt;
 }
 
 /* Makes room for w on one of its options by moving one occupant elsewhere. */
@@ -338,61 +522,13 @@ fbi_money fbi_cmp_price(const fbi_cmp *c, const int *asg)
     return tot;
 }
 
-/* Iterated local search from the current (feasible) state until the
- * deadline or stagnation; the best assignment ends in best[]. */
-static fbi_money ils(hs *h, int *best, double deadline)
-{
-    const fbi_cmp *c = h->c;
-    fbi_money bt = h->total;
-    memcpy(best, h->asg, (size_t)c->nw * sizeof(int));
-    int stall = 0, maxstall = 60 + 20000 / (c->nw + 1);
-    int *kick = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
-    while (fbi_mono_ms() < deadline && stall < maxstall && c->nw > 1) {
-        /* Perturb: move a few workloads of one neighbourhood to random
-         * feasible options. */
-        int nk = 2 + (int)(rnd(h) % 4);
-        int w0 = (int)(rnd(h) % (uint64_t)c->nw);
-        int m = 0;
-        kick[m++] = w0;
-        for (int k = c->wt_start[w0]; k < c->wt_start[w0 + 1] && m < nk; k++) {
-            const fbi_term *t = &c->t[c->wt[k] >> 1];
-            kick[m++] = (c->wt[k] & 1) ? t->a : t->b;
-        }
-        while (m < nk) kick[m++] = (int)(rnd(h) % (uint64_t)c->nw);
-        for (int k = 0; k < m; k++) {
-            int w = kick[k];
-            int n = c->ostart[w + 1] - c->ostart[w];
-            for (int tries = 0; tries < 4; tries++) {
-                int i = (int)(rnd(h) % (uint64_t)n);
-                if (i != h->asg[w] && c->alive[c->ostart[w] + i] && fits(h, w, i) &&
-                    term_cost(h, w, i) != FBI_FORBID) {
-                    place(h, w, i);
-                    break;
-                }
-            }
-        }
-        descend(h, deadline, 1);
-        if (h->total < bt) {
-            bt = h->total;
-            memcpy(best, h->asg, (size_t)c->nw * sizeof(int));
-            stall = 0;
-        } else {
-            stall++;
-            /* Back to the best: replay the difference. */
-            for (int w = 0; w < c->nw; w++) if (h->asg[w] != best[w]) place(h, w, -1);
-            for (int w = 0; w < c->nw; w++) if (h->asg[w] < 0) place(h, w, best[w]);
-        }
-    }
-    free(kick);
-    return bt;
-}
-
 fbi_money fbi_local_search(const fbi_cmp *c, int *asg, double deadline)
 {
     hs h;
     hs_init(&h, c, 7);
+    search_init(&h);
     for (int w = 0; w < c->nw; w++) place(&h, w, asg[w]);
-    descend(&h, deadline, 1);
+    descend_all(&h, deadline);
     memcpy(asg, h.asg, (size_t)c->nw * sizeof(int));
     fbi_money t = h.total;
     hs_free(&h);
@@ -407,23 +543,24 @@ int fbi_heuristic(const fbi_cmp *c, const double *guide, double deadline, unsign
     int *order = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
     wkey *keys = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(wkey));
     int *best = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
-    int *cand = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
     fbi_money bt = -1;
     double t0 = fbi_mono_ms();
-    /* Variants: with and without the capacity prices, regret or demand
-     * order. Each is followed by descent then iterated local search. */
-    for (int variant = 0; variant < 4 && fbi_mono_ms() < deadline; variant++) {
+    /* Constructions: with and without the capacity prices, in regret or in
+     * demand order; each is taken to a local optimum, the best goes on to
+     * the iterated local search. */
+    double cdead = t0 + (deadline - t0) * 0.5;
+    for (int variant = 0; variant < 4 && (variant == 0 || fbi_mono_ms() < cdead); variant++) {
         double alpha = (variant == 0 || variant == 2) ? 1.0 : 0.0;
         if (!guide) alpha = 0.0;
         if (!guide && (variant == 0 || variant == 2)) continue;
         for (int w = 0; w < c->nw; w++)
             for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
-                double s = (double)c->ocost[i] / 1e9;
+                double sc = (double)c->ocost[i] / 1e9;
                 int o = c->ooffer[i];
                 if (alpha > 0)
                     for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++)
-                        s += alpha * guide[c->og[k]] * (double)fbi_gweight(c, c->og[k], w) / 1e6;
-                score[i] = s;
+                        sc += alpha * guide[c->og[k]] * (double)fbi_gweight(c, c->og[k], w) / 1e6;
+                score[i] = sc;
             }
         for (int w = 0; w < c->nw; w++) {
             double b1 = INFINITY, b2 = INFINITY;
@@ -441,27 +578,36 @@ int fbi_heuristic(const fbi_cmp *c, const double *guide, double deadline, unsign
         hs h;
         hs_init(&h, c, seed + (unsigned)variant);
         if (construct(&h, order, score) == 0) {
-            double left = deadline - fbi_mono_ms();
-            /* Split the remaining time between the variants still to run. */
-            double dl = fbi_mono_ms() + left / (double)(4 - variant);
-            descend(&h, dl, 1);
-            fbi_money t = ils(&h, cand, dl);
+            fbi_money t1 = h.total;
+            search_init(&h);
+            descend_all(&h, deadline);
             if (verbose)
-                fprintf(stderr, "heuristic: variant %d total %.6f at %.0f ms\n", variant, (double)t / 1e9,
-                        fbi_mono_ms() - t0);
-            if (bt < 0 || t < bt) {
-                bt = t;
-                memcpy(best, cand, (size_t)c->nw * sizeof(int));
+                fprintf(stderr, "heuristic: construction %d: %.6f, local optimum %.6f at %.0f ms\n", variant,
+                        (double)t1 / 1e9, (double)h.total / 1e9, fbi_mono_ms() - t0);
+            if (bt < 0 || h.total < bt) {
+                bt = h.total;
+                memcpy(best, h.asg, (size_t)c->nw * sizeof(int));
             }
         } else if (verbose) {
-            fprintf(stderr, "heuristic: variant %d found no feasible construction\n", variant);
+            fprintf(stderr, "heuristic: construction %d found no feasible plan\n", variant);
         }
         hs_free(&h);
     }
     free(score);
     free(order);
     free(keys);
-    free(cand);
+    if (bt >= 0) {
+        hs h;
+        hs_init(&h, c, seed);
+        search_init(&h);
+        for (int w = 0; w < c->nw; w++) place(&h, w, best[w]);
+        long t1 = (long)bt;
+        bt = ils(&h, best, deadline);
+        if (verbose)
+            fprintf(stderr, "heuristic: iterated local search %.6f -> %.6f at %.0f ms\n", (double)t1 / 1e9,
+                    (double)bt / 1e9, fbi_mono_ms() - t0);
+        hs_free(&h);
+    }
     if (bt < 0) {
         free(best);
         *out = NULL;

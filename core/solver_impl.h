@@ -117,6 +117,9 @@ void fbi_lagr_free(fbi_lagr *l);
  * or INT64_MIN when the relaxation proved infeasibility. */
 fbi_money fbi_lagr_run(fbi_lagr *l, fbi_money ub, double deadline_ms, int max_iter,
                        int verbose);
+/* Coordinate ascent on the capacity multipliers (exact line search per
+ * group), at most `sweeps` passes. Returns the best true bound so far. */
+fbi_money fbi_lagr_ascent(fbi_lagr *l, double deadline_ms, int sweeps, int verbose);
 /* borrowed: per group multipliers (USD per vCPU or per workload). */
 const double *fbi_lagr_group_mult(const fbi_lagr *l);
 /* Certified LP bound through GLPK: solves the LP relaxation, plugs its duals
