@@ -327,13 +327,14 @@ def generate(nw, no, nlinks, seed, groups=False, budgets=False, npairs=0, tight=
         cheap[best] += w["demand"]
         for o in w["cost"]:
             reach[o] += w["demand"] / len(w["cost"])
+    # Quotas come in whole nodes / quota steps of 4 vCPU (assumption).
     cap = []
     for oi in range(no):
         if cheap[oi] > 0:
             c = cheap[oi] * rng.uniform(0.35, 0.9) * tight
         else:
             c = reach[oi] * rng.uniform(0.5, 1.5) * tight
-        cap.append(max(0, math.ceil(c)))
+        cap.append(max(0, 4 * math.ceil(c / 4)))
     # Witness: largest demand first onto the cheapest option with room;
     # capacity is raised where nothing fits, so the instance is feasible.
     order = sorted(range(nw), key=lambda i: (-workloads[i]["demand"], i))
@@ -345,7 +346,7 @@ def generate(nw, no, nlinks, seed, groups=False, budgets=False, npairs=0, tight=
         pick = next((o for o in opts if load[o] + w["demand"] <= cap[o]), None)
         if pick is None:
             pick = opts[0]
-            cap[pick] = math.ceil(load[pick] + w["demand"])
+            cap[pick] = 4 * math.ceil((load[pick] + w["demand"]) / 4)
         load[pick] += w["demand"]
         witness[wi] = pick
     # Links: mostly inside an application.
@@ -447,7 +448,9 @@ def generate(nw, no, nlinks, seed, groups=False, budgets=False, npairs=0, tight=
             doc["pair_constraints"].append(q)
     witness_total = sum(workloads[wi]["cost"][witness[wi]] for wi in range(nw))
     witness_total += sum(l["volume_gib_month"] * egress[wregion[l["from"]]][wregion[l["to"]]] for l in links)
-    doc["stats"] = {"regions": nreg, "offers": no, "workloads": nw, "links": len(links),
+    full = sum(1 for oi in range(no) if cheap[oi] > cap[oi])
+    doc["stats"] = {"cheapest_offer_over_capacity": full, "offers_somebody_prefers": sum(1 for x in cheap if x > 0),
+                    "regions": nreg, "offers": no, "workloads": nw, "links": len(links),
                     "options": sum(len(w["cost"]) for w in workloads),
                     "witness_total_usd_approx": round(witness_total, 2)}
     return doc

@@ -878,9 +878,9 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     fbi_lagr *lg = fbi_lagr_new(c);
     /* A first bound and multipliers that say which capacity is scarce. */
     double span = deadline - fbi_mono_ms();
-    fbi_money bound = fbi_lagr_ascent(lg, fbi_mono_ms() + span * 0.1, 30, opts->verbose);
-    if (bound != INT64_MIN)
-        bound = fbi_lagr_run(lg, -1, fbi_mono_ms() + span * 0.1, 100, opts->verbose);
+    /* Phases, as fractions of the time limit: a first capacity Lagrangian
+     * (its prices steer the heuristic), the heuristic, then the bounds. */
+    fbi_money bound = fbi_lagr_run(lg, -1, t0 + span * 0.12, 100000, opts->verbose);
     if (bound == INT64_MIN) {
         r->status = FBI_INFEASIBLE;
         r->reason = fbi_xstrdup("the Lagrangian relaxation is infeasible: some workload has no offer "
@@ -892,7 +892,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     r->bound_method = "lagrangian";
     int *asg = NULL;
     fbi_money total = -1;
-    double hdead = fbi_mono_ms() + (deadline - fbi_mono_ms()) * (mode == FBI_MODE_EXACT ? 0.2 : 0.45);
+    double hdead = t0 + span * (mode == FBI_MODE_EXACT ? 0.25 : 0.55);
     if (fbi_heuristic(c, fbi_lagr_group_mult(lg), hdead, opts->seed, opts->verbose, &asg, &total) != 0) {
         free(asg);
         asg = NULL;
@@ -944,15 +944,17 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
         }
         free(m);
     } else if (!proven && total >= 0) {
-        /* Spend what is left improving the bound. */
-        fbi_money lb = bound;
-        while (fbi_mono_ms() < deadline - 5 && lb < total) {
-            fbi_money before = lb;
-            lb = fbi_lagr_run(lg, total, fbi_mono_ms() + (deadline - fbi_mono_ms()) * 0.5, 200, opts->verbose);
-            lb = fbi_lagr_ascent(lg, deadline - 5, 10, opts->verbose);
-            if (lb <= before) break;
-        }
+        /* Spend what is left improving the bound: the capacity Lagrangian
+         * with the plan's total as target, coordinate ascent, then the
+         * knapsack Lagrangian from its multipliers. */
+        double left = deadline - fbi_mono_ms();
+        fbi_money lb = fbi_lagr_run(lg, total, fbi_mono_ms() + left * 0.35, 100000, opts->verbose);
+        lb = fbi_lagr_ascent(lg, fbi_mono_ms() + left * 0.1, 20, opts->verbose);
         if (lb > bound) { bound = lb; r->bound_method = "lagrangian"; }
+        if (bound < total) {
+            lb = fbi_lagr_knap(lg, total, deadline - 5, 100000, opts->verbose);
+            if (lb > bound) { bound = lb; r->bound_method = "knapsack-lagrangian"; }
+        }
         if (bound >= total) proven = 1;
     }
     fbi_lagr_free(lg);

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #define FEMTO ((int64_t)1000000) /* femto-USD per nano-USD */
+#define KINF (((fbi_i128)1) << 120)   /* an option the relaxation excludes */
 
 struct fbi_lagr {
     const fbi_cmp *c;
@@ -42,6 +43,13 @@ struct fbi_lagr {
     double *val;                /* ascent: per option Lagrangian value (USD) */
     double *bw, *aw;            /* ascent scratch per workload */
     int *stamp, *ostamp, *wl;   /* ascent scratch */
+    fbi_i128 *oval;             /* knapsack: exact per-option values (femto) */
+    fbi_i128 *u;                /* knapsack: assignment multipliers (femto) */
+    double *du, *bdu;           /* their adjustments (USD) and the best ones */
+    int *own;                   /* offer -> its own capacity group, -1 */
+    int *cnt;                   /* times each workload is taken */
+    fbi_money kbest;
+    double ktheta;
     fbi_money best;
     double theta;
     int noimp;
@@ -124,6 +132,7 @@ void fbi_lagr_free(fbi_lagr *l)
     free(l->g); free(l->muoff); free(l->aoff);
     free(l->gs); free(l->gopt); free(l->val); free(l->bw); free(l->aw); free(l->stamp);
     free(l->ostamp); free(l->wl);
+    free(l->oval); free(l->u); free(l->du); free(l->bdu); free(l->own); free(l->cnt);
     free(l);
 }
 
@@ -181,28 +190,36 @@ static fbi_money evaluate(fbi_lagr *l)
         for (int k = c->wb_start[w]; k < c->wb_start[w + 1]; k++) fac += l->inu[c->wb[k]];
         fbi_i128 bv = 0;
         int arg = -1;
+        const int *wt = c->wt + c->wt_start[w];
+        int nwt = c->wt_start[w + 1] - c->wt_start[w];
+        int64_t dem = c->demand[w];
         for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
-            if (!c->alive[i]) continue;
+            if (!c->alive[i]) { if (l->oval) l->oval[i] = KINF; continue; }
             int li = i - c->ostart[w];
-            fbi_i128 v = (fbi_i128)c->ocost[i] * fac;
             int o = c->ooffer[i];
+            /* lambda x weight in femto; the rest in nano-USD (int64 is
+             * plenty for one option), then combined in 128 bits. */
+            fbi_i128 lw = 0;
             for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++) {
                 int g = c->og[k];
-                v += (fbi_i128)l->ilam[g] * fbi_gweight(c, g, w);
+                lw += (fbi_i128)l->ilam[g] * (c->gmeasure[g] == FBI_MEASURE_COUNT ? FBI_VCPU : dem);
             }
+            int64_t tn = 0;
             int ok = 1;
-            for (int k = c->wt_start[w]; k < c->wt_start[w + 1] && ok; k++) {
-                int ti = c->wt[k] >> 1;
+            for (int k = 0; k < nwt; k++) {
+                int ti = wt[k] >> 1;
                 const fbi_term *t = &c->t[ti];
-                if (c->wt[k] & 1) {
-                    v -= (fbi_i128)l->imu[l->muoff[ti] + t->cb[li]] * FEMTO;
+                if (wt[k] & 1) {
+                    tn -= l->imu[l->muoff[ti] + t->cb[li]];
                 } else {
                     int64_t tb = l->tbest[l->aoff[ti] + t->ca[li]];
-                    if (tb == INT64_MAX) ok = 0;
-                    else v += (fbi_i128)tb * FEMTO;
+                    if (tb == INT64_MAX) { ok = 0; break; }
+                    tn += tb;
                 }
             }
-            if (!ok) continue;
+            if (!ok) { if (l->oval) l->oval[i] = KINF; continue; }
+            fbi_i128 v = (fbi_i128)c->ocost[i] * fac + lw + (fbi_i128)tn * FEMTO;
+            if (l->oval) l->oval[i] = v;
             if (arg < 0 || v < bv) { bv = v; arg = li; }
         }
         if (arg < 0) return INT64_MIN;
@@ -429,6 +446,200 @@ fbi_money fbi_lagr_ascent(fbi_lagr *l, double deadline, int sweeps, int verbose)
     free(pts);
     free(ws);
     return l->best;
+}
+
+
+/* ---- the knapsack Lagrangian ----
+ * Relaxing the assignment rows (multipliers u_w, free) instead of the
+ * capacities leaves one 0-1 knapsack per offer with its own capacity:
+ *   L(u) = sum_w u_w + sum_o min { sum_w v'_wo x_wo : sum_w d_w x_wo <= cap_o }
+ *          - sum_{other groups} lambda_g cap_g - sum_b nu_b B_b
+ * with v'_wo = (the option's value above without its own offer's lambda) - u_w.
+ * The pair terms keep the relaxation of the capacity Lagrangian (their
+ * a-side rows are dualised with alpha = -tbest, so the z part is 0). The
+ * knapsacks are solved exactly by dynamic programming (or bounded below by
+ * their LP when too large), so this bound is at least the capacity
+ * Lagrangian's at the same lambda, and usually above the LP: it sees that
+ * items do not split. */
+
+typedef struct kitem { int i, w; int64_t wt; fbi_i128 v; } kitem;
+static int kitem_ratio(const void *x, const void *y)
+{
+    const kitem *a = x, *b = y;
+    /* most negative value per unit of weight first: a.v/a.wt < b.v/b.wt */
+    fbi_i128 l = a->v * (b->wt ? b->wt : 1), r = b->v * (a->wt ? a->wt : 1);
+    return (l > r) - (l < r);
+}
+
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b) { int64_t t = a % b; a = b; b = t; }
+    return a;
+}
+
+/* Minimum of the knapsack (a lower bound on it when solved by LP); marks
+ * the items taken in cnt[]. */
+static fbi_i128 knapsack(fbi_lagr *l, kitem *it, int n, int64_t cap, unsigned char **take, size_t *takecap,
+                         fbi_i128 **dp, size_t *dpcap)
+{
+    fbi_i128 sum = 0;
+    int m = 0;
+    int64_t unit = 0;
+    for (int k = 0; k < n; k++) {
+        if (it[k].wt == 0) { sum += it[k].v; l->cnt[it[k].w]++; continue; }
+        unit = gcd64(unit, it[k].wt);
+        it[m++] = it[k];
+    }
+    if (m == 0) return sum;
+    int64_t C = cap / unit;
+    if ((double)m * (double)(C + 1) <= 400000.0) {
+        size_t need = (size_t)(C + 1);
+        if (need > *dpcap) { *dpcap = need; *dp = fbi_xrealloc(*dp, need * sizeof(fbi_i128)); }
+        size_t tneed = (size_t)m * need;
+        if (tneed > *takecap) { *takecap = tneed; *take = fbi_xrealloc(*take, tneed); }
+        memset(*take, 0, tneed);
+        for (size_t c2 = 0; c2 < need; c2++) (*dp)[c2] = 0;
+        for (int k = 0; k < m; k++) {
+            int64_t wk = it[k].wt / unit;
+            for (int64_t c2 = C; c2 >= wk; c2--) {
+                fbi_i128 cand = (*dp)[c2 - wk] + it[k].v;
+                if (cand < (*dp)[c2]) { (*dp)[c2] = cand; (*take)[(size_t)k * need + (size_t)c2] = 1; }
+            }
+        }
+        sum += (*dp)[C];
+        int64_t c2 = C;
+        for (int k = m - 1; k >= 0; k--)
+            if ((*take)[(size_t)k * need + (size_t)c2]) { l->cnt[it[k].w]++; c2 -= it[k].wt / unit; }
+        return sum;
+    }
+    /* LP bound (Dantzig): whole items by ratio, then a fraction, rounded down. */
+    qsort(it, (size_t)m, sizeof *it, kitem_ratio);
+    int64_t left = C * unit;
+    for (int k = 0; k < m; k++) {
+        if (it[k].wt <= left) {
+            sum += it[k].v;
+            left -= it[k].wt;
+            l->cnt[it[k].w]++;
+        } else {
+            fbi_i128 num = it[k].v * left, q = num / it[k].wt;
+            if (num % it[k].wt != 0 && num < 0) q--;
+            sum += q;
+            break;
+        }
+    }
+    return sum;
+}
+
+/* Evaluates the knapsack bound at the current u (exact, femto). */
+static fbi_money knap_eval(fbi_lagr *l, kitem **items, size_t *icap, unsigned char **take, size_t *takecap,
+                           fbi_i128 **dp, size_t *dpcap)
+{
+    const fbi_cmp *c = l->c;
+    fbi_i128 sum = 0;
+    memset(l->cnt, 0, (size_t)c->nw * sizeof(int));
+    for (int w = 0; w < c->nw; w++) sum += l->u[w];
+    /* options by offer: walk the group lists of own groups, and collect the
+     * options on unlimited offers per workload. */
+    for (int w = 0; w < c->nw; w++)
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+            int o = c->ooffer[i];
+            if (l->own[o] >= 0 || l->oval[i] >= KINF) continue;
+            fbi_i128 v = l->oval[i] - l->u[w];
+            if (v < 0) { sum += v; l->cnt[w]++; }
+        }
+    for (int g = 0; g < c->ng; g++) {
+        if (c->gowner[g] < 0) continue;
+        int n = 0;
+        for (int k = l->gs[g]; k < l->gs[g + 1]; k++) {
+            int i = l->gopt[k], w = l->wl[i];
+            if (l->oval[i] >= KINF) continue;
+            fbi_i128 v = l->oval[i] - (fbi_i128)l->ilam[g] * c->demand[w] - l->u[w];
+            if (v >= 0) continue;
+            if ((size_t)n >= *icap) { *icap = *icap ? *icap * 2 : 256; *items = fbi_xrealloc(*items, *icap * sizeof(kitem)); }
+            (*items)[n].i = i;
+            (*items)[n].w = w;
+            (*items)[n].wt = c->demand[w];
+            (*items)[n].v = v;
+            n++;
+        }
+        sum += knapsack(l, *items, n, c->gcap[g], take, takecap, dp, dpcap);
+    }
+    for (int g = 0; g < c->ng; g++)
+        if (c->gowner[g] < 0) sum -= (fbi_i128)l->ilam[g] * c->gcap[g];
+    for (int b = 0; b < c->nb; b++) sum -= (fbi_i128)l->inu[b] * c->bcap[b];
+    return femto_floor(sum);
+}
+
+fbi_money fbi_lagr_knap(fbi_lagr *l, fbi_money ub, double deadline, int max_iter, int verbose)
+{
+    const fbi_cmp *c = l->c;
+    int nopt = c->ostart[c->nw];
+    if (!l->oval) {
+        l->oval = fbi_xmalloc(((size_t)nopt + 1) * sizeof(fbi_i128));
+        l->u = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(fbi_i128));
+        l->du = fbi_xcalloc((size_t)c->nw + 1, sizeof(double));
+        l->bdu = fbi_xcalloc((size_t)c->nw + 1, sizeof(double));
+        l->cnt = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
+        l->own = fbi_xmalloc(((size_t)c->no + 1) * sizeof(int));
+        for (int o = 0; o < c->no; o++) l->own[o] = -1;
+        for (int g = 0; g < c->ng; g++) if (c->gowner[g] >= 0) l->own[c->gowner[g]] = g;
+        l->kbest = INT64_MIN + 1;
+        l->ktheta = 0.5;
+    }
+    /* The capacity Lagrangian's best multipliers fix lambda, nu and mu. */
+    if (l->best > INT64_MIN + 1) {
+        memcpy(l->lam, l->blam, (size_t)c->ng * sizeof(double));
+        memcpy(l->nu, l->bnu, (size_t)c->nb * sizeof(double));
+        memcpy(l->mu, l->bmu, (size_t)l->nmu * sizeof(double));
+    }
+    fbi_money base = evaluate(l);
+    if (base == INT64_MIN) return INT64_MIN;
+    /* u starts at each workload's best option value: L(u) >= L_cap(lambda). */
+    fbi_i128 *u0 = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(fbi_i128));
+    for (int w = 0; w < c->nw; w++) {
+        fbi_i128 m = KINF;
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) if (l->oval[i] < m) m = l->oval[i];
+        u0[w] = m;
+    }
+    kitem *items = NULL;
+    size_t icap = 0, takecap = 0, dpcap = 0;
+    unsigned char *take = NULL;
+    fbi_i128 *dp = NULL;
+    memcpy(l->du, l->bdu, (size_t)c->nw * sizeof(double));
+    fbi_money kb = INT64_MIN + 1;
+    int noimp = 0;
+    double theta = l->ktheta;
+    for (int it = 0; it < max_iter; it++) {
+        if (it > 0 && fbi_mono_ms() > deadline) break;
+        for (int w = 0; w < c->nw; w++) l->u[w] = u0[w] + (fbi_i128)to_int(l->du[w], 1e15);
+        fbi_money v = knap_eval(l, &items, &icap, &take, &takecap, &dp, &dpcap);
+        if (v > kb) {
+            if (kb > INT64_MIN + 1 && (double)(v - kb) > 1e-5 * fabs((double)v)) noimp = 0;
+            else noimp++;
+            kb = v;
+            memcpy(l->bdu, l->du, (size_t)c->nw * sizeof(double));
+        } else {
+            noimp++;
+        }
+        if (noimp >= 10) { theta *= 0.5; noimp = 0; }
+        if ((ub >= 0 && kb >= ub) || theta < 1e-4) break;
+        double norm = 0;
+        for (int w = 0; w < c->nw; w++) norm += (double)(1 - l->cnt[w]) * (double)(1 - l->cnt[w]);
+        if (norm <= 0) break;
+        double target = ub >= 0 ? (double)ub : (double)kb + fabs((double)kb) * 0.02 + 1e9;
+        double step = theta * (target - (double)v) / 1e9 / norm;
+        for (int w = 0; w < c->nw; w++) l->du[w] += step * (double)(1 - l->cnt[w]);
+    }
+    l->ktheta = theta;
+    free(u0);
+    free(items);
+    free(take);
+    free(dp);
+    if (kb > l->kbest) l->kbest = kb;
+    if (verbose)
+        fprintf(stderr, "knapsack lagrangian: bound %.6f (capacity lagrangian %.6f)\n", (double)l->kbest / 1e9,
+                (double)base / 1e9);
+    return l->kbest;
 }
 
 /* ---- GLPK models ---- */

@@ -395,6 +395,53 @@ static void undo(hs *h)
     h->journal = journal;
 }
 
+/* Best feasible option of v that is not on offer `avoid` (-1 if none). */
+static int best_fit(hs *h, int v, int avoid)
+{
+    const fbi_cmp *c = h->c;
+    int best = -1;
+    int64_t bd = INT64_MAX;
+    for (int q = 0; q < c->ostart[v + 1] - c->ostart[v]; q++) {
+        int j = h->cheap[c->ostart[v] + q];
+        if (j == h->asg[v] || !c->alive[c->ostart[v] + j] || offer_of(h, v, j) == avoid) continue;
+        if (c->ocost[c->ostart[v] + j] - c->ocost[c->ostart[v] + h->asg[v]] >= bd) break;
+        int64_t d = delta(h, v, j);
+        if (d < bd && fits(h, v, j)) { bd = d; best = j; }
+    }
+    return best;
+}
+
+/* A forced move: w goes to a cheaper option although its offer is full; the
+ * occupants that must leave go to their best feasible options. Returns 0
+ * when it could not be done (the caller undoes the journal). */
+static int force(hs *h, int w)
+{
+    const fbi_cmp *c = h->c;
+    int cur = h->asg[w];
+    int n = c->ostart[w + 1] - c->ostart[w];
+    int cand[3], nc = 0;
+    for (int q = 0; q < n && nc < 3; q++) {
+        int j = h->cheap[c->ostart[w] + q];
+        if (j == cur) break;
+        if (c->alive[c->ostart[w] + j] && !fits(h, w, j) && term_cost(h, w, j) != FBI_FORBID) cand[nc++] = j;
+    }
+    if (!nc) return 0;
+    int i = cand[rnd(h) % (uint64_t)nc];
+    int o = offer_of(h, w, i);
+    move(h, w, i);
+    h->tabu[w] = 1;
+    for (int guard = 0; !groups_ok(h, o) && guard < 8; guard++) {
+        if (h->nocc[o] <= 1) return 0;
+        int v;
+        do v = h->occ[o][rnd(h) % (uint64_t)h->nocc[o]]; while (v == w);
+        int j = best_fit(h, v, o);
+        if (j < 0) return 0;
+        move(h, v, j);
+    }
+    if (!groups_ok(h, o) || !budgets_ok(h, w)) return 0;
+    return 1;
+}
+
 /* Iterated local search: kick one or a few linked workloads to random
  * feasible options (tabu for the descent that follows), descend, keep the
  * result when it is no worse, else undo. best[] receives the best plan. */
@@ -417,6 +464,21 @@ static fbi_money ils(hs *h, int *best, double deadline)
             const fbi_term *t = &c->t[c->wt[k] >> 1];
             kick[m++] = (c->wt[k] & 1) ? t->a : t->b;
         }
+        if (rnd(h) % 2 == 0) {
+            /* Forced move with ejections. */
+            if (!force(h, w0)) {
+                h->tabu[w0] = 0;
+                undo(h);
+                while (h->qlen > 0) {
+                    h->inq[h->queue[h->qhead]] = 0;
+                    h->qhead = (h->qhead + 1) % c->nw;
+                    h->qlen--;
+                }
+                stall++;
+                continue;
+            }
+            m = 1;
+        } else
         for (int k = 0; k < m; k++) {
             int w = kick[k];
             int n = c->ostart[w + 1] - c->ostart[w];

@@ -120,6 +120,11 @@ fbi_money fbi_lagr_run(fbi_lagr *l, fbi_money ub, double deadline_ms, int max_it
 /* Coordinate ascent on the capacity multipliers (exact line search per
  * group), at most `sweeps` passes. Returns the best true bound so far. */
 fbi_money fbi_lagr_ascent(fbi_lagr *l, double deadline_ms, int sweeps, int verbose);
+/* The knapsack Lagrangian (assignment rows relaxed, one exact knapsack per
+ * offer), started from the capacity Lagrangian's best multipliers; at most
+ * max_iter subgradient steps on the assignment multipliers. Returns the
+ * best true bound it found (INT64_MIN: infeasible). */
+fbi_money fbi_lagr_knap(fbi_lagr *l, fbi_money ub, double deadline_ms, int max_iter, int verbose);
 /* borrowed: per group multipliers (USD per vCPU or per workload). */
 const double *fbi_lagr_group_mult(const fbi_lagr *l);
 /* Certified LP bound through GLPK: solves the LP relaxation, plugs its duals
