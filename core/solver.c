@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -851,13 +852,63 @@ static size_t model_size(const fbi_cmp *c)
     return n;
 }
 
+/* The bound thread: the capacity Lagrangian (target: the heuristic's best
+ * total as it improves), coordinate ascent, then the knapsack Lagrangian,
+ * until its deadline. It owns the fbi_lagr while it runs. */
+typedef struct bwork {
+    fbi_lagr *lg;
+    fbi_guide *mail;
+    double deadline;
+    int verbose;
+    fbi_money bound;
+    const char *method;
+    int infeasible;
+} bwork;
+
+/* Hands the current best capacity prices to the heuristic. */
+static void publish(bwork *b)
+{
+    if (!b->mail) return;
+    const fbi_cmp *c = fbi_lagr_cmp(b->lg);
+    pthread_mutex_lock(&b->mail->mu);
+    memcpy(b->mail->lam, fbi_lagr_group_mult(b->lg), (size_t)c->ng * sizeof(double));
+    b->mail->version++;
+    atomic_store(&b->mail->fresh, b->mail->version);
+    pthread_mutex_unlock(&b->mail->mu);
+}
+
+static void *bound_worker(void *arg)
+{
+    bwork *b = arg;
+    double start = fbi_mono_ms(), span = b->deadline - start;
+    fbi_money lb = fbi_lagr_run(b->lg, -1, start + span * 0.3, 1000000, b->verbose);
+    if (lb == INT64_MIN) { b->infeasible = 1; return NULL; }
+    publish(b);
+    lb = fbi_lagr_run(b->lg, -1, start + span * 0.55, 1000000, b->verbose);
+    if (lb > b->bound) { b->bound = lb; b->method = "lagrangian"; }
+    lb = fbi_lagr_ascent(b->lg, fbi_mono_ms() + span * 0.1, 20, b->verbose);
+    if (lb > b->bound) { b->bound = lb; b->method = "lagrangian"; }
+    publish(b);
+    lb = fbi_lagr_knap(b->lg, -1, b->deadline - 2, 1000000, b->verbose);
+    if (lb == INT64_MIN) { b->infeasible = 1; return NULL; }
+    if (lb > b->bound) { b->bound = lb; b->method = "knapsack-lagrangian"; }
+    return NULL;
+}
+
+static void finish(fbi_result *r, fbi_status st, const char *reason, double t0)
+{
+    r->status = st;
+    if (reason) r->reason = fbi_xstrdup(reason);
+    r->seconds = (fbi_mono_ms() - t0) / 1e3;
+}
+
 int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **err)
 {
     double t0 = fbi_mono_ms();
     fbi_solve_opts def = {FBI_MODE_AUTO, 10.0, 1, 0};
     if (!opts) opts = &def;
     double limit = opts->time_limit_s > 0 ? opts->time_limit_s : 10.0;
-    double deadline = t0 + limit * 1e3;
+    double deadline = t0 + limit * 1e3, span = limit * 1e3;
     memset(r, 0, sizeof *r);
     r->nworkloads = p->nwl;
     r->offer = fbi_xmalloc((p->nwl ? p->nwl : 1) * sizeof(int));
@@ -866,69 +917,87 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     r->plan_method = "heuristic";
     fbi_cmp *c = fbi_problem_compile(p);
     if (c->reason) {
-        r->status = FBI_INFEASIBLE;
-        r->reason = fbi_xstrdup(c->reason);
-        r->seconds = (fbi_mono_ms() - t0) / 1e3;
+        finish(r, FBI_INFEASIBLE, c->reason, t0);
         return 0;
     }
     size_t size = model_size(c);
+    int small = size <= 60000; /* GLPK's LP is affordable */
     fbi_mode mode = opts->mode;
-    if (mode == FBI_MODE_AUTO) mode = size <= 20000 ? FBI_MODE_EXACT : FBI_MODE_HEURISTIC;
+    if (mode == FBI_MODE_AUTO) mode = size <= 5000 ? FBI_MODE_EXACT : FBI_MODE_HEURISTIC;
 
+    /* Phase 1 (12%): a first capacity Lagrangian; its prices steer the
+     * heuristic's constructions. */
     fbi_lagr *lg = fbi_lagr_new(c);
-    /* A first bound and multipliers that say which capacity is scarce. */
-    double span = deadline - fbi_mono_ms();
-    /* Phases, as fractions of the time limit: a first capacity Lagrangian
-     * (its prices steer the heuristic), the heuristic, then the bounds. */
-    fbi_money bound = fbi_lagr_run(lg, -1, t0 + span * 0.12, 100000, opts->verbose);
+    fbi_atomic_money ub = -1;
+    fbi_lagr_set_live_ub(lg, &ub);
+    fbi_money bound = fbi_lagr_run(lg, -1, t0 + span * (getenv("FBI_P1") ? atof(getenv("FBI_P1")) : 0.12), 1000000, opts->verbose);
     if (bound == INT64_MIN) {
-        r->status = FBI_INFEASIBLE;
-        r->reason = fbi_xstrdup("the Lagrangian relaxation is infeasible: some workload has no offer "
-                                "that its pair constraints allow");
         fbi_lagr_free(lg);
-        r->seconds = (fbi_mono_ms() - t0) / 1e3;
+        finish(r, FBI_INFEASIBLE, "the Lagrangian relaxation is infeasible: some workload has no offer "
+               "that its pair constraints allow", t0);
         return 0;
     }
     r->bound_method = "lagrangian";
+    fbi_guide mail;
+    pthread_mutex_init(&mail.mu, NULL);
+    mail.lam = fbi_xmalloc(((size_t)c->ng + 1) * sizeof(double));
+    memcpy(mail.lam, fbi_lagr_group_mult(lg), (size_t)c->ng * sizeof(double));
+    mail.version = 0;
+    atomic_store(&mail.fresh, 0);
+
+    /* Phase 2: the heuristic, with the bounds in a second thread. */
+    double hdead = mode == FBI_MODE_EXACT ? t0 + span * 0.25 : small ? t0 + span * 0.6 : deadline;
+    bwork bw = {lg, &mail, hdead, opts->verbose, bound, "lagrangian", 0};
+    pthread_t th;
+    int threaded = pthread_create(&th, NULL, bound_worker, &bw) == 0;
     int *asg = NULL;
     fbi_money total = -1;
-    double hdead = t0 + span * (mode == FBI_MODE_EXACT ? 0.25 : 0.55);
-    if (fbi_heuristic(c, fbi_lagr_group_mult(lg), hdead, opts->seed, opts->verbose, &asg, &total) != 0) {
+    if (fbi_heuristic(c, &mail, hdead, opts->seed, opts->verbose, &ub, &asg, &total) != 0) {
         free(asg);
         asg = NULL;
         total = -1;
     }
+    if (threaded) pthread_join(th, NULL);
+    else bound_worker(&bw);
+    bw.mail = NULL;
+    pthread_mutex_destroy(&mail.mu);
+    free(mail.lam);
+    if (bw.infeasible) {
+        free(asg);
+        fbi_lagr_free(lg);
+        finish(r, FBI_INFEASIBLE, "the Lagrangian relaxation is infeasible: some workload has no offer "
+               "that its pair constraints allow", t0);
+        return 0;
+    }
+    if (bw.bound > bound) { bound = bw.bound; r->bound_method = bw.method; }
+
+    /* Phase 3: the LP bound when affordable. */
     int lp_infeasible = 0;
-    if (size <= 60000 && fbi_mono_ms() < deadline) {
-        fbi_money lb = fbi_lagr_lp(lg, fbi_mono_ms() + (deadline - fbi_mono_ms()) * 0.5,
-                                   &lp_infeasible, opts->verbose);
+    if (small && fbi_mono_ms() < deadline && (total < 0 || bound < total)) {
+        fbi_money lb = fbi_lagr_lp(lg, fbi_mono_ms() + (deadline - fbi_mono_ms()) * 0.5, &lp_infeasible,
+                                   opts->verbose);
         if (lb > bound) { bound = lb; r->bound_method = "lp"; }
     }
     if (lp_infeasible) {
-        r->status = FBI_INFEASIBLE;
-        r->reason = fbi_xstrdup("no placement meets the capacities, budgets and pair constraints "
-                                "together, not even fractionally (the LP relaxation is infeasible)");
         free(asg);
         fbi_lagr_free(lg);
-        r->seconds = (fbi_mono_ms() - t0) / 1e3;
+        finish(r, FBI_INFEASIBLE, "no placement meets the capacities, budgets and pair constraints "
+               "together, not even fractionally (the LP relaxation is infeasible)", t0);
         return 0;
     }
-    int proven = 0;
-    if (total >= 0 && bound >= total) proven = 1;
-    /* Branch and bound: asked for, or the heuristic found no plan (then it
-     * is the only way to find one or to prove there is none). */
+    int proven = total >= 0 && bound >= total;
+    /* Phase 4: branch and bound when asked for, or when the heuristic found
+     * no plan (the only way then to find one or to prove there is none). */
     if (!proven && (mode == FBI_MODE_EXACT || total < 0)) {
         int *m = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
         if (asg) memcpy(m, asg, (size_t)c->nw * sizeof(int));
         int mr = fbi_mip(c, m, total >= 0, deadline, opts->verbose);
         if (mr == 2) {
             free(m);
-            r->status = FBI_INFEASIBLE;
-            r->reason = fbi_xstrdup("no placement meets the capacities, budgets and pair constraints "
-                                    "together (proven by branch and bound)");
             free(asg);
             fbi_lagr_free(lg);
-            r->seconds = (fbi_mono_ms() - t0) / 1e3;
+            finish(r, FBI_INFEASIBLE, "no placement meets the capacities, budgets and pair constraints "
+                   "together (proven by branch and bound)", t0);
             return 0;
         }
         if (mr == 1 || mr == 0) {
@@ -943,27 +1012,19 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
             if (mr == 1 && t2 >= 0) proven = 1;
         }
         free(m);
-    } else if (!proven && total >= 0) {
-        /* Spend what is left improving the bound: the capacity Lagrangian
-         * with the plan's total as target, coordinate ascent, then the
-         * knapsack Lagrangian from its multipliers. */
-        double left = deadline - fbi_mono_ms();
-        fbi_money lb = fbi_lagr_run(lg, total, fbi_mono_ms() + left * 0.35, 100000, opts->verbose);
-        lb = fbi_lagr_ascent(lg, fbi_mono_ms() + left * 0.1, 20, opts->verbose);
-        if (lb > bound) { bound = lb; r->bound_method = "lagrangian"; }
-        if (bound < total) {
-            lb = fbi_lagr_knap(lg, total, deadline - 5, 100000, opts->verbose);
-            if (lb > bound) { bound = lb; r->bound_method = "knapsack-lagrangian"; }
-        }
+    } else if (!proven && total >= 0 && fbi_mono_ms() < deadline - 10) {
+        /* Phase 4': what is left improves the bound. */
+        atomic_store(&ub, total);
+        bw.deadline = deadline;
+        bound_worker(&bw);
+        if (bw.bound > bound) { bound = bw.bound; r->bound_method = bw.method; }
         if (bound >= total) proven = 1;
     }
     fbi_lagr_free(lg);
     if (total < 0) {
-        r->status = FBI_UNKNOWN;
-        r->reason = fbi_xstrdup("no feasible placement was found within the time limit, and "
-                                "infeasibility was not proven; raise --time-limit or try --exact");
         free(asg);
-        r->seconds = (fbi_mono_ms() - t0) / 1e3;
+        finish(r, FBI_UNKNOWN, "no feasible placement was found within the time limit, and "
+               "infeasibility was not proven; raise --time-limit or try --exact", t0);
         return 0;
     }
     for (int w = 0; w < c->nw; w++) r->offer[w] = c->ooffer[c->ostart[w] + asg[w]];
@@ -975,10 +1036,9 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
         free(why);
         return -1;
     }
-    if (r->total != total) {
+    if (r->total != total)
         return fail(err, "internal error: compiled total %" PRId64 " differs from the re-priced %" PRId64,
                     total, r->total);
-    }
     if (proven) {
         r->status = FBI_OPTIMAL;
         r->bound = r->total;
@@ -989,6 +1049,5 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     }
     r->gap = r->total > 0 ? (double)(r->total - r->bound) / (double)r->total : 0.0;
     r->seconds = (fbi_mono_ms() - t0) / 1e3;
-    (void)errno;
     return 0;
 }

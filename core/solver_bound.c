@@ -50,6 +50,7 @@ struct fbi_lagr {
     int *cnt;                   /* times each workload is taken */
     fbi_money kbest;
     double ktheta;
+    fbi_atomic_money *live;     /* best known total, or NULL */
     fbi_money best;
     double theta;
     int noimp;
@@ -134,6 +135,26 @@ void fbi_lagr_free(fbi_lagr *l)
     free(l->ostamp); free(l->wl);
     free(l->oval); free(l->u); free(l->du); free(l->bdu); free(l->own); free(l->cnt);
     free(l);
+}
+
+void fbi_lagr_set_live_ub(fbi_lagr *l, fbi_atomic_money *ub)
+{
+    l->live = ub;
+}
+
+/* The target: the caller's ub or the live best total, whichever is lower. */
+static fbi_money cur_ub(const fbi_lagr *l, fbi_money ub)
+{
+    if (l->live) {
+        long long v = atomic_load(l->live);
+        if (v >= 0 && (ub < 0 || v < ub)) return (fbi_money)v;
+    }
+    return ub;
+}
+
+const fbi_cmp *fbi_lagr_cmp(const fbi_lagr *l)
+{
+    return l->c;
 }
 
 const double *fbi_lagr_group_mult(const fbi_lagr *l)
@@ -251,8 +272,10 @@ fbi_money fbi_lagr_run(fbi_lagr *l, fbi_money ub, double deadline, int max_iter,
         memcpy(l->nu, l->bnu, (size_t)c->nb * sizeof(double));
         memcpy(l->mu, l->bmu, (size_t)l->nmu * sizeof(double));
     }
+    fbi_money ub0 = ub;
     for (int it = 0; it < max_iter; it++) {
         if (it > 0 && fbi_mono_ms() > deadline) break;
+        ub = cur_ub(l, ub0);
         fbi_money v = evaluate(l);
         if (v == INT64_MIN) return INT64_MIN;
         l->iters++;
@@ -605,12 +628,16 @@ fbi_money fbi_lagr_knap(fbi_lagr *l, fbi_money ub, double deadline, int max_iter
     size_t icap = 0, takecap = 0, dpcap = 0;
     unsigned char *take = NULL;
     fbi_i128 *dp = NULL;
-    memcpy(l->du, l->bdu, (size_t)c->nw * sizeof(double));
+    /* u0 moved with lambda: the adjustments start again from 0. */
+    memset(l->du, 0, (size_t)c->nw * sizeof(double));
+    memset(l->bdu, 0, (size_t)c->nw * sizeof(double));
     fbi_money kb = INT64_MIN + 1;
     int noimp = 0;
     double theta = l->ktheta;
+    fbi_money ub0 = ub;
     for (int it = 0; it < max_iter; it++) {
         if (it > 0 && fbi_mono_ms() > deadline) break;
+        ub = cur_ub(l, ub0);
         for (int w = 0; w < c->nw; w++) l->u[w] = u0[w] + (fbi_i128)to_int(l->du[w], 1e15);
         fbi_money v = knap_eval(l, &items, &icap, &take, &takecap, &dp, &dpcap);
         if (v > kb) {

@@ -7,6 +7,7 @@
 #include "util.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,15 +186,21 @@ static int budgets_ok(const hs *h, int w)
     return 1;
 }
 
-/* Change of the total if w moved to i (w placed, i feasible for terms). */
+/* Change of the total if w moved to i, given the term cost at its current
+ * option (tcur); INT64_MAX when a placed neighbour forbids i. */
+static int64_t delta_t(const hs *h, int w, int i, int64_t tcur)
+{
+    const fbi_cmp *c = h->c;
+    int64_t tn = c->wt_start[w] == c->wt_start[w + 1] ? 0 : term_cost(h, w, i);
+    if (tn == FBI_FORBID) return INT64_MAX;
+    return c->ocost[c->ostart[w] + i] - c->ocost[c->ostart[w] + h->asg[w]] + tn - tcur;
+}
+
 static int64_t delta(const hs *h, int w, int i)
 {
     const fbi_cmp *c = h->c;
-    int cur = h->asg[w];
-    int64_t tn = term_cost(h, w, i);
-    if (tn == FBI_FORBID) return INT64_MAX;
-    int64_t to = term_cost(h, w, cur);
-    return c->ocost[c->ostart[w] + i] - c->ocost[c->ostart[w] + cur] + tn - to;
+    int64_t tcur = c->wt_start[w] == c->wt_start[w + 1] ? 0 : term_cost(h, w, h->asg[w]);
+    return delta_t(h, w, i, tcur);
 }
 
 /* Local option of w on offer o, or -1 (options are sorted by offer). */
@@ -273,7 +280,9 @@ static void notify(hs *h, int w, int oldo)
         if (h->inq[v] || h->tabu[v] || !c->alive[gi] || h->asg[v] < 0) continue;
         int li = gi - c->ostart[v];
         if (li == h->asg[v]) continue;
-        if (delta(h, v, li) < 0) push(h, v);
+        if (c->wt_start[v] == c->wt_start[v + 1]
+                ? c->ocost[gi] < c->ocost[c->ostart[v] + h->asg[v]] : delta(h, v, li) < 0)
+            push(h, v);
     }
 }
 
@@ -292,9 +301,10 @@ static int try_shift(hs *h, int w)
     const fbi_cmp *c = h->c;
     int best = -1;
     int64_t bd = 0;
+    int64_t tcur = c->wt_start[w] == c->wt_start[w + 1] ? 0 : term_cost(h, w, h->asg[w]);
     for (int i = 0; i < c->ostart[w + 1] - c->ostart[w]; i++) {
         if (i == h->asg[w] || !c->alive[c->ostart[w] + i]) continue;
-        int64_t d = delta(h, w, i);
+        int64_t d = delta_t(h, w, i, tcur);
         if (d < bd && fits(h, w, i)) { bd = d; best = i; }
     }
     if (best < 0) return 0;
@@ -321,9 +331,19 @@ static int try_eject(hs *h, int w)
         if (dw == INT64_MAX || dw >= bd) continue;
         if (fits(h, w, i)) continue; /* a shift does it */
         int nocc = h->nocc[o] < 48 ? h->nocc[o] : 48;
+        int start = h->nocc[o] ? (int)(rnd(h) % (uint64_t)h->nocc[o]) : 0;
         for (int k = 0; k < nocc && h->budget > 0; k++) {
-            int v = h->occ[o][(k + (int)(rnd(h) % (uint64_t)h->nocc[o])) % h->nocc[o]];
+            int v = h->occ[o][(k + start) % h->nocc[o]];
             int vcur = h->asg[v];
+            /* v must free enough room in every group w would overfill. */
+            int enough = 1;
+            for (int q = c->og_start[o]; q < c->og_start[o + 1] && enough; q++) {
+                int g = c->og[q];
+                if (in_groups(c, ocur, g)) continue;
+                int64_t over = h->load[g] + fbi_gweight(c, g, w) - c->gcap[g];
+                if (over > 0 && fbi_gweight(c, g, v) < over) enough = 0;
+            }
+            if (!enough) continue;
             int nv = c->ostart[v + 1] - c->ostart[v];
             place(h, w, i);
             int j0 = option_on(c, v, ocur);
@@ -445,16 +465,37 @@ static int force(hs *h, int w)
 /* Iterated local search: kick one or a few linked workloads to random
  * feasible options (tabu for the descent that follows), descend, keep the
  * result when it is no worse, else undo. best[] receives the best plan. */
-static fbi_money ils(hs *h, int *best, double deadline)
+static fbi_money ils(hs *h, int *best, double deadline, fbi_atomic_money *live, fbi_guide *mail,
+                     const int *seen)
 {
     const fbi_cmp *c = h->c;
     fbi_money bt = h->total;
     memcpy(best, h->asg, (size_t)c->nw * sizeof(int));
-    long stall = 0, maxstall = 5000 + 200L * c->nw;
-    int kick[4];
+    long stall = 0, maxstall = 2000 + 60L * c->nw;
+    int kick[4], restarts = 0;
     h->journal = 1;
-    while (stall < maxstall && c->nw > 1) {
+    long iter = 0;
+    while (c->nw > 1) {
         if ((stall & 15) == 0 && fbi_mono_ms() > deadline) break;
+        if (mail && (++iter & 63) == 0 && atomic_load(&mail->fresh) != *seen) break;
+        if (stall >= maxstall) {
+            /* Stuck: a few restarts from a large perturbation of the state. */
+            if (restarts++ >= 3) break;
+            h->journal = 0;
+            int nbig = c->nw / 20 > 3 ? c->nw / 20 : 3;
+            for (int k = 0; k < nbig; k++) {
+                int w = (int)(rnd(h) % (uint64_t)c->nw);
+                int n = c->ostart[w + 1] - c->ostart[w];
+                int i = (int)(rnd(h) % (uint64_t)n);
+                if (i != h->asg[w] && c->alive[c->ostart[w] + i] && fits(h, w, i) &&
+                    term_cost(h, w, i) != FBI_FORBID)
+                    move(h, w, i);
+            }
+            descend_all(h, deadline);
+            h->journal = 1;
+            stall = 0;
+            continue;
+        }
         h->nj = 0;
         fbi_money before = h->total;
         int nk = 1 + (int)(rnd(h) % 3), m = 0;
@@ -500,6 +541,7 @@ static fbi_money ils(hs *h, int *best, double deadline)
         if (h->total < bt) {
             bt = h->total;
             memcpy(best, h->asg, (size_t)c->nw * sizeof(int));
+            if (live) atomic_store(live, (long long)bt);
             stall = 0;
         } else {
             stall++;
@@ -511,7 +553,7 @@ static fbi_money ils(hs *h, int *best, double deadline)
     return bt;
 }
 
-/* Makes room for w on one of its options by moving one occupant elsewhere. */
+/* Makes room for w on one of its options by moving occupants elsewhere. */
 static int repair(hs *h, int w, const double *score)
 {
     const fbi_cmp *c = h->c;
@@ -533,6 +575,32 @@ static int repair(hs *h, int w, const double *score)
                 place(h, v, vcur);
             }
         }
+    }
+    /* Several ejections: w into an option, occupants out to their best
+     * feasible options until the offer's groups hold (undone on failure). */
+    for (int q = 0; q < n; q++) {
+        int i = h->cheap[c->ostart[w] + q];
+        if (!c->alive[c->ostart[w] + i] || term_cost(h, w, i) == FBI_FORBID) continue;
+        int o = offer_of(h, w, i);
+        h->journal = 1;
+        h->nj = 0;
+        place(h, w, i);
+        int ok = budgets_ok(h, w);
+        for (int guard = 0; ok && !groups_ok(h, o) && guard < 16; guard++) {
+            int moved = 0;
+            for (int k = 0; k < h->nocc[o] && !moved; k++) {
+                int v = h->occ[o][k];
+                if (v == w) continue;
+                int j = best_fit(h, v, o);
+                if (j >= 0) { place(h, v, j); moved = 1; }
+            }
+            if (!moved) ok = 0;
+        }
+        ok = ok && groups_ok(h, o);
+        if (!ok) undo(h);
+        h->journal = 0;
+        h->nj = 0;
+        if (ok) return 1;
     }
     (void)score;
     return 0;
@@ -597,79 +665,140 @@ fbi_money fbi_local_search(const fbi_cmp *c, int *asg, double deadline)
     return t;
 }
 
-int fbi_heuristic(const fbi_cmp *c, const double *guide, double deadline, unsigned seed,
-                  int verbose, int **out, fbi_money *total)
+/* Scratch for constructions. */
+typedef struct cons {
+    const fbi_cmp *c;
+    double *score;
+    int *order;
+    wkey *keys;
+} cons;
+
+/* One construction (variant: bit 0 = no capacity prices, bit 1 = demand
+ * order instead of regret) taken to a local optimum. Returns its total, or
+ * -1; the plan is left in out[]. */
+static fbi_money run_variant(cons *k, const double *guide, int variant, unsigned seed, double deadline,
+                             int *out)
+{
+    const fbi_cmp *c = k->c;
+    double alpha = (variant & 1) || !guide ? 0.0 : 1.0;
+    for (int w = 0; w < c->nw; w++)
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+            double sc = (double)c->ocost[i] / 1e9;
+            int o = c->ooffer[i];
+            if (alpha > 0)
+                for (int q = c->og_start[o]; q < c->og_start[o + 1]; q++)
+                    sc += alpha * guide[c->og[q]] * (double)fbi_gweight(c, c->og[q], w) / 1e6;
+            k->score[i] = sc;
+        }
+    for (int w = 0; w < c->nw; w++) {
+        double b1 = INFINITY, b2 = INFINITY;
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+            if (!c->alive[i]) continue;
+            if (k->score[i] < b1) { b2 = b1; b1 = k->score[i]; }
+            else if (k->score[i] < b2) b2 = k->score[i];
+        }
+        double regret = isinf(b2) ? 1e300 : b2 - b1;
+        k->keys[w].w = w;
+        k->keys[w].key = (variant & 2) ? (double)c->demand[w] + regret * 1e-9 : regret;
+    }
+    qsort(k->keys, (size_t)c->nw, sizeof *k->keys, wkey_cmp);
+    for (int w = 0; w < c->nw; w++) k->order[w] = k->keys[w].w;
+    hs h;
+    hs_init(&h, c, seed + (unsigned)variant);
+    search_init(&h);
+    fbi_money t = -1;
+    if (construct(&h, k->order, k->score) == 0) {
+        descend_all(&h, deadline);
+        t = h.total;
+        memcpy(out, h.asg, (size_t)c->nw * sizeof(int));
+    }
+    hs_free(&h);
+    return t;
+}
+
+int fbi_heuristic(const fbi_cmp *c, fbi_guide *mail, double deadline, unsigned seed,
+                  int verbose, fbi_atomic_money *live, int **out, fbi_money *total)
 {
     int nopt = c->ostart[c->nw];
-    double *score = fbi_xmalloc(((size_t)nopt + 1) * sizeof(double));
-    int *order = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
-    wkey *keys = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(wkey));
+    cons k = {c, fbi_xmalloc(((size_t)nopt + 1) * sizeof(double)),
+              fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int)), fbi_xmalloc(((size_t)c->nw + 1) * sizeof(wkey))};
     int *best = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    int *cand = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    double *guide = NULL;
+    int seen = -1;
+    if (mail) {
+        guide = fbi_xmalloc(((size_t)c->ng + 1) * sizeof(double));
+        pthread_mutex_lock(&mail->mu);
+        memcpy(guide, mail->lam, (size_t)c->ng * sizeof(double));
+        seen = mail->version;
+        pthread_mutex_unlock(&mail->mu);
+    }
     fbi_money bt = -1;
     double t0 = fbi_mono_ms();
-    /* Constructions: with and without the capacity prices, in regret or in
-     * demand order; each is taken to a local optimum, the best goes on to
-     * the iterated local search. */
-    double cdead = t0 + (deadline - t0) * 0.5;
-    for (int variant = 0; variant < 4 && (variant == 0 || fbi_mono_ms() < cdead); variant++) {
-        double alpha = (variant == 0 || variant == 2) ? 1.0 : 0.0;
-        if (!guide) alpha = 0.0;
-        if (!guide && (variant == 0 || variant == 2)) continue;
-        for (int w = 0; w < c->nw; w++)
-            for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
-                double sc = (double)c->ocost[i] / 1e9;
-                int o = c->ooffer[i];
-                if (alpha > 0)
-                    for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++)
-                        sc += alpha * guide[c->og[k]] * (double)fbi_gweight(c, c->og[k], w) / 1e6;
-                score[i] = sc;
-            }
-        for (int w = 0; w < c->nw; w++) {
-            double b1 = INFINITY, b2 = INFINITY;
-            for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
-                if (!c->alive[i]) continue;
-                if (score[i] < b1) { b2 = b1; b1 = score[i]; }
-                else if (score[i] < b2) b2 = score[i];
-            }
-            double regret = isinf(b2) ? 1e300 : b2 - b1;
-            keys[w].w = w;
-            keys[w].key = variant < 2 ? regret : (double)c->demand[w] + regret * 1e-9;
-        }
-        qsort(keys, (size_t)c->nw, sizeof *keys, wkey_cmp);
-        for (int w = 0; w < c->nw; w++) order[w] = keys[w].w;
-        hs h;
-        hs_init(&h, c, seed + (unsigned)variant);
-        if (construct(&h, order, score) == 0) {
-            fbi_money t1 = h.total;
-            search_init(&h);
-            descend_all(&h, deadline);
+    /* Constructions with the capacity prices (regret and demand order);
+     * without them only when those fail or there are no prices. Each is
+     * taken to a local optimum; the best goes on to the iterated local
+     * search. */
+    static const int guided[] = {0, 2}, plain[] = {1, 3};
+    for (int pass = 0; pass < 2 && bt < 0; pass++) {
+        const int *vs = pass == 0 && guide ? guided : plain;
+        if (pass == 1 && !guide) break;
+        for (int q = 0; q < 2; q++) {
+            fbi_money t = run_variant(&k, guide, vs[q], seed, deadline, cand);
             if (verbose)
-                fprintf(stderr, "heuristic: construction %d: %.6f, local optimum %.6f at %.0f ms\n", variant,
-                        (double)t1 / 1e9, (double)h.total / 1e9, fbi_mono_ms() - t0);
-            if (bt < 0 || h.total < bt) {
-                bt = h.total;
-                memcpy(best, h.asg, (size_t)c->nw * sizeof(int));
+                fprintf(stderr, "heuristic: construction %d: local optimum %.6f at %.0f ms\n", vs[q],
+                        (double)t / 1e9, fbi_mono_ms() - t0);
+            if (t >= 0 && (bt < 0 || t < bt)) {
+                bt = t;
+                memcpy(best, cand, (size_t)c->nw * sizeof(int));
+                if (live) atomic_store(live, (long long)bt);
             }
-        } else if (verbose) {
-            fprintf(stderr, "heuristic: construction %d found no feasible plan\n", variant);
         }
-        hs_free(&h);
+        if (pass == 0 && !guide) break;
     }
-    free(score);
-    free(order);
-    free(keys);
     if (bt >= 0) {
         hs h;
         hs_init(&h, c, seed);
         search_init(&h);
         for (int w = 0; w < c->nw; w++) place(&h, w, best[w]);
-        long t1 = (long)bt;
-        bt = ils(&h, best, deadline);
+        fbi_money t1 = bt;
+        for (;;) {
+            bt = ils(&h, best, deadline, live, mail, &seen);
+            if (!mail || fbi_mono_ms() > deadline) break;
+            /* New capacity prices from the bound thread: construct again
+             * with them; go on from the better plan. */
+            pthread_mutex_lock(&mail->mu);
+            int fresh = mail->version != seen;
+            if (fresh) {
+                memcpy(guide, mail->lam, (size_t)c->ng * sizeof(double));
+                seen = mail->version;
+            }
+            pthread_mutex_unlock(&mail->mu);
+            if (!fresh) break; /* the search stopped on its own */
+            for (int q = 0; q < 2; q++) {
+                fbi_money t = run_variant(&k, guide, guided[q], seed + 17u * (unsigned)seen, deadline, cand);
+                if (verbose)
+                    fprintf(stderr, "heuristic: construction %d with new prices: %.6f (best %.6f) at %.0f ms\n",
+                            guided[q], (double)t / 1e9, (double)bt / 1e9, fbi_mono_ms() - t0);
+                if (t >= 0 && t < bt) {
+                    bt = t;
+                    memcpy(best, cand, (size_t)c->nw * sizeof(int));
+                    if (live) atomic_store(live, (long long)bt);
+                    for (int w = 0; w < c->nw; w++) place(&h, w, -1);
+                    for (int w = 0; w < c->nw; w++) place(&h, w, best[w]);
+                }
+            }
+        }
         if (verbose)
             fprintf(stderr, "heuristic: iterated local search %.6f -> %.6f at %.0f ms\n", (double)t1 / 1e9,
                     (double)bt / 1e9, fbi_mono_ms() - t0);
         hs_free(&h);
     }
+    free(k.score);
+    free(k.order);
+    free(k.keys);
+    free(cand);
+    free(guide);
     if (bt < 0) {
         free(best);
         *out = NULL;

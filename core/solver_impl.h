@@ -15,7 +15,13 @@
 
 #include "solver.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 __extension__ typedef __int128 fbi_i128;
+/* The best total known so far, shared between the heuristic and the bound
+ * thread (-1: none yet). */
+typedef _Atomic long long fbi_atomic_money;
 
 #define FBI_FORBID ((int64_t)-1)
 
@@ -95,13 +101,25 @@ static inline int64_t fbi_term_cost(const fbi_term *t, int oa, int ob)
 }
 
 /* ---- heuristic (solver_heur.c) ---- */
+/* Capacity prices handed from the bound thread to the heuristic: lam (per
+ * group) and version are guarded by mu; fresh mirrors version for a cheap
+ * check without the lock. */
+typedef struct fbi_guide {
+    pthread_mutex_t mu;
+    double *lam;
+    int version;
+    _Atomic int fresh;
+} fbi_guide;
+
 /* Searches a feasible assignment (local option index per workload, new in
- * *asg) of minimal cost until deadline_ms (fbi_mono_ms clock). guide: per
- * group multipliers (USD per unit, borrowed, may be NULL) to steer the
- * construction away from scarce capacity. Returns 0 with *asg and *total, -1
- * when no feasible assignment was found. */
-int fbi_heuristic(const fbi_cmp *c, const double *guide, double deadline_ms,
-                  unsigned seed, int verbose, int **asg, fbi_money *total);
+ * *asg) of minimal cost until deadline_ms (fbi_mono_ms clock). guide:
+ * capacity prices (borrowed, may be NULL) that steer the constructions away
+ * from scarce capacity; when they change, the heuristic constructs again.
+ * Returns 0 with *asg and *total, -1 when no feasible assignment was found.
+ * best_total (may be NULL) is lowered as better plans are found. */
+int fbi_heuristic(const fbi_cmp *c, fbi_guide *guide, double deadline_ms,
+                  unsigned seed, int verbose, fbi_atomic_money *best_total, int **asg,
+                  fbi_money *total);
 /* Local search on a feasible assignment (in place). Returns the new total. */
 fbi_money fbi_local_search(const fbi_cmp *c, int *asg, double deadline_ms);
 /* Exact total of a feasible local assignment, -1 when infeasible. */
@@ -112,6 +130,9 @@ typedef struct fbi_lagr fbi_lagr;
 /* new: Lagrangian state for c (free with fbi_lagr_free). */
 fbi_lagr *fbi_lagr_new(const fbi_cmp *c);
 void fbi_lagr_free(fbi_lagr *l);
+/* The bound searches read the best known total here (borrowed, may be NULL)
+ * as the target of their steps. */
+void fbi_lagr_set_live_ub(fbi_lagr *l, fbi_atomic_money *ub);
 /* Subgradient iterations until deadline or convergence; ub is the best known
  * total (or -1). Returns the best true bound found so far (nano-USD, floor),
  * or INT64_MIN when the relaxation proved infeasibility. */
@@ -125,6 +146,8 @@ fbi_money fbi_lagr_ascent(fbi_lagr *l, double deadline_ms, int sweeps, int verbo
  * max_iter subgradient steps on the assignment multipliers. Returns the
  * best true bound it found (INT64_MIN: infeasible). */
 fbi_money fbi_lagr_knap(fbi_lagr *l, fbi_money ub, double deadline_ms, int max_iter, int verbose);
+/* borrowed: the compiled problem of l. */
+const fbi_cmp *fbi_lagr_cmp(const fbi_lagr *l);
 /* borrowed: per group multipliers (USD per vCPU or per workload). */
 const double *fbi_lagr_group_mult(const fbi_lagr *l);
 /* Certified LP bound through GLPK: solves the LP relaxation, plugs its duals

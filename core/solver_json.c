@@ -41,21 +41,17 @@ static char *number_text(const json_t *v, char **why)
     if (json_is_real(v)) {
         double d = json_real_value(v);
         char buf[64];
-        /* The shortest text that reads back as the same double is the text
-         * that was written, when that had <= DBL_DIG significant digits. */
-        for (int prec = 1; prec <= 17; prec++) {
-            snprintf(buf, sizeof buf, "%.*g", prec, d);
-            if (strtod(buf, NULL) == d) {
-                if (prec > DBL_DIG) {
-                    *why = fbi_xasprintf("%s has more than %d significant digits and cannot be read "
-                                         "exactly; write it as a decimal string", buf, DBL_DIG);
-                    return NULL;
-                }
-                return fbi_xstrdup(buf);
-            }
+        /* %.15g of a double read from a decimal of at most DBL_DIG (15)
+         * significant digits is that decimal (trailing zeros dropped); if it
+         * does not read back, the text had more digits than a double keeps. */
+        snprintf(buf, sizeof buf, "%.*g", DBL_DIG, d);
+        if (strtod(buf, NULL) != d) {
+            snprintf(buf, sizeof buf, "%.17g", d);
+            *why = fbi_xasprintf("%s has more than %d significant digits and cannot be read "
+                                 "exactly; write it as a decimal string", buf, DBL_DIG);
+            return NULL;
         }
-        *why = fbi_xstrdup("a number that does not read back");
-        return NULL;
+        return fbi_xstrdup(buf);
     }
     *why = fbi_xstrdup("expected a number (or a decimal string)");
     return NULL;
