@@ -930,7 +930,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     fbi_lagr *lg = fbi_lagr_new(c);
     fbi_atomic_money ub = -1;
     fbi_lagr_set_live_ub(lg, &ub);
-    fbi_money bound = fbi_lagr_run(lg, -1, t0 + span * (getenv("FBI_P1") ? atof(getenv("FBI_P1")) : 0.12), 1000000, opts->verbose);
+    fbi_money bound = fbi_lagr_run(lg, -1, t0 + span * 0.12, 1000000, opts->verbose);
     if (bound == INT64_MIN) {
         fbi_lagr_free(lg);
         finish(r, FBI_INFEASIBLE, "the Lagrangian relaxation is infeasible: some workload has no offer "
@@ -957,8 +957,11 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
         asg = NULL;
         total = -1;
     }
+    /* Without a plan, branch and bound needs the time: stop the bounds. */
+    if (total < 0) fbi_lagr_stop(lg, 1);
     if (threaded) pthread_join(th, NULL);
-    else bound_worker(&bw);
+    else if (total >= 0) bound_worker(&bw);
+    fbi_lagr_stop(lg, 0);
     bw.mail = NULL;
     pthread_mutex_destroy(&mail.mu);
     free(mail.lam);

@@ -51,6 +51,7 @@ struct fbi_lagr {
     fbi_money kbest;
     double ktheta;
     fbi_atomic_money *live;     /* best known total, or NULL */
+    _Atomic int stop;           /* set by another thread: return soon */
     fbi_money best;
     double theta;
     int noimp;
@@ -140,6 +141,17 @@ void fbi_lagr_free(fbi_lagr *l)
 void fbi_lagr_set_live_ub(fbi_lagr *l, fbi_atomic_money *ub)
 {
     l->live = ub;
+}
+
+void fbi_lagr_stop(fbi_lagr *l, int stop)
+{
+    atomic_store(&l->stop, stop);
+}
+
+/* Past the deadline, or told to stop. */
+static int over(fbi_lagr *l, double deadline)
+{
+    return atomic_load(&l->stop) || fbi_mono_ms() > deadline;
 }
 
 /* The target: the caller's ub or the live best total, whichever is lower. */
@@ -274,7 +286,7 @@ fbi_money fbi_lagr_run(fbi_lagr *l, fbi_money ub, double deadline, int max_iter,
     }
     fbi_money ub0 = ub;
     for (int it = 0; it < max_iter; it++) {
-        if (it > 0 && fbi_mono_ms() > deadline) break;
+        if (it > 0 && over(l, deadline)) break;
         ub = cur_ub(l, ub0);
         fbi_money v = evaluate(l);
         if (v == INT64_MIN) return INT64_MIN;
@@ -406,7 +418,7 @@ fbi_money fbi_lagr_ascent(fbi_lagr *l, double deadline, int sweeps, int verbose)
     bp *pts = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(bp));
     int *ws = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
     int stampv = 0;
-    for (int s = 0; s < sweeps && fbi_mono_ms() < deadline; s++) {
+    for (int s = 0; s < sweeps && !over(l, deadline); s++) {
         double moved = 0;
         for (int g = 0; g < c->ng; g++) {
             stampv++;
@@ -636,7 +648,7 @@ fbi_money fbi_lagr_knap(fbi_lagr *l, fbi_money ub, double deadline, int max_iter
     double theta = l->ktheta;
     fbi_money ub0 = ub;
     for (int it = 0; it < max_iter; it++) {
-        if (it > 0 && fbi_mono_ms() > deadline) break;
+        if (it > 0 && over(l, deadline)) break;
         ub = cur_ub(l, ub0);
         for (int w = 0; w < c->nw; w++) l->u[w] = u0[w] + (fbi_i128)to_int(l->du[w], 1e15);
         fbi_money v = knap_eval(l, &items, &icap, &take, &takecap, &dp, &dpcap);

@@ -615,9 +615,135 @@ static int wkey_cmp(const void *a, const void *b)
 }
 
 /* Greedy construction in a given order with option scores (USD). */
-static int construct(hs *h, const int *order, const double *score)
+/* ---- feasibility repair: when the greedy cannot place a workload, it is
+ * placed anyway where it breaks least, and moves that reduce the total
+ * violation (capacity excess, budget excess, forbidden pairs) follow. ---- */
+
+static double group_over(const hs *h, int g)
+{
+    int64_t x = h->load[g] - h->c->gcap[g];
+    return x > 0 ? (double)x / (double)FBI_VCPU : 0.0;
+}
+
+static double budget_over(const hs *h, int b)
+{
+    fbi_money x = h->spent[b] - h->c->bcap[b];
+    return x > 0 ? 1.0 + (double)x / (double)FBI_USD : 0.0;
+}
+
+/* Violation around w (its offer's groups, also those of `other` offer, its
+ * budgets, its forbidden pairs). */
+static double local_violation(const hs *h, int w, int other)
 {
     const fbi_cmp *c = h->c;
+    double v = 0;
+    int o = h->asg[w] >= 0 ? offer_of(h, w, h->asg[w]) : -1;
+    for (int pass = 0; pass < 2; pass++) {
+        int oo = pass ? other : o;
+        if (oo < 0 || (pass && oo == o)) continue;
+        for (int k = c->og_start[oo]; k < c->og_start[oo + 1]; k++) {
+            int g = c->og[k];
+            if (pass && o >= 0 && in_groups(c, o, g)) continue;
+            v += group_over(h, g);
+        }
+    }
+    for (int k = c->wb_start[w]; k < c->wb_start[w + 1]; k++) v += budget_over(h, c->wb[k]);
+    if (h->asg[w] >= 0)
+        for (int k = c->wt_start[w]; k < c->wt_start[w + 1]; k++) {
+            const fbi_term *t = &c->t[c->wt[k] >> 1];
+            int side = c->wt[k] & 1, u = side ? t->a : t->b;
+            if (h->asg[u] < 0) continue;
+            int64_t x = side ? fbi_term_cost(t, h->asg[u], h->asg[w]) : fbi_term_cost(t, h->asg[w], h->asg[u]);
+            if (x == FBI_FORBID) v += 10.0;
+        }
+    return v;
+}
+
+/* Change of violation if w moved to i (simulated). */
+static double violation_delta(hs *h, int w, int i)
+{
+    int cur = h->asg[w];
+    int oi = offer_of(h, w, i), oc = cur >= 0 ? offer_of(h, w, cur) : -1;
+    double before = cur >= 0 ? local_violation(h, w, oi) : 0;
+    place(h, w, i);
+    double after = local_violation(h, w, oc);
+    place(h, w, cur);
+    return after - before;
+}
+
+static double total_violation(const hs *h)
+{
+    const fbi_cmp *c = h->c;
+    double v = 0;
+    for (int g = 0; g < c->ng; g++) v += group_over(h, g);
+    for (int b = 0; b < c->nb; b++) v += budget_over(h, b);
+    for (int ti = 0; ti < c->nt; ti++) {
+        const fbi_term *t = &c->t[ti];
+        if (h->asg[t->a] >= 0 && h->asg[t->b] >= 0 && fbi_term_cost(t, h->asg[t->a], h->asg[t->b]) == FBI_FORBID)
+            v += 10.0;
+    }
+    return v;
+}
+
+/* Moves that lower the violation until there is none. Returns 0 when the
+ * state is feasible. */
+static int feasibility_repair(hs *h, double deadline)
+{
+    const fbi_cmp *c = h->c;
+    int journal = h->journal;
+    h->journal = 0;
+    double v = total_violation(h);
+    int idle = 0;
+    for (long round = 0; v > 1e-12 && idle < 60 && fbi_mono_ms() < deadline; round++) {
+        int improved = 0;
+        for (int w = 0; w < c->nw; w++) {
+            int cur = h->asg[w];
+            if (local_violation(h, w, -1) <= 0) continue;
+            int best = -1;
+            double bd = -1e-12;
+            fbi_money bc = INT64_MAX;
+            for (int i = 0; i < c->ostart[w + 1] - c->ostart[w]; i++) {
+                if (i == cur || !c->alive[c->ostart[w] + i]) continue;
+                double d = violation_delta(h, w, i);
+                fbi_money cost = c->ocost[c->ostart[w] + i];
+                if (d < bd - 1e-12 || (d <= bd + 1e-12 && d < -1e-12 && cost < bc)) { bd = d; bc = cost; best = i; }
+            }
+            if (best >= 0) { place(h, w, best); improved = 1; }
+        }
+        double nv = total_violation(h);
+        if (improved && nv < v - 1e-12) { v = nv; idle = 0; continue; }
+        v = nv;
+        idle++;
+        /* Stuck: shake a few workloads that take part in a violation. */
+        for (int k = 0; k < 3; k++) {
+            int w = (int)(rnd(h) % (uint64_t)c->nw);
+            for (int tries = 0; tries < c->nw && local_violation(h, w, -1) <= 0; tries++)
+                w = (w + 1) % c->nw;
+            int n = c->ostart[w + 1] - c->ostart[w];
+            int i = (int)(rnd(h) % (uint64_t)n);
+            if (c->alive[c->ostart[w] + i]) place(h, w, i);
+        }
+        v = total_violation(h);
+    }
+    h->journal = journal;
+    if (v > 1e-12) return -1;
+    /* Rebuild the running total: forbidden states may have skewed it. */
+    int *a = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    memcpy(a, h->asg, (size_t)c->nw * sizeof(int));
+    for (int w = 0; w < c->nw; w++) place(h, w, -1);
+    h->total = 0;
+    for (int w = 0; w < c->nw; w++) place(h, w, a[w]);
+    free(a);
+    return 0;
+}
+
+/* Greedy construction in a given order with option scores (USD); a
+ * workload that fits nowhere is placed where it breaks least and the
+ * violations are repaired afterwards. */
+static int construct(hs *h, const int *order, const double *score, double deadline)
+{
+    const fbi_cmp *c = h->c;
+    int soft = 0;
     for (int k = 0; k < c->nw; k++) {
         int w = order[k];
         int best = -1;
@@ -626,13 +752,22 @@ static int construct(hs *h, const int *order, const double *score)
             if (!c->alive[c->ostart[w] + i]) continue;
             int64_t tc = term_cost(h, w, i);
             if (tc == FBI_FORBID || !fits(h, w, i)) continue;
-            double s = score[c->ostart[w] + i] + (double)tc / 1e9;
-            if (best < 0 || s < bs) { bs = s; best = i; }
+            double sc = score[c->ostart[w] + i] + (double)tc / 1e9;
+            if (best < 0 || sc < bs) { bs = sc; best = i; }
         }
-        if (best >= 0) place(h, w, best);
-        else if (!repair(h, w, score)) return -1;
+        if (best >= 0) { place(h, w, best); continue; }
+        if (repair(h, w, score)) continue;
+        double bv = 0;
+        for (int i = 0; i < c->ostart[w + 1] - c->ostart[w]; i++) {
+            if (!c->alive[c->ostart[w] + i]) continue;
+            double d = violation_delta(h, w, i);
+            if (best < 0 || d < bv) { bv = d; best = i; }
+        }
+        if (best < 0) return -1;
+        place(h, w, best);
+        soft = 1;
     }
-    return 0;
+    return soft ? feasibility_repair(h, deadline) : 0;
 }
 
 fbi_money fbi_cmp_price(const fbi_cmp *c, const int *asg)
@@ -707,7 +842,7 @@ static fbi_money run_variant(cons *k, const double *guide, int variant, unsigned
     hs_init(&h, c, seed + (unsigned)variant);
     search_init(&h);
     fbi_money t = -1;
-    if (construct(&h, k->order, k->score) == 0) {
+    if (construct(&h, k->order, k->score, deadline) == 0) {
         descend_all(&h, deadline);
         t = h.total;
         memcpy(out, h.asg, (size_t)c->nw * sizeof(int));

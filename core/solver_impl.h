@@ -133,6 +133,9 @@ void fbi_lagr_free(fbi_lagr *l);
 /* The bound searches read the best known total here (borrowed, may be NULL)
  * as the target of their steps. */
 void fbi_lagr_set_live_ub(fbi_lagr *l, fbi_atomic_money *ub);
+/* Asks the bound searches running on l in another thread to return soon
+ * (1), or lets them run again (0). */
+void fbi_lagr_stop(fbi_lagr *l, int stop);
 /* Subgradient iterations until deadline or convergence; ub is the best known
  * total (or -1). Returns the best true bound found so far (nano-USD, floor),
  * or INT64_MIN when the relaxation proved infeasibility. */
