@@ -18,7 +18,10 @@ core_libfbcore_la_SOURCES = \
 	core/registry.c \
 	core/store.c \
 	core/conformance.c \
-	core/broker.c core/broker.h
+	core/broker.c core/broker.h \
+	core/plan.c core/plan.h core/report.c
+core_libfbcore_la_SOURCES += core/solver.c core/solver.h core/solver_impl.h \
+	core/solver_json.c core/solver_heur.c core/solver_bound.c core/solver_lp.c
 core_libfbcore_la_LIBADD = $(FB_CORE_DEPLIBS)
 
 lib_LTLIBRARIES += core/libfedbroker.la
@@ -39,6 +42,7 @@ fedbroker_SOURCES = \
 	core/cli/common.c \
 	core/cli/cmd_render.c \
 	core/cli/cmd_deploy.c
+fedbroker_SOURCES += core/cli/cmd_solve.c core/cli/cmd_plan.c
 fedbroker_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
 
 # Portable specs: parse, validate (schema embedded at build time), normalise.

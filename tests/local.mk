@@ -23,3 +23,4 @@ include tests/http.mk
 include tests/catalog.mk
 include tests/spec.mk
 include tests/kit.mk
+include tests/solver.mk
