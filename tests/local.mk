@@ -19,3 +19,4 @@ EXTRA_DIST += tests/unit/fbtest.h
 include tests/drivers.mk
 include tests/core.mk
 include tests/http.mk
+include tests/drivers_gcpk8s.mk

@@ -1,0 +1,15 @@
+# tests/drivers_gcpk8s.mk: the gcp and k8s drivers. drvcall calls a staged
+# driver's verbs through the broker's registry and host table; the Python
+# tests check what comes out against references we did not write (Google's
+# discovery documents, the Kubernetes OpenAPI, the Knative CRD schema, the
+# catalog's price rows). See tests/gcpk8s/README.md.
+check_PROGRAMS += tests/gcpk8s/drvcall
+tests_gcpk8s_drvcall_SOURCES = tests/gcpk8s/drvcall.c
+tests_gcpk8s_drvcall_CPPFLAGS = $(FB_CORE_INCS)
+tests_gcpk8s_drvcall_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
+
+GCPK8S_TESTS = tests/gcpk8s/conformance.sh \
+	tests/gcpk8s/test_k8s_render.py
+TESTS += $(GCPK8S_TESTS)
+EXTRA_DIST += $(GCPK8S_TESTS) tests/gcpk8s/gk.py \
+	tests/data/kubernetes tests/data/knative-serving
