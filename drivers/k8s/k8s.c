@@ -42,7 +42,7 @@ struct fb_driver_ctx {
 
 static k8s_ck checker(fb_diag *diag)
 {
-    k8s_ck ck = {host, diag, DRV, 0};
+    k8s_ck ck = {host, diag, DRV, 0, 0};
     return ck;
 }
 

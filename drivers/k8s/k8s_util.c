@@ -13,6 +13,7 @@ static void vadd(k8s_ck *ck, fb_severity sev, const char *pointer, const char *d
 static void vadd(k8s_ck *ck, fb_severity sev, const char *pointer, const char *detail,
                  const char *fmt, va_list ap)
 {
+    if (ck->quiet) return;
     char msg[768];
     int n = snprintf(msg, sizeof msg, "%s: ", ck->drv);
     if (n < 0 || (size_t)n >= sizeof msg) n = 0;

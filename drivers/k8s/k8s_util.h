@@ -34,6 +34,7 @@ typedef struct k8s_ck {
     fb_diag *diag;        /* borrowed */
     const char *drv;      /* driver name, prefixed to every summary */
     int errors;
+    int quiet;            /* count errors but add nothing to diag */
 } k8s_ck;
 
 /* Adds an error (counted), a warning or a note. pointer: a JSON pointer
