@@ -9,7 +9,8 @@ tests_gcpk8s_drvcall_CPPFLAGS = $(FB_CORE_INCS)
 tests_gcpk8s_drvcall_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
 
 GCPK8S_TESTS = tests/gcpk8s/conformance.sh \
-	tests/gcpk8s/test_k8s_render.py
+	tests/gcpk8s/test_k8s_render.py \
+	tests/gcpk8s/test_gcp_render.py
 TESTS += $(GCPK8S_TESTS)
-EXTRA_DIST += $(GCPK8S_TESTS) tests/gcpk8s/gk.py \
-	tests/data/kubernetes tests/data/knative-serving
+EXTRA_DIST += $(GCPK8S_TESTS) tests/gcpk8s/gk.py tests/gcpk8s/k8s_schema.py tests/gcpk8s/discovery.py \
+	tests/data/kubernetes tests/data/knative-serving tests/data/gcp-discovery
