@@ -11,7 +11,8 @@ tests_gcpk8s_drvcall_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
 GCPK8S_TESTS = tests/gcpk8s/conformance.sh \
 	tests/gcpk8s/test_k8s_render.py \
 	tests/gcpk8s/test_gcp_render.py \
-	tests/gcpk8s/test_validate.py
+	tests/gcpk8s/test_validate.py \
+	tests/gcpk8s/test_usage.py
 TESTS += $(GCPK8S_TESTS)
 EXTRA_DIST += $(GCPK8S_TESTS) tests/gcpk8s/gk.py tests/gcpk8s/k8s_schema.py tests/gcpk8s/discovery.py \
 	tests/data/kubernetes tests/data/knative-serving tests/data/gcp-discovery

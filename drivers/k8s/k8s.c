@@ -119,13 +119,17 @@ static fb_status k8s_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
     json_t *offers = json_array();
     static const char *const kinds[] = {"Function", "Container"};
     for (size_t i = 0; i < 2; i++) {
-        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:s}", "kind", kinds[i], "service",
-                                                "kubernetes", "region", ctx->region, "namespace",
-                                                ctx->namespace));
-        if (ctx->knative)
-            json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:s,s:b}", "kind", kinds[i],
-                                                    "service", "knative", "region", ctx->region,
-                                                    "namespace", ctx->namespace, "scaleToZero", 1));
+        /* "accepts": a Function must bring a container image here */
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "kind", kinds[i], "service", "kubernetes",
+                              "region", ctx->region, "namespace", ctx->namespace, "scaleToZero", 0);
+        if (i == 0) json_object_set_new(o, "accepts", json_string("image"));
+        json_array_append_new(offers, o);
+        if (ctx->knative) {
+            o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "kind", kinds[i], "service", "knative", "region",
+                          ctx->region, "namespace", ctx->namespace, "scaleToZero", 1);
+            if (i == 0) json_object_set_new(o, "accepts", json_string("image"));
+            json_array_append_new(offers, o);
+        }
     }
     return k8s_emit(&ck, json_pack("{s:o}", "offers", offers), out);
 }
