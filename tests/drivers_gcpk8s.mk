@@ -14,5 +14,5 @@ GCPK8S_TESTS = tests/gcpk8s/conformance.sh \
 	tests/gcpk8s/test_validate.py \
 	tests/gcpk8s/test_usage.py
 TESTS += $(GCPK8S_TESTS)
-EXTRA_DIST += $(GCPK8S_TESTS) tests/gcpk8s/gk.py tests/gcpk8s/k8s_schema.py tests/gcpk8s/discovery.py \
+EXTRA_DIST += $(GCPK8S_TESTS) tests/gcpk8s/README.md tests/gcpk8s/gk.py tests/gcpk8s/k8s_schema.py tests/gcpk8s/discovery.py \
 	tests/data/kubernetes tests/data/knative-serving tests/data/gcp-discovery

@@ -5,7 +5,7 @@
  * (tier1/tier2/global) where the catalog keys the row by price group
  * instead of by region. Free tiers are netted by the broker, not here.
  *
- * Model (docs/drivers-gcp-k8s.md):
+ * Model (drivers/gcp/README.md):
  *  - request time: each request is billed rounded up to 100 ms, as Cloud
  *    Run bills; with c concurrent requests per instance, instance time is
  *    requests x rounded duration / c, where c = min(traffic

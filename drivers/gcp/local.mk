@@ -9,3 +9,4 @@ drivers_gcp_gcp_la_SOURCES = drivers/gcp/gcp.c drivers/gcp/gcp.h \
 drivers_gcp_gcp_la_CFLAGS = $(FB_DRV_CF) $(JANSSON_CFLAGS)
 drivers_gcp_gcp_la_LDFLAGS = $(FB_DRV_LD)
 drivers_gcp_gcp_la_LIBADD = $(JANSSON_LIBS)
+EXTRA_DIST += drivers/gcp/README.md

@@ -8,3 +8,4 @@ drivers_k8s_k8s_la_SOURCES = drivers/k8s/k8s.c \
 drivers_k8s_k8s_la_CFLAGS = $(FB_DRV_CF) $(JANSSON_CFLAGS)
 drivers_k8s_k8s_la_LDFLAGS = $(FB_DRV_LD)
 drivers_k8s_k8s_la_LIBADD = $(JANSSON_LIBS)
+EXTRA_DIST += drivers/k8s/README.md
