@@ -2,6 +2,7 @@
  * Compiled into both modules; nothing here is exported. */
 #include "k8s_util.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,8 +179,6 @@ int k8s_wl_load(k8s_wl *wl, json_t *in, k8s_ck *ck)
     wl->dur_ms = k8s_int(tr, "meanDurationMs", 100);
     wl->conc_pi = k8s_int(tr, "concurrencyPerInstance", 1);
     if (wl->conc_pi < 1) wl->conc_pi = 1;
-    if (wl->req_pm < 0) wl->req_pm = 0;
-    if (wl->dur_ms < 0) wl->dur_ms = 0;
     wl->ports = json_is_array(json_object_get(s, "ports")) ? json_object_get(s, "ports") : NULL;
     wl->triggers = json_is_array(json_object_get(s, "triggers")) ? json_object_get(s, "triggers") : NULL;
     wl->health = json_is_object(json_object_get(s, "healthCheck")) ? json_object_get(s, "healthCheck") : NULL;
@@ -188,6 +187,29 @@ int k8s_wl_load(k8s_wl *wl, json_t *in, k8s_ck *ck)
     wl->labels = json_is_object(json_object_get(wl->metadata, "labels"))
                      ? json_object_get(wl->metadata, "labels") : NULL;
     scan_triggers(wl);
+    /* Bounds far above any real workload keep the 128-bit billing
+     * arithmetic exact; a normal form never comes near them. */
+    static const struct { const char *ptr; long long max; size_t off; } lim[] = {
+        {"/spec/resources/cpu", 10000000, offsetof(k8s_wl, cpu_m)},
+        {"/spec/resources/memory", 1000000000, offsetof(k8s_wl, mem_mib)},
+        {"/spec/resources/ephemeralStorage", 1000000000, offsetof(k8s_wl, eph_mib)},
+        {"/spec/scaling/minInstances", 1000000, offsetof(k8s_wl, min_i)},
+        {"/spec/scaling/maxInstances", 1000000, offsetof(k8s_wl, max_i)},
+        {"/spec/scaling/targetConcurrency", 1000000, offsetof(k8s_wl, target_conc)},
+        {"/spec/timeout", 100000000, offsetof(k8s_wl, timeout_ms)},
+        {"/spec/traffic/requestsPerMonth", 1000000000000000LL, offsetof(k8s_wl, req_pm)},
+        {"/spec/traffic/meanDuration", 100000000, offsetof(k8s_wl, dur_ms)},
+        {"/spec/traffic/concurrencyPerInstance", 1000000, offsetof(k8s_wl, conc_pi)},
+    };
+    for (size_t l = 0; l < sizeof lim / sizeof *lim; l++) {
+        long long v = *(const long long *)((const char *)wl + lim[l].off);
+        if (v < 0 || v > lim[l].max) {
+            k8s_err(ck, lim[l].ptr, "pass the normal form from `fedbroker validate --format json`",
+                    "value %lld is out of range (0..%lld)", v, lim[l].max);
+            bad = 1;
+        }
+    }
+    if (bad) return -1;
     size_t i;
     json_t *p;
     json_array_foreach(wl->ports, i, p) {

@@ -182,6 +182,8 @@ K8S = [
     ({"knative": True}, "knative", "ctr", [("/spec/resources/arch", "arm64")], "ok",
      [(W, "/spec/resources/arch", "podspec-nodeselector")]),
     ({}, "kubernetes", "ctr", [], "ok", []),
+    ({}, "kubernetes", "ctr", [("/spec/traffic/requestsPerMonth", 2**62), ("/spec/resources/memoryMiB", -1)], "invalid",
+     [(E, "/spec/traffic/requestsPerMonth", "out of range"), (E, "/spec/resources/memory", "out of range")]),
     ({"region": "lab-1"}, "kubernetes", "ctr", [], "invalid", [(E, None, "placement.region 'on-prem' is not offered")]),
 ]
 
