@@ -145,6 +145,9 @@ void k8s_check(const k8s_wl *wl, const k8s_opts *o, int knative, k8s_ck *ck)
         if (strcmp(ports[i].proto, "http") && strcmp(ports[i].proto, "grpc") && strcmp(ports[i].proto, "tcp"))
             k8s_err(ck, ptr, "use protocol http, grpc or tcp", "unknown protocol %s", ports[i].proto);
     }
+    if (wl->health && np == 0 && k8s_int(wl->health, "port", 0) <= 0)
+        k8s_err(ck, "/spec/healthCheck/port", "set healthCheck.port to the port the check should reach",
+                "the health check has no port to probe: the workload exposes none");
     if (knative) {
         if (np > 1)
             k8s_err(ck, "/spec/ports",
@@ -264,13 +267,17 @@ static json_t *env_list(const k8s_wl *wl, const char *port_env)
     return env;
 }
 
-/* A probe from spec.healthCheck: httpGet when a path is given, else a TCP
- * check. with_port 0 leaves the port to the platform (Knative). */
-static json_t *probe(const k8s_wl *wl, long long port, int with_port)
+/* A probe from spec.healthCheck: httpGet when a path is given and the
+ * probed port speaks HTTP, else a TCP check (the spec fills path "/" by
+ * default, which means nothing on a tcp port). with_port 0 leaves the port
+ * to the platform (Knative). */
+static json_t *probe(const k8s_wl *wl, const kport *ports, size_t np, int with_port)
 {
     json_t *h = wl->health;
     const char *path = json_string_value(json_object_get(h, "path"));
-    long long hp = k8s_int(h, "port", port);
+    long long hp = k8s_int(h, "port", np ? ports[0].port : 0);
+    for (size_t i = 0; i < np; i++)
+        if (ports[i].port == hp && strcmp(ports[i].proto, "tcp") == 0) path = NULL;
     json_t *p = json_object();
     if (path) {
         json_t *get = json_pack("{s:s}", "path", path);
@@ -341,9 +348,8 @@ static json_t *container(const k8s_wl *wl, const k8s_opts *o, const kport *ports
     else json_decref(env);
     json_object_set_new(c, "resources", resources(o));
     if (wl->health) {
-        long long port = np ? ports[0].port : 0;
-        json_object_set_new(c, "readinessProbe", probe(wl, port, !knative));
-        json_object_set_new(c, "livenessProbe", probe(wl, port, !knative));
+        json_object_set_new(c, "readinessProbe", probe(wl, ports, np, !knative));
+        json_object_set_new(c, "livenessProbe", probe(wl, ports, np, !knative));
     }
     return c;
 }

@@ -56,6 +56,7 @@ spec:
   ports: [{port: 6379, protocol: tcp}]
   resources: {memory: 2Gi, cpu: "1"}
   scaling: {minInstances: 3, maxInstances: 3}
+  healthCheck: {port: 6379, period: 5s}
 """,
 ]
 
@@ -115,8 +116,13 @@ def check_semantics(w, docs, label):
             p = c["readinessProbe"]
             check(p["periodSeconds"] * 1000 >= hc["periodMs"] and p["failureThreshold"] == hc["failureThreshold"],
                   "%s: readiness probe from healthCheck" % label)
-            if "path" in hc:
+            hport = hc.get("port", (w["spec"].get("ports") or [{"port": 8080}])[0]["port"])
+            tcp = any(x["port"] == hport and x["protocol"] == "tcp" for x in w["spec"].get("ports", []))
+            if "path" in hc and not tcp:
                 check(p["httpGet"]["path"] == hc["path"], "%s: probe path" % label)
+            else:
+                check(p["tcpSocket"]["port"] == hc.get("port", (w["spec"].get("ports") or [{"port": 8080}])[0]["port"]),
+                      "%s: TCP probe on the health check's port" % label)
         if res.get("arch") == "arm64":
             check(tmpl["spec"].get("nodeSelector") == {"kubernetes.io/arch": "arm64"}, "%s: arm64 nodeSelector" % label)
         minr = max(sc["minInstances"], 1)
