@@ -67,16 +67,20 @@ static json_t *public_invoker(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_sh
     return d;
 }
 
-static json_t *run_probe(const k8s_wl *wl, int startup)
+/* A Cloud Run probe from spec.healthCheck: gRPC health checking on a grpc
+ * port, HTTP GET with a path, else (startup only) a TCP check. Cloud Run
+ * liveness probes are HTTP or gRPC: NULL when neither applies. */
+static json_t *run_probe(const k8s_wl *wl, int grpc, int startup)
 {
     json_t *h = wl->health;
     const char *path = json_string_value(json_object_get(h, "path"));
     long long port = k8s_int(h, "port", 0);
+    if (!startup && !grpc && !path) return NULL;
     json_t *p = json_object();
     json_t *act = json_object();
-    if (path) json_object_set_new(act, "path", json_string(path));
+    if (!grpc && path) json_object_set_new(act, "path", json_string(path));
     if (port > 0) json_object_set_new(act, "port", json_integer(port));
-    json_object_set_new(p, path ? "httpGet" : "tcpSocket", act);
+    json_object_set_new(p, grpc ? "grpc" : path ? "httpGet" : "tcpSocket", act);
     if (startup)
         json_object_set_new(p, "initialDelaySeconds",
                             json_integer(k8s_ceil_seconds(k8s_int(h, "initialDelayMs", 0), 0)));
@@ -150,8 +154,10 @@ static json_t *run_service(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape
     if (json_array_size(env)) json_object_set_new(c, "env", env);
     else json_decref(env);
     if (wl->health) {
-        json_object_set_new(c, "startupProbe", run_probe(wl, 1));
-        json_object_set_new(c, "livenessProbe", run_probe(wl, 0));
+        int grpc = !strcmp(pname, "h2c");
+        json_object_set_new(c, "startupProbe", run_probe(wl, grpc, 1));
+        json_t *live = run_probe(wl, grpc, 0);
+        if (live) json_object_set_new(c, "livenessProbe", live);
     }
     json_t *tmpl = json_pack("{s:o,s:{s:I,s:I},s:I,s:s,s:s,s:[o]}", "labels", gcp_labels(wl), "scaling",
                              "minInstanceCount", (json_int_t)wl->min_i, "maxInstanceCount", (json_int_t)wl->max_i,

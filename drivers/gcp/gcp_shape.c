@@ -518,9 +518,14 @@ static void check_run(fb_driver_ctx *ctx, const k8s_wl *wl, gcp_shape *sh, k8s_c
         if (d > 240)
             k8s_err(ck, "/spec/healthCheck/initialDelay", "use 240s or less",
                     "Cloud Run startup probes wait at most 240 s; the spec asks for %lld s", d);
+        long long ft = k8s_int(wl->health, "failureThreshold", 3);
         if (per > 240)
             k8s_err(ck, "/spec/healthCheck/period", "use 240s or less",
                     "Cloud Run startup probes run at most every 240 s; the spec asks for %lld s", per);
+        else if (ft * per > 240)
+            k8s_err(ck, "/spec/healthCheck/failureThreshold", "lower healthCheck.failureThreshold or healthCheck.period",
+                    "a Cloud Run startup probe gives up after at most 240 s (failureThreshold x period); "
+                    "the spec asks for %lld x %lld s", ft, per);
         if (to > per)
             k8s_err(ck, "/spec/healthCheck/timeout", "make healthCheck.timeout at most healthCheck.period",
                     "Cloud Run probe timeouts must not exceed the period (%lld s > %lld s)", to, per);

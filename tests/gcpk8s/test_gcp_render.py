@@ -210,8 +210,12 @@ def check_run(w, docs, label):
     if "healthCheck" in spec:
         hc = spec["healthCheck"]
         p = c["startupProbe"]
+        grpc = c["ports"][0]["name"] == "h2c"
+        kind = "grpc" if grpc else "httpGet" if "path" in hc else "tcpSocket"
         check(p["periodSeconds"] == ceil_div(hc["periodMs"], 1000) and p["failureThreshold"] == hc["failureThreshold"]
-              and ("httpGet" in p) == ("path" in hc), "%s: startup probe from healthCheck" % label)
+              and kind in p and p["periodSeconds"] * p["failureThreshold"] <= 240, "%s: %s startup probe from healthCheck" % (label, kind))
+        lp = c.get("livenessProbe")
+        check(lp is None or "grpc" in lp or "httpGet" in lp, "%s: liveness probe is HTTP or gRPC (Cloud Run has no TCP liveness)" % label)
     iam = [d for d in docs if d["kind"] == "SetIamPolicyRequest"]
     if is_public(w):
         check(len(iam) == 1 and iam[0]["path"].endswith("/services/%s:setIamPolicy" % name)
