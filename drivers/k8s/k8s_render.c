@@ -267,19 +267,26 @@ static json_t *env_list(const k8s_wl *wl, const char *port_env)
     return env;
 }
 
-/* A probe from spec.healthCheck: httpGet when a path is given and the
- * probed port speaks HTTP, else a TCP check (the spec fills path "/" by
- * default, which means nothing on a tcp port). with_port 0 leaves the port
+/* A probe from spec.healthCheck: gRPC health checking on a grpc port,
+ * httpGet when a path is given and the port speaks HTTP, else a TCP check
+ * (the spec fills path "/" by default, which means nothing on a tcp port). with_port 0 leaves the port
  * to the platform (Knative). */
 static json_t *probe(const k8s_wl *wl, const kport *ports, size_t np, int with_port)
 {
     json_t *h = wl->health;
     const char *path = json_string_value(json_object_get(h, "path"));
     long long hp = k8s_int(h, "port", np ? ports[0].port : 0);
-    for (size_t i = 0; i < np; i++)
-        if (ports[i].port == hp && strcmp(ports[i].proto, "tcp") == 0) path = NULL;
+    int grpc = 0;
+    for (size_t i = 0; i < np; i++) {
+        if (ports[i].port != hp) continue;
+        if (strcmp(ports[i].proto, "tcp") == 0) path = NULL;
+        if (strcmp(ports[i].proto, "grpc") == 0) grpc = 1;
+    }
     json_t *p = json_object();
-    if (path) {
+    if (grpc) {
+        /* gRPC health checking; Kubernetes needs the port even on Knative */
+        json_object_set_new(p, "grpc", json_pack("{s:I}", "port", (json_int_t)hp));
+    } else if (path) {
         json_t *get = json_pack("{s:s}", "path", path);
         if (with_port && hp > 0) json_object_set_new(get, "port", json_integer(hp));
         json_object_set_new(p, "httpGet", get);

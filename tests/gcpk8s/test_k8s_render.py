@@ -58,6 +58,15 @@ spec:
   scaling: {minInstances: 3, maxInstances: 3}
   healthCheck: {port: 6379, period: 5s}
 """,
+    """apiVersion: fedbroker.dev/v1
+kind: Container
+metadata: {name: rpc, tenant: infra}
+spec:
+  image: ghcr.io/acme/rpc:1
+  ports: [{port: 50051, protocol: grpc, public: true}]
+  scaling: {minInstances: 0, maxInstances: 5, targetConcurrency: 50}
+  healthCheck: {port: 50051}
+""",
 ]
 
 
@@ -118,7 +127,10 @@ def check_semantics(w, docs, label):
                   "%s: readiness probe from healthCheck" % label)
             hport = hc.get("port", (w["spec"].get("ports") or [{"port": 8080}])[0]["port"])
             tcp = any(x["port"] == hport and x["protocol"] == "tcp" for x in w["spec"].get("ports", []))
-            if "path" in hc and not tcp:
+            grpc = any(x["port"] == hport and x["protocol"] == "grpc" for x in w["spec"].get("ports", []))
+            if grpc:
+                check(p["grpc"]["port"] == hport, "%s: gRPC probe on the health check's port" % label)
+            elif "path" in hc and not tcp:
                 check(p["httpGet"]["path"] == hc["path"], "%s: probe path" % label)
             else:
                 check(p["tcpSocket"]["port"] == hc.get("port", (w["spec"].get("ports") or [{"port": 8080}])[0]["port"]),
