@@ -78,6 +78,7 @@ const gcp_region gcp_regions[] = {
 };
 const size_t gcp_nregions = sizeof gcp_regions / sizeof *gcp_regions;
 
+/* Diagnostics of one call go to its diag, prefixed with the driver name. */
 static k8s_ck checker(fb_diag *diag)
 {
     k8s_ck ck = {host, diag, GCP_DRV, 0, 0};
@@ -106,6 +107,7 @@ static int bucket_ok(const char *b)
     return 1;
 }
 
+/* The table entry of a region id, or NULL. */
 static const gcp_region *region_entry(const char *id)
 {
     for (size_t i = 0; id && i < gcp_nregions; i++)
@@ -113,6 +115,8 @@ static const gcp_region *region_entry(const char *id)
     return NULL;
 }
 
+/* settings.regions: known ids only, each named when refused, duplicates
+ * dropped. */
 static void read_regions(struct fb_driver_ctx *c, json_t *v, k8s_ck *ck)
 {
     size_t i;
@@ -140,6 +144,7 @@ static void read_regions(struct fb_driver_ctx *c, json_t *v, k8s_ck *ck)
     }
 }
 
+/* settings.registryMirrors: host -> an Artifact Registry repository path. */
 static void read_mirrors(struct fb_driver_ctx *c, json_t *v, k8s_ck *ck)
 {
     const char *k;
@@ -169,6 +174,8 @@ static void read_mirrors(struct fb_driver_ctx *c, json_t *v, k8s_ck *ck)
     }
 }
 
+/* Reads the settings; unknown keys are refused so a typo does not fall
+ * back to a default silently. */
 static fb_status gcp_configure(const fb_host *h, const char *config_json, fb_driver_ctx **out, fb_diag *diag)
 {
     (void)h;
@@ -263,6 +270,7 @@ static fb_status gcp_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
     return k8s_emit(&ck, json_pack("{s:o}", "offers", offers), out);
 }
 
+/* Every problem at once, with pointers; nothing is rendered. */
 static fb_status gcp_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *diag)
 {
     k8s_ck ck = checker(diag);
@@ -275,6 +283,8 @@ static fb_status gcp_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *
     return rc == 0 ? FB_OK : FB_INVALID;
 }
 
+/* The same checks as validate, then the documents of the placement's
+ * service. */
 static fb_status gcp_render(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
 {
     k8s_ck ck = checker(diag);
@@ -323,6 +333,7 @@ static fb_status gcp_usage(fb_driver_ctx *ctx, const char *in_json, char **out, 
     return k8s_emit(&ck, u, out);
 }
 
+/* The context is one allocation. */
 static void gcp_teardown(fb_driver_ctx *ctx)
 {
     free(ctx);

@@ -31,6 +31,7 @@ static json_t *gcp_labels(const k8s_wl *wl)
     return l;
 }
 
+/* One REST request: api, kind of body, method, path, body (stolen). */
 static json_t *doc(const char *api, const char *kind, const char *method, const char *path, json_t *body)
 {
     return json_pack("{s:s,s:s,s:s,s:s,s:o}", "api", api, "kind", kind, "method", method, "path", path,
@@ -39,6 +40,7 @@ static json_t *doc(const char *api, const char *kind, const char *method, const 
 
 static char *xasprintf(const char *fmt, ...) K8S_PRINTF(1, 2);
 
+/* printf into a new malloc'd string (NULL when out of memory). */
 static char *xasprintf(const char *fmt, ...)
 {
     va_list ap;
@@ -99,6 +101,7 @@ static void secret_name(fb_driver_ctx *ctx, const char *project, const char *sec
     else snprintf(out, n, "projects/%s/secrets/%s", project, secret);
 }
 
+/* A copy of the strings of an array (command, args). */
 static json_t *string_array(json_t *a)
 {
     json_t *out = json_array();
@@ -110,6 +113,7 @@ static json_t *string_array(json_t *a)
     return out;
 }
 
+/* The GoogleCloudRunV2Service body of a checked workload. */
 static json_t *run_service(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape *sh)
 {
     char cpu[32], mem[32], tmo[32];
@@ -205,6 +209,8 @@ static json_t *upload(fb_driver_ctx *ctx, const k8s_wl *wl, char *object, size_t
     return u;
 }
 
+/* The Function create request (with its upload) and, when public, the
+ * invoker policy of its Cloud Run service. */
 static json_t *functions_docs(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape *sh)
 {
     char object[1024], cpu[32], mem[32];

@@ -218,6 +218,7 @@ static void pointer_token(char *out, size_t n, const char *prefix, const char *t
     out[o < n ? o : n - 1] = '\0';
 }
 
+/* Reserved environment names in env and in secrets. */
 static void check_env(const k8s_wl *wl, int functions, k8s_ck *ck)
 {
     char ptr[160];
@@ -241,6 +242,7 @@ static void check_env(const k8s_wl *wl, int functions, k8s_ck *ck)
     }
 }
 
+/* A Secret Manager secret id: 1-255 of [A-Za-z0-9_-]. */
 static int sm_id_ok(const char *s, size_t n)
 {
     if (n == 0 || n > 255) return 0;
@@ -288,6 +290,7 @@ int gcp_parse_secret(const char *ref, const char *dflt_project, char *project, c
     return 0;
 }
 
+/* Every secret must be a Secret Manager reference we can parse. */
 static void check_secrets(fb_driver_ctx *ctx, const k8s_wl *wl, const char *svc, k8s_ck *ck)
 {
     size_t i;
@@ -394,6 +397,8 @@ static const char *gcf_main_module(const char *rt)
     return NULL;
 }
 
+/* Cloud Functions 2nd gen: source, runtime, handler, triggers, then the
+ * Cloud Run resource rules and the timeout of its kind of function. */
 static void check_functions(fb_driver_ctx *ctx, const k8s_wl *wl, gcp_shape *sh, k8s_ck *ck)
 {
     (void)ctx;
@@ -476,6 +481,8 @@ static void check_functions(fb_driver_ctx *ctx, const k8s_wl *wl, gcp_shape *sh,
     check_secrets(ctx, wl, "Cloud Functions", ck);
 }
 
+/* Cloud Run: name, image, ports, probes, triggers, resources, timeout,
+ * env and secrets. */
 static void check_run(fb_driver_ctx *ctx, const k8s_wl *wl, gcp_shape *sh, k8s_ck *ck)
 {
     if (!k8s_dns1035(wl->name, 49))

@@ -40,6 +40,7 @@ struct fb_driver_ctx {
     long long knative_max_timeout_s;
 };
 
+/* Diagnostics of one call go to its diag, prefixed with the driver name. */
 static k8s_ck checker(fb_diag *diag)
 {
     k8s_ck ck = {host, diag, DRV, 0, 0};
@@ -113,6 +114,7 @@ static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_dri
     return FB_OK;
 }
 
+/* One offer per kind and service; Functions must bring an image. */
 static fb_status k8s_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
 {
     k8s_ck ck = checker(diag);
@@ -134,6 +136,8 @@ static fb_status k8s_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
     return k8s_emit(&ck, json_pack("{s:o}", "offers", offers), out);
 }
 
+/* Rendering options from the settings: a local cluster takes the spec's
+ * resources as they are. */
 static void options(fb_driver_ctx *ctx, const k8s_wl *wl, k8s_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -190,6 +194,7 @@ static int check_all(fb_driver_ctx *ctx, json_t *in, k8s_wl *wl, k8s_opts *o, in
     return ck->errors ? -1 : 0;
 }
 
+/* Every problem at once, with pointers; nothing is rendered. */
 static fb_status k8s_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *diag)
 {
     k8s_ck ck = checker(diag);
@@ -203,6 +208,8 @@ static fb_status k8s_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *
     return rc == 0 ? FB_OK : FB_INVALID;
 }
 
+/* The same checks as validate, then the documents of the placement's
+ * service. */
 static fb_status k8s_render(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
 {
     k8s_ck ck = checker(diag);
@@ -285,6 +292,7 @@ static fb_status k8s_usage(fb_driver_ctx *ctx, const char *in_json, char **out, 
     return k8s_emit(&ck, result, out);
 }
 
+/* The context is one allocation. */
 static void k8s_teardown(fb_driver_ctx *ctx)
 {
     free(ctx);

@@ -18,6 +18,8 @@ typedef struct kport {
 
 #define MAX_PORTS 64
 
+/* The ports a workload listens on; their names are "<proto>-<port>"
+ * (DNS-1123 labels of at most 15 characters, as Service ports need). */
 static size_t effective_ports(const k8s_wl *wl, kport *out)
 {
     size_t n = 0;
@@ -230,6 +232,7 @@ static json_t *selector(const k8s_wl *wl)
                      wl->tenant);
 }
 
+/* Object metadata: name, namespace, labels, the full spec hash. */
 static json_t *metadata(const k8s_wl *wl, const char *name, const char *ns)
 {
     json_t *md = json_pack("{s:s,s:s,s:o}", "name", name, "namespace", ns, "labels", k8s_labels(wl));
@@ -304,6 +307,8 @@ static json_t *probe(const k8s_wl *wl, const kport *ports, size_t np, int with_p
     return p;
 }
 
+/* Requests from the options; limits: memory only on a plain cluster (no
+ * CPU throttling), everything on Autopilot, which sets limits = requests. */
 static json_t *resources(const k8s_opts *o)
 {
     char cpu[32], mem[32], eph[32];
@@ -315,6 +320,7 @@ static json_t *resources(const k8s_opts *o)
     return json_pack("{s:o,s:o}", "requests", req, "limits", lim);
 }
 
+/* A copy of the strings of an array (command, args). */
 static json_t *string_array(json_t *a)
 {
     json_t *out = json_array();
@@ -326,6 +332,7 @@ static json_t *string_array(json_t *a)
     return out;
 }
 
+/* The one container of the pod or Knative revision. */
 static json_t *container(const k8s_wl *wl, const k8s_opts *o, const kport *ports, size_t np,
                          int knative)
 {
@@ -361,6 +368,7 @@ static json_t *container(const k8s_wl *wl, const k8s_opts *o, const kport *ports
     return c;
 }
 
+/* Pod spec around the container; arm64 pins the node architecture. */
 static json_t *pod_spec(const k8s_wl *wl, json_t *c)
 {
     json_t *ps = json_pack("{s:[o]}", "containers", c);
@@ -369,6 +377,7 @@ static json_t *pod_spec(const k8s_wl *wl, json_t *c)
     return ps;
 }
 
+/* The wrapper the broker shows and applies: api, kind, name, namespace. */
 static json_t *document(const char *api, const char *kind, const char *name, const char *ns,
                         json_t *body)
 {
