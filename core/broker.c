@@ -311,8 +311,9 @@ static fb_status apply_one(void *ud, size_t i)
         return it->status = FB_NOTSUP;
     }
     const char *tenant = wl_tenant(it->workload), *name = wl_name(it->workload);
-    json_t *in = json_pack("{s:O,s:O,s:O?}", "workload", it->workload, "placement",
-                           it->placement, "deployment", it->deployment);
+    json_t *in = json_pack("{s:O,s:O,s:O?,s:s}", "workload", it->workload, "placement",
+                           it->placement, "deployment", it->deployment, "mode",
+                           lc->dry_run ? "dry-run" : "apply");
     char *in_text = fbi_json_canonical(in);
     st = drv->validate(ctx, in_text, it->diag);
     free(in_text);

@@ -85,6 +85,7 @@ typedef struct option {
     const char *provider, *service, *region;
     char *price_provider;
     char *key;           /* catalog region key "provider:region" */
+    const fbi_region *reg; /* borrowed; NULL when the catalog lacks it */
     char *label;         /* "provider:service:region" */
     char *reason_class;  /* NULL when the option survives */
     char *reason;
@@ -420,8 +421,8 @@ static void evaluate(model *m, wl *w, option *op)
     json_t *placement = json_pack("{s:s,s:s,s:s,s:s,s:O}", "provider", op->provider, "service",
                                   op->service, "region", op->region, "kind", w->kind, "offer",
                                   op->offer);
-    json_t *in = json_pack("{s:O,s:o,s:f}", "workload", w->doc, "placement", placement,
-                           "hoursPerMonth", m->hours);
+    json_t *in = json_pack("{s:O,s:o,s:f,s:s}", "workload", w->doc, "placement", placement,
+                           "hoursPerMonth", m->hours, "mode", "plan");
     char *in_text = fbi_json_canonical(in);
     json_decref(in);
     fb_status st = drv->validate(ctx, in_text, d);
@@ -1354,7 +1355,16 @@ static fb_status open_catalog(model *m)
     json_t *cc = json_object_get(m->b->config, "catalog");
     const char *dir = m->o->catalog_dir ? m->o->catalog_dir : jstr(cc, "dir");
     const char *ov = m->o->overrides ? m->o->overrides : jstr(cc, "overrides");
-    fb_status st = fbi_catalog_open(dir, ov, &m->cat, m->diag);
+    /* Catalog warnings (e.g. an unusual tier) belong to `catalog validate`;
+     * a plan reports only the errors that stop it. */
+    fb_diag *cd = fb_diag_new();
+    fb_status st = fbi_catalog_open(dir, ov, &m->cat, cd);
+    for (size_t i = 0; i < fb_diag_count(cd); i++)
+        if (fb_diag_severity(cd, i) == FB_SEV_ERROR)
+            fb_diag_add(m->diag, FB_SEV_ERROR, fb_diag_file(cd, i), fb_diag_line(cd, i),
+                        fb_diag_column(cd, i), fb_diag_pointer(cd, i), fb_diag_summary(cd, i),
+                        fb_diag_detail(cd, i));
+    fb_diag_free(cd);
     if (st != FB_OK) return st;
     const char *k;
     json_t *v;
@@ -1398,8 +1408,10 @@ static json_t *baselines(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *o
             if (feasible) json_object_set_new(row, "savings", nano_json(bt - total));
         } else {
             json_object_set_new(row, "status", json_string("infeasible"));
-            json_object_set_new(row, "reason", json_string(fb_diag_count(d) ? fb_diag_summary(d, 0)
-                                                                             : fbi_status_name(st)));
+            size_t k = 0;
+            while (k < fb_diag_count(d) && fb_diag_severity(d, k) != FB_SEV_ERROR) k++;
+            json_object_set_new(row, "reason", json_string(k < fb_diag_count(d) ? fb_diag_summary(d, k)
+                                                                                : fbi_status_name(st)));
         }
         json_array_append_new(out, row);
         json_decref(plan);

@@ -24,3 +24,4 @@ include tests/catalog.mk
 include tests/spec.mk
 include tests/kit.mk
 include tests/solver.mk
+include tests/drivers_gcpk8s.mk

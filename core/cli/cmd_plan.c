@@ -3,6 +3,7 @@
 #include "config.h"
 #include "cli.h"
 #include "plan.h"
+#include "solver.h"
 #include "util.h"
 
 #include <errno.h>
