@@ -505,6 +505,8 @@ static const char *doc_name(json_t *doc)
     return jstr(json_object_get(doc, "metadata"), "name");
 }
 
+static int catalog_knows_provider(const fbi_catalog *cat, const char *p);
+
 /* Checks what the cost model needs from a spec and refuses what it cannot
  * use: unknown locations, regions, providers; missing traffic; constraints
  * that contradict each other. */
@@ -558,13 +560,20 @@ static void check_input(model *m, size_t i, json_t *doc)
     for (int r = 0; r < 2; r++) {
         json_array_foreach(json_object_get(place, prov_lists[r]), k, v) {
             const char *p = json_string_value(v);
-            if (p && !fb_registry_find(m->b->reg, p)) {
-                char ptr[96], *s;
-                snprintf(ptr, sizeof ptr, "/spec/placement/%s/%zu", prov_lists[r], k);
-                s = fbi_xasprintf("unknown provider '%s': no driver of that name is loaded", p);
+            if (!p || fb_registry_find(m->b->reg, p)) continue;
+            char ptr[96], *s;
+            snprintf(ptr, sizeof ptr, "/spec/placement/%s/%zu", prov_lists[r], k);
+            if (catalog_knows_provider(m->cat, p)) {
+                /* a real provider whose driver is not installed here */
+                s = fbi_xasprintf("provider '%s' has no driver loaded; its offers are not considered", p);
+                fb_diag_add(m->diag, FB_SEV_WARNING, fb_spec_file(m->set, i), 0, 0, ptr, s,
+                            "install its driver or add its directory to FEDBROKER_DRIVER_PATH");
+            } else {
+                s = fbi_xasprintf("unknown provider '%s': no driver of that name is loaded and the "
+                                  "catalog has no such provider", p);
                 input_error(m, i, ptr, s, "`fedbroker drivers` lists the loaded drivers");
-                free(s);
             }
+            free(s);
         }
     }
     json_t *allow = json_object_get(place, "providers");
@@ -599,6 +608,13 @@ static void check_input(model *m, size_t i, json_t *doc)
                                    "and antiAffinity", NULL);
         }
     }
+}
+
+static int catalog_knows_provider(const fbi_catalog *cat, const char *p)
+{
+    for (size_t i = 0; i < fbi_catalog_region_count(cat); i++)
+        if (!strcmp(fbi_catalog_region_at(cat, i)->provider, p)) return 1;
+    return 0;
 }
 
 /* A replica's document: traffic (requests, egress) divided among replicas. */
@@ -821,18 +837,36 @@ static void explain_infeasible(model *m, wl *w, json_t *why)
         }
         json_decref(seen);
     }
-    /* one example of every other reason */
+    /* up to three distinct reasons of every other class, with how many
+     * offers each one eliminated */
     for (size_t c = 0; c < sizeof classes / sizeof *classes; c++) {
         if (!strcmp(classes[c], "latency") || !strcmp(classes[c], "budget") ||
-            !strcmp(classes[c], "residency"))
+            !strcmp(classes[c], "residency") || !strcmp(classes[c], "baseline"))
             continue;
+        json_t *seen = json_object();
+        int shown = 0;
         for (size_t k = 0; k < w->nopts; k++) {
             option *op = &w->opts[k];
-            if (op->reason_class && !strcmp(op->reason_class, classes[c])) {
-                fbi_buf_printf(&detail, "%s%s: %s", detail.len ? "; " : "", op->label, op->reason);
-                break;
+            if (!op->reason_class || strcmp(op->reason_class, classes[c])) continue;
+            json_t *cnt = json_object_get(seen, op->reason);
+            if (cnt) {
+                json_object_set_new(seen, op->reason, json_integer(json_integer_value(cnt) + 1));
+                continue;
             }
+            json_object_set_new(seen, op->reason, json_integer(1));
         }
+        for (size_t k = 0; k < w->nopts && shown < 3; k++) {
+            option *op = &w->opts[k];
+            if (!op->reason_class || strcmp(op->reason_class, classes[c])) continue;
+            json_t *cnt = json_object_get(seen, op->reason);
+            if (!cnt || json_integer_value(cnt) == 0) continue;
+            json_int_t n = json_integer_value(cnt);
+            fbi_buf_printf(&detail, "%s%s: %s", detail.len ? "; " : "", op->label, op->reason);
+            if (n > 1) fbi_buf_printf(&detail, " (and %lld more offers)", (long long)(n - 1));
+            json_object_set_new(seen, op->reason, json_integer(0));
+            shown++;
+        }
+        json_decref(seen);
     }
     fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, msg.data, detail.data);
     json_array_append_new(why, json_pack("{s:s,s:s,s:s?}", "workload", w->name, "reason", msg.data,
@@ -1480,39 +1514,69 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
     build bd;
     memset(&bd, 0, sizeof bd);
     int solved = 0;
-    if (json_array_size(why) == 0) {
-        build_problem(&m, &bd);
-        if (opts->export_lp) {
-            FILE *f = fopen(opts->export_lp, "w");
-            char *err = NULL;
-            if (!f || fbi_problem_write_lp(bd.p, f, &err) != 0) {
-                char *msg = fbi_xasprintf("cannot write the LP file %s: %s", opts->export_lp,
-                                          err ? err : "open failed");
-                fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, msg, NULL);
-                free(msg);
-                rc = FB_INVALID;
+    json_t *relaxed = json_array();
+    for (int attempt = 0; attempt < 2 && json_array_size(why) == 0 && rc == FB_OK && !solved; attempt++) {
+        if (attempt == 1) {
+            /* The objective's latency band is a preference: when the joint
+             * constraints need a candidate it removed, give them back and
+             * say so rather than fail. */
+            int any = 0;
+            for (size_t i = 0; i < m.nw; i++) {
+                int mine = 0;
+                for (size_t k = 0; k < m.w[i].nopts; k++) {
+                    option *op = &m.w[i].opts[k];
+                    if (op->reason_class && !strcmp(op->reason_class, "objective")) {
+                        free(op->reason_class);
+                        free(op->reason);
+                        op->reason_class = op->reason = NULL;
+                        mine = any = 1;
+                    }
+                }
+                if (mine) json_array_append_new(relaxed, json_string(m.w[i].name));
             }
-            free(err);
-            if (f) fclose(f);
+            if (!any) break;
+            fbi_result_free(&r);
+            memset(&r, 0, sizeof r);
+            build_free(&bd);
+            memset(&bd, 0, sizeof bd);
         }
+        build_problem(&m, &bd);
         fbi_solve_opts so = {FBI_MODE_AUTO, opts->time_limit_s, 1, 0};
         char *err = NULL;
-        if (rc == FB_OK && fbi_solve(bd.p, &so, &r, &err) != 0) {
+        if (fbi_solve(bd.p, &so, &r, &err) != 0) {
             fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, "the solver failed", err);
             rc = FB_INTERNAL;
         }
         free(err);
-        if (rc == FB_OK && (r.status == FBI_INFEASIBLE || r.status == FBI_UNKNOWN)) {
-            char *msg = fbi_xasprintf("no placement satisfies the joint constraints: %s",
-                                      r.reason ? r.reason : "no plan found within the time limit");
-            fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, msg,
-                        "relax a quota, a budget, a link latency budget or a spread constraint");
-            json_array_append_new(why, json_pack("{s:s}", "reason", msg));
-            free(msg);
-        } else if (rc == FB_OK) {
-            solved = 1;
-        }
+        if (rc == FB_OK && r.status != FBI_INFEASIBLE && r.status != FBI_UNKNOWN) solved = 1;
     }
+    if (rc == FB_OK && json_array_size(why) == 0 && !solved) {
+        char *msg = fbi_xasprintf("no placement satisfies the joint constraints: %s",
+                                  r.reason ? r.reason : "no plan found within the time limit");
+        fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, msg,
+                    "relax a quota, a budget, a link latency budget, a latency SLO or a spread constraint");
+        json_array_append_new(why, json_pack("{s:s}", "reason", msg));
+        free(msg);
+    }
+    if (rc == FB_OK && bd.p && opts->export_lp) {
+        /* the problem that was solved, so glpsol and cbc can check it */
+        FILE *f = fopen(opts->export_lp, "w");
+        char *err = NULL;
+        if (!f || fbi_problem_write_lp(bd.p, f, &err) != 0) {
+            char *msg = fbi_xasprintf("cannot write the LP file %s: %s", opts->export_lp,
+                                      err ? err : "open failed");
+            fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, msg, NULL);
+            free(msg);
+            rc = FB_INVALID;
+        }
+        free(err);
+        if (f && fclose(f) != 0 && rc == FB_OK) rc = FB_INVALID;
+    }
+    if (json_array_size(relaxed) && solved)
+        json_object_set_new(plan, "objective_relaxed", json_pack("{s:O,s:s}", "workloads", relaxed,
+            "why", "the latency band of objective latency/balanced left no joint placement; "
+                   "all candidates that meet the hard constraints were considered"));
+    json_decref(relaxed);
     if (rc != FB_OK) {
         json_decref(why);
         json_decref(plan);

@@ -72,8 +72,18 @@ static void write_table(const json_t *p, const char *group_by, FILE *out)
     } else {
         fputc('\n', out);
     }
-    fprintf(out, "Currency %s; %s; catalog %s\n\n", js(p, "currency"), js(p, "hours_basis"),
+    fprintf(out, "Currency %s; %s; catalog %s\n", js(p, "currency"), js(p, "hours_basis"),
             js(json_object_get(p, "catalog"), "origin"));
+    json_t *relaxed = json_object_get(p, "objective_relaxed");
+    if (relaxed) {
+        fprintf(out, "Objective band relaxed for");
+        size_t r;
+        json_t *rv;
+        json_array_foreach(json_object_get(relaxed, "workloads"), r, rv)
+            fprintf(out, " %s", json_string_value(rv));
+        fprintf(out, ": %s\n", js(relaxed, "why"));
+    }
+    fputc('\n', out);
     fprintf(out, "%-22s %-40s %12s %8s  %s\n", "WORKLOAD", "PLACEMENT", "USD/MONTH", "P50 MS",
             "NEXT BEST (why not)");
     size_t i;
