@@ -311,8 +311,9 @@ static fb_status apply_one(void *ud, size_t i)
         return it->status = FB_NOTSUP;
     }
     const char *tenant = wl_tenant(it->workload), *name = wl_name(it->workload);
-    json_t *in = json_pack("{s:O,s:O,s:O?}", "workload", it->workload, "placement",
-                           it->placement, "deployment", it->deployment);
+    json_t *in = json_pack("{s:O,s:O,s:O?,s:s}", "workload", it->workload, "placement",
+                           it->placement, "deployment", it->deployment, "mode",
+                           lc->dry_run ? "dry-run" : "apply");
     char *in_text = fbi_json_canonical(in);
     st = drv->validate(ctx, in_text, it->diag);
     free(in_text);
@@ -334,6 +335,14 @@ static fb_status apply_one(void *ud, size_t i)
         json_decref(detail);
         st = fb_store_journal_begin(lc->store, "apply", tenant, name, drv->name, dt, &jid, it->diag);
         free(dt);
+        /* A row for the deployment before anything exists, so a crash
+         * between a create and the end of apply leaves something `destroy`
+         * finds (its resources are recorded as they are created). */
+        if (st == FB_OK && !it->deployment)
+            st = fb_store_put_deployment(lc->store, tenant, name, drv->name,
+                                         json_string_value(json_object_get(it->placement, "service")),
+                                         json_string_value(json_object_get(it->placement, "region")),
+                                         "creating", "{}", it->diag);
     }
     if (st == FB_OK) st = call_verb(it, "apply", drv->apply, ctx, in);
     json_decref(in);
@@ -362,11 +371,17 @@ static fb_status apply_one(void *ud, size_t i)
             free(wt);
             free(stt);
             st = s2;
-        } else if (json_array_size(call.recorded) > 0) {
-            /* Something was created before the failure: keep a deployment
-             * row so `fedbroker destroy` can find and remove it. */
+        } else if (json_array_size(call.recorded) > 0 || it->deployment) {
+            /* Something exists: keep the row (and the state of the last
+             * successful apply) so `fedbroker destroy` can remove it. */
+            json_t *prior = json_object_get(it->deployment, "state");
+            char *pt = fbi_json_canonical(prior ? prior : json_object_get(it->output, "state"));
             fb_store_put_deployment(lc->store, tenant, name, drv->name, service, region,
-                                    "failed", "{}", sd);
+                                    "failed", pt ? pt : "{}", sd);
+            free(pt);
+        } else {
+            /* Nothing was created: no row to leave behind. */
+            fb_store_delete_deployment(lc->store, tenant, name, drv->name, region, sd);
         }
         if (jid) {
             json_t *outcome = json_pack("{s:O,s:o}", "resources", call.recorded,
@@ -424,7 +439,10 @@ static fb_status destroy_one(void *ud, size_t i)
     if (st == FB_OK) st = call_verb(it, "destroy", drv->destroy, ctx, in);
     fbi_call_end(&call, it->diag);
     json_decref(in);
-    if (st == FB_OK) st = fb_store_delete_deployment(lc->store, tenant, name, drv->name, it->diag);
+    if (st == FB_OK)
+        st = fb_store_delete_deployment(lc->store, tenant, name, drv->name,
+                                        json_string_value(json_object_get(it->deployment, "region")),
+                                        it->diag);
     if (jid) {
         json_t *outcome = json_pack("{s:O?,s:o}", "output", it->output, "diagnostics",
                                     diag_json(it->diag));

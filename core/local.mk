@@ -18,7 +18,10 @@ core_libfbcore_la_SOURCES = \
 	core/registry.c \
 	core/store.c \
 	core/conformance.c \
-	core/broker.c core/broker.h
+	core/broker.c core/broker.h \
+	core/plan.c core/plan.h core/report.c
+core_libfbcore_la_SOURCES += core/solver.c core/solver.h core/solver_impl.h \
+	core/solver_json.c core/solver_heur.c core/solver_bound.c core/solver_lp.c
 core_libfbcore_la_LIBADD = $(FB_CORE_DEPLIBS)
 
 lib_LTLIBRARIES += core/libfedbroker.la
@@ -39,6 +42,7 @@ fedbroker_SOURCES = \
 	core/cli/common.c \
 	core/cli/cmd_render.c \
 	core/cli/cmd_deploy.c
+fedbroker_SOURCES += core/cli/cmd_solve.c core/cli/cmd_plan.c
 fedbroker_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
 
 # Portable specs: parse, validate (schema embedded at build time), normalise.
@@ -56,6 +60,13 @@ core/spec_schema_data.c: $(top_srcdir)/schemas/workload.v1.schema.json $(top_src
 	$(SHELL) $(top_srcdir)/schemas/embed.sh fbi_spec_schema_data \
 	  $(top_srcdir)/schemas/workload.v1.schema.json > $@.tmp && mv $@.tmp $@
 fbspecschemadir = $(pkgdatadir)/schemas
-dist_fbspecschema_DATA = schemas/workload.v1.schema.json
+dist_fbspecschema_DATA = schemas/workload.v1.schema.json schemas/catalog.v1.schema.json
 EXTRA_DIST += schemas/embed.sh
 fedbroker_SOURCES += core/cli/cmd_validate.c
+
+# The catalog (catalog/local.mk generates core/catalog_data.c).
+core_libfbcore_la_SOURCES += core/catalog.c core/catalog.h core/catalog_priv.h \
+	core/catalog_csv.c core/catalog_money.c core/catalog_lookup.c \
+	core/catalog_latency.c core/catalog_overrides.c core/catalog_diff.c
+nodist_core_libfbcore_la_SOURCES += core/catalog_data.c
+fedbroker_SOURCES += core/cli/cmd_catalog.c

@@ -296,6 +296,20 @@ static void scan_value(jscan *j, int depth)
     }
 }
 
+/* jansson reports the column where the offending token ends ("... near
+ * 'TOKEN'"); editors and other parsers point at where it starts. */
+static int token_start_column(const char *text, int col)
+{
+    const char *near = strstr(text, " near '");
+    const char *end = strrchr(text, '\'');
+    if (!near || !end || end <= near + 7) return col;
+    const char *tok = near + 7;
+    int chars = 0;
+    for (const char *p = tok; p < end; p++)
+        if (((unsigned char)*p & 0xC0) != 0x80) chars++;
+    return col - chars + 1 > 0 ? col - chars + 1 : col;
+}
+
 int fbi_spec_parse_json(const char *name, const char *data, size_t len,
                         fbi_parsed *out, fb_diag *diag)
 {
@@ -303,8 +317,10 @@ int fbi_spec_parse_json(const char *name, const char *data, size_t len,
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         int line = jerr.line, col = jerr.column;
-        if (line <= 0 && jerr.position >= 0)
+        if ((line <= 0 || col <= 0) && jerr.position >= 0)
             fbi_text_position(data, len, (size_t)jerr.position, &line, &col);
+        else
+            col = token_start_column(jerr.text, col);
         const char *detail = "Fix the JSON syntax at this position (a missing comma, quote or "
                              "bracket is the usual cause).";
         if (strstr(jerr.text, "duplicate"))

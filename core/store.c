@@ -32,7 +32,7 @@ static const char *const migrations[] = {
     "  service TEXT NOT NULL, region TEXT NOT NULL, state TEXT NOT NULL,"
     "  state_json TEXT NOT NULL DEFAULT '{}',"
     "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
-    "  PRIMARY KEY (tenant, workload, provider));"
+    "  PRIMARY KEY (tenant, workload, provider, region));"
     "CREATE TABLE resources ("
     "  id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, workload TEXT NOT NULL,"
     "  provider TEXT NOT NULL, type TEXT NOT NULL, cloud_id TEXT NOT NULL,"
@@ -52,8 +52,8 @@ static const char *const migrations[] = {
     "  sealed_secret BLOB, created_at TEXT NOT NULL);"
     "CREATE TABLE endpoints ("
     "  tenant TEXT NOT NULL, workload TEXT NOT NULL, provider TEXT NOT NULL,"
-    "  url TEXT NOT NULL, updated_at TEXT NOT NULL,"
-    "  PRIMARY KEY (tenant, workload, provider));"
+    "  region TEXT NOT NULL, url TEXT NOT NULL, updated_at TEXT NOT NULL,"
+    "  PRIMARY KEY (tenant, workload, provider, region));"
     "CREATE TABLE audit ("
     "  id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,"
     "  action TEXT NOT NULL, detail_json TEXT NOT NULL DEFAULT '{}');",
@@ -355,8 +355,8 @@ fb_status fb_store_put_deployment(fb_store *s, const char *tenant, const char *w
     return exec_bind(s, diag, "save deployment",
         "INSERT INTO deployments(tenant,workload,provider,service,region,state,state_json,"
         "created_at,updated_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?8)"
-        " ON CONFLICT(tenant,workload,provider) DO UPDATE SET service=excluded.service,"
-        " region=excluded.region, state=excluded.state, state_json=excluded.state_json,"
+        " ON CONFLICT(tenant,workload,provider,region) DO UPDATE SET service=excluded.service,"
+        " state=excluded.state, state_json=excluded.state_json,"
         " updated_at=excluded.updated_at",
         "tttttttt", tenant, workload, provider, service, region, state,
         state_json ? state_json : "{}", now);
@@ -398,21 +398,21 @@ fb_status fb_store_list_deployments(fb_store *s, const char *tenant, const char 
         " 'state', json(d.state_json), 'updated_at', d.updated_at,"
         " 'resources', (SELECT COALESCE(json_group_array(json(r.resource_json)), '[]')"
         "   FROM resources r WHERE r.tenant=d.tenant AND r.workload=d.workload"
-        "   AND r.provider=d.provider)) AS j"
+        "   AND r.provider=d.provider AND (r.region IS NULL OR r.region=d.region))) AS j"
         " FROM deployments d WHERE (?1 IS NULL OR d.tenant=?1) AND (?2 IS NULL OR d.workload=?2)"
         " ORDER BY d.tenant, d.workload, d.provider", tenant, workload, json);
 }
 
 fb_status fb_store_delete_deployment(fb_store *s, const char *tenant, const char *workload,
-                                     const char *provider, fb_diag *diag)
+                                     const char *provider, const char *region, fb_diag *diag)
 {
     fb_status st = exec_bind(s, diag, "delete resources",
-        "DELETE FROM resources WHERE tenant=?1 AND workload=?2 AND provider=?3",
-        "ttt", tenant, workload, provider);
+        "DELETE FROM resources WHERE tenant=?1 AND workload=?2 AND provider=?3"
+        " AND (region IS NULL OR region=?4)", "tttt", tenant, workload, provider, region);
     if (st != FB_OK) return st;
     return exec_bind(s, diag, "delete deployment",
-        "DELETE FROM deployments WHERE tenant=?1 AND workload=?2 AND provider=?3",
-        "ttt", tenant, workload, provider);
+        "DELETE FROM deployments WHERE tenant=?1 AND workload=?2 AND provider=?3 AND region=?4",
+        "tttt", tenant, workload, provider, region);
 }
 
 fb_status fb_store_put_result(fb_store *s, const char *tenant, const char *workload,

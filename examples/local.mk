@@ -8,3 +8,15 @@ examples_driver_example_la_LDFLAGS = $(FB_DRV_LD) -rpath /nowhere
 examples_driver_example_la_LIBADD = $(JANSSON_LIBS)
 exampledriverdir = $(docdir)/examples/driver
 dist_exampledriver_DATA = examples/driver/example.c examples/driver/Makefile
+# Spec examples, installed under $(pkgdatadir)/examples (the spec helper).
+FB_SPEC_EXAMPLES = \
+	examples/function.yaml \
+	examples/container.yaml \
+	examples/quantum-bell.yaml \
+	examples/bell.qasm \
+	examples/federation.yaml \
+	examples/shop-worker.yaml \
+	examples/thumbnailer.json \
+	examples/src/hello/handler.py \
+	examples/src/api/index.mjs
+nobase_dist_pkgdata_DATA += $(FB_SPEC_EXAMPLES)

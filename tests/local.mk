@@ -8,7 +8,8 @@ AM_TESTS_ENVIRONMENT = \
 	export PYTHON=/usr/bin/python3; \
 	export FEDBROKER_SLEEP_SCALE=0; \
 	export LC_ALL=C.UTF-8; \
-	unset FEDBROKER_HOME FEDBROKER_NOW FEDBROKER_LOG AWS_PROFILE;
+	unset FEDBROKER_HOME FEDBROKER_NOW FEDBROKER_LOG FEDBROKER_CONFIG AWS_PROFILE \
+	      FEDBROKER_CATALOG FEDBROKER_CATALOG_OVERRIDES;
 
 # Check programs link the core convenience library statically.
 FB_TEST_INCS = $(FB_CORE_INCS) -I$(top_srcdir)/tests/unit $(CHECK_CFLAGS)
@@ -19,5 +20,9 @@ EXTRA_DIST += tests/unit/fbtest.h
 include tests/drivers.mk
 include tests/core.mk
 include tests/http.mk
+include tests/catalog.mk
+include tests/spec.mk
 include tests/kit.mk
+include tests/solver.mk
+include tests/drivers_gcpk8s.mk
 include tests/aws.mk

@@ -55,5 +55,9 @@ int fbc_cmd_apply(int argc, char **argv);
 int fbc_cmd_status(int argc, char **argv);
 int fbc_cmd_destroy(int argc, char **argv);
 int fbc_cmd_discover(int argc, char **argv);
+int fbc_cmd_catalog(int argc, char **argv);
+int fbc_cmd_solve(int argc, char **argv);
+int fbc_cmd_plan(int argc, char **argv);
+int fbc_cmd_report(int argc, char **argv);
 
 #endif

@@ -27,6 +27,12 @@ static json_t *diag_array(const fb_diag *d)
     return j;
 }
 
+static const char *dep_str(json_t *dep, const char *k)
+{
+    const char *s = json_string_value(json_object_get(dep, k));
+    return s ? s : "";
+}
+
 static unsigned parse_parallelism(const char *s)
 {
     return s ? (unsigned)strtoul(s, NULL, 10) : 0;
@@ -115,9 +121,11 @@ int fbc_cmd_apply(int argc, char **argv)
             size_t k;
             json_t *dep;
             json_array_foreach(deps, k, dep) {
-                if (!strcmp(json_string_value(json_object_get(dep, "workload")), fb_spec_name(set, i)) &&
-                    !strcmp(json_string_value(json_object_get(dep, "tenant")), fb_spec_tenant(set, i)) &&
-                    !strcmp(json_string_value(json_object_get(dep, "provider")), provider))
+                if (!strcmp(dep_str(dep, "workload"), fb_spec_name(set, i)) &&
+                    !strcmp(dep_str(dep, "tenant"), fb_spec_tenant(set, i)) &&
+                    !strcmp(dep_str(dep, "provider"), provider) &&
+                    !strcmp(dep_str(dep, "region"),
+                            json_string_value(json_object_get(items[i].placement, "region"))))
                     items[i].deployment = dep;
             }
         }
@@ -227,12 +235,6 @@ static void free_stored(json_t *deps, fbi_deploy_item *items, json_t **wls, size
     free(wls);
     fbi_deploy_items_free(items, n);
     json_decref(deps);
-}
-
-static const char *dep_str(json_t *dep, const char *k)
-{
-    const char *s = json_string_value(json_object_get(dep, k));
-    return s ? s : "";
 }
 
 int fbc_cmd_status(int argc, char **argv)

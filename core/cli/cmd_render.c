@@ -69,7 +69,7 @@ int fbc_cmd_render(int argc, char **argv)
         }
         char *out = NULL;
         if (st == FB_OK) {
-            json_t *in = json_pack("{s:O,s:O}", "workload", w, "placement", pl);
+            json_t *in = json_pack("{s:O,s:O,s:s}", "workload", w, "placement", pl, "mode", "render");
             char *in_text = fbi_json_canonical(in);
             json_decref(in);
             st = drv->validate(ctx, in_text, wd);

@@ -22,6 +22,10 @@ static const verb verbs[] = {
     {"status", fbc_cmd_status, "observe stored deployments and report drift"},
     {"destroy", fbc_cmd_destroy, "delete deployments (idempotent)"},
     {"discover", fbc_cmd_discover, "list what the providers hold, managed or not"},
+    {"catalog", fbc_cmd_catalog, "validate, show and diff the price catalog; price, egress, rtt look-ups"},
+    {"plan", fbc_cmd_plan, "place specs by cost and latency and write the cost report"},
+    {"report", fbc_cmd_report, "render the last stored plan (table, json, csv, md, html, focus)"},
+    {"solve", fbc_cmd_solve, "solve a placement problem file (fedbroker-placement-instance/1)"},
 };
 
 static void usage(FILE *out)

@@ -147,7 +147,8 @@ fb_status fb_store_journal_end(fb_store *s, long long id, const char *phase,
 /* Journal rows still in the intent phase (crash recovery): JSON array, new. */
 fb_status fb_store_journal_open_intents(fb_store *s, char **json, fb_diag *diag);
 
-/* Deployments: one per workload placement. state_json borrowed. */
+/* Deployments: one per workload placement (tenant, workload, provider,
+ * region). state_json borrowed. */
 fb_status fb_store_put_deployment(fb_store *s, const char *tenant, const char *workload,
                                   const char *provider, const char *service,
                                   const char *region, const char *state,
@@ -160,7 +161,7 @@ fb_status fb_store_put_resource(fb_store *s, const char *tenant, const char *wor
 fb_status fb_store_list_deployments(fb_store *s, const char *tenant, const char *workload,
                                     char **json, fb_diag *diag);
 fb_status fb_store_delete_deployment(fb_store *s, const char *tenant, const char *workload,
-                                     const char *provider, fb_diag *diag);
+                                     const char *provider, const char *region, fb_diag *diag);
 /* Generic key/value rows for results (e.g. quantum counts) per workload. */
 fb_status fb_store_put_result(fb_store *s, const char *tenant, const char *workload,
                               const char *kind, const char *result_json, fb_diag *diag);

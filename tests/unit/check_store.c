@@ -103,7 +103,7 @@ START_TEST(deployments_and_resources)
     ck_assert_uint_eq(json_array_size(json_object_get(dep, "resources")), 1);
     json_decref(arr);
     free(j);
-    ck_assert_int_eq(fb_store_delete_deployment(s, "t", "api", "aws", d), FB_OK);
+    ck_assert_int_eq(fb_store_delete_deployment(s, "t", "api", "aws", "us-east-1", d), FB_OK);
     ck_assert_int_eq(fb_store_list_deployments(s, "t", NULL, &j, d), FB_OK);
     ck_assert_str_eq(j, "[]");
     free(j);

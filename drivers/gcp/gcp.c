@@ -1,0 +1,371 @@
+/*
+ * gcp.c - the "gcp" driver: Functions and Containers on Google Cloud.
+ *
+ * Services (placement.service):
+ *   cloud-run        Cloud Run Admin API v2 services, for Containers and
+ *                    image Functions
+ *   cloud-functions  Cloud Functions 2nd gen (API v2), source Functions
+ *   gke-autopilot    Deployment + Service + HPA on a GKE Autopilot cluster
+ *
+ * Verbs: configure, offers, validate, render, usage. No deploy or discover
+ * yet: both need OAuth2 service-account tokens (a later task), so caps have
+ * no DEPLOY/DISCOVER bit and the summary says so.
+ *
+ * Settings (the drivers.gcp section of the broker configuration):
+ *   project          "fedbroker-demo"  the project id documents name
+ *   regions          every region below  which regions to offer
+ *   serviceAccount   (none)            runtime identity of services/functions
+ *   sourceBucket     PROJECT-fedbroker-sources  where function source goes
+ *   gkeCluster       "fedbroker-autopilot"  the Autopilot cluster's name
+ *   gkeNamespace     "default"
+ *   registryMirrors  {}                registry host -> Artifact Registry
+ *                                      remote repository, for images Cloud
+ *                                      Run cannot pull directly
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gcp.h"
+
+static const fb_host *host;
+
+/* Cloud Run regions and their price groups: the catalog's regions.csv
+ * (price_group column, from infracost's regionTierMapping, S1f). The
+ * dashboard-only regions of regions.csv (no published location) are left
+ * out. A test checks this table against regions.csv. */
+const gcp_region gcp_regions[] = {
+    {"africa-south1", "tier2"},
+    {"asia-east1", "tier1"},
+    {"asia-east2", "tier2"},
+    {"asia-northeast1", "tier1"},
+    {"asia-northeast2", "tier1"},
+    {"asia-northeast3", "tier2"},
+    {"asia-south1", "tier2"},
+    {"asia-south2", "tier2"},
+    {"asia-southeast1", "tier2"},
+    {"asia-southeast2", "tier2"},
+    {"australia-southeast1", "tier2"},
+    {"australia-southeast2", "tier2"},
+    {"europe-central2", "tier2"},
+    {"europe-north1", "tier1"},
+    {"europe-southwest1", "tier1"},
+    {"europe-west1", "tier1"},
+    {"europe-west10", "tier2"},
+    {"europe-west12", "tier2"},
+    {"europe-west2", "tier2"},
+    {"europe-west3", "tier2"},
+    {"europe-west4", "tier1"},
+    {"europe-west6", "tier2"},
+    {"europe-west8", "tier1"},
+    {"europe-west9", "tier1"},
+    {"me-central1", "tier2"},
+    {"me-central2", "tier2"},
+    {"me-west1", "tier1"},
+    {"northamerica-northeast1", "tier2"},
+    {"northamerica-northeast2", "tier2"},
+    {"southamerica-east1", "tier2"},
+    {"southamerica-west1", "tier2"},
+    {"us-central1", "tier1"},
+    {"us-east1", "tier1"},
+    {"us-east4", "tier1"},
+    {"us-east5", "tier1"},
+    {"us-south1", "tier1"},
+    {"us-west1", "tier1"},
+    {"us-west2", "tier2"},
+    {"us-west3", "tier2"},
+    {"us-west4", "tier2"},
+};
+const size_t gcp_nregions = sizeof gcp_regions / sizeof *gcp_regions;
+
+/* Diagnostics of one call go to its diag, prefixed with the driver name. */
+static k8s_ck checker(fb_diag *diag)
+{
+    k8s_ck ck = {host, diag, GCP_DRV, 0, 0};
+    return ck;
+}
+
+/* A project id: 6-30 lowercase letters, digits and hyphens, a letter first,
+ * no trailing hyphen. */
+static int project_ok(const char *p)
+{
+    size_t n = p ? strlen(p) : 0;
+    return n >= 6 && n <= 30 && k8s_dns1035(p, 30);
+}
+
+/* A bucket name: 3-63 of [a-z0-9._-], starting and ending alphanumeric. */
+static int bucket_ok(const char *b)
+{
+    size_t n = b ? strlen(b) : 0;
+    if (n < 3 || n > 63) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = b[i];
+        int an = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!an && c != '-' && c != '_' && c != '.') return 0;
+        if ((i == 0 || i == n - 1) && !an) return 0;
+    }
+    return 1;
+}
+
+/* The table entry of a region id, or NULL. */
+static const gcp_region *region_entry(const char *id)
+{
+    for (size_t i = 0; id && i < gcp_nregions; i++)
+        if (!strcmp(gcp_regions[i].id, id)) return &gcp_regions[i];
+    return NULL;
+}
+
+/* settings.regions: known ids only, each named when refused, duplicates
+ * dropped. */
+static void read_regions(struct fb_driver_ctx *c, json_t *v, k8s_ck *ck)
+{
+    size_t i;
+    json_t *r;
+    if (!json_is_array(v) || json_array_size(v) == 0) {
+        k8s_err(ck, NULL, "list Cloud Run region ids, e.g. [\"europe-west1\", \"us-central1\"]",
+                "settings.regions must be a non-empty array of region ids");
+        return;
+    }
+    json_array_foreach(v, i, r) {
+        const gcp_region *e = region_entry(json_string_value(r));
+        if (!e) {
+            char list[1024] = "";
+            for (size_t j = 0; j < gcp_nregions; j++) {
+                strncat(list, j ? ", " : "", sizeof list - strlen(list) - 1);
+                strncat(list, gcp_regions[j].id, sizeof list - strlen(list) - 1);
+            }
+            k8s_err(ck, NULL, list, "settings.regions[%zu] '%s' is not a Cloud Run region this driver knows", i,
+                    json_is_string(r) ? json_string_value(r) : "(not a string)");
+            continue;
+        }
+        int dup = 0;
+        for (size_t j = 0; j < c->nregions; j++) dup |= c->regions[j] == e;
+        if (!dup && c->nregions < GCP_MAX_REGIONS) c->regions[c->nregions++] = e;
+    }
+}
+
+/* settings.registryMirrors: host -> an Artifact Registry repository path. */
+static void read_mirrors(struct fb_driver_ctx *c, json_t *v, k8s_ck *ck)
+{
+    const char *k;
+    json_t *r;
+    if (!json_is_object(v)) {
+        k8s_err(ck, NULL, "e.g. {\"ghcr.io\": \"europe-docker.pkg.dev/my-project/ghcr\"}",
+                "settings.registryMirrors must be an object of registry host -> Artifact Registry repository");
+        return;
+    }
+    json_object_foreach(v, k, r) {
+        const char *repo = json_string_value(r);
+        const char *slash = repo ? strchr(repo, '/') : NULL;
+        size_t hl = slash ? (size_t)(slash - repo) : 0;
+        if (!repo || !slash || hl < 15 || strncmp(slash - 14, "docker.pkg.dev", 14) != 0 ||
+            strlen(k) >= sizeof c->mirrors[0].host || strlen(repo) >= sizeof c->mirrors[0].repo) {
+            k8s_err(ck, NULL, "use REGION-docker.pkg.dev/PROJECT/REPOSITORY",
+                    "settings.registryMirrors['%s'] is not an Artifact Registry repository", k);
+            continue;
+        }
+        if (c->nmirrors == GCP_MAX_MIRRORS) {
+            k8s_err(ck, NULL, NULL, "settings.registryMirrors has more than %d entries", GCP_MAX_MIRRORS);
+            return;
+        }
+        snprintf(c->mirrors[c->nmirrors].host, sizeof c->mirrors[0].host, "%s", k);
+        snprintf(c->mirrors[c->nmirrors].repo, sizeof c->mirrors[0].repo, "%s", repo);
+        c->nmirrors++;
+    }
+}
+
+/* Reads the settings; unknown keys are refused so a typo does not fall
+ * back to a default silently. */
+static fb_status gcp_configure(const fb_host *h, const char *config_json, fb_driver_ctx **out, fb_diag *diag)
+{
+    (void)h;
+    k8s_ck ck = checker(diag);
+    json_t *cfg = k8s_parse_input(&ck, config_json);
+    if (!cfg) return FB_INVALID;
+    json_t *s = json_object_get(cfg, "settings");
+    if (s && !json_is_object(s) && !json_is_null(s))
+        k8s_err(&ck, NULL, "pass {\"settings\": {\"project\": ..., \"regions\": [...]}}", "settings must be an object");
+    struct fb_driver_ctx *c = calloc(1, sizeof *c);
+    if (!c) {
+        json_decref(cfg);
+        k8s_err(&ck, NULL, NULL, "out of memory");
+        return FB_INTERNAL;
+    }
+    snprintf(c->project, sizeof c->project, "fedbroker-demo");
+    snprintf(c->gke_cluster, sizeof c->gke_cluster, "fedbroker-autopilot");
+    snprintf(c->gke_namespace, sizeof c->gke_namespace, "default");
+    const char *k;
+    json_t *v;
+    int have_regions = 0;
+    json_object_foreach(json_is_object(s) ? s : NULL, k, v) {
+        const char *str = json_string_value(v);
+        if (!strcmp(k, "project")) {
+            if (!project_ok(str))
+                k8s_err(&ck, NULL, "a project id is 6-30 lowercase letters, digits and '-', a letter first",
+                        "settings.project '%s' is not a project id", str ? str : "(not a string)");
+            else snprintf(c->project, sizeof c->project, "%s", str);
+        } else if (!strcmp(k, "regions")) {
+            have_regions = 1;
+            read_regions(c, v, &ck);
+        } else if (!strcmp(k, "serviceAccount")) {
+            if (!str || !strchr(str, '@') || strlen(str) >= sizeof c->service_account)
+                k8s_err(&ck, NULL, "use the service account's email, NAME@PROJECT.iam.gserviceaccount.com",
+                        "settings.serviceAccount must be an email address");
+            else snprintf(c->service_account, sizeof c->service_account, "%s", str);
+        } else if (!strcmp(k, "sourceBucket")) {
+            if (!bucket_ok(str))
+                k8s_err(&ck, NULL, "3-63 lowercase letters, digits, '-', '_' and '.'",
+                        "settings.sourceBucket '%s' is not a bucket name", str ? str : "(not a string)");
+            else snprintf(c->source_bucket, sizeof c->source_bucket, "%s", str);
+        } else if (!strcmp(k, "gkeCluster")) {
+            if (!k8s_dns1035(str, 40))
+                k8s_err(&ck, NULL, "a GKE cluster name is at most 40 lowercase letters, digits and '-'",
+                        "settings.gkeCluster is not a cluster name");
+            else snprintf(c->gke_cluster, sizeof c->gke_cluster, "%s", str);
+        } else if (!strcmp(k, "gkeNamespace")) {
+            if (!k8s_dns1035(str, 63))
+                k8s_err(&ck, NULL, "a namespace is a DNS label", "settings.gkeNamespace is not a namespace name");
+            else snprintf(c->gke_namespace, sizeof c->gke_namespace, "%s", str);
+        } else if (!strcmp(k, "registryMirrors")) {
+            read_mirrors(c, v, &ck);
+        } else {
+            k8s_err(&ck, NULL,
+                    "known settings: project, regions, serviceAccount, sourceBucket, gkeCluster, gkeNamespace, "
+                    "registryMirrors",
+                    "unknown setting '%s'", k);
+        }
+    }
+    json_decref(cfg);
+    if (!have_regions)
+        for (size_t i = 0; i < gcp_nregions; i++) c->regions[c->nregions++] = &gcp_regions[i];
+    if (!c->source_bucket[0]) snprintf(c->source_bucket, sizeof c->source_bucket, "%s-fedbroker-sources", c->project);
+    if (ck.errors) {
+        free(c);
+        return FB_INVALID;
+    }
+    *out = c;
+    return FB_OK;
+}
+
+/* Per region: source Functions on Cloud Functions, image Functions on Cloud
+ * Run; Containers on GKE Autopilot and Cloud Run. */
+static fb_status gcp_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
+{
+    k8s_ck ck = checker(diag);
+    json_t *offers = json_array();
+    for (size_t i = 0; i < ctx->nregions; i++) {
+        const gcp_region *r = ctx->regions[i];
+        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "kind", "Function", "service",
+                                                "cloud-functions", "region", r->id, "region_group", r->tier,
+                                                "accepts", "source", "scaleToZero", 1));
+        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "kind", "Function", "service",
+                                                "cloud-run", "region", r->id, "region_group", r->tier, "accepts",
+                                                "image", "scaleToZero", 1));
+        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:b}", "kind", "Container", "service",
+                                                "gke-autopilot", "region", r->id, "scaleToZero", 0));
+        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:s,s:b}", "kind", "Container", "service",
+                                                "cloud-run", "region", r->id, "region_group", r->tier,
+                                                "scaleToZero", 1));
+    }
+    return k8s_emit(&ck, json_pack("{s:o}", "offers", offers), out);
+}
+
+/* Every problem at once, with pointers; nothing is rendered. */
+static fb_status gcp_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *diag)
+{
+    k8s_ck ck = checker(diag);
+    json_t *in = k8s_parse_input(&ck, in_json);
+    if (!in) return FB_INVALID;
+    k8s_wl wl;
+    gcp_shape sh;
+    int rc = gcp_check(ctx, in, &wl, &sh, &ck);
+    json_decref(in);
+    return rc == 0 ? FB_OK : FB_INVALID;
+}
+
+/* The same checks as validate, then the documents of the placement's
+ * service. */
+static fb_status gcp_render(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+{
+    k8s_ck ck = checker(diag);
+    json_t *in = k8s_parse_input(&ck, in_json);
+    if (!in) return FB_INVALID;
+    k8s_wl wl;
+    gcp_shape sh;
+    if (gcp_check(ctx, in, &wl, &sh, &ck) != 0) {
+        json_decref(in);
+        return FB_INVALID;
+    }
+    json_t *docs = gcp_render_docs(ctx, &wl, &sh, &ck);
+    json_decref(in);
+    return k8s_emit(&ck, json_pack("{s:o}", "documents", docs), out);
+}
+
+/* usage prices the shape render would deploy (rounded resources, billing
+ * mode). It refuses only what it cannot price: a bad placement, resources
+ * or timeout beyond the service's limits. Other problems (an image
+ * registry, a secret reference) do not change the cost: the estimate is
+ * given and a note points at validate. */
+static fb_status gcp_usage(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+{
+    k8s_ck ck = checker(diag);
+    json_t *in = k8s_parse_input(&ck, in_json);
+    if (!in) return FB_INVALID;
+    k8s_wl wl;
+    gcp_shape sh;
+    k8s_ck quiet = ck;
+    quiet.quiet = 1;
+    int rc = gcp_check(ctx, in, &wl, &sh, &quiet);
+    if (rc != 0 && (sh.svc == GCP_UNKNOWN || !sh.region || sh.shape_errors)) {
+        gcp_check(ctx, in, &wl, &sh, &ck); /* again, to report every problem */
+        json_decref(in);
+        return FB_INVALID;
+    }
+    json_t *u = gcp_usage_doc(&wl, &sh);
+    if (quiet.errors) {
+        char msg[256];
+        snprintf(msg, sizeof msg,
+                 "validate refuses this placement (%d problem(s) that do not change the cost): the estimate "
+                 "covers resources and requests only", quiet.errors);
+        json_array_append_new(json_object_get(u, "notes"), json_string(msg));
+    }
+    json_decref(in);
+    return k8s_emit(&ck, u, out);
+}
+
+/* The context is one allocation. */
+static void gcp_teardown(fb_driver_ctx *ctx)
+{
+    free(ctx);
+}
+
+static const fb_driver gcp_driver = {
+    .abi_major = FB_ABI_MAJOR,
+    .abi_minor = FB_ABI_MINOR,
+    .struct_size = sizeof(fb_driver),
+    .name = GCP_DRV,
+    .version = "0.1.0",
+    .caps = FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_RENDER | FB_CAP_ESTIMATE | FB_CAP_SCALE_TO_ZERO |
+            FB_CAP_PUBLIC_HTTP | FB_CAP_AUTOSCALE,
+    .summary = "Google Cloud: Cloud Run, Cloud Functions 2nd gen, GKE Autopilot; render and estimate "
+               "only (deploy and discover need OAuth2, a later task)",
+    .configure = gcp_configure,
+    .offers = gcp_offers,
+    .validate = gcp_validate,
+    .render = gcp_render,
+    .teardown = gcp_teardown,
+    .usage = gcp_usage,
+};
+
+FB_DRIVER_EXPORT fb_status fb_driver_entry(const fb_host *h, const fb_driver **out, fb_diag *diag)
+{
+    if (h->abi_major != FB_ABI_MAJOR || h->struct_size < sizeof(fb_host)) {
+        if (h->diag_add && h->abi_major == FB_ABI_MAJOR)
+            h->diag_add(diag, FB_SEV_ERROR, "gcp: the host's ABI table is older than this driver needs",
+                        "upgrade fedbroker", NULL);
+        return FB_NOTSUP;
+    }
+    host = h;
+    *out = &gcp_driver;
+    return FB_OK;
+}

@@ -1,0 +1,305 @@
+/* gcp_render.c - the provider documents of the gcp driver: Cloud Run Admin
+ * API v2 services, Cloud Functions API v2 functions, IAM policies for public
+ * HTTP, and Kubernetes objects for GKE Autopilot. Pure: no I/O, same input
+ * -> same documents. Field names follow Google's discovery documents
+ * (run.v2, cloudfunctions.v2), which the tests validate against. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gcp.h"
+
+/* GCP labels: the user's, then managed-by, workload, tenant and the first
+ * 16 hex digits of the spec hash (label values are at most 63 characters;
+ * the full hash goes in an annotation where there is one). */
+static json_t *gcp_labels(const k8s_wl *wl)
+{
+    json_t *l = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(wl->labels, k, v) {
+        if (json_is_string(v)) json_object_set(l, k, v);
+    }
+    json_object_set_new(l, "managed-by", json_string("fedbroker"));
+    json_object_set_new(l, "workload", json_string(wl->name));
+    json_object_set_new(l, "tenant", json_string(wl->tenant));
+    if (wl->hash[0]) {
+        char h[17];
+        snprintf(h, sizeof h, "%s", wl->hash);
+        json_object_set_new(l, "spec-hash", json_string(h));
+    }
+    return l;
+}
+
+/* One REST request: api, kind of body, method, path, body (stolen). */
+static json_t *doc(const char *api, const char *kind, const char *method, const char *path, json_t *body)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:o}", "api", api, "kind", kind, "method", method, "path", path,
+                     "body", body);
+}
+
+static char *xasprintf(const char *fmt, ...) K8S_PRINTF(1, 2);
+
+/* printf into a new malloc'd string (NULL when out of memory). */
+static char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = malloc((size_t)n + 1);
+    if (!s) return NULL;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+/* The IAM policy that lets anyone invoke the Cloud Run service (also the
+ * service behind a 2nd gen function). setIamPolicy replaces the whole
+ * policy, so this document is the complete policy the broker wants. */
+static json_t *public_invoker(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape *sh)
+{
+    char *path = xasprintf("v2/projects/%s/locations/%s/services/%s:setIamPolicy", ctx->project,
+                           sh->region->id, wl->name);
+    json_t *body = json_pack("{s:{s:[{s:s,s:[s]}]}}", "policy", "bindings", "role", "roles/run.invoker",
+                             "members", "allUsers");
+    json_t *d = doc("run.googleapis.com/v2", "SetIamPolicyRequest", "POST", path ? path : "", body);
+    free(path);
+    return d;
+}
+
+/* A Cloud Run probe from spec.healthCheck: gRPC health checking on a grpc
+ * port, HTTP GET with a path, else (startup only) a TCP check. Cloud Run
+ * liveness probes are HTTP or gRPC: NULL when neither applies. */
+static json_t *run_probe(const k8s_wl *wl, int grpc, int startup)
+{
+    json_t *h = wl->health;
+    const char *path = json_string_value(json_object_get(h, "path"));
+    long long port = k8s_int(h, "port", 0);
+    if (!startup && !grpc && !path) return NULL;
+    json_t *p = json_object();
+    json_t *act = json_object();
+    if (!grpc && path) json_object_set_new(act, "path", json_string(path));
+    if (port > 0) json_object_set_new(act, "port", json_integer(port));
+    json_object_set_new(p, grpc ? "grpc" : path ? "httpGet" : "tcpSocket", act);
+    if (startup)
+        json_object_set_new(p, "initialDelaySeconds",
+                            json_integer(k8s_ceil_seconds(k8s_int(h, "initialDelayMs", 0), 0)));
+    json_object_set_new(p, "periodSeconds", json_integer(k8s_ceil_seconds(k8s_int(h, "periodMs", 10000), 1)));
+    json_object_set_new(p, "timeoutSeconds", json_integer(k8s_ceil_seconds(k8s_int(h, "timeoutMs", 1000), 1)));
+    long long ft = k8s_int(h, "failureThreshold", 3);
+    json_object_set_new(p, "failureThreshold", json_integer(ft < 1 ? 1 : ft));
+    return p;
+}
+
+/* Secret Manager name as Cloud Run wants it: the bare id in our project,
+ * projects/P/secrets/S in another. */
+static void secret_name(fb_driver_ctx *ctx, const char *project, const char *secret, char *out, size_t n)
+{
+    if (!strcmp(project, ctx->project)) snprintf(out, n, "%s", secret);
+    else snprintf(out, n, "projects/%s/secrets/%s", project, secret);
+}
+
+/* A copy of the strings of an array (command, args). */
+static json_t *string_array(json_t *a)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v) {
+        if (json_is_string(v)) json_array_append(out, v);
+    }
+    return out;
+}
+
+/* The GoogleCloudRunV2Service body of a checked workload. */
+static json_t *run_service(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape *sh)
+{
+    char cpu[32], mem[32], tmo[32];
+    k8s_cores(sh->cpu_m, cpu, sizeof cpu);
+    k8s_mib_quantity(sh->mem_mib, mem, sizeof mem);
+    snprintf(tmo, sizeof tmo, "%llds", sh->timeout_s);
+    json_t *c = json_pack("{s:s,s:{s:{s:s,s:s},s:b}}", "image", sh->image, "resources", "limits", "cpu", cpu,
+                          "memory", mem, "cpuIdle", !sh->instance_based);
+    json_t *cmd = json_object_get(wl->spec, "command"), *args = json_object_get(wl->spec, "args");
+    if (json_array_size(cmd)) json_object_set_new(c, "command", string_array(cmd));
+    if (json_array_size(args)) json_object_set_new(c, "args", string_array(args));
+    long long port = K8S_FUNCTION_PORT;
+    const char *pname = "http1";
+    json_t *p0 = json_array_get(wl->ports, 0);
+    if (p0) {
+        port = k8s_int(p0, "port", K8S_FUNCTION_PORT);
+        const char *proto = json_string_value(json_object_get(p0, "protocol"));
+        if (proto && !strcmp(proto, "grpc")) pname = "h2c";
+    }
+    json_object_set_new(c, "ports", json_pack("[{s:I,s:s}]", "containerPort", (json_int_t)port, "name", pname));
+    json_t *env = json_array();
+    size_t n;
+    const char **keys = k8s_sorted_keys(wl->env, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *v = json_string_value(json_object_get(wl->env, keys[i]));
+        json_array_append_new(env, json_pack("{s:s,s:s}", "name", keys[i], "value", v ? v : ""));
+    }
+    free(keys);
+    size_t i;
+    json_t *s;
+    json_array_foreach(wl->secrets, i, s) {
+        char proj[256], sec[256], ver[256], full[600];
+        const char *why;
+        const char *envn = json_string_value(json_object_get(s, "env"));
+        if (!envn || gcp_parse_secret(json_string_value(json_object_get(s, "ref")), ctx->project, proj, sec, ver,
+                                      sizeof sec, &why) != 0)
+            continue; /* refused by the checks */
+        secret_name(ctx, proj, sec, full, sizeof full);
+        json_array_append_new(env, json_pack("{s:s,s:{s:{s:s,s:s}}}", "name", envn, "valueSource",
+                                             "secretKeyRef", "secret", full, "version", ver));
+    }
+    if (json_array_size(env)) json_object_set_new(c, "env", env);
+    else json_decref(env);
+    if (wl->health) {
+        int grpc = !strcmp(pname, "h2c");
+        json_object_set_new(c, "startupProbe", run_probe(wl, grpc, 1));
+        json_t *live = run_probe(wl, grpc, 0);
+        if (live) json_object_set_new(c, "livenessProbe", live);
+    }
+    json_t *tmpl = json_pack("{s:o,s:{s:I,s:I},s:I,s:s,s:s,s:[o]}", "labels", gcp_labels(wl), "scaling",
+                             "minInstanceCount", (json_int_t)wl->min_i, "maxInstanceCount", (json_int_t)wl->max_i,
+                             "maxInstanceRequestConcurrency", (json_int_t)sh->conc, "timeout", tmo,
+                             "executionEnvironment",
+                             sh->gen1 ? "EXECUTION_ENVIRONMENT_GEN1" : "EXECUTION_ENVIRONMENT_GEN2",
+                             "containers", c);
+    if (ctx->service_account[0])
+        json_object_set_new(tmpl, "serviceAccount", json_string(ctx->service_account));
+    char desc[160];
+    snprintf(desc, sizeof desc, "fedbroker workload %s/%s", wl->tenant, wl->name);
+    json_t *body = json_pack("{s:o,s:s,s:s,s:o}", "labels", gcp_labels(wl), "description", desc, "ingress",
+                             wl->public_http ? "INGRESS_TRAFFIC_ALL" : "INGRESS_TRAFFIC_INTERNAL_ONLY",
+                             "template", tmpl);
+    if (wl->hash[0])
+        json_object_set_new(body, "annotations", json_pack("{s:s}", "fedbroker.dev/spec-hash", wl->hash));
+    return body;
+}
+
+/* Where the function's source goes in Cloud Storage, and where it comes
+ * from: the broker uploads (or copies) it before the create call. */
+static json_t *upload(fb_driver_ctx *ctx, const k8s_wl *wl, char *object, size_t n)
+{
+    json_t *from = json_object();
+    const char *sha = json_string_value(json_object_get(wl->code, "sha256"));
+    json_t *s3 = json_object_get(wl->code, "s3");
+    if (s3) {
+        snprintf(object, n, "fedbroker/%s/%s/s3/%s/%s%s%s", wl->tenant, wl->name,
+                 json_string_value(json_object_get(s3, "bucket")) ? json_string_value(json_object_get(s3, "bucket")) : "",
+                 json_string_value(json_object_get(s3, "key")) ? json_string_value(json_object_get(s3, "key")) : "",
+                 json_object_get(s3, "version") ? "@" : "",
+                 json_string_value(json_object_get(s3, "version")) ? json_string_value(json_object_get(s3, "version")) : "");
+        json_object_set(from, "s3", s3);
+    } else {
+        char h[17];
+        snprintf(h, sizeof h, "%s", sha ? sha : wl->hash);
+        snprintf(object, n, "fedbroker/%s/%s/%s.zip", wl->tenant, wl->name, h);
+        const char *k;
+        json_t *v;
+        json_object_foreach(wl->code, k, v) json_object_set(from, k, v);
+    }
+    char *to = xasprintf("gs://%s/%s", ctx->source_bucket, object);
+    json_t *u = json_pack("{s:o,s:s,s:s}", "from", from, "to", to ? to : "", "archive", "zip");
+    free(to);
+    return u;
+}
+
+/* The Function create request (with its upload) and, when public, the
+ * invoker policy of its Cloud Run service. */
+static json_t *functions_docs(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape *sh)
+{
+    char object[1024], cpu[32], mem[32];
+    json_t *up = upload(ctx, wl, object, sizeof object);
+    k8s_cores(sh->cpu_m, cpu, sizeof cpu);
+    k8s_mib_quantity(sh->mem_mib, mem, sizeof mem);
+    json_t *env = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(wl->env, k, v) {
+        if (json_is_string(v)) json_object_set(env, k, v);
+    }
+    json_t *sc = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:b}", "availableMemory", mem, "availableCpu", cpu,
+                           "timeoutSeconds", (json_int_t)sh->timeout_s, "maxInstanceCount", (json_int_t)wl->max_i,
+                           "minInstanceCount", (json_int_t)wl->min_i, "maxInstanceRequestConcurrency",
+                           (json_int_t)sh->conc, "ingressSettings",
+                           wl->public_http ? "ALLOW_ALL" : "ALLOW_INTERNAL_ONLY", "allTrafficOnLatestRevision", 1);
+    if (json_object_size(env)) json_object_set_new(sc, "environmentVariables", env);
+    else json_decref(env);
+    json_t *secrets = json_array();
+    size_t i;
+    json_t *s;
+    json_array_foreach(wl->secrets, i, s) {
+        char proj[256], sec[256], ver[256];
+        const char *why;
+        const char *envn = json_string_value(json_object_get(s, "env"));
+        if (!envn || gcp_parse_secret(json_string_value(json_object_get(s, "ref")), ctx->project, proj, sec, ver,
+                                      sizeof sec, &why) != 0)
+            continue;
+        json_array_append_new(secrets, json_pack("{s:s,s:s,s:s,s:s}", "key", envn, "projectId", proj, "secret",
+                                                 sec, "version", ver));
+    }
+    if (json_array_size(secrets)) json_object_set_new(sc, "secretEnvironmentVariables", secrets);
+    else json_decref(secrets);
+    if (ctx->service_account[0])
+        json_object_set_new(sc, "serviceAccountEmail", json_string(ctx->service_account));
+    char *name = xasprintf("projects/%s/locations/%s/functions/%s", ctx->project, sh->region->id, wl->name);
+    char desc[160];
+    snprintf(desc, sizeof desc, "fedbroker workload %s/%s", wl->tenant, wl->name);
+    json_t *body = json_pack("{s:s,s:s,s:s,s:o,s:{s:s,s:s,s:{s:{s:s,s:s}}},s:o}", "name", name ? name : "",
+                             "description", desc, "environment", "GEN_2", "labels", gcp_labels(wl), "buildConfig",
+                             "runtime", sh->runtime ? sh->runtime : "", "entryPoint", sh->entry_point, "source",
+                             "storageSource", "bucket", ctx->source_bucket, "object", object, "serviceConfig", sc);
+    free(name);
+    size_t ti;
+    json_t *t;
+    json_array_foreach(wl->triggers, ti, t) {
+        const char *q = json_string_value(json_object_get(json_object_get(t, "queue"), "name"));
+        if (!q) continue;
+        char *topic = xasprintf("projects/%s/topics/%s", ctx->project, q);
+        json_t *et = json_pack("{s:s,s:s,s:s,s:s}", "eventType", "google.cloud.pubsub.topic.v1.messagePublished",
+                               "pubsubTopic", topic ? topic : "", "retryPolicy", "RETRY_POLICY_RETRY",
+                               "triggerRegion", sh->region->id);
+        if (ctx->service_account[0])
+            json_object_set_new(et, "serviceAccountEmail", json_string(ctx->service_account));
+        json_object_set_new(body, "eventTrigger", et);
+        free(topic);
+        break;
+    }
+    char *path = xasprintf("v2/projects/%s/locations/%s/functions?functionId=%s", ctx->project, sh->region->id,
+                           wl->name);
+    json_t *d = doc("cloudfunctions.googleapis.com/v2", "Function", "POST", path ? path : "", body);
+    free(path);
+    json_object_set_new(d, "upload", up);
+    json_t *docs = json_pack("[o]", d);
+    if (wl->public_http) json_array_append_new(docs, public_invoker(ctx, wl, sh));
+    return docs;
+}
+
+json_t *gcp_render_docs(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape *sh, k8s_ck *ck)
+{
+    if (sh->svc == GCP_RUN) {
+        char *path = xasprintf("v2/projects/%s/locations/%s/services?serviceId=%s", ctx->project, sh->region->id,
+                               wl->name);
+        json_t *docs = json_pack("[o]", doc("run.googleapis.com/v2", "Service", "POST", path ? path : "",
+                                            run_service(ctx, wl, sh)));
+        free(path);
+        if (wl->public_http) json_array_append_new(docs, public_invoker(ctx, wl, sh));
+        return docs;
+    }
+    if (sh->svc == GCP_FUNCTIONS) return functions_docs(ctx, wl, sh);
+    k8s_opts o;
+    gcp_autopilot_opts(ctx, sh, &o);
+    json_t *docs = k8s_render_deployment(wl, &o, ck);
+    char *cluster = xasprintf("projects/%s/locations/%s/clusters/%s", ctx->project, sh->region->id,
+                              ctx->gke_cluster);
+    size_t i;
+    json_t *d;
+    json_array_foreach(docs, i, d) json_object_set_new(d, "cluster", json_string(cluster ? cluster : ""));
+    free(cluster);
+    return docs;
+}

@@ -1,0 +1,330 @@
+/*
+ * k8s.c - the "k8s" driver: Functions (container images) and Containers on
+ * a local Kubernetes cluster, optionally with Knative Serving.
+ *
+ * Verbs: configure, offers, validate, render, usage (no deploy yet: it
+ * needs a kube-apiserver client, a later task).
+ *
+ * Settings (the drivers.k8s section of the broker configuration):
+ *   namespace                 "default"   where objects go (DNS-1123 label)
+ *   region                    "on-prem"   the offer region (the catalog's
+ *                                         local region id)
+ *   knative                   false       Knative Serving is installed: offer
+ *                                         service "knative" as well
+ *   ingressClass              (none)      public http ports get an Ingress of
+ *                                         this class instead of a
+ *                                         LoadBalancer Service
+ *   knativeMaxTimeoutSeconds  600         the cluster's
+ *                                         max-revision-timeout-seconds
+ *
+ * Services: "kubernetes" renders Deployment + Service + HPA (+ Ingress);
+ * "knative" renders a Knative Service that scales to zero. usage prices
+ * requested resources on always-on nodes with the catalog's local rows
+ * (provider "local", service "kubernetes-node (assumption)").
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "k8s_render.h"
+
+#define DRV "k8s"
+
+static const fb_host *host;
+
+struct fb_driver_ctx {
+    char namespace[64];
+    char region[64];
+    char ingress_class[254];
+    int knative;
+    long long knative_max_timeout_s;
+};
+
+/* Diagnostics of one call go to its diag, prefixed with the driver name. */
+static k8s_ck checker(fb_diag *diag)
+{
+    k8s_ck ck = {host, diag, DRV, 0, 0};
+    return ck;
+}
+
+/* Reads and checks the settings; unknown keys are refused so a typo does
+ * not silently fall back to a default. */
+static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_driver_ctx **out,
+                               fb_diag *diag)
+{
+    (void)h;
+    k8s_ck ck = checker(diag);
+    json_t *cfg = k8s_parse_input(&ck, config_json);
+    if (!cfg) return FB_INVALID;
+    json_t *s = json_object_get(cfg, "settings");
+    if (s && !json_is_object(s) && !json_is_null(s)) {
+        k8s_err(&ck, NULL, "pass {\"settings\": {\"namespace\": ..., \"knative\": true}}",
+                "settings must be an object");
+    }
+    struct fb_driver_ctx c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.namespace, sizeof c.namespace, "default");
+    snprintf(c.region, sizeof c.region, "on-prem");
+    c.knative_max_timeout_s = 600;
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_is_object(s) ? s : NULL, k, v) {
+        if (strcmp(k, "namespace") == 0) {
+            const char *ns = json_string_value(v);
+            if (!ns || strlen(ns) > 63 || !k8s_dns1035(ns, 63))
+                k8s_err(&ck, NULL, "use a DNS label such as \"default\" or \"team-a\"",
+                        "settings.namespace must be a namespace name (lowercase letters, digits, '-')");
+            else snprintf(c.namespace, sizeof c.namespace, "%s", ns);
+        } else if (strcmp(k, "region") == 0) {
+            const char *r = json_string_value(v);
+            if (!r || !*r || strlen(r) >= sizeof c.region)
+                k8s_err(&ck, NULL, "use the catalog's local region id, \"on-prem\"",
+                        "settings.region must be a non-empty string");
+            else snprintf(c.region, sizeof c.region, "%s", r);
+        } else if (strcmp(k, "knative") == 0) {
+            if (!json_is_boolean(v))
+                k8s_err(&ck, NULL, "use true or false", "settings.knative must be a boolean");
+            c.knative = json_is_true(v);
+        } else if (strcmp(k, "ingressClass") == 0) {
+            const char *ic = json_string_value(v);
+            if (!ic || strlen(ic) >= sizeof c.ingress_class || !*ic)
+                k8s_err(&ck, NULL, "use the name of an IngressClass, e.g. \"nginx\"",
+                        "settings.ingressClass must be a non-empty string");
+            else snprintf(c.ingress_class, sizeof c.ingress_class, "%s", ic);
+        } else if (strcmp(k, "knativeMaxTimeoutSeconds") == 0) {
+            if (!json_is_integer(v) || json_integer_value(v) < 1)
+                k8s_err(&ck, NULL, "use Knative's max-revision-timeout-seconds (default 600)",
+                        "settings.knativeMaxTimeoutSeconds must be a positive integer");
+            else c.knative_max_timeout_s = (long long)json_integer_value(v);
+        } else {
+            k8s_err(&ck, NULL,
+                    "known settings: namespace, region, knative, ingressClass, knativeMaxTimeoutSeconds",
+                    "unknown setting '%s'", k);
+        }
+    }
+    json_decref(cfg);
+    if (ck.errors) return FB_INVALID;
+    struct fb_driver_ctx *ctx = malloc(sizeof *ctx);
+    if (!ctx) {
+        k8s_err(&ck, NULL, NULL, "out of memory");
+        return FB_INTERNAL;
+    }
+    *ctx = c;
+    *out = ctx;
+    return FB_OK;
+}
+
+/* One offer per kind and service; Functions must bring an image. */
+static fb_status k8s_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
+{
+    k8s_ck ck = checker(diag);
+    json_t *offers = json_array();
+    static const char *const kinds[] = {"Function", "Container"};
+    for (size_t i = 0; i < 2; i++) {
+        /* "accepts": a Function must bring a container image here */
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "kind", kinds[i], "service", "kubernetes",
+                              "region", ctx->region, "namespace", ctx->namespace, "scaleToZero", 0);
+        if (i == 0) json_object_set_new(o, "accepts", json_string("image"));
+        json_array_append_new(offers, o);
+        if (ctx->knative) {
+            o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "kind", kinds[i], "service", "knative", "region",
+                          ctx->region, "namespace", ctx->namespace, "scaleToZero", 1);
+            if (i == 0) json_object_set_new(o, "accepts", json_string("image"));
+            json_array_append_new(offers, o);
+        }
+    }
+    return k8s_emit(&ck, json_pack("{s:o}", "offers", offers), out);
+}
+
+/* Rendering options from the settings: a local cluster takes the spec's
+ * resources as they are. */
+static void options(fb_driver_ctx *ctx, const k8s_wl *wl, k8s_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->platform = "Kubernetes";
+    o->namespace = ctx->namespace;
+    o->ingress_class = ctx->ingress_class[0] ? ctx->ingress_class : NULL;
+    o->cpu_m = wl->cpu_m;
+    o->mem_mib = wl->mem_mib;
+    o->eph_mib = wl->eph_mib;
+    o->knative_max_timeout_s = ctx->knative_max_timeout_s;
+}
+
+/* The placement must be one of our offers; returns 1 for knative, 0 for
+ * kubernetes, -1 (with an error) otherwise. */
+static int check_placement(fb_driver_ctx *ctx, json_t *in, const k8s_wl *wl, k8s_ck *ck)
+{
+    json_t *p = json_object_get(in, "placement");
+    if (!json_is_object(p)) {
+        k8s_err(ck, NULL, "pass {\"workload\": ..., \"placement\": {\"service\", \"region\", ...}}",
+                "the input has no \"placement\" object");
+        return -1;
+    }
+    const char *svc = k8s_placement_str(in, "service");
+    const char *region = k8s_placement_str(in, "region");
+    const char *kind = k8s_placement_str(in, "kind");
+    int kn = -1;
+    if (svc && strcmp(svc, "kubernetes") == 0) kn = 0;
+    else if (svc && strcmp(svc, "knative") == 0 && ctx->knative) kn = 1;
+    if (kn < 0)
+        k8s_err(ck, NULL,
+                ctx->knative ? "use service \"kubernetes\" or \"knative\""
+                             : "use service \"kubernetes\" (set knative: true when Knative Serving is installed)",
+                "placement.service '%s' is not offered", svc ? svc : "(missing)");
+    if (!region || strcmp(region, ctx->region) != 0)
+        k8s_err(ck, NULL, "the configured region is the driver setting \"region\"",
+                "placement.region '%s' is not offered: this cluster is region '%s'",
+                region ? region : "(missing)", ctx->region);
+    if (kind && strcmp(kind, wl->kind) != 0)
+        k8s_err(ck, NULL, "plan the workload again", "placement.kind %s does not match the workload's kind %s",
+                kind, wl->kind);
+    return ck->errors ? -1 : kn;
+}
+
+/* validate and render share this: every problem, then whether it can go on. */
+static int check_all(fb_driver_ctx *ctx, json_t *in, k8s_wl *wl, k8s_opts *o, int *knative, k8s_ck *ck)
+{
+    if (k8s_wl_load(wl, in, ck) != 0) return -1;
+    *knative = check_placement(ctx, in, wl, ck);
+    options(ctx, wl, o);
+    k8s_check(wl, o, *knative == 1, ck);
+    if (*knative == 1 && strcmp(wl->arch, "arm64") == 0)
+        k8s_warn(ck, "/spec/resources/arch", "enable kubernetes.podspec-nodeselector in Knative's config-features",
+                 "Knative refuses nodeSelector unless the podspec-nodeselector feature is enabled");
+    return ck->errors ? -1 : 0;
+}
+
+/* Every problem at once, with pointers; nothing is rendered. */
+static fb_status k8s_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *diag)
+{
+    k8s_ck ck = checker(diag);
+    json_t *in = k8s_parse_input(&ck, in_json);
+    if (!in) return FB_INVALID;
+    k8s_wl wl;
+    k8s_opts o;
+    int kn = 0;
+    int rc = check_all(ctx, in, &wl, &o, &kn, &ck);
+    json_decref(in);
+    return rc == 0 ? FB_OK : FB_INVALID;
+}
+
+/* The same checks as validate, then the documents of the placement's
+ * service. */
+static fb_status k8s_render(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+{
+    k8s_ck ck = checker(diag);
+    json_t *in = k8s_parse_input(&ck, in_json);
+    if (!in) return FB_INVALID;
+    k8s_wl wl;
+    k8s_opts o;
+    int kn = 0;
+    if (check_all(ctx, in, &wl, &o, &kn, &ck) != 0) {
+        json_decref(in);
+        return FB_INVALID;
+    }
+    json_t *docs = kn ? k8s_render_knative(&wl, &o, &ck) : k8s_render_deployment(&wl, &o, &ck);
+    json_t *result = json_pack("{s:o}", "documents", docs);
+    json_decref(in);
+    return k8s_emit(&ck, result, out);
+}
+
+/* One billing line of the catalog's local rows. Steals quantity. */
+static json_t *line(const char *metric, const char *unit, char *quantity, const char *note)
+{
+    json_t *l = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "provider", "local", "service",
+                          "kubernetes-node (assumption)", "region_group", "on-prem", "metric", metric,
+                          "variant", "opencost default.json", "unit", unit, "quantity",
+                          quantity ? quantity : "0");
+    free(quantity);
+    if (note) json_object_set_new(l, "note", json_string(note));
+    return l;
+}
+
+/* Node-level cost model: the requested cpu and memory of
+ * max(minInstances, 1) replicas, always on for 730 h. Scale-to-zero does
+ * not lower it: the nodes run anyway. */
+static fb_status k8s_usage(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+{
+    (void)ctx;
+    k8s_ck ck = checker(diag);
+    json_t *in = k8s_parse_input(&ck, in_json);
+    if (!in) return FB_INVALID;
+    k8s_wl wl;
+    if (k8s_wl_load(&wl, in, &ck) != 0) {
+        json_decref(in);
+        return FB_INVALID;
+    }
+    const char *svc = k8s_placement_str(in, "service");
+    int knative = svc && strcmp(svc, "knative") == 0;
+    long long replicas = wl.min_i < 1 ? 1 : wl.min_i;
+    long long cpu = wl.cpu_m < 0 ? 0 : wl.cpu_m, mem = wl.mem_mib < 0 ? 0 : wl.mem_mib;
+    char note[256];
+    snprintf(note, sizeof note, "%lld replica(s) x 730 h x %lld millicores / 1000", replicas, cpu);
+    json_t *lines = json_array();
+    json_array_append_new(lines, line("cpu", "vCPU-hour",
+                                      k8s_decimal((k8s_u128)replicas * K8S_MONTH_HOURS * (k8s_u128)cpu,
+                                                  1000, NULL), note));
+    snprintf(note, sizeof note, "%lld replica(s) x 730 h x %lld MiB / 1024 (GB = 2^30 bytes, as OpenCost)",
+             replicas, mem);
+    json_array_append_new(lines, line("memory", "GB-hour",
+                                      k8s_decimal((k8s_u128)replicas * K8S_MONTH_HOURS * (k8s_u128)mem,
+                                                  1024, NULL), note));
+    json_t *notes = json_array();
+    json_array_append_new(notes, json_string(
+        "node-level model: requested resources of max(minInstances, 1) replicas on always-on nodes, "
+        "730 h per month, at OpenCost's default prices (an assumption, not an on-prem TCO)"));
+    long long cold = 0;
+    if (knative && wl.scale_to_zero) {
+        cold = 2000;
+        json_array_append_new(notes, json_string(
+            "coldStartMs 2000 is an assumption: a typical Knative scale-from-zero (pod scheduling, "
+            "image already cached, readiness); not measured"));
+    } else {
+        json_array_append_new(notes, json_string("coldStartMs 0: at least one replica is always running"));
+    }
+    long long peak = (wl.max_i > replicas ? wl.max_i : replicas) * cpu;
+    char vc[32];
+    k8s_cores(peak, vc, sizeof vc);
+    json_array_append_new(notes, json_string("vcpu: peak demand, maxInstances x requested cpu"));
+    json_t *result = json_pack("{s:o,s:o,s:I,s:s}", "lines", lines, "notes", notes, "coldStartMs",
+                               (json_int_t)cold, "vcpu", vc);
+    json_decref(in);
+    return k8s_emit(&ck, result, out);
+}
+
+/* The context is one allocation. */
+static void k8s_teardown(fb_driver_ctx *ctx)
+{
+    free(ctx);
+}
+
+static const fb_driver k8s_driver = {
+    .abi_major = FB_ABI_MAJOR,
+    .abi_minor = FB_ABI_MINOR,
+    .struct_size = sizeof(fb_driver),
+    .name = DRV,
+    .version = "0.1.0",
+    .caps = FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_RENDER | FB_CAP_ESTIMATE |
+            FB_CAP_SCALE_TO_ZERO | FB_CAP_AUTOSCALE | FB_CAP_PUBLIC_HTTP,
+    .summary = "local Kubernetes (Deployment/Service/HPA) and Knative Serving; render and "
+               "estimate only, no deploy yet",
+    .configure = k8s_configure,
+    .offers = k8s_offers,
+    .validate = k8s_validate,
+    .render = k8s_render,
+    .teardown = k8s_teardown,
+    .usage = k8s_usage,
+};
+
+FB_DRIVER_EXPORT fb_status fb_driver_entry(const fb_host *h, const fb_driver **out, fb_diag *diag)
+{
+    if (h->abi_major != FB_ABI_MAJOR || h->struct_size < sizeof(fb_host)) {
+        if (h->diag_add && h->abi_major == FB_ABI_MAJOR)
+            h->diag_add(diag, FB_SEV_ERROR, "k8s: the host's ABI table is older than this driver needs",
+                        "upgrade fedbroker", NULL);
+        return FB_NOTSUP;
+    }
+    host = h;
+    *out = &k8s_driver;
+    return FB_OK;
+}

@@ -1,0 +1,581 @@
+/* check_solver.c - unit tests of the placement solver (core/solver*.c).
+ *
+ * The reference answers come from outside the solver: exhaustive
+ * enumeration written here (its own feasibility check and pricing, from
+ * the test's own arrays), and GLPK's branch and bound reading our LP export
+ * back through glp_read_lp. */
+#include "config.h"
+#include "solver.h"
+#include "util.h"
+
+#include <check.h>
+#include <glpk.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- a tiny instance the test knows everything about ---- */
+
+#define MW 7
+#define MO 6
+#define MR 3
+typedef struct tinst {
+    int nw, no, nr;
+    int region[MO];
+    int prov[MR];
+    int64_t cap[MO];            /* micro-vCPU, or FBI_UNLIMITED */
+    int64_t egress[MR][MR];     /* nano-USD per GiB */
+    int64_t demand[MW];
+    int64_t cost[MW][MO];       /* nano-USD, -1 = not feasible */
+    int nl, lf[8], lt[8];
+    int64_t lv[8];              /* nano-GiB */
+    int has_group; int gmeasure; int64_t gcap; int gmask; /* offers bitmask */
+    int has_budget; int64_t budget; int bmask;             /* workloads bitmask */
+    int np, pk[4], pa[4], pb[4], pfa[4], pfb[4];           /* pairs (forbidden: one pair) */
+} tinst;
+
+static uint64_t rs = 88172645463325252ULL;
+static uint64_t rnd(void)
+{
+    rs ^= rs << 13;
+    rs ^= rs >> 7;
+    rs ^= rs << 17;
+    return rs;
+}
+static int rint_(int n) { return (int)(rnd() % (uint64_t)n); }
+
+static void random_inst(tinst *t, int extras)
+{
+    memset(t, 0, sizeof *t);
+    t->nw = 3 + rint_(MW - 2);
+    t->no = 2 + rint_(MO - 1);
+    t->nr = 1 + rint_(MR);
+    for (int r = 0; r < t->nr; r++) t->prov[r] = rint_(2);
+    for (int o = 0; o < t->no; o++) {
+        t->region[o] = rint_(t->nr);
+        t->cap[o] = rint_(5) == 0 ? FBI_UNLIMITED : (int64_t)(1 + rint_(8)) * 500000;
+    }
+    for (int a = 0; a < t->nr; a++)
+        for (int b = 0; b < t->nr; b++)
+            t->egress[a][b] = a == b ? 0 : (int64_t)(1 + rint_(150)) * 1000000; /* 0.001 .. 0.15 */
+    for (int w = 0; w < t->nw; w++) {
+        t->demand[w] = (int64_t)(1 + rint_(6)) * 250000;
+        int n = 0;
+        for (int o = 0; o < t->no; o++) {
+            t->cost[w][o] = rint_(3) == 0 ? -1 : (int64_t)rint_(100000) * 1000 + rint_(1000); /* 0..100 USD */
+            n += t->cost[w][o] >= 0;
+        }
+        if (!n) t->cost[w][rint_(t->no)] = 12345678901LL;
+    }
+    t->nl = rint_(5);
+    for (int l = 0; l < t->nl; l++) {
+        t->lf[l] = rint_(t->nw);
+        t->lt[l] = rint_(t->nw);
+        t->lv[l] = (int64_t)rint_(400000) * 1000 + 7; /* odd nano-GiB: rounding matters */
+    }
+    if (extras) {
+        t->has_group = rint_(2);
+        t->gmeasure = rint_(2);
+        t->gcap = t->gmeasure ? 1 + rint_(t->nw) : (int64_t)(1 + rint_(10)) * 500000;
+        t->gmask = 1 + rint_((1 << t->no) - 1);
+        t->has_budget = rint_(2);
+        t->budget = (int64_t)rint_(200) * FBI_USD;
+        t->bmask = 1 + rint_((1 << t->nw) - 1);
+        t->np = rint_(4);
+        for (int k = 0; k < t->np; k++) {
+            t->pk[k] = rint_(4);
+            t->pa[k] = rint_(t->nw);
+            do t->pb[k] = rint_(t->nw); while (t->pb[k] == t->pa[k]);
+            t->pfa[k] = rint_(t->no);
+            t->pfb[k] = rint_(t->no);
+        }
+    }
+}
+
+static fbi_problem *build(const tinst *t)
+{
+    fbi_problem *p = fbi_problem_new();
+    char *err = NULL;
+    char name[32];
+    for (int r = 0; r < t->nr; r++) {
+        snprintf(name, sizeof name, "p%d:r%d", t->prov[r], r);
+        ck_assert_int_eq(fbi_problem_add_region(p, name, t->prov[r] ? "p1" : "p0", &err), r);
+    }
+    for (int a = 0; a < t->nr; a++)
+        for (int b = 0; b < t->nr; b++) ck_assert_int_eq(fbi_problem_set_egress(p, a, b, t->egress[a][b], &err), 0);
+    for (int o = 0; o < t->no; o++) ck_assert_int_eq(fbi_problem_add_offer(p, NULL, t->region[o], t->cap[o], &err), o);
+    for (int w = 0; w < t->nw; w++) {
+        ck_assert_int_eq(fbi_problem_add_workload(p, NULL, t->demand[w], &err), w);
+        for (int o = 0; o < t->no; o++)
+            if (t->cost[w][o] >= 0) ck_assert_int_ge(fbi_problem_add_option(p, w, o, t->cost[w][o], &err), 0);
+    }
+    for (int l = 0; l < t->nl; l++) ck_assert_int_ge(fbi_problem_add_link(p, t->lf[l], t->lt[l], t->lv[l], &err), 0);
+    if (t->has_group) {
+        int offs[MO], n = 0;
+        for (int o = 0; o < t->no; o++) if (t->gmask & (1 << o)) offs[n++] = o;
+        ck_assert_int_ge(fbi_problem_add_group(p, "g", t->gmeasure ? FBI_MEASURE_COUNT : FBI_MEASURE_VCPU,
+                                               t->gcap, offs, (size_t)n, &err), 0);
+    }
+    if (t->has_budget) {
+        int ws[MW], n = 0;
+        for (int w = 0; w < t->nw; w++) if (t->bmask & (1 << w)) ws[n++] = w;
+        ck_assert_int_ge(fbi_problem_add_budget(p, "b", t->budget, ws, (size_t)n, &err), 0);
+    }
+    for (int k = 0; k < t->np; k++) {
+        int pair[2] = {t->pfa[k], t->pfb[k]};
+        ck_assert_int_ge(fbi_problem_add_pair(p, (fbi_pair_kind)t->pk[k], t->pa[k], t->pb[k], pair, 1, &err), 0);
+    }
+    ck_assert_ptr_null(err);
+    return p;
+}
+
+/* Our own check of an assignment: -1 when infeasible, else the exact total
+ * (each link's volume x price rounded half-to-even to nano-USD). */
+static int64_t tprice(const tinst *t, const int *a)
+{
+    int64_t load[MO] = {0}, cnt[MO] = {0};
+    __extension__ __int128 sum = 0;
+    for (int w = 0; w < t->nw; w++) {
+        if (a[w] < 0 || a[w] >= t->no || t->cost[w][a[w]] < 0) return -1;
+        load[a[w]] += t->demand[w];
+        cnt[a[w]]++;
+        sum += t->cost[w][a[w]];
+    }
+    for (int o = 0; o < t->no; o++)
+        if (t->cap[o] != FBI_UNLIMITED && load[o] > t->cap[o]) return -1;
+    if (t->has_group) {
+        int64_t s = 0;
+        for (int o = 0; o < t->no; o++)
+            if (t->gmask & (1 << o)) s += t->gmeasure ? cnt[o] : load[o];
+        if (s > t->gcap) return -1;
+    }
+    if (t->has_budget) {
+        int64_t s = 0;
+        for (int w = 0; w < t->nw; w++) if (t->bmask & (1 << w)) s += t->cost[w][a[w]];
+        if (s > t->budget) return -1;
+    }
+    for (int k = 0; k < t->np; k++) {
+        int oa = a[t->pa[k]], ob = a[t->pb[k]];
+        int ra = t->region[oa], rb = t->region[ob];
+        if (t->pk[k] == 0 && ra != rb) return -1;
+        if (t->pk[k] == 1 && ra == rb) return -1;
+        if (t->pk[k] == 2 && t->prov[ra] == t->prov[rb]) return -1;
+        if (t->pk[k] == 3 && oa == t->pfa[k] && ob == t->pfb[k]) return -1;
+    }
+    for (int l = 0; l < t->nl; l++) {
+        __extension__ __int128 v = (__int128)t->lv[l] * t->egress[t->region[a[t->lf[l]]]][t->region[a[t->lt[l]]]];
+        __extension__ __int128 q = v / 1000000000, r = v % 1000000000;
+        if (2 * r > 1000000000 || (2 * r == 1000000000 && (q & 1))) q++;
+        sum += q;
+    }
+    return (int64_t)sum;
+}
+
+/* Exhaustive optimum: -1 when infeasible. */
+static int64_t enumerate(const tinst *t)
+{
+    int a[MW] = {0};
+    int64_t best = -1;
+    for (;;) {
+        int64_t v = tprice(t, a);
+        if (v >= 0 && (best < 0 || v < best)) best = v;
+        int w = 0;
+        while (w < t->nw && ++a[w] == t->no) a[w++] = 0;
+        if (w == t->nw) break;
+    }
+    return best;
+}
+
+/* The optimum GLPK finds on our LP file (read back by glp_read_lp). */
+static double glpk_on_lp(fbi_problem *p, int *infeasible)
+{
+    char path[] = "/tmp/check_solver_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    char *err = NULL;
+    ck_assert_int_eq(fbi_problem_write_lp(p, f, &err), 0);
+    fclose(f);
+    glp_term_out(GLP_OFF);
+    glp_prob *lp = glp_create_prob();
+    ck_assert_int_eq(glp_read_lp(lp, NULL, path), 0);
+    unlink(path);
+    glp_iocp ip;
+    glp_init_iocp(&ip);
+    ip.presolve = GLP_ON;
+    ip.msg_lev = GLP_MSG_OFF;
+    int rc = glp_intopt(lp, &ip);
+    double v = -1;
+    *infeasible = 0;
+    if (rc == GLP_ENOPFS || glp_mip_status(lp) == GLP_NOFEAS) *infeasible = 1;
+    else {
+        ck_assert_int_eq(rc, 0);
+        ck_assert_int_eq(glp_mip_status(lp), GLP_OPT);
+        v = glp_mip_obj_val(lp);
+    }
+    glp_delete_prob(lp);
+    return v;
+}
+
+static void check_against_enumeration(int extras, int n)
+{
+    int n_feas = 0, n_inf = 0;
+    for (int it = 0; it < n; it++) {
+        tinst t;
+        random_inst(&t, extras);
+        int64_t opt = enumerate(&t);
+        for (int mode = 0; mode < 2; mode++) {
+            fbi_problem *p = build(&t);
+            fbi_solve_opts o = {mode ? FBI_MODE_HEURISTIC : FBI_MODE_EXACT, 5.0, (unsigned)it, 0};
+            fbi_result r;
+            char *err = NULL;
+            ck_assert_msg(fbi_solve(p, &o, &r, &err) == 0, "solve failed: %s", err ? err : "");
+            if (opt < 0) {
+                ck_assert_msg(r.status == FBI_INFEASIBLE || (mode == 1 && r.status == FBI_UNKNOWN),
+                              "instance %d mode %d: infeasible by enumeration, solver says %s", it, mode,
+                              fbi_status_str(r.status));
+                if (r.status == FBI_INFEASIBLE) ck_assert_ptr_nonnull(r.reason);
+            } else {
+                ck_assert_msg(r.status == FBI_OPTIMAL || r.status == FBI_FEASIBLE,
+                              "instance %d mode %d: feasible (optimum %" PRId64 ") but solver says %s (%s)", it,
+                              mode, opt, fbi_status_str(r.status), r.reason ? r.reason : "");
+                /* The plan is feasible by our own check and re-prices exactly. */
+                int64_t mine = tprice(&t, r.offer);
+                ck_assert_msg(mine >= 0, "instance %d: the plan violates a constraint", it);
+                ck_assert_int_eq(mine, r.total);
+                ck_assert_msg(r.bound <= opt, "instance %d mode %d: bound %" PRId64 " above the optimum %" PRId64,
+                              it, mode, r.bound, opt);
+                ck_assert_int_ge(r.total, opt);
+                if (mode == 0)
+                    ck_assert_msg(r.status == FBI_OPTIMAL && r.total == opt,
+                                  "instance %d: exact mode gave %" PRId64 " (%s), optimum %" PRId64, it, r.total,
+                                  fbi_status_str(r.status), opt);
+                if (r.status == FBI_OPTIMAL) ck_assert_int_eq(r.total, opt);
+            }
+            if (mode == 0) {
+                int inf;
+                double g = glpk_on_lp(p, &inf);
+                ck_assert_int_eq(inf, opt < 0);
+                if (opt >= 0)
+                    ck_assert_msg(fabs(g - (double)opt / 1e9) <= 1e-6 * (1 + (double)opt / 1e9),
+                                  "instance %d: GLPK on the LP file %.9f, enumeration %.9f", it, g, (double)opt / 1e9);
+            }
+            fbi_result_free(&r);
+            fbi_problem_free(p);
+        }
+        if (opt < 0) n_inf++;
+        else n_feas++;
+    }
+    /* The random family must exercise both outcomes. */
+    ck_assert_int_gt(n_feas, n / 5);
+    if (extras) ck_assert_int_gt(n_inf, 0);
+}
+
+START_TEST(test_enumeration_plain)
+{
+    check_against_enumeration(0, 120);
+}
+END_TEST
+
+START_TEST(test_enumeration_extras)
+{
+    check_against_enumeration(1, 200);
+}
+END_TEST
+
+/* ---- decimals ---- */
+
+START_TEST(test_decimal)
+{
+    int64_t v;
+    char *why = NULL;
+    char buf[32];
+    ck_assert_int_eq(fbi_decimal_parse("12.5", 9, &v, &why), 0);
+    ck_assert_int_eq(v, 12500000000LL);
+    ck_assert_int_eq(fbi_decimal_parse("-0.000000001", 9, &v, &why), 0);
+    ck_assert_int_eq(v, -1);
+    ck_assert_int_eq(fbi_decimal_parse("1.5e3", 6, &v, &why), 0);
+    ck_assert_int_eq(v, 1500000000LL);
+    ck_assert_int_eq(fbi_decimal_parse("2.50E-2", 9, &v, &why), 0);
+    ck_assert_int_eq(v, 25000000);
+    ck_assert_int_eq(fbi_decimal_parse("0.0000000001", 9, &v, &why), -1);
+    ck_assert_ptr_nonnull(strstr(why, "decimal places"));
+    free(why);
+    why = NULL;
+    ck_assert_int_eq(fbi_decimal_parse("1e30", 9, &v, &why), -1);
+    free(why);
+    why = NULL;
+    ck_assert_int_eq(fbi_decimal_parse("12a", 9, &v, &why), -1);
+    free(why);
+    why = NULL;
+    ck_assert_int_eq(fbi_decimal_parse("", 9, &v, &why), -1);
+    free(why);
+    ck_assert_str_eq(fbi_decimal_format(1234567890123LL, 9, 2, buf), "1234.567890123");
+    ck_assert_str_eq(fbi_decimal_format(1500000000LL, 9, 2, buf), "1.50");
+    ck_assert_str_eq(fbi_decimal_format(-250000, 6, 0, buf), "-0.25");
+    ck_assert_str_eq(fbi_decimal_format(3000000, 6, 0, buf), "3");
+}
+END_TEST
+
+/* ---- the JSON loader ---- */
+
+static const char *BASE =
+    "{\"format\":\"fedbroker-placement-instance/1\",\"extra\":{\"ignored\":true},"
+    "\"regions\":[{\"id\":0,\"name\":\"aws:us-east-1\",\"provider\":\"aws\",\"lat\":1},"
+    "{\"id\":1,\"name\":\"gcp:us-east4\",\"provider\":\"gcp\"}],"
+    "\"egress_price\":[[0,0.09],[0.12,0]],"
+    "\"offers\":[{\"id\":0,\"region\":0,\"capacity_vcpu\":2},{\"id\":1,\"region\":1,\"capacity_vcpu\":4}],"
+    "\"workloads\":[{\"id\":0,\"demand_vcpu\":1,\"cost\":{\"0\":10.5,\"1\":\"12\"}},"
+    "{\"id\":1,\"demand_vcpu\":1.5,\"cost\":{\"0\":20,\"1\":21}}],"
+    "\"links\":[{\"id\":0,\"from\":0,\"to\":1,\"volume_gib_month\":100}]}";
+
+/* Replaces the first occurrence of `from` in BASE by `to` (new). */
+static char *mutate(const char *from, const char *to)
+{
+    const char *at = strstr(BASE, from);
+    ck_assert_msg(at != NULL, "fixture text '%s' not found", from);
+    return fbi_xasprintf("%.*s%s%s", (int)(at - BASE), BASE, to, at + strlen(from));
+}
+
+static void expect_error(const char *text, const char *pointer, const char *words)
+{
+    fb_diag *d = fb_diag_new();
+    fbi_problem *p = NULL;
+    fb_status st = fbi_problem_load_json(text, strlen(text), "t.json", &p, d);
+    ck_assert_int_eq(st, FB_INVALID);
+    ck_assert_ptr_null(p);
+    int found = 0;
+    for (size_t i = 0; i < fb_diag_count(d); i++) {
+        const char *ptr = fb_diag_pointer(d, i);
+        if (pointer && ptr && strcmp(ptr, pointer) == 0 && (!words || strstr(fb_diag_summary(d, i), words)))
+            found = 1;
+        if (!pointer && fb_diag_line(d, i) > 0) found = 1;
+    }
+    if (!found) fb_diag_print(d, stderr);
+    ck_assert_msg(found, "no error at %s (%s) for: %s", pointer ? pointer : "(line)", words ? words : "", text);
+    fb_diag_free(d);
+}
+
+START_TEST(test_loader_ok)
+{
+    fb_diag *d = fb_diag_new();
+    fbi_problem *p = NULL;
+    ck_assert_int_eq(fbi_problem_load_json(BASE, strlen(BASE), "t.json", &p, d), FB_OK);
+    ck_assert_int_eq(fb_diag_count(d), 0);
+    ck_assert_int_eq(fbi_problem_nworkloads(p), 2);
+    ck_assert_int_eq(fbi_problem_noffers(p), 2);
+    ck_assert_int_eq(fbi_problem_offer_capacity(p, 0), 2 * FBI_VCPU);
+    ck_assert_int_eq(fbi_problem_workload_demand(p, 1), 1500000);
+    int a[2] = {0, 1};
+    fbi_money tot;
+    char *why = NULL;
+    ck_assert_int_eq(fbi_problem_price(p, a, &tot, &why), 0);
+    /* 10.5 + 21 + 100 GiB x 0.09 = 40.5 */
+    ck_assert_int_eq(tot, 40500000000LL);
+    int b[2] = {0, 0}; /* 2.5 vCPU on a 2 vCPU offer */
+    ck_assert_int_eq(fbi_problem_price(p, b, &tot, &why), -1);
+    ck_assert_ptr_nonnull(strstr(why, "capacity"));
+    free(why);
+    fbi_problem_free(p);
+    fb_diag_free(d);
+}
+END_TEST
+
+START_TEST(test_loader_errors)
+{
+    static const struct { const char *from, *to, *ptr, *words; } cases[] = {
+        {"instance/1", "instance/9", "/format", "unknown format"},
+        {"{\"id\":1,\"name\":\"gcp", "{\"id\":7,\"name\":\"gcp", "/regions/1/id", "must be 1"},
+        {"\"provider\":\"gcp\"", "\"provider\":5", "/regions/1/provider", NULL},
+        {"[[0,0.09],[0.12,0]]", "[[0,0.09],[0.12]]", "/egress_price/1", NULL},
+        {"[[0,0.09]", "[[0,-0.09]", "/egress_price/0/1", "negative"},
+        {"\"region\":0,\"capacity_vcpu\":2", "\"region\":5,\"capacity_vcpu\":2", "/offers/0/region", "does not exist"},
+        {"\"capacity_vcpu\":4", "\"capacity_vcpu\":-4", "/offers/1/capacity_vcpu", "negative"},
+        {"\"capacity_vcpu\":4", "\"capacity_vcpu\":0.0000001", "/offers/1/capacity_vcpu", "decimal places"},
+        {"\"0\":10.5,", "\"0\":10.5,\"9\":1,", "/workloads/0/cost/9", "does not exist"},
+        {"\"0\":10.5,", "\"0\":10.5,\"x/y\":1,", "/workloads/0/cost/x~1y", "not an offer id"},
+        {"\"0\":20,", "\"0\":-20,", "/workloads/1/cost/0", "negative"},
+        {"\"0\":10.5,", "\"0\":10.5000000001,", "/workloads/0/cost/0", NULL},
+        {"\"0\":10.5,", "\"0\":\"ten\",", "/workloads/0/cost/0", NULL},
+        {"\"demand_vcpu\":1,", "\"demand_vcpu\":\"-1\",", "/workloads/0/demand_vcpu", "negative"},
+        {"{\"id\":1,\"demand_vcpu\":1.5,", "{\"id\":1,", "/workloads/1/demand_vcpu", "missing"},
+        {"\"to\":1", "\"to\":2", "/links/0/to", "does not exist"},
+        {"\"volume_gib_month\":100", "\"volume_gib_month\":-1", "/links/0/volume_gib_month", "negative"},
+        {"\"links\":[", "\"pair_constraints\":[{\"type\":\"near\",\"a\":0,\"b\":1}],\"links\":[",
+         "/pair_constraints/0/type", "unknown"},
+        {"\"links\":[", "\"pair_constraints\":[{\"type\":\"same_region\",\"a\":0,\"b\":0}],\"links\":[",
+         "/pair_constraints/0/b", "different"},
+        {"\"links\":[", "\"pair_constraints\":[{\"type\":\"forbidden_offers\",\"a\":0,\"b\":1,\"pairs\":[[0,3]]}],\"links\":[",
+         "/pair_constraints/0/pairs/0/1", "does not exist"},
+        {"\"links\":[", "\"capacity_groups\":[{\"capacity\":3,\"offers\":[0,2]}],\"links\":[",
+         "/capacity_groups/0/offers/1", "does not exist"},
+        {"\"links\":[", "\"capacity_groups\":[{\"capacity\":3,\"measure\":\"gpu\",\"offers\":[0]}],\"links\":[",
+         "/capacity_groups/0/measure", NULL},
+        {"\"links\":[", "\"budgets\":[{\"budget_usd\":-3,\"workloads\":[0]}],\"links\":[",
+         "/budgets/0/budget_usd", "negative"},
+        {"\"links\":[", "\"budgets\":[{\"budget_usd\":3,\"workloads\":[0,4]}],\"links\":[",
+         "/budgets/0/workloads/1", "does not exist"},
+        {"\"0\":10.5,", "\"0\":0.30000000000000004,", "/workloads/0/cost/0", "significant digits"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *t = mutate(cases[i].from, cases[i].to);
+        expect_error(t, cases[i].ptr, cases[i].words);
+        free(t);
+    }
+    expect_error("{\"format\": ", NULL, NULL);
+    expect_error("[1,2]", "", "object");
+}
+END_TEST
+
+/* ---- infeasibility with reasons ---- */
+
+static fbi_result solve_text(const char *text, fbi_mode mode)
+{
+    fb_diag *d = fb_diag_new();
+    fbi_problem *p = NULL;
+    ck_assert_int_eq(fbi_problem_load_json(text, strlen(text), "t.json", &p, d), FB_OK);
+    fbi_solve_opts o = {mode, 5.0, 1, 0};
+    fbi_result r;
+    char *err = NULL;
+    ck_assert_int_eq(fbi_solve(p, &o, &r, &err), 0);
+    fbi_problem_free(p);
+    fb_diag_free(d);
+    return r;
+}
+
+START_TEST(test_infeasible_reasons)
+{
+    static const struct { const char *from, *to, *words; } cases[] = {
+        /* workload 1 has no feasible offer */
+        {"\"cost\":{\"0\":20,\"1\":21}", "\"cost\":{}", "no feasible offer"},
+        /* workload 0 can only go to offer 0 (2 vCPU) and needs 3 */
+        {"\"demand_vcpu\":1,\"cost\":{\"0\":10.5,\"1\":\"12\"}", "\"demand_vcpu\":3,\"cost\":{\"0\":10.5}",
+         "more than the capacity"},
+        /* both can only go to offer 0: 1 + 1.5 > 2 */
+        {"\"cost\":{\"0\":10.5,\"1\":\"12\"}},{\"id\":1,\"demand_vcpu\":1.5,\"cost\":{\"0\":20,\"1\":21}}",
+         "\"cost\":{\"0\":10.5}},{\"id\":1,\"demand_vcpu\":1.5,\"cost\":{\"0\":20}}", "capacity of offer 0"},
+        {"\"links\":[", "\"budgets\":[{\"name\":\"team\",\"budget_usd\":30,\"workloads\":[0,1]}],\"links\":[",
+         "budget 'team'"},
+        {"\"links\":[", "\"capacity_groups\":[{\"name\":\"q\",\"measure\":\"count\",\"capacity\":1,\"offers\":[0,1]}],\"links\":[",
+         "capacity group"},
+        {"\"cost\":{\"0\":20,\"1\":21}}],", "\"cost\":{\"0\":20,\"1\":21}}],\"pair_constraints\":["
+         "{\"type\":\"same_region\",\"a\":0,\"b\":1},{\"type\":\"different_provider\",\"a\":0,\"b\":1}],",
+         "pair constraints"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *t = mutate(cases[i].from, cases[i].to);
+        for (int mode = FBI_MODE_AUTO; mode <= FBI_MODE_HEURISTIC; mode++) {
+            fbi_result r = solve_text(t, (fbi_mode)mode);
+            ck_assert_msg(r.status == FBI_INFEASIBLE, "case %zu: status %s", i, fbi_status_str(r.status));
+            ck_assert_msg(r.reason && strstr(r.reason, cases[i].words), "case %zu: reason '%s' lacks '%s'", i,
+                          r.reason ? r.reason : "(none)", cases[i].words);
+            fbi_result_free(&r);
+        }
+        free(t);
+    }
+}
+END_TEST
+
+/* Pair constraints and group capacities hold on a larger random problem in
+ * heuristic mode (checked by fbi_problem_price and by hand). */
+START_TEST(test_heuristic_respects_constraints)
+{
+    fbi_problem *p = fbi_problem_new();
+    char *err = NULL;
+    for (int r = 0; r < 6; r++) {
+        char nm[16];
+        snprintf(nm, sizeof nm, "p%d:r%d", r % 2, r);
+        fbi_problem_add_region(p, nm, r % 2 ? "b" : "a", &err);
+    }
+    for (int a = 0; a < 6; a++)
+        for (int b = 0; b < 6; b++) fbi_problem_set_egress(p, a, b, a == b ? 0 : 20000000 + 10000000 * ((a + b) % 5), &err);
+    for (int o = 0; o < 24; o++) fbi_problem_add_offer(p, NULL, o % 6, (int64_t)(2 + o % 5) * FBI_VCPU, &err);
+    for (int w = 0; w < 60; w++) {
+        fbi_problem_add_workload(p, NULL, (int64_t)(1 + w % 4) * 250000, &err);
+        for (int o = 0; o < 24; o++)
+            if ((w * 7 + o * 3) % 4 != 0) fbi_problem_add_option(p, w, o, (int64_t)(5 + (w * 13 + o * 29) % 50) * FBI_USD, &err);
+    }
+    for (int l = 0; l < 60; l++) fbi_problem_add_link(p, l, (l * 17 + 5) % 60, (int64_t)(10 + l) * FBI_GIB, &err);
+    int offs[4] = {0, 6, 12, 18};
+    fbi_problem_add_group(p, "region 0", FBI_MEASURE_VCPU, 6 * FBI_VCPU, offs, 4, &err);
+    int pk[] = {FBI_PAIR_DIFFERENT_REGION, FBI_PAIR_SAME_REGION, FBI_PAIR_DIFFERENT_PROVIDER};
+    for (int k = 0; k < 9; k++) fbi_problem_add_pair(p, pk[k % 3], 3 * k, 3 * k + 1, NULL, 0, &err);
+    ck_assert_ptr_null(err);
+    fbi_solve_opts o = {FBI_MODE_HEURISTIC, 2.0, 3, 0};
+    fbi_result r;
+    ck_assert_int_eq(fbi_solve(p, &o, &r, &err), 0);
+    ck_assert_msg(r.status == FBI_FEASIBLE || r.status == FBI_OPTIMAL, "%s", fbi_status_str(r.status));
+    fbi_money tot;
+    char *why = NULL;
+    ck_assert_msg(fbi_problem_price(p, r.offer, &tot, &why) == 0, "%s", why ? why : "");
+    ck_assert_int_eq(tot, r.total);
+    int64_t load[24] = {0};
+    for (int w = 0; w < 60; w++) load[r.offer[w]] += fbi_problem_workload_demand(p, w);
+    for (int q = 0; q < 24; q++) ck_assert_int_le(load[q], fbi_problem_offer_capacity(p, q));
+    ck_assert_int_le(load[0] + load[6] + load[12] + load[18], 6 * FBI_VCPU);
+    for (int k = 0; k < 9; k++) {
+        int ra = fbi_problem_offer_region(p, r.offer[3 * k]), rb = fbi_problem_offer_region(p, r.offer[3 * k + 1]);
+        if (k % 3 == 0) ck_assert_int_ne(ra, rb);
+        if (k % 3 == 1) ck_assert_int_eq(ra, rb);
+        if (k % 3 == 2) ck_assert_int_ne(ra % 2, rb % 2);
+    }
+    ck_assert_int_le(r.bound, r.total);
+    fbi_result_free(&r);
+    fbi_problem_free(p);
+}
+END_TEST
+
+START_TEST(test_builder_errors)
+{
+    fbi_problem *p = fbi_problem_new();
+    char *err = NULL;
+    ck_assert_int_eq(fbi_problem_add_offer(p, NULL, 0, 1, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "region 0"));
+    free(err);
+    err = NULL;
+    fbi_problem_add_region(p, "a:b", "a", &err);
+    ck_assert_int_eq(fbi_problem_set_egress(p, 0, 0, -1, &err), -1);
+    free(err);
+    err = NULL;
+    fbi_problem_add_offer(p, NULL, 0, 1, &err);
+    fbi_problem_add_workload(p, NULL, 1, &err);
+    ck_assert_int_eq(fbi_problem_add_option(p, 0, 0, -5, &err), -1);
+    free(err);
+    err = NULL;
+    ck_assert_int_ge(fbi_problem_add_option(p, 0, 0, 5, &err), 0);
+    ck_assert_int_eq(fbi_problem_add_option(p, 0, 0, 6, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "twice"));
+    free(err);
+    err = NULL;
+    ck_assert_int_eq(fbi_problem_add_pair(p, FBI_PAIR_SAME_REGION, 0, 0, NULL, 0, &err), -1);
+    free(err);
+    fbi_problem_free(p);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("solver");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_decimal);
+    tcase_add_test(tc, test_loader_ok);
+    tcase_add_test(tc, test_loader_errors);
+    tcase_add_test(tc, test_builder_errors);
+    tcase_add_test(tc, test_infeasible_reasons);
+    tcase_add_test(tc, test_heuristic_respects_constraints);
+    tcase_add_test(tc, test_enumeration_plain);
+    tcase_add_test(tc, test_enumeration_extras);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
