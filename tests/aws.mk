@@ -18,11 +18,6 @@ AWS_TESTS = \
 	tests/aws/crash_destroy.py \
 	tests/aws/lifecycle.py
 TESTS += $(AWS_TESTS)
-# crash_destroy.py needs core to destroy recorded resources whose deployment
-# row was never written (the CLI was killed mid-apply): `destroy --all` lists
-# deployments only. Expected to fail until core does; an XPASS then says to
-# drop this line.
-XFAIL_TESTS = tests/aws/crash_destroy.py
 EXTRA_DIST += $(AWS_TESTS) tests/aws/awstest.py
 
 # The apply benchmark's fast Lambda stand-in (bench/aws_apply.sh, bench/README-aws.md).

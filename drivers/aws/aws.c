@@ -661,15 +661,18 @@ static int check_region(aws_ctx *ctx, const json_t *p, const char *kind, fb_diag
 }
 
 static fb_status check_all(aws_ctx *ctx, const json_t *w, const json_t *p, const char *kind,
-                           int warnings, fb_diag *diag)
+                           int checks, fb_diag *diag)
 {
     int bad = check_region(ctx, p, kind, diag);
-    fb_status st = !strcmp(kind, "Function") ? aws_lambda_validate(ctx, w, p, warnings, diag)
-                                             : aws_ecs_validate(ctx, w, p, warnings, diag);
+    fb_status st = !strcmp(kind, "Function") ? aws_lambda_validate(ctx, w, p, checks, diag)
+                                             : aws_ecs_validate(ctx, w, p, checks, diag);
     if (st == FB_OK && bad) st = FB_INVALID;
     return st;
 }
 
+/* validate's "mode": plan and render check the workload against AWS's
+ * rules only; dry-run and apply (and an input without a mode) also check
+ * the deployment settings and that credentials can be found. */
 static fb_status aws_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *diag)
 {
     json_t *in;
@@ -677,7 +680,15 @@ static fb_status aws_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *
     const char *kind;
     fb_status st = parse_wp(diag, in_json, &in, &w, &p, &kind);
     if (st != FB_OK) return st;
-    st = check_all(ctx, w, p, kind, 1, diag);
+    const char *mode = aws_str(in, "mode");
+    int plan = mode && !strcmp(mode, "plan"), render = mode && !strcmp(mode, "render");
+    int checks = plan ? 0 : render ? AWS_CHECK_WARN : AWS_CHECK_WARN | AWS_CHECK_DEPLOY;
+    st = check_all(ctx, w, p, kind, checks, diag);
+    if (st == FB_OK && (checks & AWS_CHECK_DEPLOY)) {
+        fbk_aws_creds creds;
+        st = aws_creds(ctx, diag, aws_str(p, "region"), &creds);
+        fbk_aws_creds_clear(&creds);
+    }
     json_decref(in);
     return st;
 }
@@ -712,7 +723,7 @@ static fb_status aws_apply(fb_driver_ctx *ctx, const char *in_json, char **out, 
     const char *kind;
     fb_status st = parse_wp(diag, in_json, &in, &w, &p, &kind);
     if (st != FB_OK) return st;
-    st = check_all(ctx, w, p, kind, 0, diag);
+    st = check_all(ctx, w, p, kind, AWS_CHECK_DEPLOY, diag);
     json_t *result = NULL;
     if (st == FB_OK)
         st = !strcmp(kind, "Function") ? aws_lambda_apply(ctx, in, &result, diag)

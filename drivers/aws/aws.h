@@ -126,10 +126,21 @@ int aws_zip_path(const char *path, size_t max_zip, size_t max_unzipped, unsigned
 char *aws_base64(const unsigned char *data, size_t len);
 
 /* ---- lambda.c --------------------------------------------------------------- */
-/* Checks a workload; warnings only when `warnings` (validate, render) so
- * apply, which the broker validates first, does not repeat them. */
+/* What a check covers (the validate input's "mode"): AWS_CHECK_WARN adds
+ * warnings (validate; apply, which the broker validated first, does not
+ * repeat them); AWS_CHECK_DEPLOY checks the deployment settings (execution
+ * roles, subnets, account id), which plan and render do without. */
+#define AWS_CHECK_WARN   1
+#define AWS_CHECK_DEPLOY 2
+
+/* A deployment setting render shows when it is not configured. */
+#define AWS_UNSET_LAMBDA_ROLE "${drivers.aws.lambda.role}"
+#define AWS_UNSET_SUBNETS "${drivers.aws.ecs.subnets}"
+#define AWS_UNSET_EXEC_ROLE "${drivers.aws.ecs.executionRoleArn}"
+#define AWS_UNSET_ACCOUNT "${drivers.aws.accountId}"
+
 fb_status aws_lambda_validate(aws_ctx *ctx, const json_t *w, const json_t *placement,
-                              int warnings, fb_diag *diag);
+                              int checks, fb_diag *diag);
 /* The create-path documents, in order (new array). */
 fb_status aws_lambda_documents(aws_ctx *ctx, const json_t *w, const json_t *placement,
                                json_t **docs, fb_diag *diag);
@@ -141,7 +152,7 @@ fb_status aws_lambda_discover(aws_ctx *ctx, const fbk_aws_creds *creds, const ch
 
 /* ---- ecs.c ------------------------------------------------------------------ */
 fb_status aws_ecs_validate(aws_ctx *ctx, const json_t *w, const json_t *placement,
-                           int warnings, fb_diag *diag);
+                           int checks, fb_diag *diag);
 fb_status aws_ecs_documents(aws_ctx *ctx, const json_t *w, const json_t *placement,
                             json_t **docs, fb_diag *diag);
 fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);

@@ -113,10 +113,14 @@ static void ctr_free(ctr *c)
     free(c->size_note);
 }
 
-/* valueFrom for an aws-sm:// secret reference (new), or NULL with *why. */
-static char *secret_value_from(aws_ctx *ctx, const char *region, const char *ref, char **why)
+/* valueFrom for an aws-sm:// secret reference (new), or NULL with *why.
+ * *account_missing is set when the ARN needs the account id and
+ * drivers.aws.accountId is not set (the ARN then shows a placeholder). */
+static char *secret_value_from(aws_ctx *ctx, const char *region, const char *ref,
+                               int *account_missing, char **why)
 {
     *why = NULL;
+    *account_missing = 0;
     if (!ref || strncmp(ref, "aws-sm://", 9) != 0) {
         *why = fbk_xasprintf("ECS reads secrets from AWS Secrets Manager only; %s is not an "
                              "aws-sm:// reference", ref ? ref : "(none)");
@@ -126,20 +130,18 @@ static char *secret_value_from(aws_ctx *ctx, const char *region, const char *ref
     if (!strncmp(rest, "arn:", 4)) return fbk_xstrdup(rest);
     const char *hash = strchr(rest, '#');
     if (!hash) return fbk_xstrdup(rest);
-    if (!ctx->account_id) {
-        *why = fbk_xasprintf("a secret with a JSON key (%s) needs its full ARN, and the driver "
-                             "does not know the account: set drivers.aws.accountId", ref);
-        return NULL;
-    }
-    return fbk_xasprintf("arn:aws:secretsmanager:%s:%s:secret:%.*s:%s::", region, ctx->account_id,
+    *account_missing = !ctx->account_id;
+    return fbk_xasprintf("arn:aws:secretsmanager:%s:%s:secret:%.*s:%s::", region,
+                         ctx->account_id ? ctx->account_id : AWS_UNSET_ACCOUNT,
                          (int)(hash - rest), rest, hash + 1);
 }
 
 /* ---- validate ------------------------------------------------------------------------------ */
 
 fb_status aws_ecs_validate(aws_ctx *ctx, const json_t *w, const json_t *placement,
-                           int warnings, fb_diag *diag)
+                           int checks, fb_diag *diag)
 {
+    int warnings = checks & AWS_CHECK_WARN, deploy = checks & AWS_CHECK_DEPLOY;
     ctr c;
     ctr_init(&c, w, aws_str(placement, "region"));
     int bad = 0;
@@ -159,24 +161,39 @@ fb_status aws_ecs_validate(aws_ctx *ctx, const json_t *w, const json_t *placemen
                                    "with GPU containers, or drop spec.resources.gpu");
     if (!aws_str(c.spec, "image"))
         ERR("/spec/image", "aws: a Container needs spec.image");
-    if (json_array_size(ctx->subnets) == 0)
+    if (json_array_size(ctx->subnets) == 0 && deploy)
         ERR(NULL, "aws: Fargate services run in a VPC and no subnets are configured\n"
                   "set drivers.aws.ecs.subnets (and securityGroups, assignPublicIp)");
+    else if (json_array_size(ctx->subnets) == 0)
+        WARN(NULL, "aws: drivers.aws.ecs.subnets is not set: the documents show %s (apply "
+                   "refuses until it is set)", AWS_UNSET_SUBNETS);
     size_t i;
     const json_t *s;
     json_array_foreach(json_object_get(c.spec, "secrets"), i, s) {
         char ptr[64];
         snprintf(ptr, sizeof ptr, "/spec/secrets/%zu/ref", i);
         char *why = NULL;
+        int account_missing = 0;
         char *vf = secret_value_from(ctx, c.region ? c.region : "us-east-1", aws_str(s, "ref"),
-                                     &why);
+                                     &account_missing, &why);
         if (!vf) ERR(ptr, "aws: %s", why);
+        else if (account_missing && deploy)
+            ERR(ptr, "aws: the secret %s has a JSON key, so ECS needs its full ARN, and the "
+                     "driver does not know the account\nset drivers.aws.accountId",
+                aws_str(s, "ref"));
+        else if (account_missing)
+            WARN(ptr, "aws: drivers.aws.accountId is not set: the secret's ARN shows %s",
+                 AWS_UNSET_ACCOUNT);
         free(vf);
         free(why);
     }
-    if (json_array_size(json_object_get(c.spec, "secrets")) && !ctx->execution_role)
+    if (json_array_size(json_object_get(c.spec, "secrets")) && !ctx->execution_role && deploy)
         ERR("/spec/secrets", "aws: ECS needs a task execution role to read secrets\n"
                              "set drivers.aws.ecs.executionRoleArn");
+    else if (json_array_size(json_object_get(c.spec, "secrets")) && !ctx->execution_role)
+        WARN("/spec/secrets", "aws: drivers.aws.ecs.executionRoleArn is not set: the task "
+                              "definition shows %s (apply refuses until it is set)",
+             AWS_UNSET_EXEC_ROLE);
     const json_t *hc = json_object_get(c.spec, "healthCheck");
     if (hc) {
         struct {
@@ -243,6 +260,11 @@ static json_t *ecs_tags(const json_t *w)
     return arr;
 }
 
+static const json_t *secrets_of(const ctr *c)
+{
+    return json_object_get(c->spec, "secrets");
+}
+
 static json_int_t at_least(json_int_t lo, json_int_t v)
 {
     return v < lo ? lo : v;
@@ -291,7 +313,8 @@ static json_t *taskdef_body(aws_ctx *ctx, const ctr *c)
     json_t *secrets = json_array();
     json_array_foreach(json_object_get(c->spec, "secrets"), i, p) {
         char *why = NULL;
-        char *vf = secret_value_from(ctx, c->region, aws_str(p, "ref"), &why);
+        int account_missing = 0;
+        char *vf = secret_value_from(ctx, c->region, aws_str(p, "ref"), &account_missing, &why);
         if (vf) json_array_append_new(secrets, json_pack("{s:s?,s:s}", "name", aws_str(p, "env"),
                                                          "valueFrom", vf));
         free(vf);
@@ -329,7 +352,10 @@ static json_t *taskdef_body(aws_ctx *ctx, const ctr *c)
     json_object_set_new(b, "cpu", json_string(num));
     snprintf(num, sizeof num, "%d", c->mem);
     json_object_set_new(b, "memory", json_string(num));
-    if (ctx->execution_role) json_object_set_new(b, "executionRoleArn", json_string(ctx->execution_role));
+    if (ctx->execution_role)
+        json_object_set_new(b, "executionRoleArn", json_string(ctx->execution_role));
+    else if (json_array_size(secrets_of(c)))
+        json_object_set_new(b, "executionRoleArn", json_string(AWS_UNSET_EXEC_ROLE));
     if (ctx->task_role) json_object_set_new(b, "taskRoleArn", json_string(ctx->task_role));
     if (c->eph_gib) json_object_set_new(b, "ephemeralStorage", json_pack("{s:I}", "sizeInGiB", c->eph_gib));
     return b;
@@ -357,6 +383,8 @@ static json_t *service_body(aws_ctx *ctx, const ctr *c)
 {
     json_t *vpc = json_pack("{s:O,s:s}", "subnets", ctx->subnets, "assignPublicIp",
                             public_ip(ctx, c));
+    if (json_array_size(ctx->subnets) == 0)
+        json_object_set_new(vpc, "subnets", json_pack("[s]", AWS_UNSET_SUBNETS));
     if (json_array_size(ctx->security_groups))
         json_object_set(vpc, "securityGroups", ctx->security_groups);
     char *token = client_token(ctx, c);

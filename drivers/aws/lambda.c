@@ -110,8 +110,9 @@ static int env_name_ok(const char *k)
 }
 
 fb_status aws_lambda_validate(aws_ctx *ctx, const json_t *w, const json_t *placement,
-                              int warnings, fb_diag *diag)
+                              int checks, fb_diag *diag)
 {
+    int warnings = checks & AWS_CHECK_WARN;
     lam l;
     lam_init(&l, w, aws_str(placement, "region"));
     const json_t *spec = l.spec;
@@ -119,10 +120,13 @@ fb_status aws_lambda_validate(aws_ctx *ctx, const json_t *w, const json_t *place
 #define ERR(ptr, ...) (fbk_diag(aws_host, diag, FB_SEV_ERROR, ptr, __VA_ARGS__), bad = 1)
 #define WARN(ptr, ...) \
     do { if (warnings) fbk_diag(aws_host, diag, FB_SEV_WARNING, ptr, __VA_ARGS__); } while (0)
-    if (!ctx->lambda_role)
+    if (!ctx->lambda_role && (checks & AWS_CHECK_DEPLOY))
         ERR(NULL, "aws: Lambda needs an execution role and none is configured\n"
                   "set drivers.aws.lambda.role to the ARN of the role the function runs as "
                   "(arn:aws:iam::ACCOUNT:role/NAME; it needs AWSLambdaBasicExecutionRole)");
+    else if (!ctx->lambda_role)
+        WARN(NULL, "aws: drivers.aws.lambda.role is not set: the documents show %s where the "
+                   "execution role goes (apply refuses until it is set)", AWS_UNSET_LAMBDA_ROLE);
     if (l.mem < LAMBDA_MIN_MEMORY || l.mem > LAMBDA_MAX_MEMORY)
         ERR("/spec/resources/memory",
             "aws: Lambda memory must be %d..%d MiB; the spec asks for %lld MiB\n"
@@ -280,7 +284,8 @@ static json_t *config_body(aws_ctx *ctx, const lam *l)
 {
     const json_t *md = json_object_get(l->w, "metadata");
     json_t *b = json_object();
-    json_object_set_new(b, "Role", json_string(ctx->lambda_role ? ctx->lambda_role : ""));
+    json_object_set_new(b, "Role", json_string(ctx->lambda_role ? ctx->lambda_role
+                                                                : AWS_UNSET_LAMBDA_ROLE));
     json_object_set_new(b, "MemorySize", json_integer(l->mem));
     json_object_set_new(b, "Timeout", json_integer(l->timeout_s));
     json_object_set_new(b, "EphemeralStorage", json_pack("{s:I}", "Size", l->eph));

@@ -13,11 +13,24 @@
 
 typedef unsigned __int128 u128;
 
-#define MONTH_SECONDS 2628000u
-#define MONTH_HOURS 730u
+/* The month: hoursPerMonth from the broker (730 = 8,760 / 12 by default,
+ * or a calendar month), kept as milli-hours so it stays exact. */
+typedef struct month {
+    u128 mh; /* milli-hours */
+} month;
+
+static u128 month_ms(const month *m) /* milliseconds */
+{
+    return m->mh * 3600;
+}
+
+
+/* Set when a quantity had to be rounded to the broker's 6 decimal places. */
+static __thread int rounded_any;
 
 /* num/den as a decimal string (new): exact when it terminates within
- * max_places digits after the point, else rounded half up to max_places. */
+ * max_places digits after the point, else rounded half up to max_places
+ * (the broker reads quantities with at most 6 decimal places). */
 static char *dec(u128 num, u128 den, int max_places)
 {
     u128 q = num / den, r = num % den;
@@ -35,6 +48,7 @@ static char *dec(u128 num, u128 den, int max_places)
         r %= den;
     }
     /* half-up rounding of what did not fit */
+    if (r) rounded_any = 1;
     if (r && 2 * r >= den) {
         int i = nd - 1;
         while (i >= 0 && digits[i] == '9') digits[i--] = '0';
@@ -83,8 +97,8 @@ static json_int_t cold_start_ms(const char *runtime, int image)
     return 250; /* python, nodejs */
 }
 
-static fb_status lambda_usage(const json_t *w, json_t *lines, json_t *notes, json_t *out,
-                              fb_diag *diag)
+static fb_status lambda_usage(const json_t *w, const month *mo, json_t *lines, json_t *notes,
+                              json_t *out, fb_diag *diag)
 {
     const json_t *spec = aws_spec(w), *res = json_object_get(spec, "resources");
     const json_t *tr = json_object_get(spec, "traffic"), *sc = json_object_get(spec, "scaling");
@@ -103,27 +117,28 @@ static fb_status lambda_usage(const json_t *w, json_t *lines, json_t *notes, jso
     if (p > 0) {
         /* provisioned concurrency: P x memory for the whole month; the
          * invocations it can serve are billed at its lower duration rate */
-        u128 cap_rd = (u128)p * MONTH_SECONDS * 1000; /* request-ms it can hold */
+        u128 cap_rd = (u128)p * month_ms(mo); /* request-ms it can hold */
         u128 rd = (u128)r * (u128)d;
         u128 on_pc = rd < cap_rd ? rd : cap_rd;
         const char *pc_note = strcmp(arch, "arm64") == 0
             ? "the catalog has no arm64 provisioned-concurrency rows: priced at the x86_64 rate "
               "(AWS charges less on arm64, so this overestimates)" : NULL;
         line(lines, "lambda", "provisioned_concurrency", "x86_64", "GB-second",
-             dec((u128)p * MONTH_SECONDS * (u128)m, 1024, 20), pc_note);
+             dec((u128)p * month_ms(mo) * (u128)m, (u128)1024 * 1000, 6), pc_note);
         line(lines, "lambda", "provisioned_concurrency_duration", "x86_64", "GB-second",
-             dec(on_pc * (u128)m, gbs_den, 20), pc_note);
-        line(lines, "lambda", "duration", arch, "GB-second", dec((rd - on_pc) * (u128)m, gbs_den, 20),
+             dec(on_pc * (u128)m, gbs_den, 6), pc_note);
+        line(lines, "lambda", "duration", arch, "GB-second", dec((rd - on_pc) * (u128)m, gbs_den, 6),
              "invocations beyond what the provisioned concurrency holds on average");
         json_array_append_new(notes, json_string(
-            "minInstances is priced as provisioned concurrency for 730 h; invocations up to its "
-            "average capacity are billed at the provisioned duration rate"));
+            "minInstances is priced as provisioned concurrency for the whole month; invocations "
+            "up to its average capacity are billed at the provisioned duration rate (apply does "
+            "not configure provisioned concurrency yet)"));
     } else {
-        line(lines, "lambda", "duration", arch, "GB-second", dec(gbs_num, gbs_den, 20), NULL);
+        line(lines, "lambda", "duration", arch, "GB-second", dec(gbs_num, gbs_den, 6), NULL);
     }
     if (e > 512)
         line(lines, "lambda", "ephemeral_storage", "x86_64+arm64", "GB-second",
-             dec((u128)r * (u128)d * (u128)(e - 512), gbs_den, 20),
+             dec((u128)r * (u128)d * (u128)(e - 512), gbs_den, 6),
              "ephemeral storage above the 512 MB included");
     json_array_append_new(notes, json_string(
         "GB-seconds = requests x meanDuration (billed in 1 ms units) x memoryMiB / 1024; "
@@ -136,7 +151,7 @@ static fb_status lambda_usage(const json_t *w, json_t *lines, json_t *notes, jso
         "(an assumption, not a measurement; see drivers/aws/README.md)"));
     /* vCPU demand: average concurrency (or the provisioned floor) x the
      * share Lambda gives per MiB (1 vCPU at 1769 MiB) */
-    u128 conc_num = (u128)r * (u128)d, conc_den = (u128)1000 * MONTH_SECONDS;
+    u128 conc_num = (u128)r * (u128)d, conc_den = month_ms(mo);
     if ((u128)p * conc_den > conc_num) conc_num = (u128)p * conc_den;
     char *v = dec(conc_num * (u128)m, conc_den * 1769, 6);
     json_object_set_new(out, "vcpu", json_string(v));
@@ -144,8 +159,8 @@ static fb_status lambda_usage(const json_t *w, json_t *lines, json_t *notes, jso
     return FB_OK;
 }
 
-static fb_status fargate_usage(const json_t *w, json_t *lines, json_t *notes, json_t *out,
-                               fb_diag *diag)
+static fb_status fargate_usage(const json_t *w, const month *mo, json_t *lines, json_t *notes,
+                               json_t *out, fb_diag *diag)
 {
     const json_t *spec = aws_spec(w), *res = json_object_get(spec, "resources");
     const json_t *tr = json_object_get(spec, "traffic"), *sc = json_object_get(spec, "scaling");
@@ -180,11 +195,11 @@ static fb_status fargate_usage(const json_t *w, json_t *lines, json_t *notes, js
     }
     /* tasks = average concurrency / concurrency per task, rounded up,
      * between the desired count and maxInstances */
-    u128 den = (u128)1000 * MONTH_SECONDS * (u128)k;
+    u128 den = month_ms(mo) * (u128)k;
     u128 need = ((u128)r * (u128)d + den - 1) / den;
     json_int_t tasks = need > (u128)max ? max : (json_int_t)need;
     if (tasks < desired) tasks = desired;
-    char *tn = fbk_xasprintf("%lld task(s) for 730 h: average concurrency (requests x "
+    char *tn = fbk_xasprintf("%lld task(s) all month: average concurrency (requests x "
                              "meanDuration / month) / %lld per task, rounded up, within "
                              "desiredCount %lld .. maxInstances %lld", (long long)tasks,
                              (long long)k, (long long)desired, (long long)max);
@@ -192,18 +207,22 @@ static fb_status fargate_usage(const json_t *w, json_t *lines, json_t *notes, js
     free(tn);
     const char *variant = !strcmp(arch, "arm64") ? "linux/arm64" : "linux/x86_64";
     line(lines, "fargate", "vcpu", variant, "vCPU-hour",
-         dec((u128)tasks * (u128)cpu * MONTH_HOURS, 1024, 20), NULL);
+         dec((u128)tasks * (u128)cpu * mo->mh, (u128)1024 * 1000, 6), NULL);
     line(lines, "fargate", "memory", variant, "GB-hour",
-         dec((u128)tasks * (u128)m * MONTH_HOURS, 1024, 20), NULL);
+         dec((u128)tasks * (u128)m * mo->mh, (u128)1024 * 1000, 6), NULL);
     json_int_t gib = (e + 1023) / 1024;
     if (gib > 20)
         line(lines, "fargate", "ephemeral_storage", "any", "GB-hour",
-             dec((u128)tasks * (u128)(gib - 20) * MONTH_HOURS, 1, 0),
+             dec((u128)tasks * (u128)(gib - 20) * mo->mh, 1000, 6),
              "ephemeral storage above the 20 GB included per task");
-    json_object_set_new(out, "coldStartMs", json_integer(40000));
+    /* A Fargate service keeps at least one task running: no request waits
+     * for a task to start (a new one, some 30-60 s with the image pull, only
+     * adds capacity). */
+    json_object_set_new(out, "coldStartMs", json_integer(0));
     json_array_append_new(notes, json_string(
-        "coldStartMs 40000 is a typical Fargate task start (image pull included) when scaling "
-        "out: an assumption, not a measurement (drivers/aws/README.md)"));
+        "coldStartMs 0: a Fargate service always runs at least one task; a task started when "
+        "scaling out (typically 30-60 s with the image pull, an assumption) adds capacity, "
+        "requests do not wait for it"));
     char *v = dec((u128)tasks * (u128)cpu, 1024, 6);
     json_object_set_new(out, "vcpu", json_string(v));
     free(v);
@@ -215,9 +234,24 @@ fb_status aws_usage(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag)
     (void)ctx;
     const json_t *w = json_object_get(in, "workload");
     const char *kind = aws_str(w, "kind");
+    month mo = {730000};
+    const json_t *h = json_object_get(in, "hoursPerMonth");
+    if (h) {
+        double hv = json_number_value(h);
+        if (!json_is_number(h) || hv < 1 || hv > 745) {
+            fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
+                     "aws: hoursPerMonth must be a number of hours from 1 to 745");
+            return FB_INVALID;
+        }
+        mo.mh = (u128)(hv * 1000 + 0.5);
+    }
     json_t *lines = json_array(), *notes = json_array(), *o = json_object();
-    fb_status st = !strcmp(kind, "Function") ? lambda_usage(w, lines, notes, o, diag)
-                                             : fargate_usage(w, lines, notes, o, diag);
+    rounded_any = 0;
+    fb_status st = !strcmp(kind, "Function") ? lambda_usage(w, &mo, lines, notes, o, diag)
+                                             : fargate_usage(w, &mo, lines, notes, o, diag);
+    if (st == FB_OK && rounded_any)
+        json_array_append_new(notes, json_string(
+            "some quantities were rounded half up to 6 decimal places (the broker's precision)"));
     if (st == FB_OK) {
         json_object_set_new(o, "lines", lines);
         json_object_set_new(o, "notes", notes);

@@ -9,9 +9,8 @@ open intent, and the function is not lost:
                     CreateFunction), then `fedbroker destroy --all` removes it
                     from the fake;
   crash_destroy.py  `fedbroker destroy --all` right after the crash removes
-                    it. This needs core to destroy resources whose
-                    deployment row was never written (an XFAIL until core
-                    does; see tests/aws.mk)."""
+                    it (core leaves a "creating" deployment row before the
+                    first create, so destroy finds the recorded ARN)."""
 import os
 import signal
 import sys

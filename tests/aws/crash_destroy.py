@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """crash.py's scenario, then `fedbroker destroy --all` right after the crash
-(no resuming apply): see crash.py. Expected to fail until core destroys
-recorded resources that have no deployment row (tests/aws.mk XFAIL_TESTS)."""
+(no resuming apply): core's "creating" deployment row, written before the
+first create, lets destroy find the ARN the driver recorded. See crash.py."""
 import os
 import sys
 

@@ -34,9 +34,14 @@ SETTINGS = {"regions": ["us-east-1", "eu-west-1"], "accountId": "123456789012",
             "ecs": {"subnets": ["subnet-1"], "executionRoleArn": "arn:aws:iam::123456789012:role/exec"}}
 
 
-def verb(name, inp, settings=SETTINGS):
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+ENV.update({"AWS_ACCESS_KEY_ID": "AKIDFAKEEXAMPLE00001", "AWS_SECRET_ACCESS_KEY": "notARealSecret",
+            "HOME": "/nonexistent"})
+
+
+def verb(name, inp, settings=SETTINGS, env=ENV):
     p = subprocess.run([TOOL, SO, name, json.dumps(settings)], input=json.dumps(inp).encode(),
-                       capture_output=True)
+                       capture_output=True, env=env)
     if p.returncode != 0:
         raise SystemExit(f"aws_verb failed: {p.stderr.decode()}")
     return json.loads(p.stdout)
@@ -72,9 +77,10 @@ def container(**spec):
             "metadata": {"name": "ctr", "tenant": "t", "labels": {}}, "spec": base, "specHash": "cd" * 32}
 
 
-def place(w, region="us-east-1"):
+def place(w, region="us-east-1", mode="apply", **more):
     svc = "lambda" if w["kind"] == "Function" else "fargate"
-    return {"workload": w, "placement": {"provider": "aws", "service": svc, "region": region, "kind": w["kind"]}}
+    return {"workload": w, "placement": {"provider": "aws", "service": svc, "region": region, "kind": w["kind"]},
+            "mode": mode, **more}
 
 
 def refused(desc, w, pointer, words, region="us-east-1", settings=SETTINGS):
@@ -120,6 +126,31 @@ ck.ok(r["status"] == "invalid" and any("eu-north-1" in d["summary"] and "us-east
 r = verb("validate", place(function()), {**SETTINGS, "lambda": {}})
 ck.ok(r["status"] == "invalid" and any("lambda.role" in (d.get("detail") or "") for d in r["diagnostics"]),
       "no Lambda execution role is refused and the setting named", r)
+nothing = {"regions": ["us-east-1"]}
+for mode in ("plan", "render"):
+    r = verb("validate", place(function(), mode=mode), nothing)
+    r2 = verb("validate", place(container(secrets=[{"env": "A", "ref": "aws-sm://db#pw"}]), mode=mode), nothing)
+    ck.ok(r["status"] == "ok" and r2["status"] == "ok",
+          f"mode {mode}: no deployment settings needed (role, subnets, account, execution role)", (r, r2))
+    ck.ok(mode == "plan" and not r["diagnostics"] or mode == "render" and
+          any("drivers.aws.lambda.role" in d["summary"] for d in r["diagnostics"] if d["severity"] == "warning"),
+          f"mode {mode}: {'no warnings' if mode == 'plan' else 'a warning names the missing setting'}", r)
+doc = verb("render", place(container(secrets=[{"env": "A", "ref": "aws-sm://db#pw"}]), mode="render"),
+           nothing)["output"]["documents"]
+ck.ok(doc[1]["body"]["networkConfiguration"]["awsvpcConfiguration"]["subnets"] == ["${drivers.aws.ecs.subnets}"]
+      and doc[0]["body"]["executionRoleArn"] == "${drivers.aws.ecs.executionRoleArn}"
+      and "${drivers.aws.accountId}" in doc[0]["body"]["containerDefinitions"][0]["secrets"][0]["valueFrom"],
+      "render shows placeholders for the settings that are not configured", doc)
+for mode in ("dry-run", "apply"):
+    r = verb("validate", place(function(), mode=mode), nothing)
+    ck.ok(r["status"] == "invalid", f"mode {mode}: the missing execution role is refused", r)
+    r = verb("validate", place(function(), mode=mode), SETTINGS,
+             env={**{k: v for k, v in ENV.items() if not k.startswith("AWS_")}})
+    ck.ok(r["status"] == "auth" and any("AWS_ACCESS_KEY_ID" in (d.get("detail") or "") + d["summary"]
+                                        for d in r["diagnostics"]),
+          f"mode {mode}: missing credentials are refused with the sources tried", r)
+r = verb("validate", place(function(), mode="plan"), SETTINGS, env={k: v for k, v in ENV.items() if not k.startswith("AWS_")})
+ck.ok(r["status"] == "ok", "mode plan: no credentials needed", r)
 r = verb("validate", place(function(triggers=[{"queue": {"name": "q", "batchSize": 1}}])))
 ck.ok(r["status"] == "ok" and any(d["severity"] == "warning" and d.get("pointer") == "/spec/triggers/0"
                                   for d in r["diagnostics"]), "a queue trigger is a warning (not wired)", r)
@@ -175,8 +206,9 @@ def catalog_rows():
 rows = catalog_rows()
 
 
-def usage(w):
-    r = verb("usage", place(w))
+def usage(w, hours=None):
+    extra = {"hoursPerMonth": hours} if hours is not None else {}
+    r = verb("usage", place(w, mode="plan", **extra))
     ck.ok(r["status"] == "ok", f"usage of {w['kind']} answers", r)
     out = r["output"] or {"lines": []}
     lines = {(l["service"], l["metric"], l["variant"], l["unit"]): Decimal(l["quantity"]) for l in out["lines"]}
@@ -185,19 +217,22 @@ def usage(w):
     else:
         missing = [k for k in lines if k not in rows]
         ck.ok(not missing, f"every {w['kind']} usage line names a catalog row", missing)
+    ck.ok(all(len(l["quantity"].partition(".")[2]) <= 6 for l in out["lines"]),
+          "quantities have at most 6 decimal places (what the broker reads)", out["lines"])
     return lines, out
 
 
 def exact(fr):
-    """A Fraction whose decimal expansion terminates, as a Decimal."""
-    d = Decimal(fr.numerator) / Decimal(fr.denominator)
-    assert Fraction(d) == fr, fr
-    return d
+    """A Fraction as the broker reads quantities: exact when it has at most
+    6 decimal places, else rounded half up to 6."""
+    x = fr * 10**6
+    q = (2 * x.numerator + x.denominator) // (2 * x.denominator)
+    return Decimal(q).scaleb(-6).normalize() if q else Decimal(0)
 
 
-MONTH_S = 730 * 3600
 for r_, d_, m_, e_, arch in ((2000000, 45, 256, 512, "arm64"), (40000000, 60, 512, 512, "x86_64"),
-                             (3000000, 800, 2048, 2048, "x86_64"), (7, 1, 10240, 10240, "arm64")):
+                             (3000000, 800, 2048, 2048, "x86_64"), (7, 1, 10240, 10240, "arm64"),
+                             (12345, 7, 200, 600, "x86_64")):
     lines, out = usage(function(resources={"memoryMiB": m_, "ephemeralStorageMiB": e_, "arch": arch},
                                 traffic={"requestsPerMonth": r_, "meanDurationMs": d_}))
     want = {("lambda", "requests", "x86_64+arm64", "request"): Decimal(r_),
@@ -205,42 +240,52 @@ for r_, d_, m_, e_, arch in ((2000000, 45, 256, 512, "arm64"), (40000000, 60, 51
     if e_ > 512:
         want[("lambda", "ephemeral_storage", "x86_64+arm64", "GB-second")] = \
             exact(Fraction(r_ * d_, 1000) * Fraction(e_ - 512, 1024))
-    ck.ok(lines == want, f"Lambda usage {r_} x {d_} ms x {m_} MiB ({arch}) is exact", (lines, want))
+    ck.ok(lines == want, f"Lambda usage {r_} x {d_} ms x {m_} MiB ({arch}) is exact (6 places)", (lines, want))
+    inexact = any(Fraction(v) != Fraction(r_ * d_, 1000) * Fraction(x, 1024) for v, x in
+                  ((lines.get(("lambda", "duration", arch, "GB-second"), 0), m_),))
+    ck.ok(not inexact or any("rounded" in n for n in out["notes"]), "a rounded quantity is noted", out["notes"])
     ck.ok(isinstance(out.get("coldStartMs"), int) and out["coldStartMs"] > 0
           and any("assumption" in n for n in out.get("notes", [])), "coldStartMs is given and marked as an assumption")
-    vcpu = Fraction(r_ * d_, 1000 * MONTH_S) * Fraction(m_, 1769)
-    ck.ok(abs(Fraction(Decimal(out["vcpu"])) - vcpu) <= Fraction(1, 2 * 10**6), "Lambda vCPU demand (6 places)",
+    vcpu = Fraction(r_ * d_, 1000 * 730 * 3600) * Fraction(m_, 1769)
+    ck.ok(Decimal(out["vcpu"]) == exact(vcpu), "Lambda vCPU demand (average concurrency x memory / 1769)",
           (out["vcpu"], float(vcpu)))
-# provisioned concurrency
-lines, out = usage(function(scaling={"minInstances": 2}, resources={"memoryMiB": 1024},
-                            traffic={"requestsPerMonth": 100000000, "meanDurationMs": 100}))
-cap = Fraction(2 * MONTH_S * 1024, 1024)
-gbs = Fraction(100000000 * 100, 1000) * Fraction(1024, 1024)
-want = {("lambda", "requests", "x86_64+arm64", "request"): Decimal(100000000),
-        ("lambda", "provisioned_concurrency", "x86_64", "GB-second"): exact(cap),
-        ("lambda", "provisioned_concurrency_duration", "x86_64", "GB-second"): exact(min(gbs, cap)),
-        ("lambda", "duration", "x86_64", "GB-second"): exact(gbs - min(gbs, cap))}
-ck.ok(lines == want, "minInstances priced as provisioned concurrency, the rest on demand", (lines, want))
+# provisioned concurrency, in a 30-day month
+for hours in (None, 720):
+    h = hours or 730
+    lines, out = usage(function(scaling={"minInstances": 2}, resources={"memoryMiB": 1024},
+                                traffic={"requestsPerMonth": 100000000, "meanDurationMs": 100}), hours)
+    cap = Fraction(2 * h * 3600 * 1024, 1024)
+    gbs = Fraction(100000000 * 100, 1000) * Fraction(1024, 1024)
+    want = {("lambda", "requests", "x86_64+arm64", "request"): Decimal(100000000),
+            ("lambda", "provisioned_concurrency", "x86_64", "GB-second"): exact(cap),
+            ("lambda", "provisioned_concurrency_duration", "x86_64", "GB-second"): exact(min(gbs, cap)),
+            ("lambda", "duration", "x86_64", "GB-second"): exact(gbs - min(gbs, cap))}
+    ck.ok(lines == want, f"minInstances priced as provisioned concurrency for {h} h, the rest on demand",
+          (lines, want))
 # Fargate
-for cpu, mem, mn, mx, r_, d_, k, arch, eph in ((1000, 1024, 1, 20, 15000000, 80, 60, "x86_64", 512),
-                                               (250, 512, 0, 3, 0, 0, 1, "arm64", 512),
-                                               (2000, 4096, 2, 50, 500000000, 200, 10, "x86_64", 40 * 1024)):
+for cpu, mem, mn, mx, r_, d_, k, arch, eph, hours in (
+        (1000, 1024, 1, 20, 15000000, 80, 60, "x86_64", 512, None),
+        (250, 512, 0, 3, 0, 0, 1, "arm64", 512, 744),
+        (2000, 4096, 2, 50, 500000000, 200, 10, "x86_64", 40 * 1024, 672),
+        (500, 3000, 1, 4, 1000000, 3000, 1, "x86_64", 512, None)):
     w = container(resources={"cpuMillis": cpu, "memoryMiB": mem, "arch": arch, "ephemeralStorageMiB": eph},
                   scaling={"minInstances": mn, "maxInstances": mx, "targetConcurrency": k},
                   traffic={"requestsPerMonth": r_, "meanDurationMs": d_})
-    lines, out = usage(w)
+    lines, out = usage(w, hours)
+    h = hours or 730
     units = -(-cpu * 1024 // 1000)
     c, m = min((c, m) for c, ms in fake_aws.FARGATE.items() for m in ms if c >= units and m >= mem)
     desired = max(mn, 1)
-    need = -(-Fraction(r_ * d_, 1000 * MONTH_S) // k) if r_ else 0
+    need = -(-Fraction(r_ * d_, 1000 * h * 3600) // k) if r_ else 0
     tasks = max(desired, min(int(need), mx))
     v = "linux/arm64" if arch == "arm64" else "linux/x86_64"
-    want = {("fargate", "vcpu", v, "vCPU-hour"): exact(Fraction(tasks * c * 730, 1024)),
-            ("fargate", "memory", v, "GB-hour"): exact(Fraction(tasks * m * 730, 1024))}
+    want = {("fargate", "vcpu", v, "vCPU-hour"): exact(Fraction(tasks * c * h, 1024)),
+            ("fargate", "memory", v, "GB-hour"): exact(Fraction(tasks * m * h, 1024))}
     gib = -(-eph // 1024)
     if gib > 20:
-        want[("fargate", "ephemeral_storage", "any", "GB-hour")] = Decimal(tasks * (gib - 20) * 730)
-    ck.ok(lines == want, f"Fargate usage: {tasks} task(s) of {c}/{m} for 730 h", (lines, want, out.get("notes")))
+        want[("fargate", "ephemeral_storage", "any", "GB-hour")] = Decimal(tasks * (gib - 20) * h)
+    ck.ok(lines == want, f"Fargate usage: {tasks} task(s) of {c}/{m} for {h} h", (lines, want, out.get("notes")))
     ck.ok(Decimal(out["vcpu"]) == exact(Fraction(tasks * c, 1024)), "Fargate vCPU demand", out["vcpu"])
     ck.ok(any("rounded up" in n for n in out["notes"]), "the size rounding is stated in the notes", out["notes"])
+    ck.ok(out["coldStartMs"] == 0, "Fargate: no cold start (a task always runs)", out["coldStartMs"])
 ck.done()
