@@ -14,6 +14,7 @@ AWS_TESTS = \
 	tests/aws/dryrun.py \
 	tests/aws/badinput.py \
 	tests/aws/faults.py \
+	tests/aws/pending.py \
 	tests/aws/crash.py \
 	tests/aws/crash_destroy.py \
 	tests/aws/lifecycle.py
