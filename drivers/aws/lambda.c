@@ -702,12 +702,12 @@ static fb_status update_function(const call *c, const lam *l, json_t **live, con
     json_t *v;
     int tag_diff = 0;
     json_object_foreach(wtags, k, v) tag_diff |= str_differs(v, json_object_get(live_tags, k));
-    if (tag_diff) {
+    const char *fn_arn = cfg_str(*live, "FunctionArn");
+    if (tag_diff && fn_arn) {
         fbk_buf p;
         fbk_buf_init(&p);
         fbk_buf_puts(&p, "/2017-03-31/tags/");
-        const char *arn = cfg_str(*live, "FunctionArn");
-        fbk_uri_encode(&p, arn, strlen(arn), 0);
+        fbk_uri_encode(&p, fn_arn, strlen(fn_arn), 0);
         json_t *b = json_pack("{s:O}", "Tags", wtags);
         aws_req rq;
         aws_res res;
@@ -725,7 +725,7 @@ static fb_status update_function(const call *c, const lam *l, json_t **live, con
 /* The state apply returns (and the broker stores). new. */
 static json_t *lam_state(const lam *l, const char *arn, const char *sha_b64)
 {
-    json_t *s = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kind", "Function", "functionName", l->name,
+    json_t *s = json_pack("{s:s,s:s,s:s?,s:s?,s:s}", "kind", "Function", "functionName", l->name,
                           "region", l->region, "specHash", aws_str(l->w, "specHash"),
                           "packageType", l->image ? "Image" : "Zip");
     if (arn) json_object_set_new(s, "functionArn", json_string(arn));
