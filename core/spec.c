@@ -598,6 +598,13 @@ static json_t *norm_traffic(dctx *c, const json_t *t, int is_container, int slo_
              "Latency is measured from where the requests come from: add "
              "traffic.sources [{location, weight}].");
     json_object_set_new(o, "sources", arr);
+    /* Which traffic figures were not given: the cost model refuses to
+     * estimate a Function from invented traffic. */
+    json_t *defaults = json_array();
+    static const char *const given[] = {"requestsPerMonth", "meanDuration"};
+    for (size_t k = 0; k < sizeof given / sizeof *given; k++)
+        if (!json_object_get(t, given[k])) json_array_append_new(defaults, json_string(given[k]));
+    json_object_set_new(o, "defaults", defaults);
     return o;
 }
 

@@ -290,7 +290,8 @@ static const char fn_min_canonical[] =
     "\"memoryMiB\":128},"
     "\"scaling\":{\"maxInstances\":100,\"minInstances\":0,\"scaleToZero\":true},"
     "\"secrets\":[],\"timeoutMs\":30000,"
-    "\"traffic\":{\"concurrencyPerInstance\":1,\"egressBytesPerMonth\":0,"
+    "\"traffic\":{\"concurrencyPerInstance\":1,"
+    "\"defaults\":[\"requestsPerMonth\",\"meanDuration\"],\"egressBytesPerMonth\":0,"
     "\"meanDurationMs\":100,\"requestsPerMonth\":0,\"sources\":[]},"
     "\"triggers\":[]}}";
 
