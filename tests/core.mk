@@ -16,5 +16,5 @@ EXTRA_DIST += tests/exported_symbols.sh tests/conformance.sh tests/exported-symb
 	tests/lifecycle.sh tests/fakes/example_cloud.py
 
 # plan and report end to end (needs glpk-utils, coinor-cbc, sqlite3)
-TESTS += tests/plan/plan.sh
-EXTRA_DIST += tests/plan/plan.sh tests/plan/check_plan.py tests/plan/fed.yaml
+TESTS += tests/plan/plan.sh tests/plan/html.sh
+EXTRA_DIST += tests/plan/plan.sh tests/plan/check_plan.py tests/plan/fed.yaml tests/plan/html.sh
