@@ -1207,6 +1207,10 @@ START_TEST(schema_loader)
                        "\"definitions\": {\"a\": {}}}", &e);
     ck_assert_ptr_null(s);
     free(e);
+    s = fbi_schema_new("{\"uniqueItems\": true}", &e); /* unbounded quadratic check */
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_nonnull(strstr(e, "needs maxItems"));
+    free(e);
     s = fbi_schema_new("{\"pattern\": \"a(\"}", &e);
     ck_assert_ptr_null(s);
     ck_assert_ptr_nonnull(strstr(e, "does not compile"));
@@ -1217,17 +1221,19 @@ START_TEST(schema_loader)
     /* the validator on a small schema: every error, with pointers */
     s = fbi_schema_new("{\"type\": \"object\", \"additionalProperties\": false,"
                        " \"properties\": {\"n\": {\"type\": \"integer\", \"minimum\": 1},"
-                       "  \"l\": {\"type\": \"array\", \"uniqueItems\": true, \"maxItems\": 2},"
+                       "  \"l\": {\"type\": \"array\", \"uniqueItems\": true, \"maxItems\": 3},"
+                       "  \"m\": {\"type\": \"array\", \"maxItems\": 1},"
                        "  \"o\": {\"anyOf\": [{\"type\": \"string\"}, {\"type\": \"null\"}]},"
                        "  \"x\": {\"oneOf\": [{\"minimum\": 0}, {\"maximum\": 10}]}}}", &e);
     ck_assert_ptr_nonnull(s);
-    json_t *inst = json_loads("{\"n\": 0, \"l\": [1, 1.0, 2], \"o\": 3, \"x\": 5, \"q\": 1}", 0, NULL);
+    json_t *inst = json_loads("{\"n\": 0, \"l\": [1, 1.0, 2], \"m\": [1, 2], \"o\": 3, "
+                              "\"x\": 5, \"q\": 1}", 0, NULL);
     fbi_schema_errors errs = {0};
     ck_assert_uint_eq(fbi_schema_validate(s, "#", inst, &errs), 6);
     int seen_l1 = 0, seen_l = 0;
     for (size_t i = 0; i < errs.n; i++) {
         if (!strcmp(errs.v[i].pointer, "/l/1")) seen_l1 = 1; /* 1 and 1.0 are equal */
-        if (!strcmp(errs.v[i].pointer, "/l")) seen_l = 1;
+        if (!strcmp(errs.v[i].pointer, "/m")) seen_l = 1;
     }
     ck_assert(seen_l1 && seen_l);
     fbi_schema_errors_free(&errs);
