@@ -1267,12 +1267,43 @@ START_TEST(api_robustness)
 }
 END_TEST
 
-/* Inputs the fuzzer found (tests/fuzz/fuzz_spec.c): each once crashed or
- * leaked; now each must simply be refused or accepted cleanly. */
+/* Hostile inputs, each refused (or accepted) cleanly. The fuzzer
+ * (tests/fuzz/fuzz_spec.c) found no crasher in 23 minutes and 2.47 million
+ * runs; these are hand-written edge cases of the same kind, and where a
+ * fuzzer crasher is ever found it is added here. */
+#define E(name, text) {name, text, sizeof text - 1}
 static const struct { const char *name; const char *data; size_t len; } fuzz_regressions[] = {
-    {"empty.yaml", "", 0},
-    {"empty.json", "", 0},
+    E("empty.yaml", ""),
+    E("empty.json", ""),
+    E("bom.json", "\xEF\xBB\xBF"),
+    E("recursive-alias.yaml", "&a [*a]\n"),
+    E("alias-to-open-anchor.yaml", "a: &x\n  b: *x\n"),
+    E("alias-only.yaml", "*x\n"),
+    E("empty-docs.yaml", "---\n---\n...\n"),
+    E("unclosed.yaml", "["),
+    E("unclosed.json", "{\"a\":"),
+    E("tag-only.yaml", "!!str"),
+    E("key-no-value.yaml", "? a\n"),
+    E("big-tagged-int.yaml", "a: !!int 99999999999999999999\n"),
+    E("bad-tagged-float.yaml", "a: !!float abc\n"),
+    E("null-key.yaml", "~: a\nnull: b\n"),
+    E("nul-escape.yaml", "a: \"x\\0y\"\n"),
+    E("nul-escape.json", "{\"a\": \"x\\u0000y\"}"),
+    E("lone-surrogate.json", "{\"\\ud800\": 1}"),
+    E("deep-alias.yaml", "a: &d {b: {c: {d: {e: {f: {g: {h: {i: {j: {k: {l: {m: {n: {o: {p: 1}}}}}}}}}}}}}}}\n"
+                         "x: {b: {c: {d: {e: {f: {g: {h: {i: {j: {k: {l: {m: {n: {o: {p: *d}}}}}}}}}}}}}}}\n"),
+    E("fed-null-base.yaml", "apiVersion: fedbroker.dev/v1\nkind: Federation\nmetadata: {name: f}\n"
+                            "spec: {workloads: [{file: /etc/passwd}, {file: ../x.yaml}],\n"
+                            "       links: [{from: a, to: b}]}\n"),
+    E("fed-code-null-base.json", "[{\"apiVersion\": \"fedbroker.dev/v1\", \"kind\": \"Function\", "
+                                 "\"metadata\": {\"name\": \"f\"}, \"spec\": {\"runtime\": "
+                                 "\"python3.12\", \"handler\": \"a.b\", \"code\": {\"path\": \"/\"}}}]"),
+    E("numbers.yaml", "a: [0x, 0o, 1e, .5, -.5e-3, +1, 0o777777777777777777777777, 1e999]\n"),
+    E("self-link.yaml", "apiVersion: fedbroker.dev/v1\nkind: Function\nmetadata: {name: f}\n"
+                        "spec: {image: x, dependencies: [{workload: f}],\n"
+                        "       placement: {affinity: [f], antiAffinity: [f]}}\n"),
 };
+#undef E
 
 START_TEST(fuzz_regression)
 {
@@ -1280,9 +1311,15 @@ START_TEST(fuzz_regression)
         fb_spec_set *s;
         fb_spec_set_new(&s);
         fb_diag *d = fb_diag_new();
-        fb_spec_set_add_buffer(s, fuzz_regressions[i].name, fuzz_regressions[i].data,
-                               fuzz_regressions[i].len, NULL, d);
+        fb_status st = fb_spec_set_add_buffer(s, fuzz_regressions[i].name,
+                                              fuzz_regressions[i].data, fuzz_regressions[i].len,
+                                              NULL, d);
         fb_spec_set_finish(s, d);
+        /* none of these is a valid spec: each is refused with a message */
+        ck_assert_msg(st == FB_INVALID && fb_diag_errors(d) > 0, "%s was not refused",
+                      fuzz_regressions[i].name);
+        for (size_t k = 0; k < fb_diag_count(d); k++)
+            ck_assert_ptr_nonnull(fb_diag_summary(d, k));
         fb_spec_links_json(s);
         fb_spec_federations_json(s);
         fb_diag_free(d);
