@@ -34,5 +34,5 @@ for f in "$top"/examples/*.yaml "$top"/examples/*.json "$top"/examples/*.qasm \
          "$top"/tests/spec/semantic/*.yaml "$top"/tests/spec/syntax/*; do
     cp "$f" "$out/corpus/$(basename "$f")"
 done
-echo "built $out/fuzz_spec; seed corpus: $(ls "$out/corpus" | wc -l) files"
+echo "built $out/fuzz_spec; seed corpus: $(find "$out/corpus" -type f | wc -l) files"
 echo "run:   $out/fuzz_spec -max_total_time=600 -jobs=1 -max_len=16384 -dict=$top/tests/fuzz/spec.dict $out/corpus"
