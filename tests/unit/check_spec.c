@@ -454,6 +454,18 @@ START_TEST(code_path_hash)
     loaded b = load("f.yaml", doc, tmpdir);
     ASSERT_VALID(b);
     ck_assert_str_ne(h1, fb_spec_hash(b.set, 0)); /* code content is in the hash */
+    /* ... but not where the code lies: the same tree elsewhere, same hash */
+    char other[300];
+    snprintf(other, sizeof other, "%s/elsewhere", tmpdir);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp -r '%s/src' '%s/'", other, tmpdir, other);
+    ck_assert_int_eq(system(cmd), 0);
+    loaded b2 = load("f.yaml", doc, other);
+    ASSERT_VALID(b2);
+    ck_assert_str_ne(str_of(fbi_spec_doc(b.set, 0), "/spec/code/path"),
+                     str_of(fbi_spec_doc(b2.set, 0), "/spec/code/path"));
+    ck_assert_str_eq(fb_spec_hash(b.set, 0), fb_spec_hash(b2.set, 0));
+    unload(&b2);
     /* a missing path is an error at /spec/code/path */
     loaded c = load("f.yaml", HEAD "kind: Function\nmetadata: {name: f}\nspec:\n"
                               "  runtime: python3.12\n  handler: app.handler\n"
