@@ -457,7 +457,7 @@ START_TEST(code_path_hash)
     /* ... but not where the code lies: the same tree elsewhere, same hash */
     char other[300];
     snprintf(other, sizeof other, "%s/elsewhere", tmpdir);
-    char cmd[700];
+    char cmd[1200];
     snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp -r '%s/src' '%s/'", other, tmpdir, other);
     ck_assert_int_eq(system(cmd), 0);
     loaded b2 = load("f.yaml", doc, other);
