@@ -173,6 +173,18 @@ static const char *const sample_function =
     "  triggers: [{http: {path: /, public: true}}]\n"
     "  traffic: {requestsPerMonth: 1000000, meanDuration: 100ms}\n";
 
+/* For offers that run Functions from images only ("accepts": "image"). */
+static const char *const sample_function_image =
+    "apiVersion: fedbroker.dev/v1\n"
+    "kind: Function\n"
+    "metadata: {name: conformance-fn, tenant: conformance, labels: {team: drivers}}\n"
+    "spec:\n"
+    "  image: docker.io/library/python:3.12-slim\n"
+    "  resources: {memory: 256Mi}\n"
+    "  timeout: 10s\n"
+    "  triggers: [{http: {path: /, public: true}}]\n"
+    "  traffic: {requestsPerMonth: 1000000, meanDuration: 100ms}\n";
+
 static const char *const sample_container =
     "apiVersion: fedbroker.dev/v1\n"
     "kind: Container\n"
@@ -302,6 +314,9 @@ static void check_kind(kit *k, const fb_driver *drv, fb_driver_ctx *ctx, const c
     }
     result(k, "PASS", check, "%s in %s", json_string_value(json_object_get(offer, "service")),
            json_string_value(json_object_get(offer, "region")));
+    const char *accepts = json_string_value(json_object_get(offer, "accepts"));
+    if (!strcmp(kind, "Function") && accepts && !strcmp(accepts, "image"))
+        sample = sample_function_image;
 
     fb_diag *d = fb_diag_new();
     fb_spec_set *set = NULL;

@@ -516,9 +516,11 @@ static void check_input(model *m, size_t i, json_t *doc)
     json_t *spec = json_object_get(doc, "spec");
     json_t *traffic = json_object_get(spec, "traffic");
     if (!strcmp(kind, "Function")) {
-        const char *missing = !traffic ? "spec.traffic (requestsPerMonth, meanDuration)"
-            : !json_object_get(traffic, "requestsPerMonth") ? "spec.traffic.requestsPerMonth"
-            : !json_object_get(traffic, "meanDurationMs") ? "spec.traffic.meanDuration" : NULL;
+        json_t *dflt = json_object_get(traffic, "defaults");
+        const char *missing = !traffic || json_array_size(dflt) == 2
+                ? "spec.traffic.requestsPerMonth and spec.traffic.meanDuration"
+            : in_list(dflt, "requestsPerMonth") ? "spec.traffic.requestsPerMonth"
+            : in_list(dflt, "meanDuration") ? "spec.traffic.meanDuration" : NULL;
         if (missing) {
             char *s = fbi_xasprintf("traffic profile missing: the cost of a Function cannot be "
                                     "estimated without %s", missing);

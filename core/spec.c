@@ -36,6 +36,7 @@ typedef struct fed_link {
 typedef struct fed_item {
     char *name, *tenant, *file;
     json_t *members;     /* array of names (owned) */
+    json_t *member_set;  /* name -> true, for lookups (owned) */
     json_t *info;        /* the federations_json entry (owned) */
     fed_link *links;
     size_t nlinks;
@@ -135,6 +136,9 @@ static size_t schema_check(dctx *c, const json_t *doc, const char *ref)
     qsort(l, errs.n, sizeof *l, cmp_located);
     for (size_t i = 0; i < errs.n; i++)
         derr(c, l[i].e->pointer, l[i].e->summary, l[i].e->detail);
+    if (n > errs.n)
+        derrf(c, "", "Fix the errors above and validate again to see the rest.",
+              "%zu more errors in this document are not shown", n - errs.n);
     free(l);
     fbi_schema_errors_free(&errs);
     return n;
@@ -598,6 +602,13 @@ static json_t *norm_traffic(dctx *c, const json_t *t, int is_container, int slo_
              "Latency is measured from where the requests come from: add "
              "traffic.sources [{location, weight}].");
     json_object_set_new(o, "sources", arr);
+    /* Which traffic figures were not given: the cost model refuses to
+     * estimate a Function from invented traffic. */
+    json_t *defaults = json_array();
+    static const char *const given[] = {"requestsPerMonth", "meanDuration"};
+    for (size_t k = 0; k < sizeof given / sizeof *given; k++)
+        if (!json_object_get(t, given[k])) json_array_append_new(defaults, json_string(given[k]));
+    json_object_set_new(o, "defaults", defaults);
     return o;
 }
 
@@ -1184,13 +1195,9 @@ out:
     free(full);
 }
 
-static int member_index(const json_t *members, const char *name)
+static int is_member(const fed_item *f, const char *name)
 {
-    size_t i;
-    json_t *m;
-    json_array_foreach(members, i, m)
-        if (!strcmp(json_string_value(m), name)) return (int)i;
-    return -1;
+    return json_object_get(f->member_set, name) != NULL;
 }
 
 static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
@@ -1216,6 +1223,7 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
     f.tenant = fbi_xstrdup(tenant);
     f.file = fbi_xstrdup(c->file);
     f.members = json_array();
+    f.member_set = json_object();
     f.locs = json_incref(c->locs);
     f.loc_prefix = fbi_xstrdup(c->loc_prefix ? c->loc_prefix : "");
     f.ptr_prefix = fbi_xstrdup(c->ptr_prefix ? c->ptr_prefix : "");
@@ -1242,8 +1250,9 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
         /* Names are unique within a federation. */
         for (size_t k = before; k < json_array_size(f.members); k++) {
             const char *nm = json_string_value(json_array_get(f.members, k));
-            int first = member_index(f.members, nm);
-            if (first >= 0 && (size_t)first < k) {
+            if (!is_member(&f, nm)) {
+                json_object_set_new(f.member_set, nm, json_true());
+            } else {
                 char *rel = fbi_xasprintf("/spec/workloads/%zu", i);
                 derrf(c, rel, "Workload names are unique within a federation (and a tenant).",
                       "workload `%s` appears twice in federation `%s`", nm, f.name);
@@ -1268,7 +1277,7 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
         static const char *const ends[] = {"from", "to"};
         for (int e = 0; e < 2; e++) {
             const char *nm = e ? to : from;
-            if (member_index(f.members, nm) < 0) {
+            if (!is_member(&f, nm)) {
                 char *r = fbi_xasprintf("%s/%s", rel, ends[e]);
                 fbi_buf mem;
                 fbi_buf_init(&mem);
@@ -1382,6 +1391,7 @@ static void fed_free(fed_item *f)
     free(f->tenant);
     free(f->file);
     json_decref(f->members);
+    json_decref(f->member_set);
     json_decref(f->info);
     for (size_t i = 0; i < f->nlinks; i++) {
         free(f->links[i].from);
@@ -1481,16 +1491,24 @@ fb_status fb_spec_set_add_file(fb_spec_set *s, const char *path, fb_diag *diag)
     return st;
 }
 
-/* Looks a workload up by tenant and name; -1 when absent. */
-static long find_item(const fb_spec_set *s, const char *tenant, const char *name, size_t upto)
+/* Key of a workload in the by-name index: names and tenants hold no
+ * control characters (schema patterns), so \x1f separates them safely. */
+static char *index_key(const char *tenant, const char *name)
 {
-    for (size_t i = 0; i < upto; i++)
-        if (!strcmp(s->items[i].tenant, tenant) && !strcmp(s->items[i].name, name))
-            return (long)i;
-    return -1;
+    return fbi_xasprintf("%s\x1f%s", tenant, name);
 }
 
-static void check_refs(const fb_spec_set *s, const spec_item *it, fb_diag *diag, int *errors)
+/* Looks a workload up by tenant and name in index; -1 when absent. */
+static long find_item(const json_t *index, const char *tenant, const char *name)
+{
+    char *k = index_key(tenant, name);
+    json_t *v = json_object_get(index, k);
+    free(k);
+    return v ? (long)json_integer_value(v) : -1;
+}
+
+static void check_refs(const fb_spec_set *s, const json_t *index, const spec_item *it,
+                       fb_diag *diag, int *errors)
 {
     dctx c;
     item_ctx(s, it, diag, &c);
@@ -1499,7 +1517,7 @@ static void check_refs(const fb_spec_set *s, const spec_item *it, fb_diag *diag,
     json_t *d;
     json_array_foreach(json_object_get(spec, "dependencies"), i, d) {
         const char *w = str_at(d, "workload");
-        if (!strcmp(w, it->name) || find_item(s, it->tenant, w, s->n) >= 0) continue;
+        if (!strcmp(w, it->name) || find_item(index, it->tenant, w) >= 0) continue;
         char *rel = fbi_xasprintf("/spec/dependencies/%zu/workload", i);
         derrf(&c, rel, "Dependencies name workloads of the same tenant; validate their files "
                        "together (fedbroker validate a.yaml b.yaml).",
@@ -1511,7 +1529,7 @@ static void check_refs(const fb_spec_set *s, const spec_item *it, fb_diag *diag,
     for (int k = 0; k < 2; k++) {
         json_array_foreach(json_object_get(pl, aff[k]), i, d) {
             const char *w = json_string_value(d);
-            if (!strcmp(w, it->name) || find_item(s, it->tenant, w, s->n) >= 0) continue;
+            if (!strcmp(w, it->name) || find_item(index, it->tenant, w) >= 0) continue;
             char *rel = fbi_xasprintf("/spec/placement/%s/%zu", aff[k], i);
             derrf(&c, rel, "Affinity names workloads of the same tenant; validate their files "
                            "together.",
@@ -1526,10 +1544,15 @@ fb_status fb_spec_set_finish(fb_spec_set *s, fb_diag *diag)
 {
     if (!s) return FB_INVALID;
     int errors = 0;
+    json_t *index = json_object();
     for (size_t i = 0; i < s->n; i++) {
         spec_item *it = &s->items[i];
-        long first = find_item(s, it->tenant, it->name, i);
-        if (first >= 0) {
+        long first = find_item(index, it->tenant, it->name);
+        if (first < 0) {
+            char *k = index_key(it->tenant, it->name);
+            json_object_set_new(index, k, json_integer((json_int_t)i));
+            free(k);
+        } else {
             const spec_item *f = &s->items[first];
             dctx c, fc;
             item_ctx(s, it, diag, &c);
@@ -1546,13 +1569,16 @@ fb_status fb_spec_set_finish(fb_spec_set *s, fb_diag *diag)
             free(detail);
             errors += c.errors;
         }
-        check_refs(s, it, diag, &errors);
     }
+    for (size_t i = 0; i < s->n; i++) check_refs(s, index, &s->items[i], diag, &errors);
+    json_decref(index);
+    json_t *fed_index = json_object();
     for (size_t i = 0; i < s->nfed; i++) {
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(s->feds[i].name, s->feds[j].name) ||
-                strcmp(s->feds[i].tenant, s->feds[j].tenant))
-                continue;
+        char *key = index_key(s->feds[i].tenant, s->feds[i].name);
+        json_t *prev = json_object_get(fed_index, key);
+        if (!prev) json_object_set_new(fed_index, key, json_integer((json_int_t)i));
+        free(key);
+        for (size_t j = prev ? (size_t)json_integer_value(prev) : i; j < i; j++) {
             dctx c;
             memset(&c, 0, sizeof c);
             c.diag = diag;
@@ -1567,6 +1593,7 @@ fb_status fb_spec_set_finish(fb_spec_set *s, fb_diag *diag)
             break;
         }
     }
+    json_decref(fed_index);
     return errors ? FB_INVALID : FB_OK;
 }
 
@@ -1607,16 +1634,20 @@ static int cmp_link(const void *a, const void *b)
     return c;
 }
 
-static void acc_add(link_acc **v, size_t *n, size_t *cap, const char *tenant,
+static void acc_add(link_acc **v, size_t *n, size_t *cap, json_t *index, const char *tenant,
                     const char *from, const char *to, uint64_t vol, int64_t lat)
 {
-    for (size_t i = 0; i < *n; i++) {
-        link_acc *a = &(*v)[i];
-        if (strcmp(a->tenant, tenant) || strcmp(a->from, from) || strcmp(a->to, to)) continue;
+    char *key = fbi_xasprintf("%s\x1f%s\x1f%s", tenant, from, to);
+    json_t *at_i = json_object_get(index, key);
+    if (at_i) {
+        free(key);
+        link_acc *a = &(*v)[json_integer_value(at_i)];
         a->volume = a->volume > UINT64_MAX - vol ? UINT64_MAX : a->volume + vol;
         if (lat >= 0 && (a->latency < 0 || lat < a->latency)) a->latency = lat;
         return;
     }
+    json_object_set_new(index, key, json_integer((json_int_t)*n));
+    free(key);
     if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 16;
         *v = fbi_xrealloc(*v, *cap * sizeof **v);
@@ -1631,10 +1662,11 @@ const char *fb_spec_links_json(const fb_spec_set *cs)
     if (s->links_text) return s->links_text;
     link_acc *v = NULL;
     size_t n = 0, cap = 0;
+    json_t *index = json_object();
     for (size_t f = 0; f < s->nfed; f++)
         for (size_t k = 0; k < s->feds[f].nlinks; k++) {
             fed_link *l = &s->feds[f].links[k];
-            acc_add(&v, &n, &cap, s->feds[f].tenant, l->from, l->to, l->volume, l->latency_ms);
+            acc_add(&v, &n, &cap, index, s->feds[f].tenant, l->from, l->to, l->volume, l->latency_ms);
         }
     for (size_t i = 0; i < s->n; i++) {
         const json_t *deps = json_object_get(json_object_get(s->items[i].norm, "spec"),
@@ -1643,11 +1675,12 @@ const char *fb_spec_links_json(const fb_spec_set *cs)
         json_t *d;
         json_array_foreach(deps, k, d) {
             json_t *lat = json_object_get(d, "latencyBudgetMs");
-            acc_add(&v, &n, &cap, s->items[i].tenant, s->items[i].name, str_at(d, "workload"),
+            acc_add(&v, &n, &cap, index, s->items[i].tenant, s->items[i].name, str_at(d, "workload"),
                     (uint64_t)int_at(d, "volumeBytesPerMonth", 0),
                     lat ? (int64_t)json_integer_value(lat) : -1);
         }
     }
+    json_decref(index);
     if (n) qsort(v, n, sizeof *v, cmp_link);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {

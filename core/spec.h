@@ -35,6 +35,9 @@ typedef struct fbi_schema_error {
     char *detail;   /* may be NULL */
 } fbi_schema_error;
 
+/* At most this many errors are kept per validation (all are counted). */
+#define FBI_SCHEMA_MAX_ERRORS 1000
+
 typedef struct fbi_schema_errors {
     fbi_schema_error *v;
     size_t n, cap;
@@ -52,7 +55,8 @@ const fbi_schema *fbi_spec_schema(const char **err);
 /* The embedded schema text (borrowed, static). */
 const char *fbi_spec_schema_text(void);
 /* Validates inst against the schema at ref ("#" or "#/definitions/NAME"),
- * appending every error to out. Returns the number of errors added. */
+ * appending every error to out (the first FBI_SCHEMA_MAX_ERRORS of them).
+ * Returns the number of errors found. */
 size_t fbi_schema_validate(const fbi_schema *s, const char *ref,
                            const json_t *inst, fbi_schema_errors *out);
 void fbi_schema_errors_free(fbi_schema_errors *e);
@@ -63,6 +67,9 @@ void fbi_loc_put(json_t *locs, const char *pointer, int line, int col);
 /* Looks up pointer, falling back to its nearest recorded ancestor. Returns
  * 1 and fills line/col when found, else 0. */
 int fbi_loc_get(const json_t *locs, const char *pointer, int *line, int *col);
+
+/* Appends "/INDEX" to a pointer without printf (hot in large arrays). */
+void fbi_spec_ptr_index(fbi_buf *ptr, size_t index);
 
 /* ---- parsed files ---- */
 typedef struct fbi_spec_doc_src {

@@ -38,6 +38,18 @@ int fbi_loc_get(const json_t *locs, const char *pointer, int *line, int *col)
     return 0;
 }
 
+void fbi_spec_ptr_index(fbi_buf *ptr, size_t index)
+{
+    char tmp[24];
+    size_t n = sizeof tmp;
+    do {
+        tmp[--n] = (char)('0' + index % 10);
+        index /= 10;
+    } while (index && n > 1);
+    tmp[--n] = '/';
+    fbi_buf_append(ptr, tmp + n, sizeof tmp - n);
+}
+
 /* ---- parsed documents ---- */
 
 void fbi_parsed_add(fbi_parsed *p, json_t *value, json_t *locs,
@@ -272,7 +284,7 @@ static void scan_value(jscan *j, int depth)
         if (cur(j) == ']') { adv(j); return; }
         for (size_t idx = 0; j->i < j->n && !j->failed; idx++) {
             size_t old = j->ptr.len;
-            fbi_pointer_append_index(&j->ptr, idx);
+            fbi_spec_ptr_index(&j->ptr, idx);
             scan_value(j, depth + 1);
             j->ptr.len = old;
             j->ptr.data[old] = '\0';
@@ -388,65 +400,84 @@ int fbi_spec_parse_json(const char *name, const char *data, size_t len,
 
 /* ---- limits on the parsed documents ---- */
 
-static int is_program_source(const char *ptr)
+/* A path from the document root, kept on the stack while walking; the
+ * pointer text is only built when an error needs it. */
+typedef struct walk_path {
+    const struct walk_path *up;
+    const char *key;   /* NULL for an array index */
+    size_t index;
+} walk_path;
+
+static void path_text(const walk_path *w, fbi_buf *out)
 {
-    return fbi_str_has_suffix(ptr, "/program/source");
+    if (!w) return;
+    path_text(w->up, out);
+    if (w->key) fbi_pointer_append(out, w->key);
+    else fbi_spec_ptr_index(out, w->index);
+}
+
+static void string_error(const char *name, const fbi_spec_doc_src *d, const walk_path *w,
+                         const char *summary, const char *detail, fb_diag *diag)
+{
+    fbi_buf ptr;
+    fbi_buf_init(&ptr);
+    fbi_buf_puts(&ptr, "");
+    path_text(w, &ptr);
+    char *full = fbi_xasprintf("%s%s", d->prefix, ptr.data);
+    int line = 0, col = 0;
+    fbi_loc_get(d->locs, full, &line, &col);
+    fb_diag_add(diag, FB_SEV_ERROR, name, line, col, ptr.data, summary, detail);
+    free(full);
+    fbi_buf_free(&ptr);
+}
+
+static int is_program_source(const walk_path *w)
+{
+    return w && w->key && !strcmp(w->key, "source") && w->up && w->up->key &&
+           !strcmp(w->up->key, "program");
 }
 
 static void check_strings(const char *name, const fbi_spec_doc_src *d, const json_t *v,
-                          fbi_buf *ptr, int *bad, fb_diag *diag)
+                          const walk_path *w, int *bad, fb_diag *diag)
 {
     if (*bad > 20) return; /* enough is enough */
     if (json_is_string(v)) {
         size_t n = json_string_length(v);
-        size_t lim = is_program_source(ptr->data) ? FBI_SPEC_MAX_SOURCE : FBI_SPEC_MAX_STRING;
+        size_t lim = is_program_source(w) ? FBI_SPEC_MAX_SOURCE : FBI_SPEC_MAX_STRING;
         if (n > lim) {
-            char *full = fbi_xasprintf("%s%s", d->prefix, ptr->data);
-            int line = 0, col = 0;
-            fbi_loc_get(d->locs, full, &line, &col);
             char *summary = fbi_xasprintf("string of %zu bytes is longer than the limit of %zu",
                                           n, lim);
-            fb_diag_add(diag, FB_SEV_ERROR, name, line, col, ptr->data, summary,
-                        lim == FBI_SPEC_MAX_SOURCE
-                            ? "Inline program source is at most 1 MiB; larger programs do not "
-                              "fit the providers' job limits."
-                            : "Strings are at most 64 KiB (inline program source 1 MiB); "
-                              "put large content in a file and reference it.");
+            string_error(name, d, w, summary,
+                         lim == FBI_SPEC_MAX_SOURCE
+                             ? "Inline program source is at most 1 MiB; larger programs do not "
+                               "fit the providers' job limits."
+                             : "Strings are at most 64 KiB (inline program source 1 MiB); "
+                               "put large content in a file and reference it.",
+                         diag);
             free(summary);
-            free(full);
             (*bad)++;
         }
         return;
     }
-    size_t old = ptr->len;
     if (json_is_object(v)) {
         const char *k;
         json_t *x;
         json_object_foreach((json_t *)v, k, x) {
-            fbi_pointer_append(ptr, k);
+            walk_path sub = {w, k, 0};
             if (strlen(k) > FBI_SPEC_MAX_STRING) {
-                char *full = fbi_xasprintf("%s%s", d->prefix, ptr->data);
-                int line = 0, col = 0;
-                fbi_loc_get(d->locs, full, &line, &col);
-                fb_diag_add(diag, FB_SEV_ERROR, name, line, col, NULL,
-                            "key longer than the limit of 65536 bytes",
-                            "Keys are at most 64 KiB.");
-                free(full);
+                string_error(name, d, &sub, "key longer than the limit of 65536 bytes",
+                             "Keys are at most 64 KiB.", diag);
                 (*bad)++;
             } else {
-                check_strings(name, d, x, ptr, bad, diag);
+                check_strings(name, d, x, &sub, bad, diag);
             }
-            ptr->len = old;
-            ptr->data[old] = '\0';
         }
     } else if (json_is_array(v)) {
         size_t i;
         json_t *x;
         json_array_foreach(v, i, x) {
-            fbi_pointer_append_index(ptr, i);
-            check_strings(name, d, x, ptr, bad, diag);
-            ptr->len = old;
-            ptr->data[old] = '\0';
+            walk_path sub = {w, NULL, i};
+            check_strings(name, d, x, &sub, bad, diag);
         }
     }
 }
@@ -503,11 +534,7 @@ int fbi_spec_parse(const char *name, const char *data, size_t len,
                                  : fbi_spec_parse_yaml(name, data, len, out, diag);
     if (rc != 0) return -1;
     int nbad = 0;
-    fbi_buf ptr;
-    fbi_buf_init(&ptr);
-    fbi_buf_puts(&ptr, "");
     for (size_t i = first; i < out->n; i++)
-        check_strings(name, &out->docs[i], out->docs[i].value, &ptr, &nbad, diag);
-    fbi_buf_free(&ptr);
+        check_strings(name, &out->docs[i], out->docs[i].value, NULL, &nbad, diag);
     return nbad ? -1 : 0;
 }

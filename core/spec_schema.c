@@ -252,6 +252,13 @@ static int check_schema(fbi_schema *s, const json_t *node, fbi_buf *path,
                 *err = fbi_xasprintf("%s: uniqueItems must be a boolean", where);
                 return -1;
             }
+            /* The check is quadratic: bound it. */
+            const json_t *mx = json_object_get(node, "maxItems");
+            if (json_is_true(v) && (!mx || !json_is_integer(mx) || json_integer_value(mx) > 1000)) {
+                *err = fbi_xasprintf("%s: uniqueItems needs maxItems of at most 1000 next to it",
+                                     where);
+                return -1;
+            }
         } else {
             *err = fbi_xasprintf("%s: keyword %s is not supported by the C validator; "
                                  "use the subset listed in core/spec_schema.c", where, k);
@@ -350,6 +357,11 @@ static void add_err(vctx *c, char *summary, char *detail)
         return;
     }
     fbi_schema_errors *e = c->out;
+    if (e->n >= FBI_SCHEMA_MAX_ERRORS) { /* counted, not kept: a bound on memory */
+        free(summary);
+        free(detail);
+        return;
+    }
     if (e->n == e->cap) {
         e->cap = e->cap ? e->cap * 2 : 16;
         e->v = fbi_xrealloc(e->v, e->cap * sizeof *e->v);
@@ -363,6 +375,15 @@ static void add_err(vctx *c, char *summary, char *detail)
         it->summary = summary;
     }
     it->detail = detail;
+}
+
+/* When errors are only counted (silent evaluation, or the list is full),
+ * counts one and returns 1 so the caller skips building the message. */
+static int skip_err(vctx *c)
+{
+    if (c->out && c->out->n < FBI_SCHEMA_MAX_ERRORS) return 0;
+    c->nerr++;
+    return 1;
 }
 
 static const char *jtype(const json_t *v)
@@ -507,7 +528,7 @@ static void ptr_push(vctx *c, const char *tok, size_t *old)
 static void ptr_push_index(vctx *c, size_t i, size_t *old)
 {
     *old = c->ptr.len;
-    fbi_pointer_append_index(&c->ptr, i);
+    fbi_spec_ptr_index(&c->ptr, i);
 }
 
 static void ptr_pop(vctx *c, size_t old)
@@ -555,7 +576,9 @@ static void check_type(vctx *c, const json_t *sch, const json_t *inst,
             fbi_buf_puts(&want, json_string_value(t));
         }
     }
-    if (!ok) {
+    if (!ok && skip_err(c)) {
+        *stop = 1;
+    } else if (!ok) {
         char *exp = expected_text(sch, want.data);
         char *found = describe(inst, 1);
         char *detail = detail_of(sch, hint);
@@ -584,6 +607,7 @@ static void check_enum(vctx *c, const json_t *sch, const json_t *inst,
     json_t *e;
     json_array_foreach(en, i, e)
         if (jequal(e, inst)) return;
+    if (skip_err(c)) return;
     fbi_buf list;
     fbi_buf_init(&list);
     const char **cand = fbi_xcalloc(json_array_size(en) + 1, sizeof *cand);
@@ -647,6 +671,11 @@ static void check_string(vctx *c, const json_t *sch, const json_t *inst, const c
         }
     }
     if (!summary) return;
+    if (skip_err(c)) {
+        free(summary);
+        free(found);
+        return;
+    }
     char *detail = NULL;
     const char *ex = sch_str(sch, "x-explain");
     if (ex && strcmp(ex, "name") == 0) detail = fbi_spec_explain_name(s);
@@ -681,6 +710,7 @@ static void check_number(vctx *c, const json_t *sch, const json_t *inst, const c
             bad = i == 0 ? x < b : i == 1 ? x > b : i == 2 ? x <= b : x >= b;
         }
         if (!bad) continue;
+        if (skip_err(c)) return;
         char *found = describe(inst, 0);
         char *limtxt = json_dumps(lim, JSON_ENCODE_ANY | JSON_COMPACT);
         const char *t = sch_str(sch, "title");
@@ -709,7 +739,7 @@ static void check_object(vctx *c, const json_t *sch, const json_t *inst, const c
     json_t *r;
     json_array_foreach(req, i, r) {
         const char *name = json_string_value(r);
-        if (json_object_get(inst, name)) continue;
+        if (json_object_get(inst, name) || skip_err(c)) continue;
         const json_t *psch = json_object_get(props, name);
         const char *pd = NULL;
         if (psch) {
@@ -729,8 +759,8 @@ static void check_object(vctx *c, const json_t *sch, const json_t *inst, const c
     const json_t *minp = json_object_get(sch, "minProperties");
     const json_t *maxp = json_object_get(sch, "maxProperties");
     size_t n = json_object_size(inst);
-    if ((minp && (json_int_t)n < json_integer_value(minp)) ||
-        (maxp && (json_int_t)n > json_integer_value(maxp))) {
+    if (((minp && (json_int_t)n < json_integer_value(minp)) ||
+         (maxp && (json_int_t)n > json_integer_value(maxp))) && !skip_err(c)) {
         const char *t = sch_str(sch, "title");
         int low = minp && (json_int_t)n < json_integer_value(minp);
         char *lim = fbi_xasprintf("%s %lld propert%s", low ? "at least" : "at most",
@@ -775,7 +805,9 @@ static void check_object(vctx *c, const json_t *sch, const json_t *inst, const c
             }
         }
         if (!known && addl) {
-            if (json_is_false(addl)) {
+            if (json_is_false(addl) && skip_err(c)) {
+                /* counted */
+            } else if (json_is_false(addl)) {
                 size_t np = json_object_size(props);
                 const char **cand = fbi_xcalloc(np + 1, sizeof *cand);
                 size_t nc = 0;
@@ -819,8 +851,8 @@ static void check_array(vctx *c, const json_t *sch, const json_t *inst, const ch
     size_t n = json_array_size(inst);
     const json_t *mini = json_object_get(sch, "minItems");
     const json_t *maxi = json_object_get(sch, "maxItems");
-    if ((mini && (json_int_t)n < json_integer_value(mini)) ||
-        (maxi && (json_int_t)n > json_integer_value(maxi))) {
+    if (((mini && (json_int_t)n < json_integer_value(mini)) ||
+         (maxi && (json_int_t)n > json_integer_value(maxi))) && !skip_err(c)) {
         int low = mini && (json_int_t)n < json_integer_value(mini);
         json_int_t lim = json_integer_value(low ? mini : maxi);
         add_err(c, fbi_xasprintf("expected %s %lld item%s, found %zu",
@@ -835,10 +867,12 @@ static void check_array(vctx *c, const json_t *sch, const json_t *inst, const ch
             ptr_pop(c, old);
         }
     }
-    if (json_is_true(json_object_get(sch, "uniqueItems"))) {
+    if (json_is_true(json_object_get(sch, "uniqueItems")) &&
+        (!maxi || (json_int_t)n <= json_integer_value(maxi))) {
         for (size_t a = 0; a < n; a++) {
             for (size_t b = 0; b < a; b++) {
                 if (!jequal(json_array_get(inst, a), json_array_get(inst, b))) continue;
+                if (skip_err(c)) break;
                 char *found = describe(json_array_get(inst, a), 0);
                 ptr_push_index(c, a, &old);
                 add_err(c, fbi_xasprintf("expected unique items, found %s again "
@@ -871,7 +905,7 @@ static void check_combinators(vctx *c, const json_t *sch, const json_t *inst,
             if (ne < best) { best = ne; besti = i; }
         }
         int bad = which == 0 ? matched == 0 : matched != 1;
-        if (!bad) continue;
+        if (!bad || skip_err(c)) continue;
         char *found = describe(inst, 0);
         const char *t = sch_str(sch, "title");
         if (matched > 1) {
@@ -899,7 +933,7 @@ static void check_combinators(vctx *c, const json_t *sch, const json_t *inst,
     }
 
     const json_t *not = json_object_get(sch, "not");
-    if (not && count_errors(c, not, inst) == 0) {
+    if (not && count_errors(c, not, inst) == 0 && !skip_err(c)) {
         const char *t = sch_str(not, "title");
         add_err(c, fbi_xasprintf("not allowed: %s", t ? t : "the value matches a forbidden form"),
                 detail_of(sch, hint));
@@ -918,6 +952,7 @@ static void validate(vctx *c, const json_t *sch, const json_t *inst, const char 
 {
     if (json_is_true(sch)) return;
     if (json_is_false(sch)) {
+        if (skip_err(c)) return;
         char *found = describe(inst, 0);
         add_err(c, fbi_xasprintf("no value is allowed here, found %s", found), NULL);
         free(found);
@@ -943,7 +978,7 @@ static void validate(vctx *c, const json_t *sch, const json_t *inst, const char 
         const json_t *en = json_object_get(sch, "enum");
         if (en) check_enum(c, sch, inst, en, hint);
         const json_t *cst = json_object_get(sch, "const");
-        if (cst && !jequal(cst, inst)) {
+        if (cst && !jequal(cst, inst) && !skip_err(c)) {
             char *found = describe(inst, 0);
             char *want = json_dumps(cst, JSON_ENCODE_ANY | JSON_COMPACT);
             const char *t = sch_str(sch, "title");

@@ -75,11 +75,11 @@ int fbi_parse_bytes(const json_t *v, uint64_t *bytes, char **err)
     uint64_t n;
     int nd = parse_digits(s, &n);
     if (nd < 0) {
-        *err = fbi_xasprintf("\"%s\" is too large", s);
+        *err = fbi_xasprintf("\"%.60s\" is too large", s);
         return -1;
     }
     if (nd == 0) {
-        *err = fbi_xasprintf("\"%s\" does not start with digits", s);
+        *err = fbi_xasprintf("\"%.60s\" does not start with digits", s);
         return -1;
     }
     static const struct { const char *suf; uint64_t mul; } sfx[] = {
@@ -92,12 +92,12 @@ int fbi_parse_bytes(const json_t *v, uint64_t *bytes, char **err)
     for (size_t i = 0; i < sizeof sfx / sizeof *sfx; i++) {
         if (strcmp(s + nd, sfx[i].suf) != 0) continue;
         if (!mul_ok(n, sfx[i].mul, bytes) || *bytes > (uint64_t)INT64_MAX) {
-            *err = fbi_xasprintf("\"%s\" is too large", s);
+            *err = fbi_xasprintf("\"%.60s\" is too large", s);
             return -1;
         }
         return 0;
     }
-    *err = fbi_xasprintf("\"%s\" has an unknown unit \"%s\"; use Ki, Mi, Gi, Ti (powers of "
+    *err = fbi_xasprintf("\"%.60s\" has an unknown unit \"%.60s\"; use Ki, Mi, Gi, Ti (powers of "
                          "1024) or K, M, G, T (powers of 1000)", s, s + nd);
     return -1;
 }
@@ -137,7 +137,7 @@ int fbi_parse_cpu(const json_t *v, int64_t *millis, char **err)
     uint64_t ip;
     int nd = parse_digits(s, &ip);
     if (nd <= 0 || ip > 1000000000ull) {
-        *err = fbi_xasprintf("\"%s\" is not a cpu quantity such as \"0.5\" or \"500m\"", s);
+        *err = fbi_xasprintf("\"%.60s\" is not a cpu quantity such as \"0.5\" or \"500m\"", s);
         return -1;
     }
     if (strcmp(s + nd, "m") == 0) {
@@ -154,12 +154,12 @@ int fbi_parse_cpu(const json_t *v, int64_t *millis, char **err)
         nfrac = (size_t)-1;
     }
     if (nfrac == (size_t)-1 || ip > 1000000) {
-        *err = fbi_xasprintf("\"%s\" is not a cpu quantity such as \"0.5\" or \"500m\"", s);
+        *err = fbi_xasprintf("\"%.60s\" is not a cpu quantity such as \"0.5\" or \"500m\"", s);
         return -1;
     }
     for (size_t i = 3; i < nfrac; i++) {
         if (frac[i] != '0') {
-            *err = fbi_xasprintf("\"%s\" cores is not a whole number of millicores; "
+            *err = fbi_xasprintf("\"%.60s\" cores is not a whole number of millicores; "
                                  "use at most 3 decimals", s);
             return -1;
         }
@@ -175,7 +175,7 @@ int fbi_parse_duration(const char *s, int64_t *ms, char **err)
     uint64_t ip;
     int nd = parse_digits(s, &ip);
     if (nd < 0) {
-        *err = fbi_xasprintf("\"%s\" is too long a duration", s);
+        *err = fbi_xasprintf("\"%.60s\" is too long a duration", s);
         return -1;
     }
     if (nd == 0) goto bad;
@@ -195,13 +195,13 @@ int fbi_parse_duration(const char *s, int64_t *ms, char **err)
     else goto bad;
     uint64_t out;
     if (decimal_times(ip, frac, nfrac, unit, &out) != 0 || out > (uint64_t)INT64_MAX) {
-        *err = fbi_xasprintf("\"%s\" is too long a duration", s);
+        *err = fbi_xasprintf("\"%.60s\" is too long a duration", s);
         return -1;
     }
     *ms = (int64_t)out;
     return 0;
 bad:
-    *err = fbi_xasprintf("\"%s\" is not a duration such as \"30s\", \"5m\", \"120ms\" or "
+    *err = fbi_xasprintf("\"%.60s\" is not a duration such as \"30s\", \"5m\", \"120ms\" or "
                          "\"1.5s\"", s);
     return -1;
 }
@@ -224,7 +224,11 @@ int fbi_parse_money(const json_t *v, int64_t *micro, char **err)
     const char *s = json_string_value(v);
     uint64_t ip;
     int nd = parse_digits(s, &ip);
-    if (nd <= 0) goto bad;
+    if (nd < 0) {
+        *err = fbi_xasprintf("\"%.40s\" USD is out of range", s);
+        return -1;
+    }
+    if (nd == 0) goto bad;
     const char *p = s + nd;
     uint64_t frac = 0;
     int nf = 0;
@@ -232,7 +236,7 @@ int fbi_parse_money(const json_t *v, int64_t *micro, char **err)
         p++;
         while (isdigit((unsigned char)*p)) {
             if (nf == 6) {
-                *err = fbi_xasprintf("\"%s\" has more than 6 decimals (micro-USD is the "
+                *err = fbi_xasprintf("\"%.60s\" has more than 6 decimals (micro-USD is the "
                                      "smallest unit)", s);
                 return -1;
             }
@@ -245,13 +249,13 @@ int fbi_parse_money(const json_t *v, int64_t *micro, char **err)
     if (*p != '\0') goto bad;
     for (int i = nf; i < 6; i++) frac *= 10;
     if (ip > (uint64_t)(INT64_MAX / 1000000) - 1) {
-        *err = fbi_xasprintf("\"%s\" USD is out of range", s);
+        *err = fbi_xasprintf("\"%.60s\" USD is out of range", s);
         return -1;
     }
     *micro = (int64_t)(ip * 1000000 + frac);
     return 0;
 bad:
-    *err = fbi_xasprintf("\"%s\" is not an amount such as \"200\" or \"12.50\"", s);
+    *err = fbi_xasprintf("\"%.60s\" is not an amount such as \"200\" or \"12.50\"", s);
     return -1;
 }
 

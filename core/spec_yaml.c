@@ -106,7 +106,7 @@ static size_t value_begin(ybuild *b, const yaml_mark_t *m)
     if (b->nst > 0) {
         frame *f = &b->st[b->nst - 1];
         if (f->is_map) fbi_pointer_append(&b->ptr, f->key ? f->key : "");
-        else fbi_pointer_append_index(&b->ptr, f->index);
+        else fbi_spec_ptr_index(&b->ptr, f->index);
     }
     fbi_loc_put(b->locs, cur_ptr(b), (int)m->line + 1, (int)m->column + 1);
     return old;

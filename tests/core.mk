@@ -14,3 +14,7 @@ tests_unit_check_util_LDADD = $(FB_TEST_DEPLIBS)
 TESTS += tests/exported_symbols.sh tests/conformance.sh tests/lifecycle.sh
 EXTRA_DIST += tests/exported_symbols.sh tests/conformance.sh tests/exported-symbols.txt \
 	tests/lifecycle.sh tests/fakes/example_cloud.py
+
+# plan and report end to end (needs glpk-utils, coinor-cbc, sqlite3)
+TESTS += tests/plan/plan.sh tests/plan/html.sh
+EXTRA_DIST += tests/plan/plan.sh tests/plan/check_plan.py tests/plan/fed.yaml tests/plan/html.sh

@@ -8,4 +8,4 @@ FB_SPEC_SH_TESTS = tests/spec/agree.sh tests/spec/syntax.sh
 TESTS += tests/unit/check_spec $(FB_SPEC_SH_TESTS)
 EXTRA_DIST += $(FB_SPEC_SH_TESTS) tests/spec/agree.py \
 	tests/spec/invalid tests/spec/semantic tests/spec/syntax \
-	tests/fuzz/fuzz_spec.c tests/fuzz/build.sh tests/fuzz/README.md
+	tests/fuzz/fuzz_spec.c tests/fuzz/build.sh tests/fuzz/README.md tests/fuzz/spec.dict

@@ -186,7 +186,8 @@ fb_status fb_spec_set_new(fb_spec_set **out);
 void fb_spec_set_free(fb_spec_set *s);
 /* Reads, parses (JSON or YAML by extension, else by content), validates and
  * normalises every document of a file ("-" = stdin); file references and
- * code paths are resolved against the file's directory. Adds every problem
+ * code paths are resolved against the file's directory (the current
+ * directory for stdin). Adds every problem
  * to diag (file:line:col, JSON pointer) and returns FB_INVALID when there
  * was one; the valid documents of the file are still added. */
 fb_status fb_spec_set_add_file(fb_spec_set *s, const char *path, fb_diag *diag);

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Checks a plan document (fedbroker plan --format json) against things we
+did not compute in C: exact decimal arithmetic with Python's decimal module,
+the catalog CSV read with Python's csv module, and the totals' structure.
+Usage: check_plan.py PLAN.json CATALOG_PRICES.csv [FOCUS.csv] [LINES.csv]"""
+import csv
+import json
+import sys
+from decimal import Decimal, ROUND_HALF_UP
+
+plan = json.load(open(sys.argv[1]))
+rows = {r["sku"]: r for r in csv.DictReader(open(sys.argv[2], newline=""))}
+fails = []
+
+
+def check(cond, msg):
+    if not cond:
+        fails.append(msg)
+
+
+def D(s):
+    return Decimal(s)
+
+
+def round6(x):
+    return x.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+
+
+total = D(plan["total_monthly_cost"])
+check(D(plan["lower_bound"]) <= total, "lower bound above total")
+sum_w = Decimal(0)
+sum_list = Decimal(0)
+sum_credit = Decimal(0)
+nlines = 0
+for w in plan["workloads"]:
+    check("placement" in w, "workload %s has no placement" % w["name"])
+    contracted = Decimal(0)
+    lst = Decimal(0)
+    credit = Decimal(0)
+    for l in w["lines"]:
+        nlines += 1
+        row = rows.get(l["sku"])
+        check(row is not None, "line sku %s not in the catalog" % l["sku"])
+        if row is None:
+            continue
+        # the unit price, source and date are the catalog's, verbatim
+        check(D(row["usd_per_unit"]) == D(l["unit_price"]), "unit price of %s" % l["sku"])
+        check(row["source"] == l["source"] and row["as_of"] == l["as_of"], "provenance of %s" % l["sku"])
+        check(row["unit"] == l["unit"], "unit of %s" % l["sku"])
+        q = D(l["quantity"])
+        check(round6(q * D(l["unit_price"])) == D(l["list_cost"]),
+              "list cost of %s: %s x %s != %s" % (l["sku"], q, l["unit_price"], l["list_cost"]))
+        check(round6(q * D(l["contracted_unit_price"])) == D(l["contracted_cost"]),
+              "contracted cost of %s" % l["sku"])
+        if row["tier_start"]:
+            lo, hi = D(row["tier_start"]), D(row["tier_end"]) if row["tier_end"] not in ("", "inf") else None
+            check(q <= (hi - lo if hi is not None else q), "quantity of %s exceeds its tier band" % l["sku"])
+        c = D(l.get("free_tier_credit", "0"))
+        check(D(l["effective_cost"]) == D(l["contracted_cost"]) + c, "effective cost of %s" % l["sku"])
+        contracted += D(l["contracted_cost"])
+        lst += D(l["list_cost"])
+        credit += c
+    check(contracted == D(w["contracted_cost"]), "%s: lines add up to %s, not %s" % (w["name"], contracted, w["contracted_cost"]))
+    check(lst == D(w["list_cost"]), "%s: list lines" % w["name"])
+    check(D(w["monthly_cost"]) == contracted + D(w["egress_to_workloads"]), "%s: monthly cost" % w["name"])
+    check(D(w["free_tier_credit"]) == credit, "%s: credit" % w["name"])
+    sum_w += D(w["monthly_cost"])
+    sum_list += lst + D(w["egress_to_workloads"])
+    sum_credit += credit
+check(sum_w == total, "workloads add up to %s, total says %s" % (sum_w, total))
+check(sum_list == D(plan["list_monthly_cost"]), "list total")
+check(sum_credit == D(plan["free_tier_credit"]), "credit total %s vs %s" % (sum_credit, plan["free_tier_credit"]))
+check(D(plan["net_monthly_cost"]) == total + sum_credit, "net = total + credit")
+# links: cost = volume x price per GiB, and they are part of the senders' totals
+sent = {}
+for l in plan["links"]:
+    v, p, c = D(l["volume_gib"]), D(l["egress_usd_per_gib"]), D(l["monthly_cost"])
+    check(abs(v * p - c) <= Decimal("0.000000001"), "link %s->%s cost %s != %s x %s" % (l["from"], l["to"], c, v, p))
+    sent[l["from"]] = sent.get(l["from"], Decimal(0)) + c
+    if "latency_budget_ms" in l and "rtt_ms" in l:
+        check(l["rtt_ms"] <= l["latency_budget_ms"], "link %s->%s over its latency budget" % (l["from"], l["to"]))
+for w in plan["workloads"]:
+    check(sent.get(w["name"], Decimal(0)) == D(w["egress_to_workloads"]), "%s sends %s" % (w["name"], w["egress_to_workloads"]))
+# free tiers: never more than the allowance
+for f in plan["free_tiers"]:
+    check(D(f["used"]) <= D(f["allowance"]), "free tier %s over its allowance" % f["sku"])
+# totals by provider and by label add up to the total
+for key in ("by_provider", "by_region"):
+    s = sum((D(v) for v in plan["totals"][key].values()), Decimal(0))
+    check(s == total, "%s adds up to %s" % (key, s))
+for label, groups in plan["totals"]["by_label"].items():
+    s = sum((D(v) for v in groups.values()), Decimal(0))
+    check(s <= total, "label %s adds up to more than the total" % label)
+
+if len(sys.argv) > 3:
+    mandatory = ["BilledCost", "BillingAccountId", "BillingAccountName", "BillingCurrency",
+                 "BillingPeriodEnd", "BillingPeriodStart", "ChargeCategory", "ChargeClass",
+                 "ChargeDescription", "ChargePeriodEnd", "ChargePeriodStart", "ContractedCost",
+                 "EffectiveCost", "InvoiceIssuerName", "ListCost", "PricingQuantity", "PricingUnit",
+                 "ProviderName", "PublisherName", "ServiceCategory", "ServiceName"]
+    with open(sys.argv[3], newline="") as f:
+        rd = csv.DictReader(f)
+        for c in mandatory + ["RegionId", "SkuId", "Tags"]:
+            check(c in rd.fieldnames, "FOCUS column %s missing" % c)
+        eff = lst = Decimal(0)
+        n = 0
+        for r in rd:
+            n += 1
+            check(r["ChargeCategory"] in ("Usage", "Credit"), "ChargeCategory %s" % r["ChargeCategory"])
+            check(r["BilledCost"] == "", "BilledCost must be empty for an estimate")
+            check(r["BillingCurrency"] == "USD", "currency")
+            json.loads(r["Tags"])
+            if r["ChargeCategory"] == "Usage":
+                check(D(r["ContractedCost"]) <= D(r["ListCost"]) or True, "")
+            eff += D(r["EffectiveCost"])
+            lst += D(r["ListCost"])
+        check(eff == D(plan["net_monthly_cost"]), "FOCUS EffectiveCost adds up to %s, net is %s" % (eff, plan["net_monthly_cost"]))
+        check(lst == D(plan["list_monthly_cost"]), "FOCUS ListCost adds up to %s" % lst)
+        check(n >= nlines, "FOCUS has fewer rows than cost lines")
+if len(sys.argv) > 4:
+    with open(sys.argv[4], newline="") as f:
+        rd = list(csv.DictReader(f))
+        tot = [r for r in rd if r["workload"] == "TOTAL"]
+        check(len(tot) == 1 and D(tot[0]["contracted_cost"]) == total, "CSV TOTAL row")
+        s = sum((D(r["contracted_cost"]) for r in rd if r["workload"] != "TOTAL"), Decimal(0))
+        check(s == total, "CSV lines add up to %s" % s)
+
+for f in fails:
+    print("FAIL:", f)
+print("checked %d workloads, %d cost lines, %d links: %s" % (len(plan["workloads"]), nlines, len(plan["links"]),
+      "ok" if not fails else "%d failures" % len(fails)))
+sys.exit(1 if fails else 0)

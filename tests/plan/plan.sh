@@ -1,0 +1,109 @@
+#!/bin/sh
+# fedbroker plan/report end to end through the CLI with the real gcp and k8s
+# drivers: exact totals (checked in Python with decimal against the catalog
+# CSV), the LP export solved by glpsol and cbc to the same optimum, FOCUS
+# columns, infeasibility explanations, invalid input and the store.
+set -u
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/drv" "$tmp/home"; chmod 755 "$tmp" "$tmp/drv"
+for d in gcp k8s; do cp "$top_builddir/stage/drivers/$d.so" "$tmp/drv/"; chmod 755 "$tmp/drv/$d.so"; done
+export FEDBROKER_HOME="$tmp/home" FEDBROKER_DRIVER_PATH="$tmp/drv"
+here="$top_srcdir/tests/plan"
+fail=0
+ok() { echo "ok: $1"; }
+bad() { echo "FAIL: $1"; fail=1; }
+run() { # expected-exit description command...
+    want=$1; desc=$2; shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"; got=$?
+    if [ "$got" = "$want" ]; then ok "$desc"; else bad "$desc: exit $got, expected $want"; cat "$tmp/err"; fi
+}
+has() { # file needle description
+    if grep -q -- "$2" "$1"; then ok "$3"; else bad "$3: '$2' not found"; head -20 "$1"; fi
+}
+
+cp "$here/fed.yaml" "$tmp/fed.yaml"
+sed -i "s#../../examples/src/api#$top_srcdir/examples/src/api#" "$tmp/fed.yaml"
+
+run 0 "plan the federation" "$FEDBROKER" plan "$tmp/fed.yaml" --format json --output "$tmp/plan.json" \
+    --export-lp "$tmp/plan.lp"
+"$FEDBROKER" report --format focus --output "$tmp/focus.csv" || bad "report focus"
+"$FEDBROKER" report --format csv --output "$tmp/lines.csv" || bad "report csv"
+if "$PYTHON" "$here/check_plan.py" "$tmp/plan.json" "$top_srcdir/catalog/prices.csv" "$tmp/focus.csv" "$tmp/lines.csv"; then
+    ok "totals, lines, provenance, FOCUS and CSV add up exactly"
+else
+    bad "plan arithmetic"
+fi
+total=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["total_monthly_cost"])' "$tmp/plan.json")
+status=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"])' "$tmp/plan.json")
+[ "$status" = optimal ] && ok "status optimal" || bad "status $status"
+# the LP file, solved by two solvers we did not write, has the same optimum
+if command -v glpsol >/dev/null; then
+    glpsol --lp "$tmp/plan.lp" -o "$tmp/glpk.out" >/dev/null 2>&1
+    g=$(awk '/^Objective:/ {print $4}' "$tmp/glpk.out")
+    "$PYTHON" -c 'import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); sys.exit(0 if abs(a-b)<=1e-6*max(1,abs(a)) else 1)' "$total" "$g" \
+        && ok "glpsol optimum $g = total_monthly_cost $total" || bad "glpsol optimum $g != $total"
+else bad "glpsol missing (apt-get install glpk-utils)"; fi
+if command -v cbc >/dev/null; then
+    c=$(cbc "$tmp/plan.lp" solve quit 2>&1 | awk '/^Objective value:/ {print $3}' | tail -1)
+    "$PYTHON" -c 'import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); sys.exit(0 if abs(a-b)<=1e-6*max(1,abs(a)) else 1)' "$total" "$c" \
+        && ok "cbc optimum $c = total_monthly_cost" || bad "cbc optimum '$c' != $total"
+else bad "cbc missing (apt-get install coinor-cbc)"; fi
+
+# every format renders from the stored plan
+for f in table md html; do run 0 "report --format $f" "$FEDBROKER" report --format $f; done
+run 0 "report --group-by team" "$FEDBROKER" report --group-by team
+has "$tmp/out" "By team:" "group-by prints the team totals"
+run 0 "table output" "$FEDBROKER" plan "$tmp/fed.yaml" --no-save
+has "$tmp/out" "Baseline all-gcp" "baselines are reported"
+has "$tmp/out" "Free tier" "free tiers are netted"
+
+# overrides: a 20% discount on Cloud Run shows as ContractedCost below ListCost
+cat > "$tmp/over.json" <<'JSON'
+{"version": 1, "rules": [{"id": "cud-run", "provider": "gcp", "service": "cloud-run", "discount_pct": "20"}]}
+JSON
+if "$FEDBROKER" plan "$tmp/fed.yaml" --overrides "$tmp/over.json" --format json --no-save --no-baselines >"$tmp/over.plan" 2>"$tmp/err"; then
+    "$PYTHON" - "$tmp/over.plan" <<'PY' && ok "overrides: contracted = list x 0.8 on cloud-run lines" || bad "overrides"
+import json, sys
+from decimal import Decimal as D
+p = json.load(open(sys.argv[1]))
+n = 0
+for w in p["workloads"]:
+    for l in w["lines"]:
+        if l["service"] == "cloud-run":
+            n += 1
+            assert D(l["contracted_unit_price"]) == D(l["unit_price"]) * D("0.8"), l
+            assert l.get("contract_rule") == "cud-run", l
+        else:
+            assert l["contracted_unit_price"] == l["unit_price"], l
+assert n > 0
+assert D(p["total_monthly_cost"]) < D(p["list_monthly_cost"])
+PY
+else bad "plan with overrides"; cat "$tmp/err"; fi
+
+# infeasible: say which constraint and what the nearest choice needs
+sed 's/latencySLO: {p50: 150ms}/latencySLO: {p50: 5ms}/' "$tmp/fed.yaml" > "$tmp/slo.yaml"
+run 3 "an impossible latency SLO is infeasible (exit 3)" "$FEDBROKER" plan "$tmp/slo.yaml" --no-baselines
+has "$tmp/err" "latency SLO 5 ms from new-york 30%, frankfurt 40%, london 30%: best is gcp:" "the nearest offer is named with its latency"
+sed 's/placement: {residency: \[EU\], providers: \[gcp\]}/placement: {residency: [EU], providers: [gcp], budget: {monthly: "1"}}/' "$tmp/fed.yaml" > "$tmp/budget.yaml"
+run 3 "a budget below the cheapest offer is infeasible" "$FEDBROKER" plan "$tmp/budget.yaml" --no-baselines
+has "$tmp/err" "budget 1.00 USD/month: the cheapest is gcp:cloud-run:" "the cheapest offer is named with its cost"
+
+# invalid input: a pointer, exit 2, nothing stored
+before=$(sqlite3 "$tmp/home/state.db" "SELECT count(*) FROM plans")
+sed 's/sources: \[{location: frankfurt, weight: 1}\]/sources: [{location: atlantis, weight: 1}]/' "$tmp/fed.yaml" > "$tmp/loc.yaml"
+run 2 "unknown location" "$FEDBROKER" plan "$tmp/loc.yaml"
+has "$tmp/err" "/spec/workloads/1/spec/traffic/sources/0/location\|/spec/traffic/sources/0/location: unknown location 'atlantis'" "unknown location has its pointer"
+sed 's/placement: {residency: \[EU\]}/placement: {residency: [EU], regions: ["gcp:mars-north1"]}/' "$tmp/fed.yaml" > "$tmp/reg.yaml"
+run 2 "unknown region" "$FEDBROKER" plan "$tmp/reg.yaml"
+has "$tmp/err" "unknown region 'gcp:mars-north1'" "unknown region is named"
+sed '/traffic: {requestsPerMonth: 300000/d' "$tmp/fed.yaml" > "$tmp/notraffic.yaml"
+run 2 "traffic profile missing" "$FEDBROKER" plan "$tmp/notraffic.yaml"
+has "$tmp/err" "traffic profile missing" "missing traffic says which fields"
+sed 's/spread: {minRegions: 2}/spread: {minRegions: 2}\n          affinity: [orders]/' "$tmp/fed.yaml" > "$tmp/contra.yaml"
+run 2 "contradictory constraints" "$FEDBROKER" plan "$tmp/contra.yaml"
+has "$tmp/err" "contradictory constraints" "contradiction is reported"
+after=$(sqlite3 "$tmp/home/state.db" "SELECT count(*) FROM plans")
+[ "$before" = "$after" ] && ok "nothing stored for invalid input" || bad "plans stored: $before -> $after"
+rm -rf "$tmp/home2"; FEDBROKER_HOME="$tmp/home2" "$FEDBROKER" report >/dev/null 2>"$tmp/err"
+[ $? = 1 ] && grep -q "no plan is stored yet" "$tmp/err" && ok "report without a plan says what to do" || bad "report without a plan"
+exit $fail
