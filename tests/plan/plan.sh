@@ -49,6 +49,34 @@ if command -v cbc >/dev/null; then
         && ok "cbc optimum $c = total_monthly_cost" || bad "cbc optimum '$c' != $total"
 else bad "cbc missing (apt-get install coinor-cbc)"; fi
 
+# spread: the two replicas of api sit in different regions
+"$PYTHON" - "$tmp/plan.json" <<'PY' && ok "spread: api#1 and api#2 in different regions" || bad "spread"
+import json, sys
+p = {w["name"]: w for w in json.load(open(sys.argv[1]))["workloads"]}
+assert p["api#1"]["placement"]["region"] != p["api#2"]["placement"]["region"]
+PY
+# a quota on the region the plan chose for orders moves it elsewhere
+orders_region=$("$PYTHON" -c 'import json,sys; print([w for w in json.load(open(sys.argv[1]))["workloads"] if w["name"]=="orders"][0]["placement"]["region"])' "$tmp/plan.json")
+printf '{"quotas": {"gcp:%s": {"vcpu": 0.5}}}\n' "$orders_region" > "$tmp/quota.json"
+if FEDBROKER_CONFIG="$tmp/quota.json" "$FEDBROKER" plan "$tmp/fed.yaml" --format json --no-save --no-baselines >"$tmp/quota.plan" 2>"$tmp/err"; then
+    r2=$("$PYTHON" -c 'import json,sys; print([w for w in json.load(open(sys.argv[1]))["workloads"] if w["name"]=="orders"][0]["placement"]["region"])' "$tmp/quota.plan")
+    [ "$r2" != "$orders_region" ] && ok "quota on gcp:$orders_region moves orders to $r2" || bad "quota ignored: orders still in $r2"
+    "$PYTHON" "$here/check_plan.py" "$tmp/quota.plan" "$top_srcdir/catalog/prices.csv" >/dev/null || bad "quota plan arithmetic"
+else bad "plan with a quota"; cat "$tmp/err"; fi
+# anti-affinity: worker never in the region of orders
+sed 's/placement: {residency: \[EU\]}/placement: {residency: [EU], antiAffinity: [orders]}/' "$tmp/fed.yaml" > "$tmp/anti.yaml"
+if "$FEDBROKER" plan "$tmp/anti.yaml" --format json --no-save --no-baselines >"$tmp/anti.plan" 2>"$tmp/err"; then
+    "$PYTHON" - "$tmp/anti.plan" <<'PY' && ok "anti-affinity keeps worker out of orders' region" || bad "anti-affinity"
+import json, sys
+p = {w["name"]: w for w in json.load(open(sys.argv[1]))["workloads"]}
+assert p["worker"]["placement"]["region_key"] != p["orders"]["placement"]["region_key"]
+PY
+else bad "plan with anti-affinity"; cat "$tmp/err"; fi
+# a tenant budget below the cheapest joint plan is infeasible, with the reason
+sed 's/budget: {monthly: "5000"}/budget: {monthly: "10"}/' "$tmp/fed.yaml" > "$tmp/tenant.yaml"
+run 3 "a federation budget below the cheapest plan is infeasible" "$FEDBROKER" plan "$tmp/tenant.yaml" --no-baselines
+has "$tmp/err" "budget" "the budget is named as the reason"
+
 # every format renders from the stored plan
 for f in table md html; do run 0 "report --format $f" "$FEDBROKER" report --format $f; done
 run 0 "report --group-by team" "$FEDBROKER" report --group-by team
