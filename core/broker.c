@@ -353,6 +353,9 @@ static fb_status apply_one(void *ud, size_t i)
         const char *service = json_string_value(json_object_get(it->placement, "service"));
         const char *region = json_string_value(json_object_get(it->placement, "region"));
         fb_diag *sd = it->diag;
+        /* the outcome in one transaction: fewer fsyncs, and a reader never
+         * sees the deployment without its journal row closed */
+        int txn = fb_store_begin(lc->store, sd) == FB_OK;
         if (st == FB_OK) {
             char *wt = fbi_json_canonical(it->workload);
             char *stt = fbi_json_canonical(state ? state : json_object());
@@ -391,6 +394,7 @@ static fb_status apply_one(void *ud, size_t i)
             fb_store_journal_end(lc->store, jid, st == FB_OK ? "done" : "failed", ot, sd);
             free(ot);
         }
+        if (txn && fb_store_commit(lc->store, sd) != FB_OK && st == FB_OK) st = FB_INTERNAL;
     }
     fbi_call_end(&call, it->diag);
     return it->status = st;

@@ -5,15 +5,24 @@
 #include "fedbroker/fedbroker.h"
 #include "util.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#define STMT_CACHE 48
+
+/* One connection shared by the fan-out's threads: a recursive mutex makes
+ * each statement (and each transaction, from begin to commit) exclusive to
+ * one thread, so ids, transactions and cached statements never interleave. */
 struct fb_store {
     sqlite3 *db;
     char *path;
-    int depth; /* transaction nesting */
+    int depth; /* transaction nesting of the thread holding the lock */
+    pthread_mutex_t mu;
+    struct { const char *sql; sqlite3_stmt *st; } cache[STMT_CACHE];
+    int ncache;
 };
 
 /* Append-only: never edit a released migration, add a new one. */
@@ -143,6 +152,11 @@ fb_status fb_store_open(const char *path, fb_store **out, fb_diag *diag)
     }
     fb_store *s = fbi_xcalloc(1, sizeof *s);
     s->path = p;
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&s->mu, &ma);
+    pthread_mutexattr_destroy(&ma);
     int rc = sqlite3_open_v2(p, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                              SQLITE_OPEN_FULLMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -170,7 +184,9 @@ fb_status fb_store_open(const char *path, fb_store **out, fb_diag *diag)
 void fb_store_close(fb_store *s)
 {
     if (!s) return;
+    for (int i = 0; i < s->ncache; i++) sqlite3_finalize(s->cache[i].st);
     sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->mu);
     free(s->path);
     free(s);
 }
@@ -180,10 +196,13 @@ struct sqlite3 *fb_store_db(fb_store *s) { return s->db; }
 
 fb_status fb_store_begin(fb_store *s, fb_diag *diag)
 {
+    pthread_mutex_lock(&s->mu); /* held until the matching commit */
     if (s->depth++ > 0) return FB_OK;
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         s->depth = 0;
-        return db_error(s, diag, "begin");
+        fb_status st = db_error(s, diag, "begin");
+        pthread_mutex_unlock(&s->mu);
+        return st;
     }
     return FB_OK;
 }
@@ -191,32 +210,70 @@ fb_status fb_store_begin(fb_store *s, fb_diag *diag)
 fb_status fb_store_commit(fb_store *s, fb_diag *diag)
 {
     if (s->depth == 0) return FB_OK;
-    if (--s->depth > 0) return FB_OK;
-    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        fb_status st = db_error(s, diag, "commit");
+    fb_status st = FB_OK;
+    if (--s->depth == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        st = db_error(s, diag, "commit");
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        return st;
     }
-    return FB_OK;
+    pthread_mutex_unlock(&s->mu);
+    return st;
 }
 
 void fb_store_rollback(fb_store *s)
 {
     if (s->depth == 0) return;
+    int held = s->depth;
     s->depth = 0;
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    while (held-- > 0) pthread_mutex_unlock(&s->mu);
+}
+
+/* A prepared statement for sql, ready to bind. Only string literals are
+ * cached (by address: cacheable = 1); a built string is prepared for one
+ * use. Called with the lock held. */
+static sqlite3_stmt *prepared(fb_store *s, const char *sql, int cacheable)
+{
+    for (int i = 0; cacheable && i < s->ncache; i++)
+        if (s->cache[i].sql == sql) return s->cache[i].st;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(s->db, sql, -1, cacheable ? SQLITE_PREPARE_PERSISTENT : 0, &st,
+                           NULL) != SQLITE_OK)
+        return NULL;
+    if (cacheable && s->ncache < STMT_CACHE) {
+        s->cache[s->ncache].sql = sql;
+        s->cache[s->ncache].st = st;
+        s->ncache++;
+    }
+    return st;
+}
+
+/* Releases a statement from prepared(): reset for the next use, or
+ * finalized when the cache was full. */
+static void release(fb_store *s, sqlite3_stmt *st)
+{
+    for (int i = 0; i < s->ncache; i++) {
+        if (s->cache[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return;
+        }
+    }
+    sqlite3_finalize(st);
 }
 
 /* Runs one statement with text/int64 bindings described by types:
- * 't' text (const char *, NULL binds NULL), 'i' int64 (long long). */
-static fb_status exec_bind(fb_store *s, fb_diag *diag, const char *what, const char *sql,
-                           const char *types, ...)
+ * 't' text (const char *, NULL binds NULL), 'i' int64 (long long). When
+ * id is not NULL the statement ends in RETURNING id and *id receives it. */
+static fb_status exec_bind_id(fb_store *s, fb_diag *diag, const char *what, long long *id,
+                              const char *sql, const char *types, va_list ap)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_error(s, diag, what);
-    va_list ap;
-    va_start(ap, types);
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = prepared(s, sql, 1);
+    if (!st) {
+        fb_status e = db_error(s, diag, what);
+        pthread_mutex_unlock(&s->mu);
+        return e;
+    }
     for (int i = 0; types[i]; i++) {
         if (types[i] == 't') {
             const char *v = va_arg(ap, const char *);
@@ -226,11 +283,33 @@ static fb_status exec_bind(fb_store *s, fb_diag *diag, const char *what, const c
             sqlite3_bind_int64(st, i + 1, va_arg(ap, long long));
         }
     }
-    va_end(ap);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_error(s, diag, what);
-    return FB_OK;
+    if (rc == SQLITE_ROW && id) *id = sqlite3_column_int64(st, 0);
+    while (rc == SQLITE_ROW) rc = sqlite3_step(st);
+    fb_status out = rc == SQLITE_DONE ? FB_OK : db_error(s, diag, what);
+    release(s, st);
+    pthread_mutex_unlock(&s->mu);
+    return out;
+}
+
+static fb_status exec_bind(fb_store *s, fb_diag *diag, const char *what, const char *sql,
+                           const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    fb_status st = exec_bind_id(s, diag, what, NULL, sql, types, ap);
+    va_end(ap);
+    return st;
+}
+
+static fb_status exec_returning(fb_store *s, fb_diag *diag, const char *what, long long *id,
+                                const char *sql, const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    fb_status st = exec_bind_id(s, diag, what, id, sql, types, ap);
+    va_end(ap);
+    return st;
 }
 
 fb_status fb_store_put_workload(fb_store *s, const char *tenant, const char *name,
@@ -248,13 +327,17 @@ fb_status fb_store_put_workload(fb_store *s, const char *tenant, const char *nam
 }
 
 /* Returns the first column of the first row as new text, or NULL. */
-static fb_status query_text(fb_store *s, fb_diag *diag, const char *what, const char *sql,
-                            const char *a, const char *b, char **out)
+static fb_status query_text_c(fb_store *s, fb_diag *diag, const char *what, const char *sql,
+                              int cacheable, const char *a, const char *b, char **out)
 {
-    sqlite3_stmt *st;
     *out = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_error(s, diag, what);
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = prepared(s, sql, cacheable);
+    if (!st) {
+        fb_status e = db_error(s, diag, what);
+        pthread_mutex_unlock(&s->mu);
+        return e;
+    }
     if (a) sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
     if (b) sqlite3_bind_text(st, 2, b, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
@@ -262,9 +345,19 @@ static fb_status query_text(fb_store *s, fb_diag *diag, const char *what, const 
         const unsigned char *t = sqlite3_column_text(st, 0);
         *out = fbi_xstrdup(t ? (const char *)t : "");
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_error(s, diag, what);
-    return *out ? FB_OK : FB_NOTFOUND;
+    fb_status res = (rc != SQLITE_ROW && rc != SQLITE_DONE) ? db_error(s, diag, what)
+                  : *out ? FB_OK : FB_NOTFOUND;
+    release(s, st);
+    pthread_mutex_unlock(&s->mu);
+    return res;
+}
+
+/* Returns the first column of the first row as new text, or NULL. sql is
+ * a string literal. */
+static fb_status query_text(fb_store *s, fb_diag *diag, const char *what, const char *sql,
+                            const char *a, const char *b, char **out)
+{
+    return query_text_c(s, diag, what, sql, 1, a, b, out);
 }
 
 fb_status fb_store_get_workload(fb_store *s, const char *tenant, const char *name,
@@ -280,10 +373,11 @@ fb_status fb_store_put_plan(fb_store *s, const char *plan_json, long long total_
 {
     char now[21];
     now_text(now);
-    fb_status st = exec_bind(s, diag, "save plan",
-        "INSERT INTO plans(created_at, plan_json, total_micro_usd) VALUES(?1,?2,?3)",
+    long long got = 0;
+    fb_status st = exec_returning(s, diag, "save plan", &got,
+        "INSERT INTO plans(created_at, plan_json, total_micro_usd) VALUES(?1,?2,?3) RETURNING id",
         "tti", now, plan_json, total_micro_usd);
-    if (st == FB_OK && id) *id = sqlite3_last_insert_rowid(s->db);
+    if (st == FB_OK && id) *id = got;
     return st;
 }
 
@@ -308,11 +402,12 @@ fb_status fb_store_journal_begin(fb_store *s, const char *op, const char *tenant
 {
     char now[21];
     now_text(now);
-    fb_status st = exec_bind(s, diag, "journal intent",
+    long long got = 0;
+    fb_status st = exec_returning(s, diag, "journal intent", &got,
         "INSERT INTO journal(started_at, op, tenant, workload, provider, phase, detail_json)"
-        " VALUES(?1,?2,?3,?4,?5,'intent',?6)",
+        " VALUES(?1,?2,?3,?4,?5,'intent',?6) RETURNING id",
         "tttttt", now, op, tenant, workload, provider, detail_json ? detail_json : "{}");
-    if (st == FB_OK && id) *id = sqlite3_last_insert_rowid(s->db);
+    if (st == FB_OK && id) *id = got;
     return st;
 }
 
@@ -332,7 +427,7 @@ static fb_status query_json_array(fb_store *s, fb_diag *diag, const char *what,
                                   const char *sql, const char *a, const char *b, char **out)
 {
     char *wrapped = fbi_xasprintf("SELECT COALESCE(json_group_array(json(j)), '[]') FROM (%s)", sql);
-    fb_status st = query_text(s, diag, what, wrapped, a, b, out);
+    fb_status st = query_text_c(s, diag, what, wrapped, 0, a, b, out);
     free(wrapped);
     return st;
 }

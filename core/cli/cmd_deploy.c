@@ -13,7 +13,8 @@ static int batch_exit(const fbi_deploy_item *items, size_t n)
 {
     int rc = FB_EXIT_OK;
     for (size_t i = 0; i < n; i++) {
-        if (items[i].status == FB_INVALID) return FB_EXIT_INVALID;
+        /* invalid input, including missing or refused credentials */
+        if (items[i].status == FB_INVALID || items[i].status == FB_AUTH) return FB_EXIT_INVALID;
         if (items[i].status != FB_OK) rc = FB_EXIT_FAILURE;
     }
     return rc;

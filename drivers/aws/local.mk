@@ -13,5 +13,5 @@ drivers_aws_aws_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/drivers/kit $(OPENS
 	$(JANSSON_CFLAGS)
 drivers_aws_aws_la_CFLAGS = $(FB_DRV_CF) -fPIC
 drivers_aws_aws_la_LDFLAGS = $(FB_DRV_LD)
-drivers_aws_aws_la_LIBADD = drivers/kit/libfbkit.la $(JANSSON_LIBS) $(OPENSSL_LIBS) -lz
+drivers_aws_aws_la_LIBADD = drivers/kit/libfbkit.la $(JANSSON_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS)
 EXTRA_DIST += drivers/aws/README.md

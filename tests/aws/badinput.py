@@ -86,13 +86,13 @@ env.write_config(__import__("awstest").settings(fake))
 fake.reset()
 rc, out, err = env.run("apply", "--target", "aws:us-east-1", fn("creds", ZIP),
                        unset=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
-ck.ok(rc == 1, "no credentials: the apply fails (FB_AUTH)", (rc, err))
+ck.ok(rc == 2, "no credentials: refused as invalid input (exit 2)", (rc, err))
 for words in ("AWS_ACCESS_KEY_ID", "credentials", "config"):
     ck.ok(words in err, f"the listing of sources tried mentions {words}", err)
 ck.ok(fake.log() == [], "no credentials: nothing was sent", fake.log())
 rc, out, err = env.run("apply", "--dry-run", "--target", "aws:us-east-1", fn("creds", ZIP),
                        unset=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
-ck.ok(rc == 1 and "AWS_ACCESS_KEY_ID" in err, "a dry run needs credentials too (it signs)", err)
+ck.ok(rc == 2 and "AWS_ACCESS_KEY_ID" in err, "a dry run needs credentials too (it signs)", err)
 rc, out, err = env.run("render", "--target", "aws:us-east-1", fn("creds", ZIP),
                        unset=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
 ck.ok(rc == 0 and "CreateFunction" in out, "render needs no credentials", err)
