@@ -261,12 +261,10 @@ static fb_status item_driver(fbi_broker *b, fbi_deploy_item *it, const fb_driver
 /* Calls a JSON-in/JSON-out verb and parses its output into it->output. */
 static fb_status call_verb(fbi_deploy_item *it, const char *verb,
                            fb_status (*fn)(fb_driver_ctx *, const char *, char **, fb_diag *),
-                           fb_driver_ctx *ctx, json_t *in)
+                           fb_driver_ctx *ctx, const char *in_text)
 {
-    char *in_text = fbi_json_canonical(in);
     char *out = NULL;
     fb_status st = fn(ctx, in_text, &out, it->diag);
-    free(in_text);
     if (out) {
         json_error_t je;
         it->output = json_loads(out, 0, &je);
@@ -314,11 +312,11 @@ static fb_status apply_one(void *ud, size_t i)
     json_t *in = json_pack("{s:O,s:O,s:O?,s:s}", "workload", it->workload, "placement",
                            it->placement, "deployment", it->deployment, "mode",
                            lc->dry_run ? "dry-run" : "apply");
-    char *in_text = fbi_json_canonical(in);
+    char *in_text = fbi_json_canonical(in); /* one serialisation for validate and apply */
+    json_decref(in);
     st = drv->validate(ctx, in_text, it->diag);
-    free(in_text);
     if (st != FB_OK) {
-        json_decref(in);
+        free(in_text);
         return it->status = st;
     }
     record_target rt = {lc->dry_run ? NULL : lc->store, tenant, name};
@@ -333,6 +331,7 @@ static fb_status apply_one(void *ud, size_t i)
                                    json_object_get(it->workload, "specHash"));
         char *dt = fbi_json_canonical(detail);
         json_decref(detail);
+        int txn = fb_store_begin(lc->store, it->diag) == FB_OK;
         st = fb_store_journal_begin(lc->store, "apply", tenant, name, drv->name, dt, &jid, it->diag);
         free(dt);
         /* A row for the deployment before anything exists, so a crash
@@ -343,9 +342,10 @@ static fb_status apply_one(void *ud, size_t i)
                                          json_string_value(json_object_get(it->placement, "service")),
                                          json_string_value(json_object_get(it->placement, "region")),
                                          "creating", "{}", it->diag);
+        if (txn && fb_store_commit(lc->store, it->diag) != FB_OK && st == FB_OK) st = FB_INTERNAL;
     }
-    if (st == FB_OK) st = call_verb(it, "apply", drv->apply, ctx, in);
-    json_decref(in);
+    if (st == FB_OK) st = call_verb(it, "apply", drv->apply, ctx, in_text);
+    free(in_text);
     if (lc->dry_run) {
         it->requests = call.dry_requests ? json_incref(call.dry_requests) : json_array();
     } else {
@@ -413,11 +413,13 @@ static fb_status observe_one(void *ud, size_t i)
         return it->status = FB_NOTSUP;
     }
     json_t *in = json_pack("{s:O,s:O?}", "deployment", it->deployment, "workload", it->workload);
+    char *in_text = fbi_json_canonical(in);
+    json_decref(in);
     fbi_call call;
     fbi_call_begin(&call, it->diag, drv->name);
-    st = call_verb(it, "observe", drv->observe, ctx, in);
+    st = call_verb(it, "observe", drv->observe, ctx, in_text);
     fbi_call_end(&call, it->diag);
-    json_decref(in);
+    free(in_text);
     return it->status = st;
 }
 
@@ -438,11 +440,13 @@ static fb_status destroy_one(void *ud, size_t i)
     long long jid = 0;
     st = fb_store_journal_begin(lc->store, "destroy", tenant, name, drv->name, NULL, &jid, it->diag);
     json_t *in = json_pack("{s:O}", "deployment", it->deployment);
+    char *in_text = fbi_json_canonical(in);
+    json_decref(in);
     fbi_call call;
     fbi_call_begin(&call, it->diag, drv->name);
-    if (st == FB_OK) st = call_verb(it, "destroy", drv->destroy, ctx, in);
+    if (st == FB_OK) st = call_verb(it, "destroy", drv->destroy, ctx, in_text);
     fbi_call_end(&call, it->diag);
-    json_decref(in);
+    free(in_text);
     if (st == FB_OK)
         st = fb_store_delete_deployment(lc->store, tenant, name, drv->name,
                                         json_string_value(json_object_get(it->deployment, "region")),
