@@ -34,3 +34,6 @@ fedbroker_SOURCES = \
 	core/cli/cmd_drivers.c \
 	core/cli/cmd_drivers_test.c
 fedbroker_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
+fedbroker_SOURCES += core/cli/cmd_quantum.c
+fedbroker_LDADD += quantum/libfbq.la
+fedbroker_CPPFLAGS += -I$(top_srcdir)/quantum

@@ -37,5 +37,6 @@ int fbc_cmd_validate(int argc, char **argv);
 int fbc_cmd_render(int argc, char **argv);
 int fbc_cmd_drivers(int argc, char **argv);
 int fbc_cmd_drivers_test(int argc, char **argv);
+int fbc_cmd_quantum(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ typedef struct verb {
 
 static const verb verbs[] = {
     {"drivers", fbc_cmd_drivers, "list drivers and their features; `drivers test` checks one"},
+    {"quantum", fbc_cmd_quantum, "run an OpenQASM program on the local simulator (`quantum run`)"},
 };
 
 static void usage(FILE *out)
