@@ -55,6 +55,8 @@ typedef struct parser {
     int header_embedded;
     int expr_depth;
     int first_stmt;       /* no statement read yet in this file */
+    char *stack[64];      /* include identities being read (cycles) */
+    int nstack;
     fbq_gate *g;          /* gate whose body is being read */
 } parser;
 
@@ -1690,6 +1692,7 @@ static int read_include(parser *ps, const tok *st, const char *name)
 {
     fbq_program *p = ps->p;
     int maxd = ps->opt && ps->opt->max_include_depth > 0 ? ps->opt->max_include_depth : DEFAULT_INCLUDE_DEPTH;
+    if (maxd > 64) maxd = 64;
     if (ps->depth + 1 > maxd)
         return fail(ps, FBQ_EINCLUDE, st->line, st->col,
                     "includes nested deeper than %d levels (an include cycle?) at \"%s\"", maxd, name);
@@ -1716,11 +1719,21 @@ static int read_include(parser *ps, const tok *st, const char *name)
     size_t len;
     char *owned = NULL, *ndir = NULL;
     int embedded = 0;
+    char *ident = NULL;
     if (path) {
         char *rp = realpath(path, NULL);
-        int dup = already_included(p, rp ? rp : path);
-        free(rp);
-        if (dup) {
+        ident = rp ? rp : fbq_xstrdup(path);
+        for (int i = 0; i < ps->nstack; i++)
+            if (!strcmp(ps->stack[i], ident)) {
+                int rc = fail(ps, FBQ_EINCLUDE, st->line, st->col,
+                              "include cycle: \"%s\" is already being read (it includes itself, "
+                              "directly or through other files)", name);
+                free(ident);
+                free(path);
+                return rc;
+            }
+        if (already_included(p, ident)) { /* read before: like an include guard */
+            free(ident);
             free(path);
             return 0;
         }
@@ -1729,6 +1742,7 @@ static int read_include(parser *ps, const tok *st, const char *name)
         if (!owned) {
             int rc = fail(ps, FBQ_EINCLUDE, st->line, st->col, "cannot read include file '%s': %s", path, why);
             free(path);
+            free(ident);
             return rc;
         }
         text = owned;
@@ -1755,9 +1769,12 @@ static int read_include(parser *ps, const tok *st, const char *name)
     int saveemb = ps->header_embedded, savefirst = ps->first_stmt;
     int pl = ps->prev_end_line, pc = ps->prev_end_col;
     ps->depth++;
+    if (ident && ps->nstack < 64) ps->stack[ps->nstack++] = ident;
+    else free(ident);
     ps->header = fbq_arena_strndup(&p->arena, name, strlen(name));
     ps->header_embedded = embedded;
     int rc = parse_file(ps, text, len, file, ndir ? ndir : NULL);
+    if (ident && ps->nstack > 0 && ps->stack[ps->nstack - 1] == ident) free(ps->stack[--ps->nstack]);
     ps->depth--;
     ps->header = savehdr;
     ps->header_embedded = saveemb;

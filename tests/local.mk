@@ -1,1 +1,2 @@
 # tests/: Check unit tests, integration tests, fakes
+include tests/quantum.mk

@@ -75,6 +75,48 @@ def u_matrix(theta, phi, lam):
             [cmath.exp(0.5j * (phi - lam)) * s, cmath.exp(0.5j * (phi + lam)) * c]]
 
 
+def u3conv(t, p, l):
+    # OpenQASM 3: U = [[c, -e^{il} s], [e^{ip} s, e^{i(p+l)} c]]
+    c, s = math.cos(t / 2), math.sin(t / 2)
+    return [[c, -cmath.exp(1j * l) * s], [cmath.exp(1j * p) * s, cmath.exp(1j * (p + l)) * c]]
+
+
+def dagger(m):
+    return [[m[c][r].conjugate() for c in range(len(m))] for r in range(len(m))]
+
+
+def negcontrolled(m):
+    d = len(m)
+    out = [[0j] * (2 * d) for _ in range(2 * d)]
+    for r in range(2 * d):
+        for c in range(2 * d):
+            if (r & 1) != (c & 1):
+                continue
+            if not r & 1:
+                out[r][c] = m[r >> 1][c >> 1]
+            elif r == c:
+                out[r][c] = 1
+    return out
+
+
+def with_modifiers(m, mods):
+    for kind, arg in reversed(mods):
+        if kind == 'inv':
+            m = dagger(m)
+        elif kind == 'pow':
+            k = int(round(arg))
+            if abs(arg - k) > 1e-9:
+                raise QasmError('the reference does only integer pow')
+            base = dagger(m) if k < 0 else m
+            m = identity(len(m))
+            for _ in range(abs(k)):
+                m = matmul(base, m)
+        else:
+            for _ in range(arg):
+                m = controlled(m) if kind == 'ctrl' else negcontrolled(m)
+    return m
+
+
 CX = [[1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 0]]  # bit0 control, bit1 target
 
 
@@ -131,10 +173,7 @@ def std3():
     g['ccx'] = (lambda: controlled(controlled(one['x']())), 3)
     g['cswap'] = (lambda: controlled(sw), 3)
     # cu: controlled e^{i gamma} U(theta, phi, lambda), U in the OpenQASM 3
-    # convention [[c, -e^{il} s], [e^{ip} s, e^{i(p+l)} c]]
-    def u3conv(t, p, l):
-        c, s = math.cos(t / 2), math.sin(t / 2)
-        return [[c, -cmath.exp(1j * l) * s], [cmath.exp(1j * p) * s, cmath.exp(1j * (p + l)) * c]]
+    # convention
     g['cu'] = (lambda t, p, l, gm: controlled([[cmath.exp(1j * gm) * x for x in row] for row in u3conv(t, p, l)]), 2)
     return g
 
@@ -300,6 +339,33 @@ class Parser:
             self.expect(']')
         return (name, idx)
 
+    def call_head(self, first):
+        """Modifiers, gate name and parameter expressions of a gate call
+        whose first token `first` was already read."""
+        mods = []
+        v = first
+        while v in ('ctrl', 'negctrl', 'inv', 'pow'):
+            arg = 1
+            if self.peek()[1] == '(':
+                self.next()
+                e = self.expr()
+                self.expect(')')
+                arg = e({})
+                if v != 'pow':
+                    arg = int(arg)
+            mods.append((v, arg))
+            self.expect('@')
+            v = self.next()[1]
+        pe = []
+        if self.peek()[1] == '(':
+            self.next()
+            while self.peek()[1] != ')':
+                pe.append(self.expr())
+                if self.peek()[1] == ',':
+                    self.next()
+            self.next()
+        return mods, v, pe
+
     def run(self):
         while self.peek()[0] != 'eof':
             self.statement(None)
@@ -370,18 +436,10 @@ class Parser:
                     while self.next()[1] != ';':
                         pass
                     continue
-                gname = bv
-                pe = []
-                if self.peek()[1] == '(':
-                    self.next()
-                    while self.peek()[1] != ')':
-                        pe.append(self.expr())
-                        if self.peek()[1] == ',':
-                            self.next()
-                    self.next()
-                args = self.arglist_names()
+                mods, gname, pe = self.call_head(bv)
+                args = self.arglist_names() if self.peek()[1] != ';' else []
                 self.expect(';')
-                body.append((gname, pe, args))
+                body.append((mods, gname, pe, args))
             self.next()
             p.gates[name] = ('def', params, qargs, body)
         elif v == 'if':
@@ -408,6 +466,7 @@ class Parser:
             while self.next()[1] != ';':
                 pass
         elif kind == 'id' and self.peek()[1] in ('=', '['):
+            self.i -= 1
             c = self.operand()
             self.expect('=')
             self.expect('measure')
@@ -415,21 +474,18 @@ class Parser:
             self.expect(';')
             self.measure(q, c, cond)
         elif kind == 'id':
-            pe = []
-            if self.peek()[1] == '(':
-                self.next()
-                while self.peek()[1] != ')':
-                    pe.append(self.expr())
-                    if self.peek()[1] == ',':
-                        self.next()
-                self.next()
-            ops = [self.operand()]
-            while self.peek()[1] == ',':
-                self.next()
-                ops.append(self.operand())
+            mods, v, pe = self.call_head(v)
+            ops = []
+            if self.peek()[1] != ';':
+                ops = [self.operand()]
+                while self.peek()[1] == ',':
+                    self.next()
+                    ops.append(self.operand())
             self.expect(';')
             vals = [f({}) for f in pe]
-            m = self.gate_matrix(v, vals)
+            m = with_modifiers(self.gate_matrix(v, vals), mods)
+            if not ops:
+                return  # a global phase
             n = max([self.p.qoff(o[0])[1] if o[1] is None else 1 for o in ops])
             for b in range(n):
                 qs = []
@@ -457,7 +513,9 @@ class Parser:
     def gate_matrix(self, name, vals):
         """Dense unitary of a gate call, from its definition."""
         if name == 'U':
-            return u_matrix(*vals)
+            return u3conv(*vals) if self.p.v3 else u_matrix(*vals)
+        if name == 'gphase':
+            return [[cmath.exp(1j * vals[0])]]
         if name == 'CX' and 'CX' not in self.p.gates:
             return CX
         g = self.p.gates[name]
@@ -469,8 +527,11 @@ class Parser:
         env = dict(zip(params, vals))
         k = len(qargs)
         m = identity(1 << k)
-        for gname, pe, args in body:
-            sub = self.gate_matrix(gname, [f(env) for f in pe])
+        for mods, gname, pe, args in body:
+            sub = with_modifiers(self.gate_matrix(gname, [f(env) for f in pe]), mods)
+            if not args:  # gphase
+                m = [[x * sub[0][0] for x in row] for row in m]
+                continue
             where = [qargs.index(a) for a in args]
             m = matmul(embed(sub, where, k), m)
         return m
