@@ -287,7 +287,8 @@ void fbq_rng_seed(fbq_rng *r, uint64_t seed);
 uint64_t fbq_rng_next(fbq_rng *r);
 /* Uniform in [0, 1) with 53 random bits. */
 double fbq_rng_uniform(fbq_rng *r);
-/* Binomial(n, p) draw by geometric waiting times (cost O(n min(p,1-p))). */
+/* Binomial(n, p) draw by geometric waiting times: cost O(n p), or
+ * O(n (1-p)) for p > 0.999. Continuous in p except at 0.999. */
 uint64_t fbq_rng_binomial(fbq_rng *r, uint64_t n, double p);
 
 /* ---- results (sim.c) -------------------------------------------------------- */

@@ -55,7 +55,11 @@ uint64_t fbq_rng_binomial(fbq_rng *r, uint64_t n, double p)
 {
     if (n == 0 || !(p > 0)) return 0;
     if (p >= 1) return n;
-    int flip = p > 0.5;
+    /* Counting the rarer event would be cheaper, but flipping at p = 0.5
+     * makes the draw jump when p moves by one rounding error there, and two
+     * equivalent circuits would then sample differently with one seed; only
+     * nearly certain events are flipped. */
+    int flip = p > 0.999;
     double q = flip ? 1 - p : p;
     double lq = log1p(-q);
     uint64_t x = 0;

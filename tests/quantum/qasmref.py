@@ -448,7 +448,13 @@ class Parser:
             self.expect('==')
             val = int(self.next()[1])
             self.expect(')')
-            self.statement((reg, val))
+            if self.peek()[1] == '{':
+                self.next()
+                while self.peek()[1] != '}':
+                    self.statement((reg, val))
+                self.next()
+            else:
+                self.statement((reg, val))
         elif v == 'measure':
             q = self.operand()
             c = None

@@ -377,7 +377,7 @@ START_TEST(test_binomial)
     ck_assert(fbq_rng_binomial(&r, 10, 0) == 0);
     ck_assert(fbq_rng_binomial(&r, 10, 1) == 10);
     const struct { uint64_t n; double p; } cs[] = {{1, 0.3}, {7, 0.5}, {100, 0.01}, {1000, 0.9},
-                                                   {10000000, 0.5}, {50, 1e-9}};
+                                                   {10000000, 0.5}, {50, 1e-9}, {1000, 0.9995}, {3, 0.9999}};
     for (size_t c = 0; c < sizeof cs / sizeof *cs; c++) {
         int T = cs[c].n > 100000 ? 30 : 20000;
         double sum = 0, sum2 = 0;
@@ -490,11 +490,12 @@ START_TEST(test_replay_equals_copy)
         total += fbq_result_outcome(a, i)->count;
     }
     ck_assert_uint_eq(total, 50000);
-    o.memory_limit = (16u << 3) - 1;
-    ck_assert_int_eq(fbq_simulate(p, &o, &b, &e), FBQ_EMEMORY);
-    ck_assert(strstr(e.message, "128 bytes") && strstr(e.message, "127 bytes"));
     fbq_result_free(a);
     fbq_result_free(b);
+    o.memory_limit = (16u << 3) - 1;
+    ck_assert_int_eq(fbq_simulate(p, &o, &b, &e), FBQ_EMEMORY);
+    ck_assert(b == NULL);
+    ck_assert(strstr(e.message, "128 bytes") && strstr(e.message, "127 bytes"));
     fbq_program_free(p);
 }
 END_TEST
