@@ -25,3 +25,4 @@ include tests/spec.mk
 include tests/kit.mk
 include tests/solver.mk
 include tests/drivers_gcpk8s.mk
+include tests/quantum.mk
