@@ -341,8 +341,8 @@ fb_status qd_braket_observe(fb_driver_ctx *c, json_t *dep, json_t **out, fb_diag
                                        "createdAt"};
     for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
         if (json_object_get(task, keep[i])) json_object_set(live, keep[i], json_object_get(task, keep[i]));
-    json_decref(task);
     *out = json_pack("{s:s,s:[],s:o}", "status", status_of(s), "drift", "live", live);
+    json_decref(task);
     return FB_OK;
 }
 
