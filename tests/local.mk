@@ -26,3 +26,4 @@ include tests/kit.mk
 include tests/solver.mk
 include tests/drivers_gcpk8s.mk
 include tests/quantum.mk
+include tests/quantum_driver.mk

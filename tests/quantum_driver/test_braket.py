@@ -109,6 +109,20 @@ try:
           'destroy of a finished task: CancelQuantumTask answers 409 and destroy succeeds (%d %s)' % (rc, err))
     rc, _, _ = b.run('destroy', '--workload', 'bell-pair')
     check(rc == 0, 'destroy again: nothing left, success')
+
+    # provider errors and vanished tasks, seen by status (observe)
+    fake.control('POST', 'faults', {'count': 50, 'status': 500, 'service': 'braket', 'operation': 'GetQuantumTask'})
+    rc, st, err = b2.json('status')
+    check(rc == 1 and st[0]['status'] == 'error' and 'HTTP 500' in json.dumps(st[0]['diagnostics']) + err,
+          'status: a Braket 500 is an error with a diagnostic (%d %r)' % (rc, st))
+    fake.control('DELETE', 'faults')
+    fake.reset()
+    rc, st, _ = b2.json('status')
+    check(rc == 4 and st[0]['status'] == 'missing', 'status: a task Braket no longer knows is missing (%d)' % rc)
+    rc, _, err = b2.run('destroy', '--workload', 'bell-pair')
+    cancels = ops(fake.log(), 'CancelQuantumTask')
+    check(rc == 0 and len(cancels) == 1 and cancels[0]['status'] == 404, 'destroy of a vanished task succeeds (%d %s)'
+          % (rc, err))
 finally:
     fake.close()
 
