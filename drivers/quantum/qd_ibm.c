@@ -104,16 +104,21 @@ static fb_status iam_exchange(fb_driver_ctx *c, const char *key, char **token, f
     fbk_buf body;
     fbk_buf_init(&body);
     fbk_buf_puts(&body, "grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Aapikey&apikey=");
-    fbk_uri_encode(&body, key, strlen(key), 0);
+    fbk_buf enc;
+    fbk_buf_init(&enc);
+    fbk_uri_encode(&enc, key, strlen(key), 0);
+    fbk_buf_append(&body, enc.data, enc.len);
     fb_http_header h[] = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
-    const char *secrets[] = {key};
+    /* the key as given and as it appears percent-encoded in the body */
+    const char *secrets[] = {key, enc.data};
     fb_http_request req = {.struct_size = sizeof req, .method = "POST", .url = c->iam_endpoint, .headers = h,
                            .n_headers = 2, .body = body.data, .body_len = body.len,
                            .flags = FB_HTTP_IDEMPOTENT, .service = "ibm-iam", .secrets = secrets,
-                           .n_secrets = 1};
+                           .n_secrets = 2};
     fb_http_response resp;
     fb_status st = qd_host->http(diag, &req, &resp);
     fbk_buf_wipe(&body);
+    fbk_buf_wipe(&enc);
     if (st != FB_OK) return st;
     if (qd_host->dry_run(diag)) {
         qd_host->http_free(&resp);

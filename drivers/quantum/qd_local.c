@@ -126,8 +126,7 @@ fb_status qd_local_apply(fb_driver_ctx *c, qd_job *job, json_t **out, fb_diag *d
     /* Exact probabilities too, for static circuits with few outcome bits. */
     if (!job->dynamic && job->clbits <= QD_PROB_MAX_CLBITS) {
         json_t *pr = NULL;
-        fb_diag *ignore = diag; /* a failure here is reported: it should not happen */
-        if (run(c, job, 1, &pr, ignore) == FB_OK)
+        if (run(c, job, 1, &pr, diag) == FB_OK) /* a failure is reported: it should not happen */
             json_object_set(result, "probabilities", json_object_get(pr, "probabilities"));
         json_decref(pr);
     }

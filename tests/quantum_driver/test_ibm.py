@@ -153,6 +153,10 @@ try:
     check(rc == 0 and [r['url'] for r in reqs] == [fake.url + '/identity/token', fake.url + '/api/v1/jobs'],
           'dry run shows the IAM exchange and the job submission (%s)' % e1.strip())
     check(no_secret(d1 + e1, KEY), 'dry run: the API key is redacted')
+    odd = 'sec/ret+key=1'
+    rc, d2, e2 = b.run('apply', spec, *TARGET, '--dry-run', env={'IQP_API_TOKEN': odd})
+    check(rc == 0 and no_secret(d2 + e2, odd, 'sec%2Fret%2Bkey%3D1'),
+          'dry run: a key with reserved characters is redacted raw and percent-encoded')
 finally:
     fake.close()
 
