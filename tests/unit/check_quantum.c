@@ -173,12 +173,37 @@ START_TEST(test_kernel_1q)
         fbq_k_1q_anti(s, N, t, a[1], a[2], cm, cv);
         naive_apply(r, N, 1, &t, a, cm, cv);
         ck_assert(maxdiff(s, r, N) < 1e-12);
+        fbq_c ry[4] = {cnum(cos(0.1 * iter), 0), cnum(-sin(0.1 * iter), 0), cnum(sin(0.1 * iter), 0),
+                       cnum(cos(0.1 * iter), 0)}; /* real: the kernel's real path */
+        fbq_k_1q(s, N, t, ry, 0, 0);
+        naive_apply(r, N, 1, &t, ry, 0, 0);
+        ck_assert(maxdiff(s, r, N) < 1e-12);
         fbq_c x[4] = {{0, 0}, {1, 0}, {1, 0}, {0, 0}};
         fbq_k_1q_anti(s, N, t, x[1], x[2], cm, cv);
         naive_apply(r, N, 1, &t, x, cm, cv);
         ck_assert(maxdiff(s, r, N) < 1e-12);
         ck_assert(fabs(fbq_k_norm2(s, N) - 1) < 1e-12);
         free(u);
+        fbq_state_free(s);
+        fbq_state_free(r);
+    }
+}
+END_TEST
+
+START_TEST(test_kernel_swap)
+{
+    fbq_rng_seed(&trng, 6);
+    fbq_c sw[16] = {{1, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {1, 0}, {0, 0},
+                    {0, 0}, {1, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {1, 0}};
+    for (int iter = 0; iter < 40; iter++) {
+        int t[2];
+        pick(N, 2, t);
+        uint64_t cm, cv;
+        pick_controls(N, t, 2, iter % 3, &cm, &cv);
+        double *s = random_state(N), *r = copy_state(s, N);
+        fbq_k_swap(s, N, t[0], t[1], cm, cv);
+        naive_apply(r, N, 2, t, sw, cm, cv);
+        ck_assert_msg(maxdiff(s, r, N) < 1e-12, "swap %d %d", t[0], t[1]);
         fbq_state_free(s);
         fbq_state_free(r);
     }
@@ -272,12 +297,14 @@ START_TEST(test_classify)
                                   {0, 0}, {0, 0}, {1, 0}, {0, 0}, {0, 0}, {1, 0}, {0, 0}, {0, 0}}},
         {"cz", 2, CL_PHASE, 2, {{1, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {1, 0}, {0, 0}, {0, 0},
                                 {0, 0}, {0, 0}, {1, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {-1, 0}}},
-        {"swap", 2, CL_KQ_PERM, 0, {{1, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {1, 0}, {0, 0},
+        {"swap", 2, CL_SWAP, 0, {{1, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {1, 0}, {0, 0},
                                     {0, 0}, {1, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {1, 0}}},
         {"h", 1, CL_1Q, 0, {{h, 0}, {h, 0}, {h, 0}, {-h, 0}}},
         {"rz", 1, CL_1Q_DIAG, 0, {{h, -h}, {0, 0}, {0, 0}, {h, h}}},
         {"t", 1, CL_PHASE, 1, {{1, 0}, {0, 0}, {0, 0}, {h, h}}},
         {"id", 1, CL_NOP, 1, {{1, 0}, {0, 0}, {0, 0}, {1, 0}}},
+        {"iswap-like", 2, CL_KQ_PERM, 0, {{1, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 1}, {0, 0},
+                                          {0, 0}, {0, 1}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {1, 0}}},
         {"x-on-0", 2, CL_1Q_ANTI, 1, {{0, 0}, {0, 0}, {1, 0}, {0, 0}, {0, 0}, {1, 0}, {0, 0}, {0, 0},
                                       {1, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {1, 0}}},
     };
@@ -661,6 +688,7 @@ static Suite *suite(void)
     tcase_set_timeout(t, 120);
     tcase_add_test(t, test_kernel_1q);
     tcase_add_test(t, test_kernel_phase);
+    tcase_add_test(t, test_kernel_swap);
     tcase_add_test(t, test_kernel_2q_kq);
     tcase_add_test(t, test_classify);
     tcase_add_test(t, test_measure_kernels);
