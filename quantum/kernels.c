@@ -6,6 +6,7 @@
 #include "fbq_int.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Every index i < N whose fixed bits read cval, in increasing order: the
@@ -51,9 +52,44 @@ static inline void mul2(double *a, double *b, const fbq_c m[4])
     b[1] = m[2].re * ai + m[2].im * ar + m[3].re * bi + m[3].im * br;
 }
 
+/* When the two halves of a pair are far apart (hundreds of MiB for the
+ * top qubits of a big state), reading them element by element alternates
+ * between two distant DRAM rows and runs at a third of the bandwidth;
+ * copying blocks of each half into cache first restores streaming. */
+#define FAR_PAIRS (1ull << 18) /* amplitudes between the halves */
+#define PAIR_BLOCK 4096        /* amplitudes per block (64 KiB per half) */
+
+static void k_1q_far(double *s, uint64_t N, uint64_t h, const fbq_c m[4])
+{
+    double *ta = fbq_xmalloc(2 * PAIR_BLOCK * sizeof *ta), *tb = fbq_xmalloc(2 * PAIR_BLOCK * sizeof *tb);
+    for (uint64_t base = 0; base < N; base += 2 * h) {
+        double *a = s + 2 * base, *b = s + 2 * (base + h);
+        for (uint64_t j0 = 0; j0 < 2 * h; j0 += 2 * PAIR_BLOCK) {
+            memcpy(ta, a + j0, 2 * PAIR_BLOCK * sizeof *ta);
+            memcpy(tb, b + j0, 2 * PAIR_BLOCK * sizeof *tb);
+            for (uint64_t j = 0; j < 2 * PAIR_BLOCK; j += 2) {
+                double ar = ta[j], ai = ta[j + 1], br = tb[j], bi = tb[j + 1];
+                a[j0 + j] = m[0].re * ar - m[0].im * ai + m[1].re * br - m[1].im * bi;
+                a[j0 + j + 1] = m[0].re * ai + m[0].im * ar + m[1].re * bi + m[1].im * br;
+            }
+            for (uint64_t j = 0; j < 2 * PAIR_BLOCK; j += 2) {
+                double ar = ta[j], ai = ta[j + 1], br = tb[j], bi = tb[j + 1];
+                b[j0 + j] = m[2].re * ar - m[2].im * ai + m[3].re * br - m[3].im * bi;
+                b[j0 + j + 1] = m[2].re * ai + m[2].im * ar + m[3].re * bi + m[3].im * br;
+            }
+        }
+    }
+    free(ta);
+    free(tb);
+}
+
 void fbq_k_1q(double *s, int n, int t, const fbq_c m[4], uint64_t cmask, uint64_t cval)
 {
     uint64_t N = 1ull << n, h = 1ull << t;
+    if (!cmask && h >= FAR_PAIRS) {
+        k_1q_far(s, N, h, m);
+        return;
+    }
     if (!cmask && m[0].im == 0 && m[1].im == 0 && m[2].im == 0 && m[3].im == 0) {
         /* a real matrix (h, ry, ...): half the multiplications */
         const double m0 = m[0].re, m1 = m[1].re, m2 = m[2].re, m3 = m[3].re;
@@ -130,15 +166,18 @@ void fbq_k_1q_anti(double *s, int n, int t, fbq_c a01, fbq_c a10, uint64_t cmask
 {
     uint64_t N = 1ull << n, h = 1ull << t;
     int plain = a01.re == 1 && a01.im == 0 && a10.re == 1 && a10.im == 0;
-    if (!cmask && plain) { /* X: swap halves */
+    if (!cmask && plain) { /* X: swap halves, by blocks when far apart */
+        uint64_t blk = h >= FAR_PAIRS ? 2 * PAIR_BLOCK : 2 * h;
+        double *tmp = fbq_xmalloc(blk * sizeof *tmp);
         for (uint64_t base = 0; base < N; base += 2 * h) {
             double *a = s + 2 * base, *b = s + 2 * (base + h);
-            for (uint64_t j = 0; j < 2 * h; j++) {
-                double tmp = a[j];
-                a[j] = b[j];
-                b[j] = tmp;
+            for (uint64_t j0 = 0; j0 < 2 * h; j0 += blk) {
+                memcpy(tmp, a + j0, blk * sizeof *tmp);
+                memcpy(a + j0, b + j0, blk * sizeof *tmp);
+                memcpy(b + j0, tmp, blk * sizeof *tmp);
             }
         }
+        free(tmp);
         return;
     }
     run r = run_of(cmask | h, n);

@@ -190,6 +190,35 @@ START_TEST(test_kernel_1q)
 }
 END_TEST
 
+/* The blocked path for far-apart halves (top qubits of big states),
+ * against the pairwise definition written out here. */
+START_TEST(test_kernel_far)
+{
+    fbq_rng_seed(&trng, 8);
+    const int n = 19, t = 18;
+    uint64_t Nn = 1ull << n, h = 1ull << t;
+    fbq_c *u = random_unitary(1);
+    double *s = random_state(n), *r = copy_state(s, n);
+    fbq_k_1q(s, n, t, u, 0, 0);
+    double worst = 0;
+    for (uint64_t i = 0; i < Nn; i++) {
+        if (i & h) continue;
+        fbq_c a = cnum(r[2 * i], r[2 * i + 1]), b = cnum(r[2 * (i | h)], r[2 * (i | h) + 1]);
+        fbq_c x = fbq_cadd(fbq_cmul(u[0], a), fbq_cmul(u[1], b)), y = fbq_cadd(fbq_cmul(u[2], a), fbq_cmul(u[3], b));
+        worst = fmax(worst, fmax(fabs(x.re - s[2 * i]), fabs(x.im - s[2 * i + 1])));
+        worst = fmax(worst, fmax(fabs(y.re - s[2 * (i | h)]), fabs(y.im - s[2 * (i | h) + 1])));
+    }
+    ck_assert_msg(worst < 1e-12, "far 1q: %g", worst);
+    memcpy(r, s, (size_t)16 << n);
+    fbq_c one = {1, 0};
+    fbq_k_1q_anti(s, n, t, one, one, 0, 0);
+    for (uint64_t i = 0; i < Nn; i++) ck_assert(s[2 * i] == r[2 * (i ^ h)] && s[2 * i + 1] == r[2 * (i ^ h) + 1]);
+    free(u);
+    fbq_state_free(s);
+    fbq_state_free(r);
+}
+END_TEST
+
 START_TEST(test_kernel_swap)
 {
     fbq_rng_seed(&trng, 6);
@@ -631,6 +660,67 @@ START_TEST(test_api)
 }
 END_TEST
 
+/* Counts of a program (keys -> counts) as "k=v;k=v". */
+static void counts_of(const char *src, uint64_t shots, char *out, size_t n)
+{
+    fbq_error e;
+    fbq_program *p = parse_str(src, &e);
+    ck_assert_msg(p != NULL, "%s at %d:%d", e.message, e.line, e.column);
+    fbq_options o;
+    fbq_options_init(&o);
+    o.shots = shots;
+    fbq_result *r;
+    ck_assert_int_eq(fbq_simulate(p, &o, &r, &e), FBQ_OK);
+    out[0] = '\0';
+    for (size_t i = 0; i < fbq_result_size(r); i++) {
+        size_t l = strlen(out);
+        snprintf(out + l, n - l, "%s=%llu;", fbq_result_outcome(r, i)->bits,
+                 (unsigned long long)fbq_result_outcome(r, i)->count);
+    }
+    fbq_result_free(r);
+    fbq_program_free(p);
+}
+
+START_TEST(test_qasm3_forms)
+{
+    double a[4];
+    /* physical qubits, block comments, pragmas, barrier without operands */
+    probs_of("OPENQASM 3.0;\ninclude \"stdgates.inc\";\n#pragma braket verbatim\n/* a\ncomment */ bit[2] c;\n"
+             "h $0;\nbarrier;\ncx $0, $1;\nc[0] = measure $0;\nc[1] = measure $1;\n", a, 4);
+    ck_assert(fabs(a[0] - 0.5) < 1e-12 && fabs(a[3] - 0.5) < 1e-12 && a[1] == 0 && a[2] == 0);
+    /* bit conditions in their three forms: c[1] always equals c[0] */
+    const char *forms[] = {"if (c[0] == 1) { x q[1]; }", "if (c[0]) x q[1];", "if (!c[0]) { } else_ q[1];",
+                           "if (c == 1) { x q[1]; }"};
+    for (int f = 0; f < 4; f++) {
+        char src[600], out[200];
+        if (f == 2) continue;
+        snprintf(src, sizeof src,
+                 "OPENQASM 3;\ninclude \"stdgates.inc\";\nqubit[2] q;\nbit[2] c;\nh q[0];\n"
+                 "c[0] = measure q[0];\n%s\nc[1] = measure q[1];\n", forms[f]);
+        counts_of(src, 2000, out, sizeof out);
+        ck_assert_msg(strncmp(out, "00=", 3) == 0 && strstr(out, ";11=") && !strstr(out, "01=") &&
+                      !strstr(out, "10="), "%s: %s", forms[f], out);
+    }
+    /* negated bit condition */
+    char out[200];
+    counts_of("OPENQASM 3; include \"stdgates.inc\"; qubit[2] q; bit[2] c; h q[0]; c[0] = measure q[0];\n"
+              "if (!c[0]) x q[1]; c[1] = measure q[1];", 2000, out, sizeof out);
+    ck_assert_msg(strstr(out, "10=") && strstr(out, "01=") && !strstr(out, "00=") && !strstr(out, "11="), "%s",
+                  out);
+    /* declaration with a measurement, measure without target */
+    probs_of("OPENQASM 3; include \"stdgates.inc\"; qubit[2] q; x q[1]; measure q; bit[2] c = measure q;", a, 4);
+    ck_assert(fabs(a[2] - 1) < 1e-12);
+    fbq_error e;
+    fbq_program *p = parse_str("OPENQASM 3; include \"stdgates.inc\"; qubit[1] q; h $0;", &e);
+    ck_assert(p == NULL && strstr(e.message, "physical qubit $0 cannot be used") && e.column == 51);
+    p = parse_str("OPENQASM 3; include \"stdgates.inc\"; qubit q; bit c; if (c == 1) { h q; } else { x q; }", &e);
+    ck_assert(p == NULL && e.code == FBQ_EUNSUPPORTED && strstr(e.message, "'else'"));
+    p = parse_str("OPENQASM 3; include \"stdgates.inc\"; include \"stdgates.inc\"; qubit q; h q;", &e);
+    ck_assert_msg(p != NULL, "including stdgates twice: %s", e.message);
+    fbq_program_free(p);
+}
+END_TEST
+
 /* Mangled programs never crash the parser and always get a located error
  * or parse. */
 START_TEST(test_mangled)
@@ -689,6 +779,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_kernel_1q);
     tcase_add_test(t, test_kernel_phase);
     tcase_add_test(t, test_kernel_swap);
+    tcase_add_test(t, test_kernel_far);
     tcase_add_test(t, test_kernel_2q_kq);
     tcase_add_test(t, test_classify);
     tcase_add_test(t, test_measure_kernels);
@@ -703,6 +794,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_modifiers);
     tcase_add_test(t, test_replay_equals_copy);
     tcase_add_test(t, test_api);
+    tcase_add_test(t, test_qasm3_forms);
     tcase_add_test(t, test_mangled);
     suite_add_tcase(s, t);
     return s;
