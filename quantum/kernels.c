@@ -228,8 +228,79 @@ void fbq_k_swap(double *s, int n, int q0, int q1, uint64_t cmask, uint64_t cval)
     }
 }
 
+/* Two-qubit dense gate whose higher target is far: the four amplitudes of
+ * each group are copied window by window into cache (see FAR_PAIRS). */
+static void mul4(fbq_c *v0, fbq_c *v1, fbq_c *v2, fbq_c *v3, const fbq_c m[16])
+{
+    fbq_c in[4] = {*v0, *v1, *v2, *v3}, out[4];
+    for (int r = 0; r < 4; r++) {
+        double re = 0, im = 0;
+        for (int c = 0; c < 4; c++) {
+            re += m[4 * r + c].re * in[c].re - m[4 * r + c].im * in[c].im;
+            im += m[4 * r + c].re * in[c].im + m[4 * r + c].im * in[c].re;
+        }
+        out[r].re = re;
+        out[r].im = im;
+    }
+    *v0 = out[0];
+    *v1 = out[1];
+    *v2 = out[2];
+    *v3 = out[3];
+}
+
+static void k_2q_far(double *s, uint64_t N, int q0, int q1, const fbq_c m[16])
+{
+    int lo = q0 < q1 ? q0 : q1, hi = q0 < q1 ? q1 : q0;
+    uint64_t hl = 1ull << lo, hh = 1ull << hi, W = PAIR_BLOCK;
+    fbq_c *c = (fbq_c *)s;
+    /* local index r = bit0 (q0) | bit1 (q1); slot of r: which window and
+     * whether it is the +hl element */
+    int r_lo = q0 == lo ? 1 : 2, r_hi = q0 == lo ? 2 : 1;
+    if (2 * hl <= W) {
+        fbq_c *ta = fbq_xmalloc(W * sizeof *ta), *tb = fbq_xmalloc(W * sizeof *tb);
+        for (uint64_t b1 = 0; b1 < N; b1 += 2 * hh)
+            for (uint64_t w = 0; w < hh; w += W) {
+                memcpy(ta, c + b1 + w, W * sizeof *ta);
+                memcpy(tb, c + b1 + hh + w, W * sizeof *tb);
+                for (uint64_t b0 = 0; b0 < W; b0 += 2 * hl)
+                    for (uint64_t i = b0; i < b0 + hl; i++) {
+                        fbq_c *v[4];
+                        v[0] = &ta[i];
+                        v[r_lo] = &ta[i + hl];
+                        v[r_hi] = &tb[i];
+                        v[3] = &tb[i + hl];
+                        mul4(v[0], v[1], v[2], v[3], m);
+                    }
+                memcpy(c + b1 + w, ta, W * sizeof *ta);
+                memcpy(c + b1 + hh + w, tb, W * sizeof *tb);
+            }
+        free(ta);
+        free(tb);
+        return;
+    }
+    fbq_c *t[4];
+    for (int k = 0; k < 4; k++) t[k] = fbq_xmalloc(W * sizeof *t[k]);
+    uint64_t off[4];
+    off[0] = 0;
+    off[r_lo] = hl;
+    off[r_hi] = hh;
+    off[3] = hl + hh;
+    for (uint64_t b1 = 0; b1 < N; b1 += 2 * hh)
+        for (uint64_t b0 = b1; b0 < b1 + hh; b0 += 2 * hl)
+            for (uint64_t w = b0; w < b0 + hl; w += W) {
+                for (int k = 0; k < 4; k++) memcpy(t[k], c + w + off[k], W * sizeof *t[k]);
+                for (uint64_t i = 0; i < W; i++) mul4(&t[0][i], &t[1][i], &t[2][i], &t[3][i], m);
+                for (int k = 0; k < 4; k++) memcpy(c + w + off[k], t[k], W * sizeof *t[k]);
+            }
+    for (int k = 0; k < 4; k++) free(t[k]);
+}
+
 void fbq_k_2q(double *s, int n, int q0, int q1, const fbq_c m[16], uint64_t cmask, uint64_t cval)
 {
+    if (!cmask && (1ull << (q0 > q1 ? q0 : q1)) >= FAR_PAIRS) {
+        k_2q_far(s, 1ull << n, q0, q1, m);
+        return;
+    }
     uint64_t N = 1ull << n;
     uint64_t off[4] = {0, 1ull << q0, 1ull << q1, (1ull << q0) | (1ull << q1)};
     if (!cmask) {

@@ -209,6 +209,27 @@ START_TEST(test_kernel_far)
         worst = fmax(worst, fmax(fabs(y.re - s[2 * (i | h)]), fabs(y.im - s[2 * (i | h) + 1])));
     }
     ck_assert_msg(worst < 1e-12, "far 1q: %g", worst);
+    /* two-qubit: near and far lower target, both operand orders */
+    const int pairs[][2] = {{3, 18}, {18, 3}, {13, 18}, {18, 13}, {0, 18}};
+    for (size_t pi = 0; pi < sizeof pairs / sizeof *pairs; pi++) {
+        fbq_c *u2 = random_unitary(2);
+        memcpy(r, s, (size_t)16 << n);
+        fbq_k_2q(s, n, pairs[pi][0], pairs[pi][1], u2, 0, 0);
+        uint64_t o0 = 1ull << pairs[pi][0], o1 = 1ull << pairs[pi][1];
+        uint64_t off[4] = {0, o0, o1, o0 | o1};
+        worst = 0;
+        for (uint64_t i = 0; i < Nn; i++) {
+            if (i & (o0 | o1)) continue;
+            for (int rr = 0; rr < 4; rr++) {
+                fbq_c x = {0, 0};
+                for (int cc = 0; cc < 4; cc++)
+                    x = fbq_cadd(x, fbq_cmul(u2[4 * rr + cc], cnum(r[2 * (i + off[cc])], r[2 * (i + off[cc]) + 1])));
+                worst = fmax(worst, fmax(fabs(x.re - s[2 * (i + off[rr])]), fabs(x.im - s[2 * (i + off[rr]) + 1])));
+            }
+        }
+        ck_assert_msg(worst < 1e-12, "far 2q (%d,%d): %g", pairs[pi][0], pairs[pi][1], worst);
+        free(u2);
+    }
     memcpy(r, s, (size_t)16 << n);
     fbq_c one = {1, 0};
     fbq_k_1q_anti(s, n, t, one, one, 0, 0);
