@@ -52,15 +52,18 @@ static inline void mul2(double *a, double *b, const fbq_c m[4])
     b[1] = m[2].re * ai + m[2].im * ar + m[3].re * bi + m[3].im * br;
 }
 
-/* When the two halves of a pair are far apart (hundreds of MiB for the
- * top qubits of a big state), reading them element by element alternates
- * between two distant DRAM rows and runs at a third of the bandwidth;
- * copying blocks of each half into cache first restores streaming. */
-#define FAR_PAIRS (1ull << 18) /* amplitudes between the halves */
+/* When the two halves of a pair are very far apart (256 MiB and more: the
+ * top qubits of states of 25 qubits and up), reading them element by
+ * element alternates between two distant DRAM rows and runs at a third of
+ * the bandwidth on the machines we measured; copying blocks of each half
+ * into cache first restores streaming. Nearer halves stream better without
+ * the copies (see bench/README-quantum.md). */
+#define FAR_PAIRS (1ull << 24) /* amplitudes between the halves */
 #define PAIR_BLOCK 4096        /* amplitudes per block (64 KiB per half) */
 
-static void k_1q_far(double *s, uint64_t N, uint64_t h, const fbq_c m[4])
+void fbq_k_1q_far(double *s, int n, int t, const fbq_c m[4])
 {
+    uint64_t N = 1ull << n, h = 1ull << t;
     double *ta = fbq_xmalloc(2 * PAIR_BLOCK * sizeof *ta), *tb = fbq_xmalloc(2 * PAIR_BLOCK * sizeof *tb);
     for (uint64_t base = 0; base < N; base += 2 * h) {
         double *a = s + 2 * base, *b = s + 2 * (base + h);
@@ -87,7 +90,7 @@ void fbq_k_1q(double *s, int n, int t, const fbq_c m[4], uint64_t cmask, uint64_
 {
     uint64_t N = 1ull << n, h = 1ull << t;
     if (!cmask && h >= FAR_PAIRS) {
-        k_1q_far(s, N, h, m);
+        fbq_k_1q_far(s, n, t, m);
         return;
     }
     if (!cmask && m[0].im == 0 && m[1].im == 0 && m[2].im == 0 && m[3].im == 0) {
@@ -162,22 +165,38 @@ void fbq_k_1q_diag(double *s, int n, int t, fbq_c d0, fbq_c d1, uint64_t cmask, 
     }
 }
 
+void fbq_k_x_far(double *s, int n, int t)
+{
+    uint64_t N = 1ull << n, h = 1ull << t, blk = 2 * PAIR_BLOCK;
+    double *tmp = fbq_xmalloc(blk * sizeof *tmp);
+    for (uint64_t base = 0; base < N; base += 2 * h) {
+        double *a = s + 2 * base, *b = s + 2 * (base + h);
+        for (uint64_t j0 = 0; j0 < 2 * h; j0 += blk) {
+            memcpy(tmp, a + j0, blk * sizeof *tmp);
+            memcpy(a + j0, b + j0, blk * sizeof *tmp);
+            memcpy(b + j0, tmp, blk * sizeof *tmp);
+        }
+    }
+    free(tmp);
+}
+
 void fbq_k_1q_anti(double *s, int n, int t, fbq_c a01, fbq_c a10, uint64_t cmask, uint64_t cval)
 {
     uint64_t N = 1ull << n, h = 1ull << t;
     int plain = a01.re == 1 && a01.im == 0 && a10.re == 1 && a10.im == 0;
-    if (!cmask && plain) { /* X: swap halves, by blocks when far apart */
-        uint64_t blk = h >= FAR_PAIRS ? 2 * PAIR_BLOCK : 2 * h;
-        double *tmp = fbq_xmalloc(blk * sizeof *tmp);
+    if (!cmask && plain && h >= FAR_PAIRS) {
+        fbq_k_x_far(s, n, t);
+        return;
+    }
+    if (!cmask && plain) { /* X: swap halves */
         for (uint64_t base = 0; base < N; base += 2 * h) {
             double *a = s + 2 * base, *b = s + 2 * (base + h);
-            for (uint64_t j0 = 0; j0 < 2 * h; j0 += blk) {
-                memcpy(tmp, a + j0, blk * sizeof *tmp);
-                memcpy(a + j0, b + j0, blk * sizeof *tmp);
-                memcpy(b + j0, tmp, blk * sizeof *tmp);
+            for (uint64_t j = 0; j < 2 * h; j++) {
+                double tmp = a[j];
+                a[j] = b[j];
+                b[j] = tmp;
             }
         }
-        free(tmp);
         return;
     }
     run r = run_of(cmask | h, n);
@@ -248,8 +267,9 @@ static void mul4(fbq_c *v0, fbq_c *v1, fbq_c *v2, fbq_c *v3, const fbq_c m[16])
     *v3 = out[3];
 }
 
-static void k_2q_far(double *s, uint64_t N, int q0, int q1, const fbq_c m[16])
+void fbq_k_2q_far(double *s, int n, int q0, int q1, const fbq_c m[16])
 {
+    uint64_t N = 1ull << n;
     int lo = q0 < q1 ? q0 : q1, hi = q0 < q1 ? q1 : q0;
     uint64_t hl = 1ull << lo, hh = 1ull << hi, W = PAIR_BLOCK;
     fbq_c *c = (fbq_c *)s;
@@ -298,7 +318,7 @@ static void k_2q_far(double *s, uint64_t N, int q0, int q1, const fbq_c m[16])
 void fbq_k_2q(double *s, int n, int q0, int q1, const fbq_c m[16], uint64_t cmask, uint64_t cval)
 {
     if (!cmask && (1ull << (q0 > q1 ? q0 : q1)) >= FAR_PAIRS) {
-        k_2q_far(s, 1ull << n, q0, q1, m);
+        fbq_k_2q_far(s, n, q0, q1, m);
         return;
     }
     uint64_t N = 1ull << n;

@@ -190,8 +190,9 @@ START_TEST(test_kernel_1q)
 }
 END_TEST
 
-/* The blocked path for far-apart halves (top qubits of big states),
- * against the pairwise definition written out here. */
+/* The blocked paths for far-apart halves (used for the top qubits of
+ * states of 25+ qubits; run here on 19), against the pairwise definition
+ * written out here. */
 START_TEST(test_kernel_far)
 {
     fbq_rng_seed(&trng, 8);
@@ -199,7 +200,7 @@ START_TEST(test_kernel_far)
     uint64_t Nn = 1ull << n, h = 1ull << t;
     fbq_c *u = random_unitary(1);
     double *s = random_state(n), *r = copy_state(s, n);
-    fbq_k_1q(s, n, t, u, 0, 0);
+    fbq_k_1q_far(s, n, t, u);
     double worst = 0;
     for (uint64_t i = 0; i < Nn; i++) {
         if (i & h) continue;
@@ -214,7 +215,7 @@ START_TEST(test_kernel_far)
     for (size_t pi = 0; pi < sizeof pairs / sizeof *pairs; pi++) {
         fbq_c *u2 = random_unitary(2);
         memcpy(r, s, (size_t)16 << n);
-        fbq_k_2q(s, n, pairs[pi][0], pairs[pi][1], u2, 0, 0);
+        fbq_k_2q_far(s, n, pairs[pi][0], pairs[pi][1], u2);
         uint64_t o0 = 1ull << pairs[pi][0], o1 = 1ull << pairs[pi][1];
         uint64_t off[4] = {0, o0, o1, o0 | o1};
         worst = 0;
@@ -231,8 +232,7 @@ START_TEST(test_kernel_far)
         free(u2);
     }
     memcpy(r, s, (size_t)16 << n);
-    fbq_c one = {1, 0};
-    fbq_k_1q_anti(s, n, t, one, one, 0, 0);
+    fbq_k_x_far(s, n, t);
     for (uint64_t i = 0; i < Nn; i++) ck_assert(s[2 * i] == r[2 * (i ^ h)] && s[2 * i + 1] == r[2 * (i ^ h) + 1]);
     free(u);
     fbq_state_free(s);
