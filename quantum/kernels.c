@@ -9,6 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The hot kernels are also compiled for AVX2+FMA on x86-64 and the best
+ * version is picked when the library loads (GCC/Clang target_clones). */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__) && !defined(FBQ_NO_CLONES)
+#define HOT __attribute__((target_clones("avx2,fma", "default")))
+#else
+#define HOT
+#endif
+
 /* Every index i < N whose fixed bits read cval, in increasing order: the
  * next one sets the fixed bits, adds one (the carry skips them) and puts
  * the pattern back. Targets are fixed bits reading 0. */
@@ -61,7 +69,7 @@ static inline void mul2(double *a, double *b, const fbq_c m[4])
 #define FAR_PAIRS (1ull << 24) /* amplitudes between the halves */
 #define PAIR_BLOCK 4096        /* amplitudes per block (64 KiB per half) */
 
-void fbq_k_1q_far(double *s, int n, int t, const fbq_c m[4])
+HOT void fbq_k_1q_far(double *s, int n, int t, const fbq_c m[4])
 {
     uint64_t N = 1ull << n, h = 1ull << t;
     double *ta = fbq_xmalloc(2 * PAIR_BLOCK * sizeof *ta), *tb = fbq_xmalloc(2 * PAIR_BLOCK * sizeof *tb);
@@ -86,7 +94,7 @@ void fbq_k_1q_far(double *s, int n, int t, const fbq_c m[4])
     free(tb);
 }
 
-void fbq_k_1q(double *s, int n, int t, const fbq_c m[4], uint64_t cmask, uint64_t cval)
+HOT void fbq_k_1q(double *s, int n, int t, const fbq_c m[4], uint64_t cmask, uint64_t cval)
 {
     uint64_t N = 1ull << n, h = 1ull << t;
     if (!cmask && h >= FAR_PAIRS) {
@@ -137,7 +145,7 @@ void fbq_k_1q(double *s, int n, int t, const fbq_c m[4], uint64_t cmask, uint64_
         for (uint64_t u = 0, i = i0; u < r.len; u++, i += r.stride) mul2(s + 2 * i, s + 2 * (i | h), m);
 }
 
-void fbq_k_1q_diag(double *s, int n, int t, fbq_c d0, fbq_c d1, uint64_t cmask, uint64_t cval)
+HOT void fbq_k_1q_diag(double *s, int n, int t, fbq_c d0, fbq_c d1, uint64_t cmask, uint64_t cval)
 {
     uint64_t N = 1ull << n, h = 1ull << t;
     if (!cmask) {
@@ -211,7 +219,7 @@ void fbq_k_1q_anti(double *s, int n, int t, fbq_c a01, fbq_c a10, uint64_t cmask
     }
 }
 
-void fbq_k_phase(double *s, int n, fbq_c ph, uint64_t cmask, uint64_t cval)
+HOT void fbq_k_phase(double *s, int n, fbq_c ph, uint64_t cmask, uint64_t cval)
 {
     uint64_t N = 1ull << n;
     if (!cmask) { /* a global phase */
@@ -315,7 +323,7 @@ void fbq_k_2q_far(double *s, int n, int q0, int q1, const fbq_c m[16])
     for (int k = 0; k < 4; k++) free(t[k]);
 }
 
-void fbq_k_2q(double *s, int n, int q0, int q1, const fbq_c m[16], uint64_t cmask, uint64_t cval)
+HOT void fbq_k_2q(double *s, int n, int q0, int q1, const fbq_c m[16], uint64_t cmask, uint64_t cval)
 {
     if (!cmask && (1ull << (q0 > q1 ? q0 : q1)) >= FAR_PAIRS) {
         fbq_k_2q_far(s, n, q0, q1, m);
@@ -408,20 +416,39 @@ void fbq_k_kq(double *s, int n, int k, const int *qs, const fbq_c *m, uint64_t c
     }
 }
 
-void fbq_k_kq_diag(double *s, int n, int k, const int *qs, const fbq_c *d, uint64_t cmask, uint64_t cval)
+HOT void fbq_k_kq_diag(double *s, int n, int k, const int *qs, const fbq_c *d, uint64_t cmask, uint64_t cval)
 {
     uint64_t N = 1ull << n, tm = target_mask(qs, k);
     size_t D = (size_t)1 << k;
     uint64_t off[256];
     offsets(k, qs, off);
-    FOR_FREE(i0, N, cmask | tm, cval) {
-        for (size_t r = 0; r < D; r++) {
-            double *a = s + 2 * (i0 + off[r]);
-            double ar = a[0], ai = a[1];
-            a[0] = d[r].re * ar - d[r].im * ai;
-            a[1] = d[r].re * ai + d[r].im * ar;
+    int low = 1; /* the targets, in order, are bits 0..k-1: a block is contiguous */
+    for (int j = 0; j < k; j++)
+        if (qs[j] != j) low = 0;
+    if (low) {
+        FOR_FREE(i0, N, cmask | tm, cval) {
+            double *a = s + 2 * i0;
+            for (size_t r = 0; r < D; r++) {
+                double ar = a[2 * r], ai = a[2 * r + 1];
+                a[2 * r] = d[r].re * ar - d[r].im * ai;
+                a[2 * r + 1] = d[r].re * ai + d[r].im * ar;
+            }
         }
+        return;
     }
+    /* otherwise: for each diagonal entry, a strided run of the free bits
+     * just above the lowest fixed bits, with one multiplier */
+    run rr = run_of(cmask | tm, n);
+    FOR_FREE(i0, N, cmask | tm | rr.bits, cval)
+        for (size_t r = 0; r < D; r++) {
+            const double dr = d[r].re, di = d[r].im;
+            double *a = s + 2 * (i0 + off[r]);
+            for (uint64_t u = 0; u < 2 * rr.len * rr.stride; u += 2 * rr.stride) {
+                double ar = a[u], ai = a[u + 1];
+                a[u] = dr * ar - di * ai;
+                a[u + 1] = dr * ai + di * ar;
+            }
+        }
 }
 
 void fbq_k_kq_perm(double *s, int n, int k, const int *qs, const int *perm, const fbq_c *ph,

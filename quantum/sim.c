@@ -121,6 +121,13 @@ void fbq_classify(int k, const int *q, const fbq_c *m, fbq_op *op)
     size_t D = (size_t)1 << k;
     fbq_c *w = fbq_xmalloc(D * D * sizeof *w);
     memcpy(w, m, D * D * sizeof *w);
+    /* rounding leaves parts like 1e-16 where the exact value is 0 (e^{i pi}
+     * in h = U(pi/2, 0, pi)); zeroing them lets real matrices take the
+     * real kernel, for a change far below rounding error */
+    for (size_t i = 0; i < D * D; i++) {
+        if (fabs(w[i].re) < 1e-15) w[i].re = 0;
+        if (fabs(w[i].im) < 1e-15) w[i].im = 0;
+    }
     int lq[8], kk = k;
     memcpy(lq, q, (size_t)k * sizeof *q);
     op->cmask = op->cval = 0;
@@ -314,7 +321,19 @@ static void merge_diag(fbq_op *ops, int from, int to, uint64_t mask)
     ops[from] = out;
 }
 
-/* Fuses the diagonal runs of ops in place; returns the new count. */
+static int cmp_low_qubit(const void *a, const void *b)
+{
+    uint64_t x = op_mask((const fbq_op *)a), y = op_mask((const fbq_op *)b);
+    int lx = __builtin_ctzll(x), ly = __builtin_ctzll(y);
+    if (lx != ly) return lx < ly ? -1 : 1;
+    return ((const fbq_op *)a)->raw < ((const fbq_op *)b)->raw ? -1 : 1;
+}
+
+/* Fuses the diagonal runs of ops in place; returns the new count. The
+ * gates of a run commute, so they are first ordered by their lowest qubit:
+ * groups then cover neighbouring qubits, which the diagonal kernel walks
+ * contiguously (the QFT's controlled phases on target j group as
+ * {0..6, j}, {7..13, j}, ...). */
 static int fuse_diagonals(fbq_op *ops, int n)
 {
     int w = 0, i = 0;
@@ -323,15 +342,20 @@ static int fuse_diagonals(fbq_op *ops, int n)
             ops[w++] = ops[i++];
             continue;
         }
-        uint64_t mask = op_mask(&ops[i]);
-        int j = i + 1;
-        while (j < n && is_diag(&ops[j]) && __builtin_popcountll(mask | op_mask(&ops[j])) <= DIAG_MAX) {
-            mask |= op_mask(&ops[j]);
-            j++;
+        int end = i + 1;
+        while (end < n && is_diag(&ops[end])) end++;
+        qsort(ops + i, (size_t)(end - i), sizeof *ops, cmp_low_qubit);
+        while (i < end) {
+            uint64_t mask = op_mask(&ops[i]);
+            int j = i + 1;
+            while (j < end && __builtin_popcountll(mask | op_mask(&ops[j])) <= DIAG_MAX) {
+                mask |= op_mask(&ops[j]);
+                j++;
+            }
+            if (j - i > 1) merge_diag(ops, i, j, mask);
+            ops[w++] = ops[i];
+            i = j;
         }
-        if (j - i > 1) merge_diag(ops, i, j, mask);
-        ops[w++] = ops[i];
-        i = j;
     }
     return w;
 }

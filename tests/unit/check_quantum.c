@@ -334,6 +334,35 @@ END_TEST
 
 /* Classification finds the structure of well-known gates and applying the
  * classified op equals the full product. */
+/* The diagonal kernel's contiguous path (targets are bits 0..k-1 in
+ * order) and its strided path, with and without controls. */
+START_TEST(test_kernel_diag_paths)
+{
+    fbq_rng_seed(&trng, 9);
+    const int layouts[][3] = {{0, 1, 2}, {0, 1, -1}, {1, 2, 3}, {2, 0, 1}, {3, 5, -1}};
+    for (size_t l = 0; l < sizeof layouts / sizeof *layouts; l++) {
+        int k = layouts[l][2] < 0 ? 2 : 3, t[3] = {layouts[l][0], layouts[l][1], layouts[l][2]};
+        for (int nc = 0; nc < 3; nc++) {
+            uint64_t cm, cv;
+            pick_controls(N, t, k, nc, &cm, &cv);
+            size_t D = (size_t)1 << k;
+            fbq_c dv[8], dg[64];
+            memset(dg, 0, sizeof dg);
+            for (size_t j = 0; j < D; j++) {
+                dv[j] = cnum(cos(0.7 * j + l), sin(0.7 * j + l));
+                dg[j * D + j] = dv[j];
+            }
+            double *s = random_state(N), *r = copy_state(s, N);
+            fbq_k_kq_diag(s, N, k, t, dv, cm, cv);
+            naive_apply(r, N, k, t, dg, cm, cv);
+            ck_assert_msg(maxdiff(s, r, N) < 1e-12, "diag layout %zu controls %d", l, nc);
+            fbq_state_free(s);
+            fbq_state_free(r);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_classify)
 {
     fbq_rng_seed(&trng, 4);
@@ -801,6 +830,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_kernel_phase);
     tcase_add_test(t, test_kernel_swap);
     tcase_add_test(t, test_kernel_far);
+    tcase_add_test(t, test_kernel_diag_paths);
     tcase_add_test(t, test_kernel_2q_kq);
     tcase_add_test(t, test_classify);
     tcase_add_test(t, test_measure_kernels);
