@@ -232,6 +232,14 @@ void fbq_k_1q_anti(double *s, int n, int t, fbq_c a01, fbq_c a10,
                    uint64_t cmask, uint64_t cval);
 /* Multiplies the amplitudes with (i & cmask) == cval by ph. */
 void fbq_k_phase(double *s, int n, fbq_c ph, uint64_t cmask, uint64_t cval);
+/* The uncontrolled kernels' paths for pair halves at least 2^24 amplitudes
+ * apart (block copies through cache); exported so that tests can run them
+ * on small states (targets >= 12). */
+void fbq_k_1q_far(double *s, int n, int t, const fbq_c m[4]);
+void fbq_k_x_far(double *s, int n, int t);
+void fbq_k_2q_far(double *s, int n, int q0, int q1, const fbq_c m[16]);
+/* Exchanges qubits q0 and q1. */
+void fbq_k_swap(double *s, int n, int q0, int q1, uint64_t cmask, uint64_t cval);
 void fbq_k_2q(double *s, int n, int q0, int q1, const fbq_c m[16],
               uint64_t cmask, uint64_t cval);
 /* k targets qs[0..k) (matrix bit j <-> qs[j]), dense 2^k x 2^k. */
@@ -253,7 +261,7 @@ double fbq_k_norm2(const double *s, int n);
 /* ---- classified operations (sim.c) --------------------------------------- */
 
 enum { CL_NOP, CL_PHASE, CL_1Q, CL_1Q_DIAG, CL_1Q_ANTI, CL_2Q, CL_KQ,
-       CL_KQ_DIAG, CL_KQ_PERM };
+       CL_KQ_DIAG, CL_KQ_PERM, CL_SWAP };
 typedef struct fbq_op {
     int kind;             /* RO_* */
     int cls;

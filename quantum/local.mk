@@ -22,3 +22,17 @@ quantum/fbq_headers.c: $(top_srcdir)/quantum/qelib1.inc $(top_srcdir)/quantum/st
 	$(AM_V_GEN)$(MKDIR_P) quantum && \
 	$(SHELL) $(top_srcdir)/quantum/embed.sh $(top_srcdir)/quantum/qelib1.inc \
 	  $(top_srcdir)/quantum/stdgates.inc > $@.tmp && mv $@.tmp $@
+
+# Benchmarks (not part of make check): `make bench-quantum`, see
+# bench/README-quantum.md.
+bench/quantum_bench$(EXEEXT): $(top_srcdir)/bench/quantum_bench.c quantum/libfbq.la
+	@$(MKDIR_P) bench
+	$(AM_V_CCLD)$(LIBTOOL) $(AM_V_lt) --tag=CC --mode=link $(CC) $(DEFS) -I$(top_builddir) \
+	  -I$(top_srcdir)/quantum $(AM_CFLAGS) $(CFLAGS) -O2 -o $@ $(top_srcdir)/bench/quantum_bench.c \
+	  quantum/libfbq.la -lm
+bench-quantum: bench/quantum_bench$(EXEEXT) fedbroker$(EXEEXT)
+	$(SHELL) $(top_srcdir)/bench/quantum_bench.sh $(top_srcdir) .
+.PHONY: bench-quantum
+CLEANFILES += bench/quantum_bench$(EXEEXT)
+EXTRA_DIST += bench/quantum_bench.c bench/quantum_bench.sh bench/README-quantum.md \
+	bench/quantum_crosscheck.py bench/node/package.json bench/node/qc_run.js

@@ -18,6 +18,10 @@
 #define FUSE_MAX 4
 #define MAT_MAX 8
 #define MAX_CALL_DEPTH 64
+/* Nested gate definitions can describe exponentially long circuits; the
+ * lowering of one program may take at most this many steps (gate
+ * applications while building matrices, plus operations emitted). */
+#define MAX_WORK 8000000L
 
 /* ---- standard gates (OpenQASM 3 stdgates.inc, specification matrices) ---- */
 
@@ -332,8 +336,13 @@ static int eval_params(const fbq_stmt *b, const double *params, double *vals, do
 
 static fbq_c *gate_matrix_rec(const fbq_program *p, const fbq_gate *g, const double *params,
                               const fbq_mod *mods, int nmods, const double *modpow, int *k_out,
-                              char *why, size_t whyn, int depth)
+                              char *why, size_t whyn, int depth, long *work)
 {
+    if (--*work < 0) {
+        snprintf(why, whyn, "the gate definitions expand to more than %ld steps; the circuit is too "
+                 "large to simulate", MAX_WORK);
+        return NULL;
+    }
     if (depth > MAX_CALL_DEPTH) {
         snprintf(why, whyn, "gate definitions nested too deeply");
         return NULL;
@@ -377,7 +386,7 @@ static fbq_c *gate_matrix_rec(const fbq_program *p, const fbq_gate *g, const dou
                 return NULL;
             }
             int kc;
-            fbq_c *c = gate_matrix_rec(p, cg, vals, b->mods, b->nmods, mp, &kc, why, whyn, depth + 1);
+            fbq_c *c = gate_matrix_rec(p, cg, vals, b->mods, b->nmods, mp, &kc, why, whyn, depth + 1, work);
             if (!c) {
                 free(m);
                 return NULL;
@@ -429,7 +438,8 @@ fbq_c *fbq_gate_matrix(const fbq_program *p, const fbq_gate *g, const double *pa
                        const fbq_mod *mods, int nmods, const double *modpow, int *k_out,
                        char *why, size_t whyn)
 {
-    return gate_matrix_rec(p, g, params, mods, nmods, modpow, k_out, why, whyn, 0);
+    long work = MAX_WORK;
+    return gate_matrix_rec(p, g, params, mods, nmods, modpow, k_out, why, whyn, 0, &work);
 }
 
 /* ---- lowering ---- */
@@ -438,6 +448,7 @@ typedef struct lctx {
     fbq_program *p;
     fbq_error *err;
     int stmt;
+    long work;            /* steps left (MAX_WORK) */
 } lctx;
 
 static int lfail(lctx *L, fbq_status code, const char *fmt, ...) FBQ_PRINTF(3, 4);
@@ -455,6 +466,7 @@ static int lfail(lctx *L, fbq_status code, const char *fmt, ...)
 
 static fbq_rawop *op_push(fbq_program *p)
 {
+    /* callers check the work budget before pushing */
     if (p->nops == p->capops) {
         p->capops = p->capops ? p->capops * 2 : 256;
         p->ops = fbq_xrealloc(p->ops, (size_t)p->capops * sizeof *p->ops);
@@ -480,6 +492,9 @@ static int lower_call(lctx *L, const fbq_gate *g, const double *params, const fb
                       int nmods, const double *modpow, const int *qs, int depth)
 {
     if (depth > MAX_CALL_DEPTH) return lfail(L, FBQ_EUNSUPPORTED, "gate definitions nested too deeply");
+    if (--L->work < 0)
+        return lfail(L, FBQ_ERANGE, "the circuit expands to more than %ld operations; it is too large to "
+                     "simulate", MAX_WORK);
     if (g->kind == GK_OPAQUE)
         return lfail(L, FBQ_EUNSUPPORTED, "opaque gate '%s' has no definition, so it cannot be simulated",
                      g->name);
@@ -502,7 +517,7 @@ static int lower_call(lctx *L, const fbq_gate *g, const double *params, const fb
     }
     char why[300] = "";
     int k;
-    fbq_c *m = fbq_gate_matrix(L->p, g, params, mods, nmods, modpow, &k, why, sizeof why);
+    fbq_c *m = gate_matrix_rec(L->p, g, params, mods, nmods, modpow, &k, why, sizeof why, 0, &L->work);
     if (!m) return lfail(L, FBQ_EUNSUPPORTED, "%s", why);
     if (k == 0) { /* a global phase changes no probability */
         free(m);
@@ -583,7 +598,7 @@ static void find_dynamic(fbq_program *p)
 
 int fbq_lower(fbq_program *p, fbq_error *err)
 {
-    lctx L = {p, err, 0};
+    lctx L = {p, err, 0, MAX_WORK};
     for (int si = 0; si < p->nstmts; si++) {
         const fbq_stmt *s = &p->stmts[si];
         L.stmt = si;
@@ -591,6 +606,9 @@ int fbq_lower(fbq_program *p, fbq_error *err)
         if (s->kind == ST_MEASURE || s->kind == ST_RESET) {
             int n = bcast_size(p, s->args, 1);
             for (int b = 0; b < n; b++) {
+                if (--L.work < 0)
+                    return lfail(&L, FBQ_ERANGE, "the circuit expands to more than %ld operations; it is "
+                                 "too large to simulate", MAX_WORK);
                 fbq_rawop *o = op_push(p);
                 o->kind = s->kind == ST_MEASURE ? RO_MEASURE : RO_RESET;
                 o->k = 1;

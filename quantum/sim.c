@@ -121,6 +121,13 @@ void fbq_classify(int k, const int *q, const fbq_c *m, fbq_op *op)
     size_t D = (size_t)1 << k;
     fbq_c *w = fbq_xmalloc(D * D * sizeof *w);
     memcpy(w, m, D * D * sizeof *w);
+    /* rounding leaves parts like 1e-16 where the exact value is 0 (e^{i pi}
+     * in h = U(pi/2, 0, pi)); zeroing them lets real matrices take the
+     * real kernel, for a change far below rounding error */
+    for (size_t i = 0; i < D * D; i++) {
+        if (fabs(w[i].re) < 1e-15) w[i].re = 0;
+        if (fabs(w[i].im) < 1e-15) w[i].im = 0;
+    }
     int lq[8], kk = k;
     memcpy(lq, q, (size_t)k * sizeof *q);
     op->cmask = op->cval = 0;
@@ -179,6 +186,9 @@ void fbq_classify(int k, const int *q, const fbq_c *m, fbq_op *op)
             op->m = fbq_xmalloc(2 * sizeof *op->m);
             op->m[0] = w[1];   /* a01 */
             op->m[1] = w[2];   /* a10 */
+        } else if (kk == 2 && !is_zero(w[0]) && near(w[0], 1, 0) && near(w[1 * 4 + 2], 1, 0) &&
+                   near(w[2 * 4 + 1], 1, 0) && near(w[3 * 4 + 3], 1, 0)) {
+            op->cls = CL_SWAP;
         } else {
             op->cls = CL_KQ_PERM;
             op->m = fbq_xmalloc(Dk * sizeof *op->m);
@@ -218,7 +228,136 @@ void fbq_apply(double *s, int n, const fbq_op *op)
     case CL_KQ: fbq_k_kq(s, n, op->k, op->q, op->m, op->cmask, op->cval); break;
     case CL_KQ_DIAG: fbq_k_kq_diag(s, n, op->k, op->q, op->m, op->cmask, op->cval); break;
     case CL_KQ_PERM: fbq_k_kq_perm(s, n, op->k, op->q, op->perm, op->m, op->cmask, op->cval); break;
+    case CL_SWAP: fbq_k_swap(s, n, op->q[0], op->q[1], op->cmask, op->cval); break;
     }
+}
+
+/* ---- fusion of diagonal gates ---- */
+
+/* Runs of consecutive unconditional diagonal gates (phase, rz, cz, cp, ...)
+ * on at most DIAG_MAX qubits together become one diagonal: one pass over
+ * the state instead of one per gate (a QFT is mostly such runs). */
+#define DIAG_MAX 8
+
+static int is_diag(const fbq_op *o)
+{
+    return o->kind == RO_GATE && !o->has_cond &&
+           (o->cls == CL_PHASE || o->cls == CL_1Q_DIAG || o->cls == CL_KQ_DIAG);
+}
+
+static uint64_t op_mask(const fbq_op *o)
+{
+    uint64_t m = o->cmask;
+    for (int j = 0; j < o->k; j++) m |= 1ull << o->q[j];
+    return m;
+}
+
+/* The diagonal entry of a diagonal op at basis index idx. */
+static fbq_c diag_at(const fbq_op *o, uint64_t idx)
+{
+    fbq_c one = {1, 0};
+    if ((idx & o->cmask) != o->cval) return one;
+    if (o->cls == CL_PHASE) return o->m[0];
+    size_t local = 0;
+    for (int j = 0; j < o->k; j++) local |= (size_t)((idx >> o->q[j]) & 1) << j;
+    return o->m[local];
+}
+
+/* Replaces ops[from..to) (diagonal, on the qubits of mask) by one op at
+ * ops[from]: the product diagonal, with its controls found again. */
+static void merge_diag(fbq_op *ops, int from, int to, uint64_t mask)
+{
+    int S[64], ns = 0;
+    for (int b = 0; b < 64; b++)
+        if (mask >> b & 1) S[ns++] = b;
+    size_t D = (size_t)1 << ns;
+    fbq_c d[1 << DIAG_MAX];
+    for (size_t i = 0; i < D; i++) {
+        uint64_t idx = 0;
+        for (int j = 0; j < ns; j++) idx |= (uint64_t)((i >> j) & 1) << S[j];
+        fbq_c v = {1, 0};
+        for (int k = from; k < to; k++) v = fbq_cmul(v, diag_at(&ops[k], idx));
+        d[i] = v;
+    }
+    fbq_op out;
+    memset(&out, 0, sizeof out);
+    out.kind = RO_GATE;
+    out.raw = ops[from].raw;
+    out.qubit = ops[from].qubit;
+    out.clbit = -1;
+    /* peel controls: a qubit whose 0 (or 1) half is all ones */
+    for (int changed = 1; changed && ns > 0;) {
+        changed = 0;
+        for (int j = 0; j < ns && !changed; j++) {
+            for (int val = 1; val >= 0 && !changed; val--) {
+                int ok = 1;
+                for (size_t i = 0; i < D && ok; i++)
+                    if ((int)((i >> j) & 1) != val && !near(d[i], 1, 0)) ok = 0;
+                if (!ok) continue;
+                size_t h = 0;
+                for (size_t i = 0; i < D; i++)
+                    if ((int)((i >> j) & 1) == val) d[h++] = d[i];
+                out.cmask |= 1ull << S[j];
+                if (val) out.cval |= 1ull << S[j];
+                for (int t = j; t < ns - 1; t++) S[t] = S[t + 1];
+                ns--;
+                D /= 2;
+                changed = 1;
+            }
+        }
+    }
+    out.k = ns;
+    memcpy(out.q, S, (size_t)ns * sizeof *S);
+    if (ns == 0) {
+        out.cls = near(d[0], 1, 0) ? CL_NOP : CL_PHASE;
+        out.m = fbq_xmalloc(sizeof *out.m);
+        out.m[0] = d[0];
+    } else {
+        out.cls = ns == 1 ? CL_1Q_DIAG : CL_KQ_DIAG;
+        out.m = fbq_xmalloc(D * sizeof *out.m);
+        memcpy(out.m, d, D * sizeof *d);
+    }
+    for (int k = from; k < to; k++) fbq_op_clear(&ops[k]);
+    ops[from] = out;
+}
+
+static int cmp_low_qubit(const void *a, const void *b)
+{
+    uint64_t x = op_mask((const fbq_op *)a), y = op_mask((const fbq_op *)b);
+    int lx = __builtin_ctzll(x), ly = __builtin_ctzll(y);
+    if (lx != ly) return lx < ly ? -1 : 1;
+    return ((const fbq_op *)a)->raw < ((const fbq_op *)b)->raw ? -1 : 1;
+}
+
+/* Fuses the diagonal runs of ops in place; returns the new count. The
+ * gates of a run commute, so they are first ordered by their lowest qubit:
+ * groups then cover neighbouring qubits, which the diagonal kernel walks
+ * contiguously (the QFT's controlled phases on target j group as
+ * {0..6, j}, {7..13, j}, ...). */
+static int fuse_diagonals(fbq_op *ops, int n)
+{
+    int w = 0, i = 0;
+    while (i < n) {
+        if (!is_diag(&ops[i])) {
+            ops[w++] = ops[i++];
+            continue;
+        }
+        int end = i + 1;
+        while (end < n && is_diag(&ops[end])) end++;
+        qsort(ops + i, (size_t)(end - i), sizeof *ops, cmp_low_qubit);
+        while (i < end) {
+            uint64_t mask = op_mask(&ops[i]);
+            int j = i + 1;
+            while (j < end && __builtin_popcountll(mask | op_mask(&ops[j])) <= DIAG_MAX) {
+                mask |= op_mask(&ops[j]);
+                j++;
+            }
+            if (j - i > 1) merge_diag(ops, i, j, mask);
+            ops[w++] = ops[i];
+            i = j;
+        }
+    }
+    return w;
 }
 
 /* Raw ops -> classified ops, merging runs of unconditional one-qubit gates
@@ -274,21 +413,24 @@ static fbq_op *build_ops(const fbq_program *p, int *nout)
     free(fused);
     free(pending);
     free(src);
-    *nout = cnt;
+    *nout = fuse_diagonals(ops, cnt);
     return ops;
 }
 
 /* ---- outcome bookkeeping ---- */
 
-typedef struct cmap_ent {
-    uint8_t *key;
-    uint64_t count;
-    double prob;
-} cmap_ent;
-
+/* Outcomes with their counts or probabilities. Keys are one byte per
+ * classical bit, stored back to back. Entries either arrive already unique
+ * and in output order (a single final state: `ordered`), or are merged
+ * through a hash index and sorted at the end. */
 typedef struct cmap {
-    cmap_ent *t;
-    size_t cap, n, keylen;
+    size_t keylen, n, cap;
+    uint8_t *keys;
+    uint64_t *counts;
+    double *probs;
+    int32_t *slot;        /* hash slots: entry index or -1 */
+    size_t nslot;
+    int ordered;
 } cmap;
 
 static uint64_t key_hash(const uint8_t *k, size_t n)
@@ -301,36 +443,53 @@ static uint64_t key_hash(const uint8_t *k, size_t n)
     return h;
 }
 
-static cmap_ent *cmap_get(cmap *m, const uint8_t *key)
+static size_t cmap_append(cmap *m, const uint8_t *key)
 {
-    if ((m->n + 1) * 2 > m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 64;
-        cmap_ent *t = fbq_xcalloc(cap, sizeof *t);
-        for (size_t i = 0; i < m->cap; i++) {
-            if (!m->t[i].key) continue;
-            size_t j = key_hash(m->t[i].key, m->keylen) & (cap - 1);
-            while (t[j].key) j = (j + 1) & (cap - 1);
-            t[j] = m->t[i];
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 64;
+        m->keys = fbq_xrealloc(m->keys, m->cap * (m->keylen ? m->keylen : 1));
+        m->counts = fbq_xrealloc(m->counts, m->cap * sizeof *m->counts);
+        m->probs = fbq_xrealloc(m->probs, m->cap * sizeof *m->probs);
+    }
+    memcpy(m->keys + m->n * m->keylen, key, m->keylen);
+    m->counts[m->n] = 0;
+    m->probs[m->n] = 0;
+    return m->n++;
+}
+
+/* The entry of key, created when new. */
+static size_t cmap_get(cmap *m, const uint8_t *key)
+{
+    if ((m->n + 1) * 2 > m->nslot) {
+        size_t ns = m->nslot ? m->nslot * 2 : 128;
+        int32_t *sl = fbq_xmalloc(ns * sizeof *sl);
+        for (size_t i = 0; i < ns; i++) sl[i] = -1;
+        for (size_t e = 0; e < m->n; e++) {
+            size_t j = key_hash(m->keys + e * m->keylen, m->keylen) & (ns - 1);
+            while (sl[j] >= 0) j = (j + 1) & (ns - 1);
+            sl[j] = (int32_t)e;
         }
-        free(m->t);
-        m->t = t;
-        m->cap = cap;
+        free(m->slot);
+        m->slot = sl;
+        m->nslot = ns;
     }
-    size_t j = key_hash(key, m->keylen) & (m->cap - 1);
-    while (m->t[j].key) {
-        if (!memcmp(m->t[j].key, key, m->keylen)) return &m->t[j];
-        j = (j + 1) & (m->cap - 1);
+    size_t j = key_hash(key, m->keylen) & (m->nslot - 1);
+    while (m->slot[j] >= 0) {
+        size_t e = (size_t)m->slot[j];
+        if (!memcmp(m->keys + e * m->keylen, key, m->keylen)) return e;
+        j = (j + 1) & (m->nslot - 1);
     }
-    m->t[j].key = fbq_xmalloc(m->keylen ? m->keylen : 1);
-    memcpy(m->t[j].key, key, m->keylen);
-    m->n++;
-    return &m->t[j];
+    size_t e = cmap_append(m, key);
+    m->slot[j] = (int32_t)e;
+    return e;
 }
 
 static void cmap_free(cmap *m)
 {
-    for (size_t i = 0; i < m->cap; i++) free(m->t[i].key);
-    free(m->t);
+    free(m->keys);
+    free(m->counts);
+    free(m->probs);
+    free(m->slot);
 }
 
 /* The bits of the outcome key: one byte per classical bit (0/1). */
@@ -338,6 +497,7 @@ typedef struct layout {
     int nbits;            /* classical bits in the key */
     int nregs;
     int *reg_off, *reg_size; /* registers in output order (leftmost first) */
+    int *order;           /* key bit of each output character, leftmost first */
 } layout;
 
 static void layout_init(const fbq_program *p, int implicit, layout *L)
@@ -353,12 +513,17 @@ static void layout_init(const fbq_program *p, int implicit, layout *L)
         L->nregs++;
     }
     L->nbits = implicit ? p->nqubits : p->nclbits;
+    L->order = fbq_xmalloc((size_t)(L->nbits ? L->nbits : 1) * sizeof *L->order);
+    int k = 0;
+    for (int r = 0; r < L->nregs; r++)
+        for (int b = L->reg_size[r] - 1; b >= 0; b--) L->order[k++] = L->reg_off[r] + b;
 }
 
 static void layout_free(layout *L)
 {
     free(L->reg_off);
     free(L->reg_size);
+    free(L->order);
 }
 
 /* Writes the key as text: registers leftmost-first, each highest bit
@@ -374,9 +539,21 @@ static size_t key_text(const layout *L, const uint8_t *key, char *out)
     return n;
 }
 
-static int cmp_outcome(const void *a, const void *b)
+typedef struct sortent {
+    uint64_t packed;
+    const char *text;
+    size_t e;
+} sortent;
+
+static int cmp_packed(const void *a, const void *b)
 {
-    return strcmp(((const fbq_outcome *)a)->bits, ((const fbq_outcome *)b)->bits);
+    uint64_t x = ((const sortent *)a)->packed, y = ((const sortent *)b)->packed;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_text(const void *a, const void *b)
+{
+    return strcmp(((const sortent *)a)->text, ((const sortent *)b)->text);
 }
 
 static fbq_result *result_from_map(const fbq_program *p, const layout *L, cmap *m, int probs,
@@ -400,24 +577,30 @@ static fbq_result *result_from_map(const fbq_program *p, const layout *L, cmap *
         r->layout = fbq_outcome_layout(p);
     }
     size_t width = (size_t)L->nbits + (size_t)L->nregs + 1;
+    sortent *se = fbq_xmalloc((m->n ? m->n : 1) * sizeof *se);
+    r->strings = fbq_xmalloc(m->n * width + 1);
     size_t n = 0;
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->t[i].key && (probs ? m->t[i].prob > 1e-15 : m->t[i].count > 0)) n++;
+    for (size_t e = 0; e < m->n; e++) {
+        if (probs ? !(m->probs[e] > 1e-15) : m->counts[e] == 0) continue;
+        const uint8_t *key = m->keys + e * m->keylen;
+        char *s = r->strings + n * width;
+        key_text(L, key, s);
+        se[n].text = s;
+        se[n].e = e;
+        se[n].packed = 0;
+        if (L->nbits <= 64)
+            for (int k = 0; k < L->nbits; k++) se[n].packed = (se[n].packed << 1) | key[L->order[k]];
+        n++;
+    }
+    if (!m->ordered) qsort(se, n, sizeof *se, L->nbits <= 64 ? cmp_packed : cmp_text);
     r->out = fbq_xcalloc(n ? n : 1, sizeof *r->out);
-    r->strings = fbq_xmalloc(n * width + 1);
-    size_t k = 0;
-    for (size_t i = 0; i < m->cap; i++) {
-        cmap_ent *e = &m->t[i];
-        if (!e->key || !(probs ? e->prob > 1e-15 : e->count > 0)) continue;
-        char *s = r->strings + k * width;
-        key_text(L, e->key, s);
-        r->out[k].bits = s;
-        r->out[k].count = e->count;
-        r->out[k].probability = e->prob;
-        k++;
+    for (size_t i = 0; i < n; i++) {
+        r->out[i].bits = se[i].text;
+        r->out[i].count = m->counts[se[i].e];
+        r->out[i].probability = m->probs[se[i].e];
     }
     r->n = n;
-    qsort(r->out, n, sizeof *r->out, cmp_outcome);
+    free(se);
     return r;
 }
 
@@ -443,6 +626,10 @@ static void marginal(const double *pr, int n, const int *Q, int m, double *P)
     for (int b = 0; b < m; b++)
         if (Q[b] != b) ident = 0;
     if (ident) {
+        if (m == n) {
+            memcpy(P, pr, N * sizeof *P);
+            return;
+        }
         for (uint64_t i = 0; i < N; i++) P[i & (M - 1)] += pr[i];
         return;
     }
@@ -462,7 +649,9 @@ static void marginal(const double *pr, int n, const int *Q, int m, double *P)
 }
 
 /* The measurements of a static stretch of operations: which qubit each
- * classical bit finally reads (-1: not measured there). */
+ * classical bit finally reads (-1: not measured there), and the distinct
+ * measured qubits Q ordered so that the marginal index j grows with the
+ * outcome text (Q[m-1] is the qubit read leftmost). */
 typedef struct mmap {
     int *clq;             /* per key bit: qubit or -1 */
     int *Q;               /* distinct measured qubits */
@@ -470,8 +659,9 @@ typedef struct mmap {
 } mmap;
 
 static void mmap_build(const fbq_program *p, const fbq_op *ops, int from, int to, int implicit,
-                       int nbits, mmap *mm)
+                       const layout *L, mmap *mm)
 {
+    int nbits = L->nbits;
     mm->clq = fbq_xmalloc((size_t)(nbits ? nbits : 1) * sizeof *mm->clq);
     mm->Q = fbq_xmalloc((size_t)(p->nqubits ? p->nqubits : 1) * sizeof *mm->Q);
     mm->m = 0;
@@ -480,13 +670,16 @@ static void mmap_build(const fbq_program *p, const fbq_op *ops, int from, int to
         for (int i = from; i < to; i++)
             if (ops[i].kind == RO_MEASURE && ops[i].clbit >= 0) mm->clq[ops[i].clbit] = ops[i].qubit;
     char *seen = fbq_xcalloc((size_t)(p->nqubits ? p->nqubits : 1), 1);
-    for (int c = 0; c < nbits; c++) {
-        int q = mm->clq[c];
+    int *first = fbq_xmalloc((size_t)(p->nqubits ? p->nqubits : 1) * sizeof *first);
+    for (int k = 0; k < nbits; k++) {
+        int q = mm->clq[L->order[k]];
         if (q >= 0 && !seen[q]) {
             seen[q] = 1;
-            mm->Q[mm->m++] = q;
+            first[mm->m++] = q;
         }
     }
+    for (int b = 0; b < mm->m; b++) mm->Q[b] = first[mm->m - 1 - b];
+    free(first);
     free(seen);
 }
 
@@ -505,9 +698,10 @@ static int qindex(const mmap *mm, int q)
 
 /* Consumes the final state s (destroyed): adds the exact distribution
  * (probs) or `shots` samples to the map. base: key bits not measured in
- * the stretch. */
-static void finish_state(double *s, int n, const mmap *mm, const uint8_t *base, int nbits,
-                         int probs, uint64_t shots, fbq_rng *rng, cmap *out, double weight)
+ * the stretch. unique: this is the only final state (entries then arrive
+ * distinct and in output order). */
+static void finish_state(double *s, int n, const mmap *mm, const uint8_t *base, int nbits, int probs,
+                         uint64_t shots, fbq_rng *rng, cmap *out, int unique)
 {
     probs_in_place(s, n);
     double *P = s + (1ull << n);
@@ -516,6 +710,7 @@ static void finish_state(double *s, int n, const mmap *mm, const uint8_t *base, 
     int *bitof = fbq_xmalloc((size_t)(nbits ? nbits : 1) * sizeof *bitof);
     for (int c = 0; c < nbits; c++) bitof[c] = mm->clq[c] >= 0 ? qindex(mm, mm->clq[c]) : -1;
     uint8_t *key = fbq_xmalloc((size_t)(nbits ? nbits : 1));
+    memcpy(key, base, (size_t)nbits);
     uint64_t last = 0;
     double total = 0;
     for (uint64_t j = 0; j < M; j++)
@@ -523,12 +718,36 @@ static void finish_state(double *s, int n, const mmap *mm, const uint8_t *base, 
             last = j;
             total += P[j];
         }
+    if (!probs && shots < M / 16) {
+        /* few shots over many outcomes: invert the cumulative distribution
+         * for each shot (binary search) instead of a binomial per outcome */
+        for (uint64_t j = 1; j < M; j++) P[j] += P[j - 1];
+        for (uint64_t k = 0; k < shots; k++) {
+            double u = fbq_rng_uniform(rng) * P[M - 1];
+            uint64_t lo = 0, hi = last;
+            while (lo < hi) {
+                uint64_t mid = lo + (hi - lo) / 2;
+                if (P[mid] > u) hi = mid;
+                else lo = mid + 1;
+            }
+            for (int c = 0; c < nbits; c++)
+                if (bitof[c] >= 0) key[c] = (uint8_t)((lo >> bitof[c]) & 1);
+            size_t e = cmap_get(out, key); /* may move out->counts */
+            out->counts[e]++;
+        }
+        out->ordered = 0;
+        free(key);
+        free(bitof);
+        return;
+    }
     uint64_t left = shots;
     double mass = total;
     for (uint64_t j = 0; j < M; j++) {
         if (!(P[j] > 0)) continue;
         uint64_t k = 0;
-        if (!probs) {
+        if (probs) {
+            if (!(P[j] > 1e-15)) continue;
+        } else {
             if (!left) break;
             if (j == last) {
                 k = left;
@@ -541,10 +760,11 @@ static void finish_state(double *s, int n, const mmap *mm, const uint8_t *base, 
             mass -= P[j];
             if (!k) continue;
         }
-        for (int c = 0; c < nbits; c++) key[c] = bitof[c] >= 0 ? (uint8_t)((j >> bitof[c]) & 1) : base[c];
-        cmap_ent *e = cmap_get(out, key);
-        e->count += k;
-        e->prob += P[j] * weight;
+        for (int c = 0; c < nbits; c++)
+            if (bitof[c] >= 0) key[c] = (uint8_t)((j >> bitof[c]) & 1);
+        size_t e = unique ? cmap_append(out, key) : cmap_get(out, key);
+        out->counts[e] += k;
+        out->probs[e] += P[j];
     }
     free(key);
     free(bitof);
@@ -700,8 +920,9 @@ static int static_tail(const fbq_program *p, const fbq_op *ops, int nops)
             if (gated[o->qubit]) break;
             continue;
         }
-        const fbq_rawop *r = &p->ops[o->raw];
-        for (int j = 0; j < r->k; j++) gated[r->q[j]] = 1;
+        uint64_t m = op_mask(o);
+        for (int b = 0; b < 64; b++)
+            if (m >> b & 1) gated[b] = 1;
     }
     free(gated);
     return i + 1;
@@ -776,11 +997,12 @@ fbq_status fbq_simulate(const fbq_program *p, const fbq_options *optp, fbq_resul
     E.live = 1;
     zero_state(s, n);
     mmap tailmap;
-    mmap_build(p, ops, E.tail, nops, implicit, L.nbits, &tailmap);
+    mmap_build(p, ops, E.tail, nops, implicit, &L, &tailmap);
     if (E.tail == 0) {
         for (int i = 0; i < nops; i++)
             if (ops[i].kind == RO_GATE) fbq_apply(s, n, &ops[i]);
         uint8_t *base = fbq_xcalloc((size_t)(L.nbits ? L.nbits : 1), 1);
+        E.out.ordered = 1;
         finish_state(s, n, &tailmap, base, L.nbits, opt.want_probabilities, opt.shots, &E.rng, &E.out, 1);
         free(base);
     } else {

@@ -4,10 +4,12 @@
 Written apart from the C library and sharing no code or data structures with
 it: its own tokenizer and parser, gates known only through their definitions
 (the only built-in unitaries are OpenQASM 2's U and CX, and for the
-OpenQASM 3 subset the textbook matrices of the standard gates), every gate
-call turned into a dense unitary by multiplying the dense unitaries of its
-body, and exact outcome distributions by enumerating every measurement
-branch (so mid-circuit measurement, reset and `if` are exact too).
+OpenQASM 3 subset the textbook matrices of the standard gates), every call
+of a gate on at most three qubits turned into a dense unitary by multiplying
+the dense unitaries of its body (bigger gates are expanded into their
+bodies), a sparse state (a dict of the nonzero amplitudes), and exact
+outcome distributions by enumerating every measurement branch (so
+mid-circuit measurement, reset and `if` are exact too).
 
 Pure Python (no numpy) so the tests need nothing beyond python3.
 
@@ -489,7 +491,6 @@ class Parser:
                     ops.append(self.operand())
             self.expect(';')
             vals = [f({}) for f in pe]
-            m = with_modifiers(self.gate_matrix(v, vals), mods)
             if not ops:
                 return  # a global phase
             n = max([self.p.qoff(o[0])[1] if o[1] is None else 1 for o in ops])
@@ -498,7 +499,8 @@ class Parser:
                 for (name, idx) in ops:
                     off, size = self.p.qoff(name)
                     qs.append(off + (idx if idx is not None else b))
-                p.ops.append(('gate', m, qs, cond))
+                for m, where in self.expand(v, vals, mods, qs):
+                    p.ops.append(('gate', m, where, cond))
         else:
             raise QasmError('unexpected ' + v)
 
@@ -515,6 +517,22 @@ class Parser:
             cs = [off + c[1]] if c[1] is not None else [off + i for i in range(size)]
         for qi, ci in zip(qs, cs):
             self.p.ops.append(('measure', qi, ci, cond))
+
+    def expand(self, name, vals, mods, qs):
+        """(matrix, qubits) pairs for a gate call: gates on at most 3 qubits
+        (or with modifiers) as one dense unitary built from the definition,
+        bigger ones by their bodies."""
+        g = self.p.gates.get(name)
+        if mods or not g or g[0] != 'def' or len(g[2]) <= 3:
+            return [(with_modifiers(self.gate_matrix(name, vals), mods), qs)]
+        _, params, qargs, body = g
+        env = dict(zip(params, vals))
+        out = []
+        for bmods, gname, pe, args in body:
+            if not args:
+                continue  # a global phase
+            out += self.expand(gname, [f(env) for f in pe], bmods, [qs[qargs.index(a)] for a in args])
+        return out
 
     def gate_matrix(self, name, vals):
         """Dense unitary of a gate call, from its definition."""
@@ -545,27 +563,26 @@ class Parser:
 
 # ---------------------------------------------------------------- simulation
 
-def apply(state, n, m, qs):
-    k = len(qs)
+def apply(state, m, qs):
+    """A gate on a sparse state (dict basis index -> amplitude): each
+    amplitude feeds the nonzero entries of its column of the gate."""
+    cols = [[(r, m[r][c]) for r in range(len(m)) if m[r][c] != 0] for c in range(len(m))]
     mask = 0
     for q in qs:
         mask |= 1 << q
-    offs = []
-    for j in range(1 << k):
-        o = 0
+    out = {}
+    for i, a in state.items():
+        sub = 0
         for b, q in enumerate(qs):
-            if (j >> b) & 1:
-                o |= 1 << q
-        offs.append(o)
-    out = list(state)
-    for i in range(1 << n):
-        if i & mask:
-            continue
-        v = [state[i + o] for o in offs]
-        for r in range(1 << k):
-            row = m[r]
-            out[i + offs[r]] = sum(row[c] * v[c] for c in range(1 << k))
-    return out
+            sub |= ((i >> q) & 1) << b
+        rest = i & ~mask
+        for r, v in cols[sub]:
+            j = rest
+            for b, q in enumerate(qs):
+                if (r >> b) & 1:
+                    j |= 1 << q
+            out[j] = out.get(j, 0j) + v * a
+    return {i: a for i, a in out.items() if abs(a) > 1e-17}
 
 
 def distribution(prog):
@@ -579,8 +596,7 @@ def distribution(prog):
         nbits, regs = n, prog.qregs
     else:
         nbits, regs = nc, prog.cregs
-    state = [0j] * (1 << n)
-    state[0] = 1
+    state = {0: 1 + 0j}
     branches = [(1.0, state, [0] * nbits)]
     for op in ops:
         cond = op[-1]
@@ -593,20 +609,20 @@ def distribution(prog):
                     nb.append((prob, st, cl))
                     continue
             if op[0] == 'gate':
-                nb.append((prob, apply(st, n, op[1], op[2]), cl))
+                nb.append((prob, apply(st, op[1], op[2]), cl))
                 continue
             q = op[1]
-            p1 = sum(abs(a) ** 2 for i, a in enumerate(st) if (i >> q) & 1)
+            p1 = sum(abs(a) ** 2 for i, a in st.items() if (i >> q) & 1)
             for outcome, po in ((0, 1 - p1), (1, p1)):
                 if po < 1e-14:
                     continue
                 f = 1 / math.sqrt(po)
-                ns = [a * f if ((i >> q) & 1) == outcome else 0j for i, a in enumerate(st)]
+                ns = {i: a * f for i, a in st.items() if ((i >> q) & 1) == outcome}
                 ncl = list(cl)
                 if op[0] == 'measure' and op[2] is not None:
                     ncl[op[2]] = outcome
                 if op[0] == 'reset' and outcome == 1:
-                    ns = [ns[i | (1 << q)] if not (i >> q) & 1 else 0j for i in range(1 << n)]
+                    ns = {i & ~(1 << q): a for i, a in ns.items()}
                 nb.append((prob * po, ns, ncl))
         branches = nb
     dist = {}

@@ -173,12 +173,87 @@ START_TEST(test_kernel_1q)
         fbq_k_1q_anti(s, N, t, a[1], a[2], cm, cv);
         naive_apply(r, N, 1, &t, a, cm, cv);
         ck_assert(maxdiff(s, r, N) < 1e-12);
+        fbq_c ry[4] = {cnum(cos(0.1 * iter), 0), cnum(-sin(0.1 * iter), 0), cnum(sin(0.1 * iter), 0),
+                       cnum(cos(0.1 * iter), 0)}; /* real: the kernel's real path */
+        fbq_k_1q(s, N, t, ry, 0, 0);
+        naive_apply(r, N, 1, &t, ry, 0, 0);
+        ck_assert(maxdiff(s, r, N) < 1e-12);
         fbq_c x[4] = {{0, 0}, {1, 0}, {1, 0}, {0, 0}};
         fbq_k_1q_anti(s, N, t, x[1], x[2], cm, cv);
         naive_apply(r, N, 1, &t, x, cm, cv);
         ck_assert(maxdiff(s, r, N) < 1e-12);
         ck_assert(fabs(fbq_k_norm2(s, N) - 1) < 1e-12);
         free(u);
+        fbq_state_free(s);
+        fbq_state_free(r);
+    }
+}
+END_TEST
+
+/* The blocked paths for far-apart halves (used for the top qubits of
+ * states of 25+ qubits; run here on 19), against the pairwise definition
+ * written out here. */
+START_TEST(test_kernel_far)
+{
+    fbq_rng_seed(&trng, 8);
+    const int n = 19, t = 18;
+    uint64_t Nn = 1ull << n, h = 1ull << t;
+    fbq_c *u = random_unitary(1);
+    double *s = random_state(n), *r = copy_state(s, n);
+    fbq_k_1q_far(s, n, t, u);
+    double worst = 0;
+    for (uint64_t i = 0; i < Nn; i++) {
+        if (i & h) continue;
+        fbq_c a = cnum(r[2 * i], r[2 * i + 1]), b = cnum(r[2 * (i | h)], r[2 * (i | h) + 1]);
+        fbq_c x = fbq_cadd(fbq_cmul(u[0], a), fbq_cmul(u[1], b)), y = fbq_cadd(fbq_cmul(u[2], a), fbq_cmul(u[3], b));
+        worst = fmax(worst, fmax(fabs(x.re - s[2 * i]), fabs(x.im - s[2 * i + 1])));
+        worst = fmax(worst, fmax(fabs(y.re - s[2 * (i | h)]), fabs(y.im - s[2 * (i | h) + 1])));
+    }
+    ck_assert_msg(worst < 1e-12, "far 1q: %g", worst);
+    /* two-qubit: near and far lower target, both operand orders */
+    const int pairs[][2] = {{3, 18}, {18, 3}, {13, 18}, {18, 13}, {0, 18}};
+    for (size_t pi = 0; pi < sizeof pairs / sizeof *pairs; pi++) {
+        fbq_c *u2 = random_unitary(2);
+        memcpy(r, s, (size_t)16 << n);
+        fbq_k_2q_far(s, n, pairs[pi][0], pairs[pi][1], u2);
+        uint64_t o0 = 1ull << pairs[pi][0], o1 = 1ull << pairs[pi][1];
+        uint64_t off[4] = {0, o0, o1, o0 | o1};
+        worst = 0;
+        for (uint64_t i = 0; i < Nn; i++) {
+            if (i & (o0 | o1)) continue;
+            for (int rr = 0; rr < 4; rr++) {
+                fbq_c x = {0, 0};
+                for (int cc = 0; cc < 4; cc++)
+                    x = fbq_cadd(x, fbq_cmul(u2[4 * rr + cc], cnum(r[2 * (i + off[cc])], r[2 * (i + off[cc]) + 1])));
+                worst = fmax(worst, fmax(fabs(x.re - s[2 * (i + off[rr])]), fabs(x.im - s[2 * (i + off[rr]) + 1])));
+            }
+        }
+        ck_assert_msg(worst < 1e-12, "far 2q (%d,%d): %g", pairs[pi][0], pairs[pi][1], worst);
+        free(u2);
+    }
+    memcpy(r, s, (size_t)16 << n);
+    fbq_k_x_far(s, n, t);
+    for (uint64_t i = 0; i < Nn; i++) ck_assert(s[2 * i] == r[2 * (i ^ h)] && s[2 * i + 1] == r[2 * (i ^ h) + 1]);
+    free(u);
+    fbq_state_free(s);
+    fbq_state_free(r);
+}
+END_TEST
+
+START_TEST(test_kernel_swap)
+{
+    fbq_rng_seed(&trng, 6);
+    fbq_c sw[16] = {{1, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {1, 0}, {0, 0},
+                    {0, 0}, {1, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {1, 0}};
+    for (int iter = 0; iter < 40; iter++) {
+        int t[2];
+        pick(N, 2, t);
+        uint64_t cm, cv;
+        pick_controls(N, t, 2, iter % 3, &cm, &cv);
+        double *s = random_state(N), *r = copy_state(s, N);
+        fbq_k_swap(s, N, t[0], t[1], cm, cv);
+        naive_apply(r, N, 2, t, sw, cm, cv);
+        ck_assert_msg(maxdiff(s, r, N) < 1e-12, "swap %d %d", t[0], t[1]);
         fbq_state_free(s);
         fbq_state_free(r);
     }
@@ -259,6 +334,35 @@ END_TEST
 
 /* Classification finds the structure of well-known gates and applying the
  * classified op equals the full product. */
+/* The diagonal kernel's contiguous path (targets are bits 0..k-1 in
+ * order) and its strided path, with and without controls. */
+START_TEST(test_kernel_diag_paths)
+{
+    fbq_rng_seed(&trng, 9);
+    const int layouts[][3] = {{0, 1, 2}, {0, 1, -1}, {1, 2, 3}, {2, 0, 1}, {3, 5, -1}};
+    for (size_t l = 0; l < sizeof layouts / sizeof *layouts; l++) {
+        int k = layouts[l][2] < 0 ? 2 : 3, t[3] = {layouts[l][0], layouts[l][1], layouts[l][2]};
+        for (int nc = 0; nc < 3; nc++) {
+            uint64_t cm, cv;
+            pick_controls(N, t, k, nc, &cm, &cv);
+            size_t D = (size_t)1 << k;
+            fbq_c dv[8], dg[64];
+            memset(dg, 0, sizeof dg);
+            for (size_t j = 0; j < D; j++) {
+                dv[j] = cnum(cos(0.7 * j + l), sin(0.7 * j + l));
+                dg[j * D + j] = dv[j];
+            }
+            double *s = random_state(N), *r = copy_state(s, N);
+            fbq_k_kq_diag(s, N, k, t, dv, cm, cv);
+            naive_apply(r, N, k, t, dg, cm, cv);
+            ck_assert_msg(maxdiff(s, r, N) < 1e-12, "diag layout %zu controls %d", l, nc);
+            fbq_state_free(s);
+            fbq_state_free(r);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_classify)
 {
     fbq_rng_seed(&trng, 4);
@@ -272,12 +376,14 @@ START_TEST(test_classify)
                                   {0, 0}, {0, 0}, {1, 0}, {0, 0}, {0, 0}, {1, 0}, {0, 0}, {0, 0}}},
         {"cz", 2, CL_PHASE, 2, {{1, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {1, 0}, {0, 0}, {0, 0},
                                 {0, 0}, {0, 0}, {1, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {-1, 0}}},
-        {"swap", 2, CL_KQ_PERM, 0, {{1, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {1, 0}, {0, 0},
+        {"swap", 2, CL_SWAP, 0, {{1, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {1, 0}, {0, 0},
                                     {0, 0}, {1, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {1, 0}}},
         {"h", 1, CL_1Q, 0, {{h, 0}, {h, 0}, {h, 0}, {-h, 0}}},
         {"rz", 1, CL_1Q_DIAG, 0, {{h, -h}, {0, 0}, {0, 0}, {h, h}}},
         {"t", 1, CL_PHASE, 1, {{1, 0}, {0, 0}, {0, 0}, {h, h}}},
         {"id", 1, CL_NOP, 1, {{1, 0}, {0, 0}, {0, 0}, {1, 0}}},
+        {"iswap-like", 2, CL_KQ_PERM, 0, {{1, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 1}, {0, 0},
+                                          {0, 0}, {0, 1}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {1, 0}}},
         {"x-on-0", 2, CL_1Q_ANTI, 1, {{0, 0}, {0, 0}, {1, 0}, {0, 0}, {0, 0}, {1, 0}, {0, 0}, {0, 0},
                                       {1, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {1, 0}}},
     };
@@ -604,6 +710,67 @@ START_TEST(test_api)
 }
 END_TEST
 
+/* Counts of a program (keys -> counts) as "k=v;k=v". */
+static void counts_of(const char *src, uint64_t shots, char *out, size_t n)
+{
+    fbq_error e;
+    fbq_program *p = parse_str(src, &e);
+    ck_assert_msg(p != NULL, "%s at %d:%d", e.message, e.line, e.column);
+    fbq_options o;
+    fbq_options_init(&o);
+    o.shots = shots;
+    fbq_result *r;
+    ck_assert_int_eq(fbq_simulate(p, &o, &r, &e), FBQ_OK);
+    out[0] = '\0';
+    for (size_t i = 0; i < fbq_result_size(r); i++) {
+        size_t l = strlen(out);
+        snprintf(out + l, n - l, "%s=%llu;", fbq_result_outcome(r, i)->bits,
+                 (unsigned long long)fbq_result_outcome(r, i)->count);
+    }
+    fbq_result_free(r);
+    fbq_program_free(p);
+}
+
+START_TEST(test_qasm3_forms)
+{
+    double a[4];
+    /* physical qubits, block comments, pragmas, barrier without operands */
+    probs_of("OPENQASM 3.0;\ninclude \"stdgates.inc\";\n#pragma braket verbatim\n/* a\ncomment */ bit[2] c;\n"
+             "h $0;\nbarrier;\ncx $0, $1;\nc[0] = measure $0;\nc[1] = measure $1;\n", a, 4);
+    ck_assert(fabs(a[0] - 0.5) < 1e-12 && fabs(a[3] - 0.5) < 1e-12 && a[1] == 0 && a[2] == 0);
+    /* bit conditions in their three forms: c[1] always equals c[0] */
+    const char *forms[] = {"if (c[0] == 1) { x q[1]; }", "if (c[0]) x q[1];", "if (!c[0]) { } else_ q[1];",
+                           "if (c == 1) { x q[1]; }"};
+    for (int f = 0; f < 4; f++) {
+        char src[600], out[200];
+        if (f == 2) continue;
+        snprintf(src, sizeof src,
+                 "OPENQASM 3;\ninclude \"stdgates.inc\";\nqubit[2] q;\nbit[2] c;\nh q[0];\n"
+                 "c[0] = measure q[0];\n%s\nc[1] = measure q[1];\n", forms[f]);
+        counts_of(src, 2000, out, sizeof out);
+        ck_assert_msg(strncmp(out, "00=", 3) == 0 && strstr(out, ";11=") && !strstr(out, "01=") &&
+                      !strstr(out, "10="), "%s: %s", forms[f], out);
+    }
+    /* negated bit condition */
+    char out[200];
+    counts_of("OPENQASM 3; include \"stdgates.inc\"; qubit[2] q; bit[2] c; h q[0]; c[0] = measure q[0];\n"
+              "if (!c[0]) x q[1]; c[1] = measure q[1];", 2000, out, sizeof out);
+    ck_assert_msg(strstr(out, "10=") && strstr(out, "01=") && !strstr(out, "00=") && !strstr(out, "11="), "%s",
+                  out);
+    /* declaration with a measurement, measure without target */
+    probs_of("OPENQASM 3; include \"stdgates.inc\"; qubit[2] q; x q[1]; measure q; bit[2] c = measure q;", a, 4);
+    ck_assert(fabs(a[2] - 1) < 1e-12);
+    fbq_error e;
+    fbq_program *p = parse_str("OPENQASM 3; include \"stdgates.inc\"; qubit[1] q; h $0;", &e);
+    ck_assert(p == NULL && strstr(e.message, "physical qubit $0 cannot be used") && e.column == 51);
+    p = parse_str("OPENQASM 3; include \"stdgates.inc\"; qubit q; bit c; if (c == 1) { h q; } else { x q; }", &e);
+    ck_assert(p == NULL && e.code == FBQ_EUNSUPPORTED && strstr(e.message, "'else'"));
+    p = parse_str("OPENQASM 3; include \"stdgates.inc\"; include \"stdgates.inc\"; qubit q; h q;", &e);
+    ck_assert_msg(p != NULL, "including stdgates twice: %s", e.message);
+    fbq_program_free(p);
+}
+END_TEST
+
 /* Mangled programs never crash the parser and always get a located error
  * or parse. */
 START_TEST(test_mangled)
@@ -661,6 +828,9 @@ static Suite *suite(void)
     tcase_set_timeout(t, 120);
     tcase_add_test(t, test_kernel_1q);
     tcase_add_test(t, test_kernel_phase);
+    tcase_add_test(t, test_kernel_swap);
+    tcase_add_test(t, test_kernel_far);
+    tcase_add_test(t, test_kernel_diag_paths);
     tcase_add_test(t, test_kernel_2q_kq);
     tcase_add_test(t, test_classify);
     tcase_add_test(t, test_measure_kernels);
@@ -675,6 +845,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_modifiers);
     tcase_add_test(t, test_replay_equals_copy);
     tcase_add_test(t, test_api);
+    tcase_add_test(t, test_qasm3_forms);
     tcase_add_test(t, test_mangled);
     suite_add_tcase(s, t);
     return s;
