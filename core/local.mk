@@ -70,3 +70,6 @@ core_libfbcore_la_SOURCES += core/catalog.c core/catalog.h core/catalog_priv.h \
 	core/catalog_latency.c core/catalog_overrides.c core/catalog_diff.c
 nodist_core_libfbcore_la_SOURCES += core/catalog_data.c
 fedbroker_SOURCES += core/cli/cmd_catalog.c
+fedbroker_SOURCES += core/cli/cmd_quantum.c
+fedbroker_LDADD += quantum/libfbq.la
+fedbroker_CPPFLAGS += -I$(top_srcdir)/quantum

@@ -26,3 +26,5 @@ include tests/kit.mk
 include tests/solver.mk
 include tests/drivers_gcpk8s.mk
 include tests/aws.mk
+include tests/quantum.mk
+include tests/quantum_driver.mk

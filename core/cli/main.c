@@ -26,6 +26,7 @@ static const verb verbs[] = {
     {"plan", fbc_cmd_plan, "place specs by cost and latency and write the cost report"},
     {"report", fbc_cmd_report, "render the last stored plan (table, json, csv, md, html, focus)"},
     {"solve", fbc_cmd_solve, "solve a placement problem file (fedbroker-placement-instance/1)"},
+    {"quantum", fbc_cmd_quantum, "run an OpenQASM program on the local simulator (`quantum run`)"},
 };
 
 static void usage(FILE *out)

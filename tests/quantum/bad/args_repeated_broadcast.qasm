@@ -1,0 +1,5 @@
+// expect: 5:10: qubit q[1] is used twice in one 'cx'
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[2];
+cx q[1], q;
