@@ -73,3 +73,4 @@ fedbroker_SOURCES += core/cli/cmd_catalog.c
 fedbroker_SOURCES += core/cli/cmd_quantum.c
 fedbroker_LDADD += quantum/libfbq.la
 fedbroker_CPPFLAGS += -I$(top_srcdir)/quantum
+fedbroker_SOURCES += core/cli/cmd_results.c

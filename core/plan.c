@@ -372,13 +372,28 @@ static void latency(model *m, option *op, const json_t *doc, const json_t *usage
     op->mean_ms = sum + op->p_cold * op->cold_ms;
 }
 
+/* Does any loaded driver named provider offer this kind of workload? */
+static int provider_runs_kind(model *m, const char *provider, const char *kind)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(fbi_broker_offers(m->b, NULL), i, o)
+        if (!strcmp(jstr(o, "provider") ? jstr(o, "provider") : "", provider) &&
+            !strcmp(jstr(o, "kind") ? jstr(o, "kind") : "", kind))
+            return 1;
+    return 0;
+}
+
 /* Evaluates one offer for one workload: every filter in order, the driver's
  * verdict and usage, prices, latency, SLO and budget. */
 static void evaluate(model *m, wl *w, option *op)
 {
     json_t *pl = json_object_get(w->doc, "spec");
     json_t *place = json_object_get(pl, "placement");
-    if (m->o->restrict_provider && strcmp(op->provider, m->o->restrict_provider) != 0)
+    /* A single-provider baseline moves every workload that provider can
+     * run; the others (e.g. quantum jobs for a cloud) keep their choices. */
+    if (m->o->restrict_provider && strcmp(op->provider, m->o->restrict_provider) != 0 &&
+        provider_runs_kind(m, m->o->restrict_provider, w->kind))
         eliminate(op, "baseline", "baseline restricted to %s", m->o->restrict_provider);
     json_t *allow = json_object_get(place, "providers");
     if (json_array_size(allow) && !in_list(allow, op->provider))
@@ -1423,7 +1438,8 @@ static json_t *baselines(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *o
     json_t *offer;
     json_array_foreach(fbi_broker_offers(b, NULL), i, offer) {
         const char *p = jstr(offer, "provider");
-        if (!p || json_object_get(seen, p)) continue;
+        const char *okind = jstr(offer, "kind");
+        if (!p || json_object_get(seen, p) || !okind || !strcmp(okind, "QuantumJob")) continue;
         json_object_set_new(seen, p, json_true());
         fbi_plan_opts bo = *o;
         bo.baselines = 0;

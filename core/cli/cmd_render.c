@@ -79,6 +79,7 @@ int fbc_cmd_render(int argc, char **argv)
         json_t *docs = out ? json_loads(out, 0, NULL) : NULL;
         free(out);
         if (st == FB_OK && docs) {
+            fbc_item_diag(what, wd); /* warnings and notes, e.g. placeholders */
             json_array_append_new(all, json_pack("{s:s,s:s,s:O,s:O}", "workload",
                                                  fb_spec_name(set, i), "tenant",
                                                  fb_spec_tenant(set, i), "placement", pl,

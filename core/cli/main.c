@@ -27,6 +27,7 @@ static const verb verbs[] = {
     {"report", fbc_cmd_report, "render the last stored plan (table, json, csv, md, html, focus)"},
     {"solve", fbc_cmd_solve, "solve a placement problem file (fedbroker-placement-instance/1)"},
     {"quantum", fbc_cmd_quantum, "run an OpenQASM program on the local simulator (`quantum run`)"},
+    {"results", fbc_cmd_results, "print the results apply stored (e.g. quantum counts)"},
 };
 
 static void usage(FILE *out)

@@ -131,15 +131,15 @@ try:
     n = len(fake.log())
     bad_key = Broker(settings(fake), env={'IQP_API_TOKEN': 'not-a-key'})
     rc, _, err = bad_key.run('apply', spec, *TARGET)
-    check(rc == 1 and 'IAM refused the API key' in err and not calls(fake.log()[n:], 'POST', '/api/v1/jobs'),
+    check(rc == 2 and 'IAM refused the API key' in err and not calls(fake.log()[n:], 'POST', '/api/v1/jobs'),
           'a wrong API key is refused at IAM, no job is created (%d %s)' % (rc, err.strip()))
     check(no_secret(err, 'not-a-key'), 'the refused key is not printed')
     bad_crn = Broker(settings(fake, serviceCrn=CRN.replace('us-east', 'eu-de')), env={'IQP_API_TOKEN': KEY})
     rc, _, err = bad_crn.run('apply', spec, *TARGET)
-    check(rc == 1 and 'HTTP 403' in err, 'another instance CRN is refused (%d %s)' % (rc, err.strip()))
+    check(rc == 2 and 'HTTP 403' in err, 'another instance CRN is refused (%d %s)' % (rc, err.strip()))
     nocred = Broker(settings(fake))
     rc, _, err = nocred.run('apply', spec, *TARGET)
-    check(rc == 1 and 'no IBM Quantum credentials' in err, 'no credentials: says where it looked (%d)' % rc)
+    check(rc == 2 and 'no IBM Quantum credentials' in err, 'no credentials: says where it looked (%d)' % rc)
     keyfile = os.path.join(tmp, 'ibm-key')
     with open(keyfile, 'w') as f:
         f.write(KEY + '\n')
