@@ -237,7 +237,7 @@ void fbq_apply(double *s, int n, const fbq_op *op)
 /* Runs of consecutive unconditional diagonal gates (phase, rz, cz, cp, ...)
  * on at most DIAG_MAX qubits together become one diagonal: one pass over
  * the state instead of one per gate (a QFT is mostly such runs). */
-#define DIAG_MAX 8
+#define DIAG_MAX 10
 
 static int is_diag(const fbq_op *o)
 {
