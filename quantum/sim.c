@@ -969,9 +969,11 @@ fbq_status fbq_simulate(const fbq_program *p, const fbq_options *optp, fbq_resul
     }
     int nops;
     fbq_op *ops = build_ops(p, &nops);
+    /* no measurement writes a classical bit (none at all, or only OpenQASM
+     * 3's `measure q;`): report every qubit, as Braket does */
     int implicit = 1;
     for (int i = 0; i < p->nops; i++)
-        if (p->ops[i].kind == RO_MEASURE) implicit = 0;
+        if (p->ops[i].kind == RO_MEASURE && p->ops[i].clbit >= 0) implicit = 0;
     if (n == 0) implicit = 0;
     layout L;
     layout_init(p, implicit, &L);

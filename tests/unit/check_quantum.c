@@ -780,6 +780,9 @@ START_TEST(test_qasm3_forms)
     /* declaration with a measurement, measure without target */
     probs_of("OPENQASM 3; include \"stdgates.inc\"; qubit[2] q; x q[1]; measure q; bit[2] c = measure q;", a, 4);
     ck_assert(fabs(a[2] - 1) < 1e-12);
+    /* measurements without classical bits: every qubit is reported */
+    probs_of("OPENQASM 3; include \"stdgates.inc\"; qubit[2] q; x q[1]; measure q[1];", a, 4);
+    ck_assert(fabs(a[2] - 1) < 1e-12);
     fbq_error e;
     fbq_program *p = parse_str("OPENQASM 3; include \"stdgates.inc\"; qubit[1] q; h $0;", &e);
     ck_assert(p == NULL && strstr(e.message, "physical qubit $0 cannot be used") && e.column == 51);
