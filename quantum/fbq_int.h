@@ -245,6 +245,7 @@ void fbq_k_2q(double *s, int n, int q0, int q1, const fbq_c m[16],
 /* k targets qs[0..k) (matrix bit j <-> qs[j]), dense 2^k x 2^k. */
 void fbq_k_kq(double *s, int n, int k, const int *qs, const fbq_c *m,
               uint64_t cmask, uint64_t cval);
+/* diag: k <= 10 (the other k-target kernels: k <= 8). */
 void fbq_k_kq_diag(double *s, int n, int k, const int *qs, const fbq_c *d,
                    uint64_t cmask, uint64_t cval);
 /* new[perm[j]] = ph[j] * old[j] for local index j. */
@@ -266,7 +267,7 @@ typedef struct fbq_op {
     int kind;             /* RO_* */
     int cls;
     int k;                /* targets */
-    int q[8];
+    int q[16];            /* targets (diagonals: up to DIAG_MAX = 10) */
     uint64_t cmask, cval;
     fbq_c *m;             /* CL_1Q: 4, CL_2Q: 16, CL_KQ: 4^k, diag: 2^k,
                              perm: 2^k phases; CL_PHASE: m[0];

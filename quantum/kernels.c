@@ -420,7 +420,7 @@ HOT void fbq_k_kq_diag(double *s, int n, int k, const int *qs, const fbq_c *d, u
 {
     uint64_t N = 1ull << n, tm = target_mask(qs, k);
     size_t D = (size_t)1 << k;
-    uint64_t off[256];
+    uint64_t off[1024];
     offsets(k, qs, off);
     int low = 1; /* the targets, in order, are bits 0..k-1: a block is contiguous */
     for (int j = 0; j < k; j++)

@@ -237,7 +237,7 @@ void fbq_apply(double *s, int n, const fbq_op *op)
 /* Runs of consecutive unconditional diagonal gates (phase, rz, cz, cp, ...)
  * on at most DIAG_MAX qubits together become one diagonal: one pass over
  * the state instead of one per gate (a QFT is mostly such runs). */
-#define DIAG_MAX 8
+#define DIAG_MAX 10
 
 static int is_diag(const fbq_op *o)
 {
@@ -969,9 +969,11 @@ fbq_status fbq_simulate(const fbq_program *p, const fbq_options *optp, fbq_resul
     }
     int nops;
     fbq_op *ops = build_ops(p, &nops);
+    /* no measurement writes a classical bit (none at all, or only OpenQASM
+     * 3's `measure q;`): report every qubit, as Braket does */
     int implicit = 1;
     for (int i = 0; i < p->nops; i++)
-        if (p->ops[i].kind == RO_MEASURE) implicit = 0;
+        if (p->ops[i].kind == RO_MEASURE && p->ops[i].clbit >= 0) implicit = 0;
     if (n == 0) implicit = 0;
     layout L;
     layout_init(p, implicit, &L);

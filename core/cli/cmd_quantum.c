@@ -139,8 +139,8 @@ static int cmd_run(int argc, char **argv)
                    "Runs an OpenQASM 2.0 or 3 program on the local state-vector simulator and\n"
                    "prints the counts of each classical outcome (or, with --probabilities, their\n"
                    "exact probabilities). Outcomes are written like Qiskit: highest bit leftmost,\n"
-                   "registers separated by spaces with the last declared leftmost. A program with\n"
-                   "no measure at all is measured on every qubit. FILE may be '-' for stdin.\n"
+                   "registers separated by spaces with the last declared leftmost. A program whose\n"
+                   "measurements write no classical bit is read on every qubit. FILE may be '-' for stdin.\n"
                    "Invalid programs or options exit with status 2 and a file:line:col message.",
                    &pos, &npos, &rc)) {
         free(incdirs);

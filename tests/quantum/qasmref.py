@@ -590,7 +590,8 @@ def distribution(prog):
     measurement and reset."""
     n, nc = prog.nq(), prog.nc()
     ops = list(prog.ops)
-    implicit = not any(o[0] == 'measure' for o in ops)
+    # no measurement into a classical bit: every qubit is read at the end
+    implicit = not any(o[0] == 'measure' and o[2] is not None for o in ops)
     if implicit:
         ops += [('measure', q, q, None) for q in range(n)]
         nbits, regs = n, prog.qregs

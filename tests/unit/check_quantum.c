@@ -360,6 +360,26 @@ START_TEST(test_kernel_diag_paths)
             fbq_state_free(r);
         }
     }
+    /* ten targets (the largest fused diagonal), contiguous and not */
+    const int n12 = 12;
+    int t10[2][10] = {{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {11, 2, 3, 4, 5, 6, 7, 8, 9, 10}};
+    for (int l = 0; l < 2; l++) {
+        size_t D = 1024;
+        fbq_c *dv = malloc(D * sizeof *dv), *dg = calloc(D * D, sizeof *dg);
+        for (size_t j = 0; j < D; j++) {
+            dv[j] = cnum(cos(0.01 * j * j), sin(0.01 * j * j));
+            dg[j * D + j] = dv[j];
+        }
+        uint64_t cm = l ? 1 : 1ull << 10, cv = cm;
+        double *s = random_state(n12), *r = copy_state(s, n12);
+        fbq_k_kq_diag(s, n12, 10, t10[l], dv, cm, cv);
+        naive_apply(r, n12, 10, t10[l], dg, cm, cv);
+        ck_assert_msg(maxdiff(s, r, n12) < 1e-12, "ten-target diagonal %d", l);
+        free(dv);
+        free(dg);
+        fbq_state_free(s);
+        fbq_state_free(r);
+    }
 }
 END_TEST
 
@@ -759,6 +779,9 @@ START_TEST(test_qasm3_forms)
                   out);
     /* declaration with a measurement, measure without target */
     probs_of("OPENQASM 3; include \"stdgates.inc\"; qubit[2] q; x q[1]; measure q; bit[2] c = measure q;", a, 4);
+    ck_assert(fabs(a[2] - 1) < 1e-12);
+    /* measurements without classical bits: every qubit is reported */
+    probs_of("OPENQASM 3; include \"stdgates.inc\"; qubit[2] q; x q[1]; measure q[1];", a, 4);
     ck_assert(fabs(a[2] - 1) < 1e-12);
     fbq_error e;
     fbq_program *p = parse_str("OPENQASM 3; include \"stdgates.inc\"; qubit[1] q; h $0;", &e);
