@@ -442,6 +442,7 @@ static void cmp_free(fbi_cmp *c)
         free(t->ca); free(t->cb); free(t->ida); free(t->idb); free(t->cost);
     }
     free(c->t); free(c->wt_start); free(c->wt); free(c->reason);
+    free(c->ocls); free(c->wncls); free(c->wregion_terms);
     free(c);
 }
 
@@ -810,6 +811,22 @@ fbi_cmp *fbi_problem_compile(fbi_problem *p)
     csr(c->nw, keys, vals, (size_t)c->nt * 2, &c->wt_start, &c->wt);
     free(keys);
     free(vals);
+    /* Region classes per workload: the same numbering term_classes() gives
+     * every region-based term of the workload. */
+    c->ocls = fbi_xmalloc(((size_t)c->ostart[c->nw] + 1) * sizeof(int));
+    c->wncls = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
+    c->wregion_terms = fbi_xcalloc((size_t)c->nw + 1, 1);
+    for (int w = 0; w < c->nw; w++) {
+        int *cls, *ids, ncls;
+        term_classes(p, c, w, 0, &cls, &ids, &ncls);
+        memcpy(c->ocls + c->ostart[w], cls, (size_t)(c->ostart[w + 1] - c->ostart[w]) * sizeof(int));
+        c->wncls[w] = ncls;
+        free(cls);
+        free(ids);
+        int reg = 1;
+        for (int q = c->wt_start[w]; q < c->wt_start[w + 1]; q++) reg &= !c->t[c->wt[q] >> 1].by_offer;
+        c->wregion_terms[w] = (unsigned char)reg;
+    }
     precheck(p, c);
     /* An option whose demand alone exceeds a capacity of its offer is dead. */
     for (int w = 0; w < c->nw && !c->reason; w++)
@@ -947,12 +964,15 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
 
     /* Phase 2: the heuristic, with the bounds in a second thread. */
     double hdead = mode == FBI_MODE_EXACT ? t0 + span * 0.25 : small ? t0 + span * 0.6 : deadline;
-    bwork bw = {lg, &mail, hdead, opts->verbose, bound, "lagrangian", 0};
+    /* The bound thread stops a little earlier: one of its steps on a large
+     * problem takes a while, and the plan must be priced in time. */
+    double margin = span * 0.04 > 50 ? span * 0.04 : 50;
+    bwork bw = {lg, &mail, hdead - margin, opts->verbose, bound, "lagrangian", 0};
     pthread_t th;
     int threaded = pthread_create(&th, NULL, bound_worker, &bw) == 0;
     int *asg = NULL;
     fbi_money total = -1;
-    if (fbi_heuristic(c, &mail, hdead, opts->seed, opts->verbose, &ub, &asg, &total) != 0) {
+    if (fbi_heuristic(c, &mail, hdead - margin / 2, opts->seed, opts->verbose, &ub, &asg, &total) != 0) {
         free(asg);
         asg = NULL;
         total = -1;

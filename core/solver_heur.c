@@ -28,6 +28,9 @@ typedef struct hs {
     unsigned char *inq, *tabu;
     int *jw, *jo, nj, capj, journal;
     long budget;        /* evaluations left for ejections in one descent */
+    int64_t *tcache;    /* term cost per region class of one workload */
+    unsigned *tstamp;
+    unsigned stampv;
 } hs;
 
 static uint64_t rnd(hs *h)
@@ -53,6 +56,10 @@ static void hs_init(hs *h, const fbi_cmp *c, unsigned seed)
     h->pos = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
     h->rng = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)seed * 0xD1B54A32D192ED03ULL);
     if (!h->rng) h->rng = 1;
+    int mx = 1;
+    for (int w = 0; w < c->nw; w++) if (c->wncls[w] > mx) mx = c->wncls[w];
+    h->tcache = fbi_xmalloc((size_t)mx * sizeof(int64_t));
+    h->tstamp = fbi_xcalloc((size_t)mx, sizeof(unsigned));
 }
 
 static void hs_free(hs *h)
@@ -62,6 +69,7 @@ static void hs_free(hs *h)
     free(h->asg); free(h->load); free(h->spent);
     free(h->owner); free(h->rstart); free(h->ropt); free(h->cheap);
     free(h->queue); free(h->inq); free(h->tabu); free(h->jw); free(h->jo);
+    free(h->tcache); free(h->tstamp);
 }
 
 static int offer_of(const hs *h, int w, int i) { return h->c->ooffer[h->c->ostart[w] + i]; }
@@ -90,6 +98,29 @@ static int64_t term_cost(const hs *h, int w, int i)
         s += x;
     }
     return s;
+}
+
+/* term_cost through a per-region cache, valid while the neighbours of w
+ * stay put: call begin_batch() before looping over w's options. */
+static void begin_batch(hs *h)
+{
+    if (++h->stampv == 0) {
+        memset(h->tstamp, 0, sizeof(unsigned)); /* never reached in practice */
+        h->stampv = 1;
+    }
+}
+
+static int64_t term_cost_c(hs *h, int w, int i)
+{
+    const fbi_cmp *c = h->c;
+    if (c->wt_start[w] == c->wt_start[w + 1]) return 0;
+    if (!c->wregion_terms[w]) return term_cost(h, w, i);
+    int k = c->ocls[c->ostart[w] + i];
+    if (h->tstamp[k] == h->stampv) return h->tcache[k];
+    int64_t v = term_cost(h, w, i);
+    h->tstamp[k] = h->stampv;
+    h->tcache[k] = v;
+    return v;
 }
 
 /* Can w (placed or not) take local option i without breaking a capacity or
@@ -301,10 +332,15 @@ static int try_shift(hs *h, int w)
     const fbi_cmp *c = h->c;
     int best = -1;
     int64_t bd = 0;
-    int64_t tcur = c->wt_start[w] == c->wt_start[w + 1] ? 0 : term_cost(h, w, h->asg[w]);
+    begin_batch(h);
+    int cur = h->asg[w];
+    int64_t tcur = term_cost_c(h, w, cur);
+    fbi_money ccur = c->ocost[c->ostart[w] + cur];
     for (int i = 0; i < c->ostart[w + 1] - c->ostart[w]; i++) {
-        if (i == h->asg[w] || !c->alive[c->ostart[w] + i]) continue;
-        int64_t d = delta_t(h, w, i, tcur);
+        if (i == cur || !c->alive[c->ostart[w] + i]) continue;
+        int64_t tn = term_cost_c(h, w, i);
+        if (tn == FBI_FORBID) continue;
+        int64_t d = c->ocost[c->ostart[w] + i] - ccur + tn - tcur;
         if (d < bd && fits(h, w, i)) { bd = d; best = i; }
     }
     if (best < 0) return 0;
@@ -545,8 +581,19 @@ static fbi_money ils(hs *h, int *best, double deadline, fbi_atomic_money *live, 
             stall = 0;
         } else {
             stall++;
-            if (h->total > before) undo(h);
+            /* Mostly only no-worse states are kept; now and then a slightly
+             * worse one, to leave a plateau. */
+            int keep = h->total <= before ||
+                       (rnd(h) % 8 == 0 && (double)(h->total - before) < 2e-4 * (double)bt &&
+                        (double)(h->total - bt) < 2e-3 * (double)bt);
+            if (!keep) undo(h);
         }
+    }
+    /* Leave the state at the best plan. */
+    if (h->total != bt) {
+        h->journal = 0;
+        for (int w = 0; w < c->nw; w++) place(h, w, -1);
+        for (int w = 0; w < c->nw; w++) place(h, w, best[w]);
     }
     h->journal = 0;
     h->nj = 0;
@@ -748,9 +795,10 @@ static int construct(hs *h, const int *order, const double *score, double deadli
         int w = order[k];
         int best = -1;
         double bs = 0;
+        begin_batch(h);
         for (int i = 0; i < c->ostart[w + 1] - c->ostart[w]; i++) {
             if (!c->alive[c->ostart[w] + i]) continue;
-            int64_t tc = term_cost(h, w, i);
+            int64_t tc = term_cost_c(h, w, i);
             if (tc == FBI_FORBID || !fits(h, w, i)) continue;
             double sc = score[c->ostart[w] + i] + (double)tc / 1e9;
             if (best < 0 || sc < bs) { bs = sc; best = i; }

@@ -65,6 +65,10 @@ typedef struct fbi_cmp {
     int nt;
     fbi_term *t;
     int *wt_start, *wt; /* workload -> 2*term + side (0: a, 1: b) */
+    int *ocls;          /* option -> index of its region among its workload's */
+    int *wncls;         /* workload -> number of regions of its options */
+    unsigned char *wregion_terms; /* all terms of w use region classes, so
+                                   * their cost depends on ocls only */
     char *reason;       /* infeasibility found while compiling, or NULL */
 } fbi_cmp;
 
