@@ -31,6 +31,7 @@ typedef struct hs {
     int64_t *tcache;    /* term cost per region class of one workload */
     unsigned *tstamp;
     unsigned stampv;
+    int ntcache;
 } hs;
 
 static uint64_t rnd(hs *h)
@@ -60,6 +61,7 @@ static void hs_init(hs *h, const fbi_cmp *c, unsigned seed)
     for (int w = 0; w < c->nw; w++) if (c->wncls[w] > mx) mx = c->wncls[w];
     h->tcache = fbi_xmalloc((size_t)mx * sizeof(int64_t));
     h->tstamp = fbi_xcalloc((size_t)mx, sizeof(unsigned));
+    h->ntcache = mx;
 }
 
 static void hs_free(hs *h)
@@ -105,7 +107,7 @@ static int64_t term_cost(const hs *h, int w, int i)
 static void begin_batch(hs *h)
 {
     if (++h->stampv == 0) {
-        memset(h->tstamp, 0, sizeof(unsigned)); /* never reached in practice */
+        memset(h->tstamp, 0, (size_t)h->ntcache * sizeof(unsigned));
         h->stampv = 1;
     }
 }
@@ -249,14 +251,12 @@ static int option_on(const fbi_cmp *c, int w, int o)
 
 /* ---- event-driven local search ---- */
 
-static int cost_cmp_ctx_w;
-static const fbi_cmp *cost_cmp_ctx_c;
-static int cost_cmp(const void *x, const void *y)
+typedef struct copt { fbi_money cost; int i; } copt;
+static int copt_cmp(const void *x, const void *y)
 {
-    const fbi_cmp *c = cost_cmp_ctx_c;
-    int a = *(const int *)x, b = *(const int *)y;
-    fbi_money ca = c->ocost[c->ostart[cost_cmp_ctx_w] + a], cb = c->ocost[c->ostart[cost_cmp_ctx_w] + b];
-    return (ca > cb) - (ca < cb) ? (ca > cb) - (ca < cb) : a - b;
+    const copt *a = x, *b = y;
+    if (a->cost != b->cost) return a->cost < b->cost ? -1 : 1;
+    return a->i - b->i;
 }
 
 /* Builds the indexes the search needs (offer -> options, sorted options). */
@@ -279,11 +279,17 @@ static void search_init(hs *h)
     memcpy(fill, h->rstart, ((size_t)c->no + 1) * sizeof(int));
     for (int i = 0; i < nopt; i++) h->ropt[fill[c->ooffer[i]]++] = i;
     free(fill);
-    cost_cmp_ctx_c = c;
+    int mx = 1;
+    for (int w = 0; w < c->nw; w++)
+        if (c->ostart[w + 1] - c->ostart[w] > mx) mx = c->ostart[w + 1] - c->ostart[w];
+    copt *tmp = fbi_xmalloc((size_t)mx * sizeof(copt));
     for (int w = 0; w < c->nw; w++) {
-        cost_cmp_ctx_w = w;
-        qsort(h->cheap + c->ostart[w], (size_t)(c->ostart[w + 1] - c->ostart[w]), sizeof(int), cost_cmp);
+        int n = c->ostart[w + 1] - c->ostart[w];
+        for (int q = 0; q < n; q++) { tmp[q].cost = c->ocost[c->ostart[w] + q]; tmp[q].i = q; }
+        qsort(tmp, (size_t)n, sizeof *tmp, copt_cmp);
+        for (int q = 0; q < n; q++) h->cheap[c->ostart[w] + q] = tmp[q].i;
     }
+    free(tmp);
     h->queue = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
     h->inq = fbi_xcalloc((size_t)c->nw + 1, 1);
     h->tabu = fbi_xcalloc((size_t)c->nw + 1, 1);
@@ -833,19 +839,6 @@ fbi_money fbi_cmp_price(const fbi_cmp *c, const int *asg)
     if (ok) tot = h.total;
     hs_free(&h);
     return tot;
-}
-
-fbi_money fbi_local_search(const fbi_cmp *c, int *asg, double deadline)
-{
-    hs h;
-    hs_init(&h, c, 7);
-    search_init(&h);
-    for (int w = 0; w < c->nw; w++) place(&h, w, asg[w]);
-    descend_all(&h, deadline);
-    memcpy(asg, h.asg, (size_t)c->nw * sizeof(int));
-    fbi_money t = h.total;
-    hs_free(&h);
-    return t;
 }
 
 /* Scratch for constructions. */
