@@ -590,7 +590,7 @@ static void precheck(const fbi_problem *p, fbi_cmp *c)
         for (int w = 0; w < c->nw; w++) {
             int only = 1;
             for (int i = c->ostart[w]; i < c->ostart[w + 1] && only; i++)
-                only = in[c->ooffer[i]];
+                only = !c->alive[i] || in[c->ooffer[i]];
             if (only) {
                 need += fbi_gweight(c, g, w);
                 if (count < 8) fbi_buf_printf(&names, "%s%d", count ? ", " : "", w);
@@ -827,14 +827,14 @@ fbi_cmp *fbi_problem_compile(fbi_problem *p)
         for (int q = c->wt_start[w]; q < c->wt_start[w + 1]; q++) reg &= !c->t[c->wt[q] >> 1].by_offer;
         c->wregion_terms[w] = (unsigned char)reg;
     }
-    precheck(p, c);
     /* An option whose demand alone exceeds a capacity of its offer is dead. */
-    for (int w = 0; w < c->nw && !c->reason; w++)
+    for (int w = 0; w < c->nw; w++)
         for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
             int o = c->ooffer[i];
             for (int q = c->og_start[o]; q < c->og_start[o + 1]; q++)
                 if (fbi_gweight(c, c->og[q], w) > c->gcap[c->og[q]]) c->alive[i] = 0;
         }
+    precheck(p, c);
     if (!c->reason) arc_consistency(p, c);
     p->cmp = c;
     return c;
@@ -977,6 +977,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
         asg = NULL;
         total = -1;
     }
+    if (opts->verbose) fprintf(stderr, "solve: heuristic done at %.0f ms\n", fbi_mono_ms() - t0);
     /* Without a plan, branch and bound needs the time: stop the bounds. */
     if (total < 0) fbi_lagr_stop(lg, 1);
     if (threaded) pthread_join(th, NULL);
@@ -993,6 +994,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
         return 0;
     }
     if (bw.bound > bound) { bound = bw.bound; r->bound_method = bw.method; }
+    if (opts->verbose) fprintf(stderr, "solve: bound thread joined at %.0f ms\n", fbi_mono_ms() - t0);
 
     /* Phase 3: the LP bound when affordable. */
     int lp_infeasible = 0;
@@ -1035,7 +1037,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
             if (mr == 1 && t2 >= 0) proven = 1;
         }
         free(m);
-    } else if (!proven && total >= 0 && fbi_mono_ms() < deadline - 10) {
+    } else if (!proven && total >= 0 && deadline - fbi_mono_ms() > (span * 0.1 > 100 ? span * 0.1 : 100)) {
         /* Phase 4': what is left improves the bound. */
         atomic_store(&ub, total);
         bw.deadline = deadline;

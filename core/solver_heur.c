@@ -28,6 +28,7 @@ typedef struct hs {
     unsigned char *inq, *tabu;
     int *jw, *jo, nj, capj, journal;
     long budget;        /* evaluations left for ejections in one descent */
+    double deadline;    /* of the current descent */
     int64_t *tcache;    /* term cost per region class of one workload */
     unsigned *tstamp;
     unsigned stampv;
@@ -394,7 +395,7 @@ static int try_eject(hs *h, int w)
                 if (j < 0 || j == vcur || (q >= 0 && j == j0) || !c->alive[c->ostart[v] + j]) continue;
                 int oj = offer_of(h, v, j);
                 if (oj == o) continue;
-                h->budget--;
+                if ((--h->budget & 1023) == 0 && fbi_mono_ms() > h->deadline) h->budget = 0;
                 int64_t dv = delta(h, v, j);
                 if (dv == INT64_MAX || dw + dv >= bd) continue;
                 place(h, v, j);
@@ -420,9 +421,10 @@ static int try_eject(hs *h, int w)
 static void descend(hs *h, double deadline)
 {
     long n = 0;
-    h->budget = 200000 + 40L * h->c->nw;
+    h->budget = 100000 + 20L * h->c->nw;
+    h->deadline = deadline;
     while (h->qlen > 0) {
-        if ((++n & 255) == 0 && fbi_mono_ms() > deadline) break;
+        if ((++n & 15) == 0 && fbi_mono_ms() > deadline) break;
         int w = h->queue[h->qhead];
         h->qhead = (h->qhead + 1) % h->c->nw;
         h->qlen--;
