@@ -912,7 +912,7 @@ int fbi_heuristic(const fbi_cmp *c, fbi_guide *mail, double deadline, unsigned s
         pthread_mutex_unlock(&mail->mu);
     }
     fbi_money bt = -1;
-    double t0 = fbi_mono_ms();
+    double t0 = fbi_mono_ms(), cdur = 0;
     /* Constructions with the capacity prices (regret and demand order);
      * without them only when those fail or there are no prices. Each is
      * taken to a local optimum; the best goes on to the iterated local
@@ -922,7 +922,12 @@ int fbi_heuristic(const fbi_cmp *c, fbi_guide *mail, double deadline, unsigned s
         const int *vs = pass == 0 && guide ? guided : plain;
         if (pass == 1 && !guide) break;
         for (int q = 0; q < 2; q++) {
+            /* A second construction only when it is cheap next to the time
+             * left (on large problems the search uses the time better). */
+            if (q == 1 && bt >= 0 && (fbi_mono_ms() - t0) * 4 > deadline - fbi_mono_ms()) break;
+            double c1 = fbi_mono_ms();
             fbi_money t = run_variant(&k, guide, vs[q], seed, deadline, cand);
+            if (cdur == 0) cdur = fbi_mono_ms() - c1;
             if (verbose)
                 fprintf(stderr, "heuristic: construction %d: local optimum %.6f at %.0f ms\n", vs[q],
                         (double)t / 1e9, fbi_mono_ms() - t0);
@@ -954,6 +959,8 @@ int fbi_heuristic(const fbi_cmp *c, fbi_guide *mail, double deadline, unsigned s
             pthread_mutex_unlock(&mail->mu);
             if (!fresh) break; /* the search stopped on its own */
             for (int q = 0; q < 2; q++) {
+                double c0 = fbi_mono_ms();
+                if (cdur * (q == 0 ? 1.5 : 3) > deadline - c0) break;
                 fbi_money t = run_variant(&k, guide, guided[q], seed + 17u * (unsigned)seen, deadline, cand);
                 if (verbose)
                     fprintf(stderr, "heuristic: construction %d with new prices: %.6f (best %.6f) at %.0f ms\n",
