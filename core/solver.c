@@ -939,8 +939,11 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     }
     size_t size = model_size(c);
     int small = size <= 60000; /* GLPK's LP is affordable */
+    /* Default: the heuristic and the bounds first; then, on models small
+     * enough for branch and bound, the time left goes to proving. */
     fbi_mode mode = opts->mode;
-    if (mode == FBI_MODE_AUTO) mode = size <= 5000 ? FBI_MODE_EXACT : FBI_MODE_HEURISTIC;
+    int try_mip = mode == FBI_MODE_EXACT || (mode == FBI_MODE_AUTO && size <= 20000);
+    if (mode == FBI_MODE_AUTO) mode = FBI_MODE_HEURISTIC;
 
     /* Phase 1 (12%): a first capacity Lagrangian; its prices steer the
      * heuristic's constructions. */
@@ -1013,7 +1016,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     int proven = total >= 0 && bound >= total;
     /* Phase 4: branch and bound when asked for, or when the heuristic found
      * no plan (the only way then to find one or to prove there is none). */
-    if (!proven && (mode == FBI_MODE_EXACT || total < 0)) {
+    if (!proven && (try_mip || total < 0) && deadline - fbi_mono_ms() > 20) {
         int *m = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
         if (asg) memcpy(m, asg, (size_t)c->nw * sizeof(int));
         int mr = fbi_mip(c, m, total >= 0, deadline, opts->verbose);
@@ -1027,7 +1030,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
         }
         if (mr == 1 || mr == 0) {
             fbi_money t2 = fbi_cmp_price(c, m);
-            if (t2 >= 0 && (total < 0 || t2 <= total)) {
+            if (t2 >= 0 && (total < 0 || t2 < total)) {
                 total = t2;
                 r->plan_method = "mip";
                 free(asg);
