@@ -945,12 +945,12 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     int try_mip = mode == FBI_MODE_EXACT || (mode == FBI_MODE_AUTO && size <= 20000);
     if (mode == FBI_MODE_AUTO) mode = FBI_MODE_HEURISTIC;
 
-    /* Phase 1 (12%): a first capacity Lagrangian; its prices steer the
+    /* Phase 1 (25%): a first capacity Lagrangian; its prices steer the
      * heuristic's constructions. */
     fbi_lagr *lg = fbi_lagr_new(c);
     fbi_atomic_money ub = -1;
     fbi_lagr_set_live_ub(lg, &ub);
-    fbi_money bound = fbi_lagr_run(lg, -1, t0 + span * 0.12, 1000000, opts->verbose);
+    fbi_money bound = fbi_lagr_run(lg, -1, t0 + span * 0.25, 1000000, opts->verbose);
     if (bound == INT64_MIN) {
         fbi_lagr_free(lg);
         finish(r, FBI_INFEASIBLE, "the Lagrangian relaxation is infeasible: some workload has no offer "
