@@ -338,7 +338,10 @@ int fbi_problem_price(fbi_problem *p, const int *offer_of, fbi_money *total, cha
     unsigned char *seen = fbi_xcalloc(p->nwl ? p->nwl : 1, 1);
     for (size_t i = 0; i < p->nopt; i++) {
         const fbi_soption *o = &p->opt[i];
-        if (offer_of[o->w] == o->o) { seen[o->w] = 1; wcost[o->w] = o->cost; }
+        if (offer_of[o->w] == o->o && (!seen[o->w] || o->cost < wcost[o->w])) {
+            seen[o->w] = 1;
+            wcost[o->w] = o->cost;
+        }
     }
     for (size_t w = 0; w < p->nwl; w++) {
         if (!seen[w]) {
@@ -462,7 +465,8 @@ static int opt_cmp(const void *x, const void *y)
 {
     const fbi_soption *a = x, *b = y;
     if (a->w != b->w) return a->w < b->w ? -1 : 1;
-    return (a->o > b->o) - (a->o < b->o);
+    if (a->o != b->o) return a->o < b->o ? -1 : 1;
+    return (a->cost > b->cost) - (a->cost < b->cost);
 }
 
 /* Builds a CSR (start[n+1], list) from pairs (key, value). */
