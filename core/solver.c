@@ -338,7 +338,10 @@ int fbi_problem_price(fbi_problem *p, const int *offer_of, fbi_money *total, cha
     unsigned char *seen = fbi_xcalloc(p->nwl ? p->nwl : 1, 1);
     for (size_t i = 0; i < p->nopt; i++) {
         const fbi_soption *o = &p->opt[i];
-        if (offer_of[o->w] == o->o) { seen[o->w] = 1; wcost[o->w] = o->cost; }
+        if (offer_of[o->w] == o->o && (!seen[o->w] || o->cost < wcost[o->w])) {
+            seen[o->w] = 1;
+            wcost[o->w] = o->cost;
+        }
     }
     for (size_t w = 0; w < p->nwl; w++) {
         if (!seen[w]) {
@@ -442,6 +445,7 @@ static void cmp_free(fbi_cmp *c)
         free(t->ca); free(t->cb); free(t->ida); free(t->idb); free(t->cost);
     }
     free(c->t); free(c->wt_start); free(c->wt); free(c->reason);
+    free(c->ocls); free(c->wncls); free(c->wregion_terms);
     free(c);
 }
 
@@ -461,7 +465,8 @@ static int opt_cmp(const void *x, const void *y)
 {
     const fbi_soption *a = x, *b = y;
     if (a->w != b->w) return a->w < b->w ? -1 : 1;
-    return (a->o > b->o) - (a->o < b->o);
+    if (a->o != b->o) return a->o < b->o ? -1 : 1;
+    return (a->cost > b->cost) - (a->cost < b->cost);
 }
 
 /* Builds a CSR (start[n+1], list) from pairs (key, value). */
@@ -589,7 +594,7 @@ static void precheck(const fbi_problem *p, fbi_cmp *c)
         for (int w = 0; w < c->nw; w++) {
             int only = 1;
             for (int i = c->ostart[w]; i < c->ostart[w + 1] && only; i++)
-                only = in[c->ooffer[i]];
+                only = !c->alive[i] || in[c->ooffer[i]];
             if (only) {
                 need += fbi_gweight(c, g, w);
                 if (count < 8) fbi_buf_printf(&names, "%s%d", count ? ", " : "", w);
@@ -810,14 +815,30 @@ fbi_cmp *fbi_problem_compile(fbi_problem *p)
     csr(c->nw, keys, vals, (size_t)c->nt * 2, &c->wt_start, &c->wt);
     free(keys);
     free(vals);
-    precheck(p, c);
+    /* Region classes per workload: the same numbering term_classes() gives
+     * every region-based term of the workload. */
+    c->ocls = fbi_xmalloc(((size_t)c->ostart[c->nw] + 1) * sizeof(int));
+    c->wncls = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
+    c->wregion_terms = fbi_xcalloc((size_t)c->nw + 1, 1);
+    for (int w = 0; w < c->nw; w++) {
+        int *cls, *ids, ncls;
+        term_classes(p, c, w, 0, &cls, &ids, &ncls);
+        memcpy(c->ocls + c->ostart[w], cls, (size_t)(c->ostart[w + 1] - c->ostart[w]) * sizeof(int));
+        c->wncls[w] = ncls;
+        free(cls);
+        free(ids);
+        int reg = 1;
+        for (int q = c->wt_start[w]; q < c->wt_start[w + 1]; q++) reg &= !c->t[c->wt[q] >> 1].by_offer;
+        c->wregion_terms[w] = (unsigned char)reg;
+    }
     /* An option whose demand alone exceeds a capacity of its offer is dead. */
-    for (int w = 0; w < c->nw && !c->reason; w++)
+    for (int w = 0; w < c->nw; w++)
         for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
             int o = c->ooffer[i];
             for (int q = c->og_start[o]; q < c->og_start[o + 1]; q++)
                 if (fbi_gweight(c, c->og[q], w) > c->gcap[c->og[q]]) c->alive[i] = 0;
         }
+    precheck(p, c);
     if (!c->reason) arc_consistency(p, c);
     p->cmp = c;
     return c;
@@ -922,15 +943,18 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     }
     size_t size = model_size(c);
     int small = size <= 60000; /* GLPK's LP is affordable */
+    /* Default: the heuristic and the bounds first; then, on models small
+     * enough for branch and bound, the time left goes to proving. */
     fbi_mode mode = opts->mode;
-    if (mode == FBI_MODE_AUTO) mode = size <= 5000 ? FBI_MODE_EXACT : FBI_MODE_HEURISTIC;
+    int try_mip = mode == FBI_MODE_EXACT || (mode == FBI_MODE_AUTO && size <= 20000);
+    if (mode == FBI_MODE_AUTO) mode = FBI_MODE_HEURISTIC;
 
-    /* Phase 1 (12%): a first capacity Lagrangian; its prices steer the
+    /* Phase 1 (25%): a first capacity Lagrangian; its prices steer the
      * heuristic's constructions. */
     fbi_lagr *lg = fbi_lagr_new(c);
     fbi_atomic_money ub = -1;
     fbi_lagr_set_live_ub(lg, &ub);
-    fbi_money bound = fbi_lagr_run(lg, -1, t0 + span * 0.12, 1000000, opts->verbose);
+    fbi_money bound = fbi_lagr_run(lg, -1, t0 + span * 0.25, 1000000, opts->verbose);
     if (bound == INT64_MIN) {
         fbi_lagr_free(lg);
         finish(r, FBI_INFEASIBLE, "the Lagrangian relaxation is infeasible: some workload has no offer "
@@ -947,16 +971,20 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
 
     /* Phase 2: the heuristic, with the bounds in a second thread. */
     double hdead = mode == FBI_MODE_EXACT ? t0 + span * 0.25 : small ? t0 + span * 0.6 : deadline;
-    bwork bw = {lg, &mail, hdead, opts->verbose, bound, "lagrangian", 0};
+    /* The bound thread stops a little earlier: one of its steps on a large
+     * problem takes a while, and the plan must be priced in time. */
+    double margin = span * 0.04 > 50 ? span * 0.04 : 50;
+    bwork bw = {lg, &mail, hdead - margin, opts->verbose, bound, "lagrangian", 0};
     pthread_t th;
     int threaded = pthread_create(&th, NULL, bound_worker, &bw) == 0;
     int *asg = NULL;
     fbi_money total = -1;
-    if (fbi_heuristic(c, &mail, hdead, opts->seed, opts->verbose, &ub, &asg, &total) != 0) {
+    if (fbi_heuristic(c, &mail, hdead - margin / 2, opts->seed, opts->verbose, &ub, &asg, &total) != 0) {
         free(asg);
         asg = NULL;
         total = -1;
     }
+    if (opts->verbose) fprintf(stderr, "solve: heuristic done at %.0f ms\n", fbi_mono_ms() - t0);
     /* Without a plan, branch and bound needs the time: stop the bounds. */
     if (total < 0) fbi_lagr_stop(lg, 1);
     if (threaded) pthread_join(th, NULL);
@@ -973,6 +1001,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
         return 0;
     }
     if (bw.bound > bound) { bound = bw.bound; r->bound_method = bw.method; }
+    if (opts->verbose) fprintf(stderr, "solve: bound thread joined at %.0f ms\n", fbi_mono_ms() - t0);
 
     /* Phase 3: the LP bound when affordable. */
     int lp_infeasible = 0;
@@ -991,7 +1020,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     int proven = total >= 0 && bound >= total;
     /* Phase 4: branch and bound when asked for, or when the heuristic found
      * no plan (the only way then to find one or to prove there is none). */
-    if (!proven && (mode == FBI_MODE_EXACT || total < 0)) {
+    if (!proven && (try_mip || total < 0) && deadline - fbi_mono_ms() > 20) {
         int *m = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
         if (asg) memcpy(m, asg, (size_t)c->nw * sizeof(int));
         int mr = fbi_mip(c, m, total >= 0, deadline, opts->verbose);
@@ -1005,7 +1034,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
         }
         if (mr == 1 || mr == 0) {
             fbi_money t2 = fbi_cmp_price(c, m);
-            if (t2 >= 0 && (total < 0 || t2 <= total)) {
+            if (t2 >= 0 && (total < 0 || t2 < total)) {
                 total = t2;
                 r->plan_method = "mip";
                 free(asg);
@@ -1015,7 +1044,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
             if (mr == 1 && t2 >= 0) proven = 1;
         }
         free(m);
-    } else if (!proven && total >= 0 && fbi_mono_ms() < deadline - 10) {
+    } else if (!proven && total >= 0 && deadline - fbi_mono_ms() > (span * 0.1 > 100 ? span * 0.1 : 100)) {
         /* Phase 4': what is left improves the bound. */
         atomic_store(&ub, total);
         bw.deadline = deadline;

@@ -71,7 +71,8 @@ int fbi_problem_add_offer(fbi_problem *p, const char *label, int region,
 int fbi_problem_add_workload(fbi_problem *p, const char *label, int64_t demand_micro_vcpu,
                              char **err);
 /* Makes `offer` feasible for `workload` at `cost` nano-USD per month. Adding
- * the same offer twice is an error. */
+ * the same offer again right after (among the workload's options added in a
+ * row) is an error; a duplicate added later is kept at the lower cost. */
 int fbi_problem_add_option(fbi_problem *p, int workload, int offer, fbi_money cost,
                            char **err);
 /* A link: volume nano-GiB per month sent from workload `from` to `to`. */
@@ -147,7 +148,8 @@ typedef struct fbi_result {
     double gap;           /* (total - bound) / total, 0 when total == 0 */
     double seconds;
     char *reason;         /* new: why infeasible / unknown, else NULL */
-    const char *bound_method; /* static: "exact", "lp", "lagrangian", "trivial" */
+    const char *bound_method; /* static: "exact", "lp", "lagrangian",
+                               * "knapsack-lagrangian", "trivial" */
     const char *plan_method;  /* static: "mip", "heuristic" */
 } fbi_result;
 

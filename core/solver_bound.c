@@ -51,6 +51,9 @@ struct fbi_lagr {
     fbi_money kbest;
     double ktheta;
     fbi_atomic_money *live;     /* best known total, or NULL */
+    unsigned char *tdirty;      /* per term: mu changed since tbest */
+    int64_t *clsum;             /* per region class of one workload */
+    int all_dirty;
     _Atomic int stop;           /* set by another thread: return soon */
     fbi_money best;
     double theta;
@@ -121,6 +124,11 @@ fbi_lagr *fbi_lagr_new(const fbi_cmp *c)
     l->aw = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(double));
     l->stamp = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
     l->ostamp = fbi_xcalloc((size_t)nopt + 1, sizeof(int));
+    l->tdirty = fbi_xcalloc((size_t)c->nt + 1, 1);
+    int mx = 1;
+    for (int w = 0; w < c->nw; w++) if (c->wncls[w] > mx) mx = c->wncls[w];
+    l->clsum = fbi_xmalloc((size_t)mx * sizeof(int64_t));
+    l->all_dirty = 1;
     l->best = INT64_MIN + 1;
     l->theta = 1.0;
     return l;
@@ -134,6 +142,7 @@ void fbi_lagr_free(fbi_lagr *l)
     free(l->g); free(l->muoff); free(l->aoff);
     free(l->gs); free(l->gopt); free(l->val); free(l->bw); free(l->aw); free(l->stamp);
     free(l->ostamp); free(l->wl);
+    free(l->tdirty); free(l->clsum);
     free(l->oval); free(l->u); free(l->du); free(l->bdu); free(l->own); free(l->cnt);
     free(l);
 }
@@ -200,9 +209,12 @@ static fbi_money evaluate(fbi_lagr *l)
     const fbi_cmp *c = l->c;
     for (int g = 0; g < c->ng; g++) l->ilam[g] = l->lam[g] < 0 ? 0 : to_int(l->lam[g], 1e9);
     for (int b = 0; b < c->nb; b++) l->inu[b] = l->nu[b] < 0 ? 0 : to_int(l->nu[b], 1e6);
-    for (int k = 0; k < l->nmu; k++) l->imu[k] = to_int(l->mu[k], 1e9);
+    /* Only the terms whose mu moved need their best cells again. */
     for (int ti = 0; ti < c->nt; ti++) {
+        if (!l->all_dirty && !l->tdirty[ti]) continue;
+        l->tdirty[ti] = 0;
         const fbi_term *t = &c->t[ti];
+        for (int y = 0; y < t->nb; y++) l->imu[l->muoff[ti] + y] = to_int(l->mu[l->muoff[ti] + y], 1e9);
         const int64_t *mu = l->imu + l->muoff[ti];
         for (int x = 0; x < t->na; x++) {
             int64_t bv = INT64_MAX;
@@ -217,6 +229,7 @@ static fbi_money evaluate(fbi_lagr *l)
             l->targ[l->aoff[ti] + x] = arg;
         }
     }
+    l->all_dirty = 0;
     fbi_i128 sum = 0;
     for (int w = 0; w < c->nw; w++) {
         int64_t fac = FEMTO;
@@ -226,6 +239,24 @@ static fbi_money evaluate(fbi_lagr *l)
         const int *wt = c->wt + c->wt_start[w];
         int nwt = c->wt_start[w + 1] - c->wt_start[w];
         int64_t dem = c->demand[w];
+        /* Region-based terms only: their part depends on the region class
+         * of the option; sum it once per class. */
+        int bycls = nwt > 0 && c->wregion_terms[w];
+        if (bycls)
+            for (int k = 0; k < c->wncls[w]; k++) {
+                int64_t tn = 0;
+                for (int q = 0; q < nwt; q++) {
+                    int ti = wt[q] >> 1;
+                    if (wt[q] & 1) {
+                        tn -= l->imu[l->muoff[ti] + k];
+                    } else {
+                        int64_t tb = l->tbest[l->aoff[ti] + k];
+                        if (tb == INT64_MAX) { tn = INT64_MAX; break; }
+                        tn += tb;
+                    }
+                }
+                l->clsum[k] = tn;
+            }
         for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
             if (!c->alive[i]) { if (l->oval) l->oval[i] = KINF; continue; }
             int li = i - c->ostart[w];
@@ -239,6 +270,10 @@ static fbi_money evaluate(fbi_lagr *l)
             }
             int64_t tn = 0;
             int ok = 1;
+            if (bycls) {
+                tn = l->clsum[c->ocls[i]];
+                if (tn == INT64_MAX) ok = 0;
+            } else
             for (int k = 0; k < nwt; k++) {
                 int ti = wt[k] >> 1;
                 const fbi_term *t = &c->t[ti];
@@ -283,6 +318,7 @@ fbi_money fbi_lagr_run(fbi_lagr *l, fbi_money ub, double deadline, int max_iter,
         memcpy(l->lam, l->blam, (size_t)c->ng * sizeof(double));
         memcpy(l->nu, l->bnu, (size_t)c->nb * sizeof(double));
         memcpy(l->mu, l->bmu, (size_t)l->nmu * sizeof(double));
+        l->all_dirty = 1;
     }
     fbi_money ub0 = ub;
     for (int it = 0; it < max_iter; it++) {
@@ -349,7 +385,12 @@ fbi_money fbi_lagr_run(fbi_lagr *l, fbi_money ub, double deadline, int max_iter,
             l->nu[b] += step * gn[b] / ((double)(c->bcap[b] > 0 ? c->bcap[b] : FBI_USD) / 1e9);
             if (l->nu[b] < 0) l->nu[b] = 0;
         }
-        for (int k = 0; k < l->nmu; k++) l->mu[k] += step * gm[k];
+        for (int ti = 0; ti < c->nt; ti++) {
+            int any = 0;
+            for (int k = l->muoff[ti]; k < l->muoff[ti] + c->t[ti].nb; k++)
+                if (gm[k] != 0) { l->mu[k] += step * gm[k]; any = 1; }
+            if (any) l->tdirty[ti] = 1;
+        }
     }
     if (verbose)
         fprintf(stderr, "lagrangian: %ld iterations, bound %.6f, theta %.2g\n", l->iters,
@@ -413,6 +454,7 @@ fbi_money fbi_lagr_ascent(fbi_lagr *l, double deadline, int sweeps, int verbose)
         memcpy(l->lam, l->blam, (size_t)c->ng * sizeof(double));
         memcpy(l->nu, l->bnu, (size_t)c->nb * sizeof(double));
         memcpy(l->mu, l->bmu, (size_t)l->nmu * sizeof(double));
+        l->all_dirty = 1;
     }
     option_values(l);
     bp *pts = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(bp));
@@ -626,6 +668,7 @@ fbi_money fbi_lagr_knap(fbi_lagr *l, fbi_money ub, double deadline, int max_iter
         memcpy(l->lam, l->blam, (size_t)c->ng * sizeof(double));
         memcpy(l->nu, l->bnu, (size_t)c->nb * sizeof(double));
         memcpy(l->mu, l->bmu, (size_t)l->nmu * sizeof(double));
+        l->all_dirty = 1;
     }
     fbi_money base = evaluate(l);
     if (base == INT64_MIN) return INT64_MIN;
@@ -846,6 +889,7 @@ fbi_money fbi_lagr_lp(fbi_lagr *l, double deadline, int *infeasible, int verbose
         for (int ti = 0; ti < c->nt; ti++)
             for (int y = 0; y < c->t[ti].nb; y++)
                 l->mu[l->muoff[ti] + y] = -glp_get_row_dual(m.lp, m.tbr0[ti] + y);
+        l->all_dirty = 1;
         fbi_money v = evaluate(l);
         if (verbose)
             fprintf(stderr, "lp: GLPK optimum %.9f, certified bound %.9f\n", glp_get_obj_val(m.lp),

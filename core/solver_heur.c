@@ -28,6 +28,11 @@ typedef struct hs {
     unsigned char *inq, *tabu;
     int *jw, *jo, nj, capj, journal;
     long budget;        /* evaluations left for ejections in one descent */
+    double deadline;    /* of the current descent */
+    int64_t *tcache;    /* term cost per region class of one workload */
+    unsigned *tstamp;
+    unsigned stampv;
+    int ntcache;
 } hs;
 
 static uint64_t rnd(hs *h)
@@ -53,6 +58,11 @@ static void hs_init(hs *h, const fbi_cmp *c, unsigned seed)
     h->pos = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
     h->rng = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)seed * 0xD1B54A32D192ED03ULL);
     if (!h->rng) h->rng = 1;
+    int mx = 1;
+    for (int w = 0; w < c->nw; w++) if (c->wncls[w] > mx) mx = c->wncls[w];
+    h->tcache = fbi_xmalloc((size_t)mx * sizeof(int64_t));
+    h->tstamp = fbi_xcalloc((size_t)mx, sizeof(unsigned));
+    h->ntcache = mx;
 }
 
 static void hs_free(hs *h)
@@ -62,6 +72,7 @@ static void hs_free(hs *h)
     free(h->asg); free(h->load); free(h->spent);
     free(h->owner); free(h->rstart); free(h->ropt); free(h->cheap);
     free(h->queue); free(h->inq); free(h->tabu); free(h->jw); free(h->jo);
+    free(h->tcache); free(h->tstamp);
 }
 
 static int offer_of(const hs *h, int w, int i) { return h->c->ooffer[h->c->ostart[w] + i]; }
@@ -90,6 +101,29 @@ static int64_t term_cost(const hs *h, int w, int i)
         s += x;
     }
     return s;
+}
+
+/* term_cost through a per-region cache, valid while the neighbours of w
+ * stay put: call begin_batch() before looping over w's options. */
+static void begin_batch(hs *h)
+{
+    if (++h->stampv == 0) {
+        memset(h->tstamp, 0, (size_t)h->ntcache * sizeof(unsigned));
+        h->stampv = 1;
+    }
+}
+
+static int64_t term_cost_c(hs *h, int w, int i)
+{
+    const fbi_cmp *c = h->c;
+    if (c->wt_start[w] == c->wt_start[w + 1]) return 0;
+    if (!c->wregion_terms[w]) return term_cost(h, w, i);
+    int k = c->ocls[c->ostart[w] + i];
+    if (h->tstamp[k] == h->stampv) return h->tcache[k];
+    int64_t v = term_cost(h, w, i);
+    h->tstamp[k] = h->stampv;
+    h->tcache[k] = v;
+    return v;
 }
 
 /* Can w (placed or not) take local option i without breaking a capacity or
@@ -218,14 +252,12 @@ static int option_on(const fbi_cmp *c, int w, int o)
 
 /* ---- event-driven local search ---- */
 
-static int cost_cmp_ctx_w;
-static const fbi_cmp *cost_cmp_ctx_c;
-static int cost_cmp(const void *x, const void *y)
+typedef struct copt { fbi_money cost; int i; } copt;
+static int copt_cmp(const void *x, const void *y)
 {
-    const fbi_cmp *c = cost_cmp_ctx_c;
-    int a = *(const int *)x, b = *(const int *)y;
-    fbi_money ca = c->ocost[c->ostart[cost_cmp_ctx_w] + a], cb = c->ocost[c->ostart[cost_cmp_ctx_w] + b];
-    return (ca > cb) - (ca < cb) ? (ca > cb) - (ca < cb) : a - b;
+    const copt *a = x, *b = y;
+    if (a->cost != b->cost) return a->cost < b->cost ? -1 : 1;
+    return a->i - b->i;
 }
 
 /* Builds the indexes the search needs (offer -> options, sorted options). */
@@ -248,11 +280,17 @@ static void search_init(hs *h)
     memcpy(fill, h->rstart, ((size_t)c->no + 1) * sizeof(int));
     for (int i = 0; i < nopt; i++) h->ropt[fill[c->ooffer[i]]++] = i;
     free(fill);
-    cost_cmp_ctx_c = c;
+    int mx = 1;
+    for (int w = 0; w < c->nw; w++)
+        if (c->ostart[w + 1] - c->ostart[w] > mx) mx = c->ostart[w + 1] - c->ostart[w];
+    copt *tmp = fbi_xmalloc((size_t)mx * sizeof(copt));
     for (int w = 0; w < c->nw; w++) {
-        cost_cmp_ctx_w = w;
-        qsort(h->cheap + c->ostart[w], (size_t)(c->ostart[w + 1] - c->ostart[w]), sizeof(int), cost_cmp);
+        int n = c->ostart[w + 1] - c->ostart[w];
+        for (int q = 0; q < n; q++) { tmp[q].cost = c->ocost[c->ostart[w] + q]; tmp[q].i = q; }
+        qsort(tmp, (size_t)n, sizeof *tmp, copt_cmp);
+        for (int q = 0; q < n; q++) h->cheap[c->ostart[w] + q] = tmp[q].i;
     }
+    free(tmp);
     h->queue = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
     h->inq = fbi_xcalloc((size_t)c->nw + 1, 1);
     h->tabu = fbi_xcalloc((size_t)c->nw + 1, 1);
@@ -301,10 +339,15 @@ static int try_shift(hs *h, int w)
     const fbi_cmp *c = h->c;
     int best = -1;
     int64_t bd = 0;
-    int64_t tcur = c->wt_start[w] == c->wt_start[w + 1] ? 0 : term_cost(h, w, h->asg[w]);
+    begin_batch(h);
+    int cur = h->asg[w];
+    int64_t tcur = term_cost_c(h, w, cur);
+    fbi_money ccur = c->ocost[c->ostart[w] + cur];
     for (int i = 0; i < c->ostart[w + 1] - c->ostart[w]; i++) {
-        if (i == h->asg[w] || !c->alive[c->ostart[w] + i]) continue;
-        int64_t d = delta_t(h, w, i, tcur);
+        if (i == cur || !c->alive[c->ostart[w] + i]) continue;
+        int64_t tn = term_cost_c(h, w, i);
+        if (tn == FBI_FORBID) continue;
+        int64_t d = c->ocost[c->ostart[w] + i] - ccur + tn - tcur;
         if (d < bd && fits(h, w, i)) { bd = d; best = i; }
     }
     if (best < 0) return 0;
@@ -352,7 +395,7 @@ static int try_eject(hs *h, int w)
                 if (j < 0 || j == vcur || (q >= 0 && j == j0) || !c->alive[c->ostart[v] + j]) continue;
                 int oj = offer_of(h, v, j);
                 if (oj == o) continue;
-                h->budget--;
+                if ((--h->budget & 1023) == 0 && fbi_mono_ms() > h->deadline) h->budget = 0;
                 int64_t dv = delta(h, v, j);
                 if (dv == INT64_MAX || dw + dv >= bd) continue;
                 place(h, v, j);
@@ -378,9 +421,10 @@ static int try_eject(hs *h, int w)
 static void descend(hs *h, double deadline)
 {
     long n = 0;
-    h->budget = 200000 + 40L * h->c->nw;
+    h->budget = 100000 + 20L * h->c->nw;
+    h->deadline = deadline;
     while (h->qlen > 0) {
-        if ((++n & 255) == 0 && fbi_mono_ms() > deadline) break;
+        if ((++n & 15) == 0 && fbi_mono_ms() > deadline) break;
         int w = h->queue[h->qhead];
         h->qhead = (h->qhead + 1) % h->c->nw;
         h->qlen--;
@@ -545,8 +589,19 @@ static fbi_money ils(hs *h, int *best, double deadline, fbi_atomic_money *live, 
             stall = 0;
         } else {
             stall++;
-            if (h->total > before) undo(h);
+            /* Mostly only no-worse states are kept; now and then a slightly
+             * worse one, to leave a plateau. */
+            int keep = h->total <= before ||
+                       (rnd(h) % 8 == 0 && (double)(h->total - before) < 2e-4 * (double)bt &&
+                        (double)(h->total - bt) < 2e-3 * (double)bt);
+            if (!keep) undo(h);
         }
+    }
+    /* Leave the state at the best plan. */
+    if (h->total != bt) {
+        h->journal = 0;
+        for (int w = 0; w < c->nw; w++) place(h, w, -1);
+        for (int w = 0; w < c->nw; w++) place(h, w, best[w]);
     }
     h->journal = 0;
     h->nj = 0;
@@ -748,9 +803,10 @@ static int construct(hs *h, const int *order, const double *score, double deadli
         int w = order[k];
         int best = -1;
         double bs = 0;
+        begin_batch(h);
         for (int i = 0; i < c->ostart[w + 1] - c->ostart[w]; i++) {
             if (!c->alive[c->ostart[w] + i]) continue;
-            int64_t tc = term_cost(h, w, i);
+            int64_t tc = term_cost_c(h, w, i);
             if (tc == FBI_FORBID || !fits(h, w, i)) continue;
             double sc = score[c->ostart[w] + i] + (double)tc / 1e9;
             if (best < 0 || sc < bs) { bs = sc; best = i; }
@@ -785,19 +841,6 @@ fbi_money fbi_cmp_price(const fbi_cmp *c, const int *asg)
     if (ok) tot = h.total;
     hs_free(&h);
     return tot;
-}
-
-fbi_money fbi_local_search(const fbi_cmp *c, int *asg, double deadline)
-{
-    hs h;
-    hs_init(&h, c, 7);
-    search_init(&h);
-    for (int w = 0; w < c->nw; w++) place(&h, w, asg[w]);
-    descend_all(&h, deadline);
-    memcpy(asg, h.asg, (size_t)c->nw * sizeof(int));
-    fbi_money t = h.total;
-    hs_free(&h);
-    return t;
 }
 
 /* Scratch for constructions. */
@@ -869,7 +912,7 @@ int fbi_heuristic(const fbi_cmp *c, fbi_guide *mail, double deadline, unsigned s
         pthread_mutex_unlock(&mail->mu);
     }
     fbi_money bt = -1;
-    double t0 = fbi_mono_ms();
+    double t0 = fbi_mono_ms(), cdur = 0;
     /* Constructions with the capacity prices (regret and demand order);
      * without them only when those fail or there are no prices. Each is
      * taken to a local optimum; the best goes on to the iterated local
@@ -879,7 +922,12 @@ int fbi_heuristic(const fbi_cmp *c, fbi_guide *mail, double deadline, unsigned s
         const int *vs = pass == 0 && guide ? guided : plain;
         if (pass == 1 && !guide) break;
         for (int q = 0; q < 2; q++) {
+            /* A second construction only when it is cheap next to the time
+             * left (on large problems the search uses the time better). */
+            if (q == 1 && bt >= 0 && (fbi_mono_ms() - t0) * 4 > deadline - fbi_mono_ms()) break;
+            double c1 = fbi_mono_ms();
             fbi_money t = run_variant(&k, guide, vs[q], seed, deadline, cand);
+            if (cdur == 0) cdur = fbi_mono_ms() - c1;
             if (verbose)
                 fprintf(stderr, "heuristic: construction %d: local optimum %.6f at %.0f ms\n", vs[q],
                         (double)t / 1e9, fbi_mono_ms() - t0);
@@ -911,6 +959,8 @@ int fbi_heuristic(const fbi_cmp *c, fbi_guide *mail, double deadline, unsigned s
             pthread_mutex_unlock(&mail->mu);
             if (!fresh) break; /* the search stopped on its own */
             for (int q = 0; q < 2; q++) {
+                double c0 = fbi_mono_ms();
+                if (cdur * (q == 0 ? 1.5 : 3) > deadline - c0) break;
                 fbi_money t = run_variant(&k, guide, guided[q], seed + 17u * (unsigned)seen, deadline, cand);
                 if (verbose)
                     fprintf(stderr, "heuristic: construction %d with new prices: %.6f (best %.6f) at %.0f ms\n",

@@ -65,6 +65,10 @@ typedef struct fbi_cmp {
     int nt;
     fbi_term *t;
     int *wt_start, *wt; /* workload -> 2*term + side (0: a, 1: b) */
+    int *ocls;          /* option -> index of its region among its workload's */
+    int *wncls;         /* workload -> number of regions of its options */
+    unsigned char *wregion_terms; /* all terms of w use region classes, so
+                                   * their cost depends on ocls only */
     char *reason;       /* infeasibility found while compiling, or NULL */
 } fbi_cmp;
 
@@ -120,8 +124,6 @@ typedef struct fbi_guide {
 int fbi_heuristic(const fbi_cmp *c, fbi_guide *guide, double deadline_ms,
                   unsigned seed, int verbose, fbi_atomic_money *best_total, int **asg,
                   fbi_money *total);
-/* Local search on a feasible assignment (in place). Returns the new total. */
-fbi_money fbi_local_search(const fbi_cmp *c, int *asg, double deadline_ms);
 /* Exact total of a feasible local assignment, -1 when infeasible. */
 fbi_money fbi_cmp_price(const fbi_cmp *c, const int *asg);
 

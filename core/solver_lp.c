@@ -37,7 +37,9 @@ static void term(lw *w, int64_t coef, int scale, const char *name)
         w->col = 3;
     }
     int n;
-    if (w->first && coef >= 0) n = fprintf(w->f, " %s %s", num, name);
+    int one = strcmp(num, "1") == 0; /* a coefficient of 1 is left out */
+    if (w->first && coef >= 0) n = one ? fprintf(w->f, " %s", name) : fprintf(w->f, " %s %s", num, name);
+    else if (one) n = fprintf(w->f, " %s %s", coef < 0 ? "-" : "+", name);
     else n = fprintf(w->f, " %s %s %s", coef < 0 ? "-" : "+", num, name);
     w->col += n > 0 ? n : 0;
     w->first = 0;
