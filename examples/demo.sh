@@ -35,6 +35,10 @@ done
 step "quantum: the Bell pair on the local simulator"
 "$FEDBROKER" quantum run "$ex/bell.qasm" --shots 1000 --seed 7
 "$FEDBROKER" quantum run "$ex/bell.qasm" --probabilities
+step "apply the QuantumJob spec on the local simulator; the result is stored with the job"
+"$FEDBROKER" apply "$ex/quantum-bell.yaml" --target quantum:local
+"$FEDBROKER" results
+"$FEDBROKER" status
 
 step "plan the example federation and write the finance report"
 "$FEDBROKER" plan "$ex/federation.yaml" --export-lp "$out/federation.lp"
