@@ -125,6 +125,14 @@ void qd_job_id(const qd_job *job, char out[65]);
 /* ---- backends (qd_local.c, qd_braket.c, qd_ibm.c) -------------------------- */
 
 /* Each returns the verb's output object (new) through *out. */
+/* The cloud id (state.KEY) and region of a remote deployment; -1 with a
+ * diagnostic naming the backend (what) when apply's state lacks them. */
+int qd_deployment_id(json_t *dep, const char *key, const char *what, const char **id,
+                     const char **region, fb_diag *diag);
+/* apply's output {state, resources: [res], result?}; steals state, result and
+ * res, and on a failure status releases them and returns it. */
+fb_status qd_apply_output(fb_status st, json_t *state, json_t *result, json_t *res, json_t **out);
+
 fb_status qd_local_apply(fb_driver_ctx *c, qd_job *job, json_t **out, fb_diag *diag);
 json_t *qd_local_render(fb_driver_ctx *c, qd_job *job);
 

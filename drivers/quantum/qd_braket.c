@@ -291,37 +291,14 @@ fb_status qd_braket_apply(fb_driver_ctx *c, qd_job *job, json_t *prior, json_t *
     json_decref(task);
     json_t *res = json_pack("{s:s,s:s,s:s}", "type", "braket-quantum-task", "id", arn, "region", job->region);
     free(created);
-    if (st != FB_OK) {
-        json_decref(res);
-        json_decref(result);
-        json_decref(state);
-        return st;
-    }
-    *out = json_pack("{s:o,s:[o]}", "state", state, "resources", res);
-    if (result) json_object_set_new(*out, "result", result);
-    return FB_OK;
+    return qd_apply_output(st, state, result, res, out);
 }
 
-/* The task ARN and region of a deployment. */
-static int dep_task(json_t *dep, const char **arn, const char **region, fb_diag *diag)
-{
-    json_t *state = json_object_get(dep, "state");
-    *arn = json_string_value(json_object_get(state, "taskArn"));
-    *region = json_string_value(json_object_get(state, "region"));
-    if (!*region) *region = json_string_value(json_object_get(dep, "region"));
-    if (!*arn || !*region) {
-        ERR(diag, NULL, "the Braket deployment has no state.taskArn or region\n%s",
-            json_is_true(json_object_get(state, "dryRun")) ? "its state comes from a dry run: nothing was created"
-                                                          : "pass the deployment as apply returned it");
-        return -1;
-    }
-    return 0;
-}
 
 fb_status qd_braket_observe(fb_driver_ctx *c, json_t *dep, json_t **out, fb_diag *diag)
 {
     const char *arn, *region;
-    if (dep_task(dep, &arn, &region, diag) != 0) return FB_NOTFOUND;
+    if (qd_deployment_id(dep, "taskArn", "Braket", &arn, &region, diag) != 0) return FB_NOTFOUND;
     fbk_aws_creds cr;
     memset(&cr, 0, sizeof cr);
     fb_status st = creds_for(c, region, &cr, diag);
@@ -349,7 +326,7 @@ fb_status qd_braket_observe(fb_driver_ctx *c, json_t *dep, json_t **out, fb_diag
 fb_status qd_braket_destroy(fb_driver_ctx *c, json_t *dep, json_t **out, fb_diag *diag)
 {
     const char *arn, *region;
-    if (dep_task(dep, &arn, &region, diag) != 0) {
+    if (qd_deployment_id(dep, "taskArn", "Braket", &arn, &region, diag) != 0) {
         /* A dry-run state names no task: there is nothing to delete. */
         if (json_is_true(json_object_get(json_object_get(dep, "state"), "dryRun"))) {
             *out = json_pack("{s:[]}", "deleted");

@@ -518,38 +518,16 @@ fb_status qd_ibm_apply(fb_driver_ctx *c, qd_job *job, json_t *prior, json_t **ou
     fbk_free_secret(token);
     json_t *res = json_pack("{s:s,s:s,s:s}", "type", "ibm-quantum-job", "id", jid, "region", job->region);
     free(created);
-    if (st != FB_OK) {
-        json_decref(res);
-        json_decref(result);
-        json_decref(state);
-        return st;
-    }
-    *out = json_pack("{s:o,s:[o]}", "state", state, "resources", res);
-    if (result) json_object_set_new(*out, "result", result);
-    return FB_OK;
+    return qd_apply_output(st, state, result, res, out);
 }
 
 /* ---- observe, destroy ----------------------------------------------------------------- */
 
-static int dep_job(json_t *dep, const char **jid, const char **region, fb_diag *diag)
-{
-    json_t *state = json_object_get(dep, "state");
-    *jid = json_string_value(json_object_get(state, "jobId"));
-    *region = json_string_value(json_object_get(state, "region"));
-    if (!*region) *region = json_string_value(json_object_get(dep, "region"));
-    if (!*jid || !*region) {
-        ERR(diag, NULL, "the IBM deployment has no state.jobId or region\n%s",
-            json_is_true(json_object_get(state, "dryRun")) ? "its state comes from a dry run: nothing was created"
-                                                          : "pass the deployment as apply returned it");
-        return -1;
-    }
-    return 0;
-}
 
 fb_status qd_ibm_observe(fb_driver_ctx *c, json_t *dep, json_t **out, fb_diag *diag)
 {
     const char *jid, *region;
-    if (dep_job(dep, &jid, &region, diag) != 0) return FB_NOTFOUND;
+    if (qd_deployment_id(dep, "jobId", "IBM", &jid, &region, diag) != 0) return FB_NOTFOUND;
     char *token = NULL;
     fb_status st = bearer(c, &token, diag);
     if (st != FB_OK) return st;
@@ -580,7 +558,7 @@ fb_status qd_ibm_observe(fb_driver_ctx *c, json_t *dep, json_t **out, fb_diag *d
 fb_status qd_ibm_destroy(fb_driver_ctx *c, json_t *dep, json_t **out, fb_diag *diag)
 {
     const char *jid, *region;
-    if (dep_job(dep, &jid, &region, diag) != 0) {
+    if (qd_deployment_id(dep, "jobId", "IBM", &jid, &region, diag) != 0) {
         if (json_is_true(json_object_get(json_object_get(dep, "state"), "dryRun"))) {
             *out = json_pack("{s:[]}", "deleted");
             return FB_OK;

@@ -969,3 +969,33 @@ FB_DRIVER_EXPORT fb_status fb_driver_entry(const fb_host *h, const fb_driver **o
     *out = &quantum_driver;
     return FB_OK;
 }
+
+/* Braket and IBM deployments name their task/job the same way. */
+int qd_deployment_id(json_t *dep, const char *key, const char *what, const char **id,
+                     const char **region, fb_diag *diag)
+{
+    json_t *state = json_object_get(dep, "state");
+    *id = json_string_value(json_object_get(state, key));
+    *region = json_string_value(json_object_get(state, "region"));
+    if (!*region) *region = json_string_value(json_object_get(dep, "region"));
+    if (!*id || !*region) {
+        ERR(diag, NULL, "the %s deployment has no state.%s or region\n%s", what, key,
+            json_is_true(json_object_get(state, "dryRun")) ? "its state comes from a dry run: nothing was created"
+                                                          : "pass the deployment as apply returned it");
+        return -1;
+    }
+    return 0;
+}
+
+fb_status qd_apply_output(fb_status st, json_t *state, json_t *result, json_t *res, json_t **out)
+{
+    if (st != FB_OK) {
+        json_decref(res);
+        json_decref(result);
+        json_decref(state);
+        return st;
+    }
+    *out = json_pack("{s:o,s:[o]}", "state", state, "resources", res);
+    if (result) json_object_set_new(*out, "result", result);
+    return FB_OK;
+}
