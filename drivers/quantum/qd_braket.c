@@ -294,7 +294,6 @@ fb_status qd_braket_apply(fb_driver_ctx *c, qd_job *job, json_t *prior, json_t *
     return qd_apply_output(st, state, result, res, out);
 }
 
-
 fb_status qd_braket_observe(fb_driver_ctx *c, json_t *dep, json_t **out, fb_diag *diag)
 {
     const char *arn, *region;
