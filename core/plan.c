@@ -1177,6 +1177,67 @@ static void build_problem(model *m, build *bd)
     json_decref(links);
 }
 
+/* Equal-cost plans are common (a price is the same in several regions);
+ * which one the solver returns can depend on thread timing. Finance diffs
+ * reports, so settle ties the same way every time: move each workload, and
+ * swap pairs of workloads, to the lowest-numbered offers that keep every
+ * constraint and do not raise the total, until nothing moves. Small
+ * federations only (the moves are priced exactly, O(W^2 x O^2)). */
+static void canonicalise(model *m, build *bd, fbi_result *r)
+{
+    size_t nw = m->nw;
+    if (nw == 0 || nw > 64) return;
+    int *cur = fbi_xmalloc(nw * sizeof *cur);
+    for (size_t i = 0; i < nw; i++) cur[i] = r->offer[m->w[i].sp_w];
+    fbi_money total = r->total;
+    for (int pass = 0, moved = 1; moved && pass < 20; pass++) {
+        moved = 0;
+        for (size_t i = 0; i < nw; i++) {
+            wl *w = &m->w[i];
+            for (size_t k = 0; k < w->nopts; k++) {
+                int o = w->opts[k].sp_offer;
+                if (w->opts[k].reason_class || o < 0 || o >= cur[i]) continue;
+                int was = cur[i];
+                cur[i] = o;
+                fbi_money t;
+                char *why = NULL;
+                if (fbi_problem_price(bd->p, cur, &t, &why) == 0 && t <= total) {
+                    total = t;
+                    moved = 1;
+                } else {
+                    cur[i] = was;
+                }
+                free(why);
+            }
+        }
+        for (size_t i = 0; i < nw; i++) {
+            for (size_t j = i + 1; j < nw; j++) {
+                if (cur[j] >= cur[i]) continue; /* a swap must make i's offer smaller */
+                int a = cur[i], b = cur[j];
+                cur[i] = b;
+                cur[j] = a;
+                fbi_money t;
+                char *why = NULL;
+                if (fbi_problem_price(bd->p, cur, &t, &why) == 0 && t <= total) {
+                    total = t;
+                    moved = 1;
+                } else {
+                    cur[i] = a;
+                    cur[j] = b;
+                }
+                free(why);
+            }
+        }
+    }
+    for (size_t i = 0; i < nw; i++) r->offer[m->w[i].sp_w] = cur[i];
+    if (total < r->total) {
+        r->total = total;
+        r->gap = total > 0 ? (double)(total - r->bound) / (double)total : 0.0;
+        if (total == r->bound) r->status = FBI_OPTIMAL;
+    }
+    free(cur);
+}
+
 static void build_free(build *bd)
 {
     fbi_problem_free(bd->p);
@@ -1566,7 +1627,10 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
             rc = FB_INTERNAL;
         }
         free(err);
-        if (rc == FB_OK && r.status != FBI_INFEASIBLE && r.status != FBI_UNKNOWN) solved = 1;
+        if (rc == FB_OK && r.status != FBI_INFEASIBLE && r.status != FBI_UNKNOWN) {
+            solved = 1;
+            canonicalise(&m, &bd, &r);
+        }
     }
     if (rc == FB_OK && json_array_size(why) == 0 && !solved) {
         char *msg = fbi_xasprintf("no placement satisfies the joint constraints: %s",

@@ -77,6 +77,16 @@ sed 's/budget: {monthly: "5000"}/budget: {monthly: "10"}/' "$tmp/fed.yaml" > "$t
 run 3 "a federation budget below the cheapest plan is infeasible" "$FEDBROKER" plan "$tmp/tenant.yaml" --no-baselines
 has "$tmp/err" "budget" "the budget is named as the reason"
 
+# the same input gives the same plan (ties between equal-cost offers are
+# settled the same way every time): finance diffs these reports. Only the
+# bound and gap may differ: the solver's bound search runs against a clock.
+for i in 1 2 3; do
+    FEDBROKER_NOW=2026-11-01T00:00:00Z "$FEDBROKER" plan "$tmp/fed.yaml" --format json --no-save --no-baselines \
+        | "$PYTHON" -c 'import json,sys; p=json.load(sys.stdin); print(json.dumps([p[k] for k in ("workloads", "links", "totals", "free_tiers", "total_monthly_cost", "net_monthly_cost")], sort_keys=True))' > "$tmp/det$i.json"
+done
+cmp -s "$tmp/det1.json" "$tmp/det2.json" && cmp -s "$tmp/det1.json" "$tmp/det3.json" \
+    && ok "three plans of the same input are identical" || bad "plans differ between runs"
+
 # every format renders from the stored plan
 for f in table md html; do run 0 "report --format $f" "$FEDBROKER" report --format $f; done
 run 0 "report --group-by team" "$FEDBROKER" report --group-by team
