@@ -1177,65 +1177,97 @@ static void build_problem(model *m, build *bd)
     json_decref(links);
 }
 
+static void build_free(build *bd);
+
 /* Equal-cost plans are common (a price is the same in several regions);
  * which one the solver returns can depend on thread timing. Finance diffs
- * reports, so settle ties the same way every time: move each workload, and
- * swap pairs of workloads, to the lowest-numbered offers that keep every
- * constraint and do not raise the total, until nothing moves. Small
- * federations only (the moves are priced exactly, O(W^2 x O^2)). */
-static void canonicalise(model *m, build *bd, fbi_result *r)
+ * reports, so a proven-optimal plan of a small federation is replaced by
+ * the lexicographically first optimal plan: for each workload in order, the
+ * first of its candidates (in offer order) that still allows the optimal
+ * total, each probe an exact solve with the earlier workloads fixed. Larger
+ * problems keep the solver's plan. Returns 1 when bd and r were replaced. */
+static int lexmin(model *m, build *bd, fbi_result *r, double time_limit)
 {
-    size_t nw = m->nw;
-    if (nw == 0 || nw > 64) return;
-    int *cur = fbi_xmalloc(nw * sizeof *cur);
-    for (size_t i = 0; i < nw; i++) cur[i] = r->offer[m->w[i].sp_w];
-    fbi_money total = r->total;
-    for (int pass = 0, moved = 1; moved && pass < 20; pass++) {
-        moved = 0;
-        for (size_t i = 0; i < nw; i++) {
-            wl *w = &m->w[i];
-            for (size_t k = 0; k < w->nopts; k++) {
-                int o = w->opts[k].sp_offer;
-                if (w->opts[k].reason_class || o < 0 || o >= cur[i]) continue;
-                int was = cur[i];
-                cur[i] = o;
-                fbi_money t;
-                char *why = NULL;
-                if (fbi_problem_price(bd->p, cur, &t, &why) == 0 && t <= total) {
-                    total = t;
-                    moved = 1;
-                } else {
-                    cur[i] = was;
-                }
-                free(why);
-            }
-        }
-        for (size_t i = 0; i < nw; i++) {
-            for (size_t j = i + 1; j < nw; j++) {
-                if (cur[j] >= cur[i]) continue; /* a swap must make i's offer smaller */
-                int a = cur[i], b = cur[j];
-                cur[i] = b;
-                cur[j] = a;
-                fbi_money t;
-                char *why = NULL;
-                if (fbi_problem_price(bd->p, cur, &t, &why) == 0 && t <= total) {
-                    total = t;
-                    moved = 1;
-                } else {
-                    cur[i] = a;
-                    cur[j] = b;
-                }
-                free(why);
+    if (r->status != FBI_OPTIMAL || m->nw == 0 || m->nw > 16) return 0;
+    fbi_money best = r->total;
+    size_t probes = 0;
+    for (size_t i = 0; i < m->nw; i++) {
+        wl *w = &m->w[i];
+        size_t alive = 0;
+        for (size_t k = 0; k < w->nopts; k++) alive += !w->opts[k].reason_class;
+        if (alive <= 1) continue;
+        int fixed = 0;
+        for (size_t k = 0; k < w->nopts && !fixed; k++) {
+            if (w->opts[k].reason_class) continue;
+            /* keep only candidate k of workload i */
+            for (size_t j = 0; j < w->nopts; j++)
+                if (j != k && !w->opts[j].reason_class) w->opts[j].reason_class = fbi_xstrdup("\x01tie");
+            build probe;
+            memset(&probe, 0, sizeof probe);
+            build_problem(m, &probe);
+            fbi_result pr;
+            memset(&pr, 0, sizeof pr);
+            fbi_solve_opts so = {FBI_MODE_EXACT, time_limit, 1, 0};
+            char *err = NULL;
+            int ok = fbi_solve(probe.p, &so, &pr, &err) == 0 && pr.status == FBI_OPTIMAL &&
+                     pr.total == best;
+            free(err);
+            fbi_result_free(&pr);
+            build_free(&probe);
+            if (++probes > 200) ok = 0;
+            if (ok) {
+                fixed = 1;
+            } else {
+                for (size_t j = 0; j < w->nopts; j++)
+                    if (w->opts[j].reason_class && w->opts[j].reason_class[0] == '\x01') {
+                        free(w->opts[j].reason_class);
+                        w->opts[j].reason_class = NULL;
+                    }
+                if (probes > 200) goto give_up;
             }
         }
     }
-    for (size_t i = 0; i < nw; i++) r->offer[m->w[i].sp_w] = cur[i];
-    if (total < r->total) {
-        r->total = total;
-        r->gap = total > 0 ? (double)(total - r->bound) / (double)total : 0.0;
-        if (total == r->bound) r->status = FBI_OPTIMAL;
+    /* every tie is now settled: solve the fixed problem for the output */
+    {
+        build fin;
+        memset(&fin, 0, sizeof fin);
+        build_problem(m, &fin);
+        fbi_result fr;
+        memset(&fr, 0, sizeof fr);
+        fbi_solve_opts so = {FBI_MODE_EXACT, time_limit, 1, 0};
+        char *err = NULL;
+        if (fbi_solve(fin.p, &so, &fr, &err) == 0 && fr.status == FBI_OPTIMAL && fr.total == best) {
+            free(err);
+            fr.bound = r->bound; /* the bound proven on the whole problem */
+            fr.gap = r->gap;
+            build_free(bd);
+            *bd = fin;
+            fbi_result_free(r);
+            *r = fr;
+            /* the settled-away candidates are alternatives again, outside
+             * the final problem */
+            for (size_t i = 0; i < m->nw; i++)
+                for (size_t j = 0; j < m->w[i].nopts; j++)
+                    if (m->w[i].opts[j].reason_class && m->w[i].opts[j].reason_class[0] == '\x01') {
+                        free(m->w[i].opts[j].reason_class);
+                        m->w[i].opts[j].reason_class = NULL;
+                        m->w[i].opts[j].sp_offer = -1;
+                    }
+            return 1;
+        }
+        free(err);
+        fbi_result_free(&fr);
+        build_free(&fin);
     }
-    free(cur);
+give_up:
+    /* undo the fixing: the solver's own plan stands */
+    for (size_t i = 0; i < m->nw; i++)
+        for (size_t j = 0; j < m->w[i].nopts; j++)
+            if (m->w[i].opts[j].reason_class && m->w[i].opts[j].reason_class[0] == '\x01') {
+                free(m->w[i].opts[j].reason_class);
+                m->w[i].opts[j].reason_class = NULL;
+            }
+    return 0;
 }
 
 static void build_free(build *bd)
@@ -1627,10 +1659,7 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
             rc = FB_INTERNAL;
         }
         free(err);
-        if (rc == FB_OK && r.status != FBI_INFEASIBLE && r.status != FBI_UNKNOWN) {
-            solved = 1;
-            canonicalise(&m, &bd, &r);
-        }
+        if (rc == FB_OK && r.status != FBI_INFEASIBLE && r.status != FBI_UNKNOWN) solved = 1;
     }
     if (rc == FB_OK && json_array_size(why) == 0 && !solved) {
         char *msg = fbi_xasprintf("no placement satisfies the joint constraints: %s",
@@ -1654,12 +1683,26 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
         free(err);
         if (f && fclose(f) != 0 && rc == FB_OK) rc = FB_INVALID;
     }
+    /* what the solver saw, before ties are settled on a reduced problem */
+    json_t *solver_info = NULL;
+    if (rc == FB_OK && solved) {
+        solver_info = json_pack("{s:s,s:s,s:s,s:f,s:I,s:I,s:I}",
+            "status", fbi_status_str(r.status), "bound_method", r.bound_method,
+            "plan_method", r.plan_method, "seconds", r.seconds,
+            "workloads", (json_int_t)fbi_problem_nworkloads(bd.p),
+            "offers", (json_int_t)fbi_problem_noffers(bd.p),
+            "links", (json_int_t)fbi_problem_nlinks(bd.p));
+        if (lexmin(&m, &bd, &r, opts->time_limit_s))
+            json_object_set_new(solver_info, "ties", json_string(
+                "settled: of the optimal plans, the first in offer order (so the same input gives the same plan)"));
+    }
     if (json_array_size(relaxed) && solved)
         json_object_set_new(plan, "objective_relaxed", json_pack("{s:O,s:s}", "workloads", relaxed,
             "why", "the latency band of objective latency/balanced left no joint placement; "
                    "all candidates that meet the hard constraints were considered"));
     json_decref(relaxed);
     if (rc != FB_OK) {
+        json_decref(solver_info);
         json_decref(why);
         json_decref(plan);
         fbi_result_free(&r);
@@ -1789,12 +1832,8 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
         json_object_set_new(plan, "net_monthly_cost", nano_json(total + credit));
         json_object_set_new(plan, "lower_bound", nano_json(r.bound));
         json_object_set_new(plan, "gap", json_real(r.gap));
-        json_object_set_new(plan, "solver", json_pack("{s:s,s:s,s:s,s:f,s:I,s:I,s:I}",
-            "status", fbi_status_str(r.status), "bound_method", r.bound_method,
-            "plan_method", r.plan_method, "seconds", r.seconds,
-            "workloads", (json_int_t)fbi_problem_nworkloads(bd.p),
-            "offers", (json_int_t)fbi_problem_noffers(bd.p),
-            "links", (json_int_t)fbi_problem_nlinks(bd.p)));
+        json_object_set_new(plan, "solver", solver_info);
+        solver_info = NULL;
     } else {
         json_object_set_new(plan, "infeasible", json_incref(why));
     }
@@ -1813,6 +1852,7 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
     if (opts->baselines && rc == FB_OK)
         json_object_set_new(plan, "baselines", baselines(b, set, opts, total, solved));
     json_decref(why);
+    json_decref(solver_info);
     fbi_result_free(&r);
     build_free(&bd);
     model_free(&m);
