@@ -359,10 +359,11 @@ static fb_status apply_one(void *ud, size_t i)
          * sees the deployment without its journal row closed */
         int txn = fb_store_begin(lc->store, sd) == FB_OK;
         if (st == FB_OK) {
-            char *wt = fbi_json_canonical(it->workload);
+            char *wt = it->workload_text ? NULL : fbi_json_canonical(it->workload);
             char *stt = fbi_json_canonical(state ? state : json_object());
             fb_status s2 = fb_store_put_workload(lc->store, tenant, name,
-                json_string_value(json_object_get(it->workload, "kind")), wt,
+                json_string_value(json_object_get(it->workload, "kind")),
+                wt ? wt : it->workload_text,
                 json_string_value(json_object_get(it->workload, "specHash")), sd);
             if (s2 == FB_OK)
                 s2 = fb_store_put_deployment(lc->store, tenant, name, drv->name, service, region,
