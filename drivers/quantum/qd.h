@@ -59,6 +59,8 @@ struct fb_driver_ctx {
     char s3_prefix[256];
     char aws_profile[128];
     char sts_endpoint[512];
+    char s3_endpoint[512];          /* "" = https://BUCKET.s3.REGION.amazonaws.com (path style with an endpoint) */
+    char s3_region[32];             /* "" = the task's region */
     uint32_t braket_poll_ms;
     int64_t braket_timeout_s;
     /* IBM */

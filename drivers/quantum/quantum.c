@@ -198,6 +198,16 @@ static void read_braket(fb_driver_ctx *c, json_t *b, fb_diag *diag, int *errors)
             }
         } else if (!strcmp(k, "profile")) set_str(c->aws_profile, sizeof c->aws_profile, v, "braket.profile", diag, errors);
         else if (!strcmp(k, "stsEndpoint")) set_str(c->sts_endpoint, sizeof c->sts_endpoint, v, "braket.stsEndpoint", diag, errors);
+        else if (!strcmp(k, "s3Endpoint")) set_str(c->s3_endpoint, sizeof c->s3_endpoint, v, "braket.s3Endpoint", diag, errors);
+        else if (!strcmp(k, "s3Region")) {
+            set_str(c->s3_region, sizeof c->s3_region, v, "braket.s3Region", diag, errors);
+            if (strspn(c->s3_region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(c->s3_region) ||
+                !c->s3_region[0]) {
+                ERR(diag, NULL, "settings braket.s3Region '%s' is not an AWS region id\n"
+                                "name the region of braket.outputS3Bucket, e.g. us-east-1", c->s3_region);
+                (*errors)++;
+            }
+        }
         else if (!strcmp(k, "pollIntervalMs")) {
             set_pos(&n, v, 600000, "braket.pollIntervalMs", diag, errors);
             if (n) c->braket_poll_ms = (uint32_t)n;
@@ -230,7 +240,8 @@ static void read_braket(fb_driver_ctx *c, json_t *b, fb_diag *diag, int *errors)
             }
         } else {
             ERR(diag, NULL, "unknown setting braket.%s\nknown: endpoint, regions, outputS3Bucket, "
-                            "outputS3KeyPrefix, profile, stsEndpoint, pollIntervalMs, timeoutSeconds", k);
+                            "outputS3KeyPrefix, profile, stsEndpoint, s3Endpoint, s3Region, pollIntervalMs, "
+                            "timeoutSeconds", k);
             (*errors)++;
         }
     }

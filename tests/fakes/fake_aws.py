@@ -393,6 +393,11 @@ def iso_z(t):
     return datetime.datetime.utcfromtimestamp(t).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def iso_ms_z(t):
+    """RFC 3339 with milliseconds and Z (24 characters, as Braket's task metadata)."""
+    return datetime.datetime.utcfromtimestamp(t).strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % int((t % 1) * 1000)
+
+
 def rand_str(alphabet, n):
     return "".join(random.SystemRandom().choice(alphabet) for _ in range(n))
 
@@ -419,6 +424,14 @@ class State:
         self.policies = {}        # (region, ns, rid, dim, name) -> policy dict
         self.tasks = {}           # arn -> quantum task dict
         self.task_tokens = {}     # clientToken -> arn
+        # (added for Braket results) S3: bucket -> {"region", "objects": {key -> object}}
+        self.buckets = {}
+        self.braket_results = self.args.braket_results
+
+    def s3_put(self, bucket, key, body, region):
+        """(added) Stores an S3 object; a new bucket lives in region."""
+        b = self.buckets.setdefault(bucket, {"region": region, "objects": {}})
+        b["objects"][key] = {"body": body, "etag": '"%s"' % hashlib.md5(body).hexdigest(), "modified": time.time()}
 
     def dump(self):
         def k(t):
@@ -432,6 +445,8 @@ class State:
             "autoscaling_targets": {k(key): v for key, v in self.targets.items()},
             "autoscaling_policies": {k(key): v for key, v in self.policies.items()},
             "braket_tasks": self.tasks,
+            "s3_objects": {b: {k: len(o["body"]) for k, o in v["objects"].items()} for b, v in self.buckets.items()},
+            "braket_results": self.braket_results,
             "latency_ms": self.latency_ms,
             "faults": self.faults,
         }
@@ -1138,6 +1153,9 @@ class Ops:
             task["tags"] = dict(p["tags"])
         self.s.tasks[arn] = task
         self.s.task_tokens[p["clientToken"]] = arn
+        # (added) the bucket Braket writes to exists, in the task's region
+        task["region"] = ctx.region
+        self.s.buckets.setdefault(p["outputS3Bucket"], {"region": ctx.region, "objects": {}})
         return {"quantumTaskArn": arn}
 
     def _task(self, arn):
@@ -1154,12 +1172,13 @@ class Ops:
             if t["polls"] > self.args.braket_polls:
                 t["status"] = "COMPLETED"
                 t["endedAt"] = time.time()
+                self._braket_write_results(t)
             else:
                 t["status"] = steps[min(steps.index(t["status"]) + 1, 2)]
         elif t["status"] == "CANCELLING":
             t["status"] = "CANCELLED"
             t["endedAt"] = time.time()
-        out = {k: v for k, v in t.items() if k not in ("polls", "action")}
+        out = {k: v for k, v in t.items() if k not in ("polls", "action", "region", "resultError", "resultKey")}
         return out
 
     def braket_CancelQuantumTask(self, ctx, p):
@@ -1168,6 +1187,31 @@ class Ops:
             raise ApiError(409, "ConflictException", f"Quantum task is already {t['status']}")
         t["status"] = "CANCELLING"
         return {"quantumTaskArn": t["quantumTaskArn"], "cancellationStatus": "CANCELLING"}
+
+    def _braket_write_results(self, t):
+        """(added) Writes the GateModelTaskResult of a completed task to
+        <outputS3Bucket>/<outputS3Directory>/results.json, where Braket puts
+        it; the outcomes come from the independent reference simulator."""
+        key = t["outputS3Directory"] + "/results.json"
+        t["resultKey"] = key
+        if self.s.braket_results == "none":
+            t["resultError"] = "results.json not written (braket results format 'none')"
+            return
+        try:
+            tid = t["quantumTaskArn"].rsplit("/", 1)[-1]
+            seed = int(hashlib.sha256(t["quantumTaskArn"].encode()).hexdigest()[:16], 16)
+            doc = gate_model_result(t["action"], t["shots"], seed, self.s.braket_results)
+            doc["taskMetadata"] = {
+                "braketSchemaHeader": {"name": "braket.task_result.task_metadata", "version": "1"},
+                "id": t["quantumTaskArn"], "shots": t["shots"], "deviceId": t["deviceArn"],
+                "createdAt": iso_ms_z(t["createdAt"]), "endedAt": iso_ms_z(t["endedAt"]), "status": "COMPLETED"}
+            if "deviceParameters" in t:
+                doc["taskMetadata"]["deviceParameters"] = json.loads(t["deviceParameters"])
+            assert tid in key
+        except Exception as e:  # a program the reference cannot run: no results object, say why
+            t["resultError"] = f"{type(e).__name__}: {e}"
+            return
+        self.s.s3_put(t["outputS3Bucket"], key, json.dumps(doc).encode(), t["region"])
 
     def braket_GetDevice(self, ctx, p):
         d = BRAKET_DEVICES.get(p["deviceArn"])
@@ -1178,6 +1222,67 @@ class Ops:
         return {"deviceArn": p["deviceArn"], "deviceName": d[0], "providerName": "Amazon Braket",
                 "deviceType": "SIMULATOR", "deviceStatus": "ONLINE",
                 "deviceCapabilities": json.dumps(caps)}
+
+
+# ---- Braket results (added) -------------------------------------------------------
+QUANTUM_TESTS = os.path.join(HERE, "..", "quantum")
+QELIB1 = os.path.join(HERE, "..", "..", "quantum", "qelib1.inc")
+BRAKET_RESULT_FORMATS = ("measurements", "probabilities", "both", "none")
+
+
+def gate_model_result(action, shots, seed, fmt):
+    """A GateModelTaskResult (braket.task_result.gate_model_task_result v1)
+    for an OpenQASM 3 action, as Braket reports it: per measured *qubit*
+    (measuredQubits, in the order the program first measures them; qubits
+    numbered across the qubit registers in declaration order), not per
+    classical bit. The outcomes come from the independent reference
+    simulator tests/quantum/qasmref.py: `measurements` samples `shots` rows
+    from its exact distribution with random.Random(seed);
+    `measurementProbabilities` holds the exact probabilities keyed by the
+    bit string whose k-th character is measuredQubits[k]. Only static
+    circuits (measurements at the end, no reset or classical condition):
+    Braket's per-qubit sampling cannot express the rest. taskMetadata is the
+    caller's."""
+    if QUANTUM_TESTS not in sys.path:
+        sys.path.insert(0, QUANTUM_TESTS)
+    import qasmref
+    prog = qasmref.Program(QELIB1)
+    qasmref.Parser(prog, action["source"], QUANTUM_TESTS).run()
+    order, measured = [], set()
+    for op in prog.ops:
+        if op[-1] is not None or op[0] == "reset":
+            raise ValueError("the program resets a qubit or branches on a measurement")
+        if op[0] == "measure":
+            if op[1] not in order:
+                order.append(op[1])
+            measured.add(op[1])
+        elif any(q in measured for q in op[2]):
+            raise ValueError("the program acts on a qubit after measuring it")
+    if not order:  # nothing measured: every qubit is
+        order = list(range(prog.nq()))
+    # the same gates, each measured qubit into its own bit m[k]
+    per = qasmref.Program(QELIB1)
+    per.qregs = list(prog.qregs)
+    per.cregs = [("m", len(order))]
+    per.ops = [op for op in prog.ops if op[0] == "gate"] + [("measure", q, k, None) for k, q in enumerate(order)]
+    dist = qasmref.distribution(per)
+    n = len(order)
+
+    def row(outcome):  # the reference's key holds m[n-1] leftmost
+        return [int(outcome[n - 1 - k]) for k in range(n)]
+
+    doc = {"braketSchemaHeader": {"name": "braket.task_result.gate_model_task_result", "version": "1"},
+           "measuredQubits": order,
+           "additionalMetadata": {"action": action, "simulatorMetadata": {
+               "braketSchemaHeader": {"name": "braket.task_result.simulator_metadata", "version": "1"},
+               "executionDuration": 1}}}
+    if fmt in ("measurements", "both"):
+        keys = sorted(dist)
+        picks = random.Random(seed).choices(keys, weights=[dist[k] for k in keys], k=shots)
+        doc["measurements"] = [row(k) for k in picks]
+    if fmt in ("probabilities", "both"):
+        doc["measurementProbabilities"] = {"".join(str(b) for b in row(k)): p for k, p in sorted(dist.items()) if p > 0}
+    return doc
 
 
 # ---- serialisation -----------------------------------------------------------------
@@ -1504,6 +1609,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
             self.log_entry["body"] = body.decode("utf-8", "replace")
+            if self._is_s3(path):  # (added) S3 GetObject for Braket results
+                return self._s3(body)
             service, op, src = self._route(body)
             proto = self.server.models[service].protocol
             self.log_entry["service"] = service
@@ -1561,6 +1668,134 @@ class Handler(BaseHTTPRequestHandler):
             traceback.print_exc()
             self._error(proto or "json", ApiError(500, "InternalFailure", f"fake_aws bug: {e!r}", sender=False))
 
+    # -- S3 (added for Braket results): GetObject / HeadObject --
+    def _is_s3(self, path):
+        """An S3 request: signed for service s3, or unsigned to a bucket the
+        fake holds (path style)."""
+        m = SIG_RX.match(self.headers.get("Authorization") or "")
+        if m:
+            return m.group(4) == "s3"
+        first = path.lstrip("/").split("/", 1)[0]
+        with self.server.state.lock:
+            return bool(first) and unquote(first) in self.server.state.buckets
+
+    def _s3_error(self, err, key=None):
+        self.log_entry["status"] = err.status
+        self.log_entry["error"] = {"code": err.code, "message": err.message}
+        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{xml_escape(err.code)}</Code>'
+                f"<Message>{xml_escape(err.message)}</Message>"
+                + (f"<Key>{xml_escape(key)}</Key>" if key is not None else "")
+                + f"<RequestId>{self.request_id}</RequestId></Error>")
+        headers = dict(err.headers)
+        headers["x-amz-request-id"] = self.request_id
+        self._send(err.status, body, "application/xml", headers)
+
+    def _s3_verify(self, body):
+        """-> region of the credential scope. Recomputes the signature with
+        botocore's S3SigV4Auth (no path normalisation, the payload hash from
+        x-amz-content-sha256, which S3 requires). Raises ApiError."""
+        auth = self.headers.get("Authorization")
+        if not auth:
+            raise ApiError(403, "AccessDenied", "Access Denied")
+        m = SIG_RX.match(auth)
+        if not m:
+            raise ApiError(400, "AuthorizationHeaderMalformed", "The authorization header is malformed")
+        ak, date8, region, _svc, signed, sig = m.groups()
+        amzdate = self.headers.get("X-Amz-Date", "")
+        if not re.fullmatch(r"\d{8}T\d{6}Z", amzdate) or amzdate[:8] != date8:
+            raise ApiError(403, "AccessDenied", "X-Amz-Date is missing, malformed or not the credential scope's date")
+        req_time = datetime.datetime.strptime(amzdate, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+        skew = self.server.args.max_skew
+        if skew and abs(req_time - time.time()) > skew:
+            raise ApiError(403, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large.")
+        sha = self.headers.get("X-Amz-Content-SHA256")
+        if sha is None:
+            raise ApiError(400, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
+        if sha != "UNSIGNED-PAYLOAD" and sha != hashlib.sha256(body).hexdigest():
+            raise ApiError(400, "XAmzContentSHA256Mismatch",
+                           "The provided 'x-amz-content-sha256' header does not match what was computed.")
+        st = self.server.state
+        token = self.headers.get("X-Amz-Security-Token")
+        with st.lock:
+            secret = st.credentials.get(ak)
+            issued = st.issued.get(ak)
+        if issued is not None:
+            secret = issued["SecretAccessKey"]
+            if token != issued["SessionToken"]:
+                raise ApiError(403, "InvalidToken", "The provided token is malformed or otherwise invalid.")
+            if req_time >= issued["Expiration"]:
+                raise ApiError(400, "ExpiredToken", "The provided token has expired.")
+        elif secret is None:
+            raise ApiError(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+        names = signed.split(";")
+        present = {k.lower() for k in self.headers.keys()}
+        if "host" not in names or "x-amz-content-sha256" not in names or any(h not in present for h in names):
+            raise ApiError(403, "AccessDenied", "Host and x-amz-content-sha256 must be signed, and every signed header sent")
+        req = AWSRequest(method=self.command, url="http://" + self.headers["Host"] + self.path, data=body or None)
+        for k, v in self.headers.items():
+            if k.lower() in names:
+                req.headers[k] = v
+        signer = botocore.auth.S3SigV4Auth(Credentials(ak, secret, token), "s3", region)
+        req.context["timestamp"] = amzdate
+        creq = signer.canonical_request(req)
+        sts = signer.string_to_sign(req, creq)
+        if not hmac.compare_digest(signer.signature(sts, req), sig):
+            raise ApiError(403, "SignatureDoesNotMatch",
+                           "The request signature we calculated does not match the signature you provided. "
+                           "Check your key and signing method.\n"
+                           f"CanonicalRequest:\n{creq}\nStringToSign:\n{sts}")
+        return region
+
+    def _s3(self, body):
+        """GetObject / HeadObject, path style (/bucket/key) or virtual-hosted
+        (Host: bucket.s3.REGION.amazonaws.com)."""
+        st = self.server.state
+        raw = urlsplit(self.path).path
+        host = (self.headers.get("Host") or "").split(":")[0]
+        vh = re.match(r"^(.+)\.s3[.-]", host)
+        if vh:
+            bucket, key = vh.group(1), unquote(raw[1:])
+        else:
+            parts = raw.lstrip("/").split("/", 1)
+            bucket, key = unquote(parts[0]), unquote(parts[1]) if len(parts) > 1 else ""
+        self.log_entry["service"] = "s3"
+        self.log_entry["operation"] = "GetObject" if self.command == "GET" else "HeadObject"
+        self.log_entry["params"] = {"Bucket": bucket, "Key": key}
+        try:
+            fault = self._fault("s3", self.log_entry["operation"])
+            if fault:
+                self.log_entry["fault"] = fault
+                if fault.get("delay_ms"):
+                    time.sleep(fault["delay_ms"] / 1000.0)
+                if fault.get("reset"):
+                    self.log_entry["status"] = "reset"
+                    return self._reset_connection()
+                if fault.get("status"):
+                    hdrs = {"Retry-After": str(fault["retry_after"])} if fault.get("retry_after") is not None else {}
+                    raise ApiError(fault["status"], fault.get("code") or {503: "SlowDown"}.get(fault["status"], "InternalError"),
+                                   fault.get("message") or "injected fault", hdrs)
+            region = self._s3_verify(body)
+            self.log_entry["region"] = region
+            if self.command not in ("GET", "HEAD") or not key:
+                raise ApiError(501, "NotImplemented", "the fake implements only GetObject and HeadObject")
+            with st.lock:
+                b = st.buckets.get(bucket)
+                obj = b["objects"].get(key) if b else None
+                bregion = b["region"] if b else None
+            if b is None:
+                raise ApiError(404, "NoSuchBucket", "The specified bucket does not exist")
+            if region != bregion:
+                raise ApiError(400, "AuthorizationHeaderMalformed",
+                               f"The authorization header is malformed; the region '{region}' is wrong; expecting '{bregion}'")
+            if obj is None:
+                raise ApiError(404, "NoSuchKey", "The specified key does not exist.")
+        except ApiError as e:
+            return self._s3_error(e, key if e.code == "NoSuchKey" else None)
+        self.log_entry["status"] = 200
+        modified = datetime.datetime.utcfromtimestamp(obj["modified"]).strftime("%a, %d %b %Y %H:%M:%S GMT")
+        self._send(200, obj["body"], "application/json", {"ETag": obj["etag"], "Last-Modified": modified,
+                                                          "x-amz-request-id": self.request_id})
+
     # -- control API --
     def control(self, path):
         st = self.server.state
@@ -1601,6 +1836,19 @@ class Handler(BaseHTTPRequestHandler):
             elif cmd == "credentials" and self.command == "POST":
                 st.credentials[doc["access_key_id"]] = doc["secret_access_key"]
                 out = {"ok": True}
+            elif cmd == "braket-results" and self.command == "POST":
+                if doc.get("format") not in BRAKET_RESULT_FORMATS:
+                    return self._send(400, json.dumps({"error": f"format must be one of {BRAKET_RESULT_FORMATS}"}), "application/json")
+                st.braket_results = doc["format"]
+                out = {"ok": True, "format": st.braket_results}
+            elif cmd == "s3-object" and self.command == "POST":
+                if not all(isinstance(doc.get(k), str) for k in ("bucket", "key", "body")):
+                    return self._send(400, json.dumps({"error": "want {bucket, key, body, region?}"}), "application/json")
+                st.s3_put(doc["bucket"], doc["key"], doc["body"].encode(), doc.get("region", "us-east-1"))
+                out = {"ok": True}
+            elif cmd == "s3-object" and self.command == "DELETE":
+                b = st.buckets.get(doc.get("bucket"), {"objects": {}})
+                out = {"ok": True, "deleted": b["objects"].pop(doc.get("key"), None) is not None}
             elif cmd == "roles" and self.command == "POST":
                 st.roles[doc["arn"]] = {k: v for k, v in doc.items() if k != "arn"}
                 out = {"ok": True}
@@ -1625,6 +1873,8 @@ def main():
     ap.add_argument("--max-skew", type=int, default=0, help="reject requests whose X-Amz-Date is further than this many seconds from now (0 = off, so fixed test clocks work)")
     ap.add_argument("--lambda-pending", type=int, default=0, help="GetFunction calls a new or updated function stays Pending/InProgress")
     ap.add_argument("--braket-polls", type=int, default=2, help="GetQuantumTask calls before a task completes")
+    ap.add_argument("--braket-results", choices=BRAKET_RESULT_FORMATS, default="measurements",
+                    help="what a completed task's results.json holds (none: it is not written)")
     ap.add_argument("--exit-on-stdin-eof", action="store_true", help="exit when stdin closes (the parent died)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
