@@ -1141,7 +1141,9 @@ class Ops:
                 raise validation("deviceParameters", f"qubitCount {qubits} exceeds the device's {BRAKET_DEVICES[p['deviceArn']][1]} qubits")
         if p["shots"] > 100000:
             raise validation("shots", "must be at most 100000 for simulators")
-        tid = str(uuid.uuid4())
+        # derived from the client token: the same request gives the same task
+        # id, so the sampled results (seeded from the ARN) are reproducible
+        tid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"braket:{ctx.region}:{p['clientToken']}"))
         arn = f"arn:aws:braket:{ctx.region}:{ACCOUNT}:quantum-task/{tid}"
         task = {"quantumTaskArn": arn, "status": "CREATED", "deviceArn": p["deviceArn"],
                 "shots": p["shots"], "outputS3Bucket": p["outputS3Bucket"],
