@@ -355,49 +355,54 @@ static fb_status apply_one(void *ud, size_t i)
         const char *service = json_string_value(json_object_get(it->placement, "service"));
         const char *region = json_string_value(json_object_get(it->placement, "region"));
         fb_diag *sd = it->diag;
-        /* the outcome in one transaction: fewer fsyncs, and a reader never
-         * sees the deployment without its journal row closed */
-        int txn = fb_store_begin(lc->store, sd) == FB_OK;
+        int created = json_array_size(call.recorded) > 0 || it->deployment;
+        /* Serialise before taking the store's lock: the other workloads'
+         * transactions wait on it. */
+        char *wt = NULL, *stt = NULL, *rt_text = NULL, *ot = NULL;
         if (st == FB_OK) {
-            char *wt = it->workload_text ? NULL : fbi_json_canonical(it->workload);
-            char *stt = fbi_json_canonical(state ? state : json_object());
-            fb_status s2 = fb_store_put_workload(lc->store, tenant, name,
-                json_string_value(json_object_get(it->workload, "kind")),
-                wt ? wt : it->workload_text,
-                json_string_value(json_object_get(it->workload, "specHash")), sd);
-            if (s2 == FB_OK)
-                s2 = fb_store_put_deployment(lc->store, tenant, name, drv->name, service, region,
-                                             "applied", stt, sd);
+            wt = fbi_spec_text(it->workload);
+            stt = state ? fbi_json_canonical(state) : fbi_xstrdup("{}");
             json_t *result = json_object_get(it->output, "result");
-            if (s2 == FB_OK && result) {
-                char *rt_text = fbi_json_canonical(result);
-                s2 = fb_store_put_result(lc->store, tenant, name, "result", rt_text, sd);
-                free(rt_text);
-            }
-            free(wt);
-            free(stt);
-            st = s2;
-        } else if (json_array_size(call.recorded) > 0 || it->deployment) {
+            if (result) rt_text = fbi_json_canonical(result);
+        } else if (created) {
             /* Something exists: keep the row (and the state of the last
              * successful apply) so `fedbroker destroy` can remove it. */
             json_t *prior = json_object_get(it->deployment, "state");
-            char *pt = fbi_json_canonical(prior ? prior : json_object_get(it->output, "state"));
-            fb_store_put_deployment(lc->store, tenant, name, drv->name, service, region,
-                                    "failed", pt ? pt : "{}", sd);
-            free(pt);
-        } else {
-            /* Nothing was created: no row to leave behind. */
-            fb_store_delete_deployment(lc->store, tenant, name, drv->name, region, sd);
+            stt = fbi_json_canonical(prior ? prior : json_object_get(it->output, "state"));
         }
         if (jid) {
             json_t *outcome = json_pack("{s:O,s:o}", "resources", call.recorded,
                                         "diagnostics", diag_json(it->diag));
-            char *ot = fbi_json_canonical(outcome);
+            ot = fbi_json_canonical(outcome);
             json_decref(outcome);
-            fb_store_journal_end(lc->store, jid, st == FB_OK ? "done" : "failed", ot, sd);
-            free(ot);
         }
+        /* the outcome in one transaction: fewer fsyncs, and a reader never
+         * sees the deployment without its journal row closed */
+        int txn = fb_store_begin(lc->store, sd) == FB_OK;
+        if (st == FB_OK) {
+            fb_status s2 = fb_store_put_workload(lc->store, tenant, name,
+                json_string_value(json_object_get(it->workload, "kind")),
+                wt,
+                json_string_value(json_object_get(it->workload, "specHash")), sd);
+            if (s2 == FB_OK)
+                s2 = fb_store_put_deployment(lc->store, tenant, name, drv->name, service, region,
+                                             "applied", stt ? stt : "{}", sd);
+            if (s2 == FB_OK && rt_text)
+                s2 = fb_store_put_result(lc->store, tenant, name, "result", rt_text, sd);
+            st = s2;
+        } else if (created) {
+            fb_store_put_deployment(lc->store, tenant, name, drv->name, service, region,
+                                    "failed", stt ? stt : "{}", sd);
+        } else {
+            /* Nothing was created: no row to leave behind. */
+            fb_store_delete_deployment(lc->store, tenant, name, drv->name, region, sd);
+        }
+        if (jid) fb_store_journal_end(lc->store, jid, st == FB_OK ? "done" : "failed", ot, sd);
         if (txn && fb_store_commit(lc->store, sd) != FB_OK && st == FB_OK) st = FB_INTERNAL;
+        free(wt);
+        free(stt);
+        free(rt_text);
+        free(ot);
     }
     fbi_call_end(&call, it->diag);
     return it->status = st;

@@ -43,7 +43,6 @@ typedef struct fbi_deploy_item {
     json_t *workload;   /* borrowed normal form */
     json_t *placement;  /* borrowed */
     json_t *deployment; /* borrowed: the stored deployment, or NULL */
-    const char *workload_text; /* borrowed canonical text of workload, or NULL */
     /* results */
     fb_status status;
     json_t *output;     /* new: the verb's output */

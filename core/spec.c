@@ -1011,15 +1011,28 @@ static json_t *normalise_workload(dctx *c, const json_t *doc, const char *tenant
 }
 
 /* specHash: SHA-256 of the canonical normal form without the hash and
- * without the local path of the code (its content hash stands for it). */
+ * without the local path of the code (its content hash stands for it).
+ * Shallow copies of the objects that lose a key: a deep copy of every
+ * document cost a tenth of loading a large spec file. */
 static void spec_hash(const json_t *norm, char out[65])
 {
-    json_t *copy = json_deep_copy(norm);
+    json_t *copy = json_copy((json_t *)norm);
     json_object_del(copy, "specHash");
-    json_t *code = json_object_get(json_object_get(copy, "spec"), "code");
-    if (json_object_get(code, "sha256")) json_object_del(code, "path");
+    json_t *spec = json_object_get(copy, "spec");
+    json_t *code = json_object_get(spec, "code");
+    if (json_object_get(code, "sha256") && json_object_get(code, "path")) {
+        json_t *spec2 = json_copy(spec), *code2 = json_copy(code);
+        json_object_del(code2, "path");
+        json_object_set_new(spec2, "code", code2);
+        json_object_set_new(copy, "spec", spec2);
+    }
     fbi_json_hash(copy, out);
     json_decref(copy);
+}
+
+char *fbi_spec_text(const json_t *norm)
+{
+    return json_dumps(norm, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1045,7 +1058,7 @@ static void add_item(dctx *c, json_t *norm, const char *ptr_prefix)
     spec_item *it = &s->items[s->n++];
     memset(it, 0, sizeof *it);
     it->norm = norm;
-    it->text = json_dumps(norm, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+    it->text = NULL; /* made on first use (fb_spec_json): apply makes it in parallel */
     it->kind = fbi_xstrdup(str_at(norm, "kind"));
     it->name = fbi_xstrdup(str_at(json_object_get(norm, "metadata"), "name"));
     it->tenant = fbi_xstrdup(str_at(json_object_get(norm, "metadata"), "tenant"));
@@ -1607,12 +1620,19 @@ size_t fb_spec_count(const fb_spec_set *s)
     {                                                           \
         return s && i < s->n ? s->items[i].field : NULL;        \
     }
-ITEM_FIELD(fb_spec_json, text)
 ITEM_FIELD(fb_spec_kind, kind)
 ITEM_FIELD(fb_spec_name, name)
 ITEM_FIELD(fb_spec_tenant, tenant)
 ITEM_FIELD(fb_spec_hash, hash)
 ITEM_FIELD(fb_spec_file, file)
+
+const char *fb_spec_json(const fb_spec_set *cs, size_t i)
+{
+    if (!cs || i >= cs->n) return NULL;
+    spec_item *it = &((fb_spec_set *)cs)->items[i];
+    if (!it->text) it->text = fbi_spec_text(it->norm);
+    return it->text;
+}
 
 json_t *fbi_spec_doc(const fb_spec_set *s, size_t i)
 {

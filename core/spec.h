@@ -130,5 +130,8 @@ char *fbi_spec_explain_name(const char *s);
 /* ---- the set ---- */
 /* borrowed: the normal form of workload i (NULL when out of range). */
 json_t *fbi_spec_doc(const fb_spec_set *s, size_t i);
+/* The text fb_spec_json gives for a normal form (compact, sorted keys);
+ * new (free()). For threads that must not touch the set's cache. */
+char *fbi_spec_text(const json_t *norm);
 
 #endif

@@ -100,7 +100,6 @@ int fbc_cmd_apply(int argc, char **argv)
     json_t *deps = NULL;
     for (size_t i = 0; rc == FB_EXIT_OK && i < n; i++) {
         items[i].workload = fbi_spec_doc(set, i);
-        items[i].workload_text = fb_spec_json(set, i);
         items[i].diag = fb_diag_new();
         placements[i] = fbi_broker_placement(&b, fb_spec_kind(set, i), provider, region, service,
                                              items[i].diag);

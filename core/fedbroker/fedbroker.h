@@ -205,7 +205,8 @@ fb_status fb_spec_set_finish(fb_spec_set *s, fb_diag *diag);
 size_t fb_spec_count(const fb_spec_set *s);
 /* Workload i (NULL when out of range). All borrowed from the set:
  * the normal form as compact JSON with sorted keys, its kind, name, tenant,
- * specHash (64 hex) and the file it came from. */
+ * specHash (64 hex) and the file it came from. fb_spec_json makes the text
+ * on first use, so call it for one set from one thread at a time. */
 const char *fb_spec_json(const fb_spec_set *s, size_t i);
 const char *fb_spec_kind(const fb_spec_set *s, size_t i);
 const char *fb_spec_name(const fb_spec_set *s, size_t i);
