@@ -10,6 +10,7 @@
 #include <openssl/hmac.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -450,6 +451,55 @@ void fbk_sigv4_signing_key(const char *secret, const char *date8, const char *re
     fbk_wipe(b, sizeof b);
 }
 
+/* Derived keys of recent scopes (secret, day, region, service). Deriving
+ * one costs four HMACs, and OpenSSL 3's one-shot HMAC fetches its algorithm
+ * under a global lock each time: a parallel apply signing thousands of
+ * requests with the same few scopes spent more on that than on the rest
+ * of SigV4. Entries name the secret by its SHA-256, never by its text. */
+#define KEY_CACHE 8
+typedef struct key_entry {
+    unsigned char secret_sha[32], key[32];
+    char date8[9], region[64], service[64];
+    int used;
+} key_entry;
+static key_entry key_cache[KEY_CACHE];
+static unsigned key_cache_next;
+static pthread_mutex_t key_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void signing_key_cached(const char *secret, const char *date8, const char *region,
+                               const char *service, unsigned char key[32])
+{
+    unsigned char sh[32];
+    unsigned int shlen = 0;
+    if (strlen(date8) > 8 || strlen(region) >= sizeof key_cache[0].region ||
+        strlen(service) >= sizeof key_cache[0].service ||
+        EVP_Digest(secret, strlen(secret), sh, &shlen, EVP_sha256(), NULL) != 1 || shlen != 32) {
+        fbk_sigv4_signing_key(secret, date8, region, service, key);
+        return;
+    }
+    pthread_mutex_lock(&key_cache_mu);
+    for (int i = 0; i < KEY_CACHE; i++) {
+        key_entry *e = &key_cache[i];
+        if (e->used && !memcmp(e->secret_sha, sh, 32) && !strcmp(e->date8, date8) &&
+            !strcmp(e->region, region) && !strcmp(e->service, service)) {
+            memcpy(key, e->key, 32);
+            pthread_mutex_unlock(&key_cache_mu);
+            return;
+        }
+    }
+    pthread_mutex_unlock(&key_cache_mu);
+    fbk_sigv4_signing_key(secret, date8, region, service, key);
+    pthread_mutex_lock(&key_cache_mu);
+    key_entry *e = &key_cache[key_cache_next++ % KEY_CACHE];
+    memcpy(e->secret_sha, sh, 32);
+    memcpy(e->key, key, 32);
+    strcpy(e->date8, date8);
+    strcpy(e->region, region);
+    strcpy(e->service, service);
+    e->used = 1;
+    pthread_mutex_unlock(&key_cache_mu);
+}
+
 /* ---- the signer -------------------------------------------------------- */
 
 void fbk_sigv4_out_free(fbk_sigv4_out *o)
@@ -731,7 +781,7 @@ int fbk_sigv4_sign(const fbk_sigv4_params *p, const fbk_http_msg *msg, fbk_sigv4
     char *sts = fbk_xasprintf(ALGORITHM "\n%s\n%s\n%s", amzdate, scope, crhash);
 
     unsigned char key[32], sig[32];
-    fbk_sigv4_signing_key(p->secret_access_key, date8, p->region, p->service, key);
+    signing_key_cached(p->secret_access_key, date8, p->region, p->service, key);
     hmac256(key, 32, sts, strlen(sts), sig);
     fbk_wipe(key, sizeof key);
     static const char hexd[] = "0123456789abcdef";

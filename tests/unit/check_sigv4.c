@@ -16,6 +16,8 @@
 #include "fbk.h"
 
 #include <check.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -502,6 +504,46 @@ START_TEST(signing_key_doc_example)
 }
 END_TEST
 
+/* The signer caches derived keys per (secret, day, region, service): each
+ * signature must still be the one the uncached derivation gives, across
+ * secrets that share a scope, scopes that share a secret, and more scopes
+ * than the cache holds (evictions). */
+START_TEST(derived_key_cache)
+{
+    static const char *secrets[] = {SECRET, "other/secret+KEY", SECRET "x"};
+    static const char *regions[] = {"us-east-1", "eu-west-1", "ap-northeast-1"};
+    static const char *services[] = {"lambda", "ecs"};
+    static const long long times[] = {T_20150830, T_20150830 + 86400};
+    for (int round = 0; round < 2; round++) {
+        for (int b = 0; b < 3; b++)
+        for (int c = 0; c < 2; c++)
+        for (int d = 0; d < 2; d++)
+        for (int a = 0; a < 3; a++) {
+            fbk_sigv4_params p = {.access_key_id = AKID, .secret_access_key = secrets[a],
+                                  .region = regions[b], .service = services[c],
+                                  .time = times[d]};
+            fbk_http_msg m = {.method = "GET", .url = "https://h/x"};
+            fbk_sigv4_out o;
+            char *err = NULL;
+            ck_assert_int_eq(fbk_sigv4_sign(&p, &m, &o, &err), 0);
+            char date8[9];
+            memcpy(date8, o.string_to_sign + strlen("AWS4-HMAC-SHA256\n"), 8);
+            date8[8] = '\0';
+            unsigned char k[32], sig[32];
+            unsigned int len = 32;
+            fbk_sigv4_signing_key(secrets[a], date8, regions[b], services[c], k);
+            HMAC(EVP_sha256(), k, 32, (const unsigned char *)o.string_to_sign,
+                 strlen(o.string_to_sign), sig, &len);
+            char hx[65];
+            for (int i = 0; i < 32; i++) snprintf(hx + 2 * i, 3, "%02x", sig[i]);
+            ck_assert_msg(strcmp(o.signature, hx) == 0, "round %d secret %d %s %s day %d: %s != %s",
+                          round, a, regions[b], services[c], d, o.signature, hx);
+            fbk_sigv4_out_free(&o);
+        }
+    }
+}
+END_TEST
+
 int main(void)
 {
     discover(SUITE_DIR);
@@ -518,6 +560,7 @@ int main(void)
     tcase_add_test(tc2, refusals);
     tcase_add_test(tc2, session_token_forms);
     tcase_add_test(tc2, signing_key_doc_example);
+    tcase_add_test(tc2, derived_key_cache);
     suite_add_tcase(s, tc2);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
