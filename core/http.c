@@ -6,8 +6,11 @@
  * they queue a transfer, wait on a condition variable, and run the retry
  * policy (http_policy.c) themselves between attempts. Per-service
  * concurrency and rate limits are applied by the I/O thread, which starts a
- * queued transfer only when its service has room. docs/http.md describes
- * the configuration and the logs. */
+ * queued transfer only when its service has room. The thread drives curl
+ * through its socket interface (curl_multi_socket_action) with epoll, so
+ * each event costs work for its own transfer only, not a pass over every
+ * transfer in flight. docs/http.md describes the configuration and the
+ * logs. */
 #include "config.h"
 #include "host.h"
 #include "util.h"
@@ -19,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -330,6 +335,9 @@ struct fbi_http_client {
     int stop;
     CURLM *multi;
     CURLSH *share;
+    int epfd;        /* curl's sockets and wakefd */
+    int wakefd;      /* eventfd: new work or stop */
+    double timer_at; /* when curl wants a timeout action (fbi_mono_ms), < 0: never */
     http_conf conf;
     svc_state *svcs;
     uint64_t rng;
@@ -599,10 +607,47 @@ static int drain(fbi_http_client *c)
     return n;
 }
 
-/* The I/O thread: dispatch, perform, collect, poll. */
+/* curl's socket callback: watch what it asks for. I/O thread. */
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
+{
+    (void)e;
+    (void)sockp;
+    fbi_http_client *c = ud;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(c->epfd, EPOLL_CTL_DEL, fd, NULL);
+        return 0;
+    }
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+    ev.data.fd = fd;
+    if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
+        epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev);
+    return 0;
+}
+
+/* curl's timer callback: when to call it back without an event. */
+static int on_timer(CURLM *m, long timeout_ms, void *ud)
+{
+    (void)m;
+    fbi_http_client *c = ud;
+    c->timer_at = timeout_ms < 0 ? -1 : fbi_mono_ms() + (double)timeout_ms;
+    return 0;
+}
+
+/* Wakes the I/O thread (new work, or stop). Any thread. */
+static void wake(fbi_http_client *c)
+{
+    uint64_t one = 1;
+    while (write(c->wakefd, &one, sizeof one) < 0 && errno == EINTR) {}
+}
+
+/* The I/O thread: dispatch, run due timers, collect, wait for events. */
 static void *io_main(void *arg)
 {
     fbi_http_client *c = arg;
+    struct epoll_event evs[64];
+    int running = 0;
     for (;;) {
         pthread_mutex_lock(&c->mu);
         if (c->stop) fail_queued(c);
@@ -612,12 +657,28 @@ static void *io_main(void *arg)
         }
         double wait = dispatch(c);
         pthread_mutex_unlock(&c->mu);
-        int running = 0;
-        curl_multi_perform(c->multi, &running);
+        /* a new transfer sets a 0 ms timer: this starts it */
+        if (c->timer_at >= 0 && c->timer_at <= fbi_mono_ms()) {
+            c->timer_at = -1;
+            curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
         if (drain(c) > 0) continue;
-        int timeout = 1000;
-        if (wait >= 0) timeout = wait < 1 ? 1 : (wait > 1000 ? 1000 : (int)ceil(wait));
-        curl_multi_poll(c->multi, NULL, 0, timeout, NULL);
+        double t = 1000, now = fbi_mono_ms();
+        if (c->timer_at >= 0) t = c->timer_at - now;
+        if (wait >= 0 && wait < t) t = wait;
+        int timeout = t <= 0 ? 0 : (t > 1000 ? 1000 : (int)ceil(t));
+        int n = epoll_wait(c->epfd, evs, (int)(sizeof evs / sizeof *evs), timeout);
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.fd == c->wakefd) {
+                uint64_t v;
+                while (read(c->wakefd, &v, sizeof v) < 0 && errno == EINTR) {}
+                continue;
+            }
+            int flags = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                        (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                        (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+            curl_multi_socket_action(c->multi, evs[i].data.fd, flags, &running);
+        }
     }
     return NULL;
 }
@@ -651,6 +712,20 @@ fb_status fbi_http_client_new(const char *config_json, fbi_http_client **out, fb
     c->conf = conf;
     client_seed(c);
     pthread_mutex_init(&c->mu, NULL);
+    c->timer_at = -1;
+    c->epfd = epoll_create1(EPOLL_CLOEXEC);
+    c->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event wev;
+    memset(&wev, 0, sizeof wev);
+    wev.events = EPOLLIN;
+    wev.data.fd = c->wakefd;
+    if (c->epfd < 0 || c->wakefd < 0 || epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->wakefd, &wev) != 0) {
+        char *m = fbi_xasprintf("cannot set up the HTTP I/O thread's event loop: %s", strerror(errno));
+        fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m, NULL);
+        free(m);
+        fbi_http_client_free(c);
+        return FB_INTERNAL;
+    }
     c->multi = curl_multi_init();
     c->share = curl_share_init();
     if (!c->multi || !c->share) {
@@ -658,6 +733,10 @@ fb_status fbi_http_client_new(const char *config_json, fbi_http_client **out, fb
         fbi_http_client_free(c);
         return FB_INTERNAL;
     }
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
     /* Only the I/O thread uses the share, so it needs no lock callbacks. */
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
@@ -682,11 +761,13 @@ void fbi_http_client_free(fbi_http_client *c)
         pthread_mutex_lock(&c->mu);
         c->stop = 1;
         pthread_mutex_unlock(&c->mu);
-        curl_multi_wakeup(c->multi);
+        wake(c);
         pthread_join(c->thread, NULL);
     }
     if (c->multi) curl_multi_cleanup(c->multi);
     if (c->share) curl_share_cleanup(c->share);
+    if (c->epfd >= 0) close(c->epfd);
+    if (c->wakefd >= 0) close(c->wakefd);
     svc_state *s = c->svcs;
     while (s) {
         svc_state *n = s->next;
@@ -1009,7 +1090,7 @@ static void xfer_run(fbi_http_client *c, xfer *x)
         c->queued++;
     }
     pthread_mutex_unlock(&c->mu);
-    curl_multi_wakeup(c->multi);
+    wake(c);
     pthread_mutex_lock(&c->mu);
     while (!x->done) pthread_cond_wait(&x->cv, &c->mu);
     pthread_mutex_unlock(&c->mu);
