@@ -9,6 +9,7 @@
 #include "host.h"
 #include "spec.h"
 #include "util.h"
+#include "writer.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -213,24 +214,132 @@ json_t *fbi_broker_placement(fbi_broker *b, const char *kind, const char *provid
 
 /* ---- the life cycle ------------------------------------------------------- */
 
+typedef struct apply_lane apply_lane;
+
 typedef struct lifecycle {
     fbi_broker *b;
     fb_store *store;
     fbi_deploy_item *items;
     int dry_run;
+    fbi_writer *writer; /* apply: the store's writes (NULL: written at once) */
+    apply_lane *lanes;  /* apply: one per item */
 } lifecycle;
 
-/* Where host->record lands: the resources table, before the driver goes on. */
-typedef struct record_target {
+/* What apply writes for one workload, through the writer (writer.h): the
+ * journal's intent with the 'creating' row, each recorded resource, the
+ * outcome. jid is the intent's row, set on the writer's thread and read
+ * there by the outcome, which is queued after it. */
+struct apply_lane {
+    fbi_write_slot slot;
+    fbi_writer *writer;
     fb_store *store;
-    const char *tenant, *workload;
-} record_target;
+    fbi_deploy_item *it;
+    const char *driver; /* borrowed from the registry */
+    char *tenant, *name, *service, *region;
+    long long jid;
+};
 
+/* The texts of one write; which fields count depends on the write. */
+typedef struct lane_write {
+    apply_lane *lane;
+    char *a, *b, *c, *d; /* owned */
+    fb_status st;        /* outcome: the apply's status */
+    int created;         /* outcome: something exists at the provider */
+} lane_write;
+
+static void lane_write_free(void *ud)
+{
+    lane_write *w = ud;
+    free(w->a);
+    free(w->b);
+    free(w->c);
+    free(w->d);
+    free(w);
+}
+
+static void lane_put(apply_lane *l, fbi_write_fn fn, lane_write *w)
+{
+    w->lane = l;
+    fbi_writer_put(l->writer, l->store, &l->slot, fn, w, lane_write_free);
+}
+
+/* The intent (a: journal detail) and, for a new workload, a deployment row
+ * in state 'creating', so a crash between a create and the end of apply
+ * leaves something `destroy` finds. */
+static fb_status write_intent(fb_store *s, void *ud, fb_diag *d)
+{
+    lane_write *w = ud;
+    apply_lane *l = w->lane;
+    fb_status st = fb_store_journal_begin(s, "apply", l->tenant, l->name, l->driver, w->a,
+                                          &l->jid, d);
+    if (st == FB_OK && !l->it->deployment)
+        st = fb_store_put_deployment(s, l->tenant, l->name, l->driver, l->service, l->region,
+                                     "creating", "{}", d);
+    return st;
+}
+
+/* A resource the driver recorded (a: its JSON). */
+static fb_status write_record(fb_store *s, void *ud, fb_diag *d)
+{
+    lane_write *w = ud;
+    apply_lane *l = w->lane;
+    return fb_store_put_resource(s, l->tenant, l->name, l->driver, w->a, d);
+}
+
+/* The outcome: on success the workload (a), its deployment applied (b:
+ * state) and any result (c); on failure the deployment kept as failed when
+ * something exists, else removed; the journal row closed (d). */
+static fb_status write_outcome(fb_store *s, void *ud, fb_diag *d)
+{
+    lane_write *w = ud;
+    apply_lane *l = w->lane;
+    json_t *wl = l->it->workload;
+    fb_status st = w->st;
+    if (st == FB_OK) {
+        st = fb_store_put_workload(s, l->tenant, l->name,
+                                   json_string_value(json_object_get(wl, "kind")), w->a,
+                                   json_string_value(json_object_get(wl, "specHash")), d);
+        if (st == FB_OK)
+            st = fb_store_put_deployment(s, l->tenant, l->name, l->driver, l->service, l->region,
+                                         "applied", w->b ? w->b : "{}", d);
+        if (st == FB_OK && w->c) st = fb_store_put_result(s, l->tenant, l->name, "result", w->c, d);
+    } else if (w->created) {
+        /* keep the row (and the state of the last successful apply) so
+         * `fedbroker destroy` can remove what exists */
+        fb_store_put_deployment(s, l->tenant, l->name, l->driver, l->service, l->region,
+                                "failed", w->b ? w->b : "{}", d);
+    } else {
+        /* nothing was created: no row to leave behind */
+        fb_store_delete_deployment(s, l->tenant, l->name, l->driver, l->region, d);
+    }
+    if (l->jid)
+        fb_store_journal_end(s, l->jid, st == FB_OK && w->st == FB_OK ? "done" : "failed", w->d, d);
+    /* a failed apply is the item's failure already, not the store's */
+    return w->st == FB_OK ? st : FB_OK;
+}
+
+/* Where host->record lands: queued, stored before the call's next change. */
 static fb_status on_record(void *ud, const char *driver, const char *resource_json, fb_diag *d)
 {
-    record_target *t = ud;
-    if (!t->store) return FB_OK;
-    return fb_store_put_resource(t->store, t->tenant, t->workload, driver, resource_json, d);
+    (void)driver;
+    (void)d;
+    apply_lane *l = ud;
+    lane_write *w = fbi_xcalloc(1, sizeof *w);
+    w->a = fbi_xstrdup(resource_json);
+    lane_put(l, write_record, w);
+    return FB_OK;
+}
+
+static fb_status on_barrier(void *ud, fb_diag *d)
+{
+    apply_lane *l = ud;
+    fb_status st = fbi_writer_wait(l->writer, &l->slot, d);
+    if (st != FB_OK)
+        fb_diag_add(d, FB_SEV_ERROR, NULL, 0, 0, NULL,
+                    "not sent: the state store could not record this workload's progress",
+                    "nothing more is changed for it until the store works again; see the "
+                    "store's message above");
+    return st;
 }
 
 static const char *wl_name(json_t *w)
@@ -321,88 +430,54 @@ static fb_status apply_one(void *ud, size_t i)
         free(in_text);
         return it->status = st;
     }
-    record_target rt = {lc->dry_run ? NULL : lc->store, tenant, name};
     fbi_call call;
     fbi_call_begin(&call, it->diag, drv->name);
     call.dry_run = lc->dry_run;
-    call.record_cb = on_record;
-    call.record_ud = &rt;
-    long long jid = 0;
-    if (!lc->dry_run) {
+    apply_lane *l = lc->dry_run ? NULL : &lc->lanes[i];
+    if (l) {
+        l->writer = lc->writer;
+        l->store = lc->store;
+        l->it = it;
+        l->driver = drv->name;
+        l->tenant = fbi_xstrdup(tenant);
+        l->name = fbi_xstrdup(name);
+        l->service = fbi_xstrdup(json_string_value(json_object_get(it->placement, "service")));
+        l->region = fbi_xstrdup(json_string_value(json_object_get(it->placement, "region")));
+        call.record_cb = on_record;
+        call.record_ud = l;
+        call.barrier_cb = on_barrier;
+        call.barrier_ud = l;
         json_t *detail = json_pack("{s:O,s:O}", "placement", it->placement, "specHash",
                                    json_object_get(it->workload, "specHash"));
-        char *dt = fbi_json_canonical(detail);
+        lane_write *w = fbi_xcalloc(1, sizeof *w);
+        w->a = fbi_json_canonical(detail);
         json_decref(detail);
-        int txn = fb_store_begin(lc->store, it->diag) == FB_OK;
-        st = fb_store_journal_begin(lc->store, "apply", tenant, name, drv->name, dt, &jid, it->diag);
-        free(dt);
-        /* A row for the deployment before anything exists, so a crash
-         * between a create and the end of apply leaves something `destroy`
-         * finds (its resources are recorded as they are created). */
-        if (st == FB_OK && !it->deployment)
-            st = fb_store_put_deployment(lc->store, tenant, name, drv->name,
-                                         json_string_value(json_object_get(it->placement, "service")),
-                                         json_string_value(json_object_get(it->placement, "region")),
-                                         "creating", "{}", it->diag);
-        if (txn && fb_store_commit(lc->store, it->diag) != FB_OK && st == FB_OK) st = FB_INTERNAL;
+        lane_put(l, write_intent, w);
     }
-    if (st == FB_OK) st = call_verb(it, "apply", drv->apply, ctx, in_text);
+    st = call_verb(it, "apply", drv->apply, ctx, in_text);
     free(in_text);
-    if (lc->dry_run) {
+    if (!l) {
         it->requests = call.dry_requests ? json_incref(call.dry_requests) : json_array();
     } else {
+        /* queued, not waited for: fbi_apply collects the store's verdict */
         json_t *state = json_object_get(it->output, "state");
-        const char *service = json_string_value(json_object_get(it->placement, "service"));
-        const char *region = json_string_value(json_object_get(it->placement, "region"));
-        fb_diag *sd = it->diag;
-        int created = json_array_size(call.recorded) > 0 || it->deployment;
-        /* Serialise before taking the store's lock: the other workloads'
-         * transactions wait on it. */
-        char *wt = NULL, *stt = NULL, *rt_text = NULL, *ot = NULL;
+        lane_write *w = fbi_xcalloc(1, sizeof *w);
+        w->st = st;
+        w->created = json_array_size(call.recorded) > 0 || it->deployment;
         if (st == FB_OK) {
-            wt = fbi_spec_text(it->workload);
-            stt = state ? fbi_json_canonical(state) : fbi_xstrdup("{}");
+            w->a = fbi_spec_text(it->workload);
+            w->b = state ? fbi_json_canonical(state) : fbi_xstrdup("{}");
             json_t *result = json_object_get(it->output, "result");
-            if (result) rt_text = fbi_json_canonical(result);
-        } else if (created) {
-            /* Something exists: keep the row (and the state of the last
-             * successful apply) so `fedbroker destroy` can remove it. */
+            if (result) w->c = fbi_json_canonical(result);
+        } else if (w->created) {
             json_t *prior = json_object_get(it->deployment, "state");
-            stt = fbi_json_canonical(prior ? prior : json_object_get(it->output, "state"));
+            w->b = fbi_json_canonical(prior ? prior : json_object_get(it->output, "state"));
         }
-        if (jid) {
-            json_t *outcome = json_pack("{s:O,s:o}", "resources", call.recorded,
-                                        "diagnostics", diag_json(it->diag));
-            ot = fbi_json_canonical(outcome);
-            json_decref(outcome);
-        }
-        /* the outcome in one transaction: fewer fsyncs, and a reader never
-         * sees the deployment without its journal row closed */
-        int txn = fb_store_begin(lc->store, sd) == FB_OK;
-        if (st == FB_OK) {
-            fb_status s2 = fb_store_put_workload(lc->store, tenant, name,
-                json_string_value(json_object_get(it->workload, "kind")),
-                wt,
-                json_string_value(json_object_get(it->workload, "specHash")), sd);
-            if (s2 == FB_OK)
-                s2 = fb_store_put_deployment(lc->store, tenant, name, drv->name, service, region,
-                                             "applied", stt ? stt : "{}", sd);
-            if (s2 == FB_OK && rt_text)
-                s2 = fb_store_put_result(lc->store, tenant, name, "result", rt_text, sd);
-            st = s2;
-        } else if (created) {
-            fb_store_put_deployment(lc->store, tenant, name, drv->name, service, region,
-                                    "failed", stt ? stt : "{}", sd);
-        } else {
-            /* Nothing was created: no row to leave behind. */
-            fb_store_delete_deployment(lc->store, tenant, name, drv->name, region, sd);
-        }
-        if (jid) fb_store_journal_end(lc->store, jid, st == FB_OK ? "done" : "failed", ot, sd);
-        if (txn && fb_store_commit(lc->store, sd) != FB_OK && st == FB_OK) st = FB_INTERNAL;
-        free(wt);
-        free(stt);
-        free(rt_text);
-        free(ot);
+        json_t *j = json_pack("{s:O,s:o}", "resources", call.recorded,
+                              "diagnostics", diag_json(it->diag));
+        w->d = fbi_json_canonical(j);
+        json_decref(j);
+        lane_put(l, write_outcome, w);
     }
     fbi_call_end(&call, it->diag);
     return it->status = st;
@@ -472,7 +547,8 @@ static fb_status destroy_one(void *ud, size_t i)
 
 /* Configures every driver the items need on this thread, then fans out. */
 static fb_status run(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
-                     int dry_run, unsigned parallelism, fbi_job_fn fn)
+                     int dry_run, unsigned parallelism, fbi_job_fn fn, fbi_writer *writer,
+                     apply_lane *lanes)
 {
     for (size_t i = 0; i < n; i++) {
         if (!items[i].diag) items[i].diag = fb_diag_new();
@@ -484,25 +560,44 @@ static fb_status run(fbi_broker *b, fb_store *store, fbi_deploy_item *items, siz
         if (provider) fb_registry_context(b->reg, provider, &drv, &ctx, scratch);
         fb_diag_free(scratch);
     }
-    lifecycle lc = {b, store, items, dry_run};
+    lifecycle lc = {b, store, items, dry_run, writer, lanes};
     return fbi_fanout(n, parallelism, fn, &lc, NULL);
 }
 
 fb_status fbi_apply(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
                     int dry_run, unsigned parallelism)
 {
-    return run(b, store, items, n, dry_run, parallelism, apply_one);
+    if (dry_run) return run(b, store, items, n, 1, parallelism, apply_one, NULL, NULL);
+    apply_lane *lanes = fbi_xcalloc(n ? n : 1, sizeof *lanes);
+    fbi_writer *w = fbi_writer_start(store);
+    run(b, store, items, n, 0, parallelism, apply_one, w, lanes);
+    fbi_writer_finish(w);
+    /* The store's verdict on each workload's writes. */
+    fb_status st = FB_OK;
+    for (size_t i = 0; i < n; i++) {
+        apply_lane *l = &lanes[i];
+        if (l->slot.diag) fb_diag_move(items[i].diag, l->slot.diag);
+        if (l->slot.st != FB_OK && items[i].status == FB_OK) items[i].status = l->slot.st;
+        if (st == FB_OK) st = items[i].status;
+        fb_diag_free(l->slot.diag);
+        free(l->tenant);
+        free(l->name);
+        free(l->service);
+        free(l->region);
+    }
+    free(lanes);
+    return st;
 }
 
 fb_status fbi_observe(fbi_broker *b, fbi_deploy_item *items, size_t n, unsigned parallelism)
 {
-    return run(b, NULL, items, n, 0, parallelism, observe_one);
+    return run(b, NULL, items, n, 0, parallelism, observe_one, NULL, NULL);
 }
 
 fb_status fbi_destroy(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
                       unsigned parallelism)
 {
-    return run(b, store, items, n, 0, parallelism, destroy_one);
+    return run(b, store, items, n, 0, parallelism, destroy_one, NULL, NULL);
 }
 
 void fbi_deploy_items_free(fbi_deploy_item *items, size_t n)

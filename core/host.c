@@ -6,6 +6,7 @@
 #include "diag.h"
 #include "util.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,14 @@ static fb_status host_http(fb_diag *d, const fb_http_request *req, fb_http_respo
         if (!c->dry_requests) c->dry_requests = json_array();
         json_array_append_new(c->dry_requests, fbi_http_request_json(req));
         return FB_OK;
+    }
+    /* fields past the driver's struct_size count as absent (0 = current) */
+    size_t sz = req->struct_size ? req->struct_size : sizeof *req;
+    uint32_t flags = sz >= offsetof(fb_http_request, flags) + sizeof req->flags ? req->flags : 0;
+    if (c && c->barrier_cb && req->method && strcmp(req->method, "GET") != 0 &&
+        strcmp(req->method, "HEAD") != 0 && !(flags & FB_HTTP_READ_ONLY)) {
+        fb_status st = c->barrier_cb(c->barrier_ud, d);
+        if (st != FB_OK) return st;
     }
     return fbi_http_perform(d, req, resp);
 }

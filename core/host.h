@@ -7,10 +7,17 @@
 #include <stdint.h>
 #include "fedbroker/fedbroker.h"
 
-/* Called by host->record: store the cloud-side id before anything else.
- * Returns FB_OK or an error status (then the driver must stop). */
+/* Called by host->record: store the cloud-side id before anything else is
+ * changed (see fbi_barrier_fn). Returns FB_OK or an error status (then the
+ * driver must stop). */
 typedef fb_status (*fbi_record_fn)(void *ud, const char *driver,
                                    const char *resource_json, fb_diag *diag);
+
+/* Called by host->http before a request that may change something (any
+ * method but GET and HEAD, unless flagged FB_HTTP_READ_ONLY): returns once
+ * what the call has recorded so far is stored, or the error that refuses
+ * the request. */
+typedef fb_status (*fbi_barrier_fn)(void *ud, fb_diag *diag);
 
 typedef struct fbi_call {
     const char *driver;        /* borrowed: driver name, for logs */
@@ -19,6 +26,8 @@ typedef struct fbi_call {
     json_t *recorded;          /* new: resources passed to host->record */
     fbi_record_fn record_cb;
     void *record_ud;
+    fbi_barrier_fn barrier_cb;
+    void *barrier_ud;
     struct fbi_http_client *http; /* borrowed; NULL = the process default */
 } fbi_call;
 

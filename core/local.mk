@@ -18,7 +18,7 @@ core_libfbcore_la_SOURCES = \
 	core/registry.c \
 	core/store.c \
 	core/conformance.c \
-	core/broker.c core/broker.h \
+	core/broker.c core/broker.h core/writer.c core/writer.h \
 	core/plan.c core/plan.h core/report.c
 core_libfbcore_la_SOURCES += core/solver.c core/solver.h core/solver_impl.h \
 	core/solver_json.c core/solver_heur.c core/solver_bound.c core/solver_lp.c

@@ -187,7 +187,11 @@ typedef struct fb_host {
 
     /* Record a cloud-side resource right after it was created, before doing
      * anything else, so a crash leaves nothing orphaned. resource_json:
-     * {"type": "...", "id": "...", "region": "...", ...}. */
+     * {"type": "...", "id": "...", "region": "...", ...}. The host stores
+     * it before the call's next request that may change anything (any
+     * method but GET and HEAD, unless flagged FB_HTTP_READ_ONLY) and before
+     * apply ends; when the store fails, that request is refused with the
+     * store's diagnostic. */
     fb_status (*record)(fb_diag *diag, const char *resource_json);
 
     /* Non-zero when this call is a dry run (apply prints, sends nothing). */

@@ -1,10 +1,13 @@
 /* check_store.c - the SQLite store: migrations, WAL, round trips, refusal of
- * a newer schema, and that a crash between intent and outcome is visible. */
+ * a newer schema, that a crash between intent and outcome is visible, and
+ * the batched writer a parallel apply uses. */
 #include "config.h"
 #include "fbtest.h"
 #include "fedbroker/fedbroker.h"
 #include "util.h"
+#include "writer.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,16 +17,13 @@ static char dbpath[300];
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/fbstore.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    fbt_tmpdir(dir, sizeof dir, "fbstore");
     snprintf(dbpath, sizeof dbpath, "%s/state.db", dir);
 }
 
 static void teardown(void)
 {
-    char *cmd = fbi_xasprintf("rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
-    free(cmd);
+    fbt_rmtree(dir);
 }
 
 static fb_store *open_store(void)
@@ -211,6 +211,182 @@ START_TEST(unwritable_home_is_a_clear_error)
 }
 END_TEST
 
+/* ---- the batched writer of a parallel apply (core/writer.c): every write
+ * lands, in each lane's order; the barrier returns only when a lane's
+ * writes are committed, which a second connection checks; failures reach
+ * their lane once, and the other lanes are untouched. */
+
+/* Rows of the journal for workload w, seen by a connection of our own. */
+static int committed_rows(const char *w)
+{
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *st = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM journal WHERE workload = ?", -1,
+                                        &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, w, -1, SQLITE_TRANSIENT);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* A write: one journal row for a workload, its detail the sequence number
+ * in its lane; fails (with a message) when told to. */
+typedef struct jwrite {
+    char *workload;
+    int seq;
+    int fail;
+} jwrite;
+
+static void jwrite_free(void *ud)
+{
+    jwrite *j = ud;
+    free(j->workload);
+    free(j);
+}
+
+static fb_status write_row(fb_store *s, void *ud, fb_diag *d)
+{
+    jwrite *j = ud;
+    if (j->fail) {
+        fb_diag_add(d, FB_SEV_ERROR, NULL, 0, 0, NULL, "planted failure", j->workload);
+        return FB_INTERNAL;
+    }
+    char detail[32];
+    snprintf(detail, sizeof detail, "{\"seq\":%d}", j->seq);
+    long long id = 0;
+    return fb_store_journal_begin(s, "test", "t", j->workload, "p", detail, &id, d);
+}
+
+static void put(fbi_writer *w, fb_store *s, fbi_write_slot *slot, const char *workload, int seq,
+                int fail)
+{
+    jwrite *j = fbi_xcalloc(1, sizeof *j);
+    j->workload = fbi_xstrdup(workload);
+    j->seq = seq;
+    j->fail = fail;
+    fbi_writer_put(w, s, slot, write_row, j, jwrite_free);
+}
+
+typedef struct lane_arg {
+    fbi_writer *w;
+    fb_store *s;
+    fbi_write_slot slot;
+    char name[16];
+    int writes;
+    int barrier_failures; /* barrier said committed, the other connection disagreed */
+} lane_arg;
+
+static void *lane(void *arg)
+{
+    lane_arg *a = arg;
+    for (int i = 0; i < a->writes; i++) {
+        put(a->w, a->s, &a->slot, a->name, i, 0);
+        if (i % 7 == 3) {
+            fb_diag *d = fb_diag_new();
+            if (fbi_writer_wait(a->w, &a->slot, d) != FB_OK || committed_rows(a->name) < i + 1)
+                a->barrier_failures++;
+            fb_diag_free(d);
+        }
+    }
+    return NULL;
+}
+
+START_TEST(lanes_barriers_and_order)
+{
+    fb_store *s = open_store();
+    fbi_writer *w = fbi_writer_start(s);
+    ck_assert_ptr_nonnull(w);
+    enum { LANES = 8, WRITES = 40 };
+    lane_arg a[LANES];
+    pthread_t th[LANES];
+    for (int k = 0; k < LANES; k++) {
+        memset(&a[k], 0, sizeof a[k]);
+        a[k].w = w;
+        a[k].s = s;
+        a[k].writes = WRITES;
+        snprintf(a[k].name, sizeof a[k].name, "lane-%d", k);
+        ck_assert_int_eq(pthread_create(&th[k], NULL, lane, &a[k]), 0);
+    }
+    for (int k = 0; k < LANES; k++) pthread_join(th[k], NULL);
+    fbi_writer_finish(w);
+    for (int k = 0; k < LANES; k++) {
+        ck_assert_int_eq(a[k].barrier_failures, 0);
+        ck_assert_int_eq(a[k].slot.st, FB_OK);
+        ck_assert_ptr_null(a[k].slot.diag);
+        ck_assert_int_eq(committed_rows(a[k].name), WRITES);
+    }
+    /* each lane's rows in the order it queued them */
+    fb_store_close(s);
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT workload, detail_json FROM journal ORDER BY id",
+                                        -1, &st, NULL), SQLITE_OK);
+    int next[LANES] = {0};
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int k = atoi((const char *)sqlite3_column_text(st, 0) + strlen("lane-"));
+        char want[32];
+        snprintf(want, sizeof want, "{\"seq\":%d}", next[k]++);
+        ck_assert_str_eq((const char *)sqlite3_column_text(st, 1), want);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(failures_reach_their_lane_once)
+{
+    fb_store *s = open_store();
+    fbi_writer *w = fbi_writer_start(s);
+    fbi_write_slot good, bad;
+    memset(&good, 0, sizeof good);
+    memset(&bad, 0, sizeof bad);
+    put(w, s, &good, "good", 0, 0);
+    put(w, s, &bad, "bad", 0, 0);
+    put(w, s, &bad, "bad", 1, 1); /* fails */
+    put(w, s, &bad, "bad", 2, 0); /* still written */
+    put(w, s, &good, "good", 1, 0);
+    fb_diag *d = fb_diag_new();
+    ck_assert_int_eq(fbi_writer_wait(w, &bad, d), FB_INTERNAL);
+    ck_assert_uint_eq(fb_diag_count(d), 1);
+    ck_assert_str_eq(fb_diag_summary(d, 0), "planted failure");
+    /* handed over once; the status stays */
+    fb_diag *d2 = fb_diag_new();
+    ck_assert_int_eq(fbi_writer_wait(w, &bad, d2), FB_INTERNAL);
+    ck_assert_uint_eq(fb_diag_count(d2), 0);
+    ck_assert_int_eq(fbi_writer_wait(w, &good, d2), FB_OK);
+    fbi_writer_finish(w);
+    ck_assert_int_eq(committed_rows("good"), 2);
+    ck_assert_int_eq(committed_rows("bad"), 2);
+    ck_assert_ptr_null(good.diag);
+    fb_diag_free(d);
+    fb_diag_free(d2);
+    fb_store_close(s);
+}
+END_TEST
+
+/* Without a thread (fbi_writer_start failed), writes happen at once. */
+START_TEST(no_thread_writes_at_once)
+{
+    fb_store *s = open_store();
+    fbi_write_slot slot;
+    memset(&slot, 0, sizeof slot);
+    put(NULL, s, &slot, "direct", 0, 0);
+    ck_assert_int_eq(committed_rows("direct"), 1);
+    put(NULL, s, &slot, "direct", 1, 1);
+    fb_diag *d = fb_diag_new();
+    ck_assert_int_eq(fbi_writer_wait(NULL, &slot, d), FB_INTERNAL);
+    ck_assert_uint_eq(fb_diag_count(d), 1);
+    fbi_writer_finish(NULL);
+    fb_diag_free(d);
+    fb_store_close(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("store");
@@ -226,5 +402,12 @@ int main(void)
     tcase_add_test(tc, state_dir_resolution);
     tcase_add_test(tc, unwritable_home_is_a_clear_error);
     suite_add_tcase(s, tc);
+    TCase *tw = tcase_create("writer");
+    tcase_add_checked_fixture(tw, setup, teardown);
+    tcase_set_timeout(tw, 60);
+    tcase_add_test(tw, lanes_barriers_and_order);
+    tcase_add_test(tw, failures_reach_their_lane_once);
+    tcase_add_test(tw, no_thread_writes_at_once);
+    suite_add_tcase(s, tw);
     return fbt_run(s);
 }
