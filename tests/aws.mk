@@ -17,6 +17,7 @@ AWS_TESTS = \
 	tests/aws/pending.py \
 	tests/aws/crash.py \
 	tests/aws/crash_destroy.py \
+	tests/aws/store_failure.py \
 	tests/aws/lifecycle.py
 TESTS += $(AWS_TESTS)
 EXTRA_DIST += $(AWS_TESTS) tests/aws/awstest.py

@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""The state store fails mid-apply (a trigger planted in state.db refuses
+an insert, as a full or broken disk would): apply's writes go through a
+writer thread that lanes wait for only before a request that may change
+something, so the invariant must still hold through the real CLI, the
+real aws.so and the botocore-checking fake:
+
+  - the journal's intent cannot be stored: no CreateFunction is sent (the
+    read-only GetFunction may be), apply fails with the store's message;
+  - a recorded ARN cannot be stored: the function exists, but the next
+    change (CreateFunctionUrlConfig) is not sent and apply fails; once the
+    store works again, apply adopts the function and finishes;
+  - the other workloads of the same apply are not held back by one that
+    failed."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from awstest import Checker, Env, Fake, ops  # noqa: E402
+
+FN = """apiVersion: fedbroker.dev/v1
+kind: Function
+metadata: {{name: {name}, tenant: sf}}
+spec:
+  runtime: python3.12
+  handler: app.handler
+  code: {{s3: {{bucket: sf-code, key: {name}.zip}}}}
+{extra}"""
+
+
+def spec(env, names, public=False):
+    extra = "  triggers: [{http: {path: /, public: true}}]\n" if public else ""
+    return env.write("fns.yaml", "---\n".join(FN.format(name=n, extra=extra) for n in names))
+
+
+def plant(env, table, message):
+    env.run("status")  # creates and migrates the store
+    env.db(f"CREATE TRIGGER planted BEFORE INSERT ON {table} "
+           f"BEGIN SELECT RAISE(ABORT, '{message}'); END")
+
+
+def main():
+    ck = Checker("aws store failure")
+    fake = Fake()
+
+    # 1. the intent cannot be stored: nothing is created
+    env = Env(fake)
+    plant(env, "journal", "planted journal failure")
+    rc, out, err = env.run("apply", "--parallelism", "4", "--target", "aws:us-east-1",
+                           spec(env, ["a1", "a2", "a3"]))
+    o = ops(fake.log())
+    ck.ok(rc != 0, "apply fails", (rc, out, err))
+    ck.ok("CreateFunction" not in o, "no CreateFunction was sent", o)
+    ck.ok(not fake.state()["lambda"], "the fake holds no function", fake.state()["lambda"])
+    ck.ok("planted journal failure" in err and "not sent" in err,
+          "the error names the store's failure and the refused request", err)
+    env.close()
+
+    # 2. a recorded ARN cannot be stored: the next change is not sent
+    fake.reset()
+    env = Env(fake)
+    plant(env, "resources", "planted resource failure")
+    mark = fake.seq()
+    rc, out, err = env.run("apply", "--target", "aws:us-east-1", spec(env, ["b1"], public=True))
+    o = ops(fake.log(mark))
+    ck.ok(rc != 0, "apply fails", (rc, out, err))
+    ck.ok("CreateFunction" in o and "CreateFunctionUrlConfig" not in o,
+          "the function was created, its URL (the next change) was not", o)
+    ck.ok("planted resource failure" in err, "the error names the store's failure", err)
+    ck.ok(env.db("SELECT phase FROM journal") == [("failed",)], "the journal row is closed as failed",
+          env.db("SELECT phase FROM journal"))
+    env.db("DROP TRIGGER planted")
+    mark = fake.seq()
+    rc, out, err = env.run("apply", "--target", "aws:us-east-1", spec(env, ["b1"], public=True))
+    o = ops(fake.log(mark))
+    ck.ok(rc == 0 and "CreateFunction" not in o and "CreateFunctionUrlConfig" in o,
+          "with the store back, apply adopts the function and adds its URL", (rc, o, err))
+    ck.ok(len(env.db("SELECT cloud_id FROM resources")) >= 1, "the ARN is in the store now",
+          env.db("SELECT cloud_id FROM resources"))
+    env.close()
+
+    # 3. one workload's failure does not hold back the others
+    fake.reset()
+    env = Env(fake)
+    env.run("status")
+    env.db("CREATE TRIGGER planted BEFORE INSERT ON journal WHEN NEW.workload = 'c2' "
+           "BEGIN SELECT RAISE(ABORT, 'planted failure for c2'); END")
+    rc, out, err = env.run("apply", "--parallelism", "4", "--target", "aws:us-east-1",
+                           spec(env, ["c1", "c2", "c3"]))
+    names = sorted(k.split("|")[1] for k in fake.state()["lambda"])
+    ck.ok(rc != 0 and names == ["sf-c1", "sf-c3"], "c1 and c3 are created, c2 is not", (rc, names, err))
+    ck.ok(sorted(r[0] for r in env.db("SELECT workload FROM deployments WHERE state = 'applied'"))
+          == ["c1", "c3"], "the store shows c1 and c3 applied",
+          env.db("SELECT workload, state FROM deployments"))
+    env.close()
+
+    fake.close()
+    ck.done()
+
+
+if __name__ == "__main__":
+    main()
