@@ -214,7 +214,7 @@ json_t *fbi_broker_placement(fbi_broker *b, const char *kind, const char *provid
 
 /* ---- the life cycle ------------------------------------------------------- */
 
-typedef struct apply_lane apply_lane;
+typedef struct lane lane;
 
 typedef struct lifecycle {
     fbi_broker *b;
@@ -222,14 +222,16 @@ typedef struct lifecycle {
     fbi_deploy_item *items;
     int dry_run;
     fbi_writer *writer; /* apply: the store's writes (NULL: written at once) */
-    apply_lane *lanes;  /* apply: one per item */
+    lane *lanes;  /* apply: one per item */
 } lifecycle;
 
-/* What apply writes for one workload, through the writer (writer.h): the
- * journal's intent with the 'creating' row, each recorded resource, the
- * outcome. jid is the intent's row, set on the writer's thread and read
- * there by the outcome, which is queued after it. */
-struct apply_lane {
+/* What apply and destroy write for one workload, through the writer
+ * (writer.h): the journal's intent (apply: with the 'creating' row), each
+ * recorded resource, the outcome. jid is the intent's row, set on the
+ * writer's thread and read there by the outcome, which is queued after
+ * it. */
+struct lane {
+    const char *op; /* "apply" or "destroy" */
     fbi_write_slot slot;
     fbi_writer *writer;
     fb_store *store;
@@ -241,7 +243,7 @@ struct apply_lane {
 
 /* The texts of one write; which fields count depends on the write. */
 typedef struct lane_write {
-    apply_lane *lane;
+    lane *lane;
     char *a, *b, *c, *d; /* owned */
     fb_status st;        /* outcome: the apply's status */
     int created;         /* outcome: something exists at the provider */
@@ -257,22 +259,22 @@ static void lane_write_free(void *ud)
     free(w);
 }
 
-static void lane_put(apply_lane *l, fbi_write_fn fn, lane_write *w)
+static void lane_put(lane *l, fbi_write_fn fn, lane_write *w)
 {
     w->lane = l;
     fbi_writer_put(l->writer, l->store, &l->slot, fn, w, lane_write_free);
 }
 
-/* The intent (a: journal detail) and, for a new workload, a deployment row
- * in state 'creating', so a crash between a create and the end of apply
- * leaves something `destroy` finds. */
+/* The intent (a: journal detail) and, for a workload apply creates, a
+ * deployment row in state 'creating', so a crash between a create and the
+ * end of apply leaves something `destroy` finds. */
 static fb_status write_intent(fb_store *s, void *ud, fb_diag *d)
 {
     lane_write *w = ud;
-    apply_lane *l = w->lane;
-    fb_status st = fb_store_journal_begin(s, "apply", l->tenant, l->name, l->driver, w->a,
+    lane *l = w->lane;
+    fb_status st = fb_store_journal_begin(s, l->op, l->tenant, l->name, l->driver, w->a,
                                           &l->jid, d);
-    if (st == FB_OK && !l->it->deployment)
+    if (st == FB_OK && !strcmp(l->op, "apply") && !l->it->deployment)
         st = fb_store_put_deployment(s, l->tenant, l->name, l->driver, l->service, l->region,
                                      "creating", "{}", d);
     return st;
@@ -282,7 +284,7 @@ static fb_status write_intent(fb_store *s, void *ud, fb_diag *d)
 static fb_status write_record(fb_store *s, void *ud, fb_diag *d)
 {
     lane_write *w = ud;
-    apply_lane *l = w->lane;
+    lane *l = w->lane;
     return fb_store_put_resource(s, l->tenant, l->name, l->driver, w->a, d);
 }
 
@@ -292,7 +294,7 @@ static fb_status write_record(fb_store *s, void *ud, fb_diag *d)
 static fb_status write_outcome(fb_store *s, void *ud, fb_diag *d)
 {
     lane_write *w = ud;
-    apply_lane *l = w->lane;
+    lane *l = w->lane;
     json_t *wl = l->it->workload;
     fb_status st = w->st;
     if (st == FB_OK) {
@@ -318,12 +320,26 @@ static fb_status write_outcome(fb_store *s, void *ud, fb_diag *d)
     return w->st == FB_OK ? st : FB_OK;
 }
 
+/* destroy's outcome: the deployment (and its resources) gone from the
+ * store once gone at the provider, and the journal row closed (d). */
+static fb_status write_destroyed(fb_store *s, void *ud, fb_diag *d)
+{
+    lane_write *w = ud;
+    lane *l = w->lane;
+    fb_status st = w->st == FB_OK
+                       ? fb_store_delete_deployment(s, l->tenant, l->name, l->driver, l->region, d)
+                       : FB_OK;
+    if (l->jid)
+        fb_store_journal_end(s, l->jid, st == FB_OK && w->st == FB_OK ? "done" : "failed", w->d, d);
+    return st;
+}
+
 /* Where host->record lands: queued, stored before the call's next change. */
 static fb_status on_record(void *ud, const char *driver, const char *resource_json, fb_diag *d)
 {
     (void)driver;
     (void)d;
-    apply_lane *l = ud;
+    lane *l = ud;
     lane_write *w = fbi_xcalloc(1, sizeof *w);
     w->a = fbi_xstrdup(resource_json);
     lane_put(l, write_record, w);
@@ -332,7 +348,7 @@ static fb_status on_record(void *ud, const char *driver, const char *resource_js
 
 static fb_status on_barrier(void *ud, fb_diag *d)
 {
-    apply_lane *l = ud;
+    lane *l = ud;
     fb_status st = fbi_writer_wait(l->writer, &l->slot, d);
     if (st != FB_OK)
         fb_diag_add(d, FB_SEV_ERROR, NULL, 0, 0, NULL,
@@ -402,6 +418,28 @@ static json_t *diag_json(const fb_diag *d)
     return j;
 }
 
+/* Binds lane l to item it and to call (the barrier goes through the
+ * writer) and queues the intent (detail: a new text, stolen). */
+static void lane_begin(lane *l, const lifecycle *lc, const char *op, fbi_deploy_item *it,
+                       const char *driver, const char *tenant, const char *name,
+                       const char *service, const char *region, fbi_call *call, char *detail)
+{
+    l->op = op;
+    l->writer = lc->writer;
+    l->store = lc->store;
+    l->it = it;
+    l->driver = driver;
+    l->tenant = fbi_xstrdup(tenant);
+    l->name = fbi_xstrdup(name);
+    l->service = service ? fbi_xstrdup(service) : NULL;
+    l->region = region ? fbi_xstrdup(region) : NULL;
+    call->barrier_cb = on_barrier;
+    call->barrier_ud = l;
+    lane_write *w = fbi_xcalloc(1, sizeof *w);
+    w->a = detail;
+    lane_put(l, write_intent, w);
+}
+
 static fb_status apply_one(void *ud, size_t i)
 {
     lifecycle *lc = ud;
@@ -433,26 +471,17 @@ static fb_status apply_one(void *ud, size_t i)
     fbi_call call;
     fbi_call_begin(&call, it->diag, drv->name);
     call.dry_run = lc->dry_run;
-    apply_lane *l = lc->dry_run ? NULL : &lc->lanes[i];
+    lane *l = lc->dry_run ? NULL : &lc->lanes[i];
     if (l) {
-        l->writer = lc->writer;
-        l->store = lc->store;
-        l->it = it;
-        l->driver = drv->name;
-        l->tenant = fbi_xstrdup(tenant);
-        l->name = fbi_xstrdup(name);
-        l->service = fbi_xstrdup(json_string_value(json_object_get(it->placement, "service")));
-        l->region = fbi_xstrdup(json_string_value(json_object_get(it->placement, "region")));
-        call.record_cb = on_record;
-        call.record_ud = l;
-        call.barrier_cb = on_barrier;
-        call.barrier_ud = l;
         json_t *detail = json_pack("{s:O,s:O}", "placement", it->placement, "specHash",
                                    json_object_get(it->workload, "specHash"));
-        lane_write *w = fbi_xcalloc(1, sizeof *w);
-        w->a = fbi_json_canonical(detail);
+        lane_begin(l, lc, "apply", it, drv->name, tenant, name,
+                   json_string_value(json_object_get(it->placement, "service")),
+                   json_string_value(json_object_get(it->placement, "region")), &call,
+                   fbi_json_canonical(detail));
         json_decref(detail);
-        lane_put(l, write_intent, w);
+        call.record_cb = on_record;
+        call.record_ud = l;
     }
     st = call_verb(it, "apply", drv->apply, ctx, in_text);
     free(in_text);
@@ -520,35 +549,32 @@ static fb_status destroy_one(void *ud, size_t i)
     }
     const char *tenant = json_string_value(json_object_get(it->deployment, "tenant"));
     const char *name = json_string_value(json_object_get(it->deployment, "workload"));
-    long long jid = 0;
-    st = fb_store_journal_begin(lc->store, "destroy", tenant, name, drv->name, NULL, &jid, it->diag);
     json_t *in = json_pack("{s:O}", "deployment", it->deployment);
     char *in_text = fbi_json_canonical(in);
     json_decref(in);
     fbi_call call;
     fbi_call_begin(&call, it->diag, drv->name);
-    if (st == FB_OK) st = call_verb(it, "destroy", drv->destroy, ctx, in_text);
-    fbi_call_end(&call, it->diag);
+    lane *l = &lc->lanes[i];
+    lane_begin(l, lc, "destroy", it, drv->name, tenant, name,
+               json_string_value(json_object_get(it->deployment, "service")),
+               json_string_value(json_object_get(it->deployment, "region")), &call, NULL);
+    st = call_verb(it, "destroy", drv->destroy, ctx, in_text);
     free(in_text);
-    if (st == FB_OK)
-        st = fb_store_delete_deployment(lc->store, tenant, name, drv->name,
-                                        json_string_value(json_object_get(it->deployment, "region")),
-                                        it->diag);
-    if (jid) {
-        json_t *outcome = json_pack("{s:O?,s:o}", "output", it->output, "diagnostics",
-                                    diag_json(it->diag));
-        char *ot = fbi_json_canonical(outcome);
-        json_decref(outcome);
-        fb_store_journal_end(lc->store, jid, st == FB_OK ? "done" : "failed", ot, it->diag);
-        free(ot);
-    }
+    /* queued, not waited for: fbi_destroy collects the store's verdict */
+    lane_write *w = fbi_xcalloc(1, sizeof *w);
+    w->st = st;
+    json_t *j = json_pack("{s:O?,s:o}", "output", it->output, "diagnostics", diag_json(it->diag));
+    w->d = fbi_json_canonical(j);
+    json_decref(j);
+    lane_put(l, write_destroyed, w);
+    fbi_call_end(&call, it->diag);
     return it->status = st;
 }
 
 /* Configures every driver the items need on this thread, then fans out. */
 static fb_status run(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
                      int dry_run, unsigned parallelism, fbi_job_fn fn, fbi_writer *writer,
-                     apply_lane *lanes)
+                     lane *lanes)
 {
     for (size_t i = 0; i < n; i++) {
         if (!items[i].diag) items[i].diag = fb_diag_new();
@@ -564,18 +590,18 @@ static fb_status run(fbi_broker *b, fb_store *store, fbi_deploy_item *items, siz
     return fbi_fanout(n, parallelism, fn, &lc, NULL);
 }
 
-fb_status fbi_apply(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
-                    int dry_run, unsigned parallelism)
+/* Runs fn over the items with lanes and a writer for the store's writes,
+ * then folds the store's verdict on each workload into its item. */
+static fb_status run_lanes(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
+                           unsigned parallelism, fbi_job_fn fn)
 {
-    if (dry_run) return run(b, store, items, n, 1, parallelism, apply_one, NULL, NULL);
-    apply_lane *lanes = fbi_xcalloc(n ? n : 1, sizeof *lanes);
+    lane *lanes = fbi_xcalloc(n ? n : 1, sizeof *lanes);
     fbi_writer *w = fbi_writer_start(store);
-    run(b, store, items, n, 0, parallelism, apply_one, w, lanes);
+    run(b, store, items, n, 0, parallelism, fn, w, lanes);
     fbi_writer_finish(w);
-    /* The store's verdict on each workload's writes. */
     fb_status st = FB_OK;
     for (size_t i = 0; i < n; i++) {
-        apply_lane *l = &lanes[i];
+        lane *l = &lanes[i];
         if (l->slot.diag) fb_diag_move(items[i].diag, l->slot.diag);
         if (l->slot.st != FB_OK && items[i].status == FB_OK) items[i].status = l->slot.st;
         if (st == FB_OK) st = items[i].status;
@@ -589,6 +615,13 @@ fb_status fbi_apply(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size
     return st;
 }
 
+fb_status fbi_apply(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
+                    int dry_run, unsigned parallelism)
+{
+    if (dry_run) return run(b, store, items, n, 1, parallelism, apply_one, NULL, NULL);
+    return run_lanes(b, store, items, n, parallelism, apply_one);
+}
+
 fb_status fbi_observe(fbi_broker *b, fbi_deploy_item *items, size_t n, unsigned parallelism)
 {
     return run(b, NULL, items, n, 0, parallelism, observe_one, NULL, NULL);
@@ -597,7 +630,7 @@ fb_status fbi_observe(fbi_broker *b, fbi_deploy_item *items, size_t n, unsigned 
 fb_status fbi_destroy(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
                       unsigned parallelism)
 {
-    return run(b, store, items, n, 0, parallelism, destroy_one, NULL, NULL);
+    return run_lanes(b, store, items, n, parallelism, destroy_one);
 }
 
 void fbi_deploy_items_free(fbi_deploy_item *items, size_t n)

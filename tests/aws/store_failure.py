@@ -11,7 +11,9 @@ real aws.so and the botocore-checking fake:
     change (CreateFunctionUrlConfig) is not sent and apply fails; once the
     store works again, apply adopts the function and finishes;
   - the other workloads of the same apply are not held back by one that
-    failed."""
+    failed;
+  - destroy: when its intent cannot be stored, no DeleteFunction is sent;
+    once the store works, destroy removes the function and its rows."""
 import os
 import sys
 
@@ -92,6 +94,30 @@ def main():
     ck.ok(sorted(r[0] for r in env.db("SELECT workload FROM deployments WHERE state = 'applied'"))
           == ["c1", "c3"], "the store shows c1 and c3 applied",
           env.db("SELECT workload, state FROM deployments"))
+    env.close()
+
+    # 4. destroy's intent cannot be stored: nothing is deleted
+    fake.reset()
+    env = Env(fake)
+    rc, out, err = env.run("apply", "--target", "aws:us-east-1", spec(env, ["d1"]))
+    ck.ok(rc == 0 and "us-east-1|sf-d1" in fake.state()["lambda"], "d1 applied", (rc, err))
+    env.db("CREATE TRIGGER planted BEFORE INSERT ON journal WHEN NEW.op = 'destroy' "
+           "BEGIN SELECT RAISE(ABORT, 'planted destroy failure'); END")
+    mark = fake.seq()
+    rc, out, err = env.run("destroy", "--all")
+    o = ops(fake.log(mark))
+    ck.ok(rc != 0 and "DeleteFunction" not in o and "us-east-1|sf-d1" in fake.state()["lambda"],
+          "destroy fails and sends no DeleteFunction", (rc, o, err))
+    ck.ok("planted destroy failure" in err, "the error names the store's failure", err)
+    ck.ok(env.db("SELECT workload FROM deployments") == [("d1",)], "the deployment row stays",
+          env.db("SELECT workload FROM deployments"))
+    env.db("DROP TRIGGER planted")
+    rc, out, err = env.run("destroy", "--all")
+    ck.ok(rc == 0 and "us-east-1|sf-d1" not in fake.state()["lambda"]
+          and not env.db("SELECT * FROM deployments") and not env.db("SELECT * FROM resources"),
+          "with the store back, destroy removes the function and its rows", (rc, err))
+    ck.ok(env.db("SELECT op, phase FROM journal WHERE op = 'destroy'") == [("destroy", "done")],
+          "the journal shows the destroy done", env.db("SELECT op, phase FROM journal"))
     env.close()
 
     fake.close()
