@@ -1,8 +1,10 @@
 /* broker.c - configuration, offers and the deploy life cycle shared by the
  * verbs. The journal/record discipline lives here so every driver gets it:
- * an intent row before a provider call, each cloud-side id stored the moment
- * the driver reports it, the outcome written last. A crash at any point
- * leaves either nothing or a row that names what to clean up. */
+ * the intent row and every cloud-side id the driver reports are in the
+ * store before the call's next request that may change anything, the
+ * outcome is written last (through the writer, writer.h, so a parallel
+ * apply's lanes do not queue on the store). A crash at any point leaves
+ * either nothing or a row that names what to clean up. */
 #include "config.h"
 #include "broker.h"
 #include "fanout.h"
