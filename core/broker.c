@@ -223,8 +223,8 @@ typedef struct lifecycle {
     fb_store *store;
     fbi_deploy_item *items;
     int dry_run;
-    fbi_writer *writer; /* apply: the store's writes (NULL: written at once) */
-    lane *lanes;  /* apply: one per item */
+    fbi_writer *writer; /* apply, destroy: the store's writes (NULL: at once) */
+    lane *lanes;        /* apply, destroy: one per item */
 } lifecycle;
 
 /* What apply and destroy write for one workload, through the writer
@@ -247,7 +247,7 @@ struct lane {
 typedef struct lane_write {
     lane *lane;
     char *a, *b, *c, *d; /* owned */
-    fb_status st;        /* outcome: the apply's status */
+    fb_status st;        /* outcome: the verb's status */
     int created;         /* outcome: something exists at the provider */
 } lane_write;
 

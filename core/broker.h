@@ -51,15 +51,18 @@ typedef struct fbi_deploy_item {
 } fbi_deploy_item;
 
 /* Applies each item (concurrently, at most `parallelism` at a time; 0 =
- * configured default). Outside a dry run: a journal intent row before the
- * driver call, every record stored as it happens, the deployment and the
- * workload stored after success, the journal row closed either way.
+ * configured default). Outside a dry run: the journal intent row and every
+ * record are in the store before the item's next request that may change
+ * anything, the deployment and the workload are stored after success, the
+ * journal row is closed either way, and all of it is written (failures
+ * folded into each item's status and diagnostics) before this returns.
  * store may be NULL only for a dry run. */
 fb_status fbi_apply(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
                     int dry_run, unsigned parallelism);
 /* Observes each stored deployment (read-only; never touches the store). */
 fb_status fbi_observe(fbi_broker *b, fbi_deploy_item *items, size_t n, unsigned parallelism);
-/* Destroys each deployment and removes it from the store once gone. */
+/* Destroys each deployment (its journal intent stored before the delete)
+ * and removes it from the store once gone. */
 fb_status fbi_destroy(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
                       unsigned parallelism);
 void fbi_deploy_items_free(fbi_deploy_item *items, size_t n);
