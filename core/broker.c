@@ -371,18 +371,29 @@ static const char *wl_tenant(json_t *w)
     return t ? t : "default";
 }
 
-/* The driver and its context for an item. Contexts are configured before
+/* The driver and its context for an item, refused (with a diagnostic on
+ * the item) when the driver cannot do `what` (deploy, observe, delete):
+ * render-only drivers have no life cycle. Contexts are configured before
  * the fan-out (configure runs on the main thread only). */
-static fb_status item_driver(fbi_broker *b, fbi_deploy_item *it, const fb_driver **drv,
-                             fb_driver_ctx **ctx)
+static fb_status item_driver(fbi_broker *b, fbi_deploy_item *it, const char *what,
+                             const fb_driver **drv, fb_driver_ctx **ctx)
 {
     json_t *where = it->placement ? it->placement : it->deployment;
     const char *provider = json_string_value(json_object_get(where, "provider"));
     if (!provider) {
         fb_diag_add(it->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, "no provider for this workload", NULL);
-        return FB_INVALID;
+        return it->status = FB_INVALID;
     }
-    return fb_registry_context(b->reg, provider, drv, ctx, it->diag);
+    fb_status st = fb_registry_context(b->reg, provider, drv, ctx, it->diag);
+    if (st != FB_OK) return it->status = st;
+    if (!((*drv)->caps & FB_CAP_DEPLOY)) {
+        char *m = fbi_xasprintf("driver %s cannot %s (it renders only)", (*drv)->name, what);
+        fb_diag_add(it->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m,
+                    "use `fedbroker render` to get its documents, or place the workload elsewhere");
+        free(m);
+        return it->status = FB_NOTSUP;
+    }
+    return FB_OK;
 }
 
 /* Calls a JSON-in/JSON-out verb and parses its output into it->output. */
@@ -448,15 +459,8 @@ static fb_status apply_one(void *ud, size_t i)
     fbi_deploy_item *it = &lc->items[i];
     const fb_driver *drv;
     fb_driver_ctx *ctx;
-    fb_status st = item_driver(lc->b, it, &drv, &ctx);
-    if (st != FB_OK) return it->status = st;
-    if (!(drv->caps & FB_CAP_DEPLOY)) {
-        char *m = fbi_xasprintf("driver %s cannot deploy (it renders only)", drv->name);
-        fb_diag_add(it->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m,
-                    "use `fedbroker render` to get its documents, or place the workload elsewhere");
-        free(m);
-        return it->status = FB_NOTSUP;
-    }
+    fb_status st = item_driver(lc->b, it, "deploy", &drv, &ctx);
+    if (st != FB_OK) return st;
     const char *tenant = wl_tenant(it->workload), *name = wl_name(it->workload);
     json_t *in = json_pack("{s:O,s:O,s:O?,s:s}", "workload", it->workload, "placement",
                            it->placement, "deployment", it->deployment, "mode",
@@ -520,12 +524,8 @@ static fb_status observe_one(void *ud, size_t i)
     fbi_deploy_item *it = &lc->items[i];
     const fb_driver *drv;
     fb_driver_ctx *ctx;
-    fb_status st = item_driver(lc->b, it, &drv, &ctx);
-    if (st != FB_OK) return it->status = st;
-    if (!(drv->caps & FB_CAP_DEPLOY)) {
-        fb_diag_add(it->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, "the driver cannot observe", NULL);
-        return it->status = FB_NOTSUP;
-    }
+    fb_status st = item_driver(lc->b, it, "observe", &drv, &ctx);
+    if (st != FB_OK) return st;
     json_t *in = json_pack("{s:O,s:O?}", "deployment", it->deployment, "workload", it->workload);
     char *in_text = fbi_json_canonical(in);
     json_decref(in);
@@ -543,12 +543,8 @@ static fb_status destroy_one(void *ud, size_t i)
     fbi_deploy_item *it = &lc->items[i];
     const fb_driver *drv;
     fb_driver_ctx *ctx;
-    fb_status st = item_driver(lc->b, it, &drv, &ctx);
-    if (st != FB_OK) return it->status = st;
-    if (!(drv->caps & FB_CAP_DEPLOY)) {
-        fb_diag_add(it->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, "the driver cannot delete", NULL);
-        return it->status = FB_NOTSUP;
-    }
+    fb_status st = item_driver(lc->b, it, "delete", &drv, &ctx);
+    if (st != FB_OK) return st;
     const char *tenant = json_string_value(json_object_get(it->deployment, "tenant"));
     const char *name = json_string_value(json_object_get(it->deployment, "workload"));
     json_t *in = json_pack("{s:O}", "deployment", it->deployment);

@@ -39,6 +39,24 @@ json_int_t aws_int(const json_t *o, const char *key, json_int_t dflt)
     return json_is_integer(v) ? json_integer_value(v) : dflt;
 }
 
+void aws_drift(json_t *arr, const char *field, json_t *want, json_t *live)
+{
+    if (!want) want = json_null();
+    if (!live) live = json_null();
+    if (!json_equal(want, live))
+        json_array_append_new(arr, json_pack("{s:s,s:o,s:o}", "field", field, "want", want,
+                                             "live", live));
+    else {
+        json_decref(want);
+        json_decref(live);
+    }
+}
+
+json_t *aws_copy(const json_t *v)
+{
+    return v ? json_deep_copy(v) : NULL;
+}
+
 int aws_region_ok(const aws_ctx *ctx, const char *region)
 {
     for (size_t i = 0; region && i < ctx->n_regions; i++)

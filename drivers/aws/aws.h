@@ -110,6 +110,12 @@ const json_t *aws_spec(const json_t *workload);
 const char *aws_str(const json_t *o, const char *key);
 json_int_t aws_int(const json_t *o, const char *key, json_int_t dflt);
 
+/* observe: appends {field, want, live} to arr when want and live differ
+ * (NULL counts as null). Steals want and live. */
+void aws_drift(json_t *arr, const char *field, json_t *want, json_t *live);
+/* A deep copy of v (new), or NULL when v is NULL: for aws_drift. */
+json_t *aws_copy(const json_t *v);
+
 /* ---- zip.c: deterministic zip ---------------------------------------------- */
 
 /* Builds the deployment package from a code path: a directory (every entry

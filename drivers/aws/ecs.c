@@ -856,24 +856,6 @@ static void depinfo_free(depinfo *d)
 
 /* ---- observe ------------------------------------------------------------------------------------ */
 
-static void drift(json_t *arr, const char *field, json_t *want, json_t *live)
-{
-    if (!want) want = json_null();
-    if (!live) live = json_null();
-    if (!json_equal(want, live))
-        json_array_append_new(arr, json_pack("{s:s,s:o,s:o}", "field", field, "want", want,
-                                             "live", live));
-    else {
-        json_decref(want);
-        json_decref(live);
-    }
-}
-
-static json_t *opt(const json_t *v)
-{
-    return v ? json_deep_copy(v) : NULL;
-}
-
 fb_status aws_ecs_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag)
 {
     const json_t *dep = json_object_get(in, "deployment");
@@ -923,13 +905,14 @@ fb_status aws_ecs_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag 
             const json_t *cd = json_array_get(json_object_get(t, "containerDefinitions"), 0);
             char num[16];
             snprintf(num, sizeof num, "%d", cc.cpu);
-            drift(dr, "cpu", json_string(num), opt(json_object_get(t, "cpu")));
+            aws_drift(dr, "cpu", json_string(num), aws_copy(json_object_get(t, "cpu")));
             snprintf(num, sizeof num, "%d", cc.mem);
-            drift(dr, "memory", json_string(num), opt(json_object_get(t, "memory")));
-            drift(dr, "arch", json_string(!strcmp(cc.arch, "arm64") ? "ARM64" : "X86_64"),
-                  opt(json_object_get(json_object_get(t, "runtimePlatform"), "cpuArchitecture")));
-            drift(dr, "image", opt(json_object_get(cc.spec, "image")),
-                  opt(json_object_get(cd, "image")));
+            aws_drift(dr, "memory", json_string(num), aws_copy(json_object_get(t, "memory")));
+            aws_drift(dr, "arch", json_string(!strcmp(cc.arch, "arm64") ? "ARM64" : "X86_64"),
+                      aws_copy(json_object_get(json_object_get(t, "runtimePlatform"),
+                                               "cpuArchitecture")));
+            aws_drift(dr, "image", aws_copy(json_object_get(cc.spec, "image")),
+                      aws_copy(json_object_get(cd, "image")));
             json_t *live_env = json_object();
             const json_t *kv;
             json_array_foreach(json_object_get(cd, "environment"), i, kv) {
@@ -940,13 +923,13 @@ fb_status aws_ecs_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag 
             json_t *v;
             json_object_foreach(json_object_get(cc.spec, "env"), k, v) {
                 char *f = fbk_xasprintf("env.%s", k);
-                drift(dr, f, json_incref(v), opt(json_object_get(live_env, k)));
+                aws_drift(dr, f, json_incref(v), aws_copy(json_object_get(live_env, k)));
                 free(f);
             }
             json_object_foreach(live_env, k, v) {
                 if (json_object_get(json_object_get(cc.spec, "env"), k)) continue;
                 char *f = fbk_xasprintf("env.%s", k);
-                drift(dr, f, NULL, json_incref(v));
+                aws_drift(dr, f, NULL, json_incref(v));
                 free(f);
             }
             json_decref(live_env);
@@ -961,15 +944,15 @@ fb_status aws_ecs_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag 
                 free(rid);
                 const json_t *tg = json_array_get(json_object_get(ans, "ScalableTargets"), 0);
                 if (st == FB_OK) {
-                    drift(dr, "scaling.minCapacity", json_integer(cc.desired),
-                          opt(json_object_get(tg, "MinCapacity")));
-                    drift(dr, "scaling.maxCapacity", json_integer(cc.max),
-                          opt(json_object_get(tg, "MaxCapacity")));
+                    aws_drift(dr, "scaling.minCapacity", json_integer(cc.desired),
+                              aws_copy(json_object_get(tg, "MinCapacity")));
+                    aws_drift(dr, "scaling.maxCapacity", json_integer(cc.max),
+                              aws_copy(json_object_get(tg, "MaxCapacity")));
                 }
                 json_decref(ans);
             } else if (st == FB_OK) {
-                drift(dr, "desiredCount", json_integer(cc.desired),
-                      opt(json_object_get(svc, "desiredCount")));
+                aws_drift(dr, "desiredCount", json_integer(cc.desired),
+                          aws_copy(json_object_get(svc, "desiredCount")));
             }
         }
     }

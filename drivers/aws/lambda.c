@@ -905,24 +905,6 @@ static json_t *dep_functions(const json_t *dep)
 
 /* ---- observe ------------------------------------------------------------------------------------- */
 
-static void drift(json_t *arr, const char *field, json_t *want /* steals */, json_t *live /* steals */)
-{
-    if (!want) want = json_null();
-    if (!live) live = json_null();
-    if (!json_equal(want, live))
-        json_array_append_new(arr, json_pack("{s:s,s:o,s:o}", "field", field, "want", want,
-                                             "live", live));
-    else {
-        json_decref(want);
-        json_decref(live);
-    }
-}
-
-static json_t *opt(const json_t *v)
-{
-    return v ? json_deep_copy(v) : NULL;
-}
-
 fb_status aws_lambda_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag)
 {
     const json_t *dep = json_object_get(in, "deployment");
@@ -959,44 +941,48 @@ fb_status aws_lambda_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_di
         if (have_w) {
             json_t *want_env = env_object(&l);
             const json_t *live_env = json_object_get(json_object_get(cfg, "Environment"), "Variables");
-            drift(dr, "memoryMiB", json_integer(l.mem), opt(json_object_get(cfg, "MemorySize")));
-            drift(dr, "timeoutSeconds", json_integer(l.timeout_s), opt(json_object_get(cfg, "Timeout")));
-            drift(dr, "arch", json_string(l.arch),
-                  opt(json_array_get(json_object_get(cfg, "Architectures"), 0)));
-            drift(dr, "ephemeralStorageMiB", json_integer(l.eph),
-                  opt(json_object_get(json_object_get(cfg, "EphemeralStorage"), "Size")));
-            drift(dr, "packageType", json_string(l.image ? "Image" : "Zip"),
-                  opt(json_object_get(cfg, "PackageType")));
+            aws_drift(dr, "memoryMiB", json_integer(l.mem),
+                      aws_copy(json_object_get(cfg, "MemorySize")));
+            aws_drift(dr, "timeoutSeconds", json_integer(l.timeout_s),
+                      aws_copy(json_object_get(cfg, "Timeout")));
+            aws_drift(dr, "arch", json_string(l.arch),
+                      aws_copy(json_array_get(json_object_get(cfg, "Architectures"), 0)));
+            aws_drift(dr, "ephemeralStorageMiB", json_integer(l.eph),
+                      aws_copy(json_object_get(json_object_get(cfg, "EphemeralStorage"), "Size")));
+            aws_drift(dr, "packageType", json_string(l.image ? "Image" : "Zip"),
+                      aws_copy(json_object_get(cfg, "PackageType")));
             if (l.image) {
-                drift(dr, "image", json_string(l.image),
-                      opt(json_object_get(json_object_get(live, "Code"), "ImageUri")));
+                aws_drift(dr, "image", json_string(l.image),
+                          aws_copy(json_object_get(json_object_get(live, "Code"), "ImageUri")));
             } else {
-                drift(dr, "runtime", l.runtime ? json_string(l.runtime) : NULL,
-                      opt(json_object_get(cfg, "Runtime")));
-                drift(dr, "handler", opt(json_object_get(l.spec, "handler")),
-                      opt(json_object_get(cfg, "Handler")));
+                aws_drift(dr, "runtime", l.runtime ? json_string(l.runtime) : NULL,
+                          aws_copy(json_object_get(cfg, "Runtime")));
+                aws_drift(dr, "handler", aws_copy(json_object_get(l.spec, "handler")),
+                          aws_copy(json_object_get(cfg, "Handler")));
                 const char *sha = aws_str(json_object_get(dep, "state"), "codeSha256");
-                if (sha) drift(dr, "codeSha256", json_string(sha), opt(json_object_get(cfg, "CodeSha256")));
+                if (sha)
+                    aws_drift(dr, "codeSha256", json_string(sha),
+                              aws_copy(json_object_get(cfg, "CodeSha256")));
             }
             const char *k;
             json_t *v;
             json_object_foreach(want_env, k, v) {
                 char *f = fbk_xasprintf("env.%s", k);
-                drift(dr, f, json_incref(v), opt(json_object_get(live_env, k)));
+                aws_drift(dr, f, json_incref(v), aws_copy(json_object_get(live_env, k)));
                 free(f);
             }
             json_object_foreach((json_t *)live_env, k, v) {
                 if (json_object_get(want_env, k)) continue;
                 char *f = fbk_xasprintf("env.%s", k);
-                drift(dr, f, NULL, json_incref(v));
+                aws_drift(dr, f, NULL, json_incref(v));
                 free(f);
             }
             json_decref(want_env);
-            drift(dr, "reservedConcurrency", l.reserved >= 0 ? json_integer(l.reserved) : NULL,
-                  opt(json_object_get(json_object_get(live, "Concurrency"),
-                                      "ReservedConcurrentExecutions")));
-            drift(dr, "tags.spec-hash", opt(json_object_get(l.w, "specHash")),
-                  opt(json_object_get(json_object_get(live, "Tags"), "spec-hash")));
+            aws_drift(dr, "reservedConcurrency", l.reserved >= 0 ? json_integer(l.reserved) : NULL,
+                      aws_copy(json_object_get(json_object_get(live, "Concurrency"),
+                                          "ReservedConcurrentExecutions")));
+            aws_drift(dr, "tags.spec-hash", aws_copy(json_object_get(l.w, "specHash")),
+                      aws_copy(json_object_get(json_object_get(live, "Tags"), "spec-hash")));
         }
         /* the function URL, when the spec or the state has one */
         int want_url = have_w ? l.url : 0;
@@ -1010,9 +996,10 @@ fb_status aws_lambda_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_di
             if (st == FB_OK && res.err != FB_OK && res.err != FB_NOTFOUND)
                 st = aws_fail(diag, &rq, &res, NULL);
             if (st == FB_OK && have_w)
-                drift(dr, "url.authType", want_url == 1 ? json_string("NONE")
-                                          : want_url == 2 ? json_string("AWS_IAM") : NULL,
-                      res.err == FB_OK ? opt(json_object_get(res.body, "AuthType")) : NULL);
+                aws_drift(dr, "url.authType", want_url == 1 ? json_string("NONE")
+                                              : want_url == 2 ? json_string("AWS_IAM") : NULL,
+                          res.err == FB_OK ? aws_copy(json_object_get(res.body, "AuthType"))
+                                           : NULL);
             aws_res_clear(&res);
         }
     }
