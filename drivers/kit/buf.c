@@ -57,15 +57,21 @@ char *fbk_xstrndup(const char *s, size_t n)
 }
 
 /* printf into a new string. */
-char *fbk_xasprintf(const char *fmt, ...)
+char *fbk_xvasprintf(const char *fmt, va_list ap)
 {
     fbk_buf b;
     fbk_buf_init(&b);
+    fbk_buf_vprintf(&b, fmt, ap);
+    return fbk_buf_steal(&b);
+}
+
+char *fbk_xasprintf(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    fbk_buf_vprintf(&b, fmt, ap);
+    char *s = fbk_xvasprintf(fmt, ap);
     va_end(ap);
-    return fbk_buf_steal(&b);
+    return s;
 }
 
 /* OPENSSL_cleanse is documented not to be optimised away. */

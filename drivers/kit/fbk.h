@@ -73,6 +73,7 @@ void *fbk_xrealloc(void *p, size_t n);
 char *fbk_xstrdup(const char *s);
 char *fbk_xstrndup(const char *s, size_t n);
 char *fbk_xasprintf(const char *fmt, ...) FBK_PRINTF(1, 2);
+char *fbk_xvasprintf(const char *fmt, va_list ap) FBK_PRINTF(1, 0);
 
 /* Overwrites n bytes at p in a way the compiler cannot drop. */
 void fbk_wipe(void *p, size_t n);

@@ -12,13 +12,10 @@ void fbk_diag(const fb_host *host, fb_diag *diag, fb_severity sev, const char *p
               const char *fmt, ...)
 {
     if (!host || !host->diag_add) return;
-    fbk_buf b;
-    fbk_buf_init(&b);
     va_list ap;
     va_start(ap, fmt);
-    fbk_buf_vprintf(&b, fmt, ap);
+    char *text = fbk_xvasprintf(fmt, ap);
     va_end(ap);
-    char *text = fbk_buf_steal(&b);
     char *nl = strchr(text, '\n');
     const char *detail = NULL;
     if (nl) {

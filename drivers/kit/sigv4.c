@@ -66,14 +66,11 @@ static void set_err(char **err, const char *fmt, ...) FBK_PRINTF(2, 3);
 static void set_err(char **err, const char *fmt, ...)
 {
     if (!err) return;
-    fbk_buf b;
-    fbk_buf_init(&b);
     va_list ap;
     va_start(ap, fmt);
-    fbk_buf_vprintf(&b, fmt, ap);
-    va_end(ap);
     free(*err);
-    *err = fbk_buf_steal(&b);
+    *err = fbk_xvasprintf(fmt, ap);
+    va_end(ap);
 }
 
 /* ---- URL --------------------------------------------------------------- */
