@@ -133,6 +133,12 @@ int qd_deployment_id(json_t *dep, const char *key, const char *what, const char 
                      const char **region, fb_diag *diag);
 /* apply's output {state, resources: [res], result?}; steals state, result and
  * res, and on a failure status releases them and returns it. */
+/* After a create answered 2xx: the new id under `key` in its JSON body
+ * (*id, new), recorded at once through host->record as {type, id, region,
+ * device} so a crash cannot orphan it. what names the call in errors. */
+fb_status qd_take_created(const fb_http_response *resp, const char *key, const char *what,
+                          const char *type, const char *region, const char *device, char **id,
+                          fb_diag *diag);
 fb_status qd_apply_output(fb_status st, json_t *state, json_t *result, json_t *res, json_t **out);
 
 fb_status qd_local_apply(fb_driver_ctx *c, qd_job *job, json_t **out, fb_diag *diag);

@@ -828,26 +828,10 @@ fb_status qd_braket_apply(fb_driver_ctx *c, qd_job *job, json_t *prior, json_t *
             return FB_OK;
         }
         if (st == FB_OK && resp.status != 200 && resp.status != 201) st = aws_failure("CreateQuantumTask", &resp, diag);
-        if (st == FB_OK) {
-            json_t *r = json_loads(resp.body ? resp.body : "", 0, NULL);
-            const char *a = json_string_value(json_object_get(r, "quantumTaskArn"));
-            if (a) created = fbk_xstrdup(a);
-            json_decref(r);
-            if (!created) {
-                ERR(diag, NULL, "Braket CreateQuantumTask answered without a quantumTaskArn");
-                st = FB_INTERNAL;
-            }
-        }
+        if (st == FB_OK)
+            st = qd_take_created(&resp, "quantumTaskArn", "Braket CreateQuantumTask",
+                                 "braket-quantum-task", job->region, d->device, &created, diag);
         qd_host->http_free(&resp);
-        if (st == FB_OK) {
-            /* Record the task before anything else, so a crash cannot orphan it. */
-            json_t *rec = json_pack("{s:s,s:s,s:s,s:s}", "type", "braket-quantum-task", "id", created, "region",
-                                    job->region, "device", d->device);
-            char *rt = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
-            json_decref(rec);
-            st = qd_host->record(diag, rt);
-            free(rt);
-        }
         if (st != FB_OK) {
             free(created);
             json_decref(state);

@@ -408,26 +408,10 @@ fb_status qd_ibm_apply(fb_driver_ctx *c, qd_job *job, json_t *prior, json_t **ou
             return FB_OK;
         }
         if (st == FB_OK && resp.status != 200 && resp.status != 201) st = failure("create job", &resp, diag);
-        if (st == FB_OK) {
-            json_t *r = json_loads(resp.body ? resp.body : "", 0, NULL);
-            const char *i = json_string_value(json_object_get(r, "id"));
-            if (i) created = fbk_xstrdup(i);
-            json_decref(r);
-            if (!created) {
-                ERR(diag, NULL, "IBM Quantum created a job but its answer has no \"id\"");
-                st = FB_INTERNAL;
-            }
-        }
+        if (st == FB_OK)
+            st = qd_take_created(&resp, "id", "IBM Quantum's job creation", "ibm-quantum-job",
+                                 job->region, d->device, &created, diag);
         qd_host->http_free(&resp);
-        if (st == FB_OK) {
-            /* Record the job before anything else. */
-            json_t *rec = json_pack("{s:s,s:s,s:s,s:s}", "type", "ibm-quantum-job", "id", created, "region",
-                                    job->region, "device", d->device);
-            char *rt = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
-            json_decref(rec);
-            st = qd_host->record(diag, rt);
-            free(rt);
-        }
         if (st != FB_OK) {
             free(created);
             fbk_free_secret(token);

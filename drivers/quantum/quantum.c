@@ -889,31 +889,45 @@ static json_t *deployment_of(const char *in_json, json_t **in, qd_backend *b, fb
     return NULL;
 }
 
-static fb_status qd_observe(fb_driver_ctx *c, const char *in_json, char **out, fb_diag *diag)
+/* observe of a local run: it finished inside apply and its result is
+ * stored with the deployment (the broker's results table); nothing can
+ * drift. */
+static fb_status local_observe(fb_driver_ctx *c, json_t *dep, json_t **res, fb_diag *diag)
+{
+    (void)c;
+    json_t *state = json_object_get(dep, "state");
+    if (json_is_true(json_object_get(state, "dryRun")) || !jstr(state, "id")) {
+        ERR(diag, NULL, "local job %s was never run: the state comes from a dry run\nrun `fedbroker "
+                        "apply` without --dry-run", jstr(state, "id") ? jstr(state, "id") : "(no id)");
+        return FB_NOTFOUND;
+    }
+    *res = json_pack("{s:s,s:[],s:O}", "status", "ready", "drift", "live", state);
+    return FB_OK;
+}
+
+/* destroy of a local run: a finished run holds nothing to release. */
+static fb_status local_destroy(fb_driver_ctx *c, json_t *dep, json_t **res, fb_diag *diag)
+{
+    (void)c;
+    (void)diag;
+    const char *id = jstr(json_object_get(dep, "state"), "id");
+    *res = json_pack("{s:[s]}", "deleted", id ? id : "");
+    return FB_OK;
+}
+
+typedef fb_status (*backend_verb)(fb_driver_ctx *c, json_t *dep, json_t **res, fb_diag *diag);
+
+/* Runs the verb of the deployment's backend (indexed like backend_names)
+ * and emits its output. */
+static fb_status on_deployment(fb_driver_ctx *c, const char *in_json, const backend_verb fns[3],
+                               char **out, fb_diag *diag)
 {
     json_t *in;
     qd_backend b;
     json_t *dep = deployment_of(in_json, &in, &b, diag);
     if (!dep) return FB_INVALID;
     json_t *res = NULL;
-    fb_status st;
-    json_t *state = json_object_get(dep, "state");
-    if (b == QD_LOCAL) {
-        if (json_is_true(json_object_get(state, "dryRun")) || !jstr(state, "id")) {
-            ERR(diag, NULL, "local job %s was never run: the state comes from a dry run\nrun `fedbroker "
-                            "apply` without --dry-run", jstr(state, "id") ? jstr(state, "id") : "(no id)");
-            st = FB_NOTFOUND;
-        } else {
-            /* The run finished inside apply; its result is stored with the
-             * deployment (the broker's results table). Nothing can drift. */
-            res = json_pack("{s:s,s:[],s:O}", "status", "ready", "drift", "live", state);
-            st = FB_OK;
-        }
-    } else if (b == QD_BRAKET) {
-        st = qd_braket_observe(c, dep, &res, diag);
-    } else {
-        st = qd_ibm_observe(c, dep, &res, diag);
-    }
+    fb_status st = fns[b](c, dep, &res, diag);
     json_decref(in);
     if (st != FB_OK) {
         json_decref(res);
@@ -922,30 +936,16 @@ static fb_status qd_observe(fb_driver_ctx *c, const char *in_json, char **out, f
     return emit(res, out, diag);
 }
 
+static fb_status qd_observe(fb_driver_ctx *c, const char *in_json, char **out, fb_diag *diag)
+{
+    static const backend_verb fns[3] = {local_observe, qd_braket_observe, qd_ibm_observe};
+    return on_deployment(c, in_json, fns, out, diag);
+}
+
 static fb_status qd_destroy(fb_driver_ctx *c, const char *in_json, char **out, fb_diag *diag)
 {
-    json_t *in;
-    qd_backend b;
-    json_t *dep = deployment_of(in_json, &in, &b, diag);
-    if (!dep) return FB_INVALID;
-    json_t *res = NULL;
-    fb_status st;
-    if (b == QD_LOCAL) {
-        /* A finished local run holds nothing to release. */
-        const char *id = jstr(json_object_get(dep, "state"), "id");
-        res = json_pack("{s:[s]}", "deleted", id ? id : "");
-        st = FB_OK;
-    } else if (b == QD_BRAKET) {
-        st = qd_braket_destroy(c, dep, &res, diag);
-    } else {
-        st = qd_ibm_destroy(c, dep, &res, diag);
-    }
-    json_decref(in);
-    if (st != FB_OK) {
-        json_decref(res);
-        return st;
-    }
-    return emit(res, out, diag);
+    static const backend_verb fns[3] = {local_destroy, qd_braket_destroy, qd_ibm_destroy};
+    return on_deployment(c, in_json, fns, out, diag);
 }
 
 /* ---- the driver ---------------------------------------------------------------------- */
@@ -996,6 +996,32 @@ int qd_deployment_id(json_t *dep, const char *key, const char *what, const char 
         return -1;
     }
     return 0;
+}
+
+fb_status qd_take_created(const fb_http_response *resp, const char *key, const char *what,
+                          const char *type, const char *region, const char *device, char **id,
+                          fb_diag *diag)
+{
+    *id = NULL;
+    json_t *r = json_loadb(resp->body ? resp->body : "", resp->body_len, 0, NULL);
+    const char *v = json_string_value(json_object_get(r, key));
+    if (v) *id = fbk_xstrdup(v);
+    json_decref(r);
+    if (!*id) {
+        ERR(diag, NULL, "%s answered without \"%s\"", what, key);
+        return FB_INTERNAL;
+    }
+    json_t *rec = json_pack("{s:s,s:s,s:s,s:s}", "type", type, "id", *id, "region", region,
+                            "device", device);
+    char *rt = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(rec);
+    fb_status st = qd_host->record(diag, rt);
+    free(rt);
+    if (st != FB_OK) {
+        free(*id);
+        *id = NULL;
+    }
+    return st;
 }
 
 fb_status qd_apply_output(fb_status st, json_t *state, json_t *result, json_t *res, json_t **out)
