@@ -5,7 +5,7 @@
 #include "config.h"
 #include "spec.h"
 
-#include <check.h>
+#include "fbtest.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -104,8 +104,7 @@ static char tmpdir[256];
 
 static void make_tmpdir(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/check_spec.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    fbt_tmpdir(tmpdir, sizeof tmpdir, "check_spec");
 }
 
 static void write_tmp(const char *name, const char *text)
@@ -124,33 +123,49 @@ static void write_tmp(const char *name, const char *text)
 
 static void rm_tmpdir(void)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
+    fbt_rmtree(tmpdir);
 }
 
 /* ---- units ---- */
 
-static uint64_t bytes_of(const char *text)
+/* Parses text (JSON) as bytes; *ok says whether the parser accepted it. */
+static uint64_t bytes_parse(const char *text, int *ok)
 {
     json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
     uint64_t b = 0;
     char *err = NULL;
-    int rc = fbi_parse_bytes(v, &b, &err);
+    *ok = fbi_parse_bytes(v, &b, &err) == 0;
+    free(err);
     json_decref(v);
-    ck_assert_msg(rc == 0, "%s: %s", text, err ? err : "");
+    return b;
+}
+
+static uint64_t bytes_of(const char *text)
+{
+    int ok;
+    uint64_t b = bytes_parse(text, &ok);
+    ck_assert_msg(ok, "%s is refused", text);
     return b;
 }
 
 static int bytes_fails(const char *text)
 {
+    int ok;
+    bytes_parse(text, &ok);
+    return !ok;
+}
+
+/* The same for the int64 units that come as JSON (cpu, money). */
+static int64_t unit_of(int (*parse)(const json_t *, int64_t *, char **), const char *text,
+                       int *ok)
+{
     json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
-    uint64_t b = 0;
+    int64_t m = -1;
     char *err = NULL;
-    int rc = fbi_parse_bytes(v, &b, &err);
-    json_decref(v);
+    *ok = parse(v, &m, &err) == 0;
     free(err);
-    return rc != 0;
+    json_decref(v);
+    return m;
 }
 
 START_TEST(units_bytes)
@@ -177,13 +192,7 @@ END_TEST
 
 static int64_t cpu_of(const char *text, int *ok)
 {
-    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
-    int64_t m = -1;
-    char *err = NULL;
-    *ok = fbi_parse_cpu(v, &m, &err) == 0;
-    free(err);
-    json_decref(v);
-    return m;
+    return unit_of(fbi_parse_cpu, text, ok);
 }
 
 START_TEST(units_cpu)
@@ -208,22 +217,28 @@ START_TEST(units_cpu)
 }
 END_TEST
 
-static int64_t ms_of(const char *s)
+static int64_t ms_parse(const char *s, int *ok)
 {
     int64_t ms = -1;
     char *err = NULL;
-    int rc = fbi_parse_duration(s, &ms, &err);
-    ck_assert_msg(rc == 0, "%s: %s", s, err ? err : "");
+    *ok = fbi_parse_duration(s, &ms, &err) == 0;
+    free(err);
+    return ms;
+}
+
+static int64_t ms_of(const char *s)
+{
+    int ok;
+    int64_t ms = ms_parse(s, &ok);
+    ck_assert_msg(ok, "%s is refused", s);
     return ms;
 }
 
 static int ms_fails(const char *s)
 {
-    int64_t ms;
-    char *err = NULL;
-    int rc = fbi_parse_duration(s, &ms, &err);
-    free(err);
-    return rc != 0;
+    int ok;
+    ms_parse(s, &ok);
+    return !ok;
 }
 
 START_TEST(units_duration)
@@ -251,13 +266,7 @@ END_TEST
 
 static int64_t money_of(const char *text, int *ok)
 {
-    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
-    int64_t m = -1;
-    char *err = NULL;
-    *ok = fbi_parse_money(v, &m, &err) == 0;
-    free(err);
-    json_decref(v);
-    return m;
+    return unit_of(fbi_parse_money, text, ok);
 }
 
 START_TEST(units_money)
