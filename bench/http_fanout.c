@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fanout.h"
+#include "broker/fanout.h"
 #include "fault_server.h"
-#include "host.h"
-#include "util.h"
+#include "http/http.h"
+#include "base/util.h"
 
 typedef struct bench {
     fbi_http_client *c;

@@ -10,18 +10,18 @@ FB_CORE_DEPLIBS = $(CURL_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) \
 noinst_LTLIBRARIES += core/libfbcore.la
 core_libfbcore_la_CPPFLAGS = $(FB_CORE_INCS)
 core_libfbcore_la_SOURCES = \
-	core/util.c core/util.h \
-	core/diag.c core/diag.h \
-	core/host.c core/host.h \
-	core/http.c core/http_policy.c \
-	core/fanout.c core/fanout.h \
-	core/registry.c \
-	core/store.c \
-	core/conformance.c \
-	core/broker.c core/broker.h core/writer.c core/writer.h \
-	core/plan.c core/plan.h core/report.c
-core_libfbcore_la_SOURCES += core/solver.c core/solver.h core/solver_impl.h \
-	core/solver_json.c core/solver_heur.c core/solver_bound.c core/solver_lp.c
+	core/base/util.c core/base/util.h \
+	core/base/diag.c core/base/diag.h \
+	core/base/call.c core/base/call.h \
+	core/http/http.c core/http/http.h core/http/http_policy.c \
+	core/host/host.c core/host/registry.c core/host/conformance.c \
+	core/state/store.c core/state/writer.c core/state/writer.h \
+	core/broker/broker.c core/broker/broker.h \
+	core/broker/fanout.c core/broker/fanout.h \
+	core/plan/plan.c core/plan/plan.h core/plan/report.c
+core_libfbcore_la_SOURCES += core/solver/solver.c core/solver/solver.h \
+	core/solver/solver_impl.h core/solver/solver_json.c \
+	core/solver/solver_heur.c core/solver/solver_bound.c core/solver/solver_lp.c
 core_libfbcore_la_LIBADD = $(FB_CORE_DEPLIBS)
 
 lib_LTLIBRARIES += core/libfedbroker.la
@@ -47,16 +47,16 @@ fedbroker_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
 
 # Portable specs: parse, validate (schema embedded at build time), normalise.
 core_libfbcore_la_SOURCES += \
-	core/spec.c core/spec.h \
-	core/spec_schema.c \
-	core/spec_json.c \
-	core/spec_yaml.c \
-	core/spec_units.c
-nodist_core_libfbcore_la_SOURCES = core/spec_schema_data.c
-BUILT_SOURCES += core/spec_schema_data.c
-CLEANFILES += core/spec_schema_data.c
-core/spec_schema_data.c: $(top_srcdir)/schemas/workload.v1.schema.json $(top_srcdir)/schemas/embed.sh
-	$(AM_V_GEN)$(MKDIR_P) core && \
+	core/spec/spec.c core/spec/spec.h \
+	core/spec/spec_schema.c \
+	core/spec/spec_json.c \
+	core/spec/spec_yaml.c \
+	core/spec/spec_units.c
+nodist_core_libfbcore_la_SOURCES = core/spec/spec_schema_data.c
+BUILT_SOURCES += core/spec/spec_schema_data.c
+CLEANFILES += core/spec/spec_schema_data.c
+core/spec/spec_schema_data.c: $(top_srcdir)/schemas/workload.v1.schema.json $(top_srcdir)/schemas/embed.sh
+	$(AM_V_GEN)$(MKDIR_P) core/spec && \
 	$(SHELL) $(top_srcdir)/schemas/embed.sh fbi_spec_schema_data \
 	  $(top_srcdir)/schemas/workload.v1.schema.json > $@.tmp && mv $@.tmp $@
 fbspecschemadir = $(pkgdatadir)/schemas
@@ -64,11 +64,13 @@ dist_fbspecschema_DATA = schemas/workload.v1.schema.json schemas/catalog.v1.sche
 EXTRA_DIST += schemas/embed.sh
 fedbroker_SOURCES += core/cli/cmd_validate.c
 
-# The catalog (catalog/local.mk generates core/catalog_data.c).
-core_libfbcore_la_SOURCES += core/catalog.c core/catalog.h core/catalog_priv.h \
-	core/catalog_csv.c core/catalog_money.c core/catalog_lookup.c \
-	core/catalog_latency.c core/catalog_overrides.c core/catalog_diff.c
-nodist_core_libfbcore_la_SOURCES += core/catalog_data.c
+# The catalog (catalog/local.mk generates core/catalog/catalog_data.c).
+core_libfbcore_la_SOURCES += core/catalog/catalog.c core/catalog/catalog.h \
+	core/catalog/catalog_priv.h core/catalog/catalog_csv.c \
+	core/catalog/catalog_money.c core/catalog/catalog_lookup.c \
+	core/catalog/catalog_latency.c core/catalog/catalog_overrides.c \
+	core/catalog/catalog_diff.c
+nodist_core_libfbcore_la_SOURCES += core/catalog/catalog_data.c
 fedbroker_SOURCES += core/cli/cmd_catalog.c
 fedbroker_SOURCES += core/cli/cmd_quantum.c
 fedbroker_LDADD += quantum/libfbq.la

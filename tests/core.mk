@@ -11,8 +11,8 @@ tests_unit_check_util_SOURCES = tests/unit/check_util.c
 tests_unit_check_util_CPPFLAGS = $(FB_TEST_INCS)
 tests_unit_check_util_LDADD = $(FB_TEST_DEPLIBS)
 
-TESTS += tests/exported_symbols.sh tests/conformance.sh tests/lifecycle.sh tests/cli.sh
-EXTRA_DIST += tests/exported_symbols.sh tests/conformance.sh tests/exported-symbols.txt \
+TESTS += tests/layering.sh tests/exported_symbols.sh tests/conformance.sh tests/lifecycle.sh tests/cli.sh
+EXTRA_DIST += tests/layering.sh tests/exported_symbols.sh tests/conformance.sh tests/exported-symbols.txt \
 	tests/lifecycle.sh tests/fakes/example_cloud.py tests/cli.sh
 
 # plan and report end to end (needs glpk-utils, coinor-cbc, sqlite3)

@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 #include "fedbroker/fedbroker.h"
-#include "broker.h"
+#include "broker/broker.h"
 
 /* One option of a verb. Exactly one of str/flag/list is set. */
 typedef struct fbc_opt {

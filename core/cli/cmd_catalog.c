@@ -3,8 +3,8 @@
  * (price, egress, rtt) from the command line. */
 #include "config.h"
 #include "cli.h"
-#include "catalog.h"
-#include "util.h"
+#include "catalog/catalog.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /* cmd_deploy.c - the life cycle verbs: apply, status, destroy, discover. */
 #include "config.h"
 #include "cli.h"
-#include "host.h"
-#include "spec.h"
-#include "util.h"
+#include "base/call.h"
+#include "spec/spec.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

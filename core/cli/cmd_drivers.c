@@ -2,7 +2,7 @@
  * `fedbroker drivers test PATH.so`: the conformance kit for driver authors. */
 #include "config.h"
 #include "cli.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * for driver authors (see docs/driver-authors.md). */
 #include "config.h"
 #include "cli.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,9 +2,9 @@
  * the report) and `fedbroker report` (render the last saved plan). */
 #include "config.h"
 #include "cli.h"
-#include "plan.h"
-#include "solver.h"
-#include "util.h"
+#include "plan/plan.h"
+#include "solver/solver.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <stdlib.h>

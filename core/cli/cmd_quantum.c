@@ -3,7 +3,7 @@
  * `fedbroker quantum qasm3 FILE.qasm`: print it converted to OpenQASM 3. */
 #include "config.h"
 #include "cli.h"
-#include "util.h"
+#include "base/util.h"
 #include "fbq.h"
 
 #include <errno.h>

@@ -2,8 +2,8 @@
  * provider-native documents a driver would send, without any network. */
 #include "config.h"
 #include "cli.h"
-#include "spec.h"
-#include "util.h"
+#include "spec/spec.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * keeps them with each workload. Reads the store only. */
 #include "config.h"
 #include "cli.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,8 +2,8 @@
  * fedbroker-placement-instance/1 file (docs/solver.md). */
 #include "config.h"
 #include "cli.h"
-#include "solver.h"
-#include "util.h"
+#include "solver/solver.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <stdlib.h>

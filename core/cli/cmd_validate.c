@@ -2,8 +2,8 @@
  * normalise portable specs; print what is valid and every error. */
 #include "config.h"
 #include "cli.h"
-#include "spec.h"
-#include "util.h"
+#include "spec/spec.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * broker and the store, print diagnostics. */
 #include "config.h"
 #include "cli.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

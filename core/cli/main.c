@@ -1,8 +1,8 @@
 /* main.c - the fedbroker command: dispatches to one verb per file. */
 #include "config.h"
 #include "cli.h"
-#include "util.h"
-#include "host.h"
+#include "base/util.h"
+#include "http/http.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * errors behave the same everywhere. */
 #include "config.h"
 #include "cli.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

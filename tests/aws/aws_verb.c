@@ -9,7 +9,7 @@
  * "diagnostics": [...]} on stdout. Exit 0 unless the tool itself fails. */
 #include "config.h"
 #include "fedbroker/fedbroker.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -24,9 +24,9 @@ $CC -std=c11 -g -O1 -fno-omit-frame-pointer \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$out" -I"$top/core" $(pkg-config --cflags jansson yaml-0.1 libcrypto) \
     "$top/tests/fuzz/fuzz_spec.c" \
-    "$top/core/util.c" "$top/core/diag.c" \
-    "$top/core/spec.c" "$top/core/spec_schema.c" "$top/core/spec_json.c" \
-    "$top/core/spec_yaml.c" "$top/core/spec_units.c" "$out/spec_schema_data.c" \
+    "$top/core/base/util.c" "$top/core/base/diag.c" "$top/core/base/call.c" \
+    "$top/core/spec/spec.c" "$top/core/spec/spec_schema.c" "$top/core/spec/spec_json.c" \
+    "$top/core/spec/spec_yaml.c" "$top/core/spec/spec_units.c" "$out/spec_schema_data.c" \
     $(pkg-config --libs jansson yaml-0.1 libcrypto) -lpthread -lm \
     -o "$out/fuzz_spec"
 for f in "$top"/examples/*.yaml "$top"/examples/*.json "$top"/examples/*.qasm \

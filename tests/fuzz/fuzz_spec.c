@@ -4,7 +4,7 @@
  * undefined behaviour, whatever the bytes. Build and run with
  * tests/fuzz/build.sh (not part of `make check`). */
 #include "config.h"
-#include "spec.h"
+#include "spec/spec.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -20,7 +20,7 @@
  */
 #include "config.h"
 #include "fedbroker/fedbroker.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <jansson.h>
 #include <stdio.h>

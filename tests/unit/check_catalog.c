@@ -4,8 +4,8 @@
  * precedence, egress paths, latency origins, and the distance model against
  * the measured matrix. */
 #include "config.h"
-#include "catalog.h"
-#include "util.h"
+#include "catalog/catalog.h"
+#include "base/util.h"
 
 #include "fbtest.h"
 

@@ -13,11 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "diag.h"
-#include "fanout.h"
+#include "base/diag.h"
+#include "broker/fanout.h"
 #include "fault_server.h"
-#include "host.h"
-#include "util.h"
+#include "base/call.h"
+#include "http/http.h"
+#include "base/util.h"
 
 #ifndef FB_TEST_SRCDIR
 #define FB_TEST_SRCDIR "."

@@ -10,7 +10,7 @@
 #include "config.h"
 #include "fbk.h"
 #include "fedbroker/fedbroker.h"
-#include "host.h"
+#include "base/call.h"
 
 #include <check.h>
 #include <errno.h>

@@ -4,7 +4,7 @@
 #include "config.h"
 #include "fbtest.h"
 #include "fedbroker/fedbroker.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <stdio.h>
 #include <string.h>

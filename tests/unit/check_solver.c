@@ -5,8 +5,8 @@
  * the test's own arrays), and GLPK's branch and bound reading our LP export
  * back through glp_read_lp. */
 #include "config.h"
-#include "solver.h"
-#include "util.h"
+#include "solver/solver.h"
+#include "base/util.h"
 
 #include <check.h>
 #include <glpk.h>

@@ -3,7 +3,7 @@
  * the schema loader and the semantic rules. The schema-agreement corpus is
  * tested separately (tests/spec/agree.sh) against python3-jsonschema. */
 #include "config.h"
-#include "spec.h"
+#include "spec/spec.h"
 
 #include "fbtest.h"
 #include <stdlib.h>

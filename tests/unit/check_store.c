@@ -4,8 +4,8 @@
 #include "config.h"
 #include "fbtest.h"
 #include "fedbroker/fedbroker.h"
-#include "util.h"
-#include "writer.h"
+#include "base/util.h"
+#include "state/writer.h"
 
 #include <pthread.h>
 #include <sqlite3.h>

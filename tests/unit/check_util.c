@@ -2,7 +2,7 @@
  * distance, JSON pointer escaping and canonical hashing. */
 #include "config.h"
 #include "fbtest.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <string.h>
 #include <time.h>

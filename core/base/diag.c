@@ -1,0 +1,138 @@
+/* diag.c - diagnostics: every problem found, with where and what to do.
+ * The same structure is the per-call context handed to drivers. */
+#include "config.h"
+#include "base/diag.h"
+#include "base/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+fb_diag *fb_diag_new(void)
+{
+    return fbi_xcalloc(1, sizeof(fb_diag));
+}
+
+static void item_free(fbi_diag_item *it)
+{
+    free(it->file);
+    free(it->pointer);
+    free(it->summary);
+    free(it->detail);
+}
+
+void fb_diag_free(fb_diag *d)
+{
+    if (!d) return;
+    for (size_t i = 0; i < d->n; i++) item_free(&d->items[i]);
+    free(d->items);
+    free(d->file);
+    free(d);
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? fbi_xstrdup(s) : NULL;
+}
+
+void fb_diag_add(fb_diag *d, fb_severity sev, const char *file, int line,
+                 int column, const char *pointer, const char *summary,
+                 const char *detail)
+{
+    if (!d) return;
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 8;
+        d->items = fbi_xrealloc(d->items, d->cap * sizeof *d->items);
+    }
+    fbi_diag_item *it = &d->items[d->n++];
+    it->sev = sev;
+    it->file = dup_or_null(file ? file : d->file);
+    it->line = line;
+    it->column = column;
+    it->pointer = dup_or_null(pointer);
+    it->summary = fbi_xstrdup(summary ? summary : "(no summary)");
+    it->detail = dup_or_null(detail);
+}
+
+size_t fb_diag_count(const fb_diag *d)
+{
+    return d ? d->n : 0;
+}
+
+size_t fb_diag_errors(const fb_diag *d)
+{
+    size_t n = 0;
+    for (size_t i = 0; d && i < d->n; i++)
+        if (d->items[i].sev == FB_SEV_ERROR) n++;
+    return n;
+}
+
+void fb_diag_set_file(fb_diag *d, const char *file)
+{
+    free(d->file);
+    d->file = dup_or_null(file);
+}
+
+void fb_diag_move(fb_diag *dst, fb_diag *src)
+{
+    for (size_t i = 0; i < src->n; i++) {
+        if (dst->n == dst->cap) {
+            dst->cap = dst->cap ? dst->cap * 2 : 8;
+            dst->items = fbi_xrealloc(dst->items, dst->cap * sizeof *dst->items);
+        }
+        dst->items[dst->n++] = src->items[i];
+    }
+    src->n = 0;
+}
+
+fb_severity fb_diag_severity(const fb_diag *d, size_t i) { return d->items[i].sev; }
+const char *fb_diag_summary(const fb_diag *d, size_t i) { return d->items[i].summary; }
+const char *fb_diag_detail(const fb_diag *d, size_t i) { return d->items[i].detail; }
+const char *fb_diag_pointer(const fb_diag *d, size_t i) { return d->items[i].pointer; }
+const char *fb_diag_file(const fb_diag *d, size_t i) { return d->items[i].file; }
+int fb_diag_line(const fb_diag *d, size_t i) { return d->items[i].line; }
+int fb_diag_column(const fb_diag *d, size_t i) { return d->items[i].column; }
+
+static const char *sev_name(fb_severity s)
+{
+    return s == FB_SEV_ERROR ? "error" : s == FB_SEV_WARNING ? "warning" : "note";
+}
+
+void fb_diag_print(const fb_diag *d, FILE *out)
+{
+    for (size_t i = 0; d && i < d->n; i++) {
+        const fbi_diag_item *it = &d->items[i];
+        if (it->file) {
+            fputs(it->file, out);
+            if (it->line > 0) {
+                fprintf(out, ":%d", it->line);
+                if (it->column > 0) fprintf(out, ":%d", it->column);
+            }
+            fputs(": ", out);
+        }
+        fprintf(out, "%s: ", sev_name(it->sev));
+        if (it->pointer) fprintf(out, "%s: ", it->pointer[0] ? it->pointer : "(document)");
+        fputs(it->summary, out);
+        fputc('\n', out);
+        if (it->detail) fprintf(out, "  %s\n", it->detail);
+    }
+}
+
+char *fb_diag_to_json(const fb_diag *d)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; d && i < d->n; i++) {
+        const fbi_diag_item *it = &d->items[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "severity", json_string(sev_name(it->sev)));
+        if (it->file) json_object_set_new(o, "file", json_string(it->file));
+        if (it->line > 0) json_object_set_new(o, "line", json_integer(it->line));
+        if (it->column > 0) json_object_set_new(o, "column", json_integer(it->column));
+        if (it->pointer) json_object_set_new(o, "pointer", json_string(it->pointer));
+        json_object_set_new(o, "summary", json_string(it->summary));
+        if (it->detail) json_object_set_new(o, "detail", json_string(it->detail));
+        json_array_append_new(arr, o);
+    }
+    char *s = json_dumps(arr, JSON_INDENT(2));
+    json_decref(arr);
+    return s;
+}

@@ -1,0 +1,643 @@
+/* broker.c - configuration, offers and the deploy life cycle shared by the
+ * verbs. The journal/record discipline lives here so every driver gets it:
+ * the intent row and every cloud-side id the driver reports are in the
+ * store before the call's next request that may change anything, the
+ * outcome is written last (through the writer, writer.h, so a parallel
+ * apply's lanes do not queue on the store). A crash at any point leaves
+ * either nothing or a row that names what to clean up. */
+#include "config.h"
+#include "broker/broker.h"
+#include "broker/fanout.h"
+#include "base/call.h"
+#include "http/http.h"
+#include "spec/spec.h"
+#include "base/util.h"
+#include "state/writer.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define FB_CONFIG_MAX (1u << 20)
+
+/* Reads and parses one configuration file (JSON or YAML, one document). */
+static json_t *config_read(const char *path, fb_diag *diag)
+{
+    char *err = NULL;
+    size_t len;
+    char *text = fbi_read_file(path, FB_CONFIG_MAX, &len, &err);
+    if (!text) {
+        fb_diag_add(diag, FB_SEV_ERROR, path, 0, 0, NULL, err,
+                    "fix FEDBROKER_CONFIG or remove the file to use the defaults");
+        free(err);
+        return NULL;
+    }
+    fbi_parsed parsed;
+    memset(&parsed, 0, sizeof parsed);
+    json_t *cfg = NULL;
+    if (fbi_spec_parse(path, text, len, FBI_FMT_AUTO, &parsed, diag) == 0) {
+        if (parsed.n == 1 && json_is_object(parsed.docs[0].value)) {
+            cfg = json_incref(parsed.docs[0].value);
+        } else {
+            fb_diag_add(diag, FB_SEV_ERROR, path, 0, 0, NULL,
+                        "the configuration must be one object (drivers, http, catalog, overrides)",
+                        NULL);
+        }
+    }
+    fbi_parsed_free(&parsed);
+    free(text);
+    return cfg;
+}
+
+json_t *fbi_config_load(fb_diag *diag)
+{
+    const char *env = getenv("FEDBROKER_CONFIG");
+    json_t *cfg = NULL;
+    if (env && *env) {
+        cfg = config_read(env, diag);
+    } else {
+        char *dir = fb_state_dir();
+        static const char *names[] = {"config.json", "config.yaml", "config.yml"};
+        for (size_t i = 0; i < 3 && !cfg; i++) {
+            char *p = fbi_xasprintf("%s/%s", dir, names[i]);
+            struct stat st;
+            if (stat(p, &st) == 0) {
+                cfg = config_read(p, diag);
+                if (!cfg) { free(p); free(dir); return NULL; }
+            }
+            free(p);
+        }
+        free(dir);
+        if (!cfg) cfg = json_object();
+    }
+    if (!cfg) return NULL;
+    json_t *drivers = json_object_get(cfg, "drivers");
+    if (drivers && !json_is_object(drivers)) {
+        fb_diag_add(diag, FB_SEV_ERROR, env, 0, 0, "/drivers", "expected an object of driver "
+                    "name -> settings", NULL);
+        json_decref(cfg);
+        return NULL;
+    }
+    char *text = fbi_json_canonical(cfg);
+    fb_status st = fbi_http_configure(text, diag);
+    free(text);
+    if (st != FB_OK) {
+        json_decref(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+fb_status fbi_broker_open(fbi_broker *b, fb_diag *diag)
+{
+    memset(b, 0, sizeof *b);
+    b->config = fbi_config_load(diag);
+    if (!b->config) return FB_INVALID;
+    fb_diag *load = fb_diag_new();
+    fb_registry_open(NULL, &b->reg, load);
+    /* A refused driver is not fatal for the others: report it as a warning. */
+    for (size_t i = 0; i < fb_diag_count(load); i++)
+        fb_diag_add(diag, FB_SEV_WARNING, fb_diag_file(load, i), 0, 0, NULL,
+                    fb_diag_summary(load, i), fb_diag_detail(load, i));
+    fb_diag_free(load);
+    char *text = fbi_json_canonical(b->config);
+    fb_registry_set_config(b->reg, text);
+    free(text);
+    return FB_OK;
+}
+
+void fbi_broker_close(fbi_broker *b)
+{
+    fb_registry_free(b->reg);
+    json_decref(b->config);
+    json_decref(b->offers);
+    memset(b, 0, sizeof *b);
+}
+
+json_t *fbi_broker_offers(fbi_broker *b, fb_diag *diag)
+{
+    if (b->offers) return b->offers;
+    b->offers = json_array();
+    for (size_t i = 0; i < fb_registry_count(b->reg); i++) {
+        const fb_driver *drv = fb_registry_get(b->reg, i);
+        if (!(drv->caps & (FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_QUANTUM))) continue;
+        fb_driver_ctx *ctx;
+        fb_diag *d = fb_diag_new();
+        char *out = NULL;
+        if (fb_registry_context(b->reg, drv->name, &drv, &ctx, d) != FB_OK ||
+            drv->offers(ctx, &out, d) != FB_OK) {
+            for (size_t k = 0; k < fb_diag_count(d); k++) {
+                char *m = fbi_xasprintf("driver %s offers nothing: %s", drv->name,
+                                        fb_diag_summary(d, k));
+                fb_diag_add(diag, FB_SEV_WARNING, NULL, 0, 0, NULL, m, fb_diag_detail(d, k));
+                free(m);
+            }
+            fb_diag_free(d);
+            free(out);
+            continue;
+        }
+        fb_diag_free(d);
+        json_t *j = out ? json_loads(out, 0, NULL) : NULL;
+        free(out);
+        size_t k;
+        json_t *o;
+        json_array_foreach(json_object_get(j, "offers"), k, o) {
+            if (!json_is_object(o)) continue;
+            json_t *c = json_deep_copy(o);
+            json_object_set_new(c, "provider", json_string(drv->name));
+            json_array_append_new(b->offers, c);
+        }
+        json_decref(j);
+    }
+    return b->offers;
+}
+
+int fbi_parse_target(const char *target, char **provider, char **region, fb_diag *diag)
+{
+    const char *colon = strchr(target, ':');
+    *provider = colon ? fbi_xstrndup(target, (size_t)(colon - target)) : fbi_xstrdup(target);
+    *region = colon && colon[1] ? fbi_xstrdup(colon + 1) : NULL;
+    if (!**provider) {
+        fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, "--target needs PROVIDER[:REGION]",
+                    "for example --target aws:us-east-1 or --target k8s");
+        free(*provider);
+        free(*region);
+        *provider = *region = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int str_eq(json_t *o, const char *key, const char *want)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v && !strcmp(v, want);
+}
+
+json_t *fbi_broker_placement(fbi_broker *b, const char *kind, const char *provider,
+                             const char *region, const char *service, fb_diag *diag)
+{
+    json_t *offers = fbi_broker_offers(b, diag);
+    size_t i;
+    json_t *o;
+    json_array_foreach(offers, i, o) {
+        if (!str_eq(o, "provider", provider) || !str_eq(o, "kind", kind)) continue;
+        if (region && !str_eq(o, "region", region)) continue;
+        if (service && !str_eq(o, "service", service)) continue;
+        return json_pack("{s:s,s:O,s:O,s:s,s:O}", "provider", provider, "service",
+                         json_object_get(o, "service"), "region", json_object_get(o, "region"),
+                         "kind", kind, "offer", o);
+    }
+    /* Say what there is, so the user can pick. */
+    fbi_buf have;
+    fbi_buf_init(&have);
+    size_t shown = 0;
+    json_array_foreach(offers, i, o) {
+        if (!str_eq(o, "provider", provider) || !str_eq(o, "kind", kind)) continue;
+        if (shown++ < 12)
+            fbi_buf_printf(&have, "%s%s:%s (%s)", shown > 1 ? ", " : "", provider,
+                           json_string_value(json_object_get(o, "region")),
+                           json_string_value(json_object_get(o, "service")));
+    }
+    if (shown > 12) fbi_buf_printf(&have, ", ... %zu in all", shown);
+    const fb_driver *drv = fb_registry_find(b->reg, provider);
+    char *m = fbi_xasprintf("no offer for a %s on %s%s%s%s%s", kind, provider,
+                            region ? " in " : "", region ? region : "",
+                            service ? " with service " : "", service ? service : "");
+    char *detail = !drv ? fbi_xasprintf("no driver named '%s' is loaded; `fedbroker drivers` "
+                                        "lists them", provider)
+                 : shown ? fbi_xasprintf("%s offers: %s", provider, have.data)
+                         : fbi_xasprintf("driver %s has no offers for kind %s", provider, kind);
+    fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m, detail);
+    free(m);
+    free(detail);
+    fbi_buf_free(&have);
+    return NULL;
+}
+
+/* ---- the life cycle ------------------------------------------------------- */
+
+typedef struct lane lane;
+
+typedef struct lifecycle {
+    fbi_broker *b;
+    fb_store *store;
+    fbi_deploy_item *items;
+    int dry_run;
+    fbi_writer *writer; /* apply, destroy: the store's writes (NULL: at once) */
+    lane *lanes;        /* apply, destroy: one per item */
+} lifecycle;
+
+/* What apply and destroy write for one workload, through the writer
+ * (writer.h): the journal's intent (apply: with the 'creating' row), each
+ * recorded resource, the outcome. jid is the intent's row, set on the
+ * writer's thread and read there by the outcome, which is queued after
+ * it. */
+struct lane {
+    const char *op; /* "apply" or "destroy" */
+    fbi_write_slot slot;
+    fbi_writer *writer;
+    fb_store *store;
+    fbi_deploy_item *it;
+    const char *driver; /* borrowed from the registry */
+    char *tenant, *name, *service, *region;
+    long long jid;
+};
+
+/* The texts of one write; which fields count depends on the write. */
+typedef struct lane_write {
+    lane *lane;
+    char *a, *b, *c, *d; /* owned */
+    fb_status st;        /* outcome: the verb's status */
+    int created;         /* outcome: something exists at the provider */
+} lane_write;
+
+static void lane_write_free(void *ud)
+{
+    lane_write *w = ud;
+    free(w->a);
+    free(w->b);
+    free(w->c);
+    free(w->d);
+    free(w);
+}
+
+static void lane_put(lane *l, fbi_write_fn fn, lane_write *w)
+{
+    w->lane = l;
+    fbi_writer_put(l->writer, l->store, &l->slot, fn, w, lane_write_free);
+}
+
+/* The intent (a: journal detail) and, for a workload apply creates, a
+ * deployment row in state 'creating', so a crash between a create and the
+ * end of apply leaves something `destroy` finds. */
+static fb_status write_intent(fb_store *s, void *ud, fb_diag *d)
+{
+    lane_write *w = ud;
+    lane *l = w->lane;
+    fb_status st = fb_store_journal_begin(s, l->op, l->tenant, l->name, l->driver, w->a,
+                                          &l->jid, d);
+    if (st == FB_OK && !strcmp(l->op, "apply") && !l->it->deployment)
+        st = fb_store_put_deployment(s, l->tenant, l->name, l->driver, l->service, l->region,
+                                     "creating", "{}", d);
+    return st;
+}
+
+/* A resource the driver recorded (a: its JSON). */
+static fb_status write_record(fb_store *s, void *ud, fb_diag *d)
+{
+    lane_write *w = ud;
+    lane *l = w->lane;
+    return fb_store_put_resource(s, l->tenant, l->name, l->driver, w->a, d);
+}
+
+/* The outcome: on success the workload (a), its deployment applied (b:
+ * state) and any result (c); on failure the deployment kept as failed when
+ * something exists, else removed; the journal row closed (d). */
+static fb_status write_outcome(fb_store *s, void *ud, fb_diag *d)
+{
+    lane_write *w = ud;
+    lane *l = w->lane;
+    json_t *wl = l->it->workload;
+    fb_status st = w->st;
+    if (st == FB_OK) {
+        st = fb_store_put_workload(s, l->tenant, l->name,
+                                   json_string_value(json_object_get(wl, "kind")), w->a,
+                                   json_string_value(json_object_get(wl, "specHash")), d);
+        if (st == FB_OK)
+            st = fb_store_put_deployment(s, l->tenant, l->name, l->driver, l->service, l->region,
+                                         "applied", w->b ? w->b : "{}", d);
+        if (st == FB_OK && w->c) st = fb_store_put_result(s, l->tenant, l->name, "result", w->c, d);
+    } else if (w->created) {
+        /* keep the row (and the state of the last successful apply) so
+         * `fedbroker destroy` can remove what exists */
+        fb_store_put_deployment(s, l->tenant, l->name, l->driver, l->service, l->region,
+                                "failed", w->b ? w->b : "{}", d);
+    } else {
+        /* nothing was created: no row to leave behind */
+        fb_store_delete_deployment(s, l->tenant, l->name, l->driver, l->region, d);
+    }
+    if (l->jid)
+        fb_store_journal_end(s, l->jid, st == FB_OK && w->st == FB_OK ? "done" : "failed", w->d, d);
+    /* a failed apply is the item's failure already, not the store's */
+    return w->st == FB_OK ? st : FB_OK;
+}
+
+/* destroy's outcome: the deployment (and its resources) gone from the
+ * store once gone at the provider, and the journal row closed (d). */
+static fb_status write_destroyed(fb_store *s, void *ud, fb_diag *d)
+{
+    lane_write *w = ud;
+    lane *l = w->lane;
+    fb_status st = w->st == FB_OK
+                       ? fb_store_delete_deployment(s, l->tenant, l->name, l->driver, l->region, d)
+                       : FB_OK;
+    if (l->jid)
+        fb_store_journal_end(s, l->jid, st == FB_OK && w->st == FB_OK ? "done" : "failed", w->d, d);
+    return st;
+}
+
+/* Where host->record lands: queued, stored before the call's next change. */
+static fb_status on_record(void *ud, const char *driver, const char *resource_json, fb_diag *d)
+{
+    (void)driver;
+    (void)d;
+    lane *l = ud;
+    lane_write *w = fbi_xcalloc(1, sizeof *w);
+    w->a = fbi_xstrdup(resource_json);
+    lane_put(l, write_record, w);
+    return FB_OK;
+}
+
+static fb_status on_barrier(void *ud, fb_diag *d)
+{
+    lane *l = ud;
+    fb_status st = fbi_writer_wait(l->writer, &l->slot, d);
+    if (st != FB_OK)
+        fb_diag_add(d, FB_SEV_ERROR, NULL, 0, 0, NULL,
+                    "not sent: the state store could not record this workload's progress",
+                    "nothing more is changed for it until the store works again; see the "
+                    "store's message above");
+    return st;
+}
+
+static const char *wl_name(json_t *w)
+{
+    return json_string_value(json_object_get(json_object_get(w, "metadata"), "name"));
+}
+
+static const char *wl_tenant(json_t *w)
+{
+    const char *t = json_string_value(json_object_get(json_object_get(w, "metadata"), "tenant"));
+    return t ? t : "default";
+}
+
+/* The driver and its context for an item, refused (with a diagnostic on
+ * the item) when the driver cannot do `what` (deploy, observe, delete):
+ * render-only drivers have no life cycle. Contexts are configured before
+ * the fan-out (configure runs on the main thread only). */
+static fb_status item_driver(fbi_broker *b, fbi_deploy_item *it, const char *what,
+                             const fb_driver **drv, fb_driver_ctx **ctx)
+{
+    json_t *where = it->placement ? it->placement : it->deployment;
+    const char *provider = json_string_value(json_object_get(where, "provider"));
+    if (!provider) {
+        fb_diag_add(it->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, "no provider for this workload", NULL);
+        return it->status = FB_INVALID;
+    }
+    fb_status st = fb_registry_context(b->reg, provider, drv, ctx, it->diag);
+    if (st != FB_OK) return it->status = st;
+    if (!((*drv)->caps & FB_CAP_DEPLOY)) {
+        char *m = fbi_xasprintf("driver %s cannot %s (it renders only)", (*drv)->name, what);
+        fb_diag_add(it->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m,
+                    "use `fedbroker render` to get its documents, or place the workload elsewhere");
+        free(m);
+        return it->status = FB_NOTSUP;
+    }
+    return FB_OK;
+}
+
+/* Calls a JSON-in/JSON-out verb and parses its output into it->output. */
+static fb_status call_verb(fbi_deploy_item *it, const char *verb,
+                           fb_status (*fn)(fb_driver_ctx *, const char *, char **, fb_diag *),
+                           fb_driver_ctx *ctx, const char *in_text)
+{
+    char *out = NULL;
+    fb_status st = fn(ctx, in_text, &out, it->diag);
+    if (out) {
+        json_error_t je;
+        it->output = json_loads(out, 0, &je);
+        if (!it->output && st == FB_OK) {
+            char *m = fbi_xasprintf("the driver's %s output is not JSON: %s", verb, je.text);
+            fb_diag_add(it->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m, NULL);
+            free(m);
+            st = FB_INTERNAL;
+        }
+        free(out);
+    }
+    if (st != FB_OK && fb_diag_errors(it->diag) == 0) {
+        char *m = fbi_xasprintf("%s failed (%s) and the driver said nothing more", verb,
+                                fbi_status_name(st));
+        fb_diag_add(it->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m, NULL);
+        free(m);
+    }
+    return st;
+}
+
+static json_t *diag_json(const fb_diag *d)
+{
+    char *t = fb_diag_to_json(d);
+    json_t *j = json_loads(t, 0, NULL);
+    free(t);
+    return j;
+}
+
+/* Binds lane l to item it and to call (the barrier goes through the
+ * writer) and queues the intent (detail: a new text, stolen). */
+static void lane_begin(lane *l, const lifecycle *lc, const char *op, fbi_deploy_item *it,
+                       const char *driver, const char *tenant, const char *name,
+                       const char *service, const char *region, fbi_call *call, char *detail)
+{
+    l->op = op;
+    l->writer = lc->writer;
+    l->store = lc->store;
+    l->it = it;
+    l->driver = driver;
+    l->tenant = fbi_xstrdup(tenant);
+    l->name = fbi_xstrdup(name);
+    l->service = service ? fbi_xstrdup(service) : NULL;
+    l->region = region ? fbi_xstrdup(region) : NULL;
+    call->barrier_cb = on_barrier;
+    call->barrier_ud = l;
+    lane_write *w = fbi_xcalloc(1, sizeof *w);
+    w->a = detail;
+    lane_put(l, write_intent, w);
+}
+
+static fb_status apply_one(void *ud, size_t i)
+{
+    lifecycle *lc = ud;
+    fbi_deploy_item *it = &lc->items[i];
+    const fb_driver *drv;
+    fb_driver_ctx *ctx;
+    fb_status st = item_driver(lc->b, it, "deploy", &drv, &ctx);
+    if (st != FB_OK) return st;
+    const char *tenant = wl_tenant(it->workload), *name = wl_name(it->workload);
+    json_t *in = json_pack("{s:O,s:O,s:O?,s:s}", "workload", it->workload, "placement",
+                           it->placement, "deployment", it->deployment, "mode",
+                           lc->dry_run ? "dry-run" : "apply");
+    /* one serialisation for validate and apply; key order does not matter
+     * to a driver, so no sorting */
+    char *in_text = json_dumps(in, JSON_COMPACT);
+    json_decref(in);
+    st = drv->validate(ctx, in_text, it->diag);
+    if (st != FB_OK) {
+        free(in_text);
+        return it->status = st;
+    }
+    fbi_call call;
+    fbi_call_begin(&call, it->diag, drv->name);
+    call.dry_run = lc->dry_run;
+    lane *l = lc->dry_run ? NULL : &lc->lanes[i];
+    if (l) {
+        json_t *detail = json_pack("{s:O,s:O}", "placement", it->placement, "specHash",
+                                   json_object_get(it->workload, "specHash"));
+        lane_begin(l, lc, "apply", it, drv->name, tenant, name,
+                   json_string_value(json_object_get(it->placement, "service")),
+                   json_string_value(json_object_get(it->placement, "region")), &call,
+                   fbi_json_canonical(detail));
+        json_decref(detail);
+        call.record_cb = on_record;
+        call.record_ud = l;
+    }
+    st = call_verb(it, "apply", drv->apply, ctx, in_text);
+    free(in_text);
+    if (!l) {
+        it->requests = call.dry_requests ? json_incref(call.dry_requests) : json_array();
+    } else {
+        /* queued, not waited for: fbi_apply collects the store's verdict */
+        json_t *state = json_object_get(it->output, "state");
+        lane_write *w = fbi_xcalloc(1, sizeof *w);
+        w->st = st;
+        w->created = json_array_size(call.recorded) > 0 || it->deployment;
+        if (st == FB_OK) {
+            w->a = fbi_spec_text(it->workload);
+            w->b = state ? fbi_json_canonical(state) : fbi_xstrdup("{}");
+            json_t *result = json_object_get(it->output, "result");
+            if (result) w->c = fbi_json_canonical(result);
+        } else if (w->created) {
+            json_t *prior = json_object_get(it->deployment, "state");
+            w->b = fbi_json_canonical(prior ? prior : json_object_get(it->output, "state"));
+        }
+        json_t *j = json_pack("{s:O,s:o}", "resources", call.recorded,
+                              "diagnostics", diag_json(it->diag));
+        w->d = fbi_json_canonical(j);
+        json_decref(j);
+        lane_put(l, write_outcome, w);
+    }
+    fbi_call_end(&call, it->diag);
+    return it->status = st;
+}
+
+static fb_status observe_one(void *ud, size_t i)
+{
+    lifecycle *lc = ud;
+    fbi_deploy_item *it = &lc->items[i];
+    const fb_driver *drv;
+    fb_driver_ctx *ctx;
+    fb_status st = item_driver(lc->b, it, "observe", &drv, &ctx);
+    if (st != FB_OK) return st;
+    json_t *in = json_pack("{s:O,s:O?}", "deployment", it->deployment, "workload", it->workload);
+    char *in_text = fbi_json_canonical(in);
+    json_decref(in);
+    fbi_call call;
+    fbi_call_begin(&call, it->diag, drv->name);
+    st = call_verb(it, "observe", drv->observe, ctx, in_text);
+    fbi_call_end(&call, it->diag);
+    free(in_text);
+    return it->status = st;
+}
+
+static fb_status destroy_one(void *ud, size_t i)
+{
+    lifecycle *lc = ud;
+    fbi_deploy_item *it = &lc->items[i];
+    const fb_driver *drv;
+    fb_driver_ctx *ctx;
+    fb_status st = item_driver(lc->b, it, "delete", &drv, &ctx);
+    if (st != FB_OK) return st;
+    const char *tenant = json_string_value(json_object_get(it->deployment, "tenant"));
+    const char *name = json_string_value(json_object_get(it->deployment, "workload"));
+    json_t *in = json_pack("{s:O}", "deployment", it->deployment);
+    char *in_text = fbi_json_canonical(in);
+    json_decref(in);
+    fbi_call call;
+    fbi_call_begin(&call, it->diag, drv->name);
+    lane *l = &lc->lanes[i];
+    lane_begin(l, lc, "destroy", it, drv->name, tenant, name,
+               json_string_value(json_object_get(it->deployment, "service")),
+               json_string_value(json_object_get(it->deployment, "region")), &call, NULL);
+    st = call_verb(it, "destroy", drv->destroy, ctx, in_text);
+    free(in_text);
+    /* queued, not waited for: fbi_destroy collects the store's verdict */
+    lane_write *w = fbi_xcalloc(1, sizeof *w);
+    w->st = st;
+    json_t *j = json_pack("{s:O?,s:o}", "output", it->output, "diagnostics", diag_json(it->diag));
+    w->d = fbi_json_canonical(j);
+    json_decref(j);
+    lane_put(l, write_destroyed, w);
+    fbi_call_end(&call, it->diag);
+    return it->status = st;
+}
+
+/* Configures every driver the items need on this thread, then fans out. */
+static fb_status run(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
+                     int dry_run, unsigned parallelism, fbi_job_fn fn, fbi_writer *writer,
+                     lane *lanes)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!items[i].diag) items[i].diag = fb_diag_new();
+        json_t *where = items[i].placement ? items[i].placement : items[i].deployment;
+        const char *provider = json_string_value(json_object_get(where, "provider"));
+        const fb_driver *drv;
+        fb_driver_ctx *ctx;
+        fb_diag *scratch = fb_diag_new(); /* the job reports failures itself */
+        if (provider) fb_registry_context(b->reg, provider, &drv, &ctx, scratch);
+        fb_diag_free(scratch);
+    }
+    lifecycle lc = {b, store, items, dry_run, writer, lanes};
+    return fbi_fanout(n, parallelism, fn, &lc, NULL);
+}
+
+/* Runs fn over the items with lanes and a writer for the store's writes,
+ * then folds the store's verdict on each workload into its item. */
+static fb_status run_lanes(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
+                           unsigned parallelism, fbi_job_fn fn)
+{
+    lane *lanes = fbi_xcalloc(n ? n : 1, sizeof *lanes);
+    fbi_writer *w = fbi_writer_start(store);
+    run(b, store, items, n, 0, parallelism, fn, w, lanes);
+    fbi_writer_finish(w);
+    fb_status st = FB_OK;
+    for (size_t i = 0; i < n; i++) {
+        lane *l = &lanes[i];
+        if (l->slot.diag) fb_diag_move(items[i].diag, l->slot.diag);
+        if (l->slot.st != FB_OK && items[i].status == FB_OK) items[i].status = l->slot.st;
+        if (st == FB_OK) st = items[i].status;
+        fb_diag_free(l->slot.diag);
+        free(l->tenant);
+        free(l->name);
+        free(l->service);
+        free(l->region);
+    }
+    free(lanes);
+    return st;
+}
+
+fb_status fbi_apply(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
+                    int dry_run, unsigned parallelism)
+{
+    if (dry_run) return run(b, store, items, n, 1, parallelism, apply_one, NULL, NULL);
+    return run_lanes(b, store, items, n, parallelism, apply_one);
+}
+
+fb_status fbi_observe(fbi_broker *b, fbi_deploy_item *items, size_t n, unsigned parallelism)
+{
+    return run(b, NULL, items, n, 0, parallelism, observe_one, NULL, NULL);
+}
+
+fb_status fbi_destroy(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
+                      unsigned parallelism)
+{
+    return run_lanes(b, store, items, n, parallelism, destroy_one);
+}
+
+void fbi_deploy_items_free(fbi_deploy_item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_decref(items[i].output);
+        json_decref(items[i].requests);
+        fb_diag_free(items[i].diag);
+    }
+    free(items);
+}

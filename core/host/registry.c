@@ -1,0 +1,531 @@
+/* registry.c - finds, checks and loads provider drivers.
+ *
+ * A driver is refused before any of its code runs (dlopen runs constructors)
+ * when its file or directory is world-writable, its name is not [a-z0-9_-],
+ * or its dynamic symbol table exports anything but fb_driver_entry. After the
+ * entry point runs, the ABI version, struct size, name and capability bits
+ * are checked against the slots. Each refusal says why and what to do. */
+#include "config.h"
+#include "fedbroker/fedbroker.h"
+#include "base/util.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef FB_DRIVERDIR
+#define FB_DRIVERDIR "/usr/local/lib/fedbroker/drivers"
+#endif
+
+typedef struct loaded {
+    char *file;
+    void *handle;
+    const fb_driver *drv;
+    fb_driver_ctx *ctx;
+    int configured;      /* 1 configured, -1 configure failed, 0 not yet */
+    char *config_error;  /* why configure failed (repeated to later callers) */
+} loaded;
+
+struct fb_registry {
+    loaded *items;
+    size_t n, cap;
+    char *config_json;
+};
+
+/* The smallest fb_driver a 1.0 driver may declare: every 1.0 slot. */
+#define DRIVER_V1_0_SIZE (offsetof(fb_driver, usage) + sizeof(void (*)(void)))
+
+static int valid_name(const char *s, size_t n)
+{
+    if (n == 0 || n > 64) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Counting symbols from the file, not through dlsym, keeps the check before
+ * any driver code (constructors) runs. */
+int fb_elf_exported_symbols(const char *file, char ***names, char **err)
+{
+    *names = NULL;
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        *err = fbi_xasprintf("cannot open: %s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
+        close(fd);
+        *err = fbi_xstrdup("not an ELF shared object (file too small)");
+        return -1;
+    }
+    size_t size = (size_t)st.st_size;
+    unsigned char *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) {
+        *err = fbi_xasprintf("cannot map: %s", strerror(errno));
+        return -1;
+    }
+    int count = -1;
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)m;
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64) {
+        *err = fbi_xstrdup("not a 64-bit ELF file");
+        goto out;
+    }
+    if (eh->e_type != ET_DYN) {
+        *err = fbi_xstrdup("not a shared object (ELF type is not ET_DYN)");
+        goto out;
+    }
+    if (eh->e_shoff == 0 || eh->e_shentsize != sizeof(Elf64_Shdr) ||
+        eh->e_shoff > size || (size - eh->e_shoff) / sizeof(Elf64_Shdr) < eh->e_shnum) {
+        *err = fbi_xstrdup("malformed ELF section table");
+        goto out;
+    }
+    const Elf64_Shdr *sh = (const Elf64_Shdr *)(m + eh->e_shoff);
+    size_t cap = 0;
+    count = 0;
+    for (unsigned i = 0; i < eh->e_shnum; i++) {
+        if (sh[i].sh_type != SHT_DYNSYM) continue;
+        if (sh[i].sh_link >= eh->e_shnum || sh[i].sh_entsize != sizeof(Elf64_Sym) ||
+            sh[i].sh_offset > size || sh[i].sh_size > size - sh[i].sh_offset) {
+            *err = fbi_xstrdup("malformed ELF dynamic symbol table");
+            count = -1;
+            goto out;
+        }
+        const Elf64_Shdr *strsh = &sh[sh[i].sh_link];
+        if (strsh->sh_offset > size || strsh->sh_size > size - strsh->sh_offset) {
+            *err = fbi_xstrdup("malformed ELF string table");
+            count = -1;
+            goto out;
+        }
+        const char *strtab = (const char *)m + strsh->sh_offset;
+        const Elf64_Sym *sym = (const Elf64_Sym *)(m + sh[i].sh_offset);
+        size_t nsym = sh[i].sh_size / sizeof(Elf64_Sym);
+        for (size_t k = 0; k < nsym; k++) {
+            unsigned bind = ELF64_ST_BIND(sym[k].st_info);
+            unsigned vis = ELF64_ST_VISIBILITY(sym[k].st_other);
+            if (sym[k].st_shndx == SHN_UNDEF) continue;
+            if (bind != STB_GLOBAL && bind != STB_WEAK) continue;
+            if (vis != STV_DEFAULT && vis != STV_PROTECTED) continue;
+            if (sym[k].st_name >= strsh->sh_size) continue;
+            const char *nm = strtab + sym[k].st_name;
+            if (!memchr(nm, '\0', strsh->sh_size - sym[k].st_name)) continue;
+            if ((size_t)count + 1 >= cap) {
+                cap = cap ? cap * 2 : 8;
+                *names = fbi_xrealloc(*names, cap * sizeof(char *));
+            }
+            (*names)[count++] = fbi_xstrdup(nm);
+            (*names)[count] = NULL;
+        }
+    }
+out:
+    munmap(m, size);
+    return count;
+}
+
+static void free_names(char **names)
+{
+    for (size_t i = 0; names && names[i]; i++) free(names[i]);
+    free(names);
+}
+
+static const struct { uint64_t bit; const char *name; } cap_names[] = {
+    {FB_CAP_FUNCTION, "function"},     {FB_CAP_CONTAINER, "container"},
+    {FB_CAP_QUANTUM, "quantum"},       {FB_CAP_RENDER, "render"},
+    {FB_CAP_DEPLOY, "deploy"},         {FB_CAP_DISCOVER, "discover"},
+    {FB_CAP_SCALE_TO_ZERO, "scale-to-zero"}, {FB_CAP_GPU, "gpu"},
+    {FB_CAP_PUBLIC_HTTP, "public-http"}, {FB_CAP_AUTOSCALE, "autoscale"},
+    {FB_CAP_ARM64, "arm64"},           {FB_CAP_ESTIMATE, "estimate"},
+};
+
+void fb_caps_describe(uint64_t caps, char *buf, size_t n)
+{
+    fbi_buf b;
+    fbi_buf_init(&b);
+    for (size_t i = 0; i < sizeof cap_names / sizeof *cap_names; i++) {
+        if (!(caps & cap_names[i].bit)) continue;
+        if (b.len) fbi_buf_putc(&b, ',');
+        fbi_buf_puts(&b, cap_names[i].name);
+    }
+    snprintf(buf, n, "%s", b.data ? b.data : "");
+    fbi_buf_free(&b);
+}
+
+#define HAS(d, f) FB_DRIVER_HAS(d, f)
+
+int fb_driver_check_caps(const fb_driver *d, char **why)
+{
+    uint64_t c = d->caps;
+    uint64_t kinds = c & (FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_QUANTUM);
+    uint64_t features = c & ~(FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_QUANTUM |
+                              FB_CAP_RENDER | FB_CAP_DEPLOY | FB_CAP_DISCOVER |
+                              FB_CAP_ESTIMATE);
+    if (c & ~FB_CAP_KNOWN_MASK) {
+        *why = fbi_xasprintf("caps has unknown bits 0x%llx; this broker knows "
+                             "bits up to 0x%llx (ABI %d.%d)",
+                             (unsigned long long)(c & ~FB_CAP_KNOWN_MASK),
+                             (unsigned long long)FB_CAP_KNOWN_MASK,
+                             FB_ABI_MAJOR, FB_ABI_MINOR);
+        return -1;
+    }
+    if (!HAS(d, configure) || !HAS(d, teardown)) {
+        *why = fbi_xstrdup("configure and teardown are required slots but one is NULL");
+        return -1;
+    }
+    if ((kinds != 0) != (HAS(d, offers) && HAS(d, validate))) {
+        *why = fbi_xstrdup(kinds ? "caps name a workload kind but offers or validate is NULL"
+                                 : "offers/validate are set but caps name no workload kind "
+                                   "(FB_CAP_FUNCTION, FB_CAP_CONTAINER or FB_CAP_QUANTUM)");
+        return -1;
+    }
+    if (!!(c & FB_CAP_RENDER) != !!HAS(d, render)) {
+        *why = fbi_xstrdup((c & FB_CAP_RENDER) ? "caps has FB_CAP_RENDER but render is NULL"
+                                               : "render is set but caps lacks FB_CAP_RENDER");
+        return -1;
+    }
+    int deploy_slots = HAS(d, apply) + HAS(d, observe) + HAS(d, destroy);
+    if ((c & FB_CAP_DEPLOY) ? deploy_slots != 3 : deploy_slots != 0) {
+        *why = fbi_xstrdup((c & FB_CAP_DEPLOY)
+                               ? "caps has FB_CAP_DEPLOY but apply, observe or destroy is NULL"
+                               : "apply/observe/destroy are set but caps lacks FB_CAP_DEPLOY "
+                                 "(all three go together)");
+        return -1;
+    }
+    if (!!(c & FB_CAP_DISCOVER) != !!HAS(d, discover)) {
+        *why = fbi_xstrdup((c & FB_CAP_DISCOVER) ? "caps has FB_CAP_DISCOVER but discover is NULL"
+                                                 : "discover is set but caps lacks FB_CAP_DISCOVER");
+        return -1;
+    }
+    if (!!(c & FB_CAP_ESTIMATE) != !!HAS(d, usage)) {
+        *why = fbi_xstrdup((c & FB_CAP_ESTIMATE) ? "caps has FB_CAP_ESTIMATE but usage is NULL"
+                                                 : "usage is set but caps lacks FB_CAP_ESTIMATE");
+        return -1;
+    }
+    if ((features || (c & FB_CAP_ESTIMATE)) && !kinds) {
+        *why = fbi_xstrdup("feature bits (scale-to-zero, gpu, ...) need a workload kind bit");
+        return -1;
+    }
+    return 0;
+}
+
+/* Refuses world-writable files and directories: anyone could swap the code
+ * the broker runs with its credentials. */
+static int check_writable(const char *path, int is_dir, fb_diag *diag, const char *file)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        char *m = fbi_xasprintf("cannot stat %s: %s", path, strerror(errno));
+        fb_diag_add(diag, FB_SEV_ERROR, file, 0, 0, NULL, m, NULL);
+        free(m);
+        return -1;
+    }
+    if (st.st_mode & S_IWOTH) {
+        char *m = fbi_xasprintf("driver refused: %s %s is world-writable (mode %04o)",
+                                is_dir ? "directory" : "file", path,
+                                (unsigned)(st.st_mode & 07777));
+        char *d = fbi_xasprintf("anyone on this machine could replace the code the broker "
+                                "runs; fix it with: chmod o-w %s", path);
+        fb_diag_add(diag, FB_SEV_ERROR, file, 0, 0, NULL, m, d);
+        free(m);
+        free(d);
+        return -1;
+    }
+    return 0;
+}
+
+static void refuse(fb_diag *diag, const char *file, const char *summary, const char *detail)
+{
+    char *m = fbi_xasprintf("driver refused: %s", summary);
+    fb_diag_add(diag, FB_SEV_ERROR, file, 0, 0, NULL, m, detail);
+    free(m);
+}
+
+fb_status fb_registry_load_file(fb_registry *r, const char *file,
+                                const fb_host *host, const fb_driver **drv,
+                                fb_diag *diag)
+{
+    *drv = NULL;
+    if (!host) host = fb_host_table();
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    if (!fbi_str_has_suffix(base, ".so")) {
+        refuse(diag, file, "a driver file name must end in .so", NULL);
+        return FB_INVALID;
+    }
+    size_t namelen = strlen(base) - 3;
+    if (!valid_name(base, namelen)) {
+        refuse(diag, file, "the name before .so must use only [a-z0-9_-] (at most 64 characters)",
+               "rename the file, e.g. my_driver.so, and set the same name in the driver struct");
+        return FB_INVALID;
+    }
+    char *dir = fbi_xstrndup(file, base > file ? (size_t)(base - file - 1) : 0);
+    int bad = check_writable(*dir ? dir : ".", 1, diag, file);
+    free(dir);
+    if (bad || check_writable(file, 0, diag, file)) return FB_INVALID;
+
+    char **names = NULL, *err = NULL;
+    int nsyms = fb_elf_exported_symbols(file, &names, &err);
+    if (nsyms < 0) {
+        refuse(diag, file, err, "a driver is an ELF shared object built with -shared -fPIC");
+        free(err);
+        return FB_INVALID;
+    }
+    int has_entry = 0;
+    for (int i = 0; i < nsyms; i++)
+        if (strcmp(names[i], FB_DRIVER_ENTRY_SYMBOL) == 0) has_entry = 1;
+    if (!has_entry) {
+        free_names(names);
+        refuse(diag, file, "missing entry point: the file does not export fb_driver_entry",
+               "define `FB_DRIVER_EXPORT fb_status fb_driver_entry(const fb_host *, "
+               "const fb_driver **, fb_diag *)` (see fedbroker/driver.h)");
+        return FB_INVALID;
+    }
+    if (nsyms > 1) {
+        fbi_buf b;
+        fbi_buf_init(&b);
+        for (int i = 0; i < nsyms && i < 8; i++) {
+            if (i) fbi_buf_puts(&b, ", ");
+            fbi_buf_puts(&b, names[i]);
+        }
+        if (nsyms > 8) fbi_buf_puts(&b, ", ...");
+        char *m = fbi_xasprintf("exports %d symbols (%s); a driver exports only fb_driver_entry",
+                                nsyms, b.data);
+        refuse(diag, file, m, "build with -fvisibility=hidden and mark only fb_driver_entry "
+                              "with FB_DRIVER_EXPORT");
+        free(m);
+        fbi_buf_free(&b);
+        free_names(names);
+        return FB_INVALID;
+    }
+    free_names(names);
+
+    void *h = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        refuse(diag, file, "dlopen failed", dlerror());
+        return FB_INVALID;
+    }
+    fb_driver_entry_fn entry;
+    *(void **)(&entry) = dlsym(h, FB_DRIVER_ENTRY_SYMBOL);
+    if (!entry) {
+        dlclose(h);
+        refuse(diag, file, "missing entry point: dlsym(fb_driver_entry) failed", NULL);
+        return FB_INVALID;
+    }
+    const fb_driver *d = NULL;
+    fb_diag *edi = fb_diag_new();
+    fb_status st = entry(host, &d, edi);
+    if (st != FB_OK || !d) {
+        char *m = fbi_xasprintf("fb_driver_entry returned %s%s", fbi_status_name(st),
+                                d ? "" : " and no driver struct");
+        refuse(diag, file, m, fb_diag_count(edi) ? fb_diag_summary(edi, 0) : NULL);
+        free(m);
+        fb_diag_free(edi);
+        dlclose(h);
+        return st == FB_OK ? FB_INVALID : st;
+    }
+    fb_diag_free(edi);
+    char *why = NULL;
+    if (d->abi_major != FB_ABI_MAJOR) {
+        why = fbi_xasprintf("wrong ABI major version: the driver was built for driver ABI %u.%u, "
+                            "this broker speaks %d.%d", d->abi_major, d->abi_minor,
+                            FB_ABI_MAJOR, FB_ABI_MINOR);
+        refuse(diag, file, why, "rebuild the driver against this fedbroker's fedbroker/driver.h "
+                                "(pkg-config --cflags fedbroker)");
+    } else if (d->abi_minor > FB_ABI_MINOR) {
+        why = fbi_xasprintf("newer ABI minor version: the driver needs driver ABI %u.%u, "
+                            "this broker has %d.%d", d->abi_major, d->abi_minor,
+                            FB_ABI_MAJOR, FB_ABI_MINOR);
+        refuse(diag, file, why, "upgrade fedbroker, or rebuild the driver against the older header");
+    } else if (d->struct_size < DRIVER_V1_0_SIZE) {
+        why = fbi_xasprintf("struct_size %zu is smaller than an ABI 1.0 fb_driver (%zu bytes)",
+                            d->struct_size, (size_t)DRIVER_V1_0_SIZE);
+        refuse(diag, file, why, "set struct_size = sizeof(fb_driver)");
+    } else if (!d->name || strlen(d->name) != namelen || strncmp(d->name, base, namelen) != 0) {
+        why = fbi_xasprintf("the driver calls itself '%s' but its file is %s",
+                            d->name ? d->name : "(null)", base);
+        refuse(diag, file, why, "the file name (without .so) and the name field must match");
+    } else if (fb_driver_check_caps(d, &why) != 0) {
+        char *m = fbi_xasprintf("capability bits disagree with the slots: %s", why);
+        refuse(diag, file, m, "set caps to exactly what the driver implements (see FB_CAP_* in "
+                              "fedbroker/driver.h)");
+        free(m);
+    } else if (r && fb_registry_find(r, d->name)) {
+        for (size_t i = 0; i < r->n; i++)
+            if (strcmp(r->items[i].drv->name, d->name) == 0)
+                why = fbi_xasprintf("a driver named '%s' is already loaded from %s; "
+                                    "the first one found wins", d->name, r->items[i].file);
+        fb_diag_add(diag, FB_SEV_WARNING, file, 0, 0, NULL, why, NULL);
+        free(why);
+        dlclose(h);
+        return FB_CONFLICT;
+    }
+    if (why) {
+        free(why);
+        dlclose(h);
+        return FB_INVALID;
+    }
+    if (r) {
+        if (r->n == r->cap) {
+            r->cap = r->cap ? r->cap * 2 : 8;
+            r->items = fbi_xrealloc(r->items, r->cap * sizeof *r->items);
+        }
+        loaded *l = &r->items[r->n++];
+        memset(l, 0, sizeof *l);
+        l->file = fbi_xstrdup(file);
+        l->handle = h;
+        l->drv = d;
+    }
+    *drv = d;
+    return FB_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static fb_status load_dir(fb_registry *r, const char *dir, fb_diag *diag)
+{
+    DIR *dh = opendir(dir);
+    if (!dh) {
+        char *m = fbi_xasprintf("cannot read driver directory %s: %s", dir, strerror(errno));
+        fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m,
+                    "set FEDBROKER_DRIVER_PATH to the directories that hold driver .so files");
+        free(m);
+        return FB_INVALID;
+    }
+    if (check_writable(dir, 1, diag, dir) != 0) {
+        closedir(dh);
+        return FB_OK; /* refused with a diagnostic; other directories still load */
+    }
+    char **files = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(dh)) != NULL) {
+        if (!fbi_str_has_suffix(e->d_name, ".so")) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            files = fbi_xrealloc(files, cap * sizeof *files);
+        }
+        files[n++] = fbi_xasprintf("%s/%s", dir, e->d_name);
+    }
+    closedir(dh);
+    if (n) qsort(files, n, sizeof *files, cmp_str); /* deterministic order */
+    for (size_t i = 0; i < n; i++) {
+        const fb_driver *d;
+        fb_registry_load_file(r, files[i], NULL, &d, diag);
+        free(files[i]);
+    }
+    free(files);
+    return FB_OK;
+}
+
+fb_registry *fb_registry_new(void)
+{
+    return fbi_xcalloc(1, sizeof(fb_registry));
+}
+
+fb_status fb_registry_open(const char *path, fb_registry **out, fb_diag *diag)
+{
+    fb_registry *r = fb_registry_new();
+    if (!path) path = getenv("FEDBROKER_DRIVER_PATH");
+    if (!path || !*path) path = FB_DRIVERDIR;
+    char *copy = fbi_xstrdup(path), *save = NULL;
+    fb_status st = FB_OK;
+    for (char *tok = strtok_r(copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
+        if (load_dir(r, tok, diag) != FB_OK) st = FB_INVALID;
+    }
+    free(copy);
+    *out = r;
+    return st;
+}
+
+void fb_registry_free(fb_registry *r)
+{
+    if (!r) return;
+    for (size_t i = 0; i < r->n; i++) {
+        loaded *l = &r->items[i];
+        if (l->ctx) l->drv->teardown(l->ctx);
+        /* Keep drivers mapped under sanitizers so leak reports stay symbolised. */
+#ifndef FB_KEEP_DRIVERS_MAPPED
+        dlclose(l->handle);
+#endif
+        free(l->file);
+        free(l->config_error);
+    }
+    free(r->items);
+    free(r->config_json);
+    free(r);
+}
+
+size_t fb_registry_count(const fb_registry *r) { return r->n; }
+const fb_driver *fb_registry_get(const fb_registry *r, size_t i) { return r->items[i].drv; }
+const char *fb_registry_file(const fb_registry *r, size_t i) { return r->items[i].file; }
+
+const fb_driver *fb_registry_find(const fb_registry *r, const char *name)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->items[i].drv->name, name) == 0) return r->items[i].drv;
+    return NULL;
+}
+
+void fb_registry_set_config(fb_registry *r, const char *config_json)
+{
+    free(r->config_json);
+    r->config_json = config_json ? fbi_xstrdup(config_json) : NULL;
+}
+
+fb_status fb_registry_context(fb_registry *r, const char *name,
+                              const fb_driver **drv, fb_driver_ctx **ctx,
+                              fb_diag *diag)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        loaded *l = &r->items[i];
+        if (strcmp(l->drv->name, name) != 0) continue;
+        if (l->configured < 0) {
+            fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, l->config_error, NULL);
+            return FB_INVALID;
+        }
+        if (!l->configured) {
+            json_t *cfg = NULL, *all = NULL;
+            if (r->config_json) all = json_loads(r->config_json, 0, NULL);
+            json_t *settings = all ? json_object_get(json_object_get(all, "drivers"), name) : NULL;
+            cfg = json_object();
+            json_object_set_new(cfg, "settings", settings ? json_incref(settings) : json_object());
+            char *text = fbi_json_canonical(cfg);
+            json_decref(cfg);
+            json_decref(all);
+            fb_status st = l->drv->configure(fb_host_table(), text, &l->ctx, diag);
+            free(text);
+            if (st != FB_OK) {
+                size_t nd = fb_diag_count(diag);
+                l->config_error = fbi_xasprintf("driver %s: configure failed (%s)%s%s", name,
+                                                fbi_status_name(st), nd ? ": " : "",
+                                                nd ? fb_diag_summary(diag, nd - 1) : "");
+                if (!fb_diag_errors(diag))
+                    fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, l->config_error, NULL);
+                l->configured = -1;
+                return st;
+            }
+            l->configured = 1;
+        }
+        *drv = l->drv;
+        *ctx = l->ctx;
+        return FB_OK;
+    }
+    char *m = fbi_xasprintf("no driver named '%s' is loaded", name);
+    fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m,
+                "run `fedbroker drivers` to see the loaded drivers and FEDBROKER_DRIVER_PATH");
+    free(m);
+    return FB_NOTFOUND;
+}

@@ -1,0 +1,51 @@
+/* plan.h - placement by cost and latency (internal, prefix fbi_).
+ *
+ * plan turns specs into a placement problem: every offer of every loaded
+ * driver that can estimate is a candidate for each workload of its kind;
+ * the driver says how much of what the workload would use there (usage),
+ * the catalog prices it (tiers, contracted prices), the latency model says
+ * how far it is from the workload's users; constraints remove candidates
+ * (with a reason each); the solver (solver.h) places the federation jointly
+ * (quotas, links with egress, budgets, affinity, spread). The result is one
+ * JSON document that every report format renders. */
+#ifndef FB_PLAN_H
+#define FB_PLAN_H
+
+#include <jansson.h>
+#include "broker/broker.h"
+
+typedef struct fbi_plan_opts {
+    const char *catalog_dir;   /* NULL: FEDBROKER_CATALOG or the embedded copy */
+    const char *overrides;     /* NULL: FEDBROKER_CATALOG_OVERRIDES or none */
+    int calendar_hours;        /* 0: 730 h per month; else the hours of that
+                                  many days (28..31) */
+    const char *export_lp;     /* write the problem as a CPLEX LP file here */
+    double time_limit_s;       /* solver limit; <= 0: 10 s */
+    int baselines;             /* also solve all-PROVIDER baselines */
+    const char *restrict_provider; /* internal: only this provider's offers */
+} fbi_plan_opts;
+
+/* Plans every workload of set. *plan (new) is the plan document
+ * (docs/plan.md); it exists whenever the input was valid, also when the
+ * placement is infeasible ("status": "infeasible", with the reasons).
+ * Returns FB_OK (feasible), FB_QUOTA (infeasible: constraints leave no
+ * placement; the diagnostics say which and what the nearest choice needs),
+ * or FB_INVALID (bad input: unknown region or location, traffic missing,
+ * contradictory constraints, a broken catalog). */
+fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opts,
+                       json_t **plan, fb_diag *diag);
+
+/* Formats nano-USD as an exact decimal string with at least 2 decimals
+ * ("12.34", "0.000000123", "-1.50"). buf >= 40 bytes. */
+char *fbi_nano_str(int64_t nano, char *buf);
+
+/* ---- reports (report.c) ---- */
+typedef enum { FBI_REPORT_TABLE, FBI_REPORT_JSON, FBI_REPORT_CSV, FBI_REPORT_MD,
+               FBI_REPORT_HTML, FBI_REPORT_FOCUS } fbi_report_format;
+
+/* Writes the plan document in a format; group_by (a label, may be NULL)
+ * adds totals per value of that label. Returns 0 or -1 on a write error. */
+int fbi_report_write(const json_t *plan, fbi_report_format fmt, const char *group_by,
+                     FILE *out);
+
+#endif

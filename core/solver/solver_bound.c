@@ -1,0 +1,986 @@
+/* solver_bound.c - true lower bounds and exact search.
+ *
+ * The relaxation (docs/solver.md): the "flow" linearisation of the pair
+ * terms, z_t[ca][cb] >= 0 with sum_cb z = X_a[ca] and sum_ca z = X_b[cb],
+ * whose LP is much tighter than y >= x_a + x_b - 1. Relaxing the capacity
+ * rows (lambda >= 0), the budget rows (nu >= 0) and the b-side consistency
+ * rows (mu, free) leaves one independent choice per workload:
+ *   L = sum_w min_i [ c_i (1 + sum_b nu_b) + sum_g lambda_g m_g(w)
+ *                     + sum_{t: a(t) = w} min_cb (cost_t[ca(i)][cb] + mu_t[cb])
+ *                     - sum_{t: b(t) = w} mu_t[cb(i)] ]
+ *       - sum_g lambda_g cap_g - sum_b nu_b B_b
+ * which is a lower bound for ANY multipliers. We round the multipliers to
+ * integers (nano-USD) and evaluate L in exact 128-bit integer arithmetic, so
+ * the bound we print is a true bound whatever the floating-point subgradient
+ * or GLPK did. The LP duals from GLPK are plugged into the same evaluation.
+ */
+#include "config.h"
+#include "solver/solver_impl.h"
+#include "base/util.h"
+
+#include <glpk.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FEMTO ((int64_t)1000000) /* femto-USD per nano-USD */
+#define KINF (((fbi_i128)1) << 120)   /* an option the relaxation excludes */
+
+struct fbi_lagr {
+    const fbi_cmp *c;
+    double *lam, *nu, *mu;      /* current multipliers, natural units */
+    double *blam, *bnu, *bmu;   /* multipliers of the best bound */
+    int *muoff;                 /* per term: offset of mu_t in mu */
+    int nmu, nta;
+    int *aoff;                  /* per term: offset of its a-classes in tbest */
+    int64_t *ilam, *inu, *imu;  /* rounded: nano-USD/unit, ppm, nano-USD */
+    int64_t *tbest;             /* per term and a-class, nano-USD; INT64_MAX none */
+    int *targ;
+    int *x;                     /* chosen option per workload */
+    double *g;                  /* subgradient scratch */
+    int *gs, *gopt;             /* group -> alive global options on its offers */
+    double *val;                /* ascent: per option Lagrangian value (USD) */
+    double *bw, *aw;            /* ascent scratch per workload */
+    int *stamp, *ostamp, *wl;   /* ascent scratch */
+    fbi_i128 *oval;             /* knapsack: exact per-option values (femto) */
+    fbi_i128 *u;                /* knapsack: assignment multipliers (femto) */
+    double *du, *bdu;           /* their adjustments (USD) and the best ones */
+    int *own;                   /* offer -> its own capacity group, -1 */
+    int *cnt;                   /* times each workload is taken */
+    fbi_money kbest;
+    double ktheta;
+    fbi_atomic_money *live;     /* best known total, or NULL */
+    unsigned char *tdirty;      /* per term: mu changed since tbest */
+    int64_t *clsum;             /* per region class of one workload */
+    int all_dirty;
+    _Atomic int stop;           /* set by another thread: return soon */
+    fbi_money best;
+    double theta;
+    int noimp;
+    long iters;
+};
+
+fbi_lagr *fbi_lagr_new(const fbi_cmp *c)
+{
+    fbi_lagr *l = fbi_xcalloc(1, sizeof *l);
+    l->c = c;
+    l->muoff = fbi_xmalloc(((size_t)c->nt + 1) * sizeof(int));
+    l->aoff = fbi_xmalloc(((size_t)c->nt + 1) * sizeof(int));
+    int nmu = 0, na = 0;
+    for (int t = 0; t < c->nt; t++) {
+        l->muoff[t] = nmu;
+        l->aoff[t] = na;
+        nmu += c->t[t].nb;
+        na += c->t[t].na;
+    }
+    l->nmu = nmu;
+    l->nta = na;
+    size_t ng = (size_t)c->ng + 1, nb = (size_t)c->nb + 1, nm = (size_t)nmu + 1;
+    l->lam = fbi_xcalloc(ng, sizeof(double));
+    l->blam = fbi_xcalloc(ng, sizeof(double));
+    l->ilam = fbi_xcalloc(ng, sizeof(int64_t));
+    l->nu = fbi_xcalloc(nb, sizeof(double));
+    l->bnu = fbi_xcalloc(nb, sizeof(double));
+    l->inu = fbi_xcalloc(nb, sizeof(int64_t));
+    l->mu = fbi_xcalloc(nm, sizeof(double));
+    l->bmu = fbi_xcalloc(nm, sizeof(double));
+    l->imu = fbi_xcalloc(nm, sizeof(int64_t));
+    l->tbest = fbi_xcalloc((size_t)na + 1, sizeof(int64_t));
+    l->targ = fbi_xcalloc((size_t)na + 1, sizeof(int));
+    l->x = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
+    l->g = fbi_xcalloc(ng + nb + nm, sizeof(double));
+    /* Group -> options, for the coordinate ascent. */
+    int nopt = c->ostart[c->nw];
+    int *owner = fbi_xmalloc(((size_t)nopt + 1) * sizeof(int));
+    int *ostart = fbi_xcalloc((size_t)c->no + 2, sizeof(int));
+    int *olist = fbi_xmalloc(((size_t)nopt + 1) * sizeof(int));
+    for (int w = 0; w < c->nw; w++)
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) { owner[i] = w; ostart[c->ooffer[i] + 1]++; }
+    for (int o = 0; o < c->no; o++) ostart[o + 1] += ostart[o];
+    int *fill = fbi_xmalloc(((size_t)c->no + 1) * sizeof(int));
+    memcpy(fill, ostart, ((size_t)c->no + 1) * sizeof(int));
+    for (int i = 0; i < nopt; i++) olist[fill[c->ooffer[i]]++] = i;
+    free(fill);
+    l->gs = fbi_xcalloc((size_t)c->ng + 2, sizeof(int));
+    size_t tot = 0;
+    for (int g = 0; g < c->ng; g++)
+        for (int k = c->go_start[g]; k < c->go_start[g + 1]; k++)
+            tot += (size_t)(ostart[c->go[k] + 1] - ostart[c->go[k]]);
+    l->gopt = fbi_xmalloc((tot + 1) * sizeof(int));
+    size_t n = 0;
+    for (int g = 0; g < c->ng; g++) {
+        l->gs[g] = (int)n;
+        for (int k = c->go_start[g]; k < c->go_start[g + 1]; k++)
+            for (int q = ostart[c->go[k]]; q < ostart[c->go[k] + 1]; q++)
+                if (c->alive[olist[q]]) l->gopt[n++] = olist[q];
+    }
+    l->gs[c->ng] = (int)n;
+    free(ostart);
+    free(olist);
+    l->wl = owner;
+    l->val = fbi_xmalloc(((size_t)nopt + 1) * sizeof(double));
+    l->bw = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(double));
+    l->aw = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(double));
+    l->stamp = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
+    l->ostamp = fbi_xcalloc((size_t)nopt + 1, sizeof(int));
+    l->tdirty = fbi_xcalloc((size_t)c->nt + 1, 1);
+    int mx = 1;
+    for (int w = 0; w < c->nw; w++) if (c->wncls[w] > mx) mx = c->wncls[w];
+    l->clsum = fbi_xmalloc((size_t)mx * sizeof(int64_t));
+    l->all_dirty = 1;
+    l->best = INT64_MIN + 1;
+    l->theta = 1.0;
+    return l;
+}
+
+void fbi_lagr_free(fbi_lagr *l)
+{
+    if (!l) return;
+    free(l->lam); free(l->blam); free(l->ilam); free(l->nu); free(l->bnu); free(l->inu);
+    free(l->mu); free(l->bmu); free(l->imu); free(l->tbest); free(l->targ); free(l->x);
+    free(l->g); free(l->muoff); free(l->aoff);
+    free(l->gs); free(l->gopt); free(l->val); free(l->bw); free(l->aw); free(l->stamp);
+    free(l->ostamp); free(l->wl);
+    free(l->tdirty); free(l->clsum);
+    free(l->oval); free(l->u); free(l->du); free(l->bdu); free(l->own); free(l->cnt);
+    free(l);
+}
+
+void fbi_lagr_set_live_ub(fbi_lagr *l, fbi_atomic_money *ub)
+{
+    l->live = ub;
+}
+
+void fbi_lagr_stop(fbi_lagr *l, int stop)
+{
+    atomic_store(&l->stop, stop);
+}
+
+/* Past the deadline, or told to stop. */
+static int over(fbi_lagr *l, double deadline)
+{
+    return atomic_load(&l->stop) || fbi_mono_ms() > deadline;
+}
+
+/* The target: the caller's ub or the live best total, whichever is lower. */
+static fbi_money cur_ub(const fbi_lagr *l, fbi_money ub)
+{
+    if (l->live) {
+        long long v = atomic_load(l->live);
+        if (v >= 0 && (ub < 0 || v < ub)) return (fbi_money)v;
+    }
+    return ub;
+}
+
+const fbi_cmp *fbi_lagr_cmp(const fbi_lagr *l)
+{
+    return l->c;
+}
+
+const double *fbi_lagr_group_mult(const fbi_lagr *l)
+{
+    return l->blam;
+}
+
+static int64_t to_int(double v, double scale)
+{
+    double x = v * scale;
+    if (x > 9e15) x = 9e15;
+    if (x < -9e15) x = -9e15;
+    return llround(x);
+}
+
+/* Floor division of a femto amount to nano-USD. */
+static fbi_money femto_floor(fbi_i128 v)
+{
+    fbi_i128 q = v / FEMTO;
+    if (v % FEMTO != 0 && v < 0) q--;
+    if (q > INT64_MAX) return INT64_MAX;
+    if (q < INT64_MIN + 2) return INT64_MIN + 2;
+    return (fbi_money)q;
+}
+
+/* Evaluates L exactly at the current (rounded) multipliers; fills x and
+ * targ. Returns the bound in nano-USD (floor), or INT64_MIN when some
+ * workload has no option the relaxation allows (infeasible). */
+static fbi_money evaluate(fbi_lagr *l)
+{
+    const fbi_cmp *c = l->c;
+    for (int g = 0; g < c->ng; g++) l->ilam[g] = l->lam[g] < 0 ? 0 : to_int(l->lam[g], 1e9);
+    for (int b = 0; b < c->nb; b++) l->inu[b] = l->nu[b] < 0 ? 0 : to_int(l->nu[b], 1e6);
+    /* Only the terms whose mu moved need their best cells again. */
+    for (int ti = 0; ti < c->nt; ti++) {
+        if (!l->all_dirty && !l->tdirty[ti]) continue;
+        l->tdirty[ti] = 0;
+        const fbi_term *t = &c->t[ti];
+        for (int y = 0; y < t->nb; y++) l->imu[l->muoff[ti] + y] = to_int(l->mu[l->muoff[ti] + y], 1e9);
+        const int64_t *mu = l->imu + l->muoff[ti];
+        for (int x = 0; x < t->na; x++) {
+            int64_t bv = INT64_MAX;
+            int arg = -1;
+            const int64_t *row = t->cost + (size_t)x * (size_t)t->nb;
+            for (int y = 0; y < t->nb; y++) {
+                if (row[y] == FBI_FORBID) continue;
+                int64_t v = row[y] + mu[y];
+                if (v < bv) { bv = v; arg = y; }
+            }
+            l->tbest[l->aoff[ti] + x] = bv;
+            l->targ[l->aoff[ti] + x] = arg;
+        }
+    }
+    l->all_dirty = 0;
+    fbi_i128 sum = 0;
+    for (int w = 0; w < c->nw; w++) {
+        int64_t fac = FEMTO;
+        for (int k = c->wb_start[w]; k < c->wb_start[w + 1]; k++) fac += l->inu[c->wb[k]];
+        fbi_i128 bv = 0;
+        int arg = -1;
+        const int *wt = c->wt + c->wt_start[w];
+        int nwt = c->wt_start[w + 1] - c->wt_start[w];
+        int64_t dem = c->demand[w];
+        /* Region-based terms only: their part depends on the region class
+         * of the option; sum it once per class. */
+        int bycls = nwt > 0 && c->wregion_terms[w];
+        if (bycls)
+            for (int k = 0; k < c->wncls[w]; k++) {
+                int64_t tn = 0;
+                for (int q = 0; q < nwt; q++) {
+                    int ti = wt[q] >> 1;
+                    if (wt[q] & 1) {
+                        tn -= l->imu[l->muoff[ti] + k];
+                    } else {
+                        int64_t tb = l->tbest[l->aoff[ti] + k];
+                        if (tb == INT64_MAX) { tn = INT64_MAX; break; }
+                        tn += tb;
+                    }
+                }
+                l->clsum[k] = tn;
+            }
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+            if (!c->alive[i]) { if (l->oval) l->oval[i] = KINF; continue; }
+            int li = i - c->ostart[w];
+            int o = c->ooffer[i];
+            /* lambda x weight in femto; the rest in nano-USD (int64 is
+             * plenty for one option), then combined in 128 bits. */
+            fbi_i128 lw = 0;
+            for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++) {
+                int g = c->og[k];
+                lw += (fbi_i128)l->ilam[g] * (c->gmeasure[g] == FBI_MEASURE_COUNT ? FBI_VCPU : dem);
+            }
+            int64_t tn = 0;
+            int ok = 1;
+            if (bycls) {
+                tn = l->clsum[c->ocls[i]];
+                if (tn == INT64_MAX) ok = 0;
+            } else
+            for (int k = 0; k < nwt; k++) {
+                int ti = wt[k] >> 1;
+                const fbi_term *t = &c->t[ti];
+                if (wt[k] & 1) {
+                    tn -= l->imu[l->muoff[ti] + t->cb[li]];
+                } else {
+                    int64_t tb = l->tbest[l->aoff[ti] + t->ca[li]];
+                    if (tb == INT64_MAX) { ok = 0; break; }
+                    tn += tb;
+                }
+            }
+            if (!ok) { if (l->oval) l->oval[i] = KINF; continue; }
+            fbi_i128 v = (fbi_i128)c->ocost[i] * fac + lw + (fbi_i128)tn * FEMTO;
+            if (l->oval) l->oval[i] = v;
+            if (arg < 0 || v < bv) { bv = v; arg = li; }
+        }
+        if (arg < 0) return INT64_MIN;
+        l->x[w] = arg;
+        sum += bv;
+    }
+    for (int g = 0; g < c->ng; g++) sum -= (fbi_i128)l->ilam[g] * c->gcap[g];
+    for (int b = 0; b < c->nb; b++) sum -= (fbi_i128)l->inu[b] * c->bcap[b];
+    return femto_floor(sum);
+}
+
+/* Keeps the multipliers that gave the best bound. */
+static void keep_best(fbi_lagr *l, fbi_money v)
+{
+    const fbi_cmp *c = l->c;
+    l->best = v;
+    memcpy(l->blam, l->lam, (size_t)c->ng * sizeof(double));
+    memcpy(l->bnu, l->nu, (size_t)c->nb * sizeof(double));
+    memcpy(l->bmu, l->mu, (size_t)l->nmu * sizeof(double));
+}
+
+fbi_money fbi_lagr_run(fbi_lagr *l, fbi_money ub, double deadline, int max_iter, int verbose)
+{
+    const fbi_cmp *c = l->c;
+    double *gl = l->g, *gn = l->g + c->ng + 1, *gm = gn + c->nb + 1;
+    /* Start from the best multipliers known. */
+    if (l->best > INT64_MIN + 1) {
+        memcpy(l->lam, l->blam, (size_t)c->ng * sizeof(double));
+        memcpy(l->nu, l->bnu, (size_t)c->nb * sizeof(double));
+        memcpy(l->mu, l->bmu, (size_t)l->nmu * sizeof(double));
+        l->all_dirty = 1;
+    }
+    fbi_money ub0 = ub;
+    for (int it = 0; it < max_iter; it++) {
+        if (it > 0 && over(l, deadline)) break;
+        ub = cur_ub(l, ub0);
+        fbi_money v = evaluate(l);
+        if (v == INT64_MIN) return INT64_MIN;
+        l->iters++;
+        if (v > l->best) {
+            if (l->best > INT64_MIN + 1 && (double)(v - l->best) > 1e-5 * fabs((double)v)) l->noimp = 0;
+            else l->noimp++;
+            keep_best(l, v);
+        } else {
+            l->noimp++;
+        }
+        if (l->noimp >= 20) {
+            l->theta *= 0.5;
+            l->noimp = 0;
+        }
+        if (ub >= 0 && l->best >= ub) break;
+        if (l->theta < 1e-5) break;
+        /* Subgradient at x. */
+        memset(gl, 0, (size_t)c->ng * sizeof(double));
+        memset(gn, 0, (size_t)c->nb * sizeof(double));
+        memset(gm, 0, (size_t)l->nmu * sizeof(double));
+        for (int w = 0; w < c->nw; w++) {
+            int i = c->ostart[w] + l->x[w], o = c->ooffer[i];
+            for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++)
+                gl[c->og[k]] += (double)fbi_gweight(c, c->og[k], w);
+            for (int k = c->wb_start[w]; k < c->wb_start[w + 1]; k++) gn[c->wb[k]] += (double)c->ocost[i];
+        }
+        double norm = 0;
+        for (int g = 0; g < c->ng; g++) {
+            gl[g] = (gl[g] - (double)c->gcap[g]) / 1e6;
+            if (l->lam[g] <= 0 && gl[g] < 0) gl[g] = 0;
+            norm += gl[g] * gl[g];
+        }
+        for (int b = 0; b < c->nb; b++) {
+            gn[b] = (gn[b] - (double)c->bcap[b]) / (double)(c->bcap[b] > 0 ? c->bcap[b] : FBI_USD);
+            if (l->nu[b] <= 0 && gn[b] < 0) gn[b] = 0;
+            norm += gn[b] * gn[b];
+        }
+        for (int ti = 0; ti < c->nt; ti++) {
+            const fbi_term *t = &c->t[ti];
+            int xa = l->x[t->a], xb = l->x[t->b];
+            int y = l->targ[l->aoff[ti] + t->ca[xa]];
+            int yb = t->cb[xb];
+            if (y != yb) {
+                gm[l->muoff[ti] + y] += 1;
+                gm[l->muoff[ti] + yb] -= 1;
+                norm += 2;
+            }
+        }
+        if (norm <= 0) break; /* x satisfies the relaxed rows: L is optimal */
+        double target = ub >= 0 ? (double)ub : (double)l->best + fabs((double)l->best) * 0.05 + 1e9;
+        double step = l->theta * (target - (double)v) / 1e9 / norm;
+        if (step <= 0) step = 1e-9;
+        for (int g = 0; g < c->ng; g++) {
+            l->lam[g] += step * gl[g];
+            if (l->lam[g] < 0) l->lam[g] = 0;
+        }
+        for (int b = 0; b < c->nb; b++) {
+            /* nu scaled by the budget: the subgradient above is relative. */
+            l->nu[b] += step * gn[b] / ((double)(c->bcap[b] > 0 ? c->bcap[b] : FBI_USD) / 1e9);
+            if (l->nu[b] < 0) l->nu[b] = 0;
+        }
+        for (int ti = 0; ti < c->nt; ti++) {
+            int any = 0;
+            for (int k = l->muoff[ti]; k < l->muoff[ti] + c->t[ti].nb; k++)
+                if (gm[k] != 0) { l->mu[k] += step * gm[k]; any = 1; }
+            if (any) l->tdirty[ti] = 1;
+        }
+    }
+    if (verbose)
+        fprintf(stderr, "lagrangian: %ld iterations, bound %.6f, theta %.2g\n", l->iters,
+                (double)l->best / 1e9, l->theta);
+    return l->best;
+}
+
+/* Per-option Lagrangian values (USD, double) at the current multipliers;
+ * +inf for options the relaxation does not allow. */
+static void option_values(fbi_lagr *l)
+{
+    const fbi_cmp *c = l->c;
+    double *tb = fbi_xmalloc(((size_t)l->nta + 1) * sizeof(double));
+    for (int ti = 0; ti < c->nt; ti++) {
+        const fbi_term *t = &c->t[ti];
+        const double *mu = l->mu + l->muoff[ti];
+        for (int x = 0; x < t->na; x++) {
+            double bv = INFINITY;
+            const int64_t *row = t->cost + (size_t)x * (size_t)t->nb;
+            for (int y = 0; y < t->nb; y++)
+                if (row[y] != FBI_FORBID && (double)row[y] / 1e9 + mu[y] < bv) bv = (double)row[y] / 1e9 + mu[y];
+            tb[l->aoff[ti] + x] = bv;
+        }
+    }
+    for (int w = 0; w < c->nw; w++) {
+        double fac = 1.0;
+        for (int k = c->wb_start[w]; k < c->wb_start[w + 1]; k++) fac += l->nu[c->wb[k]];
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+            if (!c->alive[i]) { l->val[i] = INFINITY; continue; }
+            int li = i - c->ostart[w], o = c->ooffer[i];
+            double v = (double)c->ocost[i] / 1e9 * fac;
+            for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++)
+                v += l->lam[c->og[k]] * (double)fbi_gweight(c, c->og[k], w) / 1e6;
+            for (int k = c->wt_start[w]; k < c->wt_start[w + 1]; k++) {
+                int ti = c->wt[k] >> 1;
+                const fbi_term *t = &c->t[ti];
+                if (c->wt[k] & 1) v -= l->mu[l->muoff[ti] + t->cb[li]];
+                else v += tb[l->aoff[ti] + t->ca[li]];
+            }
+            l->val[i] = v;
+        }
+    }
+    free(tb);
+}
+
+typedef struct bp { double t, m; } bp;
+static int bp_cmp(const void *x, const void *y)
+{
+    const bp *a = x, *b = y;
+    return (a->t > b->t) - (a->t < b->t);
+}
+
+/* Coordinate ascent on the capacity multipliers: for one group at a time,
+ * the exact maximiser of L along lambda_g (the price at which the demand
+ * that still prefers the group's offers drops to its capacity). L never
+ * decreases. Then the exact evaluation certifies the bound. */
+fbi_money fbi_lagr_ascent(fbi_lagr *l, double deadline, int sweeps, int verbose)
+{
+    const fbi_cmp *c = l->c;
+    if (l->best > INT64_MIN + 1) {
+        memcpy(l->lam, l->blam, (size_t)c->ng * sizeof(double));
+        memcpy(l->nu, l->bnu, (size_t)c->nb * sizeof(double));
+        memcpy(l->mu, l->bmu, (size_t)l->nmu * sizeof(double));
+        l->all_dirty = 1;
+    }
+    option_values(l);
+    bp *pts = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(bp));
+    int *ws = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    int stampv = 0;
+    for (int s = 0; s < sweeps && !over(l, deadline); s++) {
+        double moved = 0;
+        for (int g = 0; g < c->ng; g++) {
+            stampv++;
+            int nws = 0;
+            for (int k = l->gs[g]; k < l->gs[g + 1]; k++) {
+                int i = l->gopt[k], w = l->wl[i];
+                l->ostamp[i] = stampv;
+                if (l->stamp[w] != stampv) {
+                    l->stamp[w] = stampv;
+                    l->bw[w] = INFINITY;
+                    ws[nws++] = w;
+                }
+                double v = l->val[i] - l->lam[g] * (double)fbi_gweight(c, g, w) / 1e6;
+                if (v < l->bw[w]) l->bw[w] = v;
+            }
+            double mass_inf = 0, capg = (double)c->gcap[g] / 1e6;
+            int np = 0;
+            for (int k = 0; k < nws; k++) {
+                int w = ws[k];
+                double a = INFINITY;
+                for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++)
+                    if (l->ostamp[i] != stampv && l->val[i] < a) a = l->val[i];
+                double m = (double)fbi_gweight(c, g, w) / 1e6;
+                if (m <= 0 || isinf(l->bw[w])) continue;
+                if (isinf(a)) { mass_inf += m; continue; }
+                double t = (a - l->bw[w]) / m;
+                if (t <= 0) continue; /* prefers elsewhere even at price 0 */
+                pts[np].t = t;
+                pts[np].m = m;
+                np++;
+            }
+            double mass = mass_inf;
+            for (int k = 0; k < np; k++) mass += pts[k].m;
+            double lam = 0;
+            if (mass > capg + 1e-12) {
+                qsort(pts, (size_t)np, sizeof *pts, bp_cmp);
+                lam = np ? pts[np - 1].t : 0;
+                for (int k = 0; k < np; k++) {
+                    mass -= pts[k].m;
+                    if (mass <= capg + 1e-12) { lam = pts[k].t; break; }
+                }
+                if (mass_inf > capg + 1e-12) lam = l->lam[g] * 2 + 1; /* only the group can hold them */
+            }
+            double d = lam - l->lam[g];
+            if (d != 0) {
+                for (int k = l->gs[g]; k < l->gs[g + 1]; k++) {
+                    int i = l->gopt[k];
+                    l->val[i] += d * (double)fbi_gweight(c, g, l->wl[i]) / 1e6;
+                }
+                l->lam[g] = lam;
+                moved += fabs(d);
+            }
+        }
+        fbi_money v = evaluate(l);
+        if (v == INT64_MIN) { free(pts); free(ws); return INT64_MIN; }
+        if (v > l->best) keep_best(l, v);
+        if (verbose) fprintf(stderr, "ascent: sweep %d bound %.6f\n", s, (double)v / 1e9);
+        if (moved < 1e-9) break;
+    }
+    free(pts);
+    free(ws);
+    return l->best;
+}
+
+
+/* ---- the knapsack Lagrangian ----
+ * Relaxing the assignment rows (multipliers u_w, free) instead of the
+ * capacities leaves one 0-1 knapsack per offer with its own capacity:
+ *   L(u) = sum_w u_w + sum_o min { sum_w v'_wo x_wo : sum_w d_w x_wo <= cap_o }
+ *          - sum_{other groups} lambda_g cap_g - sum_b nu_b B_b
+ * with v'_wo = (the option's value above without its own offer's lambda) - u_w.
+ * The pair terms keep the relaxation of the capacity Lagrangian (their
+ * a-side rows are dualised with alpha = -tbest, so the z part is 0). The
+ * knapsacks are solved exactly by dynamic programming (or bounded below by
+ * their LP when too large), so this bound is at least the capacity
+ * Lagrangian's at the same lambda, and usually above the LP: it sees that
+ * items do not split. */
+
+typedef struct kitem { int i, w; int64_t wt; fbi_i128 v; } kitem;
+static int kitem_ratio(const void *x, const void *y)
+{
+    const kitem *a = x, *b = y;
+    /* most negative value per unit of weight first: a.v/a.wt < b.v/b.wt */
+    fbi_i128 l = a->v * (b->wt ? b->wt : 1), r = b->v * (a->wt ? a->wt : 1);
+    return (l > r) - (l < r);
+}
+
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b) { int64_t t = a % b; a = b; b = t; }
+    return a;
+}
+
+/* Minimum of the knapsack (a lower bound on it when solved by LP); marks
+ * the items taken in cnt[]. */
+static fbi_i128 knapsack(fbi_lagr *l, kitem *it, int n, int64_t cap, unsigned char **take, size_t *takecap,
+                         fbi_i128 **dp, size_t *dpcap)
+{
+    fbi_i128 sum = 0;
+    int m = 0;
+    int64_t unit = 0;
+    for (int k = 0; k < n; k++) {
+        if (it[k].wt == 0) { sum += it[k].v; l->cnt[it[k].w]++; continue; }
+        unit = gcd64(unit, it[k].wt);
+        it[m++] = it[k];
+    }
+    if (m == 0) return sum;
+    int64_t C = cap / unit;
+    if ((double)m * (double)(C + 1) <= 400000.0) {
+        size_t need = (size_t)(C + 1);
+        if (need > *dpcap) { *dpcap = need; *dp = fbi_xrealloc(*dp, need * sizeof(fbi_i128)); }
+        size_t tneed = (size_t)m * need;
+        if (tneed > *takecap) { *takecap = tneed; *take = fbi_xrealloc(*take, tneed); }
+        memset(*take, 0, tneed);
+        for (size_t c2 = 0; c2 < need; c2++) (*dp)[c2] = 0;
+        for (int k = 0; k < m; k++) {
+            int64_t wk = it[k].wt / unit;
+            for (int64_t c2 = C; c2 >= wk; c2--) {
+                fbi_i128 cand = (*dp)[c2 - wk] + it[k].v;
+                if (cand < (*dp)[c2]) { (*dp)[c2] = cand; (*take)[(size_t)k * need + (size_t)c2] = 1; }
+            }
+        }
+        sum += (*dp)[C];
+        int64_t c2 = C;
+        for (int k = m - 1; k >= 0; k--)
+            if ((*take)[(size_t)k * need + (size_t)c2]) { l->cnt[it[k].w]++; c2 -= it[k].wt / unit; }
+        return sum;
+    }
+    /* LP bound (Dantzig): whole items by ratio, then a fraction, rounded down. */
+    qsort(it, (size_t)m, sizeof *it, kitem_ratio);
+    int64_t left = C * unit;
+    for (int k = 0; k < m; k++) {
+        if (it[k].wt <= left) {
+            sum += it[k].v;
+            left -= it[k].wt;
+            l->cnt[it[k].w]++;
+        } else {
+            fbi_i128 num = it[k].v * left, q = num / it[k].wt;
+            if (num % it[k].wt != 0 && num < 0) q--;
+            sum += q;
+            break;
+        }
+    }
+    return sum;
+}
+
+/* Evaluates the knapsack bound at the current u (exact, femto). */
+static fbi_money knap_eval(fbi_lagr *l, kitem **items, size_t *icap, unsigned char **take, size_t *takecap,
+                           fbi_i128 **dp, size_t *dpcap)
+{
+    const fbi_cmp *c = l->c;
+    fbi_i128 sum = 0;
+    memset(l->cnt, 0, (size_t)c->nw * sizeof(int));
+    for (int w = 0; w < c->nw; w++) sum += l->u[w];
+    /* options by offer: walk the group lists of own groups, and collect the
+     * options on unlimited offers per workload. */
+    for (int w = 0; w < c->nw; w++)
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+            int o = c->ooffer[i];
+            if (l->own[o] >= 0 || l->oval[i] >= KINF) continue;
+            fbi_i128 v = l->oval[i] - l->u[w];
+            if (v < 0) { sum += v; l->cnt[w]++; }
+        }
+    for (int g = 0; g < c->ng; g++) {
+        if (c->gowner[g] < 0) continue;
+        int n = 0;
+        for (int k = l->gs[g]; k < l->gs[g + 1]; k++) {
+            int i = l->gopt[k], w = l->wl[i];
+            if (l->oval[i] >= KINF) continue;
+            fbi_i128 v = l->oval[i] - (fbi_i128)l->ilam[g] * c->demand[w] - l->u[w];
+            if (v >= 0) continue;
+            if ((size_t)n >= *icap) { *icap = *icap ? *icap * 2 : 256; *items = fbi_xrealloc(*items, *icap * sizeof(kitem)); }
+            (*items)[n].i = i;
+            (*items)[n].w = w;
+            (*items)[n].wt = c->demand[w];
+            (*items)[n].v = v;
+            n++;
+        }
+        sum += knapsack(l, *items, n, c->gcap[g], take, takecap, dp, dpcap);
+    }
+    for (int g = 0; g < c->ng; g++)
+        if (c->gowner[g] < 0) sum -= (fbi_i128)l->ilam[g] * c->gcap[g];
+    for (int b = 0; b < c->nb; b++) sum -= (fbi_i128)l->inu[b] * c->bcap[b];
+    return femto_floor(sum);
+}
+
+fbi_money fbi_lagr_knap(fbi_lagr *l, fbi_money ub, double deadline, int max_iter, int verbose)
+{
+    const fbi_cmp *c = l->c;
+    int nopt = c->ostart[c->nw];
+    if (!l->oval) {
+        l->oval = fbi_xmalloc(((size_t)nopt + 1) * sizeof(fbi_i128));
+        l->u = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(fbi_i128));
+        l->du = fbi_xcalloc((size_t)c->nw + 1, sizeof(double));
+        l->bdu = fbi_xcalloc((size_t)c->nw + 1, sizeof(double));
+        l->cnt = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
+        l->own = fbi_xmalloc(((size_t)c->no + 1) * sizeof(int));
+        for (int o = 0; o < c->no; o++) l->own[o] = -1;
+        for (int g = 0; g < c->ng; g++) if (c->gowner[g] >= 0) l->own[c->gowner[g]] = g;
+        l->kbest = INT64_MIN + 1;
+        l->ktheta = 0.5;
+    }
+    /* The capacity Lagrangian's best multipliers fix lambda, nu and mu. */
+    if (l->best > INT64_MIN + 1) {
+        memcpy(l->lam, l->blam, (size_t)c->ng * sizeof(double));
+        memcpy(l->nu, l->bnu, (size_t)c->nb * sizeof(double));
+        memcpy(l->mu, l->bmu, (size_t)l->nmu * sizeof(double));
+        l->all_dirty = 1;
+    }
+    fbi_money base = evaluate(l);
+    if (base == INT64_MIN) return INT64_MIN;
+    /* u starts at each workload's best option value: L(u) >= L_cap(lambda). */
+    fbi_i128 *u0 = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(fbi_i128));
+    for (int w = 0; w < c->nw; w++) {
+        fbi_i128 m = KINF;
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) if (l->oval[i] < m) m = l->oval[i];
+        u0[w] = m;
+    }
+    kitem *items = NULL;
+    size_t icap = 0, takecap = 0, dpcap = 0;
+    unsigned char *take = NULL;
+    fbi_i128 *dp = NULL;
+    /* u0 moved with lambda: the adjustments start again from 0. */
+    memset(l->du, 0, (size_t)c->nw * sizeof(double));
+    memset(l->bdu, 0, (size_t)c->nw * sizeof(double));
+    fbi_money kb = INT64_MIN + 1;
+    int noimp = 0;
+    double theta = l->ktheta;
+    fbi_money ub0 = ub;
+    for (int it = 0; it < max_iter; it++) {
+        if (it > 0 && over(l, deadline)) break;
+        ub = cur_ub(l, ub0);
+        for (int w = 0; w < c->nw; w++) l->u[w] = u0[w] + (fbi_i128)to_int(l->du[w], 1e15);
+        fbi_money v = knap_eval(l, &items, &icap, &take, &takecap, &dp, &dpcap);
+        if (v > kb) {
+            if (kb > INT64_MIN + 1 && (double)(v - kb) > 1e-5 * fabs((double)v)) noimp = 0;
+            else noimp++;
+            kb = v;
+            memcpy(l->bdu, l->du, (size_t)c->nw * sizeof(double));
+        } else {
+            noimp++;
+        }
+        if (noimp >= 10) { theta *= 0.5; noimp = 0; }
+        if ((ub >= 0 && kb >= ub) || theta < 1e-4) break;
+        double norm = 0;
+        for (int w = 0; w < c->nw; w++) norm += (double)(1 - l->cnt[w]) * (double)(1 - l->cnt[w]);
+        if (norm <= 0) break;
+        double target = ub >= 0 ? (double)ub : (double)kb + fabs((double)kb) * 0.02 + 1e9;
+        double step = theta * (target - (double)v) / 1e9 / norm;
+        for (int w = 0; w < c->nw; w++) l->du[w] += step * (double)(1 - l->cnt[w]);
+    }
+    l->ktheta = theta;
+    free(u0);
+    free(items);
+    free(take);
+    free(dp);
+    if (kb > l->kbest) l->kbest = kb;
+    if (verbose)
+        fprintf(stderr, "knapsack lagrangian: bound %.6f (capacity lagrangian %.6f)\n", (double)l->kbest / 1e9,
+                (double)base / 1e9);
+    return l->kbest;
+}
+
+/* ---- GLPK models ---- */
+
+static int glpk_hook(void *info, const char *s)
+{
+    (void)info;
+    fputs(s, stderr);
+    return 1;
+}
+
+typedef struct model {
+    glp_prob *lp;
+    int *xcol;      /* option -> column (0 when dead) */
+    int *zcol0;     /* per term: first z column (cells in row-major, allowed only) */
+    int *zcell;     /* column -> cell index for z columns (or -1) */
+    int *capr, *budr, *tar0, *tbr0;
+    int ncols;
+} model;
+
+static void model_free(model *m)
+{
+    if (m->lp) glp_delete_prob(m->lp);
+    free(m->xcol); free(m->zcol0); free(m->capr); free(m->budr); free(m->tar0); free(m->tbr0);
+}
+
+/* Builds the LP (x continuous in [0,1]) or the MIP (x binary). */
+static void model_build(const fbi_cmp *c, model *m, int integer)
+{
+    memset(m, 0, sizeof *m);
+    glp_prob *lp = glp_create_prob();
+    m->lp = lp;
+    glp_set_obj_dir(lp, GLP_MIN);
+    int nopt = c->ostart[c->nw];
+    m->xcol = fbi_xcalloc((size_t)nopt + 1, sizeof(int));
+    m->zcol0 = fbi_xcalloc((size_t)c->nt + 1, sizeof(int));
+    int ncol = 0;
+    for (int i = 0; i < nopt; i++) if (c->alive[i]) m->xcol[i] = ++ncol;
+    size_t nz = 0;
+    for (int ti = 0; ti < c->nt; ti++) {
+        const fbi_term *t = &c->t[ti];
+        m->zcol0[ti] = ncol + 1;
+        for (int k = 0; k < t->na * t->nb; k++) if (t->cost[k] != FBI_FORBID) ncol++;
+        nz += (size_t)t->na * (size_t)t->nb;
+    }
+    m->ncols = ncol;
+    if (ncol) glp_add_cols(lp, ncol);
+    for (int i = 0; i < nopt; i++) {
+        if (!m->xcol[i]) continue;
+        glp_set_col_bnds(lp, m->xcol[i], GLP_DB, 0.0, 1.0);
+        glp_set_obj_coef(lp, m->xcol[i], (double)c->ocost[i] / 1e9);
+        if (integer) glp_set_col_kind(lp, m->xcol[i], GLP_BV);
+    }
+    for (int ti = 0; ti < c->nt; ti++) {
+        const fbi_term *t = &c->t[ti];
+        int col = m->zcol0[ti];
+        for (int k = 0; k < t->na * t->nb; k++) {
+            if (t->cost[k] == FBI_FORBID) continue;
+            glp_set_col_bnds(lp, col, GLP_LO, 0.0, 0.0);
+            glp_set_obj_coef(lp, col, (double)t->cost[k] / 1e9);
+            col++;
+        }
+    }
+    /* Rows. */
+    int nrow = c->nw + c->ng + c->nb;
+    for (int ti = 0; ti < c->nt; ti++) nrow += c->t[ti].na + c->t[ti].nb;
+    if (nrow) glp_add_rows(lp, nrow);
+    size_t cap = (size_t)nopt * 4 + nz * 2 + 16;
+    int *ia = fbi_xmalloc((cap + 1) * sizeof(int)), *ja = fbi_xmalloc((cap + 1) * sizeof(int));
+    double *ar = fbi_xmalloc((cap + 1) * sizeof(double));
+    size_t ne = 0;
+#define PUT(r, col, v) do { \
+        if (ne + 1 >= cap) { cap *= 2; ia = fbi_xrealloc(ia, (cap + 1) * sizeof(int)); \
+            ja = fbi_xrealloc(ja, (cap + 1) * sizeof(int)); ar = fbi_xrealloc(ar, (cap + 1) * sizeof(double)); } \
+        ne++; ia[ne] = (r); ja[ne] = (col); ar[ne] = (v); } while (0)
+    int row = 0;
+    for (int w = 0; w < c->nw; w++) {
+        row++;
+        glp_set_row_bnds(lp, row, GLP_FX, 1.0, 1.0);
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) if (m->xcol[i]) PUT(row, m->xcol[i], 1.0);
+    }
+    m->capr = fbi_xcalloc((size_t)c->ng + 1, sizeof(int));
+    for (int g = 0; g < c->ng; g++) {
+        row++;
+        m->capr[g] = row;
+        glp_set_row_bnds(lp, row, GLP_UP, 0.0, (double)c->gcap[g] / 1e6);
+    }
+    for (int w = 0; w < c->nw; w++)
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+            if (!m->xcol[i]) continue;
+            int o = c->ooffer[i];
+            for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++) {
+                int g = c->og[k];
+                double wgt = (double)fbi_gweight(c, g, w) / 1e6;
+                if (wgt != 0) PUT(m->capr[g], m->xcol[i], wgt);
+            }
+        }
+    m->budr = fbi_xcalloc((size_t)c->nb + 1, sizeof(int));
+    for (int b = 0; b < c->nb; b++) {
+        row++;
+        m->budr[b] = row;
+        glp_set_row_bnds(lp, row, GLP_UP, 0.0, (double)c->bcap[b] / 1e9);
+        for (int k = c->bw_start[b]; k < c->bw_start[b + 1]; k++) {
+            int w = c->bw[k];
+            for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++)
+                if (m->xcol[i] && c->ocost[i]) PUT(row, m->xcol[i], (double)c->ocost[i] / 1e9);
+        }
+    }
+    m->tar0 = fbi_xcalloc((size_t)c->nt + 1, sizeof(int));
+    m->tbr0 = fbi_xcalloc((size_t)c->nt + 1, sizeof(int));
+    for (int ti = 0; ti < c->nt; ti++) {
+        const fbi_term *t = &c->t[ti];
+        m->tar0[ti] = row + 1;
+        for (int x = 0; x < t->na; x++) glp_set_row_bnds(lp, ++row, GLP_FX, 0.0, 0.0);
+        m->tbr0[ti] = row + 1;
+        for (int y = 0; y < t->nb; y++) glp_set_row_bnds(lp, ++row, GLP_FX, 0.0, 0.0);
+        int col = m->zcol0[ti];
+        for (int k = 0; k < t->na * t->nb; k++) {
+            if (t->cost[k] == FBI_FORBID) continue;
+            PUT(m->tar0[ti] + k / t->nb, col, 1.0);
+            PUT(m->tbr0[ti] + k % t->nb, col, 1.0);
+            col++;
+        }
+        for (int i = c->ostart[t->a]; i < c->ostart[t->a + 1]; i++)
+            if (m->xcol[i]) PUT(m->tar0[ti] + t->ca[i - c->ostart[t->a]], m->xcol[i], -1.0);
+        for (int i = c->ostart[t->b]; i < c->ostart[t->b + 1]; i++)
+            if (m->xcol[i]) PUT(m->tbr0[ti] + t->cb[i - c->ostart[t->b]], m->xcol[i], -1.0);
+    }
+#undef PUT
+    if (ne) glp_load_matrix(lp, (int)ne, ia, ja, ar);
+    free(ia);
+    free(ja);
+    free(ar);
+}
+
+static void quiet(int verbose)
+{
+    glp_term_out(verbose ? GLP_ON : GLP_OFF);
+    glp_term_hook(verbose ? glpk_hook : NULL, NULL);
+}
+
+fbi_money fbi_lagr_lp(fbi_lagr *l, double deadline, int *infeasible, int verbose)
+{
+    const fbi_cmp *c = l->c;
+    *infeasible = 0;
+    double left = deadline - fbi_mono_ms();
+    if (left < 10) return -1;
+    quiet(verbose);
+    model m;
+    model_build(c, &m, 0);
+    glp_smcp parm;
+    glp_init_smcp(&parm);
+    parm.msg_lev = verbose ? GLP_MSG_ON : GLP_MSG_OFF;
+    parm.presolve = GLP_ON;
+    parm.tm_lim = left > 1e9 ? INT_MAX : (int)left;
+    glp_adv_basis(m.lp, 0);
+    int rc = glp_simplex(m.lp, &parm);
+    fbi_money res = -1;
+    if (rc == GLP_ENOPFS) {
+        *infeasible = 1;
+    } else if (rc == 0 && glp_get_status(m.lp) == GLP_OPT) {
+        /* Plug the duals into the exact Lagrangian: multiplier = -dual. */
+        for (int g = 0; g < c->ng; g++) l->lam[g] = -glp_get_row_dual(m.lp, m.capr[g]);
+        for (int b = 0; b < c->nb; b++) l->nu[b] = -glp_get_row_dual(m.lp, m.budr[b]);
+        for (int ti = 0; ti < c->nt; ti++)
+            for (int y = 0; y < c->t[ti].nb; y++)
+                l->mu[l->muoff[ti] + y] = -glp_get_row_dual(m.lp, m.tbr0[ti] + y);
+        l->all_dirty = 1;
+        fbi_money v = evaluate(l);
+        if (verbose)
+            fprintf(stderr, "lp: GLPK optimum %.9f, certified bound %.9f\n", glp_get_obj_val(m.lp),
+                    (double)v / 1e9);
+        if (v != INT64_MIN && v > l->best) keep_best(l, v);
+        res = v == INT64_MIN ? -1 : v;
+    } else if (rc == 0 && (glp_get_status(m.lp) == GLP_NOFEAS || glp_get_prim_stat(m.lp) == GLP_NOFEAS)) {
+        *infeasible = 1;
+    }
+    model_free(&m);
+    return res;
+}
+
+typedef struct cbinfo {
+    const fbi_cmp *c;
+    const model *m;
+    const int *asg;
+    int sent;
+} cbinfo;
+
+/* GLPK callback: hands our heuristic plan to the branch and bound as its
+ * first incumbent. */
+static void mip_cb(glp_tree *tree, void *info)
+{
+    cbinfo *cb = info;
+    if (glp_ios_reason(tree) != GLP_IHEUR || cb->sent || !cb->asg) return;
+    cb->sent = 1;
+    const fbi_cmp *c = cb->c;
+    double *x = fbi_xcalloc((size_t)cb->m->ncols + 1, sizeof(double));
+    for (int w = 0; w < c->nw; w++) x[cb->m->xcol[c->ostart[w] + cb->asg[w]]] = 1.0;
+    for (int ti = 0; ti < c->nt; ti++) {
+        const fbi_term *t = &c->t[ti];
+        int ka = t->ca[cb->asg[t->a]], kb = t->cb[cb->asg[t->b]];
+        int col = cb->m->zcol0[ti];
+        for (int k = 0; k < t->na * t->nb; k++) {
+            if (t->cost[k] == FBI_FORBID) continue;
+            if (k == ka * t->nb + kb) x[col] = 1.0;
+            col++;
+        }
+    }
+    glp_ios_heur_sol(tree, x);
+    free(x);
+}
+
+int fbi_mip(const fbi_cmp *c, int *asg, int have_asg, double deadline, int verbose)
+{
+    double left = deadline - fbi_mono_ms();
+    if (left < 10) return -1;
+    quiet(verbose);
+    model m;
+    model_build(c, &m, 1);
+    glp_smcp sp;
+    glp_init_smcp(&sp);
+    sp.msg_lev = verbose ? GLP_MSG_ON : GLP_MSG_OFF;
+    sp.tm_lim = (int)left;
+    glp_adv_basis(m.lp, 0);
+    int rc = glp_simplex(m.lp, &sp);
+    int res = -1;
+    if (rc != 0 || glp_get_status(m.lp) != GLP_OPT) {
+        if (rc == 0 && glp_get_status(m.lp) == GLP_NOFEAS) res = 2;
+        model_free(&m);
+        return res;
+    }
+    glp_iocp ip;
+    glp_init_iocp(&ip);
+    ip.msg_lev = verbose ? GLP_MSG_ON : GLP_MSG_OFF;
+    left = deadline - fbi_mono_ms();
+    if (left < 10) { model_free(&m); return -1; }
+    ip.tm_lim = (int)left;
+    ip.mip_gap = 0.0;
+    ip.gmi_cuts = GLP_ON;
+    ip.mir_cuts = GLP_ON;
+    ip.cov_cuts = GLP_ON;
+    ip.br_tech = GLP_BR_PCH;
+    ip.bt_tech = GLP_BT_BLB;
+    cbinfo info = {c, &m, have_asg ? asg : NULL, 0};
+    ip.cb_func = mip_cb;
+    ip.cb_info = &info;
+    rc = glp_intopt(m.lp, &ip);
+    int st = glp_mip_status(m.lp);
+    if (st == GLP_OPT || st == GLP_FEAS) {
+        for (int w = 0; w < c->nw; w++) {
+            int pick = -1;
+            for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++)
+                if (m.xcol[i] && glp_mip_col_val(m.lp, m.xcol[i]) > 0.5) pick = i - c->ostart[w];
+            if (pick >= 0) asg[w] = pick;
+        }
+        res = (st == GLP_OPT && rc == 0) ? 1 : 0;
+    } else if (st == GLP_NOFEAS) {
+        res = 2;
+    }
+    model_free(&m);
+    return res;
+}

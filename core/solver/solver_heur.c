@@ -1,0 +1,995 @@
+/* solver_heur.c - the placement heuristic: greedy construction by regret
+ * (steered by the Lagrangian capacity prices), a repair step that makes room
+ * by moving one occupant, then local search with shift and swap moves and an
+ * iterated perturbation, always keeping every constraint satisfied. */
+#include "config.h"
+#include "solver/solver_impl.h"
+#include "base/util.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct hs {
+    const fbi_cmp *c;
+    int *asg;           /* local option per workload, -1 unplaced */
+    int64_t *load;      /* per group */
+    fbi_money *spent;   /* per budget */
+    fbi_money total;    /* option costs + terms with both ends placed */
+    int **occ;          /* workloads per offer */
+    int *nocc, *capocc, *pos;
+    uint64_t rng;
+    /* Search state (set up by search_init). */
+    int *owner;         /* global option -> workload */
+    int *rstart, *ropt; /* offer -> global options on it */
+    int *cheap;         /* per workload: local options sorted by cost */
+    int *queue, qhead, qlen;
+    unsigned char *inq, *tabu;
+    int *jw, *jo, nj, capj, journal;
+    long budget;        /* evaluations left for ejections in one descent */
+    double deadline;    /* of the current descent */
+    int64_t *tcache;    /* term cost per region class of one workload */
+    unsigned *tstamp;
+    unsigned stampv;
+    int ntcache;
+} hs;
+
+static uint64_t rnd(hs *h)
+{
+    /* xorshift64*: deterministic from the seed. */
+    h->rng ^= h->rng >> 12;
+    h->rng ^= h->rng << 25;
+    h->rng ^= h->rng >> 27;
+    return h->rng * 2685821657736338717ULL;
+}
+
+static void hs_init(hs *h, const fbi_cmp *c, unsigned seed)
+{
+    memset(h, 0, sizeof *h);
+    h->c = c;
+    h->asg = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    for (int w = 0; w < c->nw; w++) h->asg[w] = -1;
+    h->load = fbi_xcalloc((size_t)c->ng + 1, sizeof(int64_t));
+    h->spent = fbi_xcalloc((size_t)c->nb + 1, sizeof(fbi_money));
+    h->occ = fbi_xcalloc((size_t)c->no + 1, sizeof(int *));
+    h->nocc = fbi_xcalloc((size_t)c->no + 1, sizeof(int));
+    h->capocc = fbi_xcalloc((size_t)c->no + 1, sizeof(int));
+    h->pos = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
+    h->rng = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)seed * 0xD1B54A32D192ED03ULL);
+    if (!h->rng) h->rng = 1;
+    int mx = 1;
+    for (int w = 0; w < c->nw; w++) if (c->wncls[w] > mx) mx = c->wncls[w];
+    h->tcache = fbi_xmalloc((size_t)mx * sizeof(int64_t));
+    h->tstamp = fbi_xcalloc((size_t)mx, sizeof(unsigned));
+    h->ntcache = mx;
+}
+
+static void hs_free(hs *h)
+{
+    for (int o = 0; o < h->c->no; o++) free(h->occ[o]);
+    free(h->occ); free(h->nocc); free(h->capocc); free(h->pos);
+    free(h->asg); free(h->load); free(h->spent);
+    free(h->owner); free(h->rstart); free(h->ropt); free(h->cheap);
+    free(h->queue); free(h->inq); free(h->tabu); free(h->jw); free(h->jo);
+    free(h->tcache); free(h->tstamp);
+}
+
+static int offer_of(const hs *h, int w, int i) { return h->c->ooffer[h->c->ostart[w] + i]; }
+
+static int in_groups(const fbi_cmp *c, int o, int g)
+{
+    for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++)
+        if (c->og[k] == g) return 1;
+    return 0;
+}
+
+/* Cost of the terms of w if w used local option i (neighbours as placed;
+ * unplaced neighbours count 0). FBI_FORBID when a placed neighbour forbids. */
+static int64_t term_cost(const hs *h, int w, int i)
+{
+    const fbi_cmp *c = h->c;
+    int64_t s = 0;
+    for (int k = c->wt_start[w]; k < c->wt_start[w + 1]; k++) {
+        const fbi_term *t = &c->t[c->wt[k] >> 1];
+        int side = c->wt[k] & 1;
+        int v = side ? t->a : t->b;
+        int j = h->asg[v];
+        if (j < 0) continue;
+        int64_t x = side ? fbi_term_cost(t, j, i) : fbi_term_cost(t, i, j);
+        if (x == FBI_FORBID) return FBI_FORBID;
+        s += x;
+    }
+    return s;
+}
+
+/* term_cost through a per-region cache, valid while the neighbours of w
+ * stay put: call begin_batch() before looping over w's options. */
+static void begin_batch(hs *h)
+{
+    if (++h->stampv == 0) {
+        memset(h->tstamp, 0, (size_t)h->ntcache * sizeof(unsigned));
+        h->stampv = 1;
+    }
+}
+
+static int64_t term_cost_c(hs *h, int w, int i)
+{
+    const fbi_cmp *c = h->c;
+    if (c->wt_start[w] == c->wt_start[w + 1]) return 0;
+    if (!c->wregion_terms[w]) return term_cost(h, w, i);
+    int k = c->ocls[c->ostart[w] + i];
+    if (h->tstamp[k] == h->stampv) return h->tcache[k];
+    int64_t v = term_cost(h, w, i);
+    h->tstamp[k] = h->stampv;
+    h->tcache[k] = v;
+    return v;
+}
+
+/* Can w (placed or not) take local option i without breaking a capacity or
+ * a budget? (Pair constraints are checked by term_cost.) */
+static int fits(const hs *h, int w, int i)
+{
+    const fbi_cmp *c = h->c;
+    int cur = h->asg[w];
+    int o = offer_of(h, w, i), oc = cur >= 0 ? offer_of(h, w, cur) : -1;
+    if (o != oc) {
+        for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++) {
+            int g = c->og[k];
+            if (oc >= 0 && in_groups(c, oc, g)) continue;
+            if (h->load[g] + fbi_gweight(c, g, w) > c->gcap[g]) return 0;
+        }
+    }
+    fbi_money d = c->ocost[c->ostart[w] + i] - (cur >= 0 ? c->ocost[c->ostart[w] + cur] : 0);
+    for (int k = c->wb_start[w]; k < c->wb_start[w + 1]; k++)
+        if (h->spent[c->wb[k]] + d > c->bcap[c->wb[k]]) return 0;
+    return 1;
+}
+
+static void occ_add(hs *h, int o, int w)
+{
+    if (h->nocc[o] == h->capocc[o]) {
+        h->capocc[o] = h->capocc[o] ? h->capocc[o] * 2 : 8;
+        h->occ[o] = fbi_xrealloc(h->occ[o], (size_t)h->capocc[o] * sizeof(int));
+    }
+    h->pos[w] = h->nocc[o];
+    h->occ[o][h->nocc[o]++] = w;
+}
+
+static void occ_del(hs *h, int o, int w)
+{
+    int p = h->pos[w], last = h->occ[o][--h->nocc[o]];
+    h->occ[o][p] = last;
+    h->pos[last] = p;
+}
+
+/* Moves w to local option i (or unplaces it for i = -1), keeping loads,
+ * budgets, occupancy and the total right. No feasibility check. */
+static void place(hs *h, int w, int i)
+{
+    const fbi_cmp *c = h->c;
+    int cur = h->asg[w];
+    if (cur == i) return;
+    if (h->journal) {
+        if (h->nj == h->capj) {
+            h->capj = h->capj ? h->capj * 2 : 64;
+            h->jw = fbi_xrealloc(h->jw, (size_t)h->capj * sizeof(int));
+            h->jo = fbi_xrealloc(h->jo, (size_t)h->capj * sizeof(int));
+        }
+        h->jw[h->nj] = w;
+        h->jo[h->nj++] = cur;
+    }
+    if (cur >= 0) {
+        int o = offer_of(h, w, cur);
+        int64_t tc = term_cost(h, w, cur);
+        h->total -= c->ocost[c->ostart[w] + cur] + (tc == FBI_FORBID ? 0 : tc);
+        for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++)
+            h->load[c->og[k]] -= fbi_gweight(c, c->og[k], w);
+        for (int k = c->wb_start[w]; k < c->wb_start[w + 1]; k++)
+            h->spent[c->wb[k]] -= c->ocost[c->ostart[w] + cur];
+        occ_del(h, o, w);
+        h->asg[w] = -1;
+    }
+    if (i >= 0) {
+        int o = offer_of(h, w, i);
+        int64_t tc = term_cost(h, w, i);
+        h->total += c->ocost[c->ostart[w] + i] + (tc == FBI_FORBID ? 0 : tc);
+        for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++)
+            h->load[c->og[k]] += fbi_gweight(c, c->og[k], w);
+        for (int k = c->wb_start[w]; k < c->wb_start[w + 1]; k++)
+            h->spent[c->wb[k]] += c->ocost[c->ostart[w] + i];
+        occ_add(h, o, w);
+        h->asg[w] = i;
+    }
+}
+
+/* Every capacity and budget respected? (After unchecked moves.) */
+static int groups_ok(const hs *h, int o)
+{
+    const fbi_cmp *c = h->c;
+    for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++)
+        if (h->load[c->og[k]] > c->gcap[c->og[k]]) return 0;
+    return 1;
+}
+
+static int budgets_ok(const hs *h, int w)
+{
+    const fbi_cmp *c = h->c;
+    for (int k = c->wb_start[w]; k < c->wb_start[w + 1]; k++)
+        if (h->spent[c->wb[k]] > c->bcap[c->wb[k]]) return 0;
+    return 1;
+}
+
+/* Change of the total if w moved to i, given the term cost at its current
+ * option (tcur); INT64_MAX when a placed neighbour forbids i. */
+static int64_t delta_t(const hs *h, int w, int i, int64_t tcur)
+{
+    const fbi_cmp *c = h->c;
+    int64_t tn = c->wt_start[w] == c->wt_start[w + 1] ? 0 : term_cost(h, w, i);
+    if (tn == FBI_FORBID) return INT64_MAX;
+    return c->ocost[c->ostart[w] + i] - c->ocost[c->ostart[w] + h->asg[w]] + tn - tcur;
+}
+
+static int64_t delta(const hs *h, int w, int i)
+{
+    const fbi_cmp *c = h->c;
+    int64_t tcur = c->wt_start[w] == c->wt_start[w + 1] ? 0 : term_cost(h, w, h->asg[w]);
+    return delta_t(h, w, i, tcur);
+}
+
+/* Local option of w on offer o, or -1 (options are sorted by offer). */
+static int option_on(const fbi_cmp *c, int w, int o)
+{
+    int lo = c->ostart[w], hi = c->ostart[w + 1] - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (c->ooffer[mid] == o) return mid - c->ostart[w];
+        if (c->ooffer[mid] < o) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return -1;
+}
+
+/* ---- event-driven local search ---- */
+
+typedef struct copt { fbi_money cost; int i; } copt;
+static int copt_cmp(const void *x, const void *y)
+{
+    const copt *a = x, *b = y;
+    if (a->cost != b->cost) return a->cost < b->cost ? -1 : 1;
+    return a->i - b->i;
+}
+
+/* Builds the indexes the search needs (offer -> options, sorted options). */
+static void search_init(hs *h)
+{
+    const fbi_cmp *c = h->c;
+    int nopt = c->ostart[c->nw];
+    h->owner = fbi_xmalloc(((size_t)nopt + 1) * sizeof(int));
+    h->rstart = fbi_xcalloc((size_t)c->no + 1, sizeof(int));
+    h->ropt = fbi_xmalloc(((size_t)nopt + 1) * sizeof(int));
+    h->cheap = fbi_xmalloc(((size_t)nopt + 1) * sizeof(int));
+    for (int w = 0; w < c->nw; w++)
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+            h->owner[i] = w;
+            h->rstart[c->ooffer[i] + 1]++;
+            h->cheap[i] = i - c->ostart[w];
+        }
+    for (int o = 0; o < c->no; o++) h->rstart[o + 1] += h->rstart[o];
+    int *fill = fbi_xmalloc(((size_t)c->no + 1) * sizeof(int));
+    memcpy(fill, h->rstart, ((size_t)c->no + 1) * sizeof(int));
+    for (int i = 0; i < nopt; i++) h->ropt[fill[c->ooffer[i]]++] = i;
+    free(fill);
+    int mx = 1;
+    for (int w = 0; w < c->nw; w++)
+        if (c->ostart[w + 1] - c->ostart[w] > mx) mx = c->ostart[w + 1] - c->ostart[w];
+    copt *tmp = fbi_xmalloc((size_t)mx * sizeof(copt));
+    for (int w = 0; w < c->nw; w++) {
+        int n = c->ostart[w + 1] - c->ostart[w];
+        for (int q = 0; q < n; q++) { tmp[q].cost = c->ocost[c->ostart[w] + q]; tmp[q].i = q; }
+        qsort(tmp, (size_t)n, sizeof *tmp, copt_cmp);
+        for (int q = 0; q < n; q++) h->cheap[c->ostart[w] + q] = tmp[q].i;
+    }
+    free(tmp);
+    h->queue = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    h->inq = fbi_xcalloc((size_t)c->nw + 1, 1);
+    h->tabu = fbi_xcalloc((size_t)c->nw + 1, 1);
+}
+
+static void push(hs *h, int w)
+{
+    if (h->inq[w] || h->tabu[w]) return;
+    h->inq[w] = 1;
+    h->queue[(h->qhead + h->qlen++) % h->c->nw] = w;
+}
+
+/* After w changed place: its term neighbours may want to follow, and
+ * workloads that would gain from the offer it left get another look. */
+static void notify(hs *h, int w, int oldo)
+{
+    const fbi_cmp *c = h->c;
+    for (int k = c->wt_start[w]; k < c->wt_start[w + 1]; k++) {
+        const fbi_term *t = &c->t[c->wt[k] >> 1];
+        push(h, (c->wt[k] & 1) ? t->a : t->b);
+    }
+    if (oldo < 0) return;
+    for (int k = h->rstart[oldo]; k < h->rstart[oldo + 1]; k++) {
+        int gi = h->ropt[k], v = h->owner[gi];
+        if (h->inq[v] || h->tabu[v] || !c->alive[gi] || h->asg[v] < 0) continue;
+        int li = gi - c->ostart[v];
+        if (li == h->asg[v]) continue;
+        if (c->wt_start[v] == c->wt_start[v + 1]
+                ? c->ocost[gi] < c->ocost[c->ostart[v] + h->asg[v]] : delta(h, v, li) < 0)
+            push(h, v);
+    }
+}
+
+/* Moves w to i and tells the neighbourhood. */
+static void move(hs *h, int w, int i)
+{
+    int cur = h->asg[w];
+    int oldo = cur >= 0 ? offer_of(h, w, cur) : -1;
+    place(h, w, i);
+    notify(h, w, oldo);
+}
+
+/* Best improving shift for w; applies it. Returns 1 when moved. */
+static int try_shift(hs *h, int w)
+{
+    const fbi_cmp *c = h->c;
+    int best = -1;
+    int64_t bd = 0;
+    begin_batch(h);
+    int cur = h->asg[w];
+    int64_t tcur = term_cost_c(h, w, cur);
+    fbi_money ccur = c->ocost[c->ostart[w] + cur];
+    for (int i = 0; i < c->ostart[w + 1] - c->ostart[w]; i++) {
+        if (i == cur || !c->alive[c->ostart[w] + i]) continue;
+        int64_t tn = term_cost_c(h, w, i);
+        if (tn == FBI_FORBID) continue;
+        int64_t d = c->ocost[c->ostart[w] + i] - ccur + tn - tcur;
+        if (d < bd && fits(h, w, i)) { bd = d; best = i; }
+    }
+    if (best < 0) return 0;
+    move(h, w, best);
+    return 1;
+}
+
+/* Ejection: w takes option i although its offer is full, and one occupant v
+ * of that offer moves to w's old offer or to one of its cheapest options.
+ * Applies the best improving pair. Returns 1 when applied. */
+static int try_eject(hs *h, int w)
+{
+    const fbi_cmp *c = h->c;
+    int cur = h->asg[w];
+    int ocur = offer_of(h, w, cur);
+    int bv = -1, bj = -1, bi = -1;
+    int64_t bd = 0;
+    int journal = h->journal;
+    h->journal = 0;
+    for (int i = 0; i < c->ostart[w + 1] - c->ostart[w] && h->budget > 0; i++) {
+        if (i == cur || !c->alive[c->ostart[w] + i]) continue;
+        int o = offer_of(h, w, i);
+        int64_t dw = delta(h, w, i);
+        if (dw == INT64_MAX || dw >= bd) continue;
+        if (fits(h, w, i)) continue; /* a shift does it */
+        int nocc = h->nocc[o] < 48 ? h->nocc[o] : 48;
+        int start = h->nocc[o] ? (int)(rnd(h) % (uint64_t)h->nocc[o]) : 0;
+        for (int k = 0; k < nocc && h->budget > 0; k++) {
+            int v = h->occ[o][(k + start) % h->nocc[o]];
+            int vcur = h->asg[v];
+            /* v must free enough room in every group w would overfill. */
+            int enough = 1;
+            for (int q = c->og_start[o]; q < c->og_start[o + 1] && enough; q++) {
+                int g = c->og[q];
+                if (in_groups(c, ocur, g)) continue;
+                int64_t over = h->load[g] + fbi_gweight(c, g, w) - c->gcap[g];
+                if (over > 0 && fbi_gweight(c, g, v) < over) enough = 0;
+            }
+            if (!enough) continue;
+            int nv = c->ostart[v + 1] - c->ostart[v];
+            place(h, w, i);
+            int j0 = option_on(c, v, ocur);
+            for (int q = -1; q < nv && q < 6; q++) {
+                int j = q < 0 ? j0 : h->cheap[c->ostart[v] + q];
+                if (j < 0 || j == vcur || (q >= 0 && j == j0) || !c->alive[c->ostart[v] + j]) continue;
+                int oj = offer_of(h, v, j);
+                if (oj == o) continue;
+                if ((--h->budget & 1023) == 0 && fbi_mono_ms() > h->deadline) h->budget = 0;
+                int64_t dv = delta(h, v, j);
+                if (dv == INT64_MAX || dw + dv >= bd) continue;
+                place(h, v, j);
+                int ok = groups_ok(h, o) && groups_ok(h, oj) && budgets_ok(h, w) && budgets_ok(h, v) &&
+                         term_cost(h, w, i) != FBI_FORBID;
+                place(h, v, vcur);
+                if (ok) { bd = dw + dv; bi = i; bv = v; bj = j; }
+            }
+            place(h, w, cur);
+        }
+    }
+    h->journal = journal;
+    if (bv < 0) return 0;
+    int ov = offer_of(h, bv, h->asg[bv]);
+    place(h, w, bi);
+    place(h, bv, bj);
+    notify(h, w, ocur);
+    notify(h, bv, ov);
+    return 1;
+}
+
+/* Runs the queue to a local optimum of shift and ejection moves. */
+static void descend(hs *h, double deadline)
+{
+    long n = 0;
+    h->budget = 100000 + 20L * h->c->nw;
+    h->deadline = deadline;
+    while (h->qlen > 0) {
+        if ((++n & 15) == 0 && fbi_mono_ms() > deadline) break;
+        int w = h->queue[h->qhead];
+        h->qhead = (h->qhead + 1) % h->c->nw;
+        h->qlen--;
+        h->inq[w] = 0;
+        if (h->asg[w] < 0 || h->tabu[w]) continue;
+        if (!try_shift(h, w)) try_eject(h, w);
+    }
+    while (h->qlen > 0) { /* deadline: drop the rest */
+        h->inq[h->queue[h->qhead]] = 0;
+        h->qhead = (h->qhead + 1) % h->c->nw;
+        h->qlen--;
+    }
+}
+
+static void descend_all(hs *h, double deadline)
+{
+    for (int w = 0; w < h->c->nw; w++) push(h, w);
+    descend(h, deadline);
+}
+
+/* Undoes the journal back to its start. */
+static void undo(hs *h)
+{
+    int journal = h->journal;
+    h->journal = 0;
+    while (h->nj > 0) {
+        h->nj--;
+        int w = h->jw[h->nj], o = h->jo[h->nj];
+        place(h, w, -1);
+        if (o >= 0) place(h, w, o);
+    }
+    h->journal = journal;
+}
+
+/* Best feasible option of v that is not on offer `avoid` (-1 if none). */
+static int best_fit(hs *h, int v, int avoid)
+{
+    const fbi_cmp *c = h->c;
+    int best = -1;
+    int64_t bd = INT64_MAX;
+    for (int q = 0; q < c->ostart[v + 1] - c->ostart[v]; q++) {
+        int j = h->cheap[c->ostart[v] + q];
+        if (j == h->asg[v] || !c->alive[c->ostart[v] + j] || offer_of(h, v, j) == avoid) continue;
+        if (c->ocost[c->ostart[v] + j] - c->ocost[c->ostart[v] + h->asg[v]] >= bd) break;
+        int64_t d = delta(h, v, j);
+        if (d < bd && fits(h, v, j)) { bd = d; best = j; }
+    }
+    return best;
+}
+
+/* A forced move: w goes to a cheaper option although its offer is full; the
+ * occupants that must leave go to their best feasible options. Returns 0
+ * when it could not be done (the caller undoes the journal). */
+static int force(hs *h, int w)
+{
+    const fbi_cmp *c = h->c;
+    int cur = h->asg[w];
+    int n = c->ostart[w + 1] - c->ostart[w];
+    int cand[3], nc = 0;
+    for (int q = 0; q < n && nc < 3; q++) {
+        int j = h->cheap[c->ostart[w] + q];
+        if (j == cur) break;
+        if (c->alive[c->ostart[w] + j] && !fits(h, w, j) && term_cost(h, w, j) != FBI_FORBID) cand[nc++] = j;
+    }
+    if (!nc) return 0;
+    int i = cand[rnd(h) % (uint64_t)nc];
+    int o = offer_of(h, w, i);
+    move(h, w, i);
+    h->tabu[w] = 1;
+    for (int guard = 0; !groups_ok(h, o) && guard < 8; guard++) {
+        if (h->nocc[o] <= 1) return 0;
+        int v;
+        do v = h->occ[o][rnd(h) % (uint64_t)h->nocc[o]]; while (v == w);
+        int j = best_fit(h, v, o);
+        if (j < 0) return 0;
+        move(h, v, j);
+    }
+    if (!groups_ok(h, o) || !budgets_ok(h, w)) return 0;
+    return 1;
+}
+
+/* Iterated local search: kick one or a few linked workloads to random
+ * feasible options (tabu for the descent that follows), descend, keep the
+ * result when it is no worse, else undo. best[] receives the best plan. */
+static fbi_money ils(hs *h, int *best, double deadline, fbi_atomic_money *live, fbi_guide *mail,
+                     const int *seen)
+{
+    const fbi_cmp *c = h->c;
+    fbi_money bt = h->total;
+    memcpy(best, h->asg, (size_t)c->nw * sizeof(int));
+    long stall = 0, maxstall = 2000 + 60L * c->nw;
+    int kick[4], restarts = 0;
+    h->journal = 1;
+    long iter = 0;
+    while (c->nw > 1) {
+        if ((stall & 15) == 0 && fbi_mono_ms() > deadline) break;
+        if (mail && (++iter & 63) == 0 && atomic_load(&mail->fresh) != *seen) break;
+        if (stall >= maxstall) {
+            /* Stuck: a few restarts from a large perturbation of the state. */
+            if (restarts++ >= 3) break;
+            h->journal = 0;
+            int nbig = c->nw / 20 > 3 ? c->nw / 20 : 3;
+            for (int k = 0; k < nbig; k++) {
+                int w = (int)(rnd(h) % (uint64_t)c->nw);
+                int n = c->ostart[w + 1] - c->ostart[w];
+                int i = (int)(rnd(h) % (uint64_t)n);
+                if (i != h->asg[w] && c->alive[c->ostart[w] + i] && fits(h, w, i) &&
+                    term_cost(h, w, i) != FBI_FORBID)
+                    move(h, w, i);
+            }
+            descend_all(h, deadline);
+            h->journal = 1;
+            stall = 0;
+            continue;
+        }
+        h->nj = 0;
+        fbi_money before = h->total;
+        int nk = 1 + (int)(rnd(h) % 3), m = 0;
+        int w0 = (int)(rnd(h) % (uint64_t)c->nw);
+        kick[m++] = w0;
+        for (int k = c->wt_start[w0]; k < c->wt_start[w0 + 1] && m < nk; k++) {
+            const fbi_term *t = &c->t[c->wt[k] >> 1];
+            kick[m++] = (c->wt[k] & 1) ? t->a : t->b;
+        }
+        if (rnd(h) % 2 == 0) {
+            /* Forced move with ejections. */
+            if (!force(h, w0)) {
+                h->tabu[w0] = 0;
+                undo(h);
+                while (h->qlen > 0) {
+                    h->inq[h->queue[h->qhead]] = 0;
+                    h->qhead = (h->qhead + 1) % c->nw;
+                    h->qlen--;
+                }
+                stall++;
+                continue;
+            }
+            m = 1;
+        } else
+        for (int k = 0; k < m; k++) {
+            int w = kick[k];
+            int n = c->ostart[w + 1] - c->ostart[w];
+            for (int tries = 0; tries < 6; tries++) {
+                int i = (int)(rnd(h) % (uint64_t)n);
+                if (i != h->asg[w] && c->alive[c->ostart[w] + i] && fits(h, w, i) &&
+                    term_cost(h, w, i) != FBI_FORBID) {
+                    move(h, w, i);
+                    break;
+                }
+            }
+            h->tabu[w] = 1;
+        }
+        descend(h, deadline);
+        for (int k = 0; k < m; k++) h->tabu[kick[k]] = 0;
+        /* The kicked ones may now improve too. */
+        for (int k = 0; k < m; k++) push(h, kick[k]);
+        descend(h, deadline);
+        if (h->total < bt) {
+            bt = h->total;
+            memcpy(best, h->asg, (size_t)c->nw * sizeof(int));
+            if (live) atomic_store(live, (long long)bt);
+            stall = 0;
+        } else {
+            stall++;
+            /* Mostly only no-worse states are kept; now and then a slightly
+             * worse one, to leave a plateau. */
+            int keep = h->total <= before ||
+                       (rnd(h) % 8 == 0 && (double)(h->total - before) < 2e-4 * (double)bt &&
+                        (double)(h->total - bt) < 2e-3 * (double)bt);
+            if (!keep) undo(h);
+        }
+    }
+    /* Leave the state at the best plan. */
+    if (h->total != bt) {
+        h->journal = 0;
+        for (int w = 0; w < c->nw; w++) place(h, w, -1);
+        for (int w = 0; w < c->nw; w++) place(h, w, best[w]);
+    }
+    h->journal = 0;
+    h->nj = 0;
+    return bt;
+}
+
+/* Makes room for w on one of its options by moving occupants elsewhere. */
+static int repair(hs *h, int w, const double *score)
+{
+    const fbi_cmp *c = h->c;
+    int n = c->ostart[w + 1] - c->ostart[w];
+    for (int i = 0; i < n; i++) {
+        if (!c->alive[c->ostart[w] + i] || term_cost(h, w, i) == FBI_FORBID) continue;
+        int o = offer_of(h, w, i);
+        for (int k = 0; k < h->nocc[o]; k++) {
+            int v = h->occ[o][k], vcur = h->asg[v];
+            int nv = c->ostart[v + 1] - c->ostart[v];
+            for (int j = 0; j < nv; j++) {
+                if (j == vcur || !c->alive[c->ostart[v] + j] || offer_of(h, v, j) == o) continue;
+                if (!fits(h, v, j) || term_cost(h, v, j) == FBI_FORBID) continue;
+                place(h, v, j);
+                if (fits(h, w, i) && term_cost(h, w, i) != FBI_FORBID) {
+                    place(h, w, i);
+                    return 1;
+                }
+                place(h, v, vcur);
+            }
+        }
+    }
+    /* Several ejections: w into an option, occupants out to their best
+     * feasible options until the offer's groups hold (undone on failure). */
+    for (int q = 0; q < n; q++) {
+        int i = h->cheap[c->ostart[w] + q];
+        if (!c->alive[c->ostart[w] + i] || term_cost(h, w, i) == FBI_FORBID) continue;
+        int o = offer_of(h, w, i);
+        h->journal = 1;
+        h->nj = 0;
+        place(h, w, i);
+        int ok = budgets_ok(h, w);
+        for (int guard = 0; ok && !groups_ok(h, o) && guard < 16; guard++) {
+            int moved = 0;
+            for (int k = 0; k < h->nocc[o] && !moved; k++) {
+                int v = h->occ[o][k];
+                if (v == w) continue;
+                int j = best_fit(h, v, o);
+                if (j >= 0) { place(h, v, j); moved = 1; }
+            }
+            if (!moved) ok = 0;
+        }
+        ok = ok && groups_ok(h, o);
+        if (!ok) undo(h);
+        h->journal = 0;
+        h->nj = 0;
+        if (ok) return 1;
+    }
+    (void)score;
+    return 0;
+}
+
+typedef struct wkey { double key; int w; } wkey;
+static int wkey_cmp(const void *a, const void *b)
+{
+    const wkey *x = a, *y = b;
+    if (x->key != y->key) return x->key > y->key ? -1 : 1;
+    return x->w - y->w;
+}
+
+/* Greedy construction in a given order with option scores (USD). */
+/* ---- feasibility repair: when the greedy cannot place a workload, it is
+ * placed anyway where it breaks least, and moves that reduce the total
+ * violation (capacity excess, budget excess, forbidden pairs) follow. ---- */
+
+static double group_over(const hs *h, int g)
+{
+    int64_t x = h->load[g] - h->c->gcap[g];
+    return x > 0 ? (double)x / (double)FBI_VCPU : 0.0;
+}
+
+static double budget_over(const hs *h, int b)
+{
+    fbi_money x = h->spent[b] - h->c->bcap[b];
+    return x > 0 ? 1.0 + (double)x / (double)FBI_USD : 0.0;
+}
+
+/* Violation around w (its offer's groups, also those of `other` offer, its
+ * budgets, its forbidden pairs). */
+static double local_violation(const hs *h, int w, int other)
+{
+    const fbi_cmp *c = h->c;
+    double v = 0;
+    int o = h->asg[w] >= 0 ? offer_of(h, w, h->asg[w]) : -1;
+    for (int pass = 0; pass < 2; pass++) {
+        int oo = pass ? other : o;
+        if (oo < 0 || (pass && oo == o)) continue;
+        for (int k = c->og_start[oo]; k < c->og_start[oo + 1]; k++) {
+            int g = c->og[k];
+            if (pass && o >= 0 && in_groups(c, o, g)) continue;
+            v += group_over(h, g);
+        }
+    }
+    for (int k = c->wb_start[w]; k < c->wb_start[w + 1]; k++) v += budget_over(h, c->wb[k]);
+    if (h->asg[w] >= 0)
+        for (int k = c->wt_start[w]; k < c->wt_start[w + 1]; k++) {
+            const fbi_term *t = &c->t[c->wt[k] >> 1];
+            int side = c->wt[k] & 1, u = side ? t->a : t->b;
+            if (h->asg[u] < 0) continue;
+            int64_t x = side ? fbi_term_cost(t, h->asg[u], h->asg[w]) : fbi_term_cost(t, h->asg[w], h->asg[u]);
+            if (x == FBI_FORBID) v += 10.0;
+        }
+    return v;
+}
+
+/* Change of violation if w moved to i (simulated). */
+static double violation_delta(hs *h, int w, int i)
+{
+    int cur = h->asg[w];
+    int oi = offer_of(h, w, i), oc = cur >= 0 ? offer_of(h, w, cur) : -1;
+    double before = cur >= 0 ? local_violation(h, w, oi) : 0;
+    place(h, w, i);
+    double after = local_violation(h, w, oc);
+    place(h, w, cur);
+    return after - before;
+}
+
+static double total_violation(const hs *h)
+{
+    const fbi_cmp *c = h->c;
+    double v = 0;
+    for (int g = 0; g < c->ng; g++) v += group_over(h, g);
+    for (int b = 0; b < c->nb; b++) v += budget_over(h, b);
+    for (int ti = 0; ti < c->nt; ti++) {
+        const fbi_term *t = &c->t[ti];
+        if (h->asg[t->a] >= 0 && h->asg[t->b] >= 0 && fbi_term_cost(t, h->asg[t->a], h->asg[t->b]) == FBI_FORBID)
+            v += 10.0;
+    }
+    return v;
+}
+
+/* Moves that lower the violation until there is none. Returns 0 when the
+ * state is feasible. */
+static int feasibility_repair(hs *h, double deadline)
+{
+    const fbi_cmp *c = h->c;
+    int journal = h->journal;
+    h->journal = 0;
+    double v = total_violation(h);
+    int idle = 0;
+    for (long round = 0; v > 1e-12 && idle < 60 && fbi_mono_ms() < deadline; round++) {
+        int improved = 0;
+        for (int w = 0; w < c->nw; w++) {
+            int cur = h->asg[w];
+            if (local_violation(h, w, -1) <= 0) continue;
+            int best = -1;
+            double bd = -1e-12;
+            fbi_money bc = INT64_MAX;
+            for (int i = 0; i < c->ostart[w + 1] - c->ostart[w]; i++) {
+                if (i == cur || !c->alive[c->ostart[w] + i]) continue;
+                double d = violation_delta(h, w, i);
+                fbi_money cost = c->ocost[c->ostart[w] + i];
+                if (d < bd - 1e-12 || (d <= bd + 1e-12 && d < -1e-12 && cost < bc)) { bd = d; bc = cost; best = i; }
+            }
+            if (best >= 0) { place(h, w, best); improved = 1; }
+        }
+        double nv = total_violation(h);
+        if (improved && nv < v - 1e-12) { v = nv; idle = 0; continue; }
+        v = nv;
+        idle++;
+        /* Stuck: shake a few workloads that take part in a violation. */
+        for (int k = 0; k < 3; k++) {
+            int w = (int)(rnd(h) % (uint64_t)c->nw);
+            for (int tries = 0; tries < c->nw && local_violation(h, w, -1) <= 0; tries++)
+                w = (w + 1) % c->nw;
+            int n = c->ostart[w + 1] - c->ostart[w];
+            int i = (int)(rnd(h) % (uint64_t)n);
+            if (c->alive[c->ostart[w] + i]) place(h, w, i);
+        }
+        v = total_violation(h);
+    }
+    h->journal = journal;
+    if (v > 1e-12) return -1;
+    /* Rebuild the running total: forbidden states may have skewed it. */
+    int *a = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    memcpy(a, h->asg, (size_t)c->nw * sizeof(int));
+    for (int w = 0; w < c->nw; w++) place(h, w, -1);
+    h->total = 0;
+    for (int w = 0; w < c->nw; w++) place(h, w, a[w]);
+    free(a);
+    return 0;
+}
+
+/* Greedy construction in a given order with option scores (USD); a
+ * workload that fits nowhere is placed where it breaks least and the
+ * violations are repaired afterwards. */
+static int construct(hs *h, const int *order, const double *score, double deadline)
+{
+    const fbi_cmp *c = h->c;
+    int soft = 0;
+    for (int k = 0; k < c->nw; k++) {
+        int w = order[k];
+        int best = -1;
+        double bs = 0;
+        begin_batch(h);
+        for (int i = 0; i < c->ostart[w + 1] - c->ostart[w]; i++) {
+            if (!c->alive[c->ostart[w] + i]) continue;
+            int64_t tc = term_cost_c(h, w, i);
+            if (tc == FBI_FORBID || !fits(h, w, i)) continue;
+            double sc = score[c->ostart[w] + i] + (double)tc / 1e9;
+            if (best < 0 || sc < bs) { bs = sc; best = i; }
+        }
+        if (best >= 0) { place(h, w, best); continue; }
+        if (repair(h, w, score)) continue;
+        double bv = 0;
+        for (int i = 0; i < c->ostart[w + 1] - c->ostart[w]; i++) {
+            if (!c->alive[c->ostart[w] + i]) continue;
+            double d = violation_delta(h, w, i);
+            if (best < 0 || d < bv) { bv = d; best = i; }
+        }
+        if (best < 0) return -1;
+        place(h, w, best);
+        soft = 1;
+    }
+    return soft ? feasibility_repair(h, deadline) : 0;
+}
+
+fbi_money fbi_cmp_price(const fbi_cmp *c, const int *asg)
+{
+    hs h;
+    hs_init(&h, c, 1);
+    fbi_money tot = -1;
+    int ok = 1;
+    for (int w = 0; w < c->nw && ok; w++) {
+        int i = asg[w];
+        if (i < 0 || i >= c->ostart[w + 1] - c->ostart[w]) { ok = 0; break; }
+        if (term_cost(&h, w, i) == FBI_FORBID || !fits(&h, w, i)) ok = 0;
+        else place(&h, w, i);
+    }
+    if (ok) tot = h.total;
+    hs_free(&h);
+    return tot;
+}
+
+/* Scratch for constructions. */
+typedef struct cons {
+    const fbi_cmp *c;
+    double *score;
+    int *order;
+    wkey *keys;
+} cons;
+
+/* One construction (variant: bit 0 = no capacity prices, bit 1 = demand
+ * order instead of regret) taken to a local optimum. Returns its total, or
+ * -1; the plan is left in out[]. */
+static fbi_money run_variant(cons *k, const double *guide, int variant, unsigned seed, double deadline,
+                             int *out)
+{
+    const fbi_cmp *c = k->c;
+    double alpha = (variant & 1) || !guide ? 0.0 : 1.0;
+    for (int w = 0; w < c->nw; w++)
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+            double sc = (double)c->ocost[i] / 1e9;
+            int o = c->ooffer[i];
+            if (alpha > 0)
+                for (int q = c->og_start[o]; q < c->og_start[o + 1]; q++)
+                    sc += alpha * guide[c->og[q]] * (double)fbi_gweight(c, c->og[q], w) / 1e6;
+            k->score[i] = sc;
+        }
+    for (int w = 0; w < c->nw; w++) {
+        double b1 = INFINITY, b2 = INFINITY;
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+            if (!c->alive[i]) continue;
+            if (k->score[i] < b1) { b2 = b1; b1 = k->score[i]; }
+            else if (k->score[i] < b2) b2 = k->score[i];
+        }
+        double regret = isinf(b2) ? 1e300 : b2 - b1;
+        k->keys[w].w = w;
+        k->keys[w].key = (variant & 2) ? (double)c->demand[w] + regret * 1e-9 : regret;
+    }
+    qsort(k->keys, (size_t)c->nw, sizeof *k->keys, wkey_cmp);
+    for (int w = 0; w < c->nw; w++) k->order[w] = k->keys[w].w;
+    hs h;
+    hs_init(&h, c, seed + (unsigned)variant);
+    search_init(&h);
+    fbi_money t = -1;
+    if (construct(&h, k->order, k->score, deadline) == 0) {
+        descend_all(&h, deadline);
+        t = h.total;
+        memcpy(out, h.asg, (size_t)c->nw * sizeof(int));
+    }
+    hs_free(&h);
+    return t;
+}
+
+int fbi_heuristic(const fbi_cmp *c, fbi_guide *mail, double deadline, unsigned seed,
+                  int verbose, fbi_atomic_money *live, int **out, fbi_money *total)
+{
+    int nopt = c->ostart[c->nw];
+    cons k = {c, fbi_xmalloc(((size_t)nopt + 1) * sizeof(double)),
+              fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int)), fbi_xmalloc(((size_t)c->nw + 1) * sizeof(wkey))};
+    int *best = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    int *cand = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    double *guide = NULL;
+    int seen = -1;
+    if (mail) {
+        guide = fbi_xmalloc(((size_t)c->ng + 1) * sizeof(double));
+        pthread_mutex_lock(&mail->mu);
+        memcpy(guide, mail->lam, (size_t)c->ng * sizeof(double));
+        seen = mail->version;
+        pthread_mutex_unlock(&mail->mu);
+    }
+    fbi_money bt = -1;
+    double t0 = fbi_mono_ms(), cdur = 0;
+    /* Constructions with the capacity prices (regret and demand order);
+     * without them only when those fail or there are no prices. Each is
+     * taken to a local optimum; the best goes on to the iterated local
+     * search. */
+    static const int guided[] = {0, 2}, plain[] = {1, 3};
+    for (int pass = 0; pass < 2 && bt < 0; pass++) {
+        const int *vs = pass == 0 && guide ? guided : plain;
+        if (pass == 1 && !guide) break;
+        for (int q = 0; q < 2; q++) {
+            /* A second construction only when it is cheap next to the time
+             * left (on large problems the search uses the time better). */
+            if (q == 1 && bt >= 0 && (fbi_mono_ms() - t0) * 4 > deadline - fbi_mono_ms()) break;
+            double c1 = fbi_mono_ms();
+            fbi_money t = run_variant(&k, guide, vs[q], seed, deadline, cand);
+            if (cdur == 0) cdur = fbi_mono_ms() - c1;
+            if (verbose)
+                fprintf(stderr, "heuristic: construction %d: local optimum %.6f at %.0f ms\n", vs[q],
+                        (double)t / 1e9, fbi_mono_ms() - t0);
+            if (t >= 0 && (bt < 0 || t < bt)) {
+                bt = t;
+                memcpy(best, cand, (size_t)c->nw * sizeof(int));
+                if (live) atomic_store(live, (long long)bt);
+            }
+        }
+        if (pass == 0 && !guide) break;
+    }
+    if (bt >= 0) {
+        hs h;
+        hs_init(&h, c, seed);
+        search_init(&h);
+        for (int w = 0; w < c->nw; w++) place(&h, w, best[w]);
+        fbi_money t1 = bt;
+        for (;;) {
+            bt = ils(&h, best, deadline, live, mail, &seen);
+            if (!mail || fbi_mono_ms() > deadline) break;
+            /* New capacity prices from the bound thread: construct again
+             * with them; go on from the better plan. */
+            pthread_mutex_lock(&mail->mu);
+            int fresh = mail->version != seen;
+            if (fresh) {
+                memcpy(guide, mail->lam, (size_t)c->ng * sizeof(double));
+                seen = mail->version;
+            }
+            pthread_mutex_unlock(&mail->mu);
+            if (!fresh) break; /* the search stopped on its own */
+            for (int q = 0; q < 2; q++) {
+                double c0 = fbi_mono_ms();
+                if (cdur * (q == 0 ? 1.5 : 3) > deadline - c0) break;
+                fbi_money t = run_variant(&k, guide, guided[q], seed + 17u * (unsigned)seen, deadline, cand);
+                if (verbose)
+                    fprintf(stderr, "heuristic: construction %d with new prices: %.6f (best %.6f) at %.0f ms\n",
+                            guided[q], (double)t / 1e9, (double)bt / 1e9, fbi_mono_ms() - t0);
+                if (t >= 0 && t < bt) {
+                    bt = t;
+                    memcpy(best, cand, (size_t)c->nw * sizeof(int));
+                    if (live) atomic_store(live, (long long)bt);
+                    for (int w = 0; w < c->nw; w++) place(&h, w, -1);
+                    for (int w = 0; w < c->nw; w++) place(&h, w, best[w]);
+                }
+            }
+        }
+        if (verbose)
+            fprintf(stderr, "heuristic: iterated local search %.6f -> %.6f at %.0f ms\n", (double)t1 / 1e9,
+                    (double)bt / 1e9, fbi_mono_ms() - t0);
+        hs_free(&h);
+    }
+    free(k.score);
+    free(k.order);
+    free(k.keys);
+    free(cand);
+    free(guide);
+    if (bt < 0) {
+        free(best);
+        *out = NULL;
+        return -1;
+    }
+    *out = best;
+    *total = bt;
+    return 0;
+}

@@ -1,0 +1,137 @@
+/*
+ * spec.h - internal interface of the portable-spec modules (prefix fbi_):
+ * the JSON-Schema-subset validator (spec_schema.c), the JSON and YAML
+ * front ends with their pointer-to-line maps (spec_json.c, spec_yaml.c),
+ * quantity parsing (spec_units.c) and the normal form (spec.c).
+ * Not installed, not exported from libfedbroker.
+ */
+#ifndef FB_SPEC_H
+#define FB_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "fedbroker/fedbroker.h"
+#include "base/util.h"
+
+/* ---- limits (docs/spec.md "Limits") ---- */
+#define FBI_SPEC_MAX_FILE (4u * 1024 * 1024)      /* bytes per file */
+#define FBI_SPEC_MAX_DEPTH 32                      /* nesting levels */
+#define FBI_SPEC_MAX_DOCS 1000                     /* documents per file */
+#define FBI_SPEC_MAX_STRING (64u * 1024)           /* bytes per string */
+#define FBI_SPEC_MAX_SOURCE (1024u * 1024)         /* inline QASM source */
+#define FBI_SPEC_MAX_ALIAS_NODES 10000             /* YAML alias expansion */
+#define FBI_SPEC_MAX_INCLUDE_DEPTH 8               /* nested file references */
+#define FBI_SPEC_MAX_FILES 1000                    /* files read per set */
+
+/* ---- the schema validator ---- */
+
+typedef struct fbi_schema fbi_schema;
+
+typedef struct fbi_schema_error {
+    char *pointer;  /* JSON pointer into the instance ("" = the root) */
+    char *summary;  /* "expected ..., found ..." */
+    char *detail;   /* may be NULL */
+} fbi_schema_error;
+
+/* At most this many errors are kept per validation (all are counted). */
+#define FBI_SCHEMA_MAX_ERRORS 1000
+
+typedef struct fbi_schema_errors {
+    fbi_schema_error *v;
+    size_t n, cap;
+} fbi_schema_errors;
+
+/* Compiles a draft-07 schema text using only the supported subset (unknown
+ * keywords, bad patterns and dangling $refs are refused). Returns a new
+ * schema (fbi_schema_free) or NULL with *err (new, free()). */
+fbi_schema *fbi_schema_new(const char *text, char **err);
+void fbi_schema_free(fbi_schema *s);
+/* The workload schema embedded at build time, compiled once per process.
+ * borrowed; NULL (with *err borrowed, static) only if the embedded text is
+ * broken, which a unit test rules out. */
+const fbi_schema *fbi_spec_schema(const char **err);
+/* The embedded schema text (borrowed, static). */
+const char *fbi_spec_schema_text(void);
+/* Validates inst against the schema at ref ("#" or "#/definitions/NAME"),
+ * appending every error to out (the first FBI_SCHEMA_MAX_ERRORS of them).
+ * Returns the number of errors found. */
+size_t fbi_schema_validate(const fbi_schema *s, const char *ref,
+                           const json_t *inst, fbi_schema_errors *out);
+void fbi_schema_errors_free(fbi_schema_errors *e);
+
+/* ---- pointer -> line:column maps ---- */
+/* A map is a JSON object from pointer to line * 2^32 + column. */
+void fbi_loc_put(json_t *locs, const char *pointer, int line, int col);
+/* Looks up pointer, falling back to its nearest recorded ancestor. Returns
+ * 1 and fills line/col when found, else 0. */
+int fbi_loc_get(const json_t *locs, const char *pointer, int *line, int *col);
+
+/* Appends "/INDEX" to a pointer without printf (hot in large arrays). */
+void fbi_spec_ptr_index(fbi_buf *ptr, size_t index);
+
+/* ---- parsed files ---- */
+typedef struct fbi_spec_doc_src {
+    json_t *value;   /* the document (owned reference) */
+    json_t *locs;    /* pointer map (owned reference, may be shared) */
+    char *prefix;    /* pointer of the document inside locs ("" or "/3") */
+    int line, col;   /* where the document starts */
+} fbi_spec_doc_src;
+
+typedef struct fbi_parsed {
+    fbi_spec_doc_src *docs;
+    size_t n, cap;
+} fbi_parsed;
+
+void fbi_parsed_free(fbi_parsed *p);
+/* Appends a document (steals value; takes a new reference to locs). */
+void fbi_parsed_add(fbi_parsed *p, json_t *value, json_t *locs,
+                    const char *prefix, int line, int col);
+
+typedef enum { FBI_FMT_AUTO, FBI_FMT_JSON, FBI_FMT_YAML } fbi_spec_format;
+
+/* Parses a file's bytes into documents: refuses files over the size limit,
+ * invalid UTF-8 and NUL bytes, then JSON or YAML (format AUTO: by name's
+ * extension, else by the first non-blank byte). A top-level array/sequence
+ * is a list of documents. Empty YAML documents are skipped. Enforces depth,
+ * string length and document count limits. Returns 0, or -1 after adding
+ * errors (with file:line:col) to diag. out must be zeroed. */
+int fbi_spec_parse(const char *name, const char *data, size_t len,
+                   fbi_spec_format fmt, fbi_parsed *out, fb_diag *diag);
+/* The two front ends (called by fbi_spec_parse after the byte checks). */
+int fbi_spec_parse_json(const char *name, const char *data, size_t len,
+                        fbi_parsed *out, fb_diag *diag);
+int fbi_spec_parse_yaml(const char *name, const char *data, size_t len,
+                        fbi_parsed *out, fb_diag *diag);
+/* Finds the first invalid UTF-8 sequence or NUL byte; returns its offset, or
+ * len when all is well. */
+size_t fbi_utf8_first_invalid(const char *data, size_t len);
+/* 1-based line and column (in characters) of byte offset off. */
+void fbi_text_position(const char *data, size_t len, size_t off, int *line,
+                       int *col);
+
+/* ---- units (docs/spec.md "Quantities"); each returns 0 or -1 with a
+ * message in *err (new, free()) ---- */
+/* "512Mi", "2G", "1024" or a JSON integer -> bytes. */
+int fbi_parse_bytes(const json_t *v, uint64_t *bytes, char **err);
+/* "0.5", 0.25, "2", "500m" -> millicores (must be whole millicores). */
+int fbi_parse_cpu(const json_t *v, int64_t *millis, char **err);
+/* "30s", "1.5s", "120ms", "5m", "1h" -> milliseconds, rounded up. */
+int fbi_parse_duration(const char *s, int64_t *ms, char **err);
+/* "12.50", "200", 200 -> micro-USD. */
+int fbi_parse_money(const json_t *v, int64_t *micro, char **err);
+
+/* ---- names ---- */
+/* Explains, naming the providers, why s is not a valid name; new string
+ * (free()) or NULL when s is a valid name. */
+char *fbi_spec_explain_name(const char *s);
+
+/* ---- the set ---- */
+/* borrowed: the normal form of workload i (NULL when out of range). */
+json_t *fbi_spec_doc(const fb_spec_set *s, size_t i);
+/* The text fb_spec_json gives for a normal form (compact, sorted keys);
+ * new (free()). For threads that must not touch the set's cache. */
+char *fbi_spec_text(const json_t *norm);
+
+#endif

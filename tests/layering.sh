@@ -1,0 +1,53 @@
+#!/bin/sh
+# DESIGN.md's layering of core/, enforced by reading the includes: each
+# folder may include its own headers, the public fedbroker/ headers and the
+# folders below it:
+#   base <- spec, catalog, solver, http, state <- host <- broker <- plan <- cli
+# (solver depends on base only; spec, catalog, http and state are siblings
+# that do not include each other). An include is written with its folder,
+# "spec/spec.h", as curl writes "vtls/vtls.h".
+set -eu
+core="${top_srcdir:-.}/core"
+allowed() { # folder -> the folders it may include
+    case $1 in
+    base) echo "base" ;;
+    spec|catalog|solver|http|state) echo "base $1" ;;
+    host) echo "base spec catalog solver http state host" ;;
+    broker) echo "base spec catalog solver http state host broker" ;;
+    plan) echo "base spec catalog solver http state host broker plan" ;;
+    cli) echo "base spec catalog solver http state host broker plan cli" ;;
+    *) echo "" ;;
+    esac
+}
+bad=0
+n=0
+for f in "$core"/*/*.c "$core"/*/*.h; do
+    dir=$(basename "$(dirname "$f")")
+    [ "$dir" = fedbroker ] && continue
+    ok=$(allowed "$dir")
+    if [ -z "$ok" ]; then
+        echo "FAIL: core/$dir/ is not a layer named in tests/layering.sh (add it to DESIGN's order)"
+        bad=1; continue
+    fi
+    # quoted includes only; system headers are <...>
+    for inc in $(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f"); do
+        n=$((n + 1))
+        case $inc in
+        config.h|fedbroker/*) continue ;;
+        esac
+        case $dir/$inc in
+        cli/cli.h|cli/fbq.h) continue ;; # the CLI's own header; the quantum library (-I quantum)
+        esac
+        folder=${inc%%/*}
+        if [ "$folder" = "$inc" ]; then
+            echo "FAIL: ${f#"$core"/}: #include \"$inc\" has no folder; write \"FOLDER/$inc\""
+            bad=1; continue
+        fi
+        case " $ok " in
+        *" $folder "*) ;;
+        *) echo "FAIL: ${f#"$core"/}: #include \"$inc\": core/$dir/ may include only: $ok"; bad=1 ;;
+        esac
+    done
+done
+[ $bad = 0 ] || exit 1
+echo "ok: $n includes in core/ follow base <- spec, catalog, solver, http, state <- host <- broker <- plan <- cli"
