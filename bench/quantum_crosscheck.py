@@ -5,10 +5,11 @@ probability must agree within 1e-9. Measurements are stripped so both
 report the full final distribution (fedbroker measures every qubit of a
 program without measure).
 
-    quantum_crosscheck.py FEDBROKER NODE_DIR FILE.qasm...
+    quantum_crosscheck.py [--require] FEDBROKER NODE_DIR FILE.qasm...
 
-Exit 0 when all agree, 1 on a difference, 77 when node or the module is
-missing (the automake code for a skipped test)."""
+Exit 0 when all agree, 1 on a difference; when node or the module is
+missing, 1 with --require (the test suite) and 77 otherwise (the automake
+code for a skipped test)."""
 import json
 import os
 import shutil
@@ -18,14 +19,21 @@ import tempfile
 
 
 def main():
-    if len(sys.argv) < 4:
+    args = sys.argv[1:]
+    require = bool(args) and args[0] == '--require'
+    if require:
+        args = args[1:]
+    if len(args) < 3:
         print(__doc__)
         return 64
-    fed, node_dir, files = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), sys.argv[3:]
+    fed, node_dir, files = os.path.abspath(args[0]), os.path.abspath(args[1]), args[2:]
     node = shutil.which('node')
     if not node or not os.path.isdir(os.path.join(node_dir, 'node_modules', 'quantum-circuit')):
-        print('SKIP: node or %s/node_modules/quantum-circuit is missing (make bench-quantum installs it)'
-              % node_dir)
+        what = 'node' if not node else '%s/node_modules/quantum-circuit' % node_dir
+        if require:
+            print('FAIL: %s is missing; ./quickstart check installs it (or: cd bench/node && npm ci)' % what)
+            return 1
+        print('SKIP: %s is missing (make bench-quantum installs it)' % what)
         return 77
     bad = 0
     tmp = tempfile.mkdtemp(prefix='fbq-xc-')

@@ -6,6 +6,7 @@ AM_TESTS_ENVIRONMENT = \
 	export FEDBROKER_DRIVER_PATH='$(abs_top_builddir)/stage/drivers'; \
 	export TESTDRV_DIR='$(abs_top_builddir)/tests/drivers/.libs'; \
 	export PYTHON=/usr/bin/python3; \
+	export FB_NODE_DIR='$(FB_NODE_DIR)'; \
 	export FEDBROKER_SLEEP_SCALE=0; \
 	export LC_ALL=C.UTF-8; \
 	unset FEDBROKER_HOME FEDBROKER_NOW FEDBROKER_LOG FEDBROKER_CONFIG AWS_PROFILE \

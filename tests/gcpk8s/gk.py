@@ -92,8 +92,6 @@ def placement(driver, kind, service, region):
 
 
 def catalog_file(name):
-    """catalog/NAME from the merged tree, else the catalog worktree; None when neither exists."""
-    for p in (os.path.join(SRCDIR, "catalog", name), os.path.join("/work/wt/catalog/catalog", name)):
-        if os.path.exists(p):
-            return p
-    return None
+    """catalog/NAME of the source tree; None when it does not exist."""
+    p = os.path.join(SRCDIR, "catalog", name)
+    return p if os.path.exists(p) else None
