@@ -12,6 +12,7 @@ core_libfbcore_la_CPPFLAGS = $(FB_CORE_INCS)
 core_libfbcore_la_SOURCES = \
 	core/base/util.c core/base/util.h \
 	core/base/trust.c core/base/trust.h \
+	core/base/redact.c core/base/redact.h \
 	core/base/diag.c core/base/diag.h \
 	core/base/call.c core/base/call.h \
 	core/http/http.c core/http/http.h core/http/http_policy.c \

@@ -407,6 +407,7 @@ static fb_status call_verb(fbi_deploy_item *it, const char *verb,
     if (out) {
         json_error_t je;
         it->output = json_loads(out, 0, &je);
+        fbi_call_redact_json(fbi_call_of(it->diag), it->output); /* printed and stored */
         if (!it->output && st == FB_OK) {
             char *m = fbi_xasprintf("the driver's %s output is not JSON: %s", verb, je.text);
             fb_diag_add(it->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m, NULL);

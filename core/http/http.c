@@ -877,31 +877,16 @@ long fbi_http_retry_quota(fbi_http_client *c, const char *service)
 
 /* ---- one request -------------------------------------------------------- */
 
-/* Replaces every occurrence of each secret in s with REDACTED. new. */
+/* s with the request's secrets (each also URL-encoded and JSON-escaped)
+ * replaced by REDACTED: base/redact.h, patterns off so a dry run shows the
+ * request as it would be sent. new. */
 static char *redact(const char *s, size_t len, const fb_http_request *req)
 {
-    fbi_buf b;
-    fbi_buf_init(&b);
-    fbi_buf_append(&b, s, len);
-    for (size_t k = 0; k < req->n_secrets; k++) {
-        const char *sec = req->secrets[k];
-        size_t sl = sec ? strlen(sec) : 0;
-        if (sl == 0) continue;
-        fbi_buf out;
-        fbi_buf_init(&out);
-        const char *p = b.data ? b.data : "";
-        const char *hit;
-        while ((hit = strstr(p, sec)) != NULL) {
-            fbi_buf_append(&out, p, (size_t)(hit - p));
-            fbi_buf_puts(&out, "REDACTED");
-            p = hit + sl;
-        }
-        fbi_buf_puts(&out, p);
-        fbi_buf_free(&b);
-        b = out;
-    }
-    if (!b.data) fbi_buf_puts(&b, "");
-    return fbi_buf_steal(&b);
+    fbi_secrets set = {0};
+    for (size_t k = 0; req->secrets && k < req->n_secrets; k++) fbi_secrets_add(&set, req->secrets[k]);
+    char *r = fbi_redact_text(&set, 0, s, len);
+    fbi_secrets_clear(&set);
+    return r;
 }
 
 /* What logs and diagnostics may say about a request: method, host[:port],
@@ -973,12 +958,14 @@ static void req_error(fb_diag *d, const fb_http_request *req, const req_name *n,
     free(rd);
 }
 
-/* Logs one line at info level through fbi_log, secrets redacted. */
-static void req_log(const char *driver, const fb_http_request *req, const char *line)
+/* Logs one line at info level, redacted with the request's secrets and
+ * what the call (may be NULL) has sent: the line quotes the answer's
+ * error code, which the provider chose. */
+static void req_log(const fbi_call *call, const fb_http_request *req, const char *line)
 {
     if (fbi_log_level() < FB_LOG_INFO) return;
     char *r = redact(line, strlen(line), req);
-    fbi_log(driver, FB_LOG_INFO, r);
+    fbi_call_log(call, NULL, FB_LOG_INFO, r);
     free(r);
 }
 
@@ -1115,7 +1102,6 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
     rq.struct_size = sizeof rq;
     const fb_http_request *req = &rq;
     fbi_call *call = fbi_call_of(d);
-    const char *driver = call ? call->driver : NULL;
 
     if (!req->method || !*req->method || !req->url) {
         fb_diag_add(d, FB_SEV_ERROR, NULL, 0, 0, NULL, "HTTP request without a method or URL",
@@ -1220,7 +1206,7 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
             snprintf(line, sizeof line, "http %s %s %s -> failed (%s) attempt=%u/%u %.0fms wait=%.0fms service=%s",
                      req->method, nm.host, nm.path, xfer_error(&x), attempt, max_attempts, x.ms,
                      x.wait_ms, nm.service);
-        req_log(driver, req, line);
+        req_log(call, req, line);
 
         if (x.rc == CURLE_OK && x.status >= 200 && x.status < 300) {
             pthread_mutex_lock(&c->mu);
@@ -1257,7 +1243,7 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
         if (stop_why) {
             if (*stop_why && rk != RETRY_NO) {
                 snprintf(line, sizeof line, "http %s %s %s: %s", req->method, nm.host, nm.path, stop_why);
-                req_log(driver, req, line);
+                req_log(call, req, line);
             }
             if (x.rc == CURLE_OK) {
                 xfer_to_response(&x, resp);
@@ -1306,7 +1292,7 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
                  nm.path, (unsigned long long)delay,
                  rk == RETRY_THROTTLE ? "throttled" : rk == RETRY_TIMEOUT ? "timeout" : "transient",
                  code ? " " : "", code ? code : "");
-        req_log(driver, req, line);
+        req_log(call, req, line);
         free(code);
         pthread_mutex_lock(&c->mu);
         c->stats.retries++;
