@@ -1,0 +1,7 @@
+# tests/config.mk - the broker configuration through the CLI: schema
+# validation with file:line:col (checked against python3-jsonschema), driver
+# settings refused by the drivers, and the trust rules for config.json,
+# FEDBROKER_CONFIG and FEDBROKER_HOME (issue 9, items 7 and 11).
+CONFIG_TESTS = tests/config/config.py
+TESTS += $(CONFIG_TESTS)
+EXTRA_DIST += $(CONFIG_TESTS)
