@@ -307,6 +307,43 @@ static fb_status conf_parse(http_conf *c, const char *config_json, fb_diag *d)
     return bad ? FB_INVALID : FB_OK;
 }
 
+/* The limits of one service as the configuration writes them. new. */
+static json_t *svc_conf_json(const svc_conf *s)
+{
+    return json_pack("{s:I,s:f,s:f,s:o}", "concurrency", (json_int_t)s->concurrency, "rate", s->rate,
+                     "burst", s->burst,
+                     "retry_quota", s->retry_quota >= 0 ? json_integer(s->retry_quota) : json_null());
+}
+
+/* The effective configuration in the shape of the "http" section. new. */
+static json_t *conf_json(const http_conf *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "max_attempts", json_integer(c->max_attempts));
+    json_object_set_new(o, "base_delay_ms", json_integer((json_int_t)c->base_delay_ms));
+    json_object_set_new(o, "max_backoff_ms", json_integer((json_int_t)c->max_backoff_ms));
+    json_object_set_new(o, "max_retry_after_ms", json_integer((json_int_t)c->max_retry_after_ms));
+    json_object_set_new(o, "retry_quota", json_integer(c->retry_quota));
+    json_object_set_new(o, "retry_cost", json_integer(c->retry_cost));
+    json_object_set_new(o, "timeout_retry_cost", json_integer(c->timeout_retry_cost));
+    json_object_set_new(o, "no_retry_increment", json_integer(c->no_retry_increment));
+    json_object_set_new(o, "connect_timeout_ms", json_integer(c->connect_timeout_ms));
+    json_object_set_new(o, "timeout_ms", json_integer(c->timeout_ms));
+    json_object_set_new(o, "max_request_bytes", json_integer((json_int_t)c->max_request_bytes));
+    json_object_set_new(o, "max_response_bytes", json_integer((json_int_t)c->max_response_bytes));
+    json_object_set_new(o, "max_connections", json_integer(c->max_connections));
+    json_object_set_new(o, "ca_file", c->ca_file ? json_string(c->ca_file) : json_null());
+    json_object_set_new(o, "seed", c->seeded ? json_integer((json_int_t)c->seed) : json_null());
+    json_object_set_new(o, "sleep_scale", json_real(c->sleep_scale));
+    json_object_set_new(o, "parallelism", json_integer(c->parallelism));
+    json_object_set_new(o, "default_service", svc_conf_json(&c->def));
+    json_t *svcs = json_object();
+    for (size_t i = 0; i < c->n_svcs; i++)
+        json_object_set_new(svcs, c->svcs[i].name, svc_conf_json(&c->svcs[i]));
+    json_object_set_new(o, "services", svcs);
+    return o;
+}
+
 /* The limits that apply to a service key. borrowed. */
 static const svc_conf *conf_service(const http_conf *c, const char *key)
 {
@@ -853,6 +890,16 @@ unsigned fbi_http_parallelism(void)
     p = conf.parallelism;
     conf_free(&conf);
     return p;
+}
+
+json_t *fbi_http_client_config(fbi_http_client *c)
+{
+    if (!c) c = default_client(NULL);
+    if (!c) return NULL;
+    pthread_mutex_lock(&c->mu);
+    json_t *o = conf_json(&c->conf);
+    pthread_mutex_unlock(&c->mu);
+    return o;
 }
 
 void fbi_http_client_stats(fbi_http_client *c, fbi_http_stats *out)
