@@ -11,3 +11,4 @@ TESTS += tests/unit/check_config
 tests_unit_check_config_SOURCES = tests/unit/check_config.c
 tests_unit_check_config_CPPFLAGS = $(FB_TEST_INCS) -DFB_TEST_SRCDIR='"$(abs_top_srcdir)"'
 tests_unit_check_config_LDADD = $(FB_TEST_DEPLIBS)
+EXTRA_DIST += docs/security.md
