@@ -401,9 +401,10 @@ static fb_status load_dir(fb_registry *r, const char *dir, fb_diag *diag)
         char cwd[4096];
         const char *here = getcwd(cwd, sizeof cwd) ? cwd : "$PWD";
         char *m = fbi_xasprintf("driver directory '%s' is a relative path", dir);
+        const char *rest = !strcmp(dir, ".") ? "" : !strncmp(dir, "./", 2) ? dir + 2 : dir;
         char *d = fbi_xasprintf("a relative entry in FEDBROKER_DRIVER_PATH loads drivers from "
                                 "whatever the working directory is; write it as an absolute "
-                                "path, e.g. %s/%s", here, dir);
+                                "path, e.g. %s%s%s", here, *rest ? "/" : "", rest);
         refuse(diag, dir, m, d);
         free(m);
         free(d);
