@@ -5,8 +5,9 @@ environment; the fake AWS echoes it back on every error path we can reach:
 the 403 InvalidSignatureException that quotes the canonical request (the
 secret key is wrong on purpose), a 400 ValidationException quoting the
 token, 500 bodies with the token and a secret-looking XML field the call
-never sent, on apply, status (observe), destroy and discover, plus a dry
-run, all with FEDBROKER_LOG=debug and --format json and table output.
+never sent, on apply, status (observe), destroy and discover, on the quantum
+driver's Braket backend too (the redaction is the host's, not a driver's),
+plus a dry run, all with FEDBROKER_LOG=debug and --format json and table output.
 Then every byte fedbroker printed and every file in its home (state.db and
 its WAL) is searched for the token, its URL-encoded form, the secret keys
 and the unknown secret. The fake's own log proves each echo happened."""
@@ -61,11 +62,11 @@ def echoed(since, op):
                for e in fake.log(since))
 
 
-def echo_faults(op, status, code):
+def echo_faults(op, status, code, service="lambda"):
     body = (f"1 validation error detected: Value '{TOKEN}' at 'X-Amz-Security-Token' failed; "
             f"x-amz-security-token:{TOKEN}\n<SecretAccessKey>{UNKNOWN}</SecretAccessKey>")
     fake.faults([{"count": 10, "status": status, "code": code, "message": body,
-                  "service": "lambda", "operation": op}])
+                  "service": service, "operation": op}])
 
 
 # ---- 403: the wrong secret key makes the fake quote the canonical request -------------------
@@ -111,6 +112,29 @@ for verb, op, args in (("status", "GetFunction", ("status", "--format", "json"))
     fake.clear_faults()
 rc, out, err = run("destroy ok", "destroy", "--all")
 ck.ok(rc == 0, "destroy without faults succeeds", err)
+
+# ---- a second driver, the same host: the quantum driver's Braket backend -----------------------
+with open(os.path.join(env.home, "config.json")) as f:
+    conf = json.load(f)
+conf["drivers"]["quantum"] = {"braket": {"endpoint": fake.base, "s3Endpoint": fake.base,
+                                         "outputS3Bucket": "fedbroker-test-results"}}
+with open(os.path.join(env.home, "config.json"), "w") as f:
+    json.dump(conf, f)
+bell = os.path.join(os.environ.get("top_srcdir") or os.path.join(os.path.dirname(__file__), "..", ".."),
+                    "examples", "quantum-bell.yaml")
+QT = ("--target", "quantum:us-east-1", "--service", "braket-sv1")
+for op, status, code in (("CreateQuantumTask", 400, "ValidationException"),
+                         ("GetQuantumTask", 500, "InternalServerException")):
+    echo_faults(op, status, code, service="braket")
+    mark = fake.seq()
+    rc, out, err = run(f"braket {op}", "apply", bell, *QT, "--format", "json")
+    ck.ok(rc != 0, f"braket: apply fails on the injected {status} on {op}", err)
+    ck.ok(echoed(mark, op), f"braket: the fake's {op} answer quotes the token")
+    fake.clear_faults()
+# destroy meets the task created before GetQuantumTask failed (what it prints
+# is searched below; whether it can delete that task is the life cycle's
+# business, not this test's)
+run("braket destroy", "destroy", "--all")
 
 # ---- nothing printed or stored holds a secret ----------------------------------------------
 stored = []
