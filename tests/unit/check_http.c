@@ -19,6 +19,7 @@
 #include "base/diag.h"
 #include "broker/fanout.h"
 #include "fault_server.h"
+#include "fbtest.h"
 #include "base/call.h"
 #include "http/http.h"
 #include "base/util.h"
@@ -846,12 +847,8 @@ START_TEST(test_no_secret_in_logs)
 {
     srv_up();
     setenv("FEDBROKER_LOG", "info", 1);
-    char logpath[] = "/tmp/fb-http-log-XXXXXX";
-    int fd = mkstemp(logpath);
-    ck_assert_int_ge(fd, 0);
-    fflush(stderr);
-    int saved = dup(2);
-    dup2(fd, 2);
+    fbt_capture cap;
+    fbt_stderr_begin(&cap);
 
     fbi_http_client *c = client("{\"http\": {" FAST "}}");
     const char *secrets[] = {"TOKSECRET123", "PATHSECRET456", "BODYSECRET789"};
@@ -878,15 +875,7 @@ START_TEST(test_no_secret_in_logs)
         fbi_http_free(&r);
     }
     fbi_http_client_free(c);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    close(fd);
-    char *err = NULL;
-    size_t len;
-    char *log = fbi_read_file(logpath, 1 << 20, &len, &err);
-    ck_assert_msg(log != NULL, "%s", err ? err : "?");
-    unlink(logpath);
+    char *log = fbt_stderr_end(&cap);
     /* The requests are logged... */
     char want[128];
     snprintf(want, sizeof want, "http POST 127.0.0.1:%u /k/s1/ok/REDACTED -> 200 attempt=1/3", (unsigned)fts_port(srv));

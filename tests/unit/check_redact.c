@@ -167,22 +167,10 @@ START_TEST(a_call_redacts_what_it_sent)
     json_decref(out);
     /* a driver's log line */
     setenv("FEDBROKER_LOG", "debug", 1);
-    char logpath[] = "/tmp/fb-redact-log-XXXXXX";
-    int fd = mkstemp(logpath);
-    ck_assert_int_ge(fd, 0);
-    fflush(stderr);
-    int saved = dup(2);
-    dup2(fd, 2);
+    fbt_capture cap;
+    fbt_stderr_begin(&cap);
     host->log(d, FB_LOG_DEBUG, "response body: {\"m\": \"TOKEN-123\"}");
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    close(fd);
-    char *err = NULL;
-    size_t len;
-    char *log = fbi_read_file(logpath, 1 << 16, &len, &err);
-    unlink(logpath);
-    ck_assert_ptr_nonnull(log);
+    char *log = fbt_stderr_end(&cap);
     ck_assert_msg(strstr(log, "fedbroker[test] debug: response body: {\"m\": \"REDACTED\"}"), "log: %s", log);
     ck_assert_msg(!strstr(log, "TOKEN-123"), "log: %s", log);
     free(log);
