@@ -11,12 +11,14 @@ noinst_LTLIBRARIES += core/libfbcore.la
 core_libfbcore_la_CPPFLAGS = $(FB_CORE_INCS)
 core_libfbcore_la_SOURCES = \
 	core/base/util.c core/base/util.h \
+	core/base/trust.c core/base/trust.h \
+	core/base/redact.c core/base/redact.h \
 	core/base/diag.c core/base/diag.h \
 	core/base/call.c core/base/call.h \
 	core/http/http.c core/http/http.h core/http/http_policy.c \
 	core/host/host.c core/host/registry.c core/host/conformance.c \
 	core/state/store.c core/state/writer.c core/state/writer.h \
-	core/broker/broker.c core/broker/broker.h \
+	core/broker/broker.c core/broker/broker.h core/broker/config.c \
 	core/broker/fanout.c core/broker/fanout.h \
 	core/plan/plan.c core/plan/plan.h core/plan/report.c
 core_libfbcore_la_SOURCES += core/solver/solver.c core/solver/solver.h \
@@ -59,8 +61,17 @@ core/spec/spec_schema_data.c: $(top_srcdir)/schemas/workload.v1.schema.json $(to
 	$(AM_V_GEN)$(MKDIR_P) core/spec && \
 	$(SHELL) $(top_srcdir)/schemas/embed.sh fbi_spec_schema_data \
 	  $(top_srcdir)/schemas/workload.v1.schema.json > $@.tmp && mv $@.tmp $@
+# The broker configuration's schema, embedded the same way (broker/config.c).
+nodist_core_libfbcore_la_SOURCES += core/broker/config_schema_data.c
+BUILT_SOURCES += core/broker/config_schema_data.c
+CLEANFILES += core/broker/config_schema_data.c
+core/broker/config_schema_data.c: $(top_srcdir)/schemas/config.v1.schema.json $(top_srcdir)/schemas/embed.sh
+	$(AM_V_GEN)$(MKDIR_P) core/broker && \
+	$(SHELL) $(top_srcdir)/schemas/embed.sh fbi_config_schema_data \
+	  $(top_srcdir)/schemas/config.v1.schema.json > $@.tmp && mv $@.tmp $@
 fbspecschemadir = $(pkgdatadir)/schemas
-dist_fbspecschema_DATA = schemas/workload.v1.schema.json schemas/catalog.v1.schema.json
+dist_fbspecschema_DATA = schemas/workload.v1.schema.json schemas/catalog.v1.schema.json \
+	schemas/config.v1.schema.json
 EXTRA_DIST += schemas/embed.sh
 fedbroker_SOURCES += core/cli/cmd_validate.c
 

@@ -18,7 +18,8 @@ AWS_TESTS = \
 	tests/aws/crash.py \
 	tests/aws/crash_destroy.py \
 	tests/aws/store_failure.py \
-	tests/aws/lifecycle.py
+	tests/aws/lifecycle.py \
+	tests/aws/secrets.py
 TESTS += $(AWS_TESTS)
 EXTRA_DIST += $(AWS_TESTS) tests/aws/awstest.py
 

@@ -18,3 +18,8 @@ EXTRA_DIST += tests/layering.sh tests/exported_symbols.sh tests/conformance.sh t
 # plan and report end to end (needs glpk-utils, coinor-cbc, sqlite3)
 TESTS += tests/plan/plan.sh tests/plan/html.sh
 EXTRA_DIST += tests/plan/plan.sh tests/plan/check_plan.py tests/plan/fed.yaml tests/plan/html.sh
+check_PROGRAMS += tests/unit/check_redact
+TESTS += tests/unit/check_redact
+tests_unit_check_redact_SOURCES = tests/unit/check_redact.c
+tests_unit_check_redact_CPPFLAGS = $(FB_TEST_INCS)
+tests_unit_check_redact_LDADD = $(FB_TEST_DEPLIBS)

@@ -44,5 +44,24 @@ void fbi_call_end(fbi_call *c, fb_diag *d)
     json_decref(c->dry_requests);
     json_decref(c->recorded);
     c->dry_requests = c->recorded = NULL;
+    fbi_secrets_clear(&c->secrets);
+}
+
+void fbi_call_redact_json(const fbi_call *c, json_t *j)
+{
+    if (j) fbi_redact_json(c ? &c->secrets : NULL, 1, j);
+}
+
+char *fbi_call_redact(const fbi_call *c, const char *s)
+{
+    return fbi_redact_text(c ? &c->secrets : NULL, 1, s, strlen(s));
+}
+
+void fbi_call_log(const fbi_call *c, const char *driver, fb_log_level level, const char *message)
+{
+    if (level > fbi_log_level()) return;
+    char *r = fbi_call_redact(c, message);
+    fbi_log(driver ? driver : c ? c->driver : NULL, level, r);
+    free(r);
 }
 

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include "fedbroker/fedbroker.h"
+#include "base/redact.h"
 
 /* Called by host->record: store the cloud-side id before anything else is
  * changed (see fbi_barrier_fn). Returns FB_OK or an error status (then the
@@ -31,16 +32,33 @@ typedef struct fbi_call {
     fbi_barrier_fn barrier_cb;
     void *barrier_ud;
     struct fbi_http_client *http; /* borrowed; NULL = the process default */
+    /* What the call has sent that must not come back out: every request's
+     * secrets and credential headers (host->http adds them). Everything
+     * from the provider that the host prints or stores for this call goes
+     * through it: diagnostics (fb_diag_add), logs, recorded resources and
+     * the verb's output (fbi_call_redact_json). */
+    fbi_secrets secrets;
 } fbi_call;
 
 /* Initialises c and binds it to d, so host services called with d find it. */
 void fbi_call_begin(fbi_call *c, fb_diag *d, const char *driver);
-/* Unbinds and releases what the call owns. */
+/* Unbinds and releases what the call owns (its secrets wiped). */
 void fbi_call_end(fbi_call *c, fb_diag *d);
 fbi_call *fbi_call_of(fb_diag *d);
+/* Redacts j in place with what call c has sent (c may be NULL: patterns
+ * only). For a verb's output and recorded resources before they are
+ * printed or stored. Borrowed. */
+void fbi_call_redact_json(const fbi_call *c, json_t *j);
+/* Redacted text (new) of s for the call c (may be NULL). */
+char *fbi_call_redact(const fbi_call *c, const char *s);
 
 /* Logging threshold from FEDBROKER_LOG (error|warn|info|debug; default warn). */
 fb_log_level fbi_log_level(void);
 void fbi_log(const char *driver, fb_log_level level, const char *message);
+/* fbi_log for a line about call c (may be NULL): redacted with what the
+ * call has sent and credential-looking fields, attributed to its driver
+ * unless driver is given. */
+void fbi_call_log(const fbi_call *c, const char *driver, fb_log_level level,
+                  const char *message);
 
 #endif

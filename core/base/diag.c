@@ -1,6 +1,7 @@
 /* diag.c - diagnostics: every problem found, with where and what to do.
  * The same structure is the per-call context handed to drivers. */
 #include "config.h"
+#include "base/call.h"
 #include "base/diag.h"
 #include "base/util.h"
 
@@ -34,6 +35,15 @@ static char *dup_or_null(const char *s)
     return s ? fbi_xstrdup(s) : NULL;
 }
 
+/* A copy of s, redacted when d is a driver call's context: whatever a
+ * driver, the HTTP service or the broker says during a call may quote the
+ * provider, and the provider may quote what the call sent (issue 9). */
+static char *dup_for(const fb_diag *d, const char *s)
+{
+    if (!s) return NULL;
+    return d->call ? fbi_call_redact(d->call, s) : fbi_xstrdup(s);
+}
+
 void fb_diag_add(fb_diag *d, fb_severity sev, const char *file, int line,
                  int column, const char *pointer, const char *summary,
                  const char *detail)
@@ -48,9 +58,9 @@ void fb_diag_add(fb_diag *d, fb_severity sev, const char *file, int line,
     it->file = dup_or_null(file ? file : d->file);
     it->line = line;
     it->column = column;
-    it->pointer = dup_or_null(pointer);
-    it->summary = fbi_xstrdup(summary ? summary : "(no summary)");
-    it->detail = dup_or_null(detail);
+    it->pointer = dup_for(d, pointer);
+    it->summary = dup_for(d, summary ? summary : "(no summary)");
+    it->detail = dup_for(d, detail);
 }
 
 size_t fb_diag_count(const fb_diag *d)

@@ -1,5 +1,5 @@
-/* broker.c - configuration, offers and the deploy life cycle shared by the
- * verbs. The journal/record discipline lives here so every driver gets it:
+/* broker.c - opening the broker (configuration: config.c), offers and the
+ * deploy life cycle shared by the verbs. The journal/record discipline lives here so every driver gets it:
  * the intent row and every cloud-side id the driver reports are in the
  * store before the call's next request that may change anything, the
  * outcome is written last (through the writer, writer.h, so a parallel
@@ -18,80 +18,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define FB_CONFIG_MAX (1u << 20)
-
-/* Reads and parses one configuration file (JSON or YAML, one document). */
-static json_t *config_read(const char *path, fb_diag *diag)
-{
-    char *err = NULL;
-    size_t len;
-    char *text = fbi_read_file(path, FB_CONFIG_MAX, &len, &err);
-    if (!text) {
-        fb_diag_add(diag, FB_SEV_ERROR, path, 0, 0, NULL, err,
-                    "fix FEDBROKER_CONFIG or remove the file to use the defaults");
-        free(err);
-        return NULL;
-    }
-    fbi_parsed parsed;
-    memset(&parsed, 0, sizeof parsed);
-    json_t *cfg = NULL;
-    if (fbi_spec_parse(path, text, len, FBI_FMT_AUTO, &parsed, diag) == 0) {
-        if (parsed.n == 1 && json_is_object(parsed.docs[0].value)) {
-            cfg = json_incref(parsed.docs[0].value);
-        } else {
-            fb_diag_add(diag, FB_SEV_ERROR, path, 0, 0, NULL,
-                        "the configuration must be one object (drivers, http, catalog, overrides)",
-                        NULL);
-        }
-    }
-    fbi_parsed_free(&parsed);
-    free(text);
-    return cfg;
-}
-
-json_t *fbi_config_load(fb_diag *diag)
-{
-    const char *env = getenv("FEDBROKER_CONFIG");
-    json_t *cfg = NULL;
-    if (env && *env) {
-        cfg = config_read(env, diag);
-    } else {
-        char *dir = fb_state_dir();
-        static const char *names[] = {"config.json", "config.yaml", "config.yml"};
-        for (size_t i = 0; i < 3 && !cfg; i++) {
-            char *p = fbi_xasprintf("%s/%s", dir, names[i]);
-            struct stat st;
-            if (stat(p, &st) == 0) {
-                cfg = config_read(p, diag);
-                if (!cfg) { free(p); free(dir); return NULL; }
-            }
-            free(p);
-        }
-        free(dir);
-        if (!cfg) cfg = json_object();
-    }
-    if (!cfg) return NULL;
-    json_t *drivers = json_object_get(cfg, "drivers");
-    if (drivers && !json_is_object(drivers)) {
-        fb_diag_add(diag, FB_SEV_ERROR, env, 0, 0, "/drivers", "expected an object of driver "
-                    "name -> settings", NULL);
-        json_decref(cfg);
-        return NULL;
-    }
-    char *text = fbi_json_canonical(cfg);
-    fb_status st = fbi_http_configure(text, diag);
-    free(text);
-    if (st != FB_OK) {
-        json_decref(cfg);
-        return NULL;
-    }
-    return cfg;
-}
-
 fb_status fbi_broker_open(fbi_broker *b, fb_diag *diag)
 {
     memset(b, 0, sizeof *b);
-    b->config = fbi_config_load(diag);
+    b->config = fbi_config_load(&b->config_src, diag);
     if (!b->config) return FB_INVALID;
     fb_diag *load = fb_diag_new();
     fb_registry_open(NULL, &b->reg, load);
@@ -103,13 +33,14 @@ fb_status fbi_broker_open(fbi_broker *b, fb_diag *diag)
     char *text = fbi_json_canonical(b->config);
     fb_registry_set_config(b->reg, text);
     free(text);
-    return FB_OK;
+    return fbi_config_configure_drivers(b->reg, b->config, &b->config_src, diag);
 }
 
 void fbi_broker_close(fbi_broker *b)
 {
     fb_registry_free(b->reg);
     json_decref(b->config);
+    fbi_config_src_free(&b->config_src);
     json_decref(b->offers);
     memset(b, 0, sizeof *b);
 }
@@ -407,6 +338,7 @@ static fb_status call_verb(fbi_deploy_item *it, const char *verb,
     if (out) {
         json_error_t je;
         it->output = json_loads(out, 0, &je);
+        fbi_call_redact_json(fbi_call_of(it->diag), it->output); /* printed and stored */
         if (!it->output && st == FB_OK) {
             char *m = fbi_xasprintf("the driver's %s output is not JSON: %s", verb, je.text);
             fb_diag_add(it->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m, NULL);

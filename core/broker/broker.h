@@ -7,23 +7,53 @@
 #include <jansson.h>
 #include "fedbroker/fedbroker.h"
 
-/* ---- configuration ---- */
+/* ---- configuration (config.c) ---- */
+/* Where the configuration came from, to locate a JSON pointer in it. */
+typedef struct fbi_config_src {
+    char *file;    /* the file read; NULL for the built-in defaults */
+    json_t *locs;  /* pointer -> line:column map of the file (spec.h) */
+    char *prefix;  /* pointer of the document in locs */
+} fbi_config_src;
+
 /* The broker configuration as a JSON object (new reference): the file named
  * by FEDBROKER_CONFIG, else $FEDBROKER_HOME/config.json or config.yaml when
- * present, else {}. JSON or YAML. Sections: "drivers" (name -> settings),
- * "http" (docs/http.md), "catalog", "overrides". NULL with diagnostics when
- * the file is broken. Also configures the HTTP service. */
-json_t *fbi_config_load(fb_diag *diag);
+ * present, else {}. JSON or YAML, valid against
+ * schemas/config.v1.schema.json (sections "drivers", "http", "quotas",
+ * "catalog"). Refused, NULL with diagnostics (file:line:col, pointer), when
+ * broken, invalid, or when the file or the state directory could be changed
+ * by another user (base/trust.h). Also configures the HTTP service. *src
+ * (may be NULL) is filled on success; release it with
+ * fbi_config_src_free. */
+json_t *fbi_config_load(fbi_config_src *src, fb_diag *diag);
+void fbi_config_src_free(fbi_config_src *src);
+/* Adds a diagnostic at pointer of the configuration, with file:line:col
+ * when src knows them (src may be NULL). */
+void fbi_config_diag(const fbi_config_src *src, fb_diag *diag, fb_severity sev,
+                     const char *pointer, const char *summary, const char *detail);
+/* Refuses the state directory (when it exists) if another user could
+ * change it: FB_INVALID with a diagnostic that names the chmod/chown. */
+fb_status fbi_home_check(fb_diag *diag);
+/* Configures every loaded driver that cfg has settings for. A driver that
+ * refuses its settings (FB_INVALID) is an error located in the file and
+ * FB_INVALID is returned; settings for a driver that is not loaded are a
+ * warning with the nearest loaded name. Main thread only. */
+fb_status fbi_config_configure_drivers(fb_registry *reg, const json_t *cfg,
+                                       const fbi_config_src *src, fb_diag *diag);
+/* The embedded configuration schema text (static). */
+const char *fbi_config_schema_text(void);
 
 /* ---- drivers and offers ---- */
 typedef struct fbi_broker {
     fb_registry *reg;
     json_t *config;  /* owned */
+    fbi_config_src config_src; /* owned: where config came from */
     json_t *offers;  /* owned, lazily collected: array of offers + "provider" */
 } fbi_broker;
 
-/* Loads the configuration and the drivers. Refused drivers are warnings
- * (printed by the caller); a broken configuration is an error. */
+/* Loads the configuration and the drivers, and configures every driver
+ * the configuration has settings for. Refused drivers are warnings
+ * (printed by the caller); a broken or untrusted configuration, or a
+ * driver setting its driver refuses, is an error (FB_INVALID). */
 fb_status fbi_broker_open(fbi_broker *b, fb_diag *diag);
 void fbi_broker_close(fbi_broker *b);
 /* borrowed: every offer of every driver, each with "provider" added. A

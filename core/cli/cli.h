@@ -39,7 +39,8 @@ int fbc_load_specs(char **files, int nfiles, fb_spec_set **out);
 /* Opens the broker (configuration, drivers); prints warnings. 0 or an exit
  * code. */
 int fbc_open_broker(fbi_broker *b);
-/* Opens the default store; 0 or FB_EXIT_FAILURE (message printed). */
+/* Opens the default store; 0, FB_EXIT_INVALID when the state directory
+ * could be changed by another user, or FB_EXIT_FAILURE (message printed). */
 int fbc_open_store(fb_store **s);
 /* Prints j indented with sorted keys (borrowed). */
 void fbc_print_json(json_t *j);

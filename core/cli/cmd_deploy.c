@@ -432,15 +432,17 @@ int fbc_cmd_discover(int argc, char **argv)
         fb_diag *dd = fb_diag_new();
         char *o = NULL;
         fbi_call call;
+        json_t *res = NULL;
         fb_status st = fb_registry_context(b.reg, drv->name, &drv, &ctx, dd);
         if (st == FB_OK) {
             fbi_call_begin(&call, dd, drv->name);
             st = drv->discover(ctx, "{\"regions\":[]}", &o, dd);
+            res = o ? json_loads(o, 0, NULL) : NULL;
+            fbi_call_redact_json(&call, res); /* what the provider said, before printing */
             fbi_call_end(&call, dd);
         }
         if (st != FB_OK) rc = FB_EXIT_FAILURE;
         fbc_item_diag(drv->name, dd);
-        json_t *res = o ? json_loads(o, 0, NULL) : NULL;
         free(o);
         size_t k;
         json_t *r;

@@ -41,6 +41,13 @@ int fbc_open_broker(fbi_broker *b)
 int fbc_open_store(fb_store **s)
 {
     fb_diag *d = fb_diag_new();
+    *s = NULL;
+    /* the state is trusted only where no other user can replace it */
+    if (fbi_home_check(d) != FB_OK) {
+        fb_diag_print(d, stderr);
+        fb_diag_free(d);
+        return FB_EXIT_INVALID;
+    }
     fb_status st = fb_store_open(NULL, s, d);
     fb_diag_print(d, stderr);
     fb_diag_free(d);

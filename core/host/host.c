@@ -16,10 +16,11 @@
 static void *host_alloc(size_t n) { return fbi_xmalloc(n); }
 static void host_free(void *p) { free(p); }
 
+/* Redacted like diagnostics: a driver may log what a provider said. */
 static void host_log(fb_diag *d, fb_log_level level, const char *message)
 {
     fbi_call *c = fbi_call_of(d);
-    fbi_log(c ? c->driver : "driver", level, message);
+    fbi_call_log(c, c ? c->driver : "driver", level, message);
 }
 
 static int64_t host_now(void)
@@ -50,6 +51,9 @@ static fb_status host_http(fb_diag *d, const fb_http_request *req, fb_http_respo
 {
     fbi_call *c = fbi_call_of(d);
     memset(resp, 0, sizeof *resp);
+    /* From now on the call knows what it sent: whatever comes back quoting
+     * it is redacted before it is printed or stored. */
+    if (c) fbi_secrets_add_request(&c->secrets, req);
     if (c && c->dry_run) {
         if (!c->dry_requests) c->dry_requests = json_array();
         json_array_append_new(c->dry_requests, fbi_http_request_json(req));
@@ -90,10 +94,17 @@ static fb_status host_record(fb_diag *d, const char *resource_json)
                     "host->record needs a JSON object with a string \"id\"", resource_json);
         return FB_INVALID;
     }
+    /* stored as the broker keeps it: redacted like everything else */
+    fbi_call_redact_json(c, j);
     if (c) json_array_append(c->recorded, j);
+    fb_status st = FB_OK;
+    if (c && c->record_cb) {
+        char *text = fbi_json_canonical(j);
+        st = c->record_cb(c->record_ud, c->driver, text, d);
+        free(text);
+    }
     json_decref(j);
-    if (c && c->record_cb) return c->record_cb(c->record_ud, c->driver, resource_json, d);
-    return FB_OK;
+    return st;
 }
 
 static int host_dry_run(fb_diag *d)

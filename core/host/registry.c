@@ -1,12 +1,16 @@
 /* registry.c - finds, checks and loads provider drivers.
  *
  * A driver is refused before any of its code runs (dlopen runs constructors)
- * when its file or directory is world-writable, its name is not [a-z0-9_-],
- * or its dynamic symbol table exports anything but fb_driver_entry. After the
+ * when its real path, or any directory above it, is owned by another user
+ * than root or ourselves or is writable by group or others (base/trust.h),
+ * when its directory is given as a relative path, when its name is not
+ * [a-z0-9_-], or when its dynamic symbol table exports anything but
+ * fb_driver_entry. After the
  * entry point runs, the ABI version, struct size, name and capability bits
  * are checked against the slots. Each refusal says why and what to do. */
 #include "config.h"
 #include "fedbroker/fedbroker.h"
+#include "base/trust.h"
 #include "base/util.h"
 
 #include <dirent.h>
@@ -218,30 +222,9 @@ int fb_driver_check_caps(const fb_driver *d, char **why)
     return 0;
 }
 
-/* Refuses world-writable files and directories: anyone could swap the code
- * the broker runs with its credentials. */
-static int check_writable(const char *path, int is_dir, fb_diag *diag, const char *file)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        char *m = fbi_xasprintf("cannot stat %s: %s", path, strerror(errno));
-        fb_diag_add(diag, FB_SEV_ERROR, file, 0, 0, NULL, m, NULL);
-        free(m);
-        return -1;
-    }
-    if (st.st_mode & S_IWOTH) {
-        char *m = fbi_xasprintf("driver refused: %s %s is world-writable (mode %04o)",
-                                is_dir ? "directory" : "file", path,
-                                (unsigned)(st.st_mode & 07777));
-        char *d = fbi_xasprintf("anyone on this machine could replace the code the broker "
-                                "runs; fix it with: chmod o-w %s", path);
-        fb_diag_add(diag, FB_SEV_ERROR, file, 0, 0, NULL, m, d);
-        free(m);
-        free(d);
-        return -1;
-    }
-    return 0;
-}
+/* What another user could do with a driver file or directory they can
+ * write (base/trust.h applies the rules). */
+static const fbi_trust_role driver_role = {"driver refused", "could replace the code the broker runs"};
 
 static void refuse(fb_diag *diag, const char *file, const char *summary, const char *detail)
 {
@@ -250,31 +233,14 @@ static void refuse(fb_diag *diag, const char *file, const char *summary, const c
     free(m);
 }
 
-fb_status fb_registry_load_file(fb_registry *r, const char *file,
-                                const fb_host *host, const fb_driver **drv,
-                                fb_diag *diag)
+/* fb_registry_load_file once the file is trusted: real is its resolved
+ * path (borrowed), base the file name it was asked for under. */
+static fb_status load_real(fb_registry *r, const char *file, const char *real, const char *base,
+                           const fb_host *host, const fb_driver **drv, fb_diag *diag)
 {
-    *drv = NULL;
-    if (!host) host = fb_host_table();
-    const char *base = strrchr(file, '/');
-    base = base ? base + 1 : file;
-    if (!fbi_str_has_suffix(base, ".so")) {
-        refuse(diag, file, "a driver file name must end in .so", NULL);
-        return FB_INVALID;
-    }
     size_t namelen = strlen(base) - 3;
-    if (!valid_name(base, namelen)) {
-        refuse(diag, file, "the name before .so must use only [a-z0-9_-] (at most 64 characters)",
-               "rename the file, e.g. my_driver.so, and set the same name in the driver struct");
-        return FB_INVALID;
-    }
-    char *dir = fbi_xstrndup(file, base > file ? (size_t)(base - file - 1) : 0);
-    int bad = check_writable(*dir ? dir : ".", 1, diag, file);
-    free(dir);
-    if (bad || check_writable(file, 0, diag, file)) return FB_INVALID;
-
     char **names = NULL, *err = NULL;
-    int nsyms = fb_elf_exported_symbols(file, &names, &err);
+    int nsyms = fb_elf_exported_symbols(real, &names, &err);
     if (nsyms < 0) {
         refuse(diag, file, err, "a driver is an ELF shared object built with -shared -fPIC");
         free(err);
@@ -309,7 +275,7 @@ fb_status fb_registry_load_file(fb_registry *r, const char *file,
     }
     free_names(names);
 
-    void *h = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+    void *h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         refuse(diag, file, "dlopen failed", dlerror());
         return FB_INVALID;
@@ -389,6 +355,40 @@ fb_status fb_registry_load_file(fb_registry *r, const char *file,
     return FB_OK;
 }
 
+fb_status fb_registry_load_file(fb_registry *r, const char *file,
+                                const fb_host *host, const fb_driver **drv,
+                                fb_diag *diag)
+{
+    *drv = NULL;
+    if (!host) host = fb_host_table();
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    if (!fbi_str_has_suffix(base, ".so")) {
+        refuse(diag, file, "a driver file name must end in .so", NULL);
+        return FB_INVALID;
+    }
+    size_t namelen = strlen(base) - 3;
+    if (!valid_name(base, namelen)) {
+        refuse(diag, file, "the name before .so must use only [a-z0-9_-] (at most 64 characters)",
+               "rename the file, e.g. my_driver.so, and set the same name in the driver struct");
+        return FB_INVALID;
+    }
+    /* The real path is checked (the file and every directory above it)
+     * and then read and loaded, so a symlink is judged by where it points
+     * and nothing can be swapped in between but by root or ourselves. */
+    char *real = NULL;
+    if (fbi_trust_check(file, &driver_role, file, diag, &real) != 0) return FB_INVALID;
+    struct stat st;
+    if (stat(real, &st) != 0 || !S_ISREG(st.st_mode)) {
+        refuse(diag, file, "not a regular file", "a driver is an ELF shared object file");
+        free(real);
+        return FB_INVALID;
+    }
+    fb_status rst = load_real(r, file, real, base, host, drv, diag);
+    free(real);
+    return rst;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -396,6 +396,20 @@ static int cmp_str(const void *a, const void *b)
 
 static fb_status load_dir(fb_registry *r, const char *dir, fb_diag *diag)
 {
+    if (dir[0] != '/') {
+        /* "." or "lib" would load whatever the working directory holds */
+        char cwd[4096];
+        const char *here = getcwd(cwd, sizeof cwd) ? cwd : "$PWD";
+        char *m = fbi_xasprintf("driver directory '%s' is a relative path", dir);
+        const char *rest = !strcmp(dir, ".") ? "" : !strncmp(dir, "./", 2) ? dir + 2 : dir;
+        char *d = fbi_xasprintf("a relative entry in FEDBROKER_DRIVER_PATH loads drivers from "
+                                "whatever the working directory is; write it as an absolute "
+                                "path, e.g. %s%s%s", here, *rest ? "/" : "", rest);
+        refuse(diag, dir, m, d);
+        free(m);
+        free(d);
+        return FB_OK; /* refused with a diagnostic; other directories still load */
+    }
     DIR *dh = opendir(dir);
     if (!dh) {
         char *m = fbi_xasprintf("cannot read driver directory %s: %s", dir, strerror(errno));
@@ -404,7 +418,7 @@ static fb_status load_dir(fb_registry *r, const char *dir, fb_diag *diag)
         free(m);
         return FB_INVALID;
     }
-    if (check_writable(dir, 1, diag, dir) != 0) {
+    if (fbi_trust_check(dir, &driver_role, dir, diag, NULL) != 0) {
         closedir(dh);
         return FB_OK; /* refused with a diagnostic; other directories still load */
     }

@@ -307,6 +307,43 @@ static fb_status conf_parse(http_conf *c, const char *config_json, fb_diag *d)
     return bad ? FB_INVALID : FB_OK;
 }
 
+/* The limits of one service as the configuration writes them. new. */
+static json_t *svc_conf_json(const svc_conf *s)
+{
+    return json_pack("{s:I,s:f,s:f,s:o}", "concurrency", (json_int_t)s->concurrency, "rate", s->rate,
+                     "burst", s->burst,
+                     "retry_quota", s->retry_quota >= 0 ? json_integer(s->retry_quota) : json_null());
+}
+
+/* The effective configuration in the shape of the "http" section. new. */
+static json_t *conf_json(const http_conf *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "max_attempts", json_integer(c->max_attempts));
+    json_object_set_new(o, "base_delay_ms", json_integer((json_int_t)c->base_delay_ms));
+    json_object_set_new(o, "max_backoff_ms", json_integer((json_int_t)c->max_backoff_ms));
+    json_object_set_new(o, "max_retry_after_ms", json_integer((json_int_t)c->max_retry_after_ms));
+    json_object_set_new(o, "retry_quota", json_integer(c->retry_quota));
+    json_object_set_new(o, "retry_cost", json_integer(c->retry_cost));
+    json_object_set_new(o, "timeout_retry_cost", json_integer(c->timeout_retry_cost));
+    json_object_set_new(o, "no_retry_increment", json_integer(c->no_retry_increment));
+    json_object_set_new(o, "connect_timeout_ms", json_integer(c->connect_timeout_ms));
+    json_object_set_new(o, "timeout_ms", json_integer(c->timeout_ms));
+    json_object_set_new(o, "max_request_bytes", json_integer((json_int_t)c->max_request_bytes));
+    json_object_set_new(o, "max_response_bytes", json_integer((json_int_t)c->max_response_bytes));
+    json_object_set_new(o, "max_connections", json_integer(c->max_connections));
+    json_object_set_new(o, "ca_file", c->ca_file ? json_string(c->ca_file) : json_null());
+    json_object_set_new(o, "seed", c->seeded ? json_integer((json_int_t)c->seed) : json_null());
+    json_object_set_new(o, "sleep_scale", json_real(c->sleep_scale));
+    json_object_set_new(o, "parallelism", json_integer(c->parallelism));
+    json_object_set_new(o, "default_service", svc_conf_json(&c->def));
+    json_t *svcs = json_object();
+    for (size_t i = 0; i < c->n_svcs; i++)
+        json_object_set_new(svcs, c->svcs[i].name, svc_conf_json(&c->svcs[i]));
+    json_object_set_new(o, "services", svcs);
+    return o;
+}
+
 /* The limits that apply to a service key. borrowed. */
 static const svc_conf *conf_service(const http_conf *c, const char *key)
 {
@@ -855,6 +892,16 @@ unsigned fbi_http_parallelism(void)
     return p;
 }
 
+json_t *fbi_http_client_config(fbi_http_client *c)
+{
+    if (!c) c = default_client(NULL);
+    if (!c) return NULL;
+    pthread_mutex_lock(&c->mu);
+    json_t *o = conf_json(&c->conf);
+    pthread_mutex_unlock(&c->mu);
+    return o;
+}
+
 void fbi_http_client_stats(fbi_http_client *c, fbi_http_stats *out)
 {
     memset(out, 0, sizeof *out);
@@ -877,31 +924,16 @@ long fbi_http_retry_quota(fbi_http_client *c, const char *service)
 
 /* ---- one request -------------------------------------------------------- */
 
-/* Replaces every occurrence of each secret in s with REDACTED. new. */
+/* s with the request's secrets (each also URL-encoded and JSON-escaped)
+ * replaced by REDACTED: base/redact.h, patterns off so a dry run shows the
+ * request as it would be sent. new. */
 static char *redact(const char *s, size_t len, const fb_http_request *req)
 {
-    fbi_buf b;
-    fbi_buf_init(&b);
-    fbi_buf_append(&b, s, len);
-    for (size_t k = 0; k < req->n_secrets; k++) {
-        const char *sec = req->secrets[k];
-        size_t sl = sec ? strlen(sec) : 0;
-        if (sl == 0) continue;
-        fbi_buf out;
-        fbi_buf_init(&out);
-        const char *p = b.data ? b.data : "";
-        const char *hit;
-        while ((hit = strstr(p, sec)) != NULL) {
-            fbi_buf_append(&out, p, (size_t)(hit - p));
-            fbi_buf_puts(&out, "REDACTED");
-            p = hit + sl;
-        }
-        fbi_buf_puts(&out, p);
-        fbi_buf_free(&b);
-        b = out;
-    }
-    if (!b.data) fbi_buf_puts(&b, "");
-    return fbi_buf_steal(&b);
+    fbi_secrets set = {0};
+    for (size_t k = 0; req->secrets && k < req->n_secrets; k++) fbi_secrets_add(&set, req->secrets[k]);
+    char *r = fbi_redact_text(&set, 0, s, len);
+    fbi_secrets_clear(&set);
+    return r;
 }
 
 /* What logs and diagnostics may say about a request: method, host[:port],
@@ -973,12 +1005,14 @@ static void req_error(fb_diag *d, const fb_http_request *req, const req_name *n,
     free(rd);
 }
 
-/* Logs one line at info level through fbi_log, secrets redacted. */
-static void req_log(const char *driver, const fb_http_request *req, const char *line)
+/* Logs one line at info level, redacted with the request's secrets and
+ * what the call (may be NULL) has sent: the line quotes the answer's
+ * error code, which the provider chose. */
+static void req_log(const fbi_call *call, const fb_http_request *req, const char *line)
 {
     if (fbi_log_level() < FB_LOG_INFO) return;
     char *r = redact(line, strlen(line), req);
-    fbi_log(driver, FB_LOG_INFO, r);
+    fbi_call_log(call, NULL, FB_LOG_INFO, r);
     free(r);
 }
 
@@ -1115,7 +1149,6 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
     rq.struct_size = sizeof rq;
     const fb_http_request *req = &rq;
     fbi_call *call = fbi_call_of(d);
-    const char *driver = call ? call->driver : NULL;
 
     if (!req->method || !*req->method || !req->url) {
         fb_diag_add(d, FB_SEV_ERROR, NULL, 0, 0, NULL, "HTTP request without a method or URL",
@@ -1220,7 +1253,7 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
             snprintf(line, sizeof line, "http %s %s %s -> failed (%s) attempt=%u/%u %.0fms wait=%.0fms service=%s",
                      req->method, nm.host, nm.path, xfer_error(&x), attempt, max_attempts, x.ms,
                      x.wait_ms, nm.service);
-        req_log(driver, req, line);
+        req_log(call, req, line);
 
         if (x.rc == CURLE_OK && x.status >= 200 && x.status < 300) {
             pthread_mutex_lock(&c->mu);
@@ -1257,7 +1290,7 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
         if (stop_why) {
             if (*stop_why && rk != RETRY_NO) {
                 snprintf(line, sizeof line, "http %s %s %s: %s", req->method, nm.host, nm.path, stop_why);
-                req_log(driver, req, line);
+                req_log(call, req, line);
             }
             if (x.rc == CURLE_OK) {
                 xfer_to_response(&x, resp);
@@ -1306,7 +1339,7 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
                  nm.path, (unsigned long long)delay,
                  rk == RETRY_THROTTLE ? "throttled" : rk == RETRY_TIMEOUT ? "timeout" : "transient",
                  code ? " " : "", code ? code : "");
-        req_log(driver, req, line);
+        req_log(call, req, line);
         free(code);
         pthread_mutex_lock(&c->mu);
         c->stats.retries++;

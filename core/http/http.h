@@ -50,6 +50,12 @@ void fbi_http_client_free(fbi_http_client *c);
 fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
                                   const fb_http_request *req,
                                   fb_http_response *resp);
+/* The configuration c runs with (c NULL = the process-wide client), in the
+ * shape of the "http" section with every key present: defaults, then the
+ * FEDBROKER_* environment, then the configuration. "ca_file" and "seed"
+ * are null for the system store and a seed from the OS; a service's
+ * "retry_quota" null means the client's. new; NULL if no client. */
+json_t *fbi_http_client_config(fbi_http_client *c);
 /* Copies c's counters (c NULL = the process-wide client). */
 void fbi_http_client_stats(fbi_http_client *c, fbi_http_stats *out);
 /* Tokens left in the retry quota of a service key (req->service or URL

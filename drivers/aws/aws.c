@@ -519,9 +519,10 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
             char ptr[96];
             snprintf(ptr, sizeof ptr, "/drivers/aws/endpoints/%s", ep_keys[i]);
             bad |= opt_str(diag, ep, ep_keys[i], ptr, slots[i]) != 0;
-            if (*slots[i] && strncmp(*slots[i], "http://", 7) && strncmp(*slots[i], "https://", 8)) {
-                fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
-                         "aws: setting %s must be an http:// or https:// URL", ptr);
+            const char *why = *slots[i] ? fbk_endpoint_problem(*slots[i]) : NULL;
+            if (why) {
+                fbk_diag(aws_host, diag, FB_SEV_ERROR, ptr,
+                         "aws: setting %s must be an http:// or https:// URL: %s", ptr, why);
                 bad = 1;
             }
         }

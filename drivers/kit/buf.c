@@ -318,3 +318,21 @@ int fbk_parse_rfc3339(const char *s, int64_t *t)
     *t = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + mi * 60 + (sec == 60 ? 59 : sec);
     return 0;
 }
+
+/* Endpoints come from the configuration and receive signed requests: a
+ * file:// URL, a user:password@ part or a missing host is a mistake worth
+ * refusing when the driver is configured rather than at the first send. */
+const char *fbk_endpoint_problem(const char *url)
+{
+    const char *p;
+    if (!url) return "it is not a string";
+    if (!strncmp(url, "https://", 8)) p = url + 8;
+    else if (!strncmp(url, "http://", 7)) p = url + 7;
+    else return "only http:// and https:// URLs are accepted";
+    size_t host = strcspn(p, "/?#");
+    if (host == 0) return "the URL has no host";
+    for (const char *q = url; *q; q++)
+        if ((unsigned char)*q <= ' ' || *q == 0x7f) return "the URL contains a space or a control character";
+    if (memchr(p, '@', host)) return "the URL has a user-info part (user:password@); credentials never go in endpoints";
+    return NULL;
+}

@@ -96,6 +96,11 @@ void fbk_format_rfc3339(int64_t t, char out[21]);
  * seconds and "+00:00" accepted). 0 on success, -1 when malformed. */
 int fbk_parse_rfc3339(const char *s, int64_t *t);
 
+/* Checks an endpoint setting: an http:// or https:// URL (lower-case
+ * scheme) with a host, no user info, no spaces or control characters.
+ * NULL when fine, else a static text saying what is wrong. */
+const char *fbk_endpoint_problem(const char *url);
+
 /* ====================================================================
  * AWS Signature Version 4 (sigv4.c)
  * ==================================================================== */

@@ -166,6 +166,18 @@ static void set_str(char *buf, size_t n, json_t *v, const char *key, fb_diag *di
     snprintf(buf, n, "%s", s);
 }
 
+/* set_str for an endpoint: it must also be an http(s) URL with a host. */
+static void set_url(char *buf, size_t n, json_t *v, const char *key, fb_diag *diag, int *errors)
+{
+    int before = *errors;
+    set_str(buf, n, v, key, diag, errors);
+    const char *why = *errors == before ? fbk_endpoint_problem(buf) : NULL;
+    if (why) {
+        ERR(diag, NULL, "settings %s must be an http:// or https:// URL: %s", key, why);
+        (*errors)++;
+    }
+}
+
 static void set_pos(int64_t *dst, json_t *v, int64_t max, const char *key, fb_diag *diag, int *errors)
 {
     if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max) {
@@ -182,7 +194,7 @@ static void read_braket(fb_driver_ctx *c, json_t *b, fb_diag *diag, int *errors)
     json_t *v;
     json_object_foreach(b, k, v) {
         int64_t n = 0;
-        if (!strcmp(k, "endpoint")) set_str(c->braket_endpoint, sizeof c->braket_endpoint, v, "braket.endpoint", diag, errors);
+        if (!strcmp(k, "endpoint")) set_url(c->braket_endpoint, sizeof c->braket_endpoint, v, "braket.endpoint", diag, errors);
         else if (!strcmp(k, "outputS3Bucket")) {
             set_str(c->s3_bucket, sizeof c->s3_bucket, v, "braket.outputS3Bucket", diag, errors);
             if (strlen(c->s3_bucket) < 3) {
@@ -197,8 +209,8 @@ static void read_braket(fb_driver_ctx *c, json_t *b, fb_diag *diag, int *errors)
                 (*errors)++;
             }
         } else if (!strcmp(k, "profile")) set_str(c->aws_profile, sizeof c->aws_profile, v, "braket.profile", diag, errors);
-        else if (!strcmp(k, "stsEndpoint")) set_str(c->sts_endpoint, sizeof c->sts_endpoint, v, "braket.stsEndpoint", diag, errors);
-        else if (!strcmp(k, "s3Endpoint")) set_str(c->s3_endpoint, sizeof c->s3_endpoint, v, "braket.s3Endpoint", diag, errors);
+        else if (!strcmp(k, "stsEndpoint")) set_url(c->sts_endpoint, sizeof c->sts_endpoint, v, "braket.stsEndpoint", diag, errors);
+        else if (!strcmp(k, "s3Endpoint")) set_url(c->s3_endpoint, sizeof c->s3_endpoint, v, "braket.s3Endpoint", diag, errors);
         else if (!strcmp(k, "s3Region")) {
             set_str(c->s3_region, sizeof c->s3_region, v, "braket.s3Region", diag, errors);
             if (strspn(c->s3_region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(c->s3_region) ||
@@ -254,7 +266,7 @@ static void read_ibm(fb_driver_ctx *c, json_t *b, fb_diag *diag, int *errors)
     json_object_foreach(b, k, v) {
         int64_t n = 0;
         if (!strcmp(k, "endpoint")) {
-            set_str(c->ibm_endpoint[0], sizeof c->ibm_endpoint[0], v, "ibm.endpoint", diag, errors);
+            set_url(c->ibm_endpoint[0], sizeof c->ibm_endpoint[0], v, "ibm.endpoint", diag, errors);
             snprintf(c->ibm_endpoint[1], sizeof c->ibm_endpoint[1], "%s", c->ibm_endpoint[0]);
         } else if (!strcmp(k, "endpoints")) {
             const char *r;
@@ -266,13 +278,13 @@ static void read_ibm(fb_driver_ctx *c, json_t *b, fb_diag *diag, int *errors)
                     (*errors)++;
                     continue;
                 }
-                set_str(c->ibm_endpoint[i], sizeof c->ibm_endpoint[i], u, "ibm.endpoints", diag, errors);
+                set_url(c->ibm_endpoint[i], sizeof c->ibm_endpoint[i], u, "ibm.endpoints", diag, errors);
             }
             if (!json_is_object(v)) {
                 ERR(diag, NULL, "settings ibm.endpoints must be an object {\"us-east\": URL, \"eu-de\": URL}");
                 (*errors)++;
             }
-        } else if (!strcmp(k, "iamEndpoint")) set_str(c->iam_endpoint, sizeof c->iam_endpoint, v, "ibm.iamEndpoint", diag, errors);
+        } else if (!strcmp(k, "iamEndpoint")) set_url(c->iam_endpoint, sizeof c->iam_endpoint, v, "ibm.iamEndpoint", diag, errors);
         else if (!strcmp(k, "serviceCrn")) {
             set_str(c->service_crn, sizeof c->service_crn, v, "ibm.serviceCrn", diag, errors);
             if (strncmp(c->service_crn, "crn:", 4) != 0) {

@@ -91,8 +91,18 @@ static fb_status ex_configure(const fb_host *h, const char *config_json,
     (void)h;
     json_t *cfg = parse_input(config_json, diag);
     if (!cfg) return FB_INVALID;
-    const char *ep = json_string_value(
-        json_object_get(json_object_get(cfg, "settings"), "endpoint"));
+    json_t *epv = json_object_get(json_object_get(cfg, "settings"), "endpoint");
+    const char *ep = json_string_value(epv);
+    /* A bad setting is an error (the broker stops with exit 2), never a
+     * silent default: the endpoint receives our requests. */
+    if (epv && (!ep || (strncmp(ep, "http://", 7) != 0 && strncmp(ep, "https://", 8) != 0) ||
+                strlen(ep) >= sizeof ((struct fb_driver_ctx *)0)->endpoint)) {
+        json_decref(cfg);
+        diagf(diag, FB_SEV_ERROR, "/drivers/example/endpoint",
+              "e.g. \"http://127.0.0.1:8799\"",
+              "example: settings.endpoint must be an http:// or https:// URL");
+        return FB_INVALID;
+    }
     struct fb_driver_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) {
         json_decref(cfg);

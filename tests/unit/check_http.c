@@ -12,10 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "base/diag.h"
 #include "broker/fanout.h"
 #include "fault_server.h"
+#include "fbtest.h"
 #include "base/call.h"
 #include "http/http.h"
 #include "base/util.h"
@@ -843,12 +847,8 @@ START_TEST(test_no_secret_in_logs)
 {
     srv_up();
     setenv("FEDBROKER_LOG", "info", 1);
-    char logpath[] = "/tmp/fb-http-log-XXXXXX";
-    int fd = mkstemp(logpath);
-    ck_assert_int_ge(fd, 0);
-    fflush(stderr);
-    int saved = dup(2);
-    dup2(fd, 2);
+    fbt_capture cap;
+    fbt_stderr_begin(&cap);
 
     fbi_http_client *c = client("{\"http\": {" FAST "}}");
     const char *secrets[] = {"TOKSECRET123", "PATHSECRET456", "BODYSECRET789"};
@@ -875,15 +875,7 @@ START_TEST(test_no_secret_in_logs)
         fbi_http_free(&r);
     }
     fbi_http_client_free(c);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    close(fd);
-    char *err = NULL;
-    size_t len;
-    char *log = fbi_read_file(logpath, 1 << 20, &len, &err);
-    ck_assert_msg(log != NULL, "%s", err ? err : "?");
-    unlink(logpath);
+    char *log = fbt_stderr_end(&cap);
     /* The requests are logged... */
     char want[128];
     snprintf(want, sizeof want, "http POST 127.0.0.1:%u /k/s1/ok/REDACTED -> 200 attempt=1/3", (unsigned)fts_port(srv));
@@ -1137,6 +1129,303 @@ START_TEST(test_fanout_through_host)
 }
 END_TEST
 
+/* ---- documented defaults and limits at their edges (issue 9) ---------- */
+
+/* A default as docs/http.md writes it: "3", "1.0", "128 MiB", "system
+ * store", "from the OS". new, or NULL when the text is not one of them. */
+static json_t *doc_value(const char *v)
+{
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (end != v && *end == '\0') return json_integer(n);
+    if (end != v && strcmp(end, " MiB") == 0) return json_integer(n * 1024 * 1024);
+    double d = strtod(v, &end);
+    if (end != v && *end == '\0') return json_real(d);
+    if (!strcmp(v, "system store") || !strcmp(v, "from the OS")) return json_null();
+    return NULL;
+}
+
+/* The key/default table of docs/http.md ("| key | default | meaning |")
+ * as an object key -> text of the default. new. */
+static json_t *doc_defaults(void)
+{
+    char *path = fbi_xasprintf("%s/docs/http.md", FB_TEST_SRCDIR), *err = NULL;
+    size_t len;
+    char *md = fbi_read_file(path, 1 << 20, &len, &err);
+    ck_assert_msg(md != NULL, "%s", err ? err : "?");
+    json_t *out = json_object();
+    char *table = strstr(md, "| key | default | meaning |");
+    ck_assert_msg(table != NULL, "docs/http.md has no key/default table");
+    char *save = NULL;
+    for (char *line = strtok_r(table, "\n", &save); line && line[0] == '|'; line = strtok_r(NULL, "\n", &save)) {
+        char *c1 = line + 1, *c2 = strchr(c1, '|');
+        if (!c2) continue;
+        *c2++ = '\0';
+        char *c3 = strchr(c2, '|');
+        if (!c3) continue;
+        *c3 = '\0';
+        while (*c2 == ' ') c2++;
+        for (char *e = c2 + strlen(c2); e > c2 && e[-1] == ' ';) *--e = '\0';
+        /* keys in backticks; values separated by ", " (one value: all keys) */
+        char *keys[8], *vals[8];
+        int nk = 0, nv = 0;
+        for (char *p = strchr(c1, '`'); p && nk < 8; p = strchr(p + 1, '`')) {
+            char *q = strchr(p + 1, '`');
+            if (!q) break;
+            keys[nk++] = fbi_xstrndup(p + 1, (size_t)(q - p - 1));
+            p = q;
+        }
+        for (char *v = c2; *v && nv < 8;) {
+            char *comma = strstr(v, ", ");
+            vals[nv++] = comma ? fbi_xstrndup(v, (size_t)(comma - v)) : fbi_xstrdup(v);
+            if (!comma) break;
+            v = comma + 2;
+        }
+        for (int i = 0; i < nk; i++) {
+            if (strcmp(keys[i], "key") != 0 && nv)
+                json_object_set_new(out, keys[i], json_string(vals[nv == nk ? i : 0]));
+            free(keys[i]);
+        }
+        for (int i = 0; i < nv; i++) free(vals[i]);
+    }
+    free(md);
+    free(path);
+    return out;
+}
+
+START_TEST(test_documented_defaults)
+{
+    /* the suite runs with FEDBROKER_SLEEP_SCALE=0; defaults mean none of these */
+    const char *env[] = {"FEDBROKER_HTTP_CONNECT_TIMEOUT_MS", "FEDBROKER_HTTP_TIMEOUT_MS", "FEDBROKER_CA_BUNDLE",
+                         "FEDBROKER_HTTP_SEED", "FEDBROKER_SLEEP_SCALE"};
+    for (size_t i = 0; i < sizeof env / sizeof *env; i++) unsetenv(env[i]);
+    fbi_http_client *c = client(NULL);
+    json_t *conf = fbi_http_client_config(c);
+    json_t *doc = doc_defaults();
+    /* the two the issue names, spelt out */
+    ck_assert_int_eq(json_integer_value(json_object_get(conf, "connect_timeout_ms")), 10000);
+    ck_assert_int_eq(json_integer_value(json_object_get(conf, "timeout_ms")), 60000);
+    const char *k;
+    json_t *v;
+    size_t checked = 0;
+    json_object_foreach(doc, k, v) {
+        const char *text = json_string_value(v);
+        if (!strcmp(k, "default_service") || !strcmp(k, "services.NAME")) {
+            ck_assert_str_eq(text, "unlimited");
+            json_t *def = json_object_get(conf, "default_service");
+            ck_assert_int_eq(json_integer_value(json_object_get(def, "concurrency")), 0);
+            ck_assert(json_real_value(json_object_get(def, "rate")) == 0.0);
+            ck_assert_uint_eq(json_object_size(json_object_get(conf, "services")), 0);
+            checked++;
+            continue;
+        }
+        json_t *want = doc_value(text);
+        ck_assert_msg(want != NULL, "docs/http.md: cannot read the default of %s: \"%s\"", k, text);
+        json_t *got = json_object_get(conf, k);
+        ck_assert_msg(got != NULL, "docs/http.md documents %s, which the service does not have", k);
+        char *gs = json_dumps(got, JSON_ENCODE_ANY), *ws = json_dumps(want, JSON_ENCODE_ANY);
+        ck_assert_msg(json_equal(got, want), "%s: docs/http.md says %s, the service runs with %s", k, ws, gs);
+        free(gs);
+        free(ws);
+        json_decref(want);
+        checked++;
+    }
+    /* and every setting the service has is documented */
+    json_object_foreach(conf, k, v) {
+        if (!strcmp(k, "services")) continue;
+        ck_assert_msg(json_object_get(doc, k) != NULL, "%s is not in docs/http.md's table of defaults", k);
+    }
+    ck_assert_uint_ge(checked, 18);
+    json_decref(doc);
+    json_decref(conf);
+    fbi_http_client_free(c);
+
+    /* the environment gives defaults; the configuration overrides them */
+    setenv("FEDBROKER_HTTP_CONNECT_TIMEOUT_MS", "1234", 1);
+    setenv("FEDBROKER_HTTP_TIMEOUT_MS", "5678", 1);
+    setenv("FEDBROKER_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt", 1);
+    setenv("FEDBROKER_HTTP_SEED", "9", 1);
+    setenv("FEDBROKER_SLEEP_SCALE", "0.5", 1);
+    c = client(NULL);
+    conf = fbi_http_client_config(c);
+    ck_assert_int_eq(json_integer_value(json_object_get(conf, "connect_timeout_ms")), 1234);
+    ck_assert_int_eq(json_integer_value(json_object_get(conf, "timeout_ms")), 5678);
+    ck_assert_str_eq(json_string_value(json_object_get(conf, "ca_file")), "/etc/ssl/certs/ca-certificates.crt");
+    ck_assert_int_eq(json_integer_value(json_object_get(conf, "seed")), 9);
+    ck_assert(json_real_value(json_object_get(conf, "sleep_scale")) == 0.5);
+    json_decref(conf);
+    fbi_http_client_free(c);
+    c = client("{\"http\": {\"timeout_ms\": 42, \"seed\": 1}}");
+    conf = fbi_http_client_config(c);
+    ck_assert_int_eq(json_integer_value(json_object_get(conf, "timeout_ms")), 42);
+    ck_assert_int_eq(json_integer_value(json_object_get(conf, "connect_timeout_ms")), 1234);
+    ck_assert_int_eq(json_integer_value(json_object_get(conf, "seed")), 1);
+    json_decref(conf);
+    fbi_http_client_free(c);
+    for (size_t i = 0; i < sizeof env / sizeof *env; i++) unsetenv(env[i]);
+}
+END_TEST
+
+/* The default request limit (128 MiB) at its edge: one byte more is
+ * refused before anything is sent. */
+START_TEST(test_default_request_limit)
+{
+    srv_up();
+    unsetenv("FEDBROKER_SLEEP_SCALE");
+    fbi_http_client *c = client(NULL);
+    size_t limit = (size_t)128 * 1024 * 1024;
+    char *body = fbi_xmalloc(limit + 1);
+    memset(body, 'x', limit + 1);
+    char url[128];
+    snprintf(url, sizeof url, "%s/k/huge/ok", base);
+    fb_http_request rq = {sizeof rq, "PUT", url, NULL, 0, body, limit + 1, FB_HTTP_IDEMPOTENT, "t", NULL, 0};
+    fb_diag *d = fb_diag_new();
+    fb_http_response r;
+    ck_assert_int_eq(fbi_http_client_perform(c, d, &rq, &r), FB_INVALID);
+    ck_assert_msg(diag_has(d, "the request body of 134217729 bytes exceeds the limit of 134217728 bytes"),
+                  "clear message");
+    ck_assert_uint_eq(fts_attempts(srv, "huge"), 0);
+    free(body);
+    fb_diag_free(d);
+    fbi_http_client_free(c);
+    srv_down();
+}
+END_TEST
+
+/* Response limit at the edge for a chunked answer (the Content-Length case
+ * is test_size_limits). */
+START_TEST(test_chunked_response_limit_edge)
+{
+    srv_up();
+    fbi_http_client *c = client("{\"http\": {\"max_response_bytes\": 1000, " FAST "}}");
+    fb_diag *d = fb_diag_new();
+    fb_http_response r;
+    ck_assert_int_eq(req(c, d, "GET", "/k/a/chunk1000", FB_HTTP_IDEMPOTENT, NULL, "t", &r), FB_OK);
+    ck_assert_uint_eq(r.body_len, 1000);
+    fbi_http_free(&r);
+    ck_assert_uint_eq(fb_diag_errors(d), 0);
+    ck_assert_int_eq(req(c, d, "GET", "/k/b/chunk1001", FB_HTTP_IDEMPOTENT, NULL, "t", &r), FB_INVALID);
+    ck_assert_msg(diag_has(d, "the response exceeds the limit of 1000 bytes"), "clear message");
+    ck_assert_uint_eq(fts_attempts(srv, "b"), 1);
+    fb_diag_free(d);
+    fbi_http_client_free(c);
+    srv_down();
+}
+END_TEST
+
+/* timeout_ms: an answer inside the limit arrives, one past it is a
+ * timeout (margins, not exact milliseconds: the machine is shared). */
+START_TEST(test_timeout_edge)
+{
+    srv_up();
+    fbi_http_client *c = client("{\"http\": {\"timeout_ms\": 1000, \"max_attempts\": 1, " FAST "}}");
+    fb_diag *d = fb_diag_new();
+    fb_http_response r;
+    ck_assert_int_eq(req(c, d, "GET", "/k/a/delay400", FB_HTTP_IDEMPOTENT, NULL, "t", &r), FB_OK);
+    ck_assert_int_eq(r.status, 200);
+    fbi_http_free(&r);
+    double t0 = fbi_mono_ms();
+    ck_assert_int_eq(req(c, d, "GET", "/k/b/delay2500", FB_HTTP_IDEMPOTENT, NULL, "t", &r), FB_RETRYABLE);
+    double took = fbi_mono_ms() - t0;
+    ck_assert_msg(took >= 990 && took < 2400, "a 1000 ms timeout took %.0f ms", took);
+    ck_assert_msg(diag_has(d, "imeout") || diag_has(d, "timed out"), "diag names the timeout");
+    fb_diag_free(d);
+    fbi_http_client_free(c);
+    srv_down();
+}
+END_TEST
+
+/* connect_timeout_ms: a server whose accept queue is full drops our SYN,
+ * so the connection never completes; the connect timeout, not the much
+ * longer transfer timeout, ends the attempt. */
+START_TEST(test_connect_timeout)
+{
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(ls, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(ls, 0), 0);
+    socklen_t al = sizeof a;
+    ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&a, &al), 0);
+    int fill[4];
+    for (int i = 0; i < 4; i++) { /* never accepted */
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(fill[i], (struct sockaddr *)&a, sizeof a);
+    }
+    usleep(100 * 1000);
+    fbi_http_client *c = client("{\"http\": {\"connect_timeout_ms\": 300, \"timeout_ms\": 20000, "
+                                "\"max_attempts\": 1, " FAST "}}");
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/x", (unsigned)ntohs(a.sin_port));
+    fb_http_request rq = {sizeof rq, "GET", url, NULL, 0, NULL, 0, FB_HTTP_IDEMPOTENT, "ct", NULL, 0};
+    fb_diag *d = fb_diag_new();
+    fb_http_response r;
+    double t0 = fbi_mono_ms();
+    fb_status st = fbi_http_client_perform(c, d, &rq, &r);
+    double took = fbi_mono_ms() - t0;
+    ck_assert_int_eq(st, FB_RETRYABLE);
+    ck_assert_msg(took >= 290 && took < 5000, "a 300 ms connect timeout took %.0f ms", took);
+    ck_assert_msg(diag_has(d, "onnect") || diag_has(d, "imeout"), "diag names the connect timeout");
+    fb_diag_free(d);
+    fbi_http_client_free(c);
+    for (int i = 0; i < 4; i++) close(fill[i]);
+    close(ls);
+}
+END_TEST
+
+/* The retry quota at its edge: a bucket holding exactly one retry's cost
+ * pays for one retry and no more. */
+START_TEST(test_retry_quota_edge)
+{
+    fbi_retry_quota q;
+    fbi_retry_quota_init(&q, 10);
+    ck_assert(fbi_retry_quota_acquire(&q, 10));
+    ck_assert_int_eq(q.available, 0);
+    ck_assert(!fbi_retry_quota_acquire(&q, 1));
+    srv_up();
+    fbi_http_client *c = client("{\"http\": {\"retry_quota\": 5, \"retry_cost\": 5, " FAST "}}");
+    fb_diag *d = fb_diag_new();
+    fb_http_response r;
+    ck_assert_int_eq(req(c, d, "GET", "/k/a/500", FB_HTTP_IDEMPOTENT, NULL, "q", &r), FB_OK);
+    fbi_http_free(&r);
+    ck_assert_uint_eq(fts_attempts(srv, "a"), 2); /* one retry paid, the second refused */
+    ck_assert_int_eq(fbi_http_retry_quota(c, "q"), 0);
+    fbi_http_stats s;
+    fbi_http_client_stats(c, &s);
+    ck_assert_uint_eq(s.quota_refusals, 1);
+    fb_diag_free(d);
+    fbi_http_client_free(c);
+    srv_down();
+}
+END_TEST
+
+/* max_retry_after_ms at its edge: a Retry-After equal to the cap is
+ * honoured as is, one second more is cut to the cap. */
+START_TEST(test_retry_after_cap_edge)
+{
+    srv_up();
+    fbi_http_client *c = client("{\"http\": {\"base_delay_ms\": 1, \"sleep_scale\": 0.0001, "
+                                "\"max_retry_after_ms\": 9000}}");
+    fb_diag *d = fb_diag_new();
+    fb_http_response r;
+    fbi_http_stats s;
+    ck_assert_int_eq(req(c, d, "GET", "/k/a/503ra9,ok", FB_HTTP_IDEMPOTENT, NULL, "t", &r), FB_OK);
+    fbi_http_free(&r);
+    fbi_http_client_stats(c, &s);
+    ck_assert_uint_eq(s.last_backoff_ms, 9000);
+    ck_assert_int_eq(req(c, d, "GET", "/k/b/503ra10,ok", FB_HTTP_IDEMPOTENT, NULL, "t", &r), FB_OK);
+    fbi_http_free(&r);
+    fbi_http_client_stats(c, &s);
+    ck_assert_uint_eq(s.last_backoff_ms, 9000);
+    fb_diag_free(d);
+    fbi_http_client_free(c);
+    srv_down();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("http");
@@ -1168,6 +1457,13 @@ static Suite *suite(void)
     tcase_add_test(n, test_dry_run_records_only);
     tcase_add_test(n, test_host_uses_process_client);
     tcase_add_test(n, test_fanout_through_host);
+    tcase_add_test(n, test_documented_defaults);
+    tcase_add_test(n, test_default_request_limit);
+    tcase_add_test(n, test_chunked_response_limit_edge);
+    tcase_add_test(n, test_timeout_edge);
+    tcase_add_test(n, test_connect_timeout);
+    tcase_add_test(n, test_retry_quota_edge);
+    tcase_add_test(n, test_retry_after_cap_edge);
     suite_add_tcase(s, n);
     return s;
 }

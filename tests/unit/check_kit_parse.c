@@ -284,6 +284,32 @@ START_TEST(buffers_and_encoding)
 }
 END_TEST
 
+/* Endpoints from the configuration: http(s) with a host, nothing else. */
+START_TEST(endpoint_urls)
+{
+    const char *good[] = {"http://127.0.0.1:8080", "https://lambda.us-east-1.amazonaws.com",
+                          "https://h/api/v1?x=1", "http://[::1]:9/"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        ck_assert_msg(fbk_endpoint_problem(good[i]) == NULL, "%s refused", good[i]);
+    const struct { const char *url, *why; } bad[] = {
+        {"file:///etc/passwd", "only http:// and https://"},
+        {"ftp://h/", "only http:// and https://"},
+        {"HTTP://h/", "only http:// and https://"},
+        {"https://", "no host"},
+        {"http:///path", "no host"},
+        {"https://user:pw@h/", "user-info"},
+        {"https://h/a b", "space"},
+        {"https://h/\nX-Injected: 1", "control"},
+        {NULL, "not a string"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *why = fbk_endpoint_problem(bad[i].url);
+        ck_assert_msg(why && strstr(why, bad[i].why), "%s: %s", bad[i].url ? bad[i].url : "NULL",
+                      why ? why : "accepted");
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kit_parse");
@@ -295,6 +321,7 @@ int main(void)
     tcase_add_test(tc, time_against_libc);
     tcase_add_test(tc, json_and_diag_helpers);
     tcase_add_test(tc, buffers_and_encoding);
+    tcase_add_test(tc, endpoint_urls);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -45,14 +45,9 @@ static void teardown(void)
     free(cmd);
 }
 
-/* Loads dir/file and returns the concatenated diagnostics (new). */
-static char *load(const char *file, fb_status *st)
+/* Every diagnostic of d as "summary | detail" lines (new). */
+static char *diag_text(const fb_diag *d)
 {
-    fb_registry *r = fb_registry_new();
-    fb_diag *d = fb_diag_new();
-    const fb_driver *drv = NULL;
-    char *path = fbi_xasprintf("%s/%s", tmpdir, file);
-    *st = fb_registry_load_file(r, path, NULL, &drv, d);
     fbi_buf b;
     fbi_buf_init(&b);
     for (size_t i = 0; i < fb_diag_count(d); i++) {
@@ -61,11 +56,50 @@ static char *load(const char *file, fb_status *st)
         if (fb_diag_detail(d, i)) fbi_buf_puts(&b, fb_diag_detail(d, i));
         fbi_buf_putc(&b, '\n');
     }
+    fbi_buf_puts(&b, "");
+    return fbi_buf_steal(&b);
+}
+
+/* Loads path and returns the concatenated diagnostics (new). */
+static char *load_path(const char *path, fb_status *st)
+{
+    fb_registry *r = fb_registry_new();
+    fb_diag *d = fb_diag_new();
+    const fb_driver *drv = NULL;
+    *st = fb_registry_load_file(r, path, NULL, &drv, d);
+    char *text = diag_text(d);
     if (*st == FB_OK) ck_assert_ptr_nonnull(drv);
-    free(path);
     fb_diag_free(d);
     fb_registry_free(r);
-    return fbi_buf_steal(&b);
+    return text;
+}
+
+/* Loads tmpdir/file and returns the concatenated diagnostics (new). */
+static char *load(const char *file, fb_status *st)
+{
+    char *path = fbi_xasprintf("%s/%s", tmpdir, file);
+    char *text = load_path(path, st);
+    free(path);
+    return text;
+}
+
+/* Opens the driver path list; returns how many drivers loaded and the
+ * diagnostics in *text (new). */
+static size_t open_path(const char *list, char **text)
+{
+    fb_registry *r = NULL;
+    fb_diag *d = fb_diag_new();
+    fb_registry_open(list, &r, d);
+    size_t n = fb_registry_count(r);
+    *text = diag_text(d);
+    fb_registry_free(r);
+    fb_diag_free(d);
+    return n;
+}
+
+static void expect_in(const char *text, const char *needle)
+{
+    ck_assert_msg(strstr(text, needle) != NULL, "expected '%s' in: %s", needle, text);
 }
 
 static void expect_refused(const char *file, const char *needle)
@@ -275,6 +309,202 @@ START_TEST(caps_rules)
 }
 END_TEST
 
+/* ---- the loader's permission rules, one bypass each (issue 9, item 8) ---- */
+
+/* tmpdir/NAME created with mode (umask aside); new path. */
+static char *subdir(const char *name, unsigned mode)
+{
+    char *p = fbi_xasprintf("%s/%s", tmpdir, name);
+    ck_assert_int_eq(mkdir(p, 0700), 0);
+    ck_assert_int_eq(chmod(p, mode), 0);
+    return p;
+}
+
+START_TEST(symlink_to_world_writable_dir_refused)
+{
+    /* the link sits in a good directory; what it points at does not */
+    char *ww = subdir("ww", 0777);
+    install(ww, "testdrv", "testdrv.so", 0755);
+    char *target = fbi_xasprintf("%s/testdrv.so", ww);
+    char *link = fbi_xasprintf("%s/testdrv.so", tmpdir);
+    ck_assert_int_eq(symlink(target, link), 0);
+    fb_status st;
+    char *msg = load("testdrv.so", &st);
+    ck_assert_msg(st != FB_OK, "a symlink to a .so in a world-writable directory was loaded");
+    expect_in(msg, "is world-writable (mode 0777)");
+    expect_in(msg, "is a symlink to");
+    char *fix = fbi_xasprintf("chmod go-w %s", ww);
+    expect_in(msg, fix);
+    free(msg);
+    /* the directory scan refuses it too */
+    char *list;
+    ck_assert_uint_eq(open_path(tmpdir, &list), 0);
+    expect_in(list, "is a symlink to");
+    free(list);
+    /* and with the target's directory fixed, the same link loads */
+    ck_assert_int_eq(chmod(ww, 0755), 0);
+    msg = load("testdrv.so", &st);
+    ck_assert_msg(st == FB_OK, "refused: %s", msg);
+    free(msg);
+    free(fix);
+    free(link);
+    free(target);
+    free(ww);
+}
+END_TEST
+
+START_TEST(dir_in_world_writable_parent_refused)
+{
+    char *ww = subdir("ww", 0777);
+    char *drv = fbi_xasprintf("%s/drv", ww);
+    ck_assert_int_eq(mkdir(drv, 0755), 0);
+    ck_assert_int_eq(chmod(drv, 0755), 0);
+    install(drv, "testdrv", "testdrv.so", 0755);
+    char *file = fbi_xasprintf("%s/testdrv.so", drv);
+    fb_status st;
+    char *msg = load_path(file, &st);
+    ck_assert_msg(st != FB_OK, "a driver below a 0777 directory was loaded");
+    char *want = fbi_xasprintf("directory %s is world-writable (mode 0777), above %s", ww, file);
+    expect_in(msg, want);
+    free(want);
+    free(msg);
+    char *list;
+    ck_assert_uint_eq(open_path(drv, &list), 0);
+    expect_in(list, "is world-writable (mode 0777)");
+    free(list);
+    /* the edge: the same parent with the sticky bit (as /tmp) is fine */
+    ck_assert_int_eq(chmod(ww, 01777), 0);
+    msg = load_path(file, &st);
+    ck_assert_msg(st == FB_OK, "refused below a sticky 1777 directory: %s", msg);
+    free(msg);
+    ck_assert_uint_eq(open_path(drv, &list), 1);
+    free(list);
+    free(file);
+    free(drv);
+    free(ww);
+}
+END_TEST
+
+START_TEST(group_writable_refused)
+{
+    char *gw = subdir("gw", 0775);
+    install(gw, "testdrv", "testdrv.so", 0755);
+    char *file = fbi_xasprintf("%s/testdrv.so", gw);
+    fb_status st;
+    char *msg = load_path(file, &st);
+    ck_assert_msg(st != FB_OK, "a driver in a group-writable directory was loaded");
+    expect_in(msg, "is group-writable (mode 0775)");
+    char *fix = fbi_xasprintf("chmod g-w %s", gw);
+    expect_in(msg, fix);
+    free(fix);
+    free(msg);
+    ck_assert_int_eq(chmod(gw, 0755), 0);
+    ck_assert_int_eq(chmod(file, 0775), 0);
+    msg = load_path(file, &st);
+    ck_assert_msg(st != FB_OK, "a group-writable driver file was loaded");
+    expect_in(msg, "file");
+    fix = fbi_xasprintf("chmod g-w %s", file);
+    expect_in(msg, fix);
+    free(fix);
+    free(msg);
+    free(file);
+    free(gw);
+}
+END_TEST
+
+/* Ownership needs root to give a file away; 65534 is "nobody" on Debian. */
+#define OTHER_UID 65534
+
+START_TEST(other_owner_file_refused)
+{
+    if (geteuid() != 0) {
+        printf("skip: other_owner_file_refused needs root to chown a file to uid %d\n", OTHER_UID);
+        return;
+    }
+    install(tmpdir, "testdrv", "testdrv.so", 0755);
+    char *file = fbi_xasprintf("%s/testdrv.so", tmpdir);
+    ck_assert_int_eq(chown(file, OTHER_UID, (gid_t)-1), 0);
+    chmod(file, 0755); /* chown may clear bits */
+    fb_status st;
+    char *msg = load("testdrv.so", &st);
+    ck_assert_msg(st != FB_OK, "a driver file owned by uid %d was loaded", OTHER_UID);
+    expect_in(msg, "is owned by uid 65534");
+    char *fix = fbi_xasprintf("chown root %s", file);
+    expect_in(msg, fix);
+    free(fix);
+    free(msg);
+    ck_assert_int_eq(chown(file, 0, (gid_t)-1), 0);
+    msg = load("testdrv.so", &st);
+    ck_assert_msg(st == FB_OK, "refused once owned by root again: %s", msg);
+    free(msg);
+    free(file);
+}
+END_TEST
+
+START_TEST(other_owner_dir_refused)
+{
+    if (geteuid() != 0) {
+        printf("skip: other_owner_dir_refused needs root to chown a directory to uid %d\n",
+               OTHER_UID);
+        return;
+    }
+    char *d = subdir("theirs", 0755);
+    char *drv = fbi_xasprintf("%s/drv", d);
+    ck_assert_int_eq(mkdir(drv, 0755), 0);
+    install(drv, "testdrv", "testdrv.so", 0755);
+    ck_assert_int_eq(chown(d, OTHER_UID, (gid_t)-1), 0);
+    char *list;
+    ck_assert_uint_eq(open_path(drv, &list), 0);
+    char *want = fbi_xasprintf("directory %s is owned by uid 65534", d);
+    expect_in(list, want);
+    free(want);
+    free(list);
+    ck_assert_int_eq(chown(d, 0, (gid_t)-1), 0);
+    ck_assert_uint_eq(open_path(drv, &list), 1);
+    free(list);
+    free(drv);
+    free(d);
+}
+END_TEST
+
+START_TEST(relative_path_entries_refused)
+{
+    install(tmpdir, "testdrv", "testdrv.so", 0755);
+    char *sub = subdir("drv", 0755);
+    install(sub, "testdrv", "testdrv.so", 0755);
+    char old[4096];
+    ck_assert_ptr_nonnull(getcwd(old, sizeof old));
+    ck_assert_int_eq(chdir(tmpdir), 0);
+    char *list;
+    size_t n1 = open_path(".", &list);
+    ck_assert_msg(n1 == 0, "'.' in the driver path loaded %zu driver(s) from the working directory",
+                  n1);
+    expect_in(list, "driver directory '.' is a relative path");
+    /* the working directory as realpath sees it (tmpdir has no symlinks) */
+    char *fix = fbi_xasprintf("e.g. %s\n", tmpdir);
+    expect_in(list, fix);
+    free(fix);
+    free(list);
+    size_t n2 = open_path("./drv", &list);
+    ck_assert_msg(n2 == 0, "a relative entry './drv' loaded %zu driver(s)", n2);
+    expect_in(list, "'./drv' is a relative path");
+    fix = fbi_xasprintf("e.g. %s/drv\n", tmpdir);
+    expect_in(list, fix);
+    free(list);
+    ck_assert_uint_eq(open_path("drv", &list), 0);
+    expect_in(list, fix);
+    free(fix);
+    free(list);
+    /* the absolute entries of a list still load */
+    char *mixed = fbi_xasprintf(".:%s", sub);
+    ck_assert_uint_eq(open_path(mixed, &list), 1);
+    free(list);
+    free(mixed);
+    ck_assert_int_eq(chdir(old), 0);
+    free(sub);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("registry");
@@ -295,6 +525,12 @@ int main(void)
     tcase_add_test(tc, duplicate_name_first_wins);
     tcase_add_test(tc, missing_directory_is_an_error);
     tcase_add_test(tc, caps_rules);
+    tcase_add_test(tc, symlink_to_world_writable_dir_refused);
+    tcase_add_test(tc, dir_in_world_writable_parent_refused);
+    tcase_add_test(tc, group_writable_refused);
+    tcase_add_test(tc, other_owner_file_refused);
+    tcase_add_test(tc, other_owner_dir_refused);
+    tcase_add_test(tc, relative_path_entries_refused);
     suite_add_tcase(s, tc);
     return fbt_run(s);
 }
