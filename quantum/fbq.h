@@ -38,9 +38,10 @@ typedef enum fbq_status {
     FBQ_EMEMORY,      /* circuit does not fit the memory limit */
     FBQ_EUNSUPPORTED, /* valid OpenQASM this library does not run (opaque
                          gate called, non-integer pow of a big gate, ...) */
-    FBQ_EINVALID      /* bad option (shots, ...) or a request the circuit
+    FBQ_EINVALID,     /* bad option (shots, ...) or a request the circuit
                          cannot satisfy (exact probabilities of a dynamic
                          circuit) */
+    FBQ_ESTOPPED      /* a sink callback asked fbq_simulate_each to stop */
 } fbq_status;
 
 /* Where and what. file is the name given to fbq_parse or the include file;
@@ -125,6 +126,10 @@ fbq_status fbq_to_qasm3(const fbq_program *p, char **out, fbq_error *err);
 
 #define FBQ_DEFAULT_MEMORY_LIMIT ((uint64_t)4 << 30) /* 4 GiB */
 #define FBQ_MAX_SHOTS 10000000u
+/* Probabilities at or below this are rounding noise of amplitudes that are
+ * zero in exact arithmetic (a double's epsilon is 2.2e-16): the default
+ * threshold lists the non-zero outcomes. */
+#define FBQ_DEFAULT_THRESHOLD 1e-15
 
 typedef struct fbq_options {
     uint64_t shots;        /* 1..FBQ_MAX_SHOTS; ignored when only
@@ -134,9 +139,17 @@ typedef struct fbq_options {
     int want_probabilities; /* exact outcome probabilities instead of shots
                                (static circuits only; FBQ_EINVALID
                                otherwise) */
+    double threshold;      /* probabilities mode: list the outcomes whose
+                              probability is above this, 0 to 1
+                              (fbq_options_init: FBQ_DEFAULT_THRESHOLD; 0:
+                              every probability above exactly 0) */
+    int all_outcomes;      /* probabilities mode: list every value of the
+                              measured bits, zeros included (2^m lines for
+                              m measured qubits; threshold ignored) */
 } fbq_options;
 
-/* The defaults: 1024 shots, seed 0, 4 GiB, counts. */
+/* The defaults: 1024 shots, seed 0, 4 GiB, counts, threshold
+ * FBQ_DEFAULT_THRESHOLD. */
 void fbq_options_init(fbq_options *opt);
 
 typedef struct fbq_result fbq_result;
@@ -164,7 +177,8 @@ fbq_status fbq_simulate(const fbq_program *p, const fbq_options *opt,
 void fbq_result_free(fbq_result *r);
 
 /* Outcomes sorted by bits (ascending strings); counts mode lists only
- * outcomes seen, probabilities mode those above 1e-15. borrowed. */
+ * outcomes seen, probabilities mode those above opt->threshold (all of
+ * them with opt->all_outcomes). borrowed. */
 size_t fbq_result_size(const fbq_result *r);
 const fbq_outcome *fbq_result_outcome(const fbq_result *r, size_t i);
 int fbq_result_is_probabilities(const fbq_result *r);
@@ -177,6 +191,45 @@ int fbq_result_clbits(const fbq_result *r);
  * keys in the order written, probabilities with 17 significant digits).
  * new (free()). */
 char *fbq_result_to_json(const fbq_result *r);
+
+/* ---- streaming ----------------------------------------------------------- */
+
+/* What a run lists, known before its first outcome. */
+typedef struct fbq_run_info {
+    int qubits, clbits;
+    int probabilities;    /* 1: exact probabilities, 0: counts */
+    uint64_t shots;       /* 0 in probabilities mode */
+    uint64_t seed;
+    const char *layout;   /* as fbq_result's layout ("c1 c0"); borrowed for
+                             the call */
+    int implicit;         /* no measurement writes a classical bit: the keys
+                             are the quantum registers, read at the end */
+    size_t keylen;        /* characters of every outcome key */
+} fbq_run_info;
+
+/* Where fbq_simulate_each delivers a run. Both callbacks return 0 to go on
+ * and non-zero to stop the run (fbq_simulate_each then returns
+ * FBQ_ESTOPPED). Arguments are borrowed for the call only. */
+typedef struct fbq_sink {
+    /* Once, after every check and the simulation itself succeeded and
+     * before the first outcome (also when no outcome is listed): no error
+     * of the run can follow it. May be NULL. */
+    int (*begin)(void *ctx, const fbq_run_info *info);
+    /* Each listed outcome, in the order fbq_result lists them. */
+    int (*outcome)(void *ctx, const fbq_outcome *o);
+    void *ctx;
+} fbq_sink;
+
+/* fbq_simulate without building a result: the outcomes of a static circuit
+ * go to sink as they are read off the final state, so memory stays the
+ * state vector (16 x 2^qubits bytes) plus a key, whatever the number of
+ * outcomes (2^28 probabilities need no more). Counts of sampled shots that
+ * do not arrive in order (dynamic circuits, few shots over many outcomes)
+ * are merged in a table first: at most one entry per shot. Same checks,
+ * statuses and *err as fbq_simulate. Thread safety: the callbacks run on
+ * the caller's thread. */
+fbq_status fbq_simulate_each(const fbq_program *p, const fbq_options *opt,
+                             const fbq_sink *sink, fbq_error *err);
 
 /* ---- embedded headers ----------------------------------------------------- */
 

@@ -186,6 +186,7 @@ const char *fbq_status_name(fbq_status s)
     case FBQ_EMEMORY: return "too big for the memory limit";
     case FBQ_EUNSUPPORTED: return "unsupported";
     case FBQ_EINVALID: return "invalid request";
+    case FBQ_ESTOPPED: return "stopped by the caller";
     }
     return "unknown";
 }
