@@ -66,6 +66,12 @@ typedef struct fbq_program fbq_program;
 
 typedef enum fbq_dialect { FBQ_QASM2 = 2, FBQ_QASM3 = 3 } fbq_dialect;
 
+/* Input limits: a program (file or standard input) and, together, the
+ * files it includes are at most FBQ_MAX_PROGRAM_SIZE bytes each; one include
+ * file at most FBQ_MAX_INCLUDE_SIZE. */
+#define FBQ_MAX_PROGRAM_SIZE (16u << 20) /* 16 MiB */
+#define FBQ_MAX_INCLUDE_SIZE (1u << 20)  /* 1 MiB */
+
 typedef struct fbq_parse_options {
     /* Directory that `include "x.inc";` of the top-level source resolves
      * against (includes inside an included file resolve against that file's
@@ -79,6 +85,12 @@ typedef struct fbq_parse_options {
     const char *const *include_dirs;
     /* Maximum include nesting; 0 means the default (16). */
     int max_include_depth;
+    /* Directory trees includes may also read from; NULL-terminated, may be
+     * NULL. By default an include must resolve (symbolic links and ".."
+     * followed) inside base_dir's tree or an include_dirs tree: a program
+     * cannot read /etc/passwd or ../../secret by naming it. Directories
+     * that do not exist are left out. Ignored when base_dir is NULL. */
+    const char *const *allowed_roots;
 } fbq_parse_options;
 
 /* Parses OpenQASM 2.0 (the whole language) or the OpenQASM 3 subset
@@ -89,11 +101,18 @@ typedef struct fbq_parse_options {
  * such a file exists (QASMBench ships an extended one) and otherwise uses
  * the embedded standard header; `include "stdgates.inc";` always uses the
  * embedded OpenQASM 3 library. opt may be NULL (no filesystem access).
+ * An include file must resolve inside an allowed tree (see allowed_roots),
+ * be a regular file (not a device, FIFO or a /proc or /sys pseudo-file) of
+ * at most FBQ_MAX_INCLUDE_SIZE bytes of UTF-8 text; until its first
+ * statement has been read, an error in it gives its path, line and column
+ * but quotes none of its text (it could be any file).
  * Returns a new program (fbq_program_free) or NULL with *err filled. */
 fbq_program *fbq_parse(const char *name, const char *src, size_t len,
                        const fbq_parse_options *opt, fbq_error *err);
-/* Reads and parses a file; includes resolve against its directory (and
- * opt->include_dirs). opt may be NULL. new or NULL with *err. */
+/* Reads and parses a file (at most FBQ_MAX_PROGRAM_SIZE bytes); includes
+ * resolve against its directory (and opt->include_dirs), confined to the
+ * trees described at fbq_parse_options.allowed_roots. opt may be NULL.
+ * new or NULL with *err. */
 fbq_program *fbq_parse_file(const char *path, const fbq_parse_options *opt,
                             fbq_error *err);
 void fbq_program_free(fbq_program *p);

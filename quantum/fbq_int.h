@@ -311,6 +311,31 @@ struct fbq_result {
     char *strings;
 };
 
+/* ---- include files (include.c) ------------------------------------------ */
+
+/* The resolved directory trees includes may read from. */
+typedef struct fbq_roots {
+    char **dir;           /* realpath()s */
+    int n;
+} fbq_roots;
+/* base_dir, opt->include_dirs and opt->allowed_roots, resolved; those that
+ * do not resolve to a directory are left out. Free with fbq_roots_free. */
+void fbq_roots_init(fbq_roots *r, const char *base_dir, const fbq_parse_options *opt);
+void fbq_roots_free(fbq_roots *r);
+/* 1 when the resolved path real is inside one of the trees. */
+int fbq_roots_contain(const fbq_roots *r, const char *real);
+/* Reads the include file at path: refused (NULL, *why says why and names
+ * the path, never content) when it resolves outside r, is not a regular
+ * file, lives on a kernel pseudo-filesystem, is larger than max bytes or
+ * does not read as its size says. Returns the text (new, NUL-terminated,
+ * *len bytes) and its resolved path in *real (new). */
+char *fbq_read_include(const fbq_roots *r, const char *path, size_t max, size_t *len, char **real,
+                       char *why, size_t whyn);
+/* 0 when s[0..n) is UTF-8 text (no NUL or control bytes but tab, CR, LF,
+ * FF, VT); otherwise -1 with the 1-based line/column of the first bad
+ * byte. */
+int fbq_text_check(const char *s, size_t n, int *line, int *col);
+
 /* ---- embedded headers ----------------------------------------------------- */
 extern const char fbq_hdr_qelib1[];
 extern const size_t fbq_hdr_qelib1_len;

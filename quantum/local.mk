@@ -7,7 +7,7 @@ quantum_libfbq_la_CPPFLAGS = -I$(top_srcdir)/quantum -I$(top_builddir)/quantum
 quantum_libfbq_la_CFLAGS = $(AM_CFLAGS) -fPIC -ftree-vectorize -fno-math-errno
 quantum_libfbq_la_SOURCES = \
 	quantum/fbq.h quantum/fbq_int.h \
-	quantum/util.c quantum/parse.c quantum/lower.c quantum/kernels.c \
+	quantum/util.c quantum/parse.c quantum/include.c quantum/lower.c quantum/kernels.c \
 	quantum/sim.c quantum/qasm3.c
 nodist_quantum_libfbq_la_SOURCES = quantum/fbq_headers.c
 quantum_libfbq_la_LIBADD = -lm

@@ -14,7 +14,6 @@
 
 #define MAX_REG_SIZE (1 << 20)
 #define MAX_TOTAL_BITS (1 << 22)
-#define MAX_INCLUDE_SIZE (16u << 20)
 #define DEFAULT_INCLUDE_DEPTH 16
 #define MAX_EXPR_DEPTH 200
 
@@ -58,6 +57,13 @@ typedef struct parser {
     char *stack[64];      /* include identities being read (cycles) */
     int nstack;
     fbq_gate *g;          /* gate whose body is being read */
+    fbq_roots roots;      /* trees includes may read from */
+    size_t include_bytes; /* read from include files so far */
+    /* 0 while the current file is an include whose first statement has not
+     * been read: until then it may be any file (a secret, /proc/...), so
+     * errors name the place but quote none of its text */
+    int echo_ok;
+    int from_file, from_line; /* where the current include was included */
 } parser;
 
 static const char *fname(const parser *ps, int file)
@@ -77,6 +83,13 @@ static int fail(parser *ps, fbq_status code, int line, int col, const char *fmt,
     e->line = line;
     e->column = col;
     snprintf(e->file, sizeof e->file, "%s", fname(ps, ps->L.file));
+    if (!ps->echo_ok) {
+        /* the message would quote a file not known to be OpenQASM */
+        snprintf(e->message, sizeof e->message,
+                 "not an OpenQASM file: %s before its first statement ended (included at %s:%d; the file's "
+                 "text is not shown)", fbq_status_name(code), fname(ps, ps->from_file), ps->from_line);
+        return -1;
+    }
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof e->message, fmt, ap);
@@ -1372,6 +1385,7 @@ static int parse_statement(parser *ps, int in_if, fbq_stmt *cond)
         name[ft.n] = '\0';
         if (next(ps)) return -1;
         if (expect_p(ps, ';', "the include")) return -1;
+        ps->echo_ok = 1; /* a complete include statement: this file is OpenQASM */
         return read_include(ps, &ft, name);
     }
     if (is_kw(ps, "qreg") || is_kw(ps, "creg")) {
@@ -1579,10 +1593,12 @@ static int already_included(fbq_program *p, const char *ident)
     return 0;
 }
 
-static int file_exists(const char *path)
+/* 1 when something is at path (of any type: what it is decides later
+ * whether it may be included). */
+static int path_exists(const char *path)
 {
     struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    return lstat(path, &st) == 0;
 }
 
 static char *dir_of(const char *path)
@@ -1605,8 +1621,8 @@ static char *read_all(const char *path, size_t *len, char *why, size_t whyn)
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
         fbq_sb_put(&b, buf, n);
-        if (b.n > MAX_INCLUDE_SIZE) {
-            snprintf(why, whyn, "larger than %u bytes", MAX_INCLUDE_SIZE);
+        if (b.n > FBQ_MAX_PROGRAM_SIZE) {
+            snprintf(why, whyn, "larger than %u bytes (16 MiB)", FBQ_MAX_PROGRAM_SIZE);
             fclose(f);
             free(b.d);
             return NULL;
@@ -1700,17 +1716,17 @@ static int read_include(parser *ps, const tok *st, const char *name)
     char *path = NULL;
     if (ps->dir) {
         if (name[0] == '/') {
-            if (file_exists(name)) path = fbq_xstrdup(name);
+            if (path_exists(name)) path = fbq_xstrdup(name);
         } else {
             char *cand = fbq_xmalloc(strlen(ps->dir) + strlen(name) + 2);
             sprintf(cand, "%s/%s", ps->dir, name);
-            if (file_exists(cand)) path = cand;
+            if (path_exists(cand)) path = cand;
             else free(cand);
             for (int i = 0; !path && ps->opt && ps->opt->include_dirs && ps->opt->include_dirs[i]; i++) {
                 const char *d = ps->opt->include_dirs[i];
                 cand = fbq_xmalloc(strlen(d) + strlen(name) + 2);
                 sprintf(cand, "%s/%s", d, name);
-                if (file_exists(cand)) path = cand;
+                if (path_exists(cand)) path = cand;
                 else free(cand);
             }
         }
@@ -1721,8 +1737,22 @@ static int read_include(parser *ps, const tok *st, const char *name)
     int embedded = 0;
     char *ident = NULL;
     if (path) {
-        char *rp = realpath(path, NULL);
-        ident = rp ? rp : fbq_xstrdup(path);
+        char why[1400];
+        owned = fbq_read_include(&ps->roots, path, FBQ_MAX_INCLUDE_SIZE, &len, &ident, why, sizeof why);
+        if (!owned) {
+            int rc = fail(ps, FBQ_EINCLUDE, st->line, st->col, "cannot include \"%s\": %s", name, why);
+            free(path);
+            return rc;
+        }
+        if (len > FBQ_MAX_PROGRAM_SIZE - ps->include_bytes) {
+            int rc = fail(ps, FBQ_EINCLUDE, st->line, st->col,
+                          "cannot include \"%s\": the program's includes together pass %u bytes (16 MiB)", name,
+                          FBQ_MAX_PROGRAM_SIZE);
+            free(path);
+            free(ident);
+            free(owned);
+            return rc;
+        }
         for (int i = 0; i < ps->nstack; i++)
             if (!strcmp(ps->stack[i], ident)) {
                 int rc = fail(ps, FBQ_EINCLUDE, st->line, st->col,
@@ -1730,21 +1760,16 @@ static int read_include(parser *ps, const tok *st, const char *name)
                               "directly or through other files)", name);
                 free(ident);
                 free(path);
+                free(owned);
                 return rc;
             }
         if (already_included(p, ident)) { /* read before: like an include guard */
             free(ident);
             free(path);
+            free(owned);
             return 0;
         }
-        char why[128];
-        owned = read_all(path, &len, why, sizeof why);
-        if (!owned) {
-            int rc = fail(ps, FBQ_EINCLUDE, st->line, st->col, "cannot read include file '%s': %s", path, why);
-            free(path);
-            free(ident);
-            return rc;
-        }
+        ps->include_bytes += len;
         text = owned;
         ndir = dir_of(path);
     } else if (!strcmp(name, "qelib1.inc")) {
@@ -1762,17 +1787,37 @@ static int read_include(parser *ps, const tok *st, const char *name)
     }
     int file = file_add(p, path ? path : name);
     free(path);
+    if (!embedded) {
+        /* only text can be OpenQASM: refuse anything else before reading a
+         * token of it */
+        int bl, bc;
+        if (fbq_text_check(text, len, &bl, &bc)) {
+            ps->failed = 1;
+            if (ps->err)
+                fbq_seterr(ps->err, FBQ_EINCLUDE, p->files[file], bl, bc,
+                           "not an OpenQASM file: a NUL or control byte or invalid UTF-8 here (included at "
+                           "%s:%d; the file's text is not shown)", fname(ps, ps->L.file), st->line);
+            free(ident);
+            free(owned);
+            free(ndir);
+            return -1;
+        }
+    }
     /* save the including file's lexer */
     lexer saveL = ps->L;
     tok savet = ps->cur;
     const char *savedir = ps->dir, *savehdr = ps->header;
     int saveemb = ps->header_embedded, savefirst = ps->first_stmt;
     int pl = ps->prev_end_line, pc = ps->prev_end_col;
+    int saveecho = ps->echo_ok, savefrom = ps->from_file, savefromline = ps->from_line;
     ps->depth++;
     if (ident && ps->nstack < 64) ps->stack[ps->nstack++] = ident;
     else free(ident);
     ps->header = fbq_arena_strndup(&p->arena, name, strlen(name));
     ps->header_embedded = embedded;
+    ps->echo_ok = embedded;
+    ps->from_file = ps->L.file;
+    ps->from_line = st->line;
     int rc = parse_file(ps, text, len, file, ndir ? ndir : NULL);
     if (ident && ps->nstack > 0 && ps->stack[ps->nstack - 1] == ident) free(ps->stack[--ps->nstack]);
     ps->depth--;
@@ -1780,6 +1825,9 @@ static int read_include(parser *ps, const tok *st, const char *name)
     ps->header_embedded = saveemb;
     ps->dir = savedir;
     ps->first_stmt = savefirst;
+    ps->echo_ok = saveecho;
+    ps->from_file = savefrom;
+    ps->from_line = savefromline;
     if (!ps->failed) {
         ps->L = saveL;
         ps->cur = savet;
@@ -1811,6 +1859,7 @@ static int parse_file(parser *ps, const char *src, size_t len, int file, const c
     if (next(ps)) return -1;
     while (ps->cur.k != T_EOF) {
         if (parse_statement(ps, 0, NULL)) return -1;
+        ps->echo_ok = 1;
     }
     return 0;
 }
@@ -1826,6 +1875,7 @@ fbq_program *fbq_parse(const char *name, const char *src, size_t len,
     ps.p = p;
     ps.opt = opt;
     ps.err = err;
+    ps.echo_ok = 1;
     int file = file_add(p, name && *name ? name : "<input>");
     /* the dialect decides which built-ins exist: look at the version line */
     {
@@ -1855,7 +1905,10 @@ fbq_program *fbq_parse(const char *name, const char *src, size_t len,
     if (p->dialect == FBQ_QASM2) name_add(p, "CX", 1, GATE_CX);
     else name_add(p, "gphase", 1, GATE_GPHASE);
     const char *base = opt ? opt->base_dir : NULL;
+    if (base) fbq_roots_init(&ps.roots, base, opt);
     int rc = parse_file(&ps, src, len, file, base);
+    fbq_roots_free(&ps.roots);
+    for (int i = 0; i < ps.nstack; i++) free(ps.stack[i]);
     if (rc == 0 && fbq_lower(p, err) != 0) rc = -1;
     if (rc != 0) {
         if (err && !err->message[0])

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <jansson.h>
 
 /* Parses a decimal unsigned 64-bit integer; 0 on success. */
@@ -56,18 +57,31 @@ static int report(const char *sub, const fbq_error *e)
     return FB_EXIT_INVALID;
 }
 
-/* Reads the program (or stdin for "-") and parses it. */
-static fbq_program *load(const char *sub, const char *path, const char **incdirs, int *rc)
+/* Reads the program (or stdin for "-") and parses it. incdirs and allow:
+ * the --include-dir and --allow-path lists (NULL-terminated or NULL). */
+static fbq_program *load(const char *sub, const char *path, const char **incdirs, const char **allow, int *rc)
 {
+    /* a root that does not exist would be silently left out: say so */
+    for (int i = 0; allow && allow[i]; i++) {
+        struct stat st;
+        int found = stat(allow[i], &st) == 0;
+        if (!found || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "fedbroker quantum %s: --allow-path %s: %s\n", sub, allow[i],
+                    found ? "not a directory" : strerror(errno));
+            *rc = FB_EXIT_INVALID;
+            return NULL;
+        }
+    }
     fbq_parse_options o;
     memset(&o, 0, sizeof o);
     o.include_dirs = incdirs;
+    o.allowed_roots = allow;
     fbq_error e;
     fbq_program *p;
     if (strcmp(path, "-") == 0) {
         char *err = NULL;
         size_t len;
-        char *src = fbi_read_file("-", 64u << 20, &len, &err);
+        char *src = fbi_read_file("-", FBQ_MAX_PROGRAM_SIZE, &len, &err);
         if (!src) {
             fprintf(stderr, "fedbroker quantum %s: cannot read standard input: %s\n", sub, err);
             free(err);
@@ -227,7 +241,7 @@ static int parse_probability(const char *s, double *out)
 static int cmd_run(int argc, char **argv)
 {
     const char *shots_s = NULL, *seed_s = NULL, *format = NULL, *mem_s = NULL, *thr_s = NULL;
-    const char **incdirs = NULL;
+    const char **incdirs = NULL, **allow = NULL;
     int probs = 0, all = 0;
     fbc_opt opts[] = {
         {"shots", "N", "number of shots, 1 to 10,000,000 (default 1024)", &shots_s, NULL, NULL},
@@ -241,6 +255,8 @@ static int cmd_run(int argc, char **argv)
          "(2^m lines for m measured qubits)", NULL, &all, NULL},
         {"memory-limit", "BYTES", "largest state vector to allocate, e.g. 4GiB (default)", &mem_s, NULL, NULL},
         {"include-dir", "DIR", "also look for include files there (repeatable)", NULL, NULL, &incdirs},
+        {"allow-path", "DIR", "let includes read files under DIR too (repeatable; by default only the "
+         "program's directory tree and --include-dir)", NULL, NULL, &allow},
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
     char **pos;
@@ -248,7 +264,7 @@ static int cmd_run(int argc, char **argv)
     if (!fbc_parse(argc, argv, opts,
                    "fedbroker quantum run FILE.qasm [--shots N] [--seed S] [--format table|json]\n"
                    "       [--probabilities [--threshold P | --all-outcomes]] [--memory-limit BYTES]\n"
-                   "       [--include-dir DIR]",
+                   "       [--include-dir DIR] [--allow-path DIR]",
                    "Runs an OpenQASM 2.0 or 3 program on the local state-vector simulator and\n"
                    "prints the counts of each classical outcome (or, with --probabilities, their\n"
                    "exact probabilities: the non-zero ones unless --threshold or --all-outcomes\n"
@@ -257,9 +273,12 @@ static int cmd_run(int argc, char **argv)
                    "measurements write no classical bit is read on every qubit. FILE may be '-' for stdin.\n"
                    "Output is written as it is computed: memory is the state vector (16 bytes x\n"
                    "2^qubits), however many outcomes are listed.\n"
+                   "Includes are read from the program's directory tree and --include-dir\n"
+                   "directories only (--allow-path DIR adds a tree), regular files of at most 1 MiB.\n"
                    "Invalid programs or options exit with status 2 and a file:line:col message.",
                    &pos, &npos, &rc)) {
         free(incdirs);
+        free(allow);
         return rc;
     }
     rc = FB_EXIT_INVALID;
@@ -311,7 +330,7 @@ static int cmd_run(int argc, char **argv)
     }
     o.want_probabilities = probs;
     o.all_outcomes = all;
-    p = load("run", pos[0], incdirs, &rc);
+    p = load("run", pos[0], incdirs, allow, &rc);
     if (!p) goto out;
     fbq_error e;
     out_ctx oc;
@@ -348,22 +367,25 @@ out:
     fbq_program_free(p);
     free(pos);
     free(incdirs);
+    free(allow);
     return rc;
 }
 
 static int cmd_qasm3(int argc, char **argv)
 {
-    const char **incdirs = NULL;
+    const char **incdirs = NULL, **allow = NULL;
     fbc_opt opts[] = {
         {"include-dir", "DIR", "also look for include files there (repeatable)", NULL, NULL, &incdirs},
+        {"allow-path", "DIR", "let includes read files under DIR too (repeatable)", NULL, NULL, &allow},
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
     char **pos;
     int npos, rc;
-    if (!fbc_parse(argc, argv, opts, "fedbroker quantum qasm3 FILE.qasm",
+    if (!fbc_parse(argc, argv, opts, "fedbroker quantum qasm3 FILE.qasm [--include-dir DIR] [--allow-path DIR]",
                    "Prints the program converted to OpenQASM 3 (stdgates.inc names, c = measure q)\n"
                    "as accepted by Amazon Braket's simulator.", &pos, &npos, &rc)) {
         free(incdirs);
+        free(allow);
         return rc;
     }
     fbq_program *p = NULL;
@@ -373,7 +395,7 @@ static int cmd_qasm3(int argc, char **argv)
         goto out;
     }
     rc = FB_EXIT_INVALID;
-    p = load("qasm3", pos[0], incdirs, &rc);
+    p = load("qasm3", pos[0], incdirs, allow, &rc);
     if (!p) goto out;
     char *text = NULL;
     fbq_error e;
@@ -389,6 +411,7 @@ out:
     fbq_program_free(p);
     free(pos);
     free(incdirs);
+    free(allow);
     return rc;
 }
 
@@ -406,8 +429,8 @@ int fbc_cmd_quantum(int argc, char **argv)
     }
     fprintf(out, "usage: fedbroker quantum run FILE.qasm [--shots N] [--seed S] [--format table|json]\n"
                  "                          [--probabilities [--threshold P | --all-outcomes]]\n"
-                 "                          [--memory-limit BYTES] [--include-dir DIR]\n"
-                 "       fedbroker quantum qasm3 FILE.qasm\n\n"
+                 "                          [--memory-limit BYTES] [--include-dir DIR] [--allow-path DIR]\n"
+                 "       fedbroker quantum qasm3 FILE.qasm [--include-dir DIR] [--allow-path DIR]\n\n"
                  "  run     simulate an OpenQASM 2.0/3 program on the local state-vector simulator\n"
                  "  qasm3   convert an OpenQASM 2.0 program to OpenQASM 3 (Braket's dialect)\n");
     return rc;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- test-side linear algebra (independent of the kernels) ---- */
@@ -982,6 +983,76 @@ START_TEST(test_stream)
 }
 END_TEST
 
+/* ---- include confinement (fbq_parse_options.allowed_roots) ---- */
+
+START_TEST(test_include_roots)
+{
+    char dir[] = "/tmp/fbq-rootsXXXXXX", a[4200], b[4200], path[4400];
+    ck_assert(mkdtemp(dir) != NULL);
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    ck_assert(mkdir(a, 0700) == 0 && mkdir(b, 0700) == 0);
+    snprintf(path, sizeof path, "%s/x.inc", b);
+    FILE *f = fopen(path, "w");
+    fputs("gate xg q { U(0,0,0) q; }\n", f);
+    fclose(f);
+    const char *src = "OPENQASM 2.0;\ninclude \"../b/x.inc\";\nqreg q[1]; xg q[0];\n";
+    fbq_parse_options po;
+    memset(&po, 0, sizeof po);
+    po.base_dir = a;
+    fbq_error e;
+    fbq_program *p = fbq_parse("m.qasm", src, strlen(src), &po, &e);
+    ck_assert(p == NULL && e.code == FBQ_EINCLUDE && e.line == 2 && e.column == 9);
+    ck_assert_msg(strstr(e.message, "is outside the directories includes may read"), "%s", e.message);
+    const char *roots[] = {b, NULL};
+    po.allowed_roots = roots;
+    p = fbq_parse("m.qasm", src, strlen(src), &po, &e);
+    ck_assert_msg(p != NULL, "%s", e.message);
+    fbq_program_free(p);
+    /* a sibling whose name starts like the root is not inside it */
+    char bb[4300];
+    snprintf(bb, sizeof bb, "%sb", b);
+    ck_assert(mkdir(bb, 0700) == 0);
+    snprintf(path, sizeof path, "%s/y.inc", bb);
+    f = fopen(path, "w");
+    fputs("gate yg q { U(0,0,0) q; }\n", f);
+    fclose(f);
+    const char *src2 = "OPENQASM 2.0;\ninclude \"../bb/y.inc\";\nqreg q[1];\n";
+    p = fbq_parse("m.qasm", src2, strlen(src2), &po, &e);
+    ck_assert_msg(p == NULL && strstr(e.message, "is outside"), "%s", p ? "accepted" : e.message);
+    unlink(path);
+    rmdir(bb);
+    /* /proc stays refused when allowed */
+    const char *proc[] = {"/proc", NULL};
+    po.allowed_roots = proc;
+    const char *src3 = "OPENQASM 2.0;\ninclude \"/proc/self/status\";\n";
+    p = fbq_parse("m.qasm", src3, strlen(src3), &po, &e);
+    ck_assert_msg(p == NULL && strstr(e.message, "pseudo-filesystem"), "%s", p ? "accepted" : e.message);
+    /* without base_dir nothing is read, whatever the roots */
+    po.base_dir = NULL;
+    po.allowed_roots = roots;
+    p = fbq_parse("m.qasm", src, strlen(src), &po, &e);
+    ck_assert(p == NULL && strstr(e.message, "only the standard headers"));
+    snprintf(path, sizeof path, "%s/x.inc", b);
+    unlink(path);
+    rmdir(a);
+    rmdir(b);
+    rmdir(dir);
+
+    /* text: UTF-8 without NUL or control bytes */
+    int l, c;
+    const char *good = "gate g a {}\n// caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\n";
+    ck_assert_int_eq(fbq_text_check(good, strlen(good), &l, &c), 0);
+    ck_assert_int_eq(fbq_text_check("ab\ncd\x01", 6, &l, &c), -1);
+    ck_assert(l == 2 && c == 3);
+    ck_assert_int_eq(fbq_text_check("x\xc0\xaf", 3, &l, &c), -1); /* overlong */
+    ck_assert_int_eq(fbq_text_check("x\xed\xa0\x80", 4, &l, &c), -1); /* surrogate */
+    ck_assert_int_eq(fbq_text_check("x\xe2\x82", 3, &l, &c), -1); /* truncated */
+    ck_assert_int_eq(fbq_text_check("x\0y", 3, &l, &c), -1);
+    ck_assert(l == 1 && c == 2);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("quantum");
@@ -1007,6 +1078,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_replay_equals_copy);
     tcase_add_test(t, test_api);
     tcase_add_test(t, test_stream);
+    tcase_add_test(t, test_include_roots);
     tcase_add_test(t, test_qasm3_forms);
     tcase_add_test(t, test_mangled);
     suite_add_tcase(s, t);
