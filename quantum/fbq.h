@@ -91,6 +91,14 @@ typedef struct fbq_parse_options {
      * cannot read /etc/passwd or ../../secret by naming it. Directories
      * that do not exist are left out. Ignored when base_dir is NULL. */
     const char *const *allowed_roots;
+    /* `include "qelib1.inc";` without a qelib1.inc beside the program reads
+     * the embedded Qiskit extended header (Qiskit's qelib1.inc: the
+     * OpenQASM 2.0 standard gates plus u0 u p sx sxdg swap cswap crx cry cp
+     * csx cu rxx rzz rccx rc3x c3x c3sqrtx c4x, and a cu3 that is exactly
+     * controlled-U3, where the standard one adds a phase on the control).
+     * The added gates give way to the program's own definitions of those
+     * names. 1: the OpenQASM 2.0 standard qelib1.inc only. */
+    int strict_qelib;
 } fbq_parse_options;
 
 /* Parses OpenQASM 2.0 (the whole language) or the OpenQASM 3 subset
@@ -252,9 +260,10 @@ fbq_status fbq_simulate_each(const fbq_program *p, const fbq_options *opt,
 
 /* ---- embedded headers ----------------------------------------------------- */
 
-/* The embedded text of "qelib1.inc" (OpenQASM 2.0 standard header) or
- * "stdgates.inc" (OpenQASM 3 standard library), NULL for another name.
- * borrowed (static). */
+/* The embedded text of "qelib1.inc" (OpenQASM 2.0 standard header),
+ * "qelib1-qiskit.inc" (Qiskit's extended qelib1.inc, what `include
+ * "qelib1.inc";` reads unless strict_qelib) or "stdgates.inc" (OpenQASM 3
+ * standard library), NULL for another name. borrowed (static). */
 const char *fbq_embedded_header(const char *name, size_t *len);
 
 #ifdef __cplusplus

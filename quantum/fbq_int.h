@@ -139,6 +139,8 @@ typedef struct fbq_gate {
     const char *header;   /* include name it came from ("qelib1.inc"), NULL
                              when defined in the user's own source */
     int header_embedded;  /* header came from the embedded copy */
+    int weak;             /* only Qiskit's extended qelib1.inc defines it: the
+                             program's own definition of the name wins */
 } fbq_gate;
 
 typedef struct fbq_reg {
@@ -341,5 +343,7 @@ extern const char fbq_hdr_qelib1[];
 extern const size_t fbq_hdr_qelib1_len;
 extern const char fbq_hdr_stdgates[];
 extern const size_t fbq_hdr_stdgates_len;
+extern const char fbq_hdr_qelib1_qiskit[];
+extern const size_t fbq_hdr_qelib1_qiskit_len;
 
 #endif

@@ -216,5 +216,9 @@ const char *fbq_embedded_header(const char *name, size_t *len)
         if (len) *len = fbq_hdr_stdgates_len;
         return fbq_hdr_stdgates;
     }
+    if (name && strcmp(name, "qelib1-qiskit.inc") == 0) {
+        if (len) *len = fbq_hdr_qelib1_qiskit_len;
+        return fbq_hdr_qelib1_qiskit;
+    }
     return NULL;
 }

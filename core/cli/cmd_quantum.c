@@ -58,8 +58,10 @@ static int report(const char *sub, const fbq_error *e)
 }
 
 /* Reads the program (or stdin for "-") and parses it. incdirs and allow:
- * the --include-dir and --allow-path lists (NULL-terminated or NULL). */
-static fbq_program *load(const char *sub, const char *path, const char **incdirs, const char **allow, int *rc)
+ * the --include-dir and --allow-path lists (NULL-terminated or NULL);
+ * strict: --strict-qelib. */
+static fbq_program *load(const char *sub, const char *path, const char **incdirs, const char **allow, int strict,
+                         int *rc)
 {
     /* a root that does not exist would be silently left out: say so */
     for (int i = 0; allow && allow[i]; i++) {
@@ -76,6 +78,7 @@ static fbq_program *load(const char *sub, const char *path, const char **incdirs
     memset(&o, 0, sizeof o);
     o.include_dirs = incdirs;
     o.allowed_roots = allow;
+    o.strict_qelib = strict;
     fbq_error e;
     fbq_program *p;
     if (strcmp(path, "-") == 0) {
@@ -242,7 +245,7 @@ static int cmd_run(int argc, char **argv)
 {
     const char *shots_s = NULL, *seed_s = NULL, *format = NULL, *mem_s = NULL, *thr_s = NULL;
     const char **incdirs = NULL, **allow = NULL;
-    int probs = 0, all = 0;
+    int probs = 0, all = 0, strict = 0;
     fbc_opt opts[] = {
         {"shots", "N", "number of shots, 1 to 10,000,000 (default 1024)", &shots_s, NULL, NULL},
         {"seed", "S", "seed of the sampler, 0 to 2^64-1 (default 0)", &seed_s, NULL, NULL},
@@ -257,6 +260,8 @@ static int cmd_run(int argc, char **argv)
         {"include-dir", "DIR", "also look for include files there (repeatable)", NULL, NULL, &incdirs},
         {"allow-path", "DIR", "let includes read files under DIR too (repeatable; by default only the "
          "program's directory tree and --include-dir)", NULL, NULL, &allow},
+        {"strict-qelib", NULL, "include \"qelib1.inc\" is the OpenQASM 2.0 standard header only, not "
+         "Qiskit's extended one (swap, cswap, rzz, cu, ...)", NULL, &strict, NULL},
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
     char **pos;
@@ -264,7 +269,7 @@ static int cmd_run(int argc, char **argv)
     if (!fbc_parse(argc, argv, opts,
                    "fedbroker quantum run FILE.qasm [--shots N] [--seed S] [--format table|json]\n"
                    "       [--probabilities [--threshold P | --all-outcomes]] [--memory-limit BYTES]\n"
-                   "       [--include-dir DIR] [--allow-path DIR]",
+                   "       [--include-dir DIR] [--allow-path DIR] [--strict-qelib]",
                    "Runs an OpenQASM 2.0 or 3 program on the local state-vector simulator and\n"
                    "prints the counts of each classical outcome (or, with --probabilities, their\n"
                    "exact probabilities: the non-zero ones unless --threshold or --all-outcomes\n"
@@ -275,6 +280,7 @@ static int cmd_run(int argc, char **argv)
                    "2^qubits), however many outcomes are listed.\n"
                    "Includes are read from the program's directory tree and --include-dir\n"
                    "directories only (--allow-path DIR adds a tree), regular files of at most 1 MiB.\n"
+                   "include \"qelib1.inc\" is Qiskit's extended header (--strict-qelib: the standard one).\n"
                    "Invalid programs or options exit with status 2 and a file:line:col message.",
                    &pos, &npos, &rc)) {
         free(incdirs);
@@ -330,7 +336,7 @@ static int cmd_run(int argc, char **argv)
     }
     o.want_probabilities = probs;
     o.all_outcomes = all;
-    p = load("run", pos[0], incdirs, allow, &rc);
+    p = load("run", pos[0], incdirs, allow, strict, &rc);
     if (!p) goto out;
     fbq_error e;
     out_ctx oc;
@@ -374,14 +380,18 @@ out:
 static int cmd_qasm3(int argc, char **argv)
 {
     const char **incdirs = NULL, **allow = NULL;
+    int strict = 0;
     fbc_opt opts[] = {
         {"include-dir", "DIR", "also look for include files there (repeatable)", NULL, NULL, &incdirs},
         {"allow-path", "DIR", "let includes read files under DIR too (repeatable)", NULL, NULL, &allow},
+        {"strict-qelib", NULL, "include \"qelib1.inc\" is the OpenQASM 2.0 standard header only", NULL,
+         &strict, NULL},
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
     char **pos;
     int npos, rc;
-    if (!fbc_parse(argc, argv, opts, "fedbroker quantum qasm3 FILE.qasm [--include-dir DIR] [--allow-path DIR]",
+    if (!fbc_parse(argc, argv, opts,
+                   "fedbroker quantum qasm3 FILE.qasm [--include-dir DIR] [--allow-path DIR] [--strict-qelib]",
                    "Prints the program converted to OpenQASM 3 (stdgates.inc names, c = measure q)\n"
                    "as accepted by Amazon Braket's simulator.", &pos, &npos, &rc)) {
         free(incdirs);
@@ -395,7 +405,7 @@ static int cmd_qasm3(int argc, char **argv)
         goto out;
     }
     rc = FB_EXIT_INVALID;
-    p = load("qasm3", pos[0], incdirs, allow, &rc);
+    p = load("qasm3", pos[0], incdirs, allow, strict, &rc);
     if (!p) goto out;
     char *text = NULL;
     fbq_error e;
@@ -430,7 +440,8 @@ int fbc_cmd_quantum(int argc, char **argv)
     fprintf(out, "usage: fedbroker quantum run FILE.qasm [--shots N] [--seed S] [--format table|json]\n"
                  "                          [--probabilities [--threshold P | --all-outcomes]]\n"
                  "                          [--memory-limit BYTES] [--include-dir DIR] [--allow-path DIR]\n"
-                 "       fedbroker quantum qasm3 FILE.qasm [--include-dir DIR] [--allow-path DIR]\n\n"
+                 "                          [--strict-qelib]\n"
+                 "       fedbroker quantum qasm3 FILE.qasm [--include-dir DIR] [--allow-path DIR] [--strict-qelib]\n\n"
                  "  run     simulate an OpenQASM 2.0/3 program on the local state-vector simulator\n"
                  "  qasm3   convert an OpenQASM 2.0 program to OpenQASM 3 (Braket's dialect)\n");
     return rc;

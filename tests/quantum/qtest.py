@@ -15,7 +15,10 @@ import qasmref  # noqa: E402
 SRCDIR = os.path.abspath(os.environ.get('srcdir', os.path.join(HERE, '..', '..')))
 DATA = os.path.join(SRCDIR, 'tests', 'quantum', 'data')
 PROGRAMS = os.path.join(SRCDIR, 'tests', 'quantum', 'programs')
-QELIB1 = os.path.join(SRCDIR, 'quantum', 'qelib1.inc')
+# what `include "qelib1.inc";` reads by default: Qiskit's extended header
+# (the OpenQASM 2.0 standard one, QELIB1_STANDARD, with --strict-qelib)
+QELIB1 = os.path.join(SRCDIR, 'quantum', 'qelib1_qiskit.inc')
+QELIB1_STANDARD = os.path.join(SRCDIR, 'quantum', 'qelib1.inc')
 FEDBROKER = os.path.abspath(os.environ.get('FEDBROKER', './fedbroker'))
 
 failures = []

@@ -679,6 +679,15 @@ START_TEST(test_api)
     fclose(f);
     ck_assert(memcmp(buf, emb, len) == 0);
     free(buf);
+    emb = fbq_embedded_header("qelib1-qiskit.inc", &len);
+    snprintf(path, sizeof path, "%s/quantum/qelib1_qiskit.inc", Q_SRCDIR);
+    f = fopen(path, "rb");
+    ck_assert(f != NULL && emb != NULL);
+    buf = malloc(len + 2);
+    ck_assert_uint_eq(fread(buf, 1, len + 1, f), len);
+    fclose(f);
+    ck_assert(memcmp(buf, emb, len) == 0);
+    free(buf);
     ck_assert(fbq_embedded_header("stdgates.inc", &len) != NULL && len > 1000);
     ck_assert(fbq_embedded_header("nope.inc", NULL) == NULL);
 
