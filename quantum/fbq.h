@@ -38,9 +38,10 @@ typedef enum fbq_status {
     FBQ_EMEMORY,      /* circuit does not fit the memory limit */
     FBQ_EUNSUPPORTED, /* valid OpenQASM this library does not run (opaque
                          gate called, non-integer pow of a big gate, ...) */
-    FBQ_EINVALID      /* bad option (shots, ...) or a request the circuit
+    FBQ_EINVALID,     /* bad option (shots, ...) or a request the circuit
                          cannot satisfy (exact probabilities of a dynamic
                          circuit) */
+    FBQ_ESTOPPED      /* a sink callback asked fbq_simulate_each to stop */
 } fbq_status;
 
 /* Where and what. file is the name given to fbq_parse or the include file;
@@ -65,6 +66,12 @@ typedef struct fbq_program fbq_program;
 
 typedef enum fbq_dialect { FBQ_QASM2 = 2, FBQ_QASM3 = 3 } fbq_dialect;
 
+/* Input limits: a program (file or standard input) and, together, the
+ * files it includes are at most FBQ_MAX_PROGRAM_SIZE bytes each; one include
+ * file at most FBQ_MAX_INCLUDE_SIZE. */
+#define FBQ_MAX_PROGRAM_SIZE (16u << 20) /* 16 MiB */
+#define FBQ_MAX_INCLUDE_SIZE (1u << 20)  /* 1 MiB */
+
 typedef struct fbq_parse_options {
     /* Directory that `include "x.inc";` of the top-level source resolves
      * against (includes inside an included file resolve against that file's
@@ -78,6 +85,20 @@ typedef struct fbq_parse_options {
     const char *const *include_dirs;
     /* Maximum include nesting; 0 means the default (16). */
     int max_include_depth;
+    /* Directory trees includes may also read from; NULL-terminated, may be
+     * NULL. By default an include must resolve (symbolic links and ".."
+     * followed) inside base_dir's tree or an include_dirs tree: a program
+     * cannot read /etc/passwd or ../../secret by naming it. Directories
+     * that do not exist are left out. Ignored when base_dir is NULL. */
+    const char *const *allowed_roots;
+    /* `include "qelib1.inc";` without a qelib1.inc beside the program reads
+     * the embedded Qiskit extended header (Qiskit's qelib1.inc: the
+     * OpenQASM 2.0 standard gates plus u0 u p sx sxdg swap cswap crx cry cp
+     * csx cu rxx rzz rccx rc3x c3x c3sqrtx c4x, and a cu3 that is exactly
+     * controlled-U3, where the standard one adds a phase on the control).
+     * The added gates give way to the program's own definitions of those
+     * names. 1: the OpenQASM 2.0 standard qelib1.inc only. */
+    int strict_qelib;
 } fbq_parse_options;
 
 /* Parses OpenQASM 2.0 (the whole language) or the OpenQASM 3 subset
@@ -88,11 +109,18 @@ typedef struct fbq_parse_options {
  * such a file exists (QASMBench ships an extended one) and otherwise uses
  * the embedded standard header; `include "stdgates.inc";` always uses the
  * embedded OpenQASM 3 library. opt may be NULL (no filesystem access).
+ * An include file must resolve inside an allowed tree (see allowed_roots),
+ * be a regular file (not a device, FIFO or a /proc or /sys pseudo-file) of
+ * at most FBQ_MAX_INCLUDE_SIZE bytes of UTF-8 text; until its first
+ * statement has been read, an error in it gives its path, line and column
+ * but quotes none of its text (it could be any file).
  * Returns a new program (fbq_program_free) or NULL with *err filled. */
 fbq_program *fbq_parse(const char *name, const char *src, size_t len,
                        const fbq_parse_options *opt, fbq_error *err);
-/* Reads and parses a file; includes resolve against its directory (and
- * opt->include_dirs). opt may be NULL. new or NULL with *err. */
+/* Reads and parses a file (at most FBQ_MAX_PROGRAM_SIZE bytes); includes
+ * resolve against its directory (and opt->include_dirs), confined to the
+ * trees described at fbq_parse_options.allowed_roots. opt may be NULL.
+ * new or NULL with *err. */
 fbq_program *fbq_parse_file(const char *path, const fbq_parse_options *opt,
                             fbq_error *err);
 void fbq_program_free(fbq_program *p);
@@ -125,6 +153,10 @@ fbq_status fbq_to_qasm3(const fbq_program *p, char **out, fbq_error *err);
 
 #define FBQ_DEFAULT_MEMORY_LIMIT ((uint64_t)4 << 30) /* 4 GiB */
 #define FBQ_MAX_SHOTS 10000000u
+/* Probabilities at or below this are rounding noise of amplitudes that are
+ * zero in exact arithmetic (a double's epsilon is 2.2e-16): the default
+ * threshold lists the non-zero outcomes. */
+#define FBQ_DEFAULT_THRESHOLD 1e-15
 
 typedef struct fbq_options {
     uint64_t shots;        /* 1..FBQ_MAX_SHOTS; ignored when only
@@ -134,9 +166,17 @@ typedef struct fbq_options {
     int want_probabilities; /* exact outcome probabilities instead of shots
                                (static circuits only; FBQ_EINVALID
                                otherwise) */
+    double threshold;      /* probabilities mode: list the outcomes whose
+                              probability is above this, 0 to 1
+                              (fbq_options_init: FBQ_DEFAULT_THRESHOLD; 0:
+                              every probability above exactly 0) */
+    int all_outcomes;      /* probabilities mode: list every value of the
+                              measured bits, zeros included (2^m lines for
+                              m measured qubits; threshold ignored) */
 } fbq_options;
 
-/* The defaults: 1024 shots, seed 0, 4 GiB, counts. */
+/* The defaults: 1024 shots, seed 0, 4 GiB, counts, threshold
+ * FBQ_DEFAULT_THRESHOLD. */
 void fbq_options_init(fbq_options *opt);
 
 typedef struct fbq_result fbq_result;
@@ -164,7 +204,8 @@ fbq_status fbq_simulate(const fbq_program *p, const fbq_options *opt,
 void fbq_result_free(fbq_result *r);
 
 /* Outcomes sorted by bits (ascending strings); counts mode lists only
- * outcomes seen, probabilities mode those above 1e-15. borrowed. */
+ * outcomes seen, probabilities mode those above opt->threshold (all of
+ * them with opt->all_outcomes). borrowed. */
 size_t fbq_result_size(const fbq_result *r);
 const fbq_outcome *fbq_result_outcome(const fbq_result *r, size_t i);
 int fbq_result_is_probabilities(const fbq_result *r);
@@ -178,11 +219,51 @@ int fbq_result_clbits(const fbq_result *r);
  * new (free()). */
 char *fbq_result_to_json(const fbq_result *r);
 
+/* ---- streaming ----------------------------------------------------------- */
+
+/* What a run lists, known before its first outcome. */
+typedef struct fbq_run_info {
+    int qubits, clbits;
+    int probabilities;    /* 1: exact probabilities, 0: counts */
+    uint64_t shots;       /* 0 in probabilities mode */
+    uint64_t seed;
+    const char *layout;   /* as fbq_result's layout ("c1 c0"); borrowed for
+                             the call */
+    int implicit;         /* no measurement writes a classical bit: the keys
+                             are the quantum registers, read at the end */
+    size_t keylen;        /* characters of every outcome key */
+} fbq_run_info;
+
+/* Where fbq_simulate_each delivers a run. Both callbacks return 0 to go on
+ * and non-zero to stop the run (fbq_simulate_each then returns
+ * FBQ_ESTOPPED). Arguments are borrowed for the call only. */
+typedef struct fbq_sink {
+    /* Once, after every check and the simulation itself succeeded and
+     * before the first outcome (also when no outcome is listed): no error
+     * of the run can follow it. May be NULL. */
+    int (*begin)(void *ctx, const fbq_run_info *info);
+    /* Each listed outcome, in the order fbq_result lists them. */
+    int (*outcome)(void *ctx, const fbq_outcome *o);
+    void *ctx;
+} fbq_sink;
+
+/* fbq_simulate without building a result: the outcomes of a static circuit
+ * go to sink as they are read off the final state, so memory stays the
+ * state vector (16 x 2^qubits bytes) plus a key, whatever the number of
+ * outcomes (2^28 probabilities need no more). Counts of sampled shots that
+ * do not arrive in order (dynamic circuits, few shots over many outcomes)
+ * are merged in a table first: at most one entry per shot. Same checks,
+ * statuses and *err as fbq_simulate. Thread safety: the callbacks run on
+ * the caller's thread. */
+fbq_status fbq_simulate_each(const fbq_program *p, const fbq_options *opt,
+                             const fbq_sink *sink, fbq_error *err);
+
 /* ---- embedded headers ----------------------------------------------------- */
 
-/* The embedded text of "qelib1.inc" (OpenQASM 2.0 standard header) or
- * "stdgates.inc" (OpenQASM 3 standard library), NULL for another name.
- * borrowed (static). */
+/* The embedded text of "qelib1.inc" (OpenQASM 2.0 standard header),
+ * "qelib1-qiskit.inc" (Qiskit's extended qelib1.inc, what `include
+ * "qelib1.inc";` reads unless strict_qelib) or "stdgates.inc" (OpenQASM 3
+ * standard library), NULL for another name. borrowed (static). */
 const char *fbq_embedded_header(const char *name, size_t *len);
 
 #ifdef __cplusplus

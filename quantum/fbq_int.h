@@ -139,6 +139,8 @@ typedef struct fbq_gate {
     const char *header;   /* include name it came from ("qelib1.inc"), NULL
                              when defined in the user's own source */
     int header_embedded;  /* header came from the embedded copy */
+    int weak;             /* only Qiskit's extended qelib1.inc defines it: the
+                             program's own definition of the name wins */
 } fbq_gate;
 
 typedef struct fbq_reg {
@@ -311,10 +313,37 @@ struct fbq_result {
     char *strings;
 };
 
+/* ---- include files (include.c) ------------------------------------------ */
+
+/* The resolved directory trees includes may read from. */
+typedef struct fbq_roots {
+    char **dir;           /* realpath()s */
+    int n;
+} fbq_roots;
+/* base_dir, opt->include_dirs and opt->allowed_roots, resolved; those that
+ * do not resolve to a directory are left out. Free with fbq_roots_free. */
+void fbq_roots_init(fbq_roots *r, const char *base_dir, const fbq_parse_options *opt);
+void fbq_roots_free(fbq_roots *r);
+/* 1 when the resolved path real is inside one of the trees. */
+int fbq_roots_contain(const fbq_roots *r, const char *real);
+/* Reads the include file at path: refused (NULL, *why says why and names
+ * the path, never content) when it resolves outside r, is not a regular
+ * file, lives on a kernel pseudo-filesystem, is larger than max bytes or
+ * does not read as its size says. Returns the text (new, NUL-terminated,
+ * *len bytes) and its resolved path in *real (new). */
+char *fbq_read_include(const fbq_roots *r, const char *path, size_t max, size_t *len, char **real,
+                       char *why, size_t whyn);
+/* 0 when s[0..n) is UTF-8 text (no NUL or control bytes but tab, CR, LF,
+ * FF, VT); otherwise -1 with the 1-based line/column of the first bad
+ * byte. */
+int fbq_text_check(const char *s, size_t n, int *line, int *col);
+
 /* ---- embedded headers ----------------------------------------------------- */
 extern const char fbq_hdr_qelib1[];
 extern const size_t fbq_hdr_qelib1_len;
 extern const char fbq_hdr_stdgates[];
 extern const size_t fbq_hdr_stdgates_len;
+extern const char fbq_hdr_qelib1_qiskit[];
+extern const size_t fbq_hdr_qelib1_qiskit_len;
 
 #endif

@@ -7,21 +7,21 @@ quantum_libfbq_la_CPPFLAGS = -I$(top_srcdir)/quantum -I$(top_builddir)/quantum
 quantum_libfbq_la_CFLAGS = $(AM_CFLAGS) -fPIC -ftree-vectorize -fno-math-errno
 quantum_libfbq_la_SOURCES = \
 	quantum/fbq.h quantum/fbq_int.h \
-	quantum/util.c quantum/parse.c quantum/lower.c quantum/kernels.c \
+	quantum/util.c quantum/parse.c quantum/include.c quantum/lower.c quantum/kernels.c \
 	quantum/sim.c quantum/qasm3.c
 nodist_quantum_libfbq_la_SOURCES = quantum/fbq_headers.c
 quantum_libfbq_la_LIBADD = -lm
-EXTRA_DIST += quantum/qelib1.inc quantum/stdgates.inc quantum/embed.sh \
+EXTRA_DIST += quantum/qelib1.inc quantum/stdgates.inc quantum/qelib1_qiskit.inc quantum/embed.sh \
 	quantum/SOURCE.md quantum/LICENSE.openqasm
 BUILT_SOURCES += quantum/fbq_headers.c
 CLEANFILES += quantum/fbq_headers.c
 
 # The standard headers are embedded so `include "qelib1.inc";` needs no file.
 quantum/fbq_headers.c: $(top_srcdir)/quantum/qelib1.inc $(top_srcdir)/quantum/stdgates.inc \
-		$(top_srcdir)/quantum/embed.sh
+		$(top_srcdir)/quantum/qelib1_qiskit.inc $(top_srcdir)/quantum/embed.sh
 	$(AM_V_GEN)$(MKDIR_P) quantum && \
 	$(SHELL) $(top_srcdir)/quantum/embed.sh $(top_srcdir)/quantum/qelib1.inc \
-	  $(top_srcdir)/quantum/stdgates.inc > $@.tmp && mv $@.tmp $@
+	  $(top_srcdir)/quantum/stdgates.inc $(top_srcdir)/quantum/qelib1_qiskit.inc > $@.tmp && mv $@.tmp $@
 
 # Benchmarks (not part of make check): `make bench-quantum`, see
 # bench/README-quantum.md.

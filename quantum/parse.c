@@ -14,7 +14,6 @@
 
 #define MAX_REG_SIZE (1 << 20)
 #define MAX_TOTAL_BITS (1 << 22)
-#define MAX_INCLUDE_SIZE (16u << 20)
 #define DEFAULT_INCLUDE_DEPTH 16
 #define MAX_EXPR_DEPTH 200
 
@@ -58,7 +57,19 @@ typedef struct parser {
     char *stack[64];      /* include identities being read (cycles) */
     int nstack;
     fbq_gate *g;          /* gate whose body is being read */
+    fbq_roots roots;      /* trees includes may read from */
+    size_t include_bytes; /* read from include files so far */
+    /* 0 while the current file is an include whose first statement has not
+     * been read: until then it may be any file (a secret, /proc/...), so
+     * errors name the place but quote none of its text */
+    int echo_ok;
+    int from_file, from_line; /* where the current include was included */
+    int in_qiskit;        /* reading the embedded Qiskit qelib1.inc */
+    int qelib1;           /* which qelib1.inc was read: QL_* */
 } parser;
+
+/* Which qelib1.inc a program read. */
+enum { QL_NONE, QL_STANDARD, QL_QISKIT, QL_FILE };
 
 static const char *fname(const parser *ps, int file)
 {
@@ -77,6 +88,13 @@ static int fail(parser *ps, fbq_status code, int line, int col, const char *fmt,
     e->line = line;
     e->column = col;
     snprintf(e->file, sizeof e->file, "%s", fname(ps, ps->L.file));
+    if (!ps->echo_ok) {
+        /* the message would quote a file not known to be OpenQASM */
+        snprintf(e->message, sizeof e->message,
+                 "not an OpenQASM file: %s before its first statement ended (included at %s:%d; the file's "
+                 "text is not shown)", fbq_status_name(code), fname(ps, ps->from_file), ps->from_line);
+        return -1;
+    }
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof e->message, fmt, ap);
@@ -340,19 +358,31 @@ static void name_add(fbq_program *p, const char *name, int kind, int index)
         p->capnames = cap;
     }
     size_t j = hash_name(name) & (p->capnames - 1);
-    while (p->names[j].name) j = (j + 1) & (p->capnames - 1);
+    while (p->names[j].name) {
+        if (!strcmp(p->names[j].name, name)) { /* a weak library gate replaced */
+            p->names[j].kind = kind;
+            p->names[j].index = index;
+            return;
+        }
+        j = (j + 1) & (p->capnames - 1);
+    }
     p->names[j].name = name;
     p->names[j].kind = kind;
     p->names[j].index = index;
     p->nnames++;
 }
 
-/* Reports a name already taken, pointing at the first definition. */
+/* Reports a name already taken, pointing at the first definition. A gate
+ * that only Qiskit's extended qelib1.inc defines (weak) gives way to the
+ * program's own definition of the name, gate or register: before the
+ * extension those names were free, and Qiskit-exported files define some of
+ * them themselves. */
 static int check_new_name(parser *ps, const char *name, int line, int col)
 {
     int kind;
     int idx = fbq_name_find(ps->p, name, &kind);
     if (idx < 0) return 0;
+    if (kind == 1 && ps->p->gates[idx]->weak && !ps->in_qiskit) return 0;
     int f, l, c;
     const char *what;
     if (kind == 1) {
@@ -891,28 +921,53 @@ static const char *qelib1_names[] = {"u3", "u2", "u1", "cx", "id", "x", "y", "z"
                                      "t", "tdg", "rx", "ry", "rz", "cz", "cy", "ch", "ccx", "crz",
                                      "cu1", "cu3", NULL};
 
+/* 1 for a gate of the OpenQASM 2.0 standard qelib1.inc. */
+static int is_qelib1_name(const char *name)
+{
+    for (int i = 0; qelib1_names[i]; i++)
+        if (!strcmp(qelib1_names[i], name)) return 1;
+    return 0;
+}
+
+/* 1 when the embedded Qiskit qelib1.inc defines a gate of that name. */
+static int qiskit_defines(const char *name)
+{
+    size_t n = strlen(name);
+    const char *s = fbq_hdr_qelib1_qiskit;
+    while ((s = strstr(s, "\ngate ")) != NULL) {
+        s += 6;
+        if (!strncmp(s, name, n) && (s[n] == ' ' || s[n] == '(')) return 1;
+    }
+    return 0;
+}
+
 /* Reports an undefined gate with the most helpful hint we can find. */
 static int undefined_gate(parser *ps, const tok *t)
 {
     char name[128];
     snprintf(name, sizeof name, "%.*s", (int)(t->n > 120 ? 120 : t->n), t->s);
-    int std = fbq_std_find(name) >= 0, q1 = 0;
-    for (int i = 0; qelib1_names[i]; i++)
-        if (!strcmp(qelib1_names[i], name)) q1 = 1;
+    int std = fbq_std_find(name) >= 0, q1 = is_qelib1_name(name);
     if (ps->p->dialect == FBQ_QASM3 && std && !ps->p->std_included)
         return fail(ps, FBQ_EUNDEFINED, t->line, t->col,
                     "undefined gate '%s' (it is a standard gate: add include \"stdgates.inc\";)", name);
     if (q1 && fbq_name_find(ps->p, "u3", NULL) < 0)
         return fail(ps, FBQ_EUNDEFINED, t->line, t->col,
                     "undefined gate '%s' (it is a standard gate: add include \"qelib1.inc\";)", name);
-    if (!strcmp(name, "cswap") || !strcmp(name, "swap") || !strcmp(name, "rzz") ||
-        !strcmp(name, "rxx") || !strcmp(name, "c3x") || !strcmp(name, "c4x") ||
-        !strcmp(name, "crx") || !strcmp(name, "cry") || !strcmp(name, "rccx"))
-        if (ps->p->dialect == FBQ_QASM2)
+    if (!q1 && qiskit_defines(name) && ps->p->dialect == FBQ_QASM2) {
+        if (ps->qelib1 == QL_NONE)
             return fail(ps, FBQ_EUNDEFINED, t->line, t->col,
-                        "undefined gate '%s' (the standard qelib1.inc does not define it; "
-                        "QASMBench's extended qelib1.inc does: put that file beside the program, "
-                        "or define the gate)", name);
+                        "undefined gate '%s' (Qiskit's extended qelib1.inc defines it: add include "
+                        "\"qelib1.inc\";)", name);
+        if (ps->qelib1 == QL_STANDARD)
+            return fail(ps, FBQ_EUNDEFINED, t->line, t->col,
+                        "undefined gate '%s' (the OpenQASM 2.0 standard qelib1.inc, read because of "
+                        "--strict-qelib, does not define it; Qiskit's extended qelib1.inc does: drop "
+                        "--strict-qelib, or define the gate)", name);
+        if (ps->qelib1 == QL_FILE)
+            return fail(ps, FBQ_EUNDEFINED, t->line, t->col,
+                        "undefined gate '%s' (the qelib1.inc beside the program does not define it; "
+                        "Qiskit's extended qelib1.inc, used when there is no such file, does)", name);
+    }
     /* a near miss among the defined gates */
     const char *best = NULL;
     int bestd = 3;
@@ -1138,7 +1193,9 @@ static int parse_gate_def(parser *ps, int opaque)
     for (int i = 0; reserved[i]; i++)
         if (!strcmp(reserved[i], name))
             return fail(ps, FBQ_EDUPLICATE, nt.line, nt.col, "'%s' is a reserved word and cannot name a gate", name);
-    if (check_new_name(ps, name, nt.line, nt.col)) return -1;
+    /* the extended library yields to a name the program already defined */
+    int skip = ps->in_qiskit && !is_qelib1_name(name) && fbq_name_find(ps->p, name, NULL) >= 0;
+    if (!skip && check_new_name(ps, name, nt.line, nt.col)) return -1;
     if (next(ps)) return -1;
     const char *pn[64], *qn[64];
     int np = 0, nq = 0;
@@ -1185,13 +1242,14 @@ static int parse_gate_def(parser *ps, int opaque)
     fbq_gate *g = gate_new(ps, name, opaque ? GK_OPAQUE : GK_USER, nt.line, nt.col);
     g->nparams = np;
     g->nqubits = nq;
+    g->weak = ps->in_qiskit && !is_qelib1_name(name);
     g->pnames = fbq_arena_alloc(&ps->p->arena, (size_t)(np ? np : 1) * sizeof(char *));
     g->qnames = fbq_arena_alloc(&ps->p->arena, (size_t)nq * sizeof(char *));
     memcpy(g->pnames, pn, (size_t)np * sizeof(char *));
     memcpy(g->qnames, qn, (size_t)nq * sizeof(char *));
     if (opaque) {
         if (expect_p(ps, ';', "the opaque declaration")) return -1;
-        name_add(ps->p, name, 1, ps->p->ngates - 1);
+        if (!skip) name_add(ps->p, name, 1, ps->p->ngates - 1);
         return 0;
     }
     if (!is_p(ps, '{')) return unexpected(ps, "'{' to open the gate body");
@@ -1260,7 +1318,7 @@ static int parse_gate_def(parser *ps, int opaque)
         g->nbody = nb;
         g->body = fbq_arena_alloc(&ps->p->arena, (size_t)(nb ? nb : 1) * sizeof *g->body);
         memcpy(g->body, bp, (size_t)nb * sizeof *bp);
-        name_add(ps->p, name, 1, ps->p->ngates - 1);
+        if (!skip) name_add(ps->p, name, 1, ps->p->ngates - 1);
     }
     if (bp != body) free(bp);
     if (rc) return -1;
@@ -1372,6 +1430,7 @@ static int parse_statement(parser *ps, int in_if, fbq_stmt *cond)
         name[ft.n] = '\0';
         if (next(ps)) return -1;
         if (expect_p(ps, ';', "the include")) return -1;
+        ps->echo_ok = 1; /* a complete include statement: this file is OpenQASM */
         return read_include(ps, &ft, name);
     }
     if (is_kw(ps, "qreg") || is_kw(ps, "creg")) {
@@ -1579,10 +1638,12 @@ static int already_included(fbq_program *p, const char *ident)
     return 0;
 }
 
-static int file_exists(const char *path)
+/* 1 when something is at path (of any type: what it is decides later
+ * whether it may be included). */
+static int path_exists(const char *path)
 {
     struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    return lstat(path, &st) == 0;
 }
 
 static char *dir_of(const char *path)
@@ -1605,8 +1666,8 @@ static char *read_all(const char *path, size_t *len, char *why, size_t whyn)
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
         fbq_sb_put(&b, buf, n);
-        if (b.n > MAX_INCLUDE_SIZE) {
-            snprintf(why, whyn, "larger than %u bytes", MAX_INCLUDE_SIZE);
+        if (b.n > FBQ_MAX_PROGRAM_SIZE) {
+            snprintf(why, whyn, "larger than %u bytes (16 MiB)", FBQ_MAX_PROGRAM_SIZE);
             fclose(f);
             free(b.d);
             return NULL;
@@ -1700,17 +1761,17 @@ static int read_include(parser *ps, const tok *st, const char *name)
     char *path = NULL;
     if (ps->dir) {
         if (name[0] == '/') {
-            if (file_exists(name)) path = fbq_xstrdup(name);
+            if (path_exists(name)) path = fbq_xstrdup(name);
         } else {
             char *cand = fbq_xmalloc(strlen(ps->dir) + strlen(name) + 2);
             sprintf(cand, "%s/%s", ps->dir, name);
-            if (file_exists(cand)) path = cand;
+            if (path_exists(cand)) path = cand;
             else free(cand);
             for (int i = 0; !path && ps->opt && ps->opt->include_dirs && ps->opt->include_dirs[i]; i++) {
                 const char *d = ps->opt->include_dirs[i];
                 cand = fbq_xmalloc(strlen(d) + strlen(name) + 2);
                 sprintf(cand, "%s/%s", d, name);
-                if (file_exists(cand)) path = cand;
+                if (path_exists(cand)) path = cand;
                 else free(cand);
             }
         }
@@ -1721,8 +1782,22 @@ static int read_include(parser *ps, const tok *st, const char *name)
     int embedded = 0;
     char *ident = NULL;
     if (path) {
-        char *rp = realpath(path, NULL);
-        ident = rp ? rp : fbq_xstrdup(path);
+        char why[1400];
+        owned = fbq_read_include(&ps->roots, path, FBQ_MAX_INCLUDE_SIZE, &len, &ident, why, sizeof why);
+        if (!owned) {
+            int rc = fail(ps, FBQ_EINCLUDE, st->line, st->col, "cannot include \"%s\": %s", name, why);
+            free(path);
+            return rc;
+        }
+        if (len > FBQ_MAX_PROGRAM_SIZE - ps->include_bytes) {
+            int rc = fail(ps, FBQ_EINCLUDE, st->line, st->col,
+                          "cannot include \"%s\": the program's includes together pass %u bytes (16 MiB)", name,
+                          FBQ_MAX_PROGRAM_SIZE);
+            free(path);
+            free(ident);
+            free(owned);
+            return rc;
+        }
         for (int i = 0; i < ps->nstack; i++)
             if (!strcmp(ps->stack[i], ident)) {
                 int rc = fail(ps, FBQ_EINCLUDE, st->line, st->col,
@@ -1730,28 +1805,27 @@ static int read_include(parser *ps, const tok *st, const char *name)
                               "directly or through other files)", name);
                 free(ident);
                 free(path);
+                free(owned);
                 return rc;
             }
         if (already_included(p, ident)) { /* read before: like an include guard */
             free(ident);
             free(path);
+            free(owned);
             return 0;
         }
-        char why[128];
-        owned = read_all(path, &len, why, sizeof why);
-        if (!owned) {
-            int rc = fail(ps, FBQ_EINCLUDE, st->line, st->col, "cannot read include file '%s': %s", path, why);
-            free(path);
-            free(ident);
-            return rc;
-        }
+        ps->include_bytes += len;
         text = owned;
         ndir = dir_of(path);
     } else if (!strcmp(name, "qelib1.inc")) {
         if (already_included(p, "<embedded>/qelib1.inc")) return 0;
-        text = fbq_hdr_qelib1;
-        len = fbq_hdr_qelib1_len;
-        embedded = 1;
+        /* Qiskit's extended header unless the caller asked for the
+         * OpenQASM 2.0 standard one */
+        int strict = ps->opt && ps->opt->strict_qelib;
+        text = strict ? fbq_hdr_qelib1 : fbq_hdr_qelib1_qiskit;
+        len = strict ? fbq_hdr_qelib1_len : fbq_hdr_qelib1_qiskit_len;
+        ps->qelib1 = strict ? QL_STANDARD : QL_QISKIT;
+        embedded = strict ? 1 : 2;
     } else {
         if (!ps->dir)
             return fail(ps, FBQ_EINCLUDE, st->line, st->col,
@@ -1760,19 +1834,42 @@ static int read_include(parser *ps, const tok *st, const char *name)
         return fail(ps, FBQ_EINCLUDE, st->line, st->col, "include file \"%s\" not found (looked in %s%s)",
                     name, ps->dir, ps->opt && ps->opt->include_dirs && ps->opt->include_dirs[0] ? " and the include directories" : "");
     }
+    if (path && !strcmp(name, "qelib1.inc") && ps->qelib1 == QL_NONE) ps->qelib1 = QL_FILE;
     int file = file_add(p, path ? path : name);
     free(path);
+    if (!embedded) {
+        /* only text can be OpenQASM: refuse anything else before reading a
+         * token of it */
+        int bl, bc;
+        if (fbq_text_check(text, len, &bl, &bc)) {
+            ps->failed = 1;
+            if (ps->err)
+                fbq_seterr(ps->err, FBQ_EINCLUDE, p->files[file], bl, bc,
+                           "not an OpenQASM file: a NUL or control byte or invalid UTF-8 here (included at "
+                           "%s:%d; the file's text is not shown)", fname(ps, ps->L.file), st->line);
+            free(ident);
+            free(owned);
+            free(ndir);
+            return -1;
+        }
+    }
     /* save the including file's lexer */
     lexer saveL = ps->L;
     tok savet = ps->cur;
     const char *savedir = ps->dir, *savehdr = ps->header;
     int saveemb = ps->header_embedded, savefirst = ps->first_stmt;
     int pl = ps->prev_end_line, pc = ps->prev_end_col;
+    int saveecho = ps->echo_ok, savefrom = ps->from_file, savefromline = ps->from_line;
+    int saveqk = ps->in_qiskit;
     ps->depth++;
     if (ident && ps->nstack < 64) ps->stack[ps->nstack++] = ident;
     else free(ident);
     ps->header = fbq_arena_strndup(&p->arena, name, strlen(name));
-    ps->header_embedded = embedded;
+    ps->header_embedded = embedded != 0;
+    ps->in_qiskit = embedded == 2;
+    ps->echo_ok = embedded != 0;
+    ps->from_file = ps->L.file;
+    ps->from_line = st->line;
     int rc = parse_file(ps, text, len, file, ndir ? ndir : NULL);
     if (ident && ps->nstack > 0 && ps->stack[ps->nstack - 1] == ident) free(ps->stack[--ps->nstack]);
     ps->depth--;
@@ -1780,6 +1877,10 @@ static int read_include(parser *ps, const tok *st, const char *name)
     ps->header_embedded = saveemb;
     ps->dir = savedir;
     ps->first_stmt = savefirst;
+    ps->echo_ok = saveecho;
+    ps->in_qiskit = saveqk;
+    ps->from_file = savefrom;
+    ps->from_line = savefromline;
     if (!ps->failed) {
         ps->L = saveL;
         ps->cur = savet;
@@ -1811,6 +1912,7 @@ static int parse_file(parser *ps, const char *src, size_t len, int file, const c
     if (next(ps)) return -1;
     while (ps->cur.k != T_EOF) {
         if (parse_statement(ps, 0, NULL)) return -1;
+        ps->echo_ok = 1;
     }
     return 0;
 }
@@ -1826,6 +1928,7 @@ fbq_program *fbq_parse(const char *name, const char *src, size_t len,
     ps.p = p;
     ps.opt = opt;
     ps.err = err;
+    ps.echo_ok = 1;
     int file = file_add(p, name && *name ? name : "<input>");
     /* the dialect decides which built-ins exist: look at the version line */
     {
@@ -1855,7 +1958,10 @@ fbq_program *fbq_parse(const char *name, const char *src, size_t len,
     if (p->dialect == FBQ_QASM2) name_add(p, "CX", 1, GATE_CX);
     else name_add(p, "gphase", 1, GATE_GPHASE);
     const char *base = opt ? opt->base_dir : NULL;
+    if (base) fbq_roots_init(&ps.roots, base, opt);
     int rc = parse_file(&ps, src, len, file, base);
+    fbq_roots_free(&ps.roots);
+    for (int i = 0; i < ps.nstack; i++) free(ps.stack[i]);
     if (rc == 0 && fbq_lower(p, err) != 0) rc = -1;
     if (rc != 0) {
         if (err && !err->message[0])

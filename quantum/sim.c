@@ -556,52 +556,90 @@ static int cmp_text(const void *a, const void *b)
     return strcmp(((const sortent *)a)->text, ((const sortent *)b)->text);
 }
 
-static fbq_result *result_from_map(const fbq_program *p, const layout *L, cmap *m, int probs,
-                                   uint64_t shots, uint64_t seed, int implicit)
+/* ---- delivering outcomes ---- */
+
+/* Hands outcomes to the caller's sink one at a time: the key becomes text
+ * in one reused buffer, so listing 2^m outcomes costs no memory per
+ * outcome. */
+typedef struct emitter {
+    const fbq_sink *sink;
+    const layout *L;
+    fbq_run_info info;
+    char *text;           /* key text: info.keylen + 1 bytes */
+    double threshold;
+    int all;              /* probabilities: every outcome, zeros included */
+    int begun, stopped;
+} emitter;
+
+/* Calls begin once. -1 when the sink asked to stop. */
+static int emit_begin(emitter *em)
 {
-    fbq_result *r = fbq_xcalloc(1, sizeof *r);
-    r->qubits = p->nqubits;
-    r->clbits = p->nclbits;
-    r->probs = probs;
-    r->shots = probs ? 0 : shots;
-    r->seed = seed;
-    if (implicit) {
-        fbq_sb b = {0};
-        for (int i = p->nregs - 1; i >= 0; i--) {
-            if (!p->regs[i].quantum) continue;
-            if (b.n) fbq_sb_puts(&b, " ");
-            fbq_sb_puts(&b, p->regs[i].name);
-        }
-        r->layout = fbq_sb_steal(&b);
-    } else {
-        r->layout = fbq_outcome_layout(p);
+    if (!em->begun) {
+        em->begun = 1;
+        if (em->sink->begin && em->sink->begin(em->sink->ctx, &em->info)) em->stopped = 1;
     }
-    size_t width = (size_t)L->nbits + (size_t)L->nregs + 1;
+    return em->stopped ? -1 : 0;
+}
+
+/* One outcome (key: one byte per classical bit). -1 when the sink asked to
+ * stop. */
+static int emit(emitter *em, const uint8_t *key, uint64_t count, double prob)
+{
+    if (emit_begin(em)) return -1;
+    key_text(em->L, key, em->text);
+    fbq_outcome o;
+    o.bits = em->text;
+    o.count = count;
+    o.probability = prob;
+    if (em->sink->outcome(em->sink->ctx, &o)) em->stopped = 1;
+    return em->stopped ? -1 : 0;
+}
+
+/* Delivers the entries merged in m (counts of shots that did not arrive in
+ * output order), sorted. Memory: one sort entry per distinct outcome, at
+ * most one per shot; key texts only when keys are longer than 64 bits. */
+static void emit_map(emitter *em, cmap *m)
+{
+    const layout *L = em->L;
+    size_t width = em->info.keylen + 1;
+    int packed = L->nbits <= 64;
     sortent *se = fbq_xmalloc((m->n ? m->n : 1) * sizeof *se);
-    r->strings = fbq_xmalloc(m->n * width + 1);
+    char *strings = packed ? NULL : fbq_xmalloc(m->n * width + 1);
     size_t n = 0;
     for (size_t e = 0; e < m->n; e++) {
-        if (probs ? !(m->probs[e] > 1e-15) : m->counts[e] == 0) continue;
+        if (em->info.probabilities ? !(em->all || m->probs[e] > em->threshold) : m->counts[e] == 0) continue;
         const uint8_t *key = m->keys + e * m->keylen;
-        char *s = r->strings + n * width;
-        key_text(L, key, s);
-        se[n].text = s;
         se[n].e = e;
+        se[n].text = NULL;
         se[n].packed = 0;
-        if (L->nbits <= 64)
+        if (packed) {
             for (int k = 0; k < L->nbits; k++) se[n].packed = (se[n].packed << 1) | key[L->order[k]];
+        } else {
+            char *t = strings + n * width;
+            key_text(L, key, t);
+            se[n].text = t;
+        }
         n++;
     }
-    if (!m->ordered) qsort(se, n, sizeof *se, L->nbits <= 64 ? cmp_packed : cmp_text);
-    r->out = fbq_xcalloc(n ? n : 1, sizeof *r->out);
-    for (size_t i = 0; i < n; i++) {
-        r->out[i].bits = se[i].text;
-        r->out[i].count = m->counts[se[i].e];
-        r->out[i].probability = m->probs[se[i].e];
-    }
-    r->n = n;
+    if (!m->ordered) qsort(se, n, sizeof *se, packed ? cmp_packed : cmp_text);
+    for (size_t i = 0; i < n; i++)
+        if (emit(em, m->keys + se[i].e * m->keylen, m->counts[se[i].e], m->probs[se[i].e])) break;
+    free(strings);
     free(se);
-    return r;
+}
+
+/* The layout text of the keys: the classical registers, or the quantum
+ * ones when every qubit is read implicitly. new (free()). */
+static char *layout_text(const fbq_program *p, int implicit)
+{
+    if (!implicit) return fbq_outcome_layout(p);
+    fbq_sb b = {0};
+    for (int i = p->nregs - 1; i >= 0; i--) {
+        if (!p->regs[i].quantum) continue;
+        if (b.n) fbq_sb_puts(&b, " ");
+        fbq_sb_puts(&b, p->regs[i].name);
+    }
+    return fbq_sb_steal(&b);
 }
 
 /* ---- final-state marginals ---- */
@@ -697,11 +735,13 @@ static int qindex(const mmap *mm, int q)
 }
 
 /* Consumes the final state s (destroyed): adds the exact distribution
- * (probs) or `shots` samples to the map. base: key bits not measured in
- * the stretch. unique: this is the only final state (entries then arrive
- * distinct and in output order). */
+ * (probs) or `shots` samples to the map, or hands them straight to direct.
+ * base: key bits not measured in the stretch. direct: the only final state
+ * (outcomes then arrive distinct and in output order, and go to the sink
+ * as they are read, except shots sampled by inverse CDF, which go to the
+ * map); NULL: merge into the map. Probabilities always come with direct. */
 static void finish_state(double *s, int n, const mmap *mm, const uint8_t *base, int nbits, int probs,
-                         uint64_t shots, fbq_rng *rng, cmap *out, int unique)
+                         uint64_t shots, fbq_rng *rng, cmap *out, emitter *direct)
 {
     probs_in_place(s, n);
     double *P = s + (1ull << n);
@@ -743,28 +783,33 @@ static void finish_state(double *s, int n, const mmap *mm, const uint8_t *base, 
     uint64_t left = shots;
     double mass = total;
     for (uint64_t j = 0; j < M; j++) {
-        if (!(P[j] > 0)) continue;
+        double pj = P[j];
         uint64_t k = 0;
         if (probs) {
-            if (!(P[j] > 1e-15)) continue;
+            if (!direct->all && !(pj > direct->threshold)) continue;
         } else {
+            if (!(pj > 0)) continue;
             if (!left) break;
             if (j == last) {
                 k = left;
             } else {
-                double q = mass > 0 ? P[j] / mass : 1;
+                double q = mass > 0 ? pj / mass : 1;
                 if (q > 1) q = 1;
                 k = fbq_rng_binomial(rng, left, q);
             }
             left -= k;
-            mass -= P[j];
+            mass -= pj;
             if (!k) continue;
         }
         for (int c = 0; c < nbits; c++)
             if (bitof[c] >= 0) key[c] = (uint8_t)((j >> bitof[c]) & 1);
-        size_t e = unique ? cmap_append(out, key) : cmap_get(out, key);
+        if (direct) {
+            if (emit(direct, key, k, pj)) break;
+            continue;
+        }
+        size_t e = cmap_get(out, key);
         out->counts[e] += k;
-        out->probs[e] += P[j];
+        out->probs[e] += pj;
     }
     free(key);
     free(bitof);
@@ -904,7 +949,7 @@ static void run_branch(engine *E, branch *b, double *s, const mmap *tailmap)
     }
     for (int pc = b->pc; pc < E->nops; pc++)
         if (E->ops[pc].kind == RO_GATE) fbq_apply(s, n, &E->ops[pc]);
-    finish_state(s, n, tailmap, b->clbits, E->nbits, 0, b->shots, &E->rng, &E->out, 0);
+    finish_state(s, n, tailmap, b->clbits, E->nbits, 0, b->shots, &E->rng, &E->out, NULL);
 }
 
 /* Index from which the rest of the circuit is static (no condition, no
@@ -934,19 +979,25 @@ void fbq_options_init(fbq_options *opt)
     opt->shots = 1024;
     opt->seed = 0;
     opt->memory_limit = FBQ_DEFAULT_MEMORY_LIMIT;
+    opt->threshold = FBQ_DEFAULT_THRESHOLD;
 }
 
-fbq_status fbq_simulate(const fbq_program *p, const fbq_options *optp, fbq_result **out, fbq_error *err)
+fbq_status fbq_simulate_each(const fbq_program *p, const fbq_options *optp, const fbq_sink *sink,
+                             fbq_error *err)
 {
     fbq_options opt;
     if (optp) opt = *optp;
     else fbq_options_init(&opt);
     if (!opt.memory_limit) opt.memory_limit = FBQ_DEFAULT_MEMORY_LIMIT;
     if (err) memset(err, 0, sizeof *err);
-    *out = NULL;
     if (!opt.want_probabilities && (opt.shots < 1 || opt.shots > FBQ_MAX_SHOTS)) {
         fbq_seterr(err, FBQ_EINVALID, NULL, 0, 0, "shots must be between 1 and %u, got %llu",
                    FBQ_MAX_SHOTS, (unsigned long long)opt.shots);
+        return FBQ_EINVALID;
+    }
+    if (!(opt.threshold >= 0 && opt.threshold <= 1)) {
+        fbq_seterr(err, FBQ_EINVALID, NULL, 0, 0, "the probability threshold must be between 0 and 1, got %g",
+                   opt.threshold);
         return FBQ_EINVALID;
     }
     int n = p->nqubits;
@@ -977,6 +1028,22 @@ fbq_status fbq_simulate(const fbq_program *p, const fbq_options *optp, fbq_resul
     if (n == 0) implicit = 0;
     layout L;
     layout_init(p, implicit, &L);
+    emitter em;
+    memset(&em, 0, sizeof em);
+    em.sink = sink;
+    em.L = &L;
+    em.threshold = opt.threshold;
+    em.all = opt.all_outcomes;
+    em.info.qubits = p->nqubits;
+    em.info.clbits = p->nclbits;
+    em.info.probabilities = opt.want_probabilities ? 1 : 0;
+    em.info.shots = opt.want_probabilities ? 0 : opt.shots;
+    em.info.seed = opt.seed;
+    char *ltext = layout_text(p, implicit);
+    em.info.layout = ltext;
+    em.info.implicit = implicit;
+    em.info.keylen = L.nbits ? (size_t)L.nbits + (size_t)L.nregs - 1 : 0;
+    em.text = fbq_xmalloc(em.info.keylen + 1);
     engine E;
     memset(&E, 0, sizeof E);
     E.p = p;
@@ -1004,8 +1071,7 @@ fbq_status fbq_simulate(const fbq_program *p, const fbq_options *optp, fbq_resul
         for (int i = 0; i < nops; i++)
             if (ops[i].kind == RO_GATE) fbq_apply(s, n, &ops[i]);
         uint8_t *base = fbq_xcalloc((size_t)(L.nbits ? L.nbits : 1), 1);
-        E.out.ordered = 1;
-        finish_state(s, n, &tailmap, base, L.nbits, opt.want_probabilities, opt.shots, &E.rng, &E.out, 1);
+        finish_state(s, n, &tailmap, base, L.nbits, opt.want_probabilities, opt.shots, &E.rng, &E.out, &em);
         free(base);
     } else {
         branch b;
@@ -1033,15 +1099,80 @@ fbq_status fbq_simulate(const fbq_program *p, const fbq_options *optp, fbq_resul
         s = spare;
     }
     mmap_free(&tailmap);
-    *out = result_from_map(p, &L, &E.out, opt.want_probabilities, opt.shots, opt.seed, implicit);
+    /* what did not go out as it was read, then begin for an empty list */
+    if (!em.stopped) emit_map(&em, &E.out);
+    emit_begin(&em);
+    if (em.stopped) {
+        fbq_seterr(err, FBQ_ESTOPPED, NULL, 0, 0, "the run was stopped by its output");
+        st = FBQ_ESTOPPED;
+    }
 done:
     fbq_state_free(s);
     cmap_free(&E.out);
     free(E.stack);
     layout_free(&L);
+    free(em.text);
+    free(ltext);
     for (int i = 0; i < nops; i++) fbq_op_clear(&ops[i]);
     free(ops);
     return st;
+}
+
+/* ---- fbq_simulate: a sink that keeps everything ---- */
+
+typedef struct collector {
+    fbq_result *r;
+    fbq_sb strings;       /* the keys back to back, each NUL-terminated */
+    size_t width, cap;
+} collector;
+
+static int collect_begin(void *ctx, const fbq_run_info *info)
+{
+    collector *c = ctx;
+    fbq_result *r = c->r;
+    r->qubits = info->qubits;
+    r->clbits = info->clbits;
+    r->probs = info->probabilities;
+    r->shots = info->shots;
+    r->seed = info->seed;
+    r->layout = fbq_xstrdup(info->layout);
+    c->width = info->keylen + 1;
+    return 0;
+}
+
+static int collect_outcome(void *ctx, const fbq_outcome *o)
+{
+    collector *c = ctx;
+    fbq_result *r = c->r;
+    if (r->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 64;
+        r->out = fbq_xrealloc(r->out, c->cap * sizeof *r->out);
+    }
+    r->out[r->n] = *o;
+    r->out[r->n].bits = NULL; /* set at the end: strings moves as it grows */
+    r->n++;
+    fbq_sb_put(&c->strings, o->bits, c->width); /* with its NUL */
+    return 0;
+}
+
+fbq_status fbq_simulate(const fbq_program *p, const fbq_options *opt, fbq_result **out, fbq_error *err)
+{
+    *out = NULL;
+    collector c;
+    memset(&c, 0, sizeof c);
+    c.r = fbq_xcalloc(1, sizeof *c.r);
+    fbq_sink sink = {collect_begin, collect_outcome, &c};
+    fbq_status st = fbq_simulate_each(p, opt, &sink, err);
+    fbq_result *r = c.r;
+    r->strings = fbq_sb_steal(&c.strings);
+    if (!r->out) r->out = fbq_xcalloc(1, sizeof *r->out);
+    for (size_t i = 0; i < r->n; i++) r->out[i].bits = r->strings + i * c.width;
+    if (st != FBQ_OK) {
+        fbq_result_free(r);
+        return st;
+    }
+    *out = r;
+    return FBQ_OK;
 }
 
 /* ---- result accessors ---- */

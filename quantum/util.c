@@ -186,6 +186,7 @@ const char *fbq_status_name(fbq_status s)
     case FBQ_EMEMORY: return "too big for the memory limit";
     case FBQ_EUNSUPPORTED: return "unsupported";
     case FBQ_EINVALID: return "invalid request";
+    case FBQ_ESTOPPED: return "stopped by the caller";
     }
     return "unknown";
 }
@@ -214,6 +215,10 @@ const char *fbq_embedded_header(const char *name, size_t *len)
     if (name && strcmp(name, "stdgates.inc") == 0) {
         if (len) *len = fbq_hdr_stdgates_len;
         return fbq_hdr_stdgates;
+    }
+    if (name && strcmp(name, "qelib1-qiskit.inc") == 0) {
+        if (len) *len = fbq_hdr_qelib1_qiskit_len;
+        return fbq_hdr_qelib1_qiskit;
     }
     return NULL;
 }

@@ -15,7 +15,10 @@ import qasmref  # noqa: E402
 SRCDIR = os.path.abspath(os.environ.get('srcdir', os.path.join(HERE, '..', '..')))
 DATA = os.path.join(SRCDIR, 'tests', 'quantum', 'data')
 PROGRAMS = os.path.join(SRCDIR, 'tests', 'quantum', 'programs')
-QELIB1 = os.path.join(SRCDIR, 'quantum', 'qelib1.inc')
+# what `include "qelib1.inc";` reads by default: Qiskit's extended header
+# (the OpenQASM 2.0 standard one, QELIB1_STANDARD, with --strict-qelib)
+QELIB1 = os.path.join(SRCDIR, 'quantum', 'qelib1_qiskit.inc')
+QELIB1_STANDARD = os.path.join(SRCDIR, 'quantum', 'qelib1.inc')
 FEDBROKER = os.path.abspath(os.environ.get('FEDBROKER', './fedbroker'))
 
 failures = []
@@ -36,9 +39,35 @@ def finish(name):
     sys.exit(0)
 
 
+def program_args(path):
+    """Options a program asks for in a `// fedbroker-args: ...` line among
+    its first five (e.g. `--allow-path ../data/qasmbench` for a program that
+    includes a file outside its directory); a relative DIR of --allow-path
+    or --include-dir is relative to the program."""
+    out = []
+    try:
+        with open(path, encoding='utf-8') as f:
+            head = [f.readline() for _ in range(5)]
+    except (OSError, UnicodeDecodeError):
+        return out
+    for line in head:
+        if line.startswith('// fedbroker-args:'):
+            words = line.split(':', 1)[1].split()
+            for i, w in enumerate(words):
+                if i and words[i - 1] in ('--allow-path', '--include-dir') and not os.path.isabs(w):
+                    w = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(path)), w))
+                out.append(w)
+    return out
+
+
 def run(*args, stdin=None):
-    """Runs fedbroker; returns (exit code, stdout, stderr)."""
-    p = subprocess.run([FEDBROKER] + list(args), input=stdin, capture_output=True, text=True,
+    """Runs fedbroker; returns (exit code, stdout, stderr). A program's own
+    `// fedbroker-args:` options (program_args) are added for `quantum run`
+    and `quantum qasm3`."""
+    args = list(args)
+    if args[:1] == ['quantum'] and len(args) >= 3 and args[2].endswith('.qasm'):
+        args += program_args(args[2])
+    p = subprocess.run([FEDBROKER] + args, input=stdin, capture_output=True, text=True,
                        timeout=600)
     return p.returncode, p.stdout, p.stderr
 

@@ -22,7 +22,8 @@ sys.path.insert(0, os.path.join(SRCDIR, 'tests', 'quantum'))
 import qasmref  # noqa: E402
 from qtest import chi_square, chi2_sf  # noqa: E402,F401
 
-QELIB1 = os.path.join(SRCDIR, 'quantum', 'qelib1.inc')
+# what `include "qelib1.inc";` reads in a QuantumJob: Qiskit's extended header
+QELIB1 = os.path.join(SRCDIR, 'quantum', 'qelib1_qiskit.inc')
 failures = []
 
 

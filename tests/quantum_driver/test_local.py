@@ -83,6 +83,37 @@ check(rc == 0 and bad is None and p >= ALPHA, 'two-register circuit vs the refer
 check(wres.get('layout') == 'b a' and all(len(k) == 6 and k[3] == ' ' for k in wres.get('counts', {})),
       'outcome keys are "b a" (last register leftmost): %r' % sorted(wres.get('counts', {}))[:3])
 
+# A program as Qiskit exports it: gates of Qiskit's extended qelib1.inc,
+# used without definitions (refused as "undefined gate 'swap'" before).
+qiskit = """OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[3];
+creg meas[3];
+h q[0];
+swap q[0],q[1];
+rzz(0.5) q[1],q[2];
+sx q[2];
+cu(0.3,0.2,0.1,0.4) q[1],q[2];
+cp(0.7) q[2],q[0];
+rccx q[2],q[1],q[0];
+h q;
+barrier q[0],q[1],q[2];
+measure q[0] -> meas[0];
+measure q[1] -> meas[1];
+measure q[2] -> meas[2];
+"""
+qpath = write_spec(tmp, 'qiskit-export', qiskit, shots=20000, seed=3)
+rc, out7, err = b2.json('apply', qpath, '--target', 'quantum')
+qres = out7[0]['result'] if rc == 0 and out7 else {}
+qref = reference(qiskit, is_text=True)
+probs = qres.get('probabilities', {})
+check(rc == 0 and set(probs) == {k for k, v in qref.items() if v > 1e-12} and
+      all(abs(probs[k] - qref[k]) < 1e-9 for k in probs),
+      'a Qiskit-exported program (swap, rzz, sx, cu, cp, rccx) runs locally; probabilities = the reference '
+      'with Qiskit\'s qelib1.inc (%d %s)' % (rc, err.strip()))
+rc, out8, err = b2.run('render', qpath, '--target', 'quantum:us-east-1', '--service', 'braket-sv1')
+check(rc == 0 and 'swap' in out8 and 'rzz' in out8, 'and converts to OpenQASM 3 for Braket (%d %s)' % (rc, err.strip()))
+
 # destroy is idempotent through the CLI
 rc, o1, _ = b.run('destroy', '--workload', 'bell-pair')
 check(rc == 0 and 'destroyed' in o1, 'destroy removes the deployment')

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- test-side linear algebra (independent of the kernels) ---- */
@@ -678,6 +679,15 @@ START_TEST(test_api)
     fclose(f);
     ck_assert(memcmp(buf, emb, len) == 0);
     free(buf);
+    emb = fbq_embedded_header("qelib1-qiskit.inc", &len);
+    snprintf(path, sizeof path, "%s/quantum/qelib1_qiskit.inc", Q_SRCDIR);
+    f = fopen(path, "rb");
+    ck_assert(f != NULL && emb != NULL);
+    buf = malloc(len + 2);
+    ck_assert_uint_eq(fread(buf, 1, len + 1, f), len);
+    fclose(f);
+    ck_assert(memcmp(buf, emb, len) == 0);
+    free(buf);
     ck_assert(fbq_embedded_header("stdgates.inc", &len) != NULL && len > 1000);
     ck_assert(fbq_embedded_header("nope.inc", NULL) == NULL);
 
@@ -844,6 +854,214 @@ START_TEST(test_mangled)
 }
 END_TEST
 
+/* ---- streaming (fbq_simulate_each) ---- */
+
+typedef struct rec_sink {
+    int begins, stop_after, stop_in_begin;
+    size_t n;
+    char bits[64][16];
+    uint64_t count[64];
+    double prob[64];
+    fbq_run_info info;
+} rec_sink;
+
+static int rec_begin(void *ctx, const fbq_run_info *info)
+{
+    rec_sink *r = ctx;
+    r->begins++;
+    r->info = *info;
+    r->info.layout = NULL; /* borrowed for the call only */
+    ck_assert_uint_eq(r->n, 0);
+    return r->stop_in_begin;
+}
+
+static int rec_outcome(void *ctx, const fbq_outcome *o)
+{
+    rec_sink *r = ctx;
+    ck_assert_int_eq(r->begins, 1);
+    ck_assert_uint_lt(r->n, 64);
+    ck_assert_uint_eq(strlen(o->bits), r->info.keylen);
+    snprintf(r->bits[r->n], sizeof r->bits[r->n], "%s", o->bits);
+    r->count[r->n] = o->count;
+    r->prob[r->n] = o->probability;
+    r->n++;
+    return r->stop_after && (int)r->n >= r->stop_after;
+}
+
+/* What a sink receives is what fbq_simulate lists, in the same order. */
+static void same_as_result(const fbq_program *p, const fbq_options *o)
+{
+    fbq_error e;
+    rec_sink rs;
+    memset(&rs, 0, sizeof rs);
+    fbq_sink sink = {rec_begin, rec_outcome, &rs};
+    ck_assert_int_eq(fbq_simulate_each(p, o, &sink, &e), FBQ_OK);
+    ck_assert_int_eq(rs.begins, 1);
+    fbq_result *r;
+    ck_assert_int_eq(fbq_simulate(p, o, &r, &e), FBQ_OK);
+    ck_assert_uint_eq(fbq_result_size(r), rs.n);
+    for (size_t i = 0; i < rs.n; i++) {
+        const fbq_outcome *oc = fbq_result_outcome(r, i);
+        ck_assert_str_eq(oc->bits, rs.bits[i]);
+        ck_assert_uint_eq(oc->count, rs.count[i]);
+        if (o->want_probabilities) ck_assert(oc->probability == rs.prob[i]);
+        if (i) ck_assert_int_lt(strcmp(rs.bits[i - 1], rs.bits[i]), 0);
+    }
+    fbq_result_free(r);
+}
+
+START_TEST(test_stream)
+{
+    fbq_error e;
+    /* 3 measured qubits, two outcomes possible: 000 and 011 */
+    fbq_program *p = parse_str("OPENQASM 2.0; include \"qelib1.inc\"; qreg q[3]; creg c[3];\n"
+                               "h q[0]; cx q[0], q[1]; measure q -> c;\n", &e);
+    ck_assert_msg(p != NULL, "%s", e.message);
+    fbq_options o;
+    fbq_options_init(&o);
+    ck_assert(o.threshold == FBQ_DEFAULT_THRESHOLD && !o.all_outcomes);
+    o.want_probabilities = 1;
+    same_as_result(p, &o);
+    rec_sink rs;
+    memset(&rs, 0, sizeof rs);
+    fbq_sink sink = {rec_begin, rec_outcome, &rs};
+    ck_assert_int_eq(fbq_simulate_each(p, &o, &sink, &e), FBQ_OK);
+    ck_assert_uint_eq(rs.n, 2);
+    ck_assert_str_eq(rs.bits[0], "000");
+    ck_assert_str_eq(rs.bits[1], "011");
+    ck_assert(fabs(rs.prob[0] - 0.5) < 1e-12 && fabs(rs.prob[1] - 0.5) < 1e-12);
+    ck_assert(rs.info.probabilities && rs.info.shots == 0 && rs.info.keylen == 3 && !rs.info.implicit);
+    /* every outcome, zeros included, in order */
+    o.all_outcomes = 1;
+    same_as_result(p, &o);
+    memset(&rs, 0, sizeof rs);
+    ck_assert_int_eq(fbq_simulate_each(p, &o, &sink, &e), FBQ_OK);
+    ck_assert_uint_eq(rs.n, 8);
+    for (int i = 0; i < 8; i++) {
+        char want[4] = {(char)('0' + (i >> 2 & 1)), (char)('0' + (i >> 1 & 1)), (char)('0' + (i & 1)), 0};
+        ck_assert_str_eq(rs.bits[i], want);
+        ck_assert(i == 0 || i == 3 ? rs.prob[i] > 0.49 : rs.prob[i] == 0);
+    }
+    /* a threshold above every probability lists nothing, begin still runs */
+    o.all_outcomes = 0;
+    o.threshold = 0.6;
+    memset(&rs, 0, sizeof rs);
+    ck_assert_int_eq(fbq_simulate_each(p, &o, &sink, &e), FBQ_OK);
+    ck_assert_int_eq(rs.begins, 1);
+    ck_assert_uint_eq(rs.n, 0);
+    const double bad[] = {-0.001, 1.0001, NAN};
+    for (int i = 0; i < 3; i++) {
+        o.threshold = bad[i];
+        memset(&rs, 0, sizeof rs);
+        ck_assert_int_eq(fbq_simulate_each(p, &o, &sink, &e), FBQ_EINVALID);
+        ck_assert(strstr(e.message, "threshold") != NULL);
+        ck_assert_int_eq(rs.begins, 0);
+    }
+    o.threshold = 0;
+    /* the sink stops the run */
+    memset(&rs, 0, sizeof rs);
+    rs.stop_after = 1;
+    ck_assert_int_eq(fbq_simulate_each(p, &o, &sink, &e), FBQ_ESTOPPED);
+    ck_assert_uint_eq(rs.n, 1);
+    memset(&rs, 0, sizeof rs);
+    rs.stop_in_begin = 1;
+    ck_assert_int_eq(fbq_simulate_each(p, &o, &sink, &e), FBQ_ESTOPPED);
+    ck_assert_uint_eq(rs.n, 0);
+    /* counts: in order straight from the state, by inverse CDF (few shots
+     * over many outcomes, merged) and from a dynamic circuit (merged) */
+    o.want_probabilities = 0;
+    o.shots = 5000;
+    same_as_result(p, &o);
+    fbq_program_free(p);
+    p = parse_str("OPENQASM 2.0; include \"qelib1.inc\"; qreg q[6]; creg c[6]; h q; measure q -> c;\n", &e);
+    ck_assert(p != NULL);
+    o.shots = 3;
+    same_as_result(p, &o);
+    fbq_program_free(p);
+    p = parse_str("OPENQASM 2.0; include \"qelib1.inc\"; qreg q[2]; creg c[2]; h q[0];\n"
+                  "measure q[0] -> c[0]; if (c == 1) x q[1]; h q[0]; measure q -> c;\n", &e);
+    ck_assert(p != NULL && fbq_program_is_dynamic(p, NULL));
+    o.shots = 2000;
+    same_as_result(p, &o);
+    /* errors come before begin */
+    o.want_probabilities = 1;
+    memset(&rs, 0, sizeof rs);
+    ck_assert_int_eq(fbq_simulate_each(p, &o, &sink, &e), FBQ_EINVALID);
+    ck_assert_int_eq(rs.begins, 0);
+    fbq_program_free(p);
+}
+END_TEST
+
+/* ---- include confinement (fbq_parse_options.allowed_roots) ---- */
+
+START_TEST(test_include_roots)
+{
+    char dir[] = "/tmp/fbq-rootsXXXXXX", a[4200], b[4200], path[4400];
+    ck_assert(mkdtemp(dir) != NULL);
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    ck_assert(mkdir(a, 0700) == 0 && mkdir(b, 0700) == 0);
+    snprintf(path, sizeof path, "%s/x.inc", b);
+    FILE *f = fopen(path, "w");
+    fputs("gate xg q { U(0,0,0) q; }\n", f);
+    fclose(f);
+    const char *src = "OPENQASM 2.0;\ninclude \"../b/x.inc\";\nqreg q[1]; xg q[0];\n";
+    fbq_parse_options po;
+    memset(&po, 0, sizeof po);
+    po.base_dir = a;
+    fbq_error e;
+    fbq_program *p = fbq_parse("m.qasm", src, strlen(src), &po, &e);
+    ck_assert(p == NULL && e.code == FBQ_EINCLUDE && e.line == 2 && e.column == 9);
+    ck_assert_msg(strstr(e.message, "is outside the directories includes may read"), "%s", e.message);
+    const char *roots[] = {b, NULL};
+    po.allowed_roots = roots;
+    p = fbq_parse("m.qasm", src, strlen(src), &po, &e);
+    ck_assert_msg(p != NULL, "%s", e.message);
+    fbq_program_free(p);
+    /* a sibling whose name starts like the root is not inside it */
+    char bb[4300];
+    snprintf(bb, sizeof bb, "%sb", b);
+    ck_assert(mkdir(bb, 0700) == 0);
+    snprintf(path, sizeof path, "%s/y.inc", bb);
+    f = fopen(path, "w");
+    fputs("gate yg q { U(0,0,0) q; }\n", f);
+    fclose(f);
+    const char *src2 = "OPENQASM 2.0;\ninclude \"../bb/y.inc\";\nqreg q[1];\n";
+    p = fbq_parse("m.qasm", src2, strlen(src2), &po, &e);
+    ck_assert_msg(p == NULL && strstr(e.message, "is outside"), "%s", p ? "accepted" : e.message);
+    unlink(path);
+    rmdir(bb);
+    /* /proc stays refused when allowed */
+    const char *proc[] = {"/proc", NULL};
+    po.allowed_roots = proc;
+    const char *src3 = "OPENQASM 2.0;\ninclude \"/proc/self/status\";\n";
+    p = fbq_parse("m.qasm", src3, strlen(src3), &po, &e);
+    ck_assert_msg(p == NULL && strstr(e.message, "pseudo-filesystem"), "%s", p ? "accepted" : e.message);
+    /* without base_dir nothing is read, whatever the roots */
+    po.base_dir = NULL;
+    po.allowed_roots = roots;
+    p = fbq_parse("m.qasm", src, strlen(src), &po, &e);
+    ck_assert(p == NULL && strstr(e.message, "only the standard headers"));
+    snprintf(path, sizeof path, "%s/x.inc", b);
+    unlink(path);
+    rmdir(a);
+    rmdir(b);
+    rmdir(dir);
+
+    /* text: UTF-8 without NUL or control bytes */
+    int l, c;
+    const char *good = "gate g a {}\n// caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\n";
+    ck_assert_int_eq(fbq_text_check(good, strlen(good), &l, &c), 0);
+    ck_assert_int_eq(fbq_text_check("ab\ncd\x01", 6, &l, &c), -1);
+    ck_assert(l == 2 && c == 3);
+    ck_assert_int_eq(fbq_text_check("x\xc0\xaf", 3, &l, &c), -1); /* overlong */
+    ck_assert_int_eq(fbq_text_check("x\xed\xa0\x80", 4, &l, &c), -1); /* surrogate */
+    ck_assert_int_eq(fbq_text_check("x\xe2\x82", 3, &l, &c), -1); /* truncated */
+    ck_assert_int_eq(fbq_text_check("x\0y", 3, &l, &c), -1);
+    ck_assert(l == 1 && c == 2);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("quantum");
@@ -868,6 +1086,8 @@ static Suite *suite(void)
     tcase_add_test(t, test_modifiers);
     tcase_add_test(t, test_replay_equals_copy);
     tcase_add_test(t, test_api);
+    tcase_add_test(t, test_stream);
+    tcase_add_test(t, test_include_roots);
     tcase_add_test(t, test_qasm3_forms);
     tcase_add_test(t, test_mangled);
     suite_add_tcase(s, t);

@@ -1,5 +1,6 @@
 // The gates QASMBench's extended qelib1.inc adds, read through a relative
-// include of that header.
+// include of that header (outside this directory: allowed by the option).
+// fedbroker-args: --allow-path ../data/qasmbench
 OPENQASM 2.0;
 include "../data/qasmbench/qelib1.inc";
 qreg q[5];
