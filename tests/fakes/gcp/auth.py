@@ -148,8 +148,10 @@ class Auth:
                         headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"'})
 
     @staticmethod
-    def need_scope(info, service, method_name, extra=()):
-        ok = {CLOUD_PLATFORM} | set(extra)
+    def need_scope(info, service, method_name, scopes=()):
+        """The token must carry one of the method's scopes (its discovery
+        "scopes"; cloud-platform when it lists none)."""
+        ok = set(scopes) or {CLOUD_PLATFORM}
         if not ok & set(info["scopes"]):
             raise ApiError("PERMISSION_DENIED", "Request had insufficient authentication scopes.",
                            [error_info("ACCESS_TOKEN_SCOPE_INSUFFICIENT",
@@ -363,12 +365,12 @@ class Auth:
             if "oidc" not in prov:
                 raise OAuthError("invalid_request", "The subject_token_type %s does not match the provider %s, "
                                  "which is not an OIDC provider." % (stype, prov_name))
-            assertion, lifetime_cap = self._oidc_assertion(req["subjectToken"], prov, prov_name)
+            assertion, _ = self._oidc_assertion(req["subjectToken"], prov, prov_name)
         else:
             if "aws" not in prov:
                 raise OAuthError("invalid_request", "The subject_token_type %s does not match the provider %s, "
                                  "which is not an AWS provider." % (stype, prov_name))
-            assertion, lifetime_cap = self._aws_assertion(req["subjectToken"], prov, aud, prov_name)
+            assertion, _ = self._aws_assertion(req["subjectToken"], prov, aud, prov_name)
         attrs = self._map_attributes(prov, assertion, kind)
         subject = attrs.get("google.subject")
         if not subject:
@@ -386,14 +388,36 @@ class Auth:
             if not cel.evaluate(cel.compile_expr(cond), env) is True:
                 raise OAuthError("unauthorized_client", "The given credential is rejected by the attribute condition.")
         principal = "principal://iam.googleapis.com/%s/subject/%s" % (pool_name, subject)
-        life = self.st.config["token_lifetime"]
-        if lifetime_cap is not None:
-            life = max(1, min(life, int(lifetime_cap)))
-        tok, life = self.st.issue_token(principal, scope.split(), lifetime=life, kind="federated",
+        # A federated token lives the configured lifetime (an hour by default),
+        # not bounded by the subject token's exp.
+        tok, life = self.st.issue_token(principal, scope.split(), kind="federated",
                                         federated={"pool": pool_name, "provider": prov_name, "attributes": attrs,
                                                    "subject": subject}, source="sts")
         return 200, {"access_token": tok, "issued_token_type": ACCESS_TOKEN_TYPE, "token_type": "Bearer",
                      "expires_in": life}
+
+    def introspect(self, ctx):
+        """POST sts.googleapis.com/v1/introspect (RFC 7662), as gcloud calls it
+        to name an external account: client authentication, then the token's
+        metadata; an unknown or expired token is {"active": false}."""
+        if ctx.method != "POST":
+            raise OAuthError("invalid_request", "Use POST for token introspection", 405)
+        auth = ctx.headers.get("Authorization") or ""
+        if not auth.startswith("Basic "):
+            raise OAuthError("invalid_client", "Token introspection requires client authentication (HTTP Basic).", 401)
+        f = form(ctx.body)
+        if not f.get("token"):
+            raise OAuthError("invalid_request", "Missing required parameter: token")
+        info = self.st.tokens.get(f["token"])
+        if info is None or info["expiry"] <= self.st.now():
+            return 200, {"active": False}
+        out = {"active": True, "scope": " ".join(info["scopes"]), "exp": int(info["expiry"]),
+               "iat": int(info["issued"]), "token_type": "Bearer",
+               "username": info.get("email") or info["principal"].split(":", 1)[-1]}
+        if info.get("federated"):
+            out["sub"] = info["federated"]["subject"]
+            out["username"] = info["principal"]
+        return 200, out
 
     def _oidc_assertion(self, token, prov, prov_name):
         try:

@@ -106,6 +106,7 @@ class Method:
         self.params = m.get("parameters", {})
         self.request = (m.get("request") or {}).get("$ref")
         self.response = (m.get("response") or {}).get("$ref")
+        self.scopes = m.get("scopes") or []
         self.verb = self.id.rsplit(".", 1)[1]
         self.collection = self.id.rsplit(".", 2)[-2]
         self.flat_rx = re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "([^/:]+)", re.escape(self.flat_path)) + "$")

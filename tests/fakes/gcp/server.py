@@ -31,6 +31,10 @@ FAULT_STATUS = {429: ("RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Re
                 502: ("UNAVAILABLE", "Bad Gateway"),
                 503: ("UNAVAILABLE", "The service is currently unavailable."),
                 504: ("DEADLINE_EXCEEDED", "The request was aborted because there was no available instance.")}
+# Scopes Google accepts beyond what the discovery documents list: google-auth
+# exchanges a federated token for the iam scope before it impersonates.
+EXTRA_SCOPES = {"iamcredentials": ["https://www.googleapis.com/auth/iam"],
+                "iam": ["https://www.googleapis.com/auth/iam"]}
 # Methods whose own checks decide who may call them (not the admin list).
 SELF_AUTHORIZED = ("iamcredentials.", "secretmanager.projects.secrets.versions.access")
 
@@ -247,6 +251,8 @@ class Handler(BaseHTTPRequestHandler):
             special = "oauth2.token"
         elif path == "/v1/token" and api_hint in (None, "sts"):
             special = "sts.token"
+        elif path == "/v1/introspect" and api_hint in (None, "sts"):
+            special = "sts.introspect"
         elif api_hint in (None, "run") and (path.startswith("/apis/serving.knative.dev/v1/") or
                                              re.match(r"^/v1/projects/[^/]+/locations/[^/]+/services(/[^/]+)?$", path)):
             special = "run.v1"
@@ -285,7 +291,7 @@ class Handler(BaseHTTPRequestHandler):
             ctx.params = srv.registry.path_params(m, path.lstrip("/"))
             ctx.caller = srv.auth.bearer(ctx.headers, dict(ctx.qpairs), service, m.id)
             self.entry["principal"] = ctx.caller["principal"]
-            srv.auth.need_scope(ctx.caller, service, m.id)
+            srv.auth.need_scope(ctx.caller, service, m.id, m.scopes + EXTRA_SCOPES.get(m.api.name, []))
             if st.admins is not None and ctx.caller["principal"] not in st.admins and \
                     not m.id.startswith(SELF_AUTHORIZED):
                 res = next(iter(ctx.params.values()), "")
@@ -332,6 +338,10 @@ class Handler(BaseHTTPRequestHandler):
         if what == "sts.token":
             with st.lock:
                 code, out = srv.auth.sts(ctx)
+            return self._send(code, out)
+        if what == "sts.introspect":
+            with st.lock:
+                code, out = srv.auth.introspect(ctx)
             return self._send(code, out)
         if what == "upload":
             parts = ctx.path.split("/", 3)
