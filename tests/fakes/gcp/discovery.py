@@ -321,11 +321,23 @@ class Validator:
             raise bad_request("fake_gcp strict: " + "\n".join(e[1] for e in strict_errs) +
                               "\n(Google accepts this; the fake refuses it while strict, see POST /__fake/config)",
                               [(f, d) for f, d in strict_errs])
-        # path parameters bound into the body (body "*": pubsub topics.create)
+        # path parameters bound into the body (body "*": pubsub topics.create
+        # puts {name} in the Topic; subscriptions.patch in subscription.name)
+        props = self._schema(m.api, m.request).get("properties", {})
+        inner = [k for k, p in props.items() if p.get("$ref")]
         for k, v in (path_params or {}).items():
-            props = self._schema(m.api, m.request).get("properties", {})
-            if prefix == "" and k in props and k not in norm:
+            if prefix != "":
+                continue
+            if k in props and k not in norm:
                 norm[k] = v
+            elif len(inner) == 1 and isinstance(norm.get(inner[0]), dict) and \
+                    k in self._schema(m.api, props[inner[0]]["$ref"]).get("properties", {}):
+                norm[inner[0]].setdefault(k, v)
+        # an update mask inside the body (UpdateSubscriptionRequest, ...)
+        # limits the required-field check as a query mask does
+        if mask is None and prefix == "" and isinstance(norm.get("updateMask"), str):
+            paths = [camel(x.strip()) for x in norm["updateMask"].split(",") if x.strip()]
+            mask = ["updateMask"] + ["%s.%s" % (r, p) for r in inner for p in paths]
         missing = []
         self._required(m.api, norm, m.request, prefix, missing, mask)
         if missing:

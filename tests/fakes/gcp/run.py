@@ -154,6 +154,7 @@ class Run:
                 except ApiError:
                     sp = None
                 full = "projects/%s/secrets/%s" % (sp["projectId"] if sp else parts[1], parts[3] if len(parts) > 3 else "")
+                sname = "projects/%s/secrets/%s" % (sp["number"] if sp else parts[1], parts[3] if len(parts) > 3 else "")
                 where = "spec.template.spec.containers[%d].env[%d].value_from.secret_key_ref.name" % (i, j)
                 version = ref.get("version") or "latest"
                 if full not in self.st.table("secretmanager", "secrets"):
