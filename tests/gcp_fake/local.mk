@@ -10,6 +10,7 @@ GCP_FAKE_TESTS = \
 	tests/gcp_fake/test_google_auth.py \
 	tests/gcp_fake/test_lro_faults.py \
 	tests/gcp_fake/test_services.py \
+	tests/gcp_fake/test_render.py \
 	tests/gcp_fake/test_external_account.py \
 	tests/gcp_fake/test_gcloud.py
 TESTS += $(GCP_FAKE_TESTS)

@@ -77,13 +77,31 @@ class ServicesTest(FakeTest):
         st, fn, _ = self.fake.call("GET", FN + "/hello", token=a)
         self.assertEqual(fn["state"], "ACTIVE")
         self.assertEqual(fn["environment"], "GEN_2")
-        uri = fn["serviceConfig"]["uri"]
-        self.assertEqual(fn["url"], uri)
+        uri = fn["url"]
+        self.assertTrue(uri.startswith(self.fake.url + "/__fn/"))
         self.assertEqual(fn["serviceConfig"]["availableMemory"], "512M")
+        # a 2nd gen function runs on a Cloud Run service of its own name
+        run = "/run/v2/" + fn["serviceConfig"]["service"]
+        st, svc, _ = self.fake.call("GET", run, token=a)
+        self.assertEqual(st, 200, svc)
+        self.assertEqual(svc["labels"]["goog-managed-by"], "cloudfunctions")
+        self.assertEqual(svc["uri"], fn["serviceConfig"]["uri"])
+        self.assertEqual(svc["latestReadyRevision"].rsplit("/", 1)[1], fn["serviceConfig"]["revision"])
         self.assertEqual(fn["serviceConfig"]["timeoutSeconds"], 60)
         st, lst, _ = self.fake.call("GET", FN, token=a)
         self.assertEqual([f["name"] for f in lst["functions"]], [fn["name"]])
-        # invoke: private until the policy says otherwise
+        # invoke: private until a policy says otherwise; run.invoker on the
+        # underlying service opens both URLs
+        self.assertEqual(self.fake.call("GET", uri[len(self.fake.url):])[0], 403)
+        runuri = fn["serviceConfig"]["uri"][len(self.fake.url):]
+        self.assertEqual(self.fake.call("GET", runuri)[0], 403)
+        rpol = {"bindings": [{"role": "roles/run.invoker", "members": ["allUsers"]}]}
+        self.assertEqual(self.fake.call("POST", run + ":setIamPolicy", {"policy": rpol}, a)[0], 200)
+        self.assertEqual(self.fake.call("GET", runuri)[0], 200)
+        self.assertEqual(self.fake.call("GET", uri[len(self.fake.url):])[0], 200)
+        rpol = self.fake.call("GET", run + ":getIamPolicy", token=a)[1]
+        rpol["bindings"] = []
+        self.assertEqual(self.fake.call("POST", run + ":setIamPolicy", {"policy": rpol}, a)[0], 200)
         self.assertEqual(self.fake.call("GET", uri[len(self.fake.url):])[0], 403)
         res = FN + "/hello"
         pol = self.fake.call("GET", res + ":getIamPolicy", token=a)[1]
@@ -107,6 +125,11 @@ class ServicesTest(FakeTest):
         done = self.fake.wait_op(op, a, "/cloudfunctions")
         self.assertEqual(done["response"], {"@type": "type.googleapis.com/google.protobuf.Empty"})
         self.assertEqual(self.fake.call("GET", res, token=a)[0], 404)
+        self.assertEqual(self.fake.call("GET", run, token=a)[0], 404)
+        # a Cloud Run service of the same name, not a function's, blocks the create
+        self.run_service("hello")
+        st, err, _ = self.fake.call("POST", FN + "?functionId=hello", body, a)
+        self.assertEqual((st, err["error"]["status"]), (409, "ALREADY_EXISTS"))
 
     def test_scheduler_pubsub(self):
         a = self.admin

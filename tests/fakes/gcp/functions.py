@@ -190,6 +190,7 @@ class Functions:
 
     def _start(self, fn, verb, ctx):
         name = fn["name"]
+        creator = ctx.caller_email
         n = split_name(name)
         fn["state"] = "DELETING" if verb == "delete" else "DEPLOYING"
         meta = {"@type": META_TYPE, "createTime": self.st.ts(), "target": name, "verb": verb, "apiVersion": "v2",
@@ -205,17 +206,17 @@ class Functions:
             if verb == "delete":
                 table.pop(name, None)
                 self.st.drop_policy(name)
+                self.srv.run.drop_function_service(name)
                 return None
             f = table.get(name)
             if f is None:
                 return None
             f["state"] = "ACTIVE"
-            gen = f.setdefault("_gen", 0) + 1
-            f["_gen"] = gen
             sc = f["serviceConfig"]
-            sc["revision"] = "%s-%05d-%s" % (n["functions"], gen, new_uid()[:3])
-            sc["uri"] = "%s/__fn/%s/%s/%s" % (self.srv.invoke_base, n["projects"], n["locations"], n["functions"])
-            f["url"] = sc["uri"]
+            # serviceConfig.uri is the Cloud Run service's; url the function's own
+            sc["uri"], rev = self.srv.run.function_service(f, creator)
+            sc["revision"] = rev.rsplit("/", 1)[1]
+            f["url"] = "%s/__fn/%s/%s/%s" % (self.srv.invoke_base, n["projects"], n["locations"], n["functions"])
             f["buildConfig"]["build"] = "projects/%s/locations/%s/builds/%s" % (
                 self.st.project(n["projects"])["number"], n["locations"], new_uid())
             f["updateTime"] = self.st.ts()
@@ -257,6 +258,10 @@ class Functions:
             raise already_exists("Function %s in region %s in project %s already exists"
                                  % (fid, n["locations"], n["projects"]))
         self._check(body, "CreateFunctionRequest.function", True)
+        run_svc = self.st.table("run", "services").get(name.replace("/functions/", "/services/"))
+        if run_svc is not None and (run_svc.get("labels") or {}).get("goog-managed-by") != "cloudfunctions":
+            raise already_exists("Could not create Cloud Run service %s: a Cloud Run service with this name already "
+                                 "exists, and a 2nd gen function runs on a service of its own name." % fid)
         fn = {k: copy.deepcopy(body[k]) for k in MUTABLE if k in body}
         fn["name"] = name
         self._fill(fn, name, proj)
@@ -328,11 +333,14 @@ class Functions:
         fn = self.st.table(*KIND).get(name)
         if fn is None or fn.get("state") != "ACTIVE":
             return 404, "text/html", "<html><body><h1>Error: Page not found</h1></body></html>", None
-        status, caller, why = self.auth.invoker(ctx.headers, [fn["serviceConfig"]["uri"], fn["serviceConfig"]["uri"] + "/"])
+        status, caller, why = self.auth.invoker(ctx.headers, [fn["url"], fn["url"] + "/", fn["serviceConfig"]["uri"],
+                                                              fn["serviceConfig"]["uri"] + "/"])
         if status:
             return status, "text/html", ("<html><body><h1>Error: Unauthorized</h1><h2>Your client does not have "
                                          "permission to the requested URL. %s</h2></body></html>" % why), None
-        if not self.st.holds(name, {"roles/cloudfunctions.invoker", "roles/run.invoker", "roles/owner"}, caller):
+        run_name = fn["serviceConfig"]["service"]
+        if not (self.st.holds(name, {"roles/cloudfunctions.invoker", "roles/run.invoker", "roles/owner"}, caller) or
+                self.st.holds(run_name, {"roles/run.invoker", "roles/run.servicesInvoker", "roles/owner"}, caller)):
             return 403, "text/html", ("<html><body><h1>Error: Forbidden</h1><h2>Your client does not have "
                                       "permission to get URL <code>%s</code> from this server.</h2></body></html>"
                                       % rest), caller

@@ -243,6 +243,55 @@ class Run:
             failed(fail)
         return op
 
+    def function_service(self, fn, creator):
+        """The Cloud Run service a 2nd gen function runs on (Google creates it
+        with the function's name and labels it goog-managed-by=cloudfunctions):
+        created or updated, ready, when the function's operation completes.
+        -> the service's uri."""
+        n = split_name(fn["name"])
+        proj = self.st.project(n["projects"])
+        name = "projects/%s/locations/%s/services/%s" % (n["projects"], n["locations"], n["functions"])
+        sc = fn.get("serviceConfig") or {}
+        table = self.st.table(*KIND)
+        svc = table.get(name)
+        now = self.st.ts()
+        if svc is None:
+            svc = {"name": name, "uid": new_uid(), "generation": "0", "createTime": now, "creator": creator}
+            table[name] = svc
+        env = [{"name": k, "value": v} for k, v in sorted((sc.get("environmentVariables") or {}).items())]
+        container = {"image": "%s-docker.pkg.dev/%s/gcf-artifacts/%s:version_%s" % (
+            n["locations"], n["projects"], n["functions"], int(svc["generation"]) + 1),
+            "resources": {"limits": {"cpu": sc.get("availableCpu", "0.1666"), "memory": sc.get("availableMemory", "256M")}}}
+        if env:
+            container["env"] = env
+        svc.update({"labels": dict(fn.get("labels") or {}, **{"goog-managed-by": "cloudfunctions"}),
+                    "template": {"containers": [container], "serviceAccount": sc.get("serviceAccountEmail"),
+                                 "timeout": "%ds" % sc.get("timeoutSeconds", 60),
+                                 "maxInstanceRequestConcurrency": sc.get("maxInstanceRequestConcurrency", 1),
+                                 "scaling": {"maxInstanceCount": sc.get("maxInstanceCount", 100),
+                                             "minInstanceCount": sc.get("minInstanceCount", 0)}},
+                    "generation": str(int(svc["generation"]) + 1), "updateTime": now, "lastModifier": creator,
+                    "etag": self.st.resource_etag()})
+        self._defaults(svc, proj)
+        self._new_revision(svc)
+        t = now
+        svc.update({"reconciling": False, "observedGeneration": svc["generation"],
+                    "latestReadyRevision": svc["latestCreatedRevision"],
+                    "terminalCondition": {"type": "Ready", "state": "CONDITION_SUCCEEDED", "lastTransitionTime": t},
+                    "conditions": [{"type": "RoutesReady", "state": "CONDITION_SUCCEEDED", "lastTransitionTime": t},
+                                   {"type": "ConfigurationsReady", "state": "CONDITION_SUCCEEDED",
+                                    "lastTransitionTime": t}],
+                    "trafficStatuses": [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}],
+                    "uri": self.srv.invoke_base + "/__run/%s/%s/%s" % (n["projects"], n["locations"], n["functions"])})
+        svc["urls"] = [svc["uri"]]
+        return svc["uri"], svc["latestReadyRevision"]
+
+    def drop_function_service(self, fn_name):
+        n = split_name(fn_name)
+        name = "projects/%s/locations/%s/services/%s" % (n["projects"], n["locations"], n["functions"])
+        if self.st.table(*KIND).pop(name, None) is not None:
+            self.st.drop_policy(name)
+
     # ---- methods -----------------------------------------------------------------
     def create(self, ctx):
         parent, proj = self._canon(ctx.params["parent"])
