@@ -62,6 +62,7 @@ class GoogleAuthTest(FakeTest):
         log = self.fake.log()
         tok = [e for e in log if e["path"] == "/token"][0]
         self.assertIn("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer", tok["body"])
+        self.assertIn("assertion=<redacted>", tok["body"])  # a bearer credential for an hour
         api = [e for e in log if e["path"].startswith("/run/")][0]
         self.assertEqual(api["principal"], "serviceAccount:" + sa["email"])
         self.assertIn(["authorization", "Bearer <redacted>"], [[k.lower(), v] for k, v in api["headers"]])

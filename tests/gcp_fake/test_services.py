@@ -198,6 +198,9 @@ class ServicesTest(FakeTest):
         pol["bindings"] = [{"role": "roles/secretmanager.secretAccessor", "members": ["serviceAccount:" + sa["email"]]}]
         self.assertEqual(self.fake.call("POST", base + "/api-key:setIamPolicy", {"policy": pol}, a)[0], 200)
         self.assertEqual(self.fake.call("GET", base + "/api-key/versions/1:access", token=reader)[0], 200)
+        log = json.dumps(self.fake.log()) + json.dumps(self.fake.control("GET", "state"))
+        self.assertNotIn(base64.b64encode(value).decode(), log)
+        self.assertNotIn("s3cr3t-value", log)
         self.assertEqual(self.fake.call("DELETE", base + "/api-key", token=a)[0], 200)
         st, err, _ = self.fake.call("GET", base + "/api-key", token=a)
         self.assertEqual((st, err["error"]["message"]), (404, "Secret [projects/%s/secrets/api-key] not found." % NUMBER))

@@ -190,16 +190,21 @@ class Handler(BaseHTTPRequestHandler):
             return self.control(path, query)
         with st.lock:
             st.seq += 1
+            logq = urllib.parse.urlencode([(k, "<redacted>" if k in ("access_token", "oauth_token") else v)
+                                           for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True)],
+                                          safe="<>/:,*")
             self.entry = {"seq": st.seq, "time": time.time(), "method": self.command, "path": path,
-                          "query": query, "host": host,
+                          "query": logq, "host": host,
                           "headers": [[k, self._redact(k, v)] for k, v in self.headers.items()]}
             st.log.append(self.entry)
+            if len(st.log) > st.config["log_limit"]:  # keep memory bounded on long benchmarks
+                del st.log[:len(st.log) - st.config["log_limit"]]
             latency = st.config["latency_ms"]
         try:
             body = self._read_body()
         except (ValueError, OSError) as e:
             return self._api_error(ApiError("INVALID_ARGUMENT", "could not read the request body: %s" % e))
-        self.entry["body"] = body.decode("utf-8", "replace")
+        self.entry["body"] = self._log_body(path, body)
         if latency:
             time.sleep(latency / 1000.0)
         api_hint, region = None, None
@@ -224,6 +229,31 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as e:  # a fake bug: say so loudly
             traceback.print_exc()
             self._api_error(ApiError("INTERNAL", "fake_gcp bug: %r" % e))
+
+    # Credentials in bodies the log keeps out: token-endpoint form fields,
+    # and secret payloads (test values, but the log is printed on failures).
+    SECRET_FIELDS = ("assertion", "client_secret", "refresh_token", "subject_token", "token", "access_token")
+
+    def _log_body(self, path, body):
+        text = body.decode("utf-8", "replace")
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype == "application/x-www-form-urlencoded":
+            pairs = urllib.parse.parse_qsl(text, keep_blank_values=True)
+            return urllib.parse.urlencode([(k, "<redacted>" if k in self.SECRET_FIELDS else v) for k, v in pairs],
+                                          safe="<>")
+        if path.endswith(":addVersion") or path.endswith("/v1/token"):
+            try:
+                doc = json.loads(text)
+            except ValueError:
+                return text
+            if isinstance(doc, dict):
+                if isinstance(doc.get("payload"), dict) and "data" in doc["payload"]:
+                    doc["payload"]["data"] = "<redacted %d base64 chars>" % len(str(doc["payload"]["data"]))
+                for k in ("subjectToken", "subject_token"):
+                    if k in doc:
+                        doc[k] = "<redacted>"
+                return json.dumps(doc)
+        return text
 
     @staticmethod
     def _redact(k, v):

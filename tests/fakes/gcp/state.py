@@ -38,6 +38,7 @@ DEFAULT_CONFIG = {
     "clock_offset": 0,          # seconds added to the wall clock
     "latency_ms": 0,            # added to every request
     "page_size": 50,            # default list page size
+    "log_limit": 200000,        # request log entries kept (oldest dropped)
 }
 
 
