@@ -6,12 +6,10 @@ plain urllib (so nothing here decides what a valid request is: the fake and
 the clients under test do), makes service-account keys with openssl, and
 runs a small OIDC issuer on loopback for the workload identity tests.
 """
-import base64
 import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time

@@ -22,7 +22,6 @@ requests built here, which needs nothing beyond Debian.
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile

@@ -24,13 +24,11 @@ issued; CLOUDSDK_CORE_PROJECT the project.
   API reads it back;
 - a refusal reaches gcloud as Google's error (the message it prints).
 """
-import base64
 import io
 import json
 import os
 import subprocess
 import sys
-import tempfile
 import urllib.request
 import zipfile
 

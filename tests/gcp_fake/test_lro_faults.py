@@ -15,7 +15,6 @@ fake_gcp.
   a slow answer, on the next N requests matching a method pattern only;
   a fixed latency; the log redacts Authorization and keeps the body.
 """
-import base64
 import http.client
 import json
 import os

@@ -175,7 +175,6 @@ class ServicesTest(FakeTest):
                                                                        "labels": {"managed-by": "fedbroker"}}, a)
         self.assertEqual((st, sec["name"]), (200, "projects/%s/secrets/api-key" % NUMBER))
         value = b"s3cr3t-value"
-        import zlib  # noqa: F401  (crc32 is not crc32c: the fake must compute Castagnoli)
         crc = crc32c(value)
         st, v, _ = self.fake.call("POST", base + "/api-key:addVersion",
                                   {"payload": {"data": base64.b64encode(value).decode(), "dataCrc32c": str(crc)}}, a)
@@ -251,7 +250,6 @@ class ServicesTest(FakeTest):
         st, out, _ = self.fake.call("POST", gen, {"audience": "https://svc.example", "includeEmail": True}, caller)
         self.assertEqual(st, 200, out)
         jwks = self.fake.call("GET", "/oauth2/v3/certs")[1]
-        key = jwt.PyJWKClient  # noqa: F841  (a name check: python3-jwt has PyJWK)
         header = jwt.get_unverified_header(out["token"])
         k = [x for x in jwks["keys"] if x["kid"] == header["kid"]][0]
         claims = jwt.decode(out["token"], jwt.PyJWK(k).key, algorithms=["RS256"], audience="https://svc.example")
@@ -261,6 +259,44 @@ class ServicesTest(FakeTest):
                          "Unknown service account")
         st, proj, _ = self.fake.call("GET", "/cloudresourcemanager/v3/projects/" + PROJECT, token=a)
         self.assertEqual((proj["name"], proj["projectId"]), ("projects/" + NUMBER, PROJECT))
+
+
+class PoolLifecycleTest(FakeTest):
+    def test_pool_delete_stops_exchange_and_tokens(self):
+        import urllib.parse
+        from gftest import Issuer, make_pool_provider, provider_name
+        iss = Issuer(self.tmp)
+        try:
+            make_pool_provider(self.fake, self.admin, {"attributeMapping": {"google.subject": "assertion.sub"},
+                                                       "oidc": {"issuerUri": iss.url,
+                                                                "jwksJson": json.dumps(iss.jwks)}})
+            aud = "//iam.googleapis.com/" + provider_name()
+            form = {"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "audience": aud,
+                    "scope": "https://www.googleapis.com/auth/cloud-platform",
+                    "requested_token_type": "urn:ietf:params:oauth:token-type:access_token",
+                    "subject_token_type": "urn:ietf:params:oauth:token-type:jwt", "subject_token": iss.token(aud)}
+
+            def exchange():
+                return self.fake.call("POST", "/v1/token", raw=urllib.parse.urlencode(form).encode(),
+                                      ctype="application/x-www-form-urlencoded")
+            st, out, _ = exchange()
+            self.assertEqual(st, 200, out)
+            fed = out["access_token"]
+            runs = "/run/v2/projects/%s/locations/%s/services" % (PROJECT, REGION)
+            self.assertEqual(self.fake.call("GET", runs, token=fed)[0], 200)
+            pool = "/iam/v1/projects/%s/locations/global/workloadIdentityPools/fedbroker" % PROJECT
+            self.fake.wait_op(self.fake.call("DELETE", pool, token=self.admin)[1], self.admin, "/iam")
+            got = self.fake.call("GET", pool, token=self.admin)[1]
+            self.assertEqual(got["state"], "DELETED")
+            self.assertIn("expireTime", got)
+            st, out, _ = exchange()
+            self.assertEqual((st, out["error"]), (400, "invalid_target"))
+            self.assertEqual(self.fake.call("GET", runs, token=fed)[0], 401)
+            self.fake.wait_op(self.fake.call("POST", pool + ":undelete", {}, self.admin)[1], self.admin, "/iam")
+            self.assertEqual(exchange()[0], 200)
+            self.assertEqual(self.fake.call("GET", runs, token=fed)[0], 200)
+        finally:
+            iss.close()
 
 
 def crc32c(data):

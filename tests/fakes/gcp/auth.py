@@ -14,12 +14,10 @@
 Every JWT signature is verified with python3-jwt over python3-cryptography;
 every AWS signature is recomputed with botocore's SigV4Auth.
 """
-import base64
 import datetime
 import hmac
 import json
 import re
-import time
 import urllib.parse
 import urllib.request
 import uuid

@@ -2,10 +2,9 @@
 field masks, and the three IAM policy methods."""
 import base64
 import copy
-import re
 import uuid
 
-from .errors import ApiError, bad_request, not_found
+from .errors import bad_request, not_found
 
 # Roles each kind of resource accepts in setIamPolicy (Google refuses others
 # with "Role X is not supported for this resource.").
@@ -26,8 +25,6 @@ ROLES = {
                        "roles/pubsub.editor", "roles/pubsub.admin"},
     "eventarc": BASIC | {"roles/eventarc.admin", "roles/eventarc.viewer", "roles/eventarc.developer"},
 }
-
-ID_RX = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 
 
 def split_name(name):
@@ -55,6 +52,63 @@ def page(items, query, key="name", default_size=50, max_size=1000):
     if start + size < len(items):
         nxt = base64.urlsafe_b64encode(("fake:%d" % (start + size)).encode()).decode().rstrip("=")
     return chunk, nxt
+
+
+def listing(items, query, key, default_size=50):
+    """A list answer: {key: page} plus nextPageToken, as Google's lists."""
+    chunk, nxt = page(items, query, default_size=default_size)
+    out = {key: chunk} if chunk else {}
+    if nxt:
+        out["nextPageToken"] = nxt
+    return out
+
+
+def canon(state, name, by_number=False):
+    """projects/<id or number>/[locations/L/]... with the project id (or
+    number), the location checked -> (name, project record)."""
+    parts = name.split("/")
+    proj = state.project(parts[1])
+    parts[1] = proj["number"] if by_number else proj["projectId"]
+    if len(parts) > 3 and parts[2] == "locations":
+        state.location(parts[3])
+    return "/".join(parts), proj
+
+
+class OperationMethods:
+    """operations.get / wait / list / delete of one API; canon(name) turns
+    the path's name into the operation's key."""
+
+    def __init__(self, state, api, canon_fn):
+        self.st = state
+        self.api = api
+        self.canon = canon_fn
+
+    def _name(self, ctx):
+        name = self.canon(ctx.params["name"])
+        op = self.st.operations.get(name)
+        if op is None or op["api"] != self.api:
+            raise not_found("Operation %s was not found." % name)
+        return name
+
+    def get(self, ctx):
+        return self.st.op_view(self.st.poll_operation(self._name(ctx)))
+
+    def wait(self, ctx):
+        name = self._name(ctx)
+        op = self.st.operations[name]
+        while not op["done"]:
+            self.st.poll_operation(name)
+        return self.st.op_view(op)
+
+    def list(self, ctx):
+        parent = self.canon(ctx.params["name"])
+        items = [self.st.op_view(o) for n, o in self.st.operations.items()
+                 if n.startswith(parent + "/operations/") and o["api"] == self.api]
+        return listing(items, ctx.chk.query, "operations")
+
+    def delete(self, ctx):
+        self.st.operations.pop(self._name(ctx), None)
+        return {}
 
 
 def get_path(doc, path):
@@ -165,9 +219,3 @@ class PolicyMethods:
 def new_uid():
     return str(uuid.uuid4())
 
-
-def check_id(value, what, max_len, where):
-    if not value or not ID_RX.match(value) or len(value) > max_len:
-        raise bad_request("Invalid %s %r: it must begin with a lowercase letter, contain only lowercase letters, "
-                          "digits and hyphens, not end with a hyphen, and be at most %d characters."
-                          % (what, value, max_len), [(where, "invalid id")])

@@ -25,7 +25,7 @@ import json
 import os
 import re
 
-from .errors import ApiError, bad_request
+from .errors import bad_request
 
 INT32 = (-2**31, 2**31 - 1)
 UINT32 = (0, 2**32 - 1)

@@ -16,7 +16,7 @@ import secrets
 import urllib.parse
 import zipfile
 
-from .common import PolicyMethods, apply_mask, new_uid, page, split_name
+from .common import OperationMethods, PolicyMethods, apply_mask, canon, listing, new_uid, split_name
 from .errors import ApiError, already_exists, bad_request, not_found
 
 KIND = ("cloudfunctions", "functions")
@@ -42,6 +42,7 @@ class Functions:
         self.auth = auth
         self.srv = srv
         self.iam = PolicyMethods(state, "cloudfunctions", self._exists)
+        self.ops = OperationMethods(state, "cloudfunctions", lambda n: self._canon(n)[0])
 
     def handlers(self):
         p = "cloudfunctions.projects.locations."
@@ -51,16 +52,11 @@ class Functions:
             p + "functions.generateUploadUrl": self.upload_url,
             p + "functions.getIamPolicy": self.iam.get, p + "functions.setIamPolicy": self.iam.set,
             p + "functions.testIamPermissions": self.iam.test,
-            p + "operations.get": self.op_get, p + "operations.list": self.op_list,
+            p + "operations.get": self.ops.get, p + "operations.list": self.ops.list,
         }
 
     def _canon(self, name):
-        parts = name.split("/")
-        proj = self.st.project(parts[1])
-        parts[1] = proj["projectId"]
-        if len(parts) > 3:
-            self.st.location(parts[3])
-        return "/".join(parts), proj
+        return canon(self.st, name)
 
     def _exists(self, name):
         name, _ = self._canon(name)
@@ -275,11 +271,7 @@ class Functions:
     def list(self, ctx):
         parent, _ = self._canon(ctx.params["parent"])
         items = [self.view(f) for n, f in self.st.table(*KIND).items() if n.startswith(parent + "/functions/")]
-        chunk, nxt = page(items, ctx.chk.query, default_size=self.st.config["page_size"])
-        out = {"functions": chunk} if chunk else {}
-        if nxt:
-            out["nextPageToken"] = nxt
-        return out
+        return listing(items, ctx.chk.query, "functions", self.st.config["page_size"])
 
     def patch(self, ctx):
         name, proj = self._canon(ctx.params["name"])
@@ -304,26 +296,6 @@ class Functions:
         if fn is None:
             raise not_found("Resource '%s' was not found" % name)
         return self.st.op_view(self._start(fn, "delete", ctx))
-
-    def _op_name(self, ctx):
-        name, _ = self._canon(ctx.params["name"])
-        op = self.st.operations.get(name)
-        if op is None or op["api"] != "cloudfunctions":
-            raise not_found("Operation %s was not found." % name)
-        return name
-
-    def op_get(self, ctx):
-        return self.st.op_view(self.st.poll_operation(self._op_name(ctx)))
-
-    def op_list(self, ctx):
-        parent, _ = self._canon(ctx.params["name"])
-        items = [self.st.op_view(o) for n, o in self.st.operations.items()
-                 if n.startswith(parent + "/operations/") and o["api"] == "cloudfunctions"]
-        chunk, nxt = page(items, ctx.chk.query)
-        out = {"operations": chunk} if chunk else {}
-        if nxt:
-            out["nextPageToken"] = nxt
-        return out
 
     def invoke(self, ctx, project, region, fid, rest):
         """A request to a function's url: roles/cloudfunctions.invoker or

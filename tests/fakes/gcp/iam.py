@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import cel
-from .common import PolicyMethods, apply_mask, page, split_name
-from .errors import ApiError, already_exists, bad_request, not_found
+from .common import OperationMethods, PolicyMethods, apply_mask, listing, split_name
+from .errors import already_exists, bad_request, not_found
 
 POOL_TYPE = "type.googleapis.com/google.iam.v1.WorkloadIdentityPool"
 PROVIDER_TYPE = "type.googleapis.com/google.iam.v1.WorkloadIdentityPoolProvider"
@@ -29,6 +29,7 @@ class Iam:
         self.srv = srv
         self.sa_iam = PolicyMethods(state, "iam", self._sa_resource)
         self.pool_iam = PolicyMethods(state, "iam", self._pool_resource)
+        self.ops = OperationMethods(state, "iam", self._pool_name)
 
     def handlers(self):
         s = "iam.projects.serviceAccounts."
@@ -45,11 +46,11 @@ class Iam:
             w + "create": self.pool_create, w + "get": self.pool_get, w + "delete": self.pool_delete,
             w + "patch": self.pool_patch, w + "undelete": self.pool_undelete, w + "list": self.pool_list,
             w + "getIamPolicy": self.pool_iam.get, w + "setIamPolicy": self.pool_iam.set,
-            w + "operations.get": self.op_get,
+            w + "operations.get": self.ops.get,
             w + "providers.create": self.prov_create, w + "providers.get": self.prov_get,
             w + "providers.delete": self.prov_delete, w + "providers.patch": self.prov_patch,
             w + "providers.list": self.prov_list, w + "providers.undelete": self.prov_undelete,
-            w + "providers.operations.get": self.op_get,
+            w + "providers.operations.get": self.ops.get,
             "iamcredentials.projects.serviceAccounts.generateAccessToken": self.generate_access_token,
             "iamcredentials.projects.serviceAccounts.generateIdToken": self.generate_id_token,
             "cloudresourcemanager.projects.get": self.project_get,
@@ -110,11 +111,7 @@ class Iam:
     def sa_list(self, ctx):
         proj = self.st.project(ctx.params["name"].split("/")[1])
         items = [self.sa_view(s) for s in self.st.service_accounts.values() if s["projectId"] == proj["projectId"]]
-        chunk, nxt = page(items, ctx.chk.query, key="email", default_size=100)
-        out = {"accounts": chunk} if chunk else {}
-        if nxt:
-            out["nextPageToken"] = nxt
-        return out
+        return listing(sorted(items, key=lambda x: x["email"]), ctx.chk.query, "accounts", 100)
 
     def sa_delete(self, ctx):
         sa = self._sa(ctx.params["name"])
@@ -262,6 +259,18 @@ class Iam:
     def _pool_resource(self, name):
         return self._pool(name)["name"]
 
+    def _set_deleted(self, rec, deleted, response_type):
+        """Pools and providers are soft-deleted: state DELETED and purged
+        30 days later (expireTime), until then undeletable."""
+        if deleted:
+            rec["state"] = "DELETED"
+            rec["expireTime"] = datetime.datetime.fromtimestamp(self.st.now() + 30 * 86400, datetime.timezone.utc) \
+                .strftime("%Y-%m-%dT%H:%M:%SZ")
+        else:
+            rec["state"] = "ACTIVE"
+            rec.pop("expireTime", None)
+        return self._lro(rec["name"], rec, response_type)
+
     def _lro(self, api_parent, resource, response_type):
         return self.st.op_view(self.st.new_operation(
             "iam", api_parent, None, lambda: copy.deepcopy(resource), response_type, name_prefix=api_parent))
@@ -292,24 +301,13 @@ class Iam:
         show = ctx.chk.query.get("showDeleted")
         items = [copy.deepcopy(p) for n, p in self.st.pools.items() if n.startswith(parent + "/")
                  and (show or p["state"] != "DELETED")]
-        chunk, nxt = page(items, ctx.chk.query)
-        out = {"workloadIdentityPools": chunk} if chunk else {}
-        if nxt:
-            out["nextPageToken"] = nxt
-        return out
+        return listing(items, ctx.chk.query, "workloadIdentityPools")
 
     def pool_delete(self, ctx):
-        pool = self._pool(ctx.params["name"], include_deleted=False)
-        pool["state"] = "DELETED"
-        pool["expireTime"] = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30)) \
-            .strftime("%Y-%m-%dT%H:%M:%SZ")
-        return self._lro(pool["name"], pool, POOL_TYPE)
+        return self._set_deleted(self._pool(ctx.params["name"], include_deleted=False), True, POOL_TYPE)
 
     def pool_undelete(self, ctx):
-        pool = self._pool(ctx.params["name"])
-        pool["state"] = "ACTIVE"
-        pool.pop("expireTime", None)
-        return self._lro(pool["name"], pool, POOL_TYPE)
+        return self._set_deleted(self._pool(ctx.params["name"]), False, POOL_TYPE)
 
     def pool_patch(self, ctx):
         pool = self._pool(ctx.params["name"], include_deleted=False)
@@ -397,24 +395,13 @@ class Iam:
         parent = self._pool_name(ctx.params["parent"])
         items = [copy.deepcopy(p) for n, p in self.st.providers.items() if n.startswith(parent + "/providers/")
                  and (ctx.chk.query.get("showDeleted") or p["state"] != "DELETED")]
-        chunk, nxt = page(items, ctx.chk.query)
-        out = {"workloadIdentityPoolProviders": chunk} if chunk else {}
-        if nxt:
-            out["nextPageToken"] = nxt
-        return out
+        return listing(items, ctx.chk.query, "workloadIdentityPoolProviders")
 
     def prov_delete(self, ctx):
-        prov = self._prov(ctx.params["name"], include_deleted=False)
-        prov["state"] = "DELETED"
-        prov["expireTime"] = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30)) \
-            .strftime("%Y-%m-%dT%H:%M:%SZ")
-        return self._lro(prov["name"], prov, PROVIDER_TYPE)
+        return self._set_deleted(self._prov(ctx.params["name"], include_deleted=False), True, PROVIDER_TYPE)
 
     def prov_undelete(self, ctx):
-        prov = self._prov(ctx.params["name"])
-        prov["state"] = "ACTIVE"
-        prov.pop("expireTime", None)
-        return self._lro(prov["name"], prov, PROVIDER_TYPE)
+        return self._set_deleted(self._prov(ctx.params["name"]), False, PROVIDER_TYPE)
 
     def prov_patch(self, ctx):
         prov = self._prov(ctx.params["name"], include_deleted=False)
@@ -424,13 +411,6 @@ class Iam:
         self._check_provider(new, "UpdateWorkloadIdentityPoolProviderRequest.workload_identity_pool_provider")
         self.st.providers[prov["name"]] = new
         return self._lro(prov["name"], new, PROVIDER_TYPE)
-
-    def op_get(self, ctx):
-        name = self._pool_name(ctx.params["name"])
-        op = self.st.operations.get(name)
-        if op is None or op["api"] != "iam":
-            raise not_found("Operation %s was not found." % name)
-        return self.st.op_view(self.st.poll_operation(name))
 
     # ---- iamcredentials ------------------------------------------------------------
     def generate_access_token(self, ctx):

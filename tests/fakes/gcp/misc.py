@@ -5,7 +5,7 @@ import base64
 import copy
 import re
 
-from .common import PolicyMethods, apply_mask, new_uid, page, split_name
+from .common import OperationMethods, PolicyMethods, apply_mask, canon, listing, new_uid, split_name
 from .errors import ApiError, already_exists, bad_request, not_found
 
 TRIGGER_TYPE = "type.googleapis.com/google.cloud.eventarc.v1.Trigger"
@@ -24,14 +24,6 @@ def crc32c(data):
     return crc ^ 0xFFFFFFFF
 
 
-def listing(items, query, key, default_size=50):
-    chunk, nxt = page(items, query, default_size=default_size)
-    out = {key: chunk} if chunk else {}
-    if nxt:
-        out["nextPageToken"] = nxt
-    return out
-
-
 class Misc:
     def __init__(self, state, auth, srv):
         self.st = state
@@ -41,6 +33,7 @@ class Misc:
         self.topic_iam = PolicyMethods(state, "pubsub", lambda n: self._ps(n, "topics")[0])
         self.sub_iam = PolicyMethods(state, "pubsub", lambda n: self._ps(n, "subscriptions")[0])
         self.trigger_iam = PolicyMethods(state, "eventarc", self._trigger_name)
+        self.eventarc_ops = OperationMethods(state, "eventarc", lambda n: self._canon(n)[0])
 
     def handlers(self):
         j = "cloudscheduler.projects.locations.jobs."
@@ -69,16 +62,11 @@ class Misc:
             e + "triggers.delete": self.trigger_delete, e + "triggers.list": self.trigger_list,
             e + "triggers.patch": self.trigger_patch,
             e + "triggers.getIamPolicy": self.trigger_iam.get, e + "triggers.setIamPolicy": self.trigger_iam.set,
-            e + "operations.get": self.eventarc_op_get, e + "operations.list": self.eventarc_op_list,
+            e + "operations.get": self.eventarc_ops.get, e + "operations.list": self.eventarc_ops.list,
         }
 
     def _canon(self, name, by_number=False):
-        parts = name.split("/")
-        proj = self.st.project(parts[1])
-        parts[1] = proj["number"] if by_number else proj["projectId"]
-        if len(parts) > 3 and parts[2] == "locations":
-            self.st.location(parts[3])
-        return "/".join(parts), proj
+        return canon(self.st, name, by_number)
 
     # ---- Cloud Scheduler -----------------------------------------------------------
     def _check_job(self, job, where, creating):
@@ -600,16 +588,3 @@ class Misc:
             self.st.drop_policy(name)
             return None
         return self._eventarc_lro(name, "delete", done, ctx)
-
-    def eventarc_op_get(self, ctx):
-        name, _ = self._canon(ctx.params["name"])
-        op = self.st.operations.get(name)
-        if op is None or op["api"] != "eventarc":
-            raise not_found("Operation %s was not found." % name)
-        return self.st.op_view(self.st.poll_operation(name))
-
-    def eventarc_op_list(self, ctx):
-        parent, _ = self._canon(ctx.params["name"])
-        items = [self.st.op_view(o) for n, o in self.st.operations.items()
-                 if n.startswith(parent + "/operations/") and o["api"] == "eventarc"]
-        return listing(items, ctx.chk.query, "operations")

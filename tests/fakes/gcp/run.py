@@ -14,7 +14,7 @@ import random
 import re
 import string
 
-from .common import PolicyMethods, apply_mask, check_id, new_uid, page, split_name
+from .common import OperationMethods, PolicyMethods, apply_mask, canon, listing, new_uid, split_name
 from .errors import ApiError, already_exists, bad_request, not_found
 
 KIND = ("run", "services")
@@ -39,6 +39,7 @@ class Run:
         self.auth = auth
         self.srv = srv
         self.iam = PolicyMethods(state, "run", self._exists)
+        self.ops = OperationMethods(state, "run", lambda n: self._canon(n)[0])
 
     def handlers(self):
         p = "run.projects.locations."
@@ -48,19 +49,13 @@ class Run:
             p + "services.getIamPolicy": self.iam.get, p + "services.setIamPolicy": self.iam.set,
             p + "services.testIamPermissions": self.iam.test,
             p + "services.revisions.get": self.revision_get, p + "services.revisions.list": self.revision_list,
-            p + "operations.get": self.op_get, p + "operations.wait": self.op_wait,
-            p + "operations.list": self.op_list, p + "operations.delete": self.op_delete,
+            p + "operations.get": self.ops.get, p + "operations.wait": self.ops.wait,
+            p + "operations.list": self.ops.list, p + "operations.delete": self.ops.delete,
         }
 
     # ---- names -------------------------------------------------------------------
     def _canon(self, name):
-        """projects/<id or number>/... with the project id, the location checked."""
-        parts = name.split("/")
-        proj = self.st.project(parts[1])
-        parts[1] = proj["projectId"]
-        if len(parts) > 3:
-            self.st.location(parts[3])
-        return "/".join(parts), proj
+        return canon(self.st, name)
 
     def _exists(self, name):
         name, _ = self._canon(name)
@@ -328,11 +323,7 @@ class Run:
     def list(self, ctx):
         parent, _ = self._canon(ctx.params["parent"])
         items = [self.view(s) for n, s in self.st.table(*KIND).items() if n.startswith(parent + "/services/")]
-        chunk, nxt = page(items, ctx.chk.query, default_size=self.st.config["page_size"])
-        out = {"services": chunk} if chunk else {}
-        if nxt:
-            out["nextPageToken"] = nxt
-        return out
+        return listing(items, ctx.chk.query, "services", self.st.config["page_size"])
 
     def patch(self, ctx):
         name, proj = self._canon(ctx.params["name"])
@@ -409,43 +400,7 @@ class Run:
         svc_name = self._exists(ctx.params["parent"])
         svc = self.st.table(*KIND)[svc_name]
         items = [self._revision_view(svc, r) for r in svc.get("_revisions", [])]
-        chunk, nxt = page(items, ctx.chk.query)
-        out = {"revisions": chunk} if chunk else {}
-        if nxt:
-            out["nextPageToken"] = nxt
-        return out
-
-    # ---- operations --------------------------------------------------------------
-    def _op_name(self, ctx):
-        name, _ = self._canon(ctx.params["name"])
-        op = self.st.operations.get(name)
-        if op is None or op["api"] != ctx.m.api.name:
-            raise not_found("Operation %s was not found." % name)
-        return name
-
-    def op_get(self, ctx):
-        return self.st.op_view(self.st.poll_operation(self._op_name(ctx)))
-
-    def op_wait(self, ctx):
-        name = self._op_name(ctx)
-        op = self.st.operations[name]
-        while not op["done"]:
-            self.st.poll_operation(name)
-        return self.st.op_view(op)
-
-    def op_list(self, ctx):
-        parent, _ = self._canon(ctx.params["name"])
-        items = [self.st.op_view(o) for n, o in self.st.operations.items()
-                 if n.startswith(parent + "/operations/") and o["api"] == ctx.m.api.name]
-        chunk, nxt = page(items, ctx.chk.query)
-        out = {"operations": chunk} if chunk else {}
-        if nxt:
-            out["nextPageToken"] = nxt
-        return out
-
-    def op_delete(self, ctx):
-        self.st.operations.pop(self._op_name(ctx), None)
-        return {}
+        return listing(items, ctx.chk.query, "revisions")
 
     # ---- invocation ----------------------------------------------------------------
     def invoke(self, ctx, project, region, service, rest):

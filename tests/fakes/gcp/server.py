@@ -7,11 +7,9 @@ import re
 import socket
 import struct
 import sys
-import threading
 import time
 import traceback
 import urllib.parse
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .auth import Auth
