@@ -185,9 +185,12 @@ class ServicesTest(FakeTest):
         self.assertEqual(self.fake.call("POST", base + "/api-key:addVersion", {"payload": {
             "data": base64.b64encode(b"v2").decode()}}, a)[0], 200)
         self.assertEqual(self.fake.call("POST", base + "/api-key/versions/2:disable", {}, a)[1]["state"], "DISABLED")
-        st, acc, _ = self.fake.call("GET", base + "/api-key/versions/latest:access", token=a)
-        self.assertEqual(base64.b64decode(acc["payload"]["data"]), value)  # latest enabled
+        # latest is the newest version even when disabled: reading it fails
+        st, err, _ = self.fake.call("GET", base + "/api-key/versions/latest:access", token=a)
+        self.assertEqual((st, err["error"]["status"]), (400, "FAILED_PRECONDITION"))
         self.assertEqual(self.fake.call("GET", base + "/api-key/versions/2:access", token=a)[0], 400)
+        st, acc, _ = self.fake.call("GET", base + "/api-key/versions/1:access", token=a)
+        self.assertEqual(base64.b64decode(acc["payload"]["data"]), value)
         # access with admins set: only the secret's accessors may read
         sa = self.fake.control("POST", "service-accounts", {"account_id": "reader"})
         reader = self.fake.token("serviceAccount:" + sa["email"])

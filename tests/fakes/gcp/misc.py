@@ -409,24 +409,23 @@ class Misc:
         out["name"] = "projects/%s/secrets/%s/versions/%s" % (self.st.project(p[1])["number"], p[3], p[5])
         return out
 
-    def _version(self, ctx, enabled=False):
+    def _version(self, ctx):
         full = ctx.params["name"]
         secret = self._secret_name(full.rsplit("/versions/", 1)[0])
         vid = full.rsplit("/versions/", 1)[1]
         vers = self.st.secret_versions.get(secret, [])
         parts = secret.split("/")
         shown = "projects/%s/secrets/%s/versions/%s" % (self.st.project(parts[1])["number"], parts[3], vid)
-        if vid == "latest":
-            live = [v for v in vers if v["state"] != "DESTROYED" and (v["state"] == "ENABLED" or not enabled)]
-            if not live:
+        if vid == "latest":  # the most recently created version, whatever its state
+            if not vers:
                 raise not_found("Secret [%s] not found or has no versions." % shown.rsplit("/versions/", 1)[0])
-            return secret, live[-1]
+            return secret, vers[-1]
         if not vid.isdigit() or not 1 <= int(vid) <= len(vers):
             raise not_found("Secret Version [%s] not found." % shown)
         return secret, vers[int(vid) - 1]
 
     def version_access(self, ctx):
-        secret, v = self._version(ctx, enabled=True)
+        secret, v = self._version(ctx)
         c = ctx.caller
         if self.st.admins is not None and c["principal"] not in self.st.admins and not self.st.holds(
                 secret, {"roles/secretmanager.secretAccessor", "roles/secretmanager.admin", "roles/owner"}, c):
