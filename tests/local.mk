@@ -30,3 +30,4 @@ include tests/aws.mk
 include tests/quantum.mk
 include tests/quantum_driver.mk
 include tests/config.mk
+include tests/gcp_fake/local.mk
