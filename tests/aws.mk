@@ -18,6 +18,9 @@ AWS_TESTS = \
 	tests/aws/crash.py \
 	tests/aws/crash_destroy.py \
 	tests/aws/store_failure.py \
+	tests/aws/crash_inflight.py \
+	tests/aws/concurrent.py \
+	tests/aws/lock.py \
 	tests/aws/lifecycle.py
 TESTS += $(AWS_TESTS)
 EXTRA_DIST += $(AWS_TESTS) tests/aws/awstest.py

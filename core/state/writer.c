@@ -18,7 +18,7 @@ typedef struct write_op {
     fbi_write_slot *slot;
     fbi_write_fn fn;
     void *ud;
-    void (*ud_free)(void *);
+    fbi_write_done_fn done;
     fb_status st;
     fb_diag *diag; /* the write's messages, handed to the slot after commit */
     struct write_op *next;
@@ -62,7 +62,7 @@ static void run_batch(fb_store *s, write_op *ops)
                             fb_diag_detail(td, i));
             if (o->st == FB_OK) o->st = ts;
         }
-        if (o->ud_free) o->ud_free(o->ud);
+        if (o->done) o->done(o->ud, o->st);
         o->ud = NULL;
     }
     fb_diag_free(td);
@@ -123,13 +123,13 @@ fbi_writer *fbi_writer_start(fb_store *s)
 }
 
 void fbi_writer_put(fbi_writer *w, fb_store *s, fbi_write_slot *slot, fbi_write_fn fn, void *ud,
-                    void (*ud_free)(void *))
+                    fbi_write_done_fn done)
 {
     write_op *o = fbi_xcalloc(1, sizeof *o);
     o->slot = slot;
     o->fn = fn;
     o->ud = ud;
-    o->ud_free = ud_free;
+    o->done = done;
     if (!w) {
         run_batch(s, o);
         settle(o);

@@ -241,8 +241,9 @@ typedef struct jwrite {
     int fail;
 } jwrite;
 
-static void jwrite_free(void *ud)
+static void jwrite_free(void *ud, fb_status st)
 {
+    (void)st;
     jwrite *j = ud;
     free(j->workload);
     free(j);
