@@ -18,3 +18,7 @@ EXTRA_DIST += tests/layering.sh tests/exported_symbols.sh tests/conformance.sh t
 # plan and report end to end (needs glpk-utils, coinor-cbc, sqlite3)
 TESTS += tests/plan/plan.sh tests/plan/html.sh
 EXTRA_DIST += tests/plan/plan.sh tests/plan/check_plan.py tests/plan/fed.yaml tests/plan/html.sh
+
+# The state file: backups before migrations, damaged pages refused (issue 9).
+TESTS += tests/state/state_file.py
+EXTRA_DIST += tests/state/state_file.py tests/state/state-v1.sql

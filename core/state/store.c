@@ -179,10 +179,12 @@ char *fbi_store_last_backup(const char *state_path)
     return last;
 }
 
-/* Copies the database (as this connection sees it, inside its transaction)
- * to backups/state-<UTC time>-v<version>.db, 0600, and keeps the newest
- * FBI_STATE_BACKUPS_KEPT. Called with the migration's write transaction
- * open, so nobody changes the state while it is copied. */
+/* Copies the database to backups/state-<UTC time>-v<version>.db, 0600,
+ * and keeps the newest FBI_STATE_BACKUPS_KEPT. Called with the
+ * migration's write transaction open (nothing written yet), so nobody
+ * changes the state while it is copied; the copy reads through a second,
+ * read-only connection, which WAL mode lets read beside the writer (the
+ * backup API refuses a source connection that is writing). */
 static fb_status backup_before_migration(fb_store *s, int version, fb_diag *diag)
 {
     char *dir = fbi_store_backup_dir(s->path), *err = NULL;
@@ -211,11 +213,13 @@ static fb_status backup_before_migration(fb_store *s, int version, fb_diag *diag
         if (stat(dest, &st) != 0) break;
     }
     free(dir);
-    sqlite3 *to = NULL;
-    int rc = sqlite3_open_v2(dest, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    sqlite3 *to = NULL, *from = NULL;
+    int rc = sqlite3_open_v2(s->path, &from, SQLITE_OPEN_READONLY, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_open_v2(dest, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc == SQLITE_OK) {
         chmod(dest, 0600); /* the state may hold sealed credentials */
-        sqlite3_backup *b = sqlite3_backup_init(to, "main", s->db, "main");
+        sqlite3_backup *b = sqlite3_backup_init(to, "main", from, "main");
         if (b) {
             while ((rc = sqlite3_backup_step(b, 256)) == SQLITE_OK) {
             }
@@ -228,16 +232,19 @@ static fb_status backup_before_migration(fb_store *s, int version, fb_diag *diag
     if (rc != SQLITE_OK) {
         char *m = fbi_xasprintf("state store %s: cannot keep a backup before migrating to "
                                 "version %d: %s", s->path, N_MIGRATIONS,
-                                to ? sqlite3_errmsg(to) : sqlite3_errstr(rc));
+                                to ? sqlite3_errmsg(to) : from ? sqlite3_errmsg(from)
+                                                               : sqlite3_errstr(rc));
         fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m,
                     "nothing was changed; free disk space next to the state and try again");
         free(m);
         sqlite3_close(to);
+        sqlite3_close(from);
         unlink(dest);
         free(dest);
         return FB_INTERNAL;
     }
     sqlite3_close(to);
+    sqlite3_close(from);
     free(dest);
     size_t n;
     char **all = list_backups(s->path, &n);
@@ -321,8 +328,10 @@ static fb_status damaged(fb_store *s, const char *problem, fb_diag *diag)
 }
 
 /* PRAGMA quick_check: the b-tree structure of every table and index, in
- * O(N) without the cross-checks of integrity_check (about 2 ms on a state
- * of 1,000 deployments; see the commit that added it). */
+ * O(N) without the cross-checks of integrity_check (10-30 ms on a 2.7 MB
+ * state of 1,000 deployments; see the commit that added its test). It
+ * finds damaged pages, cell pointers and free lists and NULLs in NOT NULL
+ * columns, not bytes changed inside a well-formed record. */
 static fb_status check_pages(fb_store *s, fb_diag *diag)
 {
     sqlite3_stmt *st;
@@ -334,11 +343,15 @@ static fb_status check_pages(fb_store *s, fb_diag *diag)
     }
     fbi_buf problems;
     fbi_buf_init(&problems);
-    int rc;
+    int rc, nproblems = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *t = (const char *)sqlite3_column_text(st, 0);
-        if (t && strcmp(t, "ok") != 0) fbi_buf_printf(&problems, "%s%s", problems.len ? "; " : "", t);
+        if (!t || !strcmp(t, "ok")) continue;
+        if (!strncmp(t, "*** in database main ***\n", 25)) t += 25;
+        /* the first few say enough; each row may hold several lines */
+        if (nproblems++ < 3) fbi_buf_printf(&problems, "%s%s", problems.len ? "; " : "", t);
     }
+    if (nproblems > 3) fbi_buf_printf(&problems, "; and %d more", nproblems - 3);
     int code = sqlite3_errcode(s->db) & 0xff;
     char *msg = fbi_xstrdup(sqlite3_errmsg(s->db));
     sqlite3_finalize(st);
