@@ -68,14 +68,20 @@ static void run_batch(fb_store *s, write_op *ops)
     fb_diag_free(td);
 }
 
-/* Hands each write's outcome to its slot and frees the batch. Lock held
- * when there is a writer. */
+/* Hands each write's outcome to its slot and frees the batch: the slot
+ * keeps its first failure and that failure's messages (a failed
+ * transaction fails every write of the lane in it with the same message).
+ * Lock held when there is a writer. */
 static void settle(write_op *ops)
 {
     while (ops) {
         write_op *next = ops->next;
-        if (ops->st != FB_OK && ops->slot->st == FB_OK) ops->slot->st = ops->st;
-        diag_move(&ops->slot->diag, ops->diag);
+        if (ops->st != FB_OK && ops->slot->st == FB_OK) {
+            ops->slot->st = ops->st;
+            diag_move(&ops->slot->diag, ops->diag);
+        } else if (ops->st == FB_OK) {
+            diag_move(&ops->slot->diag, ops->diag); /* warnings of a write that worked */
+        }
         fb_diag_free(ops->diag);
         free(ops);
         ops = next;
