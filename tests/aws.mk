@@ -19,6 +19,7 @@ AWS_TESTS = \
 	tests/aws/crash_destroy.py \
 	tests/aws/store_failure.py \
 	tests/aws/crash_inflight.py \
+	tests/aws/crash_recover.py \
 	tests/aws/disk_full.py \
 	tests/aws/concurrent.py \
 	tests/aws/lock.py \
