@@ -571,9 +571,10 @@ fb_status fb_store_put_workload(fb_store *s, const char *tenant, const char *nam
         "tttttt", tenant, name, kind, spec_json, spec_hash, now);
 }
 
-/* Returns the first column of the first row as new text, or NULL. */
-static fb_status query_text_c(fb_store *s, fb_diag *diag, const char *what, const char *sql,
-                              int cacheable, const char *a, const char *b, char **out)
+/* Returns the first column of the first row as new text, or NULL, with
+ * the n texts of binds bound to ?1..?n (NULL binds NULL). */
+static fb_status query_text_v(fb_store *s, fb_diag *diag, const char *what, const char *sql,
+                              int cacheable, const char *const *binds, int n, char **out)
 {
     *out = NULL;
     pthread_mutex_lock(&s->mu);
@@ -583,8 +584,8 @@ static fb_status query_text_c(fb_store *s, fb_diag *diag, const char *what, cons
         pthread_mutex_unlock(&s->mu);
         return e;
     }
-    if (a) sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
-    if (b) sqlite3_bind_text(st, 2, b, -1, SQLITE_TRANSIENT);
+    for (int i = 0; i < n; i++)
+        if (binds[i]) sqlite3_bind_text(st, i + 1, binds[i], -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         const unsigned char *t = sqlite3_column_text(st, 0);
@@ -595,6 +596,14 @@ static fb_status query_text_c(fb_store *s, fb_diag *diag, const char *what, cons
     release(s, st);
     pthread_mutex_unlock(&s->mu);
     return res;
+}
+
+/* query_text_v with up to two binds (a, b). */
+static fb_status query_text_c(fb_store *s, fb_diag *diag, const char *what, const char *sql,
+                              int cacheable, const char *a, const char *b, char **out)
+{
+    const char *binds[] = {a, b};
+    return query_text_v(s, diag, what, sql, cacheable, binds, 2, out);
 }
 
 /* Returns the first column of the first row as new text, or NULL. sql is
@@ -800,28 +809,10 @@ fb_status fbi_store_get_deployment_spec(fb_store *s, const char *tenant, const c
                                         const char *provider, const char *region,
                                         char **spec_json, fb_diag *diag)
 {
-    *spec_json = NULL;
-    pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = prepared(s,
+    const char *binds[] = {tenant, workload, provider, region};
+    return query_text_v(s, diag, "read deployment spec",
         "SELECT spec_json FROM deployments WHERE tenant=?1 AND workload=?2 AND provider=?3"
-        " AND region=?4 AND spec_json IS NOT NULL", 1);
-    fb_status res = FB_NOTFOUND;
-    if (!st) {
-        res = db_error(s, diag, "read deployment spec");
-    } else {
-        const char *v[] = {tenant, workload, provider, region};
-        for (int i = 0; i < 4; i++) sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_TRANSIENT);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            *spec_json = fbi_xstrdup((const char *)sqlite3_column_text(st, 0));
-            res = FB_OK;
-        } else if (rc != SQLITE_DONE) {
-            res = db_error(s, diag, "read deployment spec");
-        }
-        release(s, st);
-    }
-    pthread_mutex_unlock(&s->mu);
-    return res;
+        " AND region=?4 AND spec_json IS NOT NULL", 1, binds, 4, spec_json);
 }
 
 fb_status fbi_store_set_deployment_phase(fb_store *s, const char *tenant, const char *workload,
