@@ -20,6 +20,7 @@ AWS_TESTS = \
 	tests/aws/store_failure.py \
 	tests/aws/crash_inflight.py \
 	tests/aws/crash_recover.py \
+	tests/aws/lost_answer.py \
 	tests/aws/disk_full.py \
 	tests/aws/concurrent.py \
 	tests/aws/lock.py \

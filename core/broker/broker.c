@@ -586,9 +586,11 @@ static fb_status apply_one(void *ud, size_t i)
         json_t *state = json_object_get(it->output, "state");
         lane_write *w = fbi_xcalloc(1, sizeof *w);
         w->st = st;
-        /* a create whose answer was lost (a timeout, a reset) may still
-         * have happened: once a change was sent, the row stays */
-        w->created = json_array_size(call.recorded) > 0 || it->deployment || l->sent;
+        /* a change whose answer was lost (a timeout, a reset: RETRYABLE)
+         * or not understood (INTERNAL) may still have created something,
+         * so its row stays; a provider's clear refusal created nothing */
+        w->created = json_array_size(call.recorded) > 0 || it->deployment ||
+                     (l->sent && (st == FB_RETRYABLE || st == FB_INTERNAL));
         if (st == FB_OK) {
             w->a = fbi_spec_text(it->workload);
             w->b = state ? fbi_json_canonical(state) : fbi_xstrdup("{}");
