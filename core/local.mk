@@ -18,7 +18,8 @@ core_libfbcore_la_SOURCES = \
 	core/http/http.c core/http/http.h core/http/http_policy.c \
 	core/host/host.c core/host/registry.c core/host/conformance.c \
 	core/state/store.c core/state/writer.c core/state/writer.h \
-	core/broker/broker.c core/broker/broker.h core/broker/config.c \
+	core/state/state.h core/state/lock.c core/state/lock.h \
+	core/broker/broker.c core/broker/broker.h core/broker/config.c core/broker/recover.c \
 	core/broker/fanout.c core/broker/fanout.h \
 	core/plan/plan.c core/plan/plan.h core/plan/report.c
 core_libfbcore_la_SOURCES += core/solver/solver.c core/solver/solver.h \

@@ -18,6 +18,12 @@ AWS_TESTS = \
 	tests/aws/crash.py \
 	tests/aws/crash_destroy.py \
 	tests/aws/store_failure.py \
+	tests/aws/crash_inflight.py \
+	tests/aws/crash_recover.py \
+	tests/aws/lost_answer.py \
+	tests/aws/disk_full.py \
+	tests/aws/concurrent.py \
+	tests/aws/lock.py \
 	tests/aws/lifecycle.py \
 	tests/aws/secrets.py
 TESTS += $(AWS_TESTS)

@@ -23,3 +23,7 @@ TESTS += tests/unit/check_redact
 tests_unit_check_redact_SOURCES = tests/unit/check_redact.c
 tests_unit_check_redact_CPPFLAGS = $(FB_TEST_INCS)
 tests_unit_check_redact_LDADD = $(FB_TEST_DEPLIBS)
+
+# The state file: backups before migrations, damaged pages refused (issue 9).
+TESTS += tests/state/state_file.py
+EXTRA_DIST += tests/state/state_file.py tests/state/state-v1.sql

@@ -5,6 +5,7 @@
 #define FB_BROKER_H
 
 #include <jansson.h>
+#include <stdint.h>
 #include "fedbroker/fedbroker.h"
 
 /* ---- configuration (config.c) ---- */
@@ -92,9 +93,24 @@ fb_status fbi_apply(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size
 /* Observes each stored deployment (read-only; never touches the store). */
 fb_status fbi_observe(fbi_broker *b, fbi_deploy_item *items, size_t n, unsigned parallelism);
 /* Destroys each deployment (its journal intent stored before the delete)
- * and removes it from the store once gone. */
+ * and removes it from the store once gone. A deployment with no recorded
+ * cloud id and no state (an interrupted first apply) is looked up by the
+ * name its spec (item.workload) gives it: adopted and deleted when the
+ * provider has it, forgotten only when the provider says it does not
+ * exist at or after settle_until_ms (real-clock Unix ms; fbi_lock's window
+ * in which a dead run's requests may still land; 0: none). */
 fb_status fbi_destroy(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
-                      unsigned parallelism);
+                      unsigned parallelism, int64_t settle_until_ms);
 void fbi_deploy_items_free(fbi_deploy_item *items, size_t n);
+
+/* Closes the journal rows interrupted runs left in `intent` (recover.c),
+ * except those about a deployment among items (this run's own work closes
+ * them): each is resolved by observing its deployment by name (adopted
+ * when the provider has it; deleted or failed, with the deployment row
+ * removed, when it does not, at or after settle_until_ms). A row that
+ * cannot be resolved stays open, with a warning. Notes in diag say what
+ * was done. Call with the state lock held; main thread. */
+fb_status fbi_recover(fbi_broker *b, fb_store *store, const fbi_deploy_item *items, size_t n,
+                      int64_t settle_until_ms, unsigned parallelism, fb_diag *diag);
 
 #endif

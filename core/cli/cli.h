@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include "fedbroker/fedbroker.h"
 #include "broker/broker.h"
+#include "state/lock.h"
 
 /* One option of a verb. Exactly one of str/flag/list is set. */
 typedef struct fbc_opt {
@@ -42,6 +43,14 @@ int fbc_open_broker(fbi_broker *b);
 /* Opens the default store; 0, FB_EXIT_INVALID when the state directory
  * could be changed by another user, or FB_EXIT_FAILURE (message printed). */
 int fbc_open_store(fb_store **s);
+/* Parses --lock-timeout (NULL: 0, fail at once as Terraform does) into
+ * *ms. 0 or FB_EXIT_USAGE (message printed). */
+int fbc_lock_timeout(const char *verb, const char *value, int64_t *ms);
+/* Takes the state lock of s for verb, waiting up to timeout_ms; says when
+ * the previous holder died with it. *lock new (fbi_lock_release). 0,
+ * FB_EXIT_LOCKED (who holds it printed) or FB_EXIT_FAILURE. */
+int fbc_lock_state(fb_store *s, const char *verb, int64_t timeout_ms, fbi_lock **lock);
+
 /* Prints j indented with sorted keys (borrowed). */
 void fbc_print_json(json_t *j);
 /* Prints one item's diagnostics prefixed with what (e.g. "demo/hello"). */

@@ -3,6 +3,10 @@
 #include "config.h"
 #include "cli.h"
 #include "base/util.h"
+#include "http/http.h"
+#include "spec/spec.h"
+#include "state/lock.h"
+#include "state/state.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +56,39 @@ int fbc_open_store(fb_store **s)
     fb_diag_print(d, stderr);
     fb_diag_free(d);
     return st == FB_OK ? FB_EXIT_OK : FB_EXIT_FAILURE;
+}
+
+int fbc_lock_timeout(const char *verb, const char *value, int64_t *ms)
+{
+    *ms = 0;
+    if (!value || !strcmp(value, "0")) return FB_EXIT_OK;
+    char *err = NULL;
+    if (fbi_parse_duration(value, ms, &err) != 0) {
+        fprintf(stderr, "fedbroker %s: --lock-timeout: %s\n", verb, err);
+        free(err);
+        return FB_EXIT_USAGE;
+    }
+    return FB_EXIT_OK;
+}
+
+int fbc_lock_state(fb_store *s, const char *verb, int64_t timeout_ms, fbi_lock **lock)
+{
+    fb_diag *d = fb_diag_new();
+    /* a dead holder's requests may still land for one HTTP timeout */
+    fb_status st = fbi_lock_acquire(fbi_store_path(s), verb, timeout_ms, fbi_http_timeout_ms(),
+                                    lock, d);
+    fb_diag_print(d, stderr);
+    fb_diag_free(d);
+    if (st != FB_OK) return st == FB_CONFLICT ? FB_EXIT_LOCKED : FB_EXIT_FAILURE;
+    const json_t *dead = fbi_lock_dead_holder(*lock);
+    if (dead) {
+        char *who = fbi_lock_describe(dead);
+        fprintf(stderr, "fedbroker %s: note: the previous holder of the state lock, %s, ended "
+                        "without releasing it (killed or crashed); its unfinished work is "
+                        "resolved now\n", verb, who);
+        free(who);
+    }
+    return FB_EXIT_OK;
 }
 
 void fbc_print_json(json_t *j)

@@ -21,6 +21,7 @@ enum {
     FB_EXIT_INVALID = 2,  /* invalid input: spec, catalog, flags */
     FB_EXIT_INFEASIBLE = 3, /* no placement satisfies the constraints */
     FB_EXIT_DRIFT = 4,    /* status found drift or missing resources */
+    FB_EXIT_LOCKED = 5,   /* another fedbroker holds the state lock (--lock-timeout) */
     FB_EXIT_USAGE = 64    /* unknown verb or option */
 };
 

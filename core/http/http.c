@@ -825,6 +825,7 @@ static fbi_http_client *g_client;
 static pid_t g_pid;
 static char *g_config;
 static unsigned g_parallelism;
+static long g_timeout_ms; /* http.timeout_ms of the last configure; 0: defaults */
 
 /* The process-wide client, created on first use. A child of fork() does
  * not inherit the parent's I/O thread: it gets a client of its own (the
@@ -853,6 +854,7 @@ fb_status fbi_http_configure(const char *config_json, fb_diag *diag)
     free(g_config);
     g_config = config_json ? fbi_xstrdup(config_json) : NULL;
     g_parallelism = conf.parallelism;
+    g_timeout_ms = conf.timeout_ms;
     if (g_client && g_pid == getpid()) {
         pthread_mutex_lock(&g_client->mu);
         conf_free(&g_client->conf);
@@ -875,8 +877,22 @@ void fbi_http_shutdown(void)
     free(g_config);
     g_config = NULL;
     g_parallelism = 0;
+    g_timeout_ms = 0;
     pthread_mutex_unlock(&g_mu);
     fbi_http_client_free(c);
+}
+
+long fbi_http_timeout_ms(void)
+{
+    pthread_mutex_lock(&g_mu);
+    long t = g_timeout_ms;
+    pthread_mutex_unlock(&g_mu);
+    if (t) return t;
+    http_conf conf;
+    conf_defaults(&conf);
+    t = conf.timeout_ms;
+    conf_free(&conf);
+    return t;
 }
 
 unsigned fbi_http_parallelism(void)

@@ -65,6 +65,9 @@ long fbi_http_retry_quota(fbi_http_client *c, const char *service);
 void fbi_http_shutdown(void);
 /* The configured default fan-out parallelism (http.parallelism). */
 unsigned fbi_http_parallelism(void);
+/* The configured whole-transfer timeout of one attempt (http.timeout_ms):
+ * the longest the host waits for a provider's answer. */
+long fbi_http_timeout_ms(void);
 
 /* ---- Retry policy helpers (http_policy.c), pure and unit-tested ---- */
 /* The AWS error code of a response: X-Amzn-ErrorType header, else JSON

@@ -18,7 +18,7 @@ typedef struct write_op {
     fbi_write_slot *slot;
     fbi_write_fn fn;
     void *ud;
-    void (*ud_free)(void *);
+    fbi_write_done_fn done;
     fb_status st;
     fb_diag *diag; /* the write's messages, handed to the slot after commit */
     struct write_op *next;
@@ -62,20 +62,26 @@ static void run_batch(fb_store *s, write_op *ops)
                             fb_diag_detail(td, i));
             if (o->st == FB_OK) o->st = ts;
         }
-        if (o->ud_free) o->ud_free(o->ud);
+        if (o->done) o->done(o->ud, o->st);
         o->ud = NULL;
     }
     fb_diag_free(td);
 }
 
-/* Hands each write's outcome to its slot and frees the batch. Lock held
- * when there is a writer. */
+/* Hands each write's outcome to its slot and frees the batch: the slot
+ * keeps its first failure and that failure's messages (a failed
+ * transaction fails every write of the lane in it with the same message).
+ * Lock held when there is a writer. */
 static void settle(write_op *ops)
 {
     while (ops) {
         write_op *next = ops->next;
-        if (ops->st != FB_OK && ops->slot->st == FB_OK) ops->slot->st = ops->st;
-        diag_move(&ops->slot->diag, ops->diag);
+        if (ops->st != FB_OK && ops->slot->st == FB_OK) {
+            ops->slot->st = ops->st;
+            diag_move(&ops->slot->diag, ops->diag);
+        } else if (ops->st == FB_OK) {
+            diag_move(&ops->slot->diag, ops->diag); /* warnings of a write that worked */
+        }
         fb_diag_free(ops->diag);
         free(ops);
         ops = next;
@@ -123,13 +129,13 @@ fbi_writer *fbi_writer_start(fb_store *s)
 }
 
 void fbi_writer_put(fbi_writer *w, fb_store *s, fbi_write_slot *slot, fbi_write_fn fn, void *ud,
-                    void (*ud_free)(void *))
+                    fbi_write_done_fn done)
 {
     write_op *o = fbi_xcalloc(1, sizeof *o);
     o->slot = slot;
     o->fn = fn;
     o->ud = ud;
-    o->ud_free = ud_free;
+    o->done = done;
     if (!w) {
         run_batch(s, o);
         settle(o);

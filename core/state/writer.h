@@ -33,10 +33,15 @@ typedef fb_status (*fbi_write_fn)(fb_store *s, void *ud, fb_diag *diag);
  * every call below then writes at once, on the caller's thread. */
 fbi_writer *fbi_writer_start(fb_store *s);
 
-/* Queues fn(s, ud); ud_free(ud) runs once it is written (may be NULL).
+/* Runs once a write is settled, with its final status (its own, or the
+ * failure of the transaction it was part of); it releases ud. Called on
+ * the writer's thread (the caller's, without a thread). */
+typedef void (*fbi_write_done_fn)(void *ud, fb_status st);
+
+/* Queues fn(s, ud); done(ud, st) runs once it is written (may be NULL).
  * Steals ud. */
 void fbi_writer_put(fbi_writer *w, fb_store *s, fbi_write_slot *slot, fbi_write_fn fn, void *ud,
-                    void (*ud_free)(void *));
+                    fbi_write_done_fn done);
 
 /* The barrier: waits until every write queued for slot is committed. On a
  * failure, returns it and adds the store's messages to d (once). */

@@ -120,9 +120,12 @@ class Env:
             "AWS_ACCESS_KEY_ID": AK, "AWS_SECRET_ACCESS_KEY": SK,
         })
 
-    def write_config(self, drv_settings):
+    def write_config(self, drv_settings, **http):
+        """config.json: drv_settings for the aws driver; http overrides
+        (e.g. timeout_ms) on top of the tests' http defaults."""
+        self.drv_settings = drv_settings
         with open(os.path.join(self.home, "config.json"), "w") as f:
-            json.dump({"drivers": {"aws": drv_settings}, "http": {"sleep_scale": 0, "seed": 7}}, f)
+            json.dump({"drivers": {"aws": drv_settings}, "http": {"sleep_scale": 0, "seed": 7, **http}}, f)
 
     def path(self, *p):
         return os.path.join(self.tmp, *p)

@@ -7,9 +7,11 @@ real aws.so and the botocore-checking fake:
 
   - the journal's intent cannot be stored: no CreateFunction is sent (the
     read-only GetFunction may be), apply fails with the store's message;
-  - a recorded ARN cannot be stored: the function exists, but the next
-    change (CreateFunctionUrlConfig) is not sent and apply fails; once the
-    store works again, apply adopts the function and finishes;
+  - a recorded ARN cannot be stored: the function exists, the message says
+    so and where (never "not sent"), the next change
+    (CreateFunctionUrlConfig) is not sent and apply fails; once the store
+    works again, apply adopts the function and finishes, or destroy finds
+    it by its name and deletes it (issue 9, item 2);
   - the other workloads of the same apply are not held back by one that
     failed;
   - destroy: when its intent cannot be stored, no DeleteFunction is sent;
@@ -69,6 +71,11 @@ def main():
     ck.ok("CreateFunction" in o and "CreateFunctionUrlConfig" not in o,
           "the function was created, its URL (the next change) was not", o)
     ck.ok("planted resource failure" in err, "the error names the store's failure", err)
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:sf-b1"
+    ck.ok(f"lambda-function {arn} (name sf-b1) exists at aws in us-east-1" in err
+          and "not sent" not in err,
+          "the message says the function exists and where (type, ARN, name, region), not `not sent`",
+          err)
     ck.ok(env.db("SELECT phase FROM journal") == [("failed",)], "the journal row is closed as failed",
           env.db("SELECT phase FROM journal"))
     env.db("DROP TRIGGER planted")
@@ -79,6 +86,23 @@ def main():
           "with the store back, apply adopts the function and adds its URL", (rc, o, err))
     ck.ok(len(env.db("SELECT cloud_id FROM resources")) >= 1, "the ARN is in the store now",
           env.db("SELECT cloud_id FROM resources"))
+    env.close()
+
+    # 2b. the same, then destroy right away: it finds the function by its name
+    fake.reset()
+    env = Env(fake)
+    plant(env, "resources", "planted resource failure")
+    rc, out, err = env.run("apply", "--target", "aws:us-east-1", spec(env, ["b2"], public=True))
+    ck.ok(rc != 0 and "us-east-1|sf-b2" in fake.state()["lambda"] and not env.db("SELECT * FROM resources"),
+          "apply fails with the function created and its ARN not stored", (rc, err))
+    env.db("DROP TRIGGER planted")
+    mark = fake.seq()
+    rc, out, err = env.run("destroy", "--all")
+    o = ops(fake.log(mark))
+    ck.ok(rc == 0 and "DeleteFunction" in o and "us-east-1|sf-b2" not in fake.state()["lambda"],
+          "destroy --all looks the function up by its name and deletes it", (rc, o, out, err))
+    ck.ok(not env.db("SELECT * FROM deployments") and not env.db("SELECT * FROM resources"),
+          "and removes its rows", env.db("SELECT * FROM deployments"))
     env.close()
 
     # 3. one workload's failure does not hold back the others

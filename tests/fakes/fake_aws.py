@@ -1620,18 +1620,10 @@ class Handler(BaseHTTPRequestHandler):
             fault = self._fault(service, op.name)
             if fault:
                 self.log_entry["fault"] = fault
-                if fault.get("delay_ms"):
-                    time.sleep(fault["delay_ms"] / 1000.0)
-                if fault.get("reset"):
-                    self.log_entry["status"] = "reset"
-                    return self._reset_connection()
-                if fault.get("status"):
-                    hdrs = {}
-                    if fault.get("retry_after") is not None:
-                        hdrs["Retry-After"] = str(fault["retry_after"])
-                    raise ApiError(fault["status"], fault.get("code") or
-                                   {429: "ThrottlingException", 500: "InternalFailure", 503: "ServiceUnavailable"}.get(fault["status"], "InternalFailure"),
-                                   fault.get("message") or "injected fault", hdrs, sender=fault["status"] < 500)
+                if not fault.get("after"):
+                    self._apply_fault(fault)
+                    if fault.get("reset"):
+                        return self._reset_connection()
             principal, region, req_time = self._verify(service, op, body)
             self.log_entry["region"] = region
             params = self._params(service, op, src, body)
@@ -1644,6 +1636,12 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 result = fn(Ctx(region, principal, req_time), params)
                 result = json.loads(json.dumps(result, default=str))
+            if fault and fault.get("after"):
+                # (added for tests/aws/lost_answer.py) the operation took
+                # effect; its answer is lost, late or an error
+                self._apply_fault(fault)
+                if fault.get("reset"):
+                    return self._reset_connection()
             if op.output_shape is not None:
                 report = botocore.validate.ParamValidator().validate(result, op.output_shape)
                 if report.has_errors():
@@ -1669,6 +1667,22 @@ class Handler(BaseHTTPRequestHandler):
             import traceback
             traceback.print_exc()
             self._error(proto or "json", ApiError(500, "InternalFailure", f"fake_aws bug: {e!r}", sender=False))
+
+    def _apply_fault(self, fault):
+        """A fault's delay, then its error answer (raised); a reset is the
+        caller's to do."""
+        if fault.get("delay_ms"):
+            time.sleep(fault["delay_ms"] / 1000.0)
+        if fault.get("reset"):
+            self.log_entry["status"] = "reset"
+            return
+        if fault.get("status"):
+            hdrs = {}
+            if fault.get("retry_after") is not None:
+                hdrs["Retry-After"] = str(fault["retry_after"])
+            raise ApiError(fault["status"], fault.get("code") or
+                           {429: "ThrottlingException", 500: "InternalFailure", 503: "ServiceUnavailable"}.get(fault["status"], "InternalFailure"),
+                           fault.get("message") or "injected fault", hdrs, sender=fault["status"] < 500)
 
     # -- S3 (added for Braket results): GetObject / HeadObject --
     def _is_s3(self, path):
@@ -1865,6 +1879,14 @@ class Server(ThreadingHTTPServer):
     # (added for bench/aws_apply.sh) socketserver's default listen backlog of 5
     # drops SYNs when 64 clients connect at once; each drop costs a 1 s+ retransmit
     request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        # (added for tests/aws/crash_inflight.py) a client killed while the
+        # fake held its request is gone when the answer is written: that is
+        # the test's doing, not a fake bug worth a traceback
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def main():

@@ -423,6 +423,26 @@ class FakeAwsTest(unittest.TestCase):
         self.assertEqual([e.get("status") for e in log][:2], [429, 200])
         self.assertTrue(all(e["operation"] in ("ListFunctions", "GetFunction") for e in log))
 
+    def test_faults_after_the_operation(self):
+        """"after": the operation takes effect, its answer is lost."""
+        lam = self.client("lambda")
+        zipped = zip_bytes()
+        self.control("POST", "faults", {"count": 1, "reset": True, "after": True,
+                                        "operation": "CreateFunction"})
+        with self.assertRaises((ConnectionClosedError, EndpointConnectionError, ConnectionError)):
+            lam.create_function(FunctionName="lost-answer", Runtime="python3.9", Role=ROLE,
+                                Handler="app.handler", Code={"ZipFile": zipped})
+        self.assertEqual(lam.get_function(FunctionName="lost-answer")["Configuration"]["FunctionName"],
+                         "lost-answer")
+        self.control("POST", "faults", {"count": 1, "status": 500, "after": True,
+                                        "operation": "DeleteFunction"})
+        with self.assertRaises(ClientError) as cm:
+            lam.delete_function(FunctionName="lost-answer")
+        self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 500)
+        with self.assertRaises(ClientError) as cm:
+            lam.get_function(FunctionName="lost-answer")
+        self.assertCode(cm, "ResourceNotFoundException", 404)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

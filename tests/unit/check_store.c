@@ -1,15 +1,18 @@
 /* check_store.c - the SQLite store: migrations, WAL, round trips, refusal of
- * a newer schema, that a crash between intent and outcome is visible, and
- * the batched writer a parallel apply uses. */
+ * a newer schema, that a crash between intent and outcome is visible, the
+ * batched writer a parallel apply uses, and the state lock. */
 #include "config.h"
 #include "fbtest.h"
 #include "fedbroker/fedbroker.h"
 #include "base/util.h"
+#include "state/lock.h"
 #include "state/writer.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char dir[256];
@@ -241,8 +244,9 @@ typedef struct jwrite {
     int fail;
 } jwrite;
 
-static void jwrite_free(void *ud)
+static void jwrite_free(void *ud, fb_status st)
 {
+    (void)st;
     jwrite *j = ud;
     free(j->workload);
     free(j);
@@ -387,6 +391,67 @@ START_TEST(no_thread_writes_at_once)
 }
 END_TEST
 
+/* The state lock across processes: a child holds it; the parent sees the
+ * holder without taking anything, times out with a message naming it, and
+ * once the child is killed takes it at once, learning that the holder died
+ * and until when its requests may land (kept across a clean holder). */
+START_TEST(lock_names_holder_and_survives_kill)
+{
+    int ready[2];
+    ck_assert_int_eq(pipe(ready), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        fbi_lock *l = NULL;
+        fb_diag *d = fb_diag_new();
+        if (fbi_lock_acquire(dbpath, "apply", 0, 60000, &l, d) != FB_OK) _exit(1);
+        if (write(ready[1], "x", 1) != 1) _exit(1);
+        pause(); /* killed by the parent, lock held */
+        _exit(0);
+    }
+    char c;
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    json_t *h = fbi_lock_holder(dbpath);
+    ck_assert_ptr_nonnull(h);
+    ck_assert_int_eq(json_integer_value(json_object_get(h, "pid")), child);
+    ck_assert_str_eq(json_string_value(json_object_get(h, "verb")), "apply");
+    json_decref(h);
+
+    fbi_lock *l = NULL;
+    fb_diag *d = fb_diag_new();
+    double t0 = fbi_mono_ms();
+    ck_assert_int_eq(fbi_lock_acquire(dbpath, "destroy", 300, 60000, &l, d), FB_CONFLICT);
+    ck_assert(fbi_mono_ms() - t0 >= 290);
+    ck_assert_ptr_null(l);
+    char *want = fbi_xasprintf("is locked by pid %ld on ", (long)child);
+    ck_assert_msg(strstr(fb_diag_summary(d, 0), want), "%s", fb_diag_summary(d, 0));
+    ck_assert_ptr_nonnull(strstr(fb_diag_summary(d, 0), "(fedbroker apply since "));
+    free(want);
+    fb_diag_free(d);
+
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    ck_assert_ptr_null(fbi_lock_holder(dbpath));
+    d = fb_diag_new();
+    int64_t before = fbi_wall_ms();
+    ck_assert_int_eq(fbi_lock_acquire(dbpath, "destroy", 0, 60000, &l, d), FB_OK);
+    const json_t *dead = fbi_lock_dead_holder(l);
+    ck_assert_ptr_nonnull(dead);
+    ck_assert_int_eq(json_integer_value(json_object_get(dead, "pid")), child);
+    int64_t settle = fbi_lock_settle_until_ms(l);
+    ck_assert(settle >= before + 60000);
+    fbi_lock_release(l);
+    /* a clean release is no death, and the window is remembered */
+    ck_assert_int_eq(fbi_lock_acquire(dbpath, "apply", 0, 1000, &l, d), FB_OK);
+    ck_assert_ptr_null(fbi_lock_dead_holder(l));
+    ck_assert(fbi_lock_settle_until_ms(l) == settle);
+    fbi_lock_release(l);
+    fb_diag_free(d);
+    close(ready[0]);
+    close(ready[1]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("store");
@@ -409,5 +474,9 @@ int main(void)
     tcase_add_test(tw, failures_reach_their_lane_once);
     tcase_add_test(tw, no_thread_writes_at_once);
     suite_add_tcase(s, tw);
+    TCase *tl = tcase_create("lock");
+    tcase_add_checked_fixture(tl, setup, teardown);
+    tcase_add_test(tl, lock_names_holder_and_survives_kill);
+    suite_add_tcase(s, tl);
     return fbt_run(s);
 }

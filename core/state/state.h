@@ -1,0 +1,50 @@
+/* state.h - what the life cycle needs of the store beyond the public
+ * fb_store API (fedbroker.h): the spec behind each deployment, closing
+ * journal rows with a resolution, backups. Internal to core (prefix fbi_).
+ * Thread notes as for the public store functions: any thread, each call is
+ * one statement under the store's lock. */
+#ifndef FB_STATE_STATE_H
+#define FB_STATE_STATE_H
+
+#include "fedbroker/fedbroker.h"
+
+/* How many backups taken before migrations are kept (the newest). */
+#define FBI_STATE_BACKUPS_KEPT 3
+
+/* borrowed: the path of the store's file. */
+const char *fbi_store_path(fb_store *s);
+
+/* The directory of the backups of state_path (new): backups/ next to it. */
+char *fbi_store_backup_dir(const char *state_path);
+/* The newest backup of state_path (new path), or NULL when none. */
+char *fbi_store_last_backup(const char *state_path);
+
+/* Sets the spec (JSON text, borrowed) a deployment is being applied from.
+ * A deployment row that does not exist is left alone. */
+fb_status fbi_store_set_deployment_spec(fb_store *s, const char *tenant, const char *workload,
+                                        const char *provider, const char *region,
+                                        const char *spec_json, fb_diag *diag);
+/* The spec a deployment was applied from (new JSON text), FB_NOTFOUND
+ * when the row or its spec is missing (rows older than schema 2). */
+fb_status fbi_store_get_deployment_spec(fb_store *s, const char *tenant, const char *workload,
+                                        const char *provider, const char *region,
+                                        char **spec_json, fb_diag *diag);
+/* Sets the phase (creating, applied, failed) of an existing deployment. */
+fb_status fbi_store_set_deployment_phase(fb_store *s, const char *tenant, const char *workload,
+                                         const char *provider, const char *region,
+                                         const char *phase, fb_diag *diag);
+
+/* Closes one journal row still in `intent` with phase (done or failed),
+ * adding resolution_json (borrowed: {"outcome", "reason", ...}) to its
+ * detail as "resolution". A row already closed is left alone. */
+fb_status fbi_store_journal_resolve(fb_store *s, long long id, const char *phase,
+                                    const char *resolution_json, fb_diag *diag);
+/* Closes every row in `intent` older than by_id about the deployment
+ * (tenant, workload, provider, region) as superseded by row by_id:
+ * resolution {"outcome": outcome, "reason": reason, "by": by_id}. The
+ * interrupted operation did not finish, so their phase is failed. */
+fb_status fbi_store_journal_supersede(fb_store *s, const char *tenant, const char *workload,
+                                      const char *provider, const char *region, long long by_id,
+                                      const char *outcome, const char *reason, fb_diag *diag);
+
+#endif
