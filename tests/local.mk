@@ -28,3 +28,4 @@ include tests/drivers_gcpk8s.mk
 include tests/aws.mk
 include tests/quantum.mk
 include tests/quantum_driver.mk
+include tests/k8s_fake/local.mk

@@ -1,0 +1,11 @@
+# tests/k8s_fake/local.mk: tests of the fake Kubernetes API server
+# (tests/fakes/fake_k8s.py and tests/fakes/k8s/), included from tests/local.mk.
+# They drive it with clients we did not write (kubectl when installed, Debian's
+# python3-kubernetes) and check it against the Kubernetes OpenAPI and the
+# Knative CRD in tests/reference/. See tests/fakes/README.md.
+K8S_FAKE_TESTS = \
+	tests/k8s_fake/test_kubectl.py
+TESTS += $(K8S_FAKE_TESTS)
+EXTRA_DIST += $(K8S_FAKE_TESTS) tests/k8s_fake/k8stest.py \
+	tests/fakes/fake_k8s.py tests/fakes/k8s \
+	tests/reference/kubernetes tests/reference/knative-serving
