@@ -48,7 +48,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from k8s import certs  # noqa: E402
-from k8s.api import Api, ApiStatus, Request, Settings, bad_request, not_found  # noqa: E402
+from k8s.api import Api, ApiStatus, Request, Settings, bad_request, qbool  # noqa: E402
 from k8s.controllers import Controllers  # noqa: E402
 from k8s.discovery import AGG_V2, AGG_V2BETA1, Discovery, negotiate  # noqa: E402
 from k8s.schema import Schemas, now_rfc3339  # noqa: E402
@@ -437,7 +437,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _verb(self, name, query):
         m = self.command
-        watch = query.get("watch") in ("1", "true")
+        watch = bool(qbool(query.get("watch")))
         if m in ("GET", "HEAD"):
             return "watch" if watch else ("get" if name else "list")
         if m == "POST":
@@ -516,8 +516,8 @@ class Handler(BaseHTTPRequestHandler):
         kk = srv.api.key(kind)
         timeout = float(query.get("timeoutSeconds") or 1800)
         rv = query.get("resourceVersion") or ""
-        initial = query.get("sendInitialEvents") in ("true", "1")
-        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+        initial = bool(qbool(query.get("sendInitialEvents")))
+        bookmarks = bool(qbool(query.get("allowWatchBookmarks")))
 
         def match(o):
             if kind.namespaced and ns is not None and o["metadata"].get("namespace") != ns:

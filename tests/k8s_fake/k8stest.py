@@ -281,3 +281,40 @@ def kubectl(kubeconfig, *args, stdin=None, cache=None, timeout=60):
     p = subprocess.run([KUBECTL, "--cache-dir", cache, "--request-timeout", "20s"] + list(args),
                        input=stdin, capture_output=True, text=True, env=env, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
+
+
+# ---- independent shape checks: python3-jsonschema over the reference OpenAPI
+_validators = {}
+
+
+def _close(node):
+    """additionalProperties:false on every object schema with properties, so
+    a field the fake invents fails (as k8s_schema.py does for renders)."""
+    if isinstance(node, dict):
+        if "properties" in node and "additionalProperties" not in node \
+                and not node.get("x-kubernetes-preserve-unknown-fields"):
+            node["additionalProperties"] = False
+        for v in node.values():
+            _close(v)
+    elif isinstance(node, list):
+        for v in node:
+            _close(v)
+
+
+def schema_errors(obj, defname):
+    """Problems of obj against a definition of tests/reference/kubernetes/
+    k8s-swagger.json (IntOrString as integer-or-string, Quantity as its
+    grammar, unknown fields refused), by python3-jsonschema."""
+    import copy
+    import jsonschema
+    if "defs" not in _validators:
+        with open(os.path.join(SRCDIR, "tests", "reference", "kubernetes", "k8s-swagger.json")) as f:
+            defs = copy.deepcopy(json.load(f)["definitions"])
+        defs["io.k8s.apimachinery.pkg.util.intstr.IntOrString"] = {"oneOf": [{"type": "integer"}, {"type": "string"}]}
+        defs["io.k8s.apimachinery.pkg.api.resource.Quantity"] = {
+            "type": "string", "pattern": r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|n|u|[eE][+-]?[0-9]+)?$"}
+        _close(defs)
+        _validators["defs"] = defs
+    schema = {"$ref": "#/definitions/" + defname, "definitions": _validators["defs"]}
+    v = jsonschema.Draft4Validator(schema)
+    return ["/".join(str(p) for p in e.absolute_path) + ": " + e.message for e in v.iter_errors(obj)]

@@ -4,8 +4,10 @@
 # python3-kubernetes) and check it against the Kubernetes OpenAPI and the
 # Knative CRD in tests/reference/. See tests/fakes/README.md.
 K8S_FAKE_TESTS = \
-	tests/k8s_fake/test_kubectl.py
+	tests/k8s_fake/test_kubectl.py \
+	tests/k8s_fake/test_pyclient.py \
+	tests/k8s_fake/test_validation.py
 TESTS += $(K8S_FAKE_TESTS)
-EXTRA_DIST += $(K8S_FAKE_TESTS) tests/k8s_fake/k8stest.py \
+EXTRA_DIST += $(K8S_FAKE_TESTS) tests/k8s_fake/k8stest.py tests/k8s_fake/validation_cases.yaml \
 	tests/fakes/fake_k8s.py tests/fakes/k8s \
 	tests/reference/kubernetes tests/reference/knative-serving

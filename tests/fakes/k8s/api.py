@@ -137,6 +137,14 @@ class Settings:
                 "fail_rollout": self.fail_rollout, "fail_knative": self.fail_knative}
 
 
+def qbool(value):
+    """A boolean query parameter as the API server converts it: absent is
+    unset, "0" and "false" (any case) are false, anything else is true."""
+    if value is None:
+        return None
+    return not (value == "0" or value.lower() == "false")
+
+
 class Request:
     """What a verb needs to know about the request."""
 
@@ -344,7 +352,7 @@ class Api:
         ctype = (req.ctype or "").split(";")[0].strip().lower()
         force = req.q("force")
         if ctype == "application/apply-patch+yaml":
-            return self._apply(kind, ns, name, req, text, force in ("true", "1"))
+            return self._apply(kind, ns, name, req, text, bool(qbool(force)))
         if force is not None:
             raise options_invalid("PatchOptions", [FieldError("forbidden", "force",
                                                               detail="may not be specified for non-apply patch")])
@@ -639,7 +647,7 @@ class Api:
         policy = req.q("propagationPolicy") or opts.get("propagationPolicy")
         orphan = opts.get("orphanDependents")
         if req.q("orphanDependents") is not None:
-            orphan = req.q("orphanDependents") in ("true", "1")
+            orphan = qbool(req.q("orphanDependents"))
         if policy is not None and policy not in ("Orphan", "Background", "Foreground"):
             raise options_invalid("DeleteOptions", [K.not_supported("propagationPolicy", policy,
                                                                     ["Foreground", "Background", "Orphan", "nil"])])
