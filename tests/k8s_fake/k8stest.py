@@ -206,6 +206,15 @@ class Fake:
                 return r
             time.sleep(0.05)
 
+    def wait_gone(self, path, timeout=10, **kw):
+        """Poll a GET until it answers 404; returns the last response."""
+        end = time.time() + timeout
+        while True:
+            r = self.get(path, **kw)
+            if r.status == 404 or time.time() > end:
+                return r
+            time.sleep(0.05)
+
     def kubeconfig(self, name, user="admin", token=None, ca=None, exec_cfg=None, embed=False):
         path = os.path.join(_tmp, name)
         cert = key = None

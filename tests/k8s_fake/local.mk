@@ -6,7 +6,10 @@
 K8S_FAKE_TESTS = \
 	tests/k8s_fake/test_kubectl.py \
 	tests/k8s_fake/test_pyclient.py \
-	tests/k8s_fake/test_validation.py
+	tests/k8s_fake/test_validation.py \
+	tests/k8s_fake/test_ssa.py \
+	tests/k8s_fake/test_protocol.py \
+	tests/k8s_fake/test_cluster.py
 TESTS += $(K8S_FAKE_TESTS)
 EXTRA_DIST += $(K8S_FAKE_TESTS) tests/k8s_fake/k8stest.py tests/k8s_fake/validation_cases.yaml \
 	tests/fakes/fake_k8s.py tests/fakes/k8s \

@@ -331,28 +331,56 @@ def merge(live, cfg, node):
                 out[key] = m
         return out
     if k == "list" and node.list_type in ("map", "set") and isinstance(cfg, list):
-        live = live if isinstance(live, list) else []
-        lkeys = [item_element(i, node, False) for i in live]
-        ckeys = [item_element(i, node, False) for i in cfg]
-        cset = set(ckeys)
-        lindex = {key: i for i, key in enumerate(lkeys)}
-        out, li = [], 0
-        for c, ck in zip(cfg, ckeys):
-            if ck in lindex:
-                target = lindex[ck]
-                while li <= target:
-                    if lkeys[li] not in cset:
-                        out.append(live[li])
-                    li += 1
-                base = live[target]
-            else:
-                base = None
-            out.append(merge(base, c, node.elem) if node.list_type == "map" else copy.deepcopy(c))
-        for j in range(li, len(live)):
-            if lkeys[j] not in cset:
-                out.append(live[j])
-        return out
+        return _merge_list(live if isinstance(live, list) else [], cfg, node)
     return copy.deepcopy(cfg)
+
+
+def _merge_list(live, cfg, node):
+    """Merge an associative list in the order structured-merge-diff gives:
+    walking both lists, items only the live object has stay where they are,
+    items both have follow the applied configuration's order, new items come
+    where the configuration puts them."""
+    lk = [item_element(i, node, False) for i in live]
+    ck = [item_element(i, node, False) for i in cfg]
+    cset = set(ck)
+    by_key = {k: i for k, i in zip(lk, live)}
+    shared = [k for k in ck if k in by_key]
+    nxt = shared.pop(0) if shared else None
+    done = set()
+    out, li, ri = [], 0, 0
+
+    def item(key, c):
+        return merge(by_key.get(key), c, node.elem) if node.list_type == "map" else copy.deepcopy(c)
+    while li < len(live) or ri < len(cfg):
+        if li < len(live) and ri < len(cfg):
+            pe = lk[li]
+            if pe == ck[ri]:
+                out.append(item(pe, cfg[ri]))
+                done.add(pe)
+                li += 1
+                ri += 1
+                nxt = shared.pop(0) if shared else None
+                continue
+            if pe in cset and nxt is not None and nxt != pe:
+                li += 1  # a shared item, but not the next one: it comes with the configuration
+                continue
+        if li < len(live):
+            pe = lk[li]
+            if pe not in cset:
+                out.append(live[li])
+                li += 1
+                continue
+            if pe in done:
+                li += 1
+                continue
+        if ri < len(cfg):
+            pe = ck[ri]
+            done.add(pe)
+            out.append(item(pe, cfg[ri]))
+            ri += 1
+            if nxt is not None and nxt == pe:
+                nxt = shared.pop(0) if shared else None
+    return out
 
 
 # ---------------------------------------------------------------- managers
