@@ -151,9 +151,19 @@ def owned_cm(name, owner):
          "uid": owner["metadata"]["uid"]}]}, "data": {"k": "v"}}
 
 
+def deleted_rv(path, name, since):
+    """The resourceVersion of the DELETED event of name, from a watch."""
+    r = fake.get(path, query={"watch": "1", "resourceVersion": since, "timeoutSeconds": "1"})
+    for line in r.raw.splitlines():
+        ev = json.loads(line)
+        if ev["type"] == "DELETED" and ev["object"]["metadata"]["name"] == name:
+            return int(ev["object"]["metadata"]["resourceVersion"])
+    return None
+
+
 for policy, name in (("Foreground", "fg"), ("Background", "bg"), ("Orphan", "or")):
     owner = fake.post(DEP, deployment(name)).json
-    fake.post(CM, owned_cm(name + "-dep", owner))
+    since = fake.post(CM, owned_cm(name + "-dep", owner)).json["metadata"]["resourceVersion"]
     r = fake.delete(DEP + "/" + name, query={"propagationPolicy": policy})
     if policy == "Foreground":
         check(r.status == 200 and r.json["kind"] == "Deployment" and r.json["metadata"].get("deletionTimestamp")
@@ -175,6 +185,10 @@ for policy, name in (("Foreground", "fg"), ("Background", "bg"), ("Orphan", "or"
     else:
         check(fake.wait_gone(CM + "/" + name + "-dep", timeout=3).status == 404,
               "%s: the dependent is collected" % policy)
+        dep_rv, owner_rv = deleted_rv(CM, name + "-dep", since), deleted_rv(DEP, name, since)
+        check(dep_rv and owner_rv and (dep_rv < owner_rv) == (policy == "Foreground"),
+              "%s: the %s goes first" % (policy, "dependent" if policy == "Foreground" else "owner"),
+              (dep_rv, owner_rv))
 r = fake.delete(SVC + "/web", query={"propagationPolicy": "Foreground"})
 gone = fake.wait_gone(SVC + "/web", timeout=3)
 sl = [i for i in fake.get(EPS).json["items"] if i["metadata"]["labels"].get("kubernetes.io/service-name") == "web"]

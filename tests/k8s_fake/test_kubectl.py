@@ -23,6 +23,8 @@ print("kubectl %s at %s" % (".".join(map(str, VER or ("?",))), KUBECTL))
 # kubectl before 1.26 validates client-side with the protobuf OpenAPI v2,
 # which the fake does not serve (it serves JSON v2 and v3)
 VALIDATE = [] if VER and VER >= (1, 26) else ["--validate=false"]
+# kubectl 1.21+ hides managedFields unless asked; 1.20 has no such flag
+SHOW_MF = ["--show-managed-fields"] if VER and VER >= (1, 21) else []
 
 fake = Fake()
 kc = fake.kubeconfig("admin.kubeconfig")
@@ -85,7 +87,7 @@ if VER and VER >= (1, 26):
     check(any("apidiscovery.k8s.io" in (e.get("accept") or "") and e["status"] == 200 for e in log),
           "kubectl used aggregated discovery")
 
-rc, out, err = kubectl(kc, "get", "deploy,svc,hpa", "-n", NS, "-o", "json", "--show-managed-fields")
+rc, out, err = kubectl(kc, "get", "deploy,svc,hpa", "-n", NS, "-o", "json", *SHOW_MF)
 check(rc == 0, "kubectl get deploy,svc,hpa -o json", err)
 got = json.loads(out) if rc == 0 else {"items": []}
 by_kind = {i["kind"]: i for i in got.get("items", [])}
@@ -144,7 +146,7 @@ check(out == "2", "the conflict changed nothing", out)
 rc, out, err = kubectl(kc, "apply", "--server-side", "--field-manager=b", "--force-conflicts", "-f", "-",
                        stdin=manifest(cfl3, ns=NS))
 check(rc == 0, "--force-conflicts wins", err)
-rc, out, err = kubectl(kc, "get", "deploy", "shared", "-n", NS, "-o", "json", "--show-managed-fields")
+rc, out, err = kubectl(kc, "get", "deploy", "shared", "-n", NS, "-o", "json", *SHOW_MF)
 obj = json.loads(out) if rc == 0 else {}
 mf = {m["manager"]: m for m in obj.get("metadata", {}).get("managedFields", []) if m["operation"] == "Apply"}
 check(obj.get("spec", {}).get("replicas") == 3 and "f:replicas" in mf.get("b", {}).get("fieldsV1", {}).get("f:spec", {})
