@@ -153,11 +153,12 @@ rv = fake.get(base).json["metadata"]["resourceVersion"]
 fake.post(base, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "1"}})
 fake.request("PATCH", base + "/a", json.dumps({"data": {"k": "2"}}), ctype="application/merge-patch+json")
 fake.delete(base + "/a")
-r = fake.get(base, query={"watch": "1", "resourceVersion": rv, "timeoutSeconds": "1"})
+r = fake.get(base, query={"watch": "1", "resourceVersion": rv, "timeoutSeconds": "1",
+                          "fieldSelector": "metadata.name=a"})
 evs = [json.loads(line) for line in r.raw.splitlines() if line.strip()]
 check([(e["type"], e["object"]["metadata"]["name"]) for e in evs] == [("ADDED", "a"), ("MODIFIED", "a"), ("DELETED", "a")]
       and evs[0]["object"]["kind"] == "ConfigMap" and int(evs[2]["object"]["metadata"]["resourceVersion"]) > int(rv),
-      "watch from a resourceVersion: ADDED, MODIFIED, DELETED", [e["type"] for e in evs])
+      "watch from a resourceVersion (fieldSelector name=a): ADDED, MODIFIED, DELETED", [e["type"] for e in evs])
 check(all(not schema_errors(e, "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent") for e in evs),
       "watch events fit meta/v1 WatchEvent")
 r = fake.get(base, query={"watch": "true", "resourceVersion": "1", "timeoutSeconds": "1"})
