@@ -29,7 +29,6 @@ Run: fake_k8s.py --pki DIR [--port 0] [--port-file F] [--kubeconfig F]
 It prints "PORT <n>" on stdout once it listens.
 """
 import argparse
-import base64
 import copy
 import json
 import os
@@ -51,7 +50,7 @@ from k8s import certs  # noqa: E402
 from k8s.api import Api, ApiStatus, Request, Settings, bad_request, qbool  # noqa: E402
 from k8s.controllers import Controllers  # noqa: E402
 from k8s.discovery import AGG_V2, AGG_V2BETA1, Discovery, negotiate  # noqa: E402
-from k8s.schema import Schemas, now_rfc3339  # noqa: E402
+from k8s.schema import Schemas  # noqa: E402
 from k8s.store import SelectorError, Store, parse_field_selector, parse_label_selector, labels_match, fields_match  # noqa: E402
 
 VERSION = {"major": "1", "minor": "36", "emulationMajor": "1", "emulationMinor": "36",
@@ -429,6 +428,8 @@ class Handler(BaseHTTPRequestHandler):
                                "subresource": sub or None})
         self._authorize(user, groups, verb, kind, ns)
         req = Request(user, groups, query, self.headers.get("Content-Type"), self.headers.get("User-Agent"))
+        req.options_kind = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions",
+                            "delete": "DeleteOptions", "deletecollection": "DeleteOptions"}.get(verb, "ListOptions")
         if verb == "watch":
             return self.watch(kind, ns, name, query)
         with srv.store.lock:
@@ -592,8 +593,6 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- control API
     def control(self, path, qs):
-        srv = self.server
-        st = srv.state
         try:
             body = self._read_body()
             doc = json.loads(body) if body.strip() else {}

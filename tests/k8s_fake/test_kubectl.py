@@ -169,6 +169,27 @@ check(rc != 0 and "You must be logged in to the server" in err, "an expired toke
 check(any(e.get("status") == 401 and e.get("auth_error") == "expired token" for e in fake.log(seq)),
       "the fake answered 401 for the expired token")
 
+# an exec credential plugin (client.authentication.k8s.io/v1) handing out a
+# token with an expirationTimestamp, as cloud plugins do
+# (kubectl before 1.22 knows only v1beta1)
+EXEC_API = "client.authentication.k8s.io/v1" if VER and VER >= (1, 22) else "client.authentication.k8s.io/v1beta1"
+plugin = os.path.join(tmpdir(), "cred-plugin.sh")
+with open(plugin, "w") as f:
+    f.write("#!/bin/sh\ncat <<'EOF'\n" + json.dumps({
+        "apiVersion": EXEC_API, "kind": "ExecCredential",
+        "status": {"token": "tok-exec-0007", "expirationTimestamp": time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60))}}) + "\nEOF\n")
+os.chmod(plugin, 0o755)
+fake.ctl("POST", "tokens", {"token": "tok-exec-0007", "user": "plugin-user", "expires_in": 60})
+exec_cfg = {"apiVersion": EXEC_API, "command": plugin}
+if EXEC_API.endswith("/v1"):
+    exec_cfg["interactiveMode"] = "Never"
+ke = fake.kubeconfig("exec.kubeconfig", user=None, exec_cfg=exec_cfg)
+seq = fake.last_seq()
+rc, out, err = kubectl(ke, "get", "ns", NS, "-o", "name")
+check(rc == 0 and out.strip() == "namespace/%s" % NS and
+      any(e.get("user") == "plugin-user" for e in fake.log(seq)), "kubectl with an exec credential plugin", out + err)
+
 # ---- TLS and credentials refused
 kw = fake.kubeconfig("wrongca.kubeconfig", ca=os.path.join(fake.pki, "other-ca.crt"))
 rc, out, err = kubectl(kw, "get", "ns")

@@ -196,7 +196,7 @@ while time.time() < end:
     try:
         core.read_namespace(NS)
         time.sleep(0.05)
-    except client.exceptions.ApiException as e:
+    except client.exceptions.ApiException:
         break
 check(not any(o["metadata"].get("namespace") == NS for o in fake.objects()),
       "deleting the namespace removed everything in it")

@@ -7,8 +7,6 @@ import base64
 import copy
 import json
 import random
-import string
-import time
 import uuid
 
 import yaml
@@ -151,6 +149,7 @@ class Request:
     def __init__(self, user, groups, query, ctype, user_agent):
         self.user, self.groups, self.query = user, groups, query
         self.ctype = ctype
+        self.options_kind = "CreateOptions"
         self.user_agent = user_agent or ""
         self.warnings = []
 
@@ -163,7 +162,7 @@ class Request:
         if v is None:
             return False
         if v != "All":
-            raise options_invalid("CreateOptions", [K.not_supported("dryRun", v, ["All"])])
+            raise options_invalid(self.options_kind, [K.not_supported("dryRun", v, ["All"])])
         return True
 
     def manager(self):
@@ -171,7 +170,7 @@ class Request:
         if fm is None:
             fm = self.user_agent.split("/")[0][:128]
         if len(fm) > 128:
-            raise options_invalid("UpdateOptions", [FieldError("toolong", "fieldManager",
+            raise options_invalid(self.options_kind, [FieldError("toolong", "fieldManager",
                                                                detail="may not be more than 128 bytes")])
         return fm
 

@@ -295,7 +295,6 @@ class Controllers:
 
     # ------------------------------------------------------------ endpoints
     def endpoints(self, ns):
-        svc_kind = self.api.kind_by_key("/Service")
         eps_kind = self.api.kind_by_key("discovery.k8s.io/EndpointSlice")
         services = self.store.list("/Service", ns)
         deps = self.store.list("apps/Deployment", ns)
@@ -361,7 +360,6 @@ class Controllers:
         for name, left in by_svc.items():
             for s in left:
                 self.api.controller_delete(eps_kind, ns, s["metadata"]["name"])
-        del svc_kind
 
     # ------------------------------------------------------------ hpa
     def hpas(self, ns):

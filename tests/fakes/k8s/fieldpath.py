@@ -18,7 +18,7 @@ Not tracked (as the API server strips them): apiVersion, kind, metadata.name,
 import copy
 import json
 
-from .schema import ANY, KEY_DEFAULTS, Node
+from .schema import ANY, KEY_DEFAULTS
 
 STRIPPED = {("f:apiVersion",), ("f:kind",), ("f:metadata",)} | {
     ("f:metadata", "f:" + f) for f in ("name", "namespace", "creationTimestamp", "selfLink", "uid",

@@ -9,12 +9,11 @@ error texts (the schema itself is read from tests/reference); what is not
 checked is listed in tests/fakes/README.md.
 """
 import base64
-import copy
 import hashlib
 import json
 import re
 
-from .schema import FieldError, canonical_quantity, quantity_value, QuantityError
+from .schema import FieldError, QuantityError, quantity_value
 
 STD_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
@@ -872,11 +871,3 @@ def knative_denied_message(errs):
     return 'admission webhook "%s" denied the request: validation failed: %s' % (
         KNATIVE_WEBHOOK, "\n".join(str(e) for e in out))
 
-
-def deep(v):
-    return copy.deepcopy(v)
-
-
-def canonical(v):
-    """canonical_quantity re-exported for the controllers."""
-    return canonical_quantity(v)
