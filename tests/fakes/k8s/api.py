@@ -731,13 +731,21 @@ class Api:
         old = self.store.get(kk, nsk, name)
         if old is None:
             return None
-        new = copy.deepcopy(old)
+        # controllers change metadata, status and (EndpointSlices) top-level
+        # lists they replace whole: copy only metadata and status
+        new = dict(old)
+        new["metadata"] = dict(old["metadata"])  # mutators replace lists and managedFields whole
+        if "annotations" in old["metadata"]:
+            new["metadata"]["annotations"] = dict(old["metadata"]["annotations"])
+        if "status" in old:
+            new["status"] = copy.deepcopy(old["status"])
         mutate(new)
         if new == old:
             return old
         node = self.node(kind)
+        changed = [k for k in set(old) | set(new) if old.get(k) != new.get(k)]
         managed = fieldpath.update(old, new, old["metadata"].get("managedFields"), manager, kind.gv, node,
-                                   now_rfc3339(), subresource=subresource)
+                                   now_rfc3339(), subresource=subresource, only=changed)
         entries = managed.entries()
         if entries:
             new["metadata"]["managedFields"] = entries
@@ -778,10 +786,20 @@ class Api:
 
 
 # ---------------------------------------------------------------- helpers
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _yaml_load(text):
-    """YAML (JSON is YAML) -> value; YAML 1.1 booleans such as `on` stay
-    strings as in sigs.k8s.io/yaml's YAML 1.2-ish reading of JSON bodies."""
-    return yaml.safe_load(text) if text and text.strip() else None
+    """An apply body: JSON (what most clients send, and valid YAML) is read
+    as JSON, anything else as YAML (with libyaml when python3-yaml has it)."""
+    if not text or not text.strip():
+        return None
+    if text.lstrip().startswith("{"):
+        try:
+            return loads_json(text)
+        except ValueError:
+            pass
+    return yaml.load(text, Loader=_YAML_LOADER)
 
 
 def _labels_match(reqs, obj):

@@ -88,6 +88,8 @@ def _quantity_text(v):
 
 
 class Controllers:
+    BATCH = 48
+
     def __init__(self, api, settings):
         self.api = api
         self.store = api.store
@@ -98,6 +100,9 @@ class Controllers:
         self.timers = []         # heap of (due, item)
         self.state = {}          # uid -> rollout state
         self.deleting = {}       # uid -> time first seen deleting
+        self.served_by = {}      # (ns, deployment) -> {(ns, service)} whose endpoints it gave
+        self.dep_labels = {}     # (ns, deployment) -> its pod template labels when last seen
+        self.slice_of = {}       # (ns, service) -> the name of its EndpointSlice
         api.hooks.append(self.hook)
         self.stop = threading.Event()
 
@@ -108,6 +113,9 @@ class Controllers:
         self.timers = []
         self.state.clear()
         self.deleting.clear()
+        self.served_by.clear()
+        self.dep_labels.clear()
+        self.slice_of.clear()
 
     def hook(self, kind, obj, event):
         meta = obj.get("metadata") or {}
@@ -140,16 +148,28 @@ class Controllers:
                 traceback.print_exc()
 
     def tick(self):
+        """React to what changed: each dirty object's own controller, then the
+        Services, HPAs and quotas that depend on changed Deployments and
+        Services (not whole namespaces: a namespace may hold hundreds)."""
         now = time.time()
-        items = self.dirty
-        self.dirty = set()
         while self.timers and self.timers[0][0] <= now:
-            items.add(heapq.heappop(self.timers)[1])
+            self.dirty.add(heapq.heappop(self.timers)[1])
+        # a bounded batch per tick, so API requests do not wait long for the lock
+        order = sorted(self.dirty, key=lambda x: (x[0], x[1] or "", x[2] or ""))
+        items = set(order[:self.BATCH])
+        self.dirty = set(order[self.BATCH:])
         namespaces = self.dirty_ns
         self.dirty_ns = set()
         gone = self.gone_uids
         self.gone_uids = set()
+        svcs, hpas, deps = set(), set(), set()
         for kk, ns, name in sorted(items, key=lambda x: (x[0], x[1] or "", x[2] or "")):
+            if kk == "/Service":
+                svcs.add((ns, name))
+            elif kk == "apps/Deployment":
+                deps.add((ns, name))
+            elif kk == "autoscaling/HorizontalPodAutoscaler":
+                hpas.add((ns, name))
             kind = self.api.kind_by_key(kk)
             obj = self.store.get(kk, ns, name)
             if kind is None or obj is None:
@@ -165,12 +185,32 @@ class Controllers:
                 self.knative(kind, obj)
         if gone:
             self.collect(gone)
+        all_svcs = self.store.by_kind.get("/Service", {})
+        all_hpas = self.store.by_kind.get("autoscaling/HorizontalPodAutoscaler", {})
+        for ns, dname in deps:
+            d = self.store.get("apps/Deployment", ns, dname)
+            labels = (((d or {}).get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
+            svcs |= self.served_by.get((ns, dname), set())
+            if d is None or self.dep_labels.get((ns, dname)) != labels:
+                # new, deleted or relabelled: which Services select it now
+                self.dep_labels[(ns, dname)] = labels
+                for (sns, sname), svc in all_svcs.items():
+                    sel = (svc.get("spec") or {}).get("selector")
+                    if sns == ns and sel and K.selector_matches({"matchLabels": sel}, labels):
+                        svcs.add((ns, sname))
+            for (hns, hname), h in all_hpas.items():
+                if hns == ns and ((h.get("spec") or {}).get("scaleTargetRef") or {}).get("name") == dname:
+                    hpas.add((ns, hname))
+        for ns, name in sorted(svcs, key=lambda x: (x[0] or "", x[1])):
+            if ns and self.store.get("/Namespace", None, ns) is not None:
+                self.endpoints(ns, name)
+        for ns, name in sorted(hpas, key=lambda x: (x[0] or "", x[1])):
+            h = self.store.get("autoscaling/HorizontalPodAutoscaler", ns, name)
+            if h is not None and not h["metadata"].get("deletionTimestamp"):
+                self.hpa(h)
         for ns in sorted(namespaces):
-            if self.store.get("/Namespace", None, ns) is None:
-                continue
-            self.endpoints(ns)
-            self.hpas(ns)
-            self.quotas(ns)
+            if self.store.get("/Namespace", None, ns) is not None:
+                self.quotas(ns)
 
     # ------------------------------------------------------------ deployments
     def deployment(self, kind, d):
@@ -294,112 +334,112 @@ class Controllers:
         self.api.controller_write(kind, ns, name, mutate, manager="controller")
 
     # ------------------------------------------------------------ endpoints
-    def endpoints(self, ns):
+    def endpoints(self, ns, name):
+        """The EndpointSlice of one Service."""
         eps_kind = self.api.kind_by_key("discovery.k8s.io/EndpointSlice")
-        services = self.store.list("/Service", ns)
-        deps = self.store.list("apps/Deployment", ns)
-        slices = [s for s in self.store.list("discovery.k8s.io/EndpointSlice", ns)
-                  if (s["metadata"].get("labels") or {}).get("endpointslice.kubernetes.io/managed-by")
-                  == "endpointslice-controller.k8s.io"]
-        by_svc = {}
-        for s in slices:
-            by_svc.setdefault((s["metadata"].get("labels") or {}).get("kubernetes.io/service-name"), []).append(s)
-        for svc in services:
-            spec = svc.get("spec") or {}
-            sel = spec.get("selector")
-            name = svc["metadata"]["name"]
-            if not sel or spec.get("type") == "ExternalName" or svc["metadata"].get("deletionTimestamp"):
-                continue
-            endpoints, ports = [], []
-            matched = [d for d in deps if K.selector_matches({"matchLabels": sel},
-                                                             ((d["spec"].get("template") or {}).get("metadata") or {}).get("labels"))]
-            for d in matched:
-                n = (d.get("status") or {}).get("availableReplicas", 0)
-                h = template_hash(d["spec"].get("template"))
-                base = int(hashlib.sha256(d["metadata"]["uid"].encode()).hexdigest()[:4], 16)
-                for i in range(n):
-                    endpoints.append({"addresses": ["10.244.%d.%d" % ((base + i) // 250 % 250, (base + i) % 250 + 2)],
-                                      "conditions": {"ready": True, "serving": True, "terminating": False},
-                                      "targetRef": {"kind": "Pod", "namespace": ns,
-                                                    "name": "%s-%s-%s" % (d["metadata"]["name"], h,
-                                                                          template_hash(i)[:5])},
-                                      "nodeName": "fake-node"})
-            containers = []
-            for d in matched:
-                containers += (((d["spec"].get("template") or {}).get("spec") or {}).get("containers") or [])
-            for p in spec.get("ports") or []:
-                tp = p.get("targetPort", p.get("port"))
-                if isinstance(tp, str):
-                    found = [cp.get("containerPort") for c in containers for cp in c.get("ports") or []
-                             if cp.get("name") == tp]
-                    if not found:
-                        continue
-                    tp = found[0]
-                port = {"port": tp, "protocol": p.get("protocol", "TCP")}
-                port["name"] = p.get("name", "")
-                ports.append(port)
-            have = by_svc.pop(name, [])
-            desired = {"addressType": "IPv4", "endpoints": endpoints, "ports": ports}
-            if have:
-                cur = have[0]
-                if any(cur.get(k) != v for k, v in desired.items()):
-                    def mutate(o, desired=desired):
-                        o.update(copy.deepcopy(desired))
-                    self.api.controller_write(eps_kind, ns, cur["metadata"]["name"], mutate, subresource="")
-                for extra in have[1:]:
-                    self.api.controller_delete(eps_kind, ns, extra["metadata"]["name"])
-            else:
-                obj = {"metadata": {"generateName": name + "-", "labels": {
-                    "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
-                    "kubernetes.io/service-name": name},
-                    "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": name,
-                                         "uid": svc["metadata"]["uid"], "controller": True,
-                                         "blockOwnerDeletion": True}]}}
-                obj.update(copy.deepcopy(desired))
-                self.api.controller_create(eps_kind, ns, obj, "kube-controller-manager")
-        for name, left in by_svc.items():
-            for s in left:
+        svc = self.store.get("/Service", ns, name)
+        cached = self.store.get("discovery.k8s.io/EndpointSlice", ns, self.slice_of.get((ns, name), ""))
+        if cached is not None:
+            have = [cached]
+        else:
+            have = [s for s in self.store.list("discovery.k8s.io/EndpointSlice", ns)
+                    if (s["metadata"].get("labels") or {}).get("endpointslice.kubernetes.io/managed-by")
+                    == "endpointslice-controller.k8s.io"
+                    and (s["metadata"].get("labels") or {}).get("kubernetes.io/service-name") == name]
+        spec = (svc or {}).get("spec") or {}
+        sel = spec.get("selector")
+        if svc is None or not sel or spec.get("type") == "ExternalName" or svc["metadata"].get("deletionTimestamp"):
+            for s in have:
                 self.api.controller_delete(eps_kind, ns, s["metadata"]["name"])
+            return
+        endpoints, ports = [], []
+        matched = sorted((d for (dns, _), d in self.store.by_kind.get("apps/Deployment", {}).items()
+                          if dns == ns and K.selector_matches({"matchLabels": sel}, (
+                              (d["spec"].get("template") or {}).get("metadata") or {}).get("labels"))),
+                         key=lambda d: d["metadata"]["name"])
+        for sets in self.served_by.values():
+            sets.discard((ns, name))
+        for d in matched:
+            self.served_by.setdefault((ns, d["metadata"]["name"]), set()).add((ns, name))
+            n = (d.get("status") or {}).get("availableReplicas", 0)
+            h = template_hash(d["spec"].get("template"))
+            base = int(hashlib.sha256(d["metadata"]["uid"].encode()).hexdigest()[:4], 16)
+            for i in range(n):
+                endpoints.append({"addresses": ["10.244.%d.%d" % ((base + i) // 250 % 250, (base + i) % 250 + 2)],
+                                  "conditions": {"ready": True, "serving": True, "terminating": False},
+                                  "targetRef": {"kind": "Pod", "namespace": ns,
+                                                "name": "%s-%s-%s" % (d["metadata"]["name"], h, template_hash(i)[:5])},
+                                  "nodeName": "fake-node"})
+        containers = []
+        for d in matched:
+            containers += (((d["spec"].get("template") or {}).get("spec") or {}).get("containers") or [])
+        for p in spec.get("ports") or []:
+            tp = p.get("targetPort", p.get("port"))
+            if isinstance(tp, str):
+                found = [cp.get("containerPort") for c in containers for cp in c.get("ports") or []
+                         if cp.get("name") == tp]
+                if not found:
+                    continue
+                tp = found[0]
+            ports.append({"port": tp, "protocol": p.get("protocol", "TCP"), "name": p.get("name", "")})
+        desired = {"addressType": "IPv4", "endpoints": endpoints, "ports": ports}
+        if have:
+            cur = have[0]
+            if any(cur.get(k) != v for k, v in desired.items()):
+                def mutate(o, desired=desired):
+                    o.update(copy.deepcopy(desired))
+                self.api.controller_write(eps_kind, ns, cur["metadata"]["name"], mutate, subresource="")
+            for extra in have[1:]:
+                self.api.controller_delete(eps_kind, ns, extra["metadata"]["name"])
+        else:
+            obj = {"metadata": {"generateName": name + "-", "labels": {
+                "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+                "kubernetes.io/service-name": name},
+                "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": name,
+                                     "uid": svc["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]}}
+            obj.update(copy.deepcopy(desired))
+            made = self.api.controller_create(eps_kind, ns, obj, "kube-controller-manager")
+            self.slice_of[(ns, name)] = made["metadata"]["name"]
 
     # ------------------------------------------------------------ hpa
-    def hpas(self, ns):
+    def hpa(self, hpa):
         kind = self.api.kind_by_key("autoscaling/HorizontalPodAutoscaler")
-        for hpa in self.store.list("autoscaling/HorizontalPodAutoscaler", ns):
-            spec = hpa.get("spec") or {}
-            ref = spec.get("scaleTargetRef") or {}
-            target = None
-            if ref.get("kind") == "Deployment":
-                target = self.store.get("apps/Deployment", ns, ref.get("name"))
-            mn, mx = spec.get("minReplicas", 1), spec.get("maxReplicas", 1)
-            ts = now_rfc3339()
+        ns = hpa["metadata"]["namespace"]
+        spec = hpa.get("spec") or {}
+        ref = spec.get("scaleTargetRef") or {}
+        target = None
+        if ref.get("kind") == "Deployment":
+            target = self.store.get("apps/Deployment", ns, ref.get("name"))
+        mn, mx = spec.get("minReplicas", 1), spec.get("maxReplicas", 1)
+        ts = now_rfc3339()
 
-            def mutate(o, target=target, mn=mn, mx=mx, ref=ref):
-                s = o.setdefault("status", {})
-                conds = s.setdefault("conditions", [])
-                if target is None:
-                    s.pop("currentReplicas", None)
-                    s["desiredReplicas"] = 0
-                    _cond(conds, "AbleToScale", "False", "FailedGetScale",
-                          'the HPA controller was unable to get the target\'s current scale: '
-                          '%s.apps "%s" not found' % ("deployments", ref.get("name")), ts, update_time=False)
-                else:
-                    cur = (target.get("status") or {}).get("replicas", 0)
-                    want = (target.get("spec") or {}).get("replicas", 1)
-                    _set_counts(s, currentReplicas=cur)
-                    s["desiredReplicas"] = max(mn, min(mx, want))
-                    _cond(conds, "AbleToScale", "True", "ReadyForNewScale",
-                          "recommended size matches current size", ts, update_time=False)
-                    _cond(conds, "ScalingActive", "True", "ValidMetricFound",
-                          "the HPA was able to successfully calculate a replica count from cpu resource "
-                          "utilization (percentage of request)", ts, update_time=False)
-                    limited = want < mn or want > mx
-                    _cond(conds, "ScalingLimited", "True" if limited else "False",
-                          ("TooFewReplicas" if want < mn else "TooManyReplicas") if limited else "DesiredWithinRange",
-                          "the desired replica count is %s" % (
-                              "less than the minimum replica count" if want < mn else
-                              "more than the maximum replica count" if want > mx else "within the acceptable range"),
-                          ts, update_time=False)
-            self.api.controller_write(kind, ns, hpa["metadata"]["name"], mutate)
+        def mutate(o):
+            s = o.setdefault("status", {})
+            conds = s.setdefault("conditions", [])
+            if target is None:
+                s.pop("currentReplicas", None)
+                s["desiredReplicas"] = 0
+                _cond(conds, "AbleToScale", "False", "FailedGetScale",
+                      'the HPA controller was unable to get the target\'s current scale: '
+                      '%s.apps "%s" not found' % ("deployments", ref.get("name")), ts, update_time=False)
+            else:
+                cur = (target.get("status") or {}).get("replicas", 0)
+                want = (target.get("spec") or {}).get("replicas", 1)
+                _set_counts(s, currentReplicas=cur)
+                s["desiredReplicas"] = max(mn, min(mx, want))
+                _cond(conds, "AbleToScale", "True", "ReadyForNewScale",
+                      "recommended size matches current size", ts, update_time=False)
+                _cond(conds, "ScalingActive", "True", "ValidMetricFound",
+                      "the HPA was able to successfully calculate a replica count from cpu resource "
+                      "utilization (percentage of request)", ts, update_time=False)
+                limited = want < mn or want > mx
+                _cond(conds, "ScalingLimited", "True" if limited else "False",
+                      ("TooFewReplicas" if want < mn else "TooManyReplicas") if limited else "DesiredWithinRange",
+                      "the desired replica count is %s" % (
+                          "less than the minimum replica count" if want < mn else
+                          "more than the maximum replica count" if want > mx else "within the acceptable range"),
+                      ts, update_time=False)
+        self.api.controller_write(kind, ns, hpa["metadata"]["name"], mutate)
 
     # ------------------------------------------------------------ quota
     def quotas(self, ns):

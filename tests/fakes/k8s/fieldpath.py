@@ -500,12 +500,17 @@ def apply(live, cfg, entries, manager, force, api_version, node, now):
     return merged, managed
 
 
-def update(old, new, entries, manager, api_version, node, now, subresource=""):
+def update(old, new, entries, manager, api_version, node, now, subresource="", only=None):
     """Ownership after a non-apply write (create, update, merge patch) by
     manager: it takes the fields it changed, from whoever owned them. A
-    write to the status subresource owns status fields."""
+    write to the status subresource owns status fields. only: the top-level
+    fields that may differ (the rest is not compared, for speed)."""
     managed = Managed(entries)
     st = subresource == "status"
+    if only is not None:
+        keep_keys = set(only) | {"apiVersion", "kind"}
+        old = {k: v for k, v in (old or {}).items() if k in keep_keys}
+        new = {k: v for k, v in new.items() if k in keep_keys}
     before = fieldset(old or {}, node, status=st)
     after = fieldset(new, node, status=st)
     added = after - before
@@ -527,5 +532,11 @@ def update(old, new, entries, manager, api_version, node, now, subresource=""):
     mine = ((cur[0] if cur else set()) | changed) - removed
     if cur is None or mine != cur[0] or changed or removed:
         managed.m[me] = [mine, api_version, now]
-    managed.prune_to(present_paths(new, node))
+    present = present_paths(new, node)
+    if only is not None:  # paths under the fields not compared stay as they are
+        tops = {"f:" + k for k in new} | {"f:" + k for k in only}
+        for mid in managed.m:
+            managed.m[mid][0] = {p for p in managed.m[mid][0] if p[0] not in tops or p in present}
+    else:
+        managed.prune_to(present)
     return managed

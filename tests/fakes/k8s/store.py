@@ -25,6 +25,7 @@ class Store:
         with self.lock:
             self.rv = 100
             self.objects = {}  # (kindkey, ns, name) -> object
+            self.by_kind = {}  # kindkey -> {(ns, name): object}, so a list does not scan everything
             self.events = collections.deque(maxlen=self.HISTORY)  # (rv, type, kindkey, ns, obj)
             self.cond.notify_all()
 
@@ -39,10 +40,12 @@ class Store:
         """Store obj (its metadata.resourceVersion already set) and record
         the watch event ADDED/MODIFIED."""
         self.objects[(kk, ns, name)] = obj
+        self.by_kind.setdefault(kk, {})[(ns, name)] = obj
         self._event(event, kk, ns, obj)
 
     def delete(self, kk, ns, name):
         obj = self.objects.pop((kk, ns, name), None)
+        self.by_kind.get(kk, {}).pop((ns, name), None)
         if obj is not None:
             obj = copy.deepcopy(obj)
             obj["metadata"]["resourceVersion"] = str(self.next_rv())
@@ -50,13 +53,16 @@ class Store:
         return obj
 
     def _event(self, etype, kk, ns, obj):
-        self.events.append((int(obj["metadata"]["resourceVersion"]), etype, kk, ns, copy.deepcopy(obj)))
+        # stored objects are replaced, never changed in place, so the history
+        # can share them
+        self.events.append((int(obj["metadata"]["resourceVersion"]), etype, kk, ns, obj))
         self.cond.notify_all()
 
     def list(self, kk, ns=None):
-        out = [o for (k, n, _), o in self.objects.items() if k == kk and (ns is None or n == ns)]
-        out.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
-        return out
+        """Objects of one kind (in one namespace), in etcd's key order."""
+        items = self.by_kind.get(kk, {})
+        keys = sorted((k for k in items if ns is None or k[0] == ns), key=lambda k: (k[0] or "", k[1]))
+        return [items[k] for k in keys]
 
     def oldest_rv(self):
         return self.events[0][0] if self.events else self.rv
