@@ -12,5 +12,6 @@ K8S_FAKE_TESTS = \
 	tests/k8s_fake/test_cluster.py
 TESTS += $(K8S_FAKE_TESTS)
 EXTRA_DIST += $(K8S_FAKE_TESTS) tests/k8s_fake/k8stest.py tests/k8s_fake/validation_cases.yaml \
+	tests/k8s_fake/plant_faults.py \
 	tests/fakes/fake_k8s.py tests/fakes/k8s \
 	tests/reference/kubernetes tests/reference/knative-serving

@@ -151,6 +151,11 @@ r = fake.apply(DEP + "/mixed", st, manager="fedbroker")
 m = managed(r.json)[("fedbroker", "Apply")]
 check(r.status == 200 and (r.json.get("status") or {}).get("replicas") != 99 and "f:status" not in m["fieldsV1"],
       "status in an applied config is ignored", r.json.get("status"))
+cur = fake.get(DEP + "/mixed").json
+cur["status"] = {"replicas": 42}
+r = fake.put(DEP + "/mixed", cur, query={"fieldManager": "putter"})
+check(r.status == 200 and (r.json.get("status") or {}).get("replicas") != 42, "status in a PUT is ignored",
+      r.json.get("status"))
 gen = r.json["metadata"]["generation"]
 lab = copy.deepcopy(app)
 lab["metadata"]["labels"]["color"] = "blue"
