@@ -13,5 +13,7 @@ K8S_FAKE_TESTS = \
 TESTS += $(K8S_FAKE_TESTS)
 EXTRA_DIST += $(K8S_FAKE_TESTS) tests/k8s_fake/k8stest.py tests/k8s_fake/validation_cases.yaml \
 	tests/k8s_fake/plant_faults.py \
-	tests/fakes/fake_k8s.py tests/fakes/k8s \
+	tests/fakes/fake_k8s.py tests/fakes/k8s/__init__.py tests/fakes/k8s/api.py \
+	tests/fakes/k8s/certs.py tests/fakes/k8s/controllers.py tests/fakes/k8s/discovery.py \
+	tests/fakes/k8s/fieldpath.py tests/fakes/k8s/kinds.py tests/fakes/k8s/schema.py tests/fakes/k8s/store.py \
 	tests/reference/kubernetes tests/reference/knative-serving
