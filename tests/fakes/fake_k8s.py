@@ -29,6 +29,7 @@ Run: fake_k8s.py --pki DIR [--port 0] [--port-file F] [--kubeconfig F]
 It prints "PORT <n>" on stdout once it listens.
 """
 import argparse
+import base64
 import copy
 import json
 import os
@@ -168,7 +169,8 @@ class Handler(BaseHTTPRequestHandler):
         fault = getattr(self, "fault", None) or {}
         self.send_response(code)
         self.send_header("Audit-Id", self.audit_id)
-        self.send_header("Cache-Control", "no-cache, private")
+        if not any(k == "Cache-Control" for k, _ in (headers or [])):
+            self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         for k, v in (headers or []):
@@ -413,7 +415,9 @@ class Handler(BaseHTTPRequestHandler):
         self.current_kind = kind
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else ""
-        if len(rest) > 3 or (sub and sub not in ("status", "scale") and not (kind.kind == "Namespace" and sub == "finalize")):
+        allowed = {"status", "scale", "finalize" if kind.kind == "Namespace" else "status",
+                   "token" if kind.kind == "ServiceAccount" else "status"}
+        if len(rest) > 3 or (sub and sub not in allowed):
             raise _no_route()
         if kind.namespaced and ns is None and name is not None:
             raise _no_route()
@@ -463,6 +467,8 @@ class Handler(BaseHTTPRequestHandler):
             ls, fs = _selectors(query)
             limit = int(query["limit"]) if query.get("limit", "").isdigit() else None
             return 200, api.list(kind, ns, ls, fs, limit, query.get("continue")), []
+        if verb == "create" and sub == "token":
+            return self._token_request(api, kind, ns, name, req, text)
         if verb == "create":
             if name is not None:
                 raise ApiStatus(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
@@ -483,6 +489,36 @@ class Handler(BaseHTTPRequestHandler):
             ls, fs = _selectors(query)
             return api.delete_collection(kind, ns, req, ls, fs, text)
         raise ApiStatus(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    def _token_request(self, api, kind, ns, name, req, text):
+        """POST .../serviceaccounts/NAME/token: a token the fake then accepts
+        as system:serviceaccount:NS:NAME until it expires."""
+        api.get(kind, ns, name)  # 404 for a missing ServiceAccount
+        try:
+            body = json.loads(text or "{}")
+        except ValueError as e:
+            raise bad_request("error decoding TokenRequest: %s" % e)
+        spec = dict(body.get("spec") or {})
+        exp = spec.get("expirationSeconds", 3600)
+        if not isinstance(exp, int) or isinstance(exp, bool) or exp < 600:
+            raise ApiStatus(422, "Invalid", 'TokenRequest.authentication.k8s.io "%s" is invalid: spec.expirationSeconds: '
+                            "Invalid value: %s: may not specify a duration less than 10 minutes" % (name, json.dumps(exp)))
+        spec["expirationSeconds"] = exp
+        spec.setdefault("audiences", ["https://kubernetes.default.svc.cluster.local"])
+
+        def b64(d):
+            return base64.urlsafe_b64encode(json.dumps(d, separators=(",", ":")).encode()).decode().rstrip("=")
+        now = int(time.time())
+        token = "%s.%s.%s" % (b64({"alg": "RS256", "kid": "fake"}), b64({
+            "aud": spec["audiences"], "exp": now + exp, "iat": now, "iss": "https://kubernetes.default.svc.cluster.local",
+            "sub": "system:serviceaccount:%s:%s" % (ns, name)}), base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="))
+        with self.server.state.lock:
+            self.server.tokens.add(token, "system:serviceaccount:%s:%s" % (ns, name),
+                                   ["system:serviceaccounts", "system:serviceaccounts:" + ns], now + exp)
+        return 201, {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+                     "metadata": {"name": name, "namespace": ns},
+                     "spec": spec, "status": {"token": token, "expirationTimestamp": time.strftime(
+                         "%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + exp))}}, []
 
     def _scale_write(self, api, kind, ns, name, req, text, patch):
         obj = api.get(kind, ns, name)

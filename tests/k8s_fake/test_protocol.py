@@ -76,6 +76,19 @@ except OSError:
 s.close()
 check(not data.startswith(b"HTTP/"), "plain HTTP gets no HTTP answer (HTTPS only)")
 
+# ---- a ServiceAccount token (TokenRequest), as in-cluster clients use
+sa = fake.wait_for("/api/v1/namespaces/default/serviceaccounts/default", lambda o: True, timeout=3)
+r = fake.post("/api/v1/namespaces/default/serviceaccounts/default/token",
+              {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 600}})
+tok = (r.json or {}).get("status", {}).get("token", "")
+check(r.status == 201 and tok.count(".") == 2 and not schema_errors(
+    r.json, "io.k8s.api.authentication.v1.TokenRequest"), "TokenRequest issues a JWT-shaped token", r)
+r = fake.get("/api/v1/namespaces", token=tok)
+check(r.status == 200 and any(e.get("user") == "system:serviceaccount:default:default" for e in fake.log()[-1:]),
+      "the ServiceAccount token authenticates as system:serviceaccount:default:default")
+r = fake.post("/api/v1/namespaces/default/serviceaccounts/nobody/token", {"spec": {}})
+check(r.status == 404, "a token for a missing ServiceAccount: 404")
+
 # ---- authorization deny rules (RBAC stand-in)
 fake.ctl("POST", "authz", {"deny": [{"user": "frank", "verbs": ["create"], "resources": ["deployments"],
                                      "namespaces": ["default"]}]})
