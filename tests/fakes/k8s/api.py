@@ -321,6 +321,7 @@ class Api:
             meta["name"] = meta["generateName"] + rand_suffix()
         if meta.get("managedFields"):
             meta.pop("managedFields")  # the API server recomputes them
+        _no_rv_on_create(meta)
         manager = req.manager()
         dry = req.dry_run
         return self._write(kind, ns, meta.get("name", ""), None, obj, req, dry, manager=manager, code=201)
@@ -431,6 +432,8 @@ class Api:
         old = self.store.get(self.key(kind), ns, name)
         if old is not None and meta.get("resourceVersion") and meta["resourceVersion"] != old["metadata"]["resourceVersion"]:
             raise rv_conflict(kind, name)
+        if old is None:
+            _no_rv_on_create(meta)
         node = self.node(kind)
         now = now_rfc3339()
         live = copy.deepcopy(old) if old is not None else None
@@ -503,6 +506,11 @@ class Api:
                 obj["status"] = {"phase": "Active"}
         if kind.kind == "Service" and not kind.crd:
             self._allocate_service(obj, old)
+        if kind.kind == "Secret" and not kind.crd and obj.get("stringData"):
+            # stringData is write-only: the conversion folds it into data
+            data = obj.setdefault("data", {})
+            for k, v in obj.pop("stringData").items():
+                data[k] = base64.b64encode((v or "").encode()).decode()
         if kind.crd:
             self._knative_mutate(obj, old, req)
         K.apply_defaults(kind, obj)
@@ -810,6 +818,14 @@ def _labels_match(reqs, obj):
 def _fields_match(reqs, obj):
     from .store import fields_match
     return fields_match(reqs, obj)
+
+
+def _no_rv_on_create(meta):
+    """kube-apiserver refuses a create (or an apply that creates) whose
+    object carries a resourceVersion it can parse (a 500 without a reason)."""
+    rv = meta.get("resourceVersion")
+    if isinstance(rv, str) and rv.isdigit() and int(rv) > 0:
+        raise ApiStatus(500, "", "resourceVersion should not be set on objects to be created")
 
 
 def _dedupe(errs):
