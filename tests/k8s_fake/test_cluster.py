@@ -67,7 +67,7 @@ check(r.status == 201 and r.json["spec"]["clusterIP"].startswith("10.96.") and r
 fake.request("PATCH", DEP + "/web", json.dumps({"spec": {"template": {"spec": {"containers": [
     {"name": "web", "ports": [{"containerPort": 8080, "name": "http"}]}]}}}}),
     ctype="application/strategic-merge-patch+json")
-sl = fake.wait_for(EPS, lambda o: any(len(i.get("endpoints") or []) == 2 and i["ports"][0].get("port") == 8080
+sl = fake.wait_for(EPS, lambda o: any(len(i.get("endpoints") or []) == 2 and (i.get("ports") or [{}])[0].get("port") == 8080
                                       for i in o["items"]), timeout=5).json["items"]
 check(len(sl) == 1 and sl[0]["metadata"]["labels"]["kubernetes.io/service-name"] == "web"
       and sl[0]["metadata"]["ownerReferences"][0]["kind"] == "Service" and sl[0]["addressType"] == "IPv4"

@@ -302,7 +302,6 @@ ENUMS = {
     ("io.k8s.api.batch.v1.CronJobSpec", "concurrencyPolicy"): ["Allow", "Forbid", "Replace"],
     ("io.k8s.api.batch.v1.JobSpec", "completionMode"): ["Indexed", "NonIndexed"],
     ("io.k8s.api.autoscaling.v2.MetricSpec", "type"): ["ContainerResource", "External", "Object", "Pods", "Resource"],
-    ("io.k8s.api.autoscaling.v2.MetricTarget", "type"): ["AverageValue", "Utilization", "Value"],
     ("io.k8s.api.autoscaling.v2.HPAScalingRules", "selectPolicy"): ["Disabled", "Max", "Min"],
     ("io.k8s.api.autoscaling.v2.HPAScalingPolicy", "type"): ["Percent", "Pods"],
     ("io.k8s.api.networking.v1.NetworkPolicyPort", "protocol"): ["SCTP", "TCP", "UDP"],
@@ -622,6 +621,42 @@ def _template_matches(sel, tmpl, path, errs):
                                "`selector` does not match template `labels`"))
 
 
+def _hpa_target(metric_type, src, path, errs):
+    """autoscaling/v2 metric targets as the HPA validation checks them."""
+    tgt = src.get("target") if isinstance(src, dict) else None
+    p = path + ".target"
+    if not isinstance(tgt, dict):
+        errs.append(FieldError("required", p, detail="must specify a metric target"))
+        return
+    t = tgt.get("type")
+    if not t:
+        errs.append(FieldError("required", p + ".type", detail="must specify a metric target type"))
+    elif t not in ("Utilization", "Value", "AverageValue"):
+        errs.append(FieldError("invalid", p + ".type", t, "must be either Utilization, Value, or AverageValue"))
+    for f in ("value", "averageValue"):
+        if f in tgt:
+            try:
+                if quantity_value(tgt[f]) <= 0:
+                    errs.append(FieldError("invalid", "%s.%s" % (p, f), tgt[f], "must be positive"))
+            except QuantityError:
+                pass
+    au = tgt.get("averageUtilization")
+    if isinstance(au, int) and au < 1:
+        errs.append(FieldError("invalid", p + ".averageUtilization", au, "must be greater than 0"))
+    if metric_type in ("Resource", "ContainerResource"):
+        if au is None and "averageValue" not in tgt:
+            errs.append(FieldError("required", p + ".averageUtilization",
+                                   detail="must set either a target raw value or a target utilization"))
+        if au is not None and "averageValue" in tgt:
+            errs.append(FieldError("forbidden", p + ".averageValue",
+                                   detail="may not set both a target raw value and a target utilization"))
+    elif metric_type == "Pods":
+        if "averageValue" not in tgt:
+            errs.append(FieldError("required", p + ".averageValue", detail="must specify a positive target averageValue"))
+    elif "value" not in tgt and "averageValue" not in tgt:
+        errs.append(FieldError("required", p + ".value", detail="must set either a target value or averageValue"))
+
+
 CRON_FIELD = re.compile(r"^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?)*$")
 CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 
@@ -685,6 +720,8 @@ def kind_errors(kind, obj):
             if member and not m.get(member):
                 errs.append(FieldError("required", "spec.metrics[%d].%s" % (i, member),
                                        detail="must populate information for the given metric source"))
+            elif member:
+                _hpa_target(t, m[member], "spec.metrics[%d].%s" % (i, member), errs)
     elif k in ("Job", "CronJob"):
         if k == "CronJob":
             sched = spec.get("schedule", "")
