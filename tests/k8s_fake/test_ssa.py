@@ -137,14 +137,18 @@ check("proxy" in cs and [e["name"] for e in cs["mixed"]["env"]] == ["A", "B"],
       "re-applying the first config keeps what the other applier owns")
 
 # ---- dryRun, status, generation, omitted fields get defaults back
+# (the rollout's status writes move the resourceVersion: let it settle first)
+fake.wait_for(DEP + "/mixed", lambda o: (o.get("status") or {}).get("availableReplicas") == 1, timeout=5)
 before = fake.get(DEP + "/mixed").json
 dry = copy.deepcopy(app)
 dry["spec"]["replicas"] = 9
 r = fake.apply(DEP + "/mixed", dry, manager="fedbroker", dry=True)
 after = fake.get(DEP + "/mixed").json
-check(r.status == 200 and r.json["spec"]["replicas"] == 9 and after["spec"]["replicas"] == 1
+check(r.status == 200 and r.json["spec"]["replicas"] == 9 and after["spec"] == before["spec"]
+      and after["metadata"]["generation"] == before["metadata"]["generation"]
       and after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"],
-      "dryRun=All answers the result and stores nothing")
+      "dryRun=All answers the result and stores nothing",
+      (before["metadata"]["resourceVersion"], after["metadata"]["resourceVersion"]))
 st = copy.deepcopy(app)
 st["status"] = {"replicas": 99, "availableReplicas": 99}
 r = fake.apply(DEP + "/mixed", st, manager="fedbroker")
