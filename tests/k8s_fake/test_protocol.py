@@ -236,4 +236,11 @@ check(e["method"] == "PATCH" and e["path"] == "/api/v1/namespaces/default/config
 names = [(o["kind"], o["metadata"]["name"]) for o in fake.objects()]
 check(("Namespace", "default") in names and ("ConfigMap", "logged") not in names and ("Deployment", "f") in names,
       "the dump has every stored object (and not the dry run)")
+fake.ctl("POST", "faults", {"count": 5, "status": 500})
+fake.ctl("POST", "reset")
+names = {(o["kind"], o["metadata"]["name"]) for o in fake.objects()}
+check({n for n in names if n[0] == "Namespace"} == {("Namespace", n) for n in
+                                                   ("default", "kube-system", "kube-public", "kube-node-lease")}
+      and ("Deployment", "f") not in names and fake.log() == [] and fake.get("/api/v1/namespaces").status == 200,
+      "reset: a new cluster, an empty log, no pending faults", sorted(names))
 done()
