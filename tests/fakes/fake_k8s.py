@@ -167,6 +167,10 @@ class Handler(BaseHTTPRequestHandler):
         if isinstance(body, str):
             body = body.encode()
         fault = getattr(self, "fault", None) or {}
+        # Logged before the answer leaves: a client that reads the log right
+        # after its response must find the status there.
+        if hasattr(self, "log_entry"):
+            self.log_entry.setdefault("status", code)
         self.send_response(code)
         self.send_header("Audit-Id", self.audit_id)
         if not any(k == "Cache-Control" for k, _ in (headers or [])):
@@ -188,8 +192,6 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(trickle / 1000.0)
         else:
             self.wfile.write(body)
-        if hasattr(self, "log_entry"):
-            self.log_entry.setdefault("status", code)
 
     def _status(self, err, headers=None):
         self.log_entry["status"] = err.code

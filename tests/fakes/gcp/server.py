@@ -107,6 +107,10 @@ class Handler(BaseHTTPRequestHandler):
             body = json.dumps(body, indent=2)
         if isinstance(body, str):
             body = body.encode()
+        # Logged before the answer leaves: a client that reads the log right
+        # after its response must find the status there.
+        if self.entry is not None:
+            self.entry["status"] = status
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -115,8 +119,6 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        if self.entry is not None:
-            self.entry["status"] = status
 
     def _reset_connection(self):
         try:
