@@ -16,7 +16,8 @@ core_libfbcore_la_SOURCES = \
 	core/base/diag.c core/base/diag.h \
 	core/base/call.c core/base/call.h \
 	core/http/http.c core/http/http.h core/http/http_policy.c \
-	core/host/host.c core/host/registry.c core/host/conformance.c \
+	core/host/host.c core/host/registry.c core/host/elf.c core/host/elf.h \
+	core/host/conformance.c \
 	core/state/store.c core/state/writer.c core/state/writer.h \
 	core/state/state.h core/state/lock.c core/state/lock.h \
 	core/broker/broker.c core/broker/broker.h core/broker/config.c core/broker/recover.c \
@@ -58,22 +59,21 @@ core_libfbcore_la_SOURCES += \
 nodist_core_libfbcore_la_SOURCES = core/spec/spec_schema_data.c
 BUILT_SOURCES += core/spec/spec_schema_data.c
 CLEANFILES += core/spec/spec_schema_data.c
-core/spec/spec_schema_data.c: $(top_srcdir)/schemas/workload.v1.schema.json $(top_srcdir)/schemas/embed.sh
+core/spec/spec_schema_data.c: $(top_srcdir)/schemas/workload.v1.schema.json $(FB_EMBED)
 	$(AM_V_GEN)$(MKDIR_P) core/spec && \
-	$(SHELL) $(top_srcdir)/schemas/embed.sh fbi_spec_schema_data \
-	  $(top_srcdir)/schemas/workload.v1.schema.json > $@.tmp && mv $@.tmp $@
+	$(SHELL) $(FB_EMBED) fbi_spec_schema_data=$(top_srcdir)/schemas/workload.v1.schema.json \
+	  > $@.tmp && mv $@.tmp $@
 # The broker configuration's schema, embedded the same way (broker/config.c).
 nodist_core_libfbcore_la_SOURCES += core/broker/config_schema_data.c
 BUILT_SOURCES += core/broker/config_schema_data.c
 CLEANFILES += core/broker/config_schema_data.c
-core/broker/config_schema_data.c: $(top_srcdir)/schemas/config.v1.schema.json $(top_srcdir)/schemas/embed.sh
+core/broker/config_schema_data.c: $(top_srcdir)/schemas/config.v1.schema.json $(FB_EMBED)
 	$(AM_V_GEN)$(MKDIR_P) core/broker && \
-	$(SHELL) $(top_srcdir)/schemas/embed.sh fbi_config_schema_data \
-	  $(top_srcdir)/schemas/config.v1.schema.json > $@.tmp && mv $@.tmp $@
+	$(SHELL) $(FB_EMBED) fbi_config_schema_data=$(top_srcdir)/schemas/config.v1.schema.json \
+	  > $@.tmp && mv $@.tmp $@
 fbspecschemadir = $(pkgdatadir)/schemas
 dist_fbspecschema_DATA = schemas/workload.v1.schema.json schemas/catalog.v1.schema.json \
 	schemas/config.v1.schema.json
-EXTRA_DIST += schemas/embed.sh
 fedbroker_SOURCES += core/cli/cmd_validate.c
 
 # The catalog (catalog/local.mk generates core/catalog/catalog_data.c).

@@ -11,17 +11,18 @@ quantum_libfbq_la_SOURCES = \
 	quantum/sim.c quantum/qasm3.c
 nodist_quantum_libfbq_la_SOURCES = quantum/fbq_headers.c
 quantum_libfbq_la_LIBADD = -lm
-EXTRA_DIST += quantum/qelib1.inc quantum/stdgates.inc quantum/qelib1_qiskit.inc quantum/embed.sh \
+EXTRA_DIST += quantum/qelib1.inc quantum/stdgates.inc quantum/qelib1_qiskit.inc\
 	quantum/SOURCE.md quantum/LICENSE.openqasm
 BUILT_SOURCES += quantum/fbq_headers.c
 CLEANFILES += quantum/fbq_headers.c
 
 # The standard headers are embedded so `include "qelib1.inc";` needs no file.
 quantum/fbq_headers.c: $(top_srcdir)/quantum/qelib1.inc $(top_srcdir)/quantum/stdgates.inc \
-		$(top_srcdir)/quantum/qelib1_qiskit.inc $(top_srcdir)/quantum/embed.sh
+		$(top_srcdir)/quantum/qelib1_qiskit.inc $(FB_EMBED)
 	$(AM_V_GEN)$(MKDIR_P) quantum && \
-	$(SHELL) $(top_srcdir)/quantum/embed.sh $(top_srcdir)/quantum/qelib1.inc \
-	  $(top_srcdir)/quantum/stdgates.inc $(top_srcdir)/quantum/qelib1_qiskit.inc > $@.tmp && mv $@.tmp $@
+	$(SHELL) $(FB_EMBED) -i fbq_int.h fbq_hdr_qelib1=$(top_srcdir)/quantum/qelib1.inc \
+	  fbq_hdr_stdgates=$(top_srcdir)/quantum/stdgates.inc \
+	  fbq_hdr_qelib1_qiskit=$(top_srcdir)/quantum/qelib1_qiskit.inc > $@.tmp && mv $@.tmp $@
 
 # Benchmarks (not part of make check): `make bench-quantum`, see
 # bench/README-quantum.md.

@@ -26,7 +26,6 @@ void fb_diag_free(fb_diag *d)
     if (!d) return;
     for (size_t i = 0; i < d->n; i++) item_free(&d->items[i]);
     free(d->items);
-    free(d->file);
     free(d);
 }
 
@@ -55,7 +54,7 @@ void fb_diag_add(fb_diag *d, fb_severity sev, const char *file, int line,
     }
     fbi_diag_item *it = &d->items[d->n++];
     it->sev = sev;
-    it->file = dup_or_null(file ? file : d->file);
+    it->file = dup_or_null(file);
     it->line = line;
     it->column = column;
     it->pointer = dup_for(d, pointer);
@@ -74,12 +73,6 @@ size_t fb_diag_errors(const fb_diag *d)
     for (size_t i = 0; d && i < d->n; i++)
         if (d->items[i].sev == FB_SEV_ERROR) n++;
     return n;
-}
-
-void fb_diag_set_file(fb_diag *d, const char *file)
-{
-    free(d->file);
-    d->file = dup_or_null(file);
 }
 
 void fb_diag_move(fb_diag *dst, fb_diag *src)

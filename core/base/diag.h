@@ -19,7 +19,6 @@ struct fbi_call; /* host per-call state, see host.c */
 struct fb_diag {
     fbi_diag_item *items;
     size_t n, cap;
-    char *file;              /* default file for new items */
     struct fbi_call *call;   /* set while the diag is a driver call context */
 };
 

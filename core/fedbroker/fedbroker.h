@@ -37,8 +37,6 @@ void fb_diag_add(fb_diag *d, fb_severity sev, const char *file, int line,
                  const char *detail);
 size_t fb_diag_count(const fb_diag *d);
 size_t fb_diag_errors(const fb_diag *d);
-/* Default file name for diagnostics added without one (copied). */
-void fb_diag_set_file(fb_diag *d, const char *file);
 /* Moves every diagnostic of src to the end of dst; src is left empty. */
 void fb_diag_move(fb_diag *dst, fb_diag *src);
 /* Item access (borrowed strings; NULL when absent). */
@@ -92,9 +90,6 @@ fb_status fb_registry_context(fb_registry *r, const char *name,
 /* Sets the configuration JSON text (object of driver name -> settings) used
  * by fb_registry_context; copied. */
 void fb_registry_set_config(fb_registry *r, const char *config_json);
-/* Number of exported (defined, global, default-visibility) dynamic symbols
- * in an ELF shared object, or -1 with *err (new) when it is not one. */
-int fb_elf_exported_symbols(const char *file, char ***names, char **err);
 /* Names the capability bits as a comma-separated list into buf. */
 void fb_caps_describe(uint64_t caps, char *buf, size_t n);
 /* Checks caps against slots; returns 0 or -1 with the first problem (new). */
@@ -171,8 +166,6 @@ fb_status fb_store_list_results(fb_store *s, const char *tenant, const char *wor
 /* Appends an audit row (who did what); never holds secrets. */
 fb_status fb_store_audit(fb_store *s, const char *actor, const char *action,
                          const char *detail_json, fb_diag *diag);
-/* borrowed: the underlying sqlite3 handle, for modules that own tables. */
-struct sqlite3 *fb_store_db(fb_store *s);
 
 
 /* ---- portable specs (docs/spec.md) ---------------------------------------- */

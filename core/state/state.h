@@ -11,6 +11,10 @@
 /* How many backups taken before migrations are kept (the newest). */
 #define FBI_STATE_BACKUPS_KEPT 3
 
+/* borrowed: the store's sqlite3 handle, for tests that inspect the file's
+ * pragmas. Not for modules: every table belongs to store.c. */
+struct sqlite3 *fbi_store_db(fb_store *s);
+
 /* borrowed: the path of the store's file. */
 const char *fbi_store_path(fb_store *s);
 

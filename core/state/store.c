@@ -437,7 +437,7 @@ void fb_store_close(fb_store *s)
 }
 
 int fb_store_schema_version(fb_store *s) { return user_version(s->db); }
-struct sqlite3 *fb_store_db(fb_store *s) { return s->db; }
+struct sqlite3 *fbi_store_db(fb_store *s) { return s->db; }
 
 fb_status fb_store_begin(fb_store *s, fb_diag *diag)
 {

@@ -17,7 +17,7 @@ cat > "$out/config.h" <<CFG
 #define PACKAGE "fedbroker"
 #define PACKAGE_VERSION "fuzz"
 CFG
-sh "$top/schemas/embed.sh" fbi_spec_schema_data "$top/schemas/workload.v1.schema.json" \
+sh "$top/build-aux/embed.sh" fbi_spec_schema_data="$top/schemas/workload.v1.schema.json" \
     > "$out/spec_schema_data.c"
 # shellcheck disable=SC2046
 $CC -std=c11 -g -O1 -fno-omit-frame-pointer \

@@ -1,9 +1,10 @@
 /* check_kit_visibility.c - a module that links drivers/kit exports only
  * fb_driver_entry (the kit is built -fvisibility=hidden), read from its ELF
- * dynamic symbol table with core's fb_elf_exported_symbols and checked with
+ * dynamic symbol table with core's fbi_elf_exported_symbols and checked with
  * dlopen/dlsym. */
 #include "config.h"
 #include "fedbroker/fedbroker.h"
+#include "host/elf.h"
 
 #include <check.h>
 #include <dlfcn.h>
@@ -16,7 +17,7 @@ START_TEST(only_the_entry_point)
 {
     char **names = NULL;
     char *err = NULL;
-    int n = fb_elf_exported_symbols(PROBE, &names, &err);
+    int n = fbi_elf_exported_symbols(PROBE, &names, &err);
     ck_assert_msg(n >= 0, "%s: %s", PROBE, err ? err : "?");
     for (int i = 0; i < n; i++) {
         ck_assert_msg(strcmp(names[i], "fb_driver_entry") == 0, "%s exports %s", PROBE, names[i]);

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "fbtest.h"
 #include "fedbroker/fedbroker.h"
+#include "host/elf.h"
 #include "base/util.h"
 
 #include <stdio.h>
@@ -209,7 +210,7 @@ START_TEST(exported_symbol_count)
 {
     char **names = NULL, *err = NULL;
     char *p = fbi_xasprintf("%s/testdrv.so", getenv("TESTDRV_DIR"));
-    int n = fb_elf_exported_symbols(p, &names, &err);
+    int n = fbi_elf_exported_symbols(p, &names, &err);
     ck_assert_int_eq(n, 1);
     ck_assert_str_eq(names[0], "fb_driver_entry");
     for (int i = 0; i < n; i++) free(names[i]);

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "fbtest.h"
 #include "fedbroker/fedbroker.h"
+#include "state/state.h"
 #include "base/util.h"
 #include "state/lock.h"
 #include "state/writer.h"
@@ -44,7 +45,7 @@ START_TEST(creates_and_migrates)
     fb_store *s = open_store();
     ck_assert_int_ge(fb_store_schema_version(s), 1);
     sqlite3_stmt *st;
-    ck_assert_int_eq(sqlite3_prepare_v2(fb_store_db(s), "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(fbi_store_db(s), "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
     ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
     ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
     sqlite3_finalize(st);
@@ -59,7 +60,7 @@ END_TEST
 START_TEST(refuses_newer_schema)
 {
     fb_store *s = open_store();
-    ck_assert_int_eq(sqlite3_exec(fb_store_db(s), "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(fbi_store_db(s), "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
     fb_store_close(s);
     fb_diag *d = fb_diag_new();
     ck_assert_int_eq(fb_store_open(dbpath, &s, d), FB_INVALID);
