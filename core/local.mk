@@ -45,7 +45,8 @@ fedbroker_SOURCES = \
 	core/cli/cmd_drivers_test.c \
 	core/cli/common.c \
 	core/cli/cmd_render.c \
-	core/cli/cmd_deploy.c
+	core/cli/deploy.c core/cli/deploy.h \
+	core/cli/cmd_apply.c core/cli/cmd_status.c core/cli/cmd_destroy.c core/cli/cmd_discover.c
 fedbroker_SOURCES += core/cli/cmd_solve.c core/cli/cmd_plan.c
 fedbroker_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
 

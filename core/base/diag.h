@@ -3,6 +3,7 @@
 #ifndef FB_DIAG_H
 #define FB_DIAG_H
 
+#include <jansson.h>
 #include "fedbroker/fedbroker.h"
 
 typedef struct fbi_diag_item {
@@ -14,12 +15,16 @@ typedef struct fbi_diag_item {
     char *detail;
 } fbi_diag_item;
 
-struct fbi_call; /* host per-call state, see host.c */
+struct fbi_call; /* the per-call context, see base/call.h */
 
 struct fb_diag {
     fbi_diag_item *items;
     size_t n, cap;
     struct fbi_call *call;   /* set while the diag is a driver call context */
 };
+
+/* The diagnostics as the JSON array fb_diag_to_json prints (new), for core
+ * code that puts them into a JSON document without a text round trip. */
+json_t *fbi_diag_json(const fb_diag *d);
 
 #endif

@@ -1,0 +1,110 @@
+/* cmd_discover.c - discover: what the drivers find in the clouds, tracked or not. */
+#include "config.h"
+#include "cli.h"
+#include "cli/deploy.h"
+#include "base/call.h"
+#include "spec/spec.h"
+#include "base/util.h"
+#include "state/lock.h"
+#include "state/state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int fbc_cmd_discover(int argc, char **argv)
+{
+    const char *format = NULL, *provider = NULL;
+    fbc_opt opts[] = {
+        {"provider", "NAME", "only this driver", &provider, NULL, NULL},
+        {"format", "FMT", "table or json", &format, NULL, NULL},
+        {NULL, NULL, NULL, NULL, NULL, NULL},
+    };
+    char **pos;
+    int npos, rc;
+    if (!fbc_parse(argc, argv, opts, "fedbroker discover [--provider NAME] [--format table|json]",
+                   "Lists what every driver that can discover finds in its configured regions,\n"
+                   "marks what fedbroker manages (by its tags) and whether the store tracks it:\n"
+                   "'untracked' is a managed resource the store does not know (another broker's,\n"
+                   "or left by a crash), 'unmanaged' is not fedbroker's. Changes nothing.",
+                   &pos, &npos, &rc))
+        return rc;
+    free(pos);
+    fbc_format fmt;
+    if (fbc_format_parse(format, (1u << FBC_FMT_TABLE) | (1u << FBC_FMT_JSON), &fmt) != 0)
+        return FB_EXIT_USAGE;
+    fbi_broker b;
+    fb_store *store = NULL;
+    if ((rc = fbc_open_broker(&b)) != FB_EXIT_OK) return rc;
+    if ((rc = fbc_open_store(&store)) != FB_EXIT_OK) {
+        fbi_broker_close(&b);
+        return rc;
+    }
+    char *dj = NULL;
+    fb_diag *d = fb_diag_new();
+    fb_store_list_deployments(store, NULL, NULL, &dj, d);
+    json_t *deps = json_loads(dj ? dj : "[]", 0, NULL);
+    free(dj);
+    json_t *out = json_array();
+    for (size_t i = 0; i < fb_registry_count(b.reg); i++) {
+        const fb_driver *drv = fb_registry_get(b.reg, i);
+        if (!(drv->caps & FB_CAP_DISCOVER)) continue;
+        if (provider && strcmp(provider, drv->name) != 0) continue;
+        fb_driver_ctx *ctx;
+        fb_diag *dd = fb_diag_new();
+        char *o = NULL;
+        fbi_call call;
+        json_t *res = NULL;
+        fb_status st = fb_registry_context(b.reg, drv->name, &drv, &ctx, dd);
+        if (st == FB_OK) {
+            fbi_call_begin(&call, dd, drv->name);
+            st = drv->discover(ctx, "{\"regions\":[]}", &o, dd);
+            res = o ? json_loads(o, 0, NULL) : NULL;
+            fbi_call_redact_json(&call, res); /* what the provider said, before printing */
+            fbi_call_end(&call, dd);
+        }
+        if (st != FB_OK) rc = FB_EXIT_FAILURE;
+        fbc_item_diag(drv->name, dd);
+        free(o);
+        size_t k;
+        json_t *r;
+        json_array_foreach(json_object_get(res, "resources"), k, r) {
+            const char *id = json_string_value(json_object_get(r, "id"));
+            int tracked = 0;
+            size_t m, q;
+            json_t *dep, *rec;
+            json_array_foreach(deps, m, dep) {
+                if (strcmp(fbc_dep_str(dep, "provider"), drv->name)) continue;
+                json_array_foreach(json_object_get(dep, "resources"), q, rec)
+                    if (id && !strcmp(fbc_dep_str(rec, "id"), id)) tracked = 1;
+            }
+            json_t *row = json_deep_copy(r);
+            json_object_set_new(row, "provider", json_string(drv->name));
+            json_object_set_new(row, "tracked", json_boolean(tracked));
+            json_array_append_new(out, row);
+        }
+        json_decref(res);
+        fb_diag_free(dd);
+    }
+    if (fmt == FBC_FMT_JSON) {
+        fbc_print_json(out);
+    } else {
+        printf("%-10s %-16s %-20s %-10s %-12s %s\n", "PROVIDER", "REGION", "TYPE", "STATE",
+               "WORKLOAD", "ID");
+        size_t k;
+        json_t *r;
+        json_array_foreach(out, k, r) {
+            int managed = json_is_true(json_object_get(r, "managed"));
+            int tracked = json_is_true(json_object_get(r, "tracked"));
+            printf("%-10s %-16s %-20s %-10s %-12s %s\n", fbc_dep_str(r, "provider"), fbc_dep_str(r, "region"),
+                   fbc_dep_str(r, "type"), !managed ? "unmanaged" : tracked ? "tracked" : "untracked",
+                   fbc_dep_str(r, "workload"), fbc_dep_str(r, "id"));
+        }
+    }
+    json_decref(out);
+    json_decref(deps);
+    fb_diag_free(d);
+    fb_store_close(store);
+    fbi_broker_close(&b);
+    return rc;
+}
+
