@@ -21,7 +21,14 @@
 #define LAMBDA_MAX_ZIP (50u * 1024 * 1024)          /* direct upload, zipped */
 #define LAMBDA_MAX_UNZIPPED (250u * 1024 * 1024)    /* unzipped package */
 #define LAMBDA_POLLS 60
+/* A public function URL needs two statements in the function's policy:
+ * lambda:InvokeFunctionUrl for "*" (condition FunctionUrlAuthType NONE)
+ * and, for URLs created since October 2025, lambda:InvokeFunction for "*"
+ * limited to calls through the URL (InvokedViaFunctionUrl), so direct
+ * invocation is not opened to everyone (Lambda developer guide, "Control
+ * access to Lambda function URLs"). The statement ids are the console's. */
 #define URL_PERMISSION_SID "FunctionURLAllowPublicAccess"
+#define URL_INVOKE_SID "FunctionURLAllowInvokeAction"
 
 /* ---- runtimes ------------------------------------------------------------------ */
 
@@ -316,6 +323,17 @@ static char *fn_path(const char *version, const char *name, const char *suffix)
     return fbk_xasprintf("/%s/functions/%s%s", version, name, suffix);
 }
 
+/* AddPermission's body for a public URL's statement k (0: InvokeFunctionUrl,
+ * 1: InvokeFunction through the URL only). new. */
+static json_t *url_permission(int k)
+{
+    if (k == 0)
+        return json_pack("{s:s,s:s,s:s,s:s}", "StatementId", URL_PERMISSION_SID, "Action",
+                         "lambda:InvokeFunctionUrl", "Principal", "*", "FunctionUrlAuthType", "NONE");
+    return json_pack("{s:s,s:s,s:s,s:b}", "StatementId", URL_INVOKE_SID, "Action",
+                     "lambda:InvokeFunction", "Principal", "*", "InvokedViaFunctionUrl", 1);
+}
+
 /* The create path, with the code already packaged. new array. */
 static json_t *create_docs(aws_ctx *ctx, const lam *l, const char *zip_b64)
 {
@@ -346,10 +364,9 @@ static json_t *create_docs(aws_ctx *ctx, const lam *l, const char *zip_b64)
     }
     if (l->url == 1) {
         char *p = fn_path("2015-03-31", l->name, "/policy");
-        json_array_append_new(docs, doc("lambda", "AddPermission", "POST", p, l->region,
-            json_pack("{s:s,s:s,s:s,s:s}", "StatementId", URL_PERMISSION_SID, "Action",
-                      "lambda:InvokeFunctionUrl", "Principal", "*", "FunctionUrlAuthType",
-                      "NONE")));
+        for (int k = 0; k < 2; k++)
+            json_array_append_new(docs, doc("lambda", "AddPermission", "POST", p, l->region,
+                                            url_permission(k)));
         free(p);
     }
     return docs;
@@ -531,6 +548,33 @@ static int exists_ok(const aws_res *res)
     return res->status == 409 || (res->code && strstr(res->code, "ResourceConflict"));
 }
 
+/* Which of a public URL's statements (url_permission) the function's
+ * policy holds, by statement id: bit k for statement k. No policy is 0. */
+static fb_status url_permissions(const call *c, const char *name, int *present)
+{
+    *present = 0;
+    char *p = fn_path("2015-03-31", name, "/policy");
+    aws_req rq;
+    aws_res res;
+    fb_status st = lcall(c, "GetPolicy", "GET", p, NULL, NULL, FB_HTTP_IDEMPOTENT, &rq, &res);
+    free(p);
+    if (st != FB_OK) return st;
+    if (res.err != FB_OK && res.err != FB_NOTFOUND) st = aws_fail(c->diag, &rq, &res, NULL);
+    /* the policy is a JSON document inside a string */
+    json_t *pol = res.err == FB_OK && aws_str(res.body, "Policy")
+                      ? json_loads(aws_str(res.body, "Policy"), 0, NULL) : NULL;
+    size_t i;
+    const json_t *stmt;
+    json_array_foreach(json_object_get(pol, "Statement"), i, stmt) {
+        const char *sid = aws_str(stmt, "Sid");
+        if (sid && !strcmp(sid, URL_PERMISSION_SID)) *present |= 1;
+        if (sid && !strcmp(sid, URL_INVOKE_SID)) *present |= 2;
+    }
+    json_decref(pol);
+    aws_res_clear(&res);
+    return st;
+}
+
 /* Makes the function URL match the spec. state gets "url". */
 static fb_status ensure_url(const call *c, const lam *l, int existed, json_t *state)
 {
@@ -559,7 +603,7 @@ static fb_status ensure_url(const call *c, const lam *l, int existed, json_t *st
         } else if (st == FB_OK && res.err != FB_NOTFOUND) {
             st = aws_fail(c->diag, &rq, &res, NULL);
         }
-        if (st == FB_OK) aws_res_clear(&res);
+        aws_res_clear(&res);
     }
     if (st == FB_OK && want && !have) {
         json_t *body = json_pack("{s:s}", "AuthType", want);
@@ -576,18 +620,24 @@ static fb_status ensure_url(const call *c, const lam *l, int existed, json_t *st
             st = aws_fail(c->diag, &rq, &res, NULL);
         }
         aws_res_clear(&res);
-        if (st == FB_OK && want && l->url == 1) {
-            char *pp = fn_path("2015-03-31", l->name, "/policy");
-            json_t *pb = json_pack("{s:s,s:s,s:s,s:s}", "StatementId", URL_PERMISSION_SID,
-                                   "Action", "lambda:InvokeFunctionUrl", "Principal", "*",
-                                   "FunctionUrlAuthType", "NONE");
+    }
+    /* A public URL's two statements: added when missing (a URL kept from
+     * before October 2025 may have only the first); a repeat is an
+     * "exists" answer, which is fine. */
+    if (st == FB_OK && l->url == 1) {
+        int present = 0;
+        if (have) st = url_permissions(c, l->name, &present);
+        char *pp = fn_path("2015-03-31", l->name, "/policy");
+        for (int k = 0; k < 2 && st == FB_OK; k++) {
+            if (present & (1 << k)) continue;
+            json_t *pb = url_permission(k);
             st = lcall(c, "AddPermission", "POST", pp, NULL, pb, FB_HTTP_IDEMPOTENT, &rq, &res);
             json_decref(pb);
-            free(pp);
             if (st == FB_OK && res.err != FB_OK && !exists_ok(&res))
                 st = aws_fail(c->diag, &rq, &res, NULL);
             aws_res_clear(&res);
         }
+        free(pp);
     }
     free(p);
     return st;
@@ -1000,6 +1050,18 @@ fb_status aws_lambda_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_di
                                               : want_url == 2 ? json_string("AWS_IAM") : NULL,
                           res.err == FB_OK ? aws_copy(json_object_get(res.body, "AuthType"))
                                            : NULL);
+            const char *auth = res.err == FB_OK ? aws_str(res.body, "AuthType") : NULL;
+            int present = 0;
+            /* a public URL answers only with both statements */
+            if (st == FB_OK && have_w && want_url == 1 && auth && !strcmp(auth, "NONE") &&
+                (st = url_permissions(&c, name, &present)) == FB_OK) {
+                json_t *live_perm = json_array();
+                if (present & 1) json_array_append_new(live_perm, json_string("lambda:InvokeFunctionUrl"));
+                if (present & 2) json_array_append_new(live_perm, json_string("lambda:InvokeFunction"));
+                aws_drift(dr, "url.permissions",
+                          json_pack("[s,s]", "lambda:InvokeFunctionUrl", "lambda:InvokeFunction"),
+                          live_perm);
+            }
             aws_res_clear(&res);
         }
     }

@@ -81,8 +81,13 @@ for target, specs, what in (("aws:us-east-1", [fn_spec], "Lambda"),
           f"{what}: the requests are exactly render's documents", (docs, reqs))
 ops = [json.loads(r["body"]) for r in json.loads(dry("aws:us-east-1", fn_spec)[1])]
 ck.ok(ops[0].get("FunctionName") == "demo-hello" and "ZipFile" in ops[0].get("Code", {})
-      and ops[1] == {"AuthType": "NONE"} and ops[2].get("Action") == "lambda:InvokeFunctionUrl",
-      "Lambda create path: CreateFunction (zip), CreateFunctionUrlConfig NONE, AddPermission", ops)
+      and ops[1] == {"AuthType": "NONE"}
+      and ops[2] == {"StatementId": "FunctionURLAllowPublicAccess", "Action": "lambda:InvokeFunctionUrl",
+                     "Principal": "*", "FunctionUrlAuthType": "NONE"}
+      and ops[3] == {"StatementId": "FunctionURLAllowInvokeAction", "Action": "lambda:InvokeFunction",
+                     "Principal": "*", "InvokedViaFunctionUrl": True} and len(ops) == 4,
+      "Lambda create path: CreateFunction (zip), CreateFunctionUrlConfig NONE, the URL's two AddPermission "
+      "(InvokeFunction only through the URL)", ops)
 rc, out, err = dry("aws:eu-west-1", ctr_spec)
 targets = [r["headers"].get("X-Amz-Target") for r in json.loads(out)]
 ck.ok(targets == ["AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
