@@ -116,6 +116,27 @@ static int env_name_ok(const char *k)
     return 1;
 }
 
+/* The region of an ECR image URI (ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn]/REPO...)
+ * into out; 0 when the image is not in ECR. */
+static int ecr_image_region(const char *image, char *out, size_t outsz)
+{
+    const char *p = image;
+    size_t digits = strspn(p, "0123456789");
+    if (digits != 12) return 0;
+    p += 12;
+    if (!strncmp(p, ".dkr.ecr-fips.", 14)) p += 14;
+    else if (!strncmp(p, ".dkr.ecr.", 9)) p += 9;
+    else return 0;
+    const char *dot = strchr(p, '.');
+    const char *slash = strchr(p, '/');
+    if (!dot || !slash || dot > slash || (size_t)(dot - p) >= outsz ||
+        strncmp(dot, ".amazonaws.com", 14) != 0)
+        return 0;
+    memcpy(out, p, (size_t)(dot - p));
+    out[dot - p] = '\0';
+    return 1;
+}
+
 fb_status aws_lambda_validate(aws_ctx *ctx, const json_t *w, const json_t *placement,
                               int checks, fb_diag *diag)
 {
@@ -214,15 +235,18 @@ fb_status aws_lambda_validate(aws_ctx *ctx, const json_t *w, const json_t *place
         WARN("/spec/scaling/minInstances",
              "aws: minInstances %lld is priced as Lambda provisioned concurrency, but apply does "
              "not configure it (it needs a published version or alias)", (long long)minimum);
-    size_t i;
-    const json_t *t;
-    json_array_foreach(json_object_get(spec, "triggers"), i, t) {
-        if (json_object_get(t, "http")) continue;
-        char ptr[64];
-        snprintf(ptr, sizeof ptr, "/spec/triggers/%zu", i);
-        WARN(ptr, "aws: only HTTP triggers (function URLs) are wired by this driver; "
-                  "the function is deployed without this trigger");
-    }
+    /* Lambda pulls an image only from ECR in the function's own region */
+    char ecr_region[32];
+    if (l.image && l.region && ecr_image_region(l.image, ecr_region, sizeof ecr_region) &&
+        strcmp(ecr_region, l.region) != 0)
+        ERR("/spec/image",
+            "aws: image %s is in the ECR registry of %s, but the function would run in %s; Lambda "
+            "pulls images only from ECR in the function's own region\nreplicate the repository to "
+            "%s (ECR replication) and use that image URI, or place the workload in %s "
+            "(spec.placement.regions: [\"aws:%s\"])", l.image, ecr_region, l.region, l.region,
+            ecr_region, ecr_region);
+    /* schedule and queue triggers: triggers.c */
+    if (aws_triggers_validate(ctx, w, checks, diag)) bad = 1;
 #undef ERR
 #undef WARN
     lam_free(&l);
@@ -369,6 +393,8 @@ static json_t *create_docs(aws_ctx *ctx, const lam *l, const char *zip_b64)
                                             url_permission(k)));
         free(p);
     }
+    /* schedule and queue triggers after the function they invoke */
+    aws_triggers_documents(ctx, l->w, l->region, l->name, docs);
     return docs;
 }
 
@@ -413,10 +439,15 @@ static fb_status send_doc(const call *c, const json_t *d, aws_req *rq, aws_res *
 {
     const char *op = aws_str(d, "operation");
     const char *method = aws_str(d, "method");
-    uint32_t flags = !strcmp(op, "CreateFunction") ? 0 : FB_HTTP_IDEMPOTENT;
+    /* CreateFunction and CreateEventSourceMapping are not idempotent: sent
+     * once; CreateSchedule carries a ClientToken */
+    uint32_t flags = !strcmp(op, "CreateFunction") || !strcmp(op, "CreateEventSourceMapping") ? 0
+                   : !strcmp(op, "CreateSchedule") ? FB_HTTP_TOKEN_GUARDED : FB_HTTP_IDEMPOTENT;
     for (int attempt = 0;; attempt++) {
-        fb_status st = lcall(c, op, method, aws_str(d, "path"), NULL, json_object_get(d, "body"),
-                             flags, rq, res);
+        *rq = (aws_req){.api = aws_str(d, "api"), .op = op, .method = method,
+                        .path = aws_str(d, "path"), .body = json_object_get(d, "body"),
+                        .flags = flags};
+        fb_status st = aws_send(c->ctx, c->diag, c->creds, c->region, rq, res);
         if (st != FB_OK && !flags && !aws_host->dry_run(c->diag))
             fbk_diag(aws_host, c->diag, FB_SEV_NOTE, NULL,
                      "aws: %s was not answered; apply again: if Lambda created the function, "
@@ -796,6 +827,7 @@ fb_status aws_lambda_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag
     free(zip);
     call c = {ctx, diag, &creds, l.region};
     json_t *state = NULL, *live = NULL;
+    json_t *trig_state = json_array(), *trig_res = json_array(); /* triggers.c's */
     aws_req rq;
     aws_res res;
     memset(&res, 0, sizeof res);
@@ -841,17 +873,16 @@ fb_status aws_lambda_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag
             size_t i;
             json_t *d;
             json_array_foreach(docs, i, d) {
-                if (i == 0 || st != FB_OK) continue;
-                const char *op = aws_str(d, "operation");
-                if (!strcmp(op, "CreateFunctionUrlConfig")) {
-                    st = ensure_url(&c, &l, 0, state);
-                    break; /* ensure_url adds the permission too */
-                }
+                /* the concurrency here; the URL with its permissions and the
+                 * triggers below, which read before they create */
+                if (i == 0 || st != FB_OK || strcmp(aws_str(d, "operation"), "PutFunctionConcurrency"))
+                    continue;
                 st = send_doc(&c, d, &rq, &res);
                 if (st == FB_OK && res.err != FB_OK && !exists_ok(&res))
                     st = aws_fail(diag, &rq, &res, NULL);
                 aws_res_clear(&res);
             }
+            if (st == FB_OK && l.url) st = ensure_url(&c, &l, 0, state);
         } else if (st == FB_OK && exists_ok(&res)) {
             /* Created meanwhile (or by the attempt a 5xx hid): adopt it if ours. */
             aws_res_clear(&res);
@@ -886,6 +917,13 @@ fb_status aws_lambda_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag
             if (st == FB_OK) st = update_function(&c, &l, &live, create, sha, state);
         }
     }
+    /* the schedule and queue triggers, once the function is there; also
+     * removes those a previous apply made that the spec no longer has */
+    if (st == FB_OK && state)
+        st = aws_triggers_apply(ctx, &creds, w, l.region, l.name, aws_str(state, "functionArn"),
+                                json_object_get(in, "deployment"), trig_state, trig_res, diag);
+    if (st == FB_OK && json_array_size(trig_state))
+        json_object_set(state, "triggers", trig_state);
 done:
     if (st == FB_OK) {
         json_t *resources = json_array();
@@ -898,8 +936,11 @@ done:
             json_array_append_new(resources, json_pack("{s:s,s:O,s:s,s:s}", "type", "lambda-url",
                                                        "id", json_object_get(state, "url"),
                                                        "region", l.region, "name", l.name));
+        json_array_extend(resources, trig_res);
         *out = json_pack("{s:O,s:o}", "state", state, "resources", resources);
     }
+    json_decref(trig_state);
+    json_decref(trig_res);
     json_decref(state);
     json_decref(live);
     json_decref(docs);
@@ -1064,6 +1105,8 @@ fb_status aws_lambda_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_di
             }
             aws_res_clear(&res);
         }
+        if (st == FB_OK && have_w)
+            st = aws_triggers_observe(ctx, &creds, w, region, name, dep, dr, diag);
     }
     if (st == FB_OK) {
         *out = json_pack("{s:s,s:o}", "status", status, "drift", dr);
@@ -1105,6 +1148,9 @@ fb_status aws_lambda_destroy(aws_ctx *ctx, const json_t *dep, json_t *deleted, f
                      "managed-by=fedbroker tag); not deleting it", name, region);
             st = FB_CONFLICT;
         }
+        /* the triggers first (also when the function is gone already):
+         * schedules and mappings name it, queues feed them */
+        if (st == FB_OK) st = aws_triggers_destroy(ctx, &creds, region, name, dep, deleted, diag);
         if (st == FB_OK && found) {
             static const struct {
                 const char *op, *version, *suffix;
