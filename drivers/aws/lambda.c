@@ -440,9 +440,9 @@ static fb_status send_doc(const call *c, const json_t *d, aws_req *rq, aws_res *
     const char *op = aws_str(d, "operation");
     const char *method = aws_str(d, "method");
     /* CreateFunction and CreateEventSourceMapping are not idempotent: sent
-     * once; CreateSchedule carries a ClientToken */
+     * once; the others' repeats are "exists" answers */
     uint32_t flags = !strcmp(op, "CreateFunction") || !strcmp(op, "CreateEventSourceMapping") ? 0
-                   : !strcmp(op, "CreateSchedule") ? FB_HTTP_TOKEN_GUARDED : FB_HTTP_IDEMPOTENT;
+                                                                                 : FB_HTTP_IDEMPOTENT;
     for (int attempt = 0;; attempt++) {
         *rq = (aws_req){.api = aws_str(d, "api"), .op = op, .method = method,
                         .path = aws_str(d, "path"), .body = json_object_get(d, "body"),

@@ -11,9 +11,9 @@
  * Ownership: queues and mappings carry the fedbroker tags (managed-by,
  * workload, tenant, labels); schedules cannot be tagged (the API has no
  * tags for them), so a schedule is ours when its Description is the
- * workload's "fedbroker TENANT/NAME" (apply) or its target is our function
- * (destroy). Memory: the kit's rules (aws.h). Thread: verbs run on many
- * threads at once; nothing here is shared. */
+ * workload's "fedbroker TENANT/NAME" or its target is our function.
+ * Memory: the kit's rules (aws.h). Thread: verbs run on many threads at
+ * once; nothing here is shared. */
 #include "config.h"
 #include "aws.h"
 
@@ -332,9 +332,11 @@ static char *schedule_description(const json_t *w)
                          aws_str(md, "name") ? aws_str(md, "name") : "");
 }
 
-/* CreateSchedule's (token set) or UpdateSchedule's body. new. */
-static json_t *schedule_body(aws_ctx *ctx, const json_t *w, const trig *x, const char *region,
-                             const char *fn_arn, int with_token)
+/* CreateSchedule's and UpdateSchedule's body. No ClientToken: the name
+ * guards the create (a repeat is a ConflictException, and apply adopts the
+ * schedule it finds), and a token Scheduler remembered could answer a
+ * create after an out-of-band delete without making the schedule. new. */
+static json_t *schedule_body(aws_ctx *ctx, const json_t *w, const trig *x, const char *fn_arn)
 {
     const char *role = ctx->scheduler_role ? ctx->scheduler_role : AWS_UNSET_SCHEDULER_ROLE;
     char *desc = schedule_description(w);
@@ -343,18 +345,6 @@ static json_t *schedule_body(aws_ctx *ctx, const json_t *w, const trig *x, const
                           x->expression ? x->expression : "", "ScheduleExpressionTimezone",
                           x->timezone, "State", "ENABLED", "Target", "Arn", fn_arn, "RoleArn", role);
     free(desc);
-    if (with_token) {
-        /* The same request gives the same token, so a create the host
-         * re-sends after a lost answer is answered, not duplicated. */
-        char *text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
-        char *key = fbk_xasprintf("%s/%s/%s", region, x->name, text);
-        char hex[65];
-        fbk_sha256_hex(key, strlen(key), hex);
-        hex[32] = '\0';
-        json_object_set_new(b, "ClientToken", json_string(hex));
-        free(key);
-        free(text);
-    }
     return b;
 }
 
@@ -485,7 +475,7 @@ void aws_triggers_documents(aws_ctx *ctx, const json_t *w, const char *region,
         } else {
             char *path = fbk_xasprintf("/schedules/%s", x->name);
             json_array_append_new(docs, tdoc("scheduler", "CreateSchedule", "POST", path, region,
-                                             schedule_body(ctx, w, x, region, fn_arn, 1)));
+                                             schedule_body(ctx, w, x, fn_arn)));
             free(path);
         }
     }
@@ -753,9 +743,10 @@ static fb_status apply_schedule(const tcall *c, const json_t *w, const trig *x, 
     aws_res res;
     memset(&res, 0, sizeof res);
     if (st == FB_OK && !live) {
-        json_t *b = schedule_body(c->ctx, w, x, c->region, fn_arn, 1);
-        /* ClientToken: the host may send it again after a lost answer */
-        st = tsend(c, "scheduler", "CreateSchedule", "POST", path, NULL, b, FB_HTTP_TOKEN_GUARDED,
+        json_t *b = schedule_body(c->ctx, w, x, fn_arn);
+        /* the host may send it again after a lost answer: the repeat is a
+         * ConflictException, handled below */
+        st = tsend(c, "scheduler", "CreateSchedule", "POST", path, NULL, b, FB_HTTP_IDEMPOTENT,
                    &rq, &res);
         json_decref(b);
         if (st == FB_OK && res.err == FB_OK) {
@@ -772,7 +763,16 @@ static fb_status apply_schedule(const tcall *c, const json_t *w, const trig *x, 
                                                            "region", c->region, "name", x->name));
             }
         } else if (st == FB_OK && res.err == FB_CONFLICT) {
-            st = get_schedule(c, x->name, &live); /* made meanwhile: adopt it if ours */
+            /* made meanwhile, or by our own create whose answer was lost:
+             * adopt it if ours */
+            st = get_schedule(c, x->name, &live);
+            if (st == FB_OK && !live) {
+                fbk_diag(aws_host, c->diag, FB_SEV_ERROR, NULL,
+                         "aws: EventBridge Scheduler refused to create schedule %s (%s), then said "
+                         "it does not exist; apply again", x->name,
+                         res.message ? res.message : "ConflictException");
+                st = FB_CONFLICT;
+            }
         } else if (st == FB_OK) {
             st = aws_fail(c->diag, &rq, &res, "the cron expression and time zone come from the "
                           "spec; this is what EventBridge Scheduler refused");
@@ -780,15 +780,19 @@ static fb_status apply_schedule(const tcall *c, const json_t *w, const trig *x, 
         aws_res_clear(&res);
     }
     if (st == FB_OK && live) {
+        /* ours: it says so in its Description, or it invokes our function
+         * (an update made without the Description keeps it ours) */
         char *desc = schedule_description(w);
         const char *ld = aws_str(live, "Description");
-        int ours = ld && !strcmp(ld, desc);
+        const char *target = aws_str(json_object_get(live, "Target"), "Arn");
+        int ours = (ld && !strcmp(ld, desc)) || (target && fn_arn && !strcmp(target, fn_arn));
         free(desc);
         if (!ours) {
             fbk_diag(aws_host, c->diag, FB_SEV_ERROR, NULL,
                      "aws: an EventBridge Scheduler schedule named %s exists in %s and is not this "
-                     "workload's (its Description is not \"fedbroker TENANT/NAME\")\nrename the "
-                     "workload or delete the schedule yourself", x->name, c->region);
+                     "workload's (neither its Description \"fedbroker TENANT/NAME\" nor its target, "
+                     "the function %s, say so)\nrename the workload or delete the schedule yourself",
+                     x->name, c->region, fn_arn ? fn_arn : "?");
             st = FB_CONFLICT;
         } else {
             const char *arn = aws_str(live, "Arn");
@@ -801,7 +805,7 @@ static fb_status apply_schedule(const tcall *c, const json_t *w, const trig *x, 
             }
             /* UpdateSchedule replaces the whole schedule: send it when any of
              * what we set differs */
-            json_t *want = schedule_body(c->ctx, w, x, c->region, fn_arn, 0);
+            json_t *want = schedule_body(c->ctx, w, x, fn_arn);
             json_t *have = json_object();
             const char *k;
             json_t *v;
@@ -1031,6 +1035,15 @@ static fb_status apply_mapping(const tcall *c, const json_t *w, const trig *x,
     return st;
 }
 
+static void add_unique(json_t *arr, const char *s)
+{
+    if (!s) return;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(arr, i, v) if (!strcmp(json_string_value(v), s)) return;
+    json_array_append_new(arr, json_string(s));
+}
+
 /* Is s one of the strings of key in the entries of arr? */
 static int listed(const json_t *arr, const char *key, const char *s)
 {
@@ -1043,54 +1056,76 @@ static int listed(const json_t *arr, const char *key, const char *s)
     return 0;
 }
 
-/* What the previous deployment had in this region and the spec no longer
- * has: schedules and mappings deleted, owned queues deleted (if still ours). */
-static fb_status remove_dropped(const tcall *c, const json_t *w, const json_t *prev,
-                                const json_t *now)
+static fb_status listed_schedules(const tcall *c, const char *fn_name, json_t *out);
+
+/* What the previous deployment (its state, or its records when an apply
+ * did not finish) had in this region and the spec no longer has: when it
+ * had schedules, the function's schedules are listed and those not wanted
+ * deleted; the same for mappings (listed from the function, deleted when
+ * ours); its owned queues not wanted are deleted if still ours. Listing
+ * instead of trusting the records: a record outlives what it names (a
+ * mapping deleted out of band and made again), and a create whose answer
+ * was lost has none. */
+static fb_status remove_dropped(const tcall *c, const json_t *w, const char *fn_name,
+                                const json_t *prev, const json_t *now)
 {
     if (!prev) return FB_OK;
-    fb_status st = FB_OK;
-    const json_t *old = json_object_get(json_object_get(prev, "state"), "triggers");
-    const char *prev_region = aws_str(json_object_get(prev, "state"), "region")
-                                  ? aws_str(json_object_get(prev, "state"), "region")
-                                  : aws_str(prev, "region");
+    const json_t *pstate = json_object_get(prev, "state");
+    const char *pregion = aws_str(pstate, "region") ? aws_str(pstate, "region") : aws_str(prev, "region");
+    int same_region = pregion && !strcmp(pregion, c->region);
+    int had_sched = 0, had_map = 0;
+    json_t *queues = json_array();
     size_t i;
     const json_t *e;
-    json_t *gone = json_array();
-    /* from the state, and from the records (an apply that did not finish) */
-    if (prev_region && !strcmp(prev_region, c->region))
-        json_array_foreach(old, i, e) json_array_append(gone, (json_t *)e);
+    if (same_region) {
+        json_array_foreach(json_object_get(pstate, "triggers"), i, e) {
+            const char *kind = aws_str(e, "kind");
+            if (kind && !strcmp(kind, "schedule")) had_sched = 1;
+            if (kind && !strcmp(kind, "queue")) had_map = 1;
+            if (json_is_true(json_object_get(e, "owned"))) add_unique(queues, aws_str(e, "queueUrl"));
+        }
+    }
     json_array_foreach(json_object_get(prev, "resources"), i, e) {
         const char *t = aws_str(e, "type"), *r = aws_str(e, "region");
-        if (!t || (r && strcmp(r, c->region) != 0)) continue;
-        if (!strcmp(t, "scheduler-schedule"))
-            json_array_append_new(gone, json_pack("{s:s,s:s?,s:s?}", "kind", "schedule", "name",
-                                                  aws_str(e, "name"), "arn", aws_str(e, "id")));
-        else if (!strcmp(t, "lambda-event-source-mapping"))
-            json_array_append_new(gone, json_pack("{s:s,s:s?}", "kind", "queue", "mappingArn",
-                                                  aws_str(e, "id")));
-        else if (!strcmp(t, "sqs-queue"))
-            json_array_append_new(gone, json_pack("{s:s,s:s?,s:b}", "kind", "queue", "queueUrl",
-                                                  aws_str(e, "id"), "owned", 1));
+        if (!t || (r ? strcmp(r, c->region) != 0 : !same_region)) continue;
+        if (!strcmp(t, "scheduler-schedule")) had_sched = 1;
+        else if (!strcmp(t, "lambda-event-source-mapping")) had_map = 1;
+        else if (!strcmp(t, "sqs-queue")) add_unique(queues, aws_str(e, "id"));
     }
-    json_array_foreach(gone, i, e) {
-        if (st != FB_OK) break;
-        const char *kind = aws_str(e, "kind");
-        if (kind && !strcmp(kind, "schedule")) {
-            const char *name = aws_str(e, "name");
-            if (name && !listed(now, "name", name)) st = delete_schedule(c, name);
-            continue;
+    fb_status st = FB_OK;
+    if (had_sched) {
+        json_t *names = json_array();
+        st = listed_schedules(c, fn_name, names);
+        json_array_foreach(names, i, e) {
+            if (st != FB_OK) break;
+            if (!listed(now, "name", json_string_value(e))) st = delete_schedule(c, json_string_value(e));
         }
-        const char *mid = aws_str(e, "mappingArn") ? aws_str(e, "mappingArn") : aws_str(e, "mapping");
-        if (mid && !listed(now, "mappingArn", mid) && !listed(now, "mapping", mapping_uuid(mid)))
-            st = delete_mapping(c, mid);
-        const char *url = aws_str(e, "queueUrl");
-        int deleted;
-        if (st == FB_OK && url && json_is_true(json_object_get(e, "owned")) &&
-            !listed(now, "queueUrl", url))
-            st = delete_queue(c, url, w, &deleted);
+        json_decref(names);
     }
-    json_decref(gone);
+    if (st == FB_OK && had_map) {
+        json_t *all = NULL;
+        st = list_mappings(c, fn_name, NULL, &all);
+        json_array_foreach(all, i, e) {
+            if (st != FB_OK) break;
+            const char *u = aws_str(e, "UUID");
+            char *arn = mapping_arn(e);
+            json_t *tags = NULL;
+            if (u && arn && !listed(now, "mapping", u)) {
+                st = mapping_tags(c, arn, &tags);
+                if (st == FB_OK && tags_ours(tags, NULL)) st = delete_mapping(c, u);
+            }
+            json_decref(tags);
+            free(arn);
+        }
+        json_decref(all);
+    }
+    json_array_foreach(queues, i, e) {
+        if (st != FB_OK) break;
+        int deleted;
+        if (!listed(now, "queueUrl", json_string_value(e)))
+            st = delete_queue(c, json_string_value(e), w, &deleted);
+    }
+    json_decref(queues);
     return st;
 }
 
@@ -1119,7 +1154,7 @@ fb_status aws_triggers_apply(aws_ctx *ctx, const fbk_aws_creds *creds, const jso
         }
         json_array_append_new(state_triggers, entry);
     }
-    if (st == FB_OK) st = remove_dropped(&c, w, prev, state_triggers);
+    if (st == FB_OK) st = remove_dropped(&c, w, fn_name, prev, state_triggers);
     trigs_free(&ts);
     return st;
 }
@@ -1272,6 +1307,10 @@ static fb_status listed_schedules(const tcall *c, const char *fn_name, json_t *o
         fbk_buf_free(&q);
         free(token);
         token = NULL;
+        if (st == FB_OK && res.err == FB_NOTFOUND) { /* nothing there to list */
+            aws_res_clear(&res);
+            break;
+        }
         if (st == FB_OK && res.err != FB_OK) st = aws_fail(c->diag, &rq, &res, NULL);
         size_t i;
         const json_t *s;
@@ -1296,15 +1335,6 @@ static fb_status listed_schedules(const tcall *c, const char *fn_name, json_t *o
     free(token);
     free(prefix);
     return st;
-}
-
-static void add_unique(json_t *arr, const char *s)
-{
-    if (!s) return;
-    size_t i;
-    const json_t *v;
-    json_array_foreach(arr, i, v) if (!strcmp(json_string_value(v), s)) return;
-    json_array_append_new(arr, json_string(s));
 }
 
 fb_status aws_triggers_destroy(aws_ctx *ctx, const fbk_aws_creds *creds, const char *region,
