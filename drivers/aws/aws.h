@@ -161,6 +161,13 @@ fb_status aws_lambda_destroy(aws_ctx *ctx, const json_t *dep, json_t *deleted, f
 fb_status aws_lambda_discover(aws_ctx *ctx, const fbk_aws_creds *creds, const char *region,
                               json_t *resources, fb_diag *diag);
 
+/* ---- cron.c ------------------------------------------------------------------ */
+/* The spec's five-field cron as Scheduler's cron(... year): day-of-week
+ * renumbered, '?' in the day field the spec leaves '*', the year '*'. Both
+ * day fields restricted (cron fires when either matches) cannot be said
+ * and is refused. 0 with *out (new), or -1 with *why (new). */
+int aws_cron_to_scheduler(const char *cron, char **out, char **why);
+
 /* ---- triggers.c: a Function's schedule and queue triggers ------------------- */
 /* schedule -> an EventBridge Scheduler schedule targeting the function;
  * queue -> an SQS queue (created when missing) and a Lambda event source
