@@ -201,10 +201,20 @@ def schedule_expression_problem(expr):
     return None
 
 
+_HAVE_TZDB = None
+
+
 def timezone_ok(name):
+    """An IANA zone name, checked against the system's tz database (Debian's
+    tzdata, priority required); without one (or Python < 3.9), its form only."""
     try:
         import zoneinfo
-    except ImportError:  # Python < 3.9: the name's form only
+    except ImportError:
+        zoneinfo = None
+    global _HAVE_TZDB
+    if zoneinfo is not None and _HAVE_TZDB is None:
+        _HAVE_TZDB = bool(zoneinfo.available_timezones())
+    if zoneinfo is None or not _HAVE_TZDB:
         return bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9_+/-]*", name))
     try:
         zoneinfo.ZoneInfo(name)
