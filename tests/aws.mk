@@ -25,6 +25,9 @@ AWS_TESTS = \
 	tests/aws/concurrent.py \
 	tests/aws/lock.py \
 	tests/aws/lifecycle.py \
+	tests/aws/url_permission.py \
+	tests/aws/triggers.py \
+	tests/aws/plan_triggers.py \
 	tests/aws/secrets.py
 TESTS += $(AWS_TESTS)
 EXTRA_DIST += $(AWS_TESTS) tests/aws/awstest.py

@@ -372,6 +372,25 @@ static void latency(model *m, option *op, const json_t *doc, const json_t *usage
     op->mean_ms = sum + op->p_cold * op->cold_ms;
 }
 
+/* The first trigger kind of the workload (spec.triggers: each item has one
+ * key, http/queue/schedule) that the offer does not wire, or NULL. An
+ * offer lists what it wires in "triggers"; without it, http only
+ * (docs/driver-abi.md). Borrowed from doc. */
+static const char *unwired_trigger(const json_t *doc, const json_t *offer)
+{
+    const json_t *wired = json_object_get(offer, "triggers");
+    size_t i;
+    json_t *t;
+    json_array_foreach(jpath(doc, "spec", "triggers"), i, t) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(t, k, v) {
+            if (json_is_array(wired) ? !in_list(wired, k) : strcmp(k, "http") != 0) return k;
+        }
+    }
+    return NULL;
+}
+
 /* Does any loaded driver named provider offer this kind of workload? */
 static int provider_runs_kind(model *m, const char *provider, const char *kind)
 {
@@ -410,6 +429,19 @@ static void evaluate(model *m, wl *w, option *op)
     json_t *services = json_object_get(place, "services");
     if (json_array_size(services) && !in_list(services, op->service))
         eliminate(op, "service", "service %s is not in placement.services", op->service);
+    /* a nightly job placed where its schedule is never wired would never run */
+    const char *unwired = unwired_trigger(w->doc, op->offer);
+    if (unwired) {
+        const json_t *wired = json_object_get(op->offer, "triggers");
+        fbi_buf have;
+        fbi_buf_init(&have);
+        size_t k;
+        json_t *v;
+        json_array_foreach(wired, k, v) fbi_buf_printf(&have, "%s%s", k ? ", " : "", json_string_value(v));
+        eliminate(op, "trigger", "cannot wire a %s trigger (the offer wires: %s)", unwired,
+                  json_is_array(wired) ? (have.len ? have.data : "none") : "http");
+        fbi_buf_free(&have);
+    }
     json_t *res = json_object_get(place, "residency");
     if (json_array_size(res)) {
         const char *j = op->reg ? op->reg->jurisdiction : NULL;
@@ -771,8 +803,8 @@ static void sources_text(const json_t *doc, fbi_buf *b)
 /* Why workload w has no candidate left, and what the nearest one needs. */
 static void explain_infeasible(model *m, wl *w, json_t *why)
 {
-    static const char *classes[] = {"baseline", "provider", "region", "service", "residency",
-                                    "driver", "price", "latency", "budget", "objective"};
+    static const char *classes[] = {"baseline", "provider", "region", "service", "trigger",
+                                    "residency", "driver", "price", "latency", "budget", "objective"};
     fbi_buf msg;
     fbi_buf_init(&msg);
     fbi_buf_printf(&msg, "no placement for %s/%s: all %zu offers for a %s were eliminated (",

@@ -127,6 +127,8 @@ char *aws_endpoint(aws_ctx *ctx, const char *api, const char *region)
     const char *over = !strcmp(api, "lambda") ? ctx->ep_lambda
                      : !strcmp(api, "ecs") ? ctx->ep_ecs
                      : !strcmp(api, "application-autoscaling") ? ctx->ep_aas
+                     : !strcmp(api, "scheduler") ? ctx->ep_scheduler
+                     : !strcmp(api, "sqs") ? ctx->ep_sqs
                      : !strcmp(api, "sts") ? ctx->ep_sts : NULL;
     if (over) {
         size_t n = strlen(over);
@@ -144,11 +146,15 @@ void aws_res_clear(aws_res *r)
     memset(r, 0, sizeof *r);
 }
 
-/* The JSON-1.1 target prefix of an API, or NULL for REST-JSON. */
-static const char *target_prefix(const char *api)
+/* The X-Amz-Target prefix of a JSON-protocol API, or NULL for REST-JSON;
+ * *ctype its Content-Type (SQS speaks JSON 1.0, as its current model says). */
+static const char *target_prefix(const char *api, const char **ctype)
 {
+    *ctype = "application/x-amz-json-1.1";
     if (!strcmp(api, "ecs")) return "AmazonEC2ContainerServiceV20141113";
     if (!strcmp(api, "application-autoscaling")) return "AnyScaleFrontendService";
+    *ctype = "application/x-amz-json-1.0";
+    if (!strcmp(api, "sqs")) return "AmazonSQS";
     return NULL;
 }
 
@@ -160,14 +166,15 @@ fb_status aws_send(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, cons
     char *url = fbk_xasprintf("%s%s%s%s", base, rq->path, rq->query ? "?" : "",
                               rq->query ? rq->query : "");
     free(base);
-    const char *prefix = target_prefix(rq->api);
+    const char *ctype;
+    const char *prefix = target_prefix(rq->api, &ctype);
     char *target = prefix ? fbk_xasprintf("%s.%s", prefix, rq->op) : NULL;
     char *body = rq->body ? json_dumps(rq->body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     if (prefix && !body) body = fbk_xstrdup("{}");
     fb_http_header h[2];
     size_t nh = 0;
     if (prefix) {
-        h[nh++] = (fb_http_header){"Content-Type", "application/x-amz-json-1.1"};
+        h[nh++] = (fb_http_header){"Content-Type", ctype};
         h[nh++] = (fb_http_header){"X-Amz-Target", target};
     } else if (body) {
         h[nh++] = (fb_http_header){"Content-Type", "application/json"};
@@ -369,7 +376,10 @@ static void ctx_free(aws_ctx *c)
     free(c->ep_ecs);
     free(c->ep_aas);
     free(c->ep_sts);
+    free(c->ep_scheduler);
+    free(c->ep_sqs);
     free(c->lambda_role);
+    free(c->scheduler_role);
     free(c->account_id);
     free(c->cluster);
     json_decref(c->subnets);
@@ -460,8 +470,9 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
         goto done;
     }
     static const char *const top[] = {"regions", "profile", "role_arn", "endpoints", "lambda",
-                                      "ecs", "accountId", NULL};
-    static const char *const ep_keys[] = {"lambda", "ecs", "application-autoscaling", "sts", NULL};
+                                      "ecs", "accountId", "scheduler", NULL};
+    static const char *const ep_keys[] = {"lambda", "ecs", "application-autoscaling", "sts",
+                                          "scheduler", "sqs", NULL};
     static const char *const lam_keys[] = {"role", NULL};
     static const char *const ecs_keys[] = {"cluster", "subnets", "securityGroups", "assignPublicIp",
                                            "executionRoleArn", "taskRoleArn", "targetGroupArn",
@@ -514,8 +525,9 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
         bad = 1;
     } else if (ep) {
         bad |= known_keys(diag, ep, "/drivers/aws/endpoints", ep_keys) != 0;
-        char **slots[] = {&c->ep_lambda, &c->ep_ecs, &c->ep_aas, &c->ep_sts};
-        for (size_t i = 0; i < 4; i++) {
+        char **slots[] = {&c->ep_lambda, &c->ep_ecs, &c->ep_aas, &c->ep_sts, &c->ep_scheduler,
+                          &c->ep_sqs};
+        for (size_t i = 0; i < sizeof slots / sizeof *slots; i++) {
             char ptr[96];
             snprintf(ptr, sizeof ptr, "/drivers/aws/endpoints/%s", ep_keys[i]);
             bad |= opt_str(diag, ep, ep_keys[i], ptr, slots[i]) != 0;
@@ -537,6 +549,22 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
         if (c->lambda_role && !role_arn_ok(c->lambda_role)) {
             fbk_diag(aws_host, diag, FB_SEV_ERROR, "/drivers/aws/lambda/role",
                      "aws: lambda.role is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)");
+            bad = 1;
+        }
+    }
+    /* scheduler.role: the role EventBridge Scheduler assumes to invoke a
+     * scheduled function (it needs lambda:InvokeFunction on it) */
+    json_t *sch = json_object_get(s, "scheduler");
+    if (sch && !json_is_object(sch)) {
+        fbk_diag(aws_host, diag, FB_SEV_ERROR, "/drivers/aws/scheduler",
+                 "aws: scheduler must be an object");
+        bad = 1;
+    } else if (sch) {
+        bad |= known_keys(diag, sch, "/drivers/aws/scheduler", lam_keys) != 0;
+        bad |= opt_str(diag, sch, "role", "/drivers/aws/scheduler/role", &c->scheduler_role) != 0;
+        if (c->scheduler_role && !role_arn_ok(c->scheduler_role)) {
+            fbk_diag(aws_host, diag, FB_SEV_ERROR, "/drivers/aws/scheduler/role",
+                     "aws: scheduler.role is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)");
             bad = 1;
         }
     }
@@ -597,19 +625,24 @@ static void aws_teardown(fb_driver_ctx *ctx)
 static fb_status aws_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
 {
     json_t *offers = json_array();
+    /* "triggers": what apply wires (docs/driver-abi.md): Lambda function
+     * URLs, SQS event source mappings, EventBridge Scheduler schedules;
+     * Fargate serves its ports only. */
     for (size_t i = 0; i < ctx->n_regions; i++) {
-        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:[s,s],s:b,s:b,s:I,s:I}",
+        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:[s,s],s:b,s:b,s:I,s:I,s:[s,s,s]}",
                                                 "kind", "Function", "service", "lambda", "region",
                                                 ctx->regions[i], "arch", "x86_64", "arm64",
                                                 "scaleToZero", 1, "publicHttp", 1,
                                                 "maxMemoryMiB", (json_int_t)10240,
-                                                "maxTimeoutMs", (json_int_t)900000));
-        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:[s,s],s:b,s:b,s:I,s:I}",
+                                                "maxTimeoutMs", (json_int_t)900000, "triggers",
+                                                "http", "queue", "schedule"));
+        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:[s,s],s:b,s:b,s:I,s:I,s:[s]}",
                                                 "kind", "Container", "service", "fargate",
                                                 "region", ctx->regions[i], "arch", "x86_64",
                                                 "arm64", "scaleToZero", 0, "publicHttp", 1,
                                                 "maxMemoryMiB", (json_int_t)122880,
-                                                "maxCpuMillis", (json_int_t)16000));
+                                                "maxCpuMillis", (json_int_t)16000, "triggers",
+                                                "http"));
     }
     json_t *o = json_pack("{s:o}", "offers", offers);
     fb_status st = fbk_json_out(aws_host, diag, o, out);
@@ -701,7 +734,9 @@ static fb_status aws_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *
     if (st != FB_OK) return st;
     const char *mode = aws_str(in, "mode");
     int plan = mode && !strcmp(mode, "plan"), render = mode && !strcmp(mode, "render");
-    int checks = plan ? 0 : render ? AWS_CHECK_WARN : AWS_CHECK_WARN | AWS_CHECK_DEPLOY;
+    int dry = mode && !strcmp(mode, "dry-run");
+    int checks = plan ? 0 : render ? AWS_CHECK_WARN | AWS_CHECK_SHOWN
+                                   : AWS_CHECK_WARN | AWS_CHECK_DEPLOY | (dry ? AWS_CHECK_SHOWN : 0);
     st = check_all(ctx, w, p, kind, checks, diag);
     if (st == FB_OK && (checks & AWS_CHECK_DEPLOY)) {
         fbk_aws_creds creds;
@@ -762,7 +797,9 @@ static const char *dep_service(const json_t *dep)
     const json_t *r;
     json_array_foreach(json_object_get(dep, "resources"), i, r) {
         const char *t = aws_str(r, "type");
-        if (t && !strncmp(t, "lambda", 6)) return "lambda";
+        /* a function's triggers: scheduler-schedule, sqs-queue, lambda-event-source-mapping */
+        if (t && (!strncmp(t, "lambda", 6) || !strncmp(t, "scheduler", 9) || !strncmp(t, "sqs", 3)))
+            return "lambda";
         if (t && (!strncmp(t, "ecs", 3) || !strncmp(t, "scal", 4))) return "fargate";
     }
     return NULL;
@@ -844,6 +881,7 @@ static fb_status aws_discover(fb_driver_ctx *ctx, const char *in_json, char **ou
         if (st != FB_OK) break;
         const char *region = json_string_value(r);
         st = aws_lambda_discover(ctx, &creds, region, resources, diag);
+        if (st == FB_OK) st = aws_triggers_discover(ctx, &creds, region, resources, diag);
         if (st == FB_OK) st = aws_ecs_discover(ctx, &creds, region, resources, diag);
     }
     fbk_aws_creds_clear(&creds);

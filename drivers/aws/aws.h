@@ -28,7 +28,9 @@ struct fb_driver_ctx {
     char *profile;        /* settings.profile or NULL */
     char *role_arn;       /* settings.role_arn: assumed on top of the chain */
     char *ep_lambda, *ep_ecs, *ep_aas, *ep_sts; /* endpoint overrides or NULL */
+    char *ep_scheduler, *ep_sqs;
     char *lambda_role;    /* settings.lambda.role */
+    char *scheduler_role; /* settings.scheduler.role: what EventBridge Scheduler assumes */
     char *account_id;     /* settings.accountId or NULL */
     char *cluster;        /* settings.ecs.cluster, default "default" */
     json_t *subnets;      /* settings.ecs.subnets (array, may be empty) */
@@ -49,8 +51,8 @@ typedef struct fb_driver_ctx aws_ctx;
 /* One AWS API request. path is the wire path (already percent-encoded),
  * query NULL or a wire query without '?'. body borrowed, may be NULL. */
 typedef struct aws_req {
-    const char *api;      /* "lambda", "ecs", "application-autoscaling" */
-    const char *op;       /* operation name, for JSON-1.1 X-Amz-Target and messages */
+    const char *api;      /* "lambda", "ecs", "application-autoscaling", "scheduler", "sqs" */
+    const char *op;       /* operation name, for the JSON protocols' X-Amz-Target and messages */
     const char *method;
     const char *path;
     const char *query;
@@ -138,12 +140,15 @@ char *aws_base64(const unsigned char *data, size_t len);
  * roles, subnets, account id), which plan and render do without. */
 #define AWS_CHECK_WARN   1
 #define AWS_CHECK_DEPLOY 2
+/* render and dry-run: the documents are shown, so placeholders matter */
+#define AWS_CHECK_SHOWN  4
 
 /* A deployment setting render shows when it is not configured. */
 #define AWS_UNSET_LAMBDA_ROLE "${drivers.aws.lambda.role}"
 #define AWS_UNSET_SUBNETS "${drivers.aws.ecs.subnets}"
 #define AWS_UNSET_EXEC_ROLE "${drivers.aws.ecs.executionRoleArn}"
 #define AWS_UNSET_ACCOUNT "${drivers.aws.accountId}"
+#define AWS_UNSET_SCHEDULER_ROLE "${drivers.aws.scheduler.role}"
 
 fb_status aws_lambda_validate(aws_ctx *ctx, const json_t *w, const json_t *placement,
                               int checks, fb_diag *diag);
@@ -155,6 +160,51 @@ fb_status aws_lambda_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_di
 fb_status aws_lambda_destroy(aws_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag);
 fb_status aws_lambda_discover(aws_ctx *ctx, const fbk_aws_creds *creds, const char *region,
                               json_t *resources, fb_diag *diag);
+
+/* ---- cron.c ------------------------------------------------------------------ */
+/* The spec's five-field cron as Scheduler's cron(... year): day-of-week
+ * renumbered, '?' in the day field the spec leaves '*', the year '*'. Both
+ * day fields restricted (cron fires when either matches) cannot be said
+ * and is refused. 0 with *out (new), or -1 with *why (new). */
+int aws_cron_to_scheduler(const char *cron, char **out, char **why);
+
+/* ---- triggers.c: a Function's schedule and queue triggers ------------------- */
+/* schedule -> an EventBridge Scheduler schedule targeting the function;
+ * queue -> an SQS queue (created when missing) and a Lambda event source
+ * mapping. The function (fn_name, fn_arn) exists before any of these. */
+
+/* validate: the triggers' checks (cron expressions, duplicate queues, the
+ * scheduler role, placeholders); non-zero when one is refused. */
+int aws_triggers_validate(aws_ctx *ctx, const json_t *w, int checks, fb_diag *diag);
+/* render / dry run: appends the create-path documents of the triggers to
+ * docs (CreateQueue, CreateEventSourceMapping, CreateSchedule) with the
+ * ARNs built from accountId (or its placeholder). */
+void aws_triggers_documents(aws_ctx *ctx, const json_t *w, const char *region,
+                            const char *fn_name, json_t *docs);
+/* apply: makes the triggers match the spec: creates, adopts (ours by tags
+ * or, for schedules, by Description) or updates each, recording every
+ * created resource right after its create, and deletes those the previous
+ * deployment (prev, may be NULL) had and the spec no longer has. Appends
+ * {"kind", "index", ...} to state_triggers and records to resources. */
+fb_status aws_triggers_apply(aws_ctx *ctx, const fbk_aws_creds *creds, const json_t *w,
+                             const char *region, const char *fn_name, const char *fn_arn,
+                             const json_t *prev, json_t *state_triggers, json_t *resources,
+                             fb_diag *diag);
+/* observe: appends drift {field, want, live} for the spec's triggers (reads only). */
+fb_status aws_triggers_observe(aws_ctx *ctx, const fbk_aws_creds *creds, const json_t *w,
+                               const char *region, const char *fn_name, const json_t *dep,
+                               json_t *drift, fb_diag *diag);
+/* destroy: deletes the schedules, mappings and owned queues of function
+ * fn_name in region that the deployment recorded or that name the function
+ * (absent ones are fine); appends their ids to deleted. */
+fb_status aws_triggers_destroy(aws_ctx *ctx, const fbk_aws_creds *creds, const char *region,
+                               const char *fn_name, const json_t *dep, json_t *deleted,
+                               fb_diag *diag);
+/* discover: schedules, event source mappings and queues in region. */
+fb_status aws_triggers_discover(aws_ctx *ctx, const fbk_aws_creds *creds, const char *region,
+                                json_t *resources, fb_diag *diag);
+/* The function's timeout in seconds as Lambda gets it (spec timeoutMs rounded up). */
+json_int_t aws_lambda_timeout_s(const json_t *w);
 
 /* ---- ecs.c ------------------------------------------------------------------ */
 fb_status aws_ecs_validate(aws_ctx *ctx, const json_t *w, const json_t *placement,

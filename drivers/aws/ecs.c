@@ -221,6 +221,20 @@ fb_status aws_ecs_validate(aws_ctx *ctx, const json_t *w, const json_t *placemen
         WARN("/spec/ports", "aws: port %lld is public, but the service gets no public IP "
                             "(ecs.assignPublicIp is false) and no load balancer "
                             "(ecs.targetGroupArn)", (long long)c.public_port);
+    /* a service serves its ports; its offers wire http only, so plan never
+     * puts a scheduled or queue-fed Container here (an explicit --target may) */
+    size_t ti;
+    const json_t *t;
+    json_array_foreach(json_object_get(aws_spec(w), "triggers"), ti, t) {
+        const char *kind = json_object_get(t, "schedule") ? "schedule"
+                         : json_object_get(t, "queue") ? "queue" : NULL;
+        if (!kind) continue;
+        char ptr[64];
+        snprintf(ptr, sizeof ptr, "/spec/triggers/%zu", ti);
+        WARN(ptr, "aws: Fargate services are not invoked by %s triggers: the service is deployed "
+                  "without this one\nplace the workload as a Function on Lambda, which wires it",
+             kind);
+    }
 #undef ERR
 #undef WARN
     ctr_free(&c);

@@ -21,7 +21,14 @@
 #define LAMBDA_MAX_ZIP (50u * 1024 * 1024)          /* direct upload, zipped */
 #define LAMBDA_MAX_UNZIPPED (250u * 1024 * 1024)    /* unzipped package */
 #define LAMBDA_POLLS 60
+/* A public function URL needs two statements in the function's policy:
+ * lambda:InvokeFunctionUrl for "*" (condition FunctionUrlAuthType NONE)
+ * and, for URLs created since October 2025, lambda:InvokeFunction for "*"
+ * limited to calls through the URL (InvokedViaFunctionUrl), so direct
+ * invocation is not opened to everyone (Lambda developer guide, "Control
+ * access to Lambda function URLs"). The statement ids are the console's. */
 #define URL_PERMISSION_SID "FunctionURLAllowPublicAccess"
+#define URL_INVOKE_SID "FunctionURLAllowInvokeAction"
 
 /* ---- runtimes ------------------------------------------------------------------ */
 
@@ -106,6 +113,27 @@ static int env_name_ok(const char *k)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '_'))
             return 0;
+    return 1;
+}
+
+/* The region of an ECR image URI (ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn]/REPO...)
+ * into out; 0 when the image is not in ECR. */
+static int ecr_image_region(const char *image, char *out, size_t outsz)
+{
+    const char *p = image;
+    size_t digits = strspn(p, "0123456789");
+    if (digits != 12) return 0;
+    p += 12;
+    if (!strncmp(p, ".dkr.ecr-fips.", 14)) p += 14;
+    else if (!strncmp(p, ".dkr.ecr.", 9)) p += 9;
+    else return 0;
+    const char *dot = strchr(p, '.');
+    const char *slash = strchr(p, '/');
+    if (!dot || !slash || dot > slash || (size_t)(dot - p) >= outsz ||
+        strncmp(dot, ".amazonaws.com", 14) != 0)
+        return 0;
+    memcpy(out, p, (size_t)(dot - p));
+    out[dot - p] = '\0';
     return 1;
 }
 
@@ -207,15 +235,18 @@ fb_status aws_lambda_validate(aws_ctx *ctx, const json_t *w, const json_t *place
         WARN("/spec/scaling/minInstances",
              "aws: minInstances %lld is priced as Lambda provisioned concurrency, but apply does "
              "not configure it (it needs a published version or alias)", (long long)minimum);
-    size_t i;
-    const json_t *t;
-    json_array_foreach(json_object_get(spec, "triggers"), i, t) {
-        if (json_object_get(t, "http")) continue;
-        char ptr[64];
-        snprintf(ptr, sizeof ptr, "/spec/triggers/%zu", i);
-        WARN(ptr, "aws: only HTTP triggers (function URLs) are wired by this driver; "
-                  "the function is deployed without this trigger");
-    }
+    /* Lambda pulls an image only from ECR in the function's own region */
+    char ecr_region[32];
+    if (l.image && l.region && ecr_image_region(l.image, ecr_region, sizeof ecr_region) &&
+        strcmp(ecr_region, l.region) != 0)
+        ERR("/spec/image",
+            "aws: image %s is in the ECR registry of %s, but the function would run in %s; Lambda "
+            "pulls images only from ECR in the function's own region\nreplicate the repository to "
+            "%s (ECR replication) and use that image URI, or place the workload in %s "
+            "(spec.placement.regions: [\"aws:%s\"])", l.image, ecr_region, l.region, l.region,
+            ecr_region, ecr_region);
+    /* schedule and queue triggers: triggers.c */
+    if (aws_triggers_validate(ctx, w, checks, diag)) bad = 1;
 #undef ERR
 #undef WARN
     lam_free(&l);
@@ -316,6 +347,17 @@ static char *fn_path(const char *version, const char *name, const char *suffix)
     return fbk_xasprintf("/%s/functions/%s%s", version, name, suffix);
 }
 
+/* AddPermission's body for a public URL's statement k (0: InvokeFunctionUrl,
+ * 1: InvokeFunction through the URL only). new. */
+static json_t *url_permission(int k)
+{
+    if (k == 0)
+        return json_pack("{s:s,s:s,s:s,s:s}", "StatementId", URL_PERMISSION_SID, "Action",
+                         "lambda:InvokeFunctionUrl", "Principal", "*", "FunctionUrlAuthType", "NONE");
+    return json_pack("{s:s,s:s,s:s,s:b}", "StatementId", URL_INVOKE_SID, "Action",
+                     "lambda:InvokeFunction", "Principal", "*", "InvokedViaFunctionUrl", 1);
+}
+
 /* The create path, with the code already packaged. new array. */
 static json_t *create_docs(aws_ctx *ctx, const lam *l, const char *zip_b64)
 {
@@ -346,12 +388,13 @@ static json_t *create_docs(aws_ctx *ctx, const lam *l, const char *zip_b64)
     }
     if (l->url == 1) {
         char *p = fn_path("2015-03-31", l->name, "/policy");
-        json_array_append_new(docs, doc("lambda", "AddPermission", "POST", p, l->region,
-            json_pack("{s:s,s:s,s:s,s:s}", "StatementId", URL_PERMISSION_SID, "Action",
-                      "lambda:InvokeFunctionUrl", "Principal", "*", "FunctionUrlAuthType",
-                      "NONE")));
+        for (int k = 0; k < 2; k++)
+            json_array_append_new(docs, doc("lambda", "AddPermission", "POST", p, l->region,
+                                            url_permission(k)));
         free(p);
     }
+    /* schedule and queue triggers after the function they invoke */
+    aws_triggers_documents(ctx, l->w, l->region, l->name, docs);
     return docs;
 }
 
@@ -396,10 +439,15 @@ static fb_status send_doc(const call *c, const json_t *d, aws_req *rq, aws_res *
 {
     const char *op = aws_str(d, "operation");
     const char *method = aws_str(d, "method");
-    uint32_t flags = !strcmp(op, "CreateFunction") ? 0 : FB_HTTP_IDEMPOTENT;
+    /* CreateFunction and CreateEventSourceMapping are not idempotent: sent
+     * once; the others' repeats are "exists" answers */
+    uint32_t flags = !strcmp(op, "CreateFunction") || !strcmp(op, "CreateEventSourceMapping") ? 0
+                                                                                 : FB_HTTP_IDEMPOTENT;
     for (int attempt = 0;; attempt++) {
-        fb_status st = lcall(c, op, method, aws_str(d, "path"), NULL, json_object_get(d, "body"),
-                             flags, rq, res);
+        *rq = (aws_req){.api = aws_str(d, "api"), .op = op, .method = method,
+                        .path = aws_str(d, "path"), .body = json_object_get(d, "body"),
+                        .flags = flags};
+        fb_status st = aws_send(c->ctx, c->diag, c->creds, c->region, rq, res);
         if (st != FB_OK && !flags && !aws_host->dry_run(c->diag))
             fbk_diag(aws_host, c->diag, FB_SEV_NOTE, NULL,
                      "aws: %s was not answered; apply again: if Lambda created the function, "
@@ -531,6 +579,33 @@ static int exists_ok(const aws_res *res)
     return res->status == 409 || (res->code && strstr(res->code, "ResourceConflict"));
 }
 
+/* Which of a public URL's statements (url_permission) the function's
+ * policy holds, by statement id: bit k for statement k. No policy is 0. */
+static fb_status url_permissions(const call *c, const char *name, int *present)
+{
+    *present = 0;
+    char *p = fn_path("2015-03-31", name, "/policy");
+    aws_req rq;
+    aws_res res;
+    fb_status st = lcall(c, "GetPolicy", "GET", p, NULL, NULL, FB_HTTP_IDEMPOTENT, &rq, &res);
+    free(p);
+    if (st != FB_OK) return st;
+    if (res.err != FB_OK && res.err != FB_NOTFOUND) st = aws_fail(c->diag, &rq, &res, NULL);
+    /* the policy is a JSON document inside a string */
+    json_t *pol = res.err == FB_OK && aws_str(res.body, "Policy")
+                      ? json_loads(aws_str(res.body, "Policy"), 0, NULL) : NULL;
+    size_t i;
+    const json_t *stmt;
+    json_array_foreach(json_object_get(pol, "Statement"), i, stmt) {
+        const char *sid = aws_str(stmt, "Sid");
+        if (sid && !strcmp(sid, URL_PERMISSION_SID)) *present |= 1;
+        if (sid && !strcmp(sid, URL_INVOKE_SID)) *present |= 2;
+    }
+    json_decref(pol);
+    aws_res_clear(&res);
+    return st;
+}
+
 /* Makes the function URL match the spec. state gets "url". */
 static fb_status ensure_url(const call *c, const lam *l, int existed, json_t *state)
 {
@@ -559,7 +634,7 @@ static fb_status ensure_url(const call *c, const lam *l, int existed, json_t *st
         } else if (st == FB_OK && res.err != FB_NOTFOUND) {
             st = aws_fail(c->diag, &rq, &res, NULL);
         }
-        if (st == FB_OK) aws_res_clear(&res);
+        aws_res_clear(&res);
     }
     if (st == FB_OK && want && !have) {
         json_t *body = json_pack("{s:s}", "AuthType", want);
@@ -576,18 +651,24 @@ static fb_status ensure_url(const call *c, const lam *l, int existed, json_t *st
             st = aws_fail(c->diag, &rq, &res, NULL);
         }
         aws_res_clear(&res);
-        if (st == FB_OK && want && l->url == 1) {
-            char *pp = fn_path("2015-03-31", l->name, "/policy");
-            json_t *pb = json_pack("{s:s,s:s,s:s,s:s}", "StatementId", URL_PERMISSION_SID,
-                                   "Action", "lambda:InvokeFunctionUrl", "Principal", "*",
-                                   "FunctionUrlAuthType", "NONE");
+    }
+    /* A public URL's two statements: added when missing (a URL kept from
+     * before October 2025 may have only the first); a repeat is an
+     * "exists" answer, which is fine. */
+    if (st == FB_OK && l->url == 1) {
+        int present = 0;
+        if (have) st = url_permissions(c, l->name, &present);
+        char *pp = fn_path("2015-03-31", l->name, "/policy");
+        for (int k = 0; k < 2 && st == FB_OK; k++) {
+            if (present & (1 << k)) continue;
+            json_t *pb = url_permission(k);
             st = lcall(c, "AddPermission", "POST", pp, NULL, pb, FB_HTTP_IDEMPOTENT, &rq, &res);
             json_decref(pb);
-            free(pp);
             if (st == FB_OK && res.err != FB_OK && !exists_ok(&res))
                 st = aws_fail(c->diag, &rq, &res, NULL);
             aws_res_clear(&res);
         }
+        free(pp);
     }
     free(p);
     return st;
@@ -746,6 +827,7 @@ fb_status aws_lambda_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag
     free(zip);
     call c = {ctx, diag, &creds, l.region};
     json_t *state = NULL, *live = NULL;
+    json_t *trig_state = json_array(), *trig_res = json_array(); /* triggers.c's */
     aws_req rq;
     aws_res res;
     memset(&res, 0, sizeof res);
@@ -791,17 +873,16 @@ fb_status aws_lambda_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag
             size_t i;
             json_t *d;
             json_array_foreach(docs, i, d) {
-                if (i == 0 || st != FB_OK) continue;
-                const char *op = aws_str(d, "operation");
-                if (!strcmp(op, "CreateFunctionUrlConfig")) {
-                    st = ensure_url(&c, &l, 0, state);
-                    break; /* ensure_url adds the permission too */
-                }
+                /* the concurrency here; the URL with its permissions and the
+                 * triggers below, which read before they create */
+                if (i == 0 || st != FB_OK || strcmp(aws_str(d, "operation"), "PutFunctionConcurrency"))
+                    continue;
                 st = send_doc(&c, d, &rq, &res);
                 if (st == FB_OK && res.err != FB_OK && !exists_ok(&res))
                     st = aws_fail(diag, &rq, &res, NULL);
                 aws_res_clear(&res);
             }
+            if (st == FB_OK && l.url) st = ensure_url(&c, &l, 0, state);
         } else if (st == FB_OK && exists_ok(&res)) {
             /* Created meanwhile (or by the attempt a 5xx hid): adopt it if ours. */
             aws_res_clear(&res);
@@ -836,6 +917,13 @@ fb_status aws_lambda_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag
             if (st == FB_OK) st = update_function(&c, &l, &live, create, sha, state);
         }
     }
+    /* the schedule and queue triggers, once the function is there; also
+     * removes those a previous apply made that the spec no longer has */
+    if (st == FB_OK && state)
+        st = aws_triggers_apply(ctx, &creds, w, l.region, l.name, aws_str(state, "functionArn"),
+                                json_object_get(in, "deployment"), trig_state, trig_res, diag);
+    if (st == FB_OK && json_array_size(trig_state))
+        json_object_set(state, "triggers", trig_state);
 done:
     if (st == FB_OK) {
         json_t *resources = json_array();
@@ -848,8 +936,11 @@ done:
             json_array_append_new(resources, json_pack("{s:s,s:O,s:s,s:s}", "type", "lambda-url",
                                                        "id", json_object_get(state, "url"),
                                                        "region", l.region, "name", l.name));
+        json_array_extend(resources, trig_res);
         *out = json_pack("{s:O,s:o}", "state", state, "resources", resources);
     }
+    json_decref(trig_state);
+    json_decref(trig_res);
     json_decref(state);
     json_decref(live);
     json_decref(docs);
@@ -1000,8 +1091,22 @@ fb_status aws_lambda_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_di
                                               : want_url == 2 ? json_string("AWS_IAM") : NULL,
                           res.err == FB_OK ? aws_copy(json_object_get(res.body, "AuthType"))
                                            : NULL);
+            const char *auth = res.err == FB_OK ? aws_str(res.body, "AuthType") : NULL;
+            int present = 0;
+            /* a public URL answers only with both statements */
+            if (st == FB_OK && have_w && want_url == 1 && auth && !strcmp(auth, "NONE") &&
+                (st = url_permissions(&c, name, &present)) == FB_OK) {
+                json_t *live_perm = json_array();
+                if (present & 1) json_array_append_new(live_perm, json_string("lambda:InvokeFunctionUrl"));
+                if (present & 2) json_array_append_new(live_perm, json_string("lambda:InvokeFunction"));
+                aws_drift(dr, "url.permissions",
+                          json_pack("[s,s]", "lambda:InvokeFunctionUrl", "lambda:InvokeFunction"),
+                          live_perm);
+            }
             aws_res_clear(&res);
         }
+        if (st == FB_OK && have_w)
+            st = aws_triggers_observe(ctx, &creds, w, region, name, dep, dr, diag);
     }
     if (st == FB_OK) {
         *out = json_pack("{s:s,s:o}", "status", status, "drift", dr);
@@ -1043,6 +1148,9 @@ fb_status aws_lambda_destroy(aws_ctx *ctx, const json_t *dep, json_t *deleted, f
                      "managed-by=fedbroker tag); not deleting it", name, region);
             st = FB_CONFLICT;
         }
+        /* the triggers first (also when the function is gone already):
+         * schedules and mappings name it, queues feed them */
+        if (st == FB_OK) st = aws_triggers_destroy(ctx, &creds, region, name, dep, deleted, diag);
         if (st == FB_OK && found) {
             static const struct {
                 const char *op, *version, *suffix;

@@ -6,6 +6,8 @@ drivers_aws_aws_la_SOURCES = \
 	drivers/aws/aws.h \
 	drivers/aws/aws.c \
 	drivers/aws/lambda.c \
+	drivers/aws/triggers.c \
+	drivers/aws/cron.c \
 	drivers/aws/ecs.c \
 	drivers/aws/usage.c \
 	drivers/aws/zip.c

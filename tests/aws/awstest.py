@@ -28,6 +28,7 @@ AK = "AKIDFAKEEXAMPLE00001"
 SK = "fakeSecretKey/EXAMPLE+00001+fedbrokerTEST"
 ACCOUNT = "123456789012"
 ROLE = "arn:aws:iam::123456789012:role/fedbroker-lambda"
+SCHED_ROLE = "arn:aws:iam::123456789012:role/fedbroker-scheduler"
 EXEC_ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
 
 
@@ -74,9 +75,24 @@ class Fake:
         return self.call("POST", "/__fake/latency", {"ms": ms})
 
     def client(self, service, region="us-east-1"):
+        """A botocore client for out-of-band changes; for SQS, Scheduler and
+        Lambda made from the fake's reference models (botocore 1.43.11,
+        tests/fakes/reference/aws-models), which Debian's older botocore
+        describes differently (SQS in the Query protocol, Lambda without
+        the newer members)."""
         import botocore.session
         from botocore.config import Config
         s = botocore.session.get_session()
+        if service in ("sqs", "scheduler", "lambda"):
+            if not hasattr(Fake, "_models"):
+                Fake._models = tempfile.mkdtemp(prefix="fb-aws-models-")
+                ref = os.path.join(TOP, "tests", "fakes", "reference", "aws-models")
+                for svc, ver in (("sqs", "2012-11-05"), ("scheduler", "2021-06-30"),
+                                 ("lambda", "2015-03-31")):
+                    os.makedirs(os.path.join(Fake._models, svc, ver))
+                    shutil.copy(os.path.join(ref, svc, ver, "service-2.subset.json"),
+                                os.path.join(Fake._models, svc, ver, "service-2.json"))
+            s.get_component("data_loader").search_paths.insert(0, Fake._models)
         return s.create_client(service, region_name=region, endpoint_url=self.base,
                                aws_access_key_id=AK, aws_secret_access_key=SK,
                                config=Config(retries={"max_attempts": 1}))
@@ -87,14 +103,19 @@ class Fake:
             self.proc.wait(timeout=10)
         except Exception:
             self.proc.kill()
+        if hasattr(Fake, "_models"):
+            shutil.rmtree(Fake._models, ignore_errors=True)
+            del Fake._models
 
 
 def settings(fake, **over):
     s = {
         "regions": ["us-east-1", "eu-west-1"],
         "accountId": ACCOUNT,
-        "endpoints": {k: fake.base for k in ("lambda", "ecs", "application-autoscaling", "sts")},
+        "endpoints": {k: fake.base for k in ("lambda", "ecs", "application-autoscaling", "sts",
+                                             "scheduler", "sqs")},
         "lambda": {"role": ROLE},
+        "scheduler": {"role": SCHED_ROLE},
         "ecs": {"cluster": "prod", "subnets": ["subnet-0a1b2c3d"], "securityGroups": ["sg-0123abcd"],
                 "assignPublicIp": True, "executionRoleArn": EXEC_ROLE},
     }

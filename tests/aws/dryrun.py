@@ -26,6 +26,21 @@ env = Env(fake)
 env.env["AWS_SESSION_TOKEN"] = TOKEN
 fn_spec = os.path.join(EXAMPLES, "function.yaml")
 ctr_spec = os.path.join(EXAMPLES, "container.yaml")
+# a Function with schedule and queue triggers: Scheduler (REST-JSON) and SQS (JSON 1.0) requests too
+os.makedirs(env.path("src"))
+env.write("src/app.py", "def handler(event, context):\n    return 1\n")
+trig_spec = env.write("job.yaml", f"""apiVersion: fedbroker.dev/v1
+kind: Function
+metadata: {{name: nightly, tenant: ops}}
+spec:
+  runtime: python3.12
+  handler: app.handler
+  code: {{path: {env.path('src')}}}
+  timeout: 60s
+  triggers:
+    - schedule: {{cron: "0 3 * * 1-5", timezone: Europe/Berlin}}
+    - queue: {{name: ops-jobs, batchSize: 20}}
+""")
 
 
 def dry(target, *specs):
@@ -44,7 +59,9 @@ def check_signatures(reqs, region, what):
         url = urlsplit(r["url"])
         target = h.get("X-Amz-Target", "")
         service = ("ecs" if target.startswith("AmazonEC2ContainerService") else
-                   "application-autoscaling" if target.startswith("AnyScaleFrontendService") else "lambda")
+                   "application-autoscaling" if target.startswith("AnyScaleFrontendService") else
+                   "sqs" if target.startswith("AmazonSQS.") else
+                   "scheduler" if url.path.startswith("/schedules") else "lambda")
         req = AWSRequest(method=r["method"], url=r["url"], data=r["body"].encode() or None)
         req.headers["Host"] = url.netloc
         for k, v in h.items():
@@ -62,7 +79,8 @@ def check_signatures(reqs, region, what):
 
 
 for target, specs, what in (("aws:us-east-1", [fn_spec], "Lambda"),
-                            ("aws:eu-west-1", [ctr_spec], "Fargate")):
+                            ("aws:eu-west-1", [ctr_spec], "Fargate"),
+                            ("aws:eu-west-1", [trig_spec], "Lambda with triggers")):
     rc1, a, e1 = dry(target, *specs)
     rc2, b, e2 = dry(target, *specs)
     ck.ok(rc1 == 0 and rc2 == 0, f"{what}: dry run succeeds", e1 + e2)
@@ -81,8 +99,25 @@ for target, specs, what in (("aws:us-east-1", [fn_spec], "Lambda"),
           f"{what}: the requests are exactly render's documents", (docs, reqs))
 ops = [json.loads(r["body"]) for r in json.loads(dry("aws:us-east-1", fn_spec)[1])]
 ck.ok(ops[0].get("FunctionName") == "demo-hello" and "ZipFile" in ops[0].get("Code", {})
-      and ops[1] == {"AuthType": "NONE"} and ops[2].get("Action") == "lambda:InvokeFunctionUrl",
-      "Lambda create path: CreateFunction (zip), CreateFunctionUrlConfig NONE, AddPermission", ops)
+      and ops[1] == {"AuthType": "NONE"}
+      and ops[2] == {"StatementId": "FunctionURLAllowPublicAccess", "Action": "lambda:InvokeFunctionUrl",
+                     "Principal": "*", "FunctionUrlAuthType": "NONE"}
+      and ops[3] == {"StatementId": "FunctionURLAllowInvokeAction", "Action": "lambda:InvokeFunction",
+                     "Principal": "*", "InvokedViaFunctionUrl": True} and len(ops) == 4,
+      "Lambda create path: CreateFunction (zip), CreateFunctionUrlConfig NONE, the URL's two AddPermission "
+      "(InvokeFunction only through the URL)", ops)
+reqs = json.loads(dry("aws:eu-west-1", trig_spec)[1])
+by_op = [(urlsplit(r["url"]).path, r["headers"].get("X-Amz-Target"), r["headers"].get("Content-Type")) for r in reqs]
+ck.ok([p for p, t, c in by_op] == ["/2015-03-31/functions", "/schedules/ops-nightly-s0", "/", "/2015-03-31/event-source-mappings"]
+      and by_op[2][1:] == ("AmazonSQS.CreateQueue", "application/x-amz-json-1.0"),
+      "triggers' create path: CreateFunction, CreateSchedule, CreateQueue (SQS JSON 1.0), CreateEventSourceMapping",
+      by_op)
+bodies = [json.loads(r["body"]) for r in reqs]
+ck.ok(bodies[1]["ScheduleExpression"] == "cron(0 3 ? * 2-6 *)"
+      and bodies[1]["Target"] == {"Arn": "arn:aws:lambda:eu-west-1:123456789012:function:ops-nightly",
+                                  "RoleArn": "arn:aws:iam::123456789012:role/fedbroker-scheduler"}
+      and bodies[3]["EventSourceArn"] == "arn:aws:sqs:eu-west-1:123456789012:ops-jobs" and bodies[3]["BatchSize"] == 20,
+      "the dry run shows the real ARNs (accountId set), the translated cron and the scheduler role", bodies[1:])
 rc, out, err = dry("aws:eu-west-1", ctr_spec)
 targets = [r["headers"].get("X-Amz-Target") for r in json.loads(out)]
 ck.ok(targets == ["AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",

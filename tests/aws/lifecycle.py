@@ -53,8 +53,8 @@ ck.ok(not rejected(log, OK_404), "the fake (botocore) accepted every signature a
 o = ops(log)
 ck.ok(o.count("CreateFunction") == 2, "two CreateFunction calls", o)
 ck.ok("PutFunctionConcurrency" in o, "reserved concurrency set for the image function", o)
-ck.ok(o.count("CreateFunctionUrlConfig") == 2 and o.count("AddPermission") == 1,
-      "function URLs: public (with its permission) and private", o)
+ck.ok(o.count("CreateFunctionUrlConfig") == 2 and o.count("AddPermission") == 2,
+      "function URLs: public (with its two permissions) and private", o)
 st = fake.state()["lambda"]
 fn = st.get("us-east-1|demo-hello", {})
 cfg = fn.get("config", {})

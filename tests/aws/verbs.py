@@ -151,9 +151,111 @@ for mode in ("dry-run", "apply"):
           f"mode {mode}: missing credentials are refused with the sources tried", r)
 r = verb("validate", place(function(), mode="plan"), SETTINGS, env={k: v for k, v in ENV.items() if not k.startswith("AWS_")})
 ck.ok(r["status"] == "ok", "mode plan: no credentials needed", r)
+# ---- triggers: schedule -> EventBridge Scheduler, queue -> SQS + event source mapping ----------
+SCHED = {**SETTINGS, "scheduler": {"role": "arn:aws:iam::123456789012:role/sched"}}
+
+
+def sched(cron, tz=None):
+    return {"schedule": {"cron": cron, **({"timezone": tz} if tz else {})}}
+
+
 r = verb("validate", place(function(triggers=[{"queue": {"name": "q", "batchSize": 1}}])))
+ck.ok(r["status"] == "ok" and not r["diagnostics"], "a queue trigger is valid, no warning (it is wired now)", r)
+# the spec's five-field cron -> Scheduler's six fields: day-of-week renumbered (cron 0/7 = Sunday,
+# Scheduler 1 = Sunday), '?' in the day field the spec leaves '*', year '*'
+CRON = [("0 3 * * *", "cron(0 3 * * ? *)"),
+        ("*/15 9-17 * * 1-5", "cron(*/15 9-17 ? * 2-6 *)"),
+        ("0 0 * * 0", "cron(0 0 ? * 1 *)"),
+        ("0 0 * * 7", "cron(0 0 ? * 1 *)"),
+        ("0 0 * * 5-7", "cron(0 0 ? * 6-7,1 *)"),
+        ("0 0 * * 0-6/2", "cron(0 0 ? * 1-7/2 *)"),
+        ("0 0 * * 0-7", "cron(0 0 ? * 1-7 *)"),
+        ("0 6 * * sat,sun", "cron(0 6 ? * 7,1 *)"),
+        ("30 12 1,15 * *", "cron(30 12 1,15 * ? *)"),
+        ("0 8 * jan,jul MON", "cron(0 8 ? JAN,JUL 2 *)"),
+        ("0 8 ? * 5L", "cron(0 8 ? * 6L *)"),
+        ("0 8 * * 1#2", "cron(0 8 ? * 2#2 *)"),
+        ("0 0 L * *", "cron(0 0 L * ? *)"),
+        ("0 0 15W 2-11/3 ?", "cron(0 0 15W 2-11/3 ? *)"),
+        ("5,35 */2 * * *", "cron(5,35 */2 * * ? *)")]
+for cron, want in CRON:
+    rr = verb("render", place(function(triggers=[sched(cron)]), mode="render"), SCHED)
+    docs = rr.get("output", {}).get("documents", [])
+    got = [d["body"]["ScheduleExpression"] for d in docs if d["operation"] == "CreateSchedule"]
+    ck.ok(got == [want] and fake_aws.schedule_expression_problem(want) is None,
+          f"cron {cron!r} -> {want} (the fake's Scheduler rules accept it)", (got, rr))
+for cron, words in (("0 0 1 * 1", "either matches"), ("61 * * * *", "minute"), ("0 0 * * 5-7/2", "Sunday"),
+                    ("0 0 * * 5-1", "backwards"), ("0 0 ? * ?", "both '?'"), ("0 0 * 13 *", "month"),
+                    ("0 0 * * 1#6", "day-of-week"), ("0 0 * * L", "day-of-week"), ("0 24 * * *", "hour"),
+                    ("0 0 1,,2 * *", "empty"), ("0 0 * * * *", "five fields")):
+    refused(f"the cron {cron!r}", function(triggers=[{"http": {}}, sched(cron)]),
+            "/spec/triggers/1/schedule/cron", words, settings=SCHED)
+r = verb("validate", place(function(triggers=[sched("0 3 * * *")])), SETTINGS)
+ck.ok(r["status"] == "invalid" and any("drivers.aws.scheduler.role" in (d.get("detail") or "")
+                                       for d in r["diagnostics"] if d["severity"] == "error"),
+      "apply mode: a schedule without drivers.aws.scheduler.role is refused and the setting named", r)
+r = verb("validate", place(function(triggers=[sched("0 3 * * *")]), mode="plan"), nothing)
+ck.ok(r["status"] == "ok" and not r["diagnostics"], "plan mode: a schedule needs no settings", r)
+r = verb("validate", place(function(triggers=[sched("0 3 * * *"), {"queue": {"name": "q"}}]), mode="render"),
+         nothing)
+rr = verb("render", place(function(triggers=[sched("0 3 * * *"), {"queue": {"name": "q"}}]), mode="render"),
+          nothing)
+docs = {d["operation"]: d for d in rr["output"]["documents"]}
+warned = " ".join(d["summary"] for d in r["diagnostics"] if d["severity"] == "warning")
+ck.ok(r["status"] == "ok" and "drivers.aws.scheduler.role" in warned and "drivers.aws.accountId" in warned
+      and docs["CreateSchedule"]["body"]["Target"] == {
+          "Arn": "arn:aws:lambda:us-east-1:${drivers.aws.accountId}:function:t-fn",
+          "RoleArn": "${drivers.aws.scheduler.role}"}
+      and docs["CreateEventSourceMapping"]["body"]["EventSourceArn"] == "arn:aws:sqs:us-east-1:${drivers.aws.accountId}:q",
+      "render: placeholders (and warnings) for the scheduler role and the account in the ARNs", (r, docs))
+rr = verb("render", place(function(timeoutMs=120000, triggers=[{"queue": {"name": "jobs", "batchSize": 500}},
+                                                                {"http": {"public": False}},
+                                                                sched("0 3 * * *", "Europe/Berlin")]),
+                          mode="render"), SCHED)
+docs = rr["output"]["documents"]
+ck.ok([d["operation"] for d in docs] == ["CreateFunction", "CreateFunctionUrlConfig", "CreateQueue",
+                                         "CreateEventSourceMapping", "CreateSchedule"]
+      and [d["api"] for d in docs[2:]] == ["sqs", "lambda", "scheduler"],
+      "render: the function and its URL, then the queue, its mapping and the schedule", [d["operation"] for d in docs])
+q, m, sc = docs[2]["body"], docs[3]["body"], docs[4]["body"]
+ck.ok(q == {"QueueName": "jobs", "Attributes": {"VisibilityTimeout": "720"},
+            "tags": {"managed-by": "fedbroker", "workload": "fn", "tenant": "t"}},
+      "CreateQueue: visibility 6 x the 120 s timeout, the fedbroker tags (no spec-hash)", q)
+ck.ok(m == {"FunctionName": "t-fn", "EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:jobs", "BatchSize": 500,
+            "MaximumBatchingWindowInSeconds": 1, "Enabled": True,
+            "Tags": {"managed-by": "fedbroker", "workload": "fn", "tenant": "t"}},
+      "CreateEventSourceMapping: the queue's ARN, batch 500 with the 1 s window Lambda needs above 10", m)
+ck.ok(docs[4]["path"] == "/schedules/t-fn-s0" and sc["ScheduleExpression"] == "cron(0 3 * * ? *)"
+      and sc["ScheduleExpressionTimezone"] == "Europe/Berlin" and sc["FlexibleTimeWindow"] == {"Mode": "OFF"}
+      and sc["Target"] == {"Arn": "arn:aws:lambda:us-east-1:123456789012:function:t-fn",
+                           "RoleArn": "arn:aws:iam::123456789012:role/sched"}
+      and sc["Description"] == "fedbroker t/fn" and sc["State"] == "ENABLED" and "ClientToken" not in sc,
+      "CreateSchedule: the function as target, the scheduler role, the zone (no ClientToken: the name guards it)", sc)
+long = function(triggers=[sched("0 1 * * *"), sched("0 2 * * *")])
+long["metadata"]["name"] = "n" * 70
+names = [d["path"].split("/")[-1] for d in verb("render", place(long, mode="render"), SCHED)["output"]["documents"]
+         if d["operation"] == "CreateSchedule"]
+ck.ok(len(names) == 2 and all(len(n) <= 64 for n in names) and names[0][:-1] == names[1][:-1]
+      and names[0].endswith("-s0") and names[1].endswith("-s1"),
+      "schedule names fit Scheduler's 64 characters (hashed base), numbered per schedule", names)
+refused("a queue named twice", function(triggers=[{"queue": {"name": "q"}}, {"queue": {"name": "q", "batchSize": 2}}]),
+        "/spec/triggers/1/queue/name", "once")
+r = verb("validate", place(container(triggers=[sched("0 3 * * *")])))
 ck.ok(r["status"] == "ok" and any(d["severity"] == "warning" and d.get("pointer") == "/spec/triggers/0"
-                                  for d in r["diagnostics"]), "a queue trigger is a warning (not wired)", r)
+                                  and "Fargate" in d["summary"] for d in r["diagnostics"]),
+      "a schedule on Fargate (an explicit target) is a warning: not wired there", r)
+# ---- an image in another region's ECR --------------------------------------------------------------
+ecr = function(image="123456789012.dkr.ecr.eu-west-1.amazonaws.com/thumbs:2", runtime=None, handler=None, code=None)
+for mode in ("plan", "render", "apply"):
+    r = verb("validate", place(ecr, "us-east-1", mode=mode))
+    hit = [d for d in r["diagnostics"] if d["severity"] == "error" and d.get("pointer") == "/spec/image"]
+    ck.ok(r["status"] == "invalid" and hit and "eu-west-1" in hit[0]["summary"] and "us-east-1" in hit[0]["summary"],
+          f"mode {mode}: an image in eu-west-1's ECR is refused for a function in us-east-1, both named", r)
+ck.ok(verb("validate", place(ecr, "eu-west-1"))["status"] == "ok", "the same image in eu-west-1 is fine")
+fips = function(image="123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/x@sha256:" + "0" * 64, runtime=None,
+                handler=None, code=None)
+ck.ok(verb("validate", place(fips, "us-east-1"))["status"] == "ok"
+      and verb("validate", place(fips, "eu-west-1"))["status"] == "invalid", "a FIPS ECR host counts by its region")
 r = verb("validate", place(function(runtime="go1.23")))
 rr = verb("render", place(function(runtime="go1.23")))
 ck.ok(r["status"] == "ok" and rr["output"]["documents"][0]["body"]["Runtime"] == "provided.al2023",
@@ -161,7 +263,9 @@ ck.ok(r["status"] == "ok" and rr["output"]["documents"][0]["body"]["Runtime"] ==
 r = verb("validate", {"workload": 42})
 ck.ok(r["status"] == "invalid" and r["diagnostics"], "a malformed input is refused with a diagnostic", r)
 for bad in ({"regions": ["mars-1"]}, {"lambda": {"role": "not-an-arn"}}, {"endpoint": "x"},
-            {"ecs": {"assignPublicIp": "yes"}}, {"endpoints": {"lambda": "ftp://x"}}):
+            {"ecs": {"assignPublicIp": "yes"}}, {"endpoints": {"lambda": "ftp://x"}},
+            {"scheduler": {"role": "not-an-arn"}}, {"scheduler": {"rol": "x"}}, {"scheduler": "x"},
+            {"endpoints": {"sqs": "ftp://x"}}):
     r = verb("offers", {}, bad)
     ck.ok(r["status"] == "invalid" and r["diagnostics"], f"configure refuses {json.dumps(bad)}", r)
 r = verb("offers", {}, {})
@@ -169,6 +273,10 @@ regions = sorted({o["region"] for o in r["output"]["offers"]})
 ck.ok(len(regions) == 11 and "us-east-1" in regions and "sa-east-1" in regions
       and {o["service"] for o in r["output"]["offers"]} == {"lambda", "fargate"},
       "default offers: lambda and fargate in 11 regions", regions)
+ck.ok(all(o["triggers"] == (["http", "queue", "schedule"] if o["service"] == "lambda" else ["http"])
+          for o in r["output"]["offers"]),
+      "offers say which triggers they wire: Lambda http, queue, schedule; Fargate http",
+      [(o["service"], o.get("triggers")) for o in r["output"]["offers"]][:2])
 
 # ---- Fargate sizes against the fake's table --------------------------------------------------
 bad = []

@@ -72,6 +72,10 @@ SERVICES = {
     "application-autoscaling": ("json", "2016-02-06"),
     "sts": ("query", "2011-06-15"),
     "braket": ("rest-json", "2019-09-01"),
+    # (added for triggers) EventBridge Scheduler and SQS: only the reference
+    # models (SQS speaks JSON 1.0 in them; Debian's describes the Query protocol)
+    "scheduler": ("rest-json", "2021-06-30"),
+    "sqs": ("json", "2012-11-05"),
 }
 
 BRAKET_DEVICES = {
@@ -107,10 +111,123 @@ def validation(field, msg):
                     f"1 validation error detected: {field}: {msg}")
 
 
+# (added for triggers) SQS's JSON protocol keeps the Query protocol's error
+# codes for awsQueryCompatible clients, in the x-amzn-query-error header
+SQS_QUERY_CODES = {
+    "QueueDoesNotExist": "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueNameExists": "QueueAlreadyExists",
+    "QueueDeletedRecently": "AWS.SimpleQueueService.QueueDeletedRecently",
+    "InvalidAttributeName": "InvalidAttributeName",
+    "InvalidAttributeValue": "InvalidAttributeValue",
+    "InvalidParameterValue": "InvalidParameterValue",
+}
+
+
+# ---- EventBridge Scheduler expressions (added for triggers) --------------------
+_MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+_DAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
+# field: (low, high, names (index 0 = low), extra forms)
+_CRON_FIELDS = [("minutes", 0, 59, None), ("hours", 0, 23, None), ("day-of-month", 1, 31, None),
+                ("month", 1, 12, _MONTHS), ("day-of-week", 1, 7, _DAYS), ("year", 1970, 2199, None)]
+
+
+def _cron_value(text, lo, hi, names):
+    if names and text.upper() in names:
+        return lo + names.index(text.upper())
+    if not re.fullmatch(r"\d+", text):
+        return None
+    v = int(text)
+    return v if lo <= v <= hi else None
+
+
+def _cron_field_problem(i, field):
+    name, lo, hi, names = _CRON_FIELDS[i]
+    if field == "?":
+        return None if name in ("day-of-month", "day-of-week") else f"'?' is not allowed in {name}"
+    for item in field.split(","):
+        if name == "day-of-month" and re.fullmatch(r"L|LW|\d{1,2}W", item):
+            if item.endswith("W") and item != "LW" and _cron_value(item[:-1], lo, hi, None) is None:
+                return f"{item} is out of range in {name}"
+            continue
+        if name == "day-of-week":
+            m = re.fullmatch(r"(\w+)#([1-5])|(\w+)L|L", item)
+            if m:
+                d = m.group(1) or m.group(3)
+                if d is not None and _cron_value(d, lo, hi, names) is None:
+                    return f"{item} is not a day of the week (1-7 or SUN-SAT)"
+                continue
+        base, _, step = item.partition("/")
+        if step and (not re.fullmatch(r"\d+", step) or int(step) < 1):
+            return f"{item}: the increment must be a positive number"
+        if base == "*":
+            continue
+        a, _, b = base.partition("-")
+        for v in (a, b) if b else (a,):
+            if _cron_value(v, lo, hi, names) is None:
+                return f"{v} is out of range in {name} ({lo}-{hi}{' or ' + names[0] + '-' + names[-1] if names else ''})"
+    return None
+
+
+def schedule_expression_problem(expr):
+    """What EventBridge Scheduler refuses in an at(), rate() or cron()
+    expression (its user guide's "Schedule types"), or None."""
+    m = re.fullmatch(r"at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)", expr)
+    if m:
+        try:
+            datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
+            return None
+        except ValueError:
+            return "not a date and time"
+    m = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expr)
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        if n < 1:
+            return "the rate must be positive"
+        if (n == 1) == unit.endswith("s"):
+            return "use the singular unit for 1 and the plural for more"
+        return None
+    m = re.fullmatch(r"cron\((.*)\)", expr)
+    if not m:
+        return "expected at(...), rate(...) or cron(...)"
+    fields = m.group(1).split(" ")
+    if len(fields) != 6:
+        return f"a cron expression has 6 fields (minutes hours day-of-month month day-of-week year), not {len(fields)}"
+    for i, f in enumerate(fields):
+        why = _cron_field_problem(i, f)
+        if why:
+            return why
+    if (fields[2] == "?") == (fields[4] == "?"):
+        return "exactly one of day-of-month and day-of-week must be '?'"
+    return None
+
+
+_HAVE_TZDB = None
+
+
+def timezone_ok(name):
+    """An IANA zone name, checked against the system's tz database (Debian's
+    tzdata, priority required); without one (or Python < 3.9), its form only."""
+    try:
+        import zoneinfo
+    except ImportError:
+        zoneinfo = None
+    global _HAVE_TZDB
+    if zoneinfo is not None and _HAVE_TZDB is None:
+        _HAVE_TZDB = bool(zoneinfo.available_timezones())
+    if zoneinfo is None or not _HAVE_TZDB:
+        return bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9_+/-]*", name))
+    try:
+        zoneinfo.ZoneInfo(name)
+        return True
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+
+
 # ---- models -----------------------------------------------------------------
 class ServiceModels:
     """The reference subset model (newer botocore) first, then Debian's full
-    model for operations the subset lacks."""
+    model for operations the subset lacks, when it speaks the same protocol
+    (Debian's SQS model still describes the Query protocol: not used)."""
 
     def __init__(self, name, protocol, version):
         self.name = name
@@ -121,10 +238,12 @@ class ServiceModels:
         for path in (subset, full, full + ".gz"):
             if os.path.exists(path):
                 with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
-                    self.models.append(botocore.model.ServiceModel(json.load(f), service_name=name))
+                    m = botocore.model.ServiceModel(json.load(f), service_name=name)
+                if m.metadata.get("protocol") == protocol:
+                    self.models.append(m)
         if not self.models:
-            raise SystemExit(f"fake_aws: no model for {name} ({subset} or {full})")
-        self.meta = self.models[-1].metadata
+            raise SystemExit(f"fake_aws: no {protocol} model for {name} ({subset} or {full})")
+        self.meta = self.models[0].metadata  # the preferred (newest) model's
         self.ops = {}
         for m in reversed(self.models):  # the preferred model wins
             for op in m.operation_names:
@@ -427,6 +546,12 @@ class State:
         # (added for Braket results) S3: bucket -> {"region", "objects": {key -> object}}
         self.buckets = {}
         self.braket_results = self.args.braket_results
+        # (added for triggers) EventBridge Scheduler, SQS, Lambda event source mappings
+        self.schedules = {}       # (region, group, name) -> schedule dict (GetSchedule's fields)
+        self.schedule_tokens = {}  # (region, ClientToken) -> (group, name, params)
+        self.queues = {}          # (region, name) -> {"attributes", "tags", "url", "arn"}
+        self.queues_deleted = {}  # (region, name) -> time of DeleteQueue
+        self.esms = {}            # UUID -> {"config": EventSourceMappingConfiguration, "region", "tags"}
 
     def s3_put(self, bucket, key, body, region):
         """(added) Stores an S3 object; a new bucket lives in region."""
@@ -445,6 +570,9 @@ class State:
             "autoscaling_targets": {k(key): v for key, v in self.targets.items()},
             "autoscaling_policies": {k(key): v for key, v in self.policies.items()},
             "braket_tasks": self.tasks,
+            "schedules": {k(key): v for key, v in self.schedules.items()},
+            "queues": {k(key): v for key, v in self.queues.items()},
+            "event_source_mappings": self.esms,
             "s3_objects": {b: {k: len(o["body"]) for k, o in v["objects"].items()} for b, v in self.buckets.items()},
             "braket_results": self.braket_results,
             "latency_ms": self.latency_ms,
@@ -692,10 +820,67 @@ class Ops:
         st = {"Sid": p["StatementId"], "Effect": "Allow",
               "Principal": p["Principal"] if p["Principal"] != "*" else "*",
               "Action": p["Action"], "Resource": f["config"]["FunctionArn"]}
+        cond = {}
         if "FunctionUrlAuthType" in p:
-            st["Condition"] = {"StringEquals": {"lambda:FunctionUrlAuthType": p["FunctionUrlAuthType"]}}
+            cond["StringEquals"] = {"lambda:FunctionUrlAuthType": p["FunctionUrlAuthType"]}
+        if "InvokedViaFunctionUrl" in p:
+            # (added) since 2025-10: with it, InvokeFunction is granted only
+            # for calls that come through the function URL (a Bool condition)
+            if p["Action"] not in ("lambda:InvokeFunction", "lambda:*", "*"):
+                raise ApiError(400, "InvalidParameterValueException",
+                               "InvokedViaFunctionUrl applies to the lambda:InvokeFunction action only")
+            cond["Bool"] = {"lambda:InvokedViaFunctionUrl": "true" if p["InvokedViaFunctionUrl"] else "false"}
+        if cond:
+            st["Condition"] = cond
         f["policy"].append(st)
         return {"Statement": json.dumps(st)}
+
+    # (added) the function's resource policy
+    def lambda_GetPolicy(self, ctx, p):
+        f = self._fn(ctx, p["FunctionName"])
+        if not f["policy"]:
+            raise ApiError(404, "ResourceNotFoundException", "The resource you requested does not exist.")
+        return {"Policy": json.dumps({"Version": "2012-10-17", "Id": "default", "Statement": f["policy"]}),
+                "RevisionId": f["config"]["RevisionId"]}
+
+    def lambda_RemovePermission(self, ctx, p):
+        f = self._fn(ctx, p["FunctionName"])
+        keep = [st for st in f["policy"] if st["Sid"] != p["StatementId"]]
+        if len(keep) == len(f["policy"]):
+            raise ApiError(404, "ResourceNotFoundException",
+                           f"Statement {p['StatementId']} is not found in resource policy.")
+        f["policy"] = keep
+        return {}
+
+    @staticmethod
+    def url_allows(f):
+        """(added) Whether a public (AuthType NONE) function URL answers an
+        anonymous caller. Since October 2025 Lambda needs both
+        lambda:InvokeFunctionUrl and lambda:InvokeFunction granted to "*"
+        (developer guide, "Control access to Lambda function URLs"); the
+        second may be limited to calls through the URL with the Bool
+        condition lambda:InvokedViaFunctionUrl. Returns the missing actions."""
+        def grants(st, action, ok_cond):
+            if st.get("Effect") != "Allow" or st.get("Principal") not in ("*", {"AWS": "*"}):
+                return False
+            acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            if not any(a in (action, "lambda:*", "*") for a in acts):
+                return False
+            return all(ok_cond(op, kv) for op, kv in st.get("Condition", {}).items())
+
+        def url_cond(op, kv):  # FunctionUrlAuthType NONE, or nothing
+            return op == "StringEquals" and kv == {"lambda:FunctionUrlAuthType": "NONE"}
+
+        def invoke_cond(op, kv):  # only through the URL, or nothing
+            return (op == "Bool" and kv == {"lambda:InvokedViaFunctionUrl": "true"}) or \
+                (op == "StringEquals" and kv == {"lambda:FunctionUrlAuthType": "NONE"})
+
+        missing = []
+        if not any(grants(st, "lambda:InvokeFunctionUrl", url_cond) for st in f["policy"]):
+            missing.append("lambda:InvokeFunctionUrl")
+        if not any(grants(st, "lambda:InvokeFunction", invoke_cond) for st in f["policy"]):
+            missing.append("lambda:InvokeFunction")
+        return missing
 
     def _fn_by_arn(self, ctx, arn):
         m = re.match(r"^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):function:([a-zA-Z0-9_-]+)$", arn)
@@ -704,18 +889,145 @@ class Ops:
             raise ApiError(404, "ResourceNotFoundException", f"Function not found: {arn}")
         return f
 
+    def _taggable(self, ctx, arn):
+        """(changed for triggers) a function or an event source mapping by ARN"""
+        m = re.match(r"^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):event-source-mapping:([0-9a-fA-F-]{36})$", arn)
+        if m:
+            e = self.s.esms.get(m.group(3))
+            if not e or e["region"] != m.group(1):
+                raise ApiError(404, "ResourceNotFoundException", f"Event source mapping not found: {arn}")
+            return e
+        return self._fn_by_arn(ctx, arn)
+
     def lambda_TagResource(self, ctx, p):
-        self._fn_by_arn(ctx, p["Resource"])["tags"].update(p["Tags"])
+        self._taggable(ctx, p["Resource"])["tags"].update(p["Tags"])
         return {}
 
     def lambda_UntagResource(self, ctx, p):
-        f = self._fn_by_arn(ctx, p["Resource"])
+        f = self._taggable(ctx, p["Resource"])
         for k in p["TagKeys"]:
             f["tags"].pop(k, None)
         return {}
 
     def lambda_ListTags(self, ctx, p):
-        return {"Tags": dict(self._fn_by_arn(ctx, p["Resource"])["tags"])}
+        return {"Tags": dict(self._taggable(ctx, p["Resource"])["tags"])}
+
+    # (added for triggers) event source mappings, SQS sources only
+    ESM_SQS_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:sqs:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,80}(?:\.fifo)?)$")
+
+    def _esm(self, ctx, uuid_):
+        e = self.s.esms.get(uuid_)
+        if not e or e["region"] != ctx.region:
+            raise ApiError(404, "ResourceNotFoundException",
+                           f"The resource you requested does not exist. (Service: Lambda, Status Code: 404, Request ID: {uuid.uuid4()})")
+        return e
+
+    def _esm_view(self, e):
+        """Creating/Updating/Enabling/Disabling on the answer that made the
+        change, settled by the next read."""
+        c = dict(e["config"])
+        if c["State"] in ("Creating", "Updating", "Enabling"):
+            c["State"] = e["config"]["State"] = "Enabled" if e["enabled"] else "Disabled"
+        elif c["State"] == "Disabling":
+            c["State"] = e["config"]["State"] = "Disabled"
+        return c
+
+    def _esm_batch(self, batch, window, fifo):
+        if batch > (10 if fifo else 10000):
+            raise ApiError(400, "InvalidParameterValueException",
+                           f"BatchSize must be between 1 and {10 if fifo else 10000} for {'FIFO ' if fifo else ''}SQS queues")
+        if batch > 10 and not window:
+            raise ApiError(400, "InvalidParameterValueException",
+                           "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10")
+
+    def lambda_CreateEventSourceMapping(self, ctx, p):
+        src = p.get("EventSourceArn")
+        if not src:
+            raise ApiError(400, "InvalidParameterValueException", "EventSourceArn is required for SQS event sources")
+        m = self.ESM_SQS_ARN.match(src)
+        if not m:
+            raise ApiError(400, "InvalidParameterValueException",
+                           f"Unrecognized event source, must be kinesis, dynamodb stream, sqs, ...: {src} (the fake knows SQS)")
+        f = self._fn(ctx, p["FunctionName"])
+        q = self.s.queues.get((m.group(1), m.group(3)))
+        if m.group(1) != ctx.region or not q:
+            raise ApiError(400, "InvalidParameterValueException",
+                           "Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. "
+                           "SQS Error Message: The specified queue does not exist or you do not have access to it.")
+        for k in ("StartingPosition", "StartingPositionTimestamp", "ParallelizationFactor", "Topics", "Queues",
+                  "TumblingWindowInSeconds", "BisectBatchOnFunctionError", "MaximumRecordAgeInSeconds"):
+            if k in p:
+                raise ApiError(400, "InvalidParameterValueException", f"Unsupported {k} for SQS event sources")
+        fifo = q["name"].endswith(".fifo")
+        batch = p.get("BatchSize", 10)
+        window = p.get("MaximumBatchingWindowInSeconds", 0)
+        self._esm_batch(batch, window, fifo)
+        vis, timeout = int(q["attributes"]["VisibilityTimeout"]), f["config"]["Timeout"]
+        if vis < timeout:
+            raise ApiError(400, "InvalidParameterValueException",
+                           f"Queue visibility timeout: {vis} seconds is less than Function timeout: {timeout} seconds")
+        for e in self.s.esms.values():
+            if e["config"]["EventSourceArn"] == src and e["config"]["FunctionArn"] == f["config"]["FunctionArn"]:
+                raise ApiError(409, "ResourceConflictException",
+                               f"An event source mapping with SQS arn (\" {src} \") and function (\" {f['config']['FunctionName']} \") "
+                               f"already exists. Please update or delete the existing mapping with UUID {e['config']['UUID']}")
+        u = str(uuid.uuid4())
+        enabled = p.get("Enabled", True)
+        cfg = {"UUID": u, "BatchSize": batch, "MaximumBatchingWindowInSeconds": window,
+               "EventSourceArn": src, "FunctionArn": f["config"]["FunctionArn"], "LastModified": time.time(),
+               "State": "Creating", "StateTransitionReason": "USER_INITIATED",
+               "EventSourceMappingArn": f"arn:aws:lambda:{ctx.region}:{ACCOUNT}:event-source-mapping:{u}"}
+        for k in ("FilterCriteria", "FunctionResponseTypes", "ScalingConfig", "DestinationConfig", "MetricsConfig"):
+            if k in p:
+                cfg[k] = copy.deepcopy(p[k])
+        e = {"config": cfg, "region": ctx.region, "tags": dict(p.get("Tags", {})), "enabled": enabled}
+        self.s.esms[u] = e
+        return dict(cfg)
+
+    def lambda_GetEventSourceMapping(self, ctx, p):
+        return self._esm_view(self._esm(ctx, p["UUID"]))
+
+    def lambda_UpdateEventSourceMapping(self, ctx, p):
+        e = self._esm(ctx, p["UUID"])
+        c = e["config"]
+        if "FunctionName" in p:
+            c["FunctionArn"] = self._fn(ctx, p["FunctionName"])["config"]["FunctionArn"]
+        batch = p.get("BatchSize", c["BatchSize"])
+        window = p.get("MaximumBatchingWindowInSeconds", c.get("MaximumBatchingWindowInSeconds", 0))
+        self._esm_batch(batch, window, c["EventSourceArn"].endswith(".fifo"))
+        c["BatchSize"], c["MaximumBatchingWindowInSeconds"] = batch, window
+        for k in ("FilterCriteria", "FunctionResponseTypes", "ScalingConfig", "DestinationConfig", "MetricsConfig"):
+            if k in p:
+                c[k] = copy.deepcopy(p[k])
+        if "Enabled" in p:
+            e["enabled"] = p["Enabled"]
+        c["State"] = "Updating" if "Enabled" not in p else ("Enabling" if p["Enabled"] else "Disabling")
+        c["LastModified"] = time.time()
+        return dict(c)
+
+    def lambda_DeleteEventSourceMapping(self, ctx, p):
+        e = self._esm(ctx, p["UUID"])
+        del self.s.esms[p["UUID"]]
+        return dict(e["config"], State="Deleting")
+
+    def lambda_ListEventSourceMappings(self, ctx, p):
+        fn_arn = None
+        if "FunctionName" in p:
+            name = self._fname(p["FunctionName"])
+            fn_arn = f"arn:aws:lambda:{ctx.region}:{ACCOUNT}:function:{name}"
+        es = sorted((e for e in self.s.esms.values() if e["region"] == ctx.region
+                     and (fn_arn is None or e["config"]["FunctionArn"] == fn_arn)
+                     and ("EventSourceArn" not in p or e["config"]["EventSourceArn"] == p["EventSourceArn"])),
+                    key=lambda e: e["config"]["UUID"])
+        try:
+            start = int(p.get("Marker", "0"))
+        except ValueError:
+            raise ApiError(400, "InvalidParameterValueException", "invalid Marker")
+        n = p.get("MaxItems", 100)
+        out = {"EventSourceMappings": [self._esm_view(e) for e in es[start:start + n]]}
+        if start + n < len(es):
+            out["NextMarker"] = str(start + n)
+        return out
 
     # (added for the aws driver) reserved concurrency
     def lambda_PutFunctionConcurrency(self, ctx, p):
@@ -733,6 +1045,197 @@ class Ops:
         f = self._fn(ctx, p["FunctionName"])
         f["concurrency"] = None
         return {}
+
+    # -- EventBridge Scheduler (added for triggers) --
+    def _group(self, p):
+        g = p.get("GroupName") or "default"
+        if g != "default":  # the fake has only the default group
+            raise ApiError(404, "ResourceNotFoundException", f"Schedule group {g} does not exist.")
+        return g
+
+    def _schedule_check(self, ctx, p):
+        why = schedule_expression_problem(p["ScheduleExpression"])
+        if why:
+            raise ApiError(400, "ValidationException", f"Invalid Schedule Expression {p['ScheduleExpression']}: {why}")
+        tz = p.get("ScheduleExpressionTimezone")
+        if tz is not None and not timezone_ok(tz):
+            raise ApiError(400, "ValidationException", f"Invalid timezone {tz}.")
+        fw = p["FlexibleTimeWindow"]
+        if fw["Mode"] == "FLEXIBLE" and "MaximumWindowInMinutes" not in fw:
+            raise ApiError(400, "ValidationException",
+                           "MaximumWindowInMinutes is required when FlexibleTimeWindow Mode is FLEXIBLE")
+        if fw["Mode"] == "OFF" and "MaximumWindowInMinutes" in fw:
+            raise ApiError(400, "ValidationException",
+                           "MaximumWindowInMinutes must not be set when FlexibleTimeWindow Mode is OFF")
+        arn = p["Target"]["Arn"]
+        if not re.match(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{0,12}:.+$", arn):
+            raise ApiError(400, "ValidationException", f"Invalid target arn {arn}.")
+
+    def _schedule_fields(self, p):
+        return {k: copy.deepcopy(p[k]) for k in (
+            "ScheduleExpression", "ScheduleExpressionTimezone", "FlexibleTimeWindow", "Target", "Description",
+            "StartDate", "EndDate", "KmsKeyArn", "ActionAfterCompletion") if k in p}
+
+    def scheduler_CreateSchedule(self, ctx, p):
+        g = self._group(p)
+        key = (ctx.region, g, p["Name"])
+        token = p.get("ClientToken")
+        fields = self._schedule_fields(p)
+        if token and (ctx.region, token) in self.s.schedule_tokens:
+            tg, tn, tf = self.s.schedule_tokens[(ctx.region, token)]
+            if (tg, tn) == (g, p["Name"]) and tf == fields and key in self.s.schedules:
+                return {"ScheduleArn": self.s.schedules[key]["Arn"]}  # the same request again
+            raise ApiError(409, "ConflictException",
+                           f"ClientToken {token} was used for a different CreateSchedule request.")
+        if key in self.s.schedules:
+            raise ApiError(409, "ConflictException", f"Schedule {p['Name']} already exists.")
+        self._schedule_check(ctx, p)
+        t = time.time()
+        sched = {"Arn": f"arn:aws:scheduler:{ctx.region}:{ACCOUNT}:schedule/{g}/{p['Name']}",
+                 "Name": p["Name"], "GroupName": g, "State": p.get("State", "ENABLED"),
+                 "CreationDate": t, "LastModificationDate": t, "ActionAfterCompletion": "NONE"}
+        sched.update(fields)
+        self.s.schedules[key] = sched
+        if token:
+            self.s.schedule_tokens[(ctx.region, token)] = (g, p["Name"], fields)
+        return {"ScheduleArn": sched["Arn"]}
+
+    def _schedule(self, ctx, p):
+        s = self.s.schedules.get((ctx.region, self._group(p), p["Name"]))
+        if not s:
+            raise ApiError(404, "ResourceNotFoundException", f"Schedule {p['Name']} does not exist.")
+        return s
+
+    def scheduler_GetSchedule(self, ctx, p):
+        return copy.deepcopy(self._schedule(ctx, p))
+
+    def scheduler_UpdateSchedule(self, ctx, p):
+        old = self._schedule(ctx, p)
+        self._schedule_check(ctx, p)
+        # UpdateSchedule replaces the schedule: what is not sent is reset
+        new = {k: old[k] for k in ("Arn", "Name", "GroupName", "CreationDate")}
+        new.update({"State": p.get("State", "ENABLED"), "LastModificationDate": time.time(),
+                    "ActionAfterCompletion": "NONE"})
+        new.update(self._schedule_fields(p))
+        self.s.schedules[(ctx.region, old["GroupName"], old["Name"])] = new
+        return {"ScheduleArn": new["Arn"]}
+
+    def scheduler_DeleteSchedule(self, ctx, p):
+        s = self._schedule(ctx, p)
+        del self.s.schedules[(ctx.region, s["GroupName"], s["Name"])]
+        return {}
+
+    def scheduler_ListSchedules(self, ctx, p):
+        ss = sorted((v for (r, g, n), v in self.s.schedules.items() if r == ctx.region
+                     and ("GroupName" not in p or g == p["GroupName"])
+                     and n.startswith(p.get("NamePrefix", "")) and ("State" not in p or v["State"] == p["State"])),
+                    key=lambda v: (v["GroupName"], v["Name"]))
+        start = int(p["NextToken"]) if p.get("NextToken", "").isdigit() else 0
+        n = p.get("MaxResults", 100)
+        out = {"Schedules": [{"Arn": v["Arn"], "Name": v["Name"], "GroupName": v["GroupName"], "State": v["State"],
+                              "CreationDate": v["CreationDate"], "LastModificationDate": v["LastModificationDate"],
+                              "Target": {"Arn": v["Target"]["Arn"]}} for v in ss[start:start + n]]}
+        if start + n < len(ss):
+            out["NextToken"] = str(start + n)
+        return out
+
+    # -- SQS, JSON protocol (added for triggers) --
+    SQS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$|^[A-Za-z0-9_-]{1,75}\.fifo$")
+    # CreateQueue's attributes, their defaults and ranges (SQS developer guide)
+    SQS_ATTRS = {"DelaySeconds": ("0", 0, 900), "MaximumMessageSize": ("262144", 1024, 262144),
+                 "MessageRetentionPeriod": ("345600", 60, 1209600), "ReceiveMessageWaitTimeSeconds": ("0", 0, 20),
+                 "VisibilityTimeout": ("30", 0, 43200)}
+    SQS_OTHER = ("Policy", "RedrivePolicy", "RedriveAllowPolicy", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds",
+                 "SqsManagedSseEnabled", "FifoQueue", "ContentBasedDeduplication", "DeduplicationScope",
+                 "FifoThroughputLimit")
+
+    def _queue_by_url(self, ctx, url):
+        """A queue URL names ACCOUNT/NAME in its path (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME,
+        or a legacy host); the queue is looked up in the request's region."""
+        parts = urlsplit(url).path.strip("/").split("/")
+        q = self.s.queues.get((ctx.region, parts[-1])) if len(parts) == 2 and parts[0] == ACCOUNT else None
+        if not q:
+            raise ApiError(400, "QueueDoesNotExist", "The specified queue does not exist.")
+        return q
+
+    def sqs_CreateQueue(self, ctx, p):
+        name = p["QueueName"]
+        if not self.SQS_NAME.match(name):
+            raise ApiError(400, "InvalidParameterValue",
+                           "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")
+        attrs = dict(p.get("Attributes", {}))
+        for k, v in attrs.items():
+            if k in self.SQS_ATTRS:
+                _, lo, hi = self.SQS_ATTRS[k]
+                if not re.fullmatch(r"\d+", v) or not lo <= int(v) <= hi:
+                    raise ApiError(400, "InvalidAttributeValue", f"Invalid value for the parameter {k}.")
+            elif k not in self.SQS_OTHER:
+                raise ApiError(400, "InvalidAttributeName", f"Unknown Attribute {k}.")
+        fifo = name.endswith(".fifo")
+        if fifo != (attrs.get("FifoQueue") == "true"):
+            raise ApiError(400, "InvalidParameterValue",
+                           "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix")
+        full = {k: d for k, (d, _, _) in self.SQS_ATTRS.items()}
+        full.update(attrs)
+        key = (ctx.region, name)
+        q = self.s.queues.get(key)
+        if q:
+            for k, v in attrs.items():
+                if q["attributes"].get(k) != v:
+                    raise ApiError(400, "QueueNameExists",
+                                   f"A queue already exists with the same name and a different value for attribute {k}")
+            return {"QueueUrl": q["url"]}
+        gone = self.s.queues_deleted.get(key)
+        if gone is not None and time.time() - gone < self.args.sqs_recreate_wait:
+            raise ApiError(400, "QueueDeletedRecently",
+                           "You must wait 60 seconds after deleting a queue before you can create another with the same name.")
+        t = int(time.time())
+        arn = f"arn:aws:sqs:{ctx.region}:{ACCOUNT}:{name}"
+        full.update({"QueueArn": arn, "CreatedTimestamp": str(t), "LastModifiedTimestamp": str(t),
+                     "ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0",
+                     "ApproximateNumberOfMessagesDelayed": "0", "SqsManagedSseEnabled": attrs.get("SqsManagedSseEnabled", "true")})
+        self.s.queues[key] = {"name": name, "url": f"https://sqs.{ctx.region}.amazonaws.com/{ACCOUNT}/{name}",
+                              "arn": arn, "attributes": full, "tags": dict(p.get("tags", {}))}
+        return {"QueueUrl": self.s.queues[key]["url"]}
+
+    def sqs_GetQueueUrl(self, ctx, p):
+        if p.get("QueueOwnerAWSAccountId", ACCOUNT) != ACCOUNT:
+            raise ApiError(400, "QueueDoesNotExist", "The specified queue does not exist.")
+        q = self.s.queues.get((ctx.region, p["QueueName"]))
+        if not q:
+            raise ApiError(400, "QueueDoesNotExist", "The specified queue does not exist.")
+        return {"QueueUrl": q["url"]}
+
+    def sqs_GetQueueAttributes(self, ctx, p):
+        q = self._queue_by_url(ctx, p["QueueUrl"])
+        names = p.get("AttributeNames", [])
+        if "All" in names:
+            return {"Attributes": dict(q["attributes"])}
+        return {"Attributes": {k: q["attributes"][k] for k in names if k in q["attributes"]}}
+
+    def sqs_DeleteQueue(self, ctx, p):
+        q = self._queue_by_url(ctx, p["QueueUrl"])
+        del self.s.queues[(ctx.region, q["name"])]
+        self.s.queues_deleted[(ctx.region, q["name"])] = time.time()
+        return {}
+
+    def sqs_ListQueues(self, ctx, p):
+        urls = sorted(q["url"] for (r, n), q in self.s.queues.items()
+                      if r == ctx.region and n.startswith(p.get("QueueNamePrefix", "")))
+        if "NextToken" in p and "MaxResults" not in p:
+            raise ApiError(400, "InvalidParameterValue", "MaxResults is required when NextToken is given")
+        n = p.get("MaxResults", 1000)
+        if not 1 <= n <= 1000:
+            raise ApiError(400, "InvalidParameterValue", "Value for parameter MaxResults is invalid. Reason: must be between 1 and 1000")
+        start = int(p["NextToken"]) if p.get("NextToken", "").isdigit() else 0
+        out = {"QueueUrls": urls[start:start + n]} if urls[start:start + n] else {}
+        if "MaxResults" in p and start + n < len(urls):
+            out["NextToken"] = str(start + n)
+        return out
+
+    def sqs_ListQueueTags(self, ctx, p):
+        q = self._queue_by_url(ctx, p["QueueUrl"])
+        return {"Tags": dict(q["tags"])} if q["tags"] else {}
 
     # -- ECS --
     @staticmethod
@@ -1335,6 +1838,7 @@ def to_json(value, shape):
 # ---- HTTP ---------------------------------------------------------------------------
 SIG_RX = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^/,\s]+)/(\d{8})/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request,\s*"
                     r"SignedHeaders=([a-z0-9;\-]+),\s*Signature=([0-9a-f]{64})$")
+LAMBDA_URL_HOST = re.compile(r"^([a-z0-9]+)\.lambda-url\.([a-z0-9-]+)\.on\.aws(?::\d+)?$")
 UNSIGNED_OPS = {("sts", "AssumeRoleWithWebIdentity"), ("sts", "AssumeRoleWithSAML")}
 
 
@@ -1397,8 +1901,19 @@ class Handler(BaseHTTPRequestHandler):
             body = {"__type": err.code, "message": err.message}
             if proto == "rest-json":
                 body["Type"] = "User" if err.status < 500 else "Service"
-            self._send(err.status, json.dumps(body),
-                       "application/x-amz-json-1.1" if proto == "json" else "application/json", headers)
+            if service == "sqs":
+                # (added) SQS's JSON protocol: a namespaced __type, and the
+                # Query protocol's code for awsQueryCompatible clients
+                body["__type"] = "com.amazonaws.sqs#" + err.code
+                query = SQS_QUERY_CODES.get(err.code)
+                if query:
+                    headers["x-amzn-query-error"] = f"{query};{'Sender' if err.sender else 'Receiver'}"
+            self._send(err.status, json.dumps(body), self._json_type(service) if proto == "json"
+                       else "application/json", headers)
+
+    def _json_type(self, service):
+        sm = self.server.models.get(service)
+        return "application/x-amz-json-" + (sm.meta.get("jsonVersion", "1.1") if sm else "1.1")
 
     # -- routing --
     def _route(self, body):
@@ -1611,6 +2126,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
             self.log_entry["body"] = body.decode("utf-8", "replace")
+            if LAMBDA_URL_HOST.match(self.headers.get("Host") or ""):  # (added) a function URL
+                return self._function_url(body)
             if self._is_s3(path):  # (added) S3 GetObject for Braket results
                 return self._s3(body)
             service, op, src = self._route(body)
@@ -1654,7 +2171,7 @@ class Handler(BaseHTTPRequestHandler):
                         f"</RequestId></ResponseMetadata></{op.name}Response>")
                 self._send(200, body, "text/xml")
             elif proto == "json":
-                self._send(200, json.dumps(to_json(result, op.output_shape)), "application/x-amz-json-1.1")
+                self._send(200, json.dumps(to_json(result, op.output_shape)), self._json_type(service))
             else:
                 code = op.http.get("responseCode", 200)
                 out = to_json(result, op.output_shape)
@@ -1683,6 +2200,33 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(fault["status"], fault.get("code") or
                            {429: "ThrottlingException", 500: "InternalFailure", 503: "ServiceUnavailable"}.get(fault["status"], "InternalFailure"),
                            fault.get("message") or "injected fault", hdrs, sender=fault["status"] < 500)
+
+    # -- function URLs (added): https://<url-id>.lambda-url.<region>.on.aws/ --
+    def _function_url(self, body):
+        """An anonymous call to a function URL (Host: <url-id>.lambda-url.<region>.on.aws).
+        AuthType AWS_IAM: 403 without a signature (the fake checks no
+        signed URL calls). AuthType NONE: 403 {"Message": "Forbidden"}
+        unless the resource policy grants both lambda:InvokeFunctionUrl and
+        lambda:InvokeFunction to "*" (Ops.url_allows); else 200 with what
+        was called (the fake runs no code)."""
+        m = LAMBDA_URL_HOST.match(self.headers["Host"])
+        host = f"{m.group(1)}.lambda-url.{m.group(2)}.on.aws"
+        st = self.server.state
+        self.log_entry.update(service="lambda-url", operation="InvokeFunctionUrl", region=m.group(2))
+        with st.lock:
+            f = next((f for (r, _), f in st.functions.items() if r == m.group(2) and f["url"]
+                      and urlsplit(f["url"]["FunctionUrl"]).netloc == host), None)
+            missing = Ops.url_allows(f) if f and f["url"]["AuthType"] == "NONE" else None
+        if f is None:
+            self.log_entry["status"] = 404
+            return self._send(404, json.dumps({"Message": "Not Found"}), "application/json")
+        if f["url"]["AuthType"] != "NONE" or missing:
+            self.log_entry["status"] = 403
+            self.log_entry["error"] = {"code": "Forbidden", "message": "missing: " + ", ".join(missing or ["a signature"])}
+            return self._send(403, json.dumps({"Message": "Forbidden"}), "application/json")
+        self.log_entry["status"] = 200
+        self._send(200, json.dumps({"function": f["config"]["FunctionName"], "method": self.command,
+                                    "path": self.path, "body": body.decode("utf-8", "replace")}), "application/json")
 
     # -- S3 (added for Braket results): GetObject / HeadObject --
     def _is_s3(self, path):
@@ -1897,6 +2441,8 @@ def main():
     ap.add_argument("--max-skew", type=int, default=0, help="reject requests whose X-Amz-Date is further than this many seconds from now (0 = off, so fixed test clocks work)")
     ap.add_argument("--lambda-pending", type=int, default=0, help="GetFunction calls a new or updated function stays Pending/InProgress")
     ap.add_argument("--braket-polls", type=int, default=2, help="GetQuantumTask calls before a task completes")
+    ap.add_argument("--sqs-recreate-wait", type=float, default=60.0,
+                    help="seconds after DeleteQueue before the same name may be created again (SQS: 60)")
     ap.add_argument("--braket-results", choices=BRAKET_RESULT_FORMATS, default="measurements",
                     help="what a completed task's results.json holds (none: it is not written)")
     ap.add_argument("--exit-on-stdin-eof", action="store_true", help="exit when stdin closes (the parent died)")

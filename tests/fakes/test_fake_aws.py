@@ -12,9 +12,11 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 import urllib.request
@@ -32,6 +34,20 @@ FAKE = os.path.join(HERE, "fake_aws.py")
 AK, SK = "AKIDFAKEEXAMPLE00001", "fakeSecretKey/EXAMPLE+00001+fedbrokerTEST"
 ROLE = "arn:aws:iam::123456789012:role/fedbroker-lambda"
 BRAKET_EXAMPLE = os.path.join(HERE, "reference", "braket", "CreateQuantumTask.request.example.json")
+
+
+def reference_loader_dir(tmp):
+    """A botocore data directory holding the fake's reference models
+    (reference/aws-models, botocore 1.43.11) for the services Debian's older
+    botocore describes differently: SQS in the JSON protocol (Debian's
+    model: Query), EventBridge Scheduler, and Lambda with
+    AddPermission.InvokedViaFunctionUrl and CreateEventSourceMapping.Tags.
+    A client made from it serialises and signs with the installed botocore."""
+    for svc, ver in (("sqs", "2012-11-05"), ("scheduler", "2021-06-30"), ("lambda", "2015-03-31")):
+        os.makedirs(os.path.join(tmp, svc, ver), exist_ok=True)
+        shutil.copy(os.path.join(HERE, "reference", "aws-models", svc, ver, "service-2.subset.json"),
+                    os.path.join(tmp, svc, ver, "service-2.json"))
+    return tmp
 
 
 def start_fake(*extra):
@@ -59,12 +75,16 @@ def code_sha256(data):
 class FakeAwsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.proc, cls.port = start_fake()
+        cls.proc, cls.port = start_fake("--sqs-recreate-wait", "1")
         cls.url = f"http://127.0.0.1:{cls.port}"
         cls.session = botocore.session.get_session()
+        cls.refdir = tempfile.mkdtemp(prefix="fake-aws-models-")
+        cls.ref_session = botocore.session.get_session()
+        cls.ref_session.get_component("data_loader").search_paths.insert(0, reference_loader_dir(cls.refdir))
 
     @classmethod
     def tearDownClass(cls):
+        shutil.rmtree(cls.refdir, ignore_errors=True)
         cls.proc.stdin.close()
         cls.proc.stdout.close()
         cls.proc.wait(timeout=10)
@@ -72,8 +92,10 @@ class FakeAwsTest(unittest.TestCase):
     def setUp(self):
         self.control("POST", "reset")
 
-    def client(self, service, ak=AK, sk=SK, token=None, validate=True, region="us-east-1"):
-        return self.session.create_client(
+    def client(self, service, ak=AK, sk=SK, token=None, validate=True, region="us-east-1", ref=False):
+        """A botocore client pointed at the fake; ref: made from the fake's
+        reference models (reference_loader_dir) instead of Debian's."""
+        return (self.ref_session if ref else self.session).create_client(
             service, region_name=region, endpoint_url=self.url, aws_access_key_id=ak,
             aws_secret_access_key=sk, aws_session_token=token,
             config=Config(retries={"total_max_attempts": 1, "mode": "standard"},
@@ -184,6 +206,203 @@ class FakeAwsTest(unittest.TestCase):
             lam.create_function(**dict(base, Code={"ZipFile": b"not a zip"}))
         self.assertCode(cm, "InvalidParameterValueException", 400)
         self.assertEqual(self.control("GET", "state")["lambda"], {})
+
+    # ---- triggers: EventBridge Scheduler, SQS (JSON), event source mappings ----------
+    def function(self, lam, name="fb-job", timeout=60):
+        return lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                                   Code={"ZipFile": zip_bytes()}, Timeout=timeout)
+
+    def test_scheduler_round_trip(self):
+        sch = self.client("scheduler", ref=True)
+        fn = self.function(self.client("lambda", ref=True))
+        target = {"Arn": fn["FunctionArn"], "RoleArn": "arn:aws:iam::123456789012:role/fedbroker-scheduler"}
+        base = dict(Name="fb-job-s0", ScheduleExpression="cron(0 3 * * ? *)", ScheduleExpressionTimezone="Europe/Berlin",
+                    FlexibleTimeWindow={"Mode": "OFF"}, Target=target, Description="fedbroker t/job",
+                    ClientToken="tok-1")
+        arn = sch.create_schedule(**base)["ScheduleArn"]
+        self.assertEqual(arn, "arn:aws:scheduler:us-east-1:123456789012:schedule/default/fb-job-s0")
+        # the same token and request: the same answer; another request with it: a conflict
+        self.assertEqual(sch.create_schedule(**base)["ScheduleArn"], arn)
+        with self.assertRaises(ClientError) as cm:
+            sch.create_schedule(**dict(base, ScheduleExpression="cron(0 4 * * ? *)"))
+        self.assertCode(cm, "ConflictException", 409)
+        with self.assertRaises(ClientError) as cm:
+            sch.create_schedule(**dict(base, ClientToken="tok-2"))
+        self.assertIn("already exists", self.assertCode(cm, "ConflictException", 409))
+        got = sch.get_schedule(Name="fb-job-s0")
+        self.assertEqual((got["ScheduleExpression"], got["ScheduleExpressionTimezone"], got["State"], got["Target"],
+                          got["Description"]), ("cron(0 3 * * ? *)", "Europe/Berlin", "ENABLED", target, "fedbroker t/job"))
+        # UpdateSchedule replaces: what it does not send is reset
+        sch.update_schedule(Name="fb-job-s0", ScheduleExpression="rate(5 minutes)", FlexibleTimeWindow={"Mode": "OFF"},
+                            Target=target)
+        got = sch.get_schedule(Name="fb-job-s0")
+        self.assertEqual(got["ScheduleExpression"], "rate(5 minutes)")
+        self.assertNotIn("Description", got)
+        self.assertNotIn("ScheduleExpressionTimezone", got)
+        sch.create_schedule(**dict(base, Name="other", ClientToken="tok-3"))
+        pages = list(sch.get_paginator("list_schedules").paginate(NamePrefix="fb-", PaginationConfig={"PageSize": 1}))
+        self.assertEqual([x["Name"] for p in pages for x in p["Schedules"]], ["fb-job-s0"])
+        self.assertEqual(pages[0]["Schedules"][0]["Target"], {"Arn": fn["FunctionArn"]})
+        sch.delete_schedule(Name="fb-job-s0")
+        for call in (lambda: sch.get_schedule(Name="fb-job-s0"), lambda: sch.delete_schedule(Name="fb-job-s0")):
+            with self.assertRaises(ClientError) as cm:
+                call()
+            self.assertCode(cm, "ResourceNotFoundException", 404)
+        with self.assertRaises(ClientError) as cm:
+            sch.get_schedule(Name="other", GroupName="nope")
+        self.assertCode(cm, "ResourceNotFoundException", 404)
+
+    def test_scheduler_refusals(self):
+        sch = self.client("scheduler", ref=True)
+        target = {"Arn": "arn:aws:lambda:us-east-1:123456789012:function:f",
+                  "RoleArn": "arn:aws:iam::123456789012:role/fedbroker-scheduler"}
+        ok = dict(Name="s", ScheduleExpression="cron(0 3 * * ? *)", FlexibleTimeWindow={"Mode": "OFF"}, Target=target)
+        for expr, why in (("cron(0 3 * * *)", "6 fields"), ("cron(0 3 * * * *)", "exactly one"),
+                          ("cron(0 3 ? * ? *)", "exactly one"), ("cron(60 3 * * ? *)", "out of range"),
+                          ("cron(0 3 * 13 ? *)", "out of range"), ("cron(0 3 ? * 8 *)", "out of range in day-of-week"),
+                          ("cron(0 3 ? * 9#2 *)", "day of the week"),
+                          ("rate(1 hours)", "singular"), ("every 5 minutes", "expected")):
+            with self.subTest(expr=expr):
+                with self.assertRaises(ClientError) as cm:
+                    sch.create_schedule(**dict(ok, ScheduleExpression=expr))
+                self.assertIn(why, self.assertCode(cm, "ValidationException", 400))
+        for expr in ("cron(*/5 9-17 ? * MON-FRI *)", "cron(0 12 L * ? *)", "cron(0 8 ? * 2#1 *)",
+                     "cron(0 0 1,15 JAN,JUL ? 2030)", "rate(1 day)", "at(2030-01-01T00:00:00)"):
+            with self.subTest(expr=expr):
+                sch.create_schedule(**dict(ok, Name="ok", ScheduleExpression=expr))
+                sch.delete_schedule(Name="ok")
+        with self.assertRaises(ClientError) as cm:
+            sch.create_schedule(**dict(ok, ScheduleExpressionTimezone="Mars/Olympus"))
+        self.assertIn("timezone", self.assertCode(cm, "ValidationException", 400))
+        # the model's checks: the role ARN's pattern, a required member
+        with self.assertRaises(ClientError) as cm:
+            sch.create_schedule(**dict(ok, Target=dict(target, RoleArn="role/x")))
+        self.assertIn("Target.RoleArn", self.assertCode(cm, "ValidationException", 400))
+        raw = self.client("scheduler", ref=True, validate=False)
+        with self.assertRaises(ClientError) as cm:
+            raw.create_schedule(Name="s", ScheduleExpression="rate(1 day)", Target=target)
+        self.assertIn("FlexibleTimeWindow", self.assertCode(cm, "ValidationException", 400))
+        self.assertEqual(self.control("GET", "state")["schedules"], {})
+
+    def test_sqs_json_round_trip(self):
+        sqs = self.client("sqs", ref=True)
+        url = sqs.create_queue(QueueName="jobs", Attributes={"VisibilityTimeout": "360"},
+                               tags={"managed-by": "fedbroker"})["QueueUrl"]
+        self.assertEqual(url, "https://sqs.us-east-1.amazonaws.com/123456789012/jobs")
+        log = self.control("GET", "log")[-1]
+        hdrs = {k.lower(): v for k, v in log["headers"]}
+        self.assertEqual((hdrs["x-amz-target"], hdrs["content-type"]), ("AmazonSQS.CreateQueue", "application/x-amz-json-1.0"))
+        # the same name and attributes: the same queue; other attributes: QueueNameExists
+        self.assertEqual(sqs.create_queue(QueueName="jobs", Attributes={"VisibilityTimeout": "360"})["QueueUrl"], url)
+        with self.assertRaises(ClientError) as cm:
+            sqs.create_queue(QueueName="jobs", Attributes={"VisibilityTimeout": "30"})
+        self.assertIn(cm.exception.response["Error"]["Code"], ("QueueNameExists", "QueueAlreadyExists"))
+        self.assertEqual(sqs.get_queue_url(QueueName="jobs")["QueueUrl"], url)
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn", "VisibilityTimeout"])["Attributes"]
+        self.assertEqual(attrs, {"QueueArn": "arn:aws:sqs:us-east-1:123456789012:jobs", "VisibilityTimeout": "360"})
+        self.assertEqual(sqs.list_queue_tags(QueueUrl=url)["Tags"], {"managed-by": "fedbroker"})
+        sqs.create_queue(QueueName="jobs-2")
+        self.assertEqual(sqs.list_queues(QueueNamePrefix="jobs")["QueueUrls"], [url, url + "-2"])
+        pages = list(sqs.get_paginator("list_queues").paginate(PaginationConfig={"PageSize": 1}))
+        self.assertEqual(len([u for p in pages for u in p.get("QueueUrls", [])]), 2)
+        self.assertEqual(self.client("sqs", ref=True, region="eu-west-1").list_queues().get("QueueUrls", []), [])
+        sqs.delete_queue(QueueUrl=url)
+        for call in (lambda: sqs.get_queue_url(QueueName="jobs"), lambda: sqs.delete_queue(QueueUrl=url),
+                     lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])):
+            with self.assertRaises(ClientError) as cm:
+                call()
+            self.assertIn(cm.exception.response["Error"]["Code"],
+                          ("QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"))
+        raw = [e for e in self.control("GET", "log") if e.get("operation") == "GetQueueUrl"][-1]
+        self.assertEqual(raw["status"], 400)
+        # recreated too soon (the fake runs with --sqs-recreate-wait 1)
+        with self.assertRaises(ClientError) as cm:
+            sqs.create_queue(QueueName="jobs")
+        self.assertIn("QueueDeletedRecently", cm.exception.response["Error"]["Code"])
+        time.sleep(1.1)
+        sqs.create_queue(QueueName="jobs")
+        for params, code in (({"QueueName": "bad name"}, "InvalidParameterValue"),
+                             ({"QueueName": "q", "Attributes": {"VisibilityTimeout": "50000"}}, "InvalidAttributeValue"),
+                             ({"QueueName": "q", "Attributes": {"QueueArn": "x"}}, "InvalidAttributeName"),
+                             ({"QueueName": "q", "Attributes": {"Bogus": "1"}}, "ValidationException")):
+            with self.subTest(code=code):
+                with self.assertRaises(ClientError) as cm:
+                    sqs.create_queue(**params)
+                self.assertEqual(cm.exception.response["Error"]["Code"], code)
+
+    def test_event_source_mappings(self):
+        lam, sqs = self.client("lambda", ref=True), self.client("sqs", ref=True)
+        fn = self.function(lam, timeout=60)
+        arn = "arn:aws:sqs:us-east-1:123456789012:work"
+        with self.assertRaises(ClientError) as cm:  # no such queue
+            lam.create_event_source_mapping(FunctionName="fb-job", EventSourceArn=arn)
+        self.assertIn("NonExistentQueue", self.assertCode(cm, "InvalidParameterValueException", 400))
+        url = sqs.create_queue(QueueName="work")["QueueUrl"]  # visibility 30 s < the function's 60 s
+        with self.assertRaises(ClientError) as cm:
+            lam.create_event_source_mapping(FunctionName="fb-job", EventSourceArn=arn)
+        self.assertIn("less than Function timeout", self.assertCode(cm, "InvalidParameterValueException", 400))
+        sqs.delete_queue(QueueUrl=url)
+        time.sleep(1.1)
+        sqs.create_queue(QueueName="work", Attributes={"VisibilityTimeout": "360"})
+        with self.assertRaises(ClientError) as cm:  # more than 10 needs a batching window
+            lam.create_event_source_mapping(FunctionName="fb-job", EventSourceArn=arn, BatchSize=20)
+        self.assertIn("batch window", self.assertCode(cm, "InvalidParameterValueException", 400))
+        m = lam.create_event_source_mapping(FunctionName="fb-job", EventSourceArn=arn, BatchSize=20,
+                                            MaximumBatchingWindowInSeconds=1, Tags={"managed-by": "fedbroker"})
+        self.assertEqual((m["State"], m["FunctionArn"], m["BatchSize"]), ("Creating", fn["FunctionArn"], 20))
+        self.assertEqual(m["EventSourceMappingArn"], f"arn:aws:lambda:us-east-1:123456789012:event-source-mapping:{m['UUID']}")
+        self.assertEqual(lam.get_event_source_mapping(UUID=m["UUID"])["State"], "Enabled")
+        self.assertEqual(lam.list_tags(Resource=m["EventSourceMappingArn"])["Tags"], {"managed-by": "fedbroker"})
+        with self.assertRaises(ClientError) as cm:
+            lam.create_event_source_mapping(FunctionName="fb-job", EventSourceArn=arn)
+        self.assertIn(m["UUID"], self.assertCode(cm, "ResourceConflictException", 409))
+        listed = lam.list_event_source_mappings(FunctionName=fn["FunctionArn"], EventSourceArn=arn)
+        self.assertEqual([x["UUID"] for x in listed["EventSourceMappings"]], [m["UUID"]])
+        self.assertEqual(lam.list_event_source_mappings(FunctionName="other")["EventSourceMappings"], [])
+        up = lam.update_event_source_mapping(UUID=m["UUID"], BatchSize=5, Enabled=False)
+        self.assertEqual((up["BatchSize"], up["State"]), (5, "Disabling"))
+        self.assertEqual(lam.get_event_source_mapping(UUID=m["UUID"])["State"], "Disabled")
+        self.assertEqual(lam.delete_event_source_mapping(UUID=m["UUID"])["State"], "Deleting")
+        for call in (lambda: lam.get_event_source_mapping(UUID=m["UUID"]),
+                     lambda: lam.delete_event_source_mapping(UUID=m["UUID"])):
+            with self.assertRaises(ClientError) as cm:
+                call()
+            self.assertCode(cm, "ResourceNotFoundException", 404)
+
+    def invoke_url(self, url):
+        host = url.split("/")[2]
+        req = urllib.request.Request(self.url + "/hello?x=1", headers={"Host": host})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    def test_public_url_needs_both_permissions(self):
+        lam = self.client("lambda", ref=True)
+        self.function(lam)
+        url = lam.create_function_url_config(FunctionName="fb-job", AuthType="NONE")["FunctionUrl"]
+        self.assertEqual(self.invoke_url(url), (403, {"Message": "Forbidden"}))
+        lam.add_permission(FunctionName="fb-job", StatementId="FunctionURLAllowPublicAccess",
+                           Action="lambda:InvokeFunctionUrl", Principal="*", FunctionUrlAuthType="NONE")
+        self.assertEqual(self.invoke_url(url)[0], 403, "InvokeFunctionUrl alone is not enough since October 2025")
+        with self.assertRaises(ClientError) as cm:
+            lam.add_permission(FunctionName="fb-job", StatementId="x", Action="lambda:GetFunction", Principal="*",
+                               InvokedViaFunctionUrl=True)
+        self.assertCode(cm, "InvalidParameterValueException", 400)
+        lam.add_permission(FunctionName="fb-job", StatementId="FunctionURLAllowInvokeAction",
+                           Action="lambda:InvokeFunction", Principal="*", InvokedViaFunctionUrl=True)
+        st, body = self.invoke_url(url)
+        self.assertEqual((st, body["function"], body["path"]), (200, "fb-job", "/hello?x=1"))
+        policy = json.loads(lam.get_policy(FunctionName="fb-job")["Policy"])["Statement"]
+        self.assertEqual(policy[1]["Condition"], {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}})
+        lam.remove_permission(FunctionName="fb-job", StatementId="FunctionURLAllowPublicAccess")
+        self.assertEqual(self.invoke_url(url)[0], 403)
+        # an IAM-auth URL does not answer anonymous calls
+        self.function(lam, name="fb-private")
+        private = lam.create_function_url_config(FunctionName="fb-private", AuthType="AWS_IAM")["FunctionUrl"]
+        self.assertEqual(self.invoke_url(private)[0], 403)
+        self.assertEqual(self.invoke_url("https://nosuchurl0000.lambda-url.us-east-1.on.aws/")[0], 404)
 
     # ---- ECS + Application Auto Scaling -------------------------------------------
     def test_ecs_and_autoscaling_round_trip(self):
