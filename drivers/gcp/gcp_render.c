@@ -12,7 +12,7 @@
 /* GCP labels: the user's, then managed-by, workload, tenant and the first
  * 16 hex digits of the spec hash (label values are at most 63 characters;
  * the full hash goes in an annotation where there is one). */
-static json_t *gcp_labels(const k8s_wl *wl)
+static json_t *gcp_labels(const fbk_wl *wl)
 {
     json_t *l = json_object();
     const char *k;
@@ -38,7 +38,7 @@ static json_t *doc(const char *api, const char *kind, const char *method, const 
                      "body", body);
 }
 
-static char *xasprintf(const char *fmt, ...) K8S_PRINTF(1, 2);
+static char *xasprintf(const char *fmt, ...) FBK_PRINTF(1, 2);
 
 /* printf into a new malloc'd string (NULL when out of memory). */
 static char *xasprintf(const char *fmt, ...)
@@ -58,7 +58,7 @@ static char *xasprintf(const char *fmt, ...)
 /* The IAM policy that lets anyone invoke the Cloud Run service (also the
  * service behind a 2nd gen function). setIamPolicy replaces the whole
  * policy, so this document is the complete policy the broker wants. */
-static json_t *public_invoker(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape *sh)
+static json_t *public_invoker(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh)
 {
     char *path = xasprintf("v2/projects/%s/locations/%s/services/%s:setIamPolicy", ctx->project,
                            sh->region->id, wl->name);
@@ -72,11 +72,11 @@ static json_t *public_invoker(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_sh
 /* A Cloud Run probe from spec.healthCheck: gRPC health checking on a grpc
  * port, HTTP GET with a path, else (startup only) a TCP check. Cloud Run
  * liveness probes are HTTP or gRPC: NULL when neither applies. */
-static json_t *run_probe(const k8s_wl *wl, int grpc, int startup)
+static json_t *run_probe(const fbk_wl *wl, int grpc, int startup)
 {
     json_t *h = wl->health;
     const char *path = json_string_value(json_object_get(h, "path"));
-    long long port = k8s_int(h, "port", 0);
+    long long port = fbk_int(h, "port", 0);
     if (!startup && !grpc && !path) return NULL;
     json_t *p = json_object();
     json_t *act = json_object();
@@ -85,10 +85,10 @@ static json_t *run_probe(const k8s_wl *wl, int grpc, int startup)
     json_object_set_new(p, grpc ? "grpc" : path ? "httpGet" : "tcpSocket", act);
     if (startup)
         json_object_set_new(p, "initialDelaySeconds",
-                            json_integer(k8s_ceil_seconds(k8s_int(h, "initialDelayMs", 0), 0)));
-    json_object_set_new(p, "periodSeconds", json_integer(k8s_ceil_seconds(k8s_int(h, "periodMs", 10000), 1)));
-    json_object_set_new(p, "timeoutSeconds", json_integer(k8s_ceil_seconds(k8s_int(h, "timeoutMs", 1000), 1)));
-    long long ft = k8s_int(h, "failureThreshold", 3);
+                            json_integer(fbk_ceil_seconds(fbk_int(h, "initialDelayMs", 0), 0)));
+    json_object_set_new(p, "periodSeconds", json_integer(fbk_ceil_seconds(fbk_int(h, "periodMs", 10000), 1)));
+    json_object_set_new(p, "timeoutSeconds", json_integer(fbk_ceil_seconds(fbk_int(h, "timeoutMs", 1000), 1)));
+    long long ft = fbk_int(h, "failureThreshold", 3);
     json_object_set_new(p, "failureThreshold", json_integer(ft < 1 ? 1 : ft));
     return p;
 }
@@ -114,29 +114,29 @@ static json_t *string_array(json_t *a)
 }
 
 /* The GoogleCloudRunV2Service body of a checked workload. */
-static json_t *run_service(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape *sh)
+static json_t *run_service(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh)
 {
     char cpu[32], mem[32], tmo[32];
-    k8s_cores(sh->cpu_m, cpu, sizeof cpu);
-    k8s_mib_quantity(sh->mem_mib, mem, sizeof mem);
+    fbk_cores(sh->cpu_m, cpu, sizeof cpu);
+    fbk_k8s_mib_quantity(sh->mem_mib, mem, sizeof mem);
     snprintf(tmo, sizeof tmo, "%llds", sh->timeout_s);
     json_t *c = json_pack("{s:s,s:{s:{s:s,s:s},s:b}}", "image", sh->image, "resources", "limits", "cpu", cpu,
                           "memory", mem, "cpuIdle", !sh->instance_based);
     json_t *cmd = json_object_get(wl->spec, "command"), *args = json_object_get(wl->spec, "args");
     if (json_array_size(cmd)) json_object_set_new(c, "command", string_array(cmd));
     if (json_array_size(args)) json_object_set_new(c, "args", string_array(args));
-    long long port = K8S_FUNCTION_PORT;
+    long long port = FBK_K8S_FUNCTION_PORT;
     const char *pname = "http1";
     json_t *p0 = json_array_get(wl->ports, 0);
     if (p0) {
-        port = k8s_int(p0, "port", K8S_FUNCTION_PORT);
+        port = fbk_int(p0, "port", FBK_K8S_FUNCTION_PORT);
         const char *proto = json_string_value(json_object_get(p0, "protocol"));
         if (proto && !strcmp(proto, "grpc")) pname = "h2c";
     }
     json_object_set_new(c, "ports", json_pack("[{s:I,s:s}]", "containerPort", (json_int_t)port, "name", pname));
     json_t *env = json_array();
     size_t n;
-    const char **keys = k8s_sorted_keys(wl->env, &n);
+    const char **keys = fbk_sorted_keys(wl->env, &n);
     for (size_t i = 0; i < n; i++) {
         const char *v = json_string_value(json_object_get(wl->env, keys[i]));
         json_array_append_new(env, json_pack("{s:s,s:s}", "name", keys[i], "value", v ? v : ""));
@@ -183,7 +183,7 @@ static json_t *run_service(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape
 
 /* Where the function's source goes in Cloud Storage, and where it comes
  * from: the broker uploads (or copies) it before the create call. */
-static json_t *upload(fb_driver_ctx *ctx, const k8s_wl *wl, char *object, size_t n)
+static json_t *upload(fb_driver_ctx *ctx, const fbk_wl *wl, char *object, size_t n)
 {
     json_t *from = json_object();
     const char *sha = json_string_value(json_object_get(wl->code, "sha256"));
@@ -211,12 +211,12 @@ static json_t *upload(fb_driver_ctx *ctx, const k8s_wl *wl, char *object, size_t
 
 /* The Function create request (with its upload) and, when public, the
  * invoker policy of its Cloud Run service. */
-static json_t *functions_docs(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape *sh)
+static json_t *functions_docs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh)
 {
     char object[1024], cpu[32], mem[32];
     json_t *up = upload(ctx, wl, object, sizeof object);
-    k8s_cores(sh->cpu_m, cpu, sizeof cpu);
-    k8s_mib_quantity(sh->mem_mib, mem, sizeof mem);
+    fbk_cores(sh->cpu_m, cpu, sizeof cpu);
+    fbk_k8s_mib_quantity(sh->mem_mib, mem, sizeof mem);
     json_t *env = json_object();
     const char *k;
     json_t *v;
@@ -280,7 +280,7 @@ static json_t *functions_docs(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_sh
     return docs;
 }
 
-json_t *gcp_render_docs(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape *sh, k8s_ck *ck)
+json_t *gcp_render_docs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, fbk_ck *ck)
 {
     if (sh->svc == GCP_RUN) {
         char *path = xasprintf("v2/projects/%s/locations/%s/services?serviceId=%s", ctx->project, sh->region->id,
@@ -292,9 +292,9 @@ json_t *gcp_render_docs(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape *s
         return docs;
     }
     if (sh->svc == GCP_FUNCTIONS) return functions_docs(ctx, wl, sh);
-    k8s_opts o;
+    fbk_k8s_opts o;
     gcp_autopilot_opts(ctx, sh, &o);
-    json_t *docs = k8s_render_deployment(wl, &o, ck);
+    json_t *docs = fbk_k8s_render_deployment(wl, &o, ck);
     char *cluster = xasprintf("projects/%s/locations/%s/clusters/%s", ctx->project, sh->region->id,
                               ctx->gke_cluster);
     size_t i;

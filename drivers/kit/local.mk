@@ -1,5 +1,6 @@
-# drivers/kit: code several drivers share (SigV4, AWS credentials, small JSON
-# and diagnostic helpers). A convenience library each driver links
+# drivers/kit: code several drivers share (SigV4, AWS credentials, the
+# verb/workload reader, exact decimals, Kubernetes documents, small JSON and
+# diagnostic helpers). A convenience library each driver links
 # statically; -fvisibility=hidden keeps every fbk_ symbol out of the
 # driver's export table (drivers export only fb_driver_entry).
 noinst_LTLIBRARIES += drivers/kit/libfbkit.la
@@ -13,6 +14,12 @@ drivers_kit_libfbkit_la_SOURCES = \
 	drivers/kit/ini.c \
 	drivers/kit/xml.c \
 	drivers/kit/json.c \
-	drivers/kit/awscreds.c
+	drivers/kit/awscreds.c \
+	drivers/kit/fbk_verb.h \
+	drivers/kit/verb.c \
+	drivers/kit/fbk_decimal.h \
+	drivers/kit/decimal.c \
+	drivers/kit/fbk_k8s.h \
+	drivers/kit/k8s.c
 drivers_kit_libfbkit_la_LIBADD = $(OPENSSL_LIBS) $(JANSSON_LIBS)
 EXTRA_DIST += drivers/kit/README.md

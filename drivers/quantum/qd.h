@@ -116,9 +116,6 @@ int64_t qd_queue_seconds(const fb_driver_ctx *c, const qd_device *d);
 /* Largest qubit count whose state vector (16 B x 2^n) fits limit. */
 int qd_local_max_qubits(uint64_t limit);
 
-/* printf into a new string. */
-char *qd_printf(const char *fmt, ...) FBK_PRINTF(1, 2);
-
 /* The deterministic job id / idempotency token of a job: lower-case hex
  * SHA-256 over what makes the run (tenant, name, device, program, shots,
  * seed), into out[65]. */

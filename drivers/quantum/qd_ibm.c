@@ -49,15 +49,15 @@ static json_t *tags_of(const qd_job *job)
 {
     json_t *t = json_array();
     json_array_append_new(t, json_string("managed-by:fedbroker"));
-    char *w = qd_printf("workload:%s", job->name);
-    char *tn = qd_printf("tenant:%s", job->tenant);
+    char *w = fbk_xasprintf("workload:%s", job->name);
+    char *tn = fbk_xasprintf("tenant:%s", job->tenant);
     json_array_append_new(t, json_string(w));
     json_array_append_new(t, json_string(tn));
     free(w);
     free(tn);
     char id[65];
     qd_job_id(job, id);
-    char *j = qd_printf("fedbroker-job:%.32s", id);
+    char *j = fbk_xasprintf("fedbroker-job:%.32s", id);
     json_array_append_new(t, json_string(j));
     free(j);
     return t;
@@ -189,8 +189,8 @@ static fb_status call(fb_driver_ctx *c, const char *token, const char *region, c
                       const char *path, const char *body, uint32_t flags, fb_http_response *resp,
                       fb_diag *diag)
 {
-    char *url = qd_printf("%s%s", qd_ibm_endpoint(c, region), path);
-    char *auth = qd_printf("Bearer %s", token);
+    char *url = fbk_xasprintf("%s%s", qd_ibm_endpoint(c, region), path);
+    char *auth = fbk_xasprintf("Bearer %s", token);
     fb_http_header h[5];
     size_t n = 0;
     h[n++] = (fb_http_header){"Authorization", auth};
@@ -313,7 +313,7 @@ json_t *qd_ibm_counts(json_t *data, const char *layout, uint64_t shots, char **e
     json_t *samples[64];
     int width[64];
     if (nreg == 0 || !json_is_object(data)) {
-        *err = qd_printf("no classical registers to read (layout '%s', data %s)", layout ? layout : "",
+        *err = fbk_xasprintf("no classical registers to read (layout '%s', data %s)", layout ? layout : "",
                          json_is_object(data) ? "present" : "missing");
         free(names);
         return NULL;
@@ -324,12 +324,12 @@ json_t *qd_ibm_counts(json_t *data, const char *layout, uint64_t shots, char **e
         json_t *nb = json_object_get(f, "num_bits");
         width[r] = json_is_integer(nb) ? (int)json_integer_value(nb) : -1;
         if (!json_is_array(samples[r]) || width[r] < 1 || width[r] > 100000) {
-            *err = qd_printf("result data has no samples/num_bits for register '%s'", reg[r]);
+            *err = fbk_xasprintf("result data has no samples/num_bits for register '%s'", reg[r]);
             free(names);
             return NULL;
         }
         if (json_array_size(samples[r]) != shots) {
-            *err = qd_printf("register '%s' has %zu samples, expected %llu (one per shot)", reg[r],
+            *err = fbk_xasprintf("register '%s' has %zu samples, expected %llu (one per shot)", reg[r],
                              json_array_size(samples[r]), (unsigned long long)shots);
             free(names);
             return NULL;
@@ -345,7 +345,7 @@ json_t *qd_ibm_counts(json_t *data, const char *layout, uint64_t shots, char **e
             if (r) fbk_buf_putc(&key, ' ');
             const char *hx = json_string_value(json_array_get(samples[r], (size_t)i));
             if (hex_bits(&key, hx, width[r]) != 0) {
-                *err = qd_printf("sample %llu of register '%s' ('%s') is not a hex number of at most %d bits",
+                *err = fbk_xasprintf("sample %llu of register '%s' ('%s') is not a hex number of at most %d bits",
                                  (unsigned long long)i, reg[r], hx ? hx : "(not a string)", width[r]);
                 fbk_buf_free(&key);
                 json_decref(counts);
@@ -423,7 +423,7 @@ fb_status qd_ibm_apply(fb_driver_ctx *c, qd_job *job, json_t *prior, json_t **ou
     json_object_set_new(state, "id", json_string(jid));
     json_object_set_new(state, "jobId", json_string(jid));
     /* Poll until the job ends, bounded by the deadline and the timeout. */
-    char *path = qd_printf("/jobs/%s", jid);
+    char *path = fbk_xasprintf("/jobs/%s", jid);
     int64_t limit_ms = c->ibm_timeout_s * 1000;
     if (job->deadline_ms && job->deadline_ms < limit_ms) limit_ms = job->deadline_ms;
     uint64_t max_polls = (uint64_t)(limit_ms / c->ibm_poll_ms) + 1;
@@ -458,7 +458,7 @@ fb_status qd_ibm_apply(fb_driver_ctx *c, qd_job *job, json_t *prior, json_t **ou
     if (st == FB_OK) {
         json_object_set_new(state, "status", json_string(status ? status : "Unknown"));
         if (is(status, "Completed")) {
-            char *rpath = qd_printf("/jobs/%s/results", jid);
+            char *rpath = fbk_xasprintf("/jobs/%s/results", jid);
             json_t *r = NULL;
             long code = 0;
             st = get_json(c, token, job->region, rpath, &r, &code, diag);
@@ -515,7 +515,7 @@ fb_status qd_ibm_observe(fb_driver_ctx *c, json_t *dep, json_t **out, fb_diag *d
     char *token = NULL;
     fb_status st = bearer(c, &token, diag);
     if (st != FB_OK) return st;
-    char *path = qd_printf("/jobs/%s", jid);
+    char *path = fbk_xasprintf("/jobs/%s", jid);
     json_t *j = NULL;
     long code = 0;
     st = get_json(c, token, region, path, &j, &code, diag);
@@ -552,7 +552,7 @@ fb_status qd_ibm_destroy(fb_driver_ctx *c, json_t *dep, json_t **out, fb_diag *d
     char *token = NULL;
     fb_status st = bearer(c, &token, diag);
     if (st != FB_OK) return st;
-    char *path = qd_printf("/jobs/%s/cancel", jid);
+    char *path = fbk_xasprintf("/jobs/%s/cancel", jid);
     fb_http_response resp;
     st = call(c, token, region, "POST", path, NULL, FB_HTTP_IDEMPOTENT, &resp, diag);
     free(path);
