@@ -28,6 +28,7 @@
 
 #include "fbk_k8s.h"
 #include "fbk_decimal.h"
+#include "fbk_settings.h"
 
 #define DRV "k8s"
 
@@ -53,63 +54,33 @@ static fbk_ck checker(fb_diag *diag)
 static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_driver_ctx **out,
                                fb_diag *diag)
 {
-    (void)h;
-    fbk_ck ck = checker(diag);
-    json_t *cfg = fbk_parse_input(&ck, config_json);
-    if (!cfg) return FB_INVALID;
-    json_t *s = json_object_get(cfg, "settings");
-    if (s && !json_is_object(s) && !json_is_null(s)) {
-        fbk_err(&ck, NULL, "pass {\"settings\": {\"namespace\": ..., \"knative\": true}}",
-                "settings must be an object");
-    }
+    fbk_settings s;
+    fb_status st = fbk_settings_open(&s, h, diag, "k8s", config_json);
+    if (st != FB_OK) return st;
+    static const char *const keys[] = {"namespace", "region", "knative", "ingressClass",
+                                       "knativeMaxTimeoutSeconds", NULL};
+    fbk_settings_known(&s, NULL, keys);
     struct fb_driver_ctx c;
     memset(&c, 0, sizeof c);
-    snprintf(c.namespace, sizeof c.namespace, "default");
-    snprintf(c.region, sizeof c.region, "on-prem");
-    c.knative_max_timeout_s = 600;
-    const char *k;
-    json_t *v;
-    json_object_foreach(json_is_object(s) ? s : NULL, k, v) {
-        if (strcmp(k, "namespace") == 0) {
-            const char *ns = json_string_value(v);
-            if (!ns || strlen(ns) > 63 || !fbk_dns1035(ns, 63))
-                fbk_err(&ck, NULL, "use a DNS label such as \"default\" or \"team-a\"",
-                        "settings.namespace must be a namespace name (lowercase letters, digits, '-')");
-            else snprintf(c.namespace, sizeof c.namespace, "%s", ns);
-        } else if (strcmp(k, "region") == 0) {
-            const char *r = json_string_value(v);
-            if (!r || !*r || strlen(r) >= sizeof c.region)
-                fbk_err(&ck, NULL, "use the catalog's local region id, \"on-prem\"",
-                        "settings.region must be a non-empty string");
-            else snprintf(c.region, sizeof c.region, "%s", r);
-        } else if (strcmp(k, "knative") == 0) {
-            if (!json_is_boolean(v))
-                fbk_err(&ck, NULL, "use true or false", "settings.knative must be a boolean");
-            c.knative = json_is_true(v);
-        } else if (strcmp(k, "ingressClass") == 0) {
-            const char *ic = json_string_value(v);
-            if (!ic || strlen(ic) >= sizeof c.ingress_class || !*ic)
-                fbk_err(&ck, NULL, "use the name of an IngressClass, e.g. \"nginx\"",
-                        "settings.ingressClass must be a non-empty string");
-            else snprintf(c.ingress_class, sizeof c.ingress_class, "%s", ic);
-        } else if (strcmp(k, "knativeMaxTimeoutSeconds") == 0) {
-            if (!json_is_integer(v) || json_integer_value(v) < 1)
-                fbk_err(&ck, NULL, "use Knative's max-revision-timeout-seconds (default 600)",
-                        "settings.knativeMaxTimeoutSeconds must be a positive integer");
-            else c.knative_max_timeout_s = (long long)json_integer_value(v);
-        } else {
-            fbk_err(&ck, NULL,
-                    "known settings: namespace, region, knative, ingressClass, knativeMaxTimeoutSeconds",
-                    "unknown setting '%s'", k);
-        }
-    }
-    json_decref(cfg);
-    if (ck.errors) return FB_INVALID;
-    struct fb_driver_ctx *ctx = malloc(sizeof *ctx);
-    if (!ctx) {
-        fbk_err(&ck, NULL, NULL, "out of memory");
-        return FB_INTERNAL;
-    }
+    char *ns = NULL, *region = NULL, *ic = NULL;
+    long long max_timeout;
+    if (fbk_set_string(&s, "namespace", 63, "default", &ns) > 0 && !fbk_dns1035(ns, 63))
+        fbk_settings_error(&s, "namespace", "must be a namespace name (lowercase letters, digits, '-')\n"
+                           "use a DNS label such as \"default\" or \"team-a\"");
+    fbk_set_string(&s, "region", sizeof c.region - 1, "on-prem", &region);
+    fbk_set_bool(&s, "knative", 0, &c.knative);
+    fbk_set_string(&s, "ingressClass", sizeof c.ingress_class - 1, NULL, &ic);
+    fbk_set_int(&s, "knativeMaxTimeoutSeconds", 1, 1000000000, 600, &max_timeout);
+    snprintf(c.namespace, sizeof c.namespace, "%s", ns);
+    snprintf(c.region, sizeof c.region, "%s", region);
+    if (ic) snprintf(c.ingress_class, sizeof c.ingress_class, "%s", ic);
+    c.knative_max_timeout_s = max_timeout;
+    free(ns);
+    free(region);
+    free(ic);
+    st = fbk_settings_close(&s);
+    if (st != FB_OK) return st;
+    struct fb_driver_ctx *ctx = fbk_xmalloc(sizeof *ctx);
     *ctx = c;
     *out = ctx;
     return FB_OK;

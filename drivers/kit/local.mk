@@ -20,6 +20,10 @@ drivers_kit_libfbkit_la_SOURCES = \
 	drivers/kit/fbk_decimal.h \
 	drivers/kit/decimal.c \
 	drivers/kit/fbk_k8s.h \
-	drivers/kit/k8s.c
+	drivers/kit/k8s.c \
+	drivers/kit/fbk_settings.h \
+	drivers/kit/settings.c \
+	drivers/kit/fbk_oauth2.h \
+	drivers/kit/oauth2.c
 drivers_kit_libfbkit_la_LIBADD = $(OPENSSL_LIBS) $(JANSSON_LIBS)
 EXTRA_DIST += drivers/kit/README.md

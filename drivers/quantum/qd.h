@@ -72,6 +72,9 @@ struct fb_driver_ctx {
     char ibm_api_version[32];
     uint32_t ibm_poll_ms;
     int64_t ibm_timeout_s;
+    /* IAM bearer tokens, shared by the verbs running on this ctx (new in
+     * configure, freed in teardown; thread-safe). */
+    struct fbk_token_cache *tokens;
 };
 
 /* Queue-latency classes for queue_s. */

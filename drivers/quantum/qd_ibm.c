@@ -33,11 +33,12 @@
 #include <strings.h>
 
 #include "qd.h"
+#include "fbk_oauth2.h"
 
 #define ERR(diag, ptr, ...) fbk_diag(qd_host, diag, FB_SEV_ERROR, ptr, "quantum: " __VA_ARGS__)
 #define WARN(diag, ptr, ...) fbk_diag(qd_host, diag, FB_SEV_WARNING, ptr, "quantum: " __VA_ARGS__)
 
-#define DRY_TOKEN "<IAM access token>"
+#define DRY_TOKEN FBK_OAUTH2_DRY_TOKEN
 
 const char *qd_ibm_endpoint(fb_driver_ctx *c, const char *region)
 {
@@ -97,55 +98,32 @@ static char *read_secret(const char *path, const char *what, fb_diag *diag)
     return s;
 }
 
-/* Exchanges an API key for a bearer token at the IAM endpoint. *token new
- * (fbk_free_secret). */
-static fb_status iam_exchange(fb_driver_ctx *c, const char *key, char **token, fb_diag *diag)
+/* The IAM API-key grant for key (borrowed, as the fields are). */
+static fbk_oauth2_grant iam_grant(fb_driver_ctx *c, const char *key, fbk_oauth2_field f[2])
 {
-    fbk_buf body;
-    fbk_buf_init(&body);
-    fbk_buf_puts(&body, "grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Aapikey&apikey=");
-    fbk_buf enc;
-    fbk_buf_init(&enc);
-    fbk_uri_encode(&enc, key, strlen(key), 0);
-    fbk_buf_append(&body, enc.data, enc.len);
-    fb_http_header h[] = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
-    /* the key as given and as it appears percent-encoded in the body */
-    const char *secrets[] = {key, enc.data};
-    fb_http_request req = {.struct_size = sizeof req, .method = "POST", .url = c->iam_endpoint, .headers = h,
-                           .n_headers = 2, .body = body.data, .body_len = body.len,
-                           .flags = FB_HTTP_IDEMPOTENT, .service = "ibm-iam", .secrets = secrets,
-                           .n_secrets = 2};
-    fb_http_response resp;
-    fb_status st = qd_host->http(diag, &req, &resp);
-    fbk_buf_wipe(&body);
-    fbk_buf_wipe(&enc);
-    if (st != FB_OK) return st;
-    if (qd_host->dry_run(diag)) {
-        qd_host->http_free(&resp);
-        *token = fbk_xstrdup(DRY_TOKEN);
-        return FB_OK;
-    }
-    json_t *j = json_loads(resp.body ? resp.body : "", 0, NULL);
-    const char *t = json_string_value(json_object_get(j, "access_token"));
-    if (resp.status == 200 && t) {
-        *token = fbk_xstrdup(t);
-    } else {
-        const char *m = json_string_value(json_object_get(j, "errorMessage"));
-        ERR(diag, NULL, "IBM Cloud IAM refused the API key: HTTP %ld %s\ncreate an API key on the IBM Quantum "
-                        "dashboard and pass it as IQP_API_TOKEN or settings.ibm.apiKeyFile", resp.status,
-            m ? m : "");
-        st = resp.status == 400 || resp.status == 401 || resp.status == 403 ? FB_AUTH
-           : resp.status == 429 || resp.status >= 500 ? FB_RETRYABLE : FB_AUTH;
-    }
-    /* the answer holds the token (and a refresh token): wipe it */
-    if (resp.body) fbk_wipe(resp.body, resp.body_len);
-    json_decref(j);
-    qd_host->http_free(&resp);
-    return st;
+    f[0] = (fbk_oauth2_field){"grant_type", "urn:ibm:params:oauth:grant-type:apikey", 0};
+    f[1] = (fbk_oauth2_field){"apikey", key, 1};
+    return (fbk_oauth2_grant){.token_url = c->iam_endpoint, .credential_id = key, .fields = f,
+                              .n_fields = 2, .service = "ibm-iam", .what = "IBM Cloud IAM",
+                              .credential = "the API key",
+                              .hint = "create an API key on the IBM Quantum dashboard and pass it as "
+                                      "IQP_API_TOKEN or settings.ibm.apiKeyFile"};
+}
+
+/* Exchanges an API key for a bearer token at the IAM endpoint, through
+ * the kit's token cache (reused for 80% of its lifetime by every verb of
+ * this ctx). fresh: drop a cached token first (the API refused it). *token
+ * new (fbk_free_secret). */
+static fb_status iam_exchange(fb_driver_ctx *c, const char *key, int fresh, char **token, fb_diag *diag)
+{
+    fbk_oauth2_field f[2];
+    fbk_oauth2_grant g = iam_grant(c, key, f);
+    if (fresh) fbk_oauth2_forget(c->tokens, &g);
+    return fbk_oauth2_token(c->tokens, qd_host, diag, &g, token);
 }
 
 /* A bearer token from the first source that has a key or token. new. */
-static fb_status bearer(fb_driver_ctx *c, char **token, fb_diag *diag)
+static fb_status bearer(fb_driver_ctx *c, int fresh, char **token, fb_diag *diag)
 {
     *token = NULL;
     char *v = NULL;
@@ -177,7 +155,7 @@ static fb_status bearer(fb_driver_ctx *c, char **token, fb_diag *diag)
                         "set one of them (an API key from the IBM Quantum dashboard)");
         return FB_AUTH;
     }
-    fb_status st = iam_exchange(c, key, token, diag);
+    fb_status st = iam_exchange(c, key, fresh, token, diag);
     fbk_free_secret(key);
     return st;
 }
@@ -381,7 +359,7 @@ fb_status qd_ibm_apply(fb_driver_ctx *c, qd_job *job, json_t *prior, json_t **ou
     json_t *state = json_pack("{s:s,s:s,s:s,s:s,s:I}", "backend", "ibm", "device", d->device, "region",
                               job->region, "fedbrokerJob", id, "shots", (json_int_t)job->shots);
     char *token = NULL;
-    fb_status st = bearer(c, &token, diag);
+    fb_status st = bearer(c, 0, &token, diag);
     if (st != FB_OK) {
         json_decref(state);
         return st;
@@ -439,7 +417,7 @@ fb_status qd_ibm_apply(fb_driver_ctx *c, qd_job *job, json_t *prior, json_t **ou
             /* the token expired while we waited: get a new one, once */
             fbk_free_secret(token);
             refreshed = 1;
-            st = bearer(c, &token, diag);
+            st = bearer(c, 1, &token, diag);
             if (st != FB_OK) break;
             i--;
             continue;
@@ -513,7 +491,7 @@ fb_status qd_ibm_observe(fb_driver_ctx *c, json_t *dep, json_t **out, fb_diag *d
     const char *jid, *region;
     if (qd_deployment_id(dep, "jobId", "IBM", &jid, &region, diag) != 0) return FB_NOTFOUND;
     char *token = NULL;
-    fb_status st = bearer(c, &token, diag);
+    fb_status st = bearer(c, 0, &token, diag);
     if (st != FB_OK) return st;
     char *path = fbk_xasprintf("/jobs/%s", jid);
     json_t *j = NULL;
@@ -550,7 +528,7 @@ fb_status qd_ibm_destroy(fb_driver_ctx *c, json_t *dep, json_t **out, fb_diag *d
         return FB_INVALID;
     }
     char *token = NULL;
-    fb_status st = bearer(c, &token, diag);
+    fb_status st = bearer(c, 0, &token, diag);
     if (st != FB_OK) return st;
     char *path = fbk_xasprintf("/jobs/%s/cancel", jid);
     fb_http_response resp;

@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "qd.h"
+#include "fbk_oauth2.h"
 
 const fb_host *qd_host;
 
@@ -397,12 +398,14 @@ static fb_status qd_configure(const fb_host *h, const char *config_json, fb_driv
         free(c);
         return FB_INVALID;
     }
+    c->tokens = fbk_token_cache_new();
     *out = c;
     return FB_OK;
 }
 
 static void qd_teardown(fb_driver_ctx *c)
 {
+    if (c) fbk_token_cache_free(c->tokens);
     free(c);
 }
 
