@@ -39,7 +39,10 @@ if [ $rc -ne 0 ] || echo "$out" | grep -q '^FAIL'; then
     echo "FAIL: the example driver does not pass the conformance kit"; fail=1
 fi
 
-# The example driver built out of tree, the way docs/driver-authors.md says.
+# The example driver built out of tree, the way docs/driver-authors.md says:
+# first against the build tree (fedbroker-kit-uninstalled.pc), then against
+# the kit as `make install` lays it out (headers, libfedbroker-kit.a and the
+# .pc files under a DESTDIR, found through PKG_CONFIG_SYSROOT_DIR).
 mkdir "$tmp/oot"
 cp "$top_srcdir/examples/driver/example.c" "$top_srcdir/examples/driver/Makefile" "$tmp/oot/"
 if PKG_CONFIG_PATH="$top_builddir" make -s -C "$tmp/oot" >"$tmp/oot.log" 2>&1; then
@@ -49,5 +52,25 @@ if PKG_CONFIG_PATH="$top_builddir" make -s -C "$tmp/oot" >"$tmp/oot.log" 2>&1; t
     else echo "ok: out-of-tree example driver passes the kit"; fi
 else
     cat "$tmp/oot.log"; echo "FAIL: out-of-tree build of the example driver"; fail=1
+fi
+mkdir "$tmp/inst" "$tmp/oot2"
+cp "$top_srcdir/examples/driver/example.c" "$top_srcdir/examples/driver/Makefile" "$tmp/oot2/"
+if make -s -C "$top_builddir" install-fbkincludeHEADERS install-libLIBRARIES install-pkgconfigDATA \
+        install-fbincludeHEADERS DESTDIR="$tmp/inst" >"$tmp/inst.log" 2>&1; then
+    pcdir=$(dirname "$(find "$tmp/inst" -name fedbroker-kit.pc | head -n 1)")
+    syspc=$(pkg-config --variable pc_path pkg-config)
+    if PKG_CONFIG_SYSROOT_DIR="$tmp/inst" PKG_CONFIG_LIBDIR="$pcdir:$syspc" \
+            make -s -C "$tmp/oot2" >"$tmp/oot2.log" 2>&1; then
+        chmod 755 "$tmp/oot2/example.so"
+        nsym=$(nm -D --defined-only "$tmp/oot2/example.so" | grep -c ' [TDBR] ')
+        out=$("$FEDBROKER" drivers test "$tmp/oot2/example.so" 2>&1); rc=$?
+        if [ $rc -ne 0 ]; then echo "$out"; echo "FAIL: example built against the installed kit fails the kit"; fail=1
+        elif [ "$nsym" != 1 ]; then echo "FAIL: example built against the installed kit exports $nsym symbols"; fail=1
+        else echo "ok: example driver built against the installed kit passes the kit and exports one symbol"; fi
+    else
+        cat "$tmp/oot2.log"; echo "FAIL: out-of-tree build against the installed kit"; fail=1
+    fi
+else
+    cat "$tmp/inst.log"; echo "FAIL: installing the kit into a DESTDIR"; fail=1
 fi
 exit $fail

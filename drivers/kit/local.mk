@@ -7,8 +7,28 @@ noinst_LTLIBRARIES += drivers/kit/libfbkit.la
 drivers_kit_libfbkit_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/drivers/kit \
 	$(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
 drivers_kit_libfbkit_la_CFLAGS = $(AM_CFLAGS) -fPIC -fvisibility=hidden
-drivers_kit_libfbkit_la_SOURCES = \
+drivers_kit_libfbkit_la_SOURCES = $(fbk_source_list)
+drivers_kit_libfbkit_la_LIBADD = $(OPENSSL_LIBS) $(JANSSON_LIBS)
+
+# The same kit installed for out-of-tree driver authors: the headers in
+# $(includedir)/fedbroker-kit, a static archive of PIC objects with hidden
+# visibility (linked into a driver .so, it exports nothing), and
+# fedbroker-kit.pc (Requires: fedbroker jansson libcrypto).
+lib_LIBRARIES += drivers/kit/libfedbroker-kit.a
+drivers_kit_libfedbroker_kit_a_CPPFLAGS = $(drivers_kit_libfbkit_la_CPPFLAGS)
+drivers_kit_libfedbroker_kit_a_CFLAGS = $(drivers_kit_libfbkit_la_CFLAGS)
+drivers_kit_libfedbroker_kit_a_SOURCES = $(fbk_source_list)
+fbkincludedir = $(includedir)/fedbroker-kit
+fbkinclude_HEADERS = $(fbk_header_list)
+
+fbk_header_list = \
 	drivers/kit/fbk.h \
+	drivers/kit/fbk_verb.h \
+	drivers/kit/fbk_decimal.h \
+	drivers/kit/fbk_k8s.h \
+	drivers/kit/fbk_settings.h \
+	drivers/kit/fbk_oauth2.h
+fbk_source_list = \
 	drivers/kit/buf.c \
 	drivers/kit/sigv4.c \
 	drivers/kit/ini.c \
@@ -25,5 +45,4 @@ drivers_kit_libfbkit_la_SOURCES = \
 	drivers/kit/settings.c \
 	drivers/kit/fbk_oauth2.h \
 	drivers/kit/oauth2.c
-drivers_kit_libfbkit_la_LIBADD = $(OPENSSL_LIBS) $(JANSSON_LIBS)
 EXTRA_DIST += drivers/kit/README.md
