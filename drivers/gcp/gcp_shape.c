@@ -636,15 +636,8 @@ int gcp_check(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, gcp_shape *sh, fbk_ck 
     memset(sh, 0, sizeof *sh);
     sh->svc = GCP_UNKNOWN;
     if (fbk_wl_load(wl, in, ck) != 0) return -1;
-    json_t *p = json_object_get(in, "placement");
-    if (!json_is_object(p)) {
-        fbk_err(ck, NULL, "pass {\"workload\": ..., \"placement\": {\"service\", \"region\", ...}}",
-                "the input has no \"placement\" object");
-        return -1;
-    }
-    const char *svc = fbk_placement_str(in, "service");
-    const char *region = fbk_placement_str(in, "region");
-    const char *kind = fbk_placement_str(in, "kind");
+    const char *svc, *region, *kind;
+    if (fbk_placement_read(in, ck, &svc, &region, &kind) != 0) return -1;
     sh->svc = gcp_service_of(svc);
     int fn = !strcmp(wl->kind, "Function");
     if (sh->svc == GCP_UNKNOWN || (fn && sh->svc == GCP_AUTOPILOT) || (!fn && sh->svc == GCP_FUNCTIONS)) {

@@ -126,15 +126,8 @@ static void options(fb_driver_ctx *ctx, const fbk_wl *wl, fbk_k8s_opts *o)
  * kubernetes, -1 (with an error) otherwise. */
 static int check_placement(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, fbk_ck *ck)
 {
-    json_t *p = json_object_get(in, "placement");
-    if (!json_is_object(p)) {
-        fbk_err(ck, NULL, "pass {\"workload\": ..., \"placement\": {\"service\", \"region\", ...}}",
-                "the input has no \"placement\" object");
-        return -1;
-    }
-    const char *svc = fbk_placement_str(in, "service");
-    const char *region = fbk_placement_str(in, "region");
-    const char *kind = fbk_placement_str(in, "kind");
+    const char *svc, *region, *kind;
+    if (fbk_placement_read(in, ck, &svc, &region, &kind) != 0) return -1;
     int kn = -1;
     if (svc && strcmp(svc, "kubernetes") == 0) kn = 0;
     else if (svc && strcmp(svc, "knative") == 0 && ctx->knative) kn = 1;

@@ -54,6 +54,12 @@ json_t *fbk_k8s_render_knative(const fbk_wl *wl, const fbk_k8s_opts *o, fbk_ck *
  * full hash is the fedbroker.dev/spec-hash annotation). new. */
 json_t *fbk_k8s_labels(const fbk_wl *wl);
 
+/* Sets a probe's timing (Kubernetes Probe fields, which Cloud Run's probes
+ * share) from a spec healthCheck object: initialDelaySeconds (when
+ * initial_delay), periodSeconds, timeoutSeconds (milliseconds rounded up
+ * to whole seconds) and failureThreshold (at least 1). */
+void fbk_k8s_probe_timing(json_t *probe, json_t *health, int initial_delay);
+
 /* Kubernetes quantities: 250 -> "250m", 2000 -> "2"; MiB -> "512Mi". */
 void fbk_k8s_cpu_quantity(long long millis, char *buf, size_t n);
 void fbk_k8s_mib_quantity(long long mib, char *buf, size_t n);

@@ -79,6 +79,36 @@ typedef struct fbk_wl {
  * as errors on ck and returns -1; 0 when it can be used. */
 int fbk_wl_load(fbk_wl *wl, json_t *in, fbk_ck *ck);
 
+/* Reads in.placement's service, region and kind (borrowed from in; each
+ * NULL when absent; any out pointer may be NULL). Returns 0, or -1 with
+ * an error on ck when the input has no placement object. */
+int fbk_placement_read(json_t *in, fbk_ck *ck, const char **service, const char **region,
+                       const char **kind);
+
+/* Appends {"name": KEY, "value": VALUE} to arr for each spec.env entry,
+ * keys in byte order (deterministic documents); non-string values become
+ * "". */
+void fbk_env_append(json_t *arr, const fbk_wl *wl);
+
+/* Sets "command" and "args" on a container object (Kubernetes, Knative,
+ * Cloud Run) from spec.command / spec.args, keeping only their strings;
+ * an absent or empty list sets nothing. */
+void fbk_set_command_args(json_t *container, const fbk_wl *wl);
+
+/* Where fbk_labels puts what identifies a workload's objects. */
+typedef struct fbk_label_keys {
+    const char *name;       /* the workload's name */
+    const char *managed_by; /* "fedbroker" */
+    const char *tenant;
+    const char *spec_hash;  /* the first 16 hex digits (a label value is at most 63) */
+} fbk_label_keys;
+
+/* The labels every object fedbroker creates carries, so discover can tell
+ * its own: the user's string labels (metadata.labels), then, overriding
+ * them, the workload's name, managed-by=fedbroker, the tenant and the
+ * spec hash's first 16 hex digits (when known) under keys. new. */
+json_t *fbk_labels(const fbk_wl *wl, const fbk_label_keys *keys);
+
 /* The placement's service and region (borrowed; NULL when absent). */
 const char *fbk_placement_str(json_t *in, const char *key);
 

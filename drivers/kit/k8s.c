@@ -209,21 +209,9 @@ void fbk_k8s_check(const fbk_wl *wl, const fbk_k8s_opts *o, int knative, fbk_ck 
 
 json_t *fbk_k8s_labels(const fbk_wl *wl)
 {
-    json_t *l = json_object();
-    const char *k;
-    json_t *v;
-    json_object_foreach(wl->labels, k, v) {
-        if (json_is_string(v)) json_object_set(l, k, v);
-    }
-    json_object_set_new(l, "app.kubernetes.io/name", json_string(wl->name));
-    json_object_set_new(l, "app.kubernetes.io/managed-by", json_string("fedbroker"));
-    json_object_set_new(l, "fedbroker.dev/tenant", json_string(wl->tenant));
-    if (wl->hash[0]) {
-        char h[17];
-        snprintf(h, sizeof h, "%s", wl->hash);
-        json_object_set_new(l, "fedbroker.dev/spec-hash", json_string(h));
-    }
-    return l;
+    static const fbk_label_keys keys = {"app.kubernetes.io/name", "app.kubernetes.io/managed-by",
+                                        "fedbroker.dev/tenant", "fedbroker.dev/spec-hash"};
+    return fbk_labels(wl, &keys);
 }
 
 /* The selector: stable across spec changes (a Deployment's selector is
@@ -249,13 +237,7 @@ static json_t *env_list(const fbk_wl *wl, const char *port_env)
 {
     json_t *env = json_array();
     if (port_env) json_array_append_new(env, json_pack("{s:s,s:s}", "name", "PORT", "value", port_env));
-    size_t n;
-    const char **keys = fbk_sorted_keys(wl->env, &n);
-    for (size_t i = 0; i < n; i++) {
-        const char *val = json_string_value(json_object_get(wl->env, keys[i]));
-        json_array_append_new(env, json_pack("{s:s,s:s}", "name", keys[i], "value", val ? val : ""));
-    }
-    free(keys);
+    fbk_env_append(env, wl);
     size_t i;
     json_t *s;
     json_array_foreach(wl->secrets, i, s) {
@@ -300,13 +282,20 @@ static json_t *probe(const fbk_wl *wl, const kport *ports, size_t np, int with_p
         if (with_port && hp > 0) json_object_set_new(tcp, "port", json_integer(hp));
         json_object_set_new(p, "tcpSocket", tcp);
     }
-    json_object_set_new(p, "initialDelaySeconds",
-                        json_integer(fbk_ceil_seconds(fbk_int(h, "initialDelayMs", 0), 0)));
-    json_object_set_new(p, "periodSeconds", json_integer(fbk_ceil_seconds(fbk_int(h, "periodMs", 10000), 1)));
-    json_object_set_new(p, "timeoutSeconds", json_integer(fbk_ceil_seconds(fbk_int(h, "timeoutMs", 1000), 1)));
-    long long ft = fbk_int(h, "failureThreshold", 3);
-    json_object_set_new(p, "failureThreshold", json_integer(ft < 1 ? 1 : ft));
+    fbk_k8s_probe_timing(p, h, 1);
     return p;
+}
+
+void fbk_k8s_probe_timing(json_t *probe, json_t *health, int initial_delay)
+{
+    json_t *h = health;
+    if (initial_delay)
+        json_object_set_new(probe, "initialDelaySeconds",
+                            json_integer(fbk_ceil_seconds(fbk_int(h, "initialDelayMs", 0), 0)));
+    json_object_set_new(probe, "periodSeconds", json_integer(fbk_ceil_seconds(fbk_int(h, "periodMs", 10000), 1)));
+    json_object_set_new(probe, "timeoutSeconds", json_integer(fbk_ceil_seconds(fbk_int(h, "timeoutMs", 1000), 1)));
+    long long ft = fbk_int(h, "failureThreshold", 3);
+    json_object_set_new(probe, "failureThreshold", json_integer(ft < 1 ? 1 : ft));
 }
 
 /* Requests from the options; limits: memory only on a plain cluster (no
@@ -322,26 +311,12 @@ static json_t *resources(const fbk_k8s_opts *o)
     return json_pack("{s:o,s:o}", "requests", req, "limits", lim);
 }
 
-/* A copy of the strings of an array (command, args). */
-static json_t *string_array(json_t *a)
-{
-    json_t *out = json_array();
-    size_t i;
-    json_t *v;
-    json_array_foreach(a, i, v) {
-        if (json_is_string(v)) json_array_append(out, v);
-    }
-    return out;
-}
-
 /* The one container of the pod or Knative revision. */
 static json_t *container(const fbk_wl *wl, const fbk_k8s_opts *o, const kport *ports, size_t np,
                          int knative)
 {
     json_t *c = json_pack("{s:s,s:s}", "name", wl->name, "image", wl->image ? wl->image : "");
-    json_t *cmd = json_object_get(wl->spec, "command"), *args = json_object_get(wl->spec, "args");
-    if (json_array_size(cmd)) json_object_set_new(c, "command", string_array(cmd));
-    if (json_array_size(args)) json_object_set_new(c, "args", string_array(args));
+    fbk_set_command_args(c, wl);
     if (np) {
         json_t *pl = json_array();
         for (size_t i = 0; i < np; i++) {

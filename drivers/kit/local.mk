@@ -28,21 +28,8 @@ fbk_header_list = \
 	drivers/kit/fbk_k8s.h \
 	drivers/kit/fbk_settings.h \
 	drivers/kit/fbk_oauth2.h
-fbk_source_list = \
-	drivers/kit/buf.c \
-	drivers/kit/sigv4.c \
-	drivers/kit/ini.c \
-	drivers/kit/xml.c \
-	drivers/kit/json.c \
-	drivers/kit/awscreds.c \
-	drivers/kit/fbk_verb.h \
-	drivers/kit/verb.c \
-	drivers/kit/fbk_decimal.h \
-	drivers/kit/decimal.c \
-	drivers/kit/fbk_k8s.h \
-	drivers/kit/k8s.c \
-	drivers/kit/fbk_settings.h \
-	drivers/kit/settings.c \
-	drivers/kit/fbk_oauth2.h \
-	drivers/kit/oauth2.c
+fbk_source_list = $(fbk_header_list) \
+	drivers/kit/buf.c drivers/kit/sigv4.c drivers/kit/ini.c drivers/kit/xml.c \
+	drivers/kit/json.c drivers/kit/awscreds.c drivers/kit/verb.c drivers/kit/decimal.c \
+	drivers/kit/k8s.c drivers/kit/settings.c drivers/kit/oauth2.c
 EXTRA_DIST += drivers/kit/README.md

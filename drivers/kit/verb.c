@@ -88,6 +88,20 @@ const char *fbk_placement_str(json_t *in, const char *key)
     return json_string_value(json_object_get(json_object_get(in, "placement"), key));
 }
 
+int fbk_placement_read(json_t *in, fbk_ck *ck, const char **service, const char **region,
+                       const char **kind)
+{
+    if (!json_is_object(json_object_get(in, "placement"))) {
+        fbk_err(ck, NULL, "pass {\"workload\": ..., \"placement\": {\"service\", \"region\", ...}}",
+                "the input has no \"placement\" object");
+        return -1;
+    }
+    if (service) *service = fbk_placement_str(in, "service");
+    if (region) *region = fbk_placement_str(in, "region");
+    if (kind) *kind = fbk_placement_str(in, "kind");
+    return 0;
+}
+
 /* Reads the trigger list: which kinds are present and whether an http
  * trigger is public. */
 static void scan_triggers(fbk_wl *wl)
@@ -241,4 +255,53 @@ int fbk_ref_scheme(const char *ref, char *scheme, size_t n, const char **rest)
     scheme[sep - ref] = '\0';
     *rest = sep + 3;
     return 0;
+}
+
+void fbk_env_append(json_t *arr, const fbk_wl *wl)
+{
+    size_t n;
+    const char **keys = fbk_sorted_keys(wl->env, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *v = json_string_value(json_object_get(wl->env, keys[i]));
+        json_array_append_new(arr, json_pack("{s:s,s:s}", "name", keys[i], "value", v ? v : ""));
+    }
+    free(keys);
+}
+
+/* A copy of the strings of an array. new. */
+static json_t *string_array(json_t *a)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v) {
+        if (json_is_string(v)) json_array_append(out, v);
+    }
+    return out;
+}
+
+void fbk_set_command_args(json_t *container, const fbk_wl *wl)
+{
+    json_t *cmd = json_object_get(wl->spec, "command"), *args = json_object_get(wl->spec, "args");
+    if (json_array_size(cmd)) json_object_set_new(container, "command", string_array(cmd));
+    if (json_array_size(args)) json_object_set_new(container, "args", string_array(args));
+}
+
+json_t *fbk_labels(const fbk_wl *wl, const fbk_label_keys *keys)
+{
+    json_t *l = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(wl->labels, k, v) {
+        if (json_is_string(v)) json_object_set(l, k, v);
+    }
+    json_object_set_new(l, keys->name, json_string(wl->name));
+    json_object_set_new(l, keys->managed_by, json_string("fedbroker"));
+    json_object_set_new(l, keys->tenant, json_string(wl->tenant));
+    if (wl->hash[0]) {
+        char h[17];
+        snprintf(h, sizeof h, "%s", wl->hash);
+        json_object_set_new(l, keys->spec_hash, json_string(h));
+    }
+    return l;
 }
