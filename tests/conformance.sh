@@ -30,6 +30,23 @@ mkdir "$tmp/open"; chmod 777 "$tmp/open"
 cp "$TESTDRV_DIR/testdrv.so" "$tmp/open/testdrv.so"; chmod 755 "$tmp/open/testdrv.so"
 expect_refusal open/testdrv.so "directory $tmp/open is world-writable"
 
+# ABI 1.1 reads an ABI 1.0 driver: its struct ends before the usage slot,
+# where behave_v1_0.so keeps a pointer to a function that aborts. The host
+# must treat the slot as NULL: load it (caps without FB_CAP_ESTIMATE agree
+# with its slots) and pass every check without calling it.
+cp "$TESTDRV_DIR/behave_v1_0.so" "$tmp/behave_v1_0.so"; chmod 755 "$tmp/behave_v1_0.so"
+out=$("$FEDBROKER" drivers test "$tmp/behave_v1_0.so" 2>&1); rc=$?
+if [ $rc -eq 0 ] && ! echo "$out" | grep -q '^FAIL' && echo "$out" | grep -q "ABI version: driver 1.0, host 1.1"; then
+    echo "ok: an ABI 1.0-shaped driver loads under ABI 1.1 and passes the kit"
+else
+    echo "$out"; echo "FAIL: the ABI 1.0-shaped driver (exit $rc)"; fail=1
+fi
+out=$(FEDBROKER_DRIVER_PATH="$tmp" "$FEDBROKER" drivers 2>&1); rc=$?
+case "$out" in
+*behave_v1_0*) echo "ok: fedbroker drivers lists the 1.0 driver" ;;
+*) echo "$out"; echo "FAIL: fedbroker drivers does not list the 1.0 driver (exit $rc)"; fail=1 ;;
+esac
+
 # The example driver, built in tree.
 ex="$top_builddir/examples/driver/.libs/example.so"
 cp "$ex" "$tmp/example.so"; chmod 755 "$tmp/example.so"

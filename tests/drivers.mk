@@ -27,3 +27,22 @@ tests_drivers_bad_caps_la_SOURCES = tests/drivers/testdrv.c
 tests_drivers_bad_caps_la_CFLAGS = $(TESTDRV_CF)
 tests_drivers_bad_caps_la_CPPFLAGS = $(AM_CPPFLAGS) -DTESTDRV_BAD_CAPS -DTESTDRV_NAME='"bad_caps"'
 tests_drivers_bad_caps_la_LDFLAGS = $(TESTDRV_LD)
+
+# behave.c: a complete small driver; one build keeps every behaviour rule,
+# each other build breaks one (tests/drivers/behaviour.sh). behave_v1_0 is
+# shaped as an ABI 1.0 driver (no usage slot) for the registry.
+BEHAVE_LIBADD = $(JANSSON_LIBS)
+check_LTLIBRARIES += tests/drivers/behave.la tests/drivers/behave_v1_0.la
+tests_drivers_behave_la_SOURCES = tests/drivers/behave.c
+tests_drivers_behave_la_CFLAGS = $(TESTDRV_CF) $(JANSSON_CFLAGS)
+tests_drivers_behave_la_LDFLAGS = $(TESTDRV_LD)
+tests_drivers_behave_la_LIBADD = $(BEHAVE_LIBADD)
+tests_drivers_behave_v1_0_la_SOURCES = tests/drivers/behave.c
+tests_drivers_behave_v1_0_la_CFLAGS = $(TESTDRV_CF) $(JANSSON_CFLAGS)
+tests_drivers_behave_v1_0_la_CPPFLAGS = $(AM_CPPFLAGS) -DBEHAVE_ABI_1_0 -DBEHAVE_NAME='"behave_v1_0"'
+tests_drivers_behave_v1_0_la_LDFLAGS = $(TESTDRV_LD)
+tests_drivers_behave_v1_0_la_LIBADD = $(BEHAVE_LIBADD)
+
+# The documents crossing the ABI against schemas/driver (python3-jsonschema).
+TESTS += tests/drivers/shapes.py
+EXTRA_DIST += tests/drivers/shapes.py schemas/driver

@@ -15,7 +15,8 @@
  * The bearer token comes from the IBM Cloud IAM token endpoint in exchange
  * for an API key (POST grant_type=urn:ibm:params:oauth:grant-type:apikey),
  * or is given directly. Where the key or token comes from: the host's
- * credential service ("ibm.token", "ibm.apiKey"), the IQP_API_TOKEN
+ * credential service ("ibm.token", "ibm.apiKey": the configuration's
+ * credentials.quantum section), the IQP_API_TOKEN
  * environment variable (an API key, as IBM's guides name it),
  * settings.ibm.tokenFile, settings.ibm.apiKeyFile. Secrets are passed to
  * the host as req.secrets so it redacts them everywhere.
@@ -127,18 +128,26 @@ static fb_status bearer(fb_driver_ctx *c, int fresh, char **token, fb_diag *diag
 {
     *token = NULL;
     char *v = NULL;
-    if (qd_host->credential(diag, "ibm.token", &v) == FB_OK && v) {
+    /* the broker's configured credentials first (credentials.quantum.*);
+     * one that is configured but cannot be read stops here, with the
+     * host's diagnostic, rather than falling back to another source */
+    fb_status cst = FB_HOST_HAS(qd_host, credential) ? qd_host->credential(diag, "ibm.token", &v)
+                                                     : FB_NOTFOUND;
+    if (cst == FB_OK && v) {
         *token = fbk_xstrdup(v);
         fbk_wipe(v, strlen(v));
         qd_host->free(v);
         return FB_OK;
     }
+    if (cst != FB_NOTFOUND && cst != FB_OK) return cst;
     char *key = NULL;
-    if (qd_host->credential(diag, "ibm.apiKey", &v) == FB_OK && v) {
+    cst = FB_HOST_HAS(qd_host, credential) ? qd_host->credential(diag, "ibm.apiKey", &v) : FB_NOTFOUND;
+    if (cst == FB_OK && v) {
         key = fbk_xstrdup(v);
         fbk_wipe(v, strlen(v));
         qd_host->free(v);
     }
+    if (cst != FB_NOTFOUND && cst != FB_OK) return cst;
     const char *env = getenv("IQP_API_TOKEN");
     if (!key && env && *env) key = fbk_xstrdup(env);
     if (!key && c->token_file[0]) {
@@ -150,7 +159,7 @@ static fb_status bearer(fb_driver_ctx *c, int fresh, char **token, fb_diag *diag
         if (!key) return FB_AUTH;
     }
     if (!key) {
-        ERR(diag, NULL, "no IBM Quantum credentials\ntried: the host's credential binding (ibm.token, ibm.apiKey), "
+        ERR(diag, NULL, "no IBM Quantum credentials\ntried: the configuration's credentials.quantum (ibm.token, ibm.apiKey), "
                         "the IQP_API_TOKEN environment variable, settings.ibm.tokenFile and settings.ibm.apiKeyFile; "
                         "set one of them (an API key from the IBM Quantum dashboard)");
         return FB_AUTH;
