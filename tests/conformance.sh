@@ -47,6 +47,19 @@ case "$out" in
 *) echo "$out"; echo "FAIL: fedbroker drivers does not list the 1.0 driver (exit $rc)"; fail=1 ;;
 esac
 
+# plan: a driver without usage is named in a warning and its offers are
+# eliminated as unpriceable.
+mkdir "$tmp/plan" "$tmp/planhome"; chmod 755 "$tmp/plan"
+cp "$tmp/behave_v1_0.so" "$tmp/plan/"; chmod 755 "$tmp/plan/"*.so
+printf 'apiVersion: fedbroker.dev/v1\nkind: Container\nmetadata: {name: plan-me, tenant: t}\nspec:\n  image: docker.io/library/nginx:1.25\n  resources: {memory: 512Mi, cpu: "0.5"}\n' > "$tmp/c.yaml"
+printf 'apiVersion: fedbroker.dev/v1\nkind: Function\nmetadata: {name: plan-fn, tenant: t}\nspec:\n  image: docker.io/library/python:3.12\n  resources: {memory: 256Mi}\n  traffic: {requestsPerMonth: 100000, meanDuration: 50ms}\n' > "$tmp/f.yaml"
+out=$(FEDBROKER_HOME="$tmp/planhome" FEDBROKER_DRIVER_PATH="$tmp/plan" "$FEDBROKER" plan "$tmp/c.yaml" "$tmp/f.yaml" 2>&1); rc=$?
+case "$out" in
+*"warning: driver behave_v1_0 cannot estimate cost (no usage verb, FB_CAP_ESTIMATE): plan does not consider its 1 offer(s)"*)
+    echo "ok: plan warns, by name, about a driver without usage" ;;
+*) echo "$out"; echo "FAIL: plan does not name the driver without usage"; fail=1 ;;
+esac
+
 # The example driver, built in tree.
 ex="$top_builddir/examples/driver/.libs/example.so"
 cp "$ex" "$tmp/example.so"; chmod 755 "$tmp/example.so"
