@@ -48,9 +48,12 @@ case "$out" in
 esac
 
 # plan: a driver without usage is named in a warning and its offers are
-# eliminated as unpriceable.
+# eliminated as unpriceable; the example driver (usage, FB_CAP_ESTIMATE,
+# priced as local Kubernetes nodes) is placed. 0.5 vCPU and 512 MiB for
+# 730 h at OpenCost's defaults (0.031611 USD per vCPU-hour, 0.004237 per
+# GB-hour) are 11.538015 + 1.546505 = 13.08 USD/month.
 mkdir "$tmp/plan" "$tmp/planhome"; chmod 755 "$tmp/plan"
-cp "$tmp/behave_v1_0.so" "$tmp/plan/"; chmod 755 "$tmp/plan/"*.so
+cp "$tmp/behave_v1_0.so" "$top_builddir/examples/driver/.libs/example.so" "$tmp/plan/"; chmod 755 "$tmp/plan/"*.so
 printf 'apiVersion: fedbroker.dev/v1\nkind: Container\nmetadata: {name: plan-me, tenant: t}\nspec:\n  image: docker.io/library/nginx:1.25\n  resources: {memory: 512Mi, cpu: "0.5"}\n' > "$tmp/c.yaml"
 printf 'apiVersion: fedbroker.dev/v1\nkind: Function\nmetadata: {name: plan-fn, tenant: t}\nspec:\n  image: docker.io/library/python:3.12\n  resources: {memory: 256Mi}\n  traffic: {requestsPerMonth: 100000, meanDuration: 50ms}\n' > "$tmp/f.yaml"
 out=$(FEDBROKER_HOME="$tmp/planhome" FEDBROKER_DRIVER_PATH="$tmp/plan" "$FEDBROKER" plan "$tmp/c.yaml" "$tmp/f.yaml" 2>&1); rc=$?
@@ -59,6 +62,11 @@ case "$out" in
     echo "ok: plan warns, by name, about a driver without usage" ;;
 *) echo "$out"; echo "FAIL: plan does not name the driver without usage"; fail=1 ;;
 esac
+if [ $rc -eq 0 ] && echo "$out" | grep -q "plan-me  *example:app:on-prem  *13.08"; then
+    echo "ok: plan places on the example driver, priced from its usage lines"
+else
+    echo "$out"; echo "FAIL: plan with the example driver (exit $rc)"; fail=1
+fi
 
 # The example driver, built in tree.
 ex="$top_builddir/examples/driver/.libs/example.so"

@@ -28,6 +28,9 @@
  *     idempotent; every failure comes with a diagnostic.
  *  5. Verbs run concurrently on one ctx (up to 64 threads): the ctx is
  *     read-only after configure here, so nothing needs a lock.
+ *  6. usage (with FB_CAP_ESTIMATE) says what a workload is billed for, so
+ *     `fedbroker plan` can price and place it; a driver without it is left
+ *     out of every plan.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +40,7 @@
 #include <fedbroker/driver.h>
 
 #include "fbk.h"          /* the driver kit: JSON out, diagnostics, buffers */
+#include "fbk_decimal.h"  /* exact decimal quantities for usage */
 #include "fbk_settings.h" /* typed settings with /drivers/NAME/KEY errors */
 #include "fbk_verb.h"     /* a verb's input, output and error count */
 
@@ -81,15 +85,22 @@ static fb_status ex_configure(const fb_host *h, const char *config_json,
     return FB_OK;
 }
 
-/* What example cloud can run: Functions and Containers in one region. */
+/* What example cloud can run: Functions and Containers in one region,
+ * "on-prem". Example cloud runs on your own machines, so its offers are
+ * priced as the catalog's local Kubernetes nodes (catalog provider "local",
+ * whose region is "on-prem"): without catalog rows to price them, plan
+ * could not place anything here. */
 static fb_status ex_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
 {
     (void)ctx;
     fbk_ck ck = checker(diag);
-    return fbk_emit(&ck, json_pack("{s:[{s:s,s:s,s:s},{s:s,s:s,s:s}]}", "offers",
-                          "kind", "Function", "service", "app", "region", "local",
-                          "kind", "Container", "service", "app", "region", "local"),
-                    out);
+    json_t *offers = json_array();
+    static const char *const kinds[] = {"Function", "Container"};
+    for (size_t i = 0; i < 2; i++)
+        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}", "kind", kinds[i],
+                                                "service", "app", "region", "on-prem", "catalog",
+                                                "provider", "local", "region", "on-prem"));
+    return fbk_emit(&ck, json_pack("{s:o}", "offers", offers), out);
 }
 
 /* Checks what example cloud would refuse, before anything is sent. All
@@ -120,8 +131,8 @@ static fb_status check(json_t *in, fbk_ck *ck)
                 (long long)mem);
     }
     const char *region = json_string_value(json_object_get(p, "region"));
-    if (region && strcmp(region, "local") != 0) {
-        fbk_err(ck, NULL, "the only region is \"local\"", "unknown region %s", region);
+    if (region && strcmp(region, "on-prem") != 0) {
+        fbk_err(ck, NULL, "the only region is \"on-prem\"", "unknown region %s", region);
     }
     return ck->errors ? FB_INVALID : FB_OK;
 }
@@ -175,6 +186,61 @@ static fb_status ex_render(fb_driver_ctx *ctx, const char *in_json, char **out, 
     json_decref(in);
     return fbk_emit(&ck, json_pack("{s:[{s:s,s:s,s:o}]}", "documents", "api", "example/v1",
                                    "kind", "App", "body", doc), out);
+}
+
+/* One billing line naming a catalog row (catalog/prices.csv: provider
+ * local, service "kubernetes-node (assumption)", sku_metric, variant,
+ * unit). quantity is stolen. */
+static json_t *usage_line(const char *metric, const char *unit, char *quantity, const char *note)
+{
+    json_t *l = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "service", "kubernetes-node (assumption)",
+                          "metric", metric, "variant", "opencost default.json", "unit", unit,
+                          "quantity", quantity, "note", note);
+    free(quantity);
+    return l;
+}
+
+/* What an app is billed for in a month: the vCPU and memory it reserves,
+ * all hoursPerMonth long (an app is always running). Quantities are exact
+ * decimals from integers: hoursPerMonth is read to the milli-hour, then
+ * vCPU-hours = cpuMillis x milli-hours / 10^6 and GB-hours = memoryMiB x
+ * milli-hours / (1024 x 1000). Pure: no I/O, no clock. */
+static fb_status ex_usage(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+{
+    (void)ctx;
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
+    if (!in) return FB_INVALID;
+    fb_status st = check(in, &ck);
+    json_t *hv = json_object_get(in, "hoursPerMonth");
+    double hours = json_is_number(hv) ? json_number_value(hv) : 730.0;
+    if (st == FB_OK && !(hours > 0 && hours <= 744)) {
+        fbk_err(&ck, NULL, "the broker sends 730 (8,760 / 12) or a calendar month's hours",
+                "hoursPerMonth must be a number of hours from 0 to 744");
+        st = FB_INVALID;
+    }
+    if (st != FB_OK) {
+        json_decref(in);
+        return st;
+    }
+    json_t *res = json_object_get(json_object_get(json_object_get(in, "workload"), "spec"), "resources");
+    json_int_t cpu = json_integer_value(json_object_get(res, "cpuMillis"));
+    json_int_t mem = json_integer_value(json_object_get(res, "memoryMiB"));
+    json_decref(in);
+    fbk_u128 mh = (fbk_u128)(hours * 1000.0 + 0.5); /* milli-hours */
+    json_t *lines = json_array();
+    json_array_append_new(lines, usage_line("cpu", "vCPU-hour",
+        fbk_decimal((fbk_u128)(cpu > 0 ? cpu : 0) * mh, 1000000, 6, FBK_ROUND_UP, NULL),
+        "cpuMillis / 1000 x hoursPerMonth"));
+    json_array_append_new(lines, usage_line("memory", "GB-hour",
+        fbk_decimal((fbk_u128)(mem > 0 ? mem : 0) * mh, 1024 * 1000, 6, FBK_ROUND_UP, NULL),
+        "memoryMiB / 1024 x hoursPerMonth"));
+    char vcpu[32];
+    fbk_cores(cpu > 0 ? cpu : 0, vcpu, sizeof vcpu);
+    return fbk_emit(&ck, json_pack("{s:o,s:[s],s:i,s:s}", "lines", lines, "notes",
+                                   "example cloud apps are always on: reserved vCPU and memory, "
+                                   "priced as local Kubernetes nodes", "coldStartMs", 0,
+                                   "vcpu", vcpu), out);
 }
 
 /* One HTTP call through the host (retries, limits, logging, dry-run are the
@@ -241,7 +307,7 @@ static fb_status ex_apply(fb_driver_ctx *ctx, const char *in_json, char **out, f
         /* Record the cloud-side id right away: if the broker dies after
          * this line, the app is still known and can be deleted. */
         json_t *rec = json_pack("{s:s,s:O,s:s}", "type", "app", "id",
-                                json_object_get(doc, "name"), "region", "local");
+                                json_object_get(doc, "name"), "region", "on-prem");
         char *rtext = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
         st = host->record(diag, rtext);
         free(rtext);
@@ -251,7 +317,7 @@ static fb_status ex_apply(fb_driver_ctx *ctx, const char *in_json, char **out, f
     if (st == FB_OK)
         result = json_pack("{s:{s:O},s:[{s:s,s:O,s:s}]}", "state", "id",
                            json_object_get(doc, "name"), "resources", "type", "app", "id",
-                           json_object_get(doc, "name"), "region", "local");
+                           json_object_get(doc, "name"), "region", "on-prem");
     json_decref(doc);
     json_decref(in);
     if (st != FB_OK) {
@@ -366,7 +432,7 @@ static fb_status ex_discover(fb_driver_ctx *ctx, const char *in_json, char **out
         const char *by = json_string_value(json_object_get(labels, "managed-by"));
         json_array_append_new(resources,
             json_pack("{s:s,s:O,s:s,s:b,s:O*,s:O*}", "type", "app", "id",
-                      json_object_get(app, "name"), "region", "local", "managed",
+                      json_object_get(app, "name"), "region", "on-prem", "managed",
                       by && strcmp(by, "fedbroker") == 0, "workload",
                       json_object_get(labels, "workload"), "tenant",
                       json_object_get(labels, "tenant")));
@@ -390,7 +456,7 @@ static const fb_driver example_driver = {
     .name = "example",
     .version = "1.0.0",
     .caps = FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_RENDER | FB_CAP_DEPLOY |
-            FB_CAP_DISCOVER,
+            FB_CAP_DISCOVER | FB_CAP_ESTIMATE,
     .summary = "tutorial driver for example cloud (docs/driver-authors.md)",
     .configure = ex_configure,
     .offers = ex_offers,
@@ -401,6 +467,9 @@ static const fb_driver example_driver = {
     .destroy = ex_destroy,
     .discover = ex_discover,
     .teardown = ex_teardown,
+    /* since ABI 1.1: without it (and FB_CAP_ESTIMATE) plan cannot price
+     * the driver's offers and leaves them out */
+    .usage = ex_usage,
 };
 
 /* The one exported symbol. Refuse a host older than the ABI we need. */
