@@ -130,10 +130,15 @@ static fb_status check(json_t *in, fbk_ck *ck)
                 "example cloud apps have at most 4096 MiB; the spec asks for %lld MiB",
                 (long long)mem);
     }
+    /* the placement must be one of our offers: service app in on-prem */
+    const char *service = json_string_value(json_object_get(p, "service"));
     const char *region = json_string_value(json_object_get(p, "region"));
-    if (region && strcmp(region, "on-prem") != 0) {
-        fbk_err(ck, NULL, "the only region is \"on-prem\"", "unknown region %s", region);
-    }
+    if (!service || strcmp(service, "app") != 0)
+        fbk_err(ck, NULL, "example cloud has one service, \"app\"", "unknown service %s",
+                service ? service : "(missing)");
+    if (!region || strcmp(region, "on-prem") != 0)
+        fbk_err(ck, NULL, "the only region is \"on-prem\"", "unknown region %s",
+                region ? region : "(missing)");
     return ck->errors ? FB_INVALID : FB_OK;
 }
 
