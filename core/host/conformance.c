@@ -734,6 +734,7 @@ int fb_conformance_run(const char *file, const char *settings_json, FILE *out)
 
 done:
     fprintf(out, "%d passed, %d failed, %d skipped\n", k.pass, k.fail, k.skip);
+    fflush(out); /* before anything at exit (a sanitizer's report) can cut it off */
     for (size_t i = 0; i < fk.nallocs; i++) free(fk.allocs[i]); /* driver-held blocks */
     free(fk.allocs);
     json_decref(fk.requests);

@@ -18,7 +18,14 @@ while IFS= read -r line; do
     want=$(echo "${line#*|}" | tr '|' '\n' | sed 's/^ *//; s/ *$//' | grep -v '^$' || true)
     [ "$want" = "-" ] && want=
     cp "$TESTDRV_DIR/$variant.so" "$tmp/$variant.so"; chmod 755 "$tmp/$variant.so"
-    out=$("$FEDBROKER" drivers test "$tmp/$variant.so" 2>&1); rc=$?
+    # The kit leaks a buffer it did not allocate rather than free it with
+    # the wrong allocator: that is the foreign-buffer variant's point, so
+    # LeakSanitizer (the ASan build) is told to let it be.
+    case $variant in
+    *foreign_buffer) leaks="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" ;;
+    *) leaks="${ASAN_OPTIONS:-}" ;;
+    esac
+    out=$(ASAN_OPTIONS="$leaks" "$FEDBROKER" drivers test "$tmp/$variant.so" 2>&1); rc=$?
     got=$(echo "$out" | grep '^FAIL' || true)
     n=$((n + 1))
     ok=1
