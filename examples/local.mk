@@ -3,9 +3,10 @@
 # driver); its source and Makefile are installed as documentation.
 check_LTLIBRARIES += examples/driver/example.la
 examples_driver_example_la_SOURCES = examples/driver/example.c
-examples_driver_example_la_CFLAGS = $(FB_DRV_CF) $(JANSSON_CFLAGS)
+examples_driver_example_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/drivers/kit $(JANSSON_CFLAGS)
+examples_driver_example_la_CFLAGS = $(FB_DRV_CF)
 examples_driver_example_la_LDFLAGS = $(FB_DRV_LD) -rpath /nowhere
-examples_driver_example_la_LIBADD = $(JANSSON_LIBS)
+examples_driver_example_la_LIBADD = drivers/kit/libfbkit.la $(JANSSON_LIBS) $(OPENSSL_LIBS)
 exampledriverdir = $(docdir)/examples/driver
 dist_exampledriver_DATA = examples/driver/example.c examples/driver/Makefile
 # Spec examples, installed under $(pkgdatadir)/examples (the spec helper).

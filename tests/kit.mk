@@ -46,6 +46,13 @@ tests_unit_check_kit_parse_SOURCES = tests/unit/check_kit_parse.c
 tests_unit_check_kit_parse_LDADD = drivers/kit/libfbkit.la core/libfbcore.la $(FB_CORE_DEPLIBS) $(CHECK_LIBS)
 TESTS += tests/unit/check_kit_parse
 
+# The settings reader, exact decimals and the OAuth2 token cache.
+check_PROGRAMS += tests/unit/check_kit_driver
+tests_unit_check_kit_driver_CPPFLAGS = $(FB_KIT_TEST_CPPFLAGS) $(FB_CORE_INCS)
+tests_unit_check_kit_driver_SOURCES = tests/unit/check_kit_driver.c
+tests_unit_check_kit_driver_LDADD = drivers/kit/libfbkit.la core/libfbcore.la $(FB_CORE_DEPLIBS) $(CHECK_LIBS)
+TESTS += tests/unit/check_kit_driver
+
 # A module linking the kit exports nothing but fb_driver_entry.
 check_LTLIBRARIES += tests/kit/kitprobe.la
 tests_kit_kitprobe_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/drivers/kit $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)

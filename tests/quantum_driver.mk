@@ -11,7 +11,8 @@ QDRV_TESTS = tests/quantum_driver/conformance.sh \
 	tests/quantum_driver/test_ibm.py \
 	tests/quantum_driver/test_validate.py \
 	tests/quantum_driver/test_plan.py \
-	tests/quantum_driver/test_limits.py
+	tests/quantum_driver/test_limits.py \
+	tests/quantum_driver/test_credentials.py
 TESTS += $(QDRV_TESTS)
 EXTRA_DIST += $(QDRV_TESTS) tests/quantum_driver/qdtest.py tests/quantum_driver/README.md \
 	tests/fakes/fake_ibm.py

@@ -1,5 +1,10 @@
 /*
- * fedbroker/driver.h - the fedbroker driver ABI.
+ * fedbroker/driver.h - the fedbroker driver ABI, version 1.1.
+ *
+ * docs/driver-abi.md is the normative description of this ABI: the JSON
+ * documents each verb reads and writes, the contracts, the threading rules
+ * and the versioning rule. This header declares it; where a comment here
+ * and that page disagree, the page is right and this is a bug.
  *
  * A driver is a shared object that exports exactly one symbol:
  *
@@ -11,23 +16,29 @@
  * that lives as long as the shared object.
  *
  * Rules (the conformance kit, `fedbroker drivers test`, checks them):
- *  - Structs only grow at the end; fields are never reordered or removed.
- *    A reader treats every slot past `struct_size` as NULL.
- *  - The host refuses a driver whose abi_major differs from FB_ABI_MAJOR or
- *    whose abi_minor is newer than the host's.
+ *  - Versioning: structs only grow at the end; fields are never reordered
+ *    or removed. Every new slot of fb_driver or fb_host, and every new
+ *    FB_CAP_ bit, raises FB_ABI_MINOR by one and is marked "since 1.N"
+ *    below. A reader treats every slot past `struct_size` as NULL
+ *    (FB_DRIVER_HAS, FB_HOST_HAS). The host refuses a driver whose abi_major
+ *    differs from FB_ABI_MAJOR or whose abi_minor is newer than the host's,
+ *    and loads older minors.
  *  - `caps` must agree with the slots (see FB_CAP_* below).
  *  - Data crosses as UTF-8 JSON text. Every buffer a driver hands back
  *    (out_json, driver-allocated strings) comes from host->alloc; the host
  *    releases it with host->free. Input strings are borrowed for the call.
  *  - Every verb returns an fb_status and may add diagnostics to `diag`.
  *    A non-OK status must come with at least one error diagnostic.
- *  - observe changes nothing; apply and destroy are idempotent; render is pure
- *    (no I/O, same input -> byte-identical output).
+ *  - observe changes nothing; apply and destroy are idempotent; render and
+ *    usage are pure (no I/O, same input -> byte-identical output).
  *  - Drivers never call libcurl or read the wall clock themselves: they use
  *    host->http and host->now, so tests can record, replay and fix time.
- *
- * The JSON documents each verb reads and writes are described in
- * docs/driver-abi.md.
+ *  - Threads: configure and teardown run alone. Every other verb may run
+ *    concurrently with any verb but those two, on the same ctx, from up to
+ *    64 threads at once (apply/observe/destroy fan out; plan evaluates
+ *    offers in parallel). A driver keeps ctx read-only after configure or
+ *    guards what it changes (a token cache, a credential) with a lock. The
+ *    host services are thread-safe; an fb_diag belongs to one call.
  */
 #ifndef FEDBROKER_DRIVER_H
 #define FEDBROKER_DRIVER_H
@@ -40,7 +51,10 @@ extern "C" {
 #endif
 
 #define FB_ABI_MAJOR 1
-#define FB_ABI_MINOR 0
+/* 1.0: the first release's slots (configure .. teardown) and caps bits
+ *      up to FB_CAP_ARM64.
+ * 1.1: fb_driver.usage and FB_CAP_ESTIMATE. */
+#define FB_ABI_MINOR 1
 
 /* The name of the single exported entry point. */
 #define FB_DRIVER_ENTRY_SYMBOL "fb_driver_entry"
@@ -86,7 +100,9 @@ typedef struct fb_driver_ctx fb_driver_ctx;
  * FB_CAP_RENDER   <=> render is non-NULL.
  * FB_CAP_DEPLOY   <=> apply, observe and destroy are all non-NULL.
  * FB_CAP_DISCOVER <=> discover is non-NULL.
- * FB_CAP_ESTIMATE <=> usage is non-NULL (needs a kind bit).
+ * FB_CAP_ESTIMATE <=> usage is non-NULL (needs a kind bit). Without it the
+ *     driver is in no plan: the cost model has nothing to price, and plan
+ *     says so for each of its offers.
  * The feature bits (SCALE_TO_ZERO and later) need at least one kind bit.
  * configure and teardown are always required.
  */
@@ -101,7 +117,7 @@ typedef struct fb_driver_ctx fb_driver_ctx;
 #define FB_CAP_PUBLIC_HTTP   (UINT64_C(1) << 8)
 #define FB_CAP_AUTOSCALE     (UINT64_C(1) << 9)
 #define FB_CAP_ARM64         (UINT64_C(1) << 10)
-#define FB_CAP_ESTIMATE      (UINT64_C(1) << 11) /* <=> usage is non-NULL */
+#define FB_CAP_ESTIMATE      (UINT64_C(1) << 11) /* since 1.1; <=> usage is non-NULL */
 #define FB_CAP_KNOWN_MASK    ((UINT64_C(1) << 12) - 1)
 
 /* ---- Host HTTP service ---------------------------------------------------- */
@@ -175,8 +191,16 @@ typedef struct fb_host {
                       fb_http_response *resp);
     void (*http_free)(fb_http_response *resp);
 
-    /* A credential for the current identity binding, e.g. "aws.profile".
-     * *out (host->alloc) is set on FB_OK; FB_NOTFOUND when not bound. */
+    /* A named credential the broker was configured with for this driver
+     * (the configuration's credentials.DRIVER.KEY, read from the
+     * environment variable or file it names), e.g. "ibm.apiKey". *out
+     * (host->alloc; wipe it before host->free) is set on FB_OK, and the
+     * value becomes a secret of the call: the host redacts it wherever it
+     * shows what the call did. FB_NOTFOUND (no diagnostic) when nothing is
+     * configured under key, or outside a call the broker attributes to the
+     * driver; FB_AUTH with a diagnostic when it is configured but cannot be
+     * read. It does not (yet) answer for a workload's identity binding;
+     * see docs/driver-abi.md, "Credentials". */
     fb_status (*credential)(fb_diag *diag, const char *key, char **out);
 
     /* Add a diagnostic. pointer is a JSON pointer into the call's input
@@ -209,30 +233,41 @@ typedef struct fb_driver {
     uint64_t caps;        /* FB_CAP_* */
     const char *summary;  /* one line for `fedbroker drivers` */
 
-    /* Create driver state from its configuration:
-     * {"settings": {...}, "regions": [...]}. Required. */
+    /* Create driver state from its configuration: {"settings": {...}}, the
+     * drivers.NAME section of the broker configuration ({} when absent).
+     * A refused setting is FB_INVALID with a diagnostic at
+     * /drivers/NAME/KEY. Required. */
     fb_status (*configure)(const fb_host *host, const char *config_json,
                            fb_driver_ctx **out, fb_diag *diag);
 
-    /* What it can place: {"offers": [{"kind", "service", "region", ...}]}. */
+    /* What it can place: {"offers": [{"kind", "service", "region",
+     * "accepts"?, "catalog"?, ...}]}. */
     fb_status (*offers)(fb_driver_ctx *ctx, char **out_json, fb_diag *diag);
 
-    /* Check a workload against a placement: in {"workload", "placement"}. */
+    /* Check a workload against a placement: in {"workload", "placement",
+     * "mode", "hoursPerMonth"?, "deployment"?}. mode is why the broker asks:
+     * "plan" and "render" check the provider's rules only (no account, no
+     * credentials); "dry-run" and "apply" also check deployment settings
+     * and credentials. Diagnostics carry JSON pointers into the workload. */
     fb_status (*validate)(fb_driver_ctx *ctx, const char *in_json,
                           fb_diag *diag);
 
-    /* Provider-native documents, no I/O: in {"workload", "placement"},
-     * out {"documents": [...]}. Pure and deterministic. */
+    /* Provider-native documents, no I/O: in {"workload", "placement",
+     * "mode": "render"}, out {"documents": [{"api", "kind", "body", ...}]}.
+     * Pure and deterministic. */
     fb_status (*render)(fb_driver_ctx *ctx, const char *in_json,
                         char **out_json, fb_diag *diag);
 
-    /* Create or update: in {"workload", "placement", "deployment"|null},
-     * out {"state": {...}, "resources": [...]}. Idempotent. */
+    /* Create or update: in {"workload", "placement", "deployment"?,
+     * "mode": "apply"|"dry-run"} (deployment: the previous one; null or
+     * absent on the first apply), out {"state": {...}, "resources": [...],
+     * "result"?}. Idempotent. */
     fb_status (*apply)(fb_driver_ctx *ctx, const char *in_json,
                        char **out_json, fb_diag *diag);
 
-    /* Read the live state: in {"deployment", "workload"?},
-     * out {"status", "resources", "drift"}. Changes nothing. */
+    /* Read the live state: in {"deployment", "workload"?}, out {"status":
+     * "ready"|"pending"|"failed"|"missing", "drift": [{"field", "want",
+     * "live"}], "live"?, "result"?}. Changes nothing. */
     fb_status (*observe)(fb_driver_ctx *ctx, const char *in_json,
                          char **out_json, fb_diag *diag);
 
@@ -249,13 +284,14 @@ typedef struct fb_driver {
     /* Release ctx. Required. */
     void (*teardown)(fb_driver_ctx *ctx);
 
-    /* Monthly billing quantities of a workload on one of the driver's
-     * offers, for the cost model: in {"workload", "placement"}, out
-     * {"lines": [{"service", "metric", "variant", "unit", "quantity":
-     * "<exact decimal>", "note"?}], "notes": [...], "coldStartMs": n,
-     * "vcpu": "<decimal>"}. Each line names a catalog price row by
-     * (provider, service, metric, variant, unit); the broker prices it.
-     * Pure, like render. */
+    /* Since 1.1. Monthly billing quantities of a workload on one of the
+     * driver's offers, for the cost model: in {"workload", "placement",
+     * "hoursPerMonth", "mode": "plan"}, out {"lines": [{"provider"?,
+     * "service", "metric", "variant", "unit", "quantity": "<exact
+     * decimal>", "note"?}], "notes": [...], "coldStartMs": n,
+     * "idleTimeoutSeconds"?, "vcpu": "<decimal>"}. Each line names a catalog
+     * price row by (provider, service, metric, variant, unit); the broker
+     * prices it. Pure, like render. */
     fb_status (*usage)(fb_driver_ctx *ctx, const char *in_json,
                        char **out_json, fb_diag *diag);
 } fb_driver;
@@ -275,11 +311,20 @@ FB_DRIVER_EXPORT fb_status fb_driver_entry(const fb_host *host,
                                            const fb_driver **out,
                                            fb_diag *diag);
 
-/* Slot access that honours struct_size: NULL for slots the driver's struct
- * does not have. */
+/* Slot access that honours struct_size: false for slots the driver's
+ * struct does not have (an older minor) and for NULL slots. Hosts read
+ * every fb_driver slot added after 1.0 through it. */
 #define FB_DRIVER_HAS(drv, field)                                            \
     ((drv)->struct_size >= offsetof(fb_driver, field) + sizeof((drv)->field) \
      && (drv)->field != NULL)
+
+/* The same for the host table: a driver built against a newer header that
+ * wants a host slot added after the host's minor checks it first, e.g.
+ * `if (FB_HOST_HAS(host, credential)) ...`. Every 1.0 slot is always
+ * present (the host refuses nothing older). */
+#define FB_HOST_HAS(host, field)                                              \
+    ((host)->struct_size >= offsetof(fb_host, field) + sizeof((host)->field) \
+     && (host)->field != NULL)
 
 #ifdef __cplusplus
 }

@@ -4,9 +4,14 @@
  * declares against a fake host that records what the driver does (HTTP
  * calls, records, sleeps, allocations) and answers HTTP with canned
  * responses. One PASS/FAIL/SKIP line per check. The contracts checked are
- * the ones in fedbroker/driver.h: render is pure and deterministic, observe
- * changes nothing, destroy is idempotent, failures carry diagnostics, and
- * buffers come from host->alloc. */
+ * the ones in docs/driver-abi.md: render and usage are pure and
+ * deterministic (the second call runs with the host clock moved by a day),
+ * validate refuses what it must (malformed input, placements no offer has)
+ * with an error diagnostic, observe changes nothing, apply and destroy are
+ * idempotent, failures carry diagnostics, a verb the caps claim does not
+ * answer FB_NOTSUP, and buffers come from host->alloc. Each check is shown
+ * to fail by a test driver that breaks its rule alone
+ * (tests/drivers/behave.c, tests/drivers/behaviour.sh). */
 #include "config.h"
 #include "fedbroker/fedbroker.h"
 #include "base/diag.h"
@@ -24,10 +29,12 @@ typedef struct fake_state {
     size_t bad_frees;     /* host->free of a pointer we did not hand out */
     json_t *requests;     /* every HTTP request: {method, url, flags} */
     size_t records;       /* host->record calls */
+    json_t *recorded_ids; /* the "id" of each host->record since reset_fake */
     size_t sleeps;
     int dry_run;
     long http_status;     /* what every HTTP call answers */
     const char *http_body;
+    int64_t clock_shift;  /* added to the fake clock (a pure verb must not care) */
 } fake_state;
 
 static fake_state fk;
@@ -74,8 +81,13 @@ static void fake_log(fb_diag *d, fb_log_level level, const char *message)
 
 static int64_t fake_now(void)
 {
-    return 1440938160; /* 2015-08-30T12:36:00Z, the SigV4 suite's clock */
+    return 1440938160 + fk.clock_shift; /* 2015-08-30T12:36:00Z, the SigV4 suite's clock */
 }
+
+/* How far the clock moves between the two calls of a pure verb: a day and
+ * seven seconds, so a date, an hour or a second embedded in the output
+ * changes. */
+#define CLOCK_MOVE (86400 + 7)
 
 static void fake_sleep(fb_diag *d, uint32_t ms)
 {
@@ -130,8 +142,11 @@ static void fake_diag_add(fb_diag *d, fb_severity sev, const char *summary,
 static fb_status fake_record(fb_diag *d, const char *json)
 {
     (void)d;
-    (void)json;
     fk.records++;
+    json_t *j = json ? json_loads(json, 0, NULL) : NULL;
+    json_t *id = json_object_get(j, "id");
+    json_array_append_new(fk.recorded_ids, id ? json_incref(id) : json_string("(no id)"));
+    json_decref(j);
     return FB_OK;
 }
 
@@ -251,7 +266,10 @@ static void reset_fake(void)
     json_decref(fk.requests);
     fk.requests = json_array();
     fk.records = fk.sleeps = 0;
+    json_decref(fk.recorded_ids);
+    fk.recorded_ids = json_array();
     fk.dry_run = 0;
+    fk.clock_shift = 0;
     fk.http_status = 404;
     fk.http_body = "{\"message\":\"not found\"}";
 }
@@ -276,6 +294,9 @@ static json_t *take_output(kit *k, const char *name, char *out, fb_status st, fb
     if (st != FB_OK && fb_diag_errors(d) == 0)
         result(k, "FAIL", name, "returned status '%s' without an error diagnostic",
                fbi_status_name(st));
+    if (st == FB_NOTSUP)
+        result(k, "FAIL", name, "answered FB_NOTSUP although the caps claim it "
+               "(drop the cap bit and the slot, or implement it)");
     return j;
 }
 
@@ -293,6 +314,87 @@ static int is_mutating(json_t *req)
     int flags = (int)json_integer_value(json_object_get(req, "flags"));
     if (m && (!strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS"))) return 0;
     return !(flags & FB_HTTP_READ_ONLY);
+}
+
+/* The ids passed to host->record since reset_fake (new reference). */
+static json_t *recorded_ids(void)
+{
+    return json_incref(fk.recorded_ids);
+}
+
+/* apply is idempotent: with every request answered 200 {} (the kit knows
+ * no provider's API), apply once, then again with the first one's
+ * deployment; the second must succeed with the same state and record no
+ * resource the first did not. A driver whose first apply cannot work with
+ * such answers is not judged (SKIP). in is borrowed. */
+static void check_apply_twice(kit *k, const fb_driver *drv, fb_driver_ctx *ctx, const char *kind,
+                              json_t *in, json_t *offer)
+{
+    char check[128];
+    snprintf(check, sizeof check, "%s: apply is idempotent", kind);
+    json_t *first_in = json_deep_copy(in);
+    json_object_set_new(first_in, "deployment", json_null());
+    json_object_set_new(first_in, "mode", json_string("apply"));
+    char *t1 = fbi_json_canonical(first_in);
+    fb_diag *d1 = fb_diag_new();
+    reset_fake();
+    fk.http_status = 200;
+    fk.http_body = "{}";
+    fb_status st1;
+    json_t *o1 = run_verb(k, "apply", drv->apply, ctx, t1, &st1, d1);
+    json_t *ids1 = recorded_ids();
+    free(t1);
+    if (st1 != FB_OK || !json_is_object(json_object_get(o1, "state"))) {
+        result(k, "SKIP", check, "the first apply did not succeed with every request answered "
+               "200 {} (%s: %s), so idempotency is not judged here", fbi_status_name(st1),
+               first_error(d1));
+        json_decref(ids1);
+        json_decref(o1);
+        json_decref(first_in);
+        fb_diag_free(d1);
+        return;
+    }
+    json_t *dep = json_pack("{s:s,s:O,s:O,s:O,s:O,s:s,s:s}", "provider", drv->name, "service",
+                            json_object_get(offer, "service"), "region", json_object_get(offer, "region"),
+                            "state", json_object_get(o1, "state"), "resources",
+                            json_object_get(o1, "resources") ? json_object_get(o1, "resources") : ids1,
+                            "tenant", "conformance", "phase", "ready");
+    json_object_set_new(first_in, "deployment", dep);
+    char *t2 = fbi_json_canonical(first_in);
+    fb_diag *d2 = fb_diag_new();
+    reset_fake();
+    fk.http_status = 200;
+    fk.http_body = "{}";
+    fb_status st2;
+    json_t *o2 = run_verb(k, "apply", drv->apply, ctx, t2, &st2, d2);
+    json_t *ids2 = recorded_ids();
+    free(t2);
+    const char *created = NULL;
+    size_t i;
+    json_t *id;
+    json_array_foreach(ids2, i, id) {
+        int known = 0;
+        size_t j;
+        json_t *id1;
+        json_array_foreach(ids1, j, id1) known |= json_equal(id, id1);
+        if (!known && !created) created = json_string_value(id);
+    }
+    if (st2 != FB_OK)
+        result(k, "FAIL", check, "applying again with the first apply's deployment failed: %s: %s",
+               fbi_status_name(st2), first_error(d2));
+    else if (created)
+        result(k, "FAIL", check, "applying again with the first apply's deployment created %s", created);
+    else if (!json_equal(json_object_get(o1, "state"), json_object_get(o2, "state")))
+        result(k, "FAIL", check, "applying again with the first apply's deployment changed the state");
+    else
+        result(k, "PASS", check, "%zu resource(s) recorded, none again", json_array_size(ids1));
+    json_decref(ids1);
+    json_decref(ids2);
+    json_decref(o1);
+    json_decref(o2);
+    json_decref(first_in);
+    fb_diag_free(d1);
+    fb_diag_free(d2);
 }
 
 /* Checks one workload kind end to end. */
@@ -332,7 +434,18 @@ static void check_kind(kit *k, const fb_driver *drv, fb_driver_ctx *ctx, const c
                            "placement", "provider", drv->name, "service",
                            json_object_get(offer, "service"), "region",
                            json_object_get(offer, "region"), "kind", kind, "offer", offer);
-    char *in_text = fbi_json_canonical(in);
+    /* each verb gets what the broker sends it (docs/driver-abi.md) */
+    json_object_set_new(in, "mode", json_string("plan"));
+    json_object_set_new(in, "hoursPerMonth", json_real(730.0));
+    char *in_text = fbi_json_canonical(in); /* validate and usage, as plan sends them */
+    json_object_del(in, "hoursPerMonth");
+    json_object_set_new(in, "mode", json_string("render"));
+    char *render_text = fbi_json_canonical(in);
+    json_object_set_new(in, "mode", json_string("dry-run"));
+    json_object_set_new(in, "deployment", json_null());
+    char *dry_text = fbi_json_canonical(in);
+    json_object_del(in, "deployment");
+    json_object_del(in, "mode");
     fb_spec_set_free(set);
 
     /* validate accepts the sample */
@@ -344,25 +457,45 @@ static void check_kind(kit *k, const fb_driver *drv, fb_driver_ctx *ctx, const c
     else result(k, "FAIL", check, "%s: %s", fbi_status_name(st), first_error(vd));
     fb_diag_free(vd);
 
-    /* errors carry diagnostics */
-    static const char *const bad_inputs[] = {"not json", "{}", "{\"workload\": 42}"};
-    int diag_ok = 1;
-    for (size_t b = 0; b < sizeof bad_inputs / sizeof *bad_inputs; b++) {
+    /* it refuses what it must, each time saying why: malformed input, and
+     * the sample on placements none of its offers has */
+    json_t *elsewhere = json_deep_copy(in), *noservice = json_deep_copy(in);
+    json_object_set_new(json_object_get(elsewhere, "placement"), "region", json_string("nowhere-0"));
+    json_object_set_new(json_object_get(noservice, "placement"), "service",
+                        json_string("no-such-service"));
+    json_object_set_new(elsewhere, "mode", json_string("plan"));
+    json_object_set_new(noservice, "mode", json_string("plan"));
+    char *t_elsewhere = fbi_json_canonical(elsewhere), *t_noservice = fbi_json_canonical(noservice);
+    json_decref(elsewhere);
+    json_decref(noservice);
+    const char *const bad_inputs[] = {"not json", "{}", "{\"workload\": 42}", t_elsewhere, t_noservice};
+    static const char *const bad_what[] = {"text that is not JSON", "{}", "a workload that is not an object",
+                                           "a placement in region nowhere-0 (no offer has it)",
+                                           "a placement on service no-such-service (no offer has it)"};
+    const char *accepted = NULL, *silent = NULL;
+    for (size_t b = 0; b < sizeof bad_what / sizeof *bad_what; b++) {
         fb_diag *bd = fb_diag_new();
         fb_status bst = drv->validate(ctx, bad_inputs[b], bd);
-        if (bst == FB_OK || fb_diag_errors(bd) == 0) diag_ok = 0;
+        if (bst == FB_OK && !accepted) accepted = bad_what[b];
+        else if (bst != FB_OK && fb_diag_errors(bd) == 0 && !silent) silent = bad_what[b];
         fb_diag_free(bd);
     }
+    free(t_elsewhere);
+    free(t_noservice);
     snprintf(check, sizeof check, "%s: validate refuses bad input with a diagnostic", kind);
-    result(k, diag_ok ? "PASS" : "FAIL", check, diag_ok ? NULL : "a malformed input was accepted or refused silently");
+    if (accepted) result(k, "FAIL", check, "it accepted %s", accepted);
+    else if (silent) result(k, "FAIL", check, "it refused %s without an error diagnostic", silent);
+    else result(k, "PASS", check, NULL);
 
     /* render is pure and deterministic */
     if (drv->caps & FB_CAP_RENDER) {
         fb_diag *rd = fb_diag_new();
         reset_fake();
         char *o1 = NULL, *o2 = NULL;
-        fb_status s1 = drv->render(ctx, in_text, &o1, rd);
-        fb_status s2 = drv->render(ctx, in_text, &o2, rd);
+        fb_status s1 = drv->render(ctx, render_text, &o1, rd);
+        fk.clock_shift = CLOCK_MOVE; /* pure: the clock does not matter */
+        fb_status s2 = drv->render(ctx, render_text, &o2, rd);
+        fk.clock_shift = 0;
         size_t io = json_array_size(fk.requests) + fk.records + fk.sleeps;
         snprintf(check, sizeof check, "%s: render succeeds and returns documents", kind);
         json_t *doc = o1 ? json_loads(o1, 0, NULL) : NULL;
@@ -373,7 +506,8 @@ static void check_kind(kit *k, const fb_driver *drv, fb_driver_ctx *ctx, const c
         json_decref(doc);
         snprintf(check, sizeof check, "%s: render is deterministic", kind);
         if (s1 == FB_OK && s2 == FB_OK && o1 && o2 && !strcmp(o1, o2)) result(k, "PASS", check, NULL);
-        else result(k, "FAIL", check, "two renders of the same input differ");
+        else result(k, "FAIL", check, "two renders of the same input differ (the second ran with "
+                    "the host clock a day later)");
         snprintf(check, sizeof check, "%s: render is pure (no HTTP, record or sleep)", kind);
         result(k, io ? "FAIL" : "PASS", check, io ? "render used host I/O services" : NULL);
         snprintf(check, sizeof check, "%s: render buffers come from host->alloc", kind);
@@ -388,7 +522,9 @@ static void check_kind(kit *k, const fb_driver *drv, fb_driver_ctx *ctx, const c
         reset_fake();
         char *u1 = NULL, *u2 = NULL;
         fb_status s1 = drv->usage(ctx, in_text, &u1, ud);
+        fk.clock_shift = CLOCK_MOVE;
         fb_status s2 = drv->usage(ctx, in_text, &u2, ud);
+        fk.clock_shift = 0;
         size_t io = json_array_size(fk.requests) + fk.records + fk.sleeps;
         json_t *uj = u1 ? json_loads(u1, 0, NULL) : NULL;
         snprintf(check, sizeof check, "%s: usage returns billing lines", kind);
@@ -410,9 +546,13 @@ static void check_kind(kit *k, const fb_driver *drv, fb_driver_ctx *ctx, const c
         json_decref(uj);
         snprintf(check, sizeof check, "%s: usage is pure and deterministic", kind);
         int same = s1 == FB_OK && s2 == FB_OK && u1 && u2 && !strcmp(u1, u2);
-        result(k, (same && !io) ? "PASS" : "FAIL", check, same ? (io ? "used host I/O" : NULL) : "two calls differ");
-        if (!u1 || fake_owned(u1)) free(u1);
-        if (!u2 || fake_owned(u2)) free(u2);
+        result(k, (same && !io) ? "PASS" : "FAIL", check,
+               same ? (io ? "used host I/O" : NULL)
+                    : "two calls differ (the second ran with the host clock a day later)");
+        snprintf(check, sizeof check, "%s: usage buffers come from host->alloc", kind);
+        int uowned = (!u1 || fake_owned(u1)) & (!u2 || fake_owned(u2));
+        result(k, uowned ? "PASS" : "FAIL", check, NULL);
+        if (uowned) { free(u1); free(u2); } /* a foreign block is leaked rather than freed wrongly */
         fb_diag_free(ud);
     }
 
@@ -422,7 +562,7 @@ static void check_kind(kit *k, const fb_driver *drv, fb_driver_ctx *ctx, const c
         reset_fake();
         fk.dry_run = 1;
         fb_status ast;
-        json_t *applied = run_verb(k, "apply --dry-run", drv->apply, ctx, in_text, &ast, ad);
+        json_t *applied = run_verb(k, "apply --dry-run", drv->apply, ctx, dry_text, &ast, ad);
         snprintf(check, sizeof check, "%s: apply --dry-run returns the state it would create", kind);
         json_t *state = json_object_get(applied, "state");
         if (ast != FB_OK) result(k, "FAIL", check, "%s: %s", fbi_status_name(ast), first_error(ad));
@@ -431,6 +571,8 @@ static void check_kind(kit *k, const fb_driver *drv, fb_driver_ctx *ctx, const c
         snprintf(check, sizeof check, "%s: apply --dry-run records no resource", kind);
         result(k, fk.records ? "FAIL" : "PASS", check, fk.records ? "host->record called in a dry run" : NULL);
         fb_diag_free(ad);
+
+        check_apply_twice(k, drv, ctx, kind, in, offer);
 
         json_t *dep = json_pack("{s:{s:s,s:O,s:O,s:O*},s:O}", "deployment", "provider", drv->name,
                                 "service", json_object_get(offer, "service"), "region",
@@ -491,6 +633,8 @@ static void check_kind(kit *k, const fb_driver *drv, fb_driver_ctx *ctx, const c
         json_decref(applied);
     }
     free(in_text);
+    free(render_text);
+    free(dry_text);
     json_decref(in);
     fb_diag_free(d);
 }
@@ -590,9 +734,11 @@ int fb_conformance_run(const char *file, const char *settings_json, FILE *out)
 
 done:
     fprintf(out, "%d passed, %d failed, %d skipped\n", k.pass, k.fail, k.skip);
+    fflush(out); /* before anything at exit (a sanitizer's report) can cut it off */
     for (size_t i = 0; i < fk.nallocs; i++) free(fk.allocs[i]); /* driver-held blocks */
     free(fk.allocs);
     json_decref(fk.requests);
+    json_decref(fk.recorded_ids);
     memset(&fk, 0, sizeof fk);
     fb_registry_free(r);
     fb_diag_free(d);

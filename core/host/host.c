@@ -5,9 +5,13 @@
 #include "base/call.h"
 #include "http/http.h"
 #include "base/diag.h"
+#include "base/trust.h"
 #include "base/util.h"
+#include "host/host.h"
 
+#include <pthread.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,11 +74,114 @@ static fb_status host_http(fb_diag *d, const fb_http_request *req, fb_http_respo
     return fbi_http_perform(d, req, resp);
 }
 
+/* The configuration's credentials section (new JSON; NULL = none). */
+static pthread_mutex_t cred_mu = PTHREAD_MUTEX_INITIALIZER;
+static json_t *cred_section;
+
+void fbi_host_set_credentials(const char *config_json)
+{
+    json_t *all = config_json ? json_loads(config_json, 0, NULL) : NULL;
+    json_t *sec = json_object_get(all, "credentials");
+    pthread_mutex_lock(&cred_mu);
+    json_decref(cred_section);
+    cred_section = json_is_object(sec) ? json_deep_copy(sec) : NULL;
+    pthread_mutex_unlock(&cred_mu);
+    json_decref(all);
+}
+
+/* A credential file: a secret, so another user must not be able to write
+ * it (base/trust.h's rules) nor read it (mode without group/other bits). */
+static const fbi_trust_role credential_role = {"credential refused",
+                                               "could replace the credential the broker sends"};
+
+static char *read_credential_file(const char *path, fb_diag *d, const char *what)
+{
+    char *real = NULL;
+    if (path[0] != '/') {
+        char *m = fbi_xasprintf("%s: file '%s' is a relative path", what, path);
+        fb_diag_add(d, FB_SEV_ERROR, NULL, 0, 0, NULL, m,
+                    "name the credential file by its absolute path in the configuration");
+        free(m);
+        return NULL;
+    }
+    if (fbi_trust_check(path, &credential_role, path, d, &real) != 0) return NULL;
+    struct stat st;
+    if (stat(real, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+        char *m = fbi_xasprintf("%s: file %s is not a regular file readable by its owner only",
+                                what, path);
+        char *fix = fbi_xasprintf("chmod 600 %s", real);
+        fb_diag_add(d, FB_SEV_ERROR, NULL, 0, 0, NULL, m, fix);
+        free(m);
+        free(fix);
+        free(real);
+        return NULL;
+    }
+    size_t len = 0;
+    char *err = NULL;
+    char *v = fbi_read_file(real, 64 * 1024, &len, &err);
+    free(real);
+    if (!v) {
+        char *m = fbi_xasprintf("%s: %s", what, err ? err : "cannot read the file");
+        fb_diag_add(d, FB_SEV_ERROR, NULL, 0, 0, NULL, m, NULL);
+        free(m);
+        free(err);
+        return NULL;
+    }
+    /* one line, as files written with echo or an editor end */
+    while (len && (v[len - 1] == '\n' || v[len - 1] == '\r')) v[--len] = '\0';
+    return v;
+}
+
+/* credentials.DRIVER.KEY of the configuration, for the driver the call is
+ * attributed to: a driver sees only what was configured for it. */
 static fb_status host_credential(fb_diag *d, const char *key, char **out)
 {
-    (void)key;
     *out = NULL;
-    return FB_NOTFOUND;
+    fbi_call *c = fbi_call_of(d);
+    if (!c || !c->driver || !key) return FB_NOTFOUND;
+    pthread_mutex_lock(&cred_mu);
+    json_t *src = json_deep_copy(json_object_get(json_object_get(cred_section, c->driver), key));
+    pthread_mutex_unlock(&cred_mu);
+    if (!src) return FB_NOTFOUND;
+    char *what = fbi_xasprintf("credential %s of driver %s (credentials/%s/%s)", key, c->driver,
+                               c->driver, key);
+    const char *env = json_string_value(json_object_get(src, "env"));
+    const char *file = json_string_value(json_object_get(src, "file"));
+    char *v = NULL;
+    if (env) {
+        const char *e = getenv(env);
+        if (e && *e) v = fbi_xstrdup(e);
+        else {
+            char *m = fbi_xasprintf("%s: the environment variable %s is not set", what, env);
+            fb_diag_add(d, FB_SEV_ERROR, NULL, 0, 0, NULL, m,
+                        "set it in the broker's environment, or remove the credential from the "
+                        "configuration");
+            free(m);
+        }
+    } else if (file) {
+        v = read_credential_file(file, d, what);
+    } else {
+        char *m = fbi_xasprintf("%s names neither \"env\" nor \"file\"", what);
+        fb_diag_add(d, FB_SEV_ERROR, NULL, 0, 0, NULL, m, NULL);
+        free(m);
+    }
+    free(what);
+    json_decref(src);
+    if (!v || !*v) {
+        if (v) {
+            fb_diag_add(d, FB_SEV_ERROR, NULL, 0, 0, NULL, "a configured credential is empty", key);
+            free(v);
+        }
+        return FB_AUTH;
+    }
+    /* from now on the call redacts it wherever it shows what it did */
+    fbi_secrets_add(&c->secrets, v);
+    size_t n = strlen(v) + 1;
+    *out = host_alloc(n);
+    memcpy(*out, v, n);
+    explicit_bzero(v, n); /* glibc: not optimised away */
+    free(v);
+    return FB_OK;
 }
 
 static void host_diag_add(fb_diag *d, fb_severity sev, const char *summary,

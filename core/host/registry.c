@@ -13,6 +13,7 @@
 #include "base/trust.h"
 #include "base/util.h"
 #include "host/elf.h"
+#include "host/host.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -44,8 +45,10 @@ struct fb_registry {
     char *config_json;
 };
 
-/* The smallest fb_driver a 1.0 driver may declare: every 1.0 slot. */
-#define DRIVER_V1_0_SIZE (offsetof(fb_driver, usage) + sizeof(void (*)(void)))
+/* The smallest fb_driver a driver may declare: every ABI 1.0 slot, up to
+ * teardown. Slots added since (usage, 1.1) may lie past a driver's
+ * struct_size; FB_DRIVER_HAS reads them as NULL then. */
+#define DRIVER_V1_0_SIZE (offsetof(fb_driver, teardown) + sizeof(void (*)(void)))
 
 static int valid_name(const char *s, size_t n)
 {
@@ -132,8 +135,12 @@ int fb_driver_check_caps(const fb_driver *d, char **why)
         return -1;
     }
     if (!!(c & FB_CAP_ESTIMATE) != !!HAS(d, usage)) {
-        *why = fbi_xstrdup((c & FB_CAP_ESTIMATE) ? "caps has FB_CAP_ESTIMATE but usage is NULL"
-                                                 : "usage is set but caps lacks FB_CAP_ESTIMATE");
+        int past = d->struct_size < offsetof(fb_driver, usage) + sizeof d->usage;
+        *why = fbi_xstrdup((c & FB_CAP_ESTIMATE)
+                               ? (past ? "caps has FB_CAP_ESTIMATE but the struct ends before the "
+                                         "usage slot (an ABI 1.0-sized fb_driver; usage is 1.1)"
+                                       : "caps has FB_CAP_ESTIMATE but usage is NULL")
+                               : "usage is set but caps lacks FB_CAP_ESTIMATE");
         return -1;
     }
     if ((features || (c & FB_CAP_ESTIMATE)) && !kinds) {
@@ -418,6 +425,8 @@ void fb_registry_set_config(fb_registry *r, const char *config_json)
 {
     free(r->config_json);
     r->config_json = config_json ? fbi_xstrdup(config_json) : NULL;
+    /* host->credential answers from the same configuration */
+    fbi_host_set_credentials(config_json);
 }
 
 fb_status fb_registry_context(fb_registry *r, const char *name,

@@ -682,12 +682,45 @@ static json_t *replica_doc(json_t *doc, int r, int n)
     return c;
 }
 
+/* A driver that offers placements but has no usage verb (no
+ * FB_CAP_ESTIMATE) is left out of every plan, as nothing prices its offers:
+ * say so once per driver, by name, in the main run, rather than only among
+ * each workload's eliminations. */
+static void warn_unestimated(model *m, json_t *offers)
+{
+    if (m->o->restrict_provider) return; /* a baseline run: the main run says it */
+    json_t *count = json_object();
+    size_t i;
+    json_t *o;
+    json_array_foreach(offers, i, o) {
+        const char *p = jstr(o, "provider");
+        const fb_driver *drv = p ? fb_registry_find(m->b->reg, p) : NULL;
+        if (!drv || (drv->caps & FB_CAP_ESTIMATE)) continue;
+        json_object_set_new(count, p, json_integer(json_integer_value(json_object_get(count, p)) + 1));
+    }
+    const char *p;
+    json_t *n;
+    json_object_foreach(count, p, n) {
+        char *m1 = fbi_xasprintf("driver %s cannot estimate cost (no usage verb, FB_CAP_ESTIMATE): "
+                                 "plan does not consider its %lld offer(s)", p,
+                                 (long long)json_integer_value(n));
+        char *m2 = fbi_xasprintf("plan prices offers from the billing quantities usage returns "
+                                 "(docs/driver-authors.md); `fedbroker apply --target %s` still "
+                                 "deploys with it", p);
+        fb_diag_add(m->diag, FB_SEV_WARNING, NULL, 0, 0, NULL, m1, m2);
+        free(m1);
+        free(m2);
+    }
+    json_decref(count);
+}
+
 static void build_workloads(model *m)
 {
     size_t n = fb_spec_count(m->set);
     for (size_t i = 0; i < n; i++) check_input(m, i, fbi_spec_doc(m->set, i));
     if (m->invalid) return;
     json_t *offers = fbi_broker_offers(m->b, m->diag);
+    warn_unestimated(m, offers);
     for (size_t i = 0; i < n; i++) {
         json_t *doc = fbi_spec_doc(m->set, i);
         json_t *spread = jpath(jpath(doc, "spec", "placement"), "spread", NULL);

@@ -6,12 +6,13 @@
  * convention of AWS's price pages. */
 #include "config.h"
 #include "aws.h"
+#include "fbk_decimal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef unsigned __int128 u128;
+typedef fbk_u128 u128;
 
 /* The month: hoursPerMonth from the broker (730 = 8,760 / 12 by default,
  * or a calendar month), kept as milli-hours so it stays exact. */
@@ -33,45 +34,10 @@ static __thread int rounded_any;
  * (the broker reads quantities with at most 6 decimal places). */
 static char *dec(u128 num, u128 den, int max_places)
 {
-    u128 q = num / den, r = num % den;
-    char ip[48];
-    int n = 0;
-    do {
-        ip[n++] = (char)('0' + (int)(q % 10));
-        q /= 10;
-    } while (q && n < 47);
-    char digits[64];
-    int nd = 0;
-    while (r && nd < max_places) {
-        r *= 10;
-        digits[nd++] = (char)('0' + (int)(r / den));
-        r %= den;
-    }
-    /* half-up rounding of what did not fit */
+    int r = 0;
+    char *s = fbk_decimal(num, den, max_places, FBK_ROUND_HALF_UP, &r);
     if (r) rounded_any = 1;
-    if (r && 2 * r >= den) {
-        int i = nd - 1;
-        while (i >= 0 && digits[i] == '9') digits[i--] = '0';
-        if (i >= 0) {
-            digits[i]++;
-        } else { /* carry into the integer part */
-            int k = 0;
-            while (k < n && ip[k] == '9') ip[k++] = '0';
-            if (k < n) ip[k]++;
-            else ip[n++] = '1';
-        }
-    }
-    while (nd && digits[nd - 1] == '0') nd--;
-    char *out = fbk_xmalloc((size_t)n + (size_t)nd + 2);
-    int o = 0;
-    for (int i = n - 1; i >= 0; i--) out[o++] = ip[i];
-    if (nd) {
-        out[o++] = '.';
-        memcpy(out + o, digits, (size_t)nd);
-        o += nd;
-    }
-    out[o] = '\0';
-    return out;
+    return s;
 }
 
 static void line(json_t *lines, const char *service, const char *metric, const char *variant,

@@ -79,9 +79,9 @@ const gcp_region gcp_regions[] = {
 const size_t gcp_nregions = sizeof gcp_regions / sizeof *gcp_regions;
 
 /* Diagnostics of one call go to its diag, prefixed with the driver name. */
-static k8s_ck checker(fb_diag *diag)
+static fbk_ck checker(fb_diag *diag)
 {
-    k8s_ck ck = {host, diag, GCP_DRV, 0, 0};
+    fbk_ck ck = {host, diag, GCP_DRV, 0, 0};
     return ck;
 }
 
@@ -90,7 +90,7 @@ static k8s_ck checker(fb_diag *diag)
 static int project_ok(const char *p)
 {
     size_t n = p ? strlen(p) : 0;
-    return n >= 6 && n <= 30 && k8s_dns1035(p, 30);
+    return n >= 6 && n <= 30 && fbk_dns1035(p, 30);
 }
 
 /* A bucket name: 3-63 of [a-z0-9._-], starting and ending alphanumeric. */
@@ -117,12 +117,12 @@ static const gcp_region *region_entry(const char *id)
 
 /* settings.regions: known ids only, each named when refused, duplicates
  * dropped. */
-static void read_regions(struct fb_driver_ctx *c, json_t *v, k8s_ck *ck)
+static void read_regions(struct fb_driver_ctx *c, json_t *v, fbk_ck *ck)
 {
     size_t i;
     json_t *r;
     if (!json_is_array(v) || json_array_size(v) == 0) {
-        k8s_err(ck, NULL, "list Cloud Run region ids, e.g. [\"europe-west1\", \"us-central1\"]",
+        fbk_err(ck, NULL, "list Cloud Run region ids, e.g. [\"europe-west1\", \"us-central1\"]",
                 "settings.regions must be a non-empty array of region ids");
         return;
     }
@@ -134,7 +134,7 @@ static void read_regions(struct fb_driver_ctx *c, json_t *v, k8s_ck *ck)
                 strncat(list, j ? ", " : "", sizeof list - strlen(list) - 1);
                 strncat(list, gcp_regions[j].id, sizeof list - strlen(list) - 1);
             }
-            k8s_err(ck, NULL, list, "settings.regions[%zu] '%s' is not a Cloud Run region this driver knows", i,
+            fbk_err(ck, NULL, list, "settings.regions[%zu] '%s' is not a Cloud Run region this driver knows", i,
                     json_is_string(r) ? json_string_value(r) : "(not a string)");
             continue;
         }
@@ -145,12 +145,12 @@ static void read_regions(struct fb_driver_ctx *c, json_t *v, k8s_ck *ck)
 }
 
 /* settings.registryMirrors: host -> an Artifact Registry repository path. */
-static void read_mirrors(struct fb_driver_ctx *c, json_t *v, k8s_ck *ck)
+static void read_mirrors(struct fb_driver_ctx *c, json_t *v, fbk_ck *ck)
 {
     const char *k;
     json_t *r;
     if (!json_is_object(v)) {
-        k8s_err(ck, NULL, "e.g. {\"ghcr.io\": \"europe-docker.pkg.dev/my-project/ghcr\"}",
+        fbk_err(ck, NULL, "e.g. {\"ghcr.io\": \"europe-docker.pkg.dev/my-project/ghcr\"}",
                 "settings.registryMirrors must be an object of registry host -> Artifact Registry repository");
         return;
     }
@@ -160,12 +160,12 @@ static void read_mirrors(struct fb_driver_ctx *c, json_t *v, k8s_ck *ck)
         size_t hl = slash ? (size_t)(slash - repo) : 0;
         if (!repo || !slash || hl < 15 || strncmp(slash - 14, "docker.pkg.dev", 14) != 0 ||
             strlen(k) >= sizeof c->mirrors[0].host || strlen(repo) >= sizeof c->mirrors[0].repo) {
-            k8s_err(ck, NULL, "use REGION-docker.pkg.dev/PROJECT/REPOSITORY",
+            fbk_err(ck, NULL, "use REGION-docker.pkg.dev/PROJECT/REPOSITORY",
                     "settings.registryMirrors['%s'] is not an Artifact Registry repository", k);
             continue;
         }
         if (c->nmirrors == GCP_MAX_MIRRORS) {
-            k8s_err(ck, NULL, NULL, "settings.registryMirrors has more than %d entries", GCP_MAX_MIRRORS);
+            fbk_err(ck, NULL, NULL, "settings.registryMirrors has more than %d entries", GCP_MAX_MIRRORS);
             return;
         }
         snprintf(c->mirrors[c->nmirrors].host, sizeof c->mirrors[0].host, "%s", k);
@@ -179,16 +179,16 @@ static void read_mirrors(struct fb_driver_ctx *c, json_t *v, k8s_ck *ck)
 static fb_status gcp_configure(const fb_host *h, const char *config_json, fb_driver_ctx **out, fb_diag *diag)
 {
     (void)h;
-    k8s_ck ck = checker(diag);
-    json_t *cfg = k8s_parse_input(&ck, config_json);
+    fbk_ck ck = checker(diag);
+    json_t *cfg = fbk_parse_input(&ck, config_json);
     if (!cfg) return FB_INVALID;
     json_t *s = json_object_get(cfg, "settings");
     if (s && !json_is_object(s) && !json_is_null(s))
-        k8s_err(&ck, NULL, "pass {\"settings\": {\"project\": ..., \"regions\": [...]}}", "settings must be an object");
+        fbk_err(&ck, NULL, "pass {\"settings\": {\"project\": ..., \"regions\": [...]}}", "settings must be an object");
     struct fb_driver_ctx *c = calloc(1, sizeof *c);
     if (!c) {
         json_decref(cfg);
-        k8s_err(&ck, NULL, NULL, "out of memory");
+        fbk_err(&ck, NULL, NULL, "out of memory");
         return FB_INTERNAL;
     }
     snprintf(c->project, sizeof c->project, "fedbroker-demo");
@@ -201,7 +201,7 @@ static fb_status gcp_configure(const fb_host *h, const char *config_json, fb_dri
         const char *str = json_string_value(v);
         if (!strcmp(k, "project")) {
             if (!project_ok(str))
-                k8s_err(&ck, NULL, "a project id is 6-30 lowercase letters, digits and '-', a letter first",
+                fbk_err(&ck, NULL, "a project id is 6-30 lowercase letters, digits and '-', a letter first",
                         "settings.project '%s' is not a project id", str ? str : "(not a string)");
             else snprintf(c->project, sizeof c->project, "%s", str);
         } else if (!strcmp(k, "regions")) {
@@ -209,27 +209,27 @@ static fb_status gcp_configure(const fb_host *h, const char *config_json, fb_dri
             read_regions(c, v, &ck);
         } else if (!strcmp(k, "serviceAccount")) {
             if (!str || !strchr(str, '@') || strlen(str) >= sizeof c->service_account)
-                k8s_err(&ck, NULL, "use the service account's email, NAME@PROJECT.iam.gserviceaccount.com",
+                fbk_err(&ck, NULL, "use the service account's email, NAME@PROJECT.iam.gserviceaccount.com",
                         "settings.serviceAccount must be an email address");
             else snprintf(c->service_account, sizeof c->service_account, "%s", str);
         } else if (!strcmp(k, "sourceBucket")) {
             if (!bucket_ok(str))
-                k8s_err(&ck, NULL, "3-63 lowercase letters, digits, '-', '_' and '.'",
+                fbk_err(&ck, NULL, "3-63 lowercase letters, digits, '-', '_' and '.'",
                         "settings.sourceBucket '%s' is not a bucket name", str ? str : "(not a string)");
             else snprintf(c->source_bucket, sizeof c->source_bucket, "%s", str);
         } else if (!strcmp(k, "gkeCluster")) {
-            if (!k8s_dns1035(str, 40))
-                k8s_err(&ck, NULL, "a GKE cluster name is at most 40 lowercase letters, digits and '-'",
+            if (!fbk_dns1035(str, 40))
+                fbk_err(&ck, NULL, "a GKE cluster name is at most 40 lowercase letters, digits and '-'",
                         "settings.gkeCluster is not a cluster name");
             else snprintf(c->gke_cluster, sizeof c->gke_cluster, "%s", str);
         } else if (!strcmp(k, "gkeNamespace")) {
-            if (!k8s_dns1035(str, 63))
-                k8s_err(&ck, NULL, "a namespace is a DNS label", "settings.gkeNamespace is not a namespace name");
+            if (!fbk_dns1035(str, 63))
+                fbk_err(&ck, NULL, "a namespace is a DNS label", "settings.gkeNamespace is not a namespace name");
             else snprintf(c->gke_namespace, sizeof c->gke_namespace, "%s", str);
         } else if (!strcmp(k, "registryMirrors")) {
             read_mirrors(c, v, &ck);
         } else {
-            k8s_err(&ck, NULL,
+            fbk_err(&ck, NULL,
                     "known settings: project, regions, serviceAccount, sourceBucket, gkeCluster, gkeNamespace, "
                     "registryMirrors",
                     "unknown setting '%s'", k);
@@ -251,7 +251,7 @@ static fb_status gcp_configure(const fb_host *h, const char *config_json, fb_dri
  * Run; Containers on GKE Autopilot and Cloud Run. */
 static fb_status gcp_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
 {
-    k8s_ck ck = checker(diag);
+    fbk_ck ck = checker(diag);
     json_t *offers = json_array();
     for (size_t i = 0; i < ctx->nregions; i++) {
         const gcp_region *r = ctx->regions[i];
@@ -267,16 +267,16 @@ static fb_status gcp_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
                                                 "cloud-run", "region", r->id, "region_group", r->tier,
                                                 "scaleToZero", 1));
     }
-    return k8s_emit(&ck, json_pack("{s:o}", "offers", offers), out);
+    return fbk_emit(&ck, json_pack("{s:o}", "offers", offers), out);
 }
 
 /* Every problem at once, with pointers; nothing is rendered. */
 static fb_status gcp_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *diag)
 {
-    k8s_ck ck = checker(diag);
-    json_t *in = k8s_parse_input(&ck, in_json);
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
     if (!in) return FB_INVALID;
-    k8s_wl wl;
+    fbk_wl wl;
     gcp_shape sh;
     int rc = gcp_check(ctx, in, &wl, &sh, &ck);
     json_decref(in);
@@ -287,10 +287,10 @@ static fb_status gcp_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *
  * service. */
 static fb_status gcp_render(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
 {
-    k8s_ck ck = checker(diag);
-    json_t *in = k8s_parse_input(&ck, in_json);
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
     if (!in) return FB_INVALID;
-    k8s_wl wl;
+    fbk_wl wl;
     gcp_shape sh;
     if (gcp_check(ctx, in, &wl, &sh, &ck) != 0) {
         json_decref(in);
@@ -298,7 +298,7 @@ static fb_status gcp_render(fb_driver_ctx *ctx, const char *in_json, char **out,
     }
     json_t *docs = gcp_render_docs(ctx, &wl, &sh, &ck);
     json_decref(in);
-    return k8s_emit(&ck, json_pack("{s:o}", "documents", docs), out);
+    return fbk_emit(&ck, json_pack("{s:o}", "documents", docs), out);
 }
 
 /* usage prices the shape render would deploy (rounded resources, billing
@@ -308,12 +308,12 @@ static fb_status gcp_render(fb_driver_ctx *ctx, const char *in_json, char **out,
  * given and a note points at validate. */
 static fb_status gcp_usage(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
 {
-    k8s_ck ck = checker(diag);
-    json_t *in = k8s_parse_input(&ck, in_json);
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
     if (!in) return FB_INVALID;
-    k8s_wl wl;
+    fbk_wl wl;
     gcp_shape sh;
-    k8s_ck quiet = ck;
+    fbk_ck quiet = ck;
     quiet.quiet = 1;
     int rc = gcp_check(ctx, in, &wl, &sh, &quiet);
     if (rc != 0 && (sh.svc == GCP_UNKNOWN || !sh.region || sh.shape_errors)) {
@@ -330,7 +330,7 @@ static fb_status gcp_usage(fb_driver_ctx *ctx, const char *in_json, char **out, 
         json_array_append_new(json_object_get(u, "notes"), json_string(msg));
     }
     json_decref(in);
-    return k8s_emit(&ck, u, out);
+    return fbk_emit(&ck, u, out);
 }
 
 /* The context is one allocation. */

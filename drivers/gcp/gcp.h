@@ -6,7 +6,8 @@
 #ifndef FB_DRIVERS_GCP_H
 #define FB_DRIVERS_GCP_H
 
-#include "../k8s/k8s_render.h"
+#include "fbk_k8s.h"
+#include "fbk_decimal.h"
 
 #define GCP_DRV "gcp"
 #define GCP_MAX_REGIONS 64
@@ -72,7 +73,7 @@ typedef struct gcp_shape {
 /* Checks a workload against a placement and works out its shape. Every
  * problem (error), rounding (note) and caveat (warning) goes to ck.
  * Returns 0 when the workload can be placed (ck->errors == 0). */
-int gcp_check(fb_driver_ctx *ctx, json_t *in, k8s_wl *wl, gcp_shape *sh, k8s_ck *ck);
+int gcp_check(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, gcp_shape *sh, fbk_ck *ck);
 
 /* The service named s, or GCP_UNKNOWN. */
 gcp_service gcp_service_of(const char *s);
@@ -83,7 +84,7 @@ const gcp_region *gcp_find_region(fb_driver_ctx *ctx, const char *id);
 
 /* Kubernetes rendering options for GKE Autopilot with the shape's
  * resources. */
-void gcp_autopilot_opts(fb_driver_ctx *ctx, const gcp_shape *sh, k8s_opts *o);
+void gcp_autopilot_opts(fb_driver_ctx *ctx, const gcp_shape *sh, fbk_k8s_opts *o);
 
 /* Splits a Secret Manager reference, "gcp-sm://projects/P/secrets/S[/versions/V]"
  * or "gcp-sm://S[/versions/V]" (project dflt_project), into its parts
@@ -93,10 +94,10 @@ int gcp_parse_secret(const char *ref, const char *dflt_project, char *project, c
                      char *version, size_t n, const char **why);
 
 /* Provider documents (new JSON array) for a checked workload. */
-json_t *gcp_render_docs(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape *sh, k8s_ck *ck);
+json_t *gcp_render_docs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, fbk_ck *ck);
 
 /* Monthly billing quantities (new {"lines", "notes", "coldStartMs",
  * "vcpu"}) for a checked workload. */
-json_t *gcp_usage_doc(const k8s_wl *wl, const gcp_shape *sh);
+json_t *gcp_usage_doc(const fbk_wl *wl, const gcp_shape *sh);
 
 #endif

@@ -12,23 +12,10 @@
 /* GCP labels: the user's, then managed-by, workload, tenant and the first
  * 16 hex digits of the spec hash (label values are at most 63 characters;
  * the full hash goes in an annotation where there is one). */
-static json_t *gcp_labels(const k8s_wl *wl)
+static json_t *gcp_labels(const fbk_wl *wl)
 {
-    json_t *l = json_object();
-    const char *k;
-    json_t *v;
-    json_object_foreach(wl->labels, k, v) {
-        if (json_is_string(v)) json_object_set(l, k, v);
-    }
-    json_object_set_new(l, "managed-by", json_string("fedbroker"));
-    json_object_set_new(l, "workload", json_string(wl->name));
-    json_object_set_new(l, "tenant", json_string(wl->tenant));
-    if (wl->hash[0]) {
-        char h[17];
-        snprintf(h, sizeof h, "%s", wl->hash);
-        json_object_set_new(l, "spec-hash", json_string(h));
-    }
-    return l;
+    static const fbk_label_keys keys = {"workload", "managed-by", "tenant", "spec-hash"};
+    return fbk_labels(wl, &keys);
 }
 
 /* One REST request: api, kind of body, method, path, body (stolen). */
@@ -38,29 +25,12 @@ static json_t *doc(const char *api, const char *kind, const char *method, const 
                      "body", body);
 }
 
-static char *xasprintf(const char *fmt, ...) K8S_PRINTF(1, 2);
-
-/* printf into a new malloc'd string (NULL when out of memory). */
-static char *xasprintf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *s = malloc((size_t)n + 1);
-    if (!s) return NULL;
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
-
 /* The IAM policy that lets anyone invoke the Cloud Run service (also the
  * service behind a 2nd gen function). setIamPolicy replaces the whole
  * policy, so this document is the complete policy the broker wants. */
-static json_t *public_invoker(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape *sh)
+static json_t *public_invoker(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh)
 {
-    char *path = xasprintf("v2/projects/%s/locations/%s/services/%s:setIamPolicy", ctx->project,
+    char *path = fbk_xasprintf("v2/projects/%s/locations/%s/services/%s:setIamPolicy", ctx->project,
                            sh->region->id, wl->name);
     json_t *body = json_pack("{s:{s:[{s:s,s:[s]}]}}", "policy", "bindings", "role", "roles/run.invoker",
                              "members", "allUsers");
@@ -72,24 +42,18 @@ static json_t *public_invoker(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_sh
 /* A Cloud Run probe from spec.healthCheck: gRPC health checking on a grpc
  * port, HTTP GET with a path, else (startup only) a TCP check. Cloud Run
  * liveness probes are HTTP or gRPC: NULL when neither applies. */
-static json_t *run_probe(const k8s_wl *wl, int grpc, int startup)
+static json_t *run_probe(const fbk_wl *wl, int grpc, int startup)
 {
     json_t *h = wl->health;
     const char *path = json_string_value(json_object_get(h, "path"));
-    long long port = k8s_int(h, "port", 0);
+    long long port = fbk_int(h, "port", 0);
     if (!startup && !grpc && !path) return NULL;
     json_t *p = json_object();
     json_t *act = json_object();
     if (!grpc && path) json_object_set_new(act, "path", json_string(path));
     if (port > 0) json_object_set_new(act, "port", json_integer(port));
     json_object_set_new(p, grpc ? "grpc" : path ? "httpGet" : "tcpSocket", act);
-    if (startup)
-        json_object_set_new(p, "initialDelaySeconds",
-                            json_integer(k8s_ceil_seconds(k8s_int(h, "initialDelayMs", 0), 0)));
-    json_object_set_new(p, "periodSeconds", json_integer(k8s_ceil_seconds(k8s_int(h, "periodMs", 10000), 1)));
-    json_object_set_new(p, "timeoutSeconds", json_integer(k8s_ceil_seconds(k8s_int(h, "timeoutMs", 1000), 1)));
-    long long ft = k8s_int(h, "failureThreshold", 3);
-    json_object_set_new(p, "failureThreshold", json_integer(ft < 1 ? 1 : ft));
+    fbk_k8s_probe_timing(p, h, startup);
     return p;
 }
 
@@ -101,47 +65,27 @@ static void secret_name(fb_driver_ctx *ctx, const char *project, const char *sec
     else snprintf(out, n, "projects/%s/secrets/%s", project, secret);
 }
 
-/* A copy of the strings of an array (command, args). */
-static json_t *string_array(json_t *a)
-{
-    json_t *out = json_array();
-    size_t i;
-    json_t *v;
-    json_array_foreach(a, i, v) {
-        if (json_is_string(v)) json_array_append(out, v);
-    }
-    return out;
-}
-
 /* The GoogleCloudRunV2Service body of a checked workload. */
-static json_t *run_service(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape *sh)
+static json_t *run_service(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh)
 {
     char cpu[32], mem[32], tmo[32];
-    k8s_cores(sh->cpu_m, cpu, sizeof cpu);
-    k8s_mib_quantity(sh->mem_mib, mem, sizeof mem);
+    fbk_cores(sh->cpu_m, cpu, sizeof cpu);
+    fbk_k8s_mib_quantity(sh->mem_mib, mem, sizeof mem);
     snprintf(tmo, sizeof tmo, "%llds", sh->timeout_s);
     json_t *c = json_pack("{s:s,s:{s:{s:s,s:s},s:b}}", "image", sh->image, "resources", "limits", "cpu", cpu,
                           "memory", mem, "cpuIdle", !sh->instance_based);
-    json_t *cmd = json_object_get(wl->spec, "command"), *args = json_object_get(wl->spec, "args");
-    if (json_array_size(cmd)) json_object_set_new(c, "command", string_array(cmd));
-    if (json_array_size(args)) json_object_set_new(c, "args", string_array(args));
-    long long port = K8S_FUNCTION_PORT;
+    fbk_set_command_args(c, wl);
+    long long port = FBK_K8S_FUNCTION_PORT;
     const char *pname = "http1";
     json_t *p0 = json_array_get(wl->ports, 0);
     if (p0) {
-        port = k8s_int(p0, "port", K8S_FUNCTION_PORT);
+        port = fbk_int(p0, "port", FBK_K8S_FUNCTION_PORT);
         const char *proto = json_string_value(json_object_get(p0, "protocol"));
         if (proto && !strcmp(proto, "grpc")) pname = "h2c";
     }
     json_object_set_new(c, "ports", json_pack("[{s:I,s:s}]", "containerPort", (json_int_t)port, "name", pname));
     json_t *env = json_array();
-    size_t n;
-    const char **keys = k8s_sorted_keys(wl->env, &n);
-    for (size_t i = 0; i < n; i++) {
-        const char *v = json_string_value(json_object_get(wl->env, keys[i]));
-        json_array_append_new(env, json_pack("{s:s,s:s}", "name", keys[i], "value", v ? v : ""));
-    }
-    free(keys);
+    fbk_env_append(env, wl);
     size_t i;
     json_t *s;
     json_array_foreach(wl->secrets, i, s) {
@@ -183,7 +127,7 @@ static json_t *run_service(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape
 
 /* Where the function's source goes in Cloud Storage, and where it comes
  * from: the broker uploads (or copies) it before the create call. */
-static json_t *upload(fb_driver_ctx *ctx, const k8s_wl *wl, char *object, size_t n)
+static json_t *upload(fb_driver_ctx *ctx, const fbk_wl *wl, char *object, size_t n)
 {
     json_t *from = json_object();
     const char *sha = json_string_value(json_object_get(wl->code, "sha256"));
@@ -203,7 +147,7 @@ static json_t *upload(fb_driver_ctx *ctx, const k8s_wl *wl, char *object, size_t
         json_t *v;
         json_object_foreach(wl->code, k, v) json_object_set(from, k, v);
     }
-    char *to = xasprintf("gs://%s/%s", ctx->source_bucket, object);
+    char *to = fbk_xasprintf("gs://%s/%s", ctx->source_bucket, object);
     json_t *u = json_pack("{s:o,s:s,s:s}", "from", from, "to", to ? to : "", "archive", "zip");
     free(to);
     return u;
@@ -211,12 +155,12 @@ static json_t *upload(fb_driver_ctx *ctx, const k8s_wl *wl, char *object, size_t
 
 /* The Function create request (with its upload) and, when public, the
  * invoker policy of its Cloud Run service. */
-static json_t *functions_docs(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape *sh)
+static json_t *functions_docs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh)
 {
     char object[1024], cpu[32], mem[32];
     json_t *up = upload(ctx, wl, object, sizeof object);
-    k8s_cores(sh->cpu_m, cpu, sizeof cpu);
-    k8s_mib_quantity(sh->mem_mib, mem, sizeof mem);
+    fbk_cores(sh->cpu_m, cpu, sizeof cpu);
+    fbk_k8s_mib_quantity(sh->mem_mib, mem, sizeof mem);
     json_t *env = json_object();
     const char *k;
     json_t *v;
@@ -247,7 +191,7 @@ static json_t *functions_docs(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_sh
     else json_decref(secrets);
     if (ctx->service_account[0])
         json_object_set_new(sc, "serviceAccountEmail", json_string(ctx->service_account));
-    char *name = xasprintf("projects/%s/locations/%s/functions/%s", ctx->project, sh->region->id, wl->name);
+    char *name = fbk_xasprintf("projects/%s/locations/%s/functions/%s", ctx->project, sh->region->id, wl->name);
     char desc[160];
     snprintf(desc, sizeof desc, "fedbroker workload %s/%s", wl->tenant, wl->name);
     json_t *body = json_pack("{s:s,s:s,s:s,s:o,s:{s:s,s:s,s:{s:{s:s,s:s}}},s:o}", "name", name ? name : "",
@@ -260,7 +204,7 @@ static json_t *functions_docs(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_sh
     json_array_foreach(wl->triggers, ti, t) {
         const char *q = json_string_value(json_object_get(json_object_get(t, "queue"), "name"));
         if (!q) continue;
-        char *topic = xasprintf("projects/%s/topics/%s", ctx->project, q);
+        char *topic = fbk_xasprintf("projects/%s/topics/%s", ctx->project, q);
         json_t *et = json_pack("{s:s,s:s,s:s,s:s}", "eventType", "google.cloud.pubsub.topic.v1.messagePublished",
                                "pubsubTopic", topic ? topic : "", "retryPolicy", "RETRY_POLICY_RETRY",
                                "triggerRegion", sh->region->id);
@@ -270,7 +214,7 @@ static json_t *functions_docs(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_sh
         free(topic);
         break;
     }
-    char *path = xasprintf("v2/projects/%s/locations/%s/functions?functionId=%s", ctx->project, sh->region->id,
+    char *path = fbk_xasprintf("v2/projects/%s/locations/%s/functions?functionId=%s", ctx->project, sh->region->id,
                            wl->name);
     json_t *d = doc("cloudfunctions.googleapis.com/v2", "Function", "POST", path ? path : "", body);
     free(path);
@@ -280,10 +224,10 @@ static json_t *functions_docs(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_sh
     return docs;
 }
 
-json_t *gcp_render_docs(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape *sh, k8s_ck *ck)
+json_t *gcp_render_docs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, fbk_ck *ck)
 {
     if (sh->svc == GCP_RUN) {
-        char *path = xasprintf("v2/projects/%s/locations/%s/services?serviceId=%s", ctx->project, sh->region->id,
+        char *path = fbk_xasprintf("v2/projects/%s/locations/%s/services?serviceId=%s", ctx->project, sh->region->id,
                                wl->name);
         json_t *docs = json_pack("[o]", doc("run.googleapis.com/v2", "Service", "POST", path ? path : "",
                                             run_service(ctx, wl, sh)));
@@ -292,10 +236,10 @@ json_t *gcp_render_docs(fb_driver_ctx *ctx, const k8s_wl *wl, const gcp_shape *s
         return docs;
     }
     if (sh->svc == GCP_FUNCTIONS) return functions_docs(ctx, wl, sh);
-    k8s_opts o;
+    fbk_k8s_opts o;
     gcp_autopilot_opts(ctx, sh, &o);
-    json_t *docs = k8s_render_deployment(wl, &o, ck);
-    char *cluster = xasprintf("projects/%s/locations/%s/clusters/%s", ctx->project, sh->region->id,
+    json_t *docs = fbk_k8s_render_deployment(wl, &o, ck);
+    char *cluster = fbk_xasprintf("projects/%s/locations/%s/clusters/%s", ctx->project, sh->region->id,
                               ctx->gke_cluster);
     size_t i;
     json_t *d;

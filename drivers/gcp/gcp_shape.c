@@ -88,20 +88,20 @@ static long long run_integer_cpu(long long cpu_m)
 /* Cloud Run's CPU/memory rules applied to the spec: round up what can be
  * rounded (a note says so), refuse the rest. functions: Cloud Functions
  * 2nd gen (request-based billing always; idle min instances instead). */
-static void run_resources(const k8s_wl *wl, int functions, gcp_shape *sh, k8s_ck *ck)
+static void run_resources(const fbk_wl *wl, int functions, gcp_shape *sh, fbk_ck *ck)
 {
     const char *svc = functions ? "Cloud Functions" : "Cloud Run";
     long long cpu = wl->cpu_m, mem = wl->mem_mib;
     char c1[32], c2[32];
     sh->instance_based = !functions && (wl->min_i > 0 || !wl->scale_to_zero);
     if (mem > 32768)
-        k8s_err(ck, "/spec/resources/memory", "lower resources.memory to 32Gi or less, or place it on gke-autopilot",
+        fbk_err(ck, "/spec/resources/memory", "lower resources.memory to 32Gi or less, or place it on gke-autopilot",
                 "%s allows at most 32 GiB of memory; the spec asks for %lld MiB", svc, mem);
     if (cpu > 8000)
-        k8s_err(ck, "/spec/resources/cpu", "lower resources.cpu to 8 or less, or place it on gke-autopilot",
+        fbk_err(ck, "/spec/resources/cpu", "lower resources.cpu to 8 or less, or place it on gke-autopilot",
                 "%s allows at most 8 vCPU; the spec asks for %lld millicores", svc, cpu);
     if (wl->target_conc > 1000)
-        k8s_err(ck, "/spec/scaling/targetConcurrency", "use 1000 or less",
+        fbk_err(ck, "/spec/scaling/targetConcurrency", "use 1000 or less",
                 "%s allows at most 1000 concurrent requests per instance; the spec asks for %lld", svc,
                 wl->target_conc);
     if (ck->errors) {
@@ -110,7 +110,7 @@ static void run_resources(const k8s_wl *wl, int functions, gcp_shape *sh, k8s_ck
         return;
     }
     if (mem < 128) {
-        k8s_note(ck, "/spec/resources/memory", NULL, "%s memory rounded up from %lld MiB to its minimum, 128 MiB",
+        fbk_note(ck, "/spec/resources/memory", NULL, "%s memory rounded up from %lld MiB to its minimum, 128 MiB",
                  svc, mem);
         mem = 128;
     }
@@ -123,8 +123,8 @@ static void run_resources(const k8s_wl *wl, int functions, gcp_shape *sh, k8s_ck
         else if (mem > 1024)
             why = "more than 1 GiB of memory needs at least 1 vCPU";
         if (why) {
-            k8s_cores(cpu, c1, sizeof c1);
-            k8s_note(ck, "/spec/resources/cpu", "set resources.cpu to 1 to make this explicit",
+            fbk_cores(cpu, c1, sizeof c1);
+            fbk_note(ck, "/spec/resources/cpu", "set resources.cpu to 1 to make this explicit",
                      "%s cpu rounded up from %s to 1 vCPU: %s", svc, c1, why);
             cpu = 1000;
         } else {
@@ -135,9 +135,9 @@ static void run_resources(const k8s_wl *wl, int functions, gcp_shape *sh, k8s_ck
                 reason = "more than 512 MiB of memory needs at least 0.5 vCPU";
             }
             if (r != cpu) {
-                k8s_cores(cpu, c1, sizeof c1);
-                k8s_cores(r, c2, sizeof c2);
-                k8s_note(ck, "/spec/resources/cpu", NULL, "%s cpu rounded up from %s to %s vCPU: %s", svc, c1,
+                fbk_cores(cpu, c1, sizeof c1);
+                fbk_cores(r, c2, sizeof c2);
+                fbk_note(ck, "/spec/resources/cpu", NULL, "%s cpu rounded up from %s to %s vCPU: %s", svc, c1,
                          c2, reason);
             }
             cpu = r;
@@ -146,8 +146,8 @@ static void run_resources(const k8s_wl *wl, int functions, gcp_shape *sh, k8s_ck
     if (cpu > 1000) {
         long long r = run_integer_cpu(cpu);
         if (r != cpu) {
-            k8s_cores(cpu, c1, sizeof c1);
-            k8s_note(ck, "/spec/resources/cpu", NULL,
+            fbk_cores(cpu, c1, sizeof c1);
+            fbk_note(ck, "/spec/resources/cpu", NULL,
                      "%s cpu rounded up from %s to %lld vCPU: above 1 it must be 1, 2, 4, 6 or 8", svc, c1,
                      r / 1000);
             cpu = r;
@@ -157,13 +157,13 @@ static void run_resources(const k8s_wl *wl, int functions, gcp_shape *sh, k8s_ck
         if (mem > run_max_mem(cpu)) {
             long long r = cpu;
             while (r < 8000 && mem > run_max_mem(r)) r = run_integer_cpu(r + 1);
-            k8s_note(ck, "/spec/resources/cpu", NULL,
+            fbk_note(ck, "/spec/resources/cpu", NULL,
                      "%s cpu rounded up from %lld to %lld vCPU: %lld MiB of memory needs it", svc, cpu / 1000,
                      r / 1000, mem);
             cpu = r;
         }
         if (mem < run_min_mem(cpu)) {
-            k8s_note(ck, "/spec/resources/memory", NULL,
+            fbk_note(ck, "/spec/resources/memory", NULL,
                      "%s memory rounded up from %lld MiB to %lld MiB: %lld vCPU need at least that", svc, mem,
                      run_min_mem(cpu), cpu / 1000);
             mem = run_min_mem(cpu);
@@ -174,19 +174,19 @@ static void run_resources(const k8s_wl *wl, int functions, gcp_shape *sh, k8s_ck
     sh->conc = wl->target_conc > 0 ? wl->target_conc : (cpu < 1000 ? 1 : 80);
     sh->gen1 = cpu < 1000 || mem < 512;
     if (wl->target_rps > 0)
-        k8s_note(ck, "/spec/scaling/targetRequestsPerSecond", NULL,
+        fbk_note(ck, "/spec/scaling/targetRequestsPerSecond", NULL,
                  "%s scales on concurrency and CPU, not on requests per second: the target is not sent", svc);
 }
 
 /* The request timeout in whole seconds, within limit. */
-static void run_timeout(const k8s_wl *wl, long long limit_s, const char *what, gcp_shape *sh, k8s_ck *ck)
+static void run_timeout(const fbk_wl *wl, long long limit_s, const char *what, gcp_shape *sh, fbk_ck *ck)
 {
-    sh->timeout_s = k8s_ceil_seconds(wl->timeout_ms, 1);
+    sh->timeout_s = fbk_ceil_seconds(wl->timeout_ms, 1);
     if (wl->timeout_ms % 1000)
-        k8s_note(ck, "/spec/timeout", NULL, "timeout rounded up from %lld ms to %lld s", wl->timeout_ms,
+        fbk_note(ck, "/spec/timeout", NULL, "timeout rounded up from %lld ms to %lld s", wl->timeout_ms,
                  sh->timeout_s);
     if (sh->timeout_s > limit_s)
-        k8s_err(ck, "/spec/timeout", "lower spec.timeout",
+        fbk_err(ck, "/spec/timeout", "lower spec.timeout",
                 "%s time out after at most %lld s (%lld min); the spec asks for %lld s", what, limit_s,
                 limit_s / 60, sh->timeout_s);
 }
@@ -219,7 +219,7 @@ static void pointer_token(char *out, size_t n, const char *prefix, const char *t
 }
 
 /* Reserved environment names in env and in secrets. */
-static void check_env(const k8s_wl *wl, int functions, k8s_ck *ck)
+static void check_env(const fbk_wl *wl, int functions, fbk_ck *ck)
 {
     char ptr[160];
     const char *k;
@@ -228,7 +228,7 @@ static void check_env(const k8s_wl *wl, int functions, k8s_ck *ck)
         const char *who = reserved_env(k, functions);
         if (who) {
             pointer_token(ptr, sizeof ptr, "/spec/env/", k);
-            k8s_err(ck, ptr, "rename the variable", "%s reserves the environment variable %s", who, k);
+            fbk_err(ck, ptr, "rename the variable", "%s reserves the environment variable %s", who, k);
         }
     }
     size_t i;
@@ -237,7 +237,7 @@ static void check_env(const k8s_wl *wl, int functions, k8s_ck *ck)
         const char *who = e ? reserved_env(e, functions) : NULL;
         if (who) {
             snprintf(ptr, sizeof ptr, "/spec/secrets/%zu/env", i);
-            k8s_err(ck, ptr, "rename the variable", "%s reserves the environment variable %s", who, e);
+            fbk_err(ck, ptr, "rename the variable", "%s reserves the environment variable %s", who, e);
         }
     }
 }
@@ -261,7 +261,7 @@ int gcp_parse_secret(const char *ref, const char *dflt_project, char *project, c
     char scheme[16];
     const char *rest = NULL;
     *why = "use gcp-sm://projects/PROJECT/secrets/NAME[/versions/VERSION] or gcp-sm://NAME";
-    if (!ref || k8s_ref_scheme(ref, scheme, sizeof scheme, &rest) != 0 || strcmp(scheme, "gcp-sm") != 0)
+    if (!ref || fbk_ref_scheme(ref, scheme, sizeof scheme, &rest) != 0 || strcmp(scheme, "gcp-sm") != 0)
         return -1;
     const char *name = rest;
     snprintf(project, n, "%s", dflt_project);
@@ -291,7 +291,7 @@ int gcp_parse_secret(const char *ref, const char *dflt_project, char *project, c
 }
 
 /* Every secret must be a Secret Manager reference we can parse. */
-static void check_secrets(fb_driver_ctx *ctx, const k8s_wl *wl, const char *svc, k8s_ck *ck)
+static void check_secrets(fb_driver_ctx *ctx, const fbk_wl *wl, const char *svc, fbk_ck *ck)
 {
     size_t i;
     json_t *s;
@@ -302,12 +302,12 @@ static void check_secrets(fb_driver_ctx *ctx, const k8s_wl *wl, const char *svc,
         snprintf(ptr, sizeof ptr, "/spec/secrets/%zu/ref", i);
         char scheme[16];
         const char *rest;
-        if (!ref || k8s_ref_scheme(ref, scheme, sizeof scheme, &rest) != 0 || strcmp(scheme, "gcp-sm") != 0)
-            k8s_err(ck, ptr, "store the secret in Secret Manager and use gcp-sm://..., or deny provider gcp",
+        if (!ref || fbk_ref_scheme(ref, scheme, sizeof scheme, &rest) != 0 || strcmp(scheme, "gcp-sm") != 0)
+            fbk_err(ck, ptr, "store the secret in Secret Manager and use gcp-sm://..., or deny provider gcp",
                     "%s reads secrets from Secret Manager only; '%s' is not a gcp-sm:// reference", svc,
                     ref ? ref : "(missing)");
         else if (gcp_parse_secret(ref, ctx->project, p, name, ver, sizeof name, &why) != 0)
-            k8s_err(ck, ptr, why, "bad Secret Manager reference '%s'", ref);
+            fbk_err(ck, ptr, why, "bad Secret Manager reference '%s'", ref);
     }
 }
 
@@ -329,7 +329,7 @@ static int native_registry(const char *host)
 /* Works out the image Cloud Run will pull: as given when its registry is
  * one Cloud Run supports, through a configured Artifact Registry remote
  * repository otherwise, else an error. */
-static void run_image(fb_driver_ctx *ctx, const k8s_wl *wl, gcp_shape *sh, k8s_ck *ck)
+static void run_image(fb_driver_ctx *ctx, const fbk_wl *wl, gcp_shape *sh, fbk_ck *ck)
 {
     const char *img = wl->image;
     const char *slash = strchr(img, '/');
@@ -347,7 +347,7 @@ static void run_image(fb_driver_ctx *ctx, const k8s_wl *wl, gcp_shape *sh, k8s_c
     for (size_t i = 0; i < ctx->nmirrors; i++) {
         if (!strcmp(ctx->mirrors[i].host, host)) {
             snprintf(sh->image, sizeof sh->image, "%s/%s", ctx->mirrors[i].repo, slash + 1);
-            k8s_note(ck, "/spec/image", NULL, "Cloud Run pulls %s through the Artifact Registry remote repository %s",
+            fbk_note(ck, "/spec/image", NULL, "Cloud Run pulls %s through the Artifact Registry remote repository %s",
                      host, ctx->mirrors[i].repo);
             return;
         }
@@ -357,7 +357,7 @@ static void run_image(fb_driver_ctx *ctx, const k8s_wl *wl, gcp_shape *sh, k8s_c
              "push the image to Artifact Registry, or create an Artifact Registry remote repository for %s "
              "and set the gcp driver setting registryMirrors: {\"%s\": \"REGION-docker.pkg.dev/PROJECT/REPO\"}",
              host, host);
-    k8s_err(ck, "/spec/image", detail,
+    fbk_err(ck, "/spec/image", detail,
             "Cloud Run pulls images from Artifact Registry, Container Registry and Docker Hub only, not from %s",
             host);
     snprintf(sh->image, sizeof sh->image, "%s", img);
@@ -399,14 +399,14 @@ static const char *gcf_main_module(const char *rt)
 
 /* Cloud Functions 2nd gen: source, runtime, handler, triggers, then the
  * Cloud Run resource rules and the timeout of its kind of function. */
-static void check_functions(fb_driver_ctx *ctx, const k8s_wl *wl, gcp_shape *sh, k8s_ck *ck)
+static void check_functions(fb_driver_ctx *ctx, const fbk_wl *wl, gcp_shape *sh, fbk_ck *ck)
 {
     (void)ctx;
     if (wl->image)
-        k8s_err(ck, "/spec/image", "place image functions on cloud-run",
+        fbk_err(ck, "/spec/image", "place image functions on cloud-run",
                 "Cloud Functions builds functions from source; this one is an image");
-    if (!k8s_dns1035(wl->name, 63))
-        k8s_err(ck, "/metadata/name", "use lowercase letters, digits and '-', starting with a letter",
+    if (!fbk_dns1035(wl->name, 63))
+        fbk_err(ck, "/metadata/name", "use lowercase letters, digits and '-', starting with a letter",
                 "Cloud Functions names are at most 63 characters, a letter first; '%s' is not one", wl->name);
     if (!wl->image) {
         sh->runtime = wl->runtime ? gcf_runtime(wl->runtime) : NULL;
@@ -420,35 +420,35 @@ static void check_functions(fb_driver_ctx *ctx, const k8s_wl *wl, gcp_shape *sh,
             snprintf(detail, sizeof detail,
                      "use a runtime Cloud Functions 2nd gen supports (%s), e.g. python3.12 or nodejs20, "
                      "or place the function elsewhere", list);
-            k8s_err(ck, "/spec/runtime", detail, "Cloud Functions has no runtime for '%s'",
+            fbk_err(ck, "/spec/runtime", detail, "Cloud Functions has no runtime for '%s'",
                     wl->runtime ? wl->runtime : "(missing)");
         }
         if (!json_is_object(wl->code))
-            k8s_err(ck, "/spec/code", "give spec.code.path (the broker uploads it to Cloud Storage)",
+            fbk_err(ck, "/spec/code", "give spec.code.path (the broker uploads it to Cloud Storage)",
                     "a source function needs spec.code");
         else if (json_object_get(wl->code, "s3"))
-            k8s_warn(ck, "/spec/code/s3", "use spec.code.path, or make sure the broker can read the S3 object",
+            fbk_warn(ck, "/spec/code/s3", "use spec.code.path, or make sure the broker can read the S3 object",
                      "Cloud Functions reads source from Cloud Storage: the S3 object is copied to the "
                      "source bucket before deploy");
         const char *h = wl->handler ? wl->handler : "";
         const char *dot = strrchr(h, '.');
         if (!*h) {
-            k8s_err(ck, "/spec/handler", "set spec.handler, e.g. main.handler", "a source function needs a handler");
+            fbk_err(ck, "/spec/handler", "set spec.handler, e.g. main.handler", "a source function needs a handler");
         } else if (sh->runtime && (!strncmp(sh->runtime, "java", 4) || !strncmp(sh->runtime, "dotnet", 6))) {
             snprintf(sh->entry_point, sizeof sh->entry_point, "%s", h); /* a class name */
         } else {
             snprintf(sh->entry_point, sizeof sh->entry_point, "%s", dot ? dot + 1 : h);
             const char *mainmod = sh->runtime ? gcf_main_module(sh->runtime) : NULL;
             if (mainmod && dot && ((size_t)(dot - h) != strlen(mainmod) || strncmp(h, mainmod, (size_t)(dot - h))))
-                k8s_warn(ck, "/spec/handler", "rename the file, or add one that re-exports the handler",
+                fbk_warn(ck, "/spec/handler", "rename the file, or add one that re-exports the handler",
                          "Cloud Functions loads the function '%s' from %s (%s runtime), not from module '%.*s'",
                          sh->entry_point, mainmod, sh->runtime, (int)(dot - h), h);
         }
     }
     if (strcmp(wl->arch, "arm64") == 0)
-        k8s_note(ck, "/spec/resources/arch", NULL, "Cloud Functions builds and runs source functions on x86_64");
+        fbk_note(ck, "/spec/resources/arch", NULL, "Cloud Functions builds and runs source functions on x86_64");
     if (wl->health)
-        k8s_warn(ck, "/spec/healthCheck", "remove healthCheck or place the function on cloud-run",
+        fbk_warn(ck, "/spec/healthCheck", "remove healthCheck or place the function on cloud-run",
                  "Cloud Functions has no health checks: healthCheck is not sent");
     int http = 0, queue = 0;
     size_t i;
@@ -459,18 +459,18 @@ static void check_functions(fb_driver_ctx *ctx, const k8s_wl *wl, gcp_shape *sh,
         if (json_object_get(t, "http")) http++;
         if (json_object_get(t, "queue")) {
             if (++queue > 1)
-                k8s_err(ck, ptr, "deploy one function per queue", "a Cloud Function has one event trigger");
-            long long bs = k8s_int(json_object_get(t, "queue"), "batchSize", 1);
+                fbk_err(ck, ptr, "deploy one function per queue", "a Cloud Function has one event trigger");
+            long long bs = fbk_int(json_object_get(t, "queue"), "batchSize", 1);
             if (bs > 1)
-                k8s_note(ck, ptr, NULL, "Pub/Sub delivers one message per invocation: batchSize %lld is not used",
+                fbk_note(ck, ptr, NULL, "Pub/Sub delivers one message per invocation: batchSize %lld is not used",
                          bs);
         }
         if (json_object_get(t, "schedule"))
-            k8s_err(ck, ptr, "trigger the function over HTTP from Cloud Scheduler yourself, or place it elsewhere",
+            fbk_err(ck, ptr, "trigger the function over HTTP from Cloud Scheduler yourself, or place it elsewhere",
                     "schedule triggers are not rendered by the gcp driver yet (Cloud Scheduler is a later task)");
     }
     if (http && queue)
-        k8s_err(ck, "/spec/triggers", "split it into an HTTP function and an event function",
+        fbk_err(ck, "/spec/triggers", "split it into an HTTP function and an event function",
                 "a Cloud Function is either an HTTP function or an event function, not both");
     sh->event_function = queue > 0;
     int e0 = ck->errors;
@@ -483,58 +483,58 @@ static void check_functions(fb_driver_ctx *ctx, const k8s_wl *wl, gcp_shape *sh,
 
 /* Cloud Run: name, image, ports, probes, triggers, resources, timeout,
  * env and secrets. */
-static void check_run(fb_driver_ctx *ctx, const k8s_wl *wl, gcp_shape *sh, k8s_ck *ck)
+static void check_run(fb_driver_ctx *ctx, const fbk_wl *wl, gcp_shape *sh, fbk_ck *ck)
 {
-    if (!k8s_dns1035(wl->name, 49))
-        k8s_err(ck, "/metadata/name", "use at most 49 lowercase letters, digits and '-', a letter first",
+    if (!fbk_dns1035(wl->name, 49))
+        fbk_err(ck, "/metadata/name", "use at most 49 lowercase letters, digits and '-', a letter first",
                 "Cloud Run service names are at most 49 characters; '%s' is not one", wl->name);
     if (!wl->image || !*wl->image)
-        k8s_err(ck, "/spec/image", "place source functions on cloud-functions, or build an image",
+        fbk_err(ck, "/spec/image", "place source functions on cloud-functions, or build an image",
                 "Cloud Run runs container images; this %s has no spec.image", wl->kind);
     else
         run_image(ctx, wl, sh, ck);
     if (strcmp(wl->arch, "arm64") == 0)
-        k8s_err(ck, "/spec/resources/arch", "build a linux/amd64 image, or place it on gke-autopilot",
+        fbk_err(ck, "/spec/resources/arch", "build a linux/amd64 image, or place it on gke-autopilot",
                 "Cloud Run runs linux/amd64 images only");
     if (wl->ports) {
         size_t n = json_array_size(wl->ports);
         if (n > 1)
-            k8s_err(ck, "/spec/ports", "keep one port, or place the container on gke-autopilot",
+            fbk_err(ck, "/spec/ports", "keep one port, or place the container on gke-autopilot",
                     "Cloud Run sends requests to one container port; this container has %zu", n);
         size_t i;
         json_t *p;
         char ptr[64];
         json_array_foreach(wl->ports, i, p) {
             const char *proto = json_string_value(json_object_get(p, "protocol"));
-            long long port = k8s_int(p, "port", 0);
+            long long port = fbk_int(p, "port", 0);
             if (proto && !strcmp(proto, "tcp")) {
                 snprintf(ptr, sizeof ptr, "/spec/ports/%zu/protocol", i);
-                k8s_err(ck, ptr, "use http or grpc, or place the container on gke-autopilot",
+                fbk_err(ck, ptr, "use http or grpc, or place the container on gke-autopilot",
                         "Cloud Run serves HTTP and gRPC only; port %lld is tcp", port);
             }
             if (port < 1 || port > 65535) {
                 snprintf(ptr, sizeof ptr, "/spec/ports/%zu/port", i);
-                k8s_err(ck, ptr, "use a port from 1 to 65535", "port %lld is out of range", port);
+                fbk_err(ck, ptr, "use a port from 1 to 65535", "port %lld is out of range", port);
             }
         }
     }
     if (wl->health) {
-        long long d = k8s_ceil_seconds(k8s_int(wl->health, "initialDelayMs", 0), 0);
-        long long per = k8s_ceil_seconds(k8s_int(wl->health, "periodMs", 10000), 1);
-        long long to = k8s_ceil_seconds(k8s_int(wl->health, "timeoutMs", 1000), 1);
+        long long d = fbk_ceil_seconds(fbk_int(wl->health, "initialDelayMs", 0), 0);
+        long long per = fbk_ceil_seconds(fbk_int(wl->health, "periodMs", 10000), 1);
+        long long to = fbk_ceil_seconds(fbk_int(wl->health, "timeoutMs", 1000), 1);
         if (d > 240)
-            k8s_err(ck, "/spec/healthCheck/initialDelay", "use 240s or less",
+            fbk_err(ck, "/spec/healthCheck/initialDelay", "use 240s or less",
                     "Cloud Run startup probes wait at most 240 s; the spec asks for %lld s", d);
-        long long ft = k8s_int(wl->health, "failureThreshold", 3);
+        long long ft = fbk_int(wl->health, "failureThreshold", 3);
         if (per > 240)
-            k8s_err(ck, "/spec/healthCheck/period", "use 240s or less",
+            fbk_err(ck, "/spec/healthCheck/period", "use 240s or less",
                     "Cloud Run startup probes run at most every 240 s; the spec asks for %lld s", per);
         else if (ft * per > 240)
-            k8s_err(ck, "/spec/healthCheck/failureThreshold", "lower healthCheck.failureThreshold or healthCheck.period",
+            fbk_err(ck, "/spec/healthCheck/failureThreshold", "lower healthCheck.failureThreshold or healthCheck.period",
                     "a Cloud Run startup probe gives up after at most 240 s (failureThreshold x period); "
                     "the spec asks for %lld x %lld s", ft, per);
         if (to > per)
-            k8s_err(ck, "/spec/healthCheck/timeout", "make healthCheck.timeout at most healthCheck.period",
+            fbk_err(ck, "/spec/healthCheck/timeout", "make healthCheck.timeout at most healthCheck.period",
                     "Cloud Run probe timeouts must not exceed the period (%lld s > %lld s)", to, per);
     }
     size_t i;
@@ -543,21 +543,21 @@ static void check_run(fb_driver_ctx *ctx, const k8s_wl *wl, gcp_shape *sh, k8s_c
     json_array_foreach(wl->triggers, i, t) {
         snprintf(ptr, sizeof ptr, "/spec/triggers/%zu", i);
         if (json_object_get(t, "schedule"))
-            k8s_err(ck, ptr, "trigger the service over HTTP from Cloud Scheduler yourself, or place it elsewhere",
+            fbk_err(ck, ptr, "trigger the service over HTTP from Cloud Scheduler yourself, or place it elsewhere",
                     "schedule triggers are not rendered by the gcp driver yet (Cloud Scheduler is a later task)");
         if (json_object_get(t, "queue"))
-            k8s_warn(ck, ptr, "the container must consume the queue itself, or place the function on cloud-functions",
+            fbk_warn(ck, ptr, "the container must consume the queue itself, or place the function on cloud-functions",
                      "queue triggers are not wired to Cloud Run services by this driver (Eventarc is a later task)");
         const char *path = json_string_value(json_object_get(json_object_get(t, "http"), "path"));
         if (path && strcmp(path, "/") != 0)
-            k8s_note(ck, ptr, NULL, "Cloud Run serves every path of the service; the trigger path %s is the "
+            fbk_note(ck, ptr, NULL, "Cloud Run serves every path of the service; the trigger path %s is the "
                      "application's business", path);
     }
     if (!strcmp(wl->kind, "Function") && !wl->http_trigger)
-        k8s_note(ck, "/spec/triggers", NULL,
+        fbk_note(ck, "/spec/triggers", NULL,
                  "Cloud Run starts the container only once it listens on $PORT (8080), even without an http trigger");
     if (wl->eph_mib > 512)
-        k8s_note(ck, "/spec/resources/ephemeralStorage", NULL,
+        fbk_note(ck, "/spec/resources/ephemeralStorage", NULL,
                  "Cloud Run's filesystem is in memory: files written count against the memory limit");
     int e0 = ck->errors;
     run_resources(wl, 0, sh, ck);
@@ -569,7 +569,7 @@ static void check_run(fb_driver_ctx *ctx, const k8s_wl *wl, gcp_shape *sh, k8s_c
 
 /* ---- GKE Autopilot ------------------------------------------------------------- */
 
-void gcp_autopilot_opts(fb_driver_ctx *ctx, const gcp_shape *sh, k8s_opts *o)
+void gcp_autopilot_opts(fb_driver_ctx *ctx, const gcp_shape *sh, fbk_k8s_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->platform = "GKE Autopilot";
@@ -584,7 +584,7 @@ void gcp_autopilot_opts(fb_driver_ctx *ctx, const gcp_shape *sh, k8s_opts *o)
 /* Autopilot's general-purpose rules: round up to 250m steps and into the
  * 1..6.5 GiB-per-vCPU band, as Autopilot itself would (a note says so);
  * refuse what exceeds a pod's maximum. */
-static void check_autopilot(fb_driver_ctx *ctx, const k8s_wl *wl, gcp_shape *sh, k8s_ck *ck)
+static void check_autopilot(fb_driver_ctx *ctx, const fbk_wl *wl, gcp_shape *sh, fbk_ck *ck)
 {
     int e0 = ck->errors;
     long long cpu = wl->cpu_m < 250 ? 250 : (wl->cpu_m + 249) / 250 * 250;
@@ -597,24 +597,24 @@ static void check_autopilot(fb_driver_ctx *ctx, const k8s_wl *wl, gcp_shape *sh,
     }
     char a[32], b[32];
     if (cpu != wl->cpu_m) {
-        k8s_cores(wl->cpu_m, a, sizeof a);
-        k8s_cores(cpu, b, sizeof b);
-        k8s_note(ck, "/spec/resources/cpu", NULL,
+        fbk_cores(wl->cpu_m, a, sizeof a);
+        fbk_cores(cpu, b, sizeof b);
+        fbk_note(ck, "/spec/resources/cpu", NULL,
                  "GKE Autopilot cpu rounded up from %s to %s vCPU (steps of 0.25, at least 1 vCPU per 6.5 GiB)", a, b);
     }
     if (mem != wl->mem_mib)
-        k8s_note(ck, "/spec/resources/memory", NULL,
+        fbk_note(ck, "/spec/resources/memory", NULL,
                  "GKE Autopilot memory rounded up from %lld MiB to %lld MiB (at least 1 GiB per vCPU)", wl->mem_mib,
                  mem);
     if (cpu > 30000)
-        k8s_err(ck, "/spec/resources/cpu", "lower resources.cpu or resources.memory",
+        fbk_err(ck, "/spec/resources/cpu", "lower resources.cpu or resources.memory",
                 "a GKE Autopilot general-purpose pod has at most 30 vCPU; this one needs %lld millicores", cpu);
     if (mem > 110 * 1024)
-        k8s_err(ck, "/spec/resources/memory", "lower resources.memory to 110Gi or less",
+        fbk_err(ck, "/spec/resources/memory", "lower resources.memory to 110Gi or less",
                 "a GKE Autopilot general-purpose pod has at most 110 GiB; this one needs %lld MiB", mem);
     long long eph = wl->eph_mib < 10 ? 10 : wl->eph_mib;
     if (eph > 10240)
-        k8s_err(ck, "/spec/resources/ephemeralStorage", "use 10Gi or less, or mount a volume",
+        fbk_err(ck, "/spec/resources/ephemeralStorage", "use 10Gi or less, or mount a volume",
                 "a GKE Autopilot general-purpose pod has at most 10 GiB of ephemeral storage; the spec asks for %lld MiB",
                 eph);
     sh->shape_errors += ck->errors - e0;
@@ -622,33 +622,26 @@ static void check_autopilot(fb_driver_ctx *ctx, const k8s_wl *wl, gcp_shape *sh,
     sh->mem_mib = mem;
     sh->eph_mib = eph;
     sh->conc = wl->target_conc;
-    sh->timeout_s = k8s_ceil_seconds(wl->timeout_ms, 1);
-    k8s_opts o;
+    sh->timeout_s = fbk_ceil_seconds(wl->timeout_ms, 1);
+    fbk_k8s_opts o;
     gcp_autopilot_opts(ctx, sh, &o);
-    k8s_check(wl, &o, 0, ck);
+    fbk_k8s_check(wl, &o, 0, ck);
     if (wl->image) snprintf(sh->image, sizeof sh->image, "%s", wl->image);
 }
 
 /* ---- entry ------------------------------------------------------------------------ */
 
-int gcp_check(fb_driver_ctx *ctx, json_t *in, k8s_wl *wl, gcp_shape *sh, k8s_ck *ck)
+int gcp_check(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, gcp_shape *sh, fbk_ck *ck)
 {
     memset(sh, 0, sizeof *sh);
     sh->svc = GCP_UNKNOWN;
-    if (k8s_wl_load(wl, in, ck) != 0) return -1;
-    json_t *p = json_object_get(in, "placement");
-    if (!json_is_object(p)) {
-        k8s_err(ck, NULL, "pass {\"workload\": ..., \"placement\": {\"service\", \"region\", ...}}",
-                "the input has no \"placement\" object");
-        return -1;
-    }
-    const char *svc = k8s_placement_str(in, "service");
-    const char *region = k8s_placement_str(in, "region");
-    const char *kind = k8s_placement_str(in, "kind");
+    if (fbk_wl_load(wl, in, ck) != 0) return -1;
+    const char *svc, *region, *kind;
+    if (fbk_placement_read(in, ck, &svc, &region, &kind) != 0) return -1;
     sh->svc = gcp_service_of(svc);
     int fn = !strcmp(wl->kind, "Function");
     if (sh->svc == GCP_UNKNOWN || (fn && sh->svc == GCP_AUTOPILOT) || (!fn && sh->svc == GCP_FUNCTIONS)) {
-        k8s_err(ck, NULL,
+        fbk_err(ck, NULL,
                 fn ? "Functions go on cloud-functions (source) or cloud-run (image)"
                    : "Containers go on cloud-run or gke-autopilot",
                 "placement.service '%s' is not offered for a %s", svc ? svc : "(missing)", wl->kind);
@@ -656,14 +649,14 @@ int gcp_check(fb_driver_ctx *ctx, json_t *in, k8s_wl *wl, gcp_shape *sh, k8s_ck 
     }
     sh->region = gcp_find_region(ctx, region);
     if (!sh->region)
-        k8s_err(ck, NULL, "use a region from the gcp driver's offers (its setting \"regions\")",
+        fbk_err(ck, NULL, "use a region from the gcp driver's offers (its setting \"regions\")",
                 "placement.region '%s' is not offered by the gcp driver", region ? region : "(missing)");
     if (kind && strcmp(kind, wl->kind) != 0)
-        k8s_err(ck, NULL, "plan the workload again", "placement.kind %s does not match the workload's kind %s",
+        fbk_err(ck, NULL, "plan the workload again", "placement.kind %s does not match the workload's kind %s",
                 kind, wl->kind);
     if (ck->errors) sh->shape_errors += ck->errors; /* placement: nothing to price */
     if (wl->has_gpu)
-        k8s_err(ck, "/spec/resources/gpu", "remove resources.gpu or place the workload elsewhere",
+        fbk_err(ck, "/spec/resources/gpu", "remove resources.gpu or place the workload elsewhere",
                 "the gcp driver does not place GPU workloads");
     switch (sh->svc) {
     case GCP_RUN: check_run(ctx, wl, sh, ck); break;

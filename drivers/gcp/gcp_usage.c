@@ -39,12 +39,12 @@ static void add_line(json_t *lines, const char *service, const char *metric, con
     json_array_append_new(lines, l);
 }
 
-/* num / den as an exact decimal (see k8s_decimal); a non-terminating one
+/* num / den as an exact decimal (see fbk_decimal_exact); a non-terminating one
  * is rounded up at 9 decimals and the notes say so once. */
-static char *dec(k8s_u128 num, k8s_u128 den, int *inexact)
+static char *dec(fbk_u128 num, fbk_u128 den, int *inexact)
 {
     int ix = 0;
-    char *s = k8s_decimal(num, den, &ix);
+    char *s = fbk_decimal_exact(num, den, &ix);
     if (ix) *inexact = 1;
     return s;
 }
@@ -57,35 +57,35 @@ static const char *gcf_variant(const char *metric, const char *tier)
     return "";
 }
 
-json_t *gcp_usage_doc(const k8s_wl *wl, const gcp_shape *sh)
+json_t *gcp_usage_doc(const fbk_wl *wl, const gcp_shape *sh)
 {
     json_t *lines = json_array(), *notes = json_array();
     const char *tier = sh->region ? sh->region->tier : "tier1";
-    k8s_u128 req = (k8s_u128)(wl->req_pm < 0 ? 0 : wl->req_pm);
-    k8s_u128 cpu = (k8s_u128)sh->cpu_m, mem = (k8s_u128)sh->mem_mib;
+    fbk_u128 req = (fbk_u128)(wl->req_pm < 0 ? 0 : wl->req_pm);
+    fbk_u128 cpu = (fbk_u128)sh->cpu_m, mem = (fbk_u128)sh->mem_mib;
     long long conc = wl->conc_pi;
     if (sh->conc > 0 && conc > sh->conc) conc = sh->conc;
     if (conc < 1) conc = 1;
     /* billed per request: rounded up to 100 ms, at least 100 ms */
     long long billed_ms = wl->dur_ms <= 0 ? 100 : (wl->dur_ms + 99) / 100 * 100;
-    k8s_u128 busy_ms_c = req * (k8s_u128)billed_ms; /* x 1/c = instance-ms */
+    fbk_u128 busy_ms_c = req * (fbk_u128)billed_ms; /* x 1/c = instance-ms */
     int inexact = 0;
     char note[512];
     long long always = wl->min_i < 1 ? 1 : wl->min_i;
     long long cold = 0;
     char vc[32];
-    k8s_cores((wl->max_i > always ? wl->max_i : always) * sh->cpu_m, vc, sizeof vc);
+    fbk_cores((wl->max_i > always ? wl->max_i : always) * sh->cpu_m, vc, sizeof vc);
 
     if (sh->svc == GCP_RUN && !sh->instance_based) {
         snprintf(note, sizeof note,
                  "%lld requests x %lld ms (%lld ms rounded up to 100 ms) / concurrency %lld x %lld millicores",
                  wl->req_pm, billed_ms, wl->dur_ms, conc, sh->cpu_m);
         add_line(lines, "cloud-run", "cpu", "request-based billing", "vCPU-second", tier,
-                 dec(busy_ms_c * cpu, (k8s_u128)1000 * 1000 * (k8s_u128)conc, &inexact), note);
+                 dec(busy_ms_c * cpu, (fbk_u128)1000 * 1000 * (fbk_u128)conc, &inexact), note);
         snprintf(note, sizeof note, "%lld requests x %lld ms / concurrency %lld x %lld MiB / 1024", wl->req_pm,
                  billed_ms, conc, sh->mem_mib);
         add_line(lines, "cloud-run", "memory", "request-based billing", "GiB-second", tier,
-                 dec(busy_ms_c * mem, (k8s_u128)1000 * 1024 * (k8s_u128)conc, &inexact), note);
+                 dec(busy_ms_c * mem, (fbk_u128)1000 * 1024 * (fbk_u128)conc, &inexact), note);
         add_line(lines, "cloud-run", "requests", "request-based billing", "request", tier, dec(req, 1, &inexact),
                  NULL);
         json_array_append_new(notes, json_string(
@@ -94,17 +94,17 @@ json_t *gcp_usage_doc(const k8s_wl *wl, const gcp_shape *sh)
         cold = 1000;
     } else if (sh->svc == GCP_RUN) {
         /* instance time = max(always-on x 730 h, busy time without rounding) */
-        k8s_u128 busy = req * (k8s_u128)(wl->dur_ms < 0 ? 0 : wl->dur_ms); /* / (1000 c) seconds */
-        k8s_u128 on = (k8s_u128)always * K8S_MONTH_SECONDS * 1000 * (k8s_u128)conc;
-        k8s_u128 num = busy > on ? busy : on; /* / (1000 c) */
+        fbk_u128 busy = req * (fbk_u128)(wl->dur_ms < 0 ? 0 : wl->dur_ms); /* / (1000 c) seconds */
+        fbk_u128 on = (fbk_u128)always * FBK_MONTH_SECONDS * 1000 * (fbk_u128)conc;
+        fbk_u128 num = busy > on ? busy : on; /* / (1000 c) */
         snprintf(note, sizeof note, "%s: %lld always-on instance(s) x 730 h%s, x %lld millicores",
                  busy > on ? "busy time" : "always-on time", always,
                  busy > on ? " exceeded by requests x duration / concurrency" : "", sh->cpu_m);
         add_line(lines, "cloud-run", "cpu", "instance-based billing (CPU always allocated) and jobs", "vCPU-second",
-                 tier, dec(num * cpu, (k8s_u128)1000 * 1000 * (k8s_u128)conc, &inexact), note);
+                 tier, dec(num * cpu, (fbk_u128)1000 * 1000 * (fbk_u128)conc, &inexact), note);
         snprintf(note, sizeof note, "the same instance time x %lld MiB / 1024", sh->mem_mib);
         add_line(lines, "cloud-run", "memory", "instance-based billing and jobs", "GiB-second", tier,
-                 dec(num * mem, (k8s_u128)1000 * 1024 * (k8s_u128)conc, &inexact), note);
+                 dec(num * mem, (fbk_u128)1000 * 1024 * (fbk_u128)conc, &inexact), note);
         json_array_append_new(notes, json_string(
             "Cloud Run instance-based billing (CPU always allocated, chosen because minInstances > 0 or "
             "scaleToZero is false): every instance-second is billed, there is no request fee"));
@@ -114,25 +114,25 @@ json_t *gcp_usage_doc(const k8s_wl *wl, const gcp_shape *sh)
                  "%lld invocations x %lld ms (%lld ms rounded up to 100 ms) / concurrency %lld x %lld millicores",
                  wl->req_pm, billed_ms, wl->dur_ms, conc, sh->cpu_m);
         add_line(lines, "cloud-functions-gen2", "cpu", gcf_variant("cpu", tier), "vCPU-second", tier,
-                 dec(busy_ms_c * cpu, (k8s_u128)1000 * 1000 * (k8s_u128)conc, &inexact), note);
+                 dec(busy_ms_c * cpu, (fbk_u128)1000 * 1000 * (fbk_u128)conc, &inexact), note);
         snprintf(note, sizeof note, "%lld invocations x %lld ms / concurrency %lld x %lld MiB / 1024", wl->req_pm,
                  billed_ms, conc, sh->mem_mib);
         add_line(lines, "cloud-functions-gen2", "memory", gcf_variant("memory", tier), "GiB-second", tier,
-                 dec(busy_ms_c * mem, (k8s_u128)1000 * 1024 * (k8s_u128)conc, &inexact), note);
+                 dec(busy_ms_c * mem, (fbk_u128)1000 * 1024 * (fbk_u128)conc, &inexact), note);
         add_line(lines, "cloud-functions-gen2", "invocations", "", "invocation", "global", dec(req, 1, &inexact),
                  NULL);
         if (wl->min_i > 0) {
             /* idle = minInstances x 730 h - busy instance time, in ms x c */
-            k8s_u128 on = (k8s_u128)wl->min_i * K8S_MONTH_SECONDS * 1000 * (k8s_u128)conc;
-            k8s_u128 idle = on > busy_ms_c ? on - busy_ms_c : 0;
+            fbk_u128 on = (fbk_u128)wl->min_i * FBK_MONTH_SECONDS * 1000 * (fbk_u128)conc;
+            fbk_u128 idle = on > busy_ms_c ? on - busy_ms_c : 0;
             snprintf(note, sizeof note, "idle min instances: %lld x 730 h minus busy time, x %lld millicores",
                      wl->min_i, sh->cpu_m);
             add_line(lines, "cloud-functions-gen2", "idle_cpu_min_instances", gcf_variant("idle", tier),
-                     "vCPU-second", tier, dec(idle * cpu, (k8s_u128)1000 * 1000 * (k8s_u128)conc, &inexact), note);
+                     "vCPU-second", tier, dec(idle * cpu, (fbk_u128)1000 * 1000 * (fbk_u128)conc, &inexact), note);
             snprintf(note, sizeof note, "idle min instances: the same idle time x %lld MiB / 1024 at the memory rate",
                      sh->mem_mib);
             add_line(lines, "cloud-functions-gen2", "memory", gcf_variant("memory", tier), "GiB-second", tier,
-                     dec(idle * mem, (k8s_u128)1000 * 1024 * (k8s_u128)conc, &inexact), note);
+                     dec(idle * mem, (fbk_u128)1000 * 1024 * (fbk_u128)conc, &inexact), note);
         }
         json_array_append_new(notes, json_string(
             "Cloud Functions 2nd gen bills like Cloud Run request-based billing (request time rounded up to "
@@ -141,13 +141,13 @@ json_t *gcp_usage_doc(const k8s_wl *wl, const gcp_shape *sh)
     } else {
         snprintf(note, sizeof note, "%lld pod(s) x 730 h x %lld millicores / 1000", always, sh->cpu_m);
         add_line(lines, "gke-autopilot", "pod_vcpu", "general-purpose", "vCPU-hour", NULL,
-                 dec((k8s_u128)always * K8S_MONTH_HOURS * cpu, 1000, &inexact), note);
+                 dec((fbk_u128)always * FBK_MONTH_HOURS * cpu, 1000, &inexact), note);
         snprintf(note, sizeof note, "%lld pod(s) x 730 h x %lld MiB / 1024 (GB = 2^30 bytes)", always, sh->mem_mib);
         add_line(lines, "gke-autopilot", "pod_memory", "general-purpose", "GB-hour", NULL,
-                 dec((k8s_u128)always * K8S_MONTH_HOURS * mem, 1024, &inexact), note);
+                 dec((fbk_u128)always * FBK_MONTH_HOURS * mem, 1024, &inexact), note);
         snprintf(note, sizeof note, "%lld pod(s) x 730 h x %lld MiB / 1024", always, sh->eph_mib);
         add_line(lines, "gke-autopilot", "pod_ephemeral_storage", "", "GB-hour", NULL,
-                 dec((k8s_u128)always * K8S_MONTH_HOURS * (k8s_u128)sh->eph_mib, 1024, &inexact), note);
+                 dec((fbk_u128)always * FBK_MONTH_HOURS * (fbk_u128)sh->eph_mib, 1024, &inexact), note);
         json_array_append_new(notes, json_string(
             "GKE Autopilot bills pod requests: max(minInstances, 1) pods always on for 730 h (HPA scale-out "
             "above that is not estimated); the cluster fee is shared by the cluster and not included"));

@@ -26,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "k8s_render.h"
+#include "fbk_k8s.h"
+#include "fbk_decimal.h"
+#include "fbk_settings.h"
 
 #define DRV "k8s"
 
@@ -41,9 +43,9 @@ struct fb_driver_ctx {
 };
 
 /* Diagnostics of one call go to its diag, prefixed with the driver name. */
-static k8s_ck checker(fb_diag *diag)
+static fbk_ck checker(fb_diag *diag)
 {
-    k8s_ck ck = {host, diag, DRV, 0, 0};
+    fbk_ck ck = {host, diag, DRV, 0, 0};
     return ck;
 }
 
@@ -52,63 +54,33 @@ static k8s_ck checker(fb_diag *diag)
 static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_driver_ctx **out,
                                fb_diag *diag)
 {
-    (void)h;
-    k8s_ck ck = checker(diag);
-    json_t *cfg = k8s_parse_input(&ck, config_json);
-    if (!cfg) return FB_INVALID;
-    json_t *s = json_object_get(cfg, "settings");
-    if (s && !json_is_object(s) && !json_is_null(s)) {
-        k8s_err(&ck, NULL, "pass {\"settings\": {\"namespace\": ..., \"knative\": true}}",
-                "settings must be an object");
-    }
+    fbk_settings s;
+    fb_status st = fbk_settings_open(&s, h, diag, "k8s", config_json);
+    if (st != FB_OK) return st;
+    static const char *const keys[] = {"namespace", "region", "knative", "ingressClass",
+                                       "knativeMaxTimeoutSeconds", NULL};
+    fbk_settings_known(&s, NULL, keys);
     struct fb_driver_ctx c;
     memset(&c, 0, sizeof c);
-    snprintf(c.namespace, sizeof c.namespace, "default");
-    snprintf(c.region, sizeof c.region, "on-prem");
-    c.knative_max_timeout_s = 600;
-    const char *k;
-    json_t *v;
-    json_object_foreach(json_is_object(s) ? s : NULL, k, v) {
-        if (strcmp(k, "namespace") == 0) {
-            const char *ns = json_string_value(v);
-            if (!ns || strlen(ns) > 63 || !k8s_dns1035(ns, 63))
-                k8s_err(&ck, NULL, "use a DNS label such as \"default\" or \"team-a\"",
-                        "settings.namespace must be a namespace name (lowercase letters, digits, '-')");
-            else snprintf(c.namespace, sizeof c.namespace, "%s", ns);
-        } else if (strcmp(k, "region") == 0) {
-            const char *r = json_string_value(v);
-            if (!r || !*r || strlen(r) >= sizeof c.region)
-                k8s_err(&ck, NULL, "use the catalog's local region id, \"on-prem\"",
-                        "settings.region must be a non-empty string");
-            else snprintf(c.region, sizeof c.region, "%s", r);
-        } else if (strcmp(k, "knative") == 0) {
-            if (!json_is_boolean(v))
-                k8s_err(&ck, NULL, "use true or false", "settings.knative must be a boolean");
-            c.knative = json_is_true(v);
-        } else if (strcmp(k, "ingressClass") == 0) {
-            const char *ic = json_string_value(v);
-            if (!ic || strlen(ic) >= sizeof c.ingress_class || !*ic)
-                k8s_err(&ck, NULL, "use the name of an IngressClass, e.g. \"nginx\"",
-                        "settings.ingressClass must be a non-empty string");
-            else snprintf(c.ingress_class, sizeof c.ingress_class, "%s", ic);
-        } else if (strcmp(k, "knativeMaxTimeoutSeconds") == 0) {
-            if (!json_is_integer(v) || json_integer_value(v) < 1)
-                k8s_err(&ck, NULL, "use Knative's max-revision-timeout-seconds (default 600)",
-                        "settings.knativeMaxTimeoutSeconds must be a positive integer");
-            else c.knative_max_timeout_s = (long long)json_integer_value(v);
-        } else {
-            k8s_err(&ck, NULL,
-                    "known settings: namespace, region, knative, ingressClass, knativeMaxTimeoutSeconds",
-                    "unknown setting '%s'", k);
-        }
-    }
-    json_decref(cfg);
-    if (ck.errors) return FB_INVALID;
-    struct fb_driver_ctx *ctx = malloc(sizeof *ctx);
-    if (!ctx) {
-        k8s_err(&ck, NULL, NULL, "out of memory");
-        return FB_INTERNAL;
-    }
+    char *ns = NULL, *region = NULL, *ic = NULL;
+    long long max_timeout;
+    if (fbk_set_string(&s, "namespace", 63, "default", &ns) > 0 && !fbk_dns1035(ns, 63))
+        fbk_settings_error(&s, "namespace", "must be a namespace name (lowercase letters, digits, '-')\n"
+                           "use a DNS label such as \"default\" or \"team-a\"");
+    fbk_set_string(&s, "region", sizeof c.region - 1, "on-prem", &region);
+    fbk_set_bool(&s, "knative", 0, &c.knative);
+    fbk_set_string(&s, "ingressClass", sizeof c.ingress_class - 1, NULL, &ic);
+    fbk_set_int(&s, "knativeMaxTimeoutSeconds", 1, 1000000000, 600, &max_timeout);
+    snprintf(c.namespace, sizeof c.namespace, "%s", ns);
+    snprintf(c.region, sizeof c.region, "%s", region);
+    if (ic) snprintf(c.ingress_class, sizeof c.ingress_class, "%s", ic);
+    c.knative_max_timeout_s = max_timeout;
+    free(ns);
+    free(region);
+    free(ic);
+    st = fbk_settings_close(&s);
+    if (st != FB_OK) return st;
+    struct fb_driver_ctx *ctx = fbk_xmalloc(sizeof *ctx);
     *ctx = c;
     *out = ctx;
     return FB_OK;
@@ -117,7 +89,7 @@ static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_dri
 /* One offer per kind and service; Functions must bring an image. */
 static fb_status k8s_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
 {
-    k8s_ck ck = checker(diag);
+    fbk_ck ck = checker(diag);
     json_t *offers = json_array();
     static const char *const kinds[] = {"Function", "Container"};
     for (size_t i = 0; i < 2; i++) {
@@ -133,12 +105,12 @@ static fb_status k8s_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
             json_array_append_new(offers, o);
         }
     }
-    return k8s_emit(&ck, json_pack("{s:o}", "offers", offers), out);
+    return fbk_emit(&ck, json_pack("{s:o}", "offers", offers), out);
 }
 
 /* Rendering options from the settings: a local cluster takes the spec's
  * resources as they are. */
-static void options(fb_driver_ctx *ctx, const k8s_wl *wl, k8s_opts *o)
+static void options(fb_driver_ctx *ctx, const fbk_wl *wl, fbk_k8s_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->platform = "Kubernetes";
@@ -152,44 +124,37 @@ static void options(fb_driver_ctx *ctx, const k8s_wl *wl, k8s_opts *o)
 
 /* The placement must be one of our offers; returns 1 for knative, 0 for
  * kubernetes, -1 (with an error) otherwise. */
-static int check_placement(fb_driver_ctx *ctx, json_t *in, const k8s_wl *wl, k8s_ck *ck)
+static int check_placement(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, fbk_ck *ck)
 {
-    json_t *p = json_object_get(in, "placement");
-    if (!json_is_object(p)) {
-        k8s_err(ck, NULL, "pass {\"workload\": ..., \"placement\": {\"service\", \"region\", ...}}",
-                "the input has no \"placement\" object");
-        return -1;
-    }
-    const char *svc = k8s_placement_str(in, "service");
-    const char *region = k8s_placement_str(in, "region");
-    const char *kind = k8s_placement_str(in, "kind");
+    const char *svc, *region, *kind;
+    if (fbk_placement_read(in, ck, &svc, &region, &kind) != 0) return -1;
     int kn = -1;
     if (svc && strcmp(svc, "kubernetes") == 0) kn = 0;
     else if (svc && strcmp(svc, "knative") == 0 && ctx->knative) kn = 1;
     if (kn < 0)
-        k8s_err(ck, NULL,
+        fbk_err(ck, NULL,
                 ctx->knative ? "use service \"kubernetes\" or \"knative\""
                              : "use service \"kubernetes\" (set knative: true when Knative Serving is installed)",
                 "placement.service '%s' is not offered", svc ? svc : "(missing)");
     if (!region || strcmp(region, ctx->region) != 0)
-        k8s_err(ck, NULL, "the configured region is the driver setting \"region\"",
+        fbk_err(ck, NULL, "the configured region is the driver setting \"region\"",
                 "placement.region '%s' is not offered: this cluster is region '%s'",
                 region ? region : "(missing)", ctx->region);
     if (kind && strcmp(kind, wl->kind) != 0)
-        k8s_err(ck, NULL, "plan the workload again", "placement.kind %s does not match the workload's kind %s",
+        fbk_err(ck, NULL, "plan the workload again", "placement.kind %s does not match the workload's kind %s",
                 kind, wl->kind);
     return ck->errors ? -1 : kn;
 }
 
 /* validate and render share this: every problem, then whether it can go on. */
-static int check_all(fb_driver_ctx *ctx, json_t *in, k8s_wl *wl, k8s_opts *o, int *knative, k8s_ck *ck)
+static int check_all(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, fbk_k8s_opts *o, int *knative, fbk_ck *ck)
 {
-    if (k8s_wl_load(wl, in, ck) != 0) return -1;
+    if (fbk_wl_load(wl, in, ck) != 0) return -1;
     *knative = check_placement(ctx, in, wl, ck);
     options(ctx, wl, o);
-    k8s_check(wl, o, *knative == 1, ck);
+    fbk_k8s_check(wl, o, *knative == 1, ck);
     if (*knative == 1 && strcmp(wl->arch, "arm64") == 0)
-        k8s_warn(ck, "/spec/resources/arch", "enable kubernetes.podspec-nodeselector in Knative's config-features",
+        fbk_warn(ck, "/spec/resources/arch", "enable kubernetes.podspec-nodeselector in Knative's config-features",
                  "Knative refuses nodeSelector unless the podspec-nodeselector feature is enabled");
     return ck->errors ? -1 : 0;
 }
@@ -197,11 +162,11 @@ static int check_all(fb_driver_ctx *ctx, json_t *in, k8s_wl *wl, k8s_opts *o, in
 /* Every problem at once, with pointers; nothing is rendered. */
 static fb_status k8s_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *diag)
 {
-    k8s_ck ck = checker(diag);
-    json_t *in = k8s_parse_input(&ck, in_json);
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
     if (!in) return FB_INVALID;
-    k8s_wl wl;
-    k8s_opts o;
+    fbk_wl wl;
+    fbk_k8s_opts o;
     int kn = 0;
     int rc = check_all(ctx, in, &wl, &o, &kn, &ck);
     json_decref(in);
@@ -212,20 +177,20 @@ static fb_status k8s_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *
  * service. */
 static fb_status k8s_render(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
 {
-    k8s_ck ck = checker(diag);
-    json_t *in = k8s_parse_input(&ck, in_json);
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
     if (!in) return FB_INVALID;
-    k8s_wl wl;
-    k8s_opts o;
+    fbk_wl wl;
+    fbk_k8s_opts o;
     int kn = 0;
     if (check_all(ctx, in, &wl, &o, &kn, &ck) != 0) {
         json_decref(in);
         return FB_INVALID;
     }
-    json_t *docs = kn ? k8s_render_knative(&wl, &o, &ck) : k8s_render_deployment(&wl, &o, &ck);
+    json_t *docs = kn ? fbk_k8s_render_knative(&wl, &o, &ck) : fbk_k8s_render_deployment(&wl, &o, &ck);
     json_t *result = json_pack("{s:o}", "documents", docs);
     json_decref(in);
-    return k8s_emit(&ck, result, out);
+    return fbk_emit(&ck, result, out);
 }
 
 /* One billing line of the catalog's local rows. Steals quantity. */
@@ -246,15 +211,15 @@ static json_t *line(const char *metric, const char *unit, char *quantity, const 
 static fb_status k8s_usage(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
 {
     (void)ctx;
-    k8s_ck ck = checker(diag);
-    json_t *in = k8s_parse_input(&ck, in_json);
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
     if (!in) return FB_INVALID;
-    k8s_wl wl;
-    if (k8s_wl_load(&wl, in, &ck) != 0) {
+    fbk_wl wl;
+    if (fbk_wl_load(&wl, in, &ck) != 0) {
         json_decref(in);
         return FB_INVALID;
     }
-    const char *svc = k8s_placement_str(in, "service");
+    const char *svc = fbk_placement_str(in, "service");
     int knative = svc && strcmp(svc, "knative") == 0;
     long long replicas = wl.min_i < 1 ? 1 : wl.min_i;
     long long cpu = wl.cpu_m < 0 ? 0 : wl.cpu_m, mem = wl.mem_mib < 0 ? 0 : wl.mem_mib;
@@ -262,12 +227,12 @@ static fb_status k8s_usage(fb_driver_ctx *ctx, const char *in_json, char **out, 
     snprintf(note, sizeof note, "%lld replica(s) x 730 h x %lld millicores / 1000", replicas, cpu);
     json_t *lines = json_array();
     json_array_append_new(lines, line("cpu", "vCPU-hour",
-                                      k8s_decimal((k8s_u128)replicas * K8S_MONTH_HOURS * (k8s_u128)cpu,
+                                      fbk_decimal_exact((fbk_u128)replicas * FBK_MONTH_HOURS * (fbk_u128)cpu,
                                                   1000, NULL), note));
     snprintf(note, sizeof note, "%lld replica(s) x 730 h x %lld MiB / 1024 (GB = 2^30 bytes, as OpenCost)",
              replicas, mem);
     json_array_append_new(lines, line("memory", "GB-hour",
-                                      k8s_decimal((k8s_u128)replicas * K8S_MONTH_HOURS * (k8s_u128)mem,
+                                      fbk_decimal_exact((fbk_u128)replicas * FBK_MONTH_HOURS * (fbk_u128)mem,
                                                   1024, NULL), note));
     json_t *notes = json_array();
     json_array_append_new(notes, json_string(
@@ -284,12 +249,12 @@ static fb_status k8s_usage(fb_driver_ctx *ctx, const char *in_json, char **out, 
     }
     long long peak = (wl.max_i > replicas ? wl.max_i : replicas) * cpu;
     char vc[32];
-    k8s_cores(peak, vc, sizeof vc);
+    fbk_cores(peak, vc, sizeof vc);
     json_array_append_new(notes, json_string("vcpu: peak demand, maxInstances x requested cpu"));
     json_t *result = json_pack("{s:o,s:o,s:I,s:s}", "lines", lines, "notes", notes, "coldStartMs",
                                (json_int_t)cold, "vcpu", vc);
     json_decref(in);
-    return k8s_emit(&ck, result, out);
+    return fbk_emit(&ck, result, out);
 }
 
 /* The context is one allocation. */

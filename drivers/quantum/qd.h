@@ -72,6 +72,9 @@ struct fb_driver_ctx {
     char ibm_api_version[32];
     uint32_t ibm_poll_ms;
     int64_t ibm_timeout_s;
+    /* IAM bearer tokens, shared by the verbs running on this ctx (new in
+     * configure, freed in teardown; thread-safe). */
+    struct fbk_token_cache *tokens;
 };
 
 /* Queue-latency classes for queue_s. */
@@ -115,9 +118,6 @@ int64_t qd_queue_seconds(const fb_driver_ctx *c, const qd_device *d);
 
 /* Largest qubit count whose state vector (16 B x 2^n) fits limit. */
 int qd_local_max_qubits(uint64_t limit);
-
-/* printf into a new string. */
-char *qd_printf(const char *fmt, ...) FBK_PRINTF(1, 2);
 
 /* The deterministic job id / idempotency token of a job: lower-case hex
  * SHA-256 over what makes the run (tenant, name, device, program, shots,

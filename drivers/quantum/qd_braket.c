@@ -38,9 +38,9 @@ char *qd_braket_url(fb_driver_ctx *c, const char *region, const char *path)
     if (c->braket_endpoint[0]) {
         size_t n = strlen(c->braket_endpoint);
         while (n && c->braket_endpoint[n - 1] == '/') n--;
-        return qd_printf("%.*s%s", (int)n, c->braket_endpoint, path);
+        return fbk_xasprintf("%.*s%s", (int)n, c->braket_endpoint, path);
     }
-    return qd_printf("https://braket.%s.amazonaws.com%s", region ? region : "us-east-1", path);
+    return fbk_xasprintf("https://braket.%s.amazonaws.com%s", region ? region : "us-east-1", path);
 }
 
 /* A UUID-shaped token from a hash of what (deterministic), into out[37]. */
@@ -55,7 +55,7 @@ static void client_token(const qd_job *job, char out[37])
 {
     char id[65];
     qd_job_id(job, id);
-    char *w = qd_printf("braket-create/%s", id);
+    char *w = fbk_xasprintf("braket-create/%s", id);
     token_of(w, out);
     free(w);
 }
@@ -273,7 +273,7 @@ static int operand(const mtok *toks, int ntoks, int *k, const mreg *regs, int nr
 {
     const mreg *r = *k < ntoks ? find_reg(regs, nregs, &toks[*k]) : NULL;
     if (!r) {
-        *err = qd_printf("a measurement names %s '%.*s', which the program does not declare", what,
+        *err = fbk_xasprintf("a measurement names %s '%.*s', which the program does not declare", what,
                          *k < ntoks ? (int)toks[*k].n : 0, *k < ntoks ? toks[*k].p : "");
         return -1;
     }
@@ -282,12 +282,12 @@ static int operand(const mtok *toks, int ntoks, int *k, const mreg *regs, int nr
     *count = r->size;
     if (*k < ntoks && toks[*k].kind == '[') {
         if (*k + 2 >= ntoks || toks[*k + 1].kind != '0' || toks[*k + 2].kind != ']') {
-            *err = qd_printf("a measurement indexes %s '%s' with something other than one integer", what, r->name);
+            *err = fbk_xasprintf("a measurement indexes %s '%s' with something other than one integer", what, r->name);
             return -1;
         }
         long idx = strtol(toks[*k + 1].p, NULL, 10);
         if (idx < 0 || idx >= r->size) {
-            *err = qd_printf("a measurement reads %s[%ld], outside its %d elements", r->name, idx, r->size);
+            *err = fbk_xasprintf("a measurement reads %s[%ld], outside its %d elements", r->name, idx, r->size);
             return -1;
         }
         *first = r->off + (int)idx;
@@ -308,7 +308,7 @@ static int mmap_stmt(mmap *m, const mtok *t, int n, int cond, char **err)
         int quantum = tok_is(&t[0], "qubit");
         long size = strtol(t[2].p, NULL, 10);
         if (size < 1 || size > 1 << 20) {
-            *err = qd_printf("the register '%.*s' has %ld elements", (int)t[4].n, t[4].p, size);
+            *err = fbk_xasprintf("the register '%.*s' has %ld elements", (int)t[4].n, t[4].p, size);
             return -1;
         }
         mreg **regs = quantum ? &m->q : &m->c;
@@ -330,23 +330,23 @@ static int mmap_stmt(mmap *m, const mtok *t, int n, int cond, char **err)
         if (tok_is(&t[i], "measure")) at = i;
     if (at < 0) return 0;
     if (cond) {
-        *err = qd_printf("the program measures inside an if");
+        *err = fbk_xasprintf("the program measures inside an if");
         return -1;
     }
     int qf, qn, cf = -1, cn = 0, j = at + 1;
     if (operand(t, n, &j, m->q, m->nq, "qubits", &qf, &qn, err) != 0) return -1;
     if (j != n) {
-        *err = qd_printf("a measurement has unexpected text after its qubits");
+        *err = fbk_xasprintf("a measurement has unexpected text after its qubits");
         return -1;
     }
     if (at == 0) return 0; /* measure q; measures into no bit */
     if (operand(t, n, &k, m->c, m->nc, "bits", &cf, &cn, err) != 0) return -1;
     if (k + 1 != at || t[k].kind != '=') {
-        *err = qd_printf("a measurement is not of the form `bits = measure qubits;`");
+        *err = fbk_xasprintf("a measurement is not of the form `bits = measure qubits;`");
         return -1;
     }
     if (cn != qn) {
-        *err = qd_printf("a measurement assigns %d qubits to %d bits", qn, cn);
+        *err = fbk_xasprintf("a measurement assigns %d qubits to %d bits", qn, cn);
         return -1;
     }
     for (int i = 0; i < qn; i++) m->src[cf + i] = qf + i;
@@ -462,14 +462,14 @@ static json_t *braket_counts(json_t *doc, const mmap *m, const char *arn, uint64
 {
     *err = NULL;
     if (m->nclbits == 0) {
-        *err = qd_printf("the program has no classical bits to count");
+        *err = fbk_xasprintf("the program has no classical bits to count");
         return NULL;
     }
     json_t *hdr = json_object_get(doc, "braketSchemaHeader");
     const char *name = json_string_value(json_object_get(hdr, "name"));
     const char *ver = json_string_value(json_object_get(hdr, "version"));
     if (!name || strcmp(name, "braket.task_result.gate_model_task_result") != 0 || !ver || strcmp(ver, "1") != 0) {
-        *err = qd_printf("its braketSchemaHeader is %s %s, not braket.task_result.gate_model_task_result "
+        *err = fbk_xasprintf("its braketSchemaHeader is %s %s, not braket.task_result.gate_model_task_result "
                          "version 1 (a gate-model task result)", name ? name : "(no name)",
                          ver ? ver : "(no version)");
         return NULL;
@@ -477,17 +477,17 @@ static json_t *braket_counts(json_t *doc, const mmap *m, const char *arn, uint64
     json_t *meta = json_object_get(doc, "taskMetadata");
     const char *id = json_string_value(json_object_get(meta, "id"));
     if (!json_is_object(meta) || !id) {
-        *err = qd_printf("it has no taskMetadata.id (required by the schema)");
+        *err = fbk_xasprintf("it has no taskMetadata.id (required by the schema)");
         return NULL;
     }
     if (strcmp(id, arn) != 0) {
-        *err = qd_printf("its taskMetadata.id is %s, not this task (%s)", id, arn);
+        *err = fbk_xasprintf("its taskMetadata.id is %s, not this task (%s)", id, arn);
         return NULL;
     }
     json_t *mq = json_object_get(doc, "measuredQubits");
     size_t ncol = json_array_size(mq);
     if (!json_is_array(mq) || ncol == 0) {
-        *err = qd_printf("it has no measuredQubits (a non-empty list of qubit indices)");
+        *err = fbk_xasprintf("it has no measuredQubits (a non-empty list of qubit indices)");
         return NULL;
     }
     fbk_buf key;
@@ -504,7 +504,7 @@ static json_t *braket_counts(json_t *doc, const mmap *m, const char *arn, uint64
         json_t *v = json_array_get(mq, k);
         json_int_t q = json_is_integer(v) ? json_integer_value(v) : -1;
         if (q < 0) {
-            *err = qd_printf("measuredQubits[%zu] is not a non-negative integer", k);
+            *err = fbk_xasprintf("measuredQubits[%zu] is not a non-negative integer", k);
             goto out;
         }
         /* a qubit beyond the program's (a device that measures more) maps to no bit */
@@ -515,7 +515,7 @@ static json_t *braket_counts(json_t *doc, const mmap *m, const char *arn, uint64
         if (m->src[b] >= 0 && col[m->src[b]] < 0) {
             int r = 0;
             while (r + 1 < m->nc && m->c[r + 1].off <= b) r++;
-            *err = qd_printf("measuredQubits lacks qubit %d, which the program measures into %s[%d]", m->src[b],
+            *err = fbk_xasprintf("measuredQubits lacks qubit %d, which the program measures into %s[%d]", m->src[b],
                              m->c[r].name, b - m->c[r].off);
             goto out;
         }
@@ -524,7 +524,7 @@ static json_t *braket_counts(json_t *doc, const mmap *m, const char *arn, uint64
     json_t *mp = json_object_get(doc, "measurementProbabilities");
     if (ms && !json_is_null(ms)) {
         if (!json_is_array(ms) || json_array_size(ms) == 0) {
-            *err = qd_printf("its measurements is not a non-empty list of shots");
+            *err = fbk_xasprintf("its measurements is not a non-empty list of shots");
             goto out;
         }
         counts = json_object();
@@ -532,21 +532,21 @@ static json_t *braket_counts(json_t *doc, const mmap *m, const char *arn, uint64
         json_t *shot;
         json_array_foreach(ms, i, shot) {
             if (json_array_size(shot) != ncol) {
-                *err = qd_printf("measurements[%zu] has %zu entries; measuredQubits has %zu", i,
+                *err = fbk_xasprintf("measurements[%zu] has %zu entries; measuredQubits has %zu", i,
                                  json_array_size(shot), ncol);
                 goto out;
             }
             for (size_t k = 0; k < ncol; k++) {
                 json_t *v = json_array_get(shot, k);
                 if (!json_is_integer(v) || (json_integer_value(v) != 0 && json_integer_value(v) != 1)) {
-                    *err = qd_printf("measurements[%zu][%zu] is not 0 or 1", i, k);
+                    *err = fbk_xasprintf("measurements[%zu][%zu] is not 0 or 1", i, k);
                     goto out;
                 }
                 row[k] = json_integer_value(v) ? '1' : '0';
             }
             for (size_t k = 0; k < ncol; k++)
                 if (qubit_of_col[k] >= 0 && row[k] != row[col[qubit_of_col[k]]]) {
-                    *err = qd_printf("measurements[%zu] reads qubit %d twice with different values", i,
+                    *err = fbk_xasprintf("measurements[%zu] reads qubit %d twice with different values", i,
                                      qubit_of_col[k]);
                     goto out;
                 }
@@ -560,7 +560,7 @@ static json_t *braket_counts(json_t *doc, const mmap *m, const char *arn, uint64
         *nshots = json_array_size(ms);
     } else if (mp && !json_is_null(mp)) {
         if (!json_is_object(mp) || json_object_size(mp) == 0) {
-            *err = qd_printf("its measurementProbabilities is not a non-empty object");
+            *err = fbk_xasprintf("its measurementProbabilities is not a non-empty object");
             goto out;
         }
         double total = 0;
@@ -569,17 +569,17 @@ static json_t *braket_counts(json_t *doc, const mmap *m, const char *arn, uint64
         json_object_foreach(mp, bs, v) {
             double p = json_is_number(v) ? json_number_value(v) : -1;
             if (strlen(bs) != ncol || strspn(bs, "01") != ncol) {
-                *err = qd_printf("measurementProbabilities key '%s' is not %zu bits (one per measured qubit)", bs,
+                *err = fbk_xasprintf("measurementProbabilities key '%s' is not %zu bits (one per measured qubit)", bs,
                                  ncol);
                 goto out;
             }
             if (!(p >= 0 && p <= 1)) {
-                *err = qd_printf("measurementProbabilities['%s'] is not a probability between 0 and 1", bs);
+                *err = fbk_xasprintf("measurementProbabilities['%s'] is not a probability between 0 and 1", bs);
                 goto out;
             }
             for (size_t k = 0; k < ncol; k++)
                 if (qubit_of_col[k] >= 0 && bs[k] != bs[col[qubit_of_col[k]]]) {
-                    *err = qd_printf("measurementProbabilities key '%s' reads qubit %d twice with different "
+                    *err = fbk_xasprintf("measurementProbabilities key '%s' reads qubit %d twice with different "
                                      "values", bs, qubit_of_col[k]);
                     goto out;
                 }
@@ -596,7 +596,7 @@ static json_t *braket_counts(json_t *doc, const mmap *m, const char *arn, uint64
             total += p;
         }
         if (fabs(total - 1) > 1e-6) {
-            *err = qd_printf("its measurementProbabilities add up to %.9g, not 1", total);
+            *err = fbk_xasprintf("its measurementProbabilities add up to %.9g, not 1", total);
             goto out;
         }
         /* largest remainders: floor(p x shots) each, the rest to the largest fractions */
@@ -615,7 +615,7 @@ static json_t *braket_counts(json_t *doc, const mmap *m, const char *arn, uint64
         *from = "measurementProbabilities";
         *nshots = shots;
     } else {
-        *err = qd_printf("it has neither measurements nor measurementProbabilities");
+        *err = fbk_xasprintf("it has neither measurements nor measurementProbabilities");
     }
 out:
     fbk_buf_free(&key);
@@ -717,8 +717,8 @@ static fb_status fetch_counts(fb_driver_ctx *c, const fbk_aws_creds *cr, qd_job 
                          " no counts are stored", arn);
         return FB_OK;
     }
-    char *key = qd_printf("%s/results.json", dir);
-    char *uri = qd_printf("s3://%s/%s", bucket, key);
+    char *key = fbk_xasprintf("%s/results.json", dir);
+    char *uri = fbk_xasprintf("s3://%s/%s", bucket, key);
     json_object_set_new(result, "results", json_string(uri));
     free(uri);
     if (job->dynamic) {
@@ -870,7 +870,7 @@ fb_status qd_braket_apply(fb_driver_ctx *c, qd_job *job, json_t *prior, json_t *
         if (bucket) json_object_set_new(state, "outputS3Bucket", json_string(bucket));
         if (dir) json_object_set_new(state, "outputS3Directory", json_string(dir));
         if (status && !strcmp(status, "COMPLETED")) {
-            char *loc = qd_printf("s3://%s/%s", bucket ? bucket : "?", dir ? dir : "?");
+            char *loc = fbk_xasprintf("s3://%s/%s", bucket ? bucket : "?", dir ? dir : "?");
             result = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "backend", "braket", "status", status, "taskArn",
                                arn, "device", d->device, "outputS3", loc, "shots", (json_int_t)job->shots);
             free(loc);
@@ -944,7 +944,7 @@ fb_status qd_braket_destroy(fb_driver_ctx *c, json_t *dep, json_t **out, fb_diag
     fb_status st = creds_for(c, region, &cr, diag);
     if (st != FB_OK) return st;
     char tok[37];
-    char *w = qd_printf("braket-cancel/%s", arn);
+    char *w = fbk_xasprintf("braket-cancel/%s", arn);
     token_of(w, tok);
     free(w);
     json_t *b = json_pack("{s:s}", "clientToken", tok);

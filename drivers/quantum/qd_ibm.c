@@ -15,7 +15,8 @@
  * The bearer token comes from the IBM Cloud IAM token endpoint in exchange
  * for an API key (POST grant_type=urn:ibm:params:oauth:grant-type:apikey),
  * or is given directly. Where the key or token comes from: the host's
- * credential service ("ibm.token", "ibm.apiKey"), the IQP_API_TOKEN
+ * credential service ("ibm.token", "ibm.apiKey": the configuration's
+ * credentials.quantum section), the IQP_API_TOKEN
  * environment variable (an API key, as IBM's guides name it),
  * settings.ibm.tokenFile, settings.ibm.apiKeyFile. Secrets are passed to
  * the host as req.secrets so it redacts them everywhere.
@@ -33,11 +34,12 @@
 #include <strings.h>
 
 #include "qd.h"
+#include "fbk_oauth2.h"
 
 #define ERR(diag, ptr, ...) fbk_diag(qd_host, diag, FB_SEV_ERROR, ptr, "quantum: " __VA_ARGS__)
 #define WARN(diag, ptr, ...) fbk_diag(qd_host, diag, FB_SEV_WARNING, ptr, "quantum: " __VA_ARGS__)
 
-#define DRY_TOKEN "<IAM access token>"
+#define DRY_TOKEN FBK_OAUTH2_DRY_TOKEN
 
 const char *qd_ibm_endpoint(fb_driver_ctx *c, const char *region)
 {
@@ -49,15 +51,15 @@ static json_t *tags_of(const qd_job *job)
 {
     json_t *t = json_array();
     json_array_append_new(t, json_string("managed-by:fedbroker"));
-    char *w = qd_printf("workload:%s", job->name);
-    char *tn = qd_printf("tenant:%s", job->tenant);
+    char *w = fbk_xasprintf("workload:%s", job->name);
+    char *tn = fbk_xasprintf("tenant:%s", job->tenant);
     json_array_append_new(t, json_string(w));
     json_array_append_new(t, json_string(tn));
     free(w);
     free(tn);
     char id[65];
     qd_job_id(job, id);
-    char *j = qd_printf("fedbroker-job:%.32s", id);
+    char *j = fbk_xasprintf("fedbroker-job:%.32s", id);
     json_array_append_new(t, json_string(j));
     free(j);
     return t;
@@ -97,70 +99,55 @@ static char *read_secret(const char *path, const char *what, fb_diag *diag)
     return s;
 }
 
-/* Exchanges an API key for a bearer token at the IAM endpoint. *token new
- * (fbk_free_secret). */
-static fb_status iam_exchange(fb_driver_ctx *c, const char *key, char **token, fb_diag *diag)
+/* The IAM API-key grant for key (borrowed, as the fields are). */
+static fbk_oauth2_grant iam_grant(fb_driver_ctx *c, const char *key, fbk_oauth2_field f[2])
 {
-    fbk_buf body;
-    fbk_buf_init(&body);
-    fbk_buf_puts(&body, "grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Aapikey&apikey=");
-    fbk_buf enc;
-    fbk_buf_init(&enc);
-    fbk_uri_encode(&enc, key, strlen(key), 0);
-    fbk_buf_append(&body, enc.data, enc.len);
-    fb_http_header h[] = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
-    /* the key as given and as it appears percent-encoded in the body */
-    const char *secrets[] = {key, enc.data};
-    fb_http_request req = {.struct_size = sizeof req, .method = "POST", .url = c->iam_endpoint, .headers = h,
-                           .n_headers = 2, .body = body.data, .body_len = body.len,
-                           .flags = FB_HTTP_IDEMPOTENT, .service = "ibm-iam", .secrets = secrets,
-                           .n_secrets = 2};
-    fb_http_response resp;
-    fb_status st = qd_host->http(diag, &req, &resp);
-    fbk_buf_wipe(&body);
-    fbk_buf_wipe(&enc);
-    if (st != FB_OK) return st;
-    if (qd_host->dry_run(diag)) {
-        qd_host->http_free(&resp);
-        *token = fbk_xstrdup(DRY_TOKEN);
-        return FB_OK;
-    }
-    json_t *j = json_loads(resp.body ? resp.body : "", 0, NULL);
-    const char *t = json_string_value(json_object_get(j, "access_token"));
-    if (resp.status == 200 && t) {
-        *token = fbk_xstrdup(t);
-    } else {
-        const char *m = json_string_value(json_object_get(j, "errorMessage"));
-        ERR(diag, NULL, "IBM Cloud IAM refused the API key: HTTP %ld %s\ncreate an API key on the IBM Quantum "
-                        "dashboard and pass it as IQP_API_TOKEN or settings.ibm.apiKeyFile", resp.status,
-            m ? m : "");
-        st = resp.status == 400 || resp.status == 401 || resp.status == 403 ? FB_AUTH
-           : resp.status == 429 || resp.status >= 500 ? FB_RETRYABLE : FB_AUTH;
-    }
-    /* the answer holds the token (and a refresh token): wipe it */
-    if (resp.body) fbk_wipe(resp.body, resp.body_len);
-    json_decref(j);
-    qd_host->http_free(&resp);
-    return st;
+    f[0] = (fbk_oauth2_field){"grant_type", "urn:ibm:params:oauth:grant-type:apikey", 0};
+    f[1] = (fbk_oauth2_field){"apikey", key, 1};
+    return (fbk_oauth2_grant){.token_url = c->iam_endpoint, .credential_id = key, .fields = f,
+                              .n_fields = 2, .service = "ibm-iam", .what = "IBM Cloud IAM",
+                              .credential = "the API key",
+                              .hint = "create an API key on the IBM Quantum dashboard and pass it as "
+                                      "IQP_API_TOKEN or settings.ibm.apiKeyFile"};
+}
+
+/* Exchanges an API key for a bearer token at the IAM endpoint, through
+ * the kit's token cache (reused for 80% of its lifetime by every verb of
+ * this ctx). fresh: drop a cached token first (the API refused it). *token
+ * new (fbk_free_secret). */
+static fb_status iam_exchange(fb_driver_ctx *c, const char *key, int fresh, char **token, fb_diag *diag)
+{
+    fbk_oauth2_field f[2];
+    fbk_oauth2_grant g = iam_grant(c, key, f);
+    if (fresh) fbk_oauth2_forget(c->tokens, &g);
+    return fbk_oauth2_token(c->tokens, qd_host, diag, &g, token);
 }
 
 /* A bearer token from the first source that has a key or token. new. */
-static fb_status bearer(fb_driver_ctx *c, char **token, fb_diag *diag)
+static fb_status bearer(fb_driver_ctx *c, int fresh, char **token, fb_diag *diag)
 {
     *token = NULL;
     char *v = NULL;
-    if (qd_host->credential(diag, "ibm.token", &v) == FB_OK && v) {
+    /* the broker's configured credentials first (credentials.quantum.*);
+     * one that is configured but cannot be read stops here, with the
+     * host's diagnostic, rather than falling back to another source */
+    fb_status cst = FB_HOST_HAS(qd_host, credential) ? qd_host->credential(diag, "ibm.token", &v)
+                                                     : FB_NOTFOUND;
+    if (cst == FB_OK && v) {
         *token = fbk_xstrdup(v);
         fbk_wipe(v, strlen(v));
         qd_host->free(v);
         return FB_OK;
     }
+    if (cst != FB_NOTFOUND && cst != FB_OK) return cst;
     char *key = NULL;
-    if (qd_host->credential(diag, "ibm.apiKey", &v) == FB_OK && v) {
+    cst = FB_HOST_HAS(qd_host, credential) ? qd_host->credential(diag, "ibm.apiKey", &v) : FB_NOTFOUND;
+    if (cst == FB_OK && v) {
         key = fbk_xstrdup(v);
         fbk_wipe(v, strlen(v));
         qd_host->free(v);
     }
+    if (cst != FB_NOTFOUND && cst != FB_OK) return cst;
     const char *env = getenv("IQP_API_TOKEN");
     if (!key && env && *env) key = fbk_xstrdup(env);
     if (!key && c->token_file[0]) {
@@ -172,12 +159,12 @@ static fb_status bearer(fb_driver_ctx *c, char **token, fb_diag *diag)
         if (!key) return FB_AUTH;
     }
     if (!key) {
-        ERR(diag, NULL, "no IBM Quantum credentials\ntried: the host's credential binding (ibm.token, ibm.apiKey), "
+        ERR(diag, NULL, "no IBM Quantum credentials\ntried: the configuration's credentials.quantum (ibm.token, ibm.apiKey), "
                         "the IQP_API_TOKEN environment variable, settings.ibm.tokenFile and settings.ibm.apiKeyFile; "
                         "set one of them (an API key from the IBM Quantum dashboard)");
         return FB_AUTH;
     }
-    fb_status st = iam_exchange(c, key, token, diag);
+    fb_status st = iam_exchange(c, key, fresh, token, diag);
     fbk_free_secret(key);
     return st;
 }
@@ -189,8 +176,8 @@ static fb_status call(fb_driver_ctx *c, const char *token, const char *region, c
                       const char *path, const char *body, uint32_t flags, fb_http_response *resp,
                       fb_diag *diag)
 {
-    char *url = qd_printf("%s%s", qd_ibm_endpoint(c, region), path);
-    char *auth = qd_printf("Bearer %s", token);
+    char *url = fbk_xasprintf("%s%s", qd_ibm_endpoint(c, region), path);
+    char *auth = fbk_xasprintf("Bearer %s", token);
     fb_http_header h[5];
     size_t n = 0;
     h[n++] = (fb_http_header){"Authorization", auth};
@@ -313,7 +300,7 @@ json_t *qd_ibm_counts(json_t *data, const char *layout, uint64_t shots, char **e
     json_t *samples[64];
     int width[64];
     if (nreg == 0 || !json_is_object(data)) {
-        *err = qd_printf("no classical registers to read (layout '%s', data %s)", layout ? layout : "",
+        *err = fbk_xasprintf("no classical registers to read (layout '%s', data %s)", layout ? layout : "",
                          json_is_object(data) ? "present" : "missing");
         free(names);
         return NULL;
@@ -324,12 +311,12 @@ json_t *qd_ibm_counts(json_t *data, const char *layout, uint64_t shots, char **e
         json_t *nb = json_object_get(f, "num_bits");
         width[r] = json_is_integer(nb) ? (int)json_integer_value(nb) : -1;
         if (!json_is_array(samples[r]) || width[r] < 1 || width[r] > 100000) {
-            *err = qd_printf("result data has no samples/num_bits for register '%s'", reg[r]);
+            *err = fbk_xasprintf("result data has no samples/num_bits for register '%s'", reg[r]);
             free(names);
             return NULL;
         }
         if (json_array_size(samples[r]) != shots) {
-            *err = qd_printf("register '%s' has %zu samples, expected %llu (one per shot)", reg[r],
+            *err = fbk_xasprintf("register '%s' has %zu samples, expected %llu (one per shot)", reg[r],
                              json_array_size(samples[r]), (unsigned long long)shots);
             free(names);
             return NULL;
@@ -345,7 +332,7 @@ json_t *qd_ibm_counts(json_t *data, const char *layout, uint64_t shots, char **e
             if (r) fbk_buf_putc(&key, ' ');
             const char *hx = json_string_value(json_array_get(samples[r], (size_t)i));
             if (hex_bits(&key, hx, width[r]) != 0) {
-                *err = qd_printf("sample %llu of register '%s' ('%s') is not a hex number of at most %d bits",
+                *err = fbk_xasprintf("sample %llu of register '%s' ('%s') is not a hex number of at most %d bits",
                                  (unsigned long long)i, reg[r], hx ? hx : "(not a string)", width[r]);
                 fbk_buf_free(&key);
                 json_decref(counts);
@@ -381,7 +368,7 @@ fb_status qd_ibm_apply(fb_driver_ctx *c, qd_job *job, json_t *prior, json_t **ou
     json_t *state = json_pack("{s:s,s:s,s:s,s:s,s:I}", "backend", "ibm", "device", d->device, "region",
                               job->region, "fedbrokerJob", id, "shots", (json_int_t)job->shots);
     char *token = NULL;
-    fb_status st = bearer(c, &token, diag);
+    fb_status st = bearer(c, 0, &token, diag);
     if (st != FB_OK) {
         json_decref(state);
         return st;
@@ -423,7 +410,7 @@ fb_status qd_ibm_apply(fb_driver_ctx *c, qd_job *job, json_t *prior, json_t **ou
     json_object_set_new(state, "id", json_string(jid));
     json_object_set_new(state, "jobId", json_string(jid));
     /* Poll until the job ends, bounded by the deadline and the timeout. */
-    char *path = qd_printf("/jobs/%s", jid);
+    char *path = fbk_xasprintf("/jobs/%s", jid);
     int64_t limit_ms = c->ibm_timeout_s * 1000;
     if (job->deadline_ms && job->deadline_ms < limit_ms) limit_ms = job->deadline_ms;
     uint64_t max_polls = (uint64_t)(limit_ms / c->ibm_poll_ms) + 1;
@@ -439,7 +426,7 @@ fb_status qd_ibm_apply(fb_driver_ctx *c, qd_job *job, json_t *prior, json_t **ou
             /* the token expired while we waited: get a new one, once */
             fbk_free_secret(token);
             refreshed = 1;
-            st = bearer(c, &token, diag);
+            st = bearer(c, 1, &token, diag);
             if (st != FB_OK) break;
             i--;
             continue;
@@ -458,7 +445,7 @@ fb_status qd_ibm_apply(fb_driver_ctx *c, qd_job *job, json_t *prior, json_t **ou
     if (st == FB_OK) {
         json_object_set_new(state, "status", json_string(status ? status : "Unknown"));
         if (is(status, "Completed")) {
-            char *rpath = qd_printf("/jobs/%s/results", jid);
+            char *rpath = fbk_xasprintf("/jobs/%s/results", jid);
             json_t *r = NULL;
             long code = 0;
             st = get_json(c, token, job->region, rpath, &r, &code, diag);
@@ -513,9 +500,9 @@ fb_status qd_ibm_observe(fb_driver_ctx *c, json_t *dep, json_t **out, fb_diag *d
     const char *jid, *region;
     if (qd_deployment_id(dep, "jobId", "IBM", &jid, &region, diag) != 0) return FB_NOTFOUND;
     char *token = NULL;
-    fb_status st = bearer(c, &token, diag);
+    fb_status st = bearer(c, 0, &token, diag);
     if (st != FB_OK) return st;
-    char *path = qd_printf("/jobs/%s", jid);
+    char *path = fbk_xasprintf("/jobs/%s", jid);
     json_t *j = NULL;
     long code = 0;
     st = get_json(c, token, region, path, &j, &code, diag);
@@ -550,9 +537,9 @@ fb_status qd_ibm_destroy(fb_driver_ctx *c, json_t *dep, json_t **out, fb_diag *d
         return FB_INVALID;
     }
     char *token = NULL;
-    fb_status st = bearer(c, &token, diag);
+    fb_status st = bearer(c, 0, &token, diag);
     if (st != FB_OK) return st;
-    char *path = qd_printf("/jobs/%s/cancel", jid);
+    char *path = fbk_xasprintf("/jobs/%s/cancel", jid);
     fb_http_response resp;
     st = call(c, token, region, "POST", path, NULL, FB_HTTP_IDEMPOTENT, &resp, diag);
     free(path);

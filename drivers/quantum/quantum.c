@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "qd.h"
+#include "fbk_oauth2.h"
 
 const fb_host *qd_host;
 
@@ -74,17 +75,6 @@ static const char *const backend_names[] = {"local", "braket", "ibm"};
  * overrides them. */
 static const int64_t default_queue_s[4] = {0, 5, 4 * 3600, 3600};
 static const char *const queue_keys[4] = {"local", "braket-simulator", "braket-qpu", "ibm"};
-
-char *qd_printf(const char *fmt, ...)
-{
-    va_list ap;
-    fbk_buf b;
-    fbk_buf_init(&b);
-    va_start(ap, fmt);
-    fbk_buf_vprintf(&b, fmt, ap);
-    va_end(ap);
-    return fbk_buf_steal(&b);
-}
 
 /* A diagnostic with the driver's name in front. */
 #define ERR(diag, ptr, ...) fbk_diag(qd_host, diag, FB_SEV_ERROR, ptr, "quantum: " __VA_ARGS__)
@@ -408,12 +398,14 @@ static fb_status qd_configure(const fb_host *h, const char *config_json, fb_driv
         free(c);
         return FB_INVALID;
     }
+    c->tokens = fbk_token_cache_new();
     *out = c;
     return FB_OK;
 }
 
 static void qd_teardown(fb_driver_ctx *c)
 {
+    if (c) fbk_token_cache_free(c->tokens);
     free(c);
 }
 
@@ -714,7 +706,7 @@ static fb_status qd_render(fb_driver_ctx *c, const char *in_json, char **out, fb
     } else {
         if (!c->service_crn[0])
             WARN(diag, NULL, "settings ibm.serviceCrn is not set; the Service-CRN header shows a placeholder");
-        char *url = qd_printf("%s/jobs", qd_ibm_endpoint(c, job.region));
+        char *url = fbk_xasprintf("%s/jobs", qd_ibm_endpoint(c, job.region));
         doc = json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s},s:o}", "api", "qiskit-runtime/v1", "kind", "Job",
                         "method", "POST", "url", url, "region", job.region, "headers", "Content-Type",
                         "application/json", "Service-CRN",
@@ -760,7 +752,7 @@ static uint64_t count_ops(const char *q3)
 /* A non-negative count of micro-units as an exact decimal string (new). */
 static char *micro_str(uint64_t micro)
 {
-    return qd_printf("%llu.%06llu", (unsigned long long)(micro / 1000000u),
+    return fbk_xasprintf("%llu.%06llu", (unsigned long long)(micro / 1000000u),
                      (unsigned long long)(micro % 1000000u));
 }
 
@@ -798,7 +790,7 @@ static fb_status qd_usage(fb_driver_ctx *c, const char *in_json, char **out, fb_
         uint64_t billed = ms < 3000 ? 3000 : ms;
         uint64_t micro_h = (billed * 1000u + 3599u) / 3600u; /* ms -> micro-hours, rounded up */
         char *q = micro_str(micro_h);
-        char *note = qd_printf("estimated %llu ms of simulation (assumption: %llu operations x 2^%d amplitudes x "
+        char *note = fbk_xasprintf("estimated %llu ms of simulation (assumption: %llu operations x 2^%d amplitudes x "
                                "1 ns + %llu shots x 1 us), billed %llu ms (3 s minimum per task), rounded up to "
                                "the micro-hour", (unsigned long long)ms, (unsigned long long)ops, job.qubits,
                                (unsigned long long)job.shots, (unsigned long long)billed);
@@ -822,7 +814,7 @@ static fb_status qd_usage(fb_driver_ctx *c, const char *in_json, char **out, fb_
         uint64_t secs = 2 + (job.shots + 3999u) / 4000u;
         char q[32];
         snprintf(q, sizeof q, "%llu", (unsigned long long)secs);
-        char *note = qd_printf("estimated quantum time (assumption: 2 s + %llu shots x 250 us, rounded up to "
+        char *note = fbk_xasprintf("estimated quantum time (assumption: 2 s + %llu shots x 250 us, rounded up to "
                                "whole seconds)", (unsigned long long)job.shots);
         json_array_append_new(lines, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "provider", "ibm", "service",
                                                "qiskit-runtime", "metric", "quantum_time", "variant", d->variant,
@@ -831,7 +823,7 @@ static fb_status qd_usage(fb_driver_ctx *c, const char *in_json, char **out, fb_
         json_array_append_new(notes, json_string("IBM bills measured quantum time; this is an estimate "
                                                  "(drivers/quantum/README.md)"));
     }
-    char *qn = qd_printf("typical queue latency of %s: %lld s (an assumption; settings.queueSeconds)", d->device,
+    char *qn = fbk_xasprintf("typical queue latency of %s: %lld s (an assumption; settings.queueSeconds)", d->device,
                          (long long)queue);
     json_array_append_new(notes, json_string(qn));
     free(qn);

@@ -12,9 +12,10 @@
  * tests/fakes/example_cloud.py implements that API, so the whole life cycle
  * (apply, observe, destroy, discover) runs in the test suite over real HTTP.
  *
- * Build it out of tree:
- *     cc -shared -fPIC -fvisibility=hidden -o example.so example.c \
- *        $(pkg-config --cflags --libs fedbroker jansson)
+ * It uses the driver kit (fbk_*: settings, diagnostics, JSON in and out),
+ * installed with fedbroker as a static library. Build it out of tree:
+ *     cc -std=c11 -shared -fPIC -fvisibility=hidden -o example.so example.c \
+ *        $(pkg-config --cflags --libs fedbroker-kit)
  *
  * The rules this file follows (the conformance kit checks them):
  *  1. Export exactly one symbol, fb_driver_entry (FB_DRIVER_EXPORT, and
@@ -25,8 +26,12 @@
  *     time, memory for returned buffers, diagnostics.
  *  4. render is pure; observe changes nothing; apply and destroy are
  *     idempotent; every failure comes with a diagnostic.
+ *  5. Verbs run concurrently on one ctx (up to 64 threads): the ctx is
+ *     read-only after configure here, so nothing needs a lock.
+ *  6. usage (with FB_CAP_ESTIMATE) says what a workload is billed for, so
+ *     `fedbroker plan` can price and place it; a driver without it is left
+ *     out of every plan.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,144 +39,116 @@
 #include <jansson.h>
 #include <fedbroker/driver.h>
 
+#include "fbk.h"          /* the driver kit: JSON out, diagnostics, buffers */
+#include "fbk_decimal.h"  /* exact decimal quantities for usage */
+#include "fbk_settings.h" /* typed settings with /drivers/NAME/KEY errors */
+#include "fbk_verb.h"     /* a verb's input, output and error count */
+
 /* The host table, kept from fb_driver_entry. Every driver needs it. */
 static const fb_host *host;
 
-/* Our per-configuration state: where example cloud lives. */
+/* Our per-configuration state: where example cloud lives. Written by
+ * configure only, so the verbs running concurrently on it just read. */
 struct fb_driver_ctx {
-    char endpoint[512];
+    char *endpoint;
 };
 
-/* Adds a diagnostic with a printf-style summary. */
-static void diagf(fb_diag *diag, fb_severity sev, const char *pointer,
-                  const char *detail, const char *fmt, ...)
+/* Where a verb's diagnostics go: each summary starts with "example: " and
+ * ck.errors counts the errors. */
+static fbk_ck checker(fb_diag *diag)
 {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    host->diag_add(diag, sev, msg, detail, pointer);
-}
-
-/* Serialises j into a buffer from host->alloc (the host frees it), with
- * sorted keys so the output is deterministic. Steals j. */
-static fb_status emit(json_t *j, char **out, fb_diag *diag)
-{
-    char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(j);
-    if (!s) {
-        diagf(diag, FB_SEV_ERROR, NULL, NULL, "example: cannot serialise output");
-        return FB_INTERNAL;
-    }
-    size_t n = strlen(s) + 1;
-    *out = host->alloc(n);
-    memcpy(*out, s, n);
-    free(s);
-    return FB_OK;
-}
-
-/* Parses the verb's input; every verb gets one JSON object. */
-static json_t *parse_input(const char *in_json, fb_diag *diag)
-{
-    json_error_t e;
-    json_t *in = json_loads(in_json ? in_json : "", 0, &e);
-    if (!in || !json_is_object(in)) {
-        diagf(diag, FB_SEV_ERROR, NULL, e.text,
-              "example: the input is not a JSON object (line %d)", e.line);
-        json_decref(in);
-        return NULL;
-    }
-    return in;
+    fbk_ck ck = {.host = host, .diag = diag, .drv = "example"};
+    return ck;
 }
 
 static fb_status ex_configure(const fb_host *h, const char *config_json,
                               fb_driver_ctx **out, fb_diag *diag)
 {
-    (void)h;
-    json_t *cfg = parse_input(config_json, diag);
-    if (!cfg) return FB_INVALID;
-    json_t *epv = json_object_get(json_object_get(cfg, "settings"), "endpoint");
-    const char *ep = json_string_value(epv);
-    /* A bad setting is an error (the broker stops with exit 2), never a
-     * silent default: the endpoint receives our requests. */
-    if (epv && (!ep || (strncmp(ep, "http://", 7) != 0 && strncmp(ep, "https://", 8) != 0) ||
-                strlen(ep) >= sizeof ((struct fb_driver_ctx *)0)->endpoint)) {
-        json_decref(cfg);
-        diagf(diag, FB_SEV_ERROR, "/drivers/example/endpoint",
-              "e.g. \"http://127.0.0.1:8799\"",
-              "example: settings.endpoint must be an http:// or https:// URL");
-        return FB_INVALID;
+    /* A bad setting is an error at /drivers/example/KEY (the broker stops
+     * with exit 2), never a silent default: the endpoint receives our
+     * requests. The reader reports every problem at once. */
+    fbk_settings s;
+    fb_status st = fbk_settings_open(&s, h, diag, "example", config_json);
+    if (st != FB_OK) return st;
+    static const char *const keys[] = {"endpoint", NULL};
+    fbk_settings_known(&s, NULL, keys);
+    char *endpoint = NULL;
+    fbk_set_url(&s, "endpoint", "http://127.0.0.1:8799", &endpoint);
+    st = fbk_settings_close(&s);
+    if (st != FB_OK) {
+        free(endpoint);
+        return st;
     }
-    struct fb_driver_ctx *ctx = calloc(1, sizeof *ctx);
-    if (!ctx) {
-        json_decref(cfg);
-        diagf(diag, FB_SEV_ERROR, NULL, NULL, "example: out of memory");
-        return FB_INTERNAL;
-    }
-    snprintf(ctx->endpoint, sizeof ctx->endpoint, "%s",
-             ep ? ep : "http://127.0.0.1:8799");
-    json_decref(cfg);
+    struct fb_driver_ctx *ctx = fbk_xcalloc(1, sizeof *ctx);
+    ctx->endpoint = endpoint;
     *out = ctx;
     return FB_OK;
 }
 
-/* What example cloud can run: Functions and Containers in one region. */
+/* What example cloud can run: Functions and Containers in one region,
+ * "on-prem". Example cloud runs on your own machines, so its offers are
+ * priced as the catalog's local Kubernetes nodes (catalog provider "local",
+ * whose region is "on-prem"): without catalog rows to price them, plan
+ * could not place anything here. */
 static fb_status ex_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
 {
     (void)ctx;
-    return emit(json_pack("{s:[{s:s,s:s,s:s},{s:s,s:s,s:s}]}", "offers",
-                          "kind", "Function", "service", "app", "region", "local",
-                          "kind", "Container", "service", "app", "region", "local"),
-                out, diag);
+    fbk_ck ck = checker(diag);
+    json_t *offers = json_array();
+    static const char *const kinds[] = {"Function", "Container"};
+    for (size_t i = 0; i < 2; i++)
+        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}", "kind", kinds[i],
+                                                "service", "app", "region", "on-prem", "catalog",
+                                                "provider", "local", "region", "on-prem"));
+    return fbk_emit(&ck, json_pack("{s:o}", "offers", offers), out);
 }
 
 /* Checks what example cloud would refuse, before anything is sent. All
  * problems are reported, each with a JSON pointer into the workload. */
-static fb_status check(json_t *in, fb_diag *diag)
+static fb_status check(json_t *in, fbk_ck *ck)
 {
     json_t *w = json_object_get(in, "workload");
     json_t *p = json_object_get(in, "placement");
-    int errors = 0;
     if (!json_is_object(w)) {
-        diagf(diag, FB_SEV_ERROR, NULL, "pass {\"workload\": {...}, \"placement\": {...}}",
-              "example: input has no \"workload\" object");
+        fbk_err(ck, NULL, "pass {\"workload\": {...}, \"placement\": {...}}",
+                "input has no \"workload\" object");
         return FB_INVALID;
     }
     const char *kind = json_string_value(json_object_get(w, "kind"));
     if (!kind || (strcmp(kind, "Function") != 0 && strcmp(kind, "Container") != 0)) {
-        diagf(diag, FB_SEV_ERROR, "/kind", "example cloud runs Function and Container",
-              "example: cannot run kind %s", kind ? kind : "(missing)");
-        errors++;
+        fbk_err(ck, "/kind", "example cloud runs Function and Container",
+                "cannot run kind %s", kind ? kind : "(missing)");
     }
     if (!json_string_value(json_object_get(json_object_get(w, "metadata"), "name"))) {
-        diagf(diag, FB_SEV_ERROR, "/metadata/name", NULL, "example: workload has no name");
-        errors++;
+        fbk_err(ck, "/metadata/name", NULL, "workload has no name");
     }
     json_int_t mem = json_integer_value(
         json_object_get(json_object_get(json_object_get(w, "spec"), "resources"), "memoryMiB"));
     if (mem > 4096) {
-        diagf(diag, FB_SEV_ERROR, "/spec/resources/memory",
-              "lower spec.resources.memory to 4Gi or less, or place it elsewhere",
-              "example: example cloud apps have at most 4096 MiB; the spec asks for %lld MiB",
-              (long long)mem);
-        errors++;
+        fbk_err(ck, "/spec/resources/memory",
+                "lower spec.resources.memory to 4Gi or less, or place it elsewhere",
+                "example cloud apps have at most 4096 MiB; the spec asks for %lld MiB",
+                (long long)mem);
     }
+    /* the placement must be one of our offers: service app in on-prem */
+    const char *service = json_string_value(json_object_get(p, "service"));
     const char *region = json_string_value(json_object_get(p, "region"));
-    if (region && strcmp(region, "local") != 0) {
-        diagf(diag, FB_SEV_ERROR, NULL, "the only region is \"local\"",
-              "example: unknown region %s", region);
-        errors++;
-    }
-    return errors ? FB_INVALID : FB_OK;
+    if (!service || strcmp(service, "app") != 0)
+        fbk_err(ck, NULL, "example cloud has one service, \"app\"", "unknown service %s",
+                service ? service : "(missing)");
+    if (!region || strcmp(region, "on-prem") != 0)
+        fbk_err(ck, NULL, "the only region is \"on-prem\"", "unknown region %s",
+                region ? region : "(missing)");
+    return ck->errors ? FB_INVALID : FB_OK;
 }
 
 static fb_status ex_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *diag)
 {
     (void)ctx;
-    json_t *in = parse_input(in_json, diag);
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
     if (!in) return FB_INVALID;
-    fb_status st = check(in, diag);
+    fb_status st = check(in, &ck);
     json_decref(in);
     return st;
 }
@@ -202,17 +179,73 @@ static json_t *app_document(json_t *w)
 static fb_status ex_render(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
 {
     (void)ctx;
-    json_t *in = parse_input(in_json, diag);
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
     if (!in) return FB_INVALID;
-    fb_status st = check(in, diag);
+    fb_status st = check(in, &ck);
     if (st != FB_OK) {
         json_decref(in);
         return st;
     }
     json_t *doc = app_document(json_object_get(in, "workload"));
     json_decref(in);
-    return emit(json_pack("{s:[{s:s,s:s,s:o}]}", "documents", "api", "example/v1",
-                          "kind", "App", "body", doc), out, diag);
+    return fbk_emit(&ck, json_pack("{s:[{s:s,s:s,s:o}]}", "documents", "api", "example/v1",
+                                   "kind", "App", "body", doc), out);
+}
+
+/* One billing line naming a catalog row (catalog/prices.csv: provider
+ * local, service "kubernetes-node (assumption)", sku_metric, variant,
+ * unit). quantity is stolen. */
+static json_t *usage_line(const char *metric, const char *unit, char *quantity, const char *note)
+{
+    json_t *l = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "service", "kubernetes-node (assumption)",
+                          "metric", metric, "variant", "opencost default.json", "unit", unit,
+                          "quantity", quantity, "note", note);
+    free(quantity);
+    return l;
+}
+
+/* What an app is billed for in a month: the vCPU and memory it reserves,
+ * all hoursPerMonth long (an app is always running). Quantities are exact
+ * decimals from integers: hoursPerMonth is read to the milli-hour, then
+ * vCPU-hours = cpuMillis x milli-hours / 10^6 and GB-hours = memoryMiB x
+ * milli-hours / (1024 x 1000). Pure: no I/O, no clock. */
+static fb_status ex_usage(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+{
+    (void)ctx;
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
+    if (!in) return FB_INVALID;
+    fb_status st = check(in, &ck);
+    json_t *hv = json_object_get(in, "hoursPerMonth");
+    double hours = json_is_number(hv) ? json_number_value(hv) : 730.0;
+    if (st == FB_OK && !(hours > 0 && hours <= 744)) {
+        fbk_err(&ck, NULL, "the broker sends 730 (8,760 / 12) or a calendar month's hours",
+                "hoursPerMonth must be a number of hours from 0 to 744");
+        st = FB_INVALID;
+    }
+    if (st != FB_OK) {
+        json_decref(in);
+        return st;
+    }
+    json_t *res = json_object_get(json_object_get(json_object_get(in, "workload"), "spec"), "resources");
+    json_int_t cpu = json_integer_value(json_object_get(res, "cpuMillis"));
+    json_int_t mem = json_integer_value(json_object_get(res, "memoryMiB"));
+    json_decref(in);
+    fbk_u128 mh = (fbk_u128)(hours * 1000.0 + 0.5); /* milli-hours */
+    json_t *lines = json_array();
+    json_array_append_new(lines, usage_line("cpu", "vCPU-hour",
+        fbk_decimal((fbk_u128)(cpu > 0 ? cpu : 0) * mh, 1000000, 6, FBK_ROUND_UP, NULL),
+        "cpuMillis / 1000 x hoursPerMonth"));
+    json_array_append_new(lines, usage_line("memory", "GB-hour",
+        fbk_decimal((fbk_u128)(mem > 0 ? mem : 0) * mh, 1024 * 1000, 6, FBK_ROUND_UP, NULL),
+        "memoryMiB / 1024 x hoursPerMonth"));
+    char vcpu[32];
+    fbk_cores(cpu > 0 ? cpu : 0, vcpu, sizeof vcpu);
+    return fbk_emit(&ck, json_pack("{s:o,s:[s],s:i,s:s}", "lines", lines, "notes",
+                                   "example cloud apps are always on: reserved vCPU and memory, "
+                                   "priced as local Kubernetes nodes", "coldStartMs", 0,
+                                   "vcpu", vcpu), out);
 }
 
 /* One HTTP call through the host (retries, limits, logging, dry-run are the
@@ -221,8 +254,7 @@ static fb_status ex_render(fb_driver_ctx *ctx, const char *in_json, char **out, 
 static fb_status call(fb_driver_ctx *ctx, fb_diag *diag, const char *method,
                       const char *path, json_t *body, long *code, json_t **resp_body)
 {
-    char url[1024];
-    snprintf(url, sizeof url, "%s%s", ctx->endpoint, path);
+    char *url = fbk_xasprintf("%s%s", ctx->endpoint, path);
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     fb_http_header hdr[] = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
     fb_http_request req = {
@@ -239,6 +271,7 @@ static fb_status call(fb_driver_ctx *ctx, fb_diag *diag, const char *method,
     fb_http_response resp;
     fb_status st = host->http(diag, &req, &resp);
     free(text);
+    free(url);
     if (st != FB_OK) return st; /* the host already added a diagnostic */
     *code = resp.status;
     if (resp_body) *resp_body = resp.body_len ? json_loads(resp.body, 0, NULL) : NULL;
@@ -247,9 +280,9 @@ static fb_status call(fb_driver_ctx *ctx, fb_diag *diag, const char *method,
 }
 
 /* Maps an unexpected HTTP status to a status and a diagnostic. */
-static fb_status http_failure(fb_diag *diag, const char *what, long code)
+static fb_status http_failure(fbk_ck *ck, const char *what, long code)
 {
-    diagf(diag, FB_SEV_ERROR, NULL, NULL, "example: %s failed with HTTP %ld", what, code);
+    fbk_err(ck, NULL, NULL, "%s failed with HTTP %ld", what, code);
     if (code == 401 || code == 403) return FB_AUTH;
     if (code == 409) return FB_CONFLICT;
     if (code == 429 || code >= 500) return FB_RETRYABLE;
@@ -258,9 +291,10 @@ static fb_status http_failure(fb_diag *diag, const char *what, long code)
 
 static fb_status ex_apply(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
 {
-    json_t *in = parse_input(in_json, diag);
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
     if (!in) return FB_INVALID;
-    fb_status st = check(in, diag);
+    fb_status st = check(in, &ck);
     if (st != FB_OK) {
         json_decref(in);
         return st;
@@ -273,12 +307,12 @@ static fb_status ex_apply(fb_driver_ctx *ctx, const char *in_json, char **out, f
     if (st == FB_OK && host->dry_run(diag)) {
         /* Dry run: the host recorded the request; nothing was sent. */
     } else if (st == FB_OK && code != 200 && code != 201) {
-        st = http_failure(diag, "PUT app", code);
+        st = http_failure(&ck, "PUT app", code);
     } else if (st == FB_OK) {
         /* Record the cloud-side id right away: if the broker dies after
          * this line, the app is still known and can be deleted. */
         json_t *rec = json_pack("{s:s,s:O,s:s}", "type", "app", "id",
-                                json_object_get(doc, "name"), "region", "local");
+                                json_object_get(doc, "name"), "region", "on-prem");
         char *rtext = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
         st = host->record(diag, rtext);
         free(rtext);
@@ -288,27 +322,32 @@ static fb_status ex_apply(fb_driver_ctx *ctx, const char *in_json, char **out, f
     if (st == FB_OK)
         result = json_pack("{s:{s:O},s:[{s:s,s:O,s:s}]}", "state", "id",
                            json_object_get(doc, "name"), "resources", "type", "app", "id",
-                           json_object_get(doc, "name"), "region", "local");
+                           json_object_get(doc, "name"), "region", "on-prem");
     json_decref(doc);
     json_decref(in);
-    return st == FB_OK ? emit(result, out, diag) : st;
+    if (st != FB_OK) {
+        json_decref(result);
+        return st;
+    }
+    return fbk_emit(&ck, result, out);
 }
 
 /* The app name of a deployment: state.id from apply. */
-static const char *deployment_id(json_t *in, fb_diag *diag)
+static const char *deployment_id(json_t *in, fbk_ck *ck)
 {
     const char *id = json_string_value(
         json_object_get(json_object_get(json_object_get(in, "deployment"), "state"), "id"));
-    if (!id) diagf(diag, FB_SEV_ERROR, NULL, "pass {\"deployment\": {\"state\": {\"id\": ...}}}",
-                   "example: deployment has no state.id");
+    if (!id) fbk_err(ck, NULL, "pass {\"deployment\": {\"state\": {\"id\": ...}}}",
+                     "deployment has no state.id");
     return id;
 }
 
 static fb_status ex_observe(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
 {
-    json_t *in = parse_input(in_json, diag);
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
     if (!in) return FB_INVALID;
-    const char *id = deployment_id(in, diag);
+    const char *id = deployment_id(in, &ck);
     if (!id) {
         json_decref(in);
         return FB_INVALID;
@@ -339,18 +378,23 @@ static fb_status ex_observe(fb_driver_ctx *ctx, const char *in_json, char **out,
         }
         result = json_pack("{s:s,s:o,s:O*}", "status", "ready", "drift", drift, "live", live);
     } else if (st == FB_OK) {
-        st = http_failure(diag, "GET app", code);
+        st = http_failure(&ck, "GET app", code);
     }
     json_decref(live);
     json_decref(in);
-    return st == FB_OK ? emit(result, out, diag) : st;
+    if (st != FB_OK) {
+        json_decref(result);
+        return st;
+    }
+    return fbk_emit(&ck, result, out);
 }
 
 static fb_status ex_destroy(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
 {
-    json_t *in = parse_input(in_json, diag);
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
     if (!in) return FB_INVALID;
-    const char *id = deployment_id(in, diag);
+    const char *id = deployment_id(in, &ck);
     if (!id) {
         json_decref(in);
         return FB_INVALID;
@@ -364,21 +408,26 @@ static fb_status ex_destroy(fb_driver_ctx *ctx, const char *in_json, char **out,
     if (st == FB_OK && (code == 200 || code == 204 || code == 404 || host->dry_run(diag)))
         result = json_pack("{s:[s]}", "deleted", id);
     else if (st == FB_OK)
-        st = http_failure(diag, "DELETE app", code);
+        st = http_failure(&ck, "DELETE app", code);
     json_decref(in);
-    return st == FB_OK ? emit(result, out, diag) : st;
+    if (st != FB_OK) {
+        json_decref(result);
+        return st;
+    }
+    return fbk_emit(&ck, result, out);
 }
 
 static fb_status ex_discover(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
 {
     (void)in_json;
+    fbk_ck ck = checker(diag);
     long code = 0;
     json_t *list = NULL;
     fb_status st = call(ctx, diag, "GET", "/v1/apps", NULL, &code, &list);
     if (st != FB_OK) return st;
     if (code != 200) {
         json_decref(list);
-        return http_failure(diag, "list apps", code);
+        return http_failure(&ck, "list apps", code);
     }
     json_t *resources = json_array();
     size_t i;
@@ -388,17 +437,18 @@ static fb_status ex_discover(fb_driver_ctx *ctx, const char *in_json, char **out
         const char *by = json_string_value(json_object_get(labels, "managed-by"));
         json_array_append_new(resources,
             json_pack("{s:s,s:O,s:s,s:b,s:O*,s:O*}", "type", "app", "id",
-                      json_object_get(app, "name"), "region", "local", "managed",
+                      json_object_get(app, "name"), "region", "on-prem", "managed",
                       by && strcmp(by, "fedbroker") == 0, "workload",
                       json_object_get(labels, "workload"), "tenant",
                       json_object_get(labels, "tenant")));
     }
     json_decref(list);
-    return emit(json_pack("{s:o}", "resources", resources), out, diag);
+    return fbk_emit(&ck, json_pack("{s:o}", "resources", resources), out);
 }
 
 static void ex_teardown(fb_driver_ctx *ctx)
 {
+    if (ctx) free(ctx->endpoint);
     free(ctx);
 }
 
@@ -411,7 +461,7 @@ static const fb_driver example_driver = {
     .name = "example",
     .version = "1.0.0",
     .caps = FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_RENDER | FB_CAP_DEPLOY |
-            FB_CAP_DISCOVER,
+            FB_CAP_DISCOVER | FB_CAP_ESTIMATE,
     .summary = "tutorial driver for example cloud (docs/driver-authors.md)",
     .configure = ex_configure,
     .offers = ex_offers,
@@ -422,6 +472,9 @@ static const fb_driver example_driver = {
     .destroy = ex_destroy,
     .discover = ex_discover,
     .teardown = ex_teardown,
+    /* since ABI 1.1: without it (and FB_CAP_ESTIMATE) plan cannot price
+     * the driver's offers and leaves them out */
+    .usage = ex_usage,
 };
 
 /* The one exported symbol. Refuse a host older than the ABI we need. */

@@ -10,7 +10,8 @@
  *
  *   drvcall < batch.json
  *   batch: {"driver": "PATH.so", "settings": {...},
- *           "calls": [{"verb": "offers|validate|render|usage",
+ *           "calls": [{"verb": "offers|validate|render|usage|apply|observe|
+ *                               destroy|discover",
  *                      "input": {...} | "raw text"}]}
  *   output: {"configure": {"status", "diagnostics"},
  *            "results": [{"status", "output", "diagnostics"}]}
@@ -57,6 +58,14 @@ static json_t *run_call(const fb_driver *drv, fb_driver_ctx *ctx, json_t *call)
         st = drv->render(ctx, in, &out, d);
     } else if (!strcmp(verb, "usage") && FB_DRIVER_HAS(drv, usage)) {
         st = drv->usage(ctx, in, &out, d);
+    } else if (!strcmp(verb, "apply") && drv->apply) {
+        st = drv->apply(ctx, in, &out, d);
+    } else if (!strcmp(verb, "observe") && drv->observe) {
+        st = drv->observe(ctx, in, &out, d);
+    } else if (!strcmp(verb, "destroy") && drv->destroy) {
+        st = drv->destroy(ctx, in, &out, d);
+    } else if (!strcmp(verb, "discover") && drv->discover) {
+        st = drv->discover(ctx, in, &out, d);
     } else {
         fb_diag_add(d, FB_SEV_ERROR, NULL, 0, 0, NULL, "drvcall: the driver has no such verb", verb);
     }

@@ -125,7 +125,7 @@ END_TEST
 START_TEST(wrong_major_refused)
 {
     install(tmpdir, "wrong_major", "wrong_major.so", 0755);
-    expect_refused("wrong_major.so", "wrong ABI major version: the driver was built for driver ABI 2.0");
+    expect_refused("wrong_major.so", "wrong ABI major version: the driver was built for driver ABI 2.");
 }
 END_TEST
 

@@ -1,6 +1,8 @@
-/* k8s_render.c - Kubernetes and Knative documents for a workload (see
- * k8s_render.h). Compiled into drivers/k8s and drivers/gcp (GKE Autopilot). */
-#include "k8s_render.h"
+/* k8s.c - Kubernetes and Knative documents for a workload (see fbk_k8s.h).
+ * Used by drivers/k8s and drivers/gcp (GKE Autopilot). */
+#include "config.h"
+#include "fbk_k8s.h"
+#include "fbk_decimal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,7 @@ typedef struct kport {
 
 /* The ports a workload listens on; their names are "<proto>-<port>"
  * (DNS-1123 labels of at most 15 characters, as Service ports need). */
-static size_t effective_ports(const k8s_wl *wl, kport *out)
+static size_t effective_ports(const fbk_wl *wl, kport *out)
 {
     size_t n = 0;
     if (strcmp(wl->kind, "Container") == 0) {
@@ -29,7 +31,7 @@ static size_t effective_ports(const k8s_wl *wl, kport *out)
         json_array_foreach(wl->ports, i, p) {
             if (n == MAX_PORTS) break;
             kport *k = &out[n++];
-            k->port = k8s_int(p, "port", 0);
+            k->port = fbk_int(p, "port", 0);
             k->proto = json_string_value(json_object_get(p, "protocol"));
             if (!k->proto) k->proto = "http";
             k->pub = json_is_true(json_object_get(p, "public"));
@@ -37,7 +39,7 @@ static size_t effective_ports(const k8s_wl *wl, kport *out)
         }
     } else if (wl->http_trigger) {
         kport *k = &out[n++];
-        k->port = K8S_FUNCTION_PORT;
+        k->port = FBK_K8S_FUNCTION_PORT;
         k->proto = "http";
         k->pub = wl->public_http;
         k->idx = -1;
@@ -109,26 +111,26 @@ static int parse_k8s_ref(const char *rest, char *ns, char *name, char *key, size
     return 0;
 }
 
-void k8s_check(const k8s_wl *wl, const k8s_opts *o, int knative, k8s_ck *ck)
+void fbk_k8s_check(const fbk_wl *wl, const fbk_k8s_opts *o, int knative, fbk_ck *ck)
 {
     const char *plat = o->platform;
-    if (!k8s_dns1035(wl->name, 63))
-        k8s_err(ck, "/metadata/name", "use lowercase letters, digits and '-', starting with a letter",
+    if (!fbk_dns1035(wl->name, 63))
+        fbk_err(ck, "/metadata/name", "use lowercase letters, digits and '-', starting with a letter",
                 "%s object names are DNS-1035 labels of at most 63 characters; '%s' is not one",
                 plat, wl->name);
     if (!wl->image || !*wl->image)
-        k8s_err(ck, "/spec/image",
+        fbk_err(ck, "/spec/image",
                 "build a container image for the function and set spec.image, or place it on a FaaS offer",
                 "%s runs container images; this %s has no spec.image", plat, wl->kind);
     if (wl->cpu_m <= 0)
-        k8s_err(ck, "/spec/resources/cpu", "request at least 1m of CPU", "cpu must be positive");
+        fbk_err(ck, "/spec/resources/cpu", "request at least 1m of CPU", "cpu must be positive");
     if (wl->mem_mib <= 0)
-        k8s_err(ck, "/spec/resources/memory", "request at least 1Mi of memory", "memory must be positive");
+        fbk_err(ck, "/spec/resources/memory", "request at least 1Mi of memory", "memory must be positive");
     if (wl->has_gpu)
-        k8s_err(ck, "/spec/resources/gpu", "remove resources.gpu or place the workload on a GPU offer",
+        fbk_err(ck, "/spec/resources/gpu", "remove resources.gpu or place the workload on a GPU offer",
                 "this driver does not place GPU workloads on %s", plat);
     if (strcmp(wl->arch, "arm64") == 0)
-        k8s_note(ck, "/spec/resources/arch", NULL,
+        fbk_note(ck, "/spec/resources/arch", NULL,
                  "arm64: pods get nodeSelector kubernetes.io/arch=arm64; the cluster needs arm64 nodes");
 
     kport ports[MAX_PORTS];
@@ -140,34 +142,34 @@ void k8s_check(const k8s_wl *wl, const k8s_opts *o, int knative, k8s_ck *ck)
         else
             snprintf(ptr, sizeof ptr, "/spec/triggers");
         if (ports[i].port < 1 || ports[i].port > 65535)
-            k8s_err(ck, ptr, "use a port from 1 to 65535", "port %lld is out of range", ports[i].port);
+            fbk_err(ck, ptr, "use a port from 1 to 65535", "port %lld is out of range", ports[i].port);
         for (size_t j = 0; j < i; j++)
             if (ports[j].port == ports[i].port)
-                k8s_err(ck, ptr, "list each port once", "port %lld is listed twice", ports[i].port);
+                fbk_err(ck, ptr, "list each port once", "port %lld is listed twice", ports[i].port);
         if (strcmp(ports[i].proto, "http") && strcmp(ports[i].proto, "grpc") && strcmp(ports[i].proto, "tcp"))
-            k8s_err(ck, ptr, "use protocol http, grpc or tcp", "unknown protocol %s", ports[i].proto);
+            fbk_err(ck, ptr, "use protocol http, grpc or tcp", "unknown protocol %s", ports[i].proto);
     }
-    if (wl->health && np == 0 && k8s_int(wl->health, "port", 0) <= 0)
-        k8s_err(ck, "/spec/healthCheck/port", "set healthCheck.port to the port the check should reach",
+    if (wl->health && np == 0 && fbk_int(wl->health, "port", 0) <= 0)
+        fbk_err(ck, "/spec/healthCheck/port", "set healthCheck.port to the port the check should reach",
                 "the health check has no port to probe: the workload exposes none");
     if (knative) {
         if (np > 1)
-            k8s_err(ck, "/spec/ports",
+            fbk_err(ck, "/spec/ports",
                     "keep one port, or place the workload on the kubernetes offer (a Deployment and Service)",
                     "a Knative Service exposes at most one container port; this workload has %zu", np);
         for (size_t i = 0; i < np; i++) {
             if (strcmp(ports[i].proto, "tcp") == 0) {
                 snprintf(ptr, sizeof ptr, "/spec/ports/%lld/protocol", ports[i].idx);
-                k8s_err(ck, ptr, "use http or grpc, or place the workload on the kubernetes offer",
+                fbk_err(ck, ptr, "use http or grpc, or place the workload on the kubernetes offer",
                         "Knative serves HTTP and gRPC only; port %lld is tcp", ports[i].port);
             }
         }
         if (wl->target_conc < 0 || wl->target_conc > 1000)
-            k8s_err(ck, "/spec/scaling/targetConcurrency", "use 0 (unlimited) to 1000",
+            fbk_err(ck, "/spec/scaling/targetConcurrency", "use 0 (unlimited) to 1000",
                     "Knative's containerConcurrency is 0..1000; the spec asks for %lld", wl->target_conc);
-        long long ts = k8s_ceil_seconds(wl->timeout_ms, 1);
+        long long ts = fbk_ceil_seconds(wl->timeout_ms, 1);
         if (ts > o->knative_max_timeout_s)
-            k8s_err(ck, "/spec/timeout",
+            fbk_err(ck, "/spec/timeout",
                     "lower spec.timeout, or raise max-revision-timeout-seconds in Knative's config-defaults "
                     "and set the k8s driver setting knativeMaxTimeoutSeconds to match",
                     "Knative refuses timeoutSeconds %lld: the cluster's ceiling is %lld s", ts,
@@ -180,15 +182,15 @@ void k8s_check(const k8s_wl *wl, const k8s_opts *o, int knative, k8s_ck *ck)
         char scheme[16], ns[256], name[256], key[256];
         const char *rest = NULL, *why = NULL;
         snprintf(ptr, sizeof ptr, "/spec/secrets/%zu/ref", i);
-        if (!ref || k8s_ref_scheme(ref, scheme, sizeof scheme, &rest) != 0 || strcmp(scheme, "k8s") != 0) {
-            k8s_err(ck, ptr,
+        if (!ref || fbk_ref_scheme(ref, scheme, sizeof scheme, &rest) != 0 || strcmp(scheme, "k8s") != 0) {
+            fbk_err(ck, ptr,
                     "store the value in a Kubernetes Secret and use k8s://SECRET#KEY, or deny this provider",
                     "%s reads secrets from Kubernetes Secrets only; '%s' is not a k8s:// reference",
                     plat, ref ? ref : "(missing)");
         } else if (parse_k8s_ref(rest, ns, name, key, sizeof name, &why) != 0) {
-            k8s_err(ck, ptr, why, "bad Kubernetes secret reference '%s'", ref);
+            fbk_err(ck, ptr, why, "bad Kubernetes secret reference '%s'", ref);
         } else if (ns[0] && strcmp(ns, o->namespace) != 0) {
-            k8s_err(ck, ptr, "copy the Secret into the workload's namespace or change the driver's namespace",
+            fbk_err(ck, ptr, "copy the Secret into the workload's namespace or change the driver's namespace",
                     "a pod reads Secrets of its own namespace '%s' only; the reference names '%s'",
                     o->namespace, ns);
         }
@@ -196,46 +198,34 @@ void k8s_check(const k8s_wl *wl, const k8s_opts *o, int knative, k8s_ck *ck)
     json_array_foreach(wl->triggers, i, s) {
         snprintf(ptr, sizeof ptr, "/spec/triggers/%zu", i);
         if (json_object_get(s, "schedule"))
-            k8s_err(ck, ptr, "use an http trigger and an external scheduler, or place it on a FaaS offer",
+            fbk_err(ck, ptr, "use an http trigger and an external scheduler, or place it on a FaaS offer",
                     "schedule triggers are not rendered for %s (no CronJob support yet)", plat);
         if (json_object_get(s, "queue"))
-            k8s_warn(ck, ptr, "the container itself must consume the queue (e.g. with its own client)",
+            fbk_warn(ck, ptr, "the container itself must consume the queue (e.g. with its own client)",
                      "%s has no managed queue trigger: queue '%s' is not wired to the workload", plat,
                      json_string_value(json_object_get(json_object_get(s, "queue"), "name")));
     }
 }
 
-json_t *k8s_labels(const k8s_wl *wl)
+json_t *fbk_k8s_labels(const fbk_wl *wl)
 {
-    json_t *l = json_object();
-    const char *k;
-    json_t *v;
-    json_object_foreach(wl->labels, k, v) {
-        if (json_is_string(v)) json_object_set(l, k, v);
-    }
-    json_object_set_new(l, "app.kubernetes.io/name", json_string(wl->name));
-    json_object_set_new(l, "app.kubernetes.io/managed-by", json_string("fedbroker"));
-    json_object_set_new(l, "fedbroker.dev/tenant", json_string(wl->tenant));
-    if (wl->hash[0]) {
-        char h[17];
-        snprintf(h, sizeof h, "%s", wl->hash);
-        json_object_set_new(l, "fedbroker.dev/spec-hash", json_string(h));
-    }
-    return l;
+    static const fbk_label_keys keys = {"app.kubernetes.io/name", "app.kubernetes.io/managed-by",
+                                        "fedbroker.dev/tenant", "fedbroker.dev/spec-hash"};
+    return fbk_labels(wl, &keys);
 }
 
 /* The selector: stable across spec changes (a Deployment's selector is
  * immutable). */
-static json_t *selector(const k8s_wl *wl)
+static json_t *selector(const fbk_wl *wl)
 {
     return json_pack("{s:s,s:s}", "app.kubernetes.io/name", wl->name, "fedbroker.dev/tenant",
                      wl->tenant);
 }
 
 /* Object metadata: name, namespace, labels, the full spec hash. */
-static json_t *metadata(const k8s_wl *wl, const char *name, const char *ns)
+static json_t *metadata(const fbk_wl *wl, const char *name, const char *ns)
 {
-    json_t *md = json_pack("{s:s,s:s,s:o}", "name", name, "namespace", ns, "labels", k8s_labels(wl));
+    json_t *md = json_pack("{s:s,s:s,s:o}", "name", name, "namespace", ns, "labels", fbk_k8s_labels(wl));
     if (wl->hash[0])
         json_object_set_new(md, "annotations", json_pack("{s:s}", "fedbroker.dev/spec-hash", wl->hash));
     return md;
@@ -243,17 +233,11 @@ static json_t *metadata(const k8s_wl *wl, const char *name, const char *ns)
 
 /* env: spec.env sorted by name, then secrets as secretKeyRef; extra
  * (may be NULL) is a PORT variable for Function images. */
-static json_t *env_list(const k8s_wl *wl, const char *port_env)
+static json_t *env_list(const fbk_wl *wl, const char *port_env)
 {
     json_t *env = json_array();
     if (port_env) json_array_append_new(env, json_pack("{s:s,s:s}", "name", "PORT", "value", port_env));
-    size_t n;
-    const char **keys = k8s_sorted_keys(wl->env, &n);
-    for (size_t i = 0; i < n; i++) {
-        const char *val = json_string_value(json_object_get(wl->env, keys[i]));
-        json_array_append_new(env, json_pack("{s:s,s:s}", "name", keys[i], "value", val ? val : ""));
-    }
-    free(keys);
+    fbk_env_append(env, wl);
     size_t i;
     json_t *s;
     json_array_foreach(wl->secrets, i, s) {
@@ -261,9 +245,9 @@ static json_t *env_list(const k8s_wl *wl, const char *port_env)
         const char *ref = json_string_value(json_object_get(s, "ref"));
         char scheme[16], ns[256], name[256], key[256];
         const char *rest = NULL, *why = NULL;
-        if (!envn || !ref || k8s_ref_scheme(ref, scheme, sizeof scheme, &rest) != 0 ||
+        if (!envn || !ref || fbk_ref_scheme(ref, scheme, sizeof scheme, &rest) != 0 ||
             strcmp(scheme, "k8s") != 0 || parse_k8s_ref(rest, ns, name, key, sizeof name, &why) != 0)
-            continue; /* k8s_check refused it */
+            continue; /* fbk_k8s_check refused it */
         json_array_append_new(env, json_pack("{s:s,s:{s:{s:s,s:s}}}", "name", envn, "valueFrom",
                                              "secretKeyRef", "name", name, "key", key));
     }
@@ -274,11 +258,11 @@ static json_t *env_list(const k8s_wl *wl, const char *port_env)
  * httpGet when a path is given and the port speaks HTTP, else a TCP check
  * (the spec fills path "/" by default, which means nothing on a tcp port). with_port 0 leaves the port
  * to the platform (Knative). */
-static json_t *probe(const k8s_wl *wl, const kport *ports, size_t np, int with_port)
+static json_t *probe(const fbk_wl *wl, const kport *ports, size_t np, int with_port)
 {
     json_t *h = wl->health;
     const char *path = json_string_value(json_object_get(h, "path"));
-    long long hp = k8s_int(h, "port", np ? ports[0].port : 0);
+    long long hp = fbk_int(h, "port", np ? ports[0].port : 0);
     int grpc = 0;
     for (size_t i = 0; i < np; i++) {
         if (ports[i].port != hp) continue;
@@ -298,48 +282,41 @@ static json_t *probe(const k8s_wl *wl, const kport *ports, size_t np, int with_p
         if (with_port && hp > 0) json_object_set_new(tcp, "port", json_integer(hp));
         json_object_set_new(p, "tcpSocket", tcp);
     }
-    json_object_set_new(p, "initialDelaySeconds",
-                        json_integer(k8s_ceil_seconds(k8s_int(h, "initialDelayMs", 0), 0)));
-    json_object_set_new(p, "periodSeconds", json_integer(k8s_ceil_seconds(k8s_int(h, "periodMs", 10000), 1)));
-    json_object_set_new(p, "timeoutSeconds", json_integer(k8s_ceil_seconds(k8s_int(h, "timeoutMs", 1000), 1)));
-    long long ft = k8s_int(h, "failureThreshold", 3);
-    json_object_set_new(p, "failureThreshold", json_integer(ft < 1 ? 1 : ft));
+    fbk_k8s_probe_timing(p, h, 1);
     return p;
+}
+
+void fbk_k8s_probe_timing(json_t *probe, json_t *health, int initial_delay)
+{
+    json_t *h = health;
+    if (initial_delay)
+        json_object_set_new(probe, "initialDelaySeconds",
+                            json_integer(fbk_ceil_seconds(fbk_int(h, "initialDelayMs", 0), 0)));
+    json_object_set_new(probe, "periodSeconds", json_integer(fbk_ceil_seconds(fbk_int(h, "periodMs", 10000), 1)));
+    json_object_set_new(probe, "timeoutSeconds", json_integer(fbk_ceil_seconds(fbk_int(h, "timeoutMs", 1000), 1)));
+    long long ft = fbk_int(h, "failureThreshold", 3);
+    json_object_set_new(probe, "failureThreshold", json_integer(ft < 1 ? 1 : ft));
 }
 
 /* Requests from the options; limits: memory only on a plain cluster (no
  * CPU throttling), everything on Autopilot, which sets limits = requests. */
-static json_t *resources(const k8s_opts *o)
+static json_t *resources(const fbk_k8s_opts *o)
 {
     char cpu[32], mem[32], eph[32];
-    k8s_cpu_quantity(o->cpu_m, cpu, sizeof cpu);
-    k8s_mib_quantity(o->mem_mib, mem, sizeof mem);
-    k8s_mib_quantity(o->eph_mib, eph, sizeof eph);
+    fbk_k8s_cpu_quantity(o->cpu_m, cpu, sizeof cpu);
+    fbk_k8s_mib_quantity(o->mem_mib, mem, sizeof mem);
+    fbk_k8s_mib_quantity(o->eph_mib, eph, sizeof eph);
     json_t *req = json_pack("{s:s,s:s,s:s}", "cpu", cpu, "memory", mem, "ephemeral-storage", eph);
     json_t *lim = o->autopilot ? json_deep_copy(req) : json_pack("{s:s}", "memory", mem);
     return json_pack("{s:o,s:o}", "requests", req, "limits", lim);
 }
 
-/* A copy of the strings of an array (command, args). */
-static json_t *string_array(json_t *a)
-{
-    json_t *out = json_array();
-    size_t i;
-    json_t *v;
-    json_array_foreach(a, i, v) {
-        if (json_is_string(v)) json_array_append(out, v);
-    }
-    return out;
-}
-
 /* The one container of the pod or Knative revision. */
-static json_t *container(const k8s_wl *wl, const k8s_opts *o, const kport *ports, size_t np,
+static json_t *container(const fbk_wl *wl, const fbk_k8s_opts *o, const kport *ports, size_t np,
                          int knative)
 {
     json_t *c = json_pack("{s:s,s:s}", "name", wl->name, "image", wl->image ? wl->image : "");
-    json_t *cmd = json_object_get(wl->spec, "command"), *args = json_object_get(wl->spec, "args");
-    if (json_array_size(cmd)) json_object_set_new(c, "command", string_array(cmd));
-    if (json_array_size(args)) json_object_set_new(c, "args", string_array(args));
+    fbk_set_command_args(c, wl);
     if (np) {
         json_t *pl = json_array();
         for (size_t i = 0; i < np; i++) {
@@ -369,7 +346,7 @@ static json_t *container(const k8s_wl *wl, const k8s_opts *o, const kport *ports
 }
 
 /* Pod spec around the container; arm64 pins the node architecture. */
-static json_t *pod_spec(const k8s_wl *wl, json_t *c)
+static json_t *pod_spec(const fbk_wl *wl, json_t *c)
 {
     json_t *ps = json_pack("{s:[o]}", "containers", c);
     if (strcmp(wl->arch, "arm64") == 0)
@@ -386,7 +363,7 @@ static json_t *document(const char *api, const char *kind, const char *name, con
 }
 
 /* A Service over some of the ports. */
-static json_t *service(const k8s_wl *wl, const char *name, const char *ns, const char *type,
+static json_t *service(const fbk_wl *wl, const char *name, const char *ns, const char *type,
                        const kport *ports, size_t np, int public_only)
 {
     json_t *pl = json_array();
@@ -406,7 +383,7 @@ static json_t *service(const k8s_wl *wl, const char *name, const char *ns, const
     return document("v1", "Service", name, ns, body);
 }
 
-json_t *k8s_render_deployment(const k8s_wl *wl, const k8s_opts *o, k8s_ck *ck)
+json_t *fbk_k8s_render_deployment(const fbk_wl *wl, const fbk_k8s_opts *o, fbk_ck *ck)
 {
     kport ports[MAX_PORTS];
     size_t np = effective_ports(wl, ports);
@@ -416,11 +393,11 @@ json_t *k8s_render_deployment(const k8s_wl *wl, const k8s_opts *o, k8s_ck *ck)
     long long maxr = wl->max_i < minr ? minr : wl->max_i;
     int hpa = maxr > minr;
     if (wl->min_i < 1)
-        k8s_note(ck, "/spec/scaling/minInstances",
+        fbk_note(ck, "/spec/scaling/minInstances",
                  "place the workload on a Knative offer to scale to zero",
                  "a Deployment keeps at least 1 replica on %s (the spec allows 0)", o->platform);
 
-    json_t *tmpl = json_pack("{s:{s:o},s:o}", "metadata", "labels", k8s_labels(wl), "spec",
+    json_t *tmpl = json_pack("{s:{s:o},s:o}", "metadata", "labels", fbk_k8s_labels(wl), "spec",
                              pod_spec(wl, container(wl, o, ports, np, 0)));
     json_t *dspec = json_pack("{s:{s:o},s:o}", "selector", "matchLabels", selector(wl), "template", tmpl);
     /* With an HPA the autoscaler owns replicas; setting them here would
@@ -454,7 +431,7 @@ json_t *k8s_render_deployment(const k8s_wl *wl, const k8s_opts *o, k8s_ck *ck)
                 (json_int_t)ports[http_pub].port);
             json_array_append_new(docs, document("networking.k8s.io/v1", "Ingress", wl->name, ns, ing));
             if (npub > 1)
-                k8s_warn(ck, "/spec/ports", "expose the other public ports with their own load balancer",
+                fbk_warn(ck, "/spec/ports", "expose the other public ports with their own load balancer",
                          "the Ingress routes the first public http port only");
         } else if (npub) {
             char pubname[80];
@@ -471,14 +448,14 @@ json_t *k8s_render_deployment(const k8s_wl *wl, const k8s_opts *o, k8s_ck *ck)
             metric = json_pack("{s:s,s:{s:{s:s},s:{s:s,s:s}}}", "type", "Pods", "pods", "metric", "name",
                                "http_requests_per_second", "target", "type", "AverageValue",
                                "averageValue", av);
-            k8s_note(ck, "/spec/scaling/targetRequestsPerSecond",
+            fbk_note(ck, "/spec/scaling/targetRequestsPerSecond",
                      "install a custom-metrics adapter (e.g. prometheus-adapter) serving it",
                      "the HPA scales on the per-pod metric http_requests_per_second");
         } else {
             metric = json_pack("{s:s,s:{s:s,s:{s:s,s:i}}}", "type", "Resource", "resource", "name", "cpu",
                                "target", "type", "Utilization", "averageUtilization", 70);
             if (wl->target_conc > 0)
-                k8s_note(ck, "/spec/scaling/targetConcurrency", NULL,
+                fbk_note(ck, "/spec/scaling/targetConcurrency", NULL,
                          "an HPA cannot target concurrency: it scales on 70%% CPU utilisation");
         }
         json_t *h = json_pack("{s:s,s:s,s:o,s:{s:{s:s,s:s,s:s},s:I,s:I,s:[o]}}", "apiVersion",
@@ -491,12 +468,12 @@ json_t *k8s_render_deployment(const k8s_wl *wl, const k8s_opts *o, k8s_ck *ck)
     return docs;
 }
 
-json_t *k8s_render_knative(const k8s_wl *wl, const k8s_opts *o, k8s_ck *ck)
+json_t *fbk_k8s_render_knative(const fbk_wl *wl, const fbk_k8s_opts *o, fbk_ck *ck)
 {
     (void)ck;
     kport ports[MAX_PORTS];
     size_t np = effective_ports(wl, ports);
-    if (np > 1) np = 1; /* k8s_check refused more */
+    if (np > 1) np = 1; /* fbk_k8s_check refused more */
     const char *ns = o->namespace;
     char buf[32];
     json_t *ann = json_object();
@@ -521,16 +498,40 @@ json_t *k8s_render_knative(const k8s_wl *wl, const k8s_opts *o, k8s_ck *ck)
     json_t *rspec = pod_spec(wl, c);
     json_object_set_new(rspec, "containerConcurrency",
                         json_integer(wl->target_conc > 0 ? wl->target_conc : 0));
-    json_object_set_new(rspec, "timeoutSeconds", json_integer(k8s_ceil_seconds(wl->timeout_ms, 1)));
+    json_object_set_new(rspec, "timeoutSeconds", json_integer(fbk_ceil_seconds(wl->timeout_ms, 1)));
     json_t *md = metadata(wl, wl->name, ns);
     if (!wl->public_http)
         json_object_set_new(json_object_get(md, "labels"), "networking.knative.dev/visibility",
                             json_string("cluster-local"));
     json_t *body = json_pack("{s:s,s:s,s:o,s:{s:{s:{s:o,s:o},s:o}}}", "apiVersion",
                              "serving.knative.dev/v1", "kind", "Service", "metadata", md, "spec",
-                             "template", "metadata", "labels", k8s_labels(wl), "annotations", ann,
+                             "template", "metadata", "labels", fbk_k8s_labels(wl), "annotations", ann,
                              "spec", rspec);
     json_t *docs = json_array();
     json_array_append_new(docs, document("serving.knative.dev/v1", "Service", wl->name, ns, body));
     return docs;
+}
+
+void fbk_k8s_cpu_quantity(long long millis, char *buf, size_t n)
+{
+    if (millis % 1000 == 0) snprintf(buf, n, "%lld", millis / 1000);
+    else snprintf(buf, n, "%lldm", millis);
+}
+
+void fbk_k8s_mib_quantity(long long mib, char *buf, size_t n)
+{
+    if (mib % 1024 == 0) snprintf(buf, n, "%lldGi", mib / 1024);
+    else snprintf(buf, n, "%lldMi", mib);
+}
+
+int fbk_dns1035(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max) return 0;
+    if (s[0] < 'a' || s[0] > 'z') return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return 0;
+    }
+    return s[n - 1] != '-';
 }

@@ -1,0 +1,130 @@
+/*
+ * fbk_verb.h - what every verb of a driver does first and last: read its
+ * JSON input, check the workload's normal form (docs/spec.md) into typed
+ * fields, collect diagnostics with JSON pointers, and write its JSON output
+ * into a host->alloc buffer. Part of the driver kit (prefix fbk_); see
+ * fbk.h for the memory rules.
+ *
+ * Threads: verbs run concurrently on one ctx (docs/driver-abi.md); a
+ * fbk_ck and a fbk_wl belong to one call, everything else here is pure.
+ */
+#ifndef FBK_VERB_H
+#define FBK_VERB_H
+
+#include "fbk.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A checker: where diagnostics go and how many errors were added. */
+typedef struct fbk_ck {
+    const fb_host *host;  /* borrowed */
+    fb_diag *diag;        /* borrowed */
+    const char *drv;      /* driver name, prefixed to every summary */
+    int errors;
+    int quiet;            /* count errors but add nothing to diag */
+} fbk_ck;
+
+/* Adds an error (counted), a warning or a note. pointer: a JSON pointer
+ * into the workload or NULL; detail: what to do (may be NULL). All strings
+ * are copied by the host. */
+void fbk_err(fbk_ck *ck, const char *pointer, const char *detail, const char *fmt, ...)
+    FBK_PRINTF(4, 5);
+void fbk_warn(fbk_ck *ck, const char *pointer, const char *detail, const char *fmt, ...)
+    FBK_PRINTF(4, 5);
+void fbk_note(fbk_ck *ck, const char *pointer, const char *detail, const char *fmt, ...)
+    FBK_PRINTF(4, 5);
+
+/* Parses a verb's input, which must be a JSON object. new, or NULL with an
+ * error diagnostic. */
+json_t *fbk_parse_input(fbk_ck *ck, const char *in_json);
+
+/* Serialises j (compact, sorted keys: deterministic) into a host->alloc
+ * buffer in *out. Steals j. */
+fb_status fbk_emit(fbk_ck *ck, json_t *j, char **out);
+
+/* The fields of a workload's normal form (docs/spec.md) the drivers read.
+ * Every pointer is borrowed from the input document. */
+typedef struct fbk_wl {
+    json_t *doc;              /* the workload object */
+    json_t *spec, *metadata;
+    const char *kind;         /* "Function" | "Container" */
+    const char *name, *tenant, *hash;
+    const char *image;        /* NULL when absent */
+    const char *runtime, *handler;
+    const char *arch;         /* "x86_64" | "arm64" */
+    json_t *code;             /* spec.code or NULL */
+    long long cpu_m, mem_mib, eph_mib;
+    long long min_i, max_i;
+    long long target_conc;    /* 0 when unset */
+    long long target_rps;     /* 0 when unset */
+    int scale_to_zero;
+    long long timeout_ms;
+    long long req_pm, dur_ms, conc_pi; /* traffic; conc_pi >= 1 */
+    int has_gpu;
+    json_t *ports;            /* Container ports (array) or NULL */
+    json_t *triggers;         /* array or NULL */
+    json_t *health;           /* healthCheck object or NULL */
+    json_t *env;              /* object or NULL */
+    json_t *secrets;          /* array or NULL */
+    json_t *labels;           /* metadata.labels or NULL */
+    int public_http;          /* a public http trigger or a public http port */
+    int http_trigger;         /* a Function has an http trigger */
+    int queue_triggers, schedule_triggers;
+} fbk_wl;
+
+/* Reads in.workload into *wl. Reports a missing or malformed workload (not
+ * an object, no kind/name/spec, a kind other than Function or Container)
+ * as errors on ck and returns -1; 0 when it can be used. */
+int fbk_wl_load(fbk_wl *wl, json_t *in, fbk_ck *ck);
+
+/* Reads in.placement's service, region and kind (borrowed from in; each
+ * NULL when absent; any out pointer may be NULL). Returns 0, or -1 with
+ * an error on ck when the input has no placement object. */
+int fbk_placement_read(json_t *in, fbk_ck *ck, const char **service, const char **region,
+                       const char **kind);
+
+/* Appends {"name": KEY, "value": VALUE} to arr for each spec.env entry,
+ * keys in byte order (deterministic documents); non-string values become
+ * "". */
+void fbk_env_append(json_t *arr, const fbk_wl *wl);
+
+/* Sets "command" and "args" on a container object (Kubernetes, Knative,
+ * Cloud Run) from spec.command / spec.args, keeping only their strings;
+ * an absent or empty list sets nothing. */
+void fbk_set_command_args(json_t *container, const fbk_wl *wl);
+
+/* Where fbk_labels puts what identifies a workload's objects. */
+typedef struct fbk_label_keys {
+    const char *name;       /* the workload's name */
+    const char *managed_by; /* "fedbroker" */
+    const char *tenant;
+    const char *spec_hash;  /* the first 16 hex digits (a label value is at most 63) */
+} fbk_label_keys;
+
+/* The labels every object fedbroker creates carries, so discover can tell
+ * its own: the user's string labels (metadata.labels), then, overriding
+ * them, the workload's name, managed-by=fedbroker, the tenant and the
+ * spec hash's first 16 hex digits (when known) under keys. new. */
+json_t *fbk_labels(const fbk_wl *wl, const fbk_label_keys *keys);
+
+/* The placement's service and region (borrowed; NULL when absent). */
+const char *fbk_placement_str(json_t *in, const char *key);
+
+/* Integer member of an object, or dflt when absent or not an integer. */
+long long fbk_int(json_t *obj, const char *key, long long dflt);
+
+/* Object keys sorted bytewise (deterministic iteration). *n gets the
+ * count. new array (free()); the strings are borrowed from obj. */
+const char **fbk_sorted_keys(json_t *obj, size_t *n);
+
+/* A secret reference split into its scheme ("aws-sm", "gcp-sm", "k8s",
+ * "vault") and the rest. Returns 0, or -1 when ref has no "scheme://". */
+int fbk_ref_scheme(const char *ref, char *scheme, size_t n, const char **rest);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FBK_VERB_H */

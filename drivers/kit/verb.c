@@ -1,0 +1,307 @@
+/* verb.c - reading a verb's input and workload, diagnostics with the
+ * driver's name, and writing its output (see fbk_verb.h). */
+#include "config.h"
+#include "fbk_verb.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Formats "DRIVER: message" and hands it to the host. */
+static void vadd(fbk_ck *ck, fb_severity sev, const char *pointer, const char *detail,
+                 const char *fmt, va_list ap) FBK_PRINTF(5, 0);
+
+static void vadd(fbk_ck *ck, fb_severity sev, const char *pointer, const char *detail,
+                 const char *fmt, va_list ap)
+{
+    if (ck->quiet) return;
+    char msg[768];
+    int n = snprintf(msg, sizeof msg, "%s: ", ck->drv);
+    if (n < 0 || (size_t)n >= sizeof msg) n = 0;
+    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    ck->host->diag_add(ck->diag, sev, msg, detail, pointer);
+}
+
+void fbk_err(fbk_ck *ck, const char *pointer, const char *detail, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vadd(ck, FB_SEV_ERROR, pointer, detail, fmt, ap);
+    va_end(ap);
+    ck->errors++;
+}
+
+void fbk_warn(fbk_ck *ck, const char *pointer, const char *detail, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vadd(ck, FB_SEV_WARNING, pointer, detail, fmt, ap);
+    va_end(ap);
+}
+
+void fbk_note(fbk_ck *ck, const char *pointer, const char *detail, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vadd(ck, FB_SEV_NOTE, pointer, detail, fmt, ap);
+    va_end(ap);
+}
+
+/* Every verb receives one JSON object; anything else is refused here so
+ * the verbs can assume an object. */
+json_t *fbk_parse_input(fbk_ck *ck, const char *in_json)
+{
+    json_error_t e;
+    json_t *in = json_loads(in_json ? in_json : "", 0, &e);
+    if (!in || !json_is_object(in)) {
+        if (in)
+            fbk_err(ck, NULL, "pass a JSON object such as {\"workload\": {...}, \"placement\": {...}}",
+                    "the input is a JSON %s, not an object", json_is_array(in) ? "array" : "scalar");
+        else
+            fbk_err(ck, NULL, "pass a JSON object such as {\"workload\": {...}, \"placement\": {...}}",
+                    "the input is not JSON: line %d column %d: %s", e.line, e.column, e.text);
+        json_decref(in);
+        return NULL;
+    }
+    return in;
+}
+
+/* Sorted keys and compact separators make the bytes depend only on the
+ * content, which render and usage promise (fbk_json_out). */
+fb_status fbk_emit(fbk_ck *ck, json_t *j, char **out)
+{
+    fb_status st = fbk_json_out(ck->host, ck->diag, j, out);
+    json_decref(j);
+    if (st != FB_OK) ck->errors++;
+    return st;
+}
+
+long long fbk_int(json_t *obj, const char *key, long long dflt)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_integer(v) ? (long long)json_integer_value(v) : dflt;
+}
+
+const char *fbk_placement_str(json_t *in, const char *key)
+{
+    return json_string_value(json_object_get(json_object_get(in, "placement"), key));
+}
+
+int fbk_placement_read(json_t *in, fbk_ck *ck, const char **service, const char **region,
+                       const char **kind)
+{
+    if (!json_is_object(json_object_get(in, "placement"))) {
+        fbk_err(ck, NULL, "pass {\"workload\": ..., \"placement\": {\"service\", \"region\", ...}}",
+                "the input has no \"placement\" object");
+        return -1;
+    }
+    if (service) *service = fbk_placement_str(in, "service");
+    if (region) *region = fbk_placement_str(in, "region");
+    if (kind) *kind = fbk_placement_str(in, "kind");
+    return 0;
+}
+
+/* Reads the trigger list: which kinds are present and whether an http
+ * trigger is public. */
+static void scan_triggers(fbk_wl *wl)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(wl->triggers, i, t) {
+        json_t *http = json_object_get(t, "http");
+        if (http) {
+            wl->http_trigger = 1;
+            if (json_is_true(json_object_get(http, "public"))) wl->public_http = 1;
+        }
+        if (json_object_get(t, "queue")) wl->queue_triggers++;
+        if (json_object_get(t, "schedule")) wl->schedule_triggers++;
+    }
+}
+
+int fbk_wl_load(fbk_wl *wl, json_t *in, fbk_ck *ck)
+{
+    memset(wl, 0, sizeof *wl);
+    json_t *w = json_object_get(in, "workload");
+    if (!json_is_object(w)) {
+        fbk_err(ck, NULL, "pass {\"workload\": <the normal form of a spec>, \"placement\": {...}}",
+                "the input has no \"workload\" object");
+        return -1;
+    }
+    wl->doc = w;
+    wl->kind = json_string_value(json_object_get(w, "kind"));
+    wl->metadata = json_object_get(w, "metadata");
+    wl->spec = json_object_get(w, "spec");
+    wl->name = json_string_value(json_object_get(wl->metadata, "name"));
+    wl->tenant = json_string_value(json_object_get(wl->metadata, "tenant"));
+    wl->hash = json_string_value(json_object_get(w, "specHash"));
+    int bad = 0;
+    if (!wl->kind || (strcmp(wl->kind, "Function") != 0 && strcmp(wl->kind, "Container") != 0)) {
+        fbk_err(ck, "/kind", "place QuantumJobs with a quantum driver; this one runs Function and Container",
+                "cannot run kind %s", wl->kind ? wl->kind : "(missing)");
+        bad = 1;
+    }
+    if (!wl->name) {
+        fbk_err(ck, "/metadata/name", "pass the normal form from `fedbroker validate --format json`",
+                "the workload has no metadata.name");
+        bad = 1;
+    }
+    if (!json_is_object(wl->spec)) {
+        fbk_err(ck, "/spec", "pass the normal form from `fedbroker validate --format json`",
+                "the workload has no spec object");
+        bad = 1;
+    }
+    if (bad) return -1;
+    if (!wl->tenant) wl->tenant = "default";
+    if (!wl->hash) wl->hash = "";
+    int fn = strcmp(wl->kind, "Function") == 0;
+    json_t *s = wl->spec;
+    wl->image = json_string_value(json_object_get(s, "image"));
+    wl->runtime = json_string_value(json_object_get(s, "runtime"));
+    wl->handler = json_string_value(json_object_get(s, "handler"));
+    wl->code = json_object_get(s, "code");
+    json_t *res = json_object_get(s, "resources");
+    wl->arch = json_string_value(json_object_get(res, "arch"));
+    if (!wl->arch) wl->arch = "x86_64";
+    wl->mem_mib = fbk_int(res, "memoryMiB", fn ? 128 : 512);
+    /* the spec's default for Functions: cpu in proportion to memory, 1 vCPU
+     * per 1769 MiB, as Lambda does */
+    wl->cpu_m = fbk_int(res, "cpuMillis", fn ? (wl->mem_mib * 1000 + 1768) / 1769 : 250);
+    wl->eph_mib = fbk_int(res, "ephemeralStorageMiB", 512);
+    wl->has_gpu = json_object_get(res, "gpu") != NULL;
+    json_t *sc = json_object_get(s, "scaling");
+    wl->min_i = fbk_int(sc, "minInstances", 0);
+    wl->max_i = fbk_int(sc, "maxInstances", 100);
+    wl->target_conc = fbk_int(sc, "targetConcurrency", 0);
+    wl->target_rps = fbk_int(sc, "targetRequestsPerSecond", 0);
+    json_t *stz = json_object_get(sc, "scaleToZero");
+    wl->scale_to_zero = stz ? json_is_true(stz) : wl->min_i == 0;
+    wl->timeout_ms = fbk_int(s, "timeoutMs", 30000);
+    json_t *tr = json_object_get(s, "traffic");
+    wl->req_pm = fbk_int(tr, "requestsPerMonth", 0);
+    wl->dur_ms = fbk_int(tr, "meanDurationMs", 100);
+    wl->conc_pi = fbk_int(tr, "concurrencyPerInstance", 1);
+    if (wl->conc_pi < 1) wl->conc_pi = 1;
+    wl->ports = json_is_array(json_object_get(s, "ports")) ? json_object_get(s, "ports") : NULL;
+    wl->triggers = json_is_array(json_object_get(s, "triggers")) ? json_object_get(s, "triggers") : NULL;
+    wl->health = json_is_object(json_object_get(s, "healthCheck")) ? json_object_get(s, "healthCheck") : NULL;
+    wl->env = json_is_object(json_object_get(s, "env")) ? json_object_get(s, "env") : NULL;
+    wl->secrets = json_is_array(json_object_get(s, "secrets")) ? json_object_get(s, "secrets") : NULL;
+    wl->labels = json_is_object(json_object_get(wl->metadata, "labels"))
+                     ? json_object_get(wl->metadata, "labels") : NULL;
+    scan_triggers(wl);
+    /* Bounds far above any real workload keep the 128-bit billing
+     * arithmetic exact; a normal form never comes near them. */
+    static const struct { const char *ptr; long long max; size_t off; } lim[] = {
+        {"/spec/resources/cpu", 10000000, offsetof(fbk_wl, cpu_m)},
+        {"/spec/resources/memory", 1000000000, offsetof(fbk_wl, mem_mib)},
+        {"/spec/resources/ephemeralStorage", 1000000000, offsetof(fbk_wl, eph_mib)},
+        {"/spec/scaling/minInstances", 1000000, offsetof(fbk_wl, min_i)},
+        {"/spec/scaling/maxInstances", 1000000, offsetof(fbk_wl, max_i)},
+        {"/spec/scaling/targetConcurrency", 1000000, offsetof(fbk_wl, target_conc)},
+        {"/spec/timeout", 100000000, offsetof(fbk_wl, timeout_ms)},
+        {"/spec/traffic/requestsPerMonth", 1000000000000000LL, offsetof(fbk_wl, req_pm)},
+        {"/spec/traffic/meanDuration", 100000000, offsetof(fbk_wl, dur_ms)},
+        {"/spec/traffic/concurrencyPerInstance", 1000000, offsetof(fbk_wl, conc_pi)},
+    };
+    for (size_t l = 0; l < sizeof lim / sizeof *lim; l++) {
+        long long v = *(const long long *)((const char *)wl + lim[l].off);
+        if (v < 0 || v > lim[l].max) {
+            fbk_err(ck, lim[l].ptr, "pass the normal form from `fedbroker validate --format json`",
+                    "value %lld is out of range (0..%lld)", v, lim[l].max);
+            bad = 1;
+        }
+    }
+    if (bad) return -1;
+    size_t i;
+    json_t *p;
+    json_array_foreach(wl->ports, i, p) {
+        const char *proto = json_string_value(json_object_get(p, "protocol"));
+        if (json_is_true(json_object_get(p, "public")) && proto && strcmp(proto, "tcp") != 0)
+            wl->public_http = 1;
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **fbk_sorted_keys(json_t *obj, size_t *n)
+{
+    *n = json_object_size(obj);
+    const char **keys = calloc(*n ? *n : 1, sizeof *keys);
+    if (!keys) {
+        *n = 0;
+        return NULL;
+    }
+    size_t i = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        if (i < *n) keys[i++] = k;
+    }
+    *n = i;
+    qsort(keys, *n, sizeof *keys, cmp_str);
+    return keys;
+}
+
+int fbk_ref_scheme(const char *ref, char *scheme, size_t n, const char **rest)
+{
+    const char *sep = ref ? strstr(ref, "://") : NULL;
+    if (!sep || (size_t)(sep - ref) >= n) return -1;
+    memcpy(scheme, ref, (size_t)(sep - ref));
+    scheme[sep - ref] = '\0';
+    *rest = sep + 3;
+    return 0;
+}
+
+void fbk_env_append(json_t *arr, const fbk_wl *wl)
+{
+    size_t n;
+    const char **keys = fbk_sorted_keys(wl->env, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *v = json_string_value(json_object_get(wl->env, keys[i]));
+        json_array_append_new(arr, json_pack("{s:s,s:s}", "name", keys[i], "value", v ? v : ""));
+    }
+    free(keys);
+}
+
+/* A copy of the strings of an array. new. */
+static json_t *string_array(json_t *a)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v) {
+        if (json_is_string(v)) json_array_append(out, v);
+    }
+    return out;
+}
+
+void fbk_set_command_args(json_t *container, const fbk_wl *wl)
+{
+    json_t *cmd = json_object_get(wl->spec, "command"), *args = json_object_get(wl->spec, "args");
+    if (json_array_size(cmd)) json_object_set_new(container, "command", string_array(cmd));
+    if (json_array_size(args)) json_object_set_new(container, "args", string_array(args));
+}
+
+json_t *fbk_labels(const fbk_wl *wl, const fbk_label_keys *keys)
+{
+    json_t *l = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(wl->labels, k, v) {
+        if (json_is_string(v)) json_object_set(l, k, v);
+    }
+    json_object_set_new(l, keys->name, json_string(wl->name));
+    json_object_set_new(l, keys->managed_by, json_string("fedbroker"));
+    json_object_set_new(l, keys->tenant, json_string(wl->tenant));
+    if (wl->hash[0]) {
+        char h[17];
+        snprintf(h, sizeof h, "%s", wl->hash);
+        json_object_set_new(l, keys->spec_hash, json_string(h));
+    }
+    return l;
+}
