@@ -16,5 +16,20 @@ EXTRA_DIST += tests/layering.sh tests/exported_symbols.sh tests/conformance.sh t
 	tests/lifecycle.sh tests/fakes/example_cloud.py tests/cli.sh
 
 # plan and report end to end (needs glpk-utils, coinor-cbc, sqlite3)
-TESTS += tests/plan/plan.sh tests/plan/html.sh
-EXTRA_DIST += tests/plan/plan.sh tests/plan/check_plan.py tests/plan/fed.yaml tests/plan/html.sh
+TESTS += tests/plan/plan.sh tests/plan/html.sh tests/plan/same_plans.sh
+EXTRA_DIST += tests/plan/plan.sh tests/plan/check_plan.py tests/plan/fed.yaml tests/plan/html.sh \
+	tests/plan/same_plans.sh tests/plan/gen-identical.yaml tests/plan/gen-distinct.yaml \
+	tests/plan/gen-mixed.yaml \
+	tests/plan/expected/example-calendar.json \
+	tests/plan/expected/example.json \
+	tests/plan/expected/fed-all-drivers.json \
+	tests/plan/expected/fed-anti-affinity.json \
+	tests/plan/expected/fed-budget-infeasible.json \
+	tests/plan/expected/fed-overrides.json \
+	tests/plan/expected/fed-quota.json \
+	tests/plan/expected/fed-slo-infeasible.json \
+	tests/plan/expected/fed.json \
+	tests/plan/expected/gen-distinct.json \
+	tests/plan/expected/gen-identical.json \
+	tests/plan/expected/gen-mixed.json \
+	bench/gen_plan_fed.py
