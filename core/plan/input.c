@@ -1,0 +1,239 @@
+/* input.c - what the model starts from: the catalog, the workloads (one
+ * per replica of a spread workload, with its traffic divided) with every
+ * candidate evaluated, and the input checks that refuse what the cost model
+ * cannot use (unknown locations, regions, providers; missing traffic;
+ * constraints that contradict each other). */
+#include "config.h"
+#include "plan/plan_int.h"
+#include "spec/spec.h"
+
+#include <stdlib.h>
+
+static void input_error(model *m, size_t spec_i, const char *pointer, const char *summary,
+                        const char *detail)
+{
+    fb_diag_add(m->diag, FB_SEV_ERROR, fb_spec_file(m->set, spec_i), 0, 0, pointer, summary,
+                detail);
+    m->invalid = 1;
+}
+
+/* ---- workloads, replicas and input checks ---------------------------------------------------- */
+
+static const char *doc_name(json_t *doc)
+{
+    return jstr(json_object_get(doc, "metadata"), "name");
+}
+
+static int catalog_knows_provider(const fbi_catalog *cat, const char *p);
+
+/* Checks what the cost model needs from a spec and refuses what it cannot
+ * use: unknown locations, regions, providers; missing traffic; constraints
+ * that contradict each other. */
+static void check_input(model *m, size_t i, json_t *doc)
+{
+    const char *kind = jstr(doc, "kind");
+    json_t *spec = json_object_get(doc, "spec");
+    json_t *traffic = json_object_get(spec, "traffic");
+    if (!strcmp(kind, "Function")) {
+        json_t *dflt = json_object_get(traffic, "defaults");
+        const char *missing = !traffic || json_array_size(dflt) == 2
+                ? "spec.traffic.requestsPerMonth and spec.traffic.meanDuration"
+            : in_list(dflt, "requestsPerMonth") ? "spec.traffic.requestsPerMonth"
+            : in_list(dflt, "meanDuration") ? "spec.traffic.meanDuration" : NULL;
+        if (missing) {
+            char *s = fbi_xasprintf("traffic profile missing: the cost of a Function cannot be "
+                                    "estimated without %s", missing);
+            input_error(m, i, "/spec/traffic", s,
+                        "add spec.traffic with requestsPerMonth and meanDuration (and sources "
+                        "for latency, egressPerRequest or egressPerMonth for egress)");
+            free(s);
+        }
+    }
+    size_t k;
+    json_t *v;
+    json_array_foreach(json_object_get(traffic, "sources"), k, v) {
+        const char *loc = jstr(v, "location");
+        if (loc && !fbi_catalog_location(m->cat, loc)) {
+            char ptr[96], *s;
+            snprintf(ptr, sizeof ptr, "/spec/traffic/sources/%zu/location", k);
+            s = fbi_xasprintf("unknown location '%s'", loc);
+            input_error(m, i, ptr, s, "`fedbroker catalog show --format json` lists locations; "
+                                      "use a city id such as new-york, frankfurt, tokyo");
+            free(s);
+        }
+    }
+    json_t *place = json_object_get(spec, "placement");
+    static const char *region_lists[] = {"regions", "denyRegions"};
+    for (int r = 0; r < 2; r++) {
+        json_array_foreach(json_object_get(place, region_lists[r]), k, v) {
+            const char *key = json_string_value(v);
+            if (key && !fbi_catalog_region(m->cat, key)) {
+                char ptr[96], *s;
+                snprintf(ptr, sizeof ptr, "/spec/placement/%s/%zu", region_lists[r], k);
+                s = fbi_xasprintf("unknown region '%s'", key);
+                input_error(m, i, ptr, s, "regions are provider:region, e.g. aws:eu-west-1 or "
+                                          "gcp:europe-west1 (see `fedbroker catalog show`)");
+                free(s);
+            }
+        }
+    }
+    static const char *prov_lists[] = {"providers", "denyProviders"};
+    for (int r = 0; r < 2; r++) {
+        json_array_foreach(json_object_get(place, prov_lists[r]), k, v) {
+            const char *p = json_string_value(v);
+            if (!p || fb_registry_find(m->b->reg, p)) continue;
+            char ptr[96], *s;
+            snprintf(ptr, sizeof ptr, "/spec/placement/%s/%zu", prov_lists[r], k);
+            if (catalog_knows_provider(m->cat, p)) {
+                /* a real provider whose driver is not installed here */
+                s = fbi_xasprintf("provider '%s' has no driver loaded; its offers are not considered", p);
+                fb_diag_add(m->diag, FB_SEV_WARNING, fb_spec_file(m->set, i), 0, 0, ptr, s,
+                            "install its driver or add its directory to FEDBROKER_DRIVER_PATH");
+            } else {
+                s = fbi_xasprintf("unknown provider '%s': no driver of that name is loaded and the "
+                                  "catalog has no such provider", p);
+                input_error(m, i, ptr, s, "`fedbroker drivers` lists the loaded drivers");
+            }
+            free(s);
+        }
+    }
+    json_t *allow = json_object_get(place, "providers");
+    if (json_array_size(allow)) {
+        int any = 0;
+        json_array_foreach(allow, k, v)
+            if (!in_list(json_object_get(place, "denyProviders"), json_string_value(v))) any = 1;
+        if (!any)
+            input_error(m, i, "/spec/placement/denyProviders",
+                        "contradictory constraints: every provider in placement.providers is "
+                        "also denied", "remove it from one of the two lists");
+    }
+    json_t *spread = json_object_get(place, "spread");
+    int64_t minr = json_integer_value(json_object_get(spread, "minRegions"));
+    int64_t minp = json_integer_value(json_object_get(spread, "minProviders"));
+    if ((minr > 1 || minp > 1) && json_array_size(json_object_get(place, "affinity"))) {
+        input_error(m, i, "/spec/placement/affinity",
+                    "contradictory constraints: spread over several regions and affinity "
+                    "(same region as another workload) cannot both hold",
+                    "drop the affinity and bound the distance with a link latencyBudget instead");
+    }
+    if (minp > 1 && json_array_size(allow) && (int64_t)json_array_size(allow) < minp) {
+        input_error(m, i, "/spec/placement/spread/minProviders",
+                    "contradictory constraints: spread.minProviders is larger than the number "
+                    "of allowed providers", NULL);
+    }
+    json_array_foreach(json_object_get(place, "affinity"), k, v) {
+        if (in_list(json_object_get(place, "antiAffinity"), json_string_value(v))) {
+            char ptr[96];
+            snprintf(ptr, sizeof ptr, "/spec/placement/affinity/%zu", k);
+            input_error(m, i, ptr, "contradictory constraints: the same workload is in affinity "
+                                   "and antiAffinity", NULL);
+        }
+    }
+}
+
+static int catalog_knows_provider(const fbi_catalog *cat, const char *p)
+{
+    for (size_t i = 0; i < fbi_catalog_region_count(cat); i++)
+        if (!strcmp(fbi_catalog_region_at(cat, i)->provider, p)) return 1;
+    return 0;
+}
+
+/* A replica's document: traffic (requests, egress) divided among replicas. */
+static json_t *replica_doc(json_t *doc, int r, int n)
+{
+    json_t *c = json_deep_copy(doc);
+    json_t *t = jpath(c, "spec", "traffic");
+    static const char *keys[] = {"requestsPerMonth", "egressBytesPerMonth"};
+    for (int k = 0; k < 2; k++) {
+        json_t *v = json_object_get(t, keys[k]);
+        if (!json_is_integer(v)) continue;
+        json_int_t total = json_integer_value(v);
+        json_int_t share = total / n + (r < total % n ? 1 : 0); /* shares add up */
+        json_object_set_new(t, keys[k], json_integer(share));
+    }
+    return c;
+}
+
+void fbi_plan_build_workloads(model *m)
+{
+    size_t n = fb_spec_count(m->set);
+    for (size_t i = 0; i < n; i++) check_input(m, i, fbi_spec_doc(m->set, i));
+    if (m->invalid) return;
+    json_t *offers = fbi_broker_offers(m->b, m->diag);
+    for (size_t i = 0; i < n; i++) {
+        json_t *doc = fbi_spec_doc(m->set, i);
+        json_t *spread = jpath(jpath(doc, "spec", "placement"), "spread", NULL);
+        int64_t minr = json_integer_value(json_object_get(spread, "minRegions"));
+        int64_t minp = json_integer_value(json_object_get(spread, "minProviders"));
+        int reps = (int)(minr > minp ? minr : minp);
+        if (reps < 1) reps = 1;
+        for (int r = 0; r < reps; r++) {
+            m->w = fbi_xrealloc(m->w, (m->nw + 1) * sizeof *m->w);
+            wl *w = &m->w[m->nw++];
+            memset(w, 0, sizeof *w);
+            w->doc = reps > 1 ? replica_doc(doc, r, reps) : json_incref(doc);
+            w->base = doc_name(doc);
+            w->name = reps > 1 ? fbi_xasprintf("%s#%d", w->base, r + 1) : fbi_xstrdup(w->base);
+            w->tenant = fb_spec_tenant(m->set, i);
+            w->kind = fb_spec_kind(m->set, i);
+            w->replica = r;
+            w->nreplicas = reps;
+            w->chosen = -1;
+            w->sp_w = -1;
+            size_t k;
+            json_t *o;
+            json_array_foreach(offers, k, o) {
+                if (strcmp(jstr(o, "kind") ? jstr(o, "kind") : "", w->kind) != 0) continue;
+                w->opts = fbi_xrealloc(w->opts, (w->nopts + 1) * sizeof *w->opts);
+                option *op = &w->opts[w->nopts++];
+                memset(op, 0, sizeof *op);
+                op->offer = o;
+                op->provider = jstr(o, "provider");
+                op->service = jstr(o, "service");
+                op->region = jstr(o, "region");
+                /* The catalog may key a provider's prices under another name
+                 * (the local Kubernetes driver prices as provider "local"). */
+                const char *pp = jstr(jpath(o, "catalog", NULL), "provider");
+                const char *prg = jstr(jpath(o, "catalog", NULL), "region");
+                op->price_provider = fbi_xstrdup(pp ? pp : op->provider);
+                op->key = fbi_xasprintf("%s:%s", op->price_provider, prg ? prg : op->region);
+                op->label = fbi_xasprintf("%s:%s:%s", op->provider, op->service, op->region);
+                op->reg = fbi_catalog_region(m->cat, op->key);
+                op->sp_offer = -1;
+                if (op->region && !op->reg) {
+                    /* an offer in a region the catalog does not know */
+                }
+                fbi_plan_evaluate(m, w, op);
+            }
+        }
+    }
+}
+
+fb_status fbi_plan_open_catalog(model *m)
+{
+    json_t *cc = json_object_get(m->b->config, "catalog");
+    const char *dir = m->o->catalog_dir ? m->o->catalog_dir : jstr(cc, "dir");
+    const char *ov = m->o->overrides ? m->o->overrides : jstr(cc, "overrides");
+    /* Catalog warnings (e.g. an unusual tier) belong to `catalog validate`;
+     * a plan reports only the errors that stop it. */
+    fb_diag *cd = fb_diag_new();
+    fb_status st = fbi_catalog_open(dir, ov, &m->cat, cd);
+    for (size_t i = 0; i < fb_diag_count(cd); i++)
+        if (fb_diag_severity(cd, i) == FB_SEV_ERROR)
+            fb_diag_add(m->diag, FB_SEV_ERROR, fb_diag_file(cd, i), fb_diag_line(cd, i),
+                        fb_diag_column(cd, i), fb_diag_pointer(cd, i), fb_diag_summary(cd, i),
+                        fb_diag_detail(cd, i));
+    fb_diag_free(cd);
+    if (st != FB_OK) return st;
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(cc, "params"), k, v) {
+        char *text = json_is_string(v) ? fbi_xstrdup(json_string_value(v))
+                                       : json_dumps(v, JSON_ENCODE_ANY);
+        st = fbi_catalog_set_param(m->cat, k, text, m->diag);
+        free(text);
+        if (st != FB_OK) return st;
+    }
+    return FB_OK;
+}
+

@@ -1,0 +1,442 @@
+/* model.c - the cost and latency model: one candidate (a workload on one
+ * offer) filtered by the workload's constraints, judged and measured by
+ * its driver (validate, usage), priced from the catalog (tiers, contracted
+ * prices, internet egress), timed from the latency model, and checked
+ * against its SLO and budget; then the objective's band over a workload's
+ * surviving candidates. */
+#include "config.h"
+#include "plan/plan_int.h"
+#include "spec/spec.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define DEFAULT_IDLE_S 600.0
+
+static void add_line(option *op, pline *l)
+{
+    if (op->nlines == op->caplines) {
+        op->caplines = op->caplines ? op->caplines * 2 : 8;
+        op->lines = fbi_xrealloc(op->lines, op->caplines * sizeof *op->lines);
+    }
+    op->lines[op->nlines++] = *l;
+    op->list_nano += l->list_nano;
+    op->contracted_nano += l->contracted_nano;
+}
+
+void fbi_plan_eliminate(option *op, const char *cls, const char *fmt, ...)
+{
+    if (op->reason_class) return; /* the first reason is the one reported */
+    fbi_buf b;
+    fbi_buf_init(&b);
+    va_list ap;
+    va_start(ap, fmt);
+    fbi_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    op->reason_class = fbi_xstrdup(cls);
+    op->reason = fbi_buf_steal(&b);
+}
+
+static void option_free(option *op)
+{
+    for (size_t i = 0; i < op->nlines; i++) {
+        free(op->lines[i].what);
+        free(op->lines[i].note);
+    }
+    free(op->lines);
+    free(op->price_provider);
+    free(op->key);
+    free(op->label);
+    free(op->reason_class);
+    free(op->reason);
+    json_decref(op->notes);
+}
+
+void fbi_plan_model_free(model *m)
+{
+    for (size_t i = 0; i < m->nw; i++) {
+        for (size_t k = 0; k < m->w[i].nopts; k++) option_free(&m->w[i].opts[k]);
+        free(m->w[i].opts);
+        free(m->w[i].name);
+        json_decref(m->w[i].doc);
+    }
+    free(m->w);
+    fbi_catalog_free(m->cat);
+}
+
+/* ---- pricing ------------------------------------------------------------------ */
+
+/* Prices one quantity of one catalog product (tiers, contracted prices) and
+ * adds the lines to op. Returns 0, or -1 with the option eliminated. */
+static int price_quantity(model *m, option *op, const char *provider, const char *service,
+                          const char *metric, const char *variant, const char *unit,
+                          fbi_qty qty, const char *what, const char *note)
+{
+    fbi_price_query q = {provider, service, op->region, metric, variant, NULL};
+    const fbi_price_row **rows = NULL;
+    size_t n = 0;
+    fb_diag *d = fb_diag_new();
+    fb_status st = fbi_catalog_find_prices(m->cat, &q, &rows, &n, d);
+    if (st != FB_OK) {
+        fbi_plan_eliminate(op, "price", "no catalog price for %s %s %s%s%s in %s: %s", provider, service,
+                  metric, variant && *variant ? " " : "", variant ? variant : "", op->region,
+                  fb_diag_count(d) ? fb_diag_summary(d, 0) : fbi_status_name(st));
+        fb_diag_free(d);
+        free(rows);
+        return -1;
+    }
+    fb_diag_free(d);
+    if (unit && strcmp(rows[0]->unit, unit) != 0) {
+        fbi_plan_eliminate(op, "price", "the driver measures %s %s in %s but the catalog row %s is per %s",
+                  service, metric, unit, rows[0]->sku, rows[0]->unit);
+        free(rows);
+        return -1;
+    }
+    fbi_tier_line *tl = fbi_xcalloc(n, sizeof *tl);
+    size_t ntl = 0;
+    fbi_musd total;
+    char *err = NULL;
+    if (fbi_tiered_cost(rows, n, qty, tl, &ntl, &total, &err) != 0) {
+        fbi_plan_eliminate(op, "price", "%s %s %s: %s", provider, service, metric, err);
+        free(err);
+        free(tl);
+        free(rows);
+        return -1;
+    }
+    for (size_t i = 0; i < ntl; i++) {
+        pline l;
+        memset(&l, 0, sizeof l);
+        l.row = tl[i].row;
+        l.qty = tl[i].qty;
+        l.list_nano = tl[i].cost * NANO_PER_MICRO;
+        l.contracted_unit = fbi_catalog_contracted_price(m->cat, l.row, &l.rule);
+        fbi_musd c = 0;
+        if (fbi_line_cost(l.qty, l.contracted_unit, &c, &err) != 0) {
+            fbi_plan_eliminate(op, "price", "%s", err);
+            free(err);
+            free(tl);
+            free(rows);
+            return -1;
+        }
+        l.contracted_nano = c * NANO_PER_MICRO;
+        l.what = fbi_xstrdup(what);
+        l.note = note ? fbi_xstrdup(note) : NULL;
+        add_line(op, &l);
+    }
+    free(tl);
+    free(rows);
+    return 0;
+}
+
+/* Quantity in micro-units of a row unit for a number of bytes: "GB" is
+ * 10^9 bytes, "GiB" 2^30 (rounded half up). */
+static fbi_qty bytes_to_qty(uint64_t bytes, const char *unit)
+{
+    unsigned __int128 num = (unsigned __int128)bytes * 1000000u;
+    uint64_t den = (unit && !strcmp(unit, "GiB")) ? (UINT64_C(1) << 30) : UINT64_C(1000000000);
+    return (fbi_qty)((num + den / 2) / den);
+}
+
+/* Internet egress to the workload's users, split by their sources. */
+static int price_internet_egress(model *m, option *op, const json_t *doc)
+{
+    json_t *traffic = jpath(doc, "spec", "traffic");
+    uint64_t bytes = (uint64_t)json_integer_value(json_object_get(traffic, "egressBytesPerMonth"));
+    if (bytes == 0) return 0;
+    json_t *sources = json_object_get(traffic, "sources");
+    size_t ns = json_array_size(sources);
+    for (size_t i = 0; i < (ns ? ns : 1); i++) {
+        json_t *s = ns ? json_array_get(sources, i) : NULL;
+        const char *loc = s ? jstr(s, "location") : NULL;
+        double w = s ? json_number_value(json_object_get(s, "weight")) : 1.0;
+        /* the last source takes the rest, so the parts add up to the bytes */
+        uint64_t part = (i + 1 == (ns ? ns : 1)) ? bytes : (uint64_t)llround((double)bytes * w);
+        if (part > bytes) part = bytes;
+        bytes -= part;
+        if (!part) continue;
+        fbi_egress e;
+        memset(&e, 0, sizeof e);
+        fb_diag *d = fb_diag_new();
+        fb_status st = fbi_catalog_egress(m->cat, op->key, loc ? loc : "internet", &e, d);
+        if (st != FB_OK || e.ntiers == 0) {
+            fbi_plan_eliminate(op, "price", "no internet egress price from %s to %s: %s", op->key,
+                      loc ? loc : "the internet",
+                      fb_diag_count(d) ? fb_diag_summary(d, 0) : "no row");
+            fb_diag_free(d);
+            fbi_egress_clear(&e);
+            return -1;
+        }
+        fb_diag_free(d);
+        fbi_qty q = bytes_to_qty(part, e.tiers[0]->unit);
+        fbi_tier_line *tl = fbi_xcalloc(e.ntiers, sizeof *tl);
+        size_t ntl = 0;
+        fbi_musd total;
+        char *err = NULL;
+        int rc = fbi_tiered_cost(e.tiers, e.ntiers, q, tl, &ntl, &total, &err);
+        if (rc != 0) {
+            fbi_plan_eliminate(op, "price", "internet egress from %s: %s", op->key, err);
+            free(err);
+        }
+        for (size_t k = 0; rc == 0 && k < ntl; k++) {
+            pline l;
+            memset(&l, 0, sizeof l);
+            l.row = tl[k].row;
+            l.qty = tl[k].qty;
+            l.list_nano = tl[k].cost * NANO_PER_MICRO;
+            l.contracted_unit = fbi_catalog_contracted_price(m->cat, l.row, &l.rule);
+            fbi_musd c = 0;
+            fbi_line_cost(l.qty, l.contracted_unit, &c, &err);
+            l.contracted_nano = c * NANO_PER_MICRO;
+            l.what = fbi_xstrdup("egress-internet");
+            l.note = fbi_xasprintf("%.0f%% of %s of egress to %s", (ns ? w : 1.0) * 100,
+                                   "the workload's traffic", loc ? loc : "the internet");
+            add_line(op, &l);
+        }
+        free(tl);
+        fbi_egress_clear(&e);
+        if (rc != 0) return -1;
+    }
+    return 0;
+}
+
+/* ---- one candidate -------------------------------------------------------------- */
+
+static const char *rtt_kind_rank(const char *cur, const char *next)
+{
+    static const char *order[] = {"measured", "same-metro-assumption", "distance-estimate"};
+    int a = 0, b = 0;
+    for (int i = 0; i < 3; i++) {
+        if (cur && !strcmp(cur, order[i])) a = i;
+        if (next && !strcmp(next, order[i])) b = i;
+    }
+    return order[a > b ? a : b];
+}
+
+/* Latency from the workload's users: the traffic-weighted mean of the
+ * per-source median RTTs, plus the cold start when the median request
+ * finds no warm instance (P(cold) = exp(-rate x idle window) >= 0.5). */
+static void latency(model *m, option *op, const json_t *doc, const json_t *usage)
+{
+    json_t *traffic = jpath(doc, "spec", "traffic");
+    json_t *sources = json_object_get(traffic, "sources");
+    if (json_array_size(sources) == 0) return;
+    double sum = 0;
+    size_t i;
+    json_t *s;
+    json_array_foreach(sources, i, s) {
+        double ms;
+        fbi_rtt_origin org;
+        if (fbi_catalog_user_rtt(m->cat, jstr(s, "location"), op->key, &ms, &org) != FB_OK) {
+            op->has_latency = 0;
+            op->latency_origin = NULL;
+            fbi_plan_eliminate(op, "latency", "no latency estimate from %s to %s: %s", jstr(s, "location"),
+                      op->key, org.detail);
+            return;
+        }
+        sum += json_number_value(json_object_get(s, "weight")) * ms;
+        op->latency_origin = rtt_kind_rank(op->latency_origin, fbi_rtt_kind_name(org.kind));
+    }
+    op->has_latency = 1;
+    op->rtt_ms = sum;
+    json_t *scaling = jpath(doc, "spec", "scaling");
+    int zero = json_is_true(json_object_get(scaling, "scaleToZero")) &&
+               json_integer_value(json_object_get(scaling, "minInstances")) == 0;
+    op->cold_ms = json_number_value(json_object_get(usage, "coldStartMs"));
+    double idle = json_number_value(json_object_get(usage, "idleTimeoutSeconds"));
+    if (idle <= 0) idle = DEFAULT_IDLE_S;
+    double rate = (double)json_integer_value(json_object_get(traffic, "requestsPerMonth")) /
+                  (m->hours * 3600.0);
+    op->p_cold = zero ? exp(-rate * idle) : 0.0;
+    op->p50_ms = sum + (op->p_cold >= 0.5 ? op->cold_ms : 0.0);
+    op->mean_ms = sum + op->p_cold * op->cold_ms;
+}
+
+/* Does any loaded driver named provider offer this kind of workload? */
+static int provider_runs_kind(model *m, const char *provider, const char *kind)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(fbi_broker_offers(m->b, NULL), i, o)
+        if (!strcmp(jstr(o, "provider") ? jstr(o, "provider") : "", provider) &&
+            !strcmp(jstr(o, "kind") ? jstr(o, "kind") : "", kind))
+            return 1;
+    return 0;
+}
+
+/* Evaluates one offer for one workload: every filter in order, the driver's
+ * verdict and usage, prices, latency, SLO and budget. */
+void fbi_plan_evaluate(model *m, wl *w, option *op)
+{
+    json_t *pl = json_object_get(w->doc, "spec");
+    json_t *place = json_object_get(pl, "placement");
+    /* A single-provider baseline moves every workload that provider can
+     * run; the others (e.g. quantum jobs for a cloud) keep their choices. */
+    if (m->o->restrict_provider && strcmp(op->provider, m->o->restrict_provider) != 0 &&
+        provider_runs_kind(m, m->o->restrict_provider, w->kind))
+        fbi_plan_eliminate(op, "baseline", "baseline restricted to %s", m->o->restrict_provider);
+    json_t *allow = json_object_get(place, "providers");
+    if (json_array_size(allow) && !in_list(allow, op->provider))
+        fbi_plan_eliminate(op, "provider", "provider %s is not in placement.providers", op->provider);
+    if (in_list(json_object_get(place, "denyProviders"), op->provider))
+        fbi_plan_eliminate(op, "provider", "provider %s is in placement.denyProviders", op->provider);
+    char *pr = fbi_xasprintf("%s:%s", op->provider, op->region);
+    json_t *regions = json_object_get(place, "regions");
+    if (json_array_size(regions) && !in_list(regions, pr))
+        fbi_plan_eliminate(op, "region", "%s is not in placement.regions", pr);
+    if (in_list(json_object_get(place, "denyRegions"), pr))
+        fbi_plan_eliminate(op, "region", "%s is in placement.denyRegions", pr);
+    free(pr);
+    json_t *services = json_object_get(place, "services");
+    if (json_array_size(services) && !in_list(services, op->service))
+        fbi_plan_eliminate(op, "service", "service %s is not in placement.services", op->service);
+    json_t *res = json_object_get(place, "residency");
+    if (json_array_size(res)) {
+        const char *j = op->reg ? op->reg->jurisdiction : NULL;
+        const char *c = op->reg ? op->reg->country : NULL;
+        if (!(j && in_list(res, j)) && !(c && in_list(res, c)))
+            fbi_plan_eliminate(op, "residency", "%s is in jurisdiction %s, not in residency %s", op->key,
+                      j && *j ? j : "(unknown)", "placement.residency");
+    }
+    if (op->reason_class) return; /* spare the driver calls */
+
+    const fb_driver *drv;
+    fb_driver_ctx *ctx;
+    fb_diag *d = fb_diag_new();
+    if (fb_registry_context(m->b->reg, op->provider, &drv, &ctx, d) != FB_OK) {
+        fbi_plan_eliminate(op, "driver", "%s", fb_diag_count(d) ? fb_diag_summary(d, 0) : "driver unavailable");
+        fb_diag_free(d);
+        return;
+    }
+    if (!(drv->caps & FB_CAP_ESTIMATE)) {
+        fbi_plan_eliminate(op, "driver", "driver %s cannot estimate cost (no usage verb)", drv->name);
+        fb_diag_free(d);
+        return;
+    }
+    json_t *placement = json_pack("{s:s,s:s,s:s,s:s,s:O}", "provider", op->provider, "service",
+                                  op->service, "region", op->region, "kind", w->kind, "offer",
+                                  op->offer);
+    json_t *in = json_pack("{s:O,s:o,s:f,s:s}", "workload", w->doc, "placement", placement,
+                           "hoursPerMonth", m->hours, "mode", "plan");
+    char *in_text = fbi_json_canonical(in);
+    json_decref(in);
+    fb_status st = drv->validate(ctx, in_text, d);
+    if (st != FB_OK) {
+        size_t k = 0;
+        while (k + 1 < fb_diag_count(d) && fb_diag_severity(d, k) != FB_SEV_ERROR) k++;
+        fbi_plan_eliminate(op, "driver", "%s refuses it: %s%s%s", drv->name,
+                  fb_diag_count(d) ? fb_diag_summary(d, k) : fbi_status_name(st),
+                  fb_diag_count(d) && fb_diag_pointer(d, k) ? " at " : "",
+                  fb_diag_count(d) && fb_diag_pointer(d, k) ? fb_diag_pointer(d, k) : "");
+        free(in_text);
+        fb_diag_free(d);
+        return;
+    }
+    char *out = NULL;
+    st = drv->usage(ctx, in_text, &out, d);
+    free(in_text);
+    json_t *usage = out ? json_loads(out, 0, NULL) : NULL;
+    free(out);
+    if (st != FB_OK || !usage) {
+        fbi_plan_eliminate(op, "driver", "%s usage failed: %s", drv->name,
+                  fb_diag_count(d) ? fb_diag_summary(d, 0) : "no output");
+        fb_diag_free(d);
+        json_decref(usage);
+        return;
+    }
+    fb_diag_free(d);
+    op->notes = json_incref(json_object_get(usage, "notes"));
+    const char *vcpu = jstr(usage, "vcpu");
+    int64_t vm = 0;
+    char *err = NULL;
+    if (vcpu && fbi_decimal_parse(vcpu, 6, &vm, &err) != 0) {
+        free(err);
+        vm = 0;
+    }
+    op->vcpu_micro = vm;
+    size_t i;
+    json_t *line;
+    json_array_foreach(json_object_get(usage, "lines"), i, line) {
+        fbi_qty q;
+        const char *qt = jstr(line, "quantity");
+        if (!qt || fbi_qty_parse(qt, &q, &err) != 0) {
+            fbi_plan_eliminate(op, "driver", "%s usage line %zu has a bad quantity: %s", op->provider, i,
+                      err ? err : "missing");
+            free(err);
+            break;
+        }
+        if (q == 0) continue;
+        const char *lp = jstr(line, "provider");
+        if (price_quantity(m, op, lp ? lp : op->price_provider, jstr(line, "service"),
+                           jstr(line, "metric"), jstr(line, "variant"), jstr(line, "unit"), q,
+                           "usage", jstr(line, "note")) != 0)
+            break;
+    }
+    if (!op->reason_class) price_internet_egress(m, op, w->doc);
+    if (!op->reason_class) latency(m, op, w->doc, usage);
+    json_decref(usage);
+    if (op->reason_class) return;
+    int64_t slo = json_integer_value(jpath(place, "latencySLO", "p50Ms"));
+    if (slo > 0) {
+        if (!op->has_latency)
+            fbi_plan_eliminate(op, "latency", "latency SLO %lld ms cannot be checked: no traffic sources",
+                      (long long)slo);
+        else if (op->p50_ms > (double)slo)
+            fbi_plan_eliminate(op, "latency", "p50 %.1f ms is over the latency SLO of %lld ms", op->p50_ms,
+                      (long long)slo);
+    }
+    int64_t budget = json_integer_value(jpath(place, "budget", "monthlyMicroUsd"));
+    if (!op->reason_class && budget > 0 && op->contracted_nano > budget * NANO_PER_MICRO) {
+        char a[40], bb[40];
+        fbi_plan_eliminate(op, "budget", "%s USD/month is over the budget of %s USD/month",
+                  fbi_nano_str(op->contracted_nano, a), fbi_nano_str(budget * NANO_PER_MICRO, bb));
+    }
+}
+
+/* ---- the objective ------------------------------------------------------------ */
+
+/* latency: keep the candidates within max(2 ms, 10%) of the best p50;
+ * balanced (weight w): score = (1-w) cost/min_cost + w p50/min_p50, keep
+ * those within 10% of the best score. The solver then minimises cost over
+ * what is left, so the LP objective is always money. */
+void fbi_plan_apply_objective(wl *w)
+{
+    const char *obj = jstr(jpath(w->doc, "spec", "placement"), "objective");
+    if (!obj || !strcmp(obj, "cost")) return;
+    double weight = json_number_value(jpath(jpath(w->doc, "spec", "placement"), "latencyWeight", NULL));
+    if (!strcmp(obj, "latency")) weight = 1.0;
+    double best_lat = INFINITY, best_cost = INFINITY;
+    for (size_t k = 0; k < w->nopts; k++) {
+        option *op = &w->opts[k];
+        if (op->reason_class || !op->has_latency) continue;
+        if (op->p50_ms < best_lat) best_lat = op->p50_ms;
+        if ((double)op->contracted_nano < best_cost) best_cost = (double)op->contracted_nano;
+    }
+    if (!isfinite(best_lat)) return; /* no latency: nothing to trade off */
+    if (best_cost <= 0) best_cost = 1;
+    if (best_lat <= 0) best_lat = 1;
+    double best_score = INFINITY;
+    for (size_t k = 0; k < w->nopts; k++) {
+        option *op = &w->opts[k];
+        if (op->reason_class || !op->has_latency) continue;
+        double s = (1 - weight) * (double)op->contracted_nano / best_cost + weight * op->p50_ms / best_lat;
+        if (s < best_score) best_score = s;
+    }
+    for (size_t k = 0; k < w->nopts; k++) {
+        option *op = &w->opts[k];
+        if (op->reason_class) continue;
+        if (!op->has_latency) {
+            fbi_plan_eliminate(op, "objective", "no latency estimate, objective %s needs one", obj);
+        } else if (weight >= 1.0) {
+            double band = best_lat * 0.10 > 2.0 ? best_lat * 0.10 : 2.0;
+            if (op->p50_ms > best_lat + band)
+                fbi_plan_eliminate(op, "objective", "p50 %.1f ms is more than %.1f ms above the best "
+                          "(%.1f ms) for objective latency", op->p50_ms, band, best_lat);
+        } else {
+            double s = (1 - weight) * (double)op->contracted_nano / best_cost + weight * op->p50_ms / best_lat;
+            if (s > best_score * 1.10)
+                fbi_plan_eliminate(op, "objective", "balanced score %.3f is more than 10%% above the best "
+                          "(%.3f, latency weight %.2f)", s, best_score, weight);
+        }
+    }
+}
+

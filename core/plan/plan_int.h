@@ -1,0 +1,202 @@
+/* plan_int.h - what the files of plan/ share (internal to plan/, prefix
+ * fbi_plan_). One file per job:
+ *   input.c     the catalog, the workloads (replicas) and the input checks
+ *   model.c     the cost and latency model: one candidate (workload x offer)
+ *               priced, timed and filtered; the objective's band
+ *   problem.c   the joint placement problem, its solution, ties, LP export
+ *   freetier.c  free tiers netted per billing account
+ *   explain.c   why a workload has no candidate left, and the nearest one
+ *   document.c  the plan document (docs/plan.md)
+ *   plan.c      fbi_plan_run: the steps in order, and the baselines
+ *
+ * Money: the catalog prices each line item exactly (quantity in micro-units
+ * x unit price in pico-USD, rounded half up to micro-USD); links cost
+ * volume x egress price per GiB, rounded once to nano-USD by the solver.
+ * Everything is summed as integer nano-USD, so every total is the exact sum
+ * of its lines. The solver minimises the contracted (negotiated, else list)
+ * monthly cost; total_monthly_cost is that objective, the same quantity the
+ * exported LP file minimises. Free tiers are pooled per billing account and
+ * netted afterwards as credit lines (see free_tier_rule). */
+#ifndef FB_PLAN_INT_H
+#define FB_PLAN_INT_H
+
+#include <jansson.h>
+#include <string.h>
+#include "plan/plan.h"
+#include "catalog/catalog.h"
+#include "solver/solver.h"
+#include "base/util.h"
+
+#define NANO_PER_MICRO INT64_C(1000)
+
+/* ---- JSON access (borrowed results; NULL-safe) ---- */
+static inline const char *jstr(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static inline json_t *jpath(const json_t *o, const char *a, const char *b)
+{
+    json_t *x = json_object_get(o, a);
+    return b ? json_object_get(x, b) : x;
+}
+
+/* 1 when the array of strings arr holds s. */
+static inline int in_list(const json_t *arr, const char *s)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        const char *x = json_string_value(v);
+        if (x && s && !strcmp(x, s)) return 1;
+    }
+    return 0;
+}
+
+/* ---- the model's data ---- */
+
+/* One priced line of a candidate. */
+typedef struct pline {
+    const fbi_price_row *row;
+    fbi_qty qty;
+    int64_t list_nano, contracted_nano;
+    fbi_pusd contracted_unit;
+    const char *rule;   /* borrowed override rule id */
+    char *what;         /* "usage", "egress-internet" */
+    char *note;
+    int64_t credit_nano; /* free tier netted into this line (<= 0) */
+    fbi_qty free_qty;
+} pline;
+
+/* One candidate: a workload on one offer. */
+typedef struct option {
+    json_t *offer;       /* borrowed */
+    const char *provider, *service, *region;
+    char *price_provider;
+    char *key;           /* catalog region key "provider:region" */
+    const fbi_region *reg; /* borrowed; NULL when the catalog lacks it */
+    char *label;         /* "provider:service:region" */
+    char *reason_class;  /* NULL when the option survives */
+    char *reason;
+    pline *lines;
+    size_t nlines, caplines;
+    int64_t list_nano, contracted_nano;
+    int has_latency;
+    double p50_ms, mean_ms, p_cold, cold_ms, rtt_ms;
+    const char *latency_origin; /* static */
+    int64_t vcpu_micro;
+    json_t *notes;
+    int sp_offer;        /* solver offer index, -1 */
+} option;
+
+/* One workload to place (a replica of a spread workload is one each). */
+typedef struct wl {
+    json_t *doc;         /* owned reference (a replica's traffic is scaled) */
+    char *name;          /* "api" or "api#2" */
+    const char *base, *tenant, *kind;
+    int replica, nreplicas;
+    option *opts;
+    size_t nopts;
+    int chosen;
+    int sp_w;
+} wl;
+
+typedef struct model {
+    fbi_broker *b;
+    fbi_catalog *cat;
+    const fbi_plan_opts *o;
+    fb_spec_set *set;
+    double hours;
+    wl *w;
+    size_t nw;
+    fb_diag *diag;
+    int invalid;
+} model;
+
+/* A link between two placed workloads (replicas: one per pair). */
+typedef struct jlink {
+    int from, to;           /* indices into m->w */
+    int64_t volume_nano_gib;
+    int64_t budget_ms;      /* 0: none */
+    const char *tenant;
+} jlink;
+
+/* The solver's problem built from the model's surviving candidates. */
+typedef struct build {
+    fbi_problem *p;
+    json_t *region_idx;     /* key -> int */
+    json_t *offer_idx;      /* label -> int */
+    json_t *egress;         /* "a|b" -> {ok, nano, sku, kind, note} */
+    jlink *links;
+    size_t nlinks;
+} build;
+
+/* ---- input.c ---- */
+/* Opens the catalog named by the options or the configuration into m->cat
+ * (errors into m->diag). */
+fb_status fbi_plan_open_catalog(model *m);
+/* Checks the specs and builds m->w with every candidate evaluated; sets
+ * m->invalid (diagnostics in m->diag) for input the model cannot use. */
+void fbi_plan_build_workloads(model *m);
+
+/* ---- model.c ---- */
+/* Marks op eliminated with a class ("provider", "region", "driver", ...)
+ * and a reason; the first reason stays. */
+void fbi_plan_eliminate(option *op, const char *cls, const char *fmt, ...) FBI_PRINTF(3, 4);
+/* Evaluates one offer for one workload: every filter in order, the
+ * driver's verdict and usage, prices, latency, SLO and budget. */
+void fbi_plan_evaluate(model *m, wl *w, option *op);
+/* Applies the workload's objective (latency, balanced) as a band over its
+ * surviving candidates. */
+void fbi_plan_apply_objective(wl *w);
+/* Frees the workloads, their candidates and the catalog. */
+void fbi_plan_model_free(model *m);
+
+/* ---- explain.c ---- */
+/* Appends to why (and to m->diag) why w has no candidate left and what the
+ * nearest one needs. */
+void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why);
+
+/* ---- problem.c ---- */
+/* Builds the solver's problem from the surviving candidates into bd. */
+void fbi_plan_build_problem(model *m, build *bd);
+void fbi_plan_build_free(build *bd);
+/* The egress price between the regions of two candidates (borrowed,
+ * cached in bd): {ok, nano_per_gib, kind, sku, unit, unit_price, rule, note}. */
+json_t *fbi_plan_egress_between(model *m, build *bd, option *a, option *b);
+/* volume x price / 10^9, the solver's rounding (docs/solver.md). */
+int64_t fbi_plan_link_cost(int64_t vol_nano_gib, int64_t nano_per_gib);
+/* Solves the model (relaxing the objective's band when only it stands in
+ * the way). bd and r receive the problem and result; relaxed the names of
+ * the workloads whose band was relaxed; why the reason when no placement
+ * exists. *solved is 1 when r holds a plan. Returns FB_OK or FB_INTERNAL
+ * (the solver failed; diagnostics in m->diag). */
+fb_status fbi_plan_solve(model *m, build *bd, fbi_result *r, json_t *relaxed, json_t *why,
+                         int *solved);
+/* Replaces a proven-optimal plan of a small federation by the first
+ * optimal plan in offer order. Returns 1 when bd and r were replaced. */
+int fbi_plan_lexmin(model *m, build *bd, fbi_result *r, double time_limit);
+/* Writes the problem as a CPLEX LP file; FB_OK or FB_INVALID (m->diag). */
+fb_status fbi_plan_export_lp(model *m, const build *bd, const char *path);
+
+/* ---- freetier.c ---- */
+/* Nets each free tier over the chosen lines; returns the credit rows (new)
+ * and their sum in *credit_total. */
+json_t *fbi_plan_free_tiers(model *m, int64_t *credit_total);
+
+/* ---- document.c ---- */
+/* An exact decimal string of nano-USD (new). */
+json_t *fbi_plan_nano_json(int64_t nano);
+/* The plan document's fixed part: format, time, currency, hours, catalog,
+ * the rules in words (new). */
+json_t *fbi_plan_document_new(model *m);
+/* Fills the plan document from the solved model: the workloads with their
+ * lines and alternatives, links, free tiers, totals; or the reasons when
+ * no plan exists. *total is the contracted monthly total in nano-USD.
+ * Returns FB_OK, or FB_INTERNAL when the lines do not add up to the
+ * solver's total. */
+fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int solved,
+                                 json_t *why, json_t *solver_info, json_t *plan,
+                                 int64_t *total);
+
+#endif
