@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include "fedbroker/fedbroker.h"
 #include "broker/broker.h"
+#include "plan/report.h"
 
 /* One option of a verb. Exactly one of str/flag/list is set. */
 typedef struct fbc_opt {
@@ -23,9 +24,14 @@ typedef struct fbc_opt {
 int fbc_parse(int argc, char **argv, const fbc_opt *opts, const char *usage,
               const char *description, char ***pos, int *npos, int *exit_code);
 
-/* Output formats shared by verbs that print data. */
-typedef enum { FBC_FMT_TABLE, FBC_FMT_JSON, FBC_FMT_CSV, FBC_FMT_MD,
-               FBC_FMT_HTML, FBC_FMT_FOCUS } fbc_format;
+/* Output formats: the one enum of report.h, under the CLI's names. */
+typedef fbi_report_format fbc_format;
+#define FBC_FMT_TABLE FBI_REPORT_TABLE
+#define FBC_FMT_JSON FBI_REPORT_JSON
+#define FBC_FMT_CSV FBI_REPORT_CSV
+#define FBC_FMT_MD FBI_REPORT_MD
+#define FBC_FMT_HTML FBI_REPORT_HTML
+#define FBC_FMT_FOCUS FBI_REPORT_FOCUS
 /* Parses --format (NULL means table) among the allowed ones (bit mask of
  * 1 << fbc_format). Returns 0 or prints an error and returns -1. */
 int fbc_format_parse(const char *s, unsigned allowed, fbc_format *out);

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "cli.h"
 #include "plan/plan.h"
+#include "plan/report.h"
 #include "solver/solver.h"
 #include "base/util.h"
 
@@ -13,20 +14,14 @@
 static const unsigned all_formats = (1u << FBC_FMT_TABLE) | (1u << FBC_FMT_JSON) |
     (1u << FBC_FMT_CSV) | (1u << FBC_FMT_MD) | (1u << FBC_FMT_HTML) | (1u << FBC_FMT_FOCUS);
 
-/* fbc_format and fbi_report_format list the formats in the same order. */
-static fbi_report_format to_report(fbc_format f)
-{
-    return (fbi_report_format)f;
-}
-
 /* Writes the report to path (atomically) or stdout. */
 static int emit(const json_t *plan, fbc_format fmt, const char *group_by, const char *path)
 {
-    if (!path) return fbi_report_write(plan, to_report(fmt), group_by, stdout) ? FB_EXIT_FAILURE : 0;
+    if (!path) return fbi_report_write(plan, fmt, group_by, stdout) ? FB_EXIT_FAILURE : 0;
     char *buf = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&buf, &len);
-    fbi_report_write(plan, to_report(fmt), group_by, mem);
+    fbi_report_write(plan, fmt, group_by, mem);
     fclose(mem);
     char *err = NULL;
     int rc = fbi_write_file_atomic(path, buf, len, &err);

@@ -7,7 +7,7 @@
  * how far it is from the workload's users; constraints remove candidates
  * (with a reason each); the solver (solver.h) places the federation jointly
  * (quotas, links with egress, budgets, affinity, spread). The result is one
- * JSON document that every report format renders. */
+ * JSON document that every report format renders (report.h). */
 #ifndef FB_PLAN_H
 #define FB_PLAN_H
 
@@ -38,14 +38,5 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
 /* Formats nano-USD as an exact decimal string with at least 2 decimals
  * ("12.34", "0.000000123", "-1.50"). buf >= 40 bytes. */
 char *fbi_nano_str(int64_t nano, char *buf);
-
-/* ---- reports (report.c) ---- */
-typedef enum { FBI_REPORT_TABLE, FBI_REPORT_JSON, FBI_REPORT_CSV, FBI_REPORT_MD,
-               FBI_REPORT_HTML, FBI_REPORT_FOCUS } fbi_report_format;
-
-/* Writes the plan document in a format; group_by (a label, may be NULL)
- * adds totals per value of that label. Returns 0 or -1 on a write error. */
-int fbi_report_write(const json_t *plan, fbi_report_format fmt, const char *group_by,
-                     FILE *out);
 
 #endif

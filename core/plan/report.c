@@ -4,7 +4,7 @@
  * plan's exact decimal strings, never recomputed in floating point (charts
  * use floats only to draw). */
 #include "config.h"
-#include "plan/plan.h"
+#include "plan/report.h"
 #include "base/util.h"
 
 #include <math.h>
@@ -555,6 +555,12 @@ static void write_html(const json_t *p, const char *group_by, FILE *out)
         if (i + 1 == json_array_size(json_object_get(p, "baselines"))) fprintf(out, "</ul>\n");
     }
     fprintf(out, "</body></html>\n");
+}
+
+const char *fbi_report_format_name(unsigned f)
+{
+    static const char *const names[] = {"table", "json", "csv", "md", "html", "focus"};
+    return f < sizeof names / sizeof *names ? names[f] : NULL;
 }
 
 int fbi_report_write(const json_t *plan, fbi_report_format fmt, const char *group_by, FILE *out)
