@@ -44,7 +44,7 @@ fedbroker_SOURCES = \
 	core/cli/common.c \
 	core/cli/cmd_render.c \
 	core/cli/cmd_deploy.c
-fedbroker_SOURCES += core/cli/cmd_solve.c core/cli/cmd_plan.c
+fedbroker_SOURCES += core/cli/cmd_solve.c core/cli/cmd_plan.c core/cli/cmd_report.c
 fedbroker_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
 
 # Portable specs: parse, validate (schema embedded at build time), normalise.

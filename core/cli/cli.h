@@ -32,6 +32,9 @@ typedef fbi_report_format fbc_format;
 #define FBC_FMT_MD FBI_REPORT_MD
 #define FBC_FMT_HTML FBI_REPORT_HTML
 #define FBC_FMT_FOCUS FBI_REPORT_FOCUS
+/* Every format: what `plan` and `report` accept. */
+#define FBC_REPORT_FORMATS ((1u << FBC_FMT_TABLE) | (1u << FBC_FMT_JSON) | (1u << FBC_FMT_CSV) | \
+                            (1u << FBC_FMT_MD) | (1u << FBC_FMT_HTML) | (1u << FBC_FMT_FOCUS))
 /* Parses --format (NULL means table) among the allowed ones (bit mask of
  * 1 << fbc_format). Returns 0 or prints an error and returns -1. */
 int fbc_format_parse(const char *s, unsigned allowed, fbc_format *out);
@@ -47,6 +50,10 @@ int fbc_load_specs(char **files, int nfiles, fb_spec_set **out);
 int fbc_open_broker(fbi_broker *b);
 /* Opens the default store; 0 or FB_EXIT_FAILURE (message printed). */
 int fbc_open_store(fb_store **s);
+/* Writes the plan document (borrowed) as a report to path (atomically: all
+ * or nothing) or to stdout when path is NULL. 0 or FB_EXIT_FAILURE
+ * (message printed). */
+int fbc_emit_report(const json_t *plan, fbc_format fmt, const char *group_by, const char *path);
 /* Prints j indented with sorted keys (borrowed). */
 void fbc_print_json(json_t *j);
 /* Prints one item's diagnostics prefixed with what (e.g. "demo/hello"). */
