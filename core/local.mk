@@ -12,7 +12,7 @@ core_libfbcore_la_CPPFLAGS = $(FB_CORE_INCS)
 core_libfbcore_la_SOURCES = \
 	core/base/util.c core/base/util.h \
 	core/base/diag.c core/base/diag.h \
-	core/base/call.c core/base/call.h \
+	core/base/call.c core/base/call.h core/base/map.c core/base/map.h \
 	core/http/http.c core/http/http.h core/http/http_policy.c \
 	core/host/host.c core/host/registry.c core/host/conformance.c \
 	core/state/store.c core/state/writer.c core/state/writer.h \

@@ -26,6 +26,7 @@
 #include "catalog/catalog.h"
 #include "solver/solver.h"
 #include "base/util.h"
+#include "base/map.h"
 
 #define NANO_PER_MICRO INT64_C(1000)
 
@@ -124,8 +125,10 @@ typedef struct jlink {
 /* The solver's problem built from the model's surviving candidates. */
 typedef struct build {
     fbi_problem *p;
-    json_t *region_idx;     /* key -> int */
-    json_t *offer_idx;      /* label -> int */
+    fbi_smap region_idx;    /* region key -> the solver's region index */
+    fbi_smap offer_idx;     /* offer label -> the solver's offer index */
+    const char **offer_labels; /* borrowed, by the solver's offer index */
+    size_t noffers;
     json_t *egress;         /* "a|b" -> {ok, nano, sku, kind, note} */
     jlink *links;
     size_t nlinks;

@@ -11,15 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int region_index(model *m, build *bd, option *op)
+/* The solver's index of op's region, added on first use. */
+static int region_index(build *bd, option *op)
 {
-    json_t *v = json_object_get(bd->region_idx, op->key);
-    if (v) return (int)json_integer_value(v);
+    size_t v;
+    if (fbi_smap_get(&bd->region_idx, op->key, &v)) return (int)v;
     char *err = NULL;
     int r = fbi_problem_add_region(bd->p, op->key, op->price_provider, &err);
     free(err);
-    json_object_set_new(bd->region_idx, op->key, json_integer(r));
-    (void)m;
+    fbi_smap_put(&bd->region_idx, op->key, (size_t)r, NULL);
     return r;
 }
 
@@ -95,8 +95,6 @@ void fbi_plan_build_problem(model *m, build *bd)
 {
     char *err = NULL;
     bd->p = fbi_problem_new();
-    bd->region_idx = json_object();
-    bd->offer_idx = json_object();
     bd->egress = json_object();
     for (size_t i = 0; i < m->nw; i++) {
         wl *w = &m->w[i];
@@ -108,14 +106,17 @@ void fbi_plan_build_problem(model *m, build *bd)
         for (size_t k = 0; k < w->nopts; k++) {
             option *op = &w->opts[k];
             if (op->reason_class) continue;
-            json_t *v = json_object_get(bd->offer_idx, op->label);
-            if (!v) {
-                int r = region_index(m, bd, op);
-                int o = fbi_problem_add_offer(bd->p, op->label, r, FBI_UNLIMITED, &err);
-                v = json_integer(o);
-                json_object_set_new(bd->offer_idx, op->label, v);
+            size_t v;
+            if (!fbi_smap_get(&bd->offer_idx, op->label, &v)) {
+                int r = region_index(bd, op);
+                v = (size_t)fbi_problem_add_offer(bd->p, op->label, r, FBI_UNLIMITED, &err);
+                fbi_smap_put(&bd->offer_idx, op->label, v, NULL);
+                /* the solver numbers offers 0, 1, ... as they are added */
+                bd->offer_labels = fbi_xrealloc(bd->offer_labels,
+                                                (bd->noffers + 1) * sizeof *bd->offer_labels);
+                bd->offer_labels[bd->noffers++] = op->label;
             }
-            op->sp_offer = (int)json_integer_value(v);
+            op->sp_offer = (int)v;
             fbi_problem_add_option(bd->p, w->sp_w, op->sp_offer, op->contracted_nano, &err);
         }
     }
@@ -128,9 +129,8 @@ void fbi_plan_build_problem(model *m, build *bd)
     json_object_foreach(quotas, qkey, q) {
         int *offs = NULL;
         size_t n = 0;
-        const char *label;
-        json_t *v;
-        json_object_foreach(bd->offer_idx, label, v) {
+        for (size_t o = 0; o < bd->noffers; o++) {
+            const char *label = bd->offer_labels[o];
             /* label is provider:service:region; the quota key provider:region */
             const char *c1 = strchr(label, ':');
             const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -139,7 +139,7 @@ void fbi_plan_build_problem(model *m, build *bd)
             if (strncmp(qkey, label, plen) || qkey[plen] != ':' || strcmp(qkey + plen + 1, c2 + 1))
                 continue;
             offs = fbi_xrealloc(offs, (n + 1) * sizeof *offs);
-            offs[n++] = (int)json_integer_value(v);
+            offs[n++] = (int)o;
         }
         if (n) {
             char *nm = fbi_xasprintf("quota %s vcpu", qkey);
@@ -242,7 +242,7 @@ void fbi_plan_build_problem(model *m, build *bd)
                         int bad = !json_is_true(json_object_get(e, "ok"));
                         if (!bad) {
                             char *e2 = NULL;
-                            fbi_problem_set_egress(bd->p, region_index(m, bd, oa), region_index(m, bd, ob),
+                            fbi_problem_set_egress(bd->p, region_index(bd, oa), region_index(bd, ob),
                                                    json_integer_value(json_object_get(e, "nano_per_gib")), &e2);
                             free(e2);
                         }
@@ -372,8 +372,9 @@ give_up:
 void fbi_plan_build_free(build *bd)
 {
     fbi_problem_free(bd->p);
-    json_decref(bd->region_idx);
-    json_decref(bd->offer_idx);
+    fbi_smap_free(&bd->region_idx);
+    fbi_smap_free(&bd->offer_idx);
+    free(bd->offer_labels);
     json_decref(bd->egress);
     free(bd->links);
 }
