@@ -85,8 +85,16 @@ int fbc_cmd_plan(int argc, char **argv)
     po.baselines = !no_baselines;
     json_t *plan = NULL;
     fb_diag *d = fb_diag_new();
+    fbi_plan_stats stats;
+    memset(&stats, 0, sizeof stats);
+    const char *want_stats = getenv("FEDBROKER_PLAN_STATS");
+    if (want_stats && *want_stats && strcmp(want_stats, "0") != 0) po.stats = &stats;
     fb_status st = fbi_plan_run(&b, set, &po, &plan, d);
     fb_diag_print(d, stderr);
+    if (po.stats)
+        fprintf(stderr, "fedbroker plan: stats: %zu workloads, %zu candidates; driver calls: "
+                "%zu validate, %zu usage; catalog opened %zu times\n", stats.workloads,
+                stats.candidates, stats.validate_calls, stats.usage_calls, stats.catalog_opens);
     if (st == FB_INVALID) rc = FB_EXIT_INVALID;
     else if (st == FB_QUOTA) rc = FB_EXIT_INFEASIBLE;
     else if (st != FB_OK) rc = FB_EXIT_FAILURE;

@@ -170,6 +170,7 @@ void fbi_plan_build_workloads(model *m)
         for (int r = 0; r < reps; r++) {
             m->w = fbi_xrealloc(m->w, (m->nw + 1) * sizeof *m->w);
             wl *w = &m->w[m->nw++];
+            if (m->o->stats) m->o->stats->workloads++;
             memset(w, 0, sizeof *w);
             w->doc = reps > 1 ? replica_doc(doc, r, reps) : json_incref(doc);
             w->base = doc_name(doc);
@@ -203,6 +204,7 @@ void fbi_plan_build_workloads(model *m)
                 if (op->region && !op->reg) {
                     /* an offer in a region the catalog does not know */
                 }
+                if (m->o->stats) m->o->stats->candidates++;
                 fbi_plan_evaluate(m, w, op);
             }
         }
@@ -218,6 +220,7 @@ fb_status fbi_plan_open_catalog(model *m)
      * a plan reports only the errors that stop it. */
     fb_diag *cd = fb_diag_new();
     fb_status st = fbi_catalog_open(dir, ov, &m->cat, cd);
+    if (m->o->stats) m->o->stats->catalog_opens++;
     for (size_t i = 0; i < fb_diag_count(cd); i++)
         if (fb_diag_severity(cd, i) == FB_SEV_ERROR)
             fb_diag_add(m->diag, FB_SEV_ERROR, fb_diag_file(cd, i), fb_diag_line(cd, i),

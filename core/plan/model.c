@@ -320,6 +320,7 @@ void fbi_plan_evaluate(model *m, wl *w, option *op)
     char *in_text = fbi_json_canonical(in);
     json_decref(in);
     fb_status st = drv->validate(ctx, in_text, d);
+    if (m->o->stats) m->o->stats->validate_calls++;
     if (st != FB_OK) {
         size_t k = 0;
         while (k + 1 < fb_diag_count(d) && fb_diag_severity(d, k) != FB_SEV_ERROR) k++;
@@ -333,6 +334,7 @@ void fbi_plan_evaluate(model *m, wl *w, option *op)
     }
     char *out = NULL;
     st = drv->usage(ctx, in_text, &out, d);
+    if (m->o->stats) m->o->stats->usage_calls++;
     free(in_text);
     json_t *usage = out ? json_loads(out, 0, NULL) : NULL;
     free(out);

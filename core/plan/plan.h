@@ -23,7 +23,18 @@ typedef struct fbi_plan_opts {
     double time_limit_s;       /* solver limit; <= 0: 10 s */
     int baselines;             /* also solve all-PROVIDER baselines */
     const char *restrict_provider; /* internal: only this provider's offers */
+    struct fbi_plan_stats *stats;  /* when not NULL: counts added here */
 } fbi_plan_opts;
+
+/* What a plan cost, counted (FEDBROKER_PLAN_STATS=1 prints it): how many
+ * workloads (replicas count one each) and candidates (workload x offer of
+ * its kind) were considered, how often the drivers' validate and usage
+ * verbs were called, and how often the catalog was opened. */
+typedef struct fbi_plan_stats {
+    size_t workloads, candidates;
+    size_t validate_calls, usage_calls;
+    size_t catalog_opens;
+} fbi_plan_stats;
 
 /* Plans every workload of set. *plan (new) is the plan document
  * (docs/plan.md); it exists whenever the input was valid, also when the
