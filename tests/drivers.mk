@@ -3,7 +3,7 @@ TESTDRV_LD = -module -avoid-version -shared -rpath /nowhere -no-undefined
 TESTDRV_CF = $(AM_CFLAGS) -fvisibility=hidden
 check_LTLIBRARIES += tests/drivers/testdrv.la tests/drivers/wrong_major.la \
 	tests/drivers/newer_minor.la tests/drivers/no_entry.la \
-	tests/drivers/extra_export.la tests/drivers/bad_caps.la
+	tests/drivers/extra_export.la tests/drivers/bad_caps.la tests/drivers/countdrv.la
 tests_drivers_testdrv_la_SOURCES = tests/drivers/testdrv.c
 tests_drivers_testdrv_la_CFLAGS = $(TESTDRV_CF)
 tests_drivers_testdrv_la_LDFLAGS = $(TESTDRV_LD)
@@ -27,3 +27,8 @@ tests_drivers_bad_caps_la_SOURCES = tests/drivers/testdrv.c
 tests_drivers_bad_caps_la_CFLAGS = $(TESTDRV_CF)
 tests_drivers_bad_caps_la_CPPFLAGS = $(AM_CPPFLAGS) -DTESTDRV_BAD_CAPS -DTESTDRV_NAME='"bad_caps"'
 tests_drivers_bad_caps_la_LDFLAGS = $(TESTDRV_LD)
+# countdrv: counts plan's validate and usage calls (tests/plan/calls.sh)
+tests_drivers_countdrv_la_SOURCES = tests/drivers/countdrv.c
+tests_drivers_countdrv_la_CFLAGS = $(TESTDRV_CF) $(JANSSON_CFLAGS)
+tests_drivers_countdrv_la_LDFLAGS = $(TESTDRV_LD)
+tests_drivers_countdrv_la_LIBADD = $(JANSSON_LIBS)

@@ -55,7 +55,7 @@ static json_t *option_summary(const option *op)
     json_t *o = json_pack("{s:s,s:s,s:s,s:o}", "provider", op->provider, "service", op->service,
                           "region", op->region, "monthly_cost", fbi_plan_nano_json(op->contracted_nano));
     if (op->has_latency) json_object_set_new(o, "p50_latency_ms", json_real(round(op->p50_ms * 10) / 10));
-    if (op->reason) json_object_set_new(o, "eliminated_by", json_string(op->reason));
+    if (opt_reason(op)) json_object_set_new(o, "eliminated_by", json_string(opt_reason(op)));
     return o;
 }
 
@@ -71,8 +71,8 @@ static json_t *alternatives(const wl *w, const option *chosen)
         for (size_t k = 0; k < w->nopts; k++) {
             const option *op = &w->opts[k];
             if (op == chosen || used[k]) continue;
-            if (op->reason_class && strcmp(op->reason_class, "latency") &&
-                strcmp(op->reason_class, "budget") && strcmp(op->reason_class, "objective"))
+            const char *cls = opt_class(op);
+            if (cls && strcmp(cls, "latency") && strcmp(cls, "budget") && strcmp(cls, "objective"))
                 continue;
             int better = !best;
             if (!better && round != 1) better = op->contracted_nano < best->contracted_nano;
@@ -87,7 +87,7 @@ static json_t *alternatives(const wl *w, const option *chosen)
         int64_t diff = best->contracted_nano - chosen->contracted_nano;
         const char *decided;
         char *why = NULL;
-        if (best->reason) decided = best->reason;
+        if (opt_reason(best)) decided = opt_reason(best);
         else if (diff > 0) {
             why = fbi_xasprintf("costs %s USD/month more", fbi_nano_str(diff, d));
             decided = why;
@@ -169,7 +169,7 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
             wl *w = &m->w[i];
             int off = r->offer[w->sp_w];
             for (size_t k = 0; k < w->nopts; k++)
-                if (!w->opts[k].reason_class && w->opts[k].sp_offer == off) w->chosen = (int)k;
+                if (!opt_class(&w->opts[k]) && w->opts[k].sp_offer == off) w->chosen = (int)k;
         }
     }
     json_t *free_rows = solved ? fbi_plan_free_tiers(m, &credit) : json_array();
@@ -210,7 +210,7 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
                                                          w->replica + 1, "count", w->nreplicas));
         json_t *elim = json_object();
         for (size_t k = 0; k < w->nopts; k++)
-            if (w->opts[k].reason_class) add_amount(elim, w->opts[k].reason_class, 1);
+            if (opt_class(&w->opts[k])) add_amount(elim, opt_class(&w->opts[k]), 1);
         json_object_set_new(wj, "candidates", json_integer((json_int_t)w->nopts));
         json_object_set_new(wj, "eliminated", elim);
         if (w->chosen >= 0) {

@@ -35,7 +35,7 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
     for (size_t c = 0; c < sizeof classes / sizeof *classes; c++) {
         size_t n = 0;
         for (size_t k = 0; k < w->nopts; k++)
-            if (w->opts[k].reason_class && !strcmp(w->opts[k].reason_class, classes[c])) n++;
+            if (opt_class(&w->opts[k]) && !strcmp(opt_class(&w->opts[k]), classes[c])) n++;
         if (!n) continue;
         fbi_buf_printf(&msg, "%s%s %zu", first ? "" : ", ", classes[c], n);
         first = 0;
@@ -55,7 +55,7 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
     option *best = NULL;
     for (size_t k = 0; k < w->nopts; k++) {
         option *op = &w->opts[k];
-        if (op->reason_class && !strcmp(op->reason_class, "latency") && op->has_latency &&
+        if (opt_class(op) && !strcmp(opt_class(op), "latency") && op->has_latency &&
             (!best || op->p50_ms < best->p50_ms))
             best = op;
     }
@@ -72,7 +72,7 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
     option *cheap = NULL;
     for (size_t k = 0; k < w->nopts; k++) {
         option *op = &w->opts[k];
-        if (op->reason_class && !strcmp(op->reason_class, "budget") &&
+        if (opt_class(op) && !strcmp(opt_class(op), "budget") &&
             (!cheap || op->contracted_nano < cheap->contracted_nano))
             cheap = op;
     }
@@ -89,7 +89,7 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
         json_t *seen = json_object();
         for (size_t k = 0; k < w->nopts; k++) {
             option *op = &w->opts[k];
-            if (op->reason_class && !strcmp(op->reason_class, "residency") && op->reg)
+            if (opt_class(op) && !strcmp(opt_class(op), "residency") && op->reg)
                 json_object_set_new(seen, op->reg->jurisdiction, json_true());
         }
         if (json_object_size(seen)) {
@@ -118,23 +118,23 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
         int shown = 0;
         for (size_t k = 0; k < w->nopts; k++) {
             option *op = &w->opts[k];
-            if (!op->reason_class || strcmp(op->reason_class, classes[c])) continue;
-            json_t *cnt = json_object_get(seen, op->reason);
+            if (!opt_class(op) || strcmp(opt_class(op), classes[c])) continue;
+            json_t *cnt = json_object_get(seen, opt_reason(op));
             if (cnt) {
-                json_object_set_new(seen, op->reason, json_integer(json_integer_value(cnt) + 1));
+                json_object_set_new(seen, opt_reason(op), json_integer(json_integer_value(cnt) + 1));
                 continue;
             }
-            json_object_set_new(seen, op->reason, json_integer(1));
+            json_object_set_new(seen, opt_reason(op), json_integer(1));
         }
         for (size_t k = 0; k < w->nopts && shown < 3; k++) {
             option *op = &w->opts[k];
-            if (!op->reason_class || strcmp(op->reason_class, classes[c])) continue;
-            json_t *cnt = json_object_get(seen, op->reason);
+            if (!opt_class(op) || strcmp(opt_class(op), classes[c])) continue;
+            json_t *cnt = json_object_get(seen, opt_reason(op));
             if (!cnt || json_integer_value(cnt) == 0) continue;
             json_int_t n = json_integer_value(cnt);
-            fbi_buf_printf(&detail, "%s%s: %s", detail.len ? "; " : "", op->label, op->reason);
+            fbi_buf_printf(&detail, "%s%s: %s", detail.len ? "; " : "", op->label, opt_reason(op));
             if (n > 1) fbi_buf_printf(&detail, " (and %lld more offers)", (long long)(n - 1));
-            json_object_set_new(seen, op->reason, json_integer(0));
+            json_object_set_new(seen, opt_reason(op), json_integer(0));
             shown++;
         }
         json_decref(seen);

@@ -37,8 +37,16 @@ void fbi_plan_eliminate(option *op, const char *cls, const char *fmt, ...)
     op->reason = fbi_buf_steal(&b);
 }
 
+void fbi_plan_set_run(option *op, int run, char *reason)
+{
+    free(op->run_reason);
+    op->run = run;
+    op->run_reason = reason;
+}
+
 static void option_free(option *op)
 {
+    free(op->run_reason);
     for (size_t i = 0; i < op->nlines; i++) {
         free(op->lines[i].what);
         free(op->lines[i].note);
@@ -251,29 +259,12 @@ static void latency(model *m, option *op, const json_t *doc, const json_t *usage
     op->mean_ms = sum + op->p_cold * op->cold_ms;
 }
 
-/* Does any loaded driver named provider offer this kind of workload? */
-static int provider_runs_kind(model *m, const char *provider, const char *kind)
-{
-    size_t i;
-    json_t *o;
-    json_array_foreach(fbi_broker_offers(m->b, NULL), i, o)
-        if (!strcmp(jstr(o, "provider") ? jstr(o, "provider") : "", provider) &&
-            !strcmp(jstr(o, "kind") ? jstr(o, "kind") : "", kind))
-            return 1;
-    return 0;
-}
-
 /* Evaluates one offer for one workload: every filter in order, the driver's
  * verdict and usage, prices, latency, SLO and budget. */
 void fbi_plan_evaluate(model *m, wl *w, option *op)
 {
     json_t *pl = json_object_get(w->doc, "spec");
     json_t *place = json_object_get(pl, "placement");
-    /* A single-provider baseline moves every workload that provider can
-     * run; the others (e.g. quantum jobs for a cloud) keep their choices. */
-    if (m->o->restrict_provider && strcmp(op->provider, m->o->restrict_provider) != 0 &&
-        provider_runs_kind(m, m->o->restrict_provider, w->kind))
-        fbi_plan_eliminate(op, "baseline", "baseline restricted to %s", m->o->restrict_provider);
     json_t *allow = json_object_get(place, "providers");
     if (json_array_size(allow) && !in_list(allow, op->provider))
         fbi_plan_eliminate(op, "provider", "provider %s is not in placement.providers", op->provider);
@@ -409,7 +400,7 @@ void fbi_plan_apply_objective(wl *w)
     double best_lat = INFINITY, best_cost = INFINITY;
     for (size_t k = 0; k < w->nopts; k++) {
         option *op = &w->opts[k];
-        if (op->reason_class || !op->has_latency) continue;
+        if (opt_class(op) || !op->has_latency) continue;
         if (op->p50_ms < best_lat) best_lat = op->p50_ms;
         if ((double)op->contracted_nano < best_cost) best_cost = (double)op->contracted_nano;
     }
@@ -419,25 +410,28 @@ void fbi_plan_apply_objective(wl *w)
     double best_score = INFINITY;
     for (size_t k = 0; k < w->nopts; k++) {
         option *op = &w->opts[k];
-        if (op->reason_class || !op->has_latency) continue;
+        if (opt_class(op) || !op->has_latency) continue;
         double s = (1 - weight) * (double)op->contracted_nano / best_cost + weight * op->p50_ms / best_lat;
         if (s < best_score) best_score = s;
     }
     for (size_t k = 0; k < w->nopts; k++) {
         option *op = &w->opts[k];
-        if (op->reason_class) continue;
+        if (opt_class(op)) continue;
         if (!op->has_latency) {
-            fbi_plan_eliminate(op, "objective", "no latency estimate, objective %s needs one", obj);
+            fbi_plan_set_run(op, RUN_OBJECTIVE,
+                             fbi_xasprintf("no latency estimate, objective %s needs one", obj));
         } else if (weight >= 1.0) {
             double band = best_lat * 0.10 > 2.0 ? best_lat * 0.10 : 2.0;
             if (op->p50_ms > best_lat + band)
-                fbi_plan_eliminate(op, "objective", "p50 %.1f ms is more than %.1f ms above the best "
-                          "(%.1f ms) for objective latency", op->p50_ms, band, best_lat);
+                fbi_plan_set_run(op, RUN_OBJECTIVE, fbi_xasprintf(
+                    "p50 %.1f ms is more than %.1f ms above the best (%.1f ms) for objective "
+                    "latency", op->p50_ms, band, best_lat));
         } else {
             double s = (1 - weight) * (double)op->contracted_nano / best_cost + weight * op->p50_ms / best_lat;
             if (s > best_score * 1.10)
-                fbi_plan_eliminate(op, "objective", "balanced score %.3f is more than 10%% above the best "
-                          "(%.3f, latency weight %.2f)", s, best_score, weight);
+                fbi_plan_set_run(op, RUN_OBJECTIVE, fbi_xasprintf(
+                    "balanced score %.3f is more than 10%% above the best (%.3f, latency "
+                    "weight %.2f)", s, best_score, weight));
         }
     }
 }

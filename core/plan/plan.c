@@ -24,48 +24,98 @@ char *fbi_nano_str(int64_t nano, char *buf)
     return buf;
 }
 
-/* The single-provider baselines: the plan again with each provider's
- * offers only (for the kinds it runs), total or why it is infeasible. */
-static json_t *baselines(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *o,
-                         int64_t total, int feasible)
+/* Does any loaded driver named provider offer this kind of workload? */
+static int provider_runs_kind(model *m, const char *provider, const char *kind)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(fbi_broker_offers(m->b, NULL), i, o)
+        if (!strcmp(jstr(o, "provider") ? jstr(o, "provider") : "", provider) &&
+            !strcmp(jstr(o, "kind") ? jstr(o, "kind") : "", kind))
+            return 1;
+    return 0;
+}
+
+/* Starts a solve of the evaluated model: clears what the last solve added
+ * (objective band, ties, a baseline's mask), masks the offers of every
+ * other provider when only is a provider (a single-provider baseline moves
+ * every workload that provider can run; the others, e.g. quantum jobs for
+ * a cloud, keep their choices), then applies each workload's objective. */
+static void solve_begin(model *m, const char *only)
+{
+    for (size_t i = 0; i < m->nw; i++) {
+        wl *w = &m->w[i];
+        int mask = only && provider_runs_kind(m, only, w->kind);
+        w->chosen = -1;
+        for (size_t k = 0; k < w->nopts; k++) {
+            option *op = &w->opts[k];
+            op->sp_offer = -1;
+            if (mask && strcmp(op->provider, only) != 0)
+                fbi_plan_set_run(op, RUN_BASELINE, fbi_xasprintf("baseline restricted to %s", only));
+            else
+                fbi_plan_set_run(op, RUN_NONE, NULL);
+        }
+    }
+    for (size_t i = 0; i < m->nw; i++) fbi_plan_apply_objective(&m->w[i]);
+}
+
+/* Appends to why (and m->diag) the workloads with no candidate left. */
+static void explain_empty(model *m, json_t *why)
+{
+    for (size_t i = 0; i < m->nw; i++) {
+        size_t alive = 0;
+        for (size_t k = 0; k < m->w[i].nopts; k++) alive += !opt_class(&m->w[i].opts[k]);
+        if (!alive) fbi_plan_explain_infeasible(m, &m->w[i], why);
+    }
+}
+
+/* The single-provider baselines: the evaluated model solved again with
+ * each provider's offers only (for the kinds it runs), each with its total
+ * or why it is infeasible. Nothing is evaluated again. */
+static json_t *baselines(model *m, int64_t total, int feasible)
 {
     json_t *out = json_array();
     json_t *seen = json_object();
+    fb_diag *main_diag = m->diag;
     size_t i;
     json_t *offer;
-    json_array_foreach(fbi_broker_offers(b, NULL), i, offer) {
+    json_array_foreach(fbi_broker_offers(m->b, NULL), i, offer) {
         const char *p = jstr(offer, "provider");
         const char *okind = jstr(offer, "kind");
         if (!p || json_object_get(seen, p) || !okind || !strcmp(okind, "QuantumJob")) continue;
         json_object_set_new(seen, p, json_true());
-        fbi_plan_opts bo = *o;
-        bo.baselines = 0;
-        bo.export_lp = NULL;
-        bo.restrict_provider = p;
-        json_t *plan = NULL;
         fb_diag *d = fb_diag_new();
-        fb_status st = fbi_plan_run(b, set, &bo, &plan, d);
+        m->diag = d;
+        solve_begin(m, p);
+        json_t *why = json_array(), *relaxed = json_array();
+        explain_empty(m, why);
+        fbi_result r;
+        memset(&r, 0, sizeof r);
+        build bd;
+        memset(&bd, 0, sizeof bd);
+        int solved = 0;
+        fb_status st = fbi_plan_solve(m, &bd, &r, relaxed, why, &solved);
         json_t *row = json_pack("{s:s,s:s}", "name", "all-", "provider", p);
         json_object_set_new(row, "name", json_sprintf("all-%s", p));
-        if (st == FB_OK) {
-            int64_t bt = 0;
-            char *err = NULL;
-            fbi_decimal_parse(jstr(plan, "total_monthly_cost"), 9, &bt, &err);
-            free(err);
+        if (st == FB_OK && solved) {
             json_object_set_new(row, "status", json_string("feasible"));
-            json_object_set_new(row, "total_monthly_cost", fbi_plan_nano_json(bt));
-            if (feasible) json_object_set_new(row, "savings", fbi_plan_nano_json(bt - total));
+            json_object_set_new(row, "total_monthly_cost", fbi_plan_nano_json(r.total));
+            if (feasible) json_object_set_new(row, "savings", fbi_plan_nano_json(r.total - total));
         } else {
             json_object_set_new(row, "status", json_string("infeasible"));
             size_t k = 0;
             while (k < fb_diag_count(d) && fb_diag_severity(d, k) != FB_SEV_ERROR) k++;
             json_object_set_new(row, "reason", json_string(k < fb_diag_count(d) ? fb_diag_summary(d, k)
-                                                                                : fbi_status_name(st)));
+                                                                                : fbi_status_name(st == FB_OK ? FB_QUOTA : st)));
         }
         json_array_append_new(out, row);
-        json_decref(plan);
+        json_decref(why);
+        json_decref(relaxed);
+        fbi_result_free(&r);
+        fbi_plan_build_free(&bd);
         fb_diag_free(d);
     }
+    m->diag = main_diag;
     json_decref(seen);
     return out;
 }
@@ -90,16 +140,12 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
         fbi_plan_model_free(&m);
         return FB_INVALID;
     }
-    for (size_t i = 0; i < m.nw; i++) fbi_plan_apply_objective(&m.w[i]);
+    solve_begin(&m, NULL);
 
     json_t *plan = fbi_plan_document_new(&m);
     /* workloads with no candidate left make the plan infeasible */
     json_t *why = json_array();
-    for (size_t i = 0; i < m.nw; i++) {
-        size_t alive = 0;
-        for (size_t k = 0; k < m.w[i].nopts; k++) alive += !m.w[i].opts[k].reason_class;
-        if (!alive) fbi_plan_explain_infeasible(&m, &m.w[i], why);
-    }
+    explain_empty(&m, why);
     fbi_result r;
     memset(&r, 0, sizeof r);
     build bd;
@@ -138,7 +184,7 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
     int64_t total = 0;
     rc = fbi_plan_document_fill(&m, &bd, &r, solved, why, solver_info, plan, &total);
     if (opts->baselines && rc == FB_OK)
-        json_object_set_new(plan, "baselines", baselines(b, set, opts, total, solved));
+        json_object_set_new(plan, "baselines", baselines(&m, total, solved));
     json_decref(why);
     fbi_result_free(&r);
     fbi_plan_build_free(&bd);

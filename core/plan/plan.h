@@ -22,7 +22,6 @@ typedef struct fbi_plan_opts {
     const char *export_lp;     /* write the problem as a CPLEX LP file here */
     double time_limit_s;       /* solver limit; <= 0: 10 s */
     int baselines;             /* also solve all-PROVIDER baselines */
-    const char *restrict_provider; /* internal: only this provider's offers */
     struct fbi_plan_stats *stats;  /* when not NULL: counts added here */
 } fbi_plan_opts;
 

@@ -77,8 +77,10 @@ typedef struct option {
     char *key;           /* catalog region key "provider:region" */
     const fbi_region *reg; /* borrowed; NULL when the catalog lacks it */
     char *label;         /* "provider:service:region" */
-    char *reason_class;  /* NULL when the option survives */
+    char *reason_class;  /* the evaluation's verdict: NULL when it passed */
     char *reason;
+    int run;             /* what this solve adds (RUN_*), reset by each solve */
+    char *run_reason;    /* new, with run */
     pline *lines;
     size_t nlines, caplines;
     int64_t list_nano, contracted_nano;
@@ -89,6 +91,28 @@ typedef struct option {
     json_t *notes;
     int sp_offer;        /* solver offer index, -1 */
 } option;
+
+/* What one solve of the model (the plan, or a baseline) adds to the
+ * evaluation's verdict on a candidate. */
+enum { RUN_NONE, RUN_BASELINE, RUN_OBJECTIVE, RUN_TIE };
+
+/* The class of why op is out of this solve ("baseline", "provider", ...,
+ * "objective"; "\x01tie" while ties are settled), NULL when it is in. A
+ * baseline's mask comes first (it was checked before everything else). */
+static inline const char *opt_class(const option *op)
+{
+    static const char *const names[] = {NULL, "baseline", "objective", "\x01tie"};
+    return op->run == RUN_BASELINE || !op->reason_class ? names[op->run] : op->reason_class;
+}
+
+/* The reason that goes with opt_class (borrowed), NULL when op is in. */
+static inline const char *opt_reason(const option *op)
+{
+    return op->run == RUN_BASELINE || !op->reason_class ? op->run_reason : op->reason;
+}
+
+/* Sets what this solve adds to op (reason: new, stolen; NULL to clear). */
+void fbi_plan_set_run(option *op, int run, char *reason);
 
 /* One workload to place (a replica of a spread workload is one each). */
 typedef struct wl {
@@ -149,8 +173,8 @@ void fbi_plan_eliminate(option *op, const char *cls, const char *fmt, ...) FBI_P
 /* Evaluates one offer for one workload: every filter in order, the
  * driver's verdict and usage, prices, latency, SLO and budget. */
 void fbi_plan_evaluate(model *m, wl *w, option *op);
-/* Applies the workload's objective (latency, balanced) as a band over its
- * surviving candidates. */
+/* Applies the workload's objective (latency, balanced) as a band over the
+ * candidates this solve has (RUN_OBJECTIVE on the ones outside it). */
 void fbi_plan_apply_objective(wl *w);
 /* Frees the workloads, their candidates and the catalog. */
 void fbi_plan_model_free(model *m);

@@ -100,12 +100,12 @@ void fbi_plan_build_problem(model *m, build *bd)
         wl *w = &m->w[i];
         int64_t demand = 0;
         for (size_t k = 0; k < w->nopts; k++)
-            if (!w->opts[k].reason_class && w->opts[k].vcpu_micro > demand)
+            if (!opt_class(&w->opts[k]) && w->opts[k].vcpu_micro > demand)
                 demand = w->opts[k].vcpu_micro;
         w->sp_w = fbi_problem_add_workload(bd->p, w->name, demand, &err);
         for (size_t k = 0; k < w->nopts; k++) {
             option *op = &w->opts[k];
-            if (op->reason_class) continue;
+            if (opt_class(op)) continue;
             size_t v;
             if (!fbi_smap_get(&bd->offer_idx, op->label, &v)) {
                 int r = region_index(bd, op);
@@ -234,10 +234,10 @@ void fbi_plan_build_problem(model *m, build *bd)
                 size_t nf = 0;
                 for (size_t x = 0; x < wa->nopts; x++) {
                     option *oa = &wa->opts[x];
-                    if (oa->reason_class) continue;
+                    if (opt_class(oa)) continue;
                     for (size_t y = 0; y < wb->nopts; y++) {
                         option *ob = &wb->opts[y];
-                        if (ob->reason_class) continue;
+                        if (opt_class(ob)) continue;
                         json_t *e = fbi_plan_egress_between(m, bd, oa, ob);
                         int bad = !json_is_true(json_object_get(e, "ok"));
                         if (!bad) {
@@ -293,14 +293,14 @@ int fbi_plan_lexmin(model *m, build *bd, fbi_result *r, double time_limit)
     for (size_t i = 0; i < m->nw; i++) {
         wl *w = &m->w[i];
         size_t alive = 0;
-        for (size_t k = 0; k < w->nopts; k++) alive += !w->opts[k].reason_class;
+        for (size_t k = 0; k < w->nopts; k++) alive += !opt_class(&w->opts[k]);
         if (alive <= 1) continue;
         int fixed = 0;
         for (size_t k = 0; k < w->nopts && !fixed; k++) {
-            if (w->opts[k].reason_class) continue;
+            if (opt_class(&w->opts[k])) continue;
             /* keep only candidate k of workload i */
             for (size_t j = 0; j < w->nopts; j++)
-                if (j != k && !w->opts[j].reason_class) w->opts[j].reason_class = fbi_xstrdup("\x01tie");
+                if (j != k && !opt_class(&w->opts[j])) w->opts[j].run = RUN_TIE;
             build probe;
             memset(&probe, 0, sizeof probe);
             fbi_plan_build_problem(m, &probe);
@@ -318,10 +318,7 @@ int fbi_plan_lexmin(model *m, build *bd, fbi_result *r, double time_limit)
                 fixed = 1;
             } else {
                 for (size_t j = 0; j < w->nopts; j++)
-                    if (w->opts[j].reason_class && w->opts[j].reason_class[0] == '\x01') {
-                        free(w->opts[j].reason_class);
-                        w->opts[j].reason_class = NULL;
-                    }
+                    if (w->opts[j].run == RUN_TIE) w->opts[j].run = RUN_NONE;
                 if (probes > 200) goto give_up;
             }
         }
@@ -347,9 +344,8 @@ int fbi_plan_lexmin(model *m, build *bd, fbi_result *r, double time_limit)
              * the final problem */
             for (size_t i = 0; i < m->nw; i++)
                 for (size_t j = 0; j < m->w[i].nopts; j++)
-                    if (m->w[i].opts[j].reason_class && m->w[i].opts[j].reason_class[0] == '\x01') {
-                        free(m->w[i].opts[j].reason_class);
-                        m->w[i].opts[j].reason_class = NULL;
+                    if (m->w[i].opts[j].run == RUN_TIE) {
+                        m->w[i].opts[j].run = RUN_NONE;
                         m->w[i].opts[j].sp_offer = -1;
                     }
             return 1;
@@ -362,10 +358,7 @@ give_up:
     /* undo the fixing: the solver's own plan stands */
     for (size_t i = 0; i < m->nw; i++)
         for (size_t j = 0; j < m->w[i].nopts; j++)
-            if (m->w[i].opts[j].reason_class && m->w[i].opts[j].reason_class[0] == '\x01') {
-                free(m->w[i].opts[j].reason_class);
-                m->w[i].opts[j].reason_class = NULL;
-            }
+            if (m->w[i].opts[j].run == RUN_TIE) m->w[i].opts[j].run = RUN_NONE;
     return 0;
 }
 
@@ -404,10 +397,8 @@ fb_status fbi_plan_solve(model *m, build *bd, fbi_result *r, json_t *relaxed, js
                 int mine = 0;
                 for (size_t k = 0; k < m->w[i].nopts; k++) {
                     option *op = &m->w[i].opts[k];
-                    if (op->reason_class && !strcmp(op->reason_class, "objective")) {
-                        free(op->reason_class);
-                        free(op->reason);
-                        op->reason_class = op->reason = NULL;
+                    if (op->run == RUN_OBJECTIVE) {
+                        fbi_plan_set_run(op, RUN_NONE, NULL);
                         mine = any = 1;
                     }
                 }
