@@ -16,9 +16,10 @@ EXTRA_DIST += tests/layering.sh tests/exported_symbols.sh tests/conformance.sh t
 	tests/lifecycle.sh tests/fakes/example_cloud.py tests/cli.sh
 
 # plan and report end to end (needs glpk-utils, coinor-cbc, sqlite3)
-TESTS += tests/plan/plan.sh tests/plan/html.sh tests/plan/same_plans.sh tests/plan/calls.sh
+TESTS += tests/plan/plan.sh tests/plan/html.sh tests/plan/same_plans.sh tests/plan/calls.sh \
+	tests/plan/shape_key.py
 EXTRA_DIST += tests/plan/plan.sh tests/plan/check_plan.py tests/plan/fed.yaml tests/plan/html.sh \
-	tests/plan/same_plans.sh tests/plan/calls.sh tests/plan/gen-identical.yaml tests/plan/gen-distinct.yaml \
+	tests/plan/same_plans.sh tests/plan/calls.sh tests/plan/shape_key.py tests/plan/gen-identical.yaml tests/plan/gen-distinct.yaml \
 	tests/plan/gen-mixed.yaml \
 	tests/plan/expected/example-calendar.json \
 	tests/plan/expected/example.json \

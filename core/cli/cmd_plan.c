@@ -92,9 +92,10 @@ int fbc_cmd_plan(int argc, char **argv)
     fb_status st = fbi_plan_run(&b, set, &po, &plan, d);
     fb_diag_print(d, stderr);
     if (po.stats)
-        fprintf(stderr, "fedbroker plan: stats: %zu workloads, %zu candidates; driver calls: "
-                "%zu validate, %zu usage; catalog opened %zu times\n", stats.workloads,
-                stats.candidates, stats.validate_calls, stats.usage_calls, stats.catalog_opens);
+        fprintf(stderr, "fedbroker plan: stats: %zu workloads, %zu candidates, %zu evaluations; "
+                "driver calls: %zu validate, %zu usage; catalog opened %zu times\n",
+                stats.workloads, stats.candidates, stats.evaluations, stats.validate_calls,
+                stats.usage_calls, stats.catalog_opens);
     if (st == FB_INVALID) rc = FB_EXIT_INVALID;
     else if (st == FB_QUOTA) rc = FB_EXIT_INFEASIBLE;
     else if (st != FB_OK) rc = FB_EXIT_FAILURE;

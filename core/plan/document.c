@@ -17,7 +17,8 @@ json_t *fbi_plan_nano_json(int64_t nano)
 
 /* ---- the plan document ---------------------------------------------------------------- */
 
-static json_t *line_json(const pline *l)
+/* One priced line; credit and free_qty: the free tier netted into it. */
+static json_t *line_json(const pline *l, int64_t credit, fbi_qty free_qty)
 {
     char qb[32], ub[32], cb[32], tb[32], te[32], a[40], b[40], c[40];
     fbi_qty_format(l->qty, qb);
@@ -29,7 +30,7 @@ static json_t *line_json(const pline *l)
         "unit_price", ub, "contracted_unit_price", cb,
         "list_cost", fbi_nano_str(l->list_nano, a),
         "contracted_cost", fbi_nano_str(l->contracted_nano, b),
-        "effective_cost", fbi_nano_str(l->contracted_nano + l->credit_nano, c),
+        "effective_cost", fbi_nano_str(l->contracted_nano + credit, c),
         "sku", l->row->sku, "source", l->row->source, "as_of", l->row->as_of,
         "confidence", fbi_confidence_name(l->row->confidence));
     json_object_set_new(o, "price_region", json_string(l->row->region));
@@ -41,27 +42,30 @@ static json_t *line_json(const pline *l)
     }
     if (l->rule) json_object_set_new(o, "contract_rule", json_string(l->rule));
     if (l->note) json_object_set_new(o, "note", json_string(l->note));
-    if (l->credit_nano) {
+    if (credit) {
         char d[40];
-        fbi_qty_format(l->free_qty, qb);
+        fbi_qty_format(free_qty, qb);
         json_object_set_new(o, "free_tier_quantity", json_string(qb));
-        json_object_set_new(o, "free_tier_credit", json_string(fbi_nano_str(l->credit_nano, d)));
+        json_object_set_new(o, "free_tier_credit", json_string(fbi_nano_str(credit, d)));
     }
     return o;
 }
 
-static json_t *option_summary(const option *op)
+static json_t *option_summary(const model *m, const wl *w, const option *op)
 {
-    json_t *o = json_pack("{s:s,s:s,s:s,s:o}", "provider", op->provider, "service", op->service,
-                          "region", op->region, "monthly_cost", fbi_plan_nano_json(op->contracted_nano));
+    json_t *o = json_pack("{s:s,s:s,s:s,s:o}", "provider", op->of->provider, "service",
+                          op->of->service, "region", op->of->region, "monthly_cost",
+                          fbi_plan_nano_json(op->contracted_nano));
     if (op->has_latency) json_object_set_new(o, "p50_latency_ms", json_real(round(op->p50_ms * 10) / 10));
-    if (opt_reason(op)) json_object_set_new(o, "eliminated_by", json_string(opt_reason(op)));
+    char rb[200];
+    const char *reason = fbi_plan_opt_reason(m, w, op, rb);
+    if (reason) json_object_set_new(o, "eliminated_by", json_string(reason));
     return o;
 }
 
 /* The alternatives finance sees: the cheapest and the fastest of the other
  * candidates, and why each lost. */
-static json_t *alternatives(const wl *w, const option *chosen)
+static json_t *alternatives(const model *m, const wl *w, const option *chosen)
 {
     json_t *alts = json_array();
     int *used = fbi_xcalloc(w->nopts, sizeof *used);
@@ -71,7 +75,7 @@ static json_t *alternatives(const wl *w, const option *chosen)
         for (size_t k = 0; k < w->nopts; k++) {
             const option *op = &w->opts[k];
             if (op == chosen || used[k]) continue;
-            const char *cls = opt_class(op);
+            const char *cls = opt_class(w, op);
             if (cls && strcmp(cls, "latency") && strcmp(cls, "budget") && strcmp(cls, "objective"))
                 continue;
             int better = !best;
@@ -82,12 +86,13 @@ static json_t *alternatives(const wl *w, const option *chosen)
         }
         if (!best) break;
         used[bi] = 1;
-        json_t *a = option_summary(best);
+        json_t *a = option_summary(m, w, best);
         char d[40];
         int64_t diff = best->contracted_nano - chosen->contracted_nano;
         const char *decided;
         char *why = NULL;
-        if (opt_reason(best)) decided = opt_reason(best);
+        char rb[200];
+        if (fbi_plan_opt_reason(m, w, best, rb)) decided = fbi_plan_opt_reason(m, w, best, rb);
         else if (diff > 0) {
             why = fbi_xasprintf("costs %s USD/month more", fbi_nano_str(diff, d));
             decided = why;
@@ -169,7 +174,7 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
             wl *w = &m->w[i];
             int off = r->offer[w->sp_w];
             for (size_t k = 0; k < w->nopts; k++)
-                if (!opt_class(&w->opts[k]) && w->opts[k].sp_offer == off) w->chosen = (int)k;
+                if (!opt_class(w, &w->opts[k]) && bd->sp_of[w->opts[k].of->idx] == off) w->chosen = (int)k;
         }
     }
     json_t *free_rows = solved ? fbi_plan_free_tiers(m, &credit) : json_array();
@@ -180,16 +185,16 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
         jlink *l = &bd->links[i];
         option *oa = &m->w[l->from].opts[m->w[l->from].chosen];
         option *ob = &m->w[l->to].opts[m->w[l->to].chosen];
-        json_t *e = fbi_plan_egress_between(m, bd, oa, ob);
+        json_t *e = fbi_plan_egress_between(m, bd, oa->of, ob->of);
         int64_t price = json_integer_value(json_object_get(e, "nano_per_gib"));
         int64_t cost = fbi_plan_link_cost(l->volume_nano_gib, price);
         sent[l->from] += cost;
         double ms = 0;
         fbi_rtt_origin org;
-        int have_rtt = fbi_catalog_rtt(m->cat, oa->key, ob->key, &ms, &org) == FB_OK;
+        int have_rtt = fbi_catalog_rtt(m->cat, oa->of->key, ob->of->key, &ms, &org) == FB_OK;
         json_t *lj = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s?,s:s?,s:s?,s:o}",
-            "from", m->w[l->from].name, "to", m->w[l->to].name, "from_region", oa->key,
-            "to_region", ob->key, "volume_gib", json_string(fbi_nano_str(l->volume_nano_gib, (char[40]){0})),
+            "from", m->w[l->from].name, "to", m->w[l->to].name, "from_region", oa->of->key,
+            "to_region", ob->of->key, "volume_gib", json_string(fbi_nano_str(l->volume_nano_gib, (char[40]){0})),
             "egress_usd_per_gib", fbi_plan_nano_json(price), "egress_kind", jstr(e, "kind"),
             "sku", jstr(e, "sku"), "note", jstr(e, "note"), "monthly_cost", fbi_plan_nano_json(cost));
         if (have_rtt) json_object_set_new(lj, "rtt_ms", json_real(round(ms * 10) / 10));
@@ -197,8 +202,8 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
         json_array_append_new(ljs, lj);
         total += cost;
         list_total += cost;
-        add_amount(by_provider, oa->provider, cost);
-        add_amount(by_region, oa->key, cost);
+        add_amount(by_provider, oa->of->provider, cost);
+        add_amount(by_region, oa->of->key, cost);
     }
     for (size_t i = 0; i < m->nw; i++) {
         wl *w = &m->w[i];
@@ -210,7 +215,7 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
                                                          w->replica + 1, "count", w->nreplicas));
         json_t *elim = json_object();
         for (size_t k = 0; k < w->nopts; k++)
-            if (opt_class(&w->opts[k])) add_amount(elim, opt_class(&w->opts[k]), 1);
+            if (opt_class(w, &w->opts[k])) add_amount(elim, opt_class(w, &w->opts[k]), 1);
         json_object_set_new(wj, "candidates", json_integer((json_int_t)w->nopts));
         json_object_set_new(wj, "eliminated", elim);
         if (w->chosen >= 0) {
@@ -218,15 +223,16 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
             json_t *lines = json_array();
             int64_t wcredit = 0;
             for (size_t k = 0; k < op->nlines; k++) {
-                json_array_append_new(lines, line_json(&op->lines[k]));
-                wcredit += op->lines[k].credit_nano;
+                int64_t c = w->credit_nano ? w->credit_nano[k] : 0;
+                json_array_append_new(lines, line_json(&op->lines[k], c, w->free_qty ? w->free_qty[k] : 0));
+                wcredit += c;
             }
             int64_t wtotal = op->contracted_nano + sent[i];
-            json_t *pl = json_pack("{s:s,s:s,s:s,s:s}", "provider", op->provider, "service",
-                                   op->service, "region", op->region, "region_key", op->key);
-            if (op->reg) {
-                json_object_set_new(pl, "jurisdiction", json_string(op->reg->jurisdiction));
-                json_object_set_new(pl, "metro", json_string(op->reg->metro));
+            json_t *pl = json_pack("{s:s,s:s,s:s,s:s}", "provider", op->of->provider, "service",
+                                   op->of->service, "region", op->of->region, "region_key", op->of->key);
+            if (op->of->reg) {
+                json_object_set_new(pl, "jurisdiction", json_string(op->of->reg->jurisdiction));
+                json_object_set_new(pl, "metro", json_string(op->of->reg->metro));
             }
             json_object_set_new(wj, "placement", pl);
             json_object_set_new(wj, "list_cost", fbi_plan_nano_json(op->list_nano));
@@ -246,11 +252,11 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
             }
             json_object_set_new(wj, "lines", lines);
             json_object_set_new(wj, "notes", op->notes ? json_incref(op->notes) : json_array());
-            json_object_set_new(wj, "alternatives", alternatives(w, op));
+            json_object_set_new(wj, "alternatives", alternatives(m, w, op));
             total += op->contracted_nano;
             list_total += op->list_nano;
-            add_amount(by_provider, op->provider, op->contracted_nano);
-            add_amount(by_region, op->key, op->contracted_nano);
+            add_amount(by_provider, op->of->provider, op->contracted_nano);
+            add_amount(by_region, op->of->key, op->contracted_nano);
             const char *lk;
             json_t *lv;
             json_object_foreach(labels, lk, lv) {
@@ -260,7 +266,7 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
             }
         } else {
             json_t *cands = json_array();
-            for (size_t k = 0; k < w->nopts; k++) json_array_append_new(cands, option_summary(&w->opts[k]));
+            for (size_t k = 0; k < w->nopts; k++) json_array_append_new(cands, option_summary(m, w, &w->opts[k]));
             json_object_set_new(wj, "rejected", cands);
         }
         json_array_append_new(wjs, wj);

@@ -35,7 +35,7 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
     for (size_t c = 0; c < sizeof classes / sizeof *classes; c++) {
         size_t n = 0;
         for (size_t k = 0; k < w->nopts; k++)
-            if (opt_class(&w->opts[k]) && !strcmp(opt_class(&w->opts[k]), classes[c])) n++;
+            if (opt_class(w, &w->opts[k]) && !strcmp(opt_class(w, &w->opts[k]), classes[c])) n++;
         if (!n) continue;
         fbi_buf_printf(&msg, "%s%s %zu", first ? "" : ", ", classes[c], n);
         first = 0;
@@ -55,7 +55,7 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
     option *best = NULL;
     for (size_t k = 0; k < w->nopts; k++) {
         option *op = &w->opts[k];
-        if (opt_class(op) && !strcmp(opt_class(op), "latency") && op->has_latency &&
+        if (opt_class(w, op) && !strcmp(opt_class(w, op), "latency") && op->has_latency &&
             (!best || op->p50_ms < best->p50_ms))
             best = op;
     }
@@ -65,14 +65,14 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
         sources_text(w->doc, &src);
         fbi_buf_printf(&detail, "latency SLO %lld ms from %s: best is %s:%s at %.0f ms (%s)",
                        (long long)json_integer_value(jpath(place, "latencySLO", "p50Ms")),
-                       src.data ? src.data : "?", best->provider, best->region, best->p50_ms,
-                       best->service);
+                       src.data ? src.data : "?", best->of->provider, best->of->region, best->p50_ms,
+                       best->of->service);
         fbi_buf_free(&src);
     }
     option *cheap = NULL;
     for (size_t k = 0; k < w->nopts; k++) {
         option *op = &w->opts[k];
-        if (opt_class(op) && !strcmp(opt_class(op), "budget") &&
+        if (opt_class(w, op) && !strcmp(opt_class(w, op), "budget") &&
             (!cheap || op->contracted_nano < cheap->contracted_nano))
             cheap = op;
     }
@@ -82,15 +82,15 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
                        detail.len ? "; " : "",
                        fbi_nano_str(json_integer_value(jpath(place, "budget", "monthlyMicroUsd")) *
                                     NANO_PER_MICRO, a),
-                       cheap->label, fbi_nano_str(cheap->contracted_nano, bb));
+                       cheap->of->label, fbi_nano_str(cheap->contracted_nano, bb));
     }
     json_t *res = json_object_get(place, "residency");
     if (json_array_size(res)) {
         json_t *seen = json_object();
         for (size_t k = 0; k < w->nopts; k++) {
             option *op = &w->opts[k];
-            if (opt_class(op) && !strcmp(opt_class(op), "residency") && op->reg)
-                json_object_set_new(seen, op->reg->jurisdiction, json_true());
+            if (opt_class(w, op) && !strcmp(opt_class(w, op), "residency") && op->of->reg)
+                json_object_set_new(seen, op->of->reg->jurisdiction, json_true());
         }
         if (json_object_size(seen)) {
             fbi_buf_printf(&detail, "%sresidency allows ", detail.len ? "; " : "");
@@ -116,25 +116,28 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
             continue;
         json_t *seen = json_object();
         int shown = 0;
+        char rb[200];
         for (size_t k = 0; k < w->nopts; k++) {
             option *op = &w->opts[k];
-            if (!opt_class(op) || strcmp(opt_class(op), classes[c])) continue;
-            json_t *cnt = json_object_get(seen, opt_reason(op));
+            if (!opt_class(w, op) || strcmp(opt_class(w, op), classes[c])) continue;
+            const char *reason = fbi_plan_opt_reason(m, w, op, rb);
+            json_t *cnt = json_object_get(seen, reason);
             if (cnt) {
-                json_object_set_new(seen, opt_reason(op), json_integer(json_integer_value(cnt) + 1));
+                json_object_set_new(seen, reason, json_integer(json_integer_value(cnt) + 1));
                 continue;
             }
-            json_object_set_new(seen, opt_reason(op), json_integer(1));
+            json_object_set_new(seen, reason, json_integer(1));
         }
         for (size_t k = 0; k < w->nopts && shown < 3; k++) {
             option *op = &w->opts[k];
-            if (!opt_class(op) || strcmp(opt_class(op), classes[c])) continue;
-            json_t *cnt = json_object_get(seen, opt_reason(op));
+            if (!opt_class(w, op) || strcmp(opt_class(w, op), classes[c])) continue;
+            const char *reason = fbi_plan_opt_reason(m, w, op, rb);
+            json_t *cnt = json_object_get(seen, reason);
             if (!cnt || json_integer_value(cnt) == 0) continue;
             json_int_t n = json_integer_value(cnt);
-            fbi_buf_printf(&detail, "%s%s: %s", detail.len ? "; " : "", op->label, opt_reason(op));
+            fbi_buf_printf(&detail, "%s%s: %s", detail.len ? "; " : "", op->of->label, reason);
             if (n > 1) fbi_buf_printf(&detail, " (and %lld more offers)", (long long)(n - 1));
-            json_object_set_new(seen, opt_reason(op), json_integer(0));
+            json_object_set_new(seen, reason, json_integer(0));
             shown++;
         }
         json_decref(seen);

@@ -30,50 +30,67 @@ static int free_covers(const fbi_price_row *f, const fbi_price_row *u)
     return ok;
 }
 
+/* A chosen line a free tier covers: line k of workload w's candidate. */
+typedef struct fline {
+    wl *w;
+    size_t k;
+    const pline *l;
+} fline;
+
 /* Nets each free tier at billing-account level: the free quantity is
  * shared among the chosen lines it covers in proportion to their quantity
  * (largest remainder in micro-units), and each share is valued at the
- * contracted unit price of the line it offsets. Returns the credit rows. */
+ * contracted unit price of the line it offsets. The shares are the
+ * workload's (w->free_qty, w->credit_nano), not its candidate's: workloads
+ * of one shape share their candidates. Returns the credit rows. */
 json_t *fbi_plan_free_tiers(model *m, int64_t *credit_total)
 {
     json_t *rows = json_array();
     *credit_total = 0;
+    for (size_t i = 0; i < m->nw; i++) {
+        wl *w = &m->w[i];
+        if (w->chosen < 0) continue;
+        size_t nl = w->opts[w->chosen].nlines;
+        w->credit_nano = fbi_xcalloc(nl ? nl : 1, sizeof *w->credit_nano);
+        w->free_qty = fbi_xcalloc(nl ? nl : 1, sizeof *w->free_qty);
+    }
+    fline *ls = NULL;
+    size_t cap = 0;
     for (size_t fi = 0; fi < fbi_catalog_price_count(m->cat); fi++) {
         const fbi_price_row *f = fbi_catalog_price(m->cat, fi);
         if (strcmp(f->pricing_model, "free-tier") || f->alternate_of[0]) continue;
-        pline **ls = NULL;
         size_t n = 0;
         unsigned __int128 total = 0;
         for (size_t i = 0; i < m->nw; i++) {
             if (m->w[i].chosen < 0) continue;
-            option *op = &m->w[i].opts[m->w[i].chosen];
+            const option *op = &m->w[i].opts[m->w[i].chosen];
             for (size_t k = 0; k < op->nlines; k++) {
                 if (!free_covers(f, op->lines[k].row)) continue;
-                ls = fbi_xrealloc(ls, (n + 1) * sizeof *ls);
-                ls[n++] = &op->lines[k];
+                if (n == cap) {
+                    cap = cap ? 2 * cap : 64;
+                    ls = fbi_xrealloc(ls, cap * sizeof *ls);
+                }
+                ls[n++] = (fline){&m->w[i], k, &op->lines[k]};
                 total += (unsigned __int128)op->lines[k].qty;
             }
         }
-        if (!n || total == 0) {
-            free(ls);
-            continue;
-        }
+        if (!n || total == 0) continue;
         fbi_qty allowance = f->tier_end;
         fbi_qty freeq = (unsigned __int128)allowance < total ? allowance : (fbi_qty)total;
         /* largest remainder */
         fbi_qty given = 0;
         unsigned __int128 *rem = fbi_xcalloc(n, sizeof *rem);
         for (size_t k = 0; k < n; k++) {
-            unsigned __int128 num = (unsigned __int128)freeq * (unsigned __int128)ls[k]->qty;
-            ls[k]->free_qty = (fbi_qty)(num / total);
+            unsigned __int128 num = (unsigned __int128)freeq * (unsigned __int128)ls[k].l->qty;
+            ls[k].w->free_qty[ls[k].k] = (fbi_qty)(num / total);
             rem[k] = num % total;
-            given += ls[k]->free_qty;
+            given += ls[k].w->free_qty[ls[k].k];
         }
         while (given < freeq) {
             size_t best = 0;
             for (size_t k = 1; k < n; k++)
                 if (rem[k] > rem[best]) best = k;
-            ls[best]->free_qty++;
+            ls[best].w->free_qty[ls[best].k]++;
             rem[best] = 0;
             given++;
         }
@@ -82,9 +99,10 @@ json_t *fbi_plan_free_tiers(model *m, int64_t *credit_total)
         for (size_t k = 0; k < n; k++) {
             fbi_musd c = 0;
             char *err = NULL;
-            if (fbi_line_cost(ls[k]->free_qty, ls[k]->contracted_unit, &c, &err) != 0) free(err);
-            ls[k]->credit_nano = -c * NANO_PER_MICRO;
-            credit += ls[k]->credit_nano;
+            if (fbi_line_cost(ls[k].w->free_qty[ls[k].k], ls[k].l->contracted_unit, &c, &err) != 0)
+                free(err);
+            ls[k].w->credit_nano[ls[k].k] = -c * NANO_PER_MICRO;
+            credit += ls[k].w->credit_nano[ls[k].k];
         }
         char q[32], a[32];
         fbi_qty_format(freeq, q);
@@ -95,8 +113,7 @@ json_t *fbi_plan_free_tiers(model *m, int64_t *credit_total)
             "allowance", a, "used", q, "unit", f->unit, "credit", fbi_nano_str(credit, cb),
             "lines", (int)n));
         *credit_total += credit;
-        free(ls);
     }
+    free(ls);
     return rows;
 }
-

@@ -154,12 +154,103 @@ static json_t *replica_doc(json_t *doc, int r, int n)
     return c;
 }
 
+/* The offers of the loaded drivers as the model uses them: region key,
+ * label, and the placement object drivers receive, in canonical JSON. An
+ * offer without a kind, service or region cannot be placed on: it is left
+ * out with a warning. */
+static void build_offers(model *m)
+{
+    json_t *offers = fbi_broker_offers(m->b, m->diag);
+    m->offers = fbi_xcalloc(json_array_size(offers) + 1, sizeof *m->offers);
+    size_t k;
+    json_t *o;
+    json_array_foreach(offers, k, o) {
+        const char *provider = jstr(o, "provider"), *service = jstr(o, "service"),
+                   *region = jstr(o, "region"), *kind = jstr(o, "kind");
+        if (!provider || !service || !region || !kind) {
+            char *s = fbi_xasprintf("driver %s: offer %zu has no kind, service or region; it is "
+                                    "not considered", provider ? provider : "?", k);
+            fb_diag_add(m->diag, FB_SEV_WARNING, NULL, 0, 0, NULL, s,
+                        "a driver's offers each need \"kind\", \"service\" and \"region\" "
+                        "(docs/driver-abi.md)");
+            free(s);
+            continue;
+        }
+        offer_info *of = &m->offers[m->noffers];
+        of->idx = m->noffers++;
+        of->offer = o;
+        of->provider = provider;
+        of->service = service;
+        of->region = region;
+        of->kind = kind;
+        /* The catalog may key a provider's prices under another name (the
+         * local Kubernetes driver prices as provider "local"). */
+        const char *pp = jstr(jpath(o, "catalog", NULL), "provider");
+        const char *prg = jstr(jpath(o, "catalog", NULL), "region");
+        of->price_provider = fbi_xstrdup(pp ? pp : provider);
+        of->key = fbi_xasprintf("%s:%s", of->price_provider, prg ? prg : region);
+        of->label = fbi_xasprintf("%s:%s:%s", provider, service, region);
+        of->reg = fbi_catalog_region(m->cat, of->key);
+        json_t *pl = json_pack("{s:s,s:s,s:s,s:s,s:O}", "provider", provider, "service", service,
+                               "region", region, "kind", kind, "offer", o);
+        of->placement_text = fbi_json_canonical(pl);
+        json_decref(pl);
+    }
+}
+
+/* The shape of a workload's document: the SHA-256 hex of its canonical
+ * form without metadata and specHash (docs/driver-abi.md, "Plan calls"). */
+static void shape_key(const json_t *doc, char out[65])
+{
+    json_t *c = json_copy((json_t *)doc); /* shallow: only the top level changes */
+    json_object_del(c, "metadata");
+    json_object_del(c, "specHash");
+    fbi_json_hash(c, out);
+    json_decref(c);
+}
+
+/* The shape of doc, made (with a candidate per offer of its kind) when it
+ * is the first of its shape. doc is borrowed and must outlive the model. */
+static shape *shape_of(model *m, json_t *doc, const char *kind)
+{
+    char key[65];
+    shape_key(doc, key);
+    size_t at;
+    if (fbi_smap_get(&m->shape_idx, key, &at)) return m->shapes[at];
+    shape *sh = fbi_xcalloc(1, sizeof *sh);
+    memcpy(sh->key, key, sizeof key);
+    sh->doc = doc;
+    sh->kind = kind;
+    for (size_t k = 0; k < m->noffers; k++)
+        if (!strcmp(m->offers[k].kind, kind)) sh->nopts++;
+    sh->opts = fbi_xcalloc(sh->nopts ? sh->nopts : 1, sizeof *sh->opts);
+    for (size_t k = 0, n = 0; k < m->noffers; k++)
+        if (!strcmp(m->offers[k].kind, kind)) sh->opts[n++].of = &m->offers[k];
+    m->shapes = fbi_xrealloc(m->shapes, (m->nshapes + 1) * sizeof *m->shapes);
+    m->shapes[m->nshapes] = sh;
+    fbi_smap_put(&m->shape_idx, sh->key, m->nshapes++, NULL);
+    return sh;
+}
+
 void fbi_plan_build_workloads(model *m)
 {
     size_t n = fb_spec_count(m->set);
     for (size_t i = 0; i < n; i++) check_input(m, i, fbi_spec_doc(m->set, i));
     if (m->invalid) return;
-    json_t *offers = fbi_broker_offers(m->b, m->diag);
+    build_offers(m);
+    json_t *h = json_real(m->hours);
+    char *ht = json_dumps(h, JSON_ENCODE_ANY | JSON_COMPACT);
+    snprintf(m->hours_text, sizeof m->hours_text, "%s", ht);
+    free(ht);
+    json_decref(h);
+    size_t nw = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *spread = jpath(jpath(fbi_spec_doc(m->set, i), "spec", "placement"), "spread", NULL);
+        int64_t minr = json_integer_value(json_object_get(spread, "minRegions"));
+        int64_t minp = json_integer_value(json_object_get(spread, "minProviders"));
+        nw += minr > 1 || minp > 1 ? (size_t)(minr > minp ? minr : minp) : 1;
+    }
+    m->w = fbi_xcalloc(nw ? nw : 1, sizeof *m->w);
     for (size_t i = 0; i < n; i++) {
         json_t *doc = fbi_spec_doc(m->set, i);
         json_t *spread = jpath(jpath(doc, "spec", "placement"), "spread", NULL);
@@ -168,10 +259,7 @@ void fbi_plan_build_workloads(model *m)
         int reps = (int)(minr > minp ? minr : minp);
         if (reps < 1) reps = 1;
         for (int r = 0; r < reps; r++) {
-            m->w = fbi_xrealloc(m->w, (m->nw + 1) * sizeof *m->w);
             wl *w = &m->w[m->nw++];
-            if (m->o->stats) m->o->stats->workloads++;
-            memset(w, 0, sizeof *w);
             w->doc = reps > 1 ? replica_doc(doc, r, reps) : json_incref(doc);
             w->base = doc_name(doc);
             w->name = reps > 1 ? fbi_xasprintf("%s#%d", w->base, r + 1) : fbi_xstrdup(w->base);
@@ -179,33 +267,15 @@ void fbi_plan_build_workloads(model *m)
             w->kind = fb_spec_kind(m->set, i);
             w->replica = r;
             w->nreplicas = reps;
+            w->fixed = -1;
             w->chosen = -1;
             w->sp_w = -1;
-            size_t k;
-            json_t *o;
-            json_array_foreach(offers, k, o) {
-                if (strcmp(jstr(o, "kind") ? jstr(o, "kind") : "", w->kind) != 0) continue;
-                w->opts = fbi_xrealloc(w->opts, (w->nopts + 1) * sizeof *w->opts);
-                option *op = &w->opts[w->nopts++];
-                memset(op, 0, sizeof *op);
-                op->offer = o;
-                op->provider = jstr(o, "provider");
-                op->service = jstr(o, "service");
-                op->region = jstr(o, "region");
-                /* The catalog may key a provider's prices under another name
-                 * (the local Kubernetes driver prices as provider "local"). */
-                const char *pp = jstr(jpath(o, "catalog", NULL), "provider");
-                const char *prg = jstr(jpath(o, "catalog", NULL), "region");
-                op->price_provider = fbi_xstrdup(pp ? pp : op->provider);
-                op->key = fbi_xasprintf("%s:%s", op->price_provider, prg ? prg : op->region);
-                op->label = fbi_xasprintf("%s:%s:%s", op->provider, op->service, op->region);
-                op->reg = fbi_catalog_region(m->cat, op->key);
-                op->sp_offer = -1;
-                if (op->region && !op->reg) {
-                    /* an offer in a region the catalog does not know */
-                }
-                if (m->o->stats) m->o->stats->candidates++;
-                fbi_plan_evaluate(m, w, op);
+            w->sh = shape_of(m, w->doc, w->kind);
+            w->opts = w->sh->opts;
+            w->nopts = w->sh->nopts;
+            if (m->o->stats) {
+                m->o->stats->workloads++;
+                m->o->stats->candidates += w->nopts;
             }
         }
     }

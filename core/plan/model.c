@@ -1,9 +1,13 @@
-/* model.c - the cost and latency model: one candidate (a workload on one
- * offer) filtered by the workload's constraints, judged and measured by
- * its driver (validate, usage), priced from the catalog (tiers, contracted
- * prices, internet egress), timed from the latency model, and checked
- * against its SLO and budget; then the objective's band over a workload's
- * surviving candidates. */
+/* model.c - the cost and latency model: one candidate (a workload shape
+ * on one offer) filtered by the workload's constraints, judged and
+ * measured by its driver (validate, usage), priced from the catalog
+ * (tiers, contracted prices, internet egress), timed from the latency
+ * model, and checked against its SLO and budget; then the objective's band
+ * over a shape's surviving candidates.
+ *
+ * Thread notes: fbi_plan_evaluate runs on several threads at once, each on
+ * its own candidate; it reads the model, the catalog and the shape's
+ * document, and writes nothing else. */
 #include "config.h"
 #include "plan/plan_int.h"
 #include "spec/spec.h"
@@ -37,24 +41,10 @@ void fbi_plan_eliminate(option *op, const char *cls, const char *fmt, ...)
     op->reason = fbi_buf_steal(&b);
 }
 
-void fbi_plan_set_run(option *op, int run, char *reason)
-{
-    free(op->run_reason);
-    op->run = run;
-    op->run_reason = reason;
-}
-
 static void option_free(option *op)
 {
-    free(op->run_reason);
-    for (size_t i = 0; i < op->nlines; i++) {
-        free(op->lines[i].what);
-        free(op->lines[i].note);
-    }
+    for (size_t i = 0; i < op->nlines; i++) free(op->lines[i].note);
     free(op->lines);
-    free(op->price_provider);
-    free(op->key);
-    free(op->label);
     free(op->reason_class);
     free(op->reason);
     json_decref(op->notes);
@@ -63,31 +53,76 @@ static void option_free(option *op)
 void fbi_plan_model_free(model *m)
 {
     for (size_t i = 0; i < m->nw; i++) {
-        for (size_t k = 0; k < m->w[i].nopts; k++) option_free(&m->w[i].opts[k]);
-        free(m->w[i].opts);
         free(m->w[i].name);
+        free(m->w[i].credit_nano);
+        free(m->w[i].free_qty);
         json_decref(m->w[i].doc);
     }
     free(m->w);
+    for (size_t i = 0; i < m->nshapes; i++) {
+        shape *sh = m->shapes[i];
+        for (size_t k = 0; k < sh->nopts; k++) option_free(&sh->opts[k]);
+        free(sh->opts);
+        free(sh->doc_text);
+        free(sh);
+    }
+    free(m->shapes);
+    fbi_smap_free(&m->shape_idx);
+    for (size_t i = 0; i < m->noffers; i++) {
+        offer_info *of = &m->offers[i];
+        free(of->price_provider);
+        free(of->key);
+        free(of->label);
+        free(of->placement_text);
+    }
+    free(m->offers);
     fbi_catalog_free(m->cat);
+}
+
+/* The reason a solve adds, formatted from what the solve kept (so a
+ * candidate shared by many workloads carries no text of its own). */
+const char *fbi_plan_opt_reason(const model *m, const wl *w, const option *op, char *buf)
+{
+    const char *cls = opt_class(w, op);
+    if (!cls) return NULL;
+    if (op->run == RUN_BASELINE) {
+        snprintf(buf, 200, "baseline restricted to %s", m->only ? m->only : "?");
+        return buf;
+    }
+    if (op->reason_class) return op->reason;
+    if (op->run != RUN_OBJECTIVE) return NULL; /* a tie being settled */
+    const shape *sh = w->sh;
+    if (!op->has_latency) {
+        snprintf(buf, 200, "no latency estimate, objective %s needs one", sh->obj);
+    } else if (sh->obj_weight >= 1.0) {
+        double band = sh->obj_best_lat * 0.10 > 2.0 ? sh->obj_best_lat * 0.10 : 2.0;
+        snprintf(buf, 200, "p50 %.1f ms is more than %.1f ms above the best (%.1f ms) for "
+                 "objective latency", op->p50_ms, band, sh->obj_best_lat);
+    } else {
+        double s = (1 - sh->obj_weight) * (double)op->contracted_nano / sh->obj_best_cost +
+                   sh->obj_weight * op->p50_ms / sh->obj_best_lat;
+        snprintf(buf, 200, "balanced score %.3f is more than 10%% above the best (%.3f, latency "
+                 "weight %.2f)", s, sh->obj_best_score, sh->obj_weight);
+    }
+    return buf;
 }
 
 /* ---- pricing ------------------------------------------------------------------ */
 
 /* Prices one quantity of one catalog product (tiers, contracted prices) and
  * adds the lines to op. Returns 0, or -1 with the option eliminated. */
-static int price_quantity(model *m, option *op, const char *provider, const char *service,
+static int price_quantity(const model *m, option *op, const char *provider, const char *service,
                           const char *metric, const char *variant, const char *unit,
                           fbi_qty qty, const char *what, const char *note)
 {
-    fbi_price_query q = {provider, service, op->region, metric, variant, NULL};
+    fbi_price_query q = {provider, service, op->of->region, metric, variant, NULL};
     const fbi_price_row **rows = NULL;
     size_t n = 0;
     fb_diag *d = fb_diag_new();
     fb_status st = fbi_catalog_find_prices(m->cat, &q, &rows, &n, d);
     if (st != FB_OK) {
         fbi_plan_eliminate(op, "price", "no catalog price for %s %s %s%s%s in %s: %s", provider, service,
-                  metric, variant && *variant ? " " : "", variant ? variant : "", op->region,
+                  metric, variant && *variant ? " " : "", variant ? variant : "", op->of->region,
                   fb_diag_count(d) ? fb_diag_summary(d, 0) : fbi_status_name(st));
         fb_diag_free(d);
         free(rows);
@@ -127,7 +162,7 @@ static int price_quantity(model *m, option *op, const char *provider, const char
             return -1;
         }
         l.contracted_nano = c * NANO_PER_MICRO;
-        l.what = fbi_xstrdup(what);
+        l.what = what;
         l.note = note ? fbi_xstrdup(note) : NULL;
         add_line(op, &l);
     }
@@ -146,7 +181,7 @@ static fbi_qty bytes_to_qty(uint64_t bytes, const char *unit)
 }
 
 /* Internet egress to the workload's users, split by their sources. */
-static int price_internet_egress(model *m, option *op, const json_t *doc)
+static int price_internet_egress(const model *m, option *op, const json_t *doc)
 {
     json_t *traffic = jpath(doc, "spec", "traffic");
     uint64_t bytes = (uint64_t)json_integer_value(json_object_get(traffic, "egressBytesPerMonth"));
@@ -165,9 +200,9 @@ static int price_internet_egress(model *m, option *op, const json_t *doc)
         fbi_egress e;
         memset(&e, 0, sizeof e);
         fb_diag *d = fb_diag_new();
-        fb_status st = fbi_catalog_egress(m->cat, op->key, loc ? loc : "internet", &e, d);
+        fb_status st = fbi_catalog_egress(m->cat, op->of->key, loc ? loc : "internet", &e, d);
         if (st != FB_OK || e.ntiers == 0) {
-            fbi_plan_eliminate(op, "price", "no internet egress price from %s to %s: %s", op->key,
+            fbi_plan_eliminate(op, "price", "no internet egress price from %s to %s: %s", op->of->key,
                       loc ? loc : "the internet",
                       fb_diag_count(d) ? fb_diag_summary(d, 0) : "no row");
             fb_diag_free(d);
@@ -182,7 +217,7 @@ static int price_internet_egress(model *m, option *op, const json_t *doc)
         char *err = NULL;
         int rc = fbi_tiered_cost(e.tiers, e.ntiers, q, tl, &ntl, &total, &err);
         if (rc != 0) {
-            fbi_plan_eliminate(op, "price", "internet egress from %s: %s", op->key, err);
+            fbi_plan_eliminate(op, "price", "internet egress from %s: %s", op->of->key, err);
             free(err);
         }
         for (size_t k = 0; rc == 0 && k < ntl; k++) {
@@ -195,7 +230,7 @@ static int price_internet_egress(model *m, option *op, const json_t *doc)
             fbi_musd c = 0;
             fbi_line_cost(l.qty, l.contracted_unit, &c, &err);
             l.contracted_nano = c * NANO_PER_MICRO;
-            l.what = fbi_xstrdup("egress-internet");
+            l.what = "egress-internet";
             l.note = fbi_xasprintf("%.0f%% of %s of egress to %s", (ns ? w : 1.0) * 100,
                                    "the workload's traffic", loc ? loc : "the internet");
             add_line(op, &l);
@@ -223,7 +258,7 @@ static const char *rtt_kind_rank(const char *cur, const char *next)
 /* Latency from the workload's users: the traffic-weighted mean of the
  * per-source median RTTs, plus the cold start when the median request
  * finds no warm instance (P(cold) = exp(-rate x idle window) >= 0.5). */
-static void latency(model *m, option *op, const json_t *doc, const json_t *usage)
+static void latency(const model *m, option *op, const json_t *doc, const json_t *usage)
 {
     json_t *traffic = jpath(doc, "spec", "traffic");
     json_t *sources = json_object_get(traffic, "sources");
@@ -234,11 +269,11 @@ static void latency(model *m, option *op, const json_t *doc, const json_t *usage
     json_array_foreach(sources, i, s) {
         double ms;
         fbi_rtt_origin org;
-        if (fbi_catalog_user_rtt(m->cat, jstr(s, "location"), op->key, &ms, &org) != FB_OK) {
+        if (fbi_catalog_user_rtt(m->cat, jstr(s, "location"), op->of->key, &ms, &org) != FB_OK) {
             op->has_latency = 0;
             op->latency_origin = NULL;
             fbi_plan_eliminate(op, "latency", "no latency estimate from %s to %s: %s", jstr(s, "location"),
-                      op->key, org.detail);
+                      op->of->key, org.detail);
             return;
         }
         sum += json_number_value(json_object_get(s, "weight")) * ms;
@@ -259,18 +294,16 @@ static void latency(model *m, option *op, const json_t *doc, const json_t *usage
     op->mean_ms = sum + op->p_cold * op->cold_ms;
 }
 
-/* Evaluates one offer for one workload: every filter in order, the driver's
- * verdict and usage, prices, latency, SLO and budget. */
-void fbi_plan_evaluate(model *m, wl *w, option *op)
+void fbi_plan_evaluate(const model *m, const shape *sh, option *op)
 {
-    json_t *pl = json_object_get(w->doc, "spec");
+    json_t *pl = json_object_get(sh->doc, "spec");
     json_t *place = json_object_get(pl, "placement");
     json_t *allow = json_object_get(place, "providers");
-    if (json_array_size(allow) && !in_list(allow, op->provider))
-        fbi_plan_eliminate(op, "provider", "provider %s is not in placement.providers", op->provider);
-    if (in_list(json_object_get(place, "denyProviders"), op->provider))
-        fbi_plan_eliminate(op, "provider", "provider %s is in placement.denyProviders", op->provider);
-    char *pr = fbi_xasprintf("%s:%s", op->provider, op->region);
+    if (json_array_size(allow) && !in_list(allow, op->of->provider))
+        fbi_plan_eliminate(op, "provider", "provider %s is not in placement.providers", op->of->provider);
+    if (in_list(json_object_get(place, "denyProviders"), op->of->provider))
+        fbi_plan_eliminate(op, "provider", "provider %s is in placement.denyProviders", op->of->provider);
+    char *pr = fbi_xasprintf("%s:%s", op->of->provider, op->of->region);
     json_t *regions = json_object_get(place, "regions");
     if (json_array_size(regions) && !in_list(regions, pr))
         fbi_plan_eliminate(op, "region", "%s is not in placement.regions", pr);
@@ -278,14 +311,14 @@ void fbi_plan_evaluate(model *m, wl *w, option *op)
         fbi_plan_eliminate(op, "region", "%s is in placement.denyRegions", pr);
     free(pr);
     json_t *services = json_object_get(place, "services");
-    if (json_array_size(services) && !in_list(services, op->service))
-        fbi_plan_eliminate(op, "service", "service %s is not in placement.services", op->service);
+    if (json_array_size(services) && !in_list(services, op->of->service))
+        fbi_plan_eliminate(op, "service", "service %s is not in placement.services", op->of->service);
     json_t *res = json_object_get(place, "residency");
     if (json_array_size(res)) {
-        const char *j = op->reg ? op->reg->jurisdiction : NULL;
-        const char *c = op->reg ? op->reg->country : NULL;
+        const char *j = op->of->reg ? op->of->reg->jurisdiction : NULL;
+        const char *c = op->of->reg ? op->of->reg->country : NULL;
         if (!(j && in_list(res, j)) && !(c && in_list(res, c)))
-            fbi_plan_eliminate(op, "residency", "%s is in jurisdiction %s, not in residency %s", op->key,
+            fbi_plan_eliminate(op, "residency", "%s is in jurisdiction %s, not in residency %s", op->of->key,
                       j && *j ? j : "(unknown)", "placement.residency");
     }
     if (op->reason_class) return; /* spare the driver calls */
@@ -293,7 +326,7 @@ void fbi_plan_evaluate(model *m, wl *w, option *op)
     const fb_driver *drv;
     fb_driver_ctx *ctx;
     fb_diag *d = fb_diag_new();
-    if (fb_registry_context(m->b->reg, op->provider, &drv, &ctx, d) != FB_OK) {
+    if (fb_registry_context(m->b->reg, op->of->provider, &drv, &ctx, d) != FB_OK) {
         fbi_plan_eliminate(op, "driver", "%s", fb_diag_count(d) ? fb_diag_summary(d, 0) : "driver unavailable");
         fb_diag_free(d);
         return;
@@ -303,15 +336,16 @@ void fbi_plan_evaluate(model *m, wl *w, option *op)
         fb_diag_free(d);
         return;
     }
-    json_t *placement = json_pack("{s:s,s:s,s:s,s:s,s:O}", "provider", op->provider, "service",
-                                  op->service, "region", op->region, "kind", w->kind, "offer",
-                                  op->offer);
-    json_t *in = json_pack("{s:O,s:o,s:f,s:s}", "workload", w->doc, "placement", placement,
-                           "hoursPerMonth", m->hours, "mode", "plan");
-    char *in_text = fbi_json_canonical(in);
-    json_decref(in);
+    /* {"hoursPerMonth", "mode": "plan", "placement", "workload"} in
+     * canonical form (sorted keys, compact) from the parts made once per
+     * model, offer and shape */
+    fbi_buf in;
+    fbi_buf_init(&in);
+    fbi_buf_printf(&in, "{\"hoursPerMonth\":%s,\"mode\":\"plan\",\"placement\":%s,"
+                   "\"workload\":%s}", m->hours_text, op->of->placement_text, sh->doc_text);
+    char *in_text = fbi_buf_steal(&in);
     fb_status st = drv->validate(ctx, in_text, d);
-    if (m->o->stats) m->o->stats->validate_calls++;
+    op->validated = 1;
     if (st != FB_OK) {
         size_t k = 0;
         while (k + 1 < fb_diag_count(d) && fb_diag_severity(d, k) != FB_SEV_ERROR) k++;
@@ -325,7 +359,7 @@ void fbi_plan_evaluate(model *m, wl *w, option *op)
     }
     char *out = NULL;
     st = drv->usage(ctx, in_text, &out, d);
-    if (m->o->stats) m->o->stats->usage_calls++;
+    op->estimated = 1;
     free(in_text);
     json_t *usage = out ? json_loads(out, 0, NULL) : NULL;
     free(out);
@@ -352,20 +386,20 @@ void fbi_plan_evaluate(model *m, wl *w, option *op)
         fbi_qty q;
         const char *qt = jstr(line, "quantity");
         if (!qt || fbi_qty_parse(qt, &q, &err) != 0) {
-            fbi_plan_eliminate(op, "driver", "%s usage line %zu has a bad quantity: %s", op->provider, i,
+            fbi_plan_eliminate(op, "driver", "%s usage line %zu has a bad quantity: %s", op->of->provider, i,
                       err ? err : "missing");
             free(err);
             break;
         }
         if (q == 0) continue;
         const char *lp = jstr(line, "provider");
-        if (price_quantity(m, op, lp ? lp : op->price_provider, jstr(line, "service"),
+        if (price_quantity(m, op, lp ? lp : op->of->price_provider, jstr(line, "service"),
                            jstr(line, "metric"), jstr(line, "variant"), jstr(line, "unit"), q,
                            "usage", jstr(line, "note")) != 0)
             break;
     }
-    if (!op->reason_class) price_internet_egress(m, op, w->doc);
-    if (!op->reason_class) latency(m, op, w->doc, usage);
+    if (!op->reason_class) price_internet_egress(m, op, sh->doc);
+    if (!op->reason_class) latency(m, op, sh->doc, usage);
     json_decref(usage);
     if (op->reason_class) return;
     int64_t slo = json_integer_value(jpath(place, "latencySLO", "p50Ms"));
@@ -391,16 +425,16 @@ void fbi_plan_evaluate(model *m, wl *w, option *op)
  * balanced (weight w): score = (1-w) cost/min_cost + w p50/min_p50, keep
  * those within 10% of the best score. The solver then minimises cost over
  * what is left, so the LP objective is always money. */
-void fbi_plan_apply_objective(wl *w)
+void fbi_plan_apply_objective(shape *sh)
 {
-    const char *obj = jstr(jpath(w->doc, "spec", "placement"), "objective");
+    const char *obj = jstr(jpath(sh->doc, "spec", "placement"), "objective");
     if (!obj || !strcmp(obj, "cost")) return;
-    double weight = json_number_value(jpath(jpath(w->doc, "spec", "placement"), "latencyWeight", NULL));
+    double weight = json_number_value(jpath(jpath(sh->doc, "spec", "placement"), "latencyWeight", NULL));
     if (!strcmp(obj, "latency")) weight = 1.0;
     double best_lat = INFINITY, best_cost = INFINITY;
-    for (size_t k = 0; k < w->nopts; k++) {
-        option *op = &w->opts[k];
-        if (opt_class(op) || !op->has_latency) continue;
+    for (size_t k = 0; k < sh->nopts; k++) {
+        option *op = &sh->opts[k];
+        if (op->run || op->reason_class || !op->has_latency) continue;
         if (op->p50_ms < best_lat) best_lat = op->p50_ms;
         if ((double)op->contracted_nano < best_cost) best_cost = (double)op->contracted_nano;
     }
@@ -408,30 +442,29 @@ void fbi_plan_apply_objective(wl *w)
     if (best_cost <= 0) best_cost = 1;
     if (best_lat <= 0) best_lat = 1;
     double best_score = INFINITY;
-    for (size_t k = 0; k < w->nopts; k++) {
-        option *op = &w->opts[k];
-        if (opt_class(op) || !op->has_latency) continue;
+    for (size_t k = 0; k < sh->nopts; k++) {
+        option *op = &sh->opts[k];
+        if (op->run || op->reason_class || !op->has_latency) continue;
         double s = (1 - weight) * (double)op->contracted_nano / best_cost + weight * op->p50_ms / best_lat;
         if (s < best_score) best_score = s;
     }
-    for (size_t k = 0; k < w->nopts; k++) {
-        option *op = &w->opts[k];
-        if (opt_class(op)) continue;
+    /* kept for the reasons (fbi_plan_opt_reason) */
+    sh->obj = obj;
+    sh->obj_weight = weight;
+    sh->obj_best_lat = best_lat;
+    sh->obj_best_cost = best_cost;
+    sh->obj_best_score = best_score;
+    for (size_t k = 0; k < sh->nopts; k++) {
+        option *op = &sh->opts[k];
+        if (op->run || op->reason_class) continue;
         if (!op->has_latency) {
-            fbi_plan_set_run(op, RUN_OBJECTIVE,
-                             fbi_xasprintf("no latency estimate, objective %s needs one", obj));
+            op->run = RUN_OBJECTIVE;
         } else if (weight >= 1.0) {
             double band = best_lat * 0.10 > 2.0 ? best_lat * 0.10 : 2.0;
-            if (op->p50_ms > best_lat + band)
-                fbi_plan_set_run(op, RUN_OBJECTIVE, fbi_xasprintf(
-                    "p50 %.1f ms is more than %.1f ms above the best (%.1f ms) for objective "
-                    "latency", op->p50_ms, band, best_lat));
+            if (op->p50_ms > best_lat + band) op->run = RUN_OBJECTIVE;
         } else {
             double s = (1 - weight) * (double)op->contracted_nano / best_cost + weight * op->p50_ms / best_lat;
-            if (s > best_score * 1.10)
-                fbi_plan_set_run(op, RUN_OBJECTIVE, fbi_xasprintf(
-                    "balanced score %.3f is more than 10%% above the best (%.3f, latency "
-                    "weight %.2f)", s, best_score, weight));
+            if (s > best_score * 1.10) op->run = RUN_OBJECTIVE;
         }
     }
 }

@@ -43,20 +43,19 @@ static int provider_runs_kind(model *m, const char *provider, const char *kind)
  * a cloud, keep their choices), then applies each workload's objective. */
 static void solve_begin(model *m, const char *only)
 {
-    for (size_t i = 0; i < m->nw; i++) {
-        wl *w = &m->w[i];
-        int mask = only && provider_runs_kind(m, only, w->kind);
-        w->chosen = -1;
-        for (size_t k = 0; k < w->nopts; k++) {
-            option *op = &w->opts[k];
-            op->sp_offer = -1;
-            if (mask && strcmp(op->provider, only) != 0)
-                fbi_plan_set_run(op, RUN_BASELINE, fbi_xasprintf("baseline restricted to %s", only));
-            else
-                fbi_plan_set_run(op, RUN_NONE, NULL);
-        }
+    m->only = only;
+    for (size_t i = 0; i < m->nshapes; i++) {
+        shape *sh = m->shapes[i];
+        int mask = only && provider_runs_kind(m, only, sh->kind);
+        for (size_t k = 0; k < sh->nopts; k++)
+            sh->opts[k].run = mask && strcmp(sh->opts[k].of->provider, only) != 0 ? RUN_BASELINE
+                                                                                  : RUN_NONE;
     }
-    for (size_t i = 0; i < m->nw; i++) fbi_plan_apply_objective(&m->w[i]);
+    for (size_t i = 0; i < m->nw; i++) {
+        m->w[i].chosen = -1;
+        m->w[i].fixed = -1;
+    }
+    for (size_t i = 0; i < m->nshapes; i++) fbi_plan_apply_objective(m->shapes[i]);
 }
 
 /* Appends to why (and m->diag) the workloads with no candidate left. */
@@ -64,7 +63,7 @@ static void explain_empty(model *m, json_t *why)
 {
     for (size_t i = 0; i < m->nw; i++) {
         size_t alive = 0;
-        for (size_t k = 0; k < m->w[i].nopts; k++) alive += !opt_class(&m->w[i].opts[k]);
+        for (size_t k = 0; k < m->w[i].nopts; k++) alive += !opt_class(&m->w[i], &m->w[i].opts[k]);
         if (!alive) fbi_plan_explain_infeasible(m, &m->w[i], why);
     }
 }
@@ -140,6 +139,7 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
         fbi_plan_model_free(&m);
         return FB_INVALID;
     }
+    fbi_plan_evaluate_all(&m);
     solve_begin(&m, NULL);
 
     json_t *plan = fbi_plan_document_new(&m);

@@ -27,10 +27,11 @@ typedef struct fbi_plan_opts {
 
 /* What a plan cost, counted (FEDBROKER_PLAN_STATS=1 prints it): how many
  * workloads (replicas count one each) and candidates (workload x offer of
- * its kind) were considered, how often the drivers' validate and usage
+ * its kind) were considered, how many evaluations they needed (one per
+ * workload shape and offer), how often the drivers' validate and usage
  * verbs were called, and how often the catalog was opened. */
 typedef struct fbi_plan_stats {
-    size_t workloads, candidates;
+    size_t workloads, candidates, evaluations;
     size_t validate_calls, usage_calls;
     size_t catalog_opens;
 } fbi_plan_stats;

@@ -3,6 +3,8 @@
  *   input.c     the catalog, the workloads (replicas) and the input checks
  *   model.c     the cost and latency model: one candidate (workload x offer)
  *               priced, timed and filtered; the objective's band
+ *   evaluate.c  every candidate evaluated once per workload shape, on all
+ *               cores
  *   problem.c   the joint placement problem, its solution, ties, LP export
  *   freetier.c  free tiers netted per billing account
  *   explain.c   why a workload has no candidate left, and the nearest one
@@ -63,24 +65,30 @@ typedef struct pline {
     int64_t list_nano, contracted_nano;
     fbi_pusd contracted_unit;
     const char *rule;   /* borrowed override rule id */
-    char *what;         /* "usage", "egress-internet" */
-    char *note;
-    int64_t credit_nano; /* free tier netted into this line (<= 0) */
-    fbi_qty free_qty;
+    const char *what;   /* static: "usage", "egress-internet" */
+    char *note;         /* owned, or NULL */
 } pline;
 
-/* One candidate: a workload on one offer. */
-typedef struct option {
-    json_t *offer;       /* borrowed */
-    const char *provider, *service, *region;
+/* One offer of the loaded drivers with what the model needs of it, shared
+ * by every candidate on it. */
+typedef struct offer_info {
+    json_t *offer;       /* borrowed from the broker's offers */
+    size_t idx;          /* position in model.offers */
+    const char *provider, *service, *region, *kind; /* borrowed from offer */
     char *price_provider;
     char *key;           /* catalog region key "provider:region" */
     const fbi_region *reg; /* borrowed; NULL when the catalog lacks it */
     char *label;         /* "provider:service:region" */
-    char *reason_class;  /* the evaluation's verdict: NULL when it passed */
+    char *placement_text; /* the driver input's "placement", canonical JSON */
+} offer_info;
+
+/* One candidate: a workload shape on one offer, and its evaluation. Every
+ * workload of the shape shares it (see shape). */
+typedef struct option {
+    const offer_info *of;
+    /* the evaluation */
+    char *reason_class;  /* its verdict: NULL when it passed */
     char *reason;
-    int run;             /* what this solve adds (RUN_*), reset by each solve */
-    char *run_reason;    /* new, with run */
     pline *lines;
     size_t nlines, caplines;
     int64_t list_nano, contracted_nano;
@@ -89,30 +97,30 @@ typedef struct option {
     const char *latency_origin; /* static */
     int64_t vcpu_micro;
     json_t *notes;
-    int sp_offer;        /* solver offer index, -1 */
+    unsigned char validated, estimated; /* the driver calls it took */
+    /* what this solve adds (RUN_*): the same for every workload of the
+     * shape, reset by each solve */
+    unsigned char run;
 } option;
 
 /* What one solve of the model (the plan, or a baseline) adds to the
  * evaluation's verdict on a candidate. */
-enum { RUN_NONE, RUN_BASELINE, RUN_OBJECTIVE, RUN_TIE };
+enum { RUN_NONE, RUN_BASELINE, RUN_OBJECTIVE };
 
-/* The class of why op is out of this solve ("baseline", "provider", ...,
- * "objective"; "\x01tie" while ties are settled), NULL when it is in. A
- * baseline's mask comes first (it was checked before everything else). */
-static inline const char *opt_class(const option *op)
-{
-    static const char *const names[] = {NULL, "baseline", "objective", "\x01tie"};
-    return op->run == RUN_BASELINE || !op->reason_class ? names[op->run] : op->reason_class;
-}
-
-/* The reason that goes with opt_class (borrowed), NULL when op is in. */
-static inline const char *opt_reason(const option *op)
-{
-    return op->run == RUN_BASELINE || !op->reason_class ? op->run_reason : op->reason;
-}
-
-/* Sets what this solve adds to op (reason: new, stolen; NULL to clear). */
-void fbi_plan_set_run(option *op, int run, char *reason);
+/* The workloads that drivers must answer alike: equal normal forms but for
+ * metadata (name, tenant, labels, annotations) and specHash (see
+ * docs/driver-abi.md, "Plan calls"). Its candidates are evaluated once. */
+typedef struct shape {
+    char key[65];        /* SHA-256 hex of the canonical form without them */
+    json_t *doc;         /* borrowed: the first workload's document */
+    const char *kind;
+    option *opts;        /* one per offer of its kind, in offer order */
+    size_t nopts;
+    char *doc_text;      /* canonical JSON of doc while it is evaluated */
+    /* the objective's band in this solve, for its reasons */
+    const char *obj;
+    double obj_weight, obj_best_lat, obj_best_cost, obj_best_score;
+} shape;
 
 /* One workload to place (a replica of a spread workload is one each). */
 typedef struct wl {
@@ -120,11 +128,28 @@ typedef struct wl {
     char *name;          /* "api" or "api#2" */
     const char *base, *tenant, *kind;
     int replica, nreplicas;
-    option *opts;
+    shape *sh;           /* borrowed */
+    option *opts;        /* borrowed: sh->opts */
     size_t nopts;
+    int fixed;           /* ties: the only candidate left in, or -1 */
     int chosen;
     int sp_w;
+    int64_t *credit_nano; /* per line of the chosen candidate: free tier netted (<= 0) */
+    fbi_qty *free_qty;
 } wl;
+
+/* The class of why candidate op of workload w is out of this solve
+ * ("baseline", "provider", ..., "objective"; "\x01tie" while ties are
+ * settled), NULL when it is in. A baseline's mask comes first (it is
+ * checked before everything else). */
+static inline const char *opt_class(const wl *w, const option *op)
+{
+    if (op->run == RUN_BASELINE) return "baseline";
+    if (op->reason_class) return op->reason_class;
+    if (op->run == RUN_OBJECTIVE) return "objective";
+    if (w->fixed >= 0 && op != &w->opts[w->fixed]) return "\x01tie";
+    return NULL;
+}
 
 typedef struct model {
     fbi_broker *b;
@@ -132,11 +157,22 @@ typedef struct model {
     const fbi_plan_opts *o;
     fb_spec_set *set;
     double hours;
+    char hours_text[32]; /* the driver input's hoursPerMonth */
+    offer_info *offers;  /* every offer of the loaded drivers */
+    size_t noffers;
+    shape **shapes;      /* owned */
+    size_t nshapes;
+    fbi_smap shape_idx;  /* key -> index in shapes */
     wl *w;
     size_t nw;
     fb_diag *diag;
     int invalid;
+    const char *only;    /* the provider of the baseline being solved, or NULL */
 } model;
+
+/* The reason that goes with opt_class (borrowed, or formatted into
+ * buf[200]), NULL when op is in. */
+const char *fbi_plan_opt_reason(const model *m, const wl *w, const option *op, char *buf);
 
 /* A link between two placed workloads (replicas: one per pair). */
 typedef struct jlink {
@@ -153,6 +189,7 @@ typedef struct build {
     fbi_smap offer_idx;     /* offer label -> the solver's offer index */
     const char **offer_labels; /* borrowed, by the solver's offer index */
     size_t noffers;
+    int *sp_of;             /* by offer_info.idx: the solver's offer index, or -1 */
     json_t *egress;         /* "a|b" -> {ok, nano, sku, kind, note} */
     jlink *links;
     size_t nlinks;
@@ -162,22 +199,29 @@ typedef struct build {
 /* Opens the catalog named by the options or the configuration into m->cat
  * (errors into m->diag). */
 fb_status fbi_plan_open_catalog(model *m);
-/* Checks the specs and builds m->w with every candidate evaluated; sets
- * m->invalid (diagnostics in m->diag) for input the model cannot use. */
+/* Checks the specs and builds the offers, the workloads and their shapes
+ * (candidates not evaluated yet); sets m->invalid (diagnostics in m->diag)
+ * for input the model cannot use. */
 void fbi_plan_build_workloads(model *m);
 
 /* ---- model.c ---- */
 /* Marks op eliminated with a class ("provider", "region", "driver", ...)
  * and a reason; the first reason stays. */
 void fbi_plan_eliminate(option *op, const char *cls, const char *fmt, ...) FBI_PRINTF(3, 4);
-/* Evaluates one offer for one workload: every filter in order, the
- * driver's verdict and usage, prices, latency, SLO and budget. */
-void fbi_plan_evaluate(model *m, wl *w, option *op);
-/* Applies the workload's objective (latency, balanced) as a band over the
+/* Evaluates candidate op of shape sh: every filter in order, the driver's
+ * verdict and usage, prices, latency, SLO and budget. Reads the model, the
+ * catalog and sh; writes op only, so candidates may be evaluated
+ * concurrently (the drivers' contexts must exist: fbi_plan_evaluate_all). */
+void fbi_plan_evaluate(const model *m, const shape *sh, option *op);
+/* Applies the shape's objective (latency, balanced) as a band over the
  * candidates this solve has (RUN_OBJECTIVE on the ones outside it). */
-void fbi_plan_apply_objective(wl *w);
-/* Frees the workloads, their candidates and the catalog. */
+void fbi_plan_apply_objective(shape *sh);
+/* Frees the workloads, shapes, offers and the catalog. */
 void fbi_plan_model_free(model *m);
+
+/* ---- evaluate.c ---- */
+/* Evaluates every candidate of every shape, each once, on all cores. */
+void fbi_plan_evaluate_all(model *m);
 
 /* ---- explain.c ---- */
 /* Appends to why (and to m->diag) why w has no candidate left and what the
@@ -190,7 +234,7 @@ void fbi_plan_build_problem(model *m, build *bd);
 void fbi_plan_build_free(build *bd);
 /* The egress price between the regions of two candidates (borrowed,
  * cached in bd): {ok, nano_per_gib, kind, sku, unit, unit_price, rule, note}. */
-json_t *fbi_plan_egress_between(model *m, build *bd, option *a, option *b);
+json_t *fbi_plan_egress_between(model *m, build *bd, const offer_info *a, const offer_info *b);
 /* volume x price / 10^9, the solver's rounding (docs/solver.md). */
 int64_t fbi_plan_link_cost(int64_t vol_nano_gib, int64_t nano_per_gib);
 /* Solves the model (relaxing the objective's band when only it stands in

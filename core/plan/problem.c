@@ -12,14 +12,14 @@
 #include <stdlib.h>
 
 /* The solver's index of op's region, added on first use. */
-static int region_index(build *bd, option *op)
+static int region_index(build *bd, const offer_info *of)
 {
     size_t v;
-    if (fbi_smap_get(&bd->region_idx, op->key, &v)) return (int)v;
+    if (fbi_smap_get(&bd->region_idx, of->key, &v)) return (int)v;
     char *err = NULL;
-    int r = fbi_problem_add_region(bd->p, op->key, op->price_provider, &err);
+    int r = fbi_problem_add_region(bd->p, of->key, of->price_provider, &err);
     free(err);
-    fbi_smap_put(&bd->region_idx, op->key, (size_t)r, NULL);
+    fbi_smap_put(&bd->region_idx, of->key, (size_t)r, NULL);
     return r;
 }
 
@@ -35,7 +35,7 @@ static int64_t per_gib_nano(fbi_pusd unit, const char *row_unit)
 }
 
 /* The egress price between two region keys, cached; NULL when none. */
-json_t *fbi_plan_egress_between(model *m, build *bd, option *a, option *b)
+json_t *fbi_plan_egress_between(model *m, build *bd, const offer_info *a, const offer_info *b)
 {
     char *k = fbi_xasprintf("%s|%s", a->key, b->key);
     json_t *e = json_object_get(bd->egress, k);
@@ -96,28 +96,30 @@ void fbi_plan_build_problem(model *m, build *bd)
     char *err = NULL;
     bd->p = fbi_problem_new();
     bd->egress = json_object();
+    bd->sp_of = fbi_xcalloc(m->noffers ? m->noffers : 1, sizeof *bd->sp_of);
+    for (size_t k = 0; k < m->noffers; k++) bd->sp_of[k] = -1;
     for (size_t i = 0; i < m->nw; i++) {
         wl *w = &m->w[i];
         int64_t demand = 0;
         for (size_t k = 0; k < w->nopts; k++)
-            if (!opt_class(&w->opts[k]) && w->opts[k].vcpu_micro > demand)
+            if (!opt_class(w, &w->opts[k]) && w->opts[k].vcpu_micro > demand)
                 demand = w->opts[k].vcpu_micro;
         w->sp_w = fbi_problem_add_workload(bd->p, w->name, demand, &err);
         for (size_t k = 0; k < w->nopts; k++) {
             option *op = &w->opts[k];
-            if (opt_class(op)) continue;
+            if (opt_class(w, op)) continue;
             size_t v;
-            if (!fbi_smap_get(&bd->offer_idx, op->label, &v)) {
-                int r = region_index(bd, op);
-                v = (size_t)fbi_problem_add_offer(bd->p, op->label, r, FBI_UNLIMITED, &err);
-                fbi_smap_put(&bd->offer_idx, op->label, v, NULL);
+            if (!fbi_smap_get(&bd->offer_idx, op->of->label, &v)) {
+                int r = region_index(bd, op->of);
+                v = (size_t)fbi_problem_add_offer(bd->p, op->of->label, r, FBI_UNLIMITED, &err);
+                fbi_smap_put(&bd->offer_idx, op->of->label, v, NULL);
                 /* the solver numbers offers 0, 1, ... as they are added */
                 bd->offer_labels = fbi_xrealloc(bd->offer_labels,
                                                 (bd->noffers + 1) * sizeof *bd->offer_labels);
-                bd->offer_labels[bd->noffers++] = op->label;
+                bd->offer_labels[bd->noffers++] = op->of->label;
             }
-            op->sp_offer = (int)v;
-            fbi_problem_add_option(bd->p, w->sp_w, op->sp_offer, op->contracted_nano, &err);
+            bd->sp_of[op->of->idx] = (int)v;
+            fbi_problem_add_option(bd->p, w->sp_w, (int)v, op->contracted_nano, &err);
         }
     }
     free(err);
@@ -234,28 +236,28 @@ void fbi_plan_build_problem(model *m, build *bd)
                 size_t nf = 0;
                 for (size_t x = 0; x < wa->nopts; x++) {
                     option *oa = &wa->opts[x];
-                    if (opt_class(oa)) continue;
+                    if (opt_class(wa, oa)) continue;
                     for (size_t y = 0; y < wb->nopts; y++) {
                         option *ob = &wb->opts[y];
-                        if (opt_class(ob)) continue;
-                        json_t *e = fbi_plan_egress_between(m, bd, oa, ob);
+                        if (opt_class(wb, ob)) continue;
+                        json_t *e = fbi_plan_egress_between(m, bd, oa->of, ob->of);
                         int bad = !json_is_true(json_object_get(e, "ok"));
                         if (!bad) {
                             char *e2 = NULL;
-                            fbi_problem_set_egress(bd->p, region_index(bd, oa), region_index(bd, ob),
+                            fbi_problem_set_egress(bd->p, region_index(bd, oa->of), region_index(bd, ob->of),
                                                    json_integer_value(json_object_get(e, "nano_per_gib")), &e2);
                             free(e2);
                         }
                         if (!bad && budget > 0) {
                             double ms;
                             fbi_rtt_origin org;
-                            bad = fbi_catalog_rtt(m->cat, oa->key, ob->key, &ms, &org) != FB_OK ||
+                            bad = fbi_catalog_rtt(m->cat, oa->of->key, ob->of->key, &ms, &org) != FB_OK ||
                                   ms > (double)budget;
                         }
                         if (bad) {
                             forbid = fbi_xrealloc(forbid, (nf + 1) * 2 * sizeof *forbid);
-                            forbid[2 * nf] = oa->sp_offer;
-                            forbid[2 * nf + 1] = ob->sp_offer;
+                            forbid[2 * nf] = bd->sp_of[oa->of->idx];
+                            forbid[2 * nf + 1] = bd->sp_of[ob->of->idx];
                             nf++;
                         }
                     }
@@ -293,14 +295,13 @@ int fbi_plan_lexmin(model *m, build *bd, fbi_result *r, double time_limit)
     for (size_t i = 0; i < m->nw; i++) {
         wl *w = &m->w[i];
         size_t alive = 0;
-        for (size_t k = 0; k < w->nopts; k++) alive += !opt_class(&w->opts[k]);
+        for (size_t k = 0; k < w->nopts; k++) alive += !opt_class(w, &w->opts[k]);
         if (alive <= 1) continue;
         int fixed = 0;
         for (size_t k = 0; k < w->nopts && !fixed; k++) {
-            if (opt_class(&w->opts[k])) continue;
+            if (opt_class(w, &w->opts[k])) continue;
             /* keep only candidate k of workload i */
-            for (size_t j = 0; j < w->nopts; j++)
-                if (j != k && !opt_class(&w->opts[j])) w->opts[j].run = RUN_TIE;
+            w->fixed = (int)k;
             build probe;
             memset(&probe, 0, sizeof probe);
             fbi_plan_build_problem(m, &probe);
@@ -317,8 +318,7 @@ int fbi_plan_lexmin(model *m, build *bd, fbi_result *r, double time_limit)
             if (ok) {
                 fixed = 1;
             } else {
-                for (size_t j = 0; j < w->nopts; j++)
-                    if (w->opts[j].run == RUN_TIE) w->opts[j].run = RUN_NONE;
+                w->fixed = -1;
                 if (probes > 200) goto give_up;
             }
         }
@@ -342,12 +342,7 @@ int fbi_plan_lexmin(model *m, build *bd, fbi_result *r, double time_limit)
             *r = fr;
             /* the settled-away candidates are alternatives again, outside
              * the final problem */
-            for (size_t i = 0; i < m->nw; i++)
-                for (size_t j = 0; j < m->w[i].nopts; j++)
-                    if (m->w[i].opts[j].run == RUN_TIE) {
-                        m->w[i].opts[j].run = RUN_NONE;
-                        m->w[i].opts[j].sp_offer = -1;
-                    }
+            for (size_t i = 0; i < m->nw; i++) m->w[i].fixed = -1;
             return 1;
         }
         free(err);
@@ -356,9 +351,7 @@ int fbi_plan_lexmin(model *m, build *bd, fbi_result *r, double time_limit)
     }
 give_up:
     /* undo the fixing: the solver's own plan stands */
-    for (size_t i = 0; i < m->nw; i++)
-        for (size_t j = 0; j < m->w[i].nopts; j++)
-            if (m->w[i].opts[j].run == RUN_TIE) m->w[i].opts[j].run = RUN_NONE;
+    for (size_t i = 0; i < m->nw; i++) m->w[i].fixed = -1;
     return 0;
 }
 
@@ -368,6 +361,7 @@ void fbi_plan_build_free(build *bd)
     fbi_smap_free(&bd->region_idx);
     fbi_smap_free(&bd->offer_idx);
     free(bd->offer_labels);
+    free(bd->sp_of);
     json_decref(bd->egress);
     free(bd->links);
 }
@@ -395,15 +389,16 @@ fb_status fbi_plan_solve(model *m, build *bd, fbi_result *r, json_t *relaxed, js
             int any = 0;
             for (size_t i = 0; i < m->nw; i++) {
                 int mine = 0;
-                for (size_t k = 0; k < m->w[i].nopts; k++) {
-                    option *op = &m->w[i].opts[k];
-                    if (op->run == RUN_OBJECTIVE) {
-                        fbi_plan_set_run(op, RUN_NONE, NULL);
-                        mine = any = 1;
-                    }
-                }
+                for (size_t k = 0; k < m->w[i].nopts && !mine; k++)
+                    mine = m->w[i].opts[k].run == RUN_OBJECTIVE;
                 if (mine) json_array_append_new(relaxed, json_string(m->w[i].name));
+                any |= mine;
             }
+            /* the band is the shape's: cleared once all names are taken */
+            for (size_t i = 0; i < m->nshapes; i++)
+                for (size_t k = 0; k < m->shapes[i]->nopts; k++)
+                    if (m->shapes[i]->opts[k].run == RUN_OBJECTIVE)
+                        m->shapes[i]->opts[k].run = RUN_NONE;
             if (!any) break;
             fbi_result_free(r);
             memset(r, 0, sizeof *r);
