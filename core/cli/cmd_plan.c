@@ -93,9 +93,11 @@ int fbc_cmd_plan(int argc, char **argv)
     fb_diag_print(d, stderr);
     if (po.stats)
         fprintf(stderr, "fedbroker plan: stats: %zu workloads, %zu candidates, %zu evaluations; "
-                "driver calls: %zu validate, %zu usage; catalog opened %zu times\n",
+                "driver calls: %zu validate, %zu usage; catalog opened %zu times; "
+                "%.0f ms evaluating, %.0f ms solving, %.0f ms in all\n",
                 stats.workloads, stats.candidates, stats.evaluations, stats.validate_calls,
-                stats.usage_calls, stats.catalog_opens);
+                stats.usage_calls, stats.catalog_opens, stats.evaluate_ms, stats.solve_ms,
+                stats.total_ms);
     if (st == FB_INVALID) rc = FB_EXIT_INVALID;
     else if (st == FB_QUOTA) rc = FB_EXIT_INFEASIBLE;
     else if (st != FB_OK) rc = FB_EXIT_FAILURE;

@@ -185,19 +185,17 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
         jlink *l = &bd->links[i];
         option *oa = &m->w[l->from].opts[m->w[l->from].chosen];
         option *ob = &m->w[l->to].opts[m->w[l->to].chosen];
-        json_t *e = fbi_plan_egress_between(m, bd, oa->of, ob->of);
-        int64_t price = json_integer_value(json_object_get(e, "nano_per_gib"));
+        const plan_link_egress *e = fbi_plan_link_egress(m, oa->of, ob->of);
+        int64_t price = e->ok ? e->unit_nano : 0;
         int64_t cost = fbi_plan_link_cost(l->volume_nano_gib, price);
         sent[l->from] += cost;
-        double ms = 0;
-        fbi_rtt_origin org;
-        int have_rtt = fbi_catalog_rtt(m->cat, oa->of->key, ob->of->key, &ms, &org) == FB_OK;
+        const plan_rtt *rt = fbi_plan_link_rtt(m, oa->of, ob->of);
         json_t *lj = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s?,s:s?,s:s?,s:o}",
             "from", m->w[l->from].name, "to", m->w[l->to].name, "from_region", oa->of->key,
             "to_region", ob->of->key, "volume_gib", json_string(fbi_nano_str(l->volume_nano_gib, (char[40]){0})),
-            "egress_usd_per_gib", fbi_plan_nano_json(price), "egress_kind", jstr(e, "kind"),
-            "sku", jstr(e, "sku"), "note", jstr(e, "note"), "monthly_cost", fbi_plan_nano_json(cost));
-        if (have_rtt) json_object_set_new(lj, "rtt_ms", json_real(round(ms * 10) / 10));
+            "egress_usd_per_gib", fbi_plan_nano_json(price), "egress_kind", e->ok ? e->kind : NULL,
+            "sku", e->ok ? e->sku : NULL, "note", e->note, "monthly_cost", fbi_plan_nano_json(cost));
+        if (rt->st == FB_OK) json_object_set_new(lj, "rtt_ms", json_real(round(rt->ms * 10) / 10));
         if (l->budget_ms) json_object_set_new(lj, "latency_budget_ms", json_integer(l->budget_ms));
         json_array_append_new(ljs, lj);
         total += cost;

@@ -190,12 +190,24 @@ static void build_offers(model *m)
         of->price_provider = fbi_xstrdup(pp ? pp : provider);
         of->key = fbi_xasprintf("%s:%s", of->price_provider, prg ? prg : region);
         of->label = fbi_xasprintf("%s:%s:%s", provider, service, region);
+        of->region_text = fbi_xasprintf("%s:%s", provider, region);
         of->reg = fbi_catalog_region(m->cat, of->key);
         json_t *pl = json_pack("{s:s,s:s,s:s,s:s,s:O}", "provider", provider, "service", service,
                                "region", region, "kind", kind, "offer", o);
         of->placement_text = fbi_json_canonical(pl);
         json_decref(pl);
     }
+    /* the distinct region keys, numbered for the link look-ups */
+    fbi_smap keys = {0};
+    size_t nrix = 0;
+    for (size_t i = 0; i < m->noffers; i++) {
+        size_t at;
+        if (!fbi_smap_get(&keys, m->offers[i].key, &at))
+            fbi_smap_put(&keys, m->offers[i].key, at = nrix++, NULL);
+        m->offers[i].rix = at;
+    }
+    fbi_smap_free(&keys);
+    m->memo = fbi_plan_memo_new(nrix);
 }
 
 /* The shape of a workload's document: the SHA-256 hex of its canonical

@@ -74,8 +74,10 @@ void fbi_plan_model_free(model *m)
         free(of->key);
         free(of->label);
         free(of->placement_text);
+        free(of->region_text);
     }
     free(m->offers);
+    fbi_plan_memo_free(m->memo);
     fbi_catalog_free(m->cat);
 }
 
@@ -116,23 +118,18 @@ static int price_quantity(const model *m, option *op, const char *provider, cons
                           fbi_qty qty, const char *what, const char *note)
 {
     fbi_price_query q = {provider, service, op->of->region, metric, variant, NULL};
-    const fbi_price_row **rows = NULL;
-    size_t n = 0;
-    fb_diag *d = fb_diag_new();
-    fb_status st = fbi_catalog_find_prices(m->cat, &q, &rows, &n, d);
-    if (st != FB_OK) {
+    const plan_prices *pp = fbi_plan_find_prices(m, &q);
+    if (pp->st != FB_OK) {
         fbi_plan_eliminate(op, "price", "no catalog price for %s %s %s%s%s in %s: %s", provider, service,
                   metric, variant && *variant ? " " : "", variant ? variant : "", op->of->region,
-                  fb_diag_count(d) ? fb_diag_summary(d, 0) : fbi_status_name(st));
-        fb_diag_free(d);
-        free(rows);
+                  pp->err);
         return -1;
     }
-    fb_diag_free(d);
+    const fbi_price_row **rows = pp->rows;
+    size_t n = pp->n;
     if (unit && strcmp(rows[0]->unit, unit) != 0) {
         fbi_plan_eliminate(op, "price", "the driver measures %s %s in %s but the catalog row %s is per %s",
                   service, metric, unit, rows[0]->sku, rows[0]->unit);
-        free(rows);
         return -1;
     }
     fbi_tier_line *tl = fbi_xcalloc(n, sizeof *tl);
@@ -143,7 +140,6 @@ static int price_quantity(const model *m, option *op, const char *provider, cons
         fbi_plan_eliminate(op, "price", "%s %s %s: %s", provider, service, metric, err);
         free(err);
         free(tl);
-        free(rows);
         return -1;
     }
     for (size_t i = 0; i < ntl; i++) {
@@ -158,7 +154,6 @@ static int price_quantity(const model *m, option *op, const char *provider, cons
             fbi_plan_eliminate(op, "price", "%s", err);
             free(err);
             free(tl);
-            free(rows);
             return -1;
         }
         l.contracted_nano = c * NANO_PER_MICRO;
@@ -167,7 +162,6 @@ static int price_quantity(const model *m, option *op, const char *provider, cons
         add_line(op, &l);
     }
     free(tl);
-    free(rows);
     return 0;
 }
 
@@ -197,25 +191,19 @@ static int price_internet_egress(const model *m, option *op, const json_t *doc)
         if (part > bytes) part = bytes;
         bytes -= part;
         if (!part) continue;
-        fbi_egress e;
-        memset(&e, 0, sizeof e);
-        fb_diag *d = fb_diag_new();
-        fb_status st = fbi_catalog_egress(m->cat, op->of->key, loc ? loc : "internet", &e, d);
-        if (st != FB_OK || e.ntiers == 0) {
+        const plan_egress *pe = fbi_plan_egress_to(m, op->of->key, loc ? loc : "internet");
+        if (pe->st != FB_OK || pe->e.ntiers == 0) {
             fbi_plan_eliminate(op, "price", "no internet egress price from %s to %s: %s", op->of->key,
-                      loc ? loc : "the internet",
-                      fb_diag_count(d) ? fb_diag_summary(d, 0) : "no row");
-            fb_diag_free(d);
-            fbi_egress_clear(&e);
+                      loc ? loc : "the internet", pe->err ? pe->err : "no row");
             return -1;
         }
-        fb_diag_free(d);
-        fbi_qty q = bytes_to_qty(part, e.tiers[0]->unit);
-        fbi_tier_line *tl = fbi_xcalloc(e.ntiers, sizeof *tl);
+        const fbi_egress *e = &pe->e;
+        fbi_qty q = bytes_to_qty(part, e->tiers[0]->unit);
+        fbi_tier_line *tl = fbi_xcalloc(e->ntiers, sizeof *tl);
         size_t ntl = 0;
         fbi_musd total;
         char *err = NULL;
-        int rc = fbi_tiered_cost(e.tiers, e.ntiers, q, tl, &ntl, &total, &err);
+        int rc = fbi_tiered_cost(e->tiers, e->ntiers, q, tl, &ntl, &total, &err);
         if (rc != 0) {
             fbi_plan_eliminate(op, "price", "internet egress from %s: %s", op->of->key, err);
             free(err);
@@ -236,7 +224,6 @@ static int price_internet_egress(const model *m, option *op, const json_t *doc)
             add_line(op, &l);
         }
         free(tl);
-        fbi_egress_clear(&e);
         if (rc != 0) return -1;
     }
     return 0;
@@ -267,17 +254,16 @@ static void latency(const model *m, option *op, const json_t *doc, const json_t 
     size_t i;
     json_t *s;
     json_array_foreach(sources, i, s) {
-        double ms;
-        fbi_rtt_origin org;
-        if (fbi_catalog_user_rtt(m->cat, jstr(s, "location"), op->of->key, &ms, &org) != FB_OK) {
+        const plan_rtt *rt = fbi_plan_user_rtt(m, jstr(s, "location"), op->of->key);
+        if (rt->st != FB_OK) {
             op->has_latency = 0;
             op->latency_origin = NULL;
             fbi_plan_eliminate(op, "latency", "no latency estimate from %s to %s: %s", jstr(s, "location"),
-                      op->of->key, org.detail);
+                      op->of->key, rt->org.detail);
             return;
         }
-        sum += json_number_value(json_object_get(s, "weight")) * ms;
-        op->latency_origin = rtt_kind_rank(op->latency_origin, fbi_rtt_kind_name(org.kind));
+        sum += json_number_value(json_object_get(s, "weight")) * rt->ms;
+        op->latency_origin = rtt_kind_rank(op->latency_origin, fbi_rtt_kind_name(rt->org.kind));
     }
     op->has_latency = 1;
     op->rtt_ms = sum;
@@ -303,13 +289,12 @@ void fbi_plan_evaluate(const model *m, const shape *sh, option *op)
         fbi_plan_eliminate(op, "provider", "provider %s is not in placement.providers", op->of->provider);
     if (in_list(json_object_get(place, "denyProviders"), op->of->provider))
         fbi_plan_eliminate(op, "provider", "provider %s is in placement.denyProviders", op->of->provider);
-    char *pr = fbi_xasprintf("%s:%s", op->of->provider, op->of->region);
+    const char *pr = op->of->region_text;
     json_t *regions = json_object_get(place, "regions");
     if (json_array_size(regions) && !in_list(regions, pr))
         fbi_plan_eliminate(op, "region", "%s is not in placement.regions", pr);
     if (in_list(json_object_get(place, "denyRegions"), pr))
         fbi_plan_eliminate(op, "region", "%s is in placement.denyRegions", pr);
-    free(pr);
     json_t *services = json_object_get(place, "services");
     if (json_array_size(services) && !in_list(services, op->of->service))
         fbi_plan_eliminate(op, "service", "service %s is not in placement.services", op->of->service);
@@ -339,11 +324,16 @@ void fbi_plan_evaluate(const model *m, const shape *sh, option *op)
     /* {"hoursPerMonth", "mode": "plan", "placement", "workload"} in
      * canonical form (sorted keys, compact) from the parts made once per
      * model, offer and shape */
-    fbi_buf in;
-    fbi_buf_init(&in);
-    fbi_buf_printf(&in, "{\"hoursPerMonth\":%s,\"mode\":\"plan\",\"placement\":%s,"
-                   "\"workload\":%s}", m->hours_text, op->of->placement_text, sh->doc_text);
-    char *in_text = fbi_buf_steal(&in);
+    const char *parts[] = {"{\"hoursPerMonth\":", m->hours_text, ",\"mode\":\"plan\",\"placement\":",
+                           op->of->placement_text, ",\"workload\":", sh->doc_text, "}"};
+    size_t lens[7], len = 0;
+    for (size_t i = 0; i < 7; i++) len += lens[i] = strlen(parts[i]);
+    char *in_text = fbi_xmalloc(len + 1), *at = in_text;
+    for (size_t i = 0; i < 7; i++) {
+        memcpy(at, parts[i], lens[i]);
+        at += lens[i];
+    }
+    *at = '\0';
     fb_status st = drv->validate(ctx, in_text, d);
     op->validated = 1;
     if (st != FB_OK) {

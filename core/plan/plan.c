@@ -123,6 +123,7 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
                        json_t **plan_out, fb_diag *diag)
 {
     *plan_out = NULL;
+    double t0 = fbi_mono_ms(), ts;
     model m;
     memset(&m, 0, sizeof m);
     m.b = b;
@@ -139,7 +140,9 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
         fbi_plan_model_free(&m);
         return FB_INVALID;
     }
+    ts = fbi_mono_ms();
     fbi_plan_evaluate_all(&m);
+    if (opts->stats) opts->stats->evaluate_ms += fbi_mono_ms() - ts;
     solve_begin(&m, NULL);
 
     json_t *plan = fbi_plan_document_new(&m);
@@ -152,6 +155,7 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
     memset(&bd, 0, sizeof bd);
     int solved = 0;
     json_t *relaxed = json_array();
+    ts = fbi_mono_ms();
     fb_status rc = fbi_plan_solve(&m, &bd, &r, relaxed, why, &solved);
     if (rc == FB_OK && bd.p && opts->export_lp) rc = fbi_plan_export_lp(&m, &bd, opts->export_lp);
     /* what the solver saw, before ties are settled on a reduced problem */
@@ -167,6 +171,7 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
             json_object_set_new(solver_info, "ties", json_string(
                 "settled: of the optimal plans, the first in offer order (so the same input gives the same plan)"));
     }
+    if (opts->stats) opts->stats->solve_ms += fbi_mono_ms() - ts;
     if (json_array_size(relaxed) && solved)
         json_object_set_new(plan, "objective_relaxed", json_pack("{s:O,s:s}", "workloads", relaxed,
             "why", "the latency band of objective latency/balanced left no joint placement; "
@@ -183,13 +188,17 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
     }
     int64_t total = 0;
     rc = fbi_plan_document_fill(&m, &bd, &r, solved, why, solver_info, plan, &total);
-    if (opts->baselines && rc == FB_OK)
+    if (opts->baselines && rc == FB_OK) {
+        ts = fbi_mono_ms();
         json_object_set_new(plan, "baselines", baselines(&m, total, solved));
+        if (opts->stats) opts->stats->solve_ms += fbi_mono_ms() - ts;
+    }
     json_decref(why);
     fbi_result_free(&r);
     fbi_plan_build_free(&bd);
     fbi_plan_model_free(&m);
     *plan_out = plan;
+    if (opts->stats) opts->stats->total_ms += fbi_mono_ms() - t0;
     if (rc != FB_OK) return rc;
     return solved ? FB_OK : FB_QUOTA;
 }

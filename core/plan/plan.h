@@ -34,6 +34,9 @@ typedef struct fbi_plan_stats {
     size_t workloads, candidates, evaluations;
     size_t validate_calls, usage_calls;
     size_t catalog_opens;
+    /* wall time in milliseconds: evaluating the candidates, solving (the
+     * plan, ties and the baselines), and the whole of fbi_plan_run */
+    double evaluate_ms, solve_ms, total_ms;
 } fbi_plan_stats;
 
 /* Plans every workload of set. *plan (new) is the plan document

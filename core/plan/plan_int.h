@@ -5,6 +5,7 @@
  *               priced, timed and filtered; the objective's band
  *   evaluate.c  every candidate evaluated once per workload shape, on all
  *               cores
+ *   lookup.c    catalog look-ups (prices, egress, RTT) made once per plan
  *   problem.c   the joint placement problem, its solution, ties, LP export
  *   freetier.c  free tiers netted per billing account
  *   explain.c   why a workload has no candidate left, and the nearest one
@@ -80,6 +81,8 @@ typedef struct offer_info {
     const fbi_region *reg; /* borrowed; NULL when the catalog lacks it */
     char *label;         /* "provider:service:region" */
     char *placement_text; /* the driver input's "placement", canonical JSON */
+    char *region_text;   /* "provider:region", as placement.regions lists it */
+    size_t rix;          /* index of key among the offers' distinct keys */
 } offer_info;
 
 /* One candidate: a workload shape on one offer, and its evaluation. Every
@@ -151,6 +154,39 @@ static inline const char *opt_class(const wl *w, const option *op)
     return NULL;
 }
 
+/* ---- lookup.c: catalog look-ups made once per plan ---- */
+typedef struct fbi_plan_memo fbi_plan_memo;
+
+/* The price rows of one product (fbi_catalog_find_prices). */
+typedef struct plan_prices {
+    fb_status st;
+    const fbi_price_row **rows;
+    size_t n;
+    char *err;          /* why not, when st != FB_OK */
+} plan_prices;
+
+/* Egress from a region key to a location, region or the internet. */
+typedef struct plan_egress {
+    fb_status st;
+    fbi_egress e;
+    char *err;          /* the catalog's first diagnostic, or NULL */
+} plan_egress;
+
+/* A round trip (fbi_catalog_user_rtt, fbi_catalog_rtt). */
+typedef struct plan_rtt {
+    fb_status st;
+    double ms;
+    fbi_rtt_origin org;
+} plan_rtt;
+
+/* Egress between the regions of two offers, as a link pays it. Strings
+ * are borrowed from the catalog or the memo. */
+typedef struct plan_link_egress {
+    int ok;             /* 0: no price, the pair is forbidden */
+    int64_t unit_nano;  /* contracted nano-USD per GiB */
+    const char *kind, *sku, *rule, *note;
+} plan_link_egress;
+
 typedef struct model {
     fbi_broker *b;
     fbi_catalog *cat;
@@ -168,7 +204,21 @@ typedef struct model {
     fb_diag *diag;
     int invalid;
     const char *only;    /* the provider of the baseline being solved, or NULL */
+    fbi_plan_memo *memo; /* look-ups made once (lookup.c); mutable under a const model */
 } model;
+
+/* new: look-ups for nrix distinct region keys (offer_info.rix). */
+fbi_plan_memo *fbi_plan_memo_new(size_t nrix);
+void fbi_plan_memo_free(fbi_plan_memo *mm);
+/* Borrowed results, valid until the memo is freed; any thread. */
+const plan_prices *fbi_plan_find_prices(const model *m, const fbi_price_query *q);
+const plan_egress *fbi_plan_egress_to(const model *m, const char *src, const char *dst);
+const plan_rtt *fbi_plan_user_rtt(const model *m, const char *location, const char *key);
+/* Between the regions of two offers; the thread that builds the problem
+ * only. */
+const plan_link_egress *fbi_plan_link_egress(const model *m, const offer_info *a,
+                                             const offer_info *b);
+const plan_rtt *fbi_plan_link_rtt(const model *m, const offer_info *a, const offer_info *b);
 
 /* The reason that goes with opt_class (borrowed, or formatted into
  * buf[200]), NULL when op is in. */
@@ -190,7 +240,6 @@ typedef struct build {
     const char **offer_labels; /* borrowed, by the solver's offer index */
     size_t noffers;
     int *sp_of;             /* by offer_info.idx: the solver's offer index, or -1 */
-    json_t *egress;         /* "a|b" -> {ok, nano, sku, kind, note} */
     jlink *links;
     size_t nlinks;
 } build;
@@ -232,9 +281,6 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why);
 /* Builds the solver's problem from the surviving candidates into bd. */
 void fbi_plan_build_problem(model *m, build *bd);
 void fbi_plan_build_free(build *bd);
-/* The egress price between the regions of two candidates (borrowed,
- * cached in bd): {ok, nano_per_gib, kind, sku, unit, unit_price, rule, note}. */
-json_t *fbi_plan_egress_between(model *m, build *bd, const offer_info *a, const offer_info *b);
 /* volume x price / 10^9, the solver's rounding (docs/solver.md). */
 int64_t fbi_plan_link_cost(int64_t vol_nano_gib, int64_t nano_per_gib);
 /* Solves the model (relaxing the objective's band when only it stands in

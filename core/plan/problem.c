@@ -23,48 +23,6 @@ static int region_index(build *bd, const offer_info *of)
     return r;
 }
 
-/* Nano-USD per GiB of a per-GB or per-GiB unit price. */
-static int64_t per_gib_nano(fbi_pusd unit, const char *row_unit)
-{
-    unsigned __int128 v = (unsigned __int128)unit;
-    if (row_unit && !strcmp(row_unit, "GiB")) return (int64_t)((v + 500) / 1000);
-    /* GB = 10^9 bytes: per GiB = per GB x 2^30 / 10^9 */
-    v = v * (UINT64_C(1) << 30);
-    unsigned __int128 den = (unsigned __int128)1000 * 1000000000u;
-    return (int64_t)((v + den / 2) / den);
-}
-
-/* The egress price between two region keys, cached; NULL when none. */
-json_t *fbi_plan_egress_between(model *m, build *bd, const offer_info *a, const offer_info *b)
-{
-    char *k = fbi_xasprintf("%s|%s", a->key, b->key);
-    json_t *e = json_object_get(bd->egress, k);
-    if (!e) {
-        fbi_egress eg;
-        memset(&eg, 0, sizeof eg);
-        fb_diag *d = fb_diag_new();
-        fb_status st = fbi_catalog_egress(m->cat, a->key, b->key, &eg, d);
-        if (st == FB_OK && (eg.ntiers > 0 || eg.fallback)) {
-            const fbi_price_row *row = eg.ntiers ? eg.tiers[0] : NULL;
-            const char *rule = NULL;
-            fbi_pusd unit = row ? fbi_catalog_contracted_price(m->cat, row, &rule) : 0;
-            e = json_pack("{s:b,s:I,s:s,s:s?,s:s?,s:s?,s:s?,s:s}", "ok", 1, "nano_per_gib",
-                          (json_int_t)per_gib_nano(unit, row ? row->unit : NULL), "kind",
-                          fbi_egress_kind_name(eg.kind), "sku", row ? row->sku : NULL,
-                          "unit", row ? row->unit : NULL, "unit_price",
-                          row ? row->usd_per_unit_text : NULL, "rule", rule, "note", eg.note);
-        } else {
-            e = json_pack("{s:b,s:s}", "ok", 0, "note",
-                          fb_diag_count(d) ? fb_diag_summary(d, 0) : "no egress row");
-        }
-        fb_diag_free(d);
-        fbi_egress_clear(&eg);
-        json_object_set_new(bd->egress, k, e);
-    }
-    free(k);
-    return e;
-}
-
 static wl *find_wl(model *m, const char *tenant, const char *base, size_t *first, size_t *count)
 {
     *count = 0;
@@ -95,7 +53,6 @@ void fbi_plan_build_problem(model *m, build *bd)
 {
     char *err = NULL;
     bd->p = fbi_problem_new();
-    bd->egress = json_object();
     bd->sp_of = fbi_xcalloc(m->noffers ? m->noffers : 1, sizeof *bd->sp_of);
     for (size_t k = 0; k < m->noffers; k++) bd->sp_of[k] = -1;
     for (size_t i = 0; i < m->nw; i++) {
@@ -240,19 +197,17 @@ void fbi_plan_build_problem(model *m, build *bd)
                     for (size_t y = 0; y < wb->nopts; y++) {
                         option *ob = &wb->opts[y];
                         if (opt_class(wb, ob)) continue;
-                        json_t *e = fbi_plan_egress_between(m, bd, oa->of, ob->of);
-                        int bad = !json_is_true(json_object_get(e, "ok"));
+                        const plan_link_egress *e = fbi_plan_link_egress(m, oa->of, ob->of);
+                        int bad = !e->ok;
                         if (!bad) {
                             char *e2 = NULL;
                             fbi_problem_set_egress(bd->p, region_index(bd, oa->of), region_index(bd, ob->of),
-                                                   json_integer_value(json_object_get(e, "nano_per_gib")), &e2);
+                                                   e->unit_nano, &e2);
                             free(e2);
                         }
                         if (!bad && budget > 0) {
-                            double ms;
-                            fbi_rtt_origin org;
-                            bad = fbi_catalog_rtt(m->cat, oa->of->key, ob->of->key, &ms, &org) != FB_OK ||
-                                  ms > (double)budget;
+                            const plan_rtt *rt = fbi_plan_link_rtt(m, oa->of, ob->of);
+                            bad = rt->st != FB_OK || rt->ms > (double)budget;
                         }
                         if (bad) {
                             forbid = fbi_xrealloc(forbid, (nf + 1) * 2 * sizeof *forbid);
@@ -362,7 +317,6 @@ void fbi_plan_build_free(build *bd)
     fbi_smap_free(&bd->offer_idx);
     free(bd->offer_labels);
     free(bd->sp_of);
-    json_decref(bd->egress);
     free(bd->links);
 }
 
