@@ -3,11 +3,17 @@
 #include "config.h"
 #include "cli.h"
 #include "plan/plan.h"
-#include "solver/solver.h"
 #include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* The store keeps totals in micro-USD: nano-USD rounded half away from
+ * zero (the rule the catalog rounds line items by). */
+static long long nano_to_micro(int64_t nano)
+{
+    return nano >= 0 ? (nano + 500) / 1000 : -((-nano + 500) / 1000);
+}
 
 /* Parses --hours: "730" (default) or "calendar:DAYS" / a number of days. */
 static int parse_hours(const char *s, int *days)
@@ -89,7 +95,8 @@ int fbc_cmd_plan(int argc, char **argv)
     memset(&stats, 0, sizeof stats);
     const char *want_stats = getenv("FEDBROKER_PLAN_STATS");
     if (want_stats && *want_stats && strcmp(want_stats, "0") != 0) po.stats = &stats;
-    fb_status st = fbi_plan_run(&b, set, &po, &plan, d);
+    int64_t total = 0;
+    fb_status st = fbi_plan_run(&b, set, &po, &plan, &total, d);
     fb_diag_print(d, stderr);
     if (po.stats)
         fprintf(stderr, "fedbroker plan: stats: %zu workloads, %zu candidates, %zu evaluations; "
@@ -109,14 +116,9 @@ int fbc_cmd_plan(int argc, char **argv)
         fb_store *store = NULL;
         if (fbc_open_store(&store) == FB_EXIT_OK) {
             char *text = json_dumps(plan, JSON_COMPACT | JSON_SORT_KEYS);
-            int64_t total = 0;
-            char *err = NULL;
-            fbi_decimal_parse(json_string_value(json_object_get(plan, "total_monthly_cost")), 6,
-                              &total, &err);
-            free(err);
             long long id = 0;
             fb_diag *sd = fb_diag_new();
-            if (fb_store_put_plan(store, text, total, &id, sd) != FB_OK) {
+            if (fb_store_put_plan(store, text, nano_to_micro(total), &id, sd) != FB_OK) {
                 fb_diag_print(sd, stderr);
                 rc = FB_EXIT_FAILURE;
             }

@@ -120,9 +120,10 @@ static json_t *baselines(model *m, int64_t total, int feasible)
 }
 
 fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opts,
-                       json_t **plan_out, fb_diag *diag)
+                       json_t **plan_out, int64_t *total_nano, fb_diag *diag)
 {
     *plan_out = NULL;
+    if (total_nano) *total_nano = 0;
     double t0 = fbi_mono_ms(), ts;
     model m;
     memset(&m, 0, sizeof m);
@@ -198,6 +199,7 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
     fbi_plan_build_free(&bd);
     fbi_plan_model_free(&m);
     *plan_out = plan;
+    if (total_nano && rc == FB_OK && solved) *total_nano = total;
     if (opts->stats) opts->stats->total_ms += fbi_mono_ms() - t0;
     if (rc != FB_OK) return rc;
     return solved ? FB_OK : FB_QUOTA;

@@ -42,12 +42,15 @@ typedef struct fbi_plan_stats {
 /* Plans every workload of set. *plan (new) is the plan document
  * (docs/plan.md); it exists whenever the input was valid, also when the
  * placement is infeasible ("status": "infeasible", with the reasons).
- * Returns FB_OK (feasible), FB_QUOTA (infeasible: constraints leave no
- * placement; the diagnostics say which and what the nearest choice needs),
- * or FB_INVALID (bad input: unknown region or location, traffic missing,
- * contradictory constraints, a broken catalog). */
+ * *total_nano (may be NULL) receives the plan's total_monthly_cost in
+ * nano-USD when the status is FB_OK, the number the document prints
+ * (no reason to read it back from the text). Returns FB_OK (feasible),
+ * FB_QUOTA (infeasible: constraints leave no placement; the diagnostics
+ * say which and what the nearest choice needs), or FB_INVALID (bad input:
+ * unknown region or location, traffic missing, contradictory constraints,
+ * a broken catalog). */
 fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opts,
-                       json_t **plan, fb_diag *diag);
+                       json_t **plan, int64_t *total_nano, fb_diag *diag);
 
 /* Formats nano-USD as an exact decimal string with at least 2 decimals
  * ("12.34", "0.000000123", "-1.50"). buf >= 40 bytes. */
