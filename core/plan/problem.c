@@ -118,7 +118,7 @@ void fbi_plan_build_problem(model *m, build *bd)
         err = NULL;
     }
     /* budgets per federation (tenant budgets) */
-    json_t *feds = json_loads(fb_spec_federations_json(m->set), 0, NULL);
+    const json_t *feds = fbi_spec_federations(m->set);
     size_t fi;
     json_t *fed;
     json_array_foreach(feds, fi, fed) {
@@ -143,7 +143,6 @@ void fbi_plan_build_problem(model *m, build *bd)
         free(nm);
         free(ws);
     }
-    json_decref(feds);
     /* spread, affinity, anti-affinity */
     for (size_t i = 0; i < m->nw; i++) {
         wl *w = &m->w[i];
@@ -173,7 +172,7 @@ void fbi_plan_build_problem(model *m, build *bd)
     }
     /* links: egress between the regions chosen, latency budgets as
      * forbidden combinations, and missing egress prices as forbidden too */
-    json_t *links = json_loads(fb_spec_links_json(m->set), 0, NULL);
+    const json_t *links = fbi_spec_links(m->set);
     size_t li;
     json_t *lk;
     json_array_foreach(links, li, lk) {
@@ -232,7 +231,6 @@ void fbi_plan_build_problem(model *m, build *bd)
         }
         (void)left;
     }
-    json_decref(links);
 }
 
 /* Equal-cost plans are common (a price is the same in several regions);
