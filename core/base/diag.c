@@ -117,7 +117,7 @@ void fb_diag_print(const fb_diag *d, FILE *out)
     }
 }
 
-char *fb_diag_to_json(const fb_diag *d)
+json_t *fbi_diag_json(const fb_diag *d)
 {
     json_t *arr = json_array();
     for (size_t i = 0; d && i < d->n; i++) {
@@ -132,6 +132,12 @@ char *fb_diag_to_json(const fb_diag *d)
         if (it->detail) json_object_set_new(o, "detail", json_string(it->detail));
         json_array_append_new(arr, o);
     }
+    return arr;
+}
+
+char *fb_diag_to_json(const fb_diag *d)
+{
+    json_t *arr = fbi_diag_json(d);
     char *s = json_dumps(arr, JSON_INDENT(2));
     json_decref(arr);
     return s;

@@ -3,6 +3,7 @@
 #ifndef FB_DIAG_H
 #define FB_DIAG_H
 
+#include <jansson.h>
 #include "fedbroker/fedbroker.h"
 
 typedef struct fbi_diag_item {
@@ -22,5 +23,10 @@ struct fb_diag {
     char *file;              /* default file for new items */
     struct fbi_call *call;   /* set while the diag is a driver call context */
 };
+
+/* The diagnostics as a JSON array of {severity, file?, line?, column?,
+ * pointer?, summary, detail?} (new): the value fb_diag_to_json prints, for
+ * core code that puts them into a document (no text round trip). */
+json_t *fbi_diag_json(const fb_diag *d);
 
 #endif
