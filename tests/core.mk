@@ -15,6 +15,16 @@ TESTS += tests/layering.sh tests/exported_symbols.sh tests/conformance.sh tests/
 EXTRA_DIST += tests/layering.sh tests/exported_symbols.sh tests/conformance.sh tests/exported-symbols.txt \
 	tests/lifecycle.sh tests/fakes/example_cloud.py tests/cli.sh
 
+# plan and report: unit tests of the report writer and the model
+check_PROGRAMS += tests/plan/check_report tests/plan/check_plan_model
+TESTS += tests/plan/check_report tests/plan/check_plan_model
+tests_plan_check_report_SOURCES = tests/plan/check_report.c
+tests_plan_check_report_CPPFLAGS = $(FB_TEST_INCS)
+tests_plan_check_report_LDADD = $(FB_TEST_DEPLIBS)
+tests_plan_check_plan_model_SOURCES = tests/plan/check_plan_model.c
+tests_plan_check_plan_model_CPPFLAGS = $(FB_TEST_INCS)
+tests_plan_check_plan_model_LDADD = $(FB_TEST_DEPLIBS)
+
 # plan and report end to end (needs glpk-utils, coinor-cbc, sqlite3)
 TESTS += tests/plan/plan.sh tests/plan/html.sh tests/plan/same_plans.sh tests/plan/calls.sh \
 	tests/plan/shape_key.py

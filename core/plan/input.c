@@ -210,9 +210,7 @@ static void build_offers(model *m)
     m->memo = fbi_plan_memo_new(nrix);
 }
 
-/* The shape of a workload's document: the SHA-256 hex of its canonical
- * form without metadata and specHash (docs/driver-abi.md, "Plan calls"). */
-static void shape_key(const json_t *doc, char out[65])
+void fbi_plan_shape_key(const json_t *doc, char out[65])
 {
     json_t *c = json_copy((json_t *)doc); /* shallow: only the top level changes */
     json_object_del(c, "metadata");
@@ -226,7 +224,7 @@ static void shape_key(const json_t *doc, char out[65])
 static shape *shape_of(model *m, json_t *doc, const char *kind)
 {
     char key[65];
-    shape_key(doc, key);
+    fbi_plan_shape_key(doc, key);
     size_t at;
     if (fbi_smap_get(&m->shape_idx, key, &at)) return m->shapes[at];
     shape *sh = fbi_xcalloc(1, sizeof *sh);

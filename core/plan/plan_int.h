@@ -248,6 +248,9 @@ typedef struct build {
 /* Opens the catalog named by the options or the configuration into m->cat
  * (errors into m->diag). */
 fb_status fbi_plan_open_catalog(model *m);
+/* The shape of a workload's document: the SHA-256 hex of its canonical
+ * form without metadata and specHash (docs/driver-abi.md, "Plan calls"). */
+void fbi_plan_shape_key(const json_t *doc, char out[65]);
 /* Checks the specs and builds the offers, the workloads and their shapes
  * (candidates not evaluated yet); sets m->invalid (diagnostics in m->diag)
  * for input the model cannot use. */
