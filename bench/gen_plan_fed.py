@@ -152,7 +152,16 @@ def main():
     fed = {"apiVersion": "fedbroker.dev/v1", "kind": "Federation",
            "metadata": {"name": "bench-%s" % a.shape, "tenant": "bench"},
            "spec": {"workloads": workloads}}
-    if links:
+    if len(links) > 1000:
+        # a federation lists at most 1,000 links: the rest are the same
+        # traffic written as the sending workload's dependencies
+        byname = {w["metadata"]["name"]: w for w in workloads}
+        for l in links:
+            dep = {"workload": l["to"], "volumePerMonth": l["volumePerMonth"]}
+            if "latencyBudget" in l:
+                dep["latencyBudget"] = l["latencyBudget"]
+            byname[l["from"]]["spec"].setdefault("dependencies", []).append(dep)
+    elif links:
         fed["spec"]["links"] = links
     parts = []
     if not a.json and a.output != "-" and len(workloads) > a.split:
