@@ -567,13 +567,11 @@ int fbi_report_write(const json_t *plan, fbi_report_format fmt, const char *grou
 {
     switch (fmt) {
     case FBI_REPORT_TABLE: write_table(plan, group_by, out); break;
-    case FBI_REPORT_JSON: {
-        char *s = json_dumps(plan, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
-        fputs(s, out);
+    case FBI_REPORT_JSON:
+        /* straight to the stream: a large plan's text is not held whole */
+        json_dumpf(plan, out, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
         fputc('\n', out);
-        free(s);
         break;
-    }
     case FBI_REPORT_CSV: write_csv(plan, out); break;
     case FBI_REPORT_MD: write_md(plan, group_by, out); break;
     case FBI_REPORT_HTML: write_html(plan, group_by, out); break;
