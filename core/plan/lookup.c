@@ -1,5 +1,6 @@
-/* lookup.c - catalog look-ups the model makes again and again, each made
- * once per plan: the price rows of a product in a region, internet egress
+/* lookup.c - what the candidates share, kept once per plan: the texts
+ * many of them carry (reasons, driver notes: interned), and the catalog
+ * look-ups the model makes again and again, each made once: the price rows of a product in a region, internet egress
  * from a region to a location, user RTT from a location to a region (each
  * keyed by their strings, for the evaluations, which run on several
  * threads), and egress and RTT between the region keys of two offers (by
@@ -30,7 +31,7 @@ struct fbi_plan_memo {
     plan_rtt **rtt;            /* nrix x nrix */
 };
 
-enum { MEMO_PRICES, MEMO_EGRESS, MEMO_RTT };
+enum { MEMO_PRICES, MEMO_EGRESS, MEMO_RTT, MEMO_STRING, MEMO_JSON };
 
 fbi_plan_memo *fbi_plan_memo_new(size_t nrix)
 {
@@ -44,6 +45,11 @@ fbi_plan_memo *fbi_plan_memo_new(size_t nrix)
 
 static void free_value(int kind, void *v)
 {
+    if (kind == MEMO_STRING) return; /* the key itself */
+    if (kind == MEMO_JSON) {
+        json_decref(v);
+        return;
+    }
     if (kind == MEMO_PRICES) {
         plan_prices *p = v;
         free(p->rows);
@@ -96,8 +102,8 @@ static void *memo_put(fbi_plan_memo *mm, char *key, int kind, void *v)
     if (fbi_smap_get(&mm->idx, key, &i)) {
         void *first = mm->vals[i];
         pthread_mutex_unlock(&mm->mu);
+        if (kind != MEMO_STRING) free_value(kind, v);
         free(key);
-        free_value(kind, v);
         return first;
     }
     if (mm->n == mm->cap) {
@@ -128,6 +134,32 @@ static char *join(const char *a, const char *b, const char *c, const char *d, co
         fbi_buf_puts(&k, parts[i] ? parts[i] : "\x1e"); /* NULL differs from "" */
     }
     return fbi_buf_steal(&k);
+}
+
+const char *fbi_plan_intern(const model *m, const char *s)
+{
+    if (!s) return NULL;
+    char *key = fbi_xasprintf("s\x1f%s", s);
+    char *v = memo_get(m->memo, key);
+    if (v) {
+        free(key);
+        return v + 2;
+    }
+    return (char *)memo_put(m->memo, key, MEMO_STRING, key) + 2;
+}
+
+json_t *fbi_plan_intern_json(const model *m, json_t *v)
+{
+    if (!v) return NULL;
+    char *text = fbi_json_canonical(v);
+    char *key = fbi_xasprintf("j\x1f%s", text);
+    free(text);
+    json_t *have = memo_get(m->memo, key);
+    if (have) {
+        free(key);
+        return have;
+    }
+    return memo_put(m->memo, key, MEMO_JSON, json_incref(v));
 }
 
 const plan_prices *fbi_plan_find_prices(const model *m, const fbi_price_query *q)

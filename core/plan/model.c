@@ -28,7 +28,12 @@ static void add_line(option *op, pline *l)
     op->contracted_nano += l->contracted_nano;
 }
 
-void fbi_plan_eliminate(option *op, const char *cls, const char *fmt, ...)
+static void eliminate(const model *m, option *op, const char *cls, const char *fmt, ...)
+    FBI_PRINTF(4, 5);
+
+/* Marks op out with a class (a static string: "provider", "region",
+ * "driver", ...) and a reason (interned); the first reason stays. */
+static void eliminate(const model *m, option *op, const char *cls, const char *fmt, ...)
 {
     if (op->reason_class) return; /* the first reason is the one reported */
     fbi_buf b;
@@ -37,17 +42,14 @@ void fbi_plan_eliminate(option *op, const char *cls, const char *fmt, ...)
     va_start(ap, fmt);
     fbi_buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    op->reason_class = fbi_xstrdup(cls);
-    op->reason = fbi_buf_steal(&b);
+    op->reason_class = cls;
+    op->reason = fbi_plan_intern(m, b.data ? b.data : "");
+    fbi_buf_free(&b);
 }
 
 static void option_free(option *op)
 {
-    for (size_t i = 0; i < op->nlines; i++) free(op->lines[i].note);
     free(op->lines);
-    free(op->reason_class);
-    free(op->reason);
-    json_decref(op->notes);
 }
 
 void fbi_plan_model_free(model *m)
@@ -120,7 +122,7 @@ static int price_quantity(const model *m, option *op, const char *provider, cons
     fbi_price_query q = {provider, service, op->of->region, metric, variant, NULL};
     const plan_prices *pp = fbi_plan_find_prices(m, &q);
     if (pp->st != FB_OK) {
-        fbi_plan_eliminate(op, "price", "no catalog price for %s %s %s%s%s in %s: %s", provider, service,
+        eliminate(m, op, "price", "no catalog price for %s %s %s%s%s in %s: %s", provider, service,
                   metric, variant && *variant ? " " : "", variant ? variant : "", op->of->region,
                   pp->err);
         return -1;
@@ -128,7 +130,7 @@ static int price_quantity(const model *m, option *op, const char *provider, cons
     const fbi_price_row **rows = pp->rows;
     size_t n = pp->n;
     if (unit && strcmp(rows[0]->unit, unit) != 0) {
-        fbi_plan_eliminate(op, "price", "the driver measures %s %s in %s but the catalog row %s is per %s",
+        eliminate(m, op, "price", "the driver measures %s %s in %s but the catalog row %s is per %s",
                   service, metric, unit, rows[0]->sku, rows[0]->unit);
         return -1;
     }
@@ -137,7 +139,7 @@ static int price_quantity(const model *m, option *op, const char *provider, cons
     fbi_musd total;
     char *err = NULL;
     if (fbi_tiered_cost(rows, n, qty, tl, &ntl, &total, &err) != 0) {
-        fbi_plan_eliminate(op, "price", "%s %s %s: %s", provider, service, metric, err);
+        eliminate(m, op, "price", "%s %s %s: %s", provider, service, metric, err);
         free(err);
         free(tl);
         return -1;
@@ -151,14 +153,14 @@ static int price_quantity(const model *m, option *op, const char *provider, cons
         l.contracted_unit = fbi_catalog_contracted_price(m->cat, l.row, &l.rule);
         fbi_musd c = 0;
         if (fbi_line_cost(l.qty, l.contracted_unit, &c, &err) != 0) {
-            fbi_plan_eliminate(op, "price", "%s", err);
+            eliminate(m, op, "price", "%s", err);
             free(err);
             free(tl);
             return -1;
         }
         l.contracted_nano = c * NANO_PER_MICRO;
         l.what = what;
-        l.note = note ? fbi_xstrdup(note) : NULL;
+        l.note = fbi_plan_intern(m, note);
         add_line(op, &l);
     }
     free(tl);
@@ -193,7 +195,7 @@ static int price_internet_egress(const model *m, option *op, const json_t *doc)
         if (!part) continue;
         const plan_egress *pe = fbi_plan_egress_to(m, op->of->key, loc ? loc : "internet");
         if (pe->st != FB_OK || pe->e.ntiers == 0) {
-            fbi_plan_eliminate(op, "price", "no internet egress price from %s to %s: %s", op->of->key,
+            eliminate(m, op, "price", "no internet egress price from %s to %s: %s", op->of->key,
                       loc ? loc : "the internet", pe->err ? pe->err : "no row");
             return -1;
         }
@@ -205,7 +207,7 @@ static int price_internet_egress(const model *m, option *op, const json_t *doc)
         char *err = NULL;
         int rc = fbi_tiered_cost(e->tiers, e->ntiers, q, tl, &ntl, &total, &err);
         if (rc != 0) {
-            fbi_plan_eliminate(op, "price", "internet egress from %s: %s", op->of->key, err);
+            eliminate(m, op, "price", "internet egress from %s: %s", op->of->key, err);
             free(err);
         }
         for (size_t k = 0; rc == 0 && k < ntl; k++) {
@@ -219,8 +221,10 @@ static int price_internet_egress(const model *m, option *op, const json_t *doc)
             fbi_line_cost(l.qty, l.contracted_unit, &c, &err);
             l.contracted_nano = c * NANO_PER_MICRO;
             l.what = "egress-internet";
-            l.note = fbi_xasprintf("%.0f%% of %s of egress to %s", (ns ? w : 1.0) * 100,
-                                   "the workload's traffic", loc ? loc : "the internet");
+            char *note = fbi_xasprintf("%.0f%% of %s of egress to %s", (ns ? w : 1.0) * 100,
+                                       "the workload's traffic", loc ? loc : "the internet");
+            l.note = fbi_plan_intern(m, note);
+            free(note);
             add_line(op, &l);
         }
         free(tl);
@@ -258,7 +262,7 @@ static void latency(const model *m, option *op, const json_t *doc, const json_t 
         if (rt->st != FB_OK) {
             op->has_latency = 0;
             op->latency_origin = NULL;
-            fbi_plan_eliminate(op, "latency", "no latency estimate from %s to %s: %s", jstr(s, "location"),
+            eliminate(m, op, "latency", "no latency estimate from %s to %s: %s", jstr(s, "location"),
                       op->of->key, rt->org.detail);
             return;
         }
@@ -280,30 +284,30 @@ static void latency(const model *m, option *op, const json_t *doc, const json_t 
     op->mean_ms = sum + op->p_cold * op->cold_ms;
 }
 
-void fbi_plan_evaluate(const model *m, const shape *sh, option *op)
+static void evaluate_one(const model *m, const shape *sh, option *op)
 {
     json_t *pl = json_object_get(sh->doc, "spec");
     json_t *place = json_object_get(pl, "placement");
     json_t *allow = json_object_get(place, "providers");
     if (json_array_size(allow) && !in_list(allow, op->of->provider))
-        fbi_plan_eliminate(op, "provider", "provider %s is not in placement.providers", op->of->provider);
+        eliminate(m, op, "provider", "provider %s is not in placement.providers", op->of->provider);
     if (in_list(json_object_get(place, "denyProviders"), op->of->provider))
-        fbi_plan_eliminate(op, "provider", "provider %s is in placement.denyProviders", op->of->provider);
+        eliminate(m, op, "provider", "provider %s is in placement.denyProviders", op->of->provider);
     const char *pr = op->of->region_text;
     json_t *regions = json_object_get(place, "regions");
     if (json_array_size(regions) && !in_list(regions, pr))
-        fbi_plan_eliminate(op, "region", "%s is not in placement.regions", pr);
+        eliminate(m, op, "region", "%s is not in placement.regions", pr);
     if (in_list(json_object_get(place, "denyRegions"), pr))
-        fbi_plan_eliminate(op, "region", "%s is in placement.denyRegions", pr);
+        eliminate(m, op, "region", "%s is in placement.denyRegions", pr);
     json_t *services = json_object_get(place, "services");
     if (json_array_size(services) && !in_list(services, op->of->service))
-        fbi_plan_eliminate(op, "service", "service %s is not in placement.services", op->of->service);
+        eliminate(m, op, "service", "service %s is not in placement.services", op->of->service);
     json_t *res = json_object_get(place, "residency");
     if (json_array_size(res)) {
         const char *j = op->of->reg ? op->of->reg->jurisdiction : NULL;
         const char *c = op->of->reg ? op->of->reg->country : NULL;
         if (!(j && in_list(res, j)) && !(c && in_list(res, c)))
-            fbi_plan_eliminate(op, "residency", "%s is in jurisdiction %s, not in residency %s", op->of->key,
+            eliminate(m, op, "residency", "%s is in jurisdiction %s, not in residency %s", op->of->key,
                       j && *j ? j : "(unknown)", "placement.residency");
     }
     if (op->reason_class) return; /* spare the driver calls */
@@ -312,12 +316,12 @@ void fbi_plan_evaluate(const model *m, const shape *sh, option *op)
     fb_driver_ctx *ctx;
     fb_diag *d = fb_diag_new();
     if (fb_registry_context(m->b->reg, op->of->provider, &drv, &ctx, d) != FB_OK) {
-        fbi_plan_eliminate(op, "driver", "%s", fb_diag_count(d) ? fb_diag_summary(d, 0) : "driver unavailable");
+        eliminate(m, op, "driver", "%s", fb_diag_count(d) ? fb_diag_summary(d, 0) : "driver unavailable");
         fb_diag_free(d);
         return;
     }
     if (!(drv->caps & FB_CAP_ESTIMATE)) {
-        fbi_plan_eliminate(op, "driver", "driver %s cannot estimate cost (no usage verb)", drv->name);
+        eliminate(m, op, "driver", "driver %s cannot estimate cost (no usage verb)", drv->name);
         fb_diag_free(d);
         return;
     }
@@ -339,7 +343,7 @@ void fbi_plan_evaluate(const model *m, const shape *sh, option *op)
     if (st != FB_OK) {
         size_t k = 0;
         while (k + 1 < fb_diag_count(d) && fb_diag_severity(d, k) != FB_SEV_ERROR) k++;
-        fbi_plan_eliminate(op, "driver", "%s refuses it: %s%s%s", drv->name,
+        eliminate(m, op, "driver", "%s refuses it: %s%s%s", drv->name,
                   fb_diag_count(d) ? fb_diag_summary(d, k) : fbi_status_name(st),
                   fb_diag_count(d) && fb_diag_pointer(d, k) ? " at " : "",
                   fb_diag_count(d) && fb_diag_pointer(d, k) ? fb_diag_pointer(d, k) : "");
@@ -354,14 +358,14 @@ void fbi_plan_evaluate(const model *m, const shape *sh, option *op)
     json_t *usage = out ? json_loads(out, 0, NULL) : NULL;
     free(out);
     if (st != FB_OK || !usage) {
-        fbi_plan_eliminate(op, "driver", "%s usage failed: %s", drv->name,
+        eliminate(m, op, "driver", "%s usage failed: %s", drv->name,
                   fb_diag_count(d) ? fb_diag_summary(d, 0) : "no output");
         fb_diag_free(d);
         json_decref(usage);
         return;
     }
     fb_diag_free(d);
-    op->notes = json_incref(json_object_get(usage, "notes"));
+    op->notes = fbi_plan_intern_json(m, json_object_get(usage, "notes"));
     const char *vcpu = jstr(usage, "vcpu");
     int64_t vm = 0;
     char *err = NULL;
@@ -376,7 +380,7 @@ void fbi_plan_evaluate(const model *m, const shape *sh, option *op)
         fbi_qty q;
         const char *qt = jstr(line, "quantity");
         if (!qt || fbi_qty_parse(qt, &q, &err) != 0) {
-            fbi_plan_eliminate(op, "driver", "%s usage line %zu has a bad quantity: %s", op->of->provider, i,
+            eliminate(m, op, "driver", "%s usage line %zu has a bad quantity: %s", op->of->provider, i,
                       err ? err : "missing");
             free(err);
             break;
@@ -395,17 +399,33 @@ void fbi_plan_evaluate(const model *m, const shape *sh, option *op)
     int64_t slo = json_integer_value(jpath(place, "latencySLO", "p50Ms"));
     if (slo > 0) {
         if (!op->has_latency)
-            fbi_plan_eliminate(op, "latency", "latency SLO %lld ms cannot be checked: no traffic sources",
+            eliminate(m, op, "latency", "latency SLO %lld ms cannot be checked: no traffic sources",
                       (long long)slo);
         else if (op->p50_ms > (double)slo)
-            fbi_plan_eliminate(op, "latency", "p50 %.1f ms is over the latency SLO of %lld ms", op->p50_ms,
+            eliminate(m, op, "latency", "p50 %.1f ms is over the latency SLO of %lld ms", op->p50_ms,
                       (long long)slo);
     }
     int64_t budget = json_integer_value(jpath(place, "budget", "monthlyMicroUsd"));
     if (!op->reason_class && budget > 0 && op->contracted_nano > budget * NANO_PER_MICRO) {
         char a[40], bb[40];
-        fbi_plan_eliminate(op, "budget", "%s USD/month is over the budget of %s USD/month",
+        eliminate(m, op, "budget", "%s USD/month is over the budget of %s USD/month",
                   fbi_nano_str(op->contracted_nano, a), fbi_nano_str(budget * NANO_PER_MICRO, bb));
+    }
+}
+
+void fbi_plan_evaluate(const model *m, const shape *sh, option *op)
+{
+    evaluate_one(m, sh, op);
+    /* a candidate out for good never gets a document's lines (its totals
+     * stay, for the alternatives and the explanations); the others keep
+     * exactly the lines they have */
+    if (op->reason_class || op->nlines == 0) {
+        free(op->lines);
+        op->lines = NULL;
+        op->nlines = op->caplines = 0;
+    } else if (op->caplines > op->nlines) {
+        op->lines = fbi_xrealloc(op->lines, op->nlines * sizeof *op->lines);
+        op->caplines = op->nlines;
     }
 }
 

@@ -67,7 +67,7 @@ typedef struct pline {
     fbi_pusd contracted_unit;
     const char *rule;   /* borrowed override rule id */
     const char *what;   /* static: "usage", "egress-internet" */
-    char *note;         /* owned, or NULL */
+    const char *note;   /* interned (fbi_plan_intern), or NULL */
 } pline;
 
 /* One offer of the loaded drivers with what the model needs of it, shared
@@ -90,16 +90,16 @@ typedef struct offer_info {
 typedef struct option {
     const offer_info *of;
     /* the evaluation */
-    char *reason_class;  /* its verdict: NULL when it passed */
-    char *reason;
-    pline *lines;
+    const char *reason_class; /* its verdict (static): NULL when it passed */
+    const char *reason;  /* interned */
+    pline *lines;        /* only while it passes: a candidate out for good needs none */
     size_t nlines, caplines;
     int64_t list_nano, contracted_nano;
     int has_latency;
     double p50_ms, mean_ms, p_cold, cold_ms, rtt_ms;
     const char *latency_origin; /* static */
     int64_t vcpu_micro;
-    json_t *notes;
+    json_t *notes;       /* interned (fbi_plan_intern_json): borrowed */
     unsigned char validated, estimated; /* the driver calls it took */
     /* what this solve adds (RUN_*): the same for every workload of the
      * shape, reset by each solve */
@@ -210,6 +210,11 @@ typedef struct model {
 /* new: look-ups for nrix distinct region keys (offer_info.rix). */
 fbi_plan_memo *fbi_plan_memo_new(size_t nrix);
 void fbi_plan_memo_free(fbi_plan_memo *mm);
+/* The one copy of s (or of an equal JSON value) the plan keeps: candidates
+ * repeat the same reasons and driver notes thousands of times. Borrowed,
+ * valid until the memo is freed; any thread. NULL for NULL. */
+const char *fbi_plan_intern(const model *m, const char *s);
+json_t *fbi_plan_intern_json(const model *m, json_t *v);
 /* Borrowed results, valid until the memo is freed; any thread. */
 const plan_prices *fbi_plan_find_prices(const model *m, const fbi_price_query *q);
 const plan_egress *fbi_plan_egress_to(const model *m, const char *src, const char *dst);
@@ -257,9 +262,6 @@ void fbi_plan_shape_key(const json_t *doc, char out[65]);
 void fbi_plan_build_workloads(model *m);
 
 /* ---- model.c ---- */
-/* Marks op eliminated with a class ("provider", "region", "driver", ...)
- * and a reason; the first reason stays. */
-void fbi_plan_eliminate(option *op, const char *cls, const char *fmt, ...) FBI_PRINTF(3, 4);
 /* Evaluates candidate op of shape sh: every filter in order, the driver's
  * verdict and usage, prices, latency, SLO and budget. Reads the model, the
  * catalog and sh; writes op only, so candidates may be evaluated
