@@ -1,11 +1,12 @@
 /* plan_int.h - what the files of plan/ share (internal to plan/, prefix
  * fbi_plan_). One file per job:
  *   input.c     the catalog, the workloads (replicas) and the input checks
- *   model.c     the cost and latency model: one candidate (workload x offer)
- *               priced, timed and filtered; the objective's band
+ *   model.c     the cost and latency model: one candidate (a workload shape
+ *               on an offer) priced, timed and filtered; the objective's band
  *   evaluate.c  every candidate evaluated once per workload shape, on all
  *               cores
- *   lookup.c    catalog look-ups (prices, egress, RTT) made once per plan
+ *   lookup.c    what candidates share: interned texts, and catalog look-ups
+ *               (prices, egress, RTT) made once per plan
  *   problem.c   the joint placement problem, its solution, ties, LP export
  *   freetier.c  free tiers netted per billing account
  *   explain.c   why a workload has no candidate left, and the nearest one
