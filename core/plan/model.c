@@ -113,6 +113,34 @@ const char *fbi_plan_opt_reason(const model *m, const wl *w, const option *op, c
 
 /* ---- pricing ------------------------------------------------------------------ */
 
+/* Adds the lines of a tiered quantity to op, each also at its contracted
+ * unit price (overrides). Returns 0, or -1 with op eliminated when a line's
+ * cost does not fit. what: static; note: copied (interned). */
+static int add_tier_lines(const model *m, option *op, const fbi_tier_line *tl, size_t ntl,
+                          const char *what, const char *note)
+{
+    for (size_t i = 0; i < ntl; i++) {
+        pline l;
+        memset(&l, 0, sizeof l);
+        l.row = tl[i].row;
+        l.qty = tl[i].qty;
+        l.list_nano = tl[i].cost * NANO_PER_MICRO;
+        l.contracted_unit = fbi_catalog_contracted_price(m->cat, l.row, &l.rule);
+        fbi_musd c = 0;
+        char *err = NULL;
+        if (fbi_line_cost(l.qty, l.contracted_unit, &c, &err) != 0) {
+            eliminate(m, op, "price", "%s", err);
+            free(err);
+            return -1;
+        }
+        l.contracted_nano = c * NANO_PER_MICRO;
+        l.what = what;
+        l.note = fbi_plan_intern(m, note);
+        add_line(op, &l);
+    }
+    return 0;
+}
+
 /* Prices one quantity of one catalog product (tiers, contracted prices) and
  * adds the lines to op. Returns 0, or -1 with the option eliminated. */
 static int price_quantity(const model *m, option *op, const char *provider, const char *service,
@@ -144,27 +172,9 @@ static int price_quantity(const model *m, option *op, const char *provider, cons
         free(tl);
         return -1;
     }
-    for (size_t i = 0; i < ntl; i++) {
-        pline l;
-        memset(&l, 0, sizeof l);
-        l.row = tl[i].row;
-        l.qty = tl[i].qty;
-        l.list_nano = tl[i].cost * NANO_PER_MICRO;
-        l.contracted_unit = fbi_catalog_contracted_price(m->cat, l.row, &l.rule);
-        fbi_musd c = 0;
-        if (fbi_line_cost(l.qty, l.contracted_unit, &c, &err) != 0) {
-            eliminate(m, op, "price", "%s", err);
-            free(err);
-            free(tl);
-            return -1;
-        }
-        l.contracted_nano = c * NANO_PER_MICRO;
-        l.what = what;
-        l.note = fbi_plan_intern(m, note);
-        add_line(op, &l);
-    }
+    int rc = add_tier_lines(m, op, tl, ntl, what, note);
     free(tl);
-    return 0;
+    return rc;
 }
 
 /* Quantity in micro-units of a row unit for a number of bytes: "GB" is
@@ -210,22 +220,11 @@ static int price_internet_egress(const model *m, option *op, const json_t *doc)
             eliminate(m, op, "price", "internet egress from %s: %s", op->of->key, err);
             free(err);
         }
-        for (size_t k = 0; rc == 0 && k < ntl; k++) {
-            pline l;
-            memset(&l, 0, sizeof l);
-            l.row = tl[k].row;
-            l.qty = tl[k].qty;
-            l.list_nano = tl[k].cost * NANO_PER_MICRO;
-            l.contracted_unit = fbi_catalog_contracted_price(m->cat, l.row, &l.rule);
-            fbi_musd c = 0;
-            fbi_line_cost(l.qty, l.contracted_unit, &c, &err);
-            l.contracted_nano = c * NANO_PER_MICRO;
-            l.what = "egress-internet";
+        if (rc == 0) {
             char *note = fbi_xasprintf("%.0f%% of %s of egress to %s", (ns ? w : 1.0) * 100,
                                        "the workload's traffic", loc ? loc : "the internet");
-            l.note = fbi_plan_intern(m, note);
+            rc = add_tier_lines(m, op, tl, ntl, "egress-internet", note);
             free(note);
-            add_line(op, &l);
         }
         free(tl);
         if (rc != 0) return -1;
