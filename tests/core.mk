@@ -43,4 +43,4 @@ EXTRA_DIST += tests/plan/plan.sh tests/plan/check_plan.py tests/plan/fed.yaml te
 	tests/plan/expected/gen-distinct.json \
 	tests/plan/expected/gen-identical.json \
 	tests/plan/expected/gen-mixed.json \
-	bench/gen_plan_fed.py
+	bench/gen_plan_fed.py bench/plan_bench.sh bench/README-plan.md
