@@ -14,7 +14,7 @@ core_libfbcore_la_SOURCES = \
 	core/base/trust.c core/base/trust.h \
 	core/base/redact.c core/base/redact.h \
 	core/base/diag.c core/base/diag.h \
-	core/base/call.c core/base/call.h \
+	core/base/call.c core/base/call.h core/base/map.c core/base/map.h \
 	core/http/http.c core/http/http.h core/http/http_policy.c \
 	core/host/host.c core/host/host.h core/host/registry.c core/host/elf.c core/host/elf.h \
 	core/host/conformance.c \
@@ -22,7 +22,9 @@ core_libfbcore_la_SOURCES = \
 	core/state/state.h core/state/lock.c core/state/lock.h \
 	core/broker/broker.c core/broker/broker.h core/broker/config.c core/broker/recover.c \
 	core/broker/fanout.c core/broker/fanout.h \
-	core/plan/plan.c core/plan/plan.h core/plan/report.c
+	core/plan/plan.c core/plan/plan.h core/plan/plan_int.h core/plan/input.c \
+	core/plan/model.c core/plan/evaluate.c core/plan/lookup.c core/plan/problem.c core/plan/freetier.c core/plan/explain.c \
+	core/plan/document.c core/plan/report.c core/plan/report.h
 core_libfbcore_la_SOURCES += core/solver/solver.c core/solver/solver.h \
 	core/solver/solver_impl.h core/solver/solver_json.c \
 	core/solver/solver_heur.c core/solver/solver_bound.c core/solver/solver_lp.c
@@ -47,7 +49,7 @@ fedbroker_SOURCES = \
 	core/cli/cmd_render.c \
 	core/cli/deploy.c core/cli/deploy.h \
 	core/cli/cmd_apply.c core/cli/cmd_status.c core/cli/cmd_destroy.c core/cli/cmd_discover.c
-fedbroker_SOURCES += core/cli/cmd_solve.c core/cli/cmd_plan.c
+fedbroker_SOURCES += core/cli/cmd_solve.c core/cli/cmd_plan.c core/cli/cmd_report.c
 fedbroker_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
 
 # Portable specs: parse, validate (schema embedded at build time), normalise.

@@ -15,9 +15,35 @@ TESTS += tests/layering.sh tests/exported_symbols.sh tests/conformance.sh tests/
 EXTRA_DIST += tests/layering.sh tests/exported_symbols.sh tests/conformance.sh tests/exported-symbols.txt \
 	tests/lifecycle.sh tests/fakes/example_cloud.py tests/cli.sh
 
+# plan and report: unit tests of the report writer and the model
+check_PROGRAMS += tests/plan/check_report tests/plan/check_plan_model
+TESTS += tests/plan/check_report tests/plan/check_plan_model
+tests_plan_check_report_SOURCES = tests/plan/check_report.c
+tests_plan_check_report_CPPFLAGS = $(FB_TEST_INCS)
+tests_plan_check_report_LDADD = $(FB_TEST_DEPLIBS)
+tests_plan_check_plan_model_SOURCES = tests/plan/check_plan_model.c
+tests_plan_check_plan_model_CPPFLAGS = $(FB_TEST_INCS)
+tests_plan_check_plan_model_LDADD = $(FB_TEST_DEPLIBS)
+
 # plan and report end to end (needs glpk-utils, coinor-cbc, sqlite3)
-TESTS += tests/plan/plan.sh tests/plan/html.sh
-EXTRA_DIST += tests/plan/plan.sh tests/plan/check_plan.py tests/plan/fed.yaml tests/plan/html.sh
+TESTS += tests/plan/plan.sh tests/plan/html.sh tests/plan/same_plans.sh tests/plan/calls.sh \
+	tests/plan/shape_key.py
+EXTRA_DIST += tests/plan/plan.sh tests/plan/check_plan.py tests/plan/fed.yaml tests/plan/html.sh \
+	tests/plan/same_plans.sh tests/plan/calls.sh tests/plan/shape_key.py tests/plan/gen-identical.yaml tests/plan/gen-distinct.yaml \
+	tests/plan/gen-mixed.yaml \
+	tests/plan/expected/example-calendar.json \
+	tests/plan/expected/example.json \
+	tests/plan/expected/fed-all-drivers.json \
+	tests/plan/expected/fed-anti-affinity.json \
+	tests/plan/expected/fed-budget-infeasible.json \
+	tests/plan/expected/fed-overrides.json \
+	tests/plan/expected/fed-quota.json \
+	tests/plan/expected/fed-slo-infeasible.json \
+	tests/plan/expected/fed.json \
+	tests/plan/expected/gen-distinct.json \
+	tests/plan/expected/gen-identical.json \
+	tests/plan/expected/gen-mixed.json \
+	bench/gen_plan_fed.py bench/plan_bench.sh bench/README-plan.md
 check_PROGRAMS += tests/unit/check_redact
 TESTS += tests/unit/check_redact
 tests_unit_check_redact_SOURCES = tests/unit/check_redact.c

@@ -3,7 +3,7 @@ TESTDRV_LD = -module -avoid-version -shared -rpath /nowhere -no-undefined
 TESTDRV_CF = $(AM_CFLAGS) -fvisibility=hidden
 check_LTLIBRARIES += tests/drivers/testdrv.la tests/drivers/wrong_major.la \
 	tests/drivers/newer_minor.la tests/drivers/no_entry.la \
-	tests/drivers/extra_export.la tests/drivers/bad_caps.la
+	tests/drivers/extra_export.la tests/drivers/bad_caps.la tests/drivers/countdrv.la
 tests_drivers_testdrv_la_SOURCES = tests/drivers/testdrv.c
 tests_drivers_testdrv_la_CFLAGS = $(TESTDRV_CF)
 tests_drivers_testdrv_la_LDFLAGS = $(TESTDRV_LD)
@@ -107,3 +107,9 @@ tests_drivers_behave_foreign_buffer_la_LDFLAGS = $(TESTDRV_LD)
 tests_drivers_behave_foreign_buffer_la_LIBADD = $(BEHAVE_LIBADD)
 TESTS += tests/drivers/behaviour.sh
 EXTRA_DIST += tests/drivers/behaviour.sh tests/drivers/behaviour.txt
+
+# countdrv: counts plan's validate and usage calls (tests/plan/calls.sh)
+tests_drivers_countdrv_la_SOURCES = tests/drivers/countdrv.c
+tests_drivers_countdrv_la_CFLAGS = $(TESTDRV_CF) $(JANSSON_CFLAGS)
+tests_drivers_countdrv_la_LDFLAGS = $(TESTDRV_LD)
+tests_drivers_countdrv_la_LIBADD = $(JANSSON_LIBS)

@@ -23,8 +23,9 @@ struct fb_diag {
     struct fbi_call *call;   /* set while the diag is a driver call context */
 };
 
-/* The diagnostics as the JSON array fb_diag_to_json prints (new), for core
- * code that puts them into a JSON document without a text round trip. */
+/* The diagnostics as a JSON array of {severity, file?, line?, column?,
+ * pointer?, summary, detail?} (new): the value fb_diag_to_json prints, for
+ * core code that puts them into a document (no text round trip). */
 json_t *fbi_diag_json(const fb_diag *d);
 
 #endif

@@ -1,13 +1,14 @@
 /*
  * catalog_priv.h - what the catalog_*.c files share and nothing else uses:
- * the catalog structure, a string hash map, the embedded files table and
- * the egress path representation.
+ * the catalog structure, the embedded files table and the egress path
+ * representation.
  */
 #ifndef FB_CATALOG_PRIV_H
 #define FB_CATALOG_PRIV_H
 
 #include "catalog/catalog.h"
 #include "base/util.h"
+#include "base/map.h"
 
 /* A file embedded by catalog/embed.sh (generated core/catalog_data.c). */
 typedef struct fbi_embedded_file {
@@ -18,20 +19,6 @@ typedef struct fbi_embedded_file {
 
 /* NULL-name terminated. */
 extern const fbi_embedded_file fbi_catalog_embedded[];
-
-/* String -> size_t map with open addressing; keys are borrowed. */
-typedef struct fbi_smap {
-    const char **keys;
-    size_t *vals;
-    size_t cap, n;
-} fbi_smap;
-
-void fbi_smap_free(fbi_smap *m);
-/* Inserts when absent. Returns 1 when inserted, 0 when the key was there
- * (*old gets its value when old is non-NULL). */
-int fbi_smap_put(fbi_smap *m, const char *key, size_t val, size_t *old);
-/* 1 and *val when found, else 0. */
-int fbi_smap_get(const fbi_smap *m, const char *key, size_t *val);
 
 /* One side of an egress path alternative: terms OR-ed together. */
 enum { FBI_EP_SELF, FBI_EP_ANY, FBI_EP_REGION, FBI_EP_CONT, FBI_EP_OTHER_CONT, FBI_EP_JUR };

@@ -6,6 +6,7 @@
 #include "fedbroker/fedbroker.h"
 #include "broker/broker.h"
 #include "state/lock.h"
+#include "plan/report.h"
 
 /* One option of a verb. Exactly one of str/flag/list is set. */
 typedef struct fbc_opt {
@@ -24,9 +25,17 @@ typedef struct fbc_opt {
 int fbc_parse(int argc, char **argv, const fbc_opt *opts, const char *usage,
               const char *description, char ***pos, int *npos, int *exit_code);
 
-/* Output formats shared by verbs that print data. */
-typedef enum { FBC_FMT_TABLE, FBC_FMT_JSON, FBC_FMT_CSV, FBC_FMT_MD,
-               FBC_FMT_HTML, FBC_FMT_FOCUS } fbc_format;
+/* Output formats: the one enum of report.h, under the CLI's names. */
+typedef fbi_report_format fbc_format;
+#define FBC_FMT_TABLE FBI_REPORT_TABLE
+#define FBC_FMT_JSON FBI_REPORT_JSON
+#define FBC_FMT_CSV FBI_REPORT_CSV
+#define FBC_FMT_MD FBI_REPORT_MD
+#define FBC_FMT_HTML FBI_REPORT_HTML
+#define FBC_FMT_FOCUS FBI_REPORT_FOCUS
+/* Every format: what `plan` and `report` accept. */
+#define FBC_REPORT_FORMATS ((1u << FBC_FMT_TABLE) | (1u << FBC_FMT_JSON) | (1u << FBC_FMT_CSV) | \
+                            (1u << FBC_FMT_MD) | (1u << FBC_FMT_HTML) | (1u << FBC_FMT_FOCUS))
 /* Parses --format (NULL means table) among the allowed ones (bit mask of
  * 1 << fbc_format). Returns 0 or prints an error and returns -1. */
 int fbc_format_parse(const char *s, unsigned allowed, fbc_format *out);
@@ -51,6 +60,10 @@ int fbc_lock_timeout(const char *verb, const char *value, int64_t *ms);
  * FB_EXIT_LOCKED (who holds it printed) or FB_EXIT_FAILURE. */
 int fbc_lock_state(fb_store *s, const char *verb, int64_t timeout_ms, fbi_lock **lock);
 
+/* Writes the plan document (borrowed) as a report to path (atomically: all
+ * or nothing) or to stdout when path is NULL. 0 or FB_EXIT_FAILURE
+ * (message printed). */
+int fbc_emit_report(const json_t *plan, fbc_format fmt, const char *group_by, const char *path);
 /* Prints j indented with sorted keys (borrowed). */
 void fbc_print_json(json_t *j);
 /* Prints one item's diagnostics prefixed with what (e.g. "demo/hello"). */

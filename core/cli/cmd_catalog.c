@@ -3,6 +3,7 @@
  * (price, egress, rtt) from the command line. */
 #include "config.h"
 #include "cli.h"
+#include "base/diag.h"
 #include "catalog/catalog.h"
 #include "base/util.h"
 
@@ -98,9 +99,7 @@ static int cmd_validate(int argc, char **argv)
             json_object_set_new(c, "overrides", json_integer((json_int_t)fbi_catalog_override_count(cat)));
             json_object_set_new(o, "counts", c);
         }
-        char *dj = fb_diag_to_json(d);
-        json_object_set_new(o, "diagnostics", json_loads(dj, 0, NULL));
-        free(dj);
+        json_object_set_new(o, "diagnostics", fbi_diag_json(d));
         print_json(o);
     } else {
         fb_diag_print(d, stderr);

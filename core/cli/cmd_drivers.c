@@ -2,6 +2,7 @@
  * `fedbroker drivers test PATH.so`: the conformance kit for driver authors. */
 #include "config.h"
 #include "cli.h"
+#include "base/diag.h"
 #include "base/util.h"
 
 #include <stdlib.h>
@@ -40,9 +41,7 @@ static int list_drivers(const char *path, fbc_format fmt)
         }
         json_t *top = json_object();
         json_object_set_new(top, "drivers", arr);
-        char *refused = fb_diag_to_json(diag);
-        json_object_set_new(top, "refused", json_loads(refused, 0, NULL));
-        free(refused);
+        json_object_set_new(top, "refused", fbi_diag_json(diag));
         char *s = json_dumps(top, JSON_INDENT(2));
         puts(s);
         free(s);

@@ -1,42 +1,18 @@
-/* cmd_plan.c - `fedbroker plan` (place specs by cost and latency and write
- * the report) and `fedbroker report` (render the last saved plan). */
+/* cmd_plan.c - `fedbroker plan`: place specs by cost and latency, write the
+ * report and store the plan for `fedbroker report` (cmd_report.c). */
 #include "config.h"
 #include "cli.h"
 #include "plan/plan.h"
-#include "solver/solver.h"
 #include "base/util.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const unsigned all_formats = (1u << FBC_FMT_TABLE) | (1u << FBC_FMT_JSON) |
-    (1u << FBC_FMT_CSV) | (1u << FBC_FMT_MD) | (1u << FBC_FMT_HTML) | (1u << FBC_FMT_FOCUS);
-
-/* fbc_format and fbi_report_format list the formats in the same order. */
-static fbi_report_format to_report(fbc_format f)
+/* The store keeps totals in micro-USD: nano-USD rounded half away from
+ * zero (the rule the catalog rounds line items by). */
+static long long nano_to_micro(int64_t nano)
 {
-    return (fbi_report_format)f;
-}
-
-/* Writes the report to path (atomically) or stdout. */
-static int emit(const json_t *plan, fbc_format fmt, const char *group_by, const char *path)
-{
-    if (!path) return fbi_report_write(plan, to_report(fmt), group_by, stdout) ? FB_EXIT_FAILURE : 0;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    fbi_report_write(plan, to_report(fmt), group_by, mem);
-    fclose(mem);
-    char *err = NULL;
-    int rc = fbi_write_file_atomic(path, buf, len, &err);
-    free(buf);
-    if (rc != 0) {
-        fprintf(stderr, "fedbroker: %s\n", err);
-        free(err);
-        return FB_EXIT_FAILURE;
-    }
-    return FB_EXIT_OK;
+    return nano >= 0 ? (nano + 500) / 1000 : -((-nano + 500) / 1000);
 }
 
 /* Parses --hours: "730" (default) or "calendar:DAYS" / a number of days. */
@@ -91,7 +67,7 @@ int fbc_cmd_plan(int argc, char **argv)
         return rc;
     fbc_format fmt;
     int days = 0;
-    if (fbc_format_parse(format, all_formats, &fmt) != 0 || parse_hours(hours, &days) != 0 || npos == 0) {
+    if (fbc_format_parse(format, FBC_REPORT_FORMATS, &fmt) != 0 || parse_hours(hours, &days) != 0 || npos == 0) {
         if (npos == 0) fprintf(stderr, "fedbroker plan: give at least one SPEC file\n");
         free(pos);
         return FB_EXIT_USAGE;
@@ -115,27 +91,34 @@ int fbc_cmd_plan(int argc, char **argv)
     po.baselines = !no_baselines;
     json_t *plan = NULL;
     fb_diag *d = fb_diag_new();
-    fb_status st = fbi_plan_run(&b, set, &po, &plan, d);
+    fbi_plan_stats stats;
+    memset(&stats, 0, sizeof stats);
+    const char *want_stats = getenv("FEDBROKER_PLAN_STATS");
+    if (want_stats && *want_stats && strcmp(want_stats, "0") != 0) po.stats = &stats;
+    int64_t total = 0;
+    fb_status st = fbi_plan_run(&b, set, &po, &plan, &total, d);
     fb_diag_print(d, stderr);
+    if (po.stats)
+        fprintf(stderr, "fedbroker plan: stats: %zu workloads, %zu candidates, %zu evaluations; "
+                "driver calls: %zu validate, %zu usage; catalog opened %zu times; "
+                "%.0f ms evaluating, %.0f ms solving, %.0f ms in all\n",
+                stats.workloads, stats.candidates, stats.evaluations, stats.validate_calls,
+                stats.usage_calls, stats.catalog_opens, stats.evaluate_ms, stats.solve_ms,
+                stats.total_ms);
     if (st == FB_INVALID) rc = FB_EXIT_INVALID;
     else if (st == FB_QUOTA) rc = FB_EXIT_INFEASIBLE;
     else if (st != FB_OK) rc = FB_EXIT_FAILURE;
     if (plan) {
-        int wrc = emit(plan, fmt, group_by, output);
+        int wrc = fbc_emit_report(plan, fmt, group_by, output);
         if (rc == FB_EXIT_OK) rc = wrc;
     }
     if (st == FB_OK && !no_save) {
         fb_store *store = NULL;
         if (fbc_open_store(&store) == FB_EXIT_OK) {
             char *text = json_dumps(plan, JSON_COMPACT | JSON_SORT_KEYS);
-            int64_t total = 0;
-            char *err = NULL;
-            fbi_decimal_parse(json_string_value(json_object_get(plan, "total_monthly_cost")), 6,
-                              &total, &err);
-            free(err);
             long long id = 0;
             fb_diag *sd = fb_diag_new();
-            if (fb_store_put_plan(store, text, total, &id, sd) != FB_OK) {
+            if (fb_store_put_plan(store, text, nano_to_micro(total), &id, sd) != FB_OK) {
                 fb_diag_print(sd, stderr);
                 rc = FB_EXIT_FAILURE;
             }
@@ -150,45 +133,5 @@ int fbc_cmd_plan(int argc, char **argv)
     fb_diag_free(d);
     fbi_broker_close(&b);
     fb_spec_set_free(set);
-    return rc;
-}
-
-int fbc_cmd_report(int argc, char **argv)
-{
-    const char *format = NULL, *output = NULL, *group_by = NULL;
-    fbc_opt opts[] = {
-        {"format", "FMT", "table, json, csv, md, html or focus (FOCUS 1.2 CSV)", &format, NULL, NULL},
-        {"output", "FILE", "write the report to FILE instead of stdout", &output, NULL, NULL},
-        {"group-by", "LABEL", "totals per value of this label (e.g. team, cost-center)", &group_by, NULL, NULL},
-        {NULL, NULL, NULL, NULL, NULL, NULL},
-    };
-    char **pos;
-    int npos, rc;
-    if (!fbc_parse(argc, argv, opts, "fedbroker report [--format FMT] [--output FILE] [--group-by LABEL]",
-                   "Renders the last plan stored by `fedbroker plan`.", &pos, &npos, &rc))
-        return rc;
-    free(pos);
-    fbc_format fmt;
-    if (fbc_format_parse(format, all_formats, &fmt) != 0) return FB_EXIT_USAGE;
-    fb_store *store = NULL;
-    if ((rc = fbc_open_store(&store)) != FB_EXIT_OK) return rc;
-    char *text = NULL;
-    long long id = 0;
-    fb_diag *d = fb_diag_new();
-    fb_status st = fb_store_latest_plan(store, &text, &id, d);
-    if (st == FB_NOTFOUND) {
-        fprintf(stderr, "fedbroker report: no plan is stored yet; run `fedbroker plan SPEC...` first\n");
-        rc = FB_EXIT_FAILURE;
-    } else if (st != FB_OK) {
-        fb_diag_print(d, stderr);
-        rc = FB_EXIT_FAILURE;
-    } else {
-        json_t *plan = json_loads(text, 0, NULL);
-        rc = plan ? emit(plan, fmt, group_by, output) : FB_EXIT_FAILURE;
-        json_decref(plan);
-    }
-    free(text);
-    fb_diag_free(d);
-    fb_store_close(store);
     return rc;
 }

@@ -2,6 +2,7 @@
  * normalise portable specs; print what is valid and every error. */
 #include "config.h"
 #include "cli.h"
+#include "base/diag.h"
 #include "spec/spec.h"
 #include "base/util.h"
 
@@ -17,13 +18,9 @@ static void print_json(const fb_spec_set *set, const fb_diag *diag)
     for (size_t i = 0; i < fb_spec_count(set); i++)
         json_array_append(wl, fbi_spec_doc(set, i));
     json_object_set_new(top, "workloads", wl);
-    json_object_set_new(top, "links", json_loads(fb_spec_links_json(set), 0, NULL));
-    json_object_set_new(top, "federations", json_loads(fb_spec_federations_json(set), 0, NULL));
-    if (fb_diag_errors(diag)) {
-        char *errs = fb_diag_to_json(diag);
-        json_object_set_new(top, "errors", json_loads(errs, 0, NULL));
-        free(errs);
-    }
+    json_object_set_new(top, "links", json_incref((json_t *)fbi_spec_links(set)));
+    json_object_set_new(top, "federations", json_incref((json_t *)fbi_spec_federations(set)));
+    if (fb_diag_errors(diag)) json_object_set_new(top, "errors", fbi_diag_json(diag));
     char *s = json_dumps(top, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
     puts(s);
     free(s);
@@ -35,7 +32,7 @@ static void print_table(const fb_spec_set *set)
     for (size_t i = 0; i < fb_spec_count(set); i++)
         printf("ok %s %s %s/%s hash=%.12s\n", fb_spec_file(set, i), fb_spec_kind(set, i),
                fb_spec_tenant(set, i), fb_spec_name(set, i), fb_spec_hash(set, i));
-    json_t *feds = json_loads(fb_spec_federations_json(set), 0, NULL);
+    const json_t *feds = fbi_spec_federations(set);
     size_t i;
     json_t *f;
     json_array_foreach(feds, i, f)
@@ -45,7 +42,6 @@ static void print_table(const fb_spec_set *set)
                json_string_value(json_object_get(f, "name")),
                json_array_size(json_object_get(f, "workloads")),
                json_string_value(json_object_get(f, "specHash")));
-    json_decref(feds);
 }
 
 int fbc_cmd_validate(int argc, char **argv)

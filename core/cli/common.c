@@ -1,5 +1,5 @@
 /* common.c - what several verbs do the same way: load specs, open the
- * broker and the store, print diagnostics. */
+ * broker and the store, print diagnostics, write a report. */
 #include "config.h"
 #include "cli.h"
 #include "base/util.h"
@@ -108,4 +108,23 @@ void fbc_item_diag(const char *what, const fb_diag *d)
                 ptr ? ptr : "", ptr ? ": " : "", fb_diag_summary(d, i));
         if (fb_diag_detail(d, i)) fprintf(stderr, "  %s\n", fb_diag_detail(d, i));
     }
+}
+
+int fbc_emit_report(const json_t *plan, fbc_format fmt, const char *group_by, const char *path)
+{
+    if (!path) return fbi_report_write(plan, fmt, group_by, stdout) ? FB_EXIT_FAILURE : 0;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    fbi_report_write(plan, fmt, group_by, mem);
+    fclose(mem);
+    char *err = NULL;
+    int rc = fbi_write_file_atomic(path, buf, len, &err);
+    free(buf);
+    if (rc != 0) {
+        fprintf(stderr, "fedbroker: %s\n", err);
+        free(err);
+        return FB_EXIT_FAILURE;
+    }
+    return FB_EXIT_OK;
 }

@@ -106,17 +106,16 @@ int fbc_parse(int argc, char **argv, const fbc_opt *opts, const char *usage,
 
 int fbc_format_parse(const char *s, unsigned allowed, fbc_format *out)
 {
-    static const char *names[] = {"table", "json", "csv", "md", "html", "focus"};
     if (!s) { *out = FBC_FMT_TABLE; return 0; }
-    for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
-        if (strcmp(s, names[i]) == 0 && (allowed & (1u << i))) {
+    for (unsigned i = 0; fbi_report_format_name(i); i++) {
+        if (strcmp(s, fbi_report_format_name(i)) == 0 && (allowed & (1u << i))) {
             *out = (fbc_format)i;
             return 0;
         }
     }
     fprintf(stderr, "fedbroker: unknown --format '%s'; this verb accepts:", s);
-    for (unsigned i = 0; i < sizeof names / sizeof *names; i++)
-        if (allowed & (1u << i)) fprintf(stderr, " %s", names[i]);
+    for (unsigned i = 0; fbi_report_format_name(i); i++)
+        if (allowed & (1u << i)) fprintf(stderr, " %s", fbi_report_format_name(i));
     fputc('\n', stderr);
     return -1;
 }

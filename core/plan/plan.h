@@ -7,7 +7,7 @@
  * how far it is from the workload's users; constraints remove candidates
  * (with a reason each); the solver (solver.h) places the federation jointly
  * (quotas, links with egress, budgets, affinity, spread). The result is one
- * JSON document that every report format renders. */
+ * JSON document that every report format renders (report.h). */
 #ifndef FB_PLAN_H
 #define FB_PLAN_H
 
@@ -22,30 +22,38 @@ typedef struct fbi_plan_opts {
     const char *export_lp;     /* write the problem as a CPLEX LP file here */
     double time_limit_s;       /* solver limit; <= 0: 10 s */
     int baselines;             /* also solve all-PROVIDER baselines */
-    const char *restrict_provider; /* internal: only this provider's offers */
+    struct fbi_plan_stats *stats;  /* when not NULL: counts added here */
 } fbi_plan_opts;
+
+/* What a plan cost, counted (FEDBROKER_PLAN_STATS=1 prints it): how many
+ * workloads (replicas count one each) and candidates (workload x offer of
+ * its kind) were considered, how many evaluations they needed (one per
+ * workload shape and offer), how often the drivers' validate and usage
+ * verbs were called, and how often the catalog was opened. */
+typedef struct fbi_plan_stats {
+    size_t workloads, candidates, evaluations;
+    size_t validate_calls, usage_calls;
+    size_t catalog_opens;
+    /* wall time in milliseconds: evaluating the candidates, solving (the
+     * plan, ties and the baselines), and the whole of fbi_plan_run */
+    double evaluate_ms, solve_ms, total_ms;
+} fbi_plan_stats;
 
 /* Plans every workload of set. *plan (new) is the plan document
  * (docs/plan.md); it exists whenever the input was valid, also when the
  * placement is infeasible ("status": "infeasible", with the reasons).
- * Returns FB_OK (feasible), FB_QUOTA (infeasible: constraints leave no
- * placement; the diagnostics say which and what the nearest choice needs),
- * or FB_INVALID (bad input: unknown region or location, traffic missing,
- * contradictory constraints, a broken catalog). */
+ * *total_nano (may be NULL) receives the plan's total_monthly_cost in
+ * nano-USD when the status is FB_OK, the number the document prints
+ * (no reason to read it back from the text). Returns FB_OK (feasible),
+ * FB_QUOTA (infeasible: constraints leave no placement; the diagnostics
+ * say which and what the nearest choice needs), or FB_INVALID (bad input:
+ * unknown region or location, traffic missing, contradictory constraints,
+ * a broken catalog). */
 fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opts,
-                       json_t **plan, fb_diag *diag);
+                       json_t **plan, int64_t *total_nano, fb_diag *diag);
 
 /* Formats nano-USD as an exact decimal string with at least 2 decimals
  * ("12.34", "0.000000123", "-1.50"). buf >= 40 bytes. */
 char *fbi_nano_str(int64_t nano, char *buf);
-
-/* ---- reports (report.c) ---- */
-typedef enum { FBI_REPORT_TABLE, FBI_REPORT_JSON, FBI_REPORT_CSV, FBI_REPORT_MD,
-               FBI_REPORT_HTML, FBI_REPORT_FOCUS } fbi_report_format;
-
-/* Writes the plan document in a format; group_by (a label, may be NULL)
- * adds totals per value of that label. Returns 0 or -1 on a write error. */
-int fbi_report_write(const json_t *plan, fbi_report_format fmt, const char *group_by,
-                     FILE *out);
 
 #endif

@@ -4,7 +4,7 @@
  * plan's exact decimal strings, never recomputed in floating point (charts
  * use floats only to draw). */
 #include "config.h"
-#include "plan/plan.h"
+#include "plan/report.h"
 #include "base/util.h"
 
 #include <math.h>
@@ -557,17 +557,21 @@ static void write_html(const json_t *p, const char *group_by, FILE *out)
     fprintf(out, "</body></html>\n");
 }
 
+const char *fbi_report_format_name(unsigned f)
+{
+    static const char *const names[] = {"table", "json", "csv", "md", "html", "focus"};
+    return f < sizeof names / sizeof *names ? names[f] : NULL;
+}
+
 int fbi_report_write(const json_t *plan, fbi_report_format fmt, const char *group_by, FILE *out)
 {
     switch (fmt) {
     case FBI_REPORT_TABLE: write_table(plan, group_by, out); break;
-    case FBI_REPORT_JSON: {
-        char *s = json_dumps(plan, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
-        fputs(s, out);
+    case FBI_REPORT_JSON:
+        /* straight to the stream: a large plan's text is not held whole */
+        json_dumpf(plan, out, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
         fputc('\n', out);
-        free(s);
         break;
-    }
     case FBI_REPORT_CSV: write_csv(plan, out); break;
     case FBI_REPORT_MD: write_md(plan, group_by, out); break;
     case FBI_REPORT_HTML: write_html(plan, group_by, out); break;

@@ -886,6 +886,13 @@ typedef struct bwork {
     int infeasible;
 } bwork;
 
+/* Tells the heuristic the best bound proven so far (fbi_guide.lb). Only
+ * the bound thread writes it. */
+static void raise_lb(bwork *b)
+{
+    if (b->mail && b->bound > atomic_load(&b->mail->lb)) atomic_store(&b->mail->lb, (long long)b->bound);
+}
+
 /* Hands the current best capacity prices to the heuristic. */
 static void publish(bwork *b)
 {
@@ -896,6 +903,7 @@ static void publish(bwork *b)
     b->mail->version++;
     atomic_store(&b->mail->fresh, b->mail->version);
     pthread_mutex_unlock(&b->mail->mu);
+    raise_lb(b);
 }
 
 static void *bound_worker(void *arg)
@@ -907,12 +915,14 @@ static void *bound_worker(void *arg)
     publish(b);
     lb = fbi_lagr_run(b->lg, -1, start + span * 0.55, 1000000, b->verbose);
     if (lb > b->bound) { b->bound = lb; b->method = "lagrangian"; }
+    raise_lb(b);
     lb = fbi_lagr_ascent(b->lg, fbi_mono_ms() + span * 0.1, 20, b->verbose);
     if (lb > b->bound) { b->bound = lb; b->method = "lagrangian"; }
     publish(b);
     lb = fbi_lagr_knap(b->lg, -1, b->deadline - 2, 1000000, b->verbose);
     if (lb == INT64_MIN) { b->infeasible = 1; return NULL; }
     if (lb > b->bound) { b->bound = lb; b->method = "knapsack-lagrangian"; }
+    raise_lb(b);
     return NULL;
 }
 
@@ -968,6 +978,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     memcpy(mail.lam, fbi_lagr_group_mult(lg), (size_t)c->ng * sizeof(double));
     mail.version = 0;
     atomic_store(&mail.fresh, 0);
+    atomic_store(&mail.lb, (long long)bound);
 
     /* Phase 2: the heuristic, with the bounds in a second thread. */
     double hdead = mode == FBI_MODE_EXACT ? t0 + span * 0.25 : small ? t0 + span * 0.6 : deadline;

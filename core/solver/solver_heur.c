@@ -520,6 +520,9 @@ static fbi_money ils(hs *h, int *best, double deadline, fbi_atomic_money *live, 
     h->journal = 1;
     long iter = 0;
     while (c->nw > 1) {
+        /* proven optimal: no later state can replace best (only a lower
+         * total does), so the search has nothing left to find */
+        if (mail && (iter & 63) == 0 && bt <= atomic_load(&mail->lb)) break;
         if ((stall & 15) == 0 && fbi_mono_ms() > deadline) break;
         if (mail && (++iter & 63) == 0 && atomic_load(&mail->fresh) != *seen) break;
         if (stall >= maxstall) {
@@ -948,6 +951,7 @@ int fbi_heuristic(const fbi_cmp *c, fbi_guide *mail, double deadline, unsigned s
         for (;;) {
             bt = ils(&h, best, deadline, live, mail, &seen);
             if (!mail || fbi_mono_ms() > deadline) break;
+            if (bt <= atomic_load(&mail->lb)) break; /* optimal: see ils */
             /* New capacity prices from the bound thread: construct again
              * with them; go on from the better plan. */
             pthread_mutex_lock(&mail->mu);

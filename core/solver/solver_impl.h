@@ -113,6 +113,10 @@ typedef struct fbi_guide {
     double *lam;
     int version;
     _Atomic int fresh;
+    /* The best lower bound proven so far (the bound thread raises it): a
+     * plan that costs no more is optimal, and the search stops there
+     * (nothing it could find would replace it). */
+    fbi_atomic_money lb;
 } fbi_guide;
 
 /* Searches a feasible assignment (local option index per workload, new in

@@ -50,6 +50,7 @@ struct fb_spec_set {
     fed_item *feds;
     size_t nfed, capfed;
     char *links_text, *feds_text; /* caches, rebuilt after changes */
+    json_t *links_json, *feds_json; /* the values the texts are made from */
     size_t files_read;
     char **stack;        /* real paths of the files being read (cycle check) */
     size_t nstack, capstack;
@@ -1043,6 +1044,9 @@ static void invalidate(fb_spec_set *s)
     free(s->links_text);
     free(s->feds_text);
     s->links_text = s->feds_text = NULL;
+    json_decref(s->links_json);
+    json_decref(s->feds_json);
+    s->links_json = s->feds_json = NULL;
 }
 
 static void add_item(dctx *c, json_t *norm, const char *ptr_prefix)
@@ -1675,11 +1679,11 @@ static void acc_add(link_acc **v, size_t *n, size_t *cap, json_t *index, const c
     (*v)[(*n)++] = (link_acc){tenant, from, to, vol, lat};
 }
 
-const char *fb_spec_links_json(const fb_spec_set *cs)
+const json_t *fbi_spec_links(const fb_spec_set *cs)
 {
     if (!cs) return NULL;
     fb_spec_set *s = (fb_spec_set *)cs; /* the cache is not part of the value */
-    if (s->links_text) return s->links_text;
+    if (s->links_json) return s->links_json;
     link_acc *v = NULL;
     size_t n = 0, cap = 0;
     json_t *index = json_object();
@@ -1712,19 +1716,31 @@ const char *fb_spec_links_json(const fb_spec_set *cs)
         json_array_append_new(arr, o);
     }
     free(v);
-    s->links_text = json_dumps(arr, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(arr);
+    return s->links_json = arr;
+}
+
+const char *fb_spec_links_json(const fb_spec_set *cs)
+{
+    if (!cs) return NULL;
+    fb_spec_set *s = (fb_spec_set *)cs;
+    if (!s->links_text) s->links_text = json_dumps(fbi_spec_links(s), JSON_COMPACT | JSON_SORT_KEYS);
     return s->links_text;
+}
+
+const json_t *fbi_spec_federations(const fb_spec_set *cs)
+{
+    if (!cs) return NULL;
+    fb_spec_set *s = (fb_spec_set *)cs;
+    if (s->feds_json) return s->feds_json;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < s->nfed; i++) json_array_append(arr, s->feds[i].info);
+    return s->feds_json = arr;
 }
 
 const char *fb_spec_federations_json(const fb_spec_set *cs)
 {
     if (!cs) return NULL;
     fb_spec_set *s = (fb_spec_set *)cs;
-    if (s->feds_text) return s->feds_text;
-    json_t *arr = json_array();
-    for (size_t i = 0; i < s->nfed; i++) json_array_append(arr, s->feds[i].info);
-    s->feds_text = json_dumps(arr, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(arr);
+    if (!s->feds_text) s->feds_text = json_dumps(fbi_spec_federations(s), JSON_COMPACT | JSON_SORT_KEYS);
     return s->feds_text;
 }

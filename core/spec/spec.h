@@ -130,6 +130,12 @@ char *fbi_spec_explain_name(const char *s);
 /* ---- the set ---- */
 /* borrowed: the normal form of workload i (NULL when out of range). */
 json_t *fbi_spec_doc(const fb_spec_set *s, size_t i);
+/* borrowed: the values fb_spec_links_json and fb_spec_federations_json
+ * print (the same arrays), valid until the set changes or is freed. For
+ * core, which has no reason to parse the text back. Not thread safe: the
+ * first call makes them. */
+const json_t *fbi_spec_links(const fb_spec_set *s);
+const json_t *fbi_spec_federations(const fb_spec_set *s);
 /* The text fb_spec_json gives for a normal form (compact, sorted keys);
  * new (free()). For threads that must not touch the set's cache. */
 char *fbi_spec_text(const json_t *norm);

@@ -35,6 +35,14 @@ else
 fi
 total=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["total_monthly_cost"])' "$tmp/plan.json")
 status=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"])' "$tmp/plan.json")
+# the store keeps the plan's total in micro-USD (the nano total rounded half up)
+stored=$(sqlite3 "$tmp/home/state.db" "SELECT total_micro_usd FROM plans ORDER BY id DESC LIMIT 1")
+"$PYTHON" - "$total" "$stored" <<'PY' && ok "the stored total is the plan's: $stored micro-USD" || bad "stored total_micro_usd '$stored' is not the plan's total $total"
+import sys
+from decimal import Decimal, ROUND_HALF_UP
+want = (Decimal(sys.argv[1]) * 1000000).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+sys.exit(0 if sys.argv[2] and Decimal(sys.argv[2]) == want and want > 0 else 1)
+PY
 [ "$status" = optimal ] && ok "status optimal" || bad "status $status"
 # the LP file, solved by two solvers we did not write, has the same optimum
 if command -v glpsol >/dev/null; then

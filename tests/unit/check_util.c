@@ -1,8 +1,9 @@
 /* check_util.c - time parsing (FEDBROKER_NOW), UTF-8 validation, edit
- * distance, JSON pointer escaping and canonical hashing. */
+ * distance, JSON pointer escaping, canonical hashing and the string map. */
 #include "config.h"
 #include "fbtest.h"
 #include "base/util.h"
+#include "base/map.h"
 
 #include <string.h>
 #include <time.h>
@@ -115,6 +116,54 @@ START_TEST(buffers)
 }
 END_TEST
 
+/* The string map against a plain list: every key found with its value,
+ * absent keys not found, a second put keeps the first value, across the
+ * growth of the table (64 slots at first) and the wrap of its probes. */
+START_TEST(string_map)
+{
+    fbi_smap m = {0};
+    size_t v = 99;
+    ck_assert_int_eq(fbi_smap_get(&m, "x", &v), 0); /* empty: no table yet */
+    ck_assert_uint_eq(v, 99);
+    enum { N = 5000 };
+    static char keys[N][16];
+    for (size_t i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%zu", i * 7919);
+        ck_assert_int_eq(fbi_smap_put(&m, keys[i], i, NULL), 1);
+        ck_assert_uint_le(2 * m.n, m.cap);
+        if (i == 20 || i == N - 1) /* early (one small table) and at the end */
+            for (size_t k = 0; k <= i; k++) {
+                ck_assert_int_eq(fbi_smap_get(&m, keys[k], &v), 1);
+                ck_assert_uint_eq(v, k);
+            }
+    }
+    ck_assert_uint_eq(m.n, N);
+    /* the same text in another buffer is the same key */
+    char copy[16];
+    strcpy(copy, keys[1234]);
+    size_t old = 0;
+    ck_assert_int_eq(fbi_smap_put(&m, copy, 1, &old), 0);
+    ck_assert_uint_eq(old, 1234);
+    ck_assert_int_eq(fbi_smap_get(&m, copy, &v), 1);
+    ck_assert_uint_eq(v, 1234);
+    ck_assert_int_eq(fbi_smap_put(&m, keys[3], 7, NULL), 0);
+    ck_assert_uint_eq(m.n, N);
+    /* absent keys, including prefixes and extensions of present ones */
+    ck_assert_int_eq(fbi_smap_get(&m, "k", &v), 0);
+    ck_assert_int_eq(fbi_smap_get(&m, "k79191", &v), 0); /* not a multiple of 7919 */
+    ck_assert_int_eq(fbi_smap_get(&m, "k79190x", &v), 0); /* a present key extended */
+    ck_assert_int_eq(fbi_smap_get(&m, "k1", &v), 0);
+    ck_assert_int_eq(fbi_smap_get(&m, "", &v), 0);
+    /* the table holds each key once */
+    size_t used = 0;
+    for (size_t i = 0; i < m.cap; i++) used += m.keys[i] != NULL;
+    ck_assert_uint_eq(used, N);
+    fbi_smap_free(&m);
+    ck_assert_uint_eq(m.cap, 0);
+    ck_assert_int_eq(fbi_smap_get(&m, keys[0], &v), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("util");
@@ -126,6 +175,7 @@ int main(void)
     tcase_add_test(tc, pointer_escaping);
     tcase_add_test(tc, canonical_hash);
     tcase_add_test(tc, buffers);
+    tcase_add_test(tc, string_map);
     suite_add_tcase(s, tc);
     return fbt_run(s);
 }

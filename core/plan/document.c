@@ -1,0 +1,309 @@
+/* document.c - the plan document (docs/plan.md): the placement of each
+ * workload with its priced lines, latency and alternatives, the links,
+ * free tiers and totals by provider, region and label, or the reasons
+ * when no placement exists. Every amount is an exact decimal string of
+ * the integer nano-USD the model summed. */
+#include "config.h"
+#include "plan/plan_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+json_t *fbi_plan_nano_json(int64_t nano)
+{
+    char b[40];
+    return json_string(fbi_nano_str(nano, b));
+}
+
+/* ---- the plan document ---------------------------------------------------------------- */
+
+/* One priced line; credit and free_qty: the free tier netted into it. */
+static json_t *line_json(const pline *l, int64_t credit, fbi_qty free_qty)
+{
+    char qb[32], ub[32], cb[32], tb[32], te[32], a[40], b[40], c[40];
+    fbi_qty_format(l->qty, qb);
+    fbi_pusd_format(l->row->usd_per_unit, ub);
+    fbi_pusd_format(l->contracted_unit, cb);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
+        "what", l->what, "service", l->row->service, "metric", l->row->metric,
+        "variant", l->row->variant, "unit", l->row->unit, "quantity", qb,
+        "unit_price", ub, "contracted_unit_price", cb,
+        "list_cost", fbi_nano_str(l->list_nano, a),
+        "contracted_cost", fbi_nano_str(l->contracted_nano, b),
+        "effective_cost", fbi_nano_str(l->contracted_nano + credit, c),
+        "sku", l->row->sku, "source", l->row->source, "as_of", l->row->as_of,
+        "confidence", fbi_confidence_name(l->row->confidence));
+    json_object_set_new(o, "price_region", json_string(l->row->region));
+    if (l->row->vendor_sku[0]) json_object_set_new(o, "vendor_sku", json_string(l->row->vendor_sku));
+    if (l->row->tiered) {
+        fbi_qty_format(l->row->tier_start, tb);
+        fbi_qty_format(l->row->tier_end, te);
+        json_object_set_new(o, "tier", json_sprintf("%s-%s", tb, te));
+    }
+    if (l->rule) json_object_set_new(o, "contract_rule", json_string(l->rule));
+    if (l->note) json_object_set_new(o, "note", json_string(l->note));
+    if (credit) {
+        char d[40];
+        fbi_qty_format(free_qty, qb);
+        json_object_set_new(o, "free_tier_quantity", json_string(qb));
+        json_object_set_new(o, "free_tier_credit", json_string(fbi_nano_str(credit, d)));
+    }
+    return o;
+}
+
+static json_t *option_summary(const model *m, const wl *w, const option *op)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s,s:o}", "provider", op->of->provider, "service",
+                          op->of->service, "region", op->of->region, "monthly_cost",
+                          fbi_plan_nano_json(op->contracted_nano));
+    if (op->has_latency) json_object_set_new(o, "p50_latency_ms", json_real(round(op->p50_ms * 10) / 10));
+    char rb[200];
+    const char *reason = fbi_plan_opt_reason(m, w, op, rb);
+    if (reason) json_object_set_new(o, "eliminated_by", json_string(reason));
+    return o;
+}
+
+/* The alternatives finance sees: the cheapest and the fastest of the other
+ * candidates, and why each lost. */
+static json_t *alternatives(const model *m, const wl *w, const option *chosen)
+{
+    json_t *alts = json_array();
+    int *used = fbi_xcalloc(w->nopts, sizeof *used);
+    for (int round = 0; round < 4; round++) {
+        const option *best = NULL;
+        size_t bi = 0;
+        for (size_t k = 0; k < w->nopts; k++) {
+            const option *op = &w->opts[k];
+            if (op == chosen || used[k]) continue;
+            const char *cls = opt_class(w, op);
+            if (cls && strcmp(cls, "latency") && strcmp(cls, "budget") && strcmp(cls, "objective"))
+                continue;
+            int better = !best;
+            if (!better && round != 1) better = op->contracted_nano < best->contracted_nano;
+            if (!better && round == 1 && op->has_latency)
+                better = !best->has_latency || op->p50_ms < best->p50_ms;
+            if (better) { best = op; bi = k; }
+        }
+        if (!best) break;
+        used[bi] = 1;
+        json_t *a = option_summary(m, w, best);
+        char d[40];
+        int64_t diff = best->contracted_nano - chosen->contracted_nano;
+        const char *decided;
+        char *why = NULL;
+        char rb[200];
+        if (fbi_plan_opt_reason(m, w, best, rb)) decided = fbi_plan_opt_reason(m, w, best, rb);
+        else if (diff > 0) {
+            why = fbi_xasprintf("costs %s USD/month more", fbi_nano_str(diff, d));
+            decided = why;
+        } else {
+            decided = "cheaper alone, but the joint plan (links, quotas, budgets, spread) chose otherwise";
+        }
+        json_object_set_new(a, "decided_by", json_string(decided));
+        free(why);
+        json_array_append_new(alts, a);
+    }
+    free(used);
+    return alts;
+}
+
+static void add_amount(json_t *obj, const char *key, int64_t nano)
+{
+    json_t *v = json_object_get(obj, key);
+    int64_t cur = v ? json_integer_value(v) : 0;
+    json_object_set_new(obj, key, json_integer(cur + nano));
+}
+
+/* Turns {key: nano} into {key: "decimal"}. */
+static json_t *amounts_json(json_t *obj)
+{
+    json_t *out = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) json_object_set_new(out, k, fbi_plan_nano_json(json_integer_value(v)));
+    json_decref(obj);
+    return out;
+}
+
+static const char *hours_basis(double hours, char *buf)
+{
+    if (hours == 730.0) return "730 hours per month (8,760 / 12)";
+    snprintf(buf, 64, "%.0f hours (a %d-day calendar month)", hours, (int)(hours / 24));
+    return buf;
+}
+
+json_t *fbi_plan_document_new(model *m)
+{
+    json_t *plan = json_object();
+    char hb[64], when[21];
+    int64_t now = 0;
+    fbi_now(&now, NULL);
+    fbi_format_rfc3339(now, when);
+    json_object_set_new(plan, "format", json_string("fedbroker-plan/1"));
+    json_object_set_new(plan, "generated_at", json_string(when));
+    json_object_set_new(plan, "currency", json_string("USD"));
+    json_object_set_new(plan, "hours_basis", json_string(hours_basis(m->hours, hb)));
+    json_object_set_new(plan, "hours_per_month", json_real(m->hours));
+    json_object_set_new(plan, "catalog", json_pack("{s:s,s:I}", "origin", fbi_catalog_origin(m->cat),
+                        "override_rules", (json_int_t)fbi_catalog_override_count(m->cat)));
+    json_object_set_new(plan, "commitments", json_string(
+        "out of scope: savings plans, reserved capacity and committed-use discounts are not "
+        "modelled; negotiated prices come from the overrides file (ContractedCost)"));
+    json_object_set_new(plan, "free_tier_rule", json_string(
+        "free tiers are per billing account per month: each allowance is shared among the "
+        "workloads placed on the services it covers, in proportion to their usage (largest "
+        "remainder in micro-units), and valued at the contracted unit price of the line it offsets"));
+    json_object_set_new(plan, "latency_model", json_string(
+        "p50 = traffic-weighted mean of the median RTT from each user location to the region "
+        "(measured, same-metro assumption or distance estimate, plus the last-mile adder), plus "
+        "the cold start when scale-to-zero leaves the median request without a warm instance"));
+
+    return plan;
+}
+
+fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int solved,
+                                 json_t *why, json_t *solver_info, json_t *plan,
+                                 int64_t *total_out)
+{
+    fb_status rc = FB_OK;
+    int64_t total = 0, list_total = 0, credit = 0;
+    json_t *by_provider = json_object(), *by_region = json_object(), *by_label = json_object();
+    json_t *wjs = json_array();
+    if (solved) {
+        for (size_t i = 0; i < m->nw; i++) {
+            wl *w = &m->w[i];
+            int off = r->offer[w->sp_w];
+            for (size_t k = 0; k < w->nopts; k++)
+                if (!opt_class(w, &w->opts[k]) && bd->sp_of[w->opts[k].of->idx] == off) w->chosen = (int)k;
+        }
+    }
+    json_t *free_rows = solved ? fbi_plan_free_tiers(m, &credit) : json_array();
+    /* links first, so each workload carries the egress it sends */
+    json_t *ljs = json_array();
+    int64_t *sent = fbi_xcalloc(m->nw ? m->nw : 1, sizeof *sent);
+    for (size_t i = 0; solved && i < bd->nlinks; i++) {
+        jlink *l = &bd->links[i];
+        option *oa = &m->w[l->from].opts[m->w[l->from].chosen];
+        option *ob = &m->w[l->to].opts[m->w[l->to].chosen];
+        const plan_link_egress *e = fbi_plan_link_egress(m, oa->of, ob->of);
+        int64_t price = e->ok ? e->unit_nano : 0;
+        int64_t cost = fbi_plan_link_cost(l->volume_nano_gib, price);
+        sent[l->from] += cost;
+        const plan_rtt *rt = fbi_plan_link_rtt(m, oa->of, ob->of);
+        json_t *lj = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s?,s:s?,s:s?,s:o}",
+            "from", m->w[l->from].name, "to", m->w[l->to].name, "from_region", oa->of->key,
+            "to_region", ob->of->key, "volume_gib", json_string(fbi_nano_str(l->volume_nano_gib, (char[40]){0})),
+            "egress_usd_per_gib", fbi_plan_nano_json(price), "egress_kind", e->ok ? e->kind : NULL,
+            "sku", e->ok ? e->sku : NULL, "note", e->note, "monthly_cost", fbi_plan_nano_json(cost));
+        if (rt->st == FB_OK) json_object_set_new(lj, "rtt_ms", json_real(round(rt->ms * 10) / 10));
+        if (l->budget_ms) json_object_set_new(lj, "latency_budget_ms", json_integer(l->budget_ms));
+        json_array_append_new(ljs, lj);
+        total += cost;
+        list_total += cost;
+        add_amount(by_provider, oa->of->provider, cost);
+        add_amount(by_region, oa->of->key, cost);
+    }
+    for (size_t i = 0; i < m->nw; i++) {
+        wl *w = &m->w[i];
+        json_t *labels = jpath(w->doc, "metadata", "labels");
+        json_t *wj = json_pack("{s:s,s:s,s:s,s:O?}", "name", w->name, "tenant", w->tenant,
+                               "kind", w->kind, "labels", labels);
+        if (w->nreplicas > 1)
+            json_object_set_new(wj, "replica", json_pack("{s:s,s:i,s:i}", "of", w->base, "index",
+                                                         w->replica + 1, "count", w->nreplicas));
+        json_t *elim = json_object();
+        for (size_t k = 0; k < w->nopts; k++)
+            if (opt_class(w, &w->opts[k])) add_amount(elim, opt_class(w, &w->opts[k]), 1);
+        json_object_set_new(wj, "candidates", json_integer((json_int_t)w->nopts));
+        json_object_set_new(wj, "eliminated", elim);
+        if (w->chosen >= 0) {
+            option *op = &w->opts[w->chosen];
+            json_t *lines = json_array();
+            int64_t wcredit = 0;
+            for (size_t k = 0; k < op->nlines; k++) {
+                int64_t c = w->credit_nano ? w->credit_nano[k] : 0;
+                json_array_append_new(lines, line_json(&op->lines[k], c, w->free_qty ? w->free_qty[k] : 0));
+                wcredit += c;
+            }
+            int64_t wtotal = op->contracted_nano + sent[i];
+            json_t *pl = json_pack("{s:s,s:s,s:s,s:s}", "provider", op->of->provider, "service",
+                                   op->of->service, "region", op->of->region, "region_key", op->of->key);
+            if (op->of->reg) {
+                json_object_set_new(pl, "jurisdiction", json_string(op->of->reg->jurisdiction));
+                json_object_set_new(pl, "metro", json_string(op->of->reg->metro));
+            }
+            json_object_set_new(wj, "placement", pl);
+            json_object_set_new(wj, "list_cost", fbi_plan_nano_json(op->list_nano));
+            json_object_set_new(wj, "contracted_cost", fbi_plan_nano_json(op->contracted_nano));
+            json_object_set_new(wj, "egress_to_workloads", fbi_plan_nano_json(sent[i]));
+            json_object_set_new(wj, "monthly_cost", fbi_plan_nano_json(wtotal));
+            json_object_set_new(wj, "free_tier_credit", fbi_plan_nano_json(wcredit));
+            json_object_set_new(wj, "effective_cost", fbi_plan_nano_json(wtotal + wcredit));
+            if (op->has_latency) {
+                json_object_set_new(wj, "p50_latency_ms", json_real(round(op->p50_ms * 10) / 10));
+                json_object_set_new(wj, "mean_latency_ms", json_real(round(op->mean_ms * 10) / 10));
+                json_object_set_new(wj, "latency_origin", json_string(op->latency_origin));
+                if (op->cold_ms > 0)
+                    json_object_set_new(wj, "cold_start", json_pack("{s:f,s:f,s:b}", "ms", op->cold_ms,
+                                        "probability", round(op->p_cold * 1000) / 1000,
+                                        "in_p50", op->p_cold >= 0.5));
+            }
+            json_object_set_new(wj, "lines", lines);
+            json_object_set_new(wj, "notes", op->notes ? json_incref(op->notes) : json_array());
+            json_object_set_new(wj, "alternatives", alternatives(m, w, op));
+            total += op->contracted_nano;
+            list_total += op->list_nano;
+            add_amount(by_provider, op->of->provider, op->contracted_nano);
+            add_amount(by_region, op->of->key, op->contracted_nano);
+            const char *lk;
+            json_t *lv;
+            json_object_foreach(labels, lk, lv) {
+                json_t *g = json_object_get(by_label, lk);
+                if (!g) json_object_set_new(by_label, lk, g = json_object());
+                add_amount(g, json_string_value(lv), wtotal);
+            }
+        } else {
+            json_t *cands = json_array();
+            for (size_t k = 0; k < w->nopts; k++) json_array_append_new(cands, option_summary(m, w, &w->opts[k]));
+            json_object_set_new(wj, "rejected", cands);
+        }
+        json_array_append_new(wjs, wj);
+    }
+    free(sent);
+    if (solved && total != r->total) {
+        char a[40], bb[40];
+        char *msg = fbi_xasprintf("internal check failed: the lines add up to %s but the solver "
+                                  "priced the plan at %s", fbi_nano_str(total, a), fbi_nano_str(r->total, bb));
+        fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, msg, NULL);
+        free(msg);
+        rc = FB_INTERNAL;
+    }
+    json_object_set_new(plan, "status", json_string(!solved ? "infeasible" : fbi_status_str(r->status)));
+    if (solved) {
+        json_object_set_new(plan, "total_monthly_cost", fbi_plan_nano_json(total));
+        json_object_set_new(plan, "list_monthly_cost", fbi_plan_nano_json(list_total));
+        json_object_set_new(plan, "free_tier_credit", fbi_plan_nano_json(credit));
+        json_object_set_new(plan, "net_monthly_cost", fbi_plan_nano_json(total + credit));
+        json_object_set_new(plan, "lower_bound", fbi_plan_nano_json(r->bound));
+        json_object_set_new(plan, "gap", json_real(r->gap));
+        json_object_set_new(plan, "solver", solver_info);
+        solver_info = NULL;
+    } else {
+        json_object_set_new(plan, "infeasible", json_incref(why));
+    }
+    json_object_set_new(plan, "workloads", wjs);
+    json_object_set_new(plan, "links", ljs);
+    json_object_set_new(plan, "free_tiers", free_rows);
+    json_object_set_new(plan, "totals", json_pack("{s:o,s:o,s:o}", "by_provider",
+                        amounts_json(by_provider), "by_region", amounts_json(by_region),
+                        "by_label", json_object()));
+    const char *lk;
+    json_t *lv;
+    json_object_foreach(by_label, lk, lv)
+        json_object_set_new(jpath(json_object_get(plan, "totals"), "by_label", NULL), lk,
+                            amounts_json(json_incref(lv)));
+    json_decref(by_label);
+    json_decref(solver_info);
+    *total_out = total;
+    return rc;
+}

@@ -1,0 +1,512 @@
+/* model.c - the cost and latency model: one candidate (a workload shape
+ * on one offer) filtered by the workload's constraints, judged and
+ * measured by its driver (validate, usage), priced from the catalog
+ * (tiers, contracted prices, internet egress), timed from the latency
+ * model, and checked against its SLO and budget; then the objective's band
+ * over a shape's surviving candidates.
+ *
+ * Thread notes: fbi_plan_evaluate runs on several threads at once, each on
+ * its own candidate; it reads the model, the catalog and the shape's
+ * document, and writes nothing else. */
+#include "config.h"
+#include "plan/plan_int.h"
+#include "spec/spec.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define DEFAULT_IDLE_S 600.0
+
+static void add_line(option *op, pline *l)
+{
+    if (op->nlines == op->caplines) {
+        op->caplines = op->caplines ? op->caplines * 2 : 8;
+        op->lines = fbi_xrealloc(op->lines, op->caplines * sizeof *op->lines);
+    }
+    op->lines[op->nlines++] = *l;
+    op->list_nano += l->list_nano;
+    op->contracted_nano += l->contracted_nano;
+}
+
+static void eliminate(const model *m, option *op, const char *cls, const char *fmt, ...)
+    FBI_PRINTF(4, 5);
+
+/* Marks op out with a class (a static string: "provider", "region",
+ * "driver", ...) and a reason (interned); the first reason stays. */
+static void eliminate(const model *m, option *op, const char *cls, const char *fmt, ...)
+{
+    if (op->reason_class) return; /* the first reason is the one reported */
+    fbi_buf b;
+    fbi_buf_init(&b);
+    va_list ap;
+    va_start(ap, fmt);
+    fbi_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    op->reason_class = cls;
+    op->reason = fbi_plan_intern(m, b.data ? b.data : "");
+    fbi_buf_free(&b);
+}
+
+static void option_free(option *op)
+{
+    free(op->lines);
+}
+
+void fbi_plan_model_free(model *m)
+{
+    for (size_t i = 0; i < m->nw; i++) {
+        free(m->w[i].name);
+        free(m->w[i].credit_nano);
+        free(m->w[i].free_qty);
+        json_decref(m->w[i].doc);
+    }
+    free(m->w);
+    for (size_t i = 0; i < m->nshapes; i++) {
+        shape *sh = m->shapes[i];
+        for (size_t k = 0; k < sh->nopts; k++) option_free(&sh->opts[k]);
+        free(sh->opts);
+        free(sh->doc_text);
+        free(sh);
+    }
+    free(m->shapes);
+    fbi_smap_free(&m->shape_idx);
+    for (size_t i = 0; i < m->noffers; i++) {
+        offer_info *of = &m->offers[i];
+        free(of->price_provider);
+        free(of->key);
+        free(of->label);
+        free(of->placement_text);
+        free(of->region_text);
+    }
+    free(m->offers);
+    fbi_plan_memo_free(m->memo);
+    fbi_catalog_free(m->cat);
+}
+
+/* The reason a solve adds, formatted from what the solve kept (so a
+ * candidate shared by many workloads carries no text of its own). */
+const char *fbi_plan_opt_reason(const model *m, const wl *w, const option *op, char *buf)
+{
+    const char *cls = opt_class(w, op);
+    if (!cls) return NULL;
+    if (op->run == RUN_BASELINE) {
+        snprintf(buf, 200, "baseline restricted to %s", m->only ? m->only : "?");
+        return buf;
+    }
+    if (op->reason_class) return op->reason;
+    if (op->run != RUN_OBJECTIVE) return NULL; /* a tie being settled */
+    const shape *sh = w->sh;
+    if (!op->has_latency) {
+        snprintf(buf, 200, "no latency estimate, objective %s needs one", sh->obj);
+    } else if (sh->obj_weight >= 1.0) {
+        double band = sh->obj_best_lat * 0.10 > 2.0 ? sh->obj_best_lat * 0.10 : 2.0;
+        snprintf(buf, 200, "p50 %.1f ms is more than %.1f ms above the best (%.1f ms) for "
+                 "objective latency", op->p50_ms, band, sh->obj_best_lat);
+    } else {
+        double s = (1 - sh->obj_weight) * (double)op->contracted_nano / sh->obj_best_cost +
+                   sh->obj_weight * op->p50_ms / sh->obj_best_lat;
+        snprintf(buf, 200, "balanced score %.3f is more than 10%% above the best (%.3f, latency "
+                 "weight %.2f)", s, sh->obj_best_score, sh->obj_weight);
+    }
+    return buf;
+}
+
+/* ---- pricing ------------------------------------------------------------------ */
+
+/* Adds the lines of a tiered quantity to op, each also at its contracted
+ * unit price (overrides). Returns 0, or -1 with op eliminated when a line's
+ * cost does not fit. what: static; note: copied (interned). */
+static int add_tier_lines(const model *m, option *op, const fbi_tier_line *tl, size_t ntl,
+                          const char *what, const char *note)
+{
+    for (size_t i = 0; i < ntl; i++) {
+        pline l;
+        memset(&l, 0, sizeof l);
+        l.row = tl[i].row;
+        l.qty = tl[i].qty;
+        l.list_nano = tl[i].cost * NANO_PER_MICRO;
+        l.contracted_unit = fbi_catalog_contracted_price(m->cat, l.row, &l.rule);
+        fbi_musd c = 0;
+        char *err = NULL;
+        if (fbi_line_cost(l.qty, l.contracted_unit, &c, &err) != 0) {
+            eliminate(m, op, "price", "%s", err);
+            free(err);
+            return -1;
+        }
+        l.contracted_nano = c * NANO_PER_MICRO;
+        l.what = what;
+        l.note = fbi_plan_intern(m, note);
+        add_line(op, &l);
+    }
+    return 0;
+}
+
+/* Prices one quantity of one catalog product (tiers, contracted prices) and
+ * adds the lines to op. Returns 0, or -1 with the option eliminated. */
+static int price_quantity(const model *m, option *op, const char *provider, const char *service,
+                          const char *metric, const char *variant, const char *unit,
+                          fbi_qty qty, const char *what, const char *note)
+{
+    fbi_price_query q = {provider, service, op->of->region, metric, variant, NULL};
+    const plan_prices *pp = fbi_plan_find_prices(m, &q);
+    if (pp->st != FB_OK) {
+        eliminate(m, op, "price", "no catalog price for %s %s %s%s%s in %s: %s", provider, service,
+                  metric, variant && *variant ? " " : "", variant ? variant : "", op->of->region,
+                  pp->err);
+        return -1;
+    }
+    const fbi_price_row **rows = pp->rows;
+    size_t n = pp->n;
+    if (unit && strcmp(rows[0]->unit, unit) != 0) {
+        eliminate(m, op, "price", "the driver measures %s %s in %s but the catalog row %s is per %s",
+                  service, metric, unit, rows[0]->sku, rows[0]->unit);
+        return -1;
+    }
+    fbi_tier_line *tl = fbi_xcalloc(n, sizeof *tl);
+    size_t ntl = 0;
+    fbi_musd total;
+    char *err = NULL;
+    if (fbi_tiered_cost(rows, n, qty, tl, &ntl, &total, &err) != 0) {
+        eliminate(m, op, "price", "%s %s %s: %s", provider, service, metric, err);
+        free(err);
+        free(tl);
+        return -1;
+    }
+    int rc = add_tier_lines(m, op, tl, ntl, what, note);
+    free(tl);
+    return rc;
+}
+
+/* Quantity in micro-units of a row unit for a number of bytes: "GB" is
+ * 10^9 bytes, "GiB" 2^30 (rounded half up). */
+static fbi_qty bytes_to_qty(uint64_t bytes, const char *unit)
+{
+    unsigned __int128 num = (unsigned __int128)bytes * 1000000u;
+    uint64_t den = (unit && !strcmp(unit, "GiB")) ? (UINT64_C(1) << 30) : UINT64_C(1000000000);
+    return (fbi_qty)((num + den / 2) / den);
+}
+
+/* Internet egress to the workload's users, split by their sources. */
+static int price_internet_egress(const model *m, option *op, const json_t *doc)
+{
+    json_t *traffic = jpath(doc, "spec", "traffic");
+    uint64_t bytes = (uint64_t)json_integer_value(json_object_get(traffic, "egressBytesPerMonth"));
+    if (bytes == 0) return 0;
+    json_t *sources = json_object_get(traffic, "sources");
+    size_t ns = json_array_size(sources);
+    for (size_t i = 0; i < (ns ? ns : 1); i++) {
+        json_t *s = ns ? json_array_get(sources, i) : NULL;
+        const char *loc = s ? jstr(s, "location") : NULL;
+        double w = s ? json_number_value(json_object_get(s, "weight")) : 1.0;
+        /* the last source takes the rest, so the parts add up to the bytes */
+        uint64_t part = (i + 1 == (ns ? ns : 1)) ? bytes : (uint64_t)llround((double)bytes * w);
+        if (part > bytes) part = bytes;
+        bytes -= part;
+        if (!part) continue;
+        const plan_egress *pe = fbi_plan_egress_to(m, op->of->key, loc ? loc : "internet");
+        if (pe->st != FB_OK || pe->e.ntiers == 0) {
+            eliminate(m, op, "price", "no internet egress price from %s to %s: %s", op->of->key,
+                      loc ? loc : "the internet", pe->err ? pe->err : "no row");
+            return -1;
+        }
+        const fbi_egress *e = &pe->e;
+        fbi_qty q = bytes_to_qty(part, e->tiers[0]->unit);
+        fbi_tier_line *tl = fbi_xcalloc(e->ntiers, sizeof *tl);
+        size_t ntl = 0;
+        fbi_musd total;
+        char *err = NULL;
+        int rc = fbi_tiered_cost(e->tiers, e->ntiers, q, tl, &ntl, &total, &err);
+        if (rc != 0) {
+            eliminate(m, op, "price", "internet egress from %s: %s", op->of->key, err);
+            free(err);
+        }
+        if (rc == 0) {
+            char *note = fbi_xasprintf("%.0f%% of %s of egress to %s", (ns ? w : 1.0) * 100,
+                                       "the workload's traffic", loc ? loc : "the internet");
+            rc = add_tier_lines(m, op, tl, ntl, "egress-internet", note);
+            free(note);
+        }
+        free(tl);
+        if (rc != 0) return -1;
+    }
+    return 0;
+}
+
+/* ---- one candidate -------------------------------------------------------------- */
+
+static const char *rtt_kind_rank(const char *cur, const char *next)
+{
+    static const char *order[] = {"measured", "same-metro-assumption", "distance-estimate"};
+    int a = 0, b = 0;
+    for (int i = 0; i < 3; i++) {
+        if (cur && !strcmp(cur, order[i])) a = i;
+        if (next && !strcmp(next, order[i])) b = i;
+    }
+    return order[a > b ? a : b];
+}
+
+/* Latency from the workload's users: the traffic-weighted mean of the
+ * per-source median RTTs, plus the cold start when the median request
+ * finds no warm instance (P(cold) = exp(-rate x idle window) >= 0.5). */
+static void latency(const model *m, option *op, const json_t *doc, const json_t *usage)
+{
+    json_t *traffic = jpath(doc, "spec", "traffic");
+    json_t *sources = json_object_get(traffic, "sources");
+    if (json_array_size(sources) == 0) return;
+    double sum = 0;
+    size_t i;
+    json_t *s;
+    json_array_foreach(sources, i, s) {
+        const plan_rtt *rt = fbi_plan_user_rtt(m, jstr(s, "location"), op->of->key);
+        if (rt->st != FB_OK) {
+            op->has_latency = 0;
+            op->latency_origin = NULL;
+            eliminate(m, op, "latency", "no latency estimate from %s to %s: %s", jstr(s, "location"),
+                      op->of->key, rt->org.detail);
+            return;
+        }
+        sum += json_number_value(json_object_get(s, "weight")) * rt->ms;
+        op->latency_origin = rtt_kind_rank(op->latency_origin, fbi_rtt_kind_name(rt->org.kind));
+    }
+    op->has_latency = 1;
+    op->rtt_ms = sum;
+    json_t *scaling = jpath(doc, "spec", "scaling");
+    int zero = json_is_true(json_object_get(scaling, "scaleToZero")) &&
+               json_integer_value(json_object_get(scaling, "minInstances")) == 0;
+    op->cold_ms = json_number_value(json_object_get(usage, "coldStartMs"));
+    double idle = json_number_value(json_object_get(usage, "idleTimeoutSeconds"));
+    if (idle <= 0) idle = DEFAULT_IDLE_S;
+    double rate = (double)json_integer_value(json_object_get(traffic, "requestsPerMonth")) /
+                  (m->hours * 3600.0);
+    op->p_cold = zero ? exp(-rate * idle) : 0.0;
+    op->p50_ms = sum + (op->p_cold >= 0.5 ? op->cold_ms : 0.0);
+    op->mean_ms = sum + op->p_cold * op->cold_ms;
+}
+
+/* The first trigger kind of the workload (spec.triggers: each item has one
+ * key, http/queue/schedule) that the offer does not wire, or NULL. An
+ * offer lists what it wires in "triggers"; without it, http only
+ * (docs/driver-abi.md). Borrowed from doc. */
+static const char *unwired_trigger(const json_t *doc, const json_t *offer)
+{
+    const json_t *wired = json_object_get(offer, "triggers");
+    size_t i;
+    json_t *t;
+    json_array_foreach(jpath(doc, "spec", "triggers"), i, t) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(t, k, v) {
+            if (json_is_array(wired) ? !in_list(wired, k) : strcmp(k, "http") != 0) return k;
+        }
+    }
+    return NULL;
+}
+
+static void evaluate_one(const model *m, const shape *sh, option *op)
+{
+    json_t *pl = json_object_get(sh->doc, "spec");
+    json_t *place = json_object_get(pl, "placement");
+    json_t *allow = json_object_get(place, "providers");
+    if (json_array_size(allow) && !in_list(allow, op->of->provider))
+        eliminate(m, op, "provider", "provider %s is not in placement.providers", op->of->provider);
+    if (in_list(json_object_get(place, "denyProviders"), op->of->provider))
+        eliminate(m, op, "provider", "provider %s is in placement.denyProviders", op->of->provider);
+    const char *pr = op->of->region_text;
+    json_t *regions = json_object_get(place, "regions");
+    if (json_array_size(regions) && !in_list(regions, pr))
+        eliminate(m, op, "region", "%s is not in placement.regions", pr);
+    if (in_list(json_object_get(place, "denyRegions"), pr))
+        eliminate(m, op, "region", "%s is in placement.denyRegions", pr);
+    json_t *services = json_object_get(place, "services");
+    if (json_array_size(services) && !in_list(services, op->of->service))
+        eliminate(m, op, "service", "service %s is not in placement.services", op->of->service);
+    /* a nightly job placed where its schedule is never wired would never run */
+    const char *unwired = unwired_trigger(sh->doc, op->of->offer);
+    if (unwired) {
+        const json_t *wired = json_object_get(op->of->offer, "triggers");
+        fbi_buf have;
+        fbi_buf_init(&have);
+        size_t k;
+        json_t *v;
+        json_array_foreach(wired, k, v) fbi_buf_printf(&have, "%s%s", k ? ", " : "", json_string_value(v));
+        eliminate(m, op, "trigger", "cannot wire a %s trigger (the offer wires: %s)", unwired,
+                  json_is_array(wired) ? (have.len ? have.data : "none") : "http");
+        fbi_buf_free(&have);
+    }
+    json_t *res = json_object_get(place, "residency");
+    if (json_array_size(res)) {
+        const char *j = op->of->reg ? op->of->reg->jurisdiction : NULL;
+        const char *c = op->of->reg ? op->of->reg->country : NULL;
+        if (!(j && in_list(res, j)) && !(c && in_list(res, c)))
+            eliminate(m, op, "residency", "%s is in jurisdiction %s, not in residency %s", op->of->key,
+                      j && *j ? j : "(unknown)", "placement.residency");
+    }
+    if (op->reason_class) return; /* spare the driver calls */
+
+    const fb_driver *drv;
+    fb_driver_ctx *ctx;
+    fb_diag *d = fb_diag_new();
+    if (fb_registry_context(m->b->reg, op->of->provider, &drv, &ctx, d) != FB_OK) {
+        eliminate(m, op, "driver", "%s", fb_diag_count(d) ? fb_diag_summary(d, 0) : "driver unavailable");
+        fb_diag_free(d);
+        return;
+    }
+    if (!(drv->caps & FB_CAP_ESTIMATE)) {
+        eliminate(m, op, "driver", "driver %s cannot estimate cost (no usage verb)", drv->name);
+        fb_diag_free(d);
+        return;
+    }
+    /* {"hoursPerMonth", "mode": "plan", "placement", "workload"} in
+     * canonical form (sorted keys, compact) from the parts made once per
+     * model, offer and shape */
+    const char *parts[] = {"{\"hoursPerMonth\":", m->hours_text, ",\"mode\":\"plan\",\"placement\":",
+                           op->of->placement_text, ",\"workload\":", sh->doc_text, "}"};
+    size_t lens[7], len = 0;
+    for (size_t i = 0; i < 7; i++) len += lens[i] = strlen(parts[i]);
+    char *in_text = fbi_xmalloc(len + 1), *at = in_text;
+    for (size_t i = 0; i < 7; i++) {
+        memcpy(at, parts[i], lens[i]);
+        at += lens[i];
+    }
+    *at = '\0';
+    fb_status st = drv->validate(ctx, in_text, d);
+    op->validated = 1;
+    if (st != FB_OK) {
+        size_t k = 0;
+        while (k + 1 < fb_diag_count(d) && fb_diag_severity(d, k) != FB_SEV_ERROR) k++;
+        eliminate(m, op, "driver", "%s refuses it: %s%s%s", drv->name,
+                  fb_diag_count(d) ? fb_diag_summary(d, k) : fbi_status_name(st),
+                  fb_diag_count(d) && fb_diag_pointer(d, k) ? " at " : "",
+                  fb_diag_count(d) && fb_diag_pointer(d, k) ? fb_diag_pointer(d, k) : "");
+        free(in_text);
+        fb_diag_free(d);
+        return;
+    }
+    char *out = NULL;
+    st = drv->usage(ctx, in_text, &out, d);
+    op->estimated = 1;
+    free(in_text);
+    json_t *usage = out ? json_loads(out, 0, NULL) : NULL;
+    free(out);
+    if (st != FB_OK || !usage) {
+        eliminate(m, op, "driver", "%s usage failed: %s", drv->name,
+                  fb_diag_count(d) ? fb_diag_summary(d, 0) : "no output");
+        fb_diag_free(d);
+        json_decref(usage);
+        return;
+    }
+    fb_diag_free(d);
+    op->notes = fbi_plan_intern_json(m, json_object_get(usage, "notes"));
+    const char *vcpu = jstr(usage, "vcpu");
+    int64_t vm = 0;
+    char *err = NULL;
+    if (vcpu && fbi_decimal_parse(vcpu, 6, &vm, &err) != 0) {
+        free(err);
+        vm = 0;
+    }
+    op->vcpu_micro = vm;
+    size_t i;
+    json_t *line;
+    json_array_foreach(json_object_get(usage, "lines"), i, line) {
+        fbi_qty q;
+        const char *qt = jstr(line, "quantity");
+        if (!qt || fbi_qty_parse(qt, &q, &err) != 0) {
+            eliminate(m, op, "driver", "%s usage line %zu has a bad quantity: %s", op->of->provider, i,
+                      err ? err : "missing");
+            free(err);
+            break;
+        }
+        if (q == 0) continue;
+        const char *lp = jstr(line, "provider");
+        if (price_quantity(m, op, lp ? lp : op->of->price_provider, jstr(line, "service"),
+                           jstr(line, "metric"), jstr(line, "variant"), jstr(line, "unit"), q,
+                           "usage", jstr(line, "note")) != 0)
+            break;
+    }
+    if (!op->reason_class) price_internet_egress(m, op, sh->doc);
+    if (!op->reason_class) latency(m, op, sh->doc, usage);
+    json_decref(usage);
+    if (op->reason_class) return;
+    int64_t slo = json_integer_value(jpath(place, "latencySLO", "p50Ms"));
+    if (slo > 0) {
+        if (!op->has_latency)
+            eliminate(m, op, "latency", "latency SLO %lld ms cannot be checked: no traffic sources",
+                      (long long)slo);
+        else if (op->p50_ms > (double)slo)
+            eliminate(m, op, "latency", "p50 %.1f ms is over the latency SLO of %lld ms", op->p50_ms,
+                      (long long)slo);
+    }
+    int64_t budget = json_integer_value(jpath(place, "budget", "monthlyMicroUsd"));
+    if (!op->reason_class && budget > 0 && op->contracted_nano > budget * NANO_PER_MICRO) {
+        char a[40], bb[40];
+        eliminate(m, op, "budget", "%s USD/month is over the budget of %s USD/month",
+                  fbi_nano_str(op->contracted_nano, a), fbi_nano_str(budget * NANO_PER_MICRO, bb));
+    }
+}
+
+void fbi_plan_evaluate(const model *m, const shape *sh, option *op)
+{
+    evaluate_one(m, sh, op);
+    /* a candidate out for good never gets a document's lines (its totals
+     * stay, for the alternatives and the explanations); the others keep
+     * exactly the lines they have */
+    if (op->reason_class || op->nlines == 0) {
+        free(op->lines);
+        op->lines = NULL;
+        op->nlines = op->caplines = 0;
+    } else if (op->caplines > op->nlines) {
+        op->lines = fbi_xrealloc(op->lines, op->nlines * sizeof *op->lines);
+        op->caplines = op->nlines;
+    }
+}
+
+/* ---- the objective ------------------------------------------------------------ */
+
+/* latency: keep the candidates within max(2 ms, 10%) of the best p50;
+ * balanced (weight w): score = (1-w) cost/min_cost + w p50/min_p50, keep
+ * those within 10% of the best score. The solver then minimises cost over
+ * what is left, so the LP objective is always money. */
+void fbi_plan_apply_objective(shape *sh)
+{
+    const char *obj = jstr(jpath(sh->doc, "spec", "placement"), "objective");
+    if (!obj || !strcmp(obj, "cost")) return;
+    double weight = json_number_value(jpath(jpath(sh->doc, "spec", "placement"), "latencyWeight", NULL));
+    if (!strcmp(obj, "latency")) weight = 1.0;
+    double best_lat = INFINITY, best_cost = INFINITY;
+    for (size_t k = 0; k < sh->nopts; k++) {
+        option *op = &sh->opts[k];
+        if (op->run || op->reason_class || !op->has_latency) continue;
+        if (op->p50_ms < best_lat) best_lat = op->p50_ms;
+        if ((double)op->contracted_nano < best_cost) best_cost = (double)op->contracted_nano;
+    }
+    if (!isfinite(best_lat)) return; /* no latency: nothing to trade off */
+    if (best_cost <= 0) best_cost = 1;
+    if (best_lat <= 0) best_lat = 1;
+    double best_score = INFINITY;
+    for (size_t k = 0; k < sh->nopts; k++) {
+        option *op = &sh->opts[k];
+        if (op->run || op->reason_class || !op->has_latency) continue;
+        double s = (1 - weight) * (double)op->contracted_nano / best_cost + weight * op->p50_ms / best_lat;
+        if (s < best_score) best_score = s;
+    }
+    /* kept for the reasons (fbi_plan_opt_reason) */
+    sh->obj = obj;
+    sh->obj_weight = weight;
+    sh->obj_best_lat = best_lat;
+    sh->obj_best_cost = best_cost;
+    sh->obj_best_score = best_score;
+    for (size_t k = 0; k < sh->nopts; k++) {
+        option *op = &sh->opts[k];
+        if (op->run || op->reason_class) continue;
+        if (!op->has_latency) {
+            op->run = RUN_OBJECTIVE;
+        } else if (weight >= 1.0) {
+            double band = best_lat * 0.10 > 2.0 ? best_lat * 0.10 : 2.0;
+            if (op->p50_ms > best_lat + band) op->run = RUN_OBJECTIVE;
+        } else {
+            double s = (1 - weight) * (double)op->contracted_nano / best_cost + weight * op->p50_ms / best_lat;
+            if (s > best_score * 1.10) op->run = RUN_OBJECTIVE;
+        }
+    }
+}
+

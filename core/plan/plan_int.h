@@ -1,0 +1,325 @@
+/* plan_int.h - what the files of plan/ share (internal to plan/, prefix
+ * fbi_plan_). One file per job:
+ *   input.c     the catalog, the workloads (replicas) and the input checks
+ *   model.c     the cost and latency model: one candidate (a workload shape
+ *               on an offer) priced, timed and filtered; the objective's band
+ *   evaluate.c  every candidate evaluated once per workload shape, on all
+ *               cores
+ *   lookup.c    what candidates share: interned texts, and catalog look-ups
+ *               (prices, egress, RTT) made once per plan
+ *   problem.c   the joint placement problem, its solution, ties, LP export
+ *   freetier.c  free tiers netted per billing account
+ *   explain.c   why a workload has no candidate left, and the nearest one
+ *   document.c  the plan document (docs/plan.md)
+ *   plan.c      fbi_plan_run: the steps in order, and the baselines
+ *
+ * Money: the catalog prices each line item exactly (quantity in micro-units
+ * x unit price in pico-USD, rounded half up to micro-USD); links cost
+ * volume x egress price per GiB, rounded once to nano-USD by the solver.
+ * Everything is summed as integer nano-USD, so every total is the exact sum
+ * of its lines. The solver minimises the contracted (negotiated, else list)
+ * monthly cost; total_monthly_cost is that objective, the same quantity the
+ * exported LP file minimises. Free tiers are pooled per billing account and
+ * netted afterwards as credit lines (see free_tier_rule). */
+#ifndef FB_PLAN_INT_H
+#define FB_PLAN_INT_H
+
+#include <jansson.h>
+#include <string.h>
+#include "plan/plan.h"
+#include "catalog/catalog.h"
+#include "solver/solver.h"
+#include "base/util.h"
+#include "base/map.h"
+
+#define NANO_PER_MICRO INT64_C(1000)
+
+/* ---- JSON access (borrowed results; NULL-safe) ---- */
+static inline const char *jstr(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static inline json_t *jpath(const json_t *o, const char *a, const char *b)
+{
+    json_t *x = json_object_get(o, a);
+    return b ? json_object_get(x, b) : x;
+}
+
+/* 1 when the array of strings arr holds s. */
+static inline int in_list(const json_t *arr, const char *s)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        const char *x = json_string_value(v);
+        if (x && s && !strcmp(x, s)) return 1;
+    }
+    return 0;
+}
+
+/* ---- the model's data ---- */
+
+/* One priced line of a candidate. */
+typedef struct pline {
+    const fbi_price_row *row;
+    fbi_qty qty;
+    int64_t list_nano, contracted_nano;
+    fbi_pusd contracted_unit;
+    const char *rule;   /* borrowed override rule id */
+    const char *what;   /* static: "usage", "egress-internet" */
+    const char *note;   /* interned (fbi_plan_intern), or NULL */
+} pline;
+
+/* One offer of the loaded drivers with what the model needs of it, shared
+ * by every candidate on it. */
+typedef struct offer_info {
+    json_t *offer;       /* borrowed from the broker's offers */
+    size_t idx;          /* position in model.offers */
+    const char *provider, *service, *region, *kind; /* borrowed from offer */
+    char *price_provider;
+    char *key;           /* catalog region key "provider:region" */
+    const fbi_region *reg; /* borrowed; NULL when the catalog lacks it */
+    char *label;         /* "provider:service:region" */
+    char *placement_text; /* the driver input's "placement", canonical JSON */
+    char *region_text;   /* "provider:region", as placement.regions lists it */
+    size_t rix;          /* index of key among the offers' distinct keys */
+} offer_info;
+
+/* One candidate: a workload shape on one offer, and its evaluation. Every
+ * workload of the shape shares it (see shape). */
+typedef struct option {
+    const offer_info *of;
+    /* the evaluation */
+    const char *reason_class; /* its verdict (static): NULL when it passed */
+    const char *reason;  /* interned */
+    pline *lines;        /* only while it passes: a candidate out for good needs none */
+    size_t nlines, caplines;
+    int64_t list_nano, contracted_nano;
+    int has_latency;
+    double p50_ms, mean_ms, p_cold, cold_ms, rtt_ms;
+    const char *latency_origin; /* static */
+    int64_t vcpu_micro;
+    json_t *notes;       /* interned (fbi_plan_intern_json): borrowed */
+    unsigned char validated, estimated; /* the driver calls it took */
+    /* what this solve adds (RUN_*): the same for every workload of the
+     * shape, reset by each solve */
+    unsigned char run;
+} option;
+
+/* What one solve of the model (the plan, or a baseline) adds to the
+ * evaluation's verdict on a candidate. */
+enum { RUN_NONE, RUN_BASELINE, RUN_OBJECTIVE };
+
+/* The workloads that drivers must answer alike: equal normal forms but for
+ * metadata (name, tenant, labels, annotations) and specHash (see
+ * docs/driver-abi.md, "Plan calls"). Its candidates are evaluated once. */
+typedef struct shape {
+    char key[65];        /* SHA-256 hex of the canonical form without them */
+    json_t *doc;         /* borrowed: the first workload's document */
+    const char *kind;
+    option *opts;        /* one per offer of its kind, in offer order */
+    size_t nopts;
+    char *doc_text;      /* canonical JSON of doc while it is evaluated */
+    /* the objective's band in this solve, for its reasons */
+    const char *obj;
+    double obj_weight, obj_best_lat, obj_best_cost, obj_best_score;
+} shape;
+
+/* One workload to place (a replica of a spread workload is one each). */
+typedef struct wl {
+    json_t *doc;         /* owned reference (a replica's traffic is scaled) */
+    char *name;          /* "api" or "api#2" */
+    const char *base, *tenant, *kind;
+    int replica, nreplicas;
+    shape *sh;           /* borrowed */
+    option *opts;        /* borrowed: sh->opts */
+    size_t nopts;
+    int fixed;           /* ties: the only candidate left in, or -1 */
+    int chosen;
+    int sp_w;
+    int64_t *credit_nano; /* per line of the chosen candidate: free tier netted (<= 0) */
+    fbi_qty *free_qty;
+} wl;
+
+/* The class of why candidate op of workload w is out of this solve
+ * ("baseline", "provider", ..., "objective"; "\x01tie" while ties are
+ * settled), NULL when it is in. A baseline's mask comes first (it is
+ * checked before everything else). */
+static inline const char *opt_class(const wl *w, const option *op)
+{
+    if (op->run == RUN_BASELINE) return "baseline";
+    if (op->reason_class) return op->reason_class;
+    if (op->run == RUN_OBJECTIVE) return "objective";
+    if (w->fixed >= 0 && op != &w->opts[w->fixed]) return "\x01tie";
+    return NULL;
+}
+
+/* ---- lookup.c: catalog look-ups made once per plan ---- */
+typedef struct fbi_plan_memo fbi_plan_memo;
+
+/* The price rows of one product (fbi_catalog_find_prices). */
+typedef struct plan_prices {
+    fb_status st;
+    const fbi_price_row **rows;
+    size_t n;
+    char *err;          /* why not, when st != FB_OK */
+} plan_prices;
+
+/* Egress from a region key to a location, region or the internet. */
+typedef struct plan_egress {
+    fb_status st;
+    fbi_egress e;
+    char *err;          /* the catalog's first diagnostic, or NULL */
+} plan_egress;
+
+/* A round trip (fbi_catalog_user_rtt, fbi_catalog_rtt). */
+typedef struct plan_rtt {
+    fb_status st;
+    double ms;
+    fbi_rtt_origin org;
+} plan_rtt;
+
+/* Egress between the regions of two offers, as a link pays it. Strings
+ * are borrowed from the catalog or the memo. */
+typedef struct plan_link_egress {
+    int ok;             /* 0: no price, the pair is forbidden */
+    int64_t unit_nano;  /* contracted nano-USD per GiB */
+    const char *kind, *sku, *rule, *note;
+} plan_link_egress;
+
+typedef struct model {
+    fbi_broker *b;
+    fbi_catalog *cat;
+    const fbi_plan_opts *o;
+    fb_spec_set *set;
+    double hours;
+    char hours_text[32]; /* the driver input's hoursPerMonth */
+    offer_info *offers;  /* every offer of the loaded drivers */
+    size_t noffers;
+    shape **shapes;      /* owned */
+    size_t nshapes;
+    fbi_smap shape_idx;  /* key -> index in shapes */
+    wl *w;
+    size_t nw;
+    fb_diag *diag;
+    int invalid;
+    const char *only;    /* the provider of the baseline being solved, or NULL */
+    fbi_plan_memo *memo; /* look-ups made once (lookup.c); mutable under a const model */
+} model;
+
+/* new: look-ups for nrix distinct region keys (offer_info.rix). */
+fbi_plan_memo *fbi_plan_memo_new(size_t nrix);
+void fbi_plan_memo_free(fbi_plan_memo *mm);
+/* The one copy of s (or of an equal JSON value) the plan keeps: candidates
+ * repeat the same reasons and driver notes thousands of times. Borrowed,
+ * valid until the memo is freed; any thread. NULL for NULL. */
+const char *fbi_plan_intern(const model *m, const char *s);
+json_t *fbi_plan_intern_json(const model *m, json_t *v);
+/* Borrowed results, valid until the memo is freed; any thread. */
+const plan_prices *fbi_plan_find_prices(const model *m, const fbi_price_query *q);
+const plan_egress *fbi_plan_egress_to(const model *m, const char *src, const char *dst);
+const plan_rtt *fbi_plan_user_rtt(const model *m, const char *location, const char *key);
+/* Between the regions of two offers; the thread that builds the problem
+ * only. */
+const plan_link_egress *fbi_plan_link_egress(const model *m, const offer_info *a,
+                                             const offer_info *b);
+const plan_rtt *fbi_plan_link_rtt(const model *m, const offer_info *a, const offer_info *b);
+
+/* The reason that goes with opt_class (borrowed, or formatted into
+ * buf[200]), NULL when op is in. */
+const char *fbi_plan_opt_reason(const model *m, const wl *w, const option *op, char *buf);
+
+/* A link between two placed workloads (replicas: one per pair). */
+typedef struct jlink {
+    int from, to;           /* indices into m->w */
+    int64_t volume_nano_gib;
+    int64_t budget_ms;      /* 0: none */
+    const char *tenant;
+} jlink;
+
+/* The solver's problem built from the model's surviving candidates. */
+typedef struct build {
+    fbi_problem *p;
+    fbi_smap region_idx;    /* region key -> the solver's region index */
+    fbi_smap offer_idx;     /* offer label -> the solver's offer index */
+    const char **offer_labels; /* borrowed, by the solver's offer index */
+    size_t noffers;
+    int *sp_of;             /* by offer_info.idx: the solver's offer index, or -1 */
+    jlink *links;
+    size_t nlinks;
+} build;
+
+/* ---- input.c ---- */
+/* Opens the catalog named by the options or the configuration into m->cat
+ * (errors into m->diag). */
+fb_status fbi_plan_open_catalog(model *m);
+/* The shape of a workload's document: the SHA-256 hex of its canonical
+ * form without metadata and specHash (docs/driver-abi.md, "Plan calls"). */
+void fbi_plan_shape_key(const json_t *doc, char out[65]);
+/* Checks the specs and builds the offers, the workloads and their shapes
+ * (candidates not evaluated yet); sets m->invalid (diagnostics in m->diag)
+ * for input the model cannot use. */
+void fbi_plan_build_workloads(model *m);
+
+/* ---- model.c ---- */
+/* Evaluates candidate op of shape sh: every filter in order, the driver's
+ * verdict and usage, prices, latency, SLO and budget. Reads the model, the
+ * catalog and sh; writes op only, so candidates may be evaluated
+ * concurrently (the drivers' contexts must exist: fbi_plan_evaluate_all). */
+void fbi_plan_evaluate(const model *m, const shape *sh, option *op);
+/* Applies the shape's objective (latency, balanced) as a band over the
+ * candidates this solve has (RUN_OBJECTIVE on the ones outside it). */
+void fbi_plan_apply_objective(shape *sh);
+/* Frees the workloads, shapes, offers and the catalog. */
+void fbi_plan_model_free(model *m);
+
+/* ---- evaluate.c ---- */
+/* Evaluates every candidate of every shape, each once, on all cores. */
+void fbi_plan_evaluate_all(model *m);
+
+/* ---- explain.c ---- */
+/* Appends to why (and to m->diag) why w has no candidate left and what the
+ * nearest one needs. */
+void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why);
+
+/* ---- problem.c ---- */
+/* Builds the solver's problem from the surviving candidates into bd. */
+void fbi_plan_build_problem(model *m, build *bd);
+void fbi_plan_build_free(build *bd);
+/* volume x price / 10^9, the solver's rounding (docs/solver.md). */
+int64_t fbi_plan_link_cost(int64_t vol_nano_gib, int64_t nano_per_gib);
+/* Solves the model (relaxing the objective's band when only it stands in
+ * the way). bd and r receive the problem and result; relaxed the names of
+ * the workloads whose band was relaxed; why the reason when no placement
+ * exists. *solved is 1 when r holds a plan. Returns FB_OK or FB_INTERNAL
+ * (the solver failed; diagnostics in m->diag). */
+fb_status fbi_plan_solve(model *m, build *bd, fbi_result *r, json_t *relaxed, json_t *why,
+                         int *solved);
+/* Replaces a proven-optimal plan of a small federation by the first
+ * optimal plan in offer order. Returns 1 when bd and r were replaced. */
+int fbi_plan_lexmin(model *m, build *bd, fbi_result *r, double time_limit);
+/* Writes the problem as a CPLEX LP file; FB_OK or FB_INVALID (m->diag). */
+fb_status fbi_plan_export_lp(model *m, const build *bd, const char *path);
+
+/* ---- freetier.c ---- */
+/* Nets each free tier over the chosen lines; returns the credit rows (new)
+ * and their sum in *credit_total. */
+json_t *fbi_plan_free_tiers(model *m, int64_t *credit_total);
+
+/* ---- document.c ---- */
+/* An exact decimal string of nano-USD (new). */
+json_t *fbi_plan_nano_json(int64_t nano);
+/* The plan document's fixed part: format, time, currency, hours, catalog,
+ * the rules in words (new). */
+json_t *fbi_plan_document_new(model *m);
+/* Fills the plan document from the solved model: the workloads with their
+ * lines and alternatives, links, free tiers, totals; or the reasons when
+ * no plan exists. *total is the contracted monthly total in nano-USD.
+ * Returns FB_OK, or FB_INTERNAL when the lines do not add up to the
+ * solver's total. */
+fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int solved,
+                                 json_t *why, json_t *solver_info, json_t *plan,
+                                 int64_t *total);
+
+#endif

@@ -1,0 +1,396 @@
+/* problem.c - the joint placement problem: the surviving candidates as
+ * solver options, quotas, federation budgets, spread, affinity, links with
+ * egress and latency budgets; solving it (with the objective's band
+ * relaxed when only the band stands in the way), settling ties among
+ * optimal plans in offer order, and writing it as an LP file. */
+#include "config.h"
+#include "plan/plan_int.h"
+#include "spec/spec.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* The solver's index of op's region, added on first use. */
+static int region_index(build *bd, const offer_info *of)
+{
+    size_t v;
+    if (fbi_smap_get(&bd->region_idx, of->key, &v)) return (int)v;
+    char *err = NULL;
+    int r = fbi_problem_add_region(bd->p, of->key, of->price_provider, &err);
+    free(err);
+    fbi_smap_put(&bd->region_idx, of->key, (size_t)r, NULL);
+    return r;
+}
+
+static wl *find_wl(model *m, const char *tenant, const char *base, size_t *first, size_t *count)
+{
+    *count = 0;
+    for (size_t i = 0; i < m->nw; i++) {
+        if (strcmp(m->w[i].base, base) || strcmp(m->w[i].tenant, tenant)) continue;
+        if (!*count) *first = i;
+        (*count)++;
+    }
+    return *count ? &m->w[*first] : NULL;
+}
+
+/* Bytes per month to nano-GiB, rounded half up. */
+static int64_t bytes_to_nano_gib(uint64_t bytes)
+{
+    unsigned __int128 v = (unsigned __int128)bytes * 1000000000u;
+    uint64_t den = UINT64_C(1) << 30;
+    return (int64_t)((v + den / 2) / den);
+}
+
+static void add_pair(build *bd, fbi_pair_kind kind, int a, int b, const int *pairs, size_t np)
+{
+    char *err = NULL;
+    fbi_problem_add_pair(bd->p, kind, a, b, pairs, np, &err);
+    free(err);
+}
+
+void fbi_plan_build_problem(model *m, build *bd)
+{
+    char *err = NULL;
+    bd->p = fbi_problem_new();
+    bd->sp_of = fbi_xcalloc(m->noffers ? m->noffers : 1, sizeof *bd->sp_of);
+    for (size_t k = 0; k < m->noffers; k++) bd->sp_of[k] = -1;
+    for (size_t i = 0; i < m->nw; i++) {
+        wl *w = &m->w[i];
+        int64_t demand = 0;
+        for (size_t k = 0; k < w->nopts; k++)
+            if (!opt_class(w, &w->opts[k]) && w->opts[k].vcpu_micro > demand)
+                demand = w->opts[k].vcpu_micro;
+        w->sp_w = fbi_problem_add_workload(bd->p, w->name, demand, &err);
+        for (size_t k = 0; k < w->nopts; k++) {
+            option *op = &w->opts[k];
+            if (opt_class(w, op)) continue;
+            size_t v;
+            if (!fbi_smap_get(&bd->offer_idx, op->of->label, &v)) {
+                int r = region_index(bd, op->of);
+                v = (size_t)fbi_problem_add_offer(bd->p, op->of->label, r, FBI_UNLIMITED, &err);
+                fbi_smap_put(&bd->offer_idx, op->of->label, v, NULL);
+                /* the solver numbers offers 0, 1, ... as they are added */
+                bd->offer_labels = fbi_xrealloc(bd->offer_labels,
+                                                (bd->noffers + 1) * sizeof *bd->offer_labels);
+                bd->offer_labels[bd->noffers++] = op->of->label;
+            }
+            bd->sp_of[op->of->idx] = (int)v;
+            fbi_problem_add_option(bd->p, w->sp_w, (int)v, op->contracted_nano, &err);
+        }
+    }
+    free(err);
+    err = NULL;
+    /* quotas: configuration "quotas": {"provider:region": {"vcpu": n, "instances": n}} */
+    json_t *quotas = json_object_get(m->b->config, "quotas");
+    const char *qkey;
+    json_t *q;
+    json_object_foreach(quotas, qkey, q) {
+        int *offs = NULL;
+        size_t n = 0;
+        for (size_t o = 0; o < bd->noffers; o++) {
+            const char *label = bd->offer_labels[o];
+            /* label is provider:service:region; the quota key provider:region */
+            const char *c1 = strchr(label, ':');
+            const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+            if (!c2) continue;
+            size_t plen = (size_t)(c1 - label);
+            if (strncmp(qkey, label, plen) || qkey[plen] != ':' || strcmp(qkey + plen + 1, c2 + 1))
+                continue;
+            offs = fbi_xrealloc(offs, (n + 1) * sizeof *offs);
+            offs[n++] = (int)o;
+        }
+        if (n) {
+            char *nm = fbi_xasprintf("quota %s vcpu", qkey);
+            json_t *vc = json_object_get(q, "vcpu");
+            if (json_is_number(vc))
+                fbi_problem_add_group(bd->p, nm, FBI_MEASURE_VCPU,
+                                      (int64_t)llround(json_number_value(vc) * 1e6), offs, n, &err);
+            free(nm);
+            nm = fbi_xasprintf("quota %s instances", qkey);
+            json_t *in = json_object_get(q, "instances");
+            if (json_is_integer(in))
+                fbi_problem_add_group(bd->p, nm, FBI_MEASURE_COUNT, json_integer_value(in), offs, n, &err);
+            free(nm);
+        }
+        free(offs);
+        free(err);
+        err = NULL;
+    }
+    /* budgets per federation (tenant budgets) */
+    const json_t *feds = fbi_spec_federations(m->set);
+    size_t fi;
+    json_t *fed;
+    json_array_foreach(feds, fi, fed) {
+        int64_t budget = json_integer_value(jpath(fed, "budget", "monthlyMicroUsd"));
+        if (budget <= 0) continue;
+        int *ws = NULL;
+        size_t n = 0;
+        size_t k;
+        json_t *name;
+        json_array_foreach(json_object_get(fed, "workloads"), k, name) {
+            size_t first = 0, cnt = 0;
+            find_wl(m, jstr(fed, "tenant"), json_string_value(name), &first, &cnt);
+            for (size_t r = 0; r < cnt; r++) {
+                ws = fbi_xrealloc(ws, (n + 1) * sizeof *ws);
+                ws[n++] = m->w[first + r].sp_w;
+            }
+        }
+        char *nm = fbi_xasprintf("budget of federation %s/%s", jstr(fed, "tenant"), jstr(fed, "name"));
+        fbi_problem_add_budget(bd->p, nm, budget * NANO_PER_MICRO, ws, n, &err);
+        free(err);
+        err = NULL;
+        free(nm);
+        free(ws);
+    }
+    /* spread, affinity, anti-affinity */
+    for (size_t i = 0; i < m->nw; i++) {
+        wl *w = &m->w[i];
+        json_t *place = jpath(w->doc, "spec", "placement");
+        if (w->replica == 0 && w->nreplicas > 1) {
+            int64_t minp = json_integer_value(jpath(place, "spread", "minProviders"));
+            for (int a = 0; a < w->nreplicas; a++)
+                for (int b = a + 1; b < w->nreplicas; b++) {
+                    add_pair(bd, FBI_PAIR_DIFFERENT_REGION, m->w[i + a].sp_w, m->w[i + b].sp_w, NULL, 0);
+                    if (b < minp)
+                        add_pair(bd, FBI_PAIR_DIFFERENT_PROVIDER, m->w[i + a].sp_w, m->w[i + b].sp_w, NULL, 0);
+                }
+        }
+        size_t k;
+        json_t *t;
+        json_array_foreach(json_object_get(place, "affinity"), k, t) {
+            size_t first = 0, cnt = 0;
+            if (find_wl(m, w->tenant, json_string_value(t), &first, &cnt) && cnt == 1)
+                add_pair(bd, FBI_PAIR_SAME_REGION, w->sp_w, m->w[first].sp_w, NULL, 0);
+        }
+        json_array_foreach(json_object_get(place, "antiAffinity"), k, t) {
+            size_t first = 0, cnt = 0;
+            find_wl(m, w->tenant, json_string_value(t), &first, &cnt);
+            for (size_t r = 0; r < cnt; r++)
+                add_pair(bd, FBI_PAIR_DIFFERENT_REGION, w->sp_w, m->w[first + r].sp_w, NULL, 0);
+        }
+    }
+    /* links: egress between the regions chosen, latency budgets as
+     * forbidden combinations, and missing egress prices as forbidden too */
+    const json_t *links = fbi_spec_links(m->set);
+    size_t li;
+    json_t *lk;
+    json_array_foreach(links, li, lk) {
+        size_t f0 = 0, fc = 0, t0 = 0, tc = 0;
+        if (!find_wl(m, jstr(lk, "tenant"), jstr(lk, "from"), &f0, &fc) ||
+            !find_wl(m, jstr(lk, "tenant"), jstr(lk, "to"), &t0, &tc))
+            continue;
+        uint64_t bytes = (uint64_t)json_integer_value(json_object_get(lk, "volumeBytesPerMonth"));
+        int64_t budget = json_integer_value(json_object_get(lk, "latencyBudgetMs"));
+        uint64_t pairs = (uint64_t)fc * tc, left = bytes;
+        for (size_t a = 0; a < fc; a++) {
+            for (size_t b = 0; b < tc; b++) {
+                uint64_t share = bytes / pairs + ((a * tc + b) < bytes % pairs ? 1 : 0);
+                left -= share;
+                wl *wa = &m->w[f0 + a], *wb = &m->w[t0 + b];
+                int *forbid = NULL;
+                size_t nf = 0;
+                for (size_t x = 0; x < wa->nopts; x++) {
+                    option *oa = &wa->opts[x];
+                    if (opt_class(wa, oa)) continue;
+                    for (size_t y = 0; y < wb->nopts; y++) {
+                        option *ob = &wb->opts[y];
+                        if (opt_class(wb, ob)) continue;
+                        const plan_link_egress *e = fbi_plan_link_egress(m, oa->of, ob->of);
+                        int bad = !e->ok;
+                        if (!bad) {
+                            char *e2 = NULL;
+                            fbi_problem_set_egress(bd->p, region_index(bd, oa->of), region_index(bd, ob->of),
+                                                   e->unit_nano, &e2);
+                            free(e2);
+                        }
+                        if (!bad && budget > 0) {
+                            const plan_rtt *rt = fbi_plan_link_rtt(m, oa->of, ob->of);
+                            bad = rt->st != FB_OK || rt->ms > (double)budget;
+                        }
+                        if (bad) {
+                            forbid = fbi_xrealloc(forbid, (nf + 1) * 2 * sizeof *forbid);
+                            forbid[2 * nf] = bd->sp_of[oa->of->idx];
+                            forbid[2 * nf + 1] = bd->sp_of[ob->of->idx];
+                            nf++;
+                        }
+                    }
+                }
+                if (nf) add_pair(bd, FBI_PAIR_FORBIDDEN_OFFERS, wa->sp_w, wb->sp_w, forbid, nf);
+                free(forbid);
+                int64_t vol = bytes_to_nano_gib(share);
+                if (vol > 0) {
+                    char *e3 = NULL;
+                    fbi_problem_add_link(bd->p, wa->sp_w, wb->sp_w, vol, &e3);
+                    free(e3);
+                }
+                bd->links = fbi_xrealloc(bd->links, (bd->nlinks + 1) * sizeof *bd->links);
+                bd->links[bd->nlinks++] = (jlink){(int)(f0 + a), (int)(t0 + b), vol, budget,
+                                                  jstr(lk, "tenant")};
+            }
+        }
+        (void)left;
+    }
+}
+
+/* Equal-cost plans are common (a price is the same in several regions);
+ * which one the solver returns can depend on thread timing. Finance diffs
+ * reports, so a proven-optimal plan of a small federation is replaced by
+ * the lexicographically first optimal plan: for each workload in order, the
+ * first of its candidates (in offer order) that still allows the optimal
+ * total, each probe an exact solve with the earlier workloads fixed. Larger
+ * problems keep the solver's plan. Returns 1 when bd and r were replaced. */
+int fbi_plan_lexmin(model *m, build *bd, fbi_result *r, double time_limit)
+{
+    if (r->status != FBI_OPTIMAL || m->nw == 0 || m->nw > 16) return 0;
+    fbi_money best = r->total;
+    size_t probes = 0;
+    for (size_t i = 0; i < m->nw; i++) {
+        wl *w = &m->w[i];
+        size_t alive = 0;
+        for (size_t k = 0; k < w->nopts; k++) alive += !opt_class(w, &w->opts[k]);
+        if (alive <= 1) continue;
+        int fixed = 0;
+        for (size_t k = 0; k < w->nopts && !fixed; k++) {
+            if (opt_class(w, &w->opts[k])) continue;
+            /* keep only candidate k of workload i */
+            w->fixed = (int)k;
+            build probe;
+            memset(&probe, 0, sizeof probe);
+            fbi_plan_build_problem(m, &probe);
+            fbi_result pr;
+            memset(&pr, 0, sizeof pr);
+            fbi_solve_opts so = {FBI_MODE_EXACT, time_limit, 1, 0};
+            char *err = NULL;
+            int ok = fbi_solve(probe.p, &so, &pr, &err) == 0 && pr.status == FBI_OPTIMAL &&
+                     pr.total == best;
+            free(err);
+            fbi_result_free(&pr);
+            fbi_plan_build_free(&probe);
+            if (++probes > 200) ok = 0;
+            if (ok) {
+                fixed = 1;
+            } else {
+                w->fixed = -1;
+                if (probes > 200) goto give_up;
+            }
+        }
+    }
+    /* every tie is now settled: solve the fixed problem for the output */
+    {
+        build fin;
+        memset(&fin, 0, sizeof fin);
+        fbi_plan_build_problem(m, &fin);
+        fbi_result fr;
+        memset(&fr, 0, sizeof fr);
+        fbi_solve_opts so = {FBI_MODE_EXACT, time_limit, 1, 0};
+        char *err = NULL;
+        if (fbi_solve(fin.p, &so, &fr, &err) == 0 && fr.status == FBI_OPTIMAL && fr.total == best) {
+            free(err);
+            fr.bound = r->bound; /* the bound proven on the whole problem */
+            fr.gap = r->gap;
+            fbi_plan_build_free(bd);
+            *bd = fin;
+            fbi_result_free(r);
+            *r = fr;
+            /* the settled-away candidates are alternatives again, outside
+             * the final problem */
+            for (size_t i = 0; i < m->nw; i++) m->w[i].fixed = -1;
+            return 1;
+        }
+        free(err);
+        fbi_result_free(&fr);
+        fbi_plan_build_free(&fin);
+    }
+give_up:
+    /* undo the fixing: the solver's own plan stands */
+    for (size_t i = 0; i < m->nw; i++) m->w[i].fixed = -1;
+    return 0;
+}
+
+void fbi_plan_build_free(build *bd)
+{
+    fbi_problem_free(bd->p);
+    fbi_smap_free(&bd->region_idx);
+    fbi_smap_free(&bd->offer_idx);
+    free(bd->offer_labels);
+    free(bd->sp_of);
+    free(bd->links);
+}
+
+/* volume x price / 10^9 rounded to nearest, ties to even: the solver's rule
+ * (docs/solver.md), so the report's link lines add up to its total. */
+int64_t fbi_plan_link_cost(int64_t vol_nano_gib, int64_t nano_per_gib)
+{
+    __int128 v = (__int128)vol_nano_gib * nano_per_gib;
+    __int128 q = v / 1000000000, r = v % 1000000000;
+    if (r * 2 > 1000000000 || (r * 2 == 1000000000 && (q & 1))) q++;
+    return (int64_t)q;
+}
+
+fb_status fbi_plan_solve(model *m, build *bd, fbi_result *r, json_t *relaxed, json_t *why,
+                         int *solved)
+{
+    fb_status rc = FB_OK;
+    *solved = 0;
+    for (int attempt = 0; attempt < 2 && json_array_size(why) == 0 && rc == FB_OK && !*solved; attempt++) {
+        if (attempt == 1) {
+            /* The objective's latency band is a preference: when the joint
+             * constraints need a candidate it removed, give them back and
+             * say so rather than fail. */
+            int any = 0;
+            for (size_t i = 0; i < m->nw; i++) {
+                int mine = 0;
+                for (size_t k = 0; k < m->w[i].nopts && !mine; k++)
+                    mine = m->w[i].opts[k].run == RUN_OBJECTIVE;
+                if (mine) json_array_append_new(relaxed, json_string(m->w[i].name));
+                any |= mine;
+            }
+            /* the band is the shape's: cleared once all names are taken */
+            for (size_t i = 0; i < m->nshapes; i++)
+                for (size_t k = 0; k < m->shapes[i]->nopts; k++)
+                    if (m->shapes[i]->opts[k].run == RUN_OBJECTIVE)
+                        m->shapes[i]->opts[k].run = RUN_NONE;
+            if (!any) break;
+            fbi_result_free(r);
+            memset(r, 0, sizeof *r);
+            fbi_plan_build_free(bd);
+            memset(bd, 0, sizeof *bd);
+        }
+        fbi_plan_build_problem(m, bd);
+        fbi_solve_opts so = {FBI_MODE_AUTO, m->o->time_limit_s, 1, 0};
+        char *err = NULL;
+        if (fbi_solve(bd->p, &so, r, &err) != 0) {
+            fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, "the solver failed", err);
+            rc = FB_INTERNAL;
+        }
+        free(err);
+        if (rc == FB_OK && r->status != FBI_INFEASIBLE && r->status != FBI_UNKNOWN) *solved = 1;
+    }
+    if (rc == FB_OK && json_array_size(why) == 0 && !*solved) {
+        char *msg = fbi_xasprintf("no placement satisfies the joint constraints: %s",
+                                  r->reason ? r->reason : "no plan found within the time limit");
+        fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, msg,
+                    "relax a quota, a budget, a link latency budget, a latency SLO or a spread constraint");
+        json_array_append_new(why, json_pack("{s:s}", "reason", msg));
+        free(msg);
+    }
+    return rc;
+}
+
+fb_status fbi_plan_export_lp(model *m, const build *bd, const char *path)
+{
+    /* the problem that was solved, so glpsol and cbc can check it */
+    fb_status rc = FB_OK;
+    FILE *f = fopen(path, "w");
+    char *err = NULL;
+    if (!f || fbi_problem_write_lp(bd->p, f, &err) != 0) {
+        char *msg = fbi_xasprintf("cannot write the LP file %s: %s", path, err ? err : "open failed");
+        fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, msg, NULL);
+        free(msg);
+        rc = FB_INVALID;
+    }
+    free(err);
+    if (f && fclose(f) != 0 && rc == FB_OK) rc = FB_INVALID;
+    return rc;
+}

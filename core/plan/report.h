@@ -1,0 +1,25 @@
+/* report.h - the plan document rendered for people and tools (report.c):
+ * table, JSON, CSV of line items, Markdown, HTML with SVG charts and FOCUS
+ * 1.2 CSV (internal, prefix fbi_). */
+#ifndef FB_REPORT_H
+#define FB_REPORT_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+/* The output formats, one enum for every verb that takes --format (the CLI
+ * names them FBC_FMT_*, cli.h): `plan` and `report` accept them all, other
+ * verbs the ones they can print (a bit mask of 1 << format). */
+typedef enum { FBI_REPORT_TABLE, FBI_REPORT_JSON, FBI_REPORT_CSV, FBI_REPORT_MD, FBI_REPORT_HTML,
+               FBI_REPORT_FOCUS } fbi_report_format;
+
+/* The --format name of a format ("table", "json", ...; static), NULL past
+ * the last one, so callers can list them all by counting up from 0. */
+const char *fbi_report_format_name(unsigned f);
+
+/* Writes the plan document (borrowed) in a format; group_by (a label, may
+ * be NULL) adds totals per value of that label. Returns 0 or -1 on a write
+ * error. */
+int fbi_report_write(const json_t *plan, fbi_report_format fmt, const char *group_by, FILE *out);
+
+#endif
