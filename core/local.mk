@@ -20,7 +20,8 @@ core_libfbcore_la_SOURCES = \
 	core/host/conformance.c \
 	core/state/store.c core/state/writer.c core/state/writer.h \
 	core/state/state.h core/state/lock.c core/state/lock.h \
-	core/broker/broker.c core/broker/broker.h core/broker/config.c core/broker/recover.c \
+	core/broker/broker.c core/broker/broker.h core/broker/config.c \
+	core/broker/offers.c core/broker/lifecycle.c core/broker/recover.c \
 	core/broker/fanout.c core/broker/fanout.h \
 	core/plan/plan.c core/plan/plan.h core/plan/plan_int.h core/plan/input.c \
 	core/plan/model.c core/plan/evaluate.c core/plan/lookup.c core/plan/problem.c core/plan/freetier.c core/plan/explain.c \
