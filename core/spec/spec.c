@@ -23,7 +23,7 @@ typedef struct spec_item {
     json_t *norm;        /* the normal form (owned) */
     char *text;          /* canonical JSON of norm */
     char *kind, *name, *tenant, *hash, *file;
-    json_t *locs;        /* for errors found by finish (owned ref, may be NULL) */
+    fbi_locmap *locs;    /* its own positions, for errors found by finish (owned) */
     char *loc_prefix, *ptr_prefix;
 } spec_item;
 
@@ -40,7 +40,7 @@ typedef struct fed_item {
     json_t *info;        /* the federations_json entry (owned) */
     fed_link *links;
     size_t nlinks;
-    json_t *locs;
+    fbi_locmap *locs;    /* positions of its metadata (owned) */
     char *loc_prefix, *ptr_prefix;
 } fed_item;
 
@@ -61,7 +61,7 @@ typedef struct dctx {
     fb_diag *diag;
     const char *file;
     const char *base_dir;   /* NULL: file references refused */
-    json_t *locs;
+    fbi_locmap *locs;
     const char *loc_prefix; /* the document inside the file's map */
     const char *ptr_prefix; /* the workload inside its document */
     int errors;
@@ -1064,7 +1064,12 @@ static void add_item(dctx *c, json_t *norm, const char *ptr_prefix)
     it->tenant = fbi_xstrdup(str_at(json_object_get(norm, "metadata"), "tenant"));
     it->hash = fbi_xstrdup(hash);
     it->file = fbi_xstrdup(c->file);
-    it->locs = json_incref(c->locs);
+    /* The item keeps only its own entries: the file's map (16 bytes a node
+     * of the whole file) is freed when the file is done. */
+    char *root = fbi_xasprintf("%s%s", c->loc_prefix ? c->loc_prefix : "",
+                               ptr_prefix ? ptr_prefix : "");
+    it->locs = fbi_locmap_subtree(c->locs, root);
+    free(root);
     it->loc_prefix = fbi_xstrdup(c->loc_prefix ? c->loc_prefix : "");
     it->ptr_prefix = fbi_xstrdup(ptr_prefix ? ptr_prefix : "");
     invalidate(s);
@@ -1237,7 +1242,10 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
     f.file = fbi_xstrdup(c->file);
     f.members = json_array();
     f.member_set = json_object();
-    f.locs = json_incref(c->locs);
+    char *md_ptr = fbi_xasprintf("%s%s/metadata", c->loc_prefix ? c->loc_prefix : "",
+                                 c->ptr_prefix ? c->ptr_prefix : "");
+    f.locs = fbi_locmap_subtree(c->locs, md_ptr); /* finish reports at /metadata/name */
+    free(md_ptr);
     f.loc_prefix = fbi_xstrdup(c->loc_prefix ? c->loc_prefix : "");
     f.ptr_prefix = fbi_xstrdup(c->ptr_prefix ? c->ptr_prefix : "");
 
@@ -1411,7 +1419,7 @@ static void fed_free(fed_item *f)
         free(f->links[i].to);
     }
     free(f->links);
-    json_decref(f->locs);
+    fbi_locmap_unref(f->locs);
     free(f->loc_prefix);
     free(f->ptr_prefix);
 }
@@ -1428,7 +1436,7 @@ void fb_spec_set_free(fb_spec_set *s)
         free(it->tenant);
         free(it->hash);
         free(it->file);
-        json_decref(it->locs);
+        fbi_locmap_unref(it->locs);
         free(it->loc_prefix);
         free(it->ptr_prefix);
     }

@@ -19,6 +19,7 @@
 #define FBI_SPEC_MAX_FILE (4u * 1024 * 1024)      /* bytes per file */
 #define FBI_SPEC_MAX_DEPTH 32                      /* nesting levels */
 #define FBI_SPEC_MAX_DOCS 1000                     /* documents per file */
+#define FBI_SPEC_MAX_NODES 250000                  /* values per file (parse memory) */
 #define FBI_SPEC_MAX_STRING (64u * 1024)           /* bytes per string */
 #define FBI_SPEC_MAX_SOURCE (1024u * 1024)         /* inline QASM source */
 #define FBI_SPEC_MAX_ALIAS_NODES 10000             /* YAML alias expansion */
@@ -61,12 +62,24 @@ size_t fbi_schema_validate(const fbi_schema *s, const char *ref,
                            const json_t *inst, fbi_schema_errors *out);
 void fbi_schema_errors_free(fbi_schema_errors *e);
 
-/* ---- pointer -> line:column maps ---- */
-/* A map is a JSON object from pointer to line * 2^32 + column. */
-void fbi_loc_put(json_t *locs, const char *pointer, int line, int col);
+/* ---- pointer -> line:column maps (spec_locs.c) ---- */
+/* One map per file, shared (reference counted) by its documents; 16 bytes
+ * a node. Not thread-safe: used by the thread reading the set. */
+typedef struct fbi_locmap fbi_locmap;
+fbi_locmap *fbi_locmap_new(void);                 /* new, one reference */
+fbi_locmap *fbi_locmap_ref(fbi_locmap *m);        /* adds a reference; returns m */
+void fbi_locmap_unref(fbi_locmap *m);             /* drops one; NULL is fine */
+size_t fbi_locmap_count(const fbi_locmap *m);
+/* Records where the value at pointer starts (call in document order). */
+void fbi_loc_put(fbi_locmap *m, const char *pointer, int line, int col);
 /* Looks up pointer, falling back to its nearest recorded ancestor. Returns
- * 1 and fills line/col when found, else 0. */
-int fbi_loc_get(const json_t *locs, const char *pointer, int *line, int *col);
+ * 1 and fills line/col when found, else 0. The first record of a pointer
+ * wins. m may be NULL. */
+int fbi_loc_get(fbi_locmap *m, const char *pointer, int *line, int *col);
+/* A new map holding the entries of the subtree at pointer (empty when the
+ * pointer is not recorded): what a workload keeps for later errors once
+ * its file's map is freed. */
+fbi_locmap *fbi_locmap_subtree(fbi_locmap *m, const char *pointer);
 
 /* Appends "/INDEX" to a pointer without printf (hot in large arrays). */
 void fbi_spec_ptr_index(fbi_buf *ptr, size_t index);
@@ -74,7 +87,7 @@ void fbi_spec_ptr_index(fbi_buf *ptr, size_t index);
 /* ---- parsed files ---- */
 typedef struct fbi_spec_doc_src {
     json_t *value;   /* the document (owned reference) */
-    json_t *locs;    /* pointer map (owned reference, may be shared) */
+    fbi_locmap *locs; /* pointer map (owned reference, shared by the file's documents) */
     char *prefix;    /* pointer of the document inside locs ("" or "/3") */
     int line, col;   /* where the document starts */
 } fbi_spec_doc_src;
@@ -86,7 +99,7 @@ typedef struct fbi_parsed {
 
 void fbi_parsed_free(fbi_parsed *p);
 /* Appends a document (steals value; takes a new reference to locs). */
-void fbi_parsed_add(fbi_parsed *p, json_t *value, json_t *locs,
+void fbi_parsed_add(fbi_parsed *p, json_t *value, fbi_locmap *locs,
                     const char *prefix, int line, int col);
 
 typedef enum { FBI_FMT_AUTO, FBI_FMT_JSON, FBI_FMT_YAML } fbi_spec_format;

@@ -33,9 +33,10 @@ typedef struct ybuild {
     frame *st;
     size_t nst, capst;
     fbi_buf ptr;
-    json_t *locs;           /* the current document's map */
+    fbi_locmap *locs;       /* the current document's map */
     json_t *anchors;        /* name -> [value, nodes, depth] */
     size_t alias_nodes;
+    size_t nodes;           /* values read from the file (FBI_SPEC_MAX_NODES) */
     int errors;
     int fatal;
     json_t *root;           /* the completed root of the current document */
@@ -109,6 +110,16 @@ static size_t value_begin(ybuild *b, const yaml_mark_t *m)
         else fbi_spec_ptr_index(&b->ptr, f->index);
     }
     fbi_loc_put(b->locs, cur_ptr(b), (int)m->line + 1, (int)m->column + 1);
+    if (++b->nodes > FBI_SPEC_MAX_NODES && !b->fatal) {
+        /* Stop before the tree (hundreds of bytes a value) grows further. */
+        char *summary = fbi_xasprintf("more than %d values in one file", FBI_SPEC_MAX_NODES);
+        yerr(b, m, cur_ptr(b), summary,
+             "A spec file holds at most 250,000 values (mappings, sequences, scalars), far "
+             "more than 1000 workloads need; split it (a Federation can reference the parts "
+             "with {file: ...}).");
+        free(summary);
+        b->fatal = 1;
+    }
     return old;
 }
 
@@ -490,11 +501,11 @@ static void handle_scalar(ybuild *b, const yaml_event_t *ev)
 
 static void doc_begin(ybuild *b, const yaml_event_t *ev)
 {
-    json_decref(b->locs);
+    fbi_locmap_unref(b->locs);
     json_decref(b->anchors);
     json_decref(b->root);
     b->root = NULL;
-    b->locs = json_object();
+    b->locs = fbi_locmap_new();
     b->anchors = json_object();
     b->doc_line = (int)ev->start_mark.line + 1;
     b->doc_col = (int)ev->start_mark.column + 1;
@@ -604,7 +615,7 @@ int fbi_spec_parse_yaml(const char *name, const char *data, size_t len,
     }
     free(b.st);
     json_decref(b.root);
-    json_decref(b.locs);
+    fbi_locmap_unref(b.locs);
     json_decref(b.anchors);
     fbi_buf_free(&b.ptr);
     yaml_parser_delete(&parser);
@@ -617,7 +628,7 @@ int fbi_spec_parse_yaml(const char *name, const char *data, size_t len,
         /* Drop this file's documents: their values may be incomplete. */
         for (size_t i = first; i < out->n; i++) {
             json_decref(out->docs[i].value);
-            json_decref(out->docs[i].locs);
+            fbi_locmap_unref(out->docs[i].locs);
             free(out->docs[i].prefix);
         }
         out->n = first;

@@ -809,6 +809,92 @@ START_TEST(limit_documents)
 }
 END_TEST
 
+/* A file of `n` tiny values: {"a":[1,1,...]} (or its YAML flow form) holds
+ * 2 + k values. */
+static char *many_values(int yaml, size_t k)
+{
+    fbi_buf b;
+    fbi_buf_init(&b);
+    fbi_buf_puts(&b, yaml ? "a: [" : "{\"a\":[");
+    for (size_t i = 0; i < k; i++) fbi_buf_puts(&b, i ? ",1" : "1");
+    fbi_buf_puts(&b, yaml ? "]\n" : "]}");
+    return fbi_buf_steal(&b);
+}
+
+START_TEST(location_map)
+{
+    /* both lookup paths (a scan for small maps, the sorted index for large
+     * ones), the first record of a pointer winning, the nearest ancestor,
+     * and a subtree copy that outlives its file's map */
+    for (int n = 10; n <= 5000; n *= 500) {
+        fbi_locmap *m = fbi_locmap_new();
+        fbi_loc_put(m, "", 1, 1);
+        fbi_loc_put(m, "/a", 2, 3);
+        char p[64];
+        for (int i = 0; i < n; i++) {
+            snprintf(p, sizeof p, "/a/%d", i);
+            fbi_loc_put(m, p, 10 + i, 5);
+            snprintf(p, sizeof p, "/a/%d/x", i);
+            fbi_loc_put(m, p, 10 + i, 9);
+        }
+        fbi_loc_put(m, "/a/1", 999999, 1); /* a later record of the same pointer */
+        fbi_loc_put(m, "/b", 7000000, 3000000);
+        int line = 0, col = 0;
+        ck_assert_int_eq(fbi_loc_get(m, "/a/1", &line, &col), 1);
+        ck_assert_int_eq(line, 11);
+        ck_assert_int_eq(col, 5);
+        ck_assert_int_eq(fbi_loc_get(m, "/a/7/x", &line, &col), 1);
+        ck_assert_int_eq(line, 17);
+        ck_assert_int_eq(col, 9);
+        ck_assert_int_eq(fbi_loc_get(m, "/a/7/y/z", &line, &col), 1); /* ancestor /a/7 */
+        ck_assert_int_eq(col, 5);
+        ck_assert_int_eq(fbi_loc_get(m, "/b", &line, &col), 1);
+        ck_assert_int_eq(line, 7000000);
+        ck_assert_int_eq(col, 3000000);
+        ck_assert_int_eq(fbi_loc_get(m, "/zz", &line, &col), 1); /* the root */
+        ck_assert_int_eq(line, 1);
+        fbi_locmap *sub = fbi_locmap_subtree(m, "/a/3");
+        fbi_locmap_unref(m);
+        ck_assert_int_eq((int)fbi_locmap_count(sub), 2);
+        ck_assert_int_eq(fbi_loc_get(sub, "/a/3/x", &line, &col), 1);
+        ck_assert_int_eq(line, 13);
+        ck_assert_int_eq(col, 9);
+        ck_assert_int_eq(fbi_loc_get(sub, "/a/4", &line, &col), 0);
+        fbi_locmap_unref(sub);
+    }
+    ck_assert_int_eq(fbi_loc_get(NULL, "/a", &(int){0}, &(int){0}), 0);
+}
+END_TEST
+
+START_TEST(limit_values)
+{
+    /* the value limit bounds the parse's memory (each value is a jansson
+     * node of 30 to 300 bytes plus a 16-byte location): at the limit the
+     * file parses (the schema then refuses the unknown key), one more value
+     * is refused before the tree is built, with the position of that value */
+    for (int yaml = 0; yaml < 2; yaml++) {
+        const char *name = yaml ? "v.yaml" : "v.json";
+        char *at_limit = many_values(yaml, FBI_SPEC_MAX_NODES - 2);
+        loaded l = load(name, at_limit, NULL);
+        ck_assert_int_lt(find_err(l.diag, NULL, "values in one file"), 0);
+        ASSERT_ERR(l, "/a", "unknown property");
+        unload(&l);
+        free(at_limit);
+        char *over = many_values(yaml, FBI_SPEC_MAX_NODES - 1);
+        loaded m = load(name, over, NULL);
+        ck_assert_int_eq(m.add, FB_INVALID);
+        ASSERT_ERR(m, "/a/249998", "more than 250000 values in one file");
+        long i = find_err(m.diag, NULL, "values in one file");
+        ck_assert_int_eq(fb_diag_line(m.diag, (size_t)i), 1);
+        /* the 249,999th element starts at column 6 (YAML) or 7 (JSON) plus two
+         * characters for each element before it */
+        ck_assert_int_eq(fb_diag_column(m.diag, (size_t)i), (yaml ? 5 : 7) + 2 * 249998);
+        unload(&m);
+        free(over);
+    }
+}
+END_TEST
+
 START_TEST(invalid_utf8)
 {
     const char *bad = HEAD "kind: Function\nmetadata: {name: f}\nspec: {image: \"x\xff\"}\n";
@@ -1404,6 +1490,8 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, limit_depth);
     tcase_add_test(tc, limit_string_and_source);
     tcase_add_test(tc, limit_documents);
+    tcase_add_test(tc, limit_values);
+    tcase_add_test(tc, location_map);
     tcase_add_test(tc, invalid_utf8);
     tcase_add_test(tc, json_syntax_and_duplicates);
     tcase_add_test(tc, did_you_mean);
