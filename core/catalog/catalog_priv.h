@@ -27,6 +27,12 @@ typedef struct fbi_smap {
 } fbi_smap;
 
 void fbi_smap_free(fbi_smap *m);
+
+/* fb_diag_add for catalog problems: keeps the first 1000 of a load and then
+ * one note that the rest are not shown, so a broken file cannot grow the
+ * diagnostics without bound. */
+void fbi_cat_diag_add(fb_diag *d, fb_severity sev, const char *file, int line, int col,
+                      const char *pointer, const char *summary, const char *detail);
 /* Inserts when absent. Returns 1 when inserted, 0 when the key was there
  * (*old gets its value when old is non-NULL). */
 int fbi_smap_put(fbi_smap *m, const char *key, size_t val, size_t *old);

@@ -43,6 +43,7 @@ int fbc_cmd_apply(int argc, char **argv)
 {
     const char *target = NULL, *service = NULL, *format = NULL, *par = NULL;
     int dry_run = 0;
+    fbc_spec_opts so = {0};
     fbc_opt opts[] = {
         {"target", "PROVIDER[:REGION]", "place every workload on this provider (and region)",
          &target, NULL, NULL},
@@ -50,6 +51,7 @@ int fbc_cmd_apply(int argc, char **argv)
         {"dry-run", NULL, "print the exact HTTP requests instead of sending them", NULL, &dry_run, NULL},
         {"format", "FMT", "table or json", &format, NULL, NULL},
         {"parallelism", "N", "workloads applied at once (default: http.parallelism, 16)", &par, NULL, NULL},
+        FBC_SPEC_OPTS(so),
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
     char **pos;
@@ -84,7 +86,7 @@ int fbc_cmd_apply(int argc, char **argv)
     }
     fb_diag_free(d);
     fb_spec_set *set = NULL;
-    rc = fbc_load_specs(pos, npos, &set);
+    rc = fbc_load_specs("apply", pos, npos, &so, &set);
     free(pos);
     fbi_broker b;
     int broker_open = 0;

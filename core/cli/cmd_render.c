@@ -11,11 +11,13 @@
 int fbc_cmd_render(int argc, char **argv)
 {
     const char *target = NULL, *service = NULL;
+    fbc_spec_opts so = {0};
     fbc_opt opts[] = {
         {"target", "PROVIDER[:REGION]", "the driver (and region) to render for (required)",
          &target, NULL, NULL},
         {"service", "SERVICE", "one of the provider's services (e.g. lambda, fargate)",
          &service, NULL, NULL},
+        FBC_SPEC_OPTS(so),
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
     char **pos;
@@ -42,7 +44,7 @@ int fbc_cmd_render(int argc, char **argv)
         return rc;
     }
     fb_spec_set *set = NULL;
-    rc = fbc_load_specs(pos, npos, &set);
+    rc = fbc_load_specs("render", pos, npos, &so, &set);
     free(pos);
     fbi_broker b;
     if (rc == FB_EXIT_OK) rc = fbc_open_broker(&b);

@@ -51,9 +51,11 @@ static void print_table(const fb_spec_set *set)
 int fbc_cmd_validate(int argc, char **argv)
 {
     const char *format = NULL;
+    fbc_spec_opts so = {0};
     fbc_opt opts[] = {
         {"format", "FMT", "table (one line per workload) or json (normal forms, links, "
                           "federations)", &format, NULL, NULL},
+        FBC_SPEC_OPTS(so),
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
     char **pos;
@@ -78,7 +80,10 @@ int fbc_cmd_validate(int argc, char **argv)
         return FB_EXIT_USAGE;
     }
     fb_spec_set *set = NULL;
-    fb_spec_set_new(&set);
+    if ((rc = fbc_spec_set_open("validate", &so, &set)) != FB_EXIT_OK) {
+        free(pos);
+        return rc;
+    }
     fb_diag *diag = fb_diag_new();
     for (int i = 0; i < npos; i++) fb_spec_set_add_file(set, pos[i], diag);
     fb_spec_set_finish(set, diag);

@@ -2,15 +2,43 @@
  * broker and the store, print diagnostics. */
 #include "config.h"
 #include "cli.h"
+#include "spec/spec.h"
 #include "base/util.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-int fbc_load_specs(char **files, int nfiles, fb_spec_set **out)
+int fbc_spec_set_open(const char *verb, const fbc_spec_opts *so, fb_spec_set **out)
+{
+    *out = NULL;
+    size_t max = 0;
+    if (so && so->max_workloads) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(so->max_workloads, &end, 10);
+        if (errno || !end || *end || so->max_workloads[0] < '1' || so->max_workloads[0] > '9' ||
+            v > 100000000ull) {
+            fprintf(stderr, "fedbroker %s: --max-workloads '%s' is not a number of workloads "
+                            "from 1 to 100000000\n", verb, so->max_workloads);
+            return FB_EXIT_USAGE;
+        }
+        max = (size_t)v;
+    }
+    fb_spec_set_new(out);
+    fbi_spec_set_max_workloads(*out, max);
+    return FB_EXIT_OK;
+}
+
+int fbc_load_specs(const char *verb, char **files, int nfiles, const fbc_spec_opts *so,
+                   fb_spec_set **out)
 {
     fb_spec_set *set = NULL;
-    fb_spec_set_new(&set);
+    int orc = fbc_spec_set_open(verb, so, &set);
+    if (orc != FB_EXIT_OK) {
+        *out = NULL;
+        return orc;
+    }
     fb_diag *d = fb_diag_new();
     for (int i = 0; i < nfiles; i++) fb_spec_set_add_file(set, files[i], d);
     if (!fb_diag_errors(d)) fb_spec_set_finish(set, d);

@@ -51,6 +51,9 @@ struct fb_spec_set {
     size_t nfed, capfed;
     char *links_text, *feds_text; /* caches, rebuilt after changes */
     size_t files_read;
+    uint64_t bytes_read;  /* spec text read, all files (FBI_SPEC_MAX_TOTAL) */
+    size_t max_workloads; /* 0: FBI_SPEC_MAX_WORKLOADS */
+    int full;             /* a per-set limit was reached: nothing more is read */
     char **stack;        /* real paths of the files being read (cycle check) */
     size_t nstack, capstack;
 };
@@ -1103,6 +1106,20 @@ static long process_workload(dctx *c, const json_t *doc, fed_item *fed)
         tenant = fed->tenant;
     }
     if (!tenant) tenant = "default";
+    fb_spec_set *s = c->set;
+    size_t max = s->max_workloads ? s->max_workloads : FBI_SPEC_MAX_WORKLOADS;
+    if (s->n >= max) {
+        /* Each workload costs memory (its normal form, about 15 KB) and the
+         * planner's time grows with the count: refuse, once, and stop. */
+        char *detail = fbi_xasprintf(
+            "One invocation reads at most %zu workloads (the default is %d). Raise the limit "
+            "with --max-workloads N (fedbroker validate, render, plan, apply) or work on "
+            "fewer files at a time.", max, FBI_SPEC_MAX_WORKLOADS);
+        derrf(c, "", detail, "more than %zu workloads in one invocation", max);
+        free(detail);
+        s->full = 1;
+        return -1;
+    }
     json_t *norm = normalise_workload(c, doc, tenant);
     if (!norm) return -1;
     add_item(c, norm, c->ptr_prefix);
@@ -1111,6 +1128,7 @@ static long process_workload(dctx *c, const json_t *doc, fed_item *fed)
 }
 
 static int process_federation(dctx *c, const json_t *doc, fed_item *parent);
+static void fed_free(fed_item *f);
 
 static int push_stack(fb_spec_set *s, const char *real)
 {
@@ -1129,11 +1147,28 @@ static void pop_stack(fb_spec_set *s)
     if (s->nstack) free(s->stack[--s->nstack]);
 }
 
+#define TOTAL_DETAIL                                                                         \
+    "One invocation reads at most 64 MiB of spec files in all (a 10,000-workload estate "   \
+    "is about 8 MB); validate and plan it in parts."
+
+/* Counts len bytes of spec text against the set's total; -1 (and the set
+ * stops reading) when that would pass FBI_SPEC_MAX_TOTAL. */
+static int account_bytes(fb_spec_set *s, size_t len)
+{
+    if (len > FBI_SPEC_MAX_TOTAL || s->bytes_read + len > FBI_SPEC_MAX_TOTAL) {
+        s->full = 1;
+        return -1;
+    }
+    s->bytes_read += len;
+    return 0;
+}
+
 /* Reads a file referenced by a Federation and processes its documents as
  * members of fed. */
 static void include_file(dctx *c, const char *rel, const char *p, fed_item *fed)
 {
     fb_spec_set *s = c->set;
+    if (s->full) return;
     char *full = spec_path(c, p, rel, "file");
     if (!full) return;
     if (!is_regular(c, full, p, rel, "file")) {
@@ -1178,12 +1213,19 @@ static void include_file(dctx *c, const char *rel, const char *p, fed_item *fed)
         pop_stack(s);
         goto out;
     }
+    if (account_bytes(s, len) != 0) {
+        derrf(c, rel, TOTAL_DETAIL, "reading %.200s would make more than %u bytes (64 MiB) of "
+              "spec text in one invocation", p, FBI_SPEC_MAX_TOTAL);
+        free(data);
+        pop_stack(s);
+        goto out;
+    }
     fbi_parsed parsed = {0};
     if (fbi_spec_parse(full, data, len, FBI_FMT_AUTO, &parsed, c->diag) != 0) {
         derrf(c, rel, NULL, "the referenced file %.200s is not valid (see the errors above)", p);
     } else {
         char *dir = dir_of(full);
-        for (size_t i = 0; i < parsed.n; i++) {
+        for (size_t i = 0; i < parsed.n && !s->full; i++) {
             fbi_spec_doc_src *d = &parsed.docs[i];
             dctx sub;
             memset(&sub, 0, sizeof sub);
@@ -1253,6 +1295,7 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
     size_t i;
     json_t *w;
     json_array_foreach(wl, i, w) {
+        if (s->full) break;
         size_t before = json_array_size(f.members);
         const char *file = str_at(w, "file");
         if (file) {
@@ -1280,6 +1323,12 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
                 free(rel);
             }
         }
+    }
+    if (s->full) {
+        /* A per-set limit cut the member list short: checking its links and
+         * hashing it would only add errors about the members not read. */
+        fed_free(&f);
+        return -1;
     }
     json_t *links = json_object_get(spec, "links");
     json_t *nlinks = json_array();
@@ -1379,7 +1428,7 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
 static void process_parsed(fb_spec_set *s, const char *name, const char *base_dir,
                            fbi_parsed *parsed, fb_diag *diag, int *errors)
 {
-    for (size_t i = 0; i < parsed->n; i++) {
+    for (size_t i = 0; i < parsed->n && !s->full; i++) {
         fbi_spec_doc_src *d = &parsed->docs[i];
         dctx c;
         memset(&c, 0, sizeof c);
@@ -1404,6 +1453,11 @@ fb_status fb_spec_set_new(fb_spec_set **out)
 {
     *out = fbi_xcalloc(1, sizeof **out);
     return FB_OK;
+}
+
+void fbi_spec_set_max_workloads(fb_spec_set *s, size_t n)
+{
+    if (s) s->max_workloads = n;
 }
 
 static void fed_free(fed_item *f)
@@ -1457,6 +1511,14 @@ fb_status fb_spec_set_add_buffer(fb_spec_set *s, const char *name, const char *d
         return FB_INVALID;
     }
     if (!name) name = "(buffer)";
+    if (s->full) return FB_INVALID; /* the limit was reported when it was reached */
+    if (account_bytes(s, len) != 0) {
+        char *summary = fbi_xasprintf("this file would make more than %u bytes (64 MiB) of spec "
+                                      "text in one invocation", FBI_SPEC_MAX_TOTAL);
+        fb_diag_add(diag, FB_SEV_ERROR, name, 0, 0, NULL, summary, TOTAL_DETAIL);
+        free(summary);
+        return FB_INVALID;
+    }
     fbi_parsed parsed = {0};
     int errors = 0;
     if (fbi_spec_parse(name, data ? data : "", len, FBI_FMT_AUTO, &parsed, diag) != 0) {
@@ -1474,6 +1536,7 @@ fb_status fb_spec_set_add_file(fb_spec_set *s, const char *path, fb_diag *diag)
         fb_diag_add(diag, FB_SEV_ERROR, path, 0, 0, NULL, "no spec set or no path", NULL);
         return FB_INVALID;
     }
+    if (s->full) return FB_INVALID; /* a per-set limit was reported already */
     int is_stdin = !strcmp(path, "-");
     const char *shown = is_stdin ? "(stdin)" : path;
     if (!is_stdin) {
@@ -1564,6 +1627,7 @@ static void check_refs(const fb_spec_set *s, const json_t *index, const spec_ite
 fb_status fb_spec_set_finish(fb_spec_set *s, fb_diag *diag)
 {
     if (!s) return FB_INVALID;
+    if (s->full) return FB_INVALID; /* reported; cross checks would name what was not read */
     int errors = 0;
     json_t *index = json_object();
     for (size_t i = 0; i < s->n; i++) {

@@ -25,6 +25,8 @@
 #define FBI_SPEC_MAX_ALIAS_NODES 10000             /* YAML alias expansion */
 #define FBI_SPEC_MAX_INCLUDE_DEPTH 8               /* nested file references */
 #define FBI_SPEC_MAX_FILES 1000                    /* files read per set */
+#define FBI_SPEC_MAX_TOTAL (64u * 1024 * 1024)     /* spec bytes read per set */
+#define FBI_SPEC_MAX_WORKLOADS 10000               /* workloads per set (default) */
 
 /* ---- the schema validator ---- */
 
@@ -141,6 +143,10 @@ int fbi_parse_money(const json_t *v, int64_t *micro, char **err);
 char *fbi_spec_explain_name(const char *s);
 
 /* ---- the set ---- */
+/* Sets the most workloads the set takes (0: FBI_SPEC_MAX_WORKLOADS); the
+ * workload past it is refused with an error naming the limit, and nothing
+ * more is read. Call before adding files. */
+void fbi_spec_set_max_workloads(fb_spec_set *s, size_t n);
 /* borrowed: the normal form of workload i (NULL when out of range). */
 json_t *fbi_spec_doc(const fb_spec_set *s, size_t i);
 /* The text fb_spec_json gives for a normal form (compact, sorted keys);

@@ -821,6 +821,103 @@ static char *many_values(int yaml, size_t k)
     return fbi_buf_steal(&b);
 }
 
+/* n minimal Function documents named PREFIX0.. in one YAML buffer (new). */
+static char *n_functions(const char *prefix, int n)
+{
+    fbi_buf b;
+    fbi_buf_init(&b);
+    for (int i = 0; i < n; i++)
+        fbi_buf_printf(&b, "---\n" HEAD "kind: Function\nmetadata: {name: %s%d}\n"
+                           "spec: {image: x}\n", prefix, i);
+    return fbi_buf_steal(&b);
+}
+
+START_TEST(limit_workloads)
+{
+    /* the documented default: 10,000 workloads are read, the 10,001st is
+     * refused (naming the limit and how to raise it) and nothing more is read */
+    fb_spec_set *s;
+    fb_spec_set_new(&s);
+    fb_diag *d = fb_diag_new();
+    for (int f = 0; f < 10; f++) {
+        char prefix[8], name[16];
+        snprintf(prefix, sizeof prefix, "f%c", 'a' + f);
+        snprintf(name, sizeof name, "%s.yaml", prefix);
+        char *text = n_functions(prefix, 1000);
+        ck_assert_int_eq(fb_spec_set_add_buffer(s, name, text, strlen(text), NULL, d), FB_OK);
+        free(text);
+    }
+    ck_assert_int_eq(fb_spec_set_finish(s, d), FB_OK);
+    ck_assert_int_eq((int)fb_spec_count(s), FBI_SPEC_MAX_WORKLOADS);
+    char *one = n_functions("g", 2);
+    ck_assert_int_eq(fb_spec_set_add_buffer(s, "g.yaml", one, strlen(one), NULL, d), FB_INVALID);
+    ck_assert_int_eq((int)fb_diag_errors(d), 1);
+    ck_assert_ptr_nonnull(strstr(fb_diag_summary(d, 0), "more than 10000 workloads in one invocation"));
+    ck_assert_ptr_nonnull(strstr(fb_diag_detail(d, 0), "--max-workloads"));
+    ck_assert_int_eq(fb_diag_line(d, 0), 2); /* the refused document */
+    ck_assert_int_eq(fb_spec_set_add_buffer(s, "h.yaml", one, strlen(one), NULL, d), FB_INVALID);
+    ck_assert_int_eq((int)fb_diag_errors(d), 1); /* reported once */
+    ck_assert_int_eq(fb_spec_set_finish(s, d), FB_INVALID);
+    ck_assert_int_eq((int)fb_spec_count(s), FBI_SPEC_MAX_WORKLOADS);
+    fb_diag_free(d);
+    fb_spec_set_free(s);
+    free(one);
+
+    /* a lower limit, counted across a federation's inline members */
+    for (int max = 2; max <= 3; max++) {
+        fb_spec_set_new(&s);
+        fbi_spec_set_max_workloads(s, (size_t)max);
+        d = fb_diag_new();
+        const char *fed = HEAD "kind: Federation\nmetadata: {name: fed}\nspec:\n  workloads:\n"
+            "    - {apiVersion: fedbroker.dev/v1, kind: Function, metadata: {name: a}, spec: {image: x}}\n"
+            "    - {apiVersion: fedbroker.dev/v1, kind: Function, metadata: {name: b}, spec: {image: x}}\n"
+            "    - {apiVersion: fedbroker.dev/v1, kind: Function, metadata: {name: c}, spec: {image: x}}\n"
+            "  links: [{from: a, to: c}]\n";
+        fb_status st = fb_spec_set_add_buffer(s, "fed.yaml", fed, strlen(fed), NULL, d);
+        if (max == 3) {
+            ck_assert_int_eq(st, FB_OK);
+            ck_assert_int_eq(fb_spec_set_finish(s, d), FB_OK);
+            ck_assert_int_eq((int)fb_diag_errors(d), 0);
+        } else {
+            ck_assert_int_eq(st, FB_INVALID);
+            /* one error, at the member past the limit; no error about the
+             * link to the member that was not read */
+            ck_assert_int_eq((int)fb_diag_errors(d), 1);
+            ck_assert_str_eq(fb_diag_pointer(d, 0), "/spec/workloads/2");
+            ck_assert_int_eq(fb_diag_line(d, 0), 8);
+            ck_assert_ptr_nonnull(strstr(fb_diag_summary(d, 0), "more than 2 workloads"));
+            ck_assert_str_eq(fb_spec_federations_json(s), "[]");
+        }
+        fb_diag_free(d);
+        fb_spec_set_free(s);
+    }
+}
+END_TEST
+
+START_TEST(limit_total_bytes)
+{
+    /* 64 MiB of spec text in all: sixteen 4 MiB files are read, one more
+     * byte is refused (the files here are whitespace and {}: the schema
+     * refuses each, which does not matter to the count) */
+    size_t n = FBI_SPEC_MAX_FILE;
+    char *big = malloc(n);
+    memset(big, ' ', n);
+    memcpy(big + n - 2, "{}", 2);
+    fb_spec_set *s;
+    fb_spec_set_new(&s);
+    fb_diag *d = fb_diag_new();
+    for (int i = 0; i < 16; i++) fb_spec_set_add_buffer(s, "big.json", big, n, NULL, d);
+    ck_assert_int_lt(find_err(d, NULL, "spec text"), 0);
+    ck_assert_int_eq(fb_spec_set_add_buffer(s, "one.json", "{}", 1, NULL, d), FB_INVALID);
+    long i = find_err(d, NULL, "more than 67108864 bytes (64 MiB) of spec text");
+    ck_assert_int_ge(i, 0);
+    ck_assert_str_eq(fb_diag_file(d, (size_t)i), "one.json");
+    fb_diag_free(d);
+    fb_spec_set_free(s);
+    free(big);
+}
+END_TEST
+
 START_TEST(location_map)
 {
     /* both lookup paths (a scan for small maps, the sorted index for large
@@ -1492,6 +1589,8 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, limit_documents);
     tcase_add_test(tc, limit_values);
     tcase_add_test(tc, location_map);
+    tcase_add_test(tc, limit_workloads);
+    tcase_add_test(tc, limit_total_bytes);
     tcase_add_test(tc, invalid_utf8);
     tcase_add_test(tc, json_syntax_and_duplicates);
     tcase_add_test(tc, did_you_mean);
