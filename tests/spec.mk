@@ -4,7 +4,8 @@ tests_unit_check_spec_SOURCES = tests/unit/check_spec.c
 tests_unit_check_spec_CPPFLAGS = $(FB_CORE_INCS) $(CHECK_CFLAGS)
 tests_unit_check_spec_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS) $(CHECK_LIBS)
 
-FB_SPEC_SH_TESTS = tests/spec/agree.sh tests/spec/syntax.sh tests/spec/limits.sh
+FB_SPEC_SH_TESTS = tests/spec/agree.sh tests/spec/syntax.sh tests/spec/limits.sh \
+	tests/spec/paths.sh
 TESTS += tests/unit/check_spec $(FB_SPEC_SH_TESTS)
 EXTRA_DIST += $(FB_SPEC_SH_TESTS) tests/spec/agree.py \
 	tests/spec/invalid tests/spec/semantic tests/spec/syntax \

@@ -36,11 +36,16 @@ int fbc_report_diag(const fb_diag *d, int code_if_errors);
 /* The options every verb that reads specs shares (validate, render, plan,
  * apply), filled by fbc_parse through FBC_SPEC_OPTS. */
 typedef struct fbc_spec_opts {
+    const char **allow;        /* --allow-path DIR, repeatable (new list, fbc_spec_opts_free) */
     const char *max_workloads; /* --max-workloads N (borrowed from argv) */
 } fbc_spec_opts;
 #define FBC_SPEC_OPTS(so)                                                                   \
+    {"allow-path", "DIR", "let specs read files under DIR too (repeatable; by default only "  \
+     "under the spec file's own directory)", NULL, NULL, &(so).allow},                       \
     {"max-workloads", "N", "read at most N workloads in all (default 10000)",                \
      &(so).max_workloads, NULL, NULL}
+/* Frees what fbc_parse allocated for the options. */
+void fbc_spec_opts_free(fbc_spec_opts *so);
 
 /* A new, empty set with the options applied (*out, fb_spec_set_free).
  * Returns 0, or FB_EXIT_USAGE after printing what is wrong with an option. */

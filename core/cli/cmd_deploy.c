@@ -39,11 +39,11 @@ static unsigned parse_parallelism(const char *s)
     return s ? (unsigned)strtoul(s, NULL, 10) : 0;
 }
 
-int fbc_cmd_apply(int argc, char **argv)
+/* The verb; so receives the shared spec options (freed by the caller). */
+static int run_apply(int argc, char **argv, fbc_spec_opts *so)
 {
     const char *target = NULL, *service = NULL, *format = NULL, *par = NULL;
     int dry_run = 0;
-    fbc_spec_opts so = {0};
     fbc_opt opts[] = {
         {"target", "PROVIDER[:REGION]", "place every workload on this provider (and region)",
          &target, NULL, NULL},
@@ -51,7 +51,7 @@ int fbc_cmd_apply(int argc, char **argv)
         {"dry-run", NULL, "print the exact HTTP requests instead of sending them", NULL, &dry_run, NULL},
         {"format", "FMT", "table or json", &format, NULL, NULL},
         {"parallelism", "N", "workloads applied at once (default: http.parallelism, 16)", &par, NULL, NULL},
-        FBC_SPEC_OPTS(so),
+        FBC_SPEC_OPTS(*so),
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
     char **pos;
@@ -86,7 +86,7 @@ int fbc_cmd_apply(int argc, char **argv)
     }
     fb_diag_free(d);
     fb_spec_set *set = NULL;
-    rc = fbc_load_specs("apply", pos, npos, &so, &set);
+    rc = fbc_load_specs("apply", pos, npos, so, &set);
     free(pos);
     fbi_broker b;
     int broker_open = 0;
@@ -180,6 +180,14 @@ int fbc_cmd_apply(int argc, char **argv)
     fb_spec_set_free(set);
     free(provider);
     free(region);
+    return rc;
+}
+
+int fbc_cmd_apply(int argc, char **argv)
+{
+    fbc_spec_opts so = {0};
+    int rc = run_apply(argc, argv, &so);
+    fbc_spec_opts_free(&so);
     return rc;
 }
 

@@ -59,12 +59,12 @@ static int parse_hours(const char *s, int *days)
     return 0;
 }
 
-int fbc_cmd_plan(int argc, char **argv)
+/* The verb; so receives the shared spec options (freed by the caller). */
+static int run_plan(int argc, char **argv, fbc_spec_opts *so)
 {
     const char *format = NULL, *output = NULL, *export_lp = NULL, *catalog = NULL,
                *overrides = NULL, *hours = NULL, *group_by = NULL, *tlimit = NULL;
     int no_baselines = 0, no_save = 0;
-    fbc_spec_opts so = {0};
     fbc_opt opts[] = {
         {"format", "FMT", "table, json, csv, md, html or focus (FOCUS 1.2 CSV)", &format, NULL, NULL},
         {"output", "FILE", "write the report to FILE instead of stdout", &output, NULL, NULL},
@@ -76,7 +76,7 @@ int fbc_cmd_plan(int argc, char **argv)
         {"time-limit", "SECONDS", "solver time limit (default 10)", &tlimit, NULL, NULL},
         {"no-baselines", NULL, "skip the all-PROVIDER baselines", NULL, &no_baselines, NULL},
         {"no-save", NULL, "do not store the plan (fedbroker report shows the last stored one)", NULL, &no_save, NULL},
-        FBC_SPEC_OPTS(so),
+        FBC_SPEC_OPTS(*so),
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
     char **pos;
@@ -99,7 +99,7 @@ int fbc_cmd_plan(int argc, char **argv)
         return FB_EXIT_USAGE;
     }
     fb_spec_set *set = NULL;
-    rc = fbc_load_specs("plan", pos, npos, &so, &set);
+    rc = fbc_load_specs("plan", pos, npos, so, &set);
     free(pos);
     if (rc != FB_EXIT_OK) return rc;
     fbi_broker b;
@@ -152,6 +152,14 @@ int fbc_cmd_plan(int argc, char **argv)
     fb_diag_free(d);
     fbi_broker_close(&b);
     fb_spec_set_free(set);
+    return rc;
+}
+
+int fbc_cmd_plan(int argc, char **argv)
+{
+    fbc_spec_opts so = {0};
+    int rc = run_plan(argc, argv, &so);
+    fbc_spec_opts_free(&so);
     return rc;
 }
 

@@ -48,14 +48,14 @@ static void print_table(const fb_spec_set *set)
     json_decref(feds);
 }
 
-int fbc_cmd_validate(int argc, char **argv)
+/* The verb; so receives the shared spec options (freed by the caller). */
+static int run_validate(int argc, char **argv, fbc_spec_opts *so)
 {
     const char *format = NULL;
-    fbc_spec_opts so = {0};
     fbc_opt opts[] = {
         {"format", "FMT", "table (one line per workload) or json (normal forms, links, "
                           "federations)", &format, NULL, NULL},
-        FBC_SPEC_OPTS(so),
+        FBC_SPEC_OPTS(*so),
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
     char **pos;
@@ -80,7 +80,7 @@ int fbc_cmd_validate(int argc, char **argv)
         return FB_EXIT_USAGE;
     }
     fb_spec_set *set = NULL;
-    if ((rc = fbc_spec_set_open("validate", &so, &set)) != FB_EXIT_OK) {
+    if ((rc = fbc_spec_set_open("validate", so, &set)) != FB_EXIT_OK) {
         free(pos);
         return rc;
     }
@@ -97,4 +97,12 @@ int fbc_cmd_validate(int argc, char **argv)
     fb_spec_set_free(set);
     free(pos);
     return nerr ? FB_EXIT_INVALID : FB_EXIT_OK;
+}
+
+int fbc_cmd_validate(int argc, char **argv)
+{
+    fbc_spec_opts so = {0};
+    int rc = run_validate(argc, argv, &so);
+    fbc_spec_opts_free(&so);
+    return rc;
 }

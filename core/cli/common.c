@@ -27,7 +27,23 @@ int fbc_spec_set_open(const char *verb, const fbc_spec_opts *so, fb_spec_set **o
     }
     fb_spec_set_new(out);
     fbi_spec_set_max_workloads(*out, max);
+    for (size_t i = 0; so && so->allow && so->allow[i]; i++) {
+        char *err = NULL;
+        if (fbi_spec_set_allow_path(*out, so->allow[i], &err) != 0) {
+            fprintf(stderr, "fedbroker %s: --allow-path %s\n", verb, err);
+            free(err);
+            fb_spec_set_free(*out);
+            *out = NULL;
+            return FB_EXIT_USAGE;
+        }
+    }
     return FB_EXIT_OK;
+}
+
+void fbc_spec_opts_free(fbc_spec_opts *so)
+{
+    free((void *)so->allow);
+    so->allow = NULL;
 }
 
 int fbc_load_specs(const char *verb, char **files, int nfiles, const fbc_spec_opts *so,

@@ -9,11 +9,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <openssl/evp.h>
 
@@ -54,6 +56,8 @@ struct fb_spec_set {
     uint64_t bytes_read;  /* spec text read, all files (FBI_SPEC_MAX_TOTAL) */
     size_t max_workloads; /* 0: FBI_SPEC_MAX_WORKLOADS */
     int full;             /* a per-set limit was reached: nothing more is read */
+    char **allow;         /* real paths of --allow-path trees (owned) */
+    size_t nallow;
     char **stack;        /* real paths of the files being read (cycle check) */
     size_t nstack, capstack;
 };
@@ -64,6 +68,8 @@ typedef struct dctx {
     fb_diag *diag;
     const char *file;
     const char *base_dir;   /* NULL: file references refused */
+    const char *root;       /* real path of the tree the spec may read (its top file's
+                               directory); NULL with base_dir */
     fbi_locmap *locs;
     const char *loc_prefix; /* the document inside the file's map */
     const char *ptr_prefix; /* the workload inside its document */
@@ -256,56 +262,184 @@ static char *dir_of(const char *path)
     return fbi_xstrndup(path, (size_t)(slash - path));
 }
 
-/* Resolves a path written in a spec (rel is its pointer). Returns the
- * joined path (new) or NULL after an error. */
-static char *spec_path(dctx *c, const char *p, const char *rel, const char *what)
+/* ---- confinement ----
+ * Every path a spec names (code.path, program.file, a Federation's
+ * {file: ...}) must resolve, symbolic links and all, into the tree of the
+ * directory of the spec file named on the command line (dctx.root), or of an
+ * --allow-path directory; files under /proc, /sys and /dev (or on a proc or
+ * sysfs mount elsewhere) are never read, and only regular files (and
+ * directories for code.path) are: a FIFO would block, a device read the
+ * kernel's data. Files are opened with O_NOFOLLOW | O_NONBLOCK and checked
+ * again on the descriptor, so a file replaced after the check by a link or
+ * a FIFO is refused too. A spec read from a buffer without a base directory
+ * (over the API) may not name files at all. */
+
+#define CODE_MAX_BYTES (256ull * MIB)
+#define CODE_MAX_ENTRIES 20000
+#define SPEC_API_VERSION "fedbroker.dev/v1"
+
+#define PROC_FS_MAGIC 0x9fa0       /* proc(5) */
+#define SYS_FS_MAGIC 0x62656572    /* sysfs */
+
+static int under_dir(const char *real, const char *root)
 {
-    if (!c->base_dir) {
+    size_t n = strlen(root);
+    if (n == 1 && root[0] == '/') return 1;
+    return strncmp(real, root, n) == 0 && (real[n] == '\0' || real[n] == '/');
+}
+
+/* The pseudo filesystem a real path is in ("/proc"), or NULL. */
+static const char *pseudo_fs(const char *real)
+{
+    static const char *const trees[] = {"/proc", "/sys", "/dev"};
+    for (size_t i = 0; i < sizeof trees / sizeof *trees; i++)
+        if (under_dir(real, trees[i])) return trees[i];
+    struct statfs sf;
+    if (statfs(real, &sf) == 0) {
+        if (sf.f_type == PROC_FS_MAGIC) return "a proc filesystem";
+        if (sf.f_type == SYS_FS_MAGIC) return "a sysfs filesystem";
+    }
+    return NULL;
+}
+
+static const char *type_name(mode_t m)
+{
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    if (S_ISSOCK(m)) return "a socket";
+    return "not a regular file";
+}
+
+/* Opens a regular file without following a final symbolic link and without
+ * blocking on a FIFO; the descriptor's own type is checked. Returns the fd
+ * or -1 with *err (new). */
+static int open_regular(const char *path, char **err)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        *err = fbi_xasprintf("%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        *err = fbi_xasprintf("%s: is %s, not a regular file", path,
+                             fstat(fd, &st) == 0 ? type_name(st.st_mode) : "unreadable");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads a regular file of at most max bytes (new, NUL-terminated) or NULL
+ * with *err (new). */
+static char *read_regular(const char *path, size_t max, size_t *len, char **err)
+{
+    int fd = open_regular(path, err);
+    if (fd < 0) return NULL;
+    fbi_buf b;
+    fbi_buf_init(&b);
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            *err = fbi_xasprintf("%s: read error: %s", path, strerror(errno));
+            break;
+        }
+        if (n == 0) break;
+        if (b.len + (size_t)n > max) {
+            *err = fbi_xasprintf("%s: file is larger than the limit of %zu bytes", path, max);
+            break;
+        }
+        fbi_buf_append(&b, chunk, (size_t)n);
+    }
+    close(fd);
+    if (*err) {
+        fbi_buf_free(&b);
+        return NULL;
+    }
+    *len = b.len;
+    if (!b.data) fbi_buf_puts(&b, "");
+    return fbi_buf_steal(&b);
+}
+
+/* Resolves a path a spec names (p, at pointer rel; what: "code.path") and
+ * confines it (see above). dir_ok: a directory is acceptable. Returns the
+ * real path (new), *is_dir set, or NULL after an error. */
+static char *confined_path(dctx *c, const char *p, const char *rel, const char *what,
+                           int dir_ok, int *is_dir)
+{
+    if (!c->base_dir || !c->root) {
         derrf(c, rel,
               "Specs read from a buffer without a base directory (for example over the "
               "API) may not reference files; inline the content instead.",
               "%s \"%.200s\" cannot be read: file references are disabled here", what, p);
         return NULL;
     }
-    return join_path(c->base_dir, p);
-}
-
-static int is_regular(dctx *c, const char *full, const char *shown, const char *rel,
-                      const char *what)
-{
-    struct stat st;
-    if (stat(full, &st) != 0) {
+    char *full = join_path(c->base_dir, p);
+    char *real = realpath(full, NULL);
+    if (!real) {
         derrf(c, rel, "Paths are relative to the directory of the spec file.",
-              "%s \"%.200s\" cannot be read: %s (resolved to %.300s)", what, shown,
-              strerror(errno), full);
-        return 0;
+              "%s \"%.200s\" cannot be read: %s (resolved to %.300s)", what, p, strerror(errno),
+              full);
+        free(full);
+        return NULL;
     }
-    if (!S_ISREG(st.st_mode)) {
-        derrf(c, rel, NULL, "%s \"%.200s\" is not a regular file", what, shown);
-        return 0;
+    free(full);
+    const char *tree = NULL;
+    if (under_dir(real, c->root)) tree = c->root;
+    for (size_t i = 0; !tree && i < c->set->nallow; i++)
+        if (under_dir(real, c->set->allow[i])) tree = c->set->allow[i];
+    const char *pseudo = pseudo_fs(real);
+    struct stat st;
+    if (pseudo) {
+        char *detail = fbi_xasprintf(
+            "It resolves to %.300s. Files under /proc, /sys and /dev hold the state of the "
+            "kernel and its processes, not specs, programs or code: they are never read.", real);
+        derrf(c, rel, detail, "%s \"%.200s\" is in %s, which is never read", what, p, pseudo);
+        free(detail);
+    } else if (!tree) {
+        char *detail = fbi_xasprintf(
+            "It resolves to %.300s. A spec reads files only under the directory of the spec "
+            "file named on the command line (%.300s), symbolic links resolved. Move the file "
+            "there, or allow its tree with --allow-path DIR.", real, c->root);
+        derrf(c, rel, detail, "%s \"%.200s\" is outside the spec's directory tree", what, p);
+        free(detail);
+    } else if (stat(real, &st) != 0) {
+        derrf(c, rel, NULL, "%s \"%.200s\" cannot be read: %s", what, p, strerror(errno));
+    } else if (!(S_ISREG(st.st_mode) || (dir_ok && S_ISDIR(st.st_mode)))) {
+        derrf(c, rel, dir_ok ? "Give a regular file or a directory." : "Give a regular file.",
+              "%s \"%.200s\" is %s, not a regular file%s", what, p, type_name(st.st_mode),
+              dir_ok ? " or a directory" : "");
+    } else {
+        if (is_dir) *is_dir = S_ISDIR(st.st_mode);
+        return real;
     }
-    return 1;
+    free(real);
+    return NULL;
 }
 
 static int sha_file(const char *path, EVP_MD_CTX *md, uint64_t *size, char **err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *err = fbi_xasprintf("%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
+    int fd = open_regular(path, err);
+    if (fd < 0) return -1;
     char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        EVP_DigestUpdate(md, buf, n);
-        *size += n;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            *err = fbi_xasprintf("%s: read error: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (n == 0) break;
+        EVP_DigestUpdate(md, buf, (size_t)n);
+        *size += (uint64_t)n;
+        if (*size > CODE_MAX_BYTES) break; /* the caller reports the size */
     }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        *err = fbi_xasprintf("%s: read error", path);
-        return -1;
-    }
+    close(fd);
     return 0;
 }
 
@@ -320,9 +454,6 @@ typedef struct tree_walk {
     size_t entries;
     char *err;
 } tree_walk;
-
-#define CODE_MAX_BYTES (256ull * MIB)
-#define CODE_MAX_ENTRIES 20000
 
 /* Hashes a directory tree in a canonical order: for each entry, sorted by
  * name, "D rel\n", "L rel\0target\n" or "F rel\0sha256\n". */
@@ -799,37 +930,21 @@ static json_t *norm_code(dctx *c, const json_t *code)
     json_t *s3 = json_object_get(code, "s3");
     if (s3) return json_pack("{sO}", "s3", s3);
     const char *p = str_at(code, "path");
-    char *full = spec_path(c, p, "/spec/code/path", "code.path");
-    if (!full) return NULL;
-    struct stat st;
-    char *real = NULL;
-    if (stat(full, &st) != 0 || !(real = realpath(full, NULL))) {
-        derrf(c, "/spec/code/path", "The path is relative to the directory of the spec file.",
-              "code.path \"%.200s\" cannot be read: %s (resolved to %.300s)", p, strerror(errno),
-              full);
-        free(full);
-        return NULL;
-    }
-    free(full);
-    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-        derrf(c, "/spec/code/path", NULL, "code.path \"%.200s\" is neither a file nor a directory",
-              p);
-        free(real);
-        return NULL;
-    }
+    int is_dir = 0;
+    char *real = confined_path(c, p, "/spec/code/path", "code.path", 1, &is_dir);
+    if (!real) return NULL;
     char hex[65];
     uint64_t bytes = 0;
     char *err = NULL;
-    if (hash_code(real, S_ISDIR(st.st_mode), hex, &bytes, &err) != 0) {
+    if (hash_code(real, is_dir, hex, &bytes, &err) != 0) {
         derr(c, "/spec/code/path", err, "The code must be readable regular files and "
                                         "directories, at most 256 MiB.");
         free(err);
         free(real);
         return NULL;
     }
-    json_t *o = json_pack("{sssssssI}", "path", real, "type",
-                          S_ISDIR(st.st_mode) ? "directory" : "file", "sha256", hex, "bytes",
-                          (json_int_t)bytes);
+    json_t *o = json_pack("{sssssssI}", "path", real, "type", is_dir ? "directory" : "file",
+                          "sha256", hex, "bytes", (json_int_t)bytes);
     free(real);
     return o;
 }
@@ -875,11 +990,11 @@ static json_t *norm_quantum(dctx *c, const json_t *spec)
         source = fbi_xstrdup(inl);
     } else {
         const char *f = str_at(prog, "file");
-        char *full = spec_path(c, f, "/spec/program/file", "program.file");
-        if (full && is_regular(c, full, f, "/spec/program/file", "program.file")) {
+        char *real = confined_path(c, f, "/spec/program/file", "program.file", 0, NULL);
+        if (real) {
             size_t len = 0;
             char *err = NULL;
-            char *data = fbi_read_file(full, FBI_SPEC_MAX_SOURCE, &len, &err);
+            char *data = read_regular(real, FBI_SPEC_MAX_SOURCE, &len, &err);
             if (!data) {
                 derr(c, "/spec/program/file", err, "A program file is at most 1 MiB.");
                 free(err);
@@ -894,7 +1009,7 @@ static json_t *norm_quantum(dctx *c, const json_t *spec)
                 source = data;
             }
         }
-        free(full);
+        free(real);
     }
     const char *lang = str_at(spec, "language");
     if (source) {
@@ -1169,14 +1284,9 @@ static void include_file(dctx *c, const char *rel, const char *p, fed_item *fed)
 {
     fb_spec_set *s = c->set;
     if (s->full) return;
-    char *full = spec_path(c, p, rel, "file");
-    if (!full) return;
-    if (!is_regular(c, full, p, rel, "file")) {
-        free(full);
-        return;
-    }
-    char *real = realpath(full, NULL);
-    if (!real) real = fbi_xstrdup(full);
+    char *real = confined_path(c, p, rel, "file", 0, NULL);
+    if (!real) return;
+    char *full = join_path(c->base_dir, p);
     if (c->depth + 1 > FBI_SPEC_MAX_INCLUDE_DEPTH) {
         derrf(c, rel, "Federations may reference files that reference files, 8 levels deep "
                       "at most.",
@@ -1206,7 +1316,7 @@ static void include_file(dctx *c, const char *rel, const char *p, fed_item *fed)
     s->files_read++;
     size_t len = 0;
     char *err = NULL;
-    char *data = fbi_read_file(full, FBI_SPEC_MAX_FILE, &len, &err);
+    char *data = read_regular(real, FBI_SPEC_MAX_FILE, &len, &err);
     if (!data) {
         derr(c, rel, err, "A spec file is at most 4 MiB.");
         free(err);
@@ -1216,6 +1326,18 @@ static void include_file(dctx *c, const char *rel, const char *p, fed_item *fed)
     if (account_bytes(s, len) != 0) {
         derrf(c, rel, TOTAL_DETAIL, "reading %.200s would make more than %u bytes (64 MiB) of "
               "spec text in one invocation", p, FBI_SPEC_MAX_TOTAL);
+        free(data);
+        pop_stack(s);
+        goto out;
+    }
+    if (!memmem(data, len, SPEC_API_VERSION, strlen(SPEC_API_VERSION))) {
+        /* Not what a reference must name. Its parse or schema errors would
+         * quote its content (a key file, a token under an --allow-path
+         * tree): say what it is not, and nothing of what it holds. */
+        derrf(c, rel, "A Federation references files of workload or Federation documents "
+                      "(apiVersion: " SPEC_API_VERSION "); this file's content is not shown.",
+              "the referenced file %.200s is not a fedbroker spec (it never names "
+              "apiVersion " SPEC_API_VERSION ")", p);
         free(data);
         pop_stack(s);
         goto out;
@@ -1233,6 +1355,7 @@ static void include_file(dctx *c, const char *rel, const char *p, fed_item *fed)
             sub.diag = c->diag;
             sub.file = full;
             sub.base_dir = dir;
+            sub.root = c->root; /* the tree of the file named on the command line */
             sub.locs = d->locs;
             sub.loc_prefix = d->prefix;
             sub.ptr_prefix = "";
@@ -1426,7 +1549,7 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
 
 /* Processes the documents of one parsed file. */
 static void process_parsed(fb_spec_set *s, const char *name, const char *base_dir,
-                           fbi_parsed *parsed, fb_diag *diag, int *errors)
+                           const char *root, fbi_parsed *parsed, fb_diag *diag, int *errors)
 {
     for (size_t i = 0; i < parsed->n && !s->full; i++) {
         fbi_spec_doc_src *d = &parsed->docs[i];
@@ -1436,6 +1559,7 @@ static void process_parsed(fb_spec_set *s, const char *name, const char *base_di
         c.diag = diag;
         c.file = name;
         c.base_dir = base_dir;
+        c.root = root;
         c.locs = d->locs;
         c.loc_prefix = d->prefix;
         c.ptr_prefix = "";
@@ -1458,6 +1582,26 @@ fb_status fb_spec_set_new(fb_spec_set **out)
 void fbi_spec_set_max_workloads(fb_spec_set *s, size_t n)
 {
     if (s) s->max_workloads = n;
+}
+
+int fbi_spec_set_allow_path(fb_spec_set *s, const char *dir, char **err)
+{
+    char *real = realpath(dir, NULL);
+    struct stat st;
+    const char *pseudo = real ? pseudo_fs(real) : NULL;
+    if (!real) {
+        *err = fbi_xasprintf("%s: cannot be resolved: %s", dir, strerror(errno));
+    } else if (stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        *err = fbi_xasprintf("%s: not a directory", dir);
+    } else if (pseudo) {
+        *err = fbi_xasprintf("%s: is in %s, which specs never read", dir, pseudo);
+    } else {
+        s->allow = fbi_xrealloc(s->allow, (s->nallow + 1) * sizeof *s->allow);
+        s->allow[s->nallow++] = real;
+        return 0;
+    }
+    free(real);
+    return -1;
 }
 
 static void fed_free(fed_item *f)
@@ -1499,6 +1643,8 @@ void fb_spec_set_free(fb_spec_set *s)
     free(s->feds);
     for (size_t i = 0; i < s->nstack; i++) free(s->stack[i]);
     free(s->stack);
+    for (size_t i = 0; i < s->nallow; i++) free(s->allow[i]);
+    free(s->allow);
     invalidate(s);
     free(s);
 }
@@ -1519,14 +1665,26 @@ fb_status fb_spec_set_add_buffer(fb_spec_set *s, const char *name, const char *d
         free(summary);
         return FB_INVALID;
     }
+    /* The tree the spec's file references are confined to: its base
+     * directory, symbolic links resolved. */
+    char *root = NULL;
+    if (base_dir && !(root = realpath(base_dir, NULL))) {
+        char *summary = fbi_xasprintf("the base directory %.300s cannot be resolved: %s",
+                                      base_dir, strerror(errno));
+        fb_diag_add(diag, FB_SEV_ERROR, name, 0, 0, NULL, summary, NULL);
+        free(summary);
+        return FB_INVALID;
+    }
     fbi_parsed parsed = {0};
     int errors = 0;
     if (fbi_spec_parse(name, data ? data : "", len, FBI_FMT_AUTO, &parsed, diag) != 0) {
         fbi_parsed_free(&parsed);
+        free(root);
         return FB_INVALID;
     }
-    process_parsed(s, name, base_dir, &parsed, diag, &errors);
+    process_parsed(s, name, base_dir, root, &parsed, diag, &errors);
     fbi_parsed_free(&parsed);
+    free(root);
     return errors ? FB_INVALID : FB_OK;
 }
 

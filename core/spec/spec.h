@@ -147,6 +147,12 @@ char *fbi_spec_explain_name(const char *s);
  * workload past it is refused with an error naming the limit, and nothing
  * more is read. Call before adding files. */
 void fbi_spec_set_max_workloads(fb_spec_set *s, size_t n);
+/* Lets the set's specs read files under dir too (--allow-path): by default
+ * a spec reads only under the directory of its file (or the base directory
+ * of its buffer). Returns 0, or -1 with *err (new) when dir is not a
+ * directory or is under /proc, /sys or /dev (files there are never read,
+ * under any root). */
+int fbi_spec_set_allow_path(fb_spec_set *s, const char *dir, char **err);
 /* borrowed: the normal form of workload i (NULL when out of range). */
 json_t *fbi_spec_doc(const fb_spec_set *s, size_t i);
 /* The text fb_spec_json gives for a normal form (compact, sorted keys);

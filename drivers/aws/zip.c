@@ -14,6 +14,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,48 @@ static void put32(fbk_buf *b, uint32_t v)
     fbk_buf_append(b, c, 4);
 }
 
+/* Reads a file of the package (new) within max bytes, or NULL with *err.
+ * The entry was a regular file when the tree was walked; it is opened
+ * without following a link and without blocking on a FIFO, and checked
+ * again on the descriptor, so a file swapped since (for a link to a file
+ * outside the tree, say) is refused rather than packaged. */
+static char *read_entry_file(const char *path, size_t max, size_t *len, char **err)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        *err = fbk_xasprintf("%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+        *err = S_ISREG(st.st_mode)
+                   ? fbk_xasprintf("%s is larger than the %zu-byte limit", path, max)
+                   : fbk_xasprintf("%s is no longer a regular file", path);
+        close(fd);
+        return NULL;
+    }
+    fbk_buf b;
+    fbk_buf_init(&b);
+    char tmp[65536];
+    for (;;) {
+        ssize_t n = read(fd, tmp, sizeof tmp);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 || b.len + (size_t)(n > 0 ? n : 0) > max) {
+            *err = n < 0 ? fbk_xasprintf("cannot read %s: %s", path, strerror(errno))
+                         : fbk_xasprintf("%s is larger than the %zu-byte limit", path, max);
+            close(fd);
+            fbk_buf_free(&b);
+            return NULL;
+        }
+        if (n == 0) break;
+        fbk_buf_append(&b, tmp, (size_t)n);
+    }
+    close(fd);
+    *len = b.len;
+    fbk_buf_append(&b, "", 1); /* a NUL, and a buffer even for an empty file */
+    return fbk_buf_steal(&b);
+}
+
 /* Reads an entry's content: file bytes, or a symlink's target. new. */
 static int content(const entry *e, size_t max, unsigned char **data, size_t *len, char **err)
 {
@@ -137,13 +180,8 @@ static int content(const entry *e, size_t max, unsigned char **data, size_t *len
         *len = (size_t)n;
         return 0;
     }
-    int eno = 0;
-    char *m = NULL;
-    char *d = fbk_read_file(e->abs, max, len, &eno, &m);
-    if (!d) {
-        *err = m;
-        return -1;
-    }
+    char *d = read_entry_file(e->abs, max, len, err);
+    if (!d) return -1;
     *data = (unsigned char *)d;
     return 0;
 }
@@ -294,6 +332,18 @@ int aws_zip_path(const char *path, size_t max_zip, size_t max_unzipped, unsigned
     *out = NULL;
     *len = 0;
     *err = NULL;
+    /* The normal form names the real path the spec reader confined to the
+     * spec's tree (docs/spec.md); if it no longer resolves to itself, a
+     * component was replaced by a link since: refuse rather than follow. */
+    char *real = realpath(path, NULL);
+    if (!real || strcmp(real, path) != 0) {
+        *err = real ? fbk_xasprintf("%s now resolves to %s: a directory or link changed since "
+                                    "the spec was validated; validate it again", path, real)
+                    : fbk_xasprintf("%s: %s", path, strerror(errno));
+        free(real);
+        return -1;
+    }
+    free(real);
     struct stat st;
     if (stat(path, &st) != 0) {
         *err = fbk_xasprintf("%s: %s", path, strerror(errno));
@@ -303,14 +353,16 @@ int aws_zip_path(const char *path, size_t max_zip, size_t max_unzipped, unsigned
     memset(&w, 0, sizeof w);
     if (S_ISREG(st.st_mode)) {
         /* Already a zip? Then it is the package as it is. */
-        FILE *f = fopen(path, "rb");
         unsigned char magic[4] = {0};
-        size_t got = f ? fread(magic, 1, 4, f) : 0;
-        if (f) fclose(f);
+        ssize_t got = -1;
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0) {
+            got = read(fd, magic, sizeof magic);
+            close(fd);
+        }
         if (got == 4 && magic[0] == 'P' && magic[1] == 'K' &&
             ((magic[2] == 3 && magic[3] == 4) || (magic[2] == 5 && magic[3] == 6))) {
-            int eno = 0;
-            char *d = fbk_read_file(path, max_zip, len, &eno, err);
+            char *d = read_entry_file(path, max_zip, len, err);
             if (!d) return -1;
             *out = (unsigned char *)d;
             return 0;

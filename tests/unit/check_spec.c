@@ -111,10 +111,11 @@ static void write_tmp(const char *name, const char *text)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    char *slash = strrchr(path, '/');
-    *slash = '\0';
-    mkdir(path, 0755);
-    *slash = '/';
+    for (char *slash = strchr(path + strlen(tmpdir) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0'; /* every parent directory */
+        mkdir(path, 0755);
+        *slash = '/';
+    }
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     fputs(text, f);
@@ -493,6 +494,155 @@ START_TEST(code_path_hash)
 END_TEST
 
 /* ---- YAML positions, core schema, refusals ---- */
+
+/* No diagnostic mentions text. */
+static int diag_quotes(const fb_diag *d, const char *text)
+{
+    for (size_t i = 0; i < fb_diag_count(d); i++)
+        if (strstr(fb_diag_summary(d, i), text) ||
+            (fb_diag_detail(d, i) && strstr(fb_diag_detail(d, i), text)))
+            return 1;
+    return 0;
+}
+
+/* Loads doc (base directory tmpdir/spec) with extra allowed trees. */
+static loaded load_allowing(const char *doc, const char *const *allow)
+{
+    loaded l;
+    char base[400];
+    snprintf(base, sizeof base, "%s/spec", tmpdir);
+    fb_spec_set_new(&l.set);
+    l.diag = fb_diag_new();
+    for (size_t i = 0; allow && allow[i]; i++) {
+        char *err = NULL;
+        ck_assert_msg(fbi_spec_set_allow_path(l.set, allow[i], &err) == 0, "%s", err);
+    }
+    l.add = fb_spec_set_add_buffer(l.set, "f.yaml", doc, strlen(doc), base, l.diag);
+    l.fin = fb_spec_set_finish(l.set, l.diag);
+    return l;
+}
+
+START_TEST(path_confinement)
+{
+    /* every path a spec names stays in its directory tree (symbolic links
+     * resolved) unless --allow-path widens it; /proc, /sys and /dev, FIFOs
+     * and devices are never read; a referenced file that is not a spec is
+     * refused without quoting it */
+    make_tmpdir();
+    write_tmp("spec/code/app.py", "def handler(e, c):\n    return 1\n");
+    write_tmp("spec/bell.qasm", "OPENQASM 2.0;\nqreg q[1];\n");
+    write_tmp("outside/secret.txt", "TOKEN-7f3a-do-not-print\n");
+    write_tmp("outside/creds", "aws_secret_access_key = TOKEN-7f3a-do-not-print\n");
+    write_tmp("outside/w.yaml", HEAD "kind: Function\nmetadata: {name: w}\nspec: {image: x}\n");
+    char p[600], t[600], outside[500];
+    snprintf(outside, sizeof outside, "%s/outside", tmpdir);
+    snprintf(p, sizeof p, "%s/spec/link", tmpdir);
+    snprintf(t, sizeof t, "%s/outside/secret.txt", tmpdir);
+    ck_assert_int_eq(symlink(t, p), 0);
+    snprintf(p, sizeof p, "%s/spec/inner", tmpdir);
+    ck_assert_int_eq(symlink("code", p), 0); /* a link that stays inside */
+    snprintf(p, sizeof p, "%s/spec/fifo", tmpdir);
+    ck_assert_int_eq(mkfifo(p, 0600), 0);
+    static const struct { const char *path; const char *want; } code[] = {
+        {"code", NULL},
+        {"./code/../code/app.py", NULL},
+        {"inner", NULL},
+        {"../outside/secret.txt", "outside the spec's directory tree"},
+        {"link", "outside the spec's directory tree"},
+        {"fifo", "is a FIFO, not a regular file or a directory"},
+        {"/proc/self/environ", "is in /proc, which is never read"},
+        {"/dev/null", "is in /dev, which is never read"},
+        {"/sys/kernel", "is in /sys, which is never read"},
+    };
+    for (size_t i = 0; i < sizeof code / sizeof *code; i++) {
+        char *doc = fbi_xasprintf(HEAD "kind: Function\nmetadata: {name: f}\nspec:\n"
+                                  "  runtime: python3.12\n  handler: app.handler\n"
+                                  "  code: {path: \"%s\"}\n", code[i].path);
+        loaded l = load_allowing(doc, NULL);
+        if (!code[i].want) ASSERT_VALID(l);
+        else ASSERT_ERR(l, "/spec/code/path", code[i].want);
+        ck_assert(!diag_quotes(l.diag, "TOKEN-7f3a"));
+        unload(&l);
+        free(doc);
+    }
+    /* --allow-path widens the tree: the outside file and the link into it */
+    const char *allow[] = {outside, NULL};
+    for (int k = 0; k < 2; k++) {
+        char *doc = fbi_xasprintf(HEAD "kind: Function\nmetadata: {name: f}\nspec:\n"
+                                  "  runtime: python3.12\n  handler: app.handler\n"
+                                  "  code: {path: %s}\n", k ? "link" : "../outside/secret.txt");
+        loaded l = load_allowing(doc, allow);
+        ASSERT_VALID(l);
+        unload(&l);
+        free(doc);
+    }
+    /* ... but never /proc, /sys or /dev, even under an allowed "/" */
+    const char *root[] = {"/", NULL};
+    loaded pr = load_allowing(HEAD "kind: QuantumJob\nmetadata: {name: q}\n"
+                              "spec: {program: {file: /proc/self/environ}, language: openqasm3}\n", root);
+    ASSERT_ERR(pr, "/spec/program/file", "is in /proc, which is never read");
+    unload(&pr);
+    fb_spec_set *s;
+    fb_spec_set_new(&s);
+    char *err = NULL;
+    ck_assert_int_eq(fbi_spec_set_allow_path(s, "/proc", &err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "never read"));
+    free(err);
+    err = NULL;
+    ck_assert_int_eq(fbi_spec_set_allow_path(s, "/dev/null", &err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "not a directory"));
+    free(err);
+    err = NULL;
+    ck_assert_int_eq(fbi_spec_set_allow_path(s, "/nonexistent/dir", &err), -1);
+    free(err);
+    fb_spec_set_free(s);
+    /* program.file: the same rules, and its content is inlined from inside */
+    static const struct { const char *file; const char *want; } prog[] = {
+        {"bell.qasm", NULL},
+        {"../outside/secret.txt", "outside the spec's directory tree"},
+        {"link", "outside the spec's directory tree"},
+        {"fifo", "is a FIFO, not a regular file"},
+        {"code", "is a directory, not a regular file"},
+    };
+    for (size_t i = 0; i < sizeof prog / sizeof *prog; i++) {
+        char *doc = fbi_xasprintf(HEAD "kind: QuantumJob\nmetadata: {name: q}\n"
+                                  "spec: {program: {file: \"%s\"}}\n", prog[i].file);
+        loaded l = load_allowing(doc, NULL);
+        if (!prog[i].want) ASSERT_VALID(l);
+        else ASSERT_ERR(l, "/spec/program/file", prog[i].want);
+        ck_assert(!diag_quotes(l.diag, "TOKEN-7f3a"));
+        unload(&l);
+        free(doc);
+    }
+    /* Federation file references: confined, and a file that is not a spec
+     * is refused without a word of its content */
+    static const struct { const char *file; const char *want; int allow; } fed[] = {
+        {"../outside/w.yaml", "outside the spec's directory tree", 0},
+        {"../outside/w.yaml", NULL, 1},
+        {"../outside/creds", "is not a fedbroker spec", 1},
+        {"../outside/secret.txt", "is not a fedbroker spec", 1},
+        {"fifo", "is a FIFO, not a regular file", 0},
+    };
+    for (size_t i = 0; i < sizeof fed / sizeof *fed; i++) {
+        char *doc = fbi_xasprintf(HEAD "kind: Federation\nmetadata: {name: fed}\n"
+                                  "spec: {workloads: [{file: \"%s\"}]}\n", fed[i].file);
+        loaded l = load_allowing(doc, fed[i].allow ? allow : NULL);
+        if (!fed[i].want) ASSERT_VALID(l);
+        else ASSERT_ERR(l, "/spec/workloads/0/file", fed[i].want);
+        ck_assert(!diag_quotes(l.diag, "TOKEN-7f3a"));
+        unload(&l);
+        free(doc);
+    }
+    /* an included file's own references stay in the top file's tree */
+    write_tmp("spec/sub/fed2.yaml", HEAD "kind: Federation\nmetadata: {name: inner}\n"
+                                    "spec: {workloads: [{file: ../../outside/w.yaml}]}\n");
+    loaded n = load_allowing(HEAD "kind: Federation\nmetadata: {name: fed}\n"
+                             "spec: {workloads: [{file: sub/fed2.yaml}]}\n", NULL);
+    ASSERT_ERR(n, "/spec/workloads/0/file", "outside the spec's directory tree");
+    unload(&n);
+    rm_tmpdir();
+}
+END_TEST
 
 START_TEST(yaml_line_numbers)
 {
@@ -1578,6 +1728,7 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, normal_form_units);
     tcase_add_test(tc, hash_stability_and_sensitivity);
     tcase_add_test(tc, code_path_hash);
+    tcase_add_test(tc, path_confinement);
     tcase_add_test(tc, yaml_line_numbers);
     tcase_add_test(tc, yaml_core_schema);
     tcase_add_test(tc, yaml_refusals);
