@@ -21,6 +21,20 @@
 
 #define MIB (1024ull * 1024)
 
+/* Bounds that keep every figure the cost model derives from a spec exact
+ * (docs/spec.md "Limits"): it holds usage quantities as 64-bit integers of
+ * millionths (at most 9,223,372,036,854.775807 units) and money as 64-bit
+ * nano-USD, and plan must never find an input it cannot price (it would
+ * call the workload infeasible, exit 3, instead of invalid, exit 2). */
+#define MAX_MEAN_DURATION_MS 3600000ull              /* 60m, the longest timeout */
+/* requests x meanDuration (billed in 100 ms steps, as Cloud Run bills) x the
+ * largest instance anyone bills per request-second (32 GiB of memory) is a
+ * GiB-second quantity: it must fit the 9.22e12 units above. */
+#define MAX_REQUEST_MS 288230376151711ull            /* 9223372036854.775807 x 1000 / 32 */
+#define MAX_DATA_BYTES (8ull << 50)                  /* 8 PiB a month, 2^53 bytes */
+#define MAX_EPHEMERAL_BYTES (1ull << 40)             /* 1Ti */
+#define MAX_MONEY_MICRO (1000000000ll * 1000000)     /* $1,000,000,000 a month */
+
 typedef struct spec_item {
     json_t *norm;        /* the normal form (owned) */
     char *text;          /* canonical JSON of norm */
@@ -58,6 +72,8 @@ struct fb_spec_set {
     int full;             /* a per-set limit was reached: nothing more is read */
     char **allow;         /* real paths of --allow-path trees (owned) */
     size_t nallow;
+    fbi_program_check_fn check; /* QuantumJob programs (NULL: not parsed) */
+    void *check_ctx;
     char **stack;        /* real paths of the files being read (cycle check) */
     size_t nstack, capstack;
 };
@@ -237,6 +253,14 @@ static json_t *money_norm(dctx *c, const json_t *budget, const char *rel)
         free(err);
         return NULL;
     }
+    if (micro > MAX_MONEY_MICRO) {
+        char *r = fbi_xasprintf("%s/monthly", rel);
+        derr(c, r, "a budget of more than 1000000000 USD a month",
+             "Plan compares costs with budgets in 64-bit nano-USD; a budget is at most "
+             "1000000000 (a billion USD a month).");
+        free(r);
+        return NULL;
+    }
     return json_pack("{sI}", "monthlyMicroUsd", (json_int_t)micro);
 }
 
@@ -368,21 +392,34 @@ static char *read_regular(const char *path, size_t max, size_t *len, char **err)
 /* Resolves a path a spec names (p, at pointer rel; what: "code.path") and
  * confines it (see above). dir_ok: a directory is acceptable. Returns the
  * real path (new), *is_dir set, or NULL after an error. */
+static char *confined_resolve(dctx *c, const char *p, const char *shown, const char *rel,
+                              const char *what, int dir_ok, int *is_dir);
+
 static char *confined_path(dctx *c, const char *p, const char *rel, const char *what,
                            int dir_ok, int *is_dir)
+{
+    char *shown = fbi_printable(p, 0, 200); /* the spec's text, quoted like any value */
+    char *real = confined_resolve(c, p, shown, rel, what, dir_ok, is_dir);
+    free(shown);
+    return real;
+}
+
+/* confined_path's work; shown is p made printable for the messages. */
+static char *confined_resolve(dctx *c, const char *p, const char *shown, const char *rel,
+                              const char *what, int dir_ok, int *is_dir)
 {
     if (!c->base_dir || !c->root) {
         derrf(c, rel,
               "Specs read from a buffer without a base directory (for example over the "
               "API) may not reference files; inline the content instead.",
-              "%s \"%.200s\" cannot be read: file references are disabled here", what, p);
+              "%s \"%s\" cannot be read: file references are disabled here", what, shown);
         return NULL;
     }
     char *full = join_path(c->base_dir, p);
     char *real = realpath(full, NULL);
     if (!real) {
         derrf(c, rel, "Paths are relative to the directory of the spec file.",
-              "%s \"%.200s\" cannot be read: %s (resolved to %.300s)", what, p, strerror(errno),
+              "%s \"%s\" cannot be read: %s (resolved to %.300s)", what, shown, strerror(errno),
               full);
         free(full);
         return NULL;
@@ -398,20 +435,20 @@ static char *confined_path(dctx *c, const char *p, const char *rel, const char *
         char *detail = fbi_xasprintf(
             "It resolves to %.300s. Files under /proc, /sys and /dev hold the state of the "
             "kernel and its processes, not specs, programs or code: they are never read.", real);
-        derrf(c, rel, detail, "%s \"%.200s\" is in %s, which is never read", what, p, pseudo);
+        derrf(c, rel, detail, "%s \"%s\" is in %s, which is never read", what, shown, pseudo);
         free(detail);
     } else if (!tree) {
         char *detail = fbi_xasprintf(
             "It resolves to %.300s. A spec reads files only under the directory of the spec "
             "file named on the command line (%.300s), symbolic links resolved. Move the file "
             "there, or allow its tree with --allow-path DIR.", real, c->root);
-        derrf(c, rel, detail, "%s \"%.200s\" is outside the spec's directory tree", what, p);
+        derrf(c, rel, detail, "%s \"%s\" is outside the spec's directory tree", what, shown);
         free(detail);
     } else if (stat(real, &st) != 0) {
-        derrf(c, rel, NULL, "%s \"%.200s\" cannot be read: %s", what, p, strerror(errno));
+        derrf(c, rel, NULL, "%s \"%s\" cannot be read: %s", what, shown, strerror(errno));
     } else if (!(S_ISREG(st.st_mode) || (dir_ok && S_ISDIR(st.st_mode)))) {
         derrf(c, rel, dir_ok ? "Give a regular file or a directory." : "Give a regular file.",
-              "%s \"%.200s\" is %s, not a regular file%s", what, p, type_name(st.st_mode),
+              "%s \"%s\" is %s, not a regular file%s", what, shown, type_name(st.st_mode),
               dir_ok ? " or a directory" : "");
     } else {
         if (is_dir) *is_dir = S_ISDIR(st.st_mode);
@@ -601,7 +638,13 @@ static json_t *norm_resources(dctx *c, const json_t *r, int is_container)
     const char *arch = str_at(r, "arch");
     json_object_set_new(o, "arch", json_string(arch ? arch : "x86_64"));
     uint64_t eph = 512 * MIB;
-    bytes_at(c, r, "ephemeralStorage", "/spec/resources", &eph);
+    if (bytes_at(c, r, "ephemeralStorage", "/spec/resources", &eph) == 1 && eph > MAX_EPHEMERAL_BYTES) {
+        derrf(c, "/spec/resources/ephemeralStorage",
+              "Ephemeral storage is at most 1Ti per instance (providers offer up to 200 GiB); "
+              "the cost model's figures are exact up to it.",
+              "ephemeralStorage of %llu bytes is more than 1Ti", (unsigned long long)eph);
+        eph = 512 * MIB;
+    }
     json_object_set_new(o, "ephemeralStorageMiB", json_integer((json_int_t)((eph + MIB - 1) / MIB)));
     json_t *gpu = json_object_get(r, "gpu");
     if (gpu)
@@ -684,22 +727,65 @@ static json_t *norm_health(dctx *c, const json_t *h)
     return o;
 }
 
+/* A data volume per month (egress, a dependency's or link's volume) within
+ * MAX_DATA_BYTES; returns 0, or -1 after an error at rel. */
+static int check_data_volume(dctx *c, uint64_t bytes, const char *rel, const char *what)
+{
+    if (bytes <= MAX_DATA_BYTES) return 0;
+    char *detail = fbi_xasprintf(
+        "A data volume is at most %llu bytes (8Pi) a month: a thousand links between two "
+        "workloads then still add up exactly in 63 bits.", (unsigned long long)MAX_DATA_BYTES);
+    derrf(c, rel, detail, "%s of %llu bytes is more than 8 PiB a month", what,
+          (unsigned long long)bytes);
+    free(detail);
+    return -1;
+}
+
 static json_t *norm_traffic(dctx *c, const json_t *t, int is_container, int slo_set)
 {
     json_t *o = json_object();
     json_int_t req = int_at(t, "requestsPerMonth", 0);
     json_object_set_new(o, "requestsPerMonth", json_integer(req));
     int64_t ms = 100;
-    duration_ms(c, t, "meanDuration", "/spec/traffic", &ms);
+    if (duration_ms(c, t, "meanDuration", "/spec/traffic", &ms) == 1 &&
+        (uint64_t)ms > MAX_MEAN_DURATION_MS) {
+        derrf(c, "/spec/traffic/meanDuration",
+              "A request lasts at most the longest timeout, 60m; the cost model's figures are "
+              "exact only up to it.",
+              "meanDuration %lld ms is longer than 60m", (long long)ms);
+        ms = 100;
+    } else if (req > 0) {
+        uint64_t billed = (uint64_t)(ms < 100 ? 100 : (ms + 99) / 100 * 100);
+        if ((uint64_t)req > MAX_REQUEST_MS / billed) {
+            /* req <= 2e12 (schema) and billed <= 3.6e6: the product fits 64 bits */
+            char *detail = fbi_xasprintf(
+                "requestsPerMonth x meanDuration (rounded up to 100 ms, as Cloud Run bills) is "
+                "%llu request-ms a month; at most %llu fit: the cost model prices a 32 GiB "
+                "instance for that time in GiB-seconds as a 64-bit integer of millionths "
+                "(9,223,372,036,854.775807 at most). Lower the traffic or split the workload.",
+                (unsigned long long)((uint64_t)req * billed), (unsigned long long)MAX_REQUEST_MS);
+            derr(c, json_object_get(t, "requestsPerMonth") ? "/spec/traffic/requestsPerMonth"
+                                                           : "/spec/traffic",
+                 "requestsPerMonth x meanDuration is more than the cost model computes exactly",
+                 detail);
+            free(detail);
+        }
+    }
     json_object_set_new(o, "meanDurationMs", json_integer(ms));
     json_object_set_new(o, "concurrencyPerInstance",
                         json_integer(int_at(t, "concurrencyPerInstance", is_container ? 80 : 1)));
     uint64_t eg = 0, per = 0;
-    if (bytes_at(c, t, "egressPerMonth", "/spec/traffic", &eg) != 1 &&
-        bytes_at(c, t, "egressPerRequest", "/spec/traffic", &per) == 1) {
-        if (req > 0 && per > (uint64_t)INT64_MAX / (uint64_t)req) {
-            derr(c, "/spec/traffic/egressPerRequest", "egressPerRequest x requestsPerMonth is too large",
-                 "The product must fit in 63 bits of bytes.");
+    if (bytes_at(c, t, "egressPerMonth", "/spec/traffic", &eg) == 1) {
+        check_data_volume(c, eg, "/spec/traffic/egressPerMonth", "egressPerMonth");
+    } else if (bytes_at(c, t, "egressPerRequest", "/spec/traffic", &per) == 1) {
+        if (req > 0 && per > MAX_DATA_BYTES / (uint64_t)req) {
+            char *detail = fbi_xasprintf(
+                "egressPerRequest x requestsPerMonth is at most %llu bytes (8 PiB) a month: "
+                "a thousand links between two workloads then still add up exactly in 63 bits.",
+                (unsigned long long)MAX_DATA_BYTES);
+            derr(c, "/spec/traffic/egressPerRequest",
+                 "egressPerRequest x requestsPerMonth is more than 8 PiB a month", detail);
+            free(detail);
             eg = 0;
         } else {
             eg = per * (uint64_t)req;
@@ -806,10 +892,24 @@ static json_t *norm_placement(dctx *c, const json_t *p, const char *self)
         if (m) json_object_set_new(o, "budget", m);
     }
     json_t *sp = json_object_get(p, "spread");
-    if (sp)
-        json_object_set_new(o, "spread", json_pack("{sIsI}", "minRegions",
-                                                   int_at(sp, "minRegions", 1), "minProviders",
-                                                   int_at(sp, "minProviders", 1)));
+    if (sp) {
+        json_int_t minr = int_at(sp, "minRegions", 1), minp = int_at(sp, "minProviders", 1);
+        json_object_set_new(o, "spread", json_pack("{sIsI}", "minRegions", minr, "minProviders",
+                                                   minp));
+        /* What plan refuses as contradictory needs no catalog: refuse it here
+         * too, with the same words, so validate and plan agree. */
+        if ((minr > 1 || minp > 1) && json_array_size(json_object_get(p, "affinity")))
+            derr(c, "/spec/placement/affinity",
+                 "contradictory constraints: spread over several regions and affinity (same "
+                 "region as another workload) cannot both hold",
+                 "Drop the affinity and bound the distance with a link latencyBudget instead.");
+        json_t *allow = json_object_get(p, "providers");
+        if (minp > 1 && json_array_size(allow) && (json_int_t)json_array_size(allow) < minp)
+            derrf(c, "/spec/placement/spread/minProviders",
+                  "List more providers in placement.providers, or lower spread.minProviders.",
+                  "contradictory constraints: spread.minProviders is %lld but placement.providers "
+                  "allows %zu", (long long)minp, json_array_size(allow));
+    }
     return o;
 }
 
@@ -838,7 +938,11 @@ static json_t *norm_dependencies(dctx *c, const json_t *deps, const char *self)
         json_t *o = json_object();
         json_object_set_new(o, "workload", json_string(w));
         uint64_t vol = 0;
-        bytes_at(c, d, "volumePerMonth", rel, &vol);
+        if (bytes_at(c, d, "volumePerMonth", rel, &vol) == 1) {
+            char *r2 = fbi_xasprintf("%s/volumePerMonth", rel);
+            if (check_data_volume(c, vol, r2, "volumePerMonth") != 0) vol = 0;
+            free(r2);
+        }
         json_object_set_new(o, "volumeBytesPerMonth", json_integer((json_int_t)vol));
         put_duration(c, o, d, "latencyBudget", "latencyBudgetMs", rel);
         json_array_append_new(arr, o);
@@ -980,11 +1084,52 @@ static const char *detect_language(const char *src, const char **unknown)
     return NULL;
 }
 
+/* Parses the program as the quantum driver will (through the checker the
+ * command installs: core does not link the OpenQASM library), so that what
+ * plan would refuse on every backend is invalid here. file: the name the
+ * spec gives (NULL for inline source); dir: its directory; has_header: the
+ * text starts with an OPENQASM line. A file without one may be anything
+ * (it was named by mistake, or by someone probing): its parse error would
+ * quote it, so only the position is given. */
+static void check_program(dctx *c, const char *source, const char *rel, const char *file,
+                          const char *dir, int has_header)
+{
+    fb_spec_set *s = c->set;
+    if (!s->check) return;
+    /* the trees includes may come from: the spec's and the --allow-path ones */
+    const char **roots = fbi_xcalloc(s->nallow + 2, sizeof *roots);
+    size_t n = 0;
+    if (c->root) roots[n++] = c->root;
+    for (size_t i = 0; i < s->nallow; i++) roots[n++] = s->allow[i];
+    char *msg = NULL;
+    int line = 0, col = 0;
+    char *shown = file ? fbi_printable(file, 0, 200) : NULL;
+    if (s->check(s->check_ctx, source, strlen(source), dir, roots, &msg, &line, &col) != 0) {
+        const char *detail = "Fix the OpenQASM program (line and column are the program's own); "
+                             "plan would refuse the job on every backend.";
+        if (!file)
+            derrf(c, rel, detail, "the program does not parse: line %d, column %d: %s", line, col,
+                  msg ? msg : "invalid program");
+        else if (has_header)
+            derrf(c, rel, detail, "program file %s does not parse: line %d, column %d: %s", shown,
+                  line, col, msg ? msg : "invalid program");
+        else
+            derrf(c, rel, "Give an OpenQASM program (it starts with `OPENQASM 2.0;` or "
+                          "`OPENQASM 3.0;`).",
+                  "program file %s does not parse as OpenQASM (line %d, column %d); it has no "
+                  "OPENQASM header, so its content is not shown", shown, line, col);
+    }
+    free(shown);
+    free(msg);
+    free(roots);
+}
+
 static json_t *norm_quantum(dctx *c, const json_t *spec)
 {
     json_t *o = json_object();
     json_t *prog = json_object_get(spec, "program");
     char *source = NULL;
+    char *prog_dir = NULL; /* the program file's directory */
     const char *inl = str_at(prog, "source");
     if (inl) {
         source = fbi_xstrdup(inl);
@@ -1001,12 +1146,15 @@ static json_t *norm_quantum(dctx *c, const json_t *spec)
             } else if (fbi_utf8_first_invalid(data, len) < len) {
                 int line, col;
                 fbi_text_position(data, len, fbi_utf8_first_invalid(data, len), &line, &col);
+                char *shown = fbi_printable(f, 0, 200);
                 derrf(c, "/spec/program/file", "OpenQASM programs are UTF-8 text.",
-                      "program file %.200s has invalid UTF-8 or a NUL byte at line %d, column %d",
-                      f, line, col);
+                      "program file %s has invalid UTF-8 or a NUL byte at line %d, column %d",
+                      shown, line, col);
+                free(shown);
                 free(data);
             } else {
                 source = data;
+                prog_dir = dir_of(real);
             }
         }
         free(real);
@@ -1026,11 +1174,14 @@ static json_t *norm_quantum(dctx *c, const json_t *spec)
             derr(c, rel, "cannot tell the program's language",
                  "Start the program with `OPENQASM 2.0;` or `OPENQASM 3.0;`, or set "
                  "spec.language.");
+        } else {
+            check_program(c, source, rel, inl ? NULL : str_at(prog, "file"), prog_dir, det != NULL);
         }
         if (!lang) lang = det;
         json_object_set_new(o, "program", json_pack("{ss}", "source", source));
         free(source);
     }
+    free(prog_dir);
     json_object_set_new(o, "language", json_string(lang ? lang : "openqasm2"));
     json_object_set_new(o, "shots", json_integer(int_at(spec, "shots", 1000)));
     copy_int_if(o, spec, "seed");
@@ -1287,6 +1438,7 @@ static void include_file(dctx *c, const char *rel, const char *p, fed_item *fed)
     char *real = confined_path(c, p, rel, "file", 0, NULL);
     if (!real) return;
     char *full = join_path(c->base_dir, p);
+    char *shown = fbi_printable(p, 0, 200);
     if (c->depth + 1 > FBI_SPEC_MAX_INCLUDE_DEPTH) {
         derrf(c, rel, "Federations may reference files that reference files, 8 levels deep "
                       "at most.",
@@ -1308,7 +1460,7 @@ static void include_file(dctx *c, const char *rel, const char *p, fed_item *fed)
         fbi_buf_puts(&chain, real);
         char *detail = fbi_xasprintf("The chain of references is %s. Remove one reference.",
                                      chain.data);
-        derrf(c, rel, detail, "include cycle: %s references itself", p);
+        derrf(c, rel, detail, "include cycle: %s references itself", shown);
         free(detail);
         fbi_buf_free(&chain);
         goto out;
@@ -1324,8 +1476,8 @@ static void include_file(dctx *c, const char *rel, const char *p, fed_item *fed)
         goto out;
     }
     if (account_bytes(s, len) != 0) {
-        derrf(c, rel, TOTAL_DETAIL, "reading %.200s would make more than %u bytes (64 MiB) of "
-              "spec text in one invocation", p, FBI_SPEC_MAX_TOTAL);
+        derrf(c, rel, TOTAL_DETAIL, "reading %s would make more than %u bytes (64 MiB) of "
+              "spec text in one invocation", shown, FBI_SPEC_MAX_TOTAL);
         free(data);
         pop_stack(s);
         goto out;
@@ -1336,15 +1488,15 @@ static void include_file(dctx *c, const char *rel, const char *p, fed_item *fed)
          * tree): say what it is not, and nothing of what it holds. */
         derrf(c, rel, "A Federation references files of workload or Federation documents "
                       "(apiVersion: " SPEC_API_VERSION "); this file's content is not shown.",
-              "the referenced file %.200s is not a fedbroker spec (it never names "
-              "apiVersion " SPEC_API_VERSION ")", p);
+              "the referenced file %s is not a fedbroker spec (it never names "
+              "apiVersion " SPEC_API_VERSION ")", shown);
         free(data);
         pop_stack(s);
         goto out;
     }
     fbi_parsed parsed = {0};
     if (fbi_spec_parse(full, data, len, FBI_FMT_AUTO, &parsed, c->diag) != 0) {
-        derrf(c, rel, NULL, "the referenced file %.200s is not valid (see the errors above)", p);
+        derrf(c, rel, NULL, "the referenced file %s is not valid (see the errors above)", shown);
     } else {
         char *dir = dir_of(full);
         for (size_t i = 0; i < parsed.n && !s->full; i++) {
@@ -1374,6 +1526,7 @@ static void include_file(dctx *c, const char *rel, const char *p, fed_item *fed)
     free(data);
     pop_stack(s);
 out:
+    free(shown);
     free(real);
     free(full);
 }
@@ -1490,7 +1643,13 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
             }
         }
         uint64_t vol = 0;
-        if (bytes_at(c, l, "volumePerMonth", rel, &vol) < 0) ok = 0;
+        int got = bytes_at(c, l, "volumePerMonth", rel, &vol);
+        if (got < 0) ok = 0;
+        if (got == 1) {
+            char *r2 = fbi_xasprintf("%s/volumePerMonth", rel);
+            if (check_data_volume(c, vol, r2, "volumePerMonth") != 0) ok = 0;
+            free(r2);
+        }
         int64_t lat = -1;
         if (duration_ms(c, l, "latencyBudget", rel, &lat) < 0) ok = 0;
         free(rel);
@@ -1582,6 +1741,13 @@ fb_status fb_spec_set_new(fb_spec_set **out)
 void fbi_spec_set_max_workloads(fb_spec_set *s, size_t n)
 {
     if (s) s->max_workloads = n;
+}
+
+void fbi_spec_set_program_check(fb_spec_set *s, fbi_program_check_fn fn, void *ctx)
+{
+    if (!s) return;
+    s->check = fn;
+    s->check_ctx = ctx;
 }
 
 int fbi_spec_set_allow_path(fb_spec_set *s, const char *dir, char **err)

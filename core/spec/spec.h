@@ -153,6 +153,18 @@ void fbi_spec_set_max_workloads(fb_spec_set *s, size_t n);
  * directory or is under /proc, /sys or /dev (files there are never read,
  * under any root). */
 int fbi_spec_set_allow_path(fb_spec_set *s, const char *dir, char **err);
+/* Parses a QuantumJob's program as its driver will: the OpenQASM library is
+ * outside core's layers, so the command installs this (core/cli/common.c).
+ * dir: the program file's directory (NULL for inline source); roots: the
+ * trees the spec may read (NULL-terminated), for the program's includes.
+ * Returns 0, or -1 with *msg (new, may stay NULL) and the program's own
+ * 1-based *line and *col (0 when unknown). */
+typedef int (*fbi_program_check_fn)(void *ctx, const char *source, size_t len,
+                                    const char *dir, const char *const *roots, char **msg,
+                                    int *line, int *col);
+/* Installs the checker (NULL: programs are not parsed, only their language
+ * checked). ctx is passed back (borrowed). */
+void fbi_spec_set_program_check(fb_spec_set *s, fbi_program_check_fn fn, void *ctx);
 /* borrowed: the normal form of workload i (NULL when out of range). */
 json_t *fbi_spec_doc(const fb_spec_set *s, size_t i);
 /* The text fb_spec_json gives for a normal form (compact, sorted keys);

@@ -644,6 +644,97 @@ START_TEST(path_confinement)
 }
 END_TEST
 
+/* A stand-in for the command's OpenQASM checker: refuses a program holding
+ * "bad" at line 2, column 3, and records what it was given. */
+static char checked_dir[512];
+static char checked_roots[1024];
+
+static int fake_check(void *ctx, const char *source, size_t len, const char *dir,
+                      const char *const *roots, char **msg, int *line, int *col)
+{
+    (*(int *)ctx)++;
+    snprintf(checked_dir, sizeof checked_dir, "%s", dir ? dir : "(inline)");
+    checked_roots[0] = '\0';
+    for (size_t i = 0; roots && roots[i]; i++) {
+        strncat(checked_roots, roots[i], sizeof checked_roots - strlen(checked_roots) - 2);
+        strcat(checked_roots, ";");
+    }
+    if (!memmem(source, len, "bad", 3)) return 0;
+    *msg = strdup("undefined gate 'bad' (undefined name)");
+    *line = 2;
+    *col = 3;
+    return -1;
+}
+
+START_TEST(program_check)
+{
+    /* the program is parsed at validation (as the driver will) through the
+     * checker the command installs; its error lands at the program's
+     * pointer with the program's own line and column; a program file without
+     * an OPENQASM header is not quoted; the checker gets the program file's
+     * directory and the trees the spec may read */
+    make_tmpdir();
+    write_tmp("spec/ok.qasm", "OPENQASM 2.0;\nqreg q[1];\n");
+    write_tmp("spec/bad.qasm", "OPENQASM 2.0;\n  bad q[0];\n");
+    write_tmp("spec/noheader.txt", "token = bad-secret-9b1c\n");
+    write_tmp("extra/x", "");
+    char extra[500], base[500];
+    snprintf(extra, sizeof extra, "%s/extra", tmpdir);
+    snprintf(base, sizeof base, "%s/spec", tmpdir);
+    static const struct { const char *prog; const char *ptr; const char *want; } cases[] = {
+        {"{source: \"OPENQASM 2.0;\\nqreg q[1];\"}", NULL, NULL},
+        {"{source: \"OPENQASM 2.0;\\n  bad q[0];\"}", "/spec/program/source",
+         "the program does not parse: line 2, column 3: undefined gate 'bad'"},
+        {"{file: ok.qasm}", NULL, NULL},
+        {"{file: bad.qasm}", "/spec/program/file",
+         "program file bad.qasm does not parse: line 2, column 3: undefined gate 'bad'"},
+        {"{file: noheader.txt}", "/spec/program/file",
+         "program file noheader.txt does not parse as OpenQASM (line 2, column 3); it has no "
+         "OPENQASM header, so its content is not shown"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int calls = 0;
+        fb_spec_set *s;
+        fb_spec_set_new(&s);
+        fbi_spec_set_program_check(s, fake_check, &calls);
+        char *err = NULL;
+        ck_assert_int_eq(fbi_spec_set_allow_path(s, extra, &err), 0);
+        fb_diag *d = fb_diag_new();
+        char *doc = fbi_xasprintf(HEAD "kind: QuantumJob\nmetadata: {name: q}\nspec:\n"
+                                  "  program: %s\n  language: openqasm2\n", cases[i].prog);
+        fb_status st = fb_spec_set_add_buffer(s, "q.yaml", doc, strlen(doc), base, d);
+        ck_assert_int_eq(calls, 1);
+        if (!cases[i].want) {
+            if (fb_diag_errors(d)) dump_diag(d);
+            ck_assert_int_eq(st, FB_OK);
+        } else {
+            ck_assert_int_eq(st, FB_INVALID);
+            if (find_err(d, cases[i].ptr, cases[i].want) < 0) dump_diag(d);
+            ck_assert_int_ge(find_err(d, cases[i].ptr, cases[i].want), 0);
+            ck_assert_int_eq(fb_diag_line(d, 0), 5);
+            ck_assert(!diag_quotes(d, "bad-secret"));
+        }
+        char want_roots[1100];
+        char *real_base = realpath(base, NULL), *real_extra = realpath(extra, NULL);
+        snprintf(want_roots, sizeof want_roots, "%s;%s;", real_base, real_extra);
+        ck_assert_str_eq(checked_roots, want_roots);
+        if (strstr(cases[i].prog, "file:")) ck_assert_str_eq(checked_dir, real_base);
+        else ck_assert_str_eq(checked_dir, "(inline)");
+        free(real_base);
+        free(real_extra);
+        free(doc);
+        fb_diag_free(d);
+        fb_spec_set_free(s);
+    }
+    /* without a checker the program is not parsed (the library's default) */
+    loaded l = load("q.yaml", HEAD "kind: QuantumJob\nmetadata: {name: q}\n"
+                              "spec: {program: {source: \"OPENQASM 2.0;\\nbad q[0];\"}}\n", NULL);
+    ASSERT_VALID(l);
+    unload(&l);
+    rm_tmpdir();
+}
+END_TEST
+
 START_TEST(yaml_line_numbers)
 {
     loaded l = load("p.yaml", HEAD "kind: Function\nmetadata:\n  name: f\nspec:\n  image: x\n"
@@ -1139,6 +1230,251 @@ START_TEST(limit_values)
         unload(&m);
         free(over);
     }
+}
+END_TEST
+
+/* Loads one file from tmpdir through fb_spec_set_add_file. */
+static loaded load_file(const char *name)
+{
+    loaded l;
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    fb_spec_set_new(&l.set);
+    l.diag = fb_diag_new();
+    l.add = fb_spec_set_add_file(l.set, path, l.diag);
+    l.fin = fb_spec_set_finish(l.set, l.diag);
+    return l;
+}
+
+START_TEST(limits_at_their_edges)
+{
+    /* docs/spec.md "Limits", each exactly at the limit (accepted) and one
+     * step past it (refused with the limit named) */
+    make_tmpdir();
+    /* a file of exactly 4 MiB */
+    size_t n = FBI_SPEC_MAX_FILE;
+    char *big = malloc(n + 2);
+    memset(big, ' ', n + 1);
+    memcpy(big, FN_MIN, strlen(FN_MIN));
+    big[strlen(FN_MIN)] = '#'; /* the rest is a YAML comment */
+    big[n] = '\0';
+    char path[600];
+    snprintf(path, sizeof path, "%s/4m.yaml", tmpdir);
+    FILE *f = fopen(path, "w");
+    fwrite(big, 1, n, f);
+    fclose(f);
+    loaded a = load_file("4m.yaml");
+    ASSERT_VALID(a);
+    unload(&a);
+    big[n] = ' ';
+    big[n + 1] = '\0';
+    f = fopen(path, "w");
+    fwrite(big, 1, n + 1, f);
+    fclose(f);
+    loaded a2 = load_file("4m.yaml");
+    ASSERT_ERR(a2, NULL, "larger than the limit of 4194304 bytes");
+    unload(&a2);
+    free(big);
+
+    /* 1000 documents (YAML and JSON) */
+    char *docs = n_functions("w", 1000);
+    loaded d = load("d.yaml", docs, NULL);
+    ASSERT_VALID(d);
+    ck_assert_int_eq((int)fb_spec_count(d.set), 1000);
+    unload(&d);
+    free(docs);
+    fbi_buf j;
+    fbi_buf_init(&j);
+    fbi_buf_puts(&j, "[");
+    for (int k = 0; k < 1000; k++)
+        fbi_buf_printf(&j, "%s{\"apiVersion\": \"fedbroker.dev/v1\", \"kind\": \"Function\", "
+                           "\"metadata\": {\"name\": \"w%d\"}, \"spec\": {\"image\": \"x\"}}",
+                       k ? "," : "", k);
+    fbi_buf_puts(&j, "]");
+    loaded dj = load("d.json", j.data, NULL);
+    ASSERT_VALID(dj);
+    unload(&dj);
+    fbi_buf_free(&j);
+
+    /* a string and a key of exactly 64 KiB pass the string limit (the
+     * schema then refuses the long annotation and the unknown key) */
+    for (int key = 0; key < 2; key++) {
+        for (size_t len = FBI_SPEC_MAX_STRING; len <= FBI_SPEC_MAX_STRING + 1; len++) {
+            char *str = malloc(len + 1);
+            memset(str, 'a', len);
+            str[len] = '\0';
+            /* JSON: YAML's simple keys stop at 1024 characters */
+            char *doc = key ? fbi_xasprintf("{\"apiVersion\": \"fedbroker.dev/v1\", \"kind\": "
+                                            "\"Function\", \"metadata\": {\"name\": \"f\"}, "
+                                            "\"spec\": {\"image\": \"x\", \"%s\": 1}}", str)
+                            : fbi_xasprintf(HEAD "kind: Function\nmetadata: {name: f, "
+                                            "annotations: {x: %s}}\nspec: {image: x}\n", str);
+            loaded l = load(key ? "s.json" : "s.yaml", doc, NULL);
+            if (len == FBI_SPEC_MAX_STRING) ck_assert_int_lt(find_err(l.diag, NULL, "longer than"), 0);
+            else ASSERT_ERR(l, NULL, key ? "key longer than the limit of 65536" : "longer than the limit of 65536");
+            unload(&l);
+            free(doc);
+            free(str);
+        }
+    }
+
+    /* inline OpenQASM source of exactly 1 MiB */
+    char *src = malloc(FBI_SPEC_MAX_SOURCE + 1);
+    memset(src, ' ', FBI_SPEC_MAX_SOURCE);
+    memcpy(src, "OPENQASM 2.0;", 13);
+    src[FBI_SPEC_MAX_SOURCE] = '\0';
+    json_t *qd = json_pack("{sssss{ss}s{s{ss}}}", "apiVersion", "fedbroker.dev/v1", "kind",
+                           "QuantumJob", "metadata", "name", "q", "spec", "program", "source", src);
+    char *qt = json_dumps(qd, 0);
+    loaded qs = load("q.json", qt, NULL);
+    ASSERT_VALID(qs);
+    unload(&qs);
+    free(qt);
+    json_decref(qd);
+    free(src);
+
+    /* YAML aliases expanding to exactly 10,000 nodes, then one more */
+    for (int extra = 0; extra < 2; extra++) {
+        fbi_buf y;
+        fbi_buf_init(&y);
+        fbi_buf_puts(&y, "a: &s x\nb: [");
+        for (int k = 0; k < FBI_SPEC_MAX_ALIAS_NODES + extra; k++) fbi_buf_puts(&y, k ? ",*s" : "*s");
+        fbi_buf_puts(&y, "]\n");
+        loaded l = load("alias.yaml", y.data, NULL);
+        if (!extra) ck_assert_int_lt(find_err(l.diag, NULL, "aliases expand"), 0);
+        else ASSERT_ERR(l, "/b/10000", "aliases expand to more than 10000 nodes");
+        unload(&l);
+        fbi_buf_free(&y);
+    }
+
+    /* file references nesting exactly 8 levels deep, then 9 */
+    for (int levels = 8; levels <= 9; levels++) {
+        for (int k = 0; k < levels; k++) {
+            char name[32], text[256];
+            snprintf(name, sizeof name, "n%d/c%d.yaml", levels, k);
+            snprintf(text, sizeof text, HEAD "kind: Federation\nmetadata: {name: c%d}\n"
+                                             "spec: {workloads: [{file: c%d.yaml}]}\n", k, k + 1);
+            write_tmp(name, text);
+        }
+        char name[32];
+        snprintf(name, sizeof name, "n%d/c%d.yaml", levels, levels);
+        write_tmp(name, FN_MIN);
+        snprintf(name, sizeof name, "n%d/c0.yaml", levels);
+        loaded l = load_file(name);
+        if (levels == 8) ASSERT_VALID(l);
+        else ASSERT_ERR(l, "/spec/workloads/0/file", "file references nest deeper than 8 levels");
+        unload(&l);
+    }
+
+    /* 1000 files read for one set (the federation and 999 it references),
+     * then 1001 */
+    for (int refs = 999; refs <= 1000; refs++) {
+        fbi_buf fed;
+        fbi_buf_init(&fed);
+        fbi_buf_puts(&fed, HEAD "kind: Federation\nmetadata: {name: big}\nspec:\n  workloads:\n");
+        for (int k = 0; k < refs; k++) {
+            char name[48], text[200];
+            snprintf(name, sizeof name, "files/w%d.yaml", k);
+            snprintf(text, sizeof text, HEAD "kind: Function\nmetadata: {name: w%d}\n"
+                                             "spec: {image: x}\n", k);
+            if (refs == 999 || k == 999) write_tmp(name, text);
+            fbi_buf_printf(&fed, "    - {file: w%d.yaml}\n", k);
+        }
+        write_tmp("files/fed.yaml", fed.data);
+        loaded l = load_file("files/fed.yaml");
+        if (refs == 999) ASSERT_VALID(l);
+        else ASSERT_ERR(l, "/spec/workloads/999/file", "more than 1000 files read for one set");
+        unload(&l);
+        fbi_buf_free(&fed);
+    }
+
+    /* code of exactly 256 MiB (a sparse file), then one byte more */
+    write_tmp("code/big/app.bin", "");
+    snprintf(path, sizeof path, "%s/code/big/app.bin", tmpdir);
+    const char *fdoc = HEAD "kind: Function\nmetadata: {name: f}\nspec:\n  runtime: python3.12\n"
+                            "  handler: app.handler\n  code: {path: big}\n";
+    char base[600];
+    snprintf(base, sizeof base, "%s/code", tmpdir);
+    for (int extra = 0; extra < 2; extra++) {
+        ck_assert_int_eq(truncate(path, (off_t)(256ull << 20) + extra), 0);
+        loaded l = load("f.yaml", fdoc, base);
+        if (!extra) ASSERT_VALID(l);
+        else ASSERT_ERR(l, "/spec/code/path", "larger than 256 MiB");
+        unload(&l);
+    }
+    unlink(path);
+    /* a code directory of exactly 20,000 entries, then one more */
+    snprintf(path, sizeof path, "%s/code/big/f", tmpdir);
+    mkdir(path, 0755);
+    for (int k = 0; k < 19999; k++) {
+        char p2[700];
+        snprintf(p2, sizeof p2, "%s/%d", path, k);
+        FILE *e = fopen(p2, "w");
+        ck_assert_ptr_nonnull(e);
+        fclose(e);
+    }
+    for (int extra = 0; extra < 2; extra++) {
+        loaded l = load("f.yaml", fdoc, base); /* the directory f is entry 20,000 */
+        if (!extra) {
+            ASSERT_VALID(l);
+            char p2[700];
+            snprintf(p2, sizeof p2, "%s/extra", path);
+            FILE *e = fopen(p2, "w");
+            fclose(e);
+        } else {
+            ASSERT_ERR(l, "/spec/code/path", "more than 20000 files");
+        }
+        unload(&l);
+    }
+    rm_tmpdir();
+}
+END_TEST
+
+START_TEST(documented_defaults)
+{
+    /* the defaults docs/spec.md's normal-form table lists that the other
+     * tests do not already pin */
+    loaded l = load("d.yaml", HEAD "kind: Container\nmetadata: {name: c}\nspec:\n"
+                              "  image: x\n"
+                              "  triggers: [{http: {}}, {queue: {name: q}}, {schedule: {cron: \"* * * * *\"}}]\n"
+                              "  healthCheck: {}\n"
+                              "  placement: {spread: {}}\n"
+                              "  ports: [{port: 9000}]\n", NULL);
+    ASSERT_VALID(l);
+    const json_t *n = fbi_spec_doc(l.set, 0);
+    ck_assert_str_eq(str_of(n, "/spec/triggers/0/http/path"), "/");
+    ck_assert(json_is_false(at(n, "/spec/triggers/0/http/public")));
+    char *m = json_dumps(at(n, "/spec/triggers/0/http/methods"), JSON_COMPACT);
+    ck_assert_str_eq(m, "[\"GET\",\"HEAD\",\"POST\",\"PUT\",\"PATCH\",\"DELETE\",\"OPTIONS\"]");
+    free(m);
+    ck_assert_int_eq(int_of(n, "/spec/triggers/1/queue/batchSize"), 10);
+    ck_assert_str_eq(str_of(n, "/spec/triggers/2/schedule/timezone"), "UTC");
+    ck_assert_str_eq(str_of(n, "/spec/healthCheck/path"), "/");
+    ck_assert_int_eq(int_of(n, "/spec/healthCheck/initialDelayMs"), 0);
+    ck_assert_int_eq(int_of(n, "/spec/healthCheck/periodMs"), 10000);
+    ck_assert_int_eq(int_of(n, "/spec/healthCheck/timeoutMs"), 1000);
+    ck_assert_int_eq(int_of(n, "/spec/healthCheck/failureThreshold"), 3);
+    ck_assert_int_eq(int_of(n, "/spec/placement/spread/minRegions"), 1);
+    ck_assert_int_eq(int_of(n, "/spec/placement/spread/minProviders"), 1);
+    ck_assert_str_eq(str_of(n, "/spec/ports/0/protocol"), "http");
+    ck_assert(json_is_false(at(n, "/spec/ports/0/public")));
+    ck_assert_int_eq(int_of(n, "/spec/timeoutMs"), 30000);
+    ck_assert_str_eq(str_of(n, "/spec/resources/arch"), "x86_64");
+    ck_assert_int_eq(int_of(n, "/spec/resources/ephemeralStorageMiB"), 512);
+    ck_assert_int_eq(int_of(n, "/spec/scaling/maxInstances"), 100);
+    ck_assert_int_eq(int_of(n, "/spec/scaling/minInstances"), 0);
+    ck_assert(json_is_true(at(n, "/spec/scaling/scaleToZero")));
+    ck_assert_int_eq(int_of(n, "/spec/traffic/meanDurationMs"), 100);
+    ck_assert_int_eq(int_of(n, "/spec/traffic/requestsPerMonth"), 0);
+    ck_assert_int_eq(int_of(n, "/spec/traffic/egressBytesPerMonth"), 0);
+    ck_assert_str_eq(str_of(n, "/metadata/tenant"), "default");
+    unload(&l);
+    /* a QuantumJob without a header needs language; with one it is detected */
+    loaded q = load("q.yaml", HEAD "kind: QuantumJob\nmetadata: {name: q}\n"
+                              "spec: {program: {source: \"OPENQASM 2.0;\\nqreg q[1];\"}}\n", NULL);
+    ASSERT_VALID(q);
+    ck_assert_str_eq(str_of(fbi_spec_doc(q.set, 0), "/spec/language"), "openqasm2");
+    unload(&q);
 }
 END_TEST
 
@@ -1729,6 +2065,7 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, hash_stability_and_sensitivity);
     tcase_add_test(tc, code_path_hash);
     tcase_add_test(tc, path_confinement);
+    tcase_add_test(tc, program_check);
     tcase_add_test(tc, yaml_line_numbers);
     tcase_add_test(tc, yaml_core_schema);
     tcase_add_test(tc, yaml_refusals);
@@ -1742,6 +2079,7 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, location_map);
     tcase_add_test(tc, limit_workloads);
     tcase_add_test(tc, limit_total_bytes);
+    tcase_add_test(tc, documented_defaults);
     tcase_add_test(tc, invalid_utf8);
     tcase_add_test(tc, json_syntax_and_duplicates);
     tcase_add_test(tc, did_you_mean);
@@ -1757,6 +2095,12 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, fuzz_regression);
     tcase_add_test(tc, examples_valid);
     suite_add_tcase(s, tc);
+    /* the limits at their edges write a 256 MiB sparse file and 20,000
+     * entries: minutes under the sanitizers on a loaded machine */
+    TCase *edges = tcase_create("edges");
+    tcase_set_timeout(edges, 600);
+    tcase_add_test(edges, limits_at_their_edges);
+    suite_add_tcase(s, edges);
     return s;
 }
 
