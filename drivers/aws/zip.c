@@ -120,48 +120,6 @@ static void put32(fbk_buf *b, uint32_t v)
     fbk_buf_append(b, c, 4);
 }
 
-/* Reads a file of the package (new) within max bytes, or NULL with *err.
- * The entry was a regular file when the tree was walked; it is opened
- * without following a link and without blocking on a FIFO, and checked
- * again on the descriptor, so a file swapped since (for a link to a file
- * outside the tree, say) is refused rather than packaged. */
-static char *read_entry_file(const char *path, size_t max, size_t *len, char **err)
-{
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        *err = fbk_xasprintf("%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-        *err = S_ISREG(st.st_mode)
-                   ? fbk_xasprintf("%s is larger than the %zu-byte limit", path, max)
-                   : fbk_xasprintf("%s is no longer a regular file", path);
-        close(fd);
-        return NULL;
-    }
-    fbk_buf b;
-    fbk_buf_init(&b);
-    char tmp[65536];
-    for (;;) {
-        ssize_t n = read(fd, tmp, sizeof tmp);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 || b.len + (size_t)(n > 0 ? n : 0) > max) {
-            *err = n < 0 ? fbk_xasprintf("cannot read %s: %s", path, strerror(errno))
-                         : fbk_xasprintf("%s is larger than the %zu-byte limit", path, max);
-            close(fd);
-            fbk_buf_free(&b);
-            return NULL;
-        }
-        if (n == 0) break;
-        fbk_buf_append(&b, tmp, (size_t)n);
-    }
-    close(fd);
-    *len = b.len;
-    fbk_buf_append(&b, "", 1); /* a NUL, and a buffer even for an empty file */
-    return fbk_buf_steal(&b);
-}
-
 /* Reads an entry's content: file bytes, or a symlink's target. new. */
 static int content(const entry *e, size_t max, unsigned char **data, size_t *len, char **err)
 {
@@ -180,7 +138,9 @@ static int content(const entry *e, size_t max, unsigned char **data, size_t *len
         *len = (size_t)n;
         return 0;
     }
-    char *d = read_entry_file(e->abs, max, len, err);
+    /* The entry was a regular file when the tree was walked; one swapped
+     * since (for a link out of the tree, or a FIFO) is refused, not read. */
+    char *d = fbk_read_file_nofollow(e->abs, max, len, NULL, err);
     if (!d) return -1;
     *data = (unsigned char *)d;
     return 0;
@@ -362,7 +322,7 @@ int aws_zip_path(const char *path, size_t max_zip, size_t max_unzipped, unsigned
         }
         if (got == 4 && magic[0] == 'P' && magic[1] == 'K' &&
             ((magic[2] == 3 && magic[3] == 4) || (magic[2] == 5 && magic[3] == 6))) {
-            char *d = read_entry_file(path, max_zip, len, err);
+            char *d = fbk_read_file_nofollow(path, max_zip, len, NULL, err);
             if (!d) return -1;
             *out = (unsigned char *)d;
             return 0;

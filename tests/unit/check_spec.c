@@ -981,6 +981,22 @@ START_TEST(limit_depth)
 }
 END_TEST
 
+/* A QuantumJob as JSON text (new) whose inline source is "OPENQASM 2.0;"
+ * padded with blanks to len bytes. */
+static char *quantum_json(size_t len)
+{
+    char *src = malloc(len + 1);
+    memset(src, ' ', len);
+    memcpy(src, "OPENQASM 2.0;", 13);
+    src[len] = '\0';
+    json_t *d = json_pack("{sssss{ss}s{s{ss}}}", "apiVersion", "fedbroker.dev/v1", "kind",
+                          "QuantumJob", "metadata", "name", "q", "spec", "program", "source", src);
+    char *text = json_dumps(d, 0);
+    json_decref(d);
+    free(src);
+    return text;
+}
+
 START_TEST(limit_string_and_source)
 {
     size_t n = FBI_SPEC_MAX_STRING + 1;
@@ -995,35 +1011,18 @@ START_TEST(limit_string_and_source)
     unload(&l);
     free(doc);
     free(s);
-    /* inline QASM up to 1 MiB is fine, more is not */
-    size_t big = 200000;
-    s = malloc(big + 1);
-    memset(s, ' ', big);
-    memcpy(s, "OPENQASM 2.0;", 13);
-    s[big] = '\0';
-    json_t *d = json_pack("{sssss{ss}s{s{ss}}}", "apiVersion", "fedbroker.dev/v1", "kind",
-                          "QuantumJob", "metadata", "name", "q", "spec", "program", "source", s);
-    char *text = json_dumps(d, 0);
+    /* inline QASM up to 1 MiB is fine, more is not (the exact edge is in
+     * limits_at_their_edges) */
+    char *text = quantum_json(200000);
     loaded q = load("q.json", text, NULL);
     ASSERT_VALID(q);
     unload(&q);
     free(text);
-    free(s);
-    json_decref(d);
-    big = FBI_SPEC_MAX_SOURCE + 1;
-    s = malloc(big + 1);
-    memset(s, ' ', big);
-    memcpy(s, "OPENQASM 2.0;", 13);
-    s[big] = '\0';
-    d = json_pack("{sssss{ss}s{s{ss}}}", "apiVersion", "fedbroker.dev/v1", "kind",
-                  "QuantumJob", "metadata", "name", "q", "spec", "program", "source", s);
-    text = json_dumps(d, 0);
+    text = quantum_json(FBI_SPEC_MAX_SOURCE + 1);
     loaded q2 = load("q.json", text, NULL);
     ASSERT_ERR(q2, "/spec/program/source", "longer than the limit of 1048576");
     unload(&q2);
     free(text);
-    free(s);
-    json_decref(d);
 }
 END_TEST
 
@@ -1319,19 +1318,11 @@ START_TEST(limits_at_their_edges)
     }
 
     /* inline OpenQASM source of exactly 1 MiB */
-    char *src = malloc(FBI_SPEC_MAX_SOURCE + 1);
-    memset(src, ' ', FBI_SPEC_MAX_SOURCE);
-    memcpy(src, "OPENQASM 2.0;", 13);
-    src[FBI_SPEC_MAX_SOURCE] = '\0';
-    json_t *qd = json_pack("{sssss{ss}s{s{ss}}}", "apiVersion", "fedbroker.dev/v1", "kind",
-                           "QuantumJob", "metadata", "name", "q", "spec", "program", "source", src);
-    char *qt = json_dumps(qd, 0);
+    char *qt = quantum_json(FBI_SPEC_MAX_SOURCE);
     loaded qs = load("q.json", qt, NULL);
     ASSERT_VALID(qs);
     unload(&qs);
     free(qt);
-    json_decref(qd);
-    free(src);
 
     /* YAML aliases expanding to exactly 10,000 nodes, then one more */
     for (int extra = 0; extra < 2; extra++) {
