@@ -4,8 +4,10 @@ tests_unit_check_spec_SOURCES = tests/unit/check_spec.c
 tests_unit_check_spec_CPPFLAGS = $(FB_CORE_INCS) $(CHECK_CFLAGS)
 tests_unit_check_spec_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS) $(CHECK_LIBS)
 
-FB_SPEC_SH_TESTS = tests/spec/agree.sh tests/spec/syntax.sh
+FB_SPEC_SH_TESTS = tests/spec/agree.sh tests/spec/syntax.sh tests/spec/limits.sh \
+	tests/spec/paths.sh tests/spec/plan.sh
 TESTS += tests/unit/check_spec $(FB_SPEC_SH_TESTS)
 EXTRA_DIST += $(FB_SPEC_SH_TESTS) tests/spec/agree.py \
-	tests/spec/invalid tests/spec/semantic tests/spec/syntax \
-	tests/fuzz/fuzz_spec.c tests/fuzz/build.sh tests/fuzz/README.md tests/fuzz/spec.dict
+	tests/spec/invalid tests/spec/semantic tests/spec/syntax tests/spec/edge \
+	tests/fuzz/fuzz_spec.c tests/fuzz/build.sh tests/fuzz/README.md tests/fuzz/spec.dict \
+	bench/gen_federation.py

@@ -100,12 +100,21 @@ static const char *sev_name(fb_severity s)
     return s == FB_SEV_ERROR ? "error" : s == FB_SEV_WARNING ? "warning" : "note";
 }
 
+/* Writes s with its control characters escaped (fbi_printable): pointers
+ * hold the keys of the input as they are, and summaries may quote it. */
+static void put_printable(FILE *out, const char *s, int keep_newlines)
+{
+    char *p = fbi_printable(s, keep_newlines, 0);
+    fputs(p, out);
+    free(p);
+}
+
 void fb_diag_print(const fb_diag *d, FILE *out)
 {
     for (size_t i = 0; d && i < d->n; i++) {
         const fbi_diag_item *it = &d->items[i];
         if (it->file) {
-            fputs(it->file, out);
+            put_printable(out, it->file, 0);
             if (it->line > 0) {
                 fprintf(out, ":%d", it->line);
                 if (it->column > 0) fprintf(out, ":%d", it->column);
@@ -113,10 +122,17 @@ void fb_diag_print(const fb_diag *d, FILE *out)
             fputs(": ", out);
         }
         fprintf(out, "%s: ", sev_name(it->sev));
-        if (it->pointer) fprintf(out, "%s: ", it->pointer[0] ? it->pointer : "(document)");
-        fputs(it->summary, out);
+        if (it->pointer) {
+            put_printable(out, it->pointer[0] ? it->pointer : "(document)", 0);
+            fputs(": ", out);
+        }
+        put_printable(out, it->summary, 0);
         fputc('\n', out);
-        if (it->detail) fprintf(out, "  %s\n", it->detail);
+        if (it->detail) {
+            fputs("  ", out);
+            put_printable(out, it->detail, 1);
+            fputc('\n', out);
+        }
     }
 }
 

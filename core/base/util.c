@@ -251,6 +251,57 @@ int fbi_utf8_valid(const char *str, size_t n)
     return 1;
 }
 
+/* Length of the UTF-8 sequence at s (at most n bytes) and its code point,
+ * or 0 when it is not well formed. */
+static size_t utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
+{
+    unsigned c = s[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80) { *cp = c; return 1; }
+    if ((c & 0xE0) == 0xC0) { len = 2; min = 0x80; c &= 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { len = 3; min = 0x800; c &= 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { len = 4; min = 0x10000; c &= 0x07; }
+    else return 0;
+    if (len > n) return 0;
+    for (size_t k = 1; k < len; k++) {
+        if ((s[k] & 0xC0) != 0x80) return 0;
+        c = (c << 6) | (s[k] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
+    *cp = c;
+    return len;
+}
+
+char *fbi_printable(const char *s, int keep_newlines, size_t max_bytes)
+{
+    fbi_buf b;
+    fbi_buf_init(&b);
+    fbi_buf_puts(&b, "");
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t n = strlen((const char *)p), i = 0;
+    while (i < n) {
+        if (max_bytes && i >= max_bytes) {
+            fbi_buf_puts(&b, "...");
+            break;
+        }
+        unsigned cp = 0;
+        size_t len = utf8_seq(p + i, n - i, &cp);
+        if (!len) {
+            fbi_buf_printf(&b, "\\x%02x", p[i]);
+            i++;
+            continue;
+        }
+        int control = cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) ||
+                      (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+        if (cp == '\t' || (cp == '\n' && keep_newlines)) control = 0;
+        if (control) fbi_buf_printf(&b, "\\u%04x", cp);
+        else fbi_buf_append(&b, p + i, len);
+        i += len;
+    }
+    return fbi_buf_steal(&b);
+}
+
 int fbi_str_has_suffix(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);

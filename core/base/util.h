@@ -57,6 +57,14 @@ int fbi_mkdirs(const char *path, unsigned mode, char **err);
 
 /* ---- strings ---- */
 int fbi_utf8_valid(const char *s, size_t n);
+/* s made safe to print on a terminal (new, free()): control characters (C0
+ * and DEL, and the C1 ones a terminal also obeys), bidirectional overrides
+ * and bytes that are not UTF-8 are written as \u00XX / \uXXXX / \xHH, so a
+ * key or value such as "x\e[2J" cannot clear a screen or reorder a line.
+ * keep_newlines: leave \n as is (multi-line details). max_bytes: cut after
+ * that many bytes of input (on a character boundary) and append "..."; 0
+ * for no cut. Thread-safe. */
+char *fbi_printable(const char *s, int keep_newlines, size_t max_bytes);
 int fbi_str_has_suffix(const char *s, const char *suffix);
 /* Levenshtein distance, capped: returns cap+1 when larger. */
 int fbi_edit_distance(const char *a, const char *b, int cap);

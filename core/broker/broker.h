@@ -12,7 +12,7 @@
 /* Where the configuration came from, to locate a JSON pointer in it. */
 typedef struct fbi_config_src {
     char *file;    /* the file read; NULL for the built-in defaults */
-    json_t *locs;  /* pointer -> line:column map of the file (spec.h) */
+    struct fbi_locmap *locs; /* pointer -> line:column map of the file (spec.h), a reference */
     char *prefix;  /* pointer of the document in locs */
 } fbi_config_src;
 

@@ -54,7 +54,7 @@ const char *fbi_config_schema_text(void)
 void fbi_config_src_free(fbi_config_src *src)
 {
     free(src->file);
-    json_decref(src->locs);
+    fbi_locmap_unref(src->locs);
     free(src->prefix);
     memset(src, 0, sizeof *src);
 }
@@ -160,7 +160,7 @@ static json_t *config_read(const char *path, fbi_config_src *src, fb_diag *diag)
         if (parsed.n == 1 && json_is_object(parsed.docs[0].value)) {
             cfg = json_incref(parsed.docs[0].value);
             src->file = fbi_xstrdup(path);
-            src->locs = json_incref(parsed.docs[0].locs);
+            src->locs = fbi_locmap_ref(parsed.docs[0].locs);
             src->prefix = fbi_xstrdup(parsed.docs[0].prefix ? parsed.docs[0].prefix : "");
         } else {
             fb_diag_add(diag, FB_SEV_ERROR, path, 0, 0, NULL,

@@ -13,7 +13,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CAT_MAX_FILE (64u * 1024u * 1024u)
+/* Limits (catalog/README.md "Limits"): loading takes about 11 times the
+ * text in memory, so a catalog is at most 32 MiB in all (16 MiB a file),
+ * some 350 MB; the built-in one is 0.4 MB. A load keeps its first 1000
+ * problems (fbi_cat_diag_add). */
+#define CAT_MAX_FILE (16u * 1024u * 1024u)
+#define CAT_MAX_TOTAL (32u * 1024u * 1024u)
+#define CAT_MAX_ERRORS 1000
 
 /* ---- fixed vocabularies ------------------------------------------------------- */
 
@@ -62,16 +68,33 @@ const char *fbi_confidence_name(fbi_confidence c)
 
 /* ---- diagnostics helpers -------------------------------------------------------- */
 
+void fbi_cat_diag_add(fb_diag *d, fb_severity sev, const char *file, int line, int col,
+                      const char *pointer, const char *summary, const char *detail)
+{
+    size_t n = fb_diag_count(d);
+    if (n > CAT_MAX_ERRORS) return;
+    if (n == CAT_MAX_ERRORS) {
+        /* A broken 16 MiB file can hold millions of bad lines: the first
+         * thousand problems say what is wrong, the rest would only cost
+         * memory (a couple of hundred bytes each). */
+        fb_diag_add(d, FB_SEV_ERROR, file, 0, 0, NULL,
+                    "more than 1000 problems in the catalog; the rest are not shown",
+                    "fix the problems above and validate again");
+        return;
+    }
+    fb_diag_add(d, sev, file, line, col, pointer, summary, detail);
+}
+
 static void rowerr(fb_diag *d, const char *file, int line, const char *summary,
                    const char *detail)
 {
-    fb_diag_add(d, FB_SEV_ERROR, file, line, 0, NULL, summary, detail);
+    fbi_cat_diag_add(d, FB_SEV_ERROR, file, line, 0, NULL, summary, detail);
 }
 
 static void rowwarn(fb_diag *d, const char *file, int line, const char *summary,
                     const char *detail)
 {
-    fb_diag_add(d, FB_SEV_WARNING, file, line, 0, NULL, summary, detail);
+    fbi_cat_diag_add(d, FB_SEV_WARNING, file, line, 0, NULL, summary, detail);
 }
 
 static void rowerrf(fb_diag *d, const char *file, int line, const char *detail,
@@ -1007,6 +1030,36 @@ static fbi_catalog *cat_new(const char *origin)
     return cat;
 }
 
+/* Reads one catalog file within the per-file limit and what is left of the
+ * total (*left, decremented). new, or NULL with *err (new). */
+static char *read_catalog_file(const char *path, size_t *left, size_t *len, char **err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        *err = fbi_xasprintf("%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *err = fbi_xasprintf("%s: not a regular file", path);
+        return NULL;
+    }
+    if ((uint64_t)st.st_size > CAT_MAX_FILE) {
+        *err = fbi_xasprintf("%s: %llu bytes; a catalog file is at most %u bytes (16 MiB; the "
+                             "built-in prices.csv is 84 KB), a catalog 32 MiB in all", path,
+                             (unsigned long long)st.st_size, CAT_MAX_FILE);
+        return NULL;
+    }
+    if ((uint64_t)st.st_size > *left) {
+        *err = fbi_xasprintf("%s: with this file's %llu bytes the catalog passes %u bytes (32 MiB), "
+                             "the most a catalog may hold in all", path,
+                             (unsigned long long)st.st_size, CAT_MAX_TOTAL);
+        return NULL;
+    }
+    char *data = fbi_read_file(path, *left < CAT_MAX_FILE ? *left : CAT_MAX_FILE, len, err);
+    if (data) *left -= *len;
+    return data;
+}
+
 /* Parses and validates the files that are present (prices-only when only
  * prices.csv is given). */
 static fb_status load_files(fbi_catalog *cat, cat_file *f, fb_diag *diag)
@@ -1062,13 +1115,14 @@ fb_status fbi_catalog_load_dir(const char *dir, fbi_catalog **out, fb_diag *diag
         return FB_INVALID;
     }
     int missing = 0;
+    size_t left = CAT_MAX_TOTAL;
     for (int k = 0; k < F_N; k++) {
         f[k].name = file_names[k];
         f[k].required = k != F_PARAMS;
         f[k].display = fbi_xasprintf("%s/%s", dir, file_names[k]);
         char *err = NULL;
         size_t len;
-        char *data = fbi_read_file(f[k].display, CAT_MAX_FILE, &len, &err);
+        char *data = read_catalog_file(f[k].display, &left, &len, &err);
         if (!data) {
             if (f[k].required || access(f[k].display, F_OK) == 0) {
                 fb_diag_add(diag, FB_SEV_ERROR, f[k].display, 0, 0, NULL,
@@ -1136,7 +1190,8 @@ fb_status fbi_catalog_load_prices(const char *path, fbi_catalog **out, fb_diag *
     f[F_PRICES].display = is_dir(path) ? fbi_xasprintf("%s/prices.csv", path) : fbi_xstrdup(path);
     char *err = NULL;
     size_t len;
-    char *data = fbi_read_file(f[F_PRICES].display, CAT_MAX_FILE, &len, &err);
+    size_t left = CAT_MAX_TOTAL;
+    char *data = read_catalog_file(f[F_PRICES].display, &left, &len, &err);
     if (!data) {
         fb_diag_add(diag, FB_SEV_ERROR, f[F_PRICES].display, 0, 0, NULL,
                     "cannot read prices file", err);

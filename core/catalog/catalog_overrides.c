@@ -29,7 +29,7 @@ size_t fbi_catalog_override_count(const fbi_catalog *cat) { return cat->noverrid
 static void jerr(fb_diag *d, const char *file, const char *ptr, const char *summary,
                  const char *detail)
 {
-    fb_diag_add(d, FB_SEV_ERROR, file, 0, 0, ptr, summary, detail);
+    fbi_cat_diag_add(d, FB_SEV_ERROR, file, 0, 0, ptr, summary, detail);
 }
 
 /* A decimal given as a JSON string or integer (never a float: 0.1 is not

@@ -20,6 +20,11 @@ typedef struct fbi_embedded_file {
 /* NULL-name terminated. */
 extern const fbi_embedded_file fbi_catalog_embedded[];
 
+/* fb_diag_add for catalog problems: keeps the first 1000 of a load and then
+ * one note that the rest are not shown, so a broken file cannot grow the
+ * diagnostics without bound. */
+void fbi_cat_diag_add(fb_diag *d, fb_severity sev, const char *file, int line, int col,
+                      const char *pointer, const char *summary, const char *detail);
 /* One side of an egress path alternative: terms OR-ed together. */
 enum { FBI_EP_SELF, FBI_EP_ANY, FBI_EP_REGION, FBI_EP_CONT, FBI_EP_OTHER_CONT, FBI_EP_JUR };
 typedef struct fbi_ep_term {

@@ -43,9 +43,27 @@ int fbc_format_parse(const char *s, unsigned allowed, fbc_format *out);
 /* Prints diagnostics to stderr and returns the exit code they imply. */
 int fbc_report_diag(const fb_diag *d, int code_if_errors);
 
+/* The options every verb that reads specs shares (validate, render, plan,
+ * apply), filled by fbc_parse through FBC_SPEC_OPTS. */
+typedef struct fbc_spec_opts {
+    const char **allow;        /* --allow-path DIR, repeatable (new list, fbc_spec_opts_free) */
+    const char *max_workloads; /* --max-workloads N (borrowed from argv) */
+} fbc_spec_opts;
+#define FBC_SPEC_OPTS(so)                                                                   \
+    {"allow-path", "DIR", "let specs read files under DIR too (repeatable; by default only "  \
+     "under the spec file's own directory)", NULL, NULL, &(so).allow},                       \
+    {"max-workloads", "N", "read at most N workloads in all (default 10000)",                \
+     &(so).max_workloads, NULL, NULL}
+/* Frees what fbc_parse allocated for the options. */
+void fbc_spec_opts_free(fbc_spec_opts *so);
+
+/* A new, empty set with the options applied (*out, fb_spec_set_free).
+ * Returns 0, or FB_EXIT_USAGE after printing what is wrong with an option. */
+int fbc_spec_set_open(const char *verb, const fbc_spec_opts *so, fb_spec_set **out);
 /* Loads and validates spec files into a new set (*out); prints every
- * diagnostic. Returns 0 or FB_EXIT_INVALID. */
-int fbc_load_specs(char **files, int nfiles, fb_spec_set **out);
+ * diagnostic. Returns 0, FB_EXIT_INVALID or FB_EXIT_USAGE. */
+int fbc_load_specs(const char *verb, char **files, int nfiles, const fbc_spec_opts *so,
+                   fb_spec_set **out);
 /* Opens the broker (configuration, drivers); prints warnings. 0 or an exit
  * code. */
 int fbc_open_broker(fbi_broker *b);

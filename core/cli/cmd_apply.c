@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int fbc_cmd_apply(int argc, char **argv)
+/* The verb; so receives the shared spec options (freed by the caller). */
+static int run_apply(int argc, char **argv, fbc_spec_opts *so)
 {
     const char *target = NULL, *service = NULL, *format = NULL, *par = NULL, *lock_to = NULL;
     int dry_run = 0;
@@ -23,6 +24,7 @@ int fbc_cmd_apply(int argc, char **argv)
         {"dry-run", NULL, "print the exact HTTP requests instead of sending them", NULL, &dry_run, NULL},
         {"format", "FMT", "table or json", &format, NULL, NULL},
         {"parallelism", "N", "workloads applied at once (default: http.parallelism, 16)", &par, NULL, NULL},
+        FBC_SPEC_OPTS(*so),
         {"lock-timeout", "DURATION", "wait this long for the state lock (default 0s: fail at once)",
          &lock_to, NULL, NULL},
         {NULL, NULL, NULL, NULL, NULL, NULL},
@@ -67,7 +69,7 @@ int fbc_cmd_apply(int argc, char **argv)
     }
     fb_diag_free(d);
     fb_spec_set *set = NULL;
-    rc = fbc_load_specs(pos, npos, &set);
+    rc = fbc_load_specs("apply", pos, npos, so, &set);
     free(pos);
     fbi_broker b;
     int broker_open = 0;
@@ -168,3 +170,10 @@ int fbc_cmd_apply(int argc, char **argv)
     return rc;
 }
 
+int fbc_cmd_apply(int argc, char **argv)
+{
+    fbc_spec_opts so = {0};
+    int rc = run_apply(argc, argv, &so);
+    fbc_spec_opts_free(&so);
+    return rc;
+}

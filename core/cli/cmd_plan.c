@@ -35,7 +35,8 @@ static int parse_hours(const char *s, int *days)
     return 0;
 }
 
-int fbc_cmd_plan(int argc, char **argv)
+/* The verb; so receives the shared spec options (freed by the caller). */
+static int run_plan(int argc, char **argv, fbc_spec_opts *so)
 {
     const char *format = NULL, *output = NULL, *export_lp = NULL, *catalog = NULL,
                *overrides = NULL, *hours = NULL, *group_by = NULL, *tlimit = NULL;
@@ -51,6 +52,7 @@ int fbc_cmd_plan(int argc, char **argv)
         {"time-limit", "SECONDS", "solver time limit (default 10)", &tlimit, NULL, NULL},
         {"no-baselines", NULL, "skip the all-PROVIDER baselines", NULL, &no_baselines, NULL},
         {"no-save", NULL, "do not store the plan (fedbroker report shows the last stored one)", NULL, &no_save, NULL},
+        FBC_SPEC_OPTS(*so),
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
     char **pos;
@@ -73,7 +75,7 @@ int fbc_cmd_plan(int argc, char **argv)
         return FB_EXIT_USAGE;
     }
     fb_spec_set *set = NULL;
-    rc = fbc_load_specs(pos, npos, &set);
+    rc = fbc_load_specs("plan", pos, npos, so, &set);
     free(pos);
     if (rc != FB_EXIT_OK) return rc;
     fbi_broker b;
@@ -133,5 +135,13 @@ int fbc_cmd_plan(int argc, char **argv)
     fb_diag_free(d);
     fbi_broker_close(&b);
     fb_spec_set_free(set);
+    return rc;
+}
+
+int fbc_cmd_plan(int argc, char **argv)
+{
+    fbc_spec_opts so = {0};
+    int rc = run_plan(argc, argv, &so);
+    fbc_spec_opts_free(&so);
     return rc;
 }

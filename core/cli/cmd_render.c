@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int fbc_cmd_render(int argc, char **argv)
+/* The verb; so receives the shared spec options (freed by the caller). */
+static int run_render(int argc, char **argv, fbc_spec_opts *so)
 {
     const char *target = NULL, *service = NULL;
     fbc_opt opts[] = {
@@ -16,6 +17,7 @@ int fbc_cmd_render(int argc, char **argv)
          &target, NULL, NULL},
         {"service", "SERVICE", "one of the provider's services (e.g. lambda, fargate)",
          &service, NULL, NULL},
+        FBC_SPEC_OPTS(*so),
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
     char **pos;
@@ -42,7 +44,7 @@ int fbc_cmd_render(int argc, char **argv)
         return rc;
     }
     fb_spec_set *set = NULL;
-    rc = fbc_load_specs(pos, npos, &set);
+    rc = fbc_load_specs("render", pos, npos, so, &set);
     free(pos);
     fbi_broker b;
     if (rc == FB_EXIT_OK) rc = fbc_open_broker(&b);
@@ -102,5 +104,13 @@ int fbc_cmd_render(int argc, char **argv)
     free(provider);
     free(region);
     fb_diag_free(d);
+    return rc;
+}
+
+int fbc_cmd_render(int argc, char **argv)
+{
+    fbc_spec_opts so = {0};
+    int rc = run_render(argc, argv, &so);
+    fbc_spec_opts_free(&so);
     return rc;
 }

@@ -6,10 +6,55 @@
 #include "base/util.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#define MAX_INSTANCE_BYTES ((size_t)1 << 30)
+/* The default input limit: the loader's jansson tree takes about 12 times
+ * the file (the 10000x300 benchmark instance, 9.3 MB, peaks at 110 MB), so
+ * 64 MiB is some 800 MB. --max-input-size raises it, up to 1 GiB. */
+#define DEFAULT_INPUT_BYTES ((size_t)64 << 20)
+#define MAX_INPUT_BYTES ((size_t)1 << 30)
+
+/* "67108864", "64Mi", "1Gi" -> bytes in 1..MAX_INPUT_BYTES; 0 on error. */
+static size_t parse_size(const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *s < '0' || *s > '9') return 0;
+    unsigned long long mul = 1;
+    if (!strcmp(end, "Ki")) mul = 1ull << 10;
+    else if (!strcmp(end, "Mi")) mul = 1ull << 20;
+    else if (!strcmp(end, "Gi")) mul = 1ull << 30;
+    else if (*end) return 0;
+    if (v == 0 || v > MAX_INPUT_BYTES / mul) return 0;
+    return (size_t)(v * mul);
+}
+
+/* Reads the instance (new) within max bytes; NULL after printing why. */
+static char *read_instance(const char *file, size_t max, size_t *len)
+{
+    struct stat st;
+    int is_stdin = !strcmp(file, "-");
+    if (!is_stdin && stat(file, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
+        fprintf(stderr, "fedbroker solve: %s: %llu bytes is larger than the input limit of %zu "
+                        "bytes (%zu MiB)\n  the loader needs about 12 times the file in memory; "
+                        "raise the limit with --max-input-size BYTES (Ki, Mi, Gi; at most 1Gi)\n",
+                file, (unsigned long long)st.st_size, max, max >> 20);
+        return NULL;
+    }
+    char *err = NULL;
+    char *text = fbi_read_file(file, max, len, &err);
+    if (!text) {
+        /* a pipe (or a file that grew) passing the limit, or an I/O error */
+        fprintf(stderr, "fedbroker solve: %s\n  the input limit is %zu bytes; --max-input-size "
+                        "raises it (at most 1Gi)\n", err, max);
+        free(err);
+    }
+    return text;
+}
 
 static void print_json(fbi_problem *p, const fbi_result *r)
 {
@@ -81,7 +126,7 @@ static void print_table(fbi_problem *p, const fbi_result *r)
 
 int fbc_cmd_solve(int argc, char **argv)
 {
-    const char *format = NULL, *tl = NULL, *lpout = NULL, *seed = NULL;
+    const char *format = NULL, *tl = NULL, *lpout = NULL, *seed = NULL, *maxin = NULL;
     int exact = 0, heur = 0, verbose = 0;
     fbc_opt opts[] = {
         {"format", "FMT", "table or json", &format, NULL, NULL},
@@ -91,13 +136,14 @@ int fbc_cmd_solve(int argc, char **argv)
         {"heuristic", NULL, "heuristic plan and Lagrangian/LP bound only", NULL, &heur, NULL},
         {"seed", "N", "seed of the heuristic's random moves (default 1)", &seed, NULL, NULL},
         {"verbose", NULL, "progress on stderr", NULL, &verbose, NULL},
+        {"max-input-size", "BYTES", "largest input read (default 64Mi, at most 1Gi)", &maxin, NULL, NULL},
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
     char **pos;
     int npos, rc;
     if (!fbc_parse(argc, argv, opts,
                    "fedbroker solve FILE [--format table|json] [--time-limit S] [--export-lp OUT.lp]\n"
-                   "                     [--exact|--heuristic]",
+                   "                     [--exact|--heuristic] [--max-input-size BYTES]",
                    "Solves a placement problem (fedbroker-placement-instance/1, see docs/solver.md):\n"
                    "each workload on one of its feasible offers, capacities respected, minimal\n"
                    "total monthly cost. Prints the plan with a true lower bound and the gap.\n"
@@ -139,14 +185,16 @@ int fbc_cmd_solve(int argc, char **argv)
         }
         so.seed = (unsigned)v;
     }
+    size_t max_in = DEFAULT_INPUT_BYTES;
+    if (maxin && !(max_in = parse_size(maxin))) {
+        fprintf(stderr, "fedbroker solve: --max-input-size '%s' is not a size from 1 byte to 1Gi "
+                        "(a number of bytes, or with Ki, Mi, Gi)\n", maxin);
+        return FB_EXIT_USAGE;
+    }
     char *err = NULL;
     size_t len = 0;
-    char *text = fbi_read_file(file, MAX_INSTANCE_BYTES, &len, &err);
-    if (!text) {
-        fprintf(stderr, "fedbroker solve: %s\n", err);
-        free(err);
-        return FB_EXIT_INVALID;
-    }
+    char *text = read_instance(file, max_in, &len);
+    if (!text) return FB_EXIT_INVALID;
     fb_diag *diag = fb_diag_new();
     fbi_problem *p = NULL;
     fb_status st = fbi_problem_load_json(text, len, file, &p, diag);

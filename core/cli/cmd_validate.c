@@ -44,12 +44,14 @@ static void print_table(const fb_spec_set *set)
                json_string_value(json_object_get(f, "specHash")));
 }
 
-int fbc_cmd_validate(int argc, char **argv)
+/* The verb; so receives the shared spec options (freed by the caller). */
+static int run_validate(int argc, char **argv, fbc_spec_opts *so)
 {
     const char *format = NULL;
     fbc_opt opts[] = {
         {"format", "FMT", "table (one line per workload) or json (normal forms, links, "
                           "federations)", &format, NULL, NULL},
+        FBC_SPEC_OPTS(*so),
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
     char **pos;
@@ -74,7 +76,10 @@ int fbc_cmd_validate(int argc, char **argv)
         return FB_EXIT_USAGE;
     }
     fb_spec_set *set = NULL;
-    fb_spec_set_new(&set);
+    if ((rc = fbc_spec_set_open("validate", so, &set)) != FB_EXIT_OK) {
+        free(pos);
+        return rc;
+    }
     fb_diag *diag = fb_diag_new();
     for (int i = 0; i < npos; i++) fb_spec_set_add_file(set, pos[i], diag);
     fb_spec_set_finish(set, diag);
@@ -88,4 +93,12 @@ int fbc_cmd_validate(int argc, char **argv)
     fb_spec_set_free(set);
     free(pos);
     return nerr ? FB_EXIT_INVALID : FB_EXIT_OK;
+}
+
+int fbc_cmd_validate(int argc, char **argv)
+{
+    fbc_spec_opts so = {0};
+    int rc = run_validate(argc, argv, &so);
+    fbc_spec_opts_free(&so);
+    return rc;
 }

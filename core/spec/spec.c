@@ -9,21 +9,37 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <openssl/evp.h>
 
 #define MIB (1024ull * 1024)
 
+/* Bounds that keep every figure the cost model derives from a spec exact
+ * (docs/spec.md "Limits"): it holds usage quantities as 64-bit integers of
+ * millionths (at most 9,223,372,036,854.775807 units) and money as 64-bit
+ * nano-USD, and plan must never find an input it cannot price (it would
+ * call the workload infeasible, exit 3, instead of invalid, exit 2). */
+#define MAX_MEAN_DURATION_MS 3600000ull              /* 60m, the longest timeout */
+/* requests x meanDuration (billed in 100 ms steps, as Cloud Run bills) x the
+ * largest instance anyone bills per request-second (32 GiB of memory) is a
+ * GiB-second quantity: it must fit the 9.22e12 units above. */
+#define MAX_REQUEST_MS 288230376151711ull            /* 9223372036854.775807 x 1000 / 32 */
+#define MAX_DATA_BYTES (8ull << 50)                  /* 8 PiB a month, 2^53 bytes */
+#define MAX_EPHEMERAL_BYTES (1ull << 40)             /* 1Ti */
+#define MAX_MONEY_MICRO (1000000000ll * 1000000)     /* $1,000,000,000 a month */
+
 typedef struct spec_item {
     json_t *norm;        /* the normal form (owned) */
     char *text;          /* canonical JSON of norm */
     char *kind, *name, *tenant, *hash, *file;
-    json_t *locs;        /* for errors found by finish (owned ref, may be NULL) */
+    fbi_locmap *locs;    /* its own positions, for errors found by finish (owned) */
     char *loc_prefix, *ptr_prefix;
 } spec_item;
 
@@ -40,7 +56,7 @@ typedef struct fed_item {
     json_t *info;        /* the federations_json entry (owned) */
     fed_link *links;
     size_t nlinks;
-    json_t *locs;
+    fbi_locmap *locs;    /* positions of its metadata (owned) */
     char *loc_prefix, *ptr_prefix;
 } fed_item;
 
@@ -52,6 +68,13 @@ struct fb_spec_set {
     char *links_text, *feds_text; /* caches, rebuilt after changes */
     json_t *links_json, *feds_json; /* the values the texts are made from */
     size_t files_read;
+    uint64_t bytes_read;  /* spec text read, all files (FBI_SPEC_MAX_TOTAL) */
+    size_t max_workloads; /* 0: FBI_SPEC_MAX_WORKLOADS */
+    int full;             /* a per-set limit was reached: nothing more is read */
+    char **allow;         /* real paths of --allow-path trees (owned) */
+    size_t nallow;
+    fbi_program_check_fn check; /* QuantumJob programs (NULL: not parsed) */
+    void *check_ctx;
     char **stack;        /* real paths of the files being read (cycle check) */
     size_t nstack, capstack;
 };
@@ -62,7 +85,9 @@ typedef struct dctx {
     fb_diag *diag;
     const char *file;
     const char *base_dir;   /* NULL: file references refused */
-    json_t *locs;
+    const char *root;       /* real path of the tree the spec may read (its top file's
+                               directory); NULL with base_dir */
+    fbi_locmap *locs;
     const char *loc_prefix; /* the document inside the file's map */
     const char *ptr_prefix; /* the workload inside its document */
     int errors;
@@ -229,6 +254,14 @@ static json_t *money_norm(dctx *c, const json_t *budget, const char *rel)
         free(err);
         return NULL;
     }
+    if (micro > MAX_MONEY_MICRO) {
+        char *r = fbi_xasprintf("%s/monthly", rel);
+        derr(c, r, "a budget of more than 1000000000 USD a month",
+             "Plan compares costs with budgets in 64-bit nano-USD; a budget is at most "
+             "1000000000 (a billion USD a month).");
+        free(r);
+        return NULL;
+    }
     return json_pack("{sI}", "monthlyMicroUsd", (json_int_t)micro);
 }
 
@@ -254,56 +287,197 @@ static char *dir_of(const char *path)
     return fbi_xstrndup(path, (size_t)(slash - path));
 }
 
-/* Resolves a path written in a spec (rel is its pointer). Returns the
- * joined path (new) or NULL after an error. */
-static char *spec_path(dctx *c, const char *p, const char *rel, const char *what)
+/* ---- confinement ----
+ * Every path a spec names (code.path, program.file, a Federation's
+ * {file: ...}) must resolve, symbolic links and all, into the tree of the
+ * directory of the spec file named on the command line (dctx.root), or of an
+ * --allow-path directory; files under /proc, /sys and /dev (or on a proc or
+ * sysfs mount elsewhere) are never read, and only regular files (and
+ * directories for code.path) are: a FIFO would block, a device read the
+ * kernel's data. Files are opened with O_NOFOLLOW | O_NONBLOCK and checked
+ * again on the descriptor, so a file replaced after the check by a link or
+ * a FIFO is refused too. A spec read from a buffer without a base directory
+ * (over the API) may not name files at all. */
+
+#define CODE_MAX_BYTES (256ull * MIB)
+#define CODE_MAX_ENTRIES 20000
+#define SPEC_API_VERSION "fedbroker.dev/v1"
+
+#define PROC_FS_MAGIC 0x9fa0       /* proc(5) */
+#define SYS_FS_MAGIC 0x62656572    /* sysfs */
+
+static int under_dir(const char *real, const char *root)
 {
-    if (!c->base_dir) {
+    size_t n = strlen(root);
+    if (n == 1 && root[0] == '/') return 1;
+    return strncmp(real, root, n) == 0 && (real[n] == '\0' || real[n] == '/');
+}
+
+/* The pseudo filesystem a real path is in ("/proc"), or NULL. */
+static const char *pseudo_fs(const char *real)
+{
+    static const char *const trees[] = {"/proc", "/sys", "/dev"};
+    for (size_t i = 0; i < sizeof trees / sizeof *trees; i++)
+        if (under_dir(real, trees[i])) return trees[i];
+    struct statfs sf;
+    if (statfs(real, &sf) == 0) {
+        if (sf.f_type == PROC_FS_MAGIC) return "a proc filesystem";
+        if (sf.f_type == SYS_FS_MAGIC) return "a sysfs filesystem";
+    }
+    return NULL;
+}
+
+static const char *type_name(mode_t m)
+{
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    if (S_ISSOCK(m)) return "a socket";
+    return "not a regular file";
+}
+
+/* Opens a regular file without following a final symbolic link and without
+ * blocking on a FIFO; the descriptor's own type is checked. Returns the fd
+ * or -1 with *err (new). */
+static int open_regular(const char *path, char **err)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        *err = fbi_xasprintf("%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        *err = fbi_xasprintf("%s: is %s, not a regular file", path,
+                             fstat(fd, &st) == 0 ? type_name(st.st_mode) : "unreadable");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads a regular file of at most max bytes (new, NUL-terminated) or NULL
+ * with *err (new). */
+static char *read_regular(const char *path, size_t max, size_t *len, char **err)
+{
+    int fd = open_regular(path, err);
+    if (fd < 0) return NULL;
+    fbi_buf b;
+    fbi_buf_init(&b);
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            *err = fbi_xasprintf("%s: read error: %s", path, strerror(errno));
+            break;
+        }
+        if (n == 0) break;
+        if (b.len + (size_t)n > max) {
+            *err = fbi_xasprintf("%s: file is larger than the limit of %zu bytes", path, max);
+            break;
+        }
+        fbi_buf_append(&b, chunk, (size_t)n);
+    }
+    close(fd);
+    if (*err) {
+        fbi_buf_free(&b);
+        return NULL;
+    }
+    *len = b.len;
+    if (!b.data) fbi_buf_puts(&b, "");
+    return fbi_buf_steal(&b);
+}
+
+/* Resolves a path a spec names (p, at pointer rel; what: "code.path") and
+ * confines it (see above). dir_ok: a directory is acceptable. Returns the
+ * real path (new), *is_dir set, or NULL after an error. */
+static char *confined_resolve(dctx *c, const char *p, const char *shown, const char *rel,
+                              const char *what, int dir_ok, int *is_dir);
+
+static char *confined_path(dctx *c, const char *p, const char *rel, const char *what,
+                           int dir_ok, int *is_dir)
+{
+    char *shown = fbi_printable(p, 0, 200); /* the spec's text, quoted like any value */
+    char *real = confined_resolve(c, p, shown, rel, what, dir_ok, is_dir);
+    free(shown);
+    return real;
+}
+
+/* confined_path's work; shown is p made printable for the messages. */
+static char *confined_resolve(dctx *c, const char *p, const char *shown, const char *rel,
+                              const char *what, int dir_ok, int *is_dir)
+{
+    if (!c->base_dir || !c->root) {
         derrf(c, rel,
               "Specs read from a buffer without a base directory (for example over the "
               "API) may not reference files; inline the content instead.",
-              "%s \"%.200s\" cannot be read: file references are disabled here", what, p);
+              "%s \"%s\" cannot be read: file references are disabled here", what, shown);
         return NULL;
     }
-    return join_path(c->base_dir, p);
-}
-
-static int is_regular(dctx *c, const char *full, const char *shown, const char *rel,
-                      const char *what)
-{
-    struct stat st;
-    if (stat(full, &st) != 0) {
+    char *full = join_path(c->base_dir, p);
+    char *real = realpath(full, NULL);
+    if (!real) {
         derrf(c, rel, "Paths are relative to the directory of the spec file.",
-              "%s \"%.200s\" cannot be read: %s (resolved to %.300s)", what, shown,
-              strerror(errno), full);
-        return 0;
+              "%s \"%s\" cannot be read: %s (resolved to %.300s)", what, shown, strerror(errno),
+              full);
+        free(full);
+        return NULL;
     }
-    if (!S_ISREG(st.st_mode)) {
-        derrf(c, rel, NULL, "%s \"%.200s\" is not a regular file", what, shown);
-        return 0;
+    free(full);
+    const char *tree = NULL;
+    if (under_dir(real, c->root)) tree = c->root;
+    for (size_t i = 0; !tree && i < c->set->nallow; i++)
+        if (under_dir(real, c->set->allow[i])) tree = c->set->allow[i];
+    const char *pseudo = pseudo_fs(real);
+    struct stat st;
+    if (pseudo) {
+        char *detail = fbi_xasprintf(
+            "It resolves to %.300s. Files under /proc, /sys and /dev hold the state of the "
+            "kernel and its processes, not specs, programs or code: they are never read.", real);
+        derrf(c, rel, detail, "%s \"%s\" is in %s, which is never read", what, shown, pseudo);
+        free(detail);
+    } else if (!tree) {
+        char *detail = fbi_xasprintf(
+            "It resolves to %.300s. A spec reads files only under the directory of the spec "
+            "file named on the command line (%.300s), symbolic links resolved. Move the file "
+            "there, or allow its tree with --allow-path DIR.", real, c->root);
+        derrf(c, rel, detail, "%s \"%s\" is outside the spec's directory tree", what, shown);
+        free(detail);
+    } else if (stat(real, &st) != 0) {
+        derrf(c, rel, NULL, "%s \"%s\" cannot be read: %s", what, shown, strerror(errno));
+    } else if (!(S_ISREG(st.st_mode) || (dir_ok && S_ISDIR(st.st_mode)))) {
+        derrf(c, rel, dir_ok ? "Give a regular file or a directory." : "Give a regular file.",
+              "%s \"%s\" is %s, not a regular file%s", what, shown, type_name(st.st_mode),
+              dir_ok ? " or a directory" : "");
+    } else {
+        if (is_dir) *is_dir = S_ISDIR(st.st_mode);
+        return real;
     }
-    return 1;
+    free(real);
+    return NULL;
 }
 
 static int sha_file(const char *path, EVP_MD_CTX *md, uint64_t *size, char **err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *err = fbi_xasprintf("%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
+    int fd = open_regular(path, err);
+    if (fd < 0) return -1;
     char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        EVP_DigestUpdate(md, buf, n);
-        *size += n;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            *err = fbi_xasprintf("%s: read error: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (n == 0) break;
+        EVP_DigestUpdate(md, buf, (size_t)n);
+        *size += (uint64_t)n;
+        if (*size > CODE_MAX_BYTES) break; /* the caller reports the size */
     }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        *err = fbi_xasprintf("%s: read error", path);
-        return -1;
-    }
+    close(fd);
     return 0;
 }
 
@@ -318,9 +492,6 @@ typedef struct tree_walk {
     size_t entries;
     char *err;
 } tree_walk;
-
-#define CODE_MAX_BYTES (256ull * MIB)
-#define CODE_MAX_ENTRIES 20000
 
 /* Hashes a directory tree in a canonical order: for each entry, sorted by
  * name, "D rel\n", "L rel\0target\n" or "F rel\0sha256\n". */
@@ -468,7 +639,13 @@ static json_t *norm_resources(dctx *c, const json_t *r, int is_container)
     const char *arch = str_at(r, "arch");
     json_object_set_new(o, "arch", json_string(arch ? arch : "x86_64"));
     uint64_t eph = 512 * MIB;
-    bytes_at(c, r, "ephemeralStorage", "/spec/resources", &eph);
+    if (bytes_at(c, r, "ephemeralStorage", "/spec/resources", &eph) == 1 && eph > MAX_EPHEMERAL_BYTES) {
+        derrf(c, "/spec/resources/ephemeralStorage",
+              "Ephemeral storage is at most 1Ti per instance (providers offer up to 200 GiB); "
+              "the cost model's figures are exact up to it.",
+              "ephemeralStorage of %llu bytes is more than 1Ti", (unsigned long long)eph);
+        eph = 512 * MIB;
+    }
     json_object_set_new(o, "ephemeralStorageMiB", json_integer((json_int_t)((eph + MIB - 1) / MIB)));
     json_t *gpu = json_object_get(r, "gpu");
     if (gpu)
@@ -551,22 +728,65 @@ static json_t *norm_health(dctx *c, const json_t *h)
     return o;
 }
 
+/* A data volume per month (egress, a dependency's or link's volume) within
+ * MAX_DATA_BYTES; returns 0, or -1 after an error at rel. */
+static int check_data_volume(dctx *c, uint64_t bytes, const char *rel, const char *what)
+{
+    if (bytes <= MAX_DATA_BYTES) return 0;
+    char *detail = fbi_xasprintf(
+        "A data volume is at most %llu bytes (8Pi) a month: a thousand links between two "
+        "workloads then still add up exactly in 63 bits.", (unsigned long long)MAX_DATA_BYTES);
+    derrf(c, rel, detail, "%s of %llu bytes is more than 8 PiB a month", what,
+          (unsigned long long)bytes);
+    free(detail);
+    return -1;
+}
+
 static json_t *norm_traffic(dctx *c, const json_t *t, int is_container, int slo_set)
 {
     json_t *o = json_object();
     json_int_t req = int_at(t, "requestsPerMonth", 0);
     json_object_set_new(o, "requestsPerMonth", json_integer(req));
     int64_t ms = 100;
-    duration_ms(c, t, "meanDuration", "/spec/traffic", &ms);
+    if (duration_ms(c, t, "meanDuration", "/spec/traffic", &ms) == 1 &&
+        (uint64_t)ms > MAX_MEAN_DURATION_MS) {
+        derrf(c, "/spec/traffic/meanDuration",
+              "A request lasts at most the longest timeout, 60m; the cost model's figures are "
+              "exact only up to it.",
+              "meanDuration %lld ms is longer than 60m", (long long)ms);
+        ms = 100;
+    } else if (req > 0) {
+        uint64_t billed = (uint64_t)(ms < 100 ? 100 : (ms + 99) / 100 * 100);
+        if ((uint64_t)req > MAX_REQUEST_MS / billed) {
+            /* req <= 2e12 (schema) and billed <= 3.6e6: the product fits 64 bits */
+            char *detail = fbi_xasprintf(
+                "requestsPerMonth x meanDuration (rounded up to 100 ms, as Cloud Run bills) is "
+                "%llu request-ms a month; at most %llu fit: the cost model prices a 32 GiB "
+                "instance for that time in GiB-seconds as a 64-bit integer of millionths "
+                "(9,223,372,036,854.775807 at most). Lower the traffic or split the workload.",
+                (unsigned long long)((uint64_t)req * billed), (unsigned long long)MAX_REQUEST_MS);
+            derr(c, json_object_get(t, "requestsPerMonth") ? "/spec/traffic/requestsPerMonth"
+                                                           : "/spec/traffic",
+                 "requestsPerMonth x meanDuration is more than the cost model computes exactly",
+                 detail);
+            free(detail);
+        }
+    }
     json_object_set_new(o, "meanDurationMs", json_integer(ms));
     json_object_set_new(o, "concurrencyPerInstance",
                         json_integer(int_at(t, "concurrencyPerInstance", is_container ? 80 : 1)));
     uint64_t eg = 0, per = 0;
-    if (bytes_at(c, t, "egressPerMonth", "/spec/traffic", &eg) != 1 &&
-        bytes_at(c, t, "egressPerRequest", "/spec/traffic", &per) == 1) {
-        if (req > 0 && per > (uint64_t)INT64_MAX / (uint64_t)req) {
-            derr(c, "/spec/traffic/egressPerRequest", "egressPerRequest x requestsPerMonth is too large",
-                 "The product must fit in 63 bits of bytes.");
+    if (bytes_at(c, t, "egressPerMonth", "/spec/traffic", &eg) == 1) {
+        check_data_volume(c, eg, "/spec/traffic/egressPerMonth", "egressPerMonth");
+    } else if (bytes_at(c, t, "egressPerRequest", "/spec/traffic", &per) == 1) {
+        if (req > 0 && per > MAX_DATA_BYTES / (uint64_t)req) {
+            char *detail = fbi_xasprintf(
+                "egressPerRequest x requestsPerMonth is at most %llu bytes (8 PiB) a month: "
+                "a thousand links between two workloads then still add up exactly in 63 bits.",
+                (unsigned long long)MAX_DATA_BYTES);
+            derr(c, "/spec/traffic/egressPerRequest",
+                 "egressPerRequest x requestsPerMonth is more than 8 PiB a month", detail);
+            free(detail);
             eg = 0;
         } else {
             eg = per * (uint64_t)req;
@@ -673,10 +893,24 @@ static json_t *norm_placement(dctx *c, const json_t *p, const char *self)
         if (m) json_object_set_new(o, "budget", m);
     }
     json_t *sp = json_object_get(p, "spread");
-    if (sp)
-        json_object_set_new(o, "spread", json_pack("{sIsI}", "minRegions",
-                                                   int_at(sp, "minRegions", 1), "minProviders",
-                                                   int_at(sp, "minProviders", 1)));
+    if (sp) {
+        json_int_t minr = int_at(sp, "minRegions", 1), minp = int_at(sp, "minProviders", 1);
+        json_object_set_new(o, "spread", json_pack("{sIsI}", "minRegions", minr, "minProviders",
+                                                   minp));
+        /* What plan refuses as contradictory needs no catalog: refuse it here
+         * too, with the same words, so validate and plan agree. */
+        if ((minr > 1 || minp > 1) && json_array_size(json_object_get(p, "affinity")))
+            derr(c, "/spec/placement/affinity",
+                 "contradictory constraints: spread over several regions and affinity (same "
+                 "region as another workload) cannot both hold",
+                 "Drop the affinity and bound the distance with a link latencyBudget instead.");
+        json_t *allow = json_object_get(p, "providers");
+        if (minp > 1 && json_array_size(allow) && (json_int_t)json_array_size(allow) < minp)
+            derrf(c, "/spec/placement/spread/minProviders",
+                  "List more providers in placement.providers, or lower spread.minProviders.",
+                  "contradictory constraints: spread.minProviders is %lld but placement.providers "
+                  "allows %zu", (long long)minp, json_array_size(allow));
+    }
     return o;
 }
 
@@ -705,7 +939,11 @@ static json_t *norm_dependencies(dctx *c, const json_t *deps, const char *self)
         json_t *o = json_object();
         json_object_set_new(o, "workload", json_string(w));
         uint64_t vol = 0;
-        bytes_at(c, d, "volumePerMonth", rel, &vol);
+        if (bytes_at(c, d, "volumePerMonth", rel, &vol) == 1) {
+            char *r2 = fbi_xasprintf("%s/volumePerMonth", rel);
+            if (check_data_volume(c, vol, r2, "volumePerMonth") != 0) vol = 0;
+            free(r2);
+        }
         json_object_set_new(o, "volumeBytesPerMonth", json_integer((json_int_t)vol));
         put_duration(c, o, d, "latencyBudget", "latencyBudgetMs", rel);
         json_array_append_new(arr, o);
@@ -797,37 +1035,21 @@ static json_t *norm_code(dctx *c, const json_t *code)
     json_t *s3 = json_object_get(code, "s3");
     if (s3) return json_pack("{sO}", "s3", s3);
     const char *p = str_at(code, "path");
-    char *full = spec_path(c, p, "/spec/code/path", "code.path");
-    if (!full) return NULL;
-    struct stat st;
-    char *real = NULL;
-    if (stat(full, &st) != 0 || !(real = realpath(full, NULL))) {
-        derrf(c, "/spec/code/path", "The path is relative to the directory of the spec file.",
-              "code.path \"%.200s\" cannot be read: %s (resolved to %.300s)", p, strerror(errno),
-              full);
-        free(full);
-        return NULL;
-    }
-    free(full);
-    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-        derrf(c, "/spec/code/path", NULL, "code.path \"%.200s\" is neither a file nor a directory",
-              p);
-        free(real);
-        return NULL;
-    }
+    int is_dir = 0;
+    char *real = confined_path(c, p, "/spec/code/path", "code.path", 1, &is_dir);
+    if (!real) return NULL;
     char hex[65];
     uint64_t bytes = 0;
     char *err = NULL;
-    if (hash_code(real, S_ISDIR(st.st_mode), hex, &bytes, &err) != 0) {
+    if (hash_code(real, is_dir, hex, &bytes, &err) != 0) {
         derr(c, "/spec/code/path", err, "The code must be readable regular files and "
                                         "directories, at most 256 MiB.");
         free(err);
         free(real);
         return NULL;
     }
-    json_t *o = json_pack("{sssssssI}", "path", real, "type",
-                          S_ISDIR(st.st_mode) ? "directory" : "file", "sha256", hex, "bytes",
-                          (json_int_t)bytes);
+    json_t *o = json_pack("{sssssssI}", "path", real, "type", is_dir ? "directory" : "file",
+                          "sha256", hex, "bytes", (json_int_t)bytes);
     free(real);
     return o;
 }
@@ -863,36 +1085,80 @@ static const char *detect_language(const char *src, const char **unknown)
     return NULL;
 }
 
+/* Parses the program as the quantum driver will (through the checker the
+ * command installs: core does not link the OpenQASM library), so that what
+ * plan would refuse on every backend is invalid here. file: the name the
+ * spec gives (NULL for inline source); dir: its directory; has_header: the
+ * text starts with an OPENQASM line. A file without one may be anything
+ * (it was named by mistake, or by someone probing): its parse error would
+ * quote it, so only the position is given. */
+static void check_program(dctx *c, const char *source, const char *rel, const char *file,
+                          const char *dir, int has_header)
+{
+    fb_spec_set *s = c->set;
+    if (!s->check) return;
+    /* the trees includes may come from: the spec's and the --allow-path ones */
+    const char **roots = fbi_xcalloc(s->nallow + 2, sizeof *roots);
+    size_t n = 0;
+    if (c->root) roots[n++] = c->root;
+    for (size_t i = 0; i < s->nallow; i++) roots[n++] = s->allow[i];
+    char *msg = NULL;
+    int line = 0, col = 0;
+    char *shown = file ? fbi_printable(file, 0, 200) : NULL;
+    if (s->check(s->check_ctx, source, strlen(source), dir, roots, &msg, &line, &col) != 0) {
+        const char *detail = "Fix the OpenQASM program (line and column are the program's own); "
+                             "plan would refuse the job on every backend.";
+        if (!file)
+            derrf(c, rel, detail, "the program does not parse: line %d, column %d: %s", line, col,
+                  msg ? msg : "invalid program");
+        else if (has_header)
+            derrf(c, rel, detail, "program file %s does not parse: line %d, column %d: %s", shown,
+                  line, col, msg ? msg : "invalid program");
+        else
+            derrf(c, rel, "Give an OpenQASM program (it starts with `OPENQASM 2.0;` or "
+                          "`OPENQASM 3.0;`).",
+                  "program file %s does not parse as OpenQASM (line %d, column %d); it has no "
+                  "OPENQASM header, so its content is not shown", shown, line, col);
+    }
+    free(shown);
+    free(msg);
+    free(roots);
+}
+
 static json_t *norm_quantum(dctx *c, const json_t *spec)
 {
     json_t *o = json_object();
     json_t *prog = json_object_get(spec, "program");
     char *source = NULL;
+    char *prog_dir = NULL; /* the program file's directory */
     const char *inl = str_at(prog, "source");
     if (inl) {
         source = fbi_xstrdup(inl);
     } else {
         const char *f = str_at(prog, "file");
-        char *full = spec_path(c, f, "/spec/program/file", "program.file");
-        if (full && is_regular(c, full, f, "/spec/program/file", "program.file")) {
+        char *real = confined_path(c, f, "/spec/program/file", "program.file", 0, NULL);
+        if (real) {
             size_t len = 0;
             char *err = NULL;
-            char *data = fbi_read_file(full, FBI_SPEC_MAX_SOURCE, &len, &err);
+            char *data = read_regular(real, FBI_SPEC_MAX_SOURCE, &len, &err);
             if (!data) {
                 derr(c, "/spec/program/file", err, "A program file is at most 1 MiB.");
                 free(err);
             } else if (fbi_utf8_first_invalid(data, len) < len) {
                 int line, col;
                 fbi_text_position(data, len, fbi_utf8_first_invalid(data, len), &line, &col);
+                char *shown = fbi_printable(f, 0, 200);
                 derrf(c, "/spec/program/file", "OpenQASM programs are UTF-8 text.",
-                      "program file %.200s has invalid UTF-8 or a NUL byte at line %d, column %d",
-                      f, line, col);
+                      "program file %s has invalid UTF-8 or a NUL byte at line %d, column %d",
+                      shown, line, col);
+                free(shown);
                 free(data);
             } else {
                 source = data;
+                prog_dir = dir_of(real);
             }
         }
-        free(full);
+        free(real);
     }
     const char *lang = str_at(spec, "language");
     if (source) {
@@ -909,11 +1175,14 @@ static json_t *norm_quantum(dctx *c, const json_t *spec)
             derr(c, rel, "cannot tell the program's language",
                  "Start the program with `OPENQASM 2.0;` or `OPENQASM 3.0;`, or set "
                  "spec.language.");
+        } else {
+            check_program(c, source, rel, inl ? NULL : str_at(prog, "file"), prog_dir, det != NULL);
         }
         if (!lang) lang = det;
         json_object_set_new(o, "program", json_pack("{ss}", "source", source));
         free(source);
     }
+    free(prog_dir);
     json_object_set_new(o, "language", json_string(lang ? lang : "openqasm2"));
     json_object_set_new(o, "shots", json_integer(int_at(spec, "shots", 1000)));
     copy_int_if(o, spec, "seed");
@@ -1068,7 +1337,12 @@ static void add_item(dctx *c, json_t *norm, const char *ptr_prefix)
     it->tenant = fbi_xstrdup(str_at(json_object_get(norm, "metadata"), "tenant"));
     it->hash = fbi_xstrdup(hash);
     it->file = fbi_xstrdup(c->file);
-    it->locs = json_incref(c->locs);
+    /* The item keeps only its own entries: the file's map (16 bytes a node
+     * of the whole file) is freed when the file is done. */
+    char *root = fbi_xasprintf("%s%s", c->loc_prefix ? c->loc_prefix : "",
+                               ptr_prefix ? ptr_prefix : "");
+    it->locs = fbi_locmap_subtree(c->locs, root);
+    free(root);
     it->loc_prefix = fbi_xstrdup(c->loc_prefix ? c->loc_prefix : "");
     it->ptr_prefix = fbi_xstrdup(ptr_prefix ? ptr_prefix : "");
     invalidate(s);
@@ -1102,6 +1376,20 @@ static long process_workload(dctx *c, const json_t *doc, fed_item *fed)
         tenant = fed->tenant;
     }
     if (!tenant) tenant = "default";
+    fb_spec_set *s = c->set;
+    size_t max = s->max_workloads ? s->max_workloads : FBI_SPEC_MAX_WORKLOADS;
+    if (s->n >= max) {
+        /* Each workload costs memory (its normal form, about 15 KB) and the
+         * planner's time grows with the count: refuse, once, and stop. */
+        char *detail = fbi_xasprintf(
+            "One invocation reads at most %zu workloads (the default is %d). Raise the limit "
+            "with --max-workloads N (fedbroker validate, render, plan, apply) or work on "
+            "fewer files at a time.", max, FBI_SPEC_MAX_WORKLOADS);
+        derrf(c, "", detail, "more than %zu workloads in one invocation", max);
+        free(detail);
+        s->full = 1;
+        return -1;
+    }
     json_t *norm = normalise_workload(c, doc, tenant);
     if (!norm) return -1;
     add_item(c, norm, c->ptr_prefix);
@@ -1110,6 +1398,7 @@ static long process_workload(dctx *c, const json_t *doc, fed_item *fed)
 }
 
 static int process_federation(dctx *c, const json_t *doc, fed_item *parent);
+static void fed_free(fed_item *f);
 
 static int push_stack(fb_spec_set *s, const char *real)
 {
@@ -1128,19 +1417,32 @@ static void pop_stack(fb_spec_set *s)
     if (s->nstack) free(s->stack[--s->nstack]);
 }
 
+#define TOTAL_DETAIL                                                                         \
+    "One invocation reads at most 64 MiB of spec files in all (a 10,000-workload estate "   \
+    "is about 8 MB); validate and plan it in parts."
+
+/* Counts len bytes of spec text against the set's total; -1 (and the set
+ * stops reading) when that would pass FBI_SPEC_MAX_TOTAL. */
+static int account_bytes(fb_spec_set *s, size_t len)
+{
+    if (len > FBI_SPEC_MAX_TOTAL || s->bytes_read + len > FBI_SPEC_MAX_TOTAL) {
+        s->full = 1;
+        return -1;
+    }
+    s->bytes_read += len;
+    return 0;
+}
+
 /* Reads a file referenced by a Federation and processes its documents as
  * members of fed. */
 static void include_file(dctx *c, const char *rel, const char *p, fed_item *fed)
 {
     fb_spec_set *s = c->set;
-    char *full = spec_path(c, p, rel, "file");
-    if (!full) return;
-    if (!is_regular(c, full, p, rel, "file")) {
-        free(full);
-        return;
-    }
-    char *real = realpath(full, NULL);
-    if (!real) real = fbi_xstrdup(full);
+    if (s->full) return;
+    char *real = confined_path(c, p, rel, "file", 0, NULL);
+    if (!real) return;
+    char *full = join_path(c->base_dir, p);
+    char *shown = fbi_printable(p, 0, 200);
     if (c->depth + 1 > FBI_SPEC_MAX_INCLUDE_DEPTH) {
         derrf(c, rel, "Federations may reference files that reference files, 8 levels deep "
                       "at most.",
@@ -1162,7 +1464,7 @@ static void include_file(dctx *c, const char *rel, const char *p, fed_item *fed)
         fbi_buf_puts(&chain, real);
         char *detail = fbi_xasprintf("The chain of references is %s. Remove one reference.",
                                      chain.data);
-        derrf(c, rel, detail, "include cycle: %s references itself", p);
+        derrf(c, rel, detail, "include cycle: %s references itself", shown);
         free(detail);
         fbi_buf_free(&chain);
         goto out;
@@ -1170,19 +1472,38 @@ static void include_file(dctx *c, const char *rel, const char *p, fed_item *fed)
     s->files_read++;
     size_t len = 0;
     char *err = NULL;
-    char *data = fbi_read_file(full, FBI_SPEC_MAX_FILE, &len, &err);
+    char *data = read_regular(real, FBI_SPEC_MAX_FILE, &len, &err);
     if (!data) {
         derr(c, rel, err, "A spec file is at most 4 MiB.");
         free(err);
         pop_stack(s);
         goto out;
     }
+    if (account_bytes(s, len) != 0) {
+        derrf(c, rel, TOTAL_DETAIL, "reading %s would make more than %u bytes (64 MiB) of "
+              "spec text in one invocation", shown, FBI_SPEC_MAX_TOTAL);
+        free(data);
+        pop_stack(s);
+        goto out;
+    }
+    if (!memmem(data, len, SPEC_API_VERSION, strlen(SPEC_API_VERSION))) {
+        /* Not what a reference must name. Its parse or schema errors would
+         * quote its content (a key file, a token under an --allow-path
+         * tree): say what it is not, and nothing of what it holds. */
+        derrf(c, rel, "A Federation references files of workload or Federation documents "
+                      "(apiVersion: " SPEC_API_VERSION "); this file's content is not shown.",
+              "the referenced file %s is not a fedbroker spec (it never names "
+              "apiVersion " SPEC_API_VERSION ")", shown);
+        free(data);
+        pop_stack(s);
+        goto out;
+    }
     fbi_parsed parsed = {0};
     if (fbi_spec_parse(full, data, len, FBI_FMT_AUTO, &parsed, c->diag) != 0) {
-        derrf(c, rel, NULL, "the referenced file %.200s is not valid (see the errors above)", p);
+        derrf(c, rel, NULL, "the referenced file %s is not valid (see the errors above)", shown);
     } else {
         char *dir = dir_of(full);
-        for (size_t i = 0; i < parsed.n; i++) {
+        for (size_t i = 0; i < parsed.n && !s->full; i++) {
             fbi_spec_doc_src *d = &parsed.docs[i];
             dctx sub;
             memset(&sub, 0, sizeof sub);
@@ -1190,6 +1511,7 @@ static void include_file(dctx *c, const char *rel, const char *p, fed_item *fed)
             sub.diag = c->diag;
             sub.file = full;
             sub.base_dir = dir;
+            sub.root = c->root; /* the tree of the file named on the command line */
             sub.locs = d->locs;
             sub.loc_prefix = d->prefix;
             sub.ptr_prefix = "";
@@ -1208,6 +1530,7 @@ static void include_file(dctx *c, const char *rel, const char *p, fed_item *fed)
     free(data);
     pop_stack(s);
 out:
+    free(shown);
     free(real);
     free(full);
 }
@@ -1241,7 +1564,10 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
     f.file = fbi_xstrdup(c->file);
     f.members = json_array();
     f.member_set = json_object();
-    f.locs = json_incref(c->locs);
+    char *md_ptr = fbi_xasprintf("%s%s/metadata", c->loc_prefix ? c->loc_prefix : "",
+                                 c->ptr_prefix ? c->ptr_prefix : "");
+    f.locs = fbi_locmap_subtree(c->locs, md_ptr); /* finish reports at /metadata/name */
+    free(md_ptr);
     f.loc_prefix = fbi_xstrdup(c->loc_prefix ? c->loc_prefix : "");
     f.ptr_prefix = fbi_xstrdup(c->ptr_prefix ? c->ptr_prefix : "");
 
@@ -1249,6 +1575,7 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
     size_t i;
     json_t *w;
     json_array_foreach(wl, i, w) {
+        if (s->full) break;
         size_t before = json_array_size(f.members);
         const char *file = str_at(w, "file");
         if (file) {
@@ -1276,6 +1603,12 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
                 free(rel);
             }
         }
+    }
+    if (s->full) {
+        /* A per-set limit cut the member list short: checking its links and
+         * hashing it would only add errors about the members not read. */
+        fed_free(&f);
+        return -1;
     }
     json_t *links = json_object_get(spec, "links");
     json_t *nlinks = json_array();
@@ -1314,7 +1647,13 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
             }
         }
         uint64_t vol = 0;
-        if (bytes_at(c, l, "volumePerMonth", rel, &vol) < 0) ok = 0;
+        int got = bytes_at(c, l, "volumePerMonth", rel, &vol);
+        if (got < 0) ok = 0;
+        if (got == 1) {
+            char *r2 = fbi_xasprintf("%s/volumePerMonth", rel);
+            if (check_data_volume(c, vol, r2, "volumePerMonth") != 0) ok = 0;
+            free(r2);
+        }
         int64_t lat = -1;
         if (duration_ms(c, l, "latencyBudget", rel, &lat) < 0) ok = 0;
         free(rel);
@@ -1373,9 +1712,9 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
 
 /* Processes the documents of one parsed file. */
 static void process_parsed(fb_spec_set *s, const char *name, const char *base_dir,
-                           fbi_parsed *parsed, fb_diag *diag, int *errors)
+                           const char *root, fbi_parsed *parsed, fb_diag *diag, int *errors)
 {
-    for (size_t i = 0; i < parsed->n; i++) {
+    for (size_t i = 0; i < parsed->n && !s->full; i++) {
         fbi_spec_doc_src *d = &parsed->docs[i];
         dctx c;
         memset(&c, 0, sizeof c);
@@ -1383,6 +1722,7 @@ static void process_parsed(fb_spec_set *s, const char *name, const char *base_di
         c.diag = diag;
         c.file = name;
         c.base_dir = base_dir;
+        c.root = root;
         c.locs = d->locs;
         c.loc_prefix = d->prefix;
         c.ptr_prefix = "";
@@ -1402,6 +1742,38 @@ fb_status fb_spec_set_new(fb_spec_set **out)
     return FB_OK;
 }
 
+void fbi_spec_set_max_workloads(fb_spec_set *s, size_t n)
+{
+    if (s) s->max_workloads = n;
+}
+
+void fbi_spec_set_program_check(fb_spec_set *s, fbi_program_check_fn fn, void *ctx)
+{
+    if (!s) return;
+    s->check = fn;
+    s->check_ctx = ctx;
+}
+
+int fbi_spec_set_allow_path(fb_spec_set *s, const char *dir, char **err)
+{
+    char *real = realpath(dir, NULL);
+    struct stat st;
+    const char *pseudo = real ? pseudo_fs(real) : NULL;
+    if (!real) {
+        *err = fbi_xasprintf("%s: cannot be resolved: %s", dir, strerror(errno));
+    } else if (stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        *err = fbi_xasprintf("%s: not a directory", dir);
+    } else if (pseudo) {
+        *err = fbi_xasprintf("%s: is in %s, which specs never read", dir, pseudo);
+    } else {
+        s->allow = fbi_xrealloc(s->allow, (s->nallow + 1) * sizeof *s->allow);
+        s->allow[s->nallow++] = real;
+        return 0;
+    }
+    free(real);
+    return -1;
+}
+
 static void fed_free(fed_item *f)
 {
     free(f->name);
@@ -1415,7 +1787,7 @@ static void fed_free(fed_item *f)
         free(f->links[i].to);
     }
     free(f->links);
-    json_decref(f->locs);
+    fbi_locmap_unref(f->locs);
     free(f->loc_prefix);
     free(f->ptr_prefix);
 }
@@ -1432,7 +1804,7 @@ void fb_spec_set_free(fb_spec_set *s)
         free(it->tenant);
         free(it->hash);
         free(it->file);
-        json_decref(it->locs);
+        fbi_locmap_unref(it->locs);
         free(it->loc_prefix);
         free(it->ptr_prefix);
     }
@@ -1441,6 +1813,8 @@ void fb_spec_set_free(fb_spec_set *s)
     free(s->feds);
     for (size_t i = 0; i < s->nstack; i++) free(s->stack[i]);
     free(s->stack);
+    for (size_t i = 0; i < s->nallow; i++) free(s->allow[i]);
+    free(s->allow);
     invalidate(s);
     free(s);
 }
@@ -1453,14 +1827,34 @@ fb_status fb_spec_set_add_buffer(fb_spec_set *s, const char *name, const char *d
         return FB_INVALID;
     }
     if (!name) name = "(buffer)";
+    if (s->full) return FB_INVALID; /* the limit was reported when it was reached */
+    if (account_bytes(s, len) != 0) {
+        char *summary = fbi_xasprintf("this file would make more than %u bytes (64 MiB) of spec "
+                                      "text in one invocation", FBI_SPEC_MAX_TOTAL);
+        fb_diag_add(diag, FB_SEV_ERROR, name, 0, 0, NULL, summary, TOTAL_DETAIL);
+        free(summary);
+        return FB_INVALID;
+    }
+    /* The tree the spec's file references are confined to: its base
+     * directory, symbolic links resolved. */
+    char *root = NULL;
+    if (base_dir && !(root = realpath(base_dir, NULL))) {
+        char *summary = fbi_xasprintf("the base directory %.300s cannot be resolved: %s",
+                                      base_dir, strerror(errno));
+        fb_diag_add(diag, FB_SEV_ERROR, name, 0, 0, NULL, summary, NULL);
+        free(summary);
+        return FB_INVALID;
+    }
     fbi_parsed parsed = {0};
     int errors = 0;
     if (fbi_spec_parse(name, data ? data : "", len, FBI_FMT_AUTO, &parsed, diag) != 0) {
         fbi_parsed_free(&parsed);
+        free(root);
         return FB_INVALID;
     }
-    process_parsed(s, name, base_dir, &parsed, diag, &errors);
+    process_parsed(s, name, base_dir, root, &parsed, diag, &errors);
     fbi_parsed_free(&parsed);
+    free(root);
     return errors ? FB_INVALID : FB_OK;
 }
 
@@ -1470,6 +1864,7 @@ fb_status fb_spec_set_add_file(fb_spec_set *s, const char *path, fb_diag *diag)
         fb_diag_add(diag, FB_SEV_ERROR, path, 0, 0, NULL, "no spec set or no path", NULL);
         return FB_INVALID;
     }
+    if (s->full) return FB_INVALID; /* a per-set limit was reported already */
     int is_stdin = !strcmp(path, "-");
     const char *shown = is_stdin ? "(stdin)" : path;
     if (!is_stdin) {
@@ -1560,6 +1955,7 @@ static void check_refs(const fb_spec_set *s, const json_t *index, const spec_ite
 fb_status fb_spec_set_finish(fb_spec_set *s, fb_diag *diag)
 {
     if (!s) return FB_INVALID;
+    if (s->full) return FB_INVALID; /* reported; cross checks would name what was not read */
     int errors = 0;
     json_t *index = json_object();
     for (size_t i = 0; i < s->n; i++) {

@@ -19,11 +19,14 @@
 #define FBI_SPEC_MAX_FILE (4u * 1024 * 1024)      /* bytes per file */
 #define FBI_SPEC_MAX_DEPTH 32                      /* nesting levels */
 #define FBI_SPEC_MAX_DOCS 1000                     /* documents per file */
+#define FBI_SPEC_MAX_NODES 250000                  /* values per file (parse memory) */
 #define FBI_SPEC_MAX_STRING (64u * 1024)           /* bytes per string */
 #define FBI_SPEC_MAX_SOURCE (1024u * 1024)         /* inline QASM source */
 #define FBI_SPEC_MAX_ALIAS_NODES 10000             /* YAML alias expansion */
 #define FBI_SPEC_MAX_INCLUDE_DEPTH 8               /* nested file references */
 #define FBI_SPEC_MAX_FILES 1000                    /* files read per set */
+#define FBI_SPEC_MAX_TOTAL (64u * 1024 * 1024)     /* spec bytes read per set */
+#define FBI_SPEC_MAX_WORKLOADS 10000               /* workloads per set (default) */
 
 /* ---- the schema validator ---- */
 
@@ -61,12 +64,24 @@ size_t fbi_schema_validate(const fbi_schema *s, const char *ref,
                            const json_t *inst, fbi_schema_errors *out);
 void fbi_schema_errors_free(fbi_schema_errors *e);
 
-/* ---- pointer -> line:column maps ---- */
-/* A map is a JSON object from pointer to line * 2^32 + column. */
-void fbi_loc_put(json_t *locs, const char *pointer, int line, int col);
+/* ---- pointer -> line:column maps (spec_locs.c) ---- */
+/* One map per file, shared (reference counted) by its documents; 16 bytes
+ * a node. Not thread-safe: used by the thread reading the set. */
+typedef struct fbi_locmap fbi_locmap;
+fbi_locmap *fbi_locmap_new(void);                 /* new, one reference */
+fbi_locmap *fbi_locmap_ref(fbi_locmap *m);        /* adds a reference; returns m */
+void fbi_locmap_unref(fbi_locmap *m);             /* drops one; NULL is fine */
+size_t fbi_locmap_count(const fbi_locmap *m);
+/* Records where the value at pointer starts (call in document order). */
+void fbi_loc_put(fbi_locmap *m, const char *pointer, int line, int col);
 /* Looks up pointer, falling back to its nearest recorded ancestor. Returns
- * 1 and fills line/col when found, else 0. */
-int fbi_loc_get(const json_t *locs, const char *pointer, int *line, int *col);
+ * 1 and fills line/col when found, else 0. The first record of a pointer
+ * wins. m may be NULL. */
+int fbi_loc_get(fbi_locmap *m, const char *pointer, int *line, int *col);
+/* A new map holding the entries of the subtree at pointer (empty when the
+ * pointer is not recorded): what a workload keeps for later errors once
+ * its file's map is freed. */
+fbi_locmap *fbi_locmap_subtree(fbi_locmap *m, const char *pointer);
 
 /* Appends "/INDEX" to a pointer without printf (hot in large arrays). */
 void fbi_spec_ptr_index(fbi_buf *ptr, size_t index);
@@ -74,7 +89,7 @@ void fbi_spec_ptr_index(fbi_buf *ptr, size_t index);
 /* ---- parsed files ---- */
 typedef struct fbi_spec_doc_src {
     json_t *value;   /* the document (owned reference) */
-    json_t *locs;    /* pointer map (owned reference, may be shared) */
+    fbi_locmap *locs; /* pointer map (owned reference, shared by the file's documents) */
     char *prefix;    /* pointer of the document inside locs ("" or "/3") */
     int line, col;   /* where the document starts */
 } fbi_spec_doc_src;
@@ -86,7 +101,7 @@ typedef struct fbi_parsed {
 
 void fbi_parsed_free(fbi_parsed *p);
 /* Appends a document (steals value; takes a new reference to locs). */
-void fbi_parsed_add(fbi_parsed *p, json_t *value, json_t *locs,
+void fbi_parsed_add(fbi_parsed *p, json_t *value, fbi_locmap *locs,
                     const char *prefix, int line, int col);
 
 typedef enum { FBI_FMT_AUTO, FBI_FMT_JSON, FBI_FMT_YAML } fbi_spec_format;
@@ -128,6 +143,28 @@ int fbi_parse_money(const json_t *v, int64_t *micro, char **err);
 char *fbi_spec_explain_name(const char *s);
 
 /* ---- the set ---- */
+/* Sets the most workloads the set takes (0: FBI_SPEC_MAX_WORKLOADS); the
+ * workload past it is refused with an error naming the limit, and nothing
+ * more is read. Call before adding files. */
+void fbi_spec_set_max_workloads(fb_spec_set *s, size_t n);
+/* Lets the set's specs read files under dir too (--allow-path): by default
+ * a spec reads only under the directory of its file (or the base directory
+ * of its buffer). Returns 0, or -1 with *err (new) when dir is not a
+ * directory or is under /proc, /sys or /dev (files there are never read,
+ * under any root). */
+int fbi_spec_set_allow_path(fb_spec_set *s, const char *dir, char **err);
+/* Parses a QuantumJob's program as its driver will: the OpenQASM library is
+ * outside core's layers, so the command installs this (core/cli/common.c).
+ * dir: the program file's directory (NULL for inline source); roots: the
+ * trees the spec may read (NULL-terminated), for the program's includes.
+ * Returns 0, or -1 with *msg (new, may stay NULL) and the program's own
+ * 1-based *line and *col (0 when unknown). */
+typedef int (*fbi_program_check_fn)(void *ctx, const char *source, size_t len,
+                                    const char *dir, const char *const *roots, char **msg,
+                                    int *line, int *col);
+/* Installs the checker (NULL: programs are not parsed, only their language
+ * checked). ctx is passed back (borrowed). */
+void fbi_spec_set_program_check(fb_spec_set *s, fbi_program_check_fn fn, void *ctx);
 /* borrowed: the normal form of workload i (NULL when out of range). */
 json_t *fbi_spec_doc(const fb_spec_set *s, size_t i);
 /* borrowed: the values fb_spec_links_json and fb_spec_federations_json

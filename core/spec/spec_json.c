@@ -8,35 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- pointer maps ---- */
-
-void fbi_loc_put(json_t *locs, const char *pointer, int line, int col)
-{
-    if (!locs || json_object_get(locs, pointer)) return; /* first wins */
-    json_int_t v = ((json_int_t)line << 32) | (json_int_t)(unsigned)col;
-    json_object_set_new(locs, pointer, json_integer(v));
-}
-
-int fbi_loc_get(const json_t *locs, const char *pointer, int *line, int *col)
-{
-    if (!locs) return 0;
-    char *p = fbi_xstrdup(pointer);
-    for (;;) {
-        json_t *v = json_object_get(locs, p);
-        if (v) {
-            json_int_t x = json_integer_value(v);
-            *line = (int)(x >> 32);
-            *col = (int)(x & 0xffffffff);
-            free(p);
-            return 1;
-        }
-        char *slash = strrchr(p, '/');
-        if (!slash) break;
-        *slash = '\0';
-    }
-    free(p);
-    return 0;
-}
+/* ---- pointers ---- */
 
 void fbi_spec_ptr_index(fbi_buf *ptr, size_t index)
 {
@@ -52,7 +24,7 @@ void fbi_spec_ptr_index(fbi_buf *ptr, size_t index)
 
 /* ---- parsed documents ---- */
 
-void fbi_parsed_add(fbi_parsed *p, json_t *value, json_t *locs,
+void fbi_parsed_add(fbi_parsed *p, json_t *value, fbi_locmap *locs,
                     const char *prefix, int line, int col)
 {
     if (p->n == p->cap) {
@@ -61,7 +33,7 @@ void fbi_parsed_add(fbi_parsed *p, json_t *value, json_t *locs,
     }
     fbi_spec_doc_src *d = &p->docs[p->n++];
     d->value = value;
-    d->locs = json_incref(locs);
+    d->locs = fbi_locmap_ref(locs);
     d->prefix = fbi_xstrdup(prefix ? prefix : "");
     d->line = line;
     d->col = col;
@@ -71,7 +43,7 @@ void fbi_parsed_free(fbi_parsed *p)
 {
     for (size_t i = 0; i < p->n; i++) {
         json_decref(p->docs[i].value);
-        json_decref(p->docs[i].locs);
+        fbi_locmap_unref(p->docs[i].locs);
         free(p->docs[i].prefix);
     }
     free(p->docs);
@@ -125,11 +97,15 @@ typedef struct jscan {
     const char *s;
     size_t n, i;
     int line, col;
-    json_t *locs;
+    fbi_locmap *locs;
     fbi_buf ptr;
     int failed;
-    const char *name;
-    fb_diag *diag;
+    size_t nodes;
+    /* A limit crossed, reported after jansson's parse unless the syntax
+     * is broken (then the syntax error is the one to fix first). */
+    enum { JS_OK, JS_DEPTH, JS_NODES } over;
+    int over_line, over_col;
+    char *over_ptr;
 } jscan;
 
 static void adv(jscan *j)
@@ -237,19 +213,28 @@ static void scan_string(jscan *j, fbi_buf *out)
     adv(j); /* closing quote */
 }
 
+/* Records the first limit crossed and stops the scan. */
+static void scan_over(jscan *j, int what)
+{
+    j->over = what;
+    j->over_line = j->line;
+    j->over_col = j->col;
+    j->over_ptr = fbi_xstrdup(j->ptr.data ? j->ptr.data : "");
+    j->failed = 1;
+}
+
 static void scan_value(jscan *j, int depth)
 {
     if (j->failed) return;
     skip_ws(j);
+    if (++j->nodes > FBI_SPEC_MAX_NODES) {
+        scan_over(j, JS_NODES);
+        return;
+    }
     fbi_loc_put(j->locs, j->ptr.data ? j->ptr.data : "", j->line, j->col);
     int ch = cur(j);
     if ((ch == '{' || ch == '[') && depth > FBI_SPEC_MAX_DEPTH) {
-        char *summary = fbi_xasprintf("nesting deeper than %d levels", FBI_SPEC_MAX_DEPTH);
-        fb_diag_add(j->diag, FB_SEV_ERROR, j->name, j->line, j->col,
-                    j->ptr.data ? j->ptr.data : "", summary,
-                    "A spec file nests at most 32 levels; flatten the structure.");
-        free(summary);
-        j->failed = 1;
+        scan_over(j, JS_DEPTH);
         return;
     }
     if (ch == '{') {
@@ -322,9 +307,46 @@ static int token_start_column(const char *text, int col)
     return col - chars + 1 > 0 ? col - chars + 1 : col;
 }
 
+/* Reports the limit the scan crossed. */
+static void report_over(const jscan *j, const char *name, fb_diag *diag)
+{
+    char *summary;
+    const char *detail;
+    if (j->over == JS_NODES) {
+        summary = fbi_xasprintf("more than %d values in one file", FBI_SPEC_MAX_NODES);
+        detail = "A spec file holds at most 250,000 values (objects, arrays, strings, numbers "
+                 "...), far more than 1000 workloads need; split it (a Federation can "
+                 "reference the parts with {file: ...}).";
+    } else {
+        summary = fbi_xasprintf("nesting deeper than %d levels", FBI_SPEC_MAX_DEPTH);
+        detail = "A spec file nests at most 32 levels; flatten the structure.";
+    }
+    fb_diag_add(diag, FB_SEV_ERROR, name, j->over_line, j->over_col, j->over_ptr, summary, detail);
+    free(summary);
+}
+
 int fbi_spec_parse_json(const char *name, const char *data, size_t len,
                         fbi_parsed *out, fb_diag *diag)
 {
+    /* The location scan runs first: it stops at the value limit before
+     * jansson builds a tree of millions of values (hundreds of bytes each). */
+    jscan j;
+    memset(&j, 0, sizeof j);
+    j.s = data;
+    j.n = len;
+    j.line = 1;
+    j.col = 1;
+    j.locs = fbi_locmap_new();
+    fbi_buf_init(&j.ptr);
+    fbi_buf_puts(&j.ptr, "");
+    scan_value(&j, 1);
+    fbi_buf_free(&j.ptr);
+    if (j.over == JS_NODES) {
+        report_over(&j, name, diag);
+        free(j.over_ptr);
+        fbi_locmap_unref(j.locs);
+        return -1;
+    }
     json_error_t jerr;
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
@@ -343,23 +365,14 @@ int fbi_spec_parse_json(const char *name, const char *data, size_t len,
         fb_diag_add(diag, FB_SEV_ERROR, name, line > 0 ? line : 0, col > 0 ? col : 0, NULL,
                     summary, detail);
         free(summary);
+        free(j.over_ptr);
+        fbi_locmap_unref(j.locs);
         return -1;
     }
-    jscan j;
-    memset(&j, 0, sizeof j);
-    j.s = data;
-    j.n = len;
-    j.line = 1;
-    j.col = 1;
-    j.locs = json_object();
-    j.name = name;
-    j.diag = diag;
-    fbi_buf_init(&j.ptr);
-    fbi_buf_puts(&j.ptr, "");
-    scan_value(&j, 1);
-    fbi_buf_free(&j.ptr);
-    if (j.failed) {
-        json_decref(j.locs);
+    if (j.over) {
+        report_over(&j, name, diag);
+        free(j.over_ptr);
+        fbi_locmap_unref(j.locs);
         json_decref(root);
         return -1;
     }
@@ -377,7 +390,7 @@ int fbi_spec_parse_json(const char *name, const char *data, size_t len,
                 fb_diag_add(diag, FB_SEV_ERROR, name, dl, dc, prefix,
                             "more than 1000 documents in one file",
                             "Split the file: a spec file holds at most 1000 documents.");
-                json_decref(j.locs);
+                fbi_locmap_unref(j.locs);
                 json_decref(root);
                 return -1;
             }
@@ -386,14 +399,14 @@ int fbi_spec_parse_json(const char *name, const char *data, size_t len,
         if (json_array_size(root) == 0) {
             fb_diag_add(diag, FB_SEV_ERROR, name, line, col, NULL, "no documents in the file",
                         "A JSON spec file holds one document (an object) or an array of them.");
-            json_decref(j.locs);
+            fbi_locmap_unref(j.locs);
             json_decref(root);
             return -1;
         }
     } else {
         fbi_parsed_add(out, json_incref(root), j.locs, "", line, col);
     }
-    json_decref(j.locs);
+    fbi_locmap_unref(j.locs);
     json_decref(root);
     return 0;
 }

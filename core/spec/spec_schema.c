@@ -779,7 +779,9 @@ static void check_object(vctx *c, const json_t *sch, const json_t *inst, const c
             json_t *ks = json_string(k);
             if (ks && count_errors(c, pn, ks) > 0) {
                 const char *save = c->key_prefix;
-                char *pre = fbi_xasprintf("property name `%s`: ", k);
+                char *shown = fbi_printable(k, 0, 60); /* keys are quoted like values */
+                char *pre = fbi_xasprintf("property name `%s`: ", shown);
+                free(shown);
                 c->key_prefix = pre;
                 validate(c, pn, ks, NULL);
                 c->key_prefix = save;
@@ -821,9 +823,11 @@ static void check_object(vctx *c, const json_t *sch, const json_t *inst, const c
                     fbi_buf_puts(&allowed, pk);
                 }
                 const char *sugg = closest(k, cand, nc);
+                char *shown = fbi_printable(k, 0, 60); /* keys are quoted like values */
                 char *summary = sugg
-                    ? fbi_xasprintf("unknown property `%s` (did you mean `%s`?)", k, sugg)
-                    : fbi_xasprintf("unknown property `%s`", k);
+                    ? fbi_xasprintf("unknown property `%s` (did you mean `%s`?)", shown, sugg)
+                    : fbi_xasprintf("unknown property `%s`", shown);
+                free(shown);
                 char *detail;
                 if (strcmp(k, "<<") == 0)
                     detail = fbi_xstrdup("YAML merge keys (<<) are not part of YAML 1.2 and "

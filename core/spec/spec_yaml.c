@@ -33,9 +33,10 @@ typedef struct ybuild {
     frame *st;
     size_t nst, capst;
     fbi_buf ptr;
-    json_t *locs;           /* the current document's map */
+    fbi_locmap *locs;       /* the current document's map */
     json_t *anchors;        /* name -> [value, nodes, depth] */
     size_t alias_nodes;
+    size_t nodes;           /* values read from the file (FBI_SPEC_MAX_NODES) */
     int errors;
     int fatal;
     json_t *root;           /* the completed root of the current document */
@@ -109,6 +110,16 @@ static size_t value_begin(ybuild *b, const yaml_mark_t *m)
         else fbi_spec_ptr_index(&b->ptr, f->index);
     }
     fbi_loc_put(b->locs, cur_ptr(b), (int)m->line + 1, (int)m->column + 1);
+    if (++b->nodes > FBI_SPEC_MAX_NODES && !b->fatal) {
+        /* Stop before the tree (hundreds of bytes a value) grows further. */
+        char *summary = fbi_xasprintf("more than %d values in one file", FBI_SPEC_MAX_NODES);
+        yerr(b, m, cur_ptr(b), summary,
+             "A spec file holds at most 250,000 values (mappings, sequences, scalars), far "
+             "more than 1000 workloads need; split it (a Federation can reference the parts "
+             "with {file: ...}).");
+        free(summary);
+        b->fatal = 1;
+    }
     return old;
 }
 
@@ -254,7 +265,9 @@ static json_t *resolve_scalar(ybuild *b, const yaml_event_t *ev, rtype *rt)
                     !strcmp(tag + strlen(TAG_PREFIX), "null"))) {
             want = tag + strlen(TAG_PREFIX);
         } else {
-            char *summary = fbi_xasprintf("unsupported YAML tag %s", tag);
+            char *shown = fbi_printable(tag, 0, 60);
+            char *summary = fbi_xasprintf("unsupported YAML tag %s", shown);
+            free(shown);
             yerr(b, m, cur_ptr(b), summary,
                  "Only the YAML 1.2 core tags are accepted: !!str, !!int, !!float, !!bool, "
                  "!!null, !!map, !!seq.");
@@ -314,7 +327,9 @@ static json_t *resolve_scalar(ybuild *b, const yaml_event_t *ev, rtype *rt)
         return json_real(d);
     }
     if (want) {
-        char *summary = fbi_xasprintf("\"%.40s\" is not a valid !!%s", text, want);
+        char *shown = fbi_printable(text, 0, 40);
+        char *summary = fbi_xasprintf("\"%s\" is not a valid !!%s", shown, want);
+        free(shown);
         yerr(b, m, cur_ptr(b), summary, "Remove the tag or fix the value.");
         free(summary);
         *rt = RT_BAD;
@@ -333,7 +348,9 @@ static void handle_key_scalar(ybuild *b, const yaml_event_t *ev)
     json_decref(v);
     if (rt != RT_STR && rt != RT_BAD) {
         static const char *const names[] = {"string", "null", "boolean", "integer", "number"};
-        char *summary = fbi_xasprintf("key `%.60s` is a %s, not a string", text, names[rt]);
+        char *shown = fbi_printable(text, 0, 60);
+        char *summary = fbi_xasprintf("key `%s` is a %s, not a string", shown, names[rt]);
+        free(shown);
         yerr(b, &ev->start_mark, cur_ptr(b), summary,
              "Keys must be strings; quote the key (YAML 1.2 reads it as a scalar of another "
              "type).");
@@ -348,7 +365,9 @@ static void handle_key_scalar(ybuild *b, const yaml_event_t *ev)
         fbi_pointer_append(&p, f->key);
         int line = 0, col = 0;
         fbi_loc_get(b->locs, p.data, &line, &col);
-        char *summary = fbi_xasprintf("duplicate key `%.60s`", f->key);
+        char *shown = fbi_printable(f->key, 0, 60);
+        char *summary = fbi_xasprintf("duplicate key `%s`", shown);
+        free(shown);
         char *detail = fbi_xasprintf("The key was first defined at line %d; a key may appear "
                                      "once in a mapping. Remove or rename one of them.", line);
         yerr(b, &ev->start_mark, p.data, summary, detail);
@@ -381,7 +400,9 @@ static int check_container_tag(ybuild *b, const yaml_event_t *ev, const char *ta
     if (!tag || !strcmp(tag, "!")) return 0;
     if (!strncmp(tag, TAG_PREFIX, strlen(TAG_PREFIX)) && !strcmp(tag + strlen(TAG_PREFIX), want))
         return 0;
-    char *summary = fbi_xasprintf("unsupported YAML tag %s", tag);
+    char *shown = fbi_printable(tag, 0, 60);
+    char *summary = fbi_xasprintf("unsupported YAML tag %s", shown);
+    free(shown);
     yerr(b, &ev->start_mark, cur_ptr(b), summary,
          "Only the YAML 1.2 core tags are accepted: !!str, !!int, !!float, !!bool, !!null, "
          "!!map, !!seq.");
@@ -437,7 +458,9 @@ static void handle_alias(ybuild *b, const yaml_event_t *ev)
     size_t old = value_begin(b, &ev->start_mark);
     json_t *a = json_object_get(b->anchors, name);
     if (!a) {
-        char *summary = fbi_xasprintf("alias *%.60s refers to no anchor defined before it", name);
+        char *shown = fbi_printable(name, 0, 60);
+        char *summary = fbi_xasprintf("alias *%s refers to no anchor defined before it", shown);
+        free(shown);
         yerr(b, &ev->start_mark, cur_ptr(b), summary,
              "Define the anchor (&name) before using it, and not around the alias itself.");
         free(summary);
@@ -459,8 +482,10 @@ static void handle_alias(ybuild *b, const yaml_event_t *ev)
         return;
     }
     if ((int)b->nst + depth > FBI_SPEC_MAX_DEPTH) {
-        char *summary = fbi_xasprintf("nesting deeper than %d levels (through alias *%.60s)",
-                                      FBI_SPEC_MAX_DEPTH, name);
+        char *shown = fbi_printable(name, 0, 60);
+        char *summary = fbi_xasprintf("nesting deeper than %d levels (through alias *%s)",
+                                      FBI_SPEC_MAX_DEPTH, shown);
+        free(shown);
         yerr(b, &ev->start_mark, cur_ptr(b), summary,
              "A spec file nests at most 32 levels; flatten the structure.");
         free(summary);
@@ -490,11 +515,11 @@ static void handle_scalar(ybuild *b, const yaml_event_t *ev)
 
 static void doc_begin(ybuild *b, const yaml_event_t *ev)
 {
-    json_decref(b->locs);
+    fbi_locmap_unref(b->locs);
     json_decref(b->anchors);
     json_decref(b->root);
     b->root = NULL;
-    b->locs = json_object();
+    b->locs = fbi_locmap_new();
     b->anchors = json_object();
     b->doc_line = (int)ev->start_mark.line + 1;
     b->doc_col = (int)ev->start_mark.column + 1;
@@ -604,7 +629,7 @@ int fbi_spec_parse_yaml(const char *name, const char *data, size_t len,
     }
     free(b.st);
     json_decref(b.root);
-    json_decref(b.locs);
+    fbi_locmap_unref(b.locs);
     json_decref(b.anchors);
     fbi_buf_free(&b.ptr);
     yaml_parser_delete(&parser);
@@ -617,7 +642,7 @@ int fbi_spec_parse_yaml(const char *name, const char *data, size_t len,
         /* Drop this file's documents: their values may be incomplete. */
         for (size_t i = first; i < out->n; i++) {
             json_decref(out->docs[i].value);
-            json_decref(out->docs[i].locs);
+            fbi_locmap_unref(out->docs[i].locs);
             free(out->docs[i].prefix);
         }
         out->n = first;

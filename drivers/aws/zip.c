@@ -14,6 +14,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,13 +138,10 @@ static int content(const entry *e, size_t max, unsigned char **data, size_t *len
         *len = (size_t)n;
         return 0;
     }
-    int eno = 0;
-    char *m = NULL;
-    char *d = fbk_read_file(e->abs, max, len, &eno, &m);
-    if (!d) {
-        *err = m;
-        return -1;
-    }
+    /* The entry was a regular file when the tree was walked; one swapped
+     * since (for a link out of the tree, or a FIFO) is refused, not read. */
+    char *d = fbk_read_file_nofollow(e->abs, max, len, NULL, err);
+    if (!d) return -1;
     *data = (unsigned char *)d;
     return 0;
 }
@@ -294,6 +292,18 @@ int aws_zip_path(const char *path, size_t max_zip, size_t max_unzipped, unsigned
     *out = NULL;
     *len = 0;
     *err = NULL;
+    /* The normal form names the real path the spec reader confined to the
+     * spec's tree (docs/spec.md); if it no longer resolves to itself, a
+     * component was replaced by a link since: refuse rather than follow. */
+    char *real = realpath(path, NULL);
+    if (!real || strcmp(real, path) != 0) {
+        *err = real ? fbk_xasprintf("%s now resolves to %s: a directory or link changed since "
+                                    "the spec was validated; validate it again", path, real)
+                    : fbk_xasprintf("%s: %s", path, strerror(errno));
+        free(real);
+        return -1;
+    }
+    free(real);
     struct stat st;
     if (stat(path, &st) != 0) {
         *err = fbk_xasprintf("%s: %s", path, strerror(errno));
@@ -303,14 +313,16 @@ int aws_zip_path(const char *path, size_t max_zip, size_t max_unzipped, unsigned
     memset(&w, 0, sizeof w);
     if (S_ISREG(st.st_mode)) {
         /* Already a zip? Then it is the package as it is. */
-        FILE *f = fopen(path, "rb");
         unsigned char magic[4] = {0};
-        size_t got = f ? fread(magic, 1, 4, f) : 0;
-        if (f) fclose(f);
+        ssize_t got = -1;
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0) {
+            got = read(fd, magic, sizeof magic);
+            close(fd);
+        }
         if (got == 4 && magic[0] == 'P' && magic[1] == 'K' &&
             ((magic[2] == 3 && magic[3] == 4) || (magic[2] == 5 && magic[3] == 6))) {
-            int eno = 0;
-            char *d = fbk_read_file(path, max_zip, len, &eno, err);
+            char *d = fbk_read_file_nofollow(path, max_zip, len, NULL, err);
             if (!d) return -1;
             *out = (unsigned char *)d;
             return 0;

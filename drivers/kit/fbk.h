@@ -216,6 +216,12 @@ void fbk_sigv4_signing_key(const char *secret, const char *date8,
  * *err (new) and *errno_out (ENOENT when the file does not exist). */
 char *fbk_read_file(const char *path, size_t max_bytes, size_t *len_out, int *errno_out,
                     char **err);
+/* The same for a file that must be the regular file at path itself: a final
+ * symbolic link is not followed (ELOOP) and a FIFO does not block (it is
+ * refused as not a regular file). For files a spec named, read after the
+ * spec was validated (drivers/aws/zip.c). */
+char *fbk_read_file_nofollow(const char *path, size_t max_bytes, size_t *len_out, int *errno_out,
+                             char **err);
 
 /* An INI file as botocore reads ~/.aws/config and ~/.aws/credentials
  * (Python configparser rules): "[section]" headers, "key = value" or

@@ -12,12 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Reads a small local file (AWS config, token) with a size cap and errno for "missing". */
-char *fbk_read_file(const char *path, size_t max_bytes, size_t *len_out, int *errno_out,
-                    char **err)
+/* fbk_read_file and fbk_read_file_nofollow: open flags added to
+ * O_RDONLY | O_CLOEXEC. */
+static char *read_file_flags(const char *path, int flags, size_t max_bytes, size_t *len_out,
+                             int *errno_out, char **err)
 {
     if (errno_out) *errno_out = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
     if (fd < 0) {
         int e = errno;
         if (errno_out) *errno_out = e;
@@ -69,6 +70,19 @@ char *fbk_read_file(const char *path, size_t max_bytes, size_t *len_out, int *er
     fbk_wipe(tmp, sizeof tmp);
     if (len_out) *len_out = b.len;
     return fbk_buf_steal(&b);
+}
+
+/* Reads a small local file (AWS config, token) with a size cap and errno for "missing". */
+char *fbk_read_file(const char *path, size_t max_bytes, size_t *len_out, int *errno_out,
+                    char **err)
+{
+    return read_file_flags(path, 0, max_bytes, len_out, errno_out, err);
+}
+
+char *fbk_read_file_nofollow(const char *path, size_t max_bytes, size_t *len_out, int *errno_out,
+                             char **err)
+{
+    return read_file_flags(path, O_NOFOLLOW | O_NONBLOCK, max_bytes, len_out, errno_out, err);
 }
 
 /* ---- INI ---------------------------------------------------------------- */

@@ -38,8 +38,6 @@ MUTATING = ("Create", "Update", "Delete", "Put", "Add", "Tag", "Register", "Remo
 ck = Checker("aws triggers")
 fake = Fake()
 env = Env(fake)
-os.makedirs(env.path("src"))
-env.write("src/app.py", "def handler(event, context):\n    return event\n")
 sch = fake.client("scheduler", REGION)
 sqs = fake.client("sqs", REGION)
 lam = fake.client("lambda", REGION)
@@ -47,13 +45,15 @@ lam = fake.client("lambda", REGION)
 
 def spec(triggers, name="v1"):
     lines = "\n".join(f"    - {t}" for t in triggers)
+    # the code inside the spec's directory tree, where a spec may read files
+    env.write(f"{name}/src/app.py", "def handler(event, context):\n    return event\n")
     return env.write(f"{name}/job.yaml", f"""apiVersion: fedbroker.dev/v1
 kind: Function
 metadata: {{name: nightly, tenant: ops, labels: {{team: ops}}}}
 spec:
   runtime: python3.12
   handler: app.handler
-  code: {{path: {env.path('src')}}}
+  code: {{path: {env.path(name + '/src')}}}
   resources: {{memory: 256Mi}}
   timeout: 60s
   triggers:

@@ -256,6 +256,35 @@ fips = function(image="123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/x@sha25
                 handler=None, code=None)
 ck.ok(verb("validate", place(fips, "us-east-1"))["status"] == "ok"
       and verb("validate", place(fips, "eu-west-1"))["status"] == "invalid", "a FIPS ECR host counts by its region")
+# The package is read from the real path the spec reader confined (docs/spec.md):
+# a path that no longer resolves to itself (a component swapped for a link
+# after validation) and a file in the tree swapped for a FIFO are refused,
+# never followed or blocked on.
+import tempfile  # noqa: E402
+with tempfile.TemporaryDirectory() as td:
+    real = os.path.realpath(td)
+    os.makedirs(os.path.join(real, "code"))
+    with open(os.path.join(real, "code", "app.py"), "w") as f:
+        f.write("def handler(e, c):\n    return 1\n")
+    os.symlink(os.path.join(real, "code"), os.path.join(real, "swapped"))
+    code = lambda p: function(code={"path": p, "type": "directory", "sha256": "00" * 32, "bytes": 1})  # noqa: E731
+    r = verb("render", place(code(os.path.join(real, "code")), mode="render"), nothing)
+    ck.ok(r["status"] == "ok", "a code directory at its real path is packaged", r)
+    r = verb("render", place(code(os.path.join(real, "swapped")), mode="render"), nothing)
+    ck.ok(r["status"] == "invalid" and any("now resolves to" in d["summary"] for d in r["diagnostics"]),
+          "a code path that resolves elsewhere (a link) is refused", r)
+    os.remove(os.path.join(real, "code", "app.py"))
+    os.mkfifo(os.path.join(real, "code", "app.py"))
+    r = verb("render", place(code(os.path.join(real, "code")), mode="render"), nothing)
+    ck.ok(r["status"] == "invalid", "a FIFO in the code tree is refused, not read", r)
+    os.remove(os.path.join(real, "code", "app.py"))
+    os.symlink("/etc/passwd", os.path.join(real, "code", "app.py"))
+    r = verb("render", place(code(os.path.join(real, "code")), mode="render"), nothing)
+    zipped = r["output"]["documents"][0]["body"]["Code"]["ZipFile"] if r["status"] == "ok" else ""
+    import base64 as b64  # noqa: E402
+    ck.ok(r["status"] == "ok" and b"root:" not in b64.b64decode(zipped),
+          "a link in the code tree is packaged as a link, its target not read", r["status"])
+
 r = verb("validate", place(function(runtime="go1.23")))
 rr = verb("render", place(function(runtime="go1.23")))
 ck.ok(r["status"] == "ok" and rr["output"]["documents"][0]["body"]["Runtime"] == "provided.al2023",

@@ -94,5 +94,42 @@ expect_rc 2 "rtt local unset" "$FEDBROKER" catalog rtt local:on-prem aws:eu-cent
 expect_rc 0 "rtt local set" "$FEDBROKER" catalog rtt local:on-prem aws:eu-central-1 --param local_metro=frankfurt
 has "$tmp/out" "same-metro-assumption" "rtt local set"
 
+# Limits (catalog/README.md "Limits"), each at the limit and one byte past
+# it: a file is at most 16 MiB, a catalog 32 MiB in all; a load keeps its
+# first 1000 problems. Files are padded with trailing newlines, which a CSV
+# file may end with.
+pad_to() { # file size
+    n=$(( $2 - $(wc -c < "$1") ))
+    head -c "$n" /dev/zero | tr '\0' '\n' >> "$1"
+}
+mkdir "$tmp/lim"
+cp "$top_srcdir"/catalog/*.csv "$tmp/lim/"
+pad_to "$tmp/lim/prices.csv" 16777216
+expect_rc 0 "a 16 MiB catalog file is read" "$FEDBROKER" catalog validate "$tmp/lim"
+printf '\n' >> "$tmp/lim/prices.csv"
+expect_rc 2 "a catalog file of 16 MiB + 1 byte" "$FEDBROKER" catalog validate "$tmp/lim"
+has "$tmp/err" "16777217 bytes; a catalog file is at most 16777216 bytes (16 MiB" "file limit"
+truncate -s 16777216 "$tmp/lim/prices.csv"
+others=$(cat "$tmp/lim"/*.csv | wc -c)
+pad_to "$tmp/lim/latency_ms.csv" $(( $(wc -c < "$tmp/lim/latency_ms.csv") + 33554432 - others ))
+expect_rc 0 "a 32 MiB catalog is read" "$FEDBROKER" catalog validate "$tmp/lim"
+printf '\n' >> "$tmp/lim/latency_ms.csv"
+expect_rc 2 "a catalog of 32 MiB + 1 byte" "$FEDBROKER" catalog validate "$tmp/lim"
+has "$tmp/err" "passes 33554432 bytes (32 MiB), the most a catalog may hold in all" "total limit"
+# 16 MiB of blank lines inside the table: 16 million errors once (and
+# quadratic time: each blank line looked at the rest of the file), now the
+# first 1000 and a note, in seconds
+cp "$top_srcdir"/catalog/*.csv "$tmp/lim/"
+{ head -n 1 "$top_srcdir/catalog/prices.csv"; head -c 16000000 /dev/zero | tr '\0' '\n';
+  tail -n +2 "$top_srcdir/catalog/prices.csv"; } > "$tmp/lim/prices.csv"
+expect_rc 2 "16 MiB of blank lines" "$FEDBROKER" catalog validate "$tmp/lim"
+has "$tmp/err" "more than 1000 problems in the catalog; the rest are not shown" "error cap"
+has "$tmp/out" "invalid: 1001 errors" "error cap"
+n=$(grep -c ": error: empty line" "$tmp/err")
+[ "$n" -eq 1000 ] || fail "error cap: $n 'empty line' errors shown, expected 1000"
+mkfifo "$tmp/lim/regions.fifo" && rm "$tmp/lim/regions.csv" && mv "$tmp/lim/regions.fifo" "$tmp/lim/regions.csv"
+expect_rc 2 "a FIFO as a catalog file" "$FEDBROKER" catalog validate "$tmp/lim"
+has "$tmp/err" "regions.csv: not a regular file" "FIFO"
+
 [ "$fails" -eq 0 ] || { echo "$fails failures"; exit 1; }
 echo ok

@@ -22,7 +22,9 @@ has() { # file needle description
 }
 
 cp "$here/fed.yaml" "$tmp/fed.yaml"
-sed -i "s#../../examples/src/api#$top_srcdir/examples/src/api#" "$tmp/fed.yaml"
+# the code must be in the spec's tree (docs/spec.md "Files a spec reads")
+cp -r "$top_srcdir/examples/src" "$tmp/src"
+sed -i "s#../../examples/src/api#src/api#" "$tmp/fed.yaml"
 
 run 0 "plan the federation" "$FEDBROKER" plan "$tmp/fed.yaml" --format json --output "$tmp/plan.json" \
     --export-lp "$tmp/plan.lp"

@@ -42,7 +42,7 @@ printf '{}\n' > "$tmp/empty.json"
 case_() {
     name=$1 want=$2 drv=$3 cfg=$4 spec=$5; shift 5
     FEDBROKER_DRIVER_PATH="$tmp/$drv" FEDBROKER_CONFIG="$cfg" \
-        "$FEDBROKER" plan "$spec" --format json --no-save "$@" >"$tmp/$name.raw" 2>"$tmp/$name.err"
+        "$FEDBROKER" plan "$spec" --format json --no-save --allow-path "$top_srcdir/examples/src" "$@" >"$tmp/$name.raw" 2>"$tmp/$name.err"
     got=$?
     [ "$got" = "$want" ] || { bad "$name: exit $got, expected $want"; cat "$tmp/$name.err"; return; }
     sed 's/"seconds": [-+0-9.eE]*/"seconds": 0/' "$tmp/$name.raw" > "$tmp/$name.json"

@@ -10,6 +10,7 @@ simulator; a larger qubit requirement needs a QPU; an impossible one is
 infeasible with the reasons."""
 import csv
 import os
+import shutil
 import sys
 import tempfile
 from decimal import ROUND_HALF_UP, Decimal
@@ -21,11 +22,13 @@ with open(os.path.join(SRCDIR, 'catalog', 'prices.csv'), newline='') as f:
     ROWS = {r['sku']: r for r in csv.DictReader(f)}
 tmp = tempfile.mkdtemp(prefix='fbq-plan-')
 b = Broker()
+# a spec reads files only under its own directory (docs/spec.md "Files a spec reads")
+shutil.copy(os.path.join(EXAMPLES, 'bell.qasm'), os.path.join(tmp, 'bell.qasm'))
 
 
 def spec(name, backend, shots=2000, deadline=None, budget=None):
     lines = ['apiVersion: fedbroker.dev/v1', 'kind: QuantumJob', 'metadata: {name: %s, tenant: qa}' % name, 'spec:',
-             '  program: {file: %s}' % os.path.join(EXAMPLES, 'bell.qasm'), '  shots: %d' % shots,
+             '  program: {file: bell.qasm}', '  shots: %d' % shots,
              '  backend: %s' % backend]
     if deadline:
         lines.append('  deadline: %s' % deadline)

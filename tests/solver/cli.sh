@@ -58,5 +58,37 @@ check "bad --time-limit is a usage error" [ $? -eq 64 ]
 "$FB" solve "$tmp/missing.json" > /dev/null 2>&1
 check "missing file exits 2" [ $? -eq 2 ]
 
+# The input limit (docs/solver.md): 64 MiB by default, --max-input-size
+# raises or lowers it; tested at the limit and one byte past it, from a
+# file and from a pipe.
+pad() { # file, total size: the instance followed by spaces up to the size
+    cp "$tmp/ok.json" "$1" && truncate -s "$2" "$1" && sed -i 's/\x0/ /g' "$1"
+}
+size=$(wc -c < "$tmp/ok.json")
+"$FB" solve "$tmp/ok.json" --max-input-size "$size" > /dev/null 2>&1
+check "input of exactly --max-input-size is read" [ $? -eq 0 ]
+"$FB" solve "$tmp/ok.json" --max-input-size "$((size - 1))" > /dev/null 2> "$tmp/big.txt"
+check "one byte past --max-input-size exits 2" [ $? -eq 2 ]
+check "the refusal names the limit and the option" \
+    grep -q "$size bytes is larger than the input limit of $((size - 1)) bytes.*" "$tmp/big.txt"
+check "... and how to raise it" grep -q -- "--max-input-size" "$tmp/big.txt"
+"$FB" solve - --max-input-size "$((size - 1))" < "$tmp/ok.json" > /dev/null 2> "$tmp/pipe.txt"
+check "a pipe past the limit exits 2" [ $? -eq 2 ]
+check "... naming the limit" grep -q "limit is $((size - 1)) bytes" "$tmp/pipe.txt"
+pad "$tmp/64m.json" 67108864
+"$FB" solve "$tmp/64m.json" > /dev/null 2>&1
+check "the default limit: 64 MiB is read" [ $? -eq 0 ]
+pad "$tmp/64m1.json" 67108865
+"$FB" solve "$tmp/64m1.json" > /dev/null 2> "$tmp/big.txt"
+check "the default limit: 64 MiB + 1 byte exits 2" [ $? -eq 2 ]
+check "... with the default named" grep -q "input limit of 67108864 bytes (64 MiB)" "$tmp/big.txt"
+rm -f "$tmp/64m.json" "$tmp/64m1.json"
+for bad in 0 2Gi 1Ti x 64Mb -5; do
+    "$FB" solve "$tmp/ok.json" --max-input-size "$bad" > /dev/null 2>&1
+    check "--max-input-size $bad is a usage error" [ $? -eq 64 ]
+done
+"$FB" solve "$tmp/ok.json" --max-input-size 1Gi > /dev/null 2>&1
+check "--max-input-size 1Gi (the most) is accepted" [ $? -eq 0 ]
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -9,7 +9,10 @@ PyYAML to read YAML) must agree on schemas/workload.v1.schema.json:
                        or expect.txt for JSON files), each with file:line:col;
                        jsonschema reports an error at that pointer or above;
   tests/spec/semantic/ jsonschema says valid (the schema cannot express the
-                       rule), the C validator says invalid at the pointer.
+                       rule), the C validator says invalid at the pointer;
+  tests/spec/edge/     both say valid: every documented limit exactly at the
+                       limit (the past-*.yaml files of the two corpora above
+                       are the same specs one step past it).
 
 Prints one line per file and "N agree / M total"; exits 1 on any
 disagreement.
@@ -128,16 +131,33 @@ def main():
     if len(examples) < 5:
         print("too few examples found under %s/examples" % src)
         return 1
-    for path in examples:
-        name = os.path.relpath(path, src)
+    def both_valid(path):
+        """Why the two validators do not both accept path (empty: they do)."""
         perrs = python_errors(validator, path)
-        rc, cerrs, stderr = run_c(a.fedbroker, path)
+        rc, _, stderr = run_c(a.fedbroker, path)
         why = []
         if perrs:
             why.append("jsonschema: %s" % "; ".join("%s %s" % e for e in perrs[:3]))
         if rc != 0:
             why.append("fedbroker exit %d: %s" % (rc, stderr.strip()[:300]))
-        verdict(name, not why, " | ".join(why))
+        return why
+
+    for path in examples:
+        why = both_valid(path)
+        verdict(os.path.relpath(path, src), not why, " | ".join(why))
+
+    edges = sorted(glob.glob(os.path.join(src, "tests", "spec", "edge", "*.yaml")))
+    if len(edges) < 40:
+        print("the edge corpus has only %d files (40 at least)" % len(edges))
+        return 1
+    for path in edges:
+        name = os.path.relpath(path, src)
+        why = both_valid(path)
+        past = [os.path.join(src, "tests", "spec", k, "past-" + os.path.basename(path))
+                for k in ("invalid", "semantic")]
+        if not any(os.path.exists(p) for p in past):
+            why.append("no past-%s in tests/spec/invalid or semantic" % os.path.basename(path))
+        verdict("%s [edge]" % name, not why, " | ".join(why))
 
     for kind in ("invalid", "semantic"):
         directory = os.path.join(src, "tests", "spec", kind)

@@ -111,10 +111,11 @@ static void write_tmp(const char *name, const char *text)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    char *slash = strrchr(path, '/');
-    *slash = '\0';
-    mkdir(path, 0755);
-    *slash = '/';
+    for (char *slash = strchr(path + strlen(tmpdir) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0'; /* every parent directory */
+        mkdir(path, 0755);
+        *slash = '/';
+    }
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     fputs(text, f);
@@ -494,6 +495,246 @@ END_TEST
 
 /* ---- YAML positions, core schema, refusals ---- */
 
+/* No diagnostic mentions text. */
+static int diag_quotes(const fb_diag *d, const char *text)
+{
+    for (size_t i = 0; i < fb_diag_count(d); i++)
+        if (strstr(fb_diag_summary(d, i), text) ||
+            (fb_diag_detail(d, i) && strstr(fb_diag_detail(d, i), text)))
+            return 1;
+    return 0;
+}
+
+/* Loads doc (base directory tmpdir/spec) with extra allowed trees. */
+static loaded load_allowing(const char *doc, const char *const *allow)
+{
+    loaded l;
+    char base[400];
+    snprintf(base, sizeof base, "%s/spec", tmpdir);
+    fb_spec_set_new(&l.set);
+    l.diag = fb_diag_new();
+    for (size_t i = 0; allow && allow[i]; i++) {
+        char *err = NULL;
+        ck_assert_msg(fbi_spec_set_allow_path(l.set, allow[i], &err) == 0, "%s", err);
+    }
+    l.add = fb_spec_set_add_buffer(l.set, "f.yaml", doc, strlen(doc), base, l.diag);
+    l.fin = fb_spec_set_finish(l.set, l.diag);
+    return l;
+}
+
+START_TEST(path_confinement)
+{
+    /* every path a spec names stays in its directory tree (symbolic links
+     * resolved) unless --allow-path widens it; /proc, /sys and /dev, FIFOs
+     * and devices are never read; a referenced file that is not a spec is
+     * refused without quoting it */
+    make_tmpdir();
+    write_tmp("spec/code/app.py", "def handler(e, c):\n    return 1\n");
+    write_tmp("spec/bell.qasm", "OPENQASM 2.0;\nqreg q[1];\n");
+    write_tmp("outside/secret.txt", "TOKEN-7f3a-do-not-print\n");
+    write_tmp("outside/creds", "aws_secret_access_key = TOKEN-7f3a-do-not-print\n");
+    write_tmp("outside/w.yaml", HEAD "kind: Function\nmetadata: {name: w}\nspec: {image: x}\n");
+    char p[600], t[600], outside[500];
+    snprintf(outside, sizeof outside, "%s/outside", tmpdir);
+    snprintf(p, sizeof p, "%s/spec/link", tmpdir);
+    snprintf(t, sizeof t, "%s/outside/secret.txt", tmpdir);
+    ck_assert_int_eq(symlink(t, p), 0);
+    snprintf(p, sizeof p, "%s/spec/inner", tmpdir);
+    ck_assert_int_eq(symlink("code", p), 0); /* a link that stays inside */
+    snprintf(p, sizeof p, "%s/spec/fifo", tmpdir);
+    ck_assert_int_eq(mkfifo(p, 0600), 0);
+    static const struct { const char *path; const char *want; } code[] = {
+        {"code", NULL},
+        {"./code/../code/app.py", NULL},
+        {"inner", NULL},
+        {"../outside/secret.txt", "outside the spec's directory tree"},
+        {"link", "outside the spec's directory tree"},
+        {"fifo", "is a FIFO, not a regular file or a directory"},
+        {"/proc/self/environ", "is in /proc, which is never read"},
+        {"/dev/null", "is in /dev, which is never read"},
+        {"/sys/kernel", "is in /sys, which is never read"},
+    };
+    for (size_t i = 0; i < sizeof code / sizeof *code; i++) {
+        char *doc = fbi_xasprintf(HEAD "kind: Function\nmetadata: {name: f}\nspec:\n"
+                                  "  runtime: python3.12\n  handler: app.handler\n"
+                                  "  code: {path: \"%s\"}\n", code[i].path);
+        loaded l = load_allowing(doc, NULL);
+        if (!code[i].want) ASSERT_VALID(l);
+        else ASSERT_ERR(l, "/spec/code/path", code[i].want);
+        ck_assert(!diag_quotes(l.diag, "TOKEN-7f3a"));
+        unload(&l);
+        free(doc);
+    }
+    /* --allow-path widens the tree: the outside file and the link into it */
+    const char *allow[] = {outside, NULL};
+    for (int k = 0; k < 2; k++) {
+        char *doc = fbi_xasprintf(HEAD "kind: Function\nmetadata: {name: f}\nspec:\n"
+                                  "  runtime: python3.12\n  handler: app.handler\n"
+                                  "  code: {path: %s}\n", k ? "link" : "../outside/secret.txt");
+        loaded l = load_allowing(doc, allow);
+        ASSERT_VALID(l);
+        unload(&l);
+        free(doc);
+    }
+    /* ... but never /proc, /sys or /dev, even under an allowed "/" */
+    const char *root[] = {"/", NULL};
+    loaded pr = load_allowing(HEAD "kind: QuantumJob\nmetadata: {name: q}\n"
+                              "spec: {program: {file: /proc/self/environ}, language: openqasm3}\n", root);
+    ASSERT_ERR(pr, "/spec/program/file", "is in /proc, which is never read");
+    unload(&pr);
+    fb_spec_set *s;
+    fb_spec_set_new(&s);
+    char *err = NULL;
+    ck_assert_int_eq(fbi_spec_set_allow_path(s, "/proc", &err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "never read"));
+    free(err);
+    err = NULL;
+    ck_assert_int_eq(fbi_spec_set_allow_path(s, "/dev/null", &err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "not a directory"));
+    free(err);
+    err = NULL;
+    ck_assert_int_eq(fbi_spec_set_allow_path(s, "/nonexistent/dir", &err), -1);
+    free(err);
+    fb_spec_set_free(s);
+    /* program.file: the same rules, and its content is inlined from inside */
+    static const struct { const char *file; const char *want; } prog[] = {
+        {"bell.qasm", NULL},
+        {"../outside/secret.txt", "outside the spec's directory tree"},
+        {"link", "outside the spec's directory tree"},
+        {"fifo", "is a FIFO, not a regular file"},
+        {"code", "is a directory, not a regular file"},
+    };
+    for (size_t i = 0; i < sizeof prog / sizeof *prog; i++) {
+        char *doc = fbi_xasprintf(HEAD "kind: QuantumJob\nmetadata: {name: q}\n"
+                                  "spec: {program: {file: \"%s\"}}\n", prog[i].file);
+        loaded l = load_allowing(doc, NULL);
+        if (!prog[i].want) ASSERT_VALID(l);
+        else ASSERT_ERR(l, "/spec/program/file", prog[i].want);
+        ck_assert(!diag_quotes(l.diag, "TOKEN-7f3a"));
+        unload(&l);
+        free(doc);
+    }
+    /* Federation file references: confined, and a file that is not a spec
+     * is refused without a word of its content */
+    static const struct { const char *file; const char *want; int allow; } fed[] = {
+        {"../outside/w.yaml", "outside the spec's directory tree", 0},
+        {"../outside/w.yaml", NULL, 1},
+        {"../outside/creds", "is not a fedbroker spec", 1},
+        {"../outside/secret.txt", "is not a fedbroker spec", 1},
+        {"fifo", "is a FIFO, not a regular file", 0},
+    };
+    for (size_t i = 0; i < sizeof fed / sizeof *fed; i++) {
+        char *doc = fbi_xasprintf(HEAD "kind: Federation\nmetadata: {name: fed}\n"
+                                  "spec: {workloads: [{file: \"%s\"}]}\n", fed[i].file);
+        loaded l = load_allowing(doc, fed[i].allow ? allow : NULL);
+        if (!fed[i].want) ASSERT_VALID(l);
+        else ASSERT_ERR(l, "/spec/workloads/0/file", fed[i].want);
+        ck_assert(!diag_quotes(l.diag, "TOKEN-7f3a"));
+        unload(&l);
+        free(doc);
+    }
+    /* an included file's own references stay in the top file's tree */
+    write_tmp("spec/sub/fed2.yaml", HEAD "kind: Federation\nmetadata: {name: inner}\n"
+                                    "spec: {workloads: [{file: ../../outside/w.yaml}]}\n");
+    loaded n = load_allowing(HEAD "kind: Federation\nmetadata: {name: fed}\n"
+                             "spec: {workloads: [{file: sub/fed2.yaml}]}\n", NULL);
+    ASSERT_ERR(n, "/spec/workloads/0/file", "outside the spec's directory tree");
+    unload(&n);
+    rm_tmpdir();
+}
+END_TEST
+
+/* A stand-in for the command's OpenQASM checker: refuses a program holding
+ * "bad" at line 2, column 3, and records what it was given. */
+static char checked_dir[512];
+static char checked_roots[1024];
+
+static int fake_check(void *ctx, const char *source, size_t len, const char *dir,
+                      const char *const *roots, char **msg, int *line, int *col)
+{
+    (*(int *)ctx)++;
+    snprintf(checked_dir, sizeof checked_dir, "%s", dir ? dir : "(inline)");
+    checked_roots[0] = '\0';
+    for (size_t i = 0; roots && roots[i]; i++) {
+        strncat(checked_roots, roots[i], sizeof checked_roots - strlen(checked_roots) - 2);
+        strcat(checked_roots, ";");
+    }
+    if (!memmem(source, len, "bad", 3)) return 0;
+    *msg = strdup("undefined gate 'bad' (undefined name)");
+    *line = 2;
+    *col = 3;
+    return -1;
+}
+
+START_TEST(program_check)
+{
+    /* the program is parsed at validation (as the driver will) through the
+     * checker the command installs; its error lands at the program's
+     * pointer with the program's own line and column; a program file without
+     * an OPENQASM header is not quoted; the checker gets the program file's
+     * directory and the trees the spec may read */
+    make_tmpdir();
+    write_tmp("spec/ok.qasm", "OPENQASM 2.0;\nqreg q[1];\n");
+    write_tmp("spec/bad.qasm", "OPENQASM 2.0;\n  bad q[0];\n");
+    write_tmp("spec/noheader.txt", "token = bad-secret-9b1c\n");
+    write_tmp("extra/x", "");
+    char extra[500], base[500];
+    snprintf(extra, sizeof extra, "%s/extra", tmpdir);
+    snprintf(base, sizeof base, "%s/spec", tmpdir);
+    static const struct { const char *prog; const char *ptr; const char *want; } cases[] = {
+        {"{source: \"OPENQASM 2.0;\\nqreg q[1];\"}", NULL, NULL},
+        {"{source: \"OPENQASM 2.0;\\n  bad q[0];\"}", "/spec/program/source",
+         "the program does not parse: line 2, column 3: undefined gate 'bad'"},
+        {"{file: ok.qasm}", NULL, NULL},
+        {"{file: bad.qasm}", "/spec/program/file",
+         "program file bad.qasm does not parse: line 2, column 3: undefined gate 'bad'"},
+        {"{file: noheader.txt}", "/spec/program/file",
+         "program file noheader.txt does not parse as OpenQASM (line 2, column 3); it has no "
+         "OPENQASM header, so its content is not shown"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int calls = 0;
+        fb_spec_set *s;
+        fb_spec_set_new(&s);
+        fbi_spec_set_program_check(s, fake_check, &calls);
+        char *err = NULL;
+        ck_assert_int_eq(fbi_spec_set_allow_path(s, extra, &err), 0);
+        fb_diag *d = fb_diag_new();
+        char *doc = fbi_xasprintf(HEAD "kind: QuantumJob\nmetadata: {name: q}\nspec:\n"
+                                  "  program: %s\n  language: openqasm2\n", cases[i].prog);
+        fb_status st = fb_spec_set_add_buffer(s, "q.yaml", doc, strlen(doc), base, d);
+        ck_assert_int_eq(calls, 1);
+        if (!cases[i].want) {
+            if (fb_diag_errors(d)) dump_diag(d);
+            ck_assert_int_eq(st, FB_OK);
+        } else {
+            ck_assert_int_eq(st, FB_INVALID);
+            if (find_err(d, cases[i].ptr, cases[i].want) < 0) dump_diag(d);
+            ck_assert_int_ge(find_err(d, cases[i].ptr, cases[i].want), 0);
+            ck_assert_int_eq(fb_diag_line(d, 0), 5);
+            ck_assert(!diag_quotes(d, "bad-secret"));
+        }
+        char want_roots[1100];
+        char *real_base = realpath(base, NULL), *real_extra = realpath(extra, NULL);
+        snprintf(want_roots, sizeof want_roots, "%s;%s;", real_base, real_extra);
+        ck_assert_str_eq(checked_roots, want_roots);
+        if (strstr(cases[i].prog, "file:")) ck_assert_str_eq(checked_dir, real_base);
+        else ck_assert_str_eq(checked_dir, "(inline)");
+        free(real_base);
+        free(real_extra);
+        free(doc);
+        fb_diag_free(d);
+        fb_spec_set_free(s);
+    }
+    /* without a checker the program is not parsed (the library's default) */
+    loaded l = load("q.yaml", HEAD "kind: QuantumJob\nmetadata: {name: q}\n"
+                              "spec: {program: {source: \"OPENQASM 2.0;\\nbad q[0];\"}}\n", NULL);
+    ASSERT_VALID(l);
+    unload(&l);
+    rm_tmpdir();
+}
+END_TEST
+
 START_TEST(yaml_line_numbers)
 {
     loaded l = load("p.yaml", HEAD "kind: Function\nmetadata:\n  name: f\nspec:\n  image: x\n"
@@ -740,6 +981,22 @@ START_TEST(limit_depth)
 }
 END_TEST
 
+/* A QuantumJob as JSON text (new) whose inline source is "OPENQASM 2.0;"
+ * padded with blanks to len bytes. */
+static char *quantum_json(size_t len)
+{
+    char *src = malloc(len + 1);
+    memset(src, ' ', len);
+    memcpy(src, "OPENQASM 2.0;", 13);
+    src[len] = '\0';
+    json_t *d = json_pack("{sssss{ss}s{s{ss}}}", "apiVersion", "fedbroker.dev/v1", "kind",
+                          "QuantumJob", "metadata", "name", "q", "spec", "program", "source", src);
+    char *text = json_dumps(d, 0);
+    json_decref(d);
+    free(src);
+    return text;
+}
+
 START_TEST(limit_string_and_source)
 {
     size_t n = FBI_SPEC_MAX_STRING + 1;
@@ -754,35 +1011,18 @@ START_TEST(limit_string_and_source)
     unload(&l);
     free(doc);
     free(s);
-    /* inline QASM up to 1 MiB is fine, more is not */
-    size_t big = 200000;
-    s = malloc(big + 1);
-    memset(s, ' ', big);
-    memcpy(s, "OPENQASM 2.0;", 13);
-    s[big] = '\0';
-    json_t *d = json_pack("{sssss{ss}s{s{ss}}}", "apiVersion", "fedbroker.dev/v1", "kind",
-                          "QuantumJob", "metadata", "name", "q", "spec", "program", "source", s);
-    char *text = json_dumps(d, 0);
+    /* inline QASM up to 1 MiB is fine, more is not (the exact edge is in
+     * limits_at_their_edges) */
+    char *text = quantum_json(200000);
     loaded q = load("q.json", text, NULL);
     ASSERT_VALID(q);
     unload(&q);
     free(text);
-    free(s);
-    json_decref(d);
-    big = FBI_SPEC_MAX_SOURCE + 1;
-    s = malloc(big + 1);
-    memset(s, ' ', big);
-    memcpy(s, "OPENQASM 2.0;", 13);
-    s[big] = '\0';
-    d = json_pack("{sssss{ss}s{s{ss}}}", "apiVersion", "fedbroker.dev/v1", "kind",
-                  "QuantumJob", "metadata", "name", "q", "spec", "program", "source", s);
-    text = json_dumps(d, 0);
+    text = quantum_json(FBI_SPEC_MAX_SOURCE + 1);
     loaded q2 = load("q.json", text, NULL);
     ASSERT_ERR(q2, "/spec/program/source", "longer than the limit of 1048576");
     unload(&q2);
     free(text);
-    free(s);
-    json_decref(d);
 }
 END_TEST
 
@@ -806,6 +1046,426 @@ START_TEST(limit_documents)
     ASSERT_ERR(j, "/1000", "more than 1000 documents");
     unload(&j);
     fbi_buf_free(&b);
+}
+END_TEST
+
+/* A file of `n` tiny values: {"a":[1,1,...]} (or its YAML flow form) holds
+ * 2 + k values. */
+static char *many_values(int yaml, size_t k)
+{
+    fbi_buf b;
+    fbi_buf_init(&b);
+    fbi_buf_puts(&b, yaml ? "a: [" : "{\"a\":[");
+    for (size_t i = 0; i < k; i++) fbi_buf_puts(&b, i ? ",1" : "1");
+    fbi_buf_puts(&b, yaml ? "]\n" : "]}");
+    return fbi_buf_steal(&b);
+}
+
+/* n minimal Function documents named PREFIX0.. in one YAML buffer (new). */
+static char *n_functions(const char *prefix, int n)
+{
+    fbi_buf b;
+    fbi_buf_init(&b);
+    for (int i = 0; i < n; i++)
+        fbi_buf_printf(&b, "---\n" HEAD "kind: Function\nmetadata: {name: %s%d}\n"
+                           "spec: {image: x}\n", prefix, i);
+    return fbi_buf_steal(&b);
+}
+
+START_TEST(limit_workloads)
+{
+    /* the documented default: 10,000 workloads are read, the 10,001st is
+     * refused (naming the limit and how to raise it) and nothing more is read */
+    fb_spec_set *s;
+    fb_spec_set_new(&s);
+    fb_diag *d = fb_diag_new();
+    for (int f = 0; f < 10; f++) {
+        char prefix[8], name[16];
+        snprintf(prefix, sizeof prefix, "f%c", 'a' + f);
+        snprintf(name, sizeof name, "%s.yaml", prefix);
+        char *text = n_functions(prefix, 1000);
+        ck_assert_int_eq(fb_spec_set_add_buffer(s, name, text, strlen(text), NULL, d), FB_OK);
+        free(text);
+    }
+    ck_assert_int_eq(fb_spec_set_finish(s, d), FB_OK);
+    ck_assert_int_eq((int)fb_spec_count(s), FBI_SPEC_MAX_WORKLOADS);
+    char *one = n_functions("g", 2);
+    ck_assert_int_eq(fb_spec_set_add_buffer(s, "g.yaml", one, strlen(one), NULL, d), FB_INVALID);
+    ck_assert_int_eq((int)fb_diag_errors(d), 1);
+    ck_assert_ptr_nonnull(strstr(fb_diag_summary(d, 0), "more than 10000 workloads in one invocation"));
+    ck_assert_ptr_nonnull(strstr(fb_diag_detail(d, 0), "--max-workloads"));
+    ck_assert_int_eq(fb_diag_line(d, 0), 2); /* the refused document */
+    ck_assert_int_eq(fb_spec_set_add_buffer(s, "h.yaml", one, strlen(one), NULL, d), FB_INVALID);
+    ck_assert_int_eq((int)fb_diag_errors(d), 1); /* reported once */
+    ck_assert_int_eq(fb_spec_set_finish(s, d), FB_INVALID);
+    ck_assert_int_eq((int)fb_spec_count(s), FBI_SPEC_MAX_WORKLOADS);
+    fb_diag_free(d);
+    fb_spec_set_free(s);
+    free(one);
+
+    /* a lower limit, counted across a federation's inline members */
+    for (int max = 2; max <= 3; max++) {
+        fb_spec_set_new(&s);
+        fbi_spec_set_max_workloads(s, (size_t)max);
+        d = fb_diag_new();
+        const char *fed = HEAD "kind: Federation\nmetadata: {name: fed}\nspec:\n  workloads:\n"
+            "    - {apiVersion: fedbroker.dev/v1, kind: Function, metadata: {name: a}, spec: {image: x}}\n"
+            "    - {apiVersion: fedbroker.dev/v1, kind: Function, metadata: {name: b}, spec: {image: x}}\n"
+            "    - {apiVersion: fedbroker.dev/v1, kind: Function, metadata: {name: c}, spec: {image: x}}\n"
+            "  links: [{from: a, to: c}]\n";
+        fb_status st = fb_spec_set_add_buffer(s, "fed.yaml", fed, strlen(fed), NULL, d);
+        if (max == 3) {
+            ck_assert_int_eq(st, FB_OK);
+            ck_assert_int_eq(fb_spec_set_finish(s, d), FB_OK);
+            ck_assert_int_eq((int)fb_diag_errors(d), 0);
+        } else {
+            ck_assert_int_eq(st, FB_INVALID);
+            /* one error, at the member past the limit; no error about the
+             * link to the member that was not read */
+            ck_assert_int_eq((int)fb_diag_errors(d), 1);
+            ck_assert_str_eq(fb_diag_pointer(d, 0), "/spec/workloads/2");
+            ck_assert_int_eq(fb_diag_line(d, 0), 8);
+            ck_assert_ptr_nonnull(strstr(fb_diag_summary(d, 0), "more than 2 workloads"));
+            ck_assert_str_eq(fb_spec_federations_json(s), "[]");
+        }
+        fb_diag_free(d);
+        fb_spec_set_free(s);
+    }
+}
+END_TEST
+
+START_TEST(limit_total_bytes)
+{
+    /* 64 MiB of spec text in all: sixteen 4 MiB files are read, one more
+     * byte is refused (the files here are whitespace and {}: the schema
+     * refuses each, which does not matter to the count) */
+    size_t n = FBI_SPEC_MAX_FILE;
+    char *big = malloc(n);
+    memset(big, ' ', n);
+    memcpy(big + n - 2, "{}", 2);
+    fb_spec_set *s;
+    fb_spec_set_new(&s);
+    fb_diag *d = fb_diag_new();
+    for (int i = 0; i < 16; i++) fb_spec_set_add_buffer(s, "big.json", big, n, NULL, d);
+    ck_assert_int_lt(find_err(d, NULL, "spec text"), 0);
+    ck_assert_int_eq(fb_spec_set_add_buffer(s, "one.json", "{}", 1, NULL, d), FB_INVALID);
+    long i = find_err(d, NULL, "more than 67108864 bytes (64 MiB) of spec text");
+    ck_assert_int_ge(i, 0);
+    ck_assert_str_eq(fb_diag_file(d, (size_t)i), "one.json");
+    fb_diag_free(d);
+    fb_spec_set_free(s);
+    free(big);
+}
+END_TEST
+
+START_TEST(location_map)
+{
+    /* both lookup paths (a scan for small maps, the sorted index for large
+     * ones), the first record of a pointer winning, the nearest ancestor,
+     * and a subtree copy that outlives its file's map */
+    for (int n = 10; n <= 5000; n *= 500) {
+        fbi_locmap *m = fbi_locmap_new();
+        fbi_loc_put(m, "", 1, 1);
+        fbi_loc_put(m, "/a", 2, 3);
+        char p[64];
+        for (int i = 0; i < n; i++) {
+            snprintf(p, sizeof p, "/a/%d", i);
+            fbi_loc_put(m, p, 10 + i, 5);
+            snprintf(p, sizeof p, "/a/%d/x", i);
+            fbi_loc_put(m, p, 10 + i, 9);
+        }
+        fbi_loc_put(m, "/a/1", 999999, 1); /* a later record of the same pointer */
+        fbi_loc_put(m, "/b", 7000000, 3000000);
+        int line = 0, col = 0;
+        ck_assert_int_eq(fbi_loc_get(m, "/a/1", &line, &col), 1);
+        ck_assert_int_eq(line, 11);
+        ck_assert_int_eq(col, 5);
+        ck_assert_int_eq(fbi_loc_get(m, "/a/7/x", &line, &col), 1);
+        ck_assert_int_eq(line, 17);
+        ck_assert_int_eq(col, 9);
+        ck_assert_int_eq(fbi_loc_get(m, "/a/7/y/z", &line, &col), 1); /* ancestor /a/7 */
+        ck_assert_int_eq(col, 5);
+        ck_assert_int_eq(fbi_loc_get(m, "/b", &line, &col), 1);
+        ck_assert_int_eq(line, 7000000);
+        ck_assert_int_eq(col, 3000000);
+        ck_assert_int_eq(fbi_loc_get(m, "/zz", &line, &col), 1); /* the root */
+        ck_assert_int_eq(line, 1);
+        fbi_locmap *sub = fbi_locmap_subtree(m, "/a/3");
+        fbi_locmap_unref(m);
+        ck_assert_int_eq((int)fbi_locmap_count(sub), 2);
+        ck_assert_int_eq(fbi_loc_get(sub, "/a/3/x", &line, &col), 1);
+        ck_assert_int_eq(line, 13);
+        ck_assert_int_eq(col, 9);
+        ck_assert_int_eq(fbi_loc_get(sub, "/a/4", &line, &col), 0);
+        fbi_locmap_unref(sub);
+    }
+    ck_assert_int_eq(fbi_loc_get(NULL, "/a", &(int){0}, &(int){0}), 0);
+}
+END_TEST
+
+START_TEST(limit_values)
+{
+    /* the value limit bounds the parse's memory (each value is a jansson
+     * node of 30 to 300 bytes plus a 16-byte location): at the limit the
+     * file parses (the schema then refuses the unknown key), one more value
+     * is refused before the tree is built, with the position of that value */
+    for (int yaml = 0; yaml < 2; yaml++) {
+        const char *name = yaml ? "v.yaml" : "v.json";
+        char *at_limit = many_values(yaml, FBI_SPEC_MAX_NODES - 2);
+        loaded l = load(name, at_limit, NULL);
+        ck_assert_int_lt(find_err(l.diag, NULL, "values in one file"), 0);
+        ASSERT_ERR(l, "/a", "unknown property");
+        unload(&l);
+        free(at_limit);
+        char *over = many_values(yaml, FBI_SPEC_MAX_NODES - 1);
+        loaded m = load(name, over, NULL);
+        ck_assert_int_eq(m.add, FB_INVALID);
+        ASSERT_ERR(m, "/a/249998", "more than 250000 values in one file");
+        long i = find_err(m.diag, NULL, "values in one file");
+        ck_assert_int_eq(fb_diag_line(m.diag, (size_t)i), 1);
+        /* the 249,999th element starts at column 6 (YAML) or 7 (JSON) plus two
+         * characters for each element before it */
+        ck_assert_int_eq(fb_diag_column(m.diag, (size_t)i), (yaml ? 5 : 7) + 2 * 249998);
+        unload(&m);
+        free(over);
+    }
+}
+END_TEST
+
+/* Loads one file from tmpdir through fb_spec_set_add_file. */
+static loaded load_file(const char *name)
+{
+    loaded l;
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    fb_spec_set_new(&l.set);
+    l.diag = fb_diag_new();
+    l.add = fb_spec_set_add_file(l.set, path, l.diag);
+    l.fin = fb_spec_set_finish(l.set, l.diag);
+    return l;
+}
+
+START_TEST(limits_at_their_edges)
+{
+    /* docs/spec.md "Limits", each exactly at the limit (accepted) and one
+     * step past it (refused with the limit named) */
+    make_tmpdir();
+    /* a file of exactly 4 MiB */
+    size_t n = FBI_SPEC_MAX_FILE;
+    char *big = malloc(n + 2);
+    memset(big, ' ', n + 1);
+    memcpy(big, FN_MIN, strlen(FN_MIN));
+    big[strlen(FN_MIN)] = '#'; /* the rest is a YAML comment */
+    big[n] = '\0';
+    char path[600];
+    snprintf(path, sizeof path, "%s/4m.yaml", tmpdir);
+    FILE *f = fopen(path, "w");
+    fwrite(big, 1, n, f);
+    fclose(f);
+    loaded a = load_file("4m.yaml");
+    ASSERT_VALID(a);
+    unload(&a);
+    big[n] = ' ';
+    big[n + 1] = '\0';
+    f = fopen(path, "w");
+    fwrite(big, 1, n + 1, f);
+    fclose(f);
+    loaded a2 = load_file("4m.yaml");
+    ASSERT_ERR(a2, NULL, "larger than the limit of 4194304 bytes");
+    unload(&a2);
+    free(big);
+
+    /* 1000 documents (YAML and JSON) */
+    char *docs = n_functions("w", 1000);
+    loaded d = load("d.yaml", docs, NULL);
+    ASSERT_VALID(d);
+    ck_assert_int_eq((int)fb_spec_count(d.set), 1000);
+    unload(&d);
+    free(docs);
+    fbi_buf j;
+    fbi_buf_init(&j);
+    fbi_buf_puts(&j, "[");
+    for (int k = 0; k < 1000; k++)
+        fbi_buf_printf(&j, "%s{\"apiVersion\": \"fedbroker.dev/v1\", \"kind\": \"Function\", "
+                           "\"metadata\": {\"name\": \"w%d\"}, \"spec\": {\"image\": \"x\"}}",
+                       k ? "," : "", k);
+    fbi_buf_puts(&j, "]");
+    loaded dj = load("d.json", j.data, NULL);
+    ASSERT_VALID(dj);
+    unload(&dj);
+    fbi_buf_free(&j);
+
+    /* a string and a key of exactly 64 KiB pass the string limit (the
+     * schema then refuses the long annotation and the unknown key) */
+    for (int key = 0; key < 2; key++) {
+        for (size_t len = FBI_SPEC_MAX_STRING; len <= FBI_SPEC_MAX_STRING + 1; len++) {
+            char *str = malloc(len + 1);
+            memset(str, 'a', len);
+            str[len] = '\0';
+            /* JSON: YAML's simple keys stop at 1024 characters */
+            char *doc = key ? fbi_xasprintf("{\"apiVersion\": \"fedbroker.dev/v1\", \"kind\": "
+                                            "\"Function\", \"metadata\": {\"name\": \"f\"}, "
+                                            "\"spec\": {\"image\": \"x\", \"%s\": 1}}", str)
+                            : fbi_xasprintf(HEAD "kind: Function\nmetadata: {name: f, "
+                                            "annotations: {x: %s}}\nspec: {image: x}\n", str);
+            loaded l = load(key ? "s.json" : "s.yaml", doc, NULL);
+            if (len == FBI_SPEC_MAX_STRING) ck_assert_int_lt(find_err(l.diag, NULL, "longer than"), 0);
+            else ASSERT_ERR(l, NULL, key ? "key longer than the limit of 65536" : "longer than the limit of 65536");
+            unload(&l);
+            free(doc);
+            free(str);
+        }
+    }
+
+    /* inline OpenQASM source of exactly 1 MiB */
+    char *qt = quantum_json(FBI_SPEC_MAX_SOURCE);
+    loaded qs = load("q.json", qt, NULL);
+    ASSERT_VALID(qs);
+    unload(&qs);
+    free(qt);
+
+    /* YAML aliases expanding to exactly 10,000 nodes, then one more */
+    for (int extra = 0; extra < 2; extra++) {
+        fbi_buf y;
+        fbi_buf_init(&y);
+        fbi_buf_puts(&y, "a: &s x\nb: [");
+        for (int k = 0; k < FBI_SPEC_MAX_ALIAS_NODES + extra; k++) fbi_buf_puts(&y, k ? ",*s" : "*s");
+        fbi_buf_puts(&y, "]\n");
+        loaded l = load("alias.yaml", y.data, NULL);
+        if (!extra) ck_assert_int_lt(find_err(l.diag, NULL, "aliases expand"), 0);
+        else ASSERT_ERR(l, "/b/10000", "aliases expand to more than 10000 nodes");
+        unload(&l);
+        fbi_buf_free(&y);
+    }
+
+    /* file references nesting exactly 8 levels deep, then 9 */
+    for (int levels = 8; levels <= 9; levels++) {
+        for (int k = 0; k < levels; k++) {
+            char name[32], text[256];
+            snprintf(name, sizeof name, "n%d/c%d.yaml", levels, k);
+            snprintf(text, sizeof text, HEAD "kind: Federation\nmetadata: {name: c%d}\n"
+                                             "spec: {workloads: [{file: c%d.yaml}]}\n", k, k + 1);
+            write_tmp(name, text);
+        }
+        char name[32];
+        snprintf(name, sizeof name, "n%d/c%d.yaml", levels, levels);
+        write_tmp(name, FN_MIN);
+        snprintf(name, sizeof name, "n%d/c0.yaml", levels);
+        loaded l = load_file(name);
+        if (levels == 8) ASSERT_VALID(l);
+        else ASSERT_ERR(l, "/spec/workloads/0/file", "file references nest deeper than 8 levels");
+        unload(&l);
+    }
+
+    /* 1000 files read for one set (the federation and 999 it references),
+     * then 1001 */
+    for (int refs = 999; refs <= 1000; refs++) {
+        fbi_buf fed;
+        fbi_buf_init(&fed);
+        fbi_buf_puts(&fed, HEAD "kind: Federation\nmetadata: {name: big}\nspec:\n  workloads:\n");
+        for (int k = 0; k < refs; k++) {
+            char name[48], text[200];
+            snprintf(name, sizeof name, "files/w%d.yaml", k);
+            snprintf(text, sizeof text, HEAD "kind: Function\nmetadata: {name: w%d}\n"
+                                             "spec: {image: x}\n", k);
+            if (refs == 999 || k == 999) write_tmp(name, text);
+            fbi_buf_printf(&fed, "    - {file: w%d.yaml}\n", k);
+        }
+        write_tmp("files/fed.yaml", fed.data);
+        loaded l = load_file("files/fed.yaml");
+        if (refs == 999) ASSERT_VALID(l);
+        else ASSERT_ERR(l, "/spec/workloads/999/file", "more than 1000 files read for one set");
+        unload(&l);
+        fbi_buf_free(&fed);
+    }
+
+    /* code of exactly 256 MiB (a sparse file), then one byte more */
+    write_tmp("code/big/app.bin", "");
+    snprintf(path, sizeof path, "%s/code/big/app.bin", tmpdir);
+    const char *fdoc = HEAD "kind: Function\nmetadata: {name: f}\nspec:\n  runtime: python3.12\n"
+                            "  handler: app.handler\n  code: {path: big}\n";
+    char base[600];
+    snprintf(base, sizeof base, "%s/code", tmpdir);
+    for (int extra = 0; extra < 2; extra++) {
+        ck_assert_int_eq(truncate(path, (off_t)(256ull << 20) + extra), 0);
+        loaded l = load("f.yaml", fdoc, base);
+        if (!extra) ASSERT_VALID(l);
+        else ASSERT_ERR(l, "/spec/code/path", "larger than 256 MiB");
+        unload(&l);
+    }
+    unlink(path);
+    /* a code directory of exactly 20,000 entries, then one more */
+    snprintf(path, sizeof path, "%s/code/big/f", tmpdir);
+    mkdir(path, 0755);
+    for (int k = 0; k < 19999; k++) {
+        char p2[700];
+        snprintf(p2, sizeof p2, "%s/%d", path, k);
+        FILE *e = fopen(p2, "w");
+        ck_assert_ptr_nonnull(e);
+        fclose(e);
+    }
+    for (int extra = 0; extra < 2; extra++) {
+        loaded l = load("f.yaml", fdoc, base); /* the directory f is entry 20,000 */
+        if (!extra) {
+            ASSERT_VALID(l);
+            char p2[700];
+            snprintf(p2, sizeof p2, "%s/extra", path);
+            FILE *e = fopen(p2, "w");
+            fclose(e);
+        } else {
+            ASSERT_ERR(l, "/spec/code/path", "more than 20000 files");
+        }
+        unload(&l);
+    }
+    rm_tmpdir();
+}
+END_TEST
+
+START_TEST(documented_defaults)
+{
+    /* the defaults docs/spec.md's normal-form table lists that the other
+     * tests do not already pin */
+    loaded l = load("d.yaml", HEAD "kind: Container\nmetadata: {name: c}\nspec:\n"
+                              "  image: x\n"
+                              "  triggers: [{http: {}}, {queue: {name: q}}, {schedule: {cron: \"* * * * *\"}}]\n"
+                              "  healthCheck: {}\n"
+                              "  placement: {spread: {}}\n"
+                              "  ports: [{port: 9000}]\n", NULL);
+    ASSERT_VALID(l);
+    const json_t *n = fbi_spec_doc(l.set, 0);
+    ck_assert_str_eq(str_of(n, "/spec/triggers/0/http/path"), "/");
+    ck_assert(json_is_false(at(n, "/spec/triggers/0/http/public")));
+    char *m = json_dumps(at(n, "/spec/triggers/0/http/methods"), JSON_COMPACT);
+    ck_assert_str_eq(m, "[\"GET\",\"HEAD\",\"POST\",\"PUT\",\"PATCH\",\"DELETE\",\"OPTIONS\"]");
+    free(m);
+    ck_assert_int_eq(int_of(n, "/spec/triggers/1/queue/batchSize"), 10);
+    ck_assert_str_eq(str_of(n, "/spec/triggers/2/schedule/timezone"), "UTC");
+    ck_assert_str_eq(str_of(n, "/spec/healthCheck/path"), "/");
+    ck_assert_int_eq(int_of(n, "/spec/healthCheck/initialDelayMs"), 0);
+    ck_assert_int_eq(int_of(n, "/spec/healthCheck/periodMs"), 10000);
+    ck_assert_int_eq(int_of(n, "/spec/healthCheck/timeoutMs"), 1000);
+    ck_assert_int_eq(int_of(n, "/spec/healthCheck/failureThreshold"), 3);
+    ck_assert_int_eq(int_of(n, "/spec/placement/spread/minRegions"), 1);
+    ck_assert_int_eq(int_of(n, "/spec/placement/spread/minProviders"), 1);
+    ck_assert_str_eq(str_of(n, "/spec/ports/0/protocol"), "http");
+    ck_assert(json_is_false(at(n, "/spec/ports/0/public")));
+    ck_assert_int_eq(int_of(n, "/spec/timeoutMs"), 30000);
+    ck_assert_str_eq(str_of(n, "/spec/resources/arch"), "x86_64");
+    ck_assert_int_eq(int_of(n, "/spec/resources/ephemeralStorageMiB"), 512);
+    ck_assert_int_eq(int_of(n, "/spec/scaling/maxInstances"), 100);
+    ck_assert_int_eq(int_of(n, "/spec/scaling/minInstances"), 0);
+    ck_assert(json_is_true(at(n, "/spec/scaling/scaleToZero")));
+    ck_assert_int_eq(int_of(n, "/spec/traffic/meanDurationMs"), 100);
+    ck_assert_int_eq(int_of(n, "/spec/traffic/requestsPerMonth"), 0);
+    ck_assert_int_eq(int_of(n, "/spec/traffic/egressBytesPerMonth"), 0);
+    ck_assert_str_eq(str_of(n, "/metadata/tenant"), "default");
+    unload(&l);
+    /* a QuantumJob without a header needs language; with one it is detected */
+    loaded q = load("q.yaml", HEAD "kind: QuantumJob\nmetadata: {name: q}\n"
+                              "spec: {program: {source: \"OPENQASM 2.0;\\nqreg q[1];\"}}\n", NULL);
+    ASSERT_VALID(q);
+    ck_assert_str_eq(str_of(fbi_spec_doc(q.set, 0), "/spec/language"), "openqasm2");
+    unload(&q);
 }
 END_TEST
 
@@ -1395,6 +2055,8 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, normal_form_units);
     tcase_add_test(tc, hash_stability_and_sensitivity);
     tcase_add_test(tc, code_path_hash);
+    tcase_add_test(tc, path_confinement);
+    tcase_add_test(tc, program_check);
     tcase_add_test(tc, yaml_line_numbers);
     tcase_add_test(tc, yaml_core_schema);
     tcase_add_test(tc, yaml_refusals);
@@ -1404,6 +2066,11 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, limit_depth);
     tcase_add_test(tc, limit_string_and_source);
     tcase_add_test(tc, limit_documents);
+    tcase_add_test(tc, limit_values);
+    tcase_add_test(tc, location_map);
+    tcase_add_test(tc, limit_workloads);
+    tcase_add_test(tc, limit_total_bytes);
+    tcase_add_test(tc, documented_defaults);
     tcase_add_test(tc, invalid_utf8);
     tcase_add_test(tc, json_syntax_and_duplicates);
     tcase_add_test(tc, did_you_mean);
@@ -1419,6 +2086,12 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, fuzz_regression);
     tcase_add_test(tc, examples_valid);
     suite_add_tcase(s, tc);
+    /* the limits at their edges write a 256 MiB sparse file and 20,000
+     * entries: minutes under the sanitizers on a loaded machine */
+    TCase *edges = tcase_create("edges");
+    tcase_set_timeout(edges, 600);
+    tcase_add_test(edges, limits_at_their_edges);
+    suite_add_tcase(s, edges);
     return s;
 }
 
