@@ -274,7 +274,7 @@ static fb_status lam_code(const lam *l, char **code_b64, char **sha_b64, fb_diag
     unsigned char *zip;
     size_t len;
     char *err = NULL;
-    if (aws_zip_path(path, LAMBDA_MAX_ZIP, LAMBDA_MAX_UNZIPPED, &zip, &len, &err) != 0) {
+    if (fbk_zip_path(path, LAMBDA_MAX_ZIP, LAMBDA_MAX_UNZIPPED, &zip, &len, &err) != 0) {
         fbk_diag(aws_host, diag, FB_SEV_ERROR, "/spec/code/path",
                  "aws: cannot package the code: %s\nLambda takes at most 50 MB zipped (250 MB "
                  "unzipped) uploaded directly; for larger code upload the zip to S3 and use "
@@ -282,11 +282,11 @@ static fb_status lam_code(const lam *l, char **code_b64, char **sha_b64, fb_diag
         free(err);
         return FB_INVALID;
     }
-    *code_b64 = aws_base64(zip, len);
+    *code_b64 = fbk_base64(zip, len);
     unsigned char md[32];
     unsigned mdlen = 0;
     EVP_Digest(zip, len, md, &mdlen, EVP_sha256(), NULL);
-    *sha_b64 = aws_base64(md, 32);
+    *sha_b64 = fbk_base64(md, 32);
     free(zip);
     return FB_OK;
 }
