@@ -38,3 +38,8 @@ EXTRA_DIST += drivers/kit/README.md
 # Cloud Functions sources).
 fbk_header_list += drivers/kit/fbk_zip.h
 fbk_source_list += drivers/kit/zip.c
+
+# Google credentials (ADC, service-account JWTs, authorized users, workload
+# identity federation, the metadata server) for Google-authenticated drivers.
+fbk_header_list += drivers/kit/fbk_google.h
+fbk_source_list += drivers/kit/google_auth.c drivers/kit/google_jwt.c
