@@ -59,6 +59,10 @@ typedef struct gcp_shape {
     const gcp_region *region;
     long long cpu_m, mem_mib, eph_mib;
     long long conc;         /* maxInstanceRequestConcurrency */
+    long long min_instances; /* what is deployed and priced as always running:
+                               minInstances, or 1 when scaleToZero is false
+                               (Cloud Run, Cloud Functions); max(min, 1) pods
+                               on GKE Autopilot */
     int instance_based;     /* Cloud Run: CPU always allocated */
     int gen1;               /* Cloud Run execution environment */
     long long timeout_s;

@@ -108,7 +108,8 @@ static json_t *run_service(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape
         if (live) json_object_set_new(c, "livenessProbe", live);
     }
     json_t *tmpl = json_pack("{s:o,s:{s:I,s:I},s:I,s:s,s:s,s:[o]}", "labels", gcp_labels(wl), "scaling",
-                             "minInstanceCount", (json_int_t)wl->min_i, "maxInstanceCount", (json_int_t)wl->max_i,
+                             "minInstanceCount", (json_int_t)sh->min_instances, "maxInstanceCount",
+                             (json_int_t)(wl->max_i < sh->min_instances ? sh->min_instances : wl->max_i),
                              "maxInstanceRequestConcurrency", (json_int_t)sh->conc, "timeout", tmo,
                              "executionEnvironment",
                              sh->gen1 ? "EXECUTION_ENVIRONMENT_GEN1" : "EXECUTION_ENVIRONMENT_GEN2",
@@ -168,8 +169,9 @@ static json_t *functions_docs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_sh
         if (json_is_string(v)) json_object_set(env, k, v);
     }
     json_t *sc = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s,s:b}", "availableMemory", mem, "availableCpu", cpu,
-                           "timeoutSeconds", (json_int_t)sh->timeout_s, "maxInstanceCount", (json_int_t)wl->max_i,
-                           "minInstanceCount", (json_int_t)wl->min_i, "maxInstanceRequestConcurrency",
+                           "timeoutSeconds", (json_int_t)sh->timeout_s, "maxInstanceCount",
+                           (json_int_t)(wl->max_i < sh->min_instances ? sh->min_instances : wl->max_i),
+                           "minInstanceCount", (json_int_t)sh->min_instances, "maxInstanceRequestConcurrency",
                            (json_int_t)sh->conc, "ingressSettings",
                            wl->public_http ? "ALLOW_ALL" : "ALLOW_INTERNAL_ONLY", "allTrafficOnLatestRevision", 1);
     if (json_object_size(env)) json_object_set_new(sc, "environmentVariables", env);

@@ -93,7 +93,13 @@ static void run_resources(const fbk_wl *wl, int functions, gcp_shape *sh, fbk_ck
     const char *svc = functions ? "Cloud Functions" : "Cloud Run";
     long long cpu = wl->cpu_m, mem = wl->mem_mib;
     char c1[32], c2[32];
-    sh->instance_based = !functions && (wl->min_i > 0 || !wl->scale_to_zero);
+    /* scaleToZero: false keeps one instance: the cost model prices it as
+     * always on, so the service must be deployed with it */
+    sh->min_instances = wl->min_i > 0 ? wl->min_i : wl->scale_to_zero ? 0 : 1;
+    if (wl->min_i < 1 && !wl->scale_to_zero)
+        fbk_note(ck, "/spec/scaling/scaleToZero", NULL,
+                 "%s keeps 1 instance running (minInstanceCount 1): scaleToZero is false", svc);
+    sh->instance_based = !functions && sh->min_instances > 0;
     if (mem > 32768)
         fbk_err(ck, "/spec/resources/memory", "lower resources.memory to 32Gi or less, or place it on gke-autopilot",
                 "%s allows at most 32 GiB of memory; the spec asks for %lld MiB", svc, mem);
@@ -621,6 +627,7 @@ static void check_autopilot(fb_driver_ctx *ctx, const fbk_wl *wl, gcp_shape *sh,
     sh->cpu_m = cpu;
     sh->mem_mib = mem;
     sh->eph_mib = eph;
+    sh->min_instances = wl->min_i < 1 ? 1 : wl->min_i; /* a Deployment keeps one replica */
     sh->conc = wl->target_conc;
     sh->timeout_s = fbk_ceil_seconds(wl->timeout_ms, 1);
     fbk_k8s_opts o;

@@ -1,0 +1,11 @@
+# tests/gcp/local.mk - tests of the deploying gcp driver (drivers/gcp),
+# included from tests/local.mk. The integration tests run the real CLI and
+# the real gcp.so against tests/fakes/fake_gcp.py (which checks every
+# request against Google's discovery documents, verifies every token), and
+# read back with gcloud where it is installed.
+
+# What is priced is what is deployed: the minimum instances of every
+# driver's documents against its usage (issue 13's render defect).
+GCP_TESTS = tests/gcpk8s/test_min_instances.py
+TESTS += $(GCP_TESTS)
+EXTRA_DIST += $(GCP_TESTS) tests/gcp/local.mk
