@@ -231,6 +231,14 @@ fb_status aws_lambda_validate(aws_ctx *ctx, const json_t *w, const json_t *place
             "(AWS Parameters and Secrets Lambda Extension) and drop spec.secrets, or run the "
             "workload as a Container (ECS injects aws-sm:// secrets)");
     json_int_t minimum = aws_int(json_object_get(spec, "scaling"), "minInstances", 0);
+    /* Lambda keeps nothing warm without provisioned concurrency: say so
+     * rather than deploy a function that scales to zero anyway (the cost
+     * model prices it as scaling to zero too) */
+    if (minimum == 0 && json_is_false(json_object_get(json_object_get(spec, "scaling"), "scaleToZero")))
+        WARN("/spec/scaling/scaleToZero",
+             "aws: Lambda scales to zero although scaleToZero is false: keeping an instance warm "
+             "needs provisioned concurrency, which apply does not configure; it is priced and "
+             "deployed as scaling to zero\nplace the workload on fargate to keep it running");
     if (minimum > 0)
         WARN("/spec/scaling/minInstances",
              "aws: minInstances %lld is priced as Lambda provisioned concurrency, but apply does "
