@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gcp.h"
 
@@ -403,6 +404,33 @@ static const char *gcf_main_module(const char *rt)
     return NULL;
 }
 
+/* Schedule and queue triggers as Cloud Scheduler and Pub/Sub take them:
+ * a five-field cron (the spec's form is Scheduler's unix-cron), and a
+ * queue name that is a Pub/Sub topic id (3-255 characters, a letter
+ * first, not starting with "goog"). */
+static void check_triggers(const fbk_wl *wl, fbk_ck *ck)
+{
+    size_t i;
+    json_t *t;
+    char ptr[64];
+    json_array_foreach(wl->triggers, i, t) {
+        const char *q = json_string_value(json_object_get(json_object_get(t, "queue"), "name"));
+        if (q) {
+            snprintf(ptr, sizeof ptr, "/spec/triggers/%zu/queue/name", i);
+            size_t n = strlen(q);
+            int letter = (q[0] >= 'a' && q[0] <= 'z') || (q[0] >= 'A' && q[0] <= 'Z');
+            if (n < 3 || !letter || !strncasecmp(q, "goog", 4))
+                fbk_err(ck, ptr, "use at least 3 characters, a letter first, not starting with goog",
+                        "Pub/Sub cannot name a topic '%s'", q);
+        }
+        const char *cron = json_string_value(json_object_get(json_object_get(t, "schedule"), "cron"));
+        if (json_object_get(t, "schedule") && (!cron || !*cron)) {
+            snprintf(ptr, sizeof ptr, "/spec/triggers/%zu/schedule/cron", i);
+            fbk_err(ck, ptr, "give a five-field cron expression", "a schedule trigger needs a cron expression");
+        }
+    }
+}
+
 /* Cloud Functions 2nd gen: source, runtime, handler, triggers, then the
  * Cloud Run resource rules and the timeout of its kind of function. */
 static void check_functions(fb_driver_ctx *ctx, const fbk_wl *wl, gcp_shape *sh, fbk_ck *ck)
@@ -456,10 +484,11 @@ static void check_functions(fb_driver_ctx *ctx, const fbk_wl *wl, gcp_shape *sh,
     if (wl->health)
         fbk_warn(ck, "/spec/healthCheck", "remove healthCheck or place the function on cloud-run",
                  "Cloud Functions has no health checks: healthCheck is not sent");
-    int http = 0, queue = 0;
+    int http = 0, queue = 0, sched = 0;
     size_t i;
     json_t *t;
     char ptr[64];
+    check_triggers(wl, ck);
     json_array_foreach(wl->triggers, i, t) {
         snprintf(ptr, sizeof ptr, "/spec/triggers/%zu", i);
         if (json_object_get(t, "http")) http++;
@@ -471,13 +500,14 @@ static void check_functions(fb_driver_ctx *ctx, const fbk_wl *wl, gcp_shape *sh,
                 fbk_note(ck, ptr, NULL, "Pub/Sub delivers one message per invocation: batchSize %lld is not used",
                          bs);
         }
-        if (json_object_get(t, "schedule"))
-            fbk_err(ck, ptr, "trigger the function over HTTP from Cloud Scheduler yourself, or place it elsewhere",
-                    "schedule triggers are not rendered by the gcp driver yet (Cloud Scheduler is a later task)");
+        if (json_object_get(t, "schedule")) sched++;
     }
     if (http && queue)
         fbk_err(ck, "/spec/triggers", "split it into an HTTP function and an event function",
                 "a Cloud Function is either an HTTP function or an event function, not both");
+    if (sched && queue)
+        fbk_err(ck, "/spec/triggers", "split it into an HTTP function for the schedule and an event function",
+                "Cloud Scheduler calls a function over HTTP; an event (queue) function has no HTTP endpoint");
     sh->event_function = queue > 0;
     int e0 = ck->errors;
     run_resources(wl, 1, sh, ck);
@@ -491,6 +521,7 @@ static void check_functions(fb_driver_ctx *ctx, const fbk_wl *wl, gcp_shape *sh,
  * env and secrets. */
 static void check_run(fb_driver_ctx *ctx, const fbk_wl *wl, gcp_shape *sh, fbk_ck *ck)
 {
+    check_triggers(wl, ck);
     if (!fbk_dns1035(wl->name, 49))
         fbk_err(ck, "/metadata/name", "use at most 49 lowercase letters, digits and '-', a letter first",
                 "Cloud Run service names are at most 49 characters; '%s' is not one", wl->name);
@@ -548,12 +579,9 @@ static void check_run(fb_driver_ctx *ctx, const fbk_wl *wl, gcp_shape *sh, fbk_c
     char ptr[64];
     json_array_foreach(wl->triggers, i, t) {
         snprintf(ptr, sizeof ptr, "/spec/triggers/%zu", i);
-        if (json_object_get(t, "schedule"))
-            fbk_err(ck, ptr, "trigger the service over HTTP from Cloud Scheduler yourself, or place it elsewhere",
-                    "schedule triggers are not rendered by the gcp driver yet (Cloud Scheduler is a later task)");
-        if (json_object_get(t, "queue"))
-            fbk_warn(ck, ptr, "the container must consume the queue itself, or place the function on cloud-functions",
-                     "queue triggers are not wired to Cloud Run services by this driver (Eventarc is a later task)");
+        long long bs = fbk_int(json_object_get(t, "queue"), "batchSize", 1);
+        if (json_object_get(t, "queue") && bs > 1)
+            fbk_note(ck, ptr, NULL, "Pub/Sub pushes one message per request: batchSize %lld is not used", bs);
         const char *path = json_string_value(json_object_get(json_object_get(t, "http"), "path"));
         if (path && strcmp(path, "/") != 0)
             fbk_note(ck, ptr, NULL, "Cloud Run serves every path of the service; the trigger path %s is the "

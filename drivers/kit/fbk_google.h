@@ -6,7 +6,11 @@
  * fbk_oauth2.h (the token cache, its 80% rule, single flight, the form
  * exchange and its redaction).
  *
- * Where credentials come from (fbk_gcred_find), in google-auth's order:
+ * Where credentials come from (fbk_gcred_find), in google-auth's order,
+ * after one source google-auth does not have:
+ *  0. an access token in GOOGLE_OAUTH_ACCESS_TOKEN, minted elsewhere (as
+ *     Terraform's Google provider reads it): sent as it is, never
+ *     refreshed (a CI system's short-lived token; the conformance kit);
  *  1. the file GOOGLE_APPLICATION_CREDENTIALS names;
  *  2. gcloud's ADC file, $CLOUDSDK_CONFIG/application_default_credentials.json
  *     or ~/.config/gcloud/application_default_credentials.json;
@@ -80,7 +84,8 @@ typedef enum fbk_gcred_type {
     FBK_GCRED_SERVICE_ACCOUNT,
     FBK_GCRED_AUTHORIZED_USER,
     FBK_GCRED_EXTERNAL_ACCOUNT,
-    FBK_GCRED_METADATA
+    FBK_GCRED_METADATA,
+    FBK_GCRED_ACCESS_TOKEN   /* GOOGLE_OAUTH_ACCESS_TOKEN */
 } fbk_gcred_type;
 
 /* Where an external account's subject token comes from. */
@@ -123,6 +128,8 @@ typedef struct fbk_gcred {
     char *aws_imdsv2_url;  /* AWS: imdsv2_session_token_url or NULL */
     /* metadata server */
     char *metadata_host;   /* host[:port] */
+    /* an access token given as it is */
+    char *access_token;    /* secret */
 } fbk_gcred;
 
 /* Parses a credentials file's text (borrowed; len bytes) found at source

@@ -48,6 +48,7 @@ void fbk_gcred_clear(fbk_gcred *c)
     fbk_free_secret(c->private_key);
     fbk_free_secret(c->client_secret);
     fbk_free_secret(c->refresh_token);
+    fbk_free_secret(c->access_token);
     json_decref(c->subject_headers);
     memset(c, 0, sizeof *c);
 }
@@ -382,6 +383,14 @@ static fb_status find(const fb_host *host, fb_diag *diag, const fbk_gcred_opts *
     fbk_buf_init(&tried);
     fb_status st = FB_OK;
     char *why = NULL;
+    /* 0. an access token minted elsewhere (Terraform's Google provider
+     * reads the same variable): used as it is, never refreshed */
+    if (env("GOOGLE_OAUTH_ACCESS_TOKEN")) {
+        out->type = FBK_GCRED_ACCESS_TOKEN;
+        out->access_token = fbk_xstrdup(env("GOOGLE_OAUTH_ACCESS_TOKEN"));
+        out->source = fbk_xstrdup("the access token in GOOGLE_OAUTH_ACCESS_TOKEN");
+        goto found;
+    }
     /* 1. GOOGLE_APPLICATION_CREDENTIALS: set but missing is an error (google-auth's) */
     const char *gac = env("GOOGLE_APPLICATION_CREDENTIALS");
     if (gac) {
@@ -452,7 +461,8 @@ static fb_status find(const fb_host *host, fb_diag *diag, const fbk_gcred_opts *
         why = NULL;
     }
     fbk_diag(host, diag, FB_SEV_ERROR, NULL,
-             "google auth: no Google credentials found\nsources tried, in order:%s\nset "
+             "google auth: no Google credentials found\nsources tried, in order:\n  0. "
+             "GOOGLE_OAUTH_ACCESS_TOKEN: not set%s\nset "
              "GOOGLE_APPLICATION_CREDENTIALS to a service-account key or workload identity federation "
              "file, run `gcloud auth application-default login`, or run the broker on Google Cloud",
              tried.data);
@@ -519,6 +529,7 @@ static char *describe(const fbk_gcred *c)
                              c->impersonation_url ? ", impersonating through " : "",
                              c->impersonation_url ? c->impersonation_url : "", c->source);
     case FBK_GCRED_METADATA:
+    case FBK_GCRED_ACCESS_TOKEN:
         return fbk_xasprintf("%s", c->source);
     default:
         return fbk_xstrdup("no credential");
@@ -1022,6 +1033,10 @@ static fb_status get_token(fbk_gauth *a, const fb_host *host, fb_diag *diag, cha
     const fbk_gcred *c;
     fb_status st = credential(a, host, diag, &c);
     if (st != FB_OK) return st;
+    if (c->type == FBK_GCRED_ACCESS_TOKEN) {
+        *token = fbk_xstrdup(c->access_token); /* nothing to fetch or refresh */
+        return FB_OK;
+    }
     const char *url, *id;
     cache_key(c, &url, &id);
     fetch_ctx f = {a, c};

@@ -13,6 +13,8 @@ requests. tests/kit/google_tool drives the kit through the real host.
 - the service-account assertion: header kid, iss/scope/aud/iat/exp;
 - credential files of every kind parsed, bad ones refused naming the
   member, secrets never in a message;
+- an access token in GOOGLE_OAUTH_ACCESS_TOKEN, used as it is, before
+  everything else;
 - tokens from a service-account key (GOOGLE_APPLICATION_CREDENTIALS),
   gcloud's ADC file (authorized user; HOME and CLOUDSDK_CONFIG), the
   metadata server (GCE_METADATA_HOST), workload identity federation (file,
@@ -51,7 +53,7 @@ TOOL = os.path.join(BUILD, "tests", "kit", "google_tool")
 CLOUD = "https://www.googleapis.com/auth/cloud-platform"
 JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 AWS_TYPE = "urn:ietf:params:aws:token-type:aws4_request"
-ENV_DROP = ("GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", "GCE_METADATA_HOST", "GCE_METADATA_ROOT",
+ENV_DROP = ("GOOGLE_OAUTH_ACCESS_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", "GCE_METADATA_HOST", "GCE_METADATA_ROOT",
             "GCE_METADATA_IP", "NO_GCE_CHECK", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
             "AWS_REGION", "AWS_DEFAULT_REGION", "FEDBROKER_NOW", "FEDBROKER_LOG")
 
@@ -273,7 +275,7 @@ class AdcOrderTest(FakeBase):
             self.assertEqual(rc, 1)
             self.assertIn("error auth", out)
             self.assertIn("no Google credentials found", err)
-            for src in ("1. GOOGLE_APPLICATION_CREDENTIALS: not set",
+            for src in ("0. GOOGLE_OAUTH_ACCESS_TOKEN: not set", "1. GOOGLE_APPLICATION_CREDENTIALS: not set",
                         "2. gcloud's ADC file: %s/.config/gcloud/application_default_credentials.json does not exist"
                         % self.home, "3. the metadata server"):
                 self.assertIn(src, err)
@@ -284,6 +286,17 @@ class AdcOrderTest(FakeBase):
         rc, out, err = self.tool.run("run", "dry", "token")
         self.assertIn("not in a dry run", err)
         self.assertNotIn("dry ", out)
+
+    def test_access_token_variable_comes_first(self):
+        doc, path = self.service_account()
+        tok = self.fake.token("user:ci@example.com")
+        lines, err = self.run_ok("check", "get", self.list_url(), "get", self.list_url(),
+                                 env={"GOOGLE_OAUTH_ACCESS_TOKEN": tok, "GOOGLE_APPLICATION_CREDENTIALS": path})
+        self.assertIn("GOOGLE_OAUTH_ACCESS_TOKEN", lines[0])
+        self.assertTrue(lines[1].startswith("status 200") and lines[2].startswith("status 200"), lines)
+        self.assertEqual([e for e in self.fake.log() if e["path"] == "/token"], [], "no exchange")
+        self.assertEqual(self.fake.log()[-1]["principal"], "user:ci@example.com")
+        self.assertNotIn(tok, err)
 
     def test_named_file_missing_or_malformed(self):
         rc, out, err = self.tool.run("run", "token", env={"GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent/k.json"})

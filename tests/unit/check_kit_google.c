@@ -284,7 +284,7 @@ static void write_file(const char *path, const char *text)
 
 static void env_setup(void)
 {
-    static const char *const vars[] = {"GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", "GCE_METADATA_HOST",
+    static const char *const vars[] = {"GOOGLE_OAUTH_ACCESS_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", "GCE_METADATA_HOST",
                                        "GCE_METADATA_ROOT", "FEDBROKER_NOW"};
     for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) unsetenv(vars[i]);
     setenv("NO_GCE_CHECK", "true", 1);
@@ -324,6 +324,7 @@ START_TEST(test_search_order)
     char *text;
     /* nothing: every source listed */
     ck_assert_int_eq(find(&c, &text), FB_AUTH);
+    ck_assert_ptr_nonnull(strstr(text, "0. GOOGLE_OAUTH_ACCESS_TOKEN: not set"));
     ck_assert_ptr_nonnull(strstr(text, "1. GOOGLE_APPLICATION_CREDENTIALS: not set"));
     ck_assert_ptr_nonnull(strstr(text, "2. gcloud's ADC file"));
     ck_assert_ptr_nonnull(strstr(text, "3. the metadata server: not looked for (NO_GCE_CHECK is set)"));
