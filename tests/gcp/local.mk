@@ -6,6 +6,7 @@
 
 # What is priced is what is deployed: the minimum instances of every
 # driver's documents against its usage (issue 13's render defect).
-GCP_TESTS = tests/gcpk8s/test_min_instances.py
+GCP_TESTS = tests/gcpk8s/test_min_instances.py \
+	tests/gcp/lifecycle.py
 TESTS += $(GCP_TESTS)
-EXTRA_DIST += $(GCP_TESTS) tests/gcp/local.mk
+EXTRA_DIST += $(GCP_TESTS) tests/gcp/local.mk tests/gcp/gcptest.py
