@@ -202,6 +202,13 @@ fb_status gcp_fail(fb_diag *diag, const gcp_req *rq, const gcp_res *res, const c
 fb_status gcp_wait(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *what, const json_t *op,
                    json_t **result);
 
+/* Finds an unfinished operation of api in parent (projects/P/locations/R)
+ * working on target (a service's or function's name: one another run
+ * started, e.g. before a crash) and waits for it as gcp_wait does. *found
+ * says whether there was one. */
+fb_status gcp_wait_pending(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *parent, const char *target,
+                           int *found);
+
 /* Reads a policy (GET resource:getIamPolicy, version 3) and, when it lacks
  * (add) or has (!add) member in role, writes it back with its etag
  * (setIamPolicy); a concurrent change (409 ABORTED) restarts the read-

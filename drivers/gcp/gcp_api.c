@@ -188,14 +188,45 @@ fb_status gcp_wait(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *w
             const char *msg = json_string_value(json_object_get(err, "message"));
             fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: %s %s: operation %s failed: %s: %s",
                      api_names[api], what, name, code_name(code), msg ? msg : "(no message)");
+            /* the work failed where Google ran it: a failed precondition
+             * (a revision or build that did not come up) is an operation
+             * that failed, not input to correct (exit 1, not 2) */
             st = map_code(code_name(code), 0);
             if (st == FB_OK) st = FB_INTERNAL;
+            if (code == 9 /* FAILED_PRECONDITION */) st = FB_CONFLICT;
         } else if (result && json_object_get(cur, "response")) {
             *result = json_deep_copy(json_object_get(cur, "response"));
         }
     }
     json_decref(cur);
     free(path);
+    return st;
+}
+
+fb_status gcp_wait_pending(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *parent, const char *target,
+                           int *found)
+{
+    *found = 0;
+    char *p = fbk_xasprintf("v2/%s/operations", parent);
+    json_t *ops = json_array();
+    fb_status st = gcp_list(ctx, diag, api, "operations.list", p, "operations", ops);
+    free(p);
+    const json_t *pending = NULL;
+    size_t i;
+    json_t *op;
+    json_array_foreach(ops, i, op) {
+        if (json_is_true(json_object_get(op, "done"))) continue;
+        const json_t *m = json_object_get(op, "metadata");
+        /* Run's metadata is the service; Functions' names its target */
+        const char *n = json_string_value(json_object_get(m, "name"));
+        const char *t = json_string_value(json_object_get(m, "target"));
+        if ((n && !strcmp(n, target)) || (t && !strcmp(t, target))) pending = op; /* the latest wins */
+    }
+    if (st == FB_OK && pending) {
+        *found = 1;
+        st = gcp_wait(ctx, diag, api, "operations.get", pending, NULL);
+    }
+    json_decref(ops);
     return st;
 }
 

@@ -110,6 +110,29 @@ static fb_status wait_settled(fb_driver_ctx *ctx, fb_diag *diag, const char *nam
 {
     uint32_t delay = 1000;
     int64_t slept = 0;
+    const char *s0 = json_string_value(json_object_get(*live, "state"));
+    if (s0 && (!strcmp(s0, "DEPLOYING") || !strcmp(s0, "DELETING"))) {
+        /* the operation another run started: wait for it, then look again */
+        const char *fl = strstr(name, "/functions/");
+        char *parent = fbk_xstrndup(name, (size_t)(fl - name));
+        int found = 0;
+        fb_status st = gcp_wait_pending(ctx, diag, GCP_API_FUNCTIONS, parent, name, &found);
+        free(parent);
+        if (st != FB_OK) return st; /* its error is the answer; the next apply builds again */
+        if (found) {
+            json_t *next = NULL;
+            int there = 0;
+            st = gcp_get(ctx, diag, GCP_API_FUNCTIONS, "functions.get", name, &next, &there);
+            if (st != FB_OK) return st;
+            if (!there) {
+                json_decref(*live);
+                *live = json_object(); /* deleted meanwhile */
+                return FB_OK;
+            }
+            json_decref(*live);
+            *live = next;
+        }
+    }
     for (;;) {
         const char *s = json_string_value(json_object_get(*live, "state"));
         if (!s || (strcmp(s, "DEPLOYING") != 0 && strcmp(s, "DELETING") != 0)) return FB_OK;
@@ -300,7 +323,7 @@ fb_status gcp_functions_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, 
         if (!strcmp(fn_status(live, &msg), "failed")) {
             fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: Cloud Function %s failed to deploy: %s", name,
                      msg ? msg : "(no message)");
-            st = FB_INVALID;
+            st = FB_CONFLICT; /* it did not come up: an operation that failed */
         }
     }
     const char *service = json_string_value(json_object_get(json_object_get(live, "serviceConfig"), "service"));

@@ -132,6 +132,26 @@ static fb_status wait_reconciled(fb_driver_ctx *ctx, fb_diag *diag, const char *
 {
     uint32_t delay = 1000;
     int64_t slept = 0;
+    if (json_is_true(json_object_get(*live, "reconciling"))) {
+        /* the operation that is reconciling it (its error, if it fails, is
+         * the answer), then the service as it is after it */
+        const char *sl = strstr(name, "/services/");
+        char *parent = fbk_xstrndup(name, (size_t)(sl - name));
+        int found = 0;
+        fb_status st = gcp_wait_pending(ctx, diag, GCP_API_RUN, parent, name, &found);
+        free(parent);
+        if (st != FB_OK) return st;
+        if (found) {
+            json_t *next = NULL;
+            int there = 0;
+            st = get(ctx, diag, GCP_API_RUN, "services.get", name, &next, &there);
+            if (st != FB_OK) return st;
+            if (there) {
+                json_decref(*live);
+                *live = next;
+            }
+        }
+    }
     while (json_is_true(json_object_get(*live, "reconciling"))) {
         if (slept >= ctx->op_timeout_ms) {
             fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL,
@@ -308,7 +328,7 @@ fb_status gcp_run_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const 
         if (!strcmp(run_status(live, &msg), "failed")) {
             fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: Cloud Run service %s is not ready: %s", name,
                      msg ? msg : "(no message)");
-            st = FB_INVALID;
+            st = FB_CONFLICT; /* it did not come up: an operation that failed */
         }
     }
     if (st == FB_OK) st = run_invokers(ctx, wl, sh, name, diag);

@@ -7,6 +7,8 @@
 # What is priced is what is deployed: the minimum instances of every
 # driver's documents against its usage (issue 13's render defect).
 GCP_TESTS = tests/gcpk8s/test_min_instances.py \
-	tests/gcp/lifecycle.py
+	tests/gcp/lifecycle.py \
+	tests/gcp/dryrun.py \
+	tests/gcp/faults.py
 TESTS += $(GCP_TESTS)
 EXTRA_DIST += $(GCP_TESTS) tests/gcp/local.mk tests/gcp/gcptest.py
