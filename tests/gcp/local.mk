@@ -12,6 +12,7 @@ GCP_TESTS = tests/gcpk8s/test_min_instances.py \
 	tests/gcp/faults.py \
 	tests/gcp/crash.py \
 	tests/gcp/drift.py \
-	tests/gcp/gcloud.py
+	tests/gcp/gcloud.py \
+	tests/gcp/federation.py
 TESTS += $(GCP_TESTS)
 EXTRA_DIST += $(GCP_TESTS) tests/gcp/local.mk tests/gcp/gcptest.py
