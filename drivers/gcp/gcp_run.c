@@ -208,12 +208,15 @@ static const char *run_status(const json_t *live, const char **msg)
 }
 
 /* Who may call the service: allUsers when public (removed when it is not),
- * and the invoker service account when its triggers call it. */
+ * and the invoker service account when its triggers call it. A service
+ * created by this call has an empty policy: nothing to remove there. */
 static fb_status run_invokers(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, const char *name,
-                              fb_diag *diag)
+                              int created, fb_diag *diag)
 {
     char *p = fbk_xasprintf("v2/%s", name);
-    fb_status st = gcp_iam_member(ctx, diag, GCP_API_RUN, p, "roles/run.invoker", "allUsers", wl->public_http, NULL);
+    fb_status st = FB_OK;
+    if (wl->public_http || !created)
+        st = gcp_iam_member(ctx, diag, GCP_API_RUN, p, "roles/run.invoker", "allUsers", wl->public_http, NULL);
     int oidc = wl->schedule_triggers || (sh->svc == GCP_RUN && wl->queue_triggers);
     if (st == FB_OK && oidc && !wl->public_http) {
         char *m = fbk_xasprintf("serviceAccount:%s", gcp_invoker_sa(ctx));
@@ -262,7 +265,15 @@ fb_status gcp_run_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const 
             st = gcp_record(diag, prev, RUN_TYPE, name, region, id);
             json_t *result = NULL;
             if (st == FB_OK) st = gcp_wait(ctx, diag, GCP_API_RUN, "services.create", res.body, &result);
-            if (st == FB_OK) st = get(ctx, diag, GCP_API_RUN, "services.get", name, &live, &found);
+            /* the finished operation's response is the service; read it
+             * only when the operation did not carry it */
+            if (st == FB_OK && json_string_value(json_object_get(result, "name"))) {
+                live = result;
+                result = NULL;
+                found = 1;
+            } else if (st == FB_OK) {
+                st = get(ctx, diag, GCP_API_RUN, "services.get", name, &live, &found);
+            }
             json_decref(result);
             if (st == FB_OK && !found) {
                 fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL,
@@ -331,7 +342,7 @@ fb_status gcp_run_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const 
             st = FB_CONFLICT; /* it did not come up: an operation that failed */
         }
     }
-    if (st == FB_OK) st = run_invokers(ctx, wl, sh, name, diag);
+    if (st == FB_OK) st = run_invokers(ctx, wl, sh, name, found == 3, diag);
     uri = json_string_value(json_object_get(live, "uri"));
     if (st == FB_OK && (wl->queue_triggers || wl->schedule_triggers || json_object_get(prev, "state")))
         st = gcp_triggers_apply(ctx, wl, sh, uri, prev, GCP_TRIGGERS_TOPICS | GCP_TRIGGERS_REST, triggers,
