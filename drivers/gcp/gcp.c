@@ -187,6 +187,16 @@ static void read_mirrors(struct fb_driver_ctx *c, json_t *v, fbk_ck *ck)
     }
 }
 
+/* A service account setting: its email, into out[n]. */
+static void read_email(const char *key, const char *str, char *out, size_t n, fbk_ck *ck)
+{
+    if (!str || !strchr(str, '@') || strlen(str) >= n)
+        fbk_err(ck, NULL, "use the service account's email, NAME@PROJECT.iam.gserviceaccount.com",
+                "settings.%s must be an email address", key);
+    else
+        snprintf(out, n, "%s", str);
+}
+
 /* settings.endpoints: {API: base URL}, for tests, private endpoints and
  * proxies. A trailing '/' is dropped. */
 static void read_endpoints(struct fb_driver_ctx *c, json_t *v, fbk_ck *ck)
@@ -254,10 +264,7 @@ static fb_status gcp_configure(const fb_host *h, const char *config_json, fb_dri
             have_regions = 1;
             read_regions(c, v, &ck);
         } else if (!strcmp(k, "serviceAccount")) {
-            if (!str || !strchr(str, '@') || strlen(str) >= sizeof c->service_account)
-                fbk_err(&ck, NULL, "use the service account's email, NAME@PROJECT.iam.gserviceaccount.com",
-                        "settings.serviceAccount must be an email address");
-            else snprintf(c->service_account, sizeof c->service_account, "%s", str);
+            read_email(k, str, c->service_account, sizeof c->service_account, &ck);
         } else if (!strcmp(k, "sourceBucket")) {
             if (!bucket_ok(str))
                 fbk_err(&ck, NULL, "3-63 lowercase letters, digits, '-', '_' and '.'",
@@ -275,10 +282,7 @@ static fb_status gcp_configure(const fb_host *h, const char *config_json, fb_dri
         } else if (!strcmp(k, "registryMirrors")) {
             read_mirrors(c, v, &ck);
         } else if (!strcmp(k, "invokerServiceAccount")) {
-            if (!str || !strchr(str, '@') || strlen(str) >= sizeof c->invoker_sa)
-                fbk_err(&ck, NULL, "use the service account's email, NAME@PROJECT.iam.gserviceaccount.com",
-                        "settings.invokerServiceAccount must be an email address");
-            else snprintf(c->invoker_sa, sizeof c->invoker_sa, "%s", str);
+            read_email(k, str, c->invoker_sa, sizeof c->invoker_sa, &ck);
         } else if (!strcmp(k, "operationTimeout")) {
             int64_t ms = 0;
             const char *why = NULL;

@@ -238,6 +238,10 @@ int gcp_drift(const json_t *want, const json_t *live, const char *prefix, json_t
  * workload's. */
 int gcp_labels_ours(const json_t *labels, const fbk_wl *wl);
 
+/* discover's row for a resource (new): {type, id: name, name: its last
+ * segment, region (when given), managed: our labels, workload, tenant}. */
+json_t *gcp_found(const char *type, const char *name, const char *region, const json_t *labels);
+
 /* Records a created resource through host->record (not in a dry run),
  * unless the previous deployment (may be NULL) already has it. */
 fb_status gcp_record(fb_diag *diag, const json_t *prev, const char *type, const char *id, const char *region,

@@ -447,6 +447,19 @@ int gcp_labels_ours(const json_t *labels, const fbk_wl *wl)
     return same ? 1 : -1;
 }
 
+json_t *gcp_found(const char *type, const char *name, const char *region, const json_t *labels)
+{
+    const char *slash = strrchr(name, '/');
+    json_t *r = json_pack("{s:s,s:s,s:s,s:b}", "type", type, "id", name, "name", slash ? slash + 1 : name,
+                          "managed", gcp_labels_ours(labels, NULL) != 0);
+    if (region) json_object_set_new(r, "region", json_string(region));
+    if (json_string_value(json_object_get(labels, "workload")))
+        json_object_set(r, "workload", json_object_get(labels, "workload"));
+    if (json_string_value(json_object_get(labels, "tenant")))
+        json_object_set(r, "tenant", json_object_get(labels, "tenant"));
+    return r;
+}
+
 fb_status gcp_record(fb_diag *diag, const json_t *prev, const char *type, const char *id, const char *region,
                      const char *name)
 {

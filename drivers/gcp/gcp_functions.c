@@ -482,13 +482,7 @@ fb_status gcp_functions_discover(fb_driver_ctx *ctx, const char *region, json_t 
         const char *name = json_string_value(json_object_get(f, "name"));
         const json_t *labels = json_object_get(f, "labels");
         if (!name) continue;
-        json_t *r = json_pack("{s:s,s:s,s:s,s:s,s:b}", "type", FN_TYPE, "id", name, "region", region, "name",
-                              strrchr(name, '/') + 1, "managed", gcp_labels_ours(labels, NULL) != 0);
-        if (json_string_value(json_object_get(labels, "workload")))
-            json_object_set(r, "workload", json_object_get(labels, "workload"));
-        if (json_string_value(json_object_get(labels, "tenant")))
-            json_object_set(r, "tenant", json_object_get(labels, "tenant"));
-        json_array_append_new(resources, r);
+        json_array_append_new(resources, gcp_found(FN_TYPE, name, region, labels));
     }
     json_decref(items);
     free(p);

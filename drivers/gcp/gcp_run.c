@@ -513,15 +513,7 @@ fb_status gcp_run_discover(fb_driver_ctx *ctx, const char *region, json_t *resou
         const char *gm = json_string_value(json_object_get(labels, "goog-managed-by"));
         if (gm && !strcmp(gm, "cloudfunctions")) continue; /* a function's own service: listed with it */
         const char *name = json_string_value(json_object_get(s, "name"));
-        if (!name) continue;
-        const char *slash = strrchr(name, '/');
-        json_t *r = json_pack("{s:s,s:s,s:s,s:s,s:b}", "type", RUN_TYPE, "id", name, "region", region, "name",
-                              slash ? slash + 1 : name, "managed", gcp_labels_ours(labels, NULL) != 0);
-        if (json_string_value(json_object_get(labels, "workload")))
-            json_object_set(r, "workload", json_object_get(labels, "workload"));
-        if (json_string_value(json_object_get(labels, "tenant")))
-            json_object_set(r, "tenant", json_object_get(labels, "tenant"));
-        json_array_append_new(resources, r);
+        if (name) json_array_append_new(resources, gcp_found(RUN_TYPE, name, region, labels));
     }
     json_decref(items);
     free(p);

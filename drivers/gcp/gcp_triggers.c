@@ -114,6 +114,15 @@ static char *mask_of(const json_t *want, const json_t *live, const char *const *
 }
 
 static const char *const job_members[] = {"description", "schedule", "timeZone", "httpTarget", NULL};
+
+/* What a deployment's triggers are made of, in the order they are deleted
+ * (jobs and subscriptions use the topics). */
+static const struct {
+    const char *key, *type, *what;
+    gcp_api api;
+} parts[] = {{"job", JOB_TYPE, "jobs.delete", GCP_API_SCHEDULER},
+             {"subscription", SUB_TYPE, "subscriptions.delete", GCP_API_PUBSUB},
+             {"topic", TOPIC_TYPE, "topics.delete", GCP_API_PUBSUB}};
 static const char *const sub_members[] = {"pushConfig", "ackDeadlineSeconds", "labels", NULL};
 
 /* Whether the previous deployment's state had this trigger name. */
@@ -266,23 +275,16 @@ fb_status gcp_triggers_apply(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_sha
         json_array_append_new(state_triggers, ts);
     }
     if (st == FB_OK && (phases & GCP_TRIGGERS_REST) && prev) {
-        /* what the previous deployment had and the spec no longer has:
-         * jobs and subscriptions first (they use the topics) */
-        static const struct {
-            const char *key, *type, *what;
-            gcp_api api;
-        } kinds[] = {{"job", JOB_TYPE, "jobs.delete", GCP_API_SCHEDULER},
-                     {"subscription", SUB_TYPE, "subscriptions.delete", GCP_API_PUBSUB},
-                     {"topic", TOPIC_TYPE, "topics.delete", GCP_API_PUBSUB}};
+        /* what the previous deployment had and the spec no longer has */
         json_t *keep[] = {keep_jobs, keep_subs, keep_topics};
         for (size_t k = 0; k < 3 && st == FB_OK; k++) {
-            json_t *had = dep_triggers(prev, kinds[k].key, kinds[k].type);
+            json_t *had = dep_triggers(prev, parts[k].key, parts[k].type);
             size_t j;
             json_t *n;
             json_array_foreach(had, j, n) {
                 if (st != FB_OK) break;
                 if (!named_in(keep[k], json_string_value(n)))
-                    st = del(ctx, diag, kinds[k].api, kinds[k].what, json_string_value(n), NULL);
+                    st = del(ctx, diag, parts[k].api, parts[k].what, json_string_value(n), NULL);
             }
             json_decref(had);
         }
@@ -351,21 +353,15 @@ fb_status gcp_triggers_observe(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_s
 
 fb_status gcp_triggers_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag)
 {
-    static const struct {
-        const char *key, *type, *what;
-        gcp_api api;
-    } kinds[] = {{"job", JOB_TYPE, "jobs.delete", GCP_API_SCHEDULER},
-                 {"subscription", SUB_TYPE, "subscriptions.delete", GCP_API_PUBSUB},
-                 {"topic", TOPIC_TYPE, "topics.delete", GCP_API_PUBSUB}};
     fb_status st = FB_OK;
     for (size_t k = 0; k < 3 && st == FB_OK; k++) {
-        json_t *names = dep_triggers(dep, kinds[k].key, kinds[k].type);
+        json_t *names = dep_triggers(dep, parts[k].key, parts[k].type);
         size_t i;
         json_t *n;
         json_array_foreach(names, i, n) {
             if (st != FB_OK) break;
             const char *name = json_string_value(n);
-            if (!strcmp(kinds[k].key, "topic")) {
+            if (!strcmp(parts[k].key, "topic")) {
                 /* a topic is deleted only while it still says it is ours */
                 json_t *live = NULL;
                 int found = 0;
@@ -375,7 +371,7 @@ fb_status gcp_triggers_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *de
                 if (st != FB_OK || !ours) continue;
             }
             int gone = 0;
-            st = del(ctx, diag, kinds[k].api, kinds[k].what, name, &gone);
+            st = del(ctx, diag, parts[k].api, parts[k].what, name, &gone);
             if (st == FB_OK && gone) json_array_append_new(deleted, json_string(name));
         }
         json_decref(names);
@@ -425,13 +421,7 @@ fb_status gcp_triggers_discover(fb_driver_ctx *ctx, const char *region, json_t *
             const char *name = json_string_value(json_object_get(it, "name"));
             const json_t *labels = json_object_get(it, "labels");
             if (!name) continue;
-            json_t *r = json_pack("{s:s,s:s,s:s,s:b}", "type", kinds[k].type, "id", name, "name",
-                                  strrchr(name, '/') + 1, "managed", gcp_labels_ours(labels, NULL) != 0);
-            if (json_string_value(json_object_get(labels, "workload")))
-                json_object_set(r, "workload", json_object_get(labels, "workload"));
-            if (json_string_value(json_object_get(labels, "tenant")))
-                json_object_set(r, "tenant", json_object_get(labels, "tenant"));
-            json_array_append_new(resources, r);
+            json_array_append_new(resources, gcp_found(kinds[k].type, name, NULL, labels));
         }
         json_array_clear(items);
     }
