@@ -348,13 +348,14 @@ static int gce_residency(void)
 }
 
 /* GET http://metadata.google.internal/ with Metadata-Flavor: Google: 1
- * when it answers as the metadata server, else 0 with *why. Not retried
- * (nothing answers off Google Cloud). */
+ * when it answers as the metadata server, else 0 with *why. A read: the
+ * host may retry it within its budget. */
 static int probe_metadata(const fb_host *host, fb_diag *diag, char **why)
 {
     fb_http_header h[] = {{"Metadata-Flavor", "Google"}};
     fb_http_request req = {.struct_size = sizeof req, .method = "GET", .url = "http://" METADATA_DNS "/",
-                           .headers = h, .n_headers = 1, .service = "gce-metadata"};
+                           .headers = h, .n_headers = 1, .flags = FB_HTTP_IDEMPOTENT | FB_HTTP_READ_ONLY,
+                           .service = "gce-metadata"};
     fb_http_response resp;
     fb_status st = host->http(diag, &req, &resp);
     if (st != FB_OK) {
