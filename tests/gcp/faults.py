@@ -16,7 +16,10 @@ asks for (no duplicates) and `destroy --all` leaving nothing:
 - an operation that fails (Cloud Run and Cloud Functions): apply fails with
   the operation's error, the service's id is already stored, apply again
   deploys a new revision (Cloud Run: forceNewRevision; Functions: a new
-  build) and succeeds."""
+  build) and succeeds;
+- an operation slower than settings.operationTimeout: apply gives up after
+  the polls that fit (1+2+4+8 s for 10 s), a later apply waits for the
+  same operation instead of creating again."""
 import os
 import sys
 import tempfile
@@ -136,5 +139,25 @@ case("a failed Cloud Run operation", None, expect_rc=1, check=op_failed,
 case("a failed Cloud Functions operation", None, expect_rc=1, fn=True, check=op_failed,
      op_failure={"api": "cloudfunctions", "verb": "create", "count": 1, "status": "FAILED_PRECONDITION",
                  "message": "build failed: quota of revisions exceeded (injected)"})
+
+# an operation slower than settings.operationTimeout (10 s of backoff: polls
+# after 1, 2, 4 and 8 s, then give up); the service's id is stored, and the
+# next apply with the default timeout waits for the same operation
+fake.reset()
+fake.config(op_polls=10)
+env = Env(fake, operationTimeout="10s")
+path = env.write("s.yaml", SVC)
+rc, out, err = env.run("apply", "--target", "gcp:" + REGION, path)
+polls = count(RUN + "operations.get")
+ck.ok(rc == 1 and "did not finish within 10 s" in err and polls == 4,
+      "an operation slower than operationTimeout: apply gives up after 4 polls (1+2+4+8 s)", (rc, err, polls))
+ck.ok(len(env.db("SELECT * FROM resources")) == 1, "the service's id is stored")
+env.write_config(dict(env.drv_settings, operationTimeout="20m"))
+rc, out, err = env.run("apply", "--target", "gcp:" + REGION, path)
+ck.ok(rc == 0 and count(RUN + "services.create") == 1, "apply again waits for the same operation: no second create",
+      (rc, err))
+rc, out, err = env.run("destroy", "--all")
+ck.ok(rc == 0 and fake.services() == {}, "and destroy --all leaves nothing", (rc, err))
+env.close()
 fake.close()
 ck.done()
