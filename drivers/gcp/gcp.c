@@ -348,12 +348,12 @@ static fb_status gcp_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
 /* What deploying needs beyond the provider's rules (validate in dry-run and
  * apply mode): a deployable service, the settings the documents name,
  * source on disk, and credentials (found, not used: nothing is sent). */
-static void check_deploy(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, fbk_ck *ck)
+static fb_status check_deploy(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, int creds, fbk_ck *ck)
 {
     if (sh->svc == GCP_AUTOPILOT) {
         fbk_err(ck, NULL, "deploy it with the k8s driver pointed at the cluster's kubeconfig, or place it on "
                 "cloud-run", "the gcp driver renders and prices GKE Autopilot but does not deploy to it");
-        return;
+        return FB_INVALID;
     }
     if (json_array_size(wl->secrets) && !gcp_runtime_sa(ctx)[0])
         fbk_err(ck, "/spec/secrets", "set drivers.gcp.serviceAccount to the service account the workload runs as",
@@ -366,9 +366,14 @@ static void check_deploy(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *
         fbk_err(ck, "/spec/code/s3", "give spec.code.path: the broker zips and uploads it",
                 "Cloud Functions deploys source uploaded through generateUploadUrl; the gcp driver does not copy "
                 "S3 objects");
+    if (ck->errors) return FB_INVALID;
+    if (!creds) return FB_OK;
+    /* the credentials (found, not used): their absence is AUTH, exit 2,
+     * with the list of sources the kit tried */
     char *what = NULL;
-    fbk_gauth_check(ctx->auth, gcp_host, ck->diag, &what);
+    fb_status st = fbk_gauth_check(ctx->auth, gcp_host, ck->diag, &what);
     free(what);
+    return st;
 }
 
 /* Every problem at once, with pointers; nothing is rendered. In dry-run
@@ -383,11 +388,8 @@ static fb_status gcp_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *
     int rc = gcp_check(ctx, in, &wl, &sh, &ck);
     const char *mode = json_string_value(json_object_get(in, "mode"));
     fb_status st = rc == 0 ? FB_OK : FB_INVALID;
-    if (rc == 0 && mode && (!strcmp(mode, "apply") || !strcmp(mode, "dry-run"))) {
-        check_deploy(ctx, &wl, &sh, &ck);
-        if (ck.errors) st = FB_INVALID;
-        /* no credentials is AUTH (exit 2 like AWS's); other errors INVALID */
-    }
+    if (rc == 0 && mode && (!strcmp(mode, "apply") || !strcmp(mode, "dry-run")))
+        st = check_deploy(ctx, &wl, &sh, 1, &ck);
     json_decref(in);
     return st;
 }
@@ -458,10 +460,12 @@ static fb_status gcp_apply(fb_driver_ctx *ctx, const char *in_json, char **out, 
         json_decref(in);
         return FB_INVALID;
     }
-    check_deploy(ctx, &wl, &sh, &ck);
-    if (ck.errors) {
+    /* (credentials: validate found them; apply fetches its token, probing
+     * the metadata server when that is where they are) */
+    fb_status cst = check_deploy(ctx, &wl, &sh, 0, &ck);
+    if (cst != FB_OK) {
         json_decref(in);
-        return FB_INVALID;
+        return cst;
     }
     json_t *o = NULL;
     fb_status st = sh.svc == GCP_RUN ? gcp_run_apply(ctx, in, &wl, &sh, &o, diag)

@@ -19,7 +19,8 @@
  *     answers GET / with the header Metadata-Flavor: Google (not probed in a
  *     dry run, where the host sends nothing: there the machine counts as on
  *     Google Cloud when /sys/class/dmi/id/product_name says Google, as
- *     google-auth's residency check does; NO_GCE_CHECK=true skips it).
+ *     google-auth's residency check does, or K_SERVICE / CLOUD_RUN_JOB say
+ *     it is Cloud Run; NO_GCE_CHECK=true skips it).
  * A file that exists but is malformed, or of a kind not supported, stops
  * the search with its own error (file and JSON member named, never a
  * secret quoted); when nothing is found the one error lists every source

@@ -333,10 +333,14 @@ static int from_file(const fb_host *host, fb_diag *diag, const char *path, const
     return 1;
 }
 
-/* Whether this machine says it is a Google Compute Engine VM (the DMI
- * product name google-auth's residency check reads). */
+/* Whether this machine says it is on Google Cloud: a Cloud Run service or
+ * job's environment, or a Google Compute Engine VM (the DMI product name
+ * google-auth's residency check reads). */
 static int gce_residency(void)
 {
+    /* Cloud Run and Cloud Functions set these; their sandbox may not
+     * show the DMI file */
+    if (env("K_SERVICE") || env("CLOUD_RUN_JOB")) return 1;
     size_t len = 0;
     int eno = 0;
     char *err = NULL;

@@ -111,6 +111,13 @@ ck.ok(all(s[2] == 200 for s in sent), "the container's requests, sent as printed
 rc, out, err = dry(CASES[0][1], [], GOOGLE_APPLICATION_CREDENTIALS="")
 ck.ok(rc == 2 and "no Google credentials found" in err and "1. GOOGLE_APPLICATION_CREDENTIALS: not set" in err
       and "3. the metadata server" in err, "without credentials: exit 2 and every source tried", (rc, err))
+# a real apply without credentials: validate refuses it before anything is
+# sent or journaled
+mark = len(fake.log())
+rc, out, err = env.run("apply", "--target", "gcp:" + REGION, CASES[0][1][0], env={"GOOGLE_APPLICATION_CREDENTIALS": ""})
+ck.ok(rc == 2 and "no Google credentials found" in err and fake.log()[mark:] == []
+      and env.db("SELECT * FROM deployments") == [] and env.db("SELECT * FROM journal") == [],
+      "apply without credentials: validate refuses it (exit 2), nothing sent or journaled", (rc, err))
 fake.close()
 env.close()
 ck.done()
