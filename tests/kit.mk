@@ -66,3 +66,21 @@ tests_unit_check_kit_visibility_SOURCES = tests/unit/check_kit_visibility.c
 tests_unit_check_kit_visibility_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS) $(CHECK_LIBS)
 EXTRA_tests_unit_check_kit_visibility_DEPENDENCIES = tests/kit/kitprobe.la
 TESTS += tests/unit/check_kit_visibility
+
+# Google auth (drivers/kit/fbk_google.h): google_tool signs JWTs, parses
+# credential files and fetches tokens through the real host; google_auth.py
+# verifies the JWTs with python3-jwt / python3-cryptography and runs every
+# credential kind against tests/fakes/fake_gcp.py (which verifies each
+# assertion's signature and each STS exchange). check_kit_google: the
+# credential files and the ADC search order, in C.
+check_PROGRAMS += tests/kit/google_tool
+tests_kit_google_tool_CPPFLAGS = $(FB_KIT_TEST_CPPFLAGS) $(FB_CORE_INCS)
+tests_kit_google_tool_SOURCES = tests/kit/google_tool.c
+tests_kit_google_tool_LDADD = drivers/kit/libfbkit.la core/libfbcore.la $(FB_CORE_DEPLIBS)
+TESTS += tests/kit/google_auth.py
+EXTRA_DIST += tests/kit/google_auth.py
+check_PROGRAMS += tests/unit/check_kit_google
+tests_unit_check_kit_google_CPPFLAGS = $(FB_KIT_TEST_CPPFLAGS) $(FB_CORE_INCS)
+tests_unit_check_kit_google_SOURCES = tests/unit/check_kit_google.c
+tests_unit_check_kit_google_LDADD = drivers/kit/libfbkit.la core/libfbcore.la $(FB_CORE_DEPLIBS) $(CHECK_LIBS)
+TESTS += tests/unit/check_kit_google

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "fbk.h"
+#include "fbk_zip.h"
 
 /* The host table, set once by fb_driver_entry. */
 extern const fb_host *aws_host;
@@ -118,20 +119,8 @@ void aws_drift(json_t *arr, const char *field, json_t *want, json_t *live);
 /* A deep copy of v (new), or NULL when v is NULL: for aws_drift. */
 json_t *aws_copy(const json_t *v);
 
-/* ---- zip.c: deterministic zip ---------------------------------------------- */
-
-/* Builds the deployment package from a code path: a directory (every entry
- * below it, sorted by relative path), a single file (one entry under its
- * base name), or a file that already is a zip (taken as it is). The result
- * depends only on names, contents, the execute bit and symlink targets:
- * timestamps are 1980-01-01 00:00, permissions 0644/0755 (dirs 0755,
- * symlinks 0777), no extra fields, deflate at level 9 unless storing is
- * smaller. *out is new (free). -1 with *err (new) on failure. */
-int aws_zip_path(const char *path, size_t max_zip, size_t max_unzipped, unsigned char **out,
-                 size_t *len, char **err);
-
-/* Base64 of data (new). */
-char *aws_base64(const unsigned char *data, size_t len);
+/* The deterministic zip writer (fbk_zip_path, fbk_base64) is the kit's:
+ * drivers/kit/fbk_zip.h. */
 
 /* ---- lambda.c --------------------------------------------------------------- */
 /* What a check covers (the validate input's "mode"): AWS_CHECK_WARN adds

@@ -231,6 +231,14 @@ fb_status aws_lambda_validate(aws_ctx *ctx, const json_t *w, const json_t *place
             "(AWS Parameters and Secrets Lambda Extension) and drop spec.secrets, or run the "
             "workload as a Container (ECS injects aws-sm:// secrets)");
     json_int_t minimum = aws_int(json_object_get(spec, "scaling"), "minInstances", 0);
+    /* Lambda keeps nothing warm without provisioned concurrency: say so
+     * rather than deploy a function that scales to zero anyway (the cost
+     * model prices it as scaling to zero too) */
+    if (minimum == 0 && json_is_false(json_object_get(json_object_get(spec, "scaling"), "scaleToZero")))
+        WARN("/spec/scaling/scaleToZero",
+             "aws: Lambda scales to zero although scaleToZero is false: keeping an instance warm "
+             "needs provisioned concurrency, which apply does not configure; it is priced and "
+             "deployed as scaling to zero\nplace the workload on fargate to keep it running");
     if (minimum > 0)
         WARN("/spec/scaling/minInstances",
              "aws: minInstances %lld is priced as Lambda provisioned concurrency, but apply does "
@@ -274,7 +282,7 @@ static fb_status lam_code(const lam *l, char **code_b64, char **sha_b64, fb_diag
     unsigned char *zip;
     size_t len;
     char *err = NULL;
-    if (aws_zip_path(path, LAMBDA_MAX_ZIP, LAMBDA_MAX_UNZIPPED, &zip, &len, &err) != 0) {
+    if (fbk_zip_path(path, LAMBDA_MAX_ZIP, LAMBDA_MAX_UNZIPPED, &zip, &len, &err) != 0) {
         fbk_diag(aws_host, diag, FB_SEV_ERROR, "/spec/code/path",
                  "aws: cannot package the code: %s\nLambda takes at most 50 MB zipped (250 MB "
                  "unzipped) uploaded directly; for larger code upload the zip to S3 and use "
@@ -282,11 +290,11 @@ static fb_status lam_code(const lam *l, char **code_b64, char **sha_b64, fb_diag
         free(err);
         return FB_INVALID;
     }
-    *code_b64 = aws_base64(zip, len);
+    *code_b64 = fbk_base64(zip, len);
     unsigned char md[32];
     unsigned mdlen = 0;
     EVP_Digest(zip, len, md, &mdlen, EVP_sha256(), NULL);
-    *sha_b64 = aws_base64(md, 32);
+    *sha_b64 = fbk_base64(md, 32);
     free(zip);
     return FB_OK;
 }

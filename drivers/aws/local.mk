@@ -1,6 +1,6 @@
 # drivers/aws: AWS Lambda (Function) and ECS on Fargate (Container) over the
 # AWS APIs, SigV4 and credentials from drivers/kit. A dlopen-able module
-# exporting only fb_driver_entry. zlib (zlib1g-dev) deflates the Lambda zip.
+# exporting only fb_driver_entry. The Lambda zip comes from the kit (drivers/kit/zip.c, zlib).
 driver_LTLIBRARIES += drivers/aws/aws.la
 drivers_aws_aws_la_SOURCES = \
 	drivers/aws/aws.h \
@@ -9,8 +9,7 @@ drivers_aws_aws_la_SOURCES = \
 	drivers/aws/triggers.c \
 	drivers/aws/cron.c \
 	drivers/aws/ecs.c \
-	drivers/aws/usage.c \
-	drivers/aws/zip.c
+	drivers/aws/usage.c
 drivers_aws_aws_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/drivers/kit $(OPENSSL_CFLAGS) \
 	$(JANSSON_CFLAGS)
 drivers_aws_aws_la_CFLAGS = $(FB_DRV_CF) -fPIC

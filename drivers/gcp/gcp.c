@@ -7,9 +7,10 @@
  *   cloud-functions  Cloud Functions 2nd gen (API v2), source Functions
  *   gke-autopilot    Deployment + Service + HPA on a GKE Autopilot cluster
  *
- * Verbs: configure, offers, validate, render, usage. No deploy or discover
- * yet: both need OAuth2 service-account tokens (a later task), so caps have
- * no DEPLOY/DISCOVER bit and the summary says so.
+ * Verbs: configure, offers, validate, render, usage, apply, observe,
+ * destroy, discover. Deploy covers Cloud Run and Cloud Functions (with
+ * their Scheduler, Pub/Sub and IAM wiring); GKE Autopilot is render and
+ * estimate only (deploy it with the k8s driver against the cluster).
  *
  * Settings (the drivers.gcp section of the broker configuration):
  *   project          "fedbroker-demo"  the project id documents name
@@ -21,14 +22,26 @@
  *   registryMirrors  {}                registry host -> Artifact Registry
  *                                      remote repository, for images Cloud
  *                                      Run cannot pull directly
+ *   invokerServiceAccount  serviceAccount  OIDC identity of Scheduler jobs
+ *                                      and Pub/Sub push subscriptions
+ *   operationTimeout "20m"             how long a long-running operation
+ *                                      may take before apply gives up
+ *   endpoints        Google's          {run, cloudfunctions, cloudscheduler,
+ *                                      pubsub, secretmanager}: base URLs
+ * Credentials: Application Default Credentials (drivers/kit/fbk_google.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gcp.h"
+#include "fbk_settings.h"
 
-static const fb_host *host;
+const fb_host *gcp_host;
+
+/* Google's endpoints, by gcp_api; settings.endpoints overrides them. */
+static const char *const api_keys[GCP_API_N] = {"run", "cloudfunctions", "cloudscheduler", "pubsub",
+                                                 "secretmanager"};
 
 /* Cloud Run regions and their price groups: the catalog's regions.csv
  * (price_group column, from infracost's regionTierMapping, S1f). The
@@ -81,7 +94,7 @@ const size_t gcp_nregions = sizeof gcp_regions / sizeof *gcp_regions;
 /* Diagnostics of one call go to its diag, prefixed with the driver name. */
 static fbk_ck checker(fb_diag *diag)
 {
-    fbk_ck ck = {host, diag, GCP_DRV, 0, 0};
+    fbk_ck ck = {gcp_host, diag, GCP_DRV, 0, 0};
     return ck;
 }
 
@@ -174,6 +187,54 @@ static void read_mirrors(struct fb_driver_ctx *c, json_t *v, fbk_ck *ck)
     }
 }
 
+/* A service account setting: its email, into out[n]. */
+static void read_email(const char *key, const char *str, char *out, size_t n, fbk_ck *ck)
+{
+    if (!str || !strchr(str, '@') || strlen(str) >= n)
+        fbk_err(ck, NULL, "use the service account's email, NAME@PROJECT.iam.gserviceaccount.com",
+                "settings.%s must be an email address", key);
+    else
+        snprintf(out, n, "%s", str);
+}
+
+/* settings.endpoints: {API: base URL}, for tests, private endpoints and
+ * proxies. A trailing '/' is dropped. */
+static void read_endpoints(struct fb_driver_ctx *c, json_t *v, fbk_ck *ck)
+{
+    const char *k;
+    json_t *u;
+    if (!json_is_object(v)) {
+        fbk_err(ck, NULL, "e.g. {\"run\": \"https://run.googleapis.com\"}",
+                "settings.endpoints must be an object of API name -> base URL");
+        return;
+    }
+    json_object_foreach(v, k, u) {
+        int i = 0;
+        while (i < GCP_API_N && strcmp(api_keys[i], k) != 0) i++;
+        const char *url = json_string_value(u);
+        const char *why = url ? fbk_endpoint_problem(url) : "not a string";
+        if (i == GCP_API_N) {
+            fbk_err(ck, NULL, "known: run, cloudfunctions, cloudscheduler, pubsub, secretmanager",
+                    "settings.endpoints has an unknown API '%s'", k);
+        } else if (why) {
+            fbk_err(ck, NULL, "an http:// or https:// URL", "settings.endpoints.%s: %s", k, why);
+        } else {
+            free(c->endpoints[i]);
+            size_t n = strlen(url);
+            while (n > 0 && url[n - 1] == '/') n--;
+            c->endpoints[i] = fbk_xstrndup(url, n);
+        }
+    }
+}
+
+static void ctx_free(struct fb_driver_ctx *c)
+{
+    if (!c) return;
+    for (int i = 0; i < GCP_API_N; i++) free(c->endpoints[i]);
+    fbk_gauth_free(c->auth);
+    free(c);
+}
+
 /* Reads the settings; unknown keys are refused so a typo does not fall
  * back to a default silently. */
 static fb_status gcp_configure(const fb_host *h, const char *config_json, fb_driver_ctx **out, fb_diag *diag)
@@ -185,12 +246,7 @@ static fb_status gcp_configure(const fb_host *h, const char *config_json, fb_dri
     json_t *s = json_object_get(cfg, "settings");
     if (s && !json_is_object(s) && !json_is_null(s))
         fbk_err(&ck, NULL, "pass {\"settings\": {\"project\": ..., \"regions\": [...]}}", "settings must be an object");
-    struct fb_driver_ctx *c = calloc(1, sizeof *c);
-    if (!c) {
-        json_decref(cfg);
-        fbk_err(&ck, NULL, NULL, "out of memory");
-        return FB_INTERNAL;
-    }
+    struct fb_driver_ctx *c = fbk_xcalloc(1, sizeof *c);
     snprintf(c->project, sizeof c->project, "fedbroker-demo");
     snprintf(c->gke_cluster, sizeof c->gke_cluster, "fedbroker-autopilot");
     snprintf(c->gke_namespace, sizeof c->gke_namespace, "default");
@@ -208,10 +264,7 @@ static fb_status gcp_configure(const fb_host *h, const char *config_json, fb_dri
             have_regions = 1;
             read_regions(c, v, &ck);
         } else if (!strcmp(k, "serviceAccount")) {
-            if (!str || !strchr(str, '@') || strlen(str) >= sizeof c->service_account)
-                fbk_err(&ck, NULL, "use the service account's email, NAME@PROJECT.iam.gserviceaccount.com",
-                        "settings.serviceAccount must be an email address");
-            else snprintf(c->service_account, sizeof c->service_account, "%s", str);
+            read_email(k, str, c->service_account, sizeof c->service_account, &ck);
         } else if (!strcmp(k, "sourceBucket")) {
             if (!bucket_ok(str))
                 fbk_err(&ck, NULL, "3-63 lowercase letters, digits, '-', '_' and '.'",
@@ -228,10 +281,21 @@ static fb_status gcp_configure(const fb_host *h, const char *config_json, fb_dri
             else snprintf(c->gke_namespace, sizeof c->gke_namespace, "%s", str);
         } else if (!strcmp(k, "registryMirrors")) {
             read_mirrors(c, v, &ck);
+        } else if (!strcmp(k, "invokerServiceAccount")) {
+            read_email(k, str, c->invoker_sa, sizeof c->invoker_sa, &ck);
+        } else if (!strcmp(k, "operationTimeout")) {
+            int64_t ms = 0;
+            const char *why = NULL;
+            if (!str || fbk_parse_duration(str, &ms, &why) != 0 || ms < 1000 || ms > 24 * 3600 * 1000LL)
+                fbk_err(&ck, NULL, "a duration from 1s to 24h, e.g. \"20m\"",
+                        "settings.operationTimeout is not a duration%s%s", why ? ": " : "", why ? why : "");
+            else c->op_timeout_ms = ms;
+        } else if (!strcmp(k, "endpoints")) {
+            read_endpoints(c, v, &ck);
         } else {
             fbk_err(&ck, NULL,
-                    "known settings: project, regions, serviceAccount, sourceBucket, gkeCluster, gkeNamespace, "
-                    "registryMirrors",
+                    "known settings: project, regions, serviceAccount, invokerServiceAccount, sourceBucket, "
+                    "gkeCluster, gkeNamespace, registryMirrors, operationTimeout, endpoints",
                     "unknown setting '%s'", k);
         }
     }
@@ -239,8 +303,13 @@ static fb_status gcp_configure(const fb_host *h, const char *config_json, fb_dri
     if (!have_regions)
         for (size_t i = 0; i < gcp_nregions; i++) c->regions[c->nregions++] = &gcp_regions[i];
     if (!c->source_bucket[0]) snprintf(c->source_bucket, sizeof c->source_bucket, "%s-fedbroker-sources", c->project);
+    for (int i = 0; i < GCP_API_N; i++)
+        if (!c->endpoints[i]) c->endpoints[i] = fbk_xasprintf("https://%s.googleapis.com", api_keys[i]);
+    if (!c->op_timeout_ms) c->op_timeout_ms = 20 * 60 * 1000;
+    fbk_gauth_opts ao = {FBK_GOOGLE_SCOPE_CLOUD, NULL, "google-auth"};
+    c->auth = fbk_gauth_new(&ao);
     if (ck.errors) {
-        free(c);
+        ctx_free(c);
         return FB_INVALID;
     }
     *out = c;
@@ -255,22 +324,60 @@ static fb_status gcp_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
     json_t *offers = json_array();
     for (size_t i = 0; i < ctx->nregions; i++) {
         const gcp_region *r = ctx->regions[i];
-        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "kind", "Function", "service",
-                                                "cloud-functions", "region", r->id, "region_group", r->tier,
-                                                "accepts", "source", "scaleToZero", 1));
-        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "kind", "Function", "service",
+        /* the trigger kinds apply wires (docs/driver-abi.md): Cloud
+         * Scheduler and Pub/Sub (push, or Eventarc for a function). The
+         * deployable services come first in each kind (the conformance kit
+         * takes a kind's first offer). */
+        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:[sss]}", "kind", "Function", "service",
                                                 "cloud-run", "region", r->id, "region_group", r->tier, "accepts",
-                                                "image", "scaleToZero", 1));
-        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:b}", "kind", "Container", "service",
-                                                "gke-autopilot", "region", r->id, "scaleToZero", 0));
-        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:s,s:b}", "kind", "Container", "service",
+                                                "image", "scaleToZero", 1, "triggers", "http", "queue", "schedule"));
+        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:[sss]}", "kind", "Function", "service",
+                                                "cloud-functions", "region", r->id, "region_group", r->tier,
+                                                "accepts", "source", "scaleToZero", 1, "triggers", "http", "queue",
+                                                "schedule"));
+        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:s,s:b,s:[sss]}", "kind", "Container", "service",
                                                 "cloud-run", "region", r->id, "region_group", r->tier,
-                                                "scaleToZero", 1));
+                                                "scaleToZero", 1, "triggers", "http", "queue", "schedule"));
+        json_array_append_new(offers, json_pack("{s:s,s:s,s:s,s:b,s:[s]}", "kind", "Container", "service",
+                                                "gke-autopilot", "region", r->id, "scaleToZero", 0, "triggers",
+                                                "http"));
     }
     return fbk_emit(&ck, json_pack("{s:o}", "offers", offers), out);
 }
 
-/* Every problem at once, with pointers; nothing is rendered. */
+/* What deploying needs beyond the provider's rules (validate in dry-run and
+ * apply mode): a deployable service, the settings the documents name,
+ * source on disk, and credentials (found, not used: nothing is sent). */
+static fb_status check_deploy(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, int creds, fbk_ck *ck)
+{
+    if (sh->svc == GCP_AUTOPILOT) {
+        fbk_err(ck, NULL, "deploy it with the k8s driver pointed at the cluster's kubeconfig, or place it on "
+                "cloud-run", "the gcp driver renders and prices GKE Autopilot but does not deploy to it");
+        return FB_INVALID;
+    }
+    if (json_array_size(wl->secrets) && !gcp_runtime_sa(ctx)[0])
+        fbk_err(ck, "/spec/secrets", "set drivers.gcp.serviceAccount to the service account the workload runs as",
+                "reading Secret Manager secrets needs a runtime service account to grant secretAccessor to");
+    int oidc = wl->schedule_triggers || (sh->svc == GCP_RUN && wl->queue_triggers);
+    if (oidc && !gcp_invoker_sa(ctx)[0])
+        fbk_err(ck, "/spec/triggers", "set drivers.gcp.invokerServiceAccount (or serviceAccount)",
+                "Cloud Scheduler and Pub/Sub push call the service with an OIDC token of a service account");
+    if (sh->svc == GCP_FUNCTIONS && json_object_get(wl->code, "s3"))
+        fbk_err(ck, "/spec/code/s3", "give spec.code.path: the broker zips and uploads it",
+                "Cloud Functions deploys source uploaded through generateUploadUrl; the gcp driver does not copy "
+                "S3 objects");
+    if (ck->errors) return FB_INVALID;
+    if (!creds) return FB_OK;
+    /* the credentials (found, not used): their absence is AUTH, exit 2,
+     * with the list of sources the kit tried */
+    char *what = NULL;
+    fb_status st = fbk_gauth_check(ctx->auth, gcp_host, ck->diag, &what);
+    free(what);
+    return st;
+}
+
+/* Every problem at once, with pointers; nothing is rendered. In dry-run
+ * and apply mode also what deploying needs. */
 static fb_status gcp_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *diag)
 {
     fbk_ck ck = checker(diag);
@@ -279,8 +386,12 @@ static fb_status gcp_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *
     fbk_wl wl;
     gcp_shape sh;
     int rc = gcp_check(ctx, in, &wl, &sh, &ck);
+    const char *mode = json_string_value(json_object_get(in, "mode"));
+    fb_status st = rc == 0 ? FB_OK : FB_INVALID;
+    if (rc == 0 && mode && (!strcmp(mode, "apply") || !strcmp(mode, "dry-run")))
+        st = check_deploy(ctx, &wl, &sh, 1, &ck);
     json_decref(in);
-    return rc == 0 ? FB_OK : FB_INVALID;
+    return st;
 }
 
 /* The same checks as validate, then the documents of the placement's
@@ -333,10 +444,122 @@ static fb_status gcp_usage(fb_driver_ctx *ctx, const char *in_json, char **out, 
     return fbk_emit(&ck, u, out);
 }
 
-/* The context is one allocation. */
+/* apply: the checks again (quietly: the broker ran validate), then the
+ * placement's service. */
+static fb_status gcp_apply(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+{
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
+    if (!in) return FB_INVALID;
+    fbk_wl wl;
+    gcp_shape sh;
+    fbk_ck quiet = ck;
+    quiet.quiet = 1;
+    if (gcp_check(ctx, in, &wl, &sh, &quiet) != 0) {
+        gcp_check(ctx, in, &wl, &sh, &ck); /* again, to report */
+        json_decref(in);
+        return FB_INVALID;
+    }
+    /* (credentials: validate found them; apply fetches its token, probing
+     * the metadata server when that is where they are) */
+    fb_status cst = check_deploy(ctx, &wl, &sh, 0, &ck);
+    if (cst != FB_OK) {
+        json_decref(in);
+        return cst;
+    }
+    json_t *o = NULL;
+    fb_status st = sh.svc == GCP_RUN ? gcp_run_apply(ctx, in, &wl, &sh, &o, diag)
+                                     : gcp_functions_apply(ctx, in, &wl, &sh, &o, diag);
+    json_decref(in);
+    if (st != FB_OK) {
+        json_decref(o);
+        return st;
+    }
+    return fbk_emit(&ck, o, out);
+}
+
+/* The service a deployment was made on ("cloud-run" or "cloud-functions"). */
+static gcp_service dep_service(const json_t *in, fbk_ck *ck)
+{
+    const json_t *dep = json_object_get(in, "deployment");
+    gcp_service s = gcp_service_of(json_string_value(json_object_get(dep, "service")));
+    if (s != GCP_RUN && s != GCP_FUNCTIONS)
+        fbk_err(ck, NULL, "pass the deployment the broker stored",
+                "the deployment's service '%s' is not one the gcp driver deploys (cloud-run, cloud-functions)",
+                json_string_value(json_object_get(dep, "service")) ? json_string_value(json_object_get(dep, "service"))
+                                                                   : "(missing)");
+    return s;
+}
+
+static fb_status gcp_observe(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+{
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
+    if (!in) return FB_INVALID;
+    gcp_service s = dep_service(in, &ck);
+    json_t *o = NULL;
+    fb_status st = ck.errors ? FB_INVALID
+                 : s == GCP_RUN ? gcp_run_observe(ctx, in, &o, diag)
+                                : gcp_functions_observe(ctx, in, &o, diag);
+    json_decref(in);
+    if (st != FB_OK) {
+        json_decref(o);
+        return st;
+    }
+    return fbk_emit(&ck, o, out);
+}
+
+static fb_status gcp_destroy(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+{
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
+    if (!in) return FB_INVALID;
+    gcp_service s = dep_service(in, &ck);
+    json_t *deleted = json_array();
+    const json_t *dep = json_object_get(in, "deployment");
+    fb_status st = ck.errors ? FB_INVALID
+                 : s == GCP_RUN ? gcp_run_destroy(ctx, dep, deleted, diag)
+                                : gcp_functions_destroy(ctx, dep, deleted, diag);
+    json_decref(in);
+    if (st != FB_OK) {
+        json_decref(deleted);
+        return st;
+    }
+    return fbk_emit(&ck, json_pack("{s:o}", "deleted", deleted), out);
+}
+
+/* Services, functions and Scheduler jobs of each region asked for (all
+ * configured ones when none), Pub/Sub topics and subscriptions of the
+ * project; "managed" by our labels (jobs: their description). */
+static fb_status gcp_discover(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+{
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
+    if (!in) return FB_INVALID;
+    json_t *regions = json_object_get(in, "regions");
+    json_t *resources = json_array();
+    fb_status st = FB_OK;
+    size_t n = json_array_size(regions) ? json_array_size(regions) : ctx->nregions;
+    for (size_t i = 0; i < n && st == FB_OK; i++) {
+        const char *r = json_array_size(regions) ? json_string_value(json_array_get(regions, i))
+                                                 : ctx->regions[i]->id;
+        if (!r || !gcp_find_region(ctx, r)) continue; /* not one of ours */
+        st = gcp_run_discover(ctx, r, resources, diag);
+        if (st == FB_OK) st = gcp_functions_discover(ctx, r, resources, diag);
+        if (st == FB_OK) st = gcp_triggers_discover(ctx, r, resources, diag);
+    }
+    if (st == FB_OK) st = gcp_triggers_discover(ctx, NULL, resources, diag);
+    json_decref(in);
+    if (st != FB_OK) {
+        json_decref(resources);
+        return st;
+    }
+    return fbk_emit(&ck, json_pack("{s:o}", "resources", resources), out);
+}
+
 static void gcp_teardown(fb_driver_ctx *ctx)
 {
-    free(ctx);
+    ctx_free(ctx);
 }
 
 static const fb_driver gcp_driver = {
@@ -345,14 +568,18 @@ static const fb_driver gcp_driver = {
     .struct_size = sizeof(fb_driver),
     .name = GCP_DRV,
     .version = "0.1.0",
-    .caps = FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_RENDER | FB_CAP_ESTIMATE | FB_CAP_SCALE_TO_ZERO |
-            FB_CAP_PUBLIC_HTTP | FB_CAP_AUTOSCALE,
-    .summary = "Google Cloud: Cloud Run, Cloud Functions 2nd gen, GKE Autopilot; render and estimate "
-               "only (deploy and discover need OAuth2, a later task)",
+    .caps = FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_RENDER | FB_CAP_DEPLOY | FB_CAP_DISCOVER |
+            FB_CAP_ESTIMATE | FB_CAP_SCALE_TO_ZERO | FB_CAP_PUBLIC_HTTP | FB_CAP_AUTOSCALE,
+    .summary = "Google Cloud: Cloud Run and Cloud Functions 2nd gen (deploy, with Scheduler, Pub/Sub and IAM), "
+               "GKE Autopilot (render and estimate)",
     .configure = gcp_configure,
     .offers = gcp_offers,
     .validate = gcp_validate,
     .render = gcp_render,
+    .apply = gcp_apply,
+    .observe = gcp_observe,
+    .destroy = gcp_destroy,
+    .discover = gcp_discover,
     .teardown = gcp_teardown,
     .usage = gcp_usage,
 };
@@ -365,7 +592,7 @@ FB_DRIVER_EXPORT fb_status fb_driver_entry(const fb_host *h, const fb_driver **o
                         "upgrade fedbroker", NULL);
         return FB_NOTSUP;
     }
-    host = h;
+    gcp_host = h;
     *out = &gcp_driver;
     return FB_OK;
 }

@@ -1,13 +1,16 @@
 /*
  * gcp.h - internals of the "gcp" driver (Cloud Run, Cloud Functions 2nd
  * gen, GKE Autopilot), shared by its source files. Nothing here is exported
- * from the module (-fvisibility=hidden). Prefix: gcp_.
+ * from the module (-fvisibility=hidden). Prefix: gcp_. Memory as in the kit
+ * (drivers/kit/fbk.h): "new" results are malloc()ed or new json_t
+ * references, "borrowed" arguments are only read during the call.
  */
 #ifndef FB_DRIVERS_GCP_H
 #define FB_DRIVERS_GCP_H
 
 #include "fbk_k8s.h"
 #include "fbk_decimal.h"
+#include "fbk_google.h"
 
 #define GCP_DRV "gcp"
 #define GCP_MAX_REGIONS 64
@@ -32,6 +35,21 @@ typedef struct gcp_mirror {
     char repo[256];
 } gcp_mirror;
 
+/* The Google APIs the driver calls, each with its endpoint setting. */
+typedef enum gcp_api {
+    GCP_API_RUN = 0,       /* run.googleapis.com, v2 */
+    GCP_API_FUNCTIONS,     /* cloudfunctions.googleapis.com, v2 */
+    GCP_API_SCHEDULER,     /* cloudscheduler.googleapis.com, v1 */
+    GCP_API_PUBSUB,        /* pubsub.googleapis.com, v1 */
+    GCP_API_SECRETS,       /* secretmanager.googleapis.com, v1 */
+    GCP_API_N
+} gcp_api;
+
+/* The host table, set once by fb_driver_entry. */
+extern const fb_host *gcp_host;
+
+/* Driver state made by configure: read-only afterwards, except `auth`,
+ * which guards its own token cache (verbs run on up to 64 threads). */
 struct fb_driver_ctx {
     char project[64];
     char service_account[256];
@@ -42,6 +60,10 @@ struct fb_driver_ctx {
     size_t nregions;
     gcp_mirror mirrors[GCP_MAX_MIRRORS];
     size_t nmirrors;
+    char *endpoints[GCP_API_N]; /* base URLs, no trailing '/' (settings.endpoints) */
+    char invoker_sa[256];       /* OIDC identity of Scheduler jobs and push subscriptions */
+    int64_t op_timeout_ms;      /* settings.operationTimeout: how long an operation may run */
+    fbk_gauth *auth;            /* Application Default Credentials (new) */
 };
 
 /* The services, by placement.service. */
@@ -59,6 +81,10 @@ typedef struct gcp_shape {
     const gcp_region *region;
     long long cpu_m, mem_mib, eph_mib;
     long long conc;         /* maxInstanceRequestConcurrency */
+    long long min_instances; /* what is deployed and priced as always running:
+                               minInstances, or 1 when scaleToZero is false
+                               (Cloud Run, Cloud Functions); max(min, 1) pods
+                               on GKE Autopilot */
     int instance_based;     /* Cloud Run: CPU always allocated */
     int gen1;               /* Cloud Run execution environment */
     long long timeout_s;
@@ -99,5 +125,181 @@ json_t *gcp_render_docs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *s
 /* Monthly billing quantities (new {"lines", "notes", "coldStartMs",
  * "vcpu"}) for a checked workload. */
 json_t *gcp_usage_doc(const fbk_wl *wl, const gcp_shape *sh);
+
+/* ---- what deploy sends (gcp_render.c; render shows the same) -------------------- */
+
+/* The GoogleCloudRunV2Service body (new). */
+json_t *gcp_run_body(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh);
+/* The Cloud Functions v2 Function body (new) with its source in bucket /
+ * object (the generateUploadUrl answer; render shows the source bucket). */
+json_t *gcp_function_body(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, const char *bucket,
+                          const char *object);
+/* The labels every object carries (new): the user's, workload, managed-by,
+ * tenant, spec-hash. */
+json_t *gcp_labels_of(const fbk_wl *wl);
+/* The service's (or function's) id: the workload's name. borrowed. */
+const char *gcp_resource_id(const fbk_wl *wl);
+
+/* One schedule or queue trigger as deploy wires it (new array of
+ * {"kind": "schedule"|"queue", "index", "id", ...}):
+ *   schedule: {"job": full job name, "body": the Cloud Scheduler Job for
+ *              target uri (NULL: a placeholder render shows)}
+ *   queue:    {"topic": full topic name, "subscription": full name or
+ *              absent (functions: their eventTrigger), "body": the
+ *              Subscription for push endpoint uri}
+ * uri: the service's (function's) URL, or NULL before it is known. */
+json_t *gcp_trigger_specs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, const char *uri);
+
+/* The service account the workload runs as (settings.serviceAccount) and
+ * the one Scheduler and Pub/Sub sign their OIDC tokens with
+ * (settings.invokerServiceAccount, else serviceAccount): "" when unset. */
+const char *gcp_runtime_sa(fb_driver_ctx *ctx);
+const char *gcp_invoker_sa(fb_driver_ctx *ctx);
+
+/* ---- calls (gcp_api.c) -------------------------------------------------------------- */
+
+/* One REST call. path is the wire path under the API's endpoint
+ * ("v2/projects/P/locations/R/services/S", segments already encoded),
+ * query the wire query without '?' or NULL. */
+typedef struct gcp_req {
+    gcp_api api;
+    const char *what;    /* "services.create", for messages */
+    const char *method;
+    const char *path;
+    const char *query;
+    const json_t *body;  /* borrowed; NULL = no body */
+    uint32_t flags;      /* FB_HTTP_* */
+} gcp_req;
+
+/* What came back. */
+typedef struct gcp_res {
+    long status;         /* HTTP status; 0 in a dry run */
+    json_t *body;        /* the parsed answer (new) or NULL */
+    char *code;          /* google.rpc status ("NOT_FOUND") of an error answer (new) */
+    char *message;       /* its message (new) */
+    fb_status err;       /* FB_OK for a 2xx (and in a dry run), else the mapped status */
+} gcp_res;
+
+void gcp_res_clear(gcp_res *r);
+
+/* Sends rq with a Google access token (ctx->auth) through host->http.
+ * FB_OK when an answer came back (look at res->err) or the host recorded
+ * the request (dry run); another status when no answer came (the host or
+ * the auth added a diagnostic). */
+fb_status gcp_call(fb_driver_ctx *ctx, fb_diag *diag, const gcp_req *rq, gcp_res *res);
+
+/* Adds an error diagnostic for a failed answer ("gcp: run services.create
+ * failed: HTTP 400 INVALID_ARGUMENT: ...", field violations in the detail)
+ * and returns res->err. */
+fb_status gcp_fail(fb_diag *diag, const gcp_req *rq, const gcp_res *res, const char *hint);
+
+/* Waits for a long-running operation (op borrowed: the answer of the
+ * mutating call) of api to finish: operations.get polled with backoff (1 s,
+ * x2, at most 60 s apart) through host->sleep_ms until it is done or
+ * ctx->op_timeout_ms of waiting have passed. A finished operation's
+ * "error" is an error diagnostic (its code mapped to a status). *result
+ * (may be NULL) gets the operation's "response" (new) or NULL. */
+fb_status gcp_wait(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *what, const json_t *op,
+                   json_t **result);
+
+/* Finds an unfinished operation of api in parent (projects/P/locations/R)
+ * working on target (a service's or function's name: one another run
+ * started, e.g. before a crash) and waits for it as gcp_wait does. *found
+ * says whether there was one. */
+fb_status gcp_wait_pending(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *parent, const char *target,
+                           int *found);
+
+/* Reads a policy (GET resource:getIamPolicy, version 3) and, when it lacks
+ * (add) or has (!add) member in role, writes it back with its etag
+ * (setIamPolicy); a concurrent change (409 ABORTED) restarts the read-
+ * modify-write, at most 5 times. path: the resource's wire path. *changed
+ * (may be NULL) says whether a write was needed. In a dry run the policy
+ * written is the binding alone, as render shows it. */
+fb_status gcp_iam_member(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *path, const char *role,
+                         const char *member, int add, int *changed);
+/* Whether member holds role in resource's policy (reads only). *holds set. */
+fb_status gcp_iam_holds(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *path, const char *role,
+                        const char *member, int *holds);
+
+/* Lists every item of a paged collection (path, key: "services",
+ * "functions", "jobs", ...) into items (appended, new references). */
+fb_status gcp_list(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *what, const char *path,
+                   const char *key, json_t *items);
+
+/* Appends {"field", "want", "live"} to drift for every member of want
+ * (objects: recursively; arrays: by element, or whole when the lengths
+ * differ) that live lacks or has another value for: what the server
+ * defaults or adds is not drift. prefix names the root ("template"). The
+ * return value is non-zero when anything differed. */
+int gcp_drift(const json_t *want, const json_t *live, const char *prefix, json_t *drift);
+
+/* Whether an object's labels say fedbroker manages it for this workload:
+ * 1 ours, 0 not fedbroker's, -1 fedbroker's but another tenant's or
+ * workload's. */
+int gcp_labels_ours(const json_t *labels, const fbk_wl *wl);
+
+/* discover's row for a resource (new): {type, id: name, name: its last
+ * segment, region (when given), managed: our labels, workload, tenant}. */
+json_t *gcp_found(const char *type, const char *name, const char *region, const json_t *labels);
+
+/* Records a created resource through host->record (not in a dry run),
+ * unless the previous deployment (may be NULL) already has it. */
+fb_status gcp_record(fb_diag *diag, const json_t *prev, const char *type, const char *id, const char *region,
+                     const char *name);
+
+/* ---- deploy (gcp_run.c, gcp_functions.c, gcp_triggers.c, gcp_secrets.c) -------------- */
+
+/* apply/observe/destroy of one placement's kind. in: the verb's input
+ * (borrowed); *out the verb's output (new). */
+fb_status gcp_run_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const gcp_shape *sh, json_t **out,
+                        fb_diag *diag);
+fb_status gcp_functions_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const gcp_shape *sh,
+                              json_t **out, fb_diag *diag);
+fb_status gcp_run_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag);
+fb_status gcp_functions_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag);
+fb_status gcp_run_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag);
+fb_status gcp_functions_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag);
+fb_status gcp_run_discover(fb_driver_ctx *ctx, const char *region, json_t *resources, fb_diag *diag);
+fb_status gcp_functions_discover(fb_driver_ctx *ctx, const char *region, json_t *resources, fb_diag *diag);
+
+/* The triggers of a deployed service or function (uri: its URL; service:
+ * the Cloud Run service's full name whose invoker role the OIDC identity
+ * needs, NULL for a public one): created, adopted or updated to match the
+ * spec, each record made right after its create; those the previous
+ * deployment (prev, may be NULL) had and the spec no longer has deleted.
+ * Appends trigger state to state_triggers and records to resources. */
+#define GCP_TRIGGERS_TOPICS 1 /* the topics queue triggers name (before a function consumes them) */
+#define GCP_TRIGGERS_REST 2   /* subscriptions, Scheduler jobs, and removing what the spec dropped */
+fb_status gcp_triggers_apply(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, const char *uri,
+                             const json_t *prev, int phases, json_t *state_triggers, json_t *resources,
+                             fb_diag *diag);
+/* Drift of the spec's triggers (reads only). */
+fb_status gcp_triggers_observe(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, const char *uri,
+                               json_t *drift, fb_diag *diag);
+/* Deletes the jobs, subscriptions and owned topics a deployment recorded
+ * or that its state names (absent ones are fine); appends their names. */
+fb_status gcp_triggers_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag);
+/* Scheduler jobs of region (every call) and, once (region NULL), Pub/Sub
+ * topics and subscriptions of the project. */
+fb_status gcp_triggers_discover(fb_driver_ctx *ctx, const char *region, json_t *resources, fb_diag *diag);
+
+/* A dry run: render's documents, in order, through the host. */
+fb_status gcp_dry_run_docs(fb_driver_ctx *ctx, const json_t *docs, fb_diag *diag);
+/* GET a resource by its full name (api's version prefix added): *found 0
+ * on 404, else *live (new). */
+fb_status gcp_get(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *what, const char *name,
+                  json_t **live, int *found);
+/* The resource names a deployment has: state.name, then its records of
+ * type (new array of strings, no duplicates). */
+json_t *gcp_dep_names(const json_t *dep, const char *type);
+/* observe's workload checked against the deployment's placement into wl
+ * and sh (borrowing from a copy kept in in); 0 when there is none. */
+int gcp_observe_workload(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, gcp_shape *sh, fb_diag *diag);
+
+/* secretAccessor for the runtime service account on exactly the spec's
+ * Secret Manager secrets (before the revision that reads them). */
+fb_status gcp_secrets_grant(fb_driver_ctx *ctx, const fbk_wl *wl, fb_diag *diag);
+/* Drift: secrets the runtime service account cannot read (reads only). */
+fb_status gcp_secrets_observe(fb_driver_ctx *ctx, const fbk_wl *wl, json_t *drift, fb_diag *diag);
 
 #endif

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gcp.h"
 
@@ -93,7 +94,13 @@ static void run_resources(const fbk_wl *wl, int functions, gcp_shape *sh, fbk_ck
     const char *svc = functions ? "Cloud Functions" : "Cloud Run";
     long long cpu = wl->cpu_m, mem = wl->mem_mib;
     char c1[32], c2[32];
-    sh->instance_based = !functions && (wl->min_i > 0 || !wl->scale_to_zero);
+    /* scaleToZero: false keeps one instance: the cost model prices it as
+     * always on, so the service must be deployed with it */
+    sh->min_instances = wl->min_i > 0 ? wl->min_i : wl->scale_to_zero ? 0 : 1;
+    if (wl->min_i < 1 && !wl->scale_to_zero)
+        fbk_note(ck, "/spec/scaling/scaleToZero", NULL,
+                 "%s keeps 1 instance running (minInstanceCount 1): scaleToZero is false", svc);
+    sh->instance_based = !functions && sh->min_instances > 0;
     if (mem > 32768)
         fbk_err(ck, "/spec/resources/memory", "lower resources.memory to 32Gi or less, or place it on gke-autopilot",
                 "%s allows at most 32 GiB of memory; the spec asks for %lld MiB", svc, mem);
@@ -397,6 +404,33 @@ static const char *gcf_main_module(const char *rt)
     return NULL;
 }
 
+/* Schedule and queue triggers as Cloud Scheduler and Pub/Sub take them:
+ * a five-field cron (the spec's form is Scheduler's unix-cron), and a
+ * queue name that is a Pub/Sub topic id (3-255 characters, a letter
+ * first, not starting with "goog"). */
+static void check_triggers(const fbk_wl *wl, fbk_ck *ck)
+{
+    size_t i;
+    json_t *t;
+    char ptr[64];
+    json_array_foreach(wl->triggers, i, t) {
+        const char *q = json_string_value(json_object_get(json_object_get(t, "queue"), "name"));
+        if (q) {
+            snprintf(ptr, sizeof ptr, "/spec/triggers/%zu/queue/name", i);
+            size_t n = strlen(q);
+            int letter = (q[0] >= 'a' && q[0] <= 'z') || (q[0] >= 'A' && q[0] <= 'Z');
+            if (n < 3 || !letter || !strncasecmp(q, "goog", 4))
+                fbk_err(ck, ptr, "use at least 3 characters, a letter first, not starting with goog",
+                        "Pub/Sub cannot name a topic '%s'", q);
+        }
+        const char *cron = json_string_value(json_object_get(json_object_get(t, "schedule"), "cron"));
+        if (json_object_get(t, "schedule") && (!cron || !*cron)) {
+            snprintf(ptr, sizeof ptr, "/spec/triggers/%zu/schedule/cron", i);
+            fbk_err(ck, ptr, "give a five-field cron expression", "a schedule trigger needs a cron expression");
+        }
+    }
+}
+
 /* Cloud Functions 2nd gen: source, runtime, handler, triggers, then the
  * Cloud Run resource rules and the timeout of its kind of function. */
 static void check_functions(fb_driver_ctx *ctx, const fbk_wl *wl, gcp_shape *sh, fbk_ck *ck)
@@ -450,10 +484,11 @@ static void check_functions(fb_driver_ctx *ctx, const fbk_wl *wl, gcp_shape *sh,
     if (wl->health)
         fbk_warn(ck, "/spec/healthCheck", "remove healthCheck or place the function on cloud-run",
                  "Cloud Functions has no health checks: healthCheck is not sent");
-    int http = 0, queue = 0;
+    int http = 0, queue = 0, sched = 0;
     size_t i;
     json_t *t;
     char ptr[64];
+    check_triggers(wl, ck);
     json_array_foreach(wl->triggers, i, t) {
         snprintf(ptr, sizeof ptr, "/spec/triggers/%zu", i);
         if (json_object_get(t, "http")) http++;
@@ -465,13 +500,14 @@ static void check_functions(fb_driver_ctx *ctx, const fbk_wl *wl, gcp_shape *sh,
                 fbk_note(ck, ptr, NULL, "Pub/Sub delivers one message per invocation: batchSize %lld is not used",
                          bs);
         }
-        if (json_object_get(t, "schedule"))
-            fbk_err(ck, ptr, "trigger the function over HTTP from Cloud Scheduler yourself, or place it elsewhere",
-                    "schedule triggers are not rendered by the gcp driver yet (Cloud Scheduler is a later task)");
+        if (json_object_get(t, "schedule")) sched++;
     }
     if (http && queue)
         fbk_err(ck, "/spec/triggers", "split it into an HTTP function and an event function",
                 "a Cloud Function is either an HTTP function or an event function, not both");
+    if (sched && queue)
+        fbk_err(ck, "/spec/triggers", "split it into an HTTP function for the schedule and an event function",
+                "Cloud Scheduler calls a function over HTTP; an event (queue) function has no HTTP endpoint");
     sh->event_function = queue > 0;
     int e0 = ck->errors;
     run_resources(wl, 1, sh, ck);
@@ -485,6 +521,7 @@ static void check_functions(fb_driver_ctx *ctx, const fbk_wl *wl, gcp_shape *sh,
  * env and secrets. */
 static void check_run(fb_driver_ctx *ctx, const fbk_wl *wl, gcp_shape *sh, fbk_ck *ck)
 {
+    check_triggers(wl, ck);
     if (!fbk_dns1035(wl->name, 49))
         fbk_err(ck, "/metadata/name", "use at most 49 lowercase letters, digits and '-', a letter first",
                 "Cloud Run service names are at most 49 characters; '%s' is not one", wl->name);
@@ -542,12 +579,9 @@ static void check_run(fb_driver_ctx *ctx, const fbk_wl *wl, gcp_shape *sh, fbk_c
     char ptr[64];
     json_array_foreach(wl->triggers, i, t) {
         snprintf(ptr, sizeof ptr, "/spec/triggers/%zu", i);
-        if (json_object_get(t, "schedule"))
-            fbk_err(ck, ptr, "trigger the service over HTTP from Cloud Scheduler yourself, or place it elsewhere",
-                    "schedule triggers are not rendered by the gcp driver yet (Cloud Scheduler is a later task)");
-        if (json_object_get(t, "queue"))
-            fbk_warn(ck, ptr, "the container must consume the queue itself, or place the function on cloud-functions",
-                     "queue triggers are not wired to Cloud Run services by this driver (Eventarc is a later task)");
+        long long bs = fbk_int(json_object_get(t, "queue"), "batchSize", 1);
+        if (json_object_get(t, "queue") && bs > 1)
+            fbk_note(ck, ptr, NULL, "Pub/Sub pushes one message per request: batchSize %lld is not used", bs);
         const char *path = json_string_value(json_object_get(json_object_get(t, "http"), "path"));
         if (path && strcmp(path, "/") != 0)
             fbk_note(ck, ptr, NULL, "Cloud Run serves every path of the service; the trigger path %s is the "
@@ -621,6 +655,7 @@ static void check_autopilot(fb_driver_ctx *ctx, const fbk_wl *wl, gcp_shape *sh,
     sh->cpu_m = cpu;
     sh->mem_mib = mem;
     sh->eph_mib = eph;
+    sh->min_instances = wl->min_i < 1 ? 1 : wl->min_i; /* a Deployment keeps one replica */
     sh->conc = wl->target_conc;
     sh->timeout_s = fbk_ceil_seconds(wl->timeout_ms, 1);
     fbk_k8s_opts o;

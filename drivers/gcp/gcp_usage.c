@@ -71,7 +71,7 @@ json_t *gcp_usage_doc(const fbk_wl *wl, const gcp_shape *sh)
     fbk_u128 busy_ms_c = req * (fbk_u128)billed_ms; /* x 1/c = instance-ms */
     int inexact = 0;
     char note[512];
-    long long always = wl->min_i < 1 ? 1 : wl->min_i;
+    long long always = sh->min_instances < 1 ? 1 : sh->min_instances;
     long long cold = 0;
     char vc[32];
     fbk_cores((wl->max_i > always ? wl->max_i : always) * sh->cpu_m, vc, sizeof vc);
@@ -121,12 +121,13 @@ json_t *gcp_usage_doc(const fbk_wl *wl, const gcp_shape *sh)
                  dec(busy_ms_c * mem, (fbk_u128)1000 * 1024 * (fbk_u128)conc, &inexact), note);
         add_line(lines, "cloud-functions-gen2", "invocations", "", "invocation", "global", dec(req, 1, &inexact),
                  NULL);
-        if (wl->min_i > 0) {
-            /* idle = minInstances x 730 h - busy instance time, in ms x c */
-            fbk_u128 on = (fbk_u128)wl->min_i * FBK_MONTH_SECONDS * 1000 * (fbk_u128)conc;
+        if (sh->min_instances > 0) {
+            /* idle = min instances x 730 h - busy instance time, in ms x c
+             * (min instances: minInstances, or 1 for scaleToZero false) */
+            fbk_u128 on = (fbk_u128)sh->min_instances * FBK_MONTH_SECONDS * 1000 * (fbk_u128)conc;
             fbk_u128 idle = on > busy_ms_c ? on - busy_ms_c : 0;
             snprintf(note, sizeof note, "idle min instances: %lld x 730 h minus busy time, x %lld millicores",
-                     wl->min_i, sh->cpu_m);
+                     sh->min_instances, sh->cpu_m);
             add_line(lines, "cloud-functions-gen2", "idle_cpu_min_instances", gcf_variant("idle", tier),
                      "vCPU-second", tier, dec(idle * cpu, (fbk_u128)1000 * 1000 * (fbk_u128)conc, &inexact), note);
             snprintf(note, sizeof note, "idle min instances: the same idle time x %lld MiB / 1024 at the memory rate",
@@ -137,7 +138,7 @@ json_t *gcp_usage_doc(const fbk_wl *wl, const gcp_shape *sh)
         json_array_append_new(notes, json_string(
             "Cloud Functions 2nd gen bills like Cloud Run request-based billing (request time rounded up to "
             "100 ms) plus invocations; idle min instances at the idle CPU rate and the memory rate"));
-        cold = wl->min_i > 0 ? 0 : 1500;
+        cold = sh->min_instances > 0 ? 0 : 1500;
     } else {
         snprintf(note, sizeof note, "%lld pod(s) x 730 h x %lld millicores / 1000", always, sh->cpu_m);
         add_line(lines, "gke-autopilot", "pod_vcpu", "general-purpose", "vCPU-hour", NULL,

@@ -81,6 +81,35 @@ void fbk_token_cache_free(fbk_token_cache *c);
 fb_status fbk_oauth2_token(fbk_token_cache *c, const fb_host *host, fb_diag *diag,
                            const fbk_oauth2_grant *g, char **token);
 
+/* One exchange at g's token endpoint, without the cache (a form POST;
+ * in a dry run the host records it and *token is FBK_OAUTH2_DRY_TOKEN).
+ * *token new (fbk_free_secret), *lifetime_s the answer's expires_in (0
+ * when it gave none). Statuses as fbk_oauth2_token's. */
+fb_status fbk_oauth2_exchange(const fb_host *host, fb_diag *diag, const fbk_oauth2_grant *g,
+                              char **token, int64_t *lifetime_s);
+
+/* A token source that is not one form POST (a JWT assertion signed for
+ * each exchange, an STS exchange followed by impersonation, a metadata
+ * server GET): sets *token (new) and *lifetime_s (seconds it is valid for;
+ * 0 = do not reuse it), or returns a non-OK status with a diagnostic. ud
+ * is the caller's. */
+typedef fb_status (*fbk_token_fetch_fn)(void *ud, const fb_host *host, fb_diag *diag,
+                                        char **token, int64_t *lifetime_s);
+
+/* The cache around any fetch: the token cached under (url, credential_id,
+ * scope) while it is young enough (80% of its lifetime, host clock), else
+ * fetch() called by one thread while the others needing the same key wait
+ * for it (single flight). *token new (fbk_free_secret); *cached (may be
+ * NULL) says it came from the cache. No dry-run handling: a caller that
+ * must not fetch in a dry run does not call this then. */
+fb_status fbk_token_cache_get(fbk_token_cache *c, const fb_host *host, fb_diag *diag, const char *url,
+                              const char *credential_id, const char *scope, fbk_token_fetch_fn fetch,
+                              void *ud, char **token, int *cached);
+
+/* Drops the token cached under (url, credential_id, scope). */
+void fbk_token_cache_drop(fbk_token_cache *c, const char *url, const char *credential_id,
+                          const char *scope);
+
 /* Drops the cached token for g (after the API refused it). */
 void fbk_oauth2_forget(fbk_token_cache *c, const fbk_oauth2_grant *g);
 

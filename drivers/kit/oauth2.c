@@ -49,11 +49,11 @@ void fbk_token_cache_free(fbk_token_cache *c)
 /* The cache key: a hash, so the cache never holds a credential that was
  * passed as its own id. Fields are length-prefixed so no two triples
  * collide by concatenation. */
-static void key_of(const fbk_oauth2_grant *g, char out[65])
+static void key_of3(const char *url, const char *credential_id, const char *scope, char out[65])
 {
     fbk_buf b;
     fbk_buf_init(&b);
-    const char *parts[3] = {g->token_url, g->credential_id, g->scope};
+    const char *parts[3] = {url, credential_id, scope};
     for (int i = 0; i < 3; i++) {
         const char *p = parts[i] ? parts[i] : "";
         fbk_buf_printf(&b, "%zu:", strlen(p));
@@ -61,6 +61,11 @@ static void key_of(const fbk_oauth2_grant *g, char out[65])
     }
     fbk_sha256_hex(b.data, b.len, out);
     fbk_buf_wipe(&b);
+}
+
+static void key_of(const fbk_oauth2_grant *g, char out[65])
+{
+    key_of3(g->token_url, g->credential_id, g->scope, out);
 }
 
 /* The entry for key; a new one when absent (mu held). NULL when the cache
@@ -100,8 +105,8 @@ static const char *error_text(json_t *j)
 
 /* One exchange at the token endpoint. *token new, *lifetime in seconds
  * (0 when the answer gave none). */
-static fb_status exchange(const fb_host *host, fb_diag *diag, const fbk_oauth2_grant *g,
-                          char **token, int64_t *lifetime)
+fb_status fbk_oauth2_exchange(const fb_host *host, fb_diag *diag, const fbk_oauth2_grant *g,
+                              char **token, int64_t *lifetime)
 {
     *token = NULL;
     *lifetime = 0;
@@ -171,18 +176,13 @@ static fb_status exchange(const fb_host *host, fb_diag *diag, const fbk_oauth2_g
     return st;
 }
 
-/* fbk_oauth2_token that also says whether the token came from the cache. */
-static fb_status get_token(fbk_token_cache *c, const fb_host *host, fb_diag *diag,
-                           const fbk_oauth2_grant *g, char **token, int *cached)
+/* The cache's single-flight lookup around any fetch (see
+ * fbk_token_cache_get). */
+static fb_status cache_get(fbk_token_cache *c, const fb_host *host, fb_diag *diag, const char key[65],
+                           fbk_token_fetch_fn fetch, void *ud, char **token, int *cached)
 {
     *token = NULL;
     *cached = 0;
-    if (host->dry_run(diag)) {
-        int64_t life;
-        return exchange(host, diag, g, token, &life); /* shown, never cached */
-    }
-    char key[65];
-    key_of(g, key);
     pthread_mutex_lock(&c->mu);
     entry *e;
     for (;;) {
@@ -204,7 +204,11 @@ static fb_status get_token(fbk_token_cache *c, const fb_host *host, fb_diag *dia
 
     int64_t life = 0;
     int64_t t0 = host->now();
-    fb_status st = exchange(host, diag, g, token, &life);
+    fb_status st = fetch(ud, host, diag, token, &life);
+    if (st != FB_OK && *token) {
+        fbk_free_secret(*token);
+        *token = NULL;
+    }
 
     if (!mine) return st; /* the cache was full of exchanges in flight */
     pthread_mutex_lock(&c->mu);
@@ -230,6 +234,53 @@ static fb_status get_token(fbk_token_cache *c, const fb_host *host, fb_diag *dia
     return st;
 }
 
+fb_status fbk_token_cache_get(fbk_token_cache *c, const fb_host *host, fb_diag *diag, const char *url,
+                              const char *credential_id, const char *scope, fbk_token_fetch_fn fetch,
+                              void *ud, char **token, int *cached)
+{
+    char key[65];
+    int dummy;
+    key_of3(url, credential_id, scope, key);
+    return cache_get(c, host, diag, key, fetch, ud, token, cached ? cached : &dummy);
+}
+
+void fbk_token_cache_drop(fbk_token_cache *c, const char *url, const char *credential_id,
+                          const char *scope)
+{
+    char key[65];
+    key_of3(url, credential_id, scope, key);
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < c->n; i++) {
+        if (strcmp(c->v[i].key, key) != 0 || c->v[i].fetching) continue;
+        fbk_free_secret(c->v[i].token);
+        c->v[i].token = NULL;
+        c->v[i].refresh_at = 0;
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* The form-POST exchange as a fetch. */
+static fb_status grant_fetch(void *ud, const fb_host *host, fb_diag *diag, char **token,
+                             int64_t *lifetime)
+{
+    return fbk_oauth2_exchange(host, diag, (const fbk_oauth2_grant *)ud, token, lifetime);
+}
+
+/* fbk_oauth2_token that also says whether the token came from the cache. */
+static fb_status get_token(fbk_token_cache *c, const fb_host *host, fb_diag *diag,
+                           const fbk_oauth2_grant *g, char **token, int *cached)
+{
+    *token = NULL;
+    *cached = 0;
+    if (host->dry_run(diag)) {
+        int64_t life;
+        return fbk_oauth2_exchange(host, diag, g, token, &life); /* shown, never cached */
+    }
+    char key[65];
+    key_of(g, key);
+    return cache_get(c, host, diag, key, grant_fetch, (void *)g, token, cached);
+}
+
 fb_status fbk_oauth2_token(fbk_token_cache *c, const fb_host *host, fb_diag *diag,
                            const fbk_oauth2_grant *g, char **token)
 {
@@ -239,16 +290,7 @@ fb_status fbk_oauth2_token(fbk_token_cache *c, const fb_host *host, fb_diag *dia
 
 void fbk_oauth2_forget(fbk_token_cache *c, const fbk_oauth2_grant *g)
 {
-    char key[65];
-    key_of(g, key);
-    pthread_mutex_lock(&c->mu);
-    for (size_t i = 0; i < c->n; i++) {
-        if (strcmp(c->v[i].key, key) != 0 || c->v[i].fetching) continue;
-        fbk_free_secret(c->v[i].token);
-        c->v[i].token = NULL;
-        c->v[i].refresh_at = 0;
-    }
-    pthread_mutex_unlock(&c->mu);
+    fbk_token_cache_drop(c, g->token_url, g->credential_id, g->scope);
 }
 
 fb_status fbk_bearer_send(const fb_host *host, fb_diag *diag, const char *token,

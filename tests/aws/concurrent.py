@@ -62,7 +62,7 @@ def fresh_home(ck):
 
 
 def untracked(env):
-    rc, out, err = env.run("discover", "--format", "json")
+    rc, out, err = env.run("discover", "--provider", "aws", "--format", "json")
     try:
         return [r["id"] for r in json.loads(out) if r.get("managed") and not r.get("tracked")]
     except ValueError:

@@ -63,7 +63,7 @@ def crash(ck, fake, env):
 
 
 def untracked(env):
-    rc, out, err = env.run("discover", "--format", "json")
+    rc, out, err = env.run("discover", "--provider", "aws", "--format", "json")
     try:
         rows = json.loads(out)
     except ValueError:

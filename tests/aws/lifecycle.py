@@ -216,7 +216,7 @@ ecsc.register_task_definition(family="legacy-web", requiresCompatibilities=["FAR
 ecsc.create_service(cluster="prod", serviceName="legacy-web", taskDefinition="legacy-web", desiredCount=1,
                     launchType="FARGATE",
                     networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-0a1b2c3d"]}})
-rc, out, err = env.run("discover", "--format", "json")
+rc, out, err = env.run("discover", "--provider", "aws", "--format", "json")
 found = {r["id"]: r for r in json.loads(out)} if out.strip() else {}
 ck.ok(rc == 0, "discover", err)
 leg = found.get(f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:legacy-report", {})

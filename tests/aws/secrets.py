@@ -101,7 +101,7 @@ ck.ok(rc == 0 and '"X-Amz-Security-Token": "REDACTED"' in out, "the dry run reda
 rc, out, err = run("apply ok", "apply", "--target", "aws:us-east-1", spec)
 ck.ok(rc == 0, "apply without faults succeeds", err)
 for verb, op, args in (("status", "GetFunction", ("status", "--format", "json")),
-                       ("discover", "ListFunctions", ("discover", "--format", "json")),
+                       ("discover", "ListFunctions", ("discover", "--provider", "aws", "--format", "json")),
                        ("destroy", "DeleteFunction", ("destroy", "--all", "--format", "json"))):
     echo_faults(op, 400, "InvalidParameterValueException")
     mark = fake.seq()

@@ -202,7 +202,7 @@ ck.ok(set(st["schedules"]) == {f"{REGION}|default|{FN}-s0"}
 sch.create_schedule(Name="someone-else", ScheduleExpression="rate(1 day)", FlexibleTimeWindow={"Mode": "OFF"},
                     Target={"Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:other", "RoleArn": SCHED_ROLE},
                     Description="not ours")
-rc, out, err = env.run("discover", "--format", "json")
+rc, out, err = env.run("discover", "--provider", "aws", "--format", "json")
 found = {(r["type"], r.get("name")): r for r in json.loads(out)} if rc == 0 and out.strip() else {}
 mine = found.get(("scheduler-schedule", f"{FN}-s0"), {})
 ck.ok(mine.get("managed") and mine.get("tracked") and mine.get("workload") == "nightly" and mine.get("tenant") == "ops",

@@ -65,6 +65,12 @@ class RenderAcceptedTest(FakeTest):
                     continue
                 for w in rendered:
                     for d in w["documents"]:
+                        # trigger and secret documents name what only exists
+                        # once deployed (${service.uri}) or a setting render
+                        # was not given (${drivers.gcp...}): apply fills them
+                        # in; tests/gcp sends them to the fake that way
+                        if "${" in json.dumps(d):
+                            continue
                         sent.append(self.send(example, service, d))
         kinds = {k for k in sent}
         self.assertIn("run.projects.locations.services.create", kinds)

@@ -27,6 +27,11 @@ INT64_RE = re.compile(r"^-?[0-9]+$")
 APIS = {
     "run.googleapis.com/v2": "run.v2.json",
     "cloudfunctions.googleapis.com/v2": "cloudfunctions.v2.json",
+    # the trigger and secret APIs deploy wires (issue 13): the copies the
+    # fake uses, tests/reference/gcp-discovery (same SOURCE.md provenance)
+    "pubsub.googleapis.com/v1": "../../reference/gcp-discovery/pubsub.v1.json",
+    "cloudscheduler.googleapis.com/v1": "../../reference/gcp-discovery/cloudscheduler.v1.json",
+    "secretmanager.googleapis.com/v1": "../../reference/gcp-discovery/secretmanager.v1.json",
 }
 
 
@@ -37,7 +42,7 @@ def required_in_prose(desc):
 
 class Discovery:
     def __init__(self, filename):
-        with open(os.path.join(DATA, "gcp-discovery", filename)) as f:
+        with open(os.path.normpath(os.path.join(DATA, "gcp-discovery", filename))) as f:
             self.doc = json.load(f)
         self.schemas = self.doc["schemas"]
         self.methods = []

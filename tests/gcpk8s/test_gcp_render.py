@@ -100,6 +100,26 @@ spec:
   resources: {memory: 2Gi}
   triggers: [{http: {path: /, public: true}}]
 """,
+    """apiVersion: fedbroker.dev/v1
+kind: Function
+metadata: {name: nightly-report, tenant: ops}
+spec:
+  image: europe-docker.pkg.dev/acme-prod/apps/report:2
+  scaling: {scaleToZero: false, maxInstances: 3}
+  triggers:
+    - schedule: {cron: "0 3 * * *", timezone: Europe/Paris}
+    - queue: {name: report-requests, batchSize: 1}
+    - schedule: {cron: "*/15 * * * 1-5"}
+""",
+    """apiVersion: fedbroker.dev/v1
+kind: Function
+metadata: {name: tick, tenant: ops}
+spec:
+  runtime: python3.12
+  handler: main.tick
+  code: {path: .}
+  triggers: [{schedule: {cron: "*/5 * * * *"}}]
+""",
 ]
 
 
@@ -166,8 +186,23 @@ def is_public(w):
         any(t.get("http", {}).get("public") for t in w["spec"].get("triggers", []))
 
 
+def min_instances(spec):
+    """What the cost model prices as always running (issue 13: scaleToZero
+    false keeps one instance)."""
+    return spec["scaling"]["minInstances"] or (0 if spec["scaling"]["scaleToZero"] else 1)
+
+
+def invoker_docs(docs):
+    """setIamPolicy documents on a Cloud Run service (not on secrets)."""
+    return [d for d in docs if d["kind"] == "SetIamPolicyRequest" and "/services/" in d["path"]]
+
+
+def has_trigger(w, kind):
+    return any(kind in t for t in w["spec"].get("triggers", []))
+
+
 def check_run(w, docs, label):
-    svc = docs[0]
+    svc = [d for d in docs if d["kind"] == "Service"][0]
     name = w["metadata"]["name"]
     check(svc["path"] == "v2/projects/acme-prod/locations/%s/services?serviceId=%s" % (REGION, name),
           "%s: create path names project, region and serviceId" % label)
@@ -189,8 +224,9 @@ def check_run(w, docs, label):
               and not inst, "%s: below 1 vCPU: concurrency 1, gen1, request-based" % label)
     if spec["scaling"].get("targetConcurrency"):
         check(t["maxInstanceRequestConcurrency"] == spec["scaling"]["targetConcurrency"], "%s: concurrency from the spec" % label)
-    check(t["scaling"] == {"minInstanceCount": spec["scaling"]["minInstances"],
-                           "maxInstanceCount": spec["scaling"]["maxInstances"]}, "%s: scaling" % label)
+    mi = min_instances(spec)
+    check(t["scaling"] == {"minInstanceCount": mi, "maxInstanceCount": max(mi, spec["scaling"]["maxInstances"])},
+          "%s: scaling" % label)
     check(t["timeout"] == "%ds" % ceil_div(spec["timeoutMs"], 1000), "%s: timeout %s" % (label, t["timeout"]))
     check(b["ingress"] == ("INGRESS_TRAFFIC_ALL" if is_public(w) else "INGRESS_TRAFFIC_INTERNAL_ONLY"), "%s: ingress" % label)
     check(t.get("serviceAccount") == SETTINGS["serviceAccount"], "%s: service account" % label)
@@ -216,17 +252,43 @@ def check_run(w, docs, label):
               and kind in p and p["periodSeconds"] * p["failureThreshold"] <= 240, "%s: %s startup probe from healthCheck" % (label, kind))
         lp = c.get("livenessProbe")
         check(lp is None or "grpc" in lp or "httpGet" in lp, "%s: liveness probe is HTTP or gRPC (Cloud Run has no TCP liveness)" % label)
-    iam = [d for d in docs if d["kind"] == "SetIamPolicyRequest"]
+    iam = invoker_docs(docs)
     if is_public(w):
         check(len(iam) == 1 and iam[0]["path"].endswith("/services/%s:setIamPolicy" % name)
               and iam[0]["body"]["policy"]["bindings"] == [{"members": ["allUsers"], "role": "roles/run.invoker"}],
               "%s: public: allUsers may invoke" % label)
+    elif has_trigger(w, "queue") or has_trigger(w, "schedule"):
+        check(len(iam) == 1 and iam[0]["body"]["policy"]["bindings"][0]["members"][0].startswith("serviceAccount:"),
+              "%s: private with triggers: only the invoker service account may invoke" % label)
     else:
         check(not iam, "%s: private: no IAM policy document" % label)
+    check_triggers(w, docs, label, svc_url=True)
+
+
+def check_triggers(w, docs, label, svc_url):
+    """Queue -> a topic (and, for Cloud Run, a push subscription with an OIDC
+    token), schedule -> a Cloud Scheduler job calling the URL with one."""
+    queues = [t["queue"]["name"] for t in w["spec"].get("triggers", []) if "queue" in t]
+    crons = [t["schedule"] for t in w["spec"].get("triggers", []) if "schedule" in t]
+    topics = [d for d in docs if d["kind"] == "Topic"]
+    subs = [d for d in docs if d["kind"] == "Subscription"]
+    jobs = [d for d in docs if d["kind"] == "Job"]
+    check([d["path"] for d in topics] == ["v1/projects/acme-prod/topics/%s" % q for q in queues],
+          "%s: one topic per queue %s" % (label, queues))
+    if svc_url:
+        check(len(subs) == len(queues) and all(s["body"]["topic"] == "projects/acme-prod/topics/" + q
+                                               and "oidcToken" in s["body"]["pushConfig"]
+                                               for s, q in zip(subs, queues)),
+              "%s: a push subscription with an OIDC token per queue" % label)
+    else:
+        check(not subs, "%s: a function consumes its topic through its eventTrigger" % label)
+    check(len(jobs) == len(crons) and all(j["body"]["schedule"] == c["cron"] and j["body"]["timeZone"] == c["timezone"]
+                                          and "oidcToken" in j["body"]["httpTarget"] for j, c in zip(jobs, crons)),
+          "%s: a Scheduler job with an OIDC token per schedule" % label)
 
 
 def check_gcf(w, docs, label):
-    fn = docs[0]
+    fn = [d for d in docs if d["kind"] == "Function"][0]
     spec = w["spec"]
     name = w["metadata"]["name"]
     b = fn["body"]
@@ -253,13 +315,16 @@ def check_gcf(w, docs, label):
     else:
         check("eventTrigger" not in b, "%s: HTTP function" % label)
     check(sc["ingressSettings"] == ("ALLOW_ALL" if is_public(w) else "ALLOW_INTERNAL_ONLY"), "%s: ingress" % label)
-    check(sc["minInstanceCount"] == spec["scaling"]["minInstances"] and sc["maxInstanceCount"] == spec["scaling"]["maxInstances"],
+    mi = min_instances(spec)
+    check(sc["minInstanceCount"] == mi and sc["maxInstanceCount"] == max(mi, spec["scaling"]["maxInstances"]),
           "%s: instance counts" % label)
     check(sc.get("environmentVariables", {}) == spec.get("env", {}), "%s: env" % label)
     check(len(sc.get("secretEnvironmentVariables", [])) == len(spec.get("secrets", [])), "%s: secrets" % label)
     check_gcp_labels(w, b["labels"], label)
-    iam = [d for d in docs if d["kind"] == "SetIamPolicyRequest"]
-    check(len(iam) == (1 if is_public(w) else 0), "%s: IAM policy iff public" % label)
+    iam = invoker_docs(docs)
+    check(len(iam) == (1 if is_public(w) or has_trigger(w, "schedule") else 0),
+          "%s: IAM policy iff public or scheduled" % label)
+    check_triggers(w, docs, label, svc_url=False)
 
 
 def check_autopilot(w, docs, label):
@@ -311,8 +376,12 @@ def render_all():
             if d["api"] in discovery.APIS:
                 disc = discovery.for_api(d["api"])
                 want = {"Service": "run.projects.locations.services.create",
-                        "SetIamPolicyRequest": "run.projects.locations.services.setIamPolicy",
-                        "Function": "cloudfunctions.projects.locations.functions.create"}[d["kind"]]
+                        "SetIamPolicyRequest": "secretmanager.projects.secrets.setIamPolicy"
+                        if d["api"].startswith("secretmanager") else "run.projects.locations.services.setIamPolicy",
+                        "Function": "cloudfunctions.projects.locations.functions.create",
+                        "Topic": "pubsub.projects.topics.create",
+                        "Subscription": "pubsub.projects.subscriptions.create",
+                        "Job": "cloudscheduler.projects.locations.jobs.create"}[d["kind"]]
                 errs = disc.request_errors(d["method"], d["path"], d["body"], want)
                 check(not errs, "%s: %s %s valid against the discovery document %s" % (label, d["method"], d["kind"], errs[:3]))
             else:
@@ -330,7 +399,7 @@ def render_all():
 def negative():
     w = gcp_secrets(gk.spec_workload(SYNTHETIC[1]))
     r = gk.call("gcp", SETTINGS, [("render", {"workload": w, "placement": gk.placement("gcp", "Function", "cloud-run", REGION)})])
-    svc = r["results"][0]["output"]["documents"][0]
+    svc = [d for d in r["results"][0]["output"]["documents"] if d["kind"] == "Service"][0]
     check(not run.request_errors("POST", svc["path"], svc["body"]), "negative: the unbroken Cloud Run request is valid")
 
     def broken(what, mutate_body=None, method="POST", path=None, doc=svc, disc=run):
@@ -361,7 +430,7 @@ def negative():
 
     f = gk.spec_workload(SYNTHETIC[2])
     r = gk.call("gcp", SETTINGS, [("render", {"workload": f, "placement": gk.placement("gcp", "Function", "cloud-functions", REGION)})])
-    fn = r["results"][0]["output"]["documents"][0]
+    fn = [d for d in r["results"][0]["output"]["documents"] if d["kind"] == "Function"][0]
     check(not gcf.request_errors("POST", fn["path"], fn["body"]), "negative: the unbroken Cloud Functions request is valid")
     broken("Function: an int64 sent as a number",
            lambda b: b["buildConfig"]["source"]["storageSource"].__setitem__("generation", 5), doc=fn, disc=gcf)

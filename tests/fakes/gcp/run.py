@@ -14,7 +14,7 @@ import random
 import re
 import string
 
-from .common import OperationMethods, PolicyMethods, apply_mask, canon, listing, new_uid, split_name
+from .common import OperationMethods, PolicyMethods, apply_mask, canon, listing, new_uid, policy_view, split_name
 from .errors import ApiError, already_exists, bad_request, not_found
 
 KIND = ("run", "services")
@@ -519,6 +519,15 @@ class Run:
         if ctx.method != "GET":
             raise ApiError("UNIMPLEMENTED", "fake_gcp serves the Run v1 (Knative) API read-only, for gcloud; "
                            "use the v2 API to change services.")
+        pm = re.match(r"^/v1/projects/([^/]+)/locations/([^/]+)/services/([^/:]+):getIamPolicy$", path)
+        if pm:
+            # gcloud run services get-iam-policy reads the policy through v1:
+            # the same policy the v2 API keeps (read only, like the rest)
+            proj = self.st.project(pm.group(1))
+            name = "projects/%s/locations/%s/services/%s" % (proj["projectId"], pm.group(2), pm.group(3))
+            if name not in self.st.table(*KIND):
+                raise self._missing(name)
+            return policy_view(self.st.policy(name))
         m = re.match(r"^/apis/serving\.knative\.dev/v1/namespaces/([^/]+)/services(?:/([^/]+))?$", path)
         g = re.match(r"^/v1/projects/([^/]+)/locations/([^/]+)/services(?:/([^/]+))?$", path)
         if m:

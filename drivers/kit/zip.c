@@ -1,4 +1,6 @@
-/* zip.c - a deterministic zip writer for Lambda deployment packages.
+/* zip.c - a deterministic zip writer for deployment packages (Lambda zips,
+ * Cloud Functions sources); see fbk_zip.h. Moved here from drivers/aws so
+ * every driver that uploads source builds the same bytes.
  *
  * Format: PKWARE APPNOTE.TXT (local file headers, central directory, end of
  * central directory record; no zip64, no data descriptors, no extra
@@ -10,7 +12,7 @@
  * raw deflate at level 9 through zlib, or "stored" when deflate does not
  * make an entry smaller. */
 #include "config.h"
-#include "aws.h"
+#include "fbk_zip.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -286,7 +288,7 @@ static void walk_free(walk *w)
     free(w->err);
 }
 
-int aws_zip_path(const char *path, size_t max_zip, size_t max_unzipped, unsigned char **out,
+int fbk_zip_path(const char *path, size_t max_zip, size_t max_unzipped, unsigned char **out,
                  size_t *len, char **err)
 {
     *out = NULL;
@@ -355,7 +357,7 @@ int aws_zip_path(const char *path, size_t max_zip, size_t max_unzipped, unsigned
     return 0;
 }
 
-char *aws_base64(const unsigned char *data, size_t len)
+char *fbk_base64(const unsigned char *data, size_t len)
 {
     size_t n = 4 * ((len + 2) / 3) + 1;
     char *out = fbk_xmalloc(n);

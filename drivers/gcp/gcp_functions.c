@@ -1,0 +1,490 @@
+/* gcp_functions.c - Cloud Functions 2nd gen (API v2): the source zipped
+ * deterministically (the kit's zip, as for Lambda), uploaded the way Google
+ * documents (generateUploadUrl, then a PUT of the zip to the signed URL
+ * with Content-Type application/zip and no Authorization), the function
+ * created with a deterministic functionId or adopted when it carries our
+ * labels, updated with PATCH and an update mask, the operation waited for;
+ * its HTTP endpoint is a Cloud Run service of its own name, whose invoker
+ * policy says who may call it. observe, destroy and discover as for Cloud
+ * Run. The zip's SHA-256 is kept in the label source-sha256, so a changed
+ * source is uploaded again and an unchanged one is not. */
+#include "config.h"
+#include "gcp.h"
+#include "fbk_zip.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FN_TYPE "cloud-function"
+#define GCF_MAX_ZIP (100u * 1024 * 1024)      /* generateUploadUrl's object limit */
+#define GCF_MAX_UNZIPPED (500u * 1024 * 1024) /* Cloud Functions' source limit */
+#define SOURCE_LABEL "source-sha256"
+
+/* The source zip of spec.code.path (new) and its SHA-256 hex (label values
+ * are at most 63 characters: the first 40 digits). */
+static fb_status source_zip(const fbk_wl *wl, unsigned char **zip, size_t *len, char sha[41], fb_diag *diag)
+{
+    *zip = NULL;
+    *len = 0;
+    const char *path = json_string_value(json_object_get(wl->code, "path"));
+    if (!path) {
+        fbk_diag(gcp_host, diag, FB_SEV_ERROR, "/spec/code", "gcp: a Cloud Function is deployed from "
+                 "spec.code.path");
+        return FB_INVALID;
+    }
+    char *err = NULL;
+    if (fbk_zip_path(path, GCF_MAX_ZIP, GCF_MAX_UNZIPPED, zip, len, &err) != 0) {
+        fbk_diag(gcp_host, diag, FB_SEV_ERROR, "/spec/code/path", "gcp: cannot package the source: %s\nCloud "
+                 "Functions takes at most 100 MB zipped and 500 MB unzipped", err);
+        free(err);
+        return FB_INVALID;
+    }
+    char hex[65];
+    fbk_sha256_hex(*zip, *len, hex);
+    memcpy(sha, hex, 40);
+    sha[40] = '\0';
+    return FB_OK;
+}
+
+/* generateUploadUrl, then the PUT of the zip. *storage = the answer's
+ * storageSource (new). */
+static fb_status upload(fb_driver_ctx *ctx, const char *parent, const unsigned char *zip, size_t len,
+                        json_t **storage, fb_diag *diag)
+{
+    *storage = NULL;
+    char *p = fbk_xasprintf("v2/%s/functions:generateUploadUrl", parent);
+    json_t *empty = json_object();
+    /* no state changes: a retried call only mints another URL */
+    gcp_req rq = {GCP_API_FUNCTIONS, "functions.generateUploadUrl", "POST", p, NULL, empty, FB_HTTP_IDEMPOTENT};
+    gcp_res res;
+    fb_status st = gcp_call(ctx, diag, &rq, &res);
+    json_decref(empty);
+    free(p);
+    if (st == FB_OK && res.err != FB_OK) st = gcp_fail(diag, &rq, &res, NULL);
+    const char *url = json_string_value(json_object_get(res.body, "uploadUrl"));
+    const json_t *ss = json_object_get(res.body, "storageSource");
+    if (st == FB_OK && (!url || !json_is_object(ss))) {
+        fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: generateUploadUrl answered without uploadUrl or "
+                 "storageSource");
+        st = FB_INTERNAL;
+    }
+    if (st == FB_OK) {
+        /* the URL is signed: it is the credential (a secret of the call),
+         * sent without Authorization, with the content type it is signed
+         * for */
+        fb_http_header h[] = {{"Content-Type", "application/zip"}};
+        const char *secrets[] = {url};
+        fb_http_request req = {.struct_size = sizeof req, .method = "PUT", .url = url, .headers = h,
+                               .n_headers = 1, .body = zip, .body_len = len, .flags = FB_HTTP_IDEMPOTENT,
+                               .service = "gcs-upload", .secrets = secrets, .n_secrets = 1};
+        fb_http_response resp;
+        st = gcp_host->http(diag, &req, &resp);
+        if (st == FB_OK) {
+            if (resp.status < 200 || resp.status >= 300) {
+                fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: uploading the source to the signed URL failed: "
+                         "HTTP %ld %.300s", resp.status, resp.body ? resp.body : "");
+                st = resp.status >= 500 || resp.status == 429 ? FB_RETRYABLE : FB_INVALID;
+            }
+            gcp_host->http_free(&resp);
+        }
+    }
+    if (st == FB_OK) *storage = json_deep_copy(ss);
+    gcp_res_clear(&res);
+    return st;
+}
+
+/* The function's state: "ready", "pending" or "failed"; *msg borrowed. */
+static const char *fn_status(const json_t *live, const char **msg)
+{
+    const char *s = json_string_value(json_object_get(live, "state"));
+    *msg = json_string_value(json_object_get(json_array_get(json_object_get(live, "stateMessages"), 0), "message"));
+    if (s && !strcmp(s, "ACTIVE")) return "ready";
+    if (s && !strcmp(s, "FAILED")) return "failed";
+    return "pending";
+}
+
+/* Polls a function that is DEPLOYING (an operation another run started)
+ * until it is not. */
+static fb_status wait_settled(fb_driver_ctx *ctx, fb_diag *diag, const char *name, json_t **live)
+{
+    uint32_t delay = 1000;
+    int64_t slept = 0;
+    const char *s0 = json_string_value(json_object_get(*live, "state"));
+    if (s0 && (!strcmp(s0, "DEPLOYING") || !strcmp(s0, "DELETING"))) {
+        /* the operation another run started: wait for it, then look again */
+        const char *fl = strstr(name, "/functions/");
+        char *parent = fbk_xstrndup(name, (size_t)(fl - name));
+        int found = 0;
+        fb_status st = gcp_wait_pending(ctx, diag, GCP_API_FUNCTIONS, parent, name, &found);
+        free(parent);
+        if (st != FB_OK) return st; /* its error is the answer; the next apply builds again */
+        if (found) {
+            json_t *next = NULL;
+            int there = 0;
+            st = gcp_get(ctx, diag, GCP_API_FUNCTIONS, "functions.get", name, &next, &there);
+            if (st != FB_OK) return st;
+            if (!there) {
+                json_decref(*live);
+                *live = json_object(); /* deleted meanwhile */
+                return FB_OK;
+            }
+            json_decref(*live);
+            *live = next;
+        }
+    }
+    for (;;) {
+        const char *s = json_string_value(json_object_get(*live, "state"));
+        if (!s || (strcmp(s, "DEPLOYING") != 0 && strcmp(s, "DELETING") != 0)) return FB_OK;
+        if (slept >= ctx->op_timeout_ms) {
+            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: Cloud Function %s is still %s after %lld s\napply "
+                     "again later", name, s, (long long)(slept / 1000));
+            return FB_RETRYABLE;
+        }
+        gcp_host->sleep_ms(diag, delay);
+        slept += delay;
+        delay = delay * 2 > 60000 ? 60000 : delay * 2;
+        json_t *next = NULL;
+        int found = 0;
+        fb_status st = gcp_get(ctx, diag, GCP_API_FUNCTIONS, "functions.get", name, &next, &found);
+        if (st != FB_OK) return st;
+        if (!found) {
+            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: Cloud Function %s disappeared while it was being "
+                     "deployed\napply again", name);
+            return FB_CONFLICT;
+        }
+        json_decref(*live);
+        *live = next;
+    }
+}
+
+/* The wanted function: render's body with the source in storage and the
+ * source label. new. */
+static json_t *want_body(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, const json_t *storage,
+                         const char *sha)
+{
+    const char *b = json_string_value(json_object_get(storage, "bucket"));
+    const char *o = json_string_value(json_object_get(storage, "object"));
+    json_t *body = gcp_function_body(ctx, wl, sh, b ? b : "", o ? o : "");
+    json_t *gen = json_object_get(storage, "generation");
+    if (gen) json_object_set(json_object_get(json_object_get(json_object_get(body, "buildConfig"), "source"),
+                                             "storageSource"), "generation", gen);
+    json_object_set_new(json_object_get(body, "labels"), SOURCE_LABEL, json_string(sha));
+    return body;
+}
+
+/* The update mask: the members of the Function that differ. new. */
+static char *update_mask(const json_t *want, const json_t *live)
+{
+    static const char *const members[] = {"description", "labels", "buildConfig", "serviceConfig", "eventTrigger",
+                                          NULL};
+    fbk_buf m;
+    fbk_buf_init(&m);
+    for (size_t i = 0; members[i]; i++) {
+        const json_t *w = json_object_get(want, members[i]);
+        /* an eventTrigger the spec dropped is cleared by masking it */
+        int differs = w ? gcp_drift(w, json_object_get(live, members[i]), members[i], NULL)
+                        : json_object_get(live, members[i]) != NULL && !strcmp(members[i], "eventTrigger");
+        if (differs) fbk_buf_printf(&m, "%s%s", m.len ? "," : "", members[i]);
+    }
+    return fbk_buf_steal(&m);
+}
+
+/* allUsers on the function's own Cloud Run service when public (removed
+ * when not), the invoker service account when a schedule calls it. */
+static fb_status fn_invokers(fb_driver_ctx *ctx, const fbk_wl *wl, const char *service, fb_diag *diag)
+{
+    char *p = fbk_xasprintf("v2/%s", service);
+    fb_status st = gcp_iam_member(ctx, diag, GCP_API_RUN, p, "roles/run.invoker", "allUsers", wl->public_http, NULL);
+    /* Scheduler's OIDC token, or the eventTrigger's identity, calls it */
+    if (st == FB_OK && (wl->schedule_triggers || wl->queue_triggers) && !wl->public_http &&
+        gcp_invoker_sa(ctx)[0]) {
+        char *m = fbk_xasprintf("serviceAccount:%s", gcp_invoker_sa(ctx));
+        st = gcp_iam_member(ctx, diag, GCP_API_RUN, p, "roles/run.invoker", m, 1, NULL);
+        free(m);
+    }
+    free(p);
+    return st;
+}
+
+fb_status gcp_functions_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const gcp_shape *sh, json_t **out,
+                              fb_diag *diag)
+{
+    const json_t *prev = json_object_get(in, "deployment");
+    const char *id = gcp_resource_id(wl), *region = sh->region->id;
+    char *parent = fbk_xasprintf("projects/%s/locations/%s", ctx->project, region);
+    char *name = fbk_xasprintf("%s/functions/%s", parent, id);
+    json_t *live = NULL, *resources = json_array(), *triggers = json_array(), *storage = NULL, *body = NULL;
+    unsigned char *zip = NULL;
+    size_t zlen = 0;
+    char sha[41] = "";
+    fb_status st = FB_OK;
+    const char *uri = NULL;
+    if (gcp_host->dry_run(diag)) {
+        fbk_ck ck = {gcp_host, diag, GCP_DRV, 0, 1};
+        json_t *docs = gcp_render_docs(ctx, wl, sh, &ck);
+        st = gcp_dry_run_docs(ctx, docs, diag);
+        json_decref(docs);
+        goto done;
+    }
+    st = source_zip(wl, &zip, &zlen, sha, diag);
+    if (st == FB_OK) st = gcp_secrets_grant(ctx, wl, diag);
+    /* the topics a queue trigger names must exist before the eventTrigger */
+    json_t *scratch = json_array(), *scratch_res = json_array();
+    if (st == FB_OK && wl->queue_triggers)
+        st = gcp_triggers_apply(ctx, wl, sh, NULL, prev, GCP_TRIGGERS_TOPICS, scratch, scratch_res, diag);
+    json_decref(scratch);
+    json_decref(scratch_res);
+    int found = 0;
+    if (st == FB_OK) st = gcp_get(ctx, diag, GCP_API_FUNCTIONS, "functions.get", name, &live, &found);
+    if (st == FB_OK && !found) {
+        st = upload(ctx, parent, zip, zlen, &storage, diag);
+        body = st == FB_OK ? want_body(ctx, wl, sh, storage, sha) : NULL;
+        char *p = fbk_xasprintf("v2/%s/functions", parent);
+        char *q = fbk_xasprintf("functionId=%s", id);
+        /* the deterministic functionId guards a retried create */
+        gcp_req rq = {GCP_API_FUNCTIONS, "functions.create", "POST", p, q, body, FB_HTTP_TOKEN_GUARDED};
+        gcp_res res;
+        memset(&res, 0, sizeof res);
+        if (st == FB_OK) st = gcp_call(ctx, diag, &rq, &res);
+        free(p);
+        free(q);
+        if (st == FB_OK && res.err == FB_OK) {
+            st = gcp_record(diag, prev, FN_TYPE, name, region, id);
+            if (st == FB_OK) st = gcp_wait(ctx, diag, GCP_API_FUNCTIONS, "functions.create", res.body, NULL);
+            if (st == FB_OK) st = gcp_get(ctx, diag, GCP_API_FUNCTIONS, "functions.get", name, &live, &found);
+            if (st == FB_OK && !found) {
+                fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: Cloud Function %s was created, then not "
+                         "found\napply again", name);
+                st = FB_CONFLICT;
+            }
+            found = 3; /* created now */
+        } else if (st == FB_OK && res.code && !strcmp(res.code, "ALREADY_EXISTS")) {
+            st = gcp_get(ctx, diag, GCP_API_FUNCTIONS, "functions.get", name, &live, &found);
+            if (st == FB_OK && !found) {
+                fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: Cloud Functions said %s exists, then that it "
+                         "does not\napply again", name);
+                st = FB_CONFLICT;
+            }
+        } else if (st == FB_OK) {
+            st = gcp_fail(diag, &rq, &res, "validate checked the spec's values; this is what Cloud Functions refused");
+        }
+        gcp_res_clear(&res);
+    }
+    if (st == FB_OK && found == 1) {
+        int ours = gcp_labels_ours(json_object_get(live, "labels"), wl);
+        if (ours != 1) {
+            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: a Cloud Function named %s exists in %s and %s\nrename "
+                     "the workload, or delete or relabel the existing function yourself", id, region,
+                     ours == 0 ? "is not managed by fedbroker (no managed-by=fedbroker label)"
+                               : "belongs to another fedbroker workload or tenant");
+            st = FB_CONFLICT;
+        }
+        if (st == FB_OK) st = gcp_record(diag, prev, FN_TYPE, name, region, id);
+        if (st == FB_OK) st = wait_settled(ctx, diag, name, &live);
+        if (st == FB_OK) {
+            const json_t *ls = json_object_get(json_object_get(json_object_get(live, "buildConfig"), "source"),
+                                               "storageSource");
+            const char *lsha = json_string_value(json_object_get(json_object_get(live, "labels"), SOURCE_LABEL));
+            json_decref(body);
+            body = want_body(ctx, wl, sh, ls, sha);
+            if (!lsha || strcmp(lsha, sha) != 0) {
+                /* the source changed (or is unknown): upload it again */
+                st = upload(ctx, parent, zip, zlen, &storage, diag);
+                json_decref(body);
+                body = st == FB_OK ? want_body(ctx, wl, sh, storage, sha) : NULL;
+            }
+        }
+        const char *msg;
+        int failed = st == FB_OK && !strcmp(fn_status(live, &msg), "failed");
+        char *mask = st == FB_OK ? update_mask(body, live) : NULL;
+        if (st == FB_OK && (*mask || failed)) {
+            /* a failed function with nothing to change is built again */
+            char *p = fbk_xasprintf("v2/%s", name);
+            char *q = fbk_xasprintf("updateMask=%s", *mask ? mask : "buildConfig");
+            gcp_req rq = {GCP_API_FUNCTIONS, "functions.patch", "PATCH", p, q, body, FB_HTTP_IDEMPOTENT};
+            gcp_res res;
+            st = gcp_call(ctx, diag, &rq, &res);
+            if (st == FB_OK && res.err != FB_OK) st = gcp_fail(diag, &rq, &res, NULL);
+            if (st == FB_OK) st = gcp_wait(ctx, diag, GCP_API_FUNCTIONS, "functions.patch", res.body, NULL);
+            gcp_res_clear(&res);
+            free(p);
+            free(q);
+            if (st == FB_OK) {
+                json_decref(live);
+                live = NULL;
+                st = gcp_get(ctx, diag, GCP_API_FUNCTIONS, "functions.get", name, &live, &found);
+            }
+        }
+        free(mask);
+    }
+    if (st == FB_OK) {
+        const char *msg;
+        if (!strcmp(fn_status(live, &msg), "failed")) {
+            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: Cloud Function %s failed to deploy: %s", name,
+                     msg ? msg : "(no message)");
+            st = FB_CONFLICT; /* it did not come up: an operation that failed */
+        }
+    }
+    const char *service = json_string_value(json_object_get(json_object_get(live, "serviceConfig"), "service"));
+    char *svc = service ? fbk_xstrdup(service) : fbk_xasprintf("%s/services/%s", parent, id);
+    if (st == FB_OK) st = fn_invokers(ctx, wl, svc, diag);
+    free(svc);
+    uri = json_string_value(json_object_get(live, "url"));
+    if (!uri) uri = json_string_value(json_object_get(json_object_get(live, "serviceConfig"), "uri"));
+    if (st == FB_OK && (wl->queue_triggers || wl->schedule_triggers || json_object_get(prev, "state")))
+        st = gcp_triggers_apply(ctx, wl, sh, uri, prev, GCP_TRIGGERS_REST, triggers, resources, diag);
+done:
+    if (st == FB_OK) {
+        json_t *state = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s?}", "kind", wl->kind, "service", "cloud-functions",
+                                  "name", name, "id", id, "region", region, "project", ctx->project, "specHash",
+                                  wl->hash[0] ? wl->hash : NULL);
+        if (uri) json_object_set_new(state, "uri", json_string(uri));
+        if (sha[0]) json_object_set_new(state, "sourceSha256", json_string(sha));
+        if (json_array_size(triggers)) json_object_set(state, "triggers", triggers);
+        json_t *all = json_array();
+        if (!gcp_host->dry_run(diag))
+            json_array_append_new(all, json_pack("{s:s,s:s,s:s,s:s}", "type", FN_TYPE, "id", name, "region", region,
+                                                 "name", id));
+        json_array_extend(all, resources);
+        *out = json_pack("{s:o,s:o}", "state", state, "resources", all);
+        if (uri) json_object_set_new(*out, "result", json_pack("{s:s}", "url", uri));
+    }
+    free(zip);
+    json_decref(storage);
+    json_decref(body);
+    json_decref(triggers);
+    json_decref(resources);
+    json_decref(live);
+    free(name);
+    free(parent);
+    return st;
+}
+
+fb_status gcp_functions_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag)
+{
+    const json_t *dep = json_object_get(in, "deployment");
+    fbk_wl wl;
+    gcp_shape sh;
+    int have_w = gcp_observe_workload(ctx, in, &wl, &sh, diag);
+    json_t *names = gcp_dep_names(dep, FN_TYPE);
+    const char *region = json_string_value(json_object_get(dep, "region"));
+    char *name = NULL;
+    if (json_array_size(names)) name = fbk_xstrdup(json_string_value(json_array_get(names, 0)));
+    else if (have_w && region)
+        name = fbk_xasprintf("projects/%s/locations/%s/functions/%s", ctx->project, region, gcp_resource_id(&wl));
+    json_decref(names);
+    if (!name) {
+        fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: the deployment names no Cloud Function (no state.name, "
+                 "no cloud-function record) and no workload to look it up by");
+        return FB_INVALID;
+    }
+    json_t *live = NULL, *drift = json_array(), *lv = NULL;
+    int found = 0;
+    fb_status st = gcp_get(ctx, diag, GCP_API_FUNCTIONS, "functions.get", name, &live, &found);
+    if (st == FB_OK && found && have_w && gcp_labels_ours(json_object_get(live, "labels"), &wl) != 1) found = 0;
+    const char *status = "missing";
+    if (st == FB_OK && found) {
+        const char *msg;
+        status = fn_status(live, &msg);
+        const json_t *sc = json_object_get(live, "serviceConfig");
+        lv = json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?}", "url", json_object_get(live, "url"), "state",
+                       json_object_get(live, "state"), "stateMessages", json_object_get(live, "stateMessages"),
+                       "revision", json_object_get(sc, "revision"), "service", json_object_get(sc, "service"));
+        if (have_w) {
+            const json_t *ls = json_object_get(json_object_get(json_object_get(live, "buildConfig"), "source"),
+                                               "storageSource");
+            unsigned char *zip = NULL;
+            size_t zlen = 0;
+            char sha[41] = "";
+            /* the source as it is now on disk, against the deployed one */
+            fb_status zst = source_zip(&wl, &zip, &zlen, sha, diag);
+            free(zip);
+            if (zst != FB_OK) st = zst;
+            json_t *want = want_body(ctx, &wl, &sh, ls, sha);
+            gcp_drift(want, live, "", drift);
+            json_decref(want);
+            const char *service = json_string_value(json_object_get(sc, "service"));
+            if (st == FB_OK && service && !sh.event_function) {
+                int holds = 0;
+                char *p = fbk_xasprintf("v2/%s", service);
+                st = gcp_iam_holds(ctx, diag, GCP_API_RUN, p, "roles/run.invoker", "allUsers", &holds);
+                free(p);
+                if (st == FB_OK && holds != wl.public_http)
+                    json_array_append_new(drift, json_pack("{s:s,s:b,s:b}", "field", "iam.roles/run.invoker.allUsers",
+                                                           "want", wl.public_http, "live", holds));
+            }
+            if (st == FB_OK) st = gcp_secrets_observe(ctx, &wl, drift, diag);
+            const char *uri = json_string_value(json_object_get(live, "url"));
+            if (st == FB_OK) st = gcp_triggers_observe(ctx, &wl, &sh, uri, drift, diag);
+        }
+    }
+    if (st == FB_OK) {
+        *out = json_pack("{s:s,s:o}", "status", status, "drift", drift);
+        if (lv) json_object_set(*out, "live", lv);
+        const char *uri = json_string_value(json_object_get(live, "url"));
+        if (found && uri) json_object_set_new(*out, "result", json_pack("{s:s}", "url", uri));
+    } else {
+        json_decref(drift);
+    }
+    json_decref(lv);
+    json_decref(live);
+    free(name);
+    return st;
+}
+
+fb_status gcp_functions_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag)
+{
+    fb_status st = gcp_triggers_destroy(ctx, dep, deleted, diag);
+    json_t *names = gcp_dep_names(dep, FN_TYPE);
+    size_t i;
+    json_t *n;
+    json_array_foreach(names, i, n) {
+        if (st != FB_OK) break;
+        const char *name = json_string_value(n);
+        json_t *live = NULL;
+        int found = 0;
+        st = gcp_get(ctx, diag, GCP_API_FUNCTIONS, "functions.get", name, &live, &found);
+        if (st == FB_OK && found && !gcp_labels_ours(json_object_get(live, "labels"), NULL)) {
+            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: Cloud Function %s is not managed by fedbroker (no "
+                     "managed-by=fedbroker label); not deleting it", name);
+            st = FB_CONFLICT;
+        }
+        /* an operation still running on it refuses the delete: wait */
+        if (st == FB_OK && found) st = wait_settled(ctx, diag, name, &live);
+        if (st == FB_OK && found) {
+            char *p = fbk_xasprintf("v2/%s", name);
+            gcp_req rq = {GCP_API_FUNCTIONS, "functions.delete", "DELETE", p, NULL, NULL, FB_HTTP_IDEMPOTENT};
+            gcp_res res;
+            st = gcp_call(ctx, diag, &rq, &res);
+            if (st == FB_OK && res.err == FB_OK)
+                st = gcp_wait(ctx, diag, GCP_API_FUNCTIONS, "functions.delete", res.body, NULL);
+            else if (st == FB_OK && res.err != FB_NOTFOUND)
+                st = gcp_fail(diag, &rq, &res, NULL);
+            gcp_res_clear(&res);
+            free(p);
+        }
+        if (st == FB_OK && found) json_array_append_new(deleted, json_string(name));
+        json_decref(live);
+    }
+    json_decref(names);
+    return st;
+}
+
+fb_status gcp_functions_discover(fb_driver_ctx *ctx, const char *region, json_t *resources, fb_diag *diag)
+{
+    char *p = fbk_xasprintf("v2/projects/%s/locations/%s/functions", ctx->project, region);
+    json_t *items = json_array();
+    fb_status st = gcp_list(ctx, diag, GCP_API_FUNCTIONS, "functions.list", p, "functions", items);
+    size_t i;
+    json_t *f;
+    json_array_foreach(items, i, f) {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        const json_t *labels = json_object_get(f, "labels");
+        if (!name) continue;
+        json_array_append_new(resources, gcp_found(FN_TYPE, name, region, labels));
+    }
+    json_decref(items);
+    free(p);
+    return st;
+}
