@@ -173,7 +173,7 @@ K8S = [
                                                    {"env": "C", "ref": "k8s://other-ns/creds#pw"},
                                                    {"env": "D", "ref": "k8s://creds#pw"}])], "invalid",
      [(E, "/spec/secrets/0/ref", "Kubernetes Secrets only"), (E, "/spec/secrets/1/ref", "bad Kubernetes secret reference"),
-      (E, "/spec/secrets/2/ref", "own namespace 'default'")]),
+      (E, "/spec/secrets/2/ref", "own namespace 'fb-t1'")]),
     ({}, "kubernetes", "fn_img", [("/spec/triggers", [{"schedule": {"cron": "* * * * *", "timezone": "UTC"}}])], "invalid",
      [(E, "/spec/triggers/0", "schedule triggers are not rendered")]),
     ({}, "kubernetes", "fn_img", [("/spec/triggers", [{"queue": {"name": "jobs", "batchSize": 5}}])], "ok",
