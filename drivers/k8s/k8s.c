@@ -202,7 +202,7 @@ static fb_status k8s_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *
     const char *mode = json_string_value(json_object_get(in, "mode"));
     fb_status st = rc == 0 ? FB_OK : FB_INVALID;
     if (st == FB_OK && mode && (!strcmp(mode, "apply") || !strcmp(mode, "dry-run")) && !ctx->conn) {
-        fbk_err(&ck, NULL, "point drivers.k8s.kubeconfig (or KUBECONFIG) at the cluster's kubeconfig",
+        fbk_err(&ck, NULL, "fix what the message says, or point drivers.k8s.kubeconfig (or KUBECONFIG) at the cluster's kubeconfig",
                 "no cluster to deploy to: %s", ctx->conn_error);
         st = FB_AUTH;
     }
@@ -314,7 +314,7 @@ static fb_status k8s_apply(fb_driver_ctx *ctx, const char *in_json, char **out, 
         return FB_INVALID;
     }
     if (!ctx->conn) {
-        fbk_err(&ck, NULL, "point drivers.k8s.kubeconfig (or KUBECONFIG) at the cluster's kubeconfig",
+        fbk_err(&ck, NULL, "fix what the message says, or point drivers.k8s.kubeconfig (or KUBECONFIG) at the cluster's kubeconfig",
                 "no cluster to deploy to: %s", ctx->conn_error);
         json_decref(in);
         return FB_AUTH;
@@ -335,7 +335,7 @@ static fb_status run_verb(fb_driver_ctx *ctx, const char *in_json, char **out, f
     json_t *in = fbk_parse_input(&ck, in_json);
     if (!in) return FB_INVALID;
     if (!ctx->conn) {
-        fbk_err(&ck, NULL, "point drivers.k8s.kubeconfig (or KUBECONFIG) at the cluster's kubeconfig",
+        fbk_err(&ck, NULL, "fix what the message says, or point drivers.k8s.kubeconfig (or KUBECONFIG) at the cluster's kubeconfig",
                 "no cluster to talk to: %s", ctx->conn_error);
         json_decref(in);
         return FB_AUTH;

@@ -3,6 +3,7 @@
 # against tests/fakes/fake_k8s.py over TLS (a test CA and client
 # certificates made with openssl), and read back with kubectl where it is
 # installed.
-K8S_TESTS = tests/k8s/lifecycle.py
+K8S_TESTS = tests/k8s/lifecycle.py \
+	tests/k8s/auth.py
 TESTS += $(K8S_TESTS)
 EXTRA_DIST += $(K8S_TESTS) tests/k8s/local.mk tests/k8s/k8sdrv.py
