@@ -4,6 +4,7 @@
 # certificates made with openssl), and read back with kubectl where it is
 # installed.
 K8S_TESTS = tests/k8s/lifecycle.py \
-	tests/k8s/auth.py
+	tests/k8s/auth.py \
+	tests/k8s/dryrun.py
 TESTS += $(K8S_TESTS)
 EXTRA_DIST += $(K8S_TESTS) tests/k8s/local.mk tests/k8s/k8sdrv.py
