@@ -162,7 +162,7 @@ fb_status k8s_discover_apis(fb_driver_ctx *ctx, fb_diag *diag)
     fb_status st = FB_OK;
     if (!ctx->discovered) {
         k8s_res r;
-        st = k8s_call(ctx, diag, "API discovery (GET /apis)", "GET", "/apis", NULL, NULL, NULL, FB_HTTP_READ_ONLY,
+        st = k8s_call(ctx, diag, "API discovery (GET /apis)", "GET", "/apis", NULL, NULL, NULL, FB_HTTP_READ_ONLY | FB_HTTP_IDEMPOTENT,
                       &r);
         if (st == FB_OK && r.err != FB_OK) st = k8s_fail(diag, "API discovery (GET /apis)", &r, NULL);
         if (st == FB_OK) {

@@ -134,7 +134,7 @@ static int get_obj(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, json_t 
     k8s_res r;
     *live = NULL;
     int rc = -1;
-    *st = k8s_call(ctx, diag, what, "GET", path, NULL, NULL, NULL, FB_HTTP_READ_ONLY, &r);
+    *st = k8s_call(ctx, diag, what, "GET", path, NULL, NULL, NULL, FB_HTTP_READ_ONLY | FB_HTTP_IDEMPOTENT, &r);
     if (*st == FB_OK && r.err == FB_NOTFOUND) rc = 1;
     else if (*st == FB_OK && r.err != FB_OK) *st = k8s_fail(diag, what, &r, NULL);
     else if (*st == FB_OK) {
@@ -671,7 +671,7 @@ static fb_status ns_in_use(fb_driver_ctx *ctx, fb_diag *diag, const char *ns, co
         k8s_res r;
         fb_status st = k8s_call(ctx, diag, "list the namespace's workloads", "GET", path,
                                 "labelSelector=" K8S_MANAGED_BY "%3D" K8S_FIELD_MANAGER, NULL, NULL,
-                                FB_HTTP_READ_ONLY, &r);
+                                FB_HTTP_READ_ONLY | FB_HTTP_IDEMPOTENT, &r);
         free(path);
         /* 404: the kind is not served (no Knative) or the namespace is gone */
         if (st == FB_OK && r.err != FB_OK && r.err != FB_NOTFOUND)
@@ -807,7 +807,7 @@ fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag 
         k8s_res res;
         st = k8s_call(ctx, diag, "discover", "GET", path,
                       workload_kind ? NULL : "labelSelector=" K8S_MANAGED_BY "%3D" K8S_FIELD_MANAGER, NULL, NULL,
-                      FB_HTTP_READ_ONLY, &res);
+                      FB_HTTP_READ_ONLY | FB_HTTP_IDEMPOTENT, &res);
         free(path);
         if (st == FB_OK && res.err != FB_OK) st = k8s_fail(diag, "discover", &res, NULL);
         size_t j;
