@@ -7,6 +7,8 @@ K8S_TESTS = tests/k8s/lifecycle.py \
 	tests/k8s/auth.py \
 	tests/k8s/dryrun.py \
 	tests/k8s/kubectl.py \
-	tests/k8s/faults.py
+	tests/k8s/faults.py \
+	tests/k8s/crash.py \
+	tests/k8s/tenants.py
 TESTS += $(K8S_TESTS)
 EXTRA_DIST += $(K8S_TESTS) tests/k8s/local.mk tests/k8s/k8sdrv.py
