@@ -147,6 +147,7 @@ static void options(fb_driver_ctx *ctx, const fbk_wl *wl, fbk_k8s_opts *o, char 
     o->mem_mib = wl->mem_mib;
     o->eph_mib = wl->eph_mib;
     o->knative_max_timeout_s = ctx->knative_max_timeout_s;
+    o->cronjobs = 1;
 }
 
 /* The placement must be one of our offers; returns 1 for knative, 0 for
@@ -225,7 +226,8 @@ static fb_status k8s_render(fb_driver_ctx *ctx, const char *in_json, char **out,
         json_decref(in);
         return FB_INVALID;
     }
-    json_t *docs = kn ? fbk_k8s_render_knative(&wl, &o, &ck) : fbk_k8s_render_deployment(&wl, &o, &ck);
+    json_t *docs = fbk_k8s_schedule_only(&wl) ? fbk_k8s_render_cronjobs(&wl, &o)
+                 : kn ? fbk_k8s_render_knative(&wl, &o, &ck) : fbk_k8s_render_deployment(&wl, &o, &ck);
     json_t *result = json_pack("{s:o}", "documents", docs);
     json_decref(in);
     return fbk_emit(&ck, result, out);
