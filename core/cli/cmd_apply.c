@@ -81,6 +81,7 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
     fbi_lock *lock = NULL;
     if (rc == FB_EXIT_OK && !dry_run) rc = fbc_open_store(&store);
     if (rc == FB_EXIT_OK && store) rc = fbc_lock_state(store, "apply", lock_ms, &lock);
+    if (rc == FB_EXIT_OK && store) rc = fbc_bump_serial(store, "apply");
     size_t n = set ? fb_spec_count(set) : 0;
     fbi_deploy_item *items = fbi_xcalloc(n ? n : 1, sizeof *items);
     json_t **placements = fbi_xcalloc(n ? n : 1, sizeof *placements);

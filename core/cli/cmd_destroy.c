@@ -69,7 +69,8 @@ int fbc_cmd_destroy(int argc, char **argv)
     fbi_deploy_item *items;
     json_t **wls;
     size_t n;
-    rc = fbc_stored_items(store, tenant, all ? NULL : names, &deps, &items, &wls, &n);
+    rc = fbc_bump_serial(store, "destroy");
+    if (rc == FB_EXIT_OK) rc = fbc_stored_items(store, tenant, all ? NULL : names, &deps, &items, &wls, &n);
     if (rc == FB_EXIT_OK) {
         fbc_recover(&b, store, items, n, lock, par);
         fbi_destroy(&b, store, items, n, fbc_parse_parallelism(par), fbi_lock_settle_until_ms(lock));
