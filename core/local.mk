@@ -51,7 +51,7 @@ fedbroker_SOURCES = \
 	core/cli/deploy.c core/cli/deploy.h \
 	core/cli/cmd_apply.c core/cli/cmd_status.c core/cli/cmd_destroy.c core/cli/cmd_discover.c
 fedbroker_SOURCES += core/cli/cmd_solve.c core/cli/cmd_plan.c core/cli/cmd_report.c
-fedbroker_SOURCES += core/cli/planexec.h core/cli/plandoc.c core/cli/changes.c \
+fedbroker_SOURCES += core/cli/planexec.h core/cli/plandoc.c core/cli/changes.c core/cli/execute.c \
 	core/cli/cmd_plans.c core/cli/cmd_endpoints.c
 fedbroker_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
 

@@ -3,7 +3,8 @@
 # federation, endpoints. Integration tests through the real CLI, against
 # tests/fakes/fake_aws.py and fake_gcp.py where providers are involved.
 APPLY_TESTS = \
-	tests/apply/plan_doc.py
+	tests/apply/plan_doc.py \
+	tests/apply/federation.py
 TESTS += $(APPLY_TESTS)
 EXTRA_DIST += $(APPLY_TESTS)
 EXTRA_DIST += docs/plan.md
