@@ -4,7 +4,8 @@
 # tests/fakes/fake_aws.py and fake_gcp.py where providers are involved.
 APPLY_TESTS = \
 	tests/apply/plan_doc.py \
-	tests/apply/federation.py
+	tests/apply/federation.py \
+	tests/apply/crash.py
 TESTS += $(APPLY_TESTS)
 EXTRA_DIST += $(APPLY_TESTS)
 EXTRA_DIST += docs/plan.md
