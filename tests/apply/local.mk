@@ -5,7 +5,8 @@
 APPLY_TESTS = \
 	tests/apply/plan_doc.py \
 	tests/apply/federation.py \
-	tests/apply/crash.py
+	tests/apply/crash.py \
+	tests/apply/aws_gcp.py
 TESTS += $(APPLY_TESTS)
 EXTRA_DIST += $(APPLY_TESTS)
 EXTRA_DIST += docs/plan.md
