@@ -6,7 +6,8 @@ APPLY_TESTS = \
 	tests/apply/plan_doc.py \
 	tests/apply/federation.py \
 	tests/apply/crash.py \
-	tests/apply/aws_gcp.py
+	tests/apply/aws_gcp.py \
+	tests/apply/failures.py
 TESTS += $(APPLY_TESTS)
 EXTRA_DIST += $(APPLY_TESTS)
 EXTRA_DIST += docs/plan.md
