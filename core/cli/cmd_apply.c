@@ -47,11 +47,6 @@ static int apply_planned(char **pos, int npos, fbc_spec_opts *so, const plan_arg
         fprintf(stderr, "fedbroker apply: give SPEC files, --plan FILE|ID|latest, or --target\n");
         return FB_EXIT_USAGE;
     }
-    if (a->dry_run) {
-        fprintf(stderr, "fedbroker apply: --dry-run prints the requests of one placement: use it "
-                        "with --target; `fedbroker plan SPEC...` shows what apply would change\n");
-        return FB_EXIT_USAGE;
-    }
     fbi_broker b;
     int rc = fbc_open_broker(&b);
     if (rc != FB_EXIT_OK) return rc;
@@ -61,9 +56,10 @@ static int apply_planned(char **pos, int npos, fbc_spec_opts *so, const plan_arg
     json_t *plan = NULL;
     char **files = NULL;
     rc = fbc_open_store(&store);
-    if (rc == FB_EXIT_OK) rc = fbc_lock_state(store, "apply", a->lock_ms, &lock);
+    /* a dry run sends and stores nothing, so it takes no lock */
+    if (rc == FB_EXIT_OK && !a->dry_run) rc = fbc_lock_state(store, "apply", a->lock_ms, &lock);
     if (rc == FB_EXIT_OK && a->plan_ref) {
-        rc = fbc_plan_load(a->plan_ref, store, &plan);
+        rc = fbc_plan_load("apply", a->plan_ref, store, &plan);
         json_t *src = json_object_get(plan, "sources");
         size_t n = json_array_size(src);
         files = fbi_xcalloc(n + 1, sizeof *files);
@@ -94,8 +90,18 @@ static int apply_planned(char **pos, int npos, fbc_spec_opts *so, const plan_arg
             rc = fbc_plan_annotate(plan, &b, set, store, &in);
         }
     }
-    if (rc == FB_EXIT_OK) fbc_recover(&b, store, NULL, 0, lock, a->par);
+    if (rc == FB_EXIT_OK && !a->dry_run) fbc_recover(&b, store, NULL, 0, lock, a->par);
     if (rc == FB_EXIT_OK) rc = fbc_plan_changes(plan, set, store, a->rerun);
+    if (rc == FB_EXIT_OK && a->dry_run) {
+        fbc_print_changes(plan, stderr);
+        rc = fbc_plan_dry_run(&b, store, set, plan, fbc_parse_parallelism(a->par));
+        free(files);
+        json_decref(plan);
+        fb_spec_set_free(set);
+        fb_store_close(store);
+        fbi_broker_close(&b);
+        return rc;
+    }
     if (rc == FB_EXIT_OK) {
         fbc_print_changes(plan, stderr);
         if (!a->plan_ref) {
@@ -158,7 +164,7 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
     char **pos;
     int npos, rc;
     if (!fbc_parse(argc, argv, opts,
-                   "fedbroker apply (--plan FILE|ID|latest | SPEC... [--yes] | SPEC... --target "
+                   "fedbroker apply (--plan FILE|ID|latest | SPEC... [--yes]) [--dry-run] | SPEC... --target "
                    "PROVIDER[:REGION] [--service S] [--dry-run]) [--prune] [--rerun] "
                    "[--format table|json] [--parallelism N] [--lock-timeout DURATION]",
                    "Without --target, applies a plan (docs/plan.md): --plan FILE|ID|latest\n"
@@ -170,7 +176,8 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
                    "placement, observe it ready, then destroy the old one; deletes need --prune;\n"
                    "unchanged workloads are left alone (a QuantumJob runs again with --rerun).\n"
                    "A failed workload skips its dependents only; exit 1 with a summary.\n"
-                   "Progress lines go to stderr.\n"
+                   "Progress lines go to stderr. --dry-run prints the change set and the exact\n"
+                   "requests of every create, update and move, sending and storing nothing.\n"
                    "With --target, every workload goes to that provider. Before each provider\n"
                    "call a journal row is written; every cloud-side id is stored as soon as it is\n"
                    "created; the deployment is stored when the driver is done. With --dry-run\n"

@@ -154,7 +154,7 @@ int fbc_cmd_destroy(int argc, char **argv)
     json_t **wls = NULL;
     size_t n = 0;
     json_t *plan = NULL, *fed_list = NULL;
-    if (plan_ref) rc = fbc_plan_load(plan_ref, store, &plan);
+    if (plan_ref) rc = fbc_plan_load("destroy", plan_ref, store, &plan);
     if (rc == FB_EXIT_OK && federation) {
         char *text = NULL;
         fb_diag *d = fb_diag_new();

@@ -216,6 +216,65 @@ static int destroy_at(exec *x, const char *tenant, const char *name, const json_
     return rc;
 }
 
+/* Makes the deploy item of change c (create, update, move): its spec with
+ * the endpoints of its dependencies filled in (it->workload, new), its
+ * placement (new), the deployment an update works on (borrowed from
+ * stored). placeholders (dry run): a dependency not deployed yet gets a
+ * placeholder URL that says so. 0, or -1 with *why (new) and nothing
+ * left in it. */
+static int prepare(exec *x, json_t *c, json_t *stored, fbi_deploy_item *it, int placeholders,
+                   char **why)
+{
+    *why = NULL;
+    memset(it, 0, sizeof *it);
+    size_t si = (size_t)-1;
+    for (size_t i = 0; i < fb_spec_count(x->set); i++)
+        if (!strcmp(fb_spec_name(x->set, i), jstr(c, "workload")) &&
+            !strcmp(fb_spec_tenant(x->set, i), jstr(c, "tenant")))
+            si = i;
+    if (si == (size_t)-1) {
+        *why = fbi_xstrdup("its spec is not among the files given");
+        return -1;
+    }
+    json_t *doc = json_deep_copy(fbi_spec_doc(x->set, si));
+    json_t *urls = current_urls(x, jstr(c, "tenant"));
+    if (placeholders) {
+        /* every workload of the tenant the plan creates or moves */
+        size_t k;
+        json_t *o;
+        json_array_foreach(x->changes, k, o)
+            if (!strcmp(jstr(o, "tenant"), jstr(c, "tenant")) && strcmp(jstr(o, "action"), "delete") &&
+                !json_object_get(urls, jstr(o, "workload")))
+                json_object_set_new(urls, jstr(o, "workload"),
+                                    json_sprintf("https://endpoint-of-%s.known-after-apply.invalid",
+                                                 jstr(o, "workload")));
+    }
+    int inj = fbc_inject_endpoints(doc, json_object_get(c, "dependencies"), urls, why);
+    json_decref(urls);
+    if (inj != 0) {
+        json_decref(doc);
+        return -1;
+    }
+    it->diag = fb_diag_new();
+    it->placement = fbi_broker_placement(x->b, jstr(c, "kind"), jstr(c, "provider"),
+                                         jstr(c, "region"), jstr(c, "service"), it->diag);
+    if (!it->placement) {
+        fbc_item_diag(jstr(c, "name"), it->diag);
+        *why = first_error(it->diag);
+        fb_diag_free(it->diag);
+        it->diag = NULL;
+        json_decref(doc);
+        return -1;
+    }
+    it->workload = doc;
+    /* an update works on the deployment in place; a create and the new
+     * half of a move start from nothing */
+    if (!strcmp(jstr(c, "action"), "update") && strcmp(jstr(c, "reason"), "--rerun") != 0)
+        it->deployment = find_dep(stored, jstr(c, "tenant"), jstr(c, "workload"),
+                                  jstr(c, "provider"), jstr(c, "region"));
+    return 0;
+}
+
 /* One level: its creates, updates and moves in parallel. */
 static void run_level(exec *x, json_int_t level)
 {
@@ -259,50 +318,15 @@ static void run_level(exec *x, json_int_t level)
             free(why);
             continue;
         }
-        size_t si = (size_t)-1;
-        for (size_t i = 0; i < fb_spec_count(x->set); i++)
-            if (!strcmp(fb_spec_name(x->set, i), jstr(c, "workload")) &&
-                !strcmp(fb_spec_tenant(x->set, i), jstr(c, "tenant")))
-                si = i;
-        if (si == (size_t)-1) {
-            finish(x, c, seq, "failed", 0, "its spec is not among the files given", NULL);
-            x->invalid = 1;
-            continue;
-        }
-        json_t *doc = json_deep_copy(fbi_spec_doc(x->set, si));
-        json_t *urls = current_urls(x, jstr(c, "tenant"));
-        char *err = NULL;
-        int inj = fbc_inject_endpoints(doc, json_object_get(c, "dependencies"), urls, &err);
-        json_decref(urls);
-        if (inj != 0) {
-            finish(x, c, seq, "failed", 0, err, NULL);
-            free(err);
-            json_decref(doc);
-            x->invalid = 1;
-            continue;
-        }
         fbi_deploy_item *it = &items[m];
-        it->diag = fb_diag_new();
-        it->workload = doc;
-        it->placement = fbi_broker_placement(x->b, jstr(c, "kind"), jstr(c, "provider"),
-                                             jstr(c, "region"), jstr(c, "service"), it->diag);
-        if (!it->placement) {
-            fbc_item_diag(jstr(c, "name"), it->diag);
-            char *why = first_error(it->diag);
+        char *why = NULL;
+        if (prepare(x, c, stored, it, 0, &why) != 0) {
             finish(x, c, seq, "failed", 0, why, NULL);
             free(why);
-            fb_diag_free(it->diag);
-            it->diag = NULL;
-            json_decref(doc);
             x->invalid = 1;
             continue;
         }
-        /* an update works on the deployment in place; a create and the
-         * new half of a move start from nothing */
-        if (!strcmp(act, "update"))
-            it->deployment = find_dep(stored, jstr(c, "tenant"), jstr(c, "workload"),
-                                      jstr(c, "provider"), jstr(c, "region"));
-        if (!strcmp(jstr(c, "reason"), "--rerun")) it->deployment = NULL;
+        json_t *doc = it->workload;
         const char *fed = json_string_value(json_object_get(c, "federation"));
         it->federation = fed;
         char wb[256];
@@ -475,4 +499,49 @@ int fbc_plan_execute(fbi_broker *b, fb_store *store, fbi_lock *lock, fb_spec_set
     json_decref(x.results);
     if (x.invalid) return FB_EXIT_INVALID;
     return failed || skipped ? FB_EXIT_FAILURE : FB_EXIT_OK;
+}
+
+int fbc_plan_dry_run(fbi_broker *b, fb_store *store, fb_spec_set *set, json_t *plan,
+                     unsigned parallelism)
+{
+    fbc_exec_opts o = {0, parallelism, 1, NULL};
+    exec x = {b, store, NULL, set, &o, json_object_get(plan, "changes"), NULL, NULL, 0, 0, 0};
+    json_t *stored = deployments(store);
+    size_t nc = json_array_size(x.changes), m = 0, k;
+    fbi_deploy_item *items = fbi_xcalloc(nc ? nc : 1, sizeof *items);
+    json_t *c;
+    int rc = FB_EXIT_OK;
+    json_array_foreach(x.changes, k, c) {
+        const char *act = jstr(c, "action");
+        if (!strcmp(act, "no-op") || !strcmp(act, "delete")) continue;
+        char *why = NULL;
+        if (prepare(&x, c, stored, &items[m], 1, &why) != 0) {
+            fprintf(stderr, "fedbroker apply: %s/%s: %s\n", jstr(c, "tenant"), jstr(c, "name"), why);
+            free(why);
+            rc = FB_EXIT_INVALID;
+            continue;
+        }
+        m++;
+    }
+    if (m) fbi_apply(b, NULL, items, m, 1, parallelism);
+    json_t *out = json_array();
+    for (size_t i = 0; i < m; i++) {
+        fbc_item_diag(json_string_value(json_object_get(json_object_get(items[i].workload, "metadata"), "name")),
+                      items[i].diag);
+        size_t j;
+        json_t *r;
+        json_array_foreach(items[i].requests, j, r) json_array_append(out, r);
+        if (rc == FB_EXIT_OK && items[i].status != FB_OK) rc = fbc_batch_exit(&items[i], 1);
+    }
+    char *s = json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS);
+    puts(s);
+    free(s);
+    json_decref(out);
+    for (size_t i = 0; i < m; i++) {
+        json_decref(items[i].placement);
+        json_decref(items[i].workload);
+    }
+    fbi_deploy_items_free(items, m);
+    json_decref(stored);
+    return rc;
 }

@@ -139,7 +139,7 @@ int fbc_plan_annotate(json_t *plan, fbi_broker *b, fb_spec_set *set, fb_store *s
     return FB_EXIT_OK;
 }
 
-int fbc_plan_load(const char *ref, fb_store *store, json_t **plan)
+int fbc_plan_load(const char *verb, const char *ref, fb_store *store, json_t **plan)
 {
     *plan = NULL;
     char *text = NULL, *err = NULL;
@@ -152,7 +152,7 @@ int fbc_plan_load(const char *ref, fb_store *store, json_t **plan)
         fb_status st = store ? fb_store_latest_plan(store, &text, &id, d) : FB_NOTFOUND;
         fb_diag_free(d);
         if (st != FB_OK) {
-            fprintf(stderr, "fedbroker apply: no stored plan: run `fedbroker plan SPEC...` first\n");
+            fprintf(stderr, "fedbroker %s: no stored plan: run `fedbroker plan SPEC...` first\n", verb);
             return FB_EXIT_INVALID;
         }
     } else if (by_id) {
@@ -160,14 +160,14 @@ int fbc_plan_load(const char *ref, fb_store *store, json_t **plan)
         fb_status st = store ? fbi_store_get_plan(store, id, &text, d) : FB_NOTFOUND;
         fb_diag_free(d);
         if (st != FB_OK) {
-            fprintf(stderr, "fedbroker apply: no stored plan with id %lld (`fedbroker plans` "
-                            "lists them)\n", id);
+            fprintf(stderr, "fedbroker %s: no stored plan with id %lld (`fedbroker plans` "
+                            "lists them)\n", verb, id);
             return FB_EXIT_INVALID;
         }
     } else {
         text = fbi_read_file(ref, SOURCE_MAX, NULL, &err);
         if (!text) {
-            fprintf(stderr, "fedbroker apply: --plan %s: %s\n", ref, err);
+            fprintf(stderr, "fedbroker %s: --plan %s: %s\n", verb, ref, err);
             free(err);
             return FB_EXIT_INVALID;
         }
@@ -176,24 +176,24 @@ int fbc_plan_load(const char *ref, fb_store *store, json_t **plan)
     *plan = json_loads(text, 0, &je);
     free(text);
     if (!*plan) {
-        fprintf(stderr, "fedbroker apply: --plan %s: line %d column %d: %s (a plan document "
-                        "written by `fedbroker plan --out FILE`)\n", what, je.line, je.column, je.text);
+        fprintf(stderr, "fedbroker %s: --plan %s: line %d column %d: %s (a plan document "
+                        "written by `fedbroker plan --out FILE`)\n", verb, what, je.line, je.column, je.text);
         return FB_EXIT_INVALID;
     }
     const char *fmt = json_string_value(json_object_get(*plan, "format"));
     const char *status = json_string_value(json_object_get(*plan, "status"));
     if (!fmt || strcmp(fmt, "fedbroker-plan/1") != 0 || !json_is_integer(json_object_get(*plan, "state_serial")) ||
         !json_is_array(json_object_get(*plan, "sources"))) {
-        fprintf(stderr, "fedbroker apply: --plan %s: /format: not a fedbroker-plan/1 document with "
+        fprintf(stderr, "fedbroker %s: --plan %s: /format: not a fedbroker-plan/1 document with "
                         "an apply section (state_serial, sources); plan again with this version: "
-                        "`fedbroker plan SPEC... --out FILE`\n", what);
+                        "`fedbroker plan SPEC... --out FILE`\n", verb, what);
         json_decref(*plan);
         *plan = NULL;
         return FB_EXIT_INVALID;
     }
     if (!status || (strcmp(status, "optimal") && strcmp(status, "feasible"))) {
-        fprintf(stderr, "fedbroker apply: --plan %s: /status: the plan is %s: there is no "
-                        "placement to apply; relax the constraints and plan again\n", what,
+        fprintf(stderr, "fedbroker %s: --plan %s: /status: the plan is %s: there is no "
+                        "placement to apply; relax the constraints and plan again\n", verb, what,
                 status ? status : "missing");
         json_decref(*plan);
         *plan = NULL;

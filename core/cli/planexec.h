@@ -30,7 +30,7 @@ int fbc_plan_annotate(json_t *plan, fbi_broker *b, fb_spec_set *set, fb_store *s
                       const fbc_plan_inputs *in);
 /* Loads the plan ref names: a file, a stored plan's id, or "latest".
  * *plan new. FB_EXIT_OK, or FB_EXIT_INVALID with the message printed. */
-int fbc_plan_load(const char *ref, fb_store *store, json_t **plan);
+int fbc_plan_load(const char *verb, const char *ref, fb_store *store, json_t **plan);
 /* Checks that plan (borrowed) still describes the world: the state serial,
  * every source file's hash and every workload's specHash (set: the specs
  * reloaded from the plan's sources), the catalog's content hash.
@@ -78,6 +78,14 @@ typedef struct fbc_exec_opts {
  * skipped), 2 (invalid input). */
 int fbc_plan_execute(fbi_broker *b, fb_store *store, fbi_lock *lock, fb_spec_set *set,
                      json_t *plan, const fbc_exec_opts *o);
+
+/* apply --dry-run without --target: the exact requests (JSON array on
+ * stdout) of every create, update and move of plan's change set, with the
+ * endpoints of dependencies not deployed yet as placeholder URLs
+ * (https://endpoint-of-NAME.known-after-apply.invalid). Sends and stores
+ * nothing. Returns the exit code. */
+int fbc_plan_dry_run(fbi_broker *b, fb_store *store, fb_spec_set *set, json_t *plan,
+                     unsigned parallelism);
 
 /* Fills ${endpoints.NAME.url} in the env values of doc (borrowed,
  * modified) and adds FEDBROKER_ENDPOINT_<NAME> for each name of deps

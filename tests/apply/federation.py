@@ -103,6 +103,17 @@ ck.ok(where == {"ingest": ("aws", "us-east-1"), "report": ("aws", "eu-west-1"),
                 "sampler": ("quantum", "local")}, "the plan spans two AWS regions and quantum:local", where)
 ck.ok({c["name"]: c["level"] for c in doc["changes"]} == {"ingest": 0, "report": 1, "sampler": 0},
       "report is ordered after ingest (level 1)", doc["changes"])
+# a dry run of the plan: the exact requests, nothing sent or stored
+seqd = fake.seq()
+rc, out, err = env.run("apply", fed, "--dry-run")
+reqs = json.loads(out) if rc == 0 else []
+bodies = " ".join(json.dumps(r) for r in reqs)
+scopes = " ".join(json.dumps(r.get("headers")) for r in reqs)
+ck.ok(rc == 0 and "/us-east-1/lambda/aws4_request" in scopes and "/eu-west-1/lambda/aws4_request" in scopes,
+      "apply SPEC --dry-run prints the requests signed for both regions", (rc, err[-1500:], scopes[:600]))
+ck.ok("https://endpoint-of-ingest.known-after-apply.invalid" in bodies,
+      "a dependency not deployed yet shows as a placeholder URL in the dry run")
+ck.ok(fake.seq() == seqd and not env.db("SELECT * FROM deployments"), "the dry run sent and stored nothing")
 seq0 = fake.seq()
 rc, out, err = env.run("apply", "--plan", plan_file)
 ck.ok(rc == 0, "apply --plan plan.json exits 0", err[-3000:])
