@@ -164,8 +164,8 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
     char **pos;
     int npos, rc;
     if (!fbc_parse(argc, argv, opts,
-                   "fedbroker apply (--plan FILE|ID|latest | SPEC... [--yes]) [--dry-run] | SPEC... --target "
-                   "PROVIDER[:REGION] [--service S] [--dry-run]) [--prune] [--rerun] "
+                   "fedbroker apply (--plan FILE|ID|latest | SPEC... [--yes] | SPEC... --target "
+                   "PROVIDER[:REGION] [--service S]) [--dry-run] [--prune] [--rerun] "
                    "[--format table|json] [--parallelism N] [--lock-timeout DURATION]",
                    "Without --target, applies a plan (docs/plan.md): --plan FILE|ID|latest\n"
                    "applies exactly that plan and refuses it when stale (the state serial, a spec\n"
