@@ -117,7 +117,7 @@ const char *fbi_plan_opt_reason(const model *m, const wl *w, const option *op, c
  * unit price (overrides). Returns 0, or -1 with op eliminated when a line's
  * cost does not fit. what: static; note: copied (interned). */
 static int add_tier_lines(const model *m, option *op, const fbi_tier_line *tl, size_t ntl,
-                          const char *what, const char *note)
+                          const char *what, const char *note, const char *to, uint64_t bytes)
 {
     for (size_t i = 0; i < ntl; i++) {
         pline l;
@@ -136,6 +136,8 @@ static int add_tier_lines(const model *m, option *op, const fbi_tier_line *tl, s
         l.contracted_nano = c * NANO_PER_MICRO;
         l.what = what;
         l.note = fbi_plan_intern(m, note);
+        l.to = to ? fbi_plan_intern(m, to) : NULL;
+        l.bytes = bytes;
         add_line(op, &l);
     }
     return 0;
@@ -172,7 +174,7 @@ static int price_quantity(const model *m, option *op, const char *provider, cons
         free(tl);
         return -1;
     }
-    int rc = add_tier_lines(m, op, tl, ntl, what, note);
+    int rc = add_tier_lines(m, op, tl, ntl, what, note, NULL, 0);
     free(tl);
     return rc;
 }
@@ -186,7 +188,45 @@ static fbi_qty bytes_to_qty(uint64_t bytes, const char *unit)
     return (fbi_qty)((num + den / 2) / den);
 }
 
-/* Internet egress to the workload's users, split by their sources. */
+/* Split bytes among the sources by weight: each source gets weight x total
+ * (weights are shares that add up to 1 +-0.001, so they are normalised by
+ * their sum), computed exactly on weights in millionths, and the bytes the
+ * integer division leaves are handed out by the largest-remainder method
+ * (ties to the earlier source), so the parts add up to the total exactly.
+ * parts: caller-owned array of n. */
+static void split_by_weight(uint64_t bytes, const json_t *sources, size_t n, uint64_t *parts)
+{
+    uint64_t *ppm = fbi_xcalloc(n ? n : 1, sizeof *ppm);
+    unsigned __int128 *rem = fbi_xcalloc(n ? n : 1, sizeof *rem);
+    unsigned __int128 sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        double w = json_number_value(json_object_get(json_array_get(sources, i), "weight"));
+        ppm[i] = w > 0 ? (uint64_t)llround(w * 1e6) : 0;
+        sum += ppm[i];
+    }
+    uint64_t given = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned __int128 num = (unsigned __int128)bytes * ppm[i];
+        parts[i] = sum ? (uint64_t)(num / sum) : (i == 0 ? bytes : 0);
+        rem[i] = sum ? num % sum : 0;
+        given += parts[i];
+    }
+    /* at most n-1 bytes are left; each goes to the largest remainder not yet served */
+    while (given < bytes && sum) {
+        size_t best = 0;
+        int found = 0;
+        for (size_t i = 0; i < n; i++)
+            if (ppm[i] && (!found || rem[i] > rem[best])) best = i, found = 1;
+        parts[best]++;
+        rem[best] = 0;
+        given++;
+    }
+    free(rem);
+    free(ppm);
+}
+
+/* Internet egress to the workload's users, split by their sources: each
+ * source's share is weight x total (split_by_weight). */
 static int price_internet_egress(const model *m, option *op, const json_t *doc)
 {
     json_t *traffic = jpath(doc, "spec", "traffic");
@@ -194,19 +234,20 @@ static int price_internet_egress(const model *m, option *op, const json_t *doc)
     if (bytes == 0) return 0;
     json_t *sources = json_object_get(traffic, "sources");
     size_t ns = json_array_size(sources);
+    uint64_t *parts = fbi_xcalloc(ns ? ns : 1, sizeof *parts);
+    if (ns) split_by_weight(bytes, sources, ns, parts);
+    else parts[0] = bytes;
     for (size_t i = 0; i < (ns ? ns : 1); i++) {
         json_t *s = ns ? json_array_get(sources, i) : NULL;
         const char *loc = s ? jstr(s, "location") : NULL;
         double w = s ? json_number_value(json_object_get(s, "weight")) : 1.0;
-        /* the last source takes the rest, so the parts add up to the bytes */
-        uint64_t part = (i + 1 == (ns ? ns : 1)) ? bytes : (uint64_t)llround((double)bytes * w);
-        if (part > bytes) part = bytes;
-        bytes -= part;
+        uint64_t part = parts[i];
         if (!part) continue;
         const plan_egress *pe = fbi_plan_egress_to(m, op->of->key, loc ? loc : "internet");
         if (pe->st != FB_OK || pe->e.ntiers == 0) {
             eliminate(m, op, "price", "no internet egress price from %s to %s: %s", op->of->key,
                       loc ? loc : "the internet", pe->err ? pe->err : "no row");
+            free(parts);
             return -1;
         }
         const fbi_egress *e = &pe->e;
@@ -223,12 +264,17 @@ static int price_internet_egress(const model *m, option *op, const json_t *doc)
         if (rc == 0) {
             char *note = fbi_xasprintf("%.0f%% of %s of egress to %s", (ns ? w : 1.0) * 100,
                                        "the workload's traffic", loc ? loc : "the internet");
-            rc = add_tier_lines(m, op, tl, ntl, "egress-internet", note);
+            rc = add_tier_lines(m, op, tl, ntl, "egress-internet", note,
+                                loc ? loc : "internet", part);
             free(note);
         }
         free(tl);
-        if (rc != 0) return -1;
+        if (rc != 0) {
+            free(parts);
+            return -1;
+        }
     }
+    free(parts);
     return 0;
 }
 

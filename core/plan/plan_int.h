@@ -69,6 +69,8 @@ typedef struct pline {
     const char *rule;   /* borrowed override rule id */
     const char *what;   /* static: "usage", "egress-internet" */
     const char *note;   /* interned (fbi_plan_intern), or NULL */
+    const char *to;     /* internet egress: the users' location (interned), or NULL */
+    uint64_t bytes;     /* internet egress: the bytes of this source's share (all tiers) */
 } pline;
 
 /* One offer of the loaded drivers with what the model needs of it, shared
