@@ -54,7 +54,9 @@ extern "C" {
 /* 1.0: the first release's slots (configure .. teardown) and caps bits
  *      up to FB_CAP_ARM64.
  * 1.1: fb_driver.usage and FB_CAP_ESTIMATE.
- * 1.2: fb_driver.evaluate. */
+ * 1.2: fb_driver.evaluate; fb_http_request's TLS and proxy members
+ *      (tls_ca_pem .. proxy_url) and FB_TLS_INSECURE (both before any
+ *      release of 1.2, so one minor). */
 #define FB_ABI_MINOR 2
 
 /* The name of the single exported entry point. */
@@ -152,7 +154,33 @@ typedef struct fb_http_request {
      * wherever it shows this request (logs, dry-run output). Borrowed. */
     const char *const *secrets;
     size_t n_secrets;
+    /* Since 1.2: the connection's TLS and proxy, for a provider whose API
+     * server has a CA of its own and authenticates clients by certificate
+     * (a Kubernetes cluster from a kubeconfig). All borrowed and NULL when
+     * unused; a driver checks host->abi_minor >= 2 before relying on them
+     * (an older host ignores them and uses its defaults).
+     *  tls_ca_pem:     PEM certificates trusted instead of the host's store
+     *                  (the system's, or http.ca_file)
+     *  tls_cert_pem,
+     *  tls_key_pem:    the client certificate (chain) and its private key, PEM;
+     *                  the host never shows, logs or stores them
+     *  tls_server_name: the name the server's certificate must carry (and the
+     *                  SNI), when it differs from the URL's host; the host
+     *                  connects to the URL's host and port
+     *  proxy_url:      http://, https:// or socks5:// proxy of this request
+     *  tls_flags:      FB_TLS_* */
+    const char *tls_ca_pem;
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
+    const char *tls_server_name;
+    const char *proxy_url;
+    uint32_t tls_flags;
 } fb_http_request;
+
+/* Since 1.2: do not verify the server's certificate (a kubeconfig's
+ * insecure-skip-tls-verify, which drivers honour only when the user's
+ * settings allow it). */
+#define FB_TLS_INSECURE (1u << 0)
 
 typedef struct fb_http_response {
     long status;                   /* HTTP status; 0 when no response */
