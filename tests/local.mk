@@ -33,3 +33,4 @@ include tests/config.mk
 include tests/gcp_fake/local.mk
 include tests/gcp/local.mk
 include tests/k8s_fake/local.mk
+include tests/identity/local.mk

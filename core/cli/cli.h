@@ -102,5 +102,6 @@ int fbc_cmd_plan(int argc, char **argv);
 int fbc_cmd_report(int argc, char **argv);
 int fbc_cmd_quantum(int argc, char **argv);
 int fbc_cmd_results(int argc, char **argv);
+int fbc_cmd_identity(int argc, char **argv);
 
 #endif

@@ -28,6 +28,7 @@ static const verb verbs[] = {
     {"solve", fbc_cmd_solve, "solve a placement problem file (fedbroker-placement-instance/1)"},
     {"quantum", fbc_cmd_quantum, "run an OpenQASM program on the local simulator (`quantum run`)"},
     {"results", fbc_cmd_results, "print the results apply stored (e.g. quantum counts)"},
+    {"identity", fbc_cmd_identity, "workload identities: SPIFFE IDs, tokens, the issuer's keys"},
 };
 
 static void usage(FILE *out)
