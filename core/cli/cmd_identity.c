@@ -33,8 +33,9 @@ static const char description[] =
     "Signing keys are sealed in the state under the master key (identity.masterKeyFile,\n"
     "default $FEDBROKER_HOME/master.key, made on first use; mode 600 required).";
 
-/* Loads the configuration's identity section; prints what is wrong. */
-static int load_cfg(fbi_identity_cfg *cfg)
+/* Loads the configuration's identity section (need_td: the trust domain
+ * is required); prints what is wrong. */
+int fbc_identity_cfg(int need_td, fbi_identity_cfg *cfg)
 {
     fb_diag *d = fb_diag_new();
     fbi_config_src src = {0};
@@ -42,7 +43,7 @@ static int load_cfg(fbi_identity_cfg *cfg)
     fb_status st = config ? FB_OK : FB_INVALID;
     if (config) {
         fb_diag *cd = fb_diag_new();
-        st = fbi_identity_cfg_load(config, cfg, cd);
+        st = fbi_identity_cfg_load(config, need_td, cfg, cd);
         for (size_t i = 0; i < fb_diag_count(cd); i++)
             fbi_config_diag(&src, d, fb_diag_severity(cd, i), fb_diag_pointer(cd, i),
                             fb_diag_summary(cd, i), fb_diag_detail(cd, i));
@@ -289,7 +290,7 @@ int fbc_cmd_identity(int argc, char **argv)
         return FB_EXIT_USAGE;
     }
     fbi_identity_cfg cfg;
-    rc = load_cfg(&cfg);
+    rc = fbc_identity_cfg(1, &cfg);
     if (rc != FB_EXIT_OK) {
         free(pos);
         return rc;

@@ -29,6 +29,7 @@ static const verb verbs[] = {
     {"quantum", fbc_cmd_quantum, "run an OpenQASM program on the local simulator (`quantum run`)"},
     {"results", fbc_cmd_results, "print the results apply stored (e.g. quantum counts)"},
     {"identity", fbc_cmd_identity, "workload identities: SPIFFE IDs, tokens, the issuer's keys"},
+    {"secret", fbc_cmd_secret, "portable secrets (secret://NAME): put, list, rm, check"},
 };
 
 static void usage(FILE *out)

@@ -53,9 +53,11 @@ typedef struct fbi_identity_cfg {
 
 /* Reads config's "identity" section (config borrowed; already valid
  * against the schema). FB_INVALID with an error saying what to add when
- * the trust domain is missing or invalid. *out is filled on FB_OK only;
- * release it with fbi_identity_cfg_free. */
-fb_status fbi_identity_cfg_load(const json_t *config, fbi_identity_cfg *out, fb_diag *diag);
+ * the trust domain is invalid, or missing and need_trust_domain is set
+ * (secrets need only the master key: trust_domain and issuer stay NULL).
+ * *out is filled on FB_OK only; release it with fbi_identity_cfg_free. */
+fb_status fbi_identity_cfg_load(const json_t *config, int need_trust_domain,
+                                fbi_identity_cfg *out, fb_diag *diag);
 void fbi_identity_cfg_free(fbi_identity_cfg *c);
 
 /* ---- the master key and sealing (seal.c) ---- */
@@ -180,5 +182,39 @@ fb_status fbi_keyring_token(fbi_keyring *k, const char *alg, const char *sub, co
  * atomically) for hosting on the issuer's HTTPS origin. *written (new
  * array of paths, may be NULL). */
 fb_status fbi_identity_publish(fbi_keyring *k, const char *dir, json_t **written, fb_diag *diag);
+
+/* ---- portable secrets (vault.c) ---- */
+
+/* The longest secret value: what AWS Secrets Manager and Google Secret
+ * Manager both accept (64 KiB). */
+#define FBI_SECRET_MAX 65536
+
+/* Checks a secret name (the NAME of secret://NAME): 1 to 64 of
+ * [A-Za-z0-9_-], which every provider's store accepts as (part of) a
+ * name. 0, or -1 with *why (new). */
+int fbi_secret_name_check(const char *name, char **why);
+
+/* Seals value (n bytes, borrowed; the caller wipes it) as the next
+ * version of tenant/name: XChaCha20-Poly1305 under the tenant's key
+ * (crypto_kdf from the master key), the additional data binding tenant,
+ * name and version, so a sealed value moved to another tenant, name or
+ * version does not open. *version receives the new version. */
+fb_status fbi_secret_put(const fbi_master_key *mk, fb_store *store, const char *tenant,
+                         const char *name, const unsigned char *value, size_t n,
+                         long long *version, fb_diag *diag);
+/* Opens tenant/name at version (0: the latest). *value in locked memory
+ * (fbi_locked_free; NUL after *n), *got the version opened. FB_NOTFOUND
+ * when there is none; FB_INVALID, saying the value was changed or moved,
+ * when it does not open. */
+fb_status fbi_secret_open(const fbi_master_key *mk, fb_store *store, const char *tenant,
+                          const char *name, long long version, unsigned char **value, size_t *n,
+                          long long *got, fb_diag *diag);
+/* The secrets of tenant (NULL: all) without their values (new array of
+ * {tenant, name, versions, latest, created_at, updated_at}). */
+fb_status fbi_secret_list(fb_store *store, const char *tenant, json_t **out, fb_diag *diag);
+/* Opens every sealed version (of tenant, NULL: all) and reports each
+ * (new array of {tenant, name, version, ok}); nothing is printed. */
+fb_status fbi_secret_verify(const fbi_master_key *mk, fb_store *store, const char *tenant,
+                            json_t **out, fb_diag *diag);
 
 #endif

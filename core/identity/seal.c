@@ -28,8 +28,19 @@ static const fbi_trust_role master_role = {
     "master key refused",
     "could replace the key that seals the signing keys and secrets"};
 
+static void init_sodium(void)
+{
+    /* idempotent and thread-safe after the first call; fails only when
+     * no entropy source exists, which sodium_malloc would also hit */
+    if (sodium_init() < 0) {
+        fputs("fedbroker: libsodium cannot initialise (no entropy source)\n", stderr);
+        abort();
+    }
+}
+
 void *fbi_locked_alloc(size_t n)
 {
+    init_sodium(); /* sodium_malloc needs the page size sodium_init reads */
     void *p = sodium_malloc(n ? n : 1);
     if (!p) {
         fputs("fedbroker: out of locked memory\n", stderr);
@@ -41,16 +52,6 @@ void *fbi_locked_alloc(size_t n)
 void fbi_locked_free(void *p)
 {
     sodium_free(p); /* wipes before unmapping; NULL is a no-op */
-}
-
-static void init_sodium(void)
-{
-    /* idempotent and thread-safe after the first call; fails only when
-     * no entropy source exists, which sodium_malloc would also hit */
-    if (sodium_init() < 0) {
-        fputs("fedbroker: libsodium cannot initialise (no entropy source)\n", stderr);
-        abort();
-    }
 }
 
 /* Writes 32 fresh random bytes to path, mode 0600, never over a file. */

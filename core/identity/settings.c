@@ -7,12 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-fb_status fbi_identity_cfg_load(const json_t *config, fbi_identity_cfg *out, fb_diag *diag)
+fb_status fbi_identity_cfg_load(const json_t *config, int need_trust_domain,
+                                fbi_identity_cfg *out, fb_diag *diag)
 {
     memset(out, 0, sizeof *out);
     json_t *sec = json_object_get(config, "identity");
     const char *td = json_string_value(json_object_get(sec, "trustDomain"));
-    if (!td) {
+    if (!td && need_trust_domain) {
         fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, "/identity/trustDomain",
                     "no trust domain is configured, so workloads have no SPIFFE ID",
                     "add {\"identity\": {\"trustDomain\": \"prod.example.com\"}} to the "
@@ -20,7 +21,7 @@ fb_status fbi_identity_cfg_load(const json_t *config, fbi_identity_cfg *out, fb_
         return FB_INVALID;
     }
     char *why = NULL;
-    if (fbi_spiffe_check_trust_domain(td, &why) != 0) {
+    if (td && fbi_spiffe_check_trust_domain(td, &why) != 0) {
         fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, "/identity/trustDomain", why,
                     "use a lowercase name such as prod.example.com");
         free(why);
@@ -28,8 +29,10 @@ fb_status fbi_identity_cfg_load(const json_t *config, fbi_identity_cfg *out, fb_
     }
     const char *iss = json_string_value(json_object_get(sec, "issuer"));
     const char *mk = json_string_value(json_object_get(sec, "masterKeyFile"));
-    out->trust_domain = fbi_xstrdup(td);
-    if (iss) {
+    out->trust_domain = td ? fbi_xstrdup(td) : NULL;
+    if (!td) {
+        out->issuer = NULL;
+    } else if (iss) {
         /* no trailing '/': AWS and GCP compare iss with the provider's URL
          * byte for byte, and the discovery document's URLs are built on it */
         size_t n = strlen(iss);
