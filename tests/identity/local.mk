@@ -14,3 +14,4 @@ EXTRA_DIST += $(IDENTITY_TESTS)
 EXTRA_DIST += tests/reference/jose/SOURCE.md tests/reference/jose/LICENSE \
 	tests/reference/jose/4_1.rsa_v15_signature.json \
 	tests/reference/spiffe/SOURCE.md tests/reference/spiffe/LICENSE tests/reference/spiffe/JWT-SVID.schema
+EXTRA_DIST += docs/identity.md
