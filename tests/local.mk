@@ -35,3 +35,4 @@ include tests/gcp/local.mk
 include tests/k8s_fake/local.mk
 include tests/apply/local.mk
 include tests/k8s/local.mk
+include tests/identity/local.mk
