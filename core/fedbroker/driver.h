@@ -54,8 +54,9 @@ extern "C" {
 /* 1.0: the first release's slots (configure .. teardown) and caps bits
  *      up to FB_CAP_ARM64.
  * 1.1: fb_driver.usage and FB_CAP_ESTIMATE.
- * 1.2: fb_http_request's TLS and proxy members (tls_ca_pem ..
- *      proxy_url) and FB_TLS_INSECURE. */
+ * 1.2: fb_driver.evaluate; fb_http_request's TLS and proxy members
+ *      (tls_ca_pem .. proxy_url) and FB_TLS_INSECURE (both before any
+ *      release of 1.2, so one minor). */
 #define FB_ABI_MINOR 2
 
 /* The name of the single exported entry point. */
@@ -322,6 +323,21 @@ typedef struct fb_driver {
      * prices it. Pure, like render. */
     fb_status (*usage)(fb_driver_ctx *ctx, const char *in_json,
                        char **out_json, fb_diag *diag);
+
+    /* Since 1.2. Optional (needs usage): validate then usage of one
+     * workload on n of the driver's offers in one call, so that plan reads
+     * a workload once per driver instead of twice per offer. in
+     * {"workload", "placements": [P0 .. Pn-1], "hoursPerMonth", "mode":
+     * "plan"}; out {"results": [R0 .. Rn-1]}: Ri is false when validate
+     * would refuse Pi, null when usage would fail, else the document usage
+     * would return. diags[i] (n of them, each borrowed, one per placement)
+     * receives exactly what validate and then usage would add for Pi; diag
+     * receives what concerns the call as a whole. A non-OK status means
+     * the call as a whole failed (unreadable input: no results). Pure,
+     * like usage; docs/driver-abi.md, "Plan calls". */
+    fb_status (*evaluate)(fb_driver_ctx *ctx, const char *in_json, size_t n,
+                          fb_diag *const *diags, char **out_json,
+                          fb_diag *diag);
 } fb_driver;
 
 typedef fb_status (*fb_driver_entry_fn)(const fb_host *host,
