@@ -307,7 +307,9 @@ static void wait_init(waiter *w, int64_t limit_ms)
     w->start_s = k8s_host->now();
     w->limit_ms = limit_ms;
     w->polls = 0;
-    w->max_polls = (long)(limit_ms / POLL_MS) + 1;
+    /* generous: polls are cheap, and with sleeps scaled down (tests) the
+     * clock decides */
+    w->max_polls = (long)(limit_ms / POLL_MS) * 20 + 1;
     w->delay = POLL_MS;
 }
 
@@ -479,10 +481,19 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         if (url) json_object_set_new(endpoints, "url", json_string(url));
         json_decref(last);
     }
-    if (!knative) {
+    if (!knative && main_ref) {
         char dns[160];
         snprintf(dns, sizeof dns, "%s.%s.svc.cluster.local", wl->name, ns);
         json_object_set_new(endpoints, "service", json_string(dns));
+        /* the URL other workloads of the federation reach it by: the
+         * Service's first port (plan-driven apply records it) */
+        json_t *port = json_array_get(json_object_get(json_object_get(svc_live, "spec"), "ports"), 0);
+        long long pn = fbk_int(port, "port", 0);
+        if (!dry && pn > 0 && !json_object_get(endpoints, "url")) {
+            char *u = fbk_xasprintf("http://%s:%lld", dns, pn);
+            json_object_set_new(endpoints, "url", json_string(u));
+            free(u);
+        }
     }
     json_decref(svc_live);
     json_decref(objs);
@@ -502,6 +513,8 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     }
     json_t *result = json_object();
     json_object_set(result, "endpoints", json_object_get(state, "endpoints"));
+    json_t *url = json_object_get(json_object_get(state, "endpoints"), "url");
+    if (url) json_object_set(result, "url", url);
     *out = json_pack("{s:o,s:o,s:o}", "state", state, "resources", resources, "result", result);
     return FB_OK;
 }
