@@ -35,6 +35,8 @@ static void ctx_free(struct fb_driver_ctx *c)
     k8s_conn_free(c->conn);
     free(c->conn_error);
     pthread_mutex_destroy(&c->disc_mu);
+    pthread_mutex_destroy(&c->tenant_mu);
+    json_decref(c->tenants_ready);
     free(c);
 }
 
@@ -55,6 +57,8 @@ static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_dri
     fbk_settings_known(&s, NULL, keys);
     struct fb_driver_ctx *c = fbk_xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->disc_mu, NULL);
+    pthread_mutex_init(&c->tenant_mu, NULL);
+    c->tenants_ready = json_object();
     char *ns = NULL, *region = NULL, *ic = NULL, *kc = NULL, *cx = NULL, *icd = NULL;
     long long max_timeout;
     int allow_insecure = 0;

@@ -425,17 +425,39 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
             return FB_INVALID;
         }
     }
-    st = check_namespace(ctx, diag, ns, wl->tenant);
-    if (st != FB_OK) return st;
+    /* the tenant's namespace and policy objects once per process: the
+     * first workload of a tenant applies them while the others wait */
     json_t *objs = json_array();
-    tenant_objects(ctx, ns, wl->tenant, objs);
-    json_t *wobjs = workload_objects(ctx, wl, ns, knative, fallback, &ck);
-    json_array_extend(objs, wobjs);
-    json_decref(wobjs);
     const char *region = ctx->region;
     json_t *refs = json_array(), *main_ref = NULL, *svc_live = NULL;
     size_t i;
     json_t *o;
+    pthread_mutex_lock(&ctx->tenant_mu);
+    int tenant_done = json_object_get(ctx->tenants_ready, ns) != NULL;
+    if (!tenant_done) {
+        st = check_namespace(ctx, diag, ns, wl->tenant);
+        json_t *tobjs = json_array();
+        tenant_objects(ctx, ns, wl->tenant, tobjs);
+        json_array_foreach(tobjs, i, o) {
+            if (st != FB_OK) break;
+            json_t *ref = json_object_get(o, "ref");
+            /* journal first: the id is known before the object exists */
+            st = record(diag, prev, ref, region);
+            if (st == FB_OK) st = ssa(ctx, diag, ref, json_object_get(o, "body"), NULL);
+            if (st == FB_OK) json_array_append(refs, ref);
+        }
+        json_decref(tobjs);
+        if (st == FB_OK) json_object_set_new(ctx->tenants_ready, ns, json_true());
+    }
+    pthread_mutex_unlock(&ctx->tenant_mu);
+    if (st != FB_OK) {
+        json_decref(objs);
+        json_decref(refs);
+        return st;
+    }
+    json_t *wobjs = workload_objects(ctx, wl, ns, knative, fallback, &ck);
+    json_array_extend(objs, wobjs);
+    json_decref(wobjs);
     json_array_foreach(objs, i, o) {
         json_t *ref = json_object_get(o, "ref");
         /* journal first: the id is known before the object exists */
@@ -461,6 +483,12 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     json_t *old;
     json_array_foreach(json_object_get(json_object_get(prev, "state"), "objects"), j, old) {
         if (st != FB_OK || dry) break;
+        /* the tenant's objects are the tenant's, not this workload's (this
+         * run may have left them to another workload of the tenant) */
+        const char *ok = json_string_value(json_object_get(old, "kind"));
+        if (ok && (!strcmp(ok, "Namespace") || !strcmp(ok, "ResourceQuota") || !strcmp(ok, "LimitRange") ||
+                   !strcmp(ok, "NetworkPolicy")))
+            continue;
         int keep = 0;
         json_array_foreach(refs, i, o) keep |= json_equal(o, old);
         if (keep) continue;
