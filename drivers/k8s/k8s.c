@@ -120,8 +120,8 @@ static fb_status k8s_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
     fbk_ck ck = checker(diag);
     json_t *offers = json_array();
     static const char *const kinds[] = {"Function", "Container"};
-    char ns[64];
-    k8s_namespace_of(ctx, "TENANT", ns, sizeof ns);
+    /* the namespace each tenant gets (informational) */
+    const char *ns = ctx->namespace[0] ? ctx->namespace : "fb-<tenant>";
     for (size_t i = 0; i < 2; i++) {
         /* "accepts": a Function must bring a container image here */
         json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "kind", kinds[i], "service", "kubernetes",
