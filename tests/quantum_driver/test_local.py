@@ -117,8 +117,9 @@ check(rc == 0 and 'swap' in out8 and 'rzz' in out8, 'and converts to OpenQASM 3 
 # destroy is idempotent through the CLI
 rc, o1, _ = b.run('destroy', '--workload', 'bell-pair')
 check(rc == 0 and 'destroyed' in o1, 'destroy removes the deployment')
-rc, o2, _ = b.run('destroy', '--workload', 'bell-pair')
-check(rc == 0, 'a second destroy succeeds (nothing left)')
+rc, o2, err = b.run('destroy', '--workload', 'bell-pair')
+check(rc == 2 and 'no deployment of that name' in err,
+      'a second destroy: the name matches nothing any more, reported with exit 2 (%d %s)' % (rc, err.strip()))
 rc, st, _ = b.json('status')
 check(rc == 0 and st == [], 'nothing left in status')
 
