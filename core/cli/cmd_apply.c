@@ -91,7 +91,7 @@ static int apply_planned(char **pos, int npos, fbc_spec_opts *so, const plan_arg
         }
     }
     if (rc == FB_EXIT_OK && !a->dry_run) fbc_recover(&b, store, NULL, 0, lock, a->par);
-    if (rc == FB_EXIT_OK) rc = fbc_plan_changes(plan, set, store, a->rerun);
+    if (rc == FB_EXIT_OK) rc = fbc_plan_changes(plan, set, store, &b, a->rerun);
     if (rc == FB_EXIT_OK && a->dry_run) {
         fbc_print_changes(plan, stderr);
         rc = fbc_plan_dry_run(&b, store, set, plan, fbc_parse_parallelism(a->par));
