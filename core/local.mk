@@ -10,7 +10,7 @@ FB_CORE_DEPLIBS = $(CURL_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) \
 noinst_LTLIBRARIES += core/libfbcore.la
 core_libfbcore_la_CPPFLAGS = $(FB_CORE_INCS)
 core_libfbcore_la_SOURCES = \
-	core/base/util.c core/base/util.h \
+	core/base/util.c core/base/util.h core/base/decimal.c core/base/decimal.h \
 	core/base/trust.c core/base/trust.h \
 	core/base/redact.c core/base/redact.h \
 	core/base/diag.c core/base/diag.h \
@@ -20,6 +20,8 @@ core_libfbcore_la_SOURCES = \
 	core/host/conformance.c \
 	core/state/store.c core/state/writer.c core/state/writer.h \
 	core/state/state.h core/state/lock.c core/state/lock.h \
+	core/identity/identity.h core/identity/spiffe.c core/identity/settings.c \
+	core/identity/seal.c core/identity/jose.c core/identity/keyring.c core/identity/vault.c \
 	core/broker/broker.c core/broker/broker.h core/broker/config.c \
 	core/broker/offers.c core/broker/lifecycle.c core/broker/recover.c \
 	core/broker/fanout.c core/broker/fanout.h \
@@ -94,4 +96,4 @@ fedbroker_SOURCES += core/cli/cmd_catalog.c
 fedbroker_SOURCES += core/cli/cmd_quantum.c
 fedbroker_LDADD += quantum/libfbq.la
 fedbroker_CPPFLAGS += -I$(top_srcdir)/quantum
-fedbroker_SOURCES += core/cli/cmd_results.c
+fedbroker_SOURCES += core/cli/cmd_results.c core/cli/cmd_identity.c core/cli/cmd_secret.c

@@ -120,10 +120,10 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     fb_diag_print(d, stderr);
     if (po.stats)
         fprintf(stderr, "fedbroker plan: stats: %zu workloads, %zu candidates, %zu evaluations; "
-                "driver calls: %zu validate, %zu usage; catalog opened %zu times; "
+                "driver calls: %zu validate, %zu usage, %zu evaluate (%zu candidates); catalog opened %zu times; "
                 "%.0f ms evaluating, %.0f ms solving, %.0f ms in all\n",
                 stats.workloads, stats.candidates, stats.evaluations, stats.validate_calls,
-                stats.usage_calls, stats.catalog_opens, stats.evaluate_ms, stats.solve_ms,
+                stats.usage_calls, stats.evaluate_calls, stats.evaluate_candidates, stats.catalog_opens, stats.evaluate_ms, stats.solve_ms,
                 stats.total_ms);
     if (st == FB_INVALID) rc = FB_EXIT_INVALID;
     else if (st == FB_QUOTA) rc = FB_EXIT_INFEASIBLE;

@@ -30,6 +30,8 @@ static const verb verbs[] = {
     {"plans", fbc_cmd_plans, "list the stored plans (ids for apply --plan)"},
     {"endpoints", fbc_cmd_endpoints, "list the endpoints apply recorded"},
     {"results", fbc_cmd_results, "print the results apply stored (e.g. quantum counts)"},
+    {"identity", fbc_cmd_identity, "workload identities: SPIFFE IDs, tokens, the issuer's keys"},
+    {"secret", fbc_cmd_secret, "portable secrets (secret://NAME): put, list, rm, check"},
 };
 
 static void usage(FILE *out)

@@ -84,4 +84,32 @@ fb_status fbi_store_delete_endpoint(fb_store *s, const char *tenant, const char 
  * observed_at. */
 fb_status fbi_store_list_endpoints(fb_store *s, const char *tenant, char **json, fb_diag *diag);
 
+/* ---- the identity layer's tables (core/identity/; schema 4) ---- */
+/* Times are Unix seconds. Texts borrowed. The sealed columns hold base64
+ * of nonce || XChaCha20-Poly1305 ciphertext: never a plain secret. */
+/* Adds a signing key in state next or current (current: activated now). */
+fb_status fbi_store_key_put(fb_store *s, const char *kid, const char *alg, const char *state,
+                            const char *public_jwk, const char *sealed_private,
+                            long long created_at, fb_diag *diag);
+/* Moves a key to state (current: activated_at = at; retired: retired_at =
+ * at and unpublish_at). */
+fb_status fbi_store_key_set_state(fb_store *s, const char *kid, const char *state, long long at,
+                                  long long unpublish_at, fb_diag *diag);
+/* Deletes retired keys whose unpublish_at is at or before now. */
+fb_status fbi_store_key_delete_unpublished(fb_store *s, long long now, fb_diag *diag);
+/* Every key as a JSON array text (new): {kid, alg, state, jwk, sealed,
+ * created_at, activated_at, retired_at, unpublish_at}, oldest first. */
+fb_status fbi_store_key_list(fb_store *s, char **json, fb_diag *diag);
+/* Adds one version of a sealed secret; FB_INTERNAL (constraint) if that
+ * version exists. */
+fb_status fbi_store_secret_put(fb_store *s, const char *tenant, const char *name,
+                               long long version, const char *sealed, fb_diag *diag);
+/* The secrets (every version) of tenant/name (either NULL: all) as a JSON
+ * array text (new): {tenant, name, version, sealed, created_at}. */
+fb_status fbi_store_secret_list(fb_store *s, const char *tenant, const char *name, char **json,
+                                fb_diag *diag);
+/* Deletes every version of tenant/name; *removed = how many. */
+fb_status fbi_store_secret_delete(fb_store *s, const char *tenant, const char *name,
+                                  long long *removed, fb_diag *diag);
+
 #endif
