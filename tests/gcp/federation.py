@@ -77,8 +77,13 @@ st = {(d["provider"], d["workload"]): d for d in json.loads(out)} if out.strip()
 ck.ok(rc == 0 and st.get(("gcp", "api"), {}).get("status") == "ready"
       and st.get(("aws", "worker"), {}).get("status") == "ready"
       and all(d["drift"] == [] for d in st.values()), "status observes both: ready, no drift", (rc, out, err))
-rc, out, err = env.run("discover", "--format", "json")
-found = json.loads(out) if out.strip() else []
+# one provider at a time: with the k8s driver deploying, discover over every
+# driver fails for k8s here (no cluster configured), as the kit requires
+found, rc, err = [], 0, ""
+for prov in ("aws", "gcp"):
+    prc, out, perr = env.run("discover", "--provider", prov, "--format", "json")
+    found += json.loads(out) if out.strip() else []
+    rc, err = rc or prc, err + perr
 ck.ok(rc == 0 and {r["provider"] for r in found if r.get("managed")} == {"aws", "gcp"}
       and all(r.get("tracked") for r in found if r.get("managed")), "discover: both providers' resources tracked",
       (rc, err, [(r["provider"], r["type"], r.get("tracked")) for r in found]))
