@@ -22,7 +22,8 @@ typedef struct fbc_plan_inputs {
 
 /* Adds the apply section to plan (borrowed, modified): "state_serial",
  * "sources" (each SPEC file's absolute path and SHA-256), "catalog"
- * {"dir", "overrides", "content_hash"}, "federations", and per workload
+ * {"dir", "overrides" (the options', else the configuration's catalog
+ * section's), "content_hash"}, "federations", and per workload
  * "specHash", "driver_version", "dependencies", "federation". store may
  * be NULL (no state yet: serial 0). Returns FB_EXIT_OK or an exit code
  * with the message printed. */
