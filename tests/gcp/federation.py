@@ -3,12 +3,11 @@
 and destroyed against the two fakes (tests/fakes/fake_gcp.py and
 tests/fakes/fake_aws.py) in one run, through one broker home and store.
 
-`fedbroker apply` places with --target only (plan-driven apply, issue 11,
-is being built elsewhere): the federation's GCP part (a public API
-Container with a schedule) goes to gcp:europe-west1 and its AWS part (a
+Here with two `apply --target` runs: the federation's GCP part (a public
+API Container with a schedule) goes to gcp:europe-west1 and its AWS part (a
 source Function fed by a queue) to aws:us-east-1, each as a Federation
-document of its own. When `apply` can take a plan, this test should apply
-the federation in one command; until then it is two applies in one run.
+document of its own. tests/apply/aws_gcp.py applies one plan spanning both
+providers in one command (`apply --plan`).
 
 - both applies succeed; each fake holds exactly its part (and nothing of the
   other provider's);
