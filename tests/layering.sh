@@ -4,7 +4,10 @@
 # folders below it:
 #   base <- spec, catalog, solver, http, state <- host <- broker <- plan <- cli
 # (solver depends on base only; spec, catalog, http and state are siblings
-# that do not include each other). An include is written with its folder,
+# that do not include each other). identity (the broker as an issuer: SPIFFE
+# IDs, signing keys, sealed secrets) sits beside host: it keeps its keys and
+# secrets in the store (state) and will fetch over the host's HTTP service
+# (http), knows no driver, and is used by broker, plan and cli. An include is written with its folder,
 # "spec/spec.h", as curl writes "vtls/vtls.h".
 set -eu
 core="${top_srcdir:-.}/core"
@@ -13,9 +16,10 @@ allowed() { # folder -> the folders it may include
     base) echo "base" ;;
     spec|catalog|solver|http|state) echo "base $1" ;;
     host) echo "base spec catalog solver http state host" ;;
-    broker) echo "base spec catalog solver http state host broker" ;;
-    plan) echo "base spec catalog solver http state host broker plan" ;;
-    cli) echo "base spec catalog solver http state host broker plan cli" ;;
+    identity) echo "base http state identity" ;;
+    broker) echo "base spec catalog solver http state host identity broker" ;;
+    plan) echo "base spec catalog solver http state host identity broker plan" ;;
+    cli) echo "base spec catalog solver http state host identity broker plan cli" ;;
     *) echo "" ;;
     esac
 }
@@ -50,4 +54,4 @@ for f in "$core"/*/*.c "$core"/*/*.h; do
     done
 done
 [ $bad = 0 ] || exit 1
-echo "ok: $n includes in core/ follow base <- spec, catalog, solver, http, state <- host <- broker <- plan <- cli"
+echo "ok: $n includes in core/ follow base <- spec, catalog, solver, http, state <- host, identity <- broker <- plan <- cli"

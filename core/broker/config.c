@@ -173,6 +173,26 @@ static json_t *config_read(const char *path, fbi_config_src *src, fb_diag *diag)
     return cfg;
 }
 
+/* What the schema cannot say about the identity section: the issuer is
+ * where AWS and GCP fetch the signing keys from, so it must be https (they
+ * refuse anything else); plain http is accepted for a loopback host only,
+ * where tests serve the published documents. Returns the errors added. */
+static int identity_check(const fbi_config_src *src, const json_t *cfg, fb_diag *diag)
+{
+    const char *iss = json_string_value(json_object_get(json_object_get(cfg, "identity"), "issuer"));
+    if (!iss || strncmp(iss, "https://", 8) == 0) return 0;
+    static const char *const loopback[] = {"http://127.0.0.1", "http://localhost", "http://[::1]"};
+    for (size_t i = 0; i < sizeof loopback / sizeof *loopback; i++) {
+        size_t n = strlen(loopback[i]);
+        if (strncmp(iss, loopback[i], n) == 0 && strchr(":/", iss[n] ? iss[n] : '/')) return 0;
+    }
+    fbi_config_diag(src, diag, FB_SEV_ERROR, "/identity/issuer",
+                    "the issuer must be an https:// URL (plain http only on a loopback host)",
+                    "AWS IAM and GCP STS fetch the issuer's keys over HTTPS only; host the output "
+                    "of `fedbroker identity publish` on an HTTPS origin and name it here");
+    return 1;
+}
+
 fb_status fbi_home_check(fb_diag *diag)
 {
     char *dir = fb_state_dir();
@@ -212,7 +232,7 @@ json_t *fbi_config_load(fbi_config_src *src_out, fb_diag *diag)
         free(dir);
         if (!cfg) cfg = json_object();
     }
-    if (!cfg || schema_check(&src, cfg, diag) != 0) {
+    if (!cfg || schema_check(&src, cfg, diag) != 0 || identity_check(&src, cfg, diag) != 0) {
         json_decref(cfg);
         fbi_config_src_free(&src);
         return NULL;

@@ -102,5 +102,14 @@ int fbc_cmd_plan(int argc, char **argv);
 int fbc_cmd_report(int argc, char **argv);
 int fbc_cmd_quantum(int argc, char **argv);
 int fbc_cmd_results(int argc, char **argv);
+int fbc_cmd_plans(int argc, char **argv);
+int fbc_cmd_endpoints(int argc, char **argv);
+int fbc_cmd_identity(int argc, char **argv);
+int fbc_cmd_secret(int argc, char **argv);
+/* Loads the configuration's identity section (identity/identity.h) into
+ * *cfg (fbi_identity_cfg_free); need_td: the trust domain is required.
+ * 0 or FB_EXIT_INVALID (message printed, located in the file). */
+struct fbi_identity_cfg;
+int fbc_identity_cfg(int need_td, struct fbi_identity_cfg *cfg);
 
 #endif

@@ -397,7 +397,9 @@ static const char *unwired_trigger(const json_t *doc, const json_t *offer)
     return NULL;
 }
 
-static void evaluate_one(const model *m, const shape *sh, option *op)
+/* The checks that need no driver: the placement's provider, region and
+ * service lists, triggers, residency. Non-zero when they rule op out. */
+static int prefilter(const model *m, const shape *sh, option *op)
 {
     json_t *pl = json_object_get(sh->doc, "spec");
     json_t *place = json_object_get(pl, "placement");
@@ -436,21 +438,53 @@ static void evaluate_one(const model *m, const shape *sh, option *op)
             eliminate(m, op, "residency", "%s is in jurisdiction %s, not in residency %s", op->of->key,
                       j && *j ? j : "(unknown)", "placement.residency");
     }
-    if (op->reason_class) return; /* spare the driver calls */
+    return op->reason_class != NULL;
+}
 
-    const fb_driver *drv;
-    fb_driver_ctx *ctx;
+/* op's driver and its context, or op ruled out (class driver). */
+static int driver_of(const model *m, option *op, const fb_driver **drv, fb_driver_ctx **ctx)
+{
     fb_diag *d = fb_diag_new();
-    if (fb_registry_context(m->b->reg, op->of->provider, &drv, &ctx, d) != FB_OK) {
+    if (fb_registry_context(m->b->reg, op->of->provider, drv, ctx, d) != FB_OK) {
         eliminate(m, op, "driver", "%s", fb_diag_count(d) ? fb_diag_summary(d, 0) : "driver unavailable");
         fb_diag_free(d);
-        return;
+        return -1;
     }
-    if (!(drv->caps & FB_CAP_ESTIMATE)) {
-        eliminate(m, op, "driver", "driver %s cannot estimate cost (no usage verb)", drv->name);
-        fb_diag_free(d);
-        return;
+    fb_diag_free(d);
+    if (!((*drv)->caps & FB_CAP_ESTIMATE)) {
+        eliminate(m, op, "driver", "driver %s cannot estimate cost (no usage verb)", (*drv)->name);
+        return -1;
     }
+    return 0;
+}
+
+/* The driver refused op in validate: its first error says why. */
+static void refused(const model *m, option *op, const fb_driver *drv, fb_status st, const fb_diag *d)
+{
+    size_t k = 0;
+    while (k + 1 < fb_diag_count(d) && fb_diag_severity(d, k) != FB_SEV_ERROR) k++;
+    eliminate(m, op, "driver", "%s refuses it: %s%s%s", drv->name,
+              fb_diag_count(d) ? fb_diag_summary(d, k) : fbi_status_name(st),
+              fb_diag_count(d) && fb_diag_pointer(d, k) ? " at " : "",
+              fb_diag_count(d) && fb_diag_pointer(d, k) ? fb_diag_pointer(d, k) : "");
+}
+
+static void usage_failed(const model *m, option *op, const fb_driver *drv, const fb_diag *d)
+{
+    eliminate(m, op, "driver", "%s usage failed: %s", drv->name,
+              fb_diag_count(d) ? fb_diag_summary(d, 0) : "no output");
+}
+
+static void priced(const model *m, const shape *sh, option *op, json_t *usage);
+
+/* One candidate through validate and usage, one call each. */
+static void evaluate_one(const model *m, const shape *sh, option *op)
+{
+    if (prefilter(m, sh, op)) return; /* spare the driver calls */
+    const fb_driver *drv;
+    fb_driver_ctx *ctx;
+    if (driver_of(m, op, &drv, &ctx) != 0) return;
+    fb_diag *d = fb_diag_new();
     /* {"hoursPerMonth", "mode": "plan", "placement", "workload"} in
      * canonical form (sorted keys, compact) from the parts made once per
      * model, offer and shape */
@@ -467,12 +501,7 @@ static void evaluate_one(const model *m, const shape *sh, option *op)
     fb_status st = drv->validate(ctx, in_text, d);
     op->validated = 1;
     if (st != FB_OK) {
-        size_t k = 0;
-        while (k + 1 < fb_diag_count(d) && fb_diag_severity(d, k) != FB_SEV_ERROR) k++;
-        eliminate(m, op, "driver", "%s refuses it: %s%s%s", drv->name,
-                  fb_diag_count(d) ? fb_diag_summary(d, k) : fbi_status_name(st),
-                  fb_diag_count(d) && fb_diag_pointer(d, k) ? " at " : "",
-                  fb_diag_count(d) && fb_diag_pointer(d, k) ? fb_diag_pointer(d, k) : "");
+        refused(m, op, drv, st, d);
         free(in_text);
         fb_diag_free(d);
         return;
@@ -484,13 +513,19 @@ static void evaluate_one(const model *m, const shape *sh, option *op)
     json_t *usage = out ? json_loads(out, 0, NULL) : NULL;
     free(out);
     if (st != FB_OK || !usage) {
-        eliminate(m, op, "driver", "%s usage failed: %s", drv->name,
-                  fb_diag_count(d) ? fb_diag_summary(d, 0) : "no output");
+        usage_failed(m, op, drv, d);
         fb_diag_free(d);
         json_decref(usage);
         return;
     }
     fb_diag_free(d);
+    priced(m, sh, op, usage);
+}
+
+/* A usage document (stolen) priced and timed, then the SLO and budget. */
+static void priced(const model *m, const shape *sh, option *op, json_t *usage)
+{
+    json_t *place = jpath(sh->doc, "spec", "placement");
     op->notes = fbi_plan_intern_json(m, json_object_get(usage, "notes"));
     const char *vcpu = jstr(usage, "vcpu");
     int64_t vm = 0;
@@ -543,9 +578,9 @@ static void evaluate_one(const model *m, const shape *sh, option *op)
     }
 }
 
-void fbi_plan_evaluate(const model *m, const shape *sh, option *op)
+/* Drops what a candidate out for good no longer needs. */
+static void settle(option *op)
 {
-    evaluate_one(m, sh, op);
     /* a candidate out for good never gets a document's lines (its totals
      * stay, for the alternatives and the explanations); the others keep
      * exactly the lines they have */
@@ -557,6 +592,77 @@ void fbi_plan_evaluate(const model *m, const shape *sh, option *op)
         op->lines = fbi_xrealloc(op->lines, op->nlines * sizeof *op->lines);
         op->caplines = op->nlines;
     }
+}
+
+void fbi_plan_evaluate(const model *m, const shape *sh, option *op)
+{
+    evaluate_one(m, sh, op);
+    settle(op);
+}
+
+/* The candidates of one shape on one driver through one evaluate call
+ * (ABI 1.2), which reads the workload once instead of twice per offer;
+ * the results are the same as evaluate_one's, which is used for drivers
+ * without evaluate and for a single candidate. */
+void fbi_plan_evaluate_run(const model *m, const shape *sh, option *ops, size_t n, size_t *calls)
+{
+    option **in = fbi_xcalloc(n ? n : 1, sizeof *in);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!prefilter(m, sh, &ops[i])) in[k++] = &ops[i];
+    const fb_driver *drv = NULL;
+    fb_driver_ctx *ctx = NULL;
+    if (k && driver_of(m, in[0], &drv, &ctx) != 0) {
+        for (size_t i = 1; i < k; i++) driver_of(m, in[i], &drv, &ctx);
+        k = 0;
+    }
+    if (k < 2 || !FB_DRIVER_HAS(drv, evaluate)) {
+        for (size_t i = 0; i < k; i++) evaluate_one(m, sh, in[i]);
+    } else {
+        fbi_buf b;
+        fbi_buf_init(&b);
+        fbi_buf_printf(&b, "{\"hoursPerMonth\":%s,\"mode\":\"plan\",\"placements\":[", m->hours_text);
+        for (size_t i = 0; i < k; i++) {
+            if (i) fbi_buf_append(&b, ",", 1);
+            fbi_buf_append(&b, in[i]->of->placement_text, strlen(in[i]->of->placement_text));
+        }
+        fbi_buf_printf(&b, "],\"workload\":%s}", sh->doc_text);
+        fb_diag **diags = fbi_xcalloc(k, sizeof *diags);
+        for (size_t i = 0; i < k; i++) diags[i] = fb_diag_new();
+        fb_diag *d = fb_diag_new();
+        char *out = NULL;
+        fb_status st = drv->evaluate(ctx, b.data, k, diags, &out, d);
+        fbi_buf_free(&b);
+        if (calls) (*calls)++;
+        json_t *doc = out ? json_loads(out, 0, NULL) : NULL;
+        free(out);
+        json_t *results = json_object_get(doc, "results");
+        if (st != FB_OK || json_array_size(results) != k) {
+            for (size_t i = 0; i < k; i++)
+                eliminate(m, in[i], "driver", "%s evaluate failed: %s", drv->name,
+                          fb_diag_count(d) ? fb_diag_summary(d, 0)
+                          : st != FB_OK   ? fbi_status_name(st)
+                                          : "its output has no results array of one per placement");
+        } else {
+            for (size_t i = 0; i < k; i++) {
+                json_t *r = json_array_get(results, i);
+                in[i]->validated = in[i]->batched = 1;
+                if (json_is_false(r)) {
+                    refused(m, in[i], drv, FB_INVALID, diags[i]);
+                    continue;
+                }
+                in[i]->estimated = 1;
+                if (!json_is_object(r)) usage_failed(m, in[i], drv, diags[i]);
+                else priced(m, sh, in[i], json_incref(r));
+            }
+        }
+        json_decref(doc);
+        fb_diag_free(d);
+        for (size_t i = 0; i < k; i++) fb_diag_free(diags[i]);
+        free(diags);
+    }
+    for (size_t i = 0; i < n; i++) settle(&ops[i]);
+    free(in);
 }
 
 /* ---- the objective ------------------------------------------------------------ */

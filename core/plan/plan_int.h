@@ -110,6 +110,7 @@ typedef struct option {
     int64_t vcpu_micro;
     json_t *notes;       /* interned (fbi_plan_intern_json): borrowed */
     unsigned char validated, estimated; /* the driver calls it took */
+    unsigned char batched; /* ... through one evaluate call with others */
     /* what this solve adds (RUN_*): the same for every workload of the
      * shape, reset by each solve */
     unsigned char run;
@@ -276,6 +277,10 @@ void fbi_plan_build_workloads(model *m);
  * catalog and sh; writes op only, so candidates may be evaluated
  * concurrently (the drivers' contexts must exist: fbi_plan_evaluate_all). */
 void fbi_plan_evaluate(const model *m, const shape *sh, option *op);
+/* The same for n candidates of sh on one driver (consecutive in sh->opts):
+ * through one evaluate call when the driver has it (ABI 1.2), adding 1 to
+ * *calls (may be NULL) when it did. Thread notes as fbi_plan_evaluate. */
+void fbi_plan_evaluate_run(const model *m, const shape *sh, option *ops, size_t n, size_t *calls);
 /* Applies the shape's objective (latency, balanced) as a band over the
  * candidates this solve has (RUN_OBJECTIVE on the ones outside it). */
 void fbi_plan_apply_objective(shape *sh);

@@ -123,6 +123,25 @@ const char **fbk_sorted_keys(json_t *obj, size_t *n);
  * "vault") and the rest. Returns 0, or -1 when ref has no "scheme://". */
 int fbk_ref_scheme(const char *ref, char *scheme, size_t n, const char **rest);
 
+/* The two verbs that evaluate (ABI 1.2) combines, on an input already
+ * read: in is {"workload", "placement", "hoursPerMonth", "mode"}
+ * (borrowed; neither may change it). usage sets *usage (new) on FB_OK. */
+typedef struct fbk_eval_ops {
+    fb_status (*validate)(fb_driver_ctx *ctx, json_t *in, fb_diag *diag);
+    fb_status (*usage)(fb_driver_ctx *ctx, json_t *in, json_t **usage, fb_diag *diag);
+} fbk_eval_ops;
+
+/* The evaluate verb (core/fedbroker/driver.h) from a driver's validate and
+ * usage: reads in_json once and, for each of its n placements, runs
+ * ops->validate and then ops->usage on {"workload", "placement": Pi,
+ * "hoursPerMonth", "mode"} with diags[i], exactly as the two verbs would
+ * one after the other. drv names the driver in the diagnostics about the
+ * call as a whole (on diag). *out: {"results": [...]} in a host->alloc
+ * buffer. Thread-safe as ops are. */
+fb_status fbk_evaluate(const fb_host *host, const char *drv, const fbk_eval_ops *ops,
+                       fb_driver_ctx *ctx, const char *in_json, size_t n, fb_diag *const *diags,
+                       char **out, fb_diag *diag);
+
 #ifdef __cplusplus
 }
 #endif

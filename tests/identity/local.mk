@@ -1,0 +1,17 @@
+# tests/identity/ - the broker as an issuer (issue 15): SPIFFE IDs, JOSE
+# against RFC 7520/7638 vectors, sealing, the master key file (Check), and
+# through the CLI: tokens and the JWKS verified by python3-jwt and
+# python3-cryptography, key rotation, the configuration.
+check_PROGRAMS += tests/unit/check_identity
+TESTS += tests/unit/check_identity
+tests_unit_check_identity_SOURCES = tests/unit/check_identity.c
+tests_unit_check_identity_CPPFLAGS = $(FB_TEST_INCS) -DFB_TEST_SRCDIR='"$(abs_top_srcdir)"'
+tests_unit_check_identity_LDADD = $(FB_TEST_DEPLIBS)
+
+IDENTITY_TESTS = tests/identity/tokens.py tests/identity/secrets.py
+TESTS += $(IDENTITY_TESTS)
+EXTRA_DIST += $(IDENTITY_TESTS)
+EXTRA_DIST += tests/reference/jose/SOURCE.md tests/reference/jose/LICENSE \
+	tests/reference/jose/4_1.rsa_v15_signature.json \
+	tests/reference/spiffe/SOURCE.md tests/reference/spiffe/LICENSE tests/reference/spiffe/JWT-SVID.schema
+EXTRA_DIST += docs/identity.md
