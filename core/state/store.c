@@ -966,6 +966,7 @@ fb_status fbi_store_list_federation(fb_store *s, const char *federation, char **
         "SELECT json_object('tenant', tenant, 'workload', workload, 'provider', provider,"
         " 'region', region) AS j FROM deployments WHERE federation=?1"
         " ORDER BY tenant, workload, provider, region", federation, NULL, json);
+}
 
 /* ---- signing keys and sealed secrets (core/identity/) ---- */
 
