@@ -183,6 +183,19 @@ before=$(sqlite3 "$tmp/home/state.db" "SELECT count(*) FROM plans")
 sed 's/sources: \[{location: frankfurt, weight: 1}\]/sources: [{location: atlantis, weight: 1}]/' "$tmp/fed.yaml" > "$tmp/loc.yaml"
 run 2 "unknown location" "$FEDBROKER" plan "$tmp/loc.yaml"
 has "$tmp/err" "/spec/workloads/1/spec/traffic/sources/0/location\|/spec/traffic/sources/0/location: unknown location 'atlantis'" "unknown location has its pointer"
+# validate knows the catalog's vocabulary: a misspelt location or region is
+# an error there, with file:line:col, the pointer, the nearest name, and a
+# hint naming a command that exists (run here)
+sed 's/sources: \[{location: frankfurt, weight: 1}\]/sources: [{location: frankfort, weight: 1}]/; s/placement: {residency: \[EU\]}/placement: {residency: [EU], regions: ["aws:eu-west-9"]}/' "$tmp/fed.yaml" > "$tmp/typo.yaml"
+run 2 "validate refuses an unknown location and region" "$FEDBROKER" validate "$tmp/typo.yaml"
+has "$tmp/err" "typo.yaml:[0-9]*:[0-9]*: error: /spec/workloads/1/spec/traffic/sources/0/location: unknown location 'frankfort'; did you mean 'frankfurt'?" "location: file:line:col, pointer, did you mean"
+has "$tmp/err" "typo.yaml:[0-9]*:[0-9]*: error: /spec/workloads/2/spec/placement/regions/0: unknown region 'aws:eu-west-9'; did you mean 'aws:eu-west-1'?" "region: file:line:col, pointer, did you mean"
+if grep -q "is not a workload of federation" "$tmp/err"; then bad "links to a refused member are reported again as strangers"; else ok "a refused member's links are not reported twice"; fi
+for t in locations regions; do
+    grep -q -- "\`fedbroker catalog show --table $t\`" "$tmp/err" || bad "the hint does not name catalog show --table $t"
+    "$FEDBROKER" catalog show --table $t >"$tmp/hint.out" 2>&1 && ok "the hinted command catalog show --table $t runs" || bad "the hinted command fails"
+done
+grep -q "frankfurt" "$tmp/hint.out" || grep -q "eu-west-1" "$tmp/hint.out" || bad "the hinted command lists nothing useful"
 sed 's/placement: {residency: \[EU\]}/placement: {residency: [EU], regions: ["gcp:mars-north1"]}/' "$tmp/fed.yaml" > "$tmp/reg.yaml"
 run 2 "unknown region" "$FEDBROKER" plan "$tmp/reg.yaml"
 has "$tmp/err" "unknown region 'gcp:mars-north1'" "unknown region is named"
