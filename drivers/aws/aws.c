@@ -6,6 +6,7 @@
  * deterministic deployment package. Settings: drivers/aws/README.md. */
 #include "config.h"
 #include "aws.h"
+#include "fbk_verb.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -664,6 +665,14 @@ static fb_status parse_wp(fb_diag *diag, const char *in_json, json_t **in, const
         fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
                  "aws: the input has no \"workload\" object with a \"spec\"\n"
                  "pass {\"workload\": <normal form>, \"placement\": {...}}");
+        json_decref(*in);
+        *in = NULL;
+        return FB_INVALID;
+    }
+    /* secret://NAME: the broker's portable secrets, kept in Secrets Manager
+     * as fedbroker/TENANT/NAME ('/' is in no tenant or secret name) */
+    if (fbk_map_portable_secrets(aws_host, diag, *in, "aws-sm://fedbroker/%t/%n",
+                                 "AWS Secrets Manager") != 0) {
         json_decref(*in);
         *in = NULL;
         return FB_INVALID;

@@ -149,6 +149,14 @@ static int check_placement(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, fbk
 /* validate and render share this: every problem, then whether it can go on. */
 static int check_all(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, fbk_k8s_opts *o, int *knative, fbk_ck *ck)
 {
+    /* secret://NAME: the broker's portable secrets, kept as the key "value"
+     * of the Secret fedbroker.TENANT.NAME in the workload's namespace ('.'
+     * is in no tenant or secret name) */
+    if (fbk_map_portable_secrets(ck->host, ck->diag, in, "k8s://fedbroker.%t.%n#value",
+                                 "a Kubernetes Secret") != 0) {
+        ck->errors++;
+        return -1;
+    }
     if (fbk_wl_load(wl, in, ck) != 0) return -1;
     *knative = check_placement(ctx, in, wl, ck);
     options(ctx, wl, o);

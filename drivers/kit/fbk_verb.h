@@ -123,6 +123,20 @@ const char **fbk_sorted_keys(json_t *obj, size_t *n);
  * "vault") and the rest. Returns 0, or -1 when ref has no "scheme://". */
 int fbk_ref_scheme(const char *ref, char *scheme, size_t n, const char **rest);
 
+/* Portable secrets (docs/identity.md). A spec may name a secret the
+ * broker stores (`fedbroker secret put`) as secret://NAME on any provider.
+ * Each driver maps it to its own store under a name made from fmt: "%t"
+ * is the workload's tenant, "%n" the NAME, e.g. "aws-sm://fedbroker/%t/%n"
+ * (fmt must separate them with a character names cannot hold, so two
+ * tenants never map to one secret). Rewrites in.workload.spec.secrets[i].ref
+ * in place (in borrowed) and keeps the portable reference as .portable.
+ * In the deploy modes (in.mode "apply" or "dry-run") each one is an error
+ * on diag for now: apply does not materialise the value in the provider's
+ * store yet (store: its name for the message). Returns the number of
+ * errors added. */
+int fbk_map_portable_secrets(const fb_host *host, fb_diag *diag, json_t *in, const char *fmt,
+                             const char *store);
+
 #ifdef __cplusplus
 }
 #endif
