@@ -38,7 +38,7 @@ static fb_status job(void *ud, size_t i)
         snprintf(body, sizeof body, "{\"ClientToken\": \"job-%zu\"}", i);
         fb_http_request rq = {sizeof rq, r == 0 ? "POST" : "GET", url, NULL, 0, r == 0 ? body : NULL,
                               r == 0 ? strlen(body) : 0, r == 0 ? FB_HTTP_TOKEN_GUARDED : FB_HTTP_IDEMPOTENT,
-                              "bench", NULL, 0};
+                              "bench", NULL, 0, NULL, NULL, NULL, NULL, NULL, 0};
         fb_http_response resp;
         st = fbi_http_client_perform(b->c, d, &rq, &resp);
         if (st == FB_OK && resp.status != 200) st = FB_INTERNAL;

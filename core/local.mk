@@ -10,7 +10,7 @@ FB_CORE_DEPLIBS = $(CURL_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) \
 noinst_LTLIBRARIES += core/libfbcore.la
 core_libfbcore_la_CPPFLAGS = $(FB_CORE_INCS)
 core_libfbcore_la_SOURCES = \
-	core/base/util.c core/base/util.h \
+	core/base/util.c core/base/util.h core/base/decimal.c core/base/decimal.h \
 	core/base/trust.c core/base/trust.h \
 	core/base/redact.c core/base/redact.h \
 	core/base/diag.c core/base/diag.h \
@@ -53,6 +53,8 @@ fedbroker_SOURCES = \
 	core/cli/deploy.c core/cli/deploy.h \
 	core/cli/cmd_apply.c core/cli/cmd_status.c core/cli/cmd_destroy.c core/cli/cmd_discover.c
 fedbroker_SOURCES += core/cli/cmd_solve.c core/cli/cmd_plan.c core/cli/cmd_report.c
+fedbroker_SOURCES += core/cli/planexec.h core/cli/plandoc.c core/cli/changes.c core/cli/execute.c \
+	core/cli/cmd_plans.c core/cli/cmd_endpoints.c
 fedbroker_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
 
 # Portable specs: parse, validate (schema embedded at build time), normalise.
@@ -79,7 +81,7 @@ core/broker/config_schema_data.c: $(top_srcdir)/schemas/config.v1.schema.json $(
 	$(SHELL) $(FB_EMBED) fbi_config_schema_data=$(top_srcdir)/schemas/config.v1.schema.json \
 	  > $@.tmp && mv $@.tmp $@
 fbspecschemadir = $(pkgdatadir)/schemas
-dist_fbspecschema_DATA = schemas/workload.v1.schema.json schemas/catalog.v1.schema.json \
+dist_fbspecschema_DATA = schemas/workload.v1.schema.json schemas/catalog.v1.schema.json schemas/plan.v1.schema.json \
 	schemas/config.v1.schema.json
 fedbroker_SOURCES += core/cli/cmd_validate.c
 
@@ -88,7 +90,7 @@ core_libfbcore_la_SOURCES += core/catalog/catalog.c core/catalog/catalog.h \
 	core/catalog/catalog_priv.h core/catalog/catalog_csv.c \
 	core/catalog/catalog_money.c core/catalog/catalog_lookup.c \
 	core/catalog/catalog_latency.c core/catalog/catalog_overrides.c \
-	core/catalog/catalog_diff.c
+	core/catalog/catalog_diff.c core/catalog/catalog_hash.c
 nodist_core_libfbcore_la_SOURCES += core/catalog/catalog_data.c
 fedbroker_SOURCES += core/cli/cmd_catalog.c
 fedbroker_SOURCES += core/cli/cmd_quantum.c

@@ -3,7 +3,8 @@ TESTDRV_LD = -module -avoid-version -shared -rpath /nowhere -no-undefined
 TESTDRV_CF = $(AM_CFLAGS) -fvisibility=hidden
 check_LTLIBRARIES += tests/drivers/testdrv.la tests/drivers/wrong_major.la \
 	tests/drivers/newer_minor.la tests/drivers/no_entry.la \
-	tests/drivers/extra_export.la tests/drivers/bad_caps.la tests/drivers/countdrv.la
+	tests/drivers/extra_export.la tests/drivers/bad_caps.la tests/drivers/countdrv.la \
+	tests/drivers/countdrv_batch.la
 tests_drivers_testdrv_la_SOURCES = tests/drivers/testdrv.c
 tests_drivers_testdrv_la_CFLAGS = $(TESTDRV_CF)
 tests_drivers_testdrv_la_LDFLAGS = $(TESTDRV_LD)
@@ -48,7 +49,7 @@ TESTS += tests/drivers/shapes.py
 EXTRA_DIST += tests/drivers/shapes.py schemas/driver
 
 # One build of behave.c per behaviour rule it breaks (tests/drivers/behaviour.sh).
-BEHAVE_BROKEN = tests/drivers/behave_render_io.la tests/drivers/behave_render_clock.la tests/drivers/behave_observe_mutates.la tests/drivers/behave_apply_twice.la tests/drivers/behave_destroy_404.la tests/drivers/behave_validate_silent.la tests/drivers/behave_status_no_diag.la tests/drivers/behave_caps_notsup.la tests/drivers/behave_usage_garbage.la tests/drivers/behave_usage_clock.la tests/drivers/behave_foreign_buffer.la
+BEHAVE_BROKEN = tests/drivers/behave_render_io.la tests/drivers/behave_render_clock.la tests/drivers/behave_observe_mutates.la tests/drivers/behave_apply_twice.la tests/drivers/behave_destroy_404.la tests/drivers/behave_validate_silent.la tests/drivers/behave_status_no_diag.la tests/drivers/behave_caps_notsup.la tests/drivers/behave_usage_garbage.la tests/drivers/behave_usage_clock.la tests/drivers/behave_foreign_buffer.la tests/drivers/behave_evaluate_differs.la
 check_LTLIBRARIES += $(BEHAVE_BROKEN)
 tests_drivers_behave_render_io_la_SOURCES = tests/drivers/behave.c
 tests_drivers_behave_render_io_la_CFLAGS = $(TESTDRV_CF) $(JANSSON_CFLAGS)
@@ -113,3 +114,13 @@ tests_drivers_countdrv_la_SOURCES = tests/drivers/countdrv.c
 tests_drivers_countdrv_la_CFLAGS = $(TESTDRV_CF) $(JANSSON_CFLAGS)
 tests_drivers_countdrv_la_LDFLAGS = $(TESTDRV_LD)
 tests_drivers_countdrv_la_LIBADD = $(JANSSON_LIBS)
+tests_drivers_countdrv_batch_la_SOURCES = tests/drivers/countdrv.c
+tests_drivers_countdrv_batch_la_CFLAGS = $(TESTDRV_CF) $(JANSSON_CFLAGS)
+tests_drivers_countdrv_batch_la_CPPFLAGS = $(AM_CPPFLAGS) -DCOUNTDRV_EVALUATE
+tests_drivers_countdrv_batch_la_LDFLAGS = $(TESTDRV_LD)
+tests_drivers_countdrv_batch_la_LIBADD = $(JANSSON_LIBS)
+tests_drivers_behave_evaluate_differs_la_SOURCES = tests/drivers/behave.c
+tests_drivers_behave_evaluate_differs_la_CFLAGS = $(TESTDRV_CF) $(JANSSON_CFLAGS)
+tests_drivers_behave_evaluate_differs_la_CPPFLAGS = $(AM_CPPFLAGS) -DBEHAVE_EVALUATE_DIFFERS -DBEHAVE_NAME='"behave_evaluate_differs"'
+tests_drivers_behave_evaluate_differs_la_LDFLAGS = $(TESTDRV_LD)
+tests_drivers_behave_evaluate_differs_la_LIBADD = $(BEHAVE_LIBADD)

@@ -33,4 +33,6 @@ include tests/config.mk
 include tests/gcp_fake/local.mk
 include tests/gcp/local.mk
 include tests/k8s_fake/local.mk
+include tests/apply/local.mk
+include tests/k8s/local.mk
 include tests/identity/local.mk

@@ -6,4 +6,4 @@ tests_unit_check_solver_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS) $(CHECK_LIB
 TESTS += tests/unit/check_solver tests/solver/cli.sh tests/solver/agree.sh
 dist_noinst_SCRIPTS += tests/solver/agree.sh tests/solver/cli.sh bench/gen_placement.py bench/solver_bench.sh
 EXTRA_DIST += bench/data/SOURCE.md bench/data/latency_ms.csv bench/data/egress_prices.csv \
-	bench/README-solver.md docs/solver.md
+	bench/README-solver.md docs/solver.md docs/plan.md

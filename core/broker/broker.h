@@ -79,6 +79,11 @@ typedef struct fbi_deploy_item {
     json_t *output;     /* new: the verb's output */
     json_t *requests;   /* new: dry-run requests (apply --dry-run) */
     fb_diag *diag;      /* new: this item's diagnostics */
+    /* apply: the federation the deployment belongs to (borrowed, may be
+     * NULL), stored with the journal intent so `destroy --federation`
+     * finds even a deployment whose apply was interrupted */
+    const char *federation;
+    double elapsed_ms;  /* result: wall time of the item's verb */
 } fbi_deploy_item;
 
 /* Applies each item (concurrently, at most `parallelism` at a time; 0 =

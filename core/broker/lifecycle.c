@@ -109,6 +109,9 @@ static fb_status write_intent(fb_store *s, void *ud, fb_diag *d)
             st = fbi_store_set_deployment_spec(s, l->tenant, l->name, l->driver, l->region,
                                                w->b, d);
     }
+    if (st == FB_OK && !strcmp(l->op, "apply") && l->it->federation)
+        st = fbi_store_set_deployment_federation(s, l->tenant, l->name, l->driver, l->region,
+                                                 l->it->federation, d);
     return st;
 }
 
@@ -338,10 +341,21 @@ static void lane_begin(lane *l, const lifecycle *lc, const char *op, fbi_deploy_
     lane_put(l, write_intent, w);
 }
 
+static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i);
+
+/* apply_one with its wall time in the item (apply's progress lines). */
 static fb_status apply_one(void *ud, size_t i)
 {
     lifecycle *lc = ud;
     fbi_deploy_item *it = &lc->items[i];
+    double t0 = fbi_mono_ms();
+    fb_status st = apply_one_timed(lc, it, i);
+    it->elapsed_ms = fbi_mono_ms() - t0;
+    return st;
+}
+
+static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
+{
     const fb_driver *drv;
     fb_driver_ctx *ctx;
     fb_status st = item_driver(lc->b, it, "deploy", &drv, &ctx);

@@ -161,6 +161,12 @@ fb_status fbi_catalog_load_prices(const char *path, fbi_catalog **out, fb_diag *
 void fbi_catalog_free(fbi_catalog *cat);
 /* Where the data came from: the directory, file, or "embedded". borrowed. */
 const char *fbi_catalog_origin(const fbi_catalog *cat);
+/* The SHA-256 (hex) of the catalog's content as fbi_catalog_open would
+ * read it for (dir, overrides): the files of dir or $FEDBROKER_CATALOG, or
+ * the embedded copy, and the overrides file. A plan records it; apply
+ * --plan refuses a plan whose catalog changed. 0, or -1 with *err (new)
+ * when a file cannot be read. Any thread. (catalog_hash.c) */
+int fbi_catalog_content_hash(const char *dir, const char *overrides, char out[65], char **err);
 
 /* ---- model parameters (params.csv) ---------------------------------------- */
 

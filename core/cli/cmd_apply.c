@@ -2,6 +2,8 @@
 #include "config.h"
 #include "cli.h"
 #include "cli/deploy.h"
+#include "cli/planexec.h"
+#include "plan/plan.h"
 #include "base/call.h"
 #include "base/diag.h"
 #include "spec/spec.h"
@@ -11,14 +13,144 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* Asks on the terminal whether to apply; 1 only for "yes". */
+static int confirmed(void)
+{
+    fprintf(stderr, "\nDo you want to perform these actions? Only 'yes' will be accepted: ");
+    char line[64];
+    if (!fgets(line, sizeof line, stdin)) return 0;
+    line[strcspn(line, "\r\n")] = 0;
+    return !strcmp(line, "yes");
+}
+
+typedef struct plan_args {
+    const char *plan_ref, *format, *par, *catalog, *overrides;
+    int dry_run, yes, prune, rerun;
+    int64_t lock_ms;
+} plan_args;
+
+/* apply --plan REF, or apply SPEC... without --target: plan (or load the
+ * plan), compute its change set against the state, execute it. */
+static int apply_planned(char **pos, int npos, fbc_spec_opts *so, const plan_args *a)
+{
+    fbc_format fmt;
+    if (fbc_format_parse(a->format, (1u << FBC_FMT_TABLE) | (1u << FBC_FMT_JSON), &fmt) != 0)
+        return FB_EXIT_USAGE;
+    if (a->plan_ref && npos) {
+        fprintf(stderr, "fedbroker apply: --plan applies the plan's own spec files; give no SPEC "
+                        "with it\n");
+        return FB_EXIT_USAGE;
+    }
+    if (!a->plan_ref && npos == 0) {
+        fprintf(stderr, "fedbroker apply: give SPEC files, --plan FILE|ID|latest, or --target\n");
+        return FB_EXIT_USAGE;
+    }
+    fbi_broker b;
+    int rc = fbc_open_broker(&b);
+    if (rc != FB_EXIT_OK) return rc;
+    fb_store *store = NULL;
+    fbi_lock *lock = NULL;
+    fb_spec_set *set = NULL;
+    json_t *plan = NULL;
+    char **files = NULL;
+    rc = fbc_open_store(&store);
+    /* a dry run sends and stores nothing, so it takes no lock */
+    if (rc == FB_EXIT_OK && !a->dry_run) rc = fbc_lock_state(store, "apply", a->lock_ms, &lock);
+    if (rc == FB_EXIT_OK && a->plan_ref) {
+        rc = fbc_plan_load("apply", a->plan_ref, store, &plan);
+        json_t *src = json_object_get(plan, "sources");
+        size_t n = json_array_size(src);
+        files = fbi_xcalloc(n + 1, sizeof *files);
+        for (size_t i = 0; i < n; i++)
+            files[i] = (char *)json_string_value(json_object_get(json_array_get(src, i), "path"));
+        if (rc == FB_EXIT_OK) rc = fbc_load_specs("apply", files, (int)n, so, &set);
+        if (rc == FB_EXIT_OK) rc = fbc_plan_check_fresh(plan, set, store);
+    } else if (rc == FB_EXIT_OK) {
+        rc = fbc_load_specs("apply", pos, npos, so, &set);
+        fbi_plan_opts po;
+        memset(&po, 0, sizeof po);
+        po.catalog_dir = a->catalog;
+        po.overrides = a->overrides;
+        int64_t total = 0;
+        fb_diag *d = fb_diag_new();
+        fb_status st = rc == FB_EXIT_OK ? fbi_plan_run(&b, set, &po, &plan, &total, d) : FB_OK;
+        fb_diag_print(d, stderr);
+        fb_diag_free(d);
+        if (rc != FB_EXIT_OK) {
+        } else if (st == FB_QUOTA) {
+            fprintf(stderr, "fedbroker apply: no placement satisfies the constraints (see above); "
+                            "nothing was applied\n");
+            rc = FB_EXIT_INFEASIBLE;
+        } else if (st != FB_OK) {
+            rc = st == FB_INVALID ? FB_EXIT_INVALID : FB_EXIT_FAILURE;
+        } else {
+            fbc_plan_inputs in = {pos, npos, a->catalog, a->overrides};
+            rc = fbc_plan_annotate(plan, &b, set, store, &in);
+        }
+    }
+    if (rc == FB_EXIT_OK && !a->dry_run) fbc_recover(&b, store, NULL, 0, lock, a->par);
+    if (rc == FB_EXIT_OK) rc = fbc_plan_changes(plan, set, store, a->rerun);
+    if (rc == FB_EXIT_OK && a->dry_run) {
+        fbc_print_changes(plan, stderr);
+        rc = fbc_plan_dry_run(&b, store, set, plan, fbc_parse_parallelism(a->par));
+        free(files);
+        json_decref(plan);
+        fb_spec_set_free(set);
+        fb_store_close(store);
+        fbi_broker_close(&b);
+        return rc;
+    }
+    if (rc == FB_EXIT_OK) {
+        fbc_print_changes(plan, stderr);
+        if (!a->plan_ref) {
+            /* what was applied can be listed and reread (`fedbroker plans`) */
+            char *text = json_dumps(plan, JSON_COMPACT | JSON_SORT_KEYS);
+            fb_diag *sd = fb_diag_new();
+            fb_store_put_plan(store, text, 0, NULL, sd);
+            fb_diag_free(sd);
+            free(text);
+        }
+        if (!a->plan_ref && !a->yes && fbc_plan_has_changes(plan, a->prune)) {
+            if (!isatty(STDIN_FILENO)) {
+                fprintf(stderr, "fedbroker apply: no terminal to confirm these changes: pass --yes "
+                                "to apply them (or plan with --out FILE and apply --plan FILE)\n");
+                rc = FB_EXIT_USAGE;
+            } else if (!confirmed()) {
+                fprintf(stderr, "Apply cancelled.\n");
+                rc = FB_EXIT_FAILURE;
+            }
+        }
+    }
+    if (rc == FB_EXIT_OK) {
+        fbc_exec_opts eo = {a->prune, fbc_parse_parallelism(a->par), fmt == FBC_FMT_JSON, a->par};
+        rc = fbc_plan_execute(&b, store, lock, set, plan, &eo);
+    }
+    free(files);
+    json_decref(plan);
+    fb_spec_set_free(set);
+    fb_store_close(store);
+    fbi_lock_release(lock);
+    fbi_broker_close(&b);
+    return rc;
+}
 
 /* The verb; so receives the shared spec options (freed by the caller). */
 static int run_apply(int argc, char **argv, fbc_spec_opts *so)
 {
     const char *target = NULL, *service = NULL, *format = NULL, *par = NULL, *lock_to = NULL;
-    int dry_run = 0;
+    const char *plan_ref = NULL, *catalog = NULL, *overrides = NULL;
+    int dry_run = 0, yes = 0, prune = 0, rerun = 0;
     fbc_opt opts[] = {
-        {"target", "PROVIDER[:REGION]", "place every workload on this provider (and region)",
+        {"plan", "FILE|ID|latest", "apply exactly this plan (plan --out FILE, or a stored plan)",
+         &plan_ref, NULL, NULL},
+        {"yes", NULL, "apply the plan without asking (needed without a terminal)", NULL, &yes, NULL},
+        {"prune", NULL, "also delete what the plan's change set deletes", NULL, &prune, NULL},
+        {"rerun", NULL, "run an unchanged QuantumJob again", NULL, &rerun, NULL},
+        {"catalog", "DIR", "without --plan: the price catalog to plan with", &catalog, NULL, NULL},
+        {"overrides", "FILE", "without --plan: negotiated prices to plan with", &overrides, NULL, NULL},
+        {"target", "PROVIDER[:REGION]", "override the plan: every workload on this provider (and region)",
          &target, NULL, NULL},
         {"service", "SERVICE", "with --target: one of the provider's services", &service, NULL, NULL},
         {"dry-run", NULL, "print the exact HTTP requests instead of sending them", NULL, &dry_run, NULL},
@@ -32,9 +164,21 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
     char **pos;
     int npos, rc;
     if (!fbc_parse(argc, argv, opts,
-                   "fedbroker apply SPEC... --target PROVIDER[:REGION] [--service S] [--dry-run] "
+                   "fedbroker apply (--plan FILE|ID|latest | SPEC... [--yes] | SPEC... --target "
+                   "PROVIDER[:REGION] [--service S]) [--dry-run] [--prune] [--rerun] "
                    "[--format table|json] [--parallelism N] [--lock-timeout DURATION]",
-                   "Creates or updates each workload through its driver. Before each provider\n"
+                   "Without --target, applies a plan (docs/plan.md): --plan FILE|ID|latest\n"
+                   "applies exactly that plan and refuses it when stale (the state serial, a spec\n"
+                   "file or the catalog changed since: plan again); SPEC... plans and applies\n"
+                   "(asks on a terminal, else needs --yes). Workloads go after their dependencies\n"
+                   "(independent ones in parallel), with the endpoints of their dependencies in\n"
+                   "env (FEDBROKER_ENDPOINT_<NAME>, ${endpoints.NAME.url}); moves create the new\n"
+                   "placement, observe it ready, then destroy the old one; deletes need --prune;\n"
+                   "unchanged workloads are left alone (a QuantumJob runs again with --rerun).\n"
+                   "A failed workload skips its dependents only; exit 1 with a summary.\n"
+                   "Progress lines go to stderr. --dry-run prints the change set and the exact\n"
+                   "requests of every create, update and move, sending and storing nothing.\n"
+                   "With --target, every workload goes to that provider. Before each provider\n"
                    "call a journal row is written; every cloud-side id is stored as soon as it is\n"
                    "created; the deployment is stored when the driver is done. With --dry-run\n"
                    "nothing is sent or stored: the exact requests (Authorization included, secrets\n"
@@ -46,6 +190,17 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
         return rc;
     int64_t lock_ms;
     if (fbc_lock_timeout("apply", lock_to, &lock_ms) != FB_EXIT_OK) {
+        free(pos);
+        return FB_EXIT_USAGE;
+    }
+    if (!target) {
+        plan_args pa = {plan_ref, format, par, catalog, overrides, dry_run, yes, prune, rerun, lock_ms};
+        rc = apply_planned(pos, npos, so, &pa);
+        free(pos);
+        return rc;
+    }
+    if (plan_ref || prune || rerun) {
+        fprintf(stderr, "fedbroker apply: --plan, --prune and --rerun apply a plan: give no --target\n");
         free(pos);
         return FB_EXIT_USAGE;
     }
@@ -81,6 +236,7 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
     fbi_lock *lock = NULL;
     if (rc == FB_EXIT_OK && !dry_run) rc = fbc_open_store(&store);
     if (rc == FB_EXIT_OK && store) rc = fbc_lock_state(store, "apply", lock_ms, &lock);
+    if (rc == FB_EXIT_OK && store) rc = fbc_bump_serial(store, "apply");
     size_t n = set ? fb_spec_count(set) : 0;
     fbi_deploy_item *items = fbi_xcalloc(n ? n : 1, sizeof *items);
     json_t **placements = fbi_xcalloc(n ? n : 1, sizeof *placements);

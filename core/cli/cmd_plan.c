@@ -3,6 +3,8 @@
 #include "config.h"
 #include "cli.h"
 #include "plan/plan.h"
+#include "cli/planexec.h"
+#include "state/state.h"
 #include "base/util.h"
 
 #include <stdlib.h>
@@ -40,7 +42,8 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
 {
     const char *format = NULL, *output = NULL, *export_lp = NULL, *catalog = NULL,
                *overrides = NULL, *hours = NULL, *group_by = NULL, *tlimit = NULL;
-    int no_baselines = 0, no_save = 0;
+    const char *out_file = NULL;
+    int no_baselines = 0, no_save = 0, detailed = 0;
     fbc_opt opts[] = {
         {"format", "FMT", "table, json, csv, md, html or focus (FOCUS 1.2 CSV)", &format, NULL, NULL},
         {"output", "FILE", "write the report to FILE instead of stdout", &output, NULL, NULL},
@@ -52,6 +55,9 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
         {"time-limit", "SECONDS", "solver time limit (default 10)", &tlimit, NULL, NULL},
         {"no-baselines", NULL, "skip the all-PROVIDER baselines", NULL, &no_baselines, NULL},
         {"no-save", NULL, "do not store the plan (fedbroker report shows the last stored one)", NULL, &no_save, NULL},
+        {"out", "FILE", "also write the plan document apply --plan takes (docs/plan.md)", &out_file, NULL, NULL},
+        {"detailed-exitcode", NULL, "exit 0 when the plan changes nothing, 2 when it does, 1 on errors",
+         NULL, &detailed, NULL},
         FBC_SPEC_OPTS(*so),
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
@@ -59,12 +65,17 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     int npos, rc;
     if (!fbc_parse(argc, argv, opts, "fedbroker plan SPEC... [--format FMT] [--output FILE] "
                    "[--export-lp FILE] [--catalog DIR] [--overrides FILE] [--hours BASIS] "
-                   "[--group-by LABEL]",
+                   "[--group-by LABEL] [--out FILE] [--detailed-exitcode]",
                    "Places every workload by the cost and latency model across the loaded drivers'\n"
                    "offers (residency, latency SLOs, budgets, quotas, links with egress, spread,\n"
                    "affinity) and writes the cost placement report. Exit 0 when a plan exists,\n"
                    "3 when the constraints leave none (the reasons and the nearest choices are\n"
-                   "printed), 2 for invalid input. Nothing is stored unless the input is valid.",
+                   "printed), 2 for invalid input. Nothing is stored unless the input is valid.\n"
+                   "The plan also holds the change set against what is deployed (create, update,\n"
+                   "move, delete, no-op; shown after the table report) and what `apply --plan`\n"
+                   "needs: the state serial, the spec files' hashes, the catalog's hash.\n"
+                   "--out FILE writes that document; --detailed-exitcode: 0 no changes, 2 changes,\n"
+                   "1 error, 3 infeasible.",
                    &pos, &npos, &rc))
         return rc;
     fbc_format fmt;
@@ -76,11 +87,14 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     }
     fb_spec_set *set = NULL;
     rc = fbc_load_specs("plan", pos, npos, so, &set);
-    free(pos);
-    if (rc != FB_EXIT_OK) return rc;
+    if (rc != FB_EXIT_OK) {
+        free(pos);
+        return rc;
+    }
     fbi_broker b;
     if ((rc = fbc_open_broker(&b)) != FB_EXIT_OK) {
         fb_spec_set_free(set);
+        free(pos);
         return rc;
     }
     fbi_plan_opts po;
@@ -102,10 +116,10 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     fb_diag_print(d, stderr);
     if (po.stats)
         fprintf(stderr, "fedbroker plan: stats: %zu workloads, %zu candidates, %zu evaluations; "
-                "driver calls: %zu validate, %zu usage; catalog opened %zu times; "
+                "driver calls: %zu validate, %zu usage, %zu evaluate (%zu candidates); catalog opened %zu times; "
                 "%.0f ms evaluating, %.0f ms solving, %.0f ms in all\n",
                 stats.workloads, stats.candidates, stats.evaluations, stats.validate_calls,
-                stats.usage_calls, stats.catalog_opens, stats.evaluate_ms, stats.solve_ms,
+                stats.usage_calls, stats.evaluate_calls, stats.evaluate_candidates, stats.catalog_opens, stats.evaluate_ms, stats.solve_ms,
                 stats.total_ms);
     if (st == FB_INVALID) rc = FB_EXIT_INVALID;
     else if (st == FB_QUOTA) rc = FB_EXIT_INFEASIBLE;
@@ -114,9 +128,32 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
         int wrc = fbc_emit_report(plan, fmt, group_by, output);
         if (rc == FB_EXIT_OK) rc = wrc;
     }
-    if (st == FB_OK && !no_save) {
-        fb_store *store = NULL;
-        if (fbc_open_store(&store) == FB_EXIT_OK) {
+    /* The apply section and the change set: after the report, which stays
+     * the cost report finance diffs byte for byte. */
+    fb_store *store = NULL;
+    int changes = 0;
+    if (st == FB_OK && rc == FB_EXIT_OK && (!no_save || out_file || detailed)) {
+        fbc_plan_inputs in = {pos, npos, catalog, overrides};
+        rc = fbc_open_store(&store);
+        if (rc == FB_EXIT_OK) rc = fbc_plan_annotate(plan, &b, set, store, &in);
+        if (rc == FB_EXIT_OK) rc = fbc_plan_changes(plan, set, store, 0);
+        if (rc == FB_EXIT_OK) {
+            changes = fbc_plan_has_changes(plan, 0);
+            if (fmt == FBC_FMT_TABLE) fbc_print_changes(plan, stdout);
+        }
+        if (rc == FB_EXIT_OK && out_file) {
+            char *text = json_dumps(plan, JSON_INDENT(2) | JSON_SORT_KEYS);
+            char *err = NULL;
+            if (fbi_write_file_atomic(out_file, text, strlen(text), &err) != 0) {
+                fprintf(stderr, "fedbroker plan: --out %s: %s\n", out_file, err);
+                free(err);
+                rc = FB_EXIT_FAILURE;
+            }
+            free(text);
+        }
+    }
+    if (st == FB_OK && !no_save && rc == FB_EXIT_OK) {
+        if (store) {
             char *text = json_dumps(plan, JSON_COMPACT | JSON_SORT_KEYS);
             long long id = 0;
             fb_diag *sd = fb_diag_new();
@@ -126,11 +163,14 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
             }
             fb_diag_free(sd);
             free(text);
-            fb_store_close(store);
         } else {
             rc = FB_EXIT_FAILURE;
         }
     }
+    fb_store_close(store);
+    free(pos);
+    if (detailed && rc == FB_EXIT_OK) rc = changes ? 2 : 0;
+    else if (detailed && rc == FB_EXIT_INVALID) rc = FB_EXIT_FAILURE;
     json_decref(plan);
     fb_diag_free(d);
     fbi_broker_close(&b);

@@ -180,3 +180,15 @@ void fbc_free_stored(json_t *deps, fbi_deploy_item *items, json_t **wls, size_t 
     json_decref(deps);
 }
 
+
+int fbc_bump_serial(fb_store *store, const char *verb)
+{
+    fb_diag *d = fb_diag_new();
+    fb_status st = fbi_store_bump_serial(store, NULL, d);
+    if (st != FB_OK) {
+        fprintf(stderr, "fedbroker %s: cannot bump the state serial:\n", verb);
+        fb_diag_print(d, stderr);
+    }
+    fb_diag_free(d);
+    return st == FB_OK ? FB_EXIT_OK : FB_EXIT_FAILURE;
+}

@@ -31,6 +31,10 @@ json_t *fbc_unresolved_rows(fb_store *store, const char *tenant, const char **na
                             json_t *holder, int *interrupted);
 /* Moves the rows of unresolved (borrowed) about dep into a new array. */
 json_t *fbc_unresolved_of(json_t *unresolved, json_t *dep);
+/* Bumps the state serial (every apply and destroy does, with the state
+ * lock held, before changing anything): plans computed before are stale.
+ * FB_EXIT_OK or FB_EXIT_FAILURE with the message printed. */
+int fbc_bump_serial(fb_store *store, const char *verb);
 /* Releases what fbc_stored_items made. */
 void fbc_free_stored(json_t *deps, fbi_deploy_item *items, json_t **wls, size_t n);
 

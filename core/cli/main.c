@@ -27,6 +27,8 @@ static const verb verbs[] = {
     {"report", fbc_cmd_report, "render the last stored plan (table, json, csv, md, html, focus)"},
     {"solve", fbc_cmd_solve, "solve a placement problem file (fedbroker-placement-instance/1)"},
     {"quantum", fbc_cmd_quantum, "run an OpenQASM program on the local simulator (`quantum run`)"},
+    {"plans", fbc_cmd_plans, "list the stored plans (ids for apply --plan)"},
+    {"endpoints", fbc_cmd_endpoints, "list the endpoints apply recorded"},
     {"results", fbc_cmd_results, "print the results apply stored (e.g. quantum counts)"},
     {"identity", fbc_cmd_identity, "workload identities: SPIFFE IDs, tokens, the issuer's keys"},
     {"secret", fbc_cmd_secret, "portable secrets (secret://NAME): put, list, rm, check"},

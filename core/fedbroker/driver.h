@@ -1,5 +1,5 @@
 /*
- * fedbroker/driver.h - the fedbroker driver ABI, version 1.1.
+ * fedbroker/driver.h - the fedbroker driver ABI, version 1.2.
  *
  * docs/driver-abi.md is the normative description of this ABI: the JSON
  * documents each verb reads and writes, the contracts, the threading rules
@@ -53,8 +53,11 @@ extern "C" {
 #define FB_ABI_MAJOR 1
 /* 1.0: the first release's slots (configure .. teardown) and caps bits
  *      up to FB_CAP_ARM64.
- * 1.1: fb_driver.usage and FB_CAP_ESTIMATE. */
-#define FB_ABI_MINOR 1
+ * 1.1: fb_driver.usage and FB_CAP_ESTIMATE.
+ * 1.2: fb_driver.evaluate; fb_http_request's TLS and proxy members
+ *      (tls_ca_pem .. proxy_url) and FB_TLS_INSECURE (both before any
+ *      release of 1.2, so one minor). */
+#define FB_ABI_MINOR 2
 
 /* The name of the single exported entry point. */
 #define FB_DRIVER_ENTRY_SYMBOL "fb_driver_entry"
@@ -151,7 +154,33 @@ typedef struct fb_http_request {
      * wherever it shows this request (logs, dry-run output). Borrowed. */
     const char *const *secrets;
     size_t n_secrets;
+    /* Since 1.2: the connection's TLS and proxy, for a provider whose API
+     * server has a CA of its own and authenticates clients by certificate
+     * (a Kubernetes cluster from a kubeconfig). All borrowed and NULL when
+     * unused; a driver checks host->abi_minor >= 2 before relying on them
+     * (an older host ignores them and uses its defaults).
+     *  tls_ca_pem:     PEM certificates trusted instead of the host's store
+     *                  (the system's, or http.ca_file)
+     *  tls_cert_pem,
+     *  tls_key_pem:    the client certificate (chain) and its private key, PEM;
+     *                  the host never shows, logs or stores them
+     *  tls_server_name: the name the server's certificate must carry (and the
+     *                  SNI), when it differs from the URL's host; the host
+     *                  connects to the URL's host and port
+     *  proxy_url:      http://, https:// or socks5:// proxy of this request
+     *  tls_flags:      FB_TLS_* */
+    const char *tls_ca_pem;
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
+    const char *tls_server_name;
+    const char *proxy_url;
+    uint32_t tls_flags;
 } fb_http_request;
+
+/* Since 1.2: do not verify the server's certificate (a kubeconfig's
+ * insecure-skip-tls-verify, which drivers honour only when the user's
+ * settings allow it). */
+#define FB_TLS_INSECURE (1u << 0)
 
 typedef struct fb_http_response {
     long status;                   /* HTTP status; 0 when no response */
@@ -294,6 +323,21 @@ typedef struct fb_driver {
      * prices it. Pure, like render. */
     fb_status (*usage)(fb_driver_ctx *ctx, const char *in_json,
                        char **out_json, fb_diag *diag);
+
+    /* Since 1.2. Optional (needs usage): validate then usage of one
+     * workload on n of the driver's offers in one call, so that plan reads
+     * a workload once per driver instead of twice per offer. in
+     * {"workload", "placements": [P0 .. Pn-1], "hoursPerMonth", "mode":
+     * "plan"}; out {"results": [R0 .. Rn-1]}: Ri is false when validate
+     * would refuse Pi, null when usage would fail, else the document usage
+     * would return. diags[i] (n of them, each borrowed, one per placement)
+     * receives exactly what validate and then usage would add for Pi; diag
+     * receives what concerns the call as a whole. A non-OK status means
+     * the call as a whole failed (unreadable input: no results). Pure,
+     * like usage; docs/driver-abi.md, "Plan calls". */
+    fb_status (*evaluate)(fb_driver_ctx *ctx, const char *in_json, size_t n,
+                          fb_diag *const *diags, char **out_json,
+                          fb_diag *diag);
 } fb_driver;
 
 typedef fb_status (*fb_driver_entry_fn)(const fb_host *host,

@@ -322,6 +322,86 @@ static json_t *recorded_ids(void)
     return json_incref(fk.recorded_ids);
 }
 
+/* evaluate (1.2) answers, placement by placement, what validate and then
+ * usage answer: on the sample's placement and on two it must refuse. */
+static void check_evaluate(kit *k, const fb_driver *drv, fb_driver_ctx *ctx, const char *kind, const json_t *in)
+{
+    char check[160];
+    json_t *pls = json_array();
+    json_array_append(pls, json_object_get(in, "placement"));
+    json_t *p = json_deep_copy(json_object_get(in, "placement"));
+    json_object_set_new(p, "region", json_string("nowhere-0"));
+    json_array_append_new(pls, p);
+    p = json_deep_copy(json_object_get(in, "placement"));
+    json_object_set_new(p, "service", json_string("no-such-service"));
+    json_array_append_new(pls, p);
+    size_t n = json_array_size(pls);
+
+    /* what validate then usage say, one placement at a time */
+    json_t *want = json_array();
+    size_t want_diags[3];
+    json_t *one = json_deep_copy(in);
+    json_object_set_new(one, "mode", json_string("plan"));
+    json_object_set_new(one, "hoursPerMonth", json_real(730.0));
+    for (size_t i = 0; i < n; i++) {
+        json_object_set(one, "placement", json_array_get(pls, i));
+        char *t = fbi_json_canonical(one);
+        fb_diag *d = fb_diag_new();
+        json_t *r;
+        if (drv->validate(ctx, t, d) != FB_OK) {
+            r = json_false();
+        } else {
+            char *u = NULL;
+            r = drv->usage(ctx, t, &u, d) == FB_OK && u ? json_loads(u, 0, NULL) : NULL;
+            if (!r) r = json_null();
+            if (u && fake_owned(u)) free(u);
+        }
+        want_diags[i] = fb_diag_count(d);
+        json_array_append_new(want, r);
+        fb_diag_free(d);
+        free(t);
+    }
+
+    json_object_del(one, "placement");
+    json_object_set(one, "placements", pls);
+    char *t = fbi_json_canonical(one);
+    fb_diag *diags[3], *d = fb_diag_new();
+    for (size_t i = 0; i < n; i++) diags[i] = fb_diag_new();
+    char *out = NULL;
+    reset_fake();
+    fb_status st = drv->evaluate(ctx, t, n, diags, &out, d);
+    size_t io = json_array_size(fk.requests) + fk.records + fk.sleeps;
+    json_t *got = out ? json_loads(out, 0, NULL) : NULL;
+    snprintf(check, sizeof check, "%s: evaluate agrees with validate then usage", kind);
+    size_t bad = n;
+    for (size_t i = 0; i < n && st == FB_OK; i++) {
+        json_t *r = json_array_get(json_object_get(got, "results"), i);
+        if (!r || !json_equal(r, json_array_get(want, i)) || fb_diag_count(diags[i]) != want_diags[i]) {
+            bad = i;
+            break;
+        }
+    }
+    if (st != FB_OK) result(k, "FAIL", check, "%s: %s", fbi_status_name(st), first_error(d));
+    else if (json_array_size(json_object_get(got, "results")) != n)
+        result(k, "FAIL", check, "its output has no \"results\" array of %zu", n);
+    else if (bad < n)
+        result(k, "FAIL", check, "placement %zu (%s) differs in its answer or its diagnostics", bad,
+               bad == 0 ? "the sample's" : bad == 1 ? "region nowhere-0" : "service no-such-service");
+    else if (io) result(k, "FAIL", check, "evaluate used host I/O services");
+    else result(k, "PASS", check, "%zu placements", n);
+    snprintf(check, sizeof check, "%s: evaluate buffers come from host->alloc", kind);
+    int owned = !out || fake_owned(out);
+    result(k, owned ? "PASS" : "FAIL", check, NULL);
+    if (owned) free(out);
+    json_decref(got);
+    for (size_t i = 0; i < n; i++) fb_diag_free(diags[i]);
+    fb_diag_free(d);
+    free(t);
+    json_decref(one);
+    json_decref(want);
+    json_decref(pls);
+}
+
 /* apply is idempotent: with every request answered 200 {} (the kit knows
  * no provider's API), apply once, then again with the first one's
  * deployment; the second must succeed with the same state and record no
@@ -555,6 +635,8 @@ static void check_kind(kit *k, const fb_driver *drv, fb_driver_ctx *ctx, const c
         if (uowned) { free(u1); free(u2); } /* a foreign block is leaked rather than freed wrongly */
         fb_diag_free(ud);
     }
+
+    if (FB_DRIVER_HAS(drv, evaluate)) check_evaluate(k, drv, ctx, kind, in);
 
     if (drv->caps & FB_CAP_DEPLOY) {
         /* apply in dry-run mode: requests are recorded, nothing sent */

@@ -143,6 +143,11 @@ int fb_driver_check_caps(const fb_driver *d, char **why)
                                : "usage is set but caps lacks FB_CAP_ESTIMATE");
         return -1;
     }
+    if (HAS(d, evaluate) && !HAS(d, usage)) {
+        *why = fbi_xstrdup("evaluate is set but usage is NULL (evaluate is validate then usage in one "
+                           "call; a driver with evaluate has both)");
+        return -1;
+    }
     if ((features || (c & FB_CAP_ESTIMATE)) && !kinds) {
         *why = fbi_xstrdup("feature bits (scale-to-zero, gpu, ...) need a workload kind bit");
         return -1;

@@ -391,6 +391,8 @@ struct xfer {
     struct curl_slist *headers;
     svc_state *svc;
     char *ca_file;
+    char *url;                   /* the URL curl asks for (tls_server_name: its host replaced) */
+    struct curl_slist *connect_to; /* tls_server_name: "NAME:PORT:HOST:PORT" */
     long connect_timeout_ms, timeout_ms;
     uint64_t max_response;
     /* results */
@@ -525,7 +527,8 @@ static void xfer_start(fbi_http_client *c, xfer *x)
     }
     x->easy = h;
     curl_easy_setopt(h, CURLOPT_PRIVATE, x);
-    curl_easy_setopt(h, CURLOPT_URL, req->url);
+    curl_easy_setopt(h, CURLOPT_URL, x->url ? x->url : req->url);
+    if (x->connect_to) curl_easy_setopt(h, CURLOPT_CONNECT_TO, x->connect_to);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
     if (strcmp(req->method, "HEAD") == 0) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
@@ -547,6 +550,28 @@ static void xfer_start(fbi_http_client *c, xfer *x)
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     if (x->ca_file) curl_easy_setopt(h, CURLOPT_CAINFO, x->ca_file);
+    /* Since ABI 1.2: the request's own TLS material, from memory (curl
+     * copies blobs with CURL_BLOB_COPY). A CA of the request replaces the
+     * store; curl keys connection reuse and TLS sessions on the CA and the
+     * client certificate, so requests with other material do not share a
+     * connection. */
+    if (req->tls_ca_pem) {
+        struct curl_blob b = {(void *)req->tls_ca_pem, strlen(req->tls_ca_pem), CURL_BLOB_COPY};
+        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
+    }
+    if (req->tls_cert_pem && req->tls_key_pem) {
+        struct curl_blob cb = {(void *)req->tls_cert_pem, strlen(req->tls_cert_pem), CURL_BLOB_COPY};
+        struct curl_blob kb = {(void *)req->tls_key_pem, strlen(req->tls_key_pem), CURL_BLOB_COPY};
+        curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cb);
+        curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &kb);
+        curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+    if (req->tls_flags & FB_TLS_INSECURE) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (req->proxy_url) curl_easy_setopt(h, CURLOPT_PROXY, req->proxy_url);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, x->connect_timeout_ms);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, x->timeout_ms);
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_response);
@@ -1153,6 +1178,37 @@ static const char *xfer_error(const xfer *x)
     return x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->rc);
 }
 
+/* tls_server_name: curl verifies (and sends as SNI) the URL's host, so the
+ * URL gets the server name as its host and CURLOPT_CONNECT_TO sends the
+ * connection to the real host and port. *url and *route new. Returns 0, or
+ * -1 when name is not a plain host name or the URL cannot be parsed. */
+static int tls_name_route(const char *in_url, const char *name, char **url, struct curl_slist **route)
+{
+    if (!*name || strlen(name) > 253) return -1;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+              *p == '.'))
+            return -1;
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL, *out = NULL;
+    int rc = -1;
+    if (u && curl_url_set(u, CURLUPART_URL, in_url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+        curl_url_set(u, CURLUPART_HOST, name, 0) == CURLUE_OK && curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK) {
+        char *line = fbi_xasprintf("%s:%s:%s:%s", name, port, host, port);
+        *route = curl_slist_append(NULL, line);
+        free(line);
+        *url = fbi_xstrdup(out);
+        rc = 0;
+    }
+    curl_free(host);
+    curl_free(port);
+    curl_free(out);
+    curl_url_cleanup(u);
+    return rc;
+}
+
 fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
                                   const fb_http_request *in, fb_http_response *resp)
 {
@@ -1223,6 +1279,12 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
     pthread_mutex_unlock(&c->mu);
 
     fb_status st = FB_OK;
+    if (req->tls_server_name && tls_name_route(req->url, req->tls_server_name, &x.url, &x.connect_to) != 0) {
+        req_error(d, req, &nm, "tls_server_name is not a host name",
+                  "give the name the server's certificate carries (letters, digits, '-', '.')");
+        st = FB_INVALID;
+        goto out;
+    }
     if ((uint64_t)req->body_len > max_request) {
         char *m = fbi_xasprintf("the request body of %zu bytes exceeds the limit of %llu bytes",
                                 req->body_len, (unsigned long long)max_request);
@@ -1320,8 +1382,12 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
                 st = FB_INVALID;
             } else if (x.rc == CURLE_PEER_FAILED_VERIFICATION || x.rc == CURLE_SSL_CACERT_BADFILE) {
                 char *m = fbi_xasprintf("TLS verification failed: %s", xfer_error(&x));
-                req_error(d, req, &nm, m, "the server's certificate is not trusted; for a private CA "
-                                          "set http.ca_file (or FEDBROKER_CA_BUNDLE) to its PEM bundle");
+                req_error(d, req, &nm, m,
+                          req->tls_ca_pem ? "the server's certificate is not signed by the CA the driver was given "
+                                            "(e.g. a kubeconfig's certificate-authority): check that it is this "
+                                            "server's CA"
+                                          : "the server's certificate is not trusted; for a private CA "
+                                            "set http.ca_file (or FEDBROKER_CA_BUNDLE) to its PEM bundle");
                 free(m);
                 st = FB_AUTH;
             } else {
@@ -1368,7 +1434,9 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
 out:
     xfer_reset(&x);
     curl_slist_free_all(x.headers);
+    curl_slist_free_all(x.connect_to);
     free(x.ca_file);
+    free(x.url);
     pthread_cond_destroy(&x.cv);
     req_name_free(&nm);
     return st;

@@ -42,6 +42,12 @@ static json_t *line_json(const pline *l, int64_t credit, fbi_qty free_qty)
     }
     if (l->rule) json_object_set_new(o, "contract_rule", json_string(l->rule));
     if (l->note) json_object_set_new(o, "note", json_string(l->note));
+    /* internet egress: where the bytes go and this source's share of the
+     * workload's egress in bytes (the same on each tier line of the share) */
+    if (l->to) {
+        json_object_set_new(o, "egress_to", json_string(l->to));
+        json_object_set_new(o, "egress_share_bytes", json_integer((json_int_t)l->bytes));
+    }
     if (credit) {
         char d[40];
         fbi_qty_format(free_qty, qb);
@@ -197,6 +203,7 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
             "sku", e->ok ? e->sku : NULL, "note", e->note, "monthly_cost", fbi_plan_nano_json(cost));
         if (rt->st == FB_OK) json_object_set_new(lj, "rtt_ms", json_real(round(rt->ms * 10) / 10));
         if (l->budget_ms) json_object_set_new(lj, "latency_budget_ms", json_integer(l->budget_ms));
+        if (e->ok && e->rule) json_object_set_new(lj, "contract_rule", json_string(e->rule));
         json_array_append_new(ljs, lj);
         total += cost;
         list_total += cost;

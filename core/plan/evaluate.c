@@ -14,25 +14,25 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* One job: candidate k of the shapes in order. */
+/* One job: the candidates of one shape on one driver (a run of
+ * consecutive options with the same provider), so a driver with evaluate
+ * (ABI 1.2) reads the shape's workload once. */
+typedef struct eval_run {
+    shape *sh;
+    size_t first, n;
+    size_t calls;   /* evaluate calls it took (0 or 1) */
+} eval_run;
+
 typedef struct eval_job {
     model *m;
-    size_t *first;  /* by shape: the index of its first candidate */
+    eval_run *runs;
 } eval_job;
 
 static fb_status eval_one(void *ud, size_t i)
 {
     eval_job *j = ud;
-    model *m = j->m;
-    /* the shape holding candidate i: the last whose first is <= i */
-    size_t lo = 0, hi = m->nshapes;
-    while (hi - lo > 1) {
-        size_t mid = (lo + hi) / 2;
-        if (j->first[mid] <= i) lo = mid;
-        else hi = mid;
-    }
-    shape *sh = m->shapes[lo];
-    fbi_plan_evaluate(m, sh, &sh->opts[i - j->first[lo]]);
+    eval_run *r = &j->runs[i];
+    fbi_plan_evaluate_run(j->m, r->sh, &r->sh->opts[r->first], r->n, &r->calls);
     return FB_OK;
 }
 
@@ -69,14 +69,25 @@ void fbi_plan_evaluate_all(model *m)
     }
     unsigned threads = eval_threads();
     fbi_fanout(m->nshapes, threads, dump_one, m, NULL);
-    eval_job j = {m, fbi_xcalloc(m->nshapes + 1, sizeof *j.first)};
-    size_t n = 0;
+    size_t nruns = 0;
+    for (size_t i = 0; i < m->nshapes; i++)
+        for (size_t k = 0; k < m->shapes[i]->nopts; k++)
+            if (!k || strcmp(m->shapes[i]->opts[k].of->provider, m->shapes[i]->opts[k - 1].of->provider))
+                nruns++;
+    eval_job j = {m, fbi_xcalloc(nruns ? nruns : 1, sizeof *j.runs)};
+    size_t r = 0;
     for (size_t i = 0; i < m->nshapes; i++) {
-        j.first[i] = n;
-        n += m->shapes[i]->nopts;
+        shape *sh = m->shapes[i];
+        for (size_t k = 0; k < sh->nopts; k++) {
+            if (!k || strcmp(sh->opts[k].of->provider, sh->opts[k - 1].of->provider))
+                j.runs[r++] = (eval_run){sh, k, 0, 0};
+            j.runs[r - 1].n++;
+        }
     }
-    fbi_fanout(n, threads, eval_one, &j, NULL);
-    free(j.first);
+    fbi_fanout(nruns, threads, eval_one, &j, NULL);
+    if (m->o->stats)
+        for (size_t i = 0; i < nruns; i++) m->o->stats->evaluate_calls += j.runs[i].calls;
+    free(j.runs);
     for (size_t i = 0; i < m->nshapes; i++) {
         shape *sh = m->shapes[i];
         free(sh->doc_text);
@@ -84,8 +95,13 @@ void fbi_plan_evaluate_all(model *m)
         if (!m->o->stats) continue;
         m->o->stats->evaluations += sh->nopts;
         for (size_t k = 0; k < sh->nopts; k++) {
-            m->o->stats->validate_calls += sh->opts[k].validated;
-            m->o->stats->usage_calls += sh->opts[k].estimated;
+            const option *op = &sh->opts[k];
+            if (op->batched) {
+                m->o->stats->evaluate_candidates++;
+                continue;
+            }
+            m->o->stats->validate_calls += op->validated;
+            m->o->stats->usage_calls += op->estimated;
         }
     }
 }

@@ -117,7 +117,7 @@ const char *fbi_plan_opt_reason(const model *m, const wl *w, const option *op, c
  * unit price (overrides). Returns 0, or -1 with op eliminated when a line's
  * cost does not fit. what: static; note: copied (interned). */
 static int add_tier_lines(const model *m, option *op, const fbi_tier_line *tl, size_t ntl,
-                          const char *what, const char *note)
+                          const char *what, const char *note, const char *to, uint64_t bytes)
 {
     for (size_t i = 0; i < ntl; i++) {
         pline l;
@@ -136,6 +136,8 @@ static int add_tier_lines(const model *m, option *op, const fbi_tier_line *tl, s
         l.contracted_nano = c * NANO_PER_MICRO;
         l.what = what;
         l.note = fbi_plan_intern(m, note);
+        l.to = to ? fbi_plan_intern(m, to) : NULL;
+        l.bytes = bytes;
         add_line(op, &l);
     }
     return 0;
@@ -172,7 +174,7 @@ static int price_quantity(const model *m, option *op, const char *provider, cons
         free(tl);
         return -1;
     }
-    int rc = add_tier_lines(m, op, tl, ntl, what, note);
+    int rc = add_tier_lines(m, op, tl, ntl, what, note, NULL, 0);
     free(tl);
     return rc;
 }
@@ -186,7 +188,45 @@ static fbi_qty bytes_to_qty(uint64_t bytes, const char *unit)
     return (fbi_qty)((num + den / 2) / den);
 }
 
-/* Internet egress to the workload's users, split by their sources. */
+/* Split bytes among the sources by weight: each source gets weight x total
+ * (weights are shares that add up to 1 +-0.001, so they are normalised by
+ * their sum), computed exactly on weights in millionths, and the bytes the
+ * integer division leaves are handed out by the largest-remainder method
+ * (ties to the earlier source), so the parts add up to the total exactly.
+ * parts: caller-owned array of n. */
+static void split_by_weight(uint64_t bytes, const json_t *sources, size_t n, uint64_t *parts)
+{
+    uint64_t *ppm = fbi_xcalloc(n ? n : 1, sizeof *ppm);
+    unsigned __int128 *rem = fbi_xcalloc(n ? n : 1, sizeof *rem);
+    unsigned __int128 sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        double w = json_number_value(json_object_get(json_array_get(sources, i), "weight"));
+        ppm[i] = w > 0 ? (uint64_t)llround(w * 1e6) : 0;
+        sum += ppm[i];
+    }
+    uint64_t given = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned __int128 num = (unsigned __int128)bytes * ppm[i];
+        parts[i] = sum ? (uint64_t)(num / sum) : (i == 0 ? bytes : 0);
+        rem[i] = sum ? num % sum : 0;
+        given += parts[i];
+    }
+    /* at most n-1 bytes are left; each goes to the largest remainder not yet served */
+    while (given < bytes && sum) {
+        size_t best = 0;
+        int found = 0;
+        for (size_t i = 0; i < n; i++)
+            if (ppm[i] && (!found || rem[i] > rem[best])) best = i, found = 1;
+        parts[best]++;
+        rem[best] = 0;
+        given++;
+    }
+    free(rem);
+    free(ppm);
+}
+
+/* Internet egress to the workload's users, split by their sources: each
+ * source's share is weight x total (split_by_weight). */
 static int price_internet_egress(const model *m, option *op, const json_t *doc)
 {
     json_t *traffic = jpath(doc, "spec", "traffic");
@@ -194,19 +234,20 @@ static int price_internet_egress(const model *m, option *op, const json_t *doc)
     if (bytes == 0) return 0;
     json_t *sources = json_object_get(traffic, "sources");
     size_t ns = json_array_size(sources);
+    uint64_t *parts = fbi_xcalloc(ns ? ns : 1, sizeof *parts);
+    if (ns) split_by_weight(bytes, sources, ns, parts);
+    else parts[0] = bytes;
     for (size_t i = 0; i < (ns ? ns : 1); i++) {
         json_t *s = ns ? json_array_get(sources, i) : NULL;
         const char *loc = s ? jstr(s, "location") : NULL;
         double w = s ? json_number_value(json_object_get(s, "weight")) : 1.0;
-        /* the last source takes the rest, so the parts add up to the bytes */
-        uint64_t part = (i + 1 == (ns ? ns : 1)) ? bytes : (uint64_t)llround((double)bytes * w);
-        if (part > bytes) part = bytes;
-        bytes -= part;
+        uint64_t part = parts[i];
         if (!part) continue;
         const plan_egress *pe = fbi_plan_egress_to(m, op->of->key, loc ? loc : "internet");
         if (pe->st != FB_OK || pe->e.ntiers == 0) {
             eliminate(m, op, "price", "no internet egress price from %s to %s: %s", op->of->key,
                       loc ? loc : "the internet", pe->err ? pe->err : "no row");
+            free(parts);
             return -1;
         }
         const fbi_egress *e = &pe->e;
@@ -223,12 +264,17 @@ static int price_internet_egress(const model *m, option *op, const json_t *doc)
         if (rc == 0) {
             char *note = fbi_xasprintf("%.0f%% of %s of egress to %s", (ns ? w : 1.0) * 100,
                                        "the workload's traffic", loc ? loc : "the internet");
-            rc = add_tier_lines(m, op, tl, ntl, "egress-internet", note);
+            rc = add_tier_lines(m, op, tl, ntl, "egress-internet", note,
+                                loc ? loc : "internet", part);
             free(note);
         }
         free(tl);
-        if (rc != 0) return -1;
+        if (rc != 0) {
+            free(parts);
+            return -1;
+        }
     }
+    free(parts);
     return 0;
 }
 
@@ -302,7 +348,9 @@ static const char *unwired_trigger(const json_t *doc, const json_t *offer)
     return NULL;
 }
 
-static void evaluate_one(const model *m, const shape *sh, option *op)
+/* The checks that need no driver: the placement's provider, region and
+ * service lists, triggers, residency. Non-zero when they rule op out. */
+static int prefilter(const model *m, const shape *sh, option *op)
 {
     json_t *pl = json_object_get(sh->doc, "spec");
     json_t *place = json_object_get(pl, "placement");
@@ -341,21 +389,53 @@ static void evaluate_one(const model *m, const shape *sh, option *op)
             eliminate(m, op, "residency", "%s is in jurisdiction %s, not in residency %s", op->of->key,
                       j && *j ? j : "(unknown)", "placement.residency");
     }
-    if (op->reason_class) return; /* spare the driver calls */
+    return op->reason_class != NULL;
+}
 
-    const fb_driver *drv;
-    fb_driver_ctx *ctx;
+/* op's driver and its context, or op ruled out (class driver). */
+static int driver_of(const model *m, option *op, const fb_driver **drv, fb_driver_ctx **ctx)
+{
     fb_diag *d = fb_diag_new();
-    if (fb_registry_context(m->b->reg, op->of->provider, &drv, &ctx, d) != FB_OK) {
+    if (fb_registry_context(m->b->reg, op->of->provider, drv, ctx, d) != FB_OK) {
         eliminate(m, op, "driver", "%s", fb_diag_count(d) ? fb_diag_summary(d, 0) : "driver unavailable");
         fb_diag_free(d);
-        return;
+        return -1;
     }
-    if (!(drv->caps & FB_CAP_ESTIMATE)) {
-        eliminate(m, op, "driver", "driver %s cannot estimate cost (no usage verb)", drv->name);
-        fb_diag_free(d);
-        return;
+    fb_diag_free(d);
+    if (!((*drv)->caps & FB_CAP_ESTIMATE)) {
+        eliminate(m, op, "driver", "driver %s cannot estimate cost (no usage verb)", (*drv)->name);
+        return -1;
     }
+    return 0;
+}
+
+/* The driver refused op in validate: its first error says why. */
+static void refused(const model *m, option *op, const fb_driver *drv, fb_status st, const fb_diag *d)
+{
+    size_t k = 0;
+    while (k + 1 < fb_diag_count(d) && fb_diag_severity(d, k) != FB_SEV_ERROR) k++;
+    eliminate(m, op, "driver", "%s refuses it: %s%s%s", drv->name,
+              fb_diag_count(d) ? fb_diag_summary(d, k) : fbi_status_name(st),
+              fb_diag_count(d) && fb_diag_pointer(d, k) ? " at " : "",
+              fb_diag_count(d) && fb_diag_pointer(d, k) ? fb_diag_pointer(d, k) : "");
+}
+
+static void usage_failed(const model *m, option *op, const fb_driver *drv, const fb_diag *d)
+{
+    eliminate(m, op, "driver", "%s usage failed: %s", drv->name,
+              fb_diag_count(d) ? fb_diag_summary(d, 0) : "no output");
+}
+
+static void priced(const model *m, const shape *sh, option *op, json_t *usage);
+
+/* One candidate through validate and usage, one call each. */
+static void evaluate_one(const model *m, const shape *sh, option *op)
+{
+    if (prefilter(m, sh, op)) return; /* spare the driver calls */
+    const fb_driver *drv;
+    fb_driver_ctx *ctx;
+    if (driver_of(m, op, &drv, &ctx) != 0) return;
+    fb_diag *d = fb_diag_new();
     /* {"hoursPerMonth", "mode": "plan", "placement", "workload"} in
      * canonical form (sorted keys, compact) from the parts made once per
      * model, offer and shape */
@@ -372,12 +452,7 @@ static void evaluate_one(const model *m, const shape *sh, option *op)
     fb_status st = drv->validate(ctx, in_text, d);
     op->validated = 1;
     if (st != FB_OK) {
-        size_t k = 0;
-        while (k + 1 < fb_diag_count(d) && fb_diag_severity(d, k) != FB_SEV_ERROR) k++;
-        eliminate(m, op, "driver", "%s refuses it: %s%s%s", drv->name,
-                  fb_diag_count(d) ? fb_diag_summary(d, k) : fbi_status_name(st),
-                  fb_diag_count(d) && fb_diag_pointer(d, k) ? " at " : "",
-                  fb_diag_count(d) && fb_diag_pointer(d, k) ? fb_diag_pointer(d, k) : "");
+        refused(m, op, drv, st, d);
         free(in_text);
         fb_diag_free(d);
         return;
@@ -389,13 +464,19 @@ static void evaluate_one(const model *m, const shape *sh, option *op)
     json_t *usage = out ? json_loads(out, 0, NULL) : NULL;
     free(out);
     if (st != FB_OK || !usage) {
-        eliminate(m, op, "driver", "%s usage failed: %s", drv->name,
-                  fb_diag_count(d) ? fb_diag_summary(d, 0) : "no output");
+        usage_failed(m, op, drv, d);
         fb_diag_free(d);
         json_decref(usage);
         return;
     }
     fb_diag_free(d);
+    priced(m, sh, op, usage);
+}
+
+/* A usage document (stolen) priced and timed, then the SLO and budget. */
+static void priced(const model *m, const shape *sh, option *op, json_t *usage)
+{
+    json_t *place = jpath(sh->doc, "spec", "placement");
     op->notes = fbi_plan_intern_json(m, json_object_get(usage, "notes"));
     const char *vcpu = jstr(usage, "vcpu");
     int64_t vm = 0;
@@ -444,9 +525,9 @@ static void evaluate_one(const model *m, const shape *sh, option *op)
     }
 }
 
-void fbi_plan_evaluate(const model *m, const shape *sh, option *op)
+/* Drops what a candidate out for good no longer needs. */
+static void settle(option *op)
 {
-    evaluate_one(m, sh, op);
     /* a candidate out for good never gets a document's lines (its totals
      * stay, for the alternatives and the explanations); the others keep
      * exactly the lines they have */
@@ -458,6 +539,77 @@ void fbi_plan_evaluate(const model *m, const shape *sh, option *op)
         op->lines = fbi_xrealloc(op->lines, op->nlines * sizeof *op->lines);
         op->caplines = op->nlines;
     }
+}
+
+void fbi_plan_evaluate(const model *m, const shape *sh, option *op)
+{
+    evaluate_one(m, sh, op);
+    settle(op);
+}
+
+/* The candidates of one shape on one driver through one evaluate call
+ * (ABI 1.2), which reads the workload once instead of twice per offer;
+ * the results are the same as evaluate_one's, which is used for drivers
+ * without evaluate and for a single candidate. */
+void fbi_plan_evaluate_run(const model *m, const shape *sh, option *ops, size_t n, size_t *calls)
+{
+    option **in = fbi_xcalloc(n ? n : 1, sizeof *in);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!prefilter(m, sh, &ops[i])) in[k++] = &ops[i];
+    const fb_driver *drv = NULL;
+    fb_driver_ctx *ctx = NULL;
+    if (k && driver_of(m, in[0], &drv, &ctx) != 0) {
+        for (size_t i = 1; i < k; i++) driver_of(m, in[i], &drv, &ctx);
+        k = 0;
+    }
+    if (k < 2 || !FB_DRIVER_HAS(drv, evaluate)) {
+        for (size_t i = 0; i < k; i++) evaluate_one(m, sh, in[i]);
+    } else {
+        fbi_buf b;
+        fbi_buf_init(&b);
+        fbi_buf_printf(&b, "{\"hoursPerMonth\":%s,\"mode\":\"plan\",\"placements\":[", m->hours_text);
+        for (size_t i = 0; i < k; i++) {
+            if (i) fbi_buf_append(&b, ",", 1);
+            fbi_buf_append(&b, in[i]->of->placement_text, strlen(in[i]->of->placement_text));
+        }
+        fbi_buf_printf(&b, "],\"workload\":%s}", sh->doc_text);
+        fb_diag **diags = fbi_xcalloc(k, sizeof *diags);
+        for (size_t i = 0; i < k; i++) diags[i] = fb_diag_new();
+        fb_diag *d = fb_diag_new();
+        char *out = NULL;
+        fb_status st = drv->evaluate(ctx, b.data, k, diags, &out, d);
+        fbi_buf_free(&b);
+        if (calls) (*calls)++;
+        json_t *doc = out ? json_loads(out, 0, NULL) : NULL;
+        free(out);
+        json_t *results = json_object_get(doc, "results");
+        if (st != FB_OK || json_array_size(results) != k) {
+            for (size_t i = 0; i < k; i++)
+                eliminate(m, in[i], "driver", "%s evaluate failed: %s", drv->name,
+                          fb_diag_count(d) ? fb_diag_summary(d, 0)
+                          : st != FB_OK   ? fbi_status_name(st)
+                                          : "its output has no results array of one per placement");
+        } else {
+            for (size_t i = 0; i < k; i++) {
+                json_t *r = json_array_get(results, i);
+                in[i]->validated = in[i]->batched = 1;
+                if (json_is_false(r)) {
+                    refused(m, in[i], drv, FB_INVALID, diags[i]);
+                    continue;
+                }
+                in[i]->estimated = 1;
+                if (!json_is_object(r)) usage_failed(m, in[i], drv, diags[i]);
+                else priced(m, sh, in[i], json_incref(r));
+            }
+        }
+        json_decref(doc);
+        fb_diag_free(d);
+        for (size_t i = 0; i < k; i++) fb_diag_free(diags[i]);
+        free(diags);
+    }
+    for (size_t i = 0; i < n; i++) settle(&ops[i]);
+    free(in);
 }
 
 /* ---- the objective ------------------------------------------------------------ */

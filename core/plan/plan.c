@@ -6,22 +6,14 @@
 #include "config.h"
 #include "plan/plan_int.h"
 #include "spec/spec.h"
+#include "base/decimal.h"
 
 #include <math.h>
 #include <stdlib.h>
 
 char *fbi_nano_str(int64_t nano, char *buf)
 {
-    int neg = nano < 0;
-    uint64_t v = neg ? (uint64_t)(-(nano + 1)) + 1 : (uint64_t)nano;
-    uint64_t whole = v / 1000000000u, frac = v % 1000000000u;
-    char f[16];
-    snprintf(f, sizeof f, "%09llu", (unsigned long long)frac);
-    int len = 9;
-    while (len > 2 && f[len - 1] == '0') len--;
-    f[len] = '\0';
-    snprintf(buf, 40, "%s%llu.%s", neg ? "-" : "", (unsigned long long)whole, f);
-    return buf;
+    return fbi_dec_format(nano, 9, 2, buf);
 }
 
 /* Does any loaded driver named provider offer this kind of workload? */

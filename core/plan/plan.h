@@ -29,10 +29,13 @@ typedef struct fbi_plan_opts {
  * workloads (replicas count one each) and candidates (workload x offer of
  * its kind) were considered, how many evaluations they needed (one per
  * workload shape and offer), how often the drivers' validate and usage
- * verbs were called, and how often the catalog was opened. */
+ * verbs were called (evaluate_calls: one per shape and driver that has
+ * evaluate, for evaluate_candidates candidates in all, which take no
+ * validate or usage call), and how often the catalog was opened. */
 typedef struct fbi_plan_stats {
     size_t workloads, candidates, evaluations;
     size_t validate_calls, usage_calls;
+    size_t evaluate_calls, evaluate_candidates; /* ABI 1.2: candidates batched */
     size_t catalog_opens;
     /* wall time in milliseconds: evaluating the candidates, solving (the
      * plan, ties and the baselines), and the whole of fbi_plan_run */

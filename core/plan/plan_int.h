@@ -69,6 +69,8 @@ typedef struct pline {
     const char *rule;   /* borrowed override rule id */
     const char *what;   /* static: "usage", "egress-internet" */
     const char *note;   /* interned (fbi_plan_intern), or NULL */
+    const char *to;     /* internet egress: the users' location (interned), or NULL */
+    uint64_t bytes;     /* internet egress: the bytes of this source's share (all tiers) */
 } pline;
 
 /* One offer of the loaded drivers with what the model needs of it, shared
@@ -102,6 +104,7 @@ typedef struct option {
     int64_t vcpu_micro;
     json_t *notes;       /* interned (fbi_plan_intern_json): borrowed */
     unsigned char validated, estimated; /* the driver calls it took */
+    unsigned char batched; /* ... through one evaluate call with others */
     /* what this solve adds (RUN_*): the same for every workload of the
      * shape, reset by each solve */
     unsigned char run;
@@ -268,6 +271,10 @@ void fbi_plan_build_workloads(model *m);
  * catalog and sh; writes op only, so candidates may be evaluated
  * concurrently (the drivers' contexts must exist: fbi_plan_evaluate_all). */
 void fbi_plan_evaluate(const model *m, const shape *sh, option *op);
+/* The same for n candidates of sh on one driver (consecutive in sh->opts):
+ * through one evaluate call when the driver has it (ABI 1.2), adding 1 to
+ * *calls (may be NULL) when it did. Thread notes as fbi_plan_evaluate. */
+void fbi_plan_evaluate_run(const model *m, const shape *sh, option *ops, size_t n, size_t *calls);
 /* Applies the shape's objective (latency, balanced) as a band over the
  * candidates this solve has (RUN_OBJECTIVE on the ones outside it). */
 void fbi_plan_apply_objective(shape *sh);

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "plan/plan_int.h"
 #include "spec/spec.h"
+#include "base/decimal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -318,14 +319,15 @@ void fbi_plan_build_free(build *bd)
     free(bd->links);
 }
 
-/* volume x price / 10^9 rounded to nearest, ties to even: the solver's rule
- * (docs/solver.md), so the report's link lines add up to its total. */
+/* volume x price / 10^9 by the decimal module's rule, as the solver's
+ * fbi_link_cost (docs/solver.md), so the report's link lines add up to its
+ * total. */
 int64_t fbi_plan_link_cost(int64_t vol_nano_gib, int64_t nano_per_gib)
 {
-    __int128 v = (__int128)vol_nano_gib * nano_per_gib;
-    __int128 q = v / 1000000000, r = v % 1000000000;
-    if (r * 2 > 1000000000 || (r * 2 == 1000000000 && (q & 1))) q++;
-    return (int64_t)q;
+    int64_t q;
+    if (fbi_dec_muldiv(vol_nano_gib, nano_per_gib, 1000000000, &q) != 0 || q > INT64_MAX / 4)
+        q = INT64_MAX / 4; /* the solver's cap (unreachable within the spec's bounds) */
+    return q;
 }
 
 fb_status fbi_plan_solve(model *m, build *bd, fbi_result *r, json_t *relaxed, json_t *why,

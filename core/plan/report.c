@@ -6,6 +6,7 @@
 #include "config.h"
 #include "plan/report.h"
 #include "base/util.h"
+#include "base/decimal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -24,34 +25,22 @@ static double jd(const json_t *o, const char *k)
     return json_number_value(v);
 }
 
-/* Adds exact decimal strings (nano precision). */
+/* A plan amount (an exact decimal string, nano-USD at most) as nano-USD;
+ * 0 for a missing or malformed one (the plan document writes them). */
 static int64_t dec_nano(const char *s)
 {
-    int neg = *s == '-';
-    if (neg) s++;
-    int64_t whole = 0, frac = 0;
-    int digits = 0;
-    while (*s >= '0' && *s <= '9') whole = whole * 10 + (*s++ - '0');
-    if (*s == '.') {
-        s++;
-        while (*s >= '0' && *s <= '9' && digits < 9) { frac = frac * 10 + (*s++ - '0'); digits++; }
-    }
-    while (digits++ < 9) frac *= 10;
-    int64_t v = whole * 1000000000 + frac;
-    return neg ? -v : v;
+    int64_t v = 0;
+    if (fbi_dec_parse(s, 9, FBI_DEC_SIGNED, &v, NULL) != 0) return 0;
+    return v;
 }
 
-/* Money for people: 2 decimals, rounded half up, exact otherwise in the
- * machine formats. */
+/* Money for people: to the cent by the decimal module's rule (halves away
+ * from zero); the machine formats keep the exact amounts. */
 static const char *money2(const char *dec, char *buf)
 {
-    int64_t v = dec_nano(dec);
-    int neg = v < 0;
-    uint64_t a = neg ? (uint64_t)(-v) : (uint64_t)v;
-    uint64_t cents = (a + 5000000) / 10000000;
-    snprintf(buf, 40, "%s%llu.%02llu", neg ? "-" : "", (unsigned long long)(cents / 100),
-             (unsigned long long)(cents % 100));
-    return buf;
+    int64_t cents = 0;
+    fbi_dec_rescale(dec_nano(dec), 9, 2, &cents);
+    return fbi_dec_format(cents, 2, 2, buf);
 }
 
 /* ---- table ---- */

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "solver/solver_impl.h"
 #include "base/util.h"
+#include "base/decimal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -242,87 +243,28 @@ int64_t fbi_problem_workload_demand(const fbi_problem *p, int w) { return p->wl[
 
 /* ---- exact decimals ---- */
 
+/* The solver's JSON accepts signs and exponents (1.5e3); the digits are
+ * core/base/decimal.c's. */
 int fbi_decimal_parse(const char *s, int scale, int64_t *out, char **why)
 {
-    const char *p = s;
-    int neg = 0;
-    if (*p == '-' || *p == '+') neg = *p++ == '-';
-    fbi_i128 mant = 0;
-    int ndig = 0, frac = 0, seen_dot = 0;
-    const fbi_i128 lim = (fbi_i128)1 << 120;
-    for (;; p++) {
-        if (*p >= '0' && *p <= '9') {
-            if (mant > lim / 10) return fail(why, "'%s' has too many digits", s);
-            mant = mant * 10 + (*p - '0');
-            ndig++;
-            if (seen_dot) frac++;
-        } else if (*p == '.' && !seen_dot) {
-            seen_dot = 1;
-        } else {
-            break;
-        }
-    }
-    if (ndig == 0) return fail(why, "'%s' is not a decimal number", s);
-    long exp = 0;
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        int eneg = 0;
-        if (*p == '-' || *p == '+') eneg = *p++ == '-';
-        if (!(*p >= '0' && *p <= '9')) return fail(why, "'%s' is not a decimal number", s);
-        while (*p >= '0' && *p <= '9') {
-            if (exp > 10000) return fail(why, "'%s' has an exponent out of range", s);
-            exp = exp * 10 + (*p++ - '0');
-        }
-        if (eneg) exp = -exp;
-    }
-    if (*p) return fail(why, "'%s' is not a decimal number", s);
-    long e10 = exp - frac + scale;
-    if (mant == 0) { *out = 0; return 0; }
-    while (e10 < 0) {
-        if (mant % 10 != 0)
-            return fail(why, "'%s' has more than %d decimal places", s, scale);
-        mant /= 10;
-        e10++;
-    }
-    while (e10 > 0) {
-        if (mant > (fbi_i128)INT64_MAX / 10) return fail(why, "'%s' is too large", s);
-        mant *= 10;
-        e10--;
-    }
-    if (mant > (fbi_i128)INT64_MAX) return fail(why, "'%s' is too large", s);
-    *out = neg ? -(int64_t)mant : (int64_t)mant;
-    return 0;
+    return fbi_dec_parse(s, scale, FBI_DEC_SIGNED | FBI_DEC_EXPONENT, out, why);
 }
 
 char *fbi_decimal_format(int64_t v, int scale, int min_dp, char *buf)
 {
-    if (scale > 12) scale = 12;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    uint64_t pow = 1;
-    for (int i = 0; i < scale; i++) pow *= 10;
-    uint64_t ip = u / pow, fp = u % pow;
-    char frac[24], out[64];
-    int dp = scale;
-    snprintf(frac, sizeof frac, "%0*" PRIu64, scale, fp);
-    while (dp > min_dp && dp > 0 && frac[dp - 1] == '0') dp--;
-    frac[dp] = '\0';
-    if (dp > 0)
-        snprintf(out, sizeof out, "%s%" PRIu64 ".%s", v < 0 ? "-" : "", ip, frac);
-    else
-        snprintf(out, sizeof out, "%s%" PRIu64, v < 0 ? "-" : "", ip);
-    size_t n = strlen(out);
-    if (n > 31) n = 31;
-    memcpy(buf, out, n);
-    buf[n] = '\0';
+    char b[FBI_DEC_BUF];
+    fbi_dec_format(v, scale > 12 ? 12 : scale, min_dp, b);
+    memcpy(buf, b, strlen(b) + 1);
     return buf;
 }
 
 fbi_money fbi_link_cost(int64_t vol, int64_t price)
 {
-    fbi_i128 prod = (fbi_i128)vol * price; /* 1e-18 USD */
-    fbi_i128 q = prod / FBI_GIB, r = prod % FBI_GIB;
-    if (2 * r > FBI_GIB || (2 * r == FBI_GIB && (q & 1))) q++;
-    if (q > INT64_MAX / 4) q = INT64_MAX / 4; /* absurd volumes: capped, see docs */
+    /* volume (nano-GiB) x price (nano-USD/GiB) is 10^-18 USD; back
+     * to nano-USD by the decimal module's one rule */
+    int64_t q;
+    if (fbi_dec_muldiv(vol, price, FBI_GIB, &q) != 0 || q > INT64_MAX / 4)
+        q = INT64_MAX / 4; /* absurd volumes (the spec's bounds exclude them): capped, see docs */
     return (fbi_money)q;
 }
 

@@ -15,7 +15,7 @@
  *   volume           nano-GiB       (1 GiB = 1e9)
  *   egress price     nano-USD/GiB
  * The cost of one link on one region pair is volume x price rounded once to
- * the nearest nano-USD (ties to even); see docs/solver.md.
+ * the nearest nano-USD (halves away from zero, base/decimal.h); see docs/solver.md.
  *
  * Build a problem with the fbi_problem_add_* calls (or load the JSON format
  * fedbroker-placement-instance/1), then fbi_solve() it. The problem is not

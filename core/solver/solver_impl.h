@@ -96,7 +96,7 @@ static inline int64_t fbi_gweight(const fbi_cmp *c, int g, int w)
 fbi_cmp *fbi_problem_compile(fbi_problem *p);
 /* Egress price region i -> j (nano-USD/GiB). */
 int64_t fbi_problem_egress(const fbi_problem *p, int i, int j);
-/* volume x price rounded to nano-USD, ties to even. */
+/* volume x price rounded to nano-USD, halves away from zero (base/decimal.h). */
 fbi_money fbi_link_cost(int64_t vol_nano_gib, int64_t price_nano_usd);
 /* Cost of a term for a local option index of a and of b. */
 static inline int64_t fbi_term_cost(const fbi_term *t, int oa, int ob)

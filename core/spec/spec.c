@@ -1300,6 +1300,13 @@ static void spec_hash(const json_t *norm, char out[65])
     json_decref(copy);
 }
 
+void fbi_spec_rehash(json_t *norm)
+{
+    char hash[65];
+    spec_hash(norm, hash);
+    json_object_set_new(norm, "specHash", json_string(hash));
+}
+
 char *fbi_spec_text(const json_t *norm)
 {
     return json_dumps(norm, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));

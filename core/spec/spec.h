@@ -173,6 +173,10 @@ json_t *fbi_spec_doc(const fb_spec_set *s, size_t i);
  * first call makes them. */
 const json_t *fbi_spec_links(const fb_spec_set *s);
 const json_t *fbi_spec_federations(const fb_spec_set *s);
+/* Recomputes norm's "specHash" after a change to it (apply fills
+ * ${endpoints.NAME.url} and FEDBROKER_ENDPOINT_<NAME> into the env of a
+ * workload's copy: what is deployed is what the hash names). */
+void fbi_spec_rehash(json_t *norm);
 /* The text fb_spec_json gives for a normal form (compact, sorted keys);
  * new (free()). For threads that must not touch the set's cache. */
 char *fbi_spec_text(const json_t *norm);

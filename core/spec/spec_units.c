@@ -2,6 +2,7 @@
  * durations, money) and the explanation of name rules per provider.
  * Everything is integer or exact-decimal arithmetic: no float sums. */
 #include "config.h"
+#include "base/decimal.h"
 #include "spec/spec.h"
 
 #include <ctype.h>
@@ -221,41 +222,22 @@ int fbi_parse_money(const json_t *v, int64_t *micro, char **err)
         *err = fbi_xstrdup("money is a decimal string such as \"12.50\" (USD)");
         return -1;
     }
+    /* the digits are core/base/decimal.c's; the messages say what a spec
+     * author can do */
     const char *s = json_string_value(v);
-    uint64_t ip;
-    int nd = parse_digits(s, &ip);
-    if (nd < 0) {
-        *err = fbi_xasprintf("\"%.40s\" USD is out of range", s);
-        return -1;
+    int64_t m = 0;
+    char *why = NULL;
+    if (fbi_dec_parse(s, 6, 0, &m, &why) == 0) {
+        *micro = m;
+        return 0;
     }
-    if (nd == 0) goto bad;
-    const char *p = s + nd;
-    uint64_t frac = 0;
-    int nf = 0;
-    if (*p == '.') {
-        p++;
-        while (isdigit((unsigned char)*p)) {
-            if (nf == 6) {
-                *err = fbi_xasprintf("\"%.60s\" has more than 6 decimals (micro-USD is the "
-                                     "smallest unit)", s);
-                return -1;
-            }
-            frac = frac * 10 + (uint64_t)(*p - '0');
-            nf++;
-            p++;
-        }
-        if (nf == 0) goto bad;
-    }
-    if (*p != '\0') goto bad;
-    for (int i = nf; i < 6; i++) frac *= 10;
-    if (ip > (uint64_t)(INT64_MAX / 1000000) - 1) {
+    if (strstr(why, "decimal places"))
+        *err = fbi_xasprintf("\"%.60s\" has more than 6 decimals (micro-USD is the smallest unit)", s);
+    else if (strstr(why, "too large"))
         *err = fbi_xasprintf("\"%.60s\" USD is out of range", s);
-        return -1;
-    }
-    *micro = (int64_t)(ip * 1000000 + frac);
-    return 0;
-bad:
-    *err = fbi_xasprintf("\"%.60s\" is not an amount such as \"200\" or \"12.50\"", s);
+    else
+        *err = fbi_xasprintf("\"%.60s\" is not an amount such as \"200\" or \"12.50\"", s);
+    free(why);
     return -1;
 }
 

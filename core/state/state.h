@@ -51,7 +51,40 @@ fb_status fbi_store_journal_supersede(fb_store *s, const char *tenant, const cha
                                       const char *provider, const char *region, long long by_id,
                                       const char *outcome, const char *reason, fb_diag *diag);
 
-/* ---- the identity layer's tables (core/identity/; schema 3) ---- */
+/* ---- plan-driven apply (schema 3; docs/plan.md) ---- */
+
+/* The state serial: a counter every apply and destroy bumps, recorded
+ * in each plan so a plan computed against an older state is refused. */
+fb_status fbi_store_serial(fb_store *s, long long *serial, fb_diag *diag);
+/* Adds one to the serial; *serial (may be NULL) receives the new value. */
+fb_status fbi_store_bump_serial(fb_store *s, long long *serial, fb_diag *diag);
+/* The stored plan id (new JSON text), FB_NOTFOUND when there is none. */
+fb_status fbi_store_get_plan(fb_store *s, long long id, char **plan_json, fb_diag *diag);
+/* Every stored plan, oldest first (new JSON array text): id, created_at,
+ * total_micro_usd, status, workloads, state_serial, changes. */
+fb_status fbi_store_list_plans(fb_store *s, char **json, fb_diag *diag);
+/* Records the federation (borrowed; NULL: none) a deployment belongs to. */
+fb_status fbi_store_set_deployment_federation(fb_store *s, const char *tenant, const char *workload,
+                                              const char *provider, const char *region,
+                                              const char *federation, fb_diag *diag);
+/* The deployments of federation (new JSON array text: tenant, workload,
+ * provider, region). */
+fb_status fbi_store_list_federation(fb_store *s, const char *federation, char **json,
+                                    fb_diag *diag);
+/* Records (or replaces) where a deployment answers: url (a URL, or a job
+ * id when kind says so), observed now. All strings borrowed. */
+fb_status fbi_store_put_endpoint(fb_store *s, const char *tenant, const char *workload,
+                                 const char *provider, const char *region, const char *url,
+                                 const char *kind, fb_diag *diag);
+/* Forgets a deployment's endpoint (it was destroyed). */
+fb_status fbi_store_delete_endpoint(fb_store *s, const char *tenant, const char *workload,
+                                    const char *provider, const char *region, fb_diag *diag);
+/* The recorded endpoints (new JSON array text), of tenant or of all
+ * tenants when NULL: tenant, workload, provider, region, url, kind,
+ * observed_at. */
+fb_status fbi_store_list_endpoints(fb_store *s, const char *tenant, char **json, fb_diag *diag);
+
+/* ---- the identity layer's tables (core/identity/; schema 4) ---- */
 /* Times are Unix seconds. Texts borrowed. The sealed columns hold base64
  * of nonce || XChaCha20-Poly1305 ciphertext: never a plain secret. */
 /* Adds a signing key in state next or current (current: activated now). */

@@ -80,7 +80,17 @@ static const char *const migrations[] = {
      * whose cloud ids were never recorded (a crash during a create, a full
      * disk) can be looked up by the deterministic name its driver gives it */
     "ALTER TABLE deployments ADD COLUMN spec_json TEXT;",
-    /* 3: the broker as an issuer (core/identity/): its signing keys, each
+    /* 3: plan-driven apply (docs/plan.md): the state serial every apply
+     * and destroy bumps (a plan records the serial it was computed
+     * against, so apply can refuse a stale one), the federation each
+     * deployment belongs to (destroy --federation), and what the
+     * endpoints table needs to say where a deployment answers */
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "INSERT INTO meta(key, value) VALUES('state_serial', 0);"
+    "ALTER TABLE deployments ADD COLUMN federation TEXT;"
+    "ALTER TABLE endpoints ADD COLUMN kind TEXT NOT NULL DEFAULT 'url';"
+    "ALTER TABLE endpoints ADD COLUMN observed_at TEXT;",
+    /* 4: the broker as an issuer (core/identity/): its signing keys, each
      * private key sealed under the master key (nonce || XChaCha20-Poly1305
      * ciphertext, base64), and portable secrets sealed per tenant. Times
      * in Unix seconds: the key life cycle compares them. */
@@ -866,6 +876,96 @@ fb_status fbi_store_journal_supersede(fb_store *s, const char *tenant, const cha
         " AND COALESCE(json_extract(detail_json, '$.placement.region'),"
         "              json_extract(detail_json, '$.region'), ?5) = ?5",
         "tttttitt", now, tenant, workload, provider, region, by_id, outcome, reason);
+}
+
+/* ---- plan-driven apply (schema 3) ---------------------------------------- */
+
+fb_status fbi_store_serial(fb_store *s, long long *serial, fb_diag *diag)
+{
+    char *t = NULL;
+    fb_status st = query_text(s, diag, "read state serial",
+                              "SELECT value FROM meta WHERE key='state_serial'", NULL, NULL, &t);
+    *serial = t ? atoll(t) : 0;
+    free(t);
+    return st;
+}
+
+fb_status fbi_store_bump_serial(fb_store *s, long long *serial, fb_diag *diag)
+{
+    long long got = 0;
+    fb_status st = exec_returning(s, diag, "bump state serial", &got,
+        "UPDATE meta SET value = value + 1 WHERE key='state_serial' RETURNING value", "");
+    if (st == FB_OK && serial) *serial = got;
+    return st;
+}
+
+fb_status fbi_store_get_plan(fb_store *s, long long id, char **plan_json, fb_diag *diag)
+{
+    char idt[24];
+    snprintf(idt, sizeof idt, "%lld", id);
+    return query_text(s, diag, "read plan", "SELECT plan_json FROM plans WHERE id=CAST(?1 AS INTEGER)",
+                      idt, NULL, plan_json);
+}
+
+fb_status fbi_store_list_plans(fb_store *s, char **json, fb_diag *diag)
+{
+    return query_json_array(s, diag, "list plans",
+        "SELECT json_object('id', id, 'created_at', created_at, 'total_micro_usd', total_micro_usd,"
+        " 'status', json_extract(plan_json, '$.status'),"
+        " 'workloads', json_array_length(plan_json, '$.workloads'),"
+        " 'state_serial', json_extract(plan_json, '$.state_serial'),"
+        " 'changes', json_extract(plan_json, '$.change_summary')) AS j"
+        " FROM plans ORDER BY id", NULL, NULL, json);
+}
+
+fb_status fbi_store_set_deployment_federation(fb_store *s, const char *tenant, const char *workload,
+                                              const char *provider, const char *region,
+                                              const char *federation, fb_diag *diag)
+{
+    return exec_bind(s, diag, "set deployment federation",
+        "UPDATE deployments SET federation=?5 WHERE tenant=?1 AND workload=?2 AND provider=?3"
+        " AND region=?4", "ttttt", tenant, workload, provider, region, federation);
+}
+
+fb_status fbi_store_put_endpoint(fb_store *s, const char *tenant, const char *workload,
+                                 const char *provider, const char *region, const char *url,
+                                 const char *kind, fb_diag *diag)
+{
+    char now[21];
+    now_text(now);
+    return exec_bind(s, diag, "record endpoint",
+        "INSERT INTO endpoints(tenant,workload,provider,region,url,kind,updated_at,observed_at)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?7) ON CONFLICT(tenant,workload,provider,region) DO UPDATE"
+        " SET url=excluded.url, kind=excluded.kind, updated_at=excluded.updated_at,"
+        " observed_at=excluded.observed_at",
+        "ttttttt", tenant, workload, provider, region, url, kind, now);
+}
+
+fb_status fbi_store_delete_endpoint(fb_store *s, const char *tenant, const char *workload,
+                                    const char *provider, const char *region, fb_diag *diag)
+{
+    return exec_bind(s, diag, "delete endpoint",
+        "DELETE FROM endpoints WHERE tenant=?1 AND workload=?2 AND provider=?3 AND region=?4",
+        "tttt", tenant, workload, provider, region);
+}
+
+fb_status fbi_store_list_endpoints(fb_store *s, const char *tenant, char **json, fb_diag *diag)
+{
+    return query_json_array(s, diag, "list endpoints",
+        "SELECT json_object('tenant', tenant, 'workload', workload, 'provider', provider,"
+        " 'region', region, 'url', url, 'kind', kind, 'observed_at',"
+        " COALESCE(observed_at, updated_at)) AS j FROM endpoints"
+        " WHERE (?1 IS NULL OR tenant=?1) ORDER BY tenant, workload, provider, region",
+        tenant, NULL, json);
+}
+
+fb_status fbi_store_list_federation(fb_store *s, const char *federation, char **json,
+                                    fb_diag *diag)
+{
+    return query_json_array(s, diag, "list federation",
+        "SELECT json_object('tenant', tenant, 'workload', workload, 'provider', provider,"
+        " 'region', region) AS j FROM deployments WHERE federation=?1"
+        " ORDER BY tenant, workload, provider, region", federation, NULL, json);
 }
 
 /* ---- signing keys and sealed secrets (core/identity/) ---- */

@@ -654,45 +654,51 @@ static fb_status aws_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
 /* ---- validate / render ----------------------------------------------------------------- */
 
 /* Parses {"workload", "placement"} and checks the envelope. *in is new. */
-static fb_status parse_wp(fb_diag *diag, const char *in_json, json_t **in, const json_t **w,
-                          const json_t **p, const char **kind)
+/* The workload and placement of an input already read (borrowed from
+ * in). */
+static fb_status read_wp(fb_diag *diag, const json_t *in, const json_t **w, const json_t **p,
+                         const char **kind)
 {
-    fb_status st = fbk_json_in(aws_host, diag, "input", in_json, in);
-    if (st != FB_OK) return st;
-    *w = json_object_get(*in, "workload");
-    *p = json_object_get(*in, "placement");
+    *w = json_object_get(in, "workload");
+    *p = json_object_get(in, "placement");
     if (!json_is_object(*w) || !json_is_object(json_object_get(*w, "spec"))) {
         fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
                  "aws: the input has no \"workload\" object with a \"spec\"\n"
                  "pass {\"workload\": <normal form>, \"placement\": {...}}");
-        json_decref(*in);
-        *in = NULL;
         return FB_INVALID;
     }
     /* secret://NAME: the broker's portable secrets, kept in Secrets Manager
-     * as fedbroker/TENANT/NAME ('/' is in no tenant or secret name) */
-    if (fbk_map_portable_secrets(aws_host, diag, *in, "aws-sm://fedbroker/%t/%n",
-                                 "AWS Secrets Manager") != 0) {
-        json_decref(*in);
-        *in = NULL;
+     * as fedbroker/TENANT/NAME ('/' is in no tenant or secret name). The
+     * one change made to the input: idempotent (fbk_verb.h), so an input
+     * fbk_evaluate shares between placements is mapped once */
+    if (fbk_map_portable_secrets(aws_host, diag, (json_t *)in, "aws-sm://fedbroker/%t/%n",
+                                 "AWS Secrets Manager") != 0)
         return FB_INVALID;
-    }
     *kind = aws_str(*w, "kind");
     if (!*kind || (strcmp(*kind, "Function") && strcmp(*kind, "Container"))) {
         fbk_diag(aws_host, diag, FB_SEV_ERROR, "/kind",
                  "aws: cannot run a %s\nthe aws driver runs Function (Lambda) and Container "
                  "(ECS on Fargate)", *kind ? *kind : "workload without a kind");
-        json_decref(*in);
-        *in = NULL;
         return FB_INVALID;
     }
     if (!aws_str(json_object_get(*w, "metadata"), "name")) {
         fbk_diag(aws_host, diag, FB_SEV_ERROR, "/metadata/name", "aws: the workload has no name");
-        json_decref(*in);
-        *in = NULL;
         return FB_INVALID;
     }
     return FB_OK;
+}
+
+static fb_status parse_wp(fb_diag *diag, const char *in_json, json_t **in, const json_t **w,
+                          const json_t **p, const char **kind)
+{
+    fb_status st = fbk_json_in(aws_host, diag, "input", in_json, in);
+    if (st != FB_OK) return st;
+    st = read_wp(diag, *in, w, p, kind);
+    if (st != FB_OK) {
+        json_decref(*in);
+        *in = NULL;
+    }
+    return st;
 }
 
 /* The region check every kind shares. */
@@ -734,12 +740,11 @@ static fb_status check_all(aws_ctx *ctx, const json_t *w, const json_t *p, const
 /* validate's "mode": plan and render check the workload against AWS's
  * rules only; dry-run and apply (and an input without a mode) also check
  * the deployment settings and that credentials can be found. */
-static fb_status aws_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *diag)
+static fb_status aws_validate_in(fb_driver_ctx *ctx, json_t *in, fb_diag *diag)
 {
-    json_t *in;
     const json_t *w, *p;
     const char *kind;
-    fb_status st = parse_wp(diag, in_json, &in, &w, &p, &kind);
+    fb_status st = read_wp(diag, in, &w, &p, &kind);
     if (st != FB_OK) return st;
     const char *mode = aws_str(in, "mode");
     int plan = mode && !strcmp(mode, "plan"), render = mode && !strcmp(mode, "render");
@@ -752,6 +757,15 @@ static fb_status aws_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *
         st = aws_creds(ctx, diag, aws_str(p, "region"), &creds);
         fbk_aws_creds_clear(&creds);
     }
+    return st;
+}
+
+static fb_status aws_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *diag)
+{
+    json_t *in;
+    fb_status st = fbk_json_in(aws_host, diag, "input", in_json, &in);
+    if (st != FB_OK) return st;
+    st = aws_validate_in(ctx, in, diag);
     json_decref(in);
     return st;
 }
@@ -905,19 +919,35 @@ static fb_status aws_discover(fb_driver_ctx *ctx, const char *in_json, char **ou
     return st;
 }
 
+static fb_status aws_usage_in(fb_driver_ctx *ctx, json_t *in, json_t **usage, fb_diag *diag)
+{
+    const json_t *w, *p;
+    const char *kind;
+    fb_status st = read_wp(diag, in, &w, &p, &kind);
+    if (st != FB_OK) return st;
+    return aws_usage(ctx, in, usage, diag);
+}
+
 static fb_status aws_usage_verb(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
 {
     json_t *in;
-    const json_t *w, *p;
-    const char *kind;
-    fb_status st = parse_wp(diag, in_json, &in, &w, &p, &kind);
+    fb_status st = fbk_json_in(aws_host, diag, "input", in_json, &in);
     if (st != FB_OK) return st;
     json_t *result = NULL;
-    st = aws_usage(ctx, in, &result, diag);
+    st = aws_usage_in(ctx, in, &result, diag);
     if (st == FB_OK) st = fbk_json_out(aws_host, diag, result, out);
     json_decref(result);
     json_decref(in);
     return st;
+}
+
+/* validate then usage on every placement of one workload (ABI 1.2). */
+static const fbk_eval_ops aws_eval_ops = {aws_validate_in, aws_usage_in};
+
+static fb_status aws_evaluate(fb_driver_ctx *ctx, const char *in_json, size_t n, fb_diag *const *diags,
+                              char **out, fb_diag *diag)
+{
+    return fbk_evaluate(aws_host, "aws", &aws_eval_ops, ctx, in_json, n, diags, out, diag);
 }
 
 static const fb_driver aws_driver = {
@@ -940,6 +970,7 @@ static const fb_driver aws_driver = {
     .discover = aws_discover,
     .teardown = aws_teardown,
     .usage = aws_usage_verb,
+    .evaluate = aws_evaluate,
 };
 
 FB_DRIVER_EXPORT fb_status fb_driver_entry(const fb_host *h, const fb_driver **out, fb_diag *diag)

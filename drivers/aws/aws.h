@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "fbk.h"
+#include "fbk_verb.h"
 #include "fbk_zip.h"
 
 /* The host table, set once by fb_driver_entry. */

@@ -378,11 +378,9 @@ static fb_status check_deploy(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_sh
 
 /* Every problem at once, with pointers; nothing is rendered. In dry-run
  * and apply mode also what deploying needs. */
-static fb_status gcp_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *diag)
+static fb_status gcp_validate_in(fb_driver_ctx *ctx, json_t *in, fb_diag *diag)
 {
     fbk_ck ck = checker(diag);
-    json_t *in = fbk_parse_input(&ck, in_json);
-    if (!in) return FB_INVALID;
     fbk_wl wl;
     gcp_shape sh;
     int rc = gcp_check(ctx, in, &wl, &sh, &ck);
@@ -390,6 +388,15 @@ static fb_status gcp_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *
     fb_status st = rc == 0 ? FB_OK : FB_INVALID;
     if (rc == 0 && mode && (!strcmp(mode, "apply") || !strcmp(mode, "dry-run")))
         st = check_deploy(ctx, &wl, &sh, 1, &ck);
+    return st;
+}
+
+static fb_status gcp_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *diag)
+{
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
+    if (!in) return FB_INVALID;
+    fb_status st = gcp_validate_in(ctx, in, diag);
     json_decref(in);
     return st;
 }
@@ -417,11 +424,9 @@ static fb_status gcp_render(fb_driver_ctx *ctx, const char *in_json, char **out,
  * or timeout beyond the service's limits. Other problems (an image
  * registry, a secret reference) do not change the cost: the estimate is
  * given and a note points at validate. */
-static fb_status gcp_usage(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+static fb_status gcp_usage_in(fb_driver_ctx *ctx, json_t *in, json_t **usage, fb_diag *diag)
 {
     fbk_ck ck = checker(diag);
-    json_t *in = fbk_parse_input(&ck, in_json);
-    if (!in) return FB_INVALID;
     fbk_wl wl;
     gcp_shape sh;
     fbk_ck quiet = ck;
@@ -429,7 +434,6 @@ static fb_status gcp_usage(fb_driver_ctx *ctx, const char *in_json, char **out, 
     int rc = gcp_check(ctx, in, &wl, &sh, &quiet);
     if (rc != 0 && (sh.svc == GCP_UNKNOWN || !sh.region || sh.shape_errors)) {
         gcp_check(ctx, in, &wl, &sh, &ck); /* again, to report every problem */
-        json_decref(in);
         return FB_INVALID;
     }
     json_t *u = gcp_usage_doc(&wl, &sh);
@@ -440,8 +444,29 @@ static fb_status gcp_usage(fb_driver_ctx *ctx, const char *in_json, char **out, 
                  "covers resources and requests only", quiet.errors);
         json_array_append_new(json_object_get(u, "notes"), json_string(msg));
     }
+    *usage = u;
+    return FB_OK;
+}
+
+static fb_status gcp_usage(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+{
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
+    if (!in) return FB_INVALID;
+    json_t *u = NULL;
+    fb_status st = gcp_usage_in(ctx, in, &u, diag);
     json_decref(in);
+    if (st != FB_OK) return st;
     return fbk_emit(&ck, u, out);
+}
+
+/* validate then usage on every placement of one workload (ABI 1.2). */
+static const fbk_eval_ops gcp_eval_ops = {gcp_validate_in, gcp_usage_in};
+
+static fb_status gcp_evaluate(fb_driver_ctx *ctx, const char *in_json, size_t n, fb_diag *const *diags,
+                              char **out, fb_diag *diag)
+{
+    return fbk_evaluate(gcp_host, GCP_DRV, &gcp_eval_ops, ctx, in_json, n, diags, out, diag);
 }
 
 /* apply: the checks again (quietly: the broker ran validate), then the
@@ -582,6 +607,7 @@ static const fb_driver gcp_driver = {
     .discover = gcp_discover,
     .teardown = gcp_teardown,
     .usage = gcp_usage,
+    .evaluate = gcp_evaluate,
 };
 
 FB_DRIVER_EXPORT fb_status fb_driver_entry(const fb_host *h, const fb_driver **out, fb_diag *diag)

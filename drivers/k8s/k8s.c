@@ -1,46 +1,24 @@
 /*
  * k8s.c - the "k8s" driver: Functions (container images) and Containers on
- * a local Kubernetes cluster, optionally with Knative Serving.
+ * a Kubernetes cluster the user already has (kind, k3s, minikube, or any
+ * cluster in their kubeconfig), optionally with Knative Serving.
  *
- * Verbs: configure, offers, validate, render, usage (no deploy yet: it
- * needs a kube-apiserver client, a later task).
- *
- * Settings (the drivers.k8s section of the broker configuration):
- *   namespace                 "default"   where objects go (DNS-1123 label)
- *   region                    "on-prem"   the offer region (the catalog's
- *                                         local region id)
- *   knative                   false       Knative Serving is installed: offer
- *                                         service "knative" as well
- *   ingressClass              (none)      public http ports get an Ingress of
- *                                         this class instead of a
- *                                         LoadBalancer Service
- *   knativeMaxTimeoutSeconds  600         the cluster's
- *                                         max-revision-timeout-seconds
- *
- * Services: "kubernetes" renders Deployment + Service + HPA (+ Ingress);
- * "knative" renders a Knative Service that scales to zero. usage prices
- * requested resources on always-on nodes with the catalog's local rows
- * (provider "local", service "kubernetes-node (assumption)").
+ * Verbs: configure, offers, validate, render, usage, apply, observe,
+ * destroy, discover. Settings: drivers/k8s/README.md. Connecting:
+ * kubeconfig.c and k8s_auth.c; requests: k8s_api.c; deploying:
+ * k8s_deploy.c.
  */
+#include "config.h"
+#include "k8s.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fbk_k8s.h"
-#include "fbk_decimal.h"
-#include "fbk_settings.h"
+#define DRV K8S_DRV
 
-#define DRV "k8s"
-
-static const fb_host *host;
-
-struct fb_driver_ctx {
-    char namespace[64];
-    char region[64];
-    char ingress_class[254];
-    int knative;
-    long long knative_max_timeout_s;
-};
+const fb_host *k8s_host;
+#define host k8s_host
 
 /* Diagnostics of one call go to its diag, prefixed with the driver name. */
 static fbk_ck checker(fb_diag *diag)
@@ -49,8 +27,21 @@ static fbk_ck checker(fb_diag *diag)
     return ck;
 }
 
+static void ctx_free(struct fb_driver_ctx *c)
+{
+    if (!c) return;
+    json_decref(c->quota);
+    json_decref(c->limits);
+    k8s_conn_free(c->conn);
+    free(c->conn_error);
+    pthread_mutex_destroy(&c->disc_mu);
+    free(c);
+}
+
 /* Reads and checks the settings; unknown keys are refused so a typo does
- * not silently fall back to a default. */
+ * not silently fall back to a default. The cluster connection is loaded
+ * here too, but its absence is no error yet: render and plan need no
+ * cluster; validate in apply and dry-run mode reports it. */
 static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_driver_ctx **out,
                                fb_diag *diag)
 {
@@ -58,31 +49,64 @@ static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_dri
     fb_status st = fbk_settings_open(&s, h, diag, "k8s", config_json);
     if (st != FB_OK) return st;
     static const char *const keys[] = {"namespace", "region", "knative", "ingressClass",
-                                       "knativeMaxTimeoutSeconds", NULL};
+                                       "knativeMaxTimeoutSeconds", "kubeconfig", "context", "allowInsecure",
+                                       "forceConflicts", "rolloutTimeout", "resourceQuota", "limitRange",
+                                       "inClusterDir", NULL};
     fbk_settings_known(&s, NULL, keys);
-    struct fb_driver_ctx c;
-    memset(&c, 0, sizeof c);
-    char *ns = NULL, *region = NULL, *ic = NULL;
+    struct fb_driver_ctx *c = fbk_xcalloc(1, sizeof *c);
+    pthread_mutex_init(&c->disc_mu, NULL);
+    char *ns = NULL, *region = NULL, *ic = NULL, *kc = NULL, *cx = NULL, *icd = NULL;
     long long max_timeout;
-    if (fbk_set_string(&s, "namespace", 63, "default", &ns) > 0 && !fbk_dns1035(ns, 63))
+    int allow_insecure = 0;
+    if (fbk_set_string(&s, "namespace", 63, NULL, &ns) > 0 && ns && !fbk_dns1035(ns, 63))
         fbk_settings_error(&s, "namespace", "must be a namespace name (lowercase letters, digits, '-')\n"
-                           "use a DNS label such as \"default\" or \"team-a\"");
-    fbk_set_string(&s, "region", sizeof c.region - 1, "on-prem", &region);
-    fbk_set_bool(&s, "knative", 0, &c.knative);
-    fbk_set_string(&s, "ingressClass", sizeof c.ingress_class - 1, NULL, &ic);
+                           "use a DNS label such as \"team-a\", or leave it out for one namespace per tenant");
+    fbk_set_string(&s, "region", sizeof c->region - 1, "on-prem", &region);
+    fbk_set_bool(&s, "knative", 0, &c->knative);
+    fbk_set_string(&s, "ingressClass", sizeof c->ingress_class - 1, NULL, &ic);
     fbk_set_int(&s, "knativeMaxTimeoutSeconds", 1, 1000000000, 600, &max_timeout);
-    snprintf(c.namespace, sizeof c.namespace, "%s", ns);
-    snprintf(c.region, sizeof c.region, "%s", region);
-    if (ic) snprintf(c.ingress_class, sizeof c.ingress_class, "%s", ic);
-    c.knative_max_timeout_s = max_timeout;
+    fbk_set_string(&s, "kubeconfig", 4096, NULL, &kc);
+    fbk_set_string(&s, "context", 253, NULL, &cx);
+    fbk_set_string(&s, "inClusterDir", 4096, NULL, &icd);
+    fbk_set_bool(&s, "allowInsecure", 0, &allow_insecure);
+    fbk_set_bool(&s, "forceConflicts", 0, &c->force);
+    fbk_set_duration(&s, "rolloutTimeout", 1000, 3600 * 1000LL, 300 * 1000LL, &c->rollout_timeout_ms);
+    json_t *quota = fbk_settings_get(&s, "resourceQuota");
+    if (quota && !json_is_object(quota))
+        fbk_settings_error(&s, "resourceQuota", "must be an object of quantities\n"
+                           "e.g. {\"requests.cpu\": \"4\", \"requests.memory\": \"8Gi\", \"pods\": \"20\"}");
+    else if (quota) c->quota = json_deep_copy(quota);
+    json_t *limits = fbk_settings_get(&s, "limitRange");
+    if (limits && !json_is_object(limits))
+        fbk_settings_error(&s, "limitRange", "must be a LimitRange item\n"
+                           "e.g. {\"default\": {\"cpu\": \"500m\"}, \"defaultRequest\": {\"cpu\": \"100m\"}}");
+    else if (limits) {
+        c->limits = json_deep_copy(limits);
+        if (!json_object_get(c->limits, "type")) json_object_set_new(c->limits, "type", json_string("Container"));
+    }
+    if (kc && kc[0] != '/')
+        fbk_settings_error(&s, "kubeconfig", "must be an absolute path\ne.g. \"/home/me/.kube/config\"");
+    if (ns) snprintf(c->namespace, sizeof c->namespace, "%s", ns);
+    snprintf(c->region, sizeof c->region, "%s", region);
+    if (ic) snprintf(c->ingress_class, sizeof c->ingress_class, "%s", ic);
+    c->knative_max_timeout_s = max_timeout;
+    st = fbk_settings_close(&s);
+    if (st == FB_OK) {
+        k8s_conn_opts o = {kc, cx, icd, allow_insecure};
+        if (k8s_conn_load(&o, &c->conn, &c->conn_error) != 0 && !c->conn_error)
+            c->conn_error = fbk_xstrdup("no cluster configured");
+    }
     free(ns);
     free(region);
     free(ic);
-    st = fbk_settings_close(&s);
-    if (st != FB_OK) return st;
-    struct fb_driver_ctx *ctx = fbk_xmalloc(sizeof *ctx);
-    *ctx = c;
-    *out = ctx;
+    free(kc);
+    free(cx);
+    free(icd);
+    if (st != FB_OK) {
+        ctx_free(c);
+        return st;
+    }
+    *out = c;
     return FB_OK;
 }
 
@@ -92,15 +116,17 @@ static fb_status k8s_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
     fbk_ck ck = checker(diag);
     json_t *offers = json_array();
     static const char *const kinds[] = {"Function", "Container"};
+    char ns[64];
+    k8s_namespace_of(ctx, "TENANT", ns, sizeof ns);
     for (size_t i = 0; i < 2; i++) {
         /* "accepts": a Function must bring a container image here */
         json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "kind", kinds[i], "service", "kubernetes",
-                              "region", ctx->region, "namespace", ctx->namespace, "scaleToZero", 0);
+                              "region", ctx->region, "namespace", ns, "scaleToZero", 0);
         if (i == 0) json_object_set_new(o, "accepts", json_string("image"));
         json_array_append_new(offers, o);
         if (ctx->knative) {
             o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "kind", kinds[i], "service", "knative", "region",
-                          ctx->region, "namespace", ctx->namespace, "scaleToZero", 1);
+                          ctx->region, "namespace", ns, "scaleToZero", 1);
             if (i == 0) json_object_set_new(o, "accepts", json_string("image"));
             json_array_append_new(offers, o);
         }
@@ -110,11 +136,12 @@ static fb_status k8s_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
 
 /* Rendering options from the settings: a local cluster takes the spec's
  * resources as they are. */
-static void options(fb_driver_ctx *ctx, const fbk_wl *wl, fbk_k8s_opts *o)
+static void options(fb_driver_ctx *ctx, const fbk_wl *wl, fbk_k8s_opts *o, char *ns, size_t nsn)
 {
     memset(o, 0, sizeof *o);
+    k8s_namespace_of(ctx, wl->tenant, ns, nsn);
     o->platform = "Kubernetes";
-    o->namespace = ctx->namespace;
+    o->namespace = ns;
     o->ingress_class = ctx->ingress_class[0] ? ctx->ingress_class : NULL;
     o->cpu_m = wl->cpu_m;
     o->mem_mib = wl->mem_mib;
@@ -147,19 +174,20 @@ static int check_placement(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, fbk
 }
 
 /* validate and render share this: every problem, then whether it can go on. */
-static int check_all(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, fbk_k8s_opts *o, int *knative, fbk_ck *ck)
+static int check_all(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, fbk_k8s_opts *o, char *ns, size_t nsn, int *knative,
+                     fbk_ck *ck)
 {
     /* secret://NAME: the broker's portable secrets, kept as the key "value"
      * of the Secret fedbroker.TENANT.NAME in the workload's namespace ('.'
      * is in no tenant or secret name) */
-    if (fbk_map_portable_secrets(ck->host, ck->diag, in, "k8s://fedbroker.%t.%n#value",
+    if (fbk_map_portable_secrets(k8s_host, ck->diag, in, "k8s://fedbroker.%t.%n#value",
                                  "a Kubernetes Secret") != 0) {
         ck->errors++;
         return -1;
     }
     if (fbk_wl_load(wl, in, ck) != 0) return -1;
     *knative = check_placement(ctx, in, wl, ck);
-    options(ctx, wl, o);
+    options(ctx, wl, o, ns, nsn);
     fbk_k8s_check(wl, o, *knative == 1, ck);
     if (*knative == 1 && strcmp(wl->arch, "arm64") == 0)
         fbk_warn(ck, "/spec/resources/arch", "enable kubernetes.podspec-nodeselector in Knative's config-features",
@@ -167,7 +195,8 @@ static int check_all(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, fbk_k8s_opts *o
     return ck->errors ? -1 : 0;
 }
 
-/* Every problem at once, with pointers; nothing is rendered. */
+/* Every problem at once, with pointers; nothing is rendered. In dry-run
+ * and apply mode also a cluster to deploy to (the kubeconfig). */
 static fb_status k8s_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *diag)
 {
     fbk_ck ck = checker(diag);
@@ -175,10 +204,18 @@ static fb_status k8s_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *
     if (!in) return FB_INVALID;
     fbk_wl wl;
     fbk_k8s_opts o;
+    char ns[64];
     int kn = 0;
-    int rc = check_all(ctx, in, &wl, &o, &kn, &ck);
+    int rc = check_all(ctx, in, &wl, &o, ns, sizeof ns, &kn, &ck);
+    const char *mode = json_string_value(json_object_get(in, "mode"));
+    fb_status st = rc == 0 ? FB_OK : FB_INVALID;
+    if (st == FB_OK && mode && (!strcmp(mode, "apply") || !strcmp(mode, "dry-run")) && !ctx->conn) {
+        fbk_err(&ck, NULL, "fix what the message says, or point drivers.k8s.kubeconfig (or KUBECONFIG) at the cluster's kubeconfig",
+                "no cluster to deploy to: %s", ctx->conn_error);
+        st = FB_AUTH;
+    }
     json_decref(in);
-    return rc == 0 ? FB_OK : FB_INVALID;
+    return st;
 }
 
 /* The same checks as validate, then the documents of the placement's
@@ -190,8 +227,9 @@ static fb_status k8s_render(fb_driver_ctx *ctx, const char *in_json, char **out,
     if (!in) return FB_INVALID;
     fbk_wl wl;
     fbk_k8s_opts o;
+    char ns[64];
     int kn = 0;
-    if (check_all(ctx, in, &wl, &o, &kn, &ck) != 0) {
+    if (check_all(ctx, in, &wl, &o, ns, sizeof ns, &kn, &ck) != 0) {
         json_decref(in);
         return FB_INVALID;
     }
@@ -265,10 +303,76 @@ static fb_status k8s_usage(fb_driver_ctx *ctx, const char *in_json, char **out, 
     return fbk_emit(&ck, result, out);
 }
 
-/* The context is one allocation. */
+/* apply: the checks again (quietly: the broker ran validate), then the
+ * objects (k8s_deploy.c). */
+static fb_status k8s_apply(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+{
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
+    if (!in) return FB_INVALID;
+    fbk_wl wl;
+    fbk_k8s_opts o;
+    char ns[64];
+    int kn = 0;
+    fbk_ck quiet = ck;
+    quiet.quiet = 1;
+    if (check_all(ctx, in, &wl, &o, ns, sizeof ns, &kn, &quiet) != 0) {
+        check_all(ctx, in, &wl, &o, ns, sizeof ns, &kn, &ck); /* again, to report */
+        json_decref(in);
+        return FB_INVALID;
+    }
+    if (!ctx->conn) {
+        fbk_err(&ck, NULL, "fix what the message says, or point drivers.k8s.kubeconfig (or KUBECONFIG) at the cluster's kubeconfig",
+                "no cluster to deploy to: %s", ctx->conn_error);
+        json_decref(in);
+        return FB_AUTH;
+    }
+    json_t *o2 = NULL;
+    fb_status st = k8s_do_apply(ctx, in, &wl, kn == 1, &o2, diag);
+    json_decref(in);
+    if (st != FB_OK) return st;
+    return fbk_emit(&ck, o2, out);
+}
+
+/* observe, destroy and discover share this shape: parse, run, emit. */
+typedef fb_status (*k8s_verb)(fb_driver_ctx *, json_t *, json_t **, fb_diag *);
+
+static fb_status run_verb(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag, k8s_verb fn)
+{
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
+    if (!in) return FB_INVALID;
+    if (!ctx->conn) {
+        fbk_err(&ck, NULL, "fix what the message says, or point drivers.k8s.kubeconfig (or KUBECONFIG) at the cluster's kubeconfig",
+                "no cluster to talk to: %s", ctx->conn_error);
+        json_decref(in);
+        return FB_AUTH;
+    }
+    json_t *o = NULL;
+    fb_status st = fn(ctx, in, &o, diag);
+    json_decref(in);
+    if (st != FB_OK) return st;
+    return fbk_emit(&ck, o, out);
+}
+
+static fb_status k8s_observe(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+{
+    return run_verb(ctx, in_json, out, diag, k8s_do_observe);
+}
+
+static fb_status k8s_destroy(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+{
+    return run_verb(ctx, in_json, out, diag, k8s_do_destroy);
+}
+
+static fb_status k8s_discover(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+{
+    return run_verb(ctx, in_json, out, diag, k8s_do_discover);
+}
+
 static void k8s_teardown(fb_driver_ctx *ctx)
 {
-    free(ctx);
+    ctx_free(ctx);
 }
 
 static const fb_driver k8s_driver = {
@@ -277,21 +381,27 @@ static const fb_driver k8s_driver = {
     .struct_size = sizeof(fb_driver),
     .name = DRV,
     .version = "0.1.0",
-    .caps = FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_RENDER | FB_CAP_ESTIMATE |
-            FB_CAP_SCALE_TO_ZERO | FB_CAP_AUTOSCALE | FB_CAP_PUBLIC_HTTP,
-    .summary = "local Kubernetes (Deployment/Service/HPA) and Knative Serving; render and "
-               "estimate only, no deploy yet",
+    .caps = FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_RENDER | FB_CAP_ESTIMATE | FB_CAP_DEPLOY |
+            FB_CAP_DISCOVER | FB_CAP_SCALE_TO_ZERO | FB_CAP_AUTOSCALE | FB_CAP_PUBLIC_HTTP,
+    .summary = "Kubernetes from your kubeconfig (Deployment/Service/HPA by server-side apply, a namespace "
+               "per tenant) and Knative Serving",
     .configure = k8s_configure,
     .offers = k8s_offers,
     .validate = k8s_validate,
     .render = k8s_render,
+    .apply = k8s_apply,
+    .observe = k8s_observe,
+    .destroy = k8s_destroy,
+    .discover = k8s_discover,
     .teardown = k8s_teardown,
     .usage = k8s_usage,
 };
 
 FB_DRIVER_EXPORT fb_status fb_driver_entry(const fb_host *h, const fb_driver **out, fb_diag *diag)
 {
-    if (h->abi_major != FB_ABI_MAJOR || h->struct_size < sizeof(fb_host)) {
+    /* the TLS members of fb_http_request (1.2) carry the kubeconfig's CA
+     * and client certificate: an older host would drop them */
+    if (h->abi_major != FB_ABI_MAJOR || h->struct_size < sizeof(fb_host) || h->abi_minor < 2) {
         if (h->diag_add && h->abi_major == FB_ABI_MAJOR)
             h->diag_add(diag, FB_SEV_ERROR, "k8s: the host's ABI table is older than this driver needs",
                         "upgrade fedbroker", NULL);

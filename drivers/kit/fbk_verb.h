@@ -133,9 +133,31 @@ int fbk_ref_scheme(const char *ref, char *scheme, size_t n, const char **rest);
  * In the deploy modes (in.mode "apply" or "dry-run") each one is an error
  * on diag for now: apply does not materialise the value in the provider's
  * store yet (store: its name for the message). Returns the number of
- * errors added. */
+ * errors added. Idempotent: a second call on the same input finds nothing
+ * left to map, which is the one change fbk_evaluate's shared input may see
+ * (every placement of one driver maps a tenant's NAME the same way). */
 int fbk_map_portable_secrets(const fb_host *host, fb_diag *diag, json_t *in, const char *fmt,
                              const char *store);
+
+/* The two verbs that evaluate (ABI 1.2) combines, on an input already
+ * read: in is {"workload", "placement", "hoursPerMonth", "mode"}
+ * (borrowed; neither may change it, but for fbk_map_portable_secrets'
+ * idempotent rewrite). usage sets *usage (new) on FB_OK. */
+typedef struct fbk_eval_ops {
+    fb_status (*validate)(fb_driver_ctx *ctx, json_t *in, fb_diag *diag);
+    fb_status (*usage)(fb_driver_ctx *ctx, json_t *in, json_t **usage, fb_diag *diag);
+} fbk_eval_ops;
+
+/* The evaluate verb (core/fedbroker/driver.h) from a driver's validate and
+ * usage: reads in_json once and, for each of its n placements, runs
+ * ops->validate and then ops->usage on {"workload", "placement": Pi,
+ * "hoursPerMonth", "mode"} with diags[i], exactly as the two verbs would
+ * one after the other. drv names the driver in the diagnostics about the
+ * call as a whole (on diag). *out: {"results": [...]} in a host->alloc
+ * buffer. Thread-safe as ops are. */
+fb_status fbk_evaluate(const fb_host *host, const char *drv, const fbk_eval_ops *ops,
+                       fb_driver_ctx *ctx, const char *in_json, size_t n, fb_diag *const *diags,
+                       char **out, fb_diag *diag);
 
 #ifdef __cplusplus
 }

@@ -164,6 +164,23 @@ void fbk_k8s_check(const fbk_wl *wl, const fbk_k8s_opts *o, int knative, fbk_ck 
                         "Knative serves HTTP and gRPC only; port %lld is tcp", ports[i].port);
             }
         }
+        /* Knative's webhook refuses the ports its queue-proxy and
+         * autoscaler use in the pod, and the env names it sets itself
+         * (knative.dev/serving pkg/apis/serving/k8s_validation.go). Its
+         * reserved env names (PORT, K_SERVICE, K_CONFIGURATION, K_REVISION)
+         * are refused by the spec itself for every provider (Cloud Run
+         * reserves the same ones), secrets' env names included. */
+        static const long long reserved_ports[] = {8012, 8013, 8022, 9090, 9091, 8008};
+        for (size_t i = 0; i < np; i++)
+            for (size_t r = 0; r < sizeof reserved_ports / sizeof reserved_ports[0]; r++)
+                if (ports[i].port == reserved_ports[r]) {
+                    if (ports[i].idx >= 0) snprintf(ptr, sizeof ptr, "/spec/ports/%lld/port", ports[i].idx);
+                    else snprintf(ptr, sizeof ptr, "/spec/triggers");
+                    fbk_err(ck, ptr,
+                            "listen on another port (e.g. 8080), or place the workload on the kubernetes offer",
+                            "Knative reserves ports 8012, 8013, 8022, 9090, 9091 and 8008 for its queue-proxy; "
+                            "its webhook refuses port %lld", ports[i].port);
+                }
         if (wl->target_conc < 0 || wl->target_conc > 1000)
             fbk_err(ck, "/spec/scaling/targetConcurrency", "use 0 (unlimited) to 1000",
                     "Knative's containerConcurrency is 0..1000; the spec asks for %lld", wl->target_conc);

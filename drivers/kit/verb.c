@@ -77,6 +77,49 @@ fb_status fbk_emit(fbk_ck *ck, json_t *j, char **out)
     return st;
 }
 
+/* One input object for every placement (its members are shared, only
+ * "placement" changes), so the workload is read once per call: that is
+ * what evaluate is for (plan asks it for every offer of a driver). */
+fb_status fbk_evaluate(const fb_host *host, const char *drv, const fbk_eval_ops *ops,
+                       fb_driver_ctx *ctx, const char *in_json, size_t n, fb_diag *const *diags,
+                       char **out, fb_diag *diag)
+{
+    fbk_ck ck = {host, diag, drv, 0, 0};
+    json_t *in = fbk_parse_input(&ck, in_json);
+    if (!in) return FB_INVALID;
+    json_t *pls = json_object_get(in, "placements");
+    if (!json_is_array(pls) || json_array_size(pls) != n || !diags) {
+        fbk_err(&ck, "/placements", "pass {\"workload\", \"placements\": [...]} with one diagnostics list per placement",
+                "evaluate needs an array of %zu placements", n);
+        json_decref(in);
+        return FB_INVALID;
+    }
+    json_t *one = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach(in, key, v) {
+        if (strcmp(key, "placements") != 0) json_object_set(one, key, v);
+    }
+    json_t *results = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_object_set(one, "placement", json_array_get(pls, i));
+        if (ops->validate(ctx, one, diags[i]) != FB_OK) {
+            json_array_append_new(results, json_false());
+            continue;
+        }
+        json_t *u = NULL;
+        fb_status st = ops->usage(ctx, one, &u, diags[i]);
+        if (st != FB_OK || !u) {
+            json_decref(u);
+            u = json_null();
+        }
+        json_array_append_new(results, u);
+    }
+    json_decref(one);
+    json_decref(in);
+    return fbk_emit(&ck, json_pack("{s:o}", "results", results), out);
+}
+
 long long fbk_int(json_t *obj, const char *key, long long dflt)
 {
     json_t *v = json_object_get(obj, key);

@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "qd.h"
+#include "fbk_decimal.h"
 #include "fbk_oauth2.h"
 
 const fb_host *qd_host;
@@ -749,11 +750,11 @@ static uint64_t count_ops(const char *q3)
     return n ? n : 1;
 }
 
-/* A non-negative count of micro-units as an exact decimal string (new). */
+/* A non-negative count of micro-units as an exact decimal string (new),
+ * written by the kit's decimal module like every driver's quantity. */
 static char *micro_str(uint64_t micro)
 {
-    return fbk_xasprintf("%llu.%06llu", (unsigned long long)(micro / 1000000u),
-                     (unsigned long long)(micro % 1000000u));
+    return fbk_decimal(micro, 1000000u, 6, FBK_ROUND_HALF_UP, NULL);
 }
 
 static fb_status qd_usage(fb_driver_ctx *c, const char *in_json, char **out, fb_diag *diag)

@@ -18,7 +18,7 @@
  * BEHAVE_OBSERVE_MUTATES, BEHAVE_APPLY_NOT_IDEMPOTENT,
  * BEHAVE_DESTROY_404_FAILS, BEHAVE_VALIDATE_SILENT,
  * BEHAVE_STATUS_NO_DIAG, BEHAVE_CAPS_NOTSUP, BEHAVE_USAGE_GARBAGE,
- * BEHAVE_USAGE_CLOCK, BEHAVE_FOREIGN_BUFFER, BEHAVE_ABI_1_0.
+ * BEHAVE_USAGE_CLOCK, BEHAVE_FOREIGN_BUFFER, BEHAVE_EVALUATE_DIFFERS, BEHAVE_ABI_1_0.
  *
  * With BEHAVE_RECORD=FILE in the environment every verb appends one line
  * {"verb", "input", "output"?} to FILE, so tests/drivers/shapes.py can
@@ -321,6 +321,50 @@ static fb_status b_usage(fb_driver_ctx *ctx, const char *in_json, char **out, fb
 }
 #endif
 
+#ifndef BEHAVE_ABI_1_0
+/* evaluate (1.2): validate then usage on each placement, one input each. */
+static fb_status b_evaluate(fb_driver_ctx *ctx, const char *in_json, size_t n, fb_diag *const *diags,
+                            char **out, fb_diag *d)
+{
+    json_t *in = input(in_json, d);
+    if (!in) return FB_INVALID;
+    json_t *pls = json_object_get(in, "placements");
+    if (json_array_size(pls) != n) {
+        host->diag_add(d, FB_SEV_ERROR, "behave: placements and diagnostics differ in number", NULL, NULL);
+        json_decref(in);
+        return FB_INVALID;
+    }
+    json_t *one = json_deep_copy(in);
+    json_object_del(one, "placements");
+    json_t *results = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_object_set(one, "placement", json_array_get(pls, i));
+        char *text = json_dumps(one, JSON_COMPACT | JSON_SORT_KEYS);
+        json_t *r;
+        if (b_validate(ctx, text, diags[i]) != FB_OK) {
+            r = json_false();
+        } else {
+            char *u = NULL;
+            r = b_usage(ctx, text, &u, diags[i]) == FB_OK && u ? json_loads(u, 0, NULL) : json_null();
+#ifdef BEHAVE_EVALUATE_DIFFERS /* breaks: evaluate answers as validate then usage would */
+            json_decref(r);
+            r = json_null();
+#endif
+#ifdef BEHAVE_FOREIGN_BUFFER
+            free(u);
+#else
+            if (u) host->free(u);
+#endif
+        }
+        free(text);
+        json_array_append_new(results, r);
+    }
+    json_decref(one);
+    json_decref(in);
+    return out_json(json_pack("{s:o}", "results", results), out);
+}
+#endif
+
 #ifdef BEHAVE_ABI_1_0
 /* Where a 1.1 host would look for usage: past this driver's struct_size,
  * so the host must never read, let alone call, it. */
@@ -382,6 +426,7 @@ static const fb_driver drv = {
     .struct_size = sizeof(fb_driver),
     .caps = FB_CAP_FUNCTION | FB_CAP_RENDER | FB_CAP_DEPLOY | FB_CAP_DISCOVER | FB_CAP_ESTIMATE,
     .usage = r_usage,
+    .evaluate = b_evaluate,
 #endif
     .name = BEHAVE_NAME,
     .version = "0.0.1",

@@ -7,6 +7,9 @@
  *   "validate NAME REGION" or "usage NAME REGION"
  * (one write(2) on an O_APPEND descriptor, so concurrent calls do not mix
  * their lines). The test compares those lines with what plan should ask.
+ * Built with COUNTDRV_EVALUATE (countdrv_batch.so) it also has the ABI 1.2
+ * evaluate verb, which logs "evaluate NAME N" (N placements) and answers
+ * as validate then usage would, without logging them.
  *
  * Thread notes: the verbs keep no state; they may run concurrently. */
 #include <fcntl.h>
@@ -83,6 +86,17 @@ static fb_status parse(const char *in_json, json_t **in, fb_diag *diag)
     return FB_OK;
 }
 
+/* validate's verdict on a placement: 0, or -1 with its diagnostic */
+static int refuses(const json_t *placement, fb_diag *diag)
+{
+    const char *region = json_string_value(json_object_get(placement, "region"));
+    if (region && !strcmp(region, "us-west-2")) {
+        host->diag_add(diag, FB_SEV_ERROR, "countdrv: us-west-2 is refused", NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
 static fb_status c_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *diag)
 {
     (void)ctx;
@@ -90,13 +104,22 @@ static fb_status c_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *di
     fb_status st = parse(in_json, &in, diag);
     if (st != FB_OK) return st;
     log_call("validate", in);
-    const char *region = json_string_value(json_object_get(json_object_get(in, "placement"), "region"));
-    if (region && !strcmp(region, "us-west-2")) {
-        host->diag_add(diag, FB_SEV_ERROR, "countdrv: us-west-2 is refused", NULL, NULL);
-        st = FB_INVALID;
-    }
+    if (refuses(json_object_get(in, "placement"), diag)) st = FB_INVALID;
     json_decref(in);
     return st;
+}
+
+/* usage's document for a workload. new. */
+static json_t *usage_doc(const json_t *in)
+{
+    json_t *traffic = json_object_get(json_object_get(json_object_get(in, "workload"), "spec"),
+                                      "traffic");
+    char q[32];
+    snprintf(q, sizeof q, "%lld",
+             (long long)json_integer_value(json_object_get(traffic, "requestsPerMonth")));
+    return json_pack("{s:[{s:s,s:s,s:s,s:s,s:s}],s:[]}", "lines", "service", "lambda",
+                     "metric", "requests", "variant", "x86_64+arm64", "unit", "request",
+                     "quantity", q, "notes");
 }
 
 static fb_status c_usage(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
@@ -106,14 +129,7 @@ static fb_status c_usage(fb_driver_ctx *ctx, const char *in_json, char **out, fb
     fb_status st = parse(in_json, &in, diag);
     if (st != FB_OK) return st;
     log_call("usage", in);
-    json_t *traffic = json_object_get(json_object_get(json_object_get(in, "workload"), "spec"),
-                                      "traffic");
-    char q[32];
-    snprintf(q, sizeof q, "%lld",
-             (long long)json_integer_value(json_object_get(traffic, "requestsPerMonth")));
-    json_t *o = json_pack("{s:[{s:s,s:s,s:s,s:s,s:s}],s:[]}", "lines", "service", "lambda",
-                          "metric", "requests", "variant", "x86_64+arm64", "unit", "request",
-                          "quantity", q, "notes");
+    json_t *o = usage_doc(in);
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     json_decref(in);
@@ -122,11 +138,55 @@ static fb_status c_usage(fb_driver_ctx *ctx, const char *in_json, char **out, fb
     return *out ? FB_OK : FB_INTERNAL;
 }
 
+#ifdef COUNTDRV_EVALUATE
+static fb_status c_evaluate(fb_driver_ctx *ctx, const char *in_json, size_t n, fb_diag *const *diags,
+                            char **out, fb_diag *diag)
+{
+    (void)ctx;
+    json_t *in;
+    fb_status st = parse(in_json, &in, diag);
+    if (st != FB_OK) return st;
+    json_t *pls = json_object_get(in, "placements");
+    if (json_array_size(pls) != n) {
+        host->diag_add(diag, FB_SEV_ERROR, "countdrv: placements and diagnostics differ in number", NULL, NULL);
+        json_decref(in);
+        return FB_INVALID;
+    }
+    const char *path = getenv("COUNTDRV_LOG");
+    if (path) {
+        const char *name = json_string_value(
+            json_object_get(json_object_get(json_object_get(in, "workload"), "metadata"), "name"));
+        char line[256];
+        int len = snprintf(line, sizeof line, "evaluate %s %zu\n", name ? name : "?", n);
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+        if (fd >= 0) {
+            if (write(fd, line, (size_t)len) != len) { /* the test sees the missing line */ }
+            close(fd);
+        }
+    }
+    json_t *results = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(results, refuses(json_array_get(pls, i), diags[i]) ? json_false()
+                                                                                  : usage_doc(in));
+    json_t *o = json_pack("{s:o}", "results", results);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    json_decref(in);
+    *out = host_strdup(text);
+    free(text);
+    return *out ? FB_OK : FB_INTERNAL;
+}
+#endif
+
 static const fb_driver drv = {
     .abi_major = FB_ABI_MAJOR,
     .abi_minor = FB_ABI_MINOR,
     .struct_size = sizeof(fb_driver),
+#ifdef COUNTDRV_EVALUATE
+    .name = "countdrv_batch",
+#else
     .name = "countdrv",
+#endif
     .version = "0.0.1",
     .caps = FB_CAP_FUNCTION | FB_CAP_ESTIMATE,
     .summary = "test driver that counts plan's validate and usage calls",
@@ -135,6 +195,9 @@ static const fb_driver drv = {
     .validate = c_validate,
     .teardown = c_teardown,
     .usage = c_usage,
+#ifdef COUNTDRV_EVALUATE
+    .evaluate = c_evaluate,
+#endif
 };
 
 FB_DRIVER_EXPORT fb_status fb_driver_entry(const fb_host *h, const fb_driver **out, fb_diag *diag)

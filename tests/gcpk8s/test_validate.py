@@ -173,7 +173,7 @@ K8S = [
                                                    {"env": "C", "ref": "k8s://other-ns/creds#pw"},
                                                    {"env": "D", "ref": "k8s://creds#pw"}])], "invalid",
      [(E, "/spec/secrets/0/ref", "Kubernetes Secrets only"), (E, "/spec/secrets/1/ref", "bad Kubernetes secret reference"),
-      (E, "/spec/secrets/2/ref", "own namespace 'default'")]),
+      (E, "/spec/secrets/2/ref", "own namespace 'fb-t1'")]),
     ({}, "kubernetes", "fn_img", [("/spec/triggers", [{"schedule": {"cron": "* * * * *", "timezone": "UTC"}}])], "invalid",
      [(E, "/spec/triggers/0", "schedule triggers are not rendered")]),
     ({}, "kubernetes", "fn_img", [("/spec/triggers", [{"queue": {"name": "jobs", "batchSize": 5}}])], "ok",
@@ -188,6 +188,14 @@ K8S = [
      [(E, "/spec/ports", "at most one container port"), (E, "/spec/ports/1/protocol", "HTTP and gRPC only"),
       (E, "/spec/scaling/targetConcurrency", "0..1000"), (E, "/spec/timeout", "ceiling is 600 s")]),
     ({"knative": True, "knativeMaxTimeoutSeconds": 1800}, "knative", "ctr", [("/spec/timeoutMs", 900000)], "ok", []),
+    # Knative's webhook refuses its queue-proxy's ports (a gRPC server on
+    # 9090 is the common case); a Deployment takes them
+    ({"knative": True}, "knative", "ctr", [("/spec/ports", [{"port": 9090, "protocol": "grpc", "public": False}])],
+     "invalid", [(E, "/spec/ports/0/port", "its webhook refuses port 9090")]),
+    ({"knative": True}, "knative", "ctr", [("/spec/ports", [{"port": 8012, "protocol": "http", "public": True}])],
+     "invalid", [(E, "/spec/ports/0/port", "reserves ports 8012, 8013, 8022, 9090, 9091 and 8008")]),
+    ({"knative": True}, "kubernetes", "ctr", [("/spec/ports", [{"port": 9090, "protocol": "grpc", "public": False}])],
+     "ok", []),
     ({"knative": True}, "knative", "ctr", [("/spec/resources/arch", "arm64")], "ok",
      [(W, "/spec/resources/arch", "podspec-nodeselector")]),
     ({}, "kubernetes", "ctr", [], "ok", []),

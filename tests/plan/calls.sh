@@ -14,7 +14,7 @@ mkdir -p "$tmp/drv" "$tmp/all" "$tmp/home"; chmod 755 "$tmp" "$tmp/drv" "$tmp/al
 cp "$TESTDRV_DIR/countdrv.so" "$tmp/drv/"
 for d in aws gcp k8s quantum; do cp "$top_builddir/stage/drivers/$d.so" "$tmp/all/"; done
 chmod 755 "$tmp"/drv/*.so "$tmp"/all/*.so
-export FEDBROKER_HOME="$tmp/home"
+export FEDBROKER_HOME="$tmp/home" FEDBROKER_NOW=2026-01-01T00:00:00Z
 unset FEDBROKER_CONFIG
 fail=0
 ok() { echo "ok: $1"; }
@@ -73,11 +73,13 @@ if got != want:
     fails.append("driver calls differ: %d made, %d expected; extra %s; missing %s"
                  % (sum(got.values()), sum(want.values()), dict(extra), dict(missing)))
 # the baselines ask nothing: the stats line agrees with the driver's log
-m = re.search(r"driver calls: (\d+) validate, (\d+) usage; catalog opened (\d+) times", stats)
+m = re.search(r"driver calls: (\d+) validate, (\d+) usage, (\d+) evaluate \((\d+) candidates\); catalog opened (\d+) times", stats)
 if not m:
     fails.append("no stats line: " + stats)
 else:
-    v, u, c = map(int, m.groups())
+    v, u, e, ec, c = map(int, m.groups())
+    if (e, ec) != (0, 0):
+        fails.append("stats say %d evaluate calls; countdrv has no evaluate" % e)
     logged = (sum(n for k, n in got.items() if k[0] == "validate"),
               sum(n for k, n in got.items() if k[0] == "usage"))
     if (v, u) != logged:
@@ -93,6 +95,38 @@ if not fails:
     print("ok: %d validate and %d usage calls: each shape once per offer, baselines included"
           % (sum(n for k, n in got.items() if k[0] == "validate"),
              sum(n for k, n in got.items() if k[0] == "usage")))
+sys.exit(1 if fails else 0)
+PY
+
+# The same federation on countdrv_batch, which has evaluate (ABI 1.2):
+# one evaluate call per shape for all four offers, no validate or usage
+# call, and the same plan as countdrv's (the driver's name aside).
+mkdir -p "$tmp/bdrv"; chmod 755 "$tmp/bdrv"
+cp "$TESTDRV_DIR/countdrv_batch.so" "$tmp/bdrv/"; chmod 755 "$tmp/bdrv/countdrv_batch.so"
+COUNTDRV_LOG="$tmp/bcalls.log" FEDBROKER_DRIVER_PATH="$tmp/bdrv" FEDBROKER_PLAN_STATS=1 \
+    "$FEDBROKER" plan "$tmp/fed.yaml" --format json --no-save >"$tmp/bplan.json" 2>"$tmp/berr"
+rc=$?
+[ $rc = 0 ] || { bad "plan on countdrv_batch: exit $rc"; cat "$tmp/berr"; }
+"$PYTHON" - "$tmp/bcalls.log" "$tmp/bplan.json" "$tmp/berr" "$tmp/plan.json" <<'PY' || fail=1
+import collections, re, sys
+calls = collections.Counter(tuple(l.split()) for l in open(sys.argv[1]).read().splitlines())
+fails = []
+want = collections.Counter({("evaluate", w, "4"): 1 for w in ["f1", "f4", "f5", "f6"]})
+if calls != want:
+    fails.append("countdrv_batch got %s, expected %s" % (dict(calls), dict(want)))
+m = re.search(r"driver calls: (\d+) validate, (\d+) usage, (\d+) evaluate \((\d+) candidates\)",
+              open(sys.argv[3]).read())
+if not m or tuple(map(int, m.groups())) != (0, 0, 4, 16):
+    fails.append("stats: %s" % (m.group(0) if m else "no stats line"))
+def norm(path):
+    text = open(path).read().replace("countdrv_batch", "countdrv")
+    return re.sub(r'"seconds": [-+0-9.eE]*', '"seconds": 0', text)
+if norm(sys.argv[2]) != norm(sys.argv[4]):
+    fails.append("the plan through evaluate differs from the plan through validate and usage")
+for f in fails:
+    print("FAIL:", f)
+if not fails:
+    print("ok: evaluate: one call per shape for its 4 offers, the same plan")
 sys.exit(1 if fails else 0)
 PY
 

@@ -77,6 +77,30 @@ for l in plan["links"]:
     v, p, c = D(l["volume_gib"]), D(l["egress_usd_per_gib"]), D(l["monthly_cost"])
     check(abs(v * p - c) <= Decimal("0.000000001"), "link %s->%s cost %s != %s x %s" % (l["from"], l["to"], c, v, p))
     sent[l["from"]] = sent.get(l["from"], Decimal(0)) + c
+    # the price is the source region's catalog row (egress is paid by the
+    # sender): the row's provider is the sender's, a row of one region
+    # ('self' in its egress_path's source side) is the sender's region, and
+    # the price per GiB is the row's (per GB rows x 2^30/10^9, 9 places)
+    fprov, freg = l["from_region"].split(":", 1)
+    if l.get("sku"):
+        row = rows.get(l["sku"])
+        check(row is not None, "link %s->%s: sku %s not in the catalog" % (l["from"], l["to"], l["sku"]))
+        if row is not None:
+            check(row["provider"] == fprov, "link %s->%s priced by %s's row %s, not by the sender's provider %s"
+                  % (l["from"], l["to"], row["provider"], l["sku"], fprov))
+            srcs = [alt.split(">")[0].split("|") for alt in row["egress_path"].split(";")]
+            if any("self" in s for s in srcs):
+                check(row["region"] == freg, "link %s->%s priced from region %s, not from the sender's %s"
+                      % (l["from"], l["to"], row["region"], freg))
+            per = D(2**30) / D(10**9) if row["unit"] == "GB" else D(1)
+            if not l.get("contract_rule"):
+                want = (D(row["usd_per_unit"]) * per).quantize(Decimal("0.000000001"), rounding=ROUND_HALF_UP)
+                check(D(l["egress_usd_per_gib"]) == want, "link %s->%s: %s USD/GiB, the row %s says %s"
+                      % (l["from"], l["to"], l["egress_usd_per_gib"], l["sku"], want))
+    else:
+        # no row: only the documented same-region fallback, free and flagged
+        check(l.get("egress_kind") == "same-region" and l["from_region"] == l["to_region"] and D(l["monthly_cost"]) == 0,
+              "link %s->%s has no price row but is not the same-region fallback" % (l["from"], l["to"]))
     if "latency_budget_ms" in l and "rtt_ms" in l:
         check(l["rtt_ms"] <= l["latency_budget_ms"], "link %s->%s over its latency budget" % (l["from"], l["to"]))
 for w in plan["workloads"]:
@@ -111,7 +135,15 @@ if len(sys.argv) > 3:
             check(r["BillingCurrency"] == "USD", "currency")
             json.loads(r["Tags"])
             if r["ChargeCategory"] == "Usage":
-                check(D(r["ContractedCost"]) <= D(r["ListCost"]) or True, "")
+                # costs are quantity x unit price (to half a micro-USD), and a
+                # contracted price at or below list gives a cost at or below list
+                q = D(r["PricingQuantity"])
+                for cost, price in (("ContractedCost", "ContractedUnitPrice"), ("ListCost", "ListUnitPrice")):
+                    check(abs(q * D(r[price]) - D(r[cost])) <= Decimal("0.0000005"),
+                          "FOCUS %s %s != %s x %s (%s)" % (cost, r[cost], q, r[price], r["ChargeDescription"]))
+                if D(r["ContractedUnitPrice"]) <= D(r["ListUnitPrice"]):
+                    check(D(r["ContractedCost"]) <= D(r["ListCost"]),
+                          "FOCUS ContractedCost %s above ListCost %s (%s)" % (r["ContractedCost"], r["ListCost"], r["ChargeDescription"]))
             eff += D(r["EffectiveCost"])
             lst += D(r["ListCost"])
         check(eff == D(plan["net_monthly_cost"]), "FOCUS EffectiveCost adds up to %s, net is %s" % (eff, plan["net_monthly_cost"]))

@@ -22,14 +22,16 @@ START_TEST(nano_strings)
 }
 END_TEST
 
-/* volume (nano-GiB) x price (nano-USD per GiB) / 10^9, halves to even:
- * the solver's rule (docs/solver.md), so a link's line is what the
- * solver added to the total. */
+/* volume (nano-GiB) x price (nano-USD per GiB) / 10^9, halves away from
+ * zero: the one rule of core/base/decimal.h, which the solver uses too
+ * (docs/solver.md), so a link's line is what the solver added to the
+ * total. */
 START_TEST(link_rounding)
 {
-    ck_assert_int_eq(fbi_plan_link_cost(500000000, 1), 0);   /* 0.5 -> 0 */
+    ck_assert_int_eq(fbi_plan_link_cost(500000000, 1), 1);   /* 0.5 -> 1 */
     ck_assert_int_eq(fbi_plan_link_cost(1500000000, 1), 2);  /* 1.5 -> 2 */
-    ck_assert_int_eq(fbi_plan_link_cost(2500000000, 1), 2);  /* 2.5 -> 2 */
+    ck_assert_int_eq(fbi_plan_link_cost(2500000000, 1), 3);  /* 2.5 -> 3, not to even */
+    ck_assert_int_eq(fbi_plan_link_cost(499999999, 1), 0);
     ck_assert_int_eq(fbi_plan_link_cost(2500000001, 1), 3);  /* above the half */
     ck_assert_int_eq(fbi_plan_link_cost(1499999999, 1), 1);
     /* 100 GiB at 0.02 USD/GiB */

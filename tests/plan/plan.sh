@@ -126,6 +126,12 @@ for w in p["workloads"]:
 assert n > 0
 assert D(p["total_monthly_cost"]) < D(p["list_monthly_cost"])
 PY
+    # FOCUS and CSV of the overrides plan: ContractedCost below ListCost where
+    # the contract applies, EffectiveCost from the contracted cost
+    "$FEDBROKER" plan "$tmp/fed.yaml" --overrides "$tmp/over.json" --format focus --no-save --no-baselines >"$tmp/over.focus" 2>"$tmp/err" || bad "overrides FOCUS"
+    "$FEDBROKER" plan "$tmp/fed.yaml" --overrides "$tmp/over.json" --format csv --no-save --no-baselines >"$tmp/over.csv" 2>"$tmp/err" || bad "overrides CSV"
+    "$PYTHON" "$here/check_plan.py" "$tmp/over.plan" "$top_srcdir/catalog/prices.csv" "$tmp/over.focus" "$tmp/over.csv" \
+        && ok "overrides plan: lines, FOCUS and CSV add up" || bad "overrides plan arithmetic"
 else bad "plan with overrides"; cat "$tmp/err"; fi
 
 # infeasible: say which constraint and what the nearest choice needs
@@ -154,4 +160,98 @@ after=$(sqlite3 "$tmp/home/state.db" "SELECT count(*) FROM plans")
 [ "$before" = "$after" ] && ok "nothing stored for invalid input" || bad "plans stored: $before -> $after"
 rm -rf "$tmp/home2"; FEDBROKER_HOME="$tmp/home2" "$FEDBROKER" report >/dev/null 2>"$tmp/err"
 [ $? = 1 ] && grep -q "no plan is stored yet" "$tmp/err" && ok "report without a plan says what to do" || bad "report without a plan"
+
+# internet egress split among three sources: each gets weight x total (issue
+# 12: 1000 GiB at 0.4/0.3/0.3 once gave new-york 180 GiB and sydney 420 GiB),
+# and the egress lines add up to the workload's egress. Quantities are in the
+# catalog row's unit (GB = 10^9 bytes, GiB = 2^30), rounded to 6 places.
+cat > "$tmp/split.yaml" <<'YAML'
+apiVersion: fedbroker.dev/v1
+kind: Container
+metadata: {name: cdn, tenant: acme}
+spec:
+  image: docker.io/acme/cdn:1
+  resources: {memory: 512Mi, cpu: "0.5"}
+  traffic:
+    requestsPerMonth: 1000000
+    meanDuration: 20ms
+    egressPerMonth: 1000Gi
+    sources:
+      - {location: frankfurt, weight: 0.4}
+      - {location: new-york, weight: 0.3}
+      - {location: sydney, weight: 0.3}
+  placement: {providers: [gcp]}
+YAML
+if "$FEDBROKER" plan "$tmp/split.yaml" --format json --no-save --no-baselines >"$tmp/split.plan" 2>"$tmp/err"; then
+    "$PYTHON" - "$tmp/split.plan" <<'PY' && ok "egress split 0.4/0.3/0.3 of 1000 GiB: 400/300/300 GiB, lines add up" || bad "egress split by weight"
+import json, re, sys
+from decimal import Decimal as D
+p = json.load(open(sys.argv[1]))
+w = p["workloads"][0]
+total = 1000 * 2**30
+want = {"frankfurt": D("0.4") * total, "new-york": D("0.3") * total, "sydney": D("0.3") * total}
+got = {}
+n = 0
+for l in w["lines"]:
+    if l["what"] != "egress-internet":
+        continue
+    per = {"GB": 10**9, "GiB": 2**30}[l["unit"]]
+    loc = re.search(r"egress to (\S+)$", l["note"]).group(1)
+    got[loc] = got.get(loc, D(0)) + D(l["quantity"]) * per
+    n += 1
+ok = True
+for loc, b in want.items():
+    # each tier line's quantity is rounded to a millionth of its unit
+    if abs(got.get(loc, D(0)) - b) > n * D("0.000001") * 2**30:
+        print("FAIL: %s gets %s GiB, want %s GiB" % (loc, got.get(loc, D(0)) / 2**30, b / 2**30))
+        ok = False
+s = sum(got.values(), D(0))
+if abs(s - total) > n * D("0.000001") * 2**30:
+    print("FAIL: egress lines add up to %s GiB, not 1000" % (s / 2**30))
+    ok = False
+sys.exit(0 if ok else 1)
+PY
+    "$PYTHON" "$here/check_plan.py" "$tmp/split.plan" "$top_srcdir/catalog/prices.csv" >/dev/null || bad "split plan arithmetic"
+else bad "plan of the three-source egress split"; cat "$tmp/err"; fi
+
+# a link whose two directions cost differently (aws eu-west-1 internet egress
+# per GB vs gcp europe-west1's per GiB): each direction is priced from its
+# sender's catalog row (check_plan.py reads the row by the link's SKU)
+cat > "$tmp/twoway.yaml" <<'YAML'
+apiVersion: fedbroker.dev/v1
+kind: Federation
+metadata: {name: twoway, tenant: acme}
+spec:
+  workloads:
+    - apiVersion: fedbroker.dev/v1
+      kind: Container
+      metadata: {name: east, labels: {team: a}}
+      spec:
+        image: docker.io/acme/east:1
+        resources: {memory: 512Mi, cpu: "0.5"}
+        traffic: {requestsPerMonth: 1000000, meanDuration: 20ms}
+        placement: {regions: ["aws:eu-west-1"]}
+    - apiVersion: fedbroker.dev/v1
+      kind: Container
+      metadata: {name: west, labels: {team: b}}
+      spec:
+        image: docker.io/acme/west:1
+        resources: {memory: 512Mi, cpu: "0.5"}
+        traffic: {requestsPerMonth: 1000000, meanDuration: 20ms}
+        placement: {regions: ["gcp:europe-west1"]}
+  links:
+    - {from: east, to: west, volumePerMonth: 100Gi}
+    - {from: west, to: east, volumePerMonth: 100Gi}
+YAML
+mkdir -p "$tmp/drv2"; chmod 755 "$tmp/drv2"
+for d in aws gcp; do cp "$top_builddir/stage/drivers/$d.so" "$tmp/drv2/"; chmod 755 "$tmp/drv2/$d.so"; done
+if FEDBROKER_DRIVER_PATH="$tmp/drv2" "$FEDBROKER" plan "$tmp/twoway.yaml" --format json --no-save --no-baselines >"$tmp/twoway.plan" 2>"$tmp/err"; then
+    "$PYTHON" "$here/check_plan.py" "$tmp/twoway.plan" "$top_srcdir/catalog/prices.csv" \
+        && ok "both directions of an aws<->gcp link priced from the sender's catalog row" || bad "two-way link prices"
+    "$PYTHON" - "$tmp/twoway.plan" <<'PY' && ok "the two directions differ (the test can tell them apart)" || bad "two-way link: same price both ways"
+import json, sys
+l = {x["from"]: x for x in json.load(open(sys.argv[1]))["links"]}
+sys.exit(0 if l["east"]["egress_usd_per_gib"] != l["west"]["egress_usd_per_gib"] else 1)
+PY
+else bad "plan of the two-way link"; cat "$tmp/err"; fi
 exit $fail

@@ -65,7 +65,7 @@ static fb_status req(fbi_http_client *c, fb_diag *d, const char *method, const c
 {
     char url[512];
     snprintf(url, sizeof url, "%s%s", base, path);
-    fb_http_request r = {sizeof r, method, url, NULL, 0, body, body ? strlen(body) : 0, flags, service, NULL, 0};
+    fb_http_request r = {sizeof r, method, url, NULL, 0, body, body ? strlen(body) : 0, flags, service, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0};
     return fbi_http_client_perform(c, d, &r, resp);
 }
 
@@ -668,7 +668,7 @@ START_TEST(test_connect_refused_retried)
     srv_down();
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/x", (unsigned)port);
-    fb_http_request rq = {sizeof rq, "GET", url, NULL, 0, NULL, 0, FB_HTTP_IDEMPOTENT, NULL, NULL, 0};
+    fb_http_request rq = {sizeof rq, "GET", url, NULL, 0, NULL, 0, FB_HTTP_IDEMPOTENT, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0};
     fb_diag *d = fb_diag_new();
     fb_http_response r;
     ck_assert_int_eq(fbi_http_client_perform(c, d, &rq, &r), FB_RETRYABLE);
@@ -679,11 +679,11 @@ START_TEST(test_connect_refused_retried)
     fb_diag_free(d);
     /* Malformed requests are refused before anything is sent. */
     d = fb_diag_new();
-    fb_http_request bad = {sizeof bad, "GET", "ftp://127.0.0.1/x", NULL, 0, NULL, 0, 0, NULL, NULL, 0};
+    fb_http_request bad = {sizeof bad, "GET", "ftp://127.0.0.1/x", NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0};
     ck_assert_int_eq(fbi_http_client_perform(c, d, &bad, &r), FB_INVALID);
     ck_assert_msg(diag_has(d, "only http and https"), "says why");
     fb_http_header h = {"X-Bad", "a\r\nInjected: 1"};
-    fb_http_request bad2 = {sizeof bad2, "GET", url, &h, 1, NULL, 0, 0, NULL, NULL, 0};
+    fb_http_request bad2 = {sizeof bad2, "GET", url, &h, 1, NULL, 0, 0, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, 0};
     ck_assert_int_eq(fbi_http_client_perform(c, d, &bad2, &r), FB_INVALID);
     ck_assert_msg(diag_has(d, "header #0 (X-Bad) is malformed"), "says which header");
     fbi_http_client_stats(c, &s);
@@ -869,7 +869,7 @@ START_TEST(test_no_secret_in_logs)
         char url[512];
         snprintf(url, sizeof url, "%s%s", base, paths[i]);
         const char *body = "{\"password\": \"BODYSECRET789\"}";
-        fb_http_request rq = {sizeof rq, "POST", url, h, 3, body, strlen(body), flags[i], "sec", secrets, 3};
+        fb_http_request rq = {sizeof rq, "POST", url, h, 3, body, strlen(body), flags[i], "sec", secrets, 3, NULL, NULL, NULL, NULL, NULL, 0};
         fb_http_response r;
         fbi_http_client_perform(c, d, &rq, &r);
         fbi_http_free(&r);
@@ -910,7 +910,7 @@ START_TEST(test_tls_verified_by_default)
     ck_assert_msg(tls != NULL, "%s", err ? err : "?");
     char url[128];
     snprintf(url, sizeof url, "https://127.0.0.1:%u/k/t/ok", (unsigned)fts_port(tls));
-    fb_http_request rq = {sizeof rq, "GET", url, NULL, 0, NULL, 0, FB_HTTP_IDEMPOTENT, "tls", NULL, 0};
+    fb_http_request rq = {sizeof rq, "GET", url, NULL, 0, NULL, 0, FB_HTTP_IDEMPOTENT, "tls", NULL, 0, NULL, NULL, NULL, NULL, NULL, 0};
     fb_http_response r;
 
     /* Untrusted: refused, not retried, and the server never saw a request. */
@@ -971,7 +971,7 @@ START_TEST(test_dry_run_records_only)
     snprintf(url, sizeof url, "%s/k/dry/ok?X-Amz-Signature=SEKRIT", base);
     const char *secrets[] = {"SEKRIT"};
     fb_http_header h = {"X-Amz-Security-Token", "SEKRIT"};
-    fb_http_request rq = {sizeof rq, "POST", url, &h, 1, "a=SEKRIT", 8, 0, "t", secrets, 1};
+    fb_http_request rq = {sizeof rq, "POST", url, &h, 1, "a=SEKRIT", 8, 0, "t", secrets, 1, NULL, NULL, NULL, NULL, NULL, 0};
     fb_http_response r;
     ck_assert_int_eq(host->http(d, &rq, &r), FB_OK);
     ck_assert_int_eq(r.status, 0);
@@ -1001,7 +1001,7 @@ START_TEST(test_host_uses_process_client)
     fbi_call_begin(&call, d, "test");
     char url[256];
     snprintf(url, sizeof url, "%s/k/p/500", base);
-    fb_http_request rq = {sizeof rq, "GET", url, NULL, 0, NULL, 0, FB_HTTP_IDEMPOTENT, "t", NULL, 0};
+    fb_http_request rq = {sizeof rq, "GET", url, NULL, 0, NULL, 0, FB_HTTP_IDEMPOTENT, "t", NULL, 0, NULL, NULL, NULL, NULL, NULL, 0};
     fb_http_response r;
     ck_assert_int_eq(host->http(d, &rq, &r), FB_OK);
     ck_assert_int_eq(r.status, 500);
@@ -1079,7 +1079,7 @@ static fb_status host_job(void *ud, size_t i)
     for (int r = 0; r < 3 && st == FB_OK; r++) {
         char url[128];
         snprintf(url, sizeof url, "%s/k/h%zu-%d/ok", base, i, r);
-        fb_http_request rq = {sizeof rq, "GET", url, NULL, 0, NULL, 0, FB_HTTP_IDEMPOTENT, "h", NULL, 0};
+        fb_http_request rq = {sizeof rq, "GET", url, NULL, 0, NULL, 0, FB_HTTP_IDEMPOTENT, "h", NULL, 0, NULL, NULL, NULL, NULL, NULL, 0};
         fb_http_response resp;
         st = host->http(h->diags[i], &rq, &resp);
         if (st == FB_OK && resp.status != (i % 2 ? 0 : 200)) st = FB_INTERNAL;
@@ -1278,7 +1278,7 @@ START_TEST(test_default_request_limit)
     memset(body, 'x', limit + 1);
     char url[128];
     snprintf(url, sizeof url, "%s/k/huge/ok", base);
-    fb_http_request rq = {sizeof rq, "PUT", url, NULL, 0, body, limit + 1, FB_HTTP_IDEMPOTENT, "t", NULL, 0};
+    fb_http_request rq = {sizeof rq, "PUT", url, NULL, 0, body, limit + 1, FB_HTTP_IDEMPOTENT, "t", NULL, 0, NULL, NULL, NULL, NULL, NULL, 0};
     fb_diag *d = fb_diag_new();
     fb_http_response r;
     ck_assert_int_eq(fbi_http_client_perform(c, d, &rq, &r), FB_INVALID);
@@ -1360,7 +1360,7 @@ START_TEST(test_connect_timeout)
                                 "\"max_attempts\": 1, " FAST "}}");
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/x", (unsigned)ntohs(a.sin_port));
-    fb_http_request rq = {sizeof rq, "GET", url, NULL, 0, NULL, 0, FB_HTTP_IDEMPOTENT, "ct", NULL, 0};
+    fb_http_request rq = {sizeof rq, "GET", url, NULL, 0, NULL, 0, FB_HTTP_IDEMPOTENT, "ct", NULL, 0, NULL, NULL, NULL, NULL, NULL, 0};
     fb_diag *d = fb_diag_new();
     fb_http_response r;
     double t0 = fbi_mono_ms();

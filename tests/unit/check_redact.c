@@ -63,7 +63,7 @@ START_TEST(what_a_request_carries)
     };
     fb_http_request rq = {sizeof rq, "GET",
                           "https://h/p?X-Amz-Credential=AKIDQ%2F2015&X-Amz-Signature=beef01&a=1",
-                          h, 3, NULL, 0, 0, NULL, secrets, 1};
+                          h, 3, NULL, 0, 0, NULL, secrets, 1, NULL, NULL, NULL, NULL, NULL, 0};
     fbi_secrets_add_request(&set, &rq);
     expect(&set, 0, "SECRETKEY SESSIONTOK", "REDACTED REDACTED");
     expect(&set, 0, "sig 5fa00fa31553b73ebf1942676e86291e", "sig REDACTED");
@@ -74,7 +74,7 @@ START_TEST(what_a_request_carries)
     /* Bearer tokens; a 1.0-sized request without the secrets fields */
     fb_http_header b = {"Authorization", "Bearer eyJhbGciOi.payload.sig"};
     fb_http_request old = {offsetof(fb_http_request, secrets), "GET", "http://h/", &b, 1, NULL, 0, 0,
-                           NULL, secrets, 1};
+                           NULL, secrets, 1, NULL, NULL, NULL, NULL, NULL, 0};
     fbi_secrets_add_request(&set, &old);
     expect(&set, 0, "got eyJhbGciOi.payload.sig and SECRETKEY", "got REDACTED and SECRETKEY");
     fbi_secrets_clear(&set);
@@ -141,7 +141,7 @@ START_TEST(a_call_redacts_what_it_sent)
     call.dry_run = 1; /* recorded, not sent */
     const char *secrets[] = {"TOKEN-123"};
     fb_http_header h = {"X-Amz-Security-Token", "TOKEN-123"};
-    fb_http_request rq = {sizeof rq, "GET", "http://127.0.0.1:9/", &h, 1, NULL, 0, 0, "t", secrets, 1};
+    fb_http_request rq = {sizeof rq, "GET", "http://127.0.0.1:9/", &h, 1, NULL, 0, 0, "t", secrets, 1, NULL, NULL, NULL, NULL, NULL, 0};
     fb_http_response resp;
     /* before the request the call knows nothing of the token */
     host->diag_add(d, FB_SEV_ERROR, "early TOKEN-123", NULL, NULL);

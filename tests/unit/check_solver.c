@@ -131,7 +131,8 @@ static fbi_problem *build(const tinst *t)
 }
 
 /* Our own check of an assignment: -1 when infeasible, else the exact total
- * (each link's volume x price rounded half-to-even to nano-USD). */
+ * (each link's volume x price rounded to nano-USD, halves away from zero:
+ * base/decimal.h's rule; volumes and prices here are >= 0). */
 static int64_t tprice(const tinst *t, const int *a)
 {
     int64_t load[MO] = {0}, cnt[MO] = {0};
@@ -166,7 +167,7 @@ static int64_t tprice(const tinst *t, const int *a)
     for (int l = 0; l < t->nl; l++) {
         __extension__ __int128 v = (__int128)t->lv[l] * t->egress[t->region[a[t->lf[l]]]][t->region[a[t->lt[l]]]];
         __extension__ __int128 q = v / 1000000000, r = v % 1000000000;
-        if (2 * r > 1000000000 || (2 * r == 1000000000 && (q & 1))) q++;
+        if (2 * r >= 1000000000) q++;
         sum += q;
     }
     return (int64_t)sum;

@@ -1,10 +1,14 @@
 /* check_util.c - time parsing (FEDBROKER_NOW), UTF-8 validation, edit
- * distance, JSON pointer escaping, canonical hashing and the string map. */
+ * distance, JSON pointer escaping, canonical hashing, the string map and the
+ * decimal module (one rounding rule, overflow as an error). */
 #include "config.h"
 #include "fbtest.h"
 #include "base/util.h"
 #include "base/map.h"
+#include "base/decimal.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -164,6 +168,91 @@ START_TEST(string_map)
 }
 END_TEST
 
+/* core/base/decimal.c: parse, format, one rounding rule (nearest, halves
+ * away from zero) and overflow as an error, never a clamp. */
+START_TEST(decimals)
+{
+    int64_t v;
+    char *err = NULL;
+    char b[FBI_DEC_BUF];
+    ck_assert_int_eq(fbi_dec_parse("0.0000166667", 12, 0, &v, &err), 0);
+    ck_assert_int_eq(v, 16666700);
+    ck_assert_int_eq(fbi_dec_parse("12.500", 2, 0, &v, &err), 0); /* zeros past the scale are exact */
+    ck_assert_int_eq(v, 1250);
+    ck_assert_int_eq(fbi_dec_parse("12.505", 2, 0, &v, &err), -1); /* never rounded on input */
+    ck_assert_ptr_nonnull(strstr(err, "more than 2 decimal places"));
+    free(err);
+    ck_assert_int_eq(fbi_dec_parse("-1", 6, 0, &v, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "negative"));
+    free(err);
+    ck_assert_int_eq(fbi_dec_parse("-1.5", 6, FBI_DEC_SIGNED, &v, NULL), 0);
+    ck_assert_int_eq(v, -1500000);
+    ck_assert_int_eq(fbi_dec_parse("1.5e3", 0, 0, &v, NULL), -1);
+    ck_assert_int_eq(fbi_dec_parse("1.5e3", 0, FBI_DEC_EXPONENT, &v, NULL), 0);
+    ck_assert_int_eq(v, 1500);
+    ck_assert_int_eq(fbi_dec_parse("9223372036.854775807", 9, 0, &v, NULL), 0);
+    ck_assert_int_eq(v, INT64_MAX);
+    ck_assert_int_eq(fbi_dec_parse("9223372036.854775808", 9, 0, &v, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "too large"));
+    free(err);
+    const char *bad[] = {"", ".", "1.", "1..2", "1,5", " 1", "1 ", "0x10", "1e", "+-1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        ck_assert_msg(fbi_dec_parse(bad[i], 6, FBI_DEC_SIGNED, &v, NULL) == -1, "'%s' parsed", bad[i]);
+    ck_assert_str_eq(fbi_dec_format(1250, 2, 2, b), "12.50");
+    ck_assert_str_eq(fbi_dec_format(1250, 2, 0, b), "12.5");
+    ck_assert_str_eq(fbi_dec_format(-5, 9, 2, b), "-0.000000005");
+    ck_assert_str_eq(fbi_dec_format(7000000000, 9, 0, b), "7");
+    ck_assert_str_eq(fbi_dec_format(INT64_MIN + 1, 0, 0, b), "-9223372036854775807");
+    ck_assert_str_eq(fbi_dec_format(INT64_MAX, 18, 0, b), "9.223372036854775807");
+    /* every value round-trips through format and parse */
+    for (int64_t x = -2000003; x <= 2000003; x += 997) {
+        ck_assert_int_eq(fbi_dec_parse(fbi_dec_format(x, 6, 0, b), 6, FBI_DEC_SIGNED, &v, NULL), 0);
+        ck_assert_int_eq(v, x);
+    }
+    /* the rule: halves away from zero, in muldiv and rescale alike */
+    ck_assert_int_eq(fbi_dec_muldiv(5, 1, 10, &v), 0);
+    ck_assert_int_eq(v, 1);
+    ck_assert_int_eq(fbi_dec_muldiv(-5, 1, 10, &v), 0);
+    ck_assert_int_eq(v, -1);
+    ck_assert_int_eq(fbi_dec_muldiv(15, 1, 10, &v), 0); /* not to even */
+    ck_assert_int_eq(v, 2);
+    ck_assert_int_eq(fbi_dec_muldiv(4, 1, 10, &v), 0);
+    ck_assert_int_eq(v, 0);
+    ck_assert_int_eq(fbi_dec_rescale(12345000, 9, 2, &v), 0); /* 0.012345 USD -> 0.01 */
+    ck_assert_int_eq(v, 1);
+    ck_assert_int_eq(fbi_dec_rescale(5000000, 9, 2, &v), 0); /* half a cent up */
+    ck_assert_int_eq(v, 1);
+    ck_assert_int_eq(fbi_dec_rescale(-5000000, 9, 2, &v), 0);
+    ck_assert_int_eq(v, -1);
+    /* against the arithmetic of the definition on a grid (|a x b| < 2^63) */
+    for (int64_t a = -3001; a <= 3001; a += 37)
+        for (int64_t d = 1; d <= 40; d++) {
+            int64_t n = a * 7;
+            int64_t want = (n >= 0 ? (2 * n + d) / (2 * d) : -((-2 * n + d) / (2 * d)));
+            ck_assert_int_eq(fbi_dec_muldiv(a, 7, d, &v), 0);
+            ck_assert_int_eq(v, want);
+        }
+    /* overflow is an error, never a clamp */
+    ck_assert_int_eq(fbi_dec_muldiv(INT64_MAX, 2, 1, &v), -1);
+    ck_assert_int_eq(fbi_dec_muldiv(1, 1, 0, &v), -1);
+    ck_assert_int_eq(fbi_dec_rescale(INT64_MAX / 10 + 1, 2, 3, &v), -1);
+    v = INT64_MAX;
+    ck_assert_int_eq(fbi_dec_add(&v, 1), -1);
+    ck_assert_int_eq(v, INT64_MAX);
+    /* ratios: exact when the expansion ends, else rounded at the places */
+    char r[200];
+    int rounded = -1;
+    ck_assert_str_eq(fbi_dec_ratio(1, 4, 9, 0, &rounded, r, sizeof r), "0.25");
+    ck_assert_int_eq(rounded, 0);
+    ck_assert_str_eq(fbi_dec_ratio(2, 3, 6, 0, &rounded, r, sizeof r), "0.666667");
+    ck_assert_int_eq(rounded, 1);
+    ck_assert_str_eq(fbi_dec_ratio(1, 3, 6, 0, NULL, r, sizeof r), "0.333333");
+    ck_assert_str_eq(fbi_dec_ratio(1, 3, 6, 1, NULL, r, sizeof r), "0.333334");
+    ck_assert_str_eq(fbi_dec_ratio(19999, 20000, 3, 0, NULL, r, sizeof r), "1");
+}
+END_TEST
+
+
 int main(void)
 {
     Suite *s = suite_create("util");
@@ -176,6 +265,7 @@ int main(void)
     tcase_add_test(tc, canonical_hash);
     tcase_add_test(tc, buffers);
     tcase_add_test(tc, string_map);
+    tcase_add_test(tc, decimals);
     suite_add_tcase(s, tc);
     return fbt_run(s);
 }

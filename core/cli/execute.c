@@ -1,0 +1,547 @@
+/* execute.c - applying a plan's change set (docs/plan.md): level by level
+ * in dependency order, each level's workloads in parallel through the life
+ * cycle's lanes (fbi_apply: journal, records, writer), the endpoints of
+ * dependencies filled into env first, moves create-before-destroy, deletes
+ * (--prune) last in reverse order. One workload's failure skips only its
+ * dependents. */
+#include "config.h"
+#include "cli.h"
+#include "cli/deploy.h"
+#include "cli/planexec.h"
+#include "base/diag.h"
+#include "spec/spec.h"
+#include "base/util.h"
+#include "state/lock.h"
+#include "state/state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+typedef struct exec {
+    fbi_broker *b;
+    fb_store *store;
+    fbi_lock *lock;
+    fb_spec_set *set;
+    const fbc_exec_opts *o;
+    json_t *changes;  /* borrowed: the plan's */
+    json_t *outcome;  /* new: "tenant/workload" -> "done" | "failed" | "skipped" | "unchanged" */
+    json_t *results;  /* new: one object per change (the --format json outcome) */
+    size_t total, seq;
+    int invalid;      /* an invalid input or refused credentials: exit 2 */
+} exec;
+
+/* The stored deployments (new array), [] when the store cannot say. */
+static json_t *deployments(fb_store *store)
+{
+    char *text = NULL;
+    fb_diag *d = fb_diag_new();
+    json_t *out = NULL;
+    if (fb_store_list_deployments(store, NULL, NULL, &text, d) == FB_OK) out = json_loads(text, 0, NULL);
+    else fb_diag_print(d, stderr);
+    free(text);
+    fb_diag_free(d);
+    return out ? out : json_array();
+}
+
+static json_t *find_dep(json_t *deps, const char *tenant, const char *name, const char *provider,
+                        const char *region)
+{
+    size_t k;
+    json_t *dep;
+    json_array_foreach(deps, k, dep)
+        if (!strcmp(jstr(dep, "tenant"), tenant) && !strcmp(jstr(dep, "workload"), name) &&
+            !strcmp(jstr(dep, "provider"), provider) && !strcmp(jstr(dep, "region"), region))
+            return dep;
+    return NULL;
+}
+
+/* Where a deployment answers, from its driver's apply output: a URL the
+ * driver reported (result or state), else for a job the id it runs as.
+ * borrowed or NULL; *kind is "url" or "job". */
+static const char *endpoint_of(const json_t *output, const char *wkind, const char **kind)
+{
+    static const char *const url_keys[] = {"url", "uri", "endpoint", NULL};
+    static const char *const id_keys[] = {"jobId", "job_id", "id", NULL};
+    const json_t *where[] = {json_object_get(output, "result"), json_object_get(output, "state")};
+    for (int w = 0; w < 2; w++)
+        for (int k = 0; url_keys[k]; k++) {
+            const char *u = json_string_value(json_object_get(where[w], url_keys[k]));
+            if (u && *u) {
+                *kind = "url";
+                return u;
+            }
+        }
+    if (strcmp(wkind, "QuantumJob") != 0) return NULL;
+    for (int w = 0; w < 2; w++)
+        for (int k = 0; id_keys[k]; k++) {
+            const char *u = json_string_value(json_object_get(where[w], id_keys[k]));
+            if (u && *u) {
+                *kind = "job";
+                return u;
+            }
+        }
+    return NULL;
+}
+
+/* The URLs of tenant's workloads where the plan puts them now: {name: url}
+ * (new), from the endpoints table (this run records each as it goes). */
+static json_t *current_urls(exec *x, const char *tenant)
+{
+    char *text = NULL;
+    fb_diag *d = fb_diag_new();
+    json_t *eps = NULL;
+    if (fbi_store_list_endpoints(x->store, tenant, &text, d) == FB_OK) eps = json_loads(text, 0, NULL);
+    free(text);
+    fb_diag_free(d);
+    json_t *urls = json_object();
+    size_t k, e;
+    json_t *c, *ep;
+    json_array_foreach(x->changes, k, c) {
+        if (!strcmp(jstr(c, "action"), "delete") || strcmp(jstr(c, "tenant"), tenant) != 0) continue;
+        if (json_object_get(urls, jstr(c, "workload"))) continue; /* a replica's first */
+        json_array_foreach(eps, e, ep)
+            if (!strcmp(jstr(ep, "workload"), jstr(c, "workload")) &&
+                !strcmp(jstr(ep, "provider"), jstr(c, "provider")) &&
+                !strcmp(jstr(ep, "region"), jstr(c, "region")) && !strcmp(jstr(ep, "kind"), "url"))
+                json_object_set_new(urls, jstr(c, "workload"), json_string(jstr(ep, "url")));
+    }
+    json_decref(eps);
+    return urls;
+}
+
+static const char *where_str(const json_t *c, char *buf, size_t n)
+{
+    const json_t *at = strcmp(jstr(c, "action"), "delete") ? c : json_object_get(c, "from");
+    snprintf(buf, n, "%s:%s:%s", jstr(at, "provider"), jstr(at, "service"), jstr(at, "region"));
+    return buf;
+}
+
+/* The first error of d, for a progress line (borrowed text in a new string). */
+static char *first_error(const fb_diag *d)
+{
+    json_t *j = fbi_diag_json(d);
+    size_t k;
+    json_t *e;
+    char *out = NULL;
+    json_array_foreach(j, k, e)
+        if (!out && !strcmp(jstr(e, "severity"), "error")) out = fbi_xstrdup(jstr(e, "summary"));
+    json_decref(j);
+    return out ? out : fbi_xstrdup("see the messages above");
+}
+
+/* Records one change's outcome: progress line, results, outcome map. */
+static void finish(exec *x, json_t *c, size_t seq, const char *status, double ms,
+                   const char *reason, const char *endpoint)
+{
+    char wb[256];
+    const char *act = jstr(c, "action");
+    if (!strcmp(status, "done"))
+        fprintf(stderr, "[%zu/%zu] %s/%s  %s  %s ... done %.1fs\n", seq, x->total, jstr(c, "tenant"),
+                jstr(c, "name"), where_str(c, wb, sizeof wb), act, ms / 1000);
+    else
+        fprintf(stderr, "[%zu/%zu] %s/%s  %s  %s ... %s%s%s\n", seq, x->total, jstr(c, "tenant"),
+                jstr(c, "name"), where_str(c, wb, sizeof wb), act,
+                !strcmp(status, "failed") ? "FAILED" : status, reason ? ": " : "",
+                reason ? reason : "");
+    json_t *r = json_deep_copy(c);
+    json_object_del(r, "dependencies");
+    json_object_set_new(r, "status", json_string(status));
+    json_object_set_new(r, "seconds", json_real((double)(long long)(ms / 100) / 10));
+    if (reason) json_object_set_new(r, "outcome_reason", json_string(reason));
+    if (endpoint) json_object_set_new(r, "endpoint", json_string(endpoint));
+    json_array_append_new(x->results, r);
+    char *key = fbi_xasprintf("%s/%s", jstr(c, "tenant"), jstr(c, "workload"));
+    const char *was = jstr(x->outcome, key);
+    /* a workload is as good as its worst replica */
+    if (strcmp(was, "failed") && strcmp(was, "skipped"))
+        json_object_set_new(x->outcome, key, json_string(status));
+    free(key);
+}
+
+/* Items for stored deployments of tenant/name at provider:region (the
+ * old placement of a move, a delete), loaded as destroy loads them. */
+static int destroy_at(exec *x, const char *tenant, const char *name, const json_t *from,
+                      char **why)
+{
+    const char *names[] = {name, NULL};
+    json_t *deps;
+    fbi_deploy_item *items;
+    json_t **wls;
+    size_t n;
+    *why = NULL;
+    if (fbc_stored_items(x->store, tenant, names, &deps, &items, &wls, &n) != FB_EXIT_OK) {
+        *why = fbi_xstrdup("the store cannot list the deployment");
+        return -1;
+    }
+    /* keep only the one at from: the others are this plan's */
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *dep = items[i].deployment;
+        if (!strcmp(jstr(dep, "provider"), jstr(from, "provider")) &&
+            !strcmp(jstr(dep, "region"), jstr(from, "region"))) {
+            fbi_deploy_item tmp = items[m];
+            items[m] = items[i];
+            items[i] = tmp;
+            json_t *tw = wls[m];
+            wls[m] = wls[i];
+            wls[i] = tw;
+            m++;
+        }
+    }
+    int rc = 0;
+    if (m) {
+        fbi_destroy(x->b, x->store, items, m, x->o->parallelism, fbi_lock_settle_until_ms(x->lock));
+        for (size_t i = 0; i < m; i++) {
+            json_t *dep = items[i].deployment;
+            fbc_item_diag(name, items[i].diag);
+            if (items[i].status != FB_OK) {
+                if (!*why) *why = first_error(items[i].diag);
+                rc = -1;
+                continue;
+            }
+            fb_diag *d = fb_diag_new();
+            fbi_store_delete_endpoint(x->store, tenant, name, jstr(dep, "provider"),
+                                      jstr(dep, "region"), d);
+            fb_diag_print(d, stderr);
+            fb_diag_free(d);
+        }
+    }
+    fbc_free_stored(deps, items, wls, n);
+    return rc;
+}
+
+/* Makes the deploy item of change c (create, update, move): its spec with
+ * the endpoints of its dependencies filled in (it->workload, new), its
+ * placement (new), the deployment an update works on (borrowed from
+ * stored). placeholders (dry run): a dependency not deployed yet gets a
+ * placeholder URL that says so. 0, or -1 with *why (new) and nothing
+ * left in it. */
+static int prepare(exec *x, json_t *c, json_t *stored, fbi_deploy_item *it, int placeholders,
+                   char **why)
+{
+    *why = NULL;
+    memset(it, 0, sizeof *it);
+    size_t si = (size_t)-1;
+    for (size_t i = 0; i < fb_spec_count(x->set); i++)
+        if (!strcmp(fb_spec_name(x->set, i), jstr(c, "workload")) &&
+            !strcmp(fb_spec_tenant(x->set, i), jstr(c, "tenant")))
+            si = i;
+    if (si == (size_t)-1) {
+        *why = fbi_xstrdup("its spec is not among the files given");
+        return -1;
+    }
+    json_t *doc = json_deep_copy(fbi_spec_doc(x->set, si));
+    json_t *urls = current_urls(x, jstr(c, "tenant"));
+    if (placeholders) {
+        /* every workload of the tenant the plan creates or moves */
+        size_t k;
+        json_t *o;
+        json_array_foreach(x->changes, k, o)
+            if (!strcmp(jstr(o, "tenant"), jstr(c, "tenant")) && strcmp(jstr(o, "action"), "delete") &&
+                !json_object_get(urls, jstr(o, "workload")))
+                json_object_set_new(urls, jstr(o, "workload"),
+                                    json_sprintf("https://endpoint-of-%s.known-after-apply.invalid",
+                                                 jstr(o, "workload")));
+    }
+    int inj = fbc_inject_endpoints(doc, json_object_get(c, "dependencies"), urls, why);
+    json_decref(urls);
+    if (inj != 0) {
+        json_decref(doc);
+        return -1;
+    }
+    it->diag = fb_diag_new();
+    it->placement = fbi_broker_placement(x->b, jstr(c, "kind"), jstr(c, "provider"),
+                                         jstr(c, "region"), jstr(c, "service"), it->diag);
+    if (!it->placement) {
+        fbc_item_diag(jstr(c, "name"), it->diag);
+        *why = first_error(it->diag);
+        fb_diag_free(it->diag);
+        it->diag = NULL;
+        json_decref(doc);
+        return -1;
+    }
+    it->workload = doc;
+    /* an update works on the deployment in place; a create and the new
+     * half of a move start from nothing */
+    if (!strcmp(jstr(c, "action"), "update") && strcmp(jstr(c, "reason"), "--rerun") != 0)
+        it->deployment = find_dep(stored, jstr(c, "tenant"), jstr(c, "workload"),
+                                  jstr(c, "provider"), jstr(c, "region"));
+    return 0;
+}
+
+/* One level: its creates, updates and moves in parallel. */
+static void run_level(exec *x, json_int_t level)
+{
+    json_t *stored = deployments(x->store);
+    size_t nc = json_array_size(x->changes);
+    fbi_deploy_item *items = fbi_xcalloc(nc ? nc : 1, sizeof *items);
+    json_t **docs = fbi_xcalloc(nc ? nc : 1, sizeof *docs);
+    json_t **ch = fbi_xcalloc(nc ? nc : 1, sizeof *ch);
+    size_t *seqs = fbi_xcalloc(nc ? nc : 1, sizeof *seqs);
+    size_t m = 0, k;
+    json_t *c;
+    json_array_foreach(x->changes, k, c) {
+        const char *act = jstr(c, "action");
+        if (json_integer_value(json_object_get(c, "level")) != level) continue;
+        if (!strcmp(act, "delete")) continue;
+        if (!strcmp(act, "no-op")) {
+            char *key = fbi_xasprintf("%s/%s", jstr(c, "tenant"), jstr(c, "workload"));
+            if (!json_object_get(x->outcome, key))
+                json_object_set_new(x->outcome, key, json_string("unchanged"));
+            free(key);
+            json_t *r = json_deep_copy(c);
+            json_object_del(r, "dependencies");
+            json_object_set_new(r, "status", json_string("unchanged"));
+            json_array_append_new(x->results, r);
+            continue;
+        }
+        size_t seq = ++x->seq;
+        /* dependencies first: a failed or skipped one skips this one */
+        const char *bad = NULL;
+        size_t j;
+        json_t *dn;
+        json_array_foreach(json_object_get(c, "dependencies"), j, dn) {
+            char *key = fbi_xasprintf("%s/%s", jstr(c, "tenant"), json_string_value(dn));
+            const char *o = jstr(x->outcome, key);
+            if (!strcmp(o, "failed") || !strcmp(o, "skipped")) bad = json_string_value(dn);
+            free(key);
+        }
+        if (bad) {
+            char *why = fbi_xasprintf("skipped: dependency %s did not apply", bad);
+            finish(x, c, seq, "skipped", 0, why + 9, NULL);
+            free(why);
+            continue;
+        }
+        fbi_deploy_item *it = &items[m];
+        char *why = NULL;
+        if (prepare(x, c, stored, it, 0, &why) != 0) {
+            finish(x, c, seq, "failed", 0, why, NULL);
+            free(why);
+            x->invalid = 1;
+            continue;
+        }
+        json_t *doc = it->workload;
+        const char *fed = json_string_value(json_object_get(c, "federation"));
+        it->federation = fed;
+        char wb[256];
+        fprintf(stderr, "[%zu/%zu] %s/%s  %s  %s ...\n", seq, x->total, jstr(c, "tenant"),
+                jstr(c, "name"), where_str(c, wb, sizeof wb), act);
+        docs[m] = doc;
+        ch[m] = c;
+        seqs[m] = seq;
+        m++;
+    }
+    if (m) fbi_apply(x->b, x->store, items, m, 0, x->o->parallelism);
+    for (size_t i = 0; i < m; i++) {
+        fbi_deploy_item *it = &items[i];
+        json_t *c2 = ch[i];
+        fbc_item_diag(jstr(c2, "name"), it->diag);
+        if (it->status == FB_INVALID || it->status == FB_AUTH) x->invalid = 1;
+        if (it->status != FB_OK) {
+            char *why = first_error(it->diag);
+            finish(x, c2, seqs[i], "failed", it->elapsed_ms, why, NULL);
+            free(why);
+            continue;
+        }
+        const char *kind = NULL;
+        const char *url = endpoint_of(it->output, jstr(c2, "kind"), &kind);
+        fb_diag *d = fb_diag_new();
+        if (url)
+            fbi_store_put_endpoint(x->store, jstr(c2, "tenant"), jstr(c2, "workload"),
+                                   jstr(c2, "provider"), jstr(c2, "region"), url, kind, d);
+        else
+            fbi_store_delete_endpoint(x->store, jstr(c2, "tenant"), jstr(c2, "workload"),
+                                      jstr(c2, "provider"), jstr(c2, "region"), d);
+        fb_diag_print(d, stderr);
+        fb_diag_free(d);
+        if (strcmp(jstr(c2, "action"), "move") != 0) {
+            finish(x, c2, seqs[i], "done", it->elapsed_ms, NULL, url);
+            continue;
+        }
+        /* create-before-destroy: the new placement observed ready, then
+         * the old one destroyed; until then the old one keeps serving */
+        json_t *now = deployments(x->store);
+        fbi_deploy_item ob;
+        memset(&ob, 0, sizeof ob);
+        ob.workload = it->workload;
+        ob.deployment = find_dep(now, jstr(c2, "tenant"), jstr(c2, "workload"), jstr(c2, "provider"),
+                                 jstr(c2, "region"));
+        ob.diag = fb_diag_new();
+        const char *status = "missing";
+        if (ob.deployment && fbi_observe(x->b, &ob, 1, 1) == FB_OK)
+            status = jstr(ob.output, "status");
+        if (strcmp(status, "ready") != 0) {
+            char *why = fbi_xasprintf("the new placement is %s, not ready: the old one at %s:%s "
+                                      "keeps serving; apply again once it is ready", status,
+                                      jstr(json_object_get(c2, "from"), "provider"),
+                                      jstr(json_object_get(c2, "from"), "region"));
+            fbc_item_diag(jstr(c2, "name"), ob.diag);
+            finish(x, c2, seqs[i], "failed", it->elapsed_ms, why, url);
+            free(why);
+        } else {
+            char *why = NULL;
+            double t0 = fbi_mono_ms();
+            if (destroy_at(x, jstr(c2, "tenant"), jstr(c2, "workload"), json_object_get(c2, "from"),
+                           &why) != 0) {
+                char *m2 = fbi_xasprintf("created at the new placement, but the old one could not "
+                                         "be destroyed (%s): apply or destroy again", why);
+                finish(x, c2, seqs[i], "failed", it->elapsed_ms + fbi_mono_ms() - t0, m2, url);
+                free(m2);
+            } else {
+                finish(x, c2, seqs[i], "done", it->elapsed_ms + fbi_mono_ms() - t0, NULL, url);
+            }
+            free(why);
+        }
+        json_decref(ob.output);
+        json_decref(ob.requests);
+        fb_diag_free(ob.diag);
+        json_decref(now);
+    }
+    for (size_t i = 0; i < m; i++) {
+        json_decref(items[i].placement);
+        json_decref(docs[i]);
+    }
+    fbi_deploy_items_free(items, m);
+    free(docs);
+    free(ch);
+    free(seqs);
+    json_decref(stored);
+}
+
+int fbc_plan_execute(fbi_broker *b, fb_store *store, fbi_lock *lock, fb_spec_set *set,
+                     json_t *plan, const fbc_exec_opts *o)
+{
+    int rc = fbc_bump_serial(store, "apply");
+    if (rc != FB_EXIT_OK) return rc;
+    exec x = {b, store, lock, set, o, json_object_get(plan, "changes"), json_object(), json_array(),
+              0, 0, 0};
+    json_int_t top = 0;
+    size_t k;
+    json_t *c;
+    json_array_foreach(x.changes, k, c) {
+        const char *a = jstr(c, "action");
+        json_int_t lv = json_integer_value(json_object_get(c, "level"));
+        if (lv > top) top = lv;
+        if (!strcmp(a, "no-op") || (!strcmp(a, "delete") && !o->prune)) continue;
+        x.total++;
+    }
+    for (json_int_t lv = 0; lv <= top; lv++) run_level(&x, lv);
+    /* deletes: dependents before what they depend on */
+    for (json_int_t lv = top; lv >= 0; lv--) {
+        json_array_foreach(x.changes, k, c) {
+            if (strcmp(jstr(c, "action"), "delete") != 0 ||
+                json_integer_value(json_object_get(c, "level")) != lv)
+                continue;
+            if (!o->prune) {
+                json_t *r = json_deep_copy(c);
+                json_object_set_new(r, "status", json_string("kept"));
+                json_object_set_new(r, "outcome_reason", json_string("delete needs --prune"));
+                json_array_append_new(x.results, r);
+                continue;
+            }
+            size_t seq = ++x.seq;
+            char wb[256];
+            fprintf(stderr, "[%zu/%zu] %s/%s  %s  delete ...\n", seq, x.total, jstr(c, "tenant"),
+                    jstr(c, "name"), where_str(c, wb, sizeof wb));
+            char *why = NULL;
+            double t0 = fbi_mono_ms();
+            int d = destroy_at(&x, jstr(c, "tenant"), jstr(c, "workload"), json_object_get(c, "from"),
+                               &why);
+            finish(&x, c, seq, d == 0 ? "done" : "failed", fbi_mono_ms() - t0, why, NULL);
+            free(why);
+        }
+    }
+    /* the outcome */
+    size_t n_done[5] = {0}, failed = 0, skipped = 0, unchanged = 0, kept = 0;
+    static const char *const acts[] = {"create", "update", "move", "delete"};
+    json_t *r;
+    json_array_foreach(x.results, k, r) {
+        const char *st = jstr(r, "status");
+        if (!strcmp(st, "failed")) failed++;
+        else if (!strcmp(st, "skipped")) skipped++;
+        else if (!strcmp(st, "unchanged")) unchanged++;
+        else if (!strcmp(st, "kept")) kept++;
+        else
+            for (int a = 0; a < 4; a++)
+                if (!strcmp(jstr(r, "action"), acts[a])) n_done[a]++;
+    }
+    json_t *sum = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "created", (json_int_t)n_done[0],
+                            "updated", (json_int_t)n_done[1], "moved", (json_int_t)n_done[2],
+                            "deleted", (json_int_t)n_done[3], "unchanged", (json_int_t)unchanged,
+                            "failed", (json_int_t)failed, "skipped", (json_int_t)skipped,
+                            "kept_without_prune", (json_int_t)kept);
+    if (o->json) {
+        json_t *out = json_pack("{s:O,s:O}", "changes", x.results, "summary", sum);
+        fbc_print_json(out);
+        json_decref(out);
+    } else {
+        json_array_foreach(x.results, k, r) {
+            const char *st = jstr(r, "status");
+            char wb[256];
+            printf("%-9s %-8s %-32s %s%s%s\n", st, jstr(r, "action"),
+                   jstr(r, "name")[0] ? jstr(r, "name") : jstr(r, "workload"),
+                   where_str(r, wb, sizeof wb), json_object_get(r, "outcome_reason") ? "  " : "",
+                   jstr(r, "outcome_reason"));
+        }
+        printf("Apply: %zu created, %zu updated, %zu moved, %zu deleted, %zu unchanged, "
+               "%zu failed, %zu skipped.\n", n_done[0], n_done[1], n_done[2], n_done[3], unchanged,
+               failed, skipped);
+        if (kept) printf("%zu deployment(s) no longer planned were kept: apply with --prune to delete them.\n", kept);
+    }
+    json_decref(sum);
+    json_decref(x.outcome);
+    json_decref(x.results);
+    if (x.invalid) return FB_EXIT_INVALID;
+    return failed || skipped ? FB_EXIT_FAILURE : FB_EXIT_OK;
+}
+
+int fbc_plan_dry_run(fbi_broker *b, fb_store *store, fb_spec_set *set, json_t *plan,
+                     unsigned parallelism)
+{
+    fbc_exec_opts o = {0, parallelism, 1, NULL};
+    exec x = {b, store, NULL, set, &o, json_object_get(plan, "changes"), NULL, NULL, 0, 0, 0};
+    json_t *stored = deployments(store);
+    size_t nc = json_array_size(x.changes), m = 0, k;
+    fbi_deploy_item *items = fbi_xcalloc(nc ? nc : 1, sizeof *items);
+    json_t *c;
+    int rc = FB_EXIT_OK;
+    json_array_foreach(x.changes, k, c) {
+        const char *act = jstr(c, "action");
+        if (!strcmp(act, "no-op") || !strcmp(act, "delete")) continue;
+        char *why = NULL;
+        if (prepare(&x, c, stored, &items[m], 1, &why) != 0) {
+            fprintf(stderr, "fedbroker apply: %s/%s: %s\n", jstr(c, "tenant"), jstr(c, "name"), why);
+            free(why);
+            rc = FB_EXIT_INVALID;
+            continue;
+        }
+        m++;
+    }
+    if (m) fbi_apply(b, NULL, items, m, 1, parallelism);
+    json_t *out = json_array();
+    for (size_t i = 0; i < m; i++) {
+        fbc_item_diag(json_string_value(json_object_get(json_object_get(items[i].workload, "metadata"), "name")),
+                      items[i].diag);
+        size_t j;
+        json_t *r;
+        json_array_foreach(items[i].requests, j, r) json_array_append(out, r);
+        if (rc == FB_EXIT_OK && items[i].status != FB_OK) rc = fbc_batch_exit(&items[i], 1);
+    }
+    char *s = json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS);
+    puts(s);
+    free(s);
+    json_decref(out);
+    for (size_t i = 0; i < m; i++) {
+        json_decref(items[i].placement);
+        json_decref(items[i].workload);
+    }
+    fbi_deploy_items_free(items, m);
+    json_decref(stored);
+    return rc;
+}

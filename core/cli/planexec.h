@@ -1,0 +1,96 @@
+/* planexec.h - from a plan to running workloads (docs/plan.md): the plan
+ * document's apply section (state serial, sources, catalog hash, per
+ * workload specHash, driver version, dependencies), the change set
+ * against the deployed state, the dependency order, staleness checks, and
+ * the execution of a change set. Internal to the fedbroker command; main
+ * thread only (the executor fans out through the life cycle's lanes). */
+#ifndef FB_CLI_PLANEXEC_H
+#define FB_CLI_PLANEXEC_H
+
+#include <jansson.h>
+#include "cli.h"
+
+/* What a plan was computed from, recorded so apply can check it again. */
+typedef struct fbc_plan_inputs {
+    char **files;          /* the SPEC arguments (borrowed) */
+    int nfiles;
+    const char *catalog;   /* --catalog (borrowed, may be NULL) */
+    const char *overrides; /* --overrides (borrowed, may be NULL) */
+} fbc_plan_inputs;
+
+/* ---- plandoc.c ---- */
+
+/* Adds the apply section to plan (borrowed, modified): "state_serial",
+ * "sources" (each SPEC file's absolute path and SHA-256), "catalog"
+ * {"dir", "overrides", "content_hash"}, "federations", and per workload
+ * "specHash", "driver_version", "dependencies", "federation". store may
+ * be NULL (no state yet: serial 0). Returns FB_EXIT_OK or an exit code
+ * with the message printed. */
+int fbc_plan_annotate(json_t *plan, fbi_broker *b, fb_spec_set *set, fb_store *store,
+                      const fbc_plan_inputs *in);
+/* Loads the plan ref names: a file, a stored plan's id, or "latest".
+ * *plan new. FB_EXIT_OK, or FB_EXIT_INVALID with the message printed. */
+int fbc_plan_load(const char *verb, const char *ref, fb_store *store, json_t **plan);
+/* Checks that plan (borrowed) still describes the world: the state serial,
+ * every source file's hash and every workload's specHash (set: the specs
+ * reloaded from the plan's sources), the catalog's content hash.
+ * FB_EXIT_OK, or FB_EXIT_INVALID with a message saying what moved and to
+ * plan again. */
+int fbc_plan_check_fresh(const json_t *plan, fb_spec_set *set, fb_store *store);
+
+/* ---- changes.c ---- */
+
+/* The order workloads are applied in: each after the workloads it depends
+ * on (spec.dependencies, same tenant). *levels (new) maps "tenant/name" to
+ * its level (0: depends on nothing in the set). A cycle or a dependency
+ * that is neither in the set nor deployed is refused: FB_EXIT_INVALID
+ * with a message that names the cycle or the dependency and what to do. */
+int fbc_dependency_levels(fb_spec_set *set, fb_store *store, json_t **levels);
+/* The change set of plan (borrowed, annotated) against the deployed state:
+ * sets plan's "changes" (create, update, move, delete, no-op; each with
+ * tenant, workload, kind, level, provider/service/region or "from", the
+ * fields that differ, the reason) and "change_summary". rerun: a
+ * QuantumJob in place is run again (update) instead of no-op. */
+int fbc_plan_changes(json_t *plan, fb_spec_set *set, fb_store *store, int rerun);
+/* Prints the change set like Terraform (+ create, ~ update, -/+ move,
+ * - delete) and the summary line ("Plan: 3 to create, ..."). */
+void fbc_print_changes(const json_t *plan, FILE *out);
+/* 1 when the change set holds anything but no-op (deletes count only with
+ * prune). */
+int fbc_plan_has_changes(const json_t *plan, int prune);
+
+/* ---- execute.c ---- */
+
+typedef struct fbc_exec_opts {
+    int prune;            /* act on delete */
+    unsigned parallelism; /* lanes (0: configured default) */
+    int json;             /* print the outcome as JSON on stdout */
+    const char *par_text; /* --parallelism as given (recovery) */
+} fbc_exec_opts;
+
+/* Executes plan's change set (plan borrowed, annotated, changes computed
+ * against the current state) with the state lock held: bumps the state
+ * serial, applies each level's creates, updates and moves in parallel
+ * after the levels they depend on (endpoints of dependencies injected into
+ * env), destroys moved-away placements after the new one is observed,
+ * then (prune) deletes in reverse order. Progress on stderr; the outcome
+ * on stdout. Returns the exit code: 0, 1 (a workload failed or was
+ * skipped), 2 (invalid input). */
+int fbc_plan_execute(fbi_broker *b, fb_store *store, fbi_lock *lock, fb_spec_set *set,
+                     json_t *plan, const fbc_exec_opts *o);
+
+/* apply --dry-run without --target: the exact requests (JSON array on
+ * stdout) of every create, update and move of plan's change set, with the
+ * endpoints of dependencies not deployed yet as placeholder URLs
+ * (https://endpoint-of-NAME.known-after-apply.invalid). Sends and stores
+ * nothing. Returns the exit code. */
+int fbc_plan_dry_run(fbi_broker *b, fb_store *store, fb_spec_set *set, json_t *plan,
+                     unsigned parallelism);
+
+/* Fills ${endpoints.NAME.url} in the env values of doc (borrowed,
+ * modified) and adds FEDBROKER_ENDPOINT_<NAME> for each name of deps
+ * (array of workload names) found in urls ({name: url}); rehashes doc.
+ * 0, or -1 with *err (new) naming an endpoint that is not known. */
+int fbc_inject_endpoints(json_t *doc, const json_t *deps, const json_t *urls, char **err);
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * k8s.h - internals of the "k8s" driver (a Kubernetes cluster from the
+ * user's kubeconfig, optionally with Knative Serving), shared by its source
+ * files. Nothing here is exported from the module (-fvisibility=hidden).
+ * Prefix k8s_. Memory as in the kit (drivers/kit/fbk.h): "new" results are
+ * malloc()ed or new json_t references, "borrowed" arguments are only read
+ * during the call.
+ */
+#ifndef FB_DRIVERS_K8S_H
+#define FB_DRIVERS_K8S_H
+
+#include <pthread.h>
+
+#include "fbk_k8s.h"
+#include "fbk_decimal.h"
+#include "fbk_settings.h"
+
+#define K8S_DRV "k8s"
+#define K8S_FIELD_MANAGER "fedbroker"
+#define K8S_MANAGED_BY "app.kubernetes.io/managed-by"
+#define K8S_TENANT_LABEL "fedbroker.dev/tenant"
+#define K8S_NAME_LABEL "app.kubernetes.io/name"
+
+/* The host table, set once by fb_driver_entry. */
+extern const fb_host *k8s_host;
+
+/* ---- connecting (kubeconfig.c, k8s_auth.c) -------------------------------- */
+
+/* How to reach and authenticate to the cluster: the kubeconfig's cluster
+ * and user of the chosen context, or the pod's service account. Made by
+ * configure, read-only afterwards except the exec plugin's cache, which
+ * `mu` guards (verbs run on up to 64 threads). */
+typedef struct k8s_conn {
+    char *source;          /* for messages: "kubeconfig /a:/b, context kind-dev" (new) */
+    char *server;          /* https://host[:port][/path], no trailing '/' */
+    char *ca_pem;          /* certificate-authority(-data), or NULL: the host's store */
+    char *cert_pem;        /* client-certificate(-data) */
+    char *key_pem;         /* client-key(-data): a secret */
+    char *tls_server_name;
+    char *proxy_url;
+    int insecure;          /* insecure-skip-tls-verify (only with allowInsecure) */
+    char *token;           /* a static bearer token: a secret */
+    char *token_file;      /* re-read on every call (a rotated projected token) */
+    /* exec credential plugin (client.authentication.k8s.io/v1) */
+    char *exec_command;    /* resolved as kubectl does: relative to the kubeconfig when it has a '/' */
+    char **exec_args;      /* NULL-terminated */
+    char **exec_env;       /* "NAME=value", NULL-terminated: added to our environment */
+    char *exec_api;        /* its apiVersion */
+    pthread_mutex_t mu;
+    char *exec_token;      /* cached until exec_expiry (a secret) */
+    int64_t exec_expiry;   /* Unix seconds; 0: no expiry given (cached for the process) */
+    char *exec_cert, *exec_key; /* a plugin may answer a client certificate instead */
+} k8s_conn;
+
+/* Where to look for the cluster (driver settings). */
+typedef struct k8s_conn_opts {
+    const char *kubeconfig;   /* settings.kubeconfig: one file, must exist; NULL: $KUBECONFIG or ~/.kube/config */
+    const char *context;      /* settings.context; NULL: current-context */
+    const char *in_cluster_dir; /* the service-account directory (tests change it) */
+    int allow_insecure;
+} k8s_conn_opts;
+
+/* Loads the connection as kubectl would: settings.kubeconfig, else every
+ * file of $KUBECONFIG merged by kubectl's rules (the first file to set a
+ * cluster, user, context or current-context wins; missing files are
+ * skipped), else ~/.kube/config, else the in-cluster service account when
+ * KUBERNETES_SERVICE_HOST is set. Paths in a file are relative to it.
+ * *out new on 0; on -1 *why (new) says what is wrong and where (file,
+ * key) and what to do. */
+int k8s_conn_load(const k8s_conn_opts *o, k8s_conn **out, char **why);
+void k8s_conn_free(k8s_conn *c);
+
+/* YAML (a kubeconfig, an ExecCredential) as JSON: new, or NULL with *why
+ * (new, "line L column C: ...") when it is not YAML or has anchors, tags
+ * or keys that are not strings. Plain scalars true/false are booleans,
+ * null/~ null, everything else a string. */
+json_t *k8s_yaml_parse(const char *text, size_t len, char **why);
+
+/* The credentials of one request: bearer token, client certificate and
+ * key (each new or NULL; the token and key are secrets: fbk_free_secret).
+ * refresh: ignore the exec plugin's cache (the server said 401). FB_AUTH
+ * with a diagnostic when a token file cannot be read or the plugin fails.
+ * Thread-safe (the exec cache has its lock). */
+fb_status k8s_auth(k8s_conn *c, fb_diag *diag, int refresh, char **token, char **cert, char **key);
+
+/* ---- driver state ------------------------------------------------------- */
+
+struct fb_driver_ctx {
+    char namespace[64];       /* settings.namespace: one namespace for all, "" = fb-<tenant> */
+    char region[64];
+    char ingress_class[254];
+    int knative;              /* offer Knative (settings.knative) */
+    int force;                /* settings.forceConflicts: SSA force=true */
+    long long knative_max_timeout_s;
+    int64_t rollout_timeout_ms;
+    json_t *quota;            /* settings.resourceQuota: ResourceQuota spec.hard, or NULL */
+    json_t *limits;           /* settings.limitRange: a LimitRange item (type Container), or NULL */
+    k8s_conn *conn;           /* NULL when no cluster was found (conn_error says why) */
+    char *conn_error;
+    /* API discovery, made once (guarded by disc_mu) */
+    pthread_mutex_t disc_mu;
+    int discovered;           /* 1 once /apis was read */
+    int has_knative, has_hpa_v2;
+};
+
+/* The namespace of a tenant's objects: settings.namespace, else
+ * "fb-<tenant>" with '_' as '-' (a DNS label). */
+void k8s_namespace_of(const fb_driver_ctx *ctx, const char *tenant, char *buf, size_t n);
+
+/* ---- calls (k8s_api.c) -------------------------------------------------- */
+
+/* What came back. */
+typedef struct k8s_res {
+    long status;        /* HTTP status; 0 in a dry run */
+    json_t *body;       /* the parsed answer (new) or NULL */
+    char *message;      /* a Status's message (new) */
+    char *reason;       /* a Status's reason (new) */
+    fb_status err;      /* FB_OK for a 2xx (and in a dry run), else the mapped status */
+} k8s_res;
+
+void k8s_res_clear(k8s_res *r);
+
+/* One request to the API server: path ("/apis/apps/v1/namespaces/N/deployments/X"),
+ * query without '?' or NULL, body (borrowed) sent as JSON with ctype
+ * (NULL: application/json). Bearer token, CA and client certificate from
+ * the connection; a 401 with an exec plugin refreshes the credential once.
+ * FB_OK when an answer came (look at res->err) or the request was recorded
+ * (dry run); another status with a diagnostic when none came. */
+fb_status k8s_call(fb_driver_ctx *ctx, fb_diag *diag, const char *what, const char *method, const char *path,
+                   const char *query, const json_t *body, const char *ctype, uint32_t flags, k8s_res *res);
+
+/* An error diagnostic for a failed answer ("k8s: apply Deployment fb-t/web
+ * failed: HTTP 422 Invalid: ..."), hint as its detail (NULL: one by
+ * status); returns res->err. */
+fb_status k8s_fail(fb_diag *diag, const char *what, const k8s_res *res, const char *hint);
+
+/* Reads /apis once per ctx: Knative Serving and autoscaling/v2 present. */
+fb_status k8s_discover_apis(fb_driver_ctx *ctx, fb_diag *diag);
+
+/* The REST path of an object: api "v1" or "group/version", kind, namespace
+ * (NULL: cluster-scoped), name (NULL: the collection). new. */
+char *k8s_path(const char *api, const char *kind, const char *ns, const char *name);
+
+/* ---- deploy (k8s_deploy.c) ------------------------------------------------ */
+
+fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int knative, json_t **out, fb_diag *diag);
+fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag);
+fb_status k8s_do_destroy(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag);
+fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag);
+
+#endif /* FB_DRIVERS_K8S_H */

@@ -1,0 +1,186 @@
+/* k8s_api.c - how the k8s driver talks to the API server: one request with
+ * the kubeconfig's credentials (bearer token, client certificate, CA, all
+ * through the host's HTTP service), Status answers mapped to fb_status,
+ * REST paths, and API discovery (/apis) read once. */
+#include "config.h"
+#include "k8s.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void k8s_res_clear(k8s_res *r)
+{
+    json_decref(r->body);
+    free(r->message);
+    free(r->reason);
+    memset(r, 0, sizeof *r);
+}
+
+/* HTTP status -> fb_status. 429 and 5xx were retried by the host already
+ * (for the requests that may be). */
+static fb_status map_status(long http)
+{
+    if (http >= 200 && http < 300) return FB_OK;
+    if (http == 404 || http == 410) return FB_NOTFOUND;
+    if (http == 409) return FB_CONFLICT;
+    if (http == 401 || http == 403) return FB_AUTH;
+    if (http == 429 || http >= 500) return FB_RETRYABLE;
+    return FB_INVALID;
+}
+
+/* The plural resource name of a kind (the API's REST name). */
+static void plural_of(const char *kind, char *out, size_t n)
+{
+    size_t k = 0;
+    for (const char *p = kind; *p && k + 4 < n; p++) out[k++] = (char)tolower((unsigned char)*p);
+    out[k] = '\0';
+    if (k && out[k - 1] == 'y') snprintf(out + k - 1, n - k + 1, "ies");
+    else if (k && out[k - 1] == 's') snprintf(out + k, n - k, "es");
+    else snprintf(out + k, n - k, "s");
+}
+
+char *k8s_path(const char *api, const char *kind, const char *ns, const char *name)
+{
+    char plural[96];
+    plural_of(kind, plural, sizeof plural);
+    fbk_buf b;
+    fbk_buf_init(&b);
+    fbk_buf_printf(&b, "%s/%s", strchr(api, '/') ? "/apis" : "/api", api);
+    if (ns) fbk_buf_printf(&b, "/namespaces/%s", ns);
+    fbk_buf_printf(&b, "/%s", plural);
+    if (name) fbk_buf_printf(&b, "/%s", name);
+    return fbk_buf_steal(&b);
+}
+
+/* One attempt with the current credential. */
+static fb_status send_once(fb_driver_ctx *ctx, fb_diag *diag, int refresh, const char *method, const char *url,
+                           const char *body, const char *ctype, uint32_t flags, fb_http_response *resp)
+{
+    char *token = NULL, *cert = NULL, *key = NULL;
+    fb_status st = k8s_auth(ctx->conn, diag, refresh, &token, &cert, &key);
+    if (st != FB_OK) return st;
+    char *authz = token ? fbk_xasprintf("Bearer %s", token) : NULL;
+    fb_http_header h[4];
+    size_t nh = 0;
+    h[nh++] = (fb_http_header){"Accept", "application/json"};
+    if (body) h[nh++] = (fb_http_header){"Content-Type", ctype ? ctype : "application/json"};
+    if (authz) h[nh++] = (fb_http_header){"Authorization", authz};
+    /* the host redacts these wherever it shows the request (dry run, logs) */
+    const char *secrets[2];
+    size_t ns = 0;
+    if (token) secrets[ns++] = token;
+    if (authz) secrets[ns++] = authz;
+    const k8s_conn *c = ctx->conn;
+    fb_http_request req = {.struct_size = sizeof req, .method = method, .url = url, .headers = h, .n_headers = nh,
+                           .body = body, .body_len = body ? strlen(body) : 0, .flags = flags,
+                           .service = "kubernetes", .secrets = secrets, .n_secrets = ns,
+                           .tls_ca_pem = c->ca_pem, .tls_cert_pem = cert, .tls_key_pem = key,
+                           .tls_server_name = c->tls_server_name, .proxy_url = c->proxy_url,
+                           .tls_flags = c->insecure ? FB_TLS_INSECURE : 0};
+    st = k8s_host->http(diag, &req, resp);
+    fbk_free_secret(authz);
+    fbk_free_secret(token);
+    free(cert);
+    fbk_free_secret(key);
+    return st;
+}
+
+fb_status k8s_call(fb_driver_ctx *ctx, fb_diag *diag, const char *what, const char *method, const char *path,
+                   const char *query, const json_t *body, const char *ctype, uint32_t flags, k8s_res *res)
+{
+    memset(res, 0, sizeof *res);
+    if (!ctx->conn) {
+        char *m = fbk_xasprintf("k8s: %s: no cluster to talk to: %s", what, ctx->conn_error);
+        k8s_host->diag_add(diag, FB_SEV_ERROR, m, "set drivers.k8s.kubeconfig or KUBECONFIG", NULL);
+        free(m);
+        return FB_AUTH;
+    }
+    fbk_buf url;
+    fbk_buf_init(&url);
+    fbk_buf_printf(&url, "%s%s", ctx->conn->server, path);
+    if (query && *query) fbk_buf_printf(&url, "?%s", query);
+    /* compact and sorted: the same request is the same bytes (dry runs
+     * compare byte for byte) */
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    fb_http_response resp;
+    memset(&resp, 0, sizeof resp);
+    fb_status st = send_once(ctx, diag, 0, method, url.data, text, ctype, flags, &resp);
+    if (st == FB_OK && resp.status == 401 && ctx->conn->exec_command) {
+        /* kubectl's rule: a 401 means the cached exec credential is
+         * stale; run the plugin again and retry once */
+        k8s_host->http_free(&resp);
+        st = send_once(ctx, diag, 1, method, url.data, text, ctype, flags, &resp);
+    }
+    free(text);
+    fbk_buf_free(&url);
+    if (st != FB_OK) return st;
+    res->status = resp.status;
+    if (resp.body_len) res->body = json_loadb(resp.body, resp.body_len, 0, NULL);
+    k8s_host->http_free(&resp);
+    if (k8s_host->dry_run(diag) && res->status == 0) return FB_OK;
+    res->err = map_status(res->status);
+    if (res->err != FB_OK) {
+        const char *kind = json_string_value(json_object_get(res->body, "kind"));
+        if (kind && !strcmp(kind, "Status")) {
+            const char *m = json_string_value(json_object_get(res->body, "message"));
+            const char *r = json_string_value(json_object_get(res->body, "reason"));
+            if (m) res->message = fbk_xstrdup(m);
+            if (r) res->reason = fbk_xstrdup(r);
+        }
+    }
+    return FB_OK;
+}
+
+fb_status k8s_fail(fb_diag *diag, const char *what, const k8s_res *res, const char *hint)
+{
+    if (!hint) {
+        switch (res->err) {
+        case FB_AUTH:
+            hint = res->status == 401 ? "the cluster refused the credentials: check the kubeconfig's user (an "
+                                        "expired token or certificate?)"
+                                      : "the user lacks RBAC permission for this: grant it (kubectl auth can-i)";
+            break;
+        case FB_RETRYABLE: hint = "the API server is overloaded or failing; try again later"; break;
+        case FB_NOTFOUND: hint = "it does not exist (any more)"; break;
+        case FB_CONFLICT: hint = "another client changed it; run apply again"; break;
+        default: hint = "the API server refused the object; fix the spec as the message says"; break;
+        }
+    }
+    char *m = fbk_xasprintf("k8s: %s failed: HTTP %ld%s%s%s%s", what, res->status, res->reason ? " " : "",
+                            res->reason ? res->reason : "", res->message ? ": " : "",
+                            res->message ? res->message : "");
+    k8s_host->diag_add(diag, FB_SEV_ERROR, m, hint, NULL);
+    free(m);
+    return res->err ? res->err : FB_INTERNAL;
+}
+
+fb_status k8s_discover_apis(fb_driver_ctx *ctx, fb_diag *diag)
+{
+    pthread_mutex_lock(&ctx->disc_mu);
+    fb_status st = FB_OK;
+    if (!ctx->discovered) {
+        k8s_res r;
+        st = k8s_call(ctx, diag, "API discovery (GET /apis)", "GET", "/apis", NULL, NULL, NULL, FB_HTTP_READ_ONLY | FB_HTTP_IDEMPOTENT,
+                      &r);
+        if (st == FB_OK && r.err != FB_OK) st = k8s_fail(diag, "API discovery (GET /apis)", &r, NULL);
+        if (st == FB_OK) {
+            size_t i, j;
+            json_t *g, *v;
+            json_array_foreach(json_object_get(r.body, "groups"), i, g) {
+                const char *name = json_string_value(json_object_get(g, "name"));
+                json_array_foreach(json_object_get(g, "versions"), j, v) {
+                    const char *ver = json_string_value(json_object_get(v, "version"));
+                    if (!name || !ver) continue;
+                    if (!strcmp(name, "serving.knative.dev") && !strcmp(ver, "v1")) ctx->has_knative = 1;
+                    if (!strcmp(name, "autoscaling") && !strcmp(ver, "v2")) ctx->has_hpa_v2 = 1;
+                }
+            }
+            ctx->discovered = 1;
+        }
+        k8s_res_clear(&r);
+    }
+    pthread_mutex_unlock(&ctx->disc_mu);
+    return st;
+}

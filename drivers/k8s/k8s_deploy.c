@@ -1,0 +1,839 @@
+/* k8s_deploy.c - apply, observe, destroy and discover on a cluster.
+ *
+ * apply: the tenant's namespace (labelled, with the configured
+ * ResourceQuota and LimitRange and a NetworkPolicy that admits no traffic
+ * from other tenants' namespaces), a ServiceAccount per workload, then
+ * render's documents, each by server-side apply (PATCH, application/apply-
+ * patch+yaml, fieldManager=fedbroker; force only with forceConflicts),
+ * each recorded before it is sent (names are deterministic, so the journal
+ * knows the id before the object exists), then a wait for the rollout.
+ * observe reads them back (drift in the fields we set), destroy deletes
+ * them (Foreground; 404 is done) and the namespace once no workload of
+ * ours is left in it, discover lists by the managed-by label. */
+#include "config.h"
+#include "k8s.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POLL_MS 100
+#define GONE_WAIT_MS 30000
+
+/* The object's reference in state and records: {api, kind, namespace?, name}. */
+static json_t *ref_of(const char *api, const char *kind, const char *ns, const char *name)
+{
+    json_t *r = json_pack("{s:s,s:s,s:s}", "api", api, "kind", kind, "name", name);
+    if (ns) json_object_set_new(r, "namespace", json_string(ns));
+    return r;
+}
+
+/* The record's type and id: "k8s:<Kind>" (Knative: "k8s:knative.Service"),
+ * "<namespace>/<name>" (or the name of a cluster-scoped object). */
+static void type_id(const json_t *ref, char *type, size_t tn, char *id, size_t in)
+{
+    const char *api = json_string_value(json_object_get(ref, "api"));
+    const char *kind = json_string_value(json_object_get(ref, "kind"));
+    const char *ns = json_string_value(json_object_get(ref, "namespace"));
+    const char *name = json_string_value(json_object_get(ref, "name"));
+    snprintf(type, tn, "k8s:%s%s", api && !strncmp(api, "serving.knative.dev/", 20) ? "knative." : "", kind ? kind : "");
+    if (ns) snprintf(id, in, "%s/%s", ns, name ? name : "");
+    else snprintf(id, in, "%s", name ? name : "");
+}
+
+static char *ref_path(const json_t *ref)
+{
+    return k8s_path(json_string_value(json_object_get(ref, "api")), json_string_value(json_object_get(ref, "kind")),
+                    json_string_value(json_object_get(ref, "namespace")),
+                    json_string_value(json_object_get(ref, "name")));
+}
+
+static char *ref_what(const char *verb, const json_t *ref)
+{
+    char type[96], id[256];
+    type_id(ref, type, sizeof type, id, sizeof id);
+    return fbk_xasprintf("%s %s %s", verb, type + 4, id);
+}
+
+void k8s_namespace_of(const fb_driver_ctx *ctx, const char *tenant, char *buf, size_t n)
+{
+    if (ctx->namespace[0]) {
+        snprintf(buf, n, "%s", ctx->namespace);
+        return;
+    }
+    snprintf(buf, n, "fb-%.59s", tenant ? tenant : "default");
+    for (char *p = buf; *p; p++)
+        if (*p == '_') *p = '-';
+    size_t l = strlen(buf);
+    while (l > 0 && buf[l - 1] == '-') buf[--l] = '\0';
+}
+
+/* Records ref through host->record unless prev (the previous deployment)
+ * has it. Not in a dry run. */
+static fb_status record(fb_diag *diag, const json_t *prev, const json_t *ref, const char *region)
+{
+    if (k8s_host->dry_run(diag)) return FB_OK;
+    char type[96], id[256];
+    type_id(ref, type, sizeof type, id, sizeof id);
+    size_t i;
+    const json_t *r;
+    json_array_foreach(json_object_get(prev, "resources"), i, r) {
+        const char *t = json_string_value(json_object_get(r, "type"));
+        const char *v = json_string_value(json_object_get(r, "id"));
+        if (t && v && !strcmp(t, type) && !strcmp(v, id)) return FB_OK;
+    }
+    json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:O}", "type", type, "id", id, "region", region, "name",
+                            json_string_value(json_object_get(ref, "name")), "ref", ref);
+    char *text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(rec);
+    fb_status st = k8s_host->record(diag, text);
+    free(text);
+    return st;
+}
+
+/* Server-side apply of body (borrowed) at ref. A conflict with another
+ * field manager is an error naming it (the API server's message does). */
+static fb_status ssa(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const json_t *body, json_t **live)
+{
+    char *path = ref_path(ref);
+    char *what = ref_what("apply", ref);
+    const char *query = ctx->force ? "fieldManager=" K8S_FIELD_MANAGER "&force=true"
+                                   : "fieldManager=" K8S_FIELD_MANAGER;
+    fb_status st = FB_OK;
+    k8s_res r;
+    /* a 409 that is not an apply conflict (a racing write, a fault) is
+     * worth another try: the patch carries no resourceVersion */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        st = k8s_call(ctx, diag, what, "PATCH", path, query, body, "application/apply-patch+yaml",
+                      FB_HTTP_IDEMPOTENT, &r);
+        if (st != FB_OK || r.err != FB_CONFLICT || (r.message && !strncmp(r.message, "Apply failed with", 17)))
+            break;
+        k8s_res_clear(&r);
+        k8s_host->sleep_ms(diag, 200u << attempt);
+    }
+    if (st == FB_OK && r.err != FB_OK) {
+        const char *hint = NULL;
+        if (r.err == FB_CONFLICT && r.message && !strncmp(r.message, "Apply failed with", 17))
+            hint = "another field manager (named in the message) owns these fields; fedbroker does not take them "
+                   "over: remove them from that manager's configuration, or set drivers.k8s.forceConflicts: true "
+                   "to let fedbroker's values win";
+        st = k8s_fail(diag, what, &r, hint);
+    }
+    if (st == FB_OK && live) *live = json_incref(r.body);
+    k8s_res_clear(&r);
+    free(path);
+    free(what);
+    return st;
+}
+
+/* GET ref: 0 found (*live new), 1 not found, -1 error (diagnostic). */
+static int get_obj(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, json_t **live, fb_status *st)
+{
+    char *path = ref_path(ref);
+    char *what = ref_what("get", ref);
+    k8s_res r;
+    *live = NULL;
+    int rc = -1;
+    *st = k8s_call(ctx, diag, what, "GET", path, NULL, NULL, NULL, FB_HTTP_READ_ONLY | FB_HTTP_IDEMPOTENT, &r);
+    if (*st == FB_OK && r.err == FB_NOTFOUND) rc = 1;
+    else if (*st == FB_OK && r.err != FB_OK) *st = k8s_fail(diag, what, &r, NULL);
+    else if (*st == FB_OK) {
+        *live = json_incref(r.body);
+        rc = 0;
+    }
+    k8s_res_clear(&r);
+    free(path);
+    free(what);
+    return rc;
+}
+
+/* The labels of the tenant's namespace-level objects. */
+static json_t *tenant_labels(const char *tenant)
+{
+    return json_pack("{s:s,s:s}", K8S_MANAGED_BY, K8S_FIELD_MANAGER, K8S_TENANT_LABEL, tenant);
+}
+
+/* The tenant's namespace and its policy objects, as (ref, body) pairs
+ * appended to objs. */
+static void tenant_objects(fb_driver_ctx *ctx, const char *ns, const char *tenant, json_t *objs)
+{
+    json_t *body = json_pack("{s:s,s:s,s:{s:s,s:o}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name",
+                             ns, "labels", tenant_labels(tenant));
+    json_array_append_new(objs, json_pack("{s:o,s:o}", "ref", ref_of("v1", "Namespace", NULL, ns), "body", body));
+    if (ctx->quota) {
+        body = json_pack("{s:s,s:s,s:{s:s,s:s,s:o},s:{s:O}}", "apiVersion", "v1", "kind", "ResourceQuota", "metadata",
+                         "name", "fb-quota", "namespace", ns, "labels", tenant_labels(tenant), "spec", "hard",
+                         ctx->quota);
+        json_array_append_new(objs, json_pack("{s:o,s:o}", "ref", ref_of("v1", "ResourceQuota", ns, "fb-quota"),
+                                              "body", body));
+    }
+    if (ctx->limits) {
+        body = json_pack("{s:s,s:s,s:{s:s,s:s,s:o},s:{s:[O]}}", "apiVersion", "v1", "kind", "LimitRange", "metadata",
+                         "name", "fb-limits", "namespace", ns, "labels", tenant_labels(tenant), "spec", "limits",
+                         ctx->limits);
+        json_array_append_new(objs, json_pack("{s:o,s:o}", "ref", ref_of("v1", "LimitRange", ns, "fb-limits"),
+                                              "body", body));
+    }
+    /* ingress only from this namespace and from namespaces that are no
+     * tenant's (ingress controllers, monitoring): never from another
+     * tenant's */
+    body = json_pack("{s:s,s:s,s:{s:s,s:s,s:o},s:{s:{},s:[s],s:[{s:[{s:{s:{s:s}}},{s:{s:[{s:s,s:s}]}}]}]}}",
+                     "apiVersion", "networking.k8s.io/v1", "kind", "NetworkPolicy", "metadata", "name",
+                     "fb-tenant-isolation", "namespace", ns, "labels", tenant_labels(tenant), "spec", "podSelector",
+                     "policyTypes", "Ingress", "ingress", "from", "namespaceSelector", "matchLabels",
+                     K8S_TENANT_LABEL, tenant, "namespaceSelector", "matchExpressions", "key", K8S_TENANT_LABEL,
+                     "operator", "DoesNotExist");
+    json_array_append_new(objs, json_pack("{s:o,s:o}", "ref",
+                                          ref_of("networking.k8s.io/v1", "NetworkPolicy", ns, "fb-tenant-isolation"),
+                                          "body", body));
+}
+
+/* The workload's objects: its ServiceAccount, then render's documents in
+ * ns with that account. knative: 1 Knative Service, 0 Deployment etc. */
+static json_t *workload_objects(fb_driver_ctx *ctx, const fbk_wl *wl, const char *ns, int knative, int fallback_min1,
+                                fbk_ck *ck)
+{
+    json_t *objs = json_array();
+    json_t *labels = fbk_k8s_labels(wl);
+    json_t *sa = json_pack("{s:s,s:s,s:{s:s,s:s,s:o},s:b}", "apiVersion", "v1", "kind", "ServiceAccount", "metadata",
+                           "name", wl->name, "namespace", ns, "labels", labels, "automountServiceAccountToken", 0);
+    json_array_append_new(objs, json_pack("{s:o,s:o}", "ref", ref_of("v1", "ServiceAccount", ns, wl->name), "body", sa));
+    fbk_k8s_opts o;
+    memset(&o, 0, sizeof o);
+    o.platform = "Kubernetes";
+    o.namespace = ns;
+    o.ingress_class = ctx->ingress_class[0] ? ctx->ingress_class : NULL;
+    o.cpu_m = wl->cpu_m;
+    o.mem_mib = wl->mem_mib;
+    o.eph_mib = wl->eph_mib;
+    o.knative_max_timeout_s = ctx->knative_max_timeout_s;
+    fbk_wl w = *wl;
+    if (fallback_min1 && w.min_i < 1) w.min_i = 1;
+    json_t *docs = knative ? fbk_k8s_render_knative(&w, &o, ck) : fbk_k8s_render_deployment(&w, &o, ck);
+    size_t i;
+    json_t *d;
+    json_array_foreach(docs, i, d) {
+        json_t *body = json_object_get(d, "body");
+        json_t *pod = NULL;
+        if (knative) pod = json_object_get(json_object_get(json_object_get(body, "spec"), "template"), "spec");
+        else if (!strcmp(json_string_value(json_object_get(d, "kind")), "Deployment"))
+            pod = json_object_get(json_object_get(json_object_get(body, "spec"), "template"), "spec");
+        if (pod) {
+            json_object_set_new(pod, "serviceAccountName", json_string(wl->name));
+            /* the workload talks to no API server: no token in its pods */
+            if (!knative) json_object_set_new(pod, "automountServiceAccountToken", json_false());
+        }
+        json_array_append_new(objs, json_pack("{s:o,s:O}", "ref",
+                                              ref_of(json_string_value(json_object_get(d, "api")),
+                                                     json_string_value(json_object_get(d, "kind")), ns,
+                                                     json_string_value(json_object_get(d, "name"))),
+                                              "body", body));
+    }
+    json_decref(docs);
+    return objs;
+}
+
+/* A condition's status and its reason/message. */
+static const json_t *condition(const json_t *obj, const char *type)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(json_object_get(obj, "status"), "conditions"), i, c) {
+        const char *t = json_string_value(json_object_get(c, "type"));
+        if (t && !strcmp(t, type)) return c;
+    }
+    return NULL;
+}
+
+static int cond_is(const json_t *c, const char *status)
+{
+    const char *s = json_string_value(json_object_get(c, "status"));
+    return s && !strcmp(s, status);
+}
+
+/* The rollout state of a Deployment or Knative Service: "ready",
+ * "pending" or "failed" (*why: a static or borrowed message). */
+static const char *rollout_state(const json_t *live, int knative, const char **why)
+{
+    *why = NULL;
+    const json_t *md = json_object_get(live, "metadata");
+    const json_t *status = json_object_get(live, "status");
+    long long gen = fbk_int((json_t *)md, "generation", 0);
+    long long seen = fbk_int((json_t *)status, "observedGeneration", 0);
+    if (knative) {
+        const json_t *c = condition(live, "Ready");
+        if (seen >= gen && cond_is(c, "True")) return "ready";
+        if (seen >= gen && cond_is(c, "False")) {
+            *why = json_string_value(json_object_get(c, "message"));
+            return "failed";
+        }
+        return "pending";
+    }
+    const json_t *prog = condition(live, "Progressing");
+    const char *reason = json_string_value(json_object_get(prog, "reason"));
+    if (cond_is(prog, "False") && reason && !strcmp(reason, "ProgressDeadlineExceeded")) {
+        *why = json_string_value(json_object_get(prog, "message"));
+        return "failed";
+    }
+    long long want = fbk_int(json_object_get(live, "spec"), "replicas", 1);
+    long long updated = fbk_int((json_t *)status, "updatedReplicas", 0);
+    long long avail = fbk_int((json_t *)status, "availableReplicas", 0);
+    if (seen >= gen && updated >= want && avail >= want && cond_is(condition(live, "Available"), "True"))
+        return "ready";
+    return "pending";
+}
+
+/* Waits until the main object rolls out, fails, or the timeout passes. */
+/* A wait's end: the wall clock (host->now) says when the time is up; a
+ * poll budget of one poll per POLL_MS of it bounds the wait when the clock
+ * is fixed (FEDBROKER_NOW) or sleeps are scaled down (tests). */
+typedef struct waiter {
+    int64_t start_s, limit_ms;
+    long polls, max_polls;
+    uint32_t delay;
+} waiter;
+
+static void wait_init(waiter *w, int64_t limit_ms)
+{
+    w->start_s = k8s_host->now();
+    w->limit_ms = limit_ms;
+    w->polls = 0;
+    w->max_polls = (long)(limit_ms / POLL_MS) + 1;
+    w->delay = POLL_MS;
+}
+
+/* 1 when the time is up, else sleeps (backing off to 1 s) and returns 0. */
+static int wait_more(waiter *w, fb_diag *diag, int64_t *waited_s)
+{
+    *waited_s = k8s_host->now() - w->start_s;
+    if (*waited_s * 1000 >= w->limit_ms || ++w->polls >= w->max_polls) return 1;
+    k8s_host->sleep_ms(diag, w->delay);
+    if (w->delay < 1000) w->delay *= 2;
+    return 0;
+}
+
+static fb_status wait_rollout(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, int knative, json_t **last)
+{
+    waiter wt;
+    wait_init(&wt, ctx->rollout_timeout_ms);
+    int64_t waited = 0;
+    for (;;) {
+        json_t *live = NULL;
+        fb_status st;
+        int rc = get_obj(ctx, diag, ref, &live, &st);
+        if (rc < 0) return st;
+        const char *why = NULL;
+        const char *state = rc == 1 ? "pending" : rollout_state(live, knative, &why);
+        if (!strcmp(state, "ready")) {
+            json_decref(*last);
+            *last = live;
+            return FB_OK;
+        }
+        if (!strcmp(state, "failed")) {
+            char *what = ref_what("rollout of", ref);
+            char *m = fbk_xasprintf("k8s: %s failed: %s", what, why ? why : "(no message)");
+            k8s_host->diag_add(diag, FB_SEV_ERROR, m,
+                               knative ? "kubectl describe the Knative Service and its revision for the reason"
+                                       : "the pods did not become available within progressDeadlineSeconds: check "
+                                         "the image, resources and probes (kubectl describe deployment)",
+                               NULL);
+            free(m);
+            free(what);
+            json_decref(live);
+            return FB_INVALID;
+        }
+        json_decref(live);
+        if (wait_more(&wt, diag, &waited)) {
+            char *what = ref_what("rollout of", ref);
+            char *m = fbk_xasprintf("k8s: %s is not done after %lld s (%ld polls)", what, (long long)waited,
+                                    wt.polls);
+            k8s_host->diag_add(diag, FB_SEV_ERROR, m,
+                               "it may still finish: run apply again (it resumes) or raise "
+                               "drivers.k8s.rolloutTimeout",
+                               NULL);
+            free(m);
+            free(what);
+            return FB_RETRYABLE;
+        }
+    }
+}
+
+/* Whether the namespace may be used by this tenant: absent, or labelled
+ * for it. Another tenant's, or one fedbroker did not make, is refused
+ * (unless settings.namespace names it on purpose). */
+static fb_status check_namespace(fb_driver_ctx *ctx, fb_diag *diag, const char *ns, const char *tenant)
+{
+    if (ctx->namespace[0] || k8s_host->dry_run(diag)) return FB_OK;
+    json_t *live = NULL;
+    fb_status st;
+    json_t *ref = ref_of("v1", "Namespace", NULL, ns);
+    int rc = get_obj(ctx, diag, ref, &live, &st);
+    json_decref(ref);
+    if (rc < 0) return st;
+    if (rc == 1) return FB_OK;
+    json_t *labels = json_object_get(json_object_get(live, "metadata"), "labels");
+    const char *t = json_string_value(json_object_get(labels, K8S_TENANT_LABEL));
+    const char *mb = json_string_value(json_object_get(labels, K8S_MANAGED_BY));
+    st = FB_OK;
+    if (!t || !mb || strcmp(mb, K8S_FIELD_MANAGER) || strcmp(t, tenant)) {
+        char *m = fbk_xasprintf("k8s: namespace %s exists and is not tenant %s's (labels %s=%s, %s=%s)", ns, tenant,
+                                K8S_MANAGED_BY, mb ? mb : "(none)", K8S_TENANT_LABEL, t ? t : "(none)");
+        k8s_host->diag_add(diag, FB_SEV_ERROR, m,
+                           "fedbroker keeps each tenant in its own namespace fb-<tenant>; rename the tenant, or "
+                           "set drivers.k8s.namespace to share one namespace on purpose",
+                           NULL);
+        free(m);
+        st = FB_CONFLICT;
+    }
+    json_decref(live);
+    return st;
+}
+
+fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int knative, json_t **out, fb_diag *diag)
+{
+    fbk_ck ck = {k8s_host, diag, K8S_DRV, 0, 0};
+    const json_t *prev = json_object_get(in, "deployment");
+    int dry = k8s_host->dry_run(diag);
+    char ns[64];
+    k8s_namespace_of(ctx, wl->tenant, ns, sizeof ns);
+    fb_status st = FB_OK;
+    int fallback = 0;
+    if (!dry) {
+        st = k8s_discover_apis(ctx, diag);
+        if (st != FB_OK) return st;
+        if (knative && !ctx->has_knative) {
+            knative = 0;
+            fallback = 1;
+            fbk_note(&ck, NULL, "install Knative Serving for scale to zero",
+                     "the cluster does not serve serving.knative.dev/v1: %s becomes a Deployment, Service and "
+                     "HorizontalPodAutoscaler with at least 1 replica", wl->name);
+        }
+        if (!ctx->has_hpa_v2) {
+            fbk_err(&ck, NULL, "use Kubernetes 1.23 or later",
+                    "the cluster does not serve autoscaling/v2 (HorizontalPodAutoscaler v2)");
+            return FB_INVALID;
+        }
+    }
+    st = check_namespace(ctx, diag, ns, wl->tenant);
+    if (st != FB_OK) return st;
+    json_t *objs = json_array();
+    tenant_objects(ctx, ns, wl->tenant, objs);
+    json_t *wobjs = workload_objects(ctx, wl, ns, knative, fallback, &ck);
+    json_array_extend(objs, wobjs);
+    json_decref(wobjs);
+    const char *region = ctx->region;
+    json_t *refs = json_array(), *main_ref = NULL, *svc_live = NULL;
+    size_t i;
+    json_t *o;
+    json_array_foreach(objs, i, o) {
+        json_t *ref = json_object_get(o, "ref");
+        /* journal first: the id is known before the object exists */
+        st = record(diag, prev, ref, region);
+        if (st != FB_OK) break;
+        json_t *live = NULL;
+        st = ssa(ctx, diag, ref, json_object_get(o, "body"), &live);
+        if (st != FB_OK) {
+            json_decref(live);
+            break;
+        }
+        json_array_append(refs, ref);
+        const char *kind = json_string_value(json_object_get(ref, "kind"));
+        if (!strcmp(kind, "Deployment") || (knative && !strcmp(kind, "Service") && i == json_array_size(objs) - 1))
+            main_ref = ref;
+        if (!strcmp(kind, "Service") && !knative && !svc_live) svc_live = json_incref(live);
+        json_decref(live);
+    }
+    /* objects an earlier apply made that the spec no longer has (an HPA
+     * once min = max, an Ingress once the port is private) */
+    size_t j;
+    json_t *old;
+    json_array_foreach(json_object_get(json_object_get(prev, "state"), "objects"), j, old) {
+        if (st != FB_OK || dry) break;
+        int keep = 0;
+        json_array_foreach(refs, i, o) keep |= json_equal(o, old);
+        if (keep) continue;
+        char *path = ref_path(old), *what = ref_what("delete", old);
+        k8s_res r;
+        st = k8s_call(ctx, diag, what, "DELETE", path, "propagationPolicy=Foreground", NULL, NULL, FB_HTTP_IDEMPOTENT,
+                      &r);
+        if (st == FB_OK && r.err != FB_OK && r.err != FB_NOTFOUND) st = k8s_fail(diag, what, &r, NULL);
+        k8s_res_clear(&r);
+        free(path);
+        free(what);
+    }
+    json_t *endpoints = json_object();
+    if (st == FB_OK && !dry && main_ref) {
+        json_t *last = NULL;
+        st = wait_rollout(ctx, diag, main_ref, knative, &last);
+        const char *url = json_string_value(json_object_get(json_object_get(last, "status"), "url"));
+        if (url) json_object_set_new(endpoints, "url", json_string(url));
+        json_decref(last);
+    }
+    if (!knative) {
+        char dns[160];
+        snprintf(dns, sizeof dns, "%s.%s.svc.cluster.local", wl->name, ns);
+        json_object_set_new(endpoints, "service", json_string(dns));
+    }
+    json_decref(svc_live);
+    json_decref(objs);
+    if (st != FB_OK) {
+        json_decref(refs);
+        json_decref(endpoints);
+        return st;
+    }
+    json_t *state = json_pack("{s:s,s:s,s:s,s:o,s:o}", "namespace", ns, "name", wl->name, "service",
+                              knative ? "knative" : "kubernetes", "objects", refs, "endpoints", endpoints);
+    json_t *resources = json_array();
+    json_array_foreach(json_object_get(state, "objects"), i, o) {
+        char type[96], id[256];
+        type_id(o, type, sizeof type, id, sizeof id);
+        json_array_append_new(resources, json_pack("{s:s,s:s,s:s,s:O}", "type", type, "id", id, "region", region,
+                                                   "ref", o));
+    }
+    json_t *result = json_object();
+    json_object_set(result, "endpoints", json_object_get(state, "endpoints"));
+    *out = json_pack("{s:o,s:o,s:o}", "state", state, "resources", resources, "result", result);
+    return FB_OK;
+}
+
+/* The objects a deployment names: its state's, else its records', else
+ * (a crash before anything was stored) those the workload would have. */
+static json_t *dep_objects(fb_driver_ctx *ctx, const json_t *in, int *knative)
+{
+    const json_t *dep = json_object_get(in, "deployment");
+    const json_t *state = json_object_get(dep, "state");
+    const char *svc = json_string_value(json_object_get(state, "service"));
+    *knative = svc && !strcmp(svc, "knative");
+    json_t *objs = json_object_get(state, "objects");
+    if (json_array_size(objs)) return json_incref(objs);
+    json_t *out = json_array();
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(dep, "resources"), i, r) {
+        json_t *ref = json_object_get(r, "ref");
+        if (json_is_object(ref)) json_array_append(out, ref);
+        const char *t = json_string_value(json_object_get(r, "type"));
+        if (t && !strcmp(t, "k8s:knative.Service")) *knative = 1;
+    }
+    if (json_array_size(out)) return out;
+    /* nothing stored: the names the workload would have */
+    const json_t *wl = json_object_get(in, "workload");
+    const char *name = json_string_value(json_object_get(json_object_get(wl, "metadata"), "name"));
+    const char *tenant = json_string_value(json_object_get(json_object_get(wl, "metadata"), "tenant"));
+    const char *psvc = json_string_value(json_object_get(json_object_get(in, "placement"), "service"));
+    if (!psvc) psvc = json_string_value(json_object_get(dep, "service"));
+    if (!name) return out;
+    char ns[64];
+    k8s_namespace_of(ctx, tenant, ns, sizeof ns);
+    *knative = psvc && !strcmp(psvc, "knative");
+    json_array_append_new(out, ref_of("v1", "ServiceAccount", ns, name));
+    if (*knative) json_array_append_new(out, ref_of("serving.knative.dev/v1", "Service", ns, name));
+    else {
+        json_array_append_new(out, ref_of("apps/v1", "Deployment", ns, name));
+        json_array_append_new(out, ref_of("v1", "Service", ns, name));
+        json_array_append_new(out, ref_of("autoscaling/v2", "HorizontalPodAutoscaler", ns, name));
+    }
+    return out;
+}
+
+/* Appends {"field", "want", "live"} for every member of want that live
+ * lacks or has another value for (objects recursively, arrays by element
+ * when the lengths agree): what the server defaults or adds is not drift. */
+static void drift_of(const json_t *want, const json_t *live, const char *prefix, json_t *drift)
+{
+    if (json_is_object(want) && json_is_object(live)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)want, k, v) {
+            char *p = fbk_xasprintf("%s.%s", prefix, k);
+            drift_of(v, json_object_get(live, k), p, drift);
+            free(p);
+        }
+        return;
+    }
+    if (json_is_array(want) && json_is_array(live) && json_array_size(want) == json_array_size(live)) {
+        for (size_t i = 0; i < json_array_size(want); i++) {
+            char *p = fbk_xasprintf("%s[%zu]", prefix, i);
+            drift_of(json_array_get(want, i), json_array_get(live, i), p, drift);
+            free(p);
+        }
+        return;
+    }
+    if (!live || !json_equal((json_t *)want, (json_t *)live))
+        json_array_append_new(drift, json_pack("{s:s,s:O,s:O}", "field", prefix, "want", want, "live",
+                                               live ? (json_t *)live : json_null()));
+}
+
+fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag)
+{
+    int knative = 0;
+    json_t *objs = dep_objects(ctx, in, &knative);
+    json_t *drift = json_array(), *live_all = json_object();
+    const char *status = "ready", *why = NULL;
+    fb_status st = FB_OK;
+    /* what apply would send now, for drift (when the workload came) */
+    json_t *want = NULL;
+    const json_t *wlj = json_object_get(in, "workload");
+    if (wlj) {
+        fbk_ck quiet = {k8s_host, diag, K8S_DRV, 0, 1};
+        fbk_wl wl;
+        json_t *tmp = json_pack("{s:O}", "workload", wlj);
+        if (fbk_wl_load(&wl, tmp, &quiet) == 0) {
+            char ns[64];
+            k8s_namespace_of(ctx, wl.tenant, ns, sizeof ns);
+            want = workload_objects(ctx, &wl, ns, knative, 0, &quiet);
+        }
+        json_decref(tmp);
+    }
+    int main_found = 0, have_main = 0;
+    size_t i;
+    json_t *ref;
+    json_array_foreach(objs, i, ref) {
+        const char *kind = json_string_value(json_object_get(ref, "kind"));
+        int is_main = !strcmp(kind, "Deployment") || (knative && !strcmp(kind, "Service") &&
+                                                      !strcmp(json_string_value(json_object_get(ref, "api")),
+                                                              "serving.knative.dev/v1"));
+        have_main |= is_main;
+        json_t *live = NULL;
+        int rc = get_obj(ctx, diag, ref, &live, &st);
+        if (rc < 0) break;
+        char type[96], id[256];
+        type_id(ref, type, sizeof type, id, sizeof id);
+        if (rc == 1) {
+            if (is_main) status = "missing";
+            else if (strcmp(status, "missing"))
+                json_array_append_new(drift, json_pack("{s:s,s:s,s:n}", "field", type, "want", id, "live"));
+            continue;
+        }
+        if (is_main) {
+            main_found = 1;
+            const char *s = rollout_state(live, knative, &why);
+            if (strcmp(status, "missing")) status = s;
+            json_object_set(live_all, "status", json_object_get(live, "status"));
+        }
+        size_t j;
+        json_t *w;
+        json_array_foreach(want, j, w) {
+            if (!json_equal(json_object_get(w, "ref"), ref)) continue;
+            json_t *body = json_object_get(w, "body");
+            drift_of(json_object_get(body, "spec"), json_object_get(live, "spec"), type, drift);
+            drift_of(json_object_get(json_object_get(body, "metadata"), "labels"),
+                     json_object_get(json_object_get(live, "metadata"), "labels"), type, drift);
+        }
+        json_decref(live);
+    }
+    if (st == FB_OK && !have_main) status = "missing";
+    (void)main_found;
+    json_decref(want);
+    json_decref(objs);
+    if (st != FB_OK) {
+        json_decref(drift);
+        json_decref(live_all);
+        return st;
+    }
+    *out = json_pack("{s:s,s:o,s:o}", "status", status, "drift", drift, "live", live_all);
+    if (why) json_object_set_new(*out, "message", json_string(why));
+    return FB_OK;
+}
+
+/* Waits until ref answers 404 (Foreground deletion keeps it until its
+ * dependents are gone). */
+static fb_status wait_gone(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref)
+{
+    waiter wt;
+    wait_init(&wt, GONE_WAIT_MS);
+    for (int64_t waited = 0;;) {
+        json_t *live = NULL;
+        fb_status st;
+        int rc = get_obj(ctx, diag, ref, &live, &st);
+        json_decref(live);
+        if (rc < 0) return st;
+        if (rc == 1) return FB_OK;
+        if (wait_more(&wt, diag, &waited)) {
+            char *what = ref_what("deletion of", ref);
+            char *m = fbk_xasprintf("k8s: %s is not finished after %d s", what, GONE_WAIT_MS / 1000);
+            k8s_host->diag_add(diag, FB_SEV_ERROR, m, "a finalizer holds it; run destroy again later", NULL);
+            free(m);
+            free(what);
+            return FB_RETRYABLE;
+        }
+    }
+}
+
+/* Whether ns still holds a workload fedbroker manages (other than name). */
+static fb_status ns_in_use(fb_driver_ctx *ctx, fb_diag *diag, const char *ns, const char *name, int *used)
+{
+    static const char *const kinds[][2] = {{"apps/v1", "Deployment"}, {"serving.knative.dev/v1", "Service"},
+                                           {"v1", "ServiceAccount"}};
+    *used = 0;
+    for (size_t k = 0; k < 3 && !*used; k++) {
+        char *path = k8s_path(kinds[k][0], kinds[k][1], ns, NULL);
+        k8s_res r;
+        fb_status st = k8s_call(ctx, diag, "list the namespace's workloads", "GET", path,
+                                "labelSelector=" K8S_MANAGED_BY "%3D" K8S_FIELD_MANAGER, NULL, NULL,
+                                FB_HTTP_READ_ONLY | FB_HTTP_IDEMPOTENT, &r);
+        free(path);
+        /* 404: the kind is not served (no Knative) or the namespace is gone */
+        if (st == FB_OK && r.err != FB_OK && r.err != FB_NOTFOUND)
+            st = k8s_fail(diag, "list the namespace's workloads", &r, NULL);
+        if (st != FB_OK) {
+            k8s_res_clear(&r);
+            return st;
+        }
+        size_t i;
+        json_t *it;
+        json_array_foreach(json_object_get(r.body, "items"), i, it) {
+            const char *n = json_string_value(json_object_get(json_object_get(it, "metadata"), "name"));
+            const char *dt = json_string_value(json_object_get(json_object_get(it, "metadata"), "deletionTimestamp"));
+            if (n && strcmp(n, name) && !dt) *used = 1;
+        }
+        k8s_res_clear(&r);
+    }
+    return FB_OK;
+}
+
+fb_status k8s_do_destroy(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag)
+{
+    int knative = 0;
+    json_t *objs = dep_objects(ctx, in, &knative);
+    json_t *deleted = json_array();
+    fb_status st = FB_OK;
+    const char *ns = NULL, *name = NULL;
+    json_t *ns_ref = NULL;
+    /* the workload's objects, newest first; the namespace and its policy
+     * objects last, and only when no other workload of ours is in it */
+    for (size_t n = json_array_size(objs); n-- > 0 && st == FB_OK;) {
+        json_t *ref = json_array_get(objs, n);
+        const char *kind = json_string_value(json_object_get(ref, "kind"));
+        if (!strcmp(kind, "Namespace")) {
+            ns_ref = ref;
+            continue;
+        }
+        if (!strcmp(kind, "ResourceQuota") || !strcmp(kind, "LimitRange") || !strcmp(kind, "NetworkPolicy")) continue;
+        if (!strcmp(kind, "ServiceAccount")) {
+            ns = json_string_value(json_object_get(ref, "namespace"));
+            name = json_string_value(json_object_get(ref, "name"));
+        }
+        char *path = ref_path(ref), *what = ref_what("delete", ref);
+        k8s_res r;
+        st = k8s_call(ctx, diag, what, "DELETE", path, "propagationPolicy=Foreground", NULL, NULL, FB_HTTP_IDEMPOTENT,
+                      &r);
+        if (st == FB_OK && r.err != FB_OK && r.err != FB_NOTFOUND) st = k8s_fail(diag, what, &r, NULL);
+        if (st == FB_OK && !k8s_host->dry_run(diag) && r.err == FB_OK) st = wait_gone(ctx, diag, ref);
+        if (st == FB_OK) {
+            char type[96], id[256];
+            type_id(ref, type, sizeof type, id, sizeof id);
+            json_array_append_new(deleted, json_pack("{s:s,s:s}", "type", type, "id", id));
+        }
+        k8s_res_clear(&r);
+        free(path);
+        free(what);
+    }
+    if (st == FB_OK && ns && !ctx->namespace[0] && !k8s_host->dry_run(diag)) {
+        int used = 0;
+        st = ns_in_use(ctx, diag, ns, name, &used);
+        json_t *own = ns_ref ? json_incref(ns_ref) : ref_of("v1", "Namespace", NULL, ns);
+        if (st == FB_OK && !used) {
+            char *path = ref_path(own), *what = ref_what("delete", own);
+            k8s_res r;
+            st = k8s_call(ctx, diag, what, "DELETE", path, NULL, NULL, NULL, FB_HTTP_IDEMPOTENT, &r);
+            if (st == FB_OK && r.err != FB_OK && r.err != FB_NOTFOUND) st = k8s_fail(diag, what, &r, NULL);
+            if (st == FB_OK && r.err == FB_OK) st = wait_gone(ctx, diag, own);
+            if (st == FB_OK) json_array_append_new(deleted, json_pack("{s:s,s:s}", "type", "k8s:Namespace", "id", ns));
+            k8s_res_clear(&r);
+            free(path);
+            free(what);
+        }
+        json_decref(own);
+    }
+    json_decref(objs);
+    if (st != FB_OK) {
+        json_decref(deleted);
+        return st;
+    }
+    *out = json_pack("{s:o}", "deleted", deleted);
+    return FB_OK;
+}
+
+/* One discover row. */
+static json_t *found(const char *api, const char *kind, const json_t *item, const char *region, int in_our_ns)
+{
+    const json_t *md = json_object_get(item, "metadata");
+    const json_t *labels = json_object_get(md, "labels");
+    const char *mb = json_string_value(json_object_get(labels, K8S_MANAGED_BY));
+    const char *ns = json_string_value(json_object_get(md, "namespace"));
+    const char *name = json_string_value(json_object_get(md, "name"));
+    json_t *ref = ref_of(api, kind, ns, name ? name : "");
+    char type[96], id[256];
+    type_id(ref, type, sizeof type, id, sizeof id);
+    int managed = mb && !strcmp(mb, K8S_FIELD_MANAGER);
+    json_t *r = json_pack("{s:s,s:s,s:s,s:s,s:b,s:o}", "type", type, "id", id, "name", name ? name : "", "region",
+                          region, "managed", managed, "ref", ref);
+    const char *wl = json_string_value(json_object_get(labels, K8S_NAME_LABEL));
+    const char *tenant = json_string_value(json_object_get(labels, K8S_TENANT_LABEL));
+    if (managed && wl) json_object_set_new(r, "workload", json_string(wl));
+    if (managed && tenant) json_object_set_new(r, "tenant", json_string(tenant));
+    if (!managed && in_our_ns)
+        json_object_set_new(r, "note", json_string("in a fedbroker namespace without the managed-by label"));
+    return r;
+}
+
+fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag)
+{
+    json_t *regions = json_object_get(in, "regions");
+    int ours = !json_array_size(regions);
+    size_t i;
+    json_t *r;
+    json_array_foreach(regions, i, r) ours |= json_string_value(r) && !strcmp(json_string_value(r), ctx->region);
+    json_t *resources = json_array();
+    if (!ours) {
+        *out = json_pack("{s:o}", "resources", resources);
+        return FB_OK;
+    }
+    fb_status st = k8s_discover_apis(ctx, diag);
+    /* our namespaces, then every kind we make, by label across the
+     * cluster; workloads in our namespaces without the label are listed
+     * as unmanaged */
+    static const char *const kinds[][2] = {
+        {"v1", "Namespace"},          {"v1", "ServiceAccount"},        {"apps/v1", "Deployment"},
+        {"v1", "Service"},            {"autoscaling/v2", "HorizontalPodAutoscaler"},
+        {"networking.k8s.io/v1", "Ingress"}, {"serving.knative.dev/v1", "Service"},
+        {"v1", "ResourceQuota"},      {"v1", "LimitRange"},            {"networking.k8s.io/v1", "NetworkPolicy"}};
+    json_t *our_ns = json_object();
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds && st == FB_OK; k++) {
+        if (!strcmp(kinds[k][0], "serving.knative.dev/v1") && !ctx->has_knative) continue;
+        int workload_kind = !strcmp(kinds[k][1], "Deployment") || !strcmp(kinds[k][0], "serving.knative.dev/v1");
+        char *path = k8s_path(kinds[k][0], kinds[k][1], NULL, NULL);
+        k8s_res res;
+        st = k8s_call(ctx, diag, "discover", "GET", path,
+                      workload_kind ? NULL : "labelSelector=" K8S_MANAGED_BY "%3D" K8S_FIELD_MANAGER, NULL, NULL,
+                      FB_HTTP_READ_ONLY | FB_HTTP_IDEMPOTENT, &res);
+        free(path);
+        if (st == FB_OK && res.err != FB_OK) st = k8s_fail(diag, "discover", &res, NULL);
+        size_t j;
+        json_t *it;
+        json_array_foreach(json_object_get(res.body, "items"), j, it) {
+            if (st != FB_OK) break;
+            const json_t *md = json_object_get(it, "metadata");
+            const char *ns = json_string_value(json_object_get(md, "namespace"));
+            const char *mb = json_string_value(json_object_get(json_object_get(md, "labels"), K8S_MANAGED_BY));
+            int managed = mb && !strcmp(mb, K8S_FIELD_MANAGER);
+            if (k == 0) {
+                json_object_set_new(our_ns, json_string_value(json_object_get(md, "name")), json_true());
+                json_array_append_new(resources, found(kinds[k][0], kinds[k][1], it, ctx->region, 1));
+                continue;
+            }
+            int in_ours = ns && json_object_get(our_ns, ns);
+            if (!managed && !in_ours) continue; /* someone else's, elsewhere */
+            json_array_append_new(resources, found(kinds[k][0], kinds[k][1], it, ctx->region, in_ours));
+        }
+        k8s_res_clear(&res);
+    }
+    json_decref(our_ns);
+    if (st != FB_OK) {
+        json_decref(resources);
+        return st;
+    }
+    *out = json_pack("{s:o}", "resources", resources);
+    return FB_OK;
+}
