@@ -178,10 +178,11 @@ static int check_all(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, fbk_k8s_opts *o
                      fbk_ck *ck)
 {
     /* secret://NAME: the broker's portable secrets, kept as the key "value"
-     * of the Secret fedbroker.TENANT.NAME in the workload's namespace ('.'
-     * is in no tenant or secret name) */
-    if (fbk_map_portable_secrets(k8s_host, ck->diag, in, "k8s://fedbroker.%t.%n#value",
-                                 "a Kubernetes Secret") != 0) {
+     * of the Secret fedbroker.TENANT.WORKLOAD.NAME in the workload's
+     * namespace ('.' is in no tenant, workload or secret name); apply does
+     * not copy the value there yet */
+    if (fbk_map_portable_secrets(k8s_host, ck->diag, in, "k8s://fedbroker.%t.%w.%n#value",
+                                 "a Kubernetes Secret", 0) != 0) {
         ck->errors++;
         return -1;
     }

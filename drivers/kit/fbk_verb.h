@@ -126,18 +126,20 @@ int fbk_ref_scheme(const char *ref, char *scheme, size_t n, const char **rest);
 /* Portable secrets (docs/identity.md). A spec may name a secret the
  * broker stores (`fedbroker secret put`) as secret://NAME on any provider.
  * Each driver maps it to its own store under a name made from fmt: "%t"
- * is the workload's tenant, "%n" the NAME, e.g. "aws-sm://fedbroker/%t/%n"
- * (fmt must separate them with a character names cannot hold, so two
- * tenants never map to one secret). Rewrites in.workload.spec.secrets[i].ref
- * in place (in borrowed) and keeps the portable reference as .portable.
- * In the deploy modes (in.mode "apply" or "dry-run") each one is an error
- * on diag for now: apply does not materialise the value in the provider's
- * store yet (store: its name for the message). Returns the number of
+ * is the workload's tenant, "%w" its name, "%n" the NAME, e.g.
+ * "aws-sm://fedbroker/%t/%w/%n" (fmt must separate them with a character
+ * names cannot hold, so two workloads never map to one secret: each gets
+ * its own copy, readable by its own identity, deleted with it). Rewrites
+ * in.workload.spec.secrets[i].ref in place (in borrowed) and keeps the
+ * portable reference as .portable. A driver whose apply does not copy the
+ * value into its store yet passes materialised 0: in the deploy modes
+ * (in.mode "apply" or "dry-run") each portable ref is then an error on
+ * diag (store: the store's name for the message). Returns the number of
  * errors added. Idempotent: a second call on the same input finds nothing
  * left to map, which is the one change fbk_evaluate's shared input may see
  * (every placement of one driver maps a tenant's NAME the same way). */
 int fbk_map_portable_secrets(const fb_host *host, fb_diag *diag, json_t *in, const char *fmt,
-                             const char *store);
+                             const char *store, int materialised);
 
 /* The two verbs that evaluate (ABI 1.2) combines, on an input already
  * read: in is {"workload", "placement", "hoursPerMonth", "mode"}

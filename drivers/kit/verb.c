@@ -361,13 +361,15 @@ static int portable_name_ok(const char *n)
 }
 
 int fbk_map_portable_secrets(const fb_host *host, fb_diag *diag, json_t *in, const char *fmt,
-                             const char *store)
+                             const char *store, int materialised)
 {
     json_t *w = json_object_get(in, "workload");
     json_t *secrets = json_object_get(json_object_get(w, "spec"), "secrets");
     const char *tenant = json_string_value(json_object_get(json_object_get(w, "metadata"), "tenant"));
+    const char *wname = json_string_value(json_object_get(json_object_get(w, "metadata"), "name"));
     const char *mode = json_string_value(json_object_get(in, "mode"));
-    int deploy = mode && (!strcmp(mode, "apply") || !strcmp(mode, "dry-run"));
+    int deploy = !materialised && mode && (!strcmp(mode, "apply") || !strcmp(mode, "dry-run"));
+    if (!wname) wname = "";
     if (!tenant) tenant = "default";
     int errors = 0;
     size_t i;
@@ -390,6 +392,7 @@ int fbk_map_portable_secrets(const fb_host *host, fb_diag *diag, json_t *in, con
         for (const char *f = fmt; *f; f++) {
             if (f[0] == '%' && f[1] == 't') fbk_buf_puts(&b, tenant), f++;
             else if (f[0] == '%' && f[1] == 'n') fbk_buf_puts(&b, name), f++;
+            else if (f[0] == '%' && f[1] == 'w') fbk_buf_puts(&b, wname), f++;
             else fbk_buf_putc(&b, *f);
         }
         char *native = fbk_buf_steal(&b);
