@@ -62,14 +62,17 @@ static json_t *find_dep(json_t *deps, const char *tenant, const char *name, cons
 }
 
 /* Where a deployment answers, from its driver's apply output: a URL the
- * driver reported (result or state), else for a job the id it runs as.
- * borrowed or NULL; *kind is "url" or "job". */
+ * driver reported (result or state, or their "endpoints" object), else a
+ * service host name it reported ("endpoints": {"service": HOST}), else for
+ * a job the id it runs as. borrowed or NULL; *kind is "url", "service" or
+ * "job" (only a "url" is filled into dependents' env). */
 static const char *endpoint_of(const json_t *output, const char *wkind, const char **kind)
 {
     static const char *const url_keys[] = {"url", "uri", "endpoint", NULL};
     static const char *const id_keys[] = {"jobId", "job_id", "id", NULL};
-    const json_t *where[] = {json_object_get(output, "result"), json_object_get(output, "state")};
-    for (int w = 0; w < 2; w++)
+    const json_t *res = json_object_get(output, "result"), *st = json_object_get(output, "state");
+    const json_t *where[] = {res, st, json_object_get(res, "endpoints"), json_object_get(st, "endpoints")};
+    for (int w = 0; w < 4; w++)
         for (int k = 0; url_keys[k]; k++) {
             const char *u = json_string_value(json_object_get(where[w], url_keys[k]));
             if (u && *u) {
@@ -77,6 +80,13 @@ static const char *endpoint_of(const json_t *output, const char *wkind, const ch
                 return u;
             }
         }
+    for (int w = 2; w < 4; w++) {
+        const char *h = json_string_value(json_object_get(where[w], "service"));
+        if (h && *h) {
+            *kind = "service";
+            return h;
+        }
+    }
     if (strcmp(wkind, "QuantumJob") != 0) return NULL;
     for (int w = 0; w < 2; w++)
         for (int k = 0; id_keys[k]; k++) {

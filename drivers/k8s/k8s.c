@@ -182,6 +182,15 @@ static int check_placement(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, fbk
 static int check_all(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, fbk_k8s_opts *o, char *ns, size_t nsn, int *knative,
                      fbk_ck *ck)
 {
+    /* secret://NAME: the broker's portable secrets, kept as the key "value"
+     * of the Secret fedbroker.TENANT.WORKLOAD.NAME in the workload's
+     * namespace ('.' is in no tenant, workload or secret name); apply does
+     * not copy the value there yet */
+    if (fbk_map_portable_secrets(k8s_host, ck->diag, in, "k8s://fedbroker.%t.%w.%n#value",
+                                 "a Kubernetes Secret", 0) != 0) {
+        ck->errors++;
+        return -1;
+    }
     if (fbk_wl_load(wl, in, ck) != 0) return -1;
     *knative = check_placement(ctx, in, wl, ck);
     options(ctx, wl, o, ns, nsn);
