@@ -429,7 +429,7 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
      * first workload of a tenant applies them while the others wait */
     json_t *objs = json_array();
     const char *region = ctx->region;
-    json_t *refs = json_array(), *main_ref = NULL, *svc_live = NULL;
+    json_t *refs = json_array(), *main_ref = NULL;
     size_t i;
     json_t *o;
     pthread_mutex_lock(&ctx->tenant_mu);
@@ -474,7 +474,6 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         if (!strcmp(kind, "Deployment") ||
             (knative && !strcmp(json_string_value(json_object_get(ref, "api")), "serving.knative.dev/v1")))
             main_ref = ref;
-        if (!strcmp(kind, "Service") && !knative && !svc_live) svc_live = json_incref(live);
         json_decref(live);
     }
     /* objects an earlier apply made that the spec no longer has (an HPA
@@ -512,18 +511,11 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     if (!knative && main_ref) {
         char dns[160];
         snprintf(dns, sizeof dns, "%s.%s.svc.cluster.local", wl->name, ns);
+        /* a host name inside the cluster, not a URL: plan-driven apply
+         * records it as kind "service" and does not hand it to workloads
+         * elsewhere, which could not resolve it */
         json_object_set_new(endpoints, "service", json_string(dns));
-        /* the URL other workloads of the federation reach it by: the
-         * Service's first port (plan-driven apply records it) */
-        json_t *port = json_array_get(json_object_get(json_object_get(svc_live, "spec"), "ports"), 0);
-        long long pn = fbk_int(port, "port", 0);
-        if (!dry && pn > 0 && !json_object_get(endpoints, "url")) {
-            char *u = fbk_xasprintf("http://%s:%lld", dns, pn);
-            json_object_set_new(endpoints, "url", json_string(u));
-            free(u);
-        }
     }
-    json_decref(svc_live);
     json_decref(objs);
     if (st != FB_OK) {
         json_decref(refs);

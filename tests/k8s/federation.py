@@ -73,8 +73,9 @@ ck.ok(("Deployment", "fb-shop", "api") in k and not [o for o in k if o[2] == "wo
       "fake_k8s holds the api (and nothing of the worker)", k)
 ck.ok(list(afake.state().get("lambda", {})) == ["us-east-1|shop-worker"], "fake_aws holds the worker function only",
       list(afake.state().get("lambda", {})))
-url = (env.db("SELECT url FROM endpoints WHERE workload='api' AND provider='k8s'") or [[None]])[0][0]
-ck.ok(url == "http://api.fb-shop.svc.cluster.local:8080", "the api's endpoint: its Service's cluster DNS name", url)
+eps = env.db("SELECT kind, url FROM endpoints WHERE workload='api' AND provider='k8s'")
+ck.ok(eps == [("service", "api.fb-shop.svc.cluster.local")],
+      "the api's endpoint: its Service's cluster DNS name (kind service, a host, not a URL)", eps)
 rc, out, err = env.run("status", "--format", "json")
 st = {(d["provider"], d["workload"]): d for d in json.loads(out)} if out.strip() else {}
 ck.ok(rc == 0 and st.get(("k8s", "api"), {}).get("status") == "ready" and
