@@ -13,6 +13,8 @@
 # store (state), probes through the host's HTTP service (http), orders by
 # the catalog's latency model, parses the spec's durations (spec) and
 # bounds its probes with the broker's fan-out (broker); cli and serve use it.
+# server (`fedbroker serve` and its bearer tokens) sits above discovery: it
+# answers from the store and the discovery table; only cli starts it.
 set -eu
 core="${top_srcdir:-.}/core"
 allowed() { # folder -> the folders it may include
@@ -24,7 +26,8 @@ allowed() { # folder -> the folders it may include
     broker) echo "base spec catalog solver http state host identity broker" ;;
     plan) echo "base spec catalog solver http state host identity broker plan" ;;
     discovery) echo "base spec catalog http state broker discovery" ;;
-    cli) echo "base spec catalog solver http state host identity broker plan discovery cli" ;;
+    server) echo "base spec catalog http state broker discovery server" ;;
+    cli) echo "base spec catalog solver http state host identity broker plan discovery server cli" ;;
     *) echo "" ;;
     esac
 }
@@ -59,4 +62,4 @@ for f in "$core"/*/*.c "$core"/*/*.h; do
     done
 done
 [ $bad = 0 ] || exit 1
-echo "ok: $n includes in core/ follow base <- spec, catalog, solver, http, state <- host, identity <- broker <- plan, discovery <- cli"
+echo "ok: $n includes in core/ follow base <- spec, catalog, solver, http, state <- host, identity <- broker <- plan, discovery <- server <- cli"

@@ -37,3 +37,4 @@ include tests/apply/local.mk
 include tests/k8s/local.mk
 include tests/identity/local.mk
 include tests/discovery/local.mk
+include tests/server/local.mk

@@ -31,6 +31,8 @@ static const verb verbs[] = {
     {"endpoints", fbc_cmd_endpoints, "list the endpoints table (apply, observe, discover)"},
     {"resolve", fbc_cmd_resolve, "a workload's healthy endpoints, nearest first (local table only)"},
     {"health", fbc_cmd_health, "age out stale endpoint reports, probe the due health paths"},
+    {"serve", fbc_cmd_serve, "serve the JSON API under /v1 (bearer tokens, tenant-scoped)"},
+    {"token", fbc_cmd_token, "API bearer tokens: create (shown once), list, revoke"},
     {"results", fbc_cmd_results, "print the results apply stored (e.g. quantum counts)"},
     {"identity", fbc_cmd_identity, "workload identities: SPIFFE IDs, tokens, the issuer's keys"},
     {"secret", fbc_cmd_secret, "portable secrets (secret://NAME): put, list, rm, check"},

@@ -138,4 +138,19 @@ fb_status fbi_store_secret_list(fb_store *s, const char *tenant, const char *nam
 fb_status fbi_store_secret_delete(fb_store *s, const char *tenant, const char *name,
                                   long long *removed, fb_diag *diag);
 
+/* ---- API tokens (schema 6; core/server/token.c) ---- */
+/* Saves a token's public id and SHA-256 hex (never the token). expires_at
+ * 0 = never. FB_INTERNAL on a duplicate. */
+fb_status fbi_store_put_token(fb_store *s, const char *id, const char *hash, const char *tenant,
+                              const char *role, int64_t created_at, int64_t expires_at,
+                              fb_diag *diag);
+/* The token row with this hash as a new JSON array text (0 or 1 rows). */
+fb_status fbi_store_token_by_hash(fb_store *s, const char *hash, char **json, fb_diag *diag);
+/* Token rows (no hashes) of tenant (NULL = all), new JSON array text. */
+fb_status fbi_store_list_tokens(fb_store *s, const char *tenant, char **json, fb_diag *diag);
+/* Revokes token id at now (kept: the audit needs it); *found 0 when no
+ * such token. Revoking twice keeps the first time. */
+fb_status fbi_store_revoke_token(fb_store *s, const char *id, int64_t now, int *found,
+                                 fb_diag *diag);
+
 #endif

@@ -122,6 +122,14 @@ static const char *const migrations[] = {
     "ALTER TABLE endpoints ADD COLUMN lease_seconds INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE endpoints ADD COLUMN reported_at INTEGER;"
     "ALTER TABLE endpoints ADD COLUMN stale_since INTEGER;",
+    /* 6: the API server's bearer tokens (core/server/token.c): only the
+     * SHA-256 of a token is kept; id is its public prefix for listing and
+     * revoking. Times in Unix seconds. */
+    "CREATE TABLE api_tokens ("
+    "  id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL,"
+    "  role TEXT NOT NULL CHECK (role IN ('admin','deployer','viewer','finance')),"
+    "  created_at INTEGER NOT NULL, expires_at INTEGER, revoked_at INTEGER,"
+    "  last_used_at INTEGER);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
@@ -1128,4 +1136,47 @@ fb_status fbi_store_secret_delete(fb_store *s, const char *tenant, const char *n
     if (st != FB_OK) return st;
     return exec_bind(s, diag, "delete secret", "DELETE FROM secrets WHERE tenant=?1 AND name=?2",
                      "tt", tenant, name);
+}
+
+/* ---- API tokens (schema 6) ---------------------------------------------- */
+
+fb_status fbi_store_put_token(fb_store *s, const char *id, const char *hash, const char *tenant,
+                              const char *role, int64_t created_at, int64_t expires_at,
+                              fb_diag *diag)
+{
+    return exec_bind(s, diag, "save token",
+        "INSERT INTO api_tokens(id,hash,tenant,role,created_at,expires_at)"
+        " VALUES(?1,?2,?3,?4,?5,NULLIF(?6,0))",
+        "ttttii", id, hash, tenant, role, (long long)created_at, (long long)expires_at);
+}
+
+fb_status fbi_store_token_by_hash(fb_store *s, const char *hash, char **json, fb_diag *diag)
+{
+    return query_json_array(s, diag, "find token",
+        "SELECT json_object('id', id, 'hash', hash, 'tenant', tenant, 'role', role,"
+        " 'created_at', created_at, 'expires_at', expires_at, 'revoked_at', revoked_at) AS j"
+        " FROM api_tokens WHERE hash=?1", hash, NULL, json);
+}
+
+fb_status fbi_store_list_tokens(fb_store *s, const char *tenant, char **json, fb_diag *diag)
+{
+    return query_json_array(s, diag, "list tokens",
+        "SELECT json_object('id', id, 'tenant', tenant, 'role', role, 'created_at', created_at,"
+        " 'expires_at', expires_at, 'revoked_at', revoked_at, 'last_used_at', last_used_at) AS j"
+        " FROM api_tokens WHERE (?1 IS NULL OR tenant=?1) ORDER BY created_at, id", tenant, NULL, json);
+}
+
+fb_status fbi_store_revoke_token(fb_store *s, const char *id, int64_t now, int *found,
+                                 fb_diag *diag)
+{
+    char *text = NULL;
+    fb_status st = query_json_array(s, diag, "find token",
+        "SELECT json_object('id', id) AS j FROM api_tokens WHERE id=?1", id, NULL, &text);
+    if (st != FB_OK) return st;
+    *found = text && strcmp(text, "[]") != 0;
+    free(text);
+    if (!*found) return FB_OK;
+    return exec_bind(s, diag, "revoke token",
+        "UPDATE api_tokens SET revoked_at=COALESCE(revoked_at, ?2) WHERE id=?1", "ti", id,
+        (long long)now);
 }
