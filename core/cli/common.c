@@ -5,12 +5,15 @@
 #include "spec/spec.h"
 #include "catalog/catalog.h"
 #include "base/util.h"
+#include "host/host.h"
+#include "identity/identity.h"
 #include "http/http.h"
 #include "state/lock.h"
 #include "state/state.h"
 #include "fbq.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +160,70 @@ int fbc_load_specs(const char *verb, char **files, int nfiles, const fbc_spec_op
     return FB_EXIT_OK;
 }
 
+/* The portable secrets drivers ask for at apply (host->credential's
+ * secret://NAME): opened on the first request only, so a run without
+ * secret:// references needs no master key. The configuration is the
+ * broker's; the master key and a store handle of our own (a dry run opens
+ * no store) stay for the rest of the process. Any thread. */
+static struct {
+    pthread_mutex_t mu;
+    json_t *config;       /* the broker configuration (a reference) */
+    int opened;           /* 1 ok, -1 failed (the diagnostic repeated) */
+    fbi_identity_cfg cfg;
+    fbi_master_key *mk;
+    fb_store *store;
+    char *why;            /* what failed */
+} vault = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, {0}, NULL, NULL, NULL};
+
+static fb_status vault_secret(void *ud, const char *tenant, const char *name, char **value,
+                              long long *version, fb_diag *diag)
+{
+    (void)ud;
+    *value = NULL;
+    *version = 0;
+    pthread_mutex_lock(&vault.mu);
+    if (!vault.opened) {
+        fb_diag *od = fb_diag_new();
+        fb_status st = fbi_identity_cfg_load(vault.config, 0, &vault.cfg, od);
+        if (st == FB_OK) st = fbi_master_key_load(&vault.cfg, 0, &vault.mk, od);
+        if (st == FB_OK) st = fb_store_open(NULL, &vault.store, od);
+        vault.opened = st == FB_OK ? 1 : -1;
+        if (st != FB_OK)
+            vault.why = fbi_xasprintf("%s%s%s", fb_diag_count(od) ? fb_diag_summary(od, 0) : "",
+                                      fb_diag_count(od) && fb_diag_detail(od, 0) ? ": " : "",
+                                      fb_diag_count(od) && fb_diag_detail(od, 0)
+                                          ? fb_diag_detail(od, 0) : "");
+        fb_diag_free(od);
+    }
+    fb_status st = FB_INVALID;
+    if (vault.opened < 0) {
+        char *m = fbi_xasprintf("secret://%s: the broker's secrets cannot be opened: %s", name,
+                                vault.why);
+        fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m,
+                    "fedbroker secret put NAME makes the master key; see docs/identity.md");
+        free(m);
+    } else {
+        unsigned char *v = NULL;
+        size_t n = 0;
+        st = fbi_secret_open(vault.mk, vault.store, tenant, name, 0, &v, &n, version, diag);
+        if (st == FB_OK) {
+            /* the host takes it as text: a value with a NUL byte would be cut */
+            if (memchr(v, 0, n)) {
+                char *m = fbi_xasprintf("secret %s/%s holds a NUL byte; providers' secret stores "
+                                        "take text", tenant, name);
+                fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m, NULL);
+                free(m);
+                st = FB_INVALID;
+            } else {
+                *value = fbi_xstrndup((const char *)v, n);
+            }
+        }
+        fbi_locked_free(v);
+    }
+    pthread_mutex_unlock(&vault.mu);
+    return st;
+}
+
 int fbc_open_broker(fbi_broker *b)
 {
     fb_diag *d = fb_diag_new();
@@ -167,6 +234,10 @@ int fbc_open_broker(fbi_broker *b)
         fbi_broker_close(b);
         return FB_EXIT_INVALID;
     }
+    pthread_mutex_lock(&vault.mu);
+    if (!vault.config) vault.config = json_incref(b->config);
+    pthread_mutex_unlock(&vault.mu);
+    fbi_host_set_secret_source(vault_secret, NULL);
     return FB_EXIT_OK;
 }
 

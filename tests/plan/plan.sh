@@ -359,4 +359,23 @@ cc = p["totals"]["by_label"]["cost-center"]
 assert D(cc["cc-2001"]) == D(p["total_monthly_cost"]), cc
 PY
 else bad "plan of a federation with its members named twice"; cat "$tmp/err"; fi
+# A federation whose workloads are each within validate's bounds but whose
+# cheapest placement adds up past the exact 64-bit nano-USD total: invalid
+# input (exit 2) with a message saying what to do, not "infeasible" (3).
+{
+    printf 'apiVersion: fedbroker.dev/v1\nkind: Federation\nmetadata: {name: huge, tenant: t1}\nspec:\n  workloads:\n'
+    i=0
+    while [ $i -lt 500 ]; do
+        printf '    - apiVersion: fedbroker.dev/v1\n      kind: Function\n      metadata: {name: f%d}\n      spec:\n        image: docker.io/acme/x:1\n        resources: {memory: 10Gi}\n        traffic: {requestsPerMonth: 2000000000000, meanDuration: 100ms}\n' $i
+        i=$((i + 1))
+    done
+} > "$tmp/huge.yaml"
+# (Lambda only: each of the 500 costs at least 21 million USD a month)
+mkdir -p "$tmp/drv3"; chmod 755 "$tmp/drv3"
+cp "$top_builddir/stage/drivers/aws.so" "$tmp/drv3/"; chmod 755 "$tmp/drv3/aws.so"
+FEDBROKER_DRIVER_PATH="$tmp/drv3" "$FEDBROKER" plan "$tmp/huge.yaml" --no-save --no-baselines >/dev/null 2>"$tmp/err"
+rc=$?
+if [ $rc = 2 ] && grep -q "costs more than the cost model totals exactly" "$tmp/err" && grep -q "split the federation" "$tmp/err"; then
+    ok "a federation whose total overflows is refused as invalid (exit 2), with what to do"
+else bad "overflowing federation: exit $rc"; head -5 "$tmp/err"; fi
 exit $fail
