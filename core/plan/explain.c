@@ -4,6 +4,7 @@
  * kind, for people who must relax something. */
 #include "config.h"
 #include "plan/plan_int.h"
+#include "base/decimal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -86,12 +87,17 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
             cheap = op;
     }
     if (cheap) {
-        char a[40], bb[40];
-        fbi_buf_printf(&detail, "%sbudget %s USD/month: the cheapest is %s at %s USD/month",
+        char a[40], bb[40], cc[FBI_DEC_BUF];
+        /* the relaxation: the cheapest cost rounded up to the cent */
+        int64_t cents = (cheap->contracted_nano + 9999999) / 10000000;
+        fbi_dec_format(cents, 2, 2, cc);
+        fbi_buf_printf(&detail, "%sbudget %s USD/month: the cheapest is %s at %s USD/month "
+                       "contracted (the figure budgets are compared with: before free tiers; "
+                       "docs/spec.md); the nearest relaxation is budget.monthly: \"%s\"",
                        detail.len ? "; " : "",
                        fbi_nano_str(json_integer_value(jpath(place, "budget", "monthlyMicroUsd")) *
                                     NANO_PER_MICRO, a),
-                       cheap->of->label, fbi_nano_str(cheap->contracted_nano, bb));
+                       cheap->of->label, fbi_nano_str(cheap->contracted_nano, bb), cc);
     }
     json_t *res = json_object_get(place, "residency");
     if (json_array_size(res)) {

@@ -573,7 +573,7 @@ static void priced(const model *m, const shape *sh, option *op, json_t *usage)
     int64_t budget = json_integer_value(jpath(place, "budget", "monthlyMicroUsd"));
     if (!op->reason_class && budget > 0 && op->contracted_nano > budget * NANO_PER_MICRO) {
         char a[40], bb[40];
-        eliminate(m, op, "budget", "%s USD/month is over the budget of %s USD/month",
+        eliminate(m, op, "budget", "%s USD/month contracted is over the budget of %s USD/month",
                   fbi_nano_str(op->contracted_nano, a), fbi_nano_str(budget * NANO_PER_MICRO, bb));
     }
 }

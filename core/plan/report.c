@@ -43,6 +43,92 @@ static const char *money2(const char *dec, char *buf)
     return fbi_dec_format(cents, 2, 2, buf);
 }
 
+/* Amounts to the cent so that a column adds up to its displayed total:
+ * the total (the exact sum) is rounded by the decimal module's rule, each
+ * amount is cut down to the cent, and the cents left over go one each to
+ * the amounts with the largest remainders (ties to the earlier one): the
+ * largest-remainder method. cents: caller-owned, n entries. A negative
+ * amount (a credit) is handled the same way on its magnitude's floor. */
+static void alloc_cents_to(const int64_t *nano, size_t n, int have_target, int64_t target,
+                           int64_t *cents)
+{
+    int64_t sum = 0, given = 0, total = 0;
+    int64_t *rem = fbi_xcalloc(n ? n : 1, sizeof *rem);
+    for (size_t i = 0; i < n; i++) {
+        sum += nano[i];
+        /* floor towards -infinity, remainder in [0, 10^7) */
+        int64_t q = nano[i] / 10000000, r = nano[i] % 10000000;
+        if (r < 0) {
+            q--;
+            r += 10000000;
+        }
+        cents[i] = q;
+        rem[i] = r;
+        given += q;
+    }
+    fbi_dec_rescale(sum, 9, 2, &total);
+    /* a column inside a row already allocated adds up to that row's cents */
+    if (have_target) total = target;
+    while (given < total) {
+        size_t best = 0;
+        for (size_t i = 1; i < n; i++)
+            if (rem[i] > rem[best]) best = i;
+        if (!n || rem[best] < 0) break;
+        cents[best]++;
+        rem[best] = -1;
+        given++;
+    }
+    /* a target below the floors (a row allocated down): take cents back
+     * from the smallest remainders */
+    while (given > total && n) {
+        size_t best = 0;
+        for (size_t i = 1; i < n; i++)
+            if (rem[i] >= 0 && (rem[best] < 0 || rem[i] < rem[best])) best = i;
+        cents[best]--;
+        rem[best] = -1;
+        given--;
+    }
+    free(rem);
+}
+
+static void alloc_cents(const int64_t *nano, size_t n, int64_t *cents)
+{
+    alloc_cents_to(nano, n, 0, 0, cents);
+}
+
+/* The cents of a column of plan amounts (decimal strings), by alloc_cents. */
+static int64_t *column_cents(const char *const *amounts, size_t n)
+{
+    int64_t *nano = fbi_xcalloc(n ? n : 1, sizeof *nano);
+    int64_t *cents = fbi_xcalloc(n ? n : 1, sizeof *cents);
+    for (size_t i = 0; i < n; i++) nano[i] = dec_nano(amounts[i]);
+    alloc_cents(nano, n, cents);
+    free(nano);
+    return cents;
+}
+
+static const char *cents_str(int64_t c, char *buf)
+{
+    return fbi_dec_format(c, 2, 2, buf);
+}
+
+/* An object of name -> amount printed "  name amount" with its cents
+ * allocated so that they add up to the rounded sum. */
+static void print_group(FILE *out, json_t *obj)
+{
+    size_t n = json_object_size(obj), i = 0;
+    const char **am = fbi_xcalloc(n ? n : 1, sizeof *am);
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) am[i++] = json_string_value(v) ? json_string_value(v) : "0";
+    int64_t *c = column_cents(am, n);
+    char b[FBI_DEC_BUF];
+    i = 0;
+    json_object_foreach(obj, k, v) fprintf(out, "  %s %s", k, cents_str(c[i++], b));
+    free(c);
+    free(am);
+}
+
 /* ---- table ---- */
 
 static void write_table(const json_t *p, const char *group_by, FILE *out)
@@ -77,7 +163,14 @@ static void write_table(const json_t *p, const char *group_by, FILE *out)
             "NEXT BEST (why not)");
     size_t i;
     json_t *w;
-    json_array_foreach(json_object_get(p, "workloads"), i, w) {
+    /* the USD/MONTH column to the cent, adding up to the TOTAL row */
+    json_t *wls = json_object_get(p, "workloads");
+    size_t nw = json_array_size(wls);
+    const char **am = fbi_xcalloc(nw ? nw : 1, sizeof *am);
+    json_array_foreach(wls, i, w) am[i] = json_object_get(w, "placement") ? js(w, "monthly_cost") : "0";
+    int64_t *wc = column_cents(am, nw);
+    free(am);
+    json_array_foreach(wls, i, w) {
         json_t *pl = json_object_get(w, "placement");
         if (!pl) {
             fprintf(out, "%-22s %-40s\n", js(w, "name"), "(no placement)");
@@ -95,8 +188,12 @@ static void write_table(const json_t *p, const char *group_by, FILE *out)
             snprintf(altb, sizeof altb, "%s:%s:%s %s (%s)", js(alt, "provider"), js(alt, "service"),
                      js(alt, "region"), money2(js(alt, "monthly_cost"), a), js(alt, "decided_by"));
         fprintf(out, "%-22s %-40s %12s %13s  %s\n", js(w, "name"), place,
-                money2(js(w, "monthly_cost"), b), lat, altb);
+                cents_str(wc[i], b), lat, altb);
     }
+    if (json_object_get(p, "total_monthly_cost"))
+        fprintf(out, "%-22s %-40s %12s\n", "TOTAL", "(cents allocated by largest remainder)",
+                money2(js(p, "total_monthly_cost"), b));
+    free(wc);
     json_t *links = json_object_get(p, "links");
     if (json_array_size(links)) {
         fprintf(out, "\n%-22s %-22s %12s %10s %12s\n", "LINK FROM", "TO", "GIB/MONTH", "RTT MS", "USD/MONTH");
@@ -112,17 +209,14 @@ static void write_table(const json_t *p, const char *group_by, FILE *out)
     json_t *v;
     if (json_object_size(json_object_get(totals, "by_provider"))) {
         fprintf(out, "\nBy provider:");
-        json_object_foreach(json_object_get(totals, "by_provider"), k, v)
-            fprintf(out, "  %s %s", k, money2(json_string_value(v), a));
+        print_group(out, json_object_get(totals, "by_provider"));
         fputc('\n', out);
     }
     json_t *groups = json_object_get(totals, "by_label");
     json_object_foreach(groups, k, v) {
         if (group_by && strcmp(group_by, k)) continue;
         fprintf(out, "By %s:", k);
-        const char *k2;
-        json_t *v2;
-        json_object_foreach(v, k2, v2) fprintf(out, "  %s %s", k2, money2(json_string_value(v2), a));
+        print_group(out, v);
         fputc('\n', out);
     }
     if (group_by && !json_object_get(groups, group_by))
@@ -296,31 +390,57 @@ static void write_focus(const json_t *p, FILE *out)
 
 /* ---- Markdown ---- */
 
+/* Markdown rows of one group (name -> amount) to the cent, adding up. */
+static void md_group(FILE *out, const char *label, json_t *obj)
+{
+    size_t n = json_object_size(obj), i = 0;
+    const char **am = fbi_xcalloc(n ? n : 1, sizeof *am);
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) am[i++] = json_string_value(v) ? json_string_value(v) : "0";
+    int64_t *c = column_cents(am, n);
+    char b[FBI_DEC_BUF];
+    i = 0;
+    json_object_foreach(obj, k, v) fprintf(out, "| %s | %s | %s |\n", label, k, cents_str(c[i++], b));
+    free(c);
+    free(am);
+}
+
 static void write_md(const json_t *p, const char *group_by, FILE *out)
 {
-    char a[40], b[40];
+    char a[40], b[40], c[40];
     fprintf(out, "# Placement plan\n\n");
     fprintf(out, "- status: **%s**\n", js(p, "status"));
     if (json_object_get(p, "total_monthly_cost")) {
+        char c1[40], c2[40], c3[40], c4[40];
         fprintf(out, "- total: **%s USD/month** (list %s, free tier %s, net %s)\n",
-                js(p, "total_monthly_cost"), js(p, "list_monthly_cost"), js(p, "free_tier_credit"),
-                js(p, "net_monthly_cost"));
-        fprintf(out, "- lower bound %s, gap %.3f%%\n", js(p, "lower_bound"), jd(p, "gap") * 100);
+                money2(js(p, "total_monthly_cost"), c1), money2(js(p, "list_monthly_cost"), c2),
+                money2(js(p, "free_tier_credit"), c3), money2(js(p, "net_monthly_cost"), c4));
+        fprintf(out, "- lower bound %s, gap %.3f%%\n", money2(js(p, "lower_bound"), c1), jd(p, "gap") * 100);
+        fprintf(out, "- amounts to the cent; each column adds up to its total (the cents left by "
+                     "rounding go to the largest remainders); JSON, CSV and FOCUS keep exact values\n");
     }
     fprintf(out, "- currency %s; %s\n- free tiers: %s\n- commitments: %s\n\n", js(p, "currency"),
             js(p, "hours_basis"), js(p, "free_tier_rule"), js(p, "commitments"));
     size_t i, k;
     json_t *w, *l;
-    json_array_foreach(json_object_get(p, "workloads"), i, w) {
+    json_t *wls = json_object_get(p, "workloads");
+    size_t nw = json_array_size(wls);
+    const char **am = fbi_xcalloc(nw ? nw : 1, sizeof *am);
+    json_array_foreach(wls, i, w) am[i] = json_object_get(w, "placement") ? js(w, "monthly_cost") : "0";
+    int64_t *wc = column_cents(am, nw);
+    free(am);
+    json_array_foreach(wls, i, w) {
         json_t *pl = json_object_get(w, "placement");
         fprintf(out, "## %s/%s\n\n", js(w, "tenant"), js(w, "name"));
         if (!pl) {
             fprintf(out, "No placement.\n\n");
             continue;
         }
+        char c1[40], c2[40], c3[40];
         fprintf(out, "%s `%s` in `%s`: **%s USD/month** (list %s, contracted %s)", js(pl, "provider"),
-                js(pl, "service"), js(pl, "region"), js(w, "monthly_cost"), js(w, "list_cost"),
-                js(w, "contracted_cost"));
+                js(pl, "service"), js(pl, "region"), cents_str(wc[i], c1), money2(js(w, "list_cost"), c2),
+                money2(js(w, "contracted_cost"), c3));
         if (json_object_get(w, "p50_latency_ms"))
             fprintf(out, ", latency p50 %.1f / p90 %.1f / p95 %.1f / p99 %.1f ms (%s)",
                     jd(w, "p50_latency_ms"), jd(json_object_get(w, "latency_ms"), "p90"),
@@ -328,40 +448,52 @@ static void write_md(const json_t *p, const char *group_by, FILE *out)
                     js(w, "latency_origin"));
         fprintf(out, "\n\n| metric | variant | quantity | unit | unit price | tier | cost | SKU | source | as of |\n");
         fprintf(out, "|---|---|---:|---|---:|---|---:|---|---|---|\n");
-        json_array_foreach(json_object_get(w, "lines"), k, l)
+        /* the lines and the egress to other workloads, to the cent, adding
+         * up to the workload's amount above */
+        json_t *lines = json_object_get(w, "lines");
+        size_t nl = json_array_size(lines);
+        int64_t *ln = fbi_xcalloc(nl + 1, sizeof *ln), *lc = fbi_xcalloc(nl + 1, sizeof *lc);
+        json_array_foreach(lines, k, l) ln[k] = dec_nano(js(l, "contracted_cost"));
+        ln[nl] = dec_nano(js(w, "egress_to_workloads"));
+        alloc_cents_to(ln, nl + 1, 1, wc[i], lc);
+        json_array_foreach(lines, k, l)
             fprintf(out, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", js(l, "metric"),
                     js(l, "variant"), js(l, "quantity"), js(l, "unit"), js(l, "contracted_unit_price"),
-                    js(l, "tier"), js(l, "contracted_cost"), js(l, "sku"), js(l, "source"), js(l, "as_of"));
+                    js(l, "tier"), cents_str(lc[k], c1), js(l, "sku"), js(l, "source"), js(l, "as_of"));
+        if (ln[nl])
+            fprintf(out, "| egress to other workloads | | | | | | %s | (see Links) | | |\n",
+                    cents_str(lc[nl], c1));
+        fprintf(out, "| **total** | | | | | | **%s** | | | |\n", cents_str(wc[i], c1));
+        free(ln);
+        free(lc);
         json_t *alts = json_object_get(w, "alternatives");
         if (json_array_size(alts)) {
             fprintf(out, "\nAlternatives:\n\n");
             json_array_foreach(alts, k, l)
                 fprintf(out, "- %s:%s:%s %s USD/month%s%s: %s\n", js(l, "provider"), js(l, "service"),
-                        js(l, "region"), js(l, "monthly_cost"),
+                        js(l, "region"), money2(js(l, "monthly_cost"), c2),
                         json_object_get(l, "p50_latency_ms") ? ", p50 " : "",
                         json_object_get(l, "p50_latency_ms") ? (snprintf(a, sizeof a, "%.1f ms",
                             jd(l, "p50_latency_ms")), a) : "", js(l, "decided_by"));
         }
         fputc('\n', out);
     }
+    free(wc);
     const char *key;
     json_t *v;
     json_t *totals = json_object_get(p, "totals");
     fprintf(out, "## Totals\n\n| group | value | USD/month |\n|---|---|---:|\n");
-    json_object_foreach(json_object_get(totals, "by_provider"), key, v)
-        fprintf(out, "| provider | %s | %s |\n", key, json_string_value(v));
-    json_object_foreach(json_object_get(totals, "by_region"), key, v)
-        fprintf(out, "| region | %s | %s |\n", key, json_string_value(v));
+    md_group(out, "provider", json_object_get(totals, "by_provider"));
+    md_group(out, "region", json_object_get(totals, "by_region"));
     json_object_foreach(json_object_get(totals, "by_label"), key, v) {
         if (group_by && strcmp(group_by, key)) continue;
-        const char *k2;
-        json_t *v2;
-        json_object_foreach(v, k2, v2) fprintf(out, "| %s | %s | %s |\n", key, k2, json_string_value(v2));
+        md_group(out, key, v);
     }
     json_array_foreach(json_object_get(p, "baselines"), i, w)
         fprintf(out, "%s| baseline | %s | %s |\n", i ? "" : "\n| baseline | | USD/month |\n|---|---|---:|\n",
                 js(w, "name"), !strcmp(js(w, "status"), "feasible")
-                    ? (snprintf(b, sizeof b, "%s (saves %s)", js(w, "total_monthly_cost"), js(w, "savings")), b)
+                    ? (snprintf(b, sizeof b, "%s (saves %s)", money2(js(w, "total_monthly_cost"), a),
+                                money2(js(w, "savings"), c)), b)
                     : "infeasible");
 }
 

@@ -41,6 +41,8 @@ typedef struct spec_item {
     char *kind, *name, *tenant, *hash, *file;
     fbi_locmap *locs;    /* its own positions, for errors found by finish (owned) */
     char *loc_prefix, *ptr_prefix;
+    int in_fed;          /* read as a member of a federation (inherits its labels) */
+    int doc;             /* its document's index in its file */
 } spec_item;
 
 typedef struct fed_link {
@@ -51,6 +53,7 @@ typedef struct fed_link {
 
 typedef struct fed_item {
     char *name, *tenant, *file;
+    json_t *labels;      /* its labels, inherited by members (owned; parent's merged) */
     json_t *members;     /* array of names (owned) */
     json_t *member_set;  /* name -> true, for lookups (owned) */
     json_t *info;        /* the federations_json entry (owned) */
@@ -94,6 +97,7 @@ typedef struct dctx {
     const char *ptr_prefix; /* the workload inside its document */
     int errors;
     int depth;              /* include depth */
+    int doc;                /* the document's index in its file */
 } dctx;
 
 /* ------------------------------------------------------------------------ */
@@ -1382,6 +1386,7 @@ static void add_item(dctx *c, json_t *norm, const char *ptr_prefix)
     free(root);
     it->loc_prefix = fbi_xstrdup(c->loc_prefix ? c->loc_prefix : "");
     it->ptr_prefix = fbi_xstrdup(ptr_prefix ? ptr_prefix : "");
+    it->doc = c->doc;
     invalidate(s);
 }
 
@@ -1429,7 +1434,16 @@ static long process_workload(dctx *c, const json_t *doc, fed_item *fed)
     }
     json_t *norm = normalise_workload(c, doc, tenant);
     if (!norm) return -1;
+    if (fed && json_object_size(fed->labels)) {
+        /* the federation's labels are inherited; the member's own win */
+        json_t *ml = json_object_get(json_object_get(norm, "metadata"), "labels");
+        const char *k;
+        json_t *v;
+        json_object_foreach(fed->labels, k, v)
+            if (ml && !json_object_get(ml, k)) json_object_set(ml, k, v);
+    }
     add_item(c, norm, c->ptr_prefix);
+    c->set->items[c->set->n - 1].in_fed = fed != NULL;
     if (fed) json_array_append_new(fed->members, json_string(str_at(md, "name")));
     return (long)c->set->n - 1;
 }
@@ -1553,6 +1567,7 @@ static void include_file(dctx *c, const char *rel, const char *p, fed_item *fed)
             sub.loc_prefix = d->prefix;
             sub.ptr_prefix = "";
             sub.depth = c->depth + 1;
+            sub.doc = (int)i;
             if (schema_check(&sub, d->value, "#") == 0) {
                 if (!strcmp(str_at(d->value, "kind"), "Federation"))
                     process_federation(&sub, d->value, fed);
@@ -1598,6 +1613,10 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
     memset(&f, 0, sizeof f);
     f.name = fbi_xstrdup(str_at(md, "name"));
     f.tenant = fbi_xstrdup(tenant);
+    /* labels members inherit: the enclosing federation's, then this one's */
+    f.labels = parent && parent->labels ? json_deep_copy(parent->labels) : json_object();
+    if (json_is_object(json_object_get(md, "labels")))
+        json_object_update(f.labels, json_object_get(md, "labels"));
     f.file = fbi_xstrdup(c->file);
     f.members = json_array();
     f.member_set = json_object();
@@ -1773,6 +1792,7 @@ static void process_parsed(fb_spec_set *s, const char *name, const char *base_di
         c.locs = d->locs;
         c.loc_prefix = d->prefix;
         c.ptr_prefix = "";
+        c.doc = (int)i;
         if (schema_check(&c, d->value, "#") == 0) {
             if (!strcmp(str_at(d->value, "kind"), "Federation"))
                 process_federation(&c, d->value, NULL);
@@ -1830,6 +1850,7 @@ int fbi_spec_set_allow_path(fb_spec_set *s, const char *dir, char **err)
 
 static void fed_free(fed_item *f)
 {
+    json_decref(f->labels);
     free(f->name);
     free(f->tenant);
     free(f->file);
@@ -2006,11 +2027,83 @@ static void check_refs(const fb_spec_set *s, const json_t *index, const spec_ite
     *errors += c.errors;
 }
 
+static void item_free(spec_item *it)
+{
+    json_decref(it->norm);
+    free(it->text);
+    free(it->kind);
+    free(it->name);
+    free(it->tenant);
+    free(it->hash);
+    free(it->file);
+    fbi_locmap_unref(it->locs);
+    free(it->loc_prefix);
+    free(it->ptr_prefix);
+}
+
+/* One file reached twice (named on the command line and included by a
+ * federation, as `fedbroker validate *.yaml` does) is one definition, not
+ * two: a plain read of a document that a federation also read as a member
+ * is dropped, keeping the member (it has the federation's tenant and
+ * labels). */
+static void merge_same_file(fb_spec_set *s)
+{
+    /* keyed by the document's place: real path, document, workload in it
+     * (not by name: a member file read on its own has the default tenant) */
+    json_t *index = json_object(), *reals = json_object();
+    unsigned char *drop = fbi_xcalloc(s->n + 1, 1);
+    int any = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        spec_item *it = &s->items[i];
+        const char *real = json_string_value(json_object_get(reals, it->file));
+        if (!json_object_get(reals, it->file)) {
+            char *r = realpath(it->file, NULL); /* NULL for a buffer: never merged */
+            json_object_set_new(reals, it->file, r ? json_string(r) : json_null());
+            free(r);
+            real = json_string_value(json_object_get(reals, it->file));
+        }
+        if (!real) continue;
+        char *k = fbi_xasprintf("%s\x1f%d\x1f%s", real, it->doc, it->ptr_prefix);
+        json_t *prev = json_object_get(index, k);
+        if (!prev) {
+            json_object_set_new(index, k, json_integer((json_int_t)i));
+            free(k);
+            continue;
+        }
+        free(k);
+        spec_item *f = &s->items[json_integer_value(prev)];
+        /* only a plain read of a federation's member file is merged: two
+         * federations reaching one file, or one file named twice, stay two
+         * (finish reports them when they clash) */
+        if (it->in_fed == f->in_fed) continue;
+        if (it->in_fed) {
+            spec_item t = *f;
+            *f = *it;
+            *it = t;
+        }
+        drop[i] = 1;
+        any = 1;
+    }
+    json_decref(index);
+    json_decref(reals);
+    if (any) {
+        size_t o = 0;
+        for (size_t i = 0; i < s->n; i++) {
+            if (drop[i]) item_free(&s->items[i]);
+            else s->items[o++] = s->items[i];
+        }
+        s->n = o;
+        invalidate(s);
+    }
+    free(drop);
+}
+
 fb_status fb_spec_set_finish(fb_spec_set *s, fb_diag *diag)
 {
     if (!s) return FB_INVALID;
     if (s->full) return FB_INVALID; /* reported; cross checks would name what was not read */
     int errors = 0;
+    merge_same_file(s);
     json_t *index = json_object();
     for (size_t i = 0; i < s->n; i++) {
         spec_item *it = &s->items[i];

@@ -35,6 +35,12 @@ if "$PYTHON" "$here/check_plan.py" "$tmp/plan.json" "$top_srcdir/catalog/prices.
 else
     bad "plan arithmetic"
 fi
+# every format of the stored plan reconciles: each column summed with
+# Python decimal equals the totals it prints and the plan's (to the cent)
+"$FEDBROKER" report --format table --output "$tmp/report.txt" || bad "report table"
+"$FEDBROKER" report --format md --output "$tmp/report.md" || bad "report md"
+"$PYTHON" "$here/reconcile.py" "$tmp/plan.json" "$tmp/report.txt" "$tmp/report.md" "$tmp/lines.csv" "$tmp/focus.csv" \
+    && ok "table, Markdown, CSV and FOCUS reconcile with the plan's totals" || bad "reports do not reconcile"
 total=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["total_monthly_cost"])' "$tmp/plan.json")
 status=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"])' "$tmp/plan.json")
 # the store keeps the plan's total in micro-USD (the nano total rounded half up)
@@ -177,6 +183,7 @@ has "$tmp/err" "link orders -> worker latency budget 15 ms; best pair found [0-9
 sed 's/placement: {residency: \[EU\], providers: \[gcp\]}/placement: {residency: [EU], providers: [gcp], budget: {monthly: "1"}}/' "$tmp/fed.yaml" > "$tmp/budget.yaml"
 run 3 "a budget below the cheapest offer is infeasible" "$FEDBROKER" plan "$tmp/budget.yaml" --no-baselines
 has "$tmp/err" "budget 1.00 USD/month: the cheapest is gcp:cloud-run:" "the cheapest offer is named with its cost"
+has "$tmp/err" "USD/month contracted (the figure budgets are compared with: before free tiers; docs/spec.md); the nearest relaxation is budget.monthly: \"[0-9]*\.[0-9][0-9]\"" "the compared figure and the relaxation are named"
 
 # invalid input: a pointer, exit 2, nothing stored
 before=$(sqlite3 "$tmp/home/state.db" "SELECT count(*) FROM plans")
@@ -303,6 +310,55 @@ l = {x["from"]: x for x in json.load(open(sys.argv[1]))["links"]}
 sys.exit(0 if l["east"]["egress_usd_per_gib"] != l["west"]["egress_usd_per_gib"] else 1)
 PY
 else bad "plan of the two-way link"; cat "$tmp/err"; fi
+
+# a Federation and its member files named together (fedbroker validate
+# *.yaml): one file reached twice is one definition, not "defined twice";
+# members inherit the federation's labels (their own win), so report
+# --group-by works on them
+mkdir -p "$tmp/fedfiles"
+cat > "$tmp/fedfiles/fed.yaml" <<'YAML'
+apiVersion: fedbroker.dev/v1
+kind: Federation
+metadata: {name: shop2, tenant: acme, labels: {team: commerce, cost-center: cc-2001}}
+spec:
+  workloads:
+    - file: worker.yaml
+    - file: batch.yaml
+YAML
+cat > "$tmp/fedfiles/worker.yaml" <<'YAML'
+apiVersion: fedbroker.dev/v1
+kind: Container
+metadata: {name: worker2, labels: {team: web}}
+spec:
+  image: docker.io/acme/worker:1
+  resources: {memory: 512Mi, cpu: "0.5"}
+  traffic: {requestsPerMonth: 1000000, meanDuration: 20ms}
+  placement: {providers: [gcp]}
+YAML
+cat > "$tmp/fedfiles/batch.yaml" <<'YAML'
+apiVersion: fedbroker.dev/v1
+kind: Container
+metadata: {name: batch2}
+spec:
+  image: docker.io/acme/batch:7
+  resources: {memory: 1Gi, cpu: "1"}
+  placement: {providers: [k8s]}
+YAML
+(cd "$tmp/fedfiles" && "$FEDBROKER" validate *.yaml) >"$tmp/out" 2>"$tmp/err" && ok "validate *.yaml of a federation and its members" || { bad "validate *.yaml of a federation and its members"; cat "$tmp/err"; }
+if grep -q "defined twice" "$tmp/err"; then bad "a member file named twice is 'defined twice'"; else ok "a member file reached twice is one definition"; fi
+if (cd "$tmp/fedfiles" && "$FEDBROKER" plan batch.yaml fed.yaml worker.yaml --format json --no-save --no-baselines) >"$tmp/inh.plan" 2>"$tmp/err"; then
+    "$PYTHON" - "$tmp/inh.plan" <<'PY' && ok "members inherit the federation's labels; their own win; group-by sums them" || bad "label inheritance"
+import json, sys
+from decimal import Decimal as D
+p = json.load(open(sys.argv[1]))
+w = {x["name"]: x for x in p["workloads"]}
+assert sorted(w) == ["batch2", "worker2"], sorted(w)
+assert w["worker2"]["labels"] == {"team": "web", "cost-center": "cc-2001"}, w["worker2"]["labels"]
+assert w["batch2"]["labels"] == {"team": "commerce", "cost-center": "cc-2001"}, w["batch2"]["labels"]
+cc = p["totals"]["by_label"]["cost-center"]
+assert D(cc["cc-2001"]) == D(p["total_monthly_cost"]), cc
+PY
+else bad "plan of a federation with its members named twice"; cat "$tmp/err"; fi
 # A federation whose workloads are each within validate's bounds but whose
 # cheapest placement adds up past the exact 64-bit nano-USD total: invalid
 # input (exit 2) with a message saying what to do, not "infeasible" (3).

@@ -2028,7 +2028,9 @@ START_TEST(examples_valid)
         ck_assert_int_eq(st, FB_OK);
     }
     ck_assert_int_eq(fb_spec_set_finish(s, d), FB_OK);
-    ck_assert_uint_eq(fb_spec_count(s), 9);
+    /* shop-worker.yaml is also a member of federation.yaml: one file
+     * reached twice is one workload, the federation's (issue 12) */
+    ck_assert_uint_eq(fb_spec_count(s), 8);
     /* the Bell program was inlined and its language detected */
     for (size_t i = 0; i < fb_spec_count(s); i++) {
         if (strcmp(fb_spec_name(s, i), "bell-pair")) continue;
