@@ -7,6 +7,7 @@
 #include "config.h"
 #include "server/server.h"
 #include "server/token.h"
+#include "server/audit.h"
 #include "base/util.h"
 #include "discovery/discovery.h"
 #include "state/state.h"
@@ -30,6 +31,7 @@ typedef struct bucket {
 } bucket;
 
 typedef struct server {
+    fbi_auditor *audit;
     fb_store *store;
     const fbi_catalog *cat;
     const fbi_serve_opts *o;
@@ -298,6 +300,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             }
         }
     }
+    if (authed) {
+        /* every credential use is an audit row: who, tenant, what, outcome */
+        char *what = fbi_xasprintf("%s %s", method, url);
+        char outcome[16];
+        snprintf(outcome, sizeof outcome, "%u", status);
+        fb_diag *ad = fb_diag_new();
+        if (fbi_audit_record(sv->audit, sv->store, who.id, who.tenant, what, outcome, NULL, ad) != FB_OK)
+            fb_diag_print(ad, stderr);
+        fb_diag_free(ad);
+        free(what);
+    }
     log_line(sv, rq, method, url, status, authed ? who.id : NULL, authed ? who.tenant : NULL);
     return send_json(c, status, body, rq, hname, hname ? hval : NULL);
 }
@@ -337,6 +350,7 @@ fb_status fbi_serve_run(fb_store *store, const fbi_catalog *cat, const fbi_serve
                         fb_diag *diag)
 {
     server sv = {.store = store, .cat = cat, .o = o};
+    if (fbi_auditor_open(NULL, &sv.audit, diag) != FB_OK) return FB_INVALID;
     pthread_mutex_init(&sv.mu, NULL);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
@@ -346,6 +360,7 @@ fb_status fbi_serve_run(fb_store *store, const fbi_catalog *cat, const fbi_serve
         char *m = fbi_xasprintf("--listen: '%s' is not an IPv4 address", o->address);
         fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m, "give e.g. 127.0.0.1:8080");
         free(m);
+        fbi_auditor_close(sv.audit);
         return FB_INVALID;
     }
     char *cert = NULL, *key = NULL;
@@ -361,6 +376,7 @@ fb_status fbi_serve_run(fb_store *store, const fbi_catalog *cat, const fbi_serve
             free(m);
             free(cert);
             free(key);
+            fbi_auditor_close(sv.audit);
             return FB_INVALID;
         }
         flags |= MHD_USE_TLS;
@@ -387,6 +403,7 @@ fb_status fbi_serve_run(fb_store *store, const fbi_catalog *cat, const fbi_serve
         free(m);
         free(cert);
         free(key);
+        fbi_auditor_close(sv.audit);
         return FB_CONFLICT;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -403,6 +420,7 @@ fb_status fbi_serve_run(fb_store *store, const fbi_catalog *cat, const fbi_serve
     free(cert);
     free(key);
     free(sv.buckets);
+    fbi_auditor_close(sv.audit);
     pthread_mutex_destroy(&sv.mu);
     return FB_OK;
 }
