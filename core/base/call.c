@@ -45,6 +45,7 @@ void fbi_call_end(fbi_call *c, fb_diag *d)
     json_decref(c->recorded);
     c->dry_requests = c->recorded = NULL;
     fbi_secrets_clear(&c->secrets);
+    fbi_secrets_clear(&c->handed);
 }
 
 void fbi_call_redact_json(const fbi_call *c, json_t *j)

@@ -38,6 +38,13 @@ typedef struct fbi_call {
      * through it: diagnostics (fb_diag_add), logs, recorded resources and
      * the verb's output (fbi_call_redact_json). */
     fbi_secrets secrets;
+    /* borrowed: the tenant of the workload an apply call is about (NULL
+     * elsewhere): host->credential answers secret://NAME of this tenant */
+    const char *tenant;
+    /* The portable secrets host->credential handed the driver (also in
+     * secrets): the only ones a dry run's requests may carry in a body,
+     * redacted there too (the rest of a dry-run request is shown as sent) */
+    fbi_secrets handed;
 } fbi_call;
 
 /* Initialises c and binds it to d, so host services called with d find it. */

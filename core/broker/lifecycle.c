@@ -376,6 +376,7 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
     fbi_call call;
     fbi_call_begin(&call, it->diag, drv->name);
     call.dry_run = lc->dry_run;
+    call.tenant = tenant; /* the portable secrets the driver may ask for */
     lane *l = lc->dry_run ? NULL : &lc->lanes[i];
     if (l) {
         json_t *detail = json_pack("{s:O,s:O}", "placement", it->placement, "specHash",

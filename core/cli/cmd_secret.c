@@ -27,7 +27,7 @@ static const char description[] =
     "Portable secrets: specs reference them as secret://NAME, valid on every provider; apply\n"
     "materialises the value in the chosen provider's secret store. Each tenant's values are\n"
     "sealed in the state (XChaCha20-Poly1305 under a key derived from the master key, bound to\n"
-    "tenant, name and version). NAME is 1 to 64 of [A-Za-z0-9_-].\n"
+    "tenant, name and version). NAME: a lowercase letter, then lowercase letters, digits, '-'.\n"
     "  put NAME     store a new version; the value is read from standard input, or from\n"
     "               --file, byte for byte (no newline is stripped), at most 64 KiB; it is\n"
     "               never taken from the command line\n"

@@ -3,13 +3,17 @@
 #include "config.h"
 #include "cli.h"
 #include "spec/spec.h"
+#include "catalog/catalog.h"
 #include "base/util.h"
+#include "host/host.h"
+#include "identity/identity.h"
 #include "http/http.h"
 #include "state/lock.h"
 #include "state/state.h"
 #include "fbq.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +48,56 @@ static int check_program(void *ctx, const char *source, size_t len, const char *
     return -1;
 }
 
+/* The catalog a spec's names are checked against (fbi_vocab_check_fn):
+ * the one plan will read ($FEDBROKER_CATALOG or the embedded copy), opened
+ * once per process on first use; a catalog that cannot be opened checks
+ * nothing here (plan reports it). */
+static fbi_catalog *vocab_cat;
+static int vocab_tried;
+
+static void vocab_free(void)
+{
+    fbi_catalog_free(vocab_cat);
+    vocab_cat = NULL;
+}
+
+static int check_vocab(void *ctx, const char *what, const char *name, char **suggestion,
+                       const char **hint)
+{
+    (void)ctx;
+    if (!vocab_tried) {
+        vocab_tried = 1;
+        fb_diag *d = fb_diag_new();
+        if (fbi_catalog_open(NULL, NULL, &vocab_cat, d) != FB_OK) vocab_cat = NULL;
+        else atexit(vocab_free);
+        fb_diag_free(d);
+    }
+    if (!vocab_cat) return 1;
+    int region = !strcmp(what, "region");
+    if (region ? fbi_catalog_region(vocab_cat, name) != NULL
+               : fbi_catalog_location(vocab_cat, name) != NULL)
+        return 1;
+    /* the nearest name by edit distance, when it is close enough to be a typo */
+    size_t n = region ? fbi_catalog_region_count(vocab_cat) : fbi_catalog_location_count(vocab_cat);
+    const char *best = NULL;
+    int bestd = 4;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = region ? fbi_catalog_region_at(vocab_cat, i)->key
+                               : fbi_catalog_location_at(vocab_cat, i)->name;
+        int dist = fbi_edit_distance(name, k, bestd);
+        if (dist < bestd) {
+            bestd = dist;
+            best = k;
+        }
+    }
+    if (best) *suggestion = fbi_xstrdup(best);
+    *hint = region ? "`fedbroker catalog show --table regions` lists the regions (provider:region, "
+                     "e.g. aws:eu-west-1)"
+                   : "`fedbroker catalog show --table locations` lists the locations (city ids "
+                     "such as new-york, frankfurt, tokyo)";
+    return 0;
+}
+
 int fbc_spec_set_open(const char *verb, const fbc_spec_opts *so, fb_spec_set **out)
 {
     *out = NULL;
@@ -63,6 +117,7 @@ int fbc_spec_set_open(const char *verb, const fbc_spec_opts *so, fb_spec_set **o
     fb_spec_set_new(out);
     fbi_spec_set_max_workloads(*out, max);
     fbi_spec_set_program_check(*out, check_program, NULL);
+    fbi_spec_set_vocab_check(*out, check_vocab, NULL);
     for (size_t i = 0; so && so->allow && so->allow[i]; i++) {
         char *err = NULL;
         if (fbi_spec_set_allow_path(*out, so->allow[i], &err) != 0) {
@@ -105,6 +160,70 @@ int fbc_load_specs(const char *verb, char **files, int nfiles, const fbc_spec_op
     return FB_EXIT_OK;
 }
 
+/* The portable secrets drivers ask for at apply (host->credential's
+ * secret://NAME): opened on the first request only, so a run without
+ * secret:// references needs no master key. The configuration is the
+ * broker's; the master key and a store handle of our own (a dry run opens
+ * no store) stay for the rest of the process. Any thread. */
+static struct {
+    pthread_mutex_t mu;
+    json_t *config;       /* the broker configuration (a reference) */
+    int opened;           /* 1 ok, -1 failed (the diagnostic repeated) */
+    fbi_identity_cfg cfg;
+    fbi_master_key *mk;
+    fb_store *store;
+    char *why;            /* what failed */
+} vault = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, {0}, NULL, NULL, NULL};
+
+static fb_status vault_secret(void *ud, const char *tenant, const char *name, char **value,
+                              long long *version, fb_diag *diag)
+{
+    (void)ud;
+    *value = NULL;
+    *version = 0;
+    pthread_mutex_lock(&vault.mu);
+    if (!vault.opened) {
+        fb_diag *od = fb_diag_new();
+        fb_status st = fbi_identity_cfg_load(vault.config, 0, &vault.cfg, od);
+        if (st == FB_OK) st = fbi_master_key_load(&vault.cfg, 0, &vault.mk, od);
+        if (st == FB_OK) st = fb_store_open(NULL, &vault.store, od);
+        vault.opened = st == FB_OK ? 1 : -1;
+        if (st != FB_OK)
+            vault.why = fbi_xasprintf("%s%s%s", fb_diag_count(od) ? fb_diag_summary(od, 0) : "",
+                                      fb_diag_count(od) && fb_diag_detail(od, 0) ? ": " : "",
+                                      fb_diag_count(od) && fb_diag_detail(od, 0)
+                                          ? fb_diag_detail(od, 0) : "");
+        fb_diag_free(od);
+    }
+    fb_status st = FB_INVALID;
+    if (vault.opened < 0) {
+        char *m = fbi_xasprintf("secret://%s: the broker's secrets cannot be opened: %s", name,
+                                vault.why);
+        fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m,
+                    "fedbroker secret put NAME makes the master key; see docs/identity.md");
+        free(m);
+    } else {
+        unsigned char *v = NULL;
+        size_t n = 0;
+        st = fbi_secret_open(vault.mk, vault.store, tenant, name, 0, &v, &n, version, diag);
+        if (st == FB_OK) {
+            /* the host takes it as text: a value with a NUL byte would be cut */
+            if (memchr(v, 0, n)) {
+                char *m = fbi_xasprintf("secret %s/%s holds a NUL byte; providers' secret stores "
+                                        "take text", tenant, name);
+                fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m, NULL);
+                free(m);
+                st = FB_INVALID;
+            } else {
+                *value = fbi_xstrndup((const char *)v, n);
+            }
+        }
+        fbi_locked_free(v);
+    }
+    pthread_mutex_unlock(&vault.mu);
+    return st;
+}
+
 int fbc_open_broker(fbi_broker *b)
 {
     fb_diag *d = fb_diag_new();
@@ -115,6 +234,10 @@ int fbc_open_broker(fbi_broker *b)
         fbi_broker_close(b);
         return FB_EXIT_INVALID;
     }
+    pthread_mutex_lock(&vault.mu);
+    if (!vault.config) vault.config = json_incref(b->config);
+    pthread_mutex_unlock(&vault.mu);
+    fbi_host_set_secret_source(vault_secret, NULL);
     return FB_EXIT_OK;
 }
 

@@ -62,10 +62,6 @@ static json_t *find_dep(json_t *deps, const char *tenant, const char *name, cons
     return NULL;
 }
 
-/* Where a deployment answers, from its driver's apply output: a URL the
- * driver reported (result or state), else for a job the id it runs as.
- * borrowed or NULL; *kind is "url" or "job". */
-
 /* The URLs of tenant's workloads where the plan puts them now: {name: url}
  * (new), from the endpoints table (this run records each as it goes). */
 static json_t *current_urls(exec *x, const char *tenant)

@@ -16,9 +16,11 @@
 #include "http/http.h"
 
 /* The endpoint in a driver's apply or observe output ({"result":..,
- * "state":..}): a url/uri/endpoint member, else for a QuantumJob its job
- * id. Returns a pointer into output (borrowed) or NULL; *kind is "url" or
- * "job" (static). */
+ * "state":..}): a url/uri/endpoint member (of result, state, or their
+ * "endpoints" object), else a service host name ("endpoints": {"service":
+ * HOST}), else for a QuantumJob its job id. Returns a pointer into output
+ * (borrowed) or NULL; *kind is "url", "service" or "job" (static; only a
+ * "url" is filled into dependents' env). */
 const char *fbi_discovery_endpoint_of(const json_t *output, const char *workload_kind,
                                       const char **kind);
 

@@ -15,8 +15,9 @@ const char *fbi_discovery_endpoint_of(const json_t *output, const char *workload
 {
     static const char *const url_keys[] = {"url", "uri", "endpoint", NULL};
     static const char *const id_keys[] = {"jobId", "job_id", "id", NULL};
-    const json_t *where[] = {json_object_get(output, "result"), json_object_get(output, "state")};
-    for (int w = 0; w < 2; w++)
+    const json_t *res = json_object_get(output, "result"), *st = json_object_get(output, "state");
+    const json_t *where[] = {res, st, json_object_get(res, "endpoints"), json_object_get(st, "endpoints")};
+    for (int w = 0; w < 4; w++)
         for (int k = 0; url_keys[k]; k++) {
             const char *u = json_string_value(json_object_get(where[w], url_keys[k]));
             if (u && *u) {
@@ -24,6 +25,14 @@ const char *fbi_discovery_endpoint_of(const json_t *output, const char *workload
                 return u;
             }
         }
+    /* a service host name the driver reported ("endpoints": {"service": HOST}) */
+    for (int w = 2; w < 4; w++) {
+        const char *h = json_string_value(json_object_get(where[w], "service"));
+        if (h && *h) {
+            *kind = "service";
+            return h;
+        }
+    }
     if (!workload_kind || strcmp(workload_kind, "QuantumJob") != 0) return NULL;
     for (int w = 0; w < 2; w++)
         for (int k = 0; id_keys[k]; k++) {

@@ -60,7 +60,10 @@ static fb_status host_http(fb_diag *d, const fb_http_request *req, fb_http_respo
     if (c) fbi_secrets_add_request(&c->secrets, req);
     if (c && c->dry_run) {
         if (!c->dry_requests) c->dry_requests = json_array();
-        json_array_append_new(c->dry_requests, fbi_http_request_json(req));
+        json_t *shown = fbi_http_request_json(req);
+        /* a portable secret the driver put in a body (CreateSecret) */
+        if (c->handed.n) fbi_redact_json(&c->handed, 0, shown);
+        json_array_append_new(c->dry_requests, shown);
         return FB_OK;
     }
     /* fields past the driver's struct_size count as absent (0 = current) */
@@ -132,13 +135,61 @@ static char *read_credential_file(const char *path, fb_diag *d, const char *what
     return v;
 }
 
+static fbi_secret_source_fn secret_source;
+static void *secret_source_ud;
+
+void fbi_host_set_secret_source(fbi_secret_source_fn fn, void *ud)
+{
+    pthread_mutex_lock(&cred_mu);
+    secret_source = fn;
+    secret_source_ud = ud;
+    pthread_mutex_unlock(&cred_mu);
+}
+
+/* secret://NAME or secret-version://NAME of the call's tenant. */
+static fb_status portable_secret(fbi_call *c, fb_diag *d, const char *key, char **out)
+{
+    int want_version = strncmp(key, "secret-version://", 17) == 0;
+    const char *name = key + (want_version ? 17 : 9);
+    pthread_mutex_lock(&cred_mu);
+    fbi_secret_source_fn fn = secret_source;
+    void *ud = secret_source_ud;
+    pthread_mutex_unlock(&cred_mu);
+    if (!fn || !c->tenant) return FB_NOTFOUND;
+    char *v = NULL;
+    long long version = 0;
+    fb_status st = fn(ud, c->tenant, name, &v, &version, d);
+    if (st != FB_OK) return st;
+    if (want_version) {
+        explicit_bzero(v, strlen(v));
+        free(v);
+        char num[24];
+        snprintf(num, sizeof num, "%lld", version);
+        *out = host_alloc(strlen(num) + 1);
+        memcpy(*out, num, strlen(num) + 1);
+        return FB_OK;
+    }
+    /* from now on the call redacts the value wherever it shows what it did */
+    fbi_secrets_add(&c->secrets, v);
+    fbi_secrets_add(&c->handed, v);
+    size_t n = strlen(v) + 1;
+    *out = host_alloc(n);
+    memcpy(*out, v, n);
+    explicit_bzero(v, n);
+    free(v);
+    return FB_OK;
+}
+
 /* credentials.DRIVER.KEY of the configuration, for the driver the call is
- * attributed to: a driver sees only what was configured for it. */
+ * attributed to: a driver sees only what was configured for it; and the
+ * call's tenant's portable secrets (secret://NAME). */
 static fb_status host_credential(fb_diag *d, const char *key, char **out)
 {
     *out = NULL;
     fbi_call *c = fbi_call_of(d);
     if (!c || !c->driver || !key) return FB_NOTFOUND;
+    if (strncmp(key, "secret://", 9) == 0 || strncmp(key, "secret-version://", 17) == 0)
+        return portable_secret(c, d, key, out);
     pthread_mutex_lock(&cred_mu);
     json_t *src = json_deep_copy(json_object_get(json_object_get(cred_section, c->driver), key));
     pthread_mutex_unlock(&cred_mu);

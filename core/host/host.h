@@ -12,4 +12,18 @@
  * call wins (one configuration per process). Thread-safe. */
 void fbi_host_set_credentials(const char *config_json);
 
+/* Where host->credential finds the broker's portable secrets
+ * (docs/identity.md): for the key secret://NAME in a call about a
+ * workload of tenant T (fbi_call.tenant), fn(ud, T, NAME, &value, &version,
+ * diag) answers the latest version's value (new text, NUL-terminated; the
+ * host wipes and frees it) and its number; secret-version://NAME answers
+ * that number as decimal text. fn returns FB_NOTFOUND when there is no
+ * such secret, another status with a diagnostic when it cannot say. The
+ * value becomes a secret of the call (redacted wherever the call is shown).
+ * NULL fn: no portable secrets (FB_NOTFOUND). Called from apply's worker
+ * threads: fn must be thread-safe. The last call wins. */
+typedef fb_status (*fbi_secret_source_fn)(void *ud, const char *tenant, const char *name,
+                                          char **value, long long *version, fb_diag *diag);
+void fbi_host_set_secret_source(fbi_secret_source_fn fn, void *ud);
+
 #endif

@@ -189,9 +189,9 @@ fb_status fbi_identity_publish(fbi_keyring *k, const char *dir, json_t **written
  * Manager both accept (64 KiB). */
 #define FBI_SECRET_MAX 65536
 
-/* Checks a secret name (the NAME of secret://NAME): 1 to 64 of
- * [A-Za-z0-9_-], which every provider's store accepts as (part of) a
- * name. 0, or -1 with *why (new). */
+/* Checks a secret name (the NAME of secret://NAME): a lowercase letter,
+ * then up to 62 lowercase letters, digits and '-', which every provider's
+ * store accepts as part of a name. 0, or -1 with *why (new). */
 int fbi_secret_name_check(const char *name, char **why);
 
 /* Seals value (n bytes, borrowed; the caller wipes it) as the next

@@ -20,15 +20,18 @@ int fbi_secret_name_check(const char *name, char **why)
 {
     *why = NULL;
     size_t n = strlen(name);
-    int bad = n == 0 || n > 64;
+    int bad = n == 0 || n > 63 || name[0] < 'a' || name[0] > 'z';
     for (size_t i = 0; i < n && !bad; i++) {
         char c = name[i];
-        bad = !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '_' || c == '-');
+        bad = !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
     }
+    /* the drivers join tenant and name with '/', '_' or '.' in the
+     * providers' stores, characters no name holds, so no two (tenant,
+     * name) pairs map to one provider secret */
     if (bad)
-        *why = fbi_xasprintf("secret name '%s' is not 1 to 64 of [A-Za-z0-9_-] (what every "
-                             "provider's secret store accepts)", name);
+        *why = fbi_xasprintf("secret name '%s' is not a lowercase letter followed by up to 62 "
+                             "lowercase letters, digits and '-' (a name every provider's secret "
+                             "store accepts)", name);
     return bad ? -1 : 0;
 }
 

@@ -6,6 +6,7 @@
  * deterministic deployment package. Settings: drivers/aws/README.md. */
 #include "config.h"
 #include "aws.h"
+#include "fbk_verb.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -129,6 +130,7 @@ char *aws_endpoint(aws_ctx *ctx, const char *api, const char *region)
                      : !strcmp(api, "application-autoscaling") ? ctx->ep_aas
                      : !strcmp(api, "scheduler") ? ctx->ep_scheduler
                      : !strcmp(api, "sqs") ? ctx->ep_sqs
+                     : !strcmp(api, "secretsmanager") ? ctx->ep_secretsmanager
                      : !strcmp(api, "sts") ? ctx->ep_sts : NULL;
     if (over) {
         size_t n = strlen(over);
@@ -153,6 +155,7 @@ static const char *target_prefix(const char *api, const char **ctype)
     *ctype = "application/x-amz-json-1.1";
     if (!strcmp(api, "ecs")) return "AmazonEC2ContainerServiceV20141113";
     if (!strcmp(api, "application-autoscaling")) return "AnyScaleFrontendService";
+    if (!strcmp(api, "secretsmanager")) return "secretsmanager";
     *ctype = "application/x-amz-json-1.0";
     if (!strcmp(api, "sqs")) return "AmazonSQS";
     return NULL;
@@ -378,6 +381,7 @@ static void ctx_free(aws_ctx *c)
     free(c->ep_sts);
     free(c->ep_scheduler);
     free(c->ep_sqs);
+    free(c->ep_secretsmanager);
     free(c->lambda_role);
     free(c->scheduler_role);
     free(c->account_id);
@@ -472,7 +476,7 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
     static const char *const top[] = {"regions", "profile", "role_arn", "endpoints", "lambda",
                                       "ecs", "accountId", "scheduler", NULL};
     static const char *const ep_keys[] = {"lambda", "ecs", "application-autoscaling", "sts",
-                                          "scheduler", "sqs", NULL};
+                                          "scheduler", "sqs", "secretsmanager", NULL};
     static const char *const lam_keys[] = {"role", NULL};
     static const char *const ecs_keys[] = {"cluster", "subnets", "securityGroups", "assignPublicIp",
                                            "executionRoleArn", "taskRoleArn", "targetGroupArn",
@@ -526,7 +530,7 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
     } else if (ep) {
         bad |= known_keys(diag, ep, "/drivers/aws/endpoints", ep_keys) != 0;
         char **slots[] = {&c->ep_lambda, &c->ep_ecs, &c->ep_aas, &c->ep_sts, &c->ep_scheduler,
-                          &c->ep_sqs};
+                          &c->ep_sqs, &c->ep_secretsmanager};
         for (size_t i = 0; i < sizeof slots / sizeof *slots; i++) {
             char ptr[96];
             snprintf(ptr, sizeof ptr, "/drivers/aws/endpoints/%s", ep_keys[i]);
@@ -666,6 +670,14 @@ static fb_status read_wp(fb_diag *diag, const json_t *in, const json_t **w, cons
                  "pass {\"workload\": <normal form>, \"placement\": {...}}");
         return FB_INVALID;
     }
+    /* secret://NAME: the broker's portable secrets, copied at apply into
+     * Secrets Manager as fedbroker/TENANT/WORKLOAD/NAME ('/' is in no
+     * tenant, workload or secret name; ecs.c materialises it). The
+     * one change made to the input: idempotent (fbk_verb.h), so an input
+     * fbk_evaluate shares between placements is mapped once */
+    if (fbk_map_portable_secrets(aws_host, diag, (json_t *)in, "aws-sm://fedbroker/%t/%w/%n",
+                                 "AWS Secrets Manager", 1) != 0)
+        return FB_INVALID;
     *kind = aws_str(*w, "kind");
     if (!*kind || (strcmp(*kind, "Function") && strcmp(*kind, "Container"))) {
         fbk_diag(aws_host, diag, FB_SEV_ERROR, "/kind",

@@ -31,6 +31,7 @@ struct fb_driver_ctx {
     char *role_arn;       /* settings.role_arn: assumed on top of the chain */
     char *ep_lambda, *ep_ecs, *ep_aas, *ep_sts; /* endpoint overrides or NULL */
     char *ep_scheduler, *ep_sqs;
+    char *ep_secretsmanager; /* endpoints.secretsmanager */
     char *lambda_role;    /* settings.lambda.role */
     char *scheduler_role; /* settings.scheduler.role: what EventBridge Scheduler assumes */
     char *account_id;     /* settings.accountId or NULL */

@@ -279,6 +279,18 @@ static const json_t *secrets_of(const ctr *c)
     return json_object_get(c->spec, "secrets");
 }
 
+/* Secrets Manager tags: [{Key, Value}], the ECS tags renamed. new. */
+static json_t *sm_tags(const json_t *w)
+{
+    json_t *e = ecs_tags(w), *out = json_array(), *t;
+    size_t i;
+    json_array_foreach(e, i, t)
+        json_array_append_new(out, json_pack("{s:O,s:O}", "Key", json_object_get(t, "key"), "Value",
+                                             json_object_get(t, "value")));
+    json_decref(e);
+    return out;
+}
+
 static json_int_t at_least(json_int_t lo, json_int_t v)
 {
     return v < lo ? lo : v;
@@ -649,6 +661,123 @@ static json_t *ctr_state(aws_ctx *ctx, const ctr *c)
                      c->autoscale);
 }
 
+/* The broker's portable secrets (docs/identity.md): each secret://NAME,
+ * which aws.c mapped to aws-sm://fedbroker/TENANT/WORKLOAD/NAME, is copied
+ * into Secrets Manager under that name before the task definition that
+ * reads it: created (and recorded) when missing, given the broker's
+ * latest version otherwise. The version's number makes the
+ * ClientRequestToken, so the same version sent again adds nothing and a
+ * new one becomes AWSCURRENT; *changed says a new version was sent (the
+ * running tasks must restart to read it). The value comes from
+ * host->credential, which makes it a secret of the call: a dry run shows
+ * the request with it redacted. A secret of that name without our tags is
+ * not touched (FB_CONFLICT). */
+static fb_status materialise_secrets(const call *c, const ctr *cc, const json_t *w, int *changed)
+{
+    *changed = 0;
+    fb_status st = FB_OK;
+    size_t i;
+    const json_t *s;
+    json_array_foreach(secrets_of(cc), i, s) {
+        const char *portable = aws_str(s, "portable"), *ref = aws_str(s, "ref");
+        if (!portable || !ref || strncmp(ref, "aws-sm://", 9) != 0) continue;
+        const char *name = ref + 9;
+        char ptr[64];
+        snprintf(ptr, sizeof ptr, "/spec/secrets/%zu/ref", i);
+        char *value = NULL, *version = NULL;
+        st = aws_host->credential(c->diag, portable, &value);
+        if (st == FB_NOTFOUND)
+            fbk_diag(aws_host, c->diag, FB_SEV_ERROR, ptr,
+                     "aws: %s: the broker has no such secret for this tenant\nstore it with: "
+                     "fedbroker secret put %s --tenant TENANT < FILE", portable, portable + 9);
+        if (st != FB_OK) {
+            if (value) aws_host->free(value);
+            return st == FB_NOTFOUND ? FB_INVALID : st;
+        }
+        char vkey[96];
+        snprintf(vkey, sizeof vkey, "secret-version://%s", portable + 9);
+        st = aws_host->credential(c->diag, vkey, &version);
+        char *token = fbk_xasprintf("fedbroker-secret-version-%020lld",
+                                    st == FB_OK ? atoll(version) : 0LL);
+        if (version) aws_host->free(version);
+        json_t *desc = NULL;
+        int exists = 0;
+        if (st == FB_OK && !aws_host->dry_run(c->diag)) {
+            json_t *b = json_pack("{s:s}", "SecretId", name);
+            aws_req rq;
+            aws_res res;
+            st = ecall(c, "secretsmanager", "DescribeSecret", b, FB_HTTP_IDEMPOTENT | FB_HTTP_READ_ONLY,
+                       &rq, &res);
+            json_decref(b);
+            if (st == FB_OK && res.err == FB_OK) {
+                exists = 1;
+                desc = res.body ? json_incref(res.body) : json_object();
+            } else if (st == FB_OK && res.err != FB_NOTFOUND &&
+                       !(res.code && strstr(res.code, "ResourceNotFound"))) {
+                st = aws_fail(c->diag, &rq, &res, NULL);
+            }
+            aws_res_clear(&res);
+        }
+        if (st == FB_OK && exists) {
+            int ours = 0;
+            size_t k;
+            const json_t *t;
+            json_array_foreach(json_object_get(desc, "Tags"), k, t)
+                ours |= aws_str(t, "Key") && !strcmp(aws_str(t, "Key"), "managed-by") &&
+                        aws_str(t, "Value") && !strcmp(aws_str(t, "Value"), "fedbroker");
+            if (!ours) {
+                fbk_diag(aws_host, c->diag, FB_SEV_ERROR, ptr,
+                         "aws: a Secrets Manager secret named %s exists and is not managed by "
+                         "fedbroker (no managed-by=fedbroker tag)\nremove or rename it", name);
+                st = FB_CONFLICT;
+            }
+        }
+        if (st == FB_OK && exists) {
+            /* a version already holding this token is not sent again */
+            int have = 0;
+            const char *vid;
+            json_t *stages;
+            json_object_foreach(json_object_get(desc, "VersionIdsToStages"), vid, stages)
+                have |= !strcmp(vid, token);
+            st = aws_record(c->diag, "secretsmanager-secret", aws_str(desc, "ARN"), cc->region,
+                            cc->name);
+            if (st == FB_OK && !have) {
+                json_t *b = json_pack("{s:s,s:s,s:s}", "SecretId", aws_str(desc, "ARN"),
+                                      "SecretString", value, "ClientRequestToken", token);
+                st = op_ok(c, "secretsmanager", "PutSecretValue", b, FB_HTTP_TOKEN_GUARDED, NULL);
+                json_decref(b);
+                *changed = st == FB_OK;
+            }
+        } else if (st == FB_OK) {
+            json_t *b = json_pack("{s:s,s:s,s:s,s:s,s:o}", "Name", name, "SecretString", value,
+                                  "ClientRequestToken", token, "Description",
+                                  "fedbroker: a copy of the broker's portable secret for one "
+                                  "workload (docs/identity.md)", "Tags", sm_tags(w));
+            json_t *ans = NULL;
+            st = op_ok(c, "secretsmanager", "CreateSecret", b, FB_HTTP_TOKEN_GUARDED, &ans);
+            json_decref(b);
+            if (st == FB_OK && !aws_host->dry_run(c->diag)) {
+                if (!aws_str(ans, "ARN")) {
+                    fbk_diag(aws_host, c->diag, FB_SEV_ERROR, ptr,
+                             "aws: CreateSecret answered without an ARN");
+                    st = FB_INTERNAL;
+                } else {
+                    st = aws_record(c->diag, "secretsmanager-secret", aws_str(ans, "ARN"),
+                                    cc->region, cc->name);
+                }
+            }
+            json_decref(ans);
+        }
+        json_decref(desc);
+        free(token);
+        /* the host keeps it only to redact it; wipe our copy */
+        fbk_wipe(value, strlen(value));
+        aws_host->free(value);
+        if (st != FB_OK) return st;
+    }
+    return st;
+}
+
 fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag)
 {
     const json_t *w = json_object_get(in, "workload");
@@ -660,10 +789,13 @@ fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *d
     call c = {ctx, diag, &creds, cc.region};
     json_t *state = ctr_state(ctx, &cc), *svc = NULL, *resources = json_array();
     const char *spec_hash = aws_str(w, "specHash") ? aws_str(w, "specHash") : "";
+    int secrets_changed = 0;
     if (st == FB_OK && aws_host->dry_run(diag)) {
         size_t i;
         json_t *d;
+        st = materialise_secrets(&c, &cc, w, &secrets_changed);
         json_array_foreach(docs, i, d) {
+            if (st != FB_OK) break;
             aws_req rq;
             aws_res res;
             const char *op = aws_str(d, "operation");
@@ -686,6 +818,8 @@ fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *d
     }
     if (st == FB_OK && svc && aws_str(svc, "serviceArn"))
         st = aws_record(diag, "ecs-service", aws_str(svc, "serviceArn"), cc.region, cc.name);
+    /* the secrets the task definition reads exist before it does */
+    if (st == FB_OK) st = materialise_secrets(&c, &cc, w, &secrets_changed);
     /* the task definition: reuse the service's when it was made from this spec */
     const char *old_td = svc ? aws_str(svc, "taskDefinition") : NULL;
     char *td_arn = NULL;
@@ -732,9 +866,12 @@ fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *d
         json_object_set(state, "serviceArn", json_object_get(svc, "serviceArn"));
         json_int_t live_desired = aws_int(svc, "desiredCount", -1);
         int td_changed = strcmp(old_td ? old_td : "", td_arn) != 0;
-        if (td_changed || (!cc.autoscale && live_desired != cc.desired)) {
+        if (td_changed || secrets_changed || (!cc.autoscale && live_desired != cc.desired)) {
             json_t *b = json_pack("{s:s,s:s,s:s}", "cluster", ctx->cluster, "service", cc.name,
                                   "taskDefinition", td_arn);
+            /* ECS reads secrets when a task starts: a new version needs new tasks */
+            if (secrets_changed && !td_changed)
+                json_object_set_new(b, "forceNewDeployment", json_true());
             if (!cc.autoscale) json_object_set_new(b, "desiredCount", json_integer(cc.desired));
             json_object_set(b, "networkConfiguration",
                             json_object_get(json_object_get(json_array_get(docs, 1), "body"),
@@ -823,6 +960,7 @@ static int parse_service_arn(const char *arn, char **cluster, char **name)
 typedef struct depinfo {
     char *cluster, *service, *region;
     json_t *taskdefs;  /* array of ARNs */
+    json_t *secrets;   /* array of Secrets Manager ARNs (portable secrets' copies) */
 } depinfo;
 
 static void depinfo_read(aws_ctx *ctx, const json_t *dep, depinfo *d)
@@ -830,6 +968,7 @@ static void depinfo_read(aws_ctx *ctx, const json_t *dep, depinfo *d)
     memset(d, 0, sizeof *d);
     const json_t *state = json_object_get(dep, "state");
     d->taskdefs = json_array();
+    d->secrets = json_array();
     if (aws_str(state, "serviceName")) {
         d->service = fbk_xstrdup(aws_str(state, "serviceName"));
         d->cluster = fbk_xstrdup(aws_str(state, "cluster") ? aws_str(state, "cluster") : ctx->cluster);
@@ -855,6 +994,8 @@ static void depinfo_read(aws_ctx *ctx, const json_t *dep, depinfo *d)
             json_array_foreach(d->taskdefs, k, x)
                 dup |= !strcmp(json_string_value(x), aws_str(r, "id") ? aws_str(r, "id") : "");
             if (!dup && aws_str(r, "id")) json_array_append(d->taskdefs, json_object_get(r, "id"));
+        } else if (t && !strcmp(t, "secretsmanager-secret") && aws_str(r, "id")) {
+            json_array_append(d->secrets, json_object_get(r, "id"));
         }
     }
     d->region = fbk_xstrdup(region ? region : ctx->n_regions ? ctx->regions[0] : "us-east-1");
@@ -866,6 +1007,7 @@ static void depinfo_free(depinfo *d)
     free(d->service);
     free(d->region);
     json_decref(d->taskdefs);
+    json_decref(d->secrets);
 }
 
 /* ---- observe ------------------------------------------------------------------------------------ */
@@ -996,7 +1138,7 @@ fb_status aws_ecs_destroy(aws_ctx *ctx, const json_t *dep, json_t *deleted, fb_d
 {
     depinfo d;
     depinfo_read(ctx, dep, &d);
-    if (!d.service && json_array_size(d.taskdefs) == 0) {
+    if (!d.service && json_array_size(d.taskdefs) == 0 && json_array_size(d.secrets) == 0) {
         depinfo_free(&d);
         return FB_OK; /* nothing was created */
     }
@@ -1049,6 +1191,20 @@ fb_status aws_ecs_destroy(aws_ctx *ctx, const json_t *dep, json_t *deleted, fb_d
         int gone = res.err == FB_NOTFOUND || (res.code && !strcmp(res.code, "ClientException"));
         if (st == FB_OK && res.err != FB_OK && !gone) st = aws_fail(diag, &rq, &res, NULL);
         if (st == FB_OK && res.err == FB_OK) json_array_append(deleted, (json_t *)td);
+        aws_res_clear(&res);
+    }
+    /* the workload's copies of portable secrets: its own, so deleted with it
+     * (no recovery window: the broker still holds the value) */
+    json_array_foreach(d.secrets, i, td) {
+        if (st != FB_OK) break;
+        json_t *b = json_pack("{s:O,s:b}", "SecretId", td, "ForceDeleteWithoutRecovery", 1);
+        aws_req rq;
+        aws_res res;
+        st = ecall(&c, "secretsmanager", "DeleteSecret", b, FB_HTTP_IDEMPOTENT, &rq, &res);
+        json_decref(b);
+        int gone = res.err == FB_NOTFOUND || (res.code && strstr(res.code, "ResourceNotFound"));
+        if (st == FB_OK && res.err != FB_OK && !gone) st = aws_fail(diag, &rq, &res, NULL);
+        if (st == FB_OK) json_array_append(deleted, (json_t *)td);
         aws_res_clear(&res);
     }
     json_decref(svc);

@@ -670,6 +670,14 @@ int gcp_check(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, gcp_shape *sh, fbk_ck 
 {
     memset(sh, 0, sizeof *sh);
     sh->svc = GCP_UNKNOWN;
+    /* secret://NAME: the broker's portable secrets, kept in Secret Manager
+     * as fedbroker_TENANT_WORKLOAD_NAME ('_' is in no tenant, workload or
+     * secret name); apply does not copy the value there yet */
+    if (fbk_map_portable_secrets(ck->host, ck->diag, in, "gcp-sm://fedbroker_%t_%w_%n",
+                                 "Google Secret Manager", 0) != 0) {
+        ck->errors++;
+        return -1;
+    }
     if (fbk_wl_load(wl, in, ck) != 0) return -1;
     const char *svc, *region, *kind;
     if (fbk_placement_read(in, ck, &svc, &region, &kind) != 0) return -1;

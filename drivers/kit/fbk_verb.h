@@ -123,9 +123,28 @@ const char **fbk_sorted_keys(json_t *obj, size_t *n);
  * "vault") and the rest. Returns 0, or -1 when ref has no "scheme://". */
 int fbk_ref_scheme(const char *ref, char *scheme, size_t n, const char **rest);
 
+/* Portable secrets (docs/identity.md). A spec may name a secret the
+ * broker stores (`fedbroker secret put`) as secret://NAME on any provider.
+ * Each driver maps it to its own store under a name made from fmt: "%t"
+ * is the workload's tenant, "%w" its name, "%n" the NAME, e.g.
+ * "aws-sm://fedbroker/%t/%w/%n" (fmt must separate them with a character
+ * names cannot hold, so two workloads never map to one secret: each gets
+ * its own copy, readable by its own identity, deleted with it). Rewrites
+ * in.workload.spec.secrets[i].ref in place (in borrowed) and keeps the
+ * portable reference as .portable. A driver whose apply does not copy the
+ * value into its store yet passes materialised 0: in the deploy modes
+ * (in.mode "apply" or "dry-run") each portable ref is then an error on
+ * diag (store: the store's name for the message). Returns the number of
+ * errors added. Idempotent: a second call on the same input finds nothing
+ * left to map, which is the one change fbk_evaluate's shared input may see
+ * (every placement of one driver maps a tenant's NAME the same way). */
+int fbk_map_portable_secrets(const fb_host *host, fb_diag *diag, json_t *in, const char *fmt,
+                             const char *store, int materialised);
+
 /* The two verbs that evaluate (ABI 1.2) combines, on an input already
  * read: in is {"workload", "placement", "hoursPerMonth", "mode"}
- * (borrowed; neither may change it). usage sets *usage (new) on FB_OK. */
+ * (borrowed; neither may change it, but for fbk_map_portable_secrets'
+ * idempotent rewrite). usage sets *usage (new) on FB_OK. */
 typedef struct fbk_eval_ops {
     fb_status (*validate)(fb_driver_ctx *ctx, json_t *in, fb_diag *diag);
     fb_status (*usage)(fb_driver_ctx *ctx, json_t *in, json_t **usage, fb_diag *diag);

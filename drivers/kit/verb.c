@@ -348,3 +348,66 @@ json_t *fbk_labels(const fbk_wl *wl, const fbk_label_keys *keys)
     }
     return l;
 }
+
+/* Is NAME a portable secret name (core/identity/vault.c's rule: a
+ * lowercase letter, then up to 62 lowercase letters, digits and '-')? */
+static int portable_name_ok(const char *n)
+{
+    size_t len = strlen(n);
+    if (len == 0 || len > 63 || n[0] < 'a' || n[0] > 'z') return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '-')) return 0;
+    return 1;
+}
+
+int fbk_map_portable_secrets(const fb_host *host, fb_diag *diag, json_t *in, const char *fmt,
+                             const char *store, int materialised)
+{
+    json_t *w = json_object_get(in, "workload");
+    json_t *secrets = json_object_get(json_object_get(w, "spec"), "secrets");
+    const char *tenant = json_string_value(json_object_get(json_object_get(w, "metadata"), "tenant"));
+    const char *wname = json_string_value(json_object_get(json_object_get(w, "metadata"), "name"));
+    const char *mode = json_string_value(json_object_get(in, "mode"));
+    int deploy = !materialised && mode && (!strcmp(mode, "apply") || !strcmp(mode, "dry-run"));
+    if (!wname) wname = "";
+    if (!tenant) tenant = "default";
+    int errors = 0;
+    size_t i;
+    json_t *s;
+    json_array_foreach(secrets, i, s) {
+        const char *ref = json_string_value(json_object_get(s, "ref"));
+        if (!ref || strncmp(ref, "secret://", 9) != 0) continue;
+        const char *name = ref + 9;
+        char ptr[64];
+        snprintf(ptr, sizeof ptr, "/spec/secrets/%zu/ref", i);
+        if (!portable_name_ok(name)) {
+            fbk_diag(host, diag, FB_SEV_ERROR, ptr,
+                     "'%s' is not a portable secret reference\nwrite secret://NAME with NAME a "
+                     "lowercase letter, then lowercase letters, digits and '-' (at most 63)", ref);
+            errors++;
+            continue;
+        }
+        fbk_buf b;
+        fbk_buf_init(&b);
+        for (const char *f = fmt; *f; f++) {
+            if (f[0] == '%' && f[1] == 't') fbk_buf_puts(&b, tenant), f++;
+            else if (f[0] == '%' && f[1] == 'n') fbk_buf_puts(&b, name), f++;
+            else if (f[0] == '%' && f[1] == 'w') fbk_buf_puts(&b, wname), f++;
+            else fbk_buf_putc(&b, *f);
+        }
+        char *native = fbk_buf_steal(&b);
+        json_object_set_new(s, "portable", json_string(ref));
+        json_object_set_new(s, "ref", json_string(native)); /* ref (and name) freed here */
+        if (deploy) {
+            fbk_diag(host, diag, FB_SEV_ERROR, ptr,
+                     "secret://%s would be %s in %s, but apply does not yet materialise portable "
+                     "secrets there (docs/identity.md, \"What is not built yet\")\nplan and "
+                     "render accept it; to deploy now, store the value in %s yourself and use %s",
+                     json_string_value(json_object_get(s, "portable")) + 9, native, store, store,
+                     native);
+            errors++;
+        }
+        free(native);
+    }
+    return errors;
+}

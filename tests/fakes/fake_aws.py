@@ -76,6 +76,9 @@ SERVICES = {
     # models (SQS speaks JSON 1.0 in them; Debian's describes the Query protocol)
     "scheduler": ("rest-json", "2021-06-30"),
     "sqs": ("json", "2012-11-05"),
+    # (added for portable secrets, issue 15) Secrets Manager: the reference
+    # subset of the 1.43.11 model (JSON 1.1)
+    "secretsmanager": ("json", "2017-10-17"),
 }
 
 BRAKET_DEVICES = {
@@ -552,6 +555,9 @@ class State:
         self.queues = {}          # (region, name) -> {"attributes", "tags", "url", "arn"}
         self.queues_deleted = {}  # (region, name) -> time of DeleteQueue
         self.esms = {}            # UUID -> {"config": EventSourceMappingConfiguration, "region", "tags"}
+        # (added for portable secrets) Secrets Manager: (region, name) ->
+        # {"arn", "name", "tags", "versions": {token: {"value", "stages", "created"}}, "description"}
+        self.secrets = {}
 
     def s3_put(self, bucket, key, body, region):
         """(added) Stores an S3 object; a new bucket lives in region."""
@@ -573,6 +579,7 @@ class State:
             "schedules": {k(key): v for key, v in self.schedules.items()},
             "queues": {k(key): v for key, v in self.queues.items()},
             "event_source_mappings": self.esms,
+            "secrets": {k(key): v for key, v in self.secrets.items()},
             "s3_objects": {b: {k: len(o["body"]) for k, o in v["objects"].items()} for b, v in self.buckets.items()},
             "braket_results": self.braket_results,
             "latency_ms": self.latency_ms,
@@ -1212,6 +1219,87 @@ class Ops:
         if "All" in names:
             return {"Attributes": dict(q["attributes"])}
         return {"Attributes": {k: q["attributes"][k] for k in names if k in q["attributes"]}}
+
+    # ---- Secrets Manager (added for portable secrets, issue 15) ----
+    def _secret(self, ctx, secret_id):
+        """The secret named by SecretId (a name or an ARN, full or partial) in ctx.region."""
+        for (region, name), sec in self.s.secrets.items():
+            if region == ctx.region and secret_id in (name, sec["arn"], sec["arn"][:-7]):
+                return sec
+        raise ApiError(400, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
+
+    @staticmethod
+    def _check_token(token):
+        if token is not None and not (32 <= len(token) <= 64):
+            raise validation("clientRequestToken", "Member must have length between 32 and 64")
+
+    def _new_version(self, sec, token, value):
+        """AWS's idempotency: a token already used with the same value adds
+        nothing; with another value it is refused."""
+        old = sec["versions"].get(token)
+        if old is not None:
+            if old["value"] != value:
+                raise ApiError(400, "ResourceExistsException",
+                               "You can't modify an existing version, you can only create a new version.")
+            return False
+        for v in sec["versions"].values():
+            if "AWSCURRENT" in v["stages"]:
+                v["stages"] = ["AWSPREVIOUS"]
+            elif "AWSPREVIOUS" in v["stages"]:
+                v["stages"] = []
+        sec["versions"][token] = {"value": value, "stages": ["AWSCURRENT"], "created": time.time()}
+        return True
+
+    def secretsmanager_CreateSecret(self, ctx, p):
+        name = p["Name"]
+        token = p.get("ClientRequestToken") or str(uuid.uuid4())
+        self._check_token(token)
+        if "SecretString" not in p and "SecretBinary" not in p:
+            raise validation("secretString", "a value is required here (the fake takes SecretString)")
+        key = (ctx.region, name)
+        sec = self.s.secrets.get(key)
+        if sec:
+            if token in sec["versions"] and sec["versions"][token]["value"] == p.get("SecretString"):
+                return {"ARN": sec["arn"], "Name": name, "VersionId": token}
+            raise ApiError(400, "ResourceExistsException",
+                           f"The operation failed because the secret {name} already exists.")
+        suffix = "".join(random.choice(string.ascii_letters + string.digits) for _ in range(6))
+        sec = {"arn": f"arn:aws:secretsmanager:{ctx.region}:{ACCOUNT}:secret:{name}-{suffix}", "name": name,
+               "tags": p.get("Tags", []), "description": p.get("Description", ""), "versions": {}}
+        self._new_version(sec, token, p.get("SecretString"))
+        self.s.secrets[key] = sec
+        return {"ARN": sec["arn"], "Name": name, "VersionId": token}
+
+    def secretsmanager_DescribeSecret(self, ctx, p):
+        sec = self._secret(ctx, p["SecretId"])
+        return {"ARN": sec["arn"], "Name": sec["name"], "Description": sec["description"], "Tags": sec["tags"],
+                "VersionIdsToStages": {t: v["stages"] for t, v in sec["versions"].items() if v["stages"]}}
+
+    def secretsmanager_PutSecretValue(self, ctx, p):
+        sec = self._secret(ctx, p["SecretId"])
+        token = p.get("ClientRequestToken") or str(uuid.uuid4())
+        self._check_token(token)
+        self._new_version(sec, token, p.get("SecretString"))
+        return {"ARN": sec["arn"], "Name": sec["name"], "VersionId": token,
+                "VersionStages": sec["versions"][token]["stages"]}
+
+    def secretsmanager_GetSecretValue(self, ctx, p):
+        sec = self._secret(ctx, p["SecretId"])
+        stage = p.get("VersionStage", "AWSCURRENT")
+        for t, v in sec["versions"].items():
+            if (p.get("VersionId") and t == p["VersionId"]) or (not p.get("VersionId") and stage in v["stages"]):
+                return {"ARN": sec["arn"], "Name": sec["name"], "VersionId": t, "SecretString": v["value"],
+                        "VersionStages": v["stages"]}
+        raise ApiError(400, "ResourceNotFoundException", "Secrets Manager can't find the specified secret value.")
+
+    def secretsmanager_DeleteSecret(self, ctx, p):
+        sec = self._secret(ctx, p["SecretId"])
+        del self.s.secrets[(ctx.region, sec["name"])]
+        return {"ARN": sec["arn"], "Name": sec["name"], "DeletionDate": time.time()}
+
+    def secretsmanager_ListSecrets(self, ctx, p):
+        return {"SecretList": [{"ARN": s["arn"], "Name": s["name"], "Tags": s["tags"]}
+                               for (r, _), s in sorted(self.s.secrets.items()) if r == ctx.region]}
 
     def sqs_DeleteQueue(self, ctx, p):
         q = self._queue_by_url(ctx, p["QueueUrl"])

@@ -82,7 +82,9 @@ try:
     ok(rc == 64 and "never taken from the command line" in err and PLANT not in out + err,
        "a value on the command line is refused (exit 64) and not echoed", (rc, out, err))
     rc, out, err = run("secret", "put", "bad/name", stdin="x")
-    ok(rc == 2 and "[A-Za-z0-9_-]" in err, "a name outside [A-Za-z0-9_-] is refused", (rc, err))
+    ok(rc == 2 and "lowercase letter" in err, "a name with '/' is refused", (rc, err))
+    rc, out, err = run("secret", "put", "DB_Password", stdin="x")
+    ok(rc == 2 and "lowercase letter" in err, "a name with upper case or '_' is refused", (rc, err))
     rc, out, err = run("secret", "put", "empty", stdin="")
     ok(rc == 2 and "empty" in err, "an empty value is refused", (rc, err))
     rc, out, err = run("secret", "put", "big", stdin=b"x" * 65537)
