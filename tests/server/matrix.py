@@ -147,6 +147,7 @@ ROUTES = [
     ("/v1/deployments", None, READ, None),
     ("/v1/deployments/api", "/v1/deployments/ledger", READ, 404),
     ("/v1/tokens", None, {"admin"}, None),
+    ("/metrics", None, {"admin"}, None),
 ]
 bad = []
 n = 0
@@ -162,7 +163,7 @@ for own, other, allowed, other_status in ROUTES:
             leak = "ledger" in json.dumps(j) or "rival" in json.dumps(j)
             if st != want or leak:
                 bad.append((path, role, which, st, want, j))
-ok(not bad and n == 28, f"the matrix: {n} (route, role, tenant) cells answer as expected, nothing of the other tenant leaks", bad)
+ok(not bad and n == 32, f"the matrix: {n} (route, role, tenant) cells answer as expected, nothing of the other tenant leaks", bad)
 # what the list routes hold: only the own tenant's rows
 st, j, h = req("GET", "/v1/endpoints", tokens[("rival", "viewer")])
 ok(st == 200 and [e["workload"] for e in j["endpoints"]] == ["ledger"], "rival sees only its own endpoints", j)
@@ -177,6 +178,25 @@ ok(st == 400 and "atlantis" in j["error"]["message"], "an unknown location: 400"
 st, j, h = req("GET", "/v1/nosuch", tokens[("shop", "admin")])
 ok(st == 404, "an unknown route: 404", st)
 
+# /metrics: Prometheus text, counts by route class and status, no names
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+c.request("GET", "/metrics", headers={"Authorization": f"Bearer {tokens[('shop', 'admin')]}"})
+r = c.getresponse()
+mtext = r.read().decode()
+ctype = r.getheader("Content-Type")
+c.close()
+mvals = {}
+for ln in mtext.splitlines():
+    if ln and not ln.startswith("#"):
+        k, v = ln.rsplit(" ", 1)
+        mvals[k] = float(v)
+ok(r.status == 200 and ctype.startswith("text/plain; version=0.0.4")
+   and mvals.get('fedbroker_http_requests_total{route="resolve",code="404"}') == 3
+   and mvals.get('fedbroker_http_requests_total{route="tokens",code="403"}') == 3
+   and mvals.get('fedbroker_resolve_total{outcome="found"}') == 4
+   and mvals.get('fedbroker_resolve_total{outcome="invalid"}') == 1
+   and "ledger" not in mtext and "api" not in mtext.replace("fedbroker", ""),
+   "/metrics counts requests by route and status and resolves by outcome, naming no workload", mtext[:1500])
 # tokens refused
 cases = [("no header", None, "Authorization: Bearer"), ("malformed", "abc", "malformed"),
          ("bad checksum", bad_sum, "bad checksum"), ("expired", expired, "expired"),
