@@ -4,12 +4,32 @@
 #include "config.h"
 #include "cli.h"
 #include "base/util.h"
+#include "server/audit.h"
 #include "server/token.h"
 #include "spec/spec.h"
 #include "state/state.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* An audit row for a token change; a failure to audit fails the verb
+ * (a credential change nobody can trace is worse than none). */
+static int audited(fb_store *store, const char *tenant, const char *action, const char *id)
+{
+    fb_diag *d = fb_diag_new();
+    fbi_auditor *a = NULL;
+    char *detail = fbi_xasprintf("{\"token_id\":\"%s\"}", id);
+    const char *user = getenv("USER");
+    char *actor = fbi_xasprintf("cli:%s", user && *user ? user : "?");
+    fb_status st = fbi_auditor_open(NULL, &a, d);
+    if (st == FB_OK) st = fbi_audit_record(a, store, actor, tenant, action, "ok", detail, d);
+    fbi_auditor_close(a);
+    int rc = st == FB_OK ? FB_EXIT_OK : fbc_report_diag(d, FB_EXIT_FAILURE);
+    free(detail);
+    free(actor);
+    fb_diag_free(d);
+    return rc;
+}
 
 static int create(int argc, char **argv)
 {
@@ -59,6 +79,7 @@ static int create(int argc, char **argv)
     } else {
         printf("%s\n", token);
         fprintf(stderr, "token %s for tenant %s, role %s: shown once, keep it secret\n", id, tenant, role);
+        rc = audited(store, tenant, "token.create", id);
     }
     fbi_token_free(token);
     free(id);
@@ -111,6 +132,7 @@ static int list_or_revoke(int argc, char **argv, int revoke)
             rc = FB_EXIT_FAILURE;
         } else {
             printf("revoked %s\n", id);
+            rc = audited(store, NULL, "token.revoke", id);
         }
     } else {
         char *text = NULL;

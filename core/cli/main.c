@@ -33,6 +33,7 @@ static const verb verbs[] = {
     {"health", fbc_cmd_health, "age out stale endpoint reports, probe the due health paths"},
     {"serve", fbc_cmd_serve, "serve the JSON API under /v1 (bearer tokens, tenant-scoped)"},
     {"token", fbc_cmd_token, "API bearer tokens: create (shown once), list, revoke"},
+    {"audit", fbc_cmd_audit, "verify the hash-chained, signed audit trail; list it"},
     {"results", fbc_cmd_results, "print the results apply stored (e.g. quantum counts)"},
     {"identity", fbc_cmd_identity, "workload identities: SPIFFE IDs, tokens, the issuer's keys"},
     {"secret", fbc_cmd_secret, "portable secrets (secret://NAME): put, list, rm, check"},

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "server/server.h"
 #include "server/token.h"
+#include "server/audit.h"
 #include "base/util.h"
 #include "discovery/discovery.h"
 #include "state/state.h"
@@ -29,7 +30,32 @@ typedef struct bucket {
     double tokens, last;
 } bucket;
 
+/* Prometheus counters: requests by route class and status, their time,
+ * resolve answers. Route classes carry no names (nothing of a tenant). */
+static const char *const ROUTES[] = {"healthz", "readyz", "endpoints", "resolve", "deployments",
+                                     "tokens", "metrics", "other"};
+#define NROUTES (sizeof ROUTES / sizeof *ROUTES)
+static const unsigned CODES[] = {200, 400, 401, 403, 404, 405, 413, 429, 500, 503};
+#define NCODES (sizeof CODES / sizeof *CODES)
+
+typedef struct metrics {
+    atomic_ulong requests[NROUTES][NCODES + 1]; /* last column: any other status */
+    atomic_ulong usec[NROUTES];
+    atomic_ulong resolve_found, resolve_not_found, resolve_invalid;
+} metrics;
+
+static size_t route_class(const char *url)
+{
+    static const char *const prefix[] = {"/v1/healthz", "/v1/readyz", "/v1/endpoints", "/v1/resolve/",
+                                         "/v1/deployments", "/v1/tokens", "/metrics"};
+    for (size_t i = 0; i < sizeof prefix / sizeof *prefix; i++)
+        if (strncmp(url, prefix[i], strlen(prefix[i])) == 0) return i;
+    return NROUTES - 1;
+}
+
 typedef struct server {
+    metrics m;
+    fbi_auditor *audit;
     fb_store *store;
     const fbi_catalog *cat;
     const fbi_serve_opts *o;
@@ -159,6 +185,8 @@ static void route(server *sv, struct MHD_Connection *c, const char *url, const f
                                .all = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "all") != NULL};
         json_t *out = NULL;
         fb_status st = fbi_discovery_resolve(sv->store, sv->cat, &q, &out, d);
+        atomic_fetch_add(st == FB_OK ? &sv->m.resolve_found : st == FB_NOTFOUND ? &sv->m.resolve_not_found
+                                                                   : &sv->m.resolve_invalid, 1);
         if (st == FB_NOTFOUND) {
             *status = 404;
             *body = err_body("not_found", "no such workload");
@@ -183,6 +211,10 @@ static void route(server *sv, struct MHD_Connection *c, const char *url, const f
         } else {
             *body = json_pack("{s:o}", "deployments", rows);
         }
+    } else if (strcmp(url, "/metrics") == 0) {
+        if (!(role & R_ADMIN)) goto forbidden;
+        *body = NULL;
+        *status = 0; /* the caller sends the text exposition */
     } else if (strcmp(url, "/v1/tokens") == 0) {
         if (!(role & R_ADMIN)) goto forbidden;
         if (fbi_store_list_tokens(sv->store, who->tenant, &text, d) != FB_OK) goto internal;
@@ -203,6 +235,56 @@ internal:
     *body = err_body("internal", "the state store failed; see the server log");
     fb_diag_print(d, stderr);
     fb_diag_free(d);
+}
+
+/* The Prometheus text exposition (format 0.0.4). new. */
+static char *metrics_text(server *sv)
+{
+    size_t cap = 8192, len = 0;
+    char *b = fbi_xmalloc(cap);
+#define EMIT(...)                                                                  \
+    do {                                                                           \
+        int n_ = snprintf(b + len, cap - len, __VA_ARGS__);                        \
+        while (n_ >= 0 && (size_t)n_ >= cap - len) {                               \
+            cap *= 2;                                                              \
+            b = realloc(b, cap);                                                   \
+            if (!b) abort();                                                       \
+            n_ = snprintf(b + len, cap - len, __VA_ARGS__);                        \
+        }                                                                          \
+        len += (size_t)(n_ > 0 ? n_ : 0);                                          \
+    } while (0)
+    EMIT("# HELP fedbroker_http_requests_total HTTP requests by route and status.\n"
+         "# TYPE fedbroker_http_requests_total counter\n");
+    for (size_t r = 0; r < NROUTES; r++)
+        for (size_t c = 0; c <= NCODES; c++) {
+            unsigned long v = atomic_load(&sv->m.requests[r][c]);
+            if (!v) continue;
+            if (c < NCODES) EMIT("fedbroker_http_requests_total{route=\"%s\",code=\"%u\"} %lu\n", ROUTES[r], CODES[c], v);
+            else EMIT("fedbroker_http_requests_total{route=\"%s\",code=\"other\"} %lu\n", ROUTES[r], v);
+        }
+    EMIT("# HELP fedbroker_http_request_seconds_total Time spent answering, by route.\n"
+         "# TYPE fedbroker_http_request_seconds_total counter\n");
+    for (size_t r = 0; r < NROUTES; r++)
+        EMIT("fedbroker_http_request_seconds_total{route=\"%s\"} %.6f\n", ROUTES[r],
+             (double)atomic_load(&sv->m.usec[r]) / 1e6);
+    EMIT("# HELP fedbroker_resolve_total Resolve answers by outcome.\n"
+         "# TYPE fedbroker_resolve_total counter\n"
+         "fedbroker_resolve_total{outcome=\"found\"} %lu\n"
+         "fedbroker_resolve_total{outcome=\"not_found\"} %lu\n"
+         "fedbroker_resolve_total{outcome=\"invalid\"} %lu\n",
+         atomic_load(&sv->m.resolve_found), atomic_load(&sv->m.resolve_not_found),
+         atomic_load(&sv->m.resolve_invalid));
+#undef EMIT
+    return b;
+}
+
+static void count(server *sv, const char *url, unsigned status, double t0)
+{
+    size_t r = route_class(url), c = NCODES;
+    for (size_t i = 0; i < NCODES; i++)
+        if (CODES[i] == status) c = i;
+    atomic_fetch_add(&sv->m.requests[r][c], 1);
+    atomic_fetch_add(&sv->m.usec[r], (unsigned long)((mono_s() - t0) * 1e6));
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -298,6 +380,30 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             }
         }
     }
+    if (authed) {
+        /* every credential use is an audit row: who, tenant, what, outcome */
+        char *what = fbi_xasprintf("%s %s", method, url);
+        char outcome[16];
+        snprintf(outcome, sizeof outcome, "%u", status ? status : 200u);
+        fb_diag *ad = fb_diag_new();
+        if (fbi_audit_record(sv->audit, sv->store, who.id, who.tenant, what, outcome, NULL, ad) != FB_OK)
+            fb_diag_print(ad, stderr);
+        fb_diag_free(ad);
+        free(what);
+    }
+    if (status == 0) { /* /metrics */
+        status = 200;
+        count(sv, url, status, rq->t0);
+        log_line(sv, rq, method, url, status, who.id, who.tenant);
+        char *text = metrics_text(sv);
+        struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");
+        MHD_add_response_header(r, "X-Request-Id", rq->id);
+        enum MHD_Result ret = MHD_queue_response(c, status, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
+    count(sv, url, status, rq->t0);
     log_line(sv, rq, method, url, status, authed ? who.id : NULL, authed ? who.tenant : NULL);
     return send_json(c, status, body, rq, hname, hname ? hval : NULL);
 }
@@ -337,6 +443,7 @@ fb_status fbi_serve_run(fb_store *store, const fbi_catalog *cat, const fbi_serve
                         fb_diag *diag)
 {
     server sv = {.store = store, .cat = cat, .o = o};
+    if (fbi_auditor_open(NULL, &sv.audit, diag) != FB_OK) return FB_INVALID;
     pthread_mutex_init(&sv.mu, NULL);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
@@ -346,6 +453,7 @@ fb_status fbi_serve_run(fb_store *store, const fbi_catalog *cat, const fbi_serve
         char *m = fbi_xasprintf("--listen: '%s' is not an IPv4 address", o->address);
         fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m, "give e.g. 127.0.0.1:8080");
         free(m);
+        fbi_auditor_close(sv.audit);
         return FB_INVALID;
     }
     char *cert = NULL, *key = NULL;
@@ -361,6 +469,7 @@ fb_status fbi_serve_run(fb_store *store, const fbi_catalog *cat, const fbi_serve
             free(m);
             free(cert);
             free(key);
+            fbi_auditor_close(sv.audit);
             return FB_INVALID;
         }
         flags |= MHD_USE_TLS;
@@ -387,6 +496,7 @@ fb_status fbi_serve_run(fb_store *store, const fbi_catalog *cat, const fbi_serve
         free(m);
         free(cert);
         free(key);
+        fbi_auditor_close(sv.audit);
         return FB_CONFLICT;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -403,6 +513,7 @@ fb_status fbi_serve_run(fb_store *store, const fbi_catalog *cat, const fbi_serve
     free(cert);
     free(key);
     free(sv.buckets);
+    fbi_auditor_close(sv.audit);
     pthread_mutex_destroy(&sv.mu);
     return FB_OK;
 }

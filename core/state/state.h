@@ -153,4 +153,22 @@ fb_status fbi_store_list_tokens(fb_store *s, const char *tenant, char **json, fb
 fb_status fbi_store_revoke_token(fb_store *s, const char *id, int64_t now, int *found,
                                  fb_diag *diag);
 
+/* ---- the audit chain (schema 7; core/server/audit.c) ---- */
+/* The hash of an audit row: SHA-256 hex over its id and length-prefixed
+ * fields, the previous row's hash last (64 zeros before the first row). */
+void fbi_audit_row_hash(long long id, const char *at, const char *actor, const char *tenant,
+                        const char *action, const char *outcome, const char *detail,
+                        const char *prev, char out[65]);
+/* Appends a row chained to the last one (one write transaction). *id and
+ * hash filled on FB_OK. tenant may be NULL, detail_json NULL = "{}". */
+fb_status fbi_store_audit_append(fb_store *s, const char *actor, const char *tenant,
+                                 const char *action, const char *outcome, const char *detail_json,
+                                 long long *id, char hash[65], fb_diag *diag);
+/* Every audit row in id order, new JSON array text. */
+fb_status fbi_store_audit_rows(fb_store *s, char **json, fb_diag *diag);
+fb_status fbi_store_put_checkpoint(fb_store *s, long long row_id, const char *row_hash,
+                                   long long row_count, const char *public_key,
+                                   const char *signature, fb_diag *diag);
+fb_status fbi_store_checkpoints(fb_store *s, char **json, fb_diag *diag);
+
 #endif

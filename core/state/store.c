@@ -130,6 +130,18 @@ static const char *const migrations[] = {
     "  role TEXT NOT NULL CHECK (role IN ('admin','deployer','viewer','finance')),"
     "  created_at INTEGER NOT NULL, expires_at INTEGER, revoked_at INTEGER,"
     "  last_used_at INTEGER);",
+    /* 7: the audit trail is a hash chain (each row carries the hash of
+     * the previous one) with Ed25519-signed checkpoints (core/server/
+     * audit.c), so `fedbroker audit verify` finds a changed, removed or
+     * inserted row */
+    "ALTER TABLE audit ADD COLUMN tenant TEXT;"
+    "ALTER TABLE audit ADD COLUMN outcome TEXT NOT NULL DEFAULT 'ok';"
+    "ALTER TABLE audit ADD COLUMN prev_hash TEXT;"
+    "ALTER TABLE audit ADD COLUMN hash TEXT;"
+    "CREATE TABLE audit_checkpoints ("
+    "  id INTEGER PRIMARY KEY, row_id INTEGER NOT NULL, row_hash TEXT NOT NULL,"
+    "  row_count INTEGER NOT NULL, public_key TEXT NOT NULL, signature TEXT NOT NULL,"
+    "  at TEXT NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
@@ -837,11 +849,107 @@ fb_status fb_store_list_results(fb_store *s, const char *tenant, const char *wor
 fb_status fb_store_audit(fb_store *s, const char *actor, const char *action,
                          const char *detail_json, fb_diag *diag)
 {
+    long long id;
+    char hash[65];
+    return fbi_store_audit_append(s, actor, NULL, action, "ok", detail_json, &id, hash, diag);
+}
+
+void fbi_audit_row_hash(long long id, const char *at, const char *actor, const char *tenant,
+                        const char *action, const char *outcome, const char *detail,
+                        const char *prev, char out[65])
+{
+    /* length-prefixed fields: no two different rows serialise alike */
+    const char *f[] = {at, actor, tenant ? tenant : "", action, outcome, detail, prev};
+    size_t n = 64;
+    for (size_t i = 0; i < 7; i++) n += strlen(f[i]) + 24;
+    char *buf = fbi_xmalloc(n);
+    size_t len = (size_t)snprintf(buf, n, "fedbroker-audit/1|%lld", id);
+    for (size_t i = 0; i < 7; i++)
+        len += (size_t)snprintf(buf + len, n - len, "|%zu:%s", strlen(f[i]), f[i]);
+    fbi_sha256_hex(buf, len, out);
+    free(buf);
+}
+
+fb_status fbi_store_audit_append(fb_store *s, const char *actor, const char *tenant,
+                                 const char *action, const char *outcome, const char *detail_json,
+                                 long long *id, char hash[65], fb_diag *diag)
+{
     char now[21];
     now_text(now);
-    return exec_bind(s, diag, "audit",
-        "INSERT INTO audit(at, actor, action, detail_json) VALUES(?1,?2,?3,?4)",
-        "tttt", now, actor, action, detail_json ? detail_json : "{}");
+    const char *detail = detail_json ? detail_json : "{}";
+    pthread_mutex_lock(&s->mu);
+    /* the previous hash and the new row in one write transaction: two
+     * processes appending at once still make one chain */
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        fb_status e = db_error(s, diag, "audit (begin)");
+        pthread_mutex_unlock(&s->mu);
+        return e;
+    }
+    char prev[65];
+    memset(prev, '0', 64);
+    prev[64] = 0;
+    long long last = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", -1, &st, NULL);
+    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        last = sqlite3_column_int64(st, 0);
+        const unsigned char *h = sqlite3_column_text(st, 1);
+        if (h && strlen((const char *)h) == 64) memcpy(prev, h, 64);
+    }
+    sqlite3_finalize(st);
+    *id = last + 1;
+    fbi_audit_row_hash(*id, now, actor, tenant, action, outcome, detail, prev, hash);
+    rc = sqlite3_prepare_v2(s->db,
+        "INSERT INTO audit(id, at, actor, tenant, action, outcome, detail_json, prev_hash, hash)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, *id);
+        sqlite3_bind_text(st, 2, now, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, actor, -1, SQLITE_TRANSIENT);
+        if (tenant) sqlite3_bind_text(st, 4, tenant, -1, SQLITE_TRANSIENT);
+        else sqlite3_bind_null(st, 4);
+        sqlite3_bind_text(st, 5, action, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 6, outcome, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 7, detail, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 8, prev, 64, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 9, hash, 64, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    sqlite3_finalize(st);
+    fb_status out = FB_OK;
+    if (rc != SQLITE_OK || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        out = db_error(s, diag, "audit");
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return out;
+}
+
+fb_status fbi_store_audit_rows(fb_store *s, char **json, fb_diag *diag)
+{
+    return query_json_array(s, diag, "read audit",
+        "SELECT json_object('id', id, 'at', at, 'actor', actor, 'tenant', tenant, 'action', action,"
+        " 'outcome', outcome, 'detail', detail_json, 'prev_hash', prev_hash, 'hash', hash) AS j"
+        " FROM audit ORDER BY id", NULL, NULL, json);
+}
+
+fb_status fbi_store_put_checkpoint(fb_store *s, long long row_id, const char *row_hash,
+                                   long long row_count, const char *public_key,
+                                   const char *signature, fb_diag *diag)
+{
+    char now[21];
+    now_text(now);
+    return exec_bind(s, diag, "audit checkpoint",
+        "INSERT INTO audit_checkpoints(row_id,row_hash,row_count,public_key,signature,at)"
+        " VALUES(?1,?2,?3,?4,?5,?6)", "itittt", row_id, row_hash, row_count, public_key, signature, now);
+}
+
+fb_status fbi_store_checkpoints(fb_store *s, char **json, fb_diag *diag)
+{
+    return query_json_array(s, diag, "read audit checkpoints",
+        "SELECT json_object('id', id, 'row_id', row_id, 'row_hash', row_hash, 'row_count', row_count,"
+        " 'public_key', public_key, 'signature', signature, 'at', at) AS j"
+        " FROM audit_checkpoints ORDER BY id", NULL, NULL, json);
 }
 
 const char *fbi_store_path(fb_store *s) { return s->path; }

@@ -61,7 +61,7 @@ def resolve(*args, t=T0):
 
 
 def health(*args, t=T0):
-    rc, out, err = env.run("health", "--connect-to", probe_to, "--format", "json", *args, env=at(t))
+    rc, out, err = env.run("health", "--connect-to", probe_to, "--timeout", "15s", "--format", "json", *args, env=at(t))
     return rc, (json.loads(out) if out.strip() else None), err
 
 

@@ -2,6 +2,7 @@
 # docs/serve.md): the route x role x tenant matrix, token failures, limits,
 # the request log, against a real server on loopback.
 SERVER_TESTS = \
-	tests/server/matrix.py
+	tests/server/matrix.py \
+	tests/server/audit.py
 TESTS += $(SERVER_TESTS)
 EXTRA_DIST += $(SERVER_TESTS) docs/serve.md

@@ -147,6 +147,7 @@ ROUTES = [
     ("/v1/deployments", None, READ, None),
     ("/v1/deployments/api", "/v1/deployments/ledger", READ, 404),
     ("/v1/tokens", None, {"admin"}, None),
+    ("/metrics", None, {"admin"}, None),
 ]
 bad = []
 n = 0
@@ -162,7 +163,7 @@ for own, other, allowed, other_status in ROUTES:
             leak = "ledger" in json.dumps(j) or "rival" in json.dumps(j)
             if st != want or leak:
                 bad.append((path, role, which, st, want, j))
-ok(not bad and n == 28, f"the matrix: {n} (route, role, tenant) cells answer as expected, nothing of the other tenant leaks", bad)
+ok(not bad and n == 32, f"the matrix: {n} (route, role, tenant) cells answer as expected, nothing of the other tenant leaks", bad)
 # what the list routes hold: only the own tenant's rows
 st, j, h = req("GET", "/v1/endpoints", tokens[("rival", "viewer")])
 ok(st == 200 and [e["workload"] for e in j["endpoints"]] == ["ledger"], "rival sees only its own endpoints", j)
@@ -177,6 +178,25 @@ ok(st == 400 and "atlantis" in j["error"]["message"], "an unknown location: 400"
 st, j, h = req("GET", "/v1/nosuch", tokens[("shop", "admin")])
 ok(st == 404, "an unknown route: 404", st)
 
+# /metrics: Prometheus text, counts by route class and status, no names
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+c.request("GET", "/metrics", headers={"Authorization": f"Bearer {tokens[('shop', 'admin')]}"})
+r = c.getresponse()
+mtext = r.read().decode()
+ctype = r.getheader("Content-Type")
+c.close()
+mvals = {}
+for ln in mtext.splitlines():
+    if ln and not ln.startswith("#"):
+        k, v = ln.rsplit(" ", 1)
+        mvals[k] = float(v)
+ok(r.status == 200 and ctype.startswith("text/plain; version=0.0.4")
+   and mvals.get('fedbroker_http_requests_total{route="resolve",code="404"}') == 3
+   and mvals.get('fedbroker_http_requests_total{route="tokens",code="403"}') == 3
+   and mvals.get('fedbroker_resolve_total{outcome="found"}') == 4
+   and mvals.get('fedbroker_resolve_total{outcome="invalid"}') == 1
+   and "ledger" not in mtext and "api" not in mtext.replace("fedbroker", ""),
+   "/metrics counts requests by route and status and resolves by outcome, naming no workload", mtext[:1500])
 # tokens refused
 cases = [("no header", None, "Authorization: Bearer"), ("malformed", "abc", "malformed"),
          ("bad checksum", bad_sum, "bad checksum"), ("expired", expired, "expired"),
@@ -237,5 +257,37 @@ ok(len(recs) >= 60 and all(r.get("request_id", "").startswith("req-") for r in r
 text = open(log_path).read()
 ok(not any(t in text for t in list(tokens.values()) + [expired, revoked, bad_sum]),
    "no token appears in the log")
+# optional TLS: a certificate and key from files (made here with openssl)
+import ssl  # noqa: E402
+sys.path.insert(0, os.path.join(TOP, "tests", "discovery"))
+from tlsfront import make_pki  # noqa: E402
+ca, crt, key = make_pki(tmp, ["us-east-1"])
+# make_pki's certificate is for *.lambda-url.us-east-1.on.aws: the client
+# checks the chain and that name (sent as SNI) while connecting to loopback
+tls = subprocess.Popen([FEDBROKER, "serve", "--listen", "127.0.0.1:0", "--tls-cert", crt, "--tls-key", key],
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+line = tls.stdout.readline().decode()
+m = re.match(r"listening on https://127\.0\.0\.1:(\d+)", line)
+ok(m, "with --tls-cert/--tls-key it listens on https", line)
+if m:
+    ctx = ssl.create_default_context(cafile=ca)
+    raw = socket.create_connection(("127.0.0.1", int(m.group(1))), timeout=10)
+    ts = ctx.wrap_socket(raw, server_hostname="abc.lambda-url.us-east-1.on.aws")
+    ts.sendall(b"GET /v1/endpoints HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tokens[("shop", "viewer")].encode()
+               + b"\r\nConnection: close\r\n\r\n")
+    data = b""
+    while True:
+        chunk = ts.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    ts.close()
+    ok(data.startswith(b"HTTP/1.1 200") and b'"endpoints"' in data, "an authenticated request over verified TLS", data[:200])
+rc, out, err = run("serve", "--listen", "127.0.0.1:0", "--tls-cert", crt)
+ok(rc == 2 and "--tls-key" in err, "a certificate without its key: exit 2 naming what is missing", (rc, err))
+tls.send_signal(signal.SIGTERM)
+tls.wait(timeout=10)
+import shutil  # noqa: E402
+shutil.rmtree(tmp, ignore_errors=True)
 print(f"serve matrix: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
