@@ -25,6 +25,9 @@ core_libfbcore_la_SOURCES = \
 	core/broker/broker.c core/broker/broker.h core/broker/config.c \
 	core/broker/offers.c core/broker/lifecycle.c core/broker/recover.c \
 	core/broker/fanout.c core/broker/fanout.h \
+	core/discovery/discovery.h core/discovery/table.c core/discovery/probe.c \
+	core/discovery/resolve.c \
+	core/server/server.h core/server/server.c core/server/token.h core/server/token.c \
 	core/plan/plan.c core/plan/plan.h core/plan/plan_int.h core/plan/input.c \
 	core/plan/model.c core/plan/evaluate.c core/plan/lookup.c core/plan/problem.c core/plan/freetier.c core/plan/explain.c \
 	core/plan/document.c core/plan/report.c core/plan/report.h
@@ -55,6 +58,7 @@ fedbroker_SOURCES = \
 fedbroker_SOURCES += core/cli/cmd_solve.c core/cli/cmd_plan.c core/cli/cmd_report.c
 fedbroker_SOURCES += core/cli/planexec.h core/cli/plandoc.c core/cli/changes.c core/cli/execute.c \
 	core/cli/cmd_plans.c core/cli/cmd_endpoints.c
+fedbroker_SOURCES += core/cli/cmd_resolve.c core/cli/cmd_health.c core/cli/cmd_serve.c core/cli/cmd_token.c
 fedbroker_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
 
 # Portable specs: parse, validate (schema embedded at build time), normalise.

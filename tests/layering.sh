@@ -8,7 +8,13 @@
 # IDs, signing keys, sealed secrets) sits beside host: it keeps its keys and
 # secrets in the store (state) and will fetch over the host's HTTP service
 # (http), knows no driver, and is used by broker, plan and cli. An include is written with its folder,
-# "spec/spec.h", as curl writes "vtls/vtls.h".
+# "spec/spec.h", as curl writes "vtls/vtls.h". discovery (the endpoints
+# table's leases, health probes, resolve) sits beside plan: it reads the
+# store (state), probes through the host's HTTP service (http), orders by
+# the catalog's latency model, parses the spec's durations (spec) and
+# bounds its probes with the broker's fan-out (broker); cli and serve use it.
+# server (`fedbroker serve` and its bearer tokens) sits above discovery: it
+# answers from the store and the discovery table; only cli starts it.
 set -eu
 core="${top_srcdir:-.}/core"
 allowed() { # folder -> the folders it may include
@@ -19,7 +25,9 @@ allowed() { # folder -> the folders it may include
     identity) echo "base http state identity" ;;
     broker) echo "base spec catalog solver http state host identity broker" ;;
     plan) echo "base spec catalog solver http state host identity broker plan" ;;
-    cli) echo "base spec catalog solver http state host identity broker plan cli" ;;
+    discovery) echo "base spec catalog http state broker discovery" ;;
+    server) echo "base spec catalog http state broker discovery server" ;;
+    cli) echo "base spec catalog solver http state host identity broker plan discovery server cli" ;;
     *) echo "" ;;
     esac
 }
@@ -54,4 +62,4 @@ for f in "$core"/*/*.c "$core"/*/*.h; do
     done
 done
 [ $bad = 0 ] || exit 1
-echo "ok: $n includes in core/ follow base <- spec, catalog, solver, http, state <- host, identity <- broker <- plan <- cli"
+echo "ok: $n includes in core/ follow base <- spec, catalog, solver, http, state <- host, identity <- broker <- plan, discovery <- server <- cli"

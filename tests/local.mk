@@ -36,3 +36,5 @@ include tests/k8s_fake/local.mk
 include tests/apply/local.mk
 include tests/k8s/local.mk
 include tests/identity/local.mk
+include tests/discovery/local.mk
+include tests/server/local.mk

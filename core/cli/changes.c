@@ -259,7 +259,69 @@ static int by_level(const void *a, const void *b)
     return ia < ib ? -1 : ia > ib;
 }
 
-int fbc_plan_changes(json_t *plan, fb_spec_set *set, fb_store *store, int rerun)
+/* Refresh: observes (read-only) the deployments the change set leaves
+ * alone; one that drifted at the provider, or is missing there, becomes an
+ * update (apply restores it), with the drifted fields. A deployment that
+ * cannot be observed stays no-op, with a warning. */
+static void refresh(fbi_broker *b, fb_store *store, json_t *changes, json_t *deps)
+{
+    size_t nc = json_array_size(changes), n = 0, k;
+    fbi_deploy_item *items = fbi_xcalloc(nc ? nc : 1, sizeof *items);
+    json_t **which = fbi_xcalloc(nc ? nc : 1, sizeof *which);
+    json_t *c;
+    json_array_foreach(changes, k, c) {
+        if (strcmp(jstr(c, "action"), "no-op") != 0) continue;
+        json_t *dep = NULL;
+        size_t j;
+        json_t *d;
+        json_array_foreach(deps, j, d)
+            if (!strcmp(jstr(d, "tenant"), jstr(c, "tenant")) &&
+                !strcmp(jstr(d, "workload"), jstr(c, "workload")) &&
+                !strcmp(jstr(d, "provider"), jstr(c, "provider")) &&
+                !strcmp(jstr(d, "region"), jstr(c, "region")))
+                dep = d;
+        char *text = NULL;
+        fb_diag *sd = fb_diag_new();
+        if (dep && fbi_store_get_deployment_spec(store, jstr(c, "tenant"), jstr(c, "workload"),
+                                                 jstr(c, "provider"), jstr(c, "region"), &text,
+                                                 sd) == FB_OK) {
+            items[n].workload = json_loads(text, 0, NULL);
+            items[n].deployment = dep;
+            items[n].diag = fb_diag_new();
+            which[n++] = c;
+        }
+        free(text);
+        fb_diag_free(sd);
+    }
+    if (n) fbi_observe(b, items, n, 0);
+    for (size_t i = 0; i < n; i++) {
+        json_t *ch = which[i];
+        const char *status = jstr(items[i].output, "status");
+        if (items[i].status != FB_OK) {
+            fprintf(stderr, "fedbroker: %s/%s: warning: could not observe it (the change set "
+                            "assumes it unchanged):\n", jstr(ch, "tenant"), jstr(ch, "name"));
+            fb_diag_print(items[i].diag, stderr);
+        } else if (!strcmp(status, "missing")) {
+            json_object_set_new(ch, "action", json_string("update"));
+            json_object_set_new(ch, "fields", json_array());
+            json_object_set_new(ch, "reason", json_string("missing at the provider"));
+        } else if (json_array_size(json_object_get(items[i].output, "drift"))) {
+            json_t *fields = json_array();
+            size_t j;
+            json_t *dr;
+            json_array_foreach(json_object_get(items[i].output, "drift"), j, dr)
+                json_array_append(fields, json_object_get(dr, "field"));
+            json_object_set_new(ch, "action", json_string("update"));
+            json_object_set_new(ch, "fields", fields);
+            json_object_set_new(ch, "reason", json_string("drift at the provider"));
+        }
+        json_decref(items[i].workload);
+    }
+    fbi_deploy_items_free(items, n);
+    free(which);
+}
+
+int fbc_plan_changes(json_t *plan, fb_spec_set *set, fb_store *store, fbi_broker *b, int rerun)
 {
     json_t *levels = NULL;
     int rc = fbc_dependency_levels(set, store, &levels);
@@ -417,6 +479,7 @@ int fbc_plan_changes(json_t *plan, fb_spec_set *set, fb_store *store, int rerun)
         json_object_del(c, "index");
         json_array_append(changes, c);
     }
+    if (b) refresh(b, store, changes, deps);
     /* deletes: what is deployed for these workloads or federations and no
      * longer planned */
     json_t *feds = json_object_get(plan, "federations");

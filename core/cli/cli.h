@@ -104,6 +104,10 @@ int fbc_cmd_quantum(int argc, char **argv);
 int fbc_cmd_results(int argc, char **argv);
 int fbc_cmd_plans(int argc, char **argv);
 int fbc_cmd_endpoints(int argc, char **argv);
+int fbc_cmd_resolve(int argc, char **argv);
+int fbc_cmd_health(int argc, char **argv);
+int fbc_cmd_serve(int argc, char **argv);
+int fbc_cmd_token(int argc, char **argv);
 int fbc_cmd_identity(int argc, char **argv);
 int fbc_cmd_secret(int argc, char **argv);
 /* Loads the configuration's identity section (identity/identity.h) into

@@ -55,6 +55,7 @@ static int apply_planned(char **pos, int npos, fbc_spec_opts *so, const plan_arg
     fb_spec_set *set = NULL;
     json_t *plan = NULL;
     char **files = NULL;
+    int64_t total = 0; /* nano-USD: the plan's total, stored with it */
     rc = fbc_open_store(&store);
     /* a dry run sends and stores nothing, so it takes no lock */
     if (rc == FB_EXIT_OK && !a->dry_run) rc = fbc_lock_state(store, "apply", a->lock_ms, &lock);
@@ -73,7 +74,6 @@ static int apply_planned(char **pos, int npos, fbc_spec_opts *so, const plan_arg
         memset(&po, 0, sizeof po);
         po.catalog_dir = a->catalog;
         po.overrides = a->overrides;
-        int64_t total = 0;
         fb_diag *d = fb_diag_new();
         fb_status st = rc == FB_EXIT_OK ? fbi_plan_run(&b, set, &po, &plan, &total, d) : FB_OK;
         fb_diag_print(d, stderr);
@@ -91,7 +91,7 @@ static int apply_planned(char **pos, int npos, fbc_spec_opts *so, const plan_arg
         }
     }
     if (rc == FB_EXIT_OK && !a->dry_run) fbc_recover(&b, store, NULL, 0, lock, a->par);
-    if (rc == FB_EXIT_OK) rc = fbc_plan_changes(plan, set, store, a->rerun);
+    if (rc == FB_EXIT_OK) rc = fbc_plan_changes(plan, set, store, &b, a->rerun);
     if (rc == FB_EXIT_OK && a->dry_run) {
         fbc_print_changes(plan, stderr);
         rc = fbc_plan_dry_run(&b, store, set, plan, fbc_parse_parallelism(a->par));
@@ -108,7 +108,9 @@ static int apply_planned(char **pos, int npos, fbc_spec_opts *so, const plan_arg
             /* what was applied can be listed and reread (`fedbroker plans`) */
             char *text = json_dumps(plan, JSON_COMPACT | JSON_SORT_KEYS);
             fb_diag *sd = fb_diag_new();
-            fb_store_put_plan(store, text, 0, NULL, sd);
+            /* micro-USD, rounded half away from zero as plan stores it */
+            long long micro = total >= 0 ? (total + 500) / 1000 : -((-total + 500) / 1000);
+            fb_store_put_plan(store, text, micro, NULL, sd);
             fb_diag_free(sd);
             free(text);
         }

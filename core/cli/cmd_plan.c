@@ -43,7 +43,7 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     const char *format = NULL, *output = NULL, *export_lp = NULL, *catalog = NULL,
                *overrides = NULL, *hours = NULL, *group_by = NULL, *tlimit = NULL;
     const char *out_file = NULL;
-    int no_baselines = 0, no_save = 0, detailed = 0;
+    int no_baselines = 0, no_save = 0, detailed = 0, no_refresh = 0;
     fbc_opt opts[] = {
         {"format", "FMT", "table, json, csv, md, html or focus (FOCUS 1.2 CSV)", &format, NULL, NULL},
         {"output", "FILE", "write the report to FILE instead of stdout", &output, NULL, NULL},
@@ -56,6 +56,8 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
         {"no-baselines", NULL, "skip the all-PROVIDER baselines", NULL, &no_baselines, NULL},
         {"no-save", NULL, "do not store the plan (fedbroker report shows the last stored one)", NULL, &no_save, NULL},
         {"out", "FILE", "also write the plan document apply --plan takes (docs/plan.md)", &out_file, NULL, NULL},
+        {"no-refresh", NULL, "do not observe deployed workloads for drift (the change set from specHash only)",
+         NULL, &no_refresh, NULL},
         {"detailed-exitcode", NULL, "exit 0 when the plan changes nothing, 2 when it does, 1 on errors",
          NULL, &detailed, NULL},
         FBC_SPEC_OPTS(*so),
@@ -65,14 +67,16 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     int npos, rc;
     if (!fbc_parse(argc, argv, opts, "fedbroker plan SPEC... [--format FMT] [--output FILE] "
                    "[--export-lp FILE] [--catalog DIR] [--overrides FILE] [--hours BASIS] "
-                   "[--group-by LABEL] [--out FILE] [--detailed-exitcode]",
+                   "[--group-by LABEL] [--out FILE] [--detailed-exitcode] [--no-refresh]",
                    "Places every workload by the cost and latency model across the loaded drivers'\n"
                    "offers (residency, latency SLOs, budgets, quotas, links with egress, spread,\n"
                    "affinity) and writes the cost placement report. Exit 0 when a plan exists,\n"
                    "3 when the constraints leave none (the reasons and the nearest choices are\n"
                    "printed), 2 for invalid input. Nothing is stored unless the input is valid.\n"
                    "The plan also holds the change set against what is deployed (create, update,\n"
-                   "move, delete, no-op; shown after the table report) and what `apply --plan`\n"
+                   "move, delete, no-op; shown after the table report; deployed workloads are\n"
+                   "observed, read-only, so drift at the provider is an update unless\n"
+                   "--no-refresh) and what `apply --plan`\n"
                    "needs: the state serial, the spec files' hashes, the catalog's hash.\n"
                    "--out FILE writes that document; --detailed-exitcode: 0 no changes, 2 changes,\n"
                    "1 error, 3 infeasible.",
@@ -136,7 +140,7 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
         fbc_plan_inputs in = {pos, npos, catalog, overrides};
         rc = fbc_open_store(&store);
         if (rc == FB_EXIT_OK) rc = fbc_plan_annotate(plan, &b, set, store, &in);
-        if (rc == FB_EXIT_OK) rc = fbc_plan_changes(plan, set, store, 0);
+        if (rc == FB_EXIT_OK) rc = fbc_plan_changes(plan, set, store, no_refresh ? NULL : &b, 0);
         if (rc == FB_EXIT_OK) {
             changes = fbc_plan_has_changes(plan, 0);
             if (fmt == FBC_FMT_TABLE) fbc_print_changes(plan, stdout);

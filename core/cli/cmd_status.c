@@ -8,19 +8,47 @@
 #include "base/util.h"
 #include "state/lock.h"
 #include "state/state.h"
+#include "discovery/discovery.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+/* Feeds what observe saw into the endpoints table (source "observe"):
+ * the endpoint the provider reports and whether the deployment exists.
+ * Problems are printed, never fatal: status is read-mostly. */
+static void observed_endpoint(fb_store *store, json_t *dep, const fbi_deploy_item *it,
+                              const char *status, int64_t lease_s, int64_t now)
+{
+    const char *kind = NULL;
+    const char *url = fbi_discovery_endpoint_of(it->output, fbc_dep_str(dep, "kind"), &kind);
+    /* a driver's observe need not repeat the URL: the deployment it found
+     * answers where its record says */
+    json_t *rec = json_pack("{s:O?}", "state", json_object_get(dep, "state"));
+    if (!url) url = fbi_discovery_endpoint_of(rec, fbc_dep_str(dep, "kind"), &kind);
+    int present = strcmp(status, "missing") != 0;
+    if (!url && present) { /* nothing that answers (a queue, a schedule) */
+        json_decref(rec);
+        return;
+    }
+    fb_diag *d = fb_diag_new();
+    fbi_discovery_observed(store, fbc_dep_str(dep, "tenant"), fbc_dep_str(dep, "workload"),
+                           fbc_dep_str(dep, "provider"), fbc_dep_str(dep, "region"), url, kind,
+                           present, lease_s, now, d);
+    fb_diag_print(d, stderr);
+    fb_diag_free(d);
+    json_decref(rec);
+}
+
 int fbc_cmd_status(int argc, char **argv)
 {
-    const char *format = NULL, *tenant = NULL, *par = NULL;
+    const char *format = NULL, *tenant = NULL, *par = NULL, *lease = NULL;
     const char **names = NULL;
     fbc_opt opts[] = {
         {"format", "FMT", "table or json", &format, NULL, NULL},
         {"tenant", "TENANT", "only this tenant's deployments", &tenant, NULL, NULL},
         {"workload", "NAME", "only this workload (repeatable)", NULL, NULL, &names},
         {"parallelism", "N", "deployments observed at once", &par, NULL, NULL},
+        {"lease", "DURATION", "report observed endpoints with this lease (default: keep each row's)", &lease, NULL, NULL},
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
     char **pos;
@@ -38,6 +66,24 @@ int fbc_cmd_status(int argc, char **argv)
     if (fbc_format_parse(format, (1u << FBC_FMT_TABLE) | (1u << FBC_FMT_JSON), &fmt) != 0) {
         free(names);
         return FB_EXIT_USAGE;
+    }
+    int64_t lease_s = -1, now = 0;
+    char *err = NULL;
+    if (lease) {
+        int64_t ms;
+        if (fbi_parse_duration(lease, &ms, &err) != 0) {
+            fprintf(stderr, "fedbroker status: --lease %s: %s\n", lease, err);
+            free(err);
+            free(names);
+            return FB_EXIT_USAGE;
+        }
+        lease_s = (ms + 999) / 1000;
+    }
+    if (fbi_now(&now, &err) != 0) {
+        fprintf(stderr, "fedbroker status: %s\n", err);
+        free(err);
+        free(names);
+        return FB_EXIT_INVALID;
     }
     fbi_broker b;
     fb_store *store = NULL;
@@ -77,6 +123,8 @@ int fbc_cmd_status(int argc, char **argv)
             if (rc == FB_EXIT_OK && !creating && (strcmp(status, "ready") != 0 || ndrift))
                 rc = FB_EXIT_DRIFT;
             fbc_item_diag(fbc_dep_str(dep, "workload"), items[i].diag);
+            if (items[i].status == FB_OK && !creating)
+                observed_endpoint(store, dep, &items[i], status, lease_s, now);
             if (fmt == FBC_FMT_JSON) {
                 json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:s,s:O?,s:o,s:o}",
                     "workload", fbc_dep_str(dep, "workload"), "tenant", fbc_dep_str(dep, "tenant"),

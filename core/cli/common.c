@@ -3,6 +3,7 @@
 #include "config.h"
 #include "cli.h"
 #include "spec/spec.h"
+#include "catalog/catalog.h"
 #include "base/util.h"
 #include "host/host.h"
 #include "identity/identity.h"
@@ -47,6 +48,56 @@ static int check_program(void *ctx, const char *source, size_t len, const char *
     return -1;
 }
 
+/* The catalog a spec's names are checked against (fbi_vocab_check_fn):
+ * the one plan will read ($FEDBROKER_CATALOG or the embedded copy), opened
+ * once per process on first use; a catalog that cannot be opened checks
+ * nothing here (plan reports it). */
+static fbi_catalog *vocab_cat;
+static int vocab_tried;
+
+static void vocab_free(void)
+{
+    fbi_catalog_free(vocab_cat);
+    vocab_cat = NULL;
+}
+
+static int check_vocab(void *ctx, const char *what, const char *name, char **suggestion,
+                       const char **hint)
+{
+    (void)ctx;
+    if (!vocab_tried) {
+        vocab_tried = 1;
+        fb_diag *d = fb_diag_new();
+        if (fbi_catalog_open(NULL, NULL, &vocab_cat, d) != FB_OK) vocab_cat = NULL;
+        else atexit(vocab_free);
+        fb_diag_free(d);
+    }
+    if (!vocab_cat) return 1;
+    int region = !strcmp(what, "region");
+    if (region ? fbi_catalog_region(vocab_cat, name) != NULL
+               : fbi_catalog_location(vocab_cat, name) != NULL)
+        return 1;
+    /* the nearest name by edit distance, when it is close enough to be a typo */
+    size_t n = region ? fbi_catalog_region_count(vocab_cat) : fbi_catalog_location_count(vocab_cat);
+    const char *best = NULL;
+    int bestd = 4;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = region ? fbi_catalog_region_at(vocab_cat, i)->key
+                               : fbi_catalog_location_at(vocab_cat, i)->name;
+        int dist = fbi_edit_distance(name, k, bestd);
+        if (dist < bestd) {
+            bestd = dist;
+            best = k;
+        }
+    }
+    if (best) *suggestion = fbi_xstrdup(best);
+    *hint = region ? "`fedbroker catalog show --table regions` lists the regions (provider:region, "
+                     "e.g. aws:eu-west-1)"
+                   : "`fedbroker catalog show --table locations` lists the locations (city ids "
+                     "such as new-york, frankfurt, tokyo)";
+    return 0;
+}
+
 int fbc_spec_set_open(const char *verb, const fbc_spec_opts *so, fb_spec_set **out)
 {
     *out = NULL;
@@ -66,6 +117,7 @@ int fbc_spec_set_open(const char *verb, const fbc_spec_opts *so, fb_spec_set **o
     fb_spec_set_new(out);
     fbi_spec_set_max_workloads(*out, max);
     fbi_spec_set_program_check(*out, check_program, NULL);
+    fbi_spec_set_vocab_check(*out, check_vocab, NULL);
     for (size_t i = 0; so && so->allow && so->allow[i]; i++) {
         char *err = NULL;
         if (fbi_spec_set_allow_path(*out, so->allow[i], &err) != 0) {

@@ -13,6 +13,7 @@
 #include "base/util.h"
 #include "state/lock.h"
 #include "state/state.h"
+#include "discovery/discovery.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -58,34 +59,6 @@ static json_t *find_dep(json_t *deps, const char *tenant, const char *name, cons
         if (!strcmp(jstr(dep, "tenant"), tenant) && !strcmp(jstr(dep, "workload"), name) &&
             !strcmp(jstr(dep, "provider"), provider) && !strcmp(jstr(dep, "region"), region))
             return dep;
-    return NULL;
-}
-
-/* Where a deployment answers, from its driver's apply output: a URL the
- * driver reported (result or state), else for a job the id it runs as.
- * borrowed or NULL; *kind is "url" or "job". */
-static const char *endpoint_of(const json_t *output, const char *wkind, const char **kind)
-{
-    static const char *const url_keys[] = {"url", "uri", "endpoint", NULL};
-    static const char *const id_keys[] = {"jobId", "job_id", "id", NULL};
-    const json_t *where[] = {json_object_get(output, "result"), json_object_get(output, "state")};
-    for (int w = 0; w < 2; w++)
-        for (int k = 0; url_keys[k]; k++) {
-            const char *u = json_string_value(json_object_get(where[w], url_keys[k]));
-            if (u && *u) {
-                *kind = "url";
-                return u;
-            }
-        }
-    if (strcmp(wkind, "QuantumJob") != 0) return NULL;
-    for (int w = 0; w < 2; w++)
-        for (int k = 0; id_keys[k]; k++) {
-            const char *u = json_string_value(json_object_get(where[w], id_keys[k]));
-            if (u && *u) {
-                *kind = "job";
-                return u;
-            }
-        }
     return NULL;
 }
 
@@ -350,7 +323,7 @@ static void run_level(exec *x, json_int_t level)
             continue;
         }
         const char *kind = NULL;
-        const char *url = endpoint_of(it->output, jstr(c2, "kind"), &kind);
+        const char *url = fbi_discovery_endpoint_of(it->output, jstr(c2, "kind"), &kind);
         fb_diag *d = fb_diag_new();
         if (url)
             fbi_store_put_endpoint(x->store, jstr(c2, "tenant"), jstr(c2, "workload"),

@@ -88,9 +88,13 @@ int fbc_plan_annotate(json_t *plan, fbi_broker *b, fb_spec_set *set, fb_store *s
         json_array_append_new(sources, json_pack("{s:s,s:s}", "path", abs, "sha256", hash));
     }
     json_object_set_new(plan, "sources", sources);
+    /* the catalog plan read: the options, else the configuration's */
+    json_t *cc = json_object_get(b->config, "catalog");
+    const char *cdir = in->catalog ? in->catalog : json_string_value(json_object_get(cc, "dir"));
+    const char *cov = in->overrides ? in->overrides : json_string_value(json_object_get(cc, "overrides"));
     char chash[65];
     char *err = NULL;
-    if (fbi_catalog_content_hash(in->catalog, in->overrides, chash, &err) != 0) {
+    if (fbi_catalog_content_hash(cdir, cov, chash, &err) != 0) {
         fprintf(stderr, "fedbroker plan: catalog: %s\n", err);
         free(err);
         return FB_EXIT_INVALID;
@@ -98,10 +102,8 @@ int fbc_plan_annotate(json_t *plan, fbi_broker *b, fb_spec_set *set, fb_store *s
     json_t *cat = json_object_get(plan, "catalog");
     if (!json_is_object(cat)) json_object_set_new(plan, "catalog", cat = json_object());
     char abs[PATH_MAX];
-    if (in->catalog) json_object_set_new(cat, "dir", json_string(realpath(in->catalog, abs) ? abs : in->catalog));
-    if (in->overrides)
-        json_object_set_new(cat, "overrides",
-                            json_string(realpath(in->overrides, abs) ? abs : in->overrides));
+    if (cdir) json_object_set_new(cat, "dir", json_string(realpath(cdir, abs) ? abs : cdir));
+    if (cov) json_object_set_new(cat, "overrides", json_string(realpath(cov, abs) ? abs : cov));
     json_object_set_new(cat, "content_hash", json_string(chash));
     json_object_set_new(plan, "federations", json_deep_copy(fbi_spec_federations(set)));
     json_t *feds = federation_of(set);

@@ -22,7 +22,8 @@ typedef struct fbc_plan_inputs {
 
 /* Adds the apply section to plan (borrowed, modified): "state_serial",
  * "sources" (each SPEC file's absolute path and SHA-256), "catalog"
- * {"dir", "overrides", "content_hash"}, "federations", and per workload
+ * {"dir", "overrides" (the options', else the configuration's catalog
+ * section's), "content_hash"}, "federations", and per workload
  * "specHash", "driver_version", "dependencies", "federation". store may
  * be NULL (no state yet: serial 0). Returns FB_EXIT_OK or an exit code
  * with the message printed. */
@@ -50,8 +51,11 @@ int fbc_dependency_levels(fb_spec_set *set, fb_store *store, json_t **levels);
  * sets plan's "changes" (create, update, move, delete, no-op; each with
  * tenant, workload, kind, level, provider/service/region or "from", the
  * fields that differ, the reason) and "change_summary". rerun: a
- * QuantumJob in place is run again (update) instead of no-op. */
-int fbc_plan_changes(json_t *plan, fb_spec_set *set, fb_store *store, int rerun);
+ * QuantumJob in place is run again (update) instead of no-op. b (NULL:
+ * no refresh): the deployments left alone are observed (read-only) first,
+ * and one that drifted or is missing at the provider becomes an update
+ * with the drifted fields. */
+int fbc_plan_changes(json_t *plan, fb_spec_set *set, fb_store *store, fbi_broker *b, int rerun);
 /* Prints the change set like Terraform (+ create, ~ update, -/+ move,
  * - delete) and the summary line ("Plan: 3 to create, ..."). */
 void fbc_print_changes(const json_t *plan, FILE *out);

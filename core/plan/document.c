@@ -249,6 +249,11 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
             if (op->has_latency) {
                 json_object_set_new(wj, "p50_latency_ms", json_real(round(op->p50_ms * 10) / 10));
                 json_object_set_new(wj, "mean_latency_ms", json_real(round(op->mean_ms * 10) / 10));
+                /* the modelled percentiles (docs/plan.md, "Latency") */
+                json_t *pj = json_object();
+                for (int k = 0; k < PLAN_NPCT; k++)
+                    json_object_set_new(pj, fbi_plan_pct_names[k], json_real(round(op->pct_ms[k] * 10) / 10));
+                json_object_set_new(wj, "latency_ms", pj);
                 json_object_set_new(wj, "latency_origin", json_string(op->latency_origin));
                 if (op->cold_ms > 0)
                     json_object_set_new(wj, "cold_start", json_pack("{s:f,s:f,s:b}", "ms", op->cold_ms,

@@ -5,6 +5,8 @@
 #include "config.h"
 #include "plan/plan_int.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* ---- explaining infeasibility ---------------------------------------------------------------- */
@@ -51,22 +53,29 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
     fbi_buf detail;
     fbi_buf_init(&detail);
     json_t *place = jpath(w->doc, "spec", "placement");
-    /* nearest by latency */
-    option *best = NULL;
-    for (size_t k = 0; k < w->nopts; k++) {
-        option *op = &w->opts[k];
-        if (opt_class(w, op) && !strcmp(opt_class(w, op), "latency") && op->has_latency &&
-            (!best || op->p50_ms < best->p50_ms))
-            best = op;
-    }
-    if (best) {
+    /* nearest by latency: for each percentile the SLO names, the offer
+     * with the lowest modelled value and the relaxation that would admit it */
+    for (int pk = 0; pk < PLAN_NPCT; pk++) {
+        char key[8];
+        snprintf(key, sizeof key, "%sMs", fbi_plan_pct_names[pk]);
+        long long slo = (long long)json_integer_value(jpath(place, "latencySLO", key));
+        if (slo <= 0) continue;
+        option *best = NULL;
+        for (size_t k = 0; k < w->nopts; k++) {
+            option *op = &w->opts[k];
+            if (opt_class(w, op) && !strcmp(opt_class(w, op), "latency") && op->has_latency &&
+                (!best || op->pct_ms[pk] < best->pct_ms[pk]))
+                best = op;
+        }
+        if (!best || best->pct_ms[pk] <= (double)slo) continue;
         fbi_buf src;
         fbi_buf_init(&src);
         sources_text(w->doc, &src);
-        fbi_buf_printf(&detail, "latency SLO %lld ms from %s: best is %s:%s at %.0f ms (%s)",
-                       (long long)json_integer_value(jpath(place, "latencySLO", "p50Ms")),
-                       src.data ? src.data : "?", best->of->provider, best->of->region, best->p50_ms,
-                       best->of->service);
+        fbi_buf_printf(&detail, "%slatency SLO %s %lld ms from %s: best is %s:%s at %.0f ms (%s); "
+                       "the nearest relaxation is latencySLO.%s: %.0fms",
+                       detail.len ? "; " : "", fbi_plan_pct_names[pk], slo, src.data ? src.data : "?",
+                       best->of->provider, best->of->region, best->pct_ms[pk], best->of->service,
+                       fbi_plan_pct_names[pk], ceil(best->pct_ms[pk]));
         fbi_buf_free(&src);
     }
     option *cheap = NULL;

@@ -57,7 +57,7 @@ static void check_input(model *m, size_t i, json_t *doc)
             char ptr[96], *s;
             snprintf(ptr, sizeof ptr, "/spec/traffic/sources/%zu/location", k);
             s = fbi_xasprintf("unknown location '%s'", loc);
-            input_error(m, i, ptr, s, "`fedbroker catalog show --format json` lists locations; "
+            input_error(m, i, ptr, s, "`fedbroker catalog show --table locations` lists the locations; "
                                       "use a city id such as new-york, frankfurt, tokyo");
             free(s);
         }
@@ -72,7 +72,7 @@ static void check_input(model *m, size_t i, json_t *doc)
                 snprintf(ptr, sizeof ptr, "/spec/placement/%s/%zu", region_lists[r], k);
                 s = fbi_xasprintf("unknown region '%s'", key);
                 input_error(m, i, ptr, s, "regions are provider:region, e.g. aws:eu-west-1 or "
-                                          "gcp:europe-west1 (see `fedbroker catalog show`)");
+                                          "gcp:europe-west1 (`fedbroker catalog show --table regions` lists them)");
                 free(s);
             }
         }

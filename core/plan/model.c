@@ -291,15 +291,48 @@ static const char *rtt_kind_rank(const char *cur, const char *next)
     return order[a > b ? a : b];
 }
 
-/* Latency from the workload's users: the traffic-weighted mean of the
- * per-source median RTTs, plus the cold start when the median request
- * finds no warm instance (P(cold) = exp(-rate x idle window) >= 0.5). */
+const char *const fbi_plan_pct_names[PLAN_NPCT] = {"p50", "p90", "p95", "p99"};
+const double fbi_plan_pcts[PLAN_NPCT] = {0.50, 0.90, 0.95, 0.99};
+
+/* One point mass of the request latency distribution. */
+typedef struct lat_mass {
+    double ms, p;
+} lat_mass;
+
+static int by_ms(const void *a, const void *b)
+{
+    double x = ((const lat_mass *)a)->ms, y = ((const lat_mass *)b)->ms;
+    return x < y ? -1 : x > y;
+}
+
+/* The q-quantile of a discrete distribution: the smallest latency whose
+ * cumulative share reaches q (a 1e-9 slack absorbs the float sum of the
+ * weights). v is sorted in place. */
+static double quantile(lat_mass *v, size_t n, double total, double q)
+{
+    double acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc += v[i].p;
+        if (acc >= q * total - 1e-9) return v[i].ms;
+    }
+    return n ? v[n - 1].ms : 0;
+}
+
+/* Latency from the workload's users (docs/plan.md, "Latency"): a request
+ * from source i (share w_i of the traffic) takes that source's median RTT
+ * to the region, plus the cold start when it finds no warm instance, which
+ * happens with P(cold) = exp(-rate x idle window) for a service that scales
+ * to zero. The percentiles p50/p90/p95/p99 are those of this discrete
+ * distribution; the mean is the weighted mean. The catalog gives medians
+ * only, so no network jitter is modelled (said in the docs). */
 static void latency(const model *m, option *op, const json_t *doc, const json_t *usage)
 {
     json_t *traffic = jpath(doc, "spec", "traffic");
     json_t *sources = json_object_get(traffic, "sources");
-    if (json_array_size(sources) == 0) return;
-    double sum = 0;
+    size_t ns = json_array_size(sources);
+    if (ns == 0) return;
+    double sum = 0, wsum = 0;
+    double *rtt = fbi_xcalloc(ns, sizeof *rtt), *wt = fbi_xcalloc(ns, sizeof *wt);
     size_t i;
     json_t *s;
     json_array_foreach(sources, i, s) {
@@ -309,9 +342,14 @@ static void latency(const model *m, option *op, const json_t *doc, const json_t 
             op->latency_origin = NULL;
             eliminate(m, op, "latency", "no latency estimate from %s to %s: %s", jstr(s, "location"),
                       op->of->key, rt->org.detail);
+            free(rtt);
+            free(wt);
             return;
         }
-        sum += json_number_value(json_object_get(s, "weight")) * rt->ms;
+        rtt[i] = rt->ms;
+        wt[i] = json_number_value(json_object_get(s, "weight"));
+        sum += wt[i] * rt->ms;
+        wsum += wt[i];
         op->latency_origin = rtt_kind_rank(op->latency_origin, fbi_rtt_kind_name(rt->org.kind));
     }
     op->has_latency = 1;
@@ -325,8 +363,19 @@ static void latency(const model *m, option *op, const json_t *doc, const json_t 
     double rate = (double)json_integer_value(json_object_get(traffic, "requestsPerMonth")) /
                   (m->hours * 3600.0);
     op->p_cold = zero ? exp(-rate * idle) : 0.0;
-    op->p50_ms = sum + (op->p_cold >= 0.5 ? op->cold_ms : 0.0);
-    op->mean_ms = sum + op->p_cold * op->cold_ms;
+    lat_mass *v = fbi_xcalloc(2 * ns, sizeof *v);
+    for (i = 0; i < ns; i++) {
+        v[2 * i] = (lat_mass){rtt[i], wt[i] * (1 - op->p_cold)};
+        v[2 * i + 1] = (lat_mass){rtt[i] + op->cold_ms, wt[i] * op->p_cold};
+    }
+    qsort(v, 2 * ns, sizeof *v, by_ms);
+    for (int k = 0; k < PLAN_NPCT; k++)
+        op->pct_ms[k] = quantile(v, 2 * ns, wsum > 0 ? wsum : 1, fbi_plan_pcts[k]);
+    op->p50_ms = op->pct_ms[0];
+    op->mean_ms = (wsum > 0 ? sum / wsum : sum) + op->p_cold * op->cold_ms;
+    free(v);
+    free(rtt);
+    free(wt);
 }
 
 /* The first trigger kind of the workload (spec.triggers: each item has one
@@ -508,14 +557,18 @@ static void priced(const model *m, const shape *sh, option *op, json_t *usage)
     if (!op->reason_class) latency(m, op, sh->doc, usage);
     json_decref(usage);
     if (op->reason_class) return;
-    int64_t slo = json_integer_value(jpath(place, "latencySLO", "p50Ms"));
-    if (slo > 0) {
+    /* every percentile the SLO names is enforced (docs/plan.md) */
+    for (int k = 0; k < PLAN_NPCT && !op->reason_class; k++) {
+        char key[8];
+        snprintf(key, sizeof key, "%sMs", fbi_plan_pct_names[k]);
+        int64_t slo = json_integer_value(jpath(place, "latencySLO", key));
+        if (slo <= 0) continue;
         if (!op->has_latency)
-            eliminate(m, op, "latency", "latency SLO %lld ms cannot be checked: no traffic sources",
-                      (long long)slo);
-        else if (op->p50_ms > (double)slo)
-            eliminate(m, op, "latency", "p50 %.1f ms is over the latency SLO of %lld ms", op->p50_ms,
-                      (long long)slo);
+            eliminate(m, op, "latency", "latency SLO %s %lld ms cannot be checked: no traffic sources",
+                      fbi_plan_pct_names[k], (long long)slo);
+        else if (op->pct_ms[k] > (double)slo)
+            eliminate(m, op, "latency", "%s %.1f ms is over the latency SLO of %lld ms",
+                      fbi_plan_pct_names[k], op->pct_ms[k], (long long)slo);
     }
     int64_t budget = json_integer_value(jpath(place, "budget", "monthlyMicroUsd"));
     if (!op->reason_class && budget > 0 && op->contracted_nano > budget * NANO_PER_MICRO) {

@@ -111,6 +111,39 @@ static json_t *baselines(model *m, int64_t total, int feasible)
     return out;
 }
 
+/* Each workload is bounded at validate so that its own cost is exact,
+ * but a federation of many expensive ones can add up past the 64-bit
+ * nano-USD total (about 9.2 billion USD a month); every joint plan would
+ * then overflow and the solver would call it infeasible. When even the
+ * workloads' cheapest candidates add up past it, the input is what is
+ * wrong (exit 2), and the error says so. Non-zero (and the error added)
+ * then. */
+static int beyond_exact_total(model *m)
+{
+    int64_t sum = 0;
+    for (size_t i = 0; i < m->nw; i++) {
+        const wl *w = &m->w[i];
+        int64_t best = -1;
+        for (size_t k = 0; k < w->nopts; k++) {
+            const option *op = &w->opts[k];
+            if (op->reason_class) continue;
+            if (best < 0 || op->contracted_nano < best) best = op->contracted_nano;
+        }
+        if (best > 0 && __builtin_add_overflow(sum, best, &sum)) {
+            char *msg = fbi_xasprintf(
+                "the federation costs more than the cost model totals exactly: the cheapest candidates of "
+                "its first %zu workloads (of %zu) already add up past 9,223,372,036.854775807 USD a month",
+                i + 1, m->nw);
+            fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, msg,
+                        "plan totals are exact 64-bit integers of nano-USD; split the federation into "
+                        "smaller ones (fedbroker plan each) or lower the traffic of its largest workloads");
+            free(msg);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opts,
                        json_t **plan_out, int64_t *total_nano, fb_diag *diag)
 {
@@ -136,6 +169,10 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
     ts = fbi_mono_ms();
     fbi_plan_evaluate_all(&m);
     if (opts->stats) opts->stats->evaluate_ms += fbi_mono_ms() - ts;
+    if (beyond_exact_total(&m)) {
+        fbi_plan_model_free(&m);
+        return FB_INVALID;
+    }
     solve_begin(&m, NULL);
 
     json_t *plan = fbi_plan_document_new(&m);

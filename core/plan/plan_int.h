@@ -61,6 +61,11 @@ static inline int in_list(const json_t *arr, const char *s)
 /* ---- the model's data ---- */
 
 /* One priced line of a candidate. */
+/* The latency percentiles the model computes and a latencySLO may name. */
+#define PLAN_NPCT 4
+extern const char *const fbi_plan_pct_names[PLAN_NPCT]; /* "p50", "p90", "p95", "p99" */
+extern const double fbi_plan_pcts[PLAN_NPCT];           /* 0.50, 0.90, 0.95, 0.99 */
+
 typedef struct pline {
     const fbi_price_row *row;
     fbi_qty qty;
@@ -100,6 +105,7 @@ typedef struct option {
     int64_t list_nano, contracted_nano;
     int has_latency;
     double p50_ms, mean_ms, p_cold, cold_ms, rtt_ms;
+    double pct_ms[4];    /* modelled p50, p90, p95, p99 (fbi_plan_pcts); p50_ms == pct_ms[0] */
     const char *latency_origin; /* static */
     int64_t vcpu_micro;
     json_t *notes;       /* interned (fbi_plan_intern_json): borrowed */

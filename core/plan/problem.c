@@ -330,6 +330,102 @@ int64_t fbi_plan_link_cost(int64_t vol_nano_gib, int64_t nano_per_gib)
     return q;
 }
 
+/* Does candidate op of workload wi have, on every link of wi with a latency
+ * budget, a surviving partner within the budget? */
+static int links_allow(const model *m, const build *bd, size_t wi, const option *op)
+{
+    for (size_t i = 0; i < bd->nlinks; i++) {
+        const jlink *l = &bd->links[i];
+        if (!l->budget_ms || ((size_t)l->from != wi && (size_t)l->to != wi)) continue;
+        const wl *o = &m->w[(size_t)l->from == wi ? l->to : l->from];
+        int ok = 0;
+        for (size_t k = 0; k < o->nopts && !ok; k++) {
+            if (opt_class(o, &o->opts[k])) continue;
+            const plan_rtt *rt = (size_t)l->from == wi ? fbi_plan_link_rtt(m, op->of, o->opts[k].of)
+                                                       : fbi_plan_link_rtt(m, o->opts[k].of, op->of);
+            ok = rt->st == FB_OK && rt->ms <= (double)l->budget_ms;
+        }
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+/* The nearest relaxations of a jointly infeasible plan, by name and with
+ * numbers (new): each link whose latency budget no pair of the surviving
+ * candidates meets (the best pair found), each spread workload left with
+ * fewer regions than replicas, else each budgeted link with its best pair,
+ * so a person sees what to change. */
+static char *joint_relaxations(const model *m, const build *bd)
+{
+    fbi_buf b;
+    fbi_buf_init(&b);
+    int found = 0;
+    for (int pass = 0; pass < 2 && !found; pass++) {
+        for (size_t i = 0; i < bd->nlinks; i++) {
+            const jlink *l = &bd->links[i];
+            if (!l->budget_ms) continue;
+            const wl *a = &m->w[l->from], *c = &m->w[l->to];
+            double best = -1;
+            const option *ba = NULL, *bc = NULL;
+            for (size_t x = 0; x < a->nopts; x++) {
+                if (opt_class(a, &a->opts[x])) continue;
+                for (size_t y = 0; y < c->nopts; y++) {
+                    if (opt_class(c, &c->opts[y])) continue;
+                    const plan_rtt *rt = fbi_plan_link_rtt(m, a->opts[x].of, c->opts[y].of);
+                    if (rt->st != FB_OK) continue;
+                    if (best < 0 || rt->ms < best) {
+                        best = rt->ms;
+                        ba = &a->opts[x];
+                        bc = &c->opts[y];
+                    }
+                }
+            }
+            if (best < 0 || (pass == 0 && best <= (double)l->budget_ms)) continue;
+            fbi_buf_printf(&b, "%slink %s -> %s latency budget %lld ms; best pair found %.1f ms: "
+                           "%s in %s and %s in %s%s", found ? "; " : "", a->name, c->name,
+                           (long long)l->budget_ms, best, a->name, ba->of->key, c->name, bc->of->key,
+                           best > (double)l->budget_ms ? " (raise latencyBudget to at least that)" : "");
+            found++;
+        }
+        if (pass == 0) {
+            /* spread: replicas of one workload need as many regions */
+            for (size_t i = 0; i < m->nw; i++) {
+                const wl *w = &m->w[i];
+                if (w->nreplicas < 2 || w->replica != 0) continue;
+                json_t *regions = json_object();
+                for (size_t j = i; j < m->nw; j++) {
+                    const wl *r = &m->w[j];
+                    if (strcmp(r->base, w->base) || r->nreplicas != w->nreplicas) continue;
+                    for (size_t k = 0; k < r->nopts; k++)
+                        if (!opt_class(r, &r->opts[k]) && links_allow(m, bd, j, &r->opts[k]))
+                            json_object_set_new(regions, r->opts[k].of->key, json_true());
+                }
+                if (json_object_size(regions) < (size_t)w->nreplicas) {
+                    fbi_buf_printf(&b, "%s%s is spread over %d regions but its other constraints "
+                                   "(with its links' latency budgets) leave %zu (", found ? "; " : "",
+                                   w->base, w->nreplicas, json_object_size(regions));
+                    const char *k;
+                    json_t *v;
+                    int f = 1;
+                    json_object_foreach(regions, k, v) {
+                        fbi_buf_printf(&b, "%s%s", f ? "" : ", ", k);
+                        f = 0;
+                    }
+                    fbi_buf_printf(&b, "): lower spread.minRegions to %zu or relax what removed "
+                                   "the others (latency SLO, link latency budget, residency, providers)",
+                                   json_object_size(regions));
+                    found++;
+                }
+                json_decref(regions);
+            }
+        }
+    }
+    if (!found)
+        fbi_buf_puts(&b, "relax a quota, a budget, a link latency budget, a latency SLO or a spread "
+                         "constraint");
+    return fbi_buf_steal(&b);
+}
+
 fb_status fbi_plan_solve(model *m, build *bd, fbi_result *r, json_t *relaxed, json_t *why,
                          int *solved)
 {
@@ -372,9 +468,10 @@ fb_status fbi_plan_solve(model *m, build *bd, fbi_result *r, json_t *relaxed, js
     if (rc == FB_OK && json_array_size(why) == 0 && !*solved) {
         char *msg = fbi_xasprintf("no placement satisfies the joint constraints: %s",
                                   r->reason ? r->reason : "no plan found within the time limit");
-        fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, msg,
-                    "relax a quota, a budget, a link latency budget, a latency SLO or a spread constraint");
-        json_array_append_new(why, json_pack("{s:s}", "reason", msg));
+        char *near = joint_relaxations(m, bd);
+        fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, msg, near);
+        json_array_append_new(why, json_pack("{s:s,s:s}", "reason", msg, "nearest", near));
+        free(near);
         free(msg);
     }
     return rc;

@@ -73,7 +73,7 @@ static void write_table(const json_t *p, const char *group_by, FILE *out)
         fprintf(out, ": %s\n", js(relaxed, "why"));
     }
     fputc('\n', out);
-    fprintf(out, "%-22s %-40s %12s %8s  %s\n", "WORKLOAD", "PLACEMENT", "USD/MONTH", "P50 MS",
+    fprintf(out, "%-22s %-40s %12s %13s  %s\n", "WORKLOAD", "PLACEMENT", "USD/MONTH", "P50/P99 MS",
             "NEXT BEST (why not)");
     size_t i;
     json_t *w;
@@ -83,16 +83,18 @@ static void write_table(const json_t *p, const char *group_by, FILE *out)
             fprintf(out, "%-22s %-40s\n", js(w, "name"), "(no placement)");
             continue;
         }
-        char place[128], lat[16] = "-";
+        char place[128], lat[40] = "-";
         snprintf(place, sizeof place, "%s:%s:%s", js(pl, "provider"), js(pl, "service"),
                  js(pl, "region"));
-        if (json_object_get(w, "p50_latency_ms")) snprintf(lat, sizeof lat, "%.1f", jd(w, "p50_latency_ms"));
+        if (json_object_get(w, "p50_latency_ms"))
+            snprintf(lat, sizeof lat, "%.1f/%.1f", jd(w, "p50_latency_ms"),
+                     jd(json_object_get(w, "latency_ms"), "p99"));
         json_t *alt = json_array_get(json_object_get(w, "alternatives"), 0);
         char altb[256] = "";
         if (alt)
             snprintf(altb, sizeof altb, "%s:%s:%s %s (%s)", js(alt, "provider"), js(alt, "service"),
                      js(alt, "region"), money2(js(alt, "monthly_cost"), a), js(alt, "decided_by"));
-        fprintf(out, "%-22s %-40s %12s %8s  %s\n", js(w, "name"), place,
+        fprintf(out, "%-22s %-40s %12s %13s  %s\n", js(w, "name"), place,
                 money2(js(w, "monthly_cost"), b), lat, altb);
     }
     json_t *links = json_object_get(p, "links");
@@ -320,7 +322,10 @@ static void write_md(const json_t *p, const char *group_by, FILE *out)
                 js(pl, "service"), js(pl, "region"), js(w, "monthly_cost"), js(w, "list_cost"),
                 js(w, "contracted_cost"));
         if (json_object_get(w, "p50_latency_ms"))
-            fprintf(out, ", p50 %.1f ms (%s)", jd(w, "p50_latency_ms"), js(w, "latency_origin"));
+            fprintf(out, ", latency p50 %.1f / p90 %.1f / p95 %.1f / p99 %.1f ms (%s)",
+                    jd(w, "p50_latency_ms"), jd(json_object_get(w, "latency_ms"), "p90"),
+                    jd(json_object_get(w, "latency_ms"), "p95"), jd(json_object_get(w, "latency_ms"), "p99"),
+                    js(w, "latency_origin"));
         fprintf(out, "\n\n| metric | variant | quantity | unit | unit price | tier | cost | SKU | source | as of |\n");
         fprintf(out, "|---|---|---:|---|---:|---|---:|---|---|---|\n");
         json_array_foreach(json_object_get(w, "lines"), k, l)

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,6 +231,16 @@ int fbi_problem_add_pair(fbi_problem *p, fbi_pair_kind kind, int a, int b,
     return (int)p->npair++;
 }
 
+/* A workload's name for messages: its label (the plan's workload name), or
+ * "#N" for a problem built without labels. Writes into buf (32 bytes) when
+ * it needs to; returns a borrowed string. */
+static const char *wname(const fbi_problem *p, int w, char buf[32])
+{
+    if (w >= 0 && (size_t)w < p->nwl && p->wl[w].label) return p->wl[w].label;
+    snprintf(buf, 32, "#%d", w);
+    return buf;
+}
+
 size_t fbi_problem_nworkloads(const fbi_problem *p) { return p->nwl; }
 size_t fbi_problem_noffers(const fbi_problem *p) { return p->noff; }
 size_t fbi_problem_nregions(const fbi_problem *p) { return p->nreg; }
@@ -354,8 +365,9 @@ int fbi_problem_price(fbi_problem *p, const int *offer_of, fbi_money *total, cha
         if (bad) {
             static const char *names[] = {"same_region", "different_region", "different_provider",
                                           "forbidden_offers"};
-            fail(why, "pair constraint %zu (%s) between workloads %d and %d is violated", i,
-                 names[q->kind], q->a, q->b);
+            char n1[32], n2[32];
+            fail(why, "pair constraint %zu (%s) between workloads %s and %s is violated", i,
+                 names[q->kind], wname(p, q->a, n1), wname(p, q->b, n2));
             goto out;
         }
     }
@@ -486,10 +498,12 @@ static void arc_consistency(const fbi_problem *p, fbi_cmp *c)
                     left += c->alive[i];
                 }
                 if (left == 0 && c->ostart[w + 1] > c->ostart[w]) {
+                    char n1[32], n2[32], n3[32];
                     c->reason = fbi_xasprintf(
-                        "workload %d (%s) cannot be placed: the pair constraints between workloads "
-                        "%d and %d (with the others on them) leave it no feasible offer",
-                        w, p->wl[w].label ? p->wl[w].label : "-", t->a, t->b);
+                        "workload %s cannot be placed: the pair constraints between %s and %s "
+                        "(link latency budgets, missing egress prices, spread, affinity; with the "
+                        "others on them) leave it no feasible offer",
+                        wname(p, w, n1), wname(p, t->a, n2), wname(p, t->b, n3));
                     break;
                 }
             }
@@ -505,8 +519,8 @@ static void precheck(const fbi_problem *p, fbi_cmp *c)
     char a[32], b[32];
     for (int w = 0; w < c->nw && !c->reason; w++) {
         if (c->ostart[w] == c->ostart[w + 1]) {
-            c->reason = fbi_xasprintf("workload %d (%s) has no feasible offer (its cost map is empty)",
-                                      w, p->wl[w].label ? p->wl[w].label : "-");
+            c->reason = fbi_xasprintf("workload %s has no feasible offer (its cost map is empty)",
+                                      wname(p, w, a));
             return;
         }
         int fits = 0;
@@ -517,9 +531,8 @@ static void precheck(const fbi_problem *p, fbi_cmp *c)
             fits = ok;
         }
         if (!fits) {
-            c->reason = fbi_xasprintf("workload %d (%s) needs %s vCPU, more than the capacity of each "
-                                      "of its %d feasible offers", w,
-                                      p->wl[w].label ? p->wl[w].label : "-",
+            c->reason = fbi_xasprintf("workload %s needs %s vCPU, more than the capacity of each "
+                                      "of its %d feasible offers", wname(p, w, b),
                                       fbi_decimal_format(c->demand[w], 6, 0, a),
                                       c->ostart[w + 1] - c->ostart[w]);
             return;

@@ -75,6 +75,8 @@ struct fb_spec_set {
     size_t nallow;
     fbi_program_check_fn check; /* QuantumJob programs (NULL: not parsed) */
     void *check_ctx;
+    fbi_vocab_check_fn vocab;   /* locations and regions (NULL: plan checks them) */
+    void *vocab_ctx;
     char **stack;        /* real paths of the files being read (cycle check) */
     size_t nstack, capstack;
 };
@@ -742,6 +744,21 @@ static int check_data_volume(dctx *c, uint64_t bytes, const char *rel, const cha
     return -1;
 }
 
+/* An unknown location or region is an error at validate, with its
+ * position, the nearest known name and the command that lists them. */
+static void check_vocab(dctx *c, const char *what, const char *name, const char *rel)
+{
+    if (!c->set->vocab || !name) return;
+    char *sugg = NULL;
+    const char *hint = NULL;
+    if (c->set->vocab(c->set->vocab_ctx, what, name, &sugg, &hint)) return;
+    if (sugg)
+        derrf(c, rel, hint, "unknown %s '%s'; did you mean '%s'?", what, name, sugg);
+    else
+        derrf(c, rel, hint, "unknown %s '%s'", what, name);
+    free(sugg);
+}
+
 static json_t *norm_traffic(dctx *c, const json_t *t, int is_container, int slo_set)
 {
     json_t *o = json_object();
@@ -800,6 +817,9 @@ static json_t *norm_traffic(dctx *c, const json_t *t, int is_container, int slo_
     json_t *s;
     json_array_foreach(src, i, s) {
         const char *loc = str_at(s, "location");
+        char *lrel = fbi_xasprintf("/spec/traffic/sources/%zu/location", i);
+        check_vocab(c, "location", loc, lrel);
+        free(lrel);
         for (size_t k = 0; k < i; k++) {
             if (!strcmp(loc, str_at(json_array_get(src, k), "location"))) {
                 char *rel = fbi_xasprintf("/spec/traffic/sources/%zu/location", i);
@@ -859,6 +879,16 @@ static json_t *norm_placement(dctx *c, const json_t *p, const char *self)
     check_overlap(c, p, "providers", "denyProviders");
     check_overlap(c, p, "regions", "denyRegions");
     check_overlap(c, p, "affinity", "antiAffinity");
+    static const char *const rl[] = {"regions", "denyRegions"};
+    for (int k = 0; k < 2; k++) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(json_object_get(p, rl[k]), i, x) {
+            char *rel = fbi_xasprintf("/spec/placement/%s/%zu", rl[k], i);
+            check_vocab(c, "region", json_string_value(x), rel);
+            free(rel);
+        }
+    }
     static const char *const aff[] = {"affinity", "antiAffinity"};
     for (int k = 0; k < 2; k++) {
         size_t i;
@@ -1579,6 +1609,7 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
     f.ptr_prefix = fbi_xstrdup(c->ptr_prefix ? c->ptr_prefix : "");
 
     json_t *wl = json_object_get(spec, "workloads");
+    json_t *failed = json_object(); /* names of inline members refused with errors */
     size_t i;
     json_t *w;
     json_array_foreach(wl, i, w) {
@@ -1597,6 +1628,11 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
             process_workload(&sub, w, &f);
             c->errors += sub.errors;
             free(pp);
+            /* a member refused for its own errors: its links are not
+             * reported again as links to a stranger */
+            const char *wn = str_at(json_object_get(w, "metadata"), "name");
+            if (json_array_size(f.members) == before && wn)
+                json_object_set_new(failed, wn, json_true());
         }
         /* Names are unique within a federation. */
         for (size_t k = before; k < json_array_size(f.members); k++) {
@@ -1615,6 +1651,7 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
         /* A per-set limit cut the member list short: checking its links and
          * hashing it would only add errors about the members not read. */
         fed_free(&f);
+        json_decref(failed);
         return -1;
     }
     json_t *links = json_object_get(spec, "links");
@@ -1634,7 +1671,9 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
         static const char *const ends[] = {"from", "to"};
         for (int e = 0; e < 2; e++) {
             const char *nm = e ? to : from;
-            if (!is_member(&f, nm)) {
+            if (!is_member(&f, nm) && json_object_get(failed, nm)) {
+                ok = 0; /* its errors are reported where it is defined */
+            } else if (!is_member(&f, nm)) {
                 char *r = fbi_xasprintf("%s/%s", rel, ends[e]);
                 fbi_buf mem;
                 fbi_buf_init(&mem);
@@ -1714,6 +1753,7 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
     }
     s->feds[s->nfed++] = f;
     invalidate(s);
+    json_decref(failed);
     return 0;
 }
 
@@ -1752,6 +1792,13 @@ fb_status fb_spec_set_new(fb_spec_set **out)
 void fbi_spec_set_max_workloads(fb_spec_set *s, size_t n)
 {
     if (s) s->max_workloads = n;
+}
+
+void fbi_spec_set_vocab_check(fb_spec_set *s, fbi_vocab_check_fn fn, void *ctx)
+{
+    if (!s) return;
+    s->vocab = fn;
+    s->vocab_ctx = ctx;
 }
 
 void fbi_spec_set_program_check(fb_spec_set *s, fbi_program_check_fn fn, void *ctx)

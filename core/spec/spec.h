@@ -165,6 +165,17 @@ typedef int (*fbi_program_check_fn)(void *ctx, const char *source, size_t len,
 /* Installs the checker (NULL: programs are not parsed, only their language
  * checked). ctx is passed back (borrowed). */
 void fbi_spec_set_program_check(fb_spec_set *s, fbi_program_check_fn fn, void *ctx);
+/* The catalog's vocabulary for the spec reader (the catalog is a sibling
+ * layer, so the command installs it, core/cli/common.c): what is "location"
+ * (a traffic source's city) or "region" (provider:region in placement
+ * regions/denyRegions) named name? Returns 1 when the catalog knows it;
+ * else 0 with *suggestion (new, may stay NULL: the nearest known name) and
+ * *hint (static: the command that lists them). Thread: called on the
+ * reading thread. */
+typedef int (*fbi_vocab_check_fn)(void *ctx, const char *what, const char *name,
+                                  char **suggestion, const char **hint);
+/* Installs the checker (NULL: names are checked by plan only). ctx borrowed. */
+void fbi_spec_set_vocab_check(fb_spec_set *s, fbi_vocab_check_fn fn, void *ctx);
 /* borrowed: the normal form of workload i (NULL when out of range). */
 json_t *fbi_spec_doc(const fb_spec_set *s, size_t i);
 /* borrowed: the values fb_spec_links_json and fb_spec_federations_json

@@ -76,6 +76,32 @@ fb_status fbi_store_list_federation(fb_store *s, const char *federation, char **
 fb_status fbi_store_put_endpoint(fb_store *s, const char *tenant, const char *workload,
                                  const char *provider, const char *region, const char *url,
                                  const char *kind, fb_diag *diag);
+/* The key of an endpoint row; members borrowed. */
+typedef struct fbi_endpoint_key {
+    const char *tenant, *workload, *provider, *region;
+} fbi_endpoint_key;
+/* Records or refreshes an endpoint that source ("apply", "observe",
+ * "discover") reported at now (Unix seconds), holding for lease_s seconds
+ * (0: until it is forgotten; negative: a refresh that keeps an existing
+ * row's source and lease, a new row gets lease 0). Clears stale_since; a
+ * changed url resets its health to unknown. Borrowed arguments. */
+fb_status fbi_store_report_endpoint(fb_store *s, const fbi_endpoint_key *k, const char *url,
+                                    const char *kind, const char *source, int64_t lease_s,
+                                    int64_t now, fb_diag *diag);
+/* Sets a row's health (passing, warning, critical, unknown), the reason
+ * (may be NULL), the consecutive failure count and the probe times. */
+fb_status fbi_store_set_endpoint_health(fb_store *s, const fbi_endpoint_key *k,
+                                        const char *health, const char *detail,
+                                        int64_t failures, int64_t checked_at,
+                                        int64_t next_probe_at, fb_diag *diag);
+/* Marks a row stale since stale_since, unless it already is. */
+fb_status fbi_store_set_endpoint_stale(fb_store *s, const fbi_endpoint_key *k,
+                                       int64_t stale_since, fb_diag *diag);
+/* Endpoint rows of tenant and workload (NULL = all) as a new JSON array
+ * text, every column and the workload's stored spec ("spec", null when
+ * the store has none). */
+fb_status fbi_store_endpoint_rows(fb_store *s, const char *tenant, const char *workload,
+                                  char **json, fb_diag *diag);
 /* Forgets a deployment's endpoint (it was destroyed). */
 fb_status fbi_store_delete_endpoint(fb_store *s, const char *tenant, const char *workload,
                                     const char *provider, const char *region, fb_diag *diag);
@@ -111,5 +137,20 @@ fb_status fbi_store_secret_list(fb_store *s, const char *tenant, const char *nam
 /* Deletes every version of tenant/name; *removed = how many. */
 fb_status fbi_store_secret_delete(fb_store *s, const char *tenant, const char *name,
                                   long long *removed, fb_diag *diag);
+
+/* ---- API tokens (schema 6; core/server/token.c) ---- */
+/* Saves a token's public id and SHA-256 hex (never the token). expires_at
+ * 0 = never. FB_INTERNAL on a duplicate. */
+fb_status fbi_store_put_token(fb_store *s, const char *id, const char *hash, const char *tenant,
+                              const char *role, int64_t created_at, int64_t expires_at,
+                              fb_diag *diag);
+/* The token row with this hash as a new JSON array text (0 or 1 rows). */
+fb_status fbi_store_token_by_hash(fb_store *s, const char *hash, char **json, fb_diag *diag);
+/* Token rows (no hashes) of tenant (NULL = all), new JSON array text. */
+fb_status fbi_store_list_tokens(fb_store *s, const char *tenant, char **json, fb_diag *diag);
+/* Revokes token id at now (kept: the audit needs it); *found 0 when no
+ * such token. Revoking twice keeps the first time. */
+fb_status fbi_store_revoke_token(fb_store *s, const char *id, int64_t now, int *found,
+                                 fb_diag *diag);
 
 #endif

@@ -104,6 +104,32 @@ static const char *const migrations[] = {
     "  tenant TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,"
     "  sealed TEXT NOT NULL, created_at TEXT NOT NULL,"
     "  PRIMARY KEY (tenant, name, version));",
+    /* 5: discovery (core/discovery/, docs/discovery.md): every endpoint
+     * row says who reported it (source: apply, observe, discover) and for
+     * how long the report holds (lease_seconds, 0 = until forgotten), when
+     * it was last reported (reported_at) and since when it is stale; its
+     * health from probes or provider status, with the failure count and
+     * the next probe time that make the probe backoff. Times in Unix
+     * seconds: the lease arithmetic compares them. */
+    "ALTER TABLE endpoints ADD COLUMN protocol TEXT NOT NULL DEFAULT 'https';"
+    "ALTER TABLE endpoints ADD COLUMN health TEXT NOT NULL DEFAULT 'unknown'"
+    "  CHECK (health IN ('passing','warning','critical','unknown'));"
+    "ALTER TABLE endpoints ADD COLUMN health_detail TEXT;"
+    "ALTER TABLE endpoints ADD COLUMN checked_at INTEGER;"
+    "ALTER TABLE endpoints ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE endpoints ADD COLUMN next_probe_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE endpoints ADD COLUMN source TEXT NOT NULL DEFAULT 'apply';"
+    "ALTER TABLE endpoints ADD COLUMN lease_seconds INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE endpoints ADD COLUMN reported_at INTEGER;"
+    "ALTER TABLE endpoints ADD COLUMN stale_since INTEGER;",
+    /* 6: the API server's bearer tokens (core/server/token.c): only the
+     * SHA-256 of a token is kept; id is its public prefix for listing and
+     * revoking. Times in Unix seconds. */
+    "CREATE TABLE api_tokens ("
+    "  id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL,"
+    "  role TEXT NOT NULL CHECK (role IN ('admin','deployer','viewer','finance')),"
+    "  created_at INTEGER NOT NULL, expires_at INTEGER, revoked_at INTEGER,"
+    "  last_used_at INTEGER);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
@@ -931,14 +957,65 @@ fb_status fbi_store_put_endpoint(fb_store *s, const char *tenant, const char *wo
                                  const char *provider, const char *region, const char *url,
                                  const char *kind, fb_diag *diag)
 {
-    char now[21];
-    now_text(now);
+    int64_t now;
+    fbi_now(&now, NULL);
+    fbi_endpoint_key k = {tenant, workload, provider, region};
+    return fbi_store_report_endpoint(s, &k, url, kind, "apply", 0, now, diag);
+}
+
+fb_status fbi_store_report_endpoint(fb_store *s, const fbi_endpoint_key *k, const char *url,
+                                    const char *kind, const char *source, int64_t lease_s,
+                                    int64_t now, fb_diag *diag)
+{
+    char nowt[21];
+    fbi_format_rfc3339(now, nowt);
+    const char *colon = strstr(url, "://");
+    char proto[16] = "";
+    if (colon && (size_t)(colon - url) < sizeof proto) {
+        memcpy(proto, url, (size_t)(colon - url));
+        proto[colon - url] = 0;
+    } else {
+        snprintf(proto, sizeof proto, "%s", kind);
+    }
+    /* a report refreshes the lease and clears staleness; a changed url is
+     * another server, so what the probes knew of the old one is dropped */
     return exec_bind(s, diag, "record endpoint",
-        "INSERT INTO endpoints(tenant,workload,provider,region,url,kind,updated_at,observed_at)"
-        " VALUES(?1,?2,?3,?4,?5,?6,?7,?7) ON CONFLICT(tenant,workload,provider,region) DO UPDATE"
-        " SET url=excluded.url, kind=excluded.kind, updated_at=excluded.updated_at,"
-        " observed_at=excluded.observed_at",
-        "ttttttt", tenant, workload, provider, region, url, kind, now);
+        "INSERT INTO endpoints(tenant,workload,provider,region,url,kind,updated_at,observed_at,"
+        " protocol,source,lease_seconds,reported_at)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?7,?8,?9,MAX(?10,0),?11)"
+        " ON CONFLICT(tenant,workload,provider,region) DO UPDATE"
+        " SET health=CASE WHEN url=excluded.url THEN health ELSE 'unknown' END,"
+        " health_detail=CASE WHEN url=excluded.url THEN health_detail ELSE NULL END,"
+        " failures=CASE WHEN url=excluded.url THEN failures ELSE 0 END,"
+        " next_probe_at=CASE WHEN url=excluded.url THEN next_probe_at ELSE 0 END,"
+        " url=excluded.url, kind=excluded.kind, updated_at=excluded.updated_at,"
+        " observed_at=excluded.observed_at, protocol=excluded.protocol,"
+        " source=CASE WHEN ?10 < 0 THEN source ELSE excluded.source END,"
+        " lease_seconds=CASE WHEN ?10 < 0 THEN lease_seconds ELSE ?10 END,"
+        " reported_at=excluded.reported_at, stale_since=NULL",
+        "ttttttttti" "i", k->tenant, k->workload, k->provider, k->region, url, kind, nowt, proto,
+        source, (long long)lease_s, (long long)now);
+}
+
+fb_status fbi_store_set_endpoint_health(fb_store *s, const fbi_endpoint_key *k,
+                                        const char *health, const char *detail,
+                                        int64_t failures, int64_t checked_at,
+                                        int64_t next_probe_at, fb_diag *diag)
+{
+    return exec_bind(s, diag, "record endpoint health",
+        "UPDATE endpoints SET health=?5, health_detail=?6, failures=?7, checked_at=?8,"
+        " next_probe_at=?9 WHERE tenant=?1 AND workload=?2 AND provider=?3 AND region=?4",
+        "ttttttiii", k->tenant, k->workload, k->provider, k->region, health, detail,
+        (long long)failures, (long long)checked_at, (long long)next_probe_at);
+}
+
+fb_status fbi_store_set_endpoint_stale(fb_store *s, const fbi_endpoint_key *k,
+                                       int64_t stale_since, fb_diag *diag)
+{
+    return exec_bind(s, diag, "mark endpoint stale",
+        "UPDATE endpoints SET stale_since=?5 WHERE tenant=?1 AND workload=?2 AND provider=?3"
+        " AND region=?4 AND stale_since IS NULL",
+        "tttti", k->tenant, k->workload, k->provider, k->region, (long long)stale_since);
 }
 
 fb_status fbi_store_delete_endpoint(fb_store *s, const char *tenant, const char *workload,
@@ -949,14 +1026,35 @@ fb_status fbi_store_delete_endpoint(fb_store *s, const char *tenant, const char 
         "tttt", tenant, workload, provider, region);
 }
 
+/* One endpoint row as a JSON object (the columns of schema 5; reported_at
+ * of a row older than schema 5 is its observed_at). */
+#define ENDPOINT_JSON \
+    "json_object('tenant', e.tenant, 'workload', e.workload, 'provider', e.provider," \
+    " 'region', e.region, 'url', e.url, 'kind', e.kind, 'protocol', e.protocol," \
+    " 'observed_at', COALESCE(e.observed_at, e.updated_at), 'health', e.health," \
+    " 'health_detail', e.health_detail, 'checked_at', e.checked_at, 'failures', e.failures," \
+    " 'next_probe_at', e.next_probe_at, 'source', e.source, 'lease_seconds', e.lease_seconds," \
+    " 'reported_at', COALESCE(e.reported_at," \
+    "   CAST(strftime('%s', COALESCE(e.observed_at, e.updated_at)) AS INTEGER))," \
+    " 'stale_since', e.stale_since"
+
 fb_status fbi_store_list_endpoints(fb_store *s, const char *tenant, char **json, fb_diag *diag)
 {
     return query_json_array(s, diag, "list endpoints",
-        "SELECT json_object('tenant', tenant, 'workload', workload, 'provider', provider,"
-        " 'region', region, 'url', url, 'kind', kind, 'observed_at',"
-        " COALESCE(observed_at, updated_at)) AS j FROM endpoints"
-        " WHERE (?1 IS NULL OR tenant=?1) ORDER BY tenant, workload, provider, region",
+        "SELECT " ENDPOINT_JSON ") AS j FROM endpoints e"
+        " WHERE (?1 IS NULL OR e.tenant=?1) ORDER BY e.tenant, e.workload, e.provider, e.region",
         tenant, NULL, json);
+}
+
+fb_status fbi_store_endpoint_rows(fb_store *s, const char *tenant, const char *workload,
+                                  char **json, fb_diag *diag)
+{
+    return query_json_array(s, diag, "list endpoints",
+        "SELECT " ENDPOINT_JSON ", 'spec', json(w.spec_json)) AS j FROM endpoints e"
+        " LEFT JOIN workloads w ON w.tenant=e.tenant AND w.name=e.workload"
+        " WHERE (?1 IS NULL OR e.tenant=?1) AND (?2 IS NULL OR e.workload=?2)"
+        " ORDER BY e.tenant, e.workload, e.provider, e.region",
+        tenant, workload, json);
 }
 
 fb_status fbi_store_list_federation(fb_store *s, const char *federation, char **json,
@@ -1038,4 +1136,47 @@ fb_status fbi_store_secret_delete(fb_store *s, const char *tenant, const char *n
     if (st != FB_OK) return st;
     return exec_bind(s, diag, "delete secret", "DELETE FROM secrets WHERE tenant=?1 AND name=?2",
                      "tt", tenant, name);
+}
+
+/* ---- API tokens (schema 6) ---------------------------------------------- */
+
+fb_status fbi_store_put_token(fb_store *s, const char *id, const char *hash, const char *tenant,
+                              const char *role, int64_t created_at, int64_t expires_at,
+                              fb_diag *diag)
+{
+    return exec_bind(s, diag, "save token",
+        "INSERT INTO api_tokens(id,hash,tenant,role,created_at,expires_at)"
+        " VALUES(?1,?2,?3,?4,?5,NULLIF(?6,0))",
+        "ttttii", id, hash, tenant, role, (long long)created_at, (long long)expires_at);
+}
+
+fb_status fbi_store_token_by_hash(fb_store *s, const char *hash, char **json, fb_diag *diag)
+{
+    return query_json_array(s, diag, "find token",
+        "SELECT json_object('id', id, 'hash', hash, 'tenant', tenant, 'role', role,"
+        " 'created_at', created_at, 'expires_at', expires_at, 'revoked_at', revoked_at) AS j"
+        " FROM api_tokens WHERE hash=?1", hash, NULL, json);
+}
+
+fb_status fbi_store_list_tokens(fb_store *s, const char *tenant, char **json, fb_diag *diag)
+{
+    return query_json_array(s, diag, "list tokens",
+        "SELECT json_object('id', id, 'tenant', tenant, 'role', role, 'created_at', created_at,"
+        " 'expires_at', expires_at, 'revoked_at', revoked_at, 'last_used_at', last_used_at) AS j"
+        " FROM api_tokens WHERE (?1 IS NULL OR tenant=?1) ORDER BY created_at, id", tenant, NULL, json);
+}
+
+fb_status fbi_store_revoke_token(fb_store *s, const char *id, int64_t now, int *found,
+                                 fb_diag *diag)
+{
+    char *text = NULL;
+    fb_status st = query_json_array(s, diag, "find token",
+        "SELECT json_object('id', id) AS j FROM api_tokens WHERE id=?1", id, NULL, &text);
+    if (st != FB_OK) return st;
+    *found = text && strcmp(text, "[]") != 0;
+    free(text);
+    if (!*found) return FB_OK;
+    return exec_bind(s, diag, "revoke token",
+        "UPDATE api_tokens SET revoked_at=COALESCE(revoked_at, ?2) WHERE id=?1", "ti", id,
+        (long long)now);
 }

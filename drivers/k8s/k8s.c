@@ -35,6 +35,8 @@ static void ctx_free(struct fb_driver_ctx *c)
     k8s_conn_free(c->conn);
     free(c->conn_error);
     pthread_mutex_destroy(&c->disc_mu);
+    pthread_mutex_destroy(&c->tenant_mu);
+    json_decref(c->tenants_ready);
     free(c);
 }
 
@@ -55,6 +57,8 @@ static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_dri
     fbk_settings_known(&s, NULL, keys);
     struct fb_driver_ctx *c = fbk_xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->disc_mu, NULL);
+    pthread_mutex_init(&c->tenant_mu, NULL);
+    c->tenants_ready = json_object();
     char *ns = NULL, *region = NULL, *ic = NULL, *kc = NULL, *cx = NULL, *icd = NULL;
     long long max_timeout;
     int allow_insecure = 0;
@@ -147,6 +151,7 @@ static void options(fb_driver_ctx *ctx, const fbk_wl *wl, fbk_k8s_opts *o, char 
     o->mem_mib = wl->mem_mib;
     o->eph_mib = wl->eph_mib;
     o->knative_max_timeout_s = ctx->knative_max_timeout_s;
+    o->cronjobs = 1;
 }
 
 /* The placement must be one of our offers; returns 1 for knative, 0 for
@@ -234,7 +239,8 @@ static fb_status k8s_render(fb_driver_ctx *ctx, const char *in_json, char **out,
         json_decref(in);
         return FB_INVALID;
     }
-    json_t *docs = kn ? fbk_k8s_render_knative(&wl, &o, &ck) : fbk_k8s_render_deployment(&wl, &o, &ck);
+    json_t *docs = fbk_k8s_schedule_only(&wl) ? fbk_k8s_render_cronjobs(&wl, &o)
+                 : kn ? fbk_k8s_render_knative(&wl, &o, &ck) : fbk_k8s_render_deployment(&wl, &o, &ck);
     json_t *result = json_pack("{s:o}", "documents", docs);
     json_decref(in);
     return fbk_emit(&ck, result, out);

@@ -101,6 +101,11 @@ struct fb_driver_ctx {
     pthread_mutex_t disc_mu;
     int discovered;           /* 1 once /apis was read */
     int has_knative, has_hpa_v2;
+    /* tenants whose namespace and policy objects this process applied
+     * already (guarded by tenant_mu, held while they are applied): the
+     * workloads of a tenant after the first skip them */
+    pthread_mutex_t tenant_mu;
+    json_t *tenants_ready;
 };
 
 /* The namespace of a tenant's objects: settings.namespace, else

@@ -207,21 +207,30 @@ static json_t *workload_objects(fb_driver_ctx *ctx, const fbk_wl *wl, const char
     o.mem_mib = wl->mem_mib;
     o.eph_mib = wl->eph_mib;
     o.knative_max_timeout_s = ctx->knative_max_timeout_s;
+    o.cronjobs = 1;
     fbk_wl w = *wl;
     if (fallback_min1 && w.min_i < 1) w.min_i = 1;
-    json_t *docs = knative ? fbk_k8s_render_knative(&w, &o, ck) : fbk_k8s_render_deployment(&w, &o, ck);
+    int cron = fbk_k8s_schedule_only(wl);
+    json_t *docs = cron ? fbk_k8s_render_cronjobs(&w, &o)
+                 : knative ? fbk_k8s_render_knative(&w, &o, ck) : fbk_k8s_render_deployment(&w, &o, ck);
     size_t i;
     json_t *d;
     json_array_foreach(docs, i, d) {
         json_t *body = json_object_get(d, "body");
         json_t *pod = NULL;
-        if (knative) pod = json_object_get(json_object_get(json_object_get(body, "spec"), "template"), "spec");
-        else if (!strcmp(json_string_value(json_object_get(d, "kind")), "Deployment"))
+        const char *dk = json_string_value(json_object_get(d, "kind"));
+        if (knative && !cron) pod = json_object_get(json_object_get(json_object_get(body, "spec"), "template"), "spec");
+        else if (!strcmp(dk, "Deployment"))
             pod = json_object_get(json_object_get(json_object_get(body, "spec"), "template"), "spec");
+        else if (!strcmp(dk, "CronJob"))
+        {
+            json_t *job = json_object_get(json_object_get(json_object_get(body, "spec"), "jobTemplate"), "spec");
+            pod = json_object_get(json_object_get(job, "template"), "spec");
+        }
         if (pod) {
             json_object_set_new(pod, "serviceAccountName", json_string(wl->name));
             /* the workload talks to no API server: no token in its pods */
-            if (!knative) json_object_set_new(pod, "automountServiceAccountToken", json_false());
+            if (!knative || cron) json_object_set_new(pod, "automountServiceAccountToken", json_false());
         }
         json_array_append_new(objs, json_pack("{s:o,s:O}", "ref",
                                               ref_of(json_string_value(json_object_get(d, "api")),
@@ -298,7 +307,9 @@ static void wait_init(waiter *w, int64_t limit_ms)
     w->start_s = k8s_host->now();
     w->limit_ms = limit_ms;
     w->polls = 0;
-    w->max_polls = (long)(limit_ms / POLL_MS) + 1;
+    /* generous: polls are cheap, and with sleeps scaled down (tests) the
+     * clock decides */
+    w->max_polls = (long)(limit_ms / POLL_MS) * 20 + 1;
     w->delay = POLL_MS;
 }
 
@@ -414,17 +425,39 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
             return FB_INVALID;
         }
     }
-    st = check_namespace(ctx, diag, ns, wl->tenant);
-    if (st != FB_OK) return st;
+    /* the tenant's namespace and policy objects once per process: the
+     * first workload of a tenant applies them while the others wait */
     json_t *objs = json_array();
-    tenant_objects(ctx, ns, wl->tenant, objs);
-    json_t *wobjs = workload_objects(ctx, wl, ns, knative, fallback, &ck);
-    json_array_extend(objs, wobjs);
-    json_decref(wobjs);
     const char *region = ctx->region;
     json_t *refs = json_array(), *main_ref = NULL, *svc_live = NULL;
     size_t i;
     json_t *o;
+    pthread_mutex_lock(&ctx->tenant_mu);
+    int tenant_done = json_object_get(ctx->tenants_ready, ns) != NULL;
+    if (!tenant_done) {
+        st = check_namespace(ctx, diag, ns, wl->tenant);
+        json_t *tobjs = json_array();
+        tenant_objects(ctx, ns, wl->tenant, tobjs);
+        json_array_foreach(tobjs, i, o) {
+            if (st != FB_OK) break;
+            json_t *ref = json_object_get(o, "ref");
+            /* journal first: the id is known before the object exists */
+            st = record(diag, prev, ref, region);
+            if (st == FB_OK) st = ssa(ctx, diag, ref, json_object_get(o, "body"), NULL);
+            if (st == FB_OK) json_array_append(refs, ref);
+        }
+        json_decref(tobjs);
+        if (st == FB_OK) json_object_set_new(ctx->tenants_ready, ns, json_true());
+    }
+    pthread_mutex_unlock(&ctx->tenant_mu);
+    if (st != FB_OK) {
+        json_decref(objs);
+        json_decref(refs);
+        return st;
+    }
+    json_t *wobjs = workload_objects(ctx, wl, ns, knative, fallback, &ck);
+    json_array_extend(objs, wobjs);
+    json_decref(wobjs);
     json_array_foreach(objs, i, o) {
         json_t *ref = json_object_get(o, "ref");
         /* journal first: the id is known before the object exists */
@@ -438,7 +471,8 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         }
         json_array_append(refs, ref);
         const char *kind = json_string_value(json_object_get(ref, "kind"));
-        if (!strcmp(kind, "Deployment") || (knative && !strcmp(kind, "Service") && i == json_array_size(objs) - 1))
+        if (!strcmp(kind, "Deployment") ||
+            (knative && !strcmp(json_string_value(json_object_get(ref, "api")), "serving.knative.dev/v1")))
             main_ref = ref;
         if (!strcmp(kind, "Service") && !knative && !svc_live) svc_live = json_incref(live);
         json_decref(live);
@@ -449,6 +483,12 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     json_t *old;
     json_array_foreach(json_object_get(json_object_get(prev, "state"), "objects"), j, old) {
         if (st != FB_OK || dry) break;
+        /* the tenant's objects are the tenant's, not this workload's (this
+         * run may have left them to another workload of the tenant) */
+        const char *ok = json_string_value(json_object_get(old, "kind"));
+        if (ok && (!strcmp(ok, "Namespace") || !strcmp(ok, "ResourceQuota") || !strcmp(ok, "LimitRange") ||
+                   !strcmp(ok, "NetworkPolicy")))
+            continue;
         int keep = 0;
         json_array_foreach(refs, i, o) keep |= json_equal(o, old);
         if (keep) continue;
@@ -469,10 +509,19 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         if (url) json_object_set_new(endpoints, "url", json_string(url));
         json_decref(last);
     }
-    if (!knative) {
+    if (!knative && main_ref) {
         char dns[160];
         snprintf(dns, sizeof dns, "%s.%s.svc.cluster.local", wl->name, ns);
         json_object_set_new(endpoints, "service", json_string(dns));
+        /* the URL other workloads of the federation reach it by: the
+         * Service's first port (plan-driven apply records it) */
+        json_t *port = json_array_get(json_object_get(json_object_get(svc_live, "spec"), "ports"), 0);
+        long long pn = fbk_int(port, "port", 0);
+        if (!dry && pn > 0 && !json_object_get(endpoints, "url")) {
+            char *u = fbk_xasprintf("http://%s:%lld", dns, pn);
+            json_object_set_new(endpoints, "url", json_string(u));
+            free(u);
+        }
     }
     json_decref(svc_live);
     json_decref(objs);
@@ -492,6 +541,8 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     }
     json_t *result = json_object();
     json_object_set(result, "endpoints", json_object_get(state, "endpoints"));
+    json_t *url = json_object_get(json_object_get(state, "endpoints"), "url");
+    if (url) json_object_set(result, "url", url);
     *out = json_pack("{s:o,s:o,s:o}", "state", state, "resources", resources, "result", result);
     return FB_OK;
 }
@@ -516,8 +567,27 @@ static json_t *dep_objects(fb_driver_ctx *ctx, const json_t *in, int *knative)
         if (t && !strcmp(t, "k8s:knative.Service")) *knative = 1;
     }
     if (json_array_size(out)) return out;
-    /* nothing stored: the names the workload would have */
+    /* nothing stored: the objects the workload would have */
     const json_t *wl = json_object_get(in, "workload");
+    if (wl) {
+        fbk_ck quiet = {k8s_host, NULL, K8S_DRV, 0, 1};
+        fbk_wl w;
+        json_t *tmp = json_pack("{s:O}", "workload", wl);
+        const char *psvc0 = json_string_value(json_object_get(json_object_get(in, "placement"), "service"));
+        if (!psvc0) psvc0 = json_string_value(json_object_get(dep, "service"));
+        if (fbk_wl_load(&w, tmp, &quiet) == 0) {
+            char ns0[64];
+            k8s_namespace_of(ctx, w.tenant, ns0, sizeof ns0);
+            *knative = psvc0 && !strcmp(psvc0, "knative") && !fbk_k8s_schedule_only(&w);
+            json_t *objs2 = workload_objects(ctx, &w, ns0, *knative, 0, &quiet);
+            size_t k;
+            json_t *o;
+            json_array_foreach(objs2, k, o) json_array_append(out, json_object_get(o, "ref"));
+            json_decref(objs2);
+        }
+        json_decref(tmp);
+        if (json_array_size(out)) return out;
+    }
     const char *name = json_string_value(json_object_get(json_object_get(wl, "metadata"), "name"));
     const char *tenant = json_string_value(json_object_get(json_object_get(wl, "metadata"), "tenant"));
     const char *psvc = json_string_value(json_object_get(json_object_get(in, "placement"), "service"));
@@ -590,9 +660,9 @@ fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
     json_t *ref;
     json_array_foreach(objs, i, ref) {
         const char *kind = json_string_value(json_object_get(ref, "kind"));
-        int is_main = !strcmp(kind, "Deployment") || (knative && !strcmp(kind, "Service") &&
-                                                      !strcmp(json_string_value(json_object_get(ref, "api")),
-                                                              "serving.knative.dev/v1"));
+        int is_cron = !strcmp(kind, "CronJob");
+        int is_main = is_cron || !strcmp(kind, "Deployment") ||
+                      !strcmp(json_string_value(json_object_get(ref, "api")), "serving.knative.dev/v1");
         have_main |= is_main;
         json_t *live = NULL;
         int rc = get_obj(ctx, diag, ref, &live, &st);
@@ -607,7 +677,8 @@ fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
         }
         if (is_main) {
             main_found = 1;
-            const char *s = rollout_state(live, knative, &why);
+            /* a CronJob has no rollout: it exists, it is ready */
+            const char *s = is_cron ? "ready" : rollout_state(live, knative, &why);
             if (strcmp(status, "missing")) status = s;
             json_object_set(live_all, "status", json_object_get(live, "status"));
         }
@@ -664,9 +735,9 @@ static fb_status wait_gone(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref)
 static fb_status ns_in_use(fb_driver_ctx *ctx, fb_diag *diag, const char *ns, const char *name, int *used)
 {
     static const char *const kinds[][2] = {{"apps/v1", "Deployment"}, {"serving.knative.dev/v1", "Service"},
-                                           {"v1", "ServiceAccount"}};
+                                           {"v1", "ServiceAccount"}, {"batch/v1", "CronJob"}};
     *used = 0;
-    for (size_t k = 0; k < 3 && !*used; k++) {
+    for (size_t k = 0; k < 4 && !*used; k++) {
         char *path = k8s_path(kinds[k][0], kinds[k][1], ns, NULL);
         k8s_res r;
         fb_status st = k8s_call(ctx, diag, "list the namespace's workloads", "GET", path,
@@ -798,11 +869,13 @@ fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag 
         {"v1", "Namespace"},          {"v1", "ServiceAccount"},        {"apps/v1", "Deployment"},
         {"v1", "Service"},            {"autoscaling/v2", "HorizontalPodAutoscaler"},
         {"networking.k8s.io/v1", "Ingress"}, {"serving.knative.dev/v1", "Service"},
-        {"v1", "ResourceQuota"},      {"v1", "LimitRange"},            {"networking.k8s.io/v1", "NetworkPolicy"}};
+        {"v1", "ResourceQuota"},      {"v1", "LimitRange"},            {"networking.k8s.io/v1", "NetworkPolicy"},
+        {"batch/v1", "CronJob"}};
     json_t *our_ns = json_object();
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds && st == FB_OK; k++) {
         if (!strcmp(kinds[k][0], "serving.knative.dev/v1") && !ctx->has_knative) continue;
-        int workload_kind = !strcmp(kinds[k][1], "Deployment") || !strcmp(kinds[k][0], "serving.knative.dev/v1");
+        int workload_kind = !strcmp(kinds[k][1], "Deployment") || !strcmp(kinds[k][1], "CronJob") ||
+                            !strcmp(kinds[k][0], "serving.knative.dev/v1");
         char *path = k8s_path(kinds[k][0], kinds[k][1], NULL, NULL);
         k8s_res res;
         st = k8s_call(ctx, diag, "discover", "GET", path,

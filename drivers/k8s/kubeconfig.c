@@ -134,7 +134,9 @@ static char *b64_text(const char *in)
              EVP_DecodeFinal(e, out + len, &fin) == 1;
     EVP_ENCODE_CTX_free(e);
     if (!ok || len + fin == 0) {
-        fbk_free_secret((char *)out);
+        /* not NUL-terminated: wipe the whole buffer (it may hold a key) */
+        fbk_wipe(out, n + 4);
+        free(out);
         return NULL;
     }
     out[len + fin] = '\0';

@@ -26,6 +26,8 @@ typedef struct fbk_k8s_opts {
     int autopilot;             /* limits = requests for cpu, memory, storage */
     long long cpu_m, mem_mib, eph_mib;
     long long knative_max_timeout_s; /* Knative's max-revision-timeout-seconds */
+    int cronjobs;              /* schedule triggers become CronJobs (fbk_k8s_render_cronjobs);
+                                  0: they are refused */
 } fbk_k8s_opts;
 
 /* The port of an image Function with an http trigger (the Cloud Run and
@@ -47,6 +49,17 @@ json_t *fbk_k8s_render_deployment(const fbk_wl *wl, const fbk_k8s_opts *o, fbk_c
 /* One Knative Service with autoscaling annotations: a new JSON array with
  * one document. */
 json_t *fbk_k8s_render_knative(const fbk_wl *wl, const fbk_k8s_opts *o, fbk_ck *ck);
+
+/* One CronJob (batch/v1) per schedule trigger of a workload that has no
+ * http trigger and no ports: "<name>-cron-<i>", the trigger's cron and
+ * timeZone, concurrencyPolicy Forbid, a Job running the workload's image to
+ * completion (restartPolicy OnFailure). A new JSON array of documents as
+ * fbk_k8s_render_deployment's (empty without schedule triggers). */
+json_t *fbk_k8s_render_cronjobs(const fbk_wl *wl, const fbk_k8s_opts *o);
+
+/* Whether the workload runs only on schedules (CronJobs, no Deployment):
+ * schedule triggers, no http trigger, no ports. */
+int fbk_k8s_schedule_only(const fbk_wl *wl);
 
 /* The labels every rendered object carries: the user's labels, then
  * app.kubernetes.io/name, app.kubernetes.io/managed-by=fedbroker,

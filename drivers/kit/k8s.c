@@ -214,9 +214,25 @@ void fbk_k8s_check(const fbk_wl *wl, const fbk_k8s_opts *o, int knative, fbk_ck 
     }
     json_array_foreach(wl->triggers, i, s) {
         snprintf(ptr, sizeof ptr, "/spec/triggers/%zu", i);
-        if (json_object_get(s, "schedule"))
+        json_t *sched = json_object_get(s, "schedule");
+        if (sched && !o->cronjobs) {
             fbk_err(ck, ptr, "use an http trigger and an external scheduler, or place it on a FaaS offer",
-                    "schedule triggers are not rendered for %s (no CronJob support yet)", plat);
+                    "schedule triggers are not rendered for %s (no CronJob support here)", plat);
+        } else if (sched && np > 0) {
+            fbk_err(ck, ptr, "give the scheduled job its own workload without an http trigger or ports",
+                    "%s runs a schedule trigger as a CronJob that runs the image to completion; this workload "
+                    "also serves requests (an http trigger or ports)", plat);
+        } else if (sched) {
+            /* Kubernetes' cron parser (robfig/cron's standard one) has
+             * no L, W or # */
+            const char *cron = json_string_value(json_object_get(sched, "cron"));
+            if (cron && strpbrk(cron, "LW#"))
+                fbk_err(ck, ptr, "use a standard five-field expression (*, ranges, lists, steps, names)",
+                        "Kubernetes CronJobs do not understand L, W or # in '%s'", cron);
+            if (strlen(wl->name) > 45)
+                fbk_err(ck, "/metadata/name", "use a name of at most 45 characters",
+                        "the CronJob '%s-cron-%zu' would be longer than Kubernetes' 52", wl->name, i);
+        }
         if (json_object_get(s, "queue"))
             fbk_warn(ck, ptr, "the container itself must consume the queue (e.g. with its own client)",
                      "%s has no managed queue trigger: queue '%s' is not wired to the workload", plat,
@@ -481,6 +497,41 @@ json_t *fbk_k8s_render_deployment(const fbk_wl *wl, const fbk_k8s_opts *o, fbk_c
                               "apps/v1", "kind", "Deployment", "name", wl->name, "minReplicas",
                               (json_int_t)minr, "maxReplicas", (json_int_t)maxr, "metrics", metric);
         json_array_append_new(docs, document("autoscaling/v2", "HorizontalPodAutoscaler", wl->name, ns, h));
+    }
+    return docs;
+}
+
+int fbk_k8s_schedule_only(const fbk_wl *wl)
+{
+    kport ports[MAX_PORTS];
+    return wl->schedule_triggers > 0 && effective_ports(wl, ports) == 0;
+}
+
+json_t *fbk_k8s_render_cronjobs(const fbk_wl *wl, const fbk_k8s_opts *o)
+{
+    json_t *docs = json_array();
+    size_t i;
+    json_t *t;
+    json_array_foreach(wl->triggers, i, t) {
+        json_t *sched = json_object_get(t, "schedule");
+        if (!sched) continue;
+        char name[96];
+        snprintf(name, sizeof name, "%s-cron-%zu", wl->name, i);
+        json_t *c = container(wl, o, NULL, 0, 0);
+        /* a job has no probes: it runs and exits */
+        json_object_del(c, "readinessProbe");
+        json_object_del(c, "livenessProbe");
+        json_t *ps = pod_spec(wl, c);
+        json_object_set_new(ps, "restartPolicy", json_string("OnFailure"));
+        json_t *spec = json_pack("{s:s,s:s,s:{s:{s:I,s:{s:{s:o},s:o}}}}", "schedule",
+                                 json_string_value(json_object_get(sched, "cron")), "concurrencyPolicy", "Forbid",
+                                 "jobTemplate", "spec", "backoffLimit", (json_int_t)2, "template", "metadata",
+                                 "labels", fbk_k8s_labels(wl), "spec", ps);
+        const char *tz = json_string_value(json_object_get(sched, "timezone"));
+        if (tz && *tz) json_object_set_new(spec, "timeZone", json_string(tz));
+        json_t *body = json_pack("{s:s,s:s,s:o,s:o}", "apiVersion", "batch/v1", "kind", "CronJob", "metadata",
+                                 metadata(wl, name, o->namespace), "spec", spec);
+        json_array_append_new(docs, document("batch/v1", "CronJob", name, o->namespace, body));
     }
     return docs;
 }

@@ -31,7 +31,7 @@ env.write("src/ingest/index.mjs", "export const handler = async () => ({statusCo
 env.write("src/report/index.mjs", "export const handler = async () => ({statusCode: 204});\n")
 
 
-def fed_text(ingest_level="info", report_region="eu-west-1", sampler=True, extra=""):
+def fed_text(ingest_level="info", report_residency="EU", sampler=True, extra=""):
     t = f"""\
 apiVersion: fedbroker.dev/v1
 kind: Federation
@@ -59,7 +59,7 @@ spec:
         env: {{TARGET: "${{endpoints.ingest.url}}v1/batch", MODE: nightly}}
         triggers: [{{http: {{path: /, public: true, methods: [GET]}}}}]
         traffic: {{requestsPerMonth: 10000, meanDuration: 100ms, sources: [{{location: london, weight: 1}}]}}
-        placement: {{regions: ["aws:{report_region}"]}}
+        placement: {{residency: [{report_residency}], providers: [aws]}}
         dependencies: [{{workload: ingest, volumePerMonth: 1Gi}}]
 """
     if sampler:
@@ -186,15 +186,15 @@ ops2 = ops(fake.log(seq2))
 ck.ok("UpdateFunctionConfiguration" in ops2 and "CreateFunction" not in ops2,
       "the update changed ingest in place", ops2)
 
-# 5. one residency change: one move, created and observed first, old deleted after
+# 5. one residency change (EU -> US): one move, created and observed first, old deleted after
 with open(fed, "w") as f:
-    f.write(fed_text(ingest_level="debug", report_region="us-east-1"))
+    f.write(fed_text(ingest_level="debug", report_residency="US"))
 rc, out, err = plan("--detailed-exitcode")
 got, doc = changes()
 mv = [c for c in doc["changes"] if c["action"] == "move"]
 ck.ok(rc == 2 and got == {("ingest", "no-op"), ("report", "move"), ("sampler", "no-op")} and mv
       and mv[0]["from"]["region"] == "eu-west-1" and mv[0]["region"] == "us-east-1",
-      "moving report to us-east-1: one move", (rc, got, mv))
+      "changing report's residency from EU to US: one move to us-east-1", (rc, got, mv))
 ck.ok("-/+ move    lab/report" in out, "the table shows '-/+ move'", out[-800:])
 seq3 = fake.seq()
 rc, out, err = env.run("apply", "--plan", plan_file)
@@ -213,7 +213,7 @@ ck.ok(env.db("SELECT region FROM deployments WHERE workload='report'") == [("us-
 
 # 6. a removed workload: delete, acted on only with --prune
 with open(fed, "w") as f:
-    f.write(fed_text(ingest_level="debug", report_region="us-east-1", sampler=False))
+    f.write(fed_text(ingest_level="debug", report_residency="US", sampler=False))
 rc, out, err = plan("--detailed-exitcode")
 got, doc = changes()
 ck.ok(got == {("ingest", "no-op"), ("report", "no-op"), ("sampler", "delete")} and "- delete  lab/sampler" in out,
@@ -228,7 +228,7 @@ ck.ok(not env.db("SELECT workload FROM endpoints WHERE workload='sampler'"), "an
 
 # 7. refusals: apply without --yes and no terminal, a cycle, a missing dependency
 with open(fed, "w") as f:
-    f.write(fed_text(ingest_level="warn", report_region="us-east-1", sampler=False))
+    f.write(fed_text(ingest_level="warn", report_residency="US", sampler=False))
 rc, out, err = env.run("apply", fed)
 ck.ok(rc == 64 and "--yes" in err, "apply SPEC with changes and no terminal needs --yes", (rc, err[-400:]))
 cyc = env.write("cycle.yaml", fed_text(sampler=False).replace(

@@ -7,7 +7,9 @@ APPLY_TESTS = \
 	tests/apply/federation.py \
 	tests/apply/crash.py \
 	tests/apply/aws_gcp.py \
-	tests/apply/failures.py
+	tests/apply/failures.py \
+	tests/apply/drift_move.py \
+	tests/apply/k8s_aws.py
 TESTS += $(APPLY_TESTS)
 EXTRA_DIST += $(APPLY_TESTS)
 EXTRA_DIST += docs/plan.md

@@ -2338,11 +2338,13 @@ class Handler(BaseHTTPRequestHandler):
                            f"The String-to-Sign should have been\n'{sts}'\n")
         return principal, region, req_time
 
-    def _fault(self, service, opname):
+    def _fault(self, service, opname, region=None):
         st = self.server.state
         with st.lock:
             for f in st.faults:
                 if f["remaining"] <= 0:
+                    continue
+                if f.get("region") and f["region"] != region:
                     continue
                 if f.get("service") and f["service"] != service:
                     continue
@@ -2465,6 +2467,20 @@ class Handler(BaseHTTPRequestHandler):
         if f is None:
             self.log_entry["status"] = 404
             return self._send(404, json.dumps({"Message": "Not Found"}), "application/json")
+        # (added) a fault stands for the function's own code failing: a
+        # health path answering 5xx, slowly, or a reset connection
+        fault = self._fault("lambda-url", "InvokeFunctionUrl", m.group(2))
+        if fault:
+            self.log_entry["fault"] = fault
+            if fault.get("delay_ms"):
+                time.sleep(fault["delay_ms"] / 1000.0)
+            if fault.get("reset"):
+                self.log_entry["status"] = "reset"
+                return self._reset_connection()
+            if fault.get("status"):
+                self.log_entry["status"] = fault["status"]
+                return self._send(fault["status"], json.dumps({"Message": fault.get("message") or "injected fault"}),
+                                  "application/json")
         if f["url"]["AuthType"] != "NONE" or missing:
             self.log_entry["status"] = 403
             self.log_entry["error"] = {"code": "Forbidden", "message": "missing: " + ", ".join(missing or ["a signature"])}

@@ -3,12 +3,11 @@
 and destroyed against the two fakes (tests/fakes/fake_gcp.py and
 tests/fakes/fake_aws.py) in one run, through one broker home and store.
 
-`fedbroker apply` places with --target only (plan-driven apply, issue 11,
-is being built elsewhere): the federation's GCP part (a public API
-Container with a schedule) goes to gcp:europe-west1 and its AWS part (a
+Here with two `apply --target` runs: the federation's GCP part (a public
+API Container with a schedule) goes to gcp:europe-west1 and its AWS part (a
 source Function fed by a queue) to aws:us-east-1, each as a Federation
-document of its own. When `apply` can take a plan, this test should apply
-the federation in one command; until then it is two applies in one run.
+document of its own. tests/apply/aws_gcp.py applies one plan spanning both
+providers in one command (`apply --plan`).
 
 - both applies succeed; each fake holds exactly its part (and nothing of the
   other provider's);
@@ -77,8 +76,13 @@ st = {(d["provider"], d["workload"]): d for d in json.loads(out)} if out.strip()
 ck.ok(rc == 0 and st.get(("gcp", "api"), {}).get("status") == "ready"
       and st.get(("aws", "worker"), {}).get("status") == "ready"
       and all(d["drift"] == [] for d in st.values()), "status observes both: ready, no drift", (rc, out, err))
-rc, out, err = env.run("discover", "--format", "json")
-found = json.loads(out) if out.strip() else []
+# one provider at a time: with the k8s driver deploying, discover over every
+# driver fails for k8s here (no cluster configured), as the kit requires
+found, rc, err = [], 0, ""
+for prov in ("aws", "gcp"):
+    prc, out, perr = env.run("discover", "--provider", prov, "--format", "json")
+    found += json.loads(out) if out.strip() else []
+    rc, err = rc or prc, err + perr
 ck.ok(rc == 0 and {r["provider"] for r in found if r.get("managed")} == {"aws", "gcp"}
       and all(r.get("tracked") for r in found if r.get("managed")), "discover: both providers' resources tracked",
       (rc, err, [(r["provider"], r["type"], r.get("tracked")) for r in found]))

@@ -174,8 +174,13 @@ K8S = [
                                                    {"env": "D", "ref": "k8s://creds#pw"}])], "invalid",
      [(E, "/spec/secrets/0/ref", "Kubernetes Secrets only"), (E, "/spec/secrets/1/ref", "bad Kubernetes secret reference"),
       (E, "/spec/secrets/2/ref", "own namespace 'fb-t1'")]),
-    ({}, "kubernetes", "fn_img", [("/spec/triggers", [{"schedule": {"cron": "* * * * *", "timezone": "UTC"}}])], "invalid",
-     [(E, "/spec/triggers/0", "schedule triggers are not rendered")]),
+    # a schedule-only Function becomes CronJobs; a schedule next to an
+    # http trigger, or a cron Kubernetes cannot parse, is refused
+    ({}, "kubernetes", "fn_img", [("/spec/triggers", [{"schedule": {"cron": "* * * * *", "timezone": "UTC"}}])], "ok", []),
+    ({}, "kubernetes", "fn_img", [("/spec/triggers/1", {"schedule": {"cron": "* * * * *", "timezone": "UTC"}})],
+     "invalid", [(E, "/spec/triggers/1", "also serves requests")]),
+    ({}, "kubernetes", "fn_img", [("/spec/triggers", [{"schedule": {"cron": "0 0 L * ?", "timezone": "UTC"}}])],
+     "invalid", [(E, "/spec/triggers/0", "do not understand L, W or #")]),
     ({}, "kubernetes", "fn_img", [("/spec/triggers", [{"queue": {"name": "jobs", "batchSize": 5}}])], "ok",
      [(W, "/spec/triggers/0", "queue 'jobs' is not wired")]),
     ({}, "kubernetes", "ctr", [("/spec/resources/cpuMillis", 0)], "invalid", [(E, "/spec/resources/cpu", "must be positive")]),

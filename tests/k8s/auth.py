@@ -115,6 +115,18 @@ kc = write_kc("rel/config", [{"name": "c", "cluster": {"server": fake.url, "cert
 rc, out, err, log = discover({"kubeconfig": kc})
 ck.ok(rc == 0 and log and all(e.get("user") == "bob" for e in log), "relative CA and client files found", err)
 
+# tls-server-name: the certificate is checked for that name (the server's
+# SANs are 127.0.0.1, localhost and kubernetes.default.svc)
+kc = write_kc("sni/good", [cluster("c", **{"tls-server-name": "kubernetes.default.svc"})], [cert_user("u")],
+              [ctx("x", "c", "u")], current="x")
+rc, out, err, log = discover({"kubeconfig": kc})
+ck.ok(rc == 0 and log, "tls-server-name kubernetes.default.svc (in the certificate) is accepted", err)
+kc = write_kc("sni/bad", [cluster("c", **{"tls-server-name": "api.example.org"})], [cert_user("u")],
+              [ctx("x", "c", "u")], current="x")
+rc, out, err, log = discover({"kubeconfig": kc})
+ck.ok(rc != 0 and not log and ("TLS" in err or "certificate" in err),
+      "tls-server-name api.example.org (not in the certificate) is refused, nothing sent", err)
+
 # ---- credentials
 kc = fake.kubeconfig("embedded", user="alice", embed=True)
 rc, out, err, log = discover({"kubeconfig": kc})

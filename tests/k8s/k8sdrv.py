@@ -56,8 +56,11 @@ class Env:
         self.env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("AWS_", "GOOGLE_", "KUBERNETES_"))
                     and k not in ("FEDBROKER_NOW", "FEDBROKER_LOG", "KUBECONFIG")}
+        # real sleeps: the fake's rollouts and deletions take real time, and
+        # the driver's polls must wait for them (make check scales sleeps to
+        # 0; the host's HTTP retries still do not sleep: http.sleep_scale 0)
         self.env.update({"FEDBROKER_HOME": self.home, "FEDBROKER_DRIVER_PATH": DRIVER_PATH, "HOME": self.home,
-                         })
+                         "FEDBROKER_SLEEP_SCALE": "1"})
 
     def write_config(self, extra=None, **settings):
         s = {"kubeconfig": self.kubeconfig} if self.kubeconfig else {}

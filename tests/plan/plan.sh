@@ -137,7 +137,43 @@ else bad "plan with overrides"; cat "$tmp/err"; fi
 # infeasible: say which constraint and what the nearest choice needs
 sed 's/latencySLO: {p50: 150ms}/latencySLO: {p50: 5ms}/' "$tmp/fed.yaml" > "$tmp/slo.yaml"
 run 3 "an impossible latency SLO is infeasible (exit 3)" "$FEDBROKER" plan "$tmp/slo.yaml" --no-baselines
-has "$tmp/err" "latency SLO 5 ms from new-york 30%, frankfurt 40%, london 30%: best is gcp:" "the nearest offer is named with its latency"
+has "$tmp/err" "latency SLO p50 5 ms from new-york 30%, frankfurt 40%, london 30%: best is " "the nearest offer is named with its latency"
+has "$tmp/err" "the nearest relaxation is latencySLO.p50: " "the nearest relaxation is named"
+# percentile SLOs are enforced, not ignored (issue 12: p95 1ms once planned
+# a workload at p50 215 ms): p95 1 ms is infeasible with the numbers
+sed 's/latencySLO: {p50: 150ms}/latencySLO: {p95: 1ms}/' "$tmp/fed.yaml" > "$tmp/p95.yaml"
+run 3 "a p95 SLO of 1 ms is infeasible (exit 3)" "$FEDBROKER" plan "$tmp/p95.yaml" --no-baselines
+has "$tmp/err" "latency SLO p95 1 ms from new-york 30%, frankfurt 40%, london 30%: best is " "the p95 SLO is named with the best modelled p95"
+# p99 100 ms leaves api one region (gcp only), but it is spread over two: the joint
+# message names the workload, the numbers and the relaxation
+sed 's/latencySLO: {p50: 150ms}/latencySLO: {p50: 150ms, p99: 100ms}/' "$tmp/fed.yaml" > "$tmp/p99.yaml"
+run 3 "p99 100 ms with spread over 2 regions is infeasible" "$FEDBROKER" plan "$tmp/p99.yaml" --no-baselines
+has "$tmp/err" "workload api#1 cannot be placed: the pair constraints between api#1 and api#2" "workloads are named, not numbered"
+has "$tmp/err" "api is spread over 2 regions but its other constraints (with its links. latency budgets) leave 1 (" "the spread relaxation is named"
+# a feasible p99 SLO: every placed replica meets it, and the plan shows
+# the four modelled percentiles in order
+sed 's/latencySLO: {p50: 150ms}/latencySLO: {p50: 150ms, p99: 110ms}/' "$tmp/fed.yaml" > "$tmp/p99ok.yaml"
+if "$FEDBROKER" plan "$tmp/p99ok.yaml" --format json --no-save --no-baselines >"$tmp/p99ok.plan" 2>"$tmp/err"; then
+    "$PYTHON" - "$tmp/p99ok.plan" <<'PY' && ok "p99 SLO met by every api replica; p50 <= p90 <= p95 <= p99 shown" || bad "percentiles in the plan"
+import json, sys
+p = json.load(open(sys.argv[1]))
+n = 0
+for w in p["workloads"]:
+    if "p50_latency_ms" not in w:
+        continue
+    l = w["latency_ms"]
+    assert l["p50"] == w["p50_latency_ms"], w["name"]
+    assert l["p50"] <= l["p90"] <= l["p95"] <= l["p99"], (w["name"], l)
+    if w["name"].startswith("api#"):
+        assert l["p99"] <= 110, (w["name"], l)
+        n += 1
+assert n == 2
+PY
+else bad "plan with a feasible p99 SLO"; cat "$tmp/err"; fi
+# a link latency budget no pair meets: the link by name, the best pair found
+sed 's/volumePerMonth: 5Gi, latencyBudget: 500ms/volumePerMonth: 5Gi, latencyBudget: 15ms/; s/placement: {residency: \[EU\]}$/placement: {regions: ["gcp:us-central1"]}/' "$tmp/fed.yaml" > "$tmp/lb.yaml"
+run 3 "a link latency budget no pair meets is infeasible" "$FEDBROKER" plan "$tmp/lb.yaml" --no-baselines
+has "$tmp/err" "link orders -> worker latency budget 15 ms; best pair found [0-9.]* ms: orders in gcp:europe-[a-z0-9]* and worker in gcp:us-central1" "the link, its budget and the best pair are named"
 sed 's/placement: {residency: \[EU\], providers: \[gcp\]}/placement: {residency: [EU], providers: [gcp], budget: {monthly: "1"}}/' "$tmp/fed.yaml" > "$tmp/budget.yaml"
 run 3 "a budget below the cheapest offer is infeasible" "$FEDBROKER" plan "$tmp/budget.yaml" --no-baselines
 has "$tmp/err" "budget 1.00 USD/month: the cheapest is gcp:cloud-run:" "the cheapest offer is named with its cost"
@@ -147,6 +183,19 @@ before=$(sqlite3 "$tmp/home/state.db" "SELECT count(*) FROM plans")
 sed 's/sources: \[{location: frankfurt, weight: 1}\]/sources: [{location: atlantis, weight: 1}]/' "$tmp/fed.yaml" > "$tmp/loc.yaml"
 run 2 "unknown location" "$FEDBROKER" plan "$tmp/loc.yaml"
 has "$tmp/err" "/spec/workloads/1/spec/traffic/sources/0/location\|/spec/traffic/sources/0/location: unknown location 'atlantis'" "unknown location has its pointer"
+# validate knows the catalog's vocabulary: a misspelt location or region is
+# an error there, with file:line:col, the pointer, the nearest name, and a
+# hint naming a command that exists (run here)
+sed 's/sources: \[{location: frankfurt, weight: 1}\]/sources: [{location: frankfort, weight: 1}]/; s/placement: {residency: \[EU\]}/placement: {residency: [EU], regions: ["aws:eu-west-9"]}/' "$tmp/fed.yaml" > "$tmp/typo.yaml"
+run 2 "validate refuses an unknown location and region" "$FEDBROKER" validate "$tmp/typo.yaml"
+has "$tmp/err" "typo.yaml:[0-9]*:[0-9]*: error: /spec/workloads/1/spec/traffic/sources/0/location: unknown location 'frankfort'; did you mean 'frankfurt'?" "location: file:line:col, pointer, did you mean"
+has "$tmp/err" "typo.yaml:[0-9]*:[0-9]*: error: /spec/workloads/2/spec/placement/regions/0: unknown region 'aws:eu-west-9'; did you mean 'aws:eu-west-1'?" "region: file:line:col, pointer, did you mean"
+if grep -q "is not a workload of federation" "$tmp/err"; then bad "links to a refused member are reported again as strangers"; else ok "a refused member's links are not reported twice"; fi
+for t in locations regions; do
+    grep -q -- "\`fedbroker catalog show --table $t\`" "$tmp/err" || bad "the hint does not name catalog show --table $t"
+    "$FEDBROKER" catalog show --table $t >"$tmp/hint.out" 2>&1 && ok "the hinted command catalog show --table $t runs" || bad "the hinted command fails"
+done
+grep -q "frankfurt" "$tmp/hint.out" || grep -q "eu-west-1" "$tmp/hint.out" || bad "the hinted command lists nothing useful"
 sed 's/placement: {residency: \[EU\]}/placement: {residency: [EU], regions: ["gcp:mars-north1"]}/' "$tmp/fed.yaml" > "$tmp/reg.yaml"
 run 2 "unknown region" "$FEDBROKER" plan "$tmp/reg.yaml"
 has "$tmp/err" "unknown region 'gcp:mars-north1'" "unknown region is named"
@@ -254,4 +303,23 @@ l = {x["from"]: x for x in json.load(open(sys.argv[1]))["links"]}
 sys.exit(0 if l["east"]["egress_usd_per_gib"] != l["west"]["egress_usd_per_gib"] else 1)
 PY
 else bad "plan of the two-way link"; cat "$tmp/err"; fi
+# A federation whose workloads are each within validate's bounds but whose
+# cheapest placement adds up past the exact 64-bit nano-USD total: invalid
+# input (exit 2) with a message saying what to do, not "infeasible" (3).
+{
+    printf 'apiVersion: fedbroker.dev/v1\nkind: Federation\nmetadata: {name: huge, tenant: t1}\nspec:\n  workloads:\n'
+    i=0
+    while [ $i -lt 500 ]; do
+        printf '    - apiVersion: fedbroker.dev/v1\n      kind: Function\n      metadata: {name: f%d}\n      spec:\n        image: docker.io/acme/x:1\n        resources: {memory: 10Gi}\n        traffic: {requestsPerMonth: 2000000000000, meanDuration: 100ms}\n' $i
+        i=$((i + 1))
+    done
+} > "$tmp/huge.yaml"
+# (Lambda only: each of the 500 costs at least 21 million USD a month)
+mkdir -p "$tmp/drv3"; chmod 755 "$tmp/drv3"
+cp "$top_builddir/stage/drivers/aws.so" "$tmp/drv3/"; chmod 755 "$tmp/drv3/aws.so"
+FEDBROKER_DRIVER_PATH="$tmp/drv3" "$FEDBROKER" plan "$tmp/huge.yaml" --no-save --no-baselines >/dev/null 2>"$tmp/err"
+rc=$?
+if [ $rc = 2 ] && grep -q "costs more than the cost model totals exactly" "$tmp/err" && grep -q "split the federation" "$tmp/err"; then
+    ok "a federation whose total overflows is refused as invalid (exit 2), with what to do"
+else bad "overflowing federation: exit $rc"; head -5 "$tmp/err"; fi
 exit $fail

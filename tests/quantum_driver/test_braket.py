@@ -210,8 +210,10 @@ try:
     cancels = ops(fake.log()[n_before:], 'CancelQuantumTask')
     check(rc == 0 and len(cancels) == 1 and cancels[0]['status'] == 409,
           'destroy of a finished task: CancelQuantumTask answers 409 and destroy succeeds (%d %s)' % (rc, err))
-    rc, _, _ = b.run('destroy', '--workload', 'bell-pair')
+    rc, _, _ = b.run('destroy', '--all')
     check(rc == 0, 'destroy again: nothing left, success')
+    rc, _, _ = b.run('destroy', '--workload', 'bell-pair')
+    check(rc == 2, 'destroy --workload of a name nothing matches any more: exit 2 (issue 11)')
 
     # provider errors and vanished tasks, seen by status (observe)
     fake.control('POST', 'faults', {'count': 50, 'status': 500, 'service': 'braket', 'operation': 'GetQuantumTask'})

@@ -117,8 +117,11 @@ check(rc == 0 and 'swap' in out8 and 'rzz' in out8, 'and converts to OpenQASM 3 
 # destroy is idempotent through the CLI
 rc, o1, _ = b.run('destroy', '--workload', 'bell-pair')
 check(rc == 0 and 'destroyed' in o1, 'destroy removes the deployment')
-rc, o2, _ = b.run('destroy', '--workload', 'bell-pair')
-check(rc == 0, 'a second destroy succeeds (nothing left)')
+rc, o2, e2 = b.run('destroy', '--workload', 'bell-pair')
+check(rc == 2 and 'bell-pair' in e2,
+      'a second destroy of the same name: nothing matches it, exit 2 (issue 11)')
+rc, o3, _ = b.run('destroy', '--all')
+check(rc == 0 and 'nothing to destroy' in o3, 'destroy --all with nothing left succeeds')
 rc, st, _ = b.json('status')
 check(rc == 0 and st == [], 'nothing left in status')
 

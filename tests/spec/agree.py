@@ -61,8 +61,12 @@ def python_errors(validator, path):
 
 
 def run_c(fedbroker, path):
+    # the schema alone is compared: validate also checks locations and
+    # regions against the catalog (names the schema cannot know), so it runs
+    # here with FEDBROKER_CATALOG naming no catalog, which skips that check
+    env = dict(os.environ, FEDBROKER_CATALOG=os.path.join(os.sep, "nonexistent", "fedbroker-catalog"))
     p = subprocess.run([fedbroker, "validate", path], capture_output=True, text=True,
-                       timeout=60)
+                       timeout=60, env=env)
     errors = []
     for line in p.stderr.splitlines():
         m = ERR_RE.match(line)

@@ -1,0 +1,117 @@
+#!/bin/sh
+# bench/k8s_apply.sh - `fedbroker apply --parallelism P` of N Containers
+# (Deployment + Service + HorizontalPodAutoscaler each, plus a ServiceAccount
+# and the tenant's namespace objects) through the k8s driver against a
+# stand-in API server with a fixed latency per request; wall time against the
+# ideal R x latency / P (R = the requests the server counted). Numbers:
+# bench/README-k8s.md.
+#
+#   bench/k8s_apply.sh [-b BUILDDIR] [-n WORKLOADS] [-l LATENCY_MS] [-p P1,P2,...] [-r RUNS]
+#
+#   bench/k8s_fastfake (C, libmicrohttpd, thread per connection, plain HTTP:
+#   the kubeconfig's server is http:// and drivers.k8s.allowInsecure is set)
+#   answers server-side apply, GET and DELETE after the latency, and checks
+#   the bearer token, fieldManager=fedbroker and the content type.
+#   -r RUNS    runs per parallelism (one row each, then the median and the worst)
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$top/build n=300 lat=5 pars=32 runs=5
+while getopts b:n:l:p:r: o; do
+    case $o in
+    b) build=$OPTARG ;; n) n=$OPTARG ;; l) lat=$OPTARG ;; p) pars=$OPTARG ;; r) runs=$OPTARG ;;
+    *) sed -n '2,16p' "$0"; exit 64 ;;
+    esac
+done
+tmp=$(mktemp -d); chmod 755 "$tmp"
+srv=
+cleanup() { exec 3>&- 2>/dev/null || true; [ -n "$srv" ] && kill "$srv" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT INT TERM
+
+python3 - "$tmp" "$n" <<'PYEOF'
+import sys
+tmp, n = sys.argv[1], int(sys.argv[2])
+with open(f"{tmp}/apps.yaml", "w") as f:
+    for i in range(n):
+        f.write(f"---\napiVersion: fedbroker.dev/v1\nkind: Container\n"
+                f"metadata: {{name: app-{i:05d}, tenant: bench}}\nspec:\n"
+                f"  image: ghcr.io/bench/app:1\n"
+                f"  ports: [{{port: 8080, protocol: http, public: false}}]\n"
+                f"  resources: {{cpu: 100m, memory: 64Mi}}\n"
+                f"  scaling: {{minInstances: 1, maxInstances: 3}}\n")
+PYEOF
+
+start_server() { # latency_ms
+    rm -f "$tmp/port" "$tmp/in"; mkfifo "$tmp/in"
+    "$build/bench/k8s_fastfake" --port-file "$tmp/port" --latency-ms "$1" < "$tmp/in" > /dev/null &
+    srv=$!
+    exec 3>"$tmp/in"
+    i=0; while [ ! -s "$tmp/port" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+    port=$(cat "$tmp/port")
+    cat > "$tmp/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: bench, cluster: {server: "http://127.0.0.1:$port"}}]
+users: [{name: bench, user: {token: bench-token}}]
+contexts: [{name: bench, context: {cluster: bench, user: bench}}]
+current-context: bench
+KC
+    chmod 600 "$tmp/kubeconfig"
+}
+stop_server() { exec 3>&-; wait "$srv" 2>/dev/null || true; srv=; }
+
+count() { # -> "deployments requests"
+    curl -s "http://127.0.0.1:$port/__fake/count" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert s["unauthorized"] == 0 and s["refused"] == 0, s
+print(s["deployments"], s["requests"])'
+}
+
+results=$tmp/results
+: > "$results"
+run() { # parallelism latency
+    p=$1 l=$2
+    start_server "$l"
+    home=$tmp/home-$p-$l-$$-$(date +%s%N); mkdir -p "$home"
+    printf '{"drivers": {"k8s": {"kubeconfig": "%s", "allowInsecure": true}}}\n' "$tmp/kubeconfig" > "$home/config.json"
+    t0=$(date +%s%N)
+    FEDBROKER_HOME=$home FEDBROKER_DRIVER_PATH=$build/stage/drivers \
+        /usr/bin/time -f "%U %S" -o "$tmp/cpu" \
+        "$build/fedbroker" apply --parallelism "$p" --target k8s "$tmp/apps.yaml" > "$tmp/out" 2> "$tmp/err" \
+        || { echo "apply failed:"; tail -5 "$tmp/err"; exit 1; }
+    t1=$(date +%s%N)
+    set -- $(count)
+    stop_server
+    applied=$(grep -c '^applied' "$tmp/out" || true)
+    [ "$1" = "$n" ] && [ "$applied" = "$n" ] || { echo "expected $n Deployments, the server has $1, $applied applied"; exit 1; }
+    wall=$(( (t1 - t0) / 1000000 ))
+    python3 - "$p" "$l" "$n" "$2" "$wall" "$(cat "$tmp/cpu")" "$results" <<'PYEOF'
+import sys
+p, l, n, reqs, wall = (int(x) for x in sys.argv[1:6])
+user, sys_ = (float(x) for x in sys.argv[6].split())
+results = sys.argv[7]
+per = reqs / n
+ideal = reqs * l / p
+ratio = wall / ideal if ideal else 0
+rps = reqs / (wall / 1000) if wall else 0
+print(f"| {p:>4} | {l:>3} | {n:>5} | {per:.2f} | {wall:>7} | {ideal:>7.0f} | {ratio:>5.2f} | {rps:>7.0f} | {user + sys_:>5.2f} |")
+with open(results, "a") as f:
+    f.write(f"{p} {ratio:.3f} {wall}\n")
+PYEOF
+}
+
+echo "k8s_fastfake workloads=$n latency=${lat}ms, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "|    P |  ms | workloads | req/workload | wall ms | ideal ms | ratio |   req/s | cpu s |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+for p in $(echo "$pars" | tr ',' ' '); do
+    r=0; while [ $r -lt "$runs" ]; do run "$p" "$lat"; r=$((r + 1)); done
+done
+python3 - "$results" <<'PYEOF'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+for p in sorted({r[0] for r in rows}, key=int):
+    ratios = sorted(float(r[1]) for r in rows if r[0] == p)
+    print(f"P = {p}: {len(ratios)} runs, ratio to the ideal median {statistics.median(ratios):.2f}, "
+          f"worst {max(ratios):.2f}, best {min(ratios):.2f}")
+PYEOF
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

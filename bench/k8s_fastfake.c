@@ -1,0 +1,236 @@
+/* k8s_fastfake.c - a fast stand-in for a Kubernetes API server, for
+ * bench/k8s_apply.sh only.
+ *
+ * tests/fakes/fake_k8s.py validates every object against the OpenAPI,
+ * keeps managedFields and speaks TLS, in Python: a few hundred requests per
+ * second on one core, too slow to show the driver's fan-out at 5 ms and
+ * parallelism 32. This server answers what the k8s driver's apply sends,
+ * after a fixed latency, one thread per connection (libmicrohttpd), over
+ * plain HTTP (the benchmark's kubeconfig allows it with allowInsecure):
+ *
+ *   GET   /apis                       an APIGroupList with apps/v1, autoscaling/v2
+ *   PATCH <object path>?fieldManager=fedbroker   (application/apply-patch+yaml)
+ *                                     stores the object (201 the first time, else 200);
+ *                                     a Deployment gets a rolled-out status
+ *   GET   <object path>               the stored object, or a 404 Status
+ *   DELETE <object path>              removes it (a Success Status), or 404
+ *   GET   /__fake/count               {"objects", "deployments", "requests",
+ *                                      "unauthorized", "refused"}
+ *
+ * It checks that each API request carries "Authorization: Bearer ...", and
+ * that each PATCH is a server-side apply by fieldManager=fedbroker whose
+ * body has the URL's kind and name (else 400/422). The test suite proves
+ * the requests are right against the strict fake.
+ *
+ *   k8s_fastfake --latency-ms 5 --port-file FILE   (prints "PORT n")
+ */
+#include "config.h"
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static unsigned latency_ms;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static json_t *objects; /* path -> object */
+static unsigned long n_requests, n_unauthorized, n_refused, n_deployments;
+
+typedef struct body {
+    char *data;
+    size_t len;
+} body;
+
+static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *text)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* A Status answer, as kube-apiserver sends one. */
+static enum MHD_Result status(struct MHD_Connection *c, unsigned code, const char *reason, const char *msg)
+{
+    char text[1024];
+    snprintf(text, sizeof text, "{\"kind\": \"Status\", \"apiVersion\": \"v1\", \"metadata\": {}, \"status\": "
+             "\"%s\", \"message\": \"%s\", \"reason\": \"%s\", \"code\": %u}", code < 300 ? "Success" : "Failure",
+             msg, reason, code);
+    return answer(c, code, text);
+}
+
+static enum MHD_Result answer_json(struct MHD_Connection *c, unsigned code, json_t *j)
+{
+    char *t = json_dumps(j, JSON_COMPACT);
+    enum MHD_Result r = answer(c, code, t ? t : "{}");
+    free(t);
+    return r;
+}
+
+static void nap(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+static const char *last_segment(const char *url)
+{
+    const char *s = strrchr(url, '/');
+    return s ? s + 1 : url;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                               const char *version, const char *upload, size_t *upload_size, void **state)
+{
+    (void)cls;
+    (void)version;
+    body *b = *state;
+    if (!b) {
+        b = calloc(1, sizeof *b);
+        *state = b;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        b->data = realloc(b->data, b->len + *upload_size + 1);
+        memcpy(b->data + b->len, upload, *upload_size);
+        b->len += *upload_size;
+        b->data[b->len] = '\0';
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (!strcmp(url, "/__fake/count")) {
+        char text[256];
+        pthread_mutex_lock(&mu);
+        snprintf(text, sizeof text, "{\"objects\": %zu, \"deployments\": %lu, \"requests\": %lu, "
+                 "\"unauthorized\": %lu, \"refused\": %lu}", json_object_size(objects), n_deployments, n_requests,
+                 n_unauthorized, n_refused);
+        pthread_mutex_unlock(&mu);
+        return answer(c, 200, text);
+    }
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    pthread_mutex_lock(&mu);
+    n_requests++;
+    int authorized = auth && !strncmp(auth, "Bearer ", 7) && auth[7];
+    if (!authorized) n_unauthorized++;
+    pthread_mutex_unlock(&mu);
+    if (latency_ms) nap(latency_ms);
+    if (!authorized) return status(c, 401, "Unauthorized", "Unauthorized");
+    if (!strcmp(method, "GET") && !strcmp(url, "/apis"))
+        return answer(c, 200, "{\"kind\": \"APIGroupList\", \"apiVersion\": \"v1\", \"groups\": ["
+                              "{\"name\": \"apps\", \"versions\": [{\"groupVersion\": \"apps/v1\", \"version\": \"v1\"}]},"
+                              "{\"name\": \"autoscaling\", \"versions\": [{\"groupVersion\": \"autoscaling/v2\", "
+                              "\"version\": \"v2\"}]}]}");
+    if (!strcmp(method, "GET")) {
+        pthread_mutex_lock(&mu);
+        json_t *o = json_incref(json_object_get(objects, url));
+        pthread_mutex_unlock(&mu);
+        if (!o) return status(c, 404, "NotFound", "not found");
+        enum MHD_Result r = answer_json(c, 200, o);
+        json_decref(o);
+        return r;
+    }
+    if (!strcmp(method, "DELETE")) {
+        pthread_mutex_lock(&mu);
+        int gone = json_object_del(objects, url) == 0;
+        pthread_mutex_unlock(&mu);
+        return gone ? status(c, 200, "", "deleted") : status(c, 404, "NotFound", "not found");
+    }
+    if (!strcmp(method, "PATCH")) {
+        const char *fm = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fieldManager");
+        const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+        json_t *j = b->data ? json_loads(b->data, 0, NULL) : NULL;
+        const char *name = json_string_value(json_object_get(json_object_get(j, "metadata"), "name"));
+        const char *kind = json_string_value(json_object_get(j, "kind"));
+        int ok = fm && !strcmp(fm, "fedbroker") && ct && !strcmp(ct, "application/apply-patch+yaml") && name &&
+                 kind && !strcmp(name, last_segment(url));
+        if (!ok) {
+            pthread_mutex_lock(&mu);
+            n_refused++;
+            pthread_mutex_unlock(&mu);
+            json_decref(j);
+            return status(c, 422, "Invalid", "a server-side apply by fieldManager=fedbroker of the URL's object");
+        }
+        json_object_set_new(json_object_get(j, "metadata"), "generation", json_integer(1));
+        if (!strcmp(kind, "Deployment")) {
+            json_int_t rep = json_integer_value(json_object_get(json_object_get(j, "spec"), "replicas"));
+            if (rep < 1) rep = 1;
+            json_object_set_new(j, "status", json_pack("{s:I,s:I,s:I,s:I,s:I,s:[{s:s,s:s},{s:s,s:s,s:s}]}",
+                                                       "observedGeneration", (json_int_t)1, "replicas", rep,
+                                                       "updatedReplicas", rep, "readyReplicas", rep,
+                                                       "availableReplicas", rep, "conditions", "type", "Available",
+                                                       "status", "True", "type", "Progressing", "status", "True",
+                                                       "reason", "NewReplicaSetAvailable"));
+        }
+        pthread_mutex_lock(&mu);
+        int created = json_object_get(objects, url) == NULL;
+        if (created && !strcmp(kind, "Deployment")) n_deployments++;
+        json_object_set(objects, url, j);
+        pthread_mutex_unlock(&mu);
+        enum MHD_Result r = answer_json(c, created ? 201 : 200, j);
+        json_decref(j);
+        return r;
+    }
+    return status(c, 405, "MethodNotAllowed", "not faked");
+}
+
+static void done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode t)
+{
+    (void)cls;
+    (void)c;
+    (void)t;
+    body *b = *state;
+    if (b) {
+        free(b->data);
+        free(b);
+    }
+    *state = NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const char *port_file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--latency-ms") && i + 1 < argc) latency_ms = (unsigned)atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--port-file") && i + 1 < argc) port_file = argv[++i];
+        else {
+            fprintf(stderr, "usage: k8s_fastfake [--latency-ms N] [--port-file FILE]\n");
+            return 64;
+        }
+    }
+    signal(SIGPIPE, SIG_IGN);
+    objects = json_object();
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handler, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, done, NULL, MHD_OPTION_CONNECTION_LIMIT, 1000u,
+        MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "k8s_fastfake: cannot start the server\n");
+        return 1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    unsigned port = info ? info->port : 0;
+    if (port_file) {
+        FILE *f = fopen(port_file, "w");
+        if (f) {
+            fprintf(f, "%u\n", port);
+            fclose(f);
+        }
+    }
+    printf("PORT %u\n", port);
+    fflush(stdout);
+    /* run until stdin closes (the benchmark script holds it open) */
+    char buf[256];
+    while (fread(buf, 1, sizeof buf, stdin) > 0) {
+    }
+    MHD_stop_daemon(d);
+    json_decref(objects);
+    return 0;
+}

@@ -1,0 +1,408 @@
+/* server.c - `fedbroker serve` (server.h): libmicrohttpd with its own
+ * limits doing the slowloris work (connection limit, idle timeout, a
+ * per-connection memory pool that bounds the header size), the routes of
+ * /v1, bearer authentication, roles, tenant scoping and per-token rate
+ * limits. Every query takes the token's tenant: another tenant's names are
+ * simply not found (404), never forbidden (403), so they leak nothing. */
+#include "config.h"
+#include "server/server.h"
+#include "server/token.h"
+#include "base/util.h"
+#include "discovery/discovery.h"
+#include "state/state.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct bucket {
+    char id[16];
+    double tokens, last;
+} bucket;
+
+typedef struct server {
+    fb_store *store;
+    const fbi_catalog *cat;
+    const fbi_serve_opts *o;
+    pthread_mutex_t mu; /* buckets, log */
+    bucket *buckets;
+    size_t nbuckets, cap;
+    atomic_ulong seq;
+} server;
+
+typedef struct request {
+    char id[24];
+    double t0;
+    size_t body_len;
+    int too_big;
+    char *body;
+} request;
+
+static double mono_s(void) { return fbi_mono_ms() / 1000.0; }
+
+/* Token bucket per token id. 0 = allowed, else the seconds to wait. */
+static unsigned rate_wait(server *sv, const char *id)
+{
+    pthread_mutex_lock(&sv->mu);
+    bucket *b = NULL;
+    for (size_t i = 0; i < sv->nbuckets; i++)
+        if (strcmp(sv->buckets[i].id, id) == 0) b = &sv->buckets[i];
+    double now = mono_s();
+    if (!b) {
+        if (sv->nbuckets == sv->cap) {
+            sv->cap = sv->cap ? sv->cap * 2 : 64;
+            sv->buckets = realloc(sv->buckets, sv->cap * sizeof *sv->buckets);
+            if (!sv->buckets) abort();
+        }
+        b = &sv->buckets[sv->nbuckets++];
+        snprintf(b->id, sizeof b->id, "%s", id);
+        b->tokens = sv->o->burst;
+        b->last = now;
+    }
+    b->tokens = fmin(sv->o->burst, b->tokens + (now - b->last) * sv->o->rate);
+    b->last = now;
+    unsigned wait = 0;
+    if (b->tokens >= 1) b->tokens -= 1;
+    else wait = (unsigned)ceil((1 - b->tokens) / sv->o->rate);
+    pthread_mutex_unlock(&sv->mu);
+    return wait;
+}
+
+static void log_line(server *sv, const request *rq, const char *method, const char *url,
+                     unsigned status, const char *who, const char *tenant)
+{
+    double ms = (mono_s() - rq->t0) * 1000.0;
+    pthread_mutex_lock(&sv->mu);
+    if (sv->o->log_json) {
+        json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:f,s:s?,s:s?}", "request_id", rq->id, "method", method,
+                              "path", url, "status", (int)status, "ms", round(ms * 1000) / 1000,
+                              "token_id", who, "tenant", tenant);
+        char *s = json_dumps(j, JSON_COMPACT);
+        fprintf(stderr, "%s\n", s);
+        free(s);
+        json_decref(j);
+    } else {
+        fprintf(stderr, "%s %s %s %u %.3fms %s\n", rq->id, method, url, status, ms, who ? who : "-");
+    }
+    pthread_mutex_unlock(&sv->mu);
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *body,
+                                 const request *rq, const char *hname, const char *hval)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    size_t n = strlen(text);
+    text = realloc(text, n + 2);
+    if (!text) abort();
+    text[n] = '\n';
+    text[n + 1] = 0;
+    struct MHD_Response *r = MHD_create_response_from_buffer(n + 1, text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "X-Request-Id", rq->id);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (hname) MHD_add_response_header(r, hname, hval);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static json_t *err_body(const char *code, const char *message)
+{
+    return json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+}
+
+static json_t *parse_rows(char *text)
+{
+    json_t *j = json_loads(text ? text : "[]", 0, NULL);
+    free(text);
+    return j ? j : json_array();
+}
+
+/* Which roles may call a route. */
+enum { R_ADMIN = 1, R_DEPLOYER = 2, R_VIEWER = 4, R_FINANCE = 8 };
+static unsigned role_bit(const char *r)
+{
+    return !strcmp(r, "admin") ? R_ADMIN : !strcmp(r, "deployer") ? R_DEPLOYER
+         : !strcmp(r, "viewer") ? R_VIEWER : !strcmp(r, "finance") ? R_FINANCE : 0;
+}
+
+/* The routes behind authentication. status and body out. */
+static void route(server *sv, struct MHD_Connection *c, const char *url, const fbi_principal *who,
+                  unsigned *status, json_t **body)
+{
+    fb_diag *d = fb_diag_new();
+    unsigned role = role_bit(who->role);
+    const unsigned READERS = R_ADMIN | R_DEPLOYER | R_VIEWER;
+    *status = 200;
+    *body = NULL;
+    char *text = NULL;
+    if (strcmp(url, "/v1/endpoints") == 0) {
+        if (!(role & READERS)) goto forbidden;
+        if (fbi_store_list_endpoints(sv->store, who->tenant, &text, d) != FB_OK) goto internal;
+        *body = json_pack("{s:o}", "endpoints", parse_rows(text));
+    } else if (strncmp(url, "/v1/resolve/", 12) == 0 && url[12] && !strchr(url + 12, '/')) {
+        if (!(role & READERS)) goto forbidden;
+        int64_t now;
+        fbi_now(&now, NULL);
+        fbi_resolve_query q = {.name = url + 12, .tenant = who->tenant, .now = now,
+                               .from_location = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from"),
+                               .all = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "all") != NULL};
+        json_t *out = NULL;
+        fb_status st = fbi_discovery_resolve(sv->store, sv->cat, &q, &out, d);
+        if (st == FB_NOTFOUND) {
+            *status = 404;
+            *body = err_body("not_found", "no such workload");
+        } else if (st == FB_INVALID) {
+            *status = 400;
+            *body = err_body("invalid", fb_diag_count(d) ? fb_diag_summary(d, 0) : "invalid query");
+        } else if (st != FB_OK) {
+            goto internal;
+        } else {
+            *body = out;
+        }
+    } else if (strcmp(url, "/v1/deployments") == 0 ||
+               (strncmp(url, "/v1/deployments/", 16) == 0 && url[16] && !strchr(url + 16, '/'))) {
+        if (!(role & READERS)) goto forbidden;
+        const char *name = url[15] == '/' ? url + 16 : NULL;
+        if (fb_store_list_deployments(sv->store, who->tenant, name, &text, d) != FB_OK) goto internal;
+        json_t *rows = parse_rows(text);
+        if (name && json_array_size(rows) == 0) {
+            json_decref(rows);
+            *status = 404;
+            *body = err_body("not_found", "no such deployment");
+        } else {
+            *body = json_pack("{s:o}", "deployments", rows);
+        }
+    } else if (strcmp(url, "/v1/tokens") == 0) {
+        if (!(role & R_ADMIN)) goto forbidden;
+        if (fbi_store_list_tokens(sv->store, who->tenant, &text, d) != FB_OK) goto internal;
+        *body = json_pack("{s:o}", "tokens", parse_rows(text));
+    } else {
+        *status = 404;
+        *body = err_body("not_found", "no such route; see docs/serve.md");
+    }
+    fb_diag_free(d);
+    return;
+forbidden:
+    *status = 403;
+    *body = err_body("forbidden", "this token's role may not call this route");
+    fb_diag_free(d);
+    return;
+internal:
+    *status = 500;
+    *body = err_body("internal", "the state store failed; see the server log");
+    fb_diag_print(d, stderr);
+    fb_diag_free(d);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    server *sv = cls;
+    request *rq = *con_cls;
+    if (!rq) {
+        rq = fbi_xcalloc(1, sizeof *rq);
+        snprintf(rq->id, sizeof rq->id, "req-%lu", (unsigned long)atomic_fetch_add(&sv->seq, 1) + 1);
+        rq->t0 = mono_s();
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > sv->o->max_body) rq->too_big = 1;
+        *con_cls = rq;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        /* read and count, keep at most max_body: a body past the limit is
+         * drained (so the answer can be sent) but never stored */
+        if (!rq->too_big && rq->body_len + *upload_size <= sv->o->max_body) {
+            rq->body = realloc(rq->body, rq->body_len + *upload_size + 1);
+            if (!rq->body) abort();
+            memcpy(rq->body + rq->body_len, upload, *upload_size);
+            rq->body_len += *upload_size;
+        } else {
+            rq->too_big = 1;
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    unsigned status = 200;
+    json_t *body = NULL;
+    const char *hname = NULL;
+    char hval[64] = "";
+    fbi_principal who;
+    memset(&who, 0, sizeof who);
+    int authed = 0;
+    if (rq->too_big) {
+        status = 413;
+        body = err_body("too_large", "the request body exceeds the server's limit");
+    } else if (strcmp(url, "/v1/healthz") == 0) {
+        body = json_pack("{s:s}", "status", "ok");
+    } else if (strcmp(url, "/v1/readyz") == 0) {
+        fb_diag *d = fb_diag_new();
+        char *t = NULL;
+        int ok = fbi_store_list_tokens(sv->store, "\x01", &t, d) == FB_OK;
+        free(t);
+        fb_diag_free(d);
+        status = ok ? 200 : 503;
+        body = json_pack("{s:s}", "status", ok ? "ready" : "store unavailable");
+    } else if (strcmp(method, "GET") != 0) {
+        status = 405;
+        body = err_body("method_not_allowed", "this server answers GET only so far");
+        hname = "Allow";
+        snprintf(hval, sizeof hval, "GET");
+    } else {
+        const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+        fbi_token_verdict v = FBI_TOKEN_MALFORMED;
+        int64_t now;
+        fbi_now(&now, NULL);
+        fb_diag *d = fb_diag_new();
+        fb_status st = FB_OK;
+        if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
+            st = fbi_token_check(sv->store, auth + 7, now, &v, &who, d);
+        fb_diag_free(d);
+        if (st != FB_OK) {
+            status = 500;
+            body = err_body("internal", "the state store failed");
+        } else if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
+            status = 401;
+            body = err_body("unauthenticated", "send Authorization: Bearer fbk_...");
+            hname = "WWW-Authenticate";
+            snprintf(hval, sizeof hval, "Bearer");
+        } else if (v != FBI_TOKEN_OK) {
+            char *m = fbi_xasprintf("the bearer token is %s", fbi_token_verdict_name(v));
+            status = 401;
+            body = err_body("unauthenticated", m);
+            free(m);
+            hname = "WWW-Authenticate";
+            snprintf(hval, sizeof hval, "Bearer error=\"invalid_token\"");
+        } else {
+            authed = 1;
+            unsigned wait = rate_wait(sv, who.id);
+            if (wait) {
+                status = 429;
+                body = err_body("rate_limited", "too many requests for this token");
+                hname = "Retry-After";
+                snprintf(hval, sizeof hval, "%u", wait);
+            } else {
+                route(sv, c, url, &who, &status, &body);
+            }
+        }
+    }
+    log_line(sv, rq, method, url, status, authed ? who.id : NULL, authed ? who.tenant : NULL);
+    return send_json(c, status, body, rq, hname, hname ? hval : NULL);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    request *rq = *con_cls;
+    if (rq) {
+        free(rq->body);
+        free(rq);
+    }
+    *con_cls = NULL;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = n >= 0 && n < (1 << 20) ? malloc((size_t)n + 1) : NULL;
+    if (b && fread(b, 1, (size_t)n, f) == (size_t)n) b[n] = 0;
+    else {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    return b;
+}
+
+fb_status fbi_serve_run(fb_store *store, const fbi_catalog *cat, const fbi_serve_opts *o,
+                        fb_diag *diag)
+{
+    server sv = {.store = store, .cat = cat, .o = o};
+    pthread_mutex_init(&sv.mu, NULL);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)o->port);
+    if (inet_pton(AF_INET, o->address, &sa.sin_addr) != 1) {
+        char *m = fbi_xasprintf("--listen: '%s' is not an IPv4 address", o->address);
+        fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m, "give e.g. 127.0.0.1:8080");
+        free(m);
+        return FB_INVALID;
+    }
+    char *cert = NULL, *key = NULL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_ERROR_LOG;
+    if (o->tls_cert || o->tls_key) {
+        cert = o->tls_cert ? slurp(o->tls_cert) : NULL;
+        key = o->tls_key ? slurp(o->tls_key) : NULL;
+        if (!cert || !key) {
+            char *m = fbi_xasprintf("cannot read the TLS %s file %s", !cert ? "certificate" : "key",
+                                    !cert ? (o->tls_cert ? o->tls_cert : "(none)") : o->tls_key);
+            fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m,
+                        "give both --tls-cert and --tls-key, PEM files the server can read");
+            free(m);
+            free(cert);
+            free(key);
+            return FB_INVALID;
+        }
+        flags |= MHD_USE_TLS;
+    }
+    struct MHD_OptionItem tls_opts[] = {
+        {cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert},
+        {key ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, handle, &sv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 2),
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)o->max_header,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, &sv,
+        MHD_OPTION_ARRAY, tls_opts,
+        MHD_OPTION_END);
+    if (!d) {
+        char *m = fbi_xasprintf("cannot listen on %s:%u", o->address, o->port);
+        fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m,
+                    "is the port in use, or the TLS certificate and key invalid?");
+        free(m);
+        free(cert);
+        free(key);
+        return FB_CONFLICT;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    printf("listening on %s://%s:%u\n", cert ? "https" : "http", o->address,
+           info ? (unsigned)info->port : o->port);
+    fflush(stdout);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    int sig = 0;
+    sigwait(&set, &sig);
+    MHD_stop_daemon(d);
+    free(cert);
+    free(key);
+    free(sv.buckets);
+    pthread_mutex_destroy(&sv.mu);
+    return FB_OK;
+}

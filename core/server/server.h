@@ -1,0 +1,36 @@
+/* server.h - `fedbroker serve`: the broker's JSON API under /v1 on
+ * libmicrohttpd (docs/serve.md). Bearer tokens (token.h) with roles and
+ * tenant scoping, limits (body and header size, connections, timeouts,
+ * per-token rate), one log line per request without secrets. Internal to
+ * core. */
+#ifndef FB_SERVER_SERVER_H
+#define FB_SERVER_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "fedbroker/fedbroker.h"
+#include "catalog/catalog.h"
+
+typedef struct fbi_serve_opts {
+    const char *address;     /* IPv4 address to listen on (default 127.0.0.1) */
+    unsigned port;           /* 0 = any free port (printed) */
+    size_t max_body;         /* bytes; larger bodies are 413 (default 1 MiB) */
+    size_t max_header;       /* bytes of request line + headers per connection (default 16 KiB) */
+    unsigned max_connections;/* at once (default 1024) */
+    unsigned timeout_s;      /* idle connection timeout (default 10) */
+    double rate;             /* requests per second per token (default 50) */
+    double burst;            /* bucket size (default 100) */
+    unsigned threads;        /* worker threads (default 2) */
+    int log_json;            /* request log as JSON lines, else text */
+    const char *tls_cert;    /* PEM files for HTTPS; both or neither */
+    const char *tls_key;
+} fbi_serve_opts;
+
+/* Serves until SIGINT or SIGTERM (which the caller must have blocked in
+ * every thread before calling: the server waits for them with sigwait).
+ * Prints "listening on URL" to stdout once ready. store and cat borrowed
+ * (cat may be NULL: resolve ?from is then 400). */
+fb_status fbi_serve_run(fb_store *store, const fbi_catalog *cat, const fbi_serve_opts *o,
+                        fb_diag *diag);
+
+#endif
