@@ -26,7 +26,7 @@ allowed() { # folder -> the folders it may include
     broker) echo "base spec catalog solver http state host identity broker" ;;
     plan) echo "base spec catalog solver http state host identity broker plan" ;;
     discovery) echo "base spec catalog http state broker discovery" ;;
-    server) echo "base spec catalog http state broker discovery server" ;;
+    server) echo "base spec catalog http state broker discovery identity server" ;;
     cli) echo "base spec catalog solver http state host identity broker plan discovery server cli" ;;
     *) echo "" ;;
     esac

@@ -12,6 +12,7 @@
 #include "base/diag.h"
 #include "spec/spec.h"
 #include "base/util.h"
+#include "identity/identity.h"
 #include "state/lock.h"
 #include "state/state.h"
 #include "state/writer.h"
@@ -354,6 +355,27 @@ static fb_status apply_one(void *ud, size_t i)
     return st;
 }
 
+/* {"spiffeId", "issuer", "trustDomain", "audience"} of a workload (new), or
+ * NULL when the configuration names no trust domain (or it is invalid: the
+ * identity verbs say why). audience: what AWS STS expects by default. */
+static json_t *workload_identity(fbi_broker *b, const char *tenant, const char *name)
+{
+    fbi_identity_cfg cfg;
+    fb_diag *d = fb_diag_new();
+    json_t *out = NULL;
+    if (fbi_identity_cfg_load(b->config, 0, &cfg, d) == FB_OK) {
+        char *id = cfg.trust_domain ? fbi_spiffe_workload_id(cfg.trust_domain, tenant, name, d)
+                                    : NULL;
+        if (id)
+            out = json_pack("{s:s,s:s,s:s,s:s}", "spiffeId", id, "issuer", cfg.issuer,
+                            "trustDomain", cfg.trust_domain, "audience", "sts.amazonaws.com");
+        free(id);
+        fbi_identity_cfg_free(&cfg);
+    }
+    fb_diag_free(d);
+    return out;
+}
+
 static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
 {
     const fb_driver *drv;
@@ -364,6 +386,10 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
     json_t *in = json_pack("{s:O,s:O,s:O?,s:s}", "workload", it->workload, "placement",
                            it->placement, "deployment", it->deployment, "mode",
                            lc->dry_run ? "dry-run" : "apply");
+    /* the workload's identity, when the broker is an issuer: a driver that
+     * binds identities (docs/identity.md) makes the provider trust it */
+    json_t *ident = workload_identity(lc->b, tenant, name);
+    if (ident) json_object_set_new(in, "identity", ident);
     /* one serialisation for validate and apply; key order does not matter
      * to a driver, so no sorting */
     char *in_text = json_dumps(in, JSON_COMPACT);

@@ -108,12 +108,18 @@ static int cmd_show(const fbi_identity_cfg *cfg, const char *tenant, const char 
     size_t i;
     json_t *dep;
     json_array_foreach(deps, i, dep) {
-        json_t *st = json_object_get(dep, "state");
-        json_t *b = json_object_get(st, "identity");
-        json_array_append_new(bindings, json_pack("{s:O, s:O, s:O}", "provider",
+        /* the recorded resources that bind the identity: the provider's
+         * principal for the workload (AWS: its IAM role) */
+        json_t *b = json_array(), *r;
+        size_t k;
+        json_array_foreach(json_object_get(dep, "resources"), k, r) {
+            const char *t = json_string_value(json_object_get(r, "type"));
+            if (t && !strcmp(t, "iam-role")) json_array_append(b, r);
+        }
+        json_array_append_new(bindings, json_pack("{s:O, s:O, s:o}", "provider",
                                                   json_object_get(dep, "provider"), "region",
                                                   json_object_get(dep, "region"), "binding",
-                                                  b ? b : json_null()));
+                                                  json_array_size(b) ? b : (json_decref(b), json_null())));
     }
     json_decref(deps);
     fb_store_close(store);

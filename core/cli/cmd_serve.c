@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "base/util.h"
 #include "catalog/catalog.h"
+#include "identity/identity.h"
 #include "server/server.h"
 #include "state/state.h"
 
@@ -103,8 +104,19 @@ int fbc_cmd_serve(int argc, char **argv)
         fb_diag_free(d);
         return rc;
     }
+    /* the broker as an OIDC issuer: its discovery document and JWKS */
+    fbi_identity_cfg icfg;
+    memset(&icfg, 0, sizeof icfg);
+    if ((rc = fbc_identity_cfg(0, &icfg)) != FB_EXIT_OK) {
+        fb_store_close(store);
+        fbi_catalog_free(cat);
+        fb_diag_free(d);
+        return rc;
+    }
+    if (icfg.trust_domain) o.identity = &icfg;
     fb_status st = fbi_serve_run(store, cat, &o, d);
     rc = st == FB_OK ? FB_EXIT_OK : fbc_report_diag(d, st == FB_INVALID ? FB_EXIT_INVALID : FB_EXIT_FAILURE);
+    fbi_identity_cfg_free(&icfg);
     fb_store_close(store);
     fbi_catalog_free(cat);
     fb_diag_free(d);

@@ -162,6 +162,12 @@ json_t *fbi_keyring_jwks(fbi_keyring *k);
  * alg, state, created_at, activated_at, retired_at, unpublish_at}, RFC
  * 3339 times). */
 json_t *fbi_keyring_status(fbi_keyring *k);
+/* The JWK Set published now, read from the store alone (public keys; no
+ * master key needed): what `fedbroker serve` answers. *out new. */
+fb_status fbi_identity_published_jwks(fb_store *store, json_t **out, fb_diag *diag);
+/* The path part of cfg's issuer ("" or "/fb"), where the discovery
+ * document and the JWKS live. new. */
+char *fbi_identity_issuer_path(const fbi_identity_cfg *cfg);
 /* The OIDC discovery document of cfg's issuer (new). */
 json_t *fbi_identity_discovery(const fbi_identity_cfg *cfg);
 

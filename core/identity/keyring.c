@@ -205,6 +205,28 @@ json_t *fbi_keyring_status(fbi_keyring *k)
     return out;
 }
 
+fb_status fbi_identity_published_jwks(fb_store *store, json_t **out, fb_diag *diag)
+{
+    *out = NULL;
+    char *text = NULL;
+    fb_status st = fbi_store_key_list(store, &text, diag);
+    json_t *rows = st == FB_OK ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    if (st != FB_OK) return st;
+    fbi_keyring k = {0};
+    k.keys = rows ? rows : json_array();
+    *out = fbi_keyring_jwks(&k);
+    json_decref(k.keys);
+    return FB_OK;
+}
+
+char *fbi_identity_issuer_path(const fbi_identity_cfg *cfg)
+{
+    const char *p = strstr(cfg->issuer, "://");
+    p = p ? strchr(p + 3, '/') : NULL;
+    return fbi_xstrdup(p ? p : "");
+}
+
 json_t *fbi_identity_discovery(const fbi_identity_cfg *cfg)
 {
     char *jwks = fbi_xasprintf("%s/jwks.json", cfg->issuer);

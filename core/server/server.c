@@ -10,6 +10,7 @@
 #include "server/audit.h"
 #include "base/util.h"
 #include "discovery/discovery.h"
+#include "identity/identity.h"
 #include "state/state.h"
 
 #include <arpa/inet.h>
@@ -287,6 +288,33 @@ static void count(server *sv, const char *url, unsigned status, double t0)
     atomic_fetch_add(&sv->m.usec[r], (unsigned long)((mono_s() - t0) * 1e6));
 }
 
+/* The issuer's discovery document and JWK Set under the issuer's path. 1
+ * when url is one of them (status and body set), else 0. */
+static int oidc_route(server *sv, const char *url, unsigned *status, json_t **body)
+{
+    char *base = fbi_identity_issuer_path(sv->o->identity);
+    char *disc = fbi_xasprintf("%s/.well-known/openid-configuration", base);
+    char *jwks = fbi_xasprintf("%s/jwks.json", base);
+    int hit = 1;
+    if (strcmp(url, disc) == 0) {
+        *body = fbi_identity_discovery(sv->o->identity);
+    } else if (strcmp(url, jwks) == 0) {
+        fb_diag *d = fb_diag_new();
+        if (fbi_identity_published_jwks(sv->store, body, d) != FB_OK) {
+            *status = 500;
+            *body = err_body("internal", "the state store failed; see the server log");
+            fb_diag_print(d, stderr);
+        }
+        fb_diag_free(d);
+    } else {
+        hit = 0;
+    }
+    free(base);
+    free(disc);
+    free(jwks);
+    return hit;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
@@ -327,6 +355,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (rq->too_big) {
         status = 413;
         body = err_body("too_large", "the request body exceeds the server's limit");
+    } else if (sv->o->identity && strcmp(method, "GET") == 0 && oidc_route(sv, url, &status, &body)) {
+        /* public by design: relying parties (AWS, GCP) fetch them anonymously */
     } else if (strcmp(url, "/v1/healthz") == 0) {
         body = json_pack("{s:s}", "status", "ok");
     } else if (strcmp(url, "/v1/readyz") == 0) {

@@ -24,6 +24,10 @@ typedef struct fbi_serve_opts {
     int log_json;            /* request log as JSON lines, else text */
     const char *tls_cert;    /* PEM files for HTTPS; both or neither */
     const char *tls_key;
+    /* the broker as an OIDC issuer (docs/identity.md), or NULL: without
+     * authentication, ISSUER-PATH/.well-known/openid-configuration and
+     * ISSUER-PATH/jwks.json (borrowed) */
+    const struct fbi_identity_cfg *identity;
 } fbi_serve_opts;
 
 /* Serves until SIGINT or SIGTERM (which the caller must have blocked in

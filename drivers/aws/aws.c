@@ -131,12 +131,14 @@ char *aws_endpoint(aws_ctx *ctx, const char *api, const char *region)
                      : !strcmp(api, "scheduler") ? ctx->ep_scheduler
                      : !strcmp(api, "sqs") ? ctx->ep_sqs
                      : !strcmp(api, "secretsmanager") ? ctx->ep_secretsmanager
+                     : !strcmp(api, "iam") ? ctx->ep_iam
                      : !strcmp(api, "sts") ? ctx->ep_sts : NULL;
     if (over) {
         size_t n = strlen(over);
         while (n && over[n - 1] == '/') n--;
         return fbk_xstrndup(over, n);
     }
+    if (!strcmp(api, "iam")) return fbk_xstrdup("https://iam.amazonaws.com"); /* global */
     return fbk_xasprintf("https://%s.%s.amazonaws.com", api, region);
 }
 
@@ -382,6 +384,7 @@ static void ctx_free(aws_ctx *c)
     free(c->ep_scheduler);
     free(c->ep_sqs);
     free(c->ep_secretsmanager);
+    free(c->ep_iam);
     free(c->lambda_role);
     free(c->scheduler_role);
     free(c->account_id);
@@ -476,7 +479,7 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
     static const char *const top[] = {"regions", "profile", "role_arn", "endpoints", "lambda",
                                       "ecs", "accountId", "scheduler", NULL};
     static const char *const ep_keys[] = {"lambda", "ecs", "application-autoscaling", "sts",
-                                          "scheduler", "sqs", "secretsmanager", NULL};
+                                          "scheduler", "sqs", "secretsmanager", "iam", NULL};
     static const char *const lam_keys[] = {"role", NULL};
     static const char *const ecs_keys[] = {"cluster", "subnets", "securityGroups", "assignPublicIp",
                                            "executionRoleArn", "taskRoleArn", "targetGroupArn",
@@ -530,7 +533,7 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
     } else if (ep) {
         bad |= known_keys(diag, ep, "/drivers/aws/endpoints", ep_keys) != 0;
         char **slots[] = {&c->ep_lambda, &c->ep_ecs, &c->ep_aas, &c->ep_sts, &c->ep_scheduler,
-                          &c->ep_sqs, &c->ep_secretsmanager};
+                          &c->ep_sqs, &c->ep_secretsmanager, &c->ep_iam};
         for (size_t i = 0; i < sizeof slots / sizeof *slots; i++) {
             char ptr[96];
             snprintf(ptr, sizeof ptr, "/drivers/aws/endpoints/%s", ep_keys[i]);

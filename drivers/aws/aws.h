@@ -32,6 +32,7 @@ struct fb_driver_ctx {
     char *ep_lambda, *ep_ecs, *ep_aas, *ep_sts; /* endpoint overrides or NULL */
     char *ep_scheduler, *ep_sqs;
     char *ep_secretsmanager; /* endpoints.secretsmanager */
+    char *ep_iam;            /* endpoints.iam */
     char *lambda_role;    /* settings.lambda.role */
     char *scheduler_role; /* settings.scheduler.role: what EventBridge Scheduler assumes */
     char *account_id;     /* settings.accountId or NULL */
@@ -221,5 +222,21 @@ fb_status aws_usage(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag)
 const char *aws_lambda_runtime(const char *spec_runtime);
 /* The supported Lambda runtimes, space-separated, for messages. */
 extern const char aws_lambda_runtimes_text[];
+
+
+/* ---- the workload's identity (iam.c, docs/identity.md) ---- */
+/* The workload's IAM role name, fb-TENANT-NAME (at most 64). new. */
+char *aws_identity_role_name(const json_t *w);
+/* Makes the account trust the broker's issuer (an IAM OIDC provider, once)
+ * and the workload's role (ECS tasks run as it; AssumeRoleWithWebIdentity
+ * only with sub = ident.spiffeId and aud = ident.audience), recorded as
+ * iam-role. ident: the apply input's "identity" (borrowed). *role_arn new
+ * (NULL when ident names no issuer). In a dry run the creates are shown. */
+fb_status aws_identity_bind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
+                            const json_t *w, const json_t *ident, const char *region,
+                            char **role_arn);
+/* Deletes the workload's role (gone already is fine). */
+fb_status aws_identity_unbind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
+                              const char *role_arn);
 
 #endif

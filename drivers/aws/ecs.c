@@ -70,6 +70,7 @@ typedef struct ctr {
     const char *arch;
     json_int_t eph_gib;   /* 0: the included 20 GiB */
     json_int_t public_port; /* 0: none */
+    char *task_role;      /* new: the workload's identity role (iam.c), NULL: settings' */
 } ctr;
 
 static void ctr_init(ctr *c, const json_t *w, const char *region)
@@ -109,6 +110,7 @@ static void ctr_init(ctr *c, const json_t *w, const char *region)
 
 static void ctr_free(ctr *c)
 {
+    free(c->task_role);
     free(c->name);
     free(c->size_note);
 }
@@ -382,7 +384,8 @@ static json_t *taskdef_body(aws_ctx *ctx, const ctr *c)
         json_object_set_new(b, "executionRoleArn", json_string(ctx->execution_role));
     else if (json_array_size(secrets_of(c)))
         json_object_set_new(b, "executionRoleArn", json_string(AWS_UNSET_EXEC_ROLE));
-    if (ctx->task_role) json_object_set_new(b, "taskRoleArn", json_string(ctx->task_role));
+    if (c->task_role) json_object_set_new(b, "taskRoleArn", json_string(c->task_role));
+    else if (ctx->task_role) json_object_set_new(b, "taskRoleArn", json_string(ctx->task_role));
     if (c->eph_gib) json_object_set_new(b, "ephemeralStorage", json_pack("{s:I}", "sizeInGiB", c->eph_gib));
     return b;
 }
@@ -785,6 +788,16 @@ fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *d
     ctr_init(&cc, w, aws_str(json_object_get(in, "placement"), "region"));
     fbk_aws_creds creds;
     fb_status st = aws_creds(ctx, diag, cc.region, &creds);
+    /* the broker's workload identity: the tasks run as the workload's role */
+    const json_t *ident = json_object_get(in, "identity");
+    if (ident && aws_str(ident, "spiffeId")) {
+        char *rn = aws_identity_role_name(w);
+        cc.task_role = fbk_xasprintf("arn:aws:iam::%s:role/%s",
+                                     ctx->account_id ? ctx->account_id : AWS_UNSET_ACCOUNT, rn);
+        free(rn);
+    } else {
+        ident = NULL;
+    }
     json_t *docs = create_docs(ctx, &cc);
     call c = {ctx, diag, &creds, cc.region};
     json_t *state = ctr_state(ctx, &cc), *svc = NULL, *resources = json_array();
@@ -794,6 +807,11 @@ fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *d
         size_t i;
         json_t *d;
         st = materialise_secrets(&c, &cc, w, &secrets_changed);
+        if (st == FB_OK && ident) {
+            char *ra = NULL;
+            st = aws_identity_bind(ctx, diag, &creds, w, ident, cc.region, &ra);
+            free(ra);
+        }
         json_array_foreach(docs, i, d) {
             if (st != FB_OK) break;
             aws_req rq;
@@ -820,6 +838,15 @@ fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *d
         st = aws_record(diag, "ecs-service", aws_str(svc, "serviceArn"), cc.region, cc.name);
     /* the secrets the task definition reads exist before it does */
     if (st == FB_OK) st = materialise_secrets(&c, &cc, w, &secrets_changed);
+    /* and so does the role its tasks run as */
+    if (st == FB_OK && ident) {
+        char *ra = NULL;
+        st = aws_identity_bind(ctx, diag, &creds, w, ident, cc.region, &ra);
+        if (st == FB_OK && ra && strcmp(ra, cc.task_role) != 0)
+            json_object_set_new(json_object_get(json_array_get(docs, 0), "body"), "taskRoleArn",
+                                json_string(ra));
+        free(ra);
+    }
     /* the task definition: reuse the service's when it was made from this spec */
     const char *old_td = svc ? aws_str(svc, "taskDefinition") : NULL;
     char *td_arn = NULL;
@@ -961,6 +988,7 @@ typedef struct depinfo {
     char *cluster, *service, *region;
     json_t *taskdefs;  /* array of ARNs */
     json_t *secrets;   /* array of Secrets Manager ARNs (portable secrets' copies) */
+    json_t *roles;     /* array of IAM role ARNs (the workload's identity) */
 } depinfo;
 
 static void depinfo_read(aws_ctx *ctx, const json_t *dep, depinfo *d)
@@ -969,6 +997,7 @@ static void depinfo_read(aws_ctx *ctx, const json_t *dep, depinfo *d)
     const json_t *state = json_object_get(dep, "state");
     d->taskdefs = json_array();
     d->secrets = json_array();
+    d->roles = json_array();
     if (aws_str(state, "serviceName")) {
         d->service = fbk_xstrdup(aws_str(state, "serviceName"));
         d->cluster = fbk_xstrdup(aws_str(state, "cluster") ? aws_str(state, "cluster") : ctx->cluster);
@@ -996,6 +1025,8 @@ static void depinfo_read(aws_ctx *ctx, const json_t *dep, depinfo *d)
             if (!dup && aws_str(r, "id")) json_array_append(d->taskdefs, json_object_get(r, "id"));
         } else if (t && !strcmp(t, "secretsmanager-secret") && aws_str(r, "id")) {
             json_array_append(d->secrets, json_object_get(r, "id"));
+        } else if (t && !strcmp(t, "iam-role") && aws_str(r, "id")) {
+            json_array_append(d->roles, json_object_get(r, "id"));
         }
     }
     d->region = fbk_xstrdup(region ? region : ctx->n_regions ? ctx->regions[0] : "us-east-1");
@@ -1008,6 +1039,7 @@ static void depinfo_free(depinfo *d)
     free(d->region);
     json_decref(d->taskdefs);
     json_decref(d->secrets);
+    json_decref(d->roles);
 }
 
 /* ---- observe ------------------------------------------------------------------------------------ */
@@ -1138,7 +1170,8 @@ fb_status aws_ecs_destroy(aws_ctx *ctx, const json_t *dep, json_t *deleted, fb_d
 {
     depinfo d;
     depinfo_read(ctx, dep, &d);
-    if (!d.service && json_array_size(d.taskdefs) == 0 && json_array_size(d.secrets) == 0) {
+    if (!d.service && json_array_size(d.taskdefs) == 0 && json_array_size(d.secrets) == 0 &&
+        json_array_size(d.roles) == 0) {
         depinfo_free(&d);
         return FB_OK; /* nothing was created */
     }
@@ -1206,6 +1239,12 @@ fb_status aws_ecs_destroy(aws_ctx *ctx, const json_t *dep, json_t *deleted, fb_d
         if (st == FB_OK && res.err != FB_OK && !gone) st = aws_fail(diag, &rq, &res, NULL);
         if (st == FB_OK) json_array_append(deleted, (json_t *)td);
         aws_res_clear(&res);
+    }
+    /* the workload's role, once nothing runs as it */
+    json_array_foreach(d.roles, i, td) {
+        if (st != FB_OK) break;
+        st = aws_identity_unbind(ctx, diag, &creds, json_string_value(td));
+        if (st == FB_OK) json_array_append(deleted, (json_t *)td);
     }
     json_decref(svc);
     fbk_aws_creds_clear(&creds);

@@ -37,6 +37,7 @@ import sys
 import threading
 import time
 import unicodedata
+import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -79,6 +80,10 @@ SERVICES = {
     # (added for portable secrets, issue 15) Secrets Manager: the reference
     # subset of the 1.43.11 model (JSON 1.1)
     "secretsmanager": ("json", "2017-10-17"),
+    # (added for workload identity, issue 15) IAM's OIDC providers and roles
+    # (Query protocol, a global service signed for us-east-1): the reference
+    # subset of the 1.43.11 model
+    "iam": ("query", "2010-05-08"),
 }
 
 BRAKET_DEVICES = {
@@ -558,6 +563,11 @@ class State:
         # (added for portable secrets) Secrets Manager: (region, name) ->
         # {"arn", "name", "tags", "versions": {token: {"value", "stages", "created"}}, "description"}
         self.secrets = {}
+        # (added for workload identity) IAM: OIDC providers by URL (no
+        # scheme) and roles by name; STS AssumeRoleWithWebIdentity checks a
+        # token against them (see sts_AssumeRoleWithWebIdentity)
+        self.oidc_providers = {}  # url -> {"arn", "url", "client_ids", "thumbprints", "tags", "created"}
+        self.iam_roles = {}       # name -> {"arn", "name", "path", "policy" (dict), "tags", "created", "id"}
 
     def s3_put(self, bucket, key, body, region):
         """(added) Stores an S3 object; a new bucket lives in region."""
@@ -580,6 +590,8 @@ class State:
             "queues": {k(key): v for key, v in self.queues.items()},
             "event_source_mappings": self.esms,
             "secrets": {k(key): v for key, v in self.secrets.items()},
+            "oidc_providers": self.oidc_providers,
+            "iam_roles": self.iam_roles,
             "s3_objects": {b: {k: len(o["body"]) for k, o in v["objects"].items()} for b, v in self.buckets.items()},
             "braket_results": self.braket_results,
             "latency_ms": self.latency_ms,
@@ -1678,7 +1690,152 @@ class Ops:
                                   {"principal": ctx.principal_arn, "ExternalId": p.get("ExternalId")})
         return {"Credentials": creds, "AssumedRoleUser": user, "PackedPolicySize": 0}
 
+    # ---- IAM (added for workload identity, issue 15) ----
+    def iam_CreateOpenIDConnectProvider(self, ctx, p):
+        url = p["Url"]
+        if not url.startswith("https://") and not re.match(r"^http://(127\.0\.0\.1|localhost)[:/]", url):
+            raise ApiError(400, "InvalidInput", "The URL must begin with https:// (the fake also takes a loopback http URL).")
+        key = re.sub(r"^https?://", "", url).rstrip("/")
+        if key in self.s.oidc_providers:
+            raise ApiError(409, "EntityAlreadyExists", f"Provider with url {url} already exists.")
+        for t in p.get("ThumbprintList", []):
+            if not re.fullmatch(r"[0-9a-fA-F]{40}", t):
+                raise ApiError(400, "InvalidInput", "Thumbprint must be 40 hex characters.")
+        arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{key}"
+        self.s.oidc_providers[key] = {"arn": arn, "url": url, "client_ids": list(p.get("ClientIDList", [])),
+                                      "thumbprints": list(p.get("ThumbprintList", [])),
+                                      "tags": p.get("Tags", []), "created": time.time()}
+        return {"OpenIDConnectProviderArn": arn, "Tags": p.get("Tags", [])}
+
+    def _oidc_by_arn(self, arn):
+        for prov in self.s.oidc_providers.values():
+            if prov["arn"] == arn:
+                return prov
+        raise ApiError(404, "NoSuchEntity", f"OpenIDConnect Provider not found for arn {arn}", sender=True)
+
+    def iam_GetOpenIDConnectProvider(self, ctx, p):
+        prov = self._oidc_by_arn(p["OpenIDConnectProviderArn"])
+        return {"Url": re.sub(r"^https?://", "", prov["url"]), "ClientIDList": prov["client_ids"],
+                "ThumbprintList": prov["thumbprints"], "CreateDate": prov["created"], "Tags": prov["tags"]}
+
+    def iam_ListOpenIDConnectProviders(self, ctx, p):
+        return {"OpenIDConnectProviderList": [{"Arn": v["arn"]} for v in self.s.oidc_providers.values()]}
+
+    def iam_DeleteOpenIDConnectProvider(self, ctx, p):
+        prov = self._oidc_by_arn(p["OpenIDConnectProviderArn"])
+        del self.s.oidc_providers[re.sub(r"^https?://", "", prov["url"]).rstrip("/")]
+        return {}
+
+    def iam_CreateRole(self, ctx, p):
+        name = p["RoleName"]
+        if name in self.s.iam_roles:
+            raise ApiError(409, "EntityAlreadyExists", f"Role with name {name} already exists.")
+        try:
+            policy = json.loads(unquote(p["AssumeRolePolicyDocument"]) if p["AssumeRolePolicyDocument"].startswith("%7B")
+                                else p["AssumeRolePolicyDocument"])
+        except ValueError:
+            raise ApiError(400, "MalformedPolicyDocument", "This policy contains invalid Json")
+        if not isinstance(policy, dict) or not isinstance(policy.get("Statement"), list):
+            raise ApiError(400, "MalformedPolicyDocument", "Syntax errors in policy.")
+        path = p.get("Path", "/")
+        role = {"arn": f"arn:aws:iam::{ACCOUNT}:role{path}{name}", "name": name, "path": path, "policy": policy,
+                "tags": p.get("Tags", []), "created": time.time(),
+                "id": "AROA" + "".join(random.choice(string.ascii_uppercase + string.digits) for _ in range(17))}
+        self.s.iam_roles[name] = role
+        return {"Role": self._role_out(role)}
+
+    @staticmethod
+    def _role_out(role):
+        return {"Path": role["path"], "RoleName": role["name"], "RoleId": role["id"], "Arn": role["arn"],
+                "CreateDate": role["created"], "AssumeRolePolicyDocument": quote(json.dumps(role["policy"])),
+                "Tags": role["tags"]}
+
+    def iam_GetRole(self, ctx, p):
+        role = self.s.iam_roles.get(p["RoleName"])
+        if not role:
+            raise ApiError(404, "NoSuchEntity", f"The role with name {p['RoleName']} cannot be found.")
+        return {"Role": self._role_out(role)}
+
+    def iam_DeleteRole(self, ctx, p):
+        if not self.s.iam_roles.pop(p["RoleName"], None):
+            raise ApiError(404, "NoSuchEntity", f"The role with name {p['RoleName']} cannot be found.")
+        return {}
+
+    def _web_identity(self, ctx, p, role):
+        """What AWS STS checks of a web identity token for a role made with
+        CreateRole (docs: AssumeRoleWithWebIdentity): the issuer is an IAM
+        OIDC provider of the account; the signature verifies with the key
+        named by kid in the JWKS the issuer's discovery document points at
+        (fetched now, as STS does); the token has not expired; aud is one of
+        the provider's client ids; and the role's trust policy allows
+        sts:AssumeRoleWithWebIdentity for the provider with its StringEquals
+        conditions on ISSUER:sub and ISSUER:aud. Returns (sub, aud, provider arn)."""
+        import jwt  # python3-jwt (Debian), not ours
+        bad = lambda why: ApiError(400, "InvalidIdentityToken", why)
+        tok = p["WebIdentityToken"]
+        try:
+            claims = jwt.decode(tok, options={"verify_signature": False})
+            header = jwt.get_unverified_header(tok)
+        except jwt.PyJWTError as e:
+            raise bad(f"The web identity token could not be parsed: {e}")
+        iss = claims.get("iss", "")
+        key = re.sub(r"^https?://", "", iss).rstrip("/")
+        prov = self.s.oidc_providers.get(key)
+        if not prov:
+            raise bad(f"No OpenIDConnect provider found in your account for {iss}")
+        try:
+            with urllib.request.urlopen(iss.rstrip("/") + "/.well-known/openid-configuration", timeout=10) as r:
+                disc = json.loads(r.read())
+            if disc.get("issuer") != iss:
+                raise bad("The discovery document's issuer does not match the token's iss")
+            with urllib.request.urlopen(disc["jwks_uri"], timeout=10) as r:
+                jwks = json.loads(r.read())
+        except (OSError, ValueError, KeyError) as e:
+            raise ApiError(400, "IDPCommunicationError", f"Couldn't retrieve verification key from your identity provider: {e}")
+        keys = {k.get("kid"): k for k in jwks.get("keys", [])}
+        if header.get("kid") not in keys:
+            raise bad("The key id in the token is not in the provider's JWKS")
+        try:
+            claims = jwt.decode(tok, key=jwt.PyJWK(keys[header["kid"]]).key, algorithms=["RS256", "ES256"],
+                                audience=prov["client_ids"] or None, issuer=iss,
+                                options={"require": ["exp", "iat", "sub", "aud"]})
+        except jwt.ExpiredSignatureError:
+            raise ApiError(400, "ExpiredTokenException", "Token expired")
+        except jwt.InvalidAudienceError:
+            raise bad("Incorrect token audience")
+        except jwt.PyJWTError as e:
+            raise bad(f"The web identity token that was passed could not be validated by AWS: {e}")
+        sub, aud = claims["sub"], claims["aud"]
+        allowed = False
+        for st in role["policy"].get("Statement", []):
+            actions = st.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            fed = (st.get("Principal") or {}).get("Federated")
+            fed = [fed] if isinstance(fed, str) else (fed or [])
+            if st.get("Effect") != "Allow" or "sts:AssumeRoleWithWebIdentity" not in actions or prov["arn"] not in fed:
+                continue
+            ok = True
+            for op, conds in (st.get("Condition") or {}).items():
+                for k, want in conds.items():
+                    want = [want] if isinstance(want, str) else want
+                    field = k[len(key) + 1:] if k.startswith(key + ":") else None
+                    have = {"sub": sub, "aud": aud}.get(field)
+                    if op != "StringEquals" or have is None or have not in want:
+                        ok = False
+            allowed |= ok
+        if not allowed:
+            raise ApiError(403, "AccessDenied", f"Not authorized to perform sts:AssumeRoleWithWebIdentity")
+        return sub, aud, prov["arn"]
+
     def sts_AssumeRoleWithWebIdentity(self, ctx, p):
+        role_name = p["RoleArn"].rsplit("/", 1)[-1]
+        role = self.s.iam_roles.get(role_name)
+        if role and role["arn"] == p["RoleArn"]:
+            sub, aud, prov = self._web_identity(ctx, p, role)
+            creds, user = self._issue(ctx, p["RoleArn"], p["RoleSessionName"], p.get("DurationSeconds", 3600),
+                                      {"web_identity_sub": sub})
+            return {"Credentials": creds, "AssumedRoleUser": user, "SubjectFromWebIdentityToken": sub,
+                    "Provider": prov, "Audience": aud}
         pol = self._role_policy(p["RoleArn"])
         want = pol.get("web_identity_token")
         if p["WebIdentityToken"] == "invalid" or (want is not None and want != p["WebIdentityToken"]):

@@ -1,0 +1,257 @@
+/* iam.c - a workload's identity on AWS (docs/identity.md): the broker is an
+ * OIDC issuer, so the account gets an IAM OIDC provider for the issuer
+ * (once; it is shared by every workload, so not recorded with any one of
+ * them) and each workload its own role, fb-TENANT-NAME, whose trust policy
+ * lets ECS tasks run as it and lets sts:AssumeRoleWithWebIdentity through
+ * only for a token whose sub is the workload's SPIFFE ID and whose aud is
+ * sts.amazonaws.com. The role is recorded (iam-role) and deleted with the
+ * workload. IAM speaks the Query protocol (form body, XML answer) and is
+ * global: requests are signed for us-east-1. */
+#include "config.h"
+#include "aws.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct kv {
+    const char *k, *v;
+} kv;
+
+/* One IAM call. *x (new, fbk_xml_free) is the parsed answer on a 2xx;
+ * *code (new) the error code otherwise (*status the HTTP status; 0 in a
+ * dry run, where the request is recorded, not sent). */
+static fb_status iam_call(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
+                          const char *action, const kv *params, size_t n, uint32_t flags,
+                          fbk_xml **x, char **code, long *status)
+{
+    *x = NULL;
+    *code = NULL;
+    *status = 0;
+    fbk_buf form;
+    fbk_buf_init(&form);
+    fbk_buf_printf(&form, "Action=%s", action);
+    for (size_t i = 0; i < n; i++) {
+        fbk_buf_printf(&form, "&%s=", params[i].k);
+        fbk_uri_encode(&form, params[i].v, strlen(params[i].v), 0);
+    }
+    fbk_buf_puts(&form, "&Version=2010-05-08");
+    char *base = aws_endpoint(ctx, "iam", "us-east-1");
+    char *url = fbk_xasprintf("%s/", base);
+    free(base);
+    fb_http_header h[] = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
+    fbk_http_msg msg = {.method = "POST", .url = url, .headers = h, .n_headers = 1,
+                        .body = form.data, .body_len = form.len};
+    fb_http_response resp;
+    fb_status st = fbk_aws_send(aws_host, diag, creds, "us-east-1", "iam", 0, &msg, flags, &resp);
+    free(url);
+    fbk_buf_free(&form);
+    if (st != FB_OK) return st;
+    *status = resp.status;
+    if (resp.status == 0) { /* a dry run */
+        aws_host->http_free(&resp);
+        return FB_OK;
+    }
+    char *message = NULL;
+    fb_status err = fbk_aws_error(&resp, code, &message);
+    if (err == FB_OK) {
+        char *why = NULL;
+        if (fbk_xml_parse(resp.body ? resp.body : "", resp.body_len, x, &why) != 0) {
+            fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
+                     "aws: IAM %s answered with XML that cannot be read\n%s", action, why);
+            free(why);
+            st = FB_INTERNAL;
+        }
+    } else if (!(*code && (!strcmp(*code, "NoSuchEntity") || !strcmp(*code, "EntityAlreadyExists")))) {
+        fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL, "aws: IAM %s failed: HTTP %ld %s%s%s", action,
+                 resp.status, *code ? *code : "", message ? ": " : "", message ? message : "");
+        st = err;
+    }
+    free(message);
+    aws_host->http_free(&resp);
+    return st;
+}
+
+/* The issuer without its scheme and trailing '/': how IAM names the
+ * provider and prefixes the condition keys. new. */
+static char *host_path(const char *issuer)
+{
+    const char *p = strstr(issuer, "://");
+    p = p ? p + 3 : issuer;
+    size_t n = strlen(p);
+    while (n && p[n - 1] == '/') n--;
+    return fbk_xstrndup(p, n);
+}
+
+char *aws_identity_role_name(const json_t *w)
+{
+    char *base = aws_resource_name(w, 61);
+    char *name = fbk_xasprintf("fb-%s", base);
+    free(base);
+    return name;
+}
+
+/* The ARN of the account's OIDC provider for host_path (new), made when
+ * missing; NULL after an error. In a dry run the create is shown. */
+static char *ensure_provider(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
+                             const char *issuer, const char *hp)
+{
+    fbk_xml *x = NULL;
+    char *code = NULL, *arn = NULL;
+    long status = 0;
+    char *suffix = fbk_xasprintf(":oidc-provider/%s", hp);
+    fb_status st = FB_OK;
+    if (!aws_host->dry_run(diag)) {
+        st = iam_call(ctx, diag, creds, "ListOpenIDConnectProviders", NULL, 0,
+                      FB_HTTP_IDEMPOTENT | FB_HTTP_READ_ONLY, &x, &code, &status);
+        const fbk_xml *list = st == FB_OK && x
+            ? fbk_xml_find(x, "ListOpenIDConnectProvidersResponse/ListOpenIDConnectProvidersResult/"
+                              "OpenIDConnectProviderList")
+            : NULL;
+        for (const fbk_xml *m = list ? list->child : NULL; m && !arn; m = m->next) {
+            const char *a = fbk_xml_text(m, "member/Arn");
+            size_t al = a ? strlen(a) : 0, sl = strlen(suffix);
+            if (a && al > sl && !strcmp(a + al - sl, suffix)) arn = fbk_xstrdup(a);
+        }
+        fbk_xml_free(x);
+        x = NULL;
+        free(code);
+        code = NULL;
+    }
+    if (st == FB_OK && !arn) {
+        kv p[] = {{"Url", issuer}, {"ClientIDList.member.1", "sts.amazonaws.com"},
+                  {"Tags.member.1.Key", "managed-by"}, {"Tags.member.1.Value", "fedbroker"}};
+        st = iam_call(ctx, diag, creds, "CreateOpenIDConnectProvider", p, 4, FB_HTTP_IDEMPOTENT, &x,
+                      &code, &status);
+        const char *a = x ? fbk_xml_text(x, "CreateOpenIDConnectProviderResponse/"
+                                            "CreateOpenIDConnectProviderResult/"
+                                            "OpenIDConnectProviderArn") : NULL;
+        if (st == FB_OK && a) arn = fbk_xstrdup(a);
+        else if (st == FB_OK && status == 0)
+            arn = fbk_xasprintf("arn:aws:iam::%s%s", ctx->account_id ? ctx->account_id
+                                                                     : AWS_UNSET_ACCOUNT, suffix);
+        else if (st == FB_OK) {
+            fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
+                     "aws: IAM CreateOpenIDConnectProvider for %s answered without an ARN%s%s",
+                     issuer, code ? ": " : "", code ? code : "");
+            st = FB_INTERNAL;
+        }
+        fbk_xml_free(x);
+        free(code);
+    }
+    free(suffix);
+    if (st != FB_OK) {
+        free(arn);
+        return NULL;
+    }
+    return arn;
+}
+
+fb_status aws_identity_bind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
+                            const json_t *w, const json_t *ident, const char *region,
+                            char **role_arn)
+{
+    *role_arn = NULL;
+    const char *issuer = aws_str(ident, "issuer"), *sub = aws_str(ident, "spiffeId");
+    const char *aud = aws_str(ident, "audience") ? aws_str(ident, "audience") : "sts.amazonaws.com";
+    if (!issuer || !sub) return FB_OK;
+    char *hp = host_path(issuer);
+    char *prov = ensure_provider(ctx, diag, creds, issuer, hp);
+    if (!prov) {
+        free(hp);
+        return FB_RETRYABLE;
+    }
+    char *name = aws_identity_role_name(w);
+    char *ksub = fbk_xasprintf("%s:sub", hp), *kaud = fbk_xasprintf("%s:aud", hp);
+    json_t *policy = json_pack(
+        "{s:s, s:[{s:s, s:s, s:{s:s}, s:s}, {s:s, s:s, s:{s:s}, s:s, s:{s:{s:s, s:s}}}]}",
+        "Version", "2012-10-17", "Statement", "Sid", "EcsTasksRunAsIt", "Effect", "Allow",
+        "Principal", "Service", "ecs-tasks.amazonaws.com", "Action", "sts:AssumeRole", "Sid",
+        "BrokerIssuedIdentity", "Effect", "Allow", "Principal", "Federated", prov, "Action",
+        "sts:AssumeRoleWithWebIdentity", "Condition", "StringEquals", ksub, sub, kaud, aud);
+    char *doc = json_dumps(policy, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(policy);
+    fbk_xml *x = NULL;
+    char *code = NULL;
+    long status = 0;
+    fb_status st = FB_OK;
+    int exists = 0;
+    char *arn = NULL;
+    if (!aws_host->dry_run(diag)) {
+        kv g[] = {{"RoleName", name}};
+        st = iam_call(ctx, diag, creds, "GetRole", g, 1, FB_HTTP_IDEMPOTENT | FB_HTTP_READ_ONLY, &x,
+                      &code, &status);
+        if (st == FB_OK && x) {
+            exists = 1;
+            const char *a = fbk_xml_text(x, "GetRoleResponse/GetRoleResult/Role/Arn");
+            arn = a ? fbk_xstrdup(a) : NULL;
+            int ours = 0;
+            const fbk_xml *tags = fbk_xml_find(x, "GetRoleResponse/GetRoleResult/Role/Tags");
+            for (const fbk_xml *t = tags ? tags->child : NULL; t; t = t->next) {
+                const char *k = fbk_xml_text(t, "member/Key"), *v = fbk_xml_text(t, "member/Value");
+                ours |= k && v && !strcmp(k, "managed-by") && !strcmp(v, "fedbroker");
+            }
+            if (!ours) {
+                fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
+                         "aws: an IAM role named %s exists and is not managed by fedbroker (no "
+                         "managed-by=fedbroker tag)\nrename the workload or tenant, or remove "
+                         "the role yourself", name);
+                st = FB_CONFLICT;
+            }
+        }
+        fbk_xml_free(x);
+        x = NULL;
+        free(code);
+        code = NULL;
+    }
+    if (st == FB_OK && !exists) {
+        const char *tenant = aws_str(json_object_get(w, "metadata"), "tenant");
+        const char *wname = aws_str(json_object_get(w, "metadata"), "name");
+        kv p[] = {{"RoleName", name}, {"AssumeRolePolicyDocument", doc},
+                  {"Description", "fedbroker: the workload's identity (docs/identity.md)"},
+                  {"Tags.member.1.Key", "managed-by"}, {"Tags.member.1.Value", "fedbroker"},
+                  {"Tags.member.2.Key", "tenant"}, {"Tags.member.2.Value", tenant ? tenant : "default"},
+                  {"Tags.member.3.Key", "workload"}, {"Tags.member.3.Value", wname ? wname : ""},
+                  {"Tags.member.4.Key", "spiffe-id"}, {"Tags.member.4.Value", sub}};
+        st = iam_call(ctx, diag, creds, "CreateRole", p, sizeof p / sizeof *p, FB_HTTP_IDEMPOTENT,
+                      &x, &code, &status);
+        const char *a = x ? fbk_xml_text(x, "CreateRoleResponse/CreateRoleResult/Role/Arn") : NULL;
+        if (st == FB_OK && a) arn = fbk_xstrdup(a);
+        else if (st == FB_OK && status == 0)
+            arn = fbk_xasprintf("arn:aws:iam::%s:role/%s",
+                                ctx->account_id ? ctx->account_id : AWS_UNSET_ACCOUNT, name);
+        else if (st == FB_OK) {
+            fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL, "aws: IAM CreateRole %s failed%s%s", name,
+                     code ? ": " : "", code ? code : "");
+            st = FB_CONFLICT;
+        }
+        fbk_xml_free(x);
+        free(code);
+    }
+    if (st == FB_OK && arn && !aws_host->dry_run(diag))
+        st = aws_record(diag, "iam-role", arn, region, name);
+    free(doc);
+    free(ksub);
+    free(kaud);
+    free(name);
+    free(prov);
+    free(hp);
+    if (st == FB_OK) *role_arn = arn;
+    else free(arn);
+    return st;
+}
+
+fb_status aws_identity_unbind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
+                              const char *role_arn)
+{
+    const char *slash = strrchr(role_arn, '/');
+    kv p[] = {{"RoleName", slash ? slash + 1 : role_arn}};
+    fbk_xml *x = NULL;
+    char *code = NULL;
+    long status = 0;
+    fb_status st = iam_call(ctx, diag, creds, "DeleteRole", p, 1, FB_HTTP_IDEMPOTENT, &x, &code,
+                            &status);
+    fbk_xml_free(x);
+    free(code); /* NoSuchEntity: already gone */
+    return st;
+}
