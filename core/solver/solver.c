@@ -894,7 +894,10 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     fbi_solve_opts def = {FBI_MODE_AUTO, 10.0, 1, 0};
     if (!opts) opts = &def;
     double limit = opts->time_limit_s > 0 ? opts->time_limit_s : 10.0;
-    double deadline = t0 + limit * 1e3, span = limit * 1e3;
+    /* A reserve at the end pays for re-pricing, printing and freeing, so
+     * the caller has the answer within the limit. */
+    double reserve = limit * 1e3 * 0.02 < 100 ? limit * 1e3 * 0.02 : 100;
+    double span = limit * 1e3 - reserve, deadline = t0 + span;
     memset(r, 0, sizeof *r);
     r->nworkloads = p->nwl;
     r->offer = fbi_xmalloc((p->nwl ? p->nwl : 1) * sizeof(int));

@@ -908,13 +908,20 @@ typedef struct cbinfo {
     const model *m;
     const int *asg;
     int sent;
+    double deadline;
 } cbinfo;
 
-/* GLPK callback: hands our heuristic plan to the branch and bound as its
- * first incumbent. */
+/* GLPK callback: stops the search at the deadline (GLPK's own tm_lim is
+ * only looked at between nodes, and cut rounds on a large node can run
+ * far past it), and hands our heuristic plan to the branch and bound as
+ * its first incumbent. */
 static void mip_cb(glp_tree *tree, void *info)
 {
     cbinfo *cb = info;
+    if (fbi_mono_ms() > cb->deadline) {
+        glp_ios_terminate(tree);
+        return;
+    }
     if (glp_ios_reason(tree) != GLP_IHEUR || cb->sent || !cb->asg) return;
     cb->sent = 1;
     const fbi_cmp *c = cb->c;
@@ -965,7 +972,7 @@ int fbi_mip(const fbi_cmp *c, int *asg, int have_asg, double deadline, int verbo
     ip.cov_cuts = GLP_ON;
     ip.br_tech = GLP_BR_PCH;
     ip.bt_tech = GLP_BT_BLB;
-    cbinfo info = {c, &m, have_asg ? asg : NULL, 0};
+    cbinfo info = {c, &m, have_asg ? asg : NULL, 0, deadline};
     ip.cb_func = mip_cb;
     ip.cb_info = &info;
     rc = glp_intopt(m.lp, &ip);
