@@ -399,7 +399,7 @@ static void cmp_free(fbi_cmp *c)
         free(t->ca); free(t->cb); free(t->ida); free(t->idb); free(t->cost);
     }
     free(c->t); free(c->wt_start); free(c->wt); free(c->reason);
-    free(c->ocls); free(c->wncls); free(c->wregion_terms);
+    free(c->ocls); free(c->wncls); free(c->wregion_terms); free(c->oregion);
     free(c);
 }
 
@@ -619,6 +619,8 @@ fbi_cmp *fbi_problem_compile(fbi_problem *p)
     }
     free(opts);
     for (int w = 0; w < c->nw; w++) c->ostart[w + 1] += c->ostart[w];
+    c->oregion = fbi_xmalloc(((size_t)c->no + 1) * sizeof(int));
+    for (int o = 0; o < c->no; o++) c->oregion[o] = p->off[o].region;
     c->demand = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int64_t));
     for (int w = 0; w < c->nw; w++) c->demand[w] = p->wl[w].demand;
     /* Self-links cost the same on every option of their workload's region. */

@@ -70,6 +70,7 @@ typedef struct fbi_cmp {
     unsigned char *wregion_terms; /* all terms of w use region classes, so
                                    * their cost depends on ocls only */
     char *reason;       /* infeasibility found while compiling, or NULL */
+    int *oregion;       /* offer -> region */
 } fbi_cmp;
 
 struct fbi_problem {
