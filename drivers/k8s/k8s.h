@@ -88,6 +88,8 @@ fb_status k8s_auth(k8s_conn *c, fb_diag *diag, int refresh, char **token, char *
 struct fb_driver_ctx {
     char namespace[64];       /* settings.namespace: one namespace for all, "" = fb-<tenant> */
     char region[64];
+    char location[64];        /* settings.location: a catalog metro or location, "" = unset */
+    char jurisdiction[17];    /* settings.jurisdiction: e.g. "EU", "DE", "" = from location */
     char ingress_class[254];
     int knative;              /* offer Knative (settings.knative) */
     int force;                /* settings.forceConflicts: SSA force=true */
