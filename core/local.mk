@@ -68,7 +68,7 @@ core_libfbcore_la_SOURCES += \
 	core/spec/spec_schema.c \
 	core/spec/spec_json.c \
 	core/spec/spec_yaml.c \
-	core/spec/spec_units.c \
+	core/spec/spec_units.c core/spec/spec_profile.c core/spec/profile.h \
 	core/spec/spec_locs.c
 nodist_core_libfbcore_la_SOURCES = core/spec/spec_schema_data.c
 BUILT_SOURCES += core/spec/spec_schema_data.c
