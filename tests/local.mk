@@ -30,6 +30,7 @@ include tests/aws.mk
 include tests/quantum.mk
 include tests/quantum_driver.mk
 include tests/config.mk
+include tests/hybrid.mk
 include tests/gcp_fake/local.mk
 include tests/gcp/local.mk
 include tests/k8s_fake/local.mk
