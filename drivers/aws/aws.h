@@ -134,6 +134,8 @@ json_t *aws_copy(const json_t *v);
 #define AWS_CHECK_DEPLOY 2
 /* render and dry-run: the documents are shown, so placeholders matter */
 #define AWS_CHECK_SHOWN  4
+/* the input carries the workload's identity: it runs as its own role */
+#define AWS_CHECK_IDENTITY 8
 
 /* A deployment setting render shows when it is not configured. */
 #define AWS_UNSET_LAMBDA_ROLE "${drivers.aws.lambda.role}"

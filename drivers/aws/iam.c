@@ -2,7 +2,7 @@
  * OIDC issuer, so the account gets an IAM OIDC provider for the issuer
  * (once; it is shared by every workload, so not recorded with any one of
  * them) and each workload its own role, fb-TENANT-NAME, whose trust policy
- * lets ECS tasks run as it and lets sts:AssumeRoleWithWebIdentity through
+ * lets ECS tasks and Lambda functions run as it and lets sts:AssumeRoleWithWebIdentity through
  * only for a token whose sub is the workload's SPIFFE ID and whose aud is
  * sts.amazonaws.com. The role is recorded (iam-role) and deleted with the
  * workload. IAM speaks the Query protocol (form body, XML answer) and is
@@ -164,9 +164,12 @@ fb_status aws_identity_bind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cr
     char *name = aws_identity_role_name(w);
     char *ksub = fbk_xasprintf("%s:sub", hp), *kaud = fbk_xasprintf("%s:aud", hp);
     json_t *policy = json_pack(
-        "{s:s, s:[{s:s, s:s, s:{s:s}, s:s}, {s:s, s:s, s:{s:s}, s:s, s:{s:{s:s, s:s}}}]}",
+        "{s:s, s:[{s:s, s:s, s:{s:s}, s:s}, {s:s, s:s, s:{s:s}, s:s}, "
+        "{s:s, s:s, s:{s:s}, s:s, s:{s:{s:s, s:s}}}]}",
         "Version", "2012-10-17", "Statement", "Sid", "EcsTasksRunAsIt", "Effect", "Allow",
         "Principal", "Service", "ecs-tasks.amazonaws.com", "Action", "sts:AssumeRole", "Sid",
+        "LambdaRunsAsIt", "Effect", "Allow", "Principal", "Service", "lambda.amazonaws.com",
+        "Action", "sts:AssumeRole", "Sid",
         "BrokerIssuedIdentity", "Effect", "Allow", "Principal", "Federated", prov, "Action",
         "sts:AssumeRoleWithWebIdentity", "Condition", "StringEquals", ksub, sub, kaud, aud);
     char *doc = json_dumps(policy, JSON_COMPACT | JSON_SORT_KEYS);

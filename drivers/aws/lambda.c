@@ -72,6 +72,7 @@ typedef struct lam {
     const char *arch;
     int url;                 /* 0 none, 1 public (AuthType NONE), 2 private (AWS_IAM) */
     json_int_t reserved;     /* -1: none */
+    char *role;              /* new: the workload's own role (identity), or NULL */
 } lam;
 
 static void lam_init(lam *l, const json_t *w, const char *region)
@@ -100,6 +101,7 @@ static void lam_init(lam *l, const json_t *w, const char *region)
 
 static void lam_free(lam *l)
 {
+    free(l->role);
     free(l->name);
 }
 
@@ -148,7 +150,9 @@ fb_status aws_lambda_validate(aws_ctx *ctx, const json_t *w, const json_t *place
 #define ERR(ptr, ...) (fbk_diag(aws_host, diag, FB_SEV_ERROR, ptr, __VA_ARGS__), bad = 1)
 #define WARN(ptr, ...) \
     do { if (warnings) fbk_diag(aws_host, diag, FB_SEV_WARNING, ptr, __VA_ARGS__); } while (0)
-    if (!ctx->lambda_role && (checks & AWS_CHECK_DEPLOY))
+    if (checks & AWS_CHECK_IDENTITY)
+        ; /* it runs as the workload's own role (iam.c) */
+    else if (!ctx->lambda_role && (checks & AWS_CHECK_DEPLOY))
         ERR(NULL, "aws: Lambda needs an execution role and none is configured\n"
                   "set drivers.aws.lambda.role to the ARN of the role the function runs as "
                   "(arn:aws:iam::ACCOUNT:role/NAME; it needs AWSLambdaBasicExecutionRole)");
@@ -323,7 +327,9 @@ static json_t *config_body(aws_ctx *ctx, const lam *l)
 {
     const json_t *md = json_object_get(l->w, "metadata");
     json_t *b = json_object();
-    json_object_set_new(b, "Role", json_string(ctx->lambda_role ? ctx->lambda_role
+    /* the workload's own role when the broker is an issuer (iam.c), else
+     * the configured execution role */
+    json_object_set_new(b, "Role", json_string(l->role ? l->role : ctx->lambda_role ? ctx->lambda_role
                                                                 : AWS_UNSET_LAMBDA_ROLE));
     json_object_set_new(b, "MemorySize", json_integer(l->mem));
     json_object_set_new(b, "Timeout", json_integer(l->timeout_s));
@@ -831,6 +837,11 @@ fb_status aws_lambda_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag
     fb_status st = aws_creds(ctx, diag, l.region, &creds);
     char *zip = NULL, *sha = NULL;
     if (st == FB_OK) st = lam_code(&l, &zip, &sha, diag);
+    /* the role the function runs as exists before it (a dry run shows its
+     * creates); Lambda refuses a role it cannot assume yet, so the create
+     * below retries as it does for any IAM propagation delay */
+    const json_t *ident = json_object_get(in, "identity");
+    if (st == FB_OK && ident) st = aws_identity_bind(ctx, diag, &creds, w, ident, l.region, &l.role);
     json_t *docs = st == FB_OK ? create_docs(ctx, &l, zip) : NULL;
     free(zip);
     call c = {ctx, diag, &creds, l.region};
@@ -1181,6 +1192,14 @@ fb_status aws_lambda_destroy(aws_ctx *ctx, const json_t *dep, json_t *deleted, f
             json_array_append_new(deleted, json_string(arn ? arn : name));
         }
         json_decref(live);
+    }
+    /* the workload's role (iam.c), once nothing runs as it */
+    json_array_foreach(json_object_get(dep, "resources"), i, f) {
+        const char *t = aws_str(f, "type"), *id = aws_str(f, "id");
+        if (st != FB_OK) break;
+        if (!t || strcmp(t, "iam-role") != 0 || !id) continue;
+        st = aws_identity_unbind(ctx, diag, &creds, id);
+        if (st == FB_OK) json_array_append_new(deleted, json_string(id));
     }
     fbk_aws_creds_clear(&creds);
     json_decref(fns);

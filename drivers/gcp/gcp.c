@@ -41,7 +41,7 @@ const fb_host *gcp_host;
 
 /* Google's endpoints, by gcp_api; settings.endpoints overrides them. */
 static const char *const api_keys[GCP_API_N] = {"run", "cloudfunctions", "cloudscheduler", "pubsub",
-                                                 "secretmanager"};
+                                                 "secretmanager", "iam"};
 
 /* Cloud Run regions and their price groups: the catalog's regions.csv
  * (price_group column, from infracost's regionTierMapping, S1f). The
@@ -214,7 +214,7 @@ static void read_endpoints(struct fb_driver_ctx *c, json_t *v, fbk_ck *ck)
         const char *url = json_string_value(u);
         const char *why = url ? fbk_endpoint_problem(url) : "not a string";
         if (i == GCP_API_N) {
-            fbk_err(ck, NULL, "known: run, cloudfunctions, cloudscheduler, pubsub, secretmanager",
+            fbk_err(ck, NULL, "known: run, cloudfunctions, cloudscheduler, pubsub, secretmanager, iam",
                     "settings.endpoints has an unknown API '%s'", k);
         } else if (why) {
             fbk_err(ck, NULL, "an http:// or https:// URL", "settings.endpoints.%s: %s", k, why);

@@ -42,6 +42,7 @@ typedef enum gcp_api {
     GCP_API_SCHEDULER,     /* cloudscheduler.googleapis.com, v1 */
     GCP_API_PUBSUB,        /* pubsub.googleapis.com, v1 */
     GCP_API_SECRETS,       /* secretmanager.googleapis.com, v1 */
+    GCP_API_IAM,           /* iam.googleapis.com, v1: workload identity (gcp_identity.c) */
     GCP_API_N
 } gcp_api;
 
@@ -246,6 +247,42 @@ json_t *gcp_found(const char *type, const char *name, const char *region, const 
  * unless the previous deployment (may be NULL) already has it. */
 fb_status gcp_record(fb_diag *diag, const json_t *prev, const char *type, const char *id, const char *region,
                      const char *name);
+
+/* ---- identity (gcp_identity.c, docs/identity.md) ------------------------------------ */
+
+/* What gcp_identity_bind made or found (all new; NULL when the input has
+ * no identity). */
+typedef struct gcp_identity {
+    char *pool;      /* projects/N/locations/global/workloadIdentityPools/fedbroker */
+    char *provider;  /* POOL/providers/ID: a token's audience is //iam.googleapis.com/ + this */
+    char *email;     /* the workload's service account */
+    char *principal; /* principal://iam.googleapis.com/POOL/subject/<SPIFFE ID> */
+} gcp_identity;
+
+/* When in carries "identity": the pool and the issuer's provider (made
+ * when missing), the workload's service account (made when missing,
+ * recorded), roles/iam.workloadIdentityUser on it for the workload's
+ * principal only (recorded). Resources made are appended to resources
+ * (apply's output). A dry run shows the creates and reads nothing. */
+fb_status gcp_identity_bind(fb_driver_ctx *ctx, const json_t *in, const fbk_wl *wl, const char *region,
+                            gcp_identity *out, json_t *resources, fb_diag *diag);
+/* roles/run.invoker on service (its full name) for each caller in
+ * in.identity.callers: a caller on Google Cloud by its service account
+ * (made when missing), any other by its federated principal; each binding
+ * recorded; bindings the previous deployment recorded for callers that
+ * are gone are removed. Nothing when id has no pool. */
+fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_identity *id,
+                                const char *service, const char *region, json_t *resources, fb_diag *diag);
+/* Whether in.identity.callers has a caller outside Google Cloud (it then
+ * reaches the service over the internet: ingress all, IAM still checks). */
+int gcp_identity_external_callers(const json_t *in);
+/* apply's state.identity (new) or NULL. */
+json_t *gcp_identity_state(const gcp_identity *id);
+void gcp_identity_clear(gcp_identity *id);
+/* The account id's email of tenant/name (new). */
+char *gcp_identity_sa_email(fb_driver_ctx *ctx, const char *tenant, const char *name);
+/* Deletes the accounts a deployment recorded (after its service). */
+fb_status gcp_identity_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag);
 
 /* ---- deploy (gcp_run.c, gcp_functions.c, gcp_triggers.c, gcp_secrets.c) -------------- */
 
