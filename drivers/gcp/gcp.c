@@ -545,6 +545,8 @@ static fb_status gcp_destroy(fb_driver_ctx *ctx, const char *in_json, char **out
     fb_status st = ck.errors ? FB_INVALID
                  : s == GCP_RUN ? gcp_run_destroy(ctx, dep, deleted, diag)
                                 : gcp_functions_destroy(ctx, dep, deleted, diag);
+    /* the workload's account once nothing runs as it */
+    if (st == FB_OK) st = gcp_identity_destroy(ctx, dep, deleted, diag);
     json_decref(in);
     if (st != FB_OK) {
         json_decref(deleted);

@@ -257,6 +257,7 @@ typedef struct gcp_identity {
     char *provider;  /* POOL/providers/ID: a token's audience is //iam.googleapis.com/ + this */
     char *email;     /* the workload's service account */
     char *principal; /* principal://iam.googleapis.com/POOL/subject/<SPIFFE ID> */
+    int external;    /* a caller outside Google Cloud (ingress all; IAM still checks) */
 } gcp_identity;
 
 /* When in carries "identity": the pool and the issuer's provider (made
@@ -276,6 +277,11 @@ fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_
 /* Whether in.identity.callers has a caller outside Google Cloud (it then
  * reaches the service over the internet: ingress all, IAM still checks). */
 int gcp_identity_external_callers(const json_t *in);
+/* Makes a service or function body run as the identity the deployment's
+ * state.identity (st: apply's identity, or NULL to read dep_state's)
+ * names: the account, and ingress from everywhere for external callers.
+ * Used by apply and by observe (so drift compares like with like). */
+void gcp_identity_body(json_t *body, const gcp_identity *id, const json_t *dep_state);
 /* apply's state.identity (new) or NULL. */
 json_t *gcp_identity_state(const gcp_identity *id);
 void gcp_identity_clear(gcp_identity *id);

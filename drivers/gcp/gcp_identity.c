@@ -251,6 +251,7 @@ fb_status gcp_identity_bind(fb_driver_ctx *ctx, const json_t *in, const fbk_wl *
     fb_status st = ensure_pool(ctx, diag, issuer, &out->pool, &out->provider);
     if (st != FB_OK) return st;
     out->email = gcp_identity_sa_email(ctx, wl->tenant, wl->name);
+    out->external = gcp_identity_external_callers(in);
     out->principal = fbk_xasprintf("principal://iam.googleapis.com/%s/subject/%s", out->pool, sub);
     int created = 0;
     st = ensure_sa(ctx, diag, wl->tenant, wl->name, out->email, &created);
@@ -347,8 +348,18 @@ int gcp_identity_external_callers(const json_t *in)
 json_t *gcp_identity_state(const gcp_identity *id)
 {
     if (!id->pool) return NULL;
-    return json_pack("{s:s,s:s,s:s,s:s}", "serviceAccount", id->email, "principal", id->principal, "pool",
-                     id->pool, "audience", id->provider ? id->provider : "");
+    return json_pack("{s:s,s:s,s:s,s:s,s:b}", "serviceAccount", id->email, "principal", id->principal, "pool",
+                     id->pool, "audience", id->provider ? id->provider : "", "externalCallers", id->external);
+}
+
+void gcp_identity_body(json_t *body, const gcp_identity *id, const json_t *dep_state)
+{
+    const json_t *is = json_object_get(dep_state, "identity");
+    const char *email = id ? id->email : json_string_value(json_object_get(is, "serviceAccount"));
+    int external = id ? id->external : json_is_true(json_object_get(is, "externalCallers"));
+    if (!email) return;
+    json_object_set_new(json_object_get(body, "template"), "serviceAccount", json_string(email));
+    if (external) json_object_set_new(body, "ingress", json_string("INGRESS_TRAFFIC_ALL"));
 }
 
 void gcp_identity_clear(gcp_identity *id)
