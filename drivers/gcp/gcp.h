@@ -188,6 +188,9 @@ void gcp_res_clear(gcp_res *r);
  * the request (dry run); another status when no answer came (the host or
  * the auth added a diagnostic). */
 fb_status gcp_call(fb_driver_ctx *ctx, fb_diag *diag, const gcp_req *rq, gcp_res *res);
+/* gcp_call for a request whose body holds secret (a secret's payload): the
+ * host redacts it wherever it shows the request. */
+fb_status gcp_call_secret(fb_driver_ctx *ctx, fb_diag *diag, const gcp_req *rq, const char *secret, gcp_res *res);
 
 /* Adds an error diagnostic for a failed answer ("gcp: run services.create
  * failed: HTTP 400 INVALID_ARGUMENT: ...", field violations in the detail)
@@ -282,6 +285,8 @@ int gcp_identity_external_callers(const json_t *in);
  * names: the account, and ingress from everywhere for external callers.
  * Used by apply and by observe (so drift compares like with like). */
 void gcp_identity_body(json_t *body, const gcp_identity *id, const json_t *dep_state);
+/* The account a deployment's state.identity names (borrowed), or NULL. */
+const char *gcp_identity_sa_of(const json_t *dep);
 /* apply's state.identity (new) or NULL. */
 json_t *gcp_identity_state(const gcp_identity *id);
 void gcp_identity_clear(gcp_identity *id);
@@ -341,8 +346,21 @@ int gcp_observe_workload(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, gcp_shape *
 
 /* secretAccessor for the runtime service account on exactly the spec's
  * Secret Manager secrets (before the revision that reads them). */
-fb_status gcp_secrets_grant(fb_driver_ctx *ctx, const fbk_wl *wl, fb_diag *diag);
+fb_status gcp_secrets_grant(fb_driver_ctx *ctx, const fbk_wl *wl, const char *sa, fb_diag *diag);
+/* The broker's portable secrets (secret://NAME, mapped by validate to
+ * gcp-sm://fedbroker_TENANT_WORKLOAD_NAME) copied into Secret Manager before
+ * the revision that reads them: the secret created (labelled, recorded as
+ * secretmanager-secret) when missing, the broker's latest version added
+ * when the secret's annotation fedbroker-version says it has an older one.
+ * The value comes from host->credential (a secret of the call, redacted
+ * with its base64 form wherever the request is shown). *changed: a new
+ * version was added (running revisions must be replaced to read it). A
+ * secret of that name that is not this workload's is refused. */
+fb_status gcp_secrets_materialise(fb_driver_ctx *ctx, const json_t *in, const fbk_wl *wl, const char *region,
+                                  json_t *resources, int *changed, fb_diag *diag);
+/* Deletes the secrets a deployment recorded. */
+fb_status gcp_secrets_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag);
 /* Drift: secrets the runtime service account cannot read (reads only). */
-fb_status gcp_secrets_observe(fb_driver_ctx *ctx, const fbk_wl *wl, json_t *drift, fb_diag *diag);
+fb_status gcp_secrets_observe(fb_driver_ctx *ctx, const fbk_wl *wl, const char *sa, json_t *drift, fb_diag *diag);
 
 #endif

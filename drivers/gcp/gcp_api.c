@@ -65,6 +65,11 @@ static const char *code_name(long n)
 
 fb_status gcp_call(fb_driver_ctx *ctx, fb_diag *diag, const gcp_req *rq, gcp_res *res)
 {
+    return gcp_call_secret(ctx, diag, rq, NULL, res);
+}
+
+fb_status gcp_call_secret(fb_driver_ctx *ctx, fb_diag *diag, const gcp_req *rq, const char *secret, gcp_res *res)
+{
     memset(res, 0, sizeof *res);
     fbk_buf url;
     fbk_buf_init(&url);
@@ -77,7 +82,8 @@ fb_status gcp_call(fb_driver_ctx *ctx, fb_diag *diag, const gcp_req *rq, gcp_res
     fb_http_request req = {.struct_size = sizeof req, .method = rq->method, .url = url.data,
                            .headers = body ? h : h + 1, .n_headers = body ? 2 : 1, .body = body,
                            .body_len = body ? strlen(body) : 0, .flags = rq->flags,
-                           .service = api_names[rq->api]};
+                           .service = api_names[rq->api], .secrets = secret ? &secret : NULL,
+                           .n_secrets = secret ? 1 : 0};
     fb_http_response resp;
     fb_status st = fbk_gauth_send(ctx->auth, gcp_host, diag, &req, &resp);
     fbk_buf_free(&url);

@@ -352,6 +352,12 @@ json_t *gcp_identity_state(const gcp_identity *id)
                      id->pool, "audience", id->provider ? id->provider : "", "externalCallers", id->external);
 }
 
+const char *gcp_identity_sa_of(const json_t *dep)
+{
+    return json_string_value(json_object_get(json_object_get(json_object_get(dep, "state"), "identity"),
+                                             "serviceAccount"));
+}
+
 void gcp_identity_body(json_t *body, const gcp_identity *id, const json_t *dep_state)
 {
     const json_t *is = json_object_get(dep_state, "identity");

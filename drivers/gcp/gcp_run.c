@@ -246,14 +246,19 @@ fb_status gcp_run_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const 
     if (st != FB_OK) goto done;
     if (gcp_host->dry_run(diag)) {
         fbk_ck ck = {gcp_host, diag, GCP_DRV, 0, 1};
+        int changed = 0;
+        st = gcp_secrets_materialise(ctx, in, wl, region, resources, &changed, diag);
         json_t *docs = gcp_render_docs(ctx, wl, sh, &ck);
-        st = send_docs(ctx, docs, diag);
+        if (st == FB_OK) st = send_docs(ctx, docs, diag);
         json_decref(docs);
         if (st == FB_OK) st = gcp_identity_invokers(ctx, in, &ident, name, region, resources, diag);
         goto done;
     }
-    /* the revision reads its secrets as soon as it starts: grant first */
-    st = gcp_secrets_grant(ctx, wl, diag);
+    /* the revision reads its secrets as soon as it starts: copy the
+     * broker's portable ones and grant first */
+    int secrets_changed = 0;
+    st = gcp_secrets_materialise(ctx, in, wl, region, resources, &secrets_changed, diag);
+    if (st == FB_OK) st = gcp_secrets_grant(ctx, wl, ident.email, diag);
     int found = 0;
     if (st == FB_OK) st = get(ctx, diag, GCP_API_RUN, "services.get", name, &live, &found);
     if (st == FB_OK && !found) {
@@ -316,7 +321,9 @@ fb_status gcp_run_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const 
         if (st == FB_OK) st = wait_reconciled(ctx, diag, name, &live);
         char *mask = st == FB_OK ? update_mask(body, live) : NULL;
         const char *msg;
-        int failed = st == FB_OK && !strcmp(run_status(live, &msg), "failed");
+        /* a new secret version is read by new instances only: a new
+         * revision, as for a failed one */
+        int failed = st == FB_OK && (!strcmp(run_status(live, &msg), "failed") || secrets_changed);
         if (st == FB_OK && (*mask || failed)) {
             /* PATCH what differs; a failed revision with nothing to change
              * gets a new one (its cause, e.g. a secret grant, may be fixed) */
@@ -456,7 +463,7 @@ fb_status gcp_run_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag 
             if (st == FB_OK && holds != wl.public_http)
                 json_array_append_new(drift, json_pack("{s:s,s:b,s:b}", "field", "iam.roles/run.invoker.allUsers",
                                                        "want", wl.public_http, "live", holds));
-            if (st == FB_OK) st = gcp_secrets_observe(ctx, &wl, drift, diag);
+            if (st == FB_OK) st = gcp_secrets_observe(ctx, &wl, gcp_identity_sa_of(dep), drift, diag);
             if (st == FB_OK)
                 st = gcp_triggers_observe(ctx, &wl, &sh, json_string_value(json_object_get(live, "uri")), drift,
                                           diag);
