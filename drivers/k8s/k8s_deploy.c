@@ -155,7 +155,7 @@ static json_t *tenant_labels(const char *tenant)
 
 /* The tenant's namespace and its policy objects, as (ref, body) pairs
  * appended to objs. */
-static void tenant_objects(fb_driver_ctx *ctx, const char *ns, const char *tenant, json_t *objs)
+static void tenant_objects(fb_driver_ctx *ctx, const char *ns, const char *tenant, int least, json_t *objs)
 {
     json_t *body = json_pack("{s:s,s:s,s:{s:s,s:o}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name",
                              ns, "labels", tenant_labels(tenant));
@@ -176,7 +176,16 @@ static void tenant_objects(fb_driver_ctx *ctx, const char *ns, const char *tenan
     }
     /* ingress only from this namespace and from namespaces that are no
      * tenant's (ingress controllers, monitoring): never from another
-     * tenant's */
+     * tenant's. Under the broker's identity (least), not from this
+     * namespace either: each dependency A -> B has its own policy
+     * (identity_objects) */
+    if (least)
+        body = json_pack("{s:s,s:s,s:{s:s,s:s,s:o},s:{s:{},s:[s],s:[{s:[{s:{s:[{s:s,s:s}]}}]}]}}",
+                         "apiVersion", "networking.k8s.io/v1", "kind", "NetworkPolicy", "metadata", "name",
+                         "fb-tenant-isolation", "namespace", ns, "labels", tenant_labels(tenant), "spec",
+                         "podSelector", "policyTypes", "Ingress", "ingress", "from", "namespaceSelector",
+                         "matchExpressions", "key", K8S_TENANT_LABEL, "operator", "DoesNotExist");
+    else
     body = json_pack("{s:s,s:s,s:{s:s,s:s,s:o},s:{s:{},s:[s],s:[{s:[{s:{s:{s:s}}},{s:{s:[{s:s,s:s}]}}]}]}}",
                      "apiVersion", "networking.k8s.io/v1", "kind", "NetworkPolicy", "metadata", "name",
                      "fb-tenant-isolation", "namespace", ns, "labels", tenant_labels(tenant), "spec", "podSelector",
@@ -186,6 +195,44 @@ static void tenant_objects(fb_driver_ctx *ctx, const char *ns, const char *tenan
     json_array_append_new(objs, json_pack("{s:o,s:o}", "ref",
                                           ref_of("networking.k8s.io/v1", "NetworkPolicy", ns, "fb-tenant-isolation"),
                                           "body", body));
+}
+
+/* Whether ref is one of the tenant's namespace-level objects (shared by its
+ * workloads: left to destroy's last workload). */
+static int tenant_level(const json_t *ref)
+{
+    const char *k = json_string_value(json_object_get(ref, "kind"));
+    const char *n = json_string_value(json_object_get(ref, "name"));
+    if (!k) return 0;
+    return !strcmp(k, "Namespace") || !strcmp(k, "ResourceQuota") || !strcmp(k, "LimitRange") ||
+           (!strcmp(k, "NetworkPolicy") && n && !strcmp(n, "fb-tenant-isolation"));
+}
+
+/* Least privilege from the federation graph (docs/identity.md): for each
+ * caller A of this workload B on this cluster (in.identity.callers), a
+ * NetworkPolicy fb-B-from-A letting A's pods reach B's, appended to objs
+ * as (ref, body) pairs. Callers elsewhere come through the Ingress (a
+ * namespace that is no tenant's). */
+static void identity_objects(const json_t *in, const fbk_wl *wl, const char *ns, json_t *objs)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(json_object_get(in, "identity"), "callers"), i, c) {
+        const char *a = json_string_value(json_object_get(c, "name"));
+        const char *prov = json_string_value(json_object_get(c, "provider"));
+        if (!a || !prov || strcmp(prov, K8S_DRV) != 0) continue;
+        char *name = fbk_xasprintf("fb-%s-from-%s", wl->name, a);
+        json_t *body = json_pack(
+            "{s:s,s:s,s:{s:s,s:s,s:o},s:{s:{s:{s:s,s:s}},s:[s],s:[{s:[{s:{s:{s:s,s:s}}}]}]}}", "apiVersion",
+            "networking.k8s.io/v1", "kind", "NetworkPolicy", "metadata", "name", name, "namespace", ns, "labels",
+            fbk_k8s_labels(wl), "spec", "podSelector", "matchLabels", "app.kubernetes.io/name", wl->name,
+            "fedbroker.dev/tenant", wl->tenant, "policyTypes", "Ingress", "ingress", "from", "podSelector",
+            "matchLabels", "app.kubernetes.io/name", a, "fedbroker.dev/tenant", wl->tenant);
+        json_array_append_new(objs, json_pack("{s:o,s:o}", "ref",
+                                              ref_of("networking.k8s.io/v1", "NetworkPolicy", ns, name), "body",
+                                              body));
+        free(name);
+    }
 }
 
 /* The workload's objects: its ServiceAccount, then render's documents in
@@ -437,7 +484,7 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     if (!tenant_done) {
         st = check_namespace(ctx, diag, ns, wl->tenant);
         json_t *tobjs = json_array();
-        tenant_objects(ctx, ns, wl->tenant, tobjs);
+        tenant_objects(ctx, ns, wl->tenant, json_object_get(in, "identity") != NULL, tobjs);
         json_array_foreach(tobjs, i, o) {
             if (st != FB_OK) break;
             json_t *ref = json_object_get(o, "ref");
@@ -458,6 +505,7 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     json_t *wobjs = workload_objects(ctx, wl, ns, knative, fallback, &ck);
     json_array_extend(objs, wobjs);
     json_decref(wobjs);
+    identity_objects(in, wl, ns, objs);
     json_array_foreach(objs, i, o) {
         json_t *ref = json_object_get(o, "ref");
         /* journal first: the id is known before the object exists */
@@ -484,10 +532,7 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         if (st != FB_OK || dry) break;
         /* the tenant's objects are the tenant's, not this workload's (this
          * run may have left them to another workload of the tenant) */
-        const char *ok = json_string_value(json_object_get(old, "kind"));
-        if (ok && (!strcmp(ok, "Namespace") || !strcmp(ok, "ResourceQuota") || !strcmp(ok, "LimitRange") ||
-                   !strcmp(ok, "NetworkPolicy")))
-            continue;
+        if (tenant_level(old)) continue;
         int keep = 0;
         json_array_foreach(refs, i, o) keep |= json_equal(o, old);
         if (keep) continue;
@@ -772,7 +817,7 @@ fb_status k8s_do_destroy(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
             ns_ref = ref;
             continue;
         }
-        if (!strcmp(kind, "ResourceQuota") || !strcmp(kind, "LimitRange") || !strcmp(kind, "NetworkPolicy")) continue;
+        if (tenant_level(ref)) continue;
         if (!strcmp(kind, "ServiceAccount")) {
             ns = json_string_value(json_object_get(ref, "namespace"));
             name = json_string_value(json_object_get(ref, "name"));
