@@ -194,7 +194,9 @@ typedef struct plan_rtt {
 typedef struct plan_link_egress {
     int ok;             /* 0: no price, the pair is forbidden */
     int64_t unit_nano;  /* contracted nano-USD per GiB */
+    int64_t list_nano;  /* list nano-USD per GiB (the row's own price) */
     const char *kind, *sku, *rule, *note;
+    const char *service, *source, *as_of; /* the price row's provenance (NULL: no row) */
 } plan_link_egress;
 
 typedef struct model {

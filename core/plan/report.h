@@ -22,4 +22,8 @@ const char *fbi_report_format_name(unsigned f);
  * error. */
 int fbi_report_write(const json_t *plan, fbi_report_format fmt, const char *group_by, FILE *out);
 
+/* The FOCUS 1.2 CSV of a plan document (borrowed), focus.c; what each cost
+ * column holds is written at the top of that file and in docs/plan.md. */
+void fbi_report_focus(const json_t *plan, FILE *out);
+
 #endif

@@ -131,7 +131,10 @@ if len(sys.argv) > 3:
         for r in rd:
             n += 1
             check(r["ChargeCategory"] in ("Usage", "Credit"), "ChargeCategory %s" % r["ChargeCategory"])
-            check(r["BilledCost"] == "", "BilledCost must be empty for an estimate")
+            # an estimate bills what it costs after the contract: BilledCost
+            # is the EffectiveCost (docs/plan.md, "FOCUS")
+            check(r["BilledCost"] != "" and D(r["BilledCost"]) == D(r["EffectiveCost"]),
+                  "BilledCost %r is not the EffectiveCost %s" % (r["BilledCost"], r["EffectiveCost"]))
             check(r["BillingCurrency"] == "USD", "currency")
             json.loads(r["Tags"])
             if r["ChargeCategory"] == "Usage":

@@ -204,13 +204,19 @@ START_TEST(table_totals_in_cents)
     char *t = render(p, FBI_REPORT_TABLE, "team");
     char want[256], a[4][40];
     const char *keys[] = {"total_monthly_cost", "list_monthly_cost", "free_tier_credit", "net_monthly_cost"};
+    int64_t c[4];
     for (int k = 0; k < 4; k++) {
         int64_t v = jnano(p, keys[k]);
-        int neg = v < 0;
-        uint64_t m = neg ? (uint64_t)-v : (uint64_t)v;
-        uint64_t cents = (m + 5000000) / 10000000;
-        snprintf(a[k], sizeof a[k], "%s%llu.%02llu", neg ? "-" : "", (unsigned long long)(cents / 100),
-                 (unsigned long long)(cents % 100));
+        uint64_t m = v < 0 ? (uint64_t)-v : (uint64_t)v;
+        c[k] = (int64_t)((m + 5000000) / 10000000) * (v < 0 ? -1 : 1);
+    }
+    /* the free tier shown is the shown net minus the shown total, so the
+     * headline adds up to the cent */
+    c[2] = c[3] - c[0];
+    for (int k = 0; k < 4; k++) {
+        uint64_t m = c[k] < 0 ? (uint64_t)-c[k] : (uint64_t)c[k];
+        snprintf(a[k], sizeof a[k], "%s%llu.%02llu", c[k] < 0 ? "-" : "", (unsigned long long)(m / 100),
+                 (unsigned long long)(m % 100));
     }
     snprintf(want, sizeof want, "Plan: %s, total %s USD/month (list %s, free tier %s, net %s)\n",
              json_string_value(json_object_get(p, "status")), a[0], a[1], a[2], a[3]);

@@ -140,6 +140,39 @@ PY
         && ok "overrides plan: lines, FOCUS and CSV add up" || bad "overrides plan arithmetic"
 else bad "plan with overrides"; cat "$tmp/err"; fi
 
+# a provider-wide discount also applies to the links that provider sends:
+# every format still reconciles, and a link's list cost stays at list price
+mkdir -p "$tmp/home-over"
+cat > "$tmp/wide.json" <<'JSON'
+{"version": 1, "rules": [{"id": "aws-wide", "provider": "aws", "discount_pct": "7"},
+                         {"id": "gcp-wide", "provider": "gcp", "discount_pct": "5"}]}
+JSON
+if FEDBROKER_HOME="$tmp/home-over" "$FEDBROKER" plan "$tmp/fed.yaml" --overrides "$tmp/wide.json" \
+        --format json --output "$tmp/o.json" 2>"$tmp/err"; then
+    for f in table md csv focus; do
+        FEDBROKER_HOME="$tmp/home-over" "$FEDBROKER" report --format $f --output "$tmp/o.$f" || bad "overrides report $f"
+    done
+    "$PYTHON" "$here/reconcile.py" "$tmp/o.json" "$tmp/o.table" "$tmp/o.md" "$tmp/o.csv" "$tmp/o.focus" \
+        && ok "overrides plan: table, Markdown, CSV and FOCUS reconcile" || bad "overrides plan does not reconcile"
+    "$PYTHON" - "$tmp/o.json" "$tmp/o.focus" "$tmp/o.table" <<'PY' && ok "overrides: links keep their list price; the rule is named in every format" || bad "overrides on links"
+import csv, json, sys
+from decimal import Decimal as D
+p = json.load(open(sys.argv[1]))
+rows = list(csv.DictReader(open(sys.argv[2], newline="")))
+table = open(sys.argv[3]).read()
+discounted = [l for l in p["links"] if l.get("contract_rule")]
+assert discounted, "no link under a contract rule"
+for l in discounted:
+    assert D(l["list_usd_per_gib"]) > D(l["egress_usd_per_gib"]), l
+    assert D(l["list_cost"]) > D(l["monthly_cost"]), l
+    r = [r for r in rows if json.loads(r["Tags"]).get("fedbroker/link") == "%s->%s" % (l["from"], l["to"])]
+    assert len(r) == 1, l
+    assert D(r[0]["ListCost"]) == D(l["list_cost"]) and D(r[0]["ContractedCost"]) == D(l["monthly_cost"]), r[0]
+    assert r[0]["x_ContractRule"] == l["contract_rule"], r[0]
+    assert ("Contract rule %s " % l["contract_rule"]) in table, "the table does not name %s" % l["contract_rule"]
+PY
+else bad "plan with the example overrides"; cat "$tmp/err"; fi
+
 # infeasible: say which constraint and what the nearest choice needs
 sed 's/latencySLO: {p50: 150ms}/latencySLO: {p50: 5ms}/' "$tmp/fed.yaml" > "$tmp/slo.yaml"
 run 3 "an impossible latency SLO is infeasible (exit 3)" "$FEDBROKER" plan "$tmp/slo.yaml" --no-baselines
