@@ -237,6 +237,13 @@ char *aws_identity_role_name(const json_t *w);
 fb_status aws_identity_bind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
                             const json_t *w, const json_t *ident, const char *region,
                             char **role_arn);
+/* The role of a caller (ident.callers[i], borrowed) of the workload being
+ * applied, made when missing as aws_identity_bind makes it (the caller's
+ * own apply adopts and records it; not recorded here, so destroying the
+ * callee leaves it). *role_arn new, NULL when the caller has no SPIFFE ID. */
+fb_status aws_identity_caller_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
+                                   const json_t *ident, const char *tenant, const json_t *caller,
+                                   const char *region, char **role_arn);
 /* Deletes the workload's role (gone already is fine). */
 fb_status aws_identity_unbind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
                               const char *role_arn);

@@ -36,6 +36,7 @@ import struct
 import sys
 import threading
 import time
+import types
 import unicodedata
 import urllib.request
 import uuid
@@ -898,6 +899,39 @@ class Ops:
         if not any(grants(st, "lambda:InvokeFunctionUrl", url_cond) for st in f["policy"]):
             missing.append("lambda:InvokeFunctionUrl")
         if not any(grants(st, "lambda:InvokeFunction", invoke_cond) for st in f["policy"]):
+            missing.append("lambda:InvokeFunction")
+        return missing
+
+    @staticmethod
+    def iam_url_allows(f, principal):
+        """(added) What an AWS_IAM function URL's resource policy lacks for a
+        caller signing as principal (an assumed-role session ARN, or a
+        user): both lambda:InvokeFunctionUrl (condition FunctionUrlAuthType
+        AWS_IAM, or none) and lambda:InvokeFunction (through the URL, or no
+        condition) granted to the caller's role (or its account)."""
+        m = re.match(r"^arn:aws:sts::(\d{12}):assumed-role/([^/]+)/", principal)
+        who = {principal}
+        if m:
+            who |= {f"arn:aws:iam::{m.group(1)}:role/{m.group(2)}", m.group(1), f"arn:aws:iam::{m.group(1)}:root"}
+
+        def grants(st, action, ok_cond):
+            p = st.get("Principal")
+            p = p.get("AWS") if isinstance(p, dict) else p
+            if st.get("Effect") != "Allow" or p not in who:
+                return False
+            acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            if not any(a in (action, "lambda:*", "*") for a in acts):
+                return False
+            return all(ok_cond(op, kv) for op, kv in st.get("Condition", {}).items())
+
+        missing = []
+        if not any(grants(st, "lambda:InvokeFunctionUrl",
+                          lambda op, kv: op == "StringEquals" and kv == {"lambda:FunctionUrlAuthType": "AWS_IAM"})
+                   for st in f["policy"]):
+            missing.append("lambda:InvokeFunctionUrl")
+        if not any(grants(st, "lambda:InvokeFunction",
+                          lambda op, kv: op == "Bool" and kv == {"lambda:InvokedViaFunctionUrl": "true"})
+                   for st in f["policy"]):
             missing.append("lambda:InvokeFunction")
         return missing
 
@@ -2481,6 +2515,27 @@ class Handler(BaseHTTPRequestHandler):
                 self.log_entry["status"] = fault["status"]
                 return self._send(fault["status"], json.dumps({"Message": fault.get("message") or "injected fault"}),
                                   "application/json")
+        if f["url"]["AuthType"] == "AWS_IAM":
+            # (added) a SigV4-signed call (service lambda), allowed when the
+            # function's resource policy grants the caller's role both
+            # lambda:InvokeFunctionUrl (FunctionUrlAuthType AWS_IAM) and
+            # lambda:InvokeFunction through the URL (Ops.iam_url_allows)
+            try:
+                principal, _, _ = self._verify("lambda", types.SimpleNamespace(name="InvokeFunctionUrl"), body)
+            except ApiError as e:
+                principal, missing = None, ["a valid signature: " + e.code]
+            if principal:
+                with st.lock:
+                    missing = Ops.iam_url_allows(f, principal)
+                self.log_entry["principal"] = principal
+            if missing:
+                self.log_entry["status"] = 403
+                self.log_entry["error"] = {"code": "Forbidden", "message": "missing: " + ", ".join(missing)}
+                return self._send(403, json.dumps({"Message": "Forbidden"}), "application/json")
+            self.log_entry["status"] = 200
+            return self._send(200, json.dumps({"function": f["config"]["FunctionName"], "method": self.command,
+                                               "path": self.path, "caller": principal,
+                                               "body": body.decode("utf-8", "replace")}), "application/json")
         if f["url"]["AuthType"] != "NONE" or missing:
             self.log_entry["status"] = 403
             self.log_entry["error"] = {"code": "Forbidden", "message": "missing: " + ", ".join(missing or ["a signature"])}
