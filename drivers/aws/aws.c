@@ -915,6 +915,9 @@ static fb_status aws_discover(fb_driver_ctx *ctx, const char *in_json, char **ou
         if (st == FB_OK) st = aws_triggers_discover(ctx, &creds, region, resources, diag);
         if (st == FB_OK) st = aws_ecs_discover(ctx, &creds, region, resources, diag);
     }
+    /* IAM is global: the workloads' roles once, when the broker is an issuer */
+    if (st == FB_OK && json_is_object(json_object_get(in, "identity")))
+        st = aws_identity_discover(ctx, &creds, resources, diag);
     fbk_aws_creds_clear(&creds);
     if (st == FB_OK) {
         json_t *o = json_pack("{s:O}", "resources", resources);

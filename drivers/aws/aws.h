@@ -244,6 +244,10 @@ fb_status aws_identity_bind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cr
 fb_status aws_identity_caller_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
                                    const json_t *ident, const char *tenant, const json_t *caller,
                                    const char *region, char **role_arn);
+/* Appends discover rows for the account's roles named fb-* (ListRoles,
+ * then GetRole for their tags): type iam-role, managed when tagged
+ * managed-by=fedbroker, with the tenant and workload tags. */
+fb_status aws_identity_discover(aws_ctx *ctx, const fbk_aws_creds *creds, json_t *resources, fb_diag *diag);
 /* Deletes the workload's role (gone already is fine). */
 fb_status aws_identity_unbind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
                               const char *role_arn);

@@ -300,6 +300,65 @@ fb_status aws_identity_caller_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_cr
     return st;
 }
 
+fb_status aws_identity_discover(aws_ctx *ctx, const fbk_aws_creds *creds, json_t *resources, fb_diag *diag)
+{
+    char *marker = NULL;
+    fb_status st = FB_OK;
+    json_t *names = json_array();
+    for (int page = 0; page < 1000 && st == FB_OK; page++) {
+        kv p[] = {{"MaxItems", "100"}, {"Marker", marker ? marker : ""}};
+        fbk_xml *x = NULL;
+        char *code = NULL;
+        long status = 0;
+        st = iam_call(ctx, diag, creds, "ListRoles", p, marker ? 2 : 1, FB_HTTP_IDEMPOTENT | FB_HTTP_READ_ONLY, &x,
+                      &code, &status);
+        free(marker);
+        marker = NULL;
+        const fbk_xml *list = x ? fbk_xml_find(x, "ListRolesResponse/ListRolesResult/Roles") : NULL;
+        for (const fbk_xml *m = list ? list->child : NULL; m; m = m->next) {
+            const char *n = fbk_xml_text(m, "member/RoleName");
+            if (n && !strncmp(n, "fb-", 3)) json_array_append_new(names, json_string(n));
+        }
+        const char *trunc = x ? fbk_xml_text(x, "ListRolesResponse/ListRolesResult/IsTruncated") : NULL;
+        const char *mk = x ? fbk_xml_text(x, "ListRolesResponse/ListRolesResult/Marker") : NULL;
+        if (trunc && !strcmp(trunc, "true") && mk) marker = fbk_xstrdup(mk);
+        fbk_xml_free(x);
+        free(code);
+        if (!marker) break;
+    }
+    free(marker);
+    size_t i;
+    const json_t *n;
+    json_array_foreach(names, i, n) {
+        if (st != FB_OK) break;
+        kv g[] = {{"RoleName", json_string_value(n)}};
+        fbk_xml *x = NULL;
+        char *code = NULL;
+        long status = 0;
+        st = iam_call(ctx, diag, creds, "GetRole", g, 1, FB_HTTP_IDEMPOTENT | FB_HTTP_READ_ONLY, &x, &code, &status);
+        const char *arn = x ? fbk_xml_text(x, "GetRoleResponse/GetRoleResult/Role/Arn") : NULL;
+        const char *tenant = NULL, *workload = NULL;
+        int ours = 0;
+        const fbk_xml *tags = x ? fbk_xml_find(x, "GetRoleResponse/GetRoleResult/Role/Tags") : NULL;
+        for (const fbk_xml *t = tags ? tags->child : NULL; t; t = t->next) {
+            const char *k = fbk_xml_text(t, "member/Key"), *v = fbk_xml_text(t, "member/Value");
+            if (!k || !v) continue;
+            ours |= !strcmp(k, "managed-by") && !strcmp(v, "fedbroker");
+            if (!strcmp(k, "tenant")) tenant = v;
+            if (!strcmp(k, "workload")) workload = v;
+        }
+        if (st == FB_OK && arn) /* a role gone meanwhile (NoSuchEntity) is no row */
+            json_array_append_new(resources, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s?,s:s?}", "type", "iam-role", "id",
+                                                       arn, "region", "global", "name", json_string_value(n),
+                                                       "managed", ours, "tenant", ours ? tenant : NULL, "workload",
+                                                       ours ? workload : NULL));
+        fbk_xml_free(x);
+        free(code);
+    }
+    json_decref(names);
+    return st;
+}
+
 fb_status aws_identity_unbind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
                               const char *role_arn)
 {

@@ -1790,6 +1790,20 @@ class Ops:
             raise ApiError(404, "NoSuchEntity", f"The role with name {p['RoleName']} cannot be found.")
         return {"Role": self._role_out(role)}
 
+    def iam_ListRoles(self, ctx, p):
+        # (added) as IAM answers: no Tags in the list (GetRole has them),
+        # paged with Marker/MaxItems
+        roles = sorted((r for r in self.s.iam_roles.values() if r["path"].startswith(p.get("PathPrefix", "/"))),
+                       key=lambda r: r["name"])
+        start = int(p["Marker"]) if p.get("Marker", "").isdigit() else 0
+        n = int(p.get("MaxItems") or 100)
+        page = roles[start:start + n]
+        out = {"Roles": [{k: v for k, v in self._role_out(r).items() if k != "Tags"} for r in page],
+               "IsTruncated": start + n < len(roles)}
+        if out["IsTruncated"]:
+            out["Marker"] = str(start + n)
+        return out
+
     def iam_DeleteRole(self, ctx, p):
         if not self.s.iam_roles.pop(p["RoleName"], None):
             raise ApiError(404, "NoSuchEntity", f"The role with name {p['RoleName']} cannot be found.")

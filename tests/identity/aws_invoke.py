@@ -19,7 +19,9 @@ worker's role credentials, and a SigV4-signed request with them is accepted
 by api's URL and refused by other's; other's role credentials and an
 unsigned request are refused by api's. The roles are recorded with their
 own workloads (api's apply made worker's role, worker's apply adopted it);
-destroy deletes every role.
+discover lists them (managed, tracked); a role whose record is lost shows
+as a leftover (managed, untracked), before and after destroy deletes every
+recorded role.
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
 import functools
@@ -151,10 +153,30 @@ try:
     code, doc = call_url(api["url"]["FunctionUrl"])
     ck.ok(code == 403, "an unsigned call is refused", (code, doc))
 
+    def role_rows():
+        rc, out, err = env.run("discover", "--provider", "aws", "--format", "json")
+        rows = json.loads(out) if rc == 0 else []
+        return rc, sorted((r["name"], r.get("managed"), r.get("tracked"), r.get("workload")) for r in rows
+                          if r.get("type") == "iam-role")
+    rc, rows = role_rows()
+    ck.ok(rc == 0 and rows == [("fb-shop-%s" % n, True, True, n) for n in ("api", "other", "worker")],
+          "discover lists the three roles, managed and tracked", (rc, rows))
+    # a role the store lost (a crash between its create and its record)
+    import sqlite3
+    con = sqlite3.connect(os.path.join(env.home, "state.db"))
+    con.execute("DELETE FROM resources WHERE type='iam-role' AND workload='worker'")
+    con.commit()
+    con.close()
+    rc, rows = role_rows()
+    ck.ok(("fb-shop-worker", True, False, "worker") in rows, "discover finds it as a leftover (managed, untracked)", rows)
+
     rc, out, err = env.run("destroy", "--all")
     st = fake.state()
-    ck.ok(rc == 0 and not st.get("lambda") and not [r for r in st.get("iam_roles", {}) if r.startswith("fb-shop-")],
-          "destroy deletes the functions and every role", (rc, err[-1500:], list(st.get("iam_roles", {}))))
+    left = sorted(r for r in st.get("iam_roles", {}) if r.startswith("fb-shop-"))
+    ck.ok(rc == 0 and not st.get("lambda") and left == ["fb-shop-worker"],
+          "destroy deletes the functions and every recorded role (the lost one stays)", (rc, err[-1500:], left))
+    rc, rows = role_rows()
+    ck.ok(rows == [("fb-shop-worker", True, False, "worker")], "discover still shows the leftover", rows)
 finally:
     srv.shutdown()
     fake.close()
