@@ -31,7 +31,7 @@ core_libfbcore_la_SOURCES = \
 	core/server/audit.h core/server/audit.c \
 	core/plan/plan.c core/plan/plan.h core/plan/plan_int.h core/plan/input.c \
 	core/plan/model.c core/plan/evaluate.c core/plan/lookup.c core/plan/problem.c core/plan/freetier.c core/plan/explain.c \
-	core/plan/document.c core/plan/report.c core/plan/report.h core/plan/focus.c
+	core/plan/document.c core/plan/report.c core/plan/report.h core/plan/focus.c core/plan/compare.c core/plan/compare.h
 core_libfbcore_la_SOURCES += core/solver/solver.c core/solver/solver.h \
 	core/solver/solver_impl.h core/solver/solver_json.c \
 	core/solver/solver_heur.c core/solver/solver_bound.c core/solver/solver_lp.c

@@ -26,9 +26,9 @@ tests_plan_check_plan_model_CPPFLAGS = $(FB_TEST_INCS)
 tests_plan_check_plan_model_LDADD = $(FB_TEST_DEPLIBS)
 
 # plan and report end to end (needs glpk-utils, coinor-cbc, sqlite3)
-TESTS += tests/plan/plan.sh tests/plan/html.sh tests/plan/same_plans.sh tests/plan/calls.sh \
+TESTS += tests/plan/plan.sh tests/plan/html.sh tests/plan/same_plans.sh tests/plan/calls.sh tests/plan/compare.sh \
 	tests/plan/shape_key.py
-EXTRA_DIST += tests/plan/plan.sh tests/plan/check_plan.py tests/plan/reconcile.py tests/plan/fed.yaml tests/plan/html.sh \
+EXTRA_DIST += tests/plan/compare.sh tests/plan/plan.sh tests/plan/check_plan.py tests/plan/reconcile.py tests/plan/fed.yaml tests/plan/html.sh \
 	tests/plan/same_plans.sh tests/plan/calls.sh tests/plan/shape_key.py tests/plan/gen-identical.yaml tests/plan/gen-distinct.yaml \
 	tests/plan/gen-mixed.yaml \
 	tests/plan/expected/example-calendar.json \

@@ -115,7 +115,7 @@ static void alloc_cents(const int64_t *nano, size_t n, int64_t *cents)
 }
 
 /* The cents of a column of plan amounts (decimal strings), by alloc_cents. */
-static int64_t *column_cents(const char *const *amounts, size_t n)
+int64_t *fbi_report_column_cents(const char *const *amounts, size_t n)
 {
     int64_t *nano = fbi_xcalloc(n ? n : 1, sizeof *nano);
     int64_t *cents = fbi_xcalloc(n ? n : 1, sizeof *cents);
@@ -139,7 +139,7 @@ static void print_group(FILE *out, json_t *obj)
     const char *k;
     json_t *v;
     json_object_foreach(obj, k, v) am[i++] = json_string_value(v) ? json_string_value(v) : "0";
-    int64_t *c = column_cents(am, n);
+    int64_t *c = fbi_report_column_cents(am, n);
     char b[FBI_DEC_BUF];
     i = 0;
     json_object_foreach(obj, k, v) fprintf(out, "  %s %s", k, cents_str(c[i++], b));
@@ -240,7 +240,7 @@ static void write_table(const json_t *p, const char *group_by, FILE *out)
     size_t nw = json_array_size(wls);
     const char **am = fbi_xcalloc(nw ? nw : 1, sizeof *am);
     json_array_foreach(wls, i, w) am[i] = json_object_get(w, "placement") ? js(w, "monthly_cost") : "0";
-    int64_t *wc = column_cents(am, nw);
+    int64_t *wc = fbi_report_column_cents(am, nw);
     free(am);
     json_array_foreach(wls, i, w) {
         json_t *pl = json_object_get(w, "placement");
@@ -381,7 +381,7 @@ static void md_group(FILE *out, const char *label, json_t *obj)
     const char *k;
     json_t *v;
     json_object_foreach(obj, k, v) am[i++] = json_string_value(v) ? json_string_value(v) : "0";
-    int64_t *c = column_cents(am, n);
+    int64_t *c = fbi_report_column_cents(am, n);
     char b[FBI_DEC_BUF];
     i = 0;
     json_object_foreach(obj, k, v) fprintf(out, "| %s | %s | %s |\n", label, k, cents_str(c[i++], b));
@@ -411,7 +411,7 @@ static void write_md(const json_t *p, const char *group_by, FILE *out)
     size_t nw = json_array_size(wls);
     const char **am = fbi_xcalloc(nw ? nw : 1, sizeof *am);
     json_array_foreach(wls, i, w) am[i] = json_object_get(w, "placement") ? js(w, "monthly_cost") : "0";
-    int64_t *wc = column_cents(am, nw);
+    int64_t *wc = fbi_report_column_cents(am, nw);
     free(am);
     json_array_foreach(wls, i, w) {
         json_t *pl = json_object_get(w, "placement");
@@ -670,7 +670,7 @@ static void write_html(const json_t *p, const char *group_by, FILE *out)
     json_t *w, *l;
     const char **am = fbi_xcalloc(nw ? nw : 1, sizeof *am);
     json_array_foreach(wls, i, w) am[i] = json_object_get(w, "placement") ? js(w, "monthly_cost") : "0";
-    int64_t *wc = column_cents(am, nw);
+    int64_t *wc = fbi_report_column_cents(am, nw);
     free(am);
     fprintf(out, "<h2 id=\"s-workloads\">Workloads</h2>\n<table id=\"workloads\"><tr><th>workload</th>"
                  "<th>placement</th><th>USD/month</th><th>p50 ms</th><th>p99 ms</th></tr>\n");
