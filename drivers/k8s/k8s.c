@@ -214,10 +214,10 @@ static int check_all(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, fbk_k8s_opts *o
 {
     /* secret://NAME: the broker's portable secrets, kept as the key "value"
      * of the Secret fedbroker.TENANT.WORKLOAD.NAME in the workload's
-     * namespace ('.' is in no tenant, workload or secret name); apply does
-     * not copy the value there yet */
+     * namespace ('.' is in no tenant, workload or secret name); apply
+     * copies the value there (k8s_deploy.c) */
     if (fbk_map_portable_secrets(k8s_host, ck->diag, in, "k8s://fedbroker.%t.%w.%n#value",
-                                 "a Kubernetes Secret", 0) != 0) {
+                                 "a Kubernetes Secret", 1) != 0) {
         ck->errors++;
         return -1;
     }
