@@ -28,7 +28,8 @@ core_libfbcore_la_SOURCES = \
 	core/discovery/discovery.h core/discovery/table.c core/discovery/probe.c \
 	core/discovery/resolve.c \
 	core/server/server.h core/server/server.c core/server/token.h core/server/token.c \
-	core/server/audit.h core/server/audit.c \
+	core/server/audit.h core/server/audit.c core/server/auditq.h core/server/auditq.c \
+	core/server/ttlcache.h core/server/ttlcache.c \
 	core/plan/plan.c core/plan/plan.h core/plan/plan_int.h core/plan/input.c \
 	core/plan/model.c core/plan/evaluate.c core/plan/lookup.c core/plan/problem.c core/plan/freetier.c core/plan/explain.c \
 	core/plan/document.c core/plan/report.c core/plan/report.h
