@@ -10,6 +10,9 @@
 #include <string.h>
 #include <time.h>
 
+/* rows per write transaction at most */
+#define BATCH_MAX 256
+
 typedef struct arow {
     struct arow *next;
     char *actor, *tenant, *action, *outcome, *detail;
@@ -58,11 +61,20 @@ static void *writer(void *arg)
     for (;;) {
         while (!q->head && !q->stop) pthread_cond_wait(&q->more, &q->mu);
         if (!q->head && q->stop) break;
-        /* take everything queued so far; rows pushed meanwhile wait for the next batch */
-        arow *batch = q->head;
-        q->head = q->tail = NULL;
-        size_t n = q->pending;
-        q->pending = 0;
+        /* take what is queued, at most BATCH_MAX rows: the transaction
+         * holds the store's lock, and a reader that misses serve's caches
+         * waits for it, so batches stay short; rows pushed meanwhile wait
+         * for the next one */
+        arow *batch = q->head, *last = q->head;
+        size_t n = 1;
+        while (n < BATCH_MAX && last->next) {
+            last = last->next;
+            n++;
+        }
+        q->head = last->next;
+        if (!q->head) q->tail = NULL;
+        last->next = NULL;
+        q->pending -= n;
         pthread_cond_broadcast(&q->done); /* room in the queue */
         pthread_mutex_unlock(&q->mu);
         fb_status st = FB_OK;
