@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,11 +142,11 @@ static void log_line(server *sv, const request *rq, const char *method, const ch
                               "path", url, "status", (int)status, "ms", round(ms * 1000) / 1000,
                               "token_id", who, "tenant", tenant);
         char *s = json_dumps(j, JSON_COMPACT);
-        fprintf(stderr, "%s\n", s);
+        fprintf(sv->o->log ? sv->o->log : stderr, "%s\n", s);
         free(s);
         json_decref(j);
     } else {
-        fprintf(stderr, "%s %s %s %u %.3fms %s\n", rq->id, method, url, status, ms, who ? who : "-");
+        fprintf(sv->o->log ? sv->o->log : stderr, "%s %s %s %u %.3fms %s\n", rq->id, method, url, status, ms, who ? who : "-");
     }
     pthread_mutex_unlock(&sv->mu);
 }
@@ -599,6 +600,17 @@ static char *slurp(const char *path)
     return b;
 }
 
+/* libmicrohttpd's own messages (malformed requests, closed connections)
+ * go where the request log goes. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    server *sv = cls;
+    FILE *f = sv->o->log ? sv->o->log : stderr;
+    pthread_mutex_lock(&sv->mu);
+    vfprintf(f, fmt, ap);
+    pthread_mutex_unlock(&sv->mu);
+}
+
 static void server_free(server *sv)
 {
     if (sv->daemon) MHD_stop_daemon(sv->daemon); /* no request runs after this */
@@ -678,6 +690,7 @@ fb_status fbi_server_start(fb_store *store, const fbi_catalog *cat, const fbi_se
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)o->max_header,
         MHD_OPTION_NOTIFY_COMPLETED, completed, sv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, sv,
         MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_END);
     if (!sv->daemon) {

@@ -7,6 +7,7 @@
 #define FB_SERVER_SERVER_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include "fedbroker/fedbroker.h"
 #include "catalog/catalog.h"
@@ -22,6 +23,7 @@ typedef struct fbi_serve_opts {
     double burst;            /* bucket size (default 100) */
     unsigned threads;        /* worker threads (default 2) */
     int log_json;            /* request log as JSON lines, else text */
+    FILE *log;               /* where the request log goes (borrowed); NULL = stderr */
     const char *tls_cert;    /* PEM files for HTTPS; both or neither */
     const char *tls_key;
     /* the broker as an OIDC issuer (docs/identity.md), or NULL: without
