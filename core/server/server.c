@@ -10,6 +10,8 @@
 #include "server/audit.h"
 #include "server/auditq.h"
 #include "server/ttlcache.h"
+#include "server/ops.h"
+#include "server/v1.h"
 #include "base/map.h"
 #include "base/util.h"
 #include "discovery/discovery.h"
@@ -31,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct bucket {
     char *id; /* owned; the key of server.bucket_index */
@@ -90,6 +93,8 @@ struct fbi_server {
     atomic_ulong local_gen;  /* this process's own changes to what answers depend on */
     struct MHD_Daemon *daemon;
     char *cert, *key;
+    fbi_v1_env v1;           /* specs, plans, operations, drivers (v1.h) */
+    char *home;
 };
 
 typedef struct request {
@@ -174,7 +179,7 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
 
 static json_t *err_body(const char *code, const char *message)
 {
-    return json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+    return fbi_v1_error(code, message);
 }
 
 static json_t *parse_rows(char *text)
@@ -248,21 +253,41 @@ static void resolve_route(server *sv, struct MHD_Connection *c, const char *name
     free(key);
 }
 
-/* Which roles may call a route. */
-enum { R_ADMIN = 1, R_DEPLOYER = 2, R_VIEWER = 4, R_FINANCE = 8 };
-static unsigned role_bit(const char *r)
+enum { R_ADMIN = FBI_R_ADMIN, R_DEPLOYER = FBI_R_DEPLOYER, R_VIEWER = FBI_R_VIEWER };
+
+static const char *query_arg(void *cls, const char *name)
 {
-    return !strcmp(r, "admin") ? R_ADMIN : !strcmp(r, "deployer") ? R_DEPLOYER
-         : !strcmp(r, "viewer") ? R_VIEWER : !strcmp(r, "finance") ? R_FINANCE : 0;
+    return MHD_lookup_connection_value(cls, MHD_GET_ARGUMENT_KIND, name);
 }
 
 /* The routes behind authentication. status and body out; or *raw (new,
  * JSON text) instead of body for a cached answer. */
-static void route(server *sv, struct MHD_Connection *c, const char *url, const fbi_principal *who,
-                  unsigned *status, json_t **body, char **raw)
+static void route(server *sv, struct MHD_Connection *c, const char *method, const char *url,
+                  const request *rq, const fbi_principal *who, unsigned *status, json_t **body,
+                  char **raw, const char **ctype)
 {
+    fbi_v1_req vr = {.method = method, .url = url, .body = rq->body, .body_len = rq->body_len,
+                     .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
+                     .arg = query_arg, .arg_cls = c, .who = who};
+    fbi_v1_resp out;
+    if (fbi_v1_route(&sv->v1, &vr, &out)) {
+        *status = out.status;
+        *body = out.body;
+        if (out.text) {
+            *raw = out.text;
+            *ctype = out.content_type;
+        }
+        return;
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(url, "/metrics") != 0 && strncmp(url, "/v1/", 4) == 0 &&
+        (!strcmp(url, "/v1/endpoints") || !strncmp(url, "/v1/resolve/", 12) ||
+         !strncmp(url, "/v1/deployments", 15) || !strcmp(url, "/v1/tokens"))) {
+        *status = 405;
+        *body = err_body("method_not_allowed", "use GET");
+        return;
+    }
     fb_diag *d = fb_diag_new();
-    unsigned role = role_bit(who->role);
+    unsigned role = fbi_role_bit(who->role);
     const unsigned READERS = R_ADMIN | R_DEPLOYER | R_VIEWER;
     *status = 200;
     *body = NULL;
@@ -476,6 +501,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     memset(&who, 0, sizeof who);
     int authed = 0;
     char *raw = NULL;
+    const char *ctype = NULL; /* a non-JSON answer's type (reports) */
     if (rq->too_big) {
         status = 413;
         body = err_body("too_large", "the request body exceeds the server's limit");
@@ -491,11 +517,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         fb_diag_free(d);
         status = ok ? 200 : 503;
         body = json_pack("{s:s}", "status", ok ? "ready" : "store unavailable");
-    } else if (strcmp(method, "GET") != 0) {
-        status = 405;
-        body = err_body("method_not_allowed", "this server answers GET only so far");
-        hname = "Allow";
-        snprintf(hval, sizeof hval, "GET");
     } else {
         const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
         fbi_token_verdict v = FBI_TOKEN_MALFORMED;
@@ -530,7 +551,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                 hname = "Retry-After";
                 snprintf(hval, sizeof hval, "%u", wait);
             } else {
-                route(sv, c, url, &who, &status, &body, &raw);
+                route(sv, c, method, url, rq, &who, &status, &body, &raw, &ctype);
             }
         }
     }
@@ -566,6 +587,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     count(sv, url, status, rq->t0);
     log_line(sv, rq, method, url, status, authed ? who.id : NULL, authed ? who.tenant : NULL);
+    if (ctype) {
+        struct MHD_Response *r = MHD_create_response_from_buffer(strlen(raw), raw, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(r, "Content-Type", ctype);
+        MHD_add_response_header(r, "X-Request-Id", rq->id);
+        MHD_add_response_header(r, "Cache-Control", "no-store");
+        enum MHD_Result ret = MHD_queue_response(c, status, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
     return send_json(c, status, body, raw, rq, hname, hname ? hval : NULL);
 }
 
@@ -621,6 +651,8 @@ static void server_free(server *sv)
     for (size_t i = 0; i < sv->nbuckets; i++) free(sv->buckets[i].id);
     free(sv->buckets);
     fbi_smap_free(&sv->bucket_index);
+    fbi_ops_free(sv->v1.ops); /* waits for a running operation */
+    free(sv->home);
     fbi_ttlcache_free(sv->tokens);
     fbi_ttlcache_free(sv->answers);
     if (sv->dv_stmt) sqlite3_finalize(sv->dv_stmt);
@@ -640,6 +672,13 @@ fb_status fbi_server_start(fb_store *store, const fbi_catalog *cat, const fbi_se
     pthread_mutex_init(&sv->mu, NULL);
     pthread_mutex_init(&sv->dv_mu, NULL);
     sv->tokens = fbi_ttlcache_new(TOKEN_CACHE_MAX);
+    /* operations run this executable in this broker home */
+    char exe[4096];
+    ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[el > 0 ? el : 0] = 0;
+    sv->home = fb_state_dir();
+    sv->v1 = (fbi_v1_env){.store = store, .ops = fbi_ops_new(o->exe ? o->exe : exe, sv->home),
+                          .home = sv->home, .catalog_dir = o->catalog_dir};
     sv->answers = fbi_ttlcache_new(ANSWER_CACHE_MAX);
     /* a statement of our own on the store's connection (opened with
      * SQLITE_OPEN_FULLMUTEX), stepped under dv_mu */

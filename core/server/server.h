@@ -30,6 +30,8 @@ typedef struct fbi_serve_opts {
      * authentication, ISSUER-PATH/.well-known/openid-configuration and
      * ISSUER-PATH/jwks.json (borrowed) */
     const struct fbi_identity_cfg *identity;
+    const char *catalog_dir; /* --catalog, passed on to the plan operations; may be NULL */
+    const char *exe;         /* the fedbroker executable operations run; NULL = this one */
     int no_listen;           /* no listening socket: connections come from
                                 fbi_server_add_connection (the fuzz harness) */
 } fbi_serve_opts;
