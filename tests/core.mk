@@ -28,7 +28,7 @@ tests_plan_check_plan_model_LDADD = $(FB_TEST_DEPLIBS)
 # plan and report end to end (needs glpk-utils, coinor-cbc, sqlite3)
 TESTS += tests/plan/plan.sh tests/plan/html.sh tests/plan/same_plans.sh tests/plan/calls.sh tests/plan/compare.sh tests/plan/onprem.sh \
 	tests/plan/shape_key.py
-EXTRA_DIST += tests/plan/compare.sh tests/plan/onprem.sh tests/plan/plan.sh tests/plan/check_plan.py tests/plan/reconcile.py tests/plan/fed.yaml tests/plan/html.sh \
+EXTRA_DIST += tests/plan/compare.sh tests/plan/onprem.sh tests/plan/focus_validate.py tests/plan/plan.sh tests/plan/check_plan.py tests/plan/reconcile.py tests/plan/fed.yaml tests/plan/html.sh \
 	tests/plan/same_plans.sh tests/plan/calls.sh tests/plan/shape_key.py tests/plan/gen-identical.yaml tests/plan/gen-distinct.yaml \
 	tests/plan/gen-mixed.yaml \
 	tests/plan/expected/example-calendar.json \
@@ -53,3 +53,44 @@ tests_unit_check_redact_LDADD = $(FB_TEST_DEPLIBS)
 # The state file: backups before migrations, damaged pages refused (issue 9).
 TESTS += tests/state/state_file.py
 EXTRA_DIST += tests/state/state_file.py tests/state/state-v1.sql
+
+# the FOCUS 1.2 requirements model (data, tests/reference/focus12/SOURCE.md)
+EXTRA_DIST += tests/reference/focus12/SOURCE.md \
+	tests/reference/focus12/attributes/currencyformat.json \
+	tests/reference/focus12/attributes/stringhandling.json \
+	tests/reference/focus12/attributes/unitformat.json \
+	tests/reference/focus12/check_functions.json \
+	tests/reference/focus12/columns/billedcost.json \
+	tests/reference/focus12/columns/billingaccountid.json \
+	tests/reference/focus12/columns/billingaccountname.json \
+	tests/reference/focus12/columns/billingcurrency.json \
+	tests/reference/focus12/columns/billingperiodend.json \
+	tests/reference/focus12/columns/billingperiodstart.json \
+	tests/reference/focus12/columns/chargecategory.json \
+	tests/reference/focus12/columns/chargeclass.json \
+	tests/reference/focus12/columns/chargedescription.json \
+	tests/reference/focus12/columns/chargefrequency.json \
+	tests/reference/focus12/columns/chargeperiodend.json \
+	tests/reference/focus12/columns/chargeperiodstart.json \
+	tests/reference/focus12/columns/consumedquantity.json \
+	tests/reference/focus12/columns/consumedunit.json \
+	tests/reference/focus12/columns/contractedcost.json \
+	tests/reference/focus12/columns/contractedunitprice.json \
+	tests/reference/focus12/columns/effectivecost.json \
+	tests/reference/focus12/columns/invoiceissuer.json \
+	tests/reference/focus12/columns/listcost.json \
+	tests/reference/focus12/columns/listunitprice.json \
+	tests/reference/focus12/columns/pricingquantity.json \
+	tests/reference/focus12/columns/pricingunit.json \
+	tests/reference/focus12/columns/providername.json \
+	tests/reference/focus12/columns/publishername.json \
+	tests/reference/focus12/columns/regionid.json \
+	tests/reference/focus12/columns/regionname.json \
+	tests/reference/focus12/columns/servicecategory.json \
+	tests/reference/focus12/columns/servicename.json \
+	tests/reference/focus12/columns/servicesubcategory.json \
+	tests/reference/focus12/columns/skuid.json \
+	tests/reference/focus12/columns/skupriceid.json \
+	tests/reference/focus12/columns/tags.json \
+	tests/reference/focus12/datasets/costandusage.json \
+	tests/reference/focus12/model_details.json
