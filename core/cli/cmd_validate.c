@@ -1,7 +1,7 @@
 /* cmd_validate.c - `fedbroker validate FILE...`: parse, validate and
  * normalise portable specs; print what is valid and every error. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/diag.h"
 #include "spec/spec.h"
 #include "base/util.h"
