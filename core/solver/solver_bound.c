@@ -754,8 +754,11 @@ fbi_money fbi_lagr_knap(fbi_lagr *l, fbi_money ub, double deadline, int max_iter
  * full offer and that its linked neighbours cannot follow both halves for
  * free, which neither the capacity nor the knapsack Lagrangian sees: this
  * is where egress-heavy instances with tight quotas lose their bound.
+ * Every option has a copy (on an offer without its own capacity y is free).
  * Started at v_i = -lambda_o d_w (the capacity Lagrangian's prices), it is
- * never below the capacity Lagrangian at those prices. */
+ * never below the capacity Lagrangian at those prices; started from the
+ * knapsack Lagrangian's u (v_i = its item value - u_w), never below that
+ * one: it starts from the better. */
 typedef struct fbi_decomp {
     int *parent, *pterm;   /* per workload: forest parent (-1: root) and term */
     int *order;            /* workloads, parents before children */
@@ -767,7 +770,7 @@ typedef struct fbi_decomp {
     double *dv, *bdv;      /* per option: multiplier (USD), best */
     int64_t *v;            /* rounded, nano-USD */
     unsigned char *xsel, *ysel;
-    unsigned char *copy;   /* per option: on an offer with its own capacity */
+    unsigned char *owned;  /* per option: on an offer with its own capacity */
     int *kch;              /* per workload: chosen class */
     int ntree;
     fbi_money best;
@@ -865,7 +868,7 @@ static fbi_decomp *decomp_new(const fbi_cmp *c)
     d->v = fbi_xcalloc((size_t)nopt + 1, sizeof(int64_t));
     d->xsel = fbi_xcalloc((size_t)nopt + 1, 1);
     d->ysel = fbi_xcalloc((size_t)nopt + 1, 1);
-    d->copy = fbi_xcalloc((size_t)nopt + 1, 1);
+    d->owned = fbi_xcalloc((size_t)nopt + 1, 1);
     d->kch = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
     d->best = INT64_MIN + 1;
     d->theta = 1.0;
@@ -877,7 +880,7 @@ static void decomp_free(fbi_decomp *d)
     if (!d) return;
     free(d->parent); free(d->pterm); free(d->order); free(d->coff); free(d->kpoff);
     free(d->own); free(d->f); free(d->oarg); free(d->karg); free(d->a);
-    free(d->dv); free(d->bdv); free(d->v); free(d->xsel); free(d->ysel); free(d->kch); free(d->copy);
+    free(d->dv); free(d->bdv); free(d->v); free(d->xsel); free(d->ysel); free(d->kch); free(d->owned);
     free(d);
 }
 
@@ -1016,6 +1019,11 @@ static fbi_money decomp_eval(fbi_lagr *l, fbi_decomp *d, kitem **items, size_t *
         }
         sum += knapsack(NULL, d->ysel, *items, n, c->gcap[g], take, takecap, dp, dpcap);
     }
+    for (int i = 0; i < c->ostart[c->nw]; i++)
+        if (!d->owned[i] && d->a[i] < KINF && d->v[i] < 0) {
+            sum += (fbi_i128)d->v[i] * FEMTO;
+            d->ysel[i] = 1;
+        }
     for (int b = 0; b < c->nb; b++) sum -= (fbi_i128)l->inu[b] * c->bcap[b];
     return femto_floor(sum);
 }
@@ -1036,23 +1044,52 @@ fbi_money fbi_lagr_decomp(fbi_lagr *l, fbi_money ub, double deadline, int max_it
     if (fresh) l->dc = decomp_new(c);
     fbi_decomp *d = l->dc;
     decomp_base(l, d);
-    /* v starts at -lambda_o d_w (first call) or at the best v so far. */
+    /* Every option has a copy; on an offer without its own capacity y is
+     * free (it takes the option when v_i < 0). */
+    int knap_ran = l->oval && l->u && l->kbest > INT64_MIN + 1; /* oval: set by evaluate() above */
+    fbi_i128 *u0 = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(fbi_i128));
+    for (int w = 0; w < c->nw; w++) {
+        u0[w] = KINF;
+        for (int i = c->ostart[w]; i < c->ostart[w + 1] && knap_ran; i++) if (l->oval[i] < u0[w]) u0[w] = l->oval[i];
+    }
     for (int w = 0; w < c->nw; w++)
         for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
             int o = c->ooffer[i], g = -1;
             for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++)
                 if (c->gowner[c->og[k]] >= 0) g = c->og[k];
-            d->copy[i] = g >= 0;
-            if (g < 0) { d->dv[i] = d->bdv[i] = 0; continue; } /* no copy: v stays 0 */
-            if (fresh) d->bdv[i] = -(l->lam[g] > 0 ? l->lam[g] : 0) * (double)c->demand[w] / 1e6;
-            d->dv[i] = d->bdv[i];
+            d->owned[i] = g >= 0;
+            /* First call: -lambda_o d_w, never below the capacity
+             * Lagrangian at those prices. */
+            if (fresh) d->bdv[i] = g < 0 ? 0 : -(l->lam[g] > 0 ? l->lam[g] : 0) * (double)c->demand[w] / 1e6;
+            /* From the knapsack Lagrangian's best u: v_i = its item value
+             * (the option's value without its own lambda) - u_w; then the
+             * y side is that Lagrangian's knapsacks and the x side is at
+             * least sum u_w (the forest's exact terms are at least their
+             * mu-relaxed parts), so L(v) >= its bound. */
+            d->dv[i] = 0;
+            if (knap_ran && l->oval[i] < KINF && u0[w] < KINF) {
+                fbi_i128 val = l->oval[i] - (g >= 0 ? (fbi_i128)l->ilam[g] * c->demand[w] : 0)
+                               - (u0[w] + (fbi_i128)to_int(l->bdu[w], 1e15));
+                d->dv[i] = (double)val / 1e15;
+            }
         }
+    free(u0);
     kitem *items = NULL;
     size_t icap = 0, takecap = 0, dpcap = 0;
     unsigned char *take = NULL;
     fbi_i128 *dp = NULL;
     fbi_money db = INT64_MIN + 1;
     int noimp = 0, it = 0;
+    /* Start from the better of the knapsack's multipliers and the best v
+     * so far. */
+    if (knap_ran) {
+        for (int i = 0; i < nopt; i++) d->v[i] = to_int(d->dv[i], 1e9);
+        fbi_money vk = decomp_eval(l, d, &items, &icap, &take, &takecap, &dp, &dpcap);
+        for (int i = 0; i < nopt; i++) d->v[i] = to_int(d->bdv[i], 1e9);
+        fbi_money vb = decomp_eval(l, d, &items, &icap, &take, &takecap, &dp, &dpcap);
+        if (vk != INT64_MIN && (vb == INT64_MIN || vk > vb)) memcpy(d->bdv, d->dv, (size_t)nopt * sizeof(double));
+    }
+    memcpy(d->dv, d->bdv, (size_t)nopt * sizeof(double));
     /* A later call (more time, a better target) starts with fresh steps. */
     double theta = d->theta < 1e-3 ? 0.25 : d->theta;
     for (; it < max_iter; it++) {
@@ -1075,14 +1112,14 @@ fbi_money fbi_lagr_decomp(fbi_lagr *l, fbi_money ub, double deadline, int max_it
         double norm = 0;
         for (int i = 0; i < nopt; i++) {
             int gi = (int)d->ysel[i] - (int)d->xsel[i];
-            if (gi && d->copy[i]) norm += 1.0;
+            if (gi && d->a[i] < KINF) norm += 1.0;
         }
         if (norm <= 0) break; /* x = y: optimal for these multipliers */
         double target = ubn >= 0 ? (double)ubn : (double)db + fabs((double)db) * 0.02 + 1e9;
         double step = theta * (target - (double)v) / 1e9 / norm;
         for (int i = 0; i < nopt; i++) {
             int gi = (int)d->ysel[i] - (int)d->xsel[i];
-            if (gi && d->copy[i]) d->dv[i] += step * gi;
+            if (gi && d->a[i] < KINF) d->dv[i] += step * gi;
         }
     }
     d->theta = theta;
