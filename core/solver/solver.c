@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- growable arrays ---- */
 
@@ -897,9 +898,17 @@ static void finish(fbi_result *r, fbi_status st, const char *reason, double t0)
     r->seconds = (fbi_mono_ms() - t0) / 1e3;
 }
 
+/* CPU time of the calling thread, ms. */
+static double thread_cpu_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **err)
 {
-    double t0 = fbi_mono_ms();
+    double t0 = fbi_mono_ms(), cpu0 = thread_cpu_ms();
     fbi_solve_opts def = {FBI_MODE_AUTO, 10.0, 1, 0};
     if (!opts) opts = &def;
     double limit = opts->time_limit_s > 0 ? opts->time_limit_s : 10.0;
@@ -1013,8 +1022,15 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
         int *m = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
         if (asg) memcpy(m, asg, (size_t)c->nw * sizeof(int));
         /* GLPK looks at the clock between node solves and cut rounds, which
-         * on a loaded machine can each take ~0.1 s: it stops this early. */
+         * on a loaded machine can each take ~0.1 s: it stops this early,
+         * the earlier the less CPU this thread has been getting (a step of
+         * 40 ms of CPU takes 40 / share ms of wall time). */
+        double share = (thread_cpu_ms() - cpu0) / (fbi_mono_ms() - t0 + 1);
+        if (share < 0.05) share = 0.05;
+        if (share > 1) share = 1;
         double slack = span * 0.08 < 150 ? span * 0.08 : 150;
+        if (40 / share > slack) slack = 40 / share;
+        if (slack > span * 0.3) slack = span * 0.3;
         int mr = fbi_mip(c, m, total >= 0, deadline - slack, opts->verbose);
         if (mr == 2) {
             free(m);
