@@ -15,10 +15,18 @@
 
 #include <errno.h>
 #include <math.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define STEPS_SHOWN_BY_DEFAULT 48 /* a longer profile prints its steps with --steps only */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 /* Parses a whole number from min to max for option name; 0 or -1 (printed). */
 static int parse_int(const char *name, const char *v, long min, long max, long *out)
@@ -400,6 +408,8 @@ int fbc_cmd_simulate(int argc, char **argv)
     int bl[FBI_SIM_NSTRATEGIES];
     memset(res, 0, sizeof res);
     int64_t static_nano = 0;
+    double sim_ms = 0, opt_ms = 0; /* FEDBROKER_SIM_STATS (bench/README-sim.md) */
+    int opt_evals = 0;
     /* static peak first: the others are normalised to it */
     {
         fbi_sim_params q = p;
@@ -424,7 +434,11 @@ int fbc_cmd_simulate(int argc, char **argv)
                 how = "given";
             } else {
                 int bb = 0, met = 0, ev = 0;
-                if (fbi_sim_optimise(&prof, &q, (fbi_sim_strategy)s, &bb, &met, &ev, &err) != 0) {
+                double t0 = now_ms();
+                int orc = fbi_sim_optimise(&prof, &q, (fbi_sim_strategy)s, &bb, &met, &ev, &err);
+                opt_ms += now_ms() - t0;
+                opt_evals += ev;
+                if (orc != 0) {
                     fprintf(stderr, "fedbroker %s\n", err);
                     free(err);
                     goto out;
@@ -441,7 +455,10 @@ int fbc_cmd_simulate(int argc, char **argv)
                    "FUNCTIONS", "WARM", "UTIL", "REQ CONT", "REQ FUNC", "COLD", "OVER SLO", "MEAN MS");
         }
         if (fmt == FBC_FMT_JSON && oc.steps) oc.jsteps = json_array();
-        if (fbi_sim_run(&prof, &q, (fbi_sim_strategy)s, on_step, &oc, &res[s], &err) != 0) {
+        double t0 = now_ms();
+        int src = fbi_sim_run(&prof, &q, (fbi_sim_strategy)s, on_step, &oc, &res[s], &err);
+        sim_ms += now_ms() - t0;
+        if (src != 0) {
             fprintf(stderr, "fedbroker %s\n", err);
             free(err);
             json_decref(oc.jsteps);
@@ -517,6 +534,10 @@ int fbc_cmd_simulate(int argc, char **argv)
         }
     }
     json_decref(jres);
+    const char *stats = getenv("FEDBROKER_SIM_STATS");
+    if (stats && *stats && strcmp(stats, "0") != 0)
+        fprintf(stderr, "simulate stats: %zu steps; strategies %.1f ms; optimiser %.1f ms (%d runs)\n",
+                prof.n, sim_ms, opt_ms, opt_evals);
     ret = FB_EXIT_OK;
 out:
     json_decref(doc);

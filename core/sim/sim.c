@@ -429,6 +429,12 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
     return 0;
 }
 
+/* The optimiser evaluates every baseline when that takes at most this many
+ * simulated steps in all, else it works on a coarse copy of this many
+ * steps first (see fbi_sim_optimise). */
+#define OPT_EXHAUSTIVE_STEPS 4000000.0
+#define OPT_COARSE_STEPS 8760
+
 /* Cost with the SLO as a penalty, for the search: an SLO miss is worse than
  * any cost. */
 typedef struct probe {
@@ -468,25 +474,39 @@ int fbi_sim_optimise(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_s
     int hi = (int)fmin(p->max_replicas, ceil(peak * p->duration_s / (p->conc * p->target_util)));
     if (hi < 0) hi = 0;
     probe best = {-1, 0, 0}, x;
-    if (hi <= 256) {
+    if ((double)prof->n * (hi + 1) <= OPT_EXHAUSTIVE_STEPS) {
         for (int b = 0; b <= hi; b++) {
             if (eval_b(prof, p, s, b, &x, &ev, err) != 0) return -1;
             if (best.b < 0 || better(&x, &best)) best = x;
         }
     } else {
-        /* golden section on [0, hi], then a scan of +-8 around the best */
-        const double g = (sqrt(5.0) - 1) / 2;
-        int a = 0, c = hi;
-        while (c - a > 16) {
-            int m1 = c - (int)((c - a) * g), m2 = a + (int)((c - a) * g);
-            probe p1, p2;
-            if (eval_b(prof, p, s, m1, &p1, &ev, err) || eval_b(prof, p, s, m2, &p2, &ev, err))
-                return -1;
-            if (better(&p1, &p2)) c = m2;
-            else a = m1;
+        /* A long profile: every baseline on a coarse copy (the mean rate of
+         * each window of k steps, so the requests are the same), then the
+         * full profile around the coarse optimum (+-2), extended upwards
+         * while none there meets the SLO. A heuristic: bench/sim_bench.sh
+         * compares it with the full sweep. */
+        size_t k = (prof->n + OPT_COARSE_STEPS - 1) / OPT_COARSE_STEPS;
+        fbi_profile c = *prof;
+        c.n = (prof->n + k - 1) / k;
+        c.step_s = prof->step_s * (int64_t)k;
+        c.rps = fbi_xmalloc(c.n * sizeof *c.rps);
+        for (size_t i = 0; i < c.n; i++) {
+            double sum = 0;
+            size_t m = 0;
+            for (size_t j = i * k; j < prof->n && j < (i + 1) * k; j++, m++) sum += prof->rps[j];
+            c.rps[i] = sum / (double)m;
         }
-        int lo = a - 8 < 0 ? 0 : a - 8, up = c + 8 > hi ? hi : c + 8;
-        for (int b = lo; b <= up; b++) {
+        probe cb = {-1, 0, 0};
+        for (int b = 0; b <= hi; b++) {
+            if (eval_b(&c, p, s, b, &x, &ev, err) != 0) {
+                free(c.rps);
+                return -1;
+            }
+            if (cb.b < 0 || better(&x, &cb)) cb = x;
+        }
+        free(c.rps);
+        int lo = cb.b - 2 < 0 ? 0 : cb.b - 2, up = cb.b + 2 > hi ? hi : cb.b + 2;
+        for (int b = lo; b <= hi && (b <= up || !best.met); b++) {
             if (eval_b(prof, p, s, b, &x, &ev, err) != 0) return -1;
             if (best.b < 0 || better(&x, &best)) best = x;
         }
