@@ -74,43 +74,28 @@ static int load_profile(const char *file, const json_t *norm, fbi_profile *p)
 {
     const json_t *pn = json_object_get(json_object_get(json_object_get(norm, "spec"), "traffic"),
                                        "profile");
-    const char *path = file ? file : json_string_value(json_object_get(pn, "file"));
-    if (!path) {
-        char *err = NULL;
-        if (!pn) {
-            fprintf(stderr, "fedbroker simulate: the workload has no traffic.profile; give one in "
-                            "the spec or with --profile FILE\n");
-            return FB_EXIT_INVALID;
-        }
-        if (fbi_profile_from_norm(pn, p, &err) != 0) {
-            fprintf(stderr, "fedbroker simulate: %s\n", err);
-            free(err);
-            return FB_EXIT_INVALID;
-        }
-        return FB_EXIT_OK;
-    }
-    size_t len = 0;
-    char *err = NULL;
-    char *data = fbi_read_file(path, FBI_PROFILE_MAX_FILE, &len, &err);
-    if (!data) {
-        fprintf(stderr, "fedbroker simulate: %s\n", err);
-        free(err);
-        return FB_EXIT_INVALID;
-    }
-    const char *want = file ? NULL : json_string_value(json_object_get(pn, "sha256"));
-    if (want) {
-        char hex[65];
-        fbi_sha256_hex(data, len, hex);
-        if (strcmp(hex, want) != 0) {
-            fprintf(stderr, "fedbroker simulate: %s changed since the spec was validated "
-                            "(sha256 %.12s, now %.12s)\n", path, want, hex);
-            free(data);
-            return FB_EXIT_INVALID;
-        }
-    }
     fb_diag *d = fb_diag_new();
-    int rc = fbi_profile_parse_csv(path, data, len, file ? NULL : "/spec/traffic/profile/file", p, d);
-    free(data);
+    int rc;
+    if (file) {
+        size_t len = 0;
+        char *err = NULL;
+        char *data = fbi_read_file(file, FBI_PROFILE_MAX_FILE, &len, &err);
+        if (!data) {
+            fb_diag_add(d, FB_SEV_ERROR, file, 0, 0, NULL, err, "--profile reads a CSV file "
+                        "timestamp,requests_per_second of at most 64 MiB.");
+            free(err);
+            rc = -1;
+        } else {
+            rc = fbi_profile_parse_csv(file, data, len, NULL, p, d);
+            free(data);
+        }
+    } else if (!pn) {
+        fb_diag_add(d, FB_SEV_ERROR, NULL, 0, 0, "/spec/traffic", "the workload has no traffic.profile",
+                    "Give one in the spec or with --profile FILE.");
+        rc = -1;
+    } else {
+        rc = fbi_profile_load(pn, p, d);
+    }
     fb_diag_print(d, stderr);
     fb_diag_free(d);
     return rc == 0 ? FB_EXIT_OK : FB_EXIT_INVALID;
@@ -340,23 +325,7 @@ int fbc_cmd_simulate(int argc, char **argv)
         goto out;
     }
     fbi_sim_params p;
-    fbi_sim_params_default(&p);
-    const json_t *tr = json_object_get(sp, "traffic");
-    p.duration_s = (double)json_integer_value(json_object_get(tr, "meanDurationMs")) / 1000.0;
-    p.conc = (int)json_integer_value(json_object_get(sc, "targetConcurrency"));
-    p.min_replicas = (int)json_integer_value(json_object_get(sc, "minInstances"));
-    p.max_replicas = (int)json_integer_value(json_object_get(sc, "maxInstances"));
-    p.target_util = (double)util / 100.0;
-    p.fconc = (int)fconc;
-    p.flimit = (int)flimit;
-    p.slo_p99_ms = (double)json_integer_value(
-        json_object_get(json_object_get(json_object_get(sp, "placement"), "latencySLO"), "p99Ms"));
-    p.start_s = (double)pr.container.start_ms / 1000.0;
-    p.cold_ms = (double)pr.function.start_ms;
-    p.replica_month_nano = pr.container.month_nano;
-    p.fn_ref_nano = pr.function.month_nano;
-    p.fn_ref_requests = FBI_HYBRID_REF_REQUESTS;
-    p.fn_warm_month_nano = pr.warm_month_nano;
+    fbi_hybrid_params(norm, &pr, (int)fconc, (int)flimit, (double)util / 100.0, &p);
     if (baseline > p.max_replicas) {
         fprintf(stderr, "fedbroker simulate: --baseline %ld is above scaling.maxInstances %d\n",
                 baseline, p.max_replicas);

@@ -63,6 +63,12 @@ json_t *fbi_profile_to_json(const fbi_profile *p, int with_rates);
  * above). Returns 0, or -1 with *err (new) when the rates are missing. */
 int fbi_profile_from_norm(const json_t *norm, fbi_profile *out, char **err);
 
+/* The profile of a normal form's traffic.profile (pn, borrowed): its
+ * rates, or its file read again and checked against the SHA-256 validate
+ * recorded (a file changed since is an error). Errors go to diag with the
+ * file:line or pointer. Returns 0 or -1. out is zeroed first. */
+int fbi_profile_load(const json_t *pn, fbi_profile *out, fb_diag *diag);
+
 /* Parses a time (see fbi_profile_parse_csv) into seconds; *absolute 1 for
  * a UTC time or Unix seconds, 0 for an offset. Returns 0 or -1 with *err
  * (new). */

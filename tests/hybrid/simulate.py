@@ -178,6 +178,28 @@ def main():
     r = run(nt)
     check("no targetConcurrency: exit 2 saying so", r.returncode == 2 and "targetConcurrency" in r.stderr,
           (r.returncode, r.stderr))
+    # plan: the strategies side by side for a hybrid workload
+    r = subprocess.run([FEDBROKER, "plan", "--no-save", "--format", "json", NYE], capture_output=True, text=True)
+    check("plan of the NYE example exits 0", r.returncode == 0, r.stderr[-300:])
+    if r.returncode == 0:
+        doc = json.loads(r.stdout)
+        hy = doc.get("hybrid") or [{}]
+        alt = {a["strategy"]: a for a in hy[0].get("alternatives", [])}
+        pc = {k: dec(v["monthlyCost"]) for k, v in alt.items()}
+        check("plan: hybrid cheaper than static peak and functions only, the same SLO met by all three",
+              pc and pc["hybrid"] < pc["static-peak"] and pc["hybrid"] < pc["functions-only"] and
+              all(alt[k]["sloMet"] for k in ("hybrid", "static-peak", "functions-only")), pc)
+        check("plan: the same numbers as simulate", pc == cost, (pc, cost))
+        check("plan: recommends hybrid, offers as simulate's",
+              hy[0].get("recommended") == "hybrid" and
+              hy[0].get("containerOffer") == "%s:%s:%s" % (off["containers"]["provider"], off["containers"]["service"], off["containers"]["region"]),
+              hy[0])
+    t = subprocess.run([FEDBROKER, "plan", "--no-save", NYE], capture_output=True, text=True)
+    check("plan's table shows the hybrid section", "Hybrid placement" in t.stdout and "cheapest with every" in t.stdout)
+    f = subprocess.run([FEDBROKER, "plan", "--no-save", "--format", "json", os.path.join(TOP, "examples", "container.yaml")],
+                       capture_output=True, text=True)
+    check("plan of a workload without burst has no hybrid section",
+          f.returncode == 0 and "hybrid" not in json.loads(f.stdout), f.stderr[-200:])
     print("%d failures" % len(failures))
     return 1 if failures else 0
 
