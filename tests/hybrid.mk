@@ -5,6 +5,6 @@
 # optimiser against a sweep of --baseline, and the overflow gateway for
 # real: Debian's nginx with the rendered configuration in front of stand-in
 # backends, driven by wrk (skips, 77, without nginx or wrk).
-HYBRID_TESTS = tests/hybrid/simulate.py tests/hybrid/optimiser.py tests/hybrid/nginx_spill.py
+HYBRID_TESTS = tests/hybrid/profile.py tests/hybrid/simulate.py tests/hybrid/optimiser.py tests/hybrid/nginx_spill.py
 TESTS += $(HYBRID_TESTS)
 EXTRA_DIST += $(HYBRID_TESTS)

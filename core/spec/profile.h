@@ -34,8 +34,8 @@ typedef struct fbi_profile {
 void fbi_profile_free(fbi_profile *p);
 
 /* Parses CSV text (name: the file shown in messages). Rows are
- * timestamp,requests_per_second; a first row whose rate is not a number is
- * a header; blank lines and lines starting with '#' are skipped. A
+ * timestamp,requests_per_second; a first row whose time and rate are not a
+ * time and a number is a header; blank lines and lines starting with '#' are skipped. A
  * timestamp is a UTC time (2026-12-31T18:00:00Z, seconds optional, 'Z' or
  * '+00:00' optional), Unix seconds, or an offset duration ("90m"). Every
  * bad row is reported (the first 20) as name:line with pointer (the spec's

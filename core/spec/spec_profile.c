@@ -254,7 +254,15 @@ int fbi_profile_parse_csv(const char *name, const char *data, size_t len,
         errno = 0;
         double v = strtod(rv, &end);
         int num_ok = *rv && end && !*end && errno == 0;
-        if (rows == 1 && !num_ok) continue; /* the header */
+        if (rows == 1 && !num_ok) { /* a header: neither column is data */
+            int64_t hs;
+            int ha;
+            char *herr = NULL;
+            if (fbi_profile_parse_time(ts, &hs, &ha, &herr) != 0) {
+                free(herr);
+                continue;
+            }
+        }
         if (n == FBI_PROFILE_MAX_POINTS) {
             csv_row_err(&c, line, "more than 1,100,000 rows (two years of minutes)",
                         "Split the series or use a coarser step.");

@@ -127,6 +127,25 @@ def main():
           abs(st["reactive"]["scaleOutMeanS"] - want_mean) < 1e-6 and st["reactive"]["rises"] == len(times),
           (st["reactive"]["scaleOutMeanS"], st["reactive"]["scaleOutMaxS"]))
 
+    # a catalog directory whose startup.csv says otherwise: simulate follows it
+    import shutil
+    cat = tempfile.mkdtemp(prefix="fbsimcat.")
+    for fn in os.listdir(os.path.join(TOP, "catalog")):
+        if fn.endswith(".csv"):
+            shutil.copy(os.path.join(TOP, "catalog", fn), cat)
+    f = off["functions"]
+    with open(os.path.join(cat, "startup.csv")) as fh:
+        text = fh.read()
+    key = "%s,%s,cold_start," % (f["provider"], f["service"])
+    lines = [l if not l.startswith(key) else key + "3000," + l.split(",", 4)[4] for l in text.splitlines()]
+    with open(os.path.join(cat, "startup.csv"), "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    dc = sim_json(NYE, "--no-steps", "--catalog", cat, "--strategy", "functions-only")
+    check("--catalog DIR: the function's cold start comes from its startup.csv (3000 ms)",
+          dc["offers"]["functions"]["startMs"] == 3000 and dc["model"]["coldStartMs"] == 3000,
+          dc["offers"]["functions"])
+    shutil.rmtree(cat)
+
     # the same rates from a CSV; the same output twice
     tmp = tempfile.mkdtemp(prefix="fbsimcsv.")
     p = os.path.join(tmp, "nye.csv")
