@@ -8,3 +8,4 @@
 HYBRID_TESTS = tests/hybrid/profile.py tests/hybrid/simulate.py tests/hybrid/optimiser.py tests/hybrid/nginx_spill.py
 TESTS += $(HYBRID_TESTS)
 EXTRA_DIST += $(HYBRID_TESTS)
+EXTRA_DIST += docs/simulation.md bench/sim_bench.sh bench/README-sim.md bench/gen_profile.py
