@@ -108,11 +108,50 @@ typedef struct out_ctx {
     int steps;           /* print the per-step rows */
     json_t *jsteps;      /* json: the current strategy's steps */
     int header_done;
+    /* hybrid-predictive: the capacity schedule per hour of the profile */
+    int64_t start;       /* the profile's first time (Unix seconds) or 0 */
+    int absolute;
+    json_t *sched;       /* [{at, containers, warmFunctions}] */
+    int64_t hour;        /* the hour being gathered (-1: none yet) */
+    double hc;           /* its most replicas */
+    int hw;              /* its most warm function instances */
 } out_ctx;
+
+/* Closes the hour being gathered into c->sched. */
+static void sched_flush(out_ctx *c)
+{
+    if (c->hour < 0) return;
+    json_t *row = json_object();
+    int64_t at = c->hour * 3600;
+    if (c->absolute) {
+        char ts[64];
+        fbi_profile_format_time(c->start + at, ts);
+        json_object_set_new(row, "at", json_string(ts));
+    } else {
+        json_object_set_new(row, "offsetSeconds", json_integer(at));
+    }
+    json_object_set_new(row, "containers", json_integer((json_int_t)ceil(c->hc - 1e-9)));
+    json_object_set_new(row, "warmFunctions", json_integer(c->hw));
+    json_array_append_new(c->sched, row);
+    c->hour = -1;
+}
 
 static void on_step(void *vctx, fbi_sim_strategy s, const fbi_sim_step *st)
 {
     out_ctx *c = vctx;
+    if (s == FBI_SIM_HYBRID_PREDICTIVE && c->sched) {
+        /* the schedule a driver would install: per hour, the most replicas
+         * and warm instances the forecast asked for */
+        int64_t h = st->t / 3600;
+        if (h != c->hour) {
+            sched_flush(c);
+            c->hour = h;
+            c->hc = 0;
+            c->hw = 0;
+        }
+        if (st->containers > c->hc) c->hc = st->containers;
+        if (st->warm > c->hw) c->hw = st->warm;
+    }
     if (!c->steps) return;
     if (c->fmt == FBC_FMT_JSON) {
         json_array_append_new(c->jsteps, json_pack(
@@ -331,7 +370,8 @@ int fbc_cmd_simulate(int argc, char **argv)
                 baseline, p.max_replicas);
         goto out;
     }
-    out_ctx oc = {fmt, steps || (!no_steps && prof.n <= STEPS_SHOWN_BY_DEFAULT), NULL, 0};
+    out_ctx oc = {fmt, steps || (!no_steps && prof.n <= STEPS_SHOWN_BY_DEFAULT), NULL, 0,
+                  prof.start, prof.absolute, NULL, -1, 0, 0};
     if (no_steps) oc.steps = 0;
     double peak = 0;
     for (size_t i = 0; i < prof.n; i++) peak = fmax(peak, prof.rps[i]);
@@ -424,6 +464,7 @@ int fbc_cmd_simulate(int argc, char **argv)
                    "FUNCTIONS", "WARM", "UTIL", "REQ CONT", "REQ FUNC", "COLD", "OVER SLO", "MEAN MS");
         }
         if (fmt == FBC_FMT_JSON && oc.steps) oc.jsteps = json_array();
+        if (fmt == FBC_FMT_JSON && s == FBI_SIM_HYBRID_PREDICTIVE) oc.sched = json_array();
         double t0 = now_ms();
         int src = fbi_sim_run(&prof, &q, (fbi_sim_strategy)s, on_step, &oc, &res[s], &err);
         sim_ms += now_ms() - t0;
@@ -431,12 +472,18 @@ int fbc_cmd_simulate(int argc, char **argv)
             fprintf(stderr, "fedbroker %s\n", err);
             free(err);
             json_decref(oc.jsteps);
+            json_decref(oc.sched);
             goto out;
         }
         json_t *rj = result_json(&res[s], bl[s], static_nano);
         if (bl[s] >= 0) json_object_set_new(rj, "baselineChosen", json_string(how));
         if (oc.jsteps) json_object_set_new(rj, "steps", oc.jsteps);
         oc.jsteps = NULL;
+        if (oc.sched) {
+            sched_flush(&oc);
+            json_object_set_new(rj, "schedule", oc.sched);
+            oc.sched = NULL;
+        }
         json_array_append_new(jres, rj);
     }
     if (fmt == FBC_FMT_TABLE) {

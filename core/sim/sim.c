@@ -204,14 +204,12 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
 #define DESIRED(l) fmin((double)ceil_r, fmax((double)floor_r, ceil((l) / (C * p->target_util) - 1e-9)))
 
     double *fc = NULL; /* forecast rates, predictive only */
-    int64_t lead = 0;  /* steps between a scaling decision and ready replicas */
     if (predictive) {
         fbi_forecast f;
         fbi_forecast_make(prof, &f);
         fc = f.rps;
         out->forecast = f.method;
         out->backtest_mape = f.backtest_mape;
-        lead = (int64_t)ceil(((double)p->sync_s + p->start_s) / S);
     }
 
     int ready = containers ? (s == FBI_SIM_STATIC_PEAK ? static_r
@@ -252,21 +250,26 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
         /* ---- containers: decide, then the capacity over the step ---- */
         double billed = ready;
         if (autoscale) {
-            double want_l = L;
-            if (predictive) /* ready by the time the forecast load arrives */
-                for (int64_t k = 0; k <= lead && i + (size_t)k < n; k++)
-                    want_l = fmax(want_l, fc[i + (size_t)k] * D);
+            /* the autoscaler sees the load (and, predictive, the schedule) */
+            double want_l = predictive ? fmax(L, fc[i] * D) : L;
             double target = slmax_push(&stab, (int64_t)i, DESIRED(want_l), W);
             int total = ready + pq_count;
-            /* predictive pre-scales: its decision is already made, no sync delay */
-            double decide = predictive ? t0 : t0 + (double)p->sync_s;
+            if (predictive) {
+                /* the schedule: replicas for the forecast load launched
+                 * start_s before the step (billed from then), ready at its
+                 * start */
+                int sched = (int)DESIRED(fc[i] * D);
+                if (sched > total) {
+                    ready += sched - total;
+                    out->replica_seconds += (sched - total) * p->start_s;
+                    total = sched;
+                }
+            }
+            /* what the schedule missed, the autoscaler adds after its sync
+             * period and the start time */
+            double decide = t0 + (double)p->sync_s;
             if (target > total) {
                 pending e = {decide + p->start_s, decide, (int)target - total};
-                if (predictive) { /* launched start_s before the step: billed from then */
-                    e.ready_at = t0;
-                    e.launched = t0;
-                    out->replica_seconds += e.n * p->start_s;
-                }
                 pq[pq_tail++] = e;
                 pq_count += e.n;
             } else if (target < total) {

@@ -127,6 +127,19 @@ def main():
           abs(st["reactive"]["scaleOutMeanS"] - want_mean) < 1e-6 and st["reactive"]["rises"] == len(times),
           (st["reactive"]["scaleOutMeanS"], st["reactive"]["scaleOutMaxS"]))
 
+    # the predictive schedule: per hour, replicas for the forecast (here the
+    # profile itself, a known event) and warm instances for what they cannot take
+    sj = sim_json(NYE, "--no-steps", "--strategy", "hybrid-predictive")["strategies"][0]
+    want = []
+    for i, r in enumerate(rates):
+        load = r * dur
+        reps = min(45, max(sj["baseline"], math.ceil(load / (m["targetConcurrency"] * m["targetUtilisation"]) - 1e-9)))
+        warm = max(0, math.ceil(load - reps * m["targetConcurrency"] - 1e-9))
+        want.append((reps, warm))
+    got = [(h["containers"], h["warmFunctions"]) for h in sj.get("schedule", [])]
+    check("hybrid-predictive: the hourly schedule is replicas and warm instances for the forecast",
+          got == want and sj["schedule"][0]["at"] == "2026-12-31T18:00:00Z" and sj["coldStarts"] == 0, (got, want))
+
     # a catalog directory whose startup.csv says otherwise: simulate follows it
     import shutil
     cat = tempfile.mkdtemp(prefix="fbsimcat.")
@@ -151,8 +164,9 @@ def main():
     p = os.path.join(tmp, "nye.csv")
     with open(p, "w") as f:
         f.write("timestamp,requests_per_second\n")
-        for i, r in enumerate(rates):
-            f.write("%dh,%g\n" % (i, r))
+        for i, r in enumerate(rates):  # the same UTC times as the spec's points
+            f.write("%s,%g\n" % ("2026-12-31T%02d:00:00Z" % (18 + i) if 18 + i < 24 else
+                                  "2027-01-01T%02d:00:00Z" % (18 + i - 24), r))
     d2 = sim_json(NYE, "--no-steps", "--profile", p)
     check("--profile CSV gives the inline profile's results", d2["strategies"] == d["strategies"])
     d3 = sim_json(NYE, "--no-steps")
