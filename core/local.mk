@@ -16,7 +16,7 @@ core_libfbcore_la_SOURCES = \
 	core/base/diag.c core/base/diag.h \
 	core/base/call.c core/base/call.h core/base/map.c core/base/map.h \
 	core/http/http.c core/http/http.h core/http/http_policy.c \
-	core/host/host.c core/host/host.h core/host/registry.c core/host/elf.c core/host/elf.h \
+	core/host/host.c core/host/host.h core/host/registry.c core/host/registry_json.c core/host/elf.c core/host/elf.h \
 	core/host/conformance.c \
 	core/state/store.c core/state/writer.c core/state/writer.h \
 	core/state/state.h core/state/lock.c core/state/lock.h \
@@ -28,7 +28,9 @@ core_libfbcore_la_SOURCES = \
 	core/discovery/discovery.h core/discovery/table.c core/discovery/probe.c \
 	core/discovery/resolve.c \
 	core/server/server.h core/server/server.c core/server/token.h core/server/token.c \
-	core/server/audit.h core/server/audit.c \
+	core/server/audit.h core/server/audit.c core/server/auditq.h core/server/auditq.c \
+	core/server/ttlcache.h core/server/ttlcache.c core/server/ops.h core/server/ops.c \
+	core/server/v1.h core/server/v1.c \
 	core/plan/plan.c core/plan/plan.h core/plan/plan_int.h core/plan/input.c \
 	core/plan/model.c core/plan/evaluate.c core/plan/lookup.c core/plan/problem.c core/plan/freetier.c core/plan/explain.c \
 	core/plan/document.c core/plan/report.c core/plan/report.h core/plan/focus.c core/plan/compare.c core/plan/compare.h \
@@ -69,7 +71,7 @@ fedbroker_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
 core_libfbcore_la_SOURCES += \
 	core/spec/spec.c core/spec/spec.h \
 	core/spec/spec_schema.c \
-	core/spec/spec_json.c \
+	core/spec/spec_json.c core/spec/spec_view.c \
 	core/spec/spec_yaml.c \
 	core/spec/spec_units.c core/spec/spec_profile.c core/spec/profile.h \
 	core/spec/spec_locs.c

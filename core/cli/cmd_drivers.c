@@ -1,22 +1,13 @@
 /* cmd_drivers.c - `fedbroker drivers`: what is loaded and what it can do;
  * `fedbroker drivers test PATH.so`: the conformance kit for driver authors. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/diag.h"
 #include "base/util.h"
+#include "host/host.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static const struct { uint64_t bit; const char *col; } matrix[] = {
-    {FB_CAP_FUNCTION, "function"}, {FB_CAP_CONTAINER, "container"},
-    {FB_CAP_QUANTUM, "quantum"},   {FB_CAP_RENDER, "render"},
-    {FB_CAP_DEPLOY, "deploy"},     {FB_CAP_DISCOVER, "discover"},
-    {FB_CAP_SCALE_TO_ZERO, "scale0"}, {FB_CAP_GPU, "gpu"},
-    {FB_CAP_PUBLIC_HTTP, "http"},  {FB_CAP_AUTOSCALE, "autoscale"},
-    {FB_CAP_ARM64, "arm64"},       {FB_CAP_ESTIMATE, "estimate"},
-};
-#define NMATRIX (sizeof matrix / sizeof *matrix)
 
 static int list_drivers(const char *path, fbc_format fmt)
 {
@@ -25,38 +16,22 @@ static int list_drivers(const char *path, fbc_format fmt)
     fb_registry_open(path, &r, diag);
     size_t n = fb_registry_count(r);
     if (fmt == FBC_FMT_JSON) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < n; i++) {
-            const fb_driver *d = fb_registry_get(r, i);
-            json_t *o = json_object(), *caps = json_array();
-            json_object_set_new(o, "name", json_string(d->name));
-            json_object_set_new(o, "version", json_string(d->version ? d->version : ""));
-            json_object_set_new(o, "abi", json_sprintf("%u.%u", d->abi_major, d->abi_minor));
-            json_object_set_new(o, "file", json_string(fb_registry_file(r, i)));
-            json_object_set_new(o, "summary", json_string(d->summary ? d->summary : ""));
-            for (size_t k = 0; k < NMATRIX; k++)
-                if (d->caps & matrix[k].bit) json_array_append_new(caps, json_string(matrix[k].col));
-            json_object_set_new(o, "caps", caps);
-            json_array_append_new(arr, o);
-        }
-        json_t *top = json_object();
-        json_object_set_new(top, "drivers", arr);
-        json_object_set_new(top, "refused", fbi_diag_json(diag));
+        json_t *top = fbi_registry_json(r, diag);
         char *s = json_dumps(top, JSON_INDENT(2));
         puts(s);
         free(s);
         json_decref(top);
     } else {
         printf("%-12s %-8s %-5s", "DRIVER", "VERSION", "ABI");
-        for (size_t k = 0; k < NMATRIX; k++) printf(" %s", matrix[k].col);
+        for (size_t k = 0; fbi_cap_names[k].col; k++) printf(" %s", fbi_cap_names[k].col);
         putchar('\n');
         for (size_t i = 0; i < n; i++) {
             const fb_driver *d = fb_registry_get(r, i);
             char abi[16];
             snprintf(abi, sizeof abi, "%u.%u", d->abi_major, d->abi_minor);
             printf("%-12s %-8s %-5s", d->name, d->version ? d->version : "", abi);
-            for (size_t k = 0; k < NMATRIX; k++)
-                printf(" %*s", (int)strlen(matrix[k].col), (d->caps & matrix[k].bit) ? "yes" : "-");
+            for (size_t k = 0; fbi_cap_names[k].col; k++)
+                printf(" %*s", (int)strlen(fbi_cap_names[k].col), (d->caps & fbi_cap_names[k].bit) ? "yes" : "-");
             putchar('\n');
         }
         if (n == 0)

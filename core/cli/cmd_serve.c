@@ -1,7 +1,7 @@
 /* cmd_serve.c - `fedbroker serve`: the broker's JSON API (core/server/,
  * docs/serve.md). Runs until SIGINT or SIGTERM. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/util.h"
 #include "catalog/catalog.h"
 #include "identity/identity.h"
@@ -54,7 +54,7 @@ int fbc_cmd_serve(int argc, char **argv)
                    &pos, &npos, &rc))
         return rc;
     free(pos);
-    fbi_serve_opts o = {.address = "127.0.0.1", .port = 8080, .max_body = 1 << 20, .max_header = 16384,
+    fbi_serve_opts o = {.catalog_dir = catalog, .address = "127.0.0.1", .port = 8080, .max_body = 1 << 20, .max_header = 16384,
                         .max_connections = 1024, .timeout_s = 10, .rate = 50, .burst = 100, .threads = 2,
                         .tls_cert = cert, .tls_key = key};
     char addr[64];

@@ -6,7 +6,7 @@
  * table report. The placement the plan solved stays one offer per
  * workload: apply deploys that (docs/simulation.md, "Not built yet"). */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "cli/planexec.h"
 #include "plan/hybrid.h"
 #include "spec/spec.h"

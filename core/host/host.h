@@ -4,6 +4,9 @@
 #ifndef FB_HOST_H
 #define FB_HOST_H
 
+#include <stdint.h>
+#include "fedbroker/fedbroker.h"
+
 /* Takes the configuration's "credentials" section from config_json (the
  * whole broker configuration, borrowed; NULL or no section = none):
  * {"DRIVER": {"KEY": {"env": "VAR"} | {"file": "/abs/path"}}}. host->
@@ -25,5 +28,19 @@ void fbi_host_set_credentials(const char *config_json);
 typedef fb_status (*fbi_secret_source_fn)(void *ud, const char *tenant, const char *name,
                                           char **value, long long *version, fb_diag *diag);
 void fbi_host_set_secret_source(fbi_secret_source_fn fn, void *ud);
+
+/* The feature matrix's columns: a capability bit and its column name;
+ * ends with {0, NULL}. */
+typedef struct fbi_cap_name {
+    uint64_t bit;
+    const char *col;
+} fbi_cap_name;
+extern const fbi_cap_name fbi_cap_names[];
+
+/* The loaded drivers (r borrowed) and the ones the loader refused (the
+ * diagnostics of fb_registry_open, borrowed) as {"drivers": [{name,
+ * version, abi, file, summary, caps}], "refused": [...]}: what `drivers
+ * --format json` prints and serve's GET /v1/drivers answers. new. */
+struct json_t *fbi_registry_json(const fb_registry *r, const fb_diag *refused);
 
 #endif

@@ -274,7 +274,8 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
             json_t *pl = json_pack("{s:s,s:s,s:s,s:s}", "provider", op->of->provider, "service",
                                    op->of->service, "region", op->of->region, "region_key", op->of->key);
             if (op->of->reg) {
-                json_object_set_new(pl, "jurisdiction", json_string(op->of->reg->jurisdiction));
+                json_object_set_new(pl, "jurisdiction", json_string(op->of->jurisdiction ? op->of->jurisdiction
+                                                                                    : op->of->reg->jurisdiction));
                 json_object_set_new(pl, "metro", json_string(op->of->reg->metro));
                 if (op->of->reg->display_name && op->of->reg->display_name[0])
                     json_object_set_new(pl, "region_name", json_string(op->of->reg->display_name));

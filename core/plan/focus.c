@@ -7,12 +7,15 @@
  *     price's cost, ContractedCost = the cost at the contracted price (an
  *     override rule, else the list price), BilledCost = EffectiveCost =
  *     ContractedCost.
- *   - Credit rows (a free tier netted into a line): BilledCost =
- *     EffectiveCost = the credit (negative); ListCost = ContractedCost = 0,
- *     and no price or quantity, since a credit is not a priced quantity.
- * So over the file: sum(ListCost) = list_monthly_cost, sum(ContractedCost)
- * = total_monthly_cost, sum(BilledCost) = sum(EffectiveCost) =
- * net_monthly_cost.
+ *   - Credit rows (a free tier netted into a line): every cost column is
+ *     the credit (negative), as FOCUS 1.2 asks of a charge unrelated to
+ *     other charges (ListCost-C-008-C, ContractedCost-C-008-C: "MUST match
+ *     the BilledCost"), and no price or quantity, since a credit is not a
+ *     priced quantity.
+ * So over the Usage rows sum(ListCost) = list_monthly_cost and
+ * sum(ContractedCost) = total_monthly_cost; over every row sum(BilledCost)
+ * = sum(EffectiveCost) = sum(ContractedCost) = net_monthly_cost and
+ * sum(ListCost) = list_monthly_cost + free_tier_credit.
  *
  * Units: one convention, binary sizes. Data volumes are in GiB; a price row
  * per GB (10^9 bytes, how the catalog reads "GB" of data transfer) is
@@ -263,8 +266,7 @@ void fbi_report_focus(const json_t *p, FILE *out)
                                          js(l, "unit"));
                 f[C_CATEGORY] = "Credit";
                 f[C_DESCRIPTION] = cd;
-                f[C_BILLED] = f[C_EFFECTIVE] = js(l, "free_tier_credit");
-                f[C_LIST] = f[C_CONTRACTED] = "0";
+                f[C_BILLED] = f[C_EFFECTIVE] = f[C_LIST] = f[C_CONTRACTED] = js(l, "free_tier_credit");
                 f[C_PRICING_QTY] = f[C_CONSUMED_QTY] = f[C_PRICING_UNIT] = f[C_CONSUMED_UNIT] = NULL;
                 f[C_LIST_UNIT] = f[C_CONTRACTED_UNIT] = NULL;
                 put_row(out, f);
@@ -280,7 +282,10 @@ void fbi_report_focus(const json_t *p, FILE *out)
     json_array_foreach(json_object_get(p, "links"), i, l) {
         const json_t *sender = find_workload(p, js(l, "from"));
         json_t *pl = sender ? json_object_get(sender, "placement") : NULL;
-        if (!pl) continue;
+        /* a link no price row applies to (between zones of one region: the
+         * catalog's flagged 0 USD fallback) is no charge and has no SKU,
+         * which a FOCUS Usage row must have: it gets no row */
+        if (!pl || !*js(l, "sku")) continue;
         char *linkname = fbi_xasprintf("%s->%s", js(l, "from"), js(l, "to"));
         char *tags = workload_tags(sender, linkname);
         char *account = fbi_xasprintf("estimate:%s", js(pl, "provider"));

@@ -8,6 +8,11 @@
 #include "server/server.h"
 #include "server/token.h"
 #include "server/audit.h"
+#include "server/auditq.h"
+#include "server/ttlcache.h"
+#include "server/ops.h"
+#include "server/v1.h"
+#include "base/map.h"
 #include "base/util.h"
 #include "discovery/discovery.h"
 #include "identity/identity.h"
@@ -20,16 +25,29 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct bucket {
-    char id[16];
+    char *id; /* owned; the key of server.bucket_index */
     double tokens, last;
 } bucket;
+
+/* How long a verified token is trusted without asking the store again:
+ * a revocation (or a revocation by another process) takes effect within
+ * this; expiry is still checked on every request. */
+#define TOKEN_CACHE_MS 5000
+#define TOKEN_CACHE_MAX 4096
+/* Resolve answers: kept for the second they were computed in (their
+ * stale_seconds are whole seconds) and while the store is unchanged. */
+#define ANSWER_CACHE_MAX 4096
 
 /* Prometheus counters: requests by route class and status, their time,
  * resolve answers. Route classes carry no names (nothing of a tenant). */
@@ -43,6 +61,7 @@ typedef struct metrics {
     atomic_ulong requests[NROUTES][NCODES + 1]; /* last column: any other status */
     atomic_ulong usec[NROUTES];
     atomic_ulong resolve_found, resolve_not_found, resolve_invalid;
+    atomic_ulong token_cache_hits, answer_cache_hits;
 } metrics;
 
 static size_t route_class(const char *url)
@@ -54,7 +73,8 @@ static size_t route_class(const char *url)
     return NROUTES - 1;
 }
 
-typedef struct server {
+typedef struct fbi_server server;
+struct fbi_server {
     metrics m;
     fbi_auditor *audit;
     fb_store *store;
@@ -62,9 +82,20 @@ typedef struct server {
     const fbi_serve_opts *o;
     pthread_mutex_t mu; /* buckets, log */
     bucket *buckets;
+    fbi_smap bucket_index; /* token id -> position in buckets */
     size_t nbuckets, cap;
     atomic_ulong seq;
-} server;
+    fbi_auditq *aq;          /* group commit of audit rows */
+    fbi_ttlcache *tokens;    /* token hash -> fbi_principal */
+    fbi_ttlcache *answers;   /* tenant, name, from, all -> resolve answer text */
+    pthread_mutex_t dv_mu;   /* dv_stmt */
+    sqlite3_stmt *dv_stmt;   /* PRAGMA data_version: other processes' commits */
+    atomic_ulong local_gen;  /* this process's own changes to what answers depend on */
+    struct MHD_Daemon *daemon;
+    char *cert, *key;
+    fbi_v1_env v1;           /* specs, plans, operations, drivers (v1.h) */
+    char *home;
+};
 
 typedef struct request {
     char id[24];
@@ -81,17 +112,19 @@ static unsigned rate_wait(server *sv, const char *id)
 {
     pthread_mutex_lock(&sv->mu);
     bucket *b = NULL;
-    for (size_t i = 0; i < sv->nbuckets; i++)
-        if (strcmp(sv->buckets[i].id, id) == 0) b = &sv->buckets[i];
+    size_t at;
+    if (fbi_smap_get(&sv->bucket_index, id, &at)) b = &sv->buckets[at];
     double now = mono_s();
     if (!b) {
+        /* one bucket per valid token id: bounded by the tokens in the store */
         if (sv->nbuckets == sv->cap) {
             sv->cap = sv->cap ? sv->cap * 2 : 64;
             sv->buckets = realloc(sv->buckets, sv->cap * sizeof *sv->buckets);
             if (!sv->buckets) abort();
         }
-        b = &sv->buckets[sv->nbuckets++];
-        snprintf(b->id, sizeof b->id, "%s", id);
+        b = &sv->buckets[sv->nbuckets];
+        b->id = fbi_xstrdup(id);
+        fbi_smap_put(&sv->bucket_index, b->id, sv->nbuckets++, NULL);
         b->tokens = sv->o->burst;
         b->last = now;
     }
@@ -114,19 +147,20 @@ static void log_line(server *sv, const request *rq, const char *method, const ch
                               "path", url, "status", (int)status, "ms", round(ms * 1000) / 1000,
                               "token_id", who, "tenant", tenant);
         char *s = json_dumps(j, JSON_COMPACT);
-        fprintf(stderr, "%s\n", s);
+        fprintf(sv->o->log ? sv->o->log : stderr, "%s\n", s);
         free(s);
         json_decref(j);
     } else {
-        fprintf(stderr, "%s %s %s %u %.3fms %s\n", rq->id, method, url, status, ms, who ? who : "-");
+        fprintf(sv->o->log ? sv->o->log : stderr, "%s %s %s %u %.3fms %s\n", rq->id, method, url, status, ms, who ? who : "-");
     }
     pthread_mutex_unlock(&sv->mu);
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *body,
+/* Sends body (taken), or when raw (taken) is not NULL that JSON text. */
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *body, char *raw,
                                  const request *rq, const char *hname, const char *hval)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
+    char *text = raw ? raw : json_dumps(body, JSON_COMPACT);
     json_decref(body);
     size_t n = strlen(text);
     text = realloc(text, n + 2);
@@ -145,7 +179,7 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
 
 static json_t *err_body(const char *code, const char *message)
 {
-    return json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+    return fbi_v1_error(code, message);
 }
 
 static json_t *parse_rows(char *text)
@@ -155,20 +189,105 @@ static json_t *parse_rows(char *text)
     return j ? j : json_array();
 }
 
-/* Which roles may call a route. */
-enum { R_ADMIN = 1, R_DEPLOYER = 2, R_VIEWER = 4, R_FINANCE = 8 };
-static unsigned role_bit(const char *r)
+/* What resolve answers depend on, as one number: the store's
+ * data_version (moves when another process commits: apply, observe,
+ * probe, token revoke), this process's own changes, and the second
+ * (stale_seconds). 0 when it cannot be read: no caching then. */
+static uint64_t answers_validator(server *sv, int64_t now)
 {
-    return !strcmp(r, "admin") ? R_ADMIN : !strcmp(r, "deployer") ? R_DEPLOYER
-         : !strcmp(r, "viewer") ? R_VIEWER : !strcmp(r, "finance") ? R_FINANCE : 0;
+    uint64_t v = 0;
+    pthread_mutex_lock(&sv->dv_mu);
+    if (sv->dv_stmt && sqlite3_step(sv->dv_stmt) == SQLITE_ROW) {
+        v = 1469598103934665603ull;
+        uint64_t parts[] = {(uint64_t)sqlite3_column_int64(sv->dv_stmt, 0),
+                            (uint64_t)atomic_load(&sv->local_gen), (uint64_t)now};
+        for (size_t i = 0; i < 3; i++) v = (v ^ parts[i]) * 1099511628211ull;
+        v |= 1;
+    }
+    if (sv->dv_stmt) sqlite3_reset(sv->dv_stmt);
+    pthread_mutex_unlock(&sv->dv_mu);
+    return v;
 }
 
-/* The routes behind authentication. status and body out. */
-static void route(server *sv, struct MHD_Connection *c, const char *url, const fbi_principal *who,
-                  unsigned *status, json_t **body)
+/* GET /v1/resolve/NAME: from the answer cache when the store has not
+ * changed this second, else from the table (fbi_discovery_resolve). */
+static void resolve_route(server *sv, struct MHD_Connection *c, const char *name,
+                          const fbi_principal *who, unsigned *status, json_t **body, char **text,
+                          fb_diag *d)
 {
+    int64_t now;
+    fbi_now(&now, NULL);
+    const char *from = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from");
+    int all = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "all") != NULL;
+    uint64_t ver = answers_validator(sv, now);
+    char *key = fbi_xasprintf("%s\x1f%s\x1f%s\x1f%d", who->tenant, name, from ? from : "", all);
+    double t = fbi_mono_ms();
+    if (ver && (*text = fbi_ttlcache_get(sv->answers, key, ver, (int64_t)t, NULL))) {
+        atomic_fetch_add(&sv->m.answer_cache_hits, 1);
+        atomic_fetch_add(&sv->m.resolve_found, 1);
+        free(key);
+        return;
+    }
+    fbi_resolve_query q = {.name = name, .tenant = who->tenant, .now = now, .from_location = from,
+                           .all = all};
+    json_t *out = NULL;
+    fb_status st = fbi_discovery_resolve(sv->store, sv->cat, &q, &out, d);
+    atomic_fetch_add(st == FB_OK ? &sv->m.resolve_found : st == FB_NOTFOUND ? &sv->m.resolve_not_found
+                                                               : &sv->m.resolve_invalid, 1);
+    if (st == FB_NOTFOUND) {
+        *status = 404;
+        *body = err_body("not_found", "no such workload");
+    } else if (st == FB_INVALID) {
+        *status = 400;
+        *body = err_body("invalid", fb_diag_count(d) ? fb_diag_summary(d, 0) : "invalid query");
+    } else if (st != FB_OK) {
+        *status = 500;
+        *body = err_body("internal", "the state store failed; see the server log");
+        fb_diag_print(d, stderr);
+    } else {
+        /* found answers only: a 404 must not outlive the name's arrival */
+        *text = json_dumps(out, JSON_COMPACT);
+        json_decref(out);
+        if (ver) fbi_ttlcache_put(sv->answers, key, *text, strlen(*text), ver, (int64_t)t + 1000);
+    }
+    free(key);
+}
+
+enum { R_ADMIN = FBI_R_ADMIN, R_DEPLOYER = FBI_R_DEPLOYER, R_VIEWER = FBI_R_VIEWER };
+
+static const char *query_arg(void *cls, const char *name)
+{
+    return MHD_lookup_connection_value(cls, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* The routes behind authentication. status and body out; or *raw (new,
+ * JSON text) instead of body for a cached answer. */
+static void route(server *sv, struct MHD_Connection *c, const char *method, const char *url,
+                  const request *rq, const fbi_principal *who, unsigned *status, json_t **body,
+                  char **raw, const char **ctype)
+{
+    fbi_v1_req vr = {.method = method, .url = url, .body = rq->body, .body_len = rq->body_len,
+                     .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
+                     .arg = query_arg, .arg_cls = c, .who = who};
+    fbi_v1_resp out;
+    if (fbi_v1_route(&sv->v1, &vr, &out)) {
+        *status = out.status;
+        *body = out.body;
+        if (out.text) {
+            *raw = out.text;
+            *ctype = out.content_type;
+        }
+        return;
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(url, "/metrics") != 0 && strncmp(url, "/v1/", 4) == 0 &&
+        (!strcmp(url, "/v1/endpoints") || !strncmp(url, "/v1/resolve/", 12) ||
+         !strncmp(url, "/v1/deployments", 15) || !strcmp(url, "/v1/tokens"))) {
+        *status = 405;
+        *body = err_body("method_not_allowed", "use GET");
+        return;
+    }
     fb_diag *d = fb_diag_new();
-    unsigned role = role_bit(who->role);
+    unsigned role = fbi_role_bit(who->role);
     const unsigned READERS = R_ADMIN | R_DEPLOYER | R_VIEWER;
     *status = 200;
     *body = NULL;
@@ -179,26 +298,7 @@ static void route(server *sv, struct MHD_Connection *c, const char *url, const f
         *body = json_pack("{s:o}", "endpoints", parse_rows(text));
     } else if (strncmp(url, "/v1/resolve/", 12) == 0 && url[12] && !strchr(url + 12, '/')) {
         if (!(role & READERS)) goto forbidden;
-        int64_t now;
-        fbi_now(&now, NULL);
-        fbi_resolve_query q = {.name = url + 12, .tenant = who->tenant, .now = now,
-                               .from_location = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from"),
-                               .all = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "all") != NULL};
-        json_t *out = NULL;
-        fb_status st = fbi_discovery_resolve(sv->store, sv->cat, &q, &out, d);
-        atomic_fetch_add(st == FB_OK ? &sv->m.resolve_found : st == FB_NOTFOUND ? &sv->m.resolve_not_found
-                                                                   : &sv->m.resolve_invalid, 1);
-        if (st == FB_NOTFOUND) {
-            *status = 404;
-            *body = err_body("not_found", "no such workload");
-        } else if (st == FB_INVALID) {
-            *status = 400;
-            *body = err_body("invalid", fb_diag_count(d) ? fb_diag_summary(d, 0) : "invalid query");
-        } else if (st != FB_OK) {
-            goto internal;
-        } else {
-            *body = out;
-        }
+        resolve_route(sv, c, url + 12, who, status, body, raw, d);
     } else if (strcmp(url, "/v1/deployments") == 0 ||
                (strncmp(url, "/v1/deployments/", 16) == 0 && url[16] && !strchr(url + 16, '/'))) {
         if (!(role & READERS)) goto forbidden;
@@ -275,6 +375,23 @@ static char *metrics_text(server *sv)
          "fedbroker_resolve_total{outcome=\"invalid\"} %lu\n",
          atomic_load(&sv->m.resolve_found), atomic_load(&sv->m.resolve_not_found),
          atomic_load(&sv->m.resolve_invalid));
+    unsigned long rows, batches, failures;
+    fbi_auditq_counts(sv->aq, &rows, &batches, &failures);
+    EMIT("# HELP fedbroker_audit_rows_total Audit rows committed by serve's writer.\n"
+         "# TYPE fedbroker_audit_rows_total counter\n"
+         "fedbroker_audit_rows_total %lu\n"
+         "# HELP fedbroker_audit_batches_total Write transactions of the audit writer (group commit).\n"
+         "# TYPE fedbroker_audit_batches_total counter\n"
+         "fedbroker_audit_batches_total %lu\n"
+         "# HELP fedbroker_audit_failed_rows_total Audit rows that could not be written.\n"
+         "# TYPE fedbroker_audit_failed_rows_total counter\n"
+         "fedbroker_audit_failed_rows_total %lu\n"
+         "# HELP fedbroker_cache_hits_total Requests answered from serve's caches.\n"
+         "# TYPE fedbroker_cache_hits_total counter\n"
+         "fedbroker_cache_hits_total{cache=\"token\"} %lu\n"
+         "fedbroker_cache_hits_total{cache=\"resolve\"} %lu\n",
+         rows, batches, failures, atomic_load(&sv->m.token_cache_hits),
+         atomic_load(&sv->m.answer_cache_hits));
 #undef EMIT
     return b;
 }
@@ -286,6 +403,37 @@ static void count(server *sv, const char *url, unsigned status, double t0)
         if (CODES[i] == status) c = i;
     atomic_fetch_add(&sv->m.requests[r][c], 1);
     atomic_fetch_add(&sv->m.usec[r], (unsigned long)((mono_s() - t0) * 1e6));
+}
+
+/* Checks a presented bearer token: a token verified within the last
+ * TOKEN_CACHE_MS (by its SHA-256, never the token itself) is trusted
+ * without a store lookup, expiry still checked; otherwise
+ * fbi_token_check. */
+static fb_status authenticate(server *sv, const char *token, int64_t now, fbi_token_verdict *v,
+                              fbi_principal *who, fb_diag *d)
+{
+    memset(who, 0, sizeof *who);
+    *v = fbi_token_check_format(token);
+    if (*v != FBI_TOKEN_OK) return FB_OK;
+    char hash[65];
+    fbi_sha256_hex(token, FBI_TOKEN_LEN, hash);
+    double t = fbi_mono_ms();
+    size_t len = 0;
+    char *hit = fbi_ttlcache_get(sv->tokens, hash, 1, (int64_t)t, &len);
+    if (hit && len == sizeof *who) {
+        memcpy(who, hit, sizeof *who);
+        free(hit);
+        if (!who->expires_at || now < who->expires_at) {
+            atomic_fetch_add(&sv->m.token_cache_hits, 1);
+            return FB_OK;
+        }
+        memset(who, 0, sizeof *who); /* expired meanwhile: the store says so */
+    }
+    free(hit);
+    fb_status st = fbi_token_check(sv->store, token, now, v, who, d);
+    if (st == FB_OK && *v == FBI_TOKEN_OK)
+        fbi_ttlcache_put(sv->tokens, hash, who, sizeof *who, 1, (int64_t)t + TOKEN_CACHE_MS);
+    return st;
 }
 
 /* The issuer's discovery document and JWK Set under the issuer's path. 1
@@ -352,6 +500,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     fbi_principal who;
     memset(&who, 0, sizeof who);
     int authed = 0;
+    char *raw = NULL;
+    const char *ctype = NULL; /* a non-JSON answer's type (reports) */
     if (rq->too_big) {
         status = 413;
         body = err_body("too_large", "the request body exceeds the server's limit");
@@ -367,11 +517,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         fb_diag_free(d);
         status = ok ? 200 : 503;
         body = json_pack("{s:s}", "status", ok ? "ready" : "store unavailable");
-    } else if (strcmp(method, "GET") != 0) {
-        status = 405;
-        body = err_body("method_not_allowed", "this server answers GET only so far");
-        hname = "Allow";
-        snprintf(hval, sizeof hval, "GET");
     } else {
         const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
         fbi_token_verdict v = FBI_TOKEN_MALFORMED;
@@ -380,7 +525,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         fb_diag *d = fb_diag_new();
         fb_status st = FB_OK;
         if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
-            st = fbi_token_check(sv->store, auth + 7, now, &v, &who, d);
+            st = authenticate(sv, auth + 7, now, &v, &who, d);
         fb_diag_free(d);
         if (st != FB_OK) {
             status = 500;
@@ -406,19 +551,26 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                 hname = "Retry-After";
                 snprintf(hval, sizeof hval, "%u", wait);
             } else {
-                route(sv, c, url, &who, &status, &body);
+                route(sv, c, method, url, rq, &who, &status, &body, &raw, &ctype);
             }
         }
     }
     if (authed) {
-        /* every credential use is an audit row: who, tenant, what, outcome */
+        /* every credential use is an audit row: who, tenant, what, outcome;
+         * queued for the group commit (auditq.h). A mutating call waits
+         * for its row to be committed before it answers. */
         char *what = fbi_xasprintf("%s %s", method, url);
         char outcome[16];
         snprintf(outcome, sizeof outcome, "%u", status ? status : 200u);
-        fb_diag *ad = fb_diag_new();
-        if (fbi_audit_record(sv->audit, sv->store, who.id, who.tenant, what, outcome, NULL, ad) != FB_OK)
-            fb_diag_print(ad, stderr);
-        fb_diag_free(ad);
+        int mutating = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+        if (fbi_auditq_push(sv->aq, who.id, who.tenant, what, outcome, NULL, mutating) != FB_OK &&
+            mutating && status < 400) {
+            json_decref(body);
+            free(raw);
+            raw = NULL;
+            status = 500;
+            body = err_body("internal", "the audit row could not be written; see the server log");
+        }
         free(what);
     }
     if (status == 0) { /* /metrics */
@@ -435,7 +587,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     count(sv, url, status, rq->t0);
     log_line(sv, rq, method, url, status, authed ? who.id : NULL, authed ? who.tenant : NULL);
-    return send_json(c, status, body, rq, hname, hname ? hval : NULL);
+    if (ctype) {
+        struct MHD_Response *r = MHD_create_response_from_buffer(strlen(raw), raw, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(r, "Content-Type", ctype);
+        MHD_add_response_header(r, "X-Request-Id", rq->id);
+        MHD_add_response_header(r, "Cache-Control", "no-store");
+        enum MHD_Result ret = MHD_queue_response(c, status, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
+    return send_json(c, status, body, raw, rq, hname, hname ? hval : NULL);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -469,12 +630,65 @@ static char *slurp(const char *path)
     return b;
 }
 
-fb_status fbi_serve_run(fb_store *store, const fbi_catalog *cat, const fbi_serve_opts *o,
-                        fb_diag *diag)
+/* libmicrohttpd's own messages (malformed requests, closed connections)
+ * go where the request log goes. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    server sv = {.store = store, .cat = cat, .o = o};
-    if (fbi_auditor_open(NULL, &sv.audit, diag) != FB_OK) return FB_INVALID;
-    pthread_mutex_init(&sv.mu, NULL);
+    server *sv = cls;
+    FILE *f = sv->o->log ? sv->o->log : stderr;
+    pthread_mutex_lock(&sv->mu);
+    vfprintf(f, fmt, ap);
+    pthread_mutex_unlock(&sv->mu);
+}
+
+static void server_free(server *sv)
+{
+    if (sv->daemon) MHD_stop_daemon(sv->daemon); /* no request runs after this */
+    fbi_auditq_stop(sv->aq);                     /* commits every queued row */
+    fbi_auditor_close(sv->audit);
+    free(sv->cert);
+    free(sv->key);
+    for (size_t i = 0; i < sv->nbuckets; i++) free(sv->buckets[i].id);
+    free(sv->buckets);
+    fbi_smap_free(&sv->bucket_index);
+    fbi_ops_free(sv->v1.ops); /* waits for a running operation */
+    free(sv->home);
+    fbi_ttlcache_free(sv->tokens);
+    fbi_ttlcache_free(sv->answers);
+    if (sv->dv_stmt) sqlite3_finalize(sv->dv_stmt);
+    pthread_mutex_destroy(&sv->dv_mu);
+    pthread_mutex_destroy(&sv->mu);
+    free(sv);
+}
+
+fb_status fbi_server_start(fb_store *store, const fbi_catalog *cat, const fbi_serve_opts *o,
+                           fbi_server **out, fb_diag *diag)
+{
+    *out = NULL;
+    server *sv = fbi_xcalloc(1, sizeof *sv);
+    sv->store = store;
+    sv->cat = cat;
+    sv->o = o;
+    pthread_mutex_init(&sv->mu, NULL);
+    pthread_mutex_init(&sv->dv_mu, NULL);
+    sv->tokens = fbi_ttlcache_new(TOKEN_CACHE_MAX);
+    /* operations run this executable in this broker home */
+    char exe[4096];
+    ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[el > 0 ? el : 0] = 0;
+    sv->home = fb_state_dir();
+    sv->v1 = (fbi_v1_env){.store = store, .ops = fbi_ops_new(o->exe ? o->exe : exe, sv->home),
+                          .home = sv->home, .catalog_dir = o->catalog_dir};
+    sv->answers = fbi_ttlcache_new(ANSWER_CACHE_MAX);
+    /* a statement of our own on the store's connection (opened with
+     * SQLITE_OPEN_FULLMUTEX), stepped under dv_mu */
+    if (sqlite3_prepare_v2(fbi_store_db(store), "PRAGMA data_version", -1, &sv->dv_stmt, NULL) != SQLITE_OK)
+        sv->dv_stmt = NULL; /* no answer cache then */
+    if (fbi_auditor_open(NULL, &sv->audit, diag) != FB_OK ||
+        fbi_auditq_start(sv->audit, store, 0, &sv->aq, diag) != FB_OK) {
+        server_free(sv);
+        return FB_INVALID;
+    }
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
@@ -483,55 +697,80 @@ fb_status fbi_serve_run(fb_store *store, const fbi_catalog *cat, const fbi_serve
         char *m = fbi_xasprintf("--listen: '%s' is not an IPv4 address", o->address);
         fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m, "give e.g. 127.0.0.1:8080");
         free(m);
-        fbi_auditor_close(sv.audit);
+        server_free(sv);
         return FB_INVALID;
     }
-    char *cert = NULL, *key = NULL;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_ERROR_LOG;
+    if (o->no_listen) flags |= MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
     if (o->tls_cert || o->tls_key) {
-        cert = o->tls_cert ? slurp(o->tls_cert) : NULL;
-        key = o->tls_key ? slurp(o->tls_key) : NULL;
-        if (!cert || !key) {
-            char *m = fbi_xasprintf("cannot read the TLS %s file %s", !cert ? "certificate" : "key",
-                                    !cert ? (o->tls_cert ? o->tls_cert : "(none)") : o->tls_key);
+        sv->cert = o->tls_cert ? slurp(o->tls_cert) : NULL;
+        sv->key = o->tls_key ? slurp(o->tls_key) : NULL;
+        if (!sv->cert || !sv->key) {
+            char *m = fbi_xasprintf("cannot read the TLS %s file %s", !sv->cert ? "certificate" : "key",
+                                    !sv->cert ? (o->tls_cert ? o->tls_cert : "(none)") : o->tls_key);
             fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m,
                         "give both --tls-cert and --tls-key, PEM files the server can read");
             free(m);
-            free(cert);
-            free(key);
-            fbi_auditor_close(sv.audit);
+            server_free(sv);
             return FB_INVALID;
         }
         flags |= MHD_USE_TLS;
     }
     struct MHD_OptionItem tls_opts[] = {
-        {cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert},
-        {key ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, key},
+        {sv->cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, sv->cert},
+        {sv->key ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, sv->key},
         {MHD_OPTION_END, 0, NULL},
     };
-    struct MHD_Daemon *d = MHD_start_daemon(
-        flags, 0, NULL, NULL, handle, &sv,
+    sv->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, handle, sv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 2),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)o->max_header,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, &sv,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, sv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, sv,
         MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_END);
-    if (!d) {
+    if (!sv->daemon) {
         char *m = fbi_xasprintf("cannot listen on %s:%u", o->address, o->port);
         fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, m,
                     "is the port in use, or the TLS certificate and key invalid?");
         free(m);
-        free(cert);
-        free(key);
-        fbi_auditor_close(sv.audit);
+        server_free(sv);
         return FB_CONFLICT;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    printf("listening on %s://%s:%u\n", cert ? "https" : "http", o->address,
-           info ? (unsigned)info->port : o->port);
+    *out = sv;
+    return FB_OK;
+}
+
+unsigned fbi_server_port(fbi_server *sv)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(sv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info ? (unsigned)info->port : sv->o->port;
+}
+
+int fbi_server_add_connection(fbi_server *sv, int fd)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return MHD_add_connection(sv->daemon, fd, (struct sockaddr *)&sa, sizeof sa) == MHD_YES ? 0 : -1;
+}
+
+void fbi_server_stop(fbi_server *sv)
+{
+    if (sv) server_free(sv);
+}
+
+fb_status fbi_serve_run(fb_store *store, const fbi_catalog *cat, const fbi_serve_opts *o,
+                        fb_diag *diag)
+{
+    fbi_server *sv = NULL;
+    fb_status st = fbi_server_start(store, cat, o, &sv, diag);
+    if (st != FB_OK) return st;
+    printf("listening on %s://%s:%u\n", sv->cert ? "https" : "http", o->address, fbi_server_port(sv));
     fflush(stdout);
     sigset_t set;
     sigemptyset(&set);
@@ -539,11 +778,6 @@ fb_status fbi_serve_run(fb_store *store, const fbi_catalog *cat, const fbi_serve
     sigaddset(&set, SIGTERM);
     int sig = 0;
     sigwait(&set, &sig);
-    MHD_stop_daemon(d);
-    free(cert);
-    free(key);
-    free(sv.buckets);
-    fbi_auditor_close(sv.audit);
-    pthread_mutex_destroy(&sv.mu);
+    fbi_server_stop(sv);
     return FB_OK;
 }

@@ -7,6 +7,7 @@
 #define FB_SERVER_SERVER_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include "fedbroker/fedbroker.h"
 #include "catalog/catalog.h"
@@ -22,13 +23,32 @@ typedef struct fbi_serve_opts {
     double burst;            /* bucket size (default 100) */
     unsigned threads;        /* worker threads (default 2) */
     int log_json;            /* request log as JSON lines, else text */
+    FILE *log;               /* where the request log goes (borrowed); NULL = stderr */
     const char *tls_cert;    /* PEM files for HTTPS; both or neither */
     const char *tls_key;
     /* the broker as an OIDC issuer (docs/identity.md), or NULL: without
      * authentication, ISSUER-PATH/.well-known/openid-configuration and
      * ISSUER-PATH/jwks.json (borrowed) */
     const struct fbi_identity_cfg *identity;
+    const char *catalog_dir; /* --catalog, passed on to the plan operations; may be NULL */
+    const char *exe;         /* the fedbroker executable operations run; NULL = this one */
+    int no_listen;           /* no listening socket: connections come from
+                                fbi_server_add_connection (the fuzz harness) */
 } fbi_serve_opts;
+
+typedef struct fbi_server fbi_server;
+
+/* Starts serving in background threads. store, cat and o borrowed until
+ * stop. *out new. */
+fb_status fbi_server_start(fb_store *store, const fbi_catalog *cat, const fbi_serve_opts *o,
+                           fbi_server **out, fb_diag *diag);
+/* The port it listens on. */
+unsigned fbi_server_port(fbi_server *sv);
+/* Hands it an already connected socket (taken). 0 or -1. */
+int fbi_server_add_connection(fbi_server *sv, int fd);
+/* Stops: closes connections, commits every queued audit row, frees sv
+ * (NULL ok). */
+void fbi_server_stop(fbi_server *sv);
 
 /* Serves until SIGINT or SIGTERM (which the caller must have blocked in
  * every thread before calling: the server waits for them with sigwait).

@@ -141,6 +141,7 @@ fb_status fbi_token_check(fb_store *s, const char *token, int64_t now, fbi_token
         snprintf(who->id, sizeof who->id, "%s", json_string_value(json_object_get(r, "id")));
         snprintf(who->tenant, sizeof who->tenant, "%s", json_string_value(json_object_get(r, "tenant")));
         snprintf(who->role, sizeof who->role, "%s", json_string_value(json_object_get(r, "role")));
+        who->expires_at = json_integer_value(json_object_get(r, "expires_at"));
     }
     json_decref(rows);
     return FB_OK;

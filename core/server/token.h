@@ -41,6 +41,7 @@ typedef struct fbi_principal {
     char id[16];
     char tenant[128];
     char role[16];
+    int64_t expires_at; /* Unix seconds, 0 = never */
 } fbi_principal;
 
 /* Checks a presented token (borrowed, may be any bytes) at now: format and

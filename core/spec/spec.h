@@ -184,6 +184,11 @@ json_t *fbi_spec_doc(const fb_spec_set *s, size_t i);
  * first call makes them. */
 const json_t *fbi_spec_links(const fb_spec_set *s);
 const json_t *fbi_spec_federations(const fb_spec_set *s);
+/* What `validate --format json` prints and serve's POST
+ * /v1/specs/validate answers: {"workloads": [normal forms], "links",
+ * "federations", "errors" (only when diag has errors)}. set and diag
+ * borrowed; new. */
+json_t *fbi_spec_set_view(const fb_spec_set *set, const fb_diag *diag);
 /* Recomputes norm's "specHash" after a change to it (apply fills
  * ${endpoints.NAME.url} and FEDBROKER_ENDPOINT_<NAME> into the env of a
  * workload's copy: what is deployed is what the hash names). */

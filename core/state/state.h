@@ -159,7 +159,8 @@ fb_status fbi_store_revoke_token(fb_store *s, const char *id, int64_t now, int *
 void fbi_audit_row_hash(long long id, const char *at, const char *actor, const char *tenant,
                         const char *action, const char *outcome, const char *detail,
                         const char *prev, char out[65]);
-/* Appends a row chained to the last one (one write transaction). *id and
+/* Appends a row chained to the last one (its own write transaction, or
+ * the caller's when inside fb_store_begin). *id and
  * hash filled on FB_OK. tenant may be NULL, detail_json NULL = "{}". */
 fb_status fbi_store_audit_append(fb_store *s, const char *actor, const char *tenant,
                                  const char *action, const char *outcome, const char *detail_json,

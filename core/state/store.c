@@ -879,8 +879,11 @@ fb_status fbi_store_audit_append(fb_store *s, const char *actor, const char *ten
     const char *detail = detail_json ? detail_json : "{}";
     pthread_mutex_lock(&s->mu);
     /* the previous hash and the new row in one write transaction: two
-     * processes appending at once still make one chain */
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+     * processes appending at once still make one chain. Inside a caller's
+     * fb_store_begin (serve's group commit: many rows, one transaction)
+     * the row joins that transaction and the caller commits. */
+    int own = s->depth == 0;
+    if (own && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         fb_status e = db_error(s, diag, "audit (begin)");
         pthread_mutex_unlock(&s->mu);
         return e;
@@ -917,9 +920,9 @@ fb_status fbi_store_audit_append(fb_store *s, const char *actor, const char *ten
     }
     sqlite3_finalize(st);
     fb_status out = FB_OK;
-    if (rc != SQLITE_OK || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    if (rc != SQLITE_OK || (own && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)) {
         out = db_error(s, diag, "audit");
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        if (own) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }
     pthread_mutex_unlock(&s->mu);
     return out;

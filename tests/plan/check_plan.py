@@ -148,7 +148,8 @@ if len(sys.argv) > 3:
                     check(D(r["ContractedCost"]) <= D(r["ListCost"]),
                           "FOCUS ContractedCost %s above ListCost %s (%s)" % (r["ContractedCost"], r["ListCost"], r["ChargeDescription"]))
             eff += D(r["EffectiveCost"])
-            lst += D(r["ListCost"])
+            if r["ChargeCategory"] == "Usage":
+                lst += D(r["ListCost"])
         check(eff == D(plan["net_monthly_cost"]), "FOCUS EffectiveCost adds up to %s, net is %s" % (eff, plan["net_monthly_cost"]))
         check(lst == D(plan["list_monthly_cost"]), "FOCUS ListCost adds up to %s" % lst)
         check(n >= nlines, "FOCUS has fewer rows than cost lines")

@@ -41,6 +41,10 @@ fi
 "$FEDBROKER" report --format md --output "$tmp/report.md" || bad "report md"
 "$PYTHON" "$here/reconcile.py" "$tmp/plan.json" "$tmp/report.txt" "$tmp/report.md" "$tmp/lines.csv" "$tmp/focus.csv" \
     && ok "table, Markdown, CSV and FOCUS reconcile with the plan's totals" || bad "reports do not reconcile"
+# the FOCUS file against the FOCUS 1.2 requirements model (the spec's own
+# machine-readable rules, tests/reference/focus12)
+"$PYTHON" "$here/focus_validate.py" "$top_srcdir/tests/reference/focus12" "$tmp/focus.csv" >"$tmp/fv.out" 2>&1 \
+    && ok "FOCUS: $(tail -2 "$tmp/fv.out" | head -1)" || { bad "FOCUS 1.2 rules"; grep -v "^checked" "$tmp/fv.out" | head -30; }
 total=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["total_monthly_cost"])' "$tmp/plan.json")
 status=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"])' "$tmp/plan.json")
 # the store keeps the plan's total in micro-USD (the nano total rounded half up)
@@ -154,6 +158,8 @@ if FEDBROKER_HOME="$tmp/home-over" "$FEDBROKER" plan "$tmp/fed.yaml" --overrides
     done
     "$PYTHON" "$here/reconcile.py" "$tmp/o.json" "$tmp/o.table" "$tmp/o.md" "$tmp/o.csv" "$tmp/o.focus" \
         && ok "overrides plan: table, Markdown, CSV and FOCUS reconcile" || bad "overrides plan does not reconcile"
+    "$PYTHON" "$here/focus_validate.py" "$top_srcdir/tests/reference/focus12" "$tmp/o.focus" >"$tmp/fv.out" 2>&1 \
+        && ok "overrides plan: FOCUS 1.2 rules hold" || { bad "overrides plan: FOCUS 1.2 rules"; grep -v "^checked" "$tmp/fv.out" | head -30; }
     "$PYTHON" - "$tmp/o.json" "$tmp/o.focus" "$tmp/o.table" <<'PY' && ok "overrides: links keep their list price; the rule is named in every format" || bad "overrides on links"
 import csv, json, sys
 from decimal import Decimal as D

@@ -125,13 +125,22 @@ checked.append("csv")
 # ---- FOCUS (exact) ----
 with open(sys.argv[5], newline="") as f:
     rd = list(csv.DictReader(f))
-# docs/plan.md "FOCUS": list, contracted (the total), billed and effective (the net)
-for col, want in (("ListCost", lst), ("ContractedCost", total), ("BilledCost", net), ("EffectiveCost", net)):
-    check(all(r[col] != "" for r in rd), "focus: %s is empty on some row" % col)
-    s = sum((D(r[col]) for r in rd if r[col] != ""), D(0))
-    check(s == want, "focus: %s adds up to %s, the plan says %s" % (col, s, want))
-credit_rows = sum((D(r["BilledCost"]) for r in rd if r["ChargeCategory"] == "Credit"), D(0))
+# docs/plan.md "FOCUS": over the Usage rows list and contracted (the total);
+# over every row billed, effective and contracted are the net, list is
+# list + credit (a Credit row carries its credit in every cost column:
+# FOCUS 1.2 ListCost-C-008-C and ContractedCost-C-008-C)
+usage = [r for r in rd if r["ChargeCategory"] == "Usage"]
+credits = [r for r in rd if r["ChargeCategory"] == "Credit"]
+for col, rows, want in (("ListCost", usage, lst), ("ContractedCost", usage, total), ("BilledCost", rd, net),
+                        ("EffectiveCost", rd, net), ("ContractedCost", rd, net), ("ListCost", rd, lst + credit)):
+    check(all(r[col] != "" for r in rows), "focus: %s is empty on some row" % col)
+    s = sum((D(r[col]) for r in rows if r[col] != ""), D(0))
+    check(s == want, "focus: %s over %s rows adds up to %s, the plan says %s" % (col, len(rows), s, want))
+credit_rows = sum((D(r["BilledCost"]) for r in credits), D(0))
 check(credit_rows == credit, "focus: the Credit rows add up to %s, the plan's free tier is %s" % (credit_rows, credit))
+for r in credits:
+    check(r["ListCost"] == r["ContractedCost"] == r["EffectiveCost"] == r["BilledCost"],
+          "focus: a Credit row's cost columns differ (FOCUS 1.2 ListCost-C-008-C): %s" % r["ChargeDescription"])
 # one unit convention: binary data sizes only
 units = {r["PricingUnit"] for r in rd if r["PricingUnit"]}
 check(not any(u == "GB" or u.startswith("GB-") for u in units), "focus: decimal GB units remain: %s" % sorted(units))

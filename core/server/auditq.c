@@ -1,0 +1,192 @@
+/* auditq.c - group commit of audit rows (auditq.h). */
+#include "config.h"
+#include "server/auditq.h"
+#include "base/util.h"
+#include "state/state.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* rows per write transaction at most */
+#define BATCH_MAX 256
+
+typedef struct arow {
+    struct arow *next;
+    char *actor, *tenant, *action, *outcome, *detail;
+    /* a waiting pusher's outcome and flag (its stack), set under the lock */
+    fb_status *result;
+    int *finished;
+} arow;
+
+struct fbi_auditq {
+    fbi_auditor *a;
+    fb_store *s;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t more, done; /* more: rows queued or stop; done: a batch ended or room freed */
+    arow *head, *tail;
+    size_t pending, max_pending;
+    unsigned long rows, batches, failures;
+    int stop;
+};
+
+static void row_free(arow *r)
+{
+    free(r->actor);
+    free(r->tenant);
+    free(r->action);
+    free(r->outcome);
+    free(r->detail);
+    free(r);
+}
+
+/* One batch in one transaction. FB_OK when committed. */
+static fb_status write_batch(fbi_auditq *q, arow *batch, fb_diag *d)
+{
+    fb_status st = fb_store_begin(q->s, d);
+    for (arow *r = batch; st == FB_OK && r; r = r->next)
+        st = fbi_audit_record(q->a, q->s, r->actor, r->tenant, r->action, r->outcome, r->detail, d);
+    if (st == FB_OK) return fb_store_commit(q->s, d);
+    fb_store_rollback(q->s);
+    return st;
+}
+
+static void *writer(void *arg)
+{
+    fbi_auditq *q = arg;
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+        while (!q->head && !q->stop) pthread_cond_wait(&q->more, &q->mu);
+        if (!q->head && q->stop) break;
+        /* take what is queued, at most BATCH_MAX rows: the transaction
+         * holds the store's lock, and a reader that misses serve's caches
+         * waits for it, so batches stay short; rows pushed meanwhile wait
+         * for the next one */
+        arow *batch = q->head, *last = q->head;
+        size_t n = 1;
+        while (n < BATCH_MAX && last->next) {
+            last = last->next;
+            n++;
+        }
+        q->head = last->next;
+        if (!q->head) q->tail = NULL;
+        last->next = NULL;
+        q->pending -= n;
+        pthread_cond_broadcast(&q->done); /* room in the queue */
+        pthread_mutex_unlock(&q->mu);
+        fb_status st = FB_OK;
+        /* a busy store (another process's write) is retried: the rows are
+         * not dropped; the writer keeps them until it can commit */
+        for (int attempt = 0; attempt < 10; attempt++) {
+            fb_diag *d = fb_diag_new();
+            st = write_batch(q, batch, d);
+            if (st != FB_OK && (attempt == 0 || attempt == 9)) fb_diag_print(d, stderr);
+            fb_diag_free(d);
+            if (st != FB_RETRYABLE) break;
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        if (st != FB_OK)
+            fprintf(stderr, "fedbroker serve: %zu audit row%s could not be written (see above)\n", n,
+                    n == 1 ? "" : "s");
+        pthread_mutex_lock(&q->mu);
+        while (batch) {
+            arow *nx = batch->next;
+            if (batch->finished) {
+                *batch->result = st;
+                *batch->finished = 1;
+            }
+            row_free(batch);
+            batch = nx;
+        }
+        if (st == FB_OK) {
+            q->rows += n;
+            q->batches++;
+        } else {
+            q->failures += n;
+        }
+        pthread_cond_broadcast(&q->done);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return NULL;
+}
+
+fb_status fbi_auditq_start(fbi_auditor *a, fb_store *s, size_t max_pending, fbi_auditq **out,
+                           fb_diag *diag)
+{
+    fbi_auditq *q = fbi_xcalloc(1, sizeof *q);
+    q->a = a;
+    q->s = s;
+    q->max_pending = max_pending ? max_pending : 65536;
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->more, NULL);
+    pthread_cond_init(&q->done, NULL);
+    if (pthread_create(&q->thread, NULL, writer, q) != 0) {
+        fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, "cannot start the audit writer thread", NULL);
+        pthread_mutex_destroy(&q->mu);
+        pthread_cond_destroy(&q->more);
+        pthread_cond_destroy(&q->done);
+        free(q);
+        *out = NULL;
+        return FB_INTERNAL;
+    }
+    *out = q;
+    return FB_OK;
+}
+
+static char *dup_or_null(const char *s) { return s ? fbi_xstrdup(s) : NULL; }
+
+fb_status fbi_auditq_push(fbi_auditq *q, const char *actor, const char *tenant, const char *action,
+                          const char *outcome, const char *detail_json, int wait)
+{
+    arow *r = fbi_xcalloc(1, sizeof *r);
+    r->actor = fbi_xstrdup(actor);
+    r->tenant = dup_or_null(tenant);
+    r->action = fbi_xstrdup(action);
+    r->outcome = fbi_xstrdup(outcome);
+    r->detail = dup_or_null(detail_json);
+    pthread_mutex_lock(&q->mu);
+    while (q->pending >= q->max_pending && !q->stop) pthread_cond_wait(&q->done, &q->mu);
+    fb_status st = FB_OK;
+    int finished = 0;
+    if (wait) {
+        r->result = &st;
+        r->finished = &finished;
+    }
+    if (q->tail) q->tail->next = r;
+    else q->head = r;
+    q->tail = r;
+    q->pending++;
+    pthread_cond_signal(&q->more);
+    while (wait && !finished) pthread_cond_wait(&q->done, &q->mu);
+    pthread_mutex_unlock(&q->mu);
+    return st;
+}
+
+void fbi_auditq_counts(fbi_auditq *q, unsigned long *rows, unsigned long *batches,
+                       unsigned long *failures)
+{
+    pthread_mutex_lock(&q->mu);
+    *rows = q->rows;
+    *batches = q->batches;
+    *failures = q->failures;
+    pthread_mutex_unlock(&q->mu);
+}
+
+void fbi_auditq_stop(fbi_auditq *q)
+{
+    if (!q) return;
+    pthread_mutex_lock(&q->mu);
+    q->stop = 1; /* the writer drains the queue before it ends */
+    pthread_cond_broadcast(&q->more);
+    pthread_cond_broadcast(&q->done);
+    pthread_mutex_unlock(&q->mu);
+    pthread_join(q->thread, NULL);
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->more);
+    pthread_cond_destroy(&q->done);
+    free(q);
+}
