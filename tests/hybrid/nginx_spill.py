@@ -224,11 +224,14 @@ def main():
                 print("SKIP: running as root and setpriv (util-linux) is missing to drop to nobody")
                 return 77
             pre = [setpriv, "--reuid=%d" % nobody.pw_uid, "--regid=%d" % nobody.pw_gid, "--clear-groups"]
-        t = subprocess.run(pre + [NGINX, "-t", "-p", tmp, "-c", conf], capture_output=True, text=True)
+        # -e: the error log before the configuration is read (the default
+        # under /var/log is not writable by an unprivileged user)
+        elog = ["-e", os.path.join(tmp, "error.log")]
+        t = subprocess.run(pre + [NGINX, "-t", "-p", tmp, "-c", conf] + elog, capture_output=True, text=True)
         check("nginx -t accepts the rendered configuration", t.returncode == 0, t.stderr.strip()[-400:])
         if t.returncode != 0:
             return 1
-        nginx = subprocess.Popen(pre + [NGINX, "-p", tmp, "-c", conf, "-g", "daemon off;"],
+        nginx = subprocess.Popen(pre + [NGINX, "-p", tmp, "-c", conf, "-g", "daemon off;"] + elog,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         for _ in range(100):
             try:
