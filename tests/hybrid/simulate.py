@@ -229,6 +229,11 @@ def main():
               hy[0])
     t = subprocess.run([FEDBROKER, "plan", "--no-save", NYE], capture_output=True, text=True)
     check("plan's table shows the hybrid section", "Hybrid placement" in t.stdout and "cheapest with every" in t.stdout)
+    sv = subprocess.run([FEDBROKER, "plan", NYE], capture_output=True, text=True)
+    rp = subprocess.run([FEDBROKER, "report"], capture_output=True, text=True)
+    check("report of the stored plan shows the same hybrid section",
+          sv.returncode == 0 and rp.returncode == 0 and "Hybrid placement" in rp.stdout and
+          rp.stdout[rp.stdout.index("Hybrid placement"):] in sv.stdout, (sv.stderr[-200:], rp.stderr[-200:]))
     f = subprocess.run([FEDBROKER, "plan", "--no-save", "--format", "json", os.path.join(TOP, "examples", "container.yaml")],
                        capture_output=True, text=True)
     check("plan of a workload without burst has no hybrid section",
