@@ -64,7 +64,7 @@ fedbroker_SOURCES += core/cli/cmd_solve.c core/cli/cmd_plan.c core/cli/cmd_repor
 fedbroker_SOURCES += core/cli/planexec.h core/cli/plandoc.c core/cli/changes.c core/cli/execute.c \
 	core/cli/cmd_plans.c core/cli/cmd_endpoints.c
 fedbroker_SOURCES += core/cli/cmd_resolve.c core/cli/cmd_health.c core/cli/cmd_serve.c core/cli/cmd_token.c core/cli/cmd_audit.c
-fedbroker_SOURCES += core/cli/cmd_simulate.c core/cli/gateway.c core/cli/gateway.h
+fedbroker_SOURCES += core/cli/cmd_simulate.c core/cli/gateway.c core/cli/gateway.h core/cli/plan_hybrid.c
 fedbroker_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
 
 # Portable specs: parse, validate (schema embedded at build time), normalise.
