@@ -272,9 +272,11 @@ fb_status gcp_identity_bind(fb_driver_ctx *ctx, const json_t *in, const fbk_wl *
                             gcp_identity *out, json_t *resources, fb_diag *diag);
 /* roles/run.invoker on service (its full name) for each caller in
  * in.identity.callers: a caller on Google Cloud by its service account
- * (made when missing), any other by its federated principal; each binding
- * recorded; bindings the previous deployment recorded for callers that
- * are gone are removed. Nothing when id has no pool. */
+ * (made when missing), any other by an account fbc-... made for it to call
+ * this workload (recorded), which only its federated principal may
+ * impersonate (workloadIdentityUser, recorded); each binding recorded;
+ * bindings and fbc- accounts the previous deployment recorded for callers
+ * that are gone are removed. Nothing when id has no pool. */
 fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_identity *id,
                                 const char *service, const char *region, json_t *resources, fb_diag *diag);
 /* Whether in.identity.callers has a caller outside Google Cloud (it then
