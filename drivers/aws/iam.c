@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define LAMBDA_BASIC_POLICY "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
 typedef struct kv {
     const char *k, *v;
 } kv;
@@ -265,6 +267,25 @@ static fb_status bind_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cre
     }
     if (st == FB_OK && arn && record && !aws_host->dry_run(diag))
         st = aws_record(diag, "iam-role", arn, region, name);
+    /* a function running as the role writes its logs: AWS's managed
+     * basic execution policy, and nothing else (attaching twice is a
+     * no-op); a caller's role made by its callee gets it from its own
+     * apply */
+    const char *kind = aws_str(w, "kind");
+    if (st == FB_OK && arn && record && kind && !strcmp(kind, "Function")) {
+        kv p[] = {{"RoleName", name}, {"PolicyArn", LAMBDA_BASIC_POLICY}};
+        fbk_xml *ax = NULL;
+        char *acode = NULL;
+        long astatus = 0;
+        st = iam_call(ctx, diag, creds, "AttachRolePolicy", p, 2, FB_HTTP_IDEMPOTENT, &ax, &acode, &astatus);
+        if (st == FB_OK && acode) {
+            fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL, "aws: IAM AttachRolePolicy %s to %s failed: %s",
+                     LAMBDA_BASIC_POLICY, name, acode);
+            st = FB_CONFLICT;
+        }
+        fbk_xml_free(ax);
+        free(acode);
+    }
     free(doc);
     free(ksub);
     free(kaud);
@@ -367,8 +388,29 @@ fb_status aws_identity_unbind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *
     fbk_xml *x = NULL;
     char *code = NULL;
     long status = 0;
-    fb_status st = iam_call(ctx, diag, creds, "DeleteRole", p, 1, FB_HTTP_IDEMPOTENT, &x, &code,
-                            &status);
+    /* IAM deletes no role with managed policies attached: detach first */
+    fb_status st = iam_call(ctx, diag, creds, "ListAttachedRolePolicies", p, 1,
+                            FB_HTTP_IDEMPOTENT | FB_HTTP_READ_ONLY, &x, &code, &status);
+    const fbk_xml *list = st == FB_OK && x
+        ? fbk_xml_find(x, "ListAttachedRolePoliciesResponse/ListAttachedRolePoliciesResult/AttachedPolicies")
+        : NULL;
+    for (const fbk_xml *m = list ? list->child : NULL; m && st == FB_OK; m = m->next) {
+        const char *parn = fbk_xml_text(m, "member/PolicyArn");
+        if (!parn) continue;
+        kv d[] = {{"RoleName", p[0].v}, {"PolicyArn", parn}};
+        fbk_xml *dx = NULL;
+        char *dcode = NULL;
+        long dstatus = 0;
+        st = iam_call(ctx, diag, creds, "DetachRolePolicy", d, 2, FB_HTTP_IDEMPOTENT, &dx, &dcode, &dstatus);
+        fbk_xml_free(dx);
+        free(dcode); /* NoSuchEntity: detached already */
+    }
+    fbk_xml_free(x);
+    x = NULL;
+    free(code);
+    code = NULL;
+    if (st == FB_OK)
+        st = iam_call(ctx, diag, creds, "DeleteRole", p, 1, FB_HTTP_IDEMPOTENT, &x, &code, &status);
     fbk_xml_free(x);
     free(code); /* NoSuchEntity: already gone */
     return st;

@@ -1849,9 +1849,41 @@ class Ops:
         return out
 
     def iam_DeleteRole(self, ctx, p):
-        if not self.s.iam_roles.pop(p["RoleName"], None):
+        role = self.s.iam_roles.get(p["RoleName"])
+        if not role:
             raise ApiError(404, "NoSuchEntity", f"The role with name {p['RoleName']} cannot be found.")
+        if role.get("attached"):
+            # (added) as IAM: a role with managed policies attached is not deleted
+            raise ApiError(409, "DeleteConflict", "Cannot delete entity, must detach all policies first.")
+        del self.s.iam_roles[p["RoleName"]]
         return {}
+
+    def _role(self, name):
+        role = self.s.iam_roles.get(name)
+        if not role:
+            raise ApiError(404, "NoSuchEntity", f"The role with name {name} cannot be found.")
+        return role
+
+    def iam_AttachRolePolicy(self, ctx, p):
+        # (added) managed policies attached to a role; attaching twice is a no-op
+        role = self._role(p["RoleName"])
+        if not re.match(r"^arn:aws:iam::(aws|\d{12}):policy/", p["PolicyArn"]):
+            raise ApiError(400, "InvalidInput", f"ARN {p['PolicyArn']} is not valid.")
+        if p["PolicyArn"] not in role.setdefault("attached", []):
+            role["attached"].append(p["PolicyArn"])
+        return {}
+
+    def iam_DetachRolePolicy(self, ctx, p):
+        role = self._role(p["RoleName"])
+        if p["PolicyArn"] not in role.get("attached", []):
+            raise ApiError(404, "NoSuchEntity", f"Policy {p['PolicyArn']} was not found.")
+        role["attached"].remove(p["PolicyArn"])
+        return {}
+
+    def iam_ListAttachedRolePolicies(self, ctx, p):
+        role = self._role(p["RoleName"])
+        return {"AttachedPolicies": [{"PolicyName": a.rsplit("/", 1)[1], "PolicyArn": a}
+                                     for a in role.get("attached", [])], "IsTruncated": False}
 
     def _web_identity(self, ctx, p, role):
         """What AWS STS checks of a web identity token for a role made with

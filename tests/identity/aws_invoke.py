@@ -9,7 +9,9 @@ resource policy for the caller's role).
 With the broker as issuer (served on loopback from `identity publish`), a
 federation of three Functions applied with `apply --target aws:us-east-1`:
 worker depends on api; other has a private HTTP trigger and no callers.
-Each runs as its own role (CreateFunction's Role). api gets a function URL
+Each runs as its own role (CreateFunction's Role), with AWS's managed
+AWSLambdaBasicExecutionRole attached (and detached before the role is
+deleted, as IAM requires). api gets a function URL
 with AuthType AWS_IAM whose resource policy grants lambda:InvokeFunctionUrl
 (FunctionUrlAuthType AWS_IAM) and lambda:InvokeFunction (through the URL)
 to worker's role and to nobody else; other's URL grants nothing.
@@ -124,6 +126,9 @@ try:
     fns = st.get("lambda", {})
     roles = {k: fns.get(f"us-east-1|shop-{k}", {}).get("config", {}).get("Role") for k in ("api", "worker", "other")}
     ck.ok(roles == {k: role_arn(k) for k in roles}, "each function runs as its own role", roles)
+    basic = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    attached = {k: st.get("iam_roles", {}).get("fb-shop-" + k, {}).get("attached") for k in ("api", "worker", "other")}
+    ck.ok(attached == {k: [basic] for k in attached}, "each role has AWS's basic execution policy, and only it", attached)
     api = fns.get("us-east-1|shop-api", {})
     other = fns.get("us-east-1|shop-other", {})
     ck.ok((api.get("url") or {}).get("AuthType") == "AWS_IAM", "api (called by worker) gets an AWS_IAM URL", api.get("url"))
