@@ -74,6 +74,26 @@ static fb_status iam_call(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cred
     return st;
 }
 
+/* s with its %XX escapes decoded (new): IAM answers a role's trust policy
+ * URL-encoded (RFC 3986). A malformed escape is kept as is. */
+static char *percent_decode(const char *s)
+{
+    size_t n = strlen(s), o = 0;
+    char *out = fbk_xmalloc(n + 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (s[i] == '%' && i + 2 < n && sscanf(s + i + 1, "%2x", &v) == 1 &&
+            strchr("0123456789abcdefABCDEF", s[i + 1]) && strchr("0123456789abcdefABCDEF", s[i + 2])) {
+            out[o++] = (char)v;
+            i += 2;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 /* The issuer without its scheme and trailing '/': how IAM names the
  * provider and prefixes the condition keys. new. */
 static char *host_path(const char *issuer)
@@ -189,7 +209,7 @@ static fb_status bind_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cre
         "BrokerIssuedIdentity", "Effect", "Allow", "Principal", "Federated", prov, "Action",
         "sts:AssumeRoleWithWebIdentity", "Condition", "StringEquals", ksub, sub, kaud, aud);
     char *doc = json_dumps(policy, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(policy);
+    int stale_trust = 0;
     fbk_xml *x = NULL;
     char *code = NULL;
     long status = 0;
@@ -217,6 +237,28 @@ static fb_status bind_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cre
                          "the role yourself", name);
                 st = FB_CONFLICT;
             }
+            /* a trust policy made by an older version (or changed by hand)
+             * is brought back to this one */
+            const char *enc = fbk_xml_text(x, "GetRoleResponse/GetRoleResult/Role/AssumeRolePolicyDocument");
+            char *have = enc ? percent_decode(enc) : NULL;
+            json_t *hj = have ? json_loads(have, 0, NULL) : NULL;
+            if (st == FB_OK && !json_equal(hj, policy)) stale_trust = 1;
+            json_decref(hj);
+            free(have);
+        }
+        fbk_xml_free(x);
+        x = NULL;
+        free(code);
+        code = NULL;
+    }
+    json_decref(policy);
+    if (st == FB_OK && exists && stale_trust) {
+        kv u[] = {{"RoleName", name}, {"PolicyDocument", doc}};
+        st = iam_call(ctx, diag, creds, "UpdateAssumeRolePolicy", u, 2, FB_HTTP_IDEMPOTENT, &x, &code, &status);
+        if (st == FB_OK && code) {
+            fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL, "aws: IAM UpdateAssumeRolePolicy %s failed: %s", name,
+                     code);
+            st = FB_CONFLICT;
         }
         fbk_xml_free(x);
         x = NULL;

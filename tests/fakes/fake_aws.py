@@ -1858,6 +1858,19 @@ class Ops:
         del self.s.iam_roles[p["RoleName"]]
         return {}
 
+    def iam_UpdateAssumeRolePolicy(self, ctx, p):
+        # (added) a role's trust policy replaced, checked as CreateRole checks it
+        role = self._role(p["RoleName"])
+        doc = p["PolicyDocument"]
+        try:
+            policy = json.loads(unquote(doc) if doc.startswith("%7B") else doc)
+        except ValueError:
+            raise ApiError(400, "MalformedPolicyDocument", "This policy contains invalid Json")
+        if not isinstance(policy, dict) or not isinstance(policy.get("Statement"), list):
+            raise ApiError(400, "MalformedPolicyDocument", "Syntax errors in policy.")
+        role["policy"] = policy
+        return {}
+
     def _role(self, name):
         role = self.s.iam_roles.get(name)
         if not role:
