@@ -282,7 +282,7 @@ fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_
 /* Whether in.identity.callers has a caller outside Google Cloud (it then
  * reaches the service over the internet: ingress all, IAM still checks). */
 int gcp_identity_external_callers(const json_t *in);
-/* Makes a service or function body run as the identity the deployment's
+/* Makes a Cloud Run service or a Cloud Function body run as the identity the deployment's
  * state.identity (st: apply's identity, or NULL to read dep_state's)
  * names: the account, and ingress from everywhere for external callers.
  * Used by apply and by observe (so drift compares like with like). */

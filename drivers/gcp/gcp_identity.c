@@ -257,17 +257,18 @@ static char *caller_sa_id(const char *tenant, const char *caller, const char *ca
 }
 
 /* Grants role on the resource at path (wire path) to member and records
- * the binding; appends it to resources. */
+ * the binding under the name who (the workload it is for: the caller of
+ * a run.invoker grant); appends it to resources. */
 static fb_status bind(fb_driver_ctx *ctx, fb_diag *diag, const json_t *prev, const char *path, const char *role,
-                      const char *member, const char *region, json_t *resources)
+                      const char *member, const char *region, const char *who, json_t *resources)
 {
     gcp_api api = !strncmp(path, "v2/", 3) ? GCP_API_RUN : GCP_API_IAM;
     fb_status st = gcp_iam_member(ctx, diag, api, path, role, member, 1, NULL);
     char *id = fbk_xasprintf("%s|%s|%s", path, role, member);
-    if (st == FB_OK) st = gcp_record(diag, prev, BINDING_TYPE, id, region, role);
+    if (st == FB_OK) st = gcp_record(diag, prev, BINDING_TYPE, id, region, who);
     if (st == FB_OK && !gcp_host->dry_run(diag))
-        json_array_append_new(resources, json_pack("{s:s,s:s,s:s,s:s}", "type", BINDING_TYPE, "id", id, "region",
-                                                   region, "name", role));
+        json_array_append_new(resources, json_pack("{s:s,s:s,s:s?,s:s}", "type", BINDING_TYPE, "id", id, "region",
+                                                   region, "name", who));
     free(id);
     return st;
 }
@@ -296,7 +297,7 @@ fb_status gcp_identity_bind(fb_driver_ctx *ctx, const json_t *in, const fbk_wl *
     }
     /* only the workload's own federated principal may act as the account */
     char *sp = fbk_xasprintf("v1/%s", sname);
-    if (st == FB_OK) st = bind(ctx, diag, prev, sp, WI_USER, out->principal, NULL, resources);
+    if (st == FB_OK) st = bind(ctx, diag, prev, sp, WI_USER, out->principal, NULL, wl->name, resources);
     free(sp);
     free(sname);
     if (st != FB_OK) gcp_identity_clear(out);
@@ -347,15 +348,16 @@ fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_
             st = ensure_account(ctx, diag, aid, desc, display, email, &created);
             char *sname = fbk_xasprintf("projects/%s/serviceAccounts/%s", ctx->project, email);
             if (st == FB_OK) {
-                st = gcp_record(diag, prev, SA_TYPE, sname, NULL, email);
+                /* recorded under the caller's name: see the removal below */
+                st = gcp_record(diag, prev, SA_TYPE, sname, NULL, name);
                 if (!gcp_host->dry_run(diag))
                     json_array_append_new(resources, json_pack("{s:s,s:s,s:s}", "type", SA_TYPE, "id", sname, "name",
-                                                               email));
+                                                               name));
                 json_array_append_new(want, json_string(sname));
             }
             char *principal = fbk_xasprintf("principal://iam.googleapis.com/%s/subject/%s", id->pool, csub);
             char *sp = fbk_xasprintf("v1/%s", sname);
-            if (st == FB_OK) st = bind(ctx, diag, prev, sp, WI_USER, principal, NULL, resources);
+            if (st == FB_OK) st = bind(ctx, diag, prev, sp, WI_USER, principal, NULL, name, resources);
             member = fbk_xasprintf("serviceAccount:%s", email);
             free(sp);
             free(principal);
@@ -366,42 +368,44 @@ fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_
             free(aid);
         }
         if (st == FB_OK && member) {
-            st = bind(ctx, diag, prev, path, INVOKER, member, region, resources);
+            st = bind(ctx, diag, prev, path, INVOKER, member, region, name, resources);
             char *key = fbk_xasprintf("%s|%s|%s", path, INVOKER, member);
             json_array_append_new(want, json_string(key));
             free(key);
         }
         free(member);
     }
-    /* a caller that is no longer one loses the right to call */
+    /* what the previous apply recorded and this one did not: a grant or a
+     * caller account of a workload this apply did not consider stays (its
+     * record carried on); of one that no longer calls, the run.invoker
+     * grant is removed and the fbc- account deleted (its own policy goes
+     * with it) */
+    const json_t *ident = json_object_get(in, "identity");
     const json_t *r;
     json_array_foreach(json_object_get(prev, "resources"), i, r) {
         const char *t = json_string_value(json_object_get(r, "type"));
         const char *rid = json_string_value(json_object_get(r, "id"));
+        const char *who = json_string_value(json_object_get(r, "name"));
         if (st != FB_OK) break;
-        if (!t || strcmp(t, BINDING_TYPE) || !rid || strncmp(rid, path, strlen(path)) ||
-            rid[strlen(path)] != '|')
+        if (!t || !rid || (strcmp(t, BINDING_TYPE) && strcmp(t, SA_TYPE))) continue;
+        int again = 0;
+        size_t k;
+        const json_t *o;
+        json_array_foreach(resources, k, o) again |= !strcmp(json_string_value(json_object_get(o, "id")), rid);
+        if (again) continue;
+        int on_service = !strcmp(t, BINDING_TYPE) && !strncmp(rid, path, strlen(path)) && rid[strlen(path)] == '|';
+        const char *acct = !strcmp(t, SA_TYPE) ? strstr(rid, "/serviceAccounts/") : NULL;
+        int caller_acct = acct && !strncmp(acct + 17, "fbc-", 4);
+        int caller_acct_binding = !strcmp(t, BINDING_TYPE) && strstr(rid, "/serviceAccounts/fbc-");
+        if (!on_service && !caller_acct && !caller_acct_binding) continue;
+        if (!fbk_identity_considers(ident, who)) {
+            if (!gcp_host->dry_run(diag)) json_array_append(resources, (json_t *)r);
             continue;
-        int kept = 0;
-        size_t k;
-        const json_t *w;
-        json_array_foreach(want, k, w) kept |= !strcmp(json_string_value(w), rid);
-        if (kept) continue;
-        const char *member = strrchr(rid, '|') + 1;
-        st = gcp_iam_member(ctx, diag, GCP_API_RUN, path, INVOKER, member, 0, NULL);
-    }
-    /* and the account a caller that is gone impersonated */
-    json_array_foreach(json_object_get(prev, "resources"), i, r) {
-        const char *t = json_string_value(json_object_get(r, "type"));
-        const char *rid = json_string_value(json_object_get(r, "id"));
-        const char *acct = rid ? strstr(rid, "/serviceAccounts/") : NULL;
-        if (st != FB_OK) break;
-        if (!t || strcmp(t, SA_TYPE) || !acct || strncmp(acct + 17, "fbc-", 4) != 0) continue;
-        int kept = 0;
-        size_t k;
-        const json_t *w;
-        json_array_foreach(want, k, w) kept |= !strcmp(json_string_value(w), rid);
-        if (!kept) st = delete_account(ctx, diag, rid);
+        }
+        if (on_service)
+            st = gcp_iam_member(ctx, diag, GCP_API_RUN, path, INVOKER, strrchr(rid, '|') + 1, 0, NULL);
+        else if (caller_acct)
+            st = delete_account(ctx, diag, rid);
     }
     json_decref(want);
     free(path);
@@ -438,6 +442,12 @@ void gcp_identity_body(json_t *body, const gcp_identity *id, const json_t *dep_s
     const char *email = id ? id->email : json_string_value(json_object_get(is, "serviceAccount"));
     int external = id ? id->external : json_is_true(json_object_get(is, "externalCallers"));
     if (!email) return;
+    json_t *sc = json_object_get(body, "serviceConfig");
+    if (sc) { /* a Cloud Function */
+        json_object_set_new(sc, "serviceAccountEmail", json_string(email));
+        if (external) json_object_set_new(sc, "ingressSettings", json_string("ALLOW_ALL"));
+        return;
+    }
     json_object_set_new(json_object_get(body, "template"), "serviceAccount", json_string(email));
     if (external) json_object_set_new(body, "ingress", json_string("INGRESS_TRAFFIC_ALL"));
 }
