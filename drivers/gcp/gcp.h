@@ -294,6 +294,11 @@ json_t *gcp_identity_state(const gcp_identity *id);
 void gcp_identity_clear(gcp_identity *id);
 /* The account id's email of tenant/name (new). */
 char *gcp_identity_sa_email(fb_driver_ctx *ctx, const char *tenant, const char *name);
+/* Appends discover rows (type gcp-service-account) for the project's
+ * accounts fedbroker makes (fb-..., fbc-...): managed when their
+ * description is fedbroker's, with the tenant and the workload whose
+ * deployment records them. */
+fb_status gcp_identity_discover(fb_driver_ctx *ctx, json_t *resources, fb_diag *diag);
 /* Deletes the accounts a deployment recorded (after its service). */
 fb_status gcp_identity_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag);
 

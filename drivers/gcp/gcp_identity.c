@@ -498,3 +498,49 @@ fb_status gcp_identity_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *de
     }
     return st;
 }
+
+/* The tenant and workload an account's description names (new, or NULL
+ * each): "... workload T/W (" for a workload's own, "... to call T/W (" for
+ * a caller's (recorded with the callee W). */
+static void described(const char *desc, char **tenant, char **workload)
+{
+    *tenant = *workload = NULL;
+    const char *marks[] = {"the identity of workload ", " to call "};
+    for (size_t i = 0; i < 2 && desc; i++) {
+        const char *p = strstr(desc, marks[i]);
+        if (!p) continue;
+        p += strlen(marks[i]);
+        const char *slash = strchr(p, '/'), *end = strchr(p, ' ');
+        if (!slash || !end || slash > end) continue;
+        *tenant = fbk_xstrndup(p, (size_t)(slash - p));
+        *workload = fbk_xstrndup(slash + 1, (size_t)(end - slash - 1));
+        return;
+    }
+}
+
+fb_status gcp_identity_discover(fb_driver_ctx *ctx, json_t *resources, fb_diag *diag)
+{
+    json_t *items = json_array();
+    char *path = fbk_xasprintf("v1/projects/%s/serviceAccounts", ctx->project);
+    fb_status st = gcp_list(ctx, diag, GCP_API_IAM, "serviceAccounts.list", path, "accounts", items);
+    free(path);
+    size_t i;
+    const json_t *a;
+    json_array_foreach(items, i, a) {
+        const char *email = json_string_value(json_object_get(a, "email"));
+        const char *desc = json_string_value(json_object_get(a, "description"));
+        if (st != FB_OK || !email || (strncmp(email, "fb-", 3) && strncmp(email, "fbc-", 4))) continue;
+        char *tenant, *workload;
+        described(desc, &tenant, &workload);
+        int ours = desc && !strncmp(desc, "fedbroker: ", 11) && tenant;
+        char *id = fbk_xasprintf("projects/%s/serviceAccounts/%s", ctx->project, email);
+        json_array_append_new(resources, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s?,s:s?}", "type", SA_TYPE, "id", id,
+                                                   "name", email, "region", "global", "managed", ours, "tenant",
+                                                   ours ? tenant : NULL, "workload", ours ? workload : NULL));
+        free(id);
+        free(tenant);
+        free(workload);
+    }
+    json_decref(items);
+    return st;
+}

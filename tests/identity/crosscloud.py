@@ -31,8 +31,9 @@ takes the same path through web's own account. Refused: the federated
 token itself at api (the principal holds no run.invoker), worker's token
 with another audience (AWS's), another workload's token, worker's
 federated token impersonating api's account. The records are in
-the store; destroy removes the role, the accounts and the services (the
-shared pool and OIDC providers stay).
+the store; discover lists the accounts as tracked and an account a crash
+left as untracked; destroy removes the role, the accounts and the services
+(the shared pool and OIDC providers stay).
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
 import functools
@@ -266,6 +267,21 @@ try:
     # ---- a second apply changes nothing; destroy removes every binding ----
     rc, out, err = env.run("plan", fed, "--no-baselines", "--no-save", "--detailed-exitcode")
     ck.ok(rc == 0 and "No changes" in out, "the next plan is all no-op", (rc, out[-600:], err[-600:]))
+    # discover: the accounts, managed and tracked; one a crash left (made,
+    # never recorded) shows as managed and untracked
+    fake_desc = "fedbroker: the identity of workload shop/ghost (docs/identity.md)"
+    gfake.call("POST", "/iam/v1/projects/%s/serviceAccounts" % PROJECT,
+               {"accountId": "fb-shop-ghost", "serviceAccount": {"description": fake_desc}}, token=gfake.admin)
+    rc, out, err = env.run("discover", "--provider", "gcp", "--format", "json")
+    rows = sorted((r["name"].split("@")[0], r.get("managed"), r.get("tracked"), r.get("workload"))
+                  for r in (json.loads(out) if rc == 0 else []) if r.get("type") == "gcp-service-account")
+    want_rows = sorted([("fb-shop-api", True, True, "api"), ("fb-shop-web", True, True, "web"),
+                        ("fb-shop-other", True, True, "other"), (CALLER.split("@")[0], True, True, "api"),
+                        ("fb-shop-ghost", True, False, "ghost")])
+    ck.ok(rows == want_rows, "discover lists the accounts (tracked) and finds the leftover (untracked)", (rc, rows, err[-600:]))
+    gfake.call("DELETE", "/iam/v1/projects/%s/serviceAccounts/fb-shop-ghost@%s.iam.gserviceaccount.com" % (PROJECT, PROJECT),
+               token=gfake.admin)
+
     rc, out, err = env.run("destroy", "--federation", "shop")
     ck.ok(rc == 0, "destroy --federation shop", (rc, out, err[-1500:]))
     st_, doc, _ = gfake.call("GET", "/iam/v1/projects/%s/serviceAccounts" % PROJECT, token=gfake.admin)
