@@ -315,7 +315,6 @@ fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_
     const char *callee = json_string_value(json_object_get(md, "name"));
     char *path = fbk_xasprintf("v2/%s", service);
     fb_status st = FB_OK;
-    json_t *want = json_array();
     size_t i;
     const json_t *c;
     json_array_foreach(callers, i, c) {
@@ -353,7 +352,6 @@ fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_
                 if (!gcp_host->dry_run(diag))
                     json_array_append_new(resources, json_pack("{s:s,s:s,s:s}", "type", SA_TYPE, "id", sname, "name",
                                                                name));
-                json_array_append_new(want, json_string(sname));
             }
             char *principal = fbk_xasprintf("principal://iam.googleapis.com/%s/subject/%s", id->pool, csub);
             char *sp = fbk_xasprintf("v1/%s", sname);
@@ -369,9 +367,6 @@ fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_
         }
         if (st == FB_OK && member) {
             st = bind(ctx, diag, prev, path, INVOKER, member, region, name, resources);
-            char *key = fbk_xasprintf("%s|%s|%s", path, INVOKER, member);
-            json_array_append_new(want, json_string(key));
-            free(key);
         }
         free(member);
     }
@@ -407,7 +402,6 @@ fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_
         else if (caller_acct)
             st = delete_account(ctx, diag, rid);
     }
-    json_decref(want);
     free(path);
     return st;
 }
