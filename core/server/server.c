@@ -77,7 +77,10 @@ typedef struct fbi_server server;
 struct fbi_server {
     metrics m;
     fbi_auditor *audit;
-    fb_store *store;
+    fb_store *store;  /* the caller's: the audit writer's connection (writes) */
+    fb_store *rstore; /* a second connection to the same file for the request
+                         threads' reads: in WAL mode they never wait for the
+                         audit writer's transactions */
     const fbi_catalog *cat;
     const fbi_serve_opts *o;
     pthread_mutex_t mu; /* buckets, log */
@@ -231,7 +234,7 @@ static void resolve_route(server *sv, struct MHD_Connection *c, const char *name
     fbi_resolve_query q = {.name = name, .tenant = who->tenant, .now = now, .from_location = from,
                            .all = all};
     json_t *out = NULL;
-    fb_status st = fbi_discovery_resolve(sv->store, sv->cat, &q, &out, d);
+    fb_status st = fbi_discovery_resolve(sv->rstore, sv->cat, &q, &out, d);
     atomic_fetch_add(st == FB_OK ? &sv->m.resolve_found : st == FB_NOTFOUND ? &sv->m.resolve_not_found
                                                                : &sv->m.resolve_invalid, 1);
     if (st == FB_NOTFOUND) {
@@ -294,7 +297,7 @@ static void route(server *sv, struct MHD_Connection *c, const char *method, cons
     char *text = NULL;
     if (strcmp(url, "/v1/endpoints") == 0) {
         if (!(role & READERS)) goto forbidden;
-        if (fbi_store_list_endpoints(sv->store, who->tenant, &text, d) != FB_OK) goto internal;
+        if (fbi_store_list_endpoints(sv->rstore, who->tenant, &text, d) != FB_OK) goto internal;
         *body = json_pack("{s:o}", "endpoints", parse_rows(text));
     } else if (strncmp(url, "/v1/resolve/", 12) == 0 && url[12] && !strchr(url + 12, '/')) {
         if (!(role & READERS)) goto forbidden;
@@ -303,7 +306,7 @@ static void route(server *sv, struct MHD_Connection *c, const char *method, cons
                (strncmp(url, "/v1/deployments/", 16) == 0 && url[16] && !strchr(url + 16, '/'))) {
         if (!(role & READERS)) goto forbidden;
         const char *name = url[15] == '/' ? url + 16 : NULL;
-        if (fb_store_list_deployments(sv->store, who->tenant, name, &text, d) != FB_OK) goto internal;
+        if (fb_store_list_deployments(sv->rstore, who->tenant, name, &text, d) != FB_OK) goto internal;
         json_t *rows = parse_rows(text);
         if (name && json_array_size(rows) == 0) {
             json_decref(rows);
@@ -318,7 +321,7 @@ static void route(server *sv, struct MHD_Connection *c, const char *method, cons
         *status = 0; /* the caller sends the text exposition */
     } else if (strcmp(url, "/v1/tokens") == 0) {
         if (!(role & R_ADMIN)) goto forbidden;
-        if (fbi_store_list_tokens(sv->store, who->tenant, &text, d) != FB_OK) goto internal;
+        if (fbi_store_list_tokens(sv->rstore, who->tenant, &text, d) != FB_OK) goto internal;
         *body = json_pack("{s:o}", "tokens", parse_rows(text));
     } else {
         *status = 404;
@@ -430,7 +433,7 @@ static fb_status authenticate(server *sv, const char *token, int64_t now, fbi_to
         memset(who, 0, sizeof *who); /* expired meanwhile: the store says so */
     }
     free(hit);
-    fb_status st = fbi_token_check(sv->store, token, now, v, who, d);
+    fb_status st = fbi_token_check(sv->rstore, token, now, v, who, d);
     if (st == FB_OK && *v == FBI_TOKEN_OK)
         fbi_ttlcache_put(sv->tokens, hash, who, sizeof *who, 1, (int64_t)t + TOKEN_CACHE_MS);
     return st;
@@ -448,7 +451,7 @@ static int oidc_route(server *sv, const char *url, unsigned *status, json_t **bo
         *body = fbi_identity_discovery(sv->o->identity);
     } else if (strcmp(url, jwks) == 0) {
         fb_diag *d = fb_diag_new();
-        if (fbi_identity_published_jwks(sv->store, body, d) != FB_OK) {
+        if (fbi_identity_published_jwks(sv->rstore, body, d) != FB_OK) {
             *status = 500;
             *body = err_body("internal", "the state store failed; see the server log");
             fb_diag_print(d, stderr);
@@ -512,7 +515,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     } else if (strcmp(url, "/v1/readyz") == 0) {
         fb_diag *d = fb_diag_new();
         char *t = NULL;
-        int ok = fbi_store_list_tokens(sv->store, "\x01", &t, d) == FB_OK;
+        int ok = fbi_store_list_tokens(sv->rstore, "\x01", &t, d) == FB_OK;
         free(t);
         fb_diag_free(d);
         status = ok ? 200 : 503;
@@ -652,6 +655,7 @@ static void server_free(server *sv)
     free(sv->buckets);
     fbi_smap_free(&sv->bucket_index);
     fbi_ops_free(sv->v1.ops); /* waits for a running operation */
+    if (sv->rstore) fb_store_close(sv->rstore);
     free(sv->home);
     fbi_ttlcache_free(sv->tokens);
     fbi_ttlcache_free(sv->answers);
@@ -677,7 +681,14 @@ fb_status fbi_server_start(fb_store *store, const fbi_catalog *cat, const fbi_se
     ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[el > 0 ? el : 0] = 0;
     sv->home = fb_state_dir();
-    sv->v1 = (fbi_v1_env){.store = store, .ops = fbi_ops_new(o->exe ? o->exe : exe, sv->home),
+    const char *file = sqlite3_db_filename(fbi_store_db(store), "main");
+    if (!file || !*file || fb_store_open(file, &sv->rstore, diag) != FB_OK) {
+        fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, "cannot open a second connection to the state store",
+                    NULL);
+        server_free(sv);
+        return FB_INTERNAL;
+    }
+    sv->v1 = (fbi_v1_env){.store = sv->rstore, .ops = fbi_ops_new(o->exe ? o->exe : exe, sv->home),
                           .home = sv->home, .catalog_dir = o->catalog_dir};
     sv->answers = fbi_ttlcache_new(ANSWER_CACHE_MAX);
     /* a statement of our own on the store's connection (opened with
