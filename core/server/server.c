@@ -52,9 +52,10 @@ typedef struct bucket {
 /* Prometheus counters: requests by route class and status, their time,
  * resolve answers. Route classes carry no names (nothing of a tenant). */
 static const char *const ROUTES[] = {"healthz", "readyz", "endpoints", "resolve", "deployments",
-                                     "tokens", "metrics", "other"};
+                                     "tokens", "metrics", "drivers", "specs", "plans", "operations",
+                                     "other"};
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)
-static const unsigned CODES[] = {200, 400, 401, 403, 404, 405, 413, 429, 500, 503};
+static const unsigned CODES[] = {200, 201, 202, 400, 401, 403, 404, 405, 413, 429, 500, 503};
 #define NCODES (sizeof CODES / sizeof *CODES)
 
 typedef struct metrics {
@@ -67,7 +68,8 @@ typedef struct metrics {
 static size_t route_class(const char *url)
 {
     static const char *const prefix[] = {"/v1/healthz", "/v1/readyz", "/v1/endpoints", "/v1/resolve/",
-                                         "/v1/deployments", "/v1/tokens", "/metrics"};
+                                         "/v1/deployments", "/v1/tokens", "/metrics", "/v1/drivers",
+                                         "/v1/specs", "/v1/plans", "/v1/operations/"};
     for (size_t i = 0; i < sizeof prefix / sizeof *prefix; i++)
         if (strncmp(url, prefix[i], strlen(prefix[i])) == 0) return i;
     return NROUTES - 1;
