@@ -12,6 +12,7 @@
 #include "server/ttlcache.h"
 #include "server/ops.h"
 #include "server/v1.h"
+#include "server/reconcile.h"
 #include "base/map.h"
 #include "base/util.h"
 #include "discovery/discovery.h"
@@ -99,6 +100,7 @@ struct fbi_server {
     struct MHD_Daemon *daemon;
     char *cert, *key;
     fbi_v1_env v1;           /* specs, plans, operations, drivers (v1.h) */
+    fbi_reconciler *rec;     /* --reconcile, or NULL */
     char *home;
 };
 
@@ -397,6 +399,34 @@ static char *metrics_text(server *sv)
          "fedbroker_cache_hits_total{cache=\"resolve\"} %lu\n",
          rows, batches, failures, atomic_load(&sv->m.token_cache_hits),
          atomic_load(&sv->m.answer_cache_hits));
+    unsigned long oc[4];
+    fbi_ops_counts(sv->v1.ops, oc);
+    EMIT("# HELP fedbroker_operations Operations kept in memory, by state.\n"
+         "# TYPE fedbroker_operations gauge\n"
+         "fedbroker_operations{state=\"queued\"} %lu\n"
+         "fedbroker_operations{state=\"running\"} %lu\n"
+         "fedbroker_operations{state=\"succeeded\"} %lu\n"
+         "fedbroker_operations{state=\"failed\"} %lu\n", oc[0], oc[1], oc[2], oc[3]);
+    if (sv->rec) {
+        fbi_reconcile_counts rc;
+        fbi_reconciler_counts(sv->rec, &rc);
+        EMIT("# HELP fedbroker_reconcile_runs_total Reconciler passes (serve --reconcile).\n"
+             "# TYPE fedbroker_reconcile_runs_total counter\n"
+             "fedbroker_reconcile_runs_total %lu\n"
+             "# HELP fedbroker_reconcile_failures_total Passes whose observe (fedbroker status) failed.\n"
+             "# TYPE fedbroker_reconcile_failures_total counter\n"
+             "fedbroker_reconcile_failures_total %lu\n"
+             "# HELP fedbroker_reconcile_drifted Deployments drifted, missing or failed at the last pass.\n"
+             "# TYPE fedbroker_reconcile_drifted gauge\n"
+             "fedbroker_reconcile_drifted %lu\n"
+             "# HELP fedbroker_reconcile_reapplies_total Re-apply operations queued by the reconciler.\n"
+             "# TYPE fedbroker_reconcile_reapplies_total counter\n"
+             "fedbroker_reconcile_reapplies_total %lu\n"
+             "# HELP fedbroker_reconcile_last_success_timestamp_seconds The last pass that observed.\n"
+             "# TYPE fedbroker_reconcile_last_success_timestamp_seconds gauge\n"
+             "fedbroker_reconcile_last_success_timestamp_seconds %lld\n",
+             rc.runs, rc.failures, rc.drifted, rc.reapplies, (long long)rc.last_ok);
+    }
 #undef EMIT
     return b;
 }
@@ -649,6 +679,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 static void server_free(server *sv)
 {
     if (sv->daemon) MHD_stop_daemon(sv->daemon); /* no request runs after this */
+    fbi_reconciler_stop(sv->rec);                /* it queues operations and audit rows */
+    fbi_ops_free(sv->v1.ops);                    /* waits for a running operation */
     fbi_auditq_stop(sv->aq);                     /* commits every queued row */
     fbi_auditor_close(sv->audit);
     free(sv->cert);
@@ -656,7 +688,6 @@ static void server_free(server *sv)
     for (size_t i = 0; i < sv->nbuckets; i++) free(sv->buckets[i].id);
     free(sv->buckets);
     fbi_smap_free(&sv->bucket_index);
-    fbi_ops_free(sv->v1.ops); /* waits for a running operation */
     if (sv->rstore) fb_store_close(sv->rstore);
     free(sv->home);
     fbi_ttlcache_free(sv->tokens);
@@ -701,6 +732,12 @@ fb_status fbi_server_start(fb_store *store, const fbi_catalog *cat, const fbi_se
         fbi_auditq_start(sv->audit, store, 0, &sv->aq, diag) != FB_OK) {
         server_free(sv);
         return FB_INVALID;
+    }
+    if (o->reconcile_s) {
+        fbi_reconcile_opts ro = {.interval_s = o->reconcile_s, .reapply = o->reconcile_reapply,
+                                 .home = sv->home, .catalog_dir = o->catalog_dir, .ops = sv->v1.ops,
+                                 .aq = sv->aq};
+        sv->rec = fbi_reconciler_start(&ro);
     }
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);

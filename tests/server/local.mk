@@ -6,7 +6,8 @@ SERVER_TESTS = \
 	tests/server/audit.py \
 	tests/server/ops.py \
 	tests/server/openapi.py \
-	tests/server/idle.py
+	tests/server/idle.py \
+	tests/server/reconcile.py
 TESTS += $(SERVER_TESTS)
 EXTRA_DIST += $(SERVER_TESTS) docs/serve.md docs/api.yaml bench/serve_bench.sh bench/serve_setup.py \
 	bench/serve_resolve.py bench/README-serve.md \
