@@ -773,13 +773,13 @@ fb_status fbi_server_start(fb_store *store, const fbi_catalog *cat, const fbi_se
     };
     sv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, handle, sv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, sv, /* first, so every message goes through it */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 2),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)o->max_header,
         MHD_OPTION_NOTIFY_COMPLETED, completed, sv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, sv,
         MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_END);
     if (!sv->daemon) {
