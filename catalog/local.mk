@@ -3,7 +3,7 @@
 # build-aux/embed.sh) and installed under $(pkgdatadir)/catalog for finance to
 # read, copy and override with --catalog DIR or FEDBROKER_CATALOG.
 FB_CATALOG_FILES = catalog/prices.csv catalog/regions.csv catalog/locations.csv \
-	catalog/latency_ms.csv catalog/sources.csv catalog/params.csv
+	catalog/latency_ms.csv catalog/sources.csv catalog/params.csv catalog/startup.csv
 catalogdir = $(pkgdatadir)/catalog
 dist_catalog_DATA = $(FB_CATALOG_FILES) catalog/SOURCE.md catalog/README.md \
 	catalog/overrides.example.json
@@ -17,6 +17,7 @@ core/catalog/catalog_data.c: $(FB_CATALOG_FILES) $(FB_EMBED)
 	  fbi_catalog_locations=$(srcdir)/catalog/locations.csv \
 	  fbi_catalog_latency=$(srcdir)/catalog/latency_ms.csv \
 	  fbi_catalog_sources=$(srcdir)/catalog/sources.csv \
-	  fbi_catalog_params=$(srcdir)/catalog/params.csv > $@-t && mv -f $@-t $@
+	  fbi_catalog_params=$(srcdir)/catalog/params.csv \
+	  fbi_catalog_startup_csv=$(srcdir)/catalog/startup.csv > $@-t && mv -f $@-t $@
 BUILT_SOURCES += core/catalog/catalog_data.c
 CLEANFILES += core/catalog/catalog_data.c

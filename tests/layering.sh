@@ -13,21 +13,27 @@
 # store (state), probes through the host's HTTP service (http), orders by
 # the catalog's latency model, parses the spec's durations (spec) and
 # bounds its probes with the broker's fan-out (broker); cli and serve use it.
-# server (`fedbroker serve` and its bearer tokens) sits above discovery: it
-# answers from the store and the discovery table; only cli starts it.
+# sim (the step model of `fedbroker simulate`: strategies, forecast,
+# baseline optimiser) is pure computation over a spec's traffic profile: it
+# includes spec only, and plan and cli use it.
+# server (`fedbroker serve` and its bearer tokens) sits above discovery and
+# plan: it answers from the store and the discovery table, renders stored
+# plans with the report writer and lists the drivers the host loaded; only
+# cli starts it.
 set -eu
 core="${top_srcdir:-.}/core"
 allowed() { # folder -> the folders it may include
     case $1 in
     base) echo "base" ;;
     spec|catalog|solver|http|state) echo "base $1" ;;
+    sim) echo "base spec sim" ;;
     host) echo "base spec catalog solver http state host" ;;
     identity) echo "base http state identity" ;;
     broker) echo "base spec catalog solver http state host identity broker" ;;
-    plan) echo "base spec catalog solver http state host identity broker plan" ;;
+    plan) echo "base spec catalog solver http state host identity broker plan sim" ;;
     discovery) echo "base spec catalog http state broker discovery" ;;
-    server) echo "base spec catalog http state broker discovery identity server" ;;
-    cli) echo "base spec catalog solver http state host identity broker plan discovery server cli" ;;
+    server) echo "base spec catalog http state host broker plan discovery identity server" ;;
+    cli) echo "base spec catalog solver http state host identity broker plan discovery server sim cli" ;;
     *) echo "" ;;
     esac
 }

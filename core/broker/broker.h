@@ -83,6 +83,11 @@ typedef struct fbi_deploy_item {
      * NULL), stored with the journal intent so `destroy --federation`
      * finds even a deployment whose apply was interrupted */
     const char *federation;
+    /* apply: who calls this workload, {"callers": [{"name", "spiffeId"?,
+     * "provider", "region"}]} (new, or NULL): merged into the input's
+     * "identity" so a driver can grant each caller exactly the right to
+     * call it (docs/identity.md, least privilege); freed with the item */
+    json_t *peers;
     double elapsed_ms;  /* result: wall time of the item's verb */
 } fbi_deploy_item;
 

@@ -389,7 +389,23 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
     /* the workload's identity, when the broker is an issuer: a driver that
      * binds identities (docs/identity.md) makes the provider trust it */
     json_t *ident = workload_identity(lc->b, tenant, name);
-    if (ident) json_object_set_new(in, "identity", ident);
+    if (ident) {
+        /* each caller named by its SPIFFE ID too: the binding a driver
+         * makes for it names the identity, not the workload */
+        json_t *callers = json_deep_copy(json_object_get(it->peers, "callers"));
+        size_t k;
+        json_t *c;
+        json_array_foreach(callers, k, c) {
+            fb_diag *d = fb_diag_new();
+            char *cid = fbi_spiffe_workload_id(json_string_value(json_object_get(ident, "trustDomain")),
+                                               tenant, json_string_value(json_object_get(c, "name")), d);
+            if (cid) json_object_set_new(c, "spiffeId", json_string(cid));
+            free(cid);
+            fb_diag_free(d);
+        }
+        json_object_set_new(ident, "callers", callers ? callers : json_array());
+        json_object_set_new(in, "identity", ident);
+    }
     /* one serialisation for validate and apply; key order does not matter
      * to a driver, so no sorting */
     char *in_text = json_dumps(in, JSON_COMPACT);
@@ -717,6 +733,7 @@ void fbi_deploy_items_free(fbi_deploy_item *items, size_t n)
     for (size_t i = 0; i < n; i++) {
         json_decref(items[i].output);
         json_decref(items[i].requests);
+        json_decref(items[i].peers);
         fb_diag_free(items[i].diag);
     }
     free(items);

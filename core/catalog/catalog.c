@@ -38,7 +38,7 @@ static const char *const region_kinds[] = {
     "region", "local-zone", "scope", "local", "probe", "backend", NULL};
 static const char *const precisions[] = {"city", "approximate", "unknown", NULL};
 static const char *const confidences[] = {"high", "medium", "low", "assumption", NULL};
-static const char *const source_kinds[] = {"price", "latency", "region", NULL};
+static const char *const source_kinds[] = {"price", "latency", "region", "startup", NULL};
 static const char *const egress_metrics[] = {
     "egress_inter_az", "egress_inter_zone", "egress_inter_region", "egress_internet", NULL};
 
@@ -257,7 +257,7 @@ static void load_sources(fbi_catalog *cat, const char *file, fb_diag *d)
             continue;
         }
         if (!in_list(source_kinds, s->kind)) {
-            rowerrf(d, file, line, "use price, latency or region", "unknown source kind '%s'",
+            rowerrf(d, file, line, "use price, latency, region or startup", "unknown source kind '%s'",
                     s->kind);
             continue;
         }
@@ -548,6 +548,97 @@ static void load_params(fbi_catalog *cat, const char *file, fb_diag *d)
         set_param(cat, file, c->lines[i], name, field(c, i, ix[1]), d);
     }
     fbi_smap_free(&seen);
+}
+
+/* ---- startup times ------------------------------------------------------------------- */
+
+static const char *const startup_metrics[] = {"container_start", "cold_start", NULL};
+static const char *const startup_confidence[] = {"high", "medium", "low", "assumption", NULL};
+
+static void load_startup(fbi_catalog *cat, const char *file, fb_diag *d)
+{
+    const fbi_csv *c = cat->csv_startup;
+    static const colspec cols[] = {{"provider", 1}, {"service", 1}, {"metric", 1},
+                                   {"value_ms", 1}, {"source", 1}, {"as_of", 1},
+                                   {"confidence", 1}, {"notes", 0}, {NULL, 0}};
+    int ix[8];
+    if (!map_cols(c, file, cols, ix, d)) return;
+    cat->startup = fbi_xcalloc(c->nrows ? c->nrows : 1, sizeof *cat->startup);
+    fbi_smap seen = {0}; /* borrows its keys: they live in keys until the end */
+    char **keys = fbi_xcalloc(c->nrows ? c->nrows : 1, sizeof *keys);
+    for (size_t i = 0; i < c->nrows; i++) {
+        int line = c->lines[i];
+        fbi_startup_row *r = &cat->startup[cat->nstartup];
+        r->provider = field(c, i, ix[0]);
+        r->service = field(c, i, ix[1]);
+        r->metric = field(c, i, ix[2]);
+        r->source = field(c, i, ix[4]);
+        r->as_of = field(c, i, ix[5]);
+        r->confidence = field(c, i, ix[6]);
+        r->notes = field(c, i, ix[7]);
+        r->line = line;
+        int bad = 0;
+        if (!*r->provider || !*r->service) {
+            rowerrf(d, file, line, "give a provider and service, or * for the fallback row",
+                    "empty provider or service");
+            bad = 1;
+        }
+        if (!in_list(startup_metrics, r->metric)) {
+            rowerrf(d, file, line, "use container_start or cold_start", "unknown metric '%s'",
+                    r->metric);
+            bad = 1;
+        }
+        const char *v = field(c, i, ix[3]);
+        char *end = NULL;
+        errno = 0;
+        long long ms = strtoll(v, &end, 10);
+        if (!*v || *end || errno || ms < 0 || ms > 3600000) {
+            rowerrf(d, file, line, "whole milliseconds from 0 to 3600000", "bad value_ms '%s'", v);
+            bad = 1;
+        }
+        r->value_ms = ms;
+        if (cat->csv_sources && !fbi_catalog_source(cat, r->source)) {
+            rowerrf(d, file, line, "add it to sources.csv or fix the id", "unknown source '%s'",
+                    r->source);
+            bad = 1;
+        }
+        char *why = check_as_of(r->as_of);
+        if (why) {
+            rowerrf(d, file, line, NULL, "%s", why);
+            free(why);
+            bad = 1;
+        }
+        if (!in_list(startup_confidence, r->confidence)) {
+            rowerrf(d, file, line, "use high, medium, low or assumption",
+                    "unknown confidence '%s'", r->confidence);
+            bad = 1;
+        }
+        char *key = keys[i] = fbi_xasprintf("%s/%s/%s", r->provider, r->service, r->metric);
+        size_t old;
+        if (!fbi_smap_put(&seen, key, (size_t)line, &old)) {
+            rowerrf(d, file, line, NULL, "duplicate key: %s is already defined at line %zu", key,
+                    old);
+            bad = 1;
+        }
+        if (!bad) cat->nstartup++;
+    }
+    fbi_smap_free(&seen);
+    for (size_t i = 0; i < c->nrows; i++) free(keys[i]);
+    free(keys);
+}
+
+const fbi_startup_row *fbi_catalog_startup(const fbi_catalog *cat, const char *provider,
+                                           const char *service, const char *metric)
+{
+    const fbi_startup_row *any = NULL;
+    for (size_t i = 0; i < cat->nstartup; i++) {
+        const fbi_startup_row *r = &cat->startup[i];
+        if (strcmp(r->metric, metric) != 0) continue;
+        if (provider && service && !strcmp(r->provider, provider) && !strcmp(r->service, service))
+            return r;
+        if (!strcmp(r->provider, "*") && !strcmp(r->service, "*")) any = r;
+    }
+    return any;
 }
 
 /* ---- prices -------------------------------------------------------------------------- */
@@ -1018,9 +1109,10 @@ typedef struct cat_file {
     char *display;
 } cat_file;
 
-enum { F_SOURCES, F_REGIONS, F_LOCATIONS, F_PARAMS, F_PRICES, F_LATENCY, F_N };
+enum { F_SOURCES, F_REGIONS, F_LOCATIONS, F_PARAMS, F_PRICES, F_LATENCY, F_STARTUP, F_N };
 static const char *const file_names[F_N] = {
-    "sources.csv", "regions.csv", "locations.csv", "params.csv", "prices.csv", "latency_ms.csv"};
+    "sources.csv", "regions.csv", "locations.csv", "params.csv", "prices.csv", "latency_ms.csv",
+    "startup.csv"};
 
 static fbi_catalog *cat_new(const char *origin)
 {
@@ -1066,7 +1158,8 @@ static fb_status load_files(fbi_catalog *cat, cat_file *f, fb_diag *diag)
 {
     fb_diag *d = fb_diag_new();
     fbi_csv **slots[F_N] = {&cat->csv_sources, &cat->csv_regions, &cat->csv_locations,
-                            &cat->csv_params, &cat->csv_prices, &cat->csv_latency};
+                            &cat->csv_params, &cat->csv_prices, &cat->csv_latency,
+                            &cat->csv_startup};
     for (int k = 0; k < F_N; k++) {
         if (!f[k].data) continue;
         fbi_csv_parse(f[k].data, f[k].len, f[k].display, slots[k], d);
@@ -1077,6 +1170,7 @@ static fb_status load_files(fbi_catalog *cat, cat_file *f, fb_diag *diag)
     if (cat->csv_params) load_params(cat, f[F_PARAMS].display, d);
     if (cat->csv_prices) load_prices(cat, f[F_PRICES].display, d);
     if (cat->csv_latency) load_latency(cat, f[F_LATENCY].display, d);
+    if (cat->csv_startup) load_startup(cat, f[F_STARTUP].display, d);
     fbi_catalog_index_metros(cat);
     if (cat->local_metro && cat->csv_regions) {
         char *m = fbi_xstrdup(cat->local_metro);
@@ -1118,7 +1212,7 @@ fb_status fbi_catalog_load_dir(const char *dir, fbi_catalog **out, fb_diag *diag
     size_t left = CAT_MAX_TOTAL;
     for (int k = 0; k < F_N; k++) {
         f[k].name = file_names[k];
-        f[k].required = k != F_PARAMS;
+        f[k].required = k != F_PARAMS && k != F_STARTUP;
         f[k].display = fbi_xasprintf("%s/%s", dir, file_names[k]);
         char *err = NULL;
         size_t len;
@@ -1164,7 +1258,7 @@ fb_status fbi_catalog_load_embedded(fbi_catalog **out, fb_diag *diag)
                 f[k].data = (const char *)e->data;
                 f[k].len = e->len;
             }
-        if (!f[k].data && k != F_PARAMS) {
+        if (!f[k].data && k != F_PARAMS && k != F_STARTUP) {
             fb_diag_add(diag, FB_SEV_ERROR, f[k].display, 0, 0, NULL,
                         "file missing from the embedded catalog", "rebuild fedbroker");
             files_free(f);
@@ -1275,6 +1369,8 @@ void fbi_catalog_free(fbi_catalog *cat)
     fbi_csv_free(cat->csv_latency);
     fbi_csv_free(cat->csv_sources);
     fbi_csv_free(cat->csv_params);
+    fbi_csv_free(cat->csv_startup);
+    free(cat->startup);
     for (size_t i = 0; i < cat->nowned; i++) free(cat->owned_strings[i]);
     free(cat->owned_strings);
     free(cat->local_metro);

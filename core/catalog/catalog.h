@@ -130,6 +130,17 @@ typedef struct fbi_latency_row {
     int line;
 } fbi_latency_row;
 
+/* One row of startup.csv: how long an offer takes to add capacity, as
+ * sourced (container_start: a new replica ready to serve; cold_start: a
+ * function instance's first request delayed by its init). Provider and
+ * service "*" is the fallback row for offers without their own. */
+typedef struct fbi_startup_row {
+    const char *provider, *service, *metric;
+    int64_t value_ms;
+    const char *source, *as_of, *confidence, *notes;
+    int line;
+} fbi_startup_row;
+
 /* One row of sources.csv. */
 typedef struct fbi_source {
     const char *id, *kind, *origin, *what, *date, *license;
@@ -196,6 +207,10 @@ const fbi_region *fbi_catalog_region(const fbi_catalog *cat, const char *key);
 /* A region by provider and region id, or NULL. */
 const fbi_region *fbi_catalog_region2(const fbi_catalog *cat, const char *provider,
                                       const char *region);
+/* The startup.csv row for provider/service and metric ("container_start"
+ * or "cold_start"), else the "*" row for the metric, else NULL. borrowed. */
+const fbi_startup_row *fbi_catalog_startup(const fbi_catalog *cat, const char *provider,
+                                           const char *service, const char *metric);
 size_t fbi_catalog_location_count(const fbi_catalog *cat);
 const fbi_location *fbi_catalog_location_at(const fbi_catalog *cat, size_t i);
 const fbi_location *fbi_catalog_location(const fbi_catalog *cat, const char *name);

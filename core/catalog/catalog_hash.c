@@ -15,7 +15,8 @@
 /* The files a catalog directory holds (catalog.c's list, plus the
  * default overrides file, hashed when present). */
 static const char *const hashed[] = {"sources.csv",  "regions.csv", "locations.csv",
-                                     "params.csv",   "prices.csv",  "latency_ms.csv", NULL};
+                                     "params.csv",   "prices.csv",  "latency_ms.csv",
+                                     "startup.csv",  NULL};
 
 /* Appends "name\n<length>\n<bytes>" to b: unambiguous, so two different
  * catalogs cannot concatenate to the same text. */
@@ -55,7 +56,10 @@ int fbi_catalog_content_hash(const char *dir, const char *overrides, char out[65
     if (dir) {
         for (int k = 0; hashed[k] && rc == 0; k++) {
             char *p = fbi_xasprintf("%s/%s", dir, hashed[k]);
-            rc = add_file(&b, hashed[k], p, strcmp(hashed[k], "params.csv") != 0, err);
+            rc = add_file(&b, hashed[k], p,
+                          strcmp(hashed[k], "params.csv") != 0 &&
+                              strcmp(hashed[k], "startup.csv") != 0,
+                          err);
             free(p);
         }
     } else {

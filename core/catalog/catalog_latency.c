@@ -163,7 +163,7 @@ fb_status fbi_catalog_rtt(const fbi_catalog *cat, const char *a, const char *b, 
         detailf(o, "no measured RTT and no coordinates for %s: cannot estimate %s -> %s%s",
                 !ra->has_coords ? a : b, a, b,
                 strcmp((!ra->has_coords ? ra : rb)->kind, "local") == 0
-                    ? " (set the local metro: param local_metro)" : "");
+                    ? " (set where the cluster is: the on-prem driver's \"location\" setting, or the catalog param local_metro)" : "");
         return FB_NOTFOUND;
     }
     double km = fbi_great_circle_km(ra->lat, ra->lon, rb->lat, rb->lon);
@@ -225,7 +225,7 @@ fb_status fbi_catalog_user_rtt(const fbi_catalog *cat, const char *location, con
         if (!target->has_coords) {
             detailf(o, "no measured path from metro %s and no coordinates for %s%s", loc->metro,
                     region, strcmp(target->kind, "local") == 0
-                                ? " (set the local metro: param local_metro)" : "");
+                                ? " (set where the cluster is: the on-prem driver's \"location\" setting, or the catalog param local_metro)" : "");
             return FB_NOTFOUND;
         }
         double km = fbi_great_circle_km(loc->lat, loc->lon, target->lat, target->lon);

@@ -62,6 +62,9 @@ typedef struct fbi_override {
 struct fbi_catalog {
     char *origin;
     fbi_csv *csv_prices, *csv_regions, *csv_locations, *csv_latency, *csv_sources, *csv_params;
+    fbi_csv *csv_startup;   /* startup.csv (optional) */
+    fbi_startup_row *startup;
+    size_t nstartup;
 
     fbi_price_row *prices;
     size_t nprices;

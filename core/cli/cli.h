@@ -99,6 +99,7 @@ int fbc_cmd_discover(int argc, char **argv);
 int fbc_cmd_catalog(int argc, char **argv);
 int fbc_cmd_solve(int argc, char **argv);
 int fbc_cmd_plan(int argc, char **argv);
+int fbc_cmd_simulate(int argc, char **argv);
 int fbc_cmd_report(int argc, char **argv);
 int fbc_cmd_quantum(int argc, char **argv);
 int fbc_cmd_results(int argc, char **argv);

@@ -1,6 +1,6 @@
 /* cmd_apply.c - apply: specs to deployments through their drivers. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "cli/deploy.h"
 #include "cli/planexec.h"
 #include "plan/plan.h"
@@ -254,6 +254,27 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
             fbc_item_diag(fb_spec_name(set, i), items[i].diag);
             rc = FB_EXIT_INVALID;
         }
+    }
+    /* who calls each workload among the specs given (all on this target),
+     * for the identity bindings of least privilege (docs/identity.md) */
+    for (size_t i = 0; rc == FB_EXIT_OK && i < n; i++) {
+        json_t *callers = json_array();
+        for (size_t j = 0; j < n; j++) {
+            if (strcmp(fb_spec_tenant(set, i), fb_spec_tenant(set, j)) != 0) continue;
+            size_t k;
+            json_t *dn;
+            int calls = 0;
+            json_array_foreach(json_object_get(json_object_get(fbi_spec_doc(set, j), "spec"), "dependencies"), k, dn) {
+                const char *to = json_string_value(json_object_get(dn, "workload"));
+                calls |= to && !strcmp(to, fb_spec_name(set, i));
+            }
+            if (calls)
+                json_array_append_new(callers, json_pack("{s:s,s:s,s:s?}", "name", fb_spec_name(set, j), "provider",
+                                                         provider, "region",
+                                                         json_string_value(json_object_get(items[i].placement,
+                                                                                           "region"))));
+        }
+        items[i].peers = json_pack("{s:o}", "callers", callers);
     }
     if (rc == FB_EXIT_OK && store) fbc_recover(&b, store, items, n, lock, par);
     /* The previous deployment of each workload, so apply updates in place. */

@@ -2,13 +2,14 @@
  * diff two price sets for finance, and ask the look-ups the cost model uses
  * (price, egress, rtt) from the command line. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/diag.h"
 #include "catalog/catalog.h"
 #include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define FMT_TJC ((1u << FBC_FMT_TABLE) | (1u << FBC_FMT_JSON) | (1u << FBC_FMT_CSV))
 #define FMT_TJ ((1u << FBC_FMT_TABLE) | (1u << FBC_FMT_JSON))
@@ -325,6 +326,15 @@ static int cmd_show(int argc, char **argv)
 
 /* ---- diff ----------------------------------------------------------------------------- */
 
+/* One side of a diff: a path that exists, else `embedded` for the built-in
+ * copy (a file or directory named "embedded" still wins). */
+static void diff_side(const char *arg, fbi_catalog **out, fb_diag *d)
+{
+    struct stat st;
+    if (!strcmp(arg, "embedded") && stat(arg, &st) != 0) fbi_catalog_load_embedded(out, d);
+    else fbi_catalog_load_prices(arg, out, d);
+}
+
 static int cmd_diff(int argc, char **argv)
 {
     const char *format = NULL;
@@ -334,15 +344,17 @@ static int cmd_diff(int argc, char **argv)
     };
     char **pos;
     int npos, rc;
-    if (!fbc_parse(argc, argv, opts, "fedbroker catalog diff OLD NEW [--format table|json|csv]",
+    if (!fbc_parse(argc, argv, opts, "fedbroker catalog diff [OLD] NEW [--format table|json|csv]",
                    "Lists price changes between two catalogs (directories or prices.csv\n"
-                   "files), keyed by sku: added rows, removed rows, and rows whose price, unit,\n"
-                   "currency or tier end changed, with the old and new price and the change\n"
-                   "in percent. Exit 0 (also when there are changes); 2 when a file is invalid.",
+                   "files, or `embedded` for the catalog built into fedbroker; OLD defaults\n"
+                   "to embedded), keyed by sku: added rows, removed rows, and rows whose\n"
+                   "price, unit, currency or tier end changed, with the old and new price and\n"
+                   "the change in percent. Exit 0 (also when there are changes); 2 when a\n"
+                   "file is invalid.",
                    &pos, &npos, &rc))
         return rc;
-    if (npos != 2) {
-        fprintf(stderr, "fedbroker catalog diff: give OLD and NEW (directories or prices files)\n");
+    if (npos != 1 && npos != 2) {
+        fprintf(stderr, "fedbroker catalog diff: give [OLD] NEW (directories, prices files or `embedded`)\n");
         free(pos);
         return FB_EXIT_USAGE;
     }
@@ -353,8 +365,8 @@ static int cmd_diff(int argc, char **argv)
     }
     fb_diag *d = fb_diag_new();
     fbi_catalog *o = NULL, *n = NULL;
-    fbi_catalog_load_prices(pos[0], &o, d);
-    fbi_catalog_load_prices(pos[1], &n, d);
+    diff_side(npos == 2 ? pos[0] : "embedded", &o, d);
+    diff_side(pos[npos - 1], &n, d);
     free(pos);
     fb_diag_print(d, stderr);
     fb_diag_free(d);

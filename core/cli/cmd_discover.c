@@ -1,10 +1,11 @@
 /* cmd_discover.c - discover: what the drivers find in the clouds, tracked or not. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "cli/deploy.h"
 #include "base/call.h"
 #include "spec/spec.h"
 #include "base/util.h"
+#include "identity/identity.h"
 #include "state/lock.h"
 #include "state/state.h"
 
@@ -44,6 +45,22 @@ int fbc_cmd_discover(int argc, char **argv)
     fb_store_list_deployments(store, NULL, NULL, &dj, d);
     json_t *deps = json_loads(dj ? dj : "[]", 0, NULL);
     free(dj);
+    /* when the broker is an issuer, drivers also look for the identity
+     * bindings they make (roles, accounts) to find leftovers */
+    char *din = fbi_xstrdup("{\"regions\":[]}");
+    fbi_identity_cfg icfg;
+    fb_diag *idd = fb_diag_new();
+    if (fbi_identity_cfg_load(b.config, 0, &icfg, idd) == FB_OK) {
+        if (icfg.trust_domain) {
+            json_t *j = json_pack("{s:[],s:{s:s,s:s}}", "regions", "identity", "trustDomain", icfg.trust_domain,
+                                  "issuer", icfg.issuer);
+            free(din);
+            din = json_dumps(j, JSON_COMPACT);
+            json_decref(j);
+        }
+        fbi_identity_cfg_free(&icfg);
+    }
+    fb_diag_free(idd);
     json_t *out = json_array();
     for (size_t i = 0; i < fb_registry_count(b.reg); i++) {
         const fb_driver *drv = fb_registry_get(b.reg, i);
@@ -57,7 +74,7 @@ int fbc_cmd_discover(int argc, char **argv)
         fb_status st = fb_registry_context(b.reg, drv->name, &drv, &ctx, dd);
         if (st == FB_OK) {
             fbi_call_begin(&call, dd, drv->name);
-            st = drv->discover(ctx, "{\"regions\":[]}", &o, dd);
+            st = drv->discover(ctx, din, &o, dd);
             res = o ? json_loads(o, 0, NULL) : NULL;
             fbi_call_redact_json(&call, res); /* what the provider said, before printing */
             fbi_call_end(&call, dd);
@@ -102,6 +119,7 @@ int fbc_cmd_discover(int argc, char **argv)
     }
     json_decref(out);
     json_decref(deps);
+    free(din);
     fb_diag_free(d);
     fb_store_close(store);
     fbi_broker_close(&b);

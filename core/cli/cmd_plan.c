@@ -1,8 +1,9 @@
 /* cmd_plan.c - `fedbroker plan`: place specs by cost and latency, write the
  * report and store the plan for `fedbroker report` (cmd_report.c). */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "plan/plan.h"
+#include "plan/compare.h"
 #include "cli/planexec.h"
 #include "state/state.h"
 #include "base/util.h"
@@ -37,13 +38,56 @@ static int parse_hours(const char *s, int *days)
     return 0;
 }
 
+/* Exit code of a plan run's status. */
+static int plan_exit(fb_status st)
+{
+    if (st == FB_OK) return FB_EXIT_OK;
+    if (st == FB_INVALID) return FB_EXIT_INVALID;
+    if (st == FB_QUOTA) return FB_EXIT_INFEASIBLE;
+    return FB_EXIT_FAILURE;
+}
+
+/* plan --compare: the same specs planned on the current catalog (the
+ * default: FEDBROKER_CATALOG or the built-in one) and on po->catalog_dir,
+ * with the same overrides, set side by side. Stores nothing. The exit code
+ * is the new plan's (0, or 3 when it is infeasible). */
+static int run_compare(fbi_broker *b, fb_spec_set *set, fbi_plan_opts *po, fbc_format fmt,
+                       const char *output, fb_diag *d)
+{
+    const char *new_dir = po->catalog_dir;
+    json_t *old_plan = NULL, *new_plan = NULL;
+    po->baselines = 0;
+    po->catalog_dir = NULL;
+    fb_status so = fbi_plan_run(b, set, po, &old_plan, NULL, d);
+    po->catalog_dir = new_dir;
+    fb_status sn = so == FB_INVALID ? so : fbi_plan_run(b, set, po, &new_plan, NULL, d);
+    fb_diag_print(d, stderr);
+    int rc = so == FB_INVALID ? FB_EXIT_INVALID : plan_exit(sn);
+    if (old_plan && new_plan) {
+        const char *env = getenv("FEDBROKER_CATALOG");
+        json_t *cmp = fbi_plan_compare(old_plan, new_plan, env && *env ? env : "embedded", new_dir);
+        FILE *out = stdout;
+        if (output && !(out = fopen(output, "w"))) {
+            fprintf(stderr, "fedbroker plan: --output %s: cannot write\n", output);
+            rc = FB_EXIT_FAILURE;
+        } else {
+            if (fbi_compare_write(cmp, (fbi_report_format)fmt, out) != 0 && rc == FB_EXIT_OK) rc = FB_EXIT_FAILURE;
+            if (out != stdout && fclose(out) != 0 && rc == FB_EXIT_OK) rc = FB_EXIT_FAILURE;
+        }
+        json_decref(cmp);
+    }
+    json_decref(old_plan);
+    json_decref(new_plan);
+    return rc;
+}
+
 /* The verb; so receives the shared spec options (freed by the caller). */
 static int run_plan(int argc, char **argv, fbc_spec_opts *so)
 {
     const char *format = NULL, *output = NULL, *export_lp = NULL, *catalog = NULL,
                *overrides = NULL, *hours = NULL, *group_by = NULL, *tlimit = NULL;
     const char *out_file = NULL;
-    int no_baselines = 0, no_save = 0, detailed = 0, no_refresh = 0;
+    int no_baselines = 0, no_save = 0, detailed = 0, no_refresh = 0, compare = 0;
     fbc_opt opts[] = {
         {"format", "FMT", "table, json, csv, md, html or focus (FOCUS 1.2 CSV)", &format, NULL, NULL},
         {"output", "FILE", "write the report to FILE instead of stdout", &output, NULL, NULL},
@@ -60,6 +104,9 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
          NULL, &no_refresh, NULL},
         {"detailed-exitcode", NULL, "exit 0 when the plan changes nothing, 2 when it does, 1 on errors",
          NULL, &detailed, NULL},
+        {"compare", NULL, "with --catalog NEW: plan on the current catalog and on NEW and show what the "
+         "price change does (per workload and total, old vs new cost, whether it moves); stores nothing",
+         NULL, &compare, NULL},
         FBC_SPEC_OPTS(*so),
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
@@ -67,7 +114,7 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     int npos, rc;
     if (!fbc_parse(argc, argv, opts, "fedbroker plan SPEC... [--format FMT] [--output FILE] "
                    "[--export-lp FILE] [--catalog DIR] [--overrides FILE] [--hours BASIS] "
-                   "[--group-by LABEL] [--out FILE] [--detailed-exitcode] [--no-refresh]",
+                   "[--group-by LABEL] [--out FILE] [--detailed-exitcode] [--no-refresh] [--compare]",
                    "Places every workload by the cost and latency model across the loaded drivers'\n"
                    "offers (residency, latency SLOs, budgets, quotas, links with egress, spread,\n"
                    "affinity) and writes the cost placement report. Exit 0 when a plan exists,\n"
@@ -86,6 +133,12 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     int days = 0;
     if (fbc_format_parse(format, FBC_REPORT_FORMATS, &fmt) != 0 || parse_hours(hours, &days) != 0 || npos == 0) {
         if (npos == 0) fprintf(stderr, "fedbroker plan: give at least one SPEC file\n");
+        free(pos);
+        return FB_EXIT_USAGE;
+    }
+    if (compare && (!catalog || fmt == FBC_FMT_HTML || fmt == FBC_FMT_FOCUS || out_file || detailed)) {
+        fprintf(stderr, "fedbroker plan: --compare needs --catalog NEW (the catalog to compare with the current "
+                        "one) and prints table, json, csv or md; it takes no --out or --detailed-exitcode\n");
         free(pos);
         return FB_EXIT_USAGE;
     }
@@ -116,6 +169,14 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     const char *want_stats = getenv("FEDBROKER_PLAN_STATS");
     if (want_stats && *want_stats && strcmp(want_stats, "0") != 0) po.stats = &stats;
     int64_t total = 0;
+    if (compare) {
+        rc = run_compare(&b, set, &po, fmt, output, d);
+        fb_diag_free(d);
+        fbi_broker_close(&b);
+        fb_spec_set_free(set);
+        free(pos);
+        return rc;
+    }
     fb_status st = fbi_plan_run(&b, set, &po, &plan, &total, d);
     fb_diag_print(d, stderr);
     if (po.stats)

@@ -5,7 +5,7 @@
  * (--prune) last in reverse order. One workload's failure skips only its
  * dependents. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "cli/deploy.h"
 #include "cli/planexec.h"
 #include "base/diag.h"
@@ -189,6 +189,32 @@ static int destroy_at(exec *x, const char *tenant, const char *name, const json_
     return rc;
 }
 
+/* {"callers": [{"name", "provider", "region"}]} (new): the placements of
+ * the tenant's workloads this plan keeps that depend on workload (links
+ * folded in), for the identity bindings of least privilege. */
+static json_t *callers_of(exec *x, const char *tenant, const char *workload)
+{
+    json_t *out = json_array();
+    size_t k, j;
+    json_t *c, *dn;
+    json_array_foreach(x->changes, k, c) {
+        if (!strcmp(jstr(c, "action"), "delete") || strcmp(jstr(c, "tenant"), tenant) != 0) continue;
+        int calls = 0;
+        json_array_foreach(json_object_get(c, "dependencies"), j, dn)
+            calls |= json_string_value(dn) && !strcmp(json_string_value(dn), workload);
+        if (!calls) continue;
+        int dup = 0;
+        json_array_foreach(out, j, dn)
+            dup |= !strcmp(jstr(dn, "name"), jstr(c, "workload")) &&
+                   !strcmp(jstr(dn, "provider"), jstr(c, "provider")) &&
+                   !strcmp(jstr(dn, "region"), jstr(c, "region"));
+        if (!dup)
+            json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "name", jstr(c, "workload"), "provider",
+                                                 jstr(c, "provider"), "region", jstr(c, "region")));
+    }
+    return json_pack("{s:o}", "callers", out);
+}
+
 /* Makes the deploy item of change c (create, update, move): its spec with
  * the endpoints of its dependencies filled in (it->workload, new), its
  * placement (new), the deployment an update works on (borrowed from
@@ -240,6 +266,7 @@ static int prepare(exec *x, json_t *c, json_t *stored, fbi_deploy_item *it, int 
         return -1;
     }
     it->workload = doc;
+    it->peers = callers_of(x, jstr(c, "tenant"), jstr(c, "workload"));
     /* an update works on the deployment in place; a create and the new
      * half of a move start from nothing */
     if (!strcmp(jstr(c, "action"), "update") && strcmp(jstr(c, "reason"), "--rerun") != 0)

@@ -1,6 +1,6 @@
 /* main.c - the fedbroker command: dispatches to one verb per file. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/util.h"
 #include "http/http.h"
 
@@ -24,6 +24,7 @@ static const verb verbs[] = {
     {"discover", fbc_cmd_discover, "list what the providers hold, managed or not"},
     {"catalog", fbc_cmd_catalog, "validate, show and diff the price catalog; price, egress, rtt look-ups"},
     {"plan", fbc_cmd_plan, "place specs by cost and latency and write the cost report"},
+    {"simulate", fbc_cmd_simulate, "replay a traffic profile through static, reactive, functions, hybrid"},
     {"report", fbc_cmd_report, "render the last stored plan (table, json, csv, md, html, focus)"},
     {"solve", fbc_cmd_solve, "solve a placement problem file (fedbroker-placement-instance/1)"},
     {"quantum", fbc_cmd_quantum, "run an OpenQASM program on the local simulator (`quantum run`)"},

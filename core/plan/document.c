@@ -167,6 +167,37 @@ json_t *fbi_plan_document_new(model *m)
     return plan;
 }
 
+/* The catalog's sources.csv rows behind every price the plan shows (line
+ * and link "source" codes), so a report can print a legend instead of bare
+ * codes: code -> {origin, what, date, license} (new). */
+static json_t *price_sources(const model *m, json_t *wjs, json_t *ljs)
+{
+    json_t *out = json_object();
+    size_t i, k;
+    json_t *w, *l;
+    json_t *codes = json_array();
+    json_array_foreach(wjs, i, w)
+        json_array_foreach(json_object_get(w, "lines"), k, l) json_array_append(codes, json_object_get(l, "source"));
+    json_array_foreach(ljs, i, l) json_array_append(codes, json_object_get(l, "source"));
+    json_array_foreach(codes, i, l) {
+        /* a row may cite several sources: "S4;S12" */
+        const char *s = json_string_value(l);
+        while (s && *s) {
+            size_t n = strcspn(s, ";");
+            char id[64];
+            snprintf(id, sizeof id, "%.*s", (int)(n < sizeof id ? n : sizeof id - 1), s);
+            const fbi_source *src = json_object_get(out, id) ? NULL : fbi_catalog_source(m->cat, id);
+            if (src)
+                json_object_set_new(out, id, json_pack("{s:s,s:s,s:s,s:s}", "origin", src->origin, "what",
+                                                       src->what, "date", src->date, "license", src->license));
+            s += n;
+            if (*s == ';') s++;
+        }
+    }
+    json_decref(codes);
+    return out;
+}
+
 fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int solved,
                                  json_t *why, json_t *solver_info, json_t *plan,
                                  int64_t *total_out)
@@ -194,6 +225,8 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
         const plan_link_egress *e = fbi_plan_link_egress(m, oa->of, ob->of);
         int64_t price = e->ok ? e->unit_nano : 0;
         int64_t cost = fbi_plan_link_cost(l->volume_nano_gib, price);
+        /* the list column never carries a contracted price (overrides) */
+        int64_t list_cost = fbi_plan_link_cost(l->volume_nano_gib, e->ok ? e->list_nano : 0);
         sent[l->from] += cost;
         const plan_rtt *rt = fbi_plan_link_rtt(m, oa->of, ob->of);
         json_t *lj = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s?,s:s?,s:s?,s:o}",
@@ -204,9 +237,14 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
         if (rt->st == FB_OK) json_object_set_new(lj, "rtt_ms", json_real(round(rt->ms * 10) / 10));
         if (l->budget_ms) json_object_set_new(lj, "latency_budget_ms", json_integer(l->budget_ms));
         if (e->ok && e->rule) json_object_set_new(lj, "contract_rule", json_string(e->rule));
+        json_object_set_new(lj, "list_usd_per_gib", fbi_plan_nano_json(e->ok ? e->list_nano : 0));
+        json_object_set_new(lj, "list_cost", fbi_plan_nano_json(list_cost));
+        if (e->service) json_object_set_new(lj, "service", json_string(e->service));
+        if (e->source) json_object_set_new(lj, "source", json_string(e->source));
+        if (e->as_of) json_object_set_new(lj, "as_of", json_string(e->as_of));
         json_array_append_new(ljs, lj);
         total += cost;
-        list_total += cost;
+        list_total += list_cost;
         add_amount(by_provider, oa->of->provider, cost);
         add_amount(by_region, oa->of->key, cost);
     }
@@ -236,8 +274,11 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
             json_t *pl = json_pack("{s:s,s:s,s:s,s:s}", "provider", op->of->provider, "service",
                                    op->of->service, "region", op->of->region, "region_key", op->of->key);
             if (op->of->reg) {
-                json_object_set_new(pl, "jurisdiction", json_string(op->of->reg->jurisdiction));
+                json_object_set_new(pl, "jurisdiction", json_string(op->of->jurisdiction ? op->of->jurisdiction
+                                                                                    : op->of->reg->jurisdiction));
                 json_object_set_new(pl, "metro", json_string(op->of->reg->metro));
+                if (op->of->reg->display_name && op->of->reg->display_name[0])
+                    json_object_set_new(pl, "region_name", json_string(op->of->reg->display_name));
             }
             json_object_set_new(wj, "placement", pl);
             json_object_set_new(wj, "list_cost", fbi_plan_nano_json(op->list_nano));
@@ -303,6 +344,7 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
     } else {
         json_object_set_new(plan, "infeasible", json_incref(why));
     }
+    json_object_set_new(plan, "price_sources", price_sources(m, wjs, ljs));
     json_object_set_new(plan, "workloads", wjs);
     json_object_set_new(plan, "links", ljs);
     json_object_set_new(plan, "free_tiers", free_rows);

@@ -224,6 +224,28 @@ static void build_offers(model *m)
         of->label = fbi_xasprintf("%s:%s:%s", provider, service, region);
         of->region_text = fbi_xasprintf("%s:%s", provider, region);
         of->reg = fbi_catalog_region(m->cat, of->key);
+        /* An offer may say where it is (an on-prem cluster: the driver's
+         * location and jurisdiction settings): the location places the
+         * catalog's local region in that metro; the jurisdiction overrides
+         * the one the metro implies. */
+        const char *loc = jstr(o, "location");
+        if (loc && of->reg && !strcmp(of->reg->kind, "local") &&
+            !(m->cat_local_metro && !strcmp(m->cat_local_metro, loc))) {
+            fb_diag *ld = fb_diag_new();
+            if (fbi_catalog_set_local_metro(m->cat, loc, ld) != FB_OK) {
+                char *s = fbi_xasprintf("driver %s: setting \"location\" '%s' is not a metro or location "
+                                        "of the catalog", provider, loc);
+                fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, s,
+                            "set the driver's \"location\" to a name from `fedbroker catalog show "
+                            "--table locations` (e.g. frankfurt)");
+                free(s);
+                m->invalid = 1;
+            } else {
+                m->cat_local_metro = loc;
+            }
+            fb_diag_free(ld);
+        }
+        of->jurisdiction = jstr(o, "jurisdiction");
         json_t *pl = json_pack("{s:s,s:s,s:s,s:s,s:O}", "provider", provider, "service", service,
                                "region", region, "kind", kind, "offer", o);
         of->placement_text = fbi_json_canonical(pl);

@@ -233,6 +233,10 @@ const plan_link_egress *fbi_plan_link_egress(const model *m, const offer_info *a
         e->unit_nano = row ? per_gib_nano(fbi_catalog_contracted_price(m->cat, row, &e->rule),
                                           row->unit)
                            : per_gib_nano(0, NULL);
+        e->list_nano = row ? per_gib_nano(row->usd_per_unit, row->unit) : per_gib_nano(0, NULL);
+        e->service = row ? row->service : NULL;
+        e->source = row ? row->source : NULL;
+        e->as_of = row ? row->as_of : NULL;
         e->kind = fbi_egress_kind_name(eg->e.kind);
         e->sku = row ? row->sku : NULL;
         e->note = eg->e.note;

@@ -432,7 +432,7 @@ static int prefilter(const model *m, const shape *sh, option *op)
     }
     json_t *res = json_object_get(place, "residency");
     if (json_array_size(res)) {
-        const char *j = op->of->reg ? op->of->reg->jurisdiction : NULL;
+        const char *j = op->of->jurisdiction ? op->of->jurisdiction : op->of->reg ? op->of->reg->jurisdiction : NULL;
         const char *c = op->of->reg ? op->of->reg->country : NULL;
         if (!(j && in_list(res, j)) && !(c && in_list(res, c)))
             eliminate(m, op, "residency", "%s is in jurisdiction %s, not in residency %s", op->of->key,

@@ -87,6 +87,7 @@ typedef struct offer_info {
     char *price_provider;
     char *key;           /* catalog region key "provider:region" */
     const fbi_region *reg; /* borrowed; NULL when the catalog lacks it */
+    const char *jurisdiction; /* the offer's own "jurisdiction" (borrowed), else NULL: reg's */
     char *label;         /* "provider:service:region" */
     char *placement_text; /* the driver input's "placement", canonical JSON */
     char *region_text;   /* "provider:region", as placement.regions lists it */
@@ -194,12 +195,15 @@ typedef struct plan_rtt {
 typedef struct plan_link_egress {
     int ok;             /* 0: no price, the pair is forbidden */
     int64_t unit_nano;  /* contracted nano-USD per GiB */
+    int64_t list_nano;  /* list nano-USD per GiB (the row's own price) */
     const char *kind, *sku, *rule, *note;
+    const char *service, *source, *as_of; /* the price row's provenance (NULL: no row) */
 } plan_link_egress;
 
 typedef struct model {
     fbi_broker *b;
     fbi_catalog *cat;
+    const char *cat_local_metro; /* the offers' location set on cat (borrowed), or NULL */
     const fbi_plan_opts *o;
     fb_spec_set *set;
     double hours;

@@ -7,6 +7,7 @@
 #include "plan/report.h"
 #include "base/util.h"
 #include "base/decimal.h"
+#include "catalog/catalog.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -41,6 +42,23 @@ static const char *money2(const char *dec, char *buf)
     int64_t cents = 0;
     fbi_dec_rescale(dec_nano(dec), 9, 2, &cents);
     return fbi_dec_format(cents, 2, 2, buf);
+}
+
+/* An exact amount in cents by the module's rule. */
+static int64_t cents_of(const char *dec)
+{
+    int64_t c = 0;
+    fbi_dec_rescale(dec_nano(dec), 9, 2, &c);
+    return c;
+}
+
+/* The free-tier credit as people see it: the displayed net minus the
+ * displayed total, so that "total + free tier = net" holds to the cent on
+ * every human format (rounding each of the three on its own could leave a
+ * cent between them). */
+static int64_t credit_cents(const json_t *p)
+{
+    return cents_of(js(p, "net_monthly_cost")) - cents_of(js(p, "total_monthly_cost"));
 }
 
 /* Amounts to the cent so that a column adds up to its displayed total:
@@ -97,7 +115,7 @@ static void alloc_cents(const int64_t *nano, size_t n, int64_t *cents)
 }
 
 /* The cents of a column of plan amounts (decimal strings), by alloc_cents. */
-static int64_t *column_cents(const char *const *amounts, size_t n)
+int64_t *fbi_report_column_cents(const char *const *amounts, size_t n)
 {
     int64_t *nano = fbi_xcalloc(n ? n : 1, sizeof *nano);
     int64_t *cents = fbi_xcalloc(n ? n : 1, sizeof *cents);
@@ -121,7 +139,7 @@ static void print_group(FILE *out, json_t *obj)
     const char *k;
     json_t *v;
     json_object_foreach(obj, k, v) am[i++] = json_string_value(v) ? json_string_value(v) : "0";
-    int64_t *c = column_cents(am, n);
+    int64_t *c = fbi_report_column_cents(am, n);
     char b[FBI_DEC_BUF];
     i = 0;
     json_object_foreach(obj, k, v) fprintf(out, "  %s %s", k, cents_str(c[i++], b));
@@ -131,6 +149,60 @@ static void print_group(FILE *out, json_t *obj)
 
 /* ---- table ---- */
 
+/* The override rules the plan applied: rule id -> {"applied_to": [workload
+ * and link names], "saved": list minus contracted over those lines (exact)}
+ * (new). Every format names them, not only JSON. */
+static json_t *contract_rules(const json_t *p)
+{
+    json_t *rules = json_object();
+    size_t i, k;
+    json_t *w, *l;
+    json_array_foreach(json_object_get(p, "workloads"), i, w)
+        json_array_foreach(json_object_get(w, "lines"), k, l) {
+            const char *r = js(l, "contract_rule");
+            if (!*r) continue;
+            json_t *e = json_object_get(rules, r);
+            if (!e) json_object_set_new(rules, r, e = json_pack("{s:[],s:I}", "applied_to", "saved", (json_int_t)0));
+            json_t *to = json_object_get(e, "applied_to");
+            size_t n = json_array_size(to);
+            if (!n || strcmp(json_string_value(json_array_get(to, n - 1)), js(w, "name")))
+                json_array_append_new(to, json_string(js(w, "name")));
+            json_object_set_new(e, "saved", json_integer(json_integer_value(json_object_get(e, "saved")) +
+                                                         dec_nano(js(l, "list_cost")) -
+                                                         dec_nano(js(l, "contracted_cost"))));
+        }
+    json_array_foreach(json_object_get(p, "links"), i, l) {
+        const char *r = js(l, "contract_rule");
+        if (!*r) continue;
+        json_t *e = json_object_get(rules, r);
+        if (!e) json_object_set_new(rules, r, e = json_pack("{s:[],s:I}", "applied_to", "saved", (json_int_t)0));
+        json_array_append_new(json_object_get(e, "applied_to"), json_sprintf("%s->%s", js(l, "from"), js(l, "to")));
+        json_object_set_new(e, "saved", json_integer(json_integer_value(json_object_get(e, "saved")) +
+                                                     dec_nano(js(l, "list_cost")) - dec_nano(js(l, "monthly_cost"))));
+    }
+    return rules;
+}
+
+/* One line per applied rule: "RULE (saves X USD/month against list): a, b". */
+static void print_rules(FILE *out, const json_t *p, const char *prefix, const char *suffix)
+{
+    json_t *rules = contract_rules(p);
+    const char *r;
+    json_t *e;
+    json_object_foreach(rules, r, e) {
+        char b[FBI_DEC_BUF];
+        int64_t cents = 0;
+        fbi_dec_rescale(json_integer_value(json_object_get(e, "saved")), 9, 2, &cents);
+        fprintf(out, "%sContract rule %s (saves %s USD/month against list):", prefix, r,
+                fbi_dec_format(cents, 2, 2, b));
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(e, "applied_to"), i, v) fprintf(out, "%s %s", i ? "," : "", json_string_value(v));
+        fprintf(out, "%s\n", suffix);
+    }
+    json_decref(rules);
+}
+
 static void write_table(const json_t *p, const char *group_by, FILE *out)
 {
     char a[40], b[40], c[40], d[40];
@@ -139,7 +211,7 @@ static void write_table(const json_t *p, const char *group_by, FILE *out)
     if (json_object_get(p, "total_monthly_cost")) {
         fprintf(out, ", total %s USD/month (list %s, free tier %s, net %s)\n",
                 money2(js(p, "total_monthly_cost"), a), money2(js(p, "list_monthly_cost"), b),
-                money2(js(p, "free_tier_credit"), c), money2(js(p, "net_monthly_cost"), d));
+                cents_str(credit_cents(p), c), money2(js(p, "net_monthly_cost"), d));
         fprintf(out, "Lower bound %s USD/month, gap %.3f%% (%s bound, %s plan)\n",
                 money2(js(p, "lower_bound"), a), jd(p, "gap") * 100,
                 js(json_object_get(p, "solver"), "bound_method"),
@@ -168,7 +240,7 @@ static void write_table(const json_t *p, const char *group_by, FILE *out)
     size_t nw = json_array_size(wls);
     const char **am = fbi_xcalloc(nw ? nw : 1, sizeof *am);
     json_array_foreach(wls, i, w) am[i] = json_object_get(w, "placement") ? js(w, "monthly_cost") : "0";
-    int64_t *wc = column_cents(am, nw);
+    int64_t *wc = fbi_report_column_cents(am, nw);
     free(am);
     json_array_foreach(wls, i, w) {
         json_t *pl = json_object_get(w, "placement");
@@ -221,9 +293,18 @@ static void write_table(const json_t *p, const char *group_by, FILE *out)
     }
     if (group_by && !json_object_get(groups, group_by))
         fprintf(out, "By %s: (no workload has that label)\n", group_by);
-    json_array_foreach(json_object_get(p, "free_tiers"), i, w)
+    print_rules(out, p, "", "");
+    /* the credits to the cent, adding up to the headline's free tier */
+    json_t *fts = json_object_get(p, "free_tiers");
+    size_t nf = json_array_size(fts);
+    int64_t *fn = fbi_xcalloc(nf + 1, sizeof *fn), *fc = fbi_xcalloc(nf + 1, sizeof *fc);
+    json_array_foreach(fts, i, w) fn[i] = dec_nano(js(w, "credit"));
+    alloc_cents_to(fn, nf, 1, credit_cents(p), fc);
+    json_array_foreach(fts, i, w)
         fprintf(out, "Free tier %s: %s of %s %s used, credit %s\n", js(w, "sku"), js(w, "used"),
-                js(w, "allowance"), js(w, "unit"), money2(js(w, "credit"), a));
+                js(w, "allowance"), js(w, "unit"), cents_str(fc[i], a));
+    free(fn);
+    free(fc);
     json_array_foreach(json_object_get(p, "baselines"), i, w) {
         if (!strcmp(js(w, "status"), "feasible"))
             fprintf(out, "Baseline %-10s %s USD/month (this plan saves %s)\n", js(w, "name"),
@@ -245,17 +326,7 @@ static void csv_row(FILE *out, const char *const *f, size_t n)
     fbi_buf_init(&b);
     for (size_t i = 0; i < n; i++) {
         if (i) fbi_buf_putc(&b, ',');
-        const char *s = f[i] ? f[i] : "";
-        if (strpbrk(s, ",\"\r\n") || (s[0] == ' ')) {
-            fbi_buf_putc(&b, '"');
-            for (; *s; s++) {
-                if (*s == '"') fbi_buf_putc(&b, '"');
-                fbi_buf_putc(&b, *s);
-            }
-            fbi_buf_putc(&b, '"');
-        } else {
-            fbi_buf_puts(&b, s);
-        }
+        fbi_csv_put_field(&b, f[i] ? f[i] : "");
     }
     fprintf(out, "%s\r\n", b.data ? b.data : "");
     fbi_buf_free(&b);
@@ -266,7 +337,7 @@ static void write_csv(const json_t *p, FILE *out)
     static const char *hdr[] = {"workload", "tenant", "provider", "service", "region", "what",
         "metric", "variant", "unit", "quantity", "tier", "unit_price", "contracted_unit_price",
         "list_cost", "contracted_cost", "free_tier_credit", "effective_cost", "sku", "source",
-        "as_of", "confidence"};
+        "as_of", "confidence", "contract_rule"};
     csv_row(out, hdr, sizeof hdr / sizeof *hdr);
     size_t i, k;
     json_t *w, *l;
@@ -279,7 +350,7 @@ static void write_csv(const json_t *p, FILE *out)
                 js(l, "list_cost"), js(l, "contracted_cost"),
                 *js(l, "free_tier_credit") ? js(l, "free_tier_credit") : "0.00",
                 js(l, "effective_cost"), js(l, "sku"), js(l, "source"), js(l, "as_of"),
-                js(l, "confidence")};
+                js(l, "confidence"), js(l, "contract_rule")};
             csv_row(out, f, sizeof f / sizeof *f);
         }
     }
@@ -287,105 +358,17 @@ static void write_csv(const json_t *p, FILE *out)
         char q[64];
         snprintf(q, sizeof q, "%s", js(l, "volume_gib"));
         const char *f[] = {js(l, "from"), "", "", "egress", js(l, "from_region"), "egress-link",
-            js(l, "egress_kind"), js(l, "to_region"), "GiB", q, "", js(l, "egress_usd_per_gib"),
-            js(l, "egress_usd_per_gib"), js(l, "monthly_cost"), js(l, "monthly_cost"), "0.00",
-            js(l, "monthly_cost"), js(l, "sku"), "", "", ""};
+            js(l, "egress_kind"), js(l, "to_region"), "GiB", q, "",
+            *js(l, "list_usd_per_gib") ? js(l, "list_usd_per_gib") : js(l, "egress_usd_per_gib"),
+            js(l, "egress_usd_per_gib"), *js(l, "list_cost") ? js(l, "list_cost") : js(l, "monthly_cost"),
+            js(l, "monthly_cost"), "0.00", js(l, "monthly_cost"), js(l, "sku"), js(l, "source"),
+            js(l, "as_of"), "", js(l, "contract_rule")};
         csv_row(out, f, sizeof f / sizeof *f);
     }
     const char *tot[] = {"TOTAL", "", "", "", "", "", "", "", "", "", "", "", "",
         js(p, "list_monthly_cost"), js(p, "total_monthly_cost"), js(p, "free_tier_credit"),
-        js(p, "net_monthly_cost"), "", "", "", ""};
+        js(p, "net_monthly_cost"), "", "", "", "", ""};
     csv_row(out, tot, sizeof tot / sizeof *tot);
-}
-
-/* ---- FOCUS 1.2 ---- */
-
-/* The month the estimate is for: the calendar month of generated_at. */
-static void billing_period(const json_t *p, char start[32], char end[32])
-{
-    int y = 1970, mo = 1;
-    sscanf(js(p, "generated_at"), "%d-%d", &y, &mo);
-    snprintf(start, 32, "%04d-%02d-01T00:00:00Z", y, mo);
-    snprintf(end, 32, "%04d-%02d-01T00:00:00Z", mo == 12 ? y + 1 : y, mo == 12 ? 1 : mo + 1);
-}
-
-static void write_focus(const json_t *p, FILE *out)
-{
-    static const char *hdr[] = {
-        /* the FOCUS 1.2 mandatory columns */
-        "BilledCost", "BillingAccountId", "BillingAccountName", "BillingCurrency",
-        "BillingPeriodEnd", "BillingPeriodStart", "ChargeCategory", "ChargeClass",
-        "ChargeDescription", "ChargePeriodEnd", "ChargePeriodStart", "ContractedCost",
-        "EffectiveCost", "InvoiceIssuerName", "ListCost", "PricingQuantity", "PricingUnit",
-        "ProviderName", "PublisherName", "ServiceCategory", "ServiceName",
-        /* conditional columns an estimate can fill */
-        "ChargeFrequency", "ContractedUnitPrice", "ListUnitPrice", "RegionId", "RegionName",
-        "SkuId", "SkuPriceId", "Tags", "x_Workload", "x_Tenant", "x_PriceSource", "x_PriceAsOf"};
-    csv_row(out, hdr, sizeof hdr / sizeof *hdr);
-    char ps[32], pe[32];
-    billing_period(p, ps, pe);
-    size_t i, k;
-    json_t *w, *l;
-    json_array_foreach(json_object_get(p, "workloads"), i, w) {
-        json_t *pl = json_object_get(w, "placement");
-        json_t *tags = json_deep_copy(json_object_get(w, "labels"));
-        if (!tags) tags = json_object();
-        json_object_set_new(tags, "fedbroker/workload", json_string(js(w, "name")));
-        json_object_set_new(tags, "fedbroker/tenant", json_string(js(w, "tenant")));
-        char *tagtext = json_dumps(tags, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(tags);
-        char account[128];
-        snprintf(account, sizeof account, "estimate:%s", js(pl, "provider"));
-        json_array_foreach(json_object_get(w, "lines"), k, l) {
-            int egress = !strncmp(js(l, "what"), "egress", 6);
-            char *desc = fbi_xasprintf("estimate: %s %s %s%s%s for %s", js(l, "service"),
-                                       js(l, "metric"), js(l, "variant"), *js(l, "tier") ? " tier " : "",
-                                       js(l, "tier"), js(w, "name"));
-            const char *skuid = *js(l, "vendor_sku") ? js(l, "vendor_sku") : js(l, "sku");
-            /* EffectiveCost before the free tier; the credit is its own row */
-            const char *f[] = {"", account, "", js(p, "currency"), pe, ps, "Usage", "", desc, pe, ps,
-                js(l, "contracted_cost"), js(l, "contracted_cost"), js(pl, "provider"),
-                js(l, "list_cost"), js(l, "quantity"), js(l, "unit"), js(pl, "provider"),
-                js(pl, "provider"), egress ? "Networking" : "Compute", js(l, "service"),
-                "Usage-Based", js(l, "contracted_unit_price"), js(l, "unit_price"),
-                js(pl, "region"), js(pl, "region_key"), skuid, js(l, "sku"), tagtext,
-                js(w, "name"), js(w, "tenant"), js(l, "source"), js(l, "as_of")};
-            csv_row(out, f, sizeof f / sizeof *f);
-            free(desc);
-            if (*js(l, "free_tier_credit")) {
-                char *cd = fbi_xasprintf("free tier: %s %s for %s (%s)", js(l, "service"),
-                                         js(l, "metric"), js(w, "name"), js(l, "free_tier_quantity"));
-                const char *g[] = {"", account, "", js(p, "currency"), pe, ps, "Credit", "", cd, pe, ps,
-                    js(l, "free_tier_credit"), js(l, "free_tier_credit"), js(pl, "provider"),
-                    "0.00", "", "", js(pl, "provider"), js(pl, "provider"),
-                    egress ? "Networking" : "Compute", js(l, "service"), "Usage-Based", "", "",
-                    js(pl, "region"), js(pl, "region_key"), skuid, js(l, "sku"), tagtext,
-                    js(w, "name"), js(w, "tenant"), js(l, "source"), js(l, "as_of")};
-                csv_row(out, g, sizeof g / sizeof *g);
-                free(cd);
-            }
-        }
-        free(tagtext);
-    }
-    json_array_foreach(json_object_get(p, "links"), i, l) {
-        const char *from = js(l, "from_region");
-        const char *colon = strchr(from, ':');
-        char prov[64];
-        snprintf(prov, sizeof prov, "%.*s", colon ? (int)(colon - from) : 0, from);
-        char account[128];
-        snprintf(account, sizeof account, "estimate:%s", prov);
-        char *desc = fbi_xasprintf("estimate: %s egress %s -> %s (%s)", js(l, "egress_kind"),
-                                   js(l, "from"), js(l, "to"), js(l, "to_region"));
-        char *tags = fbi_xasprintf("{\"fedbroker/link\":\"%s->%s\"}", js(l, "from"), js(l, "to"));
-        const char *f[] = {"", account, "", js(p, "currency"), pe, ps, "Usage", "", desc, pe, ps,
-            js(l, "monthly_cost"), js(l, "monthly_cost"), prov, js(l, "monthly_cost"),
-            js(l, "volume_gib"), "GiB", prov, prov, "Networking", "data-transfer", "Usage-Based",
-            js(l, "egress_usd_per_gib"), js(l, "egress_usd_per_gib"), colon ? colon + 1 : from,
-            from, js(l, "sku"), js(l, "sku"), tags, js(l, "from"), "", "", ""};
-        csv_row(out, f, sizeof f / sizeof *f);
-        free(desc);
-        free(tags);
-    }
 }
 
 /* ---- Markdown ---- */
@@ -398,7 +381,7 @@ static void md_group(FILE *out, const char *label, json_t *obj)
     const char *k;
     json_t *v;
     json_object_foreach(obj, k, v) am[i++] = json_string_value(v) ? json_string_value(v) : "0";
-    int64_t *c = column_cents(am, n);
+    int64_t *c = fbi_report_column_cents(am, n);
     char b[FBI_DEC_BUF];
     i = 0;
     json_object_foreach(obj, k, v) fprintf(out, "| %s | %s | %s |\n", label, k, cents_str(c[i++], b));
@@ -415,7 +398,7 @@ static void write_md(const json_t *p, const char *group_by, FILE *out)
         char c1[40], c2[40], c3[40], c4[40];
         fprintf(out, "- total: **%s USD/month** (list %s, free tier %s, net %s)\n",
                 money2(js(p, "total_monthly_cost"), c1), money2(js(p, "list_monthly_cost"), c2),
-                money2(js(p, "free_tier_credit"), c3), money2(js(p, "net_monthly_cost"), c4));
+                cents_str(credit_cents(p), c3), money2(js(p, "net_monthly_cost"), c4));
         fprintf(out, "- lower bound %s, gap %.3f%%\n", money2(js(p, "lower_bound"), c1), jd(p, "gap") * 100);
         fprintf(out, "- amounts to the cent; each column adds up to its total (the cents left by "
                      "rounding go to the largest remainders); JSON, CSV and FOCUS keep exact values\n");
@@ -428,7 +411,7 @@ static void write_md(const json_t *p, const char *group_by, FILE *out)
     size_t nw = json_array_size(wls);
     const char **am = fbi_xcalloc(nw ? nw : 1, sizeof *am);
     json_array_foreach(wls, i, w) am[i] = json_object_get(w, "placement") ? js(w, "monthly_cost") : "0";
-    int64_t *wc = column_cents(am, nw);
+    int64_t *wc = fbi_report_column_cents(am, nw);
     free(am);
     json_array_foreach(wls, i, w) {
         json_t *pl = json_object_get(w, "placement");
@@ -446,8 +429,8 @@ static void write_md(const json_t *p, const char *group_by, FILE *out)
                     jd(w, "p50_latency_ms"), jd(json_object_get(w, "latency_ms"), "p90"),
                     jd(json_object_get(w, "latency_ms"), "p95"), jd(json_object_get(w, "latency_ms"), "p99"),
                     js(w, "latency_origin"));
-        fprintf(out, "\n\n| metric | variant | quantity | unit | unit price | tier | cost | SKU | source | as of |\n");
-        fprintf(out, "|---|---|---:|---|---:|---|---:|---|---|---|\n");
+        fprintf(out, "\n\n| metric | variant | quantity | unit | unit price | tier | cost | SKU | source | as of | contract rule |\n");
+        fprintf(out, "|---|---|---:|---|---:|---|---:|---|---|---|---|\n");
         /* the lines and the egress to other workloads, to the cent, adding
          * up to the workload's amount above */
         json_t *lines = json_object_get(w, "lines");
@@ -457,13 +440,14 @@ static void write_md(const json_t *p, const char *group_by, FILE *out)
         ln[nl] = dec_nano(js(w, "egress_to_workloads"));
         alloc_cents_to(ln, nl + 1, 1, wc[i], lc);
         json_array_foreach(lines, k, l)
-            fprintf(out, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", js(l, "metric"),
+            fprintf(out, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", js(l, "metric"),
                     js(l, "variant"), js(l, "quantity"), js(l, "unit"), js(l, "contracted_unit_price"),
-                    js(l, "tier"), cents_str(lc[k], c1), js(l, "sku"), js(l, "source"), js(l, "as_of"));
+                    js(l, "tier"), cents_str(lc[k], c1), js(l, "sku"), js(l, "source"), js(l, "as_of"),
+                    js(l, "contract_rule"));
         if (ln[nl])
-            fprintf(out, "| egress to other workloads | | | | | | %s | (see Links) | | |\n",
+            fprintf(out, "| egress to other workloads | | | | | | %s | (see Links) | | | |\n",
                     cents_str(lc[nl], c1));
-        fprintf(out, "| **total** | | | | | | **%s** | | | |\n", cents_str(wc[i], c1));
+        fprintf(out, "| **total** | | | | | | **%s** | | | | |\n", cents_str(wc[i], c1));
         free(ln);
         free(lc);
         json_t *alts = json_object_get(w, "alternatives");
@@ -482,6 +466,25 @@ static void write_md(const json_t *p, const char *group_by, FILE *out)
     const char *key;
     json_t *v;
     json_t *totals = json_object_get(p, "totals");
+    json_t *links = json_object_get(p, "links");
+    if (json_array_size(links)) {
+        /* each link's egress is also inside its sender's amount above */
+        fprintf(out, "## Links\n\n| from | to | GiB/month | USD/GiB | list USD/GiB | USD/month | SKU | source | as of | contract rule |\n"
+                     "|---|---|---:|---:|---:|---:|---|---|---|---|\n");
+        json_array_foreach(links, i, l)
+            fprintf(out, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", js(l, "from"), js(l, "to"),
+                    js(l, "volume_gib"), js(l, "egress_usd_per_gib"), js(l, "list_usd_per_gib"),
+                    money2(js(l, "monthly_cost"), a), js(l, "sku"), js(l, "source"), js(l, "as_of"),
+                    js(l, "contract_rule"));
+        fputc('\n', out);
+    }
+    json_t *rules = contract_rules(p);
+    if (json_object_size(rules)) {
+        fprintf(out, "## Contract rules applied\n\n");
+        print_rules(out, p, "- ", "");
+        fputc('\n', out);
+    }
+    json_decref(rules);
     fprintf(out, "## Totals\n\n| group | value | USD/month |\n|---|---|---:|\n");
     md_group(out, "provider", json_object_get(totals, "by_provider"));
     md_group(out, "region", json_object_get(totals, "by_region"));
@@ -569,10 +572,17 @@ static void svg_scatter(FILE *out, const json_t *p)
                  "width=\"640\" height=\"360\" role=\"img\">\n");
     fprintf(out, "<line x1=\"50\" y1=\"320\" x2=\"620\" y2=\"320\" stroke=\"#444\"/>"
                  "<line x1=\"50\" y1=\"10\" x2=\"50\" y2=\"320\" stroke=\"#444\"/>"
-                 "<text x=\"560\" y=\"345\" font-size=\"12\">p50 ms</text>"
-                 "<text x=\"0\" y=\"20\" font-size=\"12\">USD</text>"
-                 "<text x=\"600\" y=\"335\" font-size=\"10\">%.0f</text>"
-                 "<text x=\"5\" y=\"35\" font-size=\"10\">%.2f</text>\n", maxl, maxc);
+                 "<text class=\"axis-label\" x=\"520\" y=\"355\" font-size=\"12\">p50 latency (ms)</text>"
+                 "<text class=\"axis-label\" x=\"0\" y=\"8\" font-size=\"12\">USD/month</text>\n");
+    /* ticks at 0, 1/4, 1/2, 3/4 and the maximum of each axis */
+    for (int t = 0; t <= 4; t++) {
+        double fx = 50 + 570 * t / 4.0, fy = 320 - 300 * t / 4.0;
+        fprintf(out, "<line x1=\"%.1f\" y1=\"320\" x2=\"%.1f\" y2=\"325\" stroke=\"#444\"/>"
+                     "<text class=\"tick\" x=\"%.1f\" y=\"338\" font-size=\"10\">%.0f</text>"
+                     "<line x1=\"45\" y1=\"%.1f\" x2=\"50\" y2=\"%.1f\" stroke=\"#444\"/>"
+                     "<text class=\"tick\" x=\"2\" y=\"%.1f\" font-size=\"10\">%.2f</text>\n",
+                fx, fx, fx - 8, maxl * t / 4, fy, fy, fy + 4, maxc * t / 4);
+    }
     static const char *colors[] = {"#3a6ea5", "#c0504d", "#9bbb59", "#8064a2", "#f79646", "#4bacc6"};
     json_array_foreach(json_object_get(p, "workloads"), i, w) {
         if (!json_object_get(w, "placement")) continue;
@@ -590,32 +600,256 @@ static void svg_scatter(FILE *out, const json_t *p)
         fprintf(out, "<circle class=\"chosen\" cx=\"%.1f\" cy=\"%.1f\" r=\"6\" fill=\"%s\"><title>",
                 50 + 570 * jd(w, "p50_latency_ms") / maxl, 320 - 300 * jd(w, "monthly_cost") / maxc, col);
         html_escape(out, js(w, "name"));
-        fprintf(out, " chosen</title></circle>\n");
+        fprintf(out, " chosen</title></circle><text class=\"point-label\" x=\"%.1f\" y=\"%.1f\" font-size=\"11\">",
+                58 + 570 * jd(w, "p50_latency_ms") / maxl, 316 - 300 * jd(w, "monthly_cost") / maxc);
+        html_escape(out, js(w, "name"));
+        fprintf(out, "</text>\n");
     }
     fprintf(out, "</svg></figure>\n");
 }
 
+/* An amount to the cent in a table cell, the exact amount in its title. */
+static void html_money(FILE *out, int64_t cents, const char *exact)
+{
+    char b[FBI_DEC_BUF];
+    fprintf(out, "<td class=\"n\" title=\"%s\">%s</td>", exact, cents_str(cents, b));
+}
+
+static void html_cell(FILE *out, const char *s)
+{
+    fprintf(out, "<td>");
+    html_escape(out, s);
+    fprintf(out, "</td>");
+}
+
+/* A line's source codes ("S4;S12"), each linked to its legend entry. */
+static void html_sources(FILE *out, const char *codes)
+{
+    fprintf(out, "<td>");
+    while (*codes) {
+        size_t n = strcspn(codes, ";");
+        fprintf(out, "<a href=\"#src-%.*s\">%.*s</a>", (int)n, codes, (int)n, codes);
+        codes += n;
+        if (*codes == ';') fprintf(out, "; "), codes++;
+    }
+    fprintf(out, "</td>");
+}
+
+/* The page's sections, in the order a reviewer checks them: the headline,
+ * workloads (adding up to the total), each workload's lines (adding up to
+ * its amount), links, free-tier netting (total + credits = net), contract
+ * rules, baselines and alternatives, the price sources legend, then the
+ * charts. Amounts are to the cent by the largest-remainder rule, as in the
+ * table and Markdown formats; each cell's title holds the exact amount. */
 static void write_html(const json_t *p, const char *group_by, FILE *out)
 {
+    char a[40], b[40], c[40], d[40];
     fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                  "<title>fedbroker placement plan</title>\n<style>"
                  "body{font-family:sans-serif;margin:2em;max-width:1100px}"
                  "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 6px;"
-                 "font-size:13px}td.n{text-align:right}figure{margin:1em 0}"
+                 "font-size:13px}td.n{text-align:right}tr.total td{font-weight:bold}figure{margin:1em 0}"
                  "</style></head><body>\n<h1>Placement plan</h1>\n<p id=\"summary\">Status <b>");
     html_escape(out, js(p, "status"));
     fprintf(out, "</b>");
-    if (json_object_get(p, "total_monthly_cost")) {
-        fprintf(out, ": total <b id=\"total\">%s</b> USD/month (list %s, free tier %s, net %s); "
-                     "lower bound %s, gap %.3f%%.", js(p, "total_monthly_cost"), js(p, "list_monthly_cost"),
-                js(p, "free_tier_credit"), js(p, "net_monthly_cost"), js(p, "lower_bound"),
-                jd(p, "gap") * 100);
-    }
+    int solved = json_object_get(p, "total_monthly_cost") != NULL;
+    if (solved)
+        fprintf(out, ": total <b id=\"total\" title=\"%s\">%s</b> USD/month (list <span id=\"list\">%s</span>, "
+                     "free tier <span id=\"credit\">%s</span>, net <b id=\"net\">%s</b>); "
+                     "lower bound %s, gap %.3f%%.", js(p, "total_monthly_cost"), money2(js(p, "total_monthly_cost"), a),
+                money2(js(p, "list_monthly_cost"), b), cents_str(credit_cents(p), c),
+                money2(js(p, "net_monthly_cost"), d), money2(js(p, "lower_bound"), a), jd(p, "gap") * 100);
     fprintf(out, " Currency %s; ", js(p, "currency"));
     html_escape(out, js(p, "hours_basis"));
-    fprintf(out, ".</p>\n<p>");
-    html_escape(out, js(p, "free_tier_rule"));
-    fprintf(out, "</p>\n");
+    fprintf(out, ". Amounts are to the cent; each column adds up to its total (the cents left by rounding "
+                 "go to the largest remainders); a cell's tooltip holds the exact amount.</p>\n");
+
+    /* workloads */
+    json_t *wls = json_object_get(p, "workloads");
+    size_t nw = json_array_size(wls), i, k;
+    json_t *w, *l;
+    const char **am = fbi_xcalloc(nw ? nw : 1, sizeof *am);
+    json_array_foreach(wls, i, w) am[i] = json_object_get(w, "placement") ? js(w, "monthly_cost") : "0";
+    int64_t *wc = fbi_report_column_cents(am, nw);
+    free(am);
+    fprintf(out, "<h2 id=\"s-workloads\">Workloads</h2>\n<table id=\"workloads\"><tr><th>workload</th>"
+                 "<th>placement</th><th>USD/month</th><th>p50 ms</th><th>p99 ms</th></tr>\n");
+    json_array_foreach(wls, i, w) {
+        json_t *pl = json_object_get(w, "placement");
+        fprintf(out, "<tr>");
+        html_cell(out, js(w, "name"));
+        if (!pl) {
+            fprintf(out, "<td>(no placement)</td><td class=\"n\">0.00</td><td></td><td></td></tr>\n");
+            continue;
+        }
+        fprintf(out, "<td>%s:%s:%s</td>", js(pl, "provider"), js(pl, "service"), js(pl, "region"));
+        html_money(out, wc[i], js(w, "monthly_cost"));
+        if (json_object_get(w, "p50_latency_ms"))
+            fprintf(out, "<td class=\"n\">%.1f</td><td class=\"n\">%.1f</td>", jd(w, "p50_latency_ms"),
+                    jd(json_object_get(w, "latency_ms"), "p99"));
+        else
+            fprintf(out, "<td></td><td></td>");
+        fprintf(out, "</tr>\n");
+    }
+    if (solved)
+        fprintf(out, "<tr class=\"total\"><td>total</td><td></td><td class=\"n\" title=\"%s\">%s</td>"
+                     "<td></td><td></td></tr>\n", js(p, "total_monthly_cost"), money2(js(p, "total_monthly_cost"), a));
+    fprintf(out, "</table>\n");
+
+    /* each workload's lines, adding up to its amount */
+    fprintf(out, "<h2 id=\"s-lines\">Cost lines</h2>\n");
+    json_array_foreach(wls, i, w) {
+        if (!json_object_get(w, "placement")) continue;
+        json_t *lines = json_object_get(w, "lines");
+        size_t nl = json_array_size(lines);
+        int64_t *ln = fbi_xcalloc(nl + 1, sizeof *ln), *lc = fbi_xcalloc(nl + 1, sizeof *lc);
+        json_array_foreach(lines, k, l) ln[k] = dec_nano(js(l, "contracted_cost"));
+        ln[nl] = dec_nano(js(w, "egress_to_workloads"));
+        alloc_cents_to(ln, nl + 1, 1, wc[i], lc);
+        fprintf(out, "<h3>");
+        html_escape(out, js(w, "name"));
+        fprintf(out, "</h3>\n<table class=\"lines\" data-workload=\"");
+        html_escape(out, js(w, "name"));
+        fprintf(out, "\"><tr><th>metric</th><th>quantity</th><th>unit</th><th>unit price</th><th>tier</th>"
+                     "<th>cost</th><th>SKU</th><th>source</th><th>as of</th><th>contract rule</th></tr>\n");
+        json_array_foreach(lines, k, l) {
+            fprintf(out, "<tr><td>");
+            html_escape(out, js(l, "metric"));
+            fprintf(out, " ");
+            html_escape(out, js(l, "variant"));
+            fprintf(out, "</td><td class=\"n\">%s</td>", js(l, "quantity"));
+            html_cell(out, js(l, "unit"));
+            fprintf(out, "<td class=\"n\">%s</td>", js(l, "contracted_unit_price"));
+            html_cell(out, js(l, "tier"));
+            html_money(out, lc[k], js(l, "contracted_cost"));
+            html_cell(out, js(l, "sku"));
+            html_sources(out, js(l, "source"));
+            html_cell(out, js(l, "as_of"));
+            html_cell(out, js(l, "contract_rule"));
+            fprintf(out, "</tr>\n");
+        }
+        if (ln[nl]) {
+            fprintf(out, "<tr><td>egress to other workloads (see Links)</td><td></td><td></td><td></td><td></td>");
+            html_money(out, lc[nl], js(w, "egress_to_workloads"));
+            fprintf(out, "<td></td><td></td><td></td><td></td></tr>\n");
+        }
+        fprintf(out, "<tr class=\"total\"><td>total</td><td></td><td></td><td></td><td></td>");
+        html_money(out, wc[i], js(w, "monthly_cost"));
+        fprintf(out, "<td></td><td></td><td></td><td></td></tr>\n</table>\n");
+        free(ln);
+        free(lc);
+    }
+    free(wc);
+
+    /* links */
+    json_t *links = json_object_get(p, "links");
+    if (json_array_size(links)) {
+        fprintf(out, "<h2 id=\"s-links\">Links</h2>\n<p>A link's egress is paid by its sender and is "
+                     "inside the sender's amount above.</p>\n<table id=\"links\"><tr><th>from</th><th>to</th>"
+                     "<th>GiB/month</th><th>USD/GiB</th><th>list USD/GiB</th><th>USD/month</th><th>SKU</th>"
+                     "<th>source</th><th>as of</th><th>contract rule</th></tr>\n");
+        json_array_foreach(links, i, l) {
+            fprintf(out, "<tr>");
+            html_cell(out, js(l, "from"));
+            html_cell(out, js(l, "to"));
+            fprintf(out, "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
+                         "<td class=\"n\" title=\"%s\">%s</td>", js(l, "volume_gib"), js(l, "egress_usd_per_gib"),
+                    js(l, "list_usd_per_gib"), js(l, "monthly_cost"), money2(js(l, "monthly_cost"), a));
+            html_cell(out, js(l, "sku"));
+            html_sources(out, js(l, "source"));
+            html_cell(out, js(l, "as_of"));
+            html_cell(out, js(l, "contract_rule"));
+            fprintf(out, "</tr>\n");
+        }
+        fprintf(out, "</table>\n");
+    }
+
+    /* free-tier netting: the total, each allowance's credit, the net */
+    if (solved) {
+        json_t *fts = json_object_get(p, "free_tiers");
+        size_t nf = json_array_size(fts);
+        int64_t *fn = fbi_xcalloc(nf + 1, sizeof *fn), *fc = fbi_xcalloc(nf + 1, sizeof *fc);
+        json_array_foreach(fts, i, l) fn[i] = dec_nano(js(l, "credit"));
+        alloc_cents_to(fn, nf, 1, credit_cents(p), fc);
+        fprintf(out, "<h2 id=\"s-free-tier\">Free-tier netting</h2>\n<p>");
+        html_escape(out, js(p, "free_tier_rule"));
+        fprintf(out, "</p>\n<table id=\"netting\"><tr><th>item</th><th>used of allowance</th>"
+                     "<th>USD/month</th></tr>\n<tr><td>total</td><td></td><td class=\"n\" title=\"%s\">%s</td></tr>\n",
+                js(p, "total_monthly_cost"), money2(js(p, "total_monthly_cost"), a));
+        json_array_foreach(fts, i, l) {
+            fprintf(out, "<tr class=\"credit\"><td>free tier %s (%s account)</td><td>%s of %s %s</td>",
+                    js(l, "sku"), js(l, "provider"), js(l, "used"), js(l, "allowance"), js(l, "unit"));
+            html_money(out, fc[i], js(l, "credit"));
+            fprintf(out, "</tr>\n");
+        }
+        fprintf(out, "<tr class=\"total\"><td>net</td><td></td><td class=\"n\" title=\"%s\">%s</td></tr>\n</table>\n",
+                js(p, "net_monthly_cost"), money2(js(p, "net_monthly_cost"), a));
+        free(fn);
+        free(fc);
+    }
+
+    /* contract rules */
+    json_t *rules = contract_rules(p);
+    if (json_object_size(rules)) {
+        fprintf(out, "<h2 id=\"s-rules\">Contract rules applied</h2>\n<ul id=\"rules\">\n");
+        print_rules(out, p, "<li>", "</li>");
+        fprintf(out, "</ul>\n");
+    }
+    json_decref(rules);
+
+    /* baselines and alternatives */
+    fprintf(out, "<h2 id=\"s-baselines\">Baselines and alternatives</h2>\n");
+    json_array_foreach(json_object_get(p, "baselines"), i, w) {
+        if (!i) fprintf(out, "<ul id=\"baselines\">\n");
+        fprintf(out, "<li>%s: ", js(w, "name"));
+        if (!strcmp(js(w, "status"), "feasible"))
+            fprintf(out, "%s USD/month (this plan saves %s)", money2(js(w, "total_monthly_cost"), a),
+                    money2(js(w, "savings"), b));
+        else {
+            fprintf(out, "infeasible: ");
+            html_escape(out, js(w, "reason"));
+        }
+        fprintf(out, "</li>\n");
+        if (i + 1 == json_array_size(json_object_get(p, "baselines"))) fprintf(out, "</ul>\n");
+    }
+    fprintf(out, "<table id=\"alternatives\"><tr><th>workload</th><th>alternative</th><th>USD/month</th>"
+                 "<th>p50 ms</th><th>why not</th></tr>\n");
+    json_array_foreach(wls, i, w)
+        json_array_foreach(json_object_get(w, "alternatives"), k, l) {
+            fprintf(out, "<tr>");
+            html_cell(out, js(w, "name"));
+            fprintf(out, "<td>%s:%s:%s</td><td class=\"n\" title=\"%s\">%s</td><td class=\"n\">",
+                    js(l, "provider"), js(l, "service"), js(l, "region"), js(l, "monthly_cost"),
+                    money2(js(l, "monthly_cost"), a));
+            if (json_object_get(l, "p50_latency_ms")) fprintf(out, "%.1f", jd(l, "p50_latency_ms"));
+            fprintf(out, "</td>");
+            html_cell(out, js(l, "decided_by"));
+            fprintf(out, "</tr>\n");
+        }
+    fprintf(out, "</table>\n");
+
+    /* the sources legend */
+    json_t *srcs = json_object_get(p, "price_sources");
+    if (json_object_size(srcs)) {
+        const char *key;
+        json_t *v;
+        fprintf(out, "<h2 id=\"s-sources\">Price sources</h2>\n<dl id=\"sources\">\n");
+        json_object_foreach(srcs, key, v) {
+            fprintf(out, "<dt id=\"src-%s\">%s</dt><dd>", key, key);
+            html_escape(out, js(v, "what"));
+            fprintf(out, "; from ");
+            html_escape(out, js(v, "origin"));
+            fprintf(out, "; as of ");
+            html_escape(out, js(v, "date"));
+            fprintf(out, "; license ");
+            html_escape(out, js(v, "license"));
+            fprintf(out, "</dd>\n");
+        }
+        fprintf(out, "</dl>\n");
+    }
+
+    /* charts */
+    fprintf(out, "<h2 id=\"s-charts\">Charts</h2>\n");
     json_t *totals = json_object_get(p, "totals");
     svg_bars(out, "by-provider", "Cost by provider (USD/month)", json_object_get(totals, "by_provider"));
     const char *label = group_by ? group_by : "team";
@@ -626,60 +860,6 @@ static void write_html(const json_t *p, const char *group_by, FILE *out)
     svg_bars(out, "by-label", title, g ? g : empty);
     json_decref(empty);
     svg_scatter(out, p);
-    fprintf(out, "<h2>Workloads</h2>\n<table id=\"workloads\"><tr><th>workload</th><th>placement</th>"
-                 "<th>USD/month</th><th>p50 ms</th><th>next best</th></tr>\n");
-    size_t i, k;
-    json_t *w, *l;
-    json_array_foreach(json_object_get(p, "workloads"), i, w) {
-        json_t *pl = json_object_get(w, "placement");
-        fprintf(out, "<tr><td>");
-        html_escape(out, js(w, "name"));
-        fprintf(out, "</td><td>%s:%s:%s</td><td class=\"n\">%s</td><td class=\"n\">",
-                pl ? js(pl, "provider") : "-", pl ? js(pl, "service") : "", pl ? js(pl, "region") : "",
-                js(w, "monthly_cost"));
-        if (json_object_get(w, "p50_latency_ms")) fprintf(out, "%.1f", jd(w, "p50_latency_ms"));
-        fprintf(out, "</td><td>");
-        json_t *alt = json_array_get(json_object_get(w, "alternatives"), 0);
-        if (alt) {
-            fprintf(out, "%s:%s:%s %s: ", js(alt, "provider"), js(alt, "service"), js(alt, "region"),
-                    js(alt, "monthly_cost"));
-            html_escape(out, js(alt, "decided_by"));
-        }
-        fprintf(out, "</td></tr>\n");
-    }
-    fprintf(out, "</table>\n<h2>Cost lines</h2>\n<table id=\"lines\"><tr><th>workload</th><th>metric</th>"
-                 "<th>quantity</th><th>unit</th><th>unit price</th><th>tier</th><th>cost</th>"
-                 "<th>SKU</th><th>source</th><th>as of</th></tr>\n");
-    json_array_foreach(json_object_get(p, "workloads"), i, w) {
-        json_array_foreach(json_object_get(w, "lines"), k, l) {
-            fprintf(out, "<tr><td>");
-            html_escape(out, js(w, "name"));
-            fprintf(out, "</td><td>");
-            html_escape(out, js(l, "metric"));
-            fprintf(out, " ");
-            html_escape(out, js(l, "variant"));
-            fprintf(out, "</td><td class=\"n\">%s</td><td>%s</td><td class=\"n\">%s</td><td>%s</td>"
-                         "<td class=\"n\">%s</td><td>", js(l, "quantity"), js(l, "unit"),
-                    js(l, "contracted_unit_price"), js(l, "tier"), js(l, "contracted_cost"));
-            html_escape(out, js(l, "sku"));
-            fprintf(out, "</td><td>%s</td><td>", js(l, "source"));
-            html_escape(out, js(l, "as_of"));
-            fprintf(out, "</td></tr>\n");
-        }
-    }
-    fprintf(out, "</table>\n");
-    json_array_foreach(json_object_get(p, "baselines"), i, w) {
-        if (!i) fprintf(out, "<h2>Single-provider baselines</h2>\n<ul id=\"baselines\">\n");
-        fprintf(out, "<li>%s: ", js(w, "name"));
-        if (!strcmp(js(w, "status"), "feasible"))
-            fprintf(out, "%s USD/month (this plan saves %s)", js(w, "total_monthly_cost"), js(w, "savings"));
-        else {
-            fprintf(out, "infeasible: ");
-            html_escape(out, js(w, "reason"));
-        }
-        fprintf(out, "</li>\n");
-        if (i + 1 == json_array_size(json_object_get(p, "baselines"))) fprintf(out, "</ul>\n");
-    }
     fprintf(out, "</body></html>\n");
 }
 
@@ -701,7 +881,7 @@ int fbi_report_write(const json_t *plan, fbi_report_format fmt, const char *grou
     case FBI_REPORT_CSV: write_csv(plan, out); break;
     case FBI_REPORT_MD: write_md(plan, group_by, out); break;
     case FBI_REPORT_HTML: write_html(plan, group_by, out); break;
-    case FBI_REPORT_FOCUS: write_focus(plan, out); break;
+    case FBI_REPORT_FOCUS: fbi_report_focus(plan, out); break;
     }
     return ferror(out) ? -1 : 0;
 }

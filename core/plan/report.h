@@ -5,7 +5,9 @@
 #define FB_REPORT_H
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stddef.h>
 
 /* The output formats, one enum for every verb that takes --format (the CLI
  * names them FBC_FMT_*, cli.h): `plan` and `report` accept them all, other
@@ -21,5 +23,14 @@ const char *fbi_report_format_name(unsigned f);
  * be NULL) adds totals per value of that label. Returns 0 or -1 on a write
  * error. */
 int fbi_report_write(const json_t *plan, fbi_report_format fmt, const char *group_by, FILE *out);
+
+/* The FOCUS 1.2 CSV of a plan document (borrowed), focus.c; what each cost
+ * column holds is written at the top of that file and in docs/plan.md. */
+void fbi_report_focus(const json_t *plan, FILE *out);
+
+/* A column of exact amounts (decimal strings) to the cent so that it adds
+ * up to its exact sum rounded by the decimal rule: the largest-remainder
+ * method every human format uses. Returns n cents (new, free()). */
+int64_t *fbi_report_column_cents(const char *const *amounts, size_t n);
 
 #endif

@@ -399,7 +399,7 @@ static void cmp_free(fbi_cmp *c)
         free(t->ca); free(t->cb); free(t->ida); free(t->idb); free(t->cost);
     }
     free(c->t); free(c->wt_start); free(c->wt); free(c->reason);
-    free(c->ocls); free(c->wncls); free(c->wregion_terms);
+    free(c->ocls); free(c->wncls); free(c->wregion_terms); free(c->oregion);
     free(c);
 }
 
@@ -619,6 +619,8 @@ fbi_cmp *fbi_problem_compile(fbi_problem *p)
     }
     free(opts);
     for (int w = 0; w < c->nw; w++) c->ostart[w + 1] += c->ostart[w];
+    c->oregion = fbi_xmalloc(((size_t)c->no + 1) * sizeof(int));
+    for (int o = 0; o < c->no; o++) c->oregion[o] = p->off[o].region;
     c->demand = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int64_t));
     for (int w = 0; w < c->nw; w++) c->demand[w] = p->wl[w].demand;
     /* Self-links cost the same on every option of their workload's region. */
@@ -874,9 +876,16 @@ static void *bound_worker(void *arg)
     lb = fbi_lagr_ascent(b->lg, fbi_mono_ms() + span * 0.1, 20, b->verbose);
     if (lb > b->bound) { b->bound = lb; b->method = "lagrangian"; }
     publish(b);
-    lb = fbi_lagr_knap(b->lg, -1, b->deadline - 2, 1000000, b->verbose);
+    double now = fbi_mono_ms();
+    lb = fbi_lagr_knap(b->lg, -1, now + (b->deadline - 2 - now) * 0.4, 1000000, b->verbose);
     if (lb == INT64_MIN) { b->infeasible = 1; return NULL; }
     if (lb > b->bound) { b->bound = lb; b->method = "knapsack-lagrangian"; }
+    raise_lb(b);
+    /* Knapsacks and exact links together: the tightest on egress-heavy
+     * instances with tight quotas (bench/README-solver.md). INT64_MIN here
+     * only means no bound. */
+    lb = fbi_lagr_decomp(b->lg, -1, b->deadline - 2, 1000000, b->verbose);
+    if (lb != INT64_MIN && lb > b->bound) { b->bound = lb; b->method = "decomposition-lagrangian"; }
     raise_lb(b);
     return NULL;
 }
@@ -894,7 +903,10 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     fbi_solve_opts def = {FBI_MODE_AUTO, 10.0, 1, 0};
     if (!opts) opts = &def;
     double limit = opts->time_limit_s > 0 ? opts->time_limit_s : 10.0;
-    double deadline = t0 + limit * 1e3, span = limit * 1e3;
+    /* A reserve at the end pays for re-pricing, printing and freeing, so
+     * the caller has the answer within the limit. */
+    double reserve = limit * 1e3 * 0.02 < 100 ? limit * 1e3 * 0.02 : 100;
+    double span = limit * 1e3 - reserve, deadline = t0 + span;
     memset(r, 0, sizeof *r);
     r->nworkloads = p->nwl;
     r->offer = fbi_xmalloc((p->nwl ? p->nwl : 1) * sizeof(int));

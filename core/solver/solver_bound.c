@@ -27,6 +27,9 @@
 #define FEMTO ((int64_t)1000000) /* femto-USD per nano-USD */
 #define KINF (((fbi_i128)1) << 120)   /* an option the relaxation excludes */
 
+typedef struct fbi_decomp fbi_decomp;
+static void decomp_free(fbi_decomp *d);
+
 struct fbi_lagr {
     const fbi_cmp *c;
     double *lam, *nu, *mu;      /* current multipliers, natural units */
@@ -49,6 +52,7 @@ struct fbi_lagr {
     int *own;                   /* offer -> its own capacity group, -1 */
     int *cnt;                   /* times each workload is taken */
     fbi_money kbest;
+    fbi_decomp *dc;             /* the decomposition Lagrangian, or NULL */
     double ktheta;
     fbi_atomic_money *live;     /* best known total, or NULL */
     unsigned char *tdirty;      /* per term: mu changed since tbest */
@@ -144,6 +148,7 @@ void fbi_lagr_free(fbi_lagr *l)
     free(l->ostamp); free(l->wl);
     free(l->tdirty); free(l->clsum);
     free(l->oval); free(l->u); free(l->du); free(l->bdu); free(l->own); free(l->cnt);
+    decomp_free(l->dc);
     free(l);
 }
 
@@ -554,16 +559,24 @@ static int64_t gcd64(int64_t a, int64_t b)
     return a;
 }
 
+/* Counts an item taken: per workload in cnt[] and per option in ysel[]
+ * (either may be NULL). */
+static void taken(int *cnt, unsigned char *ysel, const kitem *it)
+{
+    if (cnt) cnt[it->w]++;
+    if (ysel) ysel[it->i] = 1;
+}
+
 /* Minimum of the knapsack (a lower bound on it when solved by LP); marks
- * the items taken in cnt[]. */
-static fbi_i128 knapsack(fbi_lagr *l, kitem *it, int n, int64_t cap, unsigned char **take, size_t *takecap,
-                         fbi_i128 **dp, size_t *dpcap)
+ * the items taken (taken()). */
+static fbi_i128 knapsack(int *cnt, unsigned char *ysel, kitem *it, int n, int64_t cap, unsigned char **take,
+                         size_t *takecap, fbi_i128 **dp, size_t *dpcap)
 {
     fbi_i128 sum = 0;
     int m = 0;
     int64_t unit = 0;
     for (int k = 0; k < n; k++) {
-        if (it[k].wt == 0) { sum += it[k].v; l->cnt[it[k].w]++; continue; }
+        if (it[k].wt == 0) { sum += it[k].v; taken(cnt, ysel, &it[k]); continue; }
         unit = gcd64(unit, it[k].wt);
         it[m++] = it[k];
     }
@@ -586,7 +599,7 @@ static fbi_i128 knapsack(fbi_lagr *l, kitem *it, int n, int64_t cap, unsigned ch
         sum += (*dp)[C];
         int64_t c2 = C;
         for (int k = m - 1; k >= 0; k--)
-            if ((*take)[(size_t)k * need + (size_t)c2]) { l->cnt[it[k].w]++; c2 -= it[k].wt / unit; }
+            if ((*take)[(size_t)k * need + (size_t)c2]) { taken(cnt, ysel, &it[k]); c2 -= it[k].wt / unit; }
         return sum;
     }
     /* LP bound (Dantzig): whole items by ratio, then a fraction, rounded down. */
@@ -596,7 +609,7 @@ static fbi_i128 knapsack(fbi_lagr *l, kitem *it, int n, int64_t cap, unsigned ch
         if (it[k].wt <= left) {
             sum += it[k].v;
             left -= it[k].wt;
-            l->cnt[it[k].w]++;
+            taken(cnt, ysel, &it[k]);
         } else {
             fbi_i128 num = it[k].v * left, q = num / it[k].wt;
             if (num % it[k].wt != 0 && num < 0) q--;
@@ -639,7 +652,7 @@ static fbi_money knap_eval(fbi_lagr *l, kitem **items, size_t *icap, unsigned ch
             (*items)[n].v = v;
             n++;
         }
-        sum += knapsack(l, *items, n, c->gcap[g], take, takecap, dp, dpcap);
+        sum += knapsack(l->cnt, NULL, *items, n, c->gcap[g], take, takecap, dp, dpcap);
     }
     for (int g = 0; g < c->ng; g++)
         if (c->gowner[g] < 0) sum -= (fbi_i128)l->ilam[g] * c->gcap[g];
@@ -722,6 +735,362 @@ fbi_money fbi_lagr_knap(fbi_lagr *l, fbi_money ub, double deadline, int max_iter
         fprintf(stderr, "knapsack lagrangian: bound %.6f (capacity lagrangian %.6f)\n", (double)l->kbest / 1e9,
                 (double)base / 1e9);
     return l->kbest;
+}
+
+/* ---- the decomposition Lagrangian ----
+ * A copy y of the assignment x (Lagrangian decomposition): every offer's
+ * own capacity acts on y (one exact 0-1 knapsack per offer, as above) and
+ * the pair terms act on x, kept exactly on a spanning forest of the graph
+ * of plain terms (region classes, nothing forbidden) by dynamic
+ * programming over region classes; the copies are tied by multipliers v_i
+ * (x_i = y_i, free):
+ *   L(v) = min_x [ sum_i (a_i - v_i) x_i + sum_{T in forest} cost_T(x) ]
+ *        + sum_o min_y { sum_{i on o} v_i y_i : sum d_w y_i <= cap_o }
+ *        - sum_{other groups} lambda_g cap_g - sum_b nu_b B_b
+ * a_i is the option's value in the capacity Lagrangian without its own
+ * offer's lambda and without the forest's terms (the terms outside the
+ * forest stay relaxed by mu). For any v this is a lower bound (take y = x
+ * for a feasible plan). It sees both that a workload does not split over a
+ * full offer and that its linked neighbours cannot follow both halves for
+ * free, which neither the capacity nor the knapsack Lagrangian sees: this
+ * is where egress-heavy instances with tight quotas lose their bound.
+ * Started at v_i = -lambda_o d_w (the capacity Lagrangian's prices), it is
+ * never below the capacity Lagrangian at those prices. */
+typedef struct fbi_decomp {
+    int *parent, *pterm;   /* per workload: forest parent (-1: root) and term */
+    int *order;            /* workloads, parents before children */
+    int *coff;             /* per workload: offset of its classes */
+    int *kpoff;            /* per non-root workload: offset in karg */
+    fbi_i128 *own, *f;     /* per class: best option value, DP value */
+    int *oarg, *karg;      /* per class: its option; per child and parent class */
+    fbi_i128 *a;           /* per option: base value (femto), KINF excluded */
+    double *dv, *bdv;      /* per option: multiplier (USD), best */
+    int64_t *v;            /* rounded, nano-USD */
+    unsigned char *xsel, *ysel;
+    int *kch;              /* per workload: chosen class */
+    int ntree;
+    fbi_money best;
+    double theta;
+} fbi_decomp;
+
+static int uf_find(int *uf, int x)
+{
+    while (uf[x] != x) { uf[x] = uf[uf[x]]; x = uf[x]; }
+    return x;
+}
+
+typedef struct tw { double w; int t; } tw;
+static int tw_cmp(const void *x, const void *y)
+{
+    const tw *a = x, *b = y;
+    if (a->w != b->w) return a->w > b->w ? -1 : 1;
+    return a->t - b->t;
+}
+
+/* The forest (heaviest terms first: they matter most) and the arrays. */
+static fbi_decomp *decomp_new(const fbi_cmp *c)
+{
+    fbi_decomp *d = fbi_xcalloc(1, sizeof *d);
+    int nopt = c->ostart[c->nw];
+    int *uf = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    for (int w = 0; w < c->nw; w++) uf[w] = w;
+    tw *ts = fbi_xmalloc(((size_t)c->nt + 1) * sizeof(tw));
+    int nts = 0;
+    for (int ti = 0; ti < c->nt; ti++) {
+        const fbi_term *t = &c->t[ti];
+        if (t->by_offer || t->has_forbid) continue;
+        double s = 0;
+        for (int k = 0; k < t->na * t->nb; k++) s += (double)t->cost[k];
+        ts[nts].w = s;
+        ts[nts++].t = ti;
+    }
+    qsort(ts, (size_t)nts, sizeof *ts, tw_cmp);
+    unsigned char *tin = fbi_xcalloc((size_t)c->nt + 1, 1);
+    for (int k = 0; k < nts; k++) {
+        const fbi_term *t = &c->t[ts[k].t];
+        int ra = uf_find(uf, t->a), rb = uf_find(uf, t->b);
+        if (ra == rb) continue;
+        uf[ra] = rb;
+        tin[ts[k].t] = 1;
+    }
+    free(ts);
+    free(uf);
+    /* Breadth first from every root: parents before children. */
+    d->parent = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    d->pterm = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    d->order = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    unsigned char *seen = fbi_xcalloc((size_t)c->nw + 1, 1);
+    int n = 0;
+    for (int r = 0; r < c->nw; r++) {
+        if (seen[r]) continue;
+        seen[r] = 1;
+        d->parent[r] = -1;
+        d->pterm[r] = -1;
+        d->order[n++] = r;
+        d->ntree++;
+        for (int q = n - 1; q < n; q++) {
+            int w = d->order[q];
+            for (int k = c->wt_start[w]; k < c->wt_start[w + 1]; k++) {
+                int ti = c->wt[k] >> 1;
+                if (!tin[ti]) continue;
+                const fbi_term *t = &c->t[ti];
+                int u = (c->wt[k] & 1) ? t->a : t->b;
+                if (seen[u]) continue;
+                seen[u] = 1;
+                d->parent[u] = w;
+                d->pterm[u] = ti;
+                d->order[n++] = u;
+            }
+        }
+    }
+    free(seen);
+    free(tin);
+    d->coff = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    d->kpoff = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    size_t ncls = 0, nk = 0;
+    for (int w = 0; w < c->nw; w++) {
+        d->coff[w] = (int)ncls;
+        ncls += (size_t)c->wncls[w];
+        d->kpoff[w] = (int)nk;
+        if (d->parent[w] >= 0) nk += (size_t)c->wncls[d->parent[w]];
+    }
+    d->own = fbi_xmalloc((ncls + 1) * sizeof(fbi_i128));
+    d->f = fbi_xmalloc((ncls + 1) * sizeof(fbi_i128));
+    d->oarg = fbi_xmalloc((ncls + 1) * sizeof(int));
+    d->karg = fbi_xmalloc((nk + 1) * sizeof(int));
+    d->a = fbi_xmalloc(((size_t)nopt + 1) * sizeof(fbi_i128));
+    d->dv = fbi_xcalloc((size_t)nopt + 1, sizeof(double));
+    d->bdv = fbi_xcalloc((size_t)nopt + 1, sizeof(double));
+    d->v = fbi_xcalloc((size_t)nopt + 1, sizeof(int64_t));
+    d->xsel = fbi_xcalloc((size_t)nopt + 1, 1);
+    d->ysel = fbi_xcalloc((size_t)nopt + 1, 1);
+    d->kch = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
+    d->best = INT64_MIN + 1;
+    d->theta = 1.0;
+    return d;
+}
+
+static void decomp_free(fbi_decomp *d)
+{
+    if (!d) return;
+    free(d->parent); free(d->pterm); free(d->order); free(d->coff); free(d->kpoff);
+    free(d->own); free(d->f); free(d->oarg); free(d->karg); free(d->a);
+    free(d->dv); free(d->bdv); free(d->v); free(d->xsel); free(d->ysel); free(d->kch);
+    free(d);
+}
+
+/* Is term ti in the forest? (A forest term is some workload's pterm.) */
+static int in_forest(const fbi_decomp *d, const fbi_term *t, int ti)
+{
+    return d->pterm[t->a] == ti || d->pterm[t->b] == ti;
+}
+
+/* a_i at the capacity Lagrangian's current multipliers (evaluate() has
+ * run: ilam, inu, imu and tbest are set). */
+static void decomp_base(fbi_lagr *l, fbi_decomp *d)
+{
+    const fbi_cmp *c = l->c;
+    for (int w = 0; w < c->nw; w++) {
+        int64_t fac = FEMTO;
+        for (int k = c->wb_start[w]; k < c->wb_start[w + 1]; k++) fac += l->inu[c->wb[k]];
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+            d->a[i] = KINF;
+            if (!c->alive[i]) continue;
+            int li = i - c->ostart[w], o = c->ooffer[i];
+            fbi_i128 lw = 0;
+            for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++) {
+                int g = c->og[k];
+                if (c->gowner[g] >= 0) continue; /* the knapsack side holds it */
+                lw += (fbi_i128)l->ilam[g] * fbi_gweight(c, g, w);
+            }
+            int64_t tn = 0;
+            int ok = 1;
+            for (int k = c->wt_start[w]; k < c->wt_start[w + 1] && ok; k++) {
+                int ti = c->wt[k] >> 1;
+                const fbi_term *t = &c->t[ti];
+                if (in_forest(d, t, ti)) continue;
+                if (c->wt[k] & 1) {
+                    tn -= l->imu[l->muoff[ti] + t->cb[li]];
+                } else {
+                    int64_t tb = l->tbest[l->aoff[ti] + t->ca[li]];
+                    if (tb == INT64_MAX) ok = 0;
+                    else tn += tb;
+                }
+            }
+            if (ok) d->a[i] = (fbi_i128)c->ocost[i] * fac + lw + (fbi_i128)tn * FEMTO;
+        }
+    }
+}
+
+/* The x side: min over assignments of the forest problem; marks xsel.
+ * Returns KINF when some tree has no allowed assignment. */
+static fbi_i128 decomp_x(const fbi_cmp *c, fbi_decomp *d)
+{
+    for (int w = 0; w < c->nw; w++) {
+        fbi_i128 *own = d->own + d->coff[w];
+        int *arg = d->oarg + d->coff[w];
+        for (int k = 0; k < c->wncls[w]; k++) { own[k] = KINF; arg[k] = -1; }
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+            d->xsel[i] = 0;
+            if (d->a[i] >= KINF) continue;
+            fbi_i128 v = d->a[i] - (fbi_i128)d->v[i] * FEMTO;
+            int k = c->ocls[i];
+            if (v < own[k]) { own[k] = v; arg[k] = i; }
+        }
+        memcpy(d->f + d->coff[w], own, (size_t)c->wncls[w] * sizeof(fbi_i128));
+    }
+    /* Children into parents, deepest first. */
+    for (int q = c->nw - 1; q >= 0; q--) {
+        int w = d->order[q], p = d->parent[w];
+        if (p < 0) continue;
+        const fbi_term *t = &c->t[d->pterm[w]];
+        int wa = t->a == w; /* w is the a side of the term */
+        const fbi_i128 *fw = d->f + d->coff[w];
+        fbi_i128 *fp = d->f + d->coff[p];
+        int *karg = d->karg + d->kpoff[w];
+        for (int kp = 0; kp < c->wncls[p]; kp++) {
+            fbi_i128 m = KINF;
+            int am = -1;
+            if (fp[kp] < KINF)
+                for (int k = 0; k < c->wncls[w]; k++) {
+                    if (fw[k] >= KINF) continue;
+                    int64_t tc = wa ? t->cost[(size_t)k * (size_t)t->nb + (size_t)kp]
+                                    : t->cost[(size_t)kp * (size_t)t->nb + (size_t)k];
+                    fbi_i128 v = fw[k] + (fbi_i128)tc * FEMTO;
+                    if (v < m) { m = v; am = k; }
+                }
+            karg[kp] = am;
+            fp[kp] = (m >= KINF || fp[kp] >= KINF) ? KINF : fp[kp] + m;
+        }
+    }
+    /* Roots: the best class; then the choice top-down (parents first). */
+    fbi_i128 sum = 0;
+    for (int q = 0; q < c->nw; q++) {
+        int w = d->order[q], p = d->parent[w], k = -1;
+        if (p < 0) {
+            const fbi_i128 *fw = d->f + d->coff[w];
+            fbi_i128 m = KINF;
+            for (int j = 0; j < c->wncls[w]; j++) if (fw[j] < m) { m = fw[j]; k = j; }
+            if (k < 0) return KINF;
+            sum += m;
+        } else {
+            k = d->karg[d->kpoff[w] + d->kch[p]];
+        }
+        if (k < 0 || d->oarg[d->coff[w] + k] < 0) return KINF; /* cannot happen below KINF */
+        d->kch[w] = k;
+        d->xsel[d->oarg[d->coff[w] + k]] = 1;
+    }
+    return sum;
+}
+
+/* L(v) exactly (femto, floored to nano-USD); fills xsel and ysel.
+ * INT64_MIN when the x side has no assignment (no bound). */
+static fbi_money decomp_eval(fbi_lagr *l, fbi_decomp *d, kitem **items, size_t *icap, unsigned char **take,
+                             size_t *takecap, fbi_i128 **dp, size_t *dpcap)
+{
+    const fbi_cmp *c = l->c;
+    fbi_i128 sum = decomp_x(c, d);
+    if (sum >= KINF) return INT64_MIN;
+    memset(d->ysel, 0, (size_t)c->ostart[c->nw]);
+    for (int g = 0; g < c->ng; g++) {
+        if (c->gowner[g] < 0) {
+            sum -= (fbi_i128)l->ilam[g] * c->gcap[g];
+            continue;
+        }
+        int n = 0;
+        for (int k = l->gs[g]; k < l->gs[g + 1]; k++) {
+            int i = l->gopt[k], w = l->wl[i];
+            /* y_i = 0 where x_i must be 0 anyway (excluded options). */
+            if (d->a[i] >= KINF || d->v[i] >= 0) continue;
+            if ((size_t)n >= *icap) {
+                *icap = *icap ? *icap * 2 : 256;
+                *items = fbi_xrealloc(*items, *icap * sizeof(kitem));
+            }
+            (*items)[n].i = i;
+            (*items)[n].w = w;
+            (*items)[n].wt = c->demand[w];
+            (*items)[n].v = (fbi_i128)d->v[i] * FEMTO;
+            n++;
+        }
+        sum += knapsack(NULL, d->ysel, *items, n, c->gcap[g], take, takecap, dp, dpcap);
+    }
+    for (int b = 0; b < c->nb; b++) sum -= (fbi_i128)l->inu[b] * c->bcap[b];
+    return femto_floor(sum);
+}
+
+fbi_money fbi_lagr_decomp(fbi_lagr *l, fbi_money ub, double deadline, int max_iter, int verbose)
+{
+    const fbi_cmp *c = l->c;
+    int nopt = c->ostart[c->nw];
+    /* Start from the capacity Lagrangian's best multipliers. */
+    if (l->best > INT64_MIN + 1) {
+        memcpy(l->lam, l->blam, (size_t)c->ng * sizeof(double));
+        memcpy(l->nu, l->bnu, (size_t)c->nb * sizeof(double));
+        memcpy(l->mu, l->bmu, (size_t)l->nmu * sizeof(double));
+        l->all_dirty = 1;
+    }
+    if (evaluate(l) == INT64_MIN) return INT64_MIN;
+    int fresh = !l->dc;
+    if (fresh) l->dc = decomp_new(c);
+    fbi_decomp *d = l->dc;
+    decomp_base(l, d);
+    /* v starts at -lambda_o d_w (first call) or at the best v so far. */
+    for (int w = 0; w < c->nw; w++)
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+            int o = c->ooffer[i], g = -1;
+            for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++)
+                if (c->gowner[c->og[k]] >= 0) g = c->og[k];
+            if (g < 0) { d->dv[i] = 0; continue; } /* no copy needed */
+            if (fresh) d->bdv[i] = -(l->lam[g] > 0 ? l->lam[g] : 0) * (double)c->demand[w] / 1e6;
+            d->dv[i] = d->bdv[i];
+        }
+    kitem *items = NULL;
+    size_t icap = 0, takecap = 0, dpcap = 0;
+    unsigned char *take = NULL;
+    fbi_i128 *dp = NULL;
+    fbi_money db = INT64_MIN + 1;
+    int noimp = 0, it = 0;
+    /* A later call (more time, a better target) starts with fresh steps. */
+    double theta = d->theta < 1e-3 ? 0.25 : d->theta;
+    for (; it < max_iter; it++) {
+        if (it > 0 && over(l, deadline)) break;
+        fbi_money ubn = cur_ub(l, ub);
+        for (int i = 0; i < nopt; i++) d->v[i] = to_int(d->dv[i], 1e9);
+        fbi_money v = decomp_eval(l, d, &items, &icap, &take, &takecap, &dp, &dpcap);
+        if (v == INT64_MIN) break;
+        if (v > db) {
+            if (db > INT64_MIN + 1 && (double)(v - db) > 1e-5 * fabs((double)v)) noimp = 0;
+            else noimp++;
+            db = v;
+            memcpy(d->bdv, d->dv, (size_t)nopt * sizeof(double));
+        } else {
+            noimp++;
+        }
+        if (noimp >= 40) { theta *= 0.7; noimp = 0; }
+        if ((ubn >= 0 && db >= ubn) || theta < 1e-4) break;
+        /* Subgradient y_i - x_i on the copied options. */
+        double norm = 0;
+        for (int i = 0; i < nopt; i++) {
+            int gi = (int)d->ysel[i] - (int)d->xsel[i];
+            if (gi) norm += 1.0;
+        }
+        if (norm <= 0) break; /* x = y: optimal for these multipliers */
+        double target = ubn >= 0 ? (double)ubn : (double)db + fabs((double)db) * 0.02 + 1e9;
+        double step = theta * (target - (double)v) / 1e9 / norm;
+        for (int i = 0; i < nopt; i++) {
+            int gi = (int)d->ysel[i] - (int)d->xsel[i];
+            if (gi) d->dv[i] += step * gi;
+        }
+    }
+    d->theta = theta;
+    free(items);
+    free(take);
+    free(dp);
+    if (db > d->best) d->best = db;
+    if (verbose)
+        fprintf(stderr, "decomposition lagrangian: bound %.6f after %d iterations (%d trees)\n",
+                (double)d->best / 1e9, it, d->ntree);
+    return d->best;
 }
 
 /* ---- GLPK models ---- */
@@ -908,13 +1277,20 @@ typedef struct cbinfo {
     const model *m;
     const int *asg;
     int sent;
+    double deadline;
 } cbinfo;
 
-/* GLPK callback: hands our heuristic plan to the branch and bound as its
- * first incumbent. */
+/* GLPK callback: stops the search at the deadline (GLPK's own tm_lim is
+ * only looked at between nodes, and cut rounds on a large node can run
+ * far past it), and hands our heuristic plan to the branch and bound as
+ * its first incumbent. */
 static void mip_cb(glp_tree *tree, void *info)
 {
     cbinfo *cb = info;
+    if (fbi_mono_ms() > cb->deadline) {
+        glp_ios_terminate(tree);
+        return;
+    }
     if (glp_ios_reason(tree) != GLP_IHEUR || cb->sent || !cb->asg) return;
     cb->sent = 1;
     const fbi_cmp *c = cb->c;
@@ -965,7 +1341,7 @@ int fbi_mip(const fbi_cmp *c, int *asg, int have_asg, double deadline, int verbo
     ip.cov_cuts = GLP_ON;
     ip.br_tech = GLP_BR_PCH;
     ip.bt_tech = GLP_BT_BLB;
-    cbinfo info = {c, &m, have_asg ? asg : NULL, 0};
+    cbinfo info = {c, &m, have_asg ? asg : NULL, 0, deadline};
     ip.cb_func = mip_cb;
     ip.cb_info = &info;
     rc = glp_intopt(m.lp, &ip);

@@ -33,6 +33,8 @@ typedef struct hs {
     unsigned *tstamp;
     unsigned stampv;
     int ntcache;
+    unsigned *cmark;    /* per workload: stamp of the last component walk */
+    unsigned cstamp;
 } hs;
 
 static uint64_t rnd(hs *h)
@@ -72,7 +74,7 @@ static void hs_free(hs *h)
     free(h->asg); free(h->load); free(h->spent);
     free(h->owner); free(h->rstart); free(h->ropt); free(h->cheap);
     free(h->queue); free(h->inq); free(h->tabu); free(h->jw); free(h->jo);
-    free(h->tcache); free(h->tstamp);
+    free(h->tcache); free(h->tstamp); free(h->cmark);
 }
 
 static int offer_of(const hs *h, int w, int i) { return h->c->ooffer[h->c->ostart[w] + i]; }
@@ -294,6 +296,7 @@ static void search_init(hs *h)
     h->queue = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
     h->inq = fbi_xcalloc((size_t)c->nw + 1, 1);
     h->tabu = fbi_xcalloc((size_t)c->nw + 1, 1);
+    h->cmark = fbi_xcalloc((size_t)c->nw + 1, sizeof(unsigned));
 }
 
 static void push(hs *h, int w)
@@ -506,6 +509,154 @@ static int force(hs *h, int w)
     return 1;
 }
 
+/* ---- component moves ---- */
+
+/* Most workloads of a component moved together: an application, or the
+ * workloads joined by links. Bigger components are cut at this size (the
+ * breadth-first walk takes the nearest first). */
+#define COMP_MAX 16
+
+/* The component of w0 over the pair terms, at most COMP_MAX workloads,
+ * breadth first; largest demand first in comp[]. Returns its size. */
+static int component(hs *h, int w0, int *comp)
+{
+    const fbi_cmp *c = h->c;
+    if (++h->cstamp == 0) {
+        memset(h->cmark, 0, (size_t)c->nw * sizeof(unsigned));
+        h->cstamp = 1;
+    }
+    int n = 0;
+    comp[n++] = w0;
+    h->cmark[w0] = h->cstamp;
+    for (int q = 0; q < n && n < COMP_MAX; q++) {
+        int w = comp[q];
+        for (int k = c->wt_start[w]; k < c->wt_start[w + 1] && n < COMP_MAX; k++) {
+            const fbi_term *t = &c->t[c->wt[k] >> 1];
+            int v = (c->wt[k] & 1) ? t->a : t->b;
+            if (h->cmark[v] == h->cstamp) continue;
+            h->cmark[v] = h->cstamp;
+            comp[n++] = v;
+        }
+    }
+    /* Insertion sort by demand, descending: the large ones take room first. */
+    for (int i = 1; i < n; i++) {
+        int v = comp[i], j = i;
+        while (j > 0 && c->demand[comp[j - 1]] < c->demand[v]) { comp[j] = comp[j - 1]; j--; }
+        comp[j] = v;
+    }
+    return n;
+}
+
+/* Places the (unplaced) members of comp[] one by one on their cheapest
+ * option that fits, counting the links to what is placed already; in
+ * region r when it has one, anywhere else otherwise. Returns 0 when some
+ * member found no option (the members placed stay placed). */
+static int place_comp_in(hs *h, const int *comp, int n, int r)
+{
+    const fbi_cmp *c = h->c;
+    for (int q = 0; q < n; q++) {
+        int v = comp[q], nv = c->ostart[v + 1] - c->ostart[v];
+        int best = -1, bestin = 0;
+        int64_t bc = INT64_MAX;
+        begin_batch(h);
+        for (int j = 0; j < nv; j++) {
+            int gi = c->ostart[v] + j;
+            if (!c->alive[gi]) continue;
+            int in = c->oregion[c->ooffer[gi]] == r;
+            if (bestin && !in) continue;
+            int64_t tc = term_cost_c(h, v, j);
+            if (tc == FBI_FORBID) continue;
+            int64_t cost = c->ocost[gi] + tc;
+            if ((in && !bestin) || cost < bc) {
+                if (!fits(h, v, j)) continue;
+                best = j;
+                bc = cost;
+                bestin = in;
+            }
+        }
+        if (best < 0) return 0;
+        place(h, v, best);
+    }
+    return 1;
+}
+
+/* Moves the component of w0 to the region (among those w0 may use) where
+ * it costs least, other than where w0 is now. The journal records the
+ * move; trials are undone by hand. Returns 1 when a move was made; then
+ * the members are in comp[0..*ncomp). */
+static int comp_move(hs *h, int w0, int *comp, int *ncomp, double deadline)
+{
+    const fbi_cmp *c = h->c;
+    int n = component(h, w0, comp);
+    *ncomp = n;
+    if (n < 2) return 0;
+    int orig[COMP_MAX];
+    for (int q = 0; q < n; q++) orig[q] = h->asg[comp[q]];
+    int cur_r = c->oregion[offer_of(h, w0, h->asg[w0])];
+    int journal = h->journal;
+    h->journal = 0;
+    int best_r = -1;
+    fbi_money best_t = INT64_MAX;
+    /* Regions of w0's options, each tried once (options are sorted by
+     * offer, so a region's offers may be scattered: mark by stamp). */
+    int tried[64], ntried = 0;
+    for (int i = c->ostart[w0]; i < c->ostart[w0 + 1] && ntried < 64; i++) {
+        if (!c->alive[i]) continue;
+        int r = c->oregion[c->ooffer[i]];
+        int seen = r == cur_r;
+        for (int k = 0; k < ntried && !seen; k++) seen = tried[k] == r;
+        if (seen) continue;
+        tried[ntried++] = r;
+        if ((ntried & 3) == 0 && fbi_mono_ms() > deadline) break;
+        for (int q = 0; q < n; q++) place(h, comp[q], -1);
+        if (place_comp_in(h, comp, n, r) && h->total < best_t) {
+            best_t = h->total;
+            best_r = r;
+        }
+        for (int q = 0; q < n; q++) place(h, comp[q], -1);
+        for (int q = 0; q < n; q++) place(h, comp[q], orig[q]);
+    }
+    h->journal = journal;
+    if (best_r < 0) return 0;
+    for (int q = 0; q < n; q++) place(h, comp[q], -1);
+    if (!place_comp_in(h, comp, n, best_r)) {
+        /* Cannot happen (the same greedy succeeded above); restore. */
+        for (int q = 0; q < n; q++) place(h, comp[q], -1);
+        for (int q = 0; q < n; q++) place(h, comp[q], orig[q]);
+        return 0;
+    }
+    for (int q = 0; q < n; q++) notify(h, comp[q], -1);
+    return 1;
+}
+
+/* One pass of improving component moves over every component: a move is
+ * kept when the total drops. Returns the number kept. */
+static int comp_pass(hs *h, double deadline)
+{
+    const fbi_cmp *c = h->c;
+    int comp[COMP_MAX], n, kept = 0;
+    unsigned char *done = fbi_xcalloc((size_t)c->nw + 1, 1);
+    int journal = h->journal;
+    h->journal = 1;
+    for (int w = 0; w < c->nw; w++) {
+        if (done[w] || c->wt_start[w] == c->wt_start[w + 1] || h->asg[w] < 0) continue;
+        if (fbi_mono_ms() > deadline) break;
+        fbi_money before = h->total;
+        h->nj = 0;
+        int moved = comp_move(h, w, comp, &n, deadline);
+        for (int q = 0; q < n; q++) done[comp[q]] = 1;
+        if (!moved) continue;
+        if (h->total < before) kept++;
+        else undo(h);
+    }
+    h->nj = 0;
+    h->journal = journal;
+    free(done);
+    /* Followers: the neighbours of what moved get a look. */
+    descend(h, deadline);
+    return kept;
+}
+
 /* Iterated local search: kick one or a few linked workloads to random
  * feasible options (tabu for the descent that follows), descend, keep the
  * result when it is no worse, else undo. best[] receives the best plan. */
@@ -516,7 +667,7 @@ static fbi_money ils(hs *h, int *best, double deadline, fbi_atomic_money *live, 
     fbi_money bt = h->total;
     memcpy(best, h->asg, (size_t)c->nw * sizeof(int));
     long stall = 0, maxstall = 2000 + 60L * c->nw;
-    int kick[4], restarts = 0;
+    int kick[COMP_MAX], restarts = 0;
     h->journal = 1;
     long iter = 0;
     while (c->nw > 1) {
@@ -552,7 +703,17 @@ static fbi_money ils(hs *h, int *best, double deadline, fbi_atomic_money *live, 
             const fbi_term *t = &c->t[c->wt[k] >> 1];
             kick[m++] = (c->wt[k] & 1) ? t->a : t->b;
         }
-        if (rnd(h) % 2 == 0) {
+        int kind = (int)(rnd(h) % 3);
+        if (kind == 2 && c->wt_start[w0] < c->wt_start[w0 + 1]) {
+            /* The whole component to another region: one workload at a
+             * time never crosses the egress of its links. */
+            if (!comp_move(h, w0, kick, &m, deadline)) {
+                undo(h);
+                stall++;
+                continue;
+            }
+            for (int k = 0; k < m; k++) h->tabu[kick[k]] = 1;
+        } else if (kind == 0) {
             /* Forced move with ejections. */
             if (!force(h, w0)) {
                 h->tabu[w0] = 0;
@@ -890,6 +1051,8 @@ static fbi_money run_variant(cons *k, const double *guide, int variant, unsigned
     fbi_money t = -1;
     if (construct(&h, k->order, k->score, deadline) == 0) {
         descend_all(&h, deadline);
+        /* Components together, until no move of one pays. */
+        for (int pass = 0; pass < 4 && comp_pass(&h, deadline) > 0; pass++) {}
         t = h.total;
         memcpy(out, h.asg, (size_t)c->nw * sizeof(int));
     }

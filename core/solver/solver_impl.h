@@ -70,6 +70,7 @@ typedef struct fbi_cmp {
     unsigned char *wregion_terms; /* all terms of w use region classes, so
                                    * their cost depends on ocls only */
     char *reason;       /* infeasibility found while compiling, or NULL */
+    int *oregion;       /* offer -> region */
 } fbi_cmp;
 
 struct fbi_problem {
@@ -155,6 +156,12 @@ fbi_money fbi_lagr_ascent(fbi_lagr *l, double deadline_ms, int sweeps, int verbo
  * max_iter subgradient steps on the assignment multipliers. Returns the
  * best true bound it found (INT64_MIN: infeasible). */
 fbi_money fbi_lagr_knap(fbi_lagr *l, fbi_money ub, double deadline_ms, int max_iter, int verbose);
+/* The decomposition Lagrangian (a copy of the assignment: per-offer
+ * knapsacks on one side, the link terms of a spanning forest solved
+ * exactly on the other), started from the capacity Lagrangian's best
+ * multipliers; at most max_iter subgradient steps. Returns the best true
+ * bound it found (INT64_MIN + 1 when none). */
+fbi_money fbi_lagr_decomp(fbi_lagr *l, fbi_money ub, double deadline_ms, int max_iter, int verbose);
 /* borrowed: the compiled problem of l. */
 const fbi_cmp *fbi_lagr_cmp(const fbi_lagr *l);
 /* borrowed: per group multipliers (USD per vCPU or per workload). */

@@ -5,6 +5,7 @@
  * docs/spec.md is the contract; keep the two in step. */
 #include "config.h"
 #include "spec/spec.h"
+#include "spec/profile.h"
 #include "base/diag.h"
 
 #include <dirent.h>
@@ -763,10 +764,85 @@ static void check_vocab(dctx *c, const char *what, const char *name, const char 
     free(sugg);
 }
 
+/* An inline profile's error at /spec/traffic/profile + rel. */
+static void profile_err(void *ctx, const char *rel, const char *summary, const char *detail)
+{
+    char *full = fbi_xasprintf("/spec/traffic/profile%s", rel);
+    derr(ctx, full, summary, detail);
+    free(full);
+}
+
+/* traffic.profile's normal form (profile.h's summary; the rates inline, or
+ * the file's real path and SHA-256 for a CSV file, which simulate and plan
+ * read again), or NULL after errors. *mean_rps gets the mean rate. */
+static json_t *norm_profile(dctx *c, const json_t *pv, double *mean_rps)
+{
+    fbi_profile p;
+    json_t *o;
+    const char *file = json_is_object(pv) ? str_at(pv, "file") : NULL;
+    if (file) {
+        const char *rel = "/spec/traffic/profile/file";
+        char *real = confined_path(c, file, rel, "traffic.profile.file", 0, NULL);
+        if (!real) return NULL;
+        size_t len = 0;
+        char *err = NULL;
+        char *data = read_regular(real, FBI_PROFILE_MAX_FILE, &len, &err);
+        if (!data) {
+            derr(c, rel, err, "A profile file is CSV text of at most 64 MiB.");
+            free(err);
+            free(real);
+            return NULL;
+        }
+        char *ptr = fbi_xasprintf("%s%s", c->ptr_prefix ? c->ptr_prefix : "", rel);
+        size_t before = fb_diag_errors(c->diag);
+        int rc = fbi_profile_parse_csv(real, data, len, ptr, &p, c->diag);
+        free(ptr);
+        c->errors += (int)(fb_diag_errors(c->diag) - before);
+        if (rc != 0) {
+            if (fb_diag_errors(c->diag) == before) derr(c, rel, "the profile file is invalid", NULL);
+            free(data);
+            free(real);
+            return NULL;
+        }
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+        EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+        char hex[65];
+        for (unsigned i = 0; i < mdlen && i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        free(data);
+        o = fbi_profile_to_json(&p, 0);
+        json_object_set_new(o, "file", json_string(real));
+        json_object_set_new(o, "sha256", json_string(hex));
+        free(real);
+    } else {
+        if (fbi_profile_from_json(pv, &p, profile_err, c) != 0) return NULL;
+        o = fbi_profile_to_json(&p, 1);
+    }
+    *mean_rps = json_real_value(json_object_get(o, "meanRps"));
+    fbi_profile_free(&p);
+    return o;
+}
+
 static json_t *norm_traffic(dctx *c, const json_t *t, int is_container, int slo_set)
 {
     json_t *o = json_object();
     json_int_t req = int_at(t, "requestsPerMonth", 0);
+    const json_t *pv = json_object_get(t, "profile");
+    int derived = 0;
+    if (pv) {
+        double mean = 0;
+        json_t *prof = norm_profile(c, pv, &mean);
+        if (prof) {
+            json_object_set_new(o, "profile", prof);
+            /* Without requestsPerMonth the profile's mean stands for it (730
+             * hours, the month plan prices), so plan and simulate agree. */
+            if (!json_object_get(t, "requestsPerMonth")) {
+                double r = mean * 730.0 * 3600.0;
+                req = r > 2e12 ? (json_int_t)2000000000000LL : (json_int_t)llround(r);
+                derived = 1;
+            }
+        }
+    }
     json_object_set_new(o, "requestsPerMonth", json_integer(req));
     int64_t ms = 100;
     if (duration_ms(c, t, "meanDuration", "/spec/traffic", &ms) == 1 &&
@@ -852,7 +928,8 @@ static json_t *norm_traffic(dctx *c, const json_t *t, int is_container, int slo_
     json_t *defaults = json_array();
     static const char *const given[] = {"requestsPerMonth", "meanDuration"};
     for (size_t k = 0; k < sizeof given / sizeof *given; k++)
-        if (!json_object_get(t, given[k])) json_array_append_new(defaults, json_string(given[k]));
+        if (!json_object_get(t, given[k]) && !(k == 0 && derived))
+            json_array_append_new(defaults, json_string(given[k]));
     json_object_set_new(o, "defaults", defaults);
     return o;
 }
@@ -917,6 +994,8 @@ static json_t *norm_placement(dctx *c, const json_t *p, const char *self)
         }
         json_object_set_new(o, "latencySLO", s);
     }
+    /* Only when given: a default here would change every workload's specHash. */
+    copy_if(o, p, "strategy");
     const char *obj = str_at(p, "objective");
     json_object_set_new(o, "objective", json_string(obj ? obj : "cost"));
     json_t *lw = json_object_get(p, "latencyWeight");
@@ -1246,6 +1325,38 @@ static json_t *norm_metadata(dctx *c, const json_t *md, const char *tenant)
 }
 
 /* The workload's normal form, or NULL after errors. */
+/* burst and placement.strategy (docs/simulation.md): a hybrid workload is a
+ * Container with burst, a profile and a per-replica concurrency; n is the
+ * normal form so far. */
+static void check_hybrid(dctx *c, const json_t *spec, json_t *n, int is_container)
+{
+    const json_t *burst = json_object_get(spec, "burst");
+    const char *strategy = str_at(json_object_get(spec, "placement"), "strategy");
+    if (burst) json_object_set_new(n, "burst", json_deep_copy(burst));
+    if (!strategy) strategy = burst ? "hybrid" : "single"; /* burst alone asks for hybrid */
+    if (!strcmp(strategy, "single")) return;
+    if (!is_container) {
+        derrf(c, "/spec/placement/strategy",
+              "Hybrid placement runs a Container's image for its baseline and as a function "
+              "for the overflow; a Function already scales per request.",
+              "placement.strategy %s needs a Container", strategy);
+        return;
+    }
+    if (!burst)
+        derrf(c, "/spec/placement/strategy", "Add burst: {to: function} to the Container.",
+              "placement.strategy %s needs burst: where the overflow goes", strategy);
+    if (!json_object_get(json_object_get(spec, "traffic"), "profile"))
+        derrf(c, "/spec/placement/strategy",
+              "Add traffic.profile: the split between containers and functions depends on "
+              "how the load moves over time.",
+              "placement.strategy %s needs traffic.profile", strategy);
+    if (!json_object_get(json_object_get(spec, "scaling"), "targetConcurrency"))
+        derrf(c, "/spec/placement/strategy",
+              "Add scaling.targetConcurrency: with traffic.meanDuration it gives one replica's "
+              "capacity (Little's law).",
+              "placement.strategy %s needs scaling.targetConcurrency", strategy);
+}
+
 static json_t *normalise_workload(dctx *c, const json_t *doc, const char *tenant)
 {
     int before = c->errors;
@@ -1298,6 +1409,7 @@ static json_t *normalise_workload(dctx *c, const json_t *doc, const char *tenant
                                          json_object_get(pl, "latencySLO") != NULL));
         json_object_set_new(s, "dependencies",
                             norm_dependencies(c, json_object_get(spec, "dependencies"), self));
+        check_hybrid(c, spec, s, is_container);
     }
     json_object_set_new(s, "placement", norm_placement(c, pl, self));
     if (!strcmp(kind, "QuantumJob")) {
@@ -1328,6 +1440,17 @@ static void spec_hash(const json_t *norm, char out[65])
         json_t *spec2 = json_copy(spec), *code2 = json_copy(code);
         json_object_del(code2, "path");
         json_object_set_new(spec2, "code", code2);
+        json_object_set_new(copy, "spec", spec2);
+    }
+    /* The same for a profile file: its content hash stands for its path. */
+    spec = json_object_get(copy, "spec");
+    json_t *tr = json_object_get(spec, "traffic");
+    json_t *pf = json_object_get(tr, "profile");
+    if (json_object_get(pf, "sha256") && json_object_get(pf, "file")) {
+        json_t *spec2 = json_copy(spec), *tr2 = json_copy(tr), *pf2 = json_copy(pf);
+        json_object_del(pf2, "file");
+        json_object_set_new(tr2, "profile", pf2);
+        json_object_set_new(spec2, "traffic", tr2);
         json_object_set_new(copy, "spec", spec2);
     }
     fbi_json_hash(copy, out);

@@ -758,6 +758,7 @@ static fb_status aws_validate_in(fb_driver_ctx *ctx, json_t *in, fb_diag *diag)
     int dry = mode && !strcmp(mode, "dry-run");
     int checks = plan ? 0 : render ? AWS_CHECK_WARN | AWS_CHECK_SHOWN
                                    : AWS_CHECK_WARN | AWS_CHECK_DEPLOY | (dry ? AWS_CHECK_SHOWN : 0);
+    if (json_is_object(json_object_get(in, "identity"))) checks |= AWS_CHECK_IDENTITY;
     st = check_all(ctx, w, p, kind, checks, diag);
     if (st == FB_OK && (checks & AWS_CHECK_DEPLOY)) {
         fbk_aws_creds creds;
@@ -914,6 +915,9 @@ static fb_status aws_discover(fb_driver_ctx *ctx, const char *in_json, char **ou
         if (st == FB_OK) st = aws_triggers_discover(ctx, &creds, region, resources, diag);
         if (st == FB_OK) st = aws_ecs_discover(ctx, &creds, region, resources, diag);
     }
+    /* IAM is global: the workloads' roles once, when the broker is an issuer */
+    if (st == FB_OK && json_is_object(json_object_get(in, "identity")))
+        st = aws_identity_discover(ctx, &creds, resources, diag);
     fbk_aws_creds_clear(&creds);
     if (st == FB_OK) {
         json_t *o = json_pack("{s:O}", "resources", resources);

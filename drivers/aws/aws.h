@@ -134,6 +134,8 @@ json_t *aws_copy(const json_t *v);
 #define AWS_CHECK_DEPLOY 2
 /* render and dry-run: the documents are shown, so placeholders matter */
 #define AWS_CHECK_SHOWN  4
+/* the input carries the workload's identity: it runs as its own role */
+#define AWS_CHECK_IDENTITY 8
 
 /* A deployment setting render shows when it is not configured. */
 #define AWS_UNSET_LAMBDA_ROLE "${drivers.aws.lambda.role}"
@@ -235,6 +237,17 @@ char *aws_identity_role_name(const json_t *w);
 fb_status aws_identity_bind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
                             const json_t *w, const json_t *ident, const char *region,
                             char **role_arn);
+/* The role of a caller (ident.callers[i], borrowed) of the workload being
+ * applied, made when missing as aws_identity_bind makes it (the caller's
+ * own apply adopts and records it; not recorded here, so destroying the
+ * callee leaves it). *role_arn new, NULL when the caller has no SPIFFE ID. */
+fb_status aws_identity_caller_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
+                                   const json_t *ident, const char *tenant, const json_t *caller,
+                                   const char *region, char **role_arn);
+/* Appends discover rows for the account's roles named fb-* (ListRoles,
+ * then GetRole for their tags): type iam-role, managed when tagged
+ * managed-by=fedbroker, with the tenant and workload tags. */
+fb_status aws_identity_discover(aws_ctx *ctx, const fbk_aws_creds *creds, json_t *resources, fb_diag *diag);
 /* Deletes the workload's role (gone already is fine). */
 fb_status aws_identity_unbind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
                               const char *role_arn);

@@ -771,6 +771,23 @@ static fb_status materialise_secrets(const call *c, const ctr *cc, const json_t 
             }
             json_decref(ans);
         }
+        /* only the workload reads it (docs/identity.md): its task role, and
+         * the execution role ECS injects valueFrom secrets with; everyone
+         * else in the account is denied, whatever their own policies say */
+        if (st == FB_OK && cc->task_role) {
+            json_t *doc = json_pack("{s:s,s:[{s:s,s:s,s:s,s:s,s:s,s:{s:{s:[s,s]}}}]}", "Version", "2012-10-17",
+                                    "Statement", "Sid", "OnlyTheWorkload", "Effect", "Deny", "Principal", "*",
+                                    "Action", "secretsmanager:GetSecretValue", "Resource", "*", "Condition",
+                                    "StringNotEquals", "aws:PrincipalArn", cc->task_role,
+                                    c->ctx->execution_role ? c->ctx->execution_role : AWS_UNSET_EXEC_ROLE);
+            char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+            json_decref(doc);
+            json_t *b = json_pack("{s:s,s:s,s:b}", "SecretId", exists ? aws_str(desc, "ARN") : name,
+                                  "ResourcePolicy", text, "BlockPublicPolicy", 1);
+            st = op_ok(c, "secretsmanager", "PutResourcePolicy", b, FB_HTTP_IDEMPOTENT, NULL);
+            json_decref(b);
+            free(text);
+        }
         json_decref(desc);
         free(token);
         /* the host keeps it only to redact it; wipe our copy */

@@ -2,7 +2,7 @@
  * OIDC issuer, so the account gets an IAM OIDC provider for the issuer
  * (once; it is shared by every workload, so not recorded with any one of
  * them) and each workload its own role, fb-TENANT-NAME, whose trust policy
- * lets ECS tasks run as it and lets sts:AssumeRoleWithWebIdentity through
+ * lets ECS tasks and Lambda functions run as it and lets sts:AssumeRoleWithWebIdentity through
  * only for a token whose sub is the workload's SPIFFE ID and whose aud is
  * sts.amazonaws.com. The role is recorded (iam-role) and deleted with the
  * workload. IAM speaks the Query protocol (form body, XML answer) and is
@@ -91,6 +91,30 @@ char *aws_identity_role_name(const json_t *w)
     return name;
 }
 
+/* The ARN (new) of the account's OIDC provider whose ARN ends in suffix,
+ * or NULL (*st set when the list failed). */
+static char *find_provider(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const char *suffix,
+                           fb_status *st)
+{
+    fbk_xml *x = NULL;
+    char *code = NULL, *arn = NULL;
+    long status = 0;
+    *st = iam_call(ctx, diag, creds, "ListOpenIDConnectProviders", NULL, 0, FB_HTTP_IDEMPOTENT | FB_HTTP_READ_ONLY,
+                   &x, &code, &status);
+    const fbk_xml *list = *st == FB_OK && x
+        ? fbk_xml_find(x, "ListOpenIDConnectProvidersResponse/ListOpenIDConnectProvidersResult/"
+                          "OpenIDConnectProviderList")
+        : NULL;
+    for (const fbk_xml *m = list ? list->child : NULL; m && !arn; m = m->next) {
+        const char *a = fbk_xml_text(m, "member/Arn");
+        size_t al = a ? strlen(a) : 0, sl = strlen(suffix);
+        if (a && al > sl && !strcmp(a + al - sl, suffix)) arn = fbk_xstrdup(a);
+    }
+    fbk_xml_free(x);
+    free(code);
+    return arn;
+}
+
 /* The ARN of the account's OIDC provider for host_path (new), made when
  * missing; NULL after an error. In a dry run the create is shown. */
 static char *ensure_provider(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
@@ -101,23 +125,7 @@ static char *ensure_provider(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *c
     long status = 0;
     char *suffix = fbk_xasprintf(":oidc-provider/%s", hp);
     fb_status st = FB_OK;
-    if (!aws_host->dry_run(diag)) {
-        st = iam_call(ctx, diag, creds, "ListOpenIDConnectProviders", NULL, 0,
-                      FB_HTTP_IDEMPOTENT | FB_HTTP_READ_ONLY, &x, &code, &status);
-        const fbk_xml *list = st == FB_OK && x
-            ? fbk_xml_find(x, "ListOpenIDConnectProvidersResponse/ListOpenIDConnectProvidersResult/"
-                              "OpenIDConnectProviderList")
-            : NULL;
-        for (const fbk_xml *m = list ? list->child : NULL; m && !arn; m = m->next) {
-            const char *a = fbk_xml_text(m, "member/Arn");
-            size_t al = a ? strlen(a) : 0, sl = strlen(suffix);
-            if (a && al > sl && !strcmp(a + al - sl, suffix)) arn = fbk_xstrdup(a);
-        }
-        fbk_xml_free(x);
-        x = NULL;
-        free(code);
-        code = NULL;
-    }
+    if (!aws_host->dry_run(diag)) arn = find_provider(ctx, diag, creds, suffix, &st);
     if (st == FB_OK && !arn) {
         kv p[] = {{"Url", issuer}, {"ClientIDList.member.1", "sts.amazonaws.com"},
                   {"Tags.member.1.Key", "managed-by"}, {"Tags.member.1.Value", "fedbroker"}};
@@ -130,6 +138,11 @@ static char *ensure_provider(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *c
         else if (st == FB_OK && status == 0)
             arn = fbk_xasprintf("arn:aws:iam::%s%s", ctx->account_id ? ctx->account_id
                                                                      : AWS_UNSET_ACCOUNT, suffix);
+        else if (st == FB_OK && code && !strcmp(code, "EntityAlreadyExists"))
+            /* made meanwhile by another workload's apply running in
+             * parallel: a provider's ARN is its account and host path */
+            arn = ctx->account_id ? fbk_xasprintf("arn:aws:iam::%s%s", ctx->account_id, suffix)
+                                  : find_provider(ctx, diag, creds, suffix, &st);
         else if (st == FB_OK) {
             fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
                      "aws: IAM CreateOpenIDConnectProvider for %s answered without an ARN%s%s",
@@ -147,9 +160,10 @@ static char *ensure_provider(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *c
     return arn;
 }
 
-fb_status aws_identity_bind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
-                            const json_t *w, const json_t *ident, const char *region,
-                            char **role_arn)
+/* aws_identity_bind and aws_identity_caller_role: the role of w, recorded
+ * with this deployment when record. */
+static fb_status bind_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const json_t *w,
+                           const json_t *ident, const char *region, int record, char **role_arn)
 {
     *role_arn = NULL;
     const char *issuer = aws_str(ident, "issuer"), *sub = aws_str(ident, "spiffeId");
@@ -164,9 +178,12 @@ fb_status aws_identity_bind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cr
     char *name = aws_identity_role_name(w);
     char *ksub = fbk_xasprintf("%s:sub", hp), *kaud = fbk_xasprintf("%s:aud", hp);
     json_t *policy = json_pack(
-        "{s:s, s:[{s:s, s:s, s:{s:s}, s:s}, {s:s, s:s, s:{s:s}, s:s, s:{s:{s:s, s:s}}}]}",
+        "{s:s, s:[{s:s, s:s, s:{s:s}, s:s}, {s:s, s:s, s:{s:s}, s:s}, "
+        "{s:s, s:s, s:{s:s}, s:s, s:{s:{s:s, s:s}}}]}",
         "Version", "2012-10-17", "Statement", "Sid", "EcsTasksRunAsIt", "Effect", "Allow",
         "Principal", "Service", "ecs-tasks.amazonaws.com", "Action", "sts:AssumeRole", "Sid",
+        "LambdaRunsAsIt", "Effect", "Allow", "Principal", "Service", "lambda.amazonaws.com",
+        "Action", "sts:AssumeRole", "Sid",
         "BrokerIssuedIdentity", "Effect", "Allow", "Principal", "Federated", prov, "Action",
         "sts:AssumeRoleWithWebIdentity", "Condition", "StringEquals", ksub, sub, kaud, aud);
     char *doc = json_dumps(policy, JSON_COMPACT | JSON_SORT_KEYS);
@@ -216,6 +233,24 @@ fb_status aws_identity_bind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cr
         st = iam_call(ctx, diag, creds, "CreateRole", p, sizeof p / sizeof *p, FB_HTTP_IDEMPOTENT,
                       &x, &code, &status);
         const char *a = x ? fbk_xml_text(x, "CreateRoleResponse/CreateRoleResult/Role/Arn") : NULL;
+        if (st == FB_OK && !a && code && !strcmp(code, "EntityAlreadyExists")) {
+            /* made meanwhile (a caller's role made by its callee's apply
+             * running in parallel): adopt it when it is ours */
+            fbk_xml_free(x);
+            x = NULL;
+            free(code);
+            code = NULL;
+            kv g[] = {{"RoleName", name}};
+            st = iam_call(ctx, diag, creds, "GetRole", g, 1, FB_HTTP_IDEMPOTENT | FB_HTTP_READ_ONLY, &x, &code,
+                          &status);
+            int ours = 0;
+            const fbk_xml *tags = x ? fbk_xml_find(x, "GetRoleResponse/GetRoleResult/Role/Tags") : NULL;
+            for (const fbk_xml *t = tags ? tags->child : NULL; t; t = t->next) {
+                const char *k = fbk_xml_text(t, "member/Key"), *v = fbk_xml_text(t, "member/Value");
+                ours |= k && v && !strcmp(k, "managed-by") && !strcmp(v, "fedbroker");
+            }
+            a = ours ? fbk_xml_text(x, "GetRoleResponse/GetRoleResult/Role/Arn") : NULL;
+        }
         if (st == FB_OK && a) arn = fbk_xstrdup(a);
         else if (st == FB_OK && status == 0)
             arn = fbk_xasprintf("arn:aws:iam::%s:role/%s",
@@ -228,7 +263,7 @@ fb_status aws_identity_bind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cr
         fbk_xml_free(x);
         free(code);
     }
-    if (st == FB_OK && arn && !aws_host->dry_run(diag))
+    if (st == FB_OK && arn && record && !aws_host->dry_run(diag))
         st = aws_record(diag, "iam-role", arn, region, name);
     free(doc);
     free(ksub);
@@ -238,6 +273,89 @@ fb_status aws_identity_bind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cr
     free(hp);
     if (st == FB_OK) *role_arn = arn;
     else free(arn);
+    return st;
+}
+
+fb_status aws_identity_bind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
+                            const json_t *w, const json_t *ident, const char *region,
+                            char **role_arn)
+{
+    return bind_role(ctx, diag, creds, w, ident, region, 1, role_arn);
+}
+
+fb_status aws_identity_caller_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
+                                   const json_t *ident, const char *tenant, const json_t *caller,
+                                   const char *region, char **role_arn)
+{
+    *role_arn = NULL;
+    const char *name = aws_str(caller, "name"), *sub = aws_str(caller, "spiffeId");
+    if (!name || !sub || !aws_str(ident, "issuer")) return FB_OK;
+    /* the caller as iam.c names and tags its role: a workload of tenant */
+    json_t *w = json_pack("{s:{s:s,s:s}}", "metadata", "tenant", tenant, "name", name);
+    json_t *ci = json_pack("{s:O,s:s,s:O?}", "issuer", json_object_get(ident, "issuer"), "spiffeId", sub,
+                           "audience", json_object_get(ident, "audience"));
+    fb_status st = bind_role(ctx, diag, creds, w, ci, region, 0, role_arn);
+    json_decref(ci);
+    json_decref(w);
+    return st;
+}
+
+fb_status aws_identity_discover(aws_ctx *ctx, const fbk_aws_creds *creds, json_t *resources, fb_diag *diag)
+{
+    char *marker = NULL;
+    fb_status st = FB_OK;
+    json_t *names = json_array();
+    for (int page = 0; page < 1000 && st == FB_OK; page++) {
+        kv p[] = {{"MaxItems", "100"}, {"Marker", marker ? marker : ""}};
+        fbk_xml *x = NULL;
+        char *code = NULL;
+        long status = 0;
+        st = iam_call(ctx, diag, creds, "ListRoles", p, marker ? 2 : 1, FB_HTTP_IDEMPOTENT | FB_HTTP_READ_ONLY, &x,
+                      &code, &status);
+        free(marker);
+        marker = NULL;
+        const fbk_xml *list = x ? fbk_xml_find(x, "ListRolesResponse/ListRolesResult/Roles") : NULL;
+        for (const fbk_xml *m = list ? list->child : NULL; m; m = m->next) {
+            const char *n = fbk_xml_text(m, "member/RoleName");
+            if (n && !strncmp(n, "fb-", 3)) json_array_append_new(names, json_string(n));
+        }
+        const char *trunc = x ? fbk_xml_text(x, "ListRolesResponse/ListRolesResult/IsTruncated") : NULL;
+        const char *mk = x ? fbk_xml_text(x, "ListRolesResponse/ListRolesResult/Marker") : NULL;
+        if (trunc && !strcmp(trunc, "true") && mk) marker = fbk_xstrdup(mk);
+        fbk_xml_free(x);
+        free(code);
+        if (!marker) break;
+    }
+    free(marker);
+    size_t i;
+    const json_t *n;
+    json_array_foreach(names, i, n) {
+        if (st != FB_OK) break;
+        kv g[] = {{"RoleName", json_string_value(n)}};
+        fbk_xml *x = NULL;
+        char *code = NULL;
+        long status = 0;
+        st = iam_call(ctx, diag, creds, "GetRole", g, 1, FB_HTTP_IDEMPOTENT | FB_HTTP_READ_ONLY, &x, &code, &status);
+        const char *arn = x ? fbk_xml_text(x, "GetRoleResponse/GetRoleResult/Role/Arn") : NULL;
+        const char *tenant = NULL, *workload = NULL;
+        int ours = 0;
+        const fbk_xml *tags = x ? fbk_xml_find(x, "GetRoleResponse/GetRoleResult/Role/Tags") : NULL;
+        for (const fbk_xml *t = tags ? tags->child : NULL; t; t = t->next) {
+            const char *k = fbk_xml_text(t, "member/Key"), *v = fbk_xml_text(t, "member/Value");
+            if (!k || !v) continue;
+            ours |= !strcmp(k, "managed-by") && !strcmp(v, "fedbroker");
+            if (!strcmp(k, "tenant")) tenant = v;
+            if (!strcmp(k, "workload")) workload = v;
+        }
+        if (st == FB_OK && arn) /* a role gone meanwhile (NoSuchEntity) is no row */
+            json_array_append_new(resources, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s?,s:s?}", "type", "iam-role", "id",
+                                                       arn, "region", "global", "name", json_string_value(n),
+                                                       "managed", ours, "tenant", ours ? tenant : NULL, "workload",
+                                                       ours ? workload : NULL));
+        fbk_xml_free(x);
+        free(code);
+    }
+    json_decref(names);
     return st;
 }
 

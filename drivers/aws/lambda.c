@@ -72,6 +72,8 @@ typedef struct lam {
     const char *arch;
     int url;                 /* 0 none, 1 public (AuthType NONE), 2 private (AWS_IAM) */
     json_int_t reserved;     /* -1: none */
+    char *role;              /* new: the workload's own role (identity), or NULL */
+    const json_t *ident;     /* the input's identity (borrowed), or NULL */
 } lam;
 
 static void lam_init(lam *l, const json_t *w, const char *region)
@@ -100,6 +102,7 @@ static void lam_init(lam *l, const json_t *w, const char *region)
 
 static void lam_free(lam *l)
 {
+    free(l->role);
     free(l->name);
 }
 
@@ -148,7 +151,9 @@ fb_status aws_lambda_validate(aws_ctx *ctx, const json_t *w, const json_t *place
 #define ERR(ptr, ...) (fbk_diag(aws_host, diag, FB_SEV_ERROR, ptr, __VA_ARGS__), bad = 1)
 #define WARN(ptr, ...) \
     do { if (warnings) fbk_diag(aws_host, diag, FB_SEV_WARNING, ptr, __VA_ARGS__); } while (0)
-    if (!ctx->lambda_role && (checks & AWS_CHECK_DEPLOY))
+    if (checks & AWS_CHECK_IDENTITY)
+        ; /* it runs as the workload's own role (iam.c) */
+    else if (!ctx->lambda_role && (checks & AWS_CHECK_DEPLOY))
         ERR(NULL, "aws: Lambda needs an execution role and none is configured\n"
                   "set drivers.aws.lambda.role to the ARN of the role the function runs as "
                   "(arn:aws:iam::ACCOUNT:role/NAME; it needs AWSLambdaBasicExecutionRole)");
@@ -323,7 +328,9 @@ static json_t *config_body(aws_ctx *ctx, const lam *l)
 {
     const json_t *md = json_object_get(l->w, "metadata");
     json_t *b = json_object();
-    json_object_set_new(b, "Role", json_string(ctx->lambda_role ? ctx->lambda_role
+    /* the workload's own role when the broker is an issuer (iam.c), else
+     * the configured execution role */
+    json_object_set_new(b, "Role", json_string(l->role ? l->role : ctx->lambda_role ? ctx->lambda_role
                                                                 : AWS_UNSET_LAMBDA_ROLE));
     json_object_set_new(b, "MemorySize", json_integer(l->mem));
     json_object_set_new(b, "Timeout", json_integer(l->timeout_s));
@@ -682,6 +689,92 @@ static fb_status ensure_url(const call *c, const lam *l, int existed, json_t *st
     return st;
 }
 
+#define CALLER_SID "fb-caller-"
+
+/* Least privilege from the federation graph (docs/identity.md): each
+ * caller's role (made when missing, aws_identity_caller_role) may invoke
+ * the function through its AWS_IAM URL: lambda:InvokeFunctionUrl with
+ * FunctionUrlAuthType AWS_IAM and lambda:InvokeFunction through the URL
+ * only, statements fb-caller-NAME and fb-caller-NAME-invoke; statements of
+ * callers that are gone are removed. Nobody else is granted anything. */
+static fb_status ensure_callers(const call *c, const lam *l)
+{
+    const json_t *callers = json_object_get(l->ident, "callers");
+    const char *tenant = aws_str(json_object_get(l->w, "metadata"), "tenant");
+    char *pp = fn_path("2015-03-31", l->name, "/policy");
+    json_t *want = json_array();
+    fb_status st = FB_OK;
+    size_t i;
+    const json_t *cl;
+    json_array_foreach(callers, i, cl) {
+        if (st != FB_OK) break;
+        char *arn = NULL;
+        st = aws_identity_caller_role(c->ctx, c->diag, c->creds, l->ident, tenant ? tenant : "default", cl,
+                                      l->region, &arn);
+        if (st != FB_OK || !arn) {
+            free(arn);
+            continue;
+        }
+        char *sid = fbk_xasprintf(CALLER_SID "%s", aws_str(cl, "name"));
+        char *sid2 = fbk_xasprintf("%s-invoke", sid);
+        json_array_append_new(want, json_string(sid));
+        json_array_append_new(want, json_string(sid2));
+        json_t *bodies[2] = {
+            json_pack("{s:s,s:s,s:s,s:s}", "StatementId", sid, "Action", "lambda:InvokeFunctionUrl", "Principal",
+                      arn, "FunctionUrlAuthType", "AWS_IAM"),
+            json_pack("{s:s,s:s,s:s,s:b}", "StatementId", sid2, "Action", "lambda:InvokeFunction", "Principal", arn,
+                      "InvokedViaFunctionUrl", 1)};
+        for (int k = 0; k < 2; k++) {
+            aws_req rq;
+            aws_res res;
+            if (st == FB_OK) {
+                st = lcall(c, "AddPermission", "POST", pp, NULL, bodies[k], FB_HTTP_IDEMPOTENT, &rq, &res);
+                /* there already (same statement id): fine */
+                if (st == FB_OK && res.err != FB_OK && !exists_ok(&res)) st = aws_fail(c->diag, &rq, &res, NULL);
+                aws_res_clear(&res);
+            }
+            json_decref(bodies[k]);
+        }
+        free(sid);
+        free(sid2);
+        free(arn);
+    }
+    if (st == FB_OK && !aws_host->dry_run(c->diag)) {
+        /* callers no longer there lose the right to call */
+        aws_req rq;
+        aws_res res;
+        st = lcall(c, "GetPolicy", "GET", pp, NULL, NULL, FB_HTTP_IDEMPOTENT, &rq, &res);
+        if (st == FB_OK && res.err != FB_OK && res.err != FB_NOTFOUND) st = aws_fail(c->diag, &rq, &res, NULL);
+        json_t *pol = st == FB_OK && res.err == FB_OK && aws_str(res.body, "Policy")
+                          ? json_loads(aws_str(res.body, "Policy"), 0, NULL) : NULL;
+        aws_res_clear(&res);
+        const json_t *stmt;
+        json_array_foreach(json_object_get(pol, "Statement"), i, stmt) {
+            const char *sid = aws_str(stmt, "Sid");
+            if (st != FB_OK || !sid || strncmp(sid, CALLER_SID, strlen(CALLER_SID)) != 0) continue;
+            int keep = 0;
+            size_t k;
+            const json_t *w;
+            json_array_foreach(want, k, w) keep |= !strcmp(json_string_value(w), sid);
+            if (keep) continue;
+            char *p = fn_path("2015-03-31", l->name, "/policy/");
+            fbk_buf b;
+            fbk_buf_init(&b);
+            fbk_buf_puts(&b, p);
+            fbk_uri_encode(&b, sid, strlen(sid), 0);
+            st = lcall(c, "RemovePermission", "DELETE", b.data, NULL, NULL, FB_HTTP_IDEMPOTENT, &rq, &res);
+            if (st == FB_OK && res.err != FB_OK && res.err != FB_NOTFOUND) st = aws_fail(c->diag, &rq, &res, NULL);
+            aws_res_clear(&res);
+            fbk_buf_free(&b);
+            free(p);
+        }
+        json_decref(pol);
+    }
+    json_decref(want);
+    free(pp);
+    return st;
+}
+
 /* Reserved concurrency as the spec wants it (live from GetFunction). */
 static fb_status ensure_concurrency(const call *c, const lam *l, const json_t *live)
 {
@@ -831,6 +924,15 @@ fb_status aws_lambda_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag
     fb_status st = aws_creds(ctx, diag, l.region, &creds);
     char *zip = NULL, *sha = NULL;
     if (st == FB_OK) st = lam_code(&l, &zip, &sha, diag);
+    /* the role the function runs as exists before it (a dry run shows its
+     * creates); Lambda refuses a role it cannot assume yet, so the create
+     * below retries as it does for any IAM propagation delay */
+    const json_t *ident = json_object_get(in, "identity");
+    if (st == FB_OK && ident) st = aws_identity_bind(ctx, diag, &creds, w, ident, l.region, &l.role);
+    /* a function its callers reach through a URL that checks who they are
+     * (AWS_IAM), unless it is public anyway */
+    l.ident = ident;
+    if (ident && json_array_size(json_object_get(ident, "callers")) && l.url == 0) l.url = 2;
     json_t *docs = st == FB_OK ? create_docs(ctx, &l, zip) : NULL;
     free(zip);
     call c = {ctx, diag, &creds, l.region};
@@ -854,6 +956,7 @@ fb_status aws_lambda_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag
             json_object_set_new(state, "functionArn", json_string(arn));
             free(arn);
         }
+        if (st == FB_OK && l.url == 2 && l.ident) st = ensure_callers(&c, &l);
         goto done;
     }
     int found = 0;
@@ -925,6 +1028,8 @@ fb_status aws_lambda_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag
             if (st == FB_OK) st = update_function(&c, &l, &live, create, sha, state);
         }
     }
+    /* exactly its callers may call it (a dry run shows the grants) */
+    if (st == FB_OK && state && l.url == 2 && l.ident) st = ensure_callers(&c, &l);
     /* the schedule and queue triggers, once the function is there; also
      * removes those a previous apply made that the spec no longer has */
     if (st == FB_OK && state)
@@ -1181,6 +1286,14 @@ fb_status aws_lambda_destroy(aws_ctx *ctx, const json_t *dep, json_t *deleted, f
             json_array_append_new(deleted, json_string(arn ? arn : name));
         }
         json_decref(live);
+    }
+    /* the workload's role (iam.c), once nothing runs as it */
+    json_array_foreach(json_object_get(dep, "resources"), i, f) {
+        const char *t = aws_str(f, "type"), *id = aws_str(f, "id");
+        if (st != FB_OK) break;
+        if (!t || strcmp(t, "iam-role") != 0 || !id) continue;
+        st = aws_identity_unbind(ctx, diag, &creds, id);
+        if (st == FB_OK) json_array_append_new(deleted, json_string(id));
     }
     fbk_aws_creds_clear(&creds);
     json_decref(fns);

@@ -41,7 +41,7 @@ const fb_host *gcp_host;
 
 /* Google's endpoints, by gcp_api; settings.endpoints overrides them. */
 static const char *const api_keys[GCP_API_N] = {"run", "cloudfunctions", "cloudscheduler", "pubsub",
-                                                 "secretmanager"};
+                                                 "secretmanager", "iam"};
 
 /* Cloud Run regions and their price groups: the catalog's regions.csv
  * (price_group column, from infracost's regionTierMapping, S1f). The
@@ -214,7 +214,7 @@ static void read_endpoints(struct fb_driver_ctx *c, json_t *v, fbk_ck *ck)
         const char *url = json_string_value(u);
         const char *why = url ? fbk_endpoint_problem(url) : "not a string";
         if (i == GCP_API_N) {
-            fbk_err(ck, NULL, "known: run, cloudfunctions, cloudscheduler, pubsub, secretmanager",
+            fbk_err(ck, NULL, "known: run, cloudfunctions, cloudscheduler, pubsub, secretmanager, iam",
                     "settings.endpoints has an unknown API '%s'", k);
         } else if (why) {
             fbk_err(ck, NULL, "an http:// or https:// URL", "settings.endpoints.%s: %s", k, why);
@@ -348,14 +348,15 @@ static fb_status gcp_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
 /* What deploying needs beyond the provider's rules (validate in dry-run and
  * apply mode): a deployable service, the settings the documents name,
  * source on disk, and credentials (found, not used: nothing is sent). */
-static fb_status check_deploy(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, int creds, fbk_ck *ck)
+static fb_status check_deploy(fb_driver_ctx *ctx, const json_t *in, const fbk_wl *wl, const gcp_shape *sh, int creds,
+                              fbk_ck *ck)
 {
     if (sh->svc == GCP_AUTOPILOT) {
         fbk_err(ck, NULL, "deploy it with the k8s driver pointed at the cluster's kubeconfig, or place it on "
                 "cloud-run", "the gcp driver renders and prices GKE Autopilot but does not deploy to it");
         return FB_INVALID;
     }
-    if (json_array_size(wl->secrets) && !gcp_runtime_sa(ctx)[0])
+    if (json_array_size(wl->secrets) && !gcp_runtime_sa(ctx)[0] && !json_object_get(in, "identity"))
         fbk_err(ck, "/spec/secrets", "set drivers.gcp.serviceAccount to the service account the workload runs as",
                 "reading Secret Manager secrets needs a runtime service account to grant secretAccessor to");
     int oidc = wl->schedule_triggers || (sh->svc == GCP_RUN && wl->queue_triggers);
@@ -387,7 +388,7 @@ static fb_status gcp_validate_in(fb_driver_ctx *ctx, json_t *in, fb_diag *diag)
     const char *mode = json_string_value(json_object_get(in, "mode"));
     fb_status st = rc == 0 ? FB_OK : FB_INVALID;
     if (rc == 0 && mode && (!strcmp(mode, "apply") || !strcmp(mode, "dry-run")))
-        st = check_deploy(ctx, &wl, &sh, 1, &ck);
+        st = check_deploy(ctx, in, &wl, &sh, 1, &ck);
     return st;
 }
 
@@ -487,7 +488,7 @@ static fb_status gcp_apply(fb_driver_ctx *ctx, const char *in_json, char **out, 
     }
     /* (credentials: validate found them; apply fetches its token, probing
      * the metadata server when that is where they are) */
-    fb_status cst = check_deploy(ctx, &wl, &sh, 0, &ck);
+    fb_status cst = check_deploy(ctx, in, &wl, &sh, 0, &ck);
     if (cst != FB_OK) {
         json_decref(in);
         return cst;
@@ -545,6 +546,10 @@ static fb_status gcp_destroy(fb_driver_ctx *ctx, const char *in_json, char **out
     fb_status st = ck.errors ? FB_INVALID
                  : s == GCP_RUN ? gcp_run_destroy(ctx, dep, deleted, diag)
                                 : gcp_functions_destroy(ctx, dep, deleted, diag);
+    /* the workload's copies of the broker's secrets, and its account,
+     * once nothing runs as it */
+    if (st == FB_OK) st = gcp_secrets_destroy(ctx, dep, deleted, diag);
+    if (st == FB_OK) st = gcp_identity_destroy(ctx, dep, deleted, diag);
     json_decref(in);
     if (st != FB_OK) {
         json_decref(deleted);

@@ -42,6 +42,7 @@ typedef enum gcp_api {
     GCP_API_SCHEDULER,     /* cloudscheduler.googleapis.com, v1 */
     GCP_API_PUBSUB,        /* pubsub.googleapis.com, v1 */
     GCP_API_SECRETS,       /* secretmanager.googleapis.com, v1 */
+    GCP_API_IAM,           /* iam.googleapis.com, v1: workload identity (gcp_identity.c) */
     GCP_API_N
 } gcp_api;
 
@@ -187,6 +188,9 @@ void gcp_res_clear(gcp_res *r);
  * the request (dry run); another status when no answer came (the host or
  * the auth added a diagnostic). */
 fb_status gcp_call(fb_driver_ctx *ctx, fb_diag *diag, const gcp_req *rq, gcp_res *res);
+/* gcp_call for a request whose body holds secret (a secret's payload): the
+ * host redacts it wherever it shows the request. */
+fb_status gcp_call_secret(fb_driver_ctx *ctx, fb_diag *diag, const gcp_req *rq, const char *secret, gcp_res *res);
 
 /* Adds an error diagnostic for a failed answer ("gcp: run services.create
  * failed: HTTP 400 INVALID_ARGUMENT: ...", field violations in the detail)
@@ -247,6 +251,50 @@ json_t *gcp_found(const char *type, const char *name, const char *region, const 
 fb_status gcp_record(fb_diag *diag, const json_t *prev, const char *type, const char *id, const char *region,
                      const char *name);
 
+/* ---- identity (gcp_identity.c, docs/identity.md) ------------------------------------ */
+
+/* What gcp_identity_bind made or found (all new; NULL when the input has
+ * no identity). */
+typedef struct gcp_identity {
+    char *pool;      /* projects/N/locations/global/workloadIdentityPools/fedbroker */
+    char *provider;  /* POOL/providers/ID: a token's audience is //iam.googleapis.com/ + this */
+    char *email;     /* the workload's service account */
+    char *principal; /* principal://iam.googleapis.com/POOL/subject/<SPIFFE ID> */
+    int external;    /* a caller outside Google Cloud (ingress all; IAM still checks) */
+} gcp_identity;
+
+/* When in carries "identity": the pool and the issuer's provider (made
+ * when missing), the workload's service account (made when missing,
+ * recorded), roles/iam.workloadIdentityUser on it for the workload's
+ * principal only (recorded). Resources made are appended to resources
+ * (apply's output). A dry run shows the creates and reads nothing. */
+fb_status gcp_identity_bind(fb_driver_ctx *ctx, const json_t *in, const fbk_wl *wl, const char *region,
+                            gcp_identity *out, json_t *resources, fb_diag *diag);
+/* roles/run.invoker on service (its full name) for each caller in
+ * in.identity.callers: a caller on Google Cloud by its service account
+ * (made when missing), any other by its federated principal; each binding
+ * recorded; bindings the previous deployment recorded for callers that
+ * are gone are removed. Nothing when id has no pool. */
+fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_identity *id,
+                                const char *service, const char *region, json_t *resources, fb_diag *diag);
+/* Whether in.identity.callers has a caller outside Google Cloud (it then
+ * reaches the service over the internet: ingress all, IAM still checks). */
+int gcp_identity_external_callers(const json_t *in);
+/* Makes a service or function body run as the identity the deployment's
+ * state.identity (st: apply's identity, or NULL to read dep_state's)
+ * names: the account, and ingress from everywhere for external callers.
+ * Used by apply and by observe (so drift compares like with like). */
+void gcp_identity_body(json_t *body, const gcp_identity *id, const json_t *dep_state);
+/* The account a deployment's state.identity names (borrowed), or NULL. */
+const char *gcp_identity_sa_of(const json_t *dep);
+/* apply's state.identity (new) or NULL. */
+json_t *gcp_identity_state(const gcp_identity *id);
+void gcp_identity_clear(gcp_identity *id);
+/* The account id's email of tenant/name (new). */
+char *gcp_identity_sa_email(fb_driver_ctx *ctx, const char *tenant, const char *name);
+/* Deletes the accounts a deployment recorded (after its service). */
+fb_status gcp_identity_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag);
+
 /* ---- deploy (gcp_run.c, gcp_functions.c, gcp_triggers.c, gcp_secrets.c) -------------- */
 
 /* apply/observe/destroy of one placement's kind. in: the verb's input
@@ -298,8 +346,21 @@ int gcp_observe_workload(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, gcp_shape *
 
 /* secretAccessor for the runtime service account on exactly the spec's
  * Secret Manager secrets (before the revision that reads them). */
-fb_status gcp_secrets_grant(fb_driver_ctx *ctx, const fbk_wl *wl, fb_diag *diag);
+fb_status gcp_secrets_grant(fb_driver_ctx *ctx, const fbk_wl *wl, const char *sa, fb_diag *diag);
+/* The broker's portable secrets (secret://NAME, mapped by validate to
+ * gcp-sm://fedbroker_TENANT_WORKLOAD_NAME) copied into Secret Manager before
+ * the revision that reads them: the secret created (labelled, recorded as
+ * secretmanager-secret) when missing, the broker's latest version added
+ * when the secret's annotation fedbroker-version says it has an older one.
+ * The value comes from host->credential (a secret of the call, redacted
+ * with its base64 form wherever the request is shown). *changed: a new
+ * version was added (running revisions must be replaced to read it). A
+ * secret of that name that is not this workload's is refused. */
+fb_status gcp_secrets_materialise(fb_driver_ctx *ctx, const json_t *in, const fbk_wl *wl, const char *region,
+                                  json_t *resources, int *changed, fb_diag *diag);
+/* Deletes the secrets a deployment recorded. */
+fb_status gcp_secrets_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag);
 /* Drift: secrets the runtime service account cannot read (reads only). */
-fb_status gcp_secrets_observe(fb_driver_ctx *ctx, const fbk_wl *wl, json_t *drift, fb_diag *diag);
+fb_status gcp_secrets_observe(fb_driver_ctx *ctx, const fbk_wl *wl, const char *sa, json_t *drift, fb_diag *diag);
 
 #endif

@@ -15,7 +15,7 @@
 #define POLL_MAX_MS 60000
 
 static const char *const api_names[GCP_API_N] = {"run", "cloudfunctions", "cloudscheduler", "pubsub",
-                                                  "secretmanager"};
+                                                  "secretmanager", "iam"};
 
 void gcp_res_clear(gcp_res *r)
 {
@@ -65,6 +65,11 @@ static const char *code_name(long n)
 
 fb_status gcp_call(fb_driver_ctx *ctx, fb_diag *diag, const gcp_req *rq, gcp_res *res)
 {
+    return gcp_call_secret(ctx, diag, rq, NULL, res);
+}
+
+fb_status gcp_call_secret(fb_driver_ctx *ctx, fb_diag *diag, const gcp_req *rq, const char *secret, gcp_res *res)
+{
     memset(res, 0, sizeof *res);
     fbk_buf url;
     fbk_buf_init(&url);
@@ -77,7 +82,8 @@ fb_status gcp_call(fb_driver_ctx *ctx, fb_diag *diag, const gcp_req *rq, gcp_res
     fb_http_request req = {.struct_size = sizeof req, .method = rq->method, .url = url.data,
                            .headers = body ? h : h + 1, .n_headers = body ? 2 : 1, .body = body,
                            .body_len = body ? strlen(body) : 0, .flags = rq->flags,
-                           .service = api_names[rq->api]};
+                           .service = api_names[rq->api], .secrets = secret ? &secret : NULL,
+                           .n_secrets = secret ? 1 : 0};
     fb_http_response resp;
     fb_status st = fbk_gauth_send(ctx->auth, gcp_host, diag, &req, &resp);
     fbk_buf_free(&url);
@@ -258,12 +264,20 @@ static int has_member(json_t *b, const char *member)
     return 0;
 }
 
+/* IAM's own getIamPolicy (service accounts, pools) is a POST; Run's,
+ * Functions' and Secret Manager's a GET (their discovery documents). */
+static const char *policy_read_method(gcp_api api)
+{
+    return api == GCP_API_IAM ? "POST" : "GET";
+}
+
 fb_status gcp_iam_holds(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *path, const char *role,
                         const char *member, int *holds)
 {
     *holds = 0;
     char *p = fbk_xasprintf("%s:getIamPolicy", path);
-    gcp_req rq = {api, "getIamPolicy", "GET", p, "options.requestedPolicyVersion=3", NULL, FB_HTTP_IDEMPOTENT};
+    gcp_req rq = {api, "getIamPolicy", policy_read_method(api), p, "options.requestedPolicyVersion=3", NULL,
+                  FB_HTTP_IDEMPOTENT | FB_HTTP_READ_ONLY};
     gcp_res res;
     fb_status st = gcp_call(ctx, diag, &rq, &res);
     if (st == FB_OK && res.err != FB_OK) st = gcp_fail(diag, &rq, &res, NULL);
@@ -298,7 +312,8 @@ fb_status gcp_iam_member(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const c
         return st;
     }
     for (int attempt = 0; attempt < IAM_ATTEMPTS; attempt++) {
-        gcp_req rq = {api, "getIamPolicy", "GET", get, "options.requestedPolicyVersion=3", NULL, FB_HTTP_IDEMPOTENT};
+        gcp_req rq = {api, "getIamPolicy", policy_read_method(api), get, "options.requestedPolicyVersion=3", NULL,
+                      FB_HTTP_IDEMPOTENT | FB_HTTP_READ_ONLY};
         gcp_res res;
         st = gcp_call(ctx, diag, &rq, &res);
         if (st == FB_OK && res.err != FB_OK) st = gcp_fail(diag, &rq, &res, NULL);

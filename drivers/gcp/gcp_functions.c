@@ -228,7 +228,7 @@ fb_status gcp_functions_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, 
         goto done;
     }
     st = source_zip(wl, &zip, &zlen, sha, diag);
-    if (st == FB_OK) st = gcp_secrets_grant(ctx, wl, diag);
+    if (st == FB_OK) st = gcp_secrets_grant(ctx, wl, NULL, diag);
     /* the topics a queue trigger names must exist before the eventTrigger */
     json_t *scratch = json_array(), *scratch_res = json_array();
     if (st == FB_OK && wl->queue_triggers)
@@ -414,7 +414,7 @@ fb_status gcp_functions_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb
                     json_array_append_new(drift, json_pack("{s:s,s:b,s:b}", "field", "iam.roles/run.invoker.allUsers",
                                                            "want", wl.public_http, "live", holds));
             }
-            if (st == FB_OK) st = gcp_secrets_observe(ctx, &wl, drift, diag);
+            if (st == FB_OK) st = gcp_secrets_observe(ctx, &wl, gcp_identity_sa_of(dep), drift, diag);
             const char *uri = json_string_value(json_object_get(live, "url"));
             if (st == FB_OK) st = gcp_triggers_observe(ctx, &wl, &sh, uri, drift, diag);
         }

@@ -238,15 +238,27 @@ fb_status gcp_run_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const 
     json_t *live = NULL, *resources = json_array(), *triggers = json_array();
     fb_status st = FB_OK;
     const char *uri = NULL;
+    /* the workload's own identity (gcp_identity.c) exists before the
+     * service that runs as it; a dry run shows its creates first */
+    gcp_identity ident;
+    st = gcp_identity_bind(ctx, in, wl, region, &ident, resources, diag);
+    if (st == FB_OK && ident.email) gcp_identity_body(body, &ident, NULL);
+    if (st != FB_OK) goto done;
     if (gcp_host->dry_run(diag)) {
         fbk_ck ck = {gcp_host, diag, GCP_DRV, 0, 1};
+        int changed = 0;
+        st = gcp_secrets_materialise(ctx, in, wl, region, resources, &changed, diag);
         json_t *docs = gcp_render_docs(ctx, wl, sh, &ck);
-        st = send_docs(ctx, docs, diag);
+        if (st == FB_OK) st = send_docs(ctx, docs, diag);
         json_decref(docs);
+        if (st == FB_OK) st = gcp_identity_invokers(ctx, in, &ident, name, region, resources, diag);
         goto done;
     }
-    /* the revision reads its secrets as soon as it starts: grant first */
-    st = gcp_secrets_grant(ctx, wl, diag);
+    /* the revision reads its secrets as soon as it starts: copy the
+     * broker's portable ones and grant first */
+    int secrets_changed = 0;
+    st = gcp_secrets_materialise(ctx, in, wl, region, resources, &secrets_changed, diag);
+    if (st == FB_OK) st = gcp_secrets_grant(ctx, wl, ident.email, diag);
     int found = 0;
     if (st == FB_OK) st = get(ctx, diag, GCP_API_RUN, "services.get", name, &live, &found);
     if (st == FB_OK && !found) {
@@ -309,7 +321,9 @@ fb_status gcp_run_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const 
         if (st == FB_OK) st = wait_reconciled(ctx, diag, name, &live);
         char *mask = st == FB_OK ? update_mask(body, live) : NULL;
         const char *msg;
-        int failed = st == FB_OK && !strcmp(run_status(live, &msg), "failed");
+        /* a new secret version is read by new instances only: a new
+         * revision, as for a failed one */
+        int failed = st == FB_OK && (!strcmp(run_status(live, &msg), "failed") || secrets_changed);
         if (st == FB_OK && (*mask || failed)) {
             /* PATCH what differs; a failed revision with nothing to change
              * gets a new one (its cause, e.g. a secret grant, may be fixed) */
@@ -343,6 +357,8 @@ fb_status gcp_run_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const 
         }
     }
     if (st == FB_OK) st = run_invokers(ctx, wl, sh, name, found == 3, diag);
+    /* least privilege: exactly the workload's callers may call it */
+    if (st == FB_OK) st = gcp_identity_invokers(ctx, in, &ident, name, region, resources, diag);
     uri = json_string_value(json_object_get(live, "uri"));
     if (st == FB_OK && (wl->queue_triggers || wl->schedule_triggers || json_object_get(prev, "state")))
         st = gcp_triggers_apply(ctx, wl, sh, uri, prev, GCP_TRIGGERS_TOPICS | GCP_TRIGGERS_REST, triggers,
@@ -356,6 +372,8 @@ done:
         const char *rev = json_string_value(json_object_get(live, "latestReadyRevision"));
         if (rev) json_object_set_new(state, "revision", json_string(rev));
         if (json_array_size(triggers)) json_object_set(state, "triggers", triggers);
+        json_t *is = gcp_identity_state(&ident);
+        if (is) json_object_set_new(state, "identity", is);
         json_t *all = json_array();
         if (!gcp_host->dry_run(diag))
             json_array_append_new(all, json_pack("{s:s,s:s,s:s,s:s}", "type", RUN_TYPE, "id", name, "region",
@@ -364,6 +382,7 @@ done:
         *out = json_pack("{s:o,s:o}", "state", state, "resources", all);
         if (uri) json_object_set_new(*out, "result", json_pack("{s:s}", "url", uri));
     }
+    gcp_identity_clear(&ident);
     json_decref(triggers);
     json_decref(resources);
     json_decref(live);
@@ -434,6 +453,7 @@ fb_status gcp_run_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag 
         if (msg) json_object_set_new(lv, "message", json_string(msg));
         if (have_w) {
             json_t *want = gcp_run_body(ctx, &wl, &sh);
+            gcp_identity_body(want, NULL, json_object_get(dep, "state"));
             gcp_drift(want, live, "", drift);
             json_decref(want);
             int holds = 0;
@@ -443,7 +463,7 @@ fb_status gcp_run_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag 
             if (st == FB_OK && holds != wl.public_http)
                 json_array_append_new(drift, json_pack("{s:s,s:b,s:b}", "field", "iam.roles/run.invoker.allUsers",
                                                        "want", wl.public_http, "live", holds));
-            if (st == FB_OK) st = gcp_secrets_observe(ctx, &wl, drift, diag);
+            if (st == FB_OK) st = gcp_secrets_observe(ctx, &wl, gcp_identity_sa_of(dep), drift, diag);
             if (st == FB_OK)
                 st = gcp_triggers_observe(ctx, &wl, &sh, json_string_value(json_object_get(live, "uri")), drift,
                                           diag);

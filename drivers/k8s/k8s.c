@@ -53,19 +53,32 @@ static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_dri
     static const char *const keys[] = {"namespace", "region", "knative", "ingressClass",
                                        "knativeMaxTimeoutSeconds", "kubeconfig", "context", "allowInsecure",
                                        "forceConflicts", "rolloutTimeout", "resourceQuota", "limitRange",
-                                       "inClusterDir", NULL};
+                                       "inClusterDir", "location", "jurisdiction", NULL};
     fbk_settings_known(&s, NULL, keys);
     struct fb_driver_ctx *c = fbk_xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->disc_mu, NULL);
     pthread_mutex_init(&c->tenant_mu, NULL);
     c->tenants_ready = json_object();
-    char *ns = NULL, *region = NULL, *ic = NULL, *kc = NULL, *cx = NULL, *icd = NULL;
+    char *ns = NULL, *region = NULL, *ic = NULL, *kc = NULL, *cx = NULL, *icd = NULL, *loc = NULL, *jur = NULL;
     long long max_timeout;
     int allow_insecure = 0;
     if (fbk_set_string(&s, "namespace", 63, NULL, &ns) > 0 && ns && !fbk_dns1035(ns, 63))
         fbk_settings_error(&s, "namespace", "must be a namespace name (lowercase letters, digits, '-')\n"
                            "use a DNS label such as \"team-a\", or leave it out for one namespace per tenant");
     fbk_set_string(&s, "region", sizeof c->region - 1, "on-prem", &region);
+    /* where the cluster is, for residency and latency: the planner checks
+     * the location against the catalog's metros and locations */
+    if (fbk_set_string(&s, "location", sizeof c->location - 1, NULL, &loc) > 0 && loc &&
+        !fbk_dns1035(loc, 63))
+        fbk_settings_error(&s, "location", "must be a metro or location name of the catalog\n"
+                           "e.g. \"frankfurt\"; see `fedbroker catalog show --table locations`");
+    if (fbk_set_string(&s, "jurisdiction", sizeof c->jurisdiction - 1, NULL, &jur) > 0 && jur) {
+        int okj = jur[0] != 0;
+        for (const char *q = jur; *q; q++) okj &= (*q >= 'A' && *q <= 'Z');
+        if (!okj)
+            fbk_settings_error(&s, "jurisdiction", "must be a jurisdiction or country code in capitals\n"
+                               "e.g. \"EU\", \"DE\" or \"US\", as placement.residency names them");
+    }
     fbk_set_bool(&s, "knative", 0, &c->knative);
     fbk_set_string(&s, "ingressClass", sizeof c->ingress_class - 1, NULL, &ic);
     fbk_set_int(&s, "knativeMaxTimeoutSeconds", 1, 1000000000, 600, &max_timeout);
@@ -92,6 +105,8 @@ static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_dri
         fbk_settings_error(&s, "kubeconfig", "must be an absolute path\ne.g. \"/home/me/.kube/config\"");
     if (ns) snprintf(c->namespace, sizeof c->namespace, "%s", ns);
     snprintf(c->region, sizeof c->region, "%s", region);
+    if (loc) snprintf(c->location, sizeof c->location, "%s", loc);
+    if (jur) snprintf(c->jurisdiction, sizeof c->jurisdiction, "%s", jur);
     if (ic) snprintf(c->ingress_class, sizeof c->ingress_class, "%s", ic);
     c->knative_max_timeout_s = max_timeout;
     st = fbk_settings_close(&s);
@@ -106,12 +121,25 @@ static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_dri
     free(kc);
     free(cx);
     free(icd);
+    free(loc);
+    free(jur);
     if (st != FB_OK) {
         ctx_free(c);
         return st;
     }
     *out = c;
     return FB_OK;
+}
+
+/* Where an offer is: the catalog prices and places an on-prem cluster as
+ * the region local:on-prem (OpenCost's defaults; catalog/README.md), and
+ * the settings' location and jurisdiction, when given, put it on the map
+ * so residency rules and the latency model can select it. */
+static void place(const fb_driver_ctx *ctx, json_t *o)
+{
+    json_object_set_new(o, "catalog", json_pack("{s:s,s:s}", "provider", "local", "region", "on-prem"));
+    if (ctx->location[0]) json_object_set_new(o, "location", json_string(ctx->location));
+    if (ctx->jurisdiction[0]) json_object_set_new(o, "jurisdiction", json_string(ctx->jurisdiction));
 }
 
 /* One offer per kind and service; Functions must bring an image. */
@@ -127,11 +155,17 @@ static fb_status k8s_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
         json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "kind", kinds[i], "service", "kubernetes",
                               "region", ctx->region, "namespace", ns, "scaleToZero", 0);
         if (i == 0) json_object_set_new(o, "accepts", json_string("image"));
+        /* what apply wires (docs/driver-abi.md): ports through Services,
+         * schedules as CronJobs (a schedule-only workload; validate refuses
+         * a schedule on a workload that also serves http) */
+        json_object_set_new(o, "triggers", json_pack("[s,s]", "http", "schedule"));
+        place(ctx, o);
         json_array_append_new(offers, o);
         if (ctx->knative) {
             o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "kind", kinds[i], "service", "knative", "region",
                           ctx->region, "namespace", ns, "scaleToZero", 1);
             if (i == 0) json_object_set_new(o, "accepts", json_string("image"));
+            place(ctx, o);
             json_array_append_new(offers, o);
         }
     }
@@ -184,10 +218,10 @@ static int check_all(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, fbk_k8s_opts *o
 {
     /* secret://NAME: the broker's portable secrets, kept as the key "value"
      * of the Secret fedbroker.TENANT.WORKLOAD.NAME in the workload's
-     * namespace ('.' is in no tenant, workload or secret name); apply does
-     * not copy the value there yet */
+     * namespace ('.' is in no tenant, workload or secret name); apply
+     * copies the value there (k8s_deploy.c) */
     if (fbk_map_portable_secrets(k8s_host, ck->diag, in, "k8s://fedbroker.%t.%w.%n#value",
-                                 "a Kubernetes Secret", 0) != 0) {
+                                 "a Kubernetes Secret", 1) != 0) {
         ck->errors++;
         return -1;
     }
@@ -277,26 +311,47 @@ static fb_status k8s_usage(fb_driver_ctx *ctx, const char *in_json, char **out, 
     long long replicas = wl.min_i < 1 ? 1 : wl.min_i;
     long long cpu = wl.cpu_m < 0 ? 0 : wl.cpu_m, mem = wl.mem_mib < 0 ? 0 : wl.mem_mib;
     char note[256];
-    snprintf(note, sizeof note, "%lld replica(s) x 730 h x %lld millicores / 1000", replicas, cpu);
     json_t *lines = json_array();
-    json_array_append_new(lines, line("cpu", "vCPU-hour",
-                                      fbk_decimal_exact((fbk_u128)replicas * FBK_MONTH_HOURS * (fbk_u128)cpu,
-                                                  1000, NULL), note));
-    snprintf(note, sizeof note, "%lld replica(s) x 730 h x %lld MiB / 1024 (GB = 2^30 bytes, as OpenCost)",
-             replicas, mem);
-    json_array_append_new(lines, line("memory", "GB-hour",
-                                      fbk_decimal_exact((fbk_u128)replicas * FBK_MONTH_HOURS * (fbk_u128)mem,
-                                                  1024, NULL), note));
     json_t *notes = json_array();
-    json_array_append_new(notes, json_string(
-        "node-level model: requested resources of max(minInstances, 1) replicas on always-on nodes, "
-        "730 h per month, at OpenCost's default prices (an assumption, not an on-prem TCO)"));
+    if (fbk_k8s_schedule_only(&wl)) {
+        /* a CronJob's pod holds its requests only while a run lasts:
+         * requestsPerMonth runs x meanDuration, in milliseconds */
+        fbk_u128 ms = (fbk_u128)(wl.req_pm < 0 ? 0 : wl.req_pm) * (fbk_u128)(wl.dur_ms < 0 ? 0 : wl.dur_ms);
+        snprintf(note, sizeof note, "%lld run(s) x %lld ms / 3600000 x %lld millicores / 1000", wl.req_pm,
+                 wl.dur_ms, cpu);
+        json_array_append_new(lines, line("cpu", "vCPU-hour",
+                                          fbk_decimal_exact(ms * (fbk_u128)cpu, (fbk_u128)3600000 * 1000, NULL),
+                                          note));
+        snprintf(note, sizeof note, "%lld run(s) x %lld ms / 3600000 x %lld MiB / 1024 (GB = 2^30 bytes, as OpenCost)",
+                 wl.req_pm, wl.dur_ms, mem);
+        json_array_append_new(lines, line("memory", "GB-hour",
+                                          fbk_decimal_exact(ms * (fbk_u128)mem, (fbk_u128)3600000 * 1024, NULL),
+                                          note));
+        json_array_append_new(notes, json_string(
+            "CronJob model: the requested resources while each run lasts (traffic.requestsPerMonth runs of "
+            "traffic.meanDuration), at OpenCost's default prices (an assumption, not an on-prem TCO)"));
+    } else {
+        snprintf(note, sizeof note, "%lld replica(s) x 730 h x %lld millicores / 1000", replicas, cpu);
+        json_array_append_new(lines, line("cpu", "vCPU-hour",
+                                          fbk_decimal_exact((fbk_u128)replicas * FBK_MONTH_HOURS * (fbk_u128)cpu,
+                                                      1000, NULL), note));
+        snprintf(note, sizeof note, "%lld replica(s) x 730 h x %lld MiB / 1024 (GB = 2^30 bytes, as OpenCost)",
+                 replicas, mem);
+        json_array_append_new(lines, line("memory", "GB-hour",
+                                          fbk_decimal_exact((fbk_u128)replicas * FBK_MONTH_HOURS * (fbk_u128)mem,
+                                                      1024, NULL), note));
+        json_array_append_new(notes, json_string(
+            "node-level model: requested resources of max(minInstances, 1) replicas on always-on nodes, "
+            "730 h per month, at OpenCost's default prices (an assumption, not an on-prem TCO)"));
+    }
     long long cold = 0;
     if (knative && wl.scale_to_zero) {
         cold = 2000;
         json_array_append_new(notes, json_string(
             "coldStartMs 2000 is an assumption: a typical Knative scale-from-zero (pod scheduling, "
             "image already cached, readiness); not measured"));
+    } else if (fbk_k8s_schedule_only(&wl)) {
+        json_array_append_new(notes, json_string("coldStartMs 0: a CronJob's pod start is on no request's path"));
     } else {
         json_array_append_new(notes, json_string("coldStartMs 0: at least one replica is always running"));
     }

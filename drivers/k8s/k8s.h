@@ -88,6 +88,8 @@ fb_status k8s_auth(k8s_conn *c, fb_diag *diag, int refresh, char **token, char *
 struct fb_driver_ctx {
     char namespace[64];       /* settings.namespace: one namespace for all, "" = fb-<tenant> */
     char region[64];
+    char location[64];        /* settings.location: a catalog metro or location, "" = unset */
+    char jurisdiction[17];    /* settings.jurisdiction: e.g. "EU", "DE", "" = from location */
     char ingress_class[254];
     int knative;              /* offer Knative (settings.knative) */
     int force;                /* settings.forceConflicts: SSA force=true */
@@ -133,6 +135,11 @@ void k8s_res_clear(k8s_res *r);
  * (dry run); another status with a diagnostic when none came. */
 fb_status k8s_call(fb_driver_ctx *ctx, fb_diag *diag, const char *what, const char *method, const char *path,
                    const char *query, const json_t *body, const char *ctype, uint32_t flags, k8s_res *res);
+/* k8s_call for a body holding body_secret (a Secret's data): the host
+ * redacts it wherever it shows the request. */
+fb_status k8s_call_secret(fb_driver_ctx *ctx, fb_diag *diag, const char *what, const char *method, const char *path,
+                          const char *query, const json_t *body, const char *ctype, uint32_t flags,
+                          const char *body_secret, k8s_res *res);
 
 /* An error diagnostic for a failed answer ("k8s: apply Deployment fb-t/web
  * failed: HTTP 422 Invalid: ..."), hint as its detail (NULL: one by

@@ -56,7 +56,8 @@ char *k8s_path(const char *api, const char *kind, const char *ns, const char *na
 
 /* One attempt with the current credential. */
 static fb_status send_once(fb_driver_ctx *ctx, fb_diag *diag, int refresh, const char *method, const char *url,
-                           const char *body, const char *ctype, uint32_t flags, fb_http_response *resp)
+                           const char *body, const char *ctype, uint32_t flags, const char *body_secret,
+                           fb_http_response *resp)
 {
     char *token = NULL, *cert = NULL, *key = NULL;
     fb_status st = k8s_auth(ctx->conn, diag, refresh, &token, &cert, &key);
@@ -68,10 +69,11 @@ static fb_status send_once(fb_driver_ctx *ctx, fb_diag *diag, int refresh, const
     if (body) h[nh++] = (fb_http_header){"Content-Type", ctype ? ctype : "application/json"};
     if (authz) h[nh++] = (fb_http_header){"Authorization", authz};
     /* the host redacts these wherever it shows the request (dry run, logs) */
-    const char *secrets[2];
+    const char *secrets[3];
     size_t ns = 0;
     if (token) secrets[ns++] = token;
     if (authz) secrets[ns++] = authz;
+    if (body_secret) secrets[ns++] = body_secret;
     const k8s_conn *c = ctx->conn;
     fb_http_request req = {.struct_size = sizeof req, .method = method, .url = url, .headers = h, .n_headers = nh,
                            .body = body, .body_len = body ? strlen(body) : 0, .flags = flags,
@@ -90,6 +92,13 @@ static fb_status send_once(fb_driver_ctx *ctx, fb_diag *diag, int refresh, const
 fb_status k8s_call(fb_driver_ctx *ctx, fb_diag *diag, const char *what, const char *method, const char *path,
                    const char *query, const json_t *body, const char *ctype, uint32_t flags, k8s_res *res)
 {
+    return k8s_call_secret(ctx, diag, what, method, path, query, body, ctype, flags, NULL, res);
+}
+
+fb_status k8s_call_secret(fb_driver_ctx *ctx, fb_diag *diag, const char *what, const char *method, const char *path,
+                          const char *query, const json_t *body, const char *ctype, uint32_t flags,
+                          const char *body_secret, k8s_res *res)
+{
     memset(res, 0, sizeof *res);
     if (!ctx->conn) {
         char *m = fbk_xasprintf("k8s: %s: no cluster to talk to: %s", what, ctx->conn_error);
@@ -106,12 +115,12 @@ fb_status k8s_call(fb_driver_ctx *ctx, fb_diag *diag, const char *what, const ch
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     fb_http_response resp;
     memset(&resp, 0, sizeof resp);
-    fb_status st = send_once(ctx, diag, 0, method, url.data, text, ctype, flags, &resp);
+    fb_status st = send_once(ctx, diag, 0, method, url.data, text, ctype, flags, body_secret, &resp);
     if (st == FB_OK && resp.status == 401 && ctx->conn->exec_command) {
         /* kubectl's rule: a 401 means the cached exec credential is
          * stale; run the plugin again and retry once */
         k8s_host->http_free(&resp);
-        st = send_once(ctx, diag, 1, method, url.data, text, ctype, flags, &resp);
+        st = send_once(ctx, diag, 1, method, url.data, text, ctype, flags, body_secret, &resp);
     }
     free(text);
     fbk_buf_free(&url);

@@ -12,6 +12,7 @@
  * ours is left in it, discover lists by the managed-by label. */
 #include "config.h"
 #include "k8s.h"
+#include "fbk_zip.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +94,8 @@ static fb_status record(fb_diag *diag, const json_t *prev, const json_t *ref, co
 
 /* Server-side apply of body (borrowed) at ref. A conflict with another
  * field manager is an error naming it (the API server's message does). */
-static fb_status ssa(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const json_t *body, json_t **live)
+static fb_status ssa(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const json_t *body, const char *secret,
+                     json_t **live)
 {
     char *path = ref_path(ref);
     char *what = ref_what("apply", ref);
@@ -104,8 +106,8 @@ static fb_status ssa(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const
     /* a 409 that is not an apply conflict (a racing write, a fault) is
      * worth another try: the patch carries no resourceVersion */
     for (int attempt = 0; attempt < 3; attempt++) {
-        st = k8s_call(ctx, diag, what, "PATCH", path, query, body, "application/apply-patch+yaml",
-                      FB_HTTP_IDEMPOTENT, &r);
+        st = k8s_call_secret(ctx, diag, what, "PATCH", path, query, body, "application/apply-patch+yaml",
+                             FB_HTTP_IDEMPOTENT, secret, &r);
         if (st != FB_OK || r.err != FB_CONFLICT || (r.message && !strncmp(r.message, "Apply failed with", 17)))
             break;
         k8s_res_clear(&r);
@@ -155,7 +157,7 @@ static json_t *tenant_labels(const char *tenant)
 
 /* The tenant's namespace and its policy objects, as (ref, body) pairs
  * appended to objs. */
-static void tenant_objects(fb_driver_ctx *ctx, const char *ns, const char *tenant, json_t *objs)
+static void tenant_objects(fb_driver_ctx *ctx, const char *ns, const char *tenant, int least, json_t *objs)
 {
     json_t *body = json_pack("{s:s,s:s,s:{s:s,s:o}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name",
                              ns, "labels", tenant_labels(tenant));
@@ -176,7 +178,16 @@ static void tenant_objects(fb_driver_ctx *ctx, const char *ns, const char *tenan
     }
     /* ingress only from this namespace and from namespaces that are no
      * tenant's (ingress controllers, monitoring): never from another
-     * tenant's */
+     * tenant's. Under the broker's identity (least), not from this
+     * namespace either: each dependency A -> B has its own policy
+     * (identity_objects) */
+    if (least)
+        body = json_pack("{s:s,s:s,s:{s:s,s:s,s:o},s:{s:{},s:[s],s:[{s:[{s:{s:[{s:s,s:s}]}}]}]}}",
+                         "apiVersion", "networking.k8s.io/v1", "kind", "NetworkPolicy", "metadata", "name",
+                         "fb-tenant-isolation", "namespace", ns, "labels", tenant_labels(tenant), "spec",
+                         "podSelector", "policyTypes", "Ingress", "ingress", "from", "namespaceSelector",
+                         "matchExpressions", "key", K8S_TENANT_LABEL, "operator", "DoesNotExist");
+    else
     body = json_pack("{s:s,s:s,s:{s:s,s:s,s:o},s:{s:{},s:[s],s:[{s:[{s:{s:{s:s}}},{s:{s:[{s:s,s:s}]}}]}]}}",
                      "apiVersion", "networking.k8s.io/v1", "kind", "NetworkPolicy", "metadata", "name",
                      "fb-tenant-isolation", "namespace", ns, "labels", tenant_labels(tenant), "spec", "podSelector",
@@ -186,6 +197,103 @@ static void tenant_objects(fb_driver_ctx *ctx, const char *ns, const char *tenan
     json_array_append_new(objs, json_pack("{s:o,s:o}", "ref",
                                           ref_of("networking.k8s.io/v1", "NetworkPolicy", ns, "fb-tenant-isolation"),
                                           "body", body));
+}
+
+/* Whether ref is one of the tenant's namespace-level objects (shared by its
+ * workloads: left to destroy's last workload). */
+static int tenant_level(const json_t *ref)
+{
+    const char *k = json_string_value(json_object_get(ref, "kind"));
+    const char *n = json_string_value(json_object_get(ref, "name"));
+    if (!k) return 0;
+    return !strcmp(k, "Namespace") || !strcmp(k, "ResourceQuota") || !strcmp(k, "LimitRange") ||
+           (!strcmp(k, "NetworkPolicy") && n && !strcmp(n, "fb-tenant-isolation"));
+}
+
+/* Least privilege from the federation graph (docs/identity.md): for each
+ * caller A of this workload B on this cluster (in.identity.callers), a
+ * NetworkPolicy fb-B-from-A letting A's pods reach B's, appended to objs
+ * as (ref, body) pairs. Callers elsewhere come through the Ingress (a
+ * namespace that is no tenant's). */
+static void identity_objects(const json_t *in, const fbk_wl *wl, const char *ns, json_t *objs)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(json_object_get(in, "identity"), "callers"), i, c) {
+        const char *a = json_string_value(json_object_get(c, "name"));
+        const char *prov = json_string_value(json_object_get(c, "provider"));
+        if (!a || !prov || strcmp(prov, K8S_DRV) != 0) continue;
+        char *name = fbk_xasprintf("fb-%s-from-%s", wl->name, a);
+        json_t *body = json_pack(
+            "{s:s,s:s,s:{s:s,s:s,s:o},s:{s:{s:{s:s,s:s}},s:[s],s:[{s:[{s:{s:{s:s,s:s}}}]}]}}", "apiVersion",
+            "networking.k8s.io/v1", "kind", "NetworkPolicy", "metadata", "name", name, "namespace", ns, "labels",
+            fbk_k8s_labels(wl), "spec", "podSelector", "matchLabels", "app.kubernetes.io/name", wl->name,
+            "fedbroker.dev/tenant", wl->tenant, "policyTypes", "Ingress", "ingress", "from", "podSelector",
+            "matchLabels", "app.kubernetes.io/name", a, "fedbroker.dev/tenant", wl->tenant);
+        json_array_append_new(objs, json_pack("{s:o,s:o}", "ref",
+                                              ref_of("networking.k8s.io/v1", "NetworkPolicy", ns, name), "body",
+                                              body));
+        free(name);
+    }
+}
+
+/* The broker's portable secrets the workload names (secret://NAME, mapped
+ * by validate to k8s://fedbroker.TENANT.WORKLOAD.NAME#value): one Secret
+ * each, key "value", in the workload's namespace, inserted into objs at
+ * position 1 (after the ServiceAccount, before the pods that read it) as
+ * (ref, body, secret: the base64 data, which the host redacts). The value
+ * comes from host->credential. *versions (new) gets "NAME=VERSION,..."
+ * for the pod template's annotation, so a new version rolls the pods
+ * (env from a Secret is read when a pod starts). No Role grants anyone API
+ * access to it: only the kubelet reads it, for this workload's pods. */
+static fb_status secret_objects(const fbk_wl *wl, const char *ns, json_t *objs, char **versions, fb_diag *diag)
+{
+    *versions = NULL;
+    fbk_buf vb;
+    fbk_buf_init(&vb);
+    size_t i, at = 1;
+    json_t *s;
+    fb_status st = FB_OK;
+    json_array_foreach(wl->secrets, i, s) {
+        const char *portable = json_string_value(json_object_get(s, "portable"));
+        const char *ref = json_string_value(json_object_get(s, "ref"));
+        if (!portable || !ref || strncmp(ref, "k8s://", 6) != 0) continue;
+        const char *hash = strchr(ref + 6, '#');
+        char *name = fbk_xstrndup(ref + 6, hash ? (size_t)(hash - ref - 6) : strlen(ref + 6));
+        char ptr[64];
+        snprintf(ptr, sizeof ptr, "/spec/secrets/%zu/ref", i);
+        char *value = NULL, *version = NULL;
+        st = k8s_host->credential(diag, portable, &value);
+        if (st == FB_NOTFOUND) {
+            fbk_diag(k8s_host, diag, FB_SEV_ERROR, ptr,
+                     "k8s: %s: the broker has no such secret for this tenant\nstore it with: "
+                     "fedbroker secret put %s --tenant TENANT < FILE", portable, portable + 9);
+            st = FB_INVALID;
+        }
+        if (st != FB_OK) {
+            free(name);
+            break;
+        }
+        char vkey[96];
+        snprintf(vkey, sizeof vkey, "secret-version://%s", portable + 9);
+        if (k8s_host->credential(diag, vkey, &version) == FB_OK) {
+            fbk_buf_printf(&vb, "%s%s=%s", vb.len ? "," : "", portable + 9, version);
+            k8s_host->free(version);
+        }
+        char *b64 = fbk_base64((const unsigned char *)value, strlen(value));
+        fbk_wipe(value, strlen(value));
+        k8s_host->free(value);
+        json_t *body = json_pack("{s:s,s:s,s:{s:s,s:s,s:o},s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Secret",
+                                 "metadata", "name", name, "namespace", ns, "labels", fbk_k8s_labels(wl), "type",
+                                 "Opaque", "data", "value", b64);
+        json_array_insert_new(objs, at++, json_pack("{s:o,s:o,s:s}", "ref", ref_of("v1", "Secret", ns, name), "body",
+                                                    body, "secret", b64));
+        fbk_free_secret(b64);
+        free(name);
+    }
+    if (st == FB_OK && vb.len) *versions = fbk_buf_steal(&vb);
+    else fbk_buf_free(&vb);
+    return st;
 }
 
 /* The workload's objects: its ServiceAccount, then render's documents in
@@ -437,13 +545,13 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     if (!tenant_done) {
         st = check_namespace(ctx, diag, ns, wl->tenant);
         json_t *tobjs = json_array();
-        tenant_objects(ctx, ns, wl->tenant, tobjs);
+        tenant_objects(ctx, ns, wl->tenant, json_object_get(in, "identity") != NULL, tobjs);
         json_array_foreach(tobjs, i, o) {
             if (st != FB_OK) break;
             json_t *ref = json_object_get(o, "ref");
             /* journal first: the id is known before the object exists */
             st = record(diag, prev, ref, region);
-            if (st == FB_OK) st = ssa(ctx, diag, ref, json_object_get(o, "body"), NULL);
+            if (st == FB_OK) st = ssa(ctx, diag, ref, json_object_get(o, "body"), NULL, NULL);
             if (st == FB_OK) json_array_append(refs, ref);
         }
         json_decref(tobjs);
@@ -458,13 +566,37 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     json_t *wobjs = workload_objects(ctx, wl, ns, knative, fallback, &ck);
     json_array_extend(objs, wobjs);
     json_decref(wobjs);
+    identity_objects(in, wl, ns, objs);
+    char *versions = NULL;
+    st = secret_objects(wl, ns, objs, &versions, diag);
+    if (versions) {
+        /* a new version of a secret rolls the pods that read it */
+        json_array_foreach(objs, i, o) {
+            json_t *b = json_object_get(o, "body");
+            const char *k = json_string_value(json_object_get(b, "kind"));
+            json_t *tmpl = k && (!strcmp(k, "Deployment") || !strcmp(k, "Service"))
+                               ? json_object_get(json_object_get(b, "spec"), "template") : NULL;
+            if (!tmpl || !json_object_get(tmpl, "spec")) continue;
+            json_t *md = json_object_get(tmpl, "metadata");
+            if (!md) json_object_set_new(tmpl, "metadata", md = json_object());
+            json_t *an = json_object_get(md, "annotations");
+            if (!an) json_object_set_new(md, "annotations", an = json_object());
+            json_object_set_new(an, "fedbroker.dev/secret-versions", json_string(versions));
+        }
+        free(versions);
+    }
+    if (st != FB_OK) {
+        json_decref(objs);
+        json_decref(refs);
+        return st;
+    }
     json_array_foreach(objs, i, o) {
         json_t *ref = json_object_get(o, "ref");
         /* journal first: the id is known before the object exists */
         st = record(diag, prev, ref, region);
         if (st != FB_OK) break;
         json_t *live = NULL;
-        st = ssa(ctx, diag, ref, json_object_get(o, "body"), &live);
+        st = ssa(ctx, diag, ref, json_object_get(o, "body"), json_string_value(json_object_get(o, "secret")), &live);
         if (st != FB_OK) {
             json_decref(live);
             break;
@@ -484,10 +616,7 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         if (st != FB_OK || dry) break;
         /* the tenant's objects are the tenant's, not this workload's (this
          * run may have left them to another workload of the tenant) */
-        const char *ok = json_string_value(json_object_get(old, "kind"));
-        if (ok && (!strcmp(ok, "Namespace") || !strcmp(ok, "ResourceQuota") || !strcmp(ok, "LimitRange") ||
-                   !strcmp(ok, "NetworkPolicy")))
-            continue;
+        if (tenant_level(old)) continue;
         int keep = 0;
         json_array_foreach(refs, i, o) keep |= json_equal(o, old);
         if (keep) continue;
@@ -772,7 +901,7 @@ fb_status k8s_do_destroy(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
             ns_ref = ref;
             continue;
         }
-        if (!strcmp(kind, "ResourceQuota") || !strcmp(kind, "LimitRange") || !strcmp(kind, "NetworkPolicy")) continue;
+        if (tenant_level(ref)) continue;
         if (!strcmp(kind, "ServiceAccount")) {
             ns = json_string_value(json_object_get(ref, "namespace"));
             name = json_string_value(json_object_get(ref, "name"));

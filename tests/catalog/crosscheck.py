@@ -210,7 +210,8 @@ else:
     nrows = 0
     for fname, d in (('prices.csv', 'price_row'), ('regions.csv', 'region_row'),
                      ('locations.csv', 'location_row'), ('latency_ms.csv', 'latency_row'),
-                     ('sources.csv', 'source_row'), ('params.csv', 'param_row')):
+                     ('sources.csv', 'source_row'), ('params.csv', 'param_row'),
+                     ('startup.csv', 'startup_row')):
         v = validator(d)
         for n, r in enumerate(csv.DictReader(open(os.path.join(top_srcdir, 'catalog', fname), newline='')), start=2):
             for e in v.iter_errors(r):

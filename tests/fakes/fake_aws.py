@@ -36,6 +36,7 @@ import struct
 import sys
 import threading
 import time
+import types
 import unicodedata
 import urllib.request
 import uuid
@@ -901,6 +902,39 @@ class Ops:
             missing.append("lambda:InvokeFunction")
         return missing
 
+    @staticmethod
+    def iam_url_allows(f, principal):
+        """(added) What an AWS_IAM function URL's resource policy lacks for a
+        caller signing as principal (an assumed-role session ARN, or a
+        user): both lambda:InvokeFunctionUrl (condition FunctionUrlAuthType
+        AWS_IAM, or none) and lambda:InvokeFunction (through the URL, or no
+        condition) granted to the caller's role (or its account)."""
+        m = re.match(r"^arn:aws:sts::(\d{12}):assumed-role/([^/]+)/", principal)
+        who = {principal}
+        if m:
+            who |= {f"arn:aws:iam::{m.group(1)}:role/{m.group(2)}", m.group(1), f"arn:aws:iam::{m.group(1)}:root"}
+
+        def grants(st, action, ok_cond):
+            p = st.get("Principal")
+            p = p.get("AWS") if isinstance(p, dict) else p
+            if st.get("Effect") != "Allow" or p not in who:
+                return False
+            acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            if not any(a in (action, "lambda:*", "*") for a in acts):
+                return False
+            return all(ok_cond(op, kv) for op, kv in st.get("Condition", {}).items())
+
+        missing = []
+        if not any(grants(st, "lambda:InvokeFunctionUrl",
+                          lambda op, kv: op == "StringEquals" and kv == {"lambda:FunctionUrlAuthType": "AWS_IAM"})
+                   for st in f["policy"]):
+            missing.append("lambda:InvokeFunctionUrl")
+        if not any(grants(st, "lambda:InvokeFunction",
+                          lambda op, kv: op == "Bool" and kv == {"lambda:InvokedViaFunctionUrl": "true"})
+                   for st in f["policy"]):
+            missing.append("lambda:InvokeFunction")
+        return missing
+
     def _fn_by_arn(self, ctx, arn):
         m = re.match(r"^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]+):(\d{12}):function:([a-zA-Z0-9_-]+)$", arn)
         f = self.s.functions.get((m.group(1), m.group(3))) if m else None
@@ -1295,8 +1329,52 @@ class Ops:
         return {"ARN": sec["arn"], "Name": sec["name"], "VersionId": token,
                 "VersionStages": sec["versions"][token]["stages"]}
 
+    def secretsmanager_PutResourcePolicy(self, ctx, p):
+        # (added) the secret's resource policy, kept and enforced by
+        # GetSecretValue (Ops.secret_denies)
+        sec = self._secret(ctx, p["SecretId"])
+        try:
+            pol = json.loads(p["ResourcePolicy"])
+        except ValueError:
+            raise ApiError(400, "MalformedPolicyDocumentException", "The policy document is not valid JSON.")
+        if not isinstance(pol, dict) or not isinstance(pol.get("Statement"), list):
+            raise ApiError(400, "MalformedPolicyDocumentException", "The policy document has no Statement list.")
+        sec["policy"] = pol
+        return {"ARN": sec["arn"], "Name": sec["name"]}
+
+    def secretsmanager_GetResourcePolicy(self, ctx, p):
+        sec = self._secret(ctx, p["SecretId"])
+        out = {"ARN": sec["arn"], "Name": sec["name"]}
+        if sec.get("policy"):
+            out["ResourcePolicy"] = json.dumps(sec["policy"])
+        return out
+
+    @staticmethod
+    def secret_denies(sec, principal):
+        """(added) Whether the secret's policy denies GetSecretValue to
+        principal (an assumed-role session ARN or a user ARN): a Deny of
+        secretsmanager:GetSecretValue (or *) to "*" whose condition
+        StringNotEquals aws:PrincipalArn does not list the caller's role.
+        The fake evaluates only this form, the one fedbroker writes."""
+        m = re.match(r"^arn:aws:sts::(\d{12}):assumed-role/([^/]+)/", principal or "")
+        arn = f"arn:aws:iam::{m.group(1)}:role/{m.group(2)}" if m else principal
+        for st in (sec.get("policy") or {}).get("Statement", []):
+            acts = st.get("Action") if isinstance(st.get("Action"), list) else [st.get("Action")]
+            if st.get("Effect") != "Deny" or not any(a in ("secretsmanager:GetSecretValue", "secretsmanager:*", "*")
+                                                        for a in acts):
+                continue
+            allowed = ((st.get("Condition") or {}).get("StringNotEquals") or {}).get("aws:PrincipalArn")
+            allowed = allowed if isinstance(allowed, list) else [allowed] if allowed else None
+            if allowed is None or arn not in allowed:
+                return True
+        return False
+
     def secretsmanager_GetSecretValue(self, ctx, p):
         sec = self._secret(ctx, p["SecretId"])
+        if self.secret_denies(sec, ctx.principal_arn):
+            raise ApiError(400, "AccessDeniedException",
+                           f"User: {ctx.principal_arn} is not authorized to perform: secretsmanager:GetSecretValue on "
+                           f"resource: {sec['arn']} with an explicit deny in a resource-based policy")
         stage = p.get("VersionStage", "AWSCURRENT")
         for t, v in sec["versions"].items():
             if (p.get("VersionId") and t == p["VersionId"]) or (not p.get("VersionId") and stage in v["stages"]):
@@ -1755,6 +1833,20 @@ class Ops:
         if not role:
             raise ApiError(404, "NoSuchEntity", f"The role with name {p['RoleName']} cannot be found.")
         return {"Role": self._role_out(role)}
+
+    def iam_ListRoles(self, ctx, p):
+        # (added) as IAM answers: no Tags in the list (GetRole has them),
+        # paged with Marker/MaxItems
+        roles = sorted((r for r in self.s.iam_roles.values() if r["path"].startswith(p.get("PathPrefix", "/"))),
+                       key=lambda r: r["name"])
+        start = int(p["Marker"]) if p.get("Marker", "").isdigit() else 0
+        n = int(p.get("MaxItems") or 100)
+        page = roles[start:start + n]
+        out = {"Roles": [{k: v for k, v in self._role_out(r).items() if k != "Tags"} for r in page],
+               "IsTruncated": start + n < len(roles)}
+        if out["IsTruncated"]:
+            out["Marker"] = str(start + n)
+        return out
 
     def iam_DeleteRole(self, ctx, p):
         if not self.s.iam_roles.pop(p["RoleName"], None):
@@ -2481,6 +2573,27 @@ class Handler(BaseHTTPRequestHandler):
                 self.log_entry["status"] = fault["status"]
                 return self._send(fault["status"], json.dumps({"Message": fault.get("message") or "injected fault"}),
                                   "application/json")
+        if f["url"]["AuthType"] == "AWS_IAM":
+            # (added) a SigV4-signed call (service lambda), allowed when the
+            # function's resource policy grants the caller's role both
+            # lambda:InvokeFunctionUrl (FunctionUrlAuthType AWS_IAM) and
+            # lambda:InvokeFunction through the URL (Ops.iam_url_allows)
+            try:
+                principal, _, _ = self._verify("lambda", types.SimpleNamespace(name="InvokeFunctionUrl"), body)
+            except ApiError as e:
+                principal, missing = None, ["a valid signature: " + e.code]
+            if principal:
+                with st.lock:
+                    missing = Ops.iam_url_allows(f, principal)
+                self.log_entry["principal"] = principal
+            if missing:
+                self.log_entry["status"] = 403
+                self.log_entry["error"] = {"code": "Forbidden", "message": "missing: " + ", ".join(missing)}
+                return self._send(403, json.dumps({"Message": "Forbidden"}), "application/json")
+            self.log_entry["status"] = 200
+            return self._send(200, json.dumps({"function": f["config"]["FunctionName"], "method": self.command,
+                                               "path": self.path, "caller": principal,
+                                               "body": body.decode("utf-8", "replace")}), "application/json")
         if f["url"]["AuthType"] != "NONE" or missing:
             self.log_entry["status"] = 403
             self.log_entry["error"] = {"code": "Forbidden", "message": "missing: " + ", ".join(missing or ["a signature"])}

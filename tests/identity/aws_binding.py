@@ -14,8 +14,12 @@ is that role; the role is a recorded resource. Then a token from `fedbroker
 identity token api` is exchanged for the role's credentials, and a token of
 another workload is refused. A second apply makes nothing new; a second
 workload gets its own role and reuses the provider; the dry run of a third
-shows the CreateRole it would send; `identity show` lists the role; destroy
-deletes the roles (the shared provider stays).
+shows the CreateRole it would send; `identity show` lists the role. A
+portable secret's copy in Secrets Manager gets a resource policy that
+denies GetSecretValue to every principal but the workload's role and the
+execution role: the workload's role (credentials from its token) reads it,
+another workload's is denied. destroy deletes the roles (the shared
+provider stays).
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
 import functools
@@ -31,7 +35,9 @@ TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirna
 sys.path.insert(0, os.path.join(TOP, "tests", "aws"))
 from awstest import FEDBROKER, Checker, Env, Fake, ops, settings  # noqa: E402
 
+import botocore.config  # noqa: E402
 import botocore.exceptions  # noqa: E402
+import botocore.session  # noqa: E402
 
 ck = Checker("identity aws binding")
 fake = Fake()
@@ -155,11 +161,42 @@ try:
     ck.ok(any(role["arn"] in json.dumps(b) for b in show.get("bindings", [])),
           "identity show lists the workload's role", show)
 
+    # a portable secret's copy: only the workload's role (and ECS's
+    # execution role, which injects it) may read it
+    p = subprocess.run([FEDBROKER, "secret", "put", "db-password", "--tenant", "demo"], env=env.env,
+                       input=b"PLANTED-binding-7f3a", capture_output=True, timeout=60)
+    vault = env.write("vault.yaml", open(spec("vault")).read().replace(
+        "  resources:", '  secrets: [{env: DB_PASSWORD, ref: "secret://db-password"}]\n  resources:'))
+    rc, out, err = run("apply", vault, *T)
+    ck.ok(p.returncode == 0 and rc == 0, "apply of demo/vault with secret://db-password", err[-2000:])
+    sm = fake.client("secretsmanager")
+    pol = json.loads(sm.get_resource_policy(SecretId="fedbroker/demo/vault/db-password").get("ResourcePolicy", "{}"))
+    deny = [x for x in pol.get("Statement", []) if x.get("Effect") == "Deny"]
+    ck.ok(len(deny) == 1 and deny[0]["Action"] == "secretsmanager:GetSecretValue" and
+          sorted(deny[0]["Condition"]["StringNotEquals"]["aws:PrincipalArn"]) ==
+          sorted([fake.state()["iam_roles"]["fb-demo-vault"]["arn"], s["ecs"]["executionRoleArn"]]),
+          "the copy's resource policy denies every principal but the workload's role and the execution role", pol)
+
+    def read_as(name):
+        tok = run("identity", "token", name, "--tenant", "demo", "--audience", "sts.amazonaws.com")[1]
+        c = sts.assume_role_with_web_identity(RoleArn=fake.state()["iam_roles"]["fb-demo-" + name]["arn"],
+                                              RoleSessionName="fb", WebIdentityToken=tok)["Credentials"]
+        cl = botocore.session.get_session().create_client(
+            "secretsmanager", region_name="us-east-1", endpoint_url=fake.base, aws_access_key_id=c["AccessKeyId"],
+            aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"],
+            config=botocore.config.Config(retries={"max_attempts": 1}))
+        try:
+            return cl.get_secret_value(SecretId="fedbroker/demo/vault/db-password")["SecretString"]
+        except botocore.exceptions.ClientError as e:
+            return e.response["Error"]["Code"]
+    ck.ok(read_as("vault") == "PLANTED-binding-7f3a", "the workload's role reads it (credentials from its token)")
+    ck.ok(read_as("api") == "AccessDeniedException", "another workload's role is denied")
+
     mark = fake.seq()
     rc, out, err = run("destroy", "--all")
     st = fake.state()
-    ck.ok(rc == 0 and not st["iam_roles"] and ops(fake.log(mark)).count("DeleteRole") == 2,
-          "destroy deletes both roles", (rc, err[-1000:], list(st["iam_roles"])))
+    ck.ok(rc == 0 and not st["iam_roles"] and ops(fake.log(mark)).count("DeleteRole") == 3,
+          "destroy deletes the three roles", (rc, err[-1000:], list(st["iam_roles"])))
     ck.ok(len(st["oidc_providers"]) == 1, "the account's provider for the issuer stays (shared)")
 finally:
     srv.shutdown()

@@ -131,7 +131,10 @@ if len(sys.argv) > 3:
         for r in rd:
             n += 1
             check(r["ChargeCategory"] in ("Usage", "Credit"), "ChargeCategory %s" % r["ChargeCategory"])
-            check(r["BilledCost"] == "", "BilledCost must be empty for an estimate")
+            # an estimate bills what it costs after the contract: BilledCost
+            # is the EffectiveCost (docs/plan.md, "FOCUS")
+            check(r["BilledCost"] != "" and D(r["BilledCost"]) == D(r["EffectiveCost"]),
+                  "BilledCost %r is not the EffectiveCost %s" % (r["BilledCost"], r["EffectiveCost"]))
             check(r["BillingCurrency"] == "USD", "currency")
             json.loads(r["Tags"])
             if r["ChargeCategory"] == "Usage":
@@ -145,7 +148,8 @@ if len(sys.argv) > 3:
                     check(D(r["ContractedCost"]) <= D(r["ListCost"]),
                           "FOCUS ContractedCost %s above ListCost %s (%s)" % (r["ContractedCost"], r["ListCost"], r["ChargeDescription"]))
             eff += D(r["EffectiveCost"])
-            lst += D(r["ListCost"])
+            if r["ChargeCategory"] == "Usage":
+                lst += D(r["ListCost"])
         check(eff == D(plan["net_monthly_cost"]), "FOCUS EffectiveCost adds up to %s, net is %s" % (eff, plan["net_monthly_cost"]))
         check(lst == D(plan["list_monthly_cost"]), "FOCUS ListCost adds up to %s" % lst)
         check(n >= nlines, "FOCUS has fewer rows than cost lines")

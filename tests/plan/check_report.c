@@ -4,7 +4,7 @@
  * CSV and FOCUS files are read back with a CSV reader of their own, and a
  * write error is reported. */
 #include "config.h"
-#include "fbtest.h"
+#include "../lib/fbtest.h"
 #include "plan/report.h"
 #include "solver/solver.h"
 
@@ -167,7 +167,9 @@ START_TEST(csv_adds_up)
 END_TEST
 
 /* FOCUS 1.2: the 21 mandatory columns first, in the specification's order;
- * EffectiveCost adds up to the net total and ListCost to the list total. */
+ * EffectiveCost adds up to the net total, ListCost over the Usage rows to
+ * the list total and over every row to list + credit (a Credit row's
+ * ListCost is its credit, FOCUS 1.2 ListCost-C-008-C). */
 START_TEST(focus_columns_and_sums)
 {
     static const char *const mandatory[] = {
@@ -182,14 +184,17 @@ START_TEST(focus_columns_and_sums)
     ck_assert_uint_ge(c.nf[0], 21);
     for (size_t k = 0; k < 21; k++) ck_assert_str_eq(c.rows[0][k], mandatory[k]);
     int ce = col(&c, "EffectiveCost"), cl = col(&c, "ListCost"), cur = col(&c, "BillingCurrency");
-    int64_t se = 0, sl = 0;
+    int ccat = col(&c, "ChargeCategory");
+    int64_t se = 0, sl = 0, sla = 0;
     for (size_t r = 1; r < c.n; r++) {
         se += nano(c.rows[r][ce]);
-        sl += nano(c.rows[r][cl]);
+        sla += nano(c.rows[r][cl]);
+        if (!strcmp(c.rows[r][ccat], "Usage")) sl += nano(c.rows[r][cl]);
         ck_assert_str_eq(c.rows[r][cur], "USD");
     }
     ck_assert_int_eq(se, jnano(p, "net_monthly_cost"));
     ck_assert_int_eq(sl, jnano(p, "list_monthly_cost"));
+    ck_assert_int_eq(sla, jnano(p, "list_monthly_cost") + jnano(p, "free_tier_credit"));
     csv_free(&c);
     free(t);
     json_decref(p);
@@ -204,13 +209,19 @@ START_TEST(table_totals_in_cents)
     char *t = render(p, FBI_REPORT_TABLE, "team");
     char want[256], a[4][40];
     const char *keys[] = {"total_monthly_cost", "list_monthly_cost", "free_tier_credit", "net_monthly_cost"};
+    int64_t c[4];
     for (int k = 0; k < 4; k++) {
         int64_t v = jnano(p, keys[k]);
-        int neg = v < 0;
-        uint64_t m = neg ? (uint64_t)-v : (uint64_t)v;
-        uint64_t cents = (m + 5000000) / 10000000;
-        snprintf(a[k], sizeof a[k], "%s%llu.%02llu", neg ? "-" : "", (unsigned long long)(cents / 100),
-                 (unsigned long long)(cents % 100));
+        uint64_t m = v < 0 ? (uint64_t)-v : (uint64_t)v;
+        c[k] = (int64_t)((m + 5000000) / 10000000) * (v < 0 ? -1 : 1);
+    }
+    /* the free tier shown is the shown net minus the shown total, so the
+     * headline adds up to the cent */
+    c[2] = c[3] - c[0];
+    for (int k = 0; k < 4; k++) {
+        uint64_t m = c[k] < 0 ? (uint64_t)-c[k] : (uint64_t)c[k];
+        snprintf(a[k], sizeof a[k], "%s%llu.%02llu", c[k] < 0 ? "-" : "", (unsigned long long)(m / 100),
+                 (unsigned long long)(m % 100));
     }
     snprintf(want, sizeof want, "Plan: %s, total %s USD/month (list %s, free tier %s, net %s)\n",
              json_string_value(json_object_get(p, "status")), a[0], a[1], a[2], a[3]);

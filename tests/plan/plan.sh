@@ -41,6 +41,10 @@ fi
 "$FEDBROKER" report --format md --output "$tmp/report.md" || bad "report md"
 "$PYTHON" "$here/reconcile.py" "$tmp/plan.json" "$tmp/report.txt" "$tmp/report.md" "$tmp/lines.csv" "$tmp/focus.csv" \
     && ok "table, Markdown, CSV and FOCUS reconcile with the plan's totals" || bad "reports do not reconcile"
+# the FOCUS file against the FOCUS 1.2 requirements model (the spec's own
+# machine-readable rules, tests/reference/focus12)
+"$PYTHON" "$here/focus_validate.py" "$top_srcdir/tests/reference/focus12" "$tmp/focus.csv" >"$tmp/fv.out" 2>&1 \
+    && ok "FOCUS: $(tail -2 "$tmp/fv.out" | head -1)" || { bad "FOCUS 1.2 rules"; grep -v "^checked" "$tmp/fv.out" | head -30; }
 total=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["total_monthly_cost"])' "$tmp/plan.json")
 status=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"])' "$tmp/plan.json")
 # the store keeps the plan's total in micro-USD (the nano total rounded half up)
@@ -139,6 +143,41 @@ PY
     "$PYTHON" "$here/check_plan.py" "$tmp/over.plan" "$top_srcdir/catalog/prices.csv" "$tmp/over.focus" "$tmp/over.csv" \
         && ok "overrides plan: lines, FOCUS and CSV add up" || bad "overrides plan arithmetic"
 else bad "plan with overrides"; cat "$tmp/err"; fi
+
+# a provider-wide discount also applies to the links that provider sends:
+# every format still reconciles, and a link's list cost stays at list price
+mkdir -p "$tmp/home-over"
+cat > "$tmp/wide.json" <<'JSON'
+{"version": 1, "rules": [{"id": "aws-wide", "provider": "aws", "discount_pct": "7"},
+                         {"id": "gcp-wide", "provider": "gcp", "discount_pct": "5"}]}
+JSON
+if FEDBROKER_HOME="$tmp/home-over" "$FEDBROKER" plan "$tmp/fed.yaml" --overrides "$tmp/wide.json" \
+        --format json --output "$tmp/o.json" 2>"$tmp/err"; then
+    for f in table md csv focus; do
+        FEDBROKER_HOME="$tmp/home-over" "$FEDBROKER" report --format $f --output "$tmp/o.$f" || bad "overrides report $f"
+    done
+    "$PYTHON" "$here/reconcile.py" "$tmp/o.json" "$tmp/o.table" "$tmp/o.md" "$tmp/o.csv" "$tmp/o.focus" \
+        && ok "overrides plan: table, Markdown, CSV and FOCUS reconcile" || bad "overrides plan does not reconcile"
+    "$PYTHON" "$here/focus_validate.py" "$top_srcdir/tests/reference/focus12" "$tmp/o.focus" >"$tmp/fv.out" 2>&1 \
+        && ok "overrides plan: FOCUS 1.2 rules hold" || { bad "overrides plan: FOCUS 1.2 rules"; grep -v "^checked" "$tmp/fv.out" | head -30; }
+    "$PYTHON" - "$tmp/o.json" "$tmp/o.focus" "$tmp/o.table" <<'PY' && ok "overrides: links keep their list price; the rule is named in every format" || bad "overrides on links"
+import csv, json, sys
+from decimal import Decimal as D
+p = json.load(open(sys.argv[1]))
+rows = list(csv.DictReader(open(sys.argv[2], newline="")))
+table = open(sys.argv[3]).read()
+discounted = [l for l in p["links"] if l.get("contract_rule")]
+assert discounted, "no link under a contract rule"
+for l in discounted:
+    assert D(l["list_usd_per_gib"]) > D(l["egress_usd_per_gib"]), l
+    assert D(l["list_cost"]) > D(l["monthly_cost"]), l
+    r = [r for r in rows if json.loads(r["Tags"]).get("fedbroker/link") == "%s->%s" % (l["from"], l["to"])]
+    assert len(r) == 1, l
+    assert D(r[0]["ListCost"]) == D(l["list_cost"]) and D(r[0]["ContractedCost"]) == D(l["monthly_cost"]), r[0]
+    assert r[0]["x_ContractRule"] == l["contract_rule"], r[0]
+    assert ("Contract rule %s " % l["contract_rule"]) in table, "the table does not name %s" % l["contract_rule"]
+PY
+else bad "plan with the example overrides"; cat "$tmp/err"; fi
 
 # infeasible: say which constraint and what the nearest choice needs
 sed 's/latencySLO: {p50: 150ms}/latencySLO: {p50: 5ms}/' "$tmp/fed.yaml" > "$tmp/slo.yaml"

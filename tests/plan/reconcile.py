@@ -42,6 +42,11 @@ if m:
     check(D(m.group(1)) == cents(total), "table headline total %s != %s" % (m.group(1), cents(total)))
     check(D(m.group(2)) == cents(lst), "table headline list %s" % m.group(2))
     check(D(m.group(4)) == cents(net), "table headline net %s" % m.group(4))
+    check(D(m.group(1)) + D(m.group(3)) == D(m.group(4)),
+          "table headline: total %s + free tier %s is not the net %s" % (m.group(1), m.group(3), m.group(4)))
+    credits = [D(x) for x in re.findall(r"^Free tier .* credit (-?[0-9.]+)$", "\n".join(table), re.M)]
+    check(sum(credits, D(0)) == D(m.group(3)),
+          "table: the free-tier credits add up to %s, the headline says %s" % (sum(credits, D(0)), m.group(3)))
 start = next(i for i, l in enumerate(table) if l.startswith("WORKLOAD "))
 rows, tot = [], None
 for l in table[start + 1:]:
@@ -68,6 +73,7 @@ check(m is not None, "md: no headline")
 if m:
     check(D(m.group(1)) == cents(total), "md headline total %s is not the plan's total %s" % (m.group(1), cents(total)))
     check(D(m.group(4)) == cents(net), "md headline net %s" % m.group(4))
+    check(D(m.group(1)) + D(m.group(3)) == D(m.group(4)), "md headline: total + free tier is not the net")
 wsum = D(0)
 i = 0
 nw = 0
@@ -119,9 +125,35 @@ checked.append("csv")
 # ---- FOCUS (exact) ----
 with open(sys.argv[5], newline="") as f:
     rd = list(csv.DictReader(f))
-for col, want in (("EffectiveCost", net), ("ListCost", lst)):
-    s = sum((D(r[col]) for r in rd if r[col] != ""), D(0))
-    check(s == want, "focus: %s adds up to %s, the plan says %s" % (col, s, want))
+# docs/plan.md "FOCUS": over the Usage rows list and contracted (the total);
+# over every row billed, effective and contracted are the net, list is
+# list + credit (a Credit row carries its credit in every cost column:
+# FOCUS 1.2 ListCost-C-008-C and ContractedCost-C-008-C)
+usage = [r for r in rd if r["ChargeCategory"] == "Usage"]
+credits = [r for r in rd if r["ChargeCategory"] == "Credit"]
+for col, rows, want in (("ListCost", usage, lst), ("ContractedCost", usage, total), ("BilledCost", rd, net),
+                        ("EffectiveCost", rd, net), ("ContractedCost", rd, net), ("ListCost", rd, lst + credit)):
+    check(all(r[col] != "" for r in rows), "focus: %s is empty on some row" % col)
+    s = sum((D(r[col]) for r in rows if r[col] != ""), D(0))
+    check(s == want, "focus: %s over %s rows adds up to %s, the plan says %s" % (col, len(rows), s, want))
+credit_rows = sum((D(r["BilledCost"]) for r in credits), D(0))
+check(credit_rows == credit, "focus: the Credit rows add up to %s, the plan's free tier is %s" % (credit_rows, credit))
+for r in credits:
+    check(r["ListCost"] == r["ContractedCost"] == r["EffectiveCost"] == r["BilledCost"],
+          "focus: a Credit row's cost columns differ (FOCUS 1.2 ListCost-C-008-C): %s" % r["ChargeDescription"])
+# one unit convention: binary data sizes only
+units = {r["PricingUnit"] for r in rd if r["PricingUnit"]}
+check(not any(u == "GB" or u.startswith("GB-") for u in units), "focus: decimal GB units remain: %s" % sorted(units))
+# a link is paid by its sender: its tenant and tags are the sender's
+names = {w["name"]: w for w in plan["workloads"]}
+for r in rd:
+    tags = json.loads(r["Tags"]) if r["Tags"] else {}
+    if "fedbroker/link" in tags:
+        sender = names.get(r["x_Workload"])
+        check(sender is not None and r["x_Tenant"] == sender["tenant"] and tags.get("fedbroker/tenant") == sender["tenant"],
+              "focus: link row %s does not carry its sender's tenant" % tags["fedbroker/link"])
+        for k, v in (sender or {}).get("labels", {}).items():
+            check(tags.get(k) == v, "focus: link row %s lacks the sender's label %s" % (tags["fedbroker/link"], k))
 checked.append("focus")
 
 for f in fails:

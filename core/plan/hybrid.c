@@ -1,0 +1,225 @@
+/*
+ * hybrid.c - offers and unit prices of a hybrid workload, through the plan
+ * itself (see hybrid.h): what the drivers' usage verbs and the catalog say,
+ * never a price of our own.
+ */
+#include "config.h"
+#include "plan/hybrid.h"
+#include "catalog/catalog.h"
+#include "base/decimal.h"
+#include "base/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NAME_BASE "hybrid-baseline"
+#define NAME_BURST "hybrid-overflow"
+#define NAME_WARM "hybrid-warm"
+
+void fbi_hybrid_prices_free(fbi_hybrid_prices *p)
+{
+    fbi_hybrid_offer *o[2] = {&p->container, &p->function};
+    for (int k = 0; k < 2; k++) {
+        free(o[k]->provider);
+        free(o[k]->service);
+        free(o[k]->region);
+        free(o[k]->start_sku);
+        free(o[k]->start_source);
+        free(o[k]->start_as_of);
+        free(o[k]->start_confidence);
+    }
+    free(p->warm_offer);
+    memset(p, 0, sizeof *p);
+}
+
+/* The placement constraints the parts keep: where they may run and the
+ * latency SLO. Budget, spread and affinity belong to the whole workload. */
+static json_t *derived_placement(const json_t *pl)
+{
+    json_t *o = json_object();
+    static const char *const keep[] = {"providers", "denyProviders", "regions", "denyRegions",
+                                       "services", "residency"};
+    for (size_t k = 0; k < sizeof keep / sizeof *keep; k++) {
+        json_t *v = json_object_get(pl, keep[k]);
+        if (v) json_object_set(o, keep[k], v);
+    }
+    json_t *slo = json_object_get(pl, "latencySLO");
+    if (slo) {
+        json_t *s = json_object();
+        static const char *const pct[] = {"p50", "p90", "p95", "p99"};
+        for (int k = 0; k < 4; k++) {
+            char key[8];
+            snprintf(key, sizeof key, "%sMs", pct[k]);
+            json_t *v = json_object_get(slo, key);
+            if (v) {
+                char d[32];
+                snprintf(d, sizeof d, "%lldms", (long long)json_integer_value(v));
+                json_object_set_new(s, pct[k], json_string(d));
+            }
+        }
+        json_object_set_new(o, "latencySLO", s);
+    }
+    return o;
+}
+
+/* One derived document: the workload's image, resources, sources and
+ * placement as kind, with traffic requests a month and scaling. */
+static json_t *derived(const json_t *norm, const char *kind, const char *name,
+                       json_int_t requests, json_t *scaling /* steals */, int64_t cpu_m,
+                       int64_t mem_mib)
+{
+    const json_t *sp = json_object_get(norm, "spec");
+    const json_t *res = json_object_get(sp, "resources"), *tr = json_object_get(sp, "traffic");
+    json_t *r = json_object();
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lldm", (long long)cpu_m);
+    json_object_set_new(r, "cpu", json_string(buf));
+    snprintf(buf, sizeof buf, "%lldMi", (long long)mem_mib);
+    json_object_set_new(r, "memory", json_string(buf));
+    json_t *arch = json_object_get(res, "arch");
+    if (arch) json_object_set(r, "arch", arch);
+    json_t *t = json_object();
+    json_object_set_new(t, "requestsPerMonth", json_integer(requests));
+    snprintf(buf, sizeof buf, "%lldms", (long long)json_integer_value(json_object_get(tr, "meanDurationMs")));
+    json_object_set_new(t, "meanDuration", json_string(buf));
+    json_t *src = json_object_get(tr, "sources");
+    if (json_array_size(src)) json_object_set(t, "sources", src);
+    json_t *s = json_object();
+    json_object_set(s, "image", json_object_get(sp, "image"));
+    if (!strcmp(kind, "Container")) {
+        json_t *ports = json_object_get(sp, "ports");
+        if (json_array_size(ports)) json_object_set(s, "ports", ports);
+    }
+    json_object_set_new(s, "resources", r);
+    json_object_set_new(s, "scaling", scaling);
+    json_object_set_new(s, "traffic", t);
+    json_object_set_new(s, "placement", derived_placement(json_object_get(sp, "placement")));
+    const char *tenant = json_string_value(json_object_get(json_object_get(norm, "metadata"), "tenant"));
+    return json_pack("{sssss{ssss}so}", "apiVersion", "fedbroker.dev/v1", "kind", kind,
+                     "metadata", "name", name, "tenant", tenant ? tenant : "default", "spec", s);
+}
+
+static const json_t *plan_workload(const json_t *plan, const char *name)
+{
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(plan, "workloads"), i, w) {
+        const char *n = json_string_value(json_object_get(w, "name"));
+        if (n && !strcmp(n, name)) return w;
+    }
+    return NULL;
+}
+
+/* The chosen offer and contracted cost of one part; -1 when it has none. */
+static int read_part(const json_t *plan, const char *name, fbi_hybrid_offer *o, fb_diag *diag)
+{
+    const json_t *w = plan_workload(plan, name);
+    const json_t *pl = json_object_get(w, "placement");
+    const char *cost = json_string_value(json_object_get(w, "contracted_cost"));
+    char *err = NULL;
+    if (!pl || !cost || fbi_dec_parse(cost, 9, 0, &o->month_nano, &err) != 0) {
+        char *s = fbi_xasprintf("no offer is left for the %s part of the hybrid workload", name);
+        fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, "/spec/placement", s,
+                    err ? err : "The plan's reasons are above; loosen the placement constraints.");
+        free(s);
+        free(err);
+        return -1;
+    }
+    o->provider = fbi_xstrdup(json_string_value(json_object_get(pl, "provider")));
+    o->service = fbi_xstrdup(json_string_value(json_object_get(pl, "service")));
+    o->region = fbi_xstrdup(json_string_value(json_object_get(pl, "region")));
+    return 0;
+}
+
+static void startup(const fbi_catalog *cat, fbi_hybrid_offer *o, const char *metric)
+{
+    const fbi_startup_row *r = fbi_catalog_startup(cat, o->provider, o->service, metric);
+    if (!r) return;
+    o->start_ms = r->value_ms;
+    o->start_sku = fbi_xasprintf("%s/%s/%s", r->provider, r->service, r->metric);
+    o->start_source = fbi_xstrdup(r->source);
+    o->start_as_of = fbi_xstrdup(r->as_of);
+    o->start_confidence = fbi_xstrdup(r->confidence);
+}
+
+fb_status fbi_hybrid_price(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts,
+                           int fconc, fbi_hybrid_prices *out, fb_diag *diag)
+{
+    memset(out, 0, sizeof *out);
+    const json_t *sp = json_object_get(norm, "spec");
+    const json_t *res = json_object_get(sp, "resources");
+    int64_t cpu = json_integer_value(json_object_get(res, "cpuMillis"));
+    int64_t mem = json_integer_value(json_object_get(res, "memoryMiB"));
+    int64_t conc = json_integer_value(json_object_get(json_object_get(sp, "scaling"),
+                                                      "targetConcurrency"));
+    if (conc < 1) conc = 1;
+    if (fconc < 1) fconc = 1;
+    /* a function instance does fconc / conc of a replica's work */
+    int64_t fcpu = (cpu * fconc + conc - 1) / conc, fmem = (mem * fconc + conc - 1) / conc;
+    if (fcpu < 50) fcpu = 50;
+    if (fcpu > cpu) fcpu = cpu;
+    if (fmem < 128) fmem = 128;
+    out->fn_cpu_millis = fcpu;
+    out->fn_memory_mib = fmem;
+    json_t *docs = json_array();
+    json_array_append_new(docs, derived(norm, "Container", NAME_BASE, 0,
+                                        json_pack("{sisi}", "minInstances", 1, "maxInstances", 1),
+                                        cpu, mem));
+    json_array_append_new(docs, derived(norm, "Function", NAME_BURST, FBI_HYBRID_REF_REQUESTS,
+                                        json_pack("{si}", "minInstances", 0), fcpu, fmem));
+    /* one instance kept warm and idle all month: what pre-warming costs */
+    json_array_append_new(docs, derived(norm, "Function", NAME_WARM, 0,
+                                        json_pack("{si}", "minInstances", 1), fcpu, fmem));
+    char *text = json_dumps(docs, JSON_COMPACT);
+    json_decref(docs);
+    fb_spec_set *set = NULL;
+    fb_spec_set_new(&set);
+    fb_status st = fb_spec_set_add_buffer(set, "(hybrid parts)", text, strlen(text), NULL, diag);
+    free(text);
+    if (st == FB_OK) st = fb_spec_set_finish(set, diag);
+    if (st != FB_OK) {
+        fb_spec_set_free(set);
+        return FB_INVALID;
+    }
+    fbi_plan_opts po = *opts;
+    po.baselines = 0;
+    po.export_lp = NULL;
+    po.stats = NULL;
+    json_t *plan = NULL;
+    fb_diag *pd = fb_diag_new();
+    st = fbi_plan_run(b, set, &po, &plan, NULL, pd);
+    fb_spec_set_free(set);
+    /* the warm part may well be infeasible (an offer without minimum
+     * instances): only the other two must be placed */
+    int bad = read_part(plan, NAME_BASE, &out->container, diag) != 0;
+    bad |= read_part(plan, NAME_BURST, &out->function, diag) != 0;
+    if (bad) {
+        fb_diag_move(diag, pd);
+        fb_diag_free(pd);
+        json_decref(plan);
+        fbi_hybrid_prices_free(out);
+        return st == FB_INVALID ? FB_INVALID : FB_QUOTA;
+    }
+    fb_diag_free(pd);
+    fbi_hybrid_offer warm;
+    memset(&warm, 0, sizeof warm);
+    fb_diag *wd = fb_diag_new();
+    if (read_part(plan, NAME_WARM, &warm, wd) == 0 && !strcmp(warm.provider, out->function.provider) &&
+        !strcmp(warm.service, out->function.service) && !strcmp(warm.region, out->function.region) &&
+        warm.month_nano > 0) {
+        out->warm_month_nano = warm.month_nano;
+        out->warm_offer = fbi_xasprintf("%s:%s:%s", warm.provider, warm.service, warm.region);
+    }
+    fb_diag_free(wd);
+    fbi_hybrid_prices_free(&(fbi_hybrid_prices){.container = warm});
+    json_decref(plan);
+    fbi_catalog *cat = NULL;
+    fb_diag *cd = fb_diag_new();
+    if (fbi_catalog_open(opts->catalog_dir, opts->overrides, &cat, cd) == FB_OK) {
+        startup(cat, &out->container, "container_start");
+        startup(cat, &out->function, "cold_start");
+        fbi_catalog_free(cat);
+    }
+    fb_diag_free(cd);
+    return FB_OK;
+}

@@ -1,0 +1,49 @@
+/*
+ * hybrid.h - the offers and unit prices of a hybrid workload (issue 17):
+ * the planner places a one-replica Container (the baseline offer), the same
+ * image as a Function at a reference volume (the overflow offer) and that
+ * Function with one warm instance (the pre-warming price), under the
+ * workload's own placement constraints, and reads their contracted monthly
+ * costs; the catalog's startup.csv gives each chosen offer's start time.
+ * `fedbroker simulate` and the hybrid alternatives of a plan use these.
+ * Prefix fbi_hybrid_. Thread: one call per thread (plan runs its own).
+ */
+#ifndef FB_PLAN_HYBRID_H
+#define FB_PLAN_HYBRID_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include "plan/plan.h"
+
+/* The reference volume the overflow offer is priced at. */
+#define FBI_HYBRID_REF_REQUESTS INT64_C(100000000)
+
+typedef struct fbi_hybrid_offer {
+    char *provider, *service, *region; /* the plan's choice (new) */
+    int64_t month_nano;     /* contracted USD x 1e9 a month (see hybrid.h's top) */
+    int64_t start_ms;       /* startup.csv: container_start or cold_start */
+    char *start_sku;        /* "provider/service/metric" of the row used (new) */
+    char *start_source, *start_as_of, *start_confidence; /* the row's (new) */
+} fbi_hybrid_offer;
+
+typedef struct fbi_hybrid_prices {
+    fbi_hybrid_offer container; /* month_nano: one replica for 730 h */
+    fbi_hybrid_offer function;  /* month_nano: FBI_HYBRID_REF_REQUESTS requests */
+    int64_t warm_month_nano;    /* one warm function instance for 730 h, idle (0: not priced) */
+    char *warm_offer;           /* "provider:service:region" of the warm price, or NULL */
+    int64_t fn_memory_mib, fn_cpu_millis; /* the function instance's size */
+} fbi_hybrid_prices;
+
+/* Prices the hybrid workload norm (a Container's normal form, borrowed)
+ * with b's drivers and the catalog of opts (baselines off). A function
+ * instance serves fconc requests at a time where a replica serves
+ * targetConcurrency, so it is sized at fconc / targetConcurrency of the
+ * replica's memory and cpu (at least 128 MiB and 50m, the providers'
+ * smallest). Returns FB_OK
+ * and fills out (fbi_hybrid_prices_free); FB_QUOTA when no offer is left
+ * for a part (the plan's reasons in diag); FB_INVALID for bad input. */
+fb_status fbi_hybrid_price(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts,
+                           int fconc, fbi_hybrid_prices *out, fb_diag *diag);
+void fbi_hybrid_prices_free(fbi_hybrid_prices *p);
+
+#endif

@@ -1,0 +1,409 @@
+/* gcp_identity.c - a workload's identity on Google Cloud (docs/identity.md).
+ * The broker is an OIDC issuer, so the project gets a workload identity pool
+ * (POOL_ID) with an OIDC provider for the issuer (google.subject =
+ * assertion.sub; shared by every workload, so not recorded with any one of
+ * them and left by destroy, as the AWS OIDC provider is), and each workload
+ * its own service account, which only the principal
+ *   principal://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/POOL/subject/<SPIFFE ID>
+ * may impersonate (roles/iam.workloadIdentityUser on the account). Cloud Run
+ * services and functions run as that account. Least privilege from the
+ * federation graph: for each caller A of this workload B, roles/run.invoker
+ * on B for A's identity (A's service account when A is on Google Cloud,
+ * else A's federated principal), and nothing else. The account and every
+ * binding are recorded (gcp-service-account, gcp-iam-binding) and removed
+ * by destroy. */
+#include "config.h"
+#include "gcp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POOL_ID "fedbroker"
+#define INVOKER "roles/run.invoker"
+#define WI_USER "roles/iam.workloadIdentityUser"
+#define SA_TYPE "gcp-service-account"
+#define BINDING_TYPE "gcp-iam-binding"
+#define SA_ID_MAX 30
+
+/* The service account id of tenant/name (new): fb-TENANT-NAME when it fits
+ * IAM's 6..30 characters, else cut with 8 hex digits of a hash so two
+ * workloads never share one. Spec names are [a-z][-a-z0-9]*, so the id is
+ * always [a-z][-a-z0-9]*[a-z0-9]. */
+static char *sa_id(const char *tenant, const char *name)
+{
+    char *full = fbk_xasprintf("fb-%s-%s", tenant, name);
+    if (strlen(full) <= SA_ID_MAX) return full;
+    char *key = fbk_xasprintf("%s/%s", tenant, name);
+    char hex[65];
+    fbk_sha256_hex(key, strlen(key), hex);
+    free(key);
+    full[SA_ID_MAX - 9] = '\0';
+    char *out = fbk_xasprintf("%s-%.8s", full, hex);
+    free(full);
+    return out;
+}
+
+char *gcp_identity_sa_email(fb_driver_ctx *ctx, const char *tenant, const char *name)
+{
+    char *id = sa_id(tenant, name);
+    char *email = fbk_xasprintf("%s@%s.iam.gserviceaccount.com", id, ctx->project);
+    free(id);
+    return email;
+}
+
+/* The description that marks an account as this workload's (accounts have
+ * no labels). new. */
+static char *sa_description(const char *tenant, const char *name)
+{
+    return fbk_xasprintf("fedbroker: the identity of workload %s/%s (docs/identity.md)", tenant, name);
+}
+
+/* The provider id for an issuer (new): "fb-" and 12 hex digits of its
+ * hash, so a changed issuer gets its own provider. */
+static char *provider_id(const char *issuer)
+{
+    char hex[65];
+    fbk_sha256_hex(issuer, strlen(issuer), hex);
+    return fbk_xasprintf("fb-%.12s", hex);
+}
+
+/* Sends a create and waits for its operation (IAM pools and providers).
+ * *exists set when Google answers ALREADY_EXISTS. */
+static fb_status create_lro(fb_driver_ctx *ctx, fb_diag *diag, const char *what, const char *path,
+                            const char *query, const json_t *body, int *exists)
+{
+    *exists = 0;
+    gcp_req rq = {GCP_API_IAM, what, "POST", path, query, body, FB_HTTP_TOKEN_GUARDED};
+    gcp_res res;
+    fb_status st = gcp_call(ctx, diag, &rq, &res);
+    if (st == FB_OK && res.err == FB_OK) st = gcp_wait(ctx, diag, GCP_API_IAM, what, res.body, NULL);
+    else if (st == FB_OK && res.code && !strcmp(res.code, "ALREADY_EXISTS")) *exists = 1;
+    else if (st == FB_OK) st = gcp_fail(diag, &rq, &res, NULL);
+    gcp_res_clear(&res);
+    return st;
+}
+
+/* The pool and the issuer's provider, made when missing. *pool (new) is the
+ * pool's name with the project number ("projects/N/locations/global/
+ * workloadIdentityPools/fedbroker"), as principals name it; in a dry run,
+ * where nothing is read, the project id stands in for the number. */
+static fb_status ensure_pool(fb_driver_ctx *ctx, fb_diag *diag, const char *issuer, char **pool,
+                             char **provider)
+{
+    *pool = *provider = NULL;
+    int dry = gcp_host->dry_run(diag);
+    char *parent = fbk_xasprintf("projects/%s/locations/global", ctx->project);
+    char *pname = fbk_xasprintf("%s/workloadIdentityPools/%s", parent, POOL_ID);
+    char *prov_id = provider_id(issuer);
+    json_t *live = NULL;
+    int found = 0, exists = 0;
+    fb_status st = FB_OK;
+    if (!dry) st = gcp_get(ctx, diag, GCP_API_IAM, "workloadIdentityPools.get", pname, &live, &found);
+    if (st == FB_OK && found && strcmp(json_string_value(json_object_get(live, "state")) ?
+                                       json_string_value(json_object_get(live, "state")) : "", "ACTIVE")) {
+        fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL,
+                 "gcp: the workload identity pool %s is deleted (kept 30 days)\nundelete it "
+                 "(gcloud iam workload-identity-pools undelete %s --location global) and apply again",
+                 pname, POOL_ID);
+        st = FB_CONFLICT;
+    }
+    if (st == FB_OK && !found) {
+        char *p = fbk_xasprintf("v1/%s/workloadIdentityPools", parent);
+        json_t *body = json_pack("{s:s,s:s}", "displayName", "fedbroker workloads", "description",
+                                 "fedbroker: workloads identified by the broker's issuer (docs/identity.md)");
+        st = create_lro(ctx, diag, "workloadIdentityPools.create", p, "workloadIdentityPoolId=" POOL_ID, body,
+                        &exists);
+        json_decref(body);
+        free(p);
+        json_decref(live);
+        live = NULL;
+        if (st == FB_OK && !dry)
+            st = gcp_get(ctx, diag, GCP_API_IAM, "workloadIdentityPools.get", pname, &live, &found);
+    }
+    if (st == FB_OK) {
+        const char *n = json_string_value(json_object_get(live, "name"));
+        *pool = fbk_xstrdup(n ? n : pname);
+    }
+    json_decref(live);
+    live = NULL;
+    char *prname = st == FB_OK ? fbk_xasprintf("%s/providers/%s", pname, prov_id) : NULL;
+    found = 0;
+    if (st == FB_OK && !dry)
+        st = gcp_get(ctx, diag, GCP_API_IAM, "providers.get", prname, &live, &found);
+    if (st == FB_OK && found) {
+        const char *iu = json_string_value(json_object_get(json_object_get(live, "oidc"), "issuerUri"));
+        const char *state = json_string_value(json_object_get(live, "state"));
+        if (!iu || strcmp(iu, issuer) || !state || strcmp(state, "ACTIVE")) {
+            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL,
+                     "gcp: the workload identity provider %s is %s\nundelete it or delete it for good, "
+                     "then apply again", prname,
+                     state && strcmp(state, "ACTIVE") ? "deleted" : "not for this issuer");
+            st = FB_CONFLICT;
+        }
+    }
+    if (st == FB_OK && !found) {
+        char *p = fbk_xasprintf("v1/%s/providers", pname);
+        char *q = fbk_xasprintf("workloadIdentityPoolProviderId=%s", prov_id);
+        /* no allowedAudiences: a token's aud must then be the provider's
+         * own resource name, so a token made for AWS STS is refused here */
+        json_t *body = json_pack("{s:s,s:s,s:{s:s},s:{s:s}}", "displayName", "fedbroker issuer", "description",
+                                 "fedbroker: the broker's OIDC issuer (docs/identity.md)", "attributeMapping",
+                                 "google.subject", "assertion.sub", "oidc", "issuerUri", issuer);
+        st = create_lro(ctx, diag, "providers.create", p, q, body, &exists);
+        json_decref(body);
+        free(p);
+        free(q);
+    }
+    if (st == FB_OK) {
+        /* the audience names the pool by project number, as the pool's name does */
+        *provider = fbk_xasprintf("%s/providers/%s", *pool, prov_id);
+    } else {
+        free(*pool);
+        *pool = NULL;
+    }
+    json_decref(live);
+    free(prname);
+    free(prov_id);
+    free(pname);
+    free(parent);
+    return st;
+}
+
+/* The service account of tenant/name, made when missing (not in a dry
+ * run: there the create is shown). *created says whether this call made
+ * it. An account of that id not made by fedbroker for this workload is
+ * refused. */
+static fb_status ensure_sa(fb_driver_ctx *ctx, fb_diag *diag, const char *tenant, const char *name,
+                           const char *email, int *created)
+{
+    *created = 0;
+    char *desc = sa_description(tenant, name);
+    char *sname = fbk_xasprintf("projects/%s/serviceAccounts/%s", ctx->project, email);
+    json_t *live = NULL;
+    int found = 0;
+    fb_status st = FB_OK;
+    if (!gcp_host->dry_run(diag))
+        st = gcp_get(ctx, diag, GCP_API_IAM, "serviceAccounts.get", sname, &live, &found);
+    if (st == FB_OK && !found) {
+        char *id = sa_id(tenant, name);
+        char *display = fbk_xasprintf("fedbroker %s/%s", tenant, name);
+        if (strlen(display) > 100) display[100] = '\0';
+        json_t *body = json_pack("{s:s,s:{s:s,s:s}}", "accountId", id, "serviceAccount", "displayName", display,
+                                 "description", desc);
+        char *p = fbk_xasprintf("v1/projects/%s/serviceAccounts", ctx->project);
+        gcp_req rq = {GCP_API_IAM, "serviceAccounts.create", "POST", p, NULL, body, FB_HTTP_TOKEN_GUARDED};
+        gcp_res res;
+        st = gcp_call(ctx, diag, &rq, &res);
+        if (st == FB_OK && res.err == FB_OK) {
+            *created = 1;
+        } else if (st == FB_OK && res.code && !strcmp(res.code, "ALREADY_EXISTS")) {
+            st = gcp_get(ctx, diag, GCP_API_IAM, "serviceAccounts.get", sname, &live, &found);
+        } else if (st == FB_OK) {
+            st = gcp_fail(diag, &rq, &res, NULL);
+        }
+        gcp_res_clear(&res);
+        free(p);
+        json_decref(body);
+        free(display);
+        free(id);
+    }
+    if (st == FB_OK && found) {
+        const char *d = json_string_value(json_object_get(live, "description"));
+        if (!d || strcmp(d, desc) != 0) {
+            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL,
+                     "gcp: a service account %s exists and is not fedbroker's identity of %s/%s (its "
+                     "description differs)\nrename the workload or tenant, or delete the account yourself",
+                     email, tenant, name);
+            st = FB_CONFLICT;
+        }
+    }
+    json_decref(live);
+    free(sname);
+    free(desc);
+    return st;
+}
+
+/* Grants role on the resource at path (wire path) to member and records
+ * the binding; appends it to resources. */
+static fb_status bind(fb_driver_ctx *ctx, fb_diag *diag, const json_t *prev, const char *path, const char *role,
+                      const char *member, const char *region, json_t *resources)
+{
+    gcp_api api = !strncmp(path, "v2/", 3) ? GCP_API_RUN : GCP_API_IAM;
+    fb_status st = gcp_iam_member(ctx, diag, api, path, role, member, 1, NULL);
+    char *id = fbk_xasprintf("%s|%s|%s", path, role, member);
+    if (st == FB_OK) st = gcp_record(diag, prev, BINDING_TYPE, id, region, role);
+    if (st == FB_OK && !gcp_host->dry_run(diag))
+        json_array_append_new(resources, json_pack("{s:s,s:s,s:s,s:s}", "type", BINDING_TYPE, "id", id, "region",
+                                                   region, "name", role));
+    free(id);
+    return st;
+}
+
+fb_status gcp_identity_bind(fb_driver_ctx *ctx, const json_t *in, const fbk_wl *wl, const char *region,
+                            gcp_identity *out, json_t *resources, fb_diag *diag)
+{
+    memset(out, 0, sizeof *out);
+    const json_t *ident = json_object_get(in, "identity"), *prev = json_object_get(in, "deployment");
+    const char *issuer = json_string_value(json_object_get(ident, "issuer"));
+    const char *sub = json_string_value(json_object_get(ident, "spiffeId"));
+    if (!issuer || !sub) return FB_OK;
+    fb_status st = ensure_pool(ctx, diag, issuer, &out->pool, &out->provider);
+    if (st != FB_OK) return st;
+    out->email = gcp_identity_sa_email(ctx, wl->tenant, wl->name);
+    out->external = gcp_identity_external_callers(in);
+    out->principal = fbk_xasprintf("principal://iam.googleapis.com/%s/subject/%s", out->pool, sub);
+    int created = 0;
+    st = ensure_sa(ctx, diag, wl->tenant, wl->name, out->email, &created);
+    char *sname = fbk_xasprintf("projects/%s/serviceAccounts/%s", ctx->project, out->email);
+    if (st == FB_OK) {
+        st = gcp_record(diag, prev, SA_TYPE, sname, NULL, out->email);
+        if (!gcp_host->dry_run(diag))
+            json_array_append_new(resources, json_pack("{s:s,s:s,s:s}", "type", SA_TYPE, "id", sname, "name",
+                                                       out->email));
+    }
+    /* only the workload's own federated principal may act as the account */
+    char *sp = fbk_xasprintf("v1/%s", sname);
+    if (st == FB_OK) st = bind(ctx, diag, prev, sp, WI_USER, out->principal, NULL, resources);
+    free(sp);
+    free(sname);
+    if (st != FB_OK) gcp_identity_clear(out);
+    return st;
+}
+
+fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_identity *id,
+                                const char *service, const char *region, json_t *resources, fb_diag *diag)
+{
+    if (!id->pool) return FB_OK;
+    const json_t *callers = json_object_get(json_object_get(in, "identity"), "callers");
+    const json_t *prev = json_object_get(in, "deployment");
+    const char *tenant = json_string_value(json_object_get(json_object_get(json_object_get(in, "workload"),
+                                                                           "metadata"), "tenant"));
+    char *path = fbk_xasprintf("v2/%s", service);
+    fb_status st = FB_OK;
+    json_t *want = json_array();
+    size_t i;
+    const json_t *c;
+    json_array_foreach(callers, i, c) {
+        if (st != FB_OK) break;
+        const char *name = json_string_value(json_object_get(c, "name"));
+        const char *prov = json_string_value(json_object_get(c, "provider"));
+        const char *csub = json_string_value(json_object_get(c, "spiffeId"));
+        if (!name || !prov) continue;
+        char *member = NULL;
+        if (!strcmp(prov, GCP_DRV)) {
+            /* a caller on Google Cloud calls as its own account: made here
+             * when B comes first (its apply adopts it), not recorded here */
+            char *email = gcp_identity_sa_email(ctx, tenant ? tenant : "default", name);
+            int created = 0;
+            st = ensure_sa(ctx, diag, tenant ? tenant : "default", name, email, &created);
+            member = fbk_xasprintf("serviceAccount:%s", email);
+            free(email);
+        } else if (csub) {
+            /* a caller elsewhere presents a broker-issued token exchanged
+             * at Google's STS: its federated principal */
+            member = fbk_xasprintf("principal://iam.googleapis.com/%s/subject/%s", id->pool, csub);
+        }
+        if (st == FB_OK && member) {
+            st = bind(ctx, diag, prev, path, INVOKER, member, region, resources);
+            char *key = fbk_xasprintf("%s|%s|%s", path, INVOKER, member);
+            json_array_append_new(want, json_string(key));
+            free(key);
+        }
+        free(member);
+    }
+    /* a caller that is no longer one loses the right to call */
+    const json_t *r;
+    json_array_foreach(json_object_get(prev, "resources"), i, r) {
+        const char *t = json_string_value(json_object_get(r, "type"));
+        const char *rid = json_string_value(json_object_get(r, "id"));
+        if (st != FB_OK) break;
+        if (!t || strcmp(t, BINDING_TYPE) || !rid || strncmp(rid, path, strlen(path)) ||
+            rid[strlen(path)] != '|')
+            continue;
+        int kept = 0;
+        size_t k;
+        const json_t *w;
+        json_array_foreach(want, k, w) kept |= !strcmp(json_string_value(w), rid);
+        if (kept) continue;
+        const char *member = strrchr(rid, '|') + 1;
+        st = gcp_iam_member(ctx, diag, GCP_API_RUN, path, INVOKER, member, 0, NULL);
+    }
+    json_decref(want);
+    free(path);
+    return st;
+}
+
+int gcp_identity_external_callers(const json_t *in)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(json_object_get(in, "identity"), "callers"), i, c) {
+        const char *p = json_string_value(json_object_get(c, "provider"));
+        if (p && strcmp(p, GCP_DRV) != 0) return 1;
+    }
+    return 0;
+}
+
+json_t *gcp_identity_state(const gcp_identity *id)
+{
+    if (!id->pool) return NULL;
+    return json_pack("{s:s,s:s,s:s,s:s,s:b}", "serviceAccount", id->email, "principal", id->principal, "pool",
+                     id->pool, "audience", id->provider ? id->provider : "", "externalCallers", id->external);
+}
+
+const char *gcp_identity_sa_of(const json_t *dep)
+{
+    return json_string_value(json_object_get(json_object_get(json_object_get(dep, "state"), "identity"),
+                                             "serviceAccount"));
+}
+
+void gcp_identity_body(json_t *body, const gcp_identity *id, const json_t *dep_state)
+{
+    const json_t *is = json_object_get(dep_state, "identity");
+    const char *email = id ? id->email : json_string_value(json_object_get(is, "serviceAccount"));
+    int external = id ? id->external : json_is_true(json_object_get(is, "externalCallers"));
+    if (!email) return;
+    json_object_set_new(json_object_get(body, "template"), "serviceAccount", json_string(email));
+    if (external) json_object_set_new(body, "ingress", json_string("INGRESS_TRAFFIC_ALL"));
+}
+
+void gcp_identity_clear(gcp_identity *id)
+{
+    free(id->pool);
+    free(id->provider);
+    free(id->email);
+    free(id->principal);
+    memset(id, 0, sizeof *id);
+}
+
+fb_status gcp_identity_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag)
+{
+    fb_status st = FB_OK;
+    size_t i;
+    const json_t *r;
+    /* Every binding this deployment recorded is on its own service (run
+     * invoker) or its own account (workload identity user): each goes
+     * with its resource. The service is gone already (the caller deletes
+     * it first); the account goes here. */
+    json_array_foreach(json_object_get(dep, "resources"), i, r) {
+        const char *t = json_string_value(json_object_get(r, "type"));
+        const char *rid = json_string_value(json_object_get(r, "id"));
+        if (st != FB_OK) break;
+        if (!t || !rid || strcmp(t, SA_TYPE) != 0) continue;
+        char *p = fbk_xasprintf("v1/%s", rid);
+        gcp_req rq = {GCP_API_IAM, "serviceAccounts.delete", "DELETE", p, NULL, NULL, FB_HTTP_IDEMPOTENT};
+        gcp_res res;
+        st = gcp_call(ctx, diag, &rq, &res);
+        if (st == FB_OK && res.err != FB_OK && res.err != FB_NOTFOUND) st = gcp_fail(diag, &rq, &res, NULL);
+        if (st == FB_OK) json_array_append_new(deleted, json_string(rid));
+        gcp_res_clear(&res);
+        free(p);
+    }
+    json_array_foreach(json_object_get(dep, "resources"), i, r) {
+        const char *t = json_string_value(json_object_get(r, "type"));
+        if (st == FB_OK && t && !strcmp(t, BINDING_TYPE) && json_object_get(r, "id"))
+            json_array_append(deleted, json_object_get(r, "id"));
+    }
+    return st;
+}

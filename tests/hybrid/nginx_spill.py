@@ -1,0 +1,288 @@
+#!/usr/bin/python3
+"""The overflow path for real (issue 17): Debian's nginx in front of stand-in
+container and function backends, with the configuration fedbroker renders.
+
+`fedbroker simulate SPEC --gateway-config nginx` renders an upstream of two
+container replicas (max_conns = targetConcurrency = 5 each, in a shared
+zone) and the function URL as a backup server. nginx runs on loopback as a
+non-root user with a temporary prefix. The stand-ins are HTTP servers in
+this process: each holds every request for the workload's meanDuration
+(100 ms), counts the requests it served and how many were in flight at the
+containers when a function request arrived. wrk drives the gateway with
+7, 14 and 31 connections: a closed loop, so the offered concurrency is the
+number of connections, and 7 is the baseline (70% of the 10 container
+slots; 14 is 200%, 31 is 450%). Checked:
+  - the containers never hold more than max_conns each;
+  - at 100% nothing spills to the function;
+  - a function request arrives only when the containers are saturated
+    (at least 9 of the 10 slots busy, allowing for a request finishing);
+  - the measured function share is within 10 percentage points of the
+    simulator's for the same load (`simulate --profile` at the rate
+    connections / meanDuration, hybrid, --baseline 2).
+Skips (77) when nginx or wrk is absent. Environment: FEDBROKER,
+FEDBROKER_DRIVER_PATH (tests/local.mk)."""
+import http.server
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+FEDBROKER = os.environ.get("FEDBROKER") or os.path.join(TOP, "build", "fedbroker")
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+WRK = shutil.which("wrk")
+HOLD = 0.100          # meanDuration
+SLOTS = 5             # targetConcurrency (max_conns per replica)
+REPLICAS = 2
+RUN_S = 5
+
+SPEC = """apiVersion: fedbroker.dev/v1
+kind: Container
+metadata: {name: spill-api}
+spec:
+  image: ghcr.io/acme/spill:1
+  ports: [{port: 8080, protocol: http, public: true}]
+  resources: {cpu: "0.5", memory: 1Gi}
+  scaling: {minInstances: 2, maxInstances: 2, targetConcurrency: 5}
+  burst: {to: function}
+  traffic:
+    meanDuration: 100ms
+    sources: [{location: new-york, weight: 1}]
+    profile: [{at: 0m, rps: 70}, {at: 1m, rps: 70}]
+  placement: {strategy: hybrid}
+"""
+
+failures = []
+
+
+def check(name, ok, detail=""):
+    print("%s %s%s" % ("ok  " if ok else "FAIL", name, (": " + detail) if detail and not ok else ""))
+    if not ok:
+        failures.append(name)
+
+
+class Log:
+    """What the stand-ins saw: each container request's arrival, when its
+    answer started and when it was written, and each function request's
+    arrival. nginx counts a request from before its arrival here until it
+    has read the answer: [arrival, answer started] is never longer than
+    nginx's count (for max_conns), [arrival, written + 5 ms] never shorter
+    (for saturation)."""
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.cont = {}    # port -> [(start, answered)]
+            self.fn = []      # arrival times
+
+
+L = Log()
+CONTAINER_PORTS = []
+FUNCTION_PORT = [0]
+
+
+def handler_for(port):
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            start = time.monotonic()
+            if port == FUNCTION_PORT[0]:
+                with L.lock:
+                    L.fn.append(start)
+            time.sleep(HOLD)
+            answering = time.monotonic()
+            body = b"ok\n"
+            try:
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # wrk stopped and nginx closed the connection: not an answer
+            if port != FUNCTION_PORT[0]:
+                with L.lock:
+                    L.cont.setdefault(port, []).append((start, answering, time.monotonic()))
+
+        def log_message(self, *a):
+            pass
+    return H
+
+
+def overlap_at(intervals, t, slack):
+    return sum(1 for a, _, b in intervals if a <= t <= b + slack)
+
+
+def peak_overlap(intervals):
+    ev = sorted([(a, 1) for a, _, _ in intervals] + [(b, -1) for _, b, _ in intervals],
+                key=lambda e: (e[0], e[1]))
+    cur = best = 0
+    for _, d in ev:
+        cur += d
+        best = max(best, cur)
+    return best
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def start_backend():
+    srv = Server(("127.0.0.1", 0), None)
+    port = srv.server_address[1]
+    srv.RequestHandlerClass = handler_for(port)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, port
+
+
+def simulated_share(tmp, conns):
+    rps = conns / HOLD
+    prof = os.path.join(tmp, "p%d.csv" % conns)
+    with open(prof, "w") as f:
+        f.write("timestamp,requests_per_second\n0m,%g\n1m,%g\n" % (rps, rps))
+    r = subprocess.run([FEDBROKER, "simulate", os.path.join(tmp, "spec.yaml"), "--profile", prof,
+                        "--strategy", "hybrid", "--baseline", "2", "--format", "json", "--no-steps"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        check("simulate at %d connections" % conns, False, r.stderr.strip()[:300])
+        return None
+    s = json.loads(r.stdout)["strategies"][0]
+    return s["servedFunctions"] / s["offered"]
+
+
+def main():
+    if not NGINX or not WRK:
+        print("SKIP: nginx and wrk are needed (apt-get install nginx wrk; ./quickstart installs them)")
+        return 77
+    tmp = tempfile.mkdtemp(prefix="fbspill.")
+    nginx = None
+    try:
+        with open(os.path.join(tmp, "spec.yaml"), "w") as f:
+            f.write(SPEC)
+        servers = []
+        for _ in range(REPLICAS):
+            srv, port = start_backend()
+            servers.append(srv)
+            CONTAINER_PORTS.append(port)
+        fsrv, FUNCTION_PORT[0] = start_backend()
+        servers.append(fsrv)
+        gw = free_port()
+        cmd = [FEDBROKER, "simulate", os.path.join(tmp, "spec.yaml"), "--gateway-config", "nginx",
+               "--function-url", "http://127.0.0.1:%d/" % FUNCTION_PORT[0],
+               "--listen", "127.0.0.1:%d" % gw]
+        for p in CONTAINER_PORTS:
+            cmd += ["--container-endpoint", "127.0.0.1:%d" % p]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        check("simulate --gateway-config nginx exits 0", r.returncode == 0, r.stderr.strip()[:300])
+        if r.returncode != 0:
+            return 1
+        snippet = r.stdout
+        check("max_conns per replica is targetConcurrency",
+              snippet.count("max_conns=%d;" % SLOTS) == REPLICAS, snippet[-400:])
+        check("the function is the backup server",
+              ("server 127.0.0.1:%d backup;" % FUNCTION_PORT[0]) in snippet)
+        # bad input: refused, nothing printed
+        bad = subprocess.run(cmd[:5] + ["--function-url", "https://x.lambda-url.us-east-1.on.aws/path",
+                                        "--container-endpoint", "127.0.0.1:1"],
+                             capture_output=True, text=True)
+        check("an https function URL with a path is refused (exit 2, nothing on stdout)",
+              bad.returncode == 2 and bad.stdout == "", "rc=%d" % bad.returncode)
+        conf = os.path.join(tmp, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("worker_processes 1;\npid %s/nginx.pid;\nerror_log %s/error.log warn;\n"
+                    "events { worker_connections 1024; }\n"
+                    "http {\n  access_log off;\n  client_body_temp_path %s/body;\n"
+                    "  proxy_temp_path %s/proxy;\n  fastcgi_temp_path %s/fcgi;\n"
+                    "  uwsgi_temp_path %s/uwsgi;\n  scgi_temp_path %s/scgi;\n%s}\n"
+                    % ((tmp,) * 7 + (snippet,)))
+        # nginx as a non-root user: as root, drop to nobody for the whole process
+        pre = []
+        if os.geteuid() == 0:
+            nobody = pwd.getpwnam("nobody")
+            os.chown(tmp, nobody.pw_uid, nobody.pw_gid)
+            for fn in os.listdir(tmp):
+                os.chown(os.path.join(tmp, fn), nobody.pw_uid, nobody.pw_gid)
+            setpriv = shutil.which("setpriv")
+            if not setpriv:
+                print("SKIP: running as root and setpriv (util-linux) is missing to drop to nobody")
+                return 77
+            pre = [setpriv, "--reuid=%d" % nobody.pw_uid, "--regid=%d" % nobody.pw_gid, "--clear-groups"]
+        t = subprocess.run(pre + [NGINX, "-t", "-p", tmp, "-c", conf], capture_output=True, text=True)
+        check("nginx -t accepts the rendered configuration", t.returncode == 0, t.stderr.strip()[-400:])
+        if t.returncode != 0:
+            return 1
+        nginx = subprocess.Popen(pre + [NGINX, "-p", tmp, "-c", conf, "-g", "daemon off;"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", gw), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        ports = CONTAINER_PORTS + [FUNCTION_PORT[0]]
+        for pct, conns in ((100, 7), (200, 14), (450, 31)):
+            L.reset()
+            w = subprocess.run([WRK, "-t1", "-c%d" % conns, "-d%ds" % RUN_S, "--timeout", "5s",
+                                "http://127.0.0.1:%d/" % gw], capture_output=True, text=True)
+            check("wrk at %d%% (%d connections) ran" % (pct, conns), w.returncode == 0, w.stderr[-200:])
+            time.sleep(HOLD * 3)
+            with L.lock:
+                cont_iv = {p: list(L.cont.get(p, [])) for p in CONTAINER_PORTS}
+                fn_at = list(L.fn)
+            cont = sum(len(v) for v in cont_iv.values())
+            fn = len(fn_at)
+            total = cont + fn
+            check("%d%%: every request answered 2xx" % pct, "Non-2xx" not in w.stdout, w.stdout[-300:])
+            peaks = [peak_overlap(v) for v in cont_iv.values()]
+            check("%d%%: no replica ever held more than max_conns=%d" % (pct, SLOTS),
+                  max(peaks) <= SLOTS, "peaks %s" % peaks)
+            share = fn / total if total else 0
+            print("     %d%%: %d requests, containers %d, function %d (share %.3f)"
+                  % (pct, total, cont, fn, share))
+            if pct == 100:
+                check("100%: nothing spills while the containers have room", fn == 0, "function %d" % fn)
+            else:
+                # busy container slots when each function request arrived: the
+                # 5 ms slack covers nginx reading an answer written just before
+                allc = [iv for v in cont_iv.values() for iv in v]
+                busy = [overlap_at(allc, t, 0.005) for t in fn_at]
+                sat = sum(1 for b in busy if b >= REPLICAS * SLOTS)
+                check("%d%%: function requests arrive only with the containers saturated" % pct,
+                      busy and sat >= 0.95 * len(busy),
+                      "%d of %d saw all %d slots busy" % (sat, len(busy), REPLICAS * SLOTS))
+            sim = simulated_share(tmp, conns)
+            if sim is not None:
+                check("%d%%: measured function share %.3f within 0.10 of the simulator's %.3f"
+                      % (pct, share, sim), abs(share - sim) <= 0.10)
+        for s in servers:
+            s.shutdown()
+    finally:
+        if nginx:
+            nginx.terminate()
+            try:
+                nginx.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                nginx.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d failures" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,252 @@
+#!/usr/bin/python3
+"""Issue 15's done-when test: one federation whose Function on AWS Lambda
+(worker) depends on a Container on Cloud Run (api), deployed with one
+`apply --plan` against tests/fakes/fake_aws.py and tests/fakes/fake_gcp.py
+(every IAM, STS, Lambda, Run and IAM-policy request checked against
+botocore's models and Google's discovery documents), with the broker as the
+OIDC issuer of both sides (served on loopback from `identity publish`).
+
+AWS side: worker runs as its own role fb-shop-worker (CreateFunction's
+Role), whose trust policy lets Lambda run as it and lets
+AssumeRoleWithWebIdentity through only for worker's SPIFFE ID.
+
+GCP side: the project's workload identity pool with an OIDC provider for the
+issuer (google.subject = assertion.sub); api runs as its own service account
+fb-shop-api, which only api's federated principal may impersonate
+(roles/iam.workloadIdentityUser); roles/run.invoker on api for exactly its
+callers: worker's federated principal (on AWS) and web's service account
+(web: a Container on Cloud Run that also depends on api); `other`, a third
+Container nobody depends on, grants none of them.
+
+Then the flow a call takes: `fedbroker identity token worker` with the
+provider's audience, exchanged at the fake GCP STS (RFC 8693; the fake
+fetches the issuer's discovery document and JWKS and checks signature, kid,
+iss, aud, exp and the attribute mapping) for a federated token, which the
+fake Cloud Run accepts for api and refuses for other. web's token takes
+the Google path: STS, then generateIdToken on web's account (allowed by
+workloadIdentityUser), then the ID token for api's URL. Refused: worker's
+token with another audience (AWS's), another workload's token for api,
+worker's federated token impersonating api's account. The records are in
+the store; destroy removes the role, the accounts and the services (the
+shared pool and OIDC providers stay).
+
+Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
+import functools
+import http.server
+import json
+import os
+import sys
+import tempfile
+import threading
+import urllib.parse
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "gcp"))
+sys.path.insert(0, os.path.join(here, "..", "aws"))
+from gcptest import PROJECT, REGION, Checker, Env, Fake, members, settings, skip_unless_built  # noqa: E402
+import awstest  # noqa: E402
+
+skip_unless_built()
+ck = Checker("identity cross-cloud")
+gfake = Fake(tempfile.mkdtemp(prefix="fb-gcp-fake-"))
+afake = awstest.Fake()
+env = Env(gfake)
+gs = settings(gfake)
+gs["endpoints"]["iam"] = gfake.url + "/iam"
+aws = awstest.settings(afake)
+aws["endpoints"]["iam"] = afake.base
+site = env.path("site")
+os.makedirs(site)
+
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+
+
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=site))
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+ISSUER = "http://127.0.0.1:%d/fb" % srv.server_address[1]
+env.write_config(gs, extra={"drivers": {"gcp": gs, "aws": aws},
+                            "identity": {"trustDomain": "prod.example.com", "issuer": ISSUER}})
+env.env.update({"AWS_ACCESS_KEY_ID": awstest.AK, "AWS_SECRET_ACCESS_KEY": awstest.SK})
+os.makedirs(env.path("worker"))
+env.write("worker/app.py", "def handler(event, context):\n    return 1\n")
+
+
+def container(name, deps=""):
+    return """    - apiVersion: fedbroker.dev/v1
+      kind: Container
+      metadata: {name: %s}
+      spec:
+        image: europe-docker.pkg.dev/shop/apps/%s:4
+        ports: [{port: 8080, protocol: http}]
+        traffic: {requestsPerMonth: 1000000, meanDuration: 40ms, sources: [{location: frankfurt, weight: 1}]}
+        placement: {regions: ["gcp:%s"]}
+%s""" % (name, name, REGION, deps)
+
+
+fed = env.write("shop.yaml", """apiVersion: fedbroker.dev/v1
+kind: Federation
+metadata: {name: shop, tenant: shop}
+spec:
+  workloads:
+%s%s%s    - apiVersion: fedbroker.dev/v1
+      kind: Function
+      metadata: {name: worker}
+      spec:
+        runtime: python3.12
+        handler: app.handler
+        code: {path: %s}
+        traffic: {requestsPerMonth: 100000, meanDuration: 20ms, sources: [{location: new-york, weight: 1}]}
+        placement: {regions: ["aws:us-east-1"]}
+        dependencies: [{workload: api}]
+""" % (container("api"), container("web", "        dependencies: [{workload: api}]\n"), container("other"),
+       env.path("worker")))
+
+
+def spiffe(name):
+    return "spiffe://prod.example.com/tenant/shop/workload/%s" % name
+
+
+def sa(name):
+    return "fb-shop-%s@%s.iam.gserviceaccount.com" % (name, PROJECT)
+
+
+def sts_exchange(tok, audience):
+    body = urllib.parse.urlencode({
+        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "audience": audience,
+        "scope": "https://www.googleapis.com/auth/cloud-platform",
+        "requested_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        "subject_token": tok, "subject_token_type": "urn:ietf:params:oauth:token-type:jwt"}).encode()
+    st, doc, _ = gfake.call("POST", "/v1/token", raw=body, ctype="application/x-www-form-urlencoded")
+    return st, doc
+
+
+def invoke(svc, tok):
+    path = urllib.parse.urlsplit(svc["uri"]).path + "/orders"
+    st, doc, _ = gfake.call("GET", path, token=tok)
+    return st, doc
+
+
+try:
+    rc, out, err = env.run("identity", "publish", os.path.join(site, "fb"))
+    ck.ok(rc == 0, "identity publish", err)
+    plan_file = env.path("plan.json")
+    rc, out, err = env.run("plan", fed, "--no-baselines", "--out", plan_file)
+    ck.ok(rc == 0, "plan --out", (rc, err[-1500:]))
+    rc, out, err = env.run("apply", "--plan", plan_file)
+    ck.ok(rc == 0 and "4 created" in out, "apply --plan deploys both sides with their identities",
+          (rc, out, err[-3000:]))
+
+    # ---- AWS: worker runs as its own role ----
+    ast = afake.state()
+    role = ast.get("iam_roles", {}).get("fb-shop-worker")
+    create = [e for e in afake.log() if e.get("operation") == "CreateFunction"]
+    ck.ok(role and create and create[-1]["params"].get("Role") == role["arn"],
+          "the Lambda function runs as the workload's role", (role and role["arn"], create and create[-1]["params"].get("Role")))
+    stmts = role["policy"]["Statement"] if role else []
+    hp = ISSUER[len("http://"):]
+    ck.ok(any((s.get("Principal") or {}).get("Service") == "lambda.amazonaws.com" and s["Action"] == "sts:AssumeRole"
+              for s in stmts) and
+          any(s.get("Condition") == {"StringEquals": {hp + ":sub": spiffe("worker"), hp + ":aud": "sts.amazonaws.com"}}
+              for s in stmts), "its trust policy: Lambda, and web identity only for worker's SPIFFE ID", stmts)
+
+    # ---- GCP: pool, provider, accounts, bindings ----
+    st_, pl, _ = gfake.call("GET", "/iam/v1/projects/%s/locations/global/workloadIdentityPools/fedbroker/providers"
+                            % PROJECT, token=gfake.admin)
+    provs = (pl or {}).get("workloadIdentityPoolProviders", [])
+    ck.ok(len(provs) == 1 and provs[0]["oidc"]["issuerUri"] == ISSUER and
+          provs[0]["attributeMapping"] == {"google.subject": "assertion.sub"},
+          "one pool provider for the broker's issuer, google.subject = assertion.sub", provs)
+    provider = provs[0]["name"] if provs else ""
+    pool = provider.split("/providers/")[0]
+    AUD = "//iam.googleapis.com/" + provider
+    services = gfake.services()
+    ck.ok(sorted(services) == ["api", "other", "web"], "fake_gcp holds the three services", list(services))
+    run_as = {n: (s.get("template") or {}).get("serviceAccount") for n, s in services.items()}
+    ck.ok(run_as == {n: sa(n) for n in ("api", "other", "web")}, "each service runs as its own account", run_as)
+    for n in ("api", "web"):
+        # IAM's getIamPolicy is a POST (its discovery document)
+        pol = gfake.call("POST", "/iam/v1/projects/%s/serviceAccounts/%s:getIamPolicy" % (PROJECT, sa(n)), {},
+                         token=gfake.admin)[1] or {}
+        ck.ok(members(pol, "roles/iam.workloadIdentityUser") == ["principal://iam.googleapis.com/%s/subject/%s"
+                                                                 % (pool, spiffe(n))] and
+              len(pol.get("bindings", [])) == 1,
+              "only %s's federated principal may impersonate %s" % (n, sa(n)), pol)
+    svc_name = "projects/%s/locations/%s/services/%%s" % (PROJECT, REGION)
+    inv_api = members(gfake.policy("run", svc_name % "api"), "roles/run.invoker")
+    want = sorted(["principal://iam.googleapis.com/%s/subject/%s" % (pool, spiffe("worker")), "serviceAccount:" + sa("web")])
+    ck.ok(inv_api == want, "run.invoker on api: exactly worker's principal and web's account", inv_api)
+    inv_other = members(gfake.policy("run", svc_name % "other"), "roles/run.invoker")
+    inv_web = members(gfake.policy("run", svc_name % "web"), "roles/run.invoker")
+    ck.ok(inv_other == [] and inv_web == [], "nobody may call other or web (no dependency on them)", (inv_other, inv_web))
+    types = sorted({r[0] for r in env.db("SELECT type FROM resources")})
+    ck.ok({"iam-role", "gcp-service-account", "gcp-iam-binding"} <= set(types), "every binding is a recorded resource",
+          types)
+    rows = env.db("SELECT cloud_id FROM resources WHERE type='gcp-iam-binding'")
+    ck.ok(len(rows) == 5, "5 bindings recorded (3 workloadIdentityUser, 2 run.invoker)", rows)
+
+    # ---- the cross-cloud call ----
+    rc, tok, err = env.run("identity", "token", "worker", "--tenant", "shop", "--audience", AUD)
+    tok = tok.strip()
+    ck.ok(rc == 0 and tok.count(".") == 2, "a broker-issued token for worker, audience the pool provider", err)
+    st_, doc = sts_exchange(tok, AUD)
+    fed_tok = (doc or {}).get("access_token")
+    ck.ok(st_ == 200 and fed_tok, "the fake GCP STS exchanges it (JWKS, iss, aud, exp, mapping checked)", (st_, doc))
+    st_, doc = invoke(services["api"], fed_tok)
+    ck.ok(st_ == 200 and isinstance(doc, dict) and doc.get("caller") ==
+          "principal://iam.googleapis.com/%s/subject/%s" % (pool, spiffe("worker")),
+          "the fake Cloud Run accepts worker's federated token for api", (st_, doc))
+    for n in ("other", "web"):
+        st_, doc = invoke(services[n], fed_tok)
+        ck.ok(st_ == 403, "and refuses it for %s" % n, (st_, doc))
+    st_, doc, _ = gfake.call("POST", "/iamcredentials/v1/projects/-/serviceAccounts/%s:generateIdToken" % sa("api"),
+                             {"audience": services["api"]["uri"]}, token=fed_tok)
+    ck.ok(st_ == 403, "worker's federated token may not impersonate api's account", (st_, doc))
+
+    rc, aws_tok, err = env.run("identity", "token", "worker", "--tenant", "shop", "--audience", "sts.amazonaws.com")
+    st_, doc = sts_exchange(aws_tok.strip(), AUD)
+    ck.ok(st_ == 400 and (doc or {}).get("error") == "invalid_grant", "a token made for AWS STS is refused at GCP STS",
+          (st_, doc))
+    rc, other_tok, err = env.run("identity", "token", "other", "--tenant", "shop", "--audience", AUD)
+    st_, doc = sts_exchange(other_tok.strip(), AUD)
+    st2, doc2 = invoke(services["api"], (doc or {}).get("access_token") or "")
+    ck.ok(st_ == 200 and st2 == 403, "another workload's exchanged token is refused by api", (st_, st2, doc2))
+    bad = tok[:-4] + ("AAAA" if not tok.endswith("AAAA") else "BBBB")
+    st_, doc = sts_exchange(bad, AUD)
+    ck.ok(st_ == 400, "a token with a changed signature is refused at STS", (st_, doc))
+
+    # ---- a caller on Google Cloud: STS, its own account, an ID token ----
+    rc, web_tok, err = env.run("identity", "token", "web", "--tenant", "shop", "--audience", AUD)
+    st_, doc = sts_exchange(web_tok.strip(), AUD)
+    web_fed = (doc or {}).get("access_token") or ""
+    st_, doc, _ = gfake.call("POST", "/iamcredentials/v1/projects/-/serviceAccounts/%s:generateIdToken" % sa("web"),
+                             {"audience": services["api"]["uri"], "includeEmail": True}, token=web_fed)
+    idt = (doc or {}).get("token")
+    ck.ok(st_ == 200 and idt, "web's principal impersonates web's account (workloadIdentityUser)", (st_, doc))
+    st_, doc = invoke(services["api"], idt or "")
+    ck.ok(st_ == 200 and (doc or {}).get("caller") == "serviceAccount:" + sa("web"),
+          "api accepts web's ID token", (st_, doc))
+    st_, doc, _ = gfake.call("POST", "/iamcredentials/v1/projects/-/serviceAccounts/%s:generateIdToken" % sa("web"),
+                             {"audience": services["other"]["uri"], "includeEmail": True}, token=web_fed)
+    st2, doc2 = invoke(services["other"], (doc or {}).get("token") or "")
+    ck.ok(st2 == 403, "other refuses web's ID token", (st2, doc2))
+
+    # ---- a second apply changes nothing; destroy removes every binding ----
+    rc, out, err = env.run("plan", fed, "--no-baselines", "--no-save", "--detailed-exitcode")
+    ck.ok(rc == 0 and "No changes" in out, "the next plan is all no-op", (rc, out[-600:], err[-600:]))
+    rc, out, err = env.run("destroy", "--federation", "shop")
+    ck.ok(rc == 0, "destroy --federation shop", (rc, out, err[-1500:]))
+    st_, doc, _ = gfake.call("GET", "/iam/v1/projects/%s/serviceAccounts" % PROJECT, token=gfake.admin)
+    left = sorted(a["email"] for a in (doc or {}).get("accounts", []) if a["email"].startswith("fb-"))
+    ck.ok(left == [], "the workloads' service accounts are deleted", left)
+    ck.ok(not afake.state().get("iam_roles", {}).get("fb-shop-worker"), "worker's role is deleted")
+    ck.ok(gfake.services() == {} and not env.db("SELECT * FROM resources"), "no service and no record left",
+          (list(gfake.services()), env.db("SELECT type, cloud_id FROM resources")))
+finally:
+    srv.shutdown()
+    afake.close()
+    gfake.close()
+    env.close()
+ck.done()
