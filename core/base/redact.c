@@ -103,14 +103,26 @@ void fbi_secrets_add(fbi_secrets *set, const char *s)
 {
     if (!s || !*s) return;
     insert(set, s, strlen(s));
-    char *u = url_encode(s);
-    insert(set, u, strlen(u));
-    wipe(u, strlen(u));
-    free(u);
-    char *j = json_escape(s);
-    insert(set, j, strlen(j));
-    wipe(j, strlen(j));
-    free(j);
+    /* the encoded forms only when they differ from s (a hex signature, a
+     * plain token): every request of every call adds its credentials, and
+     * building copies equal to s was most of this function's cost */
+    int plain_url = 1, plain_json = 1;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (!(isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~')) plain_url = 0;
+        if (*p == '"' || *p == '\\' || *p == '/' || *p < 0x20) plain_json = 0;
+    }
+    if (!plain_url) {
+        char *u = url_encode(s);
+        insert(set, u, strlen(u));
+        wipe(u, strlen(u));
+        free(u);
+    }
+    if (!plain_json) {
+        char *j = json_escape(s);
+        insert(set, j, strlen(j));
+        wipe(j, strlen(j));
+        free(j);
+    }
 }
 
 /* The value after "key=" in an Authorization header ("Signature=abc, ..."),

@@ -590,11 +590,21 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         json_decref(refs);
         return st;
     }
+    /* journal first: every object's id is known before any of them
+     * exists, so all are recorded before the first is applied. The host
+     * stores them in as few transactions as its writer makes and the
+     * first apply waits once for them all;
+     * recording each just before its own apply made the workload wait for
+     * the store before every request (bench/README-k8s.md). An object
+     * recorded but never applied (an earlier one failed) is a 404 to
+     * destroy, which counts as deleted. */
     json_array_foreach(objs, i, o) {
-        json_t *ref = json_object_get(o, "ref");
-        /* journal first: the id is known before the object exists */
-        st = record(diag, prev, ref, region);
+        st = record(diag, prev, json_object_get(o, "ref"), region);
         if (st != FB_OK) break;
+    }
+    json_array_foreach(objs, i, o) {
+        if (st != FB_OK) break;
+        json_t *ref = json_object_get(o, "ref");
         st = ssa(ctx, diag, ref, json_object_get(o, "body"), json_string_value(json_object_get(o, "secret")), NULL);
         if (st != FB_OK) break;
         json_array_append(refs, ref);
