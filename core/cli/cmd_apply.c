@@ -1,6 +1,6 @@
 /* cmd_apply.c - apply: specs to deployments through their drivers. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "cli/deploy.h"
 #include "cli/planexec.h"
 #include "plan/plan.h"

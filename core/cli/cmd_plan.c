@@ -1,7 +1,7 @@
 /* cmd_plan.c - `fedbroker plan`: place specs by cost and latency, write the
  * report and store the plan for `fedbroker report` (cmd_report.c). */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "plan/plan.h"
 #include "plan/compare.h"
 #include "cli/planexec.h"

@@ -1,7 +1,7 @@
 /* cmd_report.c - `fedbroker report`: renders the last plan stored by
  * `fedbroker plan` in any report format. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 
 #include <stdlib.h>
 

@@ -1,7 +1,7 @@
 /* cmd_serve.c - `fedbroker serve`: the broker's JSON API (core/server/,
  * docs/serve.md). Runs until SIGINT or SIGTERM. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/util.h"
 #include "catalog/catalog.h"
 #include "identity/identity.h"

@@ -5,7 +5,7 @@
  * --gateway-config nginx it prints the overflow gateway instead
  * (gateway.c). */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "cli/gateway.h"
 #include "plan/hybrid.h"
 #include "sim/sim.h"

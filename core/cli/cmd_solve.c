@@ -1,7 +1,7 @@
 /* cmd_solve.c - `fedbroker solve FILE`: the placement solver on a
  * fedbroker-placement-instance/1 file (docs/solver.md). */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "solver/solver.h"
 #include "base/util.h"
 

@@ -5,7 +5,7 @@
  * (--prune) last in reverse order. One workload's failure skips only its
  * dependents. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "cli/deploy.h"
 #include "cli/planexec.h"
 #include "base/diag.h"

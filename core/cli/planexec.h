@@ -8,7 +8,7 @@
 #define FB_CLI_PLANEXEC_H
 
 #include <jansson.h>
-#include "cli.h"
+#include "cli/cli.h"
 
 /* What a plan was computed from, recorded so apply can check it again. */
 typedef struct fbc_plan_inputs {

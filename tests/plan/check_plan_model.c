@@ -4,7 +4,7 @@
  * remainder (checked against integer arithmetic done here), and the
  * catalog look-ups shared by the evaluation threads. */
 #include "config.h"
-#include "fbtest.h"
+#include "../lib/fbtest.h"
 #include "plan/plan_int.h"
 
 #include <pthread.h>

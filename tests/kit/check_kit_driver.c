@@ -10,7 +10,7 @@
 #include "fbk_oauth2.h"
 #include "fbk_settings.h"
 #include "fedbroker/fedbroker.h"
-#include "fbtest.h"
+#include "../lib/fbtest.h"
 
 #include <check.h>
 #include <pthread.h>
