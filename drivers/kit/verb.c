@@ -77,14 +77,104 @@ fb_status fbk_emit(fbk_ck *ck, json_t *j, char **out)
     return st;
 }
 
+/* Are a and b the same value, so that they serialise to the same bytes
+ * (sorted keys)? Stricter than json_equal, which takes 0.0 and -0.0 (two
+ * texts) as equal. */
+static int same_json(const json_t *a, const json_t *b)
+{
+    if (a == b) return 1;
+    if (!a || !b || json_typeof(a) != json_typeof(b)) return 0;
+    switch (json_typeof(a)) {
+    case JSON_OBJECT: {
+        if (json_object_size(a) != json_object_size(b)) return 0;
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)a, k, v) {
+            if (!same_json(v, json_object_get(b, k))) return 0;
+        }
+        return 1;
+    }
+    case JSON_ARRAY:
+        if (json_array_size(a) != json_array_size(b)) return 0;
+        for (size_t i = 0; i < json_array_size(a); i++)
+            if (!same_json(json_array_get(a, i), json_array_get(b, i))) return 0;
+        return 1;
+    case JSON_STRING:
+        return json_string_length(a) == json_string_length(b) &&
+               !memcmp(json_string_value(a), json_string_value(b), json_string_length(a));
+    case JSON_INTEGER:
+        return json_integer_value(a) == json_integer_value(b);
+    case JSON_REAL: {
+        double x = json_real_value(a), y = json_real_value(b);
+        return !memcmp(&x, &y, sizeof x);
+    }
+    default:
+        return 1; /* true, false, null: the type is the value */
+    }
+}
+
+/* The usage documents of one evaluate call already written, so a document
+ * equal to one of them (a driver prices most regions of a service alike)
+ * is written once and its text repeated: the bytes are those of writing
+ * the whole {"results": [...]} at once. Only the last EVAL_SEEN distinct
+ * ones are kept, which bounds the comparisons per placement. */
+#define EVAL_SEEN 8
+typedef struct eval_seen {
+    json_t *doc[EVAL_SEEN];
+    char *text[EVAL_SEEN];
+    size_t n, next;
+} eval_seen;
+
+static void seen_clear(eval_seen *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        json_decref(s->doc[i]);
+        free(s->text[i]);
+    }
+}
+
+/* Appends u's text (u stolen) to b, as fbk_json_out writes it. -1 when
+ * jansson cannot write it. */
+static int append_usage(fbk_buf *b, eval_seen *s, json_t *u)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (same_json(u, s->doc[i])) {
+            fbk_buf_puts(b, s->text[i]);
+            json_decref(u);
+            return 0;
+        }
+    }
+    char *t = json_dumps(u, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    if (!t) {
+        json_decref(u);
+        return -1;
+    }
+    fbk_buf_puts(b, t);
+    size_t at;
+    if (s->n < EVAL_SEEN) {
+        at = s->n++;
+    } else { /* the oldest goes */
+        at = s->next;
+        s->next = (s->next + 1) % EVAL_SEEN;
+        json_decref(s->doc[at]);
+        free(s->text[at]);
+    }
+    s->doc[at] = u;
+    s->text[at] = t;
+    return 0;
+}
+
 /* One input object for every placement (its members are shared, only
  * "placement" changes), so the workload is read once per call: that is
- * what evaluate is for (plan asks it for every offer of a driver). */
+ * what evaluate is for (plan asks it for every offer of a driver). The
+ * output is written as it is made, each distinct usage document once
+ * (append_usage). */
 fb_status fbk_evaluate(const fb_host *host, const char *drv, const fbk_eval_ops *ops,
                        fb_driver_ctx *ctx, const char *in_json, size_t n, fb_diag *const *diags,
                        char **out, fb_diag *diag)
 {
     fbk_ck ck = {host, diag, drv, 0, 0};
+    *out = NULL;
     json_t *in = fbk_parse_input(&ck, in_json);
     if (!in) return FB_INVALID;
     json_t *pls = json_object_get(in, "placements");
@@ -100,24 +190,47 @@ fb_status fbk_evaluate(const fb_host *host, const char *drv, const fbk_eval_ops 
     json_object_foreach(in, key, v) {
         if (strcmp(key, "placements") != 0) json_object_set(one, key, v);
     }
-    json_t *results = json_array();
-    for (size_t i = 0; i < n; i++) {
+    fbk_buf b;
+    fbk_buf_init(&b);
+    fbk_buf_puts(&b, "{\"results\":[");
+    eval_seen seen = {{0}, {0}, 0, 0};
+    int bad = 0;
+    for (size_t i = 0; i < n && !bad; i++) {
+        if (i) fbk_buf_putc(&b, ',');
         json_object_set(one, "placement", json_array_get(pls, i));
         if (ops->validate(ctx, one, diags[i]) != FB_OK) {
-            json_array_append_new(results, json_false());
+            fbk_buf_puts(&b, "false");
             continue;
         }
         json_t *u = NULL;
         fb_status st = ops->usage(ctx, one, &u, diags[i]);
         if (st != FB_OK || !u) {
             json_decref(u);
-            u = json_null();
+            fbk_buf_puts(&b, "null");
+            continue;
         }
-        json_array_append_new(results, u);
+        if (append_usage(&b, &seen, u) != 0) bad = 1;
     }
+    fbk_buf_puts(&b, "]}");
+    seen_clear(&seen);
     json_decref(one);
     json_decref(in);
-    return fbk_emit(&ck, json_pack("{s:o}", "results", results), out);
+    fb_status st = FB_OK;
+    if (bad) {
+        fbk_diag(host, diag, FB_SEV_ERROR, NULL,
+                 "driver could not serialise its JSON output\n"
+                 "jansson refused the value (invalid UTF-8 in a string, or no value); "
+                 "this is a driver bug");
+        st = FB_INTERNAL;
+    } else if (!(*out = host->alloc(b.len + 1))) {
+        fbk_diag(host, diag, FB_SEV_ERROR, NULL, "host->alloc(%zu) failed", b.len + 1);
+        st = FB_INTERNAL;
+    } else {
+        memcpy(*out, b.data, b.len + 1);
+    }
+    if (st != FB_OK) ck.errors++;
+    fbk_buf_free(&b);
+    return st;
 }
 
 long long fbk_int(json_t *obj, const char *key, long long dflt)
