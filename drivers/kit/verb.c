@@ -3,7 +3,9 @@
 #include "config.h"
 #include "fbk_verb.h"
 
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +166,187 @@ static int append_usage(fbk_buf *b, eval_seen *s, json_t *u)
     return 0;
 }
 
+/* ---- evaluate's placements, read once per text ----
+ *
+ * Plan sends a driver the same placements (its offers of a kind, in offer
+ * order) with every shape's workload, so evaluate keeps the last few
+ * placement arrays it parsed, keyed by their exact text: the array is the
+ * one json_loads would give for those bytes. The verbs only read the
+ * placements, and jansson's reference counts are atomic, so the threads
+ * share them. The input's other members are parsed from the text with the
+ * placements left out. Input of any other form (no such member, a key
+ * with escapes, the member twice) is parsed whole, as before. */
+
+#define PL_CACHE 8
+static struct {
+    pthread_mutex_t mu;
+    char *text[PL_CACHE];
+    size_t len[PL_CACHE];
+    uint64_t hash[PL_CACHE];
+    json_t *value[PL_CACHE];
+    size_t n, next;
+} pl_cache = {PTHREAD_MUTEX_INITIALIZER, {0}, {0}, {0}, {0}, 0, 0};
+
+/* Released when the driver is unloaded (keeps valgrind's count at zero). */
+__attribute__((destructor)) static void pl_cache_free(void)
+{
+    for (size_t i = 0; i < pl_cache.n; i++) {
+        free(pl_cache.text[i]);
+        json_decref(pl_cache.value[i]);
+    }
+    pl_cache.n = 0;
+}
+
+static size_t skip_ws(const char *s, size_t n, size_t i)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+    return i;
+}
+
+/* The end of the string whose opening quote is at s[i], or 0. */
+static size_t skip_string(const char *s, size_t n, size_t i)
+{
+    for (i++; i < n; i++) {
+        if (s[i] == '\\') i++;
+        else if (s[i] == '"') return i + 1;
+    }
+    return 0;
+}
+
+/* The end of the JSON value at s[i], by its extent only (strings, nesting;
+ * jansson checks the contents), or 0. */
+static size_t skip_value(const char *s, size_t n, size_t i)
+{
+    if (i >= n) return 0;
+    if (s[i] == '"') return skip_string(s, n, i);
+    if (s[i] != '{' && s[i] != '[') {
+        size_t j = i;
+        while (j < n && s[j] != ',' && s[j] != ']' && s[j] != '}' && s[j] != ' ' && s[j] != '\t' &&
+               s[j] != '\n' && s[j] != '\r')
+            j++;
+        return j > i ? j : 0;
+    }
+    int depth = 0;
+    while (i < n) {
+        char c = s[i];
+        if (c == '"') {
+            i = skip_string(s, n, i);
+            if (!i) return 0;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            if (++depth > 1000) return 0; /* json_loads' own limit is 2048 */
+        } else if ((c == '}' || c == ']') && --depth == 0) {
+            return i + 1;
+        }
+        i++;
+    }
+    return 0;
+}
+
+/* Where the value of the top-level member "placements" is in text: 0, or
+ * -1 when text is not an object that has it once under a plain key. */
+static int placements_span(const char *text, size_t n, size_t *at, size_t *len)
+{
+    static const char key[] = "placements";
+    int found = 0;
+    size_t i = skip_ws(text, n, 0);
+    if (i >= n || text[i] != '{') return -1;
+    i = skip_ws(text, n, i + 1);
+    if (i < n && text[i] == '}') return -1;
+    for (;;) {
+        if (i >= n || text[i] != '"') return -1;
+        size_t k = i + 1;
+        while (k < n && text[k] != '"' && text[k] != '\\') k++;
+        if (k >= n || text[k] != '"') return -1; /* an escape in a key: not here */
+        int is_pl = k - i - 1 == sizeof key - 1 && !memcmp(text + i + 1, key, sizeof key - 1);
+        i = skip_ws(text, n, k + 1);
+        if (i >= n || text[i] != ':') return -1;
+        i = skip_ws(text, n, i + 1);
+        size_t end = skip_value(text, n, i);
+        if (!end) return -1;
+        if (is_pl) {
+            if (found++) return -1;
+            *at = i;
+            *len = end - i;
+        }
+        i = skip_ws(text, n, end);
+        if (i < n && text[i] == ',') {
+            i = skip_ws(text, n, i + 1);
+            continue;
+        }
+        if (i < n && text[i] == '}') break;
+        return -1;
+    }
+    return found ? 0 : -1;
+}
+
+static uint64_t text_hash(const char *s, size_t n)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
+    return h;
+}
+
+/* The placements parsed from s[0..n) (a new reference), from the cache
+ * when these bytes were parsed before; NULL when they are not JSON. */
+static json_t *placements_value(const char *s, size_t n)
+{
+    uint64_t h = text_hash(s, n);
+    json_t *v = NULL;
+    pthread_mutex_lock(&pl_cache.mu);
+    for (size_t i = 0; i < pl_cache.n && !v; i++)
+        if (pl_cache.hash[i] == h && pl_cache.len[i] == n && !memcmp(pl_cache.text[i], s, n))
+            v = json_incref(pl_cache.value[i]);
+    pthread_mutex_unlock(&pl_cache.mu);
+    if (v) return v;
+    v = json_loadb(s, n, 0, NULL);
+    char *copy = v ? malloc(n) : NULL;
+    if (!copy) return v;
+    memcpy(copy, s, n);
+    pthread_mutex_lock(&pl_cache.mu);
+    size_t at;
+    if (pl_cache.n < PL_CACHE) {
+        at = pl_cache.n++;
+    } else { /* the oldest goes; a thread still using it holds a reference */
+        at = pl_cache.next;
+        pl_cache.next = (pl_cache.next + 1) % PL_CACHE;
+        free(pl_cache.text[at]);
+        json_decref(pl_cache.value[at]);
+    }
+    pl_cache.text[at] = copy;
+    pl_cache.len[at] = n;
+    pl_cache.hash[at] = h;
+    pl_cache.value[at] = json_incref(v);
+    pthread_mutex_unlock(&pl_cache.mu);
+    return v;
+}
+
+/* evaluate's input with "placements" from the cache: 0 with *in (its
+ * "placements" member null) and *pls (new references), or -1 when the
+ * input must be parsed whole. */
+static int read_evaluate_input(const char *in_json, json_t **in, json_t **pls)
+{
+    size_t n = in_json ? strlen(in_json) : 0, at = 0, len = 0;
+    *in = *pls = NULL;
+    if (!in_json) return -1;
+    if (placements_span(in_json, n, &at, &len) != 0) return -1;
+    char *rest = malloc(n - len + 5);
+    if (!rest) return -1;
+    memcpy(rest, in_json, at);
+    memcpy(rest + at, "null", 4);
+    memcpy(rest + at + 4, in_json + at + len, n - at - len + 1);
+    *in = json_loads(rest, 0, NULL);
+    free(rest);
+    if (json_is_object(*in)) *pls = placements_value(in_json + at, len);
+    if (!*pls) {
+        json_decref(*in);
+        *in = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 /* One input object for every placement (its members are shared, only
  * "placement" changes), so the workload is read once per call: that is
  * what evaluate is for (plan asks it for every offer of a driver). The
@@ -175,12 +358,17 @@ fb_status fbk_evaluate(const fb_host *host, const char *drv, const fbk_eval_ops 
 {
     fbk_ck ck = {host, diag, drv, 0, 0};
     *out = NULL;
-    json_t *in = fbk_parse_input(&ck, in_json);
-    if (!in) return FB_INVALID;
-    json_t *pls = json_object_get(in, "placements");
+    json_t *in, *pls;
+    if (read_evaluate_input(in_json, &in, &pls) != 0) {
+        /* parsed whole, so a refusal says where the text is wrong */
+        in = fbk_parse_input(&ck, in_json);
+        if (!in) return FB_INVALID;
+        pls = json_incref(json_object_get(in, "placements"));
+    }
     if (!json_is_array(pls) || json_array_size(pls) != n || !diags) {
         fbk_err(&ck, "/placements", "pass {\"workload\", \"placements\": [...]} with one diagnostics list per placement",
                 "evaluate needs an array of %zu placements", n);
+        json_decref(pls);
         json_decref(in);
         return FB_INVALID;
     }
@@ -214,6 +402,7 @@ fb_status fbk_evaluate(const fb_host *host, const char *drv, const fbk_eval_ops 
     fbk_buf_puts(&b, "]}");
     seen_clear(&seen);
     json_decref(one);
+    json_decref(pls);
     json_decref(in);
     fb_status st = FB_OK;
     if (bad) {
