@@ -34,8 +34,10 @@ static size_t skip_ws(const char *s, size_t n, size_t i)
 static size_t skip_string(const char *s, size_t n, size_t i)
 {
     for (i++; i < n; i++) {
+        i += strcspn(s + i, "\"\\"); /* s is NUL-terminated at n */
+        if (i >= n) break;
         if (s[i] == '\\') i++;
-        else if (s[i] == '"') return i + 1;
+        else return i + 1;
     }
     return 0;
 }
@@ -164,14 +166,6 @@ void fbi_plan_usage_read(const model *m, json_t *doc, plan_usage *u)
     }
 }
 
-/* FNV-1a: which spans may be equal. */
-static uint64_t span_hash(const char *s, size_t n)
-{
-    uint64_t h = UINT64_C(14695981039346656037);
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
-    return h;
-}
-
 int fbi_plan_results_read(const model *m, const char *text, size_t k, plan_results *r)
 {
     memset(r, 0, sizeof *r);
@@ -185,17 +179,15 @@ int fbi_plan_results_read(const model *m, const char *text, size_t k, plan_resul
             r->of = NULL;
             return -1;
         }
-        uint64_t *hash = fbi_xcalloc(k ? k : 1, sizeof *hash);
         size_t *first = fbi_xcalloc(k ? k : 1, sizeof *first); /* of each distinct one */
         r->docs = fbi_xcalloc(k ? k : 1, sizeof *r->docs);
         int ok = 1;
         for (size_t i = 0; i < k && ok; i++) {
             const char *s = text + at[i];
-            hash[i] = span_hash(s, len[i]);
             size_t d;
             for (d = 0; d < r->ndocs; d++) {
                 size_t j = first[d];
-                if (hash[j] == hash[i] && len[j] == len[i] && !memcmp(text + at[j], s, len[i])) break;
+                if (len[j] == len[i] && !memcmp(text + at[j], s, len[i])) break;
             }
             if (d == r->ndocs) {
                 json_t *v = json_loadb(s, len[i], JSON_DECODE_ANY, NULL);
@@ -208,7 +200,6 @@ int fbi_plan_results_read(const model *m, const char *text, size_t k, plan_resul
             }
             r->of[i] = &r->docs[d];
         }
-        free(hash);
         free(first);
         free(at);
         free(len);

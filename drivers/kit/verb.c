@@ -182,10 +182,9 @@ static struct {
     pthread_mutex_t mu;
     char *text[PL_CACHE];
     size_t len[PL_CACHE];
-    uint64_t hash[PL_CACHE];
     json_t *value[PL_CACHE];
     size_t n, next;
-} pl_cache = {PTHREAD_MUTEX_INITIALIZER, {0}, {0}, {0}, {0}, 0, 0};
+} pl_cache = {PTHREAD_MUTEX_INITIALIZER, {0}, {0}, {0}, 0, 0};
 
 /* Released when the driver is unloaded (keeps valgrind's count at zero). */
 __attribute__((destructor)) static void pl_cache_free(void)
@@ -207,8 +206,10 @@ static size_t skip_ws(const char *s, size_t n, size_t i)
 static size_t skip_string(const char *s, size_t n, size_t i)
 {
     for (i++; i < n; i++) {
+        i += strcspn(s + i, "\"\\"); /* s is NUL-terminated at n */
+        if (i >= n) break;
         if (s[i] == '\\') i++;
-        else if (s[i] == '"') return i + 1;
+        else return i + 1;
     }
     return 0;
 }
@@ -281,22 +282,14 @@ static int placements_span(const char *text, size_t n, size_t *at, size_t *len)
     return found ? 0 : -1;
 }
 
-static uint64_t text_hash(const char *s, size_t n)
-{
-    uint64_t h = UINT64_C(14695981039346656037);
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
-    return h;
-}
-
 /* The placements parsed from s[0..n) (a new reference), from the cache
  * when these bytes were parsed before; NULL when they are not JSON. */
 static json_t *placements_value(const char *s, size_t n)
 {
-    uint64_t h = text_hash(s, n);
     json_t *v = NULL;
     pthread_mutex_lock(&pl_cache.mu);
     for (size_t i = 0; i < pl_cache.n && !v; i++)
-        if (pl_cache.hash[i] == h && pl_cache.len[i] == n && !memcmp(pl_cache.text[i], s, n))
+        if (pl_cache.len[i] == n && !memcmp(pl_cache.text[i], s, n))
             v = json_incref(pl_cache.value[i]);
     pthread_mutex_unlock(&pl_cache.mu);
     if (v) return v;
@@ -316,7 +309,6 @@ static json_t *placements_value(const char *s, size_t n)
     }
     pl_cache.text[at] = copy;
     pl_cache.len[at] = n;
-    pl_cache.hash[at] = h;
     pl_cache.value[at] = json_incref(v);
     pthread_mutex_unlock(&pl_cache.mu);
     return v;
