@@ -6,9 +6,9 @@ CONFIG_TESTS = tests/config/config.py
 TESTS += $(CONFIG_TESTS)
 EXTRA_DIST += $(CONFIG_TESTS)
 
-check_PROGRAMS += tests/unit/check_config
-TESTS += tests/unit/check_config
-tests_unit_check_config_SOURCES = tests/unit/check_config.c
-tests_unit_check_config_CPPFLAGS = $(FB_TEST_INCS) -DFB_TEST_SRCDIR='"$(abs_top_srcdir)"'
-tests_unit_check_config_LDADD = $(FB_TEST_DEPLIBS)
+check_PROGRAMS += tests/config/check_config
+TESTS += tests/config/check_config
+tests_config_check_config_SOURCES = tests/config/check_config.c
+tests_config_check_config_CPPFLAGS = $(FB_TEST_INCS) -DFB_TEST_SRCDIR='"$(abs_top_srcdir)"'
+tests_config_check_config_LDADD = $(FB_TEST_DEPLIBS)
 EXTRA_DIST += docs/security.md

@@ -1,15 +1,15 @@
 # Core unit tests (registry, store, util) and the driver/ABI integration tests.
-check_PROGRAMS += tests/unit/check_registry tests/unit/check_store tests/unit/check_util
-TESTS += tests/unit/check_registry tests/unit/check_store tests/unit/check_util
-tests_unit_check_registry_SOURCES = tests/unit/check_registry.c
-tests_unit_check_registry_CPPFLAGS = $(FB_TEST_INCS)
-tests_unit_check_registry_LDADD = $(FB_TEST_DEPLIBS)
-tests_unit_check_store_SOURCES = tests/unit/check_store.c
-tests_unit_check_store_CPPFLAGS = $(FB_TEST_INCS)
-tests_unit_check_store_LDADD = $(FB_TEST_DEPLIBS)
-tests_unit_check_util_SOURCES = tests/unit/check_util.c
-tests_unit_check_util_CPPFLAGS = $(FB_TEST_INCS)
-tests_unit_check_util_LDADD = $(FB_TEST_DEPLIBS)
+check_PROGRAMS += tests/host/check_registry tests/state/check_store tests/base/check_util
+TESTS += tests/host/check_registry tests/state/check_store tests/base/check_util
+tests_host_check_registry_SOURCES = tests/host/check_registry.c
+tests_host_check_registry_CPPFLAGS = $(FB_TEST_INCS)
+tests_host_check_registry_LDADD = $(FB_TEST_DEPLIBS)
+tests_state_check_store_SOURCES = tests/state/check_store.c
+tests_state_check_store_CPPFLAGS = $(FB_TEST_INCS)
+tests_state_check_store_LDADD = $(FB_TEST_DEPLIBS)
+tests_base_check_util_SOURCES = tests/base/check_util.c
+tests_base_check_util_CPPFLAGS = $(FB_TEST_INCS)
+tests_base_check_util_LDADD = $(FB_TEST_DEPLIBS)
 
 TESTS += tests/layering.sh tests/exported_symbols.sh tests/conformance.sh tests/lifecycle.sh tests/cli.sh
 EXTRA_DIST += tests/layering.sh tests/exported_symbols.sh tests/conformance.sh tests/exported-symbols.txt \
@@ -44,11 +44,11 @@ EXTRA_DIST += tests/plan/compare.sh tests/plan/onprem.sh tests/plan/focus_valida
 	tests/plan/expected/gen-identical.json \
 	tests/plan/expected/gen-mixed.json \
 	bench/gen_plan_fed.py bench/plan_bench.sh bench/README-plan.md
-check_PROGRAMS += tests/unit/check_redact
-TESTS += tests/unit/check_redact
-tests_unit_check_redact_SOURCES = tests/unit/check_redact.c
-tests_unit_check_redact_CPPFLAGS = $(FB_TEST_INCS)
-tests_unit_check_redact_LDADD = $(FB_TEST_DEPLIBS)
+check_PROGRAMS += tests/base/check_redact
+TESTS += tests/base/check_redact
+tests_base_check_redact_SOURCES = tests/base/check_redact.c
+tests_base_check_redact_CPPFLAGS = $(FB_TEST_INCS)
+tests_base_check_redact_LDADD = $(FB_TEST_DEPLIBS)
 
 # The state file: backups before migrations, damaged pages refused (issue 9).
 TESTS += tests/state/state_file.py
@@ -94,3 +94,11 @@ EXTRA_DIST += tests/reference/focus12/SOURCE.md \
 	tests/reference/focus12/columns/tags.json \
 	tests/reference/focus12/datasets/costandusage.json \
 	tests/reference/focus12/model_details.json
+
+# broker: the fan-out, --target parsing, the broker on a real configuration
+# and the staged drivers
+check_PROGRAMS += tests/broker/check_broker
+TESTS += tests/broker/check_broker
+tests_broker_check_broker_SOURCES = tests/broker/check_broker.c
+tests_broker_check_broker_CPPFLAGS = $(FB_TEST_INCS)
+tests_broker_check_broker_LDADD = $(FB_TEST_DEPLIBS)

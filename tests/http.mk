@@ -1,16 +1,16 @@
 # tests/http.mk: the host HTTP service (core/http*.c, core/fanout.c): Check
 # tests against an in-process fault-injecting server, botocore as the
 # reference for the retry policy, and the fan-out benchmark.
-FB_HTTP_TEST_CPPFLAGS = $(FB_CORE_INCS) -I$(top_srcdir)/tests/http \
+FB_HTTP_TEST_CPPFLAGS = $(FB_CORE_INCS) -I$(top_srcdir)/tests/http -I$(top_srcdir)/tests/lib \
 	-DFB_TEST_SRCDIR='"$(abs_top_srcdir)"'
 
-check_PROGRAMS += tests/unit/check_http
-TESTS += tests/unit/check_http
-tests_unit_check_http_SOURCES = tests/unit/check_http.c \
+check_PROGRAMS += tests/http/check_http
+TESTS += tests/http/check_http
+tests_http_check_http_SOURCES = tests/http/check_http.c \
 	tests/http/fault_server.c tests/http/fault_server.h
-tests_unit_check_http_CPPFLAGS = $(FB_HTTP_TEST_CPPFLAGS)
-tests_unit_check_http_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_check_http_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS) $(CHECK_LIBS)
+tests_http_check_http_CPPFLAGS = $(FB_HTTP_TEST_CPPFLAGS)
+tests_http_check_http_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_http_check_http_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS) $(CHECK_LIBS)
 
 # Built with the tests, run by hand (bench/README-http.md).
 check_PROGRAMS += bench/http_fanout

@@ -16,8 +16,10 @@
 # sim (the step model of `fedbroker simulate`: strategies, forecast,
 # baseline optimiser) is pure computation over a spec's traffic profile: it
 # includes spec only, and plan and cli use it.
-# server (`fedbroker serve` and its bearer tokens) sits above discovery: it
-# answers from the store and the discovery table; only cli starts it.
+# server (`fedbroker serve` and its bearer tokens) sits above discovery and
+# plan: it answers from the store and the discovery table, renders stored
+# plans with the report writer and lists the drivers the host loaded; only
+# cli starts it.
 set -eu
 core="${top_srcdir:-.}/core"
 allowed() { # folder -> the folders it may include
@@ -30,7 +32,7 @@ allowed() { # folder -> the folders it may include
     broker) echo "base spec catalog solver http state host identity broker" ;;
     plan) echo "base spec catalog solver http state host identity broker plan sim" ;;
     discovery) echo "base spec catalog http state broker discovery" ;;
-    server) echo "base spec catalog http state broker discovery identity server" ;;
+    server) echo "base spec catalog http state host broker plan discovery identity server" ;;
     cli) echo "base spec catalog solver http state host identity broker plan discovery server sim cli" ;;
     *) echo "" ;;
     esac

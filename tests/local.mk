@@ -13,10 +13,10 @@ AM_TESTS_ENVIRONMENT = \
 	      FEDBROKER_CATALOG FEDBROKER_CATALOG_OVERRIDES FEDBROKER_PLAN_STATS FEDBROKER_PLAN_THREADS;
 
 # Check programs link the core convenience library statically.
-FB_TEST_INCS = $(FB_CORE_INCS) -I$(top_srcdir)/tests/unit $(CHECK_CFLAGS)
+FB_TEST_INCS = $(FB_CORE_INCS) -I$(top_srcdir)/tests/lib $(CHECK_CFLAGS)
 FB_TEST_DEPLIBS = core/libfbcore.la $(FB_CORE_DEPLIBS) $(CHECK_LIBS)
 
-EXTRA_DIST += tests/unit/fbtest.h
+EXTRA_DIST += tests/lib/fbtest.h
 
 include tests/drivers.mk
 include tests/core.mk

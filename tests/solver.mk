@@ -1,9 +1,9 @@
 # tests/solver.mk - the placement solver's tests (included from tests/local.mk).
-check_PROGRAMS += tests/unit/check_solver
-tests_unit_check_solver_SOURCES = tests/unit/check_solver.c
-tests_unit_check_solver_CPPFLAGS = $(FB_CORE_INCS) $(CHECK_CFLAGS)
-tests_unit_check_solver_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS) $(CHECK_LIBS)
-TESTS += tests/unit/check_solver tests/solver/cli.sh tests/solver/agree.sh tests/solver/families.sh
+check_PROGRAMS += tests/solver/check_solver
+tests_solver_check_solver_SOURCES = tests/solver/check_solver.c
+tests_solver_check_solver_CPPFLAGS = $(FB_CORE_INCS) $(CHECK_CFLAGS)
+tests_solver_check_solver_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS) $(CHECK_LIBS)
+TESTS += tests/solver/check_solver tests/solver/cli.sh tests/solver/agree.sh tests/solver/families.sh
 dist_noinst_SCRIPTS += tests/solver/agree.sh tests/solver/cli.sh tests/solver/families.sh bench/gen_placement.py \
 	bench/gen_families.py bench/solver_families.py bench/solver_bench.sh
 EXTRA_DIST += bench/data/SOURCE.md bench/data/latency_ms.csv bench/data/egress_prices.csv \

@@ -2,7 +2,7 @@
  * (create, update, move, delete, no-op), the dependency order it is
  * applied in, and its Terraform-like table (docs/plan.md). */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "cli/deploy.h"
 #include "cli/planexec.h"
 #include "base/diag.h"

@@ -1,6 +1,6 @@
 /* cmd_apply.c - apply: specs to deployments through their drivers. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "cli/deploy.h"
 #include "cli/planexec.h"
 #include "plan/plan.h"
@@ -258,9 +258,10 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
     /* who calls each workload among the specs given (all on this target),
      * for the identity bindings of least privilege (docs/identity.md) */
     for (size_t i = 0; rc == FB_EXIT_OK && i < n; i++) {
-        json_t *callers = json_array();
+        json_t *callers = json_array(), *considered = json_array();
         for (size_t j = 0; j < n; j++) {
             if (strcmp(fb_spec_tenant(set, i), fb_spec_tenant(set, j)) != 0) continue;
+            json_array_append_new(considered, json_string(fb_spec_name(set, j)));
             size_t k;
             json_t *dn;
             int calls = 0;
@@ -274,7 +275,8 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
                                                          json_string_value(json_object_get(items[i].placement,
                                                                                            "region"))));
         }
-        items[i].peers = json_pack("{s:o}", "callers", callers);
+        /* grants to workloads not among these specs are left alone */
+        items[i].peers = json_pack("{s:o,s:o}", "callers", callers, "considered", considered);
     }
     if (rc == FB_EXIT_OK && store) fbc_recover(&b, store, items, n, lock, par);
     /* The previous deployment of each workload, so apply updates in place. */

@@ -2,7 +2,7 @@
  * hash chain and checks its signed checkpoints (core/server/audit.h);
  * `fedbroker audit list` prints the rows. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/util.h"
 #include "server/audit.h"
 #include "state/state.h"

@@ -2,7 +2,7 @@
  * diff two price sets for finance, and ask the look-ups the cost model uses
  * (price, egress, rtt) from the command line. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/diag.h"
 #include "catalog/catalog.h"
 #include "base/util.h"

@@ -1,6 +1,6 @@
 /* cmd_destroy.c - destroy: remove deployments, by name even without a recorded id. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "cli/deploy.h"
 #include "cli/planexec.h"
 #include "base/call.h"

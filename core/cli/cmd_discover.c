@@ -1,6 +1,6 @@
 /* cmd_discover.c - discover: what the drivers find in the clouds, tracked or not. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "cli/deploy.h"
 #include "base/call.h"
 #include "spec/spec.h"

@@ -1,7 +1,7 @@
 /* cmd_drivers.c - `fedbroker drivers`: what is loaded and what it can do;
  * `fedbroker drivers test PATH.so`: the conformance kit for driver authors. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/diag.h"
 #include "base/util.h"
 #include "host/host.h"

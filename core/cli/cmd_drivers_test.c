@@ -1,7 +1,7 @@
 /* cmd_drivers_test.c - `fedbroker drivers test PATH.so`: the conformance kit
  * for driver authors (see docs/driver-authors.md). */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/util.h"
 
 #include <stdlib.h>

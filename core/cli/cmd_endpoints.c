@@ -2,7 +2,7 @@
  * answers (a function or service URL, a quantum job id), as apply
  * recorded it in the store's endpoints table. Reads the store only. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/util.h"
 #include "state/state.h"
 

@@ -4,7 +4,7 @@
  * the host's HTTP service (docs/discovery.md). `serve` runs the same round
  * on a timer; this verb is the round for cron and tests. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "cli/deploy.h"
 #include "base/util.h"
 #include "discovery/discovery.h"

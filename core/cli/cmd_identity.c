@@ -4,7 +4,7 @@
  * document and the JWK Set for an HTTPS origin; keys lists and rotates
  * the signing keys. Keys and the master key: core/identity/. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/util.h"
 #include "identity/identity.h"
 #include "spec/spec.h"

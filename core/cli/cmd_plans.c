@@ -2,7 +2,7 @@
  * `fedbroker plan` run that was not --no-save), with the state serial
  * each was computed against and its change summary. Reads the store only. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/util.h"
 #include "state/state.h"
 

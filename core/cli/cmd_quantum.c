@@ -2,7 +2,7 @@
  * program and run it on the local state-vector simulator (quantum/);
  * `fedbroker quantum qasm3 FILE.qasm`: print it converted to OpenQASM 3. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/util.h"
 #include "fbq.h"
 

@@ -1,7 +1,7 @@
 /* cmd_render.c - `fedbroker render SPEC... --target PROVIDER[:REGION]`: the
  * provider-native documents a driver would send, without any network. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "spec/spec.h"
 #include "base/util.h"
 

@@ -2,7 +2,7 @@
  * healthy endpoints first by expected latency from the caller, from the
  * local endpoints table only (docs/discovery.md). */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/util.h"
 #include "catalog/catalog.h"
 #include "discovery/discovery.h"

@@ -2,7 +2,7 @@
  * apply (quantum counts, a Braket task's output location), as the store
  * keeps them with each workload. Reads the store only. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/util.h"
 
 #include <stdlib.h>

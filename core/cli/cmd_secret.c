@@ -5,7 +5,7 @@
  * it is read straight into locked memory and wiped after sealing. No verb
  * prints a value. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/util.h"
 #include "identity/identity.h"
 #include "state/state.h"

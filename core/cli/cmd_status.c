@@ -1,6 +1,6 @@
 /* cmd_status.c - status: what is deployed, its drift and journal rows left open. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "cli/deploy.h"
 #include "base/call.h"
 #include "base/diag.h"

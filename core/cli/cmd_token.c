@@ -2,7 +2,7 @@
  * bearer tokens (core/server/token.h). A token is printed once, at
  * creation; the store keeps only its hash. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/util.h"
 #include "server/audit.h"
 #include "server/token.h"

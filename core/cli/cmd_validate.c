@@ -1,7 +1,7 @@
 /* cmd_validate.c - `fedbroker validate FILE...`: parse, validate and
  * normalise portable specs; print what is valid and every error. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/diag.h"
 #include "spec/spec.h"
 #include "base/util.h"
@@ -28,13 +28,22 @@ static void print_table(const fb_spec_set *set)
     const json_t *feds = fbi_spec_federations(set);
     size_t i;
     json_t *f;
-    json_array_foreach(feds, i, f)
-        printf("ok %s Federation %s/%s workloads=%zu hash=%.12s\n",
-               json_string_value(json_object_get(f, "file")),
-               json_string_value(json_object_get(f, "tenant")),
-               json_string_value(json_object_get(f, "name")),
-               json_array_size(json_object_get(f, "workloads")),
-               json_string_value(json_object_get(f, "specHash")));
+    /* a Federation lists at least one member (the schema's minItems), so
+     * one with no valid workload is not "ok": its members' errors are on
+     * stderr */
+    json_array_foreach(feds, i, f) {
+        size_t n = json_array_size(json_object_get(f, "workloads"));
+        if (n == 0)
+            printf("invalid %s Federation %s/%s: none of its workloads is valid (the errors are above)\n",
+                   json_string_value(json_object_get(f, "file")), json_string_value(json_object_get(f, "tenant")),
+                   json_string_value(json_object_get(f, "name")));
+        else
+            printf("ok %s Federation %s/%s workloads=%zu hash=%.12s\n",
+                   json_string_value(json_object_get(f, "file")),
+                   json_string_value(json_object_get(f, "tenant")),
+                   json_string_value(json_object_get(f, "name")), n,
+                   json_string_value(json_object_get(f, "specHash")));
+    }
 }
 
 /* The verb; so receives the shared spec options (freed by the caller). */

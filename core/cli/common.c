@@ -1,7 +1,7 @@
 /* common.c - what several verbs do the same way: load specs, open the
  * broker and the store, print diagnostics, write a report. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "spec/spec.h"
 #include "catalog/catalog.h"
 #include "base/util.h"

@@ -1,6 +1,6 @@
 /* deploy.c - helpers the life-cycle verbs share (deploy.h). */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "cli/deploy.h"
 #include "base/call.h"
 #include "base/diag.h"

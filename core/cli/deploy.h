@@ -5,7 +5,7 @@
 #define FB_CLI_DEPLOY_H
 
 #include <jansson.h>
-#include "cli.h"
+#include "cli/cli.h"
 
 /* Exit code for a batch: invalid input beats provider failures. */
 int fbc_batch_exit(const fbi_deploy_item *items, size_t n);

@@ -5,7 +5,7 @@
  * to a backup server only when no primary server can take it, so the
  * function gets exactly the overflow. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "cli/gateway.h"
 #include "base/util.h"
 

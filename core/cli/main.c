@@ -1,6 +1,6 @@
 /* main.c - the fedbroker command: dispatches to one verb per file. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/util.h"
 #include "http/http.h"
 

@@ -1,7 +1,7 @@
 /* opts.c - option parsing shared by every verb, so that --help, --format and
  * errors behave the same everywhere. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "base/util.h"
 
 #include <stdlib.h>

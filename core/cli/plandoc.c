@@ -2,7 +2,7 @@
  * schemas/plan.v1.schema.json): what apply --plan needs to apply exactly
  * that plan and to refuse it once it no longer describes the world. */
 #include "config.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "cli/planexec.h"
 #include "base/diag.h"
 #include "catalog/catalog.h"

@@ -474,28 +474,38 @@ json_t *fbk_k8s_render_deployment(const fbk_wl *wl, const fbk_k8s_opts *o, fbk_c
     }
 
     if (hpa) {
-        json_t *metric;
+        /* the metrics the spec names (the HPA follows the largest of their
+         * proposals), CPU when it names none */
+        json_t *metrics = json_array();
+        char av[32];
         if (wl->target_rps > 0) {
-            char av[32];
             snprintf(av, sizeof av, "%lld", wl->target_rps);
-            metric = json_pack("{s:s,s:{s:{s:s},s:{s:s,s:s}}}", "type", "Pods", "pods", "metric", "name",
-                               "http_requests_per_second", "target", "type", "AverageValue",
-                               "averageValue", av);
+            json_array_append_new(metrics, json_pack("{s:s,s:{s:{s:s},s:{s:s,s:s}}}", "type", "Pods", "pods",
+                                                     "metric", "name", "http_requests_per_second", "target",
+                                                     "type", "AverageValue", "averageValue", av));
             fbk_note(ck, "/spec/scaling/targetRequestsPerSecond",
                      "install a custom-metrics adapter (e.g. prometheus-adapter) serving it",
                      "the HPA scales on the per-pod metric http_requests_per_second");
-        } else {
-            metric = json_pack("{s:s,s:{s:s,s:{s:s,s:i}}}", "type", "Resource", "resource", "name", "cpu",
-                               "target", "type", "Utilization", "averageUtilization", 70);
-            if (wl->target_conc > 0)
-                fbk_note(ck, "/spec/scaling/targetConcurrency", NULL,
-                         "an HPA cannot target concurrency: it scales on 70%% CPU utilisation");
         }
-        json_t *h = json_pack("{s:s,s:s,s:o,s:{s:{s:s,s:s,s:s},s:I,s:I,s:[o]}}", "apiVersion",
+        if (wl->target_conc > 0) {
+            snprintf(av, sizeof av, "%lld", (long long)wl->target_conc);
+            json_array_append_new(metrics, json_pack("{s:s,s:{s:{s:s},s:{s:s,s:s}}}", "type", "Pods", "pods",
+                                                     "metric", "name", "http_requests_in_flight", "target",
+                                                     "type", "AverageValue", "averageValue", av));
+            fbk_note(ck, "/spec/scaling/targetConcurrency",
+                     "install a custom-metrics adapter (e.g. prometheus-adapter) serving the pods' in-flight "
+                     "request gauge under that name",
+                     "the HPA scales on the per-pod metric http_requests_in_flight (requests being served)");
+        }
+        if (!json_array_size(metrics))
+            json_array_append_new(metrics, json_pack("{s:s,s:{s:s,s:{s:s,s:i}}}", "type", "Resource", "resource",
+                                                     "name", "cpu", "target", "type", "Utilization",
+                                                     "averageUtilization", 70));
+        json_t *h = json_pack("{s:s,s:s,s:o,s:{s:{s:s,s:s,s:s},s:I,s:I,s:o}}", "apiVersion",
                               "autoscaling/v2", "kind", "HorizontalPodAutoscaler", "metadata",
                               metadata(wl, wl->name, ns), "spec", "scaleTargetRef", "apiVersion",
                               "apps/v1", "kind", "Deployment", "name", wl->name, "minReplicas",
-                              (json_int_t)minr, "maxReplicas", (json_int_t)maxr, "metrics", metric);
+                              (json_int_t)minr, "maxReplicas", (json_int_t)maxr, "metrics", metrics);
         json_array_append_new(docs, document("autoscaling/v2", "HorizontalPodAutoscaler", wl->name, ns, h));
     }
     return docs;

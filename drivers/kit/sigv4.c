@@ -2,7 +2,7 @@
  *
  * Written from the public description of the algorithm (AWS General
  * Reference, "Signature Version 4 signing process") and checked against the
- * AWS SigV4 test suite and botocore (tests/unit/check_sigv4.c,
+ * AWS SigV4 test suite and botocore (tests/kit/check_sigv4.c,
  * tests/kit/sigv4_botocore.py). */
 #include "config.h"
 #include "fbk.h"

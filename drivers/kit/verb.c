@@ -705,3 +705,14 @@ int fbk_map_portable_secrets(const fb_host *host, fb_diag *diag, json_t *in, con
     }
     return errors;
 }
+
+int fbk_identity_considers(const json_t *ident, const char *name)
+{
+    const json_t *c = json_object_get(ident, "considered");
+    if (!json_is_array(c)) return 1;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(c, i, v)
+        if (name && json_string_value(v) && !strcmp(json_string_value(v), name)) return 1;
+    return 0;
+}

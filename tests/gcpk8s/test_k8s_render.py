@@ -145,12 +145,22 @@ def check_semantics(w, docs, label):
                   and hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
                   and "replicas" not in dep["spec"],
                   "%s: the HPA owns replicas %d..%d" % (label, minr, maxr))
-            mt = hpa["metrics"][0]
+            # one metric per target the spec names (requests per second, then
+            # concurrency: the in-flight requests per pod), CPU when none
+            want = []
             if sc.get("targetRequestsPerSecond"):
-                check(mt["type"] == "Pods" and mt["pods"]["target"]["averageValue"] == str(sc["targetRequestsPerSecond"]),
-                      "%s: HPA on requests per second" % label)
+                want.append(("http_requests_per_second", str(sc["targetRequestsPerSecond"])))
+            if sc.get("targetConcurrency"):
+                want.append(("http_requests_in_flight", str(sc["targetConcurrency"])))
+            got = [(m["pods"]["metric"]["name"], m["pods"]["target"]["averageValue"])
+                   for m in hpa["metrics"] if m["type"] == "Pods" and m["pods"]["target"]["type"] == "AverageValue"]
+            if want:
+                check(got == want and len(hpa["metrics"]) == len(want),
+                      "%s: HPA on the named metrics %s (got %s)" % (label, want, got))
             else:
-                check(mt["type"] == "Resource" and mt["resource"]["name"] == "cpu", "%s: HPA on cpu" % label)
+                mt = hpa["metrics"][0]
+                check(len(hpa["metrics"]) == 1 and mt["type"] == "Resource" and mt["resource"]["name"] == "cpu",
+                      "%s: HPA on cpu" % label)
         else:
             check("HorizontalPodAutoscaler" not in bykind and dep["spec"]["replicas"] == minr,
                   "%s: fixed %d replica(s), no HPA" % (label, minr))

@@ -2,16 +2,16 @@
 # against RFC 7520/7638 vectors, sealing, the master key file (Check), and
 # through the CLI: tokens and the JWKS verified by python3-jwt and
 # python3-cryptography, key rotation, the configuration.
-check_PROGRAMS += tests/unit/check_identity
-TESTS += tests/unit/check_identity
-tests_unit_check_identity_SOURCES = tests/unit/check_identity.c
-tests_unit_check_identity_CPPFLAGS = $(FB_TEST_INCS) -DFB_TEST_SRCDIR='"$(abs_top_srcdir)"'
-tests_unit_check_identity_LDADD = $(FB_TEST_DEPLIBS)
+check_PROGRAMS += tests/identity/check_identity
+TESTS += tests/identity/check_identity
+tests_identity_check_identity_SOURCES = tests/identity/check_identity.c
+tests_identity_check_identity_CPPFLAGS = $(FB_TEST_INCS) -DFB_TEST_SRCDIR='"$(abs_top_srcdir)"'
+tests_identity_check_identity_LDADD = $(FB_TEST_DEPLIBS)
 
 IDENTITY_TESTS = tests/identity/tokens.py tests/identity/secrets.py tests/identity/portable.py tests/identity/aws_secrets.py \
 	tests/identity/aws_oidc.py tests/identity/aws_binding.py tests/identity/serve_oidc.py \
 	tests/identity/crosscloud.py tests/identity/gcp_secrets.py tests/identity/k8s_bindings.py \
-	tests/identity/nosecret.py tests/identity/aws_invoke.py
+	tests/identity/nosecret.py tests/identity/aws_invoke.py tests/identity/gcp_functions.py
 TESTS += $(IDENTITY_TESTS)
 EXTRA_DIST += $(IDENTITY_TESTS)
 EXTRA_DIST += tests/reference/jose/SOURCE.md tests/reference/jose/LICENSE \

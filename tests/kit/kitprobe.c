@@ -1,6 +1,6 @@
 /* kitprobe.c - a minimal driver module that links the kit, built like a
  * driver (-fvisibility=hidden) but WITHOUT the export-symbols list, so
- * tests/unit/check_kit_visibility can show that linking the kit adds no
+ * tests/kit/check_kit_visibility can show that linking the kit adds no
  * exported symbol by itself. */
 #include "config.h"
 #include "fbk.h"

@@ -5,7 +5,7 @@
  * catalog look-ups shared by the evaluation threads, and evaluate's output
  * read once per distinct result (against json_loads of the whole text). */
 #include "config.h"
-#include "fbtest.h"
+#include "../lib/fbtest.h"
 #include "plan/plan_int.h"
 
 #include <pthread.h>

@@ -4,7 +4,7 @@
  * CSV and FOCUS files are read back with a CSV reader of their own, and a
  * write error is reported. */
 #include "config.h"
-#include "fbtest.h"
+#include "../lib/fbtest.h"
 #include "plan/report.h"
 #include "solver/solver.h"
 

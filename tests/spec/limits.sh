@@ -52,5 +52,13 @@ for bad in 0 -1 x 100000001 1e3; do
     check "--max-workloads $bad is a usage error" run 64 validate --max-workloads "$bad" "$tmp/f3/fed.yaml"
 done
 
+# a Federation whose only member file is invalid is not "ok" (it printed
+# "ok ... workloads=0" while exiting 2)
+mkdir -p "$tmp/badfed"
+printf 'apiVersion: fedbroker.dev/v1\nkind: Federation\nmetadata: {name: shop, tenant: acme}\nspec:\n  workloads:\n    - {file: member.yaml}\n' > "$tmp/badfed/fed.yaml"
+printf 'apiVersion: fedbroker.dev/v1\nkind: Function\nmetadata: {name: api}\nspec: {runtime: nosuch, handler: x}\n' > "$tmp/badfed/member.yaml"
+check "a federation with no valid member exits 2" run 2 validate "$tmp/badfed/fed.yaml"
+check "... and is reported invalid, never ok" sh -c "grep -q '^invalid .*Federation acme/shop: none of its workloads is valid' '$tmp/out' && ! grep -q '^ok ' '$tmp/out'"
+
 echo "limits: $pass passed, $fail failed"
 [ $fail -eq 0 ]

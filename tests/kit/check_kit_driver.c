@@ -13,7 +13,7 @@
 #include "fbk_settings.h"
 #include "fbk_verb.h"
 #include "fedbroker/fedbroker.h"
-#include "fbtest.h"
+#include "../lib/fbtest.h"
 
 #include <check.h>
 #include <pthread.h>

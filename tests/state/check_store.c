@@ -2,7 +2,7 @@
  * a newer schema, that a crash between intent and outcome is visible, the
  * batched writer a parallel apply uses, and the state lock. */
 #include "config.h"
-#include "fbtest.h"
+#include "../lib/fbtest.h"
 #include "fedbroker/fedbroker.h"
 #include "state/state.h"
 #include "base/util.h"

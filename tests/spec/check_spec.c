@@ -5,7 +5,7 @@
 #include "config.h"
 #include "spec/spec.h"
 
-#include "fbtest.h"
+#include "../lib/fbtest.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

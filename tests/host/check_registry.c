@@ -2,7 +2,7 @@
  * message, before running its code where it can, and loads good ones. The
  * bad drivers are real .so files built from tests/drivers/testdrv.c. */
 #include "config.h"
-#include "fbtest.h"
+#include "../lib/fbtest.h"
 #include "fedbroker/fedbroker.h"
 #include "host/elf.h"
 #include "base/util.h"

@@ -2,7 +2,7 @@
  * distance, JSON pointer escaping, canonical hashing, the string map and the
  * decimal module (one rounding rule, overflow as an error). */
 #include "config.h"
-#include "fbtest.h"
+#include "../lib/fbtest.h"
 #include "base/util.h"
 #include "base/map.h"
 #include "base/decimal.h"

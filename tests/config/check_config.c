@@ -4,7 +4,7 @@
  * step past either, each non-negative number at 0 and not below; and both
  * accept the example configuration docs/http.md shows. */
 #include "config.h"
-#include "fbtest.h"
+#include "../lib/fbtest.h"
 #include "broker/broker.h"
 #include "http/http.h"
 #include "spec/spec.h"

@@ -4,7 +4,7 @@
  * it; fields that look like credentials are redacted even when the call
  * never knew their value. */
 #include "config.h"
-#include "fbtest.h"
+#include "../lib/fbtest.h"
 #include "base/call.h"
 #include "base/diag.h"
 #include "base/redact.h"

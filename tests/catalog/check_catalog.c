@@ -7,7 +7,7 @@
 #include "catalog/catalog.h"
 #include "base/util.h"
 
-#include "fbtest.h"
+#include "../lib/fbtest.h"
 
 #include <check.h>
 #include <dirent.h>

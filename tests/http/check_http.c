@@ -19,7 +19,7 @@
 #include "base/diag.h"
 #include "broker/fanout.h"
 #include "fault_server.h"
-#include "fbtest.h"
+#include "../lib/fbtest.h"
 #include "base/call.h"
 #include "http/http.h"
 #include "base/util.h"

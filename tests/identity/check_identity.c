@@ -9,7 +9,7 @@
  *  - the master key: 0644 refused with the reason and the chmod, a file
  *    of the wrong size refused, the default file made 0600. */
 #include "config.h"
-#include "fbtest.h"
+#include "../lib/fbtest.h"
 #include "fedbroker/fedbroker.h"
 #include "identity/identity.h"
 #include "base/util.h"
