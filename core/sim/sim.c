@@ -184,6 +184,14 @@ static int check_params(const fbi_profile *prof, const fbi_sim_params *p, char *
     else if (p->start_s < 0 || p->cold_ms < 0 || p->sync_s < 0 || p->stabilise_s < 0 ||
              p->keepalive_s < 0)
         why = "times must not be negative";
+    if (!why) {
+        /* replica counts are ints: a peak past this is not a workload the
+         * model is for (and would overflow them) */
+        double peak = 0;
+        for (size_t i = 0; i < prof->n; i++) peak = peak > prof->rps[i] ? peak : prof->rps[i];
+        if (peak * p->duration_s / (p->conc * p->target_util) > 1e7)
+            why = "the peak needs more than 10,000,000 replicas at targetConcurrency";
+    }
     if (why) {
         *err = fbi_xasprintf("simulate: %s", why);
         return -1;
@@ -451,6 +459,7 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
  * steps first (see fbi_sim_optimise). */
 #define OPT_EXHAUSTIVE_STEPS 4000000.0
 #define OPT_COARSE_STEPS 8760
+#define OPT_COARSE_BASELINES 200 /* more: a stride first */
 
 /* Cost with the SLO as a penalty, for the search: an SLO miss is worse than
  * any cost. */
@@ -513,13 +522,20 @@ int fbi_sim_optimise(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_s
             for (size_t j = i * k; j < prof->n && j < (i + 1) * k; j++, m++) sum += prof->rps[j];
             c.rps[i] = sum / (double)m;
         }
+        /* on the coarse copy: every baseline, or for a very large range
+         * every stride-th and then every one within a stride of the best */
         probe cb = {-1, 0, 0};
-        for (int b = 0; b <= hi; b++) {
-            if (eval_b(&c, p, s, b, &x, &ev, err) != 0) {
-                free(c.rps);
-                return -1;
+        int stride = hi + 1 > OPT_COARSE_BASELINES ? (hi + OPT_COARSE_BASELINES) / OPT_COARSE_BASELINES : 1;
+        for (int pass = 0; pass < (stride > 1 ? 2 : 1); pass++) {
+            int from = pass ? (cb.b - stride + 1 < 0 ? 0 : cb.b - stride + 1) : 0;
+            int to = pass ? (cb.b + stride - 1 > hi ? hi : cb.b + stride - 1) : hi;
+            for (int b = from; b <= to; b += pass ? 1 : stride) {
+                if (eval_b(&c, p, s, b, &x, &ev, err) != 0) {
+                    free(c.rps);
+                    return -1;
+                }
+                if (cb.b < 0 || better(&x, &cb)) cb = x;
             }
-            if (cb.b < 0 || better(&x, &cb)) cb = x;
         }
         free(c.rps);
         int lo = cb.b - 2 < 0 ? 0 : cb.b - 2, up = cb.b + 2 > hi ? hi : cb.b + 2;
