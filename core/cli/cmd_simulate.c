@@ -248,7 +248,7 @@ int fbc_cmd_simulate(int argc, char **argv)
 {
     const char *format = NULL, *profile = NULL, *baseline_s = NULL, *workload = NULL,
                *catalog = NULL, *fconc_s = NULL, *flimit_s = NULL, *util_s = NULL,
-               *gateway = NULL, *function_url = NULL, *listen = NULL;
+               *gateway = NULL, *function_url = NULL, *function_ca = NULL, *listen = NULL;
     const char **strategies = NULL, **endpoints = NULL;
     int steps = 0, no_steps = 0;
     fbc_spec_opts so = {0};
@@ -266,7 +266,8 @@ int fbc_cmd_simulate(int argc, char **argv)
         {"target-utilisation", "PCT", "the autoscaler's target utilisation in % (default 70)", &util_s, NULL, NULL},
         {"gateway-config", "KIND", "print the overflow gateway's configuration instead (nginx)", &gateway, NULL, NULL},
         {"container-endpoint", "HOST:PORT", "with --gateway-config: a container replica (repeatable)", NULL, NULL, &endpoints},
-        {"function-url", "URL", "with --gateway-config: the function's URL (http://HOST:PORT[/PATH])", &function_url, NULL, NULL},
+        {"function-url", "URL", "with --gateway-config: the function's URL, http(s)://HOST[:PORT]/", &function_url, NULL, NULL},
+        {"function-ca", "FILE", "with --gateway-config and an https function: the CA file to verify it (default: the system's)", &function_ca, NULL, NULL},
         {"listen", "ADDR:PORT", "with --gateway-config: where the gateway listens (default 127.0.0.1:8080)", &listen, NULL, NULL},
         FBC_SPEC_OPTS(so),
         {NULL, NULL, NULL, NULL, NULL, NULL},
@@ -348,7 +349,7 @@ int fbc_cmd_simulate(int argc, char **argv)
         goto out;
     }
     if (gateway) {
-        ret = fbc_gateway_render(gateway, norm, endpoints, function_url, listen);
+        ret = fbc_gateway_render(gateway, norm, endpoints, function_url, function_ca, listen);
         goto out;
     }
     if ((rc = load_profile(profile, norm, &prof)) != FB_EXIT_OK) {
