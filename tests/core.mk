@@ -94,3 +94,11 @@ EXTRA_DIST += tests/reference/focus12/SOURCE.md \
 	tests/reference/focus12/columns/tags.json \
 	tests/reference/focus12/datasets/costandusage.json \
 	tests/reference/focus12/model_details.json
+
+# broker: the fan-out, --target parsing, the broker on a real configuration
+# and the staged drivers
+check_PROGRAMS += tests/broker/check_broker
+TESTS += tests/broker/check_broker
+tests_broker_check_broker_SOURCES = tests/broker/check_broker.c
+tests_broker_check_broker_CPPFLAGS = $(FB_TEST_INCS)
+tests_broker_check_broker_LDADD = $(FB_TEST_DEPLIBS)

@@ -155,6 +155,10 @@ static fb_status k8s_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
         json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "kind", kinds[i], "service", "kubernetes",
                               "region", ctx->region, "namespace", ns, "scaleToZero", 0);
         if (i == 0) json_object_set_new(o, "accepts", json_string("image"));
+        /* what apply wires (docs/driver-abi.md): ports through Services,
+         * schedules as CronJobs (a schedule-only workload; validate refuses
+         * a schedule on a workload that also serves http) */
+        json_object_set_new(o, "triggers", json_pack("[s,s]", "http", "schedule"));
         place(ctx, o);
         json_array_append_new(offers, o);
         if (ctx->knative) {
@@ -307,26 +311,47 @@ static fb_status k8s_usage(fb_driver_ctx *ctx, const char *in_json, char **out, 
     long long replicas = wl.min_i < 1 ? 1 : wl.min_i;
     long long cpu = wl.cpu_m < 0 ? 0 : wl.cpu_m, mem = wl.mem_mib < 0 ? 0 : wl.mem_mib;
     char note[256];
-    snprintf(note, sizeof note, "%lld replica(s) x 730 h x %lld millicores / 1000", replicas, cpu);
     json_t *lines = json_array();
-    json_array_append_new(lines, line("cpu", "vCPU-hour",
-                                      fbk_decimal_exact((fbk_u128)replicas * FBK_MONTH_HOURS * (fbk_u128)cpu,
-                                                  1000, NULL), note));
-    snprintf(note, sizeof note, "%lld replica(s) x 730 h x %lld MiB / 1024 (GB = 2^30 bytes, as OpenCost)",
-             replicas, mem);
-    json_array_append_new(lines, line("memory", "GB-hour",
-                                      fbk_decimal_exact((fbk_u128)replicas * FBK_MONTH_HOURS * (fbk_u128)mem,
-                                                  1024, NULL), note));
     json_t *notes = json_array();
-    json_array_append_new(notes, json_string(
-        "node-level model: requested resources of max(minInstances, 1) replicas on always-on nodes, "
-        "730 h per month, at OpenCost's default prices (an assumption, not an on-prem TCO)"));
+    if (fbk_k8s_schedule_only(&wl)) {
+        /* a CronJob's pod holds its requests only while a run lasts:
+         * requestsPerMonth runs x meanDuration, in milliseconds */
+        fbk_u128 ms = (fbk_u128)(wl.req_pm < 0 ? 0 : wl.req_pm) * (fbk_u128)(wl.dur_ms < 0 ? 0 : wl.dur_ms);
+        snprintf(note, sizeof note, "%lld run(s) x %lld ms / 3600000 x %lld millicores / 1000", wl.req_pm,
+                 wl.dur_ms, cpu);
+        json_array_append_new(lines, line("cpu", "vCPU-hour",
+                                          fbk_decimal_exact(ms * (fbk_u128)cpu, (fbk_u128)3600000 * 1000, NULL),
+                                          note));
+        snprintf(note, sizeof note, "%lld run(s) x %lld ms / 3600000 x %lld MiB / 1024 (GB = 2^30 bytes, as OpenCost)",
+                 wl.req_pm, wl.dur_ms, mem);
+        json_array_append_new(lines, line("memory", "GB-hour",
+                                          fbk_decimal_exact(ms * (fbk_u128)mem, (fbk_u128)3600000 * 1024, NULL),
+                                          note));
+        json_array_append_new(notes, json_string(
+            "CronJob model: the requested resources while each run lasts (traffic.requestsPerMonth runs of "
+            "traffic.meanDuration), at OpenCost's default prices (an assumption, not an on-prem TCO)"));
+    } else {
+        snprintf(note, sizeof note, "%lld replica(s) x 730 h x %lld millicores / 1000", replicas, cpu);
+        json_array_append_new(lines, line("cpu", "vCPU-hour",
+                                          fbk_decimal_exact((fbk_u128)replicas * FBK_MONTH_HOURS * (fbk_u128)cpu,
+                                                      1000, NULL), note));
+        snprintf(note, sizeof note, "%lld replica(s) x 730 h x %lld MiB / 1024 (GB = 2^30 bytes, as OpenCost)",
+                 replicas, mem);
+        json_array_append_new(lines, line("memory", "GB-hour",
+                                          fbk_decimal_exact((fbk_u128)replicas * FBK_MONTH_HOURS * (fbk_u128)mem,
+                                                      1024, NULL), note));
+        json_array_append_new(notes, json_string(
+            "node-level model: requested resources of max(minInstances, 1) replicas on always-on nodes, "
+            "730 h per month, at OpenCost's default prices (an assumption, not an on-prem TCO)"));
+    }
     long long cold = 0;
     if (knative && wl.scale_to_zero) {
         cold = 2000;
         json_array_append_new(notes, json_string(
             "coldStartMs 2000 is an assumption: a typical Knative scale-from-zero (pod scheduling, "
             "image already cached, readiness); not measured"));
+    } else if (fbk_k8s_schedule_only(&wl)) {
+        json_array_append_new(notes, json_string("coldStartMs 0: a CronJob's pod start is on no request's path"));
     } else {
         json_array_append_new(notes, json_string("coldStartMs 0: at least one replica is always running"));
     }

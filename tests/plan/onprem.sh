@@ -52,4 +52,29 @@ plan '{"drivers": {"k8s": {"location": "frankfort"}}}' 2 "an unknown location is
 grep -q 'setting "location" .frankfort. is not a metro or location' "$tmp/err" && ok "the error names the setting and what to do" || { bad "unknown location message"; cat "$tmp/err"; }
 plan '{"drivers": {"k8s": {"jurisdiction": "eu"}}}' 2 "a lower-case jurisdiction is refused"
 grep -q "jurisdiction" "$tmp/err" && ok "the error names the setting" || bad "jurisdiction message"
+# a scheduled job: the cluster's kubernetes offer wires schedules (as a
+# CronJob), so plan can place it there, priced by its runs, not always on
+cat > "$tmp/nightly.yaml" <<'YAML'
+apiVersion: fedbroker.dev/v1
+kind: Function
+metadata: {name: nightly, tenant: acme}
+spec:
+  image: registry.example.com/batch:1.0
+  resources: {memory: 1Gi}
+  timeout: 10m
+  triggers: [{schedule: {cron: "0 3 * * *"}}]
+  traffic: {requestsPerMonth: 30, meanDuration: 5m}
+YAML
+printf '%s\n' '{"drivers": {"k8s": {"location": "frankfurt"}}}' > "$tmp/home/config.json"
+if "$FEDBROKER" plan "$tmp/nightly.yaml" --no-save --no-baselines --format json >"$tmp/out.json" 2>"$tmp/err"; then
+    ok "a schedule-only job is placed"
+    "$PYTHON" - "$tmp/out.json" <<'PY' && ok "on kubernetes, priced as 30 runs x 5 min (2.5 GB-hours of 1 GiB)" || bad "scheduled job placement or price"
+import json, sys
+from decimal import Decimal as D
+w = json.load(open(sys.argv[1]))["workloads"][0]
+assert w["placement"]["service"] == "kubernetes", w["placement"]
+mem = [l for l in w["lines"] if l["metric"] == "memory"][0]
+assert D(mem["quantity"]) == D("2.5"), mem
+PY
+else bad "a schedule-only job on the cluster"; cat "$tmp/err"; fi
 exit $fail
