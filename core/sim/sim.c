@@ -50,21 +50,35 @@ void fbi_sim_params_default(fbi_sim_params *p)
     p->fn_ref_requests = 1;
 }
 
+/* fmax/fmin without the NaN rules (no NaN reaches them): the libm calls
+ * were a tenth of a year's simulation */
+static inline double dmax(double a, double b) { return a > b ? a : b; }
+static inline double dmin(double a, double b) { return a < b ? a : b; }
+
 /* ---- latency histogram: O(1) per step, so a year of minutes stays fast ---- */
 typedef struct hist {
     double w[HIST_BUCKETS + 1]; /* the last bucket: unserved (infinite latency) */
     double total;
+    double memo_ms[4];          /* the last latencies seen and their buckets: most */
+    int memo_b[4], memo_next;   /* steps repeat the same few (D, D + cold start) */
 } hist;
 
 static void hist_add(hist *h, double ms, double weight)
 {
     if (weight <= 0) return;
-    int b;
+    int b = -1;
     if (!isfinite(ms)) {
         b = HIST_BUCKETS;
     } else {
-        double x = ms <= HIST_MIN_MS ? 0 : log10(ms / HIST_MIN_MS) / HIST_DECADES * HIST_BUCKETS;
-        b = x >= HIST_BUCKETS - 1 ? HIST_BUCKETS - 1 : (int)x;
+        for (int k = 0; k < 4; k++)
+            if (h->memo_ms[k] == ms) b = h->memo_b[k];
+        if (b < 0) {
+            double x = ms <= HIST_MIN_MS ? 0 : log10(ms / HIST_MIN_MS) / HIST_DECADES * HIST_BUCKETS;
+            b = x >= HIST_BUCKETS - 1 ? HIST_BUCKETS - 1 : (int)x;
+            h->memo_ms[h->memo_next] = ms;
+            h->memo_b[h->memo_next] = b;
+            h->memo_next = (h->memo_next + 1) % 4;
+        }
     }
     h->w[b] += weight;
     h->total += weight;
@@ -170,6 +184,14 @@ static int check_params(const fbi_profile *prof, const fbi_sim_params *p, char *
     else if (p->start_s < 0 || p->cold_ms < 0 || p->sync_s < 0 || p->stabilise_s < 0 ||
              p->keepalive_s < 0)
         why = "times must not be negative";
+    if (!why) {
+        /* replica counts are ints: a peak past this is not a workload the
+         * model is for (and would overflow them) */
+        double peak = 0;
+        for (size_t i = 0; i < prof->n; i++) peak = peak > prof->rps[i] ? peak : prof->rps[i];
+        if (peak * p->duration_s / (p->conc * p->target_util) > 1e7)
+            why = "the peak needs more than 10,000,000 replicas at targetConcurrency";
+    }
     if (why) {
         *err = fbi_xasprintf("simulate: %s", why);
         return -1;
@@ -191,7 +213,7 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
                           s == FBI_SIM_HYBRID_PREDICTIVE;
     const int predictive = s == FBI_SIM_HYBRID_PREDICTIVE;
     double peak = 0;
-    for (size_t i = 0; i < n; i++) peak = fmax(peak, prof->rps[i]);
+    for (size_t i = 0; i < n; i++) peak = dmax(peak, prof->rps[i]);
     double base_rps = prof->rps[0] > 0 ? prof->rps[0] : peak;
     /* static peak: the replicas the peak needs at the target utilisation,
      * whatever maxInstances says (that bounds autoscalers) */
@@ -201,17 +223,15 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
     /* containers alone must carry the peak: reactive may grow to static_r */
     int ceil_r = s == FBI_SIM_REACTIVE && static_r > p->max_replicas ? static_r : p->max_replicas;
     /* replicas the load l (concurrent requests) asks the autoscaler for */
-#define DESIRED(l) fmin((double)ceil_r, fmax((double)floor_r, ceil((l) / (C * p->target_util) - 1e-9)))
+#define DESIRED(l) dmin((double)ceil_r, dmax((double)floor_r, ceil((l) / (C * p->target_util) - 1e-9)))
 
     double *fc = NULL; /* forecast rates, predictive only */
-    int64_t lead = 0;  /* steps between a scaling decision and ready replicas */
     if (predictive) {
         fbi_forecast f;
         fbi_forecast_make(prof, &f);
         fc = f.rps;
         out->forecast = f.method;
         out->backtest_mape = f.backtest_mape;
-        lead = (int64_t)ceil(((double)p->sync_s + p->start_s) / S);
     }
 
     int ready = containers ? (s == FBI_SIM_STATIC_PEAK ? static_r
@@ -244,7 +264,7 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
         if (rise) {
             if (open_at >= 0) { /* the previous rise never caught up before this one */
                 scale_sum += t0 - open_at;
-                scale_max = fmax(scale_max, t0 - open_at);
+                scale_max = dmax(scale_max, t0 - open_at);
             }
             open_at = -1;
             rises++;
@@ -252,21 +272,26 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
         /* ---- containers: decide, then the capacity over the step ---- */
         double billed = ready;
         if (autoscale) {
-            double want_l = L;
-            if (predictive) /* ready by the time the forecast load arrives */
-                for (int64_t k = 0; k <= lead && i + (size_t)k < n; k++)
-                    want_l = fmax(want_l, fc[i + (size_t)k] * D);
+            /* the autoscaler sees the load (and, predictive, the schedule) */
+            double want_l = predictive ? dmax(L, fc[i] * D) : L;
             double target = slmax_push(&stab, (int64_t)i, DESIRED(want_l), W);
             int total = ready + pq_count;
-            /* predictive pre-scales: its decision is already made, no sync delay */
-            double decide = predictive ? t0 : t0 + (double)p->sync_s;
+            if (predictive) {
+                /* the schedule: replicas for the forecast load launched
+                 * start_s before the step (billed from then), ready at its
+                 * start */
+                int sched = (int)DESIRED(fc[i] * D);
+                if (sched > total) {
+                    ready += sched - total;
+                    out->replica_seconds += (sched - total) * p->start_s;
+                    total = sched;
+                }
+            }
+            /* what the schedule missed, the autoscaler adds after its sync
+             * period and the start time */
+            double decide = t0 + (double)p->sync_s;
             if (target > total) {
                 pending e = {decide + p->start_s, decide, (int)target - total};
-                if (predictive) { /* launched start_s before the step: billed from then */
-                    e.ready_at = t0;
-                    e.launched = t0;
-                    out->replica_seconds += e.n * p->start_s;
-                }
                 pq[pq_tail++] = e;
                 pq_count += e.n;
             } else if (target < total) {
@@ -283,7 +308,7 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
             }
             billed = ready;
             for (size_t k = pq_head; k < pq_tail; k++) { /* billed from launch */
-                double from = fmax(pq[k].launched, t0);
+                double from = dmax(pq[k].launched, t0);
                 if (from < t1) billed += pq[k].n * (t1 - from) / S;
             }
         }
@@ -297,12 +322,12 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
             if (s == FBI_SIM_REACTIVE && open_at < 0 && rise) open_at = t0;
             for (;;) {
                 double next = autoscale && q < pq_tail && pq[q].ready_at < t1
-                                  ? fmax(t, pq[q].ready_at) : t1;
-                double cap = rep * C, served = fmin(L, cap), dt = next - t;
+                                  ? dmax(t, pq[q].ready_at) : t1;
+                double cap = rep * C, served = dmin(L, cap), dt = next - t;
                 if (s == FBI_SIM_REACTIVE && open_at >= 0 && cap >= L) {
                     /* scale-out time: when the ready capacity first covers the load */
                     scale_sum += t - open_at;
-                    scale_max = fmax(scale_max, t - open_at);
+                    scale_max = dmax(scale_max, t - open_at);
                     open_at = -1;
                 }
                 if (dt > 0) {
@@ -337,8 +362,8 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
             busy_sum += conc_c * S;
             cap_sum += billed * C * S;
             out->replica_seconds += billed * S;
-            min_c = fmin(min_c, billed);
-            max_c = fmax(max_c, billed);
+            min_c = dmin(min_c, billed);
+            max_c = dmax(max_c, billed);
         }
         /* ---- functions: the spill ---- */
         double req_f = 0, cold = 0;
@@ -356,20 +381,20 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
             req_f = fr;
             double warm = i == 0 ? inst : slmax_peek(&warmwin, (int64_t)i, K + 1);
             if (predictive) {
-                double f_over = fmax(0, fc[i] * D - DESIRED(fc[i] * D) * C);
-                warm_pre = (int)fmin(p->flimit, ceil(f_over / p->fconc - 1e-9));
+                double f_over = dmax(0, fc[i] * D - DESIRED(fc[i] * D) * C);
+                warm_pre = (int)dmin(p->flimit, ceil(f_over / p->fconc - 1e-9));
                 out->warm_seconds += warm_pre * S;
-                warm = fmax(warm, warm_pre);
+                warm = dmax(warm, warm_pre);
             }
             slmax_push(&warmwin, (int64_t)i, inst, K + 1);
-            cold = fmax(0, inst - warm);
-            double cold_req = fmin(req_f, cold * p->fconc);
+            cold = dmax(0, inst - warm);
+            double cold_req = dmin(req_f, cold * p->fconc);
             hist_add(h, D * 1000.0 + p->cold_ms, cold_req);
             hist_add(h, D * 1000.0, req_f - cold_req);
             if (rise) {
                 double t = cold > 0 ? p->cold_ms / 1000.0 : 0;
                 scale_sum += t;
-                scale_max = fmax(scale_max, t);
+                scale_max = dmax(scale_max, t);
             }
         } else if (s == FBI_SIM_STATIC_PEAK && rise && excess > 0) {
             open_at = t0; /* static capacity never catches up: counted to the end */
@@ -392,7 +417,7 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
             st.over_slo = late;
             double served = req_c + req_f;
             st.latency_ms = served > 0 ? (req_c * lat_c + req_f * D * 1000.0 +
-                                          fmin(req_f, cold * p->fconc) * p->cold_ms) / served
+                                          dmin(req_f, cold * p->fconc) * p->cold_ms) / served
                                        : 0;
             step_fn(ctx, s, &st);
         }
@@ -401,7 +426,7 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
     if (open_at >= 0) {
         double t = (double)n * S - open_at;
         scale_sum += t;
-        scale_max = fmax(scale_max, t);
+        scale_max = dmax(scale_max, t);
     }
     out->rises = rises;
     out->scaleout_mean_s = rises ? scale_sum / rises : 0;
@@ -428,6 +453,13 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
 #undef DESIRED
     return 0;
 }
+
+/* The optimiser evaluates every baseline when that takes at most this many
+ * simulated steps in all, else it works on a coarse copy of this many
+ * steps first (see fbi_sim_optimise). */
+#define OPT_EXHAUSTIVE_STEPS 4000000.0
+#define OPT_COARSE_STEPS 8760
+#define OPT_COARSE_BASELINES 200 /* more: a stride first */
 
 /* Cost with the SLO as a penalty, for the search: an SLO miss is worse than
  * any cost. */
@@ -464,29 +496,50 @@ int fbi_sim_optimise(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_s
     int ev = 0;
     if (check_params(prof, p, err) != 0) return -1;
     double peak = 0;
-    for (size_t i = 0; i < prof->n; i++) peak = fmax(peak, prof->rps[i]);
-    int hi = (int)fmin(p->max_replicas, ceil(peak * p->duration_s / (p->conc * p->target_util)));
+    for (size_t i = 0; i < prof->n; i++) peak = dmax(peak, prof->rps[i]);
+    int hi = (int)dmin(p->max_replicas, ceil(peak * p->duration_s / (p->conc * p->target_util)));
     if (hi < 0) hi = 0;
     probe best = {-1, 0, 0}, x;
-    if (hi <= 256) {
+    if ((double)prof->n * (hi + 1) <= OPT_EXHAUSTIVE_STEPS) {
         for (int b = 0; b <= hi; b++) {
             if (eval_b(prof, p, s, b, &x, &ev, err) != 0) return -1;
             if (best.b < 0 || better(&x, &best)) best = x;
         }
     } else {
-        /* golden section on [0, hi], then a scan of +-8 around the best */
-        const double g = (sqrt(5.0) - 1) / 2;
-        int a = 0, c = hi;
-        while (c - a > 16) {
-            int m1 = c - (int)((c - a) * g), m2 = a + (int)((c - a) * g);
-            probe p1, p2;
-            if (eval_b(prof, p, s, m1, &p1, &ev, err) || eval_b(prof, p, s, m2, &p2, &ev, err))
-                return -1;
-            if (better(&p1, &p2)) c = m2;
-            else a = m1;
+        /* A long profile: every baseline on a coarse copy (the mean rate of
+         * each window of k steps, so the requests are the same), then the
+         * full profile around the coarse optimum (+-2), extended upwards
+         * while none there meets the SLO. A heuristic: bench/sim_bench.sh
+         * compares it with the full sweep. */
+        size_t k = (prof->n + OPT_COARSE_STEPS - 1) / OPT_COARSE_STEPS;
+        fbi_profile c = *prof;
+        c.n = (prof->n + k - 1) / k;
+        c.step_s = prof->step_s * (int64_t)k;
+        c.rps = fbi_xmalloc(c.n * sizeof *c.rps);
+        for (size_t i = 0; i < c.n; i++) {
+            double sum = 0;
+            size_t m = 0;
+            for (size_t j = i * k; j < prof->n && j < (i + 1) * k; j++, m++) sum += prof->rps[j];
+            c.rps[i] = sum / (double)m;
         }
-        int lo = a - 8 < 0 ? 0 : a - 8, up = c + 8 > hi ? hi : c + 8;
-        for (int b = lo; b <= up; b++) {
+        /* on the coarse copy: every baseline, or for a very large range
+         * every stride-th and then every one within a stride of the best */
+        probe cb = {-1, 0, 0};
+        int stride = hi + 1 > OPT_COARSE_BASELINES ? (hi + OPT_COARSE_BASELINES) / OPT_COARSE_BASELINES : 1;
+        for (int pass = 0; pass < (stride > 1 ? 2 : 1); pass++) {
+            int from = pass ? (cb.b - stride + 1 < 0 ? 0 : cb.b - stride + 1) : 0;
+            int to = pass ? (cb.b + stride - 1 > hi ? hi : cb.b + stride - 1) : hi;
+            for (int b = from; b <= to; b += pass ? 1 : stride) {
+                if (eval_b(&c, p, s, b, &x, &ev, err) != 0) {
+                    free(c.rps);
+                    return -1;
+                }
+                if (cb.b < 0 || better(&x, &cb)) cb = x;
+            }
+        }
+        free(c.rps);
+        int lo = cb.b - 2 < 0 ? 0 : cb.b - 2, up = cb.b + 2 > hi ? hi : cb.b + 2;
+        for (int b = lo; b <= hi && (b <= up || !best.met); b++) {
             if (eval_b(prof, p, s, b, &x, &ev, err) != 0) return -1;
             if (best.b < 0 || better(&x, &best)) best = x;
         }
