@@ -98,8 +98,10 @@ def glpsol_run(lp, limit, out):
 def cbc_run(lp, limit, out):
     sol = out + ".cbc.sol"
     t0 = time.monotonic()
-    p = subprocess.run(["nice", "-n", "10", "cbc", lp, "sec", str(limit), "solve", "solu", sol],
-                       capture_output=True, text=True, cwd=os.path.dirname(lp) or ".")
+    # timeMode elapsed: cbc's limit in wall seconds (its default counts CPU
+    # seconds, which on a loaded machine runs for many times the limit).
+    p = subprocess.run(["nice", "-n", "10", "cbc", lp, "timeMode", "elapsed", "sec", str(limit), "solve",
+                        "solu", sol], capture_output=True, text=True, cwd=os.path.dirname(lp) or ".")
     t = time.monotonic() - t0
     bp = None
     for line in p.stdout.splitlines():
