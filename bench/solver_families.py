@@ -114,8 +114,18 @@ def cbc_run(lp, limit, out):
         first = open(sol).readline()
     except OSError:
         return "no output", None, bp, t
+    # Only "Optimal" and "Stopped on ..." with an integer solution carry a
+    # plan; "Integer infeasible" after a stop, or "no integer solution",
+    # report the value of something that is not one (checked: such a file
+    # leaves workloads unassigned and offers over capacity).
+    head = first.split(" - ")[0].strip()
     val = float(first.split()[-1]) if "objective value" in first else None
-    st = "optimal" if first.startswith("Optimal") else ("feasible" if val is not None else "no solution")
+    if first.startswith("Optimal"):
+        st = "optimal"
+    elif first.startswith("Stopped") and "no integer solution" not in first and val is not None:
+        st = "feasible"
+    else:
+        st, val = "no solution (cbc: %s)" % head, None
     return st, val, bp, t
 
 
