@@ -153,8 +153,8 @@ static void log_line(server *sv, const request *rq, const char *method, const ch
         json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:f,s:s?,s:s?}", "request_id", rq->id, "method", method,
                               "path", url, "status", (int)status, "ms", round(ms * 1000) / 1000,
                               "token_id", who, "tenant", tenant);
-        char *s = json_dumps(j, JSON_COMPACT);
-        fprintf(sv->o->log ? sv->o->log : stderr, "%s\n", s);
+        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        fprintf(sv->o->log ? sv->o->log : stderr, "%s\n", s ? s : "{\"error\":\"unencodable log line\"}");
         free(s);
         json_decref(j);
     } else {
@@ -167,8 +167,12 @@ static void log_line(server *sv, const request *rq, const char *method, const ch
 static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *body, char *raw,
                                  const request *rq, const char *hname, const char *hval)
 {
-    char *text = raw ? raw : json_dumps(body, JSON_COMPACT);
+    char *text = raw ? raw : body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
+    if (!text) {
+        status = 500;
+        text = fbi_xstrdup("{\"error\":{\"code\":\"internal\",\"message\":\"the answer could not be encoded\"}}");
+    }
     size_t n = strlen(text);
     text = realloc(text, n + 2);
     if (!text) abort();
@@ -253,9 +257,12 @@ static void resolve_route(server *sv, struct MHD_Connection *c, const char *name
         fb_diag_print(d, stderr);
     } else {
         /* found answers only: a 404 must not outlive the name's arrival */
-        *text = json_dumps(out, JSON_COMPACT);
+        *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
         json_decref(out);
-        if (ver) fbi_ttlcache_put(sv->answers, key, *text, strlen(*text), ver, (int64_t)t + 1000);
+        if (!*text) {
+            *status = 500;
+            *body = err_body("internal", "the answer could not be encoded");
+        } else if (ver) fbi_ttlcache_put(sv->answers, key, *text, strlen(*text), ver, (int64_t)t + 1000);
     }
     free(key);
 }
@@ -498,6 +505,14 @@ static int oidc_route(server *sv, const char *url, unsigned *status, json_t **bo
     return hit;
 }
 
+static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    int *bad = cls;
+    if (!fbi_utf8_valid(key, strlen(key)) || (value && !fbi_utf8_valid(value, strlen(value)))) *bad = 1;
+    return MHD_YES;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
@@ -531,13 +546,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     unsigned status = 200;
     json_t *body = NULL;
     const char *hname = NULL;
+    /* the path and query arguments (percent-decoded by libmicrohttpd) go
+     * into JSON answers, the log and audit rows: they must be UTF-8 */
+    int bad_utf8 = !fbi_utf8_valid(url, strlen(url)) || !fbi_utf8_valid(method, strlen(method));
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_arg, &bad_utf8);
     char hval[64] = "";
     fbi_principal who;
     memset(&who, 0, sizeof who);
     int authed = 0;
     char *raw = NULL;
     const char *ctype = NULL; /* a non-JSON answer's type (reports) */
-    if (rq->too_big) {
+    if (bad_utf8) {
+        status = 400;
+        body = err_body("invalid", "the path or a query argument is not UTF-8");
+        url = "(not UTF-8)";
+        method = fbi_utf8_valid(method, strlen(method)) ? method : "?";
+    } else if (rq->too_big) {
         status = 413;
         body = err_body("too_large", "the request body exceeds the server's limit");
     } else if (sv->o->identity && strcmp(method, "GET") == 0 && oidc_route(sv, url, &status, &body)) {

@@ -22,7 +22,12 @@ unsigned fbi_role_bit(const char *r)
 
 json_t *fbi_v1_error(const char *code, const char *message)
 {
-    return json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+    /* messages may quote what the client sent (a location, a name): bytes
+     * that are not UTF-8 would make no JSON string */
+    char *safe = fbi_printable(message, 0, 1024);
+    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", safe);
+    free(safe);
+    return j;
 }
 
 static int fail(fbi_v1_resp *out, unsigned status, const char *code, const char *message)

@@ -227,6 +227,7 @@ ok(st == 400 and "atlantis" in j["error"]["message"], "an unknown location: 400"
 st, j, h = req("GET", "/v1/nosuch", tokens[("shop", "admin")])
 ok(st == 404, "an unknown route: 404", st)
 
+
 # /metrics: Prometheus text, counts by route class and status, no names
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
 c.request("GET", "/metrics", headers={"Authorization": f"Bearer {tokens[('shop', 'admin')]}"})
@@ -246,6 +247,20 @@ ok(r.status == 200 and ctype.startswith("text/plain; version=0.0.4")
    and mvals.get('fedbroker_resolve_total{outcome="invalid"}') == 1
    and "ledger" not in mtext and "api" not in mtext.replace("fedbroker", ""),
    "/metrics counts requests by route and status and resolves by outcome, naming no workload", mtext[:1500])
+# bytes that are not UTF-8 in the path, a query argument or the method
+# (percent-decoded by the server): 400, never an answer that is not JSON
+# (this crashed serve once: an error message quoting ?from=%FF)
+for path in ("/v1/resolve/api?from=%ff", "/v1/resolve/%ff%fe", "/v1/deployments/%c3", "/v1/plans/%ff/report",
+             "/v1/endpoints?%ff=1"):
+    st, j, h = req("GET", path, tokens[("shop", "viewer")])
+    ok(st == 400 and j and j["error"]["code"] == "invalid", f"GET {path}: 400, not UTF-8", (st, j))
+raw = socket.create_connection(("127.0.0.1", port))
+raw.sendall(b"G\xffT /v1/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+data = raw.recv(4096)
+raw.close()
+ok(data.startswith(b"HTTP/1.1 400"), "a method that is not UTF-8: 400", data[:100])
+st, j, h = req("GET", "/v1/resolve/api?from=m%C3%BCnchen", tokens[("shop", "viewer")])
+ok(st == 400 and "m\u00fcnchen" in j["error"]["message"], "a UTF-8 unknown location is quoted back", (st, j))
 # tokens refused
 cases = [("no header", None, "Authorization: Bearer"), ("malformed", "abc", "malformed"),
          ("bad checksum", bad_sum, "bad checksum"), ("expired", expired, "expired"),
