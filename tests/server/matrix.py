@@ -310,6 +310,20 @@ s.close()
 st, j, h = req("GET", "/v1/healthz")
 ok(st == 200, "the server still answers", st)
 
+# a revocation takes effect within the token cache's 5 seconds (docs/serve.md)
+rc, late, err = run("token", "create", "--tenant", "shop", "--role", "viewer")
+late = late.strip()
+st1, j, h = req("GET", "/v1/endpoints", late)
+rc, out, err = run("token", "revoke", late[:12])
+t1 = time.time()
+st2 = 200
+while st2 == 200 and time.time() - t1 < 10:
+    st2, j, h = req("GET", "/v1/endpoints", late)
+    time.sleep(0.2)
+took = time.time() - t1
+ok(st1 == 200 and rc == 0 and st2 == 401 and took < 6.5,
+   f"a revoked token is refused {took:.1f} s after `token revoke` (the cache holds 5 s)", (st1, rc, st2, took))
+
 srv.send_signal(signal.SIGTERM)
 srv.wait(timeout=10)
 ok(srv.returncode == 0, "SIGTERM stops it, exit 0", srv.returncode)
@@ -319,7 +333,7 @@ recs = [json.loads(x) for x in lines if x.startswith("{")]
 ok(len(recs) >= 60 and all(r.get("request_id", "").startswith("req-") for r in recs),
    "one JSON log line per request, each with a request id", len(recs))
 text = open(log_path).read()
-ok(not any(t in text for t in list(tokens.values()) + [expired, revoked, bad_sum]),
+ok(not any(t in text for t in list(tokens.values()) + [expired, revoked, bad_sum, late]),
    "no token appears in the log")
 # optional TLS: a certificate and key from files (made here with openssl)
 import ssl  # noqa: E402
