@@ -91,6 +91,7 @@ struct fbi_server {
     fbi_smap bucket_index; /* token id -> position in buckets */
     size_t nbuckets, cap;
     atomic_ulong seq;
+    atomic_size_t body_bytes; /* request bodies held now, all connections */
     fbi_auditq *aq;          /* group commit of audit rows */
     fbi_ttlcache *tokens;    /* token hash -> fbi_principal */
     fbi_ttlcache *answers;   /* tenant, name, from, all -> resolve answer text */
@@ -109,6 +110,7 @@ typedef struct request {
     double t0;
     size_t body_len;
     int too_big;
+    int over_budget; /* the bodies of all connections together hit --max-body-total */
     char *body;
 } request;
 
@@ -532,12 +534,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (*upload_size) {
         /* read and count, keep at most max_body: a body past the limit is
          * drained (so the answer can be sent) but never stored */
-        if (!rq->too_big && rq->body_len + *upload_size <= sv->o->max_body) {
-            rq->body = realloc(rq->body, rq->body_len + *upload_size + 1);
-            if (!rq->body) abort();
-            memcpy(rq->body + rq->body_len, upload, *upload_size);
-            rq->body_len += *upload_size;
-        } else {
+        size_t n = *upload_size;
+        size_t total = sv->o->max_body_total ? sv->o->max_body_total : (size_t)64 << 20;
+        if (!rq->too_big && !rq->over_budget && rq->body_len + n <= sv->o->max_body) {
+            /* every connection's body counts against one budget: many
+             * connections each sending up to --max-body cannot together
+             * hold more than --max-body-total; past it, 503 */
+            if (atomic_fetch_add(&sv->body_bytes, n) + n > total) {
+                atomic_fetch_sub(&sv->body_bytes, n + rq->body_len);
+                free(rq->body);
+                rq->body = NULL;
+                rq->body_len = 0;
+                rq->over_budget = 1;
+            } else {
+                rq->body = realloc(rq->body, rq->body_len + n + 1);
+                if (!rq->body) abort();
+                memcpy(rq->body + rq->body_len, upload, n);
+                rq->body_len += n;
+            }
+        } else if (!rq->over_budget) {
             rq->too_big = 1;
         }
         *upload_size = 0;
@@ -564,6 +579,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     } else if (rq->too_big) {
         status = 413;
         body = err_body("too_large", "the request body exceeds the server's limit");
+    } else if (rq->over_budget) {
+        status = 503;
+        body = err_body("busy", "the server holds too many request bodies at once; try again");
+        hname = "Retry-After";
+        snprintf(hval, sizeof hval, "1");
     } else if (sv->o->identity && strcmp(method, "GET") == 0 && oidc_route(sv, url, &status, &body)) {
         /* public by design: relying parties (AWS, GCP) fetch them anonymously */
     } else if (strcmp(url, "/v1/healthz") == 0) {
@@ -661,11 +681,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
+    server *sv = cls;
     (void)c;
     (void)toe;
     request *rq = *con_cls;
     if (rq) {
+        atomic_fetch_sub(&sv->body_bytes, rq->body_len);
         free(rq->body);
         free(rq);
     }

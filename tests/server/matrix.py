@@ -109,7 +109,7 @@ bad_sum = t0[:-1] + ("A" if t0[-1] != "A" else "B")
 log_path = os.path.join(tmp, "serve.log")
 logf = open(log_path, "w")
 srv = subprocess.Popen([FEDBROKER, "serve", "--listen", "127.0.0.1:0", "--log-format", "json",
-                        "--rate", "5", "--burst", "60", "--max-body", "1024", "--max-header", "8192",
+                        "--rate", "5", "--burst", "60", "--max-body", "1024", "--max-body-total", "4096", "--max-header", "8192",
                         "--timeout", "2", "--max-connections", "64"],
                        env=env, stdout=subprocess.PIPE, stderr=logf)
 line = srv.stdout.readline().decode()
@@ -283,6 +283,32 @@ except (ConnectionError, http.client.HTTPException) as e:
 ok(st == 431, "headers over --max-header: 431", st)
 st, j, h = req("GET", "/v1/healthz")
 ok(st == 200, "and the server answers the next request", st)
+# --max-body-total 4096: four connections holding 999 bytes of a 1000-byte
+# body each leave no room for a fifth body: 503 with Retry-After; once they
+# finish, bodies are accepted again
+held = []
+hdr = ("POST /v1/specs/validate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+       "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n" % tokens[("shop", "viewer")]).encode()
+for i in range(4):
+    hs = socket.create_connection(("127.0.0.1", port), timeout=10)
+    hs.sendall(hdr + b" " * 999)
+    held.append(hs)
+time.sleep(0.3)
+fifth = socket.create_connection(("127.0.0.1", port), timeout=10)
+fifth.sendall(hdr + b" " * 1000)
+answer = fifth.recv(4096)
+fifth.close()
+ok(answer.startswith(b"HTTP/1.1 503") and b"Retry-After: 1" in answer and b'"busy"' in answer,
+   "request bodies past --max-body-total: 503 busy with Retry-After", answer[:300])
+codes = []
+for hs in held:
+    hs.sendall(b" ")
+    codes.append(hs.recv(4096)[:12])
+    hs.close()
+ok(codes == [b"HTTP/1.1 200"] * 4, "the four held bodies are answered when complete", codes)
+st, j, h = req("POST", "/v1/specs/validate", tokens[("shop", "viewer")], body=" " * 1000,
+               headers={"Content-Type": "application/json"})
+ok(st == 200, "and a body is accepted again", (st, j))
 # the rate limit: burst 60, 5/s
 codes = []
 hdr = {}
