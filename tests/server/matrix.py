@@ -288,7 +288,7 @@ ok(st == 200, "and the server answers the next request", st)
 # finish, bodies are accepted again
 held = []
 hdr = ("POST /v1/specs/validate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-       "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n" % tokens[("shop", "viewer")]).encode()
+       "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n" % tokens[("shop", "setup")]).encode()
 for i in range(4):
     hs = socket.create_connection(("127.0.0.1", port), timeout=10)
     hs.sendall(hdr + b" " * 999)
@@ -311,7 +311,7 @@ for hs in held:
     codes.append(hs.recv(4096)[:12])
     hs.close()
 ok(codes == [b"HTTP/1.1 200"] * 4, "the four held bodies are answered when complete", codes)
-st, j, h = req("POST", "/v1/specs/validate", tokens[("shop", "viewer")], body=" " * 1000,
+st, j, h = req("POST", "/v1/specs/validate", tokens[("shop", "setup")], body=" " * 1000,
                headers={"Content-Type": "application/json"})
 ok(st == 200, "and a body is accepted again", (st, j))
 # the rate limit: burst 60, 5/s
