@@ -202,6 +202,12 @@ try:
     rows = env.db("SELECT cloud_id FROM resources WHERE type='gcp-iam-binding'")
     ck.ok(len(rows) == 6, "6 bindings recorded (4 workloadIdentityUser, 2 run.invoker)", rows)
 
+    rc, out, err = env.run("identity", "show", "api", "--tenant", "shop", "--format", "json")
+    shown = json.dumps(json.loads(out)) if rc == 0 else ""
+    ck.ok(sa("api") in shown and CALLER in shown and "roles/run.invoker" in shown and
+          "roles/iam.workloadIdentityUser" in shown, "identity show api lists its account, its caller's and the bindings",
+          (rc, shown[:1500], err[-500:]))
+
     # ---- the cross-cloud call ----
     rc, tok, err = env.run("identity", "token", "worker", "--tenant", "shop", "--audience", AUD)
     tok = tok.strip()

@@ -112,6 +112,10 @@ try:
     labels = (((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
     ck.ok(labels.get("app.kubernetes.io/name") == "web" and labels.get("fedbroker.dev/tenant") == "shop",
           "web's pods carry the labels the policy selects", labels)
+    rc, out, err = run("identity", "show", "api", "--tenant", "shop", "--format", "json")
+    shown = out if rc == 0 else ""
+    ck.ok('"k8s:ServiceAccount"' in shown and "fb-api-from-web" in shown and "fb-tenant-isolation" not in shown,
+          "identity show api lists its ServiceAccount and the policy admitting web", (rc, shown[:1200], err[-400:]))
     rows = env.db("SELECT cloud_id FROM resources WHERE type='k8s:NetworkPolicy'")
     ck.ok(("shop/fb-api-from-web",) in rows or any(r[0].endswith("/fb-api-from-web") for r in rows),
           "the policy is a recorded resource", rows)
