@@ -495,6 +495,9 @@ static fb_status observe_one(void *ud, size_t i)
     json_decref(in);
     fbi_call call;
     fbi_call_begin(&call, it->diag, drv->name);
+    /* the tenant's portable secrets' versions (secret-version://NAME), so a
+     * driver can report a copy older than the broker's latest as drift */
+    call.tenant = it->workload ? wl_tenant(it->workload) : NULL;
     st = call_verb(it, "observe", drv->observe, ctx, in_text);
     fbi_call_end(&call, it->diag);
     free(in_text);
