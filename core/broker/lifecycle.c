@@ -55,6 +55,8 @@ struct lane {
     json_t *unrecorded; /* writer's thread: resources created whose record failed; read
                            by the lane after a barrier or after the writer finished */
     int told;           /* the lane's diagnostics already say what is unrecorded */
+    int spec_stored;    /* writer's thread: the intent's commit stored the spec with the
+                           row it created (the outcome need not write it again) */
 };
 
 /* The texts of one write; which fields count depends on the write. */
@@ -64,6 +66,7 @@ typedef struct lane_write {
     fb_status st;        /* outcome: the verb's status */
     int created;         /* outcome: something may exist at the provider */
     int record;          /* a record (a: the resource): a failure leaves it unrecorded */
+    int intent;          /* the intent (b: the spec stored with the row it creates) */
 } lane_write;
 
 /* The writer settled w: a record that did not reach the store (its own
@@ -80,6 +83,9 @@ static void lane_write_done(void *ud, fb_status st)
             json_array_append_new(l->unrecorded, r);
         }
     }
+    /* committed: a deployment row apply created holds the spec already */
+    if (w->intent && st == FB_OK && w->b && !strcmp(w->lane->op, "apply") && !w->lane->it->deployment)
+        w->lane->spec_stored = 1;
     free(w->a);
     free(w->b);
     free(w->c);
@@ -157,7 +163,10 @@ static fb_status write_outcome(fb_store *s, void *ud, fb_diag *d)
         if (st == FB_OK)
             st = fb_store_put_deployment(s, l->tenant, l->name, l->driver, l->service, l->region,
                                          "applied", w->b ? w->b : "{}", d);
-        if (st == FB_OK)
+        /* a deployment this run created got its spec (this same text) with
+         * the intent: writing the large text again was a tenth of the
+         * writer's work */
+        if (st == FB_OK && (l->it->deployment || !l->spec_stored))
             st = fbi_store_set_deployment_spec(s, l->tenant, l->name, l->driver, l->region, w->a, d);
         if (st == FB_OK && w->c) st = fb_store_put_result(s, l->tenant, l->name, "result", w->c, d);
     } else if (w->created) {
@@ -339,6 +348,7 @@ static void lane_begin(lane *l, const lifecycle *lc, const char *op, fbi_deploy_
     lane_write *w = fbi_xcalloc(1, sizeof *w);
     w->a = detail;
     w->b = spec;
+    w->intent = 1;
     lane_put(l, write_intent, w);
 }
 
@@ -422,13 +432,17 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
     call.dry_run = lc->dry_run;
     call.tenant = tenant; /* the portable secrets the driver may ask for */
     lane *l = lc->dry_run ? NULL : &lc->lanes[i];
+    /* the spec text is stored twice (with the intent, and with the
+     * outcome); made once: serialising the workload was a tenth of the
+     * lane's CPU (bench/README-k8s.md) */
+    char *spec_text = l ? fbi_spec_text(it->workload) : NULL;
     if (l) {
         json_t *detail = json_pack("{s:O,s:O}", "placement", it->placement, "specHash",
                                    json_object_get(it->workload, "specHash"));
         lane_begin(l, lc, "apply", it, drv->name, tenant, name,
                    json_string_value(json_object_get(it->placement, "service")),
                    json_string_value(json_object_get(it->placement, "region")), &call,
-                   fbi_json_canonical(detail), fbi_spec_text(it->workload));
+                   fbi_json_canonical(detail), fbi_xstrdup(spec_text));
         json_decref(detail);
         call.record_cb = on_record;
         call.record_ud = l;
@@ -448,7 +462,8 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
         w->created = json_array_size(call.recorded) > 0 || it->deployment ||
                      (l->sent && (st == FB_RETRYABLE || st == FB_INTERNAL));
         if (st == FB_OK) {
-            w->a = fbi_spec_text(it->workload);
+            w->a = spec_text;
+            spec_text = NULL;
             w->b = state ? fbi_json_canonical(state) : fbi_xstrdup("{}");
             json_t *result = json_object_get(it->output, "result");
             if (result) w->c = fbi_json_canonical(result);
@@ -462,6 +477,7 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
         json_decref(j);
         lane_put(l, write_outcome, w);
     }
+    free(spec_text);
     fbi_call_end(&call, it->diag);
     return it->status = st;
 }

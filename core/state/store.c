@@ -501,11 +501,28 @@ void fb_store_close(fb_store *s)
 int fb_store_schema_version(fb_store *s) { return user_version(s->db); }
 struct sqlite3 *fbi_store_db(fb_store *s) { return s->db; }
 
+static sqlite3_stmt *prepared(fb_store *s, const char *sql, int cacheable);
+static void release(fb_store *s, sqlite3_stmt *st);
+
+/* Runs a statement without bindings or rows (BEGIN, COMMIT) from the
+ * statement cache: a parallel apply begins and commits a transaction per
+ * batch, and parsing them each time was measurable (bench/README-k8s.md).
+ * SQLITE_OK or SQLite's error code (its message stays in the handle).
+ * Lock held. */
+static int exec_cached(fb_store *s, const char *sql)
+{
+    sqlite3_stmt *st = prepared(s, sql, 1);
+    if (!st) return sqlite3_errcode(s->db);
+    int rc = sqlite3_step(st);
+    release(s, st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 fb_status fb_store_begin(fb_store *s, fb_diag *diag)
 {
     pthread_mutex_lock(&s->mu); /* held until the matching commit */
     if (s->depth++ > 0) return FB_OK;
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+    if (exec_cached(s, "BEGIN IMMEDIATE") != SQLITE_OK) {
         s->depth = 0;
         fb_status st = db_error(s, diag, "begin");
         pthread_mutex_unlock(&s->mu);
@@ -518,7 +535,7 @@ fb_status fb_store_commit(fb_store *s, fb_diag *diag)
 {
     if (s->depth == 0) return FB_OK;
     fb_status st = FB_OK;
-    if (--s->depth == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    if (--s->depth == 0 && exec_cached(s, "COMMIT") != SQLITE_OK) {
         st = db_error(s, diag, "commit");
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }

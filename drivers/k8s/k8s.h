@@ -133,6 +133,13 @@ void k8s_res_clear(k8s_res *r);
  * the connection; a 401 with an exec plugin refreshes the credential once.
  * FB_OK when an answer came (look at res->err) or the request was recorded
  * (dry run); another status with a diagnostic when none came. */
+/* A flag of k8s_call's flags (never passed to the host): the caller does
+ * not read a 2xx answer's body, so it is not parsed (res->body stays
+ * NULL). An apply's answer is the whole object; parsing it only to free
+ * it was a tenth of the bench apply's CPU (bench/README-k8s.md). An
+ * error's body (a Status) is always parsed. */
+#define K8S_BODY_UNUSED (1u << 31)
+
 fb_status k8s_call(fb_driver_ctx *ctx, fb_diag *diag, const char *what, const char *method, const char *path,
                    const char *query, const json_t *body, const char *ctype, uint32_t flags, k8s_res *res);
 /* k8s_call for a body holding body_secret (a Secret's data): the host

@@ -100,6 +100,8 @@ fb_status k8s_call_secret(fb_driver_ctx *ctx, fb_diag *diag, const char *what, c
                           const char *body_secret, k8s_res *res)
 {
     memset(res, 0, sizeof *res);
+    int body_unused = (flags & K8S_BODY_UNUSED) != 0;
+    flags &= ~K8S_BODY_UNUSED;
     if (!ctx->conn) {
         char *m = fbk_xasprintf("k8s: %s: no cluster to talk to: %s", what, ctx->conn_error);
         k8s_host->diag_add(diag, FB_SEV_ERROR, m, "set drivers.k8s.kubeconfig or KUBECONFIG", NULL);
@@ -126,7 +128,8 @@ fb_status k8s_call_secret(fb_driver_ctx *ctx, fb_diag *diag, const char *what, c
     fbk_buf_free(&url);
     if (st != FB_OK) return st;
     res->status = resp.status;
-    if (resp.body_len) res->body = json_loadb(resp.body, resp.body_len, 0, NULL);
+    if (resp.body_len && !(body_unused && map_status(resp.status) == FB_OK))
+        res->body = json_loadb(resp.body, resp.body_len, 0, NULL);
     k8s_host->http_free(&resp);
     if (k8s_host->dry_run(diag) && res->status == 0) return FB_OK;
     res->err = map_status(res->status);

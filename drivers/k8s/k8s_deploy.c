@@ -107,7 +107,7 @@ static fb_status ssa(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const
      * worth another try: the patch carries no resourceVersion */
     for (int attempt = 0; attempt < 3; attempt++) {
         st = k8s_call_secret(ctx, diag, what, "PATCH", path, query, body, "application/apply-patch+yaml",
-                             FB_HTTP_IDEMPOTENT, secret, &r);
+                             FB_HTTP_IDEMPOTENT | (live ? 0 : K8S_BODY_UNUSED), secret, &r);
         if (st != FB_OK || r.err != FB_CONFLICT || (r.message && !strncmp(r.message, "Apply failed with", 17)))
             break;
         k8s_res_clear(&r);
@@ -590,23 +590,28 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         json_decref(refs);
         return st;
     }
+    /* journal first: every object's id is known before any of them
+     * exists, so all are recorded before the first is applied. The host
+     * stores them in as few transactions as its writer makes and the
+     * first apply waits once for them all;
+     * recording each just before its own apply made the workload wait for
+     * the store before every request (bench/README-k8s.md). An object
+     * recorded but never applied (an earlier one failed) is a 404 to
+     * destroy, which counts as deleted. */
     json_array_foreach(objs, i, o) {
-        json_t *ref = json_object_get(o, "ref");
-        /* journal first: the id is known before the object exists */
-        st = record(diag, prev, ref, region);
+        st = record(diag, prev, json_object_get(o, "ref"), region);
         if (st != FB_OK) break;
-        json_t *live = NULL;
-        st = ssa(ctx, diag, ref, json_object_get(o, "body"), json_string_value(json_object_get(o, "secret")), &live);
-        if (st != FB_OK) {
-            json_decref(live);
-            break;
-        }
+    }
+    json_array_foreach(objs, i, o) {
+        if (st != FB_OK) break;
+        json_t *ref = json_object_get(o, "ref");
+        st = ssa(ctx, diag, ref, json_object_get(o, "body"), json_string_value(json_object_get(o, "secret")), NULL);
+        if (st != FB_OK) break;
         json_array_append(refs, ref);
         const char *kind = json_string_value(json_object_get(ref, "kind"));
         if (!strcmp(kind, "Deployment") ||
             (knative && !strcmp(json_string_value(json_object_get(ref, "api")), "serving.knative.dev/v1")))
             main_ref = ref;
-        json_decref(live);
     }
     /* objects an earlier apply made that the spec no longer has (an HPA
      * once min = max, an Ingress once the port is private) */
