@@ -484,7 +484,7 @@ fb_status fb_store_open(const char *path, fb_store **out, fb_diag *diag)
      * lane of a parallel apply wrote to the store itself; since its writes
      * go through one writer thread (state/writer.h) a checkpoint delays
      * only that thread, and SQLite's default of 1000 pages checkpoints (and
-     * fdatasyncs) a quarter as often: 5-7 % less CPU for an apply
+     * fdatasyncs) a quarter as often: 3-7 % less CPU for an apply
      * (bench/README-k8s.md, bench/README-aws.md). */
     sqlite3_wal_autocheckpoint(s->db, CHECKPOINT_PAGES);
     *out = s;
