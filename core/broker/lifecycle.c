@@ -65,7 +65,8 @@ typedef struct lane_write {
     char *a, *b, *c, *d; /* owned */
     fb_status st;        /* outcome: the verb's status */
     int created;         /* outcome: something may exist at the provider */
-    int record;          /* a record (a: the resource): a failure leaves it unrecorded */
+    int record;          /* a record (a: the resource; b, c, d: its type, id, region): a
+                            failure leaves it unrecorded */
     int intent;          /* the intent (b: the spec stored with the row it creates) */
 } lane_write;
 
@@ -127,7 +128,8 @@ static fb_status write_record(fb_store *s, void *ud, fb_diag *d)
 {
     lane_write *w = ud;
     lane *l = w->lane;
-    return fb_store_put_resource(s, l->tenant, l->name, l->driver, w->a, d);
+    return fbi_store_put_resource_fields(s, l->tenant, l->name, l->driver, w->b, w->c, w->d,
+                                         w->a, d);
 }
 
 /* Closes the journal rows an interrupted run left open about this lane's
@@ -205,14 +207,23 @@ static fb_status write_destroyed(fb_store *s, void *ud, fb_diag *d)
     return st;
 }
 
-/* Where host->record lands: queued, stored before the call's next change. */
-static fb_status on_record(void *ud, const char *driver, const char *resource_json, fb_diag *d)
+/* Where host->record lands: queued, stored before the call's next change.
+ * The record's type, id and region travel with its text (b, c, d), so the
+ * writer need not parse it again. */
+static fb_status on_record(void *ud, const char *driver, const json_t *resource,
+                           const char *resource_json, fb_diag *d)
 {
     (void)driver;
     (void)d;
     lane *l = ud;
     lane_write *w = fbi_xcalloc(1, sizeof *w);
     w->a = fbi_xstrdup(resource_json);
+    const char *type = json_string_value(json_object_get(resource, "type"));
+    const char *id = json_string_value(json_object_get(resource, "id"));
+    const char *region = json_string_value(json_object_get(resource, "region"));
+    w->b = type ? fbi_xstrdup(type) : NULL;
+    w->c = id ? fbi_xstrdup(id) : NULL;
+    w->d = region ? fbi_xstrdup(region) : NULL;
     w->record = 1;
     lane_put(l, write_record, w);
     return FB_OK;

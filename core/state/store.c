@@ -798,26 +798,34 @@ fb_status fb_store_put_resource(fb_store *s, const char *tenant, const char *wor
                                 fb_diag *diag)
 {
     json_t *r = json_loads(resource_json, 0, NULL);
-    const char *type = json_string_value(json_object_get(r, "type"));
-    const char *id = json_string_value(json_object_get(r, "id"));
-    const char *region = json_string_value(json_object_get(r, "region"));
+    fb_status st = fbi_store_put_resource_fields(s, tenant, workload, provider,
+                                                 json_string_value(json_object_get(r, "type")),
+                                                 json_string_value(json_object_get(r, "id")),
+                                                 json_string_value(json_object_get(r, "region")),
+                                                 resource_json, diag);
+    json_decref(r);
+    return st;
+}
+
+fb_status fbi_store_put_resource_fields(fb_store *s, const char *tenant, const char *workload,
+                                        const char *provider, const char *type, const char *id,
+                                        const char *region, const char *resource_json,
+                                        fb_diag *diag)
+{
     if (!id) {
-        json_decref(r);
         fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL,
                     "resource record without a string \"id\"", resource_json);
         return FB_INVALID;
     }
     char now[21];
     now_text(now);
-    fb_status st = exec_bind(s, diag, "record resource",
+    return exec_bind(s, diag, "record resource",
         "INSERT INTO resources(tenant,workload,provider,type,cloud_id,region,resource_json,created_at)"
         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(provider,type,cloud_id) DO UPDATE SET"
         " tenant=excluded.tenant, workload=excluded.workload, region=excluded.region,"
         " resource_json=excluded.resource_json",
         "tttttttt", tenant, workload, provider, type ? type : "resource", id, region,
         resource_json, now);
-    json_decref(r);
-    return st;
 }
 
 fb_status fb_store_list_deployments(fb_store *s, const char *tenant, const char *workload,
