@@ -216,7 +216,12 @@ static int name_char(int c)
 /* The length of the secret field name at t[0..len) (whole name), or 0. */
 static size_t secret_name_at(const char *t, size_t len, int *is_auth)
 {
+    /* the names are lower-case: most words are ruled out by their first
+     * letter without a comparison (every string of every output is
+     * scanned, word by word) */
+    int c0 = len ? tolower((unsigned char)t[0]) : 0;
     for (size_t k = 0; secret_names[k]; k++) {
+        if (secret_names[k][0] != c0) continue;
         size_t n = strlen(secret_names[k]);
         if (n <= len && strncasecmp(t, secret_names[k], n) == 0 &&
             (n == len || !name_char((unsigned char)t[n]))) {
