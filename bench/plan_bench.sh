@@ -5,18 +5,21 @@
 # (FEDBROKER_PLAN_STATS), and whether an older build (--old) gives the same
 # plans. A benchmark, not a test: run it by hand (bench/README-plan.md).
 #
-#   bench/plan_bench.sh [--runs N] [--sizes "100 1000"] [--shapes "identical distinct mixed"]
-#                       [--old DIR] [--out FILE] BUILDDIR
+#   bench/plan_bench.sh [--runs N] [--seeds "1 2 3"] [--sizes "100 1000"]
+#                       [--shapes "identical distinct mixed"] [--old DIR] [--out FILE] BUILDDIR
 #
+# Each federation is generated once per seed (gen_plan_fed.py --seed) and
+# planned RUNS times; the median and worst are over every seed and run.
 # BUILDDIR holds fedbroker and stage/drivers; --old DIR holds an older
 # fedbroker and drivers/*.so (copied from a build of that commit) that is
 # run the same way. Everything runs under nice; say in the results that
 # the machine was shared if it was (the load average is printed).
 set -eu
-runs=3 sizes="100 1000" shapes="identical distinct mixed" old="" out=""
+runs=3 seeds=1 sizes="100 1000" shapes="identical distinct mixed" old="" out=""
 while [ $# -gt 1 ]; do
     case $1 in
     --runs) runs=$2; shift 2 ;;
+    --seeds) seeds=$2; shift 2 ;;
     --sizes) sizes=$2; shift 2 ;;
     --shapes) shapes=$2; shift 2 ;;
     --old) old=$2; shift 2 ;;
@@ -68,24 +71,26 @@ PY
 
 for n in $sizes; do
     for shape in $shapes; do
-        spec="$tmp/$shape-$n.yaml"
-        "${PYTHON:-/usr/bin/python3}" "$here/gen_plan_fed.py" --shape "$shape" -n "$n" -o "$spec"
-        bytes=$(cat "$tmp/$shape-$n"*.yaml | wc -c)
-        for which in old new; do
-            [ $which = old ] && [ -z "$old" ] && continue
-            bin="$build/fedbroker" drv="$tmp/new"
-            [ $which = old ] && bin="$old/fedbroker" drv="$tmp/old"
-            r=1
-            while [ $r -le "$runs" ]; do
-                echo "$shape $n $which $bytes $(one "$bin" "$drv" "$spec" "$which")" >> "$res"
-                r=$((r + 1))
+      for seed in $seeds; do
+        spec="$tmp/$shape-$n-s$seed.yaml"
+        "${PYTHON:-/usr/bin/python3}" "$here/gen_plan_fed.py" --shape "$shape" -n "$n" --seed "$seed" -o "$spec"
+        bytes=$(cat "$tmp/$shape-$n-s$seed"*.yaml | wc -c)
+        r=1
+        while [ $r -le "$runs" ]; do
+            # old and new alternate, so both see the same load
+            for which in old new; do
+                [ $which = old ] && [ -z "$old" ] && continue
+                bin="$build/fedbroker" drv="$tmp/new"
+                [ $which = old ] && bin="$old/fedbroker" drv="$tmp/old"
+                echo "$shape $n $which $bytes $(cut -d' ' -f1 /proc/loadavg) $(one "$bin" "$drv" "$spec" "$which")" >> "$res"
             done
+            r=$((r + 1))
         done
         if [ -n "$old" ]; then
             # the same plan? (the last run of each; ties among more than 16
             # workloads and time-limited heuristic plans may differ, their
             # totals are compared)
-            "${PYTHON:-/usr/bin/python3}" - "$tmp/plan.old.json" "$tmp/plan.new.json" "$shape" "$n" <<'PY' >> "$tmp/same"
+            "${PYTHON:-/usr/bin/python3}" - "$tmp/plan.old.json" "$tmp/plan.new.json" "$shape" "$n seed $seed" <<'PY' >> "$tmp/same"
 import json, sys
 try:
     a, b = (json.load(open(p)) for p in sys.argv[1:3])
@@ -101,6 +106,8 @@ print(sys.argv[3], sys.argv[4], "identical documents" if same else
       ("same status, total and baselines" if key(a) == key(b) else "DIFFERENT: %s / %s" % (key(a), key(b))))
 PY
         fi
+        rm -f "$tmp/$shape-$n-s$seed"*.yaml
+      done
     done
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -111,20 +118,25 @@ rows = {}
 for line in open(sys.argv[1]):
     f = line.split()
     key = (f[0], int(f[1]), f[2])
-    rows.setdefault(key, {"bytes": int(f[3]), "runs": []})["runs"].append([float(x) for x in f[4:]])
-print("| shape | workloads | spec bytes | build | wall median s | wall worst s | CPU s (user+sys, median) | peak RSS MB (worst) | RSS / spec | validate | usage | evaluations | ms evaluating | ms solving |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    row = rows.setdefault(key, {"bytes": [], "load": [], "runs": []})
+    row["bytes"].append(int(f[3]))
+    row["load"].append(float(f[4]))
+    row["runs"].append([float(x) for x in f[5:]])
+print("| shape | workloads | spec bytes | build | runs | load avg | wall median s | wall worst s | CPU s median | CPU s worst | peak RSS MB (worst) | RSS / spec (worst) | validate | usage | evaluations | ms evaluating | ms solving |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for (shape, n, which), v in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2] != "old")):
     r = v["runs"]
     wall = [x[0] for x in r]
     cpu = [x[1] + x[2] for x in r]
     rss = max(x[3] for x in r) / 1024
+    ratio = max(x[3] * 1024 / b for x, b in zip(r, v["bytes"]))
     last = r[-1]
     calls = lambda i: "-" if last[i] < 0 else "%d" % last[i]
     ms = lambda i: "-" if last[i] < 0 else "%.0f" % statistics.median(x[i] for x in r)
-    print("| %s | %d | %d | %s | %.2f | %.2f | %.2f | %.0f | %.0fx | %s | %s | %s | %s | %s |" % (
-        shape, n, v["bytes"], which, statistics.median(wall), max(wall), statistics.median(cpu), rss,
-        rss * 1024 * 1024 / v["bytes"], calls(4), calls(5), calls(6), ms(7), ms(8)))
+    print("| %s | %d | %d | %s | %d | %.1f-%.1f | %.2f | %.2f | %.2f | %.2f | %.0f | %.0fx | %s | %s | %s | %s | %s |" % (
+        shape, n, statistics.median(v["bytes"]), which, len(r), min(v["load"]), max(v["load"]),
+        statistics.median(wall), max(wall), statistics.median(cpu), max(cpu), rss,
+        ratio, calls(4), calls(5), calls(6), ms(7), ms(8)))
 PY
 [ -f "$tmp/same" ] && { echo; echo "old vs new plans:"; cat "$tmp/same"; } | tee -a "${out:-/dev/null}"
 exit 0

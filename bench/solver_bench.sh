@@ -3,6 +3,11 @@
 # instances (bench/gen_placement.py), in the same run.
 #
 #   bench/solver_bench.sh [--quick] [--limit S] [--seed N] [--fedbroker PATH]
+#   bench/solver_bench.sh --families [solver_families.py options, e.g. --seeds 10]
+#
+# --families runs bench/solver_families.py instead: every instance family
+# of bench/gen_families.py over several seeds and sizes, with the gap
+# distribution per family and size (see bench/README-solver.md).
 #
 # Writes the instances, the LP files and every solver's output to bench/out/
 # (gitignored) so glpsol and cbc can be rerun on them, and prints a markdown
@@ -18,6 +23,14 @@ FB=${FEDBROKER:-}
 limit=120
 quick=0
 seed=1
+if [ "${1:-}" = --families ]; then
+    shift
+    if [ -z "$FB" ]; then
+        for c in "$top/build/fedbroker" "$top/fedbroker"; do [ -x "$c" ] && FB=$c && break; done
+    fi
+    [ -n "$FB" ] && [ -x "$FB" ] || { echo "solver_bench: build fedbroker first (or FEDBROKER=PATH)" >&2; exit 1; }
+    exec python3 "$here/solver_families.py" --fedbroker "$FB" "$@"
+fi
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) quick=1 ;;

@@ -30,15 +30,16 @@ core_libfbcore_la_SOURCES = \
 	core/server/server.h core/server/server.c core/server/token.h core/server/token.c \
 	core/server/audit.h core/server/audit.c core/server/auditq.h core/server/auditq.c \
 	core/server/ttlcache.h core/server/ttlcache.c core/server/ops.h core/server/ops.c \
-	core/server/v1.h core/server/v1.c \
+	core/server/v1.h core/server/v1.c core/server/reconcile.h core/server/reconcile.c \
 	core/plan/plan.c core/plan/plan.h core/plan/plan_int.h core/plan/input.c \
-	core/plan/model.c core/plan/evaluate.c core/plan/lookup.c core/plan/problem.c core/plan/freetier.c core/plan/explain.c \
+	core/plan/model.c core/plan/evaluate.c core/plan/lookup.c core/plan/usage.c core/plan/problem.c core/plan/freetier.c core/plan/explain.c \
 	core/plan/document.c core/plan/report.c core/plan/report.h core/plan/focus.c core/plan/compare.c core/plan/compare.h \
 	core/plan/hybrid.c core/plan/hybrid.h \
 	core/sim/sim.c core/sim/sim.h core/sim/forecast.c core/sim/forecast.h
 core_libfbcore_la_SOURCES += core/solver/solver.c core/solver/solver.h \
 	core/solver/solver_impl.h core/solver/solver_json.c \
-	core/solver/solver_heur.c core/solver/solver_bound.c core/solver/solver_lp.c
+	core/solver/solver_heur.c core/solver/solver_bound.c core/solver/solver_lp.c \
+	core/solver/solver_lns.c
 core_libfbcore_la_LIBADD = $(FB_CORE_DEPLIBS)
 
 lib_LTLIBRARIES += core/libfedbroker.la
@@ -64,7 +65,7 @@ fedbroker_SOURCES += core/cli/cmd_solve.c core/cli/cmd_plan.c core/cli/cmd_repor
 fedbroker_SOURCES += core/cli/planexec.h core/cli/plandoc.c core/cli/changes.c core/cli/execute.c \
 	core/cli/cmd_plans.c core/cli/cmd_endpoints.c
 fedbroker_SOURCES += core/cli/cmd_resolve.c core/cli/cmd_health.c core/cli/cmd_serve.c core/cli/cmd_token.c core/cli/cmd_audit.c
-fedbroker_SOURCES += core/cli/cmd_simulate.c core/cli/gateway.c core/cli/gateway.h
+fedbroker_SOURCES += core/cli/cmd_simulate.c core/cli/gateway.c core/cli/gateway.h core/cli/plan_hybrid.c
 fedbroker_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
 
 # Portable specs: parse, validate (schema embedded at build time), normalise.

@@ -15,7 +15,7 @@ GCPK8S_TESTS = tests/gcpk8s/conformance.sh \
 	tests/gcpk8s/test_usage.py
 TESTS += $(GCPK8S_TESTS)
 EXTRA_DIST += $(GCPK8S_TESTS) tests/gcpk8s/README.md tests/gcpk8s/gk.py tests/gcpk8s/k8s_schema.py tests/gcpk8s/discovery.py \
-	tests/data/kubernetes tests/data/knative-serving tests/data/gcp-discovery
+	tests/reference/kubernetes tests/reference/knative-serving tests/reference/gcp-discovery
 # The tests read the example specs (and the files they reference); ship
 # them so `make distcheck` can run the tests from a tarball.
 EXTRA_DIST += examples/function.yaml examples/container.yaml examples/federation.yaml \

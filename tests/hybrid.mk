@@ -5,6 +5,12 @@
 # optimiser against a sweep of --baseline, and the overflow gateway for
 # real: Debian's nginx with the rendered configuration in front of stand-in
 # backends, driven by wrk (skips, 77, without nginx or wrk).
-HYBRID_TESTS = tests/hybrid/simulate.py tests/hybrid/optimiser.py tests/hybrid/nginx_spill.py
+HYBRID_TESTS = tests/hybrid/profile.py tests/hybrid/simulate.py tests/hybrid/optimiser.py tests/hybrid/nginx_spill.py
 TESTS += $(HYBRID_TESTS)
 EXTRA_DIST += $(HYBRID_TESTS)
+EXTRA_DIST += docs/simulation.md bench/sim_bench.sh bench/README-sim.md bench/gen_profile.py
+check_PROGRAMS += tests/hybrid/check_sim
+TESTS += tests/hybrid/check_sim
+tests_hybrid_check_sim_SOURCES = tests/hybrid/check_sim.c
+tests_hybrid_check_sim_CPPFLAGS = $(FB_TEST_INCS)
+tests_hybrid_check_sim_LDADD = $(FB_TEST_DEPLIBS)

@@ -9,7 +9,7 @@ tests_kit_check_sigv4_SOURCES = tests/kit/check_sigv4.c
 tests_kit_check_sigv4_LDADD = drivers/kit/libfbkit.la $(CHECK_LIBS)
 TESTS += tests/kit/check_sigv4
 
-EXTRA_DIST += tests/data/aws-sigv4-test-suite
+EXTRA_DIST += tests/reference/aws-sigv4-test-suite
 
 # botocore cross-check: sigv4_tool signs what sigv4_botocore.py generates.
 check_PROGRAMS += tests/kit/sigv4_tool

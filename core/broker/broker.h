@@ -84,9 +84,11 @@ typedef struct fbi_deploy_item {
      * finds even a deployment whose apply was interrupted */
     const char *federation;
     /* apply: who calls this workload, {"callers": [{"name", "spiffeId"?,
-     * "provider", "region"}]} (new, or NULL): merged into the input's
-     * "identity" so a driver can grant each caller exactly the right to
-     * call it (docs/identity.md, least privilege); freed with the item */
+     * "provider", "region"}], "considered": [names]} (new, or NULL):
+     * merged into the input's "identity" so a driver can grant each caller
+     * exactly the right to call it and withdraw the grants of the
+     * considered workloads that no longer call it (docs/identity.md, least
+     * privilege); freed with the item */
     json_t *peers;
     double elapsed_ms;  /* result: wall time of the item's verb */
 } fbi_deploy_item;

@@ -425,6 +425,8 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
             fb_diag_free(d);
         }
         json_object_set_new(ident, "callers", callers ? callers : json_array());
+        json_t *considered = json_object_get(it->peers, "considered");
+        if (considered) json_object_set(ident, "considered", considered);
         json_object_set_new(in, "identity", ident);
     }
     /* one serialisation for validate and apply; key order does not matter

@@ -278,6 +278,12 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
             free(key);
         }
     }
+    json_t *considered_of = json_object(); /* tenant -> [names of its specs] */
+    for (size_t j = 0; rc == FB_EXIT_OK && j < n; j++) {
+        json_t *names = json_object_get(considered_of, fb_spec_tenant(set, j));
+        if (!names) json_object_set_new(considered_of, fb_spec_tenant(set, j), names = json_array());
+        json_array_append_new(names, json_string(fb_spec_name(set, j)));
+    }
     for (size_t i = 0; rc == FB_EXIT_OK && i < n; i++) {
         json_t *callers = json_array();
         char *key = fbi_xasprintf("%s/%s", fb_spec_tenant(set, i), fb_spec_name(set, i));
@@ -291,9 +297,15 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
                                                                                        "region"))));
         }
         free(key);
-        items[i].peers = json_pack("{s:o}", "callers", callers);
+        /* grants to workloads not among these specs are left alone: the
+         * tenant's considered names, one list per tenant shared read-only by
+         * its items (jansson 2.14 counts references atomically and dumps
+         * without marking, so worker threads may read it side by side) */
+        json_t *considered = json_object_get(considered_of, fb_spec_tenant(set, i));
+        items[i].peers = json_pack("{s:o,s:O}", "callers", callers, "considered", considered);
     }
     json_decref(callers_of);
+    json_decref(considered_of);
     if (rc == FB_EXIT_OK && store) fbc_recover(&b, store, items, n, lock, par);
     /* The previous deployment of each workload, so apply updates in place. */
     if (rc == FB_EXIT_OK && store) {

@@ -189,9 +189,14 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     if (st == FB_INVALID) rc = FB_EXIT_INVALID;
     else if (st == FB_QUOTA) rc = FB_EXIT_INFEASIBLE;
     else if (st != FB_OK) rc = FB_EXIT_FAILURE;
+    if (plan && st == FB_OK) {
+        int hrc = fbc_plan_hybrid(plan, &b, set, &po);
+        if (rc == FB_EXIT_OK) rc = hrc;
+    }
     if (plan) {
         int wrc = fbc_emit_report(plan, fmt, group_by, output);
         if (rc == FB_EXIT_OK) rc = wrc;
+        if (fmt == FBC_FMT_TABLE && !output) fbc_print_hybrid(plan, stdout);
     }
     /* The apply section and the change set: after the report, which stays
      * the cost report finance diffs byte for byte. */

@@ -2,6 +2,7 @@
  * `fedbroker plan` in any report format. */
 #include "config.h"
 #include "cli/cli.h"
+#include "cli/planexec.h"
 
 #include <stdlib.h>
 
@@ -37,6 +38,9 @@ int fbc_cmd_report(int argc, char **argv)
     } else {
         json_t *plan = json_loads(text, 0, NULL);
         rc = plan ? fbc_emit_report(plan, fmt, group_by, output) : FB_EXIT_FAILURE;
+        /* as plan prints it: the hybrid strategies after the table */
+        if (plan && rc == FB_EXIT_OK && fmt == FBC_FMT_TABLE && !output)
+            fbc_print_hybrid(plan, stdout);
         json_decref(plan);
     }
     free(text);

@@ -6,6 +6,7 @@
 #include "catalog/catalog.h"
 #include "identity/identity.h"
 #include "server/server.h"
+#include "spec/spec.h"
 #include "state/state.h"
 
 #include <signal.h>
@@ -28,7 +29,7 @@ int fbc_cmd_serve(int argc, char **argv)
 {
     const char *listen = NULL, *max_body = NULL, *max_header = NULL, *max_conn = NULL;
     const char *timeout = NULL, *rate = NULL, *burst = NULL, *log_format = NULL, *catalog = NULL;
-    const char *cert = NULL, *key = NULL, *threads = NULL;
+    const char *cert = NULL, *key = NULL, *threads = NULL, *reconcile = NULL, *policy = NULL;
     fbc_opt opts[] = {
         {"listen", "ADDR:PORT", "where to listen (default 127.0.0.1:8080; port 0 picks one)", &listen, NULL, NULL},
         {"max-body", "BYTES", "largest request body (default 1048576)", &max_body, NULL, NULL},
@@ -41,6 +42,10 @@ int fbc_cmd_serve(int argc, char **argv)
         {"log-format", "FMT", "json or text (default text)", &log_format, NULL, NULL},
         {"tls-cert", "FILE", "PEM certificate (chain): serve HTTPS", &cert, NULL, NULL},
         {"tls-key", "FILE", "PEM private key of --tls-cert", &key, NULL, NULL},
+        {"reconcile", "INTERVAL", "observe every deployment this often (e.g. 5m), report drift in /metrics "
+                                  "and the audit trail", &reconcile, NULL, NULL},
+        {"reconcile-policy", "POLICY", "report (default) or reapply: re-apply a drifted tenant's specs "
+                                       "submitted through the API", &policy, NULL, NULL},
         {"catalog", "DIR", "catalog for resolve ?from= (default: $FEDBROKER_CATALOG or embedded)", &catalog, NULL, NULL},
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
@@ -48,7 +53,8 @@ int fbc_cmd_serve(int argc, char **argv)
     int npos, rc;
     if (!fbc_parse(argc, argv, opts, "fedbroker serve [--listen ADDR:PORT] [--log-format json|text] [limits...]",
                    "Serves the broker's JSON API under /v1 (docs/serve.md) until SIGINT or SIGTERM:\n"
-                   "healthz, readyz, endpoints, resolve/NAME, deployments, tokens. Every route but\n"
+                   "healthz, readyz, endpoints, resolve/NAME, deployments, tokens, drivers, specs,\n"
+                   "plans, operations (docs/api.yaml). Every route but\n"
                    "healthz and readyz needs Authorization: Bearer TOKEN (fedbroker token create);\n"
                    "answers are scoped to the token's tenant. One log line per request on stderr.",
                    &pos, &npos, &rc))
@@ -82,6 +88,26 @@ int fbc_cmd_serve(int argc, char **argv)
         return FB_EXIT_USAGE;
     }
     o.log_json = log_format && !strcmp(log_format, "json");
+    if (reconcile) {
+        int64_t ms = 0;
+        char *err = NULL;
+        if (fbi_parse_duration(reconcile, &ms, &err) != 0 || ms < 1000 || ms > 86400000LL * 7) {
+            fprintf(stderr, "fedbroker serve: --reconcile %s: give a duration from 1s to 7d, e.g. 30s or 5m%s%s\n",
+                    reconcile, err ? ": " : "", err ? err : "");
+            free(err);
+            return FB_EXIT_USAGE;
+        }
+        o.reconcile_s = (unsigned)(ms / 1000);
+    }
+    if (policy && strcmp(policy, "report") && strcmp(policy, "reapply")) {
+        fprintf(stderr, "fedbroker serve: --reconcile-policy %s: give report or reapply\n", policy);
+        return FB_EXIT_USAGE;
+    }
+    if (policy && !reconcile) {
+        fprintf(stderr, "fedbroker serve: --reconcile-policy needs --reconcile INTERVAL\n");
+        return FB_EXIT_USAGE;
+    }
+    o.reconcile_reapply = policy && !strcmp(policy, "reapply");
     /* the server's threads inherit this mask; the main thread waits for
      * the signals with sigwait */
     sigset_t set;

@@ -15,10 +15,18 @@
 
 #include <errno.h>
 #include <math.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define STEPS_SHOWN_BY_DEFAULT 48 /* a longer profile prints its steps with --steps only */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 /* Parses a whole number from min to max for option name; 0 or -1 (printed). */
 static int parse_int(const char *name, const char *v, long min, long max, long *out)
@@ -66,43 +74,28 @@ static int load_profile(const char *file, const json_t *norm, fbi_profile *p)
 {
     const json_t *pn = json_object_get(json_object_get(json_object_get(norm, "spec"), "traffic"),
                                        "profile");
-    const char *path = file ? file : json_string_value(json_object_get(pn, "file"));
-    if (!path) {
-        char *err = NULL;
-        if (!pn) {
-            fprintf(stderr, "fedbroker simulate: the workload has no traffic.profile; give one in "
-                            "the spec or with --profile FILE\n");
-            return FB_EXIT_INVALID;
-        }
-        if (fbi_profile_from_norm(pn, p, &err) != 0) {
-            fprintf(stderr, "fedbroker simulate: %s\n", err);
-            free(err);
-            return FB_EXIT_INVALID;
-        }
-        return FB_EXIT_OK;
-    }
-    size_t len = 0;
-    char *err = NULL;
-    char *data = fbi_read_file(path, FBI_PROFILE_MAX_FILE, &len, &err);
-    if (!data) {
-        fprintf(stderr, "fedbroker simulate: %s\n", err);
-        free(err);
-        return FB_EXIT_INVALID;
-    }
-    const char *want = file ? NULL : json_string_value(json_object_get(pn, "sha256"));
-    if (want) {
-        char hex[65];
-        fbi_sha256_hex(data, len, hex);
-        if (strcmp(hex, want) != 0) {
-            fprintf(stderr, "fedbroker simulate: %s changed since the spec was validated "
-                            "(sha256 %.12s, now %.12s)\n", path, want, hex);
-            free(data);
-            return FB_EXIT_INVALID;
-        }
-    }
     fb_diag *d = fb_diag_new();
-    int rc = fbi_profile_parse_csv(path, data, len, file ? NULL : "/spec/traffic/profile/file", p, d);
-    free(data);
+    int rc;
+    if (file) {
+        size_t len = 0;
+        char *err = NULL;
+        char *data = fbi_read_file(file, FBI_PROFILE_MAX_FILE, &len, &err);
+        if (!data) {
+            fb_diag_add(d, FB_SEV_ERROR, file, 0, 0, NULL, err, "--profile reads a CSV file "
+                        "timestamp,requests_per_second of at most 64 MiB.");
+            free(err);
+            rc = -1;
+        } else {
+            rc = fbi_profile_parse_csv(file, data, len, NULL, p, d);
+            free(data);
+        }
+    } else if (!pn) {
+        fb_diag_add(d, FB_SEV_ERROR, NULL, 0, 0, "/spec/traffic", "the workload has no traffic.profile",
+                    "Give one in the spec or with --profile FILE.");
+        rc = -1;
+    } else {
+        rc = fbi_profile_load(pn, p, d);
+    }
     fb_diag_print(d, stderr);
     fb_diag_free(d);
     return rc == 0 ? FB_EXIT_OK : FB_EXIT_INVALID;
@@ -115,11 +108,50 @@ typedef struct out_ctx {
     int steps;           /* print the per-step rows */
     json_t *jsteps;      /* json: the current strategy's steps */
     int header_done;
+    /* hybrid-predictive: the capacity schedule per hour of the profile */
+    int64_t start;       /* the profile's first time (Unix seconds) or 0 */
+    int absolute;
+    json_t *sched;       /* [{at, containers, warmFunctions}] */
+    int64_t hour;        /* the hour being gathered (-1: none yet) */
+    double hc;           /* its most replicas */
+    int hw;              /* its most warm function instances */
 } out_ctx;
+
+/* Closes the hour being gathered into c->sched. */
+static void sched_flush(out_ctx *c)
+{
+    if (c->hour < 0) return;
+    json_t *row = json_object();
+    int64_t at = c->hour * 3600;
+    if (c->absolute) {
+        char ts[64];
+        fbi_profile_format_time(c->start + at, ts);
+        json_object_set_new(row, "at", json_string(ts));
+    } else {
+        json_object_set_new(row, "offsetSeconds", json_integer(at));
+    }
+    json_object_set_new(row, "containers", json_integer((json_int_t)ceil(c->hc - 1e-9)));
+    json_object_set_new(row, "warmFunctions", json_integer(c->hw));
+    json_array_append_new(c->sched, row);
+    c->hour = -1;
+}
 
 static void on_step(void *vctx, fbi_sim_strategy s, const fbi_sim_step *st)
 {
     out_ctx *c = vctx;
+    if (s == FBI_SIM_HYBRID_PREDICTIVE && c->sched) {
+        /* the schedule a driver would install: per hour, the most replicas
+         * and warm instances the forecast asked for */
+        int64_t h = st->t / 3600;
+        if (h != c->hour) {
+            sched_flush(c);
+            c->hour = h;
+            c->hc = 0;
+            c->hw = 0;
+        }
+        if (st->containers > c->hc) c->hc = st->containers;
+        if (st->warm > c->hw) c->hw = st->warm;
+    }
     if (!c->steps) return;
     if (c->fmt == FBC_FMT_JSON) {
         json_array_append_new(c->jsteps, json_pack(
@@ -332,29 +364,14 @@ int fbc_cmd_simulate(int argc, char **argv)
         goto out;
     }
     fbi_sim_params p;
-    fbi_sim_params_default(&p);
-    const json_t *tr = json_object_get(sp, "traffic");
-    p.duration_s = (double)json_integer_value(json_object_get(tr, "meanDurationMs")) / 1000.0;
-    p.conc = (int)json_integer_value(json_object_get(sc, "targetConcurrency"));
-    p.min_replicas = (int)json_integer_value(json_object_get(sc, "minInstances"));
-    p.max_replicas = (int)json_integer_value(json_object_get(sc, "maxInstances"));
-    p.target_util = (double)util / 100.0;
-    p.fconc = (int)fconc;
-    p.flimit = (int)flimit;
-    p.slo_p99_ms = (double)json_integer_value(
-        json_object_get(json_object_get(json_object_get(sp, "placement"), "latencySLO"), "p99Ms"));
-    p.start_s = (double)pr.container.start_ms / 1000.0;
-    p.cold_ms = (double)pr.function.start_ms;
-    p.replica_month_nano = pr.container.month_nano;
-    p.fn_ref_nano = pr.function.month_nano;
-    p.fn_ref_requests = FBI_HYBRID_REF_REQUESTS;
-    p.fn_warm_month_nano = pr.warm_month_nano;
+    fbi_hybrid_params(norm, &pr, (int)fconc, (int)flimit, (double)util / 100.0, &p);
     if (baseline > p.max_replicas) {
         fprintf(stderr, "fedbroker simulate: --baseline %ld is above scaling.maxInstances %d\n",
                 baseline, p.max_replicas);
         goto out;
     }
-    out_ctx oc = {fmt, steps || (!no_steps && prof.n <= STEPS_SHOWN_BY_DEFAULT), NULL, 0};
+    out_ctx oc = {fmt, steps || (!no_steps && prof.n <= STEPS_SHOWN_BY_DEFAULT), NULL, 0,
+                  prof.start, prof.absolute, NULL, -1, 0, 0};
     if (no_steps) oc.steps = 0;
     double peak = 0;
     for (size_t i = 0; i < prof.n; i++) peak = fmax(peak, prof.rps[i]);
@@ -400,6 +417,8 @@ int fbc_cmd_simulate(int argc, char **argv)
     int bl[FBI_SIM_NSTRATEGIES];
     memset(res, 0, sizeof res);
     int64_t static_nano = 0;
+    double sim_ms = 0, opt_ms = 0; /* FEDBROKER_SIM_STATS (bench/README-sim.md) */
+    int opt_evals = 0;
     /* static peak first: the others are normalised to it */
     {
         fbi_sim_params q = p;
@@ -424,7 +443,11 @@ int fbc_cmd_simulate(int argc, char **argv)
                 how = "given";
             } else {
                 int bb = 0, met = 0, ev = 0;
-                if (fbi_sim_optimise(&prof, &q, (fbi_sim_strategy)s, &bb, &met, &ev, &err) != 0) {
+                double t0 = now_ms();
+                int orc = fbi_sim_optimise(&prof, &q, (fbi_sim_strategy)s, &bb, &met, &ev, &err);
+                opt_ms += now_ms() - t0;
+                opt_evals += ev;
+                if (orc != 0) {
                     fprintf(stderr, "fedbroker %s\n", err);
                     free(err);
                     goto out;
@@ -441,16 +464,26 @@ int fbc_cmd_simulate(int argc, char **argv)
                    "FUNCTIONS", "WARM", "UTIL", "REQ CONT", "REQ FUNC", "COLD", "OVER SLO", "MEAN MS");
         }
         if (fmt == FBC_FMT_JSON && oc.steps) oc.jsteps = json_array();
-        if (fbi_sim_run(&prof, &q, (fbi_sim_strategy)s, on_step, &oc, &res[s], &err) != 0) {
+        if (fmt == FBC_FMT_JSON && s == FBI_SIM_HYBRID_PREDICTIVE) oc.sched = json_array();
+        double t0 = now_ms();
+        int src = fbi_sim_run(&prof, &q, (fbi_sim_strategy)s, on_step, &oc, &res[s], &err);
+        sim_ms += now_ms() - t0;
+        if (src != 0) {
             fprintf(stderr, "fedbroker %s\n", err);
             free(err);
             json_decref(oc.jsteps);
+            json_decref(oc.sched);
             goto out;
         }
         json_t *rj = result_json(&res[s], bl[s], static_nano);
         if (bl[s] >= 0) json_object_set_new(rj, "baselineChosen", json_string(how));
         if (oc.jsteps) json_object_set_new(rj, "steps", oc.jsteps);
         oc.jsteps = NULL;
+        if (oc.sched) {
+            sched_flush(&oc);
+            json_object_set_new(rj, "schedule", oc.sched);
+            oc.sched = NULL;
+        }
         json_array_append_new(jres, rj);
     }
     if (fmt == FBC_FMT_TABLE) {
@@ -517,6 +550,10 @@ int fbc_cmd_simulate(int argc, char **argv)
         }
     }
     json_decref(jres);
+    const char *stats = getenv("FEDBROKER_SIM_STATS");
+    if (stats && *stats && strcmp(stats, "0") != 0)
+        fprintf(stderr, "simulate stats: %zu steps; strategies %.1f ms; optimiser %.1f ms (%d runs)\n",
+                prof.n, sim_ms, opt_ms, opt_evals);
     ret = FB_EXIT_OK;
 out:
     json_decref(doc);

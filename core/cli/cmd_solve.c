@@ -133,7 +133,7 @@ int fbc_cmd_solve(int argc, char **argv)
     int exact = 0, heur = 0, verbose = 0;
     fbc_opt opts[] = {
         {"format", "FMT", "table or json", &format, NULL, NULL},
-        {"time-limit", "S", "seconds to spend at most (default 10)", &tl, NULL, NULL},
+        {"time-limit", "S", "seconds until the answer, reading the file included (default 10)", &tl, NULL, NULL},
         {"export-lp", "OUT.lp", "also write the model as a CPLEX LP file (glpsol, cbc)", &lpout, NULL, NULL},
         {"exact", NULL, "branch and bound (GLPK) until optimal or the time limit", NULL, &exact, NULL},
         {"heuristic", NULL, "heuristic plan and Lagrangian/LP bound only", NULL, &heur, NULL},

@@ -189,16 +189,21 @@ static int destroy_at(exec *x, const char *tenant, const char *name, const json_
     return rc;
 }
 
-/* {"callers": [{"name", "provider", "region"}]} (new): the placements of
- * the tenant's workloads this plan keeps that depend on workload (links
- * folded in), for the identity bindings of least privilege. */
+/* {"callers": [{"name", "provider", "region"}], "considered": [names]}
+ * (new): the placements of the tenant's workloads this plan keeps that
+ * depend on workload (links folded in), for the identity bindings of least
+ * privilege, and every workload of the tenant the plan speaks of (a grant
+ * to a workload outside it is left alone: this plan does not know whether
+ * it still calls). */
 static json_t *callers_of(exec *x, const char *tenant, const char *workload)
 {
-    json_t *out = json_array();
+    json_t *out = json_array(), *considered = json_array();
     size_t k, j;
     json_t *c, *dn;
     json_array_foreach(x->changes, k, c) {
-        if (!strcmp(jstr(c, "action"), "delete") || strcmp(jstr(c, "tenant"), tenant) != 0) continue;
+        if (strcmp(jstr(c, "tenant"), tenant) != 0) continue;
+        json_array_append_new(considered, json_string(jstr(c, "workload")));
+        if (!strcmp(jstr(c, "action"), "delete")) continue;
         int calls = 0;
         json_array_foreach(json_object_get(c, "dependencies"), j, dn)
             calls |= json_string_value(dn) && !strcmp(json_string_value(dn), workload);
@@ -212,7 +217,7 @@ static json_t *callers_of(exec *x, const char *tenant, const char *workload)
             json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "name", jstr(c, "workload"), "provider",
                                                  jstr(c, "provider"), "region", jstr(c, "region")));
     }
-    return json_pack("{s:o}", "callers", out);
+    return json_pack("{s:o,s:o}", "callers", out, "considered", considered);
 }
 
 /* Makes the deploy item of change c (create, update, move): its spec with

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include "cli/cli.h"
+#include "plan/plan.h"
 
 /* What a plan was computed from, recorded so apply can check it again. */
 typedef struct fbc_plan_inputs {
@@ -96,5 +97,13 @@ int fbc_plan_dry_run(fbi_broker *b, fb_store *store, fb_spec_set *set, json_t *p
  * (array of workload names) found in urls ({name: url}); rehashes doc.
  * 0, or -1 with *err (new) naming an endpoint that is not known. */
 int fbc_inject_endpoints(json_t *doc, const json_t *deps, const json_t *urls, char **err);
+
+/* Adds "hybrid" to plan: for each Container of set with burst or
+ * placement.strategy hybrid|auto, its parts' offers and the five
+ * strategies side by side (plan_hybrid.c). Returns an exit code (problems
+ * printed); the plan is left as it was for a workload that failed. */
+int fbc_plan_hybrid(json_t *plan, fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *po);
+/* Prints plan's "hybrid" section (nothing when there is none). */
+void fbc_print_hybrid(const json_t *plan, FILE *out);
 
 #endif

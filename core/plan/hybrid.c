@@ -8,7 +8,9 @@
 #include "catalog/catalog.h"
 #include "base/decimal.h"
 #include "base/util.h"
+#include "spec/profile.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -221,5 +223,125 @@ fb_status fbi_hybrid_price(fbi_broker *b, const json_t *norm, const fbi_plan_opt
         fbi_catalog_free(cat);
     }
     fb_diag_free(cd);
+    return FB_OK;
+}
+
+void fbi_hybrid_params(const json_t *norm, const fbi_hybrid_prices *pr, int fconc, int flimit,
+                       double util, fbi_sim_params *p)
+{
+    const json_t *sp = json_object_get(norm, "spec");
+    const json_t *sc = json_object_get(sp, "scaling"), *tr = json_object_get(sp, "traffic");
+    fbi_sim_params_default(p);
+    p->duration_s = (double)json_integer_value(json_object_get(tr, "meanDurationMs")) / 1000.0;
+    p->conc = (int)json_integer_value(json_object_get(sc, "targetConcurrency"));
+    p->min_replicas = (int)json_integer_value(json_object_get(sc, "minInstances"));
+    p->max_replicas = (int)json_integer_value(json_object_get(sc, "maxInstances"));
+    p->target_util = util;
+    p->fconc = fconc;
+    p->flimit = flimit;
+    p->slo_p99_ms = (double)json_integer_value(
+        json_object_get(json_object_get(json_object_get(sp, "placement"), "latencySLO"), "p99Ms"));
+    p->start_s = (double)pr->container.start_ms / 1000.0;
+    p->cold_ms = (double)pr->function.start_ms;
+    p->replica_month_nano = pr->container.month_nano;
+    p->fn_ref_nano = pr->function.month_nano;
+    p->fn_ref_requests = FBI_HYBRID_REF_REQUESTS;
+    p->fn_warm_month_nano = pr->warm_month_nano;
+}
+
+static char *offer_text(const fbi_hybrid_offer *o)
+{
+    return fbi_xasprintf("%s:%s:%s", o->provider, o->service, o->region);
+}
+
+fb_status fbi_hybrid_compare(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts,
+                             json_t **out, fb_diag *diag)
+{
+    *out = NULL;
+    const json_t *sp = json_object_get(norm, "spec");
+    fbi_profile prof;
+    if (fbi_profile_load(json_object_get(json_object_get(sp, "traffic"), "profile"), &prof, diag) != 0)
+        return FB_INVALID;
+    fbi_hybrid_prices pr;
+    /* defaults of `simulate`: one request per function instance, Lambda's
+     * default concurrency quota, 70% target utilisation */
+    fb_status st = fbi_hybrid_price(b, norm, opts, 1, &pr, diag);
+    if (st != FB_OK) {
+        fbi_profile_free(&prof);
+        return st;
+    }
+    fbi_sim_params p;
+    fbi_hybrid_params(norm, &pr, 1, 1000, 0.7, &p);
+    json_t *alts = json_array();
+    fbi_sim_result res[FBI_SIM_NSTRATEGIES];
+    int bl[FBI_SIM_NSTRATEGIES];
+    char *err = NULL;
+    for (int s = 0; s < FBI_SIM_NSTRATEGIES && !err; s++) {
+        fbi_sim_params q = p;
+        int met = 0;
+        bl[s] = -1;
+        if (s == FBI_SIM_HYBRID || s == FBI_SIM_HYBRID_PREDICTIVE) {
+            if (fbi_sim_optimise(&prof, &q, (fbi_sim_strategy)s, &q.baseline, &met, NULL, &err) != 0)
+                break;
+            bl[s] = q.baseline;
+        }
+        if (fbi_sim_run(&prof, &q, (fbi_sim_strategy)s, NULL, NULL, &res[s], &err) != 0) break;
+    }
+    if (err) {
+        fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, "/spec", err, NULL);
+        free(err);
+        json_decref(alts);
+        fbi_hybrid_prices_free(&pr);
+        fbi_profile_free(&prof);
+        return FB_INVALID;
+    }
+    int64_t stat = res[FBI_SIM_STATIC_PEAK].monthly_nano;
+    int rec = -1;
+    for (int s = 0; s < FBI_SIM_NSTRATEGIES; s++) {
+        const fbi_sim_result *r = &res[s];
+        char buf[40];
+        json_t *a = json_object();
+        json_object_set_new(a, "strategy", json_string(fbi_sim_strategy_name(r->strategy)));
+        if (bl[s] >= 0) json_object_set_new(a, "baseline", json_integer(bl[s]));
+        json_object_set_new(a, "monthlyCost", json_string(fbi_nano_str(r->monthly_nano, buf)));
+        json_object_set_new(a, "vsStaticPeak",
+                            json_real(stat > 0 ? 100.0 * (double)r->monthly_nano / (double)stat : 0));
+        json_object_set_new(a, "utilisation", json_real(r->mean_util));
+        json_object_set_new(a, "functionShare",
+                            json_real(r->offered > 0 ? r->served_functions / r->offered : 0));
+        json_object_set_new(a, "p99Ms", isfinite(r->p99_ms) ? json_real(r->p99_ms) : json_null());
+        json_object_set_new(a, "availability", json_real(r->availability));
+        json_object_set_new(a, "sloMet", json_boolean(r->slo_met));
+        json_object_set_new(a, "containersMax", json_real(r->max_containers));
+        json_object_set_new(a, "functionsMax", json_integer(r->max_functions));
+        if (r->forecast) json_object_set_new(a, "forecast", json_string(r->forecast));
+        json_array_append_new(alts, a);
+        /* every request served and the SLO met, then the cheapest */
+        if (r->slo_met && r->availability >= 1.0 &&
+            (rec < 0 || r->monthly_nano < res[rec].monthly_nano))
+            rec = s;
+    }
+    const json_t *md = json_object_get(norm, "metadata");
+    const char *strategy = json_string_value(json_object_get(json_object_get(sp, "placement"), "strategy"));
+    json_t *o = json_object();
+    char *w = fbi_xasprintf("%s/%s", json_string_value(json_object_get(md, "tenant")),
+                            json_string_value(json_object_get(md, "name")));
+    json_object_set_new(o, "workload", json_string(w));
+    free(w);
+    json_object_set_new(o, "strategy", json_string(strategy ? strategy : "hybrid"));
+    char *co = offer_text(&pr.container), *fo = offer_text(&pr.function);
+    json_object_set_new(o, "containerOffer", json_string(co));
+    json_object_set_new(o, "functionOffer", json_string(fo));
+    free(co);
+    free(fo);
+    json_object_set_new(o, "profile", fbi_profile_to_json(&prof, 0));
+    json_object_set_new(o, "alternatives", alts);
+    json_object_set_new(o, "recommended", rec >= 0 ? json_string(fbi_sim_strategy_name((fbi_sim_strategy)rec))
+                                                   : json_null());
+    json_object_set_new(o, "model", json_string("docs/simulation.md; simulate's defaults (function "
+                                                "concurrency 1, limit 1000, target utilisation 70%)"));
+    fbi_hybrid_prices_free(&pr);
+    fbi_profile_free(&prof);
+    *out = o;
     return FB_OK;
 }

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include "plan/plan.h"
+#include "sim/sim.h"
 
 /* The reference volume the overflow offer is priced at. */
 #define FBI_HYBRID_REF_REQUESTS INT64_C(100000000)
@@ -45,5 +46,22 @@ typedef struct fbi_hybrid_prices {
 fb_status fbi_hybrid_price(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts,
                            int fconc, fbi_hybrid_prices *out, fb_diag *diag);
 void fbi_hybrid_prices_free(fbi_hybrid_prices *p);
+
+/* The step model's parameters for norm (borrowed): meanDuration,
+ * targetConcurrency, min/maxInstances and the p99 SLO from the spec; unit
+ * prices and start times from pr; fconc, flimit and the target
+ * utilisation util (0..1] as given; the rest the model's defaults. */
+void fbi_hybrid_params(const json_t *norm, const fbi_hybrid_prices *pr, int fconc, int flimit,
+                       double util, fbi_sim_params *p);
+
+/* What plan shows for a Container with placement.strategy hybrid or auto
+ * (or burst): the parts' offers, and the five strategies side by side over
+ * its profile, each hybrid one at its optimised baseline, with the
+ * cheapest that meets the p99 SLO named (docs/simulation.md). *out new:
+ * {workload, strategy, containerOffer, functionOffer, profile,
+ * alternatives: [...], recommended}. FB_OK, or FB_QUOTA / FB_INVALID with
+ * diag as fbi_hybrid_price. */
+fb_status fbi_hybrid_compare(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts,
+                             json_t **out, fb_diag *diag);
 
 #endif

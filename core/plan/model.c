@@ -115,7 +115,7 @@ const char *fbi_plan_opt_reason(const model *m, const wl *w, const option *op, c
 
 /* Adds the lines of a tiered quantity to op, each also at its contracted
  * unit price (overrides). Returns 0, or -1 with op eliminated when a line's
- * cost does not fit. what: static; note: copied (interned). */
+ * cost does not fit. what: static; note: interned (fbi_plan_intern) or NULL. */
 static int add_tier_lines(const model *m, option *op, const fbi_tier_line *tl, size_t ntl,
                           const char *what, const char *note, const char *to, uint64_t bytes)
 {
@@ -135,7 +135,7 @@ static int add_tier_lines(const model *m, option *op, const fbi_tier_line *tl, s
         }
         l.contracted_nano = c * NANO_PER_MICRO;
         l.what = what;
-        l.note = fbi_plan_intern(m, note);
+        l.note = note;
         l.to = to ? fbi_plan_intern(m, to) : NULL;
         l.bytes = bytes;
         add_line(op, &l);
@@ -144,7 +144,8 @@ static int add_tier_lines(const model *m, option *op, const fbi_tier_line *tl, s
 }
 
 /* Prices one quantity of one catalog product (tiers, contracted prices) and
- * adds the lines to op. Returns 0, or -1 with the option eliminated. */
+ * adds the lines to op. note: interned or NULL. Returns 0, or -1 with the
+ * option eliminated. */
 static int price_quantity(const model *m, option *op, const char *provider, const char *service,
                           const char *metric, const char *variant, const char *unit,
                           fbi_qty qty, const char *what, const char *note)
@@ -264,7 +265,7 @@ static int price_internet_egress(const model *m, option *op, const json_t *doc)
         if (rc == 0) {
             char *note = fbi_xasprintf("%.0f%% of %s of egress to %s", (ns ? w : 1.0) * 100,
                                        "the workload's traffic", loc ? loc : "the internet");
-            rc = add_tier_lines(m, op, tl, ntl, "egress-internet", note,
+            rc = add_tier_lines(m, op, tl, ntl, "egress-internet", fbi_plan_intern(m, note),
                                 loc ? loc : "internet", part);
             free(note);
         }
@@ -325,7 +326,7 @@ static double quantile(lat_mass *v, size_t n, double total, double q)
  * to zero. The percentiles p50/p90/p95/p99 are those of this discrete
  * distribution; the mean is the weighted mean. The catalog gives medians
  * only, so no network jitter is modelled (said in the docs). */
-static void latency(const model *m, option *op, const json_t *doc, const json_t *usage)
+static void latency(const model *m, option *op, const json_t *doc, const plan_usage *usage)
 {
     json_t *traffic = jpath(doc, "spec", "traffic");
     json_t *sources = json_object_get(traffic, "sources");
@@ -357,8 +358,8 @@ static void latency(const model *m, option *op, const json_t *doc, const json_t 
     json_t *scaling = jpath(doc, "spec", "scaling");
     int zero = json_is_true(json_object_get(scaling, "scaleToZero")) &&
                json_integer_value(json_object_get(scaling, "minInstances")) == 0;
-    op->cold_ms = json_number_value(json_object_get(usage, "coldStartMs"));
-    double idle = json_number_value(json_object_get(usage, "idleTimeoutSeconds"));
+    op->cold_ms = usage->cold_ms;
+    double idle = usage->idle_s;
     if (idle <= 0) idle = DEFAULT_IDLE_S;
     double rate = (double)json_integer_value(json_object_get(traffic, "requestsPerMonth")) /
                   (m->hours * 3600.0);
@@ -475,7 +476,7 @@ static void usage_failed(const model *m, option *op, const fb_driver *drv, const
               fb_diag_count(d) ? fb_diag_summary(d, 0) : "no output");
 }
 
-static void priced(const model *m, const shape *sh, option *op, json_t *usage);
+static void priced(const model *m, const shape *sh, option *op, const plan_usage *usage);
 
 /* One candidate through validate and usage, one call each. */
 static void evaluate_one(const model *m, const shape *sh, option *op)
@@ -510,52 +511,43 @@ static void evaluate_one(const model *m, const shape *sh, option *op)
     st = drv->usage(ctx, in_text, &out, d);
     op->estimated = 1;
     free(in_text);
-    json_t *usage = out ? json_loads(out, 0, NULL) : NULL;
+    json_t *doc = out ? json_loads(out, 0, NULL) : NULL;
     free(out);
-    if (st != FB_OK || !usage) {
+    if (st != FB_OK || !doc) {
         usage_failed(m, op, drv, d);
         fb_diag_free(d);
-        json_decref(usage);
+        json_decref(doc);
         return;
     }
     fb_diag_free(d);
-    priced(m, sh, op, usage);
+    plan_usage usage;
+    fbi_plan_usage_read(m, doc, &usage);
+    priced(m, sh, op, &usage);
+    fbi_plan_usage_clear(&usage);
 }
 
-/* A usage document (stolen) priced and timed, then the SLO and budget. */
-static void priced(const model *m, const shape *sh, option *op, json_t *usage)
+/* A usage document (read by fbi_plan_usage_read) priced and timed, then
+ * the SLO and budget. */
+static void priced(const model *m, const shape *sh, option *op, const plan_usage *usage)
 {
     json_t *place = jpath(sh->doc, "spec", "placement");
-    op->notes = fbi_plan_intern_json(m, json_object_get(usage, "notes"));
-    const char *vcpu = jstr(usage, "vcpu");
-    int64_t vm = 0;
-    char *err = NULL;
-    if (vcpu && fbi_decimal_parse(vcpu, 6, &vm, &err) != 0) {
-        free(err);
-        vm = 0;
-    }
-    op->vcpu_micro = vm;
-    size_t i;
-    json_t *line;
-    json_array_foreach(json_object_get(usage, "lines"), i, line) {
-        fbi_qty q;
-        const char *qt = jstr(line, "quantity");
-        if (!qt || fbi_qty_parse(qt, &q, &err) != 0) {
+    op->notes = usage->notes;
+    op->vcpu_micro = usage->vcpu_micro;
+    for (size_t i = 0; i < usage->nlines; i++) {
+        const usage_line *line = &usage->lines[i];
+        if (line->bad) {
             eliminate(m, op, "driver", "%s usage line %zu has a bad quantity: %s", op->of->provider, i,
-                      err ? err : "missing");
-            free(err);
+                      line->err ? line->err : "missing");
             break;
         }
-        if (q == 0) continue;
-        const char *lp = jstr(line, "provider");
-        if (price_quantity(m, op, lp ? lp : op->of->price_provider, jstr(line, "service"),
-                           jstr(line, "metric"), jstr(line, "variant"), jstr(line, "unit"), q,
-                           "usage", jstr(line, "note")) != 0)
+        if (line->qty == 0) continue;
+        if (price_quantity(m, op, line->provider ? line->provider : op->of->price_provider,
+                           line->service, line->metric, line->variant, line->unit, line->qty,
+                           "usage", line->note) != 0)
             break;
     }
     if (!op->reason_class) price_internet_egress(m, op, sh->doc);
     if (!op->reason_class) latency(m, op, sh->doc, usage);
-    json_decref(usage);
     if (op->reason_class) return;
     /* every percentile the SLO names is enforced (docs/plan.md) */
     for (int k = 0; k < PLAN_NPCT && !op->reason_class; k++) {
@@ -634,10 +626,10 @@ void fbi_plan_evaluate_run(const model *m, const shape *sh, option *ops, size_t 
         fb_status st = drv->evaluate(ctx, b.data, k, diags, &out, d);
         fbi_buf_free(&b);
         if (calls) (*calls)++;
-        json_t *doc = out ? json_loads(out, 0, NULL) : NULL;
+        plan_results res;
+        int ok = st == FB_OK && out && fbi_plan_results_read(m, out, k, &res) == 0;
         free(out);
-        json_t *results = json_object_get(doc, "results");
-        if (st != FB_OK || json_array_size(results) != k) {
+        if (!ok) {
             for (size_t i = 0; i < k; i++)
                 eliminate(m, in[i], "driver", "%s evaluate failed: %s", drv->name,
                           fb_diag_count(d) ? fb_diag_summary(d, 0)
@@ -645,7 +637,7 @@ void fbi_plan_evaluate_run(const model *m, const shape *sh, option *ops, size_t 
                                           : "its output has no results array of one per placement");
         } else {
             for (size_t i = 0; i < k; i++) {
-                json_t *r = json_array_get(results, i);
+                json_t *r = res.of[i]->doc;
                 in[i]->validated = in[i]->batched = 1;
                 if (json_is_false(r)) {
                     refused(m, in[i], drv, FB_INVALID, diags[i]);
@@ -653,10 +645,10 @@ void fbi_plan_evaluate_run(const model *m, const shape *sh, option *ops, size_t 
                 }
                 in[i]->estimated = 1;
                 if (!json_is_object(r)) usage_failed(m, in[i], drv, diags[i]);
-                else priced(m, sh, in[i], json_incref(r));
+                else priced(m, sh, in[i], res.of[i]);
             }
+            fbi_plan_results_free(&res);
         }
-        json_decref(doc);
         fb_diag_free(d);
         for (size_t i = 0; i < k; i++) fb_diag_free(diags[i]);
         free(diags);

@@ -291,6 +291,42 @@ void fbi_plan_apply_objective(shape *sh);
 /* Frees the workloads, shapes, offers and the catalog. */
 void fbi_plan_model_free(model *m);
 
+/* ---- usage.c: the drivers' usage documents, read once ---- */
+/* One line of a usage document; strings borrowed from the document. */
+typedef struct usage_line {
+    const char *provider, *service, *metric, *variant, *unit;
+    const char *note;    /* interned, or NULL */
+    fbi_qty qty;
+    int bad;             /* no quantity, or not a decimal: err says why (NULL: missing) */
+    char *err;
+} usage_line;
+
+/* A usage document as pricing reads it. */
+typedef struct plan_usage {
+    json_t *doc;         /* owned: the document (the lines' strings are its) */
+    json_t *notes;       /* interned, or NULL */
+    int64_t vcpu_micro;
+    double cold_ms, idle_s; /* coldStartMs, idleTimeoutSeconds (0 when absent) */
+    usage_line *lines;
+    size_t nlines;
+} plan_usage;
+
+/* The results of an evaluate call: of[i] is placement i's (false, null or
+ * a usage document: doc says which); equal results share one. */
+typedef struct plan_results {
+    plan_usage *docs;    /* the distinct ones */
+    size_t ndocs;
+    plan_usage **of;     /* k, borrowed from docs */
+} plan_results;
+
+/* Reads doc (stolen; any JSON value) into u. */
+void fbi_plan_usage_read(const model *m, json_t *doc, plan_usage *u);
+void fbi_plan_usage_clear(plan_usage *u);
+/* Reads an evaluate call's output text for k placements into r: 0, or -1
+ * (r empty) when it is not JSON with a "results" array of k. */
+int fbi_plan_results_read(const model *m, const char *text, size_t k, plan_results *r);
+void fbi_plan_results_free(plan_results *r);
+
 /* ---- evaluate.c ---- */
 /* Evaluates every candidate of every shape, each once, on all cores. */
 void fbi_plan_evaluate_all(model *m);

@@ -186,6 +186,26 @@ static void *worker(void *arg)
     return NULL;
 }
 
+int fbi_ops_run_sync(fbi_ops *o, const char *const *argv, char **out, size_t *out_len, json_t **progress)
+{
+    op p;
+    memset(&p, 0, sizeof p);
+    size_t n = 0;
+    while (argv[n]) n++;
+    p.argv = fbi_xcalloc(n + 2, sizeof *p.argv);
+    p.argv[0] = fbi_xstrdup(o->exe);
+    for (size_t i = 0; i < n; i++) p.argv[i + 1] = fbi_xstrdup(argv[i]);
+    p.progress = json_array();
+    run(o, &p);
+    for (char **a = p.argv; *a; a++) free(*a);
+    free(p.argv);
+    *out = p.out ? p.out : fbi_xstrdup("");
+    *out_len = p.out_len;
+    if (progress) *progress = p.progress;
+    else json_decref(p.progress);
+    return p.out_truncated ? -1 : p.exit_code;
+}
+
 fbi_ops *fbi_ops_new(const char *exe, const char *home)
 {
     fbi_ops *o = fbi_xcalloc(1, sizeof *o);

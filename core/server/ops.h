@@ -41,6 +41,12 @@ int fbi_ops_submit(fbi_ops *o, const char *tenant, const char *kind, const char 
  * it printed none),"created_at","finished_at"}. */
 json_t *fbi_ops_get(fbi_ops *o, const char *id, const char *tenant);
 
+/* Runs `exe argv...` now on the calling thread (not queued): the
+ * reconciler's `status`. *out new (stdout, at most FBI_OPS_OUTPUT_MAX),
+ * *progress new (its stderr lines; progress may be NULL). Returns the exit
+ * code, or -1 when the output was cut. */
+int fbi_ops_run_sync(fbi_ops *o, const char *const *argv, char **out, size_t *out_len, json_t **progress);
+
 /* Counts by state for /metrics: queued, running, succeeded, failed. */
 void fbi_ops_counts(fbi_ops *o, unsigned long counts[4]);
 

@@ -12,6 +12,7 @@
 #include "server/ttlcache.h"
 #include "server/ops.h"
 #include "server/v1.h"
+#include "server/reconcile.h"
 #include "base/map.h"
 #include "base/util.h"
 #include "discovery/discovery.h"
@@ -52,9 +53,10 @@ typedef struct bucket {
 /* Prometheus counters: requests by route class and status, their time,
  * resolve answers. Route classes carry no names (nothing of a tenant). */
 static const char *const ROUTES[] = {"healthz", "readyz", "endpoints", "resolve", "deployments",
-                                     "tokens", "metrics", "other"};
+                                     "tokens", "metrics", "drivers", "specs", "plans", "operations",
+                                     "other"};
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)
-static const unsigned CODES[] = {200, 400, 401, 403, 404, 405, 413, 429, 500, 503};
+static const unsigned CODES[] = {200, 201, 202, 400, 401, 403, 404, 405, 413, 429, 500, 503};
 #define NCODES (sizeof CODES / sizeof *CODES)
 
 typedef struct metrics {
@@ -67,7 +69,8 @@ typedef struct metrics {
 static size_t route_class(const char *url)
 {
     static const char *const prefix[] = {"/v1/healthz", "/v1/readyz", "/v1/endpoints", "/v1/resolve/",
-                                         "/v1/deployments", "/v1/tokens", "/metrics"};
+                                         "/v1/deployments", "/v1/tokens", "/metrics", "/v1/drivers",
+                                         "/v1/specs", "/v1/plans", "/v1/operations/"};
     for (size_t i = 0; i < sizeof prefix / sizeof *prefix; i++)
         if (strncmp(url, prefix[i], strlen(prefix[i])) == 0) return i;
     return NROUTES - 1;
@@ -77,7 +80,10 @@ typedef struct fbi_server server;
 struct fbi_server {
     metrics m;
     fbi_auditor *audit;
-    fb_store *store;
+    fb_store *store;  /* the caller's: the audit writer's connection (writes) */
+    fb_store *rstore; /* a second connection to the same file for the request
+                         threads' reads: in WAL mode they never wait for the
+                         audit writer's transactions */
     const fbi_catalog *cat;
     const fbi_serve_opts *o;
     pthread_mutex_t mu; /* buckets, log */
@@ -94,6 +100,7 @@ struct fbi_server {
     struct MHD_Daemon *daemon;
     char *cert, *key;
     fbi_v1_env v1;           /* specs, plans, operations, drivers (v1.h) */
+    fbi_reconciler *rec;     /* --reconcile, or NULL */
     char *home;
 };
 
@@ -231,7 +238,7 @@ static void resolve_route(server *sv, struct MHD_Connection *c, const char *name
     fbi_resolve_query q = {.name = name, .tenant = who->tenant, .now = now, .from_location = from,
                            .all = all};
     json_t *out = NULL;
-    fb_status st = fbi_discovery_resolve(sv->store, sv->cat, &q, &out, d);
+    fb_status st = fbi_discovery_resolve(sv->rstore, sv->cat, &q, &out, d);
     atomic_fetch_add(st == FB_OK ? &sv->m.resolve_found : st == FB_NOTFOUND ? &sv->m.resolve_not_found
                                                                : &sv->m.resolve_invalid, 1);
     if (st == FB_NOTFOUND) {
@@ -294,7 +301,7 @@ static void route(server *sv, struct MHD_Connection *c, const char *method, cons
     char *text = NULL;
     if (strcmp(url, "/v1/endpoints") == 0) {
         if (!(role & READERS)) goto forbidden;
-        if (fbi_store_list_endpoints(sv->store, who->tenant, &text, d) != FB_OK) goto internal;
+        if (fbi_store_list_endpoints(sv->rstore, who->tenant, &text, d) != FB_OK) goto internal;
         *body = json_pack("{s:o}", "endpoints", parse_rows(text));
     } else if (strncmp(url, "/v1/resolve/", 12) == 0 && url[12] && !strchr(url + 12, '/')) {
         if (!(role & READERS)) goto forbidden;
@@ -303,7 +310,7 @@ static void route(server *sv, struct MHD_Connection *c, const char *method, cons
                (strncmp(url, "/v1/deployments/", 16) == 0 && url[16] && !strchr(url + 16, '/'))) {
         if (!(role & READERS)) goto forbidden;
         const char *name = url[15] == '/' ? url + 16 : NULL;
-        if (fb_store_list_deployments(sv->store, who->tenant, name, &text, d) != FB_OK) goto internal;
+        if (fb_store_list_deployments(sv->rstore, who->tenant, name, &text, d) != FB_OK) goto internal;
         json_t *rows = parse_rows(text);
         if (name && json_array_size(rows) == 0) {
             json_decref(rows);
@@ -318,7 +325,7 @@ static void route(server *sv, struct MHD_Connection *c, const char *method, cons
         *status = 0; /* the caller sends the text exposition */
     } else if (strcmp(url, "/v1/tokens") == 0) {
         if (!(role & R_ADMIN)) goto forbidden;
-        if (fbi_store_list_tokens(sv->store, who->tenant, &text, d) != FB_OK) goto internal;
+        if (fbi_store_list_tokens(sv->rstore, who->tenant, &text, d) != FB_OK) goto internal;
         *body = json_pack("{s:o}", "tokens", parse_rows(text));
     } else {
         *status = 404;
@@ -392,6 +399,34 @@ static char *metrics_text(server *sv)
          "fedbroker_cache_hits_total{cache=\"resolve\"} %lu\n",
          rows, batches, failures, atomic_load(&sv->m.token_cache_hits),
          atomic_load(&sv->m.answer_cache_hits));
+    unsigned long oc[4];
+    fbi_ops_counts(sv->v1.ops, oc);
+    EMIT("# HELP fedbroker_operations Operations kept in memory, by state.\n"
+         "# TYPE fedbroker_operations gauge\n"
+         "fedbroker_operations{state=\"queued\"} %lu\n"
+         "fedbroker_operations{state=\"running\"} %lu\n"
+         "fedbroker_operations{state=\"succeeded\"} %lu\n"
+         "fedbroker_operations{state=\"failed\"} %lu\n", oc[0], oc[1], oc[2], oc[3]);
+    if (sv->rec) {
+        fbi_reconcile_counts rc;
+        fbi_reconciler_counts(sv->rec, &rc);
+        EMIT("# HELP fedbroker_reconcile_runs_total Reconciler passes (serve --reconcile).\n"
+             "# TYPE fedbroker_reconcile_runs_total counter\n"
+             "fedbroker_reconcile_runs_total %lu\n"
+             "# HELP fedbroker_reconcile_failures_total Passes whose observe (fedbroker status) failed.\n"
+             "# TYPE fedbroker_reconcile_failures_total counter\n"
+             "fedbroker_reconcile_failures_total %lu\n"
+             "# HELP fedbroker_reconcile_drifted Deployments drifted, missing or failed at the last pass.\n"
+             "# TYPE fedbroker_reconcile_drifted gauge\n"
+             "fedbroker_reconcile_drifted %lu\n"
+             "# HELP fedbroker_reconcile_reapplies_total Re-apply operations queued by the reconciler.\n"
+             "# TYPE fedbroker_reconcile_reapplies_total counter\n"
+             "fedbroker_reconcile_reapplies_total %lu\n"
+             "# HELP fedbroker_reconcile_last_success_timestamp_seconds The last pass that observed.\n"
+             "# TYPE fedbroker_reconcile_last_success_timestamp_seconds gauge\n"
+             "fedbroker_reconcile_last_success_timestamp_seconds %lld\n",
+             rc.runs, rc.failures, rc.drifted, rc.reapplies, (long long)rc.last_ok);
+    }
 #undef EMIT
     return b;
 }
@@ -430,7 +465,7 @@ static fb_status authenticate(server *sv, const char *token, int64_t now, fbi_to
         memset(who, 0, sizeof *who); /* expired meanwhile: the store says so */
     }
     free(hit);
-    fb_status st = fbi_token_check(sv->store, token, now, v, who, d);
+    fb_status st = fbi_token_check(sv->rstore, token, now, v, who, d);
     if (st == FB_OK && *v == FBI_TOKEN_OK)
         fbi_ttlcache_put(sv->tokens, hash, who, sizeof *who, 1, (int64_t)t + TOKEN_CACHE_MS);
     return st;
@@ -448,7 +483,7 @@ static int oidc_route(server *sv, const char *url, unsigned *status, json_t **bo
         *body = fbi_identity_discovery(sv->o->identity);
     } else if (strcmp(url, jwks) == 0) {
         fb_diag *d = fb_diag_new();
-        if (fbi_identity_published_jwks(sv->store, body, d) != FB_OK) {
+        if (fbi_identity_published_jwks(sv->rstore, body, d) != FB_OK) {
             *status = 500;
             *body = err_body("internal", "the state store failed; see the server log");
             fb_diag_print(d, stderr);
@@ -512,7 +547,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     } else if (strcmp(url, "/v1/readyz") == 0) {
         fb_diag *d = fb_diag_new();
         char *t = NULL;
-        int ok = fbi_store_list_tokens(sv->store, "\x01", &t, d) == FB_OK;
+        int ok = fbi_store_list_tokens(sv->rstore, "\x01", &t, d) == FB_OK;
         free(t);
         fb_diag_free(d);
         status = ok ? 200 : 503;
@@ -644,6 +679,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 static void server_free(server *sv)
 {
     if (sv->daemon) MHD_stop_daemon(sv->daemon); /* no request runs after this */
+    fbi_reconciler_stop(sv->rec);                /* it queues operations and audit rows */
+    fbi_ops_free(sv->v1.ops);                    /* waits for a running operation */
     fbi_auditq_stop(sv->aq);                     /* commits every queued row */
     fbi_auditor_close(sv->audit);
     free(sv->cert);
@@ -651,7 +688,7 @@ static void server_free(server *sv)
     for (size_t i = 0; i < sv->nbuckets; i++) free(sv->buckets[i].id);
     free(sv->buckets);
     fbi_smap_free(&sv->bucket_index);
-    fbi_ops_free(sv->v1.ops); /* waits for a running operation */
+    if (sv->rstore) fb_store_close(sv->rstore);
     free(sv->home);
     fbi_ttlcache_free(sv->tokens);
     fbi_ttlcache_free(sv->answers);
@@ -677,7 +714,14 @@ fb_status fbi_server_start(fb_store *store, const fbi_catalog *cat, const fbi_se
     ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[el > 0 ? el : 0] = 0;
     sv->home = fb_state_dir();
-    sv->v1 = (fbi_v1_env){.store = store, .ops = fbi_ops_new(o->exe ? o->exe : exe, sv->home),
+    const char *file = sqlite3_db_filename(fbi_store_db(store), "main");
+    if (!file || !*file || fb_store_open(file, &sv->rstore, diag) != FB_OK) {
+        fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, "cannot open a second connection to the state store",
+                    NULL);
+        server_free(sv);
+        return FB_INTERNAL;
+    }
+    sv->v1 = (fbi_v1_env){.store = sv->rstore, .ops = fbi_ops_new(o->exe ? o->exe : exe, sv->home),
                           .home = sv->home, .catalog_dir = o->catalog_dir};
     sv->answers = fbi_ttlcache_new(ANSWER_CACHE_MAX);
     /* a statement of our own on the store's connection (opened with
@@ -688,6 +732,12 @@ fb_status fbi_server_start(fb_store *store, const fbi_catalog *cat, const fbi_se
         fbi_auditq_start(sv->audit, store, 0, &sv->aq, diag) != FB_OK) {
         server_free(sv);
         return FB_INVALID;
+    }
+    if (o->reconcile_s) {
+        fbi_reconcile_opts ro = {.interval_s = o->reconcile_s, .reapply = o->reconcile_reapply,
+                                 .home = sv->home, .catalog_dir = o->catalog_dir, .ops = sv->v1.ops,
+                                 .aq = sv->aq};
+        sv->rec = fbi_reconciler_start(&ro);
     }
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
@@ -723,13 +773,13 @@ fb_status fbi_server_start(fb_store *store, const fbi_catalog *cat, const fbi_se
     };
     sv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, handle, sv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, sv, /* first, so every message goes through it */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 2),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)o->max_header,
         MHD_OPTION_NOTIFY_COMPLETED, completed, sv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, sv,
         MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_END);
     if (!sv->daemon) {

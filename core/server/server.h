@@ -32,6 +32,8 @@ typedef struct fbi_serve_opts {
     const struct fbi_identity_cfg *identity;
     const char *catalog_dir; /* --catalog, passed on to the plan operations; may be NULL */
     const char *exe;         /* the fedbroker executable operations run; NULL = this one */
+    unsigned reconcile_s;    /* --reconcile INTERVAL in seconds; 0 = off (reconcile.h) */
+    int reconcile_reapply;   /* --reconcile-policy reapply */
     int no_listen;           /* no listening socket: connections come from
                                 fbi_server_add_connection (the fuzz harness) */
 } fbi_serve_opts;

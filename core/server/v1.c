@@ -32,12 +32,16 @@ static int fail(fbi_v1_resp *out, unsigned status, const char *code, const char 
     return 1;
 }
 
-/* The tenant's directory under the broker home (new): serve/tenants/ID/SUB. */
-static char *tenant_dir(const fbi_v1_env *env, const char *tenant, const char *sub)
+char *fbi_v1_tenant_dir(const char *home, const char *tenant, const char *sub)
 {
     char h[65];
     fbi_sha256_hex(tenant, strlen(tenant), h);
-    return fbi_xasprintf("%s/serve/tenants/%.16s/%s", env->home, h, sub);
+    return fbi_xasprintf("%s/serve/tenants/%.16s/%s", home, h, sub);
+}
+
+static char *tenant_dir(const fbi_v1_env *env, const char *tenant, const char *sub)
+{
+    return fbi_v1_tenant_dir(env->home, tenant, sub);
 }
 
 /* 1 when s is n characters of [0-9a-f] (ids taken from URLs: never a path). */
@@ -120,9 +124,9 @@ done:
     return 1;
 }
 
-/* The files of a tenant directory whose names end in one of exts, sorted
+/* The files of a directory whose names end in suffix (NULL: any), sorted
  * (new array of names). */
-static json_t *list_dir(const char *dir, const char *suffix)
+json_t *fbi_v1_list_dir(const char *dir, const char *suffix)
 {
     json_t *names = json_array();
     DIR *dp = opendir(dir);
@@ -147,7 +151,7 @@ static json_t *list_dir(const char *dir, const char *suffix)
 static int specs_list(const fbi_v1_env *env, const fbi_v1_req *rq, fbi_v1_resp *out)
 {
     char *dir = tenant_dir(env, rq->who->tenant, "specs");
-    json_t *names = list_dir(dir, NULL), *specs = json_array();
+    json_t *names = fbi_v1_list_dir(dir, NULL), *specs = json_array();
     size_t i;
     json_t *n;
     json_array_foreach(names, i, n) {
@@ -199,7 +203,7 @@ static int plans_create(const fbi_v1_env *env, const fbi_v1_req *rq, fbi_v1_resp
         json_decref(b);
     }
     char *dir = tenant_dir(env, rq->who->tenant, "specs");
-    json_t *names = list_dir(dir, NULL), *files = json_array();
+    json_t *names = fbi_v1_list_dir(dir, NULL), *files = json_array();
     size_t i, k;
     json_t *n, *w;
     json_array_foreach(names, i, n) {
@@ -284,7 +288,7 @@ static json_t *load_plan(const fbi_v1_env *env, const fbi_v1_req *rq, const char
 static int plans_list(const fbi_v1_env *env, const fbi_v1_req *rq, fbi_v1_resp *out)
 {
     char *dir = tenant_dir(env, rq->who->tenant, "plans");
-    json_t *names = list_dir(dir, ".json"), *plans = json_array();
+    json_t *names = fbi_v1_list_dir(dir, ".json"), *plans = json_array();
     size_t i;
     json_t *n;
     json_array_foreach(names, i, n) {

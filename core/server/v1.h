@@ -50,6 +50,13 @@ typedef struct fbi_v1_resp {
 /* 1 when rq is one of these routes (*out filled), 0 when it is not. */
 int fbi_v1_route(const fbi_v1_env *env, const fbi_v1_req *rq, fbi_v1_resp *out);
 
+/* The tenant's directory of API-submitted files (new):
+ * HOME/serve/tenants/ID/SUB, ID the first 16 hex digits of SHA-256(tenant). */
+char *fbi_v1_tenant_dir(const char *home, const char *tenant, const char *sub);
+/* The names in dir ending in suffix (NULL: any; no dot files or temp
+ * files), sorted. new. */
+json_t *fbi_v1_list_dir(const char *dir, const char *suffix);
+
 /* {"error": {"code", "message"}} (new). */
 json_t *fbi_v1_error(const char *code, const char *message);
 

@@ -204,14 +204,12 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
 #define DESIRED(l) fmin((double)ceil_r, fmax((double)floor_r, ceil((l) / (C * p->target_util) - 1e-9)))
 
     double *fc = NULL; /* forecast rates, predictive only */
-    int64_t lead = 0;  /* steps between a scaling decision and ready replicas */
     if (predictive) {
         fbi_forecast f;
         fbi_forecast_make(prof, &f);
         fc = f.rps;
         out->forecast = f.method;
         out->backtest_mape = f.backtest_mape;
-        lead = (int64_t)ceil(((double)p->sync_s + p->start_s) / S);
     }
 
     int ready = containers ? (s == FBI_SIM_STATIC_PEAK ? static_r
@@ -252,21 +250,26 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
         /* ---- containers: decide, then the capacity over the step ---- */
         double billed = ready;
         if (autoscale) {
-            double want_l = L;
-            if (predictive) /* ready by the time the forecast load arrives */
-                for (int64_t k = 0; k <= lead && i + (size_t)k < n; k++)
-                    want_l = fmax(want_l, fc[i + (size_t)k] * D);
+            /* the autoscaler sees the load (and, predictive, the schedule) */
+            double want_l = predictive ? fmax(L, fc[i] * D) : L;
             double target = slmax_push(&stab, (int64_t)i, DESIRED(want_l), W);
             int total = ready + pq_count;
-            /* predictive pre-scales: its decision is already made, no sync delay */
-            double decide = predictive ? t0 : t0 + (double)p->sync_s;
+            if (predictive) {
+                /* the schedule: replicas for the forecast load launched
+                 * start_s before the step (billed from then), ready at its
+                 * start */
+                int sched = (int)DESIRED(fc[i] * D);
+                if (sched > total) {
+                    ready += sched - total;
+                    out->replica_seconds += (sched - total) * p->start_s;
+                    total = sched;
+                }
+            }
+            /* what the schedule missed, the autoscaler adds after its sync
+             * period and the start time */
+            double decide = t0 + (double)p->sync_s;
             if (target > total) {
                 pending e = {decide + p->start_s, decide, (int)target - total};
-                if (predictive) { /* launched start_s before the step: billed from then */
-                    e.ready_at = t0;
-                    e.launched = t0;
-                    out->replica_seconds += e.n * p->start_s;
-                }
                 pq[pq_tail++] = e;
                 pq_count += e.n;
             } else if (target < total) {
@@ -429,6 +432,12 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
     return 0;
 }
 
+/* The optimiser evaluates every baseline when that takes at most this many
+ * simulated steps in all, else it works on a coarse copy of this many
+ * steps first (see fbi_sim_optimise). */
+#define OPT_EXHAUSTIVE_STEPS 4000000.0
+#define OPT_COARSE_STEPS 8760
+
 /* Cost with the SLO as a penalty, for the search: an SLO miss is worse than
  * any cost. */
 typedef struct probe {
@@ -468,25 +477,39 @@ int fbi_sim_optimise(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_s
     int hi = (int)fmin(p->max_replicas, ceil(peak * p->duration_s / (p->conc * p->target_util)));
     if (hi < 0) hi = 0;
     probe best = {-1, 0, 0}, x;
-    if (hi <= 256) {
+    if ((double)prof->n * (hi + 1) <= OPT_EXHAUSTIVE_STEPS) {
         for (int b = 0; b <= hi; b++) {
             if (eval_b(prof, p, s, b, &x, &ev, err) != 0) return -1;
             if (best.b < 0 || better(&x, &best)) best = x;
         }
     } else {
-        /* golden section on [0, hi], then a scan of +-8 around the best */
-        const double g = (sqrt(5.0) - 1) / 2;
-        int a = 0, c = hi;
-        while (c - a > 16) {
-            int m1 = c - (int)((c - a) * g), m2 = a + (int)((c - a) * g);
-            probe p1, p2;
-            if (eval_b(prof, p, s, m1, &p1, &ev, err) || eval_b(prof, p, s, m2, &p2, &ev, err))
-                return -1;
-            if (better(&p1, &p2)) c = m2;
-            else a = m1;
+        /* A long profile: every baseline on a coarse copy (the mean rate of
+         * each window of k steps, so the requests are the same), then the
+         * full profile around the coarse optimum (+-2), extended upwards
+         * while none there meets the SLO. A heuristic: bench/sim_bench.sh
+         * compares it with the full sweep. */
+        size_t k = (prof->n + OPT_COARSE_STEPS - 1) / OPT_COARSE_STEPS;
+        fbi_profile c = *prof;
+        c.n = (prof->n + k - 1) / k;
+        c.step_s = prof->step_s * (int64_t)k;
+        c.rps = fbi_xmalloc(c.n * sizeof *c.rps);
+        for (size_t i = 0; i < c.n; i++) {
+            double sum = 0;
+            size_t m = 0;
+            for (size_t j = i * k; j < prof->n && j < (i + 1) * k; j++, m++) sum += prof->rps[j];
+            c.rps[i] = sum / (double)m;
         }
-        int lo = a - 8 < 0 ? 0 : a - 8, up = c + 8 > hi ? hi : c + 8;
-        for (int b = lo; b <= up; b++) {
+        probe cb = {-1, 0, 0};
+        for (int b = 0; b <= hi; b++) {
+            if (eval_b(&c, p, s, b, &x, &ev, err) != 0) {
+                free(c.rps);
+                return -1;
+            }
+            if (cb.b < 0 || better(&x, &cb)) cb = x;
+        }
+        free(c.rps);
+        int lo = cb.b - 2 < 0 ? 0 : cb.b - 2, up = cb.b + 2 > hi ? hi : cb.b + 2;
+        for (int b = lo; b <= hi && (b <= up || !best.met); b++) {
             if (eval_b(prof, p, s, b, &x, &ev, err) != 0) return -1;
             if (best.b < 0 || better(&x, &best)) best = x;
         }

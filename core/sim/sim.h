@@ -104,10 +104,12 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
 
 /* The baseline that minimises the hybrid (or hybrid-predictive) monthly
  * cost with the p99 SLO met (the cheapest overall when none meets it, with
- * *met 0). Evaluates every baseline from 0 to the replicas the peak needs
- * when that is at most 256 of them, else a golden-section search and a
- * scan around its best. Returns 0 or -1 with *err (new). *evals: how many
- * simulations it ran (may be NULL). */
+ * *met 0; ties: the smaller baseline). Evaluates every baseline from 0 to
+ * the replicas the peak needs when that is at most 4 million simulated
+ * steps; for longer profiles it sweeps a coarse copy (the mean rate over
+ * windows, 8,760 steps) and then the full profile within 2 of the coarse
+ * optimum (a heuristic, measured by bench/sim_bench.sh). Returns 0 or -1
+ * with *err (new). *evals: how many simulations it ran (may be NULL). */
 int fbi_sim_optimise(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strategy s,
                      int *baseline, int *met, int *evals, char **err);
 

@@ -957,12 +957,23 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     int threaded = pthread_create(&th, NULL, bound_worker, &bw) == 0;
     int *asg = NULL;
     fbi_money total = -1;
-    if (fbi_heuristic(c, &mail, hdead - margin / 2, opts->seed, opts->verbose, &ub, &asg, &total) != 0) {
+    /* Without branch and bound on the whole model, and with a few seconds
+     * to spend, the last 30% of the heuristic's time re-solves
+     * neighbourhoods exactly (solver_lns.c). */
+    int lns = !try_mip && mode != FBI_MODE_EXACT && c->nt > 0 && p->nbud == 0 &&
+              hdead - t0 >= 4000; /* below, a few GLPK solves cost more than they find */
+    double hstart = fbi_mono_ms();
+    double hend = lns ? hstart + (hdead - margin / 2 - hstart) * 0.7 : hdead - margin / 2;
+    if (fbi_heuristic(c, &mail, hend, opts->seed, opts->verbose, &ub, &asg, &total) != 0) {
         free(asg);
         asg = NULL;
         total = -1;
     }
     if (opts->verbose) fprintf(stderr, "solve: heuristic done at %.0f ms\n", fbi_mono_ms() - t0);
+    if (lns && total >= 0 && (atomic_load(&mail.lb) < total)) {
+        fbi_lns(p, c, asg, &total, hdead - margin / 2, opts->seed, &ub, opts->verbose);
+        if (opts->verbose) fprintf(stderr, "solve: neighbourhoods done at %.0f ms\n", fbi_mono_ms() - t0);
+    }
     /* Without a plan, branch and bound needs the time: stop the bounds. */
     if (total < 0) fbi_lagr_stop(lg, 1);
     if (threaded) pthread_join(th, NULL);
@@ -1001,7 +1012,10 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     if (!proven && (try_mip || total < 0) && deadline - fbi_mono_ms() > 20) {
         int *m = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
         if (asg) memcpy(m, asg, (size_t)c->nw * sizeof(int));
-        int mr = fbi_mip(c, m, total >= 0, deadline, opts->verbose);
+        /* GLPK looks at the clock between node solves and cut rounds, which
+         * on a loaded machine can each take ~0.1 s: it stops this early. */
+        double slack = span * 0.08 < 150 ? span * 0.08 : 150;
+        int mr = fbi_mip(c, m, total >= 0, deadline - slack, opts->verbose);
         if (mr == 2) {
             free(m);
             free(asg);

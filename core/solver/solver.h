@@ -134,7 +134,9 @@ typedef enum {
 
 typedef struct fbi_solve_opts {
     fbi_mode mode;
-    double time_limit_s;  /* <= 0: 10 s */
+    double time_limit_s;  /* <= 0: 10 s. The result is ready within it (2%,
+                           * at most 0.1 s, are kept for pricing); a caller
+                           * that spent time before (parsing) passes less */
     unsigned seed;        /* for the randomised parts of the heuristic */
     int verbose;          /* progress to stderr */
 } fbi_solve_opts;
@@ -149,7 +151,8 @@ typedef struct fbi_result {
     double seconds;
     char *reason;         /* new: why infeasible / unknown, else NULL */
     const char *bound_method; /* static: "exact", "lp", "lagrangian",
-                               * "knapsack-lagrangian", "trivial" */
+                               * "knapsack-lagrangian",
+                               * "decomposition-lagrangian", "trivial" */
     const char *plan_method;  /* static: "mip", "heuristic" */
 } fbi_result;
 

@@ -767,6 +767,7 @@ typedef struct fbi_decomp {
     double *dv, *bdv;      /* per option: multiplier (USD), best */
     int64_t *v;            /* rounded, nano-USD */
     unsigned char *xsel, *ysel;
+    unsigned char *copy;   /* per option: on an offer with its own capacity */
     int *kch;              /* per workload: chosen class */
     int ntree;
     fbi_money best;
@@ -864,6 +865,7 @@ static fbi_decomp *decomp_new(const fbi_cmp *c)
     d->v = fbi_xcalloc((size_t)nopt + 1, sizeof(int64_t));
     d->xsel = fbi_xcalloc((size_t)nopt + 1, 1);
     d->ysel = fbi_xcalloc((size_t)nopt + 1, 1);
+    d->copy = fbi_xcalloc((size_t)nopt + 1, 1);
     d->kch = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
     d->best = INT64_MIN + 1;
     d->theta = 1.0;
@@ -875,7 +877,7 @@ static void decomp_free(fbi_decomp *d)
     if (!d) return;
     free(d->parent); free(d->pterm); free(d->order); free(d->coff); free(d->kpoff);
     free(d->own); free(d->f); free(d->oarg); free(d->karg); free(d->a);
-    free(d->dv); free(d->bdv); free(d->v); free(d->xsel); free(d->ysel); free(d->kch);
+    free(d->dv); free(d->bdv); free(d->v); free(d->xsel); free(d->ysel); free(d->kch); free(d->copy);
     free(d);
 }
 
@@ -1040,7 +1042,8 @@ fbi_money fbi_lagr_decomp(fbi_lagr *l, fbi_money ub, double deadline, int max_it
             int o = c->ooffer[i], g = -1;
             for (int k = c->og_start[o]; k < c->og_start[o + 1]; k++)
                 if (c->gowner[c->og[k]] >= 0) g = c->og[k];
-            if (g < 0) { d->dv[i] = 0; continue; } /* no copy needed */
+            d->copy[i] = g >= 0;
+            if (g < 0) { d->dv[i] = d->bdv[i] = 0; continue; } /* no copy: v stays 0 */
             if (fresh) d->bdv[i] = -(l->lam[g] > 0 ? l->lam[g] : 0) * (double)c->demand[w] / 1e6;
             d->dv[i] = d->bdv[i];
         }
@@ -1072,14 +1075,14 @@ fbi_money fbi_lagr_decomp(fbi_lagr *l, fbi_money ub, double deadline, int max_it
         double norm = 0;
         for (int i = 0; i < nopt; i++) {
             int gi = (int)d->ysel[i] - (int)d->xsel[i];
-            if (gi) norm += 1.0;
+            if (gi && d->copy[i]) norm += 1.0;
         }
         if (norm <= 0) break; /* x = y: optimal for these multipliers */
         double target = ubn >= 0 ? (double)ubn : (double)db + fabs((double)db) * 0.02 + 1e9;
         double step = theta * (target - (double)v) / 1e9 / norm;
         for (int i = 0; i < nopt; i++) {
             int gi = (int)d->ysel[i] - (int)d->xsel[i];
-            if (gi) d->dv[i] += step * gi;
+            if (gi && d->copy[i]) d->dv[i] += step * gi;
         }
     }
     d->theta = theta;
@@ -1344,8 +1347,12 @@ int fbi_mip(const fbi_cmp *c, int *asg, int have_asg, double deadline, int verbo
     cbinfo info = {c, &m, have_asg ? asg : NULL, 0, deadline};
     ip.cb_func = mip_cb;
     ip.cb_info = &info;
+    double tb = fbi_mono_ms();
     rc = glp_intopt(m.lp, &ip);
     int st = glp_mip_status(m.lp);
+    if (verbose)
+        fprintf(stderr, "mip: branch and bound %.0f ms (rc %d, %.0f ms past the deadline)\n", fbi_mono_ms() - tb, rc,
+                fbi_mono_ms() - deadline);
     if (st == GLP_OPT || st == GLP_FEAS) {
         for (int w = 0; w < c->nw; w++) {
             int pick = -1;

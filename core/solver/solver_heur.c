@@ -516,9 +516,11 @@ static int force(hs *h, int w)
  * breadth-first walk takes the nearest first). */
 #define COMP_MAX 16
 
-/* The component of w0 over the pair terms, at most COMP_MAX workloads,
- * breadth first; largest demand first in comp[]. Returns its size. */
-static int component(hs *h, int w0, int *comp)
+/* The component of w0 over the pair terms, at most limit (<= COMP_MAX)
+ * workloads, breadth first (a smaller limit gives a piece of it: a
+ * segment of a chain, a hub with some spokes); largest demand first in
+ * comp[]. Returns its size. */
+static int component(hs *h, int w0, int *comp, int limit)
 {
     const fbi_cmp *c = h->c;
     if (++h->cstamp == 0) {
@@ -528,9 +530,9 @@ static int component(hs *h, int w0, int *comp)
     int n = 0;
     comp[n++] = w0;
     h->cmark[w0] = h->cstamp;
-    for (int q = 0; q < n && n < COMP_MAX; q++) {
+    for (int q = 0; q < n && n < limit; q++) {
         int w = comp[q];
-        for (int k = c->wt_start[w]; k < c->wt_start[w + 1] && n < COMP_MAX; k++) {
+        for (int k = c->wt_start[w]; k < c->wt_start[w + 1] && n < limit; k++) {
             const fbi_term *t = &c->t[c->wt[k] >> 1];
             int v = (c->wt[k] & 1) ? t->a : t->b;
             if (h->cmark[v] == h->cstamp) continue;
@@ -547,17 +549,20 @@ static int component(hs *h, int w0, int *comp)
     return n;
 }
 
-/* Places the (unplaced) members of comp[] one by one on their cheapest
- * option that fits, counting the links to what is placed already; in
- * region r when it has one, anywhere else otherwise. Returns 0 when some
- * member found no option (the members placed stay placed). */
-static int place_comp_in(hs *h, const int *comp, int n, int r)
+/* Places the (unplaced) members of comp[] one by one on their best option
+ * that fits, counting the links to what is placed already; in region r
+ * when it has one, anywhere else otherwise. "Best" is the cost, or
+ * score[] (cost with capacity prices, per global option) when given;
+ * *sum (may be NULL) receives the summed score. Returns 0 when some member
+ * found no option (the members placed stay placed). */
+static int place_comp_in(hs *h, const int *comp, int n, int r, const double *score, double *sum)
 {
     const fbi_cmp *c = h->c;
+    double tot = 0;
     for (int q = 0; q < n; q++) {
         int v = comp[q], nv = c->ostart[v + 1] - c->ostart[v];
         int best = -1, bestin = 0;
-        int64_t bc = INT64_MAX;
+        double bc = 0;
         begin_batch(h);
         for (int j = 0; j < nv; j++) {
             int gi = c->ostart[v] + j;
@@ -566,8 +571,8 @@ static int place_comp_in(hs *h, const int *comp, int n, int r)
             if (bestin && !in) continue;
             int64_t tc = term_cost_c(h, v, j);
             if (tc == FBI_FORBID) continue;
-            int64_t cost = c->ocost[gi] + tc;
-            if ((in && !bestin) || cost < bc) {
+            double cost = (score ? score[gi] : (double)c->ocost[gi] / 1e9) + (double)tc / 1e9;
+            if (best < 0 || (in && !bestin) || cost < bc) {
                 if (!fits(h, v, j)) continue;
                 best = j;
                 bc = cost;
@@ -576,18 +581,20 @@ static int place_comp_in(hs *h, const int *comp, int n, int r)
         }
         if (best < 0) return 0;
         place(h, v, best);
+        tot += bc;
     }
+    if (sum) *sum = tot;
     return 1;
 }
 
-/* Moves the component of w0 to the region (among those w0 may use) where
+/* Moves the component of w0 (at most limit workloads) to the region (among those w0 may use) where
  * it costs least, other than where w0 is now. The journal records the
  * move; trials are undone by hand. Returns 1 when a move was made; then
  * the members are in comp[0..*ncomp). */
-static int comp_move(hs *h, int w0, int *comp, int *ncomp, double deadline)
+static int comp_move(hs *h, int w0, int limit, int *comp, int *ncomp, double deadline)
 {
     const fbi_cmp *c = h->c;
-    int n = component(h, w0, comp);
+    int n = component(h, w0, comp, limit);
     *ncomp = n;
     if (n < 2) return 0;
     int orig[COMP_MAX];
@@ -609,7 +616,7 @@ static int comp_move(hs *h, int w0, int *comp, int *ncomp, double deadline)
         tried[ntried++] = r;
         if ((ntried & 3) == 0 && fbi_mono_ms() > deadline) break;
         for (int q = 0; q < n; q++) place(h, comp[q], -1);
-        if (place_comp_in(h, comp, n, r) && h->total < best_t) {
+        if (place_comp_in(h, comp, n, r, NULL, NULL) && h->total < best_t) {
             best_t = h->total;
             best_r = r;
         }
@@ -619,7 +626,7 @@ static int comp_move(hs *h, int w0, int *comp, int *ncomp, double deadline)
     h->journal = journal;
     if (best_r < 0) return 0;
     for (int q = 0; q < n; q++) place(h, comp[q], -1);
-    if (!place_comp_in(h, comp, n, best_r)) {
+    if (!place_comp_in(h, comp, n, best_r, NULL, NULL)) {
         /* Cannot happen (the same greedy succeeded above); restore. */
         for (int q = 0; q < n; q++) place(h, comp[q], -1);
         for (int q = 0; q < n; q++) place(h, comp[q], orig[q]);
@@ -643,7 +650,7 @@ static int comp_pass(hs *h, double deadline)
         if (fbi_mono_ms() > deadline) break;
         fbi_money before = h->total;
         h->nj = 0;
-        int moved = comp_move(h, w, comp, &n, deadline);
+        int moved = comp_move(h, w, COMP_MAX, comp, &n, deadline);
         for (int q = 0; q < n; q++) done[comp[q]] = 1;
         if (!moved) continue;
         if (h->total < before) kept++;
@@ -707,7 +714,9 @@ static fbi_money ils(hs *h, int *best, double deadline, fbi_atomic_money *live, 
         if (kind == 2 && c->wt_start[w0] < c->wt_start[w0 + 1]) {
             /* The whole component to another region: one workload at a
              * time never crosses the egress of its links. */
-            if (!comp_move(h, w0, kick, &m, deadline)) {
+            /* The whole component, or a piece of it around w0. */
+            int lim = 2 + (int)(rnd(h) % (COMP_MAX - 1));
+            if (!comp_move(h, w0, lim, kick, &m, deadline)) {
                 undo(h);
                 stall++;
                 continue;
@@ -959,11 +968,52 @@ static int feasibility_repair(hs *h, double deadline)
 /* Greedy construction in a given order with option scores (USD); a
  * workload that fits nowhere is placed where it breaks least and the
  * violations are repaired afterwards. */
-static int construct(hs *h, const int *order, const double *score, double deadline)
+static int construct(hs *h, const int *order, const double *score, double deadline, int n);
+
+/* Construction by components: in order, each workload's unplaced linked
+ * component (up to COMP_MAX) goes to the region of the workload's options
+ * where its summed score (cost, capacity prices, links to what is placed)
+ * is least; what finds no such region, and the workloads without links,
+ * are then placed one by one (construct()). */
+static int construct_comp(hs *h, const int *order, const double *score, double deadline)
+{
+    const fbi_cmp *c = h->c;
+    int comp[COMP_MAX], sub[COMP_MAX];
+    int *rest = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    for (int k = 0; k < c->nw; k++) {
+        int w = order[k];
+        if (h->asg[w] >= 0 || c->wt_start[w] == c->wt_start[w + 1]) continue;
+        if ((k & 7) == 0 && fbi_mono_ms() > deadline) break;
+        int n = component(h, w, comp, COMP_MAX), ns = 0;
+        for (int q = 0; q < n; q++) if (h->asg[comp[q]] < 0) sub[ns++] = comp[q];
+        int best_r = -1, tried[64], ntried = 0;
+        double best_s = 0;
+        for (int i = c->ostart[w]; i < c->ostart[w + 1] && ntried < 64; i++) {
+            if (!c->alive[i]) continue;
+            int r = c->oregion[c->ooffer[i]], seen = 0;
+            for (int t = 0; t < ntried && !seen; t++) seen = tried[t] == r;
+            if (seen) continue;
+            tried[ntried++] = r;
+            double sc;
+            int ok = place_comp_in(h, sub, ns, r, score, &sc);
+            for (int q = 0; q < ns; q++) place(h, sub[q], -1);
+            if (ok && (best_r < 0 || sc < best_s)) { best_s = sc; best_r = r; }
+        }
+        if (best_r < 0 || !place_comp_in(h, sub, ns, best_r, score, NULL))
+            for (int q = 0; q < ns; q++) place(h, sub[q], -1);
+    }
+    int nr = 0;
+    for (int k = 0; k < c->nw; k++) if (h->asg[order[k]] < 0) rest[nr++] = order[k];
+    int r = construct(h, rest, score, deadline, nr);
+    free(rest);
+    return r;
+}
+
+static int construct(hs *h, const int *order, const double *score, double deadline, int n)
 {
     const fbi_cmp *c = h->c;
     int soft = 0;
-    for (int k = 0; k < c->nw; k++) {
+    for (int k = 0; k < n; k++) {
         int w = order[k];
         int best = -1;
         double bs = 0;
@@ -1016,7 +1066,8 @@ typedef struct cons {
 } cons;
 
 /* One construction (variant: bit 0 = no capacity prices, bit 1 = demand
- * order instead of regret) taken to a local optimum. Returns its total, or
+ * order instead of regret, bit 2 = linked components placed together)
+ * taken to a local optimum. Returns its total, or
  * -1; the plan is left in out[]. */
 static fbi_money run_variant(cons *k, const double *guide, int variant, unsigned seed, double deadline,
                              int *out)
@@ -1049,7 +1100,9 @@ static fbi_money run_variant(cons *k, const double *guide, int variant, unsigned
     hs_init(&h, c, seed + (unsigned)variant);
     search_init(&h);
     fbi_money t = -1;
-    if (construct(&h, k->order, k->score, deadline) == 0) {
+    int built = (variant & 4) ? construct_comp(&h, k->order, k->score, deadline)
+                              : construct(&h, k->order, k->score, deadline, c->nw);
+    if (built == 0) {
         descend_all(&h, deadline);
         /* Components together, until no move of one pays. */
         for (int pass = 0; pass < 4 && comp_pass(&h, deadline) > 0; pass++) {}
@@ -1083,7 +1136,7 @@ int fbi_heuristic(const fbi_cmp *c, fbi_guide *mail, double deadline, unsigned s
      * without them only when those fail or there are no prices. Each is
      * taken to a local optimum; the best goes on to the iterated local
      * search. */
-    static const int guided[] = {0, 2}, plain[] = {1, 3};
+    static const int guided[] = {4, 0}, plain[] = {5, 1};
     for (int pass = 0; pass < 2 && bt < 0; pass++) {
         const int *vs = pass == 0 && guide ? guided : plain;
         if (pass == 1 && !guide) break;

@@ -129,6 +129,13 @@ typedef struct fbi_guide {
 int fbi_heuristic(const fbi_cmp *c, fbi_guide *guide, double deadline_ms,
                   unsigned seed, int verbose, fbi_atomic_money *best_total, int **asg,
                   fbi_money *total);
+/* Large-neighbourhood search (solver_lns.c): until deadline_ms, re-solves
+ * a neighbourhood of linked workloads (and those sharing their offers)
+ * exactly with GLPK, the others fixed; asg (local options, feasible) and
+ * *total are improved in place. Skipped (0) on problems with budgets.
+ * Uses GLPK: only one thread may run it. Returns the improvements made. */
+int fbi_lns(fbi_problem *p, const fbi_cmp *c, int *asg, fbi_money *total, double deadline_ms, unsigned seed,
+            fbi_atomic_money *live, int verbose);
 /* Exact total of a feasible local assignment, -1 when infeasible. */
 fbi_money fbi_cmp_price(const fbi_cmp *c, const int *asg);
 

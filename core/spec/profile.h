@@ -34,8 +34,8 @@ typedef struct fbi_profile {
 void fbi_profile_free(fbi_profile *p);
 
 /* Parses CSV text (name: the file shown in messages). Rows are
- * timestamp,requests_per_second; a first row whose rate is not a number is
- * a header; blank lines and lines starting with '#' are skipped. A
+ * timestamp,requests_per_second; a first row whose time and rate are not a
+ * time and a number is a header; blank lines and lines starting with '#' are skipped. A
  * timestamp is a UTC time (2026-12-31T18:00:00Z, seconds optional, 'Z' or
  * '+00:00' optional), Unix seconds, or an offset duration ("90m"). Every
  * bad row is reported (the first 20) as name:line with pointer (the spec's
@@ -62,6 +62,12 @@ json_t *fbi_profile_to_json(const fbi_profile *p, int with_rates);
 /* Rebuilds a profile from a normal form that holds its rates (with_rates
  * above). Returns 0, or -1 with *err (new) when the rates are missing. */
 int fbi_profile_from_norm(const json_t *norm, fbi_profile *out, char **err);
+
+/* The profile of a normal form's traffic.profile (pn, borrowed): its
+ * rates, or its file read again and checked against the SHA-256 validate
+ * recorded (a file changed since is an error). Errors go to diag with the
+ * file:line or pointer. Returns 0 or -1. out is zeroed first. */
+int fbi_profile_load(const json_t *pn, fbi_profile *out, fb_diag *diag);
 
 /* Parses a time (see fbi_profile_parse_csv) into seconds; *absolute 1 for
  * a UTC time or Unix seconds, 0 for an offset. Returns 0 or -1 with *err

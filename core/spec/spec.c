@@ -1464,9 +1464,13 @@ void fbi_spec_rehash(json_t *norm)
     json_object_set_new(norm, "specHash", json_string(hash));
 }
 
+/* One serialisation for the text and the hash: the canonical form
+ * (base/util.h: compact, sorted keys, shortest round-trip reals), so the
+ * stored spec text is exactly what its specHash was computed over, minus
+ * the hash-neutral fields spec_hash drops. */
 char *fbi_spec_text(const json_t *norm)
 {
-    return json_dumps(norm, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+    return fbi_json_canonical(norm);
 }
 
 /* ------------------------------------------------------------------------ */

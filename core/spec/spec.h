@@ -193,8 +193,9 @@ json_t *fbi_spec_set_view(const fb_spec_set *set, const fb_diag *diag);
  * ${endpoints.NAME.url} and FEDBROKER_ENDPOINT_<NAME> into the env of a
  * workload's copy: what is deployed is what the hash names). */
 void fbi_spec_rehash(json_t *norm);
-/* The text fb_spec_json gives for a normal form (compact, sorted keys);
- * new (free()). For threads that must not touch the set's cache. */
+/* The text fb_spec_json gives for a normal form: the canonical
+ * serialisation its specHash is computed over (fbi_json_canonical); new
+ * (free()). For threads that must not touch the set's cache. */
 char *fbi_spec_text(const json_t *norm);
 
 #endif

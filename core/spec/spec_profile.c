@@ -254,7 +254,15 @@ int fbi_profile_parse_csv(const char *name, const char *data, size_t len,
         errno = 0;
         double v = strtod(rv, &end);
         int num_ok = *rv && end && !*end && errno == 0;
-        if (rows == 1 && !num_ok) continue; /* the header */
+        if (rows == 1 && !num_ok) { /* a header: neither column is data */
+            int64_t hs;
+            int ha;
+            char *herr = NULL;
+            if (fbi_profile_parse_time(ts, &hs, &ha, &herr) != 0) {
+                free(herr);
+                continue;
+            }
+        }
         if (n == FBI_PROFILE_MAX_POINTS) {
             csv_row_err(&c, line, "more than 1,100,000 rows (two years of minutes)",
                         "Split the series or use a coarser step.");
@@ -472,4 +480,39 @@ int fbi_profile_from_norm(const json_t *norm, fbi_profile *out, char **err)
         if (fbi_profile_parse_time(st, &out->start, &out->absolute, &e) != 0) free(e);
     }
     return 0;
+}
+
+int fbi_profile_load(const json_t *pn, fbi_profile *out, fb_diag *diag)
+{
+    memset(out, 0, sizeof *out);
+    const char *path = json_string_value(json_object_get(pn, "file"));
+    char *err = NULL;
+    if (!path) {
+        if (fbi_profile_from_norm(pn, out, &err) == 0) return 0;
+        fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, "/spec/traffic/profile", err, NULL);
+        free(err);
+        return -1;
+    }
+    size_t len = 0;
+    char *data = fbi_read_file(path, FBI_PROFILE_MAX_FILE, &len, &err);
+    if (!data) {
+        fb_diag_add(diag, FB_SEV_ERROR, path, 0, 0, "/spec/traffic/profile/file", err, NULL);
+        free(err);
+        return -1;
+    }
+    const char *want = json_string_value(json_object_get(pn, "sha256"));
+    char hex[65];
+    fbi_sha256_hex(data, len, hex);
+    if (want && strcmp(hex, want) != 0) {
+        char *s = fbi_xasprintf("the profile file changed since the spec was validated (sha256 "
+                                "%.12s, now %.12s)", want, hex);
+        fb_diag_add(diag, FB_SEV_ERROR, path, 0, 0, "/spec/traffic/profile/file", s,
+                    "Validate and plan again with the file as it is now.");
+        free(s);
+        free(data);
+        return -1;
+    }
+    int rc = fbi_profile_parse_csv(path, data, len, "/spec/traffic/profile/file", out, diag);
+    free(data);
+    return rc;
 }

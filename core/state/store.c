@@ -920,20 +920,21 @@ fb_status fbi_store_audit_append(fb_store *s, const char *actor, const char *ten
     memset(prev, '0', 64);
     prev[64] = 0;
     long long last = 0;
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", -1, &st, NULL);
-    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+    /* cached statements: serve appends thousands of rows a second */
+    sqlite3_stmt *st = prepared(s, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", 1);
+    int rc = st ? SQLITE_OK : SQLITE_ERROR;
+    if (st && sqlite3_step(st) == SQLITE_ROW) {
         last = sqlite3_column_int64(st, 0);
         const unsigned char *h = sqlite3_column_text(st, 1);
         if (h && strlen((const char *)h) == 64) memcpy(prev, h, 64);
     }
-    sqlite3_finalize(st);
+    if (st) release(s, st);
     *id = last + 1;
     fbi_audit_row_hash(*id, now, actor, tenant, action, outcome, detail, prev, hash);
-    rc = sqlite3_prepare_v2(s->db,
+    st = rc == SQLITE_OK ? prepared(s,
         "INSERT INTO audit(id, at, actor, tenant, action, outcome, detail_json, prev_hash, hash)"
-        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)", -1, &st, NULL);
-    if (rc == SQLITE_OK) {
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)", 1) : NULL;
+    if (st) {
         sqlite3_bind_int64(st, 1, *id);
         sqlite3_bind_text(st, 2, now, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 3, actor, -1, SQLITE_TRANSIENT);
@@ -945,8 +946,10 @@ fb_status fbi_store_audit_append(fb_store *s, const char *actor, const char *ten
         sqlite3_bind_text(st, 8, prev, 64, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 9, hash, 64, SQLITE_TRANSIENT);
         rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        release(s, st);
+    } else {
+        rc = SQLITE_ERROR;
     }
-    sqlite3_finalize(st);
     fb_status out = FB_OK;
     if (rc != SQLITE_OK || (own && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)) {
         out = db_error(s, diag, "audit");

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define LAMBDA_BASIC_POLICY "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
 typedef struct kv {
     const char *k, *v;
 } kv;
@@ -70,6 +72,26 @@ static fb_status iam_call(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cred
     free(message);
     aws_host->http_free(&resp);
     return st;
+}
+
+/* s with its %XX escapes decoded (new): IAM answers a role's trust policy
+ * URL-encoded (RFC 3986). A malformed escape is kept as is. */
+static char *percent_decode(const char *s)
+{
+    size_t n = strlen(s), o = 0;
+    char *out = fbk_xmalloc(n + 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (s[i] == '%' && i + 2 < n && sscanf(s + i + 1, "%2x", &v) == 1 &&
+            strchr("0123456789abcdefABCDEF", s[i + 1]) && strchr("0123456789abcdefABCDEF", s[i + 2])) {
+            out[o++] = (char)v;
+            i += 2;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
 }
 
 /* The issuer without its scheme and trailing '/': how IAM names the
@@ -187,7 +209,7 @@ static fb_status bind_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cre
         "BrokerIssuedIdentity", "Effect", "Allow", "Principal", "Federated", prov, "Action",
         "sts:AssumeRoleWithWebIdentity", "Condition", "StringEquals", ksub, sub, kaud, aud);
     char *doc = json_dumps(policy, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(policy);
+    int stale_trust = 0;
     fbk_xml *x = NULL;
     char *code = NULL;
     long status = 0;
@@ -215,6 +237,28 @@ static fb_status bind_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cre
                          "the role yourself", name);
                 st = FB_CONFLICT;
             }
+            /* a trust policy made by an older version (or changed by hand)
+             * is brought back to this one */
+            const char *enc = fbk_xml_text(x, "GetRoleResponse/GetRoleResult/Role/AssumeRolePolicyDocument");
+            char *have = enc ? percent_decode(enc) : NULL;
+            json_t *hj = have ? json_loads(have, 0, NULL) : NULL;
+            if (st == FB_OK && !json_equal(hj, policy)) stale_trust = 1;
+            json_decref(hj);
+            free(have);
+        }
+        fbk_xml_free(x);
+        x = NULL;
+        free(code);
+        code = NULL;
+    }
+    json_decref(policy);
+    if (st == FB_OK && exists && stale_trust) {
+        kv u[] = {{"RoleName", name}, {"PolicyDocument", doc}};
+        st = iam_call(ctx, diag, creds, "UpdateAssumeRolePolicy", u, 2, FB_HTTP_IDEMPOTENT, &x, &code, &status);
+        if (st == FB_OK && code) {
+            fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL, "aws: IAM UpdateAssumeRolePolicy %s failed: %s", name,
+                     code);
+            st = FB_CONFLICT;
         }
         fbk_xml_free(x);
         x = NULL;
@@ -265,6 +309,25 @@ static fb_status bind_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cre
     }
     if (st == FB_OK && arn && record && !aws_host->dry_run(diag))
         st = aws_record(diag, "iam-role", arn, region, name);
+    /* a function running as the role writes its logs: AWS's managed
+     * basic execution policy, and nothing else (attaching twice is a
+     * no-op); a caller's role made by its callee gets it from its own
+     * apply */
+    const char *kind = aws_str(w, "kind");
+    if (st == FB_OK && arn && record && kind && !strcmp(kind, "Function")) {
+        kv p[] = {{"RoleName", name}, {"PolicyArn", LAMBDA_BASIC_POLICY}};
+        fbk_xml *ax = NULL;
+        char *acode = NULL;
+        long astatus = 0;
+        st = iam_call(ctx, diag, creds, "AttachRolePolicy", p, 2, FB_HTTP_IDEMPOTENT, &ax, &acode, &astatus);
+        if (st == FB_OK && acode) {
+            fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL, "aws: IAM AttachRolePolicy %s to %s failed: %s",
+                     LAMBDA_BASIC_POLICY, name, acode);
+            st = FB_CONFLICT;
+        }
+        fbk_xml_free(ax);
+        free(acode);
+    }
     free(doc);
     free(ksub);
     free(kaud);
@@ -367,8 +430,29 @@ fb_status aws_identity_unbind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *
     fbk_xml *x = NULL;
     char *code = NULL;
     long status = 0;
-    fb_status st = iam_call(ctx, diag, creds, "DeleteRole", p, 1, FB_HTTP_IDEMPOTENT, &x, &code,
-                            &status);
+    /* IAM deletes no role with managed policies attached: detach first */
+    fb_status st = iam_call(ctx, diag, creds, "ListAttachedRolePolicies", p, 1,
+                            FB_HTTP_IDEMPOTENT | FB_HTTP_READ_ONLY, &x, &code, &status);
+    const fbk_xml *list = st == FB_OK && x
+        ? fbk_xml_find(x, "ListAttachedRolePoliciesResponse/ListAttachedRolePoliciesResult/AttachedPolicies")
+        : NULL;
+    for (const fbk_xml *m = list ? list->child : NULL; m && st == FB_OK; m = m->next) {
+        const char *parn = fbk_xml_text(m, "member/PolicyArn");
+        if (!parn) continue;
+        kv d[] = {{"RoleName", p[0].v}, {"PolicyArn", parn}};
+        fbk_xml *dx = NULL;
+        char *dcode = NULL;
+        long dstatus = 0;
+        st = iam_call(ctx, diag, creds, "DetachRolePolicy", d, 2, FB_HTTP_IDEMPOTENT, &dx, &dcode, &dstatus);
+        fbk_xml_free(dx);
+        free(dcode); /* NoSuchEntity: detached already */
+    }
+    fbk_xml_free(x);
+    x = NULL;
+    free(code);
+    code = NULL;
+    if (st == FB_OK)
+        st = iam_call(ctx, diag, creds, "DeleteRole", p, 1, FB_HTTP_IDEMPOTENT, &x, &code, &status);
     fbk_xml_free(x);
     free(code); /* NoSuchEntity: already gone */
     return st;

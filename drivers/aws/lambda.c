@@ -691,12 +691,14 @@ static fb_status ensure_url(const call *c, const lam *l, int existed, json_t *st
 
 #define CALLER_SID "fb-caller-"
 
-/* Least privilege from the federation graph (docs/identity.md): each
- * caller's role (made when missing, aws_identity_caller_role) may invoke
- * the function through its AWS_IAM URL: lambda:InvokeFunctionUrl with
- * FunctionUrlAuthType AWS_IAM and lambda:InvokeFunction through the URL
- * only, statements fb-caller-NAME and fb-caller-NAME-invoke; statements of
- * callers that are gone are removed. Nobody else is granted anything. */
+/* Least privilege from the federation graph (docs/identity.md): with an
+ * AWS_IAM URL, each caller's role (made when missing,
+ * aws_identity_caller_role) may invoke the function through it:
+ * lambda:InvokeFunctionUrl with FunctionUrlAuthType AWS_IAM and
+ * lambda:InvokeFunction through the URL only, statements fb-caller-NAME
+ * and fb-caller-NAME-invoke; statements of callers that are gone (among
+ * the workloads this apply considered) are removed, with or without a
+ * URL. Nobody else is granted anything. */
 static fb_status ensure_callers(const call *c, const lam *l)
 {
     const json_t *callers = json_object_get(l->ident, "callers");
@@ -707,7 +709,7 @@ static fb_status ensure_callers(const call *c, const lam *l)
     size_t i;
     const json_t *cl;
     json_array_foreach(callers, i, cl) {
-        if (st != FB_OK) break;
+        if (st != FB_OK || l->url != 2) break; /* grants go with an AWS_IAM URL only */
         char *arn = NULL;
         st = aws_identity_caller_role(c->ctx, c->diag, c->creds, l->ident, tenant ? tenant : "default", cl,
                                       l->region, &arn);
@@ -756,7 +758,14 @@ static fb_status ensure_callers(const call *c, const lam *l)
             size_t k;
             const json_t *w;
             json_array_foreach(want, k, w) keep |= !strcmp(json_string_value(w), sid);
-            if (keep) continue;
+            /* the caller's name: fb-caller-NAME or fb-caller-NAME-invoke;
+             * a workload this apply did not consider keeps its grant */
+            const char *cn = sid + strlen(CALLER_SID);
+            size_t cnlen = strlen(cn);
+            char *base = cnlen > 7 && !strcmp(cn + cnlen - 7, "-invoke") ? fbk_xstrndup(cn, cnlen - 7) : NULL;
+            int considered = fbk_identity_considers(l->ident, cn) || (base && fbk_identity_considers(l->ident, base));
+            free(base);
+            if (keep || !considered) continue;
             char *p = fn_path("2015-03-31", l->name, "/policy/");
             fbk_buf b;
             fbk_buf_init(&b);
@@ -1029,7 +1038,7 @@ fb_status aws_lambda_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag
         }
     }
     /* exactly its callers may call it (a dry run shows the grants) */
-    if (st == FB_OK && state && l.url == 2 && l.ident) st = ensure_callers(&c, &l);
+    if (st == FB_OK && state && l.ident) st = ensure_callers(&c, &l);
     /* the schedule and queue triggers, once the function is there; also
      * removes those a previous apply made that the spec no longer has */
     if (st == FB_OK && state)

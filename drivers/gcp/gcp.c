@@ -579,6 +579,10 @@ static fb_status gcp_discover(fb_driver_ctx *ctx, const char *in_json, char **ou
         if (st == FB_OK) st = gcp_triggers_discover(ctx, r, resources, diag);
     }
     if (st == FB_OK) st = gcp_triggers_discover(ctx, NULL, resources, diag);
+    /* IAM is the project's: the workloads' accounts once, when the broker
+     * is an issuer */
+    if (st == FB_OK && json_is_object(json_object_get(in, "identity")))
+        st = gcp_identity_discover(ctx, resources, diag);
     json_decref(in);
     if (st != FB_OK) {
         json_decref(resources);

@@ -272,15 +272,17 @@ fb_status gcp_identity_bind(fb_driver_ctx *ctx, const json_t *in, const fbk_wl *
                             gcp_identity *out, json_t *resources, fb_diag *diag);
 /* roles/run.invoker on service (its full name) for each caller in
  * in.identity.callers: a caller on Google Cloud by its service account
- * (made when missing), any other by its federated principal; each binding
- * recorded; bindings the previous deployment recorded for callers that
- * are gone are removed. Nothing when id has no pool. */
+ * (made when missing), any other by an account fbc-... made for it to call
+ * this workload (recorded), which only its federated principal may
+ * impersonate (workloadIdentityUser, recorded); each binding recorded;
+ * bindings and fbc- accounts the previous deployment recorded for callers
+ * that are gone are removed. Nothing when id has no pool. */
 fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_identity *id,
                                 const char *service, const char *region, json_t *resources, fb_diag *diag);
 /* Whether in.identity.callers has a caller outside Google Cloud (it then
  * reaches the service over the internet: ingress all, IAM still checks). */
 int gcp_identity_external_callers(const json_t *in);
-/* Makes a service or function body run as the identity the deployment's
+/* Makes a Cloud Run service or a Cloud Function body run as the identity the deployment's
  * state.identity (st: apply's identity, or NULL to read dep_state's)
  * names: the account, and ingress from everywhere for external callers.
  * Used by apply and by observe (so drift compares like with like). */
@@ -292,6 +294,11 @@ json_t *gcp_identity_state(const gcp_identity *id);
 void gcp_identity_clear(gcp_identity *id);
 /* The account id's email of tenant/name (new). */
 char *gcp_identity_sa_email(fb_driver_ctx *ctx, const char *tenant, const char *name);
+/* Appends discover rows (type gcp-service-account) for the project's
+ * accounts fedbroker makes (fb-..., fbc-...): managed when their
+ * description is fedbroker's, with the tenant and the workload whose
+ * deployment records them. */
+fb_status gcp_identity_discover(fb_driver_ctx *ctx, json_t *resources, fb_diag *diag);
 /* Deletes the accounts a deployment recorded (after its service). */
 fb_status gcp_identity_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag);
 

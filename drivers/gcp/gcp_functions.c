@@ -220,6 +220,13 @@ fb_status gcp_functions_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, 
     char sha[41] = "";
     fb_status st = FB_OK;
     const char *uri = NULL;
+    /* the workload's own identity and its secrets' copies first
+     * (gcp_identity.c, gcp_secrets.c); a dry run shows their creates */
+    gcp_identity ident;
+    int secrets_changed = 0;
+    st = gcp_identity_bind(ctx, in, wl, region, &ident, resources, diag);
+    if (st == FB_OK) st = gcp_secrets_materialise(ctx, in, wl, region, resources, &secrets_changed, diag);
+    if (st != FB_OK) goto done;
     if (gcp_host->dry_run(diag)) {
         fbk_ck ck = {gcp_host, diag, GCP_DRV, 0, 1};
         json_t *docs = gcp_render_docs(ctx, wl, sh, &ck);
@@ -228,7 +235,7 @@ fb_status gcp_functions_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, 
         goto done;
     }
     st = source_zip(wl, &zip, &zlen, sha, diag);
-    if (st == FB_OK) st = gcp_secrets_grant(ctx, wl, NULL, diag);
+    if (st == FB_OK) st = gcp_secrets_grant(ctx, wl, ident.email, diag);
     /* the topics a queue trigger names must exist before the eventTrigger */
     json_t *scratch = json_array(), *scratch_res = json_array();
     if (st == FB_OK && wl->queue_triggers)
@@ -240,6 +247,7 @@ fb_status gcp_functions_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, 
     if (st == FB_OK && !found) {
         st = upload(ctx, parent, zip, zlen, &storage, diag);
         body = st == FB_OK ? want_body(ctx, wl, sh, storage, sha) : NULL;
+        if (body && ident.email) gcp_identity_body(body, &ident, NULL);
         char *p = fbk_xasprintf("v2/%s/functions", parent);
         char *q = fbk_xasprintf("functionId=%s", id);
         /* the deterministic functionId guards a retried create */
@@ -294,10 +302,16 @@ fb_status gcp_functions_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, 
                 json_decref(body);
                 body = st == FB_OK ? want_body(ctx, wl, sh, storage, sha) : NULL;
             }
+            if (body && ident.email) gcp_identity_body(body, &ident, NULL);
         }
         const char *msg;
         int failed = st == FB_OK && !strcmp(fn_status(live, &msg), "failed");
         char *mask = st == FB_OK ? update_mask(body, live) : NULL;
+        /* a new secret version is read by a new deployment only */
+        if (st == FB_OK && !*mask && secrets_changed) {
+            free(mask);
+            mask = fbk_xstrdup("serviceConfig");
+        }
         if (st == FB_OK && (*mask || failed)) {
             /* a failed function with nothing to change is built again */
             char *p = fbk_xasprintf("v2/%s", name);
@@ -329,6 +343,8 @@ fb_status gcp_functions_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, 
     const char *service = json_string_value(json_object_get(json_object_get(live, "serviceConfig"), "service"));
     char *svc = service ? fbk_xstrdup(service) : fbk_xasprintf("%s/services/%s", parent, id);
     if (st == FB_OK) st = fn_invokers(ctx, wl, svc, diag);
+    /* least privilege: exactly the workload's callers may call it */
+    if (st == FB_OK) st = gcp_identity_invokers(ctx, in, &ident, svc, region, resources, diag);
     free(svc);
     uri = json_string_value(json_object_get(live, "url"));
     if (!uri) uri = json_string_value(json_object_get(json_object_get(live, "serviceConfig"), "uri"));
@@ -342,6 +358,8 @@ done:
         if (uri) json_object_set_new(state, "uri", json_string(uri));
         if (sha[0]) json_object_set_new(state, "sourceSha256", json_string(sha));
         if (json_array_size(triggers)) json_object_set(state, "triggers", triggers);
+        json_t *is = gcp_identity_state(&ident);
+        if (is) json_object_set_new(state, "identity", is);
         json_t *all = json_array();
         if (!gcp_host->dry_run(diag))
             json_array_append_new(all, json_pack("{s:s,s:s,s:s,s:s}", "type", FN_TYPE, "id", name, "region", region,
@@ -350,6 +368,7 @@ done:
         *out = json_pack("{s:o,s:o}", "state", state, "resources", all);
         if (uri) json_object_set_new(*out, "result", json_pack("{s:s}", "url", uri));
     }
+    gcp_identity_clear(&ident);
     free(zip);
     json_decref(storage);
     json_decref(body);
@@ -402,6 +421,7 @@ fb_status gcp_functions_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb
             free(zip);
             if (zst != FB_OK) st = zst;
             json_t *want = want_body(ctx, &wl, &sh, ls, sha);
+            gcp_identity_body(want, NULL, json_object_get(dep, "state"));
             gcp_drift(want, live, "", drift);
             json_decref(want);
             const char *service = json_string_value(json_object_get(sc, "service"));

@@ -6,12 +6,14 @@
  * its own service account, which only the principal
  *   principal://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/POOL/subject/<SPIFFE ID>
  * may impersonate (roles/iam.workloadIdentityUser on the account). Cloud Run
- * services and functions run as that account. Least privilege from the
- * federation graph: for each caller A of this workload B, roles/run.invoker
- * on B for A's identity (A's service account when A is on Google Cloud,
- * else A's federated principal), and nothing else. The account and every
- * binding are recorded (gcp-service-account, gcp-iam-binding) and removed
- * by destroy. */
+ * services run as that account. Least privilege from the federation graph:
+ * for each caller A of this workload B, roles/run.invoker on B for A's
+ * account when A is on Google Cloud; for a caller elsewhere, for an account
+ * fbc-... made for A to call B, which only A's federated principal may
+ * impersonate (Cloud Run takes Google-signed ID tokens, which a federated
+ * principal gets through generateIdToken on such an account). Nothing
+ * else. The accounts and every binding are recorded (gcp-service-account,
+ * gcp-iam-binding) and removed by destroy. */
 #include "config.h"
 #include "gcp.h"
 
@@ -25,6 +27,8 @@
 #define SA_TYPE "gcp-service-account"
 #define BINDING_TYPE "gcp-iam-binding"
 #define SA_ID_MAX 30
+
+static fb_status delete_account(fb_driver_ctx *ctx, fb_diag *diag, const char *name);
 
 /* The service account id of tenant/name (new): fb-TENANT-NAME when it fits
  * IAM's 6..30 characters, else cut with 8 hex digits of a hash so two
@@ -170,15 +174,15 @@ static fb_status ensure_pool(fb_driver_ctx *ctx, fb_diag *diag, const char *issu
     return st;
 }
 
-/* The service account of tenant/name, made when missing (not in a dry
- * run: there the create is shown). *created says whether this call made
- * it. An account of that id not made by fedbroker for this workload is
+/* The service account id@project (email), made when missing (not in a dry
+ * run: there the create is shown) with description desc and display name
+ * display. *created says whether this call made it. An account of that id
+ * with another description (not fedbroker's, or not for this purpose) is
  * refused. */
-static fb_status ensure_sa(fb_driver_ctx *ctx, fb_diag *diag, const char *tenant, const char *name,
-                           const char *email, int *created)
+static fb_status ensure_account(fb_driver_ctx *ctx, fb_diag *diag, const char *id, const char *desc,
+                                const char *display_in, const char *email, int *created)
 {
     *created = 0;
-    char *desc = sa_description(tenant, name);
     char *sname = fbk_xasprintf("projects/%s/serviceAccounts/%s", ctx->project, email);
     json_t *live = NULL;
     int found = 0;
@@ -186,8 +190,7 @@ static fb_status ensure_sa(fb_driver_ctx *ctx, fb_diag *diag, const char *tenant
     if (!gcp_host->dry_run(diag))
         st = gcp_get(ctx, diag, GCP_API_IAM, "serviceAccounts.get", sname, &live, &found);
     if (st == FB_OK && !found) {
-        char *id = sa_id(tenant, name);
-        char *display = fbk_xasprintf("fedbroker %s/%s", tenant, name);
+        char *display = fbk_xstrdup(display_in);
         if (strlen(display) > 100) display[100] = '\0';
         json_t *body = json_pack("{s:s,s:{s:s,s:s}}", "accountId", id, "serviceAccount", "displayName", display,
                                  "description", desc);
@@ -206,36 +209,66 @@ static fb_status ensure_sa(fb_driver_ctx *ctx, fb_diag *diag, const char *tenant
         free(p);
         json_decref(body);
         free(display);
-        free(id);
     }
     if (st == FB_OK && found) {
         const char *d = json_string_value(json_object_get(live, "description"));
         if (!d || strcmp(d, desc) != 0) {
             fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL,
-                     "gcp: a service account %s exists and is not fedbroker's identity of %s/%s (its "
-                     "description differs)\nrename the workload or tenant, or delete the account yourself",
-                     email, tenant, name);
+                     "gcp: a service account %s exists and is not the one fedbroker makes here (%s): its "
+                     "description differs\nrename the workload or tenant, or delete the account yourself",
+                     email, desc);
             st = FB_CONFLICT;
         }
     }
     json_decref(live);
     free(sname);
-    free(desc);
     return st;
 }
 
+/* The workload tenant/name's own account, as ensure_account makes it. */
+static fb_status ensure_sa(fb_driver_ctx *ctx, fb_diag *diag, const char *tenant, const char *name,
+                           const char *email, int *created)
+{
+    char *id = sa_id(tenant, name), *desc = sa_description(tenant, name);
+    char *display = fbk_xasprintf("fedbroker %s/%s", tenant, name);
+    fb_status st = ensure_account(ctx, diag, id, desc, display, email, created);
+    free(display);
+    free(desc);
+    free(id);
+    return st;
+}
+
+/* The account id a caller tenant/caller outside Google Cloud impersonates
+ * to call tenant/callee (new): "fbc-", the names cut to fit, and 8 hex of
+ * a hash of all three, so it is unambiguous and at most 30 characters. */
+static char *caller_sa_id(const char *tenant, const char *caller, const char *callee)
+{
+    char *key = fbk_xasprintf("%s/%s/%s", tenant, caller, callee);
+    char hex[65];
+    fbk_sha256_hex(key, strlen(key), hex);
+    free(key);
+    char *names = fbk_xasprintf("%s-%s-%s", tenant, caller, callee);
+    if (strlen(names) > 17) names[17] = '\0';
+    size_t n = strlen(names);
+    while (n && names[n - 1] == '-') names[--n] = '\0'; /* no "--" before the hash */
+    char *out = fbk_xasprintf("fbc-%s-%.8s", names, hex);
+    free(names);
+    return out;
+}
+
 /* Grants role on the resource at path (wire path) to member and records
- * the binding; appends it to resources. */
+ * the binding under the name who (the workload it is for: the caller of
+ * a run.invoker grant); appends it to resources. */
 static fb_status bind(fb_driver_ctx *ctx, fb_diag *diag, const json_t *prev, const char *path, const char *role,
-                      const char *member, const char *region, json_t *resources)
+                      const char *member, const char *region, const char *who, json_t *resources)
 {
     gcp_api api = !strncmp(path, "v2/", 3) ? GCP_API_RUN : GCP_API_IAM;
     fb_status st = gcp_iam_member(ctx, diag, api, path, role, member, 1, NULL);
     char *id = fbk_xasprintf("%s|%s|%s", path, role, member);
-    if (st == FB_OK) st = gcp_record(diag, prev, BINDING_TYPE, id, region, role);
+    if (st == FB_OK) st = gcp_record(diag, prev, BINDING_TYPE, id, region, who);
     if (st == FB_OK && !gcp_host->dry_run(diag))
-        json_array_append_new(resources, json_pack("{s:s,s:s,s:s,s:s}", "type", BINDING_TYPE, "id", id, "region",
-                                                   region, "name", role));
+        json_array_append_new(resources, json_pack("{s:s,s:s,s:s?,s:s}", "type", BINDING_TYPE, "id", id, "region",
+                                                   region, "name", who));
     free(id);
     return st;
 }
@@ -264,7 +297,7 @@ fb_status gcp_identity_bind(fb_driver_ctx *ctx, const json_t *in, const fbk_wl *
     }
     /* only the workload's own federated principal may act as the account */
     char *sp = fbk_xasprintf("v1/%s", sname);
-    if (st == FB_OK) st = bind(ctx, diag, prev, sp, WI_USER, out->principal, NULL, resources);
+    if (st == FB_OK) st = bind(ctx, diag, prev, sp, WI_USER, out->principal, NULL, wl->name, resources);
     free(sp);
     free(sname);
     if (st != FB_OK) gcp_identity_clear(out);
@@ -277,11 +310,11 @@ fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_
     if (!id->pool) return FB_OK;
     const json_t *callers = json_object_get(json_object_get(in, "identity"), "callers");
     const json_t *prev = json_object_get(in, "deployment");
-    const char *tenant = json_string_value(json_object_get(json_object_get(json_object_get(in, "workload"),
-                                                                           "metadata"), "tenant"));
+    const json_t *md = json_object_get(json_object_get(in, "workload"), "metadata");
+    const char *tenant = json_string_value(json_object_get(md, "tenant"));
+    const char *callee = json_string_value(json_object_get(md, "name"));
     char *path = fbk_xasprintf("v2/%s", service);
     fb_status st = FB_OK;
-    json_t *want = json_array();
     size_t i;
     const json_t *c;
     json_array_foreach(callers, i, c) {
@@ -300,36 +333,75 @@ fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_
             member = fbk_xasprintf("serviceAccount:%s", email);
             free(email);
         } else if (csub) {
-            /* a caller elsewhere presents a broker-issued token exchanged
-             * at Google's STS: its federated principal */
-            member = fbk_xasprintf("principal://iam.googleapis.com/%s/subject/%s", id->pool, csub);
+            /* a caller elsewhere exchanges its broker-issued token at
+             * Google's STS, then, as its federated principal, asks for an
+             * ID token of an account made for calling this workload (Cloud
+             * Run takes ID tokens): that account only, recorded with B */
+            char *aid = caller_sa_id(tenant ? tenant : "default", name, callee ? callee : "");
+            char *email = fbk_xasprintf("%s@%s.iam.gserviceaccount.com", aid, ctx->project);
+            char *desc = fbk_xasprintf("fedbroker: what %s/%s impersonates to call %s/%s (docs/identity.md)",
+                                       tenant ? tenant : "default", name, tenant ? tenant : "default",
+                                       callee ? callee : "");
+            char *display = fbk_xasprintf("fedbroker caller %s of %s", name, callee ? callee : "");
+            int created = 0;
+            st = ensure_account(ctx, diag, aid, desc, display, email, &created);
+            char *sname = fbk_xasprintf("projects/%s/serviceAccounts/%s", ctx->project, email);
+            if (st == FB_OK) {
+                /* recorded under the caller's name: see the removal below */
+                st = gcp_record(diag, prev, SA_TYPE, sname, NULL, name);
+                if (!gcp_host->dry_run(diag))
+                    json_array_append_new(resources, json_pack("{s:s,s:s,s:s}", "type", SA_TYPE, "id", sname, "name",
+                                                               name));
+            }
+            char *principal = fbk_xasprintf("principal://iam.googleapis.com/%s/subject/%s", id->pool, csub);
+            char *sp = fbk_xasprintf("v1/%s", sname);
+            if (st == FB_OK) st = bind(ctx, diag, prev, sp, WI_USER, principal, NULL, name, resources);
+            member = fbk_xasprintf("serviceAccount:%s", email);
+            free(sp);
+            free(principal);
+            free(sname);
+            free(display);
+            free(desc);
+            free(email);
+            free(aid);
         }
         if (st == FB_OK && member) {
-            st = bind(ctx, diag, prev, path, INVOKER, member, region, resources);
-            char *key = fbk_xasprintf("%s|%s|%s", path, INVOKER, member);
-            json_array_append_new(want, json_string(key));
-            free(key);
+            st = bind(ctx, diag, prev, path, INVOKER, member, region, name, resources);
         }
         free(member);
     }
-    /* a caller that is no longer one loses the right to call */
+    /* what the previous apply recorded and this one did not: a grant or a
+     * caller account of a workload this apply did not consider stays (its
+     * record carried on); of one that no longer calls, the run.invoker
+     * grant is removed and the fbc- account deleted (its own policy goes
+     * with it) */
+    const json_t *ident = json_object_get(in, "identity");
     const json_t *r;
     json_array_foreach(json_object_get(prev, "resources"), i, r) {
         const char *t = json_string_value(json_object_get(r, "type"));
         const char *rid = json_string_value(json_object_get(r, "id"));
+        const char *who = json_string_value(json_object_get(r, "name"));
         if (st != FB_OK) break;
-        if (!t || strcmp(t, BINDING_TYPE) || !rid || strncmp(rid, path, strlen(path)) ||
-            rid[strlen(path)] != '|')
-            continue;
-        int kept = 0;
+        if (!t || !rid || (strcmp(t, BINDING_TYPE) && strcmp(t, SA_TYPE))) continue;
+        int again = 0;
         size_t k;
-        const json_t *w;
-        json_array_foreach(want, k, w) kept |= !strcmp(json_string_value(w), rid);
-        if (kept) continue;
-        const char *member = strrchr(rid, '|') + 1;
-        st = gcp_iam_member(ctx, diag, GCP_API_RUN, path, INVOKER, member, 0, NULL);
+        const json_t *o;
+        json_array_foreach(resources, k, o) again |= !strcmp(json_string_value(json_object_get(o, "id")), rid);
+        if (again) continue;
+        int on_service = !strcmp(t, BINDING_TYPE) && !strncmp(rid, path, strlen(path)) && rid[strlen(path)] == '|';
+        const char *acct = !strcmp(t, SA_TYPE) ? strstr(rid, "/serviceAccounts/") : NULL;
+        int caller_acct = acct && !strncmp(acct + 17, "fbc-", 4);
+        int caller_acct_binding = !strcmp(t, BINDING_TYPE) && strstr(rid, "/serviceAccounts/fbc-");
+        if (!on_service && !caller_acct && !caller_acct_binding) continue;
+        if (!fbk_identity_considers(ident, who)) {
+            if (!gcp_host->dry_run(diag)) json_array_append(resources, (json_t *)r);
+            continue;
+        }
+        if (on_service)
+            st = gcp_iam_member(ctx, diag, GCP_API_RUN, path, INVOKER, strrchr(rid, '|') + 1, 0, NULL);
+        else if (caller_acct)
+            st = delete_account(ctx, diag, rid);
     }
-    json_decref(want);
     free(path);
     return st;
 }
@@ -364,6 +436,12 @@ void gcp_identity_body(json_t *body, const gcp_identity *id, const json_t *dep_s
     const char *email = id ? id->email : json_string_value(json_object_get(is, "serviceAccount"));
     int external = id ? id->external : json_is_true(json_object_get(is, "externalCallers"));
     if (!email) return;
+    json_t *sc = json_object_get(body, "serviceConfig");
+    if (sc) { /* a Cloud Function */
+        json_object_set_new(sc, "serviceAccountEmail", json_string(email));
+        if (external) json_object_set_new(sc, "ingressSettings", json_string("ALLOW_ALL"));
+        return;
+    }
     json_object_set_new(json_object_get(body, "template"), "serviceAccount", json_string(email));
     if (external) json_object_set_new(body, "ingress", json_string("INGRESS_TRAFFIC_ALL"));
 }
@@ -375,6 +453,19 @@ void gcp_identity_clear(gcp_identity *id)
     free(id->email);
     free(id->principal);
     memset(id, 0, sizeof *id);
+}
+
+/* Deletes the account named (projects/P/serviceAccounts/EMAIL); gone is fine. */
+static fb_status delete_account(fb_driver_ctx *ctx, fb_diag *diag, const char *name)
+{
+    char *p = fbk_xasprintf("v1/%s", name);
+    gcp_req rq = {GCP_API_IAM, "serviceAccounts.delete", "DELETE", p, NULL, NULL, FB_HTTP_IDEMPOTENT};
+    gcp_res res;
+    fb_status st = gcp_call(ctx, diag, &rq, &res);
+    if (st == FB_OK && res.err != FB_OK && res.err != FB_NOTFOUND) st = gcp_fail(diag, &rq, &res, NULL);
+    gcp_res_clear(&res);
+    free(p);
+    return st;
 }
 
 fb_status gcp_identity_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag)
@@ -391,19 +482,59 @@ fb_status gcp_identity_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *de
         const char *rid = json_string_value(json_object_get(r, "id"));
         if (st != FB_OK) break;
         if (!t || !rid || strcmp(t, SA_TYPE) != 0) continue;
-        char *p = fbk_xasprintf("v1/%s", rid);
-        gcp_req rq = {GCP_API_IAM, "serviceAccounts.delete", "DELETE", p, NULL, NULL, FB_HTTP_IDEMPOTENT};
-        gcp_res res;
-        st = gcp_call(ctx, diag, &rq, &res);
-        if (st == FB_OK && res.err != FB_OK && res.err != FB_NOTFOUND) st = gcp_fail(diag, &rq, &res, NULL);
+        st = delete_account(ctx, diag, rid);
         if (st == FB_OK) json_array_append_new(deleted, json_string(rid));
-        gcp_res_clear(&res);
-        free(p);
     }
     json_array_foreach(json_object_get(dep, "resources"), i, r) {
         const char *t = json_string_value(json_object_get(r, "type"));
         if (st == FB_OK && t && !strcmp(t, BINDING_TYPE) && json_object_get(r, "id"))
             json_array_append(deleted, json_object_get(r, "id"));
     }
+    return st;
+}
+
+/* The tenant and workload an account's description names (new, or NULL
+ * each): "... workload T/W (" for a workload's own, "... to call T/W (" for
+ * a caller's (recorded with the callee W). */
+static void described(const char *desc, char **tenant, char **workload)
+{
+    *tenant = *workload = NULL;
+    const char *marks[] = {"the identity of workload ", " to call "};
+    for (size_t i = 0; i < 2 && desc; i++) {
+        const char *p = strstr(desc, marks[i]);
+        if (!p) continue;
+        p += strlen(marks[i]);
+        const char *slash = strchr(p, '/'), *end = strchr(p, ' ');
+        if (!slash || !end || slash > end) continue;
+        *tenant = fbk_xstrndup(p, (size_t)(slash - p));
+        *workload = fbk_xstrndup(slash + 1, (size_t)(end - slash - 1));
+        return;
+    }
+}
+
+fb_status gcp_identity_discover(fb_driver_ctx *ctx, json_t *resources, fb_diag *diag)
+{
+    json_t *items = json_array();
+    char *path = fbk_xasprintf("v1/projects/%s/serviceAccounts", ctx->project);
+    fb_status st = gcp_list(ctx, diag, GCP_API_IAM, "serviceAccounts.list", path, "accounts", items);
+    free(path);
+    size_t i;
+    const json_t *a;
+    json_array_foreach(items, i, a) {
+        const char *email = json_string_value(json_object_get(a, "email"));
+        const char *desc = json_string_value(json_object_get(a, "description"));
+        if (st != FB_OK || !email || (strncmp(email, "fb-", 3) && strncmp(email, "fbc-", 4))) continue;
+        char *tenant, *workload;
+        described(desc, &tenant, &workload);
+        int ours = desc && !strncmp(desc, "fedbroker: ", 11) && tenant;
+        char *id = fbk_xasprintf("projects/%s/serviceAccounts/%s", ctx->project, email);
+        json_array_append_new(resources, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s?,s:s?}", "type", SA_TYPE, "id", id,
+                                                   "name", email, "region", "global", "managed", ours, "tenant",
+                                                   ours ? tenant : NULL, "workload", ours ? workload : NULL));
+        free(id);
+        free(tenant);
+        free(workload);
+    }
+    json_decref(items);
     return st;
 }

@@ -672,11 +672,11 @@ int gcp_check(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, gcp_shape *sh, fbk_ck 
     sh->svc = GCP_UNKNOWN;
     /* secret://NAME: the broker's portable secrets, kept in Secret Manager
      * as fedbroker_TENANT_WORKLOAD_NAME ('_' is in no tenant, workload or
-     * secret name); Cloud Run's apply copies the value there
-     * (gcp_secrets.c); Cloud Functions' does not yet */
+     * secret name); Cloud Run's and Cloud Functions' apply copy the value
+     * there (gcp_secrets.c); GKE Autopilot is not deployed by this driver */
     const char *svc0 = json_string_value(json_object_get(json_object_get(in, "placement"), "service"));
-    if (fbk_map_portable_secrets(ck->host, ck->diag, in, "gcp-sm://fedbroker_%t_%w_%n",
-                                 "Google Secret Manager", svc0 && !strcmp(svc0, "cloud-run")) != 0) {
+    if (fbk_map_portable_secrets(ck->host, ck->diag, in, "gcp-sm://fedbroker_%t_%w_%n", "Google Secret Manager",
+                                 svc0 && (!strcmp(svc0, "cloud-run") || !strcmp(svc0, "cloud-functions"))) != 0) {
         ck->errors++;
         return -1;
     }

@@ -625,6 +625,17 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         int keep = 0;
         json_array_foreach(refs, i, o) keep |= json_equal(o, old);
         if (keep) continue;
+        /* the policy admitting a caller this apply did not consider stays */
+        const char *on = json_string_value(json_object_get(old, "name"));
+        char *pre = fbk_xasprintf("fb-%s-from-", wl->name);
+        int foreign = on && !strcmp(json_string_value(json_object_get(old, "kind")), "NetworkPolicy") &&
+                      !strncmp(on, pre, strlen(pre)) &&
+                      !fbk_identity_considers(json_object_get(in, "identity"), on + strlen(pre));
+        free(pre);
+        if (foreign) {
+            json_array_append(refs, old);
+            continue;
+        }
         char *path = ref_path(old), *what = ref_what("delete", old);
         k8s_res r;
         st = k8s_call(ctx, diag, what, "DELETE", path, "propagationPolicy=Foreground", NULL, NULL, FB_HTTP_IDEMPOTENT,

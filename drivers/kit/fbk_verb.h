@@ -141,6 +141,14 @@ int fbk_ref_scheme(const char *ref, char *scheme, size_t n, const char **rest);
 int fbk_map_portable_secrets(const fb_host *host, fb_diag *diag, json_t *in, const char *fmt,
                              const char *store, int materialised);
 
+/* Whether the apply input's identity (borrowed; docs/identity.md)
+ * considered workload name when it listed the callers: a grant a previous
+ * apply made to a caller that is not among ident.callers is withdrawn only
+ * when this is 1 (that workload was among the specs applied and no longer
+ * calls); a workload outside them keeps its grant. 1 when ident lists no
+ * "considered". */
+int fbk_identity_considers(const json_t *ident, const char *name);
+
 /* The two verbs that evaluate (ABI 1.2) combines, on an input already
  * read: in is {"workload", "placement", "hoursPerMonth", "mode"}
  * (borrowed; neither may change it, but for fbk_map_portable_secrets'

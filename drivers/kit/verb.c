@@ -3,7 +3,9 @@
 #include "config.h"
 #include "fbk_verb.h"
 
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,20 +79,288 @@ fb_status fbk_emit(fbk_ck *ck, json_t *j, char **out)
     return st;
 }
 
+/* Are a and b the same value, so that they serialise to the same bytes
+ * (sorted keys)? Stricter than json_equal, which takes 0.0 and -0.0 (two
+ * texts) as equal. */
+static int same_json(const json_t *a, const json_t *b)
+{
+    if (a == b) return 1;
+    if (!a || !b || json_typeof(a) != json_typeof(b)) return 0;
+    switch (json_typeof(a)) {
+    case JSON_OBJECT: {
+        if (json_object_size(a) != json_object_size(b)) return 0;
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)a, k, v) {
+            if (!same_json(v, json_object_get(b, k))) return 0;
+        }
+        return 1;
+    }
+    case JSON_ARRAY:
+        if (json_array_size(a) != json_array_size(b)) return 0;
+        for (size_t i = 0; i < json_array_size(a); i++)
+            if (!same_json(json_array_get(a, i), json_array_get(b, i))) return 0;
+        return 1;
+    case JSON_STRING:
+        return json_string_length(a) == json_string_length(b) &&
+               !memcmp(json_string_value(a), json_string_value(b), json_string_length(a));
+    case JSON_INTEGER:
+        return json_integer_value(a) == json_integer_value(b);
+    case JSON_REAL: {
+        double x = json_real_value(a), y = json_real_value(b);
+        return !memcmp(&x, &y, sizeof x);
+    }
+    default:
+        return 1; /* true, false, null: the type is the value */
+    }
+}
+
+/* The usage documents of one evaluate call already written, so a document
+ * equal to one of them (a driver prices most regions of a service alike)
+ * is written once and its text repeated: the bytes are those of writing
+ * the whole {"results": [...]} at once. Only the last EVAL_SEEN distinct
+ * ones are kept, which bounds the comparisons per placement. */
+#define EVAL_SEEN 8
+typedef struct eval_seen {
+    json_t *doc[EVAL_SEEN];
+    char *text[EVAL_SEEN];
+    size_t n, next;
+} eval_seen;
+
+static void seen_clear(eval_seen *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        json_decref(s->doc[i]);
+        free(s->text[i]);
+    }
+}
+
+/* Appends u's text (u stolen) to b, as fbk_json_out writes it. -1 when
+ * jansson cannot write it. */
+static int append_usage(fbk_buf *b, eval_seen *s, json_t *u)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (same_json(u, s->doc[i])) {
+            fbk_buf_puts(b, s->text[i]);
+            json_decref(u);
+            return 0;
+        }
+    }
+    char *t = json_dumps(u, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    if (!t) {
+        json_decref(u);
+        return -1;
+    }
+    fbk_buf_puts(b, t);
+    size_t at;
+    if (s->n < EVAL_SEEN) {
+        at = s->n++;
+    } else { /* the oldest goes */
+        at = s->next;
+        s->next = (s->next + 1) % EVAL_SEEN;
+        json_decref(s->doc[at]);
+        free(s->text[at]);
+    }
+    s->doc[at] = u;
+    s->text[at] = t;
+    return 0;
+}
+
+/* ---- evaluate's placements, read once per text ----
+ *
+ * Plan sends a driver the same placements (its offers of a kind, in offer
+ * order) with every shape's workload, so evaluate keeps the last few
+ * placement arrays it parsed, keyed by their exact text: the array is the
+ * one json_loads would give for those bytes. The verbs only read the
+ * placements, and jansson's reference counts are atomic, so the threads
+ * share them. The input's other members are parsed from the text with the
+ * placements left out. Input of any other form (no such member, a key
+ * with escapes, the member twice) is parsed whole, as before. */
+
+#define PL_CACHE 8
+static struct {
+    pthread_mutex_t mu;
+    char *text[PL_CACHE];
+    size_t len[PL_CACHE];
+    json_t *value[PL_CACHE];
+    size_t n, next;
+} pl_cache = {PTHREAD_MUTEX_INITIALIZER, {0}, {0}, {0}, 0, 0};
+
+/* Released when the driver is unloaded (keeps valgrind's count at zero). */
+__attribute__((destructor)) static void pl_cache_free(void)
+{
+    for (size_t i = 0; i < pl_cache.n; i++) {
+        free(pl_cache.text[i]);
+        json_decref(pl_cache.value[i]);
+    }
+    pl_cache.n = 0;
+}
+
+static size_t skip_ws(const char *s, size_t n, size_t i)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+    return i;
+}
+
+/* The end of the string whose opening quote is at s[i], or 0. */
+static size_t skip_string(const char *s, size_t n, size_t i)
+{
+    for (i++; i < n; i++) {
+        i += strcspn(s + i, "\"\\"); /* s is NUL-terminated at n */
+        if (i >= n) break;
+        if (s[i] == '\\') i++;
+        else return i + 1;
+    }
+    return 0;
+}
+
+/* The end of the JSON value at s[i], by its extent only (strings, nesting;
+ * jansson checks the contents), or 0. */
+static size_t skip_value(const char *s, size_t n, size_t i)
+{
+    if (i >= n) return 0;
+    if (s[i] == '"') return skip_string(s, n, i);
+    if (s[i] != '{' && s[i] != '[') {
+        size_t j = i;
+        while (j < n && s[j] != ',' && s[j] != ']' && s[j] != '}' && s[j] != ' ' && s[j] != '\t' &&
+               s[j] != '\n' && s[j] != '\r')
+            j++;
+        return j > i ? j : 0;
+    }
+    int depth = 0;
+    while (i < n) {
+        char c = s[i];
+        if (c == '"') {
+            i = skip_string(s, n, i);
+            if (!i) return 0;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            if (++depth > 1000) return 0; /* json_loads' own limit is 2048 */
+        } else if ((c == '}' || c == ']') && --depth == 0) {
+            return i + 1;
+        }
+        i++;
+    }
+    return 0;
+}
+
+/* Where the value of the top-level member "placements" is in text: 0, or
+ * -1 when text is not an object that has it once under a plain key. */
+static int placements_span(const char *text, size_t n, size_t *at, size_t *len)
+{
+    static const char key[] = "placements";
+    int found = 0;
+    size_t i = skip_ws(text, n, 0);
+    if (i >= n || text[i] != '{') return -1;
+    i = skip_ws(text, n, i + 1);
+    if (i < n && text[i] == '}') return -1;
+    for (;;) {
+        if (i >= n || text[i] != '"') return -1;
+        size_t k = i + 1;
+        while (k < n && text[k] != '"' && text[k] != '\\') k++;
+        if (k >= n || text[k] != '"') return -1; /* an escape in a key: not here */
+        int is_pl = k - i - 1 == sizeof key - 1 && !memcmp(text + i + 1, key, sizeof key - 1);
+        i = skip_ws(text, n, k + 1);
+        if (i >= n || text[i] != ':') return -1;
+        i = skip_ws(text, n, i + 1);
+        size_t end = skip_value(text, n, i);
+        if (!end) return -1;
+        if (is_pl) {
+            if (found++) return -1;
+            *at = i;
+            *len = end - i;
+        }
+        i = skip_ws(text, n, end);
+        if (i < n && text[i] == ',') {
+            i = skip_ws(text, n, i + 1);
+            continue;
+        }
+        if (i < n && text[i] == '}') break;
+        return -1;
+    }
+    return found ? 0 : -1;
+}
+
+/* The placements parsed from s[0..n) (a new reference), from the cache
+ * when these bytes were parsed before; NULL when they are not JSON. */
+static json_t *placements_value(const char *s, size_t n)
+{
+    json_t *v = NULL;
+    pthread_mutex_lock(&pl_cache.mu);
+    for (size_t i = 0; i < pl_cache.n && !v; i++)
+        if (pl_cache.len[i] == n && !memcmp(pl_cache.text[i], s, n))
+            v = json_incref(pl_cache.value[i]);
+    pthread_mutex_unlock(&pl_cache.mu);
+    if (v) return v;
+    v = json_loadb(s, n, 0, NULL);
+    char *copy = v ? malloc(n) : NULL;
+    if (!copy) return v;
+    memcpy(copy, s, n);
+    pthread_mutex_lock(&pl_cache.mu);
+    size_t at;
+    if (pl_cache.n < PL_CACHE) {
+        at = pl_cache.n++;
+    } else { /* the oldest goes; a thread still using it holds a reference */
+        at = pl_cache.next;
+        pl_cache.next = (pl_cache.next + 1) % PL_CACHE;
+        free(pl_cache.text[at]);
+        json_decref(pl_cache.value[at]);
+    }
+    pl_cache.text[at] = copy;
+    pl_cache.len[at] = n;
+    pl_cache.value[at] = json_incref(v);
+    pthread_mutex_unlock(&pl_cache.mu);
+    return v;
+}
+
+/* evaluate's input with "placements" from the cache: 0 with *in (its
+ * "placements" member null) and *pls (new references), or -1 when the
+ * input must be parsed whole. */
+static int read_evaluate_input(const char *in_json, json_t **in, json_t **pls)
+{
+    size_t n = in_json ? strlen(in_json) : 0, at = 0, len = 0;
+    *in = *pls = NULL;
+    if (!in_json) return -1;
+    if (placements_span(in_json, n, &at, &len) != 0) return -1;
+    char *rest = malloc(n - len + 5);
+    if (!rest) return -1;
+    memcpy(rest, in_json, at);
+    memcpy(rest + at, "null", 4);
+    memcpy(rest + at + 4, in_json + at + len, n - at - len + 1);
+    *in = json_loads(rest, 0, NULL);
+    free(rest);
+    if (json_is_object(*in)) *pls = placements_value(in_json + at, len);
+    if (!*pls) {
+        json_decref(*in);
+        *in = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 /* One input object for every placement (its members are shared, only
  * "placement" changes), so the workload is read once per call: that is
- * what evaluate is for (plan asks it for every offer of a driver). */
+ * what evaluate is for (plan asks it for every offer of a driver). The
+ * output is written as it is made, each distinct usage document once
+ * (append_usage). */
 fb_status fbk_evaluate(const fb_host *host, const char *drv, const fbk_eval_ops *ops,
                        fb_driver_ctx *ctx, const char *in_json, size_t n, fb_diag *const *diags,
                        char **out, fb_diag *diag)
 {
     fbk_ck ck = {host, diag, drv, 0, 0};
-    json_t *in = fbk_parse_input(&ck, in_json);
-    if (!in) return FB_INVALID;
-    json_t *pls = json_object_get(in, "placements");
+    *out = NULL;
+    json_t *in, *pls;
+    if (read_evaluate_input(in_json, &in, &pls) != 0) {
+        /* parsed whole, so a refusal says where the text is wrong */
+        in = fbk_parse_input(&ck, in_json);
+        if (!in) return FB_INVALID;
+        pls = json_incref(json_object_get(in, "placements"));
+    }
     if (!json_is_array(pls) || json_array_size(pls) != n || !diags) {
         fbk_err(&ck, "/placements", "pass {\"workload\", \"placements\": [...]} with one diagnostics list per placement",
                 "evaluate needs an array of %zu placements", n);
+        json_decref(pls);
         json_decref(in);
         return FB_INVALID;
     }
@@ -100,24 +370,48 @@ fb_status fbk_evaluate(const fb_host *host, const char *drv, const fbk_eval_ops 
     json_object_foreach(in, key, v) {
         if (strcmp(key, "placements") != 0) json_object_set(one, key, v);
     }
-    json_t *results = json_array();
-    for (size_t i = 0; i < n; i++) {
+    fbk_buf b;
+    fbk_buf_init(&b);
+    fbk_buf_puts(&b, "{\"results\":[");
+    eval_seen seen = {{0}, {0}, 0, 0};
+    int bad = 0;
+    for (size_t i = 0; i < n && !bad; i++) {
+        if (i) fbk_buf_putc(&b, ',');
         json_object_set(one, "placement", json_array_get(pls, i));
         if (ops->validate(ctx, one, diags[i]) != FB_OK) {
-            json_array_append_new(results, json_false());
+            fbk_buf_puts(&b, "false");
             continue;
         }
         json_t *u = NULL;
         fb_status st = ops->usage(ctx, one, &u, diags[i]);
         if (st != FB_OK || !u) {
             json_decref(u);
-            u = json_null();
+            fbk_buf_puts(&b, "null");
+            continue;
         }
-        json_array_append_new(results, u);
+        if (append_usage(&b, &seen, u) != 0) bad = 1;
     }
+    fbk_buf_puts(&b, "]}");
+    seen_clear(&seen);
     json_decref(one);
+    json_decref(pls);
     json_decref(in);
-    return fbk_emit(&ck, json_pack("{s:o}", "results", results), out);
+    fb_status st = FB_OK;
+    if (bad) {
+        fbk_diag(host, diag, FB_SEV_ERROR, NULL,
+                 "driver could not serialise its JSON output\n"
+                 "jansson refused the value (invalid UTF-8 in a string, or no value); "
+                 "this is a driver bug");
+        st = FB_INTERNAL;
+    } else if (!(*out = host->alloc(b.len + 1))) {
+        fbk_diag(host, diag, FB_SEV_ERROR, NULL, "host->alloc(%zu) failed", b.len + 1);
+        st = FB_INTERNAL;
+    } else {
+        memcpy(*out, b.data, b.len + 1);
+    }
+    if (st != FB_OK) ck.errors++;
+    fbk_buf_free(&b);
+    return st;
 }
 
 long long fbk_int(json_t *obj, const char *key, long long dflt)
@@ -410,4 +704,15 @@ int fbk_map_portable_secrets(const fb_host *host, fb_diag *diag, json_t *in, con
         free(native);
     }
     return errors;
+}
+
+int fbk_identity_considers(const json_t *ident, const char *name)
+{
+    const json_t *c = json_object_get(ident, "considered");
+    if (!json_is_array(c)) return 1;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(c, i, v)
+        if (name && json_string_value(v) && !strcmp(json_string_value(v), name)) return 1;
+    return 0;
 }

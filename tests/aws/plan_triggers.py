@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """Plan places a workload only where its triggers are wired, through the
 CLI with the real drivers: AWS Lambda's offers say they wire http, queue and
-schedule; Fargate's http only; the GCP and Kubernetes drivers' offers say
-nothing, which means http only (docs/driver-abi.md). Without this, plan put
-a queue-fed Function on Kubernetes, where the queue is never wired (the
-Kubernetes driver only warns). Also: a Lambda image in another region's ECR
+schedule; Fargate's http only; the Kubernetes driver's http and schedule
+(a CronJob); an offer that says nothing means http only
+(docs/driver-abi.md). Without this, plan put a queue-fed Function on
+Kubernetes, where the queue is never wired. Also: a Lambda image in another region's ECR
 is refused by validate in plan mode, so plan drops those offers with the
 reason. No cloud account and no fake needed."""
 import json
@@ -51,18 +51,23 @@ ck.ok(rc == 0 and placed(doc).startswith("aws:lambda:"), "a queue trigger: place
 ck.ok(doc and doc["workloads"][0]["eliminated"].get("trigger") == 1,
       "the Kubernetes offer is eliminated for its trigger", doc and doc["workloads"][0]["eliminated"])
 rc, doc, out, err = plan(spec("worker-k8s", "[{queue: {name: jobs}}]", "{providers: [k8s]}"), "table")
-ck.ok(rc == 3 and "k8s:kubernetes:on-prem: cannot wire a queue trigger (the offer wires: http)" in out + err,
+ck.ok(rc == 3 and "k8s:kubernetes:on-prem: cannot wire a queue trigger (the offer wires: http, schedule)" in out + err,
       "only Kubernetes allowed: infeasible, and the reason says why", out + err)
 
-# a scheduled Function: the offers that wire no schedule are out (Kubernetes';
-# GCP's Cloud Run and Cloud Functions wire schedules since issue 13)
-rc, doc, out, err = plan(spec("nightly", '[{schedule: {cron: "0 3 * * *"}}]'))
+# a scheduled Function: every Function offer here wires schedules (Lambda
+# through EventBridge Scheduler, Kubernetes as a CronJob; GCP's since issue
+# 13), so none is eliminated for it, and both stay candidates
+rc, doc, out, err = plan(spec("nightly", '[{schedule: {cron: "0 3 * * *"}}]', "{providers: [k8s, aws]}"))
 w = doc["workloads"][0] if doc else {}
-ck.ok(rc == 0 and placed(doc).startswith("aws:lambda:"), "a schedule trigger: placed on Lambda", (rc, err))
-ck.ok(w.get("eliminated", {}).get("trigger") == 1,
-      "only the Kubernetes offer (http only) is eliminated for the trigger", w.get("eliminated"))
-ck.ok(all(a["provider"] == "aws" and a["service"] == "lambda" for a in w.get("alternatives", [])),
-      "and no alternative offered elsewhere", w.get("alternatives"))
+ck.ok(rc == 0 and placed(doc) is not None, "a schedule trigger: placed", (rc, err))
+ck.ok("trigger" not in w.get("eliminated", {}), "no offer is eliminated for the schedule", w.get("eliminated"))
+cands = {placed(doc).split(":")[0]} | {a["provider"] for a in w.get("alternatives", [])}
+ck.ok(cands == {"aws", "k8s"}, "Lambda and the Kubernetes CronJob both compete for it", (placed(doc), w.get("alternatives")))
+rc, doc, out, err = plan(spec("nightly-q", '[{schedule: {cron: "0 3 * * *"}}, {queue: {name: jobs}}]',
+                              "{providers: [k8s, aws]}"))
+w = doc["workloads"][0] if doc else {}
+ck.ok(rc == 0 and placed(doc).startswith("aws:lambda:") and w.get("eliminated", {}).get("trigger") == 1,
+      "a schedule and a queue: only Lambda wires both, Kubernetes is eliminated for the queue", (rc, w.get("eliminated")))
 # an http-only Function is not touched
 rc, doc, out, err = plan(spec("api", "[{http: {public: true}}]"))
 ck.ok(rc == 0 and "trigger" not in doc["workloads"][0]["eliminated"], "an HTTP trigger eliminates nothing",

@@ -1849,9 +1849,54 @@ class Ops:
         return out
 
     def iam_DeleteRole(self, ctx, p):
-        if not self.s.iam_roles.pop(p["RoleName"], None):
+        role = self.s.iam_roles.get(p["RoleName"])
+        if not role:
             raise ApiError(404, "NoSuchEntity", f"The role with name {p['RoleName']} cannot be found.")
+        if role.get("attached"):
+            # (added) as IAM: a role with managed policies attached is not deleted
+            raise ApiError(409, "DeleteConflict", "Cannot delete entity, must detach all policies first.")
+        del self.s.iam_roles[p["RoleName"]]
         return {}
+
+    def iam_UpdateAssumeRolePolicy(self, ctx, p):
+        # (added) a role's trust policy replaced, checked as CreateRole checks it
+        role = self._role(p["RoleName"])
+        doc = p["PolicyDocument"]
+        try:
+            policy = json.loads(unquote(doc) if doc.startswith("%7B") else doc)
+        except ValueError:
+            raise ApiError(400, "MalformedPolicyDocument", "This policy contains invalid Json")
+        if not isinstance(policy, dict) or not isinstance(policy.get("Statement"), list):
+            raise ApiError(400, "MalformedPolicyDocument", "Syntax errors in policy.")
+        role["policy"] = policy
+        return {}
+
+    def _role(self, name):
+        role = self.s.iam_roles.get(name)
+        if not role:
+            raise ApiError(404, "NoSuchEntity", f"The role with name {name} cannot be found.")
+        return role
+
+    def iam_AttachRolePolicy(self, ctx, p):
+        # (added) managed policies attached to a role; attaching twice is a no-op
+        role = self._role(p["RoleName"])
+        if not re.match(r"^arn:aws:iam::(aws|\d{12}):policy/", p["PolicyArn"]):
+            raise ApiError(400, "InvalidInput", f"ARN {p['PolicyArn']} is not valid.")
+        if p["PolicyArn"] not in role.setdefault("attached", []):
+            role["attached"].append(p["PolicyArn"])
+        return {}
+
+    def iam_DetachRolePolicy(self, ctx, p):
+        role = self._role(p["RoleName"])
+        if p["PolicyArn"] not in role.get("attached", []):
+            raise ApiError(404, "NoSuchEntity", f"Policy {p['PolicyArn']} was not found.")
+        role["attached"].remove(p["PolicyArn"])
+        return {}
+
+    def iam_ListAttachedRolePolicies(self, ctx, p):
+        role = self._role(p["RoleName"])
+        return {"AttachedPolicies": [{"PolicyName": a.rsplit("/", 1)[1], "PolicyArn": a}
+                                     for a in role.get("attached", [])], "IsTruncated": False}
 
     def _web_identity(self, ctx, p, role):
         """What AWS STS checks of a web identity token for a role made with

@@ -4,7 +4,8 @@
 # UndefinedBehaviorSanitizer. core/server/*.c are compiled here with the
 # fuzzer's coverage instrumentation; the rest of the core (store, catalog,
 # discovery) comes uninstrumented from a normal build's libfbcore.a
-# (BUILD, default build/), and libmicrohttpd from Debian. Seeds the corpus
+# (BUILD, default build/, which must be built from the same sources), and
+# libmicrohttpd from Debian. Seeds the corpus
 # with requests for every route. Not part of `make check`.
 #
 #   tests/fuzz/build_serve.sh [OUTDIR] [BUILD]      (default: build-fuzz-serve, build)
@@ -22,8 +23,7 @@ $CC -std=c11 -g -O1 -fno-omit-frame-pointer \
     -I"$build" -I"$top/core" -I"$top/core/fedbroker" -I"$top/drivers/kit" \
     $(pkg-config --cflags jansson libmicrohttpd libsodium sqlite3) \
     "$top/tests/fuzz/fuzz_serve.c" \
-    "$top/core/server/server.c" "$top/core/server/token.c" "$top/core/server/audit.c" \
-    "$top/core/server/auditq.c" "$top/core/server/ttlcache.c" \
+    "$top"/core/server/*.c \
     "$build/core/.libs/libfbcore.a" \
     -lcurl -lssl -lcrypto -ljansson -lsqlite3 -lsodium -lmicrohttpd -lyaml -lglpk -lz -ldl -lpthread -lm \
     -o "$out/fuzz_serve"
@@ -39,6 +39,13 @@ seed badtoken 'GET /v1/endpoints HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer fb
 seed post 'POST /v1/specs/validate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @A\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n{"kind":"Worklo"}'
 seed chunked 'POST /v1/specs/validate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @A\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nkind:\r\n0\r\n\r\n'
 seed pipeline 'GET /v1/healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/endpoints HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @V\r\n\r\n'
+shop='apiVersion: fedbroker.dev/v1\nkind: Container\nmetadata: {name: web, tenant: shop}\nspec:\n  image: nginx\n'
+seed submit "POST /v1/specs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @A\r\nContent-Type: application/yaml\r\nContent-Length: 102\r\n\r\n$shop"
+seed plans 'POST /v1/plans HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @A\r\nContent-Type: application/json\r\nContent-Length: 32\r\n\r\n{"specs": ["0123456789abcdef"]}'
+seed report 'GET /v1/plans/0123456789ab/report?format=csv&group_by=team HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @V\r\n\r\n'
+seed destroy 'DELETE /v1/deployments/api HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @A\r\n\r\n'
+seed operation 'GET /v1/operations/op-1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @V\r\n\r\n'
+seed drivers 'GET /v1/drivers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @V\r\n\r\n'
 for f in "$top"/examples/*.yaml; do
     n=$(wc -c < "$f")
     { printf 'POST /v1/specs/validate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @A\r\nContent-Type: application/yaml\r\nContent-Length: %s\r\n\r\n' "$n"; cat "$f"; } \

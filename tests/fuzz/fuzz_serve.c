@@ -61,7 +61,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     opts = (fbi_serve_opts){.address = "127.0.0.1", .port = 0, .max_body = 4096, .max_header = 8192,
                             .max_connections = 64, .timeout_s = 1, .rate = 1e9, .burst = 1e9,
-                            .threads = 2, .no_listen = 1};
+                            .threads = 2, .no_listen = 1,
+                            /* operations (POST /v1/plans, apply, destroy) run this instead of
+                             * fedbroker: the harness exercises the routes, not the commands */
+                            .exe = "/bin/false"};
     /* the request log: not on stderr, where the fuzzer reports */
     opts.log = fopen(getenv("FUZZ_SERVE_LOG") ? getenv("FUZZ_SERVE_LOG") : "/dev/null", "w");
     if (fbi_server_start(store, cat, &opts, &srv, d) != FB_OK) {

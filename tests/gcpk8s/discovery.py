@@ -1,6 +1,6 @@
 """discovery.py - a validator for Google API discovery documents.
 
-Discovery documents (tests/data/gcp-discovery, Google's own, SOURCE.md) are
+Discovery documents (tests/reference/gcp-discovery, Google's own, SOURCE.md) are
 not JSON Schema. This reads them as they are written:
   - schemas[NAME].properties; "$ref" names another schema; "items" for
     arrays; "additionalProperties" for maps; "enum" lists the values;
@@ -27,11 +27,10 @@ INT64_RE = re.compile(r"^-?[0-9]+$")
 APIS = {
     "run.googleapis.com/v2": "run.v2.json",
     "cloudfunctions.googleapis.com/v2": "cloudfunctions.v2.json",
-    # the trigger and secret APIs deploy wires (issue 13): the copies the
-    # fake uses, tests/reference/gcp-discovery (same SOURCE.md provenance)
-    "pubsub.googleapis.com/v1": "../../reference/gcp-discovery/pubsub.v1.json",
-    "cloudscheduler.googleapis.com/v1": "../../reference/gcp-discovery/cloudscheduler.v1.json",
-    "secretmanager.googleapis.com/v1": "../../reference/gcp-discovery/secretmanager.v1.json",
+    # the trigger and secret APIs deploy wires (issue 13)
+    "pubsub.googleapis.com/v1": "pubsub.v1.json",
+    "cloudscheduler.googleapis.com/v1": "cloudscheduler.v1.json",
+    "secretmanager.googleapis.com/v1": "secretmanager.v1.json",
 }
 
 

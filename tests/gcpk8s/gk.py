@@ -14,7 +14,7 @@ BUILDDIR = os.environ.get("top_builddir") or os.getcwd()
 FEDBROKER = os.environ.get("FEDBROKER") or os.path.join(BUILDDIR, "fedbroker")
 DRIVER_DIR = os.environ.get("FEDBROKER_DRIVER_PATH") or os.path.join(BUILDDIR, "stage", "drivers")
 DRVCALL = os.path.join(BUILDDIR, "tests", "gcpk8s", "drvcall")
-DATA = os.path.join(SRCDIR, "tests", "data")
+DATA = os.path.join(SRCDIR, "tests", "reference")
 
 EXAMPLES = ["function.yaml", "container.yaml", "federation.yaml", "shop-worker.yaml",
             "thumbnailer.json", "quantum-bell.yaml"]

@@ -2,7 +2,7 @@
 
 References (not ours): the Kubernetes 1.36 OpenAPI v2 subset for Deployment,
 Service and HorizontalPodAutoscaler, and the Knative Serving Service CRD's
-openAPIV3Schema (tests/data/*/SOURCE.md). The SOURCE.md caveats are applied:
+openAPIV3Schema (tests/reference/*/SOURCE.md). The SOURCE.md caveats are applied:
 IntOrString becomes oneOf integer/string, every object schema with
 properties gets additionalProperties:false (so a typo fails), apiVersion and
 kind are checked against x-kubernetes-group-version-kind, and the Knative
@@ -44,7 +44,7 @@ def _close(node):
 
 class K8sValidator:
     def __init__(self):
-        with open(os.path.join(DATA, "kubernetes", "k8s-1.36-deployment-service-hpa.swagger.json")) as f:
+        with open(os.path.join(DATA, "kubernetes", "k8s-swagger.json")) as f:
             self.swagger = json.load(f)
         defs = copy.deepcopy(self.swagger["definitions"])
         defs["io.k8s.apimachinery.pkg.util.intstr.IntOrString"] = {
@@ -84,8 +84,11 @@ KNATIVE_RESERVED_ENV = {"PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"}
 
 class KnativeValidator:
     def __init__(self, max_timeout=KNATIVE_MAX_TIMEOUT):
-        with open(os.path.join(DATA, "knative-serving", "service-v1.openapiv3.json")) as f:
-            schema = json.load(f)
+        # the CRD as Knative ships it; its v1 version's openAPIV3Schema
+        import yaml
+        with open(os.path.join(DATA, "knative-serving", "service.yaml")) as f:
+            crd = yaml.safe_load(f)
+        schema = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")["schema"]["openAPIV3Schema"]
         _close(schema)
         self.schema = schema
         self.max_timeout = max_timeout

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Renders workloads with the k8s driver and validates every document against
 the Kubernetes 1.36 OpenAPI (Deployment, Service, HPA) and the Knative
-Serving CRD schema plus its webhook rules (tests/data/*/SOURCE.md); then
+Serving CRD schema plus its webhook rules (tests/reference/*/SOURCE.md); then
 feeds broken documents to the validators to prove they can fail."""
 import copy
 import json

@@ -127,13 +127,46 @@ def main():
           abs(st["reactive"]["scaleOutMeanS"] - want_mean) < 1e-6 and st["reactive"]["rises"] == len(times),
           (st["reactive"]["scaleOutMeanS"], st["reactive"]["scaleOutMaxS"]))
 
+    # the predictive schedule: per hour, replicas for the forecast (here the
+    # profile itself, a known event) and warm instances for what they cannot take
+    sj = sim_json(NYE, "--no-steps", "--strategy", "hybrid-predictive")["strategies"][0]
+    want = []
+    for i, r in enumerate(rates):
+        load = r * dur
+        reps = min(45, max(sj["baseline"], math.ceil(load / (m["targetConcurrency"] * m["targetUtilisation"]) - 1e-9)))
+        warm = max(0, math.ceil(load - reps * m["targetConcurrency"] - 1e-9))
+        want.append((reps, warm))
+    got = [(h["containers"], h["warmFunctions"]) for h in sj.get("schedule", [])]
+    check("hybrid-predictive: the hourly schedule is replicas and warm instances for the forecast",
+          got == want and sj["schedule"][0]["at"] == "2026-12-31T18:00:00Z" and sj["coldStarts"] == 0, (got, want))
+
+    # a catalog directory whose startup.csv says otherwise: simulate follows it
+    import shutil
+    cat = tempfile.mkdtemp(prefix="fbsimcat.")
+    for fn in os.listdir(os.path.join(TOP, "catalog")):
+        if fn.endswith(".csv"):
+            shutil.copy(os.path.join(TOP, "catalog", fn), cat)
+    f = off["functions"]
+    with open(os.path.join(cat, "startup.csv")) as fh:
+        text = fh.read()
+    key = "%s,%s,cold_start," % (f["provider"], f["service"])
+    lines = [l if not l.startswith(key) else key + "3000," + l.split(",", 4)[4] for l in text.splitlines()]
+    with open(os.path.join(cat, "startup.csv"), "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    dc = sim_json(NYE, "--no-steps", "--catalog", cat, "--strategy", "functions-only")
+    check("--catalog DIR: the function's cold start comes from its startup.csv (3000 ms)",
+          dc["offers"]["functions"]["startMs"] == 3000 and dc["model"]["coldStartMs"] == 3000,
+          dc["offers"]["functions"])
+    shutil.rmtree(cat)
+
     # the same rates from a CSV; the same output twice
     tmp = tempfile.mkdtemp(prefix="fbsimcsv.")
     p = os.path.join(tmp, "nye.csv")
     with open(p, "w") as f:
         f.write("timestamp,requests_per_second\n")
-        for i, r in enumerate(rates):
-            f.write("%dh,%g\n" % (i, r))
+        for i, r in enumerate(rates):  # the same UTC times as the spec's points
+            f.write("%s,%g\n" % ("2026-12-31T%02d:00:00Z" % (18 + i) if 18 + i < 24 else
+                                  "2027-01-01T%02d:00:00Z" % (18 + i - 24), r))
     d2 = sim_json(NYE, "--no-steps", "--profile", p)
     check("--profile CSV gives the inline profile's results", d2["strategies"] == d["strategies"])
     d3 = sim_json(NYE, "--no-steps")
@@ -178,6 +211,33 @@ def main():
     r = run(nt)
     check("no targetConcurrency: exit 2 saying so", r.returncode == 2 and "targetConcurrency" in r.stderr,
           (r.returncode, r.stderr))
+    # plan: the strategies side by side for a hybrid workload
+    r = subprocess.run([FEDBROKER, "plan", "--no-save", "--format", "json", NYE], capture_output=True, text=True)
+    check("plan of the NYE example exits 0", r.returncode == 0, r.stderr[-300:])
+    if r.returncode == 0:
+        doc = json.loads(r.stdout)
+        hy = doc.get("hybrid") or [{}]
+        alt = {a["strategy"]: a for a in hy[0].get("alternatives", [])}
+        pc = {k: dec(v["monthlyCost"]) for k, v in alt.items()}
+        check("plan: hybrid cheaper than static peak and functions only, the same SLO met by all three",
+              pc and pc["hybrid"] < pc["static-peak"] and pc["hybrid"] < pc["functions-only"] and
+              all(alt[k]["sloMet"] for k in ("hybrid", "static-peak", "functions-only")), pc)
+        check("plan: the same numbers as simulate", pc == cost, (pc, cost))
+        check("plan: recommends hybrid, offers as simulate's",
+              hy[0].get("recommended") == "hybrid" and
+              hy[0].get("containerOffer") == "%s:%s:%s" % (off["containers"]["provider"], off["containers"]["service"], off["containers"]["region"]),
+              hy[0])
+    t = subprocess.run([FEDBROKER, "plan", "--no-save", NYE], capture_output=True, text=True)
+    check("plan's table shows the hybrid section", "Hybrid placement" in t.stdout and "cheapest with every" in t.stdout)
+    sv = subprocess.run([FEDBROKER, "plan", NYE], capture_output=True, text=True)
+    rp = subprocess.run([FEDBROKER, "report"], capture_output=True, text=True)
+    check("report of the stored plan shows the same hybrid section",
+          sv.returncode == 0 and rp.returncode == 0 and "Hybrid placement" in rp.stdout and
+          rp.stdout[rp.stdout.index("Hybrid placement"):] in sv.stdout, (sv.stderr[-200:], rp.stderr[-200:]))
+    f = subprocess.run([FEDBROKER, "plan", "--no-save", "--format", "json", os.path.join(TOP, "examples", "container.yaml")],
+                       capture_output=True, text=True)
+    check("plan of a workload without burst has no hybrid section",
+          f.returncode == 0 and "hybrid" not in json.loads(f.stdout), f.stderr[-200:])
     print("%d failures" % len(failures))
     return 1 if failures else 0
 

@@ -137,8 +137,20 @@ try:
     mark = fake.seq()
     rc, out, err = run("apply", spec("api"), *T)
     sent = ops(fake.log(mark))
-    ck.ok(rc == 0 and "CreateRole" not in sent and "CreateOpenIDConnectProvider" not in sent,
-          "a second apply makes no new provider or role", sent)
+    ck.ok(rc == 0 and "CreateRole" not in sent and "CreateOpenIDConnectProvider" not in sent and
+          "UpdateAssumeRolePolicy" not in sent, "a second apply makes no new provider or role, changes no policy", sent)
+
+    # a trust policy as an older version made it (no Lambda statement), or
+    # changed by hand, is brought back by the next apply
+    iam = fake.client("iam")
+    old_doc = {"Version": "2012-10-17", "Statement": [x for x in stmts if x.get("Sid") != "LambdaRunsAsIt"]}
+    iam.update_assume_role_policy(RoleName="fb-demo-api", PolicyDocument=json.dumps(old_doc))
+    mark = fake.seq()
+    rc, out, err = run("apply", spec("api"), *T)
+    sent = ops(fake.log(mark))
+    ck.ok(rc == 0 and sent.count("UpdateAssumeRolePolicy") == 1 and
+          fake.state()["iam_roles"]["fb-demo-api"]["policy"] == role["policy"],
+          "a changed trust policy is restored (UpdateAssumeRolePolicy)", (rc, sent, err[-800:]))
 
     mark = fake.seq()
     rc, out, err = run("apply", spec("worker"), *T)

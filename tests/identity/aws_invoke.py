@@ -9,7 +9,9 @@ resource policy for the caller's role).
 With the broker as issuer (served on loopback from `identity publish`), a
 federation of three Functions applied with `apply --target aws:us-east-1`:
 worker depends on api; other has a private HTTP trigger and no callers.
-Each runs as its own role (CreateFunction's Role). api gets a function URL
+Each runs as its own role (CreateFunction's Role), with AWS's managed
+AWSLambdaBasicExecutionRole attached (and detached before the role is
+deleted, as IAM requires). api gets a function URL
 with AuthType AWS_IAM whose resource policy grants lambda:InvokeFunctionUrl
 (FunctionUrlAuthType AWS_IAM) and lambda:InvokeFunction (through the URL)
 to worker's role and to nobody else; other's URL grants nothing.
@@ -19,7 +21,10 @@ worker's role credentials, and a SigV4-signed request with them is accepted
 by api's URL and refused by other's; other's role credentials and an
 unsigned request are refused by api's. The roles are recorded with their
 own workloads (api's apply made worker's role, worker's apply adopted it);
-discover lists them (managed, tracked); a role whose record is lost shows
+applying api alone keeps worker's grant (worker was not among the specs
+given); applying the federation without the dependency removes it (and
+worker's signed call is refused). discover lists the roles (managed,
+tracked); a role whose record is lost shows
 as a leftover (managed, untracked), before and after destroy deletes every
 recorded role.
 
@@ -124,6 +129,9 @@ try:
     fns = st.get("lambda", {})
     roles = {k: fns.get(f"us-east-1|shop-{k}", {}).get("config", {}).get("Role") for k in ("api", "worker", "other")}
     ck.ok(roles == {k: role_arn(k) for k in roles}, "each function runs as its own role", roles)
+    basic = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    attached = {k: st.get("iam_roles", {}).get("fb-shop-" + k, {}).get("attached") for k in ("api", "worker", "other")}
+    ck.ok(attached == {k: [basic] for k in attached}, "each role has AWS's basic execution policy, and only it", attached)
     api = fns.get("us-east-1|shop-api", {})
     other = fns.get("us-east-1|shop-other", {})
     ck.ok((api.get("url") or {}).get("AuthType") == "AWS_IAM", "api (called by worker) gets an AWS_IAM URL", api.get("url"))
@@ -152,6 +160,31 @@ try:
     ck.ok(code == 403, "other's role credentials are refused by api's URL", (code, doc))
     code, doc = call_url(api["url"]["FunctionUrl"])
     ck.ok(code == 403, "an unsigned call is refused", (code, doc))
+
+    # api alone: worker, not among the specs given, keeps its grant; the
+    # federation without the dependency: the grant goes
+    api_only = env.write("api.yaml", f"""apiVersion: fedbroker.dev/v1
+kind: Federation
+metadata: {{name: shop, tenant: shop}}
+spec:
+  workloads:
+{fn("api", "        triggers: [{http: {public: false}}]" + chr(10))}""")
+    rc, out, err = env.run("apply", api_only, "--target", "aws:us-east-1")
+    sids = [x["Sid"] for x in fake.state().get("lambda", {}).get("us-east-1|shop-api", {}).get("policy", [])]
+    ck.ok(rc == 0 and sids == ["fb-caller-worker", "fb-caller-worker-invoke"],
+          "api applied alone keeps worker's grant", (rc, err[-800:], sids))
+    nodep = env.write("nodep.yaml", f"""apiVersion: fedbroker.dev/v1
+kind: Federation
+metadata: {{name: shop, tenant: shop}}
+spec:
+  workloads:
+{fn("api", "        triggers: [{http: {public: false}}]" + chr(10))}{fn("worker")}{fn("other", "        triggers: [{http: {public: false}}]" + chr(10))}""")
+    rc, out, err = env.run("apply", nodep, "--target", "aws:us-east-1")
+    sids = [x["Sid"] for x in fake.state().get("lambda", {}).get("us-east-1|shop-api", {}).get("policy", [])]
+    ck.ok(rc == 0 and sids == [], "once worker no longer depends on api, its grant is removed", (rc, err[-800:], sids))
+    code, doc = call_url(api["url"]["FunctionUrl"], wc)
+    ck.ok(code == 403, "and worker's credentials are refused", (code, doc))
+    rc, out, err = env.run("apply", fed, "--target", "aws:us-east-1")
 
     def role_rows():
         rc, out, err = env.run("discover", "--provider", "aws", "--format", "json")

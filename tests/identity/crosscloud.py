@@ -14,21 +14,26 @@ GCP side: the project's workload identity pool with an OIDC provider for the
 issuer (google.subject = assertion.sub); api runs as its own service account
 fb-shop-api, which only api's federated principal may impersonate
 (roles/iam.workloadIdentityUser); roles/run.invoker on api for exactly its
-callers: worker's federated principal (on AWS) and web's service account
-(web: a Container on Cloud Run that also depends on api); `other`, a third
-Container nobody depends on, grants none of them.
+callers: web's service account (web: a Container on Cloud Run that also
+depends on api) and, for worker (on AWS), an account fbc-... made for worker
+to call api, which only worker's federated principal may impersonate;
+`other`, a third Container nobody depends on, grants none of them.
 
 Then the flow a call takes: `fedbroker identity token worker` with the
 provider's audience, exchanged at the fake GCP STS (RFC 8693; the fake
 fetches the issuer's discovery document and JWKS and checks signature, kid,
-iss, aud, exp and the attribute mapping) for a federated token, which the
-fake Cloud Run accepts for api and refuses for other. web's token takes
-the Google path: STS, then generateIdToken on web's account (allowed by
-workloadIdentityUser), then the ID token for api's URL. Refused: worker's
-token with another audience (AWS's), another workload's token for api,
-worker's federated token impersonating api's account. The records are in
-the store; destroy removes the role, the accounts and the services (the
-shared pool and OIDC providers stay).
+iss, aud, exp and the attribute mapping) for a federated token; with it,
+generateIdToken on worker's fbc- account for api's URL (allowed by
+workloadIdentityUser) gives a Google-signed ID token, which the fake Cloud
+Run accepts for api, and which other refuses (another audience; and an ID
+token made for other's URL is refused too: no run.invoker). web's token
+takes the same path through web's own account. Refused: the federated
+token itself at api (the principal holds no run.invoker), worker's token
+with another audience (AWS's), another workload's token, worker's
+federated token impersonating api's account. The records are in
+the store; discover lists the accounts as tracked and an account a crash
+left as untracked; destroy removes the role, the accounts and the services
+(the shared pool and OIDC providers stay).
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
 import functools
@@ -175,9 +180,19 @@ try:
               len(pol.get("bindings", [])) == 1,
               "only %s's federated principal may impersonate %s" % (n, sa(n)), pol)
     svc_name = "projects/%s/locations/%s/services/%%s" % (PROJECT, REGION)
+    st_, doc, _ = gfake.call("GET", "/iam/v1/projects/%s/serviceAccounts" % PROJECT, token=gfake.admin)
+    fbc = [a for a in (doc or {}).get("accounts", []) if a["email"].startswith("fbc-")]
+    ck.ok(len(fbc) == 1 and "shop/worker" in fbc[0].get("description", "") and "shop/api" in fbc[0].get("description", ""),
+          "one account made for worker to call api", fbc)
+    CALLER = fbc[0]["email"] if fbc else "none"
+    pol = gfake.call("POST", "/iam/v1/projects/%s/serviceAccounts/%s:getIamPolicy" % (PROJECT, CALLER), {},
+                     token=gfake.admin)[1] or {}
+    ck.ok(members(pol, "roles/iam.workloadIdentityUser") == ["principal://iam.googleapis.com/%s/subject/%s"
+                                                             % (pool, spiffe("worker"))] and len(pol.get("bindings", [])) == 1,
+          "only worker's federated principal may impersonate it", pol)
     inv_api = members(gfake.policy("run", svc_name % "api"), "roles/run.invoker")
-    want = sorted(["principal://iam.googleapis.com/%s/subject/%s" % (pool, spiffe("worker")), "serviceAccount:" + sa("web")])
-    ck.ok(inv_api == want, "run.invoker on api: exactly worker's principal and web's account", inv_api)
+    want = sorted(["serviceAccount:" + CALLER, "serviceAccount:" + sa("web")])
+    ck.ok(inv_api == want, "run.invoker on api: exactly worker's caller account and web's account", inv_api)
     inv_other = members(gfake.policy("run", svc_name % "other"), "roles/run.invoker")
     inv_web = members(gfake.policy("run", svc_name % "web"), "roles/run.invoker")
     ck.ok(inv_other == [] and inv_web == [], "nobody may call other or web (no dependency on them)", (inv_other, inv_web))
@@ -185,7 +200,7 @@ try:
     ck.ok({"iam-role", "gcp-service-account", "gcp-iam-binding"} <= set(types), "every binding is a recorded resource",
           types)
     rows = env.db("SELECT cloud_id FROM resources WHERE type='gcp-iam-binding'")
-    ck.ok(len(rows) == 5, "5 bindings recorded (3 workloadIdentityUser, 2 run.invoker)", rows)
+    ck.ok(len(rows) == 6, "6 bindings recorded (4 workloadIdentityUser, 2 run.invoker)", rows)
 
     # ---- the cross-cloud call ----
     rc, tok, err = env.run("identity", "token", "worker", "--tenant", "shop", "--audience", AUD)
@@ -195,12 +210,24 @@ try:
     fed_tok = (doc or {}).get("access_token")
     ck.ok(st_ == 200 and fed_tok, "the fake GCP STS exchanges it (JWKS, iss, aud, exp, mapping checked)", (st_, doc))
     st_, doc = invoke(services["api"], fed_tok)
-    ck.ok(st_ == 200 and isinstance(doc, dict) and doc.get("caller") ==
-          "principal://iam.googleapis.com/%s/subject/%s" % (pool, spiffe("worker")),
-          "the fake Cloud Run accepts worker's federated token for api", (st_, doc))
+    ck.ok(st_ == 403, "the federated token itself is refused by api (its principal holds no run.invoker)", (st_, doc))
+
+    def id_token(account, fed, svc):
+        st_, doc, _ = gfake.call("POST", "/iamcredentials/v1/projects/-/serviceAccounts/%s:generateIdToken" % account,
+                                 {"audience": svc["uri"], "includeEmail": True}, token=fed)
+        return st_, (doc or {}).get("token") if isinstance(doc, dict) else None
+    st_, idt = id_token(CALLER, fed_tok, services["api"])
+    ck.ok(st_ == 200 and idt, "worker's federated principal gets an ID token of its caller account for api's URL",
+          st_)
+    st_, doc = invoke(services["api"], idt or "")
+    ck.ok(st_ == 200 and isinstance(doc, dict) and doc.get("caller") == "serviceAccount:" + CALLER,
+          "the fake Cloud Run accepts it for api", (st_, doc))
     for n in ("other", "web"):
-        st_, doc = invoke(services[n], fed_tok)
-        ck.ok(st_ == 403, "and refuses it for %s" % n, (st_, doc))
+        st_, doc = invoke(services[n], idt or "")
+        st2, idt2 = id_token(CALLER, fed_tok, services[n])
+        st3, doc3 = invoke(services[n], idt2 or "")
+        ck.ok(st_ == 401 and st2 == 200 and st3 == 403,
+              "and %s refuses it, and an ID token made for its own URL" % n, (st_, st2, st3, doc3))
     st_, doc, _ = gfake.call("POST", "/iamcredentials/v1/projects/-/serviceAccounts/%s:generateIdToken" % sa("api"),
                              {"audience": services["api"]["uri"]}, token=fed_tok)
     ck.ok(st_ == 403, "worker's federated token may not impersonate api's account", (st_, doc))
@@ -211,8 +238,12 @@ try:
           (st_, doc))
     rc, other_tok, err = env.run("identity", "token", "other", "--tenant", "shop", "--audience", AUD)
     st_, doc = sts_exchange(other_tok.strip(), AUD)
-    st2, doc2 = invoke(services["api"], (doc or {}).get("access_token") or "")
-    ck.ok(st_ == 200 and st2 == 403, "another workload's exchanged token is refused by api", (st_, st2, doc2))
+    other_fed = (doc or {}).get("access_token") or ""
+    st2, doc2 = invoke(services["api"], other_fed)
+    st3, _ = id_token(CALLER, other_fed, services["api"])
+    ck.ok(st_ == 200 and st2 == 403 and st3 == 403,
+          "another workload's exchanged token is refused by api and may not impersonate worker's account",
+          (st_, st2, st3, doc2))
     bad = tok[:-4] + ("AAAA" if not tok.endswith("AAAA") else "BBBB")
     st_, doc = sts_exchange(bad, AUD)
     ck.ok(st_ == 400, "a token with a changed signature is refused at STS", (st_, doc))
@@ -236,11 +267,26 @@ try:
     # ---- a second apply changes nothing; destroy removes every binding ----
     rc, out, err = env.run("plan", fed, "--no-baselines", "--no-save", "--detailed-exitcode")
     ck.ok(rc == 0 and "No changes" in out, "the next plan is all no-op", (rc, out[-600:], err[-600:]))
+    # discover: the accounts, managed and tracked; one a crash left (made,
+    # never recorded) shows as managed and untracked
+    fake_desc = "fedbroker: the identity of workload shop/ghost (docs/identity.md)"
+    gfake.call("POST", "/iam/v1/projects/%s/serviceAccounts" % PROJECT,
+               {"accountId": "fb-shop-ghost", "serviceAccount": {"description": fake_desc}}, token=gfake.admin)
+    rc, out, err = env.run("discover", "--provider", "gcp", "--format", "json")
+    rows = sorted((r["name"].split("@")[0], r.get("managed"), r.get("tracked"), r.get("workload"))
+                  for r in (json.loads(out) if rc == 0 else []) if r.get("type") == "gcp-service-account")
+    want_rows = sorted([("fb-shop-api", True, True, "api"), ("fb-shop-web", True, True, "web"),
+                        ("fb-shop-other", True, True, "other"), (CALLER.split("@")[0], True, True, "api"),
+                        ("fb-shop-ghost", True, False, "ghost")])
+    ck.ok(rows == want_rows, "discover lists the accounts (tracked) and finds the leftover (untracked)", (rc, rows, err[-600:]))
+    gfake.call("DELETE", "/iam/v1/projects/%s/serviceAccounts/fb-shop-ghost@%s.iam.gserviceaccount.com" % (PROJECT, PROJECT),
+               token=gfake.admin)
+
     rc, out, err = env.run("destroy", "--federation", "shop")
     ck.ok(rc == 0, "destroy --federation shop", (rc, out, err[-1500:]))
     st_, doc, _ = gfake.call("GET", "/iam/v1/projects/%s/serviceAccounts" % PROJECT, token=gfake.admin)
-    left = sorted(a["email"] for a in (doc or {}).get("accounts", []) if a["email"].startswith("fb-"))
-    ck.ok(left == [], "the workloads' service accounts are deleted", left)
+    left = sorted(a["email"] for a in (doc or {}).get("accounts", []) if a["email"].startswith(("fb-", "fbc-")))
+    ck.ok(left == [], "the workloads' and the caller's service accounts are deleted", left)
     ck.ok(not afake.state().get("iam_roles", {}).get("fb-shop-worker"), "worker's role is deleted")
     ck.ok(gfake.services() == {} and not env.db("SELECT * FROM resources"), "no service and no record left",
           (list(gfake.services()), env.db("SELECT type, cloud_id FROM resources")))

@@ -11,7 +11,9 @@ ServiceAccount; the tenant's isolation policy admits only namespaces that
 are no tenant's (ingress controllers), not the tenant's own namespace; one
 NetworkPolicy, fb-api-from-web, selects api's pods and admits exactly web's
 pods; nothing admits other's or web's pods to anything else. The policy is
-a recorded resource. web names secret://db-password: apply copies the
+a recorded resource; applying api alone keeps it (web was not among the
+specs given), applying the federation without the dependency deletes it.
+web names secret://db-password: apply copies the
 broker's value into the Secret fedbroker.shop.web.db-password (key value),
 web's pods read it natively (env valueFrom.secretKeyRef) and carry its
 version in an annotation, so a new `secret put` and apply roll them; the
@@ -134,6 +136,23 @@ try:
     ck.ok(rc == 0 and base64.b64decode((sec.get("data") or {}).get("value", "")).decode() == PLANT2 and
           v1 == "db-password=1" and versions() == "db-password=2",
           "a new version updates the Secret and rolls web's pods (template annotation)", (rc, v1, versions(), err[-800:]))
+
+    # api alone: web, not among the specs given, keeps its policy; the
+    # federation without the dependency: the policy goes
+    api_only = env.write("api.yaml", """apiVersion: fedbroker.dev/v1
+kind: Federation
+metadata: {name: shop, tenant: shop}
+spec:
+  workloads:
+%s""" % container("api"))
+    rc, out, err = run("apply", api_only, "--target", "k8s")
+    ck.ok(rc == 0 and obj("NetworkPolicy", "fb-api-from-web"), "api applied alone keeps web's policy", (rc, err[-800:]))
+    rc, out, err = run("status", "--format", "json")
+    ck.ok(rc == 0, "status after it", err[-600:])
+    nodep = env.write("nodep.yaml", open(fed).read().replace("        dependencies: [{workload: api}]\n", ""))
+    rc, out, err = run("apply", nodep, "--target", "k8s")
+    ck.ok(rc == 0 and obj("NetworkPolicy", "fb-api-from-web") is None,
+          "once web no longer depends on api, its policy is deleted", (rc, err[-800:]))
 
     rc, out, err = run("destroy", "--all")
     ck.ok(rc == 0, "destroy --all", (rc, out, err[-1500:]))

@@ -3,12 +3,15 @@
  * pointer), the exact decimals, and the OAuth2 token cache (reuse until 80%
  * of the lifetime, keyed by credential and scope, a 401 answered with one
  * fresh exchange, the token a secret on every request, one exchange for 64
- * threads at once) against a scripted host whose clock the test moves. */
+ * threads at once) against a scripted host whose clock the test moves;
+ * fbk_evaluate against validate then usage on the input parsed whole (its
+ * shared placements and its output written once per distinct document). */
 #include "config.h"
 #include "fbk.h"
 #include "fbk_decimal.h"
 #include "fbk_oauth2.h"
 #include "fbk_settings.h"
+#include "fbk_verb.h"
 #include "fedbroker/fedbroker.h"
 #include "../lib/fbtest.h"
 
@@ -451,6 +454,196 @@ START_TEST(oauth2_threads)
 }
 END_TEST
 
+/* ---- evaluate ------------------------------------------------------------------ */
+
+/* A driver's validate and usage for fbk_evaluate: region "bad" is
+ * refused, "fail" has no usage; the document depends on the workload's
+ * spec.q and the offer's tier, and tiers "neg" and "zero" give documents
+ * that differ only in -0.0 and 0.0 (equal to jansson, two texts). */
+static fb_status ev_validate(fb_driver_ctx *ctx, json_t *in, fb_diag *diag)
+{
+    (void)ctx;
+    const char *r = json_string_value(json_object_get(json_object_get(in, "placement"), "region"));
+    if (r && !strcmp(r, "bad")) {
+        fbk_diag(fb_host_table(), diag, FB_SEV_ERROR, "/placement/region", "region %s refused", r);
+        return FB_INVALID;
+    }
+    fbk_diag(fb_host_table(), diag, FB_SEV_NOTE, NULL, "validated %s", r ? r : "?");
+    return FB_OK;
+}
+
+static fb_status ev_usage(fb_driver_ctx *ctx, json_t *in, json_t **usage, fb_diag *diag)
+{
+    (void)ctx;
+    json_t *pl = json_object_get(in, "placement");
+    const char *r = json_string_value(json_object_get(pl, "region"));
+    if (r && !strcmp(r, "fail")) {
+        fbk_diag(fb_host_table(), diag, FB_SEV_ERROR, NULL, "no usage in %s", r);
+        return FB_INTERNAL;
+    }
+    const char *tier = json_string_value(json_object_get(json_object_get(pl, "offer"), "tier"));
+    int neg = tier && !strcmp(tier, "neg");
+    if (neg || (tier && !strcmp(tier, "zero"))) tier = "z"; /* the two differ in "z" only */
+    json_t *q = json_object_get(json_object_get(json_object_get(in, "workload"), "spec"), "q");
+    *usage = json_pack("{s:[{s:O?,s:s?}],s:f,s:s}", "lines", "quantity", q, "tier", tier, "z",
+                       neg ? -0.0 : 0.0, "mode",
+                       json_string_value(json_object_get(in, "mode")));
+    return FB_OK;
+}
+
+static const fbk_eval_ops ev_ops = {ev_validate, ev_usage};
+
+/* What evaluate must answer: the whole input parsed by json_loads, then
+ * validate and usage per placement, {"results"} written at once. */
+static char *ev_reference(const char *in_json, size_t n, char ***notes)
+{
+    json_t *in = json_loads(in_json, 0, NULL);
+    ck_assert_ptr_nonnull(in);
+    json_t *pls = json_object_get(in, "placements");
+    ck_assert_uint_eq(json_array_size(pls), n);
+    json_t *one = json_deep_copy(in), *results = json_array();
+    json_object_del(one, "placements");
+    *notes = calloc(n, sizeof **notes);
+    for (size_t i = 0; i < n; i++) {
+        fb_diag *d = fb_diag_new();
+        json_object_set(one, "placement", json_array_get(pls, i));
+        json_t *u = NULL;
+        if (ev_validate(NULL, one, d) != FB_OK) json_array_append_new(results, json_false());
+        else if (ev_usage(NULL, one, &u, d) != FB_OK) json_array_append_new(results, json_null());
+        else json_array_append_new(results, u);
+        (*notes)[i] = strdup(fb_diag_count(d) ? fb_diag_summary(d, fb_diag_count(d) - 1) : "");
+        fb_diag_free(d);
+    }
+    json_t *doc = json_pack("{s:o}", "results", results);
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    json_decref(doc);
+    json_decref(one);
+    json_decref(in);
+    return text;
+}
+
+/* fbk_evaluate's output and diagnostics are the reference's, byte for byte. */
+static void ev_check(const char *in_json, size_t n)
+{
+    char **notes;
+    char *want = ev_reference(in_json, n, &notes);
+    for (int round = 0; round < 2; round++) { /* the second reads its placements from the cache */
+        fb_diag **diags = calloc(n, sizeof *diags);
+        for (size_t i = 0; i < n; i++) diags[i] = fb_diag_new();
+        fb_diag *d = fb_diag_new();
+        char *out = NULL;
+        ck_assert_int_eq(fbk_evaluate(fb_host_table(), "test", &ev_ops, NULL, in_json, n, diags, &out, d), FB_OK);
+        ck_assert_str_eq(out, want);
+        for (size_t i = 0; i < n; i++) {
+            ck_assert_uint_ge(fb_diag_count(diags[i]), 1);
+            ck_assert_str_eq(fb_diag_summary(diags[i], fb_diag_count(diags[i]) - 1), notes[i]);
+            fb_diag_free(diags[i]);
+        }
+        ck_assert_uint_eq(fb_diag_count(d), 0);
+        fb_host_table()->free(out);
+        fb_diag_free(d);
+        free(diags);
+    }
+    for (size_t i = 0; i < n; i++) free(notes[i]);
+    free(notes);
+    free(want);
+}
+
+#define EV_PL "[{\"region\":\"a\",\"offer\":{\"tier\":\"t1\"}},{\"region\":\"bad\"},{\"region\":\"b\",\"offer\":{\"tier\":\"t1\"}}," \
+              "{\"region\":\"fail\"},{\"region\":\"c\",\"offer\":{\"tier\":\"neg\"}},{\"region\":\"d\",\"offer\":{\"tier\":\"zero\"}}," \
+              "{\"region\":\"e\",\"offer\":{\"tier\":\"t1\"}}]"
+#define EV_WL "{\"kind\":\"Function\",\"spec\":{\"q\":\"12.5\",\"s\":\"a \\\"]}\"}}"
+
+START_TEST(evaluate_forms)
+{
+    /* plan's form; then whitespace and other member orders, an escaped key
+     * and the member twice (read whole: jansson's answer is the reference) */
+    static const char *const forms[] = {
+        "{\"hoursPerMonth\":730,\"mode\":\"plan\",\"placements\":" EV_PL ",\"workload\":" EV_WL "}",
+        " {\n \"placements\" : [ {\"region\": \"a\", \"offer\": {\"tier\": \"t1\"}}, {\"region\":\"bad\"},"
+        "{\"region\":\"b\",\"offer\":{\"tier\":\"t1\"}},{\"region\":\"fail\"},{\"region\":\"c\",\"offer\":{\"tier\":\"neg\"}},"
+        "{\"region\":\"d\",\"offer\":{\"tier\":\"zero\"}},{\"region\":\"e\",\"offer\":{\"tier\":\"t1\"}} ] ,\t\"workload\" : " EV_WL ", \"mode\":\"plan\" }\n",
+        "{\"placement\\u0073\":" EV_PL ",\"workload\":" EV_WL ",\"mode\":\"plan\"}",
+        "{\"placements\":[1,2,3,4,5,6,7],\"workload\":" EV_WL ",\"placements\":" EV_PL ",\"mode\":\"plan\"}",
+        "{\"mode\":\"plan\",\"workload\":" EV_WL ",\"placements\":" EV_PL "}",
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) ev_check(forms[i], 7);
+    /* more distinct placement texts than the cache keeps, each twice */
+    for (int k = 0; k < 20; k++) {
+        char *in = fbk_xasprintf("{\"mode\":\"plan\",\"placements\":[{\"region\":\"r%d\",\"offer\":{\"tier\":\"t%d\"}},"
+                                 "{\"region\":\"bad\"}],\"workload\":" EV_WL "}", k, k % 3);
+        ev_check(in, 2);
+        free(in);
+    }
+}
+END_TEST
+
+START_TEST(evaluate_refusals)
+{
+    static const char *const bad[] = {
+        "{\"placements\":[{\"region\":}],\"workload\":{}}", "{\"placements\":[{}],\"workload\":{}",
+        "{\"placements\":[{}] \"workload\":{}}", "[]", "", "{\"placements\":{\"region\":\"a\"},\"workload\":{}}",
+        "{\"placements\":[{},{}],\"workload\":{}}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        fb_diag *pd = fb_diag_new(), *d = fb_diag_new();
+        char *out = NULL;
+        ck_assert_int_eq(fbk_evaluate(fb_host_table(), "test", &ev_ops, NULL, bad[i], 1, &pd, &out, d), FB_INVALID);
+        ck_assert_ptr_null(out);
+        ck_assert_uint_ge(fb_diag_count(d), 1);
+        ck_assert_int_eq(fb_diag_severity(d, 0), FB_SEV_ERROR);
+        ck_assert_ptr_nonnull(strstr(fb_diag_summary(d, 0), "test: "));
+        fb_diag_free(pd);
+        fb_diag_free(d);
+    }
+    /* a refused text leaves nothing behind: the valid one is still read right */
+    ev_check("{\"mode\":\"plan\",\"placements\":" EV_PL ",\"workload\":" EV_WL "}", 7);
+}
+END_TEST
+
+typedef struct ev_thread {
+    int id;
+    int ok;
+} ev_thread;
+
+/* Threads share the placement cache, each input checked against its own
+ * reference. */
+static void *ev_run(void *p)
+{
+    ev_thread *t = p;
+    t->ok = 1;
+    for (int k = 0; k < 30 && t->ok; k++) {
+        char *in = fbk_xasprintf("{\"mode\":\"plan\",\"placements\":[{\"region\":\"r%d\",\"offer\":{\"tier\":\"t\"}},"
+                                 "{\"region\":\"fail\"}],\"workload\":" EV_WL "}", (k + t->id) % 12);
+        char *want = fbk_xasprintf("{\"results\":[{\"lines\":[{\"quantity\":\"12.5\",\"tier\":\"t\"}],\"mode\":\"plan\",\"z\":0.0},null]}");
+        fb_diag *pd[2] = {fb_diag_new(), fb_diag_new()}, *d = fb_diag_new();
+        char *out = NULL;
+        if (fbk_evaluate(fb_host_table(), "test", &ev_ops, NULL, in, 2, pd, &out, d) != FB_OK || strcmp(out, want) != 0)
+            t->ok = 0;
+        fb_host_table()->free(out);
+        fb_diag_free(pd[0]);
+        fb_diag_free(pd[1]);
+        fb_diag_free(d);
+        free(want);
+        free(in);
+    }
+    return NULL;
+}
+
+START_TEST(evaluate_threads)
+{
+    pthread_t th[8];
+    ev_thread t[8];
+    for (int i = 0; i < 8; i++) {
+        t[i].id = i;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, ev_run, &t[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_msg(t[i].ok, "thread %d got another answer", i);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kit_driver");
@@ -467,5 +660,11 @@ int main(void)
     tcase_add_test(o, oauth2_revoked_and_refused);
     tcase_add_test(o, oauth2_threads);
     suite_add_tcase(s, o);
+    TCase *e = tcase_create("evaluate");
+    tcase_set_timeout(e, 30);
+    tcase_add_test(e, evaluate_forms);
+    tcase_add_test(e, evaluate_refusals);
+    tcase_add_test(e, evaluate_threads);
+    suite_add_tcase(s, e);
     return fbt_run(s);
 }

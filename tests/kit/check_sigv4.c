@@ -1,5 +1,5 @@
 /* check_sigv4.c - the kit's SigV4 signer against AWS's published
- * Signature Version 4 test suite (tests/data/aws-sigv4-test-suite, see its
+ * Signature Version 4 test suite (tests/reference/aws-sigv4-test-suite, see its
  * SOURCE.md), plus the edge cases the suite does not cover.
  *
  * The harness parses each NAME.req itself and compares the signer's
@@ -30,7 +30,7 @@
 #define KIT_TOP_SRCDIR "."
 #endif
 
-#define SUITE_DIR KIT_TOP_SRCDIR "/tests/data/aws-sigv4-test-suite"
+#define SUITE_DIR KIT_TOP_SRCDIR "/tests/reference/aws-sigv4-test-suite"
 #define AKID "AKIDEXAMPLE"
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 #define T_20150830 1440938160 /* 2015-08-30T12:36:00Z */

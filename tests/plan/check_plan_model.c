@@ -1,8 +1,9 @@
 /* check_plan_model.c - pieces of plan's model that the end-to-end tests
  * reach only as a whole: exact money strings, the links' rounding, the
  * shape key the evaluation cache is keyed by, free tiers shared by largest
- * remainder (checked against integer arithmetic done here), and the
- * catalog look-ups shared by the evaluation threads. */
+ * remainder (checked against integer arithmetic done here), the
+ * catalog look-ups shared by the evaluation threads, and evaluate's output
+ * read once per distinct result (against json_loads of the whole text). */
 #include "config.h"
 #include "../lib/fbtest.h"
 #include "plan/plan_int.h"
@@ -229,6 +230,80 @@ START_TEST(shared_lookups)
 }
 END_TEST
 
+/* An evaluate call's output read as plan prices it: each result is the
+ * value json_loads gives (checked against json_loads of the whole text
+ * here), equal results are read once and shared, and any output that is
+ * not a "results" array of k (or not JSON) is refused whole. */
+static void check_results(model *m, const char *text, size_t k, size_t want_docs, int equal_shared)
+{
+    plan_results r;
+    ck_assert_msg(fbi_plan_results_read(m, text, k, &r) == 0, "refused: %s", text);
+    json_t *whole = json_loads(text, 0, NULL);
+    ck_assert_ptr_nonnull(whole);
+    json_t *results = json_object_get(whole, "results");
+    ck_assert_uint_eq(json_array_size(results), k);
+    for (size_t i = 0; i < k; i++) {
+        ck_assert_msg(json_equal(r.of[i]->doc, json_array_get(results, i)), "%s: result %zu", text, i);
+        for (size_t j = 0; j < i; j++)
+            if (equal_shared && json_equal(json_array_get(results, i), json_array_get(results, j)))
+                ck_assert_ptr_eq(r.of[i], r.of[j]);
+    }
+    ck_assert_uint_eq(r.ndocs, want_docs);
+    json_decref(whole);
+    fbi_plan_results_free(&r);
+}
+
+START_TEST(evaluate_results)
+{
+    model m;
+    memset(&m, 0, sizeof m);
+    m.memo = fbi_plan_memo_new(0);
+    const char *u = "{\"coldStartMs\":1500,\"lines\":[{\"metric\":\"cpu\",\"note\":\"a \\\"quoted\\\"] note\","
+                    "\"quantity\":\"181560.6\",\"service\":\"s\",\"unit\":\"vCPU-second\",\"variant\":\"\"},"
+                    "{\"metric\":\"m\",\"quantity\":\"x1\",\"service\":\"s\"}],\"notes\":[\"n\\\\\"],\"vcpu\":\"0.25\"}";
+    char *t = fbi_xasprintf("{\"results\":[false,%s,null,%s,false]}", u, u);
+    check_results(&m, t, 5, 3, 1); /* false, the document, null */
+    plan_results r;
+    ck_assert_int_eq(fbi_plan_results_read(&m, t, 5, &r), 0);
+    const plan_usage *pu = r.of[1];
+    ck_assert_ptr_eq(pu, r.of[3]);
+    ck_assert_uint_eq(pu->nlines, 2);
+    ck_assert_str_eq(pu->lines[0].note, "a \"quoted\"] note");
+    ck_assert_int_eq(pu->lines[0].bad, 0);
+    ck_assert_int_eq(pu->lines[0].qty, 181560600000); /* micro-units */
+    ck_assert_int_eq(pu->lines[1].bad, 1);             /* "x1" is no quantity */
+    ck_assert_ptr_nonnull(pu->lines[1].err);
+    ck_assert_int_eq(pu->vcpu_micro, 250000);
+    ck_assert(pu->cold_ms == 1500);
+    /* the notes are interned: another read shares them */
+    plan_results r2;
+    ck_assert_int_eq(fbi_plan_results_read(&m, t, 5, &r2), 0);
+    ck_assert_ptr_eq(r2.of[1]->notes, pu->notes);
+    ck_assert_ptr_eq(r2.of[1]->lines[0].note, pu->lines[0].note);
+    fbi_plan_results_free(&r2);
+    fbi_plan_results_free(&r);
+    free(t);
+    /* whitespace anywhere JSON allows it; values that differ in one byte are two */
+    check_results(&m, " {\n \"results\" : [ {\"a\": [1, {\"b\": \"}\"}]} ,\t{\"a\": [1, {\"b\": \"}\"}]}, {\"a\": [1, {\"b\": \"]\"}]} ] } \n",
+                  3, 2, 1);
+    check_results(&m, "{\"results\":[{\"a\": 1},{\"a\":1}]}", 2, 2, 0); /* equal values, two texts */
+    check_results(&m, "{\"results\":[]}", 0, 0, 1);
+    check_results(&m, "{\"results\":[-0.0,0.0,1e2,true]}", 4, 4, 0);
+    /* other forms are read whole, one document per result */
+    check_results(&m, "{\"x\":1,\"results\":[false,false]}", 2, 2, 0);
+    check_results(&m, "{\"result\\u0073\":[null,null]}", 2, 2, 0);
+    /* refused whole */
+    static const char *const bad[] = {
+        "", "[]", "{\"results\":[false]}", "{\"results\":[false,false,false]}",
+        "{\"results\":[{\"a\":},false]}", "{\"results\":[false,false]", "{\"results\":[false,false]}x",
+        "{\"results\":[\"open,false]}", "{\"results\":{\"a\":false,\"b\":false}}", "{\"results\":[false false]}",
+        "{\"results\":[fals,false]}", "{\"results\":[\"\\u00\",false]}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        ck_assert_msg(fbi_plan_results_read(&m, bad[i], 2, &r) == -1, "accepted: %s", bad[i]);
+    fbi_plan_memo_free(m.memo);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("plan_model");
@@ -238,6 +313,7 @@ int main(void)
     tcase_add_test(tc, shape_keys);
     tcase_add_test(tc, free_tier_shares);
     tcase_add_test(tc, shared_lookups);
+    tcase_add_test(tc, evaluate_results);
     suite_add_tcase(s, tc);
     return fbt_run(s);
 }

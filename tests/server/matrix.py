@@ -44,7 +44,9 @@ tmp = tempfile.mkdtemp(prefix="fb-serve-")
 home = os.path.join(tmp, "home")
 os.mkdir(home, 0o700)
 env = {k: v for k, v in os.environ.items() if k not in ("FEDBROKER_NOW",)}
-env.update(FEDBROKER_HOME=home, HOME=home)
+env.update(FEDBROKER_HOME=home, HOME=home, FEDBROKER_SLEEP_SCALE="0")
+# the drivers the plan operations load (plans need the catalog only)
+env.setdefault("FEDBROKER_DRIVER_PATH", os.path.join(BUILD, "stage", "drivers"))
 
 
 def run(*args, extra=None):
@@ -107,7 +109,7 @@ bad_sum = t0[:-1] + ("A" if t0[-1] != "A" else "B")
 log_path = os.path.join(tmp, "serve.log")
 logf = open(log_path, "w")
 srv = subprocess.Popen([FEDBROKER, "serve", "--listen", "127.0.0.1:0", "--log-format", "json",
-                        "--rate", "5", "--burst", "20", "--max-body", "1024", "--max-header", "8192",
+                        "--rate", "5", "--burst", "60", "--max-body", "1024", "--max-header", "8192",
                         "--timeout", "2", "--max-connections", "64"],
                        env=env, stdout=subprocess.PIPE, stderr=logf)
 line = srv.stdout.readline().decode()
@@ -117,6 +119,8 @@ port = int(m.group(1)) if m else 0
 
 
 def req(method, path, token=None, body=None, headers=None):
+    if isinstance(body, str):
+        body = body.encode()
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     h = dict(headers or {})
     if token is not None:
@@ -137,33 +141,78 @@ ok(st == 200 and j == {"status": "ok"}, "healthz needs no token", (st, j))
 st, j, h = req("GET", "/v1/readyz")
 ok(st == 200 and j == {"status": "ready"}, "readyz", (st, j))
 
+def spec(tenant):
+    return ("apiVersion: fedbroker.dev/v1\nkind: Container\nmetadata: {name: web, tenant: %s}\nspec:\n"
+            "  image: public.ecr.aws/nginx/nginx:1.25\n  ports: [{port: 8080, public: true}]\n"
+            "  placement: {providers: [aws], regions: [\"aws:us-east-1\"]}\n" % tenant)
+
+
+def wait_op(href, tok):
+    for _ in range(600):
+        st, j, h = req("GET", href, tok)
+        if st != 200 or j["state"] in ("succeeded", "failed"):
+            return j
+        time.sleep(0.1)
+    return j
+
+
+# a plan and an operation of each tenant, made through the API with tokens
+# of their own (the matrix's tokens keep their rate-limit buckets)
+plans, opers = {}, {}
+for tenant in ("shop", "rival"):
+    rc, out, err = run("token", "create", "--tenant", tenant, "--role", "admin")
+    tokens[(tenant, "setup")] = out.strip()
+    st, j, h = req("POST", "/v1/specs", tokens[(tenant, "setup")], body=spec(tenant),
+                   headers={"Content-Type": "application/yaml"})
+    ok(st == 201, f"tenant {tenant}: a spec submitted", (st, j))
+    st, j, h = req("POST", "/v1/plans", tokens[(tenant, "setup")])
+    ok(st == 202, f"tenant {tenant}: a plan queued", (st, j))
+    plans[tenant], opers[tenant] = j["plan"], j["operation"]
+    op = wait_op(j["href"], tokens[(tenant, "setup")])
+    ok(op["state"] == "succeeded", f"tenant {tenant}: the plan operation succeeds", op)
+
 # the matrix: route x role x own/other tenant -> status. The caller is of
 # tenant shop; "own" names are shop's, "other" names are rival's.
 READ = {"admin", "deployer", "viewer"}
+WRITE = {"admin", "deployer"}
+P, Q = plans["shop"], plans["rival"]
 ROUTES = [
-    # (path of own, path of other, roles allowed, status for other when allowed)
-    ("/v1/endpoints", None, READ, None),
-    ("/v1/resolve/api", "/v1/resolve/ledger", READ, 404),
-    ("/v1/deployments", None, READ, None),
-    ("/v1/deployments/api", "/v1/deployments/ledger", READ, 404),
-    ("/v1/tokens", None, {"admin"}, None),
-    ("/metrics", None, {"admin"}, None),
+    # (method, path of own, path of other, body of own, body of other, roles allowed,
+    #  status for own, status for other when allowed)
+    ("GET", "/v1/endpoints", None, None, None, READ, 200, None),
+    ("GET", "/v1/resolve/api", "/v1/resolve/ledger", None, None, READ, 200, 404),
+    ("GET", "/v1/deployments", None, None, None, READ, 200, None),
+    ("GET", "/v1/deployments/api", "/v1/deployments/ledger", None, None, READ, 200, 404),
+    ("GET", "/v1/tokens", None, None, None, {"admin"}, 200, None),
+    ("GET", "/metrics", None, None, None, {"admin"}, 200, None),
+    ("GET", "/v1/drivers", None, None, None, READ, 200, None),
+    ("POST", "/v1/specs/validate", None, spec("shop"), None, READ, 200, None),
+    ("GET", "/v1/specs", None, None, None, READ, 200, None),
+    ("POST", "/v1/specs", "/v1/specs", spec("shop"), spec("rival"), WRITE, 201, 403),
+    ("GET", "/v1/plans", None, None, None, READ, 200, None),
+    ("GET", f"/v1/plans/{P}", f"/v1/plans/{Q}", None, None, READ, 200, 404),
+    ("GET", f"/v1/plans/{P}/changes", f"/v1/plans/{Q}/changes", None, None, READ, 200, 404),
+    ("GET", f"/v1/plans/{P}/report", f"/v1/plans/{Q}/report", None, None, READ | {"finance"}, 200, 404),
+    ("GET", f"/v1/operations/{opers['shop']}", f"/v1/operations/{opers['rival']}", None, None, READ, 200, 404),
+    ("POST", "/v1/plans", None, None, None, WRITE, 202, None),
+    ("POST", f"/v1/plans/{P}/apply", f"/v1/plans/{Q}/apply", None, None, WRITE, 202, 404),
+    ("DELETE", "/v1/deployments/api", "/v1/deployments/ledger", None, None, WRITE, 202, 404),
 ]
 bad = []
 n = 0
-for own, other, allowed, other_status in ROUTES:
+for method, own, other, body_own, body_other, allowed, own_status, other_status in ROUTES:
     for role in ROLES:
         tok = tokens[("shop", role)]
-        for which, path in (("own", own), ("other", other)):
+        for which, path, body in (("own", own, body_own), ("other", other, body_other)):
             if path is None:
                 continue
-            want = (200 if which == "own" else other_status) if role in allowed else 403
-            st, j, h = req("GET", path, tok)
+            want = (own_status if which == "own" else other_status) if role in allowed else 403
+            st, j, h = req(method, path, tok, body=body, headers={"Content-Type": "application/yaml"} if body else None)
             n += 1
-            leak = "ledger" in json.dumps(j) or "rival" in json.dumps(j)
+            leak = "ledger" in json.dumps(j) or "rival" in json.dumps(j) or (Q in json.dumps(j))
             if st != want or leak:
-                bad.append((path, role, which, st, want, j))
-ok(not bad and n == 32, f"the matrix: {n} (route, role, tenant) cells answer as expected, nothing of the other tenant leaks", bad)
+                bad.append((method, path, role, which, st, want, j))
+ok(not bad and n == 108, f"the matrix: {n} (route, role, tenant) cells answer as expected, nothing of the other tenant leaks", bad)
 # what the list routes hold: only the own tenant's rows
 st, j, h = req("GET", "/v1/endpoints", tokens[("rival", "viewer")])
 ok(st == 200 and [e["workload"] for e in j["endpoints"]] == ["ledger"], "rival sees only its own endpoints", j)
@@ -219,15 +268,15 @@ except (ConnectionError, http.client.HTTPException) as e:
 ok(st == 431, "headers over --max-header: 431", st)
 st, j, h = req("GET", "/v1/healthz")
 ok(st == 200, "and the server answers the next request", st)
-# the rate limit: burst 20, 5/s
+# the rate limit: burst 60, 5/s
 codes = []
 hdr = {}
-for i in range(30):
+for i in range(80):
     st, j, h = req("GET", "/v1/endpoints", tokens[("rival", "admin")])
     codes.append(st)
     if st == 429:
         hdr = h
-ok(codes[:20] == [200] * 20 and 429 in codes[20:] and int(hdr.get("Retry-After", "0")) >= 1,
+ok(codes[:60] == [200] * 60 and 429 in codes[60:] and int(hdr.get("Retry-After", "0")) >= 1,
    "per-token rate limit: 429 with Retry-After after the burst", (codes, hdr))
 st, j, h = req("GET", "/v1/endpoints", tokens[("shop", "viewer")])
 ok(st == 200, "another token is not limited by it", st)

@@ -332,6 +332,40 @@ START_TEST(normal_form_defaults_function)
 }
 END_TEST
 
+/* One serialisation for the text and the hash: fb_spec_json's text of a
+ * spec with reals that 15 significant digits cannot carry (traffic weights
+ * 0.1 + 0.2 + 0.7, a latency weight of 0.3) is the canonical text, parses
+ * back to the same document, and hashes (with specHash removed) to the
+ * spec's own specHash. */
+START_TEST(spec_text_is_the_hashed_text)
+{
+    loaded l = load("w.yaml", HEAD "kind: Function\nmetadata: {name: w}\n"
+                              "spec:\n  image: ghcr.io/a/b:1\n"
+                              "  placement: {latencyWeight: 0.3}\n"
+                              "  traffic:\n    requestsPerMonth: 1000\n    sources:\n"
+                              "      - {location: frankfurt, weight: 0.1}\n"
+                              "      - {location: tokyo, weight: 0.2}\n"
+                              "      - {location: new-york, weight: 0.7}\n", NULL);
+    ASSERT_VALID(l);
+    const char *text = fb_spec_json(l.set, 0);
+    char *canon = fbi_json_canonical(fbi_spec_doc(l.set, 0));
+    ck_assert_str_eq(text, canon);
+    json_t *back = json_loads(text, 0, NULL);
+    ck_assert_ptr_nonnull(back);
+    ck_assert(json_equal(back, fbi_spec_doc(l.set, 0)));
+    char *t2 = fbi_spec_text(back);
+    ck_assert_str_eq(t2, text);
+    json_object_del(back, "specHash");
+    char h[65];
+    fbi_json_hash(back, h);
+    ck_assert_str_eq(h, fb_spec_hash(l.set, 0));
+    free(t2);
+    free(canon);
+    json_decref(back);
+    unload(&l);
+}
+END_TEST
+
 START_TEST(normal_form_defaults_container_quantum)
 {
     loaded l = load("c.yaml", HEAD "kind: Container\nmetadata: {name: c, tenant: t1}\n"
@@ -2053,6 +2087,7 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, units_duration);
     tcase_add_test(tc, units_money);
     tcase_add_test(tc, normal_form_defaults_function);
+    tcase_add_test(tc, spec_text_is_the_hashed_text);
     tcase_add_test(tc, normal_form_defaults_container_quantum);
     tcase_add_test(tc, normal_form_units);
     tcase_add_test(tc, hash_stability_and_sensitivity);

@@ -1,0 +1,107 @@
+/* plan_hybrid.c - what `fedbroker plan` adds for hybrid workloads (issue
+ * 17): for each Container with burst or placement.strategy hybrid|auto,
+ * the offers the planner chooses for its baseline and overflow parts and
+ * the five strategies side by side over its traffic profile
+ * (core/plan/hybrid.c), in the plan document under "hybrid" and after the
+ * table report. The placement the plan solved stays one offer per
+ * workload: apply deploys that (docs/simulation.md, "Not built yet"). */
+#include "config.h"
+#include "cli/cli.h"
+#include "cli/planexec.h"
+#include "plan/hybrid.h"
+#include "spec/spec.h"
+#include "base/util.h"
+#include "base/decimal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A decimal USD text rounded to cents for the table (the document keeps
+ * the exact figure). */
+static void cents(const char *usd, char out[40])
+{
+    int64_t nano = 0;
+    char *err = NULL;
+    if (!usd || fbi_dec_parse(usd, 9, 0, &nano, &err) != 0) {
+        free(err);
+        snprintf(out, 40, "?");
+        return;
+    }
+    int64_t c = (nano + 5000000) / 10000000;
+    snprintf(out, 40, "%lld.%02lld", (long long)(c / 100), (long long)(c % 100));
+}
+
+static int is_hybrid(const json_t *norm)
+{
+    const json_t *sp = json_object_get(norm, "spec");
+    const char *kind = json_string_value(json_object_get(norm, "kind"));
+    const char *st = json_string_value(json_object_get(json_object_get(sp, "placement"), "strategy"));
+    if (!kind || strcmp(kind, "Container") != 0) return 0;
+    if (st) return strcmp(st, "single") != 0;
+    return json_object_get(sp, "burst") != NULL;
+}
+
+int fbc_plan_hybrid(json_t *plan, fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *po)
+{
+    json_t *arr = NULL;
+    int rc = FB_EXIT_OK;
+    for (size_t i = 0; i < fb_spec_count(set); i++) {
+        const json_t *norm = fbi_spec_doc(set, i);
+        if (!is_hybrid(norm)) continue;
+        json_t *one = NULL;
+        fb_diag *d = fb_diag_new();
+        fb_status st = fbi_hybrid_compare(b, norm, po, &one, d);
+        fb_diag_print(d, stderr);
+        fb_diag_free(d);
+        if (st != FB_OK) {
+            rc = st == FB_QUOTA ? FB_EXIT_INFEASIBLE : FB_EXIT_INVALID;
+            continue;
+        }
+        if (!arr) arr = json_array();
+        json_array_append_new(arr, one);
+    }
+    if (arr) json_object_set_new(plan, "hybrid", arr);
+    return rc;
+}
+
+void fbc_print_hybrid(const json_t *plan, FILE *out)
+{
+    const json_t *arr = json_object_get(plan, "hybrid");
+    size_t i;
+    json_t *h;
+    if (!json_array_size(arr)) return;
+    fprintf(out, "\nHybrid placement (docs/simulation.md): the strategies over each profile; the "
+                 "placement above is still one offer per workload\n");
+    json_array_foreach(arr, i, h) {
+        const json_t *pr = json_object_get(h, "profile");
+        fprintf(out, "%s (%s): containers %s, overflow %s; %lld steps of %lld s\n",
+                json_string_value(json_object_get(h, "workload")),
+                json_string_value(json_object_get(h, "strategy")),
+                json_string_value(json_object_get(h, "containerOffer")),
+                json_string_value(json_object_get(h, "functionOffer")),
+                (long long)json_integer_value(json_object_get(pr, "points")),
+                (long long)json_integer_value(json_object_get(pr, "stepSeconds")));
+        fprintf(out, "  %-18s %8s %12s %9s %6s %8s %8s %6s\n", "STRATEGY", "BASELINE", "USD/MONTH",
+                "VS STATIC", "UTIL", "FN SHARE", "P99 MS", "SLO");
+        size_t k;
+        json_t *a;
+        json_array_foreach(json_object_get(h, "alternatives"), k, a) {
+            char bl[16] = "-", p99[24] = "timeout", usd[40];
+            cents(json_string_value(json_object_get(a, "monthlyCost")), usd);
+            const json_t *bj = json_object_get(a, "baseline");
+            if (bj) snprintf(bl, sizeof bl, "%lld", (long long)json_integer_value(bj));
+            const json_t *pj = json_object_get(a, "p99Ms");
+            if (json_is_number(pj)) snprintf(p99, sizeof p99, "%.0f", json_number_value(pj));
+            fprintf(out, "  %-18s %8s %12s %9.0f %5.0f%% %7.1f%% %8s %6s\n",
+                    json_string_value(json_object_get(a, "strategy")), bl, usd,
+                    json_number_value(json_object_get(a, "vsStaticPeak")),
+                    100 * json_number_value(json_object_get(a, "utilisation")),
+                    100 * json_number_value(json_object_get(a, "functionShare")), p99,
+                    json_is_true(json_object_get(a, "sloMet")) ? "met" : "missed");
+        }
+        const char *rec = json_string_value(json_object_get(h, "recommended"));
+        fprintf(out, "  cheapest with every request served and the SLO met: %s\n",
+                rec ? rec : "none");
+    }
+}
