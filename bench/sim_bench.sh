@@ -43,11 +43,13 @@ for fam in diurnal bursty; do
     python3 - "$fam" "$tmp/$fam.stats" "$tmp/$fam.json" <<'PY'
 import json, re, statistics, sys
 fam, stats, out = sys.argv[1:]
-rows = [tuple(float(x) for x in re.search(r"strategies ([0-9.]+) ms; optimiser ([0-9.]+) ms \((\d+) runs\)", l).groups())
-        for l in open(stats) if l.startswith("simulate stats")]
-s = [r[0] for r in rows]; o = [r[1] for r in rows]
-print("%-8s five strategies: median %.0f ms, worst %.0f ms; optimiser: median %.0f ms, worst %.0f ms (%d simulations); %d runs"
-      % (fam, statistics.median(s), max(s), statistics.median(o), max(o), rows[0][2], len(rows)))
+pat = r"strategies ([0-9.]+) ms \(([0-9.]+) ms CPU\); optimiser ([0-9.]+) ms \(([0-9.]+) ms CPU, (\d+) runs\)"
+rows = [tuple(float(x) for x in re.search(pat, l).groups()) for l in open(stats) if l.startswith("simulate stats")]
+s, sc, o, oc = ([r[k] for r in rows] for k in range(4))
+print("%-8s five strategies: median %.0f ms, worst %.0f ms wall (CPU median %.0f, worst %.0f); "
+      "optimiser: median %.0f ms, worst %.0f ms wall (CPU median %.0f, worst %.0f; %d simulations); %d runs"
+      % (fam, statistics.median(s), max(s), statistics.median(sc), max(sc), statistics.median(o), max(o),
+         statistics.median(oc), max(oc), rows[0][4], len(rows)))
 for st in json.load(open(out))["strategies"]:
     print("         %-18s baseline %-4s USD/month %-12s p99 %-8s avail %.5f fn share %.4f"
           % (st["strategy"], st.get("baseline", "-"), st["monthlyCost"], st["p99Ms"], st["availability"], st["functionShare"]))

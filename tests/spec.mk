@@ -9,5 +9,5 @@ FB_SPEC_SH_TESTS = tests/spec/agree.sh tests/spec/syntax.sh tests/spec/limits.sh
 TESTS += tests/spec/check_spec $(FB_SPEC_SH_TESTS)
 EXTRA_DIST += $(FB_SPEC_SH_TESTS) tests/spec/agree.py \
 	tests/spec/invalid tests/spec/semantic tests/spec/syntax tests/spec/edge \
-	tests/fuzz/fuzz_spec.c tests/fuzz/build.sh tests/fuzz/README.md tests/fuzz/spec.dict \
+	tests/fuzz/fuzz_spec.c tests/fuzz/fuzz_profile.c tests/fuzz/build.sh tests/fuzz/README.md tests/fuzz/spec.dict \
 	bench/gen_federation.py

@@ -50,21 +50,35 @@ void fbi_sim_params_default(fbi_sim_params *p)
     p->fn_ref_requests = 1;
 }
 
+/* fmax/fmin without the NaN rules (no NaN reaches them): the libm calls
+ * were a tenth of a year's simulation */
+static inline double dmax(double a, double b) { return a > b ? a : b; }
+static inline double dmin(double a, double b) { return a < b ? a : b; }
+
 /* ---- latency histogram: O(1) per step, so a year of minutes stays fast ---- */
 typedef struct hist {
     double w[HIST_BUCKETS + 1]; /* the last bucket: unserved (infinite latency) */
     double total;
+    double memo_ms[4];          /* the last latencies seen and their buckets: most */
+    int memo_b[4], memo_next;   /* steps repeat the same few (D, D + cold start) */
 } hist;
 
 static void hist_add(hist *h, double ms, double weight)
 {
     if (weight <= 0) return;
-    int b;
+    int b = -1;
     if (!isfinite(ms)) {
         b = HIST_BUCKETS;
     } else {
-        double x = ms <= HIST_MIN_MS ? 0 : log10(ms / HIST_MIN_MS) / HIST_DECADES * HIST_BUCKETS;
-        b = x >= HIST_BUCKETS - 1 ? HIST_BUCKETS - 1 : (int)x;
+        for (int k = 0; k < 4; k++)
+            if (h->memo_ms[k] == ms) b = h->memo_b[k];
+        if (b < 0) {
+            double x = ms <= HIST_MIN_MS ? 0 : log10(ms / HIST_MIN_MS) / HIST_DECADES * HIST_BUCKETS;
+            b = x >= HIST_BUCKETS - 1 ? HIST_BUCKETS - 1 : (int)x;
+            h->memo_ms[h->memo_next] = ms;
+            h->memo_b[h->memo_next] = b;
+            h->memo_next = (h->memo_next + 1) % 4;
+        }
     }
     h->w[b] += weight;
     h->total += weight;
@@ -170,6 +184,14 @@ static int check_params(const fbi_profile *prof, const fbi_sim_params *p, char *
     else if (p->start_s < 0 || p->cold_ms < 0 || p->sync_s < 0 || p->stabilise_s < 0 ||
              p->keepalive_s < 0)
         why = "times must not be negative";
+    if (!why) {
+        /* replica counts are ints: a peak past this is not a workload the
+         * model is for (and would overflow them) */
+        double peak = 0;
+        for (size_t i = 0; i < prof->n; i++) peak = peak > prof->rps[i] ? peak : prof->rps[i];
+        if (peak * p->duration_s / (p->conc * p->target_util) > 1e7)
+            why = "the peak needs more than 10,000,000 replicas at targetConcurrency";
+    }
     if (why) {
         *err = fbi_xasprintf("simulate: %s", why);
         return -1;
@@ -191,7 +213,7 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
                           s == FBI_SIM_HYBRID_PREDICTIVE;
     const int predictive = s == FBI_SIM_HYBRID_PREDICTIVE;
     double peak = 0;
-    for (size_t i = 0; i < n; i++) peak = fmax(peak, prof->rps[i]);
+    for (size_t i = 0; i < n; i++) peak = dmax(peak, prof->rps[i]);
     double base_rps = prof->rps[0] > 0 ? prof->rps[0] : peak;
     /* static peak: the replicas the peak needs at the target utilisation,
      * whatever maxInstances says (that bounds autoscalers) */
@@ -201,7 +223,7 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
     /* containers alone must carry the peak: reactive may grow to static_r */
     int ceil_r = s == FBI_SIM_REACTIVE && static_r > p->max_replicas ? static_r : p->max_replicas;
     /* replicas the load l (concurrent requests) asks the autoscaler for */
-#define DESIRED(l) fmin((double)ceil_r, fmax((double)floor_r, ceil((l) / (C * p->target_util) - 1e-9)))
+#define DESIRED(l) dmin((double)ceil_r, dmax((double)floor_r, ceil((l) / (C * p->target_util) - 1e-9)))
 
     double *fc = NULL; /* forecast rates, predictive only */
     if (predictive) {
@@ -242,7 +264,7 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
         if (rise) {
             if (open_at >= 0) { /* the previous rise never caught up before this one */
                 scale_sum += t0 - open_at;
-                scale_max = fmax(scale_max, t0 - open_at);
+                scale_max = dmax(scale_max, t0 - open_at);
             }
             open_at = -1;
             rises++;
@@ -251,7 +273,7 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
         double billed = ready;
         if (autoscale) {
             /* the autoscaler sees the load (and, predictive, the schedule) */
-            double want_l = predictive ? fmax(L, fc[i] * D) : L;
+            double want_l = predictive ? dmax(L, fc[i] * D) : L;
             double target = slmax_push(&stab, (int64_t)i, DESIRED(want_l), W);
             int total = ready + pq_count;
             if (predictive) {
@@ -286,7 +308,7 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
             }
             billed = ready;
             for (size_t k = pq_head; k < pq_tail; k++) { /* billed from launch */
-                double from = fmax(pq[k].launched, t0);
+                double from = dmax(pq[k].launched, t0);
                 if (from < t1) billed += pq[k].n * (t1 - from) / S;
             }
         }
@@ -300,12 +322,12 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
             if (s == FBI_SIM_REACTIVE && open_at < 0 && rise) open_at = t0;
             for (;;) {
                 double next = autoscale && q < pq_tail && pq[q].ready_at < t1
-                                  ? fmax(t, pq[q].ready_at) : t1;
-                double cap = rep * C, served = fmin(L, cap), dt = next - t;
+                                  ? dmax(t, pq[q].ready_at) : t1;
+                double cap = rep * C, served = dmin(L, cap), dt = next - t;
                 if (s == FBI_SIM_REACTIVE && open_at >= 0 && cap >= L) {
                     /* scale-out time: when the ready capacity first covers the load */
                     scale_sum += t - open_at;
-                    scale_max = fmax(scale_max, t - open_at);
+                    scale_max = dmax(scale_max, t - open_at);
                     open_at = -1;
                 }
                 if (dt > 0) {
@@ -340,8 +362,8 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
             busy_sum += conc_c * S;
             cap_sum += billed * C * S;
             out->replica_seconds += billed * S;
-            min_c = fmin(min_c, billed);
-            max_c = fmax(max_c, billed);
+            min_c = dmin(min_c, billed);
+            max_c = dmax(max_c, billed);
         }
         /* ---- functions: the spill ---- */
         double req_f = 0, cold = 0;
@@ -359,20 +381,20 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
             req_f = fr;
             double warm = i == 0 ? inst : slmax_peek(&warmwin, (int64_t)i, K + 1);
             if (predictive) {
-                double f_over = fmax(0, fc[i] * D - DESIRED(fc[i] * D) * C);
-                warm_pre = (int)fmin(p->flimit, ceil(f_over / p->fconc - 1e-9));
+                double f_over = dmax(0, fc[i] * D - DESIRED(fc[i] * D) * C);
+                warm_pre = (int)dmin(p->flimit, ceil(f_over / p->fconc - 1e-9));
                 out->warm_seconds += warm_pre * S;
-                warm = fmax(warm, warm_pre);
+                warm = dmax(warm, warm_pre);
             }
             slmax_push(&warmwin, (int64_t)i, inst, K + 1);
-            cold = fmax(0, inst - warm);
-            double cold_req = fmin(req_f, cold * p->fconc);
+            cold = dmax(0, inst - warm);
+            double cold_req = dmin(req_f, cold * p->fconc);
             hist_add(h, D * 1000.0 + p->cold_ms, cold_req);
             hist_add(h, D * 1000.0, req_f - cold_req);
             if (rise) {
                 double t = cold > 0 ? p->cold_ms / 1000.0 : 0;
                 scale_sum += t;
-                scale_max = fmax(scale_max, t);
+                scale_max = dmax(scale_max, t);
             }
         } else if (s == FBI_SIM_STATIC_PEAK && rise && excess > 0) {
             open_at = t0; /* static capacity never catches up: counted to the end */
@@ -395,7 +417,7 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
             st.over_slo = late;
             double served = req_c + req_f;
             st.latency_ms = served > 0 ? (req_c * lat_c + req_f * D * 1000.0 +
-                                          fmin(req_f, cold * p->fconc) * p->cold_ms) / served
+                                          dmin(req_f, cold * p->fconc) * p->cold_ms) / served
                                        : 0;
             step_fn(ctx, s, &st);
         }
@@ -404,7 +426,7 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
     if (open_at >= 0) {
         double t = (double)n * S - open_at;
         scale_sum += t;
-        scale_max = fmax(scale_max, t);
+        scale_max = dmax(scale_max, t);
     }
     out->rises = rises;
     out->scaleout_mean_s = rises ? scale_sum / rises : 0;
@@ -437,6 +459,7 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
  * steps first (see fbi_sim_optimise). */
 #define OPT_EXHAUSTIVE_STEPS 4000000.0
 #define OPT_COARSE_STEPS 8760
+#define OPT_COARSE_BASELINES 200 /* more: a stride first */
 
 /* Cost with the SLO as a penalty, for the search: an SLO miss is worse than
  * any cost. */
@@ -473,8 +496,8 @@ int fbi_sim_optimise(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_s
     int ev = 0;
     if (check_params(prof, p, err) != 0) return -1;
     double peak = 0;
-    for (size_t i = 0; i < prof->n; i++) peak = fmax(peak, prof->rps[i]);
-    int hi = (int)fmin(p->max_replicas, ceil(peak * p->duration_s / (p->conc * p->target_util)));
+    for (size_t i = 0; i < prof->n; i++) peak = dmax(peak, prof->rps[i]);
+    int hi = (int)dmin(p->max_replicas, ceil(peak * p->duration_s / (p->conc * p->target_util)));
     if (hi < 0) hi = 0;
     probe best = {-1, 0, 0}, x;
     if ((double)prof->n * (hi + 1) <= OPT_EXHAUSTIVE_STEPS) {
@@ -499,13 +522,20 @@ int fbi_sim_optimise(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_s
             for (size_t j = i * k; j < prof->n && j < (i + 1) * k; j++, m++) sum += prof->rps[j];
             c.rps[i] = sum / (double)m;
         }
+        /* on the coarse copy: every baseline, or for a very large range
+         * every stride-th and then every one within a stride of the best */
         probe cb = {-1, 0, 0};
-        for (int b = 0; b <= hi; b++) {
-            if (eval_b(&c, p, s, b, &x, &ev, err) != 0) {
-                free(c.rps);
-                return -1;
+        int stride = hi + 1 > OPT_COARSE_BASELINES ? (hi + OPT_COARSE_BASELINES) / OPT_COARSE_BASELINES : 1;
+        for (int pass = 0; pass < (stride > 1 ? 2 : 1); pass++) {
+            int from = pass ? (cb.b - stride + 1 < 0 ? 0 : cb.b - stride + 1) : 0;
+            int to = pass ? (cb.b + stride - 1 > hi ? hi : cb.b + stride - 1) : hi;
+            for (int b = from; b <= to; b += pass ? 1 : stride) {
+                if (eval_b(&c, p, s, b, &x, &ev, err) != 0) {
+                    free(c.rps);
+                    return -1;
+                }
+                if (cb.b < 0 || better(&x, &cb)) cb = x;
             }
-            if (cb.b < 0 || better(&x, &cb)) cb = x;
         }
         free(c.rps);
         int lo = cb.b - 2 < 0 ? 0 : cb.b - 2, up = cb.b + 2 > hi ? hi : cb.b + 2;

@@ -22,36 +22,9 @@ void fbi_profile_free(fbi_profile *p)
     p->n = 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * days_from_civil): timegm is not in C11 and mktime reads the local zone. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 void fbi_profile_format_time(int64_t secs, char out[64])
 {
-    int64_t z = (secs >= 0 ? secs : secs - 86399) / 86400;
-    int64_t sod = secs - z * 86400;
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
-    /* the bounds tell the compiler every field fits */
-    int yy = (int)((y % 10000 + 10000) % 10000), mm = (int)(m % 100), dd = (int)(d % 100);
-    int hh = (int)(sod / 3600 % 100), mi = (int)(sod / 60 % 60), ss = (int)(sod % 60);
-    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02dZ", yy, mm, dd, hh, mi, ss);
+    fbi_format_rfc3339(secs, out);
 }
 
 static int digits(const char *s, int n, int *v)
@@ -90,14 +63,13 @@ int fbi_profile_parse_time(const char *s, int64_t *secs, int *absolute, char **e
                                  "offsets are not accepted", s);
             return -1;
         }
-        static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-        int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-        if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) ||
-            h > 23 || mi > 59 || se > 59) {
+        /* the accepted variants in the one form base/util parses */
+        char canon[96];
+        snprintf(canon, sizeof canon, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, se);
+        if (se > 59 || fbi_parse_rfc3339(canon, secs) != 0) {
             *err = fbi_xasprintf("'%.40s' is not a calendar date and time", s);
             return -1;
         }
-        *secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
         *absolute = 1;
         return 0;
     }
