@@ -11,9 +11,10 @@
 #include "base/redact.h"
 
 /* Called by host->record: store the cloud-side id before anything else is
- * changed (see fbi_barrier_fn). Returns FB_OK or an error status (then the
- * driver must stop). */
-typedef fb_status (*fbi_record_fn)(void *ud, const char *driver,
+ * changed (see fbi_barrier_fn). resource is resource_json parsed (an
+ * object with a string "id"; borrowed, both redacted). Returns FB_OK or an
+ * error status (then the driver must stop). */
+typedef fb_status (*fbi_record_fn)(void *ud, const char *driver, const json_t *resource,
                                    const char *resource_json, fb_diag *diag);
 
 /* Called by host->http before a request that may change something (any

@@ -35,6 +35,8 @@ typedef struct lifecycle {
     lane *lanes;        /* apply, destroy: one per item */
     json_t **placements; /* destroy: per item, where to adopt a deployment found by name */
     int64_t settle_until_ms; /* destroy: see fbi_destroy */
+    json_t *open_rows;  /* apply, destroy: the deployments ("tenant\x1fworkload\x1fprovider")
+                           with journal rows in 'intent' when the run began; NULL: unknown */
 } lifecycle;
 
 /* What apply and destroy write for one workload, through the writer
@@ -57,6 +59,7 @@ struct lane {
     int told;           /* the lane's diagnostics already say what is unrecorded */
     int spec_stored;    /* writer's thread: the intent's commit stored the spec with the
                            row it created (the outcome need not write it again) */
+    int interrupted;    /* an earlier run may have left journal rows open about it */
 };
 
 /* The texts of one write; which fields count depends on the write. */
@@ -65,7 +68,8 @@ typedef struct lane_write {
     char *a, *b, *c, *d; /* owned */
     fb_status st;        /* outcome: the verb's status */
     int created;         /* outcome: something may exist at the provider */
-    int record;          /* a record (a: the resource): a failure leaves it unrecorded */
+    int record;          /* a record (a: the resource; b, c, d: its type, id, region): a
+                            failure leaves it unrecorded */
     int intent;          /* the intent (b: the spec stored with the row it creates) */
 } lane_write;
 
@@ -127,7 +131,8 @@ static fb_status write_record(fb_store *s, void *ud, fb_diag *d)
 {
     lane_write *w = ud;
     lane *l = w->lane;
-    return fb_store_put_resource(s, l->tenant, l->name, l->driver, w->a, d);
+    return fbi_store_put_resource_fields(s, l->tenant, l->name, l->driver, w->b, w->c, w->d,
+                                         w->a, d);
 }
 
 /* Closes the journal rows an interrupted run left open about this lane's
@@ -135,6 +140,9 @@ static fb_status write_record(fb_store *s, void *ud, fb_diag *d)
  * writers are gone). ok: this run's verb succeeded. */
 static void supersede(fb_store *s, lane *l, int ok, fb_diag *d)
 {
+    /* nearly always nothing to close: the statement scans every open row
+     * (a twentieth of the writer's work in a parallel apply) */
+    if (!l->interrupted) return;
     int apply = !strcmp(l->op, "apply");
     char *reason = fbi_xasprintf(
         "interrupted before its outcome was stored; %s (journal row %lld) %s", l->op, l->jid,
@@ -205,14 +213,23 @@ static fb_status write_destroyed(fb_store *s, void *ud, fb_diag *d)
     return st;
 }
 
-/* Where host->record lands: queued, stored before the call's next change. */
-static fb_status on_record(void *ud, const char *driver, const char *resource_json, fb_diag *d)
+/* Where host->record lands: queued, stored before the call's next change.
+ * The record's type, id and region travel with its text (b, c, d), so the
+ * writer need not parse it again. */
+static fb_status on_record(void *ud, const char *driver, const json_t *resource,
+                           const char *resource_json, fb_diag *d)
 {
     (void)driver;
     (void)d;
     lane *l = ud;
     lane_write *w = fbi_xcalloc(1, sizeof *w);
     w->a = fbi_xstrdup(resource_json);
+    const char *type = json_string_value(json_object_get(resource, "type"));
+    const char *id = json_string_value(json_object_get(resource, "id"));
+    const char *region = json_string_value(json_object_get(resource, "region"));
+    w->b = type ? fbi_xstrdup(type) : NULL;
+    w->c = id ? fbi_xstrdup(id) : NULL;
+    w->d = region ? fbi_xstrdup(region) : NULL;
     w->record = 1;
     lane_put(l, write_record, w);
     return FB_OK;
@@ -339,6 +356,13 @@ static void lane_begin(lane *l, const lifecycle *lc, const char *op, fbi_deploy_
     l->store = lc->store;
     l->it = it;
     l->driver = driver;
+    if (lc->open_rows) {
+        char *key = fbi_xasprintf("%s\x1f%s\x1f%s", tenant, name, driver);
+        l->interrupted = json_object_get(lc->open_rows, key) != NULL;
+        free(key);
+    } else {
+        l->interrupted = 1;
+    }
     l->tenant = fbi_xstrdup(tenant);
     l->name = fbi_xstrdup(name);
     l->service = service ? fbi_xstrdup(service) : NULL;
@@ -495,6 +519,9 @@ static fb_status observe_one(void *ud, size_t i)
     json_decref(in);
     fbi_call call;
     fbi_call_begin(&call, it->diag, drv->name);
+    /* the tenant's portable secrets' versions (secret-version://NAME), so a
+     * driver can report a copy older than the broker's latest as drift */
+    call.tenant = it->workload ? wl_tenant(it->workload) : NULL;
     st = call_verb(it, "observe", drv->observe, ctx, in_text);
     fbi_call_end(&call, it->diag);
     free(in_text);
@@ -666,7 +693,8 @@ static fb_status destroy_one(void *ud, size_t i)
 /* Configures every driver the items need on this thread, then fans out. */
 static fb_status run(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
                      int dry_run, unsigned parallelism, fbi_job_fn fn, fbi_writer *writer,
-                     lane *lanes, json_t **placements, int64_t settle_until_ms)
+                     lane *lanes, json_t **placements, int64_t settle_until_ms,
+                     json_t *open_rows)
 {
     for (size_t i = 0; i < n; i++) {
         if (!items[i].diag) items[i].diag = fb_diag_new();
@@ -678,8 +706,40 @@ static fb_status run(fbi_broker *b, fb_store *store, fbi_deploy_item *items, siz
         if (provider) fb_registry_context(b->reg, provider, &drv, &ctx, scratch);
         fb_diag_free(scratch);
     }
-    lifecycle lc = {b, store, items, dry_run, writer, lanes, placements, settle_until_ms};
+    lifecycle lc = {b, store, items, dry_run, writer, lanes, placements, settle_until_ms,
+                    open_rows};
     return fbi_fanout(n, parallelism, fn, &lc, NULL);
+}
+
+/* The deployments with journal rows in 'intent' (new object of
+ * "tenant\x1fworkload\x1fprovider" keys), NULL when the store cannot say.
+ * Read once before a run: only their lanes look for rows to supersede. */
+static json_t *open_rows_of(fb_store *store)
+{
+    char *text = NULL;
+    fb_diag *d = fb_diag_new();
+    json_t *rows = fb_store_journal_open_intents(store, &text, d) == FB_OK
+                       ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    fb_diag_free(d);
+    if (!json_is_array(rows)) {
+        json_decref(rows);
+        return NULL;
+    }
+    json_t *set = json_object();
+    size_t k;
+    json_t *r;
+    json_array_foreach(rows, k, r) {
+        const char *t = json_string_value(json_object_get(r, "tenant"));
+        const char *w = json_string_value(json_object_get(r, "workload"));
+        const char *p = json_string_value(json_object_get(r, "provider"));
+        if (!t || !w || !p) continue; /* the supersede statement cannot match it either */
+        char *key = fbi_xasprintf("%s\x1f%s\x1f%s", t, w, p);
+        json_object_set_new(set, key, json_true());
+        free(key);
+    }
+    json_decref(rows);
+    return set;
 }
 
 /* Runs fn over the items with lanes and a writer for the store's writes,
@@ -689,9 +749,11 @@ static fb_status run_lanes(fbi_broker *b, fb_store *store, fbi_deploy_item *item
                            int64_t settle_until_ms)
 {
     lane *lanes = fbi_xcalloc(n ? n : 1, sizeof *lanes);
+    json_t *open_rows = open_rows_of(store);
     fbi_writer *w = fbi_writer_start(store);
-    run(b, store, items, n, 0, parallelism, fn, w, lanes, placements, settle_until_ms);
+    run(b, store, items, n, 0, parallelism, fn, w, lanes, placements, settle_until_ms, open_rows);
     fbi_writer_finish(w);
+    json_decref(open_rows);
     fb_status st = FB_OK;
     for (size_t i = 0; i < n; i++) {
         lane *l = &lanes[i];
@@ -713,13 +775,13 @@ static fb_status run_lanes(fbi_broker *b, fb_store *store, fbi_deploy_item *item
 fb_status fbi_apply(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
                     int dry_run, unsigned parallelism)
 {
-    if (dry_run) return run(b, store, items, n, 1, parallelism, apply_one, NULL, NULL, NULL, 0);
+    if (dry_run) return run(b, store, items, n, 1, parallelism, apply_one, NULL, NULL, NULL, 0, NULL);
     return run_lanes(b, store, items, n, parallelism, apply_one, NULL, 0);
 }
 
 fb_status fbi_observe(fbi_broker *b, fbi_deploy_item *items, size_t n, unsigned parallelism)
 {
-    return run(b, NULL, items, n, 0, parallelism, observe_one, NULL, NULL, NULL, 0);
+    return run(b, NULL, items, n, 0, parallelism, observe_one, NULL, NULL, NULL, 0, NULL);
 }
 
 fb_status fbi_destroy(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,

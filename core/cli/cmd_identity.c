@@ -108,13 +108,19 @@ static int cmd_show(const fbi_identity_cfg *cfg, const char *tenant, const char 
     size_t i;
     json_t *dep;
     json_array_foreach(deps, i, dep) {
-        /* the recorded resources that bind the identity: the provider's
-         * principal for the workload (AWS: its IAM role) */
+        /* the recorded resources that bind the identity (docs/identity.md):
+         * AWS its IAM role; GCP its service accounts and IAM bindings;
+         * Kubernetes its ServiceAccount and the NetworkPolicies admitting
+         * its callers (not the tenant's isolation policy) */
         json_t *b = json_array(), *r;
         size_t k;
         json_array_foreach(json_object_get(dep, "resources"), k, r) {
             const char *t = json_string_value(json_object_get(r, "type"));
-            if (t && !strcmp(t, "iam-role")) json_array_append(b, r);
+            const char *rid = json_string_value(json_object_get(r, "id"));
+            int np = t && !strcmp(t, "k8s:NetworkPolicy") && rid && !strstr(rid, "fb-tenant-isolation");
+            if (t && (!strcmp(t, "iam-role") || !strcmp(t, "gcp-service-account") || !strcmp(t, "gcp-iam-binding") ||
+                      !strcmp(t, "k8s:ServiceAccount") || np))
+                json_array_append(b, r);
         }
         json_array_append_new(bindings, json_pack("{s:O, s:O, s:o}", "provider",
                                                   json_object_get(dep, "provider"), "region",

@@ -27,12 +27,14 @@ static int num(const char *s, const char *what, double lo, double hi, double *ou
 
 int fbc_cmd_serve(int argc, char **argv)
 {
-    const char *listen = NULL, *max_body = NULL, *max_header = NULL, *max_conn = NULL;
+    const char *listen = NULL, *max_body = NULL, *max_body_total = NULL, *max_header = NULL, *max_conn = NULL;
     const char *timeout = NULL, *rate = NULL, *burst = NULL, *log_format = NULL, *catalog = NULL;
     const char *cert = NULL, *key = NULL, *threads = NULL, *reconcile = NULL, *policy = NULL;
     fbc_opt opts[] = {
         {"listen", "ADDR:PORT", "where to listen (default 127.0.0.1:8080; port 0 picks one)", &listen, NULL, NULL},
         {"max-body", "BYTES", "largest request body (default 1048576)", &max_body, NULL, NULL},
+        {"max-body-total", "BYTES", "request bodies held at once, all connections (default 67108864)",
+         &max_body_total, NULL, NULL},
         {"max-header", "BYTES", "request line and headers per connection (default 16384)", &max_header, NULL, NULL},
         {"max-connections", "N", "connections at once (default 1024)", &max_conn, NULL, NULL},
         {"timeout", "SECONDS", "an idle connection is closed after this (default 10)", &timeout, NULL, NULL},
@@ -77,6 +79,7 @@ int fbc_cmd_serve(int argc, char **argv)
     }
     double v;
     if (max_body) { if (num(max_body, "max-body", 0, 1e9, &v)) return FB_EXIT_USAGE; o.max_body = (size_t)v; }
+    if (max_body_total) { if (num(max_body_total, "max-body-total", 1024, 1e11, &v)) return FB_EXIT_USAGE; o.max_body_total = (size_t)v; }
     if (max_header) { if (num(max_header, "max-header", 1024, 1e7, &v)) return FB_EXIT_USAGE; o.max_header = (size_t)v; }
     if (max_conn) { if (num(max_conn, "max-connections", 1, 1e6, &v)) return FB_EXIT_USAGE; o.max_connections = (unsigned)v; }
     if (timeout) { if (num(timeout, "timeout", 1, 3600, &v)) return FB_EXIT_USAGE; o.timeout_s = (unsigned)v; }

@@ -258,7 +258,7 @@ static fb_status host_record(fb_diag *d, const char *resource_json)
     fb_status st = FB_OK;
     if (c && c->record_cb) {
         char *text = fbi_json_canonical(j);
-        st = c->record_cb(c->record_ud, c->driver, text, d);
+        st = c->record_cb(c->record_ud, c->driver, j, text, d);
         free(text);
     }
     json_decref(j);

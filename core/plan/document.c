@@ -212,6 +212,8 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
             int off = r->offer[w->sp_w];
             for (size_t k = 0; k < w->nopts; k++)
                 if (!opt_class(w, &w->opts[k]) && bd->sp_of[w->opts[k].of->idx] == off) w->chosen = (int)k;
+            /* the chosen candidate's lines, for the free tiers and the document */
+            if (w->chosen >= 0 && fbi_plan_option_lines(m, w->sh, &w->opts[w->chosen]) != 0) rc = FB_INTERNAL;
         }
     }
     json_t *free_rows = solved ? fbi_plan_free_tiers(m, &credit) : json_array();

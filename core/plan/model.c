@@ -50,6 +50,10 @@ static void eliminate(const model *m, option *op, const char *cls, const char *f
 static void option_free(option *op)
 {
     free(op->lines);
+    if (op->src && --op->src->refs == 0) {
+        free(op->src->lines);
+        free(op->src);
+    }
 }
 
 void fbi_plan_model_free(model *m)
@@ -476,7 +480,7 @@ static void usage_failed(const model *m, option *op, const fb_driver *drv, const
               fb_diag_count(d) ? fb_diag_summary(d, 0) : "no output");
 }
 
-static void priced(const model *m, const shape *sh, option *op, const plan_usage *usage);
+static void priced(const model *m, const shape *sh, option *op, plan_usage *usage);
 
 /* One candidate through validate and usage, one call each. */
 static void evaluate_one(const model *m, const shape *sh, option *op)
@@ -526,9 +530,39 @@ static void evaluate_one(const model *m, const shape *sh, option *op)
     fbi_plan_usage_clear(&usage);
 }
 
+/* What op's lines are priced from, shared by every candidate priced from
+ * the same usage document. */
+static priced_from *priced_src(const model *m, plan_usage *u)
+{
+    if (u->src) return u->src;
+    priced_from *pf = fbi_xcalloc(1, sizeof *pf);
+    pf->lines = fbi_xcalloc(u->nlines ? u->nlines : 1, sizeof *pf->lines);
+    for (size_t i = 0; i < u->nlines; i++) {
+        const usage_line *l = &u->lines[i];
+        if (l->bad || l->qty == 0) continue; /* priced candidates have no bad line */
+        pf->lines[pf->nlines++] = (priced_line){fbi_plan_intern(m, l->provider), fbi_plan_intern(m, l->service),
+                                                fbi_plan_intern(m, l->metric), fbi_plan_intern(m, l->variant),
+                                                fbi_plan_intern(m, l->unit), l->note, l->qty};
+    }
+    return u->src = pf;
+}
+
+/* op's usage lines and internet egress priced into op->lines (the totals
+ * add up). 0, or -1 with op eliminated. */
+static int price_lines(const model *m, const shape *sh, option *op, const priced_line *lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const priced_line *l = &lines[i];
+        if (price_quantity(m, op, l->provider ? l->provider : op->of->price_provider, l->service,
+                           l->metric, l->variant, l->unit, l->qty, "usage", l->note) != 0)
+            return -1;
+    }
+    return price_internet_egress(m, op, sh->doc);
+}
+
 /* A usage document (read by fbi_plan_usage_read) priced and timed, then
  * the SLO and budget. */
-static void priced(const model *m, const shape *sh, option *op, const plan_usage *usage)
+static void price_and_check(const model *m, const shape *sh, option *op, plan_usage *usage)
 {
     json_t *place = jpath(sh->doc, "spec", "placement");
     op->notes = usage->notes;
@@ -540,13 +574,14 @@ static void priced(const model *m, const shape *sh, option *op, const plan_usage
                       line->err ? line->err : "missing");
             break;
         }
-        if (line->qty == 0) continue;
-        if (price_quantity(m, op, line->provider ? line->provider : op->of->price_provider,
-                           line->service, line->metric, line->variant, line->unit, line->qty,
-                           "usage", line->note) != 0)
-            break;
     }
-    if (!op->reason_class) price_internet_egress(m, op, sh->doc);
+    if (!op->reason_class) {
+        priced_from *pf = priced_src(m, usage);
+        if (price_lines(m, sh, op, pf->lines, pf->nlines) == 0) {
+            op->src = pf;
+            pf->refs++;
+        }
+    }
     if (!op->reason_class) latency(m, op, sh->doc, usage);
     if (op->reason_class) return;
     /* every percentile the SLO names is enforced (docs/plan.md) */
@@ -570,20 +605,44 @@ static void priced(const model *m, const shape *sh, option *op, const plan_usage
     }
 }
 
-/* Drops what a candidate out for good no longer needs. */
+static void priced(const model *m, const shape *sh, option *op, plan_usage *usage)
+{
+    price_and_check(m, sh, op, usage);
+    if (op->reason_class && op->src) { /* out for good: its lines are never priced again */
+        op->src->refs--;
+        op->src = NULL;
+    }
+}
+
+/* Drops what a candidate no longer needs: its lines (the totals stay, for
+ * the solves, the alternatives and the explanations; a chosen one's lines
+ * are priced again from op->src). */
 static void settle(option *op)
 {
-    /* a candidate out for good never gets a document's lines (its totals
-     * stay, for the alternatives and the explanations); the others keep
-     * exactly the lines they have */
-    if (op->reason_class || op->nlines == 0) {
-        free(op->lines);
-        op->lines = NULL;
-        op->nlines = op->caplines = 0;
-    } else if (op->caplines > op->nlines) {
-        op->lines = fbi_xrealloc(op->lines, op->nlines * sizeof *op->lines);
-        op->caplines = op->nlines;
+    free(op->lines);
+    op->lines = NULL;
+    op->nlines = op->caplines = 0;
+}
+
+int fbi_plan_option_lines(model *m, const shape *sh, option *op)
+{
+    if (op->lines || !op->src) return 0;
+    option t;
+    memset(&t, 0, sizeof t);
+    t.of = op->of;
+    price_lines(m, sh, &t, op->src->lines, op->src->nlines);
+    if (t.reason_class || t.list_nano != op->list_nano || t.contracted_nano != op->contracted_nano) {
+        char *s = fbi_xasprintf("internal error: the lines of %s priced again do not add up to its "
+                                "evaluation", op->of->label);
+        fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, s, "please report this bug");
+        free(s);
+        free(t.lines);
+        return -1;
     }
+    op->lines = t.lines;
+    op->nlines = t.nlines;
+    op->caplines = t.caplines;
+    return 0;
 }
 
 void fbi_plan_evaluate(const model *m, const shape *sh, option *op)

@@ -94,6 +94,23 @@ typedef struct offer_info {
     size_t rix;          /* index of key among the offers' distinct keys */
 } offer_info;
 
+/* What a passing candidate's lines are priced from: its usage lines
+ * (strings interned). The lines themselves are dropped after evaluation
+ * (they were most of plan's memory on distinct shapes) and priced again
+ * for the candidates a solve chooses (fbi_plan_option_lines). Shared by
+ * the candidates of one driver call with the same usage document; refs is
+ * changed only by the thread of that call and by fbi_plan_model_free. */
+typedef struct priced_line {
+    const char *provider, *service, *metric, *variant, *unit, *note;
+    fbi_qty qty;
+} priced_line;
+
+typedef struct priced_from {
+    size_t refs;
+    priced_line *lines;
+    size_t nlines;
+} priced_from;
+
 /* One candidate: a workload shape on one offer, and its evaluation. Every
  * workload of the shape shares it (see shape). */
 typedef struct option {
@@ -101,8 +118,9 @@ typedef struct option {
     /* the evaluation */
     const char *reason_class; /* its verdict (static): NULL when it passed */
     const char *reason;  /* interned */
-    pline *lines;        /* only while it passes: a candidate out for good needs none */
+    pline *lines;        /* only once a solve chose it (fbi_plan_option_lines) */
     size_t nlines, caplines;
+    priced_from *src;    /* while it passes: what its lines are priced from */
     int64_t list_nano, contracted_nano;
     int has_latency;
     double p50_ms, mean_ms, p_cold, cold_ms, rtt_ms;
@@ -288,6 +306,10 @@ void fbi_plan_evaluate_run(const model *m, const shape *sh, option *ops, size_t 
 /* Applies the shape's objective (latency, balanced) as a band over the
  * candidates this solve has (RUN_OBJECTIVE on the ones outside it). */
 void fbi_plan_apply_objective(shape *sh);
+/* Prices op's lines again, for the document and the free tiers, when a
+ * solve chose it: 0, or -1 when they no longer add up to the totals of
+ * its evaluation (a bug; diagnostic in m->diag). The thread that solves. */
+int fbi_plan_option_lines(model *m, const shape *sh, option *op);
 /* Frees the workloads, shapes, offers and the catalog. */
 void fbi_plan_model_free(model *m);
 
@@ -304,6 +326,7 @@ typedef struct usage_line {
 /* A usage document as pricing reads it. */
 typedef struct plan_usage {
     json_t *doc;         /* owned: the document (the lines' strings are its) */
+    priced_from *src;    /* made for the first candidate it passes, then shared */
     json_t *notes;       /* interned, or NULL */
     int64_t vcpu_micro;
     double cold_ms, idle_s; /* coldStartMs, idleTimeoutSeconds (0 when absent) */

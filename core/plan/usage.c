@@ -129,6 +129,10 @@ bad:
 
 void fbi_plan_usage_clear(plan_usage *u)
 {
+    if (u->src && u->src->refs == 0) { /* no candidate kept it */
+        free(u->src->lines);
+        free(u->src);
+    }
     for (size_t i = 0; i < u->nlines; i++) free(u->lines[i].err);
     free(u->lines);
     json_decref(u->doc);

@@ -16,6 +16,10 @@
 
 /* rows per write transaction at most */
 #define BATCH_MAX 256
+/* how long the writer lets rows gather before a transaction, unless a
+ * mutating call waits for its row: fewer, larger transactions for the
+ * same rows, and fewer wake-ups competing with the request threads */
+#define GATHER_NS (2 * 1000 * 1000)
 
 typedef struct arow {
     struct arow *next;
@@ -35,6 +39,7 @@ struct fbi_auditq {
     size_t pending, max_pending;
     unsigned long rows, batches, failures;
     int stop;
+    unsigned waiters; /* pushers waiting for their row's commit */
 };
 
 static void row_free(arow *r)
@@ -71,6 +76,17 @@ static void *writer(void *arg)
     for (;;) {
         while (!q->head && !q->stop) pthread_cond_wait(&q->more, &q->mu);
         if (!q->head && q->stop) break;
+        if (!q->waiters && !q->stop && q->pending < BATCH_MAX) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += GATHER_NS;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            /* woken early by a waiter or stop; rows pushed meanwhile join */
+            pthread_cond_timedwait(&q->more, &q->mu, &until);
+        }
         /* take what is queued, at most BATCH_MAX rows: the transaction
          * holds the store's lock, and a reader that misses serve's caches
          * waits for it, so batches stay short; rows pushed meanwhile wait
@@ -170,8 +186,12 @@ fb_status fbi_auditq_push(fbi_auditq *q, const char *actor, const char *tenant, 
     else q->head = r;
     q->tail = r;
     q->pending++;
-    pthread_cond_signal(&q->more);
+    /* the writer needs a wake-up only when it may be asleep on an empty
+     * queue, or when this row is waited for (it may be gathering) */
+    if (q->pending == 1 || wait) pthread_cond_signal(&q->more);
+    if (wait) q->waiters++;
     while (wait && !finished) pthread_cond_wait(&q->done, &q->mu);
+    if (wait) q->waiters--;
     pthread_mutex_unlock(&q->mu);
     return st;
 }

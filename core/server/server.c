@@ -91,6 +91,7 @@ struct fbi_server {
     fbi_smap bucket_index; /* token id -> position in buckets */
     size_t nbuckets, cap;
     atomic_ulong seq;
+    atomic_size_t body_bytes; /* request bodies held now, all connections */
     fbi_auditq *aq;          /* group commit of audit rows */
     fbi_ttlcache *tokens;    /* token hash -> fbi_principal */
     fbi_ttlcache *answers;   /* tenant, name, from, all -> resolve answer text */
@@ -109,6 +110,7 @@ typedef struct request {
     double t0;
     size_t body_len;
     int too_big;
+    int over_budget; /* the bodies of all connections together hit --max-body-total */
     char *body;
 } request;
 
@@ -153,8 +155,8 @@ static void log_line(server *sv, const request *rq, const char *method, const ch
         json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:f,s:s?,s:s?}", "request_id", rq->id, "method", method,
                               "path", url, "status", (int)status, "ms", round(ms * 1000) / 1000,
                               "token_id", who, "tenant", tenant);
-        char *s = json_dumps(j, JSON_COMPACT);
-        fprintf(sv->o->log ? sv->o->log : stderr, "%s\n", s);
+        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        fprintf(sv->o->log ? sv->o->log : stderr, "%s\n", s ? s : "{\"error\":\"unencodable log line\"}");
         free(s);
         json_decref(j);
     } else {
@@ -167,8 +169,12 @@ static void log_line(server *sv, const request *rq, const char *method, const ch
 static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *body, char *raw,
                                  const request *rq, const char *hname, const char *hval)
 {
-    char *text = raw ? raw : json_dumps(body, JSON_COMPACT);
+    char *text = raw ? raw : body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
+    if (!text) {
+        status = 500;
+        text = fbi_xstrdup("{\"error\":{\"code\":\"internal\",\"message\":\"the answer could not be encoded\"}}");
+    }
     size_t n = strlen(text);
     text = realloc(text, n + 2);
     if (!text) abort();
@@ -253,9 +259,12 @@ static void resolve_route(server *sv, struct MHD_Connection *c, const char *name
         fb_diag_print(d, stderr);
     } else {
         /* found answers only: a 404 must not outlive the name's arrival */
-        *text = json_dumps(out, JSON_COMPACT);
+        *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
         json_decref(out);
-        if (ver) fbi_ttlcache_put(sv->answers, key, *text, strlen(*text), ver, (int64_t)t + 1000);
+        if (!*text) {
+            *status = 500;
+            *body = err_body("internal", "the answer could not be encoded");
+        } else if (ver) fbi_ttlcache_put(sv->answers, key, *text, strlen(*text), ver, (int64_t)t + 1000);
     }
     free(key);
 }
@@ -498,6 +507,14 @@ static int oidc_route(server *sv, const char *url, unsigned *status, json_t **bo
     return hit;
 }
 
+static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    int *bad = cls;
+    if (!fbi_utf8_valid(key, strlen(key)) || (value && !fbi_utf8_valid(value, strlen(value)))) *bad = 1;
+    return MHD_YES;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
@@ -517,12 +534,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (*upload_size) {
         /* read and count, keep at most max_body: a body past the limit is
          * drained (so the answer can be sent) but never stored */
-        if (!rq->too_big && rq->body_len + *upload_size <= sv->o->max_body) {
-            rq->body = realloc(rq->body, rq->body_len + *upload_size + 1);
-            if (!rq->body) abort();
-            memcpy(rq->body + rq->body_len, upload, *upload_size);
-            rq->body_len += *upload_size;
-        } else {
+        size_t n = *upload_size;
+        size_t total = sv->o->max_body_total ? sv->o->max_body_total : (size_t)64 << 20;
+        if (!rq->too_big && !rq->over_budget && rq->body_len + n <= sv->o->max_body) {
+            /* every connection's body counts against one budget: many
+             * connections each sending up to --max-body cannot together
+             * hold more than --max-body-total; past it, 503 */
+            if (atomic_fetch_add(&sv->body_bytes, n) + n > total) {
+                atomic_fetch_sub(&sv->body_bytes, n + rq->body_len);
+                free(rq->body);
+                rq->body = NULL;
+                rq->body_len = 0;
+                rq->over_budget = 1;
+            } else {
+                rq->body = realloc(rq->body, rq->body_len + n + 1);
+                if (!rq->body) abort();
+                memcpy(rq->body + rq->body_len, upload, n);
+                rq->body_len += n;
+            }
+        } else if (!rq->over_budget) {
             rq->too_big = 1;
         }
         *upload_size = 0;
@@ -531,15 +561,29 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     unsigned status = 200;
     json_t *body = NULL;
     const char *hname = NULL;
+    /* the path and query arguments (percent-decoded by libmicrohttpd) go
+     * into JSON answers, the log and audit rows: they must be UTF-8 */
+    int bad_utf8 = !fbi_utf8_valid(url, strlen(url)) || !fbi_utf8_valid(method, strlen(method));
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_arg, &bad_utf8);
     char hval[64] = "";
     fbi_principal who;
     memset(&who, 0, sizeof who);
     int authed = 0;
     char *raw = NULL;
     const char *ctype = NULL; /* a non-JSON answer's type (reports) */
-    if (rq->too_big) {
+    if (bad_utf8) {
+        status = 400;
+        body = err_body("invalid", "the path or a query argument is not UTF-8");
+        url = "(not UTF-8)";
+        method = fbi_utf8_valid(method, strlen(method)) ? method : "?";
+    } else if (rq->too_big) {
         status = 413;
         body = err_body("too_large", "the request body exceeds the server's limit");
+    } else if (rq->over_budget) {
+        status = 503;
+        body = err_body("busy", "the server holds too many request bodies at once; try again");
+        hname = "Retry-After";
+        snprintf(hval, sizeof hval, "1");
     } else if (sv->o->identity && strcmp(method, "GET") == 0 && oidc_route(sv, url, &status, &body)) {
         /* public by design: relying parties (AWS, GCP) fetch them anonymously */
     } else if (strcmp(url, "/v1/healthz") == 0) {
@@ -637,11 +681,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
+    server *sv = cls;
     (void)c;
     (void)toe;
     request *rq = *con_cls;
     if (rq) {
+        atomic_fetch_sub(&sv->body_bytes, rq->body_len);
         free(rq->body);
         free(rq);
     }

@@ -16,6 +16,7 @@ typedef struct fbi_serve_opts {
     const char *address;     /* IPv4 address to listen on (default 127.0.0.1) */
     unsigned port;           /* 0 = any free port (printed) */
     size_t max_body;         /* bytes; larger bodies are 413 (default 1 MiB) */
+    size_t max_body_total;   /* bytes of request bodies held at once, all connections (default 64 MiB) */
     size_t max_header;       /* bytes of request line + headers per connection (default 16 KiB) */
     unsigned max_connections;/* at once (default 1024) */
     unsigned timeout_s;      /* idle connection timeout (default 10) */

@@ -22,7 +22,12 @@ unsigned fbi_role_bit(const char *r)
 
 json_t *fbi_v1_error(const char *code, const char *message)
 {
-    return json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+    /* messages may quote what the client sent (a location, a name): bytes
+     * that are not UTF-8 would make no JSON string */
+    char *safe = fbi_printable(message, 0, 1024);
+    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", safe);
+    free(safe);
+    return j;
 }
 
 static int fail(fbi_v1_resp *out, unsigned status, const char *code, const char *message)
@@ -126,26 +131,36 @@ done:
 
 /* The files of a directory whose names end in suffix (NULL: any), sorted
  * (new array of names). */
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 json_t *fbi_v1_list_dir(const char *dir, const char *suffix)
 {
-    json_t *names = json_array();
+    char **names = NULL;
+    size_t n = 0, cap = 0;
     DIR *dp = opendir(dir);
     struct dirent *e;
-    while (dp && (e = readdir(dp)))
-        if (e->d_name[0] != '.' && (!suffix || fbi_str_has_suffix(e->d_name, suffix)) &&
-            !strstr(e->d_name, ".tmp"))
-            json_array_append_new(names, json_string(e->d_name));
+    while (dp && (e = readdir(dp))) {
+        if (e->d_name[0] == '.' || (suffix && !fbi_str_has_suffix(e->d_name, suffix)) || strstr(e->d_name, ".tmp"))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            names = fbi_xrealloc(names, cap * sizeof *names);
+        }
+        names[n++] = fbi_xstrdup(e->d_name);
+    }
     if (dp) closedir(dp);
     /* sorted: the answer does not depend on the directory's order */
-    size_t n = json_array_size(names);
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && strcmp(json_string_value(json_array_get(names, j - 1)),
-                                           json_string_value(json_array_get(names, j))) > 0; j--) {
-            json_t *a = json_incref(json_array_get(names, j - 1));
-            json_array_set(names, j - 1, json_array_get(names, j));
-            json_array_set_new(names, j, a);
-        }
-    return names;
+    if (n) qsort(names, n, sizeof *names, by_name);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(out, json_string(names[i]));
+        free(names[i]);
+    }
+    free(names);
+    return out;
 }
 
 static int specs_list(const fbi_v1_env *env, const fbi_v1_req *rq, fbi_v1_resp *out)

@@ -23,6 +23,15 @@ char *fbi_store_backup_dir(const char *state_path);
 /* The newest backup of state_path (new path), or NULL when none. */
 char *fbi_store_last_backup(const char *state_path);
 
+/* fb_store_put_resource with the record's "type" (NULL: "resource"), "id"
+ * (required) and "region" (NULL: none) already read from resource_json by
+ * the caller, which parsed it anyway (host->record does): a parallel apply
+ * records several resources per workload. All borrowed. */
+fb_status fbi_store_put_resource_fields(fb_store *s, const char *tenant, const char *workload,
+                                        const char *provider, const char *type, const char *id,
+                                        const char *region, const char *resource_json,
+                                        fb_diag *diag);
+
 /* Sets the spec (JSON text, borrowed) a deployment is being applied from.
  * A deployment row that does not exist is left alone. */
 fb_status fbi_store_set_deployment_spec(fb_store *s, const char *tenant, const char *workload,

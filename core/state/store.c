@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #define STMT_CACHE 48
-#define CHECKPOINT_PAGES 256
+#define CHECKPOINT_PAGES 1000
 
 /* One connection shared by the fan-out's threads: a recursive mutex makes
  * each statement (and each transaction, from begin to commit) exclusive to
@@ -480,9 +480,12 @@ fb_status fb_store_open(const char *path, fb_store **out, fb_diag *diag)
         return st;
     }
     /* A checkpoint runs inside the commit that crosses the threshold, with
-     * the store's lock held. SQLite's default (1000 pages) makes a parallel
-     * apply stall on a few long copies; smaller, more frequent ones keep
-     * the WAL small and the stalls short (bench/README-aws.md). */
+     * the store's lock held. 256 pages kept those stalls short while every
+     * lane of a parallel apply wrote to the store itself; since its writes
+     * go through one writer thread (state/writer.h) a checkpoint delays
+     * only that thread, and SQLite's default of 1000 pages checkpoints (and
+     * fdatasyncs) a quarter as often: 3-7 % less CPU for an apply
+     * (bench/README-k8s.md, bench/README-aws.md). */
     sqlite3_wal_autocheckpoint(s->db, CHECKPOINT_PAGES);
     *out = s;
     return FB_OK;
@@ -795,26 +798,34 @@ fb_status fb_store_put_resource(fb_store *s, const char *tenant, const char *wor
                                 fb_diag *diag)
 {
     json_t *r = json_loads(resource_json, 0, NULL);
-    const char *type = json_string_value(json_object_get(r, "type"));
-    const char *id = json_string_value(json_object_get(r, "id"));
-    const char *region = json_string_value(json_object_get(r, "region"));
+    fb_status st = fbi_store_put_resource_fields(s, tenant, workload, provider,
+                                                 json_string_value(json_object_get(r, "type")),
+                                                 json_string_value(json_object_get(r, "id")),
+                                                 json_string_value(json_object_get(r, "region")),
+                                                 resource_json, diag);
+    json_decref(r);
+    return st;
+}
+
+fb_status fbi_store_put_resource_fields(fb_store *s, const char *tenant, const char *workload,
+                                        const char *provider, const char *type, const char *id,
+                                        const char *region, const char *resource_json,
+                                        fb_diag *diag)
+{
     if (!id) {
-        json_decref(r);
         fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL,
                     "resource record without a string \"id\"", resource_json);
         return FB_INVALID;
     }
     char now[21];
     now_text(now);
-    fb_status st = exec_bind(s, diag, "record resource",
+    return exec_bind(s, diag, "record resource",
         "INSERT INTO resources(tenant,workload,provider,type,cloud_id,region,resource_json,created_at)"
         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(provider,type,cloud_id) DO UPDATE SET"
         " tenant=excluded.tenant, workload=excluded.workload, region=excluded.region,"
         " resource_json=excluded.resource_json",
         "tttttttt", tenant, workload, provider, type ? type : "resource", id, region,
         resource_json, now);
-    json_decref(r);
-    return st;
 }
 
 fb_status fb_store_list_deployments(fb_store *s, const char *tenant, const char *workload,

@@ -237,13 +237,17 @@ char *aws_identity_role_name(const json_t *w);
 fb_status aws_identity_bind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
                             const json_t *w, const json_t *ident, const char *region,
                             char **role_arn);
-/* The role of a caller (ident.callers[i], borrowed) of the workload being
- * applied, made when missing as aws_identity_bind makes it (the caller's
- * own apply adopts and records it; not recorded here, so destroying the
- * callee leaves it). *role_arn new, NULL when the caller has no SPIFFE ID. */
+/* The role a caller (ident.callers[i], borrowed) of callee calls it with,
+ * made when missing. A caller on AWS: its own role, as aws_identity_bind
+ * makes it (its own apply adopts and records it; not recorded here). A
+ * caller elsewhere: a role fbc-TENANT-CALLER-CALLEE-<hash> that only the
+ * caller's token may assume (web identity statement alone), recorded with
+ * the callee. *role_arn new, NULL when the caller has no SPIFFE ID. */
 fb_status aws_identity_caller_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
-                                   const json_t *ident, const char *tenant, const json_t *caller,
-                                   const char *region, char **role_arn);
+                                   const json_t *ident, const char *tenant, const char *callee,
+                                   const json_t *caller, const char *region, char **role_arn);
+/* The name of that role for a caller elsewhere (new, at most 63 characters). */
+char *aws_identity_caller_role_name(const char *tenant, const char *caller, const char *callee);
 /* Appends discover rows for the account's roles named fb-* (ListRoles,
  * then GetRole for their tags): type iam-role, managed when tagged
  * managed-by=fedbroker, with the tenant and workload tags. */

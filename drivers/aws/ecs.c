@@ -1061,6 +1061,61 @@ static void depinfo_free(depinfo *d)
 
 /* ---- observe ------------------------------------------------------------------------------------ */
 
+/* A portable secret's copy whose current version is not the broker's
+ * latest is drift (the next plan updates the workload; its apply puts the
+ * version). Only the version number is asked for; a broker that cannot
+ * say reports nothing. */
+static fb_status secret_version_drift(const call *c, const json_t *w, json_t *dr)
+{
+    json_t *in = json_pack("{s:o}", "workload", json_deep_copy(w));
+    fb_status st = FB_OK;
+    if (fbk_map_portable_secrets(aws_host, c->diag, in, "aws-sm://fedbroker/%t/%w/%n", "AWS Secrets Manager",
+                                 1) != 0) {
+        json_decref(in);
+        return FB_OK; /* validate says what is wrong */
+    }
+    size_t i;
+    const json_t *s;
+    json_array_foreach(json_object_get(aws_spec(json_object_get(in, "workload")), "secrets"), i, s) {
+        const char *portable = aws_str(s, "portable"), *ref = aws_str(s, "ref");
+        if (!portable || !ref || strncmp(ref, "aws-sm://", 9) != 0) continue;
+        char vkey[96], *version = NULL;
+        snprintf(vkey, sizeof vkey, "secret-version://%s", portable + 9);
+        if (aws_host->credential(c->diag, vkey, &version) != FB_OK) continue;
+        char *token = fbk_xasprintf("fedbroker-secret-version-%020lld", atoll(version));
+        aws_host->free(version);
+        json_t *b = json_pack("{s:s}", "SecretId", ref + 9), *ans = NULL;
+        aws_req rq;
+        aws_res res;
+        st = ecall(c, "secretsmanager", "DescribeSecret", b, FB_HTTP_IDEMPOTENT | FB_HTTP_READ_ONLY, &rq, &res);
+        json_decref(b);
+        const char *current = NULL;
+        if (st == FB_OK && res.err == FB_OK) {
+            ans = res.body ? json_incref(res.body) : NULL;
+            const char *vid;
+            json_t *stages;
+            size_t k;
+            const json_t *stage;
+            json_object_foreach(json_object_get(ans, "VersionIdsToStages"), vid, stages)
+                json_array_foreach(stages, k, stage)
+                    if (json_string_value(stage) && !strcmp(json_string_value(stage), "AWSCURRENT")) current = vid;
+        } else if (st == FB_OK && res.err != FB_NOTFOUND && !(res.code && strstr(res.code, "ResourceNotFound"))) {
+            st = aws_fail(c->diag, &rq, &res, NULL);
+        }
+        aws_res_clear(&res);
+        if (st == FB_OK) {
+            char *f = fbk_xasprintf("secrets.%s.version", ref + 9);
+            aws_drift(dr, f, json_string(token), current ? json_string(current) : NULL);
+            free(f);
+        }
+        json_decref(ans);
+        free(token);
+        if (st != FB_OK) break;
+    }
+    json_decref(in);
+    return st;
+}
+
 fb_status aws_ecs_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag)
 {
     const json_t *dep = json_object_get(in, "deployment");
@@ -1138,6 +1193,7 @@ fb_status aws_ecs_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag 
                 free(f);
             }
             json_decref(live_env);
+            if (st == FB_OK) st = secret_version_drift(&c, w, dr);
             if (st == FB_OK && cc.autoscale) {
                 char *rid = fbk_xasprintf("service/%s/%s", d.cluster, d.service);
                 json_t *b = json_pack("{s:s,s:[s],s:s}", "ServiceNamespace", "ecs", "ResourceIds",

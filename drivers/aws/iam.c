@@ -182,10 +182,14 @@ static char *ensure_provider(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *c
     return arn;
 }
 
-/* aws_identity_bind and aws_identity_caller_role: the role of w, recorded
- * with this deployment when record. */
+/* aws_identity_bind and aws_identity_caller_role: the role of w (named
+ * role_name, NULL: fb-TENANT-NAME), recorded with this deployment when
+ * record. runs_as: ECS tasks and Lambda may run as it (a workload's own
+ * role); without, its trust policy has the web identity statement only (a
+ * role a caller elsewhere assumes). */
 static fb_status bind_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const json_t *w,
-                           const json_t *ident, const char *region, int record, char **role_arn)
+                           const json_t *ident, const char *region, int record, const char *role_name,
+                           int runs_as, char **role_arn)
 {
     *role_arn = NULL;
     const char *issuer = aws_str(ident, "issuer"), *sub = aws_str(ident, "spiffeId");
@@ -197,7 +201,7 @@ static fb_status bind_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cre
         free(hp);
         return FB_RETRYABLE;
     }
-    char *name = aws_identity_role_name(w);
+    char *name = role_name ? fbk_xstrdup(role_name) : aws_identity_role_name(w);
     char *ksub = fbk_xasprintf("%s:sub", hp), *kaud = fbk_xasprintf("%s:aud", hp);
     json_t *policy = json_pack(
         "{s:s, s:[{s:s, s:s, s:{s:s}, s:s}, {s:s, s:s, s:{s:s}, s:s}, "
@@ -208,6 +212,10 @@ static fb_status bind_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cre
         "Action", "sts:AssumeRole", "Sid",
         "BrokerIssuedIdentity", "Effect", "Allow", "Principal", "Federated", prov, "Action",
         "sts:AssumeRoleWithWebIdentity", "Condition", "StringEquals", ksub, sub, kaud, aud);
+    if (!runs_as) { /* the web identity statement alone */
+        json_t *stmts = json_object_get(policy, "Statement");
+        while (json_array_size(stmts) > 1) json_array_remove(stmts, 0);
+    }
     char *doc = json_dumps(policy, JSON_COMPACT | JSON_SORT_KEYS);
     int stale_trust = 0;
     fbk_xml *x = NULL;
@@ -343,23 +351,50 @@ fb_status aws_identity_bind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cr
                             const json_t *w, const json_t *ident, const char *region,
                             char **role_arn)
 {
-    return bind_role(ctx, diag, creds, w, ident, region, 1, role_arn);
+    return bind_role(ctx, diag, creds, w, ident, region, 1, NULL, 1, role_arn);
+}
+
+char *aws_identity_caller_role_name(const char *tenant, const char *caller, const char *callee)
+{
+    char *key = fbk_xasprintf("%s/%s/%s", tenant, caller, callee);
+    char hex[65];
+    fbk_sha256_hex(key, strlen(key), hex);
+    free(key);
+    char *names = fbk_xasprintf("%s-%s-%s", tenant, caller, callee);
+    if (strlen(names) > 50) names[50] = '\0';
+    char *out = fbk_xasprintf("fbc-%s-%.8s", names, hex);
+    free(names);
+    return out;
 }
 
 fb_status aws_identity_caller_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
-                                   const json_t *ident, const char *tenant, const json_t *caller,
-                                   const char *region, char **role_arn)
+                                   const json_t *ident, const char *tenant, const char *callee,
+                                   const json_t *caller, const char *region, char **role_arn)
 {
     *role_arn = NULL;
     const char *name = aws_str(caller, "name"), *sub = aws_str(caller, "spiffeId");
+    const char *prov = aws_str(caller, "provider");
     if (!name || !sub || !aws_str(ident, "issuer")) return FB_OK;
-    /* the caller as iam.c names and tags its role: a workload of tenant */
-    json_t *w = json_pack("{s:{s:s,s:s}}", "metadata", "tenant", tenant, "name", name);
     json_t *ci = json_pack("{s:O,s:s,s:O?}", "issuer", json_object_get(ident, "issuer"), "spiffeId", sub,
                            "audience", json_object_get(ident, "audience"));
-    fb_status st = bind_role(ctx, diag, creds, w, ci, region, 0, role_arn);
+    fb_status st;
+    if (prov && strcmp(prov, "aws") != 0) { /* the driver's name (aws.c) */
+        /* a caller elsewhere: a role for calling callee only, assumed
+         * with its broker-issued token, recorded (and deleted) with the
+         * callee */
+        char *rn = aws_identity_caller_role_name(tenant, name, callee);
+        json_t *w = json_pack("{s:{s:s,s:s}}", "metadata", "tenant", tenant, "name", callee);
+        st = bind_role(ctx, diag, creds, w, ci, region, 1, rn, 0, role_arn);
+        json_decref(w);
+        free(rn);
+    } else {
+        /* the caller's own role, as its own apply makes, adopts and
+         * records it */
+        json_t *w = json_pack("{s:{s:s,s:s}}", "metadata", "tenant", tenant, "name", name);
+        st = bind_role(ctx, diag, creds, w, ci, region, 0, NULL, 1, role_arn);
+        json_decref(w);
+    }
     json_decref(ci);
-    json_decref(w);
     return st;
 }
 
@@ -380,7 +415,7 @@ fb_status aws_identity_discover(aws_ctx *ctx, const fbk_aws_creds *creds, json_t
         const fbk_xml *list = x ? fbk_xml_find(x, "ListRolesResponse/ListRolesResult/Roles") : NULL;
         for (const fbk_xml *m = list ? list->child : NULL; m; m = m->next) {
             const char *n = fbk_xml_text(m, "member/RoleName");
-            if (n && !strncmp(n, "fb-", 3)) json_array_append_new(names, json_string(n));
+            if (n && (!strncmp(n, "fb-", 3) || !strncmp(n, "fbc-", 4))) json_array_append_new(names, json_string(n));
         }
         const char *trunc = x ? fbk_xml_text(x, "ListRolesResponse/ListRolesResult/IsTruncated") : NULL;
         const char *mk = x ? fbk_xml_text(x, "ListRolesResponse/ListRolesResult/Marker") : NULL;

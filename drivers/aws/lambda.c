@@ -711,8 +711,8 @@ static fb_status ensure_callers(const call *c, const lam *l)
     json_array_foreach(callers, i, cl) {
         if (st != FB_OK || l->url != 2) break; /* grants go with an AWS_IAM URL only */
         char *arn = NULL;
-        st = aws_identity_caller_role(c->ctx, c->diag, c->creds, l->ident, tenant ? tenant : "default", cl,
-                                      l->region, &arn);
+        st = aws_identity_caller_role(c->ctx, c->diag, c->creds, l->ident, tenant ? tenant : "default",
+                                      aws_str(json_object_get(l->w, "metadata"), "name"), cl, l->region, &arn);
         if (st != FB_OK || !arn) {
             free(arn);
             continue;
@@ -941,7 +941,8 @@ fb_status aws_lambda_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag
     /* a function its callers reach through a URL that checks who they are
      * (AWS_IAM), unless it is public anyway */
     l.ident = ident;
-    if (ident && json_array_size(json_object_get(ident, "callers")) && l.url == 0) l.url = 2;
+    int for_callers = ident && json_array_size(json_object_get(ident, "callers")) && l.url == 0;
+    if (for_callers) l.url = 2;
     json_t *docs = st == FB_OK ? create_docs(ctx, &l, zip) : NULL;
     free(zip);
     call c = {ctx, diag, &creds, l.region};
@@ -1047,6 +1048,8 @@ fb_status aws_lambda_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag
     if (st == FB_OK && json_array_size(trig_state))
         json_object_set(state, "triggers", trig_state);
 done:
+    /* observe wants the URL its callers made (observe gets no callers) */
+    if (st == FB_OK && state && for_callers) json_object_set_new(state, "urlForCallers", json_true());
     if (st == FB_OK) {
         json_t *resources = json_array();
         const char *arn = aws_str(state, "functionArn");
@@ -1128,6 +1131,8 @@ fb_status aws_lambda_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_di
     int have_w = json_is_object(w) && json_is_object(aws_spec(w));
     const char *region = aws_str(first, "region") ? aws_str(first, "region") : aws_str(dep, "region");
     if (have_w) lam_init(&l, w, region);
+    if (have_w && l.url == 0 && json_is_true(json_object_get(json_object_get(dep, "state"), "urlForCallers")))
+        l.url = 2;
     const char *name = aws_str(first, "name") ? aws_str(first, "name") : have_w ? l.name : NULL;
     if (!name || !region) {
         fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,

@@ -79,9 +79,48 @@ static fb_status observe_one(fb_driver_ctx *ctx, const char *path, const char *n
     return st;
 }
 
+/* A portable secret's copy older than the broker's latest version is
+ * drift (the next plan updates the workload, its apply adds the version).
+ * Only the version number is asked for; a broker that cannot say (no
+ * master key here) reports nothing. */
+static fb_status observe_versions(fb_driver_ctx *ctx, const fbk_wl *wl, json_t *drift, fb_diag *diag)
+{
+    size_t i;
+    json_t *s;
+    fb_status st = FB_OK;
+    json_array_foreach(wl->secrets, i, s) {
+        const char *portable = json_string_value(json_object_get(s, "portable"));
+        const char *ref = json_string_value(json_object_get(s, "ref"));
+        char proj[256], sec[256], ver[256], vkey[96];
+        const char *why;
+        if (!portable || !ref || gcp_parse_secret(ref, ctx->project, proj, sec, ver, sizeof sec, &why) != 0)
+            continue;
+        snprintf(vkey, sizeof vkey, "secret-version://%s", portable + 9);
+        char *version = NULL;
+        if (gcp_host->credential(diag, vkey, &version) != FB_OK) continue;
+        char *name = fbk_xasprintf("projects/%s/secrets/%s", ctx->project, sec);
+        json_t *live = NULL;
+        int found = 0;
+        st = gcp_get(ctx, diag, GCP_API_SECRETS, "secrets.get", name, &live, &found);
+        const char *have = json_string_value(json_object_get(json_object_get(live, "annotations"), VERSION_KEY));
+        if (st == FB_OK && (!have || strcmp(have, version) != 0)) {
+            char *f = fbk_xasprintf("secrets.%s.%s", sec, VERSION_KEY);
+            json_array_append_new(drift, json_pack("{s:s,s:s,s:s?}", "field", f, "want", version, "live", have));
+            free(f);
+        }
+        json_decref(live);
+        free(name);
+        gcp_host->free(version);
+        if (st != FB_OK) break;
+    }
+    return st;
+}
+
 fb_status gcp_secrets_observe(fb_driver_ctx *ctx, const fbk_wl *wl, const char *sa, json_t *drift, fb_diag *diag)
 {
-    if (!json_array_size(wl->secrets) || (!sa && !gcp_runtime_sa(ctx)[0])) return FB_OK;
+    if (!json_array_size(wl->secrets)) return FB_OK;
+    fb_status st = observe_versions(ctx, wl, drift, diag);
+    if (st != FB_OK || (!sa && !gcp_runtime_sa(ctx)[0])) return st;
     return each_secret(ctx, wl, sa, diag, observe_one, drift);
 }
 

@@ -246,11 +246,11 @@ static void identity_objects(const json_t *in, const fbk_wl *wl, const char *ns,
  * for the pod template's annotation, so a new version rolls the pods
  * (env from a Secret is read when a pod starts). No Role grants anyone API
  * access to it: only the kubelet reads it, for this workload's pods. */
+static char *secret_versions(const fbk_wl *wl, fb_diag *diag);
+
 static fb_status secret_objects(const fbk_wl *wl, const char *ns, json_t *objs, char **versions, fb_diag *diag)
 {
     *versions = NULL;
-    fbk_buf vb;
-    fbk_buf_init(&vb);
     size_t i, at = 1;
     json_t *s;
     fb_status st = FB_OK;
@@ -262,7 +262,7 @@ static fb_status secret_objects(const fbk_wl *wl, const char *ns, json_t *objs, 
         char *name = fbk_xstrndup(ref + 6, hash ? (size_t)(hash - ref - 6) : strlen(ref + 6));
         char ptr[64];
         snprintf(ptr, sizeof ptr, "/spec/secrets/%zu/ref", i);
-        char *value = NULL, *version = NULL;
+        char *value = NULL;
         st = k8s_host->credential(diag, portable, &value);
         if (st == FB_NOTFOUND) {
             fbk_diag(k8s_host, diag, FB_SEV_ERROR, ptr,
@@ -273,12 +273,6 @@ static fb_status secret_objects(const fbk_wl *wl, const char *ns, json_t *objs, 
         if (st != FB_OK) {
             free(name);
             break;
-        }
-        char vkey[96];
-        snprintf(vkey, sizeof vkey, "secret-version://%s", portable + 9);
-        if (k8s_host->credential(diag, vkey, &version) == FB_OK) {
-            fbk_buf_printf(&vb, "%s%s=%s", vb.len ? "," : "", portable + 9, version);
-            k8s_host->free(version);
         }
         char *b64 = fbk_base64((const unsigned char *)value, strlen(value));
         fbk_wipe(value, strlen(value));
@@ -291,9 +285,37 @@ static fb_status secret_objects(const fbk_wl *wl, const char *ns, json_t *objs, 
         fbk_free_secret(b64);
         free(name);
     }
-    if (st == FB_OK && vb.len) *versions = fbk_buf_steal(&vb);
-    else fbk_buf_free(&vb);
+    if (st == FB_OK) *versions = secret_versions(wl, diag);
     return st;
+}
+
+/* "NAME=VERSION,..." of the broker's portable secrets wl names (new), as
+ * secret_objects writes it on the pod template, or NULL when it names none
+ * or the broker cannot say (only the version numbers are asked for). */
+static char *secret_versions(const fbk_wl *wl, fb_diag *diag)
+{
+    fbk_buf vb;
+    fbk_buf_init(&vb);
+    size_t i;
+    json_t *s;
+    json_array_foreach(wl->secrets, i, s) {
+        const char *portable = json_string_value(json_object_get(s, "portable"));
+        const char *ref = json_string_value(json_object_get(s, "ref"));
+        if (!portable || !ref || strncmp(ref, "k8s://", 6) != 0) continue;
+        char vkey[96], *version = NULL;
+        snprintf(vkey, sizeof vkey, "secret-version://%s", portable + 9);
+        if (k8s_host->credential(diag, vkey, &version) != FB_OK) {
+            fbk_buf_free(&vb);
+            return NULL;
+        }
+        fbk_buf_printf(&vb, "%s%s=%s", vb.len ? "," : "", portable + 9, version);
+        k8s_host->free(version);
+    }
+    if (!vb.len) {
+        fbk_buf_free(&vb);
+        return NULL;
+    }
+    return fbk_buf_steal(&vb);
 }
 
 /* The workload's objects: its ServiceAccount, then render's documents in
@@ -780,15 +802,19 @@ fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
     fb_status st = FB_OK;
     /* what apply would send now, for drift (when the workload came) */
     json_t *want = NULL;
+    char *want_versions = NULL; /* the broker's secret versions the pods should carry */
     const json_t *wlj = json_object_get(in, "workload");
     if (wlj) {
         fbk_ck quiet = {k8s_host, diag, K8S_DRV, 0, 1};
         fbk_wl wl;
         json_t *tmp = json_pack("{s:O}", "workload", wlj);
+        /* the portable references as apply saw them (k8s://...) */
+        fbk_map_portable_secrets(k8s_host, diag, tmp, "k8s://fedbroker.%t.%w.%n#value", "a Kubernetes Secret", 1);
         if (fbk_wl_load(&wl, tmp, &quiet) == 0) {
             char ns[64];
             k8s_namespace_of(ctx, wl.tenant, ns, sizeof ns);
             want = workload_objects(ctx, &wl, ns, knative, 0, &quiet);
+            want_versions = secret_versions(&wl, diag);
         }
         json_decref(tmp);
     }
@@ -812,6 +838,18 @@ fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
                 json_array_append_new(drift, json_pack("{s:s,s:s,s:n}", "field", type, "want", id, "live"));
             continue;
         }
+        if (is_main && want_versions && !is_cron) {
+            /* a copy older than the broker's latest version: the pods
+             * still read the old value (apply rolls them) */
+            const json_t *an = json_object_get(
+                json_object_get(json_object_get(json_object_get(live, "spec"), "template"), "metadata"),
+                "annotations");
+            const char *have = json_string_value(json_object_get(an, "fedbroker.dev/secret-versions"));
+            if (!have || strcmp(have, want_versions) != 0)
+                json_array_append_new(drift, json_pack("{s:s,s:s,s:s?}", "field",
+                                                       "spec.template.metadata.annotations.fedbroker.dev/secret-versions",
+                                                       "want", want_versions, "live", have));
+        }
         if (is_main) {
             main_found = 1;
             /* a CronJob has no rollout: it exists, it is ready */
@@ -832,6 +870,7 @@ fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
     }
     if (st == FB_OK && !have_main) status = "missing";
     (void)main_found;
+    free(want_versions);
     json_decref(want);
     json_decref(objs);
     if (st != FB_OK) {

@@ -45,6 +45,7 @@ seed plans 'POST /v1/plans HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @A\r\nCo
 seed report 'GET /v1/plans/0123456789ab/report?format=csv&group_by=team HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @V\r\n\r\n'
 seed destroy 'DELETE /v1/deployments/api HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @A\r\n\r\n'
 seed operation 'GET /v1/operations/op-1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @V\r\n\r\n'
+seed utf8 'GET /v1/resolve/api?from=%%ff HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @V\r\n\r\n'
 seed drivers 'GET /v1/drivers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer @V\r\n\r\n'
 for f in "$top"/examples/*.yaml; do
     n=$(wc -c < "$f")

@@ -114,6 +114,9 @@ try:
           "apply again: the same version is not sent again", sent)
 
     rc, out, err = run("secret", "put", "db-password", "--tenant", "demo", stdin=PLANT2)
+    rc, out, err = run("status", "--format", "json")
+    ck.ok(rc == 4 and f"secrets.{SM_NAME}.version" in out and "fedbroker-secret-version-00000000000000000002" in out,
+          "status reports the copy's current version older than the broker's as drift", (rc, out[-1200:], err[-400:]))
     mark = fake.seq()
     rc, out, err = run("apply", orders, *T)
     log = fake.log(mark)
@@ -124,6 +127,8 @@ try:
     upd = [e for e in log if e.get("operation") == "UpdateService"]
     ck.ok(upd and upd[-1]["params"].get("forceNewDeployment") is True,
           "the service restarts its tasks to read it (forceNewDeployment)", upd and upd[-1]["params"])
+    rc, out, err = run("status", "--format", "json")
+    ck.ok(rc == 0 and f"secrets.{SM_NAME}.version" not in out, "and the drift is gone", (rc, out[-800:]))
 
     # a secret of the same name that is not ours
     sm.create_secret(Name="fedbroker/demo/other/db-password", SecretString="theirs-not-ours-value-0000")

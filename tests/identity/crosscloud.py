@@ -37,19 +37,27 @@ left as untracked; destroy removes the role, the accounts and the services
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
 import functools
+import hashlib
 import http.server
 import json
 import os
 import sys
 import tempfile
 import threading
+import urllib.error
 import urllib.parse
+import urllib.request
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "gcp"))
 sys.path.insert(0, os.path.join(here, "..", "aws"))
 from gcptest import PROJECT, REGION, Checker, Env, Fake, members, settings, skip_unless_built  # noqa: E402
 import awstest  # noqa: E402
+
+import botocore.auth  # noqa: E402
+import botocore.exceptions  # noqa: E402
+from botocore.awsrequest import AWSRequest  # noqa: E402
+from botocore.credentials import Credentials  # noqa: E402
 
 skip_unless_built()
 ck = Checker("identity cross-cloud")
@@ -96,7 +104,7 @@ kind: Federation
 metadata: {name: shop, tenant: shop}
 spec:
   workloads:
-%s%s%s    - apiVersion: fedbroker.dev/v1
+%s%s%s%s    - apiVersion: fedbroker.dev/v1
       kind: Function
       metadata: {name: worker}
       spec:
@@ -107,7 +115,7 @@ spec:
         placement: {regions: ["aws:us-east-1"]}
         dependencies: [{workload: api}]
 """ % (container("api"), container("web", "        dependencies: [{workload: api}]\n"), container("other"),
-       env.path("worker")))
+       container("web2", "        dependencies: [{workload: worker}]\n"), env.path("worker")))
 
 
 def spiffe(name):
@@ -141,7 +149,7 @@ try:
     rc, out, err = env.run("plan", fed, "--no-baselines", "--out", plan_file)
     ck.ok(rc == 0, "plan --out", (rc, err[-1500:]))
     rc, out, err = env.run("apply", "--plan", plan_file)
-    ck.ok(rc == 0 and "4 created" in out, "apply --plan deploys both sides with their identities",
+    ck.ok(rc == 0 and "5 created" in out, "apply --plan deploys both sides with their identities",
           (rc, out, err[-3000:]))
 
     # ---- AWS: worker runs as its own role ----
@@ -168,9 +176,9 @@ try:
     pool = provider.split("/providers/")[0]
     AUD = "//iam.googleapis.com/" + provider
     services = gfake.services()
-    ck.ok(sorted(services) == ["api", "other", "web"], "fake_gcp holds the three services", list(services))
+    ck.ok(sorted(services) == ["api", "other", "web", "web2"], "fake_gcp holds the four services", list(services))
     run_as = {n: (s.get("template") or {}).get("serviceAccount") for n, s in services.items()}
-    ck.ok(run_as == {n: sa(n) for n in ("api", "other", "web")}, "each service runs as its own account", run_as)
+    ck.ok(run_as == {n: sa(n) for n in ("api", "other", "web", "web2")}, "each service runs as its own account", run_as)
     for n in ("api", "web"):
         # IAM's getIamPolicy is a POST (its discovery document)
         pol = gfake.call("POST", "/iam/v1/projects/%s/serviceAccounts/%s:getIamPolicy" % (PROJECT, sa(n)), {},
@@ -200,7 +208,13 @@ try:
     ck.ok({"iam-role", "gcp-service-account", "gcp-iam-binding"} <= set(types), "every binding is a recorded resource",
           types)
     rows = env.db("SELECT cloud_id FROM resources WHERE type='gcp-iam-binding'")
-    ck.ok(len(rows) == 6, "6 bindings recorded (4 workloadIdentityUser, 2 run.invoker)", rows)
+    ck.ok(len(rows) == 7, "7 bindings recorded (5 workloadIdentityUser, 2 run.invoker)", rows)
+
+    rc, out, err = env.run("identity", "show", "api", "--tenant", "shop", "--format", "json")
+    shown = json.dumps(json.loads(out)) if rc == 0 else ""
+    ck.ok(sa("api") in shown and CALLER in shown and "roles/run.invoker" in shown and
+          "roles/iam.workloadIdentityUser" in shown, "identity show api lists its account, its caller's and the bindings",
+          (rc, shown[:1500], err[-500:]))
 
     # ---- the cross-cloud call ----
     rc, tok, err = env.run("identity", "token", "worker", "--tenant", "shop", "--audience", AUD)
@@ -267,6 +281,49 @@ try:
     # ---- a second apply changes nothing; destroy removes every binding ----
     rc, out, err = env.run("plan", fed, "--no-baselines", "--no-save", "--detailed-exitcode")
     ck.ok(rc == 0 and "No changes" in out, "the next plan is all no-op", (rc, out[-600:], err[-600:]))
+    # ---- the other way: web2 on Cloud Run calls worker on Lambda ----
+    wfn = afake.state().get("lambda", {}).get("us-east-1|shop-worker", {})
+    key = "shop/web2/worker"
+    fbc_role = "fbc-shop-web2-worker-" + hashlib.sha256(key.encode()).hexdigest()[:8]
+    roles = afake.state().get("iam_roles", {})
+    crole = roles.get(fbc_role)
+    ck.ok((wfn.get("url") or {}).get("AuthType") == "AWS_IAM" and crole and
+          [x["Sid"] for x in wfn.get("policy", [])] == ["fb-caller-web2", "fb-caller-web2-invoke"] and
+          all(x["Principal"] == crole["arn"] for x in wfn.get("policy", [])),
+          "worker (called by web2) gets an AWS_IAM URL granting only the role made for web2 to call it",
+          (wfn.get("url"), wfn.get("policy"), list(roles)))
+    ck.ok(crole and len(crole["policy"]["Statement"]) == 1 and
+          crole["policy"]["Statement"][0]["Condition"]["StringEquals"][hp + ":sub"] == spiffe("web2"),
+          "that role trusts web2's SPIFFE ID only (web identity, nothing else)", crole and crole["policy"])
+    sts = afake.client("sts")
+
+    def signed_get(url, creds):
+        host = url.split("/")[2]
+        req = AWSRequest(method="GET", url="https://%s/orders" % host, data=None)
+        botocore.auth.SigV4Auth(Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]),
+                                "lambda", "us-east-1").add_auth(req)
+        r = urllib.request.Request(afake.base + "/orders", headers=dict(req.headers.items(), Host=host))
+        try:
+            with urllib.request.urlopen(r, timeout=30) as resp:
+                return resp.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    def assume(role_arn, name):
+        tok = env.run("identity", "token", name, "--tenant", "shop", "--audience", "sts.amazonaws.com")[1].strip()
+        try:
+            return sts.assume_role_with_web_identity(RoleArn=role_arn, RoleSessionName="fb",
+                                                    WebIdentityToken=tok)["Credentials"]
+        except botocore.exceptions.ClientError as e:
+            return e.response["Error"]["Code"]
+    c2 = assume(crole["arn"], "web2") if crole else None
+    ck.ok(isinstance(c2, dict) and signed_get(wfn["url"]["FunctionUrl"], c2) == 200,
+          "web2's token opens that role, whose signed call worker's URL accepts", c2 if not isinstance(c2, dict) else "")
+    ck.ok(crole and assume(crole["arn"], "web") == "AccessDenied", "web's token does not open web2's role")
+    cw = assume(role["arn"], "worker")
+    ck.ok(isinstance(cw, dict) and signed_get(wfn["url"]["FunctionUrl"], cw) == 403,
+          "worker's own role may not call worker (it is not its caller)")
+
     # discover: the accounts, managed and tracked; one a crash left (made,
     # never recorded) shows as managed and untracked
     fake_desc = "fedbroker: the identity of workload shop/ghost (docs/identity.md)"
@@ -276,6 +333,7 @@ try:
     rows = sorted((r["name"].split("@")[0], r.get("managed"), r.get("tracked"), r.get("workload"))
                   for r in (json.loads(out) if rc == 0 else []) if r.get("type") == "gcp-service-account")
     want_rows = sorted([("fb-shop-api", True, True, "api"), ("fb-shop-web", True, True, "web"),
+                        ("fb-shop-web2", True, True, "web2"),
                         ("fb-shop-other", True, True, "other"), (CALLER.split("@")[0], True, True, "api"),
                         ("fb-shop-ghost", True, False, "ghost")])
     ck.ok(rows == want_rows, "discover lists the accounts (tracked) and finds the leftover (untracked)", (rc, rows, err[-600:]))
@@ -287,7 +345,8 @@ try:
     st_, doc, _ = gfake.call("GET", "/iam/v1/projects/%s/serviceAccounts" % PROJECT, token=gfake.admin)
     left = sorted(a["email"] for a in (doc or {}).get("accounts", []) if a["email"].startswith(("fb-", "fbc-")))
     ck.ok(left == [], "the workloads' and the caller's service accounts are deleted", left)
-    ck.ok(not afake.state().get("iam_roles", {}).get("fb-shop-worker"), "worker's role is deleted")
+    left_roles = [r for r in afake.state().get("iam_roles", {}) if r.startswith(("fb-shop-", "fbc-shop-"))]
+    ck.ok(left_roles == [], "worker's role and the role made for web2 are deleted", left_roles)
     ck.ok(gfake.services() == {} and not env.db("SELECT * FROM resources"), "no service and no record left",
           (list(gfake.services()), env.db("SELECT type, cloud_id FROM resources")))
 finally:

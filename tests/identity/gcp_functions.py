@@ -116,6 +116,10 @@ try:
     ck.ok(inv == ["serviceAccount:" + sa("web")], "run.invoker on the function's service: web's account only", inv)
 
     rc, out, err = run("secret", "put", "api-key", "--tenant", "shop", stdin=PLANT2)
+    rc, out, err = run("plan", fed, "--no-baselines", "--no-save", "--detailed-exitcode")
+    fn_line = [x for x in out.splitlines() if "shop/fn " in x]
+    ck.ok(rc == 2 and fn_line and "update" in fn_line[-1] and "fedbroker-version" in fn_line[-1],
+          "the next plan updates fn: its copy is older than the broker's version (drift)", (rc, out[-1500:], err[-600:]))
     # fn alone, with --target (which always applies): a new secret version
     # is rolled out; web, not among the specs given, keeps its grant
     fn_only = env.write("fn-only.yaml", open(fed).read().split("    - apiVersion: fedbroker.dev/v1\n      kind: Container")[0])

@@ -122,12 +122,18 @@ try:
     ck.ok(rc == 0 and added_versions(mark) == [], "a second apply adds no version", (rc, err[-800:]))
 
     rc, out, err = run("secret", "put", "db-password", "--tenant", "demo", stdin=PLANT2)
+    rc, out, err = run("status", "--format", "json")
+    ck.ok('fedbroker-version' in out and '"want": "2"' in out.replace('":"', '": "') or
+          ('fedbroker-version' in out and '"2"' in out),
+          "status reports the copy older than the broker's version as drift", (rc, out[-1200:], err[-400:]))
     rev0 = fake.services()["orders"].get("latestReadyRevision")
     mark = fake.seq()
     rc, out, err = run("apply", spec, *T)
     rev1 = fake.services()["orders"].get("latestReadyRevision")
     ck.ok(rc == 0 and len(added_versions(mark)) == 1 and latest_value() == PLANT2 and rev1 != rev0,
           "after secret put, apply adds one version and rolls a new revision", (rc, err[-1500:], rev0, rev1))
+    rc, out, err = run("status", "--format", "json")
+    ck.ok(rc == 0 and "fedbroker-version" not in out, "and the drift is gone", (rc, out[-800:]))
 
     # a foreign secret of the name another workload would use
     other = "fedbroker_demo_billing_db-password"

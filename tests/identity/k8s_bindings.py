@@ -25,6 +25,7 @@ import base64
 import os
 import subprocess
 import sys
+import time
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "k8s"))
@@ -112,6 +113,10 @@ try:
     labels = (((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
     ck.ok(labels.get("app.kubernetes.io/name") == "web" and labels.get("fedbroker.dev/tenant") == "shop",
           "web's pods carry the labels the policy selects", labels)
+    rc, out, err = run("identity", "show", "api", "--tenant", "shop", "--format", "json")
+    shown = out if rc == 0 else ""
+    ck.ok('"k8s:ServiceAccount"' in shown and "fb-api-from-web" in shown and "fb-tenant-isolation" not in shown,
+          "identity show api lists its ServiceAccount and the policy admitting web", (rc, shown[:1200], err[-400:]))
     rows = env.db("SELECT cloud_id FROM resources WHERE type='k8s:NetworkPolicy'")
     ck.ok(("shop/fb-api-from-web",) in rows or any(r[0].endswith("/fb-api-from-web") for r in rows),
           "the policy is a recorded resource", rows)
@@ -131,6 +136,9 @@ try:
         return ((t.get("metadata") or {}).get("annotations") or {}).get("fedbroker.dev/secret-versions")
     v1 = versions()
     rc, out, err = run("secret", "put", "db-password", "--tenant", "shop", stdin=PLANT2)
+    rc, out, err = run("status", "--format", "json")
+    ck.ok("secret-versions" in out and "db-password=2" in out,
+          "status reports web's pods reading an older version as drift", (rc, out[-1200:], err[-400:]))
     rc, out, err = run("apply", fed, "--target", "k8s")
     sec = obj("Secret", SECRET) or {}
     ck.ok(rc == 0 and base64.b64decode((sec.get("data") or {}).get("value", "")).decode() == PLANT2 and
@@ -151,6 +159,10 @@ spec:
     ck.ok(rc == 0, "status after it", err[-600:])
     nodep = env.write("nodep.yaml", open(fed).read().replace("        dependencies: [{workload: api}]\n", ""))
     rc, out, err = run("apply", nodep, "--target", "k8s")
+    for _ in range(100):  # a Foreground delete finishes in the background
+        if obj("NetworkPolicy", "fb-api-from-web") is None:
+            break
+        time.sleep(0.1)
     ck.ok(rc == 0 and obj("NetworkPolicy", "fb-api-from-web") is None,
           "once web no longer depends on api, its policy is deleted", (rc, err[-800:]))
 

@@ -1,6 +1,10 @@
 # tests/server/local.mk - `fedbroker serve` and its tokens (issue 16,
-# docs/serve.md): the route x role x tenant matrix, token failures, limits,
-# the request log, against a real server on loopback.
+# docs/serve.md, docs/api.yaml), against real servers on loopback: the
+# route x role x tenant matrix, token failures, limits and the request log
+# (matrix.py); the audit chain and its group commit (audit.py); specs,
+# plans, reports, apply and destroy as operations on fake_aws (ops.py);
+# every response against docs/api.yaml (openapi.py); 10,000 idle
+# connections (idle.py); the reconciler (reconcile.py).
 SERVER_TESTS = \
 	tests/server/matrix.py \
 	tests/server/audit.py \
