@@ -16,85 +16,32 @@
  * own candidates; they share only the model's memo (interned texts). */
 #include "config.h"
 #include "plan/plan_int.h"
+#include "base/jsonspan.h"
 
 #include <stdlib.h>
-
-/* Deeper than this, the split leaves the text to json_loads (whose own
- * limit is 2048), so nothing it refuses is read here. */
-#define SPLIT_MAX_DEPTH 1000
-
-static size_t skip_ws(const char *s, size_t n, size_t i)
-{
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
-    return i;
-}
-
-/* The end of the string whose opening quote is at s[i], or 0 when it does
- * not end. */
-static size_t skip_string(const char *s, size_t n, size_t i)
-{
-    for (i++; i < n; i++) {
-        i += strcspn(s + i, "\"\\"); /* s is NUL-terminated at n */
-        if (i >= n) break;
-        if (s[i] == '\\') i++;
-        else return i + 1;
-    }
-    return 0;
-}
-
-/* The end of the value at s[i] (its extent only: jansson checks its
- * contents), or 0 when it has none. */
-static size_t skip_value(const char *s, size_t n, size_t i)
-{
-    if (i >= n) return 0;
-    if (s[i] == '"') return skip_string(s, n, i);
-    if (s[i] != '{' && s[i] != '[') {
-        size_t j = i;
-        while (j < n && s[j] != ',' && s[j] != ']' && s[j] != '}' && s[j] != ' ' && s[j] != '\t' &&
-               s[j] != '\n' && s[j] != '\r')
-            j++;
-        return j > i ? j : 0;
-    }
-    int depth = 0;
-    while (i < n) {
-        char c = s[i];
-        if (c == '"') {
-            i = skip_string(s, n, i);
-            if (!i) return 0;
-            continue;
-        }
-        if (c == '{' || c == '[') {
-            if (++depth > SPLIT_MAX_DEPTH) return 0;
-        } else if (c == '}' || c == ']') {
-            if (--depth == 0) return i + 1;
-        }
-        i++;
-    }
-    return 0;
-}
 
 /* The elements of `{"results": [...]}` as spans of text: 0, or -1 when
  * text is not of that form. *at and *len: new arrays of *count. */
 static int split_results(const char *text, size_t **at, size_t **len, size_t *count)
 {
-    size_t n = strlen(text), i = skip_ws(text, n, 0);
+    size_t n = strlen(text), i = fbi_json_skip_ws(text, n, 0);
     static const char key[] = "\"results\"";
     *at = *len = NULL;
     *count = 0;
     if (i >= n || text[i] != '{') return -1;
-    i = skip_ws(text, n, i + 1);
+    i = fbi_json_skip_ws(text, n, i + 1);
     if (n - i < sizeof key - 1 || memcmp(text + i, key, sizeof key - 1) != 0) return -1;
-    i = skip_ws(text, n, i + sizeof key - 1);
+    i = fbi_json_skip_ws(text, n, i + sizeof key - 1);
     if (i >= n || text[i] != ':') return -1;
-    i = skip_ws(text, n, i + 1);
+    i = fbi_json_skip_ws(text, n, i + 1);
     if (i >= n || text[i] != '[') return -1;
-    i = skip_ws(text, n, i + 1);
+    i = fbi_json_skip_ws(text, n, i + 1);
     size_t cap = 0;
     if (i < n && text[i] == ']') {
         i++;
     } else {
         for (;;) {
-            size_t end = skip_value(text, n, i);
+            size_t end = fbi_json_skip_value(text, n, i);
             if (!end) goto bad;
             if (*count == cap) {
                 cap = cap ? 2 * cap : 64;
@@ -103,9 +50,9 @@ static int split_results(const char *text, size_t **at, size_t **len, size_t *co
             }
             (*at)[*count] = i;
             (*len)[(*count)++] = end - i;
-            i = skip_ws(text, n, end);
+            i = fbi_json_skip_ws(text, n, end);
             if (i < n && text[i] == ',') {
-                i = skip_ws(text, n, i + 1);
+                i = fbi_json_skip_ws(text, n, i + 1);
                 continue;
             }
             if (i < n && text[i] == ']') {
@@ -115,9 +62,9 @@ static int split_results(const char *text, size_t **at, size_t **len, size_t *co
             goto bad;
         }
     }
-    i = skip_ws(text, n, i);
+    i = fbi_json_skip_ws(text, n, i);
     if (i >= n || text[i] != '}') goto bad;
-    if (skip_ws(text, n, i + 1) != n) goto bad;
+    if (fbi_json_skip_ws(text, n, i + 1) != n) goto bad;
     return 0;
 bad:
     free(*at);

@@ -2,6 +2,7 @@
  * driver's name, and writing its output (see fbk_verb.h). */
 #include "config.h"
 #include "fbk_verb.h"
+#include "base/jsonspan.h"
 
 #include <pthread.h>
 #include <stddef.h>
@@ -196,64 +197,15 @@ __attribute__((destructor)) static void pl_cache_free(void)
     pl_cache.n = 0;
 }
 
-static size_t skip_ws(const char *s, size_t n, size_t i)
-{
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
-    return i;
-}
-
-/* The end of the string whose opening quote is at s[i], or 0. */
-static size_t skip_string(const char *s, size_t n, size_t i)
-{
-    for (i++; i < n; i++) {
-        i += strcspn(s + i, "\"\\"); /* s is NUL-terminated at n */
-        if (i >= n) break;
-        if (s[i] == '\\') i++;
-        else return i + 1;
-    }
-    return 0;
-}
-
-/* The end of the JSON value at s[i], by its extent only (strings, nesting;
- * jansson checks the contents), or 0. */
-static size_t skip_value(const char *s, size_t n, size_t i)
-{
-    if (i >= n) return 0;
-    if (s[i] == '"') return skip_string(s, n, i);
-    if (s[i] != '{' && s[i] != '[') {
-        size_t j = i;
-        while (j < n && s[j] != ',' && s[j] != ']' && s[j] != '}' && s[j] != ' ' && s[j] != '\t' &&
-               s[j] != '\n' && s[j] != '\r')
-            j++;
-        return j > i ? j : 0;
-    }
-    int depth = 0;
-    while (i < n) {
-        char c = s[i];
-        if (c == '"') {
-            i = skip_string(s, n, i);
-            if (!i) return 0;
-            continue;
-        }
-        if (c == '{' || c == '[') {
-            if (++depth > 1000) return 0; /* json_loads' own limit is 2048 */
-        } else if ((c == '}' || c == ']') && --depth == 0) {
-            return i + 1;
-        }
-        i++;
-    }
-    return 0;
-}
-
 /* Where the value of the top-level member "placements" is in text: 0, or
  * -1 when text is not an object that has it once under a plain key. */
 static int placements_span(const char *text, size_t n, size_t *at, size_t *len)
 {
     static const char key[] = "placements";
     int found = 0;
-    size_t i = skip_ws(text, n, 0);
+    size_t i = fbi_json_skip_ws(text, n, 0);
     if (i >= n || text[i] != '{') return -1;
-    i = skip_ws(text, n, i + 1);
+    i = fbi_json_skip_ws(text, n, i + 1);
     if (i < n && text[i] == '}') return -1;
     for (;;) {
         if (i >= n || text[i] != '"') return -1;
@@ -261,19 +213,19 @@ static int placements_span(const char *text, size_t n, size_t *at, size_t *len)
         while (k < n && text[k] != '"' && text[k] != '\\') k++;
         if (k >= n || text[k] != '"') return -1; /* an escape in a key: not here */
         int is_pl = k - i - 1 == sizeof key - 1 && !memcmp(text + i + 1, key, sizeof key - 1);
-        i = skip_ws(text, n, k + 1);
+        i = fbi_json_skip_ws(text, n, k + 1);
         if (i >= n || text[i] != ':') return -1;
-        i = skip_ws(text, n, i + 1);
-        size_t end = skip_value(text, n, i);
+        i = fbi_json_skip_ws(text, n, i + 1);
+        size_t end = fbi_json_skip_value(text, n, i);
         if (!end) return -1;
         if (is_pl) {
             if (found++) return -1;
             *at = i;
             *len = end - i;
         }
-        i = skip_ws(text, n, end);
+        i = fbi_json_skip_ws(text, n, end);
         if (i < n && text[i] == ',') {
-            i = skip_ws(text, n, i + 1);
+            i = fbi_json_skip_ws(text, n, i + 1);
             continue;
         }
         if (i < n && text[i] == '}') break;

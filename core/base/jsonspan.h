@@ -1,0 +1,31 @@
+/*
+ * jsonspan.h - where a JSON value ends in a text, by its extent only
+ * (strings and nesting; jansson checks the contents). The plan and the
+ * driver kit use it to cut a large document into the spans they parse one
+ * by one (core/plan/usage.c, drivers/kit/verb.c). Like decimal.h it needs
+ * only libc, so the kit compiles the same file.
+ *
+ * s is NUL-terminated at n; every function takes the index i of where to
+ * start. Thread-safety: pure and thread-safe.
+ */
+#ifndef FBI_BASE_JSONSPAN_H
+#define FBI_BASE_JSONSPAN_H
+
+#include <stddef.h>
+
+/* Deeper than this a value has no extent here (0), so the caller leaves
+ * the text to json_loads, whose own limit is 2048. */
+#define FBI_JSON_SPAN_MAX_DEPTH 1000
+
+/* The first index at or after i that is not JSON whitespace. */
+size_t fbi_json_skip_ws(const char *s, size_t n, size_t i);
+
+/* The end (one past the closing quote) of the string whose opening quote
+ * is at s[i], or 0 when it does not end. */
+size_t fbi_json_skip_string(const char *s, size_t n, size_t i);
+
+/* The end of the value that starts at s[i], or 0 when it has none (an
+ * unterminated string or container, nesting past the limit, nothing). */
+size_t fbi_json_skip_value(const char *s, size_t n, size_t i);
+
+#endif /* FBI_BASE_JSONSPAN_H */
