@@ -26,19 +26,8 @@ if not os.path.exists(os.path.join(awstest.DRIVER_PATH, "aws.so")):
     print("SKIP: the aws driver is not built")
     sys.exit(77)
 
-failed = passed = 0
-
-
-def ok(cond, desc, detail=None):
-    global failed, passed
-    if cond:
-        passed += 1
-        print(f"ok: {desc}")
-    else:
-        failed += 1
-        print(f"FAIL: {desc}")
-        if detail is not None:
-            print("   ", detail if isinstance(detail, str) else json.dumps(detail, default=str)[:3000])
+ck = awstest.Checker("serve operations")
+ok = ck.ok
 
 
 fake = awstest.Fake()
@@ -190,5 +179,4 @@ ok(f"POST /v1/plans/{plan_id}/apply 202" in acts and "DELETE /v1/deployments/web
 text = open(log_path).read()
 ok(not any(t in text for t in (tok, rival, fin)), "no token in the log")
 fake.close()
-print(f"serve operations: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+ck.done()

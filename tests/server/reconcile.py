@@ -25,19 +25,8 @@ import awstest  # noqa: E402
 if not os.path.exists(os.path.join(awstest.DRIVER_PATH, "aws.so")):
     print("SKIP: the aws driver is not built")
     sys.exit(77)
-failed = passed = 0
-
-
-def ok(cond, desc, detail=None):
-    global failed, passed
-    if cond:
-        passed += 1
-        print(f"ok: {desc}")
-    else:
-        failed += 1
-        print(f"FAIL: {desc}")
-        if detail is not None:
-            print("   ", detail if isinstance(detail, str) else json.dumps(detail, default=str)[:3000])
+ck = awstest.Checker("serve reconcile")
+ok = ck.ok
 
 
 fake = awstest.Fake()
@@ -164,5 +153,4 @@ ok(s.stop() == 0, "SIGTERM: exit 0")
 rc, out, err = env.run("audit", "verify", "--format", "json")
 ok(rc == 0 and json.loads(out)["ok"] is True, "the audit chain is intact", (rc, out, err))
 fake.close()
-print(f"serve reconcile: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+ck.done()
