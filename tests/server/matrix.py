@@ -254,6 +254,15 @@ for path in ("/v1/resolve/api?from=%ff", "/v1/resolve/%ff%fe", "/v1/deployments/
              "/v1/endpoints?%ff=1"):
     st, j, h = req("GET", path, tokens[("shop", "viewer")])
     ok(st == 400 and j and j["error"]["code"] == "invalid", f"GET {path}: 400, not UTF-8", (st, j))
+# the same bytes raw, not percent-encoded, in the query (a fuzzer input once
+# committed by mistake as crash-c5d6d10...: "?from=fran:furt\x9aall")
+raw = socket.create_connection(("127.0.0.1", port))
+raw.sendall(b"GET /v1/resolve/api?from=fran:furt\x9aall HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+            + tokens[("shop", "viewer")].encode() + b"\r\nConnection: close\r\n\r\n")
+data = raw.recv(4096)
+raw.close()
+ok(data.startswith(b"HTTP/1.1 400"),
+   "raw bytes that are not UTF-8 in a query: 400", data[:200])
 raw = socket.create_connection(("127.0.0.1", port))
 raw.sendall(b"G\xffT /v1/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 data = raw.recv(4096)
