@@ -363,6 +363,7 @@ fb_status fbi_plan_budget_search(model *m, build *bd, fbi_result *r, int *solved
                                  char **nearest)
 {
     *why = *nearest = NULL;
+    m->budget_solves = 0;
     if (!*solved || !has_budgets(m)) return FB_OK;
     char *viol = NULL;
     size_t *mem = NULL, nm = 0;
@@ -458,6 +459,7 @@ fb_status fbi_plan_budget_search(model *m, build *bd, fbi_result *r, int *solved
     }
     free(st);
     apply_node(m, NULL);
+    m->budget_solves = solves;
     if (rc != FB_OK) {
         if (have) {
             fbi_result_free(&ir);

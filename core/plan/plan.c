@@ -210,6 +210,10 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
             "workloads", (json_int_t)fbi_problem_nworkloads(bd.p),
             "offers", (json_int_t)fbi_problem_noffers(bd.p),
             "links", (json_int_t)fbi_problem_nlinks(bd.p));
+        /* the solver's first plan broke a budget on its own figure: how
+         * many solves the budget search took (docs/plan.md, "Budgets") */
+        if (m.budget_solves)
+            json_object_set_new(solver_info, "budget_search_solves", json_integer((json_int_t)m.budget_solves));
         if (fbi_plan_lexmin(&m, &bd, &r, opts->time_limit_s))
             json_object_set_new(solver_info, "ties", json_string(
                 "settled: of the optimal plans, the first in offer order (so the same input gives the same plan)"));

@@ -253,6 +253,7 @@ typedef struct model {
     const fbi_price_row **ftiers;
     size_t nftiers;
     int need_credit;
+    size_t budget_solves; /* the last budget search's solves (0: none was needed) */
     fbi_plan_memo *memo; /* look-ups made once (lookup.c); mutable under a const model */
 } model;
 

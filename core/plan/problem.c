@@ -152,9 +152,11 @@ void fbi_plan_build_problem(model *m, build *bd)
         if (__builtin_add_overflow(cap, slack, &cap)) cap = INT64_MAX / 4;
         char sb[40];
         char *nm = basis == BASIS_CONTRACTED
-            ? fbi_xasprintf("budget of federation %s/%s", jstr(fed, "tenant"), jstr(fed, "name"))
-            : fbi_xasprintf("budget of federation %s/%s (%s; compared here with the workloads' contracted "
-                            "costs, plus the %s USD/month their figures can at most fall below them)",
+            ? fbi_xasprintf("budget of federation %s/%s (compared with the workloads' cost %s)",
+                            jstr(fed, "tenant"), jstr(fed, "name"), fbi_plan_basis_words(basis))
+            : fbi_xasprintf("budget of federation %s/%s (compared with the workloads' cost %s; the "
+                            "solver compares their contracted costs with it plus the %s USD/month their "
+                            "figures can at most fall below them)",
                             jstr(fed, "tenant"), jstr(fed, "name"), fbi_plan_basis_words(basis),
                             fbi_nano_str(slack, sb));
         fbi_problem_add_budget(bd->p, nm, cap, ws, n, &err);
