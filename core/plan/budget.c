@@ -485,6 +485,8 @@ fb_status fbi_plan_budget_search(model *m, build *bd, fbi_result *r, int *solved
         return FB_OK;
     }
     *solved = 0;
+    /* no plan: nothing is chosen (the document shows none) */
+    for (size_t i = 0; i < m->nw; i++) m->w[i].chosen = -1;
     r->status = incomplete ? FBI_UNKNOWN : FBI_INFEASIBLE;
     if (incomplete)
         *why = fbi_xasprintf("no plan that keeps every budget was found within the search's limits "
@@ -500,4 +502,34 @@ fb_status fbi_plan_budget_search(model *m, build *bd, fbi_result *r, int *solved
                              incomplete ? ", or give the search more time (--time-limit)" : "");
     free(viol);
     return FB_OK;
+}
+
+char *fbi_plan_budget_relaxation(model *m)
+{
+    int any = 0;
+    size_t fi;
+    json_t *fed;
+    json_array_foreach(fbi_spec_federations(m->set), fi, fed)
+        any |= json_integer_value(jpath(fed, "budget", "monthlyMicroUsd")) > 0;
+    if (!any) return NULL;
+    m->skip_fed_budgets = 1;
+    build nb;
+    fbi_result nr;
+    memset(&nb, 0, sizeof nb);
+    memset(&nr, 0, sizeof nr);
+    fbi_plan_build_problem(m, &nb);
+    m->skip_fed_budgets = 0;
+    fbi_solve_opts so = {FBI_MODE_AUTO, m->o->time_limit_s, 1, 0};
+    char *err = NULL, *v = NULL, *out = NULL;
+    if (fbi_solve(nb.p, &so, &nr, &err) == 0 && (nr.status == FBI_OPTIMAL || nr.status == FBI_FEASIBLE) &&
+        !fbi_plan_budgets_hold(m, &nb, &nr, &v, NULL, NULL, NULL))
+        out = fbi_xasprintf("without the federation budgets the cheapest plan found within the other "
+                            "constraints costs %s USD/month contracted: %s",
+                            fbi_nano_str(nr.total, (char[40]){0}), v);
+    free(v);
+    free(err);
+    for (size_t i = 0; i < m->nw; i++) m->w[i].chosen = -1;
+    fbi_result_free(&nr);
+    fbi_plan_build_free(&nb);
+    return out;
 }

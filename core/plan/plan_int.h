@@ -254,6 +254,7 @@ typedef struct model {
     size_t nftiers;
     int need_credit;
     size_t budget_solves; /* the last budget search's solves (0: none was needed) */
+    int skip_fed_budgets; /* fbi_plan_build_problem leaves the federations' budgets out */
     fbi_plan_memo *memo; /* look-ups made once (lookup.c); mutable under a const model */
 } model;
 
@@ -441,6 +442,11 @@ json_t *fbi_plan_budgets_json(model *m);
  * replaced with the best plan, r->bound and status honest; *why new text
  * when there is none). Returns FB_OK, or FB_INTERNAL when the solver
  * failed. */
+/* When no plan exists and a federation has a budget: the nearest
+ * relaxation of the budgets (new text), from the cheapest plan without
+ * the federations' budgets and the figures it breaks; NULL when that
+ * does not help (no such plan, or it keeps every budget). */
+char *fbi_plan_budget_relaxation(model *m);
 fb_status fbi_plan_budget_search(model *m, build *bd, fbi_result *r, int *solved, char **why,
                                  char **nearest);
 

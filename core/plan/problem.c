@@ -125,7 +125,7 @@ void fbi_plan_build_problem(model *m, build *bd)
     json_array_foreach(feds, fi, fed) {
         json_t *bj = json_object_get(fed, "budget");
         int64_t budget = json_integer_value(json_object_get(bj, "monthlyMicroUsd"));
-        if (budget <= 0) continue;
+        if (budget <= 0 || m->skip_fed_budgets) continue;
         budget_basis basis = fbi_plan_basis(bj);
         int *ws = NULL;
         size_t n = 0;
@@ -509,7 +509,9 @@ fb_status fbi_plan_solve(model *m, build *bd, fbi_result *r, json_t *relaxed, js
     if (rc == FB_OK && json_array_size(why) == 0 && !*solved) {
         char *msg = fbi_xasprintf("no placement satisfies the joint constraints: %s",
                                   bwhy ? bwhy : r->reason ? r->reason : "no plan found within the time limit");
-        char *near = bnear ? fbi_xstrdup(bnear) : joint_relaxations(m, bd);
+        char *near = bnear ? fbi_xstrdup(bnear) : NULL;
+        if (!near && r->reason && strstr(r->reason, "budget of federation")) near = fbi_plan_budget_relaxation(m);
+        if (!near) near = joint_relaxations(m, bd);
         fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, msg, near);
         json_array_append_new(why, json_pack("{s:s,s:s}", "reason", msg, "nearest", near));
         free(near);
