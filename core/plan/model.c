@@ -86,6 +86,9 @@ void fbi_plan_model_free(model *m)
     free(m->offers);
     fbi_plan_memo_free(m->memo);
     free(m->ftiers);
+    fbi_smap_free(&m->wl_by_name);
+    for (size_t i = 0; m->wl_keys && i < m->nw; i++) free(m->wl_keys[i]);
+    free(m->wl_keys);
     fbi_catalog_free(m->cat);
 }
 

@@ -255,6 +255,10 @@ typedef struct model {
     int need_credit;
     size_t budget_solves; /* the last budget search's solves (0: none was needed) */
     int skip_fed_budgets; /* fbi_plan_build_problem leaves the federations' budgets out */
+    /* "tenant\x1fbase" -> the first of its workloads (budget.c, built on
+     * first use; replicas follow their first) */
+    fbi_smap wl_by_name;
+    char **wl_keys;
     fbi_plan_memo *memo; /* look-ups made once (lookup.c); mutable under a const model */
 } model;
 
