@@ -5,6 +5,7 @@
  * use floats only to draw). */
 #include "config.h"
 #include "plan/report.h"
+#include "plan/plan_int.h"
 #include "base/util.h"
 #include "base/decimal.h"
 #include "catalog/catalog.h"
@@ -305,6 +306,12 @@ static void write_table(const json_t *p, const char *group_by, FILE *out)
                 js(w, "allowance"), js(w, "unit"), cents_str(fc[i], a));
     free(fn);
     free(fc);
+    /* each budget and the figure it was compared with (docs/spec.md) */
+    json_array_foreach(json_object_get(p, "budgets"), i, w)
+        fprintf(out, "Budget of %s %s/%s (%s): %s of %s USD/month, %s\n", js(w, "scope"), js(w, "tenant"),
+                *js(w, "workload") ? js(w, "workload") : js(w, "federation"), fbi_plan_basis_words(fbi_plan_basis(w)),
+                money2(js(w, "compared"), a), money2(js(w, "budget"), b),
+                json_is_true(json_object_get(w, "within")) ? "within" : "over");
     json_array_foreach(json_object_get(p, "baselines"), i, w) {
         if (!strcmp(js(w, "status"), "feasible"))
             fprintf(out, "Baseline %-10s %s USD/month (this plan saves %s)\n", js(w, "name"),
@@ -485,6 +492,14 @@ static void write_md(const json_t *p, const char *group_by, FILE *out)
         fputc('\n', out);
     }
     json_decref(rules);
+    json_array_foreach(json_object_get(p, "budgets"), i, w)
+        fprintf(out, "%s| %s %s/%s | %s | %s | %s | %s |\n",
+                i ? "" : "## Budgets\n\n| budget of | compared with | USD/month | budget USD/month | within |\n"
+                         "|---|---|---:|---:|---|\n",
+                js(w, "scope"), js(w, "tenant"), *js(w, "workload") ? js(w, "workload") : js(w, "federation"),
+                fbi_plan_basis_words(fbi_plan_basis(w)), money2(js(w, "compared"), a), money2(js(w, "budget"), c),
+                json_is_true(json_object_get(w, "within")) ? "yes" : "no");
+    if (json_array_size(json_object_get(p, "budgets"))) fputc('\n', out);
     fprintf(out, "## Totals\n\n| group | value | USD/month |\n|---|---|---:|\n");
     md_group(out, "provider", json_object_get(totals, "by_provider"));
     md_group(out, "region", json_object_get(totals, "by_region"));

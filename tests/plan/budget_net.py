@@ -171,6 +171,17 @@ for basis in (None, "net"):
         budgets_in_report(doc, "solo basis %s" % basis)
         b = doc["budgets"][0]
         check(b["basis"] == "net" and D(b["compared"]) == net, "the report names basis net and compares %s" % net)
+# the human formats show the budget and its figure, to the cent
+path = os.path.join(tmp, "solo.yaml")
+with open(path, "w") as f:
+    f.write(function("solo", 800000, 100, "256Mi", ["aws:us-east-1"], (str(mid), None)))
+c2 = net.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+rc, out, err = run("plan", path, "--no-save", "--no-baselines")
+check(rc == 0 and ("Budget of workload t/solo (net after free tiers): %s of %s USD/month, within" % (c2, mid)) in out,
+      "table: the budget line names net after free tiers %s of %s" % (c2, mid))
+rc, out, err = run("plan", path, "--no-save", "--no-baselines", "--format", "md")
+check(rc == 0 and ("| workload t/solo | net after free tiers | %s | %s | yes |" % (c2, mid)) in out,
+      "markdown: the budgets table row names net after free tiers %s of %s" % (c2, mid))
 for basis, words in (("contracted", "contracted (before free tiers)"), ("list", "at list prices")):
     rc, doc, err = plan(function("solo", 800000, 100, "256Mi", ["aws:us-east-1"], (str(mid), basis)))
     check(rc == 3, "basis %s: the same budget is infeasible, as before (exit %d)" % (basis, rc))
