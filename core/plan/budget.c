@@ -14,7 +14,9 @@
  * figures; when one breaks a budget, the search branches on a workload
  * that figure depends on (force its candidate, or rule it out) and solves
  * again, until the cheapest plan that keeps every budget is found or none
- * is left. A subtree whose workloads that matter are all forced and still
+ * is left. A federation's figure adds the egress of the links its members
+ * send; the solver's row leaves them out (a link costs >= 0, so that is
+ * still a relaxation) and the search branches on both ends of them. A subtree whose workloads that matter are all forced and still
  * breaks the budget holds no plan that keeps it: its figure no longer
  * depends on anything else.
  *
@@ -71,8 +73,8 @@ int64_t fbi_plan_budget_slack(const wl *w, budget_basis b)
 }
 
 /* The figure of workload w's chosen candidate (w->chosen >= 0; its free
- * tiers netted by fbi_plan_free_tiers). Links are not in it: a link's
- * egress is the joint plan's, as in the solver's budgets. */
+ * tiers netted by fbi_plan_free_tiers): its own lines. A federation's
+ * figure adds the links its members send (link_figure). */
 static int64_t wl_figure(const wl *w, budget_basis b)
 {
     const option *op = &w->opts[w->chosen];
@@ -167,6 +169,42 @@ static size_t budget_members(const model *m, const budget_ref *br, size_t **out)
     return n;
 }
 
+/* The egress of the links a federation's members send (to a member or
+ * not), priced as the document prices them: each link's monthly_cost
+ * (contracted) on net and contracted, its list_cost on list; free tiers
+ * never cover a link. A link belongs to its sender, as the report
+ * allocates it. *placed is cleared when a sender or receiver has no
+ * candidate chosen. When deps is given, the receivers outside the
+ * federation of links with volume are appended to it (the figure depends
+ * on their choice too). */
+static int64_t link_figure(const model *m, const build *bd, const size_t *mem, size_t nm,
+                           budget_basis b, int *placed, size_t **deps, size_t *ndeps)
+{
+    if (!bd || !bd->nlinks || !nm) return 0;
+    unsigned char *in = fbi_xcalloc(m->nw ? m->nw : 1, 1);
+    for (size_t j = 0; j < nm; j++) in[mem[j]] = 1;
+    int64_t sum = 0;
+    for (size_t i = 0; i < bd->nlinks; i++) {
+        const jlink *l = &bd->links[i];
+        if (in[l->from] != 1) continue; /* not a member (2: a receiver listed below) */
+        if (deps && !in[l->to] && l->volume_nano_gib > 0) {
+            in[l->to] = 2; /* listed once */
+            *deps = fbi_xrealloc(*deps, (*ndeps + 1) * sizeof **deps);
+            (*deps)[(*ndeps)++] = (size_t)l->to;
+        }
+        const wl *wa = &m->w[l->from], *wb = &m->w[l->to];
+        if (wa->chosen < 0 || wb->chosen < 0) {
+            *placed = 0;
+            continue;
+        }
+        const plan_link_egress *e = fbi_plan_link_egress(m, wa->opts[wa->chosen].of, wb->opts[wb->chosen].of);
+        int64_t unit = !e->ok ? 0 : b == BASIS_LIST ? e->list_nano : e->unit_nano;
+        sum += fbi_plan_link_cost(l->volume_nano_gib, unit);
+    }
+    free(in);
+    return sum;
+}
+
 /* "placement.budget.monthly of tenant/api" or "budget.monthly of
  * federation tenant/shop" (new). */
 static char *budget_name(const model *m, const budget_ref *br)
@@ -215,17 +253,25 @@ int fbi_plan_budgets_hold(model *m, const build *bd, const fbi_result *r, char *
             if (m->w[mem[j]].chosen < 0) placed = 0;
             else fig += wl_figure(&m->w[mem[j]], bs[b].basis);
         }
+        /* the members' links; their receivers outside the federation join
+         * the workloads the figure depends on, after the members (pick) */
+        size_t nmem = nm;
+        int64_t lc = bs[b].fed ? link_figure(m, bd, mem, nmem, bs[b].basis, &placed, &mem, &nm) : 0;
+        fig += lc;
         if (!placed || fig <= bs[b].budget_nano) {
             free(mem);
             continue;
         }
         char *nmtxt = budget_name(m, &bs[b]);
         char a[40], c[40], d[FBI_DEC_BUF];
+        char e[40];
         fbi_buf_printf(&v, "%s%s is %s USD/month; the plan's figure is %s USD/month %s (the "
-                       "workloads' own lines%s; raise it to \"%s\" to admit this plan)",
+                       "workloads' own lines%s%s%s%s; raise it to \"%s\" to admit this plan)",
                        first ? "" : "; ", nmtxt, fbi_nano_str(bs[b].budget_nano, a),
                        fbi_nano_str(fig, c), fbi_plan_basis_words(bs[b].basis),
                        bs[b].basis == BASIS_NET ? " plus their share of the free tiers" : "",
+                       bs[b].fed ? " plus the egress of the links they send (" : "",
+                       bs[b].fed ? fbi_nano_str(lc, e) : "", bs[b].fed ? ")" : "",
                        cents_up(fig, d));
         free(nmtxt);
         if (first) {
@@ -247,7 +293,7 @@ int fbi_plan_budgets_hold(model *m, const build *bd, const fbi_result *r, char *
     return 0;
 }
 
-json_t *fbi_plan_budgets_json(model *m)
+json_t *fbi_plan_budgets_json(model *m, const build *bd)
 {
     json_t *out = json_array();
     budget_ref *bs = NULL;
@@ -268,6 +314,8 @@ json_t *fbi_plan_budgets_json(model *m)
             list += w->opts[w->chosen].list_nano;
             credit += wl_credit(w);
         }
+        int64_t lc = bs[b].fed ? link_figure(m, bd, mem, nm, bs[b].basis, &placed, NULL, NULL) : 0;
+        fig += lc;
         json_t *o = bs[b].fed ? json_pack("{s:s,s:s,s:s}", "scope", "federation", "federation",
                                           jstr(bs[b].fed, "name"), "tenant", jstr(bs[b].fed, "tenant"))
                               : json_pack("{s:s,s:s,s:s}", "scope", "workload", "workload",
@@ -281,13 +329,23 @@ json_t *fbi_plan_budgets_json(model *m)
             json_object_set_new(o, "contracted_cost", fbi_plan_nano_json(contracted));
             json_object_set_new(o, "list_cost", fbi_plan_nano_json(list));
             json_object_set_new(o, "free_tier_credit", fbi_plan_nano_json(credit));
+            /* the egress of the links the members send, at the basis's
+             * price (list_cost or monthly_cost of each link in links[]) */
+            if (bs[b].fed) json_object_set_new(o, "link_cost", fbi_plan_nano_json(lc));
             json_object_set_new(o, "within", json_boolean(fig <= bs[b].budget_nano));
         }
         json_object_set_new(o, "figure", json_string(
-            bs[b].basis == BASIS_NET ? "net after free tiers: the workloads' contracted_cost plus their "
-                                       "free_tier_credit (links not included)"
-            : bs[b].basis == BASIS_LIST ? "list: the workloads' list_cost (links not included)"
-                                        : "contracted: the workloads' contracted_cost, before free tiers "
+            bs[b].fed ? (bs[b].basis == BASIS_NET
+                             ? "net after free tiers: the members' contracted_cost plus their free_tier_credit "
+                               "plus link_cost, the monthly_cost of the links they send"
+                         : bs[b].basis == BASIS_LIST
+                             ? "list: the members' list_cost plus link_cost, the list_cost of the links they send"
+                             : "contracted: the members' contracted_cost plus link_cost, the monthly_cost of "
+                               "the links they send, before free tiers")
+            : bs[b].basis == BASIS_NET ? "net after free tiers: the workload's contracted_cost plus its "
+                                         "free_tier_credit (links not included)"
+            : bs[b].basis == BASIS_LIST ? "list: the workload's list_cost (links not included)"
+                                        : "contracted: the workload's contracted_cost, before free tiers "
                                           "(links not included)"));
         json_array_append_new(out, o);
         free(mem);

@@ -352,7 +352,7 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
     json_object_set_new(plan, "free_tiers", free_rows);
     /* each budget with the figure it was compared with (docs/spec.md) */
     if (solved) {
-        json_t *bj = fbi_plan_budgets_json(m);
+        json_t *bj = fbi_plan_budgets_json(m, bd);
         if (json_array_size(bj)) json_object_set_new(plan, "budgets", bj);
         else json_decref(bj);
     }

@@ -433,12 +433,14 @@ int64_t fbi_plan_budget_slack(const wl *w, budget_basis b);
  * chosen lines and the free tiers allocated over the whole plan)? Sets
  * each workload's chosen. Returns 1 when all do, 0 with *viol (new text)
  * naming the first that does not and, in members (new, may be NULL), the
- * indices of the workloads its figure adds up. */
+ * indices of the workloads its figure depends on: its members, then the
+ * receivers outside a federation of the links its members send. */
 int fbi_plan_budgets_hold(model *m, const build *bd, const fbi_result *r, char **viol,
                           size_t **members, size_t *nmembers, budget_basis *basis);
 /* The budgets of the plan with the figure each was compared with (new
- * array), after fbi_plan_free_tiers ran on the chosen candidates. */
-json_t *fbi_plan_budgets_json(model *m);
+ * array), after fbi_plan_free_tiers ran on the chosen candidates; bd
+ * (borrowed) holds the links a federation's figure adds. */
+json_t *fbi_plan_budgets_json(model *m, const build *bd);
 /* The budget search: when the solver's plan (whose budgets were relaxed
  * to what the figures could at best allow) breaks a budget, branch on the
  * workloads its figure depends on (force the candidate, or rule it out)

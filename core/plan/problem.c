@@ -143,7 +143,9 @@ void fbi_plan_build_problem(model *m, build *bd)
          * budget is raised by the most the members' figures can fall below
          * their contracted costs (free tiers, or list below contracted), so
          * no plan within the real budget is lost; the budget search checks
-         * the plan's own figure (budget.c). */
+         * the plan's own figure (budget.c). The members' links are in that
+         * figure but not in this row (it takes option costs only): a link
+         * costs >= 0, so leaving it out keeps the row a relaxation. */
         int64_t slack = 0, cap = budget * NANO_PER_MICRO;
         for (size_t k2 = 0; basis != BASIS_CONTRACTED && k2 < n; k2++)
             for (size_t i = 0; i < m->nw; i++)

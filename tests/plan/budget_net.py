@@ -16,7 +16,10 @@
    pointer (exit 2).
 5. Brute force: a federation of three functions, each with three
    candidate offers (27 placements, Lambda's free tier shared when several
-   land on AWS). Each placement is planned pinned (one region per
+   land on AWS), nested in an outer federation with a fourth function d
+   (two candidates: 54 placements). The trio's links (a -> b inside it,
+   c -> d to the outer member) are in the trio's budget figure: each
+   link's cost belongs to its sender, as the report allocates it. Each placement is planned pinned (one region per
    workload, no budget) and its report's figures read; then, for budget
    configurations on workload and federation level and every basis, the
    unpinned budgeted plan must be infeasible (exit 3) exactly when no
@@ -97,16 +100,30 @@ def function(name, requests, ms, mem, regions, budget=None, indent=""):
     return "\n".join(indent + ln for ln in lines) + "\n"
 
 
-def federation(members, budget=None):
-    out = ["apiVersion: fedbroker.dev/v1", "kind: Federation", "metadata: {name: trio, tenant: t}", "spec:",
+def federation(members, budget=None, links=(), name="trio"):
+    out = ["apiVersion: fedbroker.dev/v1", "kind: Federation", "metadata: {name: %s, tenant: t}" % name, "spec:",
            "  workloads:"]
     for m in members:
+        if m.startswith("{file:"):
+            out.append("    - " + m)
+            continue
         body = m.splitlines()
         out.append("    - " + body[0])
         out += ["      " + ln for ln in body[1:]]
+    if links:
+        out.append("  links:")
+        out += ["    - {from: %s, to: %s, volumePerMonth: %s}" % ln for ln in links]
     if budget:
         out.append("  budget: {monthly: \"%s\"%s}" % (budget[0], ", basis: %s" % budget[1] if budget[1] else ""))
     return "\n".join(out) + "\n"
+
+
+def link_costs(doc, members):
+    """The egress of the links the members send, per basis (net and
+    contracted: each link's monthly_cost; list: its list_cost)."""
+    sent = [ln for ln in doc.get("links", []) if ln["from"] in members]
+    c = sum((D(ln["monthly_cost"]) for ln in sent), D(0))
+    return {"net": c, "contracted": c, "list": sum((D(ln["list_cost"]) for ln in sent), D(0))}
 
 
 def D(x):
@@ -126,17 +143,24 @@ def figures(doc):
     return out
 
 
-def budgets_in_report(doc, what):
+def budgets_in_report(doc, what, fed_members=None):
     """Each budget in the plan's own report: compared <= budget, and the
-    compared figure is the members' figure re-added from their lines."""
+    compared figure is the members' figure re-added from their lines, plus
+    for a federation the links its members send (link_cost)."""
     fig = figures(doc)
     for b in doc.get("budgets", []):
         basis = b["basis"]
         if b["scope"] == "workload":
             members = [b["workload"]]
+            want = D(0)
+            check("link_cost" not in b, "%s: a workload's budget has no link_cost" % what)
         else:
-            members = [w["name"] for w in doc["workloads"]]
-        want = sum((fig[m][basis] for m in members), D(0))
+            members = fed_members or [w["name"] for w in doc["workloads"]]
+            lc = link_costs(doc, members)[basis]
+            check(D(b["link_cost"]) == lc, "%s: the federation's link_cost %s is its members' links %s" %
+                  (what, b["link_cost"], lc))
+            want = lc
+        want += sum((fig[m][basis] for m in members), D(0))
         check(D(b["compared"]) == want, "%s: %s budget of %s: compared %s is the %s figure %s" %
               (what, b["scope"], b.get("workload", b.get("federation")), b["compared"], basis, want))
         check(D(b["compared"]) <= D(b["budget"]) and b["within"] is True,
@@ -222,15 +246,32 @@ check(rc == 2 and "/spec/placement/budget/basis" in err, "basis: gross is refuse
 # ---- 5. brute force ------------------------------------------------------------------------
 REGIONS = ["aws:us-east-1", "aws:eu-west-1", "gcp:us-central1"]
 SHAPES = [("a", 800000, 100, "256Mi"), ("b", 300000, 300, "512Mi"), ("c", 600000, 50, "128Mi")]
+D_SHAPE, D_REGIONS = ("d", 200000, 100, "128Mi"), ["aws:us-east-1", "gcp:us-central1"]
+# the trio's links: a -> b inside it, c -> d to a member of the outer
+# federation only (counted: its sender is in the trio); d -> a is d's
+TRIO_LINKS = [("a", "b", "12Gi")]
+OUTER_LINKS = [("c", "d", "6Gi"), ("d", "a", "8Gi")]
+
+
+def nested(members, dregions, budget=None):
+    """The trio (in its own file, with budget) inside the outer federation
+    with d; returns the outer federation's text."""
+    with open(os.path.join(tmp, "trio.yaml"), "w") as f:
+        f.write(federation(members, budget, TRIO_LINKS))
+    return federation(["{file: trio.yaml}", function(*D_SHAPE, dregions)], None, OUTER_LINKS, "outer")
+
+
 pinned = {}
-for combo in itertools.product(range(len(REGIONS)), repeat=len(SHAPES)):
+for combo in itertools.product(range(len(REGIONS)), range(len(REGIONS)), range(len(REGIONS)), range(len(D_REGIONS))):
     members = [function(n, r, ms, mem, [REGIONS[k]]) for (n, r, ms, mem), k in zip(SHAPES, combo)]
-    rc, doc, err = plan(federation(members), "pin.yaml")
-    if not check(rc == 0, "pinned %s plans (%d %s)" % ([REGIONS[k] for k in combo], rc, err[:200])):
+    rc, doc, err = plan(nested(members, [D_REGIONS[combo[3]]]), "pin.yaml")
+    if not check(rc == 0, "pinned %s plans (%d %s)" % ([REGIONS[k] for k in combo[:3]] + [D_REGIONS[combo[3]]], rc, err[:200])):
         continue
-    pinned[combo] = (D(doc["total_monthly_cost"]), figures(doc))
+    pinned[combo] = (D(doc["total_monthly_cost"]), figures(doc), link_costs(doc, ["a", "b", "c"]))
+check(len({lc["net"] for _, _, lc in pinned.values()}) > 3, "the trio's links cost differently by placement (%s)" %
+      sorted({str(lc["net"]) for _, _, lc in pinned.values()})[:8])
 # the pinned plans share Lambda's pool: somewhere a workload's net differs with its neighbours
-nets_a = {f["a"]["net"] for c, (t, f) in pinned.items() if c[0] == 0}
+nets_a = {f["a"]["net"] for c, (t, f, _) in pinned.items() if c[0] == 0}
 check(len(nets_a) > 1, "a's net on aws:us-east-1 depends on where the others are (%s)" % sorted(nets_a))
 
 rng = random.Random(12)
@@ -239,7 +280,7 @@ configs = []
 
 
 def values(n, basis):
-    return sorted({f[n][basis] for _, f in pinned.values()})
+    return sorted({f[n][basis] for _, f, _ in pinned.values()})
 
 
 # a workload's lowest net is reached only when it has Lambda's pool to
@@ -257,25 +298,39 @@ for i in range(20):
     fb = None
     if rng.random() < 0.5 or not wb:
         basis = rng.choice([None, "net", "contracted"])
-        tots = sorted(sum(f[n][basis or "net"] for n in names) for _, f in pinned.values())
+        tots = sorted(sum(f[n][basis or "net"] for n in names) + lc[basis or "net"] for _, f, lc in pinned.values())
         fb = ((tots[0] + (tots[-1] - tots[0]) * D(rng.random())).quantize(Decimal("0.01")), basis)
     configs.append((wb, fb))
+# federation budgets the members' own figures would meet but their links'
+# egress decides: the cheapest members' figure (links left out) plus a
+# share of what its links cost
+for basis in (None, "contracted", "list"):
+    k = basis or "net"
+    own, lc = min(((sum(f[n][k] for n in names), lc[k]) for _, f, lc in pinned.values()), key=lambda x: x[0])
+    for frac in ("0.3", "0.8"):
+        configs.append(({}, ((own + lc * D(frac)).quantize(Decimal("0.01"), rounding="ROUND_UP"), basis)))
 # and two that nothing can meet
 configs.append(({"a": (D("0.01"), None), "b": (D("0.01"), None), "c": (D("0.01"), None)}, None))
 configs.append(({}, (D("0.01"), "net")))
-feasible_seen = infeasible_seen = searched = 0
+feasible_seen = infeasible_seen = searched = links_decide = 0
 optima = set()
 for wb, fb in configs:
-    best = None
-    for combo, (total, f) in pinned.items():
+    best = best_without_links = None
+    for combo, (total, f, lc) in pinned.items():
         ok = all(f[n][(b or "net")] <= v for n, (v, b) in wb.items())
+        ok_nl = ok
         if fb:
-            ok = ok and sum(f[n][fb[1] or "net"] for n in names) <= fb[0]
+            own = sum(f[n][fb[1] or "net"] for n in names)
+            ok = ok and own + lc[fb[1] or "net"] <= fb[0]
+            ok_nl = ok_nl and own <= fb[0]
         if ok and (best is None or total < best):
             best = total
+        if ok_nl and (best_without_links is None or total < best_without_links):
+            best_without_links = total
+    links_decide += best != best_without_links
     members = [function(n, r, ms, mem, REGIONS, (str(wb[n][0]), wb[n][1]) if n in wb else None)
                for (n, r, ms, mem) in SHAPES]
-    rc, doc, err = plan(federation(members, (str(fb[0]), fb[1]) if fb else None), "bb.yaml")
+    rc, doc, err = plan(nested(members, D_REGIONS, (str(fb[0]), fb[1]) if fb else None), "bb.yaml")
     what = "budgets %s, federation %s" % ({n: (str(v), b) for n, (v, b) in wb.items()}, fb and (str(fb[0]), fb[1]))
     if best is None:
         infeasible_seen += 1
@@ -288,11 +343,13 @@ for wb, fb in configs:
         if check(rc == 0 and doc is not None, "%s: a placement keeps them; plan finds one (%d %s)" % (what, rc, err[:300])):
             check(D(doc["total_monthly_cost"]) == best and doc["status"] == "optimal",
                   "%s: the plan costs the brute-force optimum %s (got %s, %s)" % (what, best, doc["total_monthly_cost"], doc["status"]))
-            budgets_in_report(doc, what)
+            budgets_in_report(doc, what, names)
             searched += doc["solver"].get("budget_search_solves", 0) > 0
     if rc == 3 and "searched in" in err:
         searched += 1
 check(len(optima) >= 2, "the budgets change the optimum: %s" % sorted(optima))
+check(links_decide >= 2, "in %d configurations the trio's links' egress decides the plan (or whether there is one)" %
+      links_decide)
 check(feasible_seen >= 3 and infeasible_seen >= 2,
       "the configurations cover both outcomes (%d feasible, %d infeasible)" % (feasible_seen, infeasible_seen))
 check(searched >= 2, "in %d of them the solver's first plan broke a budget and the search decided" % searched)
