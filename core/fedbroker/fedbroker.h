@@ -212,7 +212,7 @@ const char *fb_spec_file(const fb_spec_set *s, size_t i);
  * [{from, to, tenant, volumeBytesPerMonth, latencyBudgetMs?}]. */
 const char *fb_spec_links_json(const fb_spec_set *s);
 /* borrowed JSON array text of the federations:
- * [{name, tenant, file, workloads: [names], budget: {monthlyMicroUsd}?,
+ * [{name, tenant, file, workloads: [names], budget: {monthlyMicroUsd, basis}?,
  *   specHash}]. */
 const char *fb_spec_federations_json(const fb_spec_set *s);
 

@@ -350,6 +350,12 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
     json_object_set_new(plan, "workloads", wjs);
     json_object_set_new(plan, "links", ljs);
     json_object_set_new(plan, "free_tiers", free_rows);
+    /* each budget with the figure it was compared with (docs/spec.md) */
+    if (solved) {
+        json_t *bj = fbi_plan_budgets_json(m, bd);
+        if (json_array_size(bj)) json_object_set_new(plan, "budgets", bj);
+        else json_decref(bj);
+    }
     json_object_set_new(plan, "totals", json_pack("{s:o,s:o,s:o}", "by_provider",
                         amounts_json(by_provider), "by_region", amounts_json(by_region),
                         "by_label", json_object()));

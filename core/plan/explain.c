@@ -79,25 +79,39 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
                        fbi_plan_pct_names[pk], ceil(best->pct_ms[pk]));
         fbi_buf_free(&src);
     }
+    /* the cheapest candidate on the budget's own figure (for net: the
+     * most credit it can get, model.c) */
+    json_t *bj = jpath(place, "budget", NULL);
+    budget_basis basis = fbi_plan_basis(bj);
     option *cheap = NULL;
+    int64_t cheap_fig = 0;
     for (size_t k = 0; k < w->nopts; k++) {
         option *op = &w->opts[k];
-        if (opt_class(w, op) && !strcmp(opt_class(w, op), "budget") &&
-            (!cheap || op->contracted_nano < cheap->contracted_nano))
+        if (!opt_class(w, op) || strcmp(opt_class(w, op), "budget")) continue;
+        int64_t fig = basis == BASIS_LIST ? op->list_nano
+                      : basis == BASIS_NET ? op->contracted_nano - op->credit_ub_nano
+                                           : op->contracted_nano;
+        if (!cheap || fig < cheap_fig) {
             cheap = op;
+            cheap_fig = fig;
+        }
     }
     if (cheap) {
-        char a[40], bb[40], cc[FBI_DEC_BUF];
-        /* the relaxation: the cheapest cost rounded up to the cent */
-        int64_t cents = (cheap->contracted_nano + 9999999) / 10000000;
+        char a[40], bb[40], cc[FBI_DEC_BUF], dd[40];
+        /* the relaxation: that figure rounded up to the cent */
+        int64_t cents = (cheap_fig + 9999999) / 10000000;
         fbi_dec_format(cents, 2, 2, cc);
-        fbi_buf_printf(&detail, "%sbudget %s USD/month: the cheapest is %s at %s USD/month "
-                       "contracted (the figure budgets are compared with: before free tiers; "
-                       "docs/spec.md); the nearest relaxation is budget.monthly: \"%s\"",
+        fbi_buf_printf(&detail, "%sbudget %s USD/month, compared with the cost %s (budget.basis; "
+                       "docs/spec.md): the cheapest is %s at %s USD/month %s",
                        detail.len ? "; " : "",
-                       fbi_nano_str(json_integer_value(jpath(place, "budget", "monthlyMicroUsd")) *
+                       fbi_nano_str(json_integer_value(json_object_get(bj, "monthlyMicroUsd")) *
                                     NANO_PER_MICRO, a),
-                       cheap->of->label, fbi_nano_str(cheap->contracted_nano, bb), cc);
+                       fbi_plan_basis_words(basis), cheap->of->label, fbi_nano_str(cheap_fig, bb),
+                       fbi_plan_basis_words(basis));
+        if (basis == BASIS_NET)
+            fbi_buf_printf(&detail, " at best (contracted %s, less the most free-tier credit it can get)",
+                           fbi_nano_str(cheap->contracted_nano, dd));
+        fbi_buf_printf(&detail, "; the nearest relaxation is budget.monthly: \"%s\"", cc);
     }
     json_t *res = json_object_get(place, "residency");
     if (json_array_size(res)) {

@@ -11,7 +11,7 @@
 
 /* Does a free-tier row cover a priced usage row? Same provider and service,
  * metric "free_tier_M" or "M_free_tier", and a variant that matches. */
-static int free_covers(const fbi_price_row *f, const fbi_price_row *u)
+int fbi_plan_free_covers(const fbi_price_row *f, const fbi_price_row *u)
 {
     if (strcmp(f->provider, u->provider) || strcmp(f->service, u->service)) return 0;
     size_t ml = strlen(u->metric);
@@ -49,23 +49,30 @@ json_t *fbi_plan_free_tiers(model *m, int64_t *credit_total)
     *credit_total = 0;
     for (size_t i = 0; i < m->nw; i++) {
         wl *w = &m->w[i];
+        /* a solve of the budget search may have netted them before */
+        free(w->credit_nano);
+        free(w->free_qty);
+        w->credit_nano = NULL;
+        w->free_qty = NULL;
+        w->ncredit = 0;
         if (w->chosen < 0) continue;
         size_t nl = w->opts[w->chosen].nlines;
         w->credit_nano = fbi_xcalloc(nl ? nl : 1, sizeof *w->credit_nano);
         w->free_qty = fbi_xcalloc(nl ? nl : 1, sizeof *w->free_qty);
+        w->ncredit = nl;
     }
     fline *ls = NULL;
     size_t cap = 0;
-    for (size_t fi = 0; fi < fbi_catalog_price_count(m->cat); fi++) {
-        const fbi_price_row *f = fbi_catalog_price(m->cat, fi);
-        if (strcmp(f->pricing_model, "free-tier") || f->alternate_of[0]) continue;
+    if (!m->ftiers) fbi_plan_free_rows(m);
+    for (size_t fi = 0; fi < m->nftiers; fi++) {
+        const fbi_price_row *f = m->ftiers[fi];
         size_t n = 0;
         unsigned __int128 total = 0;
         for (size_t i = 0; i < m->nw; i++) {
             if (m->w[i].chosen < 0) continue;
             const option *op = &m->w[i].opts[m->w[i].chosen];
             for (size_t k = 0; k < op->nlines; k++) {
-                if (!free_covers(f, op->lines[k].row)) continue;
+                if (!fbi_plan_free_covers(f, op->lines[k].row)) continue;
                 if (n == cap) {
                     cap = cap ? 2 * cap : 64;
                     ls = fbi_xrealloc(ls, cap * sizeof *ls);
@@ -116,4 +123,57 @@ json_t *fbi_plan_free_tiers(model *m, int64_t *credit_total)
     }
     free(ls);
     return rows;
+}
+
+void fbi_plan_free_rows(model *m)
+{
+    free(m->ftiers);
+    m->ftiers = NULL;
+    m->nftiers = 0;
+    size_t n = fbi_catalog_price_count(m->cat);
+    m->ftiers = fbi_xcalloc(n ? n : 1, sizeof *m->ftiers);
+    for (size_t fi = 0; fi < n; fi++) {
+        const fbi_price_row *f = fbi_catalog_price(m->cat, fi);
+        if (strcmp(f->pricing_model, "free-tier") || f->alternate_of[0]) continue;
+        m->ftiers[m->nftiers++] = f;
+    }
+}
+
+/* Why this bounds every joint allocation (docs/plan.md, Budgets): with T
+ * the pool's whole covered quantity in some joint plan and Q <= T this
+ * candidate's own, a line of quantity q gets floor(min(A,T) q / T) plus at
+ * most one micro-unit of the largest-remainder round, i.e. at most
+ * ceil(min(A,T) q / T) <= ceil(min(A,Q) q / Q), since min(A,T)/T does not
+ * grow with T. The credit is that quantity at the line's contracted unit
+ * price, rounded as fbi_plan_free_tiers rounds it (which never lowers a
+ * larger quantity's cost). */
+int64_t fbi_plan_credit_bound(const model *m, const pline *lines, size_t n, unsigned char *covered)
+{
+    int64_t ub = 0;
+    *covered = 0;
+    for (size_t fi = 0; fi < m->nftiers; fi++) {
+        const fbi_price_row *f = m->ftiers[fi];
+        unsigned __int128 q = 0;
+        for (size_t k = 0; k < n; k++)
+            if (fbi_plan_free_covers(f, lines[k].row)) q += (unsigned __int128)lines[k].qty;
+        if (q == 0) continue;
+        *covered = 1;
+        unsigned __int128 freeq = (unsigned __int128)f->tier_end < q ? (unsigned __int128)f->tier_end : q;
+        for (size_t k = 0; k < n; k++) {
+            if (!fbi_plan_free_covers(f, lines[k].row)) continue;
+            unsigned __int128 num = freeq * (unsigned __int128)lines[k].qty;
+            fbi_qty share = (fbi_qty)((num + q - 1) / q);
+            if (share > lines[k].qty) share = lines[k].qty;
+            fbi_musd c = 0;
+            char *err = NULL;
+            if (fbi_line_cost(share, lines[k].contracted_unit, &c, &err) != 0) {
+                /* cannot happen within the spec's limits; a bound that
+                 * admits everything is still a bound */
+                free(err);
+                return INT64_MAX / 4;
+            }
+            ub += c * NANO_PER_MICRO;
+        }
+    }
+    return ub;
 }

@@ -332,6 +332,7 @@ void fbi_plan_build_workloads(model *m)
             w->replica = r;
             w->nreplicas = reps;
             w->fixed = -1;
+            w->bb_fixed = -1;
             w->chosen = -1;
             w->sp_w = -1;
             w->sh = shape_of(m, w->doc, w->kind);

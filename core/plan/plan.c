@@ -46,6 +46,7 @@ static void solve_begin(model *m, const char *only)
     for (size_t i = 0; i < m->nw; i++) {
         m->w[i].chosen = -1;
         m->w[i].fixed = -1;
+        m->w[i].bb_fixed = -1;
     }
     for (size_t i = 0; i < m->nshapes; i++) fbi_plan_apply_objective(m->shapes[i]);
 }
@@ -166,6 +167,18 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
         fbi_plan_model_free(&m);
         return FB_INVALID;
     }
+    /* a budget on net figures needs each candidate's most credit */
+    fbi_plan_free_rows(&m);
+    for (size_t i = 0; i < m.nw && !m.need_credit; i++) {
+        json_t *bj = jpath(jpath(m.w[i].doc, "spec", "placement"), "budget", NULL);
+        m.need_credit = bj && fbi_plan_basis(bj) == BASIS_NET;
+    }
+    size_t fi;
+    json_t *fed;
+    json_array_foreach(fbi_spec_federations(set), fi, fed) {
+        json_t *bj = json_object_get(fed, "budget");
+        if (bj && fbi_plan_basis(bj) == BASIS_NET) m.need_credit = 1;
+    }
     ts = fbi_mono_ms();
     fbi_plan_evaluate_all(&m);
     if (opts->stats) opts->stats->evaluate_ms += fbi_mono_ms() - ts;
@@ -197,6 +210,10 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
             "workloads", (json_int_t)fbi_problem_nworkloads(bd.p),
             "offers", (json_int_t)fbi_problem_noffers(bd.p),
             "links", (json_int_t)fbi_problem_nlinks(bd.p));
+        /* the solver's first plan broke a budget on its own figure: how
+         * many solves the budget search took (docs/plan.md, "Budgets") */
+        if (m.budget_solves)
+            json_object_set_new(solver_info, "budget_search_solves", json_integer((json_int_t)m.budget_solves));
         if (fbi_plan_lexmin(&m, &bd, &r, opts->time_limit_s))
             json_object_set_new(solver_info, "ties", json_string(
                 "settled: of the optimal plans, the first in offer order (so the same input gives the same plan)"));

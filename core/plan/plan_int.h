@@ -122,6 +122,11 @@ typedef struct option {
     size_t nlines, caplines;
     priced_from *src;    /* while it passes: what its lines are priced from */
     int64_t list_nano, contracted_nano;
+    /* the most free-tier credit (>= 0 nano-USD) the plan's allocation can
+     * give this candidate in any joint placement (fbi_plan_credit_bound);
+     * computed only when a budget compares net figures */
+    int64_t credit_ub_nano;
+    unsigned char in_free_tier; /* a free tier covers one of its lines (ditto) */
     int has_latency;
     double p50_ms, mean_ms, p_cold, cold_ms, rtt_ms;
     double pct_ms[4];    /* modelled p50, p90, p95, p99 (fbi_plan_pcts); p50_ms == pct_ms[0] */
@@ -168,6 +173,11 @@ typedef struct wl {
     int sp_w;
     int64_t *credit_nano; /* per line of the chosen candidate: free tier netted (<= 0) */
     fbi_qty *free_qty;
+    size_t ncredit;      /* lines credit_nano and free_qty hold */
+    /* the budget search (budget.c): a candidate it forces (or -1), and the
+     * candidates it rules out (NULL: none) */
+    int bb_fixed;
+    unsigned char *bb_out;
 } wl;
 
 /* The class of why candidate op of workload w is out of this solve
@@ -180,6 +190,8 @@ static inline const char *opt_class(const wl *w, const option *op)
     if (op->reason_class) return op->reason_class;
     if (op->run == RUN_OBJECTIVE) return "objective";
     if (w->fixed >= 0 && op != &w->opts[w->fixed]) return "\x01tie";
+    if ((w->bb_fixed >= 0 && op != &w->opts[w->bb_fixed]) || (w->bb_out && w->bb_out[op - w->opts]))
+        return "\x01budget search";
     return NULL;
 }
 
@@ -236,6 +248,17 @@ typedef struct model {
     fb_diag *diag;
     int invalid;
     const char *only;    /* the provider of the baseline being solved, or NULL */
+    /* the catalog's free-tier rows (borrowed), and whether a budget
+     * compares net figures (then every candidate gets credit_ub_nano) */
+    const fbi_price_row **ftiers;
+    size_t nftiers;
+    int need_credit;
+    size_t budget_solves; /* the last budget search's solves (0: none was needed) */
+    int skip_fed_budgets; /* fbi_plan_build_problem leaves the federations' budgets out */
+    /* "tenant\x1fbase" -> the first of its workloads (budget.c, built on
+     * first use; replicas follow their first) */
+    fbi_smap wl_by_name;
+    char **wl_keys;
     fbi_plan_memo *memo; /* look-ups made once (lookup.c); mutable under a const model */
 } model;
 
@@ -380,8 +403,58 @@ fb_status fbi_plan_export_lp(model *m, const build *bd, const char *path);
 
 /* ---- freetier.c ---- */
 /* Nets each free tier over the chosen lines; returns the credit rows (new)
- * and their sum in *credit_total. */
+ * and their sum in *credit_total. Each workload's credit_nano and free_qty
+ * are replaced (so it may run once per solve of the budget search). */
 json_t *fbi_plan_free_tiers(model *m, int64_t *credit_total);
+/* Does free-tier row f cover the priced usage row u? */
+int fbi_plan_free_covers(const fbi_price_row *f, const fbi_price_row *u);
+/* Fills m->ftiers from the catalog. */
+void fbi_plan_free_rows(model *m);
+/* The most credit (>= 0 nano-USD) the allocation of fbi_plan_free_tiers
+ * can give a candidate with these lines, whatever else is placed: per
+ * line, the rounded-up share of min(allowance, its own quantity) that it
+ * would get alone, which no sharer can raise (docs/plan.md, Budgets).
+ * Reads m (any thread). */
+int64_t fbi_plan_credit_bound(const model *m, const pline *lines, size_t n, unsigned char *covered);
+
+/* ---- budget.c: budgets and the figures they are compared with ---- */
+typedef enum { BASIS_NET = 0, BASIS_CONTRACTED, BASIS_LIST } budget_basis;
+/* The basis of a normal form's budget object (NULL: none; absent: net). */
+budget_basis fbi_plan_basis(const json_t *budget);
+/* "net after free tiers", "contracted (before free tiers)", "at list prices" */
+const char *fbi_plan_basis_words(budget_basis b);
+/* How much more a federation's budget may be in the solver's terms
+ * (contracted option costs) than in its own, for workload w over the
+ * candidates the solve has: the largest (contracted - figure) of them,
+ * >= 0. */
+int64_t fbi_plan_budget_slack(const wl *w, budget_basis b);
+/* After a solve found a plan (bd, r): does every budget hold on the
+ * figure its basis names, computed as the document computes it (the
+ * chosen lines and the free tiers allocated over the whole plan)? Sets
+ * each workload's chosen. Returns 1 when all do, 0 with *viol (new text)
+ * naming the first that does not and, in members (new, may be NULL), the
+ * indices of the workloads its figure depends on: its members, then the
+ * receivers outside a federation of the links its members send. */
+int fbi_plan_budgets_hold(model *m, const build *bd, const fbi_result *r, char **viol,
+                          size_t **members, size_t *nmembers, budget_basis *basis);
+/* The budgets of the plan with the figure each was compared with (new
+ * array), after fbi_plan_free_tiers ran on the chosen candidates; bd
+ * (borrowed) holds the links a federation's figure adds. */
+json_t *fbi_plan_budgets_json(model *m, const build *bd);
+/* The budget search: when the solver's plan (whose budgets were relaxed
+ * to what the figures could at best allow) breaks a budget, branch on the
+ * workloads its figure depends on (force the candidate, or rule it out)
+ * and solve again, until a plan keeps every budget or none can (bd and r
+ * replaced with the best plan, r->bound and status honest; *why new text
+ * when there is none). Returns FB_OK, or FB_INTERNAL when the solver
+ * failed. */
+/* When no plan exists and a federation has a budget: the nearest
+ * relaxation of the budgets (new text), from the cheapest plan without
+ * the federations' budgets and the figures it breaks; NULL when that
+ * does not help (no such plan, or it keeps every budget). */
+char *fbi_plan_budget_relaxation(model *m);
+fb_status fbi_plan_budget_search(model *m, build *bd, fbi_result *r, int *solved, char **why,
+                                 char **nearest);
 
 /* ---- document.c ---- */
 /* An exact decimal string of nano-USD (new). */

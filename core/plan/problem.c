@@ -123,8 +123,10 @@ void fbi_plan_build_problem(model *m, build *bd)
     size_t fi;
     json_t *fed;
     json_array_foreach(feds, fi, fed) {
-        int64_t budget = json_integer_value(jpath(fed, "budget", "monthlyMicroUsd"));
-        if (budget <= 0) continue;
+        json_t *bj = json_object_get(fed, "budget");
+        int64_t budget = json_integer_value(json_object_get(bj, "monthlyMicroUsd"));
+        if (budget <= 0 || m->skip_fed_budgets) continue;
+        budget_basis basis = fbi_plan_basis(bj);
         int *ws = NULL;
         size_t n = 0;
         size_t k;
@@ -137,8 +139,29 @@ void fbi_plan_build_problem(model *m, build *bd)
                 ws[n++] = m->w[first + r].sp_w;
             }
         }
-        char *nm = fbi_xasprintf("budget of federation %s/%s", jstr(fed, "tenant"), jstr(fed, "name"));
-        fbi_problem_add_budget(bd->p, nm, budget * NANO_PER_MICRO, ws, n, &err);
+        /* The solver sums contracted option costs. On another basis the
+         * budget is raised by the most the members' figures can fall below
+         * their contracted costs (free tiers, or list below contracted), so
+         * no plan within the real budget is lost; the budget search checks
+         * the plan's own figure (budget.c). The members' links are in that
+         * figure but not in this row (it takes option costs only): a link
+         * costs >= 0, so leaving it out keeps the row a relaxation. */
+        int64_t slack = 0, cap = budget * NANO_PER_MICRO;
+        for (size_t k2 = 0; basis != BASIS_CONTRACTED && k2 < n; k2++)
+            for (size_t i = 0; i < m->nw; i++)
+                if (m->w[i].sp_w == ws[k2] && __builtin_add_overflow(slack, fbi_plan_budget_slack(&m->w[i], basis), &slack))
+                    slack = INT64_MAX / 4;
+        if (__builtin_add_overflow(cap, slack, &cap)) cap = INT64_MAX / 4;
+        char sb[40];
+        char *nm = basis == BASIS_CONTRACTED
+            ? fbi_xasprintf("budget of federation %s/%s (compared with the workloads' cost %s)",
+                            jstr(fed, "tenant"), jstr(fed, "name"), fbi_plan_basis_words(basis))
+            : fbi_xasprintf("budget of federation %s/%s (compared with the workloads' cost %s; the "
+                            "solver compares their contracted costs with it plus the %s USD/month their "
+                            "figures can at most fall below them)",
+                            jstr(fed, "tenant"), jstr(fed, "name"), fbi_plan_basis_words(basis),
+                            fbi_nano_str(slack, sb));
+        fbi_problem_add_budget(bd->p, nm, cap, ws, n, &err);
         free(err);
         err = NULL;
         free(nm);
@@ -241,6 +264,16 @@ void fbi_plan_build_problem(model *m, build *bd)
  * first of its candidates (in offer order) that still allows the optimal
  * total, each probe an exact solve with the earlier workloads fixed. Larger
  * problems keep the solver's plan. Returns 1 when bd and r were replaced. */
+/* Does the probe's plan keep every budget on its own figure? (The probes
+ * solve the relaxed problem, so an equal-cost plan may break one.) */
+static int budgets_hold(model *m, const build *bd, const fbi_result *r)
+{
+    char *v = NULL;
+    int ok = fbi_plan_budgets_hold(m, bd, r, &v, NULL, NULL, NULL);
+    free(v);
+    return ok;
+}
+
 int fbi_plan_lexmin(model *m, build *bd, fbi_result *r, double time_limit)
 {
     if (r->status != FBI_OPTIMAL || m->nw == 0 || m->nw > 16) return 0;
@@ -264,7 +297,7 @@ int fbi_plan_lexmin(model *m, build *bd, fbi_result *r, double time_limit)
             fbi_solve_opts so = {FBI_MODE_EXACT, time_limit, 1, 0};
             char *err = NULL;
             int ok = fbi_solve(probe.p, &so, &pr, &err) == 0 && pr.status == FBI_OPTIMAL &&
-                     pr.total == best;
+                     pr.total == best && budgets_hold(m, &probe, &pr);
             free(err);
             fbi_result_free(&pr);
             fbi_plan_build_free(&probe);
@@ -286,7 +319,8 @@ int fbi_plan_lexmin(model *m, build *bd, fbi_result *r, double time_limit)
         memset(&fr, 0, sizeof fr);
         fbi_solve_opts so = {FBI_MODE_EXACT, time_limit, 1, 0};
         char *err = NULL;
-        if (fbi_solve(fin.p, &so, &fr, &err) == 0 && fr.status == FBI_OPTIMAL && fr.total == best) {
+        if (fbi_solve(fin.p, &so, &fr, &err) == 0 && fr.status == FBI_OPTIMAL && fr.total == best &&
+            budgets_hold(m, &fin, &fr)) {
             free(err);
             fr.bound = r->bound; /* the bound proven on the whole problem */
             fr.gap = r->gap;
@@ -430,6 +464,7 @@ fb_status fbi_plan_solve(model *m, build *bd, fbi_result *r, json_t *relaxed, js
                          int *solved)
 {
     fb_status rc = FB_OK;
+    char *bwhy = NULL, *bnear = NULL;
     *solved = 0;
     for (int attempt = 0; attempt < 2 && json_array_size(why) == 0 && rc == FB_OK && !*solved; attempt++) {
         if (attempt == 1) {
@@ -464,16 +499,28 @@ fb_status fbi_plan_solve(model *m, build *bd, fbi_result *r, json_t *relaxed, js
         }
         free(err);
         if (rc == FB_OK && r->status != FBI_INFEASIBLE && r->status != FBI_UNKNOWN) *solved = 1;
+        /* budgets on net (or list) figures: the plan's own figures, or the
+         * search for one that keeps them (budget.c) */
+        if (rc == FB_OK && *solved) {
+            free(bwhy);
+            free(bnear);
+            bwhy = bnear = NULL;
+            rc = fbi_plan_budget_search(m, bd, r, solved, &bwhy, &bnear);
+        }
     }
     if (rc == FB_OK && json_array_size(why) == 0 && !*solved) {
         char *msg = fbi_xasprintf("no placement satisfies the joint constraints: %s",
-                                  r->reason ? r->reason : "no plan found within the time limit");
-        char *near = joint_relaxations(m, bd);
+                                  bwhy ? bwhy : r->reason ? r->reason : "no plan found within the time limit");
+        char *near = bnear ? fbi_xstrdup(bnear) : NULL;
+        if (!near && r->reason && strstr(r->reason, "budget of federation")) near = fbi_plan_budget_relaxation(m);
+        if (!near) near = joint_relaxations(m, bd);
         fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, msg, near);
         json_array_append_new(why, json_pack("{s:s,s:s}", "reason", msg, "nearest", near));
         free(near);
         free(msg);
     }
+    free(bwhy);
+    free(bnear);
     return rc;
 }
 

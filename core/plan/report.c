@@ -5,6 +5,7 @@
  * use floats only to draw). */
 #include "config.h"
 #include "plan/report.h"
+#include "plan/plan_int.h"
 #include "base/util.h"
 #include "base/decimal.h"
 #include "catalog/catalog.h"
@@ -305,6 +306,12 @@ static void write_table(const json_t *p, const char *group_by, FILE *out)
                 js(w, "allowance"), js(w, "unit"), cents_str(fc[i], a));
     free(fn);
     free(fc);
+    /* each budget and the figure it was compared with (docs/spec.md) */
+    json_array_foreach(json_object_get(p, "budgets"), i, w)
+        fprintf(out, "Budget of %s %s/%s (%s): %s of %s USD/month, %s\n", js(w, "scope"), js(w, "tenant"),
+                *js(w, "workload") ? js(w, "workload") : js(w, "federation"), fbi_plan_basis_words(fbi_plan_basis(w)),
+                money2(js(w, "compared"), a), money2(js(w, "budget"), b),
+                json_is_true(json_object_get(w, "within")) ? "within" : "over");
     json_array_foreach(json_object_get(p, "baselines"), i, w) {
         if (!strcmp(js(w, "status"), "feasible"))
             fprintf(out, "Baseline %-10s %s USD/month (this plan saves %s)\n", js(w, "name"),
@@ -485,6 +492,14 @@ static void write_md(const json_t *p, const char *group_by, FILE *out)
         fputc('\n', out);
     }
     json_decref(rules);
+    json_array_foreach(json_object_get(p, "budgets"), i, w)
+        fprintf(out, "%s| %s %s/%s | %s | %s | %s | %s |\n",
+                i ? "" : "## Budgets\n\n| budget of | compared with | USD/month | budget USD/month | within |\n"
+                         "|---|---|---:|---:|---|\n",
+                js(w, "scope"), js(w, "tenant"), *js(w, "workload") ? js(w, "workload") : js(w, "federation"),
+                fbi_plan_basis_words(fbi_plan_basis(w)), money2(js(w, "compared"), a), money2(js(w, "budget"), c),
+                json_is_true(json_object_get(w, "within")) ? "yes" : "no");
+    if (json_array_size(json_object_get(p, "budgets"))) fputc('\n', out);
     fprintf(out, "## Totals\n\n| group | value | USD/month |\n|---|---|---:|\n");
     md_group(out, "provider", json_object_get(totals, "by_provider"));
     md_group(out, "region", json_object_get(totals, "by_region"));
@@ -638,7 +653,7 @@ static void html_sources(FILE *out, const char *codes)
 /* The page's sections, in the order a reviewer checks them: the headline,
  * workloads (adding up to the total), each workload's lines (adding up to
  * its amount), links, free-tier netting (total + credits = net), contract
- * rules, baselines and alternatives, the price sources legend, then the
+ * rules, budgets, baselines and alternatives, the price sources legend, then the
  * charts. Amounts are to the cent by the largest-remainder rule, as in the
  * table and Markdown formats; each cell's title holds the exact amount. */
 static void write_html(const json_t *p, const char *group_by, FILE *out)
@@ -796,6 +811,28 @@ static void write_html(const json_t *p, const char *group_by, FILE *out)
         fprintf(out, "</ul>\n");
     }
     json_decref(rules);
+
+    /* each budget and the figure it was compared with, the same figures
+     * as the table and Markdown formats (docs/spec.md, "Budgets") */
+    json_array_foreach(json_object_get(p, "budgets"), i, w) {
+        if (!i)
+            fprintf(out, "<h2 id=\"s-budgets\">Budgets</h2>\n<p>Each budget is compared with the figure "
+                         "its basis names; a federation's includes the egress of the links its members "
+                         "send.</p>\n<table id=\"budgets\"><tr><th>budget of</th><th>compared with</th>"
+                         "<th>USD/month</th><th>budget USD/month</th><th>within</th></tr>\n");
+        fprintf(out, "<tr><td>%s ", js(w, "scope"));
+        html_escape(out, js(w, "tenant"));
+        fputc('/', out);
+        html_escape(out, *js(w, "workload") ? js(w, "workload") : js(w, "federation"));
+        fprintf(out, "</td><td title=\"");
+        html_escape(out, js(w, "figure"));
+        fprintf(out, "\">%s</td><td class=\"n\" title=\"%s\">%s</td><td class=\"n\" title=\"%s\">%s</td>"
+                     "<td>%s</td></tr>\n",
+                fbi_plan_basis_words(fbi_plan_basis(w)), js(w, "compared"), money2(js(w, "compared"), a),
+                js(w, "budget"), money2(js(w, "budget"), b),
+                json_is_true(json_object_get(w, "within")) ? "yes" : "no");
+        if (i + 1 == json_array_size(json_object_get(p, "budgets"))) fprintf(out, "</table>\n");
+    }
 
     /* baselines and alternatives */
     fprintf(out, "<h2 id=\"s-baselines\">Baselines and alternatives</h2>\n");

@@ -269,7 +269,12 @@ static json_t *money_norm(dctx *c, const json_t *budget, const char *rel)
         free(r);
         return NULL;
     }
-    return json_pack("{sI}", "monthlyMicroUsd", (json_int_t)micro);
+    /* The basis is part of the normal form (default net): it decides which
+     * figure the plan compares with the budget, so a spec whose budget now
+     * means something else gets another specHash. The schema has already
+     * refused any other value (with its pointer). */
+    const char *basis = json_string_value(json_object_get(budget, "basis"));
+    return json_pack("{sIss}", "monthlyMicroUsd", (json_int_t)micro, "basis", basis ? basis : "net");
 }
 
 static char *rel_idx(const char *base, size_t i)

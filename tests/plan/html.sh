@@ -2,7 +2,7 @@
 # The HTML report is one self-contained file (no network): headless Chromium
 # opens it, runs no fetches, and the DOM it renders has the charts (cost by
 # provider and by team, cost vs latency) and the tables with the plan's
-# numbers.
+# numbers (workloads, lines, links, netting and budgets, each adding up).
 set -u
 command -v chromium >/dev/null || { echo "chromium is not installed (apt-get install chromium)"; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -105,6 +105,35 @@ if nt:
     s = sum((D(r[2]) for r in nt[1:-1]), D(0))
     check(s == D(nt[-1][2]) == net, "netting: %s + credits adds up to %s, the net row says %s, the plan %s" % (nt[1][2], s, nt[-1][2], net))
     check(D(nt[1][2]) == total, "netting starts from the total")
+# the budgets: the same figures as table and Markdown, each compared figure
+# re-added here from the plan's workloads and links (a federation's members'
+# contracted_cost + free_tier_credit, plus the links they send), and
+# fed.yaml's federation holds every workload, so its net figure is the
+# page's net
+bt = p.tables.get("budgets", [])
+check(plan.get("budgets") and "s-budgets" in p.ids, "a budgets section (fed.yaml has a federation budget)")
+check(len(bt) == len(plan.get("budgets", [])) + 1, "a row per budget")
+words = {"net": "net after free tiers", "contracted": "contracted (before free tiers)", "list": "at list prices"}
+for r, b in zip(bt[1:], plan.get("budgets", [])):
+    who = "%s %s/%s" % (b["scope"], b["tenant"], b.get("workload") or b.get("federation"))
+    check(r[0] == who and r[1] == words[b["basis"]], "budget row %s: %s" % (who, r[:2]))
+    if b["scope"] == "federation":
+        mem = [w for w in plan["workloads"] if w["tenant"] == b["tenant"] and "placement" in w]
+        names = {w["name"] for w in mem}
+        key = {"net": ("contracted_cost", "free_tier_credit"), "contracted": ("contracted_cost",),
+               "list": ("list_cost",)}[b["basis"]]
+        lk = "list_cost" if b["basis"] == "list" else "monthly_cost"
+        links = sum((D(l[lk]) for l in plan["links"] if l["from"] in names), D(0))
+        want = sum((D(w[k]) for w in mem for k in key), D(0)) + links
+        check(D(b["compared"]) == want and D(b["link_cost"]) == links,
+              "%s: compared %s is its members' figures plus their links %s = %s" % (who, b["compared"], links, want))
+        check(links > 0, "%s: its links cost something (%s)" % (who, links))
+        if b["basis"] == "net" and len(mem) == len(plan["workloads"]):
+            check(D(r[2]) == D(nt[-1][2]) if nt else False,
+                  "%s: every workload is a member, so its figure %s is the page's net %s" % (who, r[2], nt and nt[-1][2]))
+    check(D(r[2]) == cents(b["compared"]) and D(r[3]) == cents(b["budget"]),
+          "%s: the page shows %s of %s (plan %s of %s)" % (who, r[2], r[3], b["compared"], b["budget"]))
+    check(r[4] == ("yes" if D(b["compared"]) <= D(b["budget"]) else "no"), "%s: within says %s" % (who, r[4]))
 # every source code on the page has its legend entry
 codes = {h[5:] for h in p.hrefs if h.startswith("#src-")}
 check(codes and all(("src-" + c) in p.ids for c in codes), "the legend explains every source: missing %s" % sorted(c for c in codes if "src-" + c not in p.ids))
