@@ -389,7 +389,7 @@ static fb_status apply_one(void *ud, size_t i)
     return st;
 }
 
-/* {"spiffeId", "issuer", "trustDomain", "audience"} of a workload (new), or
+/* {"spiffeId", "issuer", "trustDomain", "audience", "tokenUrl"?} of a workload (new), or
  * NULL when the configuration names no trust domain (or it is invalid: the
  * identity verbs say why). audience: what AWS STS expects by default. */
 static json_t *workload_identity(fbi_broker *b, const char *tenant, const char *name)
@@ -401,8 +401,9 @@ static json_t *workload_identity(fbi_broker *b, const char *tenant, const char *
         char *id = cfg.trust_domain ? fbi_spiffe_workload_id(cfg.trust_domain, tenant, name, d)
                                     : NULL;
         if (id)
-            out = json_pack("{s:s,s:s,s:s,s:s}", "spiffeId", id, "issuer", cfg.issuer,
-                            "trustDomain", cfg.trust_domain, "audience", "sts.amazonaws.com");
+            out = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "spiffeId", id, "issuer", cfg.issuer,
+                            "trustDomain", cfg.trust_domain, "audience", "sts.amazonaws.com",
+                            "tokenUrl", cfg.token_url);
         free(id);
         fbi_identity_cfg_free(&cfg);
     }

@@ -1007,6 +1007,19 @@ fb_status fbi_store_get_deployment_spec(fb_store *s, const char *tenant, const c
         " AND region=?4 AND spec_json IS NOT NULL", 1, binds, 4, spec_json);
 }
 
+fb_status fbi_store_resource_owner(fb_store *s, const char *provider, const char *type,
+                                   const char *cloud_id, char **json, fb_diag *diag)
+{
+    const char *binds[] = {provider, type, cloud_id};
+    /* a deployment of the same provider must hold it: a record whose
+     * deployment is gone names no running workload */
+    return query_text_v(s, diag, "find a resource's workload",
+        "SELECT json_object('tenant', r.tenant, 'workload', r.workload, 'region', d.region,"
+        " 'service', d.service) FROM resources r JOIN deployments d ON d.tenant=r.tenant"
+        " AND d.workload=r.workload AND d.provider=r.provider"
+        " WHERE r.provider=?1 AND r.type=?2 AND r.cloud_id=?3 ORDER BY d.region LIMIT 1", 1, binds, 3, json);
+}
+
 fb_status fbi_store_set_deployment_phase(fb_store *s, const char *tenant, const char *workload,
                                          const char *provider, const char *region,
                                          const char *phase, fb_diag *diag)
