@@ -191,9 +191,13 @@ fb_status aws_attest(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag
     fb_status err = fbk_aws_error(&resp, &code, &message);
     if (err != FB_OK) {
         /* STS's own words: an expired or changed signature, an unknown key */
+        /* the message's first line only: STS quotes the canonical request
+         * after it, which holds the session token */
+        int mlen = message ? (int)strcspn(message, "\r\n") : 0;
+        if (mlen > 200) mlen = 200;
         fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
-                 "aws: STS refused the workload's GetCallerIdentity request: HTTP %ld %s%s%.200s",
-                 resp.status, code ? code : "", message ? ": " : "", message ? message : "");
+                 "aws: STS refused the workload's GetCallerIdentity request: HTTP %ld %s%s%.*s",
+                 resp.status, code ? code : "", message ? ": " : "", mlen, message ? message : "");
         free(code);
         free(message);
         aws_host->http_free(&resp);
