@@ -14,16 +14,13 @@ that is all no-op. Removing the dependency makes api an update again
 granted are in the state (deployments.identity_callers, schema 8).
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
-import functools
-import http.server
 import json
 import os
 import sys
-import threading
 
 TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "aws"))
-from awstest import ACCOUNT, Checker, Env, Fake, settings  # noqa: E402
+from awstest import ACCOUNT, Checker, Env, Fake, issuer_site, settings  # noqa: E402
 
 ck = Checker("identity plan callers")
 fake = Fake()
@@ -31,23 +28,7 @@ env = Env(fake)
 s = settings(fake, regions=["us-east-1"])
 s["endpoints"]["iam"] = fake.base
 env.write_config(s)
-site = env.path("site")
-os.makedirs(site)
-
-
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-
-
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=site))
-threading.Thread(target=srv.serve_forever, daemon=True).start()
-ISSUER = f"http://127.0.0.1:{srv.server_address[1]}/fb"
-with open(os.path.join(env.home, "config.json")) as f:
-    conf = json.load(f)
-conf["identity"] = {"trustDomain": "prod.example.com", "issuer": ISSUER}
-with open(os.path.join(env.home, "config.json"), "w") as f:
-    json.dump(conf, f)
+ISSUER, site, srv = issuer_site(env)
 os.makedirs(env.path("src"))
 env.write("src/app.py", "def handler(event, context):\n    return 1\n")
 

@@ -30,20 +30,16 @@ Checked here, against the fake and python3-jwt:
   row naming the workload.
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
-import functools
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
-import time
 import urllib.error
 import urllib.request
 
 TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "aws"))
-from awstest import ACCOUNT, AK, SK, Checker, Env, Fake, settings  # noqa: E402
+from awstest import ACCOUNT, AK, SK, Checker, Env, Fake, issuer_site, settings  # noqa: E402
 
 import botocore.auth  # noqa: E402
 import jwt  # noqa: E402
@@ -56,25 +52,9 @@ env = Env(fake)
 s = settings(fake)
 s["endpoints"]["iam"] = fake.base
 env.write_config(s)
-site = env.path("site")
-os.makedirs(site)
-
-
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-
-
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=site))
-threading.Thread(target=srv.serve_forever, daemon=True).start()
-ISSUER = f"http://127.0.0.1:{srv.server_address[1]}/fb"
 TOKEN_URL = "https://broker.example.com/v1/identity/token"
 TD = "prod.example.com"
-with open(os.path.join(env.home, "config.json")) as f:
-    conf = json.load(f)
-conf["identity"] = {"trustDomain": TD, "issuer": ISSUER, "tokenUrl": TOKEN_URL}
-with open(os.path.join(env.home, "config.json"), "w") as f:
-    json.dump(conf, f)
+ISSUER, site, srv = issuer_site(env, TD, tokenUrl=TOKEN_URL)
 os.makedirs(env.path("src"))
 env.write("src/app.py", "def handler(event, context):\n    return 1\n")
 
