@@ -93,6 +93,12 @@ typedef struct fbi_deploy_item {
     double elapsed_ms;  /* result: wall time of the item's verb */
 } fbi_deploy_item;
 
+/* The callers of a workload ([{"name", "provider", "region"}, ...],
+ * borrowed; other members ignored) as canonical JSON text (new): sorted,
+ * each named once. What apply stores with a deployment's outcome and what
+ * the plan compares with the callers it sees (docs/identity.md). */
+char *fbi_callers_canonical(const json_t *callers);
+
 /* Applies each item (concurrently, at most `parallelism` at a time; 0 =
  * configured default). Outside a dry run: the journal intent row and every
  * record are in the store before the item's next request that may change

@@ -66,6 +66,7 @@ struct lane {
 typedef struct lane_write {
     lane *lane;
     char *a, *b, *c, *d; /* owned */
+    char *e;             /* owned: outcome: the callers granted (fbi_callers_canonical), or NULL */
     fb_status st;        /* outcome: the verb's status */
     int created;         /* outcome: something may exist at the provider */
     int record;          /* a record (a: the resource; b, c, d: its type, id, region): a
@@ -94,6 +95,7 @@ static void lane_write_done(void *ud, fb_status st)
     free(w->b);
     free(w->c);
     free(w->d);
+    free(w->e);
     free(w);
 }
 
@@ -177,6 +179,8 @@ static fb_status write_outcome(fb_store *s, void *ud, fb_diag *d)
         if (st == FB_OK && (l->it->deployment || !l->spec_stored))
             st = fbi_store_set_deployment_spec(s, l->tenant, l->name, l->driver, l->region, w->a, d);
         if (st == FB_OK && w->c) st = fb_store_put_result(s, l->tenant, l->name, "result", w->c, d);
+        if (st == FB_OK && w->e)
+            st = fbi_store_set_deployment_callers(s, l->tenant, l->name, l->driver, l->region, w->e, d);
     } else if (w->created) {
         /* keep the row (and the state of the last successful apply) so
          * `fedbroker destroy` can remove what exists, or look it up by
@@ -389,7 +393,7 @@ static fb_status apply_one(void *ud, size_t i)
     return st;
 }
 
-/* {"spiffeId", "issuer", "trustDomain", "audience"} of a workload (new), or
+/* {"spiffeId", "issuer", "trustDomain", "audience", "tokenUrl"?} of a workload (new), or
  * NULL when the configuration names no trust domain (or it is invalid: the
  * identity verbs say why). audience: what AWS STS expects by default. */
 static json_t *workload_identity(fbi_broker *b, const char *tenant, const char *name)
@@ -401,13 +405,55 @@ static json_t *workload_identity(fbi_broker *b, const char *tenant, const char *
         char *id = cfg.trust_domain ? fbi_spiffe_workload_id(cfg.trust_domain, tenant, name, d)
                                     : NULL;
         if (id)
-            out = json_pack("{s:s,s:s,s:s,s:s}", "spiffeId", id, "issuer", cfg.issuer,
-                            "trustDomain", cfg.trust_domain, "audience", "sts.amazonaws.com");
+            out = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "spiffeId", id, "issuer", cfg.issuer,
+                            "trustDomain", cfg.trust_domain, "audience", "sts.amazonaws.com",
+                            "tokenUrl", cfg.token_url);
         free(id);
         fbi_identity_cfg_free(&cfg);
     }
     fb_diag_free(d);
     return out;
+}
+
+/* qsort: by name, provider, region */
+static int caller_cmp(const void *a, const void *b)
+{
+    const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
+    static const char *const keys[] = {"name", "provider", "region"};
+    for (size_t k = 0; k < 3; k++) {
+        const char *p = json_string_value(json_object_get(x, keys[k]));
+        const char *q = json_string_value(json_object_get(y, keys[k]));
+        int c = strcmp(p ? p : "", q ? q : "");
+        if (c) return c;
+    }
+    return 0;
+}
+
+char *fbi_callers_canonical(const json_t *callers)
+{
+    size_t n = json_array_size(callers), m = 0;
+    json_t **v = fbi_xcalloc(n ? n : 1, sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *c = json_array_get(callers, i);
+        v[i] = json_pack("{s:s?,s:s?,s:s?}", "name", json_string_value(json_object_get(c, "name")),
+                         "provider", json_string_value(json_object_get(c, "provider")), "region",
+                         json_string_value(json_object_get(c, "region")));
+    }
+    qsort(v, n, sizeof *v, caller_cmp);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *last = m ? json_array_get(out, m - 1) : NULL;
+        if (last && caller_cmp(&v[i], &last) == 0) { /* a caller named twice */
+            json_decref(v[i]);
+            continue;
+        }
+        json_array_append_new(out, v[i]);
+        m++;
+    }
+    free(v);
+    char *text = fbi_json_canonical(out);
+    json_decref(out);
+    return text;
 }
 
 static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
@@ -423,6 +469,7 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
     /* the workload's identity, when the broker is an issuer: a driver that
      * binds identities (docs/identity.md) makes the provider trust it */
     json_t *ident = workload_identity(lc->b, tenant, name);
+    char *callers_text = NULL; /* stored with the outcome: what the plan compares */
     if (ident) {
         /* each caller named by its SPIFFE ID too: the binding a driver
          * makes for it names the identity, not the workload */
@@ -437,7 +484,9 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
             free(cid);
             fb_diag_free(d);
         }
-        json_object_set_new(ident, "callers", callers ? callers : json_array());
+        if (!callers) callers = json_array();
+        callers_text = fbi_callers_canonical(callers);
+        json_object_set_new(ident, "callers", callers);
         json_t *considered = json_object_get(it->peers, "considered");
         if (considered) json_object_set(ident, "considered", considered);
         json_object_set_new(in, "identity", ident);
@@ -449,6 +498,7 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
     st = drv->validate(ctx, in_text, it->diag);
     if (st != FB_OK) {
         free(in_text);
+        free(callers_text);
         return it->status = st;
     }
     fbi_call call;
@@ -491,6 +541,8 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
             w->b = state ? fbi_json_canonical(state) : fbi_xstrdup("{}");
             json_t *result = json_object_get(it->output, "result");
             if (result) w->c = fbi_json_canonical(result);
+            w->e = callers_text;
+            callers_text = NULL;
         } else if (w->created) {
             json_t *prior = json_object_get(it->deployment, "state");
             w->b = fbi_json_canonical(prior ? prior : json_object_get(it->output, "state"));
@@ -502,6 +554,7 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
         lane_put(l, write_outcome, w);
     }
     free(spec_text);
+    free(callers_text);
     fbi_call_end(&call, it->diag);
     return it->status = st;
 }

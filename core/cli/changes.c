@@ -321,6 +321,74 @@ static void refresh(fbi_broker *b, fb_store *store, json_t *changes, json_t *dep
     free(which);
 }
 
+/* With the broker as an issuer, compares the callers this plan gives
+ * change c (the planned workloads of its tenant that depend on it, as
+ * callers_of in execute.c gives them to apply) with those its deployment
+ * dep's last apply granted. When they differ, c becomes an update of
+ * identity.callers whose reason names who comes and goes; 1 then. */
+static int callers_changed(fbi_broker *b, fb_store *store, json_t *c, const json_t *dep,
+                           json_t *const *order, size_t no)
+{
+    const char *td = b ? json_string_value(json_object_get(json_object_get(b->config, "identity"), "trustDomain"))
+                       : NULL;
+    if (!td) return 0;
+    const char *tenant = jstr(c, "tenant"), *name = jstr(c, "workload");
+    json_t *now = json_array();
+    for (size_t j = 0; j < no; j++) {
+        if (strcmp(jstr(order[j], "tenant"), tenant) != 0) continue;
+        size_t k;
+        json_t *dn;
+        int calls = 0;
+        json_array_foreach(json_object_get(order[j], "dependencies"), k, dn)
+            calls |= json_string_value(dn) && !strcmp(json_string_value(dn), name);
+        if (calls)
+            json_array_append_new(now, json_pack("{s:s,s:s,s:s}", "name", jstr(order[j], "workload"),
+                                                 "provider", jstr(order[j], "provider"), "region",
+                                                 jstr(order[j], "region")));
+    }
+    char *want = fbi_callers_canonical(now);
+    json_decref(now);
+    char *had = NULL;
+    fb_diag *d = fb_diag_new();
+    fb_status st = fbi_store_get_deployment_callers(store, tenant, name, jstr(dep, "provider"),
+                                                    jstr(dep, "region"), &had, d);
+    fb_diag_free(d);
+    /* none stored: applied without identity or before schema 8; that
+     * apply granted nobody, which is a change only if someone calls now */
+    if (st != FB_OK) {
+        free(had);
+        had = fbi_xstrdup("[]");
+    }
+    int changed = strcmp(want, had) != 0;
+    if (changed) {
+        json_t *w = json_loads(want, 0, NULL), *h = json_loads(had, 0, NULL);
+        fbi_buf why;
+        fbi_buf_init(&why);
+        fbi_buf_puts(&why, "its callers change:");
+        size_t i, k;
+        json_t *x, *y;
+        json_array_foreach(w, i, x) {
+            int found = 0;
+            json_array_foreach(h, k, y) found |= json_equal(x, y);
+            if (!found) fbi_buf_printf(&why, " +%s", jstr(x, "name"));
+        }
+        json_array_foreach(h, i, x) {
+            int found = 0;
+            json_array_foreach(w, k, y) found |= json_equal(x, y);
+            if (!found) fbi_buf_printf(&why, " -%s", jstr(x, "name") ? jstr(x, "name") : "?");
+        }
+        json_object_set_new(c, "action", json_string("update"));
+        json_object_set_new(c, "fields", json_pack("[s]", "identity.callers"));
+        json_object_set_new(c, "reason", json_string(why.data));
+        fbi_buf_free(&why);
+        json_decref(w);
+        json_decref(h);
+    }
+    free(want);
+    free(had);
+    return changed;
+}
+
 int fbc_plan_changes(json_t *plan, fb_spec_set *set, fb_store *store, fbi_broker *b, int rerun)
 {
     json_t *levels = NULL;
@@ -445,6 +513,9 @@ int fbc_plan_changes(json_t *plan, fb_spec_set *set, fb_store *store, fbi_broker
                 json_object_set_new(c, "action", json_string("update"));
                 json_object_set_new(c, "fields", json_array());
                 json_object_set_new(c, "reason", json_string("--rerun"));
+            } else if (callers_changed(b, store, c, dep, order, no)) {
+                /* a caller added or gone: the callee's grants change
+                 * though its spec does not (docs/identity.md) */
             } else {
                 json_object_set_new(c, "action", json_string("no-op"));
             }

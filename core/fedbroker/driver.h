@@ -1,5 +1,5 @@
 /*
- * fedbroker/driver.h - the fedbroker driver ABI, version 1.2.
+ * fedbroker/driver.h - the fedbroker driver ABI, version 1.3.
  *
  * docs/driver-abi.md is the normative description of this ABI: the JSON
  * documents each verb reads and writes, the contracts, the threading rules
@@ -56,8 +56,10 @@ extern "C" {
  * 1.1: fb_driver.usage and FB_CAP_ESTIMATE.
  * 1.2: fb_driver.evaluate; fb_http_request's TLS and proxy members
  *      (tls_ca_pem .. proxy_url) and FB_TLS_INSECURE (both before any
- *      release of 1.2, so one minor). */
-#define FB_ABI_MINOR 2
+ *      release of 1.2, so one minor).
+ * 1.3: fb_driver.attest and FB_CAP_ATTEST (a workload proves its identity
+ *      to `fedbroker serve` with its provider's own credentials). */
+#define FB_ABI_MINOR 3
 
 /* The name of the single exported entry point. */
 #define FB_DRIVER_ENTRY_SYMBOL "fb_driver_entry"
@@ -106,6 +108,8 @@ typedef struct fb_driver_ctx fb_driver_ctx;
  * FB_CAP_ESTIMATE <=> usage is non-NULL (needs a kind bit). Without it the
  *     driver is in no plan: the cost model has nothing to price, and plan
  *     says so for each of its offers.
+ * FB_CAP_ATTEST   <=> attest is non-NULL (since 1.3; needs FB_CAP_DEPLOY:
+ *     what it attests is a binding the driver's apply recorded).
  * The feature bits (SCALE_TO_ZERO and later) need at least one kind bit.
  * configure and teardown are always required.
  */
@@ -121,7 +125,8 @@ typedef struct fb_driver_ctx fb_driver_ctx;
 #define FB_CAP_AUTOSCALE     (UINT64_C(1) << 9)
 #define FB_CAP_ARM64         (UINT64_C(1) << 10)
 #define FB_CAP_ESTIMATE      (UINT64_C(1) << 11) /* since 1.1; <=> usage is non-NULL */
-#define FB_CAP_KNOWN_MASK    ((UINT64_C(1) << 12) - 1)
+#define FB_CAP_ATTEST        (UINT64_C(1) << 12) /* since 1.3; <=> attest is non-NULL */
+#define FB_CAP_KNOWN_MASK    ((UINT64_C(1) << 13) - 1)
 
 /* ---- Host HTTP service ---------------------------------------------------- */
 
@@ -338,6 +343,23 @@ typedef struct fb_driver {
     fb_status (*evaluate)(fb_driver_ctx *ctx, const char *in_json, size_t n,
                           fb_diag *const *diags, char **out_json,
                           fb_diag *diag);
+
+    /* Since 1.3. Optional (FB_CAP_ATTEST): checks a proof a running
+     * workload presents to `fedbroker serve` to obtain its JWT-SVID, made
+     * with the provider's own credentials of the workload (AWS: an STS
+     * GetCallerIdentity request the workload signed, which the driver sends
+     * on to STS and which STS answers with the caller's identity). in
+     * {"proof": {...} (the provider's form, docs/identity.md), "serverId":
+     * the issuer URL the proof must be bound to}; out {"resource": {"type",
+     * "id"}}: the recorded resource (as the driver's apply recorded it
+     * through host->record) that is the calling workload's own identity
+     * binding; the host maps it to the workload that recorded it. A proof
+     * that does not verify, or names no workload identity, is FB_AUTH with
+     * a diagnostic that does not repeat the proof's credentials. Runs
+     * outside any apply (no dry run, no records); may send requests through
+     * host->http, which must not change anything (FB_HTTP_READ_ONLY). */
+    fb_status (*attest)(fb_driver_ctx *ctx, const char *in_json,
+                        char **out_json, fb_diag *diag);
 } fb_driver;
 
 typedef fb_status (*fb_driver_entry_fn)(const fb_host *host,

@@ -805,6 +805,26 @@ int fb_conformance_run(const char *file, const char *settings_json, FILE *out)
         json_decref(dj);
         fb_diag_free(dd);
     }
+    if (FB_DRIVER_HAS(drv, attest)) {
+        /* attest (1.3): a proof that cannot be right (empty) is refused
+         * with an error diagnostic and no output, and what the driver may
+         * send to check a proof changes nothing */
+        fb_diag *td = fb_diag_new();
+        reset_fake();
+        char *out_json = NULL;
+        fb_status tst = drv->attest(ctx, "{\"proof\":{},\"serverId\":\"https://issuer.example.com\"}",
+                                    &out_json, td);
+        int mutating = 0;
+        size_t i;
+        json_t *o;
+        json_array_foreach(fk.requests, i, o) mutating |= is_mutating(o);
+        result(&k, (tst != FB_OK && fb_diag_errors(td) && !out_json) ? "PASS" : "FAIL",
+               "attest refuses an empty proof with a diagnostic", "%s", fbi_status_name(tst));
+        result(&k, (mutating || fk.records) ? "FAIL" : "PASS", "attest changes nothing",
+               (mutating || fk.records) ? "it sent a mutating request or recorded a resource" : NULL);
+        if (out_json && fake_owned(out_json)) free(out_json);
+        fb_diag_free(td);
+    }
     json_decref(offers);
     drv->teardown(ctx);
     result(&k, "PASS", "teardown", NULL);

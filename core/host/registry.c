@@ -74,6 +74,7 @@ static const struct { uint64_t bit; const char *name; } cap_names[] = {
     {FB_CAP_SCALE_TO_ZERO, "scale-to-zero"}, {FB_CAP_GPU, "gpu"},
     {FB_CAP_PUBLIC_HTTP, "public-http"}, {FB_CAP_AUTOSCALE, "autoscale"},
     {FB_CAP_ARM64, "arm64"},           {FB_CAP_ESTIMATE, "estimate"},
+    {FB_CAP_ATTEST, "attest"},
 };
 
 void fb_caps_describe(uint64_t caps, char *buf, size_t n)
@@ -97,7 +98,7 @@ int fb_driver_check_caps(const fb_driver *d, char **why)
     uint64_t kinds = c & (FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_QUANTUM);
     uint64_t features = c & ~(FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_QUANTUM |
                               FB_CAP_RENDER | FB_CAP_DEPLOY | FB_CAP_DISCOVER |
-                              FB_CAP_ESTIMATE);
+                              FB_CAP_ESTIMATE | FB_CAP_ATTEST);
     if (c & ~FB_CAP_KNOWN_MASK) {
         *why = fbi_xasprintf("caps has unknown bits 0x%llx; this broker knows "
                              "bits up to 0x%llx (ABI %d.%d)",
@@ -146,6 +147,16 @@ int fb_driver_check_caps(const fb_driver *d, char **why)
     if (HAS(d, evaluate) && !HAS(d, usage)) {
         *why = fbi_xstrdup("evaluate is set but usage is NULL (evaluate is validate then usage in one "
                            "call; a driver with evaluate has both)");
+        return -1;
+    }
+    if (!!(c & FB_CAP_ATTEST) != !!HAS(d, attest)) {
+        *why = fbi_xstrdup((c & FB_CAP_ATTEST) ? "caps has FB_CAP_ATTEST but attest is NULL"
+                                               : "attest is set but caps lacks FB_CAP_ATTEST");
+        return -1;
+    }
+    if ((c & FB_CAP_ATTEST) && !(c & FB_CAP_DEPLOY)) {
+        *why = fbi_xstrdup("caps has FB_CAP_ATTEST without FB_CAP_DEPLOY (attest names a binding "
+                           "the driver's apply recorded)");
         return -1;
     }
     if ((features || (c & FB_CAP_ESTIMATE)) && !kinds) {

@@ -14,6 +14,7 @@ const fbi_cap_name fbi_cap_names[] = {
     {FB_CAP_SCALE_TO_ZERO, "scale0"}, {FB_CAP_GPU, "gpu"},
     {FB_CAP_PUBLIC_HTTP, "http"},  {FB_CAP_AUTOSCALE, "autoscale"},
     {FB_CAP_ARM64, "arm64"},       {FB_CAP_ESTIMATE, "estimate"},
+    {FB_CAP_ATTEST, "attest"},
     {0, NULL},
 };
 

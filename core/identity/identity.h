@@ -49,6 +49,8 @@ typedef struct fbi_identity_cfg {
     char *issuer;          /* owned: identity.issuer, or https://TRUST-DOMAIN */
     char *master_key_file; /* owned: absolute path */
     int master_key_default; /* the path is the default one (made on first use) */
+    char *token_url;       /* owned: identity.tokenUrl, where workloads fetch their own
+                              JWT-SVID (serve's POST /v1/identity/token), or NULL */
 } fbi_identity_cfg;
 
 /* Reads config's "identity" section (config borrowed; already valid

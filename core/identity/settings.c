@@ -29,6 +29,8 @@ fb_status fbi_identity_cfg_load(const json_t *config, int need_trust_domain,
     }
     const char *iss = json_string_value(json_object_get(sec, "issuer"));
     const char *mk = json_string_value(json_object_get(sec, "masterKeyFile"));
+    const char *tu = json_string_value(json_object_get(sec, "tokenUrl"));
+    out->token_url = tu && td ? fbi_xstrdup(tu) : NULL;
     out->trust_domain = td ? fbi_xstrdup(td) : NULL;
     if (!td) {
         out->issuer = NULL;
@@ -57,5 +59,6 @@ void fbi_identity_cfg_free(fbi_identity_cfg *c)
     free(c->trust_domain);
     free(c->issuer);
     free(c->master_key_file);
+    free(c->token_url);
     memset(c, 0, sizeof *c);
 }

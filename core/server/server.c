@@ -13,6 +13,7 @@
 #include "server/ops.h"
 #include "server/v1.h"
 #include "server/reconcile.h"
+#include "server/wltoken.h"
 #include "base/map.h"
 #include "base/util.h"
 #include "discovery/discovery.h"
@@ -54,7 +55,7 @@ typedef struct bucket {
  * resolve answers. Route classes carry no names (nothing of a tenant). */
 static const char *const ROUTES[] = {"healthz", "readyz", "endpoints", "resolve", "deployments",
                                      "tokens", "metrics", "drivers", "specs", "plans", "operations",
-                                     "other"};
+                                     "identity_token", "other"};
 #define NROUTES (sizeof ROUTES / sizeof *ROUTES)
 static const unsigned CODES[] = {200, 201, 202, 400, 401, 403, 404, 405, 413, 429, 500, 503};
 #define NCODES (sizeof CODES / sizeof *CODES)
@@ -70,7 +71,7 @@ static size_t route_class(const char *url)
 {
     static const char *const prefix[] = {"/v1/healthz", "/v1/readyz", "/v1/endpoints", "/v1/resolve/",
                                          "/v1/deployments", "/v1/tokens", "/metrics", "/v1/drivers",
-                                         "/v1/specs", "/v1/plans", "/v1/operations/"};
+                                         "/v1/specs", "/v1/plans", "/v1/operations/", "/v1/identity/token"};
     for (size_t i = 0; i < sizeof prefix / sizeof *prefix; i++)
         if (strncmp(url, prefix[i], strlen(prefix[i])) == 0) return i;
     return NROUTES - 1;
@@ -102,6 +103,7 @@ struct fbi_server {
     char *cert, *key;
     fbi_v1_env v1;           /* specs, plans, operations, drivers (v1.h) */
     fbi_reconciler *rec;     /* --reconcile, or NULL */
+    fbi_wltoken *wlt;        /* POST /v1/identity/token when the broker is an issuer, or NULL */
     char *home;
 };
 
@@ -586,6 +588,27 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         snprintf(hval, sizeof hval, "1");
     } else if (sv->o->identity && strcmp(method, "GET") == 0 && oidc_route(sv, url, &status, &body)) {
         /* public by design: relying parties (AWS, GCP) fetch them anonymously */
+    } else if (sv->wlt && strcmp(url, "/v1/identity/token") == 0) {
+        /* a workload's own JWT-SVID: authenticated by the proof in the
+         * body, not by a bearer token (wltoken.h); every answer, granted
+         * or not, is an audit row */
+        if (strcmp(method, "POST") != 0) {
+            status = 405;
+            body = err_body("method_not_allowed", "use POST");
+        } else {
+            char *actor = NULL, *wtenant = NULL;
+            fbi_wltoken_issue(sv->wlt, rq->body, rq->body_len, &status, &body, &actor, &wtenant);
+            char outcome[16];
+            snprintf(outcome, sizeof outcome, "%u", status);
+            if (fbi_auditq_push(sv->aq, actor ? actor : "workload (unidentified)", wtenant,
+                                "POST /v1/identity/token", outcome, NULL, 1) != FB_OK && status < 400) {
+                json_decref(body);
+                status = 500;
+                body = err_body("internal", "the audit row could not be written; see the server log");
+            }
+            free(actor);
+            free(wtenant);
+        }
     } else if (strcmp(url, "/v1/healthz") == 0) {
         body = json_pack("{s:s}", "status", "ok");
     } else if (strcmp(url, "/v1/readyz") == 0) {
@@ -725,6 +748,7 @@ static void server_free(server *sv)
 {
     if (sv->daemon) MHD_stop_daemon(sv->daemon); /* no request runs after this */
     fbi_reconciler_stop(sv->rec);                /* it queues operations and audit rows */
+    fbi_wltoken_free(sv->wlt);
     fbi_ops_free(sv->v1.ops);                    /* waits for a running operation */
     fbi_auditq_stop(sv->aq);                     /* commits every queued row */
     fbi_auditor_close(sv->audit);
@@ -778,6 +802,7 @@ fb_status fbi_server_start(fb_store *store, const fbi_catalog *cat, const fbi_se
         server_free(sv);
         return FB_INVALID;
     }
+    if (o->identity) sv->wlt = fbi_wltoken_new(o->identity, file);
     if (o->reconcile_s) {
         fbi_reconcile_opts ro = {.interval_s = o->reconcile_s, .reapply = o->reconcile_reapply,
                                  .home = sv->home, .catalog_dir = o->catalog_dir, .ops = sv->v1.ops,

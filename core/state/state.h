@@ -42,6 +42,22 @@ fb_status fbi_store_set_deployment_spec(fb_store *s, const char *tenant, const c
 fb_status fbi_store_get_deployment_spec(fb_store *s, const char *tenant, const char *workload,
                                         const char *provider, const char *region,
                                         char **spec_json, fb_diag *diag);
+/* The callers (canonical JSON text, fbi_callers_canonical) an apply gave
+ * the deployment's identity bindings, stored with its outcome; the get is
+ * FB_NOTFOUND when none were stored (no identity, or applied before schema
+ * 8). Strings borrowed; *callers_json new. */
+fb_status fbi_store_set_deployment_callers(fb_store *s, const char *tenant, const char *workload,
+                                           const char *provider, const char *region,
+                                           const char *callers_json, fb_diag *diag);
+fb_status fbi_store_get_deployment_callers(fb_store *s, const char *tenant, const char *workload,
+                                           const char *provider, const char *region,
+                                           char **callers_json, fb_diag *diag);
+/* The workload that recorded the resource (provider, type, cloud_id)
+ * (borrowed), while it has a deployment on that provider: *json new text
+ * {"tenant", "workload", "region", "service"}; FB_NOTFOUND when no
+ * deployment records it. Any thread (the store serialises statements). */
+fb_status fbi_store_resource_owner(fb_store *s, const char *provider, const char *type,
+                                   const char *cloud_id, char **json, fb_diag *diag);
 /* Sets the phase (creating, applied, failed) of an existing deployment. */
 fb_status fbi_store_set_deployment_phase(fb_store *s, const char *tenant, const char *workload,
                                          const char *provider, const char *region,

@@ -142,6 +142,10 @@ static const char *const migrations[] = {
     "  id INTEGER PRIMARY KEY, row_id INTEGER NOT NULL, row_hash TEXT NOT NULL,"
     "  row_count INTEGER NOT NULL, public_key TEXT NOT NULL, signature TEXT NOT NULL,"
     "  at TEXT NOT NULL);",
+    /* 8: the callers each deployment's last apply granted (docs/identity.md,
+     * least privilege): a plan compares them with the callers it sees, so a
+     * dependency added on a caller makes the callee's grants an update */
+    "ALTER TABLE deployments ADD COLUMN identity_callers TEXT;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
@@ -1005,6 +1009,38 @@ fb_status fbi_store_get_deployment_spec(fb_store *s, const char *tenant, const c
     return query_text_v(s, diag, "read deployment spec",
         "SELECT spec_json FROM deployments WHERE tenant=?1 AND workload=?2 AND provider=?3"
         " AND region=?4 AND spec_json IS NOT NULL", 1, binds, 4, spec_json);
+}
+
+fb_status fbi_store_set_deployment_callers(fb_store *s, const char *tenant, const char *workload,
+                                           const char *provider, const char *region,
+                                           const char *callers_json, fb_diag *diag)
+{
+    return exec_bind(s, diag, "save deployment callers",
+        "UPDATE deployments SET identity_callers=?5 WHERE tenant=?1 AND workload=?2"
+        " AND provider=?3 AND region=?4", "ttttt", tenant, workload, provider, region, callers_json);
+}
+
+fb_status fbi_store_get_deployment_callers(fb_store *s, const char *tenant, const char *workload,
+                                           const char *provider, const char *region,
+                                           char **callers_json, fb_diag *diag)
+{
+    const char *binds[] = {tenant, workload, provider, region};
+    return query_text_v(s, diag, "read deployment callers",
+        "SELECT identity_callers FROM deployments WHERE tenant=?1 AND workload=?2 AND provider=?3"
+        " AND region=?4 AND identity_callers IS NOT NULL", 1, binds, 4, callers_json);
+}
+
+fb_status fbi_store_resource_owner(fb_store *s, const char *provider, const char *type,
+                                   const char *cloud_id, char **json, fb_diag *diag)
+{
+    const char *binds[] = {provider, type, cloud_id};
+    /* a deployment of the same provider must hold it: a record whose
+     * deployment is gone names no running workload */
+    return query_text_v(s, diag, "find a resource's workload",
+        "SELECT json_object('tenant', r.tenant, 'workload', r.workload, 'region', d.region,"
+        " 'service', d.service) FROM resources r JOIN deployments d ON d.tenant=r.tenant"
+        " AND d.workload=r.workload AND d.provider=r.provider"
+        " WHERE r.provider=?1 AND r.type=?2 AND r.cloud_id=?3 ORDER BY d.region LIMIT 1", 1, binds, 3, json);
 }
 
 fb_status fbi_store_set_deployment_phase(fb_store *s, const char *tenant, const char *workload,

@@ -961,6 +961,20 @@ static fb_status aws_evaluate(fb_driver_ctx *ctx, const char *in_json, size_t n,
     return fbk_evaluate(aws_host, "aws", &aws_eval_ops, ctx, in_json, n, diags, out, diag);
 }
 
+/* ABI 1.3: a workload's GetCallerIdentity proof (attest.c). */
+static fb_status aws_attest_verb(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+{
+    json_t *in;
+    fb_status st = fbk_json_in(aws_host, diag, "input", in_json, &in);
+    if (st != FB_OK) return st;
+    json_t *result = NULL;
+    st = aws_attest(ctx, in, &result, diag);
+    if (st == FB_OK) st = fbk_json_out(aws_host, diag, result, out);
+    json_decref(result);
+    json_decref(in);
+    return st;
+}
+
 static const fb_driver aws_driver = {
     .abi_major = FB_ABI_MAJOR,
     .abi_minor = FB_ABI_MINOR,
@@ -969,7 +983,7 @@ static const fb_driver aws_driver = {
     .version = "1.0.0",
     .caps = FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_RENDER | FB_CAP_DEPLOY |
             FB_CAP_DISCOVER | FB_CAP_ESTIMATE | FB_CAP_PUBLIC_HTTP | FB_CAP_AUTOSCALE |
-            FB_CAP_ARM64 | FB_CAP_SCALE_TO_ZERO,
+            FB_CAP_ARM64 | FB_CAP_SCALE_TO_ZERO | FB_CAP_ATTEST,
     .summary = "AWS Lambda (Function) and ECS on Fargate (Container) over the AWS APIs",
     .configure = aws_configure,
     .offers = aws_offers,
@@ -982,6 +996,7 @@ static const fb_driver aws_driver = {
     .teardown = aws_teardown,
     .usage = aws_usage_verb,
     .evaluate = aws_evaluate,
+    .attest = aws_attest_verb,
 };
 
 FB_DRIVER_EXPORT fb_status fb_driver_entry(const fb_host *h, const fb_driver **out, fb_diag *diag)

@@ -252,8 +252,28 @@ char *aws_identity_caller_role_name(const char *tenant, const char *caller, cons
  * then GetRole for their tags): type iam-role, managed when tagged
  * managed-by=fedbroker, with the tenant and workload tags. */
 fb_status aws_identity_discover(aws_ctx *ctx, const fbk_aws_creds *creds, json_t *resources, fb_diag *diag);
+/* With ident.tokenUrl (the broker's token endpoint), adds to env (an
+ * object of variables) what a workload needs to fetch its own JWT-SVID,
+ * each unless the spec sets it: FEDBROKER_TOKEN_URL, FEDBROKER_SERVER_ID
+ * (the issuer, to sign into the proof), FEDBROKER_TOKEN_PROVIDER ("aws"),
+ * FEDBROKER_SPIFFE_ID. ident may be NULL. */
+void aws_identity_env(const json_t *ident, json_t *env);
+/* Is name one aws_identity_env may add (FEDBROKER_...)? observe, which
+ * has no identity, does not report those as drift. */
+int aws_identity_env_name(const char *name);
 /* Deletes the workload's role (gone already is fine). */
 fb_status aws_identity_unbind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
                               const char *role_arn);
+
+/* ---- a workload's proof of its role (attest.c, ABI 1.3) ---- */
+/* The header that binds a GetCallerIdentity proof to one broker: its
+ * value is the broker's issuer, and the signature must cover it. */
+#define AWS_SERVER_ID_HEADER "X-Fedbroker-Server-Id"
+#define AWS_SERVER_ID_HEADER_LC "x-fedbroker-server-id"
+/* Checks in {"proof": {method, url, headers, body}, "serverId"} (borrowed),
+ * sends the signed GetCallerIdentity on to STS and answers *out (new)
+ * {"resource": {"type": "iam-role", "id": ROLE-ARN}, "caller": SESSION-ARN}
+ * for a workload role's session; FB_AUTH with a diagnostic otherwise. */
+fb_status aws_attest(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);
 
 #endif

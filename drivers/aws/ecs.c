@@ -71,6 +71,7 @@ typedef struct ctr {
     json_int_t eph_gib;   /* 0: the included 20 GiB */
     json_int_t public_port; /* 0: none */
     char *task_role;      /* new: the workload's identity role (iam.c), NULL: settings' */
+    const json_t *ident;  /* the apply input's identity (borrowed), or NULL */
 } ctr;
 
 static void ctr_init(ctr *c, const json_t *w, const char *region)
@@ -320,7 +321,11 @@ static json_t *taskdef_body(aws_ctx *ctx, const ctr *c)
     else json_decref(ports);
     /* environment, sorted by name */
     json_t *env = json_array();
-    const json_t *eo = json_object_get(c->spec, "env");
+    /* the spec's variables and, with a token endpoint, the broker's
+     * (FEDBROKER_TOKEN_URL, ...: aws_identity_env) */
+    json_t *eo = json_is_object(json_object_get(c->spec, "env")) ? json_deep_copy(json_object_get(c->spec, "env"))
+                                                                : json_object();
+    aws_identity_env(c->ident, eo);
     size_t n = json_object_size(eo), k = 0;
     const char **keys = fbk_xcalloc(n ? n : 1, sizeof *keys);
     const char *key;
@@ -336,6 +341,7 @@ static json_t *taskdef_body(aws_ctx *ctx, const ctr *c)
         json_array_append_new(env, json_pack("{s:s,s:O}", "name", keys[k], "value",
                                              json_object_get(eo, keys[k])));
     free(keys);
+    json_decref(eo);
     if (json_array_size(env)) json_object_set_new(cd, "environment", env);
     else json_decref(env);
     json_t *secrets = json_array();
@@ -815,6 +821,7 @@ fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *d
     } else {
         ident = NULL;
     }
+    cc.ident = ident;
     json_t *docs = create_docs(ctx, &cc);
     call c = {ctx, diag, &creds, cc.region};
     json_t *state = ctr_state(ctx, &cc), *svc = NULL, *resources = json_array();
@@ -1188,6 +1195,7 @@ fb_status aws_ecs_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag 
             }
             json_object_foreach(live_env, k, v) {
                 if (json_object_get(json_object_get(cc.spec, "env"), k)) continue;
+                if (aws_identity_env_name(k)) continue; /* the broker's, not the spec's */
                 char *f = fbk_xasprintf("env.%s", k);
                 aws_drift(dr, f, NULL, json_incref(v));
                 free(f);

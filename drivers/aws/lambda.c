@@ -320,7 +320,9 @@ static json_t *code_member(const lam *l, const char *zip_b64)
 static json_t *env_object(const lam *l)
 {
     const json_t *env = json_object_get(l->spec, "env");
-    return json_is_object(env) ? json_deep_copy(env) : json_object();
+    json_t *o = json_is_object(env) ? json_deep_copy(env) : json_object();
+    aws_identity_env(l->ident, o); /* FEDBROKER_TOKEN_URL, ... with a token endpoint */
+    return o;
 }
 
 /* The configuration both CreateFunction and UpdateFunctionConfiguration set. new. */
@@ -1191,6 +1193,7 @@ fb_status aws_lambda_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_di
             }
             json_object_foreach((json_t *)live_env, k, v) {
                 if (json_object_get(want_env, k)) continue;
+                if (aws_identity_env_name(k)) continue; /* the broker's (observe has no identity) */
                 char *f = fbk_xasprintf("env.%s", k);
                 aws_drift(dr, f, NULL, json_incref(v));
                 free(f);

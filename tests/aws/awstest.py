@@ -240,3 +240,33 @@ def wait_for(pred, timeout=30.0, step=0.05):
             return v
         time.sleep(step)
     return None
+
+
+def issuer_site(env, trust_domain="prod.example.com", **identity):
+    """The broker as an OIDC issuer on loopback, for the identity tests:
+    a directory (env.path("site")) served over HTTP on a port the OS picks,
+    and env's config.json given {"identity": {"trustDomain", "issuer":
+    http://127.0.0.1:PORT/fb, **identity}} (the aws driver's settings kept).
+    `fedbroker identity publish SITE/fb` then makes the issuer's documents
+    reachable, as the fake STS fetches them. Returns (issuer, site, server);
+    server.shutdown() when done."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+    site = env.path("site")
+    os.makedirs(site, exist_ok=True)
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=site))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    issuer = f"http://127.0.0.1:{srv.server_address[1]}/fb"
+    path = os.path.join(env.home, "config.json")
+    with open(path) as f:
+        conf = json.load(f)
+    conf["identity"] = {"trustDomain": trust_domain, "issuer": issuer, **identity}
+    with open(path, "w") as f:
+        json.dump(conf, f)
+    return issuer, site, srv

@@ -307,6 +307,29 @@ START_TEST(caps_rules)
     ck_assert_int_eq(fb_driver_check_caps(&d, &why), -1);
     ck_assert_ptr_nonnull(strstr(why, "unknown bits"));
     free(why);
+    why = NULL;
+    /* ATTEST (1.3) <=> attest, and only with DEPLOY */
+    d.caps = FB_CAP_FUNCTION | FB_CAP_DEPLOY;
+    d.offers = (void *)1;
+    d.validate = (void *)1;
+    ck_assert_int_eq(fb_driver_check_caps(&d, &why), 0);
+    d.caps |= FB_CAP_ATTEST;
+    ck_assert_int_eq(fb_driver_check_caps(&d, &why), -1);
+    ck_assert_ptr_nonnull(strstr(why, "attest is NULL"));
+    free(why);
+    why = NULL;
+    d.attest = (void *)1;
+    ck_assert_int_eq(fb_driver_check_caps(&d, &why), 0);
+    d.caps &= ~FB_CAP_ATTEST;
+    ck_assert_int_eq(fb_driver_check_caps(&d, &why), -1);
+    ck_assert_ptr_nonnull(strstr(why, "lacks FB_CAP_ATTEST"));
+    free(why);
+    why = NULL;
+    d.caps = FB_CAP_FUNCTION | FB_CAP_ATTEST;
+    d.apply = d.observe = d.destroy = NULL;
+    ck_assert_int_eq(fb_driver_check_caps(&d, &why), -1);
+    ck_assert_ptr_nonnull(strstr(why, "without FB_CAP_DEPLOY"));
+    free(why);
 }
 END_TEST
 

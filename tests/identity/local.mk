@@ -11,7 +11,8 @@ tests_identity_check_identity_LDADD = $(FB_TEST_DEPLIBS)
 IDENTITY_TESTS = tests/identity/tokens.py tests/identity/secrets.py tests/identity/portable.py tests/identity/aws_secrets.py \
 	tests/identity/aws_oidc.py tests/identity/aws_binding.py tests/identity/serve_oidc.py \
 	tests/identity/crosscloud.py tests/identity/gcp_secrets.py tests/identity/k8s_bindings.py \
-	tests/identity/nosecret.py tests/identity/aws_invoke.py tests/identity/gcp_functions.py
+	tests/identity/nosecret.py tests/identity/aws_invoke.py tests/identity/gcp_functions.py \
+	tests/identity/workload_token.py tests/identity/plan_callers.py
 TESTS += $(IDENTITY_TESTS)
 EXTRA_DIST += $(IDENTITY_TESTS)
 EXTRA_DIST += tests/reference/jose/SOURCE.md tests/reference/jose/LICENSE \

@@ -11,7 +11,8 @@ FEDBROKER_LOG=debug (every request logged):
   format (table, json, csv, md, html, focus) and --out, apply --plan
   --dry-run (table and json), apply --plan, report in every format,
   status, endpoints, discover (both providers), identity show, audit list
-  and verify, results, a second secret put and apply, destroy.
+  and verify, results, serve answering a workload's token request (its
+  log), a second secret put and apply, destroy.
 
 Every stdout and stderr (the debug log included) is searched for the value,
 its base64 form and the second value; so is every byte of every file under
@@ -26,6 +27,12 @@ import os
 import subprocess
 import sys
 import tempfile
+import urllib.error
+import urllib.request
+
+import botocore.auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "gcp"))
@@ -47,7 +54,8 @@ aws = awstest.settings(afake)
 for k in ("iam", "secretsmanager"):
     aws["endpoints"][k] = afake.base
 env.write_config(gs, extra={"drivers": {"gcp": gs, "aws": aws},
-                            "identity": {"trustDomain": "prod.example.com", "issuer": "https://oidc.example.com/fb"}})
+                            "identity": {"trustDomain": "prod.example.com", "issuer": "https://oidc.example.com/fb",
+                                         "tokenUrl": "https://broker.example.com/v1/identity/token"}})
 env.env.update({"AWS_ACCESS_KEY_ID": awstest.AK, "AWS_SECRET_ACCESS_KEY": awstest.SK, "FEDBROKER_LOG": "debug"})
 outputs = []
 
@@ -113,6 +121,43 @@ try:
     sec = afake.state().get("secrets", {}).get("us-east-1|fedbroker/shop/orders/db-password", {})
     got_a = next((v["value"] for v in sec.get("versions", {}).values() if "AWSCURRENT" in v["stages"]), None)
     ck.ok(got_g == PLANT and got_a == PLANT, "the value reached Secret Manager and Secrets Manager", (got_g, got_a == PLANT))
+    # the Fargate task gets the token endpoint (identity.tokenUrl)
+
+    def env_vars(o):
+        if isinstance(o, dict):
+            if isinstance(o.get("name"), str) and o["name"].startswith("FEDBROKER_") and "value" in o:
+                yield o["name"], o["value"]
+            for v in o.values():
+                yield from env_vars(v)
+        elif isinstance(o, list):
+            for v in o:
+                yield from env_vars(v)
+    got = dict(env_vars(afake.state()))
+    ck.ok(got.get("FEDBROKER_TOKEN_URL") == "https://broker.example.com/v1/identity/token" and
+          got.get("FEDBROKER_SPIFFE_ID") == "spiffe://prod.example.com/tenant/shop/workload/orders",
+          "the Fargate task definition names the token endpoint and the task's SPIFFE ID", got)
+    # serve's token endpoint (debug log on): a proof it sends to STS and
+    # STS answers with the broker's own user, which is no workload
+    req = AWSRequest(method="POST", url=afake.base + "/", data="Action=GetCallerIdentity&Version=2011-06-15",
+                     headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+                              "X-Fedbroker-Server-Id": "https://oidc.example.com/fb"})
+    botocore.auth.SigV4Auth(Credentials(awstest.AK, awstest.SK), "sts", "us-east-1").add_auth(req)
+    srv = subprocess.Popen([FEDBROKER, "serve", "--listen", "127.0.0.1:0"], env=env.env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    line = srv.stdout.readline().decode()
+    body = json.dumps({"provider": "aws", "audience": "a", "proof": {
+        "method": "POST", "url": afake.base + "/", "headers": dict(req.headers), "body": req.data}}).encode()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(line.split()[-1] + "/v1/identity/token", data=body,
+                                                           headers={"Content-Type": "application/json"}),
+                                    timeout=60) as r:
+            code = r.status
+    except urllib.error.HTTPError as e:
+        code = e.code
+    srv.terminate()
+    sout, serr = srv.communicate(timeout=60)
+    outputs.append(("serve", line + sout.decode("utf-8", "replace") + serr.decode("utf-8", "replace")))
+    ck.ok(code == 401, "serve refuses the broker's own user as a workload (401)", code)
     for fmt in ("table", "json", "csv", "md", "html", "focus"):
         rc, out, err = run("report", "--format", fmt)
         ck.ok(rc == 0, "report --format %s" % fmt, (rc, err[-600:]))

@@ -247,6 +247,14 @@ port = int(re.match(r"listening on http://127\.0\.0\.1:(\d+)", srv.stdout.readli
 for path in ("/fb/.well-known/openid-configuration", "/fb/jwks.json"):
     st, j = req("GET", path, token=None)
     ok(st == 200, f"GET {path}", (st, j))
+# a workload's own token: refused answers here (a good proof needs a
+# workload's role session: tests/identity/workload_token.py)
+st, j = req("POST", "/v1/identity/token", token=None, ctype="application/json",
+            body=json.dumps({"provider": "aws", "proof": {}, "audience": "a"}))
+ok(st == 401, "POST /v1/identity/token with an empty proof: 401", (st, j))
+st, j = req("POST", "/v1/identity/token", token=None, ctype="application/json",
+            body=json.dumps({"provider": "aws", "audience": "a"}))
+ok(st == 400, "POST /v1/identity/token without a proof: 400", (st, j))
 srv.send_signal(signal.SIGTERM)
 srv.wait(timeout=60)
 fake.close()
