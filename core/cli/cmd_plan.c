@@ -177,7 +177,9 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
         free(pos);
         return rc;
     }
-    fb_status st = fbi_plan_run(&b, set, &po, &plan, &total, d);
+    fbc_hybrid hy;
+    int hrc = fbc_hybrid_prepare(&hy, &b, set, &po);
+    fb_status st = hrc == FB_EXIT_OK ? fbi_plan_run(&b, set, &po, &plan, &total, d) : FB_INVALID;
     fb_diag_print(d, stderr);
     if (po.stats)
         fprintf(stderr, "fedbroker plan: stats: %zu workloads, %zu candidates, %zu evaluations; "
@@ -189,10 +191,8 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     if (st == FB_INVALID) rc = FB_EXIT_INVALID;
     else if (st == FB_QUOTA) rc = FB_EXIT_INFEASIBLE;
     else if (st != FB_OK) rc = FB_EXIT_FAILURE;
-    if (plan && st == FB_OK) {
-        int hrc = fbc_plan_hybrid(plan, &b, set, &po);
-        if (rc == FB_EXIT_OK) rc = hrc;
-    }
+    if (hrc != FB_EXIT_OK) rc = hrc;
+    if (plan && st == FB_OK) fbc_hybrid_attach(&hy, plan);
     if (plan) {
         int wrc = fbc_emit_report(plan, fmt, group_by, output);
         if (rc == FB_EXIT_OK) rc = wrc;
@@ -243,6 +243,7 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     else if (detailed && rc == FB_EXIT_INVALID) rc = FB_EXIT_FAILURE;
     json_decref(plan);
     fb_diag_free(d);
+    fbc_hybrid_free(&hy);
     fbi_broker_close(&b);
     fb_spec_set_free(set);
     return rc;

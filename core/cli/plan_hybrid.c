@@ -3,8 +3,9 @@
  * the offers the planner chooses for its baseline and overflow parts and
  * the five strategies side by side over its traffic profile
  * (core/plan/hybrid.c), in the plan document under "hybrid" and after the
- * table report. The placement the plan solved stays one offer per
- * workload: apply deploys that (docs/simulation.md, "Not built yet"). */
+ * table report; the ones it places as two parts (a container part and a
+ * function part, chosen by the solver) are handed to the plan before it
+ * runs (docs/simulation.md, "The plan places the split"). */
 #include "config.h"
 #include "cli/cli.h"
 #include "cli/planexec.h"
@@ -42,27 +43,75 @@ static int is_hybrid(const json_t *norm)
     return json_object_get(sp, "burst") != NULL;
 }
 
-int fbc_plan_hybrid(json_t *plan, fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *po)
+int fbc_hybrid_prepare(fbc_hybrid *h, fbi_broker *b, fb_spec_set *set, fbi_plan_opts *po)
 {
-    json_t *arr = NULL;
+    memset(h, 0, sizeof *h);
     int rc = FB_EXIT_OK;
-    for (size_t i = 0; i < fb_spec_count(set); i++) {
+    size_t n = fb_spec_count(set);
+    h->splits = fbi_xcalloc(n ? n : 1, sizeof *h->splits);
+    h->ps = fbi_xcalloc(n ? n : 1, sizeof *h->ps);
+    double hours = po->calendar_hours ? 24.0 * po->calendar_hours : 730.0;
+    for (size_t i = 0; i < n; i++) {
         const json_t *norm = fbi_spec_doc(set, i);
         if (!is_hybrid(norm)) continue;
+        const json_t *spread = json_object_get(
+            json_object_get(json_object_get(norm, "spec"), "placement"), "spread");
+        int spreads = json_integer_value(json_object_get(spread, "minRegions")) > 1 ||
+                      json_integer_value(json_object_get(spread, "minProviders")) > 1;
         json_t *one = NULL;
         fb_diag *d = fb_diag_new();
-        fb_status st = fbi_hybrid_compare(b, norm, po, &one, d);
+        int placed = 0;
+        fbi_hybrid_split *sp = &h->splits[h->n];
+        fb_status st = fbi_hybrid_compare_split(b, norm, po, hours, &one, spreads ? NULL : sp, &placed, d);
+        if (st == FB_OK && placed) {
+            /* the function part's name must be free in its tenant */
+            for (size_t k = 0; k < n; k++) {
+                const json_t *md = json_object_get(fbi_spec_doc(set, k), "metadata");
+                const char *nm = json_string_value(json_object_get(md, "name"));
+                if (nm && !strcmp(nm, sp->function_name) && !strcmp(fb_spec_tenant(set, k), sp->tenant)) {
+                    char *s = fbi_xasprintf("hybrid workload %s/%s: its function part would be named %s, "
+                                            "which another workload of the tenant is already called",
+                                            sp->tenant, sp->name, sp->function_name);
+                    fb_diag_add(d, FB_SEV_ERROR, fb_spec_file(set, i), 0, 0, "/metadata/name", s,
+                                "rename one of them");
+                    free(s);
+                    st = FB_INVALID;
+                }
+            }
+        }
         fb_diag_print(d, stderr);
         fb_diag_free(d);
         if (st != FB_OK) {
+            json_decref(one);
+            if (placed) fbi_hybrid_split_free(sp);
             rc = st == FB_QUOTA ? FB_EXIT_INFEASIBLE : FB_EXIT_INVALID;
             continue;
         }
-        if (!arr) arr = json_array();
-        json_array_append_new(arr, one);
+        if (spreads)
+            json_object_set_new(json_object_get(one, "placed"), "why", json_string(
+                "placement.spread places replicas of the workload: the split is not placed for spread "
+                "workloads (each replica is one offer)"));
+        if (placed) h->ps[h->n++] = sp->s;
+        if (!h->compare) h->compare = json_array();
+        json_array_append_new(h->compare, one);
     }
-    if (arr) json_object_set_new(plan, "hybrid", arr);
+    po->splits = h->ps;
+    po->nsplits = h->n;
     return rc;
+}
+
+void fbc_hybrid_attach(fbc_hybrid *h, json_t *plan)
+{
+    if (h->compare) json_object_set(plan, "hybrid", h->compare);
+}
+
+void fbc_hybrid_free(fbc_hybrid *h)
+{
+    for (size_t i = 0; i < h->n; i++) fbi_hybrid_split_free(&h->splits[i]);
+    free(h->splits);
+    free(h->ps);
+    json_decref(h->compare);
+    memset(h, 0, sizeof *h);
 }
 
 void fbc_print_hybrid(const json_t *plan, FILE *out)
@@ -71,8 +120,8 @@ void fbc_print_hybrid(const json_t *plan, FILE *out)
     size_t i;
     json_t *h;
     if (!json_array_size(arr)) return;
-    fprintf(out, "\nHybrid placement (docs/simulation.md): the strategies over each profile; the "
-                 "placement above is still one offer per workload\n");
+    fprintf(out, "\nHybrid placement (docs/simulation.md): the strategies over each profile, "
+                 "simulated at the cheapest offer of each part\n");
     json_array_foreach(arr, i, h) {
         const json_t *pr = json_object_get(h, "profile");
         fprintf(out, "%s (%s): containers %s, overflow %s; %lld steps of %lld s\n",
@@ -103,5 +152,13 @@ void fbc_print_hybrid(const json_t *plan, FILE *out)
         const char *rec = json_string_value(json_object_get(h, "recommended"));
         fprintf(out, "  cheapest with every request served and the SLO met: %s\n",
                 rec ? rec : "none");
+        const json_t *pl = json_object_get(h, "placed");
+        const char *as = json_string_value(json_object_get(pl, "as"));
+        if (as && !strcmp(as, "split"))
+            fprintf(out, "  placed as two parts above: %s (containers) and %s (functions)\n",
+                    json_string_value(json_object_get(pl, "container")),
+                    json_string_value(json_object_get(pl, "function")));
+        else if (as)
+            fprintf(out, "  placed as one offer: %s\n", json_string_value(json_object_get(pl, "why")));
     }
 }
