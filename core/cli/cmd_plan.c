@@ -193,6 +193,8 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     else if (st != FB_OK) rc = FB_EXIT_FAILURE;
     if (hrc != FB_EXIT_OK) rc = hrc;
     if (plan && st == FB_OK) fbc_hybrid_attach(&hy, plan);
+    /* the change set and the apply section see the parts apply deploys */
+    if (st == FB_OK) fbc_hybrid_deploy_set(&hy, set);
     if (plan) {
         int wrc = fbc_emit_report(plan, fmt, group_by, output);
         if (rc == FB_EXIT_OK) rc = wrc;

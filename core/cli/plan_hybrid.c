@@ -100,6 +100,22 @@ int fbc_hybrid_prepare(fbc_hybrid *h, fbi_broker *b, fb_spec_set *set, fbi_plan_
     return rc;
 }
 
+void fbc_hybrid_deploy_set(const fbc_hybrid *h, fb_spec_set *set)
+{
+    for (size_t k = 0; k < h->n; k++) {
+        const fbi_hybrid_split *sp = &h->splits[k];
+        size_t n = fb_spec_count(set);
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(fb_spec_name(set, i), sp->name) || strcmp(fb_spec_tenant(set, i), sp->tenant)) continue;
+            char *file = fbi_xstrdup(fb_spec_file(set, i));
+            fbi_spec_set_put(set, i, json_deep_copy(sp->deploy_container), file);
+            fbi_spec_set_put(set, n, json_deep_copy(sp->deploy_function), file);
+            free(file);
+            break;
+        }
+    }
+}
+
 void fbc_hybrid_attach(fbc_hybrid *h, json_t *plan)
 {
     if (h->compare) json_object_set(plan, "hybrid", h->compare);

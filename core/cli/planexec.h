@@ -112,6 +112,10 @@ typedef struct fbc_hybrid {
  * po->splits at the ones to place as two parts. Returns an exit code
  * (problems printed); h is filled also on failure (fbc_hybrid_free). */
 int fbc_hybrid_prepare(fbc_hybrid *h, fbi_broker *b, fb_spec_set *set, fbi_plan_opts *po);
+/* Puts the parts apply deploys (fbi_hybrid_split) into set in place of
+ * each split workload: the container part at its place, the function part
+ * appended. The plan itself runs on the set as given (po->splits). */
+void fbc_hybrid_deploy_set(const fbc_hybrid *h, fb_spec_set *set);
 /* Moves h's comparison into plan as "hybrid". */
 void fbc_hybrid_attach(fbc_hybrid *h, json_t *plan);
 void fbc_hybrid_free(fbc_hybrid *h);

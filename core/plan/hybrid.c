@@ -262,6 +262,8 @@ void fbi_hybrid_split_free(fbi_hybrid_split *h)
     free(h->name);
     free(h->function_name);
     json_decref(h->info);
+    json_decref(h->deploy_container);
+    json_decref(h->deploy_function);
     memset(h, 0, sizeof *h);
 }
 
@@ -299,6 +301,29 @@ static int split_docs(const json_t *norm, const fbi_hybrid_prices *pr, const cha
     free(text);
     if (st == FB_OK) st = fb_spec_set_finish(h->docs, diag);
     return st == FB_OK ? 0 : -1;
+}
+
+/* The parts as apply deploys them (see fbi_hybrid_split). */
+static void deploy_docs(const json_t *norm, fbi_hybrid_split *h, int baseline)
+{
+    json_t *c = json_deep_copy(norm);
+    json_t *csp = json_object_get(c, "spec");
+    json_t *sc = json_object_get(csp, "scaling");
+    json_object_set_new(sc, "minInstances", json_integer(baseline > 1 ? baseline : 1));
+    json_t *deps = json_object_get(csp, "dependencies");
+    if (!json_is_array(deps)) json_object_set_new(csp, "dependencies", deps = json_array());
+    /* as the spec's normal form has it; the volume is the plan's link */
+    json_array_append_new(deps, json_pack("{s:s,s:I}", "workload", h->function_name,
+                                          "volumeBytesPerMonth", (json_int_t)h->s.link_bytes));
+    json_t *f = json_deep_copy(h->s.function_doc);
+    json_t *fsp = json_object_get(f, "spec");
+    static const char *const keep[] = {"env", "secrets", "identity", "command", "args", "timeoutMs"};
+    for (size_t k = 0; k < sizeof keep / sizeof *keep; k++) {
+        json_t *v = json_object_get(json_object_get(norm, "spec"), keep[k]);
+        if (v) json_object_set_new(fsp, keep[k], json_deep_copy(v));
+    }
+    h->deploy_container = c;
+    h->deploy_function = f;
 }
 
 fb_status fbi_hybrid_compare(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts,
@@ -449,6 +474,7 @@ fb_status fbi_hybrid_compare_split(fbi_broker *b, const json_t *norm, const fbi_
         split->s.budget_micro = json_integer_value(
             json_object_get(json_object_get(json_object_get(sp, "placement"), "budget"), "monthlyMicroUsd"));
         split->s.info = split->info;
+        deploy_docs(norm, split, bl[FBI_SIM_HYBRID]);
         if (placed) *placed = 1;
         json_object_set_new(pj, "as", json_string("split"));
         json_object_set_new(pj, "container", json_string(name));

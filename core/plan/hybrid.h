@@ -62,6 +62,13 @@ typedef struct fbi_hybrid_split {
     fb_spec_set *docs;      /* owns the parts' normal forms */
     char *tenant, *name, *function_name;
     json_t *info;
+    /* what apply deploys (normal forms, new): the workload with its
+     * autoscaler's floor at the baseline (at least 1: the gateway beside
+     * the containers needs one) and the function part as a dependency, so
+     * its URL reaches the containers' environment
+     * (FEDBROKER_ENDPOINT_<NAME>_OVERFLOW); the function part with the
+     * workload's env, secrets and identity */
+    json_t *deploy_container, *deploy_function;
 } fbi_hybrid_split;
 void fbi_hybrid_split_free(fbi_hybrid_split *h);
 
