@@ -322,6 +322,17 @@ static void deploy_docs(const json_t *norm, fbi_hybrid_split *h, int baseline)
         json_t *v = json_object_get(json_object_get(norm, "spec"), keep[k]);
         if (v) json_object_set_new(fsp, keep[k], json_deep_copy(v));
     }
+    /* the gateway reaches the function over HTTP: an http trigger, as
+     * public as the workload's own ports (a private function URL needs
+     * signed requests, which nginx does not make: docs/simulation.md) */
+    int pub = 0;
+    size_t i;
+    json_t *port;
+    json_array_foreach(json_object_get(json_object_get(norm, "spec"), "ports"), i, port)
+        pub |= json_is_true(json_object_get(port, "public"));
+    json_object_set_new(fsp, "triggers", json_pack("[{s:{s:s,s:b,s:[sssssss]}}]", "http", "path", "/",
+                                                   "public", pub, "methods", "GET", "HEAD", "POST",
+                                                   "PUT", "PATCH", "DELETE", "OPTIONS"));
     h->deploy_container = c;
     h->deploy_function = f;
 }

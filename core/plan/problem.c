@@ -184,6 +184,15 @@ void fbi_plan_build_problem(model *m, build *bd)
                 ws = fbi_xrealloc(ws, (n + 1) * sizeof *ws);
                 ws[n++] = m->w[first + r].sp_w;
             }
+            /* a hybrid workload's function part counts with it */
+            for (size_t r = 0; r < m->nw; r++) {
+                const wl *x = &m->w[r];
+                if (x->part == PART_FUNCTION && !strcmp(x->tenant, jstr(fed, "tenant")) &&
+                    json_string_value(name) && !strcmp(x->split->name, json_string_value(name))) {
+                    ws = fbi_xrealloc(ws, (n + 1) * sizeof *ws);
+                    ws[n++] = x->sp_w;
+                }
+            }
         }
         char *nm = fbi_xasprintf("budget of federation %s/%s", jstr(fed, "tenant"), jstr(fed, "name"));
         fbi_problem_add_budget(bd->p, nm, budget * NANO_PER_MICRO, ws, n, &err);
@@ -191,6 +200,19 @@ void fbi_plan_build_problem(model *m, build *bd)
         err = NULL;
         free(nm);
         free(ws);
+    }
+    /* a hybrid workload's placement budget bounds its two parts together
+     * (the parts' own documents carry none) */
+    for (size_t i = 0; i + 1 < m->nw; i++) {
+        const wl *c = &m->w[i], *f = &m->w[i + 1];
+        if (c->part != PART_CONTAINER || f->part != PART_FUNCTION || c->split->budget_micro <= 0)
+            continue;
+        int ws[2] = {c->sp_w, f->sp_w};
+        char *nm = fbi_xasprintf("budget of hybrid workload %s/%s", c->tenant, c->split->name);
+        fbi_problem_add_budget(bd->p, nm, c->split->budget_micro * NANO_PER_MICRO, ws, 2, &err);
+        free(err);
+        err = NULL;
+        free(nm);
     }
     /* spread, affinity, anti-affinity */
     for (size_t i = 0; i < m->nw; i++) {
