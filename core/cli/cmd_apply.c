@@ -77,6 +77,9 @@ static int apply_planned(char **pos, int npos, fbc_spec_opts *so, const plan_arg
             po.catalog_dir = a->catalog;
             po.overrides = a->overrides;
             rc = fbc_hybrid_prepare(&hy, &b, set, &po);
+            /* at the pair the plan chose, as plan simulated it last */
+            if (rc == FB_EXIT_OK && fbc_hybrid_refit(&hy, &b, set, &po, plan, &rc) < 0 && rc == FB_EXIT_OK)
+                rc = FB_EXIT_INVALID;
             if (rc == FB_EXIT_OK) fbc_hybrid_deploy_set(&hy, set);
         }
         if (rc == FB_EXIT_OK) rc = fbc_plan_check_fresh(plan, set, store);
@@ -89,6 +92,13 @@ static int apply_planned(char **pos, int npos, fbc_spec_opts *so, const plan_arg
         fb_diag *d = fb_diag_new();
         if (rc == FB_EXIT_OK) rc = fbc_hybrid_prepare(&hy, &b, set, &po);
         fb_status st = rc == FB_EXIT_OK ? fbi_plan_run(&b, set, &po, &plan, &total, d) : FB_OK;
+        for (int round = 0; rc == FB_EXIT_OK && st == FB_OK && round < 2; round++) {
+            int ch = fbc_hybrid_refit(&hy, &b, set, &po, plan, &rc);
+            if (ch <= 0) break;
+            json_decref(plan);
+            plan = NULL;
+            st = fbi_plan_run(&b, set, &po, &plan, &total, d);
+        }
         if (rc == FB_EXIT_OK && st == FB_OK) {
             fbc_hybrid_attach(&hy, plan);
             fbc_hybrid_deploy_set(&hy, set);

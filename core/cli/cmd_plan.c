@@ -180,6 +180,16 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     fbc_hybrid hy;
     int hrc = fbc_hybrid_prepare(&hy, &b, set, &po);
     fb_status st = hrc == FB_EXIT_OK ? fbi_plan_run(&b, set, &po, &plan, &total, d) : FB_INVALID;
+    /* a split whose pair the solver moved is simulated again at that pair
+     * and planned again (twice at most: docs/simulation.md) */
+    for (int round = 0; st == FB_OK && round < 2; round++) {
+        int ch = fbc_hybrid_refit(&hy, &b, set, &po, plan, &hrc);
+        if (ch < 0) st = FB_INVALID;
+        if (ch <= 0) break;
+        json_decref(plan);
+        plan = NULL;
+        st = fbi_plan_run(&b, set, &po, &plan, &total, d);
+    }
     fb_diag_print(d, stderr);
     if (po.stats)
         fprintf(stderr, "fedbroker plan: stats: %zu workloads, %zu candidates, %zu evaluations; "

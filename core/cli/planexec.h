@@ -106,7 +106,9 @@ typedef struct fbc_hybrid {
     json_t *compare;              /* array (new), or NULL when there is none */
     struct fbi_hybrid_split *splits;
     fbi_plan_split *ps;           /* what po->splits points to */
+    size_t *at, *cmp;             /* per split: its index in the set, in compare */
     size_t n;
+    double hours;
 } fbc_hybrid;
 /* Simulates each hybrid workload of set before the plan runs and points
  * po->splits at the ones to place as two parts. Returns an exit code
@@ -116,6 +118,13 @@ int fbc_hybrid_prepare(fbc_hybrid *h, fbi_broker *b, fb_spec_set *set, fbi_plan_
  * each split workload: the container part at its place, the function part
  * appended. The plan itself runs on the set as given (po->splits). */
 void fbc_hybrid_deploy_set(const fbc_hybrid *h, fb_spec_set *set);
+/* The pair the solver chose in plan (borrowed) for each split: where it
+ * is not the pair the quantities were simulated at, the split is
+ * simulated again at the chosen pair (po->splits updated). Returns how
+ * many splits changed (0: plan stands), or -1 with the problem printed
+ * and *rc set. */
+int fbc_hybrid_refit(fbc_hybrid *h, fbi_broker *b, fb_spec_set *set, fbi_plan_opts *po,
+                     const json_t *plan, int *rc);
 /* Moves h's comparison into plan as "hybrid". */
 void fbc_hybrid_attach(fbc_hybrid *h, json_t *plan);
 void fbc_hybrid_free(fbc_hybrid *h);

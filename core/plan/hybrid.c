@@ -145,8 +145,38 @@ static void startup(const fbi_catalog *cat, fbi_hybrid_offer *o, const char *met
     o->start_confidence = fbi_xstrdup(r->confidence);
 }
 
+/* Restricts derived document doc to one offer, label "provider:service:
+ * region" (NULL: unchanged): the pair the solver chose, simulated again. */
+static void pin(json_t *doc, const char *label)
+{
+    if (!label) return;
+    const char *c1 = strchr(label, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2) return;
+    char *prov = fbi_xstrndup(label, (size_t)(c1 - label));
+    char *svc = fbi_xstrndup(c1 + 1, (size_t)(c2 - c1 - 1));
+    char *reg = fbi_xasprintf("%s:%s", prov, c2 + 1);
+    json_t *pl = json_object_get(json_object_get(doc, "spec"), "placement");
+    json_object_set_new(pl, "providers", json_pack("[s]", prov));
+    json_object_set_new(pl, "services", json_pack("[s]", svc));
+    json_object_set_new(pl, "regions", json_pack("[s]", reg));
+    json_object_del(pl, "denyProviders");
+    json_object_del(pl, "denyRegions");
+    free(prov);
+    free(svc);
+    free(reg);
+}
+
+static fb_status price_at(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts, int fconc,
+                          const char *pin_c, const char *pin_f, fbi_hybrid_prices *out, fb_diag *diag);
+
 fb_status fbi_hybrid_price(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts,
                            int fconc, fbi_hybrid_prices *out, fb_diag *diag)
+{
+    return price_at(b, norm, opts, fconc, NULL, NULL, out, diag);
+}
+
+static fb_status price_at(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts, int fconc,
+                          const char *pin_c, const char *pin_f, fbi_hybrid_prices *out, fb_diag *diag)
 {
     memset(out, 0, sizeof *out);
     const json_t *sp = json_object_get(norm, "spec");
@@ -173,6 +203,9 @@ fb_status fbi_hybrid_price(fbi_broker *b, const json_t *norm, const fbi_plan_opt
     /* one instance kept warm and idle all month: what pre-warming costs */
     json_array_append_new(docs, derived(norm, "Function", NAME_WARM, 0,
                                         json_pack("{si}", "minInstances", 1), fcpu, fmem));
+    pin(json_array_get(docs, 0), pin_c);
+    pin(json_array_get(docs, 1), pin_f);
+    pin(json_array_get(docs, 2), pin_f);
     char *text = json_dumps(docs, JSON_COMPACT);
     json_decref(docs);
     fb_spec_set *set = NULL;
@@ -186,6 +219,9 @@ fb_status fbi_hybrid_price(fbi_broker *b, const json_t *norm, const fbi_plan_opt
     }
     fbi_plan_opts po = *opts;
     po.baselines = 0;
+    po.no_quotas = 1; /* the three parts price offers; the plan itself counts quotas */
+    po.splits = NULL;
+    po.nsplits = 0;
     po.export_lp = NULL;
     po.stats = NULL;
     json_t *plan = NULL;
@@ -340,12 +376,12 @@ static void deploy_docs(const json_t *norm, fbi_hybrid_split *h, int baseline)
 fb_status fbi_hybrid_compare(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts,
                              json_t **out, fb_diag *diag)
 {
-    return fbi_hybrid_compare_split(b, norm, opts, 730.0, out, NULL, NULL, diag);
+    return fbi_hybrid_compare_split(b, norm, opts, 730.0, NULL, NULL, out, NULL, NULL, diag);
 }
 
 fb_status fbi_hybrid_compare_split(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts,
-                                   double hours, json_t **out, fbi_hybrid_split *split,
-                                   int *placed, fb_diag *diag)
+                                   double hours, const char *pin_c, const char *pin_f, json_t **out,
+                                   fbi_hybrid_split *split, int *placed, fb_diag *diag)
 {
     *out = NULL;
     if (placed) *placed = 0;
@@ -357,7 +393,7 @@ fb_status fbi_hybrid_compare_split(fbi_broker *b, const json_t *norm, const fbi_
     fbi_hybrid_prices pr;
     /* defaults of `simulate`: one request per function instance, Lambda's
      * default concurrency quota, 70% target utilisation */
-    fb_status st = fbi_hybrid_price(b, norm, opts, 1, &pr, diag);
+    fb_status st = price_at(b, norm, opts, 1, pin_c, pin_f, &pr, diag);
     if (st != FB_OK) {
         fbi_profile_free(&prof);
         return st;

@@ -87,9 +87,11 @@ fb_status fbi_hybrid_compare(fbi_broker *b, const json_t *norm, const fbi_plan_o
  * cheapest of the placeable ones that serves every request within the
  * SLO: hybrid-predictive is shown, not placed, as no driver renders its
  * schedule yet), fills *split (fbi_hybrid_split_free) with *placed 1;
- * else *placed 0 and *out's "placed" says why. hours: the plan's month. */
+ * else *placed 0 and *out's "placed" says why. hours: the plan's month.
+ * pin_c, pin_f ("provider:service:region", or NULL: the cheapest): the
+ * offers to simulate at, the pair a plan chose. */
 fb_status fbi_hybrid_compare_split(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts,
-                                   double hours, json_t **out, fbi_hybrid_split *split,
-                                   int *placed, fb_diag *diag);
+                                   double hours, const char *pin_c, const char *pin_f, json_t **out,
+                                   fbi_hybrid_split *split, int *placed, fb_diag *diag);
 
 #endif

@@ -44,6 +44,8 @@ typedef struct fbi_plan_opts {
     double time_limit_s;       /* solver limit; <= 0: 10 s */
     int baselines;             /* also solve all-PROVIDER baselines */
     struct fbi_plan_stats *stats;  /* when not NULL: counts added here */
+    int no_quotas;                 /* configured quotas not applied (the pricing
+                                      plans of hybrid.c: they price offers, place nothing) */
     const fbi_plan_split *splits;  /* hybrid workloads placed as two parts */
     size_t nsplits;
 } fbi_plan_opts;

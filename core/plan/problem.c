@@ -131,7 +131,7 @@ void fbi_plan_build_problem(model *m, build *bd)
     free(err);
     err = NULL;
     /* quotas: configuration "quotas": {"provider:region": {"vcpu": n, "instances": n}} */
-    json_t *quotas = json_object_get(m->b->config, "quotas");
+    json_t *quotas = m->o->no_quotas ? NULL : json_object_get(m->b->config, "quotas");
     const char *qkey;
     json_t *q;
     json_object_foreach(quotas, qkey, q) {

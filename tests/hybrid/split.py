@@ -15,6 +15,8 @@ models).
   to the total; a link carries the overflow back to the containers; the
   document is valid against schemas/plan.v1.schema.json; the FOCUS rows of
   both parts add up to the net total.
+- a quota that moves a part to another offer: the split is simulated again
+  at the pair the solver chose, and the plan says so.
 - placement.budget below the pair's cost: no placement (exit 3), naming
   the hybrid workload's budget; just above it: placed.
 - strategy single: one workload; strategy auto where functions only is
@@ -122,6 +124,34 @@ billed = sum(D(r["BilledCost"]) for r in rows)
 ck.ok(rc == 0 and parts == {"nye-api", "nye-api-overflow"}, "FOCUS rows for both parts", (rc, parts, err[-300:]))
 ck.ok(billed == D(plan["net_monthly_cost"]), "the FOCUS rows add up to the net total",
       (billed, plan["net_monthly_cost"]))
+
+ck.ok(c["hybrid_part"].get("quantities_at_chosen_offers") is True and
+      c["hybrid_part"]["simulated_at"] == "aws:fargate:us-east-1" and
+      c["hybrid_part"]["simulated_function_at"] == "aws:lambda:us-east-1",
+      "the quantities were simulated at the pair the solver chose", c["hybrid_part"])
+
+# ---- a quota moves a part: simulated again at the pair chosen ----------------------------
+qenv = Env(None)
+with open(os.path.join(qenv.home, "config.json"), "w") as fh:
+    json.dump({"quotas": {"aws:us-east-1": {"instances": 1}}}, fh)
+qspec = qenv.write("nye.yaml", NYE_ECR)
+rc, out, err = qenv.run("plan", "--no-save", "--format", "json", qspec)
+ck.ok(rc == 0, "plan with one instance allowed in aws:us-east-1 exits 0", err[-500:])
+if rc == 0:
+    q = json.loads(out)
+    qw = {w["name"]: w for w in q["workloads"]}
+    labels = {n: "%s:%s:%s" % (w["placement"]["provider"], w["placement"]["service"], w["placement"]["region"])
+              for n, w in qw.items()}
+    hp = qw["nye-api"]["hybrid_part"]
+    ck.ok(sum(1 for v in labels.values() if v.endswith(":us-east-1")) == 1,
+          "the quota moves one part out of us-east-1", labels)
+    ck.ok(hp["simulated_at"] == labels["nye-api"] and hp["simulated_function_at"] == labels["nye-api-overflow"] and
+          hp.get("quantities_at_chosen_offers") is True,
+          "the moved pair is simulated again: the quantities are the chosen pair's", (hp, labels))
+    ck.ok(q["hybrid"][0]["containerOffer"] == labels["nye-api"] and
+          q["hybrid"][0]["functionOffer"] == labels["nye-api-overflow"],
+          "the strategies side by side are simulated at that pair too", q["hybrid"][0]["functionOffer"])
+qenv.close()
 
 # ---- budgets see both parts ---------------------------------------------------------
 total = D(plan["total_monthly_cost"])
