@@ -4,8 +4,11 @@
 # scale-out from startup.csv, CSV = inline, bad input), the baseline
 # optimiser against a sweep of --baseline, and the overflow gateway for
 # real: Debian's nginx with the rendered configuration in front of stand-in
-# backends, driven by wrk (skips, 77, without nginx or wrk).
-HYBRID_TESTS = tests/hybrid/profile.py tests/hybrid/simulate.py tests/hybrid/optimiser.py tests/hybrid/nginx_spill.py
+# backends, driven by wrk (skips, 77, without nginx or wrk); the plan
+# placing the split (two parts, quantities from the simulator, totals,
+# budgets, FOCUS, the schema) and apply deploying both parts (fake AWS).
+HYBRID_TESTS = tests/hybrid/profile.py tests/hybrid/simulate.py tests/hybrid/optimiser.py tests/hybrid/nginx_spill.py \
+	tests/hybrid/split.py
 TESTS += $(HYBRID_TESTS)
 EXTRA_DIST += $(HYBRID_TESTS)
 EXTRA_DIST += docs/simulation.md bench/sim_bench.sh bench/README-sim.md bench/gen_profile.py

@@ -54,6 +54,8 @@ static int apply_planned(char **pos, int npos, fbc_spec_opts *so, const plan_arg
     fbi_lock *lock = NULL;
     fb_spec_set *set = NULL;
     json_t *plan = NULL;
+    fbc_hybrid hy; /* the hybrid workloads placed as two parts */
+    memset(&hy, 0, sizeof hy);
     char **files = NULL;
     int64_t total = 0; /* nano-USD: the plan's total, stored with it */
     rc = fbc_open_store(&store);
@@ -67,6 +69,19 @@ static int apply_planned(char **pos, int npos, fbc_spec_opts *so, const plan_arg
         for (size_t i = 0; i < n; i++)
             files[i] = (char *)json_string_value(json_object_get(json_array_get(src, i), "path"));
         if (rc == FB_EXIT_OK) rc = fbc_load_specs("apply", files, (int)n, so, &set);
+        if (rc == FB_EXIT_OK && json_object_get(plan, "hybrid")) {
+            /* the parts the plan placed, derived again (the simulation is
+             * deterministic; a changed input fails the freshness check) */
+            fbi_plan_opts po;
+            memset(&po, 0, sizeof po);
+            po.catalog_dir = a->catalog;
+            po.overrides = a->overrides;
+            rc = fbc_hybrid_prepare(&hy, &b, set, &po);
+            /* at the pair the plan chose, as plan simulated it last */
+            if (rc == FB_EXIT_OK && fbc_hybrid_refit(&hy, &b, set, &po, plan, &rc) < 0 && rc == FB_EXIT_OK)
+                rc = FB_EXIT_INVALID;
+            if (rc == FB_EXIT_OK) fbc_hybrid_deploy_set(&hy, set);
+        }
         if (rc == FB_EXIT_OK) rc = fbc_plan_check_fresh(plan, set, store);
     } else if (rc == FB_EXIT_OK) {
         rc = fbc_load_specs("apply", pos, npos, so, &set);
@@ -75,7 +90,19 @@ static int apply_planned(char **pos, int npos, fbc_spec_opts *so, const plan_arg
         po.catalog_dir = a->catalog;
         po.overrides = a->overrides;
         fb_diag *d = fb_diag_new();
+        if (rc == FB_EXIT_OK) rc = fbc_hybrid_prepare(&hy, &b, set, &po);
         fb_status st = rc == FB_EXIT_OK ? fbi_plan_run(&b, set, &po, &plan, &total, d) : FB_OK;
+        for (int round = 0; rc == FB_EXIT_OK && st == FB_OK && round < 2; round++) {
+            int ch = fbc_hybrid_refit(&hy, &b, set, &po, plan, &rc);
+            if (ch <= 0) break;
+            json_decref(plan);
+            plan = NULL;
+            st = fbi_plan_run(&b, set, &po, &plan, &total, d);
+        }
+        if (rc == FB_EXIT_OK && st == FB_OK) {
+            fbc_hybrid_attach(&hy, plan);
+            fbc_hybrid_deploy_set(&hy, set);
+        }
         fb_diag_print(d, stderr);
         fb_diag_free(d);
         if (rc != FB_EXIT_OK) {
@@ -98,6 +125,7 @@ static int apply_planned(char **pos, int npos, fbc_spec_opts *so, const plan_arg
         free(files);
         json_decref(plan);
         fb_spec_set_free(set);
+        fbc_hybrid_free(&hy);
         fb_store_close(store);
         fbi_broker_close(&b);
         return rc;
@@ -132,6 +160,7 @@ static int apply_planned(char **pos, int npos, fbc_spec_opts *so, const plan_arg
     free(files);
     json_decref(plan);
     fb_spec_set_free(set);
+    fbc_hybrid_free(&hy);
     fb_store_close(store);
     fbi_lock_release(lock);
     fbi_broker_close(&b);

@@ -177,7 +177,19 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
         free(pos);
         return rc;
     }
-    fb_status st = fbi_plan_run(&b, set, &po, &plan, &total, d);
+    fbc_hybrid hy;
+    int hrc = fbc_hybrid_prepare(&hy, &b, set, &po);
+    fb_status st = hrc == FB_EXIT_OK ? fbi_plan_run(&b, set, &po, &plan, &total, d) : FB_INVALID;
+    /* a split whose pair the solver moved is simulated again at that pair
+     * and planned again (twice at most: docs/simulation.md) */
+    for (int round = 0; st == FB_OK && round < 2; round++) {
+        int ch = fbc_hybrid_refit(&hy, &b, set, &po, plan, &hrc);
+        if (ch < 0) st = FB_INVALID;
+        if (ch <= 0) break;
+        json_decref(plan);
+        plan = NULL;
+        st = fbi_plan_run(&b, set, &po, &plan, &total, d);
+    }
     fb_diag_print(d, stderr);
     if (po.stats)
         fprintf(stderr, "fedbroker plan: stats: %zu workloads, %zu candidates, %zu evaluations; "
@@ -189,10 +201,10 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     if (st == FB_INVALID) rc = FB_EXIT_INVALID;
     else if (st == FB_QUOTA) rc = FB_EXIT_INFEASIBLE;
     else if (st != FB_OK) rc = FB_EXIT_FAILURE;
-    if (plan && st == FB_OK) {
-        int hrc = fbc_plan_hybrid(plan, &b, set, &po);
-        if (rc == FB_EXIT_OK) rc = hrc;
-    }
+    if (hrc != FB_EXIT_OK) rc = hrc;
+    if (plan && st == FB_OK) fbc_hybrid_attach(&hy, plan);
+    /* the change set and the apply section see the parts apply deploys */
+    if (st == FB_OK) fbc_hybrid_deploy_set(&hy, set);
     if (plan) {
         int wrc = fbc_emit_report(plan, fmt, group_by, output);
         if (rc == FB_EXIT_OK) rc = wrc;
@@ -243,6 +255,7 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     else if (detailed && rc == FB_EXIT_INVALID) rc = FB_EXIT_FAILURE;
     json_decref(plan);
     fb_diag_free(d);
+    fbc_hybrid_free(&hy);
     fbi_broker_close(&b);
     fb_spec_set_free(set);
     return rc;

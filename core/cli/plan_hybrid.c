@@ -3,8 +3,9 @@
  * the offers the planner chooses for its baseline and overflow parts and
  * the five strategies side by side over its traffic profile
  * (core/plan/hybrid.c), in the plan document under "hybrid" and after the
- * table report. The placement the plan solved stays one offer per
- * workload: apply deploys that (docs/simulation.md, "Not built yet"). */
+ * table report; the ones it places as two parts (a container part and a
+ * function part, chosen by the solver) are handed to the plan before it
+ * runs (docs/simulation.md, "The plan places the split"). */
 #include "config.h"
 #include "cli/cli.h"
 #include "cli/planexec.h"
@@ -42,27 +43,176 @@ static int is_hybrid(const json_t *norm)
     return json_object_get(sp, "burst") != NULL;
 }
 
-int fbc_plan_hybrid(json_t *plan, fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *po)
+/* Simulates workload i of set (at pin_c, pin_f, or the cheapest offers)
+ * into *sp and *one. FB_OK with *placed, or a failure (printed). */
+static fb_status simulate_one(fbc_hybrid *h, fbi_broker *b, fb_spec_set *set, size_t i,
+                              const fbi_plan_opts *po, const char *pin_c, const char *pin_f,
+                              fbi_hybrid_split *sp, json_t **one, int *placed)
 {
-    json_t *arr = NULL;
+    const json_t *norm = fbi_spec_doc(set, i);
+    const json_t *spread = json_object_get(
+        json_object_get(json_object_get(norm, "spec"), "placement"), "spread");
+    int spreads = json_integer_value(json_object_get(spread, "minRegions")) > 1 ||
+                  json_integer_value(json_object_get(spread, "minProviders")) > 1;
+    fb_diag *d = fb_diag_new();
+    *placed = 0;
+    fb_status st = fbi_hybrid_compare_split(b, norm, po, h->hours, pin_c, pin_f, one,
+                                            spreads ? NULL : sp, placed, d);
+    size_t n = fb_spec_count(set);
+    if (st == FB_OK && *placed) {
+        /* the function part's name must be free in its tenant */
+        for (size_t k = 0; k < n; k++) {
+            const json_t *md = json_object_get(fbi_spec_doc(set, k), "metadata");
+            const char *nm = json_string_value(json_object_get(md, "name"));
+            if (nm && !strcmp(nm, sp->function_name) && !strcmp(fb_spec_tenant(set, k), sp->tenant)) {
+                char *s = fbi_xasprintf("hybrid workload %s/%s: its function part would be named %s, "
+                                        "which another workload of the tenant is already called",
+                                        sp->tenant, sp->name, sp->function_name);
+                fb_diag_add(d, FB_SEV_ERROR, fb_spec_file(set, i), 0, 0, "/metadata/name", s,
+                            "rename one of them");
+                free(s);
+                st = FB_INVALID;
+            }
+        }
+    }
+    fb_diag_print(d, stderr);
+    fb_diag_free(d);
+    if (st != FB_OK) {
+        json_decref(*one);
+        *one = NULL;
+        if (*placed) fbi_hybrid_split_free(sp);
+        *placed = 0;
+        return st;
+    }
+    if (spreads)
+        json_object_set_new(json_object_get(*one, "placed"), "why", json_string(
+            "placement.spread places replicas of the workload: the split is not placed for spread "
+            "workloads (each replica is one offer)"));
+    return FB_OK;
+}
+
+int fbc_hybrid_prepare(fbc_hybrid *h, fbi_broker *b, fb_spec_set *set, fbi_plan_opts *po)
+{
+    memset(h, 0, sizeof *h);
     int rc = FB_EXIT_OK;
-    for (size_t i = 0; i < fb_spec_count(set); i++) {
-        const json_t *norm = fbi_spec_doc(set, i);
-        if (!is_hybrid(norm)) continue;
+    size_t n = fb_spec_count(set);
+    h->splits = fbi_xcalloc(n ? n : 1, sizeof *h->splits);
+    h->ps = fbi_xcalloc(n ? n : 1, sizeof *h->ps);
+    h->at = fbi_xcalloc(n ? n : 1, sizeof *h->at);
+    h->cmp = fbi_xcalloc(n ? n : 1, sizeof *h->cmp);
+    h->hours = po->calendar_hours ? 24.0 * po->calendar_hours : 730.0;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_hybrid(fbi_spec_doc(set, i))) continue;
         json_t *one = NULL;
-        fb_diag *d = fb_diag_new();
-        fb_status st = fbi_hybrid_compare(b, norm, po, &one, d);
-        fb_diag_print(d, stderr);
-        fb_diag_free(d);
+        int placed = 0;
+        fb_status st = simulate_one(h, b, set, i, po, NULL, NULL, &h->splits[h->n], &one, &placed);
         if (st != FB_OK) {
             rc = st == FB_QUOTA ? FB_EXIT_INFEASIBLE : FB_EXIT_INVALID;
             continue;
         }
-        if (!arr) arr = json_array();
-        json_array_append_new(arr, one);
+        if (!h->compare) h->compare = json_array();
+        if (placed) {
+            h->ps[h->n] = h->splits[h->n].s;
+            h->at[h->n] = i;
+            h->cmp[h->n] = json_array_size(h->compare);
+            h->n++;
+        }
+        json_array_append_new(h->compare, one);
     }
-    if (arr) json_object_set_new(plan, "hybrid", arr);
+    po->splits = h->ps;
+    po->nsplits = h->n;
     return rc;
+}
+
+/* "provider:service:region" of workload name's placement in plan (new),
+ * or NULL. */
+static char *chosen(const json_t *plan, const char *tenant, const char *name)
+{
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(plan, "workloads"), i, w) {
+        const char *n = json_string_value(json_object_get(w, "name"));
+        const char *t = json_string_value(json_object_get(w, "tenant"));
+        const json_t *pl = json_object_get(w, "placement");
+        if (!n || !t || strcmp(n, name) || strcmp(t, tenant) || !pl) continue;
+        return fbi_xasprintf("%s:%s:%s", json_string_value(json_object_get(pl, "provider")),
+                             json_string_value(json_object_get(pl, "service")),
+                             json_string_value(json_object_get(pl, "region")));
+    }
+    return NULL;
+}
+
+int fbc_hybrid_refit(fbc_hybrid *h, fbi_broker *b, fb_spec_set *set, fbi_plan_opts *po,
+                     const json_t *plan, int *rc)
+{
+    int changed = 0;
+    for (size_t k = 0; k < h->n; k++) {
+        fbi_hybrid_split *sp = &h->splits[k];
+        char *c = chosen(plan, sp->tenant, sp->name), *f = chosen(plan, sp->tenant, sp->function_name);
+        const char *sc = json_string_value(json_object_get(sp->info, "simulated_at"));
+        const char *sf = json_string_value(json_object_get(sp->info, "simulated_function_at"));
+        if (!c || !f || !sc || !sf || (!strcmp(c, sc) && !strcmp(f, sf))) {
+            free(c);
+            free(f);
+            continue;
+        }
+        fbi_hybrid_split again;
+        json_t *one = NULL;
+        int placed = 0;
+        fb_status st = simulate_one(h, b, set, h->at[k], po, c, f, &again, &one, &placed);
+        free(c);
+        free(f);
+        if (st != FB_OK) {
+            *rc = st == FB_QUOTA ? FB_EXIT_INFEASIBLE : FB_EXIT_INVALID;
+            return -1;
+        }
+        if (!placed) {
+            /* at the chosen pair the hybrid strategy no longer wins (auto):
+             * the quantities of the first simulation stand, and say where
+             * they were simulated */
+            json_decref(one);
+            continue;
+        }
+        fbi_hybrid_split_free(sp);
+        *sp = again;
+        h->ps[k] = sp->s;
+        json_array_set_new(h->compare, h->cmp[k], one);
+        changed++;
+    }
+    po->splits = h->ps;
+    return changed;
+}
+
+void fbc_hybrid_deploy_set(const fbc_hybrid *h, fb_spec_set *set)
+{
+    for (size_t k = 0; k < h->n; k++) {
+        const fbi_hybrid_split *sp = &h->splits[k];
+        size_t n = fb_spec_count(set);
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(fb_spec_name(set, i), sp->name) || strcmp(fb_spec_tenant(set, i), sp->tenant)) continue;
+            char *file = fbi_xstrdup(fb_spec_file(set, i));
+            fbi_spec_set_put(set, i, json_deep_copy(sp->deploy_container), file);
+            fbi_spec_set_put(set, n, json_deep_copy(sp->deploy_function), file);
+            free(file);
+            break;
+        }
+    }
+}
+
+void fbc_hybrid_attach(fbc_hybrid *h, json_t *plan)
+{
+    if (h->compare) json_object_set(plan, "hybrid", h->compare);
+}
+
+void fbc_hybrid_free(fbc_hybrid *h)
+{
+    for (size_t i = 0; i < h->n; i++) fbi_hybrid_split_free(&h->splits[i]);
+    free(h->splits);
+    free(h->ps);
+    free(h->at);
+    free(h->cmp);
+    json_decref(h->compare);
+    memset(h, 0, sizeof *h);
 }
 
 void fbc_print_hybrid(const json_t *plan, FILE *out)
@@ -71,8 +221,8 @@ void fbc_print_hybrid(const json_t *plan, FILE *out)
     size_t i;
     json_t *h;
     if (!json_array_size(arr)) return;
-    fprintf(out, "\nHybrid placement (docs/simulation.md): the strategies over each profile; the "
-                 "placement above is still one offer per workload\n");
+    fprintf(out, "\nHybrid placement (docs/simulation.md): the strategies over each profile, "
+                 "simulated at the cheapest offer of each part\n");
     json_array_foreach(arr, i, h) {
         const json_t *pr = json_object_get(h, "profile");
         fprintf(out, "%s (%s): containers %s, overflow %s; %lld steps of %lld s\n",
@@ -103,5 +253,13 @@ void fbc_print_hybrid(const json_t *plan, FILE *out)
         const char *rec = json_string_value(json_object_get(h, "recommended"));
         fprintf(out, "  cheapest with every request served and the SLO met: %s\n",
                 rec ? rec : "none");
+        const json_t *pl = json_object_get(h, "placed");
+        const char *as = json_string_value(json_object_get(pl, "as"));
+        if (as && !strcmp(as, "split"))
+            fprintf(out, "  placed as two parts above: %s (containers) and %s (functions)\n",
+                    json_string_value(json_object_get(pl, "container")),
+                    json_string_value(json_object_get(pl, "function")));
+        else if (as)
+            fprintf(out, "  placed as one offer: %s\n", json_string_value(json_object_get(pl, "why")));
     }
 }

@@ -98,11 +98,36 @@ int fbc_plan_dry_run(fbi_broker *b, fb_store *store, fb_spec_set *set, json_t *p
  * 0, or -1 with *err (new) naming an endpoint that is not known. */
 int fbc_inject_endpoints(json_t *doc, const json_t *deps, const json_t *urls, char **err);
 
-/* Adds "hybrid" to plan: for each Container of set with burst or
+/* The hybrid workloads of a plan (plan_hybrid.c, docs/simulation.md):
+ * compare holds, for each Container of the set with burst or
  * placement.strategy hybrid|auto, its parts' offers and the five
- * strategies side by side (plan_hybrid.c). Returns an exit code (problems
- * printed); the plan is left as it was for a workload that failed. */
-int fbc_plan_hybrid(json_t *plan, fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *po);
+ * strategies side by side; splits the ones plan places as two parts. */
+typedef struct fbc_hybrid {
+    json_t *compare;              /* array (new), or NULL when there is none */
+    struct fbi_hybrid_split *splits;
+    fbi_plan_split *ps;           /* what po->splits points to */
+    size_t *at, *cmp;             /* per split: its index in the set, in compare */
+    size_t n;
+    double hours;
+} fbc_hybrid;
+/* Simulates each hybrid workload of set before the plan runs and points
+ * po->splits at the ones to place as two parts. Returns an exit code
+ * (problems printed); h is filled also on failure (fbc_hybrid_free). */
+int fbc_hybrid_prepare(fbc_hybrid *h, fbi_broker *b, fb_spec_set *set, fbi_plan_opts *po);
+/* Puts the parts apply deploys (fbi_hybrid_split) into set in place of
+ * each split workload: the container part at its place, the function part
+ * appended. The plan itself runs on the set as given (po->splits). */
+void fbc_hybrid_deploy_set(const fbc_hybrid *h, fb_spec_set *set);
+/* The pair the solver chose in plan (borrowed) for each split: where it
+ * is not the pair the quantities were simulated at, the split is
+ * simulated again at the chosen pair (po->splits updated). Returns how
+ * many splits changed (0: plan stands), or -1 with the problem printed
+ * and *rc set. */
+int fbc_hybrid_refit(fbc_hybrid *h, fbi_broker *b, fb_spec_set *set, fbi_plan_opts *po,
+                     const json_t *plan, int *rc);
+/* Moves h's comparison into plan as "hybrid". */
+void fbc_hybrid_attach(fbc_hybrid *h, json_t *plan);
+void fbc_hybrid_free(fbc_hybrid *h);
 /* Prints plan's "hybrid" section (nothing when there is none). */
 void fbc_print_hybrid(const json_t *plan, FILE *out);
 

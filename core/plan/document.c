@@ -258,6 +258,22 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
         if (w->nreplicas > 1)
             json_object_set_new(wj, "replica", json_pack("{s:s,s:i,s:i}", "of", w->base, "index",
                                                          w->replica + 1, "count", w->nreplicas));
+        if (w->part) {
+            /* a hybrid workload's part: which, of what, and the split */
+            json_t *hp = json_pack("{s:s,s:s,s:s}", "of", w->split->name, "part",
+                                   w->part == PART_CONTAINER ? "container" : "function",
+                                   "pair", w->part == PART_CONTAINER ? w->split->function_name
+                                                                     : w->split->name);
+            json_object_update(hp, w->split->info);
+            /* were the quantities simulated at the offers the solver chose? */
+            const wl *c = w->part == PART_CONTAINER ? w : w - 1, *f = c + 1;
+            const char *sa = jstr(w->split->info, "simulated_at");
+            const char *sf = jstr(w->split->info, "simulated_function_at");
+            if (c->chosen >= 0 && f->chosen >= 0 && sa && sf)
+                json_object_set_new(hp, "quantities_at_chosen_offers", json_boolean(
+                    !strcmp(c->opts[c->chosen].of->label, sa) && !strcmp(f->opts[f->chosen].of->label, sf)));
+            json_object_set_new(wj, "hybrid_part", hp);
+        }
         json_t *elim = json_object();
         for (size_t k = 0; k < w->nopts; k++)
             if (opt_class(w, &w->opts[k])) add_amount(elim, opt_class(w, &w->opts[k]), 1);

@@ -9,6 +9,7 @@
 #include "base/decimal.h"
 #include "base/util.h"
 #include "spec/profile.h"
+#include "spec/spec.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -144,8 +145,38 @@ static void startup(const fbi_catalog *cat, fbi_hybrid_offer *o, const char *met
     o->start_confidence = fbi_xstrdup(r->confidence);
 }
 
+/* Restricts derived document doc to one offer, label "provider:service:
+ * region" (NULL: unchanged): the pair the solver chose, simulated again. */
+static void pin(json_t *doc, const char *label)
+{
+    if (!label) return;
+    const char *c1 = strchr(label, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2) return;
+    char *prov = fbi_xstrndup(label, (size_t)(c1 - label));
+    char *svc = fbi_xstrndup(c1 + 1, (size_t)(c2 - c1 - 1));
+    char *reg = fbi_xasprintf("%s:%s", prov, c2 + 1);
+    json_t *pl = json_object_get(json_object_get(doc, "spec"), "placement");
+    json_object_set_new(pl, "providers", json_pack("[s]", prov));
+    json_object_set_new(pl, "services", json_pack("[s]", svc));
+    json_object_set_new(pl, "regions", json_pack("[s]", reg));
+    json_object_del(pl, "denyProviders");
+    json_object_del(pl, "denyRegions");
+    free(prov);
+    free(svc);
+    free(reg);
+}
+
+static fb_status price_at(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts, int fconc,
+                          const char *pin_c, const char *pin_f, fbi_hybrid_prices *out, fb_diag *diag);
+
 fb_status fbi_hybrid_price(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts,
                            int fconc, fbi_hybrid_prices *out, fb_diag *diag)
+{
+    return price_at(b, norm, opts, fconc, NULL, NULL, out, diag);
+}
+
+static fb_status price_at(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts, int fconc,
+                          const char *pin_c, const char *pin_f, fbi_hybrid_prices *out, fb_diag *diag)
 {
     memset(out, 0, sizeof *out);
     const json_t *sp = json_object_get(norm, "spec");
@@ -172,6 +203,9 @@ fb_status fbi_hybrid_price(fbi_broker *b, const json_t *norm, const fbi_plan_opt
     /* one instance kept warm and idle all month: what pre-warming costs */
     json_array_append_new(docs, derived(norm, "Function", NAME_WARM, 0,
                                         json_pack("{si}", "minInstances", 1), fcpu, fmem));
+    pin(json_array_get(docs, 0), pin_c);
+    pin(json_array_get(docs, 1), pin_f);
+    pin(json_array_get(docs, 2), pin_f);
     char *text = json_dumps(docs, JSON_COMPACT);
     json_decref(docs);
     fb_spec_set *set = NULL;
@@ -185,6 +219,9 @@ fb_status fbi_hybrid_price(fbi_broker *b, const json_t *norm, const fbi_plan_opt
     }
     fbi_plan_opts po = *opts;
     po.baselines = 0;
+    po.no_quotas = 1; /* the three parts price offers; the plan itself counts quotas */
+    po.splits = NULL;
+    po.nsplits = 0;
     po.export_lp = NULL;
     po.stats = NULL;
     json_t *plan = NULL;
@@ -254,10 +291,101 @@ static char *offer_text(const fbi_hybrid_offer *o)
     return fbi_xasprintf("%s:%s:%s", o->provider, o->service, o->region);
 }
 
+void fbi_hybrid_split_free(fbi_hybrid_split *h)
+{
+    fb_spec_set_free(h->docs);
+    free(h->tenant);
+    free(h->name);
+    free(h->function_name);
+    json_decref(h->info);
+    json_decref(h->deploy_container);
+    json_decref(h->deploy_function);
+    memset(h, 0, sizeof *h);
+}
+
+/* The parts' documents in normal form (through the spec's own parser, as
+ * the nested plan of fbi_hybrid_price): the container part as that plan
+ * priced it (one replica, no requests) with the workload's internet egress
+ * (every response leaves through the gateway beside the containers) and
+ * labels; the function part at fn_requests a month. 0, or -1 (diag). */
+static int split_docs(const json_t *norm, const fbi_hybrid_prices *pr, const char *fname,
+                      json_int_t fn_requests, fbi_hybrid_split *h, fb_diag *diag)
+{
+    const json_t *sp = json_object_get(norm, "spec");
+    const json_t *res = json_object_get(sp, "resources");
+    const char *name = json_string_value(json_object_get(json_object_get(norm, "metadata"), "name"));
+    json_t *labels = json_object_get(json_object_get(norm, "metadata"), "labels");
+    json_t *c = derived(norm, "Container", name, 0, json_pack("{sisi}", "minInstances", 1, "maxInstances", 1),
+                        json_integer_value(json_object_get(res, "cpuMillis")),
+                        json_integer_value(json_object_get(res, "memoryMiB")));
+    json_t *egress = json_object_get(json_object_get(sp, "traffic"), "egressBytesPerMonth");
+    if (json_integer_value(egress) > 0)
+        json_object_set(json_object_get(json_object_get(c, "spec"), "traffic"), "egressPerMonth", egress);
+    json_t *f = derived(norm, "Function", fname, fn_requests, json_pack("{si}", "minInstances", 0),
+                        pr->fn_cpu_millis, pr->fn_memory_mib);
+    if (json_object_size(labels)) {
+        json_object_set(json_object_get(c, "metadata"), "labels", labels);
+        json_object_set(json_object_get(f, "metadata"), "labels", labels);
+    }
+    json_t *docs = json_pack("[oo]", c, f);
+    char *text = json_dumps(docs, JSON_COMPACT);
+    json_decref(docs);
+    fb_spec_set_new(&h->docs);
+    char *what = fbi_xasprintf("(the hybrid parts of %s)", name);
+    fb_status st = fb_spec_set_add_buffer(h->docs, what, text, strlen(text), NULL, diag);
+    free(what);
+    free(text);
+    if (st == FB_OK) st = fb_spec_set_finish(h->docs, diag);
+    return st == FB_OK ? 0 : -1;
+}
+
+/* The parts as apply deploys them (see fbi_hybrid_split). */
+static void deploy_docs(const json_t *norm, fbi_hybrid_split *h, int baseline)
+{
+    json_t *c = json_deep_copy(norm);
+    json_t *csp = json_object_get(c, "spec");
+    json_t *sc = json_object_get(csp, "scaling");
+    json_object_set_new(sc, "minInstances", json_integer(baseline > 1 ? baseline : 1));
+    json_t *deps = json_object_get(csp, "dependencies");
+    if (!json_is_array(deps)) json_object_set_new(csp, "dependencies", deps = json_array());
+    /* as the spec's normal form has it; the volume is the plan's link */
+    json_array_append_new(deps, json_pack("{s:s,s:I}", "workload", h->function_name,
+                                          "volumeBytesPerMonth", (json_int_t)h->s.link_bytes));
+    json_t *f = json_deep_copy(h->s.function_doc);
+    json_t *fsp = json_object_get(f, "spec");
+    static const char *const keep[] = {"env", "secrets", "identity", "command", "args", "timeoutMs"};
+    for (size_t k = 0; k < sizeof keep / sizeof *keep; k++) {
+        json_t *v = json_object_get(json_object_get(norm, "spec"), keep[k]);
+        if (v) json_object_set_new(fsp, keep[k], json_deep_copy(v));
+    }
+    /* the gateway reaches the function over HTTP: an http trigger, as
+     * public as the workload's own ports (a private function URL needs
+     * signed requests, which nginx does not make: docs/simulation.md) */
+    int pub = 0;
+    size_t i;
+    json_t *port;
+    json_array_foreach(json_object_get(json_object_get(norm, "spec"), "ports"), i, port)
+        pub |= json_is_true(json_object_get(port, "public"));
+    json_object_set_new(fsp, "triggers", json_pack("[{s:{s:s,s:b,s:[sssssss]}}]", "http", "path", "/",
+                                                   "public", pub, "methods", "GET", "HEAD", "POST",
+                                                   "PUT", "PATCH", "DELETE", "OPTIONS"));
+    h->deploy_container = c;
+    h->deploy_function = f;
+}
+
 fb_status fbi_hybrid_compare(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts,
                              json_t **out, fb_diag *diag)
 {
+    return fbi_hybrid_compare_split(b, norm, opts, 730.0, NULL, NULL, out, NULL, NULL, diag);
+}
+
+fb_status fbi_hybrid_compare_split(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts,
+                                   double hours, const char *pin_c, const char *pin_f, json_t **out,
+                                   fbi_hybrid_split *split, int *placed, fb_diag *diag)
+{
     *out = NULL;
+    if (placed) *placed = 0;
+    if (split) memset(split, 0, sizeof *split);
     const json_t *sp = json_object_get(norm, "spec");
     fbi_profile prof;
     if (fbi_profile_load(json_object_get(json_object_get(sp, "traffic"), "profile"), &prof, diag) != 0)
@@ -265,7 +393,7 @@ fb_status fbi_hybrid_compare(fbi_broker *b, const json_t *norm, const fbi_plan_o
     fbi_hybrid_prices pr;
     /* defaults of `simulate`: one request per function instance, Lambda's
      * default concurrency quota, 70% target utilisation */
-    fb_status st = fbi_hybrid_price(b, norm, opts, 1, &pr, diag);
+    fb_status st = price_at(b, norm, opts, 1, pin_c, pin_f, &pr, diag);
     if (st != FB_OK) {
         fbi_profile_free(&prof);
         return st;
@@ -340,6 +468,69 @@ fb_status fbi_hybrid_compare(fbi_broker *b, const json_t *norm, const fbi_plan_o
                                                    : json_null());
     json_object_set_new(o, "model", json_string("docs/simulation.md; simulate's defaults (function "
                                                 "concurrency 1, limit 1000, target utilisation 70%)"));
+    /* the placement: the split of the hybrid strategy, or one offer */
+    const fbi_sim_result *h = &res[FBI_SIM_HYBRID];
+    const char *why = NULL;
+    int cheapest = 1;
+    for (int s = 0; s < FBI_SIM_NSTRATEGIES; s++)
+        if (s != FBI_SIM_HYBRID && s != FBI_SIM_HYBRID_PREDICTIVE && res[s].slo_met &&
+            res[s].availability >= 1.0 && res[s].monthly_nano < h->monthly_nano)
+            cheapest = 0;
+    if (strategy && !strcmp(strategy, "auto") && !(h->slo_met && h->availability >= 1.0 && cheapest))
+        why = "strategy auto: the hybrid strategy is not the cheapest that serves every request within "
+              "the SLO, so the workload is placed as one offer";
+    double span = (double)prof.n * (double)prof.step_s;
+    int64_t rmicro = span > 0 ? llround(h->replica_seconds / span * 1e6) : 0;
+    if (!why && rmicro <= 0)
+        why = "the hybrid strategy keeps no container replica: the workload is placed as one offer";
+    json_t *pj = json_object();
+    if (!why && split) {
+        double fshare = h->offered > 0 ? h->served_functions / h->offered : 0;
+        json_int_t q = (json_int_t)llround(h->served_functions * hours * 3600.0 / span);
+        const char *name = json_string_value(json_object_get(md, "name"));
+        char *fname = fbi_xasprintf("%s-overflow", name);
+        if (split_docs(norm, &pr, fname, q, split, diag) != 0) {
+            free(fname);
+            json_decref(pj);
+            json_decref(o);
+            fbi_hybrid_split_free(split);
+            fbi_hybrid_prices_free(&pr);
+            fbi_profile_free(&prof);
+            return FB_INVALID;
+        }
+        char buf[40];
+        split->tenant = fbi_xstrdup(json_string_value(json_object_get(md, "tenant")));
+        split->name = fbi_xstrdup(name);
+        split->function_name = fname;
+        uint64_t eg = (uint64_t)json_integer_value(
+            json_object_get(json_object_get(sp, "traffic"), "egressBytesPerMonth"));
+        split->info = json_pack("{s:s,s:i,s:f,s:f,s:I,s:f,s:f,s:s,s:s,s:s}", "strategy", "hybrid",
+            "baseline", bl[FBI_SIM_HYBRID], "mean_replicas", (double)rmicro / 1e6,
+            "max_replicas", h->max_containers, "function_requests", q,
+            "function_share", fshare, "p99_ms", isfinite(h->p99_ms) ? h->p99_ms : -1,
+            "simulated_monthly_cost", fbi_nano_str(h->monthly_nano, buf),
+            "simulated_at", json_string_value(json_object_get(o, "containerOffer")),
+            "simulated_function_at", json_string_value(json_object_get(o, "functionOffer")));
+        split->s.tenant = split->tenant;
+        split->s.name = split->name;
+        split->s.function_name = split->function_name;
+        split->s.container_doc = fbi_spec_doc(split->docs, 0);
+        split->s.function_doc = fbi_spec_doc(split->docs, 1);
+        split->s.replicas_micro = rmicro;
+        split->s.link_bytes = (uint64_t)llround((double)eg * fshare);
+        split->s.budget_micro = json_integer_value(
+            json_object_get(json_object_get(json_object_get(sp, "placement"), "budget"), "monthlyMicroUsd"));
+        split->s.info = split->info;
+        deploy_docs(norm, split, bl[FBI_SIM_HYBRID]);
+        if (placed) *placed = 1;
+        json_object_set_new(pj, "as", json_string("split"));
+        json_object_set_new(pj, "container", json_string(name));
+        json_object_set_new(pj, "function", json_string(fname));
+    } else {
+        json_object_set_new(pj, "as", json_string("one offer"));
+        if (why) json_object_set_new(pj, "why", json_string(why));
+    }
+    json_object_set_new(o, "placed", pj);
     fbi_hybrid_prices_free(&pr);
     fbi_profile_free(&prof);
     *out = o;

@@ -54,6 +54,24 @@ void fbi_hybrid_prices_free(fbi_hybrid_prices *p);
 void fbi_hybrid_params(const json_t *norm, const fbi_hybrid_prices *pr, int fconc, int flimit,
                        double util, fbi_sim_params *p);
 
+/* What plan places for a hybrid workload (plan.h, fbi_plan_split): the
+ * two parts' documents (owned here), the simulator's quantities at the
+ * baseline it chose and what the document shows of them. */
+typedef struct fbi_hybrid_split {
+    fbi_plan_split s;       /* pointers into this struct */
+    fb_spec_set *docs;      /* owns the parts' normal forms */
+    char *tenant, *name, *function_name;
+    json_t *info;
+    /* what apply deploys (normal forms, new): the workload with its
+     * autoscaler's floor at the baseline (at least 1: the gateway beside
+     * the containers needs one) and the function part as a dependency, so
+     * its URL reaches the containers' environment
+     * (FEDBROKER_ENDPOINT_<NAME>_OVERFLOW); the function part with the
+     * workload's env, secrets and identity */
+    json_t *deploy_container, *deploy_function;
+} fbi_hybrid_split;
+void fbi_hybrid_split_free(fbi_hybrid_split *h);
+
 /* What plan shows for a Container with placement.strategy hybrid or auto
  * (or burst): the parts' offers, and the five strategies side by side over
  * its profile, each hybrid one at its optimised baseline, with the
@@ -63,5 +81,17 @@ void fbi_hybrid_params(const json_t *norm, const fbi_hybrid_prices *pr, int fcon
  * diag as fbi_hybrid_price. */
 fb_status fbi_hybrid_compare(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts,
                              json_t **out, fb_diag *diag);
+
+/* As fbi_hybrid_compare, and when the workload is to be placed as two
+ * parts (strategy hybrid or burst; auto when the hybrid strategy is the
+ * cheapest of the placeable ones that serves every request within the
+ * SLO: hybrid-predictive is shown, not placed, as no driver renders its
+ * schedule yet), fills *split (fbi_hybrid_split_free) with *placed 1;
+ * else *placed 0 and *out's "placed" says why. hours: the plan's month.
+ * pin_c, pin_f ("provider:service:region", or NULL: the cheapest): the
+ * offers to simulate at, the pair a plan chose. */
+fb_status fbi_hybrid_compare_split(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts,
+                                   double hours, const char *pin_c, const char *pin_f, json_t **out,
+                                   fbi_hybrid_split *split, int *placed, fb_diag *diag);
 
 #endif

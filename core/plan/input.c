@@ -274,17 +274,25 @@ void fbi_plan_shape_key(const json_t *doc, char out[65])
 }
 
 /* The shape of doc, made (with a candidate per offer of its kind) when it
- * is the first of its shape. doc is borrowed and must outlive the model. */
-static shape *shape_of(model *m, json_t *doc, const char *kind)
+ * is the first of its shape. doc is borrowed and must outlive the model.
+ * scale_micro (0: none) scales its usage (a hybrid container part) and is
+ * part of its key, so it never shares candidates with an unscaled doc. */
+static shape *shape_of(model *m, json_t *doc, const char *kind, int64_t scale_micro)
 {
     char key[65];
     fbi_plan_shape_key(doc, key);
+    if (scale_micro) {
+        json_t *k = json_pack("[s,I]", key, (json_int_t)scale_micro);
+        fbi_json_hash(k, key);
+        json_decref(k);
+    }
     size_t at;
     if (fbi_smap_get(&m->shape_idx, key, &at)) return m->shapes[at];
     shape *sh = fbi_xcalloc(1, sizeof *sh);
     memcpy(sh->key, key, sizeof key);
     sh->doc = doc;
     sh->kind = kind;
+    sh->scale_micro = scale_micro;
     for (size_t k = 0; k < m->noffers; k++)
         if (!strcmp(m->offers[k].kind, kind)) sh->nopts++;
     sh->opts = fbi_xcalloc(sh->nopts ? sh->nopts : 1, sizeof *sh->opts);
@@ -294,6 +302,45 @@ static shape *shape_of(model *m, json_t *doc, const char *kind)
     m->shapes[m->nshapes] = sh;
     fbi_smap_put(&m->shape_idx, sh->key, m->nshapes++, NULL);
     return sh;
+}
+
+/* The split placing workload i of the set as two parts, or NULL. */
+static const fbi_plan_split *split_of(const model *m, size_t i)
+{
+    const char *name = doc_name(fbi_spec_doc(m->set, i)), *tenant = fb_spec_tenant(m->set, i);
+    for (size_t k = 0; k < m->o->nsplits; k++) {
+        const fbi_plan_split *sp = &m->o->splits[k];
+        if (!strcmp(sp->name, name) && !strcmp(sp->tenant, tenant)) return sp;
+    }
+    return NULL;
+}
+
+/* The two parts of hybrid workload i as workloads: the container part
+ * keeps the workload's name (links, affinity and federations name it);
+ * the function part is named sp->function_name. */
+static void add_parts(model *m, size_t i, const fbi_plan_split *sp)
+{
+    for (int part = PART_CONTAINER; part <= PART_FUNCTION; part++) {
+        wl *w = &m->w[m->nw++];
+        w->doc = json_incref(part == PART_CONTAINER ? sp->container_doc : sp->function_doc);
+        w->base = doc_name(w->doc);
+        w->name = fbi_xstrdup(w->base);
+        w->tenant = fb_spec_tenant(m->set, i);
+        w->kind = part == PART_CONTAINER ? "Container" : "Function";
+        w->nreplicas = 1;
+        w->fixed = -1;
+        w->chosen = -1;
+        w->sp_w = -1;
+        w->part = part;
+        w->split = sp;
+        w->sh = shape_of(m, w->doc, w->kind, part == PART_CONTAINER ? sp->replicas_micro : 0);
+        w->opts = w->sh->opts;
+        w->nopts = w->sh->nopts;
+        if (m->o->stats) {
+            m->o->stats->workloads++;
+            m->o->stats->candidates += w->nopts;
+        }
+    }
 }
 
 void fbi_plan_build_workloads(model *m)
@@ -309,6 +356,10 @@ void fbi_plan_build_workloads(model *m)
     json_decref(h);
     size_t nw = 0;
     for (size_t i = 0; i < n; i++) {
+        if (split_of(m, i)) {
+            nw += 2;
+            continue;
+        }
         json_t *spread = jpath(jpath(fbi_spec_doc(m->set, i), "spec", "placement"), "spread", NULL);
         int64_t minr = json_integer_value(json_object_get(spread, "minRegions"));
         int64_t minp = json_integer_value(json_object_get(spread, "minProviders"));
@@ -317,6 +368,11 @@ void fbi_plan_build_workloads(model *m)
     m->w = fbi_xcalloc(nw ? nw : 1, sizeof *m->w);
     for (size_t i = 0; i < n; i++) {
         json_t *doc = fbi_spec_doc(m->set, i);
+        const fbi_plan_split *sp = split_of(m, i);
+        if (sp) {
+            add_parts(m, i, sp);
+            continue;
+        }
         json_t *spread = jpath(jpath(doc, "spec", "placement"), "spread", NULL);
         int64_t minr = json_integer_value(json_object_get(spread, "minRegions"));
         int64_t minp = json_integer_value(json_object_get(spread, "minProviders"));
@@ -335,7 +391,7 @@ void fbi_plan_build_workloads(model *m)
             w->bb_fixed = -1;
             w->chosen = -1;
             w->sp_w = -1;
-            w->sh = shape_of(m, w->doc, w->kind);
+            w->sh = shape_of(m, w->doc, w->kind, 0);
             w->opts = w->sh->opts;
             w->nopts = w->sh->nopts;
             if (m->o->stats) {

@@ -552,6 +552,22 @@ static priced_from *priced_src(const model *m, plan_usage *u)
     return u->src = pf;
 }
 
+/* Why a hybrid container part's quantities are not the driver's own (its
+ * driver notes are kept in the workload's notes). */
+#define HYBRID_SCALE_NOTE \
+    "one replica's month from the driver's usage, times the mean replicas the simulator billed " \
+    "over the profile (docs/simulation.md)"
+
+int64_t fbi_plan_scaled(const shape *sh, int64_t qty)
+{
+    if (!sh->scale_micro) return qty;
+    /* half up; qty and the scale are bounded (the spec's limits), the
+     * product fits 128 bits */
+    __int128 v = (__int128)qty * sh->scale_micro;
+    __int128 q = (v + 500000) / 1000000;
+    return q > INT64_MAX ? INT64_MAX : (int64_t)q;
+}
+
 /* op's usage lines and internet egress priced into op->lines (the totals
  * add up). 0, or -1 with op eliminated. */
 static int price_lines(const model *m, const shape *sh, option *op, const priced_line *lines, size_t n)
@@ -559,7 +575,8 @@ static int price_lines(const model *m, const shape *sh, option *op, const priced
     for (size_t i = 0; i < n; i++) {
         const priced_line *l = &lines[i];
         if (price_quantity(m, op, l->provider ? l->provider : op->of->price_provider, l->service,
-                           l->metric, l->variant, l->unit, l->qty, "usage", l->note) != 0)
+                           l->metric, l->variant, l->unit, fbi_plan_scaled(sh, l->qty),
+                           "usage", sh->scale_micro ? HYBRID_SCALE_NOTE : l->note) != 0)
             return -1;
     }
     return price_internet_egress(m, op, sh->doc);
@@ -571,7 +588,7 @@ static void price_and_check(const model *m, const shape *sh, option *op, plan_us
 {
     json_t *place = jpath(sh->doc, "spec", "placement");
     op->notes = usage->notes;
-    op->vcpu_micro = usage->vcpu_micro;
+    op->vcpu_micro = fbi_plan_scaled(sh, usage->vcpu_micro);
     for (size_t i = 0; i < usage->nlines; i++) {
         const usage_line *line = &usage->lines[i];
         if (line->bad) {

@@ -14,6 +14,27 @@
 #include <jansson.h>
 #include "broker/broker.h"
 
+/* A hybrid workload placed as two parts (issue 17, docs/simulation.md,
+ * "The plan places the split"): plan places the container part and the
+ * function part as two workloads of the same tenant, chosen jointly by the
+ * solver (a link carries the overflow's responses from the function part
+ * back to the gateway beside the containers; a placement budget of the
+ * hybrid workload bounds both). The quantities come from the simulator at
+ * the baseline it chose: the container part is priced as one replica for
+ * the month, its usage lines scaled by the mean replicas
+ * (replicas_micro / 10^6); the function part is priced for the overflow
+ * requests. Every pointer is borrowed and outlives the plan run. */
+typedef struct fbi_plan_split {
+    const char *tenant, *name;   /* the hybrid workload */
+    json_t *container_doc;       /* normal form: one replica, the workload's egress */
+    json_t *function_doc;        /* normal form: the overflow requests a month, named function_name */
+    const char *function_name;
+    int64_t replicas_micro;      /* mean billed replicas over the profile, x 10^6 */
+    uint64_t link_bytes;         /* function -> containers a month: the overflow's responses */
+    int64_t budget_micro;        /* the workload's placement budget (micro-USD), 0: none */
+    json_t *info;                /* what the document shows under "hybrid_part" */
+} fbi_plan_split;
+
 typedef struct fbi_plan_opts {
     const char *catalog_dir;   /* NULL: FEDBROKER_CATALOG or the embedded copy */
     const char *overrides;     /* NULL: FEDBROKER_CATALOG_OVERRIDES or none */
@@ -23,6 +44,10 @@ typedef struct fbi_plan_opts {
     double time_limit_s;       /* solver limit; <= 0: 10 s */
     int baselines;             /* also solve all-PROVIDER baselines */
     struct fbi_plan_stats *stats;  /* when not NULL: counts added here */
+    int no_quotas;                 /* configured quotas not applied (the pricing
+                                      plans of hybrid.c: they price offers, place nothing) */
+    const fbi_plan_split *splits;  /* hybrid workloads placed as two parts */
+    size_t nsplits;
 } fbi_plan_opts;
 
 /* What a plan cost, counted (FEDBROKER_PLAN_STATS=1 prints it): how many

@@ -154,6 +154,9 @@ typedef struct shape {
     option *opts;        /* one per offer of its kind, in offer order */
     size_t nopts;
     char *doc_text;      /* canonical JSON of doc while it is evaluated */
+    /* a hybrid container part: every usage quantity (and the vCPU demand)
+     * is multiplied by scale_micro / 10^6, the mean replicas; 0: none */
+    int64_t scale_micro;
     /* the objective's band in this solve, for its reasons */
     const char *obj;
     double obj_weight, obj_best_lat, obj_best_cost, obj_best_score;
@@ -169,6 +172,8 @@ typedef struct wl {
     option *opts;        /* borrowed: sh->opts */
     size_t nopts;
     int fixed;           /* ties: the only candidate left in, or -1 */
+    int part;            /* 0, or a hybrid part: PART_CONTAINER, PART_FUNCTION */
+    const fbi_plan_split *split; /* borrowed: the split of a part, else NULL */
     int chosen;
     int sp_w;
     int64_t *credit_nano; /* per line of the chosen candidate: free tier netted (<= 0) */
@@ -179,6 +184,8 @@ typedef struct wl {
     int bb_fixed;
     unsigned char *bb_out;
 } wl;
+
+enum { PART_NONE, PART_CONTAINER, PART_FUNCTION };
 
 /* The class of why candidate op of workload w is out of this solve
  * ("baseline", "provider", ..., "objective"; "\x01tie" while ties are
@@ -333,6 +340,9 @@ void fbi_plan_apply_objective(shape *sh);
  * solve chose it: 0, or -1 when they no longer add up to the totals of
  * its evaluation (a bug; diagnostic in m->diag). The thread that solves. */
 int fbi_plan_option_lines(model *m, const shape *sh, option *op);
+/* qty (micro-units, or micro-vCPU) of a shape's usage as priced: times
+ * the shape's scale (half up) when it has one, else qty. */
+int64_t fbi_plan_scaled(const shape *sh, int64_t qty);
 /* Frees the workloads, shapes, offers and the catalog. */
 void fbi_plan_model_free(model *m);
 

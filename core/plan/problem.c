@@ -50,6 +50,54 @@ static void add_pair(build *bd, fbi_pair_kind kind, int a, int b, const int *pai
     free(err);
 }
 
+/* A link of bytes a month from workload ia to ib (indices into m->w):
+ * egress between the regions chosen, the latency budget (0: none) and
+ * missing egress prices as forbidden offer pairs, and the jlink the
+ * document prices. */
+static void add_link(model *m, build *bd, size_t ia, size_t ib, uint64_t bytes, int64_t budget,
+                     const char *tenant)
+{
+    wl *wa = &m->w[ia], *wb = &m->w[ib];
+    int *forbid = NULL;
+    size_t nf = 0;
+    for (size_t x = 0; x < wa->nopts; x++) {
+        option *oa = &wa->opts[x];
+        if (opt_class(wa, oa)) continue;
+        for (size_t y = 0; y < wb->nopts; y++) {
+            option *ob = &wb->opts[y];
+            if (opt_class(wb, ob)) continue;
+            const plan_link_egress *e = fbi_plan_link_egress(m, oa->of, ob->of);
+            int bad = !e->ok;
+            if (!bad) {
+                char *e2 = NULL;
+                fbi_problem_set_egress(bd->p, region_index(bd, oa->of), region_index(bd, ob->of),
+                                       e->unit_nano, &e2);
+                free(e2);
+            }
+            if (!bad && budget > 0) {
+                const plan_rtt *rt = fbi_plan_link_rtt(m, oa->of, ob->of);
+                bad = rt->st != FB_OK || rt->ms > (double)budget;
+            }
+            if (bad) {
+                forbid = fbi_xrealloc(forbid, (nf + 1) * 2 * sizeof *forbid);
+                forbid[2 * nf] = bd->sp_of[oa->of->idx];
+                forbid[2 * nf + 1] = bd->sp_of[ob->of->idx];
+                nf++;
+            }
+        }
+    }
+    if (nf) add_pair(bd, FBI_PAIR_FORBIDDEN_OFFERS, wa->sp_w, wb->sp_w, forbid, nf);
+    free(forbid);
+    int64_t vol = bytes_to_nano_gib(bytes);
+    if (vol > 0) {
+        char *e3 = NULL;
+        fbi_problem_add_link(bd->p, wa->sp_w, wb->sp_w, vol, &e3);
+        free(e3);
+    }
+    bd->links = fbi_xrealloc(bd->links, (bd->nlinks + 1) * sizeof *bd->links);
+    bd->links[bd->nlinks++] = (jlink){(int)ia, (int)ib, vol, budget, tenant};
+}
+
 void fbi_plan_build_problem(model *m, build *bd)
 {
     char *err = NULL;
@@ -83,7 +131,7 @@ void fbi_plan_build_problem(model *m, build *bd)
     free(err);
     err = NULL;
     /* quotas: configuration "quotas": {"provider:region": {"vcpu": n, "instances": n}} */
-    json_t *quotas = json_object_get(m->b->config, "quotas");
+    json_t *quotas = m->o->no_quotas ? NULL : json_object_get(m->b->config, "quotas");
     const char *qkey;
     json_t *q;
     json_object_foreach(quotas, qkey, q) {
@@ -138,6 +186,15 @@ void fbi_plan_build_problem(model *m, build *bd)
                 ws = fbi_xrealloc(ws, (n + 1) * sizeof *ws);
                 ws[n++] = m->w[first + r].sp_w;
             }
+            /* a hybrid workload's function part counts with it */
+            for (size_t r = 0; r < m->nw; r++) {
+                const wl *x = &m->w[r];
+                if (x->part == PART_FUNCTION && !strcmp(x->tenant, jstr(fed, "tenant")) &&
+                    json_string_value(name) && !strcmp(x->split->name, json_string_value(name))) {
+                    ws = fbi_xrealloc(ws, (n + 1) * sizeof *ws);
+                    ws[n++] = x->sp_w;
+                }
+            }
         }
         /* The solver sums contracted option costs. On another basis the
          * budget is raised by the most the members' figures can fall below
@@ -166,6 +223,19 @@ void fbi_plan_build_problem(model *m, build *bd)
         err = NULL;
         free(nm);
         free(ws);
+    }
+    /* a hybrid workload's placement budget bounds its two parts together
+     * (the parts' own documents carry none) */
+    for (size_t i = 0; i + 1 < m->nw; i++) {
+        const wl *c = &m->w[i], *f = &m->w[i + 1];
+        if (c->part != PART_CONTAINER || f->part != PART_FUNCTION || c->split->budget_micro <= 0)
+            continue;
+        int ws[2] = {c->sp_w, f->sp_w};
+        char *nm = fbi_xasprintf("budget of hybrid workload %s/%s", c->tenant, c->split->name);
+        fbi_problem_add_budget(bd->p, nm, c->split->budget_micro * NANO_PER_MICRO, ws, 2, &err);
+        free(err);
+        err = NULL;
+        free(nm);
     }
     /* spread, affinity, anti-affinity */
     for (size_t i = 0; i < m->nw; i++) {
@@ -211,49 +281,17 @@ void fbi_plan_build_problem(model *m, build *bd)
             for (size_t b = 0; b < tc; b++) {
                 uint64_t share = bytes / pairs + ((a * tc + b) < bytes % pairs ? 1 : 0);
                 left -= share;
-                wl *wa = &m->w[f0 + a], *wb = &m->w[t0 + b];
-                int *forbid = NULL;
-                size_t nf = 0;
-                for (size_t x = 0; x < wa->nopts; x++) {
-                    option *oa = &wa->opts[x];
-                    if (opt_class(wa, oa)) continue;
-                    for (size_t y = 0; y < wb->nopts; y++) {
-                        option *ob = &wb->opts[y];
-                        if (opt_class(wb, ob)) continue;
-                        const plan_link_egress *e = fbi_plan_link_egress(m, oa->of, ob->of);
-                        int bad = !e->ok;
-                        if (!bad) {
-                            char *e2 = NULL;
-                            fbi_problem_set_egress(bd->p, region_index(bd, oa->of), region_index(bd, ob->of),
-                                                   e->unit_nano, &e2);
-                            free(e2);
-                        }
-                        if (!bad && budget > 0) {
-                            const plan_rtt *rt = fbi_plan_link_rtt(m, oa->of, ob->of);
-                            bad = rt->st != FB_OK || rt->ms > (double)budget;
-                        }
-                        if (bad) {
-                            forbid = fbi_xrealloc(forbid, (nf + 1) * 2 * sizeof *forbid);
-                            forbid[2 * nf] = bd->sp_of[oa->of->idx];
-                            forbid[2 * nf + 1] = bd->sp_of[ob->of->idx];
-                            nf++;
-                        }
-                    }
-                }
-                if (nf) add_pair(bd, FBI_PAIR_FORBIDDEN_OFFERS, wa->sp_w, wb->sp_w, forbid, nf);
-                free(forbid);
-                int64_t vol = bytes_to_nano_gib(share);
-                if (vol > 0) {
-                    char *e3 = NULL;
-                    fbi_problem_add_link(bd->p, wa->sp_w, wb->sp_w, vol, &e3);
-                    free(e3);
-                }
-                bd->links = fbi_xrealloc(bd->links, (bd->nlinks + 1) * sizeof *bd->links);
-                bd->links[bd->nlinks++] = (jlink){(int)(f0 + a), (int)(t0 + b), vol, budget,
-                                                  jstr(lk, "tenant")};
+                add_link(m, bd, f0 + a, t0 + b, share, budget, jstr(lk, "tenant"));
             }
         }
         (void)left;
+    }
+    /* a hybrid workload's overflow: the function part's responses go back
+     * through the gateway beside the containers */
+    for (size_t i = 0; i + 1 < m->nw; i++) {
+        const wl *c = &m->w[i], *f = &m->w[i + 1];
+        if (c->part == PART_CONTAINER && f->part == PART_FUNCTION)
+            add_link(m, bd, i + 1, i, f->split->link_bytes, 0, f->tenant);
     }
 }
 

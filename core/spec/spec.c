@@ -1481,6 +1481,8 @@ char *fbi_spec_text(const json_t *norm)
 /* ------------------------------------------------------------------------ */
 /* the set                                                                  */
 
+static void item_free(spec_item *it);
+
 static void invalidate(fb_spec_set *s)
 {
     free(s->links_text);
@@ -1519,6 +1521,34 @@ static void add_item(dctx *c, json_t *norm, const char *ptr_prefix)
     it->loc_prefix = fbi_xstrdup(c->loc_prefix ? c->loc_prefix : "");
     it->ptr_prefix = fbi_xstrdup(ptr_prefix ? ptr_prefix : "");
     it->doc = c->doc;
+    invalidate(s);
+}
+
+void fbi_spec_set_put(fb_spec_set *s, size_t i, json_t *norm, const char *file)
+{
+    if (i >= s->n) {
+        if (s->n == s->cap) {
+            s->cap = s->cap ? s->cap * 2 : 16;
+            s->items = fbi_xrealloc(s->items, s->cap * sizeof *s->items);
+        }
+        i = s->n++;
+    } else {
+        item_free(&s->items[i]);
+    }
+    char hash[65];
+    spec_hash(norm, hash);
+    json_object_set_new(norm, "specHash", json_string(hash));
+    spec_item *it = &s->items[i];
+    memset(it, 0, sizeof *it);
+    it->norm = norm;
+    it->kind = fbi_xstrdup(str_at(norm, "kind"));
+    it->name = fbi_xstrdup(str_at(json_object_get(norm, "metadata"), "name"));
+    it->tenant = fbi_xstrdup(str_at(json_object_get(norm, "metadata"), "tenant"));
+    it->hash = fbi_xstrdup(hash);
+    it->file = fbi_xstrdup(file);
+    it->locs = fbi_locmap_new();
+    it->loc_prefix = fbi_xstrdup("");
+    it->ptr_prefix = fbi_xstrdup("");
     invalidate(s);
 }
 

@@ -178,6 +178,12 @@ typedef int (*fbi_vocab_check_fn)(void *ctx, const char *what, const char *name,
 void fbi_spec_set_vocab_check(fb_spec_set *s, fbi_vocab_check_fn fn, void *ctx);
 /* borrowed: the normal form of workload i (NULL when out of range). */
 json_t *fbi_spec_doc(const fb_spec_set *s, size_t i);
+/* Replaces item i of s (appends when i >= the count) by the normal form
+ * norm (steals; its specHash is recomputed), read from file (copied; what
+ * messages name). For documents derived from the set's own (a hybrid
+ * workload's parts, docs/simulation.md); the caller keeps names unique in
+ * a tenant. The set's links and federations are rebuilt on next use. */
+void fbi_spec_set_put(fb_spec_set *s, size_t i, json_t *norm, const char *file);
 /* borrowed: the values fb_spec_links_json and fb_spec_federations_json
  * print (the same arrays), valid until the set changes or is freed. For
  * core, which has no reason to parse the text back. Not thread safe: the
