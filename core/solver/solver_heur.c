@@ -961,6 +961,71 @@ static fbi_money ils(hs *h, int *best, double deadline, fbi_atomic_money *live, 
     return bt;
 }
 
+/* Undoes the journal back to entry `mark`. */
+static void undo_to(hs *h, int mark)
+{
+    int journal = h->journal;
+    h->journal = 0;
+    while (h->nj > mark) {
+        h->nj--;
+        int w = h->jw[h->nj], o = h->jo[h->nj];
+        place(h, w, -1);
+        if (o >= 0) place(h, w, o);
+    }
+    h->journal = journal;
+}
+
+/* Makes the groups of offer o hold again (something moved in over its
+ * capacity) by moving occupants out: each to a feasible option, or, with
+ * depth > 0, into another full offer whose occupants then make room the
+ * same way: an ejection chain (quota repair where one level of ejections
+ * finds no room). chain[0..nchain) are the workloads moved in along the
+ * chain so far; they stay. Every move goes to the journal (the caller
+ * undoes on failure); *budget bounds the chain moves tried. Returns 1
+ * when o's groups hold. */
+static int make_room(hs *h, int o, int *chain, int nchain, int depth, long *budget)
+{
+    const fbi_cmp *c = h->c;
+    for (int guard = 0; !groups_ok(h, o) && guard < 16; guard++) {
+        int moved = 0, nocc = h->nocc[o];
+        int s0 = nocc ? (int)(rnd(h) % (uint64_t)nocc) : 0;
+        for (int k = 0; k < nocc && !moved; k++) {
+            int v = h->occ[o][(s0 + k) % nocc], in = 0;
+            for (int e = 0; e < nchain; e++) in |= chain[e] == v;
+            if (in) continue;
+            int j = best_fit(h, v, o);
+            if (j >= 0) { place(h, v, j); moved = 1; }
+        }
+        if (moved) continue;
+        if (depth <= 0) return 0;
+        for (int k = 0; k < nocc && !moved && *budget > 0; k++) {
+            int v = h->occ[o][(s0 + k) % nocc], in = 0;
+            for (int e = 0; e < nchain; e++) in |= chain[e] == v;
+            if (in) continue;
+            /* v into one of its cheapest options on another offer, full
+             * or not; that offer then ejects in turn. */
+            int nv = c->ostart[v + 1] - c->ostart[v], vcur = h->asg[v];
+            for (int q = 0, tried = 0; q < nv && tried < 4 && !moved && *budget > 0; q++) {
+                int j = h->cheap[c->ostart[v] + q];
+                if (j == vcur || !c->alive[c->ostart[v] + j]) continue;
+                int o2 = offer_of(h, v, j);
+                if (o2 == o || term_cost(h, v, j) == FBI_FORBID) continue;
+                tried++;
+                (*budget)--;
+                int mark = h->nj;
+                place(h, v, j);
+                chain[nchain] = v;
+                if (budgets_ok(h, v) && make_room(h, o2, chain, nchain + 1, depth - 1, budget))
+                    moved = 1;
+                else
+                    undo_to(h, mark);
+            }
+        }
+        if (!moved) return 0;
+    }
+    return groups_ok(h, o);
+}
+
 /* Makes room for w on one of its options by moving occupants elsewhere. */
 static int repair(hs *h, int w, const double *score)
 {
@@ -984,32 +1049,27 @@ static int repair(hs *h, int w, const double *score)
             }
         }
     }
-    /* Several ejections: w into an option, occupants out to their best
-     * feasible options until the offer's groups hold (undone on failure). */
-    for (int q = 0; q < n; q++) {
-        int i = h->cheap[c->ostart[w] + q];
-        if (!c->alive[c->ostart[w] + i] || term_cost(h, w, i) == FBI_FORBID) continue;
-        int o = offer_of(h, w, i);
-        h->journal = 1;
-        h->nj = 0;
-        place(h, w, i);
-        int ok = budgets_ok(h, w);
-        for (int guard = 0; ok && !groups_ok(h, o) && guard < 16; guard++) {
-            int moved = 0;
-            for (int k = 0; k < h->nocc[o] && !moved; k++) {
-                int v = h->occ[o][k];
-                if (v == w) continue;
-                int j = best_fit(h, v, o);
-                if (j >= 0) { place(h, v, j); moved = 1; }
-            }
-            if (!moved) ok = 0;
+    /* Ejection chains: w into an option although its offer is full, the
+     * occupants out to feasible options or, when none has one, into
+     * another full offer whose occupants move on in turn (depth 0 first:
+     * one level of ejections, as cheap as it gets; then chains of two and
+     * three). Undone through the journal when the chain does not close. */
+    long budget = 400 + 4L * n;
+    for (int depth = 0; depth <= 3; depth++)
+        for (int q = 0; q < n && budget > 0; q++) {
+            int i = h->cheap[c->ostart[w] + q];
+            if (!c->alive[c->ostart[w] + i] || term_cost(h, w, i) == FBI_FORBID) continue;
+            int o = offer_of(h, w, i);
+            int chain[5] = {w, -1, -1, -1, -1};
+            h->journal = 1;
+            h->nj = 0;
+            place(h, w, i);
+            int ok = budgets_ok(h, w) && make_room(h, o, chain, 1, depth, &budget);
+            if (!ok) undo(h);
+            h->journal = 0;
+            h->nj = 0;
+            if (ok) return 1;
         }
-        ok = ok && groups_ok(h, o);
-        if (!ok) undo(h);
-        h->journal = 0;
-        h->nj = 0;
-        if (ok) return 1;
-    }
     (void)score;
     return 0;
 }
@@ -1271,6 +1331,23 @@ static fbi_money run_variant(cons *k, const double *guide, int variant, unsigned
             else if (k->score[i] < b2) b2 = k->score[i];
         }
         double regret = isinf(b2) ? 1e300 : b2 - b1;
+        /* Most constrained first: a workload whose options hold it only a
+         * few times over (an 8 vCPU workload that fits on two 8 vCPU
+         * offers) goes before any regret; placed late it finds them full
+         * and only a long ejection chain would make room. */
+        long slots = 0;
+        for (int i = c->ostart[w]; i < c->ostart[w + 1] && slots <= 4; i++) {
+            if (!c->alive[i]) continue;
+            int o = c->ooffer[i];
+            long fit = 5;
+            for (int q = c->og_start[o]; q < c->og_start[o + 1]; q++) {
+                int g = c->og[q];
+                int64_t wt = fbi_gweight(c, g, w);
+                if (c->gowner[g] >= 0 && wt > 0 && c->gcap[g] / wt < fit) fit = (long)(c->gcap[g] / wt);
+            }
+            slots += fit;
+        }
+        if (slots <= 4 && regret < 1e200 * (double)(5 - slots)) regret = 1e200 * (double)(5 - slots);
         k->keys[w].w = w;
         k->keys[w].key = (variant & 2) ? (double)c->demand[w] + regret * 1e-9 : regret;
     }
