@@ -1313,6 +1313,7 @@ static fbi_money run_variant(cons *k, const double *guide, int variant, unsigned
                              int *out)
 {
     const fbi_cmp *c = k->c;
+    double c0 = fbi_mono_ms();
     double alpha = (variant & 1) || !guide ? 0.0 : 1.0;
     for (int w = 0; w < c->nw; w++)
         for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
@@ -1364,8 +1365,11 @@ static fbi_money run_variant(cons *k, const double *guide, int variant, unsigned
         /* Components together, until no move of one pays. */
         for (int pass = 0; pass < 4 && comp_pass(&h, deadline) > 0; pass++) {}
         /* Then pieces re-placed exactly over regions (splits a chain or
-         * an application where quota forces it). */
-        for (int pass = 0; pass < 4 && tree_pass(&h, deadline) > 0; pass++) {}
+         * an application where quota forces it), when the time left is
+         * more than the construction took so far: on a starved run the
+         * search (whose kicks include tree moves) needs what is left. */
+        for (int pass = 0; pass < 4 && fbi_mono_ms() - c0 < deadline - fbi_mono_ms() && tree_pass(&h, deadline) > 0;
+             pass++) {}
         t = h.total;
         memcpy(out, h.asg, (size_t)c->nw * sizeof(int));
     }
