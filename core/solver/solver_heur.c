@@ -11,6 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Members of one tree move at most (a chain segment, a hub with its
+ * spokes, an application's spanning tree). */
+#define TREE_MAX 48
+#define TREE_INF (INT64_MAX / 4)
+
 typedef struct hs {
     const fbi_cmp *c;
     int *asg;           /* local option per workload, -1 unplaced */
@@ -35,6 +40,7 @@ typedef struct hs {
     int ntcache;
     unsigned *cmark;    /* per workload: stamp of the last component walk */
     unsigned cstamp;
+    int64_t *tun, *tsub; /* tree moves: TREE_MAX x ntcache values each */
 } hs;
 
 static uint64_t rnd(hs *h)
@@ -75,6 +81,7 @@ static void hs_free(hs *h)
     free(h->owner); free(h->rstart); free(h->ropt); free(h->cheap);
     free(h->queue); free(h->inq); free(h->tabu); free(h->jw); free(h->jo);
     free(h->tcache); free(h->tstamp); free(h->cmark);
+    free(h->tun); free(h->tsub);
 }
 
 static int offer_of(const hs *h, int w, int i) { return h->c->ooffer[h->c->ostart[w] + i]; }
@@ -297,6 +304,8 @@ static void search_init(hs *h)
     h->inq = fbi_xcalloc((size_t)c->nw + 1, 1);
     h->tabu = fbi_xcalloc((size_t)c->nw + 1, 1);
     h->cmark = fbi_xcalloc((size_t)c->nw + 1, sizeof(unsigned));
+    h->tun = fbi_xmalloc((size_t)TREE_MAX * (size_t)h->ntcache * sizeof(int64_t));
+    h->tsub = fbi_xmalloc((size_t)TREE_MAX * (size_t)h->ntcache * sizeof(int64_t));
 }
 
 static void push(hs *h, int w)
@@ -664,6 +673,165 @@ static int comp_pass(hs *h, double deadline)
     return kept;
 }
 
+/* ---- tree moves: a linked piece re-placed by dynamic programming ---- */
+
+
+/* The piece of at most limit (<= TREE_MAX) workloads around w0 over
+ * region-class terms, breadth first, as a tree: par[q] is the index of q's
+ * parent in mem[] (-1 for the root), pk[q] the entry of c->wt (the
+ * parent's side) of the term joining them. Workloads with a term by offer
+ * stay out (their costs do not follow region classes). Returns its size. */
+static int tree_walk(hs *h, int w0, int limit, int *mem, int *par, int *pk)
+{
+    const fbi_cmp *c = h->c;
+    if (!c->wregion_terms[w0]) return 0;
+    if (++h->cstamp == 0) {
+        memset(h->cmark, 0, (size_t)c->nw * sizeof(unsigned));
+        h->cstamp = 1;
+    }
+    int n = 0;
+    mem[n] = w0;
+    par[n] = -1;
+    pk[n++] = -1;
+    h->cmark[w0] = h->cstamp;
+    for (int q = 0; q < n && n < limit; q++) {
+        int w = mem[q];
+        for (int k = c->wt_start[w]; k < c->wt_start[w + 1] && n < limit; k++) {
+            const fbi_term *t = &c->t[c->wt[k] >> 1];
+            int v = (c->wt[k] & 1) ? t->a : t->b;
+            if (h->cmark[v] == h->cstamp || !c->wregion_terms[v] || h->asg[v] < 0) continue;
+            h->cmark[v] = h->cstamp;
+            mem[n] = v;
+            par[n] = q;
+            pk[n++] = k;
+        }
+    }
+    return n;
+}
+
+/* Best option of v (member q of a tree move) given what is placed now:
+ * its cost, its terms to placed workloads and sub[] (the cheapest its
+ * subtree can add, per region class); -1 when none fits. */
+static int tree_pick(hs *h, int v, const int64_t *sub, int64_t *val)
+{
+    const fbi_cmp *c = h->c;
+    int best = -1;
+    int64_t bv = TREE_INF;
+    begin_batch(h);
+    for (int j = 0; j < c->ostart[v + 1] - c->ostart[v]; j++) {
+        int gi = c->ostart[v] + j;
+        if (!c->alive[gi]) continue;
+        int64_t s = sub[c->ocls[gi]];
+        if (s >= TREE_INF) continue;
+        int64_t tc = term_cost_c(h, v, j);
+        if (tc == FBI_FORBID) continue;
+        int64_t x = c->ocost[gi] + tc + s;
+        if (x < bv && fits(h, v, j)) {
+            bv = x;
+            best = j;
+        }
+    }
+    if (val) *val = bv;
+    return best;
+}
+
+/* Re-places the tree around w0 (at most limit workloads) at once: every
+ * member is taken out, then a dynamic program over region classes, leaves
+ * first, gives each member the cheapest its subtree can cost for each of
+ * its regions (options that fit, links to the workloads outside as they
+ * are placed, the tree's links exactly), and members are placed root
+ * first on their best option given their parent's place and what the
+ * members before them took (capacity shared by members is the one thing
+ * the program does not see). Exact for the piece when its members do not
+ * compete for capacity: a chain split across two regions where quota
+ * forces it is found in one move, where single moves and whole-component
+ * moves cannot cross the egress between. The journal records the move.
+ * Returns 1 when the members were placed (mem[0..*nmem)), 0 when the
+ * piece is too small or some member found no option (then the caller
+ * undoes: members may be unplaced). */
+static int tree_move(hs *h, int w0, int limit, int *mem, int *nmem)
+{
+    const fbi_cmp *c = h->c;
+    int par[TREE_MAX], pk[TREE_MAX];
+    if (limit > TREE_MAX) limit = TREE_MAX;
+    int n = tree_walk(h, w0, limit, mem, par, pk);
+    *nmem = n;
+    if (n < 2) return 0;
+    int mx = h->ntcache;
+    for (int q = 0; q < n; q++) place(h, mem[q], -1);
+    /* un: a member's own cheapest per class (cost and links to placed
+     * workloads); sub: what its children add at best, per class. */
+    int64_t *un = h->tun, *sub = h->tsub;
+    for (int q = 0; q < n; q++) {
+        int v = mem[q];
+        int64_t *u = un + (size_t)q * (size_t)mx, *s = sub + (size_t)q * (size_t)mx;
+        for (int k = 0; k < c->wncls[v]; k++) { u[k] = TREE_INF; s[k] = 0; }
+        begin_batch(h);
+        for (int j = 0; j < c->ostart[v + 1] - c->ostart[v]; j++) {
+            int gi = c->ostart[v] + j;
+            if (!c->alive[gi]) continue;
+            int64_t tc = term_cost_c(h, v, j);
+            if (tc == FBI_FORBID) continue;
+            int64_t x = c->ocost[gi] + tc;
+            if (x < u[c->ocls[gi]] && fits(h, v, j)) u[c->ocls[gi]] = x;
+        }
+    }
+    for (int q = n - 1; q >= 1; q--) {
+        int p = par[q], v = mem[q], w = mem[p];
+        const fbi_term *t = &c->t[c->wt[pk[q]] >> 1];
+        int side = c->wt[pk[q]] & 1; /* the parent's side of the term */
+        const int64_t *uq = un + (size_t)q * (size_t)mx, *sq = sub + (size_t)q * (size_t)mx;
+        int64_t *sp = sub + (size_t)p * (size_t)mx;
+        for (int I = 0; I < c->wncls[w]; I++) {
+            if (sp[I] >= TREE_INF) continue;
+            int64_t m = TREE_INF;
+            for (int J = 0; J < c->wncls[v]; J++) {
+                if (uq[J] >= TREE_INF || sq[J] >= TREE_INF) continue;
+                int64_t x = side ? t->cost[(size_t)J * (size_t)t->nb + (size_t)I]
+                                 : t->cost[(size_t)I * (size_t)t->nb + (size_t)J];
+                if (x == FBI_FORBID) continue;
+                if (x + uq[J] + sq[J] < m) m = x + uq[J] + sq[J];
+            }
+            sp[I] = m >= TREE_INF ? TREE_INF : sp[I] + m;
+        }
+    }
+    for (int q = 0; q < n; q++) {
+        int j = tree_pick(h, mem[q], sub + (size_t)q * (size_t)mx, NULL);
+        if (j < 0) return 0;
+        place(h, mem[q], j);
+    }
+    return 1;
+}
+
+/* One pass of tree moves over every workload with links, the largest
+ * pieces first: kept when the total drops. Returns the number kept. */
+static int tree_pass(hs *h, double deadline)
+{
+    const fbi_cmp *c = h->c;
+    int mem[TREE_MAX], n, kept = 0;
+    unsigned char *done = fbi_xcalloc((size_t)c->nw + 1, 1);
+    int journal = h->journal;
+    h->journal = 1;
+    for (int w = 0; w < c->nw; w++) {
+        if (done[w] || c->wt_start[w] == c->wt_start[w + 1] || h->asg[w] < 0) continue;
+        if ((w & 7) == 0 && fbi_mono_ms() > deadline) break;
+        fbi_money before = h->total;
+        h->nj = 0;
+        int moved = tree_move(h, w, TREE_MAX, mem, &n);
+        for (int q = 0; q < n; q++) done[mem[q]] = 1;
+        if (moved && h->total < before) {
+            kept++;
+            for (int q = 0; q < n; q++) notify(h, mem[q], -1);
+        } else
+            undo(h);
+    }
+    h->nj = 0;
+    h->journal = journal;
+    free(done);
+    descend(h, deadline);
+    return kept;
+}
+
 /* Iterated local search: kick one or a few linked workloads to random
  * feasible options (tabu for the descent that follows), descend, keep the
  * result when it is no worse, else undo. best[] receives the best plan. */
@@ -710,8 +878,20 @@ static fbi_money ils(hs *h, int *best, double deadline, fbi_atomic_money *live, 
             const fbi_term *t = &c->t[c->wt[k] >> 1];
             kick[m++] = (c->wt[k] & 1) ? t->a : t->b;
         }
-        int kind = (int)(rnd(h) % 3);
-        if (kind == 2 && c->wt_start[w0] < c->wt_start[w0 + 1]) {
+        int kind = (int)(rnd(h) % 4);
+        if (kind == 3 && c->wt_start[w0] < c->wt_start[w0 + 1]) {
+            /* A piece around w0 re-placed by the tree program: the
+             * region split of a chain or an application moves as one. */
+            int lim = 2 + (int)(rnd(h) % (TREE_MAX - 1)), mem[TREE_MAX];
+            if (!tree_move(h, w0, lim, mem, &m)) {
+                undo(h);
+                stall++;
+                continue;
+            }
+            for (int q = 0; q < m; q++) notify(h, mem[q], -1);
+            if (m > COMP_MAX) m = COMP_MAX;
+            for (int k = 0; k < m; k++) { kick[k] = mem[k]; h->tabu[kick[k]] = 1; }
+        } else if (kind == 2 && c->wt_start[w0] < c->wt_start[w0 + 1]) {
             /* The whole component to another region: one workload at a
              * time never crosses the egress of its links. */
             /* The whole component, or a piece of it around w0. */
@@ -781,6 +961,71 @@ static fbi_money ils(hs *h, int *best, double deadline, fbi_atomic_money *live, 
     return bt;
 }
 
+/* Undoes the journal back to entry `mark`. */
+static void undo_to(hs *h, int mark)
+{
+    int journal = h->journal;
+    h->journal = 0;
+    while (h->nj > mark) {
+        h->nj--;
+        int w = h->jw[h->nj], o = h->jo[h->nj];
+        place(h, w, -1);
+        if (o >= 0) place(h, w, o);
+    }
+    h->journal = journal;
+}
+
+/* Makes the groups of offer o hold again (something moved in over its
+ * capacity) by moving occupants out: each to a feasible option, or, with
+ * depth > 0, into another full offer whose occupants then make room the
+ * same way: an ejection chain (quota repair where one level of ejections
+ * finds no room). chain[0..nchain) are the workloads moved in along the
+ * chain so far; they stay. Every move goes to the journal (the caller
+ * undoes on failure); *budget bounds the chain moves tried. Returns 1
+ * when o's groups hold. */
+static int make_room(hs *h, int o, int *chain, int nchain, int depth, long *budget)
+{
+    const fbi_cmp *c = h->c;
+    for (int guard = 0; !groups_ok(h, o) && guard < 16; guard++) {
+        int moved = 0, nocc = h->nocc[o];
+        int s0 = nocc ? (int)(rnd(h) % (uint64_t)nocc) : 0;
+        for (int k = 0; k < nocc && !moved; k++) {
+            int v = h->occ[o][(s0 + k) % nocc], in = 0;
+            for (int e = 0; e < nchain; e++) in |= chain[e] == v;
+            if (in) continue;
+            int j = best_fit(h, v, o);
+            if (j >= 0) { place(h, v, j); moved = 1; }
+        }
+        if (moved) continue;
+        if (depth <= 0) return 0;
+        for (int k = 0; k < nocc && !moved && *budget > 0; k++) {
+            int v = h->occ[o][(s0 + k) % nocc], in = 0;
+            for (int e = 0; e < nchain; e++) in |= chain[e] == v;
+            if (in) continue;
+            /* v into one of its cheapest options on another offer, full
+             * or not; that offer then ejects in turn. */
+            int nv = c->ostart[v + 1] - c->ostart[v], vcur = h->asg[v];
+            for (int q = 0, tried = 0; q < nv && tried < 4 && !moved && *budget > 0; q++) {
+                int j = h->cheap[c->ostart[v] + q];
+                if (j == vcur || !c->alive[c->ostart[v] + j]) continue;
+                int o2 = offer_of(h, v, j);
+                if (o2 == o || term_cost(h, v, j) == FBI_FORBID) continue;
+                tried++;
+                (*budget)--;
+                int mark = h->nj;
+                place(h, v, j);
+                chain[nchain] = v;
+                if (budgets_ok(h, v) && make_room(h, o2, chain, nchain + 1, depth - 1, budget))
+                    moved = 1;
+                else
+                    undo_to(h, mark);
+            }
+        }
+        if (!moved) return 0;
+    }
+    return groups_ok(h, o);
+}
+
 /* Makes room for w on one of its options by moving occupants elsewhere. */
 static int repair(hs *h, int w, const double *score)
 {
@@ -804,32 +1049,27 @@ static int repair(hs *h, int w, const double *score)
             }
         }
     }
-    /* Several ejections: w into an option, occupants out to their best
-     * feasible options until the offer's groups hold (undone on failure). */
-    for (int q = 0; q < n; q++) {
-        int i = h->cheap[c->ostart[w] + q];
-        if (!c->alive[c->ostart[w] + i] || term_cost(h, w, i) == FBI_FORBID) continue;
-        int o = offer_of(h, w, i);
-        h->journal = 1;
-        h->nj = 0;
-        place(h, w, i);
-        int ok = budgets_ok(h, w);
-        for (int guard = 0; ok && !groups_ok(h, o) && guard < 16; guard++) {
-            int moved = 0;
-            for (int k = 0; k < h->nocc[o] && !moved; k++) {
-                int v = h->occ[o][k];
-                if (v == w) continue;
-                int j = best_fit(h, v, o);
-                if (j >= 0) { place(h, v, j); moved = 1; }
-            }
-            if (!moved) ok = 0;
+    /* Ejection chains: w into an option although its offer is full, the
+     * occupants out to feasible options or, when none has one, into
+     * another full offer whose occupants move on in turn (depth 0 first:
+     * one level of ejections, as cheap as it gets; then chains of two and
+     * three). Undone through the journal when the chain does not close. */
+    long budget = 400 + 4L * n;
+    for (int depth = 0; depth <= 3; depth++)
+        for (int q = 0; q < n && budget > 0; q++) {
+            int i = h->cheap[c->ostart[w] + q];
+            if (!c->alive[c->ostart[w] + i] || term_cost(h, w, i) == FBI_FORBID) continue;
+            int o = offer_of(h, w, i);
+            int chain[5] = {w, -1, -1, -1, -1};
+            h->journal = 1;
+            h->nj = 0;
+            place(h, w, i);
+            int ok = budgets_ok(h, w) && make_room(h, o, chain, 1, depth, &budget);
+            if (!ok) undo(h);
+            h->journal = 0;
+            h->nj = 0;
+            if (ok) return 1;
         }
-        ok = ok && groups_ok(h, o);
-        if (!ok) undo(h);
-        h->journal = 0;
-        h->nj = 0;
-        if (ok) return 1;
-    }
     (void)score;
     return 0;
 }
@@ -1073,6 +1313,7 @@ static fbi_money run_variant(cons *k, const double *guide, int variant, unsigned
                              int *out)
 {
     const fbi_cmp *c = k->c;
+    double c0 = fbi_mono_ms();
     double alpha = (variant & 1) || !guide ? 0.0 : 1.0;
     for (int w = 0; w < c->nw; w++)
         for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
@@ -1091,6 +1332,23 @@ static fbi_money run_variant(cons *k, const double *guide, int variant, unsigned
             else if (k->score[i] < b2) b2 = k->score[i];
         }
         double regret = isinf(b2) ? 1e300 : b2 - b1;
+        /* Most constrained first: a workload whose options hold it only a
+         * few times over (an 8 vCPU workload that fits on two 8 vCPU
+         * offers) goes before any regret; placed late it finds them full
+         * and only a long ejection chain would make room. */
+        long slots = 0;
+        for (int i = c->ostart[w]; i < c->ostart[w + 1] && slots <= 4; i++) {
+            if (!c->alive[i]) continue;
+            int o = c->ooffer[i];
+            long fit = 5;
+            for (int q = c->og_start[o]; q < c->og_start[o + 1]; q++) {
+                int g = c->og[q];
+                int64_t wt = fbi_gweight(c, g, w);
+                if (c->gowner[g] >= 0 && wt > 0 && c->gcap[g] / wt < fit) fit = (long)(c->gcap[g] / wt);
+            }
+            slots += fit;
+        }
+        if (slots <= 4 && regret < 1e200 * (double)(5 - slots)) regret = 1e200 * (double)(5 - slots);
         k->keys[w].w = w;
         k->keys[w].key = (variant & 2) ? (double)c->demand[w] + regret * 1e-9 : regret;
     }
@@ -1106,6 +1364,12 @@ static fbi_money run_variant(cons *k, const double *guide, int variant, unsigned
         descend_all(&h, deadline);
         /* Components together, until no move of one pays. */
         for (int pass = 0; pass < 4 && comp_pass(&h, deadline) > 0; pass++) {}
+        /* Then pieces re-placed exactly over regions (splits a chain or
+         * an application where quota forces it), when the time left is
+         * more than the construction took so far: on a starved run the
+         * search (whose kicks include tree moves) needs what is left. */
+        for (int pass = 0; pass < 4 && fbi_mono_ms() - c0 < deadline - fbi_mono_ms() && tree_pass(&h, deadline) > 0;
+             pass++) {}
         t = h.total;
         memcpy(out, h.asg, (size_t)c->nw * sizeof(int));
     }
