@@ -16,6 +16,7 @@
 #include "base/map.h"
 #include "base/util.h"
 #include "discovery/discovery.h"
+#include "http/http.h"
 #include "identity/identity.h"
 #include "state/state.h"
 
@@ -436,6 +437,13 @@ static char *metrics_text(server *sv)
              "fedbroker_reconcile_last_success_timestamp_seconds %lld\n",
              rc.runs, rc.failures, rc.drifted, rc.reapplies, (long long)rc.last_ok);
     }
+    /* the drivers' provider calls: serve's own and its operations'
+     * (http.h, FEDBROKER_METRICS_FD) */
+    fbi_buf pm;
+    fbi_buf_init(&pm);
+    fbi_http_metrics_text(&pm);
+    EMIT("%s", pm.data ? pm.data : "");
+    fbi_buf_free(&pm);
 #undef EMIT
     return b;
 }
