@@ -16,6 +16,6 @@ SERVER_TESTS = \
 	tests/server/reconcile.py \
 	tests/server/metrics.py
 TESTS += $(SERVER_TESTS)
-EXTRA_DIST += $(SERVER_TESTS) docs/serve.md docs/api.yaml bench/serve_bench.sh bench/serve_setup.py \
+EXTRA_DIST += $(SERVER_TESTS) tests/server/servetest.py docs/serve.md docs/api.yaml bench/serve_bench.sh bench/serve_setup.py \
 	bench/serve_resolve.py bench/README-serve.md \
 	tests/fuzz/fuzz_serve.c tests/fuzz/build_serve.sh tests/fuzz/serve.dict

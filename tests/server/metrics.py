@@ -10,17 +10,13 @@ service, requests + retries = the attempts the fake saw, the 2xx class =
 the fake's 2xx answers, the 4xx class = its 4xx answers; an injected 503
 is a retry, not an error. Skips (77) when the aws driver is not built or
 prometheus_client is missing."""
-import http.client
-import json
 import os
-import re
-import signal
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aws"))
 import awstest  # noqa: E402
+import servetest  # noqa: E402
 
 if not os.path.exists(os.path.join(awstest.DRIVER_PATH, "aws.so")):
     print("SKIP: the aws driver is not built")
@@ -40,40 +36,12 @@ rc, tok, err = env.run("token", "create", "--tenant", "mx", "--role", "admin")
 tok = tok.strip()
 
 
-class Server:
-    def __init__(self, *args):
-        self.p = subprocess.Popen([awstest.FEDBROKER, "serve", "--listen", "127.0.0.1:0", *args], env=env.env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        self.port = int(re.match(r"listening on http://127\.0\.0\.1:(\d+)",
-                                 self.p.stdout.readline().decode()).group(1))
-
-    def req(self, method, path, body=None, ctype=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        h = {"Authorization": f"Bearer {tok}"}
-        if ctype:
-            h["Content-Type"] = ctype
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read().decode()
-        ctype = r.getheader("Content-Type")
-        c.close()
-        try:
-            return r.status, json.loads(data), ctype
-        except ValueError:
-            return r.status, data, ctype
-
-    def wait_op(self, href):
-        for _ in range(900):
-            st, j, _ = self.req("GET", href)
-            if st != 200 or j["state"] in ("succeeded", "failed"):
-                return j
-            time.sleep(0.1)
-        return j
-
+class Server(servetest.Server):
     def scrape(self):
-        """/metrics parsed by prometheus_client: {family name: family}, and
-        the provider samples as {(name, labels tuple): value}."""
-        st, text, ctype = self.req("GET", "/metrics")
+        """/metrics parsed by prometheus_client: {family name: family}, the
+        provider samples as {(name, labels tuple): value}, the text and its
+        Content-Type."""
+        st, text = self.req("GET", "/metrics")
         assert st == 200, (st, text)
         fams = {f.name: f for f in text_string_to_metric_families(text)}
         samples = {}
@@ -81,12 +49,7 @@ class Server:
             if f.name.startswith("fedbroker_provider_"):
                 for s in f.samples:
                     samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
-        return fams, samples, text, ctype
-
-    def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        self.p.wait(timeout=120)
-        return self.p.returncode
+        return fams, samples, text, self.ctype
 
 
 def series(samples, name, **want):
@@ -154,7 +117,7 @@ spec:
 """
 
 # 1. apply as an operation, with one injected 503 (a retry)
-s = Server()
+s = Server(env, tok)
 fams, m0, text, ctype = s.scrape()
 ok(ctype and ctype.startswith("text/plain") and "version=0.0.4" in ctype, "/metrics: text/plain; version=0.0.4", ctype)
 ok(fams.get("fedbroker_provider_requests") and fams["fedbroker_provider_requests"].type == "counter"
@@ -165,9 +128,9 @@ ok(fams.get("fedbroker_provider_requests") and fams["fedbroker_provider_requests
 ok(fams.get("fedbroker_http_requests") and fams.get("fedbroker_audit_rows"),
    "and serve's other families too", sorted(fams))
 ok(not series(m0, "fedbroker_provider_requests_total"), "no provider call yet", m0)
-st, j, _ = s.req("POST", "/v1/specs", SPEC, "application/yaml")
+st, j = s.req("POST", "/v1/specs", SPEC, "application/yaml")
 ok(st == 201, "the spec submitted", (st, j))
-st, j, _ = s.req("POST", "/v1/plans")
+st, j = s.req("POST", "/v1/plans")
 plan = j["plan"]
 op = s.wait_op(j["href"])
 ok(op["state"] == "succeeded", "planned", op)
@@ -176,7 +139,7 @@ ok(not series(m1, "fedbroker_provider_requests_total", operation="plan"),
    "planning calls no provider (offers come from the catalog)", series(m1, "fedbroker_provider_requests_total"))
 seq0 = fake.seq()
 fake.faults([{"service": "lambda", "status": 503, "count": 1}])
-st, j, _ = s.req("POST", f"/v1/plans/{plan}/apply")
+st, j = s.req("POST", f"/v1/plans/{plan}/apply")
 op = s.wait_op(j["href"])
 ok(op["state"] == "succeeded", "applied through the API", op)
 entries = fake.log(seq0)
@@ -206,7 +169,7 @@ ok(byl and good, "each histogram: cumulative buckets up to +Inf = _count, a _sum
 ok(s.stop() == 0, "SIGTERM: exit 0")
 
 # 2. the reconciler's observe passes (fedbroker status, operation reconcile)
-s = Server("--reconcile", "1s")
+s = Server(env, tok, "--reconcile", "1s")
 _, m3, _, _ = s.scrape()
 ok(not series(m3, "fedbroker_provider_requests_total"), "a new serve starts from zero", m3)
 seq1 = fake.seq()
@@ -230,7 +193,7 @@ if matched:
     ok(verbs == {"observe"}, "the reconciler only observes (policy report)", verbs)
 
 # 3. destroy as an operation, while the reconciler goes on
-st, j, _ = s.req("DELETE", "/v1/deployments/x")
+st, j = s.req("DELETE", "/v1/deployments/x")
 ok(st == 202, "DELETE /v1/deployments/x: an operation", (st, j))
 op = s.wait_op(j["href"])
 ok(op["state"] == "succeeded", "destroyed", op)
