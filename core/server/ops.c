@@ -186,6 +186,8 @@ static void run(fbi_ops *o, op *p)
             }
         }
     }
+    for (int i = 0; i < 3; i++) /* poll failed: what is still open */
+        if (fds[i].fd >= 0) close(fds[i].fd);
     if (ll) progress_line(o, p, line, ll);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
