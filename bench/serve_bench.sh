@@ -6,6 +6,11 @@
 #   serve: GET /v1/resolve/svc7?from=frankfurt  (Authorization: Bearer ...)
 #   etcd:  POST /v3/kv/range {"key": base64("svc7")}  (the JSON gateway)
 # in the same run, alternating, ROUNDS times; and serve's resident memory.
+# Beside them, at 8 connections, serve's GET /v1/healthz (no token, no
+# store, no audit row: libmicrohttpd, the kernel and the scheduler only):
+# the floor of serve's latency on this machine, which tells how much of
+# resolve's tail is ours. serve's CPU time (user+sys) per 1,000 answers
+# is printed with each serve run.
 # Not a test: skips (exit 77) without wrk or etcd.
 #
 #   bench/serve_bench.sh [DURATION=10] [ROUNDS=3]
@@ -61,16 +66,33 @@ summary() { # wrk --latency output -> "req/s p50 p99" (ms)
          / Non-2xx/ {bad=$NF}
          END {printf "%s %.3f %.3f %s\n", rps, p50, p99, bad==""?0:bad}'
 }
+cpu_ticks() { # utime + stime of serve, in clock ticks
+    awk '{print $14 + $15}' /proc/$srv_pid/stat
+}
+hz=$(getconf CLK_TCK)
+# "req/s p50 p99 non2xx" and the serve CPU ticks before -> "... cpu_ms_per_1000"
+with_cpu() {
+    read -r rps p50 p99 bad
+    t1=$(cpu_ticks)
+    awk -v rps="$rps" -v p50="$p50" -v p99="$p99" -v bad="$bad" -v t0="$1" -v t1="$t1" -v hz="$hz" -v d="$dur" \
+        'BEGIN {n = rps * d; printf "%s %s %s %s %.1f\n", rps, p50, p99, bad, (n > 0 ? (t1 - t0) * 1000 / hz / n * 1000 : 0)}'
+}
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "round conns target req/s p50_ms p99_ms non2xx"
+echo "round conns target req/s p50_ms p99_ms non2xx serve_cpu_ms_per_1000 load1"
 r=1
 while [ $r -le "$rounds" ]; do
     for c in 8 64; do
+        t0=$(cpu_ticks)
         s=$(wrk -t2 -c$c -d${dur}s --latency -H "Authorization: Bearer $tok" \
-            "http://127.0.0.1:$sport/v1/resolve/svc7?from=frankfurt" | summary)
-        echo "$r $c serve $s"
+            "http://127.0.0.1:$sport/v1/resolve/svc7?from=frankfurt" | summary | with_cpu "$t0")
+        echo "$r $c serve $s $(cut -d' ' -f1 /proc/loadavg)"
+        if [ $c = 8 ]; then
+            t0=$(cpu_ticks)
+            s=$(wrk -t2 -c$c -d${dur}s --latency "http://127.0.0.1:$sport/v1/healthz" | summary | with_cpu "$t0")
+            echo "$r $c serve-healthz $s $(cut -d' ' -f1 /proc/loadavg)"
+        fi
         e=$(wrk -t2 -c$c -d${dur}s --latency -s "$tmp/etcd.lua" "http://127.0.0.1:$eport/v3/kv/range" | summary)
-        echo "$r $c etcd $e"
+        echo "$r $c etcd $e - $(cut -d' ' -f1 /proc/loadavg)"
     done
     r=$((r+1))
 done

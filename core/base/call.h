@@ -46,6 +46,9 @@ typedef struct fbi_call {
      * secrets): the only ones a dry run's requests may carry in a body,
      * redacted there too (the rest of a dry-run request is shown as sent) */
     fbi_secrets handed;
+    /* the driver verb being called ("apply", "observe", "destroy",
+     * "discover"), for the provider-call metrics; empty when unknown */
+    char verb[16];
 } fbi_call;
 
 /* Initialises c and binds it to d, so host services called with d find it. */

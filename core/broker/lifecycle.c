@@ -324,6 +324,10 @@ static fb_status call_verb(fbi_deploy_item *it, const char *verb,
                            fb_driver_ctx *ctx, const char *in_text)
 {
     char *out = NULL;
+    /* the provider-call metrics' verb: the first word ("apply (to adopt
+     * ...)" is an apply) */
+    fbi_call *call = fbi_call_of(it->diag);
+    if (call) snprintf(call->verb, sizeof call->verb, "%.*s", (int)strcspn(verb, " "), verb);
     fb_status st = fn(ctx, in_text, &out, it->diag);
     if (out) {
         json_error_t je;

@@ -74,6 +74,7 @@ int fbc_cmd_discover(int argc, char **argv)
         fb_status st = fb_registry_context(b.reg, drv->name, &drv, &ctx, dd);
         if (st == FB_OK) {
             fbi_call_begin(&call, dd, drv->name);
+            snprintf(call.verb, sizeof call.verb, "discover");
             st = drv->discover(ctx, din, &o, dd);
             res = o ? json_loads(o, 0, NULL) : NULL;
             fbi_call_redact_json(&call, res); /* what the provider said, before printing */

@@ -1279,6 +1279,7 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
     pthread_mutex_unlock(&c->mu);
 
     fb_status st = FB_OK;
+    const double t_start = fbi_mono_ms(); /* the call's time for /metrics, retries included */
     if (req->tls_server_name && tls_name_route(req->url, req->tls_server_name, &x.url, &x.connect_to) != 0) {
         req_error(d, req, &nm, "tls_server_name is not a host name",
                   "give the name the server's certificate carries (letters, digits, '-', '.')");
@@ -1404,6 +1405,10 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
                     st = FB_INVALID;
             }
             free(code);
+            /* one provider call, its final answer (0: none) and retries */
+            fbi_http_metrics_note(call ? call->driver : NULL, nm.service, call ? call->verb : NULL,
+                                  x.rc == CURLE_OK ? x.status : 0, attempt - 1,
+                                  (fbi_mono_ms() - t_start) / 1000.0);
             break;
         }
         /* Back off: full jitter, or the server's Retry-After when longer. */

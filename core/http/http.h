@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include "fedbroker/fedbroker.h"
+#include "base/util.h"
 
 /* The HTTP service (http.c). */
 fb_status fbi_http_perform(fb_diag *d, const fb_http_request *req,
@@ -68,6 +69,35 @@ unsigned fbi_http_parallelism(void);
 /* The configured whole-transfer timeout of one attempt (http.timeout_ms):
  * the longest the host waits for a provider's answer. */
 long fbi_http_timeout_ms(void);
+
+/* ---- Provider-call metrics (http_metrics.c; docs/serve.md) ----
+ * One observation per request that reached the HTTP service's network
+ * side: the driver's name and verb (fbi_call; "none" outside a driver
+ * call), the service key, the final status (0: no answer), the retries it
+ * took and its seconds, back-off included. Label values keep
+ * [A-Za-z0-9_.:-] (other bytes become '_'), at most 63 bytes; at most
+ * 512 label sets, later ones counted as "overflow". Thread notes: any
+ * thread; one process-wide table. */
+/* The environment variable naming the socket (a SOCK_SEQPACKET fd >= 3)
+ * that a command run by serve sends its observations to, one line each:
+ * "1 PROVIDER SERVICE VERB STATUS RETRIES SECONDS". */
+#define FBI_METRICS_FD_ENV "FEDBROKER_METRICS_FD"
+/* Records one observation: sent to FEDBROKER_METRICS_FD when this process
+ * has one, else added to the table under operation "serve". Strings
+ * borrowed, may be NULL. */
+void fbi_http_metrics_note(const char *provider, const char *service, const char *verb, long status,
+                           unsigned retries, double seconds);
+/* Adds one line received from a command (line borrowed, n bytes, a
+ * trailing newline allowed) under operation (its kind: "apply", ...).
+ * 0, or -1 when it does not parse (counted, nothing added). */
+int fbi_http_metrics_ingest(const char *operation, const char *line, size_t n);
+/* Appends the table in the Prometheus text format 0.0.4 to b: the
+ * families fedbroker_provider_requests_total, _retries_total,
+ * _request_duration_seconds (histogram) and
+ * fedbroker_provider_reports_malformed_total. */
+void fbi_http_metrics_text(fbi_buf *b);
+/* Empties the table (tests). */
+void fbi_http_metrics_reset(void);
 
 /* ---- Retry policy helpers (http_policy.c), pure and unit-tested ---- */
 /* The AWS error code of a response: X-Amzn-ErrorType header, else JSON

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "server/ops.h"
 #include "base/util.h"
+#include "http/http.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,20 +84,39 @@ static void run(fbi_ops *o, op *p)
         p->exit_code = 1;
         return;
     }
+    /* the command's provider calls come back on a socket of their own
+     * (fd 3 in the command, FEDBROKER_METRICS_FD; http.h), one message
+     * each, and go to serve's /metrics under the operation's kind;
+     * without it the operation still runs, uncounted */
+    int met[2] = {-1, -1};
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, met) != 0) met[0] = met[1] = -1;
+    if (met[1] == 3) { /* dup2(3, 3) would leave it close-on-exec */
+        int moved = fcntl(met[1], F_DUPFD_CLOEXEC, 4);
+        close(met[1]);
+        met[1] = moved;
+        if (moved < 0) {
+            close(met[0]);
+            met[0] = -1;
+        }
+    }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_adddup2(&fa, err[1], 2);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (met[1] >= 0) posix_spawn_file_actions_adddup2(&fa, met[1], 3);
     /* the server's environment, with the broker home it serves */
     size_t ne = 0;
     while (environ[ne]) ne++;
-    char **env = fbi_xcalloc(ne + 2, sizeof *env);
+    char **env = fbi_xcalloc(ne + 3, sizeof *env);
     size_t k = 0;
     for (size_t i = 0; i < ne; i++)
-        if (strncmp(environ[i], "FEDBROKER_HOME=", 15) != 0) env[k++] = environ[i];
+        if (strncmp(environ[i], "FEDBROKER_HOME=", 15) != 0 &&
+            strncmp(environ[i], FBI_METRICS_FD_ENV "=", sizeof FBI_METRICS_FD_ENV) != 0)
+            env[k++] = environ[i];
     char *home = fbi_xasprintf("FEDBROKER_HOME=%s", o->home);
     env[k++] = home;
+    if (met[1] >= 0) env[k++] = FBI_METRICS_FD_ENV "=3";
     /* serve blocks SIGINT and SIGTERM in every thread: the child must not */
     posix_spawnattr_t at;
     posix_spawnattr_init(&at);
@@ -111,25 +132,27 @@ static void run(fbi_ops *o, op *p)
     free(env);
     close(out[1]);
     close(err[1]);
+    if (met[1] >= 0) close(met[1]);
     if (rc != 0) {
         char *m = fbi_xasprintf("cannot run %s: %s", o->exe, strerror(rc));
         progress_line(o, p, m, strlen(m));
         free(m);
         close(out[0]);
         close(err[0]);
+        if (met[0] >= 0) close(met[0]);
         p->exit_code = 1;
         return;
     }
     char line[4096];
     size_t ll = 0;
-    struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    int open_fds = 2;
+    struct pollfd fds[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {met[0], POLLIN, 0}};
+    int open_fds = met[0] >= 0 ? 3 : 2;
     while (open_fds > 0) {
-        if (poll(fds, 2, -1) < 0) {
+        if (poll(fds, 3, -1) < 0) {
             if (errno == EINTR) continue;
             break;
         }
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 3; i++) {
             if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
             char buf[8192];
             ssize_t r = read(fds[i].fd, buf, sizeof buf);
@@ -139,7 +162,11 @@ static void run(fbi_ops *o, op *p)
                 open_fds--;
                 continue;
             }
-            if (i == 0) {
+            if (i == 2) {
+                /* one observation per message (a longer one is cut by the
+                 * socket and then refused by the parser) */
+                fbi_http_metrics_ingest(p->kind, buf, (size_t)r);
+            } else if (i == 0) {
                 size_t take = p->out_len + (size_t)r > FBI_OPS_OUTPUT_MAX ? FBI_OPS_OUTPUT_MAX - p->out_len : (size_t)r;
                 if (take < (size_t)r) p->out_truncated = 1;
                 p->out = realloc(p->out, p->out_len + take + 1);
@@ -159,6 +186,8 @@ static void run(fbi_ops *o, op *p)
             }
         }
     }
+    for (int i = 0; i < 3; i++) /* poll failed: what is still open */
+        if (fds[i].fd >= 0) close(fds[i].fd);
     if (ll) progress_line(o, p, line, ll);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
@@ -196,6 +225,7 @@ int fbi_ops_run_sync(fbi_ops *o, const char *const *argv, char **out, size_t *ou
     p.argv[0] = fbi_xstrdup(o->exe);
     for (size_t i = 0; i < n; i++) p.argv[i + 1] = fbi_xstrdup(argv[i]);
     p.progress = json_array();
+    snprintf(p.kind, sizeof p.kind, "reconcile"); /* its provider calls' operation label */
     run(o, &p);
     for (char **a = p.argv; *a; a++) free(*a);
     free(p.argv);

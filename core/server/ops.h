@@ -42,7 +42,8 @@ int fbi_ops_submit(fbi_ops *o, const char *tenant, const char *kind, const char 
 json_t *fbi_ops_get(fbi_ops *o, const char *id, const char *tenant);
 
 /* Runs `exe argv...` now on the calling thread (not queued): the
- * reconciler's `status`. *out new (stdout, at most FBI_OPS_OUTPUT_MAX),
+ * reconciler's `status` (its provider calls count under operation
+ * "reconcile" in /metrics; a queued operation's under its kind). *out new (stdout, at most FBI_OPS_OUTPUT_MAX),
  * *progress new (its stderr lines; progress may be NULL). Returns the exit
  * code, or -1 when the output was cut. */
 int fbi_ops_run_sync(fbi_ops *o, const char *const *argv, char **out, size_t *out_len, json_t **progress);

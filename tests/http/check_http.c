@@ -1426,6 +1426,158 @@ START_TEST(test_retry_after_cap_edge)
 }
 END_TEST
 
+/* The provider-call metrics (http.h): one observation per request, with
+ * the driver and verb of the call, the final status class and the
+ * retries; in a command run by serve sent on FEDBROKER_METRICS_FD, one
+ * message each, and parsed back by serve (fbi_http_metrics_ingest). */
+static int has_line(const char *text, const char *line)
+{
+    const char *p = text;
+    size_t n = strlen(line);
+    while ((p = strstr(p, line)) != NULL) {
+        if ((p == text || p[-1] == '\n') && (p[n] == '\n' || p[n] == 0)) return 1;
+        p += n;
+    }
+    return 0;
+}
+
+static char *metrics_now(void)
+{
+    fbi_buf b;
+    fbi_buf_init(&b);
+    fbi_http_metrics_text(&b);
+    return fbi_buf_steal(&b);
+}
+
+START_TEST(test_metrics_observations)
+{
+    srv_up();
+    fbi_http_client *c = client("{\"http\": {" FAST "}}");
+    fb_diag *d = fb_diag_new();
+    fbi_call call;
+    fbi_call_begin(&call, d, "drv");
+    call.http = c;
+    snprintf(call.verb, sizeof call.verb, "observe");
+    fb_http_response r;
+    const uint32_t I = FB_HTTP_IDEMPOTENT;
+    fb_http_request nourl;
+    memset(&nourl, 0, sizeof nourl);
+    nourl.struct_size = sizeof nourl;
+    nourl.method = "GET";
+    ck_assert_int_eq(fbi_http_perform(d, &nourl, &r), FB_INVALID);
+    char url[256];
+    const char *paths[] = {"/k/m1/503,ok", "/k/m2/404", "/k/m3/reset", "/k/m4/ok"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(url, sizeof url, "%s%s", base, paths[i]);
+        fb_http_request rq = {sizeof rq, "GET", url, NULL, 0, NULL, 0, I, i == 3 ? "svc b" : "svc", NULL, 0,
+                              NULL, NULL, NULL, NULL, NULL, 0};
+        fb_status st = fbi_http_perform(d, &rq, &r);
+        if (st == FB_OK) fbi_http_free(&r);
+    }
+    fbi_call_end(&call, d);
+    /* no driver call: provider and verb "none" */
+    ck_assert_int_eq(req(c, d, "GET", "/k/m5/ok", I, NULL, "svc", &r), FB_OK);
+    fbi_http_free(&r);
+    char *t = metrics_now();
+#define L(x) "operation=\"serve\",provider=\"drv\",service=\"svc\",verb=\"observe\",class=\"" x "\""
+    ck_assert_msg(has_line(t, "fedbroker_provider_requests_total{" L("2xx") "} 1"), "%s", t);
+    ck_assert_msg(has_line(t, "fedbroker_provider_retries_total{" L("2xx") "} 1"), "%s", t);
+    ck_assert_msg(has_line(t, "fedbroker_provider_requests_total{" L("4xx") "} 1"), "%s", t);
+    ck_assert_msg(has_line(t, "fedbroker_provider_retries_total{" L("4xx") "} 0"), "%s", t);
+    /* three resets: no answer, two retries */
+    ck_assert_msg(has_line(t, "fedbroker_provider_requests_total{" L("error") "} 1"), "%s", t);
+    ck_assert_msg(has_line(t, "fedbroker_provider_retries_total{" L("error") "} 2"), "%s", t);
+    ck_assert_msg(has_line(t, "fedbroker_provider_request_duration_seconds_count{" L("2xx") "} 1"), "%s", t);
+    ck_assert_msg(has_line(t, "fedbroker_provider_request_duration_seconds_bucket{" L("2xx") ",le=\"+Inf\"} 1"), "%s", t);
+#undef L
+    /* a service key outside [A-Za-z0-9_.:-]: the space became '_' */
+    ck_assert_msg(has_line(t, "fedbroker_provider_requests_total{operation=\"serve\",provider=\"drv\",service=\"svc_b\","
+                              "verb=\"observe\",class=\"2xx\"} 1"), "%s", t);
+    ck_assert_msg(has_line(t, "fedbroker_provider_requests_total{operation=\"serve\",provider=\"none\",service=\"svc\","
+                              "verb=\"none\",class=\"2xx\"} 1"), "%s", t);
+    /* the invalid request (no URL) never reached the network: not counted */
+    ck_assert_msg(has_line(t, "fedbroker_provider_reports_malformed_total 0"), "%s", t);
+    free(t);
+    fb_diag_free(d);
+    fbi_http_client_free(c);
+    srv_down();
+}
+END_TEST
+
+START_TEST(test_metrics_reported_and_ingested)
+{
+    /* as a command run by serve: FEDBROKER_METRICS_FD set before the
+     * first observation (this test runs in a fresh forked process) */
+    int sp[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp), 0);
+    char fdtext[16];
+    snprintf(fdtext, sizeof fdtext, "%d", sp[1]);
+    setenv(FBI_METRICS_FD_ENV, fdtext, 1);
+    srv_up();
+    fbi_http_client *c = client("{\"http\": {" FAST "}}");
+    fb_diag *d = fb_diag_new();
+    fbi_call call;
+    fbi_call_begin(&call, d, "aws");
+    call.http = c;
+    snprintf(call.verb, sizeof call.verb, "apply");
+    char url[256];
+    snprintf(url, sizeof url, "%s/k/n1/500,ok", base);
+    fb_http_request rq = {sizeof rq, "GET", url, NULL, 0, NULL, 0, FB_HTTP_IDEMPOTENT, "ecs", NULL, 0,
+                          NULL, NULL, NULL, NULL, NULL, 0};
+    fb_http_response r;
+    ck_assert_int_eq(fbi_http_perform(d, &rq, &r), FB_OK);
+    fbi_http_free(&r);
+    fbi_call_end(&call, d);
+    char *t = metrics_now();
+    ck_assert_msg(strstr(t, "provider=\"aws\"") == NULL, "sent, not kept: %s", t);
+    free(t);
+    char msg[512];
+    ssize_t n = recv(sp[0], msg, sizeof msg - 1, MSG_DONTWAIT);
+    ck_assert_int_gt(n, 0);
+    msg[n] = 0;
+    ck_assert_msg(strncmp(msg, "1 aws ecs apply 200 1 ", 22) == 0 && msg[n - 1] == '\n', "%s", msg);
+    ck_assert_int_lt(recv(sp[0], msg, sizeof msg, MSG_DONTWAIT), 0); /* one message per request */
+    /* serve's side */
+    ck_assert_int_eq(fbi_http_metrics_ingest("apply", msg, (size_t)n), 0);
+    const char *bad[] = {"", "1 aws ecs apply 200 1", "2 aws ecs apply 200 1 0.1", "1 aws ecs apply 200 1 0.1 x",
+                         "1 aws ecs apply 2000 1 0.1", "1 aws ecs apply 200 -1 0.1", "1 aws ecs apply 200 1 -0.1",
+                         "1 aws ecs apply 200 1 nan", "1 aws  ecs apply 200 1 0.1", "1 aws ecs apply 2x0 1 0.1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        ck_assert_msg(fbi_http_metrics_ingest("apply", bad[i], strlen(bad[i])) == -1, "accepted: %s", bad[i]);
+    /* a label that would break the exposition is cleaned */
+    const char *odd = "1 aws e\"c}s\\ apply 404 0 0.002\n";
+    ck_assert_int_eq(fbi_http_metrics_ingest("destroy", odd, strlen(odd)), 0);
+    t = metrics_now();
+    ck_assert_msg(has_line(t, "fedbroker_provider_requests_total{operation=\"apply\",provider=\"aws\",service=\"ecs\","
+                              "verb=\"apply\",class=\"2xx\"} 1"), "%s", t);
+    ck_assert_msg(has_line(t, "fedbroker_provider_retries_total{operation=\"apply\",provider=\"aws\",service=\"ecs\","
+                              "verb=\"apply\",class=\"2xx\"} 1"), "%s", t);
+    ck_assert_msg(has_line(t, "fedbroker_provider_requests_total{operation=\"destroy\",provider=\"aws\","
+                              "service=\"e_c_s_\",verb=\"apply\",class=\"4xx\"} 1"), "%s", t);
+    ck_assert_msg(has_line(t, "fedbroker_provider_request_duration_seconds_bucket{operation=\"destroy\",provider=\"aws\","
+                              "service=\"e_c_s_\",verb=\"apply\",class=\"4xx\",le=\"0.005\"} 1"), "%s", t);
+    char want[64];
+    snprintf(want, sizeof want, "fedbroker_provider_reports_malformed_total %zu", sizeof bad / sizeof *bad);
+    ck_assert_msg(has_line(t, want), "%s", t);
+    free(t);
+    /* bounded: past 512 label sets, observations go to "overflow" */
+    for (int i = 0; i < 600; i++) {
+        char line[128];
+        int k = snprintf(line, sizeof line, "1 p%d s v 200 0 0.001", i);
+        ck_assert_int_eq(fbi_http_metrics_ingest("plan", line, (size_t)k), 0);
+    }
+    t = metrics_now();
+    ck_assert_msg(has_line(t, "fedbroker_provider_requests_total{operation=\"plan\",provider=\"overflow\","
+                              "service=\"overflow\",verb=\"overflow\",class=\"2xx\"} 90"), "%s", t + strlen(t) - 2000);
+    free(t);
+    fb_diag_free(d);
+    fbi_http_client_free(c);
+    srv_down();
+    close(sp[0]);
+    close(sp[1]);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("http");
@@ -1467,6 +1619,8 @@ static Suite *suite(void)
     tcase_add_test(n, test_connect_timeout);
     tcase_add_test(n, test_retry_quota_edge);
     tcase_add_test(n, test_retry_after_cap_edge);
+    tcase_add_test(n, test_metrics_observations);
+    tcase_add_test(n, test_metrics_reported_and_ingested);
     suite_add_tcase(s, n);
     return s;
 }

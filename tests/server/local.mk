@@ -4,15 +4,18 @@
 # (matrix.py); the audit chain and its group commit (audit.py); specs,
 # plans, reports, apply and destroy as operations on fake_aws (ops.py);
 # every response against docs/api.yaml (openapi.py); 10,000 idle
-# connections (idle.py); the reconciler (reconcile.py).
+# connections (idle.py); the reconciler (reconcile.py); the provider-call
+# metrics of serve's operations in /metrics, parsed by prometheus_client
+# and counted against fake_aws's log (metrics.py).
 SERVER_TESTS = \
 	tests/server/matrix.py \
 	tests/server/audit.py \
 	tests/server/ops.py \
 	tests/server/openapi.py \
 	tests/server/idle.py \
-	tests/server/reconcile.py
+	tests/server/reconcile.py \
+	tests/server/metrics.py
 TESTS += $(SERVER_TESTS)
-EXTRA_DIST += $(SERVER_TESTS) docs/serve.md docs/api.yaml bench/serve_bench.sh bench/serve_setup.py \
+EXTRA_DIST += $(SERVER_TESTS) tests/server/servetest.py docs/serve.md docs/api.yaml bench/serve_bench.sh bench/serve_setup.py \
 	bench/serve_resolve.py bench/README-serve.md \
 	tests/fuzz/fuzz_serve.c tests/fuzz/build_serve.sh tests/fuzz/serve.dict

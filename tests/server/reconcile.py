@@ -9,18 +9,15 @@ tenant's submitted spec as an operation (kind reconcile: the CLI's apply,
 state lock and journal) and the function is restored, after which the
 next pass finds no drift. The audit chain stays intact. Bad flags: exit
 64. Skips (77) when the aws driver is not built."""
-import http.client
 import json
 import os
-import re
-import signal
 import sqlite3
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aws"))
 import awstest  # noqa: E402
+import servetest  # noqa: E402
 
 if not os.path.exists(os.path.join(awstest.DRIVER_PATH, "aws.so")):
     print("SKIP: the aws driver is not built")
@@ -37,46 +34,6 @@ for bad in (["--reconcile", "0s"], ["--reconcile", "soon"], ["--reconcile", "5s"
             ["--reconcile-policy", "reapply"]):
     rc, out, err = env.run("serve", "--listen", "127.0.0.1:0", *bad)
     ok(rc == 64 and "reconcile" in err, f"serve {' '.join(bad)}: exit 64 naming the option", (rc, err))
-
-
-class Server:
-    def __init__(self, *args):
-        self.p = subprocess.Popen([awstest.FEDBROKER, "serve", "--listen", "127.0.0.1:0", *args], env=env.env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        self.port = int(re.match(r"listening on http://127\.0\.0\.1:(\d+)",
-                                 self.p.stdout.readline().decode()).group(1))
-
-    def req(self, method, path, body=None, ctype=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        h = {"Authorization": f"Bearer {tok}"}
-        if ctype:
-            h["Content-Type"] = ctype
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read().decode()
-        c.close()
-        try:
-            return r.status, json.loads(data)
-        except ValueError:
-            return r.status, data
-
-    def metric(self, name):
-        st, text = self.req("GET", "/metrics")
-        m = re.search(r"^" + re.escape(name) + r" (\S+)$", text, re.M)
-        return float(m.group(1)) if m else None
-
-    def wait_op(self, href):
-        for _ in range(600):
-            st, j = self.req("GET", href)
-            if st != 200 or j["state"] in ("succeeded", "failed"):
-                return j
-            time.sleep(0.1)
-        return j
-
-    def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        self.p.wait(timeout=120)
-        return self.p.returncode
 
 
 def until(fn, secs=30):
@@ -113,7 +70,7 @@ spec:
   traffic: {requestsPerMonth: 100000, meanDuration: 20ms}
   placement: {providers: [aws], regions: ["aws:us-east-1"]}
 """
-s = Server("--reconcile", "1s")
+s = servetest.Server(env, tok, "--reconcile", "1s")
 st, j = s.req("POST", "/v1/specs", SPEC, "application/yaml")
 ok(st == 201, "the spec submitted", (st, j))
 st, j = s.req("POST", "/v1/plans")
@@ -138,7 +95,7 @@ ok(memory() == 1024 and not audit("reconcile.reapply") and s.metric("fedbroker_r
    "policy report: the function is left as it is", memory())
 ok(s.stop() == 0, "SIGTERM: exit 0")
 
-s = Server("--reconcile", "1s", "--reconcile-policy", "reapply")
+s = servetest.Server(env, tok, "--reconcile", "1s", "--reconcile-policy", "reapply")
 restored = until(lambda: memory() == 256, 60)
 ok(restored, "policy reapply: the function is restored to 256 MB", memory())
 rows = audit("reconcile.reapply")
