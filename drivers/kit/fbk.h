@@ -83,6 +83,15 @@ void fbk_free_secret(char *s);
 /* Lower-case hex of SHA-256(data) into out[65]. */
 void fbk_sha256_hex(const void *data, size_t len, char out[65]);
 
+/* HMAC-SHA256 of msg under key into out (32 bytes; all zero only if
+ * OpenSSL itself fails, so a signature fails loudly). Both this and
+ * fbk_sha256_hex use one SHA-256 implementation fetched once per process:
+ * OpenSSL 3 looks the algorithm up again, under a lock, for every
+ * EVP_sha256()/HMAC() call, which was most of what SigV4 cost per request
+ * (bench/README-aws.md). Thread-safe. */
+void fbk_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
+                     unsigned char out[32]);
+
 /* Percent-encodes every byte outside RFC 3986's unreserved set
  * (A-Z a-z 0-9 - . _ ~), with upper-case hex; keep_slash leaves '/' as is.
  * Appends to b. */
