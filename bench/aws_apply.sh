@@ -5,20 +5,23 @@
 # function, counted by the server). Numbers: bench/README-aws.md.
 #
 #   bench/aws_apply.sh [-b BUILDDIR] [-n FUNCTIONS] [-l LATENCY_MS] [-p P1,P2,...]
-#                      [-f fast|strict] [-c]
+#                      [-f fast|strict] [-c] [-r RUNS]
 #
 #   -f fast    bench/aws_fastfake (C, libmicrohttpd, thread per connection):
 #              answers GetFunction/CreateFunction only, checks little (default)
 #   -f strict  tests/fakes/fake_aws.py: botocore checks every signature and body
 #   -c         also measure the server's own ceiling: the same apply with
 #              latency 0 (requests per second the server and fedbroker manage)
+#   -r RUNS    runs per parallelism and latency (default 1); then per group
+#              the median and worst ratio and fedbroker's CPU (user + sys)
+#              per request, the number issue 11 sets at <= 0.15 ms
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=$top/build n=1000 lat=20 pars=10,64 fake=fast ceiling=0
-while getopts b:n:l:p:f:c o; do
+build=$top/build n=1000 lat=20 pars=10,64 fake=fast ceiling=0 runs=1
+while getopts b:n:l:p:f:cr: o; do
     case $o in
     b) build=$OPTARG ;; n) n=$OPTARG ;; l) lat=$OPTARG ;; p) pars=$OPTARG ;;
-    f) fake=$OPTARG ;; c) ceiling=1 ;; *) sed -n '2,16p' "$0"; exit 64 ;;
+    f) fake=$OPTARG ;; c) ceiling=1 ;; r) runs=$OPTARG ;; *) sed -n '2,19p' "$0"; exit 64 ;;
     esac
 done
 tmp=$(mktemp -d); chmod 755 "$tmp"
@@ -82,7 +85,7 @@ run() { # parallelism latency -> prints a table row
     applied=$(grep -c '^applied' "$tmp/out" || true)
     [ "$1" = "$n" ] && [ "$applied" = "$n" ] || { echo "expected $n functions, the server has $1, $applied applied"; exit 1; }
     wall=$(( (t1 - t0) / 1000000 ))
-    python3 - "$p" "$l" "$n" "$2" "$wall" "$(cat "$tmp/cpu")" <<'EOF'
+    python3 - "$p" "$l" "$n" "$2" "$wall" "$(cat "$tmp/cpu")" "$tmp/results" <<'EOF'
 import sys
 p, l, n, reqs, wall = (int(x) for x in sys.argv[1:6])
 user, sys_ = (float(x) for x in sys.argv[6].split())
@@ -90,14 +93,32 @@ per = reqs / n
 ideal = n * per * l / p
 ratio = f"{wall / ideal:.2f}" if ideal else "-"
 rps = reqs / (wall / 1000) if wall else 0
-print(f"| {p:>4} | {l:>3} | {n:>5} | {per:.1f} | {wall:>7} | {ideal:>7.0f} | {ratio:>5} | {rps:>7.0f} | {user + sys_:>5.2f} |")
+cpu = user + sys_
+print(f"| {p:>4} | {l:>3} | {n:>5} | {per:.1f} | {wall:>7} | {ideal:>7.0f} | {ratio:>5} | {rps:>7.0f} | {cpu:>5.2f} | {cpu * 1000 / reqs:.3f} |")
+with open(sys.argv[7], "a") as f:
+    f.write(f"{p} {l} {wall / ideal if ideal else 0:.3f} {cpu * 1000 / reqs:.4f}\n")
 EOF
 }
 
 echo "fake=$fake functions=$n latency=${lat}ms, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "|    P |  ms | funcs | req/fn | wall ms | ideal ms | ratio |   req/s | cpu s |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-for p in $(echo "$pars" | tr ',' ' '); do run "$p" "$lat"; done
+echo "|    P |  ms | funcs | req/fn | wall ms | ideal ms | ratio |   req/s | cpu s | cpu ms/req |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+: > "$tmp/results"
+many() { r=0; while [ $r -lt "$runs" ]; do run "$1" "$2"; r=$((r + 1)); done; }
+for p in $(echo "$pars" | tr ',' ' '); do many "$p" "$lat"; done
 if [ "$ceiling" = 1 ]; then
-    for p in $(echo "$pars" | tr ',' ' '); do run "$p" 0; done
+    for p in $(echo "$pars" | tr ',' ' '); do many "$p" 0; done
 fi
+python3 - "$tmp/results" <<'EOF'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+for key in dict.fromkeys((r[0], r[1]) for r in rows):
+    sel = [r for r in rows if (r[0], r[1]) == key]
+    ratios = sorted(float(r[2]) for r in sel)
+    cpus = sorted(float(r[3]) for r in sel)
+    ratio = (f"ratio to the ideal median {statistics.median(ratios):.2f}, worst {max(ratios):.2f}; "
+             if key[1] != "0" else "")
+    print(f"P = {key[0]}, {key[1]} ms: {len(sel)} runs, {ratio}fedbroker CPU (user+sys) per "
+          f"request median {statistics.median(cpus):.3f} ms, worst {max(cpus):.3f} ms")
+EOF
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

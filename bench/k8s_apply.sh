@@ -12,7 +12,8 @@
 #   the kubeconfig's server is http:// and drivers.k8s.allowInsecure is set)
 #   answers server-side apply, GET and DELETE after the latency, and checks
 #   the bearer token, fieldManager=fedbroker and the content type.
-#   -r RUNS    runs per parallelism (one row each, then the median and the worst)
+#   -r RUNS    runs per parallelism (one row each, then the median and the worst
+#              of the ratio and of fedbroker's CPU per request, user + sys)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$top/build n=300 lat=5 pars=32 runs=5
@@ -94,15 +95,16 @@ per = reqs / n
 ideal = reqs * l / p
 ratio = wall / ideal if ideal else 0
 rps = reqs / (wall / 1000) if wall else 0
-print(f"| {p:>4} | {l:>3} | {n:>5} | {per:.2f} | {wall:>7} | {ideal:>7.0f} | {ratio:>5.2f} | {rps:>7.0f} | {user + sys_:>5.2f} |")
+cpu = user + sys_
+print(f"| {p:>4} | {l:>3} | {n:>5} | {per:.2f} | {wall:>7} | {ideal:>7.0f} | {ratio:>5.2f} | {rps:>7.0f} | {cpu:>5.2f} | {cpu * 1000 / reqs:.3f} |")
 with open(results, "a") as f:
-    f.write(f"{p} {ratio:.3f} {wall}\n")
+    f.write(f"{p} {ratio:.3f} {wall} {cpu * 1000 / reqs:.4f}\n")
 PYEOF
 }
 
 echo "k8s_fastfake workloads=$n latency=${lat}ms, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "|    P |  ms | workloads | req/workload | wall ms | ideal ms | ratio |   req/s | cpu s |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "|    P |  ms | workloads | req/workload | wall ms | ideal ms | ratio |   req/s | cpu s | cpu ms/req |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for p in $(echo "$pars" | tr ',' ' '); do
     r=0; while [ $r -lt "$runs" ]; do run "$p" "$lat"; r=$((r + 1)); done
 done
@@ -111,7 +113,9 @@ import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 for p in sorted({r[0] for r in rows}, key=int):
     ratios = sorted(float(r[1]) for r in rows if r[0] == p)
+    cpus = sorted(float(r[3]) for r in rows if r[0] == p)
     print(f"P = {p}: {len(ratios)} runs, ratio to the ideal median {statistics.median(ratios):.2f}, "
-          f"worst {max(ratios):.2f}, best {min(ratios):.2f}")
+          f"worst {max(ratios):.2f}, best {min(ratios):.2f}; fedbroker CPU (user+sys) per request "
+          f"median {statistics.median(cpus):.3f} ms, worst {max(cpus):.3f} ms")
 PYEOF
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -102,3 +102,10 @@ TESTS += tests/broker/check_broker
 tests_broker_check_broker_SOURCES = tests/broker/check_broker.c
 tests_broker_check_broker_CPPFLAGS = $(FB_TEST_INCS)
 tests_broker_check_broker_LDADD = $(FB_TEST_DEPLIBS)
+
+# fbi_json_write against jansson's json_dumps (same bytes, same refusals).
+check_PROGRAMS += tests/base/check_jsonwrite
+TESTS += tests/base/check_jsonwrite
+tests_base_check_jsonwrite_SOURCES = tests/base/check_jsonwrite.c
+tests_base_check_jsonwrite_CPPFLAGS = $(FB_TEST_INCS)
+tests_base_check_jsonwrite_LDADD = $(FB_TEST_DEPLIBS)

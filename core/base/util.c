@@ -1,6 +1,7 @@
 /* util.c - buffers, files, strings, JSON hashing and time for core modules. */
 #include "config.h"
 #include "base/util.h"
+#include "base/jsonwrite.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -350,7 +351,7 @@ void fbi_pointer_append_index(fbi_buf *ptr, size_t index)
 
 char *fbi_json_canonical(const json_t *j)
 {
-    return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    return fbi_json_write(j, FBI_JSON_WRITE_SORT); /* json_dumps' bytes, faster */
 }
 
 void fbi_sha256_hex(const void *data, size_t len, char out[65])

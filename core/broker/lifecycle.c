@@ -10,6 +10,7 @@
 #include "broker/fanout.h"
 #include "base/call.h"
 #include "base/diag.h"
+#include "base/jsonwrite.h"
 #include "spec/spec.h"
 #include "base/util.h"
 #include "identity/identity.h"
@@ -497,7 +498,7 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
     }
     /* one serialisation for validate and apply; key order does not matter
      * to a driver, so no sorting */
-    char *in_text = json_dumps(in, JSON_COMPACT);
+    char *in_text = fbi_json_write(in, 0);
     json_decref(in);
     st = drv->validate(ctx, in_text, it->diag);
     if (st != FB_OK) {
@@ -672,7 +673,7 @@ static fb_status destroy_by_name(lifecycle *lc, size_t i, const fb_driver *drv,
     /* adopt: the driver's apply finds it by name and records its ids */
     json_t *in = json_pack("{s:O,s:O,s:O,s:s}", "workload", it->workload, "placement",
                            lc->placements[i], "deployment", it->deployment, "mode", "apply");
-    char *in_text = json_dumps(in, JSON_COMPACT);
+    char *in_text = fbi_json_write(in, 0);
     json_decref(in);
     call->record_cb = on_record;
     call->record_ud = l;

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "aws.h"
 #include "fbk_verb.h"
+#include "base/jsonwrite.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -114,7 +115,7 @@ fb_status aws_record(fb_diag *diag, const char *type, const char *id, const char
     if (aws_host->dry_run(diag)) return FB_OK;
     json_t *r = json_pack("{s:s,s:s,s:s}", "type", type, "id", id, "region", region);
     if (name) json_object_set_new(r, "name", json_string(name));
-    char *text = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
+    char *text = fbi_json_write(r, FBI_JSON_WRITE_SORT);
     json_decref(r);
     fb_status st = aws_host->record(diag, text);
     free(text);
@@ -174,7 +175,7 @@ fb_status aws_send(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, cons
     const char *ctype;
     const char *prefix = target_prefix(rq->api, &ctype);
     char *target = prefix ? fbk_xasprintf("%s.%s", prefix, rq->op) : NULL;
-    char *body = rq->body ? json_dumps(rq->body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *body = rq->body ? fbi_json_write(rq->body, FBI_JSON_WRITE_SORT) : NULL;
     if (prefix && !body) body = fbk_xstrdup("{}");
     fb_http_header h[2];
     size_t nh = 0;
@@ -396,6 +397,7 @@ static void ctx_free(aws_ctx *c)
     free(c->target_group);
     free(c->alb_resource_label);
     fbk_aws_creds_clear(&c->creds);
+    fbk_input_cache_free(c->inputs);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
@@ -468,6 +470,7 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
     s = s ? json_incref(s) : json_object();
     aws_ctx *c = fbk_xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->mu, NULL);
+    c->inputs = fbk_input_cache_new();
     c->assign_public_ip = -1;
     c->cpu_target = 60;
     int bad = 0;
@@ -774,7 +777,13 @@ static fb_status aws_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *
     fb_status st = fbk_json_in(aws_host, diag, "input", in_json, &in);
     if (st != FB_OK) return st;
     st = aws_validate_in(ctx, in, diag);
-    json_decref(in);
+    /* the apply that follows gets the same text: it takes this parse
+     * (validate changed it only by the idempotent secret mapping) */
+    const char *mode = aws_str(in, "mode");
+    if (st == FB_OK && mode && (!strcmp(mode, "apply") || !strcmp(mode, "dry-run")))
+        fbk_input_cache_put(ctx->inputs, in_json, in);
+    else
+        json_decref(in);
     return st;
 }
 
@@ -803,11 +812,20 @@ static fb_status aws_render(fb_driver_ctx *ctx, const char *in_json, char **out,
 
 static fb_status aws_apply(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
 {
-    json_t *in;
+    json_t *in = in_json ? fbk_input_cache_take(ctx->inputs, in_json) : NULL;
     const json_t *w, *p;
     const char *kind;
-    fb_status st = parse_wp(diag, in_json, &in, &w, &p, &kind);
-    if (st != FB_OK) return st;
+    fb_status st;
+    if (in) { /* validate parsed these bytes: its value, checked again below */
+        st = read_wp(diag, in, &w, &p, &kind);
+        if (st != FB_OK) {
+            json_decref(in);
+            return st;
+        }
+    } else {
+        st = parse_wp(diag, in_json, &in, &w, &p, &kind);
+        if (st != FB_OK) return st;
+    }
     st = check_all(ctx, w, p, kind, AWS_CHECK_DEPLOY, diag);
     json_t *result = NULL;
     if (st == FB_OK)

@@ -47,6 +47,7 @@ struct fb_driver_ctx {
     int cpu_target;       /* settings.ecs.targetCpuPercent, default 60 */
     pthread_mutex_t mu;
     fbk_aws_creds creds;  /* cached; access_key_id NULL = none yet */
+    fbk_input_cache *inputs; /* validate's parsed apply inputs, taken by apply */
 };
 typedef struct fb_driver_ctx aws_ctx;
 

@@ -5,6 +5,7 @@
  * paged lists, and the comparison behind drift and updates. */
 #include "config.h"
 #include "gcp.h"
+#include "base/jsonwrite.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,7 +78,7 @@ fb_status gcp_call_secret(fb_driver_ctx *ctx, fb_diag *diag, const gcp_req *rq, 
     if (rq->query && *rq->query) fbk_buf_printf(&url, "?%s", rq->query);
     /* compact and sorted: the same request is the same bytes (dry runs
      * compare byte for byte) */
-    char *body = rq->body ? json_dumps(rq->body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *body = rq->body ? fbi_json_write(rq->body, FBI_JSON_WRITE_SORT) : NULL;
     fb_http_header h[] = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
     fb_http_request req = {.struct_size = sizeof req, .method = rq->method, .url = url.data,
                            .headers = body ? h : h + 1, .n_headers = body ? 2 : 1, .body = body,
@@ -487,7 +488,7 @@ fb_status gcp_record(fb_diag *diag, const json_t *prev, const char *type, const 
         if (t && v && !strcmp(t, type) && !strcmp(v, id)) return FB_OK; /* stored already */
     }
     json_t *rec = json_pack("{s:s,s:s,s:s?,s:s?}", "type", type, "id", id, "region", region, "name", name);
-    char *text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+    char *text = fbi_json_write(rec, FBI_JSON_WRITE_SORT);
     json_decref(rec);
     fb_status st = gcp_host->record(diag, text);
     free(text);

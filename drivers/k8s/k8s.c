@@ -37,6 +37,7 @@ static void ctx_free(struct fb_driver_ctx *c)
     pthread_mutex_destroy(&c->disc_mu);
     pthread_mutex_destroy(&c->tenant_mu);
     json_decref(c->tenants_ready);
+    fbk_input_cache_free(c->inputs);
     free(c);
 }
 
@@ -59,6 +60,7 @@ static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_dri
     pthread_mutex_init(&c->disc_mu, NULL);
     pthread_mutex_init(&c->tenant_mu, NULL);
     c->tenants_ready = json_object();
+    c->inputs = fbk_input_cache_new();
     char *ns = NULL, *region = NULL, *ic = NULL, *kc = NULL, *cx = NULL, *icd = NULL, *loc = NULL, *jur = NULL;
     long long max_timeout;
     int allow_insecure = 0;
@@ -254,7 +256,12 @@ static fb_status k8s_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *
                 "no cluster to deploy to: %s", ctx->conn_error);
         st = FB_AUTH;
     }
-    json_decref(in);
+    /* the apply that follows gets the same text: it takes this parse
+     * (check_all changed it only by the idempotent secret mapping) */
+    if (st == FB_OK && mode && (!strcmp(mode, "apply") || !strcmp(mode, "dry-run")))
+        fbk_input_cache_put(ctx->inputs, in_json, in);
+    else
+        json_decref(in);
     return st;
 }
 
@@ -370,7 +377,9 @@ static fb_status k8s_usage(fb_driver_ctx *ctx, const char *in_json, char **out, 
 static fb_status k8s_apply(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
 {
     fbk_ck ck = checker(diag);
-    json_t *in = fbk_parse_input(&ck, in_json);
+    /* validate's parse of these very bytes when it ran first */
+    json_t *in = in_json ? fbk_input_cache_take(ctx->inputs, in_json) : NULL;
+    if (!in) in = fbk_parse_input(&ck, in_json);
     if (!in) return FB_INVALID;
     fbk_wl wl;
     fbk_k8s_opts o;

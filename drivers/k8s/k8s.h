@@ -108,6 +108,7 @@ struct fb_driver_ctx {
      * workloads of a tenant after the first skip them */
     pthread_mutex_t tenant_mu;
     json_t *tenants_ready;
+    fbk_input_cache *inputs;  /* validate's parsed apply inputs, taken by apply */
 };
 
 /* The namespace of a tenant's objects: settings.namespace, else

@@ -4,6 +4,7 @@
  * REST paths, and API discovery (/apis) read once. */
 #include "config.h"
 #include "k8s.h"
+#include "base/jsonwrite.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -114,7 +115,7 @@ fb_status k8s_call_secret(fb_driver_ctx *ctx, fb_diag *diag, const char *what, c
     if (query && *query) fbk_buf_printf(&url, "?%s", query);
     /* compact and sorted: the same request is the same bytes (dry runs
      * compare byte for byte) */
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *text = body ? fbi_json_write(body, FBI_JSON_WRITE_SORT) : NULL;
     fb_http_response resp;
     memset(&resp, 0, sizeof resp);
     fb_status st = send_once(ctx, diag, 0, method, url.data, text, ctype, flags, body_secret, &resp);

@@ -12,6 +12,7 @@
  * ours is left in it, discover lists by the managed-by label. */
 #include "config.h"
 #include "k8s.h"
+#include "base/jsonwrite.h"
 #include "fbk_zip.h"
 
 #include <stdio.h>
@@ -85,7 +86,7 @@ static fb_status record(fb_diag *diag, const json_t *prev, const json_t *ref, co
     }
     json_t *rec = json_pack("{s:s,s:s,s:s,s:s,s:O}", "type", type, "id", id, "region", region, "name",
                             json_string_value(json_object_get(ref, "name")), "ref", ref);
-    char *text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+    char *text = fbi_json_write(rec, FBI_JSON_WRITE_SORT);
     json_decref(rec);
     fb_status st = k8s_host->record(diag, text);
     free(text);

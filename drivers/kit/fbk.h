@@ -83,6 +83,15 @@ void fbk_free_secret(char *s);
 /* Lower-case hex of SHA-256(data) into out[65]. */
 void fbk_sha256_hex(const void *data, size_t len, char out[65]);
 
+/* HMAC-SHA256 of msg under key into out (32 bytes; all zero only if
+ * OpenSSL itself fails, so a signature fails loudly). Both this and
+ * fbk_sha256_hex use one SHA-256 implementation fetched once per process:
+ * OpenSSL 3 looks the algorithm up again, under a lock, for every
+ * EVP_sha256()/HMAC() call, which was most of what SigV4 cost per request
+ * (bench/README-aws.md). Thread-safe. */
+void fbk_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
+                     unsigned char out[32]);
+
 /* Percent-encodes every byte outside RFC 3986's unreserved set
  * (A-Z a-z 0-9 - . _ ~), with upper-case hex; keep_slash leaves '/' as is.
  * Appends to b. */
@@ -297,6 +306,31 @@ fb_status fbk_json_out(const fb_host *host, fb_diag *diag, const json_t *j, char
  * *out is new (json_decref). */
 fb_status fbk_json_in(const fb_host *host, fb_diag *diag, const char *what, const char *text,
                       json_t **out);
+
+/* The inputs a driver's validate parsed and checked, kept for the apply
+ * that follows it with the same text: the host calls validate and then
+ * apply with one input (docs/driver-abi.md), and parsing it was a sixth of
+ * a Lambda apply's CPU (bench/README-aws.md). Keyed by the exact bytes, so
+ * a hit is the value parsing them would give; an entry is taken by the
+ * first apply that finds it and never shared. At most FBK_INPUT_CACHE
+ * entries (the oldest goes), so an input validated and never applied costs
+ * bounded memory until the ctx is torn down. Thread-safe. */
+#define FBK_INPUT_CACHE 256
+typedef struct fbk_input_cache fbk_input_cache;
+
+/* new; free with fbk_input_cache_free (NULL-safe). */
+fbk_input_cache *fbk_input_cache_new(void);
+void fbk_input_cache_free(fbk_input_cache *c);
+
+/* Keeps in (stolen) as the value of text (borrowed, copied). in must be
+ * what the driver's parse of text gave, changed only by idempotent
+ * rewrites its apply makes again (fbk_map_portable_secrets). c NULL: in is
+ * released. */
+void fbk_input_cache_put(fbk_input_cache *c, const char *text, json_t *in);
+
+/* The value kept for exactly these bytes, removed from the cache (new:
+ * the caller owns it), or NULL. */
+json_t *fbk_input_cache_take(fbk_input_cache *c, const char *text);
 
 /* Adds a printf-style diagnostic through host->diag_add. The text up to
  * the first '\n' is the summary, the rest (if any) the detail. pointer is

@@ -7,8 +7,6 @@
 #include "config.h"
 #include "fbk.h"
 
-#include <openssl/hmac.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
@@ -424,9 +422,7 @@ static const char *find_header(const fbk_http_msg *m, const char *name)
 static void hmac256(const void *key, size_t klen, const void *msg, size_t mlen,
                     unsigned char out[32])
 {
-    unsigned int len = 32;
-    if (!HMAC(EVP_sha256(), key, (int)klen, msg, mlen, out, &len) || len != 32)
-        memset(out, 0, 32); /* OpenSSL broken: the signature will simply fail */
+    fbk_hmac_sha256(key, klen, msg, mlen, out); /* zeros if OpenSSL is broken: the signature fails */
 }
 
 /* The documented HMAC chain; intermediates are wiped. */
@@ -455,7 +451,8 @@ void fbk_sigv4_signing_key(const char *secret, const char *date8, const char *re
  * of SigV4. Entries name the secret by its SHA-256, never by its text. */
 #define KEY_CACHE 8
 typedef struct key_entry {
-    unsigned char secret_sha[32], key[32];
+    char secret_sha[65]; /* hex */
+    unsigned char key[32];
     char date8[9], region[64], service[64];
     int used;
 } key_entry;
@@ -466,18 +463,17 @@ static pthread_mutex_t key_cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static void signing_key_cached(const char *secret, const char *date8, const char *region,
                                const char *service, unsigned char key[32])
 {
-    unsigned char sh[32];
-    unsigned int shlen = 0;
     if (strlen(date8) > 8 || strlen(region) >= sizeof key_cache[0].region ||
-        strlen(service) >= sizeof key_cache[0].service ||
-        EVP_Digest(secret, strlen(secret), sh, &shlen, EVP_sha256(), NULL) != 1 || shlen != 32) {
+        strlen(service) >= sizeof key_cache[0].service) {
         fbk_sigv4_signing_key(secret, date8, region, service, key);
         return;
     }
+    char sh[65];
+    fbk_sha256_hex(secret, strlen(secret), sh);
     pthread_mutex_lock(&key_cache_mu);
     for (int i = 0; i < KEY_CACHE; i++) {
         key_entry *e = &key_cache[i];
-        if (e->used && !memcmp(e->secret_sha, sh, 32) && !strcmp(e->date8, date8) &&
+        if (e->used && !strcmp(e->secret_sha, sh) && !strcmp(e->date8, date8) &&
             !strcmp(e->region, region) && !strcmp(e->service, service)) {
             memcpy(key, e->key, 32);
             pthread_mutex_unlock(&key_cache_mu);
@@ -488,7 +484,7 @@ static void signing_key_cached(const char *secret, const char *date8, const char
     fbk_sigv4_signing_key(secret, date8, region, service, key);
     pthread_mutex_lock(&key_cache_mu);
     key_entry *e = &key_cache[key_cache_next++ % KEY_CACHE];
-    memcpy(e->secret_sha, sh, 32);
+    memcpy(e->secret_sha, sh, sizeof sh);
     memcpy(e->key, key, 32);
     strcpy(e->date8, date8);
     strcpy(e->region, region);

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "fbk_verb.h"
 #include "base/jsonspan.h"
+#include "base/jsonwrite.h"
 
 #include <pthread.h>
 #include <stddef.h>
@@ -147,7 +148,7 @@ static int append_usage(fbk_buf *b, eval_seen *s, json_t *u)
             return 0;
         }
     }
-    char *t = json_dumps(u, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    char *t = fbi_json_write(u, FBI_JSON_WRITE_SORT);
     if (!t) {
         json_decref(u);
         return -1;
