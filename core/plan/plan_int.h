@@ -247,6 +247,13 @@ void fbi_plan_memo_free(fbi_plan_memo *mm);
  * valid until the memo is freed; any thread. NULL for NULL. */
 const char *fbi_plan_intern(const model *m, const char *s);
 json_t *fbi_plan_intern_json(const model *m, json_t *v);
+/* A new reference to the one JSON string equal to s that the plan keeps
+ * (NULL for NULL or text jansson refuses): the document repeats a few
+ * hundred distinct strings (services, units, SKUs, sources, dates, prices)
+ * on hundreds of thousands of lines, and a jansson string is ~70 bytes.
+ * Documents share these values, so nothing may change a string of a plan
+ * document in place (json_string_set). Any thread. */
+json_t *fbi_plan_json_str(const model *m, const char *s);
 /* Borrowed results, valid until the memo is freed; any thread. */
 const plan_prices *fbi_plan_find_prices(const model *m, const fbi_price_query *q);
 const plan_egress *fbi_plan_egress_to(const model *m, const char *src, const char *dst);
