@@ -14,6 +14,12 @@
 #include <jansson.h>
 #include "broker/broker.h"
 
+/* The default tolerance of plan's solves (docs/plan.md, "When the solver
+ * stops"): a plan within 0.01% of its proven lower bound is not searched
+ * further. It is reported as feasible with its bound and gap, never as
+ * optimal. */
+#define FBI_PLAN_REL_GAP 1e-4
+
 typedef struct fbi_plan_opts {
     const char *catalog_dir;   /* NULL: FEDBROKER_CATALOG or the embedded copy */
     const char *overrides;     /* NULL: FEDBROKER_CATALOG_OVERRIDES or none */
@@ -21,6 +27,10 @@ typedef struct fbi_plan_opts {
                                   many days (28..31) */
     const char *export_lp;     /* write the problem as a CPLEX LP file here */
     double time_limit_s;       /* solver limit; <= 0: 10 s */
+    double rel_gap;            /* the solver stops once the plan is within this
+                                  fraction of its proven bound (fbi_solve_opts):
+                                  0 (a zeroed struct): FBI_PLAN_REL_GAP; < 0:
+                                  none, only a proof or the time limit stops it */
     int baselines;             /* also solve all-PROVIDER baselines */
     struct fbi_plan_stats *stats;  /* when not NULL: counts added here */
 } fbi_plan_opts;
