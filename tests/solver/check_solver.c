@@ -478,26 +478,34 @@ START_TEST(test_infeasible_reasons)
 }
 END_TEST
 
+/* 60 workloads x 24 offers in 6 regions of two providers, with links:
+ * new, or NULL with *err set. */
+static fbi_problem *problem_60x24(char **err)
+{
+    fbi_problem *p = fbi_problem_new();
+    for (int r = 0; r < 6; r++) {
+        char nm[16];
+        snprintf(nm, sizeof nm, "p%d:r%d", r % 2, r);
+        fbi_problem_add_region(p, nm, r % 2 ? "b" : "a", err);
+    }
+    for (int a = 0; a < 6; a++)
+        for (int b = 0; b < 6; b++) fbi_problem_set_egress(p, a, b, a == b ? 0 : 20000000 + 10000000 * ((a + b) % 5), err);
+    for (int o = 0; o < 24; o++) fbi_problem_add_offer(p, NULL, o % 6, (int64_t)(2 + o % 5) * FBI_VCPU, err);
+    for (int w = 0; w < 60; w++) {
+        fbi_problem_add_workload(p, NULL, (int64_t)(1 + w % 4) * 250000, err);
+        for (int o = 0; o < 24; o++)
+            if ((w * 7 + o * 3) % 4 != 0) fbi_problem_add_option(p, w, o, (int64_t)(5 + (w * 13 + o * 29) % 50) * FBI_USD, err);
+    }
+    for (int l = 0; l < 60; l++) fbi_problem_add_link(p, l, (l * 17 + 5) % 60, (int64_t)(10 + l) * FBI_GIB, err);
+    return p;
+}
+
 /* Pair constraints and group capacities hold on a larger random problem in
  * heuristic mode (checked by fbi_problem_price and by hand). */
 START_TEST(test_heuristic_respects_constraints)
 {
-    fbi_problem *p = fbi_problem_new();
     char *err = NULL;
-    for (int r = 0; r < 6; r++) {
-        char nm[16];
-        snprintf(nm, sizeof nm, "p%d:r%d", r % 2, r);
-        fbi_problem_add_region(p, nm, r % 2 ? "b" : "a", &err);
-    }
-    for (int a = 0; a < 6; a++)
-        for (int b = 0; b < 6; b++) fbi_problem_set_egress(p, a, b, a == b ? 0 : 20000000 + 10000000 * ((a + b) % 5), &err);
-    for (int o = 0; o < 24; o++) fbi_problem_add_offer(p, NULL, o % 6, (int64_t)(2 + o % 5) * FBI_VCPU, &err);
-    for (int w = 0; w < 60; w++) {
-        fbi_problem_add_workload(p, NULL, (int64_t)(1 + w % 4) * 250000, &err);
-        for (int o = 0; o < 24; o++)
-            if ((w * 7 + o * 3) % 4 != 0) fbi_problem_add_option(p, w, o, (int64_t)(5 + (w * 13 + o * 29) % 50) * FBI_USD, &err);
-    }
-    for (int l = 0; l < 60; l++) fbi_problem_add_link(p, l, (l * 17 + 5) % 60, (int64_t)(10 + l) * FBI_GIB, &err);
+    fbi_problem *p = problem_60x24(&err);
     int offs[4] = {0, 6, 12, 18};
     fbi_problem_add_group(p, "region 0", FBI_MEASURE_VCPU, 6 * FBI_VCPU, offs, 4, &err);
     int pk[] = {FBI_PAIR_DIFFERENT_REGION, FBI_PAIR_SAME_REGION, FBI_PAIR_DIFFERENT_PROVIDER};
@@ -539,22 +547,8 @@ START_TEST(test_rel_gap)
     /* the instance of test_heuristic_respects_constraints, without groups
      * and pairs: no branch and bound in heuristic mode, so the tolerance
      * applies; 50% is reached by the first bound */
-    fbi_problem *p = fbi_problem_new();
     char *err = NULL;
-    for (int r = 0; r < 6; r++) {
-        char nm[16];
-        snprintf(nm, sizeof nm, "%s:r%d", r % 2 ? "b" : "a", r);
-        fbi_problem_add_region(p, nm, r % 2 ? "b" : "a", &err);
-    }
-    for (int a = 0; a < 6; a++)
-        for (int b = 0; b < 6; b++) fbi_problem_set_egress(p, a, b, a == b ? 0 : 20000000 + 10000000 * ((a + b) % 5), &err);
-    for (int o = 0; o < 24; o++) fbi_problem_add_offer(p, NULL, o % 6, (int64_t)(2 + o % 5) * FBI_VCPU, &err);
-    for (int w = 0; w < 60; w++) {
-        fbi_problem_add_workload(p, NULL, (int64_t)(1 + w % 4) * 250000, &err);
-        for (int o = 0; o < 24; o++)
-            if ((w * 7 + o * 3) % 4 != 0) fbi_problem_add_option(p, w, o, (int64_t)(5 + (w * 13 + o * 29) % 50) * FBI_USD, &err);
-    }
-    for (int l = 0; l < 60; l++) fbi_problem_add_link(p, l, (l * 17 + 5) % 60, (int64_t)(10 + l) * FBI_GIB, &err);
+    fbi_problem *p = problem_60x24(&err);
     ck_assert_ptr_null(err);
     /* without a tolerance the heuristic searches until it stalls (0.7 s
      * here, gap 0.01%); with 50% it stops at its first plan that the
