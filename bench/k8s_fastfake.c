@@ -25,26 +25,20 @@
  *   k8s_fastfake --latency-ms 5 --port-file FILE   (prints "PORT n")
  */
 #include "config.h"
+#include "fastfake.h"
 
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 static unsigned latency_ms;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static json_t *objects; /* path -> object */
 static unsigned long n_requests, n_unauthorized, n_refused, n_deployments;
-
-typedef struct body {
-    char *data;
-    size_t len;
-} body;
 
 static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *text)
 {
@@ -74,13 +68,6 @@ static enum MHD_Result answer_json(struct MHD_Connection *c, unsigned code, json
     return r;
 }
 
-static void nap(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 static const char *last_segment(const char *url)
 {
     const char *s = strrchr(url, '/');
@@ -92,20 +79,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 {
     (void)cls;
     (void)version;
-    body *b = *state;
-    if (!b) {
-        b = calloc(1, sizeof *b);
-        *state = b;
-        return MHD_YES;
-    }
-    if (*upload_size) {
-        b->data = realloc(b->data, b->len + *upload_size + 1);
-        memcpy(b->data + b->len, upload, *upload_size);
-        b->len += *upload_size;
-        b->data[b->len] = '\0';
-        *upload_size = 0;
-        return MHD_YES;
-    }
+    if (ff_upload(state, upload, upload_size)) return MHD_YES;
+    ff_body *b = *state;
     if (!strcmp(url, "/__fake/count")) {
         char text[256];
         pthread_mutex_lock(&mu);
@@ -121,7 +96,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     int authorized = auth && !strncmp(auth, "Bearer ", 7) && auth[7];
     if (!authorized) n_unauthorized++;
     pthread_mutex_unlock(&mu);
-    if (latency_ms) nap(latency_ms);
+    if (latency_ms) ff_nap(latency_ms);
     if (!authorized) return status(c, 401, "Unauthorized", "Unauthorized");
     if (!strcmp(method, "GET") && !strcmp(url, "/apis"))
         return answer(c, 200, "{\"kind\": \"APIGroupList\", \"apiVersion\": \"v1\", \"groups\": ["
@@ -181,19 +156,6 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     return status(c, 405, "MethodNotAllowed", "not faked");
 }
 
-static void done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode t)
-{
-    (void)cls;
-    (void)c;
-    (void)t;
-    body *b = *state;
-    if (b) {
-        free(b->data);
-        free(b);
-    }
-    *state = NULL;
-}
-
 int main(int argc, char **argv)
 {
     const char *port_file = NULL;
@@ -205,32 +167,8 @@ int main(int argc, char **argv)
             return 64;
         }
     }
-    signal(SIGPIPE, SIG_IGN);
     objects = json_object();
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handler, NULL,
-        MHD_OPTION_NOTIFY_COMPLETED, done, NULL, MHD_OPTION_CONNECTION_LIMIT, 1000u,
-        MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_END);
-    if (!d) {
-        fprintf(stderr, "k8s_fastfake: cannot start the server\n");
-        return 1;
-    }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    unsigned port = info ? info->port : 0;
-    if (port_file) {
-        FILE *f = fopen(port_file, "w");
-        if (f) {
-            fprintf(f, "%u\n", port);
-            fclose(f);
-        }
-    }
-    printf("PORT %u\n", port);
-    fflush(stdout);
-    /* run until stdin closes (the benchmark script holds it open) */
-    char buf[256];
-    while (fread(buf, 1, sizeof buf, stdin) > 0) {
-    }
-    MHD_stop_daemon(d);
+    int rc = ff_serve("k8s_fastfake", handler, port_file);
     json_decref(objects);
-    return 0;
+    return rc;
 }

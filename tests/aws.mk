@@ -34,7 +34,7 @@ EXTRA_DIST += $(AWS_TESTS) tests/aws/awstest.py
 
 # The apply benchmark's fast Lambda stand-in (bench/aws_apply.sh, bench/README-aws.md).
 check_PROGRAMS += bench/aws_fastfake
-bench_aws_fastfake_SOURCES = bench/aws_fastfake.c
+bench_aws_fastfake_SOURCES = bench/aws_fastfake.c bench/fastfake.c bench/fastfake.h
 bench_aws_fastfake_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS)
 bench_aws_fastfake_LDADD = $(MHD_LIBS) $(JANSSON_LIBS)
 EXTRA_DIST += bench/aws_apply.sh bench/README-aws.md

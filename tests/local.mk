@@ -16,7 +16,7 @@ AM_TESTS_ENVIRONMENT = \
 FB_TEST_INCS = $(FB_CORE_INCS) -I$(top_srcdir)/tests/lib $(CHECK_CFLAGS)
 FB_TEST_DEPLIBS = core/libfbcore.la $(FB_CORE_DEPLIBS) $(CHECK_LIBS)
 
-EXTRA_DIST += tests/lib/fbtest.h
+EXTRA_DIST += tests/lib/fbtest.h tests/lib/harness.py
 
 include tests/drivers.mk
 include tests/core.mk

@@ -8,6 +8,7 @@
 #include "state/state.h"
 #include "base/util.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,7 +86,7 @@ static int run_compare(fbi_broker *b, fb_spec_set *set, fbi_plan_opts *po, fbc_f
 static int run_plan(int argc, char **argv, fbc_spec_opts *so)
 {
     const char *format = NULL, *output = NULL, *export_lp = NULL, *catalog = NULL,
-               *overrides = NULL, *hours = NULL, *group_by = NULL, *tlimit = NULL;
+               *overrides = NULL, *hours = NULL, *group_by = NULL, *tlimit = NULL, *gap = NULL;
     const char *out_file = NULL;
     int no_baselines = 0, no_save = 0, detailed = 0, no_refresh = 0, compare = 0;
     fbc_opt opts[] = {
@@ -97,6 +98,8 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
         {"hours", "BASIS", "730 (default) or calendar:DAYS for a calendar month", &hours, NULL, NULL},
         {"group-by", "LABEL", "totals per value of this label (e.g. team, cost-center)", &group_by, NULL, NULL},
         {"time-limit", "SECONDS", "solver time limit (default 10)", &tlimit, NULL, NULL},
+        {"gap", "FRACTION", "stop the solver once the plan is within this fraction of its proven lower bound "
+         "(default 0.0001; 0: only a proof of optimality or the time limit stops it)", &gap, NULL, NULL},
         {"no-baselines", NULL, "skip the all-PROVIDER baselines", NULL, &no_baselines, NULL},
         {"no-save", NULL, "do not store the plan (fedbroker report shows the last stored one)", NULL, &no_save, NULL},
         {"out", "FILE", "also write the plan document apply --plan takes (docs/plan.md)", &out_file, NULL, NULL},
@@ -161,6 +164,19 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     po.calendar_hours = days;
     po.export_lp = export_lp;
     po.time_limit_s = tlimit ? atof(tlimit) : 0;
+    if (gap) {
+        char *end = NULL;
+        errno = 0;
+        po.rel_gap = strtod(gap, &end);
+        if (errno || !end || *end || !*gap || !(po.rel_gap >= 0) || !(po.rel_gap < 1)) {
+            fprintf(stderr, "fedbroker plan: --gap '%s' is not a fraction in [0, 1) (e.g. 0.0001 for 0.01%%)\n", gap);
+            fbi_broker_close(&b);
+            fb_spec_set_free(set);
+            free(pos);
+            return FB_EXIT_USAGE;
+        }
+        if (po.rel_gap == 0) po.rel_gap = -1; /* none: fbi_plan_opts */
+    }
     po.baselines = !no_baselines;
     json_t *plan = NULL;
     fb_diag *d = fb_diag_new();

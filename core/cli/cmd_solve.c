@@ -167,7 +167,7 @@ int fbc_cmd_solve(int argc, char **argv)
         fprintf(stderr, "fedbroker solve: --exact and --heuristic exclude each other\n");
         return FB_EXIT_USAGE;
     }
-    fbi_solve_opts so = {FBI_MODE_AUTO, 10.0, 1, verbose};
+    fbi_solve_opts so = {FBI_MODE_AUTO, 10.0, 1, verbose, 0};
     if (exact) so.mode = FBI_MODE_EXACT;
     if (heur) so.mode = FBI_MODE_HEURISTIC;
     if (tl) {

@@ -17,35 +17,52 @@ json_t *fbi_plan_nano_json(int64_t nano)
 
 /* ---- the plan document ---------------------------------------------------------------- */
 
-/* One priced line; credit and free_qty: the free tier netted into it. */
-static json_t *line_json(const pline *l, int64_t credit, fbi_qty free_qty)
+/* Sets key to the plan's shared copy of the string s (fbi_plan_json_str)
+ * when s is not NULL. */
+static void set_str(const model *m, json_t *o, const char *key, const char *s)
+{
+    json_t *v = fbi_plan_json_str(m, s);
+    if (v) json_object_set_new(o, key, v);
+}
+
+/* One priced line; credit and free_qty: the free tier netted into it.
+ * The strings that come from the catalog row (and the static ones) are
+ * the plan's shared values: a row is cited by many lines. */
+static json_t *line_json(const model *m, const pline *l, int64_t credit, fbi_qty free_qty)
 {
     char qb[32], ub[32], cb[32], tb[32], te[32], a[40], b[40], c[40];
     fbi_qty_format(l->qty, qb);
     fbi_pusd_format(l->row->usd_per_unit, ub);
     fbi_pusd_format(l->contracted_unit, cb);
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
-        "what", l->what, "service", l->row->service, "metric", l->row->metric,
-        "variant", l->row->variant, "unit", l->row->unit, "quantity", qb,
-        "unit_price", ub, "contracted_unit_price", cb,
-        "list_cost", fbi_nano_str(l->list_nano, a),
-        "contracted_cost", fbi_nano_str(l->contracted_nano, b),
-        "effective_cost", fbi_nano_str(l->contracted_nano + credit, c),
-        "sku", l->row->sku, "source", l->row->source, "as_of", l->row->as_of,
-        "confidence", fbi_confidence_name(l->row->confidence));
-    json_object_set_new(o, "price_region", json_string(l->row->region));
-    if (l->row->vendor_sku[0]) json_object_set_new(o, "vendor_sku", json_string(l->row->vendor_sku));
+    json_t *o = json_object();
+    set_str(m, o, "what", l->what);
+    set_str(m, o, "service", l->row->service);
+    set_str(m, o, "metric", l->row->metric);
+    set_str(m, o, "variant", l->row->variant);
+    set_str(m, o, "unit", l->row->unit);
+    json_object_set_new(o, "quantity", json_string(qb));
+    set_str(m, o, "unit_price", ub);
+    set_str(m, o, "contracted_unit_price", cb);
+    json_object_set_new(o, "list_cost", json_string(fbi_nano_str(l->list_nano, a)));
+    json_object_set_new(o, "contracted_cost", json_string(fbi_nano_str(l->contracted_nano, b)));
+    json_object_set_new(o, "effective_cost", json_string(fbi_nano_str(l->contracted_nano + credit, c)));
+    set_str(m, o, "sku", l->row->sku);
+    set_str(m, o, "source", l->row->source);
+    set_str(m, o, "as_of", l->row->as_of);
+    set_str(m, o, "confidence", fbi_confidence_name(l->row->confidence));
+    set_str(m, o, "price_region", l->row->region);
+    if (l->row->vendor_sku[0]) set_str(m, o, "vendor_sku", l->row->vendor_sku);
     if (l->row->tiered) {
         fbi_qty_format(l->row->tier_start, tb);
         fbi_qty_format(l->row->tier_end, te);
         json_object_set_new(o, "tier", json_sprintf("%s-%s", tb, te));
     }
-    if (l->rule) json_object_set_new(o, "contract_rule", json_string(l->rule));
-    if (l->note) json_object_set_new(o, "note", json_string(l->note));
+    if (l->rule) set_str(m, o, "contract_rule", l->rule);
+    if (l->note) set_str(m, o, "note", l->note);
     /* internet egress: where the bytes go and this source's share of the
      * workload's egress in bytes (the same on each tier line of the share) */
     if (l->to) {
-        json_object_set_new(o, "egress_to", json_string(l->to));
+        set_str(m, o, "egress_to", l->to);
         json_object_set_new(o, "egress_share_bytes", json_integer((json_int_t)l->bytes));
     }
     if (credit) {
@@ -59,13 +76,15 @@ static json_t *line_json(const pline *l, int64_t credit, fbi_qty free_qty)
 
 static json_t *option_summary(const model *m, const wl *w, const option *op)
 {
-    json_t *o = json_pack("{s:s,s:s,s:s,s:o}", "provider", op->of->provider, "service",
-                          op->of->service, "region", op->of->region, "monthly_cost",
-                          fbi_plan_nano_json(op->contracted_nano));
+    json_t *o = json_object();
+    set_str(m, o, "provider", op->of->provider);
+    set_str(m, o, "service", op->of->service);
+    set_str(m, o, "region", op->of->region);
+    json_object_set_new(o, "monthly_cost", fbi_plan_nano_json(op->contracted_nano));
     if (op->has_latency) json_object_set_new(o, "p50_latency_ms", json_real(round(op->p50_ms * 10) / 10));
     char rb[200];
     const char *reason = fbi_plan_opt_reason(m, w, op, rb);
-    if (reason) json_object_set_new(o, "eliminated_by", json_string(reason));
+    if (reason) set_str(m, o, "eliminated_by", reason);
     return o;
 }
 
@@ -105,7 +124,8 @@ static json_t *alternatives(const model *m, const wl *w, const option *chosen)
         } else {
             decided = "cheaper alone, but the joint plan (links, quotas, budgets, spread) chose otherwise";
         }
-        json_object_set_new(a, "decided_by", json_string(decided));
+        if (why) json_object_set_new(a, "decided_by", json_string(why));
+        else set_str(m, a, "decided_by", decided);
         free(why);
         json_array_append_new(alts, a);
     }
@@ -253,8 +273,9 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
     for (size_t i = 0; i < m->nw; i++) {
         wl *w = &m->w[i];
         json_t *labels = jpath(w->doc, "metadata", "labels");
-        json_t *wj = json_pack("{s:s,s:s,s:s,s:O?}", "name", w->name, "tenant", w->tenant,
-                               "kind", w->kind, "labels", labels);
+        json_t *wj = json_pack("{s:s,s:O?}", "name", w->name, "labels", labels);
+        set_str(m, wj, "tenant", w->tenant);
+        set_str(m, wj, "kind", w->kind);
         if (w->nreplicas > 1)
             json_object_set_new(wj, "replica", json_pack("{s:s,s:i,s:i}", "of", w->base, "index",
                                                          w->replica + 1, "count", w->nreplicas));
@@ -285,18 +306,21 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
             int64_t wcredit = 0;
             for (size_t k = 0; k < op->nlines; k++) {
                 int64_t c = w->credit_nano ? w->credit_nano[k] : 0;
-                json_array_append_new(lines, line_json(&op->lines[k], c, w->free_qty ? w->free_qty[k] : 0));
+                json_array_append_new(lines, line_json(m, &op->lines[k], c, w->free_qty ? w->free_qty[k] : 0));
                 wcredit += c;
             }
             int64_t wtotal = op->contracted_nano + sent[i];
-            json_t *pl = json_pack("{s:s,s:s,s:s,s:s}", "provider", op->of->provider, "service",
-                                   op->of->service, "region", op->of->region, "region_key", op->of->key);
+            json_t *pl = json_object();
+            set_str(m, pl, "provider", op->of->provider);
+            set_str(m, pl, "service", op->of->service);
+            set_str(m, pl, "region", op->of->region);
+            set_str(m, pl, "region_key", op->of->key);
             if (op->of->reg) {
-                json_object_set_new(pl, "jurisdiction", json_string(op->of->jurisdiction ? op->of->jurisdiction
-                                                                                    : op->of->reg->jurisdiction));
-                json_object_set_new(pl, "metro", json_string(op->of->reg->metro));
+                set_str(m, pl, "jurisdiction", op->of->jurisdiction ? op->of->jurisdiction
+                                                                    : op->of->reg->jurisdiction);
+                set_str(m, pl, "metro", op->of->reg->metro);
                 if (op->of->reg->display_name && op->of->reg->display_name[0])
-                    json_object_set_new(pl, "region_name", json_string(op->of->reg->display_name));
+                    set_str(m, pl, "region_name", op->of->reg->display_name);
             }
             json_object_set_new(wj, "placement", pl);
             json_object_set_new(wj, "list_cost", fbi_plan_nano_json(op->list_nano));
@@ -313,7 +337,7 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
                 for (int k = 0; k < PLAN_NPCT; k++)
                     json_object_set_new(pj, fbi_plan_pct_names[k], json_real(round(op->pct_ms[k] * 10) / 10));
                 json_object_set_new(wj, "latency_ms", pj);
-                json_object_set_new(wj, "latency_origin", json_string(op->latency_origin));
+                set_str(m, wj, "latency_origin", op->latency_origin);
                 if (op->cold_ms > 0)
                     json_object_set_new(wj, "cold_start", json_pack("{s:f,s:f,s:b}", "ms", op->cold_ms,
                                         "probability", round(op->p_cold * 1000) / 1000,

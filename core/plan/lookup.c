@@ -148,6 +148,23 @@ const char *fbi_plan_intern(const model *m, const char *s)
     return (char *)memo_put(m->memo, key, MEMO_STRING, key) + 2;
 }
 
+json_t *fbi_plan_json_str(const model *m, const char *s)
+{
+    if (!s) return NULL;
+    char *key = fbi_xasprintf("J\x1f%s", s);
+    json_t *have = memo_get(m->memo, key);
+    if (have) {
+        free(key);
+        return json_incref(have);
+    }
+    json_t *v = json_string(s);
+    if (!v) { /* not UTF-8: jansson refuses it, as json_pack's "s" would */
+        free(key);
+        return NULL;
+    }
+    return json_incref(memo_put(m->memo, key, MEMO_JSON, v));
+}
+
 json_t *fbi_plan_intern_json(const model *m, json_t *v)
 {
     if (!v) return NULL;

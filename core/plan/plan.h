@@ -34,6 +34,11 @@ typedef struct fbi_plan_split {
     int64_t budget_micro;        /* the workload's placement budget (micro-USD), 0: none */
     json_t *info;                /* what the document shows under "hybrid_part" */
 } fbi_plan_split;
+/* The default tolerance of plan's solves (docs/plan.md, "When the solver
+ * stops"): a plan within 0.01% of its proven lower bound is not searched
+ * further. It is reported as feasible with its bound and gap, never as
+ * optimal. */
+#define FBI_PLAN_REL_GAP 1e-4
 
 typedef struct fbi_plan_opts {
     const char *catalog_dir;   /* NULL: FEDBROKER_CATALOG or the embedded copy */
@@ -42,6 +47,10 @@ typedef struct fbi_plan_opts {
                                   many days (28..31) */
     const char *export_lp;     /* write the problem as a CPLEX LP file here */
     double time_limit_s;       /* solver limit; <= 0: 10 s */
+    double rel_gap;            /* the solver stops once the plan is within this
+                                  fraction of its proven bound (fbi_solve_opts):
+                                  0 (a zeroed struct): FBI_PLAN_REL_GAP; < 0:
+                                  none, only a proof or the time limit stops it */
     int baselines;             /* also solve all-PROVIDER baselines */
     struct fbi_plan_stats *stats;  /* when not NULL: counts added here */
     int no_quotas;                 /* configured quotas not applied (the pricing

@@ -332,7 +332,7 @@ int fbi_plan_lexmin(model *m, build *bd, fbi_result *r, double time_limit)
             fbi_plan_build_problem(m, &probe);
             fbi_result pr;
             memset(&pr, 0, sizeof pr);
-            fbi_solve_opts so = {FBI_MODE_EXACT, time_limit, 1, 0};
+            fbi_solve_opts so = {FBI_MODE_EXACT, time_limit, 1, 0, 0};
             char *err = NULL;
             int ok = fbi_solve(probe.p, &so, &pr, &err) == 0 && pr.status == FBI_OPTIMAL &&
                      pr.total == best && budgets_hold(m, &probe, &pr);
@@ -355,7 +355,7 @@ int fbi_plan_lexmin(model *m, build *bd, fbi_result *r, double time_limit)
         fbi_plan_build_problem(m, &fin);
         fbi_result fr;
         memset(&fr, 0, sizeof fr);
-        fbi_solve_opts so = {FBI_MODE_EXACT, time_limit, 1, 0};
+        fbi_solve_opts so = {FBI_MODE_EXACT, time_limit, 1, 0, 0};
         char *err = NULL;
         if (fbi_solve(fin.p, &so, &fr, &err) == 0 && fr.status == FBI_OPTIMAL && fr.total == best &&
             budgets_hold(m, &fin, &fr)) {
@@ -529,7 +529,8 @@ fb_status fbi_plan_solve(model *m, build *bd, fbi_result *r, json_t *relaxed, js
             memset(bd, 0, sizeof *bd);
         }
         fbi_plan_build_problem(m, bd);
-        fbi_solve_opts so = {FBI_MODE_AUTO, m->o->time_limit_s, 1, 0};
+        double gap = m->o->rel_gap == 0 ? FBI_PLAN_REL_GAP : m->o->rel_gap > 0 ? m->o->rel_gap : 0;
+        fbi_solve_opts so = {FBI_MODE_AUTO, m->o->time_limit_s, 1, 0, gap};
         char *err = NULL;
         if (fbi_solve(bd->p, &so, r, &err) != 0) {
             fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, "the solver failed", err);

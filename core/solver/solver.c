@@ -906,10 +906,17 @@ static double thread_cpu_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+fbi_money fbi_gap_slack(fbi_money total, double rel_gap)
+{
+    if (rel_gap <= 0 || total <= 0) return 0;
+    double s = floor((double)total * rel_gap);
+    return s >= (double)total ? total : (fbi_money)s;
+}
+
 int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **err)
 {
     double t0 = fbi_mono_ms(), cpu0 = thread_cpu_ms();
-    fbi_solve_opts def = {FBI_MODE_AUTO, 10.0, 1, 0};
+    fbi_solve_opts def = {FBI_MODE_AUTO, 10.0, 1, 0, 0};
     if (!opts) opts = &def;
     double limit = opts->time_limit_s > 0 ? opts->time_limit_s : 10.0;
     /* A reserve at the end pays for re-pricing, printing and freeing, so
@@ -934,12 +941,17 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     fbi_mode mode = opts->mode;
     int try_mip = mode == FBI_MODE_EXACT || (mode == FBI_MODE_AUTO && size <= 20000);
     if (mode == FBI_MODE_AUTO) mode = FBI_MODE_HEURISTIC;
+    /* The tolerance is for models where no exact search is tried: where
+     * branch and bound is affordable, the search still goes on to a proof
+     * (and plan settles ties only on proven plans). */
+    double rel_gap = try_mip ? 0 : opts->rel_gap;
 
     /* Phase 1 (25%): a first capacity Lagrangian; its prices steer the
      * heuristic's constructions. */
     fbi_lagr *lg = fbi_lagr_new(c);
     fbi_atomic_money ub = -1;
     fbi_lagr_set_live_ub(lg, &ub);
+    fbi_lagr_set_rel_gap(lg, rel_gap);
     fbi_money bound = fbi_lagr_run(lg, -1, t0 + span * 0.25, 1000000, opts->verbose);
     if (bound == INT64_MIN) {
         fbi_lagr_free(lg);
@@ -955,6 +967,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     mail.version = 0;
     atomic_store(&mail.fresh, 0);
     atomic_store(&mail.lb, (long long)bound);
+    mail.rel_gap = rel_gap;
 
     /* Phase 2: the heuristic, with the bounds in a second thread. */
     double hdead = mode == FBI_MODE_EXACT ? t0 + span * 0.25 : small ? t0 + span * 0.6 : deadline;
@@ -979,12 +992,14 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
         total = -1;
     }
     if (opts->verbose) fprintf(stderr, "solve: heuristic done at %.0f ms\n", fbi_mono_ms() - t0);
-    if (lns && total >= 0 && (atomic_load(&mail.lb) < total)) {
+    if (lns && total >= 0 && (atomic_load(&mail.lb) < total - fbi_gap_slack(total, rel_gap))) {
         fbi_lns(p, c, asg, &total, hdead - margin / 2, opts->seed, &ub, opts->verbose);
         if (opts->verbose) fprintf(stderr, "solve: neighbourhoods done at %.0f ms\n", fbi_mono_ms() - t0);
     }
-    /* Without a plan, branch and bound needs the time: stop the bounds. */
-    if (total < 0) fbi_lagr_stop(lg, 1);
+    /* Without a plan, branch and bound needs the time: stop the bounds.
+     * With a plan within rel_gap of the bound, nothing is left to do. */
+    if (total < 0 || (rel_gap > 0 && atomic_load(&mail.lb) >= total - fbi_gap_slack(total, rel_gap)))
+        fbi_lagr_stop(lg, 1);
     if (threaded) pthread_join(th, NULL);
     else if (total >= 0) bound_worker(&bw);
     fbi_lagr_stop(lg, 0);
@@ -1003,7 +1018,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
 
     /* Phase 3: the LP bound when affordable. */
     int lp_infeasible = 0;
-    if (small && fbi_mono_ms() < deadline && (total < 0 || bound < total)) {
+    if (small && fbi_mono_ms() < deadline && (total < 0 || bound < total - fbi_gap_slack(total, rel_gap))) {
         fbi_money lb = fbi_lagr_lp(lg, fbi_mono_ms() + (deadline - fbi_mono_ms()) * 0.5, &lp_infeasible,
                                    opts->verbose);
         if (lb > bound) { bound = lb; r->bound_method = "lp"; }
@@ -1016,9 +1031,11 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
         return 0;
     }
     int proven = total >= 0 && bound >= total;
+    /* within the caller's tolerance: good enough to stop, not proven */
+    int enough = total >= 0 && bound >= total - fbi_gap_slack(total, rel_gap);
     /* Phase 4: branch and bound when asked for, or when the heuristic found
      * no plan (the only way then to find one or to prove there is none). */
-    if (!proven && (try_mip || total < 0) && deadline - fbi_mono_ms() > 20) {
+    if (!proven && !enough && (try_mip || total < 0) && deadline - fbi_mono_ms() > 20) {
         int *m = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
         if (asg) memcpy(m, asg, (size_t)c->nw * sizeof(int));
         /* GLPK looks at the clock between node solves and cut rounds, which
@@ -1052,7 +1069,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
             if (mr == 1 && t2 >= 0) proven = 1;
         }
         free(m);
-    } else if (!proven && total >= 0 && deadline - fbi_mono_ms() > (span * 0.1 > 100 ? span * 0.1 : 100)) {
+    } else if (!proven && !enough && total >= 0 && deadline - fbi_mono_ms() > (span * 0.1 > 100 ? span * 0.1 : 100)) {
         /* Phase 4': what is left improves the bound. */
         atomic_store(&ub, total);
         bw.deadline = deadline;

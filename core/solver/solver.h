@@ -139,6 +139,14 @@ typedef struct fbi_solve_opts {
                            * that spent time before (parsing) passes less */
     unsigned seed;        /* for the randomised parts of the heuristic */
     int verbose;          /* progress to stderr */
+    /* Stop searching once the plan is within this fraction of the proven
+     * lower bound: (total - bound) <= rel_gap x total. 0: only a proof of
+     * optimality stops early. Only where no branch and bound is tried
+     * (FBI_MODE_HEURISTIC, or AUTO on a model too large for it): where
+     * the exact search is affordable it still runs to a proof. The answer
+     * stays honest: a plan stopped this way is FBI_FEASIBLE with its
+     * bound and gap, never FBI_OPTIMAL unless bound == total. */
+    double rel_gap;
 } fbi_solve_opts;
 
 typedef struct fbi_result {
@@ -155,6 +163,11 @@ typedef struct fbi_result {
                                * "decomposition-lagrangian", "trivial" */
     const char *plan_method;  /* static: "mip", "heuristic" */
 } fbi_result;
+
+/* The slack rel_gap allows on a plan costing total (nano-USD, >= 0):
+ * floor(total x rel_gap), 0 when rel_gap <= 0. A plan is good enough
+ * when total - slack <= bound. */
+fbi_money fbi_gap_slack(fbi_money total, double rel_gap);
 
 /* Solves p. Fills *r (free it with fbi_result_free). Returns 0, or -1 with
  * *err (new) on an internal failure (not on infeasibility). */

@@ -55,6 +55,7 @@ struct fbi_lagr {
     fbi_decomp *dc;             /* the decomposition Lagrangian, or NULL */
     double ktheta;
     fbi_atomic_money *live;     /* best known total, or NULL */
+    double rel_gap;             /* fbi_lagr_set_rel_gap */
     unsigned char *tdirty;      /* per term: mu changed since tbest */
     int64_t *clsum;             /* per region class of one workload */
     int all_dirty;
@@ -160,6 +161,18 @@ void fbi_lagr_set_live_ub(fbi_lagr *l, fbi_atomic_money *ub)
 void fbi_lagr_stop(fbi_lagr *l, int stop)
 {
     atomic_store(&l->stop, stop);
+}
+
+void fbi_lagr_set_rel_gap(fbi_lagr *l, double rel_gap)
+{
+    l->rel_gap = rel_gap;
+}
+
+/* A bound b that proves the plan of total ub good enough: nothing left to
+ * search for (ub < 0: no plan known). */
+static int enough(const fbi_lagr *l, fbi_money b, fbi_money ub)
+{
+    return ub >= 0 && b >= ub - fbi_gap_slack(ub, l->rel_gap);
 }
 
 /* Past the deadline, or told to stop. */
@@ -343,7 +356,7 @@ fbi_money fbi_lagr_run(fbi_lagr *l, fbi_money ub, double deadline, int max_iter,
             l->theta *= 0.5;
             l->noimp = 0;
         }
-        if (ub >= 0 && l->best >= ub) break;
+        if (enough(l, l->best, ub)) break;
         if (l->theta < 1e-5) break;
         /* Subgradient at x. */
         memset(gl, 0, (size_t)c->ng * sizeof(double));
@@ -717,7 +730,7 @@ fbi_money fbi_lagr_knap(fbi_lagr *l, fbi_money ub, double deadline, int max_iter
             noimp++;
         }
         if (noimp >= 10) { theta *= 0.5; noimp = 0; }
-        if ((ub >= 0 && kb >= ub) || theta < 1e-4) break;
+        if (enough(l, kb, ub) || theta < 1e-4) break;
         double norm = 0;
         for (int w = 0; w < c->nw; w++) norm += (double)(1 - l->cnt[w]) * (double)(1 - l->cnt[w]);
         if (norm <= 0) break;
@@ -1107,7 +1120,7 @@ fbi_money fbi_lagr_decomp(fbi_lagr *l, fbi_money ub, double deadline, int max_it
             noimp++;
         }
         if (noimp >= 40) { theta *= 0.7; noimp = 0; }
-        if ((ubn >= 0 && db >= ubn) || theta < 1e-4) break;
+        if (enough(l, db, ubn) || theta < 1e-4) break;
         /* Subgradient y_i - x_i on the copied options. */
         double norm = 0;
         for (int i = 0; i < nopt; i++) {

@@ -847,8 +847,9 @@ static fbi_money ils(hs *h, int *best, double deadline, fbi_atomic_money *live, 
     long iter = 0;
     while (c->nw > 1) {
         /* proven optimal: no later state can replace best (only a lower
-         * total does), so the search has nothing left to find */
-        if (mail && (iter & 63) == 0 && bt <= atomic_load(&mail->lb)) break;
+         * total does), so the search has nothing left to find; or within
+         * the caller's rel_gap of the bound, which is all it asked for */
+        if (mail && (iter & 63) == 0 && bt - fbi_gap_slack(bt, mail->rel_gap) <= atomic_load(&mail->lb)) break;
         if ((stall & 15) == 0 && fbi_mono_ms() > deadline) break;
         if (mail && (++iter & 63) == 0 && atomic_load(&mail->fresh) != *seen) break;
         if (stall >= maxstall) {
@@ -1431,7 +1432,8 @@ int fbi_heuristic(const fbi_cmp *c, fbi_guide *mail, double deadline, unsigned s
         for (;;) {
             bt = ils(&h, best, deadline, live, mail, &seen);
             if (!mail || fbi_mono_ms() > deadline) break;
-            if (bt <= atomic_load(&mail->lb)) break; /* optimal: see ils */
+            if (bt - fbi_gap_slack(bt, mail->rel_gap) <= atomic_load(&mail->lb))
+                break; /* optimal, or within rel_gap: see ils */
             /* New capacity prices from the bound thread: construct again
              * with them; go on from the better plan. */
             pthread_mutex_lock(&mail->mu);

@@ -118,6 +118,9 @@ typedef struct fbi_guide {
      * plan that costs no more is optimal, and the search stops there
      * (nothing it could find would replace it). */
     fbi_atomic_money lb;
+    /* fbi_solve_opts.rel_gap: a plan within it of lb also stops the
+     * search (fbi_gap_slack) */
+    double rel_gap;
 } fbi_guide;
 
 /* Searches a feasible assignment (local option index per workload, new in
@@ -150,6 +153,9 @@ void fbi_lagr_set_live_ub(fbi_lagr *l, fbi_atomic_money *ub);
 /* Asks the bound searches running on l in another thread to return soon
  * (1), or lets them run again (0). */
 void fbi_lagr_stop(fbi_lagr *l, int stop);
+/* The bound searches stop once their bound is within rel_gap of the best
+ * known total (fbi_gap_slack); 0: once it reaches it. */
+void fbi_lagr_set_rel_gap(fbi_lagr *l, double rel_gap);
 /* Subgradient iterations until deadline or convergence; ub is the best known
  * total (or -1). Returns the best true bound found so far (nano-USD, floor),
  * or INT64_MIN when the relaxation proved infeasibility. */

@@ -185,26 +185,9 @@ class Env:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-class Checker:
-    def __init__(self, name):
-        self.name = name
-        self.failed = 0
-        self.passed = 0
-
-    def ok(self, cond, desc, detail=None):
-        if cond:
-            self.passed += 1
-            print(f"ok: {desc}")
-        else:
-            self.failed += 1
-            print(f"FAIL: {desc}")
-            if detail is not None:
-                print("   ", detail if isinstance(detail, str) else json.dumps(detail, indent=1, default=str)[:4000])
-        return bool(cond)
-
-    def done(self):
-        print(f"{self.name}: {self.passed} passed, {self.failed} failed")
-        sys.exit(1 if self.failed else 0)
+# the checker every Python test uses (tests/lib/harness.py)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Checker  # noqa: E402,F401
 
 
 def ops(entries):

@@ -34,20 +34,11 @@ SCHEMA = json.load(open(os.path.join(TOP, "schemas", "config.v1.schema.json")))
 VALIDATOR = jsonschema.Draft7Validator(SCHEMA)
 OTHER_UID = 65534  # "nobody" on Debian
 
-failed = 0
-passed = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Checker  # noqa: E402
 
-
-def ok(cond, desc, detail=None):
-    global failed, passed
-    if cond:
-        passed += 1
-        print(f"ok: {desc}")
-    else:
-        failed += 1
-        print(f"FAIL: {desc}")
-        if detail is not None:
-            print("   ", detail if isinstance(detail, str) else json.dumps(detail, indent=1)[:3000])
+ck = Checker("config")
+ok = ck.ok
 
 
 tmp = tempfile.mkdtemp(prefix="fb-config-")
@@ -221,5 +212,4 @@ else:
     print(f"skip: ownership checks need root to chown to uid {OTHER_UID}")
 
 shutil.rmtree(tmp, ignore_errors=True)
-print(f"config: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+ck.done()

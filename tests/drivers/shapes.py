@@ -44,21 +44,11 @@ DRVCALL = os.path.join(BUILD, "tests", "gcpk8s", "drvcall")
 SCHEMAS = os.path.join(TOP, "schemas", "driver")
 EX = os.path.join(TOP, "examples")
 
-failed = 0
-passed = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Checker  # noqa: E402
 
-
-def ok(cond, desc, detail=None):
-    global failed, passed
-    if cond:
-        passed += 1
-        print("ok:", desc)
-    else:
-        failed += 1
-        print("FAIL:", desc)
-        if detail:
-            print("   ", detail if isinstance(detail, str) else json.dumps(detail)[:2000])
-    return cond
+ck = Checker("shapes")
+ok = ck.ok
 
 
 # ---- the schemas ---------------------------------------------------------------
@@ -261,5 +251,4 @@ for name in ("aws", "gcp", "k8s", "quantum"):
     ok(n > 0, "%s: %d render/usage outputs checked" % (name, n))
 
 shutil.rmtree(tmp, ignore_errors=True)
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+ck.done()

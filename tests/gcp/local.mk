@@ -20,7 +20,7 @@ EXTRA_DIST += $(GCP_TESTS) tests/gcp/local.mk tests/gcp/gcptest.py
 # The apply benchmark's fast Cloud Run stand-in (bench/gcp_apply.sh,
 # bench/README-gcp.md).
 check_PROGRAMS += bench/gcp_fastfake
-bench_gcp_fastfake_SOURCES = bench/gcp_fastfake.c
+bench_gcp_fastfake_SOURCES = bench/gcp_fastfake.c bench/fastfake.c bench/fastfake.h
 bench_gcp_fastfake_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS)
 bench_gcp_fastfake_LDADD = $(MHD_LIBS) $(JANSSON_LIBS)
 EXTRA_DIST += bench/gcp_apply.sh bench/README-gcp.md

@@ -19,7 +19,7 @@ EXTRA_DIST += $(K8S_TESTS) tests/k8s/local.mk tests/k8s/k8sdrv.py
 # The apply benchmark's fast API server stand-in (bench/k8s_apply.sh,
 # bench/README-k8s.md).
 check_PROGRAMS += bench/k8s_fastfake
-bench_k8s_fastfake_SOURCES = bench/k8s_fastfake.c
+bench_k8s_fastfake_SOURCES = bench/k8s_fastfake.c bench/fastfake.c bench/fastfake.h
 bench_k8s_fastfake_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS)
 bench_k8s_fastfake_LDADD = $(MHD_LIBS) $(JANSSON_LIBS)
 EXTRA_DIST += bench/k8s_apply.sh bench/README-k8s.md

@@ -417,4 +417,13 @@ rc=$?
 if [ $rc = 2 ] && grep -q "costs more than the cost model totals exactly" "$tmp/err" && grep -q "split the federation" "$tmp/err"; then
     ok "a federation whose total overflows is refused as invalid (exit 2), with what to do"
 else bad "overflowing federation: exit $rc"; head -5 "$tmp/err"; fi
+# --gap takes a fraction in [0, 1): anything else is a usage error (64)
+# naming the option, before any plan is made
+for g in 1 -0.1 abc ""; do
+    "$FEDBROKER" plan "$tmp/huge.yaml" --no-save --gap "$g" >/dev/null 2>"$tmp/err"
+    rc=$?
+    if [ $rc = 64 ] && grep -q -- "--gap '$g' is not a fraction" "$tmp/err"; then
+        ok "plan --gap '$g' is refused (exit 64) with the option named"
+    else bad "plan --gap '$g': exit $rc"; head -3 "$tmp/err"; fi
+done
 exit $fail

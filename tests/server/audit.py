@@ -24,19 +24,11 @@ import tempfile
 TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("top_builddir") or os.path.join(TOP, "build")
 FEDBROKER = os.environ.get("FEDBROKER") or os.path.join(BUILD, "fedbroker")
-failed = passed = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Checker  # noqa: E402
 
-
-def ok(cond, desc, detail=None):
-    global failed, passed
-    if cond:
-        passed += 1
-        print(f"ok: {desc}")
-    else:
-        failed += 1
-        print(f"FAIL: {desc}")
-        if detail is not None:
-            print("   ", detail if isinstance(detail, str) else json.dumps(detail, default=str)[:3000])
+ck = Checker("audit")
+ok = ck.ok
 
 
 tmp = tempfile.mkdtemp(prefix="fb-audit-")
@@ -242,5 +234,4 @@ total = con.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
 con.close()
 ok(rc == 0 and rep.get("ok") is True and rep.get("rows") == total, "and the chain verifies", (rc, out, err))
 shutil.rmtree(tmp, ignore_errors=True)
-print(f"audit: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+ck.done()

@@ -34,19 +34,11 @@ if hard != resource.RLIM_INFINITY and hard < need:
     print(f"SKIP: the file-descriptor limit is {hard}; 10,000 connections need {need}")
     sys.exit(77)
 resource.setrlimit(resource.RLIMIT_NOFILE, (need if hard == resource.RLIM_INFINITY else max(need, min(hard, 1 << 20)), hard))
-failed = passed = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Checker  # noqa: E402
 
-
-def ok(cond, desc, detail=None):
-    global failed, passed
-    if cond:
-        passed += 1
-        print(f"ok: {desc}")
-    else:
-        failed += 1
-        print(f"FAIL: {desc}")
-        if detail is not None:
-            print("   ", detail if isinstance(detail, str) else json.dumps(detail, default=str)[:2000])
+ck = Checker("serve idle")
+ok = ck.ok
 
 
 import tempfile  # noqa: E402
@@ -159,5 +151,4 @@ srv.wait(timeout=30)
 ok(srv.returncode == 0, "SIGTERM: exit 0", srv.returncode)
 import shutil  # noqa: E402
 shutil.rmtree(tmp, ignore_errors=True)
-print(f"serve idle: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+ck.done()

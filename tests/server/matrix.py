@@ -25,19 +25,11 @@ TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirna
 BUILD = os.environ.get("top_builddir") or os.path.join(TOP, "build")
 FEDBROKER = os.environ.get("FEDBROKER") or os.path.join(BUILD, "fedbroker")
 
-failed = passed = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Checker  # noqa: E402
 
-
-def ok(cond, desc, detail=None):
-    global failed, passed
-    if cond:
-        passed += 1
-        print(f"ok: {desc}")
-    else:
-        failed += 1
-        print(f"FAIL: {desc}")
-        if detail is not None:
-            print("   ", detail if isinstance(detail, str) else json.dumps(detail, default=str)[:3000])
+ck = Checker("serve matrix")
+ok = ck.ok
 
 
 tmp = tempfile.mkdtemp(prefix="fb-serve-")
@@ -407,5 +399,4 @@ tls.send_signal(signal.SIGTERM)
 tls.wait(timeout=10)
 import shutil  # noqa: E402
 shutil.rmtree(tmp, ignore_errors=True)
-print(f"serve matrix: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+ck.done()

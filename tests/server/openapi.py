@@ -33,19 +33,11 @@ if not os.path.exists(os.path.join(awstest.DRIVER_PATH, "aws.so")):
 
 with open(os.path.join(awstest.TOP, "docs", "api.yaml")) as f:
     API = yaml.safe_load(f)
-failed = passed = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Checker  # noqa: E402
 
-
-def ok(cond, desc, detail=None):
-    global failed, passed
-    if cond:
-        passed += 1
-        print(f"ok: {desc}")
-    else:
-        failed += 1
-        print(f"FAIL: {desc}")
-        if detail is not None:
-            print("   ", detail if isinstance(detail, str) else json.dumps(detail, default=str)[:3000])
+ck = Checker("openapi")
+ok = ck.ok
 
 
 ok(API.get("openapi", "").startswith("3.1"), "docs/api.yaml is OpenAPI 3.1")
@@ -264,5 +256,4 @@ ok(not problems, f"every one of the {n_checked} responses is documented and vali
 documented = {(m.upper(), p) for p, ops in API["paths"].items() for m in ops if m in ("get", "post", "delete", "put", "patch")}
 missing = sorted(documented - seen)
 ok(not missing, f"every documented route was exercised ({len(seen & documented)} of {len(documented)})", missing)
-print(f"openapi: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+ck.done()

@@ -228,7 +228,7 @@ static void check_against_enumeration(int extras, int n)
         int64_t opt = enumerate(&t);
         for (int mode = 0; mode < 2; mode++) {
             fbi_problem *p = build(&t);
-            fbi_solve_opts o = {mode ? FBI_MODE_HEURISTIC : FBI_MODE_EXACT, 5.0, (unsigned)it, 0};
+            fbi_solve_opts o = {mode ? FBI_MODE_HEURISTIC : FBI_MODE_EXACT, 5.0, (unsigned)it, 0, 0};
             fbi_result r;
             char *err = NULL;
             ck_assert_msg(fbi_solve(p, &o, &r, &err) == 0, "solve failed: %s", err ? err : "");
@@ -436,7 +436,7 @@ static fbi_result solve_text(const char *text, fbi_mode mode)
     fb_diag *d = fb_diag_new();
     fbi_problem *p = NULL;
     ck_assert_int_eq(fbi_problem_load_json(text, strlen(text), "t.json", &p, d), FB_OK);
-    fbi_solve_opts o = {mode, 5.0, 1, 0};
+    fbi_solve_opts o = {mode, 5.0, 1, 0, 0};
     fbi_result r;
     char *err = NULL;
     ck_assert_int_eq(fbi_solve(p, &o, &r, &err), 0);
@@ -478,32 +478,40 @@ START_TEST(test_infeasible_reasons)
 }
 END_TEST
 
+/* 60 workloads x 24 offers in 6 regions of two providers, with links:
+ * new, or NULL with *err set. */
+static fbi_problem *problem_60x24(char **err)
+{
+    fbi_problem *p = fbi_problem_new();
+    for (int r = 0; r < 6; r++) {
+        char nm[16];
+        snprintf(nm, sizeof nm, "p%d:r%d", r % 2, r);
+        fbi_problem_add_region(p, nm, r % 2 ? "b" : "a", err);
+    }
+    for (int a = 0; a < 6; a++)
+        for (int b = 0; b < 6; b++) fbi_problem_set_egress(p, a, b, a == b ? 0 : 20000000 + 10000000 * ((a + b) % 5), err);
+    for (int o = 0; o < 24; o++) fbi_problem_add_offer(p, NULL, o % 6, (int64_t)(2 + o % 5) * FBI_VCPU, err);
+    for (int w = 0; w < 60; w++) {
+        fbi_problem_add_workload(p, NULL, (int64_t)(1 + w % 4) * 250000, err);
+        for (int o = 0; o < 24; o++)
+            if ((w * 7 + o * 3) % 4 != 0) fbi_problem_add_option(p, w, o, (int64_t)(5 + (w * 13 + o * 29) % 50) * FBI_USD, err);
+    }
+    for (int l = 0; l < 60; l++) fbi_problem_add_link(p, l, (l * 17 + 5) % 60, (int64_t)(10 + l) * FBI_GIB, err);
+    return p;
+}
+
 /* Pair constraints and group capacities hold on a larger random problem in
  * heuristic mode (checked by fbi_problem_price and by hand). */
 START_TEST(test_heuristic_respects_constraints)
 {
-    fbi_problem *p = fbi_problem_new();
     char *err = NULL;
-    for (int r = 0; r < 6; r++) {
-        char nm[16];
-        snprintf(nm, sizeof nm, "p%d:r%d", r % 2, r);
-        fbi_problem_add_region(p, nm, r % 2 ? "b" : "a", &err);
-    }
-    for (int a = 0; a < 6; a++)
-        for (int b = 0; b < 6; b++) fbi_problem_set_egress(p, a, b, a == b ? 0 : 20000000 + 10000000 * ((a + b) % 5), &err);
-    for (int o = 0; o < 24; o++) fbi_problem_add_offer(p, NULL, o % 6, (int64_t)(2 + o % 5) * FBI_VCPU, &err);
-    for (int w = 0; w < 60; w++) {
-        fbi_problem_add_workload(p, NULL, (int64_t)(1 + w % 4) * 250000, &err);
-        for (int o = 0; o < 24; o++)
-            if ((w * 7 + o * 3) % 4 != 0) fbi_problem_add_option(p, w, o, (int64_t)(5 + (w * 13 + o * 29) % 50) * FBI_USD, &err);
-    }
-    for (int l = 0; l < 60; l++) fbi_problem_add_link(p, l, (l * 17 + 5) % 60, (int64_t)(10 + l) * FBI_GIB, &err);
+    fbi_problem *p = problem_60x24(&err);
     int offs[4] = {0, 6, 12, 18};
     fbi_problem_add_group(p, "region 0", FBI_MEASURE_VCPU, 6 * FBI_VCPU, offs, 4, &err);
     int pk[] = {FBI_PAIR_DIFFERENT_REGION, FBI_PAIR_SAME_REGION, FBI_PAIR_DIFFERENT_PROVIDER};
     for (int k = 0; k < 9; k++) fbi_problem_add_pair(p, pk[k % 3], 3 * k, 3 * k + 1, NULL, 0, &err);
     ck_assert_ptr_null(err);
-    fbi_solve_opts o = {FBI_MODE_HEURISTIC, 2.0, 3, 0};
+    fbi_solve_opts o = {FBI_MODE_HEURISTIC, 2.0, 3, 0, 0};
     fbi_result r;
     ck_assert_int_eq(fbi_solve(p, &o, &r, &err), 0);
     ck_assert_msg(r.status == FBI_FEASIBLE || r.status == FBI_OPTIMAL, "%s", fbi_status_str(r.status));
@@ -522,6 +530,43 @@ START_TEST(test_heuristic_respects_constraints)
         if (k % 3 == 2) ck_assert_int_ne(ra % 2, rb % 2);
     }
     ck_assert_int_le(r.bound, r.total);
+    fbi_result_free(&r);
+    fbi_problem_free(p);
+}
+END_TEST
+
+/* rel_gap: the slack is exact integer arithmetic, and a solve that may
+ * stop within it says feasible (with its true bound) unless proven. */
+START_TEST(test_rel_gap)
+{
+    ck_assert_int_eq(fbi_gap_slack(1000, 1e-4), 0);
+    ck_assert_int_eq(fbi_gap_slack(10000000000000LL, 1e-4), 1000000000LL);
+    ck_assert_int_eq(fbi_gap_slack(10000000000000LL, 0), 0);
+    ck_assert_int_eq(fbi_gap_slack(0, 0.5), 0);
+    ck_assert_int_le(fbi_gap_slack(7, 0.999999), 7);
+    /* the instance of test_heuristic_respects_constraints, without groups
+     * and pairs: no branch and bound in heuristic mode, so the tolerance
+     * applies; 50% is reached by the first bound */
+    char *err = NULL;
+    fbi_problem *p = problem_60x24(&err);
+    ck_assert_ptr_null(err);
+    /* without a tolerance the heuristic searches until it stalls (0.7 s
+     * here, gap 0.01%); with 50% it stops at its first plan that the
+     * bound shows is within it (0.04 s, gap 0.3%) */
+    fbi_solve_opts o0 = {FBI_MODE_HEURISTIC, 4.0, 3, 0, 0};
+    fbi_result r0;
+    ck_assert_int_eq(fbi_solve(p, &o0, &r0, &err), 0);
+    fbi_solve_opts o = {FBI_MODE_HEURISTIC, 4.0, 3, 0, 0.5};
+    fbi_result r;
+    ck_assert_int_eq(fbi_solve(p, &o, &r, &err), 0);
+    ck_assert_msg(r.status == FBI_FEASIBLE || r.status == FBI_OPTIMAL, "%s", fbi_status_str(r.status));
+    ck_assert_int_le(r.bound, r.total);
+    if (r.status == FBI_OPTIMAL) ck_assert_int_eq(r.bound, r.total);
+    else ck_assert_int_lt(r.bound, r.total);
+    ck_assert_int_le(r.total - r.bound, fbi_gap_slack(r.total, 0.5));
+    if (r0.status != FBI_OPTIMAL)
+        ck_assert_msg(r.seconds < 0.5 * r0.seconds, "with rel_gap 0.5: %.3f s, without: %.3f s", r.seconds, r0.seconds);
+    fbi_result_free(&r0);
     fbi_result_free(&r);
     fbi_problem_free(p);
 }
@@ -566,6 +611,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_builder_errors);
     tcase_add_test(tc, test_infeasible_reasons);
     tcase_add_test(tc, test_heuristic_respects_constraints);
+    tcase_add_test(tc, test_rel_gap);
     tcase_add_test(tc, test_enumeration_plain);
     tcase_add_test(tc, test_enumeration_extras);
     suite_add_tcase(s, tc);

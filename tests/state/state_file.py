@@ -29,19 +29,11 @@ FEDBROKER = os.environ.get("FEDBROKER") or os.path.join(BUILD, "fedbroker")
 DRIVER_PATH = os.environ.get("FEDBROKER_DRIVER_PATH") or os.path.join(BUILD, "stage", "drivers")
 SPEC = os.path.join(TOP, "examples", "function.yaml")
 
-failed = passed = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Checker  # noqa: E402
 
-
-def ok(cond, desc, detail=None):
-    global failed, passed
-    if cond:
-        passed += 1
-        print(f"ok: {desc}")
-    else:
-        failed += 1
-        print(f"FAIL: {desc}")
-        if detail is not None:
-            print("   ", str(detail)[:3000])
+ck = Checker("state file")
+ok = ck.ok
 
 
 def run(home, *args):
@@ -153,8 +145,7 @@ def main():
        "without a backup the message says so and how to salvage", (rc, err))
 
     shutil.rmtree(tmp, ignore_errors=True)
-    print(f"state file: {passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    ck.done()
 
 
 if __name__ == "__main__":
