@@ -483,7 +483,7 @@ fb_status fbi_plan_budget_search(model *m, build *bd, fbi_result *r, int *solved
         memset(&nr, 0, sizeof nr);
         fbi_plan_build_problem(m, &nb);
         double left = (deadline - fbi_mono_ms()) / 1000.0;
-        fbi_solve_opts so = {FBI_MODE_AUTO, left > 0.05 ? left : 0.05, 1, 0};
+        fbi_solve_opts so = {FBI_MODE_AUTO, left > 0.05 ? left : 0.05, 1, 0, fbi_plan_solve_gap(m)};
         char *err = NULL;
         int keep = 0;
         if (fbi_solve(nb.p, &so, &nr, &err) != 0) {
@@ -592,7 +592,7 @@ char *fbi_plan_budget_relaxation(model *m)
     memset(&nr, 0, sizeof nr);
     fbi_plan_build_problem(m, &nb);
     m->skip_fed_budgets = 0;
-    fbi_solve_opts so = {FBI_MODE_AUTO, m->o->time_limit_s, 1, 0};
+    fbi_solve_opts so = {FBI_MODE_AUTO, m->o->time_limit_s, 1, 0, fbi_plan_solve_gap(m)};
     char *err = NULL, *v = NULL, *out = NULL;
     if (fbi_solve(nb.p, &so, &nr, &err) == 0 && (nr.status == FBI_OPTIMAL || nr.status == FBI_FEASIBLE) &&
         !fbi_plan_budgets_hold(m, &nb, &nr, &v, NULL, NULL, NULL))

@@ -404,6 +404,10 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why);
 /* ---- problem.c ---- */
 /* Builds the solver's problem from the surviving candidates into bd. */
 void fbi_plan_build_problem(model *m, build *bd);
+/* The solver's stopping gap for this plan: the option's, FBI_PLAN_REL_GAP
+ * when 0, none when negative. Every solve of one plan uses it, so a budget
+ * search stops where the plan's own solve does. */
+double fbi_plan_solve_gap(const model *m);
 void fbi_plan_build_free(build *bd);
 /* volume x price / 10^9, the solver's rounding (docs/solver.md). */
 int64_t fbi_plan_link_cost(int64_t vol_nano_gib, int64_t nano_per_gib);

@@ -98,6 +98,11 @@ static void add_link(model *m, build *bd, size_t ia, size_t ib, uint64_t bytes, 
     bd->links[bd->nlinks++] = (jlink){(int)ia, (int)ib, vol, budget, tenant};
 }
 
+double fbi_plan_solve_gap(const model *m)
+{
+    return m->o->rel_gap == 0 ? FBI_PLAN_REL_GAP : m->o->rel_gap > 0 ? m->o->rel_gap : 0;
+}
+
 void fbi_plan_build_problem(model *m, build *bd)
 {
     char *err = NULL;
@@ -529,8 +534,7 @@ fb_status fbi_plan_solve(model *m, build *bd, fbi_result *r, json_t *relaxed, js
             memset(bd, 0, sizeof *bd);
         }
         fbi_plan_build_problem(m, bd);
-        double gap = m->o->rel_gap == 0 ? FBI_PLAN_REL_GAP : m->o->rel_gap > 0 ? m->o->rel_gap : 0;
-        fbi_solve_opts so = {FBI_MODE_AUTO, m->o->time_limit_s, 1, 0, gap};
+        fbi_solve_opts so = {FBI_MODE_AUTO, m->o->time_limit_s, 1, 0, fbi_plan_solve_gap(m)};
         char *err = NULL;
         if (fbi_solve(bd->p, &so, r, &err) != 0) {
             fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, "the solver failed", err);
