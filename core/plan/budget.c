@@ -176,7 +176,8 @@ static size_t budget_members(const model *m, const budget_ref *br, size_t **out)
  * allocates it. *placed is cleared when a sender or receiver has no
  * candidate chosen. When deps is given, the receivers outside the
  * federation of links with volume are appended to it (the figure depends
- * on their choice too). */
+ * on their choice too); deps may be the address of mem itself: mem is
+ * read only before the first append. */
 static int64_t link_figure(const model *m, const build *bd, const size_t *mem, size_t nm,
                            budget_basis b, int *placed, size_t **deps, size_t *ndeps)
 {
