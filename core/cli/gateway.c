@@ -113,19 +113,27 @@ int fbc_gateway_render(const char *kind, const json_t *norm, const char **endpoi
     for (size_t i = 0; endpoints[i]; i++)
         printf("    server %s max_conns=%lld;\n", endpoints[i], (long long)conc);
     if (!tls) printf("    server %s backup; # the function: %s\n", fhost, function_url);
-    printf("}\nserver {\n    listen %s;\n    location / {\n        proxy_pass http://%s;\n"
+    printf("}\n");
+    if (tls) printf("upstream %s_function {\n    server %s;\n    keepalive 32;\n}\n", name, fhost);
+    printf("server {\n    listen %s;\n    location / {\n        proxy_pass http://%s;\n"
            "        proxy_http_version 1.1;\n        proxy_set_header Connection \"\";\n"
            "        proxy_read_timeout %llds;\n"
            "        # a container that fails before answering: try the next server\n"
            "        proxy_next_upstream error timeout;\n", listen, name, tmo);
+    /* The function's connections are kept open (keepalive): a burst would
+     * otherwise pay one TLS handshake per overflow request, on the path of
+     * exactly the requests that arrive when the gateway is busiest. The
+     * containers' upstream keeps none: idle kept connections would count
+     * beside max_conns across workers (nginx's documentation says so). */
     if (tls)
         printf("        error_page 502 = @function;\n    }\n"
                "    location @function { # the function: %s\n"
-               "        proxy_pass https://%s;\n        proxy_set_header Host %s;\n"
+               "        proxy_pass https://%s_function;\n        proxy_set_header Host %s;\n"
+               "        proxy_http_version 1.1;\n        proxy_set_header Connection \"\";\n"
                "        proxy_ssl_server_name on;\n        proxy_ssl_name %s;\n"
                "        proxy_ssl_verify on;\n        proxy_ssl_trusted_certificate %s;\n"
                "        proxy_read_timeout %llds;\n    }\n}\n",
-               function_url, fhost, fname, fname,
+               function_url, name, fname, fname,
                function_ca ? function_ca : "/etc/ssl/certs/ca-certificates.crt", tmo);
     else
         printf("    }\n}\n");

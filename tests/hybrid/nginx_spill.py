@@ -90,6 +90,7 @@ class Log:
         with self.lock:
             self.cont = {}    # port -> [(start, answered)]
             self.fn = []      # arrival times
+            self.fn_conns = 0  # TLS connections the function accepted
 
 
 L = Log()
@@ -99,6 +100,10 @@ FUNCTION_PORT = [0]
 
 def handler_for(port):
     class H(http.server.BaseHTTPRequestHandler):
+        # HTTP/1.1: a connection stays open for the next request (nginx keeps
+        # the function's connections, see the rendering)
+        protocol_version = "HTTP/1.1"
+
         def do_GET(self):
             start = time.monotonic()
             if port == FUNCTION_PORT[0]:
@@ -152,6 +157,23 @@ def peak_overlap(intervals):
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
+
+
+class TLSServer(Server):
+    """The https function. The handshake is made in the connection's own
+    thread (wrapping the listening socket would make it in the accepting
+    thread, one at a time: on a loaded machine that queue, not nginx, would
+    set the function's share)."""
+    ctx = None
+
+    def finish_request(self, request, client_address):
+        try:
+            request = self.ctx.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return  # a client that does not trust the certificate
+        with L.lock:
+            L.fn_conns += 1
+        super().finish_request(request, client_address)
 
 
 def free_port():
@@ -333,12 +355,12 @@ def main():
                             "-out", crt, "-days", "1", "-subj", "/CN=localhost",
                             "-addext", "subjectAltName=DNS:localhost"], capture_output=True, text=True)
         check("a test certificate for localhost", g.returncode == 0, g.stderr[-300:])
-        tsrv = Server(("127.0.0.1", 0), None)
+        tsrv = TLSServer(("127.0.0.1", 0), None)
         FUNCTION_PORT[0] = tsrv.server_address[1]
         tsrv.RequestHandlerClass = handler_for(FUNCTION_PORT[0])
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(crt, key)
-        tsrv.socket = ctx.wrap_socket(tsrv.socket, server_side=True)
+        tsrv.ctx = ctx
         threading.Thread(target=tsrv.serve_forever, daemon=True).start()
         servers[-1] = tsrv
         gw = free_port()
@@ -351,7 +373,16 @@ def main():
         nginx = start_nginx(tmp, "https", snippet, pre, gw)
         if not nginx:
             return 1
+        check("https function: its connections are kept open (an upstream with keepalive, HTTP/1.1)",
+              "keepalive" in snippet and "_function;" in snippet)
         drive(tmp, "https", gw, ((100, 7), (450, 31)))
+        with L.lock:
+            fn_n, conns_n = len(L.fn), L.fn_conns
+        # a handshake per request is what keepalive avoids: at 450% the
+        # function served hundreds of requests over at most the gateway's
+        # 21 overflow connections at a time (plus reconnects)
+        check("https 450%%: the function's TLS connections are reused (%d requests over %d connections)"
+              % (fn_n, conns_n), fn_n > 0 and conns_n * 2 <= fn_n)
         # a function whose certificate does not verify gets nothing
         nginx.terminate()
         nginx.wait(timeout=10)
