@@ -505,8 +505,14 @@ static void attach_schedule(fbi_hybrid_split *h, const json_t *sched, int baseli
         json_t *cs = part_schedule(head, rows, 1, floor, floor);
         json_object_set(json_object_get(json_object_get(h->deploy_container, "spec"), "scaling"),
                         "schedule", cs);
-        json_object_set(json_object_get(json_object_get(h->s.container_doc, "spec"), "scaling"),
-                        "schedule", cs);
+        /* the pricing document is one replica (minInstances = maxInstances
+         * = 1, no requests: its usage is one replica's month); the
+         * schedule's floors need the workload's ceiling to be valid */
+        json_t *psc = json_object_get(json_object_get(h->s.container_doc, "spec"), "scaling");
+        json_object_set(psc, "schedule", cs);
+        json_object_set(psc, "maxInstances",
+                        json_object_get(json_object_get(json_object_get(h->deploy_container, "spec"),
+                                                        "scaling"), "maxInstances"));
         json_decref(cs);
     }
     if (wmax > 0) {

@@ -392,7 +392,7 @@ static fb_status gcp_validate_in(fb_driver_ctx *ctx, json_t *in, fb_diag *diag)
                                         "scaling"), "schedule")) {
         fbk_err(&ck, "/spec/scaling/schedule",
                 "use placement.strategy hybrid for this provider, or place the workload on aws",
-                "gcp: capacity schedules (placement.strategy predictive) are not rendered by this "
+                "capacity schedules (placement.strategy predictive) are not rendered by this "
                 "driver yet (Cloud Scheduler jobs setting Cloud Run minimum instances are not built)");
         rc = -1;
     }

@@ -235,7 +235,7 @@ static int check_all(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, fbk_k8s_opts *o
                                         "scaling"), "schedule")) {
         fbk_err(ck, "/spec/scaling/schedule",
                 "use placement.strategy hybrid for this provider, or place the workload on aws",
-                "k8s: capacity schedules (placement.strategy predictive) are not rendered by this "
+                "capacity schedules (placement.strategy predictive) are not rendered by this "
                 "driver yet (an HPA minReplicas CronJob is not built)");
         return -1;
     }

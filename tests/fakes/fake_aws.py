@@ -1774,7 +1774,10 @@ class Ops:
         t = dict(old) if old else {
             "ServiceNamespace": p["ServiceNamespace"], "ResourceId": p["ResourceId"],
             "ScalableDimension": p["ScalableDimension"], "CreationTime": time.time(),
-            "RoleARN": p.get("RoleARN", f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService"),
+            # the service-linked role AAS uses per namespace (its user guide)
+            "RoleARN": p.get("RoleARN", f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService"
+                             if p["ServiceNamespace"] == "ecs" else
+                             f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/lambda.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_LambdaConcurrency"),
         }
         for k in ("MinCapacity", "MaxCapacity", "RoleARN", "SuspendedState"):
             if k in p:
