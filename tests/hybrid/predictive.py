@@ -258,6 +258,48 @@ ck.ok(not st["autoscaling_targets"] and not st["autoscaling_scheduled_actions"] 
 rc, out, err = env.run("destroy", "--all")
 ck.ok(rc == 0, "destroy again: nothing left, exit 0", err[-300:])
 
+# ---- a daily pattern: recurring cron() actions ------------------------------------------------
+# 24 hourly rates from 00:00 UTC, repeated every day: the forecast is the
+# pattern itself, each step's action runs at H:00 minus the lead (00:00's
+# on the day before, 23:59), and a repeating schedule has no end action
+day = [1400] * 8 + [2800] * 4 + [6300] * 2 + [2800] * 6 + [1400] * 4
+daily = NYE
+start = daily.index("    profile:")
+end = daily.index("  placement:")
+daily = daily[:start] + "    profile: {pattern: daily, step: 1h, rps: [%s]}\n" % ", ".join(map(str, day)) + daily[end:]
+dspec = env.write("daily.yaml", daily)
+rc, out, err = env.run("simulate", dspec, "--strategy", "hybrid-predictive", "--no-steps", "--format", "json")
+dbase = json.loads(out)["strategies"][0]["baseline"] if rc == 0 else -1
+rc, out, err = env.run("apply", "--dry-run", "--format", "json", dspec)
+ck.ok(rc == 0, "daily pattern: apply --dry-run exits 0", err[-600:])
+dreqs = json.loads(out) if rc == 0 and out.strip() else []
+dfloor = max(1, dbase)
+
+
+def cron(sec):
+    sec %= 86400
+    return "cron(%d %d * * ? *)" % (sec // 60 % 60, sec // 3600)
+
+
+def dexpected(col, pin, rid):
+    out, last, i = {}, None, 0
+    for h, r in enumerate(day):
+        load = r * D
+        reps = min(MAXI, max(dbase, math.ceil(load / (C * 0.7) - 1e-9)))
+        v = max(dfloor, reps) if col == 0 else max(0, math.ceil(load - reps * C - 1e-9))
+        if v == last:
+            continue
+        out["fedbroker-step-%03d" % i] = (rid, cron(h * 3600 - lead), v, v if pin else MAXI)
+        last, i = v, i + 1
+    return out
+
+
+ck.ok(actions_of(dreqs, "ecs") == dexpected(0, False, ecs_rid),
+      "daily pattern: the ECS floors as cron() actions a lead ahead (00:00's at 23:59), no end action",
+      (actions_of(dreqs, "ecs"), dexpected(0, False, ecs_rid)))
+ck.ok(actions_of(dreqs, "lambda") == dexpected(1, True, fn_rid),
+      "daily pattern: the warm instances as cron() actions", (actions_of(dreqs, "lambda"), dexpected(1, True, fn_rid)))
+
 # ---- a provider that does not render schedules -----------------------------------------------
 gspec = env.write("gcp.yaml", SRC.replace("ghcr.io/acme", "docker.io/acme").replace("    strategy: predictive", "    strategy: predictive\n    providers: [gcp]"))
 rc, out, err = env.run("plan", "--no-save", "--format", "json", gspec)
