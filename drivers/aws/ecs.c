@@ -965,8 +965,24 @@ fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *d
     char *rid = resource_id(ctx, cc.name);
     if (st == FB_OK && cc.autoscale) {
         size_t n = 2; /* RegisterTaskDefinition, CreateService, then the target and its policy */
-        st = op_ok(&c, "application-autoscaling", "RegisterScalableTarget",
-                   json_object_get(json_array_get(docs, n), "body"), FB_HTTP_IDEMPOTENT, NULL);
+        json_t *tb = json_deep_copy(json_object_get(json_array_get(docs, n), "body"));
+        if (cc.sched && svc) {
+            /* the schedule's last action set MinCapacity: an existing
+             * target keeps it (registering again changes only what is
+             * sent), so an apply in the middle of a schedule does not
+             * drop the floor to the deployed minimum */
+            json_t *b = json_pack("{s:s,s:[s],s:s}", "ServiceNamespace", "ecs", "ResourceIds", rid,
+                                  "ScalableDimension", "ecs:service:DesiredCount");
+            json_t *ans = NULL;
+            st = op_ok(&c, "application-autoscaling", "DescribeScalableTargets", b, FB_HTTP_READ_ONLY, &ans);
+            json_decref(b);
+            if (st == FB_OK && json_array_size(json_object_get(ans, "ScalableTargets")))
+                json_object_del(tb, "MinCapacity");
+            json_decref(ans);
+        }
+        if (st == FB_OK)
+            st = op_ok(&c, "application-autoscaling", "RegisterScalableTarget", tb, FB_HTTP_IDEMPOTENT, NULL);
+        json_decref(tb);
         if (st == FB_OK) st = aws_record(diag, "scalable-target", rid, cc.region, cc.name);
         json_t *ans = NULL;
         if (st == FB_OK)

@@ -218,9 +218,16 @@ rc, out, err = env.run("status", "--format", "json")
 res = {s["workload"]: s for s in json.loads(out)} if out.strip() else {}
 ck.ok(rc == 0 and all(not s["drift"] for s in res.values()), "status: no drift", out[-800:] + err[-300:])
 
-# re-apply: nothing new (the same version, the same actions)
+# re-apply: nothing new (the same version, the same actions), and the
+# floor an action set (as if 20:59's had run) is kept, not reset
+aas0 = fake.client("application-autoscaling", "us-east-1")
+aas0.register_scalable_target(ServiceNamespace="ecs", ResourceId="service/prod/telecom-nye-api",
+                              ScalableDimension="ecs:service:DesiredCount", MinCapacity=45)
 rc, out, err = env.run("apply", "--yes", spec)
 st2 = fake.state()
+tg = st2["autoscaling_targets"].get("us-east-1|ecs|service/prod/telecom-nye-api|ecs:service:DesiredCount", {})
+ck.ok(tg.get("MinCapacity") == 45 and tg.get("MaxCapacity") == MAXI,
+      "apply in the middle of the schedule keeps the floor its last action set", tg)
 fn2 = st2["lambda"].get("us-east-1|telecom-nye-api-overflow", {})
 ck.ok(rc == 0 and len(fn2.get("versions", [])) == 1 and len(st2["autoscaling_scheduled_actions"]) ==
       len(want_ecs) + len(want_fn), "apply again: no new version, the same actions", (rc, err[-300:]))
@@ -299,6 +306,12 @@ ck.ok(actions_of(dreqs, "ecs") == dexpected(0, False, ecs_rid),
       (actions_of(dreqs, "ecs"), dexpected(0, False, ecs_rid)))
 ck.ok(actions_of(dreqs, "lambda") == dexpected(1, True, fn_rid),
       "daily pattern: the warm instances as cron() actions", (actions_of(dreqs, "lambda"), dexpected(1, True, fn_rid)))
+
+# ---- the table shows the schedule ------------------------------------------------------------
+rc, out, err = env.run("plan", "--no-save", spec)
+ck.ok(rc == 0 and "capacity schedule (once from 2026-12-31T18:00:00Z, each step %d s ahead" % lead in out and
+      any(ln.split() == ["+5h00m", "45", "180"] for ln in out.splitlines()),
+      "plan's table shows the capacity schedule", out[-1500:])
 
 # ---- a provider that does not render schedules -----------------------------------------------
 gspec = env.write("gcp.yaml", SRC.replace("ghcr.io/acme", "docker.io/acme").replace("    strategy: predictive", "    strategy: predictive\n    providers: [gcp]"))
