@@ -157,7 +157,7 @@ static void on_step(void *vctx, fbi_sim_strategy s, const fbi_sim_step *st)
             c->hc = 0;
             c->hw = 0;
         }
-        if (st->containers > c->hc) c->hc = st->containers;
+        if (st->scheduled > c->hc) c->hc = st->scheduled;
         if (st->warm > c->hw) c->hw = st->warm;
     }
     if (!c->steps) return;

@@ -215,6 +215,34 @@ void fbc_hybrid_free(fbc_hybrid *h)
     memset(h, 0, sizeof *h);
 }
 
+/* The capacity schedule apply deploys for the hybrid workload whose
+ * container part is cname (its hybrid_part.schedule), one row per step. */
+static void print_schedule(const json_t *plan, const char *cname, FILE *out)
+{
+    size_t i;
+    json_t *w;
+    const json_t *sc = NULL;
+    json_array_foreach(json_object_get(plan, "workloads"), i, w) {
+        const char *n = json_string_value(json_object_get(w, "name"));
+        if (n && cname && !strcmp(n, cname))
+            sc = json_object_get(json_object_get(w, "hybrid_part"), "schedule");
+    }
+    if (!sc) return;
+    const char *start = json_string_value(json_object_get(sc, "start"));
+    fprintf(out, "  capacity schedule (%s%s%s, each step %lld s ahead; forecast %s):\n",
+            json_string_value(json_object_get(sc, "repeat")), start ? " from " : "", start ? start : "",
+            (long long)json_integer_value(json_object_get(sc, "leadSeconds")),
+            json_string_value(json_object_get(sc, "forecast")));
+    fprintf(out, "    %10s %10s %14s\n", "OFFSET", "REPLICAS", "WARM FUNCTIONS");
+    json_array_foreach(json_object_get(sc, "steps"), i, w) {
+        long long off = (long long)json_integer_value(json_object_get(w, "offsetSeconds"));
+        char t[32];
+        snprintf(t, sizeof t, "+%lldh%02lldm", off / 3600, off / 60 % 60);
+        fprintf(out, "    %10s %10lld %14lld\n", t, (long long)json_integer_value(json_object_get(w, "containers")),
+                (long long)json_integer_value(json_object_get(w, "warmFunctions")));
+    }
+}
+
 void fbc_print_hybrid(const json_t *plan, FILE *out)
 {
     const json_t *arr = json_object_get(plan, "hybrid");
@@ -255,11 +283,15 @@ void fbc_print_hybrid(const json_t *plan, FILE *out)
                 rec ? rec : "none");
         const json_t *pl = json_object_get(h, "placed");
         const char *as = json_string_value(json_object_get(pl, "as"));
-        if (as && !strcmp(as, "split"))
-            fprintf(out, "  placed as two parts above: %s (containers) and %s (functions)\n",
-                    json_string_value(json_object_get(pl, "container")),
+        if (as && !strcmp(as, "split")) {
+            const char *cname = json_string_value(json_object_get(pl, "container"));
+            fprintf(out, "  placed as two parts above (%s): %s (containers) and %s (functions)\n",
+                    json_string_value(json_object_get(pl, "strategy")), cname,
                     json_string_value(json_object_get(pl, "function")));
-        else if (as)
+            const char *note = json_string_value(json_object_get(pl, "note"));
+            if (note) fprintf(out, "  not predictive: %s\n", note);
+            print_schedule(plan, cname, out);
+        } else if (as)
             fprintf(out, "  placed as one offer: %s\n", json_string_value(json_object_get(pl, "why")));
     }
 }

@@ -373,6 +373,159 @@ static void deploy_docs(const json_t *norm, fbi_hybrid_split *h, int baseline)
     h->deploy_function = f;
 }
 
+/* The capacity schedule of the hybrid-predictive strategy, gathered from
+ * the simulator's steps: per hour (or per step when steps are an hour),
+ * the most replicas the forecast's schedule asked for and the most
+ * function instances it kept warm. */
+typedef struct sched_acc {
+    int64_t step_s;
+    json_t *rows;       /* [[offsetSeconds, replicas, warm]] */
+    int64_t hour;       /* the group being gathered, -1: none */
+    int hc, hw;
+} sched_acc;
+
+static void sched_flush(sched_acc *a)
+{
+    if (a->hour < 0) return;
+    json_array_append_new(a->rows, json_pack("[I,i,i]", (json_int_t)(a->hour * 3600), a->hc, a->hw));
+    a->hour = -1;
+}
+
+static void sched_step(void *ctx, fbi_sim_strategy s, const fbi_sim_step *st)
+{
+    sched_acc *a = ctx;
+    if (s != FBI_SIM_HYBRID_PREDICTIVE) return;
+    int64_t h = st->t / 3600;
+    if (h != a->hour) {
+        sched_flush(a);
+        a->hour = h;
+        a->hc = 0;
+        a->hw = 0;
+    }
+    if (st->scheduled > a->hc) a->hc = st->scheduled;
+    if (st->warm > a->hw) a->hw = st->warm;
+}
+
+/* One part's scaling.schedule (docs/simulation.md, "Capacity schedules"):
+ * the combined rows' column col (1: replicas, 2: warm instances) with
+ * consecutive equal values merged, none below floor; after: the floor
+ * once a one-off schedule has run out. New. */
+static json_t *part_schedule(const json_t *head, const json_t *rows, int col, json_int_t after,
+                             json_int_t floor)
+{
+    json_t *o = json_deep_copy(head);
+    json_t *steps = json_array();
+    json_int_t last = -1;
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r) {
+        json_int_t v = json_integer_value(json_array_get(r, (size_t)col));
+        if (v < floor) v = floor; /* a step below the deployed floor asks for the floor */
+        if (v == last) continue;
+        json_array_append_new(steps, json_pack("{s:O,s:I}", "offsetSeconds", json_array_get(r, 0),
+                                               "minInstances", v));
+        last = v;
+    }
+    json_object_set_new(o, "steps", steps);
+    if (!strcmp(json_string_value(json_object_get(o, "repeat")), "once"))
+        json_object_set_new(o, "afterMinInstances", json_integer(after));
+    return o;
+}
+
+/* The schedule of the hybrid-predictive strategy at parameters q over
+ * prof: runs it once more with the step callback. lead_s: how long before
+ * each step the schedule acts (the container start time rounded up to a
+ * minute, cron's resolution). *out new: {repeat, start?, periodSeconds,
+ * leadSeconds, forecast, rows: [[offsetSeconds, replicas, warm]]}, or NULL
+ * with *why (static) when the profile has no time to run at. */
+static int predictive_schedule(const fbi_profile *prof, const fbi_sim_params *q, json_t **out,
+                               const char **why, char **err)
+{
+    *out = NULL;
+    *why = NULL;
+    const char *repeat = prof->period_s == 86400 ? "daily" : prof->period_s == 604800 ? "weekly"
+                       : prof->absolute ? "once" : NULL;
+    if (!repeat) {
+        *why = "the profile's times are offsets, neither dates nor a daily or weekly pattern, so "
+               "a capacity schedule has no time to run at";
+        return 0;
+    }
+    sched_acc a = {prof->step_s, json_array(), -1, 0, 0};
+    fbi_sim_result r;
+    if (fbi_sim_run(prof, q, FBI_SIM_HYBRID_PREDICTIVE, sched_step, &a, &r, err) != 0) {
+        json_decref(a.rows);
+        return -1;
+    }
+    sched_flush(&a);
+    int64_t lead = ((int64_t)ceil(q->start_s) + 59) / 60 * 60;
+    if (lead < 60) lead = 60;
+    json_t *o = json_pack("{s:s,s:I,s:I,s:s,s:o}", "repeat", repeat, "periodSeconds",
+                          (json_int_t)(prof->period_s ? prof->period_s
+                                                      : (int64_t)prof->n * prof->step_s),
+                          "leadSeconds", (json_int_t)lead, "forecast",
+                          r.forecast ? r.forecast : "schedule", "rows", a.rows);
+    if (!strcmp(repeat, "once")) {
+        char ts[64];
+        fbi_profile_format_time(prof->start, ts);
+        json_object_set_new(o, "start", json_string(ts));
+    }
+    *out = o;
+    return 0;
+}
+
+/* Puts the schedule sched (borrowed, predictive_schedule's) where the
+ * plan and apply read it: the document's hybrid_part.schedule (per hour,
+ * both parts), and scaling.schedule of each part's pricing and deploy
+ * documents: the container part's floor per step (after the schedule: the
+ * deployed minInstances), the function part's warm instances (after: 0),
+ * left out for a part the schedule never raises. The pricing documents
+ * carry it so that a driver that cannot render it is no candidate, and
+ * so that the function part's driver prices the warm capacity it deploys
+ * (Lambda: provisioned concurrency, drivers/aws/usage.c). */
+static void attach_schedule(fbi_hybrid_split *h, const json_t *sched, int baseline)
+{
+    json_t *head = json_deep_copy(sched);
+    json_object_del(head, "rows");
+    json_t *rows = json_object_get(sched, "rows");
+    json_t *show = json_deep_copy(head), *steps = json_array();
+    size_t i;
+    json_t *r;
+    int cmax = 0, wmax = 0;
+    json_int_t floor = baseline > 1 ? baseline : 1;
+    json_array_foreach(rows, i, r) {
+        json_int_t c = json_integer_value(json_array_get(r, 1)), w = json_integer_value(json_array_get(r, 2));
+        if (c > cmax) cmax = (int)c;
+        if (w > wmax) wmax = (int)w;
+        json_array_append_new(steps, json_pack("{s:O,s:I,s:I}", "offsetSeconds", json_array_get(r, 0),
+                                               "containers", c < floor ? floor : c, "warmFunctions", w));
+    }
+    json_object_set_new(show, "steps", steps);
+    json_object_set_new(h->info, "schedule", show);
+    if (cmax > floor) {
+        json_t *cs = part_schedule(head, rows, 1, floor, floor);
+        json_object_set(json_object_get(json_object_get(h->deploy_container, "spec"), "scaling"),
+                        "schedule", cs);
+        /* the pricing document is one replica (minInstances = maxInstances
+         * = 1, no requests: its usage is one replica's month); the
+         * schedule's floors need the workload's ceiling to be valid */
+        json_t *psc = json_object_get(json_object_get(h->s.container_doc, "spec"), "scaling");
+        json_object_set(psc, "schedule", cs);
+        json_object_set(psc, "maxInstances",
+                        json_object_get(json_object_get(json_object_get(h->deploy_container, "spec"),
+                                                        "scaling"), "maxInstances"));
+        json_decref(cs);
+    }
+    if (wmax > 0) {
+        json_t *fs = part_schedule(head, rows, 2, 0, 0);
+        json_object_set(json_object_get(json_object_get(h->deploy_function, "spec"), "scaling"),
+                        "schedule", fs);
+        json_object_set(json_object_get(json_object_get(h->s.function_doc, "spec"), "scaling"),
+                        "schedule", fs);
+        json_decref(fs);
+    }
+    json_decref(head);
+}
+
 fb_status fbi_hybrid_compare(fbi_broker *b, const json_t *norm, const fbi_plan_opts *opts,
                              json_t **out, fb_diag *diag)
 {
@@ -468,17 +621,39 @@ fb_status fbi_hybrid_compare_split(fbi_broker *b, const json_t *norm, const fbi_
                                                    : json_null());
     json_object_set_new(o, "model", json_string("docs/simulation.md; simulate's defaults (function "
                                                 "concurrency 1, limit 1000, target utilisation 70%)"));
-    /* the placement: the split of the hybrid strategy, or one offer */
-    const fbi_sim_result *h = &res[FBI_SIM_HYBRID];
-    const char *why = NULL;
-    int cheapest = 1;
-    for (int s = 0; s < FBI_SIM_NSTRATEGIES; s++)
-        if (s != FBI_SIM_HYBRID && s != FBI_SIM_HYBRID_PREDICTIVE && res[s].slo_met &&
-            res[s].availability >= 1.0 && res[s].monthly_nano < h->monthly_nano)
-            cheapest = 0;
-    if (strategy && !strcmp(strategy, "auto") && !(h->slo_met && h->availability >= 1.0 && cheapest))
-        why = "strategy auto: the hybrid strategy is not the cheapest that serves every request within "
-              "the SLO, so the workload is placed as one offer";
+    /* the placement: the split of the hybrid (or hybrid-predictive)
+     * strategy, or one offer */
+    const char *why = NULL, *note = NULL;
+    int sc = FBI_SIM_HYBRID;
+    json_t *sched = NULL;
+    int is_auto = strategy && !strcmp(strategy, "auto");
+    if ((strategy && !strcmp(strategy, "predictive")) ||
+        (is_auto && rec == FBI_SIM_HYBRID_PREDICTIVE)) {
+        fbi_sim_params q = p;
+        q.baseline = bl[FBI_SIM_HYBRID_PREDICTIVE];
+        const char *no = NULL;
+        if (predictive_schedule(&prof, &q, &sched, &no, &err) != 0) {
+            fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, "/spec", err, NULL);
+            free(err);
+            json_decref(o);
+            fbi_hybrid_prices_free(&pr);
+            fbi_profile_free(&prof);
+            return FB_INVALID;
+        }
+        if (sched) sc = FBI_SIM_HYBRID_PREDICTIVE;
+        else note = no; /* placed as hybrid, without a schedule: said why */
+    }
+    const fbi_sim_result *h = &res[sc];
+    if (is_auto && sc == FBI_SIM_HYBRID) {
+        int cheapest = 1;
+        for (int s = 0; s < FBI_SIM_NSTRATEGIES; s++)
+            if (s != FBI_SIM_HYBRID && s != FBI_SIM_HYBRID_PREDICTIVE && res[s].slo_met &&
+                res[s].availability >= 1.0 && res[s].monthly_nano < h->monthly_nano)
+                cheapest = 0;
+        if (!(h->slo_met && h->availability >= 1.0 && cheapest))
+            why = "strategy auto: neither hybrid strategy is the cheapest that serves every request "
+                  "within the SLO, so the workload is placed as one offer";
+    }
     double span = (double)prof.n * (double)prof.step_s;
     int64_t rmicro = span > 0 ? llround(h->replica_seconds / span * 1e6) : 0;
     if (!why && rmicro <= 0)
@@ -504,8 +679,8 @@ fb_status fbi_hybrid_compare_split(fbi_broker *b, const json_t *norm, const fbi_
         split->function_name = fname;
         uint64_t eg = (uint64_t)json_integer_value(
             json_object_get(json_object_get(sp, "traffic"), "egressBytesPerMonth"));
-        split->info = json_pack("{s:s,s:i,s:f,s:f,s:I,s:f,s:f,s:s,s:s,s:s}", "strategy", "hybrid",
-            "baseline", bl[FBI_SIM_HYBRID], "mean_replicas", (double)rmicro / 1e6,
+        split->info = json_pack("{s:s,s:i,s:f,s:f,s:I,s:f,s:f,s:s,s:s,s:s}", "strategy",
+            fbi_sim_strategy_name((fbi_sim_strategy)sc), "baseline", bl[sc], "mean_replicas", (double)rmicro / 1e6,
             "max_replicas", h->max_containers, "function_requests", q,
             "function_share", fshare, "p99_ms", isfinite(h->p99_ms) ? h->p99_ms : -1,
             "simulated_monthly_cost", fbi_nano_str(h->monthly_nano, buf),
@@ -521,16 +696,20 @@ fb_status fbi_hybrid_compare_split(fbi_broker *b, const json_t *norm, const fbi_
         split->s.budget_micro = json_integer_value(
             json_object_get(json_object_get(json_object_get(sp, "placement"), "budget"), "monthlyMicroUsd"));
         split->s.info = split->info;
-        deploy_docs(norm, split, bl[FBI_SIM_HYBRID]);
+        deploy_docs(norm, split, bl[sc]);
+        if (sched) attach_schedule(split, sched, bl[sc]);
         if (placed) *placed = 1;
         json_object_set_new(pj, "as", json_string("split"));
         json_object_set_new(pj, "container", json_string(name));
         json_object_set_new(pj, "function", json_string(fname));
+        json_object_set_new(pj, "strategy", json_string(fbi_sim_strategy_name((fbi_sim_strategy)sc)));
+        if (note) json_object_set_new(pj, "note", json_string(note));
     } else {
         json_object_set_new(pj, "as", json_string("one offer"));
         if (why) json_object_set_new(pj, "why", json_string(why));
     }
     json_object_set_new(o, "placed", pj);
+    json_decref(sched);
     fbi_hybrid_prices_free(&pr);
     fbi_profile_free(&prof);
     *out = o;

@@ -83,10 +83,12 @@ fb_status fbi_hybrid_compare(fbi_broker *b, const json_t *norm, const fbi_plan_o
                              json_t **out, fb_diag *diag);
 
 /* As fbi_hybrid_compare, and when the workload is to be placed as two
- * parts (strategy hybrid or burst; auto when the hybrid strategy is the
- * cheapest of the placeable ones that serves every request within the
- * SLO: hybrid-predictive is shown, not placed, as no driver renders its
- * schedule yet), fills *split (fbi_hybrid_split_free) with *placed 1;
+ * parts (strategy hybrid or burst: the hybrid strategy; predictive: the
+ * hybrid-predictive strategy with its capacity schedule in the parts'
+ * scaling.schedule and the info's "schedule", or hybrid with a note when
+ * the profile has no time to run a schedule at; auto: whichever of the two
+ * is the cheapest of the five strategies that serves every request within
+ * the SLO), fills *split (fbi_hybrid_split_free) with *placed 1;
  * else *placed 0 and *out's "placed" says why. hours: the plan's month.
  * pin_c, pin_f ("provider:service:region", or NULL: the cheapest): the
  * offers to simulate at, the pair a plan chose. */

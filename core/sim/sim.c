@@ -271,6 +271,7 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
         }
         /* ---- containers: decide, then the capacity over the step ---- */
         double billed = ready;
+        int sched_r = 0; /* the schedule's replicas for this step (predictive) */
         if (autoscale) {
             /* the autoscaler sees the load (and, predictive, the schedule) */
             double want_l = predictive ? dmax(L, fc[i] * D) : L;
@@ -281,6 +282,7 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
                  * start_s before the step (billed from then), ready at its
                  * start */
                 int sched = (int)DESIRED(fc[i] * D);
+                sched_r = sched;
                 if (sched > total) {
                     ready += sched - total;
                     out->replica_seconds += (sched - total) * p->start_s;
@@ -410,6 +412,7 @@ int fbi_sim_run(const fbi_profile *prof, const fbi_sim_params *p, fbi_sim_strate
             st.containers = containers ? billed : 0;
             st.functions = inst;
             st.warm = warm_pre;
+            st.scheduled = sched_r;
             st.util = containers && billed > 0 ? conc_c / (billed * C) : 0;
             st.req_containers = req_c;
             st.req_functions = req_f;

@@ -67,6 +67,8 @@ typedef struct fbi_sim_step {
     double containers;      /* replicas running (billed), time-weighted over the step */
     int functions;          /* function instances busy */
     int warm;               /* function instances pre-warmed (predictive) */
+    int scheduled;          /* replicas the forecast's schedule asks for (predictive; else 0):
+                               the floor a driver's scheduled scaling sets for the step */
     double util;            /* container utilisation: busy concurrency / (replicas x conc) */
     double req_containers, req_functions; /* requests served by each */
     double cold;            /* cold starts */

@@ -156,6 +156,29 @@ fb_status aws_lambda_destroy(aws_ctx *ctx, const json_t *dep, json_t *deleted, f
 fb_status aws_lambda_discover(aws_ctx *ctx, const fbk_aws_creds *creds, const char *region,
                               json_t *resources, fb_diag *diag);
 
+/* ---- capacity.c --------------------------------------------------------------- */
+/* The scheduled actions of spec.scaling.schedule (the plan's capacity
+ * schedule, docs/simulation.md): *out new [{name, schedule (an AAS at() or
+ * cron() expression, UTC), min, max}], max = max_capacity, or = min when
+ * pin_max (provisioned concurrency held exactly); NULL and 0 when the spec
+ * has no schedule; -1 with *why (new) when it cannot be rendered (bad
+ * shape, more actions than AAS's 200 per target). Thread: any. */
+int aws_capacity_actions(const json_t *spec, json_int_t max_capacity, int pin_max, json_t **out,
+                         char **why);
+/* PutScheduledAction's body for one of those actions (new). */
+json_t *aws_capacity_put_body(const char *ns, const char *rid, const char *dim, const json_t *a);
+/* Puts every action on the target (ns, rid, dim), each journalled first
+ * (record "scheduled-action" NS/RID/NAME, owner the resource name), then
+ * deletes fedbroker-* actions not wanted. Borrowed arguments. */
+fb_status aws_capacity_apply(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
+                             const char *region, const char *ns, const char *rid, const char *dim,
+                             const json_t *actions, const char *owner);
+/* observe: appends to drift a "schedule.NAME" entry for each wanted
+ * action missing or different and each fedbroker-* action not wanted. */
+fb_status aws_capacity_observe(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
+                               const char *region, const char *ns, const char *rid, const char *dim,
+                               const json_t *actions, json_t *drift);
+
 /* ---- cron.c ------------------------------------------------------------------ */
 /* The spec's five-field cron as Scheduler's cron(... year): day-of-week
  * renumbered, '?' in the day field the spec leaves '*', the year '*'. Both

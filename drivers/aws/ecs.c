@@ -72,6 +72,8 @@ typedef struct ctr {
     json_int_t public_port; /* 0: none */
     char *task_role;      /* new: the workload's identity role (iam.c), NULL: settings' */
     const json_t *ident;  /* the apply input's identity (borrowed), or NULL */
+    json_t *sched;        /* new: the capacity schedule's actions (capacity.c), or NULL */
+    char *sched_why;      /* new: why the schedule cannot be rendered, or NULL */
 } ctr;
 
 static void ctr_init(ctr *c, const json_t *w, const char *region)
@@ -99,6 +101,10 @@ static void ctr_init(ctr *c, const json_t *w, const char *region)
     c->desired = min > 0 ? min : 1;
     c->max = aws_int(sc, "maxInstances", c->desired);
     c->autoscale = c->max > c->desired;
+    /* a capacity schedule moves the target's MinCapacity: it needs the
+     * scalable target even where the spec's range has no room */
+    aws_capacity_actions(c->spec, c->max, 0, &c->sched, &c->sched_why);
+    if (c->sched) c->autoscale = 1;
     c->arch = aws_str(c->res, "arch") ? aws_str(c->res, "arch") : "x86_64";
     json_int_t eph = aws_int(c->res, "ephemeralStorageMiB", 512);
     if (eph > FARGATE_INCLUDED_GIB * 1024) c->eph_gib = (eph + 1023) / 1024;
@@ -111,6 +117,8 @@ static void ctr_init(ctr *c, const json_t *w, const char *region)
 
 static void ctr_free(ctr *c)
 {
+    json_decref(c->sched);
+    free(c->sched_why);
     free(c->task_role);
     free(c->name);
     free(c->size_note);
@@ -159,6 +167,7 @@ fb_status aws_ecs_validate(aws_ctx *ctx, const json_t *w, const json_t *placemen
         ERR("/spec/resources/ephemeralStorage",
             "aws: Fargate tasks have at most %d GiB of ephemeral storage; the spec asks for %lld GiB",
             FARGATE_MAX_EPHEMERAL_GIB, (long long)c.eph_gib);
+    if (c.sched_why) ERR("/spec/scaling/schedule", "aws: %s", c.sched_why);
     if (json_object_get(c.res, "gpu"))
         ERR("/spec/resources/gpu", "aws: Fargate has no GPUs\nplace the workload on a provider "
                                    "with GPU containers, or drop spec.resources.gpu");
@@ -517,6 +526,15 @@ static json_t *create_docs(aws_ctx *ctx, const ctr *c)
         free(note);
         json_array_append_new(docs, pd);
     }
+    /* the capacity schedule: the floor per step, on the same target */
+    size_t i;
+    const json_t *a;
+    char *rid = resource_id(ctx, c->name);
+    json_array_foreach(c->sched, i, a)
+        json_array_append_new(docs, doc("application-autoscaling", "PutScheduledAction", c->region,
+                                        aws_capacity_put_body("ecs", rid, "ecs:service:DesiredCount",
+                                                              a)));
+    free(rid);
     return docs;
 }
 
@@ -946,19 +964,43 @@ fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *d
     /* autoscaling: register (or update) the target and the policy */
     char *rid = resource_id(ctx, cc.name);
     if (st == FB_OK && cc.autoscale) {
-        size_t n = json_array_size(docs);
-        st = op_ok(&c, "application-autoscaling", "RegisterScalableTarget",
-                   json_object_get(json_array_get(docs, n - 2), "body"), FB_HTTP_IDEMPOTENT, NULL);
+        size_t n = 2; /* RegisterTaskDefinition, CreateService, then the target and its policy */
+        json_t *tb = json_deep_copy(json_object_get(json_array_get(docs, n), "body"));
+        if (cc.sched && svc) {
+            /* the schedule's last action set MinCapacity: an existing
+             * target keeps it (registering again changes only what is
+             * sent), so an apply in the middle of a schedule does not
+             * drop the floor to the deployed minimum */
+            json_t *b = json_pack("{s:s,s:[s],s:s}", "ServiceNamespace", "ecs", "ResourceIds", rid,
+                                  "ScalableDimension", "ecs:service:DesiredCount");
+            json_t *ans = NULL;
+            st = op_ok(&c, "application-autoscaling", "DescribeScalableTargets", b, FB_HTTP_READ_ONLY, &ans);
+            json_decref(b);
+            if (st == FB_OK && json_array_size(json_object_get(ans, "ScalableTargets")))
+                json_object_del(tb, "MinCapacity");
+            json_decref(ans);
+        }
+        if (st == FB_OK)
+            st = op_ok(&c, "application-autoscaling", "RegisterScalableTarget", tb, FB_HTTP_IDEMPOTENT, NULL);
+        json_decref(tb);
         if (st == FB_OK) st = aws_record(diag, "scalable-target", rid, cc.region, cc.name);
         json_t *ans = NULL;
         if (st == FB_OK)
             st = op_ok(&c, "application-autoscaling", "PutScalingPolicy",
-                       json_object_get(json_array_get(docs, n - 1), "body"), FB_HTTP_IDEMPOTENT,
+                       json_object_get(json_array_get(docs, n + 1), "body"), FB_HTTP_IDEMPOTENT,
                        &ans);
         if (st == FB_OK && aws_str(ans, "PolicyARN"))
             st = aws_record(diag, "scaling-policy", aws_str(ans, "PolicyARN"), cc.region, cc.name);
         json_object_set_new(state, "scalableTarget", json_string(rid));
         json_decref(ans);
+        /* the capacity schedule's actions (none: an earlier schedule's are removed) */
+        json_t *none = json_array();
+        if (st == FB_OK)
+            st = aws_capacity_apply(ctx, diag, &creds, cc.region, "ecs", rid, "ecs:service:DesiredCount",
+                                    cc.sched ? cc.sched : none, cc.name);
+        json_decref(none);
+        if (cc.sched) json_object_set_new(state, "scheduledActions",
+                                          json_integer((json_int_t)json_array_size(cc.sched)));
     } else if (st == FB_OK && svc) {
         /* no autoscaling wanted: drop a target an earlier spec registered */
         st = deregister_target(&c, rid);
@@ -1212,9 +1254,17 @@ fb_status aws_ecs_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag 
                 json_decref(b);
                 free(rid);
                 const json_t *tg = json_array_get(json_object_get(ans, "ScalableTargets"), 0);
+                /* a capacity schedule moves MinCapacity: its actions are compared instead */
+                if (st == FB_OK && cc.sched) {
+                    char *rid2 = fbk_xasprintf("service/%s/%s", d.cluster, d.service);
+                    st = aws_capacity_observe(ctx, diag, &creds, d.region, "ecs", rid2,
+                                              "ecs:service:DesiredCount", cc.sched, dr);
+                    free(rid2);
+                }
                 if (st == FB_OK) {
-                    aws_drift(dr, "scaling.minCapacity", json_integer(cc.desired),
-                              aws_copy(json_object_get(tg, "MinCapacity")));
+                    if (!cc.sched)
+                        aws_drift(dr, "scaling.minCapacity", json_integer(cc.desired),
+                                  aws_copy(json_object_get(tg, "MinCapacity")));
                     aws_drift(dr, "scaling.maxCapacity", json_integer(cc.max),
                               aws_copy(json_object_get(tg, "MaxCapacity")));
                 }

@@ -29,6 +29,18 @@
  * access to Lambda function URLs"). The statement ids are the console's. */
 #define URL_PERMISSION_SID "FunctionURLAllowPublicAccess"
 #define URL_INVOKE_SID "FunctionURLAllowInvokeAction"
+/* A capacity schedule (capacity.c) keeps instances warm as provisioned
+ * concurrency, which Lambda allocates on a published version or an alias
+ * only, and which serves only invocations of that qualifier: the function
+ * gets this alias (on the version apply publishes), its provisioned
+ * concurrency is the alias's scalable target in Application Auto Scaling,
+ * and its function URL is the alias's, so the gateway's calls use it. */
+#define WARM_ALIAS "fedbroker"
+#define WARM_QUERY "Qualifier=" WARM_ALIAS
+#define PC_DIM "lambda:function:ProvisionedConcurrency"
+/* Lambda's default account concurrency: provisioned concurrency above it
+ * cannot be allocated */
+#define LAMBDA_ACCOUNT_CONCURRENCY 1000
 
 /* ---- runtimes ------------------------------------------------------------------ */
 
@@ -74,6 +86,11 @@ typedef struct lam {
     json_int_t reserved;     /* -1: none */
     char *role;              /* new: the workload's own role (identity), or NULL */
     const json_t *ident;     /* the input's identity (borrowed), or NULL */
+    json_t *sched;           /* new: the capacity schedule's actions (capacity.c), or NULL */
+    char *sched_why;         /* new: why it cannot be rendered, or NULL */
+    json_int_t sched_max;    /* the most provisioned concurrency it asks for */
+    const char *url_query;   /* WARM_QUERY with a schedule (the URL is the alias's), else NULL */
+    char *pc_rid;            /* new: the alias's AAS ResourceId, function:NAME:ALIAS */
 } lam;
 
 static void lam_init(lam *l, const json_t *w, const char *region)
@@ -98,10 +115,19 @@ static void lam_init(lam *l, const json_t *w, const char *region)
         const json_t *http = json_object_get(t, "http");
         if (http && l->url != 1) l->url = json_is_true(json_object_get(http, "public")) ? 1 : 2;
     }
+    aws_capacity_actions(l->spec, LAMBDA_ACCOUNT_CONCURRENCY, 1, &l->sched, &l->sched_why);
+    const json_t *a;
+    json_array_foreach(l->sched, i, a)
+        if (aws_int(a, "min", 0) > l->sched_max) l->sched_max = aws_int(a, "min", 0);
+    l->url_query = l->sched ? WARM_QUERY : NULL;
+    l->pc_rid = fbk_xasprintf("function:%s:%s", l->name, WARM_ALIAS);
 }
 
 static void lam_free(lam *l)
 {
+    json_decref(l->sched);
+    free(l->sched_why);
+    free(l->pc_rid);
     free(l->role);
     free(l->name);
 }
@@ -244,6 +270,7 @@ fb_status aws_lambda_validate(aws_ctx *ctx, const json_t *w, const json_t *place
              "aws: Lambda scales to zero although scaleToZero is false: keeping an instance warm "
              "needs provisioned concurrency, which apply does not configure; it is priced and "
              "deployed as scaling to zero\nplace the workload on fargate to keep it running");
+    if (l.sched_why) ERR("/spec/scaling/schedule", "aws: %s", l.sched_why);
     if (minimum > 0)
         WARN("/spec/scaling/minInstances",
              "aws: minInstances %lld is priced as Lambda provisioned concurrency, but apply does "
@@ -375,6 +402,13 @@ static json_t *url_permission(int k)
                      "lambda:InvokeFunction", "Principal", "*", "InvokedViaFunctionUrl", 1);
 }
 
+/* RegisterScalableTarget's body for the alias's provisioned concurrency. new. */
+static json_t *pc_target_body(const lam *l)
+{
+    return json_pack("{s:s,s:s,s:s,s:i,s:I}", "ServiceNamespace", "lambda", "ResourceId", l->pc_rid,
+                     "ScalableDimension", PC_DIM, "MinCapacity", 0, "MaxCapacity", l->sched_max);
+}
+
 /* The create path, with the code already packaged. new array. */
 static json_t *create_docs(aws_ctx *ctx, const lam *l, const char *zip_b64)
 {
@@ -396,19 +430,47 @@ static json_t *create_docs(aws_ctx *ctx, const lam *l, const char *zip_b64)
                                                   l->reserved)));
         free(p);
     }
+    if (l->sched) {
+        /* the alias the provisioned concurrency and the URL belong to */
+        char *p = fn_path("2015-03-31", l->name, "/versions");
+        json_array_append_new(docs, doc("lambda", "PublishVersion", "POST", p, l->region, json_object()));
+        free(p);
+        p = fn_path("2015-03-31", l->name, "/aliases");
+        json_t *d = doc("lambda", "CreateAlias", "POST", p, l->region,
+                        json_pack("{s:s,s:s}", "Name", WARM_ALIAS, "FunctionVersion", "1"));
+        json_object_set_new(d, "notes", json_pack("[s]", "FunctionVersion is the version "
+                                                         "PublishVersion answers (1 for a new function)"));
+        json_array_append_new(docs, d);
+        free(p);
+    }
     if (l->url) {
         char *p = fn_path("2021-10-31", l->name, "/url");
-        json_array_append_new(docs, doc("lambda", "CreateFunctionUrlConfig", "POST", p, l->region,
-                                        json_pack("{s:s}", "AuthType",
-                                                  l->url == 1 ? "NONE" : "AWS_IAM")));
+        json_t *d = doc("lambda", "CreateFunctionUrlConfig", "POST", p, l->region,
+                        json_pack("{s:s}", "AuthType", l->url == 1 ? "NONE" : "AWS_IAM"));
+        if (l->url_query) json_object_set_new(d, "query", json_string(l->url_query));
+        json_array_append_new(docs, d);
         free(p);
     }
     if (l->url == 1) {
         char *p = fn_path("2015-03-31", l->name, "/policy");
-        for (int k = 0; k < 2; k++)
-            json_array_append_new(docs, doc("lambda", "AddPermission", "POST", p, l->region,
-                                            url_permission(k)));
+        for (int k = 0; k < 2; k++) {
+            json_t *d = doc("lambda", "AddPermission", "POST", p, l->region, url_permission(k));
+            if (l->url_query) json_object_set_new(d, "query", json_string(l->url_query));
+            json_array_append_new(docs, d);
+        }
         free(p);
+    }
+    if (l->sched) {
+        /* provisioned concurrency per step: the alias's scalable target and
+         * its scheduled actions (each holds Min = Max = the warm instances) */
+        json_array_append_new(docs, doc("application-autoscaling", "RegisterScalableTarget", "POST", "/",
+                                        l->region, pc_target_body(l)));
+        size_t i;
+        const json_t *a;
+        json_array_foreach(l->sched, i, a)
+            json_array_append_new(docs, doc("application-autoscaling", "PutScheduledAction", "POST", "/",
+                                            l->region, aws_capacity_put_body("lambda", l->pc_rid,
+                                                                             PC_DIM, a)));
     }
     /* schedule and queue triggers after the function they invoke */
     aws_triggers_documents(ctx, l->w, l->region, l->name, docs);
@@ -462,8 +524,8 @@ static fb_status send_doc(const call *c, const json_t *d, aws_req *rq, aws_res *
                                                                                  : FB_HTTP_IDEMPOTENT;
     for (int attempt = 0;; attempt++) {
         *rq = (aws_req){.api = aws_str(d, "api"), .op = op, .method = method,
-                        .path = aws_str(d, "path"), .body = json_object_get(d, "body"),
-                        .flags = flags};
+                        .path = aws_str(d, "path"), .query = aws_str(d, "query"),
+                        .body = json_object_get(d, "body"), .flags = flags};
         fb_status st = aws_send(c->ctx, c->diag, c->creds, c->region, rq, res);
         if (st != FB_OK && !flags && !aws_host->dry_run(c->diag))
             fbk_diag(aws_host, c->diag, FB_SEV_NOTE, NULL,
@@ -598,13 +660,13 @@ static int exists_ok(const aws_res *res)
 
 /* Which of a public URL's statements (url_permission) the function's
  * policy holds, by statement id: bit k for statement k. No policy is 0. */
-static fb_status url_permissions(const call *c, const char *name, int *present)
+static fb_status url_permissions(const call *c, const char *name, const char *query, int *present)
 {
     *present = 0;
     char *p = fn_path("2015-03-31", name, "/policy");
     aws_req rq;
     aws_res res;
-    fb_status st = lcall(c, "GetPolicy", "GET", p, NULL, NULL, FB_HTTP_IDEMPOTENT, &rq, &res);
+    fb_status st = lcall(c, "GetPolicy", "GET", p, query, NULL, FB_HTTP_IDEMPOTENT, &rq, &res);
     free(p);
     if (st != FB_OK) return st;
     if (res.err != FB_OK && res.err != FB_NOTFOUND) st = aws_fail(c->diag, &rq, &res, NULL);
@@ -633,7 +695,7 @@ static fb_status ensure_url(const call *c, const lam *l, int existed, json_t *st
     const char *want = l->url == 1 ? "NONE" : l->url == 2 ? "AWS_IAM" : NULL;
     int have = 0;
     if (existed) {
-        st = lcall(c, "GetFunctionUrlConfig", "GET", p, NULL, NULL, FB_HTTP_IDEMPOTENT, &rq, &res);
+        st = lcall(c, "GetFunctionUrlConfig", "GET", p, l->url_query, NULL, FB_HTTP_IDEMPOTENT, &rq, &res);
         if (st == FB_OK && res.err == FB_OK) {
             const char *auth = aws_str(res.body, "AuthType");
             if (want && auth && !strcmp(auth, want)) {
@@ -642,7 +704,7 @@ static fb_status ensure_url(const call *c, const lam *l, int existed, json_t *st
             } else {
                 aws_res del;
                 aws_req drq;
-                st = lcall(c, "DeleteFunctionUrlConfig", "DELETE", p, NULL, NULL,
+                st = lcall(c, "DeleteFunctionUrlConfig", "DELETE", p, l->url_query, NULL,
                            FB_HTTP_IDEMPOTENT, &drq, &del);
                 if (st == FB_OK && del.err != FB_OK && del.err != FB_NOTFOUND)
                     st = aws_fail(c->diag, &drq, &del, NULL);
@@ -655,7 +717,7 @@ static fb_status ensure_url(const call *c, const lam *l, int existed, json_t *st
     }
     if (st == FB_OK && want && !have) {
         json_t *body = json_pack("{s:s}", "AuthType", want);
-        st = lcall(c, "CreateFunctionUrlConfig", "POST", p, NULL, body, FB_HTTP_IDEMPOTENT, &rq,
+        st = lcall(c, "CreateFunctionUrlConfig", "POST", p, l->url_query, body, FB_HTTP_IDEMPOTENT, &rq,
                    &res);
         json_decref(body);
         if (st == FB_OK && res.err == FB_OK) {
@@ -674,12 +736,12 @@ static fb_status ensure_url(const call *c, const lam *l, int existed, json_t *st
      * "exists" answer, which is fine. */
     if (st == FB_OK && l->url == 1) {
         int present = 0;
-        if (have) st = url_permissions(c, l->name, &present);
+        if (have) st = url_permissions(c, l->name, l->url_query, &present);
         char *pp = fn_path("2015-03-31", l->name, "/policy");
         for (int k = 0; k < 2 && st == FB_OK; k++) {
             if (present & (1 << k)) continue;
             json_t *pb = url_permission(k);
-            st = lcall(c, "AddPermission", "POST", pp, NULL, pb, FB_HTTP_IDEMPOTENT, &rq, &res);
+            st = lcall(c, "AddPermission", "POST", pp, l->url_query, pb, FB_HTTP_IDEMPOTENT, &rq, &res);
             json_decref(pb);
             if (st == FB_OK && res.err != FB_OK && !exists_ok(&res))
                 st = aws_fail(c->diag, &rq, &res, NULL);
@@ -818,6 +880,107 @@ static int str_differs(const json_t *a, const json_t *b)
     return !json_equal((json_t *)a, (json_t *)b);
 }
 
+/* The alias of a capacity schedule on the function's current code and
+ * configuration: PublishVersion (Lambda answers the latest version again
+ * when nothing changed since it), then the alias created or moved to it.
+ * state gets "alias" and "aliasVersion". */
+static fb_status ensure_alias(const call *c, const lam *l, json_t *state)
+{
+    char *p = fn_path("2015-03-31", l->name, "/versions");
+    aws_req rq;
+    aws_res res;
+    json_t *b = json_object();
+    fb_status st = lcall(c, "PublishVersion", "POST", p, NULL, b, FB_HTTP_IDEMPOTENT, &rq, &res);
+    json_decref(b);
+    free(p);
+    if (st == FB_OK && res.err != FB_OK) st = aws_fail(c->diag, &rq, &res, NULL);
+    char *version = st == FB_OK && aws_str(res.body, "Version") ? fbk_xstrdup(aws_str(res.body, "Version"))
+                                                               : NULL;
+    aws_res_clear(&res);
+    if (st == FB_OK && !version) {
+        fbk_diag(aws_host, c->diag, FB_SEV_ERROR, NULL, "aws: PublishVersion answered without a Version");
+        st = FB_INTERNAL;
+    }
+    if (st != FB_OK) {
+        free(version);
+        return st;
+    }
+    p = fn_path("2015-03-31", l->name, "/aliases/" WARM_ALIAS);
+    st = lcall(c, "GetAlias", "GET", p, NULL, NULL, FB_HTTP_IDEMPOTENT, &rq, &res);
+    if (st == FB_OK && res.err == FB_NOTFOUND) {
+        aws_res_clear(&res);
+        char *pc = fn_path("2015-03-31", l->name, "/aliases");
+        b = json_pack("{s:s,s:s}", "Name", WARM_ALIAS, "FunctionVersion", version);
+        st = lcall(c, "CreateAlias", "POST", pc, NULL, b, FB_HTTP_IDEMPOTENT, &rq, &res);
+        json_decref(b);
+        free(pc);
+        if (st == FB_OK && res.err != FB_OK && !exists_ok(&res)) st = aws_fail(c->diag, &rq, &res, NULL);
+        if (st == FB_OK && aws_str(res.body, "AliasArn"))
+            st = aws_record(c->diag, "lambda-alias", aws_str(res.body, "AliasArn"), l->region, l->name);
+    } else if (st == FB_OK && res.err == FB_OK) {
+        const char *have = aws_str(res.body, "FunctionVersion");
+        if (!have || strcmp(have, version) != 0) {
+            aws_res_clear(&res);
+            b = json_pack("{s:s}", "FunctionVersion", version);
+            st = lcall(c, "UpdateAlias", "PUT", p, NULL, b, FB_HTTP_IDEMPOTENT, &rq, &res);
+            json_decref(b);
+            if (st == FB_OK && res.err != FB_OK) st = aws_fail(c->diag, &rq, &res, NULL);
+        }
+    } else if (st == FB_OK) {
+        st = aws_fail(c->diag, &rq, &res, NULL);
+    }
+    aws_res_clear(&res);
+    free(p);
+    if (st == FB_OK) {
+        json_object_set_new(state, "alias", json_string(WARM_ALIAS));
+        json_object_set_new(state, "aliasVersion", json_string(version));
+    }
+    free(version);
+    return st;
+}
+
+/* The alias's provisioned concurrency as a scalable target, journalled
+ * before it is registered, and the schedule's actions on it. */
+static fb_status ensure_pc(const call *c, const lam *l, json_t *state)
+{
+    fb_status st = aws_record(c->diag, "scalable-target", l->pc_rid, l->region, l->name);
+    if (st != FB_OK) return st;
+    json_t *b = pc_target_body(l);
+    aws_req rq = {.api = "application-autoscaling", .op = "RegisterScalableTarget", .method = "POST",
+                  .path = "/", .body = b, .flags = FB_HTTP_IDEMPOTENT};
+    aws_res res;
+    st = aws_send(c->ctx, c->diag, c->creds, c->region, &rq, &res);
+    if (st == FB_OK && res.err != FB_OK) st = aws_fail(c->diag, &rq, &res, NULL);
+    aws_res_clear(&res);
+    json_decref(b);
+    if (st == FB_OK)
+        st = aws_capacity_apply(c->ctx, c->diag, c->creds, c->region, "lambda", l->pc_rid, PC_DIM,
+                                l->sched, l->name);
+    if (st == FB_OK) {
+        json_object_set_new(state, "provisionedTarget", json_string(l->pc_rid));
+        json_object_set_new(state, "scheduledActions", json_integer((json_int_t)json_array_size(l->sched)));
+    }
+    return st;
+}
+
+/* Deregisters the alias's scalable target (its scheduled actions go with
+ * it); one that is not there is fine. */
+static fb_status drop_pc(const call *c, const char *rid)
+{
+    json_t *b = json_pack("{s:s,s:s,s:s}", "ServiceNamespace", "lambda", "ResourceId", rid,
+                          "ScalableDimension", PC_DIM);
+    aws_req rq = {.api = "application-autoscaling", .op = "DeregisterScalableTarget", .method = "POST",
+                  .path = "/", .body = b, .flags = FB_HTTP_IDEMPOTENT};
+    aws_res res;
+    fb_status st = aws_send(c->ctx, c->diag, c->creds, c->region, &rq, &res);
+    if (st == FB_OK && res.err != FB_OK && res.err != FB_NOTFOUND &&
+        !(res.code && strstr(res.code, "ObjectNotFound")))
+        st = aws_fail(c->diag, &rq, &res, NULL);
+    aws_res_clear(&res);
+    json_decref(b);
+    return st;
+}
+
 /* Updates an existing function of ours to the spec. */
 static fb_status update_function(const call *c, const lam *l, json_t **live, const json_t *create,
                                  const char *sha_b64, json_t *state)
@@ -912,6 +1075,8 @@ static fb_status update_function(const call *c, const lam *l, json_t **live, con
         if (st != FB_OK) return st;
     }
     if ((st = ensure_concurrency(c, l, *live)) != FB_OK) return st;
+    /* the URL of a scheduled function is its alias's: the alias first */
+    if (l->sched && (st = ensure_alias(c, l, state)) != FB_OK) return st;
     return ensure_url(c, l, 1, state);
 }
 
@@ -1005,6 +1170,7 @@ fb_status aws_lambda_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag
                     st = aws_fail(diag, &rq, &res, NULL);
                 aws_res_clear(&res);
             }
+            if (st == FB_OK && l.sched) st = ensure_alias(&c, &l, state);
             if (st == FB_OK && l.url) st = ensure_url(&c, &l, 0, state);
         } else if (st == FB_OK && exists_ok(&res)) {
             /* Created meanwhile (or by the attempt a 5xx hid): adopt it if ours. */
@@ -1049,6 +1215,15 @@ fb_status aws_lambda_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag
                                 json_object_get(in, "deployment"), trig_state, trig_res, diag);
     if (st == FB_OK && json_array_size(trig_state))
         json_object_set(state, "triggers", trig_state);
+    /* the capacity schedule's provisioned concurrency; a target an earlier
+     * schedule registered goes when the spec has none */
+    if (st == FB_OK && state && l.sched) {
+        st = ensure_pc(&c, &l, state);
+    } else if (st == FB_OK && state) {
+        const char *old = aws_str(json_object_get(json_object_get(in, "deployment"), "state"),
+                                  "provisionedTarget");
+        if (old) st = drop_pc(&c, old);
+    }
 done:
     /* observe wants the URL its callers made (observe gets no callers) */
     if (st == FB_OK && state && for_callers) json_object_set_new(state, "urlForCallers", json_true());
@@ -1211,7 +1386,8 @@ fb_status aws_lambda_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_di
             char *p = fn_path("2021-10-31", name, "/url");
             aws_req rq;
             aws_res res;
-            st = lcall(&c, "GetFunctionUrlConfig", "GET", p, NULL, NULL, FB_HTTP_IDEMPOTENT, &rq,
+            const char *uq = have_w ? l.url_query : NULL;
+            st = lcall(&c, "GetFunctionUrlConfig", "GET", p, uq, NULL, FB_HTTP_IDEMPOTENT, &rq,
                        &res);
             free(p);
             if (st == FB_OK && res.err != FB_OK && res.err != FB_NOTFOUND)
@@ -1225,7 +1401,7 @@ fb_status aws_lambda_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_di
             int present = 0;
             /* a public URL answers only with both statements */
             if (st == FB_OK && have_w && want_url == 1 && auth && !strcmp(auth, "NONE") &&
-                (st = url_permissions(&c, name, &present)) == FB_OK) {
+                (st = url_permissions(&c, name, uq, &present)) == FB_OK) {
                 json_t *live_perm = json_array();
                 if (present & 1) json_array_append_new(live_perm, json_string("lambda:InvokeFunctionUrl"));
                 if (present & 2) json_array_append_new(live_perm, json_string("lambda:InvokeFunction"));
@@ -1237,6 +1413,25 @@ fb_status aws_lambda_observe(aws_ctx *ctx, const json_t *in, json_t **out, fb_di
         }
         if (st == FB_OK && have_w)
             st = aws_triggers_observe(ctx, &creds, w, region, name, dep, dr, diag);
+        /* the capacity schedule: the alias, its target and its actions */
+        if (st == FB_OK && have_w && l.sched) {
+            char *p = fn_path("2015-03-31", name, "/aliases/" WARM_ALIAS);
+            aws_req rq;
+            aws_res res;
+            st = lcall(&c, "GetAlias", "GET", p, NULL, NULL, FB_HTTP_IDEMPOTENT, &rq, &res);
+            free(p);
+            if (st == FB_OK && res.err != FB_OK && res.err != FB_NOTFOUND)
+                st = aws_fail(diag, &rq, &res, NULL);
+            if (st == FB_OK)
+                aws_drift(dr, "alias", json_string(WARM_ALIAS),
+                          res.err == FB_OK ? aws_copy(json_object_get(res.body, "Name")) : NULL);
+            aws_res_clear(&res);
+            if (st == FB_OK) {
+                char *rid = fbk_xasprintf("function:%s:%s", name, WARM_ALIAS);
+                st = aws_capacity_observe(ctx, diag, &creds, region, "lambda", rid, PC_DIM, l.sched, dr);
+                free(rid);
+            }
+        }
     }
     if (st == FB_OK) {
         *out = json_pack("{s:s,s:o}", "status", status, "drift", dr);
@@ -1281,6 +1476,18 @@ fb_status aws_lambda_destroy(aws_ctx *ctx, const json_t *dep, json_t *deleted, f
         /* the triggers first (also when the function is gone already):
          * schedules and mappings name it, queues feed them */
         if (st == FB_OK) st = aws_triggers_destroy(ctx, &creds, region, name, dep, deleted, diag);
+        /* a capacity schedule's target (Lambda deletes the alias with the
+         * function; Application Auto Scaling keeps the target otherwise) */
+        const char *pct = aws_str(json_object_get(dep, "state"), "provisionedTarget");
+        size_t r;
+        const json_t *rec;
+        json_array_foreach(json_object_get(dep, "resources"), r, rec)
+            if (!pct && aws_str(rec, "type") && !strcmp(aws_str(rec, "type"), "scalable-target"))
+                pct = aws_str(rec, "id");
+        if (st == FB_OK && pct) {
+            st = drop_pc(&c, pct);
+            if (st == FB_OK) json_array_append_new(deleted, json_string(pct));
+        }
         if (st == FB_OK && found) {
             static const struct {
                 const char *op, *version, *suffix;

@@ -8,6 +8,7 @@ drivers_aws_aws_la_SOURCES = \
 	drivers/aws/lambda.c \
 	drivers/aws/triggers.c \
 	drivers/aws/cron.c \
+	drivers/aws/capacity.c \
 	drivers/aws/ecs.c \
 	drivers/aws/iam.c \
 	drivers/aws/attest.c \

@@ -63,6 +63,32 @@ static json_int_t cold_start_ms(const char *runtime, int image)
     return 250; /* python, nodejs */
 }
 
+/* The mean provisioned concurrency of a capacity schedule (spec.scaling.
+ * schedule, capacity.c) as num/den: each step's minInstances for its share
+ * of the period; a one-off schedule's last step also holds its
+ * leadSeconds (its action runs that early, the end action on time). The
+ * month repeats the period, as the plan's quantities do (the simulator
+ * scales the profile to the month). 0 when there is no schedule. */
+static int schedule_mean(const json_t *spec, u128 *num, u128 *den)
+{
+    const json_t *s = json_object_get(json_object_get(spec, "scaling"), "schedule");
+    const json_t *steps = json_object_get(s, "steps");
+    json_int_t period = aws_int(s, "periodSeconds", 0), lead = aws_int(s, "leadSeconds", 0);
+    if (!s || period <= 0 || !json_array_size(steps)) return 0;
+    u128 sum = 0;
+    size_t n = json_array_size(steps);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *st = json_array_get(steps, i);
+        json_int_t off = aws_int(st, "offsetSeconds", 0), min = aws_int(st, "minInstances", 0);
+        json_int_t end = i + 1 < n ? aws_int(json_array_get(steps, i + 1), "offsetSeconds", period) : period;
+        if (i + 1 == n && aws_str(s, "repeat") && !strcmp(aws_str(s, "repeat"), "once")) end += lead;
+        if (min > 0 && end > off) sum += (u128)min * (u128)(end - off);
+    }
+    *num = sum;
+    *den = (u128)period;
+    return 1;
+}
+
 static fb_status lambda_usage(const json_t *w, const month *mo, json_t *lines, json_t *notes,
                               json_t *out, fb_diag *diag)
 {
@@ -80,25 +106,35 @@ static fb_status lambda_usage(const json_t *w, const month *mo, json_t *lines, j
     line(lines, "lambda", "requests", "x86_64+arm64", "request", dec((u128)r, 1, 0), NULL);
     /* GB-seconds = requests x duration (1 ms units) x memory GiB */
     u128 gbs_num = (u128)r * (u128)d * (u128)m, gbs_den = (u128)1000 * 1024;
-    if (p > 0) {
+    /* the warm instances: minInstances all month, or a capacity schedule's
+     * mean (p_num / p_den instances) */
+    u128 p_num = (u128)p, p_den = 1;
+    int sched = schedule_mean(spec, &p_num, &p_den);
+    if (sched && p_num == 0) sched = 0;
+    if (p > 0 || sched) {
         /* provisioned concurrency: P x memory for the whole month; the
          * invocations it can serve are billed at its lower duration rate */
-        u128 cap_rd = (u128)p * month_ms(mo); /* request-ms it can hold */
+        u128 cap_rd = p_num * month_ms(mo) / p_den; /* request-ms it can hold */
         u128 rd = (u128)r * (u128)d;
         u128 on_pc = rd < cap_rd ? rd : cap_rd;
         const char *pc_note = strcmp(arch, "arm64") == 0
             ? "the catalog has no arm64 provisioned-concurrency rows: priced at the x86_64 rate "
               "(AWS charges less on arm64, so this overestimates)" : NULL;
         line(lines, "lambda", "provisioned_concurrency", "x86_64", "GB-second",
-             dec((u128)p * month_ms(mo) * (u128)m, (u128)1024 * 1000, 6), pc_note);
+             dec(p_num * month_ms(mo) * (u128)m, p_den * 1024 * 1000, 6), pc_note);
         line(lines, "lambda", "provisioned_concurrency_duration", "x86_64", "GB-second",
              dec(on_pc * (u128)m, gbs_den, 6), pc_note);
         line(lines, "lambda", "duration", arch, "GB-second", dec((rd - on_pc) * (u128)m, gbs_den, 6),
              "invocations beyond what the provisioned concurrency holds on average");
-        json_array_append_new(notes, json_string(
-            "minInstances is priced as provisioned concurrency for the whole month; invocations "
-            "up to its average capacity are billed at the provisioned duration rate (apply does "
-            "not configure provisioned concurrency yet)"));
+        json_array_append_new(notes, json_string(sched
+            ? "the capacity schedule's warm instances are priced as provisioned concurrency, each "
+              "step's for its share of the schedule's period, the period repeated over the month "
+              "(apply configures it: scheduled actions on an alias); invocations up to its average "
+              "capacity are billed at the provisioned duration rate (an estimate: which requests "
+              "land on warm instances is not modelled per step)"
+            : "minInstances is priced as provisioned concurrency for the whole month; invocations "
+              "up to its average capacity are billed at the provisioned duration rate (apply does "
+              "not configure provisioned concurrency for minInstances; a capacity schedule it does)"));
     } else {
         line(lines, "lambda", "duration", arch, "GB-second", dec(gbs_num, gbs_den, 6), NULL);
     }
@@ -118,7 +154,10 @@ static fb_status lambda_usage(const json_t *w, const month *mo, json_t *lines, j
     /* vCPU demand: average concurrency (or the provisioned floor) x the
      * share Lambda gives per MiB (1 vCPU at 1769 MiB) */
     u128 conc_num = (u128)r * (u128)d, conc_den = month_ms(mo);
-    if ((u128)p * conc_den > conc_num) conc_num = (u128)p * conc_den;
+    if (p_num * conc_den > conc_num * p_den) {
+        conc_num = p_num * conc_den;
+        conc_den *= p_den;
+    }
     char *v = dec(conc_num * (u128)m, conc_den * 1769, 6);
     json_object_set_new(out, "vcpu", json_string(v));
     free(v);

@@ -228,6 +228,17 @@ static int check_all(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, fbk_k8s_opts *o
         return -1;
     }
     if (fbk_wl_load(wl, in, ck) != 0) return -1;
+    /* a plan's capacity schedule (docs/simulation.md, "Capacity schedules")
+     * is rendered by the aws driver only: refused here, so plan places the
+     * predictive parts where it is deployed as priced */
+    if (json_object_get(json_object_get(json_object_get(json_object_get(in, "workload"), "spec"),
+                                        "scaling"), "schedule")) {
+        fbk_err(ck, "/spec/scaling/schedule",
+                "use placement.strategy hybrid for this provider, or place the workload on aws",
+                "capacity schedules (placement.strategy predictive) are not rendered by this "
+                "driver yet (an HPA minReplicas CronJob is not built)");
+        return -1;
+    }
     *knative = check_placement(ctx, in, wl, ck);
     options(ctx, wl, o, ns, nsn);
     fbk_k8s_check(wl, o, *knative == 1, ck);

@@ -550,6 +550,8 @@ class State:
         self.ecs_tags = {}        # arn -> [{"key","value"}]
         self.targets = {}         # (region, ns, rid, dim) -> target dict
         self.policies = {}        # (region, ns, rid, dim, name) -> policy dict
+        # (added for capacity schedules, issue 17) (region, ns, rid, dim, name) -> ScheduledAction
+        self.scheduled_actions = {}
         self.tasks = {}           # arn -> quantum task dict
         self.task_tokens = {}     # clientToken -> arn
         # (added for Braket results) S3: bucket -> {"region", "objects": {key -> object}}
@@ -586,6 +588,7 @@ class State:
             "ecs_services": {k(key): v for key, v in self.services.items()},
             "autoscaling_targets": {k(key): v for key, v in self.targets.items()},
             "autoscaling_policies": {k(key): v for key, v in self.policies.items()},
+            "autoscaling_scheduled_actions": {k(key): v for key, v in self.scheduled_actions.items()},
             "braket_tasks": self.tasks,
             "schedules": {k(key): v for key, v in self.schedules.items()},
             "queues": {k(key): v for key, v in self.queues.items()},
@@ -802,14 +805,32 @@ class Ops:
             out["NextMarker"] = str(start + n)
         return out
 
+    def _qualifier(self, f, p):
+        """(added for capacity schedules) a URL's or a policy's qualifier:
+        None (the unqualified function) or an alias that exists; Lambda
+        allows function URLs on $LATEST or an alias, never a version."""
+        q = p.get("Qualifier") or LAMBDA_NAME.match(p["FunctionName"]).group(2)
+        if q in (None, "$LATEST"):
+            return None
+        if q not in f.get("aliases", {}):
+            raise ApiError(404, "ResourceNotFoundException",
+                           f"Function not found: {f['config']['FunctionArn']}:{q}")
+        return q
+
+    def _url_of(self, f, p):
+        q = self._qualifier(f, p)
+        return f["url"] if f["url"] and f.get("url_qualifier") == q else None
+
     def lambda_CreateFunctionUrlConfig(self, ctx, p):
         f = self._fn(ctx, p["FunctionName"])
+        q = self._qualifier(f, p)
         if f["url"]:
             raise ApiError(409, "ResourceConflictException",
                            f"Failed to create function url config for [functionArn = {f['config']['FunctionArn']}]. Error message:  FunctionUrlConfig exists for this Lambda function")
         t = now_iso_ms()
+        f["url_qualifier"] = q
         url = {"FunctionUrl": f"https://{rand_str(string.ascii_lowercase + string.digits, 32)}.lambda-url.{ctx.region}.on.aws/",
-               "FunctionArn": f["config"]["FunctionArn"], "AuthType": p["AuthType"],
+               "FunctionArn": f["config"]["FunctionArn"] + (f":{q}" if q else ""), "AuthType": p["AuthType"],
                "CreationTime": t, "LastModifiedTime": t}
         if "Cors" in p:
             url["Cors"] = p["Cors"]
@@ -821,25 +842,27 @@ class Ops:
 
     def lambda_GetFunctionUrlConfig(self, ctx, p):
         f = self._fn(ctx, p["FunctionName"])
-        if not f["url"]:
+        if not self._url_of(f, p):
             raise ApiError(404, "ResourceNotFoundException", "The resource you requested does not exist.")
         return dict(f["url"])
 
     def lambda_DeleteFunctionUrlConfig(self, ctx, p):
         f = self._fn(ctx, p["FunctionName"])
-        if not f["url"]:
+        if not self._url_of(f, p):
             raise ApiError(404, "ResourceNotFoundException", "The resource you requested does not exist.")
         f["url"] = None
         return {}
 
     def lambda_AddPermission(self, ctx, p):
         f = self._fn(ctx, p["FunctionName"])
-        if any(s["Sid"] == p["StatementId"] for s in f["policy"]):
+        q = self._qualifier(f, p)
+        res = f["config"]["FunctionArn"] + (f":{q}" if q else "")
+        if any(s["Sid"] == p["StatementId"] and s["Resource"] == res for s in f["policy"]):
             raise ApiError(409, "ResourceConflictException",
                            f"The statement id ({p['StatementId']}) provided already exists. Please provide a new statement id, or remove the existing statement.")
         st = {"Sid": p["StatementId"], "Effect": "Allow",
               "Principal": p["Principal"] if p["Principal"] != "*" else "*",
-              "Action": p["Action"], "Resource": f["config"]["FunctionArn"]}
+              "Action": p["Action"], "Resource": res}
         cond = {}
         if "FunctionUrlAuthType" in p:
             cond["StringEquals"] = {"lambda:FunctionUrlAuthType": p["FunctionUrlAuthType"]}
@@ -855,17 +878,86 @@ class Ops:
         f["policy"].append(st)
         return {"Statement": json.dumps(st)}
 
+    # (added for capacity schedules, issue 17) versions and aliases
+    def lambda_PublishVersion(self, ctx, p):
+        """A new version when the code or configuration changed since the
+        last one (by CodeSha256 and RevisionId-independent settings),
+        else the last version again, as Lambda does."""
+        f = self._fn(ctx, p["FunctionName"])
+        self._busy(f)
+        if p.get("CodeSha256") and p["CodeSha256"] != f["config"]["CodeSha256"]:
+            raise ApiError(412, "PreconditionFailedException", "CodeSha256 does not match the function's code")
+        snap = {k: v for k, v in f["config"].items() if k not in ("LastModified", "RevisionId", "Version", "FunctionArn")}
+        vers = f.setdefault("versions", [])
+        if vers and vers[-1]["snap"] == snap:
+            v = vers[-1]
+        else:
+            n = str(len(vers) + 1)
+            cfg = dict(f["config"], Version=n, FunctionArn=f["config"]["FunctionArn"] + ":" + n,
+                       RevisionId=str(uuid.uuid4()))
+            v = {"snap": snap, "config": cfg}
+            vers.append(v)
+        return dict(v["config"])
+
+    def _alias_view(self, f, name):
+        a = f["aliases"][name]
+        return {"AliasArn": f["config"]["FunctionArn"] + ":" + name, "Name": name,
+                "FunctionVersion": a["FunctionVersion"], "Description": a.get("Description", ""),
+                "RevisionId": a["RevisionId"]}
+
+    def _check_version(self, f, v):
+        if v != "$LATEST" and not any(x["config"]["Version"] == v for x in f.get("versions", [])):
+            raise ApiError(404, "ResourceNotFoundException",
+                           f"Function not found: {f['config']['FunctionArn']}:{v}")
+
+    def lambda_CreateAlias(self, ctx, p):
+        f = self._fn(ctx, p["FunctionName"])
+        al = f.setdefault("aliases", {})
+        if p["Name"] in al:
+            raise ApiError(409, "ResourceConflictException",
+                           f"Alias already exists: {f['config']['FunctionArn']}:{p['Name']}")
+        if re.fullmatch(r"[0-9]+", p["Name"]):
+            raise ApiError(400, "InvalidParameterValueException", "An alias name cannot be a number")
+        self._check_version(f, p["FunctionVersion"])
+        al[p["Name"]] = {"FunctionVersion": p["FunctionVersion"], "Description": p.get("Description", ""),
+                         "RevisionId": str(uuid.uuid4())}
+        return self._alias_view(f, p["Name"])
+
+    def lambda_GetAlias(self, ctx, p):
+        f = self._fn(ctx, p["FunctionName"])
+        if p["Name"] not in f.get("aliases", {}):
+            raise ApiError(404, "ResourceNotFoundException",
+                           f"Alias not found: {f['config']['FunctionArn']}:{p['Name']}")
+        return self._alias_view(f, p["Name"])
+
+    def lambda_UpdateAlias(self, ctx, p):
+        f = self._fn(ctx, p["FunctionName"])
+        if p["Name"] not in f.get("aliases", {}):
+            raise ApiError(404, "ResourceNotFoundException",
+                           f"Alias not found: {f['config']['FunctionArn']}:{p['Name']}")
+        a = f["aliases"][p["Name"]]
+        if "FunctionVersion" in p:
+            self._check_version(f, p["FunctionVersion"])
+            a["FunctionVersion"] = p["FunctionVersion"]
+        a["RevisionId"] = str(uuid.uuid4())
+        return self._alias_view(f, p["Name"])
+
     # (added) the function's resource policy
     def lambda_GetPolicy(self, ctx, p):
         f = self._fn(ctx, p["FunctionName"])
-        if not f["policy"]:
+        q = self._qualifier(f, p)
+        res = f["config"]["FunctionArn"] + (f":{q}" if q else "")
+        stmts = [st for st in f["policy"] if st["Resource"] == res]
+        if not stmts:
             raise ApiError(404, "ResourceNotFoundException", "The resource you requested does not exist.")
-        return {"Policy": json.dumps({"Version": "2012-10-17", "Id": "default", "Statement": f["policy"]}),
+        return {"Policy": json.dumps({"Version": "2012-10-17", "Id": "default", "Statement": stmts}),
                 "RevisionId": f["config"]["RevisionId"]}
 
     def lambda_RemovePermission(self, ctx, p):
         f = self._fn(ctx, p["FunctionName"])
-        keep = [st for st in f["policy"] if st["Sid"] != p["StatementId"]]
+        q = self._qualifier(f, p)
+        res = f["config"]["FunctionArn"] + (f":{q}" if q else "")
+        keep = [st for st in f["policy"] if st["Sid"] != p["StatementId"] or st["Resource"] != res]
         if len(keep) == len(f["policy"]):
             raise ApiError(404, "ResourceNotFoundException",
                            f"Statement {p['StatementId']} is not found in resource policy.")
@@ -895,10 +987,13 @@ class Ops:
             return (op == "Bool" and kv == {"lambda:InvokedViaFunctionUrl": "true"}) or \
                 (op == "StringEquals" and kv == {"lambda:FunctionUrlAuthType": "NONE"})
 
+        # (changed for capacity schedules) the statements on the URL's own
+        # resource: the function, or the alias the URL belongs to
+        pol = [st for st in f["policy"] if not f["url"] or st.get("Resource") == f["url"]["FunctionArn"]]
         missing = []
-        if not any(grants(st, "lambda:InvokeFunctionUrl", url_cond) for st in f["policy"]):
+        if not any(grants(st, "lambda:InvokeFunctionUrl", url_cond) for st in pol):
             missing.append("lambda:InvokeFunctionUrl")
-        if not any(grants(st, "lambda:InvokeFunction", invoke_cond) for st in f["policy"]):
+        if not any(grants(st, "lambda:InvokeFunction", invoke_cond) for st in pol):
             missing.append("lambda:InvokeFunction")
         return missing
 
@@ -1652,6 +1747,21 @@ class Ops:
             s = self.s.services.get((ctx.region, m.group(1), m.group(2)))
             if not s or s["status"] != "ACTIVE":
                 raise ApiError(400, "ValidationException", f"ECS service doesn't exist: {p['ResourceId']}")
+        elif p["ServiceNamespace"] == "lambda":
+            # (added for capacity schedules) provisioned concurrency of an
+            # alias or a published version: function:NAME:QUALIFIER
+            m = re.fullmatch(r"function:([a-zA-Z0-9_-]+):([a-zA-Z0-9_$-]+)", p["ResourceId"])
+            if not m or p["ScalableDimension"] != "lambda:function:ProvisionedConcurrency":
+                raise ApiError(400, "ValidationException",
+                               f"Unsupported service namespace, resource type or scalable dimension: {p['ResourceId']} {p['ScalableDimension']}")
+            f = self.s.functions.get((ctx.region, m.group(1)))
+            q = m.group(2)
+            if not f or q == "$LATEST" or (q not in f.get("aliases", {}) and
+                                           not any(v["config"]["Version"] == q for v in f.get("versions", []))):
+                raise ApiError(400, "ValidationException",
+                               f"Provisioned concurrency needs a published version or an alias: {p['ResourceId']} does not exist")
+        else:
+            raise ApiError(400, "ValidationException", f"the fake supports namespaces ecs and lambda, not {p['ServiceNamespace']}")
 
     def aas_RegisterScalableTarget(self, ctx, p):
         key = self._target_key(ctx, p)
@@ -1664,7 +1774,10 @@ class Ops:
         t = dict(old) if old else {
             "ServiceNamespace": p["ServiceNamespace"], "ResourceId": p["ResourceId"],
             "ScalableDimension": p["ScalableDimension"], "CreationTime": time.time(),
-            "RoleARN": p.get("RoleARN", f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService"),
+            # the service-linked role AAS uses per namespace (its user guide)
+            "RoleARN": p.get("RoleARN", f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService"
+                             if p["ServiceNamespace"] == "ecs" else
+                             f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/lambda.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_LambdaConcurrency"),
         }
         for k in ("MinCapacity", "MaxCapacity", "RoleARN", "SuspendedState"):
             if k in p:
@@ -1683,6 +1796,9 @@ class Ops:
         del self.s.targets[key]
         for k in [k for k in self.s.policies if k[:4] == key]:
             del self.s.policies[k]
+        # (added) AAS deletes the target's scheduled actions with it
+        for k in [k for k in self.s.scheduled_actions if k[:4] == key]:
+            del self.s.scheduled_actions[k]
         return {}
 
     def aas_DescribeScalableTargets(self, ctx, p):
@@ -1721,6 +1837,82 @@ class Ops:
         pol.update({"PolicyARN": arn, "PolicyType": ptype, "CreationTime": time.time(), "Alarms": alarms})
         self.s.policies[pkey] = pol
         return {"PolicyARN": arn, "Alarms": alarms}
+
+    # (added for capacity schedules, issue 17) scheduled actions. The
+    # Schedule is checked as the AAS user guide gives its three forms:
+    # at(yyyy-mm-ddThh:mm:ss), cron(Minutes Hours Day-of-month Month
+    # Day-of-week Year) with one of the two day fields "?", rate(N unit).
+    SCHED_AT = re.compile(r"^at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)$")
+    SCHED_RATE = re.compile(r"^rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)$")
+
+    def _check_schedule(self, expr):
+        m = self.SCHED_AT.match(expr)
+        if m:
+            try:
+                datetime.datetime(*(int(x) for x in m.groups()))
+            except ValueError:
+                raise validation("schedule", f"not a valid at() time: {expr}")
+            return
+        if self.SCHED_RATE.match(expr):
+            return
+        m = re.fullmatch(r"cron\((.*)\)", expr)
+        f = m.group(1).split() if m else []
+        if len(f) != 6 or (f[2] == "?") == (f[4] == "?"):
+            raise validation("schedule", f"not an at(), rate() or six-field cron() expression with exactly one of day-of-month and day-of-week '?': {expr}")
+        lim = [(0, 59), (0, 23)]
+        for v, (lo, hi) in zip(f[:2], lim):
+            if v != "*" and not (v.isdigit() and lo <= int(v) <= hi):
+                raise validation("schedule", f"cron() minutes or hours out of range: {expr}")
+        if f[4] not in ("?", "*") and not all(d in ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT") or
+                                              (d.isdigit() and 1 <= int(d) <= 7) for d in f[4].split(",")):
+            raise validation("schedule", f"cron() day-of-week must be 1-7 or SUN-SAT: {expr}")
+
+    def aas_PutScheduledAction(self, ctx, p):
+        key = self._target_key(ctx, p)
+        if key not in self.s.targets:
+            raise ApiError(400, "ObjectNotFoundException",
+                           f"No scalable target registered for service namespace: {p['ServiceNamespace']}, resource ID: {p['ResourceId']}, scalable dimension: {p['ScalableDimension']}")
+        akey = key + (p["ScheduledActionName"],)
+        old = self.s.scheduled_actions.get(akey)
+        if not old and "Schedule" not in p:
+            raise validation("schedule", "Schedule is required to create a scheduled action")
+        a = dict(old) if old else {
+            "ScheduledActionName": p["ScheduledActionName"],
+            "ScheduledActionARN": f"arn:aws:autoscaling:{ctx.region}:{ACCOUNT}:scheduledAction:{uuid.uuid4()}:resource/{p['ServiceNamespace']}/{p['ResourceId']}:scheduledActionName/{p['ScheduledActionName']}",
+            "ServiceNamespace": p["ServiceNamespace"], "ResourceId": p["ResourceId"],
+            "ScalableDimension": p["ScalableDimension"], "CreationTime": time.time()}
+        for k in ("Schedule", "Timezone", "StartTime", "EndTime"):
+            if k in p:
+                a[k] = p[k]
+        self._check_schedule(a["Schedule"])
+        ta = p.get("ScalableTargetAction", a.get("ScalableTargetAction", {}))
+        if "MinCapacity" in ta and "MaxCapacity" in ta and ta["MinCapacity"] > ta["MaxCapacity"]:
+            raise ApiError(400, "ValidationException",
+                           f"Minimum capacity {ta['MinCapacity']} cannot be greater than maximum capacity {ta['MaxCapacity']}")
+        a["ScalableTargetAction"] = dict(ta)
+        self.s.scheduled_actions[akey] = a
+        return {}
+
+    def aas_DescribeScheduledActions(self, ctx, p):
+        out = [v for (r, ns, rid, dim, name), v in sorted(self.s.scheduled_actions.items())
+               if r == ctx.region and ns == p["ServiceNamespace"]
+               and (not p.get("ResourceId") or rid == p["ResourceId"])
+               and (not p.get("ScalableDimension") or dim == p["ScalableDimension"])
+               and (not p.get("ScheduledActionNames") or name in p["ScheduledActionNames"])]
+        start = int(p.get("NextToken") or 0)
+        n = p.get("MaxResults", 50)
+        res = {"ScheduledActions": out[start:start + n]}
+        if start + n < len(out):
+            res["NextToken"] = str(start + n)
+        return res
+
+    def aas_DeleteScheduledAction(self, ctx, p):
+        akey = self._target_key(ctx, p) + (p["ScheduledActionName"],)
+        if akey not in self.s.scheduled_actions:
+            raise ApiError(400, "ObjectNotFoundException",
+                           f"No scheduled action found for service namespace: {p['ServiceNamespace']}, resource ID: {p['ResourceId']}, scalable dimension: {p['ScalableDimension']}, scheduled action name: {p['ScheduledActionName']}")
+        del self.s.scheduled_actions[akey]
+        return {}
 
     def aas_DescribeScalingPolicies(self, ctx, p):
         out = [v for (r, ns, rid, dim, name), v in sorted(self.s.policies.items())

@@ -106,7 +106,7 @@ ck.ok(abs(D(plan["total_monthly_cost"]) - D(h["monthlyCost"])) < Decimal("0.01")
       "the plan's total is the simulator's hybrid monthly cost (to the cent)",
       (plan["total_monthly_cost"], h["monthlyCost"]))
 hy = plan["hybrid"][0]
-ck.ok(hy["placed"] == {"as": "split", "container": "nye-api", "function": "nye-api-overflow"},
+ck.ok(hy["placed"] == {"as": "split", "container": "nye-api", "function": "nye-api-overflow", "strategy": "hybrid"},
       "hybrid[].placed says the split was placed", hy.get("placed"))
 schema = json.load(open(os.path.join(TOP, "schemas", "plan.v1.schema.json")))
 rc, out, err = env.run("plan", spec, "--out", env.path("plan.json"))
