@@ -286,6 +286,10 @@ fb_status gcp_identity_bind(fb_driver_ctx *ctx, const json_t *in, const fbk_wl *
     out->email = gcp_identity_sa_email(ctx, wl->tenant, wl->name);
     out->external = gcp_identity_external_callers(in);
     out->principal = fbk_xasprintf("principal://iam.googleapis.com/%s/subject/%s", out->pool, sub);
+    json_t *env = json_object();
+    fbk_identity_env(ident, GCP_DRV, env); /* with identity.tokenUrl: gcp_attest.c checks its proof */
+    if (json_object_size(env)) out->env = env;
+    else json_decref(env);
     int created = 0;
     st = ensure_sa(ctx, diag, wl->tenant, wl->name, out->email, &created);
     char *sname = fbk_xasprintf("projects/%s/serviceAccounts/%s", ctx->project, out->email);
@@ -420,8 +424,9 @@ int gcp_identity_external_callers(const json_t *in)
 json_t *gcp_identity_state(const gcp_identity *id)
 {
     if (!id->pool) return NULL;
-    return json_pack("{s:s,s:s,s:s,s:s,s:b}", "serviceAccount", id->email, "principal", id->principal, "pool",
-                     id->pool, "audience", id->provider ? id->provider : "", "externalCallers", id->external);
+    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:O?}", "serviceAccount", id->email, "principal", id->principal, "pool",
+                     id->pool, "audience", id->provider ? id->provider : "", "externalCallers", id->external,
+                     "env", id->env);
 }
 
 const char *gcp_identity_sa_of(const json_t *dep)
@@ -435,15 +440,43 @@ void gcp_identity_body(json_t *body, const gcp_identity *id, const json_t *dep_s
     const json_t *is = json_object_get(dep_state, "identity");
     const char *email = id ? id->email : json_string_value(json_object_get(is, "serviceAccount"));
     int external = id ? id->external : json_is_true(json_object_get(is, "externalCallers"));
+    const json_t *env = id ? id->env : json_object_get(is, "env");
     if (!email) return;
+    const char *k;
+    const json_t *v;
     json_t *sc = json_object_get(body, "serviceConfig");
     if (sc) { /* a Cloud Function */
         json_object_set_new(sc, "serviceAccountEmail", json_string(email));
         if (external) json_object_set_new(sc, "ingressSettings", json_string("ALLOW_ALL"));
+        json_t *ev = json_object_get(sc, "environmentVariables");
+        if (json_object_size(env) && !ev) json_object_set_new(sc, "environmentVariables", ev = json_object());
+        json_object_foreach((json_t *)env, k, v)
+            if (!json_object_get(ev, k)) json_object_set(ev, k, (json_t *)v);
         return;
     }
-    json_object_set_new(json_object_get(body, "template"), "serviceAccount", json_string(email));
+    json_t *tpl = json_object_get(body, "template");
+    json_object_set_new(tpl, "serviceAccount", json_string(email));
     if (external) json_object_set_new(body, "ingress", json_string("INGRESS_TRAFFIC_ALL"));
+    /* appended after the spec's variables and secrets, sorted by name, so
+     * apply's and observe's (read back from the state) are in one order:
+     * drift compares the array element by element */
+    json_t *c0 = json_array_get(json_object_get(tpl, "containers"), 0);
+    json_t *ea = json_object_get(c0, "env");
+    size_t m = 0;
+    const char **keys = env ? fbk_sorted_keys((json_t *)env, &m) : NULL;
+    for (size_t j = 0; c0 && j < m; j++) {
+        int set = 0;
+        size_t i;
+        const json_t *e;
+        json_array_foreach(ea, i, e) {
+            const char *en = json_string_value(json_object_get(e, "name"));
+            set |= en && !strcmp(en, keys[j]);
+        }
+        if (set) continue;
+        if (!ea) json_object_set_new(c0, "env", ea = json_array());
+        json_array_append_new(ea, json_pack("{s:s,s:O}", "name", keys[j], "value", json_object_get(env, keys[j])));
+    }
+    free(keys);
 }
 
 void gcp_identity_clear(gcp_identity *id)
@@ -452,6 +485,7 @@ void gcp_identity_clear(gcp_identity *id)
     free(id->provider);
     free(id->email);
     free(id->principal);
+    json_decref(id->env);
     memset(id, 0, sizeof *id);
 }
 
