@@ -619,7 +619,7 @@ class Handler(BaseHTTPRequestHandler):
                                           "system:authenticated"]}}
         except ValueError as e:
             status["error"] = "[invalid bearer token, %s]" % str(e).replace("invalid bearer token, ", "")
-        obj.setdefault("metadata", {})["creationTimestamp"] = None
+        obj.setdefault("metadata", {})
         obj["status"] = status
         return 201, obj, []
 
