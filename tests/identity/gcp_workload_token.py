@@ -245,5 +245,14 @@ finally:
         ck.ok(not leaked and not sigs and "/v1/identity/token" in log,
               "serve's log shows the requests and no ID token, signature or issued token", (leaked, sigs, log[-1500:]))
     fake.close()
+    stored = []
+    for root, _, files in os.walk(env.home):
+        for fn_ in files:
+            with open(os.path.join(root, fn_), "rb") as fh:
+                data = fh.read()
+            stored += [(fn_, x[:16]) for x in seen if x and x.count(".") == 2 and
+                       (x.encode() in data or x.rsplit(".", 1)[-1].encode() in data)]
+    ck.ok(seen and not stored, "no ID token, signature or issued token in any file of the broker home (state, WAL)",
+          stored[:5])
     env.close()
 ck.done()

@@ -50,14 +50,14 @@ import jwt  # noqa: E402
 import k8stest  # noqa: E402
 
 ck = Checker("identity k8s workload token")
-kfake = Fake("--rollout-delay-ms", "50")
-env = Env(kfake.kubeconfig("kc-admin"))
+kfake = Fake("--knative", "--knative-delay-ms", "100", "--rollout-delay-ms", "50")
+env = Env(kfake.kubeconfig("kc-admin"), knative=True)
 env.env["FEDBROKER_LOG"] = "debug"
 TD = "prod.example.com"
 ISSUER = "https://oidc.example.com/fb"
 TOKEN_URL = "https://broker.example.com/v1/identity/token"
 env.write_config(extra={"identity": {"trustDomain": TD, "issuer": ISSUER, "tokenUrl": TOKEN_URL},
-                        "catalog": {"params": {"local_metro": "new-york"}}})
+                        "catalog": {"params": {"local_metro": "new-york"}}}, knative=True)
 NS = "fb-shop"
 
 
@@ -82,6 +82,17 @@ metadata: {name: shop, tenant: shop}
 spec:
   workloads:
 %s%s""" % (container("api"), container("web", "        dependencies: [{workload: api}]\n")))
+
+
+fn_spec = env.write("thumbs.yaml", """apiVersion: fedbroker.dev/v1
+kind: Function
+metadata: {name: thumbs, tenant: shop}
+spec:
+  image: ghcr.io/shop/thumbs:1
+  resources: {memory: 256Mi}
+  scaling: {minInstances: 0, maxInstances: 3}
+  triggers: [{http: {path: /, public: true}}]
+""")
 
 
 def sid(n):
@@ -149,12 +160,22 @@ try:
                                      "FEDBROKER_TOKEN_PROVIDER": "k8s", "FEDBROKER_SPIFFE_ID": sid(n),
                                      "FEDBROKER_TOKEN_FILE": "/var/run/secrets/fedbroker.dev/token/token"},
               "%s's container reads it read-only and has the token endpoint's variables" % n, (mounts, envs))
+    rc, out, err = env.run("apply", fn_spec, "--target", "k8s", "--service", "knative")
+    ck.ok(rc == 0, "apply of a Function on Knative with a token URL", (rc, err[-3000:]))
+    r = kfake.get("/apis/serving.knative.dev/v1/namespaces/%s/services/thumbs" % NS)
+    kps = ((((r.json or {}).get("spec") or {}).get("template") or {}).get("spec")) or {}
+    kvol = [v for v in kps.get("volumes", []) if v.get("name") == "fedbroker-token"]
+    kenv = {e["name"]: e.get("value") for e in (kps.get("containers") or [{}])[0].get("env", [])}
+    ck.ok(len(kvol) == 1 and kvol[0]["projected"]["sources"][0]["serviceAccountToken"]["audience"] == TOKEN_URL and
+          kenv.get("FEDBROKER_SPIFFE_ID") == sid("thumbs") and kps.get("serviceAccountName") == "thumbs",
+          "the Knative Service's pods mount the projected token and have the variables (Knative's webhook in "
+          "the fake accepts them)", (r.status, kps))
     rc, out, err = env.run("status", "--format", "json")
     try:
         rows = json.loads(out)
     except ValueError:
         rows = None
-    ck.ok(rc == 0 and isinstance(rows, list) and len(rows) == 2 and all(d.get("drift") == [] for d in rows),
+    ck.ok(rc == 0 and isinstance(rows, list) and len(rows) == 3 and all(d.get("drift") == [] for d in rows),
           "status reports no drift for the mounted token and the variables", (rc, out[-2000:], err[-1000:]))
     env.run("identity", "publish", env.path("site"))
     jwks = json.load(open(env.path("site", "jwks.json")))
@@ -266,5 +287,14 @@ finally:
         ck.ok(not leaked and not sigs and "/v1/identity/token" in logs,
               "serve's log (debug) shows the requests and no pod token, signature or issued token",
               (leaked, sigs, logs[-1500:]))
+    stored = []
+    for root, _, files in os.walk(env.home):
+        for fn_ in files:
+            with open(os.path.join(root, fn_), "rb") as fh:
+                data = fh.read()
+            stored += [(fn_, x[:16]) for x in seen if x and x.count(".") == 2 and
+                       (x.encode() in data or x.rsplit(".", 1)[-1].encode() in data)]
+    ck.ok(seen and not stored, "no pod token, signature or issued token in any file of the broker home (state, WAL)",
+          stored[:5])
     env.close()
 ck.done()
