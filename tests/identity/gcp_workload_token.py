@@ -32,15 +32,16 @@ Google's discovery documents), google-auth and python3-jwt:
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import urllib.error
 import urllib.request
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "gcp"))
 from gcptest import PROJECT, REGION, RUNNER, Checker, Env, Fake, settings, skip_unless_built  # noqa: E402
+sys.path.insert(0, here)
+import wltest  # noqa: E402
+from wltest import post  # noqa: E402
 
 skip_unless_built()
 import jwt  # noqa: E402
@@ -102,21 +103,6 @@ def id_token(email, audience=TOKEN_URL, fmt="full"):
         return resp.read().decode()
 
 
-def post(base, doc, raw=None):
-    data = raw if raw is not None else json.dumps(doc).encode()
-    r = urllib.request.Request(base + "/v1/identity/token", data=data, method="POST",
-                               headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(r, timeout=60) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as e:
-        text = e.read().decode()
-        try:
-            return e.code, json.loads(text)
-        except ValueError:
-            return e.code, text
-
-
 def ask(base, tok, audience="https://api.example.com", **kw):
     return post(base, {"provider": "gcp", "proof": {"idToken": tok}, "audience": audience, **kw})
 
@@ -168,16 +154,8 @@ try:
         ck.ok(False, "google-auth accepts the fake's ID token", repr(e))
 
     def verify(ans, who, aud, ttl=None):
-        tok = ans.get("token", "") if isinstance(ans, dict) else ""
-        seen.append(tok or "no-token")
-        try:
-            kid = jwt.get_unverified_header(tok)["kid"]
-            key = jwt.PyJWK([k for k in jwks["keys"] if k["kid"] == kid][0]).key
-            c = jwt.decode(tok, key, algorithms=["RS256"], audience=aud, issuer=ISSUER)
-            return c["sub"] == sid(who) and (ttl is None or c["exp"] - c["iat"] == ttl) and \
-                c["exp"] == ans.get("expiresAt")
-        except Exception as e:  # noqa: BLE001
-            return repr(e)
+        seen.append(ans.get("token", "") if isinstance(ans, dict) else "")
+        return wltest.verify(ans, jwks, ISSUER, sid(who), aud, ttl)
 
     code, ans = ask(base, api_tok, ttl=300)
     ck.ok(code == 200 and ans.get("spiffeId") == sid("api") and
@@ -232,27 +210,12 @@ try:
           sum(1 for r in rows if r[2] == "401") >= 9 and (None, None, "403") not in rows,
           "every answer is an audit row, a granted one naming the workload", rows[:6])
 finally:
-    if serve:
-        serve.terminate()
-        try:
-            _, serr = serve.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-            _, serr = serve.communicate()
-        log = serr.decode()
-        leaked = [x[:16] for x in seen if x and x in log]
-        sigs = [x.rsplit(".", 1)[-1][:16] for x in seen if x.count(".") == 2 and x.rsplit(".", 1)[-1] in log]
-        ck.ok(not leaked and not sigs and "/v1/identity/token" in log,
-              "serve's log shows the requests and no ID token, signature or issued token", (leaked, sigs, log[-1500:]))
+    log = wltest.stop([serve] if serve else [])
+    in_log, in_files = wltest.leaks(seen, log, env.home)
+    ck.ok(seen and not in_log and "/v1/identity/token" in log,
+          "serve's log shows the requests and no ID token, signature or issued token", (in_log, log[-1500:]))
+    ck.ok(seen and not in_files, "no ID token, signature or issued token in any file of the broker home (state, WAL)",
+          in_files[:5])
     fake.close()
-    stored = []
-    for root, _, files in os.walk(env.home):
-        for fn_ in files:
-            with open(os.path.join(root, fn_), "rb") as fh:
-                data = fh.read()
-            stored += [(fn_, x[:16]) for x in seen if x and x.count(".") == 2 and
-                       (x.encode() in data or x.rsplit(".", 1)[-1].encode() in data)]
-    ck.ok(seen and not stored, "no ID token, signature or issued token in any file of the broker home (state, WAL)",
-          stored[:5])
     env.close()
 ck.done()

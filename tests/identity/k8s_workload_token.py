@@ -35,15 +35,15 @@ cluster's service-account key and reviewed as the authenticator does):
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
 import json
 import os
-import subprocess
 import sys
-import urllib.error
-import urllib.request
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "k8s"))
 import k8sdrv  # noqa: E402
 from k8sdrv import Checker, Env, Fake  # noqa: E402
+sys.path.insert(0, here)
+import wltest  # noqa: E402
+from wltest import post  # noqa: E402
 
 k8sdrv.skip_unless_built()
 import jwt  # noqa: E402
@@ -113,20 +113,6 @@ def kubelet_token(ns, sa, audience=None, seconds=600):
     r = kfake.post("/api/v1/namespaces/%s/serviceaccounts/%s/token" % (ns, sa),
                    {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec})
     return (r.json or {}).get("status", {}).get("token", "") if r.status == 201 else ("failed %r" % r)
-
-
-def post(base, doc):
-    r = urllib.request.Request(base + "/v1/identity/token", data=json.dumps(doc).encode(), method="POST",
-                               headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(r, timeout=60) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as e:
-        text = e.read().decode()
-        try:
-            return e.code, json.loads(text)
-        except ValueError:
-            return e.code, text
 
 
 serves = []
@@ -207,15 +193,8 @@ try:
           "the fake refuses a TokenReview the OpenAPI does not describe (strict decoding)", bad)
 
     def verify(ans, who, aud, ttl=None):
-        tok = ans.get("token", "") if isinstance(ans, dict) else ""
-        seen.append(tok or "no-token")
-        try:
-            kid = jwt.get_unverified_header(tok)["kid"]
-            key = jwt.PyJWK([k for k in jwks["keys"] if k["kid"] == kid][0]).key
-            c = jwt.decode(tok, key, algorithms=["RS256"], audience=aud, issuer=ISSUER)
-            return c["sub"] == sid(who) and (ttl is None or c["exp"] - c["iat"] == ttl)
-        except Exception as e:  # noqa: BLE001
-            return repr(e)
+        seen.append(ans.get("token", "") if isinstance(ans, dict) else "")
+        return wltest.verify(ans, jwks, ISSUER, sid(who), aud, ttl)
 
     since = kfake.last_seq()
     code, ans = post(base, {"provider": "k8s", "proof": {"token": api_tok}, "audience": "https://x.example.com",
@@ -272,29 +251,11 @@ try:
           [tuple(r) for r in rows] and sum(1 for r in rows if r[2] == "401") >= 6,
           "every answer is an audit row, a granted one naming the workload", rows[:8])
 finally:
-    logs = ""
-    for p in serves:
-        p.terminate()
-        try:
-            _, serr = p.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            _, serr = p.communicate()
-        logs += serr.decode()
-    if serves:
-        leaked = [x[:16] for x in seen if x and x in logs]
-        sigs = [x.rsplit(".", 1)[-1][:16] for x in seen if x and x.count(".") == 2 and x.rsplit(".", 1)[-1] in logs]
-        ck.ok(not leaked and not sigs and "/v1/identity/token" in logs,
-              "serve's log (debug) shows the requests and no pod token, signature or issued token",
-              (leaked, sigs, logs[-1500:]))
-    stored = []
-    for root, _, files in os.walk(env.home):
-        for fn_ in files:
-            with open(os.path.join(root, fn_), "rb") as fh:
-                data = fh.read()
-            stored += [(fn_, x[:16]) for x in seen if x and x.count(".") == 2 and
-                       (x.encode() in data or x.rsplit(".", 1)[-1].encode() in data)]
-    ck.ok(seen and not stored, "no pod token, signature or issued token in any file of the broker home (state, WAL)",
-          stored[:5])
+    log = wltest.stop(serves)
+    in_log, in_files = wltest.leaks(seen, log, env.home)
+    ck.ok(seen and not in_log and "/v1/identity/token" in log,
+          "serve's log (debug) shows the requests and no pod token, signature or issued token", (in_log, log[-1500:]))
+    ck.ok(seen and not in_files, "no pod token, signature or issued token in any file of the broker home (state, WAL)",
+          in_files[:5])
     env.close()
 ck.done()
