@@ -222,6 +222,9 @@ fb_status gcp_wait_pending(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const
  * written is the binding alone, as render shows it. */
 fb_status gcp_iam_member(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *path, const char *role,
                          const char *member, int add, int *changed);
+/* A resource's policy (GET or POST path:getIamPolicy, version 3; reads
+ * only): *policy new ({} when the answer has no body). */
+fb_status gcp_iam_policy(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *path, json_t **policy);
 /* Whether member holds role in resource's policy (reads only). *holds set. */
 fb_status gcp_iam_holds(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *path, const char *role,
                         const char *member, int *holds);
@@ -301,7 +304,13 @@ char *gcp_identity_sa_email(fb_driver_ctx *ctx, const char *tenant, const char *
 /* Appends discover rows (type gcp-service-account) for the project's
  * accounts fedbroker makes (fb-..., fbc-...): managed when their
  * description is fedbroker's, with the tenant and the workload whose
- * deployment records them. */
+ * deployment records them; then (type gcp-iam-binding, id as apply
+ * records it: PATH|ROLE|MEMBER) the bindings fedbroker makes that the
+ * policies hold: workloadIdentityUser on those managed accounts for a
+ * principal of the fedbroker pool, and run.invoker on the managed Cloud
+ * Run services already in resources (gcp_run_discover's rows) for an
+ * fb-/fbc- account of the project. A binding no deployment records is a
+ * leftover (a crash between the grant and its record, a hand-made one). */
 fb_status gcp_identity_discover(fb_driver_ctx *ctx, json_t *resources, fb_diag *diag);
 /* Deletes the accounts a deployment recorded (after its service). */
 fb_status gcp_identity_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag);

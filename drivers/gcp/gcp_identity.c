@@ -546,6 +546,51 @@ static void described(const char *desc, char **tenant, char **workload)
     }
 }
 
+/* Is member one fedbroker grants: an fb-/fbc- account of the project
+ * (run.invoker), or a principal of the fedbroker pool (workload identity
+ * user)? */
+static int our_member(fb_driver_ctx *ctx, const char *role, const char *member)
+{
+    if (!strcmp(role, WI_USER))
+        return !strncmp(member, "principal://iam.googleapis.com/projects/", 40) &&
+               strstr(member, "/workloadIdentityPools/" POOL_ID "/subject/") != NULL;
+    const char *email = !strncmp(member, "serviceAccount:", 15) ? member + 15 : NULL;
+    if (!email || (strncmp(email, "fb-", 3) && strncmp(email, "fbc-", 4))) return 0;
+    char *dom = fbk_xasprintf("@%s.iam.gserviceaccount.com", ctx->project);
+    const char *at = strchr(email, '@');
+    int ok = at && !strcmp(at, dom);
+    free(dom);
+    return ok;
+}
+
+/* The rows of role's bindings fedbroker makes in the policy of the
+ * resource row r (borrowed): path is its wire path (v1/..., v2/...). */
+static fb_status discover_bindings(fb_driver_ctx *ctx, const json_t *r, gcp_api api, const char *path,
+                                   const char *role, json_t *found, fb_diag *diag)
+{
+    json_t *pol = NULL;
+    fb_status st = gcp_iam_policy(ctx, diag, api, path, &pol);
+    if (st == FB_NOTFOUND) st = FB_OK; /* deleted since it was listed */
+    size_t i, j;
+    const json_t *b, *m;
+    json_array_foreach(json_object_get(pol, "bindings"), i, b) {
+        const char *br = json_string_value(json_object_get(b, "role"));
+        if (!br || strcmp(br, role) != 0 || json_object_get(b, "condition")) continue;
+        json_array_foreach(json_object_get(b, "members"), j, m) {
+            const char *member = json_string_value(m);
+            if (!member || !our_member(ctx, role, member)) continue;
+            char *id = fbk_xasprintf("%s|%s|%s", path, role, member);
+            json_array_append_new(found, json_pack("{s:s,s:s,s:s,s:O,s:b,s:O?,s:O?}", "type", BINDING_TYPE, "id", id,
+                                                   "name", member, "region", json_object_get(r, "region"), "managed",
+                                                   1, "tenant", json_object_get(r, "tenant"), "workload",
+                                                   json_object_get(r, "workload")));
+            free(id);
+        }
+    }
+    json_decref(pol);
+    return st;
+}
+
 fb_status gcp_identity_discover(fb_driver_ctx *ctx, json_t *resources, fb_diag *diag)
 {
     json_t *items = json_array();
@@ -570,5 +615,22 @@ fb_status gcp_identity_discover(fb_driver_ctx *ctx, json_t *resources, fb_diag *
         free(workload);
     }
     json_decref(items);
+    /* the bindings fedbroker makes, on the managed accounts and services
+     * found (a binding lives in its resource's policy) */
+    json_t *found = json_array();
+    const json_t *r;
+    json_array_foreach(resources, i, r) {
+        const char *t = json_string_value(json_object_get(r, "type"));
+        const char *id = json_string_value(json_object_get(r, "id"));
+        if (st != FB_OK) break;
+        if (!t || !id || !json_is_true(json_object_get(r, "managed"))) continue;
+        int acct = !strcmp(t, SA_TYPE), svc = !strcmp(t, "run-service");
+        if (!acct && !svc) continue;
+        char *wire = fbk_xasprintf("%s/%s", acct ? "v1" : "v2", id);
+        st = discover_bindings(ctx, r, acct ? GCP_API_IAM : GCP_API_RUN, wire, acct ? WI_USER : INVOKER, found, diag);
+        free(wire);
+    }
+    json_array_extend(resources, found);
+    json_decref(found);
     return st;
 }

@@ -26,8 +26,12 @@ Google's discovery documents), google-auth and python3-jwt:
   settings (no workload's), a caller account fbc-..., an account deleted
   since (destroy of fn);
 - refused (403): an fb- account of the project no deployment records;
-- nothing of the ID tokens or the issued tokens in serve's log; each
-  answer an audit row.
+- nothing of the ID tokens or the issued tokens in serve's log or in any
+  file of the broker home; each answer an audit row;
+- discover (issue 15, "What is not built yet": leftover GCP role bindings)
+  lists api's workloadIdentityUser binding as tracked, and a run.invoker
+  grant on api for an fb- account that no deployment records as a
+  leftover.
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
 import json
@@ -38,7 +42,7 @@ import urllib.request
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "gcp"))
-from gcptest import PROJECT, REGION, RUNNER, Checker, Env, Fake, settings, skip_unless_built  # noqa: E402
+from gcptest import PROJECT, REGION, RUNNER, Checker, Env, Fake, settings, skip_unless_built, untracked  # noqa: E402
 sys.path.insert(0, here)
 import wltest  # noqa: E402
 from wltest import post  # noqa: E402
@@ -136,6 +140,27 @@ try:
           (rc, out[-2000:], err[-1000:]))
     rc, out, err = env.run("identity", "publish", env.path("site"))
     jwks = json.load(open(env.path("site", "jwks.json")))
+
+    # discover finds the bindings fedbroker makes: each recorded one tracked,
+    # one granted behind the broker's back a leftover
+    rc, out, err = env.run("discover", "--format", "json")
+    rows = json.loads(out) if out.strip() else []  # rc 1: the other drivers have no cloud here
+    wi = [r for r in rows if r.get("type") == "gcp-iam-binding" and
+          r["id"].startswith("v1/projects/%s/serviceAccounts/%s|roles/iam.workloadIdentityUser|principal://" %
+                             (PROJECT, sa("api")))]
+    ck.ok(len(wi) == 1 and wi[0].get("tracked") and wi[0].get("managed") and wi[0]["id"].endswith(sid("api")),
+          "discover lists api's workloadIdentityUser binding, tracked", (rc, wi, err[-500:]))
+    ck.ok(untracked(env) == [], "nothing fedbroker made is a leftover after apply", untracked(env))
+    fake.control("POST", "service-accounts", {"account_id": "fb-shop-stale"})
+    svc_name = "projects/%s/locations/%s/services/api" % (PROJECT, REGION)
+    pol = fake.policy("run", svc_name)
+    pol.setdefault("bindings", []).append({"role": "roles/run.invoker",
+                                           "members": ["serviceAccount:" + sa("stale")]})
+    st, _ = fake.api("POST", "/run/v2/%s:setIamPolicy" % svc_name, {"policy": pol})
+    left = untracked(env)
+    ck.ok(st == 200 and [(r["type"], r["id"], r.get("workload")) for r in left] ==
+          [("gcp-iam-binding", "v2/%s|roles/run.invoker|serviceAccount:%s" % (svc_name, sa("stale")), "api")],
+          "a run.invoker grant on api that no deployment records is a leftover", (st, left))
 
     serve = env.popen("serve", "--listen", "127.0.0.1:0")
     line = serve.stdout.readline().decode()
