@@ -350,7 +350,10 @@ typedef struct fb_driver {
      * GetCallerIdentity request the workload signed, which the driver sends
      * on to STS and which STS answers with the caller's identity). in
      * {"proof": {...} (the provider's form, docs/identity.md), "serverId":
-     * the issuer URL the proof must be bound to}; out {"resource": {"type",
+     * the issuer URL the proof must be bound to, "tokenUrl"?: the broker's
+     * token endpoint (identity.tokenUrl), the audience a proof bound by
+     * audience must name (GCP: a Google-signed ID token; Kubernetes: a
+     * projected service-account token)}; out {"resource": {"type",
      * "id"}}: the recorded resource (as the driver's apply recorded it
      * through host->record) that is the calling workload's own identity
      * binding; the host maps it to the workload that recorded it. A proof

@@ -155,7 +155,10 @@ static void issue_locked(fbi_wltoken *w, const json_t *req, unsigned *status, js
         fb_diag_free(d);
         return;
     }
-    json_t *in = json_pack("{s:O,s:s}", "proof", proof, "serverId", w->cfg->issuer);
+    /* tokenUrl: the audience a proof made for this broker names (a GCP ID
+     * token, a Kubernetes projected token); absent when not configured */
+    json_t *in = json_pack("{s:O,s:s,s:s?}", "proof", proof, "serverId", w->cfg->issuer, "tokenUrl",
+                           w->cfg->token_url);
     char *in_text = json_dumps(in, JSON_COMPACT);
     json_decref(in);
     char *out_text = NULL;

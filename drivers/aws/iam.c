@@ -495,18 +495,10 @@ fb_status aws_identity_unbind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *
 
 void aws_identity_env(const json_t *ident, json_t *env)
 {
-    const char *url = aws_str(ident, "tokenUrl");
-    if (!url) return;
-    const char *vars[][2] = {{"FEDBROKER_TOKEN_URL", url},
-                           {"FEDBROKER_SERVER_ID", aws_str(ident, "issuer")},
-                           {"FEDBROKER_TOKEN_PROVIDER", "aws"}, /* the driver's name (aws.c) */
-                           {"FEDBROKER_SPIFFE_ID", aws_str(ident, "spiffeId")}};
-    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
-        if (vars[i][1] && !json_object_get(env, vars[i][0]))
-            json_object_set_new(env, vars[i][0], json_string(vars[i][1]));
+    fbk_identity_env(ident, "aws", env); /* the driver's name (aws.c) */
 }
 
 int aws_identity_env_name(const char *name)
 {
-    return !strncmp(name, "FEDBROKER_", 10);
+    return fbk_identity_env_name(name);
 }

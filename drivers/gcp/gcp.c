@@ -27,7 +27,9 @@
  *   operationTimeout "20m"             how long a long-running operation
  *                                      may take before apply gives up
  *   endpoints        Google's          {run, cloudfunctions, cloudscheduler,
- *                                      pubsub, secretmanager}: base URLs
+ *                                      pubsub, secretmanager, iam}: base URLs
+ *   certsUrl         https://www.googleapis.com/oauth2/v1/certs  Google's
+ *                                      ID token certificates (attest)
  * Credentials: Application Default Credentials (drivers/kit/fbk_google.h).
  */
 #include <stdio.h>
@@ -231,6 +233,7 @@ static void ctx_free(struct fb_driver_ctx *c)
 {
     if (!c) return;
     for (int i = 0; i < GCP_API_N; i++) free(c->endpoints[i]);
+    free(c->certs_url);
     fbk_gauth_free(c->auth);
     free(c);
 }
@@ -292,10 +295,19 @@ static fb_status gcp_configure(const fb_host *h, const char *config_json, fb_dri
             else c->op_timeout_ms = ms;
         } else if (!strcmp(k, "endpoints")) {
             read_endpoints(c, v, &ck);
+        } else if (!strcmp(k, "certsUrl")) {
+            const char *why = str ? fbk_endpoint_problem(str) : "not a string";
+            if (why) {
+                fbk_err(&ck, NULL, "an http:// or https:// URL, e.g. https://www.googleapis.com/oauth2/v1/certs",
+                        "settings.certsUrl: %s", why);
+            } else {
+                free(c->certs_url);
+                c->certs_url = fbk_xstrdup(str);
+            }
         } else {
             fbk_err(&ck, NULL,
                     "known settings: project, regions, serviceAccount, invokerServiceAccount, sourceBucket, "
-                    "gkeCluster, gkeNamespace, registryMirrors, operationTimeout, endpoints",
+                    "gkeCluster, gkeNamespace, registryMirrors, operationTimeout, endpoints, certsUrl",
                     "unknown setting '%s'", k);
         }
     }
@@ -306,6 +318,8 @@ static fb_status gcp_configure(const fb_host *h, const char *config_json, fb_dri
     for (int i = 0; i < GCP_API_N; i++)
         if (!c->endpoints[i]) c->endpoints[i] = fbk_xasprintf("https://%s.googleapis.com", api_keys[i]);
     if (!c->op_timeout_ms) c->op_timeout_ms = 20 * 60 * 1000;
+    /* where google-auth's verify_oauth2_token reads them */
+    if (!c->certs_url) c->certs_url = fbk_xstrdup("https://www.googleapis.com/oauth2/v1/certs");
     fbk_gauth_opts ao = {FBK_GOOGLE_SCOPE_CLOUD, NULL, "google-auth"};
     c->auth = fbk_gauth_new(&ao);
     if (ck.errors) {
@@ -602,6 +616,20 @@ static fb_status gcp_discover(fb_driver_ctx *ctx, const char *in_json, char **ou
     return fbk_emit(&ck, json_pack("{s:o}", "resources", resources), out);
 }
 
+/* ABI 1.3: a workload's Google-signed ID token (gcp_attest.c). */
+static fb_status gcp_attest_verb(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+{
+    json_t *in;
+    fb_status st = fbk_json_in(gcp_host, diag, "input", in_json, &in);
+    if (st != FB_OK) return st;
+    json_t *result = NULL;
+    st = gcp_attest(ctx, in, &result, diag);
+    if (st == FB_OK) st = fbk_json_out(gcp_host, diag, result, out);
+    json_decref(result);
+    json_decref(in);
+    return st;
+}
+
 static void gcp_teardown(fb_driver_ctx *ctx)
 {
     ctx_free(ctx);
@@ -614,7 +642,7 @@ static const fb_driver gcp_driver = {
     .name = GCP_DRV,
     .version = "0.1.0",
     .caps = FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_RENDER | FB_CAP_DEPLOY | FB_CAP_DISCOVER |
-            FB_CAP_ESTIMATE | FB_CAP_SCALE_TO_ZERO | FB_CAP_PUBLIC_HTTP | FB_CAP_AUTOSCALE,
+            FB_CAP_ESTIMATE | FB_CAP_SCALE_TO_ZERO | FB_CAP_PUBLIC_HTTP | FB_CAP_AUTOSCALE | FB_CAP_ATTEST,
     .summary = "Google Cloud: Cloud Run and Cloud Functions 2nd gen (deploy, with Scheduler, Pub/Sub and IAM), "
                "GKE Autopilot (render and estimate)",
     .configure = gcp_configure,
@@ -628,6 +656,7 @@ static const fb_driver gcp_driver = {
     .teardown = gcp_teardown,
     .usage = gcp_usage,
     .evaluate = gcp_evaluate,
+    .attest = gcp_attest_verb,
 };
 
 FB_DRIVER_EXPORT fb_status fb_driver_entry(const fb_host *h, const fb_driver **out, fb_diag *diag)

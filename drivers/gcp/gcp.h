@@ -65,6 +65,7 @@ struct fb_driver_ctx {
     char invoker_sa[256];       /* OIDC identity of Scheduler jobs and push subscriptions */
     int64_t op_timeout_ms;      /* settings.operationTimeout: how long an operation may run */
     fbk_gauth *auth;            /* Application Default Credentials (new) */
+    char *certs_url;            /* settings.certsUrl: Google's ID token certificates (attest) */
 };
 
 /* The services, by placement.service. */
@@ -221,6 +222,9 @@ fb_status gcp_wait_pending(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const
  * written is the binding alone, as render shows it. */
 fb_status gcp_iam_member(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *path, const char *role,
                          const char *member, int add, int *changed);
+/* A resource's policy (GET or POST path:getIamPolicy, version 3; reads
+ * only): *policy new ({} when the answer has no body). */
+fb_status gcp_iam_policy(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *path, json_t **policy);
 /* Whether member holds role in resource's policy (reads only). *holds set. */
 fb_status gcp_iam_holds(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *path, const char *role,
                         const char *member, int *holds);
@@ -261,6 +265,8 @@ typedef struct gcp_identity {
     char *email;     /* the workload's service account */
     char *principal; /* principal://iam.googleapis.com/POOL/subject/<SPIFFE ID> */
     int external;    /* a caller outside Google Cloud (ingress all; IAM still checks) */
+    json_t *env;     /* what the workload needs to fetch its own token (fbk_identity_env:
+                        FEDBROKER_TOKEN_URL, ...), an object; NULL without identity.tokenUrl */
 } gcp_identity;
 
 /* When in carries "identity": the pool and the issuer's provider (made
@@ -284,7 +290,8 @@ fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_
 int gcp_identity_external_callers(const json_t *in);
 /* Makes a Cloud Run service or a Cloud Function body run as the identity the deployment's
  * state.identity (st: apply's identity, or NULL to read dep_state's)
- * names: the account, and ingress from everywhere for external callers.
+ * names: the account, ingress from everywhere for external callers, and
+ * the variables of the token endpoint (env; each unless the spec sets it).
  * Used by apply and by observe (so drift compares like with like). */
 void gcp_identity_body(json_t *body, const gcp_identity *id, const json_t *dep_state);
 /* The account a deployment's state.identity names (borrowed), or NULL. */
@@ -297,10 +304,26 @@ char *gcp_identity_sa_email(fb_driver_ctx *ctx, const char *tenant, const char *
 /* Appends discover rows (type gcp-service-account) for the project's
  * accounts fedbroker makes (fb-..., fbc-...): managed when their
  * description is fedbroker's, with the tenant and the workload whose
- * deployment records them. */
+ * deployment records them; then (type gcp-iam-binding, id as apply
+ * records it: PATH|ROLE|MEMBER) the bindings fedbroker makes that the
+ * policies hold: workloadIdentityUser on those managed accounts for a
+ * principal of the fedbroker pool, and run.invoker on the managed Cloud
+ * Run services already in resources (gcp_run_discover's rows) for an
+ * fb-/fbc- account of the project. A binding no deployment records is a
+ * leftover (a crash between the grant and its record, a hand-made one). */
 fb_status gcp_identity_discover(fb_driver_ctx *ctx, json_t *resources, fb_diag *diag);
 /* Deletes the accounts a deployment recorded (after its service). */
 fb_status gcp_identity_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag);
+
+/* ---- a workload's proof of its account (gcp_attest.c, ABI 1.3) ---------------------- */
+
+/* Checks in {"proof": {"idToken"}, "tokenUrl"} (borrowed): a Google-signed
+ * ID token (Google's certificates at ctx->certs_url) for the audience
+ * tokenUrl, of a workload account fb-... of the project that exists with
+ * the token's sub as its uniqueId. *out (new) {"resource": {"type":
+ * "gcp-service-account", "id": "projects/P/serviceAccounts/EMAIL"},
+ * "caller": EMAIL}; FB_AUTH with a diagnostic otherwise (never the token). */
+fb_status gcp_attest(fb_driver_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);
 
 /* ---- deploy (gcp_run.c, gcp_functions.c, gcp_triggers.c, gcp_secrets.c) -------------- */
 

@@ -272,22 +272,32 @@ static const char *policy_read_method(gcp_api api)
     return api == GCP_API_IAM ? "POST" : "GET";
 }
 
-fb_status gcp_iam_holds(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *path, const char *role,
-                        const char *member, int *holds)
+fb_status gcp_iam_policy(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *path, json_t **policy)
 {
-    *holds = 0;
+    *policy = NULL;
     char *p = fbk_xasprintf("%s:getIamPolicy", path);
     gcp_req rq = {api, "getIamPolicy", policy_read_method(api), p, "options.requestedPolicyVersion=3", NULL,
                   FB_HTTP_IDEMPOTENT | FB_HTTP_READ_ONLY};
     gcp_res res;
     fb_status st = gcp_call(ctx, diag, &rq, &res);
     if (st == FB_OK && res.err != FB_OK) st = gcp_fail(diag, &rq, &res, NULL);
-    if (st == FB_OK && res.body) {
-        json_t *b = binding(res.body, role, 0);
-        *holds = b && has_member(b, member);
-    }
+    if (st == FB_OK) *policy = res.body ? json_incref(res.body) : json_object();
     gcp_res_clear(&res);
     free(p);
+    return st;
+}
+
+fb_status gcp_iam_holds(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *path, const char *role,
+                        const char *member, int *holds)
+{
+    *holds = 0;
+    json_t *pol = NULL;
+    fb_status st = gcp_iam_policy(ctx, diag, api, path, &pol);
+    if (st == FB_OK) {
+        json_t *b = binding(pol, role, 0);
+        *holds = b && has_member(b, member);
+    }
+    json_decref(pol);
     return st;
 }
 

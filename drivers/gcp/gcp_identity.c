@@ -286,6 +286,10 @@ fb_status gcp_identity_bind(fb_driver_ctx *ctx, const json_t *in, const fbk_wl *
     out->email = gcp_identity_sa_email(ctx, wl->tenant, wl->name);
     out->external = gcp_identity_external_callers(in);
     out->principal = fbk_xasprintf("principal://iam.googleapis.com/%s/subject/%s", out->pool, sub);
+    json_t *env = json_object();
+    fbk_identity_env(ident, GCP_DRV, env); /* with identity.tokenUrl: gcp_attest.c checks its proof */
+    if (json_object_size(env)) out->env = env;
+    else json_decref(env);
     int created = 0;
     st = ensure_sa(ctx, diag, wl->tenant, wl->name, out->email, &created);
     char *sname = fbk_xasprintf("projects/%s/serviceAccounts/%s", ctx->project, out->email);
@@ -420,8 +424,9 @@ int gcp_identity_external_callers(const json_t *in)
 json_t *gcp_identity_state(const gcp_identity *id)
 {
     if (!id->pool) return NULL;
-    return json_pack("{s:s,s:s,s:s,s:s,s:b}", "serviceAccount", id->email, "principal", id->principal, "pool",
-                     id->pool, "audience", id->provider ? id->provider : "", "externalCallers", id->external);
+    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:O?}", "serviceAccount", id->email, "principal", id->principal, "pool",
+                     id->pool, "audience", id->provider ? id->provider : "", "externalCallers", id->external,
+                     "env", id->env);
 }
 
 const char *gcp_identity_sa_of(const json_t *dep)
@@ -435,15 +440,43 @@ void gcp_identity_body(json_t *body, const gcp_identity *id, const json_t *dep_s
     const json_t *is = json_object_get(dep_state, "identity");
     const char *email = id ? id->email : json_string_value(json_object_get(is, "serviceAccount"));
     int external = id ? id->external : json_is_true(json_object_get(is, "externalCallers"));
+    const json_t *env = id ? id->env : json_object_get(is, "env");
     if (!email) return;
+    const char *k;
+    const json_t *v;
     json_t *sc = json_object_get(body, "serviceConfig");
     if (sc) { /* a Cloud Function */
         json_object_set_new(sc, "serviceAccountEmail", json_string(email));
         if (external) json_object_set_new(sc, "ingressSettings", json_string("ALLOW_ALL"));
+        json_t *ev = json_object_get(sc, "environmentVariables");
+        if (json_object_size(env) && !ev) json_object_set_new(sc, "environmentVariables", ev = json_object());
+        json_object_foreach((json_t *)env, k, v)
+            if (!json_object_get(ev, k)) json_object_set(ev, k, (json_t *)v);
         return;
     }
-    json_object_set_new(json_object_get(body, "template"), "serviceAccount", json_string(email));
+    json_t *tpl = json_object_get(body, "template");
+    json_object_set_new(tpl, "serviceAccount", json_string(email));
     if (external) json_object_set_new(body, "ingress", json_string("INGRESS_TRAFFIC_ALL"));
+    /* appended after the spec's variables and secrets, sorted by name, so
+     * apply's and observe's (read back from the state) are in one order:
+     * drift compares the array element by element */
+    json_t *c0 = json_array_get(json_object_get(tpl, "containers"), 0);
+    json_t *ea = json_object_get(c0, "env");
+    size_t m = 0;
+    const char **keys = env ? fbk_sorted_keys((json_t *)env, &m) : NULL;
+    for (size_t j = 0; c0 && j < m; j++) {
+        int set = 0;
+        size_t i;
+        const json_t *e;
+        json_array_foreach(ea, i, e) {
+            const char *en = json_string_value(json_object_get(e, "name"));
+            set |= en && !strcmp(en, keys[j]);
+        }
+        if (set) continue;
+        if (!ea) json_object_set_new(c0, "env", ea = json_array());
+        json_array_append_new(ea, json_pack("{s:s,s:O}", "name", keys[j], "value", json_object_get(env, keys[j])));
+    }
+    free(keys);
 }
 
 void gcp_identity_clear(gcp_identity *id)
@@ -452,6 +485,7 @@ void gcp_identity_clear(gcp_identity *id)
     free(id->provider);
     free(id->email);
     free(id->principal);
+    json_decref(id->env);
     memset(id, 0, sizeof *id);
 }
 
@@ -512,6 +546,51 @@ static void described(const char *desc, char **tenant, char **workload)
     }
 }
 
+/* Is member one fedbroker grants: an fb-/fbc- account of the project
+ * (run.invoker), or a principal of the fedbroker pool (workload identity
+ * user)? */
+static int our_member(fb_driver_ctx *ctx, const char *role, const char *member)
+{
+    if (!strcmp(role, WI_USER))
+        return !strncmp(member, "principal://iam.googleapis.com/projects/", 40) &&
+               strstr(member, "/workloadIdentityPools/" POOL_ID "/subject/") != NULL;
+    const char *email = !strncmp(member, "serviceAccount:", 15) ? member + 15 : NULL;
+    if (!email || (strncmp(email, "fb-", 3) && strncmp(email, "fbc-", 4))) return 0;
+    char *dom = fbk_xasprintf("@%s.iam.gserviceaccount.com", ctx->project);
+    const char *at = strchr(email, '@');
+    int ok = at && !strcmp(at, dom);
+    free(dom);
+    return ok;
+}
+
+/* The rows of role's bindings fedbroker makes in the policy of the
+ * resource row r (borrowed): path is its wire path (v1/..., v2/...). */
+static fb_status discover_bindings(fb_driver_ctx *ctx, const json_t *r, gcp_api api, const char *path,
+                                   const char *role, json_t *found, fb_diag *diag)
+{
+    json_t *pol = NULL;
+    fb_status st = gcp_iam_policy(ctx, diag, api, path, &pol);
+    if (st == FB_NOTFOUND) st = FB_OK; /* deleted since it was listed */
+    size_t i, j;
+    const json_t *b, *m;
+    json_array_foreach(json_object_get(pol, "bindings"), i, b) {
+        const char *br = json_string_value(json_object_get(b, "role"));
+        if (!br || strcmp(br, role) != 0 || json_object_get(b, "condition")) continue;
+        json_array_foreach(json_object_get(b, "members"), j, m) {
+            const char *member = json_string_value(m);
+            if (!member || !our_member(ctx, role, member)) continue;
+            char *id = fbk_xasprintf("%s|%s|%s", path, role, member);
+            json_array_append_new(found, json_pack("{s:s,s:s,s:s,s:O,s:b,s:O?,s:O?}", "type", BINDING_TYPE, "id", id,
+                                                   "name", member, "region", json_object_get(r, "region"), "managed",
+                                                   1, "tenant", json_object_get(r, "tenant"), "workload",
+                                                   json_object_get(r, "workload")));
+            free(id);
+        }
+    }
+    json_decref(pol);
+    return st;
+}
+
 fb_status gcp_identity_discover(fb_driver_ctx *ctx, json_t *resources, fb_diag *diag)
 {
     json_t *items = json_array();
@@ -536,5 +615,22 @@ fb_status gcp_identity_discover(fb_driver_ctx *ctx, json_t *resources, fb_diag *
         free(workload);
     }
     json_decref(items);
+    /* the bindings fedbroker makes, on the managed accounts and services
+     * found (a binding lives in its resource's policy) */
+    json_t *found = json_array();
+    const json_t *r;
+    json_array_foreach(resources, i, r) {
+        const char *t = json_string_value(json_object_get(r, "type"));
+        const char *id = json_string_value(json_object_get(r, "id"));
+        if (st != FB_OK) break;
+        if (!t || !id || !json_is_true(json_object_get(r, "managed"))) continue;
+        int acct = !strcmp(t, SA_TYPE), svc = !strcmp(t, "run-service");
+        if (!acct && !svc) continue;
+        char *wire = fbk_xasprintf("%s/%s", acct ? "v1" : "v2", id);
+        st = discover_bindings(ctx, r, acct ? GCP_API_IAM : GCP_API_RUN, wire, acct ? WI_USER : INVOKER, found, diag);
+        free(wire);
+    }
+    json_array_extend(resources, found);
+    json_decref(found);
     return st;
 }

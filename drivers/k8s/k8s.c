@@ -452,6 +452,26 @@ static fb_status k8s_discover(fb_driver_ctx *ctx, const char *in_json, char **ou
     return run_verb(ctx, in_json, out, diag, k8s_do_discover);
 }
 
+/* ABI 1.3: a pod's projected service-account token (k8s_attest.c). */
+static fb_status k8s_attest_verb(fb_driver_ctx *ctx, const char *in_json, char **out, fb_diag *diag)
+{
+    fbk_ck ck = checker(diag);
+    json_t *in = fbk_parse_input(&ck, in_json);
+    if (!in) return FB_INVALID;
+    if (!ctx->conn) {
+        /* the broker's configuration, not the workload's proof */
+        fbk_err(&ck, NULL, "point drivers.k8s.kubeconfig (or KUBECONFIG) at the cluster's kubeconfig",
+                "no cluster to review the token with: %s", ctx->conn_error);
+        json_decref(in);
+        return FB_INTERNAL;
+    }
+    json_t *o = NULL;
+    fb_status st = k8s_attest(ctx, in, &o, diag);
+    json_decref(in);
+    if (st != FB_OK) return st;
+    return fbk_emit(&ck, o, out);
+}
+
 static void k8s_teardown(fb_driver_ctx *ctx)
 {
     ctx_free(ctx);
@@ -464,7 +484,7 @@ static const fb_driver k8s_driver = {
     .name = DRV,
     .version = "0.1.0",
     .caps = FB_CAP_FUNCTION | FB_CAP_CONTAINER | FB_CAP_RENDER | FB_CAP_ESTIMATE | FB_CAP_DEPLOY |
-            FB_CAP_DISCOVER | FB_CAP_SCALE_TO_ZERO | FB_CAP_AUTOSCALE | FB_CAP_PUBLIC_HTTP,
+            FB_CAP_DISCOVER | FB_CAP_SCALE_TO_ZERO | FB_CAP_AUTOSCALE | FB_CAP_PUBLIC_HTTP | FB_CAP_ATTEST,
     .summary = "Kubernetes from your kubeconfig (Deployment/Service/HPA by server-side apply, a namespace "
                "per tenant) and Knative Serving",
     .configure = k8s_configure,
@@ -477,6 +497,7 @@ static const fb_driver k8s_driver = {
     .discover = k8s_discover,
     .teardown = k8s_teardown,
     .usage = k8s_usage,
+    .attest = k8s_attest_verb,
 };
 
 FB_DRIVER_EXPORT fb_status fb_driver_entry(const fb_host *h, const fb_driver **out, fb_diag *diag)

@@ -168,4 +168,21 @@ fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
 fb_status k8s_do_destroy(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag);
 fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag);
 
+/* ---- a pod's proof of its ServiceAccount (k8s_attest.c, ABI 1.3) ---------- */
+
+/* The projected token apply mounts into a workload's pods with
+ * identity.tokenUrl: its volume, where it is mounted, and how long each
+ * token lives (the API server's minimum; the kubelet renews it at 80%). */
+#define K8S_TOKEN_VOLUME "fedbroker-token"
+#define K8S_TOKEN_DIR "/var/run/secrets/fedbroker.dev/token"
+#define K8S_TOKEN_TTL_S 600
+
+/* Checks in {"proof": {"token"}, "tokenUrl"} (borrowed) with a TokenReview
+ * for the audience tokenUrl: *out (new) {"resource": {"type":
+ * "k8s:ServiceAccount", "id": "NAMESPACE/NAME"}, "caller": USERNAME} for a
+ * service account of a namespace the driver deploys to; FB_AUTH with a
+ * diagnostic when the cluster does not vouch for it (never the token);
+ * FB_INTERNAL when the broker's own access fails. */
+fb_status k8s_attest(fb_driver_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);
+
 #endif /* FB_DRIVERS_K8S_H */

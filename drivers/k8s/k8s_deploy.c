@@ -319,10 +319,66 @@ static char *secret_versions(const fbk_wl *wl, fb_diag *diag)
     return fbk_buf_steal(&vb);
 }
 
+/* What a workload's pods need to fetch their own JWT-SVID (identity.tokenUrl;
+ * docs/identity.md, "A workload's own token"): {"audience": the token URL,
+ * "env": FEDBROKER_TOKEN_URL, ..., FEDBROKER_TOKEN_FILE} (new), or NULL
+ * without a token URL. apply stores it in the deployment's state, observe
+ * reads it from there, so both want the same pods. */
+static json_t *token_of(const json_t *ident)
+{
+    const char *url = json_string_value(json_object_get(ident, "tokenUrl"));
+    if (!url) return NULL;
+    json_t *env = json_object();
+    fbk_identity_env(ident, K8S_DRV, env);
+    json_object_set_new(env, "FEDBROKER_TOKEN_FILE", json_string(K8S_TOKEN_DIR "/token"));
+    return json_pack("{s:s,s:o}", "audience", url, "env", env);
+}
+
+/* Mounts token (token_of's) into a pod spec: a projected service-account
+ * token for the broker's audience, short-lived, in every container, with
+ * the variables (sorted, after the spec's; a variable the spec sets is
+ * kept). The pod still mounts no API token: this one is good only at the
+ * broker. */
+static void pod_token(json_t *pod, const json_t *token)
+{
+    json_t *vols = json_object_get(pod, "volumes");
+    if (!vols) json_object_set_new(pod, "volumes", vols = json_array());
+    json_array_append_new(vols, json_pack("{s:s,s:{s:[{s:{s:O,s:i,s:s}}]}}", "name", K8S_TOKEN_VOLUME, "projected",
+                                          "sources", "serviceAccountToken", "audience",
+                                          json_object_get(token, "audience"), "expirationSeconds", K8S_TOKEN_TTL_S,
+                                          "path", "token"));
+    json_t *env = json_object_get(token, "env");
+    size_t n = 0;
+    const char **keys = fbk_sorted_keys(env, &n);
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(pod, "containers"), i, c) {
+        json_t *mounts = json_object_get(c, "volumeMounts");
+        if (!mounts) json_object_set_new(c, "volumeMounts", mounts = json_array());
+        json_array_append_new(mounts, json_pack("{s:s,s:s,s:b}", "name", K8S_TOKEN_VOLUME, "mountPath", K8S_TOKEN_DIR,
+                                                "readOnly", 1));
+        json_t *ea = json_object_get(c, "env");
+        for (size_t k = 0; k < n; k++) {
+            int set = 0;
+            size_t j;
+            const json_t *e;
+            json_array_foreach(ea, j, e) {
+                const char *en = json_string_value(json_object_get(e, "name"));
+                set |= en && !strcmp(en, keys[k]);
+            }
+            if (set) continue;
+            if (!ea) json_object_set_new(c, "env", ea = json_array());
+            json_array_append_new(ea, json_pack("{s:s,s:O}", "name", keys[k], "value", json_object_get(env, keys[k])));
+        }
+    }
+    free(keys);
+}
+
 /* The workload's objects: its ServiceAccount, then render's documents in
- * ns with that account. knative: 1 Knative Service, 0 Deployment etc. */
+ * ns with that account. knative: 1 Knative Service, 0 Deployment etc.
+ * token: token_of's, or NULL. */
 static json_t *workload_objects(fb_driver_ctx *ctx, const fbk_wl *wl, const char *ns, int knative, int fallback_min1,
-                                fbk_ck *ck)
+                                const json_t *token, fbk_ck *ck)
 {
     json_t *objs = json_array();
     json_t *labels = fbk_k8s_labels(wl);
@@ -362,6 +418,7 @@ static json_t *workload_objects(fb_driver_ctx *ctx, const fbk_wl *wl, const char
             json_object_set_new(pod, "serviceAccountName", json_string(wl->name));
             /* the workload talks to no API server: no token in its pods */
             if (!knative || cron) json_object_set_new(pod, "automountServiceAccountToken", json_false());
+            if (token) pod_token(pod, token);
         }
         json_array_append_new(objs, json_pack("{s:o,s:O}", "ref",
                                               ref_of(json_string_value(json_object_get(d, "api")),
@@ -586,7 +643,8 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         json_decref(refs);
         return st;
     }
-    json_t *wobjs = workload_objects(ctx, wl, ns, knative, fallback, &ck);
+    json_t *token = token_of(json_object_get(in, "identity"));
+    json_t *wobjs = workload_objects(ctx, wl, ns, knative, fallback, token, &ck);
     json_array_extend(objs, wobjs);
     json_decref(wobjs);
     identity_objects(in, wl, ns, objs);
@@ -609,6 +667,7 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         free(versions);
     }
     if (st != FB_OK) {
+        json_decref(token);
         json_decref(objs);
         json_decref(refs);
         return st;
@@ -686,12 +745,14 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     }
     json_decref(objs);
     if (st != FB_OK) {
+        json_decref(token);
         json_decref(refs);
         json_decref(endpoints);
         return st;
     }
-    json_t *state = json_pack("{s:s,s:s,s:s,s:o,s:o}", "namespace", ns, "name", wl->name, "service",
-                              knative ? "knative" : "kubernetes", "objects", refs, "endpoints", endpoints);
+    json_t *state = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o*}", "namespace", ns, "name", wl->name, "service",
+                              knative ? "knative" : "kubernetes", "objects", refs, "endpoints", endpoints, "token",
+                              token); /* token: the state's now */
     json_t *resources = json_array();
     json_array_foreach(json_object_get(state, "objects"), i, o) {
         char type[96], id[256];
@@ -739,7 +800,7 @@ static json_t *dep_objects(fb_driver_ctx *ctx, const json_t *in, int *knative)
             char ns0[64];
             k8s_namespace_of(ctx, w.tenant, ns0, sizeof ns0);
             *knative = psvc0 && !strcmp(psvc0, "knative") && !fbk_k8s_schedule_only(&w);
-            json_t *objs2 = workload_objects(ctx, &w, ns0, *knative, 0, &quiet);
+            json_t *objs2 = workload_objects(ctx, &w, ns0, *knative, 0, NULL, &quiet);
             size_t k;
             json_t *o;
             json_array_foreach(objs2, k, o) json_array_append(out, json_object_get(o, "ref"));
@@ -814,7 +875,9 @@ fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
         if (fbk_wl_load(&wl, tmp, &quiet) == 0) {
             char ns[64];
             k8s_namespace_of(ctx, wl.tenant, ns, sizeof ns);
-            want = workload_objects(ctx, &wl, ns, knative, 0, &quiet);
+            want = workload_objects(ctx, &wl, ns, knative, 0,
+                                    json_object_get(json_object_get(json_object_get(in, "deployment"), "state"),
+                                                    "token"), &quiet);
             want_versions = secret_versions(&wl, diag);
         }
         json_decref(tmp);

@@ -165,6 +165,27 @@ char *fbk_base64url(const void *data, size_t len);
 int fbk_jwt_rs256(const char *pem_key, const char *header_json, const char *claims_json, char **jwt,
                   char **err);
 
+/* base64url (RFC 4648 section 5; '=' padding optional) of s (len bytes)
+ * decoded: new buffer of *n bytes plus a NUL (free()), or NULL when s is
+ * not base64url. */
+unsigned char *fbk_base64url_decode(const char *s, size_t len, size_t *n);
+
+/* A JWS compact serialization split and read, nothing verified yet:
+ * *header and *claims the decoded JSON objects (new), *sig the decoded
+ * signature (new, *sig_len bytes), *signed_len the length of the signing
+ * input (BASE64URL(header) "." BASE64URL(claims), a prefix of jwt). 0, or
+ * -1 with *err (new; says which part is malformed, never repeats jwt). */
+int fbk_jwt_split(const char *jwt, json_t **header, json_t **claims, unsigned char **sig, size_t *sig_len,
+                  size_t *signed_len, char **err);
+
+/* Whether sig is an RS256 signature (RSASSA-PKCS1-v1_5 over SHA-256) of
+ * data by the RSA key of cert_pem, a PEM X.509 certificate (as Google
+ * publishes its ID-token keys at oauth2/v1/certs). 1 valid, 0 not, -1 with
+ * *err (new) when the certificate is unusable (not PEM, not RSA). Only the
+ * key is used: Google's certificates are self-signed carriers of it. */
+int fbk_rs256_verify_cert(const char *cert_pem, const void *data, size_t n, const unsigned char *sig,
+                          size_t sig_len, char **err);
+
 /* The assertion of a service-account credential for scope at time now
  * (header {"alg":"RS256","typ":"JWT","kid":private_key_id}, claims {iss,
  * scope, aud: token_uri, iat: now, exp: now + 3600}). As fbk_jwt_rs256. */

@@ -149,6 +149,17 @@ int fbk_map_portable_secrets(const fb_host *host, fb_diag *diag, json_t *in, con
  * "considered". */
 int fbk_identity_considers(const json_t *ident, const char *name);
 
+/* What a running workload needs to fetch its own JWT-SVID from `fedbroker
+ * serve` (docs/identity.md, "A workload's own token"), added to env (an
+ * object of variables, borrowed) when ident (the apply input's identity,
+ * borrowed, may be NULL) has a tokenUrl, each unless env sets it already:
+ * FEDBROKER_TOKEN_URL, FEDBROKER_SERVER_ID (the issuer), FEDBROKER_TOKEN_PROVIDER
+ * (provider: the driver's name, the request's "provider") and
+ * FEDBROKER_SPIFFE_ID. */
+void fbk_identity_env(const json_t *ident, const char *provider, json_t *env);
+/* Is name one fbk_identity_env may add (FEDBROKER_...)? */
+int fbk_identity_env_name(const char *name);
+
 /* The two verbs that evaluate (ABI 1.2) combines, on an input already
  * read: in is {"workload", "placement", "hoursPerMonth", "mode"}
  * (borrowed; neither may change it, but for fbk_map_portable_secrets'

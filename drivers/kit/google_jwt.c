@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 char *fbk_base64url(const void *data, size_t len)
 {
@@ -36,6 +37,102 @@ char *fbk_base64url(const void *data, size_t len)
     }
     out[o] = '\0';
     return out;
+}
+
+unsigned char *fbk_base64url_decode(const char *s, size_t len, size_t *n)
+{
+    while (len > 0 && s[len - 1] == '=') len--;
+    if (len % 4 == 1) return NULL; /* no byte count ends there */
+    unsigned char *out = fbk_xmalloc(len * 3 / 4 + 1);
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26
+              : c >= '0' && c <= '9' ? c - '0' + 52 : c == '-' ? 62 : c == '_' ? 63 : -1;
+        if (v < 0) {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6 | (uint32_t)v) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(acc >> bits & 0xff);
+        }
+    }
+    out[o] = '\0';
+    *n = o;
+    return out;
+}
+
+/* The JSON object of one base64url part of a JWS (new), or NULL. */
+static json_t *jws_part(const char *p, size_t len)
+{
+    size_t n = 0;
+    unsigned char *raw = fbk_base64url_decode(p, len, &n);
+    json_t *o = raw ? json_loadb((const char *)raw, n, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    free(raw);
+    if (o && !json_is_object(o)) {
+        json_decref(o);
+        o = NULL;
+    }
+    return o;
+}
+
+int fbk_jwt_split(const char *jwt, json_t **header, json_t **claims, unsigned char **sig, size_t *sig_len,
+                  size_t *signed_len, char **err)
+{
+    *header = *claims = NULL;
+    *sig = NULL;
+    *sig_len = *signed_len = 0;
+    *err = NULL;
+    const char *d1 = jwt ? strchr(jwt, '.') : NULL;
+    const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+    if (!d2 || strchr(d2 + 1, '.')) {
+        *err = fbk_xstrdup("the token is not a JWS in compact form (three base64url parts joined by '.')");
+        return -1;
+    }
+    *header = jws_part(jwt, (size_t)(d1 - jwt));
+    *claims = *header ? jws_part(d1 + 1, (size_t)(d2 - d1 - 1)) : NULL;
+    *sig = *claims ? fbk_base64url_decode(d2 + 1, strlen(d2 + 1), sig_len) : NULL;
+    if (!*sig) {
+        *err = fbk_xstrdup(!*header ? "the token's header is not base64url of a JSON object"
+                           : !*claims ? "the token's claims are not base64url of a JSON object"
+                                      : "the token's signature is not base64url");
+        json_decref(*header);
+        json_decref(*claims);
+        *header = *claims = NULL;
+        return -1;
+    }
+    *signed_len = (size_t)(d2 - jwt);
+    return 0;
+}
+
+int fbk_rs256_verify_cert(const char *cert_pem, const void *data, size_t n, const unsigned char *sig,
+                          size_t sig_len, char **err)
+{
+    *err = NULL;
+    BIO *b = cert_pem ? BIO_new_mem_buf(cert_pem, -1) : NULL;
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    EVP_PKEY *k = x ? X509_get_pubkey(x) : NULL;
+    X509_free(x);
+    int rc = -1;
+    if (!k) {
+        *err = fbk_xstrdup("the certificate is not a PEM X.509 certificate");
+    } else if (EVP_PKEY_base_id(k) != EVP_PKEY_RSA) {
+        *err = fbk_xstrdup("the certificate's key is not an RSA key: RS256 needs one");
+    } else {
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        rc = md && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, k) == 1 &&
+             EVP_DigestVerify(md, sig, sig_len, data, n) == 1;
+        EVP_MD_CTX_free(md);
+    }
+    ERR_clear_error();
+    EVP_PKEY_free(k);
+    return rc;
 }
 
 /* The RSA private key of a PEM text, or NULL with *err. new (EVP_PKEY_free). */

@@ -659,6 +659,24 @@ int fbk_map_portable_secrets(const fb_host *host, fb_diag *diag, json_t *in, con
     return errors;
 }
 
+void fbk_identity_env(const json_t *ident, const char *provider, json_t *env)
+{
+    const char *url = json_string_value(json_object_get(ident, "tokenUrl"));
+    if (!url) return;
+    const char *vars[][2] = {{"FEDBROKER_TOKEN_URL", url},
+                             {"FEDBROKER_SERVER_ID", json_string_value(json_object_get(ident, "issuer"))},
+                             {"FEDBROKER_TOKEN_PROVIDER", provider},
+                             {"FEDBROKER_SPIFFE_ID", json_string_value(json_object_get(ident, "spiffeId"))}};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        if (vars[i][1] && !json_object_get(env, vars[i][0]))
+            json_object_set_new(env, vars[i][0], json_string(vars[i][1]));
+}
+
+int fbk_identity_env_name(const char *name)
+{
+    return !strncmp(name, "FEDBROKER_", 10);
+}
+
 int fbk_identity_considers(const json_t *ident, const char *name)
 {
     const json_t *c = json_object_get(ident, "considered");

@@ -21,6 +21,15 @@ fails the TLS handshake. Then:
     finalizers), deletecollection; status and scale subresources;
   - controllers that make Deployments and Knative Services progress (or fail),
     give Services cluster IPs and EndpointSlices, HPAs their status;
+  - service-account tokens as the real server makes them: TokenRequest
+    (serviceaccounts/NAME/token) answers an RS256 JWT signed by the
+    cluster's service-account issuer key (iss ISSUER, aud the requested
+    audiences, exp, the kubernetes.io claims with the account's uid),
+    published at /.well-known/openid-configuration and /openid/v1/jwks;
+    TokenReview (authentication.k8s.io/v1, validated against the OpenAPI)
+    checks one as the authenticator does: signature, issuer, expiry, the
+    audiences (spec.audiences, else the API server's own), and that the
+    service account still exists with the token's uid;
   - a control API under /__fake/ (no authentication): faults, latency,
     tokens, switches, the request log and a dump of all objects.
 
@@ -68,6 +77,45 @@ FAULT_MESSAGES = {429: "Too many requests, please try again later.",
                   504: "Timeout: request did not complete within the allowed duration",
                   409: "Operation cannot be fulfilled: the object has been modified; please apply your changes "
                        "to the latest version and try again"}
+
+
+SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
+API_AUDIENCES = [SA_ISSUER]
+
+
+class SAKey:
+    """The cluster's service-account token signing key (the API server's
+    --service-account-signing-key-file) and its published JWK Set."""
+
+    def __init__(self):
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from jwt.algorithms import RSAAlgorithm
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = uuid.uuid4().hex
+        jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
+        jwk.update({"kid": self.kid, "alg": "RS256", "use": "sig"})
+        self.jwks = {"keys": [jwk]}
+
+    def sign(self, claims):
+        import jwt
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
+
+    def verify(self, token):
+        """The claims of a token this key signed (exp and iss checked, the
+        audience left to the caller), or raises ValueError with the
+        authenticator's words."""
+        import jwt
+        try:
+            if jwt.get_unverified_header(token).get("kid") != self.kid:
+                raise ValueError("invalid bearer token, square/go-jose: error in cryptographic primitive")
+            return jwt.decode(token, self.key.public_key(), algorithms=["RS256"], issuer=SA_ISSUER,
+                              options={"verify_aud": False, "require": ["exp", "iat", "iss", "sub"]})
+        except jwt.ExpiredSignatureError:
+            raise ValueError("invalid bearer token, service account token has expired")
+        except jwt.InvalidIssuerError:
+            raise ValueError("invalid bearer token, token issuer is not %s" % SA_ISSUER)
+        except jwt.PyJWTError:
+            raise ValueError("invalid bearer token, square/go-jose: error in cryptographic primitive")
 
 
 class Tokens:
@@ -386,6 +434,12 @@ class Handler(BaseHTTPRequestHandler):
                 if rl is None:
                     raise _no_route()
                 return self._reply(200, rl)
+            if m == "GET" and path == "/.well-known/openid-configuration":
+                return self._reply(200, {"issuer": SA_ISSUER, "jwks_uri": "https://127.0.0.1:%d/openid/v1/jwks" % srv.port,
+                                         "response_types_supported": ["id_token"], "subject_types_supported": ["public"],
+                                         "id_token_signing_alg_values_supported": ["RS256"]})
+            if m == "GET" and path == "/openid/v1/jwks":
+                return self._reply(200, srv.sakey.jwks)
             if m == "GET" and path == "/openapi/v2":
                 if not self._accepts_json():
                     raise ApiStatus(406, "NotAcceptable", "the fake serves /openapi/v2 as application/json only")
@@ -471,6 +525,10 @@ class Handler(BaseHTTPRequestHandler):
             return 200, api.list(kind, ns, ls, fs, limit, query.get("continue")), []
         if verb == "create" and sub == "token":
             return self._token_request(api, kind, ns, name, req, text)
+        if kind.kind == "TokenReview":
+            if verb != "create" or name is not None:
+                raise ApiStatus(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+            return self._token_review(api, kind, req, text)
         if verb == "create":
             if name is not None:
                 raise ApiStatus(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
@@ -508,12 +566,12 @@ class Handler(BaseHTTPRequestHandler):
         spec["expirationSeconds"] = exp
         spec.setdefault("audiences", ["https://kubernetes.default.svc.cluster.local"])
 
-        def b64(d):
-            return base64.urlsafe_b64encode(json.dumps(d, separators=(",", ":")).encode()).decode().rstrip("=")
-        now = int(time.time())
-        token = "%s.%s.%s" % (b64({"alg": "RS256", "kid": "fake"}), b64({
-            "aud": spec["audiences"], "exp": now + exp, "iat": now, "iss": "https://kubernetes.default.svc.cluster.local",
-            "sub": "system:serviceaccount:%s:%s" % (ns, name)}), base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="))
+        sa = api.get(kind, ns, name)
+        now = int(time.time()) + self.server.token_clock_offset
+        token = self.server.sakey.sign({
+            "aud": spec["audiences"], "exp": now + exp, "iat": now, "nbf": now, "iss": SA_ISSUER,
+            "jti": str(uuid.uuid4()), "sub": "system:serviceaccount:%s:%s" % (ns, name),
+            "kubernetes.io": {"namespace": ns, "serviceaccount": {"name": name, "uid": sa["metadata"].get("uid", "")}}})
         with self.server.state.lock:
             self.server.tokens.add(token, "system:serviceaccount:%s:%s" % (ns, name),
                                    ["system:serviceaccounts", "system:serviceaccounts:" + ns], now + exp)
@@ -521,6 +579,49 @@ class Handler(BaseHTTPRequestHandler):
                      "metadata": {"name": name, "namespace": ns},
                      "spec": spec, "status": {"token": token, "expirationTimestamp": time.strftime(
                          "%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + exp))}}, []
+
+    def _token_review(self, api, kind, req, text):
+        """POST /apis/authentication.k8s.io/v1/tokenreviews: the review of
+        spec.token as the service-account authenticator does it (201 with
+        status.authenticated, and error when false); nothing is stored."""
+        body = api._decode_body(req, text)
+        api._check_gvk(kind, body)
+        obj = api._strict(kind, req, body)
+        spec = obj.get("spec") or {}
+        token = spec.get("token")
+        if not token:
+            from k8s.api import invalid
+            from k8s.schema import FieldError
+            raise invalid(kind, "", [FieldError("required", "spec.token")])
+        wanted = spec.get("audiences") or API_AUDIENCES
+        status = {"authenticated": False, "user": {}}
+        try:
+            claims = self.server.sakey.verify(token)
+            auds = claims.get("aud")
+            auds = [auds] if isinstance(auds, str) else list(auds or [])
+            both = [a for a in wanted if a in auds]
+            if not both:
+                raise ValueError("token audiences %s is invalid for the target audiences %s"
+                                 % (json.dumps(auds), json.dumps(wanted)))
+            k8s = claims.get("kubernetes.io") or {}
+            ns, sa = k8s.get("namespace"), (k8s.get("serviceaccount") or {})
+            try:
+                live = api.get(api.find("", "v1", "serviceaccounts"), ns, sa.get("name"))
+            except ApiStatus:
+                raise ValueError('serviceaccounts "%s" not found' % sa.get("name"))
+            if live["metadata"].get("uid") != sa.get("uid"):
+                raise ValueError("service account UID (%s) does not match claim (%s)"
+                                 % (live["metadata"].get("uid"), sa.get("uid")))
+            status = {"authenticated": True, "audiences": both,
+                      "user": {"username": "system:serviceaccount:%s:%s" % (ns, sa["name"]),
+                               "uid": sa.get("uid", ""),
+                               "groups": ["system:serviceaccounts", "system:serviceaccounts:" + ns,
+                                          "system:authenticated"]}}
+        except ValueError as e:
+            status["error"] = "[invalid bearer token, %s]" % str(e).replace("invalid bearer token, ", "")
+        obj.setdefault("metadata", {})
+        obj["status"] = status
+        return 201, obj, []
 
     def _scale_write(self, api, kind, ns, name, req, text, patch):
         obj = api.get(kind, ns, name)
@@ -692,6 +793,12 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 st.faults = []
             return {"ok": True}
+        if cmd == "token-clock" and m == "POST":
+            # seconds added to the clock TokenRequest stamps tokens with
+            # (iat, exp): a negative offset makes tokens that have expired
+            with st.lock:
+                srv.token_clock_offset = int(doc.get("offset", 0))
+            return {"ok": True, "offset": srv.token_clock_offset}
         if cmd == "latency" and m == "POST":
             with st.lock:
                 st.latency_ms = int(doc.get("ms", 0))
@@ -919,6 +1026,8 @@ def main():
     srv.port = srv.server_address[1]
     srv.discovery = Discovery(schemas, api.kinds)
     srv.tokens = Tokens()
+    srv.sakey = SAKey()
+    srv.token_clock_offset = 0
     for spec in args.token:
         m = re.match(r"^([^=]+)=([^:@]+)(?::([^@]*))?(?:@(\d+))?$", spec)
         if not m:

@@ -30,16 +30,14 @@ Checked here, against the fake and python3-jwt:
   row naming the workload.
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
-import json
 import os
-import subprocess
 import sys
-import urllib.error
-import urllib.request
 
 TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "aws"))
 from awstest import ACCOUNT, AK, SK, Checker, Env, Fake, issuer_site, settings  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wltest import post, stop  # noqa: E402
 
 import botocore.auth  # noqa: E402
 import jwt  # noqa: E402
@@ -104,21 +102,6 @@ def proof(creds, server_id=ISSUER, sign_sid=True, url=STS_URL, body=BODY, extra=
     if extra:
         h.update(extra)
     return {"method": "POST", "url": url, "headers": h, "body": body}
-
-
-def post(base, doc, method="POST", raw=None):
-    data = raw if raw is not None else json.dumps(doc).encode()
-    r = urllib.request.Request(base + "/v1/identity/token", data=data if method == "POST" else None,
-                               method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(r, timeout=60) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as e:
-        text = e.read().decode()
-        try:
-            return e.code, json.loads(text)
-        except ValueError:
-            return e.code, text
 
 
 def gci_count():
@@ -253,13 +236,7 @@ try:
           "every answer is an audit row, a granted one naming the workload", rows[:5])
 finally:
     if serve:
-        serve.terminate()
-        try:
-            _, serr = serve.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-            _, serr = serve.communicate()
-        log = serr.decode()
+        log = stop([serve])
         leaked = [x[:12] for x in secrets_seen if x and x in log]
         ck.ok(not leaked and "/v1/identity/token" in log, "serve's log shows the requests and no token, "
               "signature, secret key or session token", (leaked, log[-1500:]))

@@ -3,6 +3,11 @@
  * with the member named and no secret quoted, base64url against RFC 4648's
  * vectors, RS256 JWTs verified with OpenSSL's own EVP_DigestVerify (the
  * Python side, tests/kit/google_auth.py, verifies them with python3-jwt),
+ * base64url decoding against the same vectors, a JWS split into its parts
+ * and an RS256 signature checked with the key of a PEM certificate (what
+ * the gcp driver's attest does with Google's certificates; its end-to-end
+ * test, tests/identity/gcp_workload_token.py, checks tokens google-auth
+ * accepts),
  * and the ADC search order through the real host with no network (files,
  * environment, GCE_METADATA_HOST, NO_GCE_CHECK). */
 #include "config.h"
@@ -15,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +251,94 @@ START_TEST(test_jwt_rs256_verifies)
 }
 END_TEST
 
+START_TEST(test_base64url_decode)
+{
+    /* RFC 4648 section 10, in the URL alphabet, with and without padding */
+    static const char *const out[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    static const char *const in[] = {"", "Zg", "Zm8=", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
+    for (size_t i = 0; i < 7; i++) {
+        size_t n = 99;
+        unsigned char *d = fbk_base64url_decode(in[i], strlen(in[i]), &n);
+        ck_assert_ptr_nonnull(d);
+        ck_assert_uint_eq(n, strlen(out[i]));
+        ck_assert(memcmp(d, out[i], n) == 0);
+        free(d);
+    }
+    size_t n = 0;
+    unsigned char *d = fbk_base64url_decode("-_-_", 4, &n);
+    ck_assert_uint_eq(n, 3);
+    ck_assert(d[0] == 0xfb && d[1] == 0xff && d[2] == 0xbf);
+    free(d);
+    ck_assert_ptr_null(fbk_base64url_decode("Zm9v+", 5, &n)); /* standard alphabet */
+    ck_assert_ptr_null(fbk_base64url_decode("Z", 1, &n));     /* no byte ends there */
+    ck_assert_ptr_null(fbk_base64url_decode("Zm 9", 4, &n));
+}
+END_TEST
+
+/* A self-signed PEM certificate of the fixture's key (as Google publishes
+ * its ID-token keys). new. */
+static char *cert_of_key(void)
+{
+    X509 *x = X509_new();
+    ck_assert_ptr_nonnull(x);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, key);
+    X509_NAME *name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"check_kit_google", -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    ck_assert_int_gt(X509_sign(x, key, EVP_sha256()), 0);
+    BIO *b = BIO_new(BIO_s_mem());
+    ck_assert_int_eq(PEM_write_bio_X509(b, x), 1);
+    char *p;
+    long n = BIO_get_mem_data(b, &p);
+    char *pem = fbk_xstrndup(p, (size_t)n);
+    BIO_free(b);
+    X509_free(x);
+    return pem;
+}
+
+START_TEST(test_jwt_split_and_verify_cert)
+{
+    const char *hdr = "{\"alg\":\"RS256\",\"kid\":\"k1\"}";
+    const char *cl = "{\"iss\":\"https://accounts.google.com\",\"aud\":\"u\",\"exp\":2}";
+    char *jwt = NULL, *err = NULL, *pem = cert_of_key();
+    ck_assert_int_eq(fbk_jwt_rs256(key_pem, hdr, cl, &jwt, &err), 0);
+    json_t *h = NULL, *c = NULL;
+    unsigned char *sig = NULL;
+    size_t sl = 0, signed_len = 0;
+    ck_assert_int_eq(fbk_jwt_split(jwt, &h, &c, &sig, &sl, &signed_len, &err), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(h, "kid")), "k1");
+    ck_assert_str_eq(json_string_value(json_object_get(c, "aud")), "u");
+    ck_assert_uint_eq(sl, 256);
+    ck_assert_uint_eq(signed_len, (size_t)(strrchr(jwt, '.') - jwt));
+    ck_assert_int_eq(fbk_rs256_verify_cert(pem, jwt, signed_len, sig, sl, &err), 1);
+    sig[17] ^= 0x40; /* a changed signature */
+    ck_assert_int_eq(fbk_rs256_verify_cert(pem, jwt, signed_len, sig, sl, &err), 0);
+    sig[17] ^= 0x40;
+    ck_assert_int_eq(fbk_rs256_verify_cert(pem, jwt, signed_len - 1, sig, sl, &err), 0); /* other data */
+    ck_assert_int_eq(fbk_rs256_verify_cert("-----BEGIN CERTIFICATE-----\nU0VD\n-----END CERTIFICATE-----\n", jwt,
+                                           signed_len, sig, sl, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "not a PEM X.509 certificate"));
+    free(err);
+    free(sig);
+    json_decref(h);
+    json_decref(c);
+    /* malformed: each refused, the token not quoted */
+    static const char *const bad[] = {"a.b", "a.b.c.d", "!!.e30.c2ln", "e30.IiI.c2ln", "e30.e30.!!"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_msg(fbk_jwt_split(bad[i], &h, &c, &sig, &sl, &signed_len, &err) == -1, "%s accepted", bad[i]);
+        ck_assert_ptr_null(h);
+        ck_assert_ptr_null(sig);
+        ck_assert_ptr_null(strstr(err, bad[i]));
+        free(err);
+    }
+    fbk_free_secret(jwt);
+    free(pem);
+}
+END_TEST
+
 START_TEST(test_assertion_claims)
 {
     char *t = sa_file(NULL), *err = NULL, *jwt = NULL;
@@ -396,6 +490,8 @@ static Suite *suite(void)
     tcase_add_test(t, test_refusals);
     tcase_add_test(t, test_base64url);
     tcase_add_test(t, test_jwt_rs256_verifies);
+    tcase_add_test(t, test_base64url_decode);
+    tcase_add_test(t, test_jwt_split_and_verify_cert);
     tcase_add_test(t, test_assertion_claims);
     suite_add_tcase(s, t);
     TCase *f = tcase_create("search");

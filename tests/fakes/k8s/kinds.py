@@ -106,6 +106,9 @@ KINDS = [
     _k("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short=["netpol"], status=False,
        generation=True),
     _k("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", status=False, generation=True),
+    # create only, nothing stored: the answer is the review (fake_k8s.py)
+    _k("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", namespaced=False, status=False,
+       verbs=["create"], defname="io.k8s.api.authentication.v1.TokenReview"),
 ]
 KNATIVE = Kind("serving.knative.dev", "v1", "Service", "services", crd=True, short=["kservice", "ksvc"],
                categories=["all", "knative", "serving"], name_rule="subdomain", generation=True)
