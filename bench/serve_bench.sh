@@ -9,8 +9,15 @@
 # Beside them, at 8 connections, serve's GET /v1/healthz (no token, no
 # store, no audit row: libmicrohttpd, the kernel and the scheduler only):
 # the floor of serve's latency on this machine, which tells how much of
-# resolve's tail is ours. serve's CPU time (user+sys) per 1,000 answers
-# is printed with each serve run.
+# resolve's tail is ours. At 8 connections each is run with wrk -t2 and
+# -t1 (one wrk thread leaves a core to the servers). Each serve row also
+# has serve's CPU time (user+sys) per 1,000 answers and, from serve's own
+# histogram (fedbroker_http_request_duration_seconds: headers received to
+# answer queued), the share of answers that took over 1 ms inside serve
+# and the bucket of its 99th percentile: what the handler spends, against
+# wrk's p99, which adds the kernel and the waits for a CPU. Last, with
+# perf, a scheduler trace of one run (bench/serve_sched.py): who ran
+# while wrk's and serve's threads waited.
 # Not a test: skips (exit 77) without wrk or etcd.
 #
 #   bench/serve_bench.sh [DURATION=10] [ROUNDS=3]
@@ -35,7 +42,8 @@ trap cleanup EXIT INT TERM
 mkdir -m 700 "$tmp/home"
 tok=$(python3 "$top/bench/serve_setup.py" "$tmp/home" 2000 1000)
 
-FEDBROKER_HOME=$tmp/home HOME=$tmp/home "$FEDBROKER" serve --listen 127.0.0.1:0 --threads "${SERVE_THREADS:-2}" \
+# SERVE_ARGS: more options for serve (e.g. --slice-us 0, --threads 1)
+FEDBROKER_HOME=$tmp/home HOME=$tmp/home "$FEDBROKER" serve --listen 127.0.0.1:0 --threads 2 ${SERVE_ARGS:-} \
     --rate 1000000 --burst 1000000 --max-connections 2048 >"$tmp/serve.out" 2>/dev/null &
 srv_pid=$!
 i=0
@@ -136,6 +144,26 @@ while [ $r -le "$rounds" ]; do
     done
     r=$((r+1))
 done
+# Where the waits come from: one more resolve run at 8 connections per wrk
+# thread count, with the scheduler's switches recorded for 3 s of it
+# (perf, system-wide: needs root or perf_event_paranoid <= -1), and
+# bench/serve_sched.py's account of who ran while wrk's and serve's
+# threads waited for a CPU. Skipped without a usable perf.
+if command -v perf >/dev/null 2>&1 &&
+   perf record -q -e sched:sched_switch -a -o "$tmp/probe.data" -- true >/dev/null 2>&1; then
+    for wt in 2 1; do
+        wrk -t$wt -c8 -d$((dur > 5 ? dur : 5))s -s "$tmp/pct.lua" -H "Authorization: Bearer $tok" \
+            "http://127.0.0.1:$sport/v1/resolve/svc7?from=frankfurt" >"$tmp/sched.wrk" &
+        wp=$!
+        sleep 1
+        perf record -q -e sched:sched_switch -e sched:sched_waking -a -o "$tmp/sched.data" -- sleep 3 >/dev/null 2>&1 || true
+        wait $wp
+        echo "scheduler trace, resolve, wrk -t$wt -c8 (load $(cut -d' ' -f1 /proc/loadavg)): $(summary <"$tmp/sched.wrk")"
+        perf script -i "$tmp/sched.data" 2>/dev/null | python3 "$top/bench/serve_sched.py" | sed 's/^/    /'
+    done
+else
+    echo "scheduler trace skipped: perf is missing or may not record system-wide (run as root)"
+fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "serve RSS (10,000 endpoints, 1,000 tokens, after the runs): $(awk '/VmRSS/ {print $2, $3}' /proc/$srv_pid/status)"
 echo "audit rows written: $(sqlite3 "$tmp/home/state.db" 'SELECT COUNT(*) FROM audit' 2>/dev/null || echo '?')"

@@ -38,6 +38,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <errno.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 typedef struct bucket {
     char *id; /* owned; the key of server.bucket_index */
@@ -644,6 +647,40 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_YES;
 }
 
+/* Asks the kernel for a short time slice (--slice-us, default 100 us) for
+ * the calling request thread, keeping its nice level: Linux's EEVDF scheduler (6.12 and
+ * later) lets a woken task with a shorter slice preempt the running one
+ * instead of waiting out that task's slice (milliseconds on a busy
+ * machine), which is where a request's wait for a CPU comes from
+ * (bench/README-serve.md). Earlier kernels ignore the field; a failure
+ * changes nothing. Once per thread. */
+static void request_thread_slice(unsigned us)
+{
+#if defined(__linux__) && defined(SYS_sched_setattr)
+    static _Thread_local int done;
+    if (done || !us) return;
+    done = 1;
+    errno = 0;
+    int nice_now = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    if (errno) return;
+    /* the kernel's struct sched_attr, first version (48 bytes): its header
+     * clashes with glibc's sched.h */
+    struct {
+        uint32_t size, sched_policy;
+        uint64_t sched_flags;
+        int32_t sched_nice;
+        uint32_t sched_priority;
+        uint64_t sched_runtime, sched_deadline, sched_period;
+    } a;
+    memset(&a, 0, sizeof a);
+    a.size = sizeof a;
+    a.sched_policy = 0; /* SCHED_OTHER */
+    a.sched_nice = nice_now;
+    a.sched_runtime = (uint64_t)us * 1000;
+    (void)syscall(SYS_sched_setattr, 0, &a, 0);
+#endif
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
@@ -652,6 +689,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     server *sv = cls;
     request *rq = *con_cls;
     if (!rq) {
+        request_thread_slice(sv->o->slice_us);
         rq = fbi_xcalloc(1, sizeof *rq);
         snprintf(rq->id, sizeof rq->id, "req-%lu", (unsigned long)atomic_fetch_add(&sv->seq, 1) + 1);
         rq->t0 = mono_s();
