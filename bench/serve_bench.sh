@@ -31,9 +31,10 @@ for t in wrk etcd; do
     command -v $t >/dev/null 2>&1 || { echo "serve_bench: $t is not installed (apt-get install wrk etcd-server); skipped"; exit 77; }
 done
 tmp=$(mktemp -d /tmp/fb-serve-bench.XXXXXX)
-srv_pid=; etcd_pid=
+srv_pid=; srv0_pid=; etcd_pid=
 cleanup() {
     [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null || true
+    [ -n "$srv0_pid" ] && kill "$srv0_pid" 2>/dev/null || true
     [ -n "$etcd_pid" ] && kill "$etcd_pid" 2>/dev/null || true
     wait 2>/dev/null || true
     rm -rf "$tmp"
@@ -144,6 +145,34 @@ while [ $r -le "$rounds" ]; do
     done
     r=$((r+1))
 done
+# The scheduler time slice of serve's request threads (--slice-us, docs/
+# serve.md): a second serve, in a second home made the same way, with the
+# kernel's default slice (--slice-us 0), against the first (default 100
+# us), interleaved, resolve at 8 connections with wrk -t2 and -t1.
+mkdir -m 700 "$tmp/home0"
+tok0=$(python3 "$top/bench/serve_setup.py" "$tmp/home0" 2000 1000)
+FEDBROKER_HOME=$tmp/home0 HOME=$tmp/home0 "$FEDBROKER" serve --listen 127.0.0.1:0 --threads 2 ${SERVE_ARGS:-} \
+    --slice-us 0 --rate 1000000 --burst 1000000 --max-connections 2048 >"$tmp/serve0.out" 2>/dev/null &
+srv0_pid=$!
+i=0
+while ! grep -q listening "$tmp/serve0.out" 2>/dev/null; do i=$((i+1)); [ $i -lt 100 ] || exit 1; sleep 0.1; done
+sport0=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$tmp/serve0.out")
+echo "slice A/B: round wrk_t slice_us req/s p50_ms p90_ms p99_ms p99.9_ms non2xx load1"
+r=1
+while [ $r -le "$rounds" ]; do
+    for wt in 2 1; do
+        for sl in 100 0; do
+            if [ $sl = 0 ]; then p=$sport0; k=$tok0; else p=$sport; k=$tok; fi
+            s=$(wrk -t$wt -c8 -d${dur}s -s "$tmp/pct.lua" -H "Authorization: Bearer $k" \
+                "http://127.0.0.1:$p/v1/resolve/svc7?from=frankfurt" | summary)
+            echo "slice A/B: $r $wt $sl $s $(cut -d' ' -f1 /proc/loadavg)"
+        done
+    done
+    r=$((r+1))
+done
+kill "$srv0_pid" 2>/dev/null || true
+wait "$srv0_pid" 2>/dev/null || true
+
 # Where the waits come from: one more resolve run at 8 connections per wrk
 # thread count, with the scheduler's switches recorded for 3 s of it
 # (perf, system-wide: needs root or perf_event_paranoid <= -1), and
