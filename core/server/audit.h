@@ -27,8 +27,8 @@ fb_status fbi_audit_record(fbi_auditor *a, fb_store *s, const char *actor, const
 
 /* Signs a checkpoint over row id, whose hash is hash (borrowed), in the
  * caller's transaction if one is open. For a writer that appends many rows
- * in one transaction (auditq.c): it signs only the last multiple of
- * FBI_AUDIT_CHECKPOINT_EVERY among them, as the rows before it commit
+ * in one transaction (auditq.c): a large one signs only the last multiple
+ * of FBI_AUDIT_CHECKPOINT_EVERY among them, as the rows before it commit
  * with it and are covered by its chain. */
 fb_status fbi_audit_checkpoint(fbi_auditor *a, fb_store *s, long long id, const char hash[65],
                                fb_diag *diag);

@@ -36,9 +36,29 @@ static void flush_locked(fbi_reqlog *l)
     }
 }
 
+/* Writes what is buffered, after any write under way. Call without mu. */
+static void flush(fbi_reqlog *l)
+{
+    pthread_mutex_lock(&l->write_mu);
+    flush_locked(l);
+    pthread_mutex_unlock(&l->write_mu);
+}
+
+/* Frees l and its buffers (the flusher stopped or never started). */
+static void destroy(fbi_reqlog *l)
+{
+    pthread_mutex_destroy(&l->mu);
+    pthread_mutex_destroy(&l->write_mu);
+    pthread_cond_destroy(&l->nonempty);
+    free(l->buf);
+    free(l->spare);
+    free(l);
+}
+
 static void *flusher(void *arg)
 {
     fbi_reqlog *l = arg;
+    (void)fbi_thread_slice(100000); /* background: preempted by any woken request thread (auditq.c) */
     pthread_mutex_lock(&l->mu);
     while (!l->stop) {
         while (!l->len && !l->stop) pthread_cond_wait(&l->nonempty, &l->mu);
@@ -46,9 +66,7 @@ static void *flusher(void *arg)
         /* let lines gather: one write for every line of the interval */
         struct timespec ts = {0, FBI_REQLOG_FLUSH_MS * 1000L * 1000L};
         nanosleep(&ts, NULL);
-        pthread_mutex_lock(&l->write_mu);
-        flush_locked(l);
-        pthread_mutex_unlock(&l->write_mu);
+        flush(l);
         pthread_mutex_lock(&l->mu);
     }
     pthread_mutex_unlock(&l->mu);
@@ -65,12 +83,7 @@ fbi_reqlog *fbi_reqlog_start(FILE *f)
     pthread_mutex_init(&l->write_mu, NULL);
     pthread_cond_init(&l->nonempty, NULL);
     if (pthread_create(&l->thread, NULL, flusher, l) != 0) {
-        pthread_mutex_destroy(&l->mu);
-        pthread_mutex_destroy(&l->write_mu);
-        pthread_cond_destroy(&l->nonempty);
-        free(l->buf);
-        free(l->spare);
-        free(l);
+        destroy(l);
         return NULL;
     }
     return l;
@@ -90,9 +103,7 @@ void fbi_reqlog_line(fbi_reqlog *l, const char *line, size_t n)
     while (l->len + n > FBI_REQLOG_MAX) {
         /* full: this thread writes the buffer (the flusher is behind) */
         pthread_mutex_unlock(&l->mu);
-        pthread_mutex_lock(&l->write_mu);
-        flush_locked(l);
-        pthread_mutex_unlock(&l->write_mu);
+        flush(l);
         pthread_mutex_lock(&l->mu);
     }
     int wake = l->len == 0; /* the flusher sleeps on an empty buffer only */
@@ -110,13 +121,6 @@ void fbi_reqlog_stop(fbi_reqlog *l)
     pthread_cond_signal(&l->nonempty);
     pthread_mutex_unlock(&l->mu);
     pthread_join(l->thread, NULL);
-    pthread_mutex_lock(&l->write_mu);
-    flush_locked(l); /* what came after the flusher's last write */
-    pthread_mutex_unlock(&l->write_mu);
-    pthread_mutex_destroy(&l->mu);
-    pthread_mutex_destroy(&l->write_mu);
-    pthread_cond_destroy(&l->nonempty);
-    free(l->buf);
-    free(l->spare);
-    free(l);
+    flush(l); /* what came after the flusher's last write */
+    destroy(l);
 }

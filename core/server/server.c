@@ -38,9 +38,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <errno.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 
 typedef struct bucket {
     char *id; /* owned; the key of server.bucket_index */
@@ -656,29 +653,10 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
  * changes nothing. Once per thread. */
 static void request_thread_slice(unsigned us)
 {
-#if defined(__linux__) && defined(SYS_sched_setattr)
     static _Thread_local int done;
     if (done || !us) return;
     done = 1;
-    errno = 0;
-    int nice_now = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
-    if (errno) return;
-    /* the kernel's struct sched_attr, first version (48 bytes): its header
-     * clashes with glibc's sched.h */
-    struct {
-        uint32_t size, sched_policy;
-        uint64_t sched_flags;
-        int32_t sched_nice;
-        uint32_t sched_priority;
-        uint64_t sched_runtime, sched_deadline, sched_period;
-    } a;
-    memset(&a, 0, sizeof a);
-    a.size = sizeof a;
-    a.sched_policy = 0; /* SCHED_OTHER */
-    a.sched_nice = nice_now;
-    a.sched_runtime = (uint64_t)us * 1000;
-    (void)syscall(SYS_sched_setattr, 0, &a, 0);
-#endif
+    (void)fbi_thread_slice(us); /* refused or unsupported: the kernel's slice */
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
