@@ -86,13 +86,10 @@ static void *writer(void *arg)
     errno = 0;
     int prio = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
     if (errno == 0) setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), prio + 5 > 19 ? 19 : prio + 5);
-    /* and the longest time slice: every request or wrk thread woken while
-     * the writer runs (a batch, a WAL checkpoint's page copies) has a
-     * shorter one, so it preempts the writer at once instead of waiting
-     * for the writer's slice or the next tick (4 ms at HZ=250); the
-     * scheduler's trace put the writer behind 8-18 % of the request
-     * threads' waits over 1 ms (bench/README-serve.md) */
-    (void)fbi_thread_slice(100000);
+    /* its time slice stays the kernel's: a longer one would let a woken
+     * request thread (100 us, --slice-us) preempt it, but would also keep
+     * tasks that are runnable without a wake-up waiting behind it until
+     * its slice ends; not measured yet (bench/README-serve.md) */
     pthread_mutex_lock(&q->mu);
     for (;;) {
         while (!q->head && !q->stop) pthread_cond_wait(&q->more, &q->mu);

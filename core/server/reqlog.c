@@ -58,7 +58,6 @@ static void destroy(fbi_reqlog *l)
 static void *flusher(void *arg)
 {
     fbi_reqlog *l = arg;
-    (void)fbi_thread_slice(100000); /* background: preempted by any woken request thread (auditq.c) */
     pthread_mutex_lock(&l->mu);
     while (!l->stop) {
         while (!l->len && !l->stop) pthread_cond_wait(&l->nonempty, &l->mu);
