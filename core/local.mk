@@ -32,7 +32,7 @@ core_libfbcore_la_SOURCES = \
 	core/server/audit.h core/server/audit.c core/server/auditq.h core/server/auditq.c \
 	core/server/ttlcache.h core/server/ttlcache.c core/server/ops.h core/server/ops.c \
 	core/server/v1.h core/server/v1.c core/server/reconcile.h core/server/reconcile.c \
-	core/server/wltoken.h core/server/wltoken.c \
+	core/server/wltoken.h core/server/wltoken.c core/server/reqlog.h core/server/reqlog.c \
 	core/plan/plan.c core/plan/plan.h core/plan/plan_int.h core/plan/input.c \
 	core/plan/model.c core/plan/evaluate.c core/plan/lookup.c core/plan/usage.c core/plan/problem.c core/plan/freetier.c core/plan/budget.c core/plan/explain.c \
 	core/plan/document.c core/plan/report.c core/plan/report.h core/plan/focus.c core/plan/compare.c core/plan/compare.h \

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <openssl/evp.h>
@@ -431,6 +433,33 @@ double fbi_mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int fbi_thread_slice(unsigned us)
+{
+#if defined(__linux__) && defined(SYS_sched_setattr) && defined(SYS_gettid)
+    errno = 0;
+    int nice_now = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    if (errno) return -1;
+    /* the kernel's struct sched_attr, first version (48 bytes): its
+     * header clashes with glibc's sched.h */
+    struct {
+        uint32_t size, sched_policy;
+        uint64_t sched_flags;
+        int32_t sched_nice;
+        uint32_t sched_priority;
+        uint64_t sched_runtime, sched_deadline, sched_period;
+    } a;
+    memset(&a, 0, sizeof a);
+    a.size = sizeof a;
+    a.sched_policy = 0; /* SCHED_OTHER */
+    a.sched_nice = nice_now;
+    a.sched_runtime = (uint64_t)us * 1000;
+    return syscall(SYS_sched_setattr, 0, &a, 0) == 0 ? 0 : -1;
+#else
+    (void)us;
+    return -1;
+#endif
 }
 
 const char *fbi_status_name(fb_status s)

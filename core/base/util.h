@@ -89,6 +89,14 @@ int fbi_parse_rfc3339(const char *s, int64_t *t);
 void fbi_format_rfc3339(int64_t t, char out[21]);
 /* Monotonic milliseconds, for measuring durations. */
 double fbi_mono_ms(void);
+/* Asks the scheduler for a time slice of us microseconds (100 to 100,000)
+ * for the calling thread, keeping its nice level (policy SCHED_OTHER):
+ * Linux's EEVDF scheduler (6.12 and later) lets a woken task with a
+ * shorter slice than the running one preempt it, and a running task's
+ * slice is the time it keeps the CPU against tasks woken with a deadline
+ * before its own. Earlier kernels ignore the slice. 0 when the call was
+ * accepted, -1 otherwise (nothing changed). Thread-safe. */
+int fbi_thread_slice(unsigned us);
 
 /* ---- status names ---- */
 const char *fbi_status_name(fb_status s);

@@ -29,7 +29,7 @@ int fbc_cmd_serve(int argc, char **argv)
 {
     const char *listen = NULL, *max_body = NULL, *max_body_total = NULL, *max_header = NULL, *max_conn = NULL;
     const char *timeout = NULL, *rate = NULL, *burst = NULL, *log_format = NULL, *catalog = NULL;
-    const char *cert = NULL, *key = NULL, *threads = NULL, *reconcile = NULL, *policy = NULL;
+    const char *cert = NULL, *key = NULL, *threads = NULL, *reconcile = NULL, *policy = NULL, *slice = NULL;
     fbc_opt opts[] = {
         {"listen", "ADDR:PORT", "where to listen (default 127.0.0.1:8080; port 0 picks one)", &listen, NULL, NULL},
         {"max-body", "BYTES", "largest request body (default 1048576)", &max_body, NULL, NULL},
@@ -41,6 +41,8 @@ int fbc_cmd_serve(int argc, char **argv)
         {"rate", "N", "requests per second per token (default 50)", &rate, NULL, NULL},
         {"burst", "N", "requests a token may send at once (default 100)", &burst, NULL, NULL},
         {"threads", "N", "worker threads (default 2)", &threads, NULL, NULL},
+        {"slice-us", "US", "the worker threads' scheduler time slice, 100 to 100000 us, 0 = the kernel's "
+                           "(default 100: a woken worker preempts longer-sliced tasks, Linux 6.12+)", &slice, NULL, NULL},
         {"log-format", "FMT", "json or text (default text)", &log_format, NULL, NULL},
         {"tls-cert", "FILE", "PEM certificate (chain): serve HTTPS", &cert, NULL, NULL},
         {"tls-key", "FILE", "PEM private key of --tls-cert", &key, NULL, NULL},
@@ -64,7 +66,7 @@ int fbc_cmd_serve(int argc, char **argv)
     free(pos);
     fbi_serve_opts o = {.catalog_dir = catalog, .address = "127.0.0.1", .port = 8080, .max_body = 1 << 20, .max_header = 16384,
                         .max_connections = 1024, .timeout_s = 10, .rate = 50, .burst = 100, .threads = 2,
-                        .tls_cert = cert, .tls_key = key};
+                        .slice_us = 100, .tls_cert = cert, .tls_key = key};
     char addr[64];
     if (listen) {
         const char *colon = strrchr(listen, ':');
@@ -86,6 +88,14 @@ int fbc_cmd_serve(int argc, char **argv)
     if (rate) { if (num(rate, "rate", 0.001, 1e6, &o.rate)) return FB_EXIT_USAGE; }
     if (burst) { if (num(burst, "burst", 1, 1e6, &o.burst)) return FB_EXIT_USAGE; }
     if (threads) { if (num(threads, "threads", 1, 64, &v)) return FB_EXIT_USAGE; o.threads = (unsigned)v; }
+    if (slice) {
+        if (num(slice, "slice-us", 0, 100000, &v)) return FB_EXIT_USAGE;
+        if (v > 0 && v < 100) {
+            fprintf(stderr, "fedbroker serve: --slice-us %s: give 0 (the kernel's default) or 100 to 100000\n", slice);
+            return FB_EXIT_USAGE;
+        }
+        o.slice_us = (unsigned)v;
+    }
     if (log_format && strcmp(log_format, "json") && strcmp(log_format, "text")) {
         fprintf(stderr, "fedbroker serve: --log-format %s: give json or text\n", log_format);
         return FB_EXIT_USAGE;

@@ -111,6 +111,17 @@ static char *checkpoint_message(long long row_id, const char *row_hash, long lon
     return fbi_xasprintf("fedbroker-audit-checkpoint/1|%lld|%s|%lld", row_id, row_hash, count);
 }
 
+fb_status fbi_audit_checkpoint(fbi_auditor *a, fb_store *s, long long id, const char hash[65], fb_diag *diag)
+{
+    char *msg = checkpoint_message(id, hash, id);
+    unsigned char sig[crypto_sign_BYTES];
+    crypto_sign_detached(sig, NULL, (const unsigned char *)msg, strlen(msg), a->sk);
+    char sigh[crypto_sign_BYTES * 2 + 1];
+    sodium_bin2hex(sigh, sizeof sigh, sig, sizeof sig);
+    free(msg);
+    return fbi_store_put_checkpoint(s, id, hash, id, a->pk_hex, sigh, diag);
+}
+
 fb_status fbi_audit_record(fbi_auditor *a, fb_store *s, const char *actor, const char *tenant,
                            const char *action, const char *outcome, const char *detail_json,
                            fb_diag *diag)
@@ -119,13 +130,7 @@ fb_status fbi_audit_record(fbi_auditor *a, fb_store *s, const char *actor, const
     char hash[65];
     fb_status st = fbi_store_audit_append(s, actor, tenant, action, outcome, detail_json, &id, hash, diag);
     if (st != FB_OK || id % FBI_AUDIT_CHECKPOINT_EVERY != 0) return st;
-    char *msg = checkpoint_message(id, hash, id);
-    unsigned char sig[crypto_sign_BYTES];
-    crypto_sign_detached(sig, NULL, (const unsigned char *)msg, strlen(msg), a->sk);
-    char sigh[crypto_sign_BYTES * 2 + 1];
-    sodium_bin2hex(sigh, sizeof sigh, sig, sizeof sig);
-    free(msg);
-    return fbi_store_put_checkpoint(s, id, hash, id, a->pk_hex, sigh, diag);
+    return fbi_audit_checkpoint(a, s, id, hash, diag);
 }
 
 static const char *js(const json_t *o, const char *k)

@@ -25,6 +25,14 @@ fb_status fbi_audit_record(fbi_auditor *a, fb_store *s, const char *actor, const
                            const char *action, const char *outcome, const char *detail_json,
                            fb_diag *diag);
 
+/* Signs a checkpoint over row id, whose hash is hash (borrowed), in the
+ * caller's transaction if one is open. For a writer that appends many rows
+ * in one transaction (auditq.c): a large one signs only the last multiple
+ * of FBI_AUDIT_CHECKPOINT_EVERY among them, as the rows before it commit
+ * with it and are covered by its chain. */
+fb_status fbi_audit_checkpoint(fbi_auditor *a, fb_store *s, long long id, const char hash[65],
+                               fb_diag *diag);
+
 /* Recomputes the chain and checks every checkpoint's signature with the
  * public key in dir (NULL = home)/audit.pub. *report new: {"ok", "rows",
  * "checkpoints", "problems": [{"row" or "checkpoint", "problem", "detail"}]},

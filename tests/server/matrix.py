@@ -239,6 +239,22 @@ ok(r.status == 200 and ctype.startswith("text/plain; version=0.0.4")
    and mvals.get('fedbroker_resolve_total{outcome="invalid"}') == 1
    and "ledger" not in mtext and "api" not in mtext.replace("fedbroker", ""),
    "/metrics counts requests by route and status and resolves by outcome, naming no workload", mtext[:1500])
+# the time inside serve per request, a histogram by route class: each
+# route's _count is its requests (the scrape itself is counted after its
+# answer is queued), its buckets never fall as le grows, +Inf = _count
+hist_ok, hist_why = True, []
+for rc_ in ("resolve", "tokens", "endpoints", "healthz"):
+    reqs = sum(v for k, v in mvals.items() if k.startswith(f'fedbroker_http_requests_total{{route="{rc_}",'))
+    les = [(k, v) for k, v in mvals.items()
+           if k.startswith(f'fedbroker_http_request_duration_seconds_bucket{{route="{rc_}",le=')]
+    cum = [v for _, v in les]
+    count = mvals.get(f'fedbroker_http_request_duration_seconds_count{{route="{rc_}"}}')
+    if not (len(les) == 12 and les[-1][0].endswith('le="+Inf"}') and cum == sorted(cum) and cum[-1] == count == reqs
+            and reqs > 0 and mvals.get(f'fedbroker_http_request_duration_seconds_sum{{route="{rc_}"}}', -1) >= 0):
+        hist_ok = False
+        hist_why.append((rc_, reqs, count, les))
+ok(hist_ok, "/metrics: fedbroker_http_request_duration_seconds by route, cumulative buckets, counts = requests",
+   hist_why)
 # bytes that are not UTF-8 in the path, a query argument or the method
 # (percent-decoded by the server): 400, never an answer that is not JSON
 # (this crashed serve once: an error message quoting ?from=%FF)
