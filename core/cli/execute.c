@@ -81,7 +81,8 @@ static json_t *current_urls(exec *x, const char *tenant)
         json_array_foreach(eps, e, ep)
             if (!strcmp(jstr(ep, "workload"), jstr(c, "workload")) &&
                 !strcmp(jstr(ep, "provider"), jstr(c, "provider")) &&
-                !strcmp(jstr(ep, "region"), jstr(c, "region")) && !strcmp(jstr(ep, "kind"), "url"))
+                !strcmp(jstr(ep, "region"), jstr(c, "region")) && !strcmp(jstr(ep, "kind"), "url") &&
+                !*jstr(ep, "instance")) /* the deployment's own, not a pod behind it */
                 json_object_set_new(urls, jstr(c, "workload"), json_string(jstr(ep, "url")));
     }
     json_decref(eps);
