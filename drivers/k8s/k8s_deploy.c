@@ -1186,7 +1186,11 @@ fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag 
             json_t *row = found(kinds[k][0], kinds[k][1], it, ctx->region, in_ours);
             /* where a managed workload answers (its Service, pods, Knative URL) */
             if (managed && json_object_get(row, "workload") && json_object_get(row, "tenant")) {
-                if (!strcmp(kinds[k][0], "v1") && !strcmp(kinds[k][1], "Service"))
+                /* the workload's own Service (named as the workload; the
+                 * NAME-public LoadBalancer selects the same pods) */
+                if (!strcmp(kinds[k][0], "v1") && !strcmp(kinds[k][1], "Service") &&
+                    !strcmp(json_string_value(json_object_get(row, "name")),
+                            json_string_value(json_object_get(row, "workload"))))
                     st = service_endpoints(ctx, diag, it, row);
                 else if (!strcmp(kinds[k][0], "serving.knative.dev/v1"))
                     knative_endpoints(it, row);
