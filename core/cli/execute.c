@@ -358,12 +358,8 @@ static void run_level(exec *x, json_int_t level)
         const char *kind = NULL;
         const char *url = fbi_discovery_endpoint_of(it->output, jstr(c2, "kind"), &kind);
         fb_diag *d = fb_diag_new();
-        if (url)
-            fbi_store_put_endpoint(x->store, jstr(c2, "tenant"), jstr(c2, "workload"),
-                                   jstr(c2, "provider"), jstr(c2, "region"), url, kind, d);
-        else
-            fbi_store_delete_endpoint(x->store, jstr(c2, "tenant"), jstr(c2, "workload"),
-                                      jstr(c2, "provider"), jstr(c2, "region"), d);
+        fbi_discovery_applied(x->store, jstr(c2, "tenant"), jstr(c2, "workload"), jstr(c2, "provider"),
+                              jstr(c2, "region"), it->output, jstr(c2, "kind"), d);
         fb_diag_print(d, stderr);
         fb_diag_free(d);
         if (strcmp(jstr(c2, "action"), "move") != 0) {

@@ -24,6 +24,15 @@
 const char *fbi_discovery_endpoint_of(const json_t *output, const char *workload_kind,
                                       const char **kind);
 
+/* Records what a successful apply of a deployment says about where it
+ * answers (fbi_discovery_endpoint_of of output, borrowed): apply's row,
+ * lease 0; no endpoint in the output forgets the deployment's rows. Store
+ * failures are added to diag (new entries), not returned: the deployment
+ * is applied either way. */
+void fbi_discovery_applied(fb_store *s, const char *tenant, const char *workload,
+                           const char *provider, const char *region, const json_t *output,
+                           const char *workload_kind, fb_diag *diag);
+
 /* Ages the table at now (Unix seconds): a row whose source has not
  * reported within its lease (reported_at + lease_seconds < now, lease > 0)
  * is marked stale since reported_at + lease; a row still unreported a

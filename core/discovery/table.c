@@ -45,6 +45,20 @@ const char *fbi_discovery_endpoint_of(const json_t *output, const char *workload
     return NULL;
 }
 
+void fbi_discovery_applied(fb_store *s, const char *tenant, const char *workload,
+                           const char *provider, const char *region, const json_t *output,
+                           const char *workload_kind, fb_diag *diag)
+{
+    const char *kind = NULL;
+    const char *url = fbi_discovery_endpoint_of(output, workload_kind, &kind);
+    /* a store failure here is reported, not fatal: the deployment itself
+     * is recorded, and the next apply or observe records where it answers */
+    if (url)
+        fbi_store_put_endpoint(s, tenant, workload, provider, region, url, kind, diag);
+    else
+        fbi_store_delete_endpoint(s, tenant, workload, provider, region, diag);
+}
+
 static const char *jstr(const json_t *o, const char *k)
 {
     const char *v = json_string_value(json_object_get(o, k));

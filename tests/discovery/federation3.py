@@ -107,6 +107,10 @@ want_url = {"aws": (lam.get("url") or {}).get("FunctionUrl"),
             "k8s": "api.fb-shop.svc.cluster.local"}
 ck.ok(all(want_url.values()) and ".lambda-url.us-east-1.on.aws" in want_url["aws"],
       "the fakes hold the function URL and the Cloud Run uri", want_url)
+applied = {p: h.db("SELECT url, source FROM endpoints WHERE workload='api' AND provider=?", p)
+           for h, p in ((hk, "k8s"), (ha, "aws"), (hg, "gcp"))}
+ck.ok(applied == {p: [(u, "apply")] for p, u in want_url.items()},
+      "each deploying home's apply (--target) recorded that endpoint (source apply)", (applied, want_url))
 
 
 def slice_endpoints():
