@@ -75,6 +75,34 @@ static void note(json_t *changes, const json_t *row, const char *change)
                                              "change", change, "source", jstr(row, "source")));
 }
 
+/* The provider's word on a row's health (observe's status, a driver's
+ * discover conditions): taken when always (nothing else can judge the row:
+ * it is private) or while no probe has judged it (health unknown); probes,
+ * when they cover a row, know better. The row's probe schedule is kept. */
+static fb_status provider_health(fb_store *s, const fbi_endpoint_key *k, const char *health,
+                                 const char *detail, int always, int64_t now, fb_diag *diag)
+{
+    char *text = NULL;
+    fb_status st = fbi_store_endpoint_rows(s, k->tenant, k->workload, &text, diag);
+    if (st != FB_OK) return st;
+    json_t *rows = json_loads(text, 0, NULL);
+    free(text);
+    const char *inst = k->instance ? k->instance : "";
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r) {
+        if (strcmp(jstr(r, "provider"), k->provider) || strcmp(jstr(r, "region"), k->region) ||
+            strcmp(jstr(r, "instance"), inst))
+            continue;
+        if (always || strcmp(jstr(r, "health"), "unknown") == 0)
+            st = fbi_store_set_endpoint_health(s, k, health, detail, 0, now,
+                                               json_integer_value(json_object_get(r, "next_probe_at")),
+                                               diag);
+    }
+    json_decref(rows);
+    return st;
+}
+
 fb_status fbi_discovery_sweep(fb_store *s, int64_t now, json_t **changes, fb_diag *diag)
 {
     if (changes) *changes = json_array();
@@ -120,25 +148,7 @@ fb_status fbi_discovery_observed(fb_store *s, const char *tenant, const char *wo
     fb_status st = fbi_store_report_endpoint(s, &k, url, kind, "observe", lease_s, 0, now, diag);
     if (st != FB_OK) return st;
     /* rows nobody probes (private, or not http) take the provider's word */
-    char *text = NULL;
-    st = fbi_store_endpoint_rows(s, tenant, workload, &text, diag);
-    if (st != FB_OK) return st;
-    json_t *rows = json_loads(text, 0, NULL);
-    free(text);
-    size_t i;
-    json_t *r;
-    json_array_foreach(rows, i, r) {
-        if (strcmp(jstr(r, "provider"), provider) || strcmp(jstr(r, "region"), region) ||
-            *jstr(r, "instance"))
-            continue;
-        /* probes, when they cover the row, know better than the provider */
-        if (strcmp(jstr(r, "health"), "unknown") == 0)
-            st = fbi_store_set_endpoint_health(s, &k, "passing", "observe: the provider has it", 0,
-                                               now, json_integer_value(json_object_get(r, "next_probe_at")),
-                                               diag);
-    }
-    json_decref(rows);
-    return st;
+    return provider_health(s, &k, "passing", "observe: the provider has it", 0, now, diag);
 }
 
 /* One entry of a resource's "endpoints" (schemas/driver/discover.output
@@ -237,29 +247,11 @@ fb_status fbi_discovery_discovered(fb_store *s, const char *provider, const json
             if (st != FB_OK) return st;
             if (health) {
                 /* the provider's own view: the truth for a private row (no
-                 * probe reaches it); for a public one only until a probe
-                 * knows better */
-                char *text = NULL;
-                st = fbi_store_endpoint_rows(s, tenant, workload, &text, diag);
-                if (st != FB_OK) return st;
-                json_t *rows = json_loads(text, 0, NULL);
-                free(text);
-                size_t q;
-                json_t *row;
-                json_array_foreach(rows, q, row) {
-                    if (strcmp(jstr(row, "provider"), provider) || strcmp(jstr(row, "region"), region) ||
-                        strcmp(jstr(row, "instance"), k.instance))
-                        continue;
-                    if (priv || !strcmp(jstr(row, "health"), "unknown")) {
-                        const char *detail = json_string_value(json_object_get(e, "detail"));
-                        char *d = fbi_xasprintf("%s: %s", source, detail ? detail : health);
-                        st = fbi_store_set_endpoint_health(
-                            s, &k, health, d, 0, now,
-                            json_integer_value(json_object_get(row, "next_probe_at")), diag);
-                        free(d);
-                    }
-                }
-                json_decref(rows);
+                 * probe reaches it), for a public one until a probe judges */
+                const char *detail = json_string_value(json_object_get(e, "detail"));
+                char *d = fbi_xasprintf("%s: %s", source, detail ? detail : health);
+                st = provider_health(s, &k, health, d, priv, now, diag);
+                free(d);
                 if (st != FB_OK) return st;
             }
             if (recorded)
