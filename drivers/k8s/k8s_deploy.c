@@ -1063,7 +1063,19 @@ static fb_status service_endpoints(fb_driver_ctx *ctx, fb_diag *diag, const json
                             FB_HTTP_READ_ONLY | FB_HTTP_IDEMPOTENT, &res);
     free(path);
     fbk_buf_free(&q);
-    if (st == FB_OK && res.err != FB_OK) st = k8s_fail(diag, "discover (EndpointSlices)", &res, NULL);
+    if (st == FB_OK && res.err != FB_OK) {
+        /* a role that may not list EndpointSlices (or a cluster without
+         * discovery.k8s.io/v1) still discovers everything else: the pod
+         * rows are missing, and said so */
+        fbk_diag(k8s_host, diag, FB_SEV_WARNING, NULL,
+                 "k8s: discover: cannot list the EndpointSlices of Service %s/%s (HTTP %ld): its pods' "
+                 "endpoints are not reported\ngrant list on endpointslices.discovery.k8s.io in the tenant "
+                 "namespaces to the broker's account",
+                 ns, name, res.status);
+        k8s_res_clear(&res);
+        json_object_set_new(row, "endpoints", eps);
+        return FB_OK;
+    }
     size_t i, j, k, a;
     const json_t *slice, *port, *ep, *addr;
     json_array_foreach(st == FB_OK ? json_object_get(res.body, "items") : NULL, i, slice) {
