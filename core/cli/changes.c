@@ -224,7 +224,8 @@ static const char *stored_url(const json_t *endpoints, const char *tenant, const
     json_t *e;
     json_array_foreach(endpoints, k, e)
         if (!strcmp(jstr(e, "tenant"), tenant) && !strcmp(jstr(e, "workload"), name) &&
-            !strcmp(jstr(e, "provider"), provider) && !strcmp(jstr(e, "region"), region))
+            !strcmp(jstr(e, "provider"), provider) && !strcmp(jstr(e, "region"), region) &&
+            !*jstr(e, "instance")) /* the deployment's own, not a pod behind it */
             return jstr(e, "url");
     return NULL;
 }

@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 #include "cli/deploy.h"
 #include "cli/planexec.h"
+#include "discovery/discovery.h"
 #include "plan/plan.h"
 #include "base/call.h"
 #include "base/diag.h"
@@ -360,6 +361,16 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
     if (rc == FB_EXIT_OK) {
         fbi_apply(&b, store, items, n, dry_run, fbc_parse_parallelism(par));
         rc = fbc_batch_exit(items, n);
+        /* where each applied deployment answers: apply's endpoint rows, as
+         * plan-driven apply records them */
+        for (size_t i = 0; !dry_run && store && i < n; i++)
+            if (items[i].status == FB_OK)
+                fbi_discovery_applied(store, fb_spec_tenant(set, i), fb_spec_name(set, i),
+                                      json_string_value(json_object_get(items[i].placement, "provider")),
+                                      json_string_value(json_object_get(items[i].placement, "region")),
+                                      items[i].output,
+                                      json_string_value(json_object_get(items[i].workload, "kind")),
+                                      items[i].diag);
         json_t *out = json_array();
         for (size_t i = 0; i < n; i++) {
             char *what = fbi_xasprintf("%s/%s", fb_spec_tenant(set, i), fb_spec_name(set, i));

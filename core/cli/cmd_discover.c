@@ -2,6 +2,7 @@
 #include "config.h"
 #include "cli/cli.h"
 #include "cli/deploy.h"
+#include "discovery/discovery.h"
 #include "base/call.h"
 #include "spec/spec.h"
 #include "base/util.h"
@@ -14,25 +15,49 @@
 
 int fbc_cmd_discover(int argc, char **argv)
 {
-    const char *format = NULL, *provider = NULL;
+    const char *format = NULL, *provider = NULL, *lease = NULL;
     fbc_opt opts[] = {
         {"provider", "NAME", "only this driver", &provider, NULL, NULL},
+        {"lease", "DURATION", "record the endpoints found, holding for this lease", &lease, NULL, NULL},
         {"format", "FMT", "table or json", &format, NULL, NULL},
         {NULL, NULL, NULL, NULL, NULL, NULL},
     };
     char **pos;
     int npos, rc;
-    if (!fbc_parse(argc, argv, opts, "fedbroker discover [--provider NAME] [--format table|json]",
+    if (!fbc_parse(argc, argv, opts,
+                   "fedbroker discover [--provider NAME] [--lease DURATION] [--format table|json]",
                    "Lists what every driver that can discover finds in its configured regions,\n"
                    "marks what fedbroker manages (by its tags) and whether the store tracks it:\n"
                    "'untracked' is a managed resource the store does not know (another broker's,\n"
-                   "or left by a crash), 'unmanaged' is not fedbroker's. Changes nothing.",
+                   "or left by a crash), 'unmanaged' is not fedbroker's. Without --lease it\n"
+                   "changes nothing. With --lease, the endpoints the drivers report for managed\n"
+                   "workloads (URLs, Kubernetes EndpointSlice addresses) are recorded in the\n"
+                   "endpoints table under their source (discover, or the driver's) with that\n"
+                   "lease, and the table is swept: rows whose source stopped reporting go stale\n"
+                   "after one lease and are removed after two (docs/discovery.md).",
                    &pos, &npos, &rc))
         return rc;
     free(pos);
     fbc_format fmt;
     if (fbc_format_parse(format, (1u << FBC_FMT_TABLE) | (1u << FBC_FMT_JSON), &fmt) != 0)
         return FB_EXIT_USAGE;
+    int64_t lease_s = 0, now = 0;
+    char *err = NULL;
+    if (lease) {
+        int64_t ms;
+        if (fbi_parse_duration(lease, &ms, &err) != 0 || ms <= 0) {
+            fprintf(stderr, "fedbroker discover: --lease %s: %s\n", lease,
+                    err ? err : "a lease must be longer than zero (e.g. 60s, 5m)");
+            free(err);
+            return FB_EXIT_USAGE;
+        }
+        lease_s = (ms + 999) / 1000;
+    }
+    if (fbi_now(&now, &err) != 0) {
+        fprintf(stderr, "fedbroker discover: %s\n", err);
+        free(err);
+        return FB_EXIT_INVALID;
+    }
     fbi_broker b;
     fb_store *store = NULL;
     if ((rc = fbc_open_broker(&b)) != FB_EXIT_OK) return rc;
@@ -61,7 +86,7 @@ int fbc_cmd_discover(int argc, char **argv)
         fbi_identity_cfg_free(&icfg);
     }
     fb_diag_free(idd);
-    json_t *out = json_array();
+    json_t *out = json_array(), *recorded = json_array(), *aged = NULL;
     for (size_t i = 0; i < fb_registry_count(b.reg); i++) {
         const fb_driver *drv = fb_registry_get(b.reg, i);
         if (!(drv->caps & FB_CAP_DISCOVER)) continue;
@@ -81,6 +106,11 @@ int fbc_cmd_discover(int argc, char **argv)
             fbi_call_end(&call, dd);
         }
         if (st != FB_OK) rc = FB_EXIT_FAILURE;
+        /* a driver that failed reported nothing: its rows age out */
+        if (st == FB_OK && lease && res &&
+            fbi_discovery_discovered(store, drv->name, json_object_get(res, "resources"), lease_s, now,
+                                     recorded, dd) != FB_OK)
+            rc = FB_EXIT_FAILURE;
         fbc_item_diag(drv->name, dd);
         free(o);
         size_t k;
@@ -103,6 +133,7 @@ int fbc_cmd_discover(int argc, char **argv)
         json_decref(res);
         fb_diag_free(dd);
     }
+    if (lease && fbi_discovery_sweep(store, now, &aged, d) != FB_OK) rc = fbc_report_diag(d, FB_EXIT_FAILURE);
     if (fmt == FBC_FMT_JSON) {
         fbc_print_json(out);
     } else {
@@ -117,7 +148,12 @@ int fbc_cmd_discover(int argc, char **argv)
                    fbc_dep_str(r, "type"), !managed ? "unmanaged" : tracked ? "tracked" : "untracked",
                    fbc_dep_str(r, "workload"), fbc_dep_str(r, "id"));
         }
+        if (lease)
+            printf("recorded %zu endpoint(s) with a %llds lease; %zu aged (stale or removed)\n",
+                   json_array_size(recorded), (long long)lease_s, json_array_size(aged));
     }
+    json_decref(aged);
+    json_decref(recorded);
     json_decref(out);
     json_decref(deps);
     free(din);

@@ -3,6 +3,7 @@
  * recorded it in the store's endpoints table. Reads the store only. */
 #include "config.h"
 #include "cli/cli.h"
+#include "cli/deploy.h"
 #include "base/util.h"
 #include "state/state.h"
 
@@ -43,11 +44,12 @@ int fbc_cmd_endpoints(int argc, char **argv)
             size_t i;
             json_t *r;
             json_array_foreach(rows, i, r)
-                printf("%s/%s  %s:%s  %-5s %s  (observed %s)\n",
+                printf("%s/%s  %s:%s%s%s  %-5s %s  (observed %s)\n",
                        json_string_value(json_object_get(r, "tenant")),
                        json_string_value(json_object_get(r, "workload")),
                        json_string_value(json_object_get(r, "provider")),
                        json_string_value(json_object_get(r, "region")),
+                       *fbc_dep_str(r, "instance") ? " " : "", fbc_dep_str(r, "instance"),
                        json_string_value(json_object_get(r, "kind")),
                        json_string_value(json_object_get(r, "url")),
                        json_string_value(json_object_get(r, "observed_at")));

@@ -81,7 +81,8 @@ static json_t *current_urls(exec *x, const char *tenant)
         json_array_foreach(eps, e, ep)
             if (!strcmp(jstr(ep, "workload"), jstr(c, "workload")) &&
                 !strcmp(jstr(ep, "provider"), jstr(c, "provider")) &&
-                !strcmp(jstr(ep, "region"), jstr(c, "region")) && !strcmp(jstr(ep, "kind"), "url"))
+                !strcmp(jstr(ep, "region"), jstr(c, "region")) && !strcmp(jstr(ep, "kind"), "url") &&
+                !*jstr(ep, "instance")) /* the deployment's own, not a pod behind it */
                 json_object_set_new(urls, jstr(c, "workload"), json_string(jstr(ep, "url")));
     }
     json_decref(eps);
@@ -357,12 +358,8 @@ static void run_level(exec *x, json_int_t level)
         const char *kind = NULL;
         const char *url = fbi_discovery_endpoint_of(it->output, jstr(c2, "kind"), &kind);
         fb_diag *d = fb_diag_new();
-        if (url)
-            fbi_store_put_endpoint(x->store, jstr(c2, "tenant"), jstr(c2, "workload"),
-                                   jstr(c2, "provider"), jstr(c2, "region"), url, kind, d);
-        else
-            fbi_store_delete_endpoint(x->store, jstr(c2, "tenant"), jstr(c2, "workload"),
-                                      jstr(c2, "provider"), jstr(c2, "region"), d);
+        fbi_discovery_applied(x->store, jstr(c2, "tenant"), jstr(c2, "workload"), jstr(c2, "provider"),
+                              jstr(c2, "region"), it->output, jstr(c2, "kind"), d);
         fb_diag_print(d, stderr);
         fb_diag_free(d);
         if (strcmp(jstr(c2, "action"), "move") != 0) {

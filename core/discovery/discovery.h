@@ -24,6 +24,15 @@
 const char *fbi_discovery_endpoint_of(const json_t *output, const char *workload_kind,
                                       const char **kind);
 
+/* Records what a successful apply of a deployment says about where it
+ * answers (fbi_discovery_endpoint_of of output, borrowed): apply's row,
+ * lease 0; no endpoint in the output forgets the deployment's rows. Store
+ * failures are added to diag (new entries), not returned: the deployment
+ * is applied either way. */
+void fbi_discovery_applied(fb_store *s, const char *tenant, const char *workload,
+                           const char *provider, const char *region, const json_t *output,
+                           const char *workload_kind, fb_diag *diag);
+
 /* Ages the table at now (Unix seconds): a row whose source has not
  * reported within its lease (reported_at + lease_seconds < now, lease > 0)
  * is marked stale since reported_at + lease; a row still unreported a
@@ -66,6 +75,21 @@ fb_status fbi_discovery_observed(fb_store *s, const char *tenant, const char *wo
                                  const char *provider, const char *region,
                                  const char *url, const char *kind, int present,
                                  int64_t lease_s, int64_t now, fb_diag *diag);
+
+/* Records the endpoints provider's discover reported (the optional
+ * "endpoints" of each resource, docs/driver-abi.md; resources borrowed):
+ * for every managed resource with a tenant, workload and region, each
+ * entry is reported under its source (default "discover") with lease_s
+ * (the leased-row rules of fbi_discovery_sweep; a report takes over the
+ * row, as observe's with a lease does), its instance ("" = the
+ * deployment's front) and private flag; an entry's health is the row's
+ * for a private row, and for a public one while no probe has judged it
+ * (health unknown). A malformed entry is a warning in diag naming its
+ * JSON pointer, and skipped. recorded (borrowed, may be NULL) gets one
+ * {tenant, workload, provider, region, instance, url, source, private,
+ * health?} per row written. FB_OK unless the store fails. */
+fb_status fbi_discovery_discovered(fb_store *s, const char *provider, const json_t *resources,
+                                   int64_t lease_s, int64_t now, json_t *recorded, fb_diag *diag);
 
 typedef struct fbi_resolve_query {
     const char *name;          /* workload name, required */

@@ -154,12 +154,15 @@ fb_status fbi_discovery_probe(fb_store *s, const fbi_probe_opts *o, json_t **res
             continue;
         const json_t *spec = spec_body(r);
         if (!is_public(spec)) continue; /* observe's to judge */
+        /* an in-cluster address the broker cannot reach: its source's
+         * conditions are its health */
+        if (json_is_true(json_object_get(r, "private"))) continue;
         if (!o->force && json_integer_value(json_object_get(r, "next_probe_at")) > o->now) continue;
         const json_t *hc = json_object_get(spec, "healthCheck");
         const char *path = json_string_value(json_object_get(hc, "path"));
         probe *q = &p[n++];
         q->key = (fbi_endpoint_key){jstr(r, "tenant"), jstr(r, "workload"), jstr(r, "provider"),
-                                    jstr(r, "region")};
+                                    jstr(r, "region"), jstr(r, "instance")};
         q->url = join_path(jstr(r, "url"), path && *path ? path : "/");
         q->period_s = (duration_s(hc, "period", 10000) + 999) / 1000;
         if (q->period_s < 1) q->period_s = 1;

@@ -56,7 +56,7 @@ typedef struct ranked {
     json_t *ep;   /* borrowed from the output array */
     double rtt;   /* NAN when the model has no answer */
     int health;
-    const char *provider, *region;
+    const char *provider, *region, *instance;
 } ranked;
 
 static int by_rtt(const void *a, const void *b)
@@ -67,7 +67,8 @@ static int by_rtt(const void *a, const void *b)
     if (!xn && x->rtt != y->rtt) return x->rtt < y->rtt ? -1 : 1;
     if (x->health != y->health) return x->health - y->health;
     int c = strcmp(x->provider, y->provider);
-    return c ? c : strcmp(x->region, y->region);
+    if (!c) c = strcmp(x->region, y->region);
+    return c ? c : strcmp(x->instance, y->instance);
 }
 
 fb_status fbi_discovery_resolve(fb_store *s, const fbi_catalog *cat, const fbi_resolve_query *q,
@@ -145,6 +146,10 @@ fb_status fbi_discovery_resolve(fb_store *s, const fbi_catalog *cat, const fbi_r
             "observed_at", jstr(r, "observed_at"));
         if (json_is_string(json_object_get(r, "health_detail")))
             json_object_set(ep, "health_detail", json_object_get(r, "health_detail"));
+        /* one of several addresses a source reported (a pod), and whether
+         * only its own network reaches it: a caller elsewhere skips those */
+        if (*jstr(r, "instance")) json_object_set(ep, "instance", json_object_get(r, "instance"));
+        json_object_set_new(ep, "private", json_boolean(json_is_true(json_object_get(r, "private"))));
         double ms = NAN;
         if (q->from_location || from_region) {
             char *key = fbi_xasprintf("%s:%s", jstr(r, "provider"), jstr(r, "region"));
@@ -162,7 +167,8 @@ fb_status fbi_discovery_resolve(fb_store *s, const fbi_catalog *cat, const fbi_r
             free(key);
         }
         json_array_append_new(eps, ep);
-        rk[n++] = (ranked){ep, ms, health_rank(h), jstr(r, "provider"), jstr(r, "region")};
+        rk[n++] = (ranked){ep, ms, health_rank(h), jstr(r, "provider"), jstr(r, "region"),
+                          jstr(r, "instance")};
     }
     qsort(rk, n, sizeof *rk, by_rtt);
     json_t *sorted = json_array();

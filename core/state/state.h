@@ -101,18 +101,23 @@ fb_status fbi_store_list_federation(fb_store *s, const char *federation, char **
 fb_status fbi_store_put_endpoint(fb_store *s, const char *tenant, const char *workload,
                                  const char *provider, const char *region, const char *url,
                                  const char *kind, fb_diag *diag);
-/* The key of an endpoint row; members borrowed. */
+/* The key of an endpoint row; members borrowed. instance names one of
+ * several endpoints a source reported for the deployment (a pod address
+ * "10.0.0.5:8080"); NULL or "" is the deployment's own row. */
 typedef struct fbi_endpoint_key {
-    const char *tenant, *workload, *provider, *region;
+    const char *tenant, *workload, *provider, *region, *instance;
 } fbi_endpoint_key;
 /* Records or refreshes an endpoint that source ("apply", "observe",
- * "discover") reported at now (Unix seconds), holding for lease_s seconds
- * (0: until it is forgotten; negative: a refresh that keeps an existing
- * row's source and lease, a new row gets lease 0). Clears stale_since; a
- * changed url resets its health to unknown. Borrowed arguments. */
+ * "discover", or the name a driver's discover gives, such as
+ * "k8s-endpointslice") reported at now (Unix seconds), holding for lease_s
+ * seconds (0: until it is forgotten; negative: a refresh that keeps an
+ * existing row's source, lease and private flag, a new row gets lease 0).
+ * private_addr marks an address only reachable inside its network (never
+ * probed by the broker). Clears stale_since; a changed url resets its
+ * health to unknown. Borrowed arguments. */
 fb_status fbi_store_report_endpoint(fb_store *s, const fbi_endpoint_key *k, const char *url,
                                     const char *kind, const char *source, int64_t lease_s,
-                                    int64_t now, fb_diag *diag);
+                                    int private_addr, int64_t now, fb_diag *diag);
 /* Sets a row's health (passing, warning, critical, unknown), the reason
  * (may be NULL), the consecutive failure count and the probe times. */
 fb_status fbi_store_set_endpoint_health(fb_store *s, const fbi_endpoint_key *k,
@@ -127,12 +132,14 @@ fb_status fbi_store_set_endpoint_stale(fb_store *s, const fbi_endpoint_key *k,
  * the store has none). */
 fb_status fbi_store_endpoint_rows(fb_store *s, const char *tenant, const char *workload,
                                   char **json, fb_diag *diag);
-/* Forgets a deployment's endpoint (it was destroyed). */
+/* Forgets one endpoint row (the sweep removing an expired report). */
+fb_status fbi_store_forget_endpoint(fb_store *s, const fbi_endpoint_key *k, fb_diag *diag);
+/* Forgets a deployment's endpoints, every instance (it was destroyed). */
 fb_status fbi_store_delete_endpoint(fb_store *s, const char *tenant, const char *workload,
                                     const char *provider, const char *region, fb_diag *diag);
 /* The recorded endpoints (new JSON array text), of tenant or of all
- * tenants when NULL: tenant, workload, provider, region, url, kind,
- * observed_at. */
+ * tenants when NULL: every column as fbi_store_endpoint_rows has it, but
+ * no spec. */
 fb_status fbi_store_list_endpoints(fb_store *s, const char *tenant, char **json, fb_diag *diag);
 
 /* ---- the identity layer's tables (core/identity/; schema 4) ---- */

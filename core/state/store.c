@@ -146,6 +146,32 @@ static const char *const migrations[] = {
      * least privilege): a plan compares them with the callers it sees, so a
      * dependency added on a caller makes the callee's grants an update */
     "ALTER TABLE deployments ADD COLUMN identity_callers TEXT;",
+    /* 9: discovery fed by every source (docs/discovery.md): a source may
+     * report several endpoints of one deployment (a Kubernetes Service's
+     * EndpointSlices name each ready pod address), so an instance joins
+     * the key ('' = the deployment's own front: apply, observe, discover);
+     * private marks an address only reachable inside its network (an
+     * in-cluster pod IP), which the broker never probes. SQLite cannot
+     * change a primary key in place: the table is rebuilt. */
+    "CREATE TABLE endpoints_v9 ("
+    "  tenant TEXT NOT NULL, workload TEXT NOT NULL, provider TEXT NOT NULL,"
+    "  region TEXT NOT NULL, instance TEXT NOT NULL DEFAULT '', url TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'url', observed_at TEXT,"
+    "  protocol TEXT NOT NULL DEFAULT 'https', health TEXT NOT NULL DEFAULT 'unknown'"
+    "  CHECK (health IN ('passing','warning','critical','unknown')),"
+    "  health_detail TEXT, checked_at INTEGER, failures INTEGER NOT NULL DEFAULT 0,"
+    "  next_probe_at INTEGER NOT NULL DEFAULT 0, source TEXT NOT NULL DEFAULT 'apply',"
+    "  lease_seconds INTEGER NOT NULL DEFAULT 0, reported_at INTEGER, stale_since INTEGER,"
+    "  private INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (tenant, workload, provider, region, instance));"
+    "INSERT INTO endpoints_v9(tenant,workload,provider,region,url,updated_at,kind,observed_at,"
+    "  protocol,health,health_detail,checked_at,failures,next_probe_at,source,lease_seconds,"
+    "  reported_at,stale_since)"
+    "  SELECT tenant,workload,provider,region,url,updated_at,kind,observed_at,protocol,health,"
+    "  health_detail,checked_at,failures,next_probe_at,source,lease_seconds,reported_at,"
+    "  stale_since FROM endpoints;"
+    "DROP TABLE endpoints;"
+    "ALTER TABLE endpoints_v9 RENAME TO endpoints;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
@@ -1137,13 +1163,19 @@ fb_status fbi_store_put_endpoint(fb_store *s, const char *tenant, const char *wo
 {
     int64_t now;
     fbi_now(&now, NULL);
-    fbi_endpoint_key k = {tenant, workload, provider, region};
-    return fbi_store_report_endpoint(s, &k, url, kind, "apply", 0, now, diag);
+    fbi_endpoint_key k = {tenant, workload, provider, region, NULL};
+    return fbi_store_report_endpoint(s, &k, url, kind, "apply", 0, 0, now, diag);
+}
+
+/* The key's instance: NULL is the deployment's own row (''). */
+static const char *key_instance(const fbi_endpoint_key *k)
+{
+    return k->instance ? k->instance : "";
 }
 
 fb_status fbi_store_report_endpoint(fb_store *s, const fbi_endpoint_key *k, const char *url,
                                     const char *kind, const char *source, int64_t lease_s,
-                                    int64_t now, fb_diag *diag)
+                                    int private_addr, int64_t now, fb_diag *diag)
 {
     char nowt[21];
     fbi_format_rfc3339(now, nowt);
@@ -1159,9 +1191,9 @@ fb_status fbi_store_report_endpoint(fb_store *s, const fbi_endpoint_key *k, cons
      * another server, so what the probes knew of the old one is dropped */
     return exec_bind(s, diag, "record endpoint",
         "INSERT INTO endpoints(tenant,workload,provider,region,url,kind,updated_at,observed_at,"
-        " protocol,source,lease_seconds,reported_at)"
-        " VALUES(?1,?2,?3,?4,?5,?6,?7,?7,?8,?9,MAX(?10,0),?11)"
-        " ON CONFLICT(tenant,workload,provider,region) DO UPDATE"
+        " protocol,source,lease_seconds,reported_at,instance,private)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?7,?8,?9,MAX(?10,0),?11,?12,?13)"
+        " ON CONFLICT(tenant,workload,provider,region,instance) DO UPDATE"
         " SET health=CASE WHEN url=excluded.url THEN health ELSE 'unknown' END,"
         " health_detail=CASE WHEN url=excluded.url THEN health_detail ELSE NULL END,"
         " failures=CASE WHEN url=excluded.url THEN failures ELSE 0 END,"
@@ -1170,9 +1202,10 @@ fb_status fbi_store_report_endpoint(fb_store *s, const fbi_endpoint_key *k, cons
         " observed_at=excluded.observed_at, protocol=excluded.protocol,"
         " source=CASE WHEN ?10 < 0 THEN source ELSE excluded.source END,"
         " lease_seconds=CASE WHEN ?10 < 0 THEN lease_seconds ELSE ?10 END,"
-        " reported_at=excluded.reported_at, stale_since=NULL",
-        "ttttttttti" "i", k->tenant, k->workload, k->provider, k->region, url, kind, nowt, proto,
-        source, (long long)lease_s, (long long)now);
+        " reported_at=excluded.reported_at, stale_since=NULL,"
+        " private=CASE WHEN ?10 < 0 THEN private ELSE excluded.private END",
+        "ttttttttti" "iti", k->tenant, k->workload, k->provider, k->region, url, kind, nowt, proto,
+        source, (long long)lease_s, (long long)now, key_instance(k), (long long)(private_addr != 0));
 }
 
 fb_status fbi_store_set_endpoint_health(fb_store *s, const fbi_endpoint_key *k,
@@ -1182,9 +1215,10 @@ fb_status fbi_store_set_endpoint_health(fb_store *s, const fbi_endpoint_key *k,
 {
     return exec_bind(s, diag, "record endpoint health",
         "UPDATE endpoints SET health=?5, health_detail=?6, failures=?7, checked_at=?8,"
-        " next_probe_at=?9 WHERE tenant=?1 AND workload=?2 AND provider=?3 AND region=?4",
-        "ttttttiii", k->tenant, k->workload, k->provider, k->region, health, detail,
-        (long long)failures, (long long)checked_at, (long long)next_probe_at);
+        " next_probe_at=?9 WHERE tenant=?1 AND workload=?2 AND provider=?3 AND region=?4"
+        " AND instance=?10",
+        "ttttttiiit", k->tenant, k->workload, k->provider, k->region, health, detail,
+        (long long)failures, (long long)checked_at, (long long)next_probe_at, key_instance(k));
 }
 
 fb_status fbi_store_set_endpoint_stale(fb_store *s, const fbi_endpoint_key *k,
@@ -1192,13 +1226,24 @@ fb_status fbi_store_set_endpoint_stale(fb_store *s, const fbi_endpoint_key *k,
 {
     return exec_bind(s, diag, "mark endpoint stale",
         "UPDATE endpoints SET stale_since=?5 WHERE tenant=?1 AND workload=?2 AND provider=?3"
-        " AND region=?4 AND stale_since IS NULL",
-        "tttti", k->tenant, k->workload, k->provider, k->region, (long long)stale_since);
+        " AND region=?4 AND instance=?6 AND stale_since IS NULL",
+        "ttttit", k->tenant, k->workload, k->provider, k->region, (long long)stale_since,
+        key_instance(k));
+}
+
+fb_status fbi_store_forget_endpoint(fb_store *s, const fbi_endpoint_key *k, fb_diag *diag)
+{
+    return exec_bind(s, diag, "delete endpoint",
+        "DELETE FROM endpoints WHERE tenant=?1 AND workload=?2 AND provider=?3 AND region=?4"
+        " AND instance=?5",
+        "ttttt", k->tenant, k->workload, k->provider, k->region, key_instance(k));
 }
 
 fb_status fbi_store_delete_endpoint(fb_store *s, const char *tenant, const char *workload,
                                     const char *provider, const char *region, fb_diag *diag)
 {
+    /* every row of the deployment: its front and the instances sources
+     * reported for it */
     return exec_bind(s, diag, "delete endpoint",
         "DELETE FROM endpoints WHERE tenant=?1 AND workload=?2 AND provider=?3 AND region=?4",
         "tttt", tenant, workload, provider, region);
@@ -1214,13 +1259,14 @@ fb_status fbi_store_delete_endpoint(fb_store *s, const char *tenant, const char 
     " 'next_probe_at', e.next_probe_at, 'source', e.source, 'lease_seconds', e.lease_seconds," \
     " 'reported_at', COALESCE(e.reported_at," \
     "   CAST(strftime('%s', COALESCE(e.observed_at, e.updated_at)) AS INTEGER))," \
-    " 'stale_since', e.stale_since"
+    " 'stale_since', e.stale_since, 'instance', e.instance, 'private', json(CASE WHEN e.private" \
+    "   THEN 'true' ELSE 'false' END)"
 
 fb_status fbi_store_list_endpoints(fb_store *s, const char *tenant, char **json, fb_diag *diag)
 {
     return query_json_array(s, diag, "list endpoints",
         "SELECT " ENDPOINT_JSON ") AS j FROM endpoints e"
-        " WHERE (?1 IS NULL OR e.tenant=?1) ORDER BY e.tenant, e.workload, e.provider, e.region",
+        " WHERE (?1 IS NULL OR e.tenant=?1) ORDER BY e.tenant, e.workload, e.provider, e.region, e.instance",
         tenant, NULL, json);
 }
 
@@ -1231,7 +1277,7 @@ fb_status fbi_store_endpoint_rows(fb_store *s, const char *tenant, const char *w
         "SELECT " ENDPOINT_JSON ", 'spec', json(w.spec_json)) AS j FROM endpoints e"
         " LEFT JOIN workloads w ON w.tenant=e.tenant AND w.name=e.workload"
         " WHERE (?1 IS NULL OR e.tenant=?1) AND (?2 IS NULL OR e.workload=?2)"
-        " ORDER BY e.tenant, e.workload, e.provider, e.region",
+        " ORDER BY e.tenant, e.workload, e.provider, e.region, e.instance",
         tenant, workload, json);
 }
 

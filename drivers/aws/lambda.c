@@ -1574,6 +1574,23 @@ fb_status aws_lambda_discover(aws_ctx *ctx, const fbk_aws_creds *creds, const ch
                     json_object_set(r, "workload", json_object_get(tags, "workload"));
                 if (aws_str(tags, "tenant"))
                     json_object_set(r, "tenant", json_object_get(tags, "tenant"));
+                /* where a managed function answers: its function URL, if it
+                 * has one (docs/driver-abi.md, discover's "endpoints") */
+                if (tags_ours(tags) && aws_str(tags, "workload") && aws_str(tags, "tenant")) {
+                    char *up = fn_path("2021-10-31", aws_str(f, "FunctionName"), "/url");
+                    aws_req urq;
+                    aws_res ures;
+                    st = lcall(&c, "GetFunctionUrlConfig", "GET", up, NULL, NULL, FB_HTTP_IDEMPOTENT,
+                               &urq, &ures);
+                    free(up);
+                    if (st == FB_OK && ures.err != FB_OK && ures.err != FB_NOTFOUND)
+                        st = aws_fail(diag, &urq, &ures, NULL);
+                    if (st == FB_OK && ures.err == FB_OK && aws_str(ures.body, "FunctionUrl"))
+                        json_object_set_new(r, "endpoints",
+                                            json_pack("[{s:O}]", "url",
+                                                      json_object_get(ures.body, "FunctionUrl")));
+                    aws_res_clear(&ures);
+                }
                 json_array_append_new(resources, r);
             }
             aws_res_clear(&tres);

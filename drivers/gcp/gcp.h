@@ -249,6 +249,10 @@ int gcp_labels_ours(const json_t *labels, const fbk_wl *wl);
 /* discover's row for a resource (new): {type, id: name, name: its last
  * segment, region (when given), managed: our labels, workload, tenant}. */
 json_t *gcp_found(const char *type, const char *name, const char *region, const json_t *labels);
+/* Adds to r (a gcp_found row, borrowed) "endpoints": [{url, health?}]
+ * (docs/driver-abi.md) when r is a managed workload's and url (borrowed,
+ * may be NULL) is set; health NULL = not given. */
+void gcp_found_endpoint(json_t *r, const char *url, const char *health);
 
 /* Records a created resource through host->record (not in a dry run),
  * unless the previous deployment (may be NULL) already has it. */

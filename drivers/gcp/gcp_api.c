@@ -486,6 +486,17 @@ json_t *gcp_found(const char *type, const char *name, const char *region, const 
     return r;
 }
 
+void gcp_found_endpoint(json_t *r, const char *url, const char *health)
+{
+    /* only a managed workload's endpoint can be keyed in the broker's table */
+    if (!url || !*url || !json_is_true(json_object_get(r, "managed")) || !json_object_get(r, "workload") ||
+        !json_object_get(r, "tenant"))
+        return;
+    json_t *e = json_pack("{s:s}", "url", url);
+    if (health) json_object_set_new(e, "health", json_string(health));
+    json_object_set_new(r, "endpoints", json_pack("[o]", e));
+}
+
 fb_status gcp_record(fb_diag *diag, const json_t *prev, const char *type, const char *id, const char *region,
                      const char *name)
 {

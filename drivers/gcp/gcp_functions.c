@@ -502,7 +502,14 @@ fb_status gcp_functions_discover(fb_driver_ctx *ctx, const char *region, json_t 
         const char *name = json_string_value(json_object_get(f, "name"));
         const json_t *labels = json_object_get(f, "labels");
         if (!name) continue;
-        json_array_append_new(resources, gcp_found(FN_TYPE, name, region, labels));
+        json_t *r = gcp_found(FN_TYPE, name, region, labels);
+        /* its URL (the v2 function's url, else its service's uri) and state */
+        const char *url = json_string_value(json_object_get(f, "url"));
+        if (!url) url = json_string_value(json_object_get(json_object_get(f, "serviceConfig"), "uri"));
+        const char *fs = json_string_value(json_object_get(f, "state"));
+        gcp_found_endpoint(r, url, !fs ? NULL : !strcmp(fs, "ACTIVE") ? "passing"
+                                              : !strcmp(fs, "FAILED") ? "critical" : "unknown");
+        json_array_append_new(resources, r);
     }
     json_decref(items);
     free(p);

@@ -533,7 +533,15 @@ fb_status gcp_run_discover(fb_driver_ctx *ctx, const char *region, json_t *resou
         const char *gm = json_string_value(json_object_get(labels, "goog-managed-by"));
         if (gm && !strcmp(gm, "cloudfunctions")) continue; /* a function's own service: listed with it */
         const char *name = json_string_value(json_object_get(s, "name"));
-        if (name) json_array_append_new(resources, gcp_found(RUN_TYPE, name, region, labels));
+        if (!name) continue;
+        json_t *r = gcp_found(RUN_TYPE, name, region, labels);
+        /* where it answers (docs/driver-abi.md, discover's "endpoints"), with
+         * the service's terminal condition as the provider's view */
+        const char *cs = json_string_value(json_object_get(json_object_get(s, "terminalCondition"), "state"));
+        gcp_found_endpoint(r, json_string_value(json_object_get(s, "uri")),
+                           !cs ? NULL : !strcmp(cs, "CONDITION_SUCCEEDED") ? "passing"
+                                    : !strcmp(cs, "CONDITION_FAILED") ? "critical" : "unknown");
+        json_array_append_new(resources, r);
     }
     json_decref(items);
     free(p);

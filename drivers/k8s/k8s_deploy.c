@@ -1089,6 +1089,126 @@ static json_t *found(const char *api, const char *kind, const json_t *item, cons
     return r;
 }
 
+/* An EndpointSlice condition, with the API's meaning of a missing one
+ * ("ready" and "serving": nil is true; "terminating": nil is false). */
+static int slice_cond(const json_t *conds, const char *name, int if_nil)
+{
+    const json_t *v = json_object_get(conds, name);
+    return json_is_boolean(v) ? json_is_true(v) : if_nil;
+}
+
+/* The endpoints a managed Service reports in discover's output
+ * (docs/driver-abi.md, "endpoints"): its cluster DNS name (as apply records
+ * it), and each address x port of its EndpointSlices
+ * (discovery.k8s.io/v1, label kubernetes.io/service-name), private
+ * (in-cluster), with the slice's conditions as health: ready -> passing;
+ * not ready but serving while terminating (draining) -> warning; else
+ * critical. Appended to row's "endpoints". */
+static fb_status service_endpoints(fb_driver_ctx *ctx, fb_diag *diag, const json_t *svc, json_t *row)
+{
+    const json_t *md = json_object_get(svc, "metadata");
+    const char *ns = json_string_value(json_object_get(md, "namespace"));
+    const char *name = json_string_value(json_object_get(md, "name"));
+    if (!ns || !name) return FB_OK;
+    json_t *eps = json_array();
+    char dns[320];
+    snprintf(dns, sizeof dns, "%s.%s.svc.cluster.local", name, ns);
+    json_array_append_new(eps, json_pack("{s:s,s:s,s:b}", "url", dns, "kind", "service", "private", 1));
+    char *path = k8s_path("discovery.k8s.io/v1", "EndpointSlice", ns, NULL);
+    fbk_buf q;
+    fbk_buf_init(&q);
+    fbk_buf_puts(&q, "labelSelector=");
+    char sel[300];
+    snprintf(sel, sizeof sel, "kubernetes.io/service-name=%s", name);
+    fbk_uri_encode(&q, sel, strlen(sel), 0);
+    k8s_res res;
+    fb_status st = k8s_call(ctx, diag, "discover (EndpointSlices)", "GET", path, q.data, NULL, NULL,
+                            FB_HTTP_READ_ONLY | FB_HTTP_IDEMPOTENT, &res);
+    free(path);
+    fbk_buf_free(&q);
+    if (st == FB_OK && res.err != FB_OK) {
+        /* a role that may not list EndpointSlices (or a cluster without
+         * discovery.k8s.io/v1) still discovers everything else: the pod
+         * rows are missing, and said so */
+        fbk_diag(k8s_host, diag, FB_SEV_WARNING, NULL,
+                 "k8s: discover: cannot list the EndpointSlices of Service %s/%s (HTTP %ld): its pods' "
+                 "endpoints are not reported\ngrant list on endpointslices.discovery.k8s.io in the tenant "
+                 "namespaces to the broker's account",
+                 ns, name, res.status);
+        k8s_res_clear(&res);
+        json_object_set_new(row, "endpoints", eps);
+        return FB_OK;
+    }
+    size_t i, j, k, a;
+    const json_t *slice, *port, *ep, *addr;
+    json_array_foreach(st == FB_OK ? json_object_get(res.body, "items") : NULL, i, slice) {
+        const char *at = json_string_value(json_object_get(slice, "addressType"));
+        int v6 = at && !strcmp(at, "IPv6");
+        if (at && strcmp(at, "IPv4") && !v6) continue; /* FQDN slices name no address of ours */
+        json_array_foreach(json_object_get(slice, "ports"), j, port) {
+            const char *proto = json_string_value(json_object_get(port, "protocol"));
+            if (!json_is_integer(json_object_get(port, "port")) || (proto && strcmp(proto, "TCP")))
+                continue; /* a URL needs a TCP port */
+            json_int_t pn = json_integer_value(json_object_get(port, "port"));
+            const char *app = json_string_value(json_object_get(port, "appProtocol"));
+            const char *pname = json_string_value(json_object_get(port, "name"));
+            const char *scheme = (app && !strcmp(app, "https")) || (pname && !strcmp(pname, "https"))
+                                     ? "https" : "http";
+            json_array_foreach(json_object_get(slice, "endpoints"), k, ep) {
+                const json_t *conds = json_object_get(ep, "conditions");
+                int ready = slice_cond(conds, "ready", 1), serving = slice_cond(conds, "serving", 1),
+                    term = slice_cond(conds, "terminating", 0);
+                const char *health = ready ? "passing" : serving && term ? "warning" : "critical";
+                const char *sname =
+                    json_string_value(json_object_get(json_object_get(slice, "metadata"), "name"));
+                char *detail = fbk_xasprintf("EndpointSlice %s: ready=%s serving=%s terminating=%s",
+                                             sname ? sname : "?",
+                                             ready ? "true" : "false", serving ? "true" : "false",
+                                             term ? "true" : "false");
+                json_array_foreach(json_object_get(ep, "addresses"), a, addr) {
+                    const char *ip = json_string_value(addr);
+                    if (!ip || !*ip) continue;
+                    char inst[96], url[128];
+                    snprintf(inst, sizeof inst, v6 ? "[%s]:%lld" : "%s:%lld", ip, (long long)pn);
+                    snprintf(url, sizeof url, "%s://%s", scheme, inst);
+                    json_array_append_new(eps, json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:s}", "url", url, "kind", "url",
+                                                         "instance", inst, "private", 1, "health", health,
+                                                         "detail", detail, "source", "k8s-endpointslice"));
+                }
+                free(detail);
+            }
+        }
+    }
+    k8s_res_clear(&res);
+    if (st == FB_OK) json_object_set_new(row, "endpoints", eps);
+    else json_decref(eps);
+    return st;
+}
+
+/* A Knative Service's endpoint: its status.url, public, with its Ready
+ * condition as health. */
+static void knative_endpoints(const json_t *ksvc, json_t *row)
+{
+    const json_t *status = json_object_get(ksvc, "status");
+    const char *url = json_string_value(json_object_get(status, "url"));
+    if (!url || !*url) return;
+    const char *health = "unknown", *why = NULL;
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(status, "conditions"), i, c) {
+        const char *type = json_string_value(json_object_get(c, "type"));
+        if (!type || strcmp(type, "Ready")) continue;
+        const char *v = json_string_value(json_object_get(c, "status"));
+        health = v && !strcmp(v, "True") ? "passing" : v && !strcmp(v, "False") ? "critical" : "unknown";
+        why = json_string_value(json_object_get(c, "message"));
+    }
+    json_t *e = json_pack("{s:s,s:s,s:s}", "url", url, "kind", "url", "health", health);
+    char *detail = fbk_xasprintf("Knative Ready=%s%s%s", health, why ? ": " : "", why ? why : "");
+    json_object_set_new(e, "detail", json_string(detail));
+    free(detail);
+    json_object_set_new(row, "endpoints", json_pack("[o]", e));
+}
+
 fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag)
 {
     json_t *regions = json_object_get(in, "regions");
@@ -1138,7 +1258,19 @@ fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag 
             }
             int in_ours = ns && json_object_get(our_ns, ns);
             if (!managed && !in_ours) continue; /* someone else's, elsewhere */
-            json_array_append_new(resources, found(kinds[k][0], kinds[k][1], it, ctx->region, in_ours));
+            json_t *row = found(kinds[k][0], kinds[k][1], it, ctx->region, in_ours);
+            /* where a managed workload answers (its Service, pods, Knative URL) */
+            if (managed && json_object_get(row, "workload") && json_object_get(row, "tenant")) {
+                /* the workload's own Service (named as the workload; the
+                 * NAME-public LoadBalancer selects the same pods) */
+                if (!strcmp(kinds[k][0], "v1") && !strcmp(kinds[k][1], "Service") &&
+                    !strcmp(json_string_value(json_object_get(row, "name")),
+                            json_string_value(json_object_get(row, "workload"))))
+                    st = service_endpoints(ctx, diag, it, row);
+                else if (!strcmp(kinds[k][0], "serving.knative.dev/v1"))
+                    knative_endpoints(it, row);
+            }
+            json_array_append_new(resources, row);
         }
         k8s_res_clear(&res);
     }

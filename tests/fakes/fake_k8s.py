@@ -773,6 +773,7 @@ class Handler(BaseHTTPRequestHandler):
                 st.latency_ms = srv.args.latency_ms
                 srv.tls_errors.clear()
             s.fail_rollout.clear()
+            s.not_ready.clear()
             s.fail_knative.clear()
             return {"ok": True}
         if cmd == "faults" and m == "POST":
@@ -832,6 +833,21 @@ class Handler(BaseHTTPRequestHandler):
                 if "deadline_scale" in doc:
                     s.deadline_scale = float(doc["deadline_scale"])
             return {"ok": True, "settings": s.dump()}
+        if cmd == "pod-readiness" and m == "POST":
+            # {"namespace", "deployment", "not_ready": N, "terminating": bool}:
+            # the last N pods of the Deployment fail readiness (or are
+            # being deleted); their EndpointSlice endpoints say so
+            key = "%s/%s" % (doc["namespace"], doc["deployment"])
+            n = int(doc.get("not_ready", 0))
+            if n < 0:
+                raise ValueError("not_ready is a count of pods, 0 or more")
+            with srv.store.lock:
+                if n:
+                    s.not_ready[key] = {"count": n, "terminating": bool(doc.get("terminating"))}
+                else:
+                    s.not_ready.pop(key, None)
+                srv.controllers.dirty.add(("apps/Deployment", doc["namespace"], doc["deployment"]))
+            return {"ok": True, "not_ready": s.not_ready}
         if cmd == "knative-status" and m == "POST":
             with srv.store.lock:
                 if "target" in doc:

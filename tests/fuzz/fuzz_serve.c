@@ -57,7 +57,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (fbi_token_create(store, "shop", "viewer", 1700000000, 0, &tok_viewer, &id, d) != FB_OK) abort();
     free(id);
     fbi_endpoint_key k = {.tenant = "shop", .workload = "api", .provider = "aws", .region = "eu-central-1"};
-    if (fbi_store_report_endpoint(store, &k, "https://api.example/", "url", "apply", 0, 1700000000, d) != FB_OK)
+    if (fbi_store_report_endpoint(store, &k, "https://api.example/", "url", "apply", 0, 0, 1700000000, d) != FB_OK)
         abort();
     opts = (fbi_serve_opts){.address = "127.0.0.1", .port = 0, .max_body = 4096, .max_header = 8192,
                             .max_connections = 64, .timeout_s = 1, .rate = 1e9, .burst = 1e9,

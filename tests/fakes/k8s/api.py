@@ -126,13 +126,15 @@ class Settings:
         self.field_validation_default = args.field_validation_default
         self.fail_rollout = {}    # "ns/name" or "*" -> True
         self.fail_knative = {}    # "ns/name" or "*" -> message
+        self.not_ready = {}       # "ns/deployment" -> {"count": pods not ready, "terminating": bool}
 
     def dump(self):
         return {"knative": self.knative, "autoscaling_v2": self.autoscaling_v2, "domain": self.domain,
                 "rollout_delay_ms": int(self.rollout_delay * 1000), "knative_delay_ms": int(self.knative_delay * 1000),
                 "deadline_scale": self.deadline_scale, "gc_delay_ms": int(self.gc_delay * 1000),
                 "field_validation_default": self.field_validation_default,
-                "fail_rollout": self.fail_rollout, "fail_knative": self.fail_knative}
+                "fail_rollout": self.fail_rollout, "fail_knative": self.fail_knative,
+                "not_ready": self.not_ready}
 
 
 def qbool(value):

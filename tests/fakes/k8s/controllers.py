@@ -10,7 +10,10 @@ writes (the API's hooks) and to timers.
   knative       Service status: ConfigurationsReady, Ready, RoutesReady, latest
                 created/ready revision names, url, address, traffic; or a failure
   endpoints     one EndpointSlice per Service with a selector, with one endpoint
-                per available replica of the Deployments it selects
+                per available replica of the Deployments it selects; the last
+                N of a Deployment's are not ready (ready and serving false, or
+                terminating) when the control API says so; every slice written
+                is decoded against the 1.36 OpenAPI first
   hpa           status.currentReplicas / desiredReplicas and conditions
   quota         ResourceQuota status.hard and status.used (object counts,
                 requests/limits of the Deployments' pods)
@@ -29,7 +32,7 @@ import threading
 import time
 
 from . import kinds as K
-from .schema import QuantityError, canonical_quantity, now_rfc3339, quantity_value
+from .schema import QuantityError, canonical_quantity, decode, now_rfc3339, quantity_value
 
 ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
 
@@ -364,9 +367,16 @@ class Controllers:
             n = (d.get("status") or {}).get("availableReplicas", 0)
             h = template_hash(d["spec"].get("template"))
             base = int(hashlib.sha256(d["metadata"]["uid"].encode()).hexdigest()[:4], 16)
+            unready = self.settings.not_ready.get("%s/%s" % (ns, d["metadata"]["name"])) or {}
             for i in range(n):
+                # a pod failing its readiness probe is neither ready nor
+                # serving; one being deleted is terminating, and serving
+                # until its endpoints stop (the EndpointSlice conditions)
+                down = i >= n - int(unready.get("count", 0))
+                term = down and bool(unready.get("terminating"))
+                cond = {"ready": not down, "serving": (not down) or term, "terminating": term}
                 endpoints.append({"addresses": ["10.244.%d.%d" % ((base + i) // 250 % 250, (base + i) % 250 + 2)],
-                                  "conditions": {"ready": True, "serving": True, "terminating": False},
+                                  "conditions": cond,
                                   "targetRef": {"kind": "Pod", "namespace": ns,
                                                 "name": "%s-%s-%s" % (d["metadata"]["name"], h, template_hash(i)[:5])},
                                   "nodeName": "fake-node"})
@@ -383,6 +393,11 @@ class Controllers:
                 tp = found[0]
             ports.append({"port": tp, "protocol": p.get("protocol", "TCP"), "name": p.get("name", "")})
         desired = {"addressType": "IPv4", "endpoints": endpoints, "ports": ports}
+        # what the fake serves must be what the 1.36 API would: a field the
+        # schema lacks or of the wrong type is a bug in the fake
+        _, dec = decode(desired, self.api.node(eps_kind))
+        if dec.unknown or dec.type_error:
+            raise AssertionError("fake EndpointSlice not in the 1.36 schema: %s" % (dec.unknown or dec.type_error))
         if have:
             cur = have[0]
             if any(cur.get(k) != v for k, v in desired.items()):
