@@ -10,6 +10,7 @@
 #include "base/util.h"
 #include "state/lock.h"
 #include "state/state.h"
+#include "base/jsonread.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -341,7 +342,7 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
         char *dj = NULL;
         fb_diag *sd = fb_diag_new();
         if (fb_store_list_deployments(store, NULL, NULL, &dj, sd) == FB_OK)
-            deps = json_loads(dj, 0, NULL);
+            deps = fbi_json_reads(dj, 0, NULL);
         free(dj);
         fb_diag_free(sd);
         for (size_t i = 0; i < n; i++) {
