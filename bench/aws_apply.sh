@@ -5,7 +5,7 @@
 # function, counted by the server). Numbers: bench/README-aws.md.
 #
 #   bench/aws_apply.sh [-b BUILDDIR] [-n FUNCTIONS] [-l LATENCY_MS] [-p P1,P2,...]
-#                      [-f fast|strict] [-c] [-r RUNS]
+#                      [-f fast|strict] [-c] [-r RUNS] [-w CMD]
 #
 #   -f fast    bench/aws_fastfake (C, libmicrohttpd, thread per connection):
 #              answers GetFunction/CreateFunction only, checks little (default)
@@ -15,13 +15,17 @@
 #   -r RUNS    runs per parallelism and latency (default 1); then per group
 #              the median and worst ratio and fedbroker's CPU (user + sys)
 #              per request, the number issue 11 sets at <= 0.15 ms
+#   -w 'CMD'   run fedbroker under CMD, e.g. -w 'valgrind --tool=callgrind
+#              --callgrind-out-file=/tmp/cg.out' (instructions per request,
+#              which the machine's load does not change; CPU then is CMD's)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=$top/build n=1000 lat=20 pars=10,64 fake=fast ceiling=0 runs=1
-while getopts b:n:l:p:f:cr: o; do
+build=$top/build n=1000 lat=20 pars=10,64 fake=fast ceiling=0 runs=1 wrap=
+while getopts b:n:l:p:f:cr:w: o; do
     case $o in
     b) build=$OPTARG ;; n) n=$OPTARG ;; l) lat=$OPTARG ;; p) pars=$OPTARG ;;
-    f) fake=$OPTARG ;; c) ceiling=1 ;; r) runs=$OPTARG ;; *) sed -n '2,19p' "$0"; exit 64 ;;
+    f) fake=$OPTARG ;; c) ceiling=1 ;; r) runs=$OPTARG ;; w) wrap=$OPTARG ;;
+    *) sed -n '2,22p' "$0"; exit 64 ;;
     esac
 done
 tmp=$(mktemp -d); chmod 755 "$tmp"
@@ -76,7 +80,7 @@ run() { # parallelism latency -> prints a table row
     t0=$(date +%s%N)
     FEDBROKER_HOME=$home FEDBROKER_DRIVER_PATH=$build/stage/drivers \
     AWS_ACCESS_KEY_ID=AKIDFAKEEXAMPLE00001 AWS_SECRET_ACCESS_KEY='fakeSecretKey/EXAMPLE+00001+fedbrokerTEST' \
-        /usr/bin/time -f "%U %S" -o "$tmp/cpu" \
+        /usr/bin/time -f "%U %S" -o "$tmp/cpu" $wrap \
         "$build/fedbroker" apply --parallelism "$p" --target aws:us-east-1 "$tmp"/fns-*.yaml > "$tmp/out" 2> "$tmp/err" \
         || { echo "apply failed:"; tail -5 "$tmp/err"; exit 1; }
     t1=$(date +%s%N)

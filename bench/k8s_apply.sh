@@ -6,7 +6,7 @@
 # ideal R x latency / P (R = the requests the server counted). Numbers:
 # bench/README-k8s.md.
 #
-#   bench/k8s_apply.sh [-b BUILDDIR] [-n WORKLOADS] [-l LATENCY_MS] [-p P1,P2,...] [-r RUNS]
+#   bench/k8s_apply.sh [-b BUILDDIR] [-n WORKLOADS] [-l LATENCY_MS] [-p P1,P2,...] [-r RUNS] [-w CMD]
 #
 #   bench/k8s_fastfake (C, libmicrohttpd, thread per connection, plain HTTP:
 #   the kubeconfig's server is http:// and drivers.k8s.allowInsecure is set)
@@ -14,13 +14,16 @@
 #   the bearer token, fieldManager=fedbroker and the content type.
 #   -r RUNS    runs per parallelism (one row each, then the median and the worst
 #              of the ratio and of fedbroker's CPU per request, user + sys)
+#   -w 'CMD'   run fedbroker under CMD, e.g. -w 'valgrind --tool=callgrind
+#              --callgrind-out-file=/tmp/cg.out' (instructions per request,
+#              which the machine's load does not change; CPU then is CMD's)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=$top/build n=300 lat=5 pars=32 runs=5
-while getopts b:n:l:p:r: o; do
+build=$top/build n=300 lat=5 pars=32 runs=5 wrap=
+while getopts b:n:l:p:r:w: o; do
     case $o in
-    b) build=$OPTARG ;; n) n=$OPTARG ;; l) lat=$OPTARG ;; p) pars=$OPTARG ;; r) runs=$OPTARG ;;
-    *) sed -n '2,16p' "$0"; exit 64 ;;
+    b) build=$OPTARG ;; n) n=$OPTARG ;; l) lat=$OPTARG ;; p) pars=$OPTARG ;; r) runs=$OPTARG ;; w) wrap=$OPTARG ;;
+    *) sed -n '2,19p' "$0"; exit 64 ;;
     esac
 done
 tmp=$(mktemp -d); chmod 755 "$tmp"
@@ -77,7 +80,7 @@ run() { # parallelism latency
     printf '{"drivers": {"k8s": {"kubeconfig": "%s", "allowInsecure": true}}}\n' "$tmp/kubeconfig" > "$home/config.json"
     t0=$(date +%s%N)
     FEDBROKER_HOME=$home FEDBROKER_DRIVER_PATH=$build/stage/drivers \
-        /usr/bin/time -f "%U %S" -o "$tmp/cpu" \
+        /usr/bin/time -f "%U %S" -o "$tmp/cpu" $wrap \
         "$build/fedbroker" apply --parallelism "$p" --target k8s "$tmp/apps.yaml" > "$tmp/out" 2> "$tmp/err" \
         || { echo "apply failed:"; tail -5 "$tmp/err"; exit 1; }
     t1=$(date +%s%N)

@@ -11,7 +11,7 @@ noinst_LTLIBRARIES += core/libfbcore.la
 core_libfbcore_la_CPPFLAGS = $(FB_CORE_INCS)
 core_libfbcore_la_SOURCES = \
 	core/base/util.c core/base/util.h core/base/decimal.c core/base/decimal.h core/base/jsonspan.c core/base/jsonspan.h \
-	core/base/jsonwrite.c core/base/jsonwrite.h \
+	core/base/jsonwrite.c core/base/jsonwrite.h core/base/jsonread.c core/base/jsonread.h \
 	core/base/trust.c core/base/trust.h \
 	core/base/redact.c core/base/redact.h \
 	core/base/diag.c core/base/diag.h \

@@ -103,7 +103,8 @@ tests_broker_check_broker_SOURCES = tests/broker/check_broker.c
 tests_broker_check_broker_CPPFLAGS = $(FB_TEST_INCS)
 tests_broker_check_broker_LDADD = $(FB_TEST_DEPLIBS)
 
-# fbi_json_write against jansson's json_dumps (same bytes, same refusals).
+# fbi_json_write against jansson's json_dumps (same bytes, same refusals), and
+# fbi_json_read against json_loadb (same values, same errors).
 check_PROGRAMS += tests/base/check_jsonwrite
 TESTS += tests/base/check_jsonwrite
 tests_base_check_jsonwrite_SOURCES = tests/base/check_jsonwrite.c

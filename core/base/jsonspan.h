@@ -28,4 +28,9 @@ size_t fbi_json_skip_string(const char *s, size_t n, size_t i);
  * unterminated string or container, nesting past the limit, nothing). */
 size_t fbi_json_skip_value(const char *s, size_t n, size_t i);
 
+/* Length of the valid UTF-8 sequence at s (n >= 1 bytes left), as jansson
+ * checks it (no overlong forms, no surrogates, nothing past U+10FFFF), or
+ * 0 when it is not one. jsonwrite.c and jsonread.c share it. */
+size_t fbi_json_utf8_len(const unsigned char *s, size_t n);
+
 #endif /* FBI_BASE_JSONSPAN_H */

@@ -3,6 +3,7 @@
  * kit compiles the same file. */
 #include "config.h"
 #include "base/jsonwrite.h"
+#include "base/jsonspan.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,30 +40,6 @@ static void putc1(wbuf *b, char c)
     b->p[b->len++] = c;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), as jansson
- * checks it (no overlong forms, no surrogates, nothing past U+10FFFF), or
- * 0 when it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07;
-    else return 0;
-    if (len > n) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return 0; /* overlong */
-    if (cp >= 0xD800 && cp <= 0xDFFF) return 0;                           /* surrogate */
-    if (cp > 0x10FFFF) return 0;
-    return len;
-}
-
 /* A JSON string: '"', '\\' and control characters escaped as jansson
  * does (the short forms, else \u00XX in upper-case hex); everything else,
  * UTF-8 included, as it is. */
@@ -80,7 +57,7 @@ static void put_string(wbuf *b, const char *str, size_t n)
             continue;
         }
         if (c >= 0x80) {
-            size_t l = utf8_seq(s + i, n - i);
+            size_t l = fbi_json_utf8_len(s + i, n - i);
             if (!l) {
                 b->fallback = 1;
                 return;

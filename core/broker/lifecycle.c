@@ -10,6 +10,7 @@
 #include "broker/fanout.h"
 #include "base/call.h"
 #include "base/diag.h"
+#include "base/jsonread.h"
 #include "base/jsonwrite.h"
 #include "spec/spec.h"
 #include "base/util.h"
@@ -83,7 +84,7 @@ static void lane_write_done(void *ud, fb_status st)
     lane_write *w = ud;
     if (w->record && st != FB_OK) {
         lane *l = w->lane;
-        json_t *r = json_loads(w->a, 0, NULL);
+        json_t *r = fbi_json_reads(w->a, 0, NULL);
         if (r) {
             if (!l->unrecorded) l->unrecorded = json_array();
             json_array_append_new(l->unrecorded, r);
@@ -332,7 +333,7 @@ static fb_status call_verb(fbi_deploy_item *it, const char *verb,
     fb_status st = fn(ctx, in_text, &out, it->diag);
     if (out) {
         json_error_t je;
-        it->output = json_loads(out, 0, &je);
+        it->output = fbi_json_reads(out, 0, &je);
         fbi_call_redact_json(fbi_call_of(it->diag), it->output); /* printed and stored */
         if (!it->output && st == FB_OK) {
             char *m = fbi_xasprintf("the driver's %s output is not JSON: %s", verb, je.text);

@@ -8,6 +8,7 @@
 #include "base/trust.h"
 #include "base/util.h"
 #include "host/host.h"
+#include "base/jsonread.h"
 
 #include <pthread.h>
 #include <stddef.h>
@@ -245,7 +246,7 @@ static fb_status host_record(fb_diag *d, const char *resource_json)
 {
     fbi_call *c = fbi_call_of(d);
     json_error_t je;
-    json_t *j = json_loads(resource_json, 0, &je);
+    json_t *j = fbi_json_reads(resource_json, 0, &je);
     if (!j || !json_is_object(j) || !json_is_string(json_object_get(j, "id"))) {
         json_decref(j);
         fb_diag_add(d, FB_SEV_ERROR, NULL, 0, 0, NULL,

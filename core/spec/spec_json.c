@@ -4,6 +4,7 @@
  * both front ends share, and the limits checked on the parsed documents. */
 #include "config.h"
 #include "spec/spec.h"
+#include "base/jsonread.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -348,7 +349,7 @@ int fbi_spec_parse_json(const char *name, const char *data, size_t len,
         return -1;
     }
     json_error_t jerr;
-    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = fbi_json_read(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         int line = jerr.line, col = jerr.column;
         if ((line <= 0 || col <= 0) && jerr.position >= 0)

@@ -953,6 +953,47 @@ static void check_combinators(vctx *c, const json_t *sch, const json_t *inst,
     }
 }
 
+/* Which groups of keywords a schema node has (one pass over its few keys),
+ * so validate skips the checks that would look each of theirs up and
+ * find nothing: the lookups were half of the schema's CPU in a bench
+ * apply (bench/README-aws.md). A check whose bit is clear does nothing
+ * for any instance. */
+enum {
+    KW_REF = 1u << 0, KW_TYPE = 1u << 1, KW_ENUM = 1u << 2, KW_CONST = 1u << 3,
+    KW_STRING = 1u << 4, KW_NUMBER = 1u << 5, KW_OBJECT = 1u << 6, KW_ARRAY = 1u << 7,
+    KW_COMB = 1u << 8,
+};
+
+static unsigned keyword_groups(const json_t *sch)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } kw[] = {
+        {"$ref", KW_REF}, {"type", KW_TYPE}, {"enum", KW_ENUM}, {"const", KW_CONST},
+        {"minLength", KW_STRING}, {"maxLength", KW_STRING}, {"pattern", KW_STRING},
+        {"minimum", KW_NUMBER}, {"maximum", KW_NUMBER}, {"exclusiveMinimum", KW_NUMBER},
+        {"exclusiveMaximum", KW_NUMBER}, {"properties", KW_OBJECT},
+        {"patternProperties", KW_OBJECT}, {"additionalProperties", KW_OBJECT},
+        {"required", KW_OBJECT}, {"propertyNames", KW_OBJECT}, {"minProperties", KW_OBJECT},
+        {"maxProperties", KW_OBJECT}, {"items", KW_ARRAY}, {"minItems", KW_ARRAY},
+        {"maxItems", KW_ARRAY}, {"uniqueItems", KW_ARRAY}, {"allOf", KW_COMB},
+        {"anyOf", KW_COMB}, {"oneOf", KW_COMB}, {"not", KW_COMB}, {"if", KW_COMB},
+    };
+    unsigned m = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)sch, k, v) {
+        for (size_t i = 0; i < sizeof kw / sizeof *kw; i++) {
+            if (k[0] == kw[i].name[0] && !strcmp(k, kw[i].name)) {
+                m |= kw[i].bit;
+                break;
+            }
+        }
+    }
+    return m;
+}
+
 static void validate(vctx *c, const json_t *sch, const json_t *inst, const char *hint)
 {
     if (json_is_true(sch)) return;
@@ -968,7 +1009,8 @@ static void validate(vctx *c, const json_t *sch, const json_t *inst, const char 
         return;
     }
     c->depth++;
-    const char *ref = sch_str(sch, "$ref");
+    unsigned kw = keyword_groups(sch);
+    const char *ref = kw & KW_REF ? sch_str(sch, "$ref") : NULL;
     if (ref) {
         const json_t *target = resolve_ref(c->s->root, ref);
         const char *d = sch_str(sch, "description");
@@ -977,12 +1019,12 @@ static void validate(vctx *c, const json_t *sch, const json_t *inst, const char 
         return;
     }
     int stop = 0;
-    const json_t *type = json_object_get(sch, "type");
+    const json_t *type = kw & KW_TYPE ? json_object_get(sch, "type") : NULL;
     if (type) check_type(c, sch, inst, type, hint, &stop);
     if (!stop) {
-        const json_t *en = json_object_get(sch, "enum");
+        const json_t *en = kw & KW_ENUM ? json_object_get(sch, "enum") : NULL;
         if (en) check_enum(c, sch, inst, en, hint);
-        const json_t *cst = json_object_get(sch, "const");
+        const json_t *cst = kw & KW_CONST ? json_object_get(sch, "const") : NULL;
         if (cst && !jequal(cst, inst) && !skip_err(c)) {
             char *found = describe(inst, 0);
             char *want = json_dumps(cst, JSON_ENCODE_ANY | JSON_COMPACT);
@@ -992,11 +1034,11 @@ static void validate(vctx *c, const json_t *sch, const json_t *inst, const char 
             free(found);
             free(want);
         }
-        if (json_is_string(inst)) check_string(c, sch, inst, hint);
-        if (json_is_number(inst)) check_number(c, sch, inst, hint);
-        if (json_is_object(inst)) check_object(c, sch, inst, hint);
-        if (json_is_array(inst)) check_array(c, sch, inst, hint);
-        check_combinators(c, sch, inst, hint);
+        if ((kw & KW_STRING) && json_is_string(inst)) check_string(c, sch, inst, hint);
+        if ((kw & KW_NUMBER) && json_is_number(inst)) check_number(c, sch, inst, hint);
+        if ((kw & KW_OBJECT) && json_is_object(inst)) check_object(c, sch, inst, hint);
+        if ((kw & KW_ARRAY) && json_is_array(inst)) check_array(c, sch, inst, hint);
+        if (kw & KW_COMB) check_combinators(c, sch, inst, hint);
     }
     c->depth--;
 }

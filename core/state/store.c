@@ -9,6 +9,7 @@
 #include "fedbroker/fedbroker.h"
 #include "state/state.h"
 #include "base/util.h"
+#include "base/jsonread.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -827,7 +828,7 @@ fb_status fb_store_put_resource(fb_store *s, const char *tenant, const char *wor
                                 const char *provider, const char *resource_json,
                                 fb_diag *diag)
 {
-    json_t *r = json_loads(resource_json, 0, NULL);
+    json_t *r = fbi_json_reads(resource_json, 0, NULL);
     fb_status st = fbi_store_put_resource_fields(s, tenant, workload, provider,
                                                  json_string_value(json_object_get(r, "type")),
                                                  json_string_value(json_object_get(r, "id")),

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "aws.h"
 #include "fbk_verb.h"
+#include "base/jsonread.h"
 #include "base/jsonwrite.h"
 
 #include <ctype.h>
@@ -201,7 +202,7 @@ fb_status aws_send(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, cons
     res->err = fbk_aws_error(&resp, &res->code, &res->message);
     if (res->err == FB_OK && resp.body_len) {
         json_error_t je;
-        res->body = json_loadb(resp.body, resp.body_len, 0, &je);
+        res->body = fbi_json_read(resp.body, resp.body_len, 0, &je);
         if (!res->body) {
             fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
                      "aws: %s %s in %s answered HTTP %ld with a body that is not JSON\n%s",

@@ -4,6 +4,7 @@
  * REST paths, and API discovery (/apis) read once. */
 #include "config.h"
 #include "k8s.h"
+#include "base/jsonread.h"
 #include "base/jsonwrite.h"
 
 #include <ctype.h>
@@ -130,7 +131,7 @@ fb_status k8s_call_secret(fb_driver_ctx *ctx, fb_diag *diag, const char *what, c
     if (st != FB_OK) return st;
     res->status = resp.status;
     if (resp.body_len && !(body_unused && map_status(resp.status) == FB_OK))
-        res->body = json_loadb(resp.body, resp.body_len, 0, NULL);
+        res->body = fbi_json_read(resp.body, resp.body_len, 0, NULL);
     k8s_host->http_free(&resp);
     if (k8s_host->dry_run(diag) && res->status == 0) return FB_OK;
     res->err = map_status(res->status);

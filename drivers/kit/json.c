@@ -3,6 +3,7 @@
  * printf-style diagnostics through host->diag_add. */
 #include "config.h"
 #include "fbk.h"
+#include "base/jsonread.h"
 #include "base/jsonwrite.h"
 
 #include <pthread.h>
@@ -64,7 +65,7 @@ fb_status fbk_json_in(const fb_host *host, fb_diag *diag, const char *what, cons
         return FB_INVALID;
     }
     json_error_t je;
-    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = fbi_json_reads(text, JSON_REJECT_DUPLICATES, &je);
     if (!j) {
         fbk_diag(host, diag, FB_SEV_ERROR, NULL, "%s is not valid JSON (line %d, column %d)\n%s",
                  what, je.line, je.column, je.text);

@@ -32,7 +32,7 @@ fbk_source_list = $(fbk_header_list) \
 	drivers/kit/buf.c drivers/kit/sigv4.c drivers/kit/ini.c drivers/kit/xml.c \
 	drivers/kit/json.c drivers/kit/awscreds.c drivers/kit/verb.c drivers/kit/decimal.c \
 	core/base/decimal.c core/base/decimal.h core/base/jsonspan.c core/base/jsonspan.h \
-	core/base/jsonwrite.c core/base/jsonwrite.h \
+	core/base/jsonwrite.c core/base/jsonwrite.h core/base/jsonread.c core/base/jsonread.h \
 	drivers/kit/k8s.c drivers/kit/settings.c drivers/kit/oauth2.c
 EXTRA_DIST += drivers/kit/README.md
 

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "fbk_verb.h"
 #include "base/jsonspan.h"
+#include "base/jsonread.h"
 #include "base/jsonwrite.h"
 
 #include <pthread.h>
@@ -57,7 +58,7 @@ void fbk_note(fbk_ck *ck, const char *pointer, const char *detail, const char *f
 json_t *fbk_parse_input(fbk_ck *ck, const char *in_json)
 {
     json_error_t e;
-    json_t *in = json_loads(in_json ? in_json : "", 0, &e);
+    json_t *in = fbi_json_reads(in_json ? in_json : "", 0, &e);
     if (!in || !json_is_object(in)) {
         if (in)
             fbk_err(ck, NULL, "pass a JSON object such as {\"workload\": {...}, \"placement\": {...}}",
@@ -246,7 +247,7 @@ static json_t *placements_value(const char *s, size_t n)
             v = json_incref(pl_cache.value[i]);
     pthread_mutex_unlock(&pl_cache.mu);
     if (v) return v;
-    v = json_loadb(s, n, 0, NULL);
+    v = fbi_json_read(s, n, 0, NULL);
     char *copy = v ? malloc(n) : NULL;
     if (!copy) return v;
     memcpy(copy, s, n);
@@ -281,7 +282,7 @@ static int read_evaluate_input(const char *in_json, json_t **in, json_t **pls)
     memcpy(rest, in_json, at);
     memcpy(rest + at, "null", 4);
     memcpy(rest + at + 4, in_json + at + len, n - at - len + 1);
-    *in = json_loads(rest, 0, NULL);
+    *in = fbi_json_reads(rest, 0, NULL);
     free(rest);
     if (json_is_object(*in)) *pls = placements_value(in_json + at, len);
     if (!*pls) {

@@ -5,10 +5,21 @@
  * data (files we did not write), and for generated values: every control
  * character, quotes and backslashes, valid and invalid UTF-8, the integer
  * extremes, reals, keys that are prefixes of each other, deep nesting and
- * a cycle. */
+ * a cycle.
+ *
+ * And fbi_json_read (core/base/jsonread.c) against the parser it stands
+ * in for, json_loadb / json_loads with flags 0: the same value (type, key
+ * order, the last of duplicate keys; JSON_REJECT_DUPLICATES too) or the
+ * same error (text, line,
+ * column, position), on the same documents' bytes, on the texts of the
+ * generated values as json_dumps writes them (compact, indented, ASCII
+ * only: \u escapes and surrogate pairs), on those texts mutated byte by
+ * byte, and on hand-picked edges (numbers at the overflow limits, \u0000,
+ * lone surrogates, trailing commas, NUL bytes, depth). */
 #include "config.h"
 #include "../lib/fbtest.h"
 #include "base/jsonwrite.h"
+#include "base/jsonread.h"
 
 #include <dirent.h>
 #include <stdint.h>
@@ -35,6 +46,61 @@ static void same(const json_t *j)
     }
 }
 
+/* The reader and jansson's parser with these flags: the same value, or
+ * the same error. read_own counts the texts the reader read itself (not
+ * jansson for it). */
+static size_t read_own;
+static void read_same_flags(const char *text, size_t n, size_t flags)
+{
+    json_t *own = fbi_json_read_own(text, n, flags);
+    if (own) read_own++;
+    json_decref(own);
+    json_error_t e1, e2;
+    json_t *got = fbi_json_read(text, n, flags, &e1);
+    json_t *want = json_loadb(text, n, flags, &e2);
+    if (!want || !got) {
+        ck_assert_msg(!want && !got, "flags %zu: one parser refused, the other read %.*s", flags,
+                      (int)(n > 300 ? 300 : n), text);
+        ck_assert_str_eq(e1.text, e2.text);
+        ck_assert_str_eq(e1.source, e2.source);
+        ck_assert_int_eq(e1.line, e2.line);
+        ck_assert_int_eq(e1.column, e2.column);
+        ck_assert_int_eq(e1.position, e2.position);
+    } else {
+        /* json_equal tells an integer from a real; the unsorted texts
+         * compare the key order */
+        ck_assert_msg(json_equal(got, want), "different values for %.*s", (int)(n > 300 ? 300 : n), text);
+        char *a = json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *b = json_dumps(want, JSON_COMPACT | JSON_ENCODE_ANY);
+        ck_assert_msg(a && b && !strcmp(a, b), "key order differs:\njansson: %.300s\nours:    %.300s", b, a);
+        free(a);
+        free(b);
+    }
+    json_decref(got);
+    json_decref(want);
+    /* the NUL-terminated form, as json_loads */
+    if (!memchr(text, '\0', n)) {
+        char *z = strndup(text, n);
+        json_t *g = fbi_json_reads(z, flags, &e1);
+        json_t *w = json_loads(z, flags, &e2);
+        ck_assert(!g == !w);
+        if (g) ck_assert(json_equal(g, w));
+        else ck_assert_str_eq(e1.text, e2.text);
+        json_decref(g);
+        json_decref(w);
+        free(z);
+    }
+}
+
+/* read_own counts the flags-0 reads only */
+static void read_same(const char *text, size_t n)
+{
+    size_t own = read_own;
+    read_same_flags(text, n, JSON_REJECT_DUPLICATES);
+    read_own = own;
+    read_same_flags(text, n, 0);
+}
+
 static size_t files_seen;
 
 /* Every *.json file under dir (recursively, up to 4 MB each). */
@@ -58,6 +124,14 @@ static void walk(const char *dir, int depth)
         }
         size_t n = strlen(e->d_name);
         if (n < 5 || strcmp(e->d_name + n - 5, ".json") || st.st_size > 4 << 20) continue;
+        FILE *f = fopen(path, "rb");
+        if (f) {
+            char *text = malloc((size_t)st.st_size + 1);
+            size_t got = fread(text, 1, (size_t)st.st_size, f);
+            fclose(f);
+            read_same(text, got); /* fixtures of bad input included */
+            free(text);
+        }
         json_t *j = json_load_file(path, JSON_DECODE_ANY, NULL);
         if (!j) continue; /* fixtures of bad input */
         same(j);
@@ -172,6 +246,115 @@ START_TEST(generated)
 }
 END_TEST
 
+/* Texts of generated values in json_dumps' forms, then mutated: a byte
+ * replaced, dropped or doubled, with bytes that matter to a parser. */
+START_TEST(read_generated)
+{
+    static const size_t forms[] = {JSON_COMPACT, JSON_INDENT(2), JSON_ENSURE_ASCII | JSON_COMPACT,
+                                   JSON_INDENT(1) | JSON_ENSURE_ASCII | JSON_SORT_KEYS};
+    static const char cuts[] = "{}[]\",:\\u0123456789abcdefABCDEF-+.eE \t\n\r\x01\x7f\x80\xc3\xa9\xed\xff";
+    size_t mutated = 0, valid_texts = 0, own_valid = 0;
+    for (int i = 0; i < 20000; i++) {
+        json_t *j = gen(0, 0);
+        /* the reader reads objects and arrays (json_loadb's flags 0) */
+        if (!json_is_object(j) && !json_is_array(j)) {
+            json_t *a = json_array();
+            json_array_append_new(a, j);
+            j = a;
+        }
+        char *text = json_dumps(j, forms[i % 4]);
+        json_decref(j);
+        if (!text) continue;
+        size_t n = strlen(text);
+        size_t before = read_own;
+        read_same(text, n);
+        /* what jansson reads (not a \u0000), the reader reads itself but
+         * for the 19-digit integers */
+        json_t *ok = json_loadb(text, n, 0, NULL);
+        if (ok) valid_texts++, own_valid += read_own - before;
+        json_decref(ok);
+        for (int m = 0; m < 3 && n > 0; m++) {
+            char *t = malloc(n + 2);
+            memcpy(t, text, n + 1);
+            size_t at = rnd() % n, len = n;
+            char c = cuts[rnd() % (sizeof cuts - 1)];
+            switch (rnd() % 3) {
+            case 0: t[at] = c; break;
+            case 1: memmove(t + at, t + at + 1, n - at); len--; break;
+            default: memmove(t + at + 1, t + at, n - at + 1); len++; break;
+            }
+            read_same(t, len);
+            free(t);
+            mutated++;
+        }
+        free(text);
+    }
+    ck_assert_uint_gt(mutated, 10000);
+    /* the comparisons above mean something only if the reader read most
+     * of them itself */
+    ck_assert_uint_gt(valid_texts, 5000);
+    ck_assert_msg(own_valid * 10 >= valid_texts * 9, "the reader read %zu of %zu valid texts itself",
+                  own_valid, valid_texts);
+}
+END_TEST
+
+START_TEST(read_edges)
+{
+    static const char *const texts[] = {
+        "", " ", "\xef\xbb\xbf{}", "{}", "[]", " \t\r\n[ ] \n", "[] x", "[],", "[1,]", "{\"a\":1,}",
+        "[1 2]", "{\"a\" 1}", "{\"a\":}", "{a:1}", "{'a':1}", "1", "\"s\"", "null", "true",
+        "[-0]", "[0]", "[-]", "[01]", "[-01]", "[1.]", "[.5]", "[1e]", "[1e+]", "[1E-2]", "[0.0e0]",
+        "[123456789012345678]", "[-123456789012345678]", "[1234567890123456789]",
+        "[9223372036854775807]", "[9223372036854775808]", "[-9223372036854775808]",
+        "[-9223372036854775809]", "[99999999999999999999999]", "[1e308]", "[1e309]", "[-1e400]",
+        "[1e-400]", "[2.2250738585072014e-308]", "[4.9e-324]", "[0.1]", "[3.141592653589793238462643]",
+        "[truex]", "[tru]", "[nul]", "[false,true,null]", "[NaN]", "[Infinity]",
+        "[\"\\u0000\"]", "[\"\\u0001\"]", "[\"\\ud800\"]", "[\"\\udc00\"]", "[\"\\ud83d\\ude00\"]",
+        "[\"\\ud83d\\u0041\"]", "[\"\\ud83dx\"]", "[\"\\u00e9\\u20AC\"]", "[\"\\u12\"]", "[\"\\x\"]",
+        "[\"\\/\\b\\f\\n\\r\\t\\\"\\\\\"]", "[\"a\tb\"]", "[\"\x7f\"]", "[\"\xc3\xa9\"]", "[\"\xc3\"]",
+        "[\"\xed\xa0\x80\"]", "[\"\xf4\x90\x80\x80\"]", "[\"\xc0\x80\"]", "[\"unterminated]",
+        "{\"a\":1,\"b\":2,\"a\":3}", "{\"\":0}", "{\"k\\u00e9y\":{\"k\\u00e9y\":[\"v\\n\"]}}",
+        "{\"a\\u0000b\":1}", "{\"a\":1}{}", "[[[[[]]]]]",
+    };
+    size_t before = read_own;
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) read_same(texts[i], strlen(texts[i]));
+    /* those it reads itself: {}, [], the spaced [ ], [-0], [0], [1E-2],
+     * [0.0e0], the 18-digit integers, [1e308], [1e-400]?, ... at least a
+     * score of them */
+    ck_assert_uint_ge(read_own - before, 20);
+    /* a key longer than the reader's stack buffer, escaped and not */
+    char key[400];
+    memset(key, 'k', sizeof key);
+    char *long_key = NULL, *long_esc = NULL;
+    ck_assert_int_gt(asprintf(&long_key, "{\"%.*s\":[1],\"%.*s\":2}", 300, key, 300, key), 0);
+    ck_assert_int_gt(asprintf(&long_esc, "{\"\\n%.*s\":\"\\t%.*s\"}", 300, key, 300, key), 0);
+    read_same(long_key, strlen(long_key));
+    read_same(long_esc, strlen(long_esc));
+    free(long_key);
+    free(long_esc);
+    /* NUL bytes inside the buffer: in a string, between tokens */
+    read_same("[\"a\0b\"]", 7);
+    read_same("[1,\0 2]", 7);
+    read_same("[1]\0", 4);
+    /* nesting up to and past the reader's limit and jansson's */
+    for (int depth = FBI_JSON_READ_MAX_DEPTH - 2; depth <= 2100; depth += depth < 600 ? 1 : 500) {
+        char *t = malloc((size_t)depth * 2 + 1);
+        memset(t, '[', (size_t)depth);
+        memset(t + depth, ']', (size_t)depth);
+        read_same(t, (size_t)depth * 2);
+        free(t);
+    }
+    /* a flag the reader does not do itself: jansson's answer */
+    read_same_flags("[1,2]", 5, JSON_DECODE_INT_AS_REAL);
+    read_same_flags("[\"\\u0000\"]", 10, JSON_ALLOW_NUL);
+    /* NULL: both refuse the same way */
+    json_error_t e1, e2;
+    ck_assert_ptr_null(fbi_json_read(NULL, 0, 0, &e1));
+    ck_assert_ptr_null(json_loadb(NULL, 0, 0, &e2));
+    ck_assert_str_eq(e1.text, e2.text);
+}
+END_TEST
+
 START_TEST(edges)
 {
     /* every single byte below 0x80 as a string, and as a key */
@@ -230,6 +413,8 @@ int main(void)
     tcase_add_test(tc, documents);
     tcase_add_test(tc, generated);
     tcase_add_test(tc, edges);
+    tcase_add_test(tc, read_generated);
+    tcase_add_test(tc, read_edges);
     suite_add_tcase(s, tc);
     return fbt_run(s);
 }
