@@ -66,7 +66,7 @@ class Fake(FakeProcess):
     def client(self, service, region="us-east-1"):
         """A botocore client for out-of-band changes; for SQS, Scheduler and
         Lambda made from the fake's reference models (botocore 1.43.11,
-        tests/fakes/reference/aws-models), which Debian's older botocore
+        tests/reference/aws-models), which Debian's older botocore
         describes differently (SQS in the Query protocol, Lambda without
         the newer members)."""
         import botocore.session
@@ -75,7 +75,7 @@ class Fake(FakeProcess):
         if service in ("sqs", "scheduler", "lambda"):
             if not hasattr(Fake, "_models"):
                 Fake._models = tempfile.mkdtemp(prefix="fb-aws-models-")
-                ref = os.path.join(TOP, "tests", "fakes", "reference", "aws-models")
+                ref = os.path.join(TOP, "tests", "reference", "aws-models")
                 for svc, ver in (("sqs", "2012-11-05"), ("scheduler", "2021-06-30"),
                                  ("lambda", "2015-03-31")):
                     os.makedirs(os.path.join(Fake._models, svc, ver))

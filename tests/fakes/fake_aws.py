@@ -57,7 +57,7 @@ except ImportError:  # the Braket checks need python3-jsonschema
     jsonschema = None
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REFERENCE = os.environ.get("FAKE_AWS_REFERENCE", os.path.join(HERE, "reference"))
+REFERENCE = os.environ.get("FAKE_AWS_REFERENCE", os.path.join(os.path.dirname(HERE), "reference"))
 DEBIAN_DATA = os.path.join(os.path.dirname(botocore.__file__), "data")
 ACCOUNT = "123456789012"
 
