@@ -21,8 +21,8 @@ EXTRA_DIST += tests/kit/sigv4_botocore.py
 
 # The fake AWS endpoint, tested with botocore as the client.
 TESTS += tests/fakes/test_fake_aws.py
-EXTRA_DIST += tests/fakes/fake_aws.py tests/fakes/test_fake_aws.py tests/fakes/README.md \
-	tests/fakes/reference
+EXTRA_DIST += tests/fakes/fake_aws.py tests/fakes/fakeserve.py tests/fakes/test_fake_aws.py tests/fakes/README.md \
+	tests/reference/aws-models tests/reference/braket
 
 # The credential chain, with STS through the real host HTTP service and the
 # fake (which checks every signature with botocore).

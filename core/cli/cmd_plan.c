@@ -117,7 +117,8 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     int npos, rc;
     if (!fbc_parse(argc, argv, opts, "fedbroker plan SPEC... [--format FMT] [--output FILE] "
                    "[--export-lp FILE] [--catalog DIR] [--overrides FILE] [--hours BASIS] "
-                   "[--group-by LABEL] [--out FILE] [--detailed-exitcode] [--no-refresh] [--compare]",
+                   "[--group-by LABEL] [--time-limit SECONDS] [--gap FRACTION] [--out FILE] "
+                   "[--detailed-exitcode] [--no-refresh] [--compare]",
                    "Places every workload by the cost and latency model across the loaded drivers'\n"
                    "offers (residency, latency SLOs, budgets, quotas, links with egress, spread,\n"
                    "affinity) and writes the cost placement report. Exit 0 when a plan exists,\n"
@@ -129,7 +130,9 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
                    "--no-refresh) and what `apply --plan`\n"
                    "needs: the state serial, the spec files' hashes, the catalog's hash.\n"
                    "--out FILE writes that document; --detailed-exitcode: 0 no changes, 2 changes,\n"
-                   "1 error, 3 infeasible.",
+                   "1 error, 3 infeasible. On a model too large for an exact search the solver\n"
+                   "stops once the plan is within --gap of its proven lower bound (status\n"
+                   "feasible, never optimal); --gap 0 searches to a proof or --time-limit.",
                    &pos, &npos, &rc))
         return rc;
     fbc_format fmt;

@@ -548,10 +548,9 @@ static fb_status gcp_observe(fb_driver_ctx *ctx, const char *in_json, char **out
     json_t *in = fbk_parse_input(&ck, in_json);
     if (!in) return FB_INVALID;
     gcp_service s = dep_service(in, &ck);
+    const gcp_svc *k = s == GCP_RUN ? &gcp_run_svc : &gcp_functions_svc;
     json_t *o = NULL;
-    fb_status st = ck.errors ? FB_INVALID
-                 : s == GCP_RUN ? gcp_run_observe(ctx, in, &o, diag)
-                                : gcp_functions_observe(ctx, in, &o, diag);
+    fb_status st = ck.errors ? FB_INVALID : gcp_svc_observe(ctx, k, in, &o, diag);
     json_decref(in);
     if (st != FB_OK) {
         json_decref(o);
@@ -568,9 +567,8 @@ static fb_status gcp_destroy(fb_driver_ctx *ctx, const char *in_json, char **out
     gcp_service s = dep_service(in, &ck);
     json_t *deleted = json_array();
     const json_t *dep = json_object_get(in, "deployment");
-    fb_status st = ck.errors ? FB_INVALID
-                 : s == GCP_RUN ? gcp_run_destroy(ctx, dep, deleted, diag)
-                                : gcp_functions_destroy(ctx, dep, deleted, diag);
+    const gcp_svc *k = s == GCP_RUN ? &gcp_run_svc : &gcp_functions_svc;
+    fb_status st = ck.errors ? FB_INVALID : gcp_svc_destroy(ctx, k, dep, deleted, diag);
     /* the workload's copies of the broker's secrets, and its account,
      * once nothing runs as it */
     if (st == FB_OK) st = gcp_secrets_destroy(ctx, dep, deleted, diag);
@@ -599,8 +597,8 @@ static fb_status gcp_discover(fb_driver_ctx *ctx, const char *in_json, char **ou
         const char *r = json_array_size(regions) ? json_string_value(json_array_get(regions, i))
                                                  : ctx->regions[i]->id;
         if (!r || !gcp_find_region(ctx, r)) continue; /* not one of ours */
-        st = gcp_run_discover(ctx, r, resources, diag);
-        if (st == FB_OK) st = gcp_functions_discover(ctx, r, resources, diag);
+        st = gcp_svc_discover(ctx, &gcp_run_svc, r, resources, diag);
+        if (st == FB_OK) st = gcp_svc_discover(ctx, &gcp_functions_svc, r, resources, diag);
         if (st == FB_OK) st = gcp_triggers_discover(ctx, r, resources, diag);
     }
     if (st == FB_OK) st = gcp_triggers_discover(ctx, NULL, resources, diag);

@@ -329,20 +329,14 @@ fb_status gcp_identity_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *de
  * "caller": EMAIL}; FB_AUTH with a diagnostic otherwise (never the token). */
 fb_status gcp_attest(fb_driver_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);
 
-/* ---- deploy (gcp_run.c, gcp_functions.c, gcp_triggers.c, gcp_secrets.c) -------------- */
+/* ---- deploy (gcp_run.c, gcp_functions.c, gcp_service.c, gcp_triggers.c, gcp_secrets.c) -------------- */
 
-/* apply/observe/destroy of one placement's kind. in: the verb's input
+/* apply of one placement's kind. in: the verb's input
  * (borrowed); *out the verb's output (new). */
 fb_status gcp_run_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const gcp_shape *sh, json_t **out,
                         fb_diag *diag);
 fb_status gcp_functions_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const gcp_shape *sh,
                               json_t **out, fb_diag *diag);
-fb_status gcp_run_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag);
-fb_status gcp_functions_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag);
-fb_status gcp_run_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag);
-fb_status gcp_functions_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag);
-fb_status gcp_run_discover(fb_driver_ctx *ctx, const char *region, json_t *resources, fb_diag *diag);
-fb_status gcp_functions_discover(fb_driver_ctx *ctx, const char *region, json_t *resources, fb_diag *diag);
 
 /* The triggers of a deployed service or function (uri: its URL; service:
  * the Cloud Run service's full name whose invoker role the OIDC identity
@@ -364,6 +358,61 @@ fb_status gcp_triggers_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *de
 /* Scheduler jobs of region (every call) and, once (region NULL), Pub/Sub
  * topics and subscriptions of the project. */
 fb_status gcp_triggers_discover(fb_driver_ctx *ctx, const char *region, json_t *resources, fb_diag *diag);
+
+/* What observe and destroy need to know of one kind of deployed service;
+ * gcp_run.c defines gcp_run_svc, gcp_functions.c gcp_functions_svc, and
+ * gcp_service.c holds the one implementation of both verbs. Immutable;
+ * any thread. */
+typedef struct gcp_svc {
+    const char *type;          /* the deployment's resource record type ("run-service") */
+    const char *service;       /* the placement's service, apply's state.service ("cloud-run") */
+    const char *noun;          /* in messages ("Cloud Run service") */
+    const char *collection;    /* the name's collection under a location ("services") */
+    gcp_api api;               /* the API serving it */
+    const char *get_method;    /* discovery method ids ("services.get") */
+    const char *delete_method; /* ("services.delete") */
+    const char *list_method;   /* ("services.list"; its answer's array is named collection) */
+    const char *url_member;    /* the live resource's URL member ("uri") */
+    /* "ready", "pending" or "failed" of a live resource; *msg (borrowed)
+     * its failure message or NULL. */
+    const char *(*status)(const json_t *live, const char **msg);
+    /* observe's "live" member (new) of a live resource. */
+    json_t *(*live_view)(const json_t *live, const char *msg);
+    /* The body the workload wants for drift (*want new), and the resource
+     * path whose run.invoker allUsers binding observe compares with
+     * spec.http.public (*iam_path new, or NULL when none is checked).
+     * name: the resource's full name; live borrowed. */
+    fb_status (*want)(fb_driver_ctx *ctx, const char *name, const fbk_wl *wl, const gcp_shape *sh,
+                      const json_t *live, json_t **want, char **iam_path, fb_diag *diag);
+    /* destroy: waits out an operation another run holds on it (*live
+     * replaced by the settled resource); NULL when deletes need no wait. */
+    fb_status (*settle)(fb_driver_ctx *ctx, fb_diag *diag, const char *name, json_t **live);
+    /* discover: 0 for a listed item that is not one of this kind's own;
+     * NULL when every item is. */
+    int (*listed)(const json_t *item);
+} gcp_svc;
+extern const gcp_svc gcp_run_svc, gcp_functions_svc;
+
+/* discover of service kind k in region: a row per listed resource. */
+fb_status gcp_svc_discover(fb_driver_ctx *ctx, const gcp_svc *k, const char *region, json_t *resources,
+                           fb_diag *diag);
+/* apply's output on service kind k: state (kind, service, name, id,
+ * region, project, specHash, uri, then the members of extra, triggers when
+ * there are any, identity), resources (k's own record unless this is a dry
+ * run, then resources) and result.url. extra: stolen, may be NULL;
+ * triggers, id_state and resources borrowed. new. */
+json_t *gcp_svc_apply_out(fb_driver_ctx *ctx, const gcp_svc *k, const fbk_wl *wl, const char *name, const char *id,
+                          const char *region, const char *uri, json_t *extra, json_t *triggers,
+                          const gcp_identity *id_state, json_t *resources, fb_diag *diag);
+/* observe of a deployment on service kind k: status, live view, drift
+ * (when the input carries the workload) and the URL as its result. in
+ * borrowed (gains the checked workload's copy); *out new. */
+fb_status gcp_svc_observe(fb_driver_ctx *ctx, const gcp_svc *k, json_t *in, json_t **out, fb_diag *diag);
+/* destroy of a deployment on service kind k: its triggers, then every
+ * resource of k's type it recorded (refusing one without our labels);
+ * appends the names deleted. dep borrowed. */
+fb_status gcp_svc_destroy(fb_driver_ctx *ctx, const gcp_svc *k, const json_t *dep, json_t *deleted,
+                          fb_diag *diag);
 
 /* A dry run: render's documents, in order, through the host. */
 fb_status gcp_dry_run_docs(fb_driver_ctx *ctx, const json_t *docs, fb_diag *diag);

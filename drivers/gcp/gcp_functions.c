@@ -5,8 +5,8 @@
  * created with a deterministic functionId or adopted when it carries our
  * labels, updated with PATCH and an update mask, the operation waited for;
  * its HTTP endpoint is a Cloud Run service of its own name, whose invoker
- * policy says who may call it. observe, destroy and discover as for Cloud
- * Run. The zip's SHA-256 is kept in the label source-sha256, so a changed
+ * policy says who may call it. observe, destroy and discover are Cloud
+ * Run's (gcp_service.c) with this file's status, drift and settling. The zip's SHA-256 is kept in the label source-sha256, so a changed
  * source is uploaded again and an unchanged one is not. */
 #include "config.h"
 #include "gcp.h"
@@ -352,21 +352,9 @@ fb_status gcp_functions_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, 
         st = gcp_triggers_apply(ctx, wl, sh, uri, prev, GCP_TRIGGERS_REST, triggers, resources, diag);
 done:
     if (st == FB_OK) {
-        json_t *state = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s?}", "kind", wl->kind, "service", "cloud-functions",
-                                  "name", name, "id", id, "region", region, "project", ctx->project, "specHash",
-                                  wl->hash[0] ? wl->hash : NULL);
-        if (uri) json_object_set_new(state, "uri", json_string(uri));
-        if (sha[0]) json_object_set_new(state, "sourceSha256", json_string(sha));
-        if (json_array_size(triggers)) json_object_set(state, "triggers", triggers);
-        json_t *is = gcp_identity_state(&ident);
-        if (is) json_object_set_new(state, "identity", is);
-        json_t *all = json_array();
-        if (!gcp_host->dry_run(diag))
-            json_array_append_new(all, json_pack("{s:s,s:s,s:s,s:s}", "type", FN_TYPE, "id", name, "region", region,
-                                                 "name", id));
-        json_array_extend(all, resources);
-        *out = json_pack("{s:o,s:o}", "state", state, "resources", all);
-        if (uri) json_object_set_new(*out, "result", json_pack("{s:s}", "url", uri));
+        json_t *extra = sha[0] ? json_pack("{s:s}", "sourceSha256", sha) : NULL;
+        *out = gcp_svc_apply_out(ctx, &gcp_functions_svc, wl, name, id, region, uri, extra, triggers, &ident,
+                                 resources, diag);
     }
     gcp_identity_clear(&ident);
     free(zip);
@@ -380,138 +368,50 @@ done:
     return st;
 }
 
-fb_status gcp_functions_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag)
+/* observe's view of a live function: its state and its service. new. */
+static json_t *fn_live_view(const json_t *live, const char *msg)
 {
-    const json_t *dep = json_object_get(in, "deployment");
-    fbk_wl wl;
-    gcp_shape sh;
-    int have_w = gcp_observe_workload(ctx, in, &wl, &sh, diag);
-    json_t *names = gcp_dep_names(dep, FN_TYPE);
-    const char *region = json_string_value(json_object_get(dep, "region"));
-    char *name = NULL;
-    if (json_array_size(names)) name = fbk_xstrdup(json_string_value(json_array_get(names, 0)));
-    else if (have_w && region)
-        name = fbk_xasprintf("projects/%s/locations/%s/functions/%s", ctx->project, region, gcp_resource_id(&wl));
-    json_decref(names);
-    if (!name) {
-        fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: the deployment names no Cloud Function (no state.name, "
-                 "no cloud-function record) and no workload to look it up by");
-        return FB_INVALID;
-    }
-    json_t *live = NULL, *drift = json_array(), *lv = NULL;
-    int found = 0;
-    fb_status st = gcp_get(ctx, diag, GCP_API_FUNCTIONS, "functions.get", name, &live, &found);
-    if (st == FB_OK && found && have_w && gcp_labels_ours(json_object_get(live, "labels"), &wl) != 1) found = 0;
-    const char *status = "missing";
-    if (st == FB_OK && found) {
-        const char *msg;
-        status = fn_status(live, &msg);
-        const json_t *sc = json_object_get(live, "serviceConfig");
-        lv = json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?}", "url", json_object_get(live, "url"), "state",
-                       json_object_get(live, "state"), "stateMessages", json_object_get(live, "stateMessages"),
-                       "revision", json_object_get(sc, "revision"), "service", json_object_get(sc, "service"));
-        if (have_w) {
-            const json_t *ls = json_object_get(json_object_get(json_object_get(live, "buildConfig"), "source"),
-                                               "storageSource");
-            unsigned char *zip = NULL;
-            size_t zlen = 0;
-            char sha[41] = "";
-            /* the source as it is now on disk, against the deployed one */
-            fb_status zst = source_zip(&wl, &zip, &zlen, sha, diag);
-            free(zip);
-            if (zst != FB_OK) st = zst;
-            json_t *want = want_body(ctx, &wl, &sh, ls, sha);
-            gcp_identity_body(want, NULL, json_object_get(dep, "state"));
-            gcp_drift(want, live, "", drift);
-            json_decref(want);
-            const char *service = json_string_value(json_object_get(sc, "service"));
-            if (st == FB_OK && service && !sh.event_function) {
-                int holds = 0;
-                char *p = fbk_xasprintf("v2/%s", service);
-                st = gcp_iam_holds(ctx, diag, GCP_API_RUN, p, "roles/run.invoker", "allUsers", &holds);
-                free(p);
-                if (st == FB_OK && holds != wl.public_http)
-                    json_array_append_new(drift, json_pack("{s:s,s:b,s:b}", "field", "iam.roles/run.invoker.allUsers",
-                                                           "want", wl.public_http, "live", holds));
-            }
-            if (st == FB_OK) st = gcp_secrets_observe(ctx, &wl, gcp_identity_sa_of(dep), drift, diag);
-            const char *uri = json_string_value(json_object_get(live, "url"));
-            if (st == FB_OK) st = gcp_triggers_observe(ctx, &wl, &sh, uri, drift, diag);
-        }
-    }
-    if (st == FB_OK) {
-        *out = json_pack("{s:s,s:o}", "status", status, "drift", drift);
-        if (lv) json_object_set(*out, "live", lv);
-        const char *uri = json_string_value(json_object_get(live, "url"));
-        if (found && uri) json_object_set_new(*out, "result", json_pack("{s:s}", "url", uri));
-    } else {
-        json_decref(drift);
-    }
-    json_decref(lv);
-    json_decref(live);
-    free(name);
-    return st;
+    (void)msg; /* stateMessages carries it */
+    const json_t *sc = json_object_get(live, "serviceConfig");
+    return json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?}", "url", json_object_get(live, "url"), "state",
+                     json_object_get(live, "state"), "stateMessages", json_object_get(live, "stateMessages"),
+                     "revision", json_object_get(sc, "revision"), "service", json_object_get(sc, "service"));
 }
 
-fb_status gcp_functions_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag)
+/* observe's wanted body of a function, from the source as it is now on
+ * disk against the deployed one, and the invoker policy of its HTTP
+ * service (none for an event function, which nobody calls over HTTP). */
+static fb_status fn_want(fb_driver_ctx *ctx, const char *name, const fbk_wl *wl, const gcp_shape *sh,
+                         const json_t *live, json_t **want, char **iam_path, fb_diag *diag)
 {
-    fb_status st = gcp_triggers_destroy(ctx, dep, deleted, diag);
-    json_t *names = gcp_dep_names(dep, FN_TYPE);
-    size_t i;
-    json_t *n;
-    json_array_foreach(names, i, n) {
-        if (st != FB_OK) break;
-        const char *name = json_string_value(n);
-        json_t *live = NULL;
-        int found = 0;
-        st = gcp_get(ctx, diag, GCP_API_FUNCTIONS, "functions.get", name, &live, &found);
-        if (st == FB_OK && found && !gcp_labels_ours(json_object_get(live, "labels"), NULL)) {
-            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: Cloud Function %s is not managed by fedbroker (no "
-                     "managed-by=fedbroker label); not deleting it", name);
-            st = FB_CONFLICT;
-        }
-        /* an operation still running on it refuses the delete: wait */
-        if (st == FB_OK && found) st = wait_settled(ctx, diag, name, &live);
-        if (st == FB_OK && found) {
-            char *p = fbk_xasprintf("v2/%s", name);
-            gcp_req rq = {GCP_API_FUNCTIONS, "functions.delete", "DELETE", p, NULL, NULL, FB_HTTP_IDEMPOTENT};
-            gcp_res res;
-            st = gcp_call(ctx, diag, &rq, &res);
-            if (st == FB_OK && res.err == FB_OK)
-                st = gcp_wait(ctx, diag, GCP_API_FUNCTIONS, "functions.delete", res.body, NULL);
-            else if (st == FB_OK && res.err != FB_NOTFOUND)
-                st = gcp_fail(diag, &rq, &res, NULL);
-            gcp_res_clear(&res);
-            free(p);
-        }
-        if (st == FB_OK && found) json_array_append_new(deleted, json_string(name));
-        json_decref(live);
-    }
-    json_decref(names);
-    return st;
+    (void)name;
+    *want = NULL;
+    *iam_path = NULL;
+    unsigned char *zip = NULL;
+    size_t zlen = 0;
+    char sha[41] = "";
+    fb_status st = source_zip(wl, &zip, &zlen, sha, diag);
+    free(zip);
+    if (st != FB_OK) return st;
+    const json_t *ls =
+        json_object_get(json_object_get(json_object_get(live, "buildConfig"), "source"), "storageSource");
+    *want = want_body(ctx, wl, sh, ls, sha);
+    const char *service = json_string_value(json_object_get(json_object_get(live, "serviceConfig"), "service"));
+    if (service && !sh->event_function) *iam_path = fbk_xasprintf("v2/%s", service);
+    return FB_OK;
 }
 
-fb_status gcp_functions_discover(fb_driver_ctx *ctx, const char *region, json_t *resources, fb_diag *diag)
-{
-    char *p = fbk_xasprintf("v2/projects/%s/locations/%s/functions", ctx->project, region);
-    json_t *items = json_array();
-    fb_status st = gcp_list(ctx, diag, GCP_API_FUNCTIONS, "functions.list", p, "functions", items);
-    size_t i;
-    json_t *f;
-    json_array_foreach(items, i, f) {
-        const char *name = json_string_value(json_object_get(f, "name"));
-        const json_t *labels = json_object_get(f, "labels");
-        if (!name) continue;
-        json_t *r = gcp_found(FN_TYPE, name, region, labels);
-        /* its URL (the v2 function's url, else its service's uri) and state */
-        const char *url = json_string_value(json_object_get(f, "url"));
-        if (!url) url = json_string_value(json_object_get(json_object_get(f, "serviceConfig"), "uri"));
-        const char *fs = json_string_value(json_object_get(f, "state"));
-        gcp_found_endpoint(r, url, !fs ? NULL : !strcmp(fs, "ACTIVE") ? "passing"
-                                              : !strcmp(fs, "FAILED") ? "critical" : "unknown");
-        json_array_append_new(resources, r);
-    }
-    json_decref(items);
-    free(p);
-    return st;
-}
+const gcp_svc gcp_functions_svc = {.type = FN_TYPE,
+                                   .service = "cloud-functions",
+                                   .noun = "Cloud Function",
+                                   .collection = "functions",
+                                   .api = GCP_API_FUNCTIONS,
+                                   .get_method = "functions.get",
+                                   .delete_method = "functions.delete",
+                                   .list_method = "functions.list",
+                                   .url_member = "url",
+                                   .status = fn_status,
+                                   .live_view = fn_live_view,
+                                   .want = fn_want,
+                                   .settle = wait_settled,
+                                   .listed = NULL};

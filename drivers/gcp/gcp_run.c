@@ -1,7 +1,9 @@
 /* gcp_run.c - Cloud Run services (Admin API v2): apply (create with a
  * deterministic serviceId, adopt what carries our labels, update with
  * PATCH and an update mask of what differs, wait for the operation), who
- * may invoke them, observe (status, conditions, drift), destroy, discover.
+ * may invoke them, what observe, destroy and discover (gcp_service.c)
+ * read of a service (status, conditions, drift, which listed services are
+ * its own).
  * Also the dry run shared with Cloud Functions: render's documents sent
  * through the host, which records them. */
 #include "config.h"
@@ -84,48 +86,6 @@ static fb_status send_docs(fb_driver_ctx *ctx, const json_t *docs, fb_diag *diag
     return st;
 }
 
-/* GET a resource: *found 0 on 404, else *live (new). */
-static fb_status get(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *what, const char *name,
-                     json_t **live, int *found)
-{
-    *live = NULL;
-    *found = 0;
-    char *p = fbk_xasprintf("%s/%s", api == GCP_API_RUN || api == GCP_API_FUNCTIONS ? "v2" : "v1", name);
-    gcp_req rq = {api, what, "GET", p, NULL, NULL, FB_HTTP_IDEMPOTENT};
-    gcp_res res;
-    fb_status st = gcp_call(ctx, diag, &rq, &res);
-    if (st == FB_OK && res.err == FB_OK) {
-        *found = 1;
-        *live = res.body ? json_incref(res.body) : json_object();
-    } else if (st == FB_OK && res.err != FB_NOTFOUND) {
-        st = gcp_fail(diag, &rq, &res, NULL);
-    }
-    gcp_res_clear(&res);
-    free(p);
-    return st;
-}
-
-/* The names of a deployment: state.name, else the records of type. new. */
-static json_t *dep_names(const json_t *dep, const char *type)
-{
-    json_t *out = json_array();
-    const char *n = json_string_value(json_object_get(json_object_get(dep, "state"), "name"));
-    if (n) json_array_append_new(out, json_string(n));
-    size_t i;
-    const json_t *r;
-    json_array_foreach(json_object_get(dep, "resources"), i, r) {
-        const char *t = json_string_value(json_object_get(r, "type"));
-        const char *id = json_string_value(json_object_get(r, "id"));
-        if (!t || !id || strcmp(t, type) != 0) continue;
-        int dup = 0;
-        size_t k;
-        json_t *o;
-        json_array_foreach(out, k, o) dup |= !strcmp(json_string_value(o), id);
-        if (!dup) json_array_append_new(out, json_string(id));
-    }
-    return out;
-}
-
 /* Polls a service that is still reconciling (an update sent before, or a
  * crash during the wait) until it is not, with the operations' backoff. */
 static fb_status wait_reconciled(fb_driver_ctx *ctx, fb_diag *diag, const char *name, json_t **live)
@@ -144,7 +104,7 @@ static fb_status wait_reconciled(fb_driver_ctx *ctx, fb_diag *diag, const char *
         if (found) {
             json_t *next = NULL;
             int there = 0;
-            st = get(ctx, diag, GCP_API_RUN, "services.get", name, &next, &there);
+            st = gcp_get(ctx, diag, GCP_API_RUN, "services.get", name, &next, &there);
             if (st != FB_OK) return st;
             if (there) {
                 json_decref(*live);
@@ -164,7 +124,7 @@ static fb_status wait_reconciled(fb_driver_ctx *ctx, fb_diag *diag, const char *
         delay = delay * 2 > 60000 ? 60000 : delay * 2;
         json_t *next = NULL;
         int found = 0;
-        fb_status st = get(ctx, diag, GCP_API_RUN, "services.get", name, &next, &found);
+        fb_status st = gcp_get(ctx, diag, GCP_API_RUN, "services.get", name, &next, &found);
         if (st != FB_OK) return st;
         if (!found) {
             fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: Cloud Run service %s disappeared while it was "
@@ -260,7 +220,7 @@ fb_status gcp_run_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const 
     st = gcp_secrets_materialise(ctx, in, wl, region, resources, &secrets_changed, diag);
     if (st == FB_OK) st = gcp_secrets_grant(ctx, wl, ident.email, diag);
     int found = 0;
-    if (st == FB_OK) st = get(ctx, diag, GCP_API_RUN, "services.get", name, &live, &found);
+    if (st == FB_OK) st = gcp_get(ctx, diag, GCP_API_RUN, "services.get", name, &live, &found);
     if (st == FB_OK && !found) {
         char *p = fbk_xasprintf("v2/%s/services", parent);
         char *q = fbk_xasprintf("serviceId=%s", id);
@@ -284,7 +244,7 @@ fb_status gcp_run_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const 
                 result = NULL;
                 found = 1;
             } else if (st == FB_OK) {
-                st = get(ctx, diag, GCP_API_RUN, "services.get", name, &live, &found);
+                st = gcp_get(ctx, diag, GCP_API_RUN, "services.get", name, &live, &found);
             }
             json_decref(result);
             if (st == FB_OK && !found) {
@@ -294,7 +254,7 @@ fb_status gcp_run_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const 
             }
         } else if (st == FB_OK && res.code && !strcmp(res.code, "ALREADY_EXISTS")) {
             /* made meanwhile (or by an attempt whose answer was lost) */
-            st = get(ctx, diag, GCP_API_RUN, "services.get", name, &live, &found);
+            st = gcp_get(ctx, diag, GCP_API_RUN, "services.get", name, &live, &found);
             if (st == FB_OK && !found) {
                 fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL,
                          "gcp: Cloud Run said service %s exists, then that it does not\napply again", name);
@@ -343,7 +303,7 @@ fb_status gcp_run_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const 
             if (st == FB_OK) {
                 json_decref(live);
                 live = NULL;
-                st = get(ctx, diag, GCP_API_RUN, "services.get", name, &live, &found);
+                st = gcp_get(ctx, diag, GCP_API_RUN, "services.get", name, &live, &found);
             }
         }
         free(mask);
@@ -365,22 +325,10 @@ fb_status gcp_run_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const 
                                 resources, diag);
 done:
     if (st == FB_OK) {
-        json_t *state = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s?}", "kind", wl->kind, "service", "cloud-run",
-                                  "name", name, "id", id, "region", region, "project", ctx->project, "specHash",
-                                  wl->hash[0] ? wl->hash : NULL);
-        if (uri) json_object_set_new(state, "uri", json_string(uri));
         const char *rev = json_string_value(json_object_get(live, "latestReadyRevision"));
-        if (rev) json_object_set_new(state, "revision", json_string(rev));
-        if (json_array_size(triggers)) json_object_set(state, "triggers", triggers);
-        json_t *is = gcp_identity_state(&ident);
-        if (is) json_object_set_new(state, "identity", is);
-        json_t *all = json_array();
-        if (!gcp_host->dry_run(diag))
-            json_array_append_new(all, json_pack("{s:s,s:s,s:s,s:s}", "type", RUN_TYPE, "id", name, "region",
-                                                 region, "name", id));
-        json_array_extend(all, resources);
-        *out = json_pack("{s:o,s:o}", "state", state, "resources", all);
-        if (uri) json_object_set_new(*out, "result", json_pack("{s:s}", "url", uri));
+        json_t *extra = rev ? json_pack("{s:s}", "revision", rev) : NULL;
+        *out = gcp_svc_apply_out(ctx, &gcp_run_svc, wl, name, id, region, uri, extra, triggers, &ident, resources,
+                                 diag);
     }
     gcp_identity_clear(&ident);
     json_decref(triggers);
@@ -392,180 +340,58 @@ done:
     return st;
 }
 
-/* The workload of an observe input, checked into wl/sh; 0 when there is
- * none (or it does not fit this driver: then only status is observed). */
-static int observe_workload(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, gcp_shape *sh, fb_diag *diag)
+/* observe's view of a live service: its conditions and revisions. new. */
+static json_t *run_live_view(const json_t *live, const char *msg)
 {
-    json_t *w = json_object_get(in, "workload");
-    if (!json_is_object(w)) return 0;
-    const json_t *dep = json_object_get(in, "deployment");
-    /* a placement made from the deployment, for the shape */
-    json_t *x = json_pack("{s:O,s:{s:s?,s:s?,s:O?}}", "workload", w, "placement", "service",
-                          json_string_value(json_object_get(dep, "service")), "region",
-                          json_string_value(json_object_get(dep, "region")), "kind", json_object_get(w, "kind"));
-    fbk_ck quiet = {gcp_host, diag, GCP_DRV, 0, 1};
-    int ok = gcp_check(ctx, x, wl, sh, &quiet) == 0;
-    /* wl points into x: keep it alive with the input */
-    json_object_set_new(in, "_checked", x);
-    return ok;
+    const char *ready_rev = json_string_value(json_object_get(live, "latestReadyRevision"));
+    const char *created_rev = json_string_value(json_object_get(live, "latestCreatedRevision"));
+    json_t *lv = json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:b}", "uri", json_object_get(live, "uri"),
+                           "terminalCondition", json_object_get(live, "terminalCondition"), "conditions",
+                           json_object_get(live, "conditions"), "latestReadyRevision",
+                           json_object_get(live, "latestReadyRevision"), "latestCreatedRevision",
+                           json_object_get(live, "latestCreatedRevision"), "generation",
+                           json_object_get(live, "generation"), "observedGeneration",
+                           json_object_get(live, "observedGeneration"), "latestRevisionServing",
+                           ready_rev && created_rev && !strcmp(ready_rev, created_rev));
+    if (msg) json_object_set_new(lv, "message", json_string(msg));
+    return lv;
 }
 
-fb_status gcp_run_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag)
+/* observe's wanted body of a service, and its own invoker policy. */
+static fb_status run_want(fb_driver_ctx *ctx, const char *name, const fbk_wl *wl, const gcp_shape *sh,
+                          const json_t *live, json_t **want, char **iam_path, fb_diag *diag)
 {
-    const json_t *dep = json_object_get(in, "deployment");
-    fbk_wl wl;
-    gcp_shape sh;
-    int have_w = observe_workload(ctx, in, &wl, &sh, diag);
-    json_t *names = dep_names(dep, RUN_TYPE);
-    const char *region = json_string_value(json_object_get(dep, "region"));
-    char *name = NULL;
-    if (json_array_size(names)) name = fbk_xstrdup(json_string_value(json_array_get(names, 0)));
-    else if (have_w && region)
-        name = fbk_xasprintf("projects/%s/locations/%s/services/%s", ctx->project, region, gcp_resource_id(&wl));
-    json_decref(names);
-    if (!name) {
-        fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: the deployment names no Cloud Run service (no "
-                 "state.name, no run-service record) and no workload to look it up by");
-        return FB_INVALID;
-    }
-    json_t *live = NULL, *drift = json_array();
-    int found = 0;
-    fb_status st = get(ctx, diag, GCP_API_RUN, "services.get", name, &live, &found);
-    const char *status = "missing";
-    json_t *lv = NULL;
-    if (st == FB_OK && found && have_w && gcp_labels_ours(json_object_get(live, "labels"), &wl) != 1) {
-        /* a service of that name that is not this workload's is not ours */
-        found = 0;
-    }
-    if (st == FB_OK && found) {
-        const char *msg;
-        status = run_status(live, &msg);
-        const char *ready_rev = json_string_value(json_object_get(live, "latestReadyRevision"));
-        const char *created_rev = json_string_value(json_object_get(live, "latestCreatedRevision"));
-        lv = json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:b}", "uri", json_object_get(live, "uri"),
-                       "terminalCondition", json_object_get(live, "terminalCondition"), "conditions",
-                       json_object_get(live, "conditions"), "latestReadyRevision",
-                       json_object_get(live, "latestReadyRevision"), "latestCreatedRevision",
-                       json_object_get(live, "latestCreatedRevision"), "generation",
-                       json_object_get(live, "generation"), "observedGeneration",
-                       json_object_get(live, "observedGeneration"), "latestRevisionServing",
-                       ready_rev && created_rev && !strcmp(ready_rev, created_rev));
-        if (msg) json_object_set_new(lv, "message", json_string(msg));
-        if (have_w) {
-            json_t *want = gcp_run_body(ctx, &wl, &sh);
-            gcp_identity_body(want, NULL, json_object_get(dep, "state"));
-            gcp_drift(want, live, "", drift);
-            json_decref(want);
-            int holds = 0;
-            char *p = fbk_xasprintf("v2/%s", name);
-            st = gcp_iam_holds(ctx, diag, GCP_API_RUN, p, "roles/run.invoker", "allUsers", &holds);
-            free(p);
-            if (st == FB_OK && holds != wl.public_http)
-                json_array_append_new(drift, json_pack("{s:s,s:b,s:b}", "field", "iam.roles/run.invoker.allUsers",
-                                                       "want", wl.public_http, "live", holds));
-            if (st == FB_OK) st = gcp_secrets_observe(ctx, &wl, gcp_identity_sa_of(dep), drift, diag);
-            if (st == FB_OK)
-                st = gcp_triggers_observe(ctx, &wl, &sh, json_string_value(json_object_get(live, "uri")), drift,
-                                          diag);
-        }
-    }
-    if (st == FB_OK) {
-        *out = json_pack("{s:s,s:o}", "status", status, "drift", drift);
-        if (lv) json_object_set(*out, "live", lv);
-        const char *uri = json_string_value(json_object_get(live, "uri"));
-        if (found && uri) json_object_set_new(*out, "result", json_pack("{s:s}", "url", uri));
-    } else {
-        json_decref(drift);
-    }
-    json_decref(lv);
-    json_decref(live);
-    free(name);
-    return st;
+    (void)live;
+    (void)diag;
+    *want = gcp_run_body(ctx, wl, sh);
+    *iam_path = fbk_xasprintf("v2/%s", name);
+    return FB_OK;
 }
 
-fb_status gcp_run_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag)
+/* discover: a function's own service is listed with the function. */
+static int run_listed(const json_t *item)
 {
-    /* the triggers first: they call the service */
-    fb_status st = gcp_triggers_destroy(ctx, dep, deleted, diag);
-    json_t *names = dep_names(dep, RUN_TYPE);
-    size_t i;
-    json_t *n;
-    json_array_foreach(names, i, n) {
-        if (st != FB_OK) break;
-        const char *name = json_string_value(n);
-        json_t *live = NULL;
-        int found = 0;
-        st = get(ctx, diag, GCP_API_RUN, "services.get", name, &live, &found);
-        if (st == FB_OK && found && !gcp_labels_ours(json_object_get(live, "labels"), NULL)) {
-            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: Cloud Run service %s is not managed by fedbroker "
-                     "(no managed-by=fedbroker label); not deleting it", name);
-            st = FB_CONFLICT;
-        }
-        if (st == FB_OK && found) {
-            char *p = fbk_xasprintf("v2/%s", name);
-            gcp_req rq = {GCP_API_RUN, "services.delete", "DELETE", p, NULL, NULL, FB_HTTP_IDEMPOTENT};
-            gcp_res res;
-            st = gcp_call(ctx, diag, &rq, &res);
-            if (st == FB_OK && res.err == FB_OK) {
-                st = gcp_wait(ctx, diag, GCP_API_RUN, "services.delete", res.body, NULL);
-            } else if (st == FB_OK && res.err != FB_NOTFOUND) { /* gone already is what we want */
-                st = gcp_fail(diag, &rq, &res, NULL);
-            }
-            gcp_res_clear(&res);
-            free(p);
-        }
-        if (st == FB_OK && found) json_array_append_new(deleted, json_string(name));
-        json_decref(live);
-    }
-    json_decref(names);
-    return st;
+    const char *gm = json_string_value(json_object_get(json_object_get(item, "labels"), "goog-managed-by"));
+    return !gm || strcmp(gm, "cloudfunctions") != 0;
 }
 
-fb_status gcp_run_discover(fb_driver_ctx *ctx, const char *region, json_t *resources, fb_diag *diag)
-{
-    char *p = fbk_xasprintf("v2/projects/%s/locations/%s/services", ctx->project, region);
-    json_t *items = json_array();
-    fb_status st = gcp_list(ctx, diag, GCP_API_RUN, "services.list", p, "services", items);
-    size_t i;
-    json_t *s;
-    json_array_foreach(items, i, s) {
-        const json_t *labels = json_object_get(s, "labels");
-        const char *gm = json_string_value(json_object_get(labels, "goog-managed-by"));
-        if (gm && !strcmp(gm, "cloudfunctions")) continue; /* a function's own service: listed with it */
-        const char *name = json_string_value(json_object_get(s, "name"));
-        if (!name) continue;
-        json_t *r = gcp_found(RUN_TYPE, name, region, labels);
-        /* where it answers (docs/driver-abi.md, discover's "endpoints"), with
-         * the service's terminal condition as the provider's view */
-        const char *cs = json_string_value(json_object_get(json_object_get(s, "terminalCondition"), "state"));
-        gcp_found_endpoint(r, json_string_value(json_object_get(s, "uri")),
-                           !cs ? NULL : !strcmp(cs, "CONDITION_SUCCEEDED") ? "passing"
-                                    : !strcmp(cs, "CONDITION_FAILED") ? "critical" : "unknown");
-        json_array_append_new(resources, r);
-    }
-    json_decref(items);
-    free(p);
-    return st;
-}
+const gcp_svc gcp_run_svc = {.type = RUN_TYPE,
+                             .service = "cloud-run",
+                             .noun = "Cloud Run service",
+                             .collection = "services",
+                             .api = GCP_API_RUN,
+                             .get_method = "services.get",
+                             .delete_method = "services.delete",
+                             .list_method = "services.list",
+                             .url_member = "uri",
+                             .status = run_status,
+                             .live_view = run_live_view,
+                             .want = run_want,
+                             .settle = NULL,
+                             .listed = run_listed};
 
 /* Shared with gcp_functions.c through gcp.h. */
 fb_status gcp_dry_run_docs(fb_driver_ctx *ctx, const json_t *docs, fb_diag *diag)
 {
     return send_docs(ctx, docs, diag);
-}
-
-fb_status gcp_get(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *what, const char *name,
-                  json_t **live, int *found)
-{
-    return get(ctx, diag, api, what, name, live, found);
-}
-
-json_t *gcp_dep_names(const json_t *dep, const char *type)
-{
-    return dep_names(dep, type);
-}
-
-int gcp_observe_workload(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, gcp_shape *sh, fb_diag *diag)
-{
-    return observe_workload(ctx, in, wl, sh, diag);
 }

@@ -11,18 +11,14 @@ import hashlib
 import json
 import os
 import shutil
-import sqlite3
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
-TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.environ.get("top_builddir") or os.path.join(TOP, "build")
-FEDBROKER = os.environ.get("FEDBROKER") or os.path.join(BUILD, "fedbroker")
-DRIVER_PATH = os.environ.get("FEDBROKER_DRIVER_PATH") or os.path.join(BUILD, "stage", "drivers")
-EXAMPLES = os.path.join(TOP, "examples")
+# the shared harness (tests/lib/harness.py): paths, checker, fake process, broker home
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import (BUILD, DRIVER_PATH, EXAMPLES, FEDBROKER, TOP, BrokerEnv, Checker,  # noqa: E402,F401
+                     FakeProcess, wait_for)
 
 AK = "AKIDFAKEEXAMPLE00001"
 SK = "fakeSecretKey/EXAMPLE+00001+fedbrokerTEST"
@@ -32,18 +28,11 @@ SCHED_ROLE = "arn:aws:iam::123456789012:role/fedbroker-scheduler"
 EXEC_ROLE = "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
 
 
-class Fake:
+class Fake(FakeProcess):
     """fake_aws.py on a free port; it exits when our end of its stdin closes."""
 
     def __init__(self, *args):
-        self.proc = subprocess.Popen(
-            ["/usr/bin/python3", os.path.join(TOP, "tests", "fakes", "fake_aws.py"), "--port", "0",
-             "--exit-on-stdin-eof", *args],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        line = self.proc.stdout.readline().decode()
-        if not line.startswith("PORT "):
-            raise SystemExit(f"fake_aws did not start: {line!r}")
-        self.port = int(line.split()[1])
+        self.port = self.start(os.path.join(TOP, "tests", "fakes", "fake_aws.py"), "--port", "0", *args)
         self.base = f"http://127.0.0.1:{self.port}"
 
     def call(self, method, path, body=None):
@@ -77,7 +66,7 @@ class Fake:
     def client(self, service, region="us-east-1"):
         """A botocore client for out-of-band changes; for SQS, Scheduler and
         Lambda made from the fake's reference models (botocore 1.43.11,
-        tests/fakes/reference/aws-models), which Debian's older botocore
+        tests/reference/aws-models), which Debian's older botocore
         describes differently (SQS in the Query protocol, Lambda without
         the newer members)."""
         import botocore.session
@@ -86,7 +75,7 @@ class Fake:
         if service in ("sqs", "scheduler", "lambda"):
             if not hasattr(Fake, "_models"):
                 Fake._models = tempfile.mkdtemp(prefix="fb-aws-models-")
-                ref = os.path.join(TOP, "tests", "fakes", "reference", "aws-models")
+                ref = os.path.join(TOP, "tests", "reference", "aws-models")
                 for svc, ver in (("sqs", "2012-11-05"), ("scheduler", "2021-06-30"),
                                  ("lambda", "2015-03-31")):
                     os.makedirs(os.path.join(Fake._models, svc, ver))
@@ -98,11 +87,7 @@ class Fake:
                                config=Config(retries={"max_attempts": 1}))
 
     def close(self):
-        try:
-            self.proc.stdin.close()
-            self.proc.wait(timeout=10)
-        except Exception:
-            self.proc.kill()
+        self.stop()
         if hasattr(Fake, "_models"):
             shutil.rmtree(Fake._models, ignore_errors=True)
             del Fake._models
@@ -123,71 +108,21 @@ def settings(fake, **over):
     return s
 
 
-class Env:
-    """A temporary FEDBROKER_HOME configured for the fake, and the CLI."""
+class Env(BrokerEnv):
+    """A temporary FEDBROKER_HOME configured for the fake (or, with fake
+    None, with the given aws settings), the fake's access keys set."""
 
     def __init__(self, fake, **over):
-        self.tmp = tempfile.mkdtemp(prefix="fb-aws-")
-        os.chmod(self.tmp, 0o755)
-        self.home = os.path.join(self.tmp, "home")
-        os.mkdir(self.home)
+        super().__init__("fb-aws-", scrub=("AWS_",),
+                         set={"AWS_ACCESS_KEY_ID": AK, "AWS_SECRET_ACCESS_KEY": SK})
         self.fake = fake
         self.write_config(settings(fake, **over) if fake else over)
-        self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith("AWS_") and k not in ("FEDBROKER_NOW", "FEDBROKER_LOG")}
-        self.env.update({
-            "FEDBROKER_HOME": self.home, "FEDBROKER_DRIVER_PATH": DRIVER_PATH,
-            "HOME": self.home, "FEDBROKER_SLEEP_SCALE": "0",
-            "AWS_ACCESS_KEY_ID": AK, "AWS_SECRET_ACCESS_KEY": SK,
-        })
 
     def write_config(self, drv_settings, **http):
         """config.json: drv_settings for the aws driver; http overrides
         (e.g. timeout_ms) on top of the tests' http defaults."""
         self.drv_settings = drv_settings
-        with open(os.path.join(self.home, "config.json"), "w") as f:
-            json.dump({"drivers": {"aws": drv_settings}, "http": {"sleep_scale": 0, "seed": 7, **http}}, f)
-
-    def path(self, *p):
-        return os.path.join(self.tmp, *p)
-
-    def write(self, name, text):
-        p = self.path(name)
-        os.makedirs(os.path.dirname(p), exist_ok=True)
-        with open(p, "w") as f:
-            f.write(text)
-        return p
-
-    def run(self, *args, env=None, unset=(), timeout=300):
-        e = dict(self.env)
-        for k in unset:
-            e.pop(k, None)
-        if env:
-            e.update(env)
-        p = subprocess.run([FEDBROKER, *args], env=e, capture_output=True, timeout=timeout)
-        return p.returncode, p.stdout.decode(), p.stderr.decode()
-
-    def popen(self, *args):
-        return subprocess.Popen([FEDBROKER, *args], env=self.env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-
-    def db(self, sql, *params):
-        path = os.path.join(self.home, "state.db")
-        if not os.path.exists(path):
-            return []
-        con = sqlite3.connect(path)
-        try:
-            return con.execute(sql, params).fetchall()
-        finally:
-            con.close()
-
-    def close(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-# the checker every Python test uses (tests/lib/harness.py)
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import Checker  # noqa: E402,F401
+        self.write_broker_config("aws", drv_settings, **http)
 
 
 def ops(entries):
@@ -213,16 +148,6 @@ def rejected(entries, allow=()):
 def lambda_sha(zip_bytes):
     """Lambda's CodeSha256: base64 of the SHA-256 digest."""
     return base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
-
-
-def wait_for(pred, timeout=30.0, step=0.05):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return None
 
 
 def issuer_site(env, trust_domain="prod.example.com", **identity):

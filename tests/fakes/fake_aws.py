@@ -57,7 +57,8 @@ except ImportError:  # the Braket checks need python3-jsonschema
     jsonschema = None
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REFERENCE = os.environ.get("FAKE_AWS_REFERENCE", os.path.join(HERE, "reference"))
+import fakeserve  # noqa: E402  (tests/fakes: the announce-and-serve loop every fake shares)
+REFERENCE = os.environ.get("FAKE_AWS_REFERENCE", os.path.join(os.path.dirname(HERE), "reference"))
 DEBIAN_DATA = os.path.join(os.path.dirname(botocore.__file__), "data")
 ACCOUNT = "123456789012"
 
@@ -3066,24 +3067,7 @@ def main():
     srv.state = State(args)
     srv.ops = Ops(srv.state, args)
     port = srv.server_address[1]
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(f"{port}\n")
-        os.replace(tmp, args.port_file)
-    print(f"PORT {port}", flush=True)
-    if args.exit_on_stdin_eof:
-        def watch():
-            try:
-                while sys.stdin.buffer.read(4096):
-                    pass
-            finally:
-                os._exit(0)
-        threading.Thread(target=watch, daemon=True).start()
-    try:
-        srv.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
+    fakeserve.serve(srv, port, args.port_file, args.exit_on_stdin_eof)
 
 
 if __name__ == "__main__":

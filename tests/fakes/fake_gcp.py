@@ -17,12 +17,12 @@ It prints "PORT <n>" on stdout once it listens.
 import argparse
 import os
 import sys
-import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from gcp.server import build  # noqa: E402
+import fakeserve  # noqa: E402  (tests/fakes: the announce-and-serve loop every fake shares)
 
 REFERENCE = os.environ.get("FAKE_GCP_REFERENCE",
                            os.path.join(os.path.dirname(HERE), "reference", "gcp-discovery"))
@@ -48,24 +48,7 @@ def main():
         args.config.update({"strict": False, "check_output_only": False})
     srv = build(args, REFERENCE)
     port = srv.server_address[1]
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % port)
-        os.replace(tmp, args.port_file)
-    print("PORT %d" % port, flush=True)
-    if args.exit_on_stdin_eof:
-        def watch():
-            try:
-                while sys.stdin.buffer.read(4096):
-                    pass
-            finally:
-                os._exit(0)
-        threading.Thread(target=watch, daemon=True).start()
-    try:
-        srv.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
+    fakeserve.serve(srv, port, args.port_file, args.exit_on_stdin_eof)
 
 
 if __name__ == "__main__":

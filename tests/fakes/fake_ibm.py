@@ -51,6 +51,7 @@ from urllib.parse import parse_qsl, urlsplit
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'quantum'))
 import qasmref  # noqa: E402
+import fakeserve  # noqa: E402  (tests/fakes: the announce-and-serve loop every fake shares)
 
 QELIB1 = os.path.join(HERE, '..', '..', 'quantum', 'qelib1.inc')
 DEFAULT_KEY = 'fake-ibm-api-key-0001'
@@ -333,23 +334,7 @@ def main():
     srv.args = args
     srv.state = State(args)
     port = srv.server_address[1]
-    if args.port_file:
-        with open(args.port_file + '.tmp', 'w') as f:
-            f.write('%d\n' % port)
-        os.replace(args.port_file + '.tmp', args.port_file)
-    print('PORT %d' % port, flush=True)
-    if args.exit_on_stdin_eof:
-        def watch():
-            try:
-                while sys.stdin.buffer.read(4096):
-                    pass
-            finally:
-                os._exit(0)
-        threading.Thread(target=watch, daemon=True).start()
-    try:
-        srv.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
+    fakeserve.serve(srv, port, args.port_file, args.exit_on_stdin_eof)
 
 
 if __name__ == '__main__':

@@ -62,6 +62,7 @@ from k8s.controllers import Controllers  # noqa: E402
 from k8s.discovery import AGG_V2, AGG_V2BETA1, Discovery, negotiate  # noqa: E402
 from k8s.schema import Schemas  # noqa: E402
 from k8s.store import SelectorError, Store, parse_field_selector, parse_label_selector, labels_match, fields_match  # noqa: E402
+import fakeserve  # noqa: E402  (tests/fakes: the announce-and-serve loop every fake shares)
 
 VERSION = {"major": "1", "minor": "36", "emulationMajor": "1", "emulationMinor": "36",
            "minCompatibilityMajor": "1", "minCompatibilityMinor": "35", "gitVersion": "v1.36.0+fake",
@@ -1060,24 +1061,7 @@ def main():
     if args.kubeconfig and args.pki:
         certs.kubeconfig(args.kubeconfig, "https://127.0.0.1:%d" % port, os.path.join(args.pki, "ca.crt"),
                          cert=os.path.join(args.pki, "admin.crt"), key=os.path.join(args.pki, "admin.key"))
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % port)
-        os.replace(tmp, args.port_file)
-    print("PORT %d" % port, flush=True)
-    if args.exit_on_stdin_eof:
-        def watch_stdin():
-            try:
-                while sys.stdin.buffer.read(4096):
-                    pass
-            finally:
-                os._exit(0)
-        threading.Thread(target=watch_stdin, daemon=True).start()
-    try:
-        srv.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
+    fakeserve.serve(srv, port, args.port_file, args.exit_on_stdin_eof)
 
 
 if __name__ == "__main__":

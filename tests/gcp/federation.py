@@ -20,6 +20,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aws"))
 from gcptest import REGION, Checker, Env, Fake, settings, skip_unless_built  # noqa: E402
 import awstest  # noqa: E402
 

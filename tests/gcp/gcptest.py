@@ -3,28 +3,21 @@ Google endpoint (tests/fakes/fake_gcp.py: every request checked against
 Google's discovery documents, every token verified, strict about unknown
 and output-only fields), service accounts made with openssl keys and
 uploaded through the fake's IAM, a temporary broker home configured for
-the fake, the real `fedbroker` CLI, and the check counter of the AWS tests.
+the fake, the real `fedbroker` CLI and the checker (tests/lib/harness.py).
 
 Environment (set by tests/local.mk): FEDBROKER, top_srcdir, top_builddir,
 FEDBROKER_DRIVER_PATH."""
-import json
 import os
-import shutil
-import sqlite3
-import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(HERE, "..", ".."))
+# the shared harness (tests/lib/harness.py): paths, checker, broker home
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from harness import (BUILD, DRIVER_PATH, FEDBROKER, TOP, BrokerEnv, Checker,  # noqa: E402,F401
+                     skip_unless_built as _skip_unless_built, wait_for)
 sys.path.insert(0, os.path.join(TOP, "tests", "gcp_fake"))
-sys.path.insert(0, os.path.join(TOP, "tests", "aws"))
 import gftest  # noqa: E402
-from awstest import Checker, wait_for  # noqa: E402,F401
 
-BUILD = os.environ.get("top_builddir") or os.path.join(TOP, "build")
-FEDBROKER = os.environ.get("FEDBROKER") or os.path.join(BUILD, "fedbroker")
-DRIVER_PATH = os.environ.get("FEDBROKER_DRIVER_PATH") or os.path.join(BUILD, "stage", "drivers")
 PROJECT, NUMBER = gftest.PROJECT, gftest.NUMBER
 REGION = "europe-west1"
 APIS = ("run", "cloudfunctions", "cloudscheduler", "pubsub", "secretmanager")
@@ -118,67 +111,21 @@ def settings(fake, **over):
     return s
 
 
-class Env:
-    """A temporary FEDBROKER_HOME configured for the fake, and the CLI."""
+class Env(BrokerEnv):
+    """A temporary FEDBROKER_HOME configured for the fake (or, with fake
+    None, with the given gcp settings), the deployer's key as Application
+    Default Credentials and the metadata server never asked."""
 
     def __init__(self, fake, **over):
-        self.tmp = tempfile.mkdtemp(prefix="fb-gcp-")
-        os.chmod(self.tmp, 0o755)
-        self.home = os.path.join(self.tmp, "home")
-        os.mkdir(self.home)
+        super().__init__("fb-gcp-", scrub=("AWS_", "GOOGLE_", "CLOUDSDK_", "GCE_"), set={"NO_GCE_CHECK": "true"})
         self.fake = fake
         self.write_config(settings(fake, **over) if fake else over)
-        self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("AWS_", "GOOGLE_", "CLOUDSDK_", "GCE_"))
-                    and k not in ("FEDBROKER_NOW", "FEDBROKER_LOG")}
-        self.env.update({"FEDBROKER_HOME": self.home, "FEDBROKER_DRIVER_PATH": DRIVER_PATH, "HOME": self.home,
-                         "FEDBROKER_SLEEP_SCALE": "0", "NO_GCE_CHECK": "true"})
         if fake:
             self.env["GOOGLE_APPLICATION_CREDENTIALS"] = fake.key_file
 
     def write_config(self, drv_settings, extra=None, **http):
         self.drv_settings = drv_settings
-        cfg = {"drivers": {"gcp": drv_settings}, "http": {"sleep_scale": 0, "seed": 7, **http}}
-        cfg.update(extra or {})
-        with open(os.path.join(self.home, "config.json"), "w") as f:
-            json.dump(cfg, f)
-
-    def path(self, *p):
-        return os.path.join(self.tmp, *p)
-
-    def write(self, name, text):
-        p = self.path(name)
-        os.makedirs(os.path.dirname(p), exist_ok=True)
-        with open(p, "w") as f:
-            f.write(text)
-        return p
-
-    def run(self, *args, env=None, unset=(), timeout=300):
-        e = dict(self.env)
-        for k in unset:
-            e.pop(k, None)
-        if env:
-            e.update(env)
-        p = subprocess.run([FEDBROKER, *args], env=e, capture_output=True, timeout=timeout)
-        return p.returncode, p.stdout.decode(), p.stderr.decode()
-
-    def popen(self, *args, env=None):
-        e = dict(self.env)
-        e.update(env or {})
-        return subprocess.Popen([FEDBROKER, *args], env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-    def db(self, sql, *params):
-        path = os.path.join(self.home, "state.db")
-        if not os.path.exists(path):
-            return []
-        con = sqlite3.connect(path)
-        try:
-            return con.execute(sql, params).fetchall()
-        finally:
-            con.close()
-
-    def close(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.write_broker_config("gcp", drv_settings, extra, **http)
 
 
 def methods(entries):
@@ -198,15 +145,8 @@ def rejected(entries, allow=()):
 
 
 def untracked(env):
-    rc, out, err = env.run("discover", "--format", "json")
-    try:
-        rows = json.loads(out)
-    except ValueError:
-        return ["discover failed", rc, err]
-    return [r for r in rows if r.get("managed") and not r.get("tracked")]
+    return env.untracked()
 
 
 def skip_unless_built():
-    if not (os.access(FEDBROKER, os.X_OK) and os.path.exists(os.path.join(DRIVER_PATH, "gcp.so"))):
-        print("SKIP: no built fedbroker or gcp.so (run from make check)")
-        sys.exit(77)
+    _skip_unless_built("gcp")

@@ -16,9 +16,12 @@ import time
 import unittest
 import urllib.error
 import urllib.request
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from harness import FakeProcess  # noqa: E402
 SRCDIR = os.path.abspath(os.environ.get("top_srcdir") or os.path.join(HERE, "..", ".."))
 FAKE = os.path.join(SRCDIR, "tests", "fakes", "fake_gcp.py")
 PY = "/usr/bin/python3"
@@ -28,26 +31,13 @@ CLOUD = "https://www.googleapis.com/auth/cloud-platform"
 GCLOUD = shutil.which("gcloud")
 
 
-class Fake:
+class Fake(FakeProcess):
     def __init__(self, *extra):
-        self.proc = subprocess.Popen([PY, FAKE, "--port", "0", "--exit-on-stdin-eof", *extra],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        line = self.proc.stdout.readline().decode()
-        if not line.startswith("PORT "):
-            self.proc.kill()
-            raise RuntimeError("fake_gcp did not start: %r" % line)
-        self.port = int(line.split()[1])
+        self.port = self.start(FAKE, "--port", "0", *extra)
         self.url = "http://127.0.0.1:%d" % self.port
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            self.proc.stdout.close()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.stop()
 
     # ---- the control API ----
     def control(self, method, what, doc=None):

@@ -2,7 +2,7 @@
 """A portable secret materialised in AWS Secrets Manager at apply (issue 15,
 item 3 on AWS), against tests/fakes/fake_aws.py, which validates every
 request against the botocore 1.43.11 Secrets Manager model (the reference
-subset in tests/fakes/reference/aws-models) and recomputes each SigV4
+subset in tests/reference/aws-models) and recomputes each SigV4
 signature.
 
 `fedbroker secret put db-password --tenant demo` stores a planted value; a

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Identity and least privilege on Kubernetes (issue 15, item 4), against
 tests/fakes/fake_k8s.py (over TLS; every object validated against the
-Kubernetes OpenAPI in tests/fakes/reference, server-side apply).
+Kubernetes OpenAPI in tests/reference, server-side apply).
 
 With the broker as issuer, a federation of three Containers on the cluster
 (web depends on api; other depends on nothing and nothing on it) deployed

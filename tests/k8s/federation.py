@@ -18,6 +18,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aws"))
 import k8sdrv  # noqa: E402
 from k8sdrv import Checker, Env, Fake, ours  # noqa: E402
 import awstest  # noqa: E402

@@ -23,7 +23,9 @@ SRCDIR = os.environ.get("top_srcdir") or os.path.dirname(os.path.dirname(HERE))
 FAKE = os.path.join(SRCDIR, "tests", "fakes", "fake_k8s.py")
 PY = os.environ.get("PYTHON", "/usr/bin/python3")
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "fakes"))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 
+from harness import FakeProcess  # noqa: E402
 from k8s import certs  # noqa: E402
 
 FAILS = []
@@ -92,7 +94,7 @@ class Response:
         return "<%d %s>" % (self.status, self.raw[:300])
 
 
-class Fake:
+class Fake(FakeProcess):
     """A running fake_k8s.py."""
 
     def __init__(self, *args):
@@ -100,25 +102,12 @@ class Fake:
         self.port_file = os.path.join(_tmp, "port.%d" % os.getpid())
         if os.path.exists(self.port_file):
             os.unlink(self.port_file)
-        self.proc = subprocess.Popen([PY, FAKE, "--pki", self.pki, "--port-file", self.port_file,
-                                      "--exit-on-stdin-eof"] + list(args),
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
-        line = self.proc.stdout.readline()
-        m = re.match(r"PORT (\d+)", line or "")
-        if not m:
-            raise RuntimeError("fake_k8s.py did not start: %r" % line)
-        self.port = int(m.group(1))
+        self.port = self.start(FAKE, "--pki", self.pki, "--port-file", self.port_file, *args, stderr=sys.stderr)
         self.url = "https://127.0.0.1:%d" % self.port
         atexit.register(self.close)
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self.stop(timeout=5)
 
     # -- HTTPS
     def context(self, user="admin", ca=None):

@@ -50,7 +50,7 @@ except ImportError:
 
 KEY, SECRET = 'AKIDFAKEEXAMPLE00001', 'fakeSecretKey/EXAMPLE+00001+fedbrokerTEST'
 AWS_ENV = {'AWS_ACCESS_KEY_ID': KEY, 'AWS_SECRET_ACCESS_KEY': SECRET}
-SCHEMAS = os.path.join(SRCDIR, 'tests', 'fakes', 'reference', 'braket')
+SCHEMAS = os.path.join(SRCDIR, 'tests', 'reference', 'braket')
 bell = os.path.join(EXAMPLES, 'quantum-bell.yaml')
 TARGET = ['--target', 'quantum:us-east-1', '--service', 'braket-sv1']
 
