@@ -89,6 +89,9 @@ int fbi_parse_rfc3339(const char *s, int64_t *t);
 void fbi_format_rfc3339(int64_t t, char out[21]);
 /* Monotonic milliseconds, for measuring durations. */
 double fbi_mono_ms(void);
+/* CPU milliseconds the whole process has used (all threads): what a
+ * loaded machine does not inflate. Thread-safe. */
+double fbi_cpu_ms(void);
 
 /* ---- status names ---- */
 const char *fbi_status_name(fb_status s);
