@@ -73,24 +73,34 @@ def main():
                 if r.get("total_monthly_cost") is None:
                     cells.append(str(r.get("status")))
                     continue
-                cells.append("%s / %s / %.2f%% (%.2f, %.2f)%s" % (
+                cells.append("%s / %s / %.2f%% (%.2f, %.2f)%s%s" % (
                     r["total_monthly_cost"], r["lower_bound"], 100 * r["gap"], r["cpu"], r["wall"],
+                    ", optimal" if r.get("status") == "optimal" else "",
                     ", c4 failed" if r["c4_failed"] else ""))
             print("| %s s%d | %s | %s | %s |" % (fam, s, cells[0], cells[1], open("/proc/loadavg").read().split()[0]),
                   flush=True)
-            e = summary.setdefault(fam, {"rel": [], "c4a": 0, "c4b": 0})
+            e = summary.setdefault(fam, {"rel": [], "c4a": 0, "c4b": 0, "opta": 0, "optb": 0, "n": 0,
+                                         "wa": [], "wb": []})
+            e["n"] += 1
+            e["opta"] += ra.get("status") == "optimal"
+            e["optb"] += rb.get("status") == "optimal"
+            e["wa"].append(ra["wall"] / a.limit)
+            e["wb"].append(rb["wall"] / a.limit)
             e["c4a"] += ra["c4_failed"]
             e["c4b"] += rb["c4_failed"]
             if ra.get("total_monthly_cost") and rb.get("total_monthly_cost"):
                 ta, tb = float(ra["total_monthly_cost"]), float(rb["total_monthly_cost"])
                 e["rel"].append((tb - ta) / ta)
     print()
-    print("| family | B's plan against A's: median / per seed | constructions failed: A / B |")
-    print("|---|---|---|")
+    print("| family | B's plan against A's: median / per seed | constructions failed: A / B "
+          "| proven optimal: A / B | wall / limit, worst: A / B |")
+    print("|---|---|---|---|---|")
     for fam, e in summary.items():
         rel = e["rel"]
-        print("| %s | %s / %s | %d / %d |" % (fam, "%+.2f%%" % (100 * statistics.median(rel)) if rel else "-",
-                                              ", ".join("%+.2f%%" % (100 * x) for x in rel), e["c4a"], e["c4b"]))
+        print("| %s | %s / %s | %d / %d | %d / %d of %d | %.2f / %.2f |" % (
+            fam, "%+.2f%%" % (100 * statistics.median(rel)) if rel else "-",
+            ", ".join("%+.2f%%" % (100 * x) for x in rel), e["c4a"], e["c4b"], e["opta"], e["optb"], e["n"],
+            max(e["wa"]), max(e["wb"])))
 
 
 if __name__ == "__main__":

@@ -462,6 +462,13 @@ int fbi_thread_slice(unsigned us)
 #endif
 }
 
+double fbi_cpu_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0) return 0;
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 const char *fbi_status_name(fb_status s)
 {
     switch (s) {

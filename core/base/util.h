@@ -97,6 +97,9 @@ double fbi_mono_ms(void);
  * before its own. Earlier kernels ignore the slice. 0 when the call was
  * accepted, -1 otherwise (nothing changed). Thread-safe. */
 int fbi_thread_slice(unsigned us);
+/* CPU milliseconds the whole process has used (all threads): what a
+ * loaded machine does not inflate. Thread-safe. */
+double fbi_cpu_ms(void);
 
 /* ---- status names ---- */
 const char *fbi_status_name(fb_status s);

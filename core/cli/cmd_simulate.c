@@ -28,14 +28,6 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* CPU time of the process: what a loaded machine does not inflate */
-static double cpu_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Parses a whole number from min to max for option name; 0 or -1 (printed). */
 static int parse_int(const char *name, const char *v, long min, long max, long *out)
 {
@@ -453,10 +445,10 @@ int fbc_cmd_simulate(int argc, char **argv)
                 how = "given";
             } else {
                 int bb = 0, met = 0, ev = 0;
-                double t0 = now_ms(), c0 = cpu_ms();
+                double t0 = now_ms(), c0 = fbi_cpu_ms();
                 int orc = fbi_sim_optimise(&prof, &q, (fbi_sim_strategy)s, &bb, &met, &ev, &err);
                 opt_ms += now_ms() - t0;
-                opt_cpu += cpu_ms() - c0;
+                opt_cpu += fbi_cpu_ms() - c0;
                 opt_evals += ev;
                 if (orc != 0) {
                     fprintf(stderr, "fedbroker %s\n", err);
@@ -476,10 +468,10 @@ int fbc_cmd_simulate(int argc, char **argv)
         }
         if (fmt == FBC_FMT_JSON && oc.steps) oc.jsteps = json_array();
         if (fmt == FBC_FMT_JSON && s == FBI_SIM_HYBRID_PREDICTIVE) oc.sched = json_array();
-        double t0 = now_ms(), c0 = cpu_ms();
+        double t0 = now_ms(), c0 = fbi_cpu_ms();
         int src = fbi_sim_run(&prof, &q, (fbi_sim_strategy)s, on_step, &oc, &res[s], &err);
         sim_ms += now_ms() - t0;
-        sim_cpu += cpu_ms() - c0;
+        sim_cpu += fbi_cpu_ms() - c0;
         if (src != 0) {
             fprintf(stderr, "fedbroker %s\n", err);
             free(err);

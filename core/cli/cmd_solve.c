@@ -202,6 +202,9 @@ int fbc_cmd_solve(int argc, char **argv)
     fbi_problem *p = NULL;
     fb_status st = fbi_problem_load_json(text, len, file, &p, diag);
     free(text);
+    if (verbose)
+        fprintf(stderr, "solve: %s read and parsed at %.0f ms (%.0f ms of CPU since start)\n", file,
+                fbi_mono_ms() - t_start, fbi_cpu_ms());
     if (st != FB_OK) {
         fb_diag_print(diag, stderr);
         fb_diag_free(diag);

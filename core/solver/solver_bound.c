@@ -1331,6 +1331,8 @@ typedef struct cbinfo {
     const int *asg;
     int sent;
     double deadline;
+    double last, longest; /* for --verbose: the longest stretch without a callback */
+    int longest_reason;
 } cbinfo;
 
 /* GLPK callback: stops the search at the deadline (GLPK's own tm_lim is
@@ -1340,7 +1342,13 @@ typedef struct cbinfo {
 static void mip_cb(glp_tree *tree, void *info)
 {
     cbinfo *cb = info;
-    if (fbi_mono_ms() > cb->deadline) {
+    double now = fbi_mono_ms();
+    if (now - cb->last > cb->longest) {
+        cb->longest = now - cb->last;
+        cb->longest_reason = glp_ios_reason(tree);
+    }
+    cb->last = now;
+    if (now > cb->deadline) {
         glp_ios_terminate(tree);
         return;
     }
@@ -1394,15 +1402,16 @@ int fbi_mip(const fbi_cmp *c, int *asg, int have_asg, double deadline, int verbo
     ip.cov_cuts = GLP_ON;
     ip.br_tech = GLP_BR_PCH;
     ip.bt_tech = GLP_BT_BLB;
-    cbinfo info = {c, &m, have_asg ? asg : NULL, 0, deadline};
+    cbinfo info = {c, &m, have_asg ? asg : NULL, 0, deadline, fbi_mono_ms(), 0, 0};
     ip.cb_func = mip_cb;
     ip.cb_info = &info;
     double tb = fbi_mono_ms();
     rc = glp_intopt(m.lp, &ip);
     int st = glp_mip_status(m.lp);
     if (verbose)
-        fprintf(stderr, "mip: branch and bound %.0f ms (rc %d, %.0f ms past the deadline)\n", fbi_mono_ms() - tb, rc,
-                fbi_mono_ms() - deadline);
+        fprintf(stderr, "mip: branch and bound %.0f ms (rc %d, %.0f ms past the deadline); longest stretch "
+                "without a callback %.0f ms, ended by reason %d\n", fbi_mono_ms() - tb, rc,
+                fbi_mono_ms() - deadline, info.longest, info.longest_reason);
     if (st == GLP_OPT || st == GLP_FEAS) {
         for (int w = 0; w < c->nw; w++) {
             int pick = -1;

@@ -429,6 +429,80 @@ START_TEST(test_loader_errors)
 }
 END_TEST
 
+/* The loader reads a JSON number without printing and re-reading it
+ * when it can (solver_json.c, fast_decimal); whatever path it takes, a
+ * number must read as exactly the decimal written. The oracle is the
+ * integer n this test writes out as n / 10^9 (or 10^6), in every form a
+ * JSON writer may use: plain, an integer, a decimal string, an exponent. */
+static int64_t load_one_cost(const char *num, const char *demand, int want_demand, int *ok)
+{
+    char *text = fbi_xasprintf(
+        "{\"format\":\"fedbroker-placement-instance/1\",\"regions\":[{\"id\":0,\"name\":\"r\",\"provider\":\"p\"}],"
+        "\"egress_price\":[[0]],\"offers\":[{\"id\":0,\"region\":0,\"capacity_vcpu\":null}],"
+        "\"workloads\":[{\"id\":0,\"demand_vcpu\":%s,\"cost\":{\"0\":%s}}]}", demand, num);
+    fb_diag *d = fb_diag_new();
+    fbi_problem *p = NULL;
+    int64_t v = -1;
+    *ok = fbi_problem_load_json(text, strlen(text), "t.json", &p, d) == FB_OK;
+    if (*ok) {
+        int a[1] = {0};
+        char *why = NULL;
+        ck_assert_int_eq(fbi_problem_price(p, a, &v, &why), 0);
+        if (want_demand) v = fbi_problem_workload_demand(p, 0);
+    }
+    fbi_problem_free(p);
+    fb_diag_free(d);
+    free(text);
+    return v;
+}
+
+START_TEST(test_loader_numbers_exact)
+{
+    rs = 0x5eed1234u;
+    static const int64_t p10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+                                  1000000000, 10000000000LL, 100000000000LL, 1000000000000LL,
+                                  10000000000000LL, 100000000000000LL, 1000000000000000LL};
+    for (int k = 0; k < 3000; k++) {
+        int scale = k % 3 == 0 ? 6 : 9;          /* demands at 6 places, costs at 9 */
+        int digits = 1 + rint_(15);              /* significant digits, at most 15 */
+        int64_t n = (int64_t)(rnd() % (uint64_t)p10[digits]);
+        int places = rint_(scale + 1);           /* decimals written */
+        n -= n % p10[scale - places];            /* no digits beyond those places */
+        char txt[64], str[80], expo[80];
+        int64_t ip = n / p10[scale], fp = n % p10[scale];
+        if (places) snprintf(txt, sizeof txt, "%lld.%0*lld", (long long)ip, places,
+                             (long long)(fp / p10[scale - places]));
+        else snprintf(txt, sizeof txt, "%lld", (long long)ip);
+        snprintf(str, sizeof str, "\"%s\"", txt);
+        /* the same value as an integer mantissa and a negative exponent */
+        snprintf(expo, sizeof expo, "%llde-%d", (long long)(n / p10[scale - places]), places);
+        const char *forms[] = {txt, str, expo};
+        for (int f = 0; f < 3; f++) {
+            int ok;
+            int64_t v = scale == 9 ? load_one_cost(forms[f], "1", 0, &ok) : load_one_cost("1", forms[f], 1, &ok);
+            ck_assert_msg(ok, "'%s' (scale %d) was rejected", forms[f], scale);
+            ck_assert_msg(v == n, "'%s' (scale %d) read as %lld, not %lld", forms[f], scale, (long long)v,
+                          (long long)n);
+        }
+    }
+    /* Beyond what a double keeps, or beyond the places: errors, whichever
+     * path sees them first. */
+    const char *bad[] = {"0.1000000000000000055511151231257827", "1.0000000001", "1e-10", "-1", "10000000000", "9223372036.854775808", "1e300"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int ok;
+        int64_t v = load_one_cost(bad[i], "1", 0, &ok);
+        /* 0.1 written with 35 digits is the double 0.1, which %.15g prints
+         * as 0.1: accepted by both paths, as 0.1 */
+        if (i == 0) {
+            ck_assert_int_eq(ok, 1);
+            ck_assert_int_eq(v, 100000000);
+            continue;
+        }
+        ck_assert_msg(!ok, "'%s' was accepted as %lld", bad[i], (long long)v);
+    }
+}
+END_TEST
+
 /* ---- infeasibility with reasons ---- */
 
 static fbi_result solve_text(const char *text, fbi_mode mode)
@@ -608,6 +682,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_decimal);
     tcase_add_test(tc, test_loader_ok);
     tcase_add_test(tc, test_loader_errors);
+    tcase_add_test(tc, test_loader_numbers_exact);
     tcase_add_test(tc, test_builder_errors);
     tcase_add_test(tc, test_infeasible_reasons);
     tcase_add_test(tc, test_heuristic_respects_constraints);
