@@ -33,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "k8s"))
 sys.path.insert(0, os.path.join(TOP, "tests", "gcp"))
+sys.path.insert(0, os.path.join(TOP, "tests", "aws"))
 import k8sdrv  # noqa: E402
 import gcptest  # noqa: E402
 import awstest  # noqa: E402
