@@ -53,7 +53,7 @@ static int check_program(void *ctx, const char *source, size_t len, const char *
  * once per process on first use; a catalog that cannot be opened checks
  * nothing here (plan reports it). */
 static fbi_catalog *vocab_cat;
-static int vocab_tried;
+static int vocab_tried, vocab_atexit;
 
 static void vocab_free(void)
 {
@@ -69,7 +69,7 @@ static int check_vocab(void *ctx, const char *what, const char *name, char **sug
         vocab_tried = 1;
         fb_diag *d = fb_diag_new();
         if (fbi_catalog_open(NULL, NULL, &vocab_cat, d) != FB_OK) vocab_cat = NULL;
-        else atexit(vocab_free);
+        else if (!vocab_atexit) vocab_atexit = !atexit(vocab_free);
         fb_diag_free(d);
     }
     if (!vocab_cat) return 1;
@@ -149,6 +149,11 @@ int fbc_load_specs(const char *verb, char **files, int nfiles, const fbc_spec_op
     fb_diag *d = fb_diag_new();
     for (int i = 0; i < nfiles; i++) fb_spec_set_add_file(set, files[i], d);
     if (!fb_diag_errors(d)) fb_spec_set_finish(set, d);
+    /* The names are checked: the catalog goes before plan opens its own
+     * (a second copy, about 4 MB, held through plan's peak; reopened if
+     * another spec is read later). */
+    vocab_free();
+    vocab_tried = 0;
     int rc = fbc_report_diag(d, FB_EXIT_INVALID);
     fb_diag_free(d);
     if (rc != FB_EXIT_OK) {

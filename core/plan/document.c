@@ -218,6 +218,28 @@ static json_t *price_sources(const model *m, json_t *wjs, json_t *ljs)
     return out;
 }
 
+/* The workloads of one shape placed on one candidate have equal
+ * eliminations, alternatives, placements and latency, and equal lines when
+ * their free-tier credits are equal: the document holds each such value
+ * once and every workload refers to it (10,000 identical Functions: one
+ * lines array instead of 10,000; bench/README-plan.md, "Memory"). The
+ * text written is the same either way. Nothing changes a nested value of a
+ * plan document in place (the CLI adds keys to the workload objects
+ * themselves, which are never shared). cache maps a key naming what the
+ * value was made from to the value. shared_get: a new reference, or NULL;
+ * shared_put steals v and returns a new reference to it. */
+static json_t *shared_get(json_t *cache, const char *key)
+{
+    json_t *v = json_object_get(cache, key);
+    return v ? json_incref(v) : NULL;
+}
+
+static json_t *shared_put(json_t *cache, const char *key, json_t *v)
+{
+    json_object_set_new(cache, key, v);
+    return json_incref(v);
+}
+
 fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int solved,
                                  json_t *why, json_t *solver_info, json_t *plan,
                                  int64_t *total_out)
@@ -226,6 +248,7 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
     int64_t total = 0, list_total = 0, credit = 0;
     json_t *by_provider = json_object(), *by_region = json_object(), *by_label = json_object();
     json_t *wjs = json_array();
+    json_t *cache = json_object();
     if (solved) {
         for (size_t i = 0; i < m->nw; i++) {
             wl *w = &m->w[i];
@@ -295,36 +318,66 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
                     !strcmp(c->opts[c->chosen].of->label, sa) && !strcmp(f->opts[f->chosen].of->label, sf)));
             json_object_set_new(wj, "hybrid_part", hp);
         }
-        json_t *elim = json_object();
-        for (size_t k = 0; k < w->nopts; k++)
-            if (opt_class(w, &w->opts[k])) add_amount(elim, opt_class(w, &w->opts[k]), 1);
+        /* the parts every workload of a shape on one candidate has alike
+         * are one shared value (see shared_get) */
+        int plain = w->bb_fixed < 0 && !w->bb_out;
+        char key[80];
+        snprintf(key, sizeof key, "E%p/%d", (void *)w->opts, w->fixed);
+        json_t *elim = plain ? shared_get(cache, key) : NULL;
+        if (!elim) {
+            elim = json_object();
+            for (size_t k = 0; k < w->nopts; k++)
+                if (opt_class(w, &w->opts[k])) add_amount(elim, opt_class(w, &w->opts[k]), 1);
+            if (plain) elim = shared_put(cache, key, elim);
+        }
         json_object_set_new(wj, "candidates", json_integer((json_int_t)w->nopts));
         json_object_set_new(wj, "eliminated", elim);
         if (w->chosen >= 0) {
             option *op = &w->opts[w->chosen];
-            json_t *lines = json_array();
             int64_t wcredit = 0;
+            fbi_buf lkey;
+            fbi_buf_init(&lkey);
+            fbi_buf_printf(&lkey, "L%p", (void *)op);
             for (size_t k = 0; k < op->nlines; k++) {
                 int64_t c = w->credit_nano ? w->credit_nano[k] : 0;
-                json_array_append_new(lines, line_json(m, &op->lines[k], c, w->free_qty ? w->free_qty[k] : 0));
+                fbi_buf_printf(&lkey, ",%lld:%lld", (long long)c, (long long)(w->free_qty ? w->free_qty[k] : 0));
                 wcredit += c;
             }
+            json_t *lines = shared_get(cache, lkey.data);
+            if (!lines) {
+                lines = json_array();
+                for (size_t k = 0; k < op->nlines; k++)
+                    json_array_append_new(lines, line_json(m, &op->lines[k], w->credit_nano ? w->credit_nano[k] : 0,
+                                                           w->free_qty ? w->free_qty[k] : 0));
+                lines = shared_put(cache, lkey.data, lines);
+            }
+            fbi_buf_free(&lkey);
             int64_t wtotal = op->contracted_nano + sent[i];
-            json_t *pl = json_object();
-            set_str(m, pl, "provider", op->of->provider);
-            set_str(m, pl, "service", op->of->service);
-            set_str(m, pl, "region", op->of->region);
-            set_str(m, pl, "region_key", op->of->key);
-            if (op->of->reg) {
-                set_str(m, pl, "jurisdiction", op->of->jurisdiction ? op->of->jurisdiction
-                                                                    : op->of->reg->jurisdiction);
-                set_str(m, pl, "metro", op->of->reg->metro);
-                if (op->of->reg->display_name && op->of->reg->display_name[0])
-                    set_str(m, pl, "region_name", op->of->reg->display_name);
+            snprintf(key, sizeof key, "P%p", (void *)op->of);
+            json_t *pl = shared_get(cache, key);
+            if (!pl) {
+                pl = json_object();
+                set_str(m, pl, "provider", op->of->provider);
+                set_str(m, pl, "service", op->of->service);
+                set_str(m, pl, "region", op->of->region);
+                set_str(m, pl, "region_key", op->of->key);
+                if (op->of->reg) {
+                    set_str(m, pl, "jurisdiction", op->of->jurisdiction ? op->of->jurisdiction
+                                                                        : op->of->reg->jurisdiction);
+                    set_str(m, pl, "metro", op->of->reg->metro);
+                    if (op->of->reg->display_name && op->of->reg->display_name[0])
+                        set_str(m, pl, "region_name", op->of->reg->display_name);
+                }
+                pl = shared_put(cache, key, pl);
             }
             json_object_set_new(wj, "placement", pl);
-            json_object_set_new(wj, "list_cost", fbi_plan_nano_json(op->list_nano));
-            json_object_set_new(wj, "contracted_cost", fbi_plan_nano_json(op->contracted_nano));
+            snprintf(key, sizeof key, "l%p", (void *)op);
+            json_t *v = shared_get(cache, key);
+            json_object_set_new(wj, "list_cost", v ? v : shared_put(cache, key, fbi_plan_nano_json(op->list_nano)));
+            snprintf(key, sizeof key, "c%p", (void *)op);
+            v = shared_get(cache, key);
+            json_object_set_new(wj, "contracted_cost",
+                                v ? v : shared_put(cache, key, fbi_plan_nano_json(op->contracted_nano)));
             json_object_set_new(wj, "egress_to_workloads", fbi_plan_nano_json(sent[i]));
             json_object_set_new(wj, "monthly_cost", fbi_plan_nano_json(wtotal));
             json_object_set_new(wj, "free_tier_credit", fbi_plan_nano_json(wcredit));
@@ -333,19 +386,35 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
                 json_object_set_new(wj, "p50_latency_ms", json_real(round(op->p50_ms * 10) / 10));
                 json_object_set_new(wj, "mean_latency_ms", json_real(round(op->mean_ms * 10) / 10));
                 /* the modelled percentiles (docs/plan.md, "Latency") */
-                json_t *pj = json_object();
-                for (int k = 0; k < PLAN_NPCT; k++)
-                    json_object_set_new(pj, fbi_plan_pct_names[k], json_real(round(op->pct_ms[k] * 10) / 10));
+                snprintf(key, sizeof key, "T%p", (void *)op);
+                json_t *pj = shared_get(cache, key);
+                if (!pj) {
+                    pj = json_object();
+                    for (int k = 0; k < PLAN_NPCT; k++)
+                        json_object_set_new(pj, fbi_plan_pct_names[k], json_real(round(op->pct_ms[k] * 10) / 10));
+                    pj = shared_put(cache, key, pj);
+                }
                 json_object_set_new(wj, "latency_ms", pj);
                 set_str(m, wj, "latency_origin", op->latency_origin);
-                if (op->cold_ms > 0)
-                    json_object_set_new(wj, "cold_start", json_pack("{s:f,s:f,s:b}", "ms", op->cold_ms,
-                                        "probability", round(op->p_cold * 1000) / 1000,
-                                        "in_p50", op->p_cold >= 0.5));
+                if (op->cold_ms > 0) {
+                    snprintf(key, sizeof key, "C%p", (void *)op);
+                    json_t *cj = shared_get(cache, key);
+                    if (!cj)
+                        cj = shared_put(cache, key, json_pack("{s:f,s:f,s:b}", "ms", op->cold_ms, "probability",
+                                                              round(op->p_cold * 1000) / 1000, "in_p50",
+                                                              op->p_cold >= 0.5));
+                    json_object_set_new(wj, "cold_start", cj);
+                }
             }
             json_object_set_new(wj, "lines", lines);
             json_object_set_new(wj, "notes", op->notes ? json_incref(op->notes) : json_array());
-            json_object_set_new(wj, "alternatives", alternatives(m, w, op));
+            snprintf(key, sizeof key, "A%p/%d", (void *)op, w->fixed);
+            json_t *alts = plain ? shared_get(cache, key) : NULL;
+            if (!alts) {
+                alts = alternatives(m, w, op);
+                if (plain) alts = shared_put(cache, key, alts);
+            }
+            json_object_set_new(wj, "alternatives", alts);
             total += op->contracted_nano;
             list_total += op->list_nano;
             add_amount(by_provider, op->of->provider, op->contracted_nano);
@@ -365,6 +434,7 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
         json_array_append_new(wjs, wj);
     }
     free(sent);
+    json_decref(cache);
     if (solved && total != r->total) {
         char a[40], bb[40];
         char *msg = fbi_xasprintf("internal check failed: the lines add up to %s but the solver "

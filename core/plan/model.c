@@ -363,7 +363,6 @@ static void latency(const model *m, option *op, const json_t *doc, const plan_us
         op->latency_origin = rtt_kind_rank(op->latency_origin, fbi_rtt_kind_name(rt->org.kind));
     }
     op->has_latency = 1;
-    op->rtt_ms = sum;
     json_t *scaling = jpath(doc, "spec", "scaling");
     int zero = json_is_true(json_object_get(scaling, "scaleToZero")) &&
                json_integer_value(json_object_get(scaling, "minInstances")) == 0;
@@ -381,7 +380,6 @@ static void latency(const model *m, option *op, const json_t *doc, const plan_us
     qsort(v, 2 * ns, sizeof *v, by_ms);
     for (int k = 0; k < PLAN_NPCT; k++)
         op->pct_ms[k] = quantile(v, 2 * ns, wsum > 0 ? wsum : 1, fbi_plan_pcts[k]);
-    op->p50_ms = op->pct_ms[0];
     op->mean_ms = (wsum > 0 ? sum / wsum : sum) + op->p_cold * op->cold_ms;
     free(v);
     free(rtt);

@@ -120,7 +120,9 @@ typedef struct option {
     const char *reason;  /* interned */
     pline *lines;        /* only once a solve chose it (fbi_plan_option_lines) */
     /* 32 bits and chars, packed together: a federation of 1,000 distinct
-     * workloads keeps 92,000 candidates (bench/README-plan.md, memory) */
+     * workloads keeps 92,000 candidates, 10,000 keep 920,000
+     * (bench/README-plan.md, memory): every field here costs 1 MB per
+     * 8 bytes at 1,000 */
     uint32_t nlines, caplines;
     priced_from *src;    /* while it passes: what its lines are priced from */
     int64_t list_nano, contracted_nano;
@@ -128,12 +130,16 @@ typedef struct option {
      * give this candidate in any joint placement (fbi_plan_credit_bound);
      * computed only when a budget compares net figures */
     int64_t credit_ub_nano;
-    unsigned char in_free_tier; /* a free tier covers one of its lines (ditto) */
-    double p50_ms, mean_ms, p_cold, cold_ms, rtt_ms;
-    double pct_ms[4];    /* modelled p50, p90, p95, p99 (fbi_plan_pcts); p50_ms == pct_ms[0] */
+    double mean_ms, p_cold, cold_ms;
+    /* modelled p50, p90, p95, p99 (fbi_plan_pcts); p50_ms is pct_ms[0] */
+    union {
+        double pct_ms[4];
+        double p50_ms;
+    };
     const char *latency_origin; /* static */
     int64_t vcpu_micro;
     json_t *notes;       /* interned (fbi_plan_intern_json): borrowed */
+    unsigned char in_free_tier; /* a free tier covers one of its lines (ditto) */
     unsigned char has_latency;
     unsigned char validated, estimated; /* the driver calls it took */
     unsigned char batched; /* ... through one evaluate call with others */

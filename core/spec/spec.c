@@ -83,6 +83,9 @@ struct fb_spec_set {
     void *vocab_ctx;
     char **stack;        /* real paths of the files being read (cycle check) */
     size_t nstack, capstack;
+    /* SHA-256 of a "spec" member's canonical text -> that member: items
+     * whose specs are equal share one (share_spec) */
+    json_t *spec_pool;
 };
 
 /* Per-document context: where errors go and how pointers map to lines. */
@@ -1493,9 +1496,34 @@ static void invalidate(fb_spec_set *s)
     s->links_json = s->feds_json = NULL;
 }
 
+/* Workloads that differ only in their metadata (10,000 replicas of one
+ * function written out, the members of an application) have equal "spec"
+ * members: norm's becomes the set's one copy of it, so the set holds each
+ * distinct spec once (10,000 identical Functions: about 6 KB of jansson
+ * values each; bench/README-plan.md, "Memory"). Equal means equal
+ * canonical text, so every text and hash made from norm is unchanged.
+ * Normal forms are never changed in place once they are in the set (every
+ * caller that edits one edits a json_deep_copy: execute.c, changes.c,
+ * plan's replicas and hybrid parts); fbi_spec_set_put's documents are not
+ * pooled. */
+static void share_spec(fb_spec_set *s, json_t *norm)
+{
+    json_t *sp = json_object_get(norm, "spec");
+    if (!json_is_object(sp)) return;
+    char *text = fbi_json_canonical(sp);
+    char key[65];
+    fbi_sha256_hex(text, strlen(text), key);
+    free(text);
+    if (!s->spec_pool) s->spec_pool = json_object();
+    json_t *have = json_object_get(s->spec_pool, key);
+    if (!have) json_object_set(s->spec_pool, key, sp);
+    else if (have != sp && json_equal(have, sp)) json_object_set(norm, "spec", have);
+}
+
 static void add_item(dctx *c, json_t *norm, const char *ptr_prefix)
 {
     fb_spec_set *s = c->set;
+    share_spec(s, norm);
     char hash[65];
     spec_hash(norm, hash);
     json_object_set_new(norm, "specHash", json_string(hash));
@@ -2052,6 +2080,7 @@ void fb_spec_set_free(fb_spec_set *s)
     free(s->stack);
     for (size_t i = 0; i < s->nallow; i++) free(s->allow[i]);
     free(s->allow);
+    json_decref(s->spec_pool);
     invalidate(s);
     free(s);
 }
@@ -2264,6 +2293,10 @@ fb_status fb_spec_set_finish(fb_spec_set *s, fb_diag *diag)
 {
     if (!s) return FB_INVALID;
     if (s->full) return FB_INVALID; /* reported; cross checks would name what was not read */
+    /* the specs read so far share what they can; the index goes (150
+     * bytes a distinct spec), a spec read later starts a new one */
+    json_decref(s->spec_pool);
+    s->spec_pool = NULL;
     int errors = 0;
     merge_same_file(s);
     json_t *index = json_object();

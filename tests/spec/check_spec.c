@@ -940,6 +940,38 @@ START_TEST(multi_document)
 }
 END_TEST
 
+/* Workloads whose spec members are equal share one (spec.c share_spec):
+ * the set's memory on federations of one shape (bench/README-plan.md).
+ * Sharing must change no text or hash, and unequal specs stay apart. */
+START_TEST(equal_specs_shared)
+{
+    loaded l = load("m.yaml", "---\n" HEAD "kind: Function\nmetadata: {name: a, labels: {team: x}}\n"
+                              "spec: {image: 'ghcr.io/a/b:1'}\n"
+                              "---\n" HEAD "kind: Function\nmetadata: {name: b}\nspec: {image: 'ghcr.io/a/b:1'}\n"
+                              "---\n" HEAD "kind: Function\nmetadata: {name: c}\nspec: {image: 'ghcr.io/a/b:2'}\n",
+                    NULL);
+    ASSERT_VALID(l);
+    ck_assert_uint_eq(fb_spec_count(l.set), 3);
+    json_t *a = json_object_get(fbi_spec_doc(l.set, 0), "spec");
+    json_t *b = json_object_get(fbi_spec_doc(l.set, 1), "spec");
+    json_t *c = json_object_get(fbi_spec_doc(l.set, 2), "spec");
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_eq(a, b);
+    ck_assert_ptr_ne(a, c);
+    ck_assert_str_eq(json_string_value(json_object_get(c, "image")), "ghcr.io/a/b:2");
+    /* each document hashes as it would alone */
+    loaded one = load("one.yaml", HEAD "kind: Function\nmetadata: {name: b}\nspec: {image: 'ghcr.io/a/b:1'}\n", NULL);
+    ASSERT_VALID(one);
+    ck_assert_str_eq(fb_spec_hash(l.set, 1), fb_spec_hash(one.set, 0));
+    char *t1 = fbi_spec_text(fbi_spec_doc(l.set, 1)), *t2 = fbi_spec_text(fbi_spec_doc(one.set, 0));
+    ck_assert_str_eq(t1, t2);
+    free(t1);
+    free(t2);
+    unload(&one);
+    unload(&l);
+}
+END_TEST
+
 /* ---- limits ---- */
 
 START_TEST(limit_file_size)
@@ -2099,6 +2131,7 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, yaml_refusals);
     tcase_add_test(tc, yaml_alias_bomb);
     tcase_add_test(tc, multi_document);
+    tcase_add_test(tc, equal_specs_shared);
     tcase_add_test(tc, limit_file_size);
     tcase_add_test(tc, limit_depth);
     tcase_add_test(tc, limit_string_and_source);
