@@ -162,6 +162,7 @@ START_TEST(free_tier_shares)
         free(w[i].credit_nano);
         free(w[i].free_qty);
     }
+    free(m.ftiers); /* the model's free-tier rows, as model.c frees them */
     fbi_catalog_free(m.cat);
     fb_diag_free(d);
 }
