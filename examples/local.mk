@@ -18,7 +18,7 @@ FB_SPEC_EXAMPLES = \
 	examples/federation.yaml \
 	examples/shop-worker.yaml \
 	examples/thumbnailer.json \
-	examples/hybrid-nye.yaml examples/hybrid-diurnal.yaml examples/diurnal-week.csv \
+	examples/hybrid-nye.yaml examples/hybrid-nye-predictive.yaml examples/hybrid-diurnal.yaml examples/diurnal-week.csv \
 	examples/src/hello/handler.py \
 	examples/src/api/index.mjs
 nobase_dist_pkgdata_DATA += $(FB_SPEC_EXAMPLES)

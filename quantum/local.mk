@@ -36,4 +36,5 @@ bench-quantum: bench/quantum_bench$(EXEEXT) fedbroker$(EXEEXT)
 .PHONY: bench-quantum
 CLEANFILES += bench/quantum_bench$(EXEEXT)
 EXTRA_DIST += bench/quantum_bench.c bench/quantum_bench.sh bench/README-quantum.md \
-	bench/quantum_crosscheck.py bench/node/package.json bench/node/qc_run.js
+	bench/quantum_crosscheck.py bench/node/package.json bench/node/package-lock.json \
+	bench/node/qc_run.js quantum/README.md
