@@ -519,8 +519,8 @@ static fb_status gcp_apply(fb_driver_ctx *ctx, const char *in_json, char **out, 
         return cst;
     }
     json_t *o = NULL;
-    fb_status st = sh.svc == GCP_RUN ? gcp_run_apply(ctx, in, &wl, &sh, &o, diag)
-                                     : gcp_functions_apply(ctx, in, &wl, &sh, &o, diag);
+    fb_status st = gcp_svc_apply(ctx, sh.svc == GCP_RUN ? &gcp_run_svc : &gcp_functions_svc, in, &wl, &sh, &o,
+                                 diag);
     json_decref(in);
     if (st != FB_OK) {
         json_decref(o);

@@ -331,13 +331,6 @@ fb_status gcp_attest(fb_driver_ctx *ctx, const json_t *in, json_t **out, fb_diag
 
 /* ---- deploy (gcp_run.c, gcp_functions.c, gcp_service.c, gcp_triggers.c, gcp_secrets.c) -------------- */
 
-/* apply of one placement's kind. in: the verb's input
- * (borrowed); *out the verb's output (new). */
-fb_status gcp_run_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const gcp_shape *sh, json_t **out,
-                        fb_diag *diag);
-fb_status gcp_functions_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const gcp_shape *sh,
-                              json_t **out, fb_diag *diag);
-
 /* The triggers of a deployed service or function (uri: its URL; service:
  * the Cloud Run service's full name whose invoker role the OIDC identity
  * needs, NULL for a public one): created, adopted or updated to match the
@@ -359,10 +352,31 @@ fb_status gcp_triggers_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *de
  * topics and subscriptions of the project. */
 fb_status gcp_triggers_discover(fb_driver_ctx *ctx, const char *region, json_t *resources, fb_diag *diag);
 
-/* What observe and destroy need to know of one kind of deployed service;
- * gcp_run.c defines gcp_run_svc, gcp_functions.c gcp_functions_svc, and
- * gcp_service.c holds the one implementation of both verbs. Immutable;
- * any thread. */
+/* One apply on a service kind (gcp_svc_apply): what the kind's hooks read
+ * and fill. Strings borrowed for the call; zip and storage new, freed by
+ * gcp_svc_apply. */
+typedef struct gcp_apply_call {
+    fb_driver_ctx *ctx;
+    json_t *in; /* the verb's input */
+    const fbk_wl *wl;
+    const gcp_shape *sh;
+    const char *id;      /* the resource id (gcp_resource_id) */
+    const char *region;  /* the placement's region */
+    const char *parent;  /* projects/P/locations/R */
+    const char *name;    /* parent/COLLECTION/id */
+    int secrets_changed; /* a secret got a new version: running instances must be replaced */
+    /* Cloud Functions: the source zip, its SHA-256 (the label's 40 digits),
+     * the storageSource it was uploaded to (NULL until it is) */
+    unsigned char *zip;
+    size_t zip_len;
+    char sha[41];
+    json_t *storage;
+} gcp_apply_call;
+
+/* What apply, observe, destroy and discover need to know of one kind of
+ * deployed service; gcp_run.c defines gcp_run_svc, gcp_functions.c
+ * gcp_functions_svc, and gcp_service.c holds the one implementation of
+ * the four verbs. Immutable; any thread. */
 typedef struct gcp_svc {
     const char *type;          /* the deployment's resource record type ("run-service") */
     const char *service;       /* the placement's service, apply's state.service ("cloud-run") */
@@ -390,20 +404,52 @@ typedef struct gcp_svc {
     /* discover: 0 for a listed item that is not one of this kind's own;
      * NULL when every item is. */
     int (*listed)(const json_t *item);
+
+    /* ---- apply ---- */
+    const char *product;       /* the API's product in messages ("Cloud Run") */
+    const char *create_method; /* ("services.create") */
+    const char *patch_method;  /* ("services.patch") */
+    const char *id_param;      /* create's query parameter naming the id ("serviceId") */
+    int op_has_resource;       /* create's finished operation carries the resource (else it is read back) */
+    int topics_first;          /* queue triggers' topics are made before the resource (an eventTrigger names one) */
+    int dry_run_invokers;      /* a dry run shows the grants to the workload's callers */
+    /* The PATCH query when nothing differs but a secret has a new version
+     * (new instances read it), and when the live resource failed. */
+    const char *refresh_query, *rebuild_query;
+    /* Before the secret grants (NULL: nothing to prepare). */
+    fb_status (*prepare)(gcp_apply_call *a, fb_diag *diag);
+    /* The wanted body (*body new, NULL on failure) for a create (live NULL)
+     * or for an update of live (borrowed). */
+    fb_status (*body)(gcp_apply_call *a, const json_t *live, json_t **body, fb_diag *diag);
+    /* Before an update: waits out an operation running on it (*live
+     * replaced by the resource as it is after it). */
+    fb_status (*reconcile)(fb_driver_ctx *ctx, fb_diag *diag, const char *name, json_t **live);
+    /* The update mask of the members of want that differ from live (new,
+     * "" when none do). */
+    char *(*update_mask)(const json_t *want, const json_t *live);
+    /* The Cloud Run service that answers the resource's HTTP (new; live
+     * borrowed, NULL in a dry run): where the invokers are granted. */
+    char *(*http_service)(const gcp_apply_call *a, const json_t *live);
+    /* Who may call that service (created: by this apply, its policy is
+     * empty). */
+    fb_status (*invokers)(gcp_apply_call *a, const char *service, int created, fb_diag *diag);
+    /* apply's state members of the kind (new, or NULL for none). */
+    json_t *(*out_extra)(const gcp_apply_call *a, const json_t *live);
 } gcp_svc;
 extern const gcp_svc gcp_run_svc, gcp_functions_svc;
+
+/* apply of one placement on service kind k: the workload's identity and
+ * secrets, then the resource created with its deterministic id, or adopted
+ * when it carries our labels and updated with a PATCH of what differs, the
+ * operation waited for; who may invoke it; its triggers. A dry run sends
+ * render's documents through the host instead. in: the verb's input
+ * (borrowed); *out the verb's output (new). */
+fb_status gcp_svc_apply(fb_driver_ctx *ctx, const gcp_svc *k, json_t *in, const fbk_wl *wl, const gcp_shape *sh,
+                        json_t **out, fb_diag *diag);
 
 /* discover of service kind k in region: a row per listed resource. */
 fb_status gcp_svc_discover(fb_driver_ctx *ctx, const gcp_svc *k, const char *region, json_t *resources,
                            fb_diag *diag);
-/* apply's output on service kind k: state (kind, service, name, id,
- * region, project, specHash, uri, then the members of extra, triggers when
- * there are any, identity), resources (k's own record unless this is a dry
- * run, then resources) and result.url. extra: stolen, may be NULL;
- * triggers, id_state and resources borrowed. new. */
-json_t *gcp_svc_apply_out(fb_driver_ctx *ctx, const gcp_svc *k, const fbk_wl *wl, const char *name, const char *id,
-                          const char *region, const char *uri, json_t *extra, json_t *triggers,
-                          const gcp_identity *id_state, json_t *resources, fb_diag *diag);
 /* observe of a deployment on service kind k: status, live view, drift
  * (when the input carries the workload) and the URL as its result. in
  * borrowed (gains the checked workload's copy); *out new. */

@@ -5,9 +5,10 @@
  * created with a deterministic functionId or adopted when it carries our
  * labels, updated with PATCH and an update mask, the operation waited for;
  * its HTTP endpoint is a Cloud Run service of its own name, whose invoker
- * policy says who may call it. observe, destroy and discover are Cloud
- * Run's (gcp_service.c) with this file's status, drift and settling. The zip's SHA-256 is kept in the label source-sha256, so a changed
- * source is uploaded again and an unchanged one is not. */
+ * policy says who may call it. apply, observe, destroy and discover are
+ * Cloud Run's (gcp_service.c) with this file's body, status, drift and
+ * settling. The zip's SHA-256 is kept in the label source-sha256, so a
+ * changed source is uploaded again and an unchanged one is not. */
 #include "config.h"
 #include "gcp.h"
 #include "fbk_zip.h"
@@ -207,165 +208,51 @@ static fb_status fn_invokers(fb_driver_ctx *ctx, const fbk_wl *wl, const char *s
     return st;
 }
 
-fb_status gcp_functions_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const gcp_shape *sh, json_t **out,
-                              fb_diag *diag)
+/* apply's preparation: the source zip, before anything is granted. */
+static fb_status fn_prepare(gcp_apply_call *a, fb_diag *diag)
 {
-    const json_t *prev = json_object_get(in, "deployment");
-    const char *id = gcp_resource_id(wl), *region = sh->region->id;
-    char *parent = fbk_xasprintf("projects/%s/locations/%s", ctx->project, region);
-    char *name = fbk_xasprintf("%s/functions/%s", parent, id);
-    json_t *live = NULL, *resources = json_array(), *triggers = json_array(), *storage = NULL, *body = NULL;
-    unsigned char *zip = NULL;
-    size_t zlen = 0;
-    char sha[41] = "";
-    fb_status st = FB_OK;
-    const char *uri = NULL;
-    /* the workload's own identity and its secrets' copies first
-     * (gcp_identity.c, gcp_secrets.c); a dry run shows their creates */
-    gcp_identity ident;
-    int secrets_changed = 0;
-    st = gcp_identity_bind(ctx, in, wl, region, &ident, resources, diag);
-    if (st == FB_OK) st = gcp_secrets_materialise(ctx, in, wl, region, resources, &secrets_changed, diag);
-    if (st != FB_OK) goto done;
-    if (gcp_host->dry_run(diag)) {
-        fbk_ck ck = {gcp_host, diag, GCP_DRV, 0, 1};
-        json_t *docs = gcp_render_docs(ctx, wl, sh, &ck);
-        st = gcp_dry_run_docs(ctx, docs, diag);
-        json_decref(docs);
-        goto done;
+    return source_zip(a->wl, &a->zip, &a->zip_len, a->sha, diag);
+}
+
+/* apply's body: for a create, the source uploaded; for an update, the
+ * deployed source kept unless its label says it changed (or does not say),
+ * then uploaded again. */
+static fb_status fn_body(gcp_apply_call *a, const json_t *live, json_t **body, fb_diag *diag)
+{
+    *body = NULL;
+    const char *lsha = json_string_value(json_object_get(json_object_get(live, "labels"), SOURCE_LABEL));
+    if (live && lsha && !strcmp(lsha, a->sha)) {
+        const json_t *ls =
+            json_object_get(json_object_get(json_object_get(live, "buildConfig"), "source"), "storageSource");
+        *body = want_body(a->ctx, a->wl, a->sh, ls, a->sha);
+        return FB_OK;
     }
-    st = source_zip(wl, &zip, &zlen, sha, diag);
-    if (st == FB_OK) st = gcp_secrets_grant(ctx, wl, ident.email, diag);
-    /* the topics a queue trigger names must exist before the eventTrigger */
-    json_t *scratch = json_array(), *scratch_res = json_array();
-    if (st == FB_OK && wl->queue_triggers)
-        st = gcp_triggers_apply(ctx, wl, sh, NULL, prev, GCP_TRIGGERS_TOPICS, scratch, scratch_res, diag);
-    json_decref(scratch);
-    json_decref(scratch_res);
-    int found = 0;
-    if (st == FB_OK) st = gcp_get(ctx, diag, GCP_API_FUNCTIONS, "functions.get", name, &live, &found);
-    if (st == FB_OK && !found) {
-        st = upload(ctx, parent, zip, zlen, &storage, diag);
-        body = st == FB_OK ? want_body(ctx, wl, sh, storage, sha) : NULL;
-        if (body && ident.email) gcp_identity_body(body, &ident, NULL);
-        char *p = fbk_xasprintf("v2/%s/functions", parent);
-        char *q = fbk_xasprintf("functionId=%s", id);
-        /* the deterministic functionId guards a retried create */
-        gcp_req rq = {GCP_API_FUNCTIONS, "functions.create", "POST", p, q, body, FB_HTTP_TOKEN_GUARDED};
-        gcp_res res;
-        memset(&res, 0, sizeof res);
-        if (st == FB_OK) st = gcp_call(ctx, diag, &rq, &res);
-        free(p);
-        free(q);
-        if (st == FB_OK && res.err == FB_OK) {
-            st = gcp_record(diag, prev, FN_TYPE, name, region, id);
-            if (st == FB_OK) st = gcp_wait(ctx, diag, GCP_API_FUNCTIONS, "functions.create", res.body, NULL);
-            if (st == FB_OK) st = gcp_get(ctx, diag, GCP_API_FUNCTIONS, "functions.get", name, &live, &found);
-            if (st == FB_OK && !found) {
-                fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: Cloud Function %s was created, then not "
-                         "found\napply again", name);
-                st = FB_CONFLICT;
-            }
-            found = 3; /* created now */
-        } else if (st == FB_OK && res.code && !strcmp(res.code, "ALREADY_EXISTS")) {
-            st = gcp_get(ctx, diag, GCP_API_FUNCTIONS, "functions.get", name, &live, &found);
-            if (st == FB_OK && !found) {
-                fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: Cloud Functions said %s exists, then that it "
-                         "does not\napply again", name);
-                st = FB_CONFLICT;
-            }
-        } else if (st == FB_OK) {
-            st = gcp_fail(diag, &rq, &res, "validate checked the spec's values; this is what Cloud Functions refused");
-        }
-        gcp_res_clear(&res);
-    }
-    if (st == FB_OK && found == 1) {
-        int ours = gcp_labels_ours(json_object_get(live, "labels"), wl);
-        if (ours != 1) {
-            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: a Cloud Function named %s exists in %s and %s\nrename "
-                     "the workload, or delete or relabel the existing function yourself", id, region,
-                     ours == 0 ? "is not managed by fedbroker (no managed-by=fedbroker label)"
-                               : "belongs to another fedbroker workload or tenant");
-            st = FB_CONFLICT;
-        }
-        if (st == FB_OK) st = gcp_record(diag, prev, FN_TYPE, name, region, id);
-        if (st == FB_OK) st = wait_settled(ctx, diag, name, &live);
-        if (st == FB_OK) {
-            const json_t *ls = json_object_get(json_object_get(json_object_get(live, "buildConfig"), "source"),
-                                               "storageSource");
-            const char *lsha = json_string_value(json_object_get(json_object_get(live, "labels"), SOURCE_LABEL));
-            json_decref(body);
-            body = want_body(ctx, wl, sh, ls, sha);
-            if (!lsha || strcmp(lsha, sha) != 0) {
-                /* the source changed (or is unknown): upload it again */
-                st = upload(ctx, parent, zip, zlen, &storage, diag);
-                json_decref(body);
-                body = st == FB_OK ? want_body(ctx, wl, sh, storage, sha) : NULL;
-            }
-            if (body && ident.email) gcp_identity_body(body, &ident, NULL);
-        }
-        const char *msg;
-        int failed = st == FB_OK && !strcmp(fn_status(live, &msg), "failed");
-        char *mask = st == FB_OK ? update_mask(body, live) : NULL;
-        /* a new secret version is read by a new deployment only */
-        if (st == FB_OK && !*mask && secrets_changed) {
-            free(mask);
-            mask = fbk_xstrdup("serviceConfig");
-        }
-        if (st == FB_OK && (*mask || failed)) {
-            /* a failed function with nothing to change is built again */
-            char *p = fbk_xasprintf("v2/%s", name);
-            char *q = fbk_xasprintf("updateMask=%s", *mask ? mask : "buildConfig");
-            gcp_req rq = {GCP_API_FUNCTIONS, "functions.patch", "PATCH", p, q, body, FB_HTTP_IDEMPOTENT};
-            gcp_res res;
-            st = gcp_call(ctx, diag, &rq, &res);
-            if (st == FB_OK && res.err != FB_OK) st = gcp_fail(diag, &rq, &res, NULL);
-            if (st == FB_OK) st = gcp_wait(ctx, diag, GCP_API_FUNCTIONS, "functions.patch", res.body, NULL);
-            gcp_res_clear(&res);
-            free(p);
-            free(q);
-            if (st == FB_OK) {
-                json_decref(live);
-                live = NULL;
-                st = gcp_get(ctx, diag, GCP_API_FUNCTIONS, "functions.get", name, &live, &found);
-            }
-        }
-        free(mask);
-    }
-    if (st == FB_OK) {
-        const char *msg;
-        if (!strcmp(fn_status(live, &msg), "failed")) {
-            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: Cloud Function %s failed to deploy: %s", name,
-                     msg ? msg : "(no message)");
-            st = FB_CONFLICT; /* it did not come up: an operation that failed */
-        }
-    }
-    const char *service = json_string_value(json_object_get(json_object_get(live, "serviceConfig"), "service"));
-    char *svc = service ? fbk_xstrdup(service) : fbk_xasprintf("%s/services/%s", parent, id);
-    if (st == FB_OK) st = fn_invokers(ctx, wl, svc, diag);
-    /* least privilege: exactly the workload's callers may call it */
-    if (st == FB_OK) st = gcp_identity_invokers(ctx, in, &ident, svc, region, resources, diag);
-    free(svc);
-    uri = json_string_value(json_object_get(live, "url"));
-    if (!uri) uri = json_string_value(json_object_get(json_object_get(live, "serviceConfig"), "uri"));
-    if (st == FB_OK && (wl->queue_triggers || wl->schedule_triggers || json_object_get(prev, "state")))
-        st = gcp_triggers_apply(ctx, wl, sh, uri, prev, GCP_TRIGGERS_REST, triggers, resources, diag);
-done:
-    if (st == FB_OK) {
-        json_t *extra = sha[0] ? json_pack("{s:s}", "sourceSha256", sha) : NULL;
-        *out = gcp_svc_apply_out(ctx, &gcp_functions_svc, wl, name, id, region, uri, extra, triggers, &ident,
-                                 resources, diag);
-    }
-    gcp_identity_clear(&ident);
-    free(zip);
-    json_decref(storage);
-    json_decref(body);
-    json_decref(triggers);
-    json_decref(resources);
-    json_decref(live);
-    free(name);
-    free(parent);
+    json_decref(a->storage);
+    a->storage = NULL;
+    fb_status st = upload(a->ctx, a->parent, a->zip, a->zip_len, &a->storage, diag);
+    if (st == FB_OK) *body = want_body(a->ctx, a->wl, a->sh, a->storage, a->sha);
     return st;
+}
+
+/* A function's HTTP is its own Cloud Run service: the one it names, else
+ * (a dry run, an event function) the one of its id. new. */
+static char *fn_http_service(const gcp_apply_call *a, const json_t *live)
+{
+    const char *service = json_string_value(json_object_get(json_object_get(live, "serviceConfig"), "service"));
+    return service ? fbk_xstrdup(service) : fbk_xasprintf("%s/services/%s", a->parent, a->id);
+}
+
+static fb_status fn_apply_invokers(gcp_apply_call *a, const char *service, int created, fb_diag *diag)
+{
+    (void)created; /* Cloud Functions makes the service: its policy is read either way */
+    return fn_invokers(a->ctx, a->wl, service, diag);
+}
+
+/* apply's state.sourceSha256. new or NULL (a dry run zips nothing). */
+static json_t *fn_out_extra(const gcp_apply_call *a, const json_t *live)
+{
+    (void)live;
+    return a->sha[0] ? json_pack("{s:s}", "sourceSha256", a->sha) : NULL;
 }
 
 /* observe's view of a live function: its state and its service. new. */
@@ -401,17 +288,15 @@ static fb_status fn_want(fb_driver_ctx *ctx, const char *name, const fbk_wl *wl,
     return FB_OK;
 }
 
-const gcp_svc gcp_functions_svc = {.type = FN_TYPE,
-                                   .service = "cloud-functions",
-                                   .noun = "Cloud Function",
-                                   .collection = "functions",
-                                   .api = GCP_API_FUNCTIONS,
-                                   .get_method = "functions.get",
-                                   .delete_method = "functions.delete",
-                                   .list_method = "functions.list",
-                                   .url_member = "url",
-                                   .status = fn_status,
-                                   .live_view = fn_live_view,
-                                   .want = fn_want,
-                                   .settle = wait_settled,
-                                   .listed = NULL};
+const gcp_svc gcp_functions_svc = {
+    .type = FN_TYPE, .service = "cloud-functions", .noun = "Cloud Function", .collection = "functions",
+    .api = GCP_API_FUNCTIONS, .get_method = "functions.get", .delete_method = "functions.delete",
+    .list_method = "functions.list", .url_member = "url",
+    .status = fn_status, .live_view = fn_live_view, .want = fn_want, .settle = wait_settled, .listed = NULL,
+    /* apply; the function is read back after its operation */
+    .product = "Cloud Functions", .create_method = "functions.create", .patch_method = "functions.patch",
+    .id_param = "functionId", .op_has_resource = 0, .topics_first = 1, .dry_run_invokers = 0,
+    /* a new secret version is read by a new deployment; a failed function is built again */
+    .refresh_query = "updateMask=serviceConfig", .rebuild_query = "updateMask=buildConfig",
+    .prepare = fn_prepare, .body = fn_body, .reconcile = wait_settled, .update_mask = update_mask,
+    .http_service = fn_http_service, .invokers = fn_apply_invokers, .out_extra = fn_out_extra};

@@ -1,9 +1,8 @@
-/* gcp_run.c - Cloud Run services (Admin API v2): apply (create with a
- * deterministic serviceId, adopt what carries our labels, update with
- * PATCH and an update mask of what differs, wait for the operation), who
- * may invoke them, what observe, destroy and discover (gcp_service.c)
- * read of a service (status, conditions, drift, which listed services are
- * its own).
+/* gcp_run.c - Cloud Run services (Admin API v2): what apply, observe,
+ * destroy and discover (gcp_service.c) need of a service: its body and
+ * update mask (PATCH of the top-level members that differ), waiting out a
+ * reconciling one, who may invoke it, its status, conditions and drift,
+ * which listed services are its own.
  * Also the dry run shared with Cloud Functions: render's documents sent
  * through the host, which records them. */
 #include "config.h"
@@ -187,157 +186,34 @@ static fb_status run_invokers(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_sh
     return st;
 }
 
-fb_status gcp_run_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const gcp_shape *sh, json_t **out,
-                        fb_diag *diag)
+/* apply's body of a service: render's (the same for a create and an
+ * update). */
+static fb_status run_body(gcp_apply_call *a, const json_t *live, json_t **body, fb_diag *diag)
 {
-    const json_t *prev = json_object_get(in, "deployment");
-    const char *id = gcp_resource_id(wl), *region = sh->region->id;
-    char *parent = fbk_xasprintf("projects/%s/locations/%s", ctx->project, region);
-    char *name = fbk_xasprintf("%s/services/%s", parent, id);
-    json_t *body = gcp_run_body(ctx, wl, sh);
-    json_t *live = NULL, *resources = json_array(), *triggers = json_array();
-    fb_status st = FB_OK;
-    const char *uri = NULL;
-    /* the workload's own identity (gcp_identity.c) exists before the
-     * service that runs as it; a dry run shows its creates first */
-    gcp_identity ident;
-    st = gcp_identity_bind(ctx, in, wl, region, &ident, resources, diag);
-    if (st == FB_OK && ident.email) gcp_identity_body(body, &ident, NULL);
-    if (st != FB_OK) goto done;
-    if (gcp_host->dry_run(diag)) {
-        fbk_ck ck = {gcp_host, diag, GCP_DRV, 0, 1};
-        int changed = 0;
-        st = gcp_secrets_materialise(ctx, in, wl, region, resources, &changed, diag);
-        json_t *docs = gcp_render_docs(ctx, wl, sh, &ck);
-        if (st == FB_OK) st = send_docs(ctx, docs, diag);
-        json_decref(docs);
-        if (st == FB_OK) st = gcp_identity_invokers(ctx, in, &ident, name, region, resources, diag);
-        goto done;
-    }
-    /* the revision reads its secrets as soon as it starts: copy the
-     * broker's portable ones and grant first */
-    int secrets_changed = 0;
-    st = gcp_secrets_materialise(ctx, in, wl, region, resources, &secrets_changed, diag);
-    if (st == FB_OK) st = gcp_secrets_grant(ctx, wl, ident.email, diag);
-    int found = 0;
-    if (st == FB_OK) st = gcp_get(ctx, diag, GCP_API_RUN, "services.get", name, &live, &found);
-    if (st == FB_OK && !found) {
-        char *p = fbk_xasprintf("v2/%s/services", parent);
-        char *q = fbk_xasprintf("serviceId=%s", id);
-        /* the deterministic id guards a retried create: a second attempt
-         * meets ALREADY_EXISTS and adopts what the first one made */
-        gcp_req rq = {GCP_API_RUN, "services.create", "POST", p, q, body, FB_HTTP_TOKEN_GUARDED};
-        gcp_res res;
-        st = gcp_call(ctx, diag, &rq, &res);
-        free(p);
-        free(q);
-        if (st == FB_OK && res.err == FB_OK) {
-            /* the id before anything else: a crash from here on leaves a
-             * service the store knows */
-            st = gcp_record(diag, prev, RUN_TYPE, name, region, id);
-            json_t *result = NULL;
-            if (st == FB_OK) st = gcp_wait(ctx, diag, GCP_API_RUN, "services.create", res.body, &result);
-            /* the finished operation's response is the service; read it
-             * only when the operation did not carry it */
-            if (st == FB_OK && json_string_value(json_object_get(result, "name"))) {
-                live = result;
-                result = NULL;
-                found = 1;
-            } else if (st == FB_OK) {
-                st = gcp_get(ctx, diag, GCP_API_RUN, "services.get", name, &live, &found);
-            }
-            json_decref(result);
-            if (st == FB_OK && !found) {
-                fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL,
-                         "gcp: Cloud Run service %s was created, then not found\napply again", name);
-                st = FB_CONFLICT;
-            }
-        } else if (st == FB_OK && res.code && !strcmp(res.code, "ALREADY_EXISTS")) {
-            /* made meanwhile (or by an attempt whose answer was lost) */
-            st = gcp_get(ctx, diag, GCP_API_RUN, "services.get", name, &live, &found);
-            if (st == FB_OK && !found) {
-                fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL,
-                         "gcp: Cloud Run said service %s exists, then that it does not\napply again", name);
-                st = FB_CONFLICT;
-            }
-            found = found ? 2 : 0; /* adopt below */
-        } else if (st == FB_OK) {
-            st = gcp_fail(diag, &rq, &res, "validate checked the spec's values; this is what Cloud Run refused");
-        }
-        gcp_res_clear(&res);
-        if (found == 1) found = 3; /* created now: nothing to adopt or update */
-    }
-    if (st == FB_OK && (found == 1 || found == 2)) {
-        int ours = gcp_labels_ours(json_object_get(live, "labels"), wl);
-        if (ours != 1) {
-            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL,
-                     "gcp: a Cloud Run service named %s exists in %s and %s\nrename the workload, or delete or "
-                     "relabel the existing service yourself", id, region,
-                     ours == 0 ? "is not managed by fedbroker (no managed-by=fedbroker label)"
-                               : "belongs to another fedbroker workload or tenant (its workload/tenant labels differ)");
-            st = FB_CONFLICT;
-        }
-        if (st == FB_OK) st = gcp_record(diag, prev, RUN_TYPE, name, region, id);
-        if (st == FB_OK) st = wait_reconciled(ctx, diag, name, &live);
-        char *mask = st == FB_OK ? update_mask(body, live) : NULL;
-        const char *msg;
-        /* a new secret version is read by new instances only: a new
-         * revision, as for a failed one */
-        int failed = st == FB_OK && (!strcmp(run_status(live, &msg), "failed") || secrets_changed);
-        if (st == FB_OK && (*mask || failed)) {
-            /* PATCH what differs; a failed revision with nothing to change
-             * gets a new one (its cause, e.g. a secret grant, may be fixed) */
-            char *p = fbk_xasprintf("v2/%s", name);
-            char *q = fbk_xasprintf("updateMask=%s%s", *mask ? mask : "template",
-                                    *mask ? "" : "&forceNewRevision=true");
-            gcp_req rq = {GCP_API_RUN, "services.patch", "PATCH", p, q, body, FB_HTTP_IDEMPOTENT};
-            gcp_res res;
-            st = gcp_call(ctx, diag, &rq, &res);
-            if (st == FB_OK && res.err != FB_OK) st = gcp_fail(diag, &rq, &res, NULL);
-            json_t *result = NULL;
-            if (st == FB_OK) st = gcp_wait(ctx, diag, GCP_API_RUN, "services.patch", res.body, &result);
-            json_decref(result);
-            gcp_res_clear(&res);
-            free(p);
-            free(q);
-            if (st == FB_OK) {
-                json_decref(live);
-                live = NULL;
-                st = gcp_get(ctx, diag, GCP_API_RUN, "services.get", name, &live, &found);
-            }
-        }
-        free(mask);
-    }
-    if (st == FB_OK) {
-        const char *msg;
-        if (!strcmp(run_status(live, &msg), "failed")) {
-            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: Cloud Run service %s is not ready: %s", name,
-                     msg ? msg : "(no message)");
-            st = FB_CONFLICT; /* it did not come up: an operation that failed */
-        }
-    }
-    if (st == FB_OK) st = run_invokers(ctx, wl, sh, name, found == 3, diag);
-    /* least privilege: exactly the workload's callers may call it */
-    if (st == FB_OK) st = gcp_identity_invokers(ctx, in, &ident, name, region, resources, diag);
-    uri = json_string_value(json_object_get(live, "uri"));
-    if (st == FB_OK && (wl->queue_triggers || wl->schedule_triggers || json_object_get(prev, "state")))
-        st = gcp_triggers_apply(ctx, wl, sh, uri, prev, GCP_TRIGGERS_TOPICS | GCP_TRIGGERS_REST, triggers,
-                                resources, diag);
-done:
-    if (st == FB_OK) {
-        const char *rev = json_string_value(json_object_get(live, "latestReadyRevision"));
-        json_t *extra = rev ? json_pack("{s:s}", "revision", rev) : NULL;
-        *out = gcp_svc_apply_out(ctx, &gcp_run_svc, wl, name, id, region, uri, extra, triggers, &ident, resources,
-                                 diag);
-    }
-    gcp_identity_clear(&ident);
-    json_decref(triggers);
-    json_decref(resources);
-    json_decref(live);
-    json_decref(body);
-    free(name);
-    free(parent);
-    return st;
+    (void)live;
+    (void)diag;
+    *body = gcp_run_body(a->ctx, a->wl, a->sh);
+    return FB_OK;
+}
+
+/* A service answers its own HTTP. new. */
+static char *run_http_service(const gcp_apply_call *a, const json_t *live)
+{
+    (void)live;
+    return fbk_xstrdup(a->name);
+}
+
+static fb_status run_apply_invokers(gcp_apply_call *a, const char *service, int created, fb_diag *diag)
+{
+    return run_invokers(a->ctx, a->wl, a->sh, service, created, diag);
+}
+
+/* apply's state.revision: the revision serving. new or NULL. */
+static json_t *run_out_extra(const gcp_apply_call *a, const json_t *live)
+{
+    (void)a;
+    const char *rev = json_string_value(json_object_get(live, "latestReadyRevision"));
+    return rev ? json_pack("{s:s}", "revision", rev) : NULL;
 }
 
 /* observe's view of a live service: its conditions and revisions. new. */
@@ -375,20 +251,19 @@ static int run_listed(const json_t *item)
     return !gm || strcmp(gm, "cloudfunctions") != 0;
 }
 
-const gcp_svc gcp_run_svc = {.type = RUN_TYPE,
-                             .service = "cloud-run",
-                             .noun = "Cloud Run service",
-                             .collection = "services",
-                             .api = GCP_API_RUN,
-                             .get_method = "services.get",
-                             .delete_method = "services.delete",
-                             .list_method = "services.list",
-                             .url_member = "uri",
-                             .status = run_status,
-                             .live_view = run_live_view,
-                             .want = run_want,
-                             .settle = NULL,
-                             .listed = run_listed};
+const gcp_svc gcp_run_svc = {
+    .type = RUN_TYPE, .service = "cloud-run", .noun = "Cloud Run service", .collection = "services",
+    .api = GCP_API_RUN, .get_method = "services.get", .delete_method = "services.delete",
+    .list_method = "services.list", .url_member = "uri",
+    .status = run_status, .live_view = run_live_view, .want = run_want, .settle = NULL, .listed = run_listed,
+    /* apply; Operation.response is the Service */
+    .product = "Cloud Run", .create_method = "services.create", .patch_method = "services.patch",
+    .id_param = "serviceId", .op_has_resource = 1, .topics_first = 0, .dry_run_invokers = 1,
+    /* a new secret version, as a failed revision: a new revision */
+    .refresh_query = "updateMask=template&forceNewRevision=true",
+    .rebuild_query = "updateMask=template&forceNewRevision=true",
+    .prepare = NULL, .body = run_body, .reconcile = wait_reconciled, .update_mask = update_mask,
+    .http_service = run_http_service, .invokers = run_apply_invokers, .out_extra = run_out_extra};
 
 /* Shared with gcp_functions.c through gcp.h. */
 fb_status gcp_dry_run_docs(fb_driver_ctx *ctx, const json_t *docs, fb_diag *diag)

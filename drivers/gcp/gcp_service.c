@@ -1,9 +1,10 @@
 /* gcp_service.c - what Cloud Run services (gcp_run.c) and Cloud Functions
  * (gcp_functions.c) share: a resource read by its full name, the names a
- * deployment recorded, observe's workload, apply's output, and observe,
- * destroy and discover themselves, driven by the gcp_svc descriptor each
- * of the two files defines (what differs: the API, the URL member, how
- * status and drift are read, whether a delete waits for another run's
+ * deployment recorded, observe's workload, and apply, observe, destroy and
+ * discover themselves, driven by the gcp_svc descriptor each of the two
+ * files defines (what differs: the API, the URL member, the body and its
+ * update mask, how status and drift are read, what an apply prepares and
+ * waits out, who may invoke it, whether a delete waits for another run's
  * operation, which listed items are the kind's own). One implementation,
  * so a fix to either service reaches both. */
 #include "config.h"
@@ -69,13 +70,17 @@ int gcp_observe_workload(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, gcp_shape *
     return ok;
 }
 
-json_t *gcp_svc_apply_out(fb_driver_ctx *ctx, const gcp_svc *k, const fbk_wl *wl, const char *name, const char *id,
-                          const char *region, const char *uri, json_t *extra, json_t *triggers,
-                          const gcp_identity *id_state, json_t *resources, fb_diag *diag)
+/* apply's output on service kind k: state (kind, service, name, id,
+ * region, project, specHash, uri, then the members of extra, triggers when
+ * there are any, identity), resources (k's own record unless this is a dry
+ * run, then resources) and result.url. extra: stolen, may be NULL;
+ * triggers, id_state and resources borrowed. new. */
+static json_t *apply_out(const gcp_apply_call *a, const gcp_svc *k, const char *uri, json_t *extra, json_t *triggers,
+                         const gcp_identity *id_state, json_t *resources, fb_diag *diag)
 {
-    json_t *state = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s?}", "kind", wl->kind, "service", k->service, "name",
-                              name, "id", id, "region", region, "project", ctx->project, "specHash",
-                              wl->hash[0] ? wl->hash : NULL);
+    json_t *state = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s?}", "kind", a->wl->kind, "service", k->service, "name",
+                              a->name, "id", a->id, "region", a->region, "project", a->ctx->project, "specHash",
+                              a->wl->hash[0] ? a->wl->hash : NULL);
     if (uri) json_object_set_new(state, "uri", json_string(uri));
     if (extra) json_object_update(state, extra);
     json_decref(extra);
@@ -84,12 +89,198 @@ json_t *gcp_svc_apply_out(fb_driver_ctx *ctx, const gcp_svc *k, const fbk_wl *wl
     if (is) json_object_set_new(state, "identity", is);
     json_t *all = json_array();
     if (!gcp_host->dry_run(diag))
-        json_array_append_new(all,
-                              json_pack("{s:s,s:s,s:s,s:s}", "type", k->type, "id", name, "region", region, "name", id));
+        json_array_append_new(all, json_pack("{s:s,s:s,s:s,s:s}", "type", k->type, "id", a->name, "region",
+                                             a->region, "name", a->id));
     json_array_extend(all, resources);
     json_t *out = json_pack("{s:o,s:o}", "state", state, "resources", all);
     if (uri) json_object_set_new(out, "result", json_pack("{s:s}", "url", uri));
     return out;
+}
+
+/* apply's create: POST with the deterministic id (a retried create meets
+ * ALREADY_EXISTS and adopts what the first attempt made), the record
+ * before anything else (a crash from there on leaves a resource the store
+ * knows), the operation waited for. *live (new) the resource; *created 1
+ * when this call made it, 0 when it existed (adopt it). */
+static fb_status create(gcp_apply_call *a, const gcp_svc *k, const gcp_identity *ident, const json_t *prev,
+                        json_t **live, int *created, fb_diag *diag)
+{
+    json_t *body = NULL;
+    fb_status st = k->body(a, NULL, &body, diag);
+    if (st != FB_OK) return st;
+    if (ident->email) gcp_identity_body(body, ident, NULL);
+    char *p = fbk_xasprintf("v2/%s/%s", a->parent, k->collection);
+    char *q = fbk_xasprintf("%s=%s", k->id_param, a->id);
+    gcp_req rq = {k->api, k->create_method, "POST", p, q, body, FB_HTTP_TOKEN_GUARDED};
+    gcp_res res;
+    st = gcp_call(a->ctx, diag, &rq, &res);
+    int found = 0;
+    if (st == FB_OK && res.err == FB_OK) {
+        *created = 1;
+        st = gcp_record(diag, prev, k->type, a->name, a->region, a->id);
+        json_t *result = NULL;
+        if (st == FB_OK) st = gcp_wait(a->ctx, diag, k->api, k->create_method, res.body, &result);
+        /* the finished operation's response is the resource where the API
+         * says so; read it only when the operation did not carry it */
+        if (st == FB_OK && k->op_has_resource && json_string_value(json_object_get(result, "name"))) {
+            *live = result;
+            result = NULL;
+            found = 1;
+        } else if (st == FB_OK) {
+            st = gcp_get(a->ctx, diag, k->api, k->get_method, a->name, live, &found);
+        }
+        json_decref(result);
+        if (st == FB_OK && !found) {
+            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: %s %s was created, then not found\napply again",
+                     k->noun, a->name);
+            st = FB_CONFLICT;
+        }
+    } else if (st == FB_OK && res.code && !strcmp(res.code, "ALREADY_EXISTS")) {
+        /* made meanwhile (or by an attempt whose answer was lost) */
+        st = gcp_get(a->ctx, diag, k->api, k->get_method, a->name, live, &found);
+        if (st == FB_OK && !found) {
+            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: %s said %s exists, then that it does not\napply "
+                     "again", k->product, a->name);
+            st = FB_CONFLICT;
+        }
+    } else if (st == FB_OK) {
+        char *hint = fbk_xasprintf("validate checked the spec's values; this is what %s refused", k->product);
+        st = gcp_fail(diag, &rq, &res, hint);
+        free(hint);
+    }
+    gcp_res_clear(&res);
+    free(p);
+    free(q);
+    json_decref(body);
+    return st;
+}
+
+/* apply's update of a resource that exists (*live, replaced by the
+ * resource as it is after): refused unless our labels say it is this
+ * workload's, recorded, its running operation waited out, then a PATCH of
+ * the members that differ, or, when none do, one that replaces its
+ * instances (a secret changed) or rebuilds it (it failed: its cause, e.g.
+ * a secret grant, may be fixed). */
+static fb_status update(gcp_apply_call *a, const gcp_svc *k, const gcp_identity *ident, const json_t *prev,
+                        json_t **live, fb_diag *diag)
+{
+    int ours = gcp_labels_ours(json_object_get(*live, "labels"), a->wl);
+    if (ours != 1) {
+        fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL,
+                 "gcp: a %s named %s exists in %s and %s\nrename the workload, or delete or relabel the existing "
+                 "%s yourself", k->noun, a->id, a->region,
+                 ours == 0 ? "is not managed by fedbroker (no managed-by=fedbroker label)"
+                           : "belongs to another fedbroker workload or tenant (its workload/tenant labels differ)",
+                 k->noun);
+        return FB_CONFLICT;
+    }
+    fb_status st = gcp_record(diag, prev, k->type, a->name, a->region, a->id);
+    if (st == FB_OK) st = k->reconcile(a->ctx, diag, a->name, live);
+    json_t *body = NULL;
+    if (st == FB_OK) st = k->body(a, *live, &body, diag);
+    if (st != FB_OK) return st;
+    if (ident->email) gcp_identity_body(body, ident, NULL);
+    char *mask = k->update_mask(body, *live);
+    const char *msg;
+    char *q = NULL;
+    if (*mask) q = fbk_xasprintf("updateMask=%s", mask);
+    else if (a->secrets_changed) q = fbk_xstrdup(k->refresh_query);
+    else if (!strcmp(k->status(*live, &msg), "failed")) q = fbk_xstrdup(k->rebuild_query);
+    if (q) {
+        char *p = fbk_xasprintf("v2/%s", a->name);
+        gcp_req rq = {k->api, k->patch_method, "PATCH", p, q, body, FB_HTTP_IDEMPOTENT};
+        gcp_res res;
+        st = gcp_call(a->ctx, diag, &rq, &res);
+        if (st == FB_OK && res.err != FB_OK) st = gcp_fail(diag, &rq, &res, NULL);
+        if (st == FB_OK) st = gcp_wait(a->ctx, diag, k->api, k->patch_method, res.body, NULL);
+        gcp_res_clear(&res);
+        free(p);
+        if (st == FB_OK) {
+            json_decref(*live);
+            *live = NULL;
+            int found = 0;
+            st = gcp_get(a->ctx, diag, k->api, k->get_method, a->name, live, &found);
+        }
+    }
+    free(q);
+    free(mask);
+    json_decref(body);
+    return st;
+}
+
+fb_status gcp_svc_apply(fb_driver_ctx *ctx, const gcp_svc *k, json_t *in, const fbk_wl *wl, const gcp_shape *sh,
+                        json_t **out, fb_diag *diag)
+{
+    const json_t *prev = json_object_get(in, "deployment");
+    char *parent = fbk_xasprintf("projects/%s/locations/%s", ctx->project, sh->region->id);
+    char *name = fbk_xasprintf("%s/%s/%s", parent, k->collection, gcp_resource_id(wl));
+    gcp_apply_call a = {.ctx = ctx, .in = in, .wl = wl, .sh = sh, .id = gcp_resource_id(wl), .region = sh->region->id,
+                   .parent = parent, .name = name};
+    json_t *live = NULL, *resources = json_array(), *triggers = json_array();
+    const char *uri = NULL;
+    char *service = NULL;
+    /* the workload's own identity (gcp_identity.c) and its secrets' copies
+     * (gcp_secrets.c) exist before what runs as it and reads them; a dry
+     * run shows their creates first */
+    gcp_identity ident;
+    fb_status st = gcp_identity_bind(ctx, in, wl, a.region, &ident, resources, diag);
+    if (st == FB_OK) st = gcp_secrets_materialise(ctx, in, wl, a.region, resources, &a.secrets_changed, diag);
+    if (st != FB_OK) goto done;
+    if (gcp_host->dry_run(diag)) {
+        fbk_ck ck = {gcp_host, diag, GCP_DRV, 0, 1};
+        json_t *docs = gcp_render_docs(ctx, wl, sh, &ck);
+        st = gcp_dry_run_docs(ctx, docs, diag);
+        json_decref(docs);
+        if (st == FB_OK && k->dry_run_invokers) {
+            service = k->http_service(&a, NULL);
+            st = gcp_identity_invokers(ctx, in, &ident, service, a.region, resources, diag);
+        }
+        goto done;
+    }
+    if (k->prepare) st = k->prepare(&a, diag);
+    /* the revision reads its secrets as soon as it starts: grant first */
+    if (st == FB_OK) st = gcp_secrets_grant(ctx, wl, ident.email, diag);
+    if (st == FB_OK && k->topics_first && wl->queue_triggers) {
+        json_t *scratch = json_array(), *scratch_res = json_array();
+        st = gcp_triggers_apply(ctx, wl, sh, NULL, prev, GCP_TRIGGERS_TOPICS, scratch, scratch_res, diag);
+        json_decref(scratch);
+        json_decref(scratch_res);
+    }
+    int found = 0, created = 0;
+    if (st == FB_OK) st = gcp_get(ctx, diag, k->api, k->get_method, name, &live, &found);
+    if (st == FB_OK && !found) st = create(&a, k, &ident, prev, &live, &created, diag);
+    if (st == FB_OK && !created) st = update(&a, k, &ident, prev, &live, diag);
+    const char *msg;
+    if (st == FB_OK && !strcmp(k->status(live, &msg), "failed")) {
+        fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: %s %s failed to deploy: %s", k->noun, name,
+                 msg ? msg : "(no message)");
+        st = FB_CONFLICT; /* it did not come up: an operation that failed */
+    }
+    if (st == FB_OK) {
+        service = k->http_service(&a, live);
+        st = k->invokers(&a, service, created, diag);
+    }
+    /* least privilege: exactly the workload's callers may call it */
+    if (st == FB_OK) st = gcp_identity_invokers(ctx, in, &ident, service, a.region, resources, diag);
+    uri = json_string_value(json_object_get(live, k->url_member));
+    if (!uri) uri = json_string_value(json_object_get(json_object_get(live, "serviceConfig"), "uri"));
+    if (st == FB_OK && (wl->queue_triggers || wl->schedule_triggers || json_object_get(prev, "state")))
+        st = gcp_triggers_apply(ctx, wl, sh, uri, prev,
+                                k->topics_first ? GCP_TRIGGERS_REST : GCP_TRIGGERS_TOPICS | GCP_TRIGGERS_REST,
+                                triggers, resources, diag);
+done:
+    if (st == FB_OK)
+        *out = apply_out(&a, k, uri, k->out_extra(&a, live), triggers, &ident, resources, diag);
+    gcp_identity_clear(&ident);
+    free(a.zip);
+    json_decref(a.storage);
+    free(service);
+    json_decref(triggers);
+    json_decref(resources);
+    json_decref(live);
+    free(name);
+    free(parent);
+    return st;
 }
 
 /* observe's drift of a live resource against what the workload wants:
