@@ -19,6 +19,9 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import (BUILD, DRIVER_PATH, EXAMPLES, FEDBROKER, TOP, BrokerEnv, Checker,  # noqa: E402,F401
                      FakeProcess, wait_for)
+# the fake's models, for botocore clients that speak what it speaks
+sys.path.insert(0, os.path.join(TOP, "tests", "fakes"))
+from fake_aws import CLIENT_REFERENCE, reference_loader_dir  # noqa: E402
 
 AK = "AKIDFAKEEXAMPLE00001"
 SK = "fakeSecretKey/EXAMPLE+00001+fedbrokerTEST"
@@ -64,23 +67,15 @@ class Fake(FakeProcess):
         return self.call("POST", "/__fake/latency", {"ms": ms})
 
     def client(self, service, region="us-east-1"):
-        """A botocore client for out-of-band changes; for SQS, Scheduler and
-        Lambda made from the fake's reference models (botocore 1.43.11,
-        tests/reference/aws-models), which Debian's older botocore
-        describes differently (SQS in the Query protocol, Lambda without
-        the newer members)."""
+        """A botocore client for out-of-band changes; for the services
+        Debian's older botocore describes differently made from the fake's
+        reference models (fake_aws.reference_loader_dir)."""
         import botocore.session
         from botocore.config import Config
         s = botocore.session.get_session()
-        if service in ("sqs", "scheduler", "lambda"):
+        if service in CLIENT_REFERENCE:
             if not hasattr(Fake, "_models"):
-                Fake._models = tempfile.mkdtemp(prefix="fb-aws-models-")
-                ref = os.path.join(TOP, "tests", "reference", "aws-models")
-                for svc, ver in (("sqs", "2012-11-05"), ("scheduler", "2021-06-30"),
-                                 ("lambda", "2015-03-31")):
-                    os.makedirs(os.path.join(Fake._models, svc, ver))
-                    shutil.copy(os.path.join(ref, svc, ver, "service-2.subset.json"),
-                                os.path.join(Fake._models, svc, ver, "service-2.json"))
+                Fake._models = reference_loader_dir(tempfile.mkdtemp(prefix="fb-aws-models-"))
             s.get_component("data_loader").search_paths.insert(0, Fake._models)
         return s.create_client(service, region_name=region, endpoint_url=self.base,
                                aws_access_key_id=AK, aws_secret_access_key=SK,

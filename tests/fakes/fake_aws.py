@@ -30,6 +30,7 @@ import json
 import os
 import random
 import re
+import shutil
 import socket
 import string
 import struct
@@ -234,6 +235,31 @@ def timezone_ok(name):
 
 
 # ---- models -----------------------------------------------------------------
+# The services a botocore client must be made from the reference models for:
+# Debian's older botocore describes them differently (SQS in the Query
+# protocol, no EventBridge Scheduler, Lambda without
+# AddPermission.InvokedViaFunctionUrl and CreateEventSourceMapping.Tags).
+CLIENT_REFERENCE = ("sqs", "scheduler", "lambda")
+
+
+def reference_model(name, version):
+    """The path of service NAME's reference subset model (botocore 1.43.11,
+    tests/reference/aws-models)."""
+    return os.path.join(REFERENCE, "aws-models", name, version, "service-2.subset.json")
+
+
+def reference_loader_dir(tmp):
+    """Makes tmp a botocore data directory holding the reference models of
+    CLIENT_REFERENCE (as service-2.json); -> tmp. A client made with it
+    first on its session's data_loader search_paths speaks what the fake
+    speaks, serialising and signing with the installed botocore."""
+    for svc in CLIENT_REFERENCE:
+        ver = SERVICES[svc][1]
+        os.makedirs(os.path.join(tmp, svc, ver), exist_ok=True)
+        shutil.copy(reference_model(svc, ver), os.path.join(tmp, svc, ver, "service-2.json"))
+    return tmp
+
+
 class ServiceModels:
     """The reference subset model (newer botocore) first, then Debian's full
     model for operations the subset lacks, when it speaks the same protocol
@@ -243,7 +269,7 @@ class ServiceModels:
         self.name = name
         self.protocol = protocol
         self.models = []
-        subset = os.path.join(REFERENCE, "aws-models", name, version, "service-2.subset.json")
+        subset = reference_model(name, version)
         full = os.path.join(DEBIAN_DATA, name, version, "service-2.json")
         for path in (subset, full, full + ".gz"):
             if os.path.exists(path):

@@ -31,23 +31,11 @@ from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE = os.path.join(HERE, "fake_aws.py")
+sys.path.insert(0, HERE)
+from fake_aws import reference_loader_dir  # noqa: E402  (the fake's own models, for clients)
 AK, SK = "AKIDFAKEEXAMPLE00001", "fakeSecretKey/EXAMPLE+00001+fedbrokerTEST"
 ROLE = "arn:aws:iam::123456789012:role/fedbroker-lambda"
 BRAKET_EXAMPLE = os.path.join(os.path.dirname(HERE), "reference", "braket", "CreateQuantumTask.request.example.json")
-
-
-def reference_loader_dir(tmp):
-    """A botocore data directory holding the fake's reference models
-    (tests/reference/aws-models, botocore 1.43.11) for the services Debian's older
-    botocore describes differently: SQS in the JSON protocol (Debian's
-    model: Query), EventBridge Scheduler, and Lambda with
-    AddPermission.InvokedViaFunctionUrl and CreateEventSourceMapping.Tags.
-    A client made from it serialises and signs with the installed botocore."""
-    for svc, ver in (("sqs", "2012-11-05"), ("scheduler", "2021-06-30"), ("lambda", "2015-03-31")):
-        os.makedirs(os.path.join(tmp, svc, ver), exist_ok=True)
-        shutil.copy(os.path.join(os.path.dirname(HERE), "reference", "aws-models", svc, ver, "service-2.subset.json"),
-                    os.path.join(tmp, svc, ver, "service-2.json"))
-    return tmp
 
 
 def start_fake(*extra):
