@@ -79,6 +79,39 @@ static int diag_has(const fb_diag *d, const char *needle)
     return 0;
 }
 
+/* One request to the fault server's /k/KEY/PLAN (fault_server.h: PLAN is
+ * the answers it gives, one per attempt) and what it must give: the call's
+ * status, the answer's HTTP status (0: not checked), the attempts the
+ * server counted for KEY. */
+typedef struct hcase {
+    const char *method, *key, *plan;
+    fb_status st;
+    long status;
+    unsigned attempts;
+} hcase;
+
+/* Sends k through c with flags, body (may be NULL) and service, checks it,
+ * and returns the answer's "attempt" as the server echoed it (0 when the
+ * answer carries none). */
+static long check_case(fbi_http_client *c, fb_diag *d, uint32_t flags, const char *body, const char *service,
+                       const hcase *k)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/k/%s/%s", k->key, k->plan);
+    fb_http_response r;
+    fb_status st = req(c, d, k->method, path, flags, body, service, &r);
+    ck_assert_msg(st == k->st, "%s %s: status %d, want %d", k->method, path, (int)st, (int)k->st);
+    ck_assert_msg(!k->status || r.status == k->status, "%s %s: HTTP %ld, want %ld", k->method, path, r.status,
+                  k->status);
+    unsigned n = fts_attempts(srv, k->key);
+    ck_assert_msg(n == k->attempts, "%s %s: %u attempts, want %u", k->method, path, n, k->attempts);
+    json_t *j = r.body ? json_loadb(r.body, r.body_len, 0, NULL) : NULL;
+    long a = (long)json_integer_value(json_object_get(j, "attempt"));
+    json_decref(j);
+    fbi_http_free(&r);
+    return a;
+}
+
 /* Runs a command and returns its standard output (new). */
 static char *run_capture(const char *cmd)
 {
@@ -275,83 +308,45 @@ END_TEST
 /* ---- retries over real HTTP -------------------------------------------- */
 
 /* The attempt number the server echoed in a 200 answer. */
-static long echoed_attempt(const fb_http_response *r)
-{
-    json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
-    long a = (long)json_integer_value(json_object_get(j, "attempt"));
-    json_decref(j);
-    return a;
-}
-
 START_TEST(test_retries_exactly)
 {
     srv_up();
     fbi_http_client *c = client("{\"http\": {" FAST "}}");
     fb_diag *d = fb_diag_new();
-    fb_http_response r;
-    const uint32_t I = FB_HTTP_IDEMPOTENT;
-
-    ck_assert_int_eq(req(c, d, "GET", "/k/a/500", I, NULL, "t", &r), FB_OK);
-    ck_assert_int_eq(r.status, 500);
-    ck_assert_uint_eq(fts_attempts(srv, "a"), 3);
-    fbi_http_free(&r);
-
-    ck_assert_int_eq(req(c, d, "GET", "/k/b/429,ok", I, NULL, "t", &r), FB_OK);
-    ck_assert_int_eq(r.status, 200);
-    ck_assert_int_eq(echoed_attempt(&r), 2);
-    ck_assert_uint_eq(fts_attempts(srv, "b"), 2);
-    fbi_http_free(&r);
-
-    ck_assert_int_eq(req(c, d, "GET", "/k/c/throttle,xmlthrottle,ok", I, NULL, "t", &r), FB_OK);
-    ck_assert_int_eq(r.status, 200);
-    ck_assert_uint_eq(fts_attempts(srv, "c"), 3);
-    fbi_http_free(&r);
-
-    ck_assert_int_eq(req(c, d, "GET", "/k/d/hdrthrottle,502,ok", I, NULL, "t", &r), FB_OK);
-    ck_assert_int_eq(r.status, 200);
-    ck_assert_uint_eq(fts_attempts(srv, "d"), 3);
-    fbi_http_free(&r);
-
-    /* Four failures: the third attempt's answer is final. */
-    ck_assert_int_eq(req(c, d, "GET", "/k/e/503,504,500,ok", I, NULL, "t", &r), FB_OK);
-    ck_assert_int_eq(r.status, 500);
-    ck_assert_uint_eq(fts_attempts(srv, "e"), 3);
-    fbi_http_free(&r);
-
-    /* Not retryable answers go back at once. */
-    ck_assert_int_eq(req(c, d, "GET", "/k/f/invalid,ok", I, NULL, "t", &r), FB_OK);
-    ck_assert_int_eq(r.status, 400);
-    ck_assert_uint_eq(fts_attempts(srv, "f"), 1);
-    fbi_http_free(&r);
-    ck_assert_int_eq(req(c, d, "DELETE", "/k/g/404,ok", I, NULL, "t", &r), FB_OK);
-    ck_assert_int_eq(r.status, 404);
-    ck_assert_uint_eq(fts_attempts(srv, "g"), 1);
-    fbi_http_free(&r);
-
-    /* A reset connection is retried. */
-    ck_assert_int_eq(req(c, d, "GET", "/k/h/reset,ok", I, NULL, "t", &r), FB_OK);
-    ck_assert_int_eq(r.status, 200);
-    ck_assert_uint_eq(fts_attempts(srv, "h"), 2);
-    fbi_http_free(&r);
-
+    static const hcase cases[] = {
+        {"GET", "a", "500", FB_OK, 500, 3},
+        {"GET", "b", "429,ok", FB_OK, 200, 2},
+        {"GET", "c", "throttle,xmlthrottle,ok", FB_OK, 200, 3},
+        {"GET", "d", "hdrthrottle,502,ok", FB_OK, 200, 3},
+        /* four failures: the third attempt's answer is final */
+        {"GET", "e", "503,504,500,ok", FB_OK, 500, 3},
+        /* not retryable answers go back at once */
+        {"GET", "f", "invalid,ok", FB_OK, 400, 1},
+        {"DELETE", "g", "404,ok", FB_OK, 404, 1},
+        /* a reset connection is retried */
+        {"GET", "h", "reset,ok", FB_OK, 200, 2},
+    };
+    unsigned attempts = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        long echoed = check_case(c, d, FB_HTTP_IDEMPOTENT, NULL, "t", &cases[i]);
+        /* the answer that came back is the last attempt's */
+        if (cases[i].status == 200) ck_assert_int_eq(echoed, cases[i].attempts);
+        attempts += cases[i].attempts;
+    }
     ck_assert_uint_eq(fb_diag_errors(d), 0);
     fbi_http_stats s;
     fbi_http_client_stats(c, &s);
-    ck_assert_uint_eq(s.requests, 8);
-    ck_assert_uint_eq(s.attempts, 3 + 2 + 3 + 3 + 3 + 1 + 1 + 2);
+    ck_assert_uint_eq(s.requests, sizeof cases / sizeof *cases);
+    ck_assert_uint_eq(s.attempts, attempts);
     ck_assert_uint_eq(s.retries, s.attempts - s.requests);
     fbi_http_client_free(c);
 
     /* max_attempts is configurable. */
     c = client("{\"http\": {\"max_attempts\": 5, " FAST "}}");
-    ck_assert_int_eq(req(c, d, "GET", "/k/i/500", I, NULL, "t", &r), FB_OK);
-    ck_assert_uint_eq(fts_attempts(srv, "i"), 5);
-    fbi_http_free(&r);
+    check_case(c, d, FB_HTTP_IDEMPOTENT, NULL, "t", &(hcase){"GET", "i", "500", FB_OK, 500, 5});
     fbi_http_client_free(c);
     c = client("{\"http\": {\"max_attempts\": 1, " FAST "}}");
-    ck_assert_int_eq(req(c, d, "GET", "/k/j/500", I, NULL, "t", &r), FB_OK);
-    ck_assert_uint_eq(fts_attempts(srv, "j"), 1);
-    fbi_http_free(&r);
+    check_case(c, d, FB_HTTP_IDEMPOTENT, NULL, "t", &(hcase){"GET", "j", "500", FB_OK, 500, 1});
     fbi_http_client_free(c);
     fb_diag_free(d);
     srv_down();
@@ -378,10 +373,7 @@ START_TEST(test_not_idempotent_sent_once)
 
     /* A throttled answer to a non-idempotent request is final too. */
     fb_diag *d2 = fb_diag_new();
-    ck_assert_int_eq(req(c, d2, "POST", "/k/b/429,ok", 0, "{}", "t", &r), FB_OK);
-    ck_assert_int_eq(r.status, 429);
-    ck_assert_uint_eq(fts_attempts(srv, "b"), 1);
-    fbi_http_free(&r);
+    check_case(c, d2, 0, "{}", "t", &(hcase){"POST", "b", "429,ok", FB_OK, 429, 1});
 
     /* With an idempotency token it is retried, and the body is sent again. */
     ck_assert_int_eq(req(c, d2, "POST", "/k/c/reset,503,ok", FB_HTTP_TOKEN_GUARDED, "{\"token\":\"t-1\"}", "t", &r),
@@ -407,37 +399,25 @@ START_TEST(test_quota_drains_and_refills)
     /* 12 tokens: two retries of 5 fit, a third does not. */
     fbi_http_client *c = client("{\"http\": {\"retry_quota\": 12, " FAST "}}");
     fb_diag *d = fb_diag_new();
-    fb_http_response r;
     const uint32_t I = FB_HTTP_IDEMPOTENT;
     ck_assert_int_eq(fbi_http_retry_quota(c, "q"), 12);
-    ck_assert_int_eq(req(c, d, "GET", "/k/a/500", I, NULL, "q", &r), FB_OK);
-    fbi_http_free(&r);
-    ck_assert_uint_eq(fts_attempts(srv, "a"), 3);
+    check_case(c, d, I, NULL, "q", &(hcase){"GET", "a", "500", FB_OK, 500, 3});
     ck_assert_int_eq(fbi_http_retry_quota(c, "q"), 2);
     /* Empty bucket: no retry at all. */
-    ck_assert_int_eq(req(c, d, "GET", "/k/b/500,ok", I, NULL, "q", &r), FB_OK);
-    ck_assert_int_eq(r.status, 500);
-    fbi_http_free(&r);
-    ck_assert_uint_eq(fts_attempts(srv, "b"), 1);
+    check_case(c, d, I, NULL, "q", &(hcase){"GET", "b", "500,ok", FB_OK, 500, 1});
     fbi_http_stats s;
     fbi_http_client_stats(c, &s);
     ck_assert_uint_eq(s.quota_refusals, 1);
     /* Another service has a bucket of its own. */
-    ck_assert_int_eq(req(c, d, "GET", "/k/c/500,ok", I, NULL, "other", &r), FB_OK);
-    ck_assert_int_eq(r.status, 200);
-    fbi_http_free(&r);
+    check_case(c, d, I, NULL, "other", &(hcase){"GET", "c", "500,ok", FB_OK, 200, 2});
     ck_assert_int_eq(fbi_http_retry_quota(c, "other"), 12);
     /* Each first-attempt success gives one token back. */
-    for (int i = 0; i < 3; i++) {
-        ck_assert_int_eq(req(c, d, "GET", "/k/ok/ok", I, NULL, "q", &r), FB_OK);
-        fbi_http_free(&r);
-        ck_assert_int_eq(fbi_http_retry_quota(c, "q"), 3 + i);
+    for (unsigned i = 0; i < 3; i++) {
+        check_case(c, d, I, NULL, "q", &(hcase){"GET", "ok", "ok", FB_OK, 200, i + 1});
+        ck_assert_int_eq(fbi_http_retry_quota(c, "q"), 3 + (int)i);
     }
     /* 5 tokens again: one retry, and its success returns the 5. */
-    ck_assert_int_eq(req(c, d, "GET", "/k/d/429,ok", I, NULL, "q", &r), FB_OK);
-    ck_assert_int_eq(r.status, 200);
-    fbi_http_free(&r);
-    ck_assert_uint_eq(fts_attempts(srv, "d"), 2);
+    check_case(c, d, I, NULL, "q", &(hcase){"GET", "d", "429,ok", FB_OK, 200, 2});
     ck_assert_int_eq(fbi_http_retry_quota(c, "q"), 5);
     ck_assert_uint_eq(fb_diag_errors(d), 0);
     fb_diag_free(d);
@@ -613,9 +593,8 @@ START_TEST(test_size_limits)
     ck_assert_ptr_null(r.body);
     /* Chunked, found while reading. */
     fb_diag *d2 = fb_diag_new();
-    ck_assert_int_eq(req(c, d2, "GET", "/k/c/chunk5000", FB_HTTP_IDEMPOTENT, NULL, "t", &r), FB_INVALID);
+    check_case(c, d2, FB_HTTP_IDEMPOTENT, NULL, "t", &(hcase){"GET", "c", "chunk5000", FB_INVALID, 0, 1});
     ck_assert_msg(diag_has(d2, "the response exceeds the limit of 1000 bytes"), "clear message");
-    ck_assert_uint_eq(fts_attempts(srv, "c"), 1);
     /* A request body over the limit is never sent. */
     fb_diag *d3 = fb_diag_new();
     char body[102];
@@ -640,17 +619,13 @@ START_TEST(test_timeouts_retried)
     srv_up();
     fbi_http_client *c = client("{\"http\": {\"timeout_ms\": 600, " FAST "}}");
     fb_diag *d = fb_diag_new();
-    fb_http_response r;
-    ck_assert_int_eq(req(c, d, "GET", "/k/a/delay3000", FB_HTTP_IDEMPOTENT, NULL, "t", &r), FB_RETRYABLE);
-    ck_assert_uint_eq(fts_attempts(srv, "a"), 3);
+    check_case(c, d, FB_HTTP_IDEMPOTENT, NULL, "t", &(hcase){"GET", "a", "delay3000", FB_RETRYABLE, 0, 3});
     ck_assert_msg(diag_has(d, "gave up after 3 attempts"), "diag says it retried");
     ck_assert_msg(diag_has(d, "imeout") || diag_has(d, "timed out"), "diag names the timeout");
     /* Timeout retries cost 10 tokens each. */
     ck_assert_int_eq(fbi_http_retry_quota(c, "t"), 480);
     fb_diag *d2 = fb_diag_new();
-    ck_assert_int_eq(req(c, d2, "GET", "/k/b/delay3000,ok", FB_HTTP_IDEMPOTENT, NULL, "t", &r), FB_OK);
-    ck_assert_int_eq(r.status, 200);
-    fbi_http_free(&r);
+    check_case(c, d2, FB_HTTP_IDEMPOTENT, NULL, "t", &(hcase){"GET", "b", "delay3000,ok", FB_OK, 200, 2});
     ck_assert_int_eq(fbi_http_retry_quota(c, "t"), 480);
     fb_diag_free(d);
     fb_diag_free(d2);
@@ -1304,9 +1279,8 @@ START_TEST(test_chunked_response_limit_edge)
     ck_assert_uint_eq(r.body_len, 1000);
     fbi_http_free(&r);
     ck_assert_uint_eq(fb_diag_errors(d), 0);
-    ck_assert_int_eq(req(c, d, "GET", "/k/b/chunk1001", FB_HTTP_IDEMPOTENT, NULL, "t", &r), FB_INVALID);
+    check_case(c, d, FB_HTTP_IDEMPOTENT, NULL, "t", &(hcase){"GET", "b", "chunk1001", FB_INVALID, 0, 1});
     ck_assert_msg(diag_has(d, "the response exceeds the limit of 1000 bytes"), "clear message");
-    ck_assert_uint_eq(fts_attempts(srv, "b"), 1);
     fb_diag_free(d);
     fbi_http_client_free(c);
     srv_down();
@@ -1388,10 +1362,8 @@ START_TEST(test_retry_quota_edge)
     srv_up();
     fbi_http_client *c = client("{\"http\": {\"retry_quota\": 5, \"retry_cost\": 5, " FAST "}}");
     fb_diag *d = fb_diag_new();
-    fb_http_response r;
-    ck_assert_int_eq(req(c, d, "GET", "/k/a/500", FB_HTTP_IDEMPOTENT, NULL, "q", &r), FB_OK);
-    fbi_http_free(&r);
-    ck_assert_uint_eq(fts_attempts(srv, "a"), 2); /* one retry paid, the second refused */
+    /* one retry paid, the second refused */
+    check_case(c, d, FB_HTTP_IDEMPOTENT, NULL, "q", &(hcase){"GET", "a", "500", FB_OK, 500, 2});
     ck_assert_int_eq(fbi_http_retry_quota(c, "q"), 0);
     fbi_http_stats s;
     fbi_http_client_stats(c, &s);
