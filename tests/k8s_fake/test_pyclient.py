@@ -106,7 +106,12 @@ check(len(page1.items) == 3 and page1.metadata.remaining_item_count == 1 and len
 lst = apps.list_namespaced_deployment(NS)
 check(int(lst.metadata.resource_version) >= max(rvs), "a list carries the current resourceVersion")
 
-# replace with a stale resourceVersion: 409 Conflict
+# replace with a stale resourceVersion: 409 Conflict. The rollout's status
+# writes change the resourceVersion too: let it finish first (on a loaded
+# machine it can land between the read and the replace).
+end = time.time() + 30
+while (apps.read_namespaced_deployment("api", NS).status.available_replicas or 0) < 1 and time.time() < end:
+    time.sleep(0.05)
 stale = apps.read_namespaced_deployment("api", NS)
 fresh = apps.read_namespaced_deployment("api", NS)
 fresh.spec.replicas = 3
