@@ -6,6 +6,7 @@
 #include "catalog/catalog_priv.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -184,10 +185,17 @@ static char *check_as_of(const char *s)
 
 /* ---- columns -------------------------------------------------------------------- */
 
+/* A column: its header name, whether a file must have it, and the text
+ * member of the row struct it fills (offsetof + 1; 0 for a column the
+ * reader parses itself). */
 typedef struct colspec {
     const char *name;
     int required;
+    size_t member;
 } colspec;
+#define COL(name, required, type, member) {name, required, offsetof(type, member) + 1}
+#define PARSED(name, required) {name, required, 0}
+#define COLS_END {NULL, 0, 0}
 
 /* Maps column names to indexes; a missing required column is an error. */
 static int map_cols(const fbi_csv *c, const char *file, const colspec *spec, int *idx,
@@ -217,6 +225,16 @@ static const char *field(const fbi_csv *c, size_t row, int col)
     return col < 0 ? "" : c->rows[row][col];
 }
 
+/* Points the text members of row (the struct spec's members are of) at
+ * their cells of row i ("" for an absent optional column), and sets its
+ * line. The cells stay owned by c. */
+static void read_row(const fbi_csv *c, size_t i, const colspec *spec, const int *ix, void *row, int *line)
+{
+    for (size_t k = 0; spec[k].name; k++)
+        if (spec[k].member) *(const char **)((char *)row + spec[k].member - 1) = field(c, i, ix[k]);
+    *line = c->lines[i];
+}
+
 /* Parses a decimal (possibly negative) coordinate or number as double from
  * validated text; 0 on success. Latency and coordinates are not money. */
 static int parse_double(const char *s, double *out)
@@ -234,7 +252,9 @@ static int parse_double(const char *s, double *out)
 
 enum { SRC_ID, SRC_KIND, SRC_ORIGIN, SRC_WHAT, SRC_DATE, SRC_LICENSE, SRC_N };
 static const colspec source_cols[] = {
-    {"id", 1}, {"kind", 1}, {"origin", 1}, {"what", 0}, {"date", 0}, {"license", 0}, {NULL, 0}};
+    COL("id", 1, fbi_source, id),       COL("kind", 1, fbi_source, kind), COL("origin", 1, fbi_source, origin),
+    COL("what", 0, fbi_source, what),   COL("date", 0, fbi_source, date), COL("license", 0, fbi_source, license),
+    COLS_END};
 
 static void load_sources(fbi_catalog *cat, const char *file, fb_diag *d)
 {
@@ -244,14 +264,8 @@ static void load_sources(fbi_catalog *cat, const char *file, fb_diag *d)
     cat->sources = fbi_xcalloc(c->nrows, sizeof *cat->sources);
     for (size_t i = 0; i < c->nrows; i++) {
         fbi_source *s = &cat->sources[cat->nsources];
-        int line = c->lines[i];
-        s->id = field(c, i, ix[SRC_ID]);
-        s->kind = field(c, i, ix[SRC_KIND]);
-        s->origin = field(c, i, ix[SRC_ORIGIN]);
-        s->what = field(c, i, ix[SRC_WHAT]);
-        s->date = field(c, i, ix[SRC_DATE]);
-        s->license = field(c, i, ix[SRC_LICENSE]);
-        s->line = line;
+        read_row(c, i, source_cols, ix, s, &s->line);
+        int line = s->line;
         if (!*s->id || strchr(s->id, ';') || strchr(s->id, ' ')) {
             rowerr(d, file, line, "source id must be non-empty without ';' or spaces", NULL);
             continue;
@@ -300,10 +314,22 @@ static void check_source_ids(const fbi_catalog *cat, const char *file, int line,
 enum { RG_PROVIDER, RG_REGION, RG_KIND, RG_DISPLAY, RG_JUR, RG_COUNTRY, RG_CONT, RG_METRO,
        RG_LAT, RG_LON, RG_PREC, RG_GROUP, RG_PARENT, RG_SOURCE, RG_NOTES, RG_N };
 static const colspec region_cols[] = {
-    {"provider", 1}, {"region", 1}, {"kind", 1}, {"display_name", 0}, {"jurisdiction", 1},
-    {"country", 0}, {"continent", 1}, {"metro", 1}, {"lat", 1}, {"lon", 1},
-    {"location_precision", 0}, {"price_group", 0}, {"parent", 0}, {"source", 1},
-    {"notes", 0}, {NULL, 0}};
+    COL("provider", 1, fbi_region, provider),
+    COL("region", 1, fbi_region, region),
+    COL("kind", 1, fbi_region, kind),
+    COL("display_name", 0, fbi_region, display_name),
+    COL("jurisdiction", 1, fbi_region, jurisdiction),
+    COL("country", 0, fbi_region, country),
+    COL("continent", 1, fbi_region, continent),
+    COL("metro", 1, fbi_region, metro),
+    PARSED("lat", 1),
+    PARSED("lon", 1),
+    COL("location_precision", 0, fbi_region, location_precision),
+    COL("price_group", 0, fbi_region, price_group),
+    COL("parent", 0, fbi_region, parent),
+    COL("source", 1, fbi_region, source),
+    COL("notes", 0, fbi_region, notes),
+    COLS_END};
 
 static int parse_coords(const char *file, int line, const char *la, const char *lo,
                         double *lat, double *lon, fb_diag *d)
@@ -333,22 +359,9 @@ static void load_regions(fbi_catalog *cat, const char *file, fb_diag *d)
     cat->region_keys = fbi_xcalloc(c->nrows, sizeof *cat->region_keys);
     for (size_t i = 0; i < c->nrows; i++) {
         fbi_region *r = &cat->regions[cat->nregions];
-        int line = c->lines[i];
         memset(r, 0, sizeof *r);
-        r->provider = field(c, i, ix[RG_PROVIDER]);
-        r->region = field(c, i, ix[RG_REGION]);
-        r->kind = field(c, i, ix[RG_KIND]);
-        r->display_name = field(c, i, ix[RG_DISPLAY]);
-        r->jurisdiction = field(c, i, ix[RG_JUR]);
-        r->country = field(c, i, ix[RG_COUNTRY]);
-        r->continent = field(c, i, ix[RG_CONT]);
-        r->metro = field(c, i, ix[RG_METRO]);
-        r->location_precision = field(c, i, ix[RG_PREC]);
-        r->price_group = field(c, i, ix[RG_GROUP]);
-        r->parent = field(c, i, ix[RG_PARENT]);
-        r->source = field(c, i, ix[RG_SOURCE]);
-        r->notes = field(c, i, ix[RG_NOTES]);
-        r->line = line;
+        read_row(c, i, region_cols, ix, r, &r->line);
+        int line = r->line;
         int bad = 0;
         if (!*r->provider || !*r->region || strchr(r->provider, ':')) {
             rowerr(d, file, line, "provider and region must be non-empty; provider without ':'",
@@ -429,8 +442,17 @@ static void load_regions(fbi_catalog *cat, const char *file, fb_diag *d)
 enum { LC_NAME, LC_DISPLAY, LC_METRO, LC_COUNTRY, LC_JUR, LC_CONT, LC_LAT, LC_LON, LC_SOURCE,
        LC_NOTES, LC_N };
 static const colspec location_cols[] = {
-    {"location", 1}, {"display_name", 0}, {"metro", 1}, {"country", 1}, {"jurisdiction", 1},
-    {"continent", 1}, {"lat", 1}, {"lon", 1}, {"source", 1}, {"notes", 0}, {NULL, 0}};
+    COL("location", 1, fbi_location, name),
+    COL("display_name", 0, fbi_location, display_name),
+    COL("metro", 1, fbi_location, metro),
+    COL("country", 1, fbi_location, country),
+    COL("jurisdiction", 1, fbi_location, jurisdiction),
+    COL("continent", 1, fbi_location, continent),
+    PARSED("lat", 1),
+    PARSED("lon", 1),
+    COL("source", 1, fbi_location, source),
+    COL("notes", 0, fbi_location, notes),
+    COLS_END};
 
 static void load_locations(fbi_catalog *cat, const char *file, fb_diag *d)
 {
@@ -440,16 +462,8 @@ static void load_locations(fbi_catalog *cat, const char *file, fb_diag *d)
     cat->locations = fbi_xcalloc(c->nrows, sizeof *cat->locations);
     for (size_t i = 0; i < c->nrows; i++) {
         fbi_location *l = &cat->locations[cat->nlocations];
-        int line = c->lines[i];
-        l->name = field(c, i, ix[LC_NAME]);
-        l->display_name = field(c, i, ix[LC_DISPLAY]);
-        l->metro = field(c, i, ix[LC_METRO]);
-        l->country = field(c, i, ix[LC_COUNTRY]);
-        l->jurisdiction = field(c, i, ix[LC_JUR]);
-        l->continent = field(c, i, ix[LC_CONT]);
-        l->source = field(c, i, ix[LC_SOURCE]);
-        l->notes = field(c, i, ix[LC_NOTES]);
-        l->line = line;
+        read_row(c, i, location_cols, ix, l, &l->line);
+        int line = l->line;
         if (!*l->name || !*l->metro || !*l->jurisdiction) {
             rowerr(d, file, line, "location, metro and jurisdiction must be non-empty", NULL);
             continue;
@@ -532,8 +546,8 @@ static int set_param(fbi_catalog *cat, const char *file, int line, const char *n
 static void load_params(fbi_catalog *cat, const char *file, fb_diag *d)
 {
     const fbi_csv *c = cat->csv_params;
-    static const colspec cols[] = {{"name", 1}, {"value", 1}, {"unit", 0}, {"description", 0},
-                                   {NULL, 0}};
+    static const colspec cols[] = {PARSED("name", 1), PARSED("value", 1), PARSED("unit", 0),
+                                   PARSED("description", 0), COLS_END};
     int ix[4];
     if (!map_cols(c, file, cols, ix, d)) return;
     fbi_smap seen = {0};
@@ -558,25 +572,24 @@ static const char *const startup_confidence[] = {"high", "medium", "low", "assum
 static void load_startup(fbi_catalog *cat, const char *file, fb_diag *d)
 {
     const fbi_csv *c = cat->csv_startup;
-    static const colspec cols[] = {{"provider", 1}, {"service", 1}, {"metric", 1},
-                                   {"value_ms", 1}, {"source", 1}, {"as_of", 1},
-                                   {"confidence", 1}, {"notes", 0}, {NULL, 0}};
+    static const colspec cols[] = {COL("provider", 1, fbi_startup_row, provider),
+                                   COL("service", 1, fbi_startup_row, service),
+                                   COL("metric", 1, fbi_startup_row, metric),
+                                   PARSED("value_ms", 1),
+                                   COL("source", 1, fbi_startup_row, source),
+                                   COL("as_of", 1, fbi_startup_row, as_of),
+                                   COL("confidence", 1, fbi_startup_row, confidence),
+                                   COL("notes", 0, fbi_startup_row, notes),
+                                   COLS_END};
     int ix[8];
     if (!map_cols(c, file, cols, ix, d)) return;
     cat->startup = fbi_xcalloc(c->nrows ? c->nrows : 1, sizeof *cat->startup);
     fbi_smap seen = {0}; /* borrows its keys: they live in keys until the end */
     char **keys = fbi_xcalloc(c->nrows ? c->nrows : 1, sizeof *keys);
     for (size_t i = 0; i < c->nrows; i++) {
-        int line = c->lines[i];
         fbi_startup_row *r = &cat->startup[cat->nstartup];
-        r->provider = field(c, i, ix[0]);
-        r->service = field(c, i, ix[1]);
-        r->metric = field(c, i, ix[2]);
-        r->source = field(c, i, ix[4]);
-        r->as_of = field(c, i, ix[5]);
-        r->confidence = field(c, i, ix[6]);
-        r->notes = field(c, i, ix[7]);
-        r->line = line;
+        read_row(c, i, cols, ix, r, &r->line);
+        int line = r->line;
         int bad = 0;
         if (!*r->provider || !*r->service) {
             rowerrf(d, file, line, "give a provider and service, or * for the fallback row",
@@ -647,11 +660,26 @@ enum { PR_PROVIDER, PR_SERVICE, PR_REGION, PR_METRIC, PR_VARIANT, PR_UNIT, PR_TS
        PR_PRICE, PR_MODEL, PR_SOURCE, PR_ASOF, PR_CONF, PR_NOTES, PR_SKU, PR_VSKU, PR_CUR,
        PR_ALT, PR_PATH, PR_N };
 static const colspec price_cols[] = {
-    {"provider", 1}, {"service", 1}, {"region", 1}, {"sku_metric", 1}, {"variant", 1},
-    {"unit", 1}, {"tier_start", 1}, {"tier_end", 1}, {"usd_per_unit", 1},
-    {"pricing_model", 1}, {"source", 1}, {"as_of", 1}, {"confidence", 1}, {"notes", 0},
-    {"sku", 0}, {"vendor_sku", 0}, {"currency", 0}, {"alternate_of", 0},
-    {"egress_path", 0}, {NULL, 0}};
+    COL("provider", 1, fbi_price_row, provider),
+    COL("service", 1, fbi_price_row, service),
+    COL("region", 1, fbi_price_row, region),
+    COL("sku_metric", 1, fbi_price_row, metric),
+    COL("variant", 1, fbi_price_row, variant),
+    COL("unit", 1, fbi_price_row, unit),
+    COL("tier_start", 1, fbi_price_row, tier_start_text),
+    COL("tier_end", 1, fbi_price_row, tier_end_text),
+    COL("usd_per_unit", 1, fbi_price_row, usd_per_unit_text),
+    COL("pricing_model", 1, fbi_price_row, pricing_model),
+    COL("source", 1, fbi_price_row, source),
+    COL("as_of", 1, fbi_price_row, as_of),
+    PARSED("confidence", 1),
+    COL("notes", 0, fbi_price_row, notes),
+    COL("sku", 0, fbi_price_row, sku),
+    COL("vendor_sku", 0, fbi_price_row, vendor_sku),
+    COL("currency", 0, fbi_price_row, currency),
+    COL("alternate_of", 0, fbi_price_row, alternate_of),
+    COL("egress_path", 0, fbi_price_row, egress_path),
+    COLS_END};
 
 static void slug_append(fbi_buf *b, const char *s)
 {
@@ -715,28 +743,11 @@ const char *fbi_catalog_own(fbi_catalog *cat, char *s)
 static int parse_row(fbi_catalog *cat, const fbi_csv *c, size_t i, const int *ix,
                      const char *file, fbi_price_row *p, fb_diag *d)
 {
-    int line = c->lines[i], ok = 1;
+    int ok = 1;
     char *err = NULL;
     memset(p, 0, sizeof *p);
-    p->provider = field(c, i, ix[PR_PROVIDER]);
-    p->service = field(c, i, ix[PR_SERVICE]);
-    p->region = field(c, i, ix[PR_REGION]);
-    p->metric = field(c, i, ix[PR_METRIC]);
-    p->variant = field(c, i, ix[PR_VARIANT]);
-    p->unit = field(c, i, ix[PR_UNIT]);
-    p->tier_start_text = field(c, i, ix[PR_TSTART]);
-    p->tier_end_text = field(c, i, ix[PR_TEND]);
-    p->usd_per_unit_text = field(c, i, ix[PR_PRICE]);
-    p->pricing_model = field(c, i, ix[PR_MODEL]);
-    p->source = field(c, i, ix[PR_SOURCE]);
-    p->as_of = field(c, i, ix[PR_ASOF]);
-    p->notes = field(c, i, ix[PR_NOTES]);
-    p->sku = field(c, i, ix[PR_SKU]);
-    p->vendor_sku = field(c, i, ix[PR_VSKU]);
-    p->currency = field(c, i, ix[PR_CUR]);
-    p->alternate_of = field(c, i, ix[PR_ALT]);
-    p->egress_path = field(c, i, ix[PR_PATH]);
-    p->line = line;
+    read_row(c, i, price_cols, ix, p, &p->line);
+    int line = p->line;
     p->tier_end = FBI_QTY_INF;
     const char *need[] = {p->provider, p->service, p->region, p->metric};
     const char *needn[] = {"provider", "service", "region", "sku_metric"};
@@ -1006,8 +1017,10 @@ static void load_prices(fbi_catalog *cat, const char *file, fb_diag *d)
 
 enum { LT_FROM, LT_TO, LT_RTT, LT_STAT, LT_SOURCE, LT_ASOF, LT_SID, LT_N };
 static const colspec latency_cols[] = {
-    {"from", 1}, {"to", 1}, {"rtt_ms", 1}, {"statistic", 1}, {"source", 1}, {"as_of", 1},
-    {"source_id", 1}, {NULL, 0}};
+    COL("from", 1, fbi_latency_row, from),           COL("to", 1, fbi_latency_row, to),
+    COL("rtt_ms", 1, fbi_latency_row, rtt_text),     COL("statistic", 1, fbi_latency_row, statistic),
+    COL("source", 1, fbi_latency_row, source),       COL("as_of", 1, fbi_latency_row, as_of),
+    COL("source_id", 1, fbi_latency_row, source_id), COLS_END};
 
 static void load_latency(fbi_catalog *cat, const char *file, fb_diag *d)
 {
@@ -1018,15 +1031,9 @@ static void load_latency(fbi_catalog *cat, const char *file, fb_diag *d)
     cat->latency_keys = fbi_xcalloc(c->nrows ? c->nrows : 1, sizeof *cat->latency_keys);
     for (size_t i = 0; i < c->nrows; i++) {
         fbi_latency_row *l = &cat->latency[cat->nlatency];
-        int line = c->lines[i], ok = 1;
-        l->from = field(c, i, ix[LT_FROM]);
-        l->to = field(c, i, ix[LT_TO]);
-        l->rtt_text = field(c, i, ix[LT_RTT]);
-        l->statistic = field(c, i, ix[LT_STAT]);
-        l->source = field(c, i, ix[LT_SOURCE]);
-        l->as_of = field(c, i, ix[LT_ASOF]);
-        l->source_id = field(c, i, ix[LT_SID]);
-        l->line = line;
+        int ok = 1;
+        read_row(c, i, latency_cols, ix, l, &l->line);
+        int line = l->line;
         const char *ends[] = {l->from, l->to};
         for (int k = 0; k < 2; k++)
             if (!fbi_catalog_region(cat, ends[k])) {
