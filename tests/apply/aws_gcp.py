@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.join(here, "..", "gcp"))
 sys.path.insert(0, os.path.join(here, "..", "aws"))
 from gcptest import REGION, Checker, Env, Fake, settings, skip_unless_built  # noqa: E402
 import awstest  # noqa: E402
+from harness import workload  # noqa: E402
 
 skip_unless_built()
 ck = Checker("apply aws + gcp")
@@ -28,32 +29,19 @@ env.write_config(settings(gfake), extra={"drivers": {"gcp": settings(gfake), "aw
 env.env.update({"AWS_ACCESS_KEY_ID": awstest.AK, "AWS_SECRET_ACCESS_KEY": awstest.SK})
 os.makedirs(env.path("worker"))
 env.write("worker/app.py", "def handler(event, context):\n    return 1\n")
-fed = env.write("shop.yaml", """apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {name: shop, tenant: shop}
-spec:
-  workloads:
-    - apiVersion: fedbroker.dev/v1
-      kind: Container
-      metadata: {name: api}
-      spec:
-        image: europe-docker.pkg.dev/shop/apps/api:4
-        ports: [{port: 8080, protocol: http, public: true}]
-        scaling: {minInstances: 1, maxInstances: 5}
-        traffic: {requestsPerMonth: 1000000, meanDuration: 40ms, sources: [{location: frankfurt, weight: 1}]}
-        placement: {regions: ["gcp:%s"]}
-    - apiVersion: fedbroker.dev/v1
-      kind: Function
-      metadata: {name: worker}
-      spec:
-        runtime: python3.12
-        handler: app.handler
-        code: {path: %s}
-        env: {API_BASE: "${endpoints.api.url}/v4"}
-        traffic: {requestsPerMonth: 100000, meanDuration: 20ms, sources: [{location: new-york, weight: 1}]}
-        placement: {regions: ["aws:us-east-1"]}
-        dependencies: [{workload: api}]
-""" % (REGION, env.path("worker")))
+fed = env.write_federation("shop.yaml", "shop", "shop", workload("Container", "api", """
+    image: europe-docker.pkg.dev/shop/apps/api:4
+    ports: [{port: 8080, protocol: http, public: true}]
+    scaling: {minInstances: 1, maxInstances: 5}
+    traffic: {requestsPerMonth: 1000000, meanDuration: 40ms, sources: [{location: frankfurt, weight: 1}]}
+    placement: {regions: ["gcp:%s"]}""" % REGION), workload("Function", "worker", """
+    runtime: python3.12
+    handler: app.handler
+    code: {path: %s}
+    env: {API_BASE: "${endpoints.api.url}/v4"}
+    traffic: {requestsPerMonth: 100000, meanDuration: 20ms, sources: [{location: new-york, weight: 1}]}
+    placement: {regions: ["aws:us-east-1"]}
+    dependencies: [{workload: api}]""" % env.path("worker")))
 plan_file = env.path("plan.json")
 
 rc, out, err = env.run("plan", fed, "--no-baselines", "--out", plan_file)

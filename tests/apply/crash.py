@@ -18,6 +18,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aws"))
 from awstest import Checker, Env, Fake, wait_for  # noqa: E402
+from harness import workload  # noqa: E402
 
 ck = Checker("apply crash")
 fake = Fake()
@@ -25,25 +26,20 @@ env = Env(fake)
 env.write_config(env.drv_settings, timeout_ms=3000)
 fake.latency(25)
 
-FN = """\
-    - apiVersion: fedbroker.dev/v1
-      kind: Function
-      metadata: {{name: f{i:02d}}}
-      spec:
-        runtime: python3.12
-        handler: app.handler
-        code: {{s3: {{bucket: fleet-code, key: f{i:02d}.zip}}}}
-        traffic: {{requestsPerMonth: 100000, meanDuration: 20ms, sources: [{{location: {loc}, weight: 1}}]}}
-        placement: {{regions: ["aws:{region}"]}}
+FN = """
+runtime: python3.12
+handler: app.handler
+code: {{s3: {{bucket: fleet-code, key: f{i:02d}.zip}}}}
+traffic: {{requestsPerMonth: 100000, meanDuration: 20ms, sources: [{{location: {loc}, weight: 1}}]}}
+placement: {{regions: ["aws:{region}"]}}
 {deps}"""
 parts = []
 for i in range(30):
     lvl1 = i >= 10
-    deps = f"        dependencies: [{{workload: f{i % 10:02d}}}]\n" if lvl1 else ""
-    parts.append(FN.format(i=i, loc="london" if lvl1 else "new-york",
-                           region="eu-west-1" if lvl1 else "us-east-1", deps=deps))
-fed = env.write("fleet.yaml", "apiVersion: fedbroker.dev/v1\nkind: Federation\n"
-                "metadata: {name: fleet, tenant: fly}\nspec:\n  workloads:\n" + "".join(parts))
+    deps = f"dependencies: [{{workload: f{i % 10:02d}}}]" if lvl1 else ""
+    parts.append(workload("Function", f"f{i:02d}", FN.format(i=i, loc="london" if lvl1 else "new-york",
+                                                            region="eu-west-1" if lvl1 else "us-east-1", deps=deps)))
+fed = env.write_federation("fleet.yaml", "fleet", "fly", *parts)
 
 
 def creates():

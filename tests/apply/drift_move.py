@@ -15,27 +15,24 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aws"))
 from awstest import Checker, Env, Fake, ops  # noqa: E402
+from harness import federation, workload  # noqa: E402
 
 ck = Checker("apply drift and move")
 fake = Fake()
 env = Env(fake)
-SPEC = """apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {{name: dm, tenant: dm}}
-spec:
-  workloads:
-    - apiVersion: fedbroker.dev/v1
-      kind: Function
-      metadata: {{name: x}}
-      spec:
-        runtime: python3.12
-        handler: app.handler
-        code: {{s3: {{bucket: dm-code, key: x.zip}}}}
-        resources: {{memory: 256Mi}}
-        traffic: {{requestsPerMonth: 100000, meanDuration: 20ms, sources: [{{location: new-york, weight: 1}}]}}
-        placement: {{regions: ["aws:{region}"]}}
-"""
-fed = env.write("dm.yaml", SPEC.format(region="us-east-1"))
+
+
+def spec(region):
+    return federation("dm", "dm", workload("Function", "x", """
+    runtime: python3.12
+    handler: app.handler
+    code: {s3: {bucket: dm-code, key: x.zip}}
+    resources: {memory: 256Mi}
+    traffic: {requestsPerMonth: 100000, meanDuration: 20ms, sources: [{location: new-york, weight: 1}]}
+    placement: {regions: ["aws:%s"]}""" % region))
+
+
+fed = env.write("dm.yaml", spec("us-east-1"))
 plan_file = env.path("plan.json")
 rc, out, err = env.run("apply", fed, "--yes")
 ck.ok(rc == 0 and sorted(fake.state()["lambda"]) == ["us-east-1|dm-x"], "x applied to us-east-1", (rc, err[-800:]))
@@ -57,7 +54,7 @@ rc, out, err = env.run("plan", fed, "--no-baselines", "--no-save", "--detailed-e
 ck.ok(rc == 0, "then the plan is no-op", (rc, out[-400:], err[-400:]))
 
 with open(fed, "w") as f:
-    f.write(SPEC.format(region="eu-west-1"))
+    f.write(spec("eu-west-1"))
 fake.faults([{"count": 1, "status": 400, "code": "ResourceLimitExceededException", "service": "lambda",
               "operation": "CreateFunction"}])
 rc, out, err = env.run("apply", fed, "--yes")

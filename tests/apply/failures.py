@@ -12,35 +12,28 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aws"))
 from awstest import Checker, Env, Fake  # noqa: E402
+from harness import workload  # noqa: E402
 
 ck = Checker("apply failures")
 fake = Fake()
 env = Env(fake)
 
-FN = """\
-    - apiVersion: fedbroker.dev/v1
-      kind: Function
-      metadata: {{name: {n}}}
-      spec:
-        runtime: python3.12
-        handler: app.handler
-        code: {{s3: {{bucket: iso-code, key: {n}.zip}}}}
-        traffic: {{requestsPerMonth: 100000, meanDuration: 20ms, sources: [{{location: new-york, weight: 1}}]}}
-        placement: {{regions: ["aws:us-east-1"]}}
+FN = """
+runtime: python3.12
+handler: app.handler
+code: {{s3: {{bucket: iso-code, key: {n}.zip}}}}
+traffic: {{requestsPerMonth: 100000, meanDuration: 20ms, sources: [{{location: new-york, weight: 1}}]}}
+placement: {{regions: ["aws:us-east-1"]}}
 {deps}"""
-fed = env.write("iso.yaml", "apiVersion: fedbroker.dev/v1\nkind: Federation\n"
-                "metadata: {name: iso, tenant: iso}\nspec:\n  workloads:\n"
-                + FN.format(n="a", deps="") + FN.format(n="c", deps="")
-                + FN.format(n="b", deps="        dependencies: [{workload: a}]\n") + """\
-    - apiVersion: fedbroker.dev/v1
-      kind: QuantumJob
-      metadata: {name: q}
-      spec:
-        program: {source: "OPENQASM 3.0; qubit[1] q; bit[1] c; c[0] = measure q[0];"}
-        shots: 20
-        backend: {type: simulator, providers: [local]}
-        placement: {providers: [quantum]}
-""")
+fed = env.write_federation("iso.yaml", "iso", "iso",
+                           workload("Function", "a", FN.format(n="a", deps="")),
+                           workload("Function", "c", FN.format(n="c", deps="")),
+                           workload("Function", "b", FN.format(n="b", deps="dependencies: [{workload: a}]")),
+                           workload("QuantumJob", "q", """
+    program: {source: "OPENQASM 3.0; qubit[1] q; bit[1] c; c[0] = measure q[0];"}
+    shots: 20
+    backend: {type: simulator, providers: [local]}
+    placement: {providers: [quantum]}"""))
 
 # parallelism 1: a's CreateFunction is the first one the fake sees
 fake.faults([{"count": 1, "status": 400, "code": "ResourceLimitExceededException", "service": "lambda",

@@ -20,6 +20,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aws"))
 from awstest import Checker, Env, Fake, ops, rejected  # noqa: E402
+from harness import federation, workload  # noqa: E402
 
 ck = Checker("apply a plan")
 fake = Fake()
@@ -32,27 +33,14 @@ env.write("src/report/index.mjs", "export const handler = async () => ({statusCo
 
 
 def fed_text(ingest_level="info", report_residency="EU", sampler=True, extra=""):
-    t = f"""\
-apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {{name: telemetry, tenant: lab}}
-spec:
-  workloads:
-    - apiVersion: fedbroker.dev/v1
-      kind: Function
-      metadata: {{name: ingest}}
-      spec:
+    wls = [workload("Function", "ingest", f"""
         runtime: nodejs20
         handler: index.handler
         code: {{path: src/ingest}}
         env: {{LOG_LEVEL: {ingest_level}}}
         triggers: [{{http: {{path: /, public: true, methods: [POST]}}}}]
         traffic: {{requestsPerMonth: 1000000, meanDuration: 30ms, sources: [{{location: new-york, weight: 1}}]}}
-        placement: {{regions: ["aws:us-east-1"]}}
-    - apiVersion: fedbroker.dev/v1
-      kind: Function
-      metadata: {{name: report}}
-      spec:
+        placement: {{regions: ["aws:us-east-1"]}}"""), workload("Function", "report", f"""
         runtime: nodejs20
         handler: index.handler
         code: {{path: src/report}}
@@ -60,21 +48,15 @@ spec:
         triggers: [{{http: {{path: /, public: true, methods: [GET]}}}}]
         traffic: {{requestsPerMonth: 10000, meanDuration: 100ms, sources: [{{location: london, weight: 1}}]}}
         placement: {{residency: [{report_residency}], providers: [aws]}}
-        dependencies: [{{workload: ingest, volumePerMonth: 1Gi}}]
-"""
+        dependencies: [{{workload: ingest, volumePerMonth: 1Gi}}]""")]
     if sampler:
-        t += """\
-    - apiVersion: fedbroker.dev/v1
-      kind: QuantumJob
-      metadata: {name: sampler}
-      spec:
+        wls.append(workload("QuantumJob", "sampler", """
         program: {source: "OPENQASM 3.0; include \\"stdgates.inc\\"; qubit[2] q; bit[2] c; h q[0]; cx q[0], q[1]; c = measure q;"}
         shots: 200
         seed: 11
         backend: {type: simulator, providers: [local]}
-        placement: {providers: [quantum]}
-"""
-    return t + extra
+        placement: {providers: [quantum]}"""))
+    return federation("telemetry", "lab", *wls) + extra
 
 
 fed = env.write("fed.yaml", fed_text())

@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.join(here, "..", "aws"))
 import k8sdrv  # noqa: E402
 from k8sdrv import Checker, Env, Fake  # noqa: E402
 import awstest  # noqa: E402
+from harness import workload  # noqa: E402
 
 k8sdrv.skip_unless_built()
 ck = Checker("apply k8s + aws")
@@ -29,30 +30,17 @@ kc = kfake.kubeconfig("kc-admin")
 env = Env(kc)
 env.write_config(extra={"drivers": {"k8s": {"kubeconfig": kc}, "aws": awstest.settings(afake)}})
 env.env.update({"AWS_ACCESS_KEY_ID": awstest.AK, "AWS_SECRET_ACCESS_KEY": awstest.SK})
-fed = env.write("mix.yaml", """apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {name: mix, tenant: shop}
-spec:
-  workloads:
-    - apiVersion: fedbroker.dev/v1
-      kind: Container
-      metadata: {name: web}
-      spec:
-        image: nginx:1.27
-        ports: [{port: 8080, protocol: http}]
-        resources: {cpu: 250m, memory: 256Mi}
-        placement: {providers: [k8s]}
-    - apiVersion: fedbroker.dev/v1
-      kind: Function
-      metadata: {name: hook}
-      spec:
-        runtime: python3.12
-        handler: app.handler
-        code: {s3: {bucket: mix-code, key: hook.zip}}
-        env: {MODE: batch}
-        traffic: {requestsPerMonth: 100000, meanDuration: 20ms, sources: [{location: new-york, weight: 1}]}
-        placement: {regions: ["aws:us-east-1"]}
-""")
+fed = env.write_federation("mix.yaml", "mix", "shop", workload("Container", "web", """
+    image: nginx:1.27
+    ports: [{port: 8080, protocol: http}]
+    resources: {cpu: 250m, memory: 256Mi}
+    placement: {providers: [k8s]}"""), workload("Function", "hook", """
+    runtime: python3.12
+    handler: app.handler
+    code: {s3: {bucket: mix-code, key: hook.zip}}
+    env: {MODE: batch}
+    traffic: {requestsPerMonth: 100000, meanDuration: 20ms, sources: [{location: new-york, weight: 1}]}
+    placement: {regions: ["aws:us-east-1"]}"""))
 plan_file = env.path("plan.json")
 rc, out, err = env.run("plan", fed, "--no-baselines", "--out", plan_file)
 ck.ok(rc == 0, "plan --out", (rc, err[-1500:]))

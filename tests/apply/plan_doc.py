@@ -14,6 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aws"))
 from awstest import TOP, Checker, Env  # noqa: E402
+from harness import workload  # noqa: E402
 
 import jsonschema  # noqa: E402
 
@@ -22,29 +23,15 @@ env = Env(None)
 schema = json.load(open(os.path.join(TOP, "schemas", "plan.v1.schema.json")))
 jsonschema.Draft7Validator.check_schema(schema)
 
-fed = env.write("fed.yaml", """\
-apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {name: lab, tenant: physics}
-spec:
-  workloads:
-    - apiVersion: fedbroker.dev/v1
-      kind: QuantumJob
-      metadata: {name: bell}
-      spec:
-        program: {source: "OPENQASM 3.0; include \\"stdgates.inc\\"; qubit[2] q; bit[2] c; h q[0]; cx q[0], q[1]; c = measure q;"}
-        shots: 100
-        backend: {type: simulator, providers: [local]}
-        placement: {providers: [quantum]}
-    - apiVersion: fedbroker.dev/v1
-      kind: QuantumJob
-      metadata: {name: ghz}
-      spec:
-        program: {source: "OPENQASM 3.0; include \\"stdgates.inc\\"; qubit[3] q; bit[3] c; h q[0]; cx q[0], q[1]; cx q[1], q[2]; c = measure q;"}
-        shots: 100
-        backend: {type: simulator, providers: [local]}
-        placement: {providers: [quantum]}
-""")
+fed = env.write_federation("fed.yaml", "lab", "physics", workload("QuantumJob", "bell", """
+    program: {source: "OPENQASM 3.0; include \\"stdgates.inc\\"; qubit[2] q; bit[2] c; h q[0]; cx q[0], q[1]; c = measure q;"}
+    shots: 100
+    backend: {type: simulator, providers: [local]}
+    placement: {providers: [quantum]}"""), workload("QuantumJob", "ghz", """
+    program: {source: "OPENQASM 3.0; include \\"stdgates.inc\\"; qubit[3] q; bit[3] c; h q[0]; cx q[0], q[1]; cx q[1], q[2]; c = measure q;"}
+    shots: 100
+    backend: {type: simulator, providers: [local]}
+    placement: {providers: [quantum]}"""))
 
 rc, out, err = env.run("plan", fed, "--out", env.path("plan.json"), "--no-baselines")
 ck.ok(rc == 0, "plan --out exits 0", err)

@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aws"))
 from gcptest import REGION, Checker, Env, Fake, settings, skip_unless_built  # noqa: E402
 import awstest  # noqa: E402
+from harness import workload  # noqa: E402
 
 skip_unless_built()
 ck = Checker("gcp + aws federation")
@@ -33,33 +34,15 @@ env.write_config(settings(gfake), extra={"drivers": {"gcp": settings(gfake), "aw
 env.env.update({"AWS_ACCESS_KEY_ID": awstest.AK, "AWS_SECRET_ACCESS_KEY": awstest.SK})
 os.makedirs(env.path("worker"))
 env.write("worker/app.py", "def handler(event, context):\n    return len(event.get('Records', []))\n")
-gcp_part = env.write("shop-gcp.yaml", """apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {name: shop-eu, tenant: shop, labels: {team: commerce}}
-spec:
-  workloads:
-    - apiVersion: fedbroker.dev/v1
-      kind: Container
-      metadata: {name: api}
-      spec:
-        image: europe-docker.pkg.dev/shop/apps/api:4
-        ports: [{port: 8080, protocol: http, public: true}]
-        scaling: {minInstances: 1, maxInstances: 5}
-""")
-aws_part = env.write("shop-aws.yaml", """apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {name: shop-us, tenant: shop, labels: {team: commerce}}
-spec:
-  workloads:
-    - apiVersion: fedbroker.dev/v1
-      kind: Function
-      metadata: {name: worker}
-      spec:
-        runtime: python3.12
-        handler: app.handler
-        code: {path: %s}
-        triggers: [{queue: {name: order-events, batchSize: 10}}]
-""" % env.path("worker"))
+gcp_part = env.write_federation("shop-gcp.yaml", "shop-eu", "shop", workload("Container", "api", """
+    image: europe-docker.pkg.dev/shop/apps/api:4
+    ports: [{port: 8080, protocol: http, public: true}]
+    scaling: {minInstances: 1, maxInstances: 5}"""), labels={"team": "commerce"})
+aws_part = env.write_federation("shop-aws.yaml", "shop-us", "shop", workload("Function", "worker", """
+    runtime: python3.12
+    handler: app.handler
+    code: {path: %s}
+    triggers: [{queue: {name: order-events, batchSize: 10}}]""" % env.path("worker")), labels={"team": "commerce"})
 
 rc, out, err = env.run("apply", "--target", "gcp:" + REGION, gcp_part)
 ck.ok(rc == 0, "the GCP part applies to gcp:" + REGION, (rc, out, err))

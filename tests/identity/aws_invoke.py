@@ -41,6 +41,7 @@ import urllib.request
 TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "aws"))
 from awstest import ACCOUNT, Checker, Env, Fake, settings  # noqa: E402
+from harness import workload  # noqa: E402
 
 import botocore.auth  # noqa: E402
 from botocore.awsrequest import AWSRequest  # noqa: E402
@@ -73,23 +74,19 @@ os.makedirs(env.path("src"))
 env.write("src/app.py", "def handler(event, context):\n    return 1\n")
 
 
+PRIVATE = "triggers: [{http: {public: false}}]"
+
+
 def fn(name, extra=""):
-    return f"""    - apiVersion: fedbroker.dev/v1
-      kind: Function
-      metadata: {{name: {name}}}
-      spec:
-        runtime: python3.12
-        handler: app.handler
-        code: {{path: {env.path("src")}}}
-{extra}"""
+    return workload("Function", name, f"""
+runtime: python3.12
+handler: app.handler
+code: {{path: {env.path("src")}}}
+{extra}""")
 
 
-fed = env.write("shop.yaml", f"""apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {{name: shop, tenant: shop}}
-spec:
-  workloads:
-{fn("api")}{fn("worker", "        dependencies: [{workload: api}]" + chr(10))}{fn("other", "        triggers: [{http: {public: false}}]" + chr(10))}""")
+fed = env.write_federation("shop.yaml", "shop", "shop", fn("api"), fn("worker", "dependencies: [{workload: api}]"),
+                           fn("other", PRIVATE))
 
 
 def role_arn(n):
@@ -163,22 +160,12 @@ try:
 
     # api alone: worker, not among the specs given, keeps its grant; the
     # federation without the dependency: the grant goes
-    api_only = env.write("api.yaml", f"""apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {{name: shop, tenant: shop}}
-spec:
-  workloads:
-{fn("api", "        triggers: [{http: {public: false}}]" + chr(10))}""")
+    api_only = env.write_federation("api.yaml", "shop", "shop", fn("api", PRIVATE))
     rc, out, err = env.run("apply", api_only, "--target", "aws:us-east-1")
     sids = [x["Sid"] for x in fake.state().get("lambda", {}).get("us-east-1|shop-api", {}).get("policy", [])]
     ck.ok(rc == 0 and sids == ["fb-caller-worker", "fb-caller-worker-invoke"],
           "api applied alone keeps worker's grant", (rc, err[-800:], sids))
-    nodep = env.write("nodep.yaml", f"""apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {{name: shop, tenant: shop}}
-spec:
-  workloads:
-{fn("api", "        triggers: [{http: {public: false}}]" + chr(10))}{fn("worker")}{fn("other", "        triggers: [{http: {public: false}}]" + chr(10))}""")
+    nodep = env.write_federation("nodep.yaml", "shop", "shop", fn("api", PRIVATE), fn("worker"), fn("other", PRIVATE))
     rc, out, err = env.run("apply", nodep, "--target", "aws:us-east-1")
     sids = [x["Sid"] for x in fake.state().get("lambda", {}).get("us-east-1|shop-api", {}).get("policy", [])]
     ck.ok(rc == 0 and sids == [], "once worker no longer depends on api, its grant is removed", (rc, err[-800:], sids))

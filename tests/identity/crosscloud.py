@@ -53,6 +53,7 @@ sys.path.insert(0, os.path.join(here, "..", "gcp"))
 sys.path.insert(0, os.path.join(here, "..", "aws"))
 from gcptest import PROJECT, REGION, Checker, Env, Fake, members, settings, skip_unless_built  # noqa: E402
 import awstest  # noqa: E402
+from harness import workload  # noqa: E402
 
 import botocore.auth  # noqa: E402
 import botocore.exceptions  # noqa: E402
@@ -88,34 +89,24 @@ env.write("worker/app.py", "def handler(event, context):\n    return 1\n")
 
 
 def container(name, deps=""):
-    return """    - apiVersion: fedbroker.dev/v1
-      kind: Container
-      metadata: {name: %s}
-      spec:
+    return workload("Container", name, """
         image: europe-docker.pkg.dev/shop/apps/%s:4
         ports: [{port: 8080, protocol: http}]
         traffic: {requestsPerMonth: 1000000, meanDuration: 40ms, sources: [{location: frankfurt, weight: 1}]}
         placement: {regions: ["gcp:%s"]}
-%s""" % (name, name, REGION, deps)
+%s""" % (name, REGION, deps))
 
 
-fed = env.write("shop.yaml", """apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {name: shop, tenant: shop}
-spec:
-  workloads:
-%s%s%s%s    - apiVersion: fedbroker.dev/v1
-      kind: Function
-      metadata: {name: worker}
-      spec:
-        runtime: python3.12
-        handler: app.handler
-        code: {path: %s}
-        traffic: {requestsPerMonth: 100000, meanDuration: 20ms, sources: [{location: new-york, weight: 1}]}
-        placement: {regions: ["aws:us-east-1"]}
-        dependencies: [{workload: api}]
-""" % (container("api"), container("web", "        dependencies: [{workload: api}]\n"), container("other"),
-       container("web2", "        dependencies: [{workload: worker}]\n"), env.path("worker")))
+fed = env.write_federation("shop.yaml", "shop", "shop", container("api"),
+                           container("web", "        dependencies: [{workload: api}]\n"), container("other"),
+                           container("web2", "        dependencies: [{workload: worker}]\n"),
+                           workload("Function", "worker", """
+    runtime: python3.12
+    handler: app.handler
+    code: {path: %s}
+    traffic: {requestsPerMonth: 100000, meanDuration: 20ms, sources: [{location: new-york, weight: 1}]}
+    placement: {regions: ["aws:us-east-1"]}
+    dependencies: [{workload: api}]""" % env.path("worker")))
 
 
 def spiffe(name):

@@ -27,6 +27,7 @@ import tempfile
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "gcp"))
 from gcptest import FEDBROKER, PROJECT, REGION, Checker, Env, Fake, members, methods, settings, skip_unless_built  # noqa: E402
+from harness import workload  # noqa: E402
 
 skip_unless_built()
 ck = Checker("identity gcp functions")
@@ -55,32 +56,19 @@ def sa(n):
 
 os.makedirs(env.path("fn"))
 env.write("fn/main.py", "def handler(request):\n    return 'ok'\n")
-fed = env.write("shop.yaml", """apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {name: shop, tenant: shop}
-spec:
-  workloads:
-    - apiVersion: fedbroker.dev/v1
-      kind: Function
-      metadata: {name: fn}
-      spec:
-        runtime: python3.12
-        handler: main.handler
-        code: {path: %s}
-        triggers: [{http: {public: false}}]
-        secrets: [{env: API_KEY, ref: "secret://api-key"}]
-        traffic: {requestsPerMonth: 100000, meanDuration: 20ms, sources: [{location: frankfurt, weight: 1}]}
-        placement: {regions: ["gcp:%s"]}
-    - apiVersion: fedbroker.dev/v1
-      kind: Container
-      metadata: {name: web}
-      spec:
-        image: europe-docker.pkg.dev/shop/apps/web:4
-        ports: [{port: 8080, protocol: http}]
-        traffic: {requestsPerMonth: 1000000, meanDuration: 40ms, sources: [{location: frankfurt, weight: 1}]}
-        placement: {regions: ["gcp:%s"]}
-        dependencies: [{workload: fn}]
-""" % (env.path("fn"), REGION, REGION))
+fed = env.write_federation("shop.yaml", "shop", "shop", workload("Function", "fn", """
+    runtime: python3.12
+    handler: main.handler
+    code: {path: %s}
+    triggers: [{http: {public: false}}]
+    secrets: [{env: API_KEY, ref: "secret://api-key"}]
+    traffic: {requestsPerMonth: 100000, meanDuration: 20ms, sources: [{location: frankfurt, weight: 1}]}
+    placement: {regions: ["gcp:%s"]}""" % (env.path("fn"), REGION)), workload("Container", "web", """
+    image: europe-docker.pkg.dev/shop/apps/web:4
+    ports: [{port: 8080, protocol: http}]
+    traffic: {requestsPerMonth: 1000000, meanDuration: 40ms, sources: [{location: frankfurt, weight: 1}]}
+    placement: {regions: ["gcp:%s"]}
+    dependencies: [{workload: fn}]""" % REGION))
 
 
 def latest_value():

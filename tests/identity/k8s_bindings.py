@@ -31,6 +31,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "k8s"))
 import k8sdrv  # noqa: E402
 from k8sdrv import Checker, Env, Fake, ours  # noqa: E402
+from harness import workload  # noqa: E402
 
 k8sdrv.skip_unless_built()
 ck = Checker("identity k8s bindings")
@@ -45,27 +46,20 @@ env.write_config(extra={"identity": {"trustDomain": "prod.example.com", "issuer"
 
 
 def container(name, deps=""):
-    return """    - apiVersion: fedbroker.dev/v1
-      kind: Container
-      metadata: {name: %s}
-      spec:
+    return workload("Container", name, """
         image: ghcr.io/shop/%s:4
         ports: [{port: 8080, protocol: http}]
         resources: {cpu: 250m, memory: 256Mi}
         scaling: {minInstances: 1, maxInstances: 2}
         traffic: {requestsPerMonth: 1000000, meanDuration: 40ms}
         placement: {providers: [k8s]}
-%s""" % (name, name, deps)
+%s""" % (name, deps))
 
 
-fed = env.write("shop.yaml", """apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {name: shop, tenant: shop}
-spec:
-  workloads:
-%s%s%s""" % (container("api"), container("web", "        dependencies: [{workload: api}]\n"
-                                                          "        secrets: [{env: DB_PASSWORD, ref: \"secret://db-password\"}]\n"),
-              container("other")))
+fed = env.write_federation("shop.yaml", "shop", "shop", container("api"),
+                           container("web", "        dependencies: [{workload: api}]\n"
+                                            "        secrets: [{env: DB_PASSWORD, ref: \"secret://db-password\"}]\n"),
+                           container("other"))
 
 
 def run(*args, stdin=None):
@@ -147,12 +141,7 @@ try:
 
     # api alone: web, not among the specs given, keeps its policy; the
     # federation without the dependency: the policy goes
-    api_only = env.write("api.yaml", """apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {name: shop, tenant: shop}
-spec:
-  workloads:
-%s""" % container("api"))
+    api_only = env.write_federation("api.yaml", "shop", "shop", container("api"))
     rc, out, err = run("apply", api_only, "--target", "k8s")
     ck.ok(rc == 0 and obj("NetworkPolicy", "fb-api-from-web"), "api applied alone keeps web's policy", (rc, err[-800:]))
     rc, out, err = run("status", "--format", "json")

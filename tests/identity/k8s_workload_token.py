@@ -41,6 +41,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "k8s"))
 import k8sdrv  # noqa: E402
 from k8sdrv import Checker, Env, Fake  # noqa: E402
+from harness import workload  # noqa: E402
 sys.path.insert(0, here)
 import wltest  # noqa: E402
 from wltest import post  # noqa: E402
@@ -62,10 +63,7 @@ NS = "fb-shop"
 
 
 def container(name, deps=""):
-    return """    - apiVersion: fedbroker.dev/v1
-      kind: Container
-      metadata: {name: %s}
-      spec:
+    return workload("Container", name, """
         image: ghcr.io/shop/%s:4
         ports: [{port: 8080, protocol: http}]
         env: {MODE: prod}
@@ -73,15 +71,11 @@ def container(name, deps=""):
         scaling: {minInstances: 1, maxInstances: 2}
         traffic: {requestsPerMonth: 1000000, meanDuration: 40ms}
         placement: {providers: [k8s]}
-%s""" % (name, name, deps)
+%s""" % (name, deps))
 
 
-fed = env.write("shop.yaml", """apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {name: shop, tenant: shop}
-spec:
-  workloads:
-%s%s""" % (container("api"), container("web", "        dependencies: [{workload: api}]\n")))
+fed = env.write_federation("shop.yaml", "shop", "shop", container("api"),
+                           container("web", "        dependencies: [{workload: api}]\n"))
 
 
 fn_spec = env.write("thumbs.yaml", """apiVersion: fedbroker.dev/v1

@@ -39,6 +39,7 @@ sys.path.insert(0, os.path.join(here, "..", "gcp"))
 sys.path.insert(0, os.path.join(here, "..", "aws"))
 from gcptest import FEDBROKER, PROJECT, REGION, Checker, Env, Fake, settings, skip_unless_built  # noqa: E402
 import awstest  # noqa: E402
+from harness import workload  # noqa: E402
 
 skip_unless_built()
 ck = Checker("identity no secret in any output")
@@ -68,31 +69,18 @@ def run(*args, stdin=None):
     return p.returncode, out, err
 
 
-fed = env.write("shop.yaml", """apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {name: shop, tenant: shop}
-spec:
-  workloads:
-    - apiVersion: fedbroker.dev/v1
-      kind: Container
-      metadata: {name: api}
-      spec:
-        image: europe-docker.pkg.dev/shop/apps/api:4
-        ports: [{port: 8080, protocol: http, public: true}]
-        secrets: [{env: DB_PASSWORD, ref: "secret://db-password"}]
-        traffic: {requestsPerMonth: 1000000, meanDuration: 40ms, sources: [{location: frankfurt, weight: 1}]}
-        placement: {regions: ["gcp:%s"]}
-    - apiVersion: fedbroker.dev/v1
-      kind: Container
-      metadata: {name: orders}
-      spec:
-        image: docker.io/acme/orders:1.4.2
-        ports: [{port: 8080, protocol: http}]
-        resources: {memory: 1Gi, cpu: "0.5"}
-        secrets: [{env: DB_PASSWORD, ref: "secret://db-password"}]
-        traffic: {requestsPerMonth: 100000, meanDuration: 20ms, sources: [{location: new-york, weight: 1}]}
-        placement: {regions: ["aws:us-east-1"]}
-""" % REGION)
+fed = env.write_federation("shop.yaml", "shop", "shop", workload("Container", "api", """
+    image: europe-docker.pkg.dev/shop/apps/api:4
+    ports: [{port: 8080, protocol: http, public: true}]
+    secrets: [{env: DB_PASSWORD, ref: "secret://db-password"}]
+    traffic: {requestsPerMonth: 1000000, meanDuration: 40ms, sources: [{location: frankfurt, weight: 1}]}
+    placement: {regions: ["gcp:%s"]}""" % REGION), workload("Container", "orders", """
+    image: docker.io/acme/orders:1.4.2
+    ports: [{port: 8080, protocol: http}]
+    resources: {memory: 1Gi, cpu: "0.5"}
+    secrets: [{env: DB_PASSWORD, ref: "secret://db-password"}]
+    traffic: {requestsPerMonth: 100000, meanDuration: 20ms, sources: [{location: new-york, weight: 1}]}
+    placement: {regions: ["aws:us-east-1"]}"""))
 
 try:
     rc, out, err = run("secret", "put", "db-password", "--tenant", "shop", stdin=PLANT)

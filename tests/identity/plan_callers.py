@@ -21,6 +21,7 @@ import sys
 TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "aws"))
 from awstest import ACCOUNT, Checker, Env, Fake, issuer_site, settings  # noqa: E402
+from harness import workload  # noqa: E402
 
 ck = Checker("identity plan callers")
 fake = Fake()
@@ -34,22 +35,16 @@ env.write("src/app.py", "def handler(event, context):\n    return 1\n")
 
 
 def fed(worker_calls_api):
-    dep = "        dependencies: [{workload: api}]\n" if worker_calls_api else ""
-    fn = """    - apiVersion: fedbroker.dev/v1
-      kind: Function
-      metadata: {{name: {name}}}
-      spec:
-        runtime: python3.12
-        handler: app.handler
-        code: {{path: {src}}}
-        traffic: {{requestsPerMonth: 100000, meanDuration: 20ms, sources: [{{location: new-york, weight: 1}}]}}
-"""
-    return env.write("shop.yaml", f"""apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {{name: shop, tenant: shop}}
-spec:
-  workloads:
-{fn.format(name="api", src=env.path("src"))}{fn.format(name="worker", src=env.path("src"))}{dep}""")
+    fn = """
+runtime: python3.12
+handler: app.handler
+code: {{path: {src}}}
+traffic: {{requestsPerMonth: 100000, meanDuration: 20ms, sources: [{{location: new-york, weight: 1}}]}}
+{dep}"""
+    dep = "dependencies: [{workload: api}]" if worker_calls_api else ""
+    return env.write_federation("shop.yaml", "shop", "shop",
+                                workload("Function", "api", fn.format(src=env.path("src"), dep="")),
+                                workload("Function", "worker", fn.format(src=env.path("src"), dep=dep)))
 
 
 def plan(n):

@@ -36,6 +36,7 @@ import sys
 TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "aws"))
 from awstest import ACCOUNT, AK, SK, Checker, Env, Fake, issuer_site, settings  # noqa: E402
+from harness import workload  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wltest import post, stop  # noqa: E402
 
@@ -58,23 +59,14 @@ env.write("src/app.py", "def handler(event, context):\n    return 1\n")
 
 
 def fn(name):
-    return f"""    - apiVersion: fedbroker.dev/v1
-      kind: Function
-      metadata: {{name: {name}}}
-      spec:
-        runtime: python3.12
-        handler: app.handler
-        code: {{path: {env.path("src")}}}
-        env: {{MODE: prod}}
-"""
+    return workload("Function", name, f"""
+runtime: python3.12
+handler: app.handler
+code: {{path: {env.path("src")}}}
+env: {{MODE: prod}}""")
 
 
-fed = env.write("shop.yaml", f"""apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {{name: shop, tenant: shop}}
-spec:
-  workloads:
-{fn("worker")}{fn("other")}""")
+fed = env.write_federation("shop.yaml", "shop", "shop", fn("worker"), fn("other"))
 STS_URL = fake.base + "/"
 BODY = "Action=GetCallerIdentity&Version=2011-06-15"
 

@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import k8sdrv  # noqa: E402
 from k8sdrv import Checker, Env, Fake, ours  # noqa: E402
 import awstest  # noqa: E402
+from harness import workload  # noqa: E402
 
 k8sdrv.skip_unless_built()
 ck = Checker("k8s + aws federation")
@@ -35,31 +36,18 @@ env.write_config(extra={"drivers": {"k8s": {"kubeconfig": env.kubeconfig}, "aws"
 env.env.update({"AWS_ACCESS_KEY_ID": awstest.AK, "AWS_SECRET_ACCESS_KEY": awstest.SK})
 os.makedirs(env.path("worker"))
 env.write("worker/app.py", "def handler(event, context):\n    return 1\n")
-fed = env.write("shop.yaml", """apiVersion: fedbroker.dev/v1
-kind: Federation
-metadata: {name: shop, tenant: shop}
-spec:
-  workloads:
-    - apiVersion: fedbroker.dev/v1
-      kind: Container
-      metadata: {name: api}
-      spec:
-        image: ghcr.io/shop/api:4
-        ports: [{port: 8080, protocol: http, public: true}]
-        resources: {cpu: 250m, memory: 256Mi}
-        scaling: {minInstances: 1, maxInstances: 3}
-        traffic: {requestsPerMonth: 1000000, meanDuration: 40ms}
-        placement: {providers: [k8s]}
-    - apiVersion: fedbroker.dev/v1
-      kind: Function
-      metadata: {name: worker}
-      spec:
-        runtime: python3.12
-        handler: app.handler
-        code: {path: %s}
-        traffic: {requestsPerMonth: 100000, meanDuration: 20ms, sources: [{location: new-york, weight: 1}]}
-        placement: {providers: [aws], regions: ["aws:us-east-1"]}
-""" % env.path("worker"))
+fed = env.write_federation("shop.yaml", "shop", "shop", workload("Container", "api", """
+    image: ghcr.io/shop/api:4
+    ports: [{port: 8080, protocol: http, public: true}]
+    resources: {cpu: 250m, memory: 256Mi}
+    scaling: {minInstances: 1, maxInstances: 3}
+    traffic: {requestsPerMonth: 1000000, meanDuration: 40ms}
+    placement: {providers: [k8s]}"""), workload("Function", "worker", """
+    runtime: python3.12
+    handler: app.handler
+    code: {path: %s}
+    traffic: {requestsPerMonth: 100000, meanDuration: 20ms, sources: [{location: new-york, weight: 1}]}
+    placement: {providers: [aws], regions: ["aws:us-east-1"]}""" % env.path("worker")))
 plan_file = env.path("plan.json")
 rc, out, err = env.run("plan", fed, "--no-baselines", "--out", plan_file)
 ck.ok(rc == 0, "plan --out", (rc, err[-1500:]))

@@ -1,7 +1,8 @@
 """harness.py - what the Python tests share: the checker (one `ok` per
 check, a summary line and the exit status automake reads), the places of
-the build under test, a fake cloud started on a port the OS picks, and a
-temporary broker home with the real `fedbroker` CLI. The per-driver
+the build under test, a fake cloud started on a port the OS picks, a
+temporary broker home with the real `fedbroker` CLI, and the federation
+specs the tests write (workload(), federation()). The per-driver
 modules (tests/aws/awstest.py, tests/gcp/gcptest.py, tests/k8s/k8sdrv.py)
 add only what is particular to their cloud. Import it with tests/lib on
 sys.path:
@@ -25,6 +26,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -77,6 +79,25 @@ def skip_unless_built(driver):
     if not (os.access(FEDBROKER, os.X_OK) and os.path.exists(os.path.join(DRIVER_PATH, driver + ".so"))):
         print(f"SKIP: no built fedbroker or {driver}.so (run from make check)")
         sys.exit(77)
+
+
+def workload(kind, name, spec, api="fedbroker.dev/v1"):
+    """One member of a Federation's spec.workloads, as YAML text: its kind,
+    metadata.name and spec, whose YAML text (at any common indentation,
+    e.g. a triple-quoted block) is indented under it."""
+    body = textwrap.indent(textwrap.dedent(spec).strip("\n"), " " * 8)
+    return (f"    - apiVersion: {api}\n      kind: {kind}\n      metadata: {{name: {name}}}\n"
+            f"      spec:\n{body}\n")
+
+
+def federation(name, tenant, *workloads, labels=None):
+    """A Federation's YAML text: metadata name, tenant (and labels, a dict),
+    then the workloads (workload()'s texts) in order."""
+    meta = f"name: {name}, tenant: {tenant}"
+    if labels:
+        meta += ", labels: " + json.dumps(labels)
+    return (f"apiVersion: fedbroker.dev/v1\nkind: Federation\nmetadata: {{{meta}}}\nspec:\n  workloads:\n"
+            + "".join(workloads))
 
 
 class FakeProcess:
@@ -149,6 +170,11 @@ class BrokerEnv:
         with open(p, "w") as f:
             f.write(text)
         return p
+
+    def write_federation(self, name, fed, tenant, *workloads, labels=None):
+        """Writes federation(fed, tenant, *workloads, labels) to NAME under
+        the temporary directory; -> its path."""
+        return self.write(name, federation(fed, tenant, *workloads, labels=labels))
 
     def run(self, *args, env=None, unset=(), timeout=300):
         """fedbroker ARGS... -> (exit status, stdout, stderr)."""
