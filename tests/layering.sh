@@ -2,7 +2,8 @@
 # DESIGN.md's layering of core/, enforced by reading the includes: each
 # folder may include its own headers, the public fedbroker/ headers and the
 # folders below it:
-#   base <- spec, catalog, solver, http, state <- host <- broker <- plan <- cli
+#   base <- spec, catalog, solver, http, state, sim <- host, identity <- broker
+#        <- plan, discovery <- server <- cli
 # (solver depends on base only; spec, catalog, http and state are siblings
 # that do not include each other). identity (the broker as an issuer: SPIFFE
 # IDs, signing keys, sealed secrets) sits beside host: it keeps its keys and
@@ -39,6 +40,13 @@ allowed() { # folder -> the folders it may include
 }
 bad=0
 n=0
+# one level of folders: a source directly in core/ or deeper than
+# core/FOLDER/ would escape the checks below
+stray=$(find "$core" -name '*.[ch]' | sed "s|^$core/||" | grep -v '^[^/]*/[^/]*$' || true)
+for f in $stray; do
+    echo "FAIL: core/$f is not in a layer folder (core/FOLDER/$(basename "$f"))"
+    bad=1
+done
 for f in "$core"/*/*.c "$core"/*/*.h; do
     dir=$(basename "$(dirname "$f")")
     [ "$dir" = fedbroker ] && continue
@@ -68,4 +76,4 @@ for f in "$core"/*/*.c "$core"/*/*.h; do
     done
 done
 [ $bad = 0 ] || exit 1
-echo "ok: $n includes in core/ follow base <- spec, catalog, solver, http, state <- host, identity <- broker <- plan, discovery <- server <- cli"
+echo "ok: $n includes in core/ follow base <- spec, catalog, solver, http, state, sim <- host, identity <- broker <- plan, discovery <- server <- cli"
