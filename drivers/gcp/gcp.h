@@ -398,9 +398,11 @@ typedef struct gcp_svc {
      * name: the resource's full name; live borrowed. */
     fb_status (*want)(fb_driver_ctx *ctx, const char *name, const fbk_wl *wl, const gcp_shape *sh,
                       const json_t *live, json_t **want, char **iam_path, fb_diag *diag);
-    /* destroy: waits out an operation another run holds on it (*live
-     * replaced by the settled resource); NULL when deletes need no wait. */
-    fb_status (*settle)(fb_driver_ctx *ctx, fb_diag *diag, const char *name, json_t **live);
+    /* What a live resource is busy with (an operation running on it, in
+     * the API's words, borrowed), or NULL: apply waits it out before an
+     * update, and destroy before the delete when settle_on_destroy. */
+    const char *(*busy)(const json_t *live);
+    int settle_on_destroy;
     /* discover: 0 for a listed item that is not one of this kind's own;
      * NULL when every item is. */
     int (*listed)(const json_t *item);
@@ -421,9 +423,6 @@ typedef struct gcp_svc {
     /* The wanted body (*body new, NULL on failure) for a create (live NULL)
      * or for an update of live (borrowed). */
     fb_status (*body)(gcp_apply_call *a, const json_t *live, json_t **body, fb_diag *diag);
-    /* Before an update: waits out an operation running on it (*live
-     * replaced by the resource as it is after it). */
-    fb_status (*reconcile)(fb_driver_ctx *ctx, fb_diag *diag, const char *name, json_t **live);
     /* The update mask of the members of want that differ from live (new,
      * "" when none do). */
     char *(*update_mask)(const json_t *want, const json_t *live);

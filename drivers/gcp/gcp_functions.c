@@ -105,58 +105,12 @@ static const char *fn_status(const json_t *live, const char **msg)
     return "pending";
 }
 
-/* Polls a function that is DEPLOYING (an operation another run started)
- * until it is not. */
-static fb_status wait_settled(fb_driver_ctx *ctx, fb_diag *diag, const char *name, json_t **live)
+/* What a function is busy with: "DEPLOYING" or "DELETING" (an operation
+ * another run started), else NULL. Borrowed from live. */
+static const char *fn_busy(const json_t *live)
 {
-    uint32_t delay = 1000;
-    int64_t slept = 0;
-    const char *s0 = json_string_value(json_object_get(*live, "state"));
-    if (s0 && (!strcmp(s0, "DEPLOYING") || !strcmp(s0, "DELETING"))) {
-        /* the operation another run started: wait for it, then look again */
-        const char *fl = strstr(name, "/functions/");
-        char *parent = fbk_xstrndup(name, (size_t)(fl - name));
-        int found = 0;
-        fb_status st = gcp_wait_pending(ctx, diag, GCP_API_FUNCTIONS, parent, name, &found);
-        free(parent);
-        if (st != FB_OK) return st; /* its error is the answer; the next apply builds again */
-        if (found) {
-            json_t *next = NULL;
-            int there = 0;
-            st = gcp_get(ctx, diag, GCP_API_FUNCTIONS, "functions.get", name, &next, &there);
-            if (st != FB_OK) return st;
-            if (!there) {
-                json_decref(*live);
-                *live = json_object(); /* deleted meanwhile */
-                return FB_OK;
-            }
-            json_decref(*live);
-            *live = next;
-        }
-    }
-    for (;;) {
-        const char *s = json_string_value(json_object_get(*live, "state"));
-        if (!s || (strcmp(s, "DEPLOYING") != 0 && strcmp(s, "DELETING") != 0)) return FB_OK;
-        if (slept >= ctx->op_timeout_ms) {
-            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: Cloud Function %s is still %s after %lld s\napply "
-                     "again later", name, s, (long long)(slept / 1000));
-            return FB_RETRYABLE;
-        }
-        gcp_host->sleep_ms(diag, delay);
-        slept += delay;
-        delay = delay * 2 > 60000 ? 60000 : delay * 2;
-        json_t *next = NULL;
-        int found = 0;
-        fb_status st = gcp_get(ctx, diag, GCP_API_FUNCTIONS, "functions.get", name, &next, &found);
-        if (st != FB_OK) return st;
-        if (!found) {
-            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: Cloud Function %s disappeared while it was being "
-                     "deployed\napply again", name);
-            return FB_CONFLICT;
-        }
-        json_decref(*live);
-        *live = next;
-    }
+    const char *s = json_string_value(json_object_get(live, "state"));
+    return s && (!strcmp(s, "DEPLOYING") || !strcmp(s, "DELETING")) ? s : NULL;
 }
 
 /* The wanted function: render's body with the source in storage and the
@@ -292,11 +246,13 @@ const gcp_svc gcp_functions_svc = {
     .type = FN_TYPE, .service = "cloud-functions", .noun = "Cloud Function", .collection = "functions",
     .api = GCP_API_FUNCTIONS, .get_method = "functions.get", .delete_method = "functions.delete",
     .list_method = "functions.list", .url_member = "url",
-    .status = fn_status, .live_view = fn_live_view, .want = fn_want, .settle = wait_settled, .listed = NULL,
+    .status = fn_status, .live_view = fn_live_view, .want = fn_want, .busy = fn_busy,
+    /* an operation still running on it may refuse the delete */
+    .settle_on_destroy = 1, .listed = NULL,
     /* apply; the function is read back after its operation */
     .product = "Cloud Functions", .create_method = "functions.create", .patch_method = "functions.patch",
     .id_param = "functionId", .op_has_resource = 0, .topics_first = 1, .dry_run_invokers = 0,
     /* a new secret version is read by a new deployment; a failed function is built again */
     .refresh_query = "updateMask=serviceConfig", .rebuild_query = "updateMask=buildConfig",
-    .prepare = fn_prepare, .body = fn_body, .reconcile = wait_settled, .update_mask = update_mask,
+    .prepare = fn_prepare, .body = fn_body, .update_mask = update_mask,
     .http_service = fn_http_service, .invokers = fn_apply_invokers, .out_extra = fn_out_extra};

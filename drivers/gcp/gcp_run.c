@@ -1,7 +1,7 @@
 /* gcp_run.c - Cloud Run services (Admin API v2): what apply, observe,
  * destroy and discover (gcp_service.c) need of a service: its body and
- * update mask (PATCH of the top-level members that differ), waiting out a
- * reconciling one, who may invoke it, its status, conditions and drift,
+ * update mask (PATCH of the top-level members that differ), when it is
+ * reconciling, who may invoke it, its status, conditions and drift,
  * which listed services are its own.
  * Also the dry run shared with Cloud Functions: render's documents sent
  * through the host, which records them. */
@@ -85,55 +85,11 @@ static fb_status send_docs(fb_driver_ctx *ctx, const json_t *docs, fb_diag *diag
     return st;
 }
 
-/* Polls a service that is still reconciling (an update sent before, or a
- * crash during the wait) until it is not, with the operations' backoff. */
-static fb_status wait_reconciled(fb_driver_ctx *ctx, fb_diag *diag, const char *name, json_t **live)
+/* What a service is busy with: "reconciling" (an update sent before, or
+ * a crash during the wait), else NULL. */
+static const char *run_busy(const json_t *live)
 {
-    uint32_t delay = 1000;
-    int64_t slept = 0;
-    if (json_is_true(json_object_get(*live, "reconciling"))) {
-        /* the operation that is reconciling it (its error, if it fails, is
-         * the answer), then the service as it is after it */
-        const char *sl = strstr(name, "/services/");
-        char *parent = fbk_xstrndup(name, (size_t)(sl - name));
-        int found = 0;
-        fb_status st = gcp_wait_pending(ctx, diag, GCP_API_RUN, parent, name, &found);
-        free(parent);
-        if (st != FB_OK) return st;
-        if (found) {
-            json_t *next = NULL;
-            int there = 0;
-            st = gcp_get(ctx, diag, GCP_API_RUN, "services.get", name, &next, &there);
-            if (st != FB_OK) return st;
-            if (there) {
-                json_decref(*live);
-                *live = next;
-            }
-        }
-    }
-    while (json_is_true(json_object_get(*live, "reconciling"))) {
-        if (slept >= ctx->op_timeout_ms) {
-            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL,
-                     "gcp: Cloud Run service %s is still reconciling after %lld s\napply again later", name,
-                     (long long)(slept / 1000));
-            return FB_RETRYABLE;
-        }
-        gcp_host->sleep_ms(diag, delay);
-        slept += delay;
-        delay = delay * 2 > 60000 ? 60000 : delay * 2;
-        json_t *next = NULL;
-        int found = 0;
-        fb_status st = gcp_get(ctx, diag, GCP_API_RUN, "services.get", name, &next, &found);
-        if (st != FB_OK) return st;
-        if (!found) {
-            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: Cloud Run service %s disappeared while it was "
-                     "being deployed\napply again", name);
-            return FB_CONFLICT;
-        }
-        json_decref(*live);
-        *live = next;
-    }
-    return FB_OK;
+    return json_is_true(json_object_get(live, "reconciling")) ? "reconciling" : NULL;
 }
 
 /* The update mask: the service's top-level members whose wanted value
@@ -255,14 +211,15 @@ const gcp_svc gcp_run_svc = {
     .type = RUN_TYPE, .service = "cloud-run", .noun = "Cloud Run service", .collection = "services",
     .api = GCP_API_RUN, .get_method = "services.get", .delete_method = "services.delete",
     .list_method = "services.list", .url_member = "uri",
-    .status = run_status, .live_view = run_live_view, .want = run_want, .settle = NULL, .listed = run_listed,
+    .status = run_status, .live_view = run_live_view, .want = run_want, .busy = run_busy,
+    .settle_on_destroy = 0, .listed = run_listed,
     /* apply; Operation.response is the Service */
     .product = "Cloud Run", .create_method = "services.create", .patch_method = "services.patch",
     .id_param = "serviceId", .op_has_resource = 1, .topics_first = 0, .dry_run_invokers = 1,
     /* a new secret version, as a failed revision: a new revision */
     .refresh_query = "updateMask=template&forceNewRevision=true",
     .rebuild_query = "updateMask=template&forceNewRevision=true",
-    .prepare = NULL, .body = run_body, .reconcile = wait_reconciled, .update_mask = update_mask,
+    .prepare = NULL, .body = run_body, .update_mask = update_mask,
     .http_service = run_http_service, .invokers = run_apply_invokers, .out_extra = run_out_extra};
 
 /* Shared with gcp_functions.c through gcp.h. */

@@ -70,6 +70,58 @@ int gcp_observe_workload(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, gcp_shape *
     return ok;
 }
 
+/* Waits out what a live resource is busy with (k->busy): the operation
+ * another run started on it, found and waited for (its error, if it
+ * fails, is the answer), then polls with the operations' backoff until it
+ * is not busy. *live is replaced by the resource as it is after; an empty
+ * object when it was deleted meanwhile. */
+static fb_status settle(fb_driver_ctx *ctx, const gcp_svc *k, fb_diag *diag, const char *name, json_t **live)
+{
+    uint32_t delay = 1000;
+    int64_t slept = 0;
+    if (k->busy(*live)) {
+        char *sep = fbk_xasprintf("/%s/", k->collection);
+        const char *at = strstr(name, sep);
+        char *parent = fbk_xstrndup(name, at ? (size_t)(at - name) : strlen(name));
+        free(sep);
+        int found = 0;
+        fb_status st = gcp_wait_pending(ctx, diag, k->api, parent, name, &found);
+        free(parent);
+        if (st != FB_OK) return st;
+        if (found) {
+            json_t *next = NULL;
+            int there = 0;
+            st = gcp_get(ctx, diag, k->api, k->get_method, name, &next, &there);
+            if (st != FB_OK) return st;
+            json_decref(*live);
+            *live = there ? next : json_object();
+            if (!there) return FB_OK;
+        }
+    }
+    for (const char *what; (what = k->busy(*live));) {
+        if (slept >= ctx->op_timeout_ms) {
+            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: %s %s is still %s after %lld s\napply again later",
+                     k->noun, name, what, (long long)(slept / 1000));
+            return FB_RETRYABLE;
+        }
+        gcp_host->sleep_ms(diag, delay);
+        slept += delay;
+        delay = delay * 2 > 60000 ? 60000 : delay * 2;
+        json_t *next = NULL;
+        int found = 0;
+        fb_status st = gcp_get(ctx, diag, k->api, k->get_method, name, &next, &found);
+        if (st != FB_OK) return st;
+        if (!found) {
+            fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: %s %s disappeared while it was being deployed\n"
+                     "apply again", k->noun, name);
+            return FB_CONFLICT;
+        }
+        json_decref(*live);
+        *live = next;
+    }
+    return FB_OK;
+}
+
 /* apply's output on service kind k: state (kind, service, name, id,
  * region, project, specHash, uri, then the members of extra, triggers when
  * there are any, identity), resources (k's own record unless this is a dry
@@ -175,7 +227,12 @@ static fb_status update(gcp_apply_call *a, const gcp_svc *k, const gcp_identity 
         return FB_CONFLICT;
     }
     fb_status st = gcp_record(diag, prev, k->type, a->name, a->region, a->id);
-    if (st == FB_OK) st = k->reconcile(a->ctx, diag, a->name, live);
+    if (st == FB_OK) st = settle(a->ctx, k, diag, a->name, live);
+    if (st == FB_OK && !json_object_get(*live, "name")) {
+        fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL, "gcp: %s %s disappeared while it was being deployed\napply "
+                 "again", k->noun, a->name);
+        st = FB_CONFLICT;
+    }
     json_t *body = NULL;
     if (st == FB_OK) st = k->body(a, *live, &body, diag);
     if (st != FB_OK) return st;
@@ -375,7 +432,7 @@ fb_status gcp_svc_destroy(fb_driver_ctx *ctx, const gcp_svc *k, const json_t *de
             st = FB_CONFLICT;
         }
         /* an operation still running on it may refuse the delete: wait */
-        if (st == FB_OK && found && k->settle) st = k->settle(ctx, diag, name, &live);
+        if (st == FB_OK && found && k->settle_on_destroy) st = settle(ctx, k, diag, name, &live);
         if (st == FB_OK && found) {
             char *p = fbk_xasprintf("v2/%s", name);
             gcp_req rq = {k->api, k->delete_method, "DELETE", p, NULL, NULL, FB_HTTP_IDEMPOTENT};
