@@ -129,161 +129,115 @@ static void rm_tmpdir(void)
 
 /* ---- units ---- */
 
-/* Parses text (JSON) as bytes; *ok says whether the parser accepted it. */
-static uint64_t bytes_parse(const char *text, int *ok)
+typedef enum { U_BYTES, U_CPU, U_DURATION, U_MONEY } unit_kind;
+static const char *const unit_names[] = {"bytes", "cpu", "duration", "money"};
+
+/* One unit case: its text (JSON; a duration is plain text), whether the
+ * parser accepts it, and then the value (bytes, millicores, ms,
+ * micro-dollars). */
+typedef struct ucase {
+    unit_kind kind;
+    const char *text;
+    int ok;
+    int64_t want;
+} ucase;
+
+static const ucase ucases[] = {
+    {U_BYTES, "\"512Mi\"", 1, 536870912LL},
+    {U_BYTES, "\"1Gi\"", 1, 1073741824LL},
+    {U_BYTES, "\"2G\"", 1, 2000000000LL},
+    {U_BYTES, "\"20Ki\"", 1, 20480LL},
+    {U_BYTES, "\"3K\"", 1, 3000LL},
+    {U_BYTES, "\"1Ti\"", 1, 1099511627776LL},
+    {U_BYTES, "\"1T\"", 1, 1000000000000LL},
+    {U_BYTES, "\"7M\"", 1, 7000000LL},
+    {U_BYTES, "\"1024\"", 1, 1024LL},
+    {U_BYTES, "1024", 1, 1024LL},
+    {U_BYTES, "\"0\"", 1, 0LL},
+    {U_BYTES, "\"512MB\"", 0, 0},
+    {U_BYTES, "\"Mi\"", 0, 0},
+    {U_BYTES, "\"99999999999999999999\"", 0, 0},
+    {U_BYTES, "\"9999999999Ti\"", 0, 0},
+    {U_BYTES, "-1", 0, 0},
+    {U_BYTES, "1.5", 0, 0},
+    {U_CPU, "\"0.5\"", 1, 500},
+    {U_CPU, "0.25", 1, 250},
+    {U_CPU, "\"2\"", 1, 2000},
+    {U_CPU, "2", 1, 2000},
+    {U_CPU, "\"500m\"", 1, 500},
+    {U_CPU, "0.1", 1, 100},
+    {U_CPU, "0.3", 1, 300},
+    {U_CPU, "\"1.2340\"", 1, 1234},
+    {U_CPU, "\"0.05\"", 1, 50},
+    {U_CPU, "\"0.0005\"", 0, 0},
+    {U_CPU, "\"1.2345\"", 0, 0},
+    {U_CPU, "0.0001", 0, 0},
+    {U_CPU, "\"1.\"", 0, 0},
+    {U_CPU, "\"m\"", 0, 0},
+    {U_CPU, "\"0.5m\"", 0, 0},
+    {U_CPU, "true", 0, 0},
+    {U_DURATION, "30s", 1, 30000},
+    {U_DURATION, "5m", 1, 300000},
+    {U_DURATION, "120ms", 1, 120},
+    {U_DURATION, "1.5s", 1, 1500},
+    {U_DURATION, "1h", 1, 3600000},
+    {U_DURATION, "0.25h", 1, 900000},
+    {U_DURATION, "0.5ms", 1, 1}, /* rounded up */
+    {U_DURATION, "1.0001s", 1, 1001}, /* rounded up */
+    {U_DURATION, "1.0000000000001s", 1, 1001},
+    {U_DURATION, "1.000000000000s", 1, 1000},
+    {U_DURATION, "0s", 1, 0},
+    {U_DURATION, "30", 0, 0},
+    {U_DURATION, "s", 0, 0},
+    {U_DURATION, "1.s", 0, 0},
+    {U_DURATION, "1d", 0, 0},
+    {U_DURATION, "-1s", 0, 0},
+    {U_DURATION, "99999999999999999999h", 0, 0},
+    {U_DURATION, "9999999999999999h", 0, 0},
+    {U_MONEY, "\"12.50\"", 1, 12500000LL},
+    {U_MONEY, "\"200\"", 1, 200000000LL},
+    {U_MONEY, "200", 1, 200000000LL},
+    {U_MONEY, "\"0.000001\"", 1, 1LL},
+    {U_MONEY, "\"5000\"", 1, 5000000000LL},
+    {U_MONEY, "\"0.1\"", 1, 100000LL},
+    {U_MONEY, "\"1.1234567\"", 0, 0},
+    {U_MONEY, "\"1.\"", 0, 0},
+    {U_MONEY, "\"$5\"", 0, 0},
+    {U_MONEY, "12.5", 0, 0}, /* floats are refused: quote money */
+    {U_MONEY, "\"99999999999999999999\"", 0, 0},
+};
+
+/* Parses text with kind's parser; *ok says whether it accepted it. */
+static int64_t unit_parse(unit_kind kind, const char *text, int *ok)
 {
-    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
-    uint64_t b = 0;
+    int64_t v = -1;
     char *err = NULL;
-    *ok = fbi_parse_bytes(v, &b, &err) == 0;
+    if (kind == U_DURATION) {
+        *ok = fbi_parse_duration(text, &v, &err) == 0;
+    } else {
+        json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+        uint64_t b = 0;
+        if (kind == U_BYTES) {
+            *ok = fbi_parse_bytes(j, &b, &err) == 0;
+            v = (int64_t)b;
+        } else {
+            *ok = (kind == U_CPU ? fbi_parse_cpu : fbi_parse_money)(j, &v, &err) == 0;
+        }
+        json_decref(j);
+    }
     free(err);
-    json_decref(v);
-    return b;
+    return v;
 }
 
-static uint64_t bytes_of(const char *text)
+START_TEST(units)
 {
+    const ucase *u = &ucases[_i];
     int ok;
-    uint64_t b = bytes_parse(text, &ok);
-    ck_assert_msg(ok, "%s is refused", text);
-    return b;
-}
-
-static int bytes_fails(const char *text)
-{
-    int ok;
-    bytes_parse(text, &ok);
-    return !ok;
-}
-
-/* The same for the int64 units that come as JSON (cpu, money). */
-static int64_t unit_of(int (*parse)(const json_t *, int64_t *, char **), const char *text,
-                       int *ok)
-{
-    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
-    int64_t m = -1;
-    char *err = NULL;
-    *ok = parse(v, &m, &err) == 0;
-    free(err);
-    json_decref(v);
-    return m;
-}
-
-START_TEST(units_bytes)
-{
-    ck_assert_uint_eq(bytes_of("\"512Mi\""), 536870912ull);
-    ck_assert_uint_eq(bytes_of("\"1Gi\""), 1073741824ull);
-    ck_assert_uint_eq(bytes_of("\"2G\""), 2000000000ull);
-    ck_assert_uint_eq(bytes_of("\"20Ki\""), 20480ull);
-    ck_assert_uint_eq(bytes_of("\"3K\""), 3000ull);
-    ck_assert_uint_eq(bytes_of("\"1Ti\""), 1099511627776ull);
-    ck_assert_uint_eq(bytes_of("\"1T\""), 1000000000000ull);
-    ck_assert_uint_eq(bytes_of("\"7M\""), 7000000ull);
-    ck_assert_uint_eq(bytes_of("\"1024\""), 1024ull);
-    ck_assert_uint_eq(bytes_of("1024"), 1024ull);
-    ck_assert_uint_eq(bytes_of("\"0\""), 0ull);
-    ck_assert(bytes_fails("\"512MB\""));
-    ck_assert(bytes_fails("\"Mi\""));
-    ck_assert(bytes_fails("\"99999999999999999999\""));
-    ck_assert(bytes_fails("\"9999999999Ti\""));
-    ck_assert(bytes_fails("-1"));
-    ck_assert(bytes_fails("1.5"));
-}
-END_TEST
-
-static int64_t cpu_of(const char *text, int *ok)
-{
-    return unit_of(fbi_parse_cpu, text, ok);
-}
-
-START_TEST(units_cpu)
-{
-    int ok;
-    ck_assert_int_eq(cpu_of("\"0.5\"", &ok), 500); ck_assert(ok);
-    ck_assert_int_eq(cpu_of("0.25", &ok), 250); ck_assert(ok);
-    ck_assert_int_eq(cpu_of("\"2\"", &ok), 2000); ck_assert(ok);
-    ck_assert_int_eq(cpu_of("2", &ok), 2000); ck_assert(ok);
-    ck_assert_int_eq(cpu_of("\"500m\"", &ok), 500); ck_assert(ok);
-    ck_assert_int_eq(cpu_of("0.1", &ok), 100); ck_assert(ok);
-    ck_assert_int_eq(cpu_of("0.3", &ok), 300); ck_assert(ok);
-    ck_assert_int_eq(cpu_of("\"1.2340\"", &ok), 1234); ck_assert(ok);
-    ck_assert_int_eq(cpu_of("\"0.05\"", &ok), 50); ck_assert(ok);
-    cpu_of("\"0.0005\"", &ok); ck_assert(!ok);
-    cpu_of("\"1.2345\"", &ok); ck_assert(!ok);
-    cpu_of("0.0001", &ok); ck_assert(!ok);
-    cpu_of("\"1.\"", &ok); ck_assert(!ok);
-    cpu_of("\"m\"", &ok); ck_assert(!ok);
-    cpu_of("\"0.5m\"", &ok); ck_assert(!ok);
-    cpu_of("true", &ok); ck_assert(!ok);
-}
-END_TEST
-
-static int64_t ms_parse(const char *s, int *ok)
-{
-    int64_t ms = -1;
-    char *err = NULL;
-    *ok = fbi_parse_duration(s, &ms, &err) == 0;
-    free(err);
-    return ms;
-}
-
-static int64_t ms_of(const char *s)
-{
-    int ok;
-    int64_t ms = ms_parse(s, &ok);
-    ck_assert_msg(ok, "%s is refused", s);
-    return ms;
-}
-
-static int ms_fails(const char *s)
-{
-    int ok;
-    ms_parse(s, &ok);
-    return !ok;
-}
-
-START_TEST(units_duration)
-{
-    ck_assert_int_eq(ms_of("30s"), 30000);
-    ck_assert_int_eq(ms_of("5m"), 300000);
-    ck_assert_int_eq(ms_of("120ms"), 120);
-    ck_assert_int_eq(ms_of("1.5s"), 1500);
-    ck_assert_int_eq(ms_of("1h"), 3600000);
-    ck_assert_int_eq(ms_of("0.25h"), 900000);
-    ck_assert_int_eq(ms_of("0.5ms"), 1);          /* rounded up */
-    ck_assert_int_eq(ms_of("1.0001s"), 1001);     /* rounded up */
-    ck_assert_int_eq(ms_of("1.0000000000001s"), 1001);
-    ck_assert_int_eq(ms_of("1.000000000000s"), 1000);
-    ck_assert_int_eq(ms_of("0s"), 0);
-    ck_assert(ms_fails("30"));
-    ck_assert(ms_fails("s"));
-    ck_assert(ms_fails("1.s"));
-    ck_assert(ms_fails("1d"));
-    ck_assert(ms_fails("-1s"));
-    ck_assert(ms_fails("99999999999999999999h"));
-    ck_assert(ms_fails("9999999999999999h"));
-}
-END_TEST
-
-static int64_t money_of(const char *text, int *ok)
-{
-    return unit_of(fbi_parse_money, text, ok);
-}
-
-START_TEST(units_money)
-{
-    int ok;
-    ck_assert_int_eq(money_of("\"12.50\"", &ok), 12500000); ck_assert(ok);
-    ck_assert_int_eq(money_of("\"200\"", &ok), 200000000); ck_assert(ok);
-    ck_assert_int_eq(money_of("200", &ok), 200000000); ck_assert(ok);
-    ck_assert_int_eq(money_of("\"0.000001\"", &ok), 1); ck_assert(ok);
-    ck_assert_int_eq(money_of("\"5000\"", &ok), 5000000000LL); ck_assert(ok);
-    ck_assert_int_eq(money_of("\"0.1\"", &ok), 100000); ck_assert(ok);
-    money_of("\"1.1234567\"", &ok); ck_assert(!ok);
-    money_of("\"1.\"", &ok); ck_assert(!ok);
-    money_of("\"$5\"", &ok); ck_assert(!ok);
-    money_of("12.5", &ok); ck_assert(!ok); /* floats are refused: quote money */
-    money_of("\"99999999999999999999\"", &ok); ck_assert(!ok);
+    int64_t v = unit_parse(u->kind, u->text, &ok);
+    ck_assert_msg(ok == u->ok, "%s %s is %s", unit_names[u->kind], u->text, ok ? "accepted" : "refused");
+    if (u->ok)
+        ck_assert_msg(v == u->want, "%s %s = %lld, want %lld", unit_names[u->kind], u->text, (long long)v,
+                      (long long)u->want);
 }
 END_TEST
 
@@ -2114,10 +2068,7 @@ static Suite *spec_suite(void)
     Suite *s = suite_create("spec");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, units_bytes);
-    tcase_add_test(tc, units_cpu);
-    tcase_add_test(tc, units_duration);
-    tcase_add_test(tc, units_money);
+    tcase_add_loop_test(tc, units, 0, (int)(sizeof ucases / sizeof *ucases));
     tcase_add_test(tc, normal_form_defaults_function);
     tcase_add_test(tc, spec_text_is_the_hashed_text);
     tcase_add_test(tc, normal_form_defaults_container_quantum);
