@@ -22,18 +22,15 @@ another workload's is denied. destroy deletes the roles (the shared
 provider stays).
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
-import functools
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 import urllib.parse
 
 TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "aws"))
-from awstest import FEDBROKER, Checker, Env, Fake, ops, settings  # noqa: E402
+from awstest import FEDBROKER, Checker, Env, Fake, issuer_site, ops, settings  # noqa: E402
 
 import botocore.config  # noqa: E402
 import botocore.exceptions  # noqa: E402
@@ -46,24 +43,9 @@ s = settings(fake)
 s["endpoints"]["iam"] = fake.base
 s["endpoints"]["secretsmanager"] = fake.base
 env.write_config(s)
-site = env.path("site")
-os.makedirs(site)
-
-
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-
-
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=site))
-threading.Thread(target=srv.serve_forever, daemon=True).start()
-ISSUER = f"http://127.0.0.1:{srv.server_address[1]}/fb"
+# the broker as the OIDC issuer, on loopback
+ISSUER, site, srv = issuer_site(env)
 HOSTPATH = ISSUER[len("http://"):]
-with open(os.path.join(env.home, "config.json")) as f:
-    conf = json.load(f)
-conf["identity"] = {"trustDomain": "prod.example.com", "issuer": ISSUER}
-with open(os.path.join(env.home, "config.json"), "w") as f:
-    json.dump(conf, f)
 T = ("--target", "aws:us-east-1")
 
 

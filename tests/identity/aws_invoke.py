@@ -29,18 +29,15 @@ as a leftover (managed, untracked), before and after destroy deletes every
 recorded role.
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
-import functools
-import http.server
 import json
 import os
 import sys
-import threading
 import urllib.error
 import urllib.request
 
 TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "aws"))
-from awstest import ACCOUNT, Checker, Env, Fake, settings  # noqa: E402
+from awstest import ACCOUNT, Checker, Env, Fake, issuer_site, settings  # noqa: E402
 from harness import workload  # noqa: E402
 
 import botocore.auth  # noqa: E402
@@ -53,23 +50,8 @@ env = Env(fake)
 s = settings(fake)
 s["endpoints"]["iam"] = fake.base
 env.write_config(s)
-site = env.path("site")
-os.makedirs(site)
-
-
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-
-
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=site))
-threading.Thread(target=srv.serve_forever, daemon=True).start()
-ISSUER = f"http://127.0.0.1:{srv.server_address[1]}/fb"
-with open(os.path.join(env.home, "config.json")) as f:
-    conf = json.load(f)
-conf["identity"] = {"trustDomain": "prod.example.com", "issuer": ISSUER}
-with open(os.path.join(env.home, "config.json"), "w") as f:
-    json.dump(conf, f)
+# the broker as the OIDC issuer, on loopback
+ISSUER, site, srv = issuer_site(env)
 os.makedirs(env.path("src"))
 env.write("src/app.py", "def handler(event, context):\n    return 1\n")
 

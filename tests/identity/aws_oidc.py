@@ -22,42 +22,24 @@ publishing again (it was published as the next key), and after publishing a
 token signed by the old key is still accepted.
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
-import functools
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
 
 TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "aws"))
-from awstest import FEDBROKER, Checker, Env, Fake  # noqa: E402
+from awstest import FEDBROKER, Checker, Env, Fake, issuer_site  # noqa: E402
 
 import botocore.exceptions  # noqa: E402
 
 ck = Checker("identity aws oidc")
 fake = Fake()
 env = Env(fake)
-site = env.path("site")
-os.makedirs(site)
-
-
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-
-
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=site))
-threading.Thread(target=srv.serve_forever, daemon=True).start()
-ISSUER = f"http://127.0.0.1:{srv.server_address[1]}/fb"
+# the broker as the OIDC issuer, on loopback
+ISSUER, site, srv = issuer_site(env)
 HOSTPATH = ISSUER[len("http://"):]
-with open(os.path.join(env.home, "config.json")) as f:
-    conf = json.load(f)
-conf["identity"] = {"trustDomain": "prod.example.com", "issuer": ISSUER}
-with open(os.path.join(env.home, "config.json"), "w") as f:
-    json.dump(conf, f)
 
 
 def run(*args, now=None):

@@ -36,14 +36,11 @@ left as untracked; destroy removes the role, the accounts and the services
 (the shared pool and OIDC providers stay).
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
-import functools
 import hashlib
-import http.server
 import json
 import os
 import sys
 import tempfile
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -69,20 +66,9 @@ gs = settings(gfake)
 gs["endpoints"]["iam"] = gfake.url + "/iam"
 aws = awstest.settings(afake)
 aws["endpoints"]["iam"] = afake.base
-site = env.path("site")
-os.makedirs(site)
-
-
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-
-
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=site))
-threading.Thread(target=srv.serve_forever, daemon=True).start()
-ISSUER = "http://127.0.0.1:%d/fb" % srv.server_address[1]
-env.write_config(gs, extra={"drivers": {"gcp": gs, "aws": aws},
-                            "identity": {"trustDomain": "prod.example.com", "issuer": ISSUER}})
+env.write_config(gs, extra={"drivers": {"gcp": gs, "aws": aws}})
+# the broker as the OIDC issuer, on loopback
+ISSUER, site, srv = awstest.issuer_site(env)
 env.env.update({"AWS_ACCESS_KEY_ID": awstest.AK, "AWS_SECRET_ACCESS_KEY": awstest.SK})
 os.makedirs(env.path("worker"))
 env.write("worker/app.py", "def handler(event, context):\n    return 1\n")
