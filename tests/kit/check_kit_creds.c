@@ -11,6 +11,7 @@
 #include "fbk.h"
 #include "fedbroker/fedbroker.h"
 #include "base/call.h"
+#include "../lib/fbtest.h"
 
 #include <check.h>
 #include <errno.h>
@@ -673,10 +674,7 @@ int main(void)
     tcase_add_test(tc, web_identity);
     tcase_add_test(tc, sts_refusals);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int rc = fbt_run(s);
     stop_fake();
-    return failed ? 1 : 0;
+    return rc;
 }

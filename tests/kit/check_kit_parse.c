@@ -6,6 +6,7 @@
 #include "config.h"
 #include "fbk.h"
 #include "fedbroker/fedbroker.h"
+#include "../lib/fbtest.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -323,9 +324,5 @@ int main(void)
     tcase_add_test(tc, buffers_and_encoding);
     tcase_add_test(tc, endpoint_urls);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return fbt_run(s);
 }

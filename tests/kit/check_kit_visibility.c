@@ -5,6 +5,7 @@
 #include "config.h"
 #include "fedbroker/fedbroker.h"
 #include "host/elf.h"
+#include "../lib/fbtest.h"
 
 #include <check.h>
 #include <dlfcn.h>
@@ -41,9 +42,5 @@ int main(void)
     TCase *tc = tcase_create("elf");
     tcase_add_test(tc, only_the_entry_point);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return fbt_run(s);
 }

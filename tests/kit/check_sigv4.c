@@ -14,6 +14,7 @@
  * (SOURCE.md: "a harness must percent-encode it before signing"). */
 #include "config.h"
 #include "fbk.h"
+#include "../lib/fbtest.h"
 
 #include <check.h>
 #include <openssl/evp.h>
@@ -562,10 +563,7 @@ int main(void)
     tcase_add_test(tc2, signing_key_doc_example);
     tcase_add_test(tc2, derived_key_cache);
     suite_add_tcase(s, tc2);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int rc = fbt_run(s);
     for (size_t i = 0; i < ncases; i++) free(cases[i]);
-    return failed ? 1 : 0;
+    return rc;
 }

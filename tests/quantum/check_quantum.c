@@ -6,6 +6,7 @@
  * mangled input. */
 #include "config.h"
 #include "fbq_int.h"
+#include "../lib/fbtest.h"
 
 #include <check.h>
 #include <math.h>
@@ -1096,9 +1097,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return fbt_run(suite());
 }
