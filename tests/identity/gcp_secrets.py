@@ -152,12 +152,7 @@ try:
     text = "\n".join(outputs)
     forms = [PLANT, PLANT2, base64.b64encode(PLANT.encode()).decode(), base64.b64encode(PLANT2.encode()).decode()]
     ck.ok(not any(f in text for f in forms), "no value (nor its base64) in anything fedbroker printed (debug log on)")
-    leaked = []
-    for root, _, files in os.walk(env.home):
-        for f in files:
-            with open(os.path.join(root, f), "rb") as fh:
-                b = fh.read()
-            leaked += [f for x in forms if x.encode() in b]
+    leaked = env.files_holding(*forms)
     ck.ok(not leaked, "nor in any file of the state directory", leaked)
 finally:
     fake.close()

@@ -213,5 +213,18 @@ class BrokerEnv:
             return ["discover failed", rc, err]
         return [r for r in rows if r.get("managed") and not r.get("tracked")]
 
+    def files_holding(self, *texts):
+        """The files under the broker home (paths relative to it) whose
+        bytes hold any of texts: where a secret must never be found."""
+        found = []
+        for root, _, files in os.walk(self.home):
+            for name in files:
+                path = os.path.join(root, name)
+                with open(path, "rb") as f:
+                    data = f.read()
+                if any(t.encode() in data for t in texts):
+                    found.append(os.path.relpath(path, self.home))
+        return found
+
     def close(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
