@@ -32,7 +32,7 @@ static double wape(const double *f, const double *x, size_t from, size_t n)
 static size_t season_of(const fbi_profile *p)
 {
     double span = (double)p->n * (double)p->step_s;
-    if (p->period_s != 0) return 0;
+    if (p->period_s != 0 || p->known_ahead) return 0;
     if (span >= 2 * 604800.0) return (size_t)(604800 / p->step_s);
     if (span >= 2 * 86400.0) return (size_t)(86400 / p->step_s);
     return 0;
@@ -134,6 +134,7 @@ int fbi_forecast_next(const fbi_profile *p, fbi_profile *next, fbi_forecast *inf
     next->step_s = p->step_s;
     next->period_s = 0;
     next->start = p->start + (int64_t)n * p->step_s;
+    next->known_ahead = 1; /* the forecast is what the schedule follows */
     free(sn);
     free(hw);
     free(ahead);

@@ -21,7 +21,8 @@ typedef struct fbi_forecast {
 /* Forecasts every step of p from the steps before it: a pattern repeats
  * exactly ("pattern"); a profile of at least two weeks (else two days) uses
  * a weekly (else daily) season; a shorter one is taken as a schedule known
- * in advance ("schedule", a planned event). Steps of the first season have
+ * in advance ("schedule", a planned event), and so is a profile marked
+ * known_ahead (a forecast already). Steps of the first season have
  * no history: their forecast is 0 (nothing pre-warmed). */
 void fbi_forecast_make(const fbi_profile *p, fbi_forecast *out);
 
