@@ -531,10 +531,16 @@ static void attach_schedule(fbi_hybrid_split *h, const json_t *sched, int baseli
     }
     if (wmax > 0) {
         json_t *fs = part_schedule(head, rows, 2, 0, 0);
-        json_object_set(json_object_get(json_object_get(h->deploy_function, "spec"), "scaling"),
-                        "schedule", fs);
-        json_object_set(json_object_get(json_object_get(h->s.function_doc, "spec"), "scaling"),
-                        "schedule", fs);
+        json_t *docs2[] = {h->deploy_function, h->s.function_doc};
+        for (size_t k = 0; k < 2; k++) {
+            json_t *fsc = json_object_get(json_object_get(docs2[k], "spec"), "scaling");
+            json_object_set(fsc, "schedule", fs);
+            /* the schedule's warm instances need a ceiling that holds
+             * them (a driver that deploys maxInstances, Cloud Run, refuses
+             * a floor above it) */
+            if (json_integer_value(json_object_get(fsc, "maxInstances")) < wmax)
+                json_object_set_new(fsc, "maxInstances", json_integer(wmax));
+        }
         json_decref(fs);
     }
     json_decref(head);

@@ -404,6 +404,7 @@ json_t *gcp_render_docs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *s
             json_array_append_new(docs, trigger_invoker(ctx, wl, sh));
         if (sh->svc == GCP_RUN) trigger_docs(ctx, wl, sh, docs, 1);
         trigger_docs(ctx, wl, sh, docs, 0);
+        if (sh->svc == GCP_RUN) gcp_capacity_docs(ctx, wl, sh, docs); /* after the service it patches */
         return docs;
     }
     fbk_k8s_opts o;

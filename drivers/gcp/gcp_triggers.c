@@ -394,8 +394,10 @@ fb_status gcp_triggers_discover(fb_driver_ctx *ctx, const char *region, json_t *
             const char *desc = json_string_value(json_object_get(it, "description"));
             if (!name) continue;
             int managed = desc && !strncmp(desc, "fedbroker ", 10);
-            json_t *r = json_pack("{s:s,s:s,s:s,s:s,s:b}", "type", JOB_TYPE, "id", name, "region", region, "name",
-                                  strrchr(name, '/') + 1, "managed", managed);
+            /* a capacity schedule's job (gcp_capacity.c) has its own type */
+            json_t *r = json_pack("{s:s,s:s,s:s,s:s,s:b}", "type",
+                                  gcp_capacity_job_name(name) ? "scheduler-capacity-job" : JOB_TYPE, "id", name,
+                                  "region", region, "name", strrchr(name, '/') + 1, "managed", managed);
             if (managed) {
                 /* "fedbroker TENANT/NAME" */
                 const char *tw = desc + 10, *sl = strchr(tw, '/');
