@@ -232,11 +232,11 @@ if other:
     ck.ok(st == 403, "least privilege: the scaler may not create a service", (st, doc))
 fake.control("POST", "admins", {"principals": None})
 ck.ok(env.untracked() == [], "discover: every job, account and binding is tracked", env.untracked())
-rc, out, err = env.run("discover", "--format", "json")
+rc, out, err = env.run("discover", "--provider", "gcp", "--format", "json")
 rows = json.loads(out) if rc == 0 else []
 cap_rows = [r for r in rows if r.get("type") == "scheduler-capacity-job"]
 ck.ok(len(cap_rows) == len(WANT) and all(r.get("managed") and r.get("tracked") for r in cap_rows),
-      "discover lists the capacity jobs, managed and tracked", cap_rows[:2])
+      "discover lists the capacity jobs, managed and tracked", (cap_rows[:2], rc, err[-400:], sorted({r.get("type") for r in rows})))
 
 # ---- drift and its repair --------------------------------------------------------------------
 rc, out, err = env.run("status", "--format", "json")
