@@ -121,6 +121,9 @@ void gcp_autopilot_opts(fb_driver_ctx *ctx, const gcp_shape *sh, fbk_k8s_opts *o
 int gcp_parse_secret(const char *ref, const char *dflt_project, char *project, char *secret,
                      char *version, size_t n, const char **why);
 
+/* One document of render (and the dry run): api, kind of body, method,
+ * path, body (stolen). new. */
+json_t *gcp_doc(const char *api, const char *kind, const char *method, const char *path, json_t *body);
 /* Provider documents (new JSON array) for a checked workload. */
 json_t *gcp_render_docs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, fbk_ck *ck);
 
@@ -392,6 +395,13 @@ fb_status gcp_functions_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, 
 fb_status gcp_triggers_apply(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, const char *uri,
                              const json_t *prev, int phases, json_t *state_triggers, json_t *resources,
                              fb_diag *diag);
+/* DELETE of a v1 resource by its full name (Scheduler, Pub/Sub); absent
+ * is fine. *gone (may be NULL) 1 when it was there. */
+fb_status gcp_delete_v1(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *what, const char *name,
+                        int *gone);
+/* The update mask of a resource: members (NULL-terminated) of want whose
+ * value live lacks or differs in, comma-separated. new. */
+char *gcp_mask_of(const json_t *want, const json_t *live, const char *const *members);
 /* Drift of the spec's triggers (reads only). */
 fb_status gcp_triggers_observe(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, const char *uri,
                                json_t *drift, fb_diag *diag);

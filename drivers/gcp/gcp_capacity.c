@@ -192,13 +192,6 @@ int gcp_capacity_jobs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh,
     return 0;
 }
 
-/* A document as render shows it (gcp_render.c's form). new. */
-static json_t *cap_doc(const char *api, const char *kind, const char *method, const char *path, json_t *body)
-{
-    return json_pack("{s:s,s:s,s:s,s:s,s:o}", "apiVersion", api, "kind", kind, "method", method, "path", path,
-                     "body", body);
-}
-
 void gcp_capacity_docs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, json_t *docs)
 {
     json_t *jobs = NULL;
@@ -210,14 +203,14 @@ void gcp_capacity_docs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh
     char *email = gcp_identity_scaler_email(ctx, wl->tenant, wl->name);
     char *acct = fbk_xstrndup(email, strcspn(email, "@"));
     char *p = fbk_xasprintf("v1/projects/%s/serviceAccounts", ctx->project);
-    json_array_append_new(docs, cap_doc("iam.googleapis.com/v1", "CreateServiceAccountRequest", "POST", p,
+    json_array_append_new(docs, gcp_doc("iam.googleapis.com/v1", "CreateServiceAccountRequest", "POST", p,
                                         json_pack("{s:s,s:{s:s}}", "accountId", acct, "serviceAccount",
                                                   "displayName", "fedbroker scaler")));
     free(p);
     p = fbk_xasprintf("v2/projects/%s/locations/%s/services/%s:setIamPolicy", ctx->project, sh->region->id,
                       gcp_resource_id(wl));
     char *member = fbk_xasprintf("serviceAccount:%s", email);
-    json_array_append_new(docs, cap_doc("run.googleapis.com/v2", "SetIamPolicyRequest", "POST", p,
+    json_array_append_new(docs, gcp_doc("run.googleapis.com/v2", "SetIamPolicyRequest", "POST", p,
                                         json_pack("{s:{s:[{s:s,s:[s]}]}}", "policy", "bindings", "role",
                                                   "roles/run.developer", "members", member)));
     free(member);
@@ -226,7 +219,7 @@ void gcp_capacity_docs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh
     size_t i;
     json_t *j;
     json_array_foreach(jobs, i, j)
-        json_array_append_new(docs, cap_doc("cloudscheduler.googleapis.com/v1", "Job", "POST", p,
+        json_array_append_new(docs, gcp_doc("cloudscheduler.googleapis.com/v1", "Job", "POST", p,
                                             json_incref(json_object_get(j, "body"))));
     free(p);
     free(acct);
@@ -270,32 +263,6 @@ static const json_t *job_named(const json_t *arr, const char *key, const char *n
     return NULL;
 }
 
-/* DELETE a job; absent is fine. */
-static fb_status del_job(fb_driver_ctx *ctx, fb_diag *diag, const char *name, int *gone)
-{
-    char *p = fbk_xasprintf("v1/%s", name);
-    gcp_req rq = {GCP_API_SCHEDULER, "jobs.delete", "DELETE", p, NULL, NULL, FB_HTTP_IDEMPOTENT};
-    gcp_res res;
-    fb_status st = gcp_call(ctx, diag, &rq, &res);
-    if (gone) *gone = st == FB_OK && res.err == FB_OK;
-    if (st == FB_OK && res.err != FB_OK && res.err != FB_NOTFOUND) st = gcp_fail(diag, &rq, &res, NULL);
-    gcp_res_clear(&res);
-    free(p);
-    return st;
-}
-
-/* The members of want that live differs in, as an update mask. new. */
-static char *mask_of(const json_t *want, const json_t *live)
-{
-    fbk_buf m;
-    fbk_buf_init(&m);
-    for (size_t i = 0; job_members[i]; i++)
-        if (gcp_drift(json_object_get(want, job_members[i]), json_object_get(live, job_members[i]), job_members[i],
-                      NULL))
-            fbk_buf_printf(&m, "%s%s", m.len ? "," : "", job_members[i]);
-    return fbk_buf_steal(&m);
-}
-
 /* One wanted job: created when missing (recorded before), else patched
  * to match and resumed when paused. */
 static fb_status ensure_job(fb_driver_ctx *ctx, const json_t *prev, const fbk_wl *wl, const char *region,
@@ -335,7 +302,7 @@ static fb_status ensure_job(fb_driver_ctx *ctx, const json_t *prev, const fbk_wl
     }
     free(owner);
     st = gcp_record(diag, prev, CAP_TYPE, name, region, strrchr(name, '/') + 1);
-    char *m = st == FB_OK ? mask_of(body, live) : NULL;
+    char *m = st == FB_OK ? gcp_mask_of(body, live, job_members) : NULL;
     if (st == FB_OK && *m) {
         char *p = fbk_xasprintf("v1/%s", name);
         char *q = fbk_xasprintf("updateMask=%s", m);
@@ -405,14 +372,14 @@ fb_status gcp_capacity_apply(fb_driver_ctx *ctx, const json_t *in, const fbk_wl 
      * previous deployment recorded */
     json_array_foreach(live, i, j) {
         const char *name = json_string_value(json_object_get(j, "name"));
-        if (st == FB_OK && !job_named(jobs, "name", name)) st = del_job(ctx, diag, name, NULL);
+        if (st == FB_OK && !job_named(jobs, "name", name)) st = gcp_delete_v1(ctx, diag, GCP_API_SCHEDULER, "jobs.delete", name, NULL);
     }
     json_array_foreach(json_object_get(prev, "resources"), i, j) {
         const char *t = json_string_value(json_object_get(j, "type"));
         const char *name = json_string_value(json_object_get(j, "id"));
         if (st == FB_OK && t && name && !strcmp(t, CAP_TYPE) && !job_named(jobs, "name", name) &&
             !job_named(live, "name", name))
-            st = del_job(ctx, diag, name, NULL);
+            st = gcp_delete_v1(ctx, diag, GCP_API_SCHEDULER, "jobs.delete", name, NULL);
     }
     json_decref(live);
     json_decref(jobs);
@@ -494,7 +461,7 @@ fb_status gcp_capacity_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *de
         if (st != FB_OK) break;
         if (!t || !name || strcmp(t, CAP_TYPE) != 0) continue;
         int gone = 0;
-        st = del_job(ctx, diag, name, &gone);
+        st = gcp_delete_v1(ctx, diag, GCP_API_SCHEDULER, "jobs.delete", name, &gone);
         if (st == FB_OK && gone) json_array_append_new(deleted, json_string(name));
     }
     return st;

@@ -41,6 +41,9 @@ import tempfile
 
 import jsonschema
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Checker  # noqa: E402
+
 TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FEDBROKER = os.environ.get("FEDBROKER") or os.path.join(TOP, "build", "fedbroker")
 MAXI, C, D = 30, 10, 0.1
@@ -63,13 +66,11 @@ spec:
     latencySLO: {p99: 1500ms}
 """ % (MAXI, C)
 ALPHA, BETA, GAMMA = 0.2, 0.01, 0.3
-failures = []
+ck = Checker("forecast the next season")
 
 
 def check(name, ok, detail=""):
-    print("%s %s%s" % ("ok  " if ok else "FAIL", name, (": " + str(detail)[:1500]) if detail and not ok else ""))
-    if not ok:
-        failures.append(name)
+    ck.ok(ok, name, detail if not ok else None)
 
 
 def wape(f, x, start):
@@ -219,8 +220,7 @@ def main():
     truth = [known(t) for t in range(n, n + 168)]
     case("B weekly with trend", datetime.datetime(2026, 11, 2, tzinfo=datetime.timezone.utc), 3600, x, 168,
          "holt-winters", truth)
-    print("%d failure(s)" % len(failures))
-    sys.exit(1 if failures else 0)
+    ck.done()
 
 
 if __name__ == "__main__":
