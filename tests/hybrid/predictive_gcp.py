@@ -25,7 +25,8 @@ against Google's discovery documents: cloudscheduler v1, run v2, iam v1).
   patch the other part's service nor create a service (least privilege);
   discover finds every job tracked.
 - status: no drift; a job's cron changed, one paused and one deleted out of
-  band are drift (exit 4); apply repairs them (the paused one resumed).
+  band are drift (exit 4); apply repairs them (the paused one resumed); a
+  further apply writes no job and no account (idempotent).
 - destroy: no job, scaler account or service is left.
 Environment: FEDBROKER, FEDBROKER_DRIVER_PATH, top_srcdir (tests/local.mk)."""
 import base64
@@ -263,6 +264,14 @@ ck.ok(live.get("nye-api-overflow-cap-001", {}).get("state") == "ENABLED", "the p
 rc, out, err = env.run("status", "--format", "json")
 ck.ok(rc == 0 and all(d["drift"] == [] for d in json.loads(out or "[]")), "no drift after the repair",
       (rc, out[-1500:]))
+seq = fake.seq()
+rc, out, err = env.run("apply", "--yes", spec)
+writes = [e.get("method_id") for e in fake.log(seq) if (e.get("method_id") or "").startswith(
+    ("cloudscheduler.projects.locations.jobs.", "iam.projects.serviceAccounts.create"))
+    and not e["method_id"].endswith((".get", ".list"))]
+listed = [e for e in fake.log(seq) if e.get("method_id") == "cloudscheduler.projects.locations.jobs.list"]
+ck.ok(rc == 0 and writes == [] and listed, "apply again: the schedule is left as it is (no job or account written)",
+      (rc, writes, err[-500:]))
 
 # ---- destroy ---------------------------------------------------------------------------------
 rc, out, err = env.run("destroy", "--all")
