@@ -27,7 +27,9 @@ against Google's discovery documents: cloudscheduler v1, run v2, iam v1).
 - status: no drift; a job's cron changed, one paused and one deleted out of
   band are drift (exit 4); apply repairs them (the paused one resumed); a
   further apply writes no job and no account (idempotent).
-- destroy: no job, scaler account or service is left.
+- destroy: no job, scaler account or service is left; nor after an apply
+  that failed in the middle (Cloud Scheduler refusing the creates) and the
+  apply that resumed it.
 Environment: FEDBROKER, FEDBROKER_DRIVER_PATH, top_srcdir (tests/local.mk)."""
 import base64
 import datetime
@@ -282,4 +284,21 @@ st, doc = fake.api("GET", "/iam/v1/projects/%s/serviceAccounts" % PROJECT)
 ck.ok(not [a["email"] for a in (doc or {}).get("accounts", []) if a["email"].startswith("fbs-")],
       "destroy deletes the scaler accounts", doc)
 ck.ok(env.untracked() == [], "discover finds nothing left", env.untracked())
+
+# ---- a failure in the middle: nothing orphaned, the next apply resumes -------------------------
+fake.faults({"method": "cloudscheduler.projects.locations.jobs.create", "status": 400, "count": 1000})
+rc, out, err = env.run("apply", "--yes", spec)
+ck.ok(rc != 0 and not [k for k in fake.jobs() if "-cap-" in k],
+      "apply with Cloud Scheduler refusing every create fails, no job made", (rc, list(fake.jobs())))
+fake.clear_faults()
+rc, out, err = env.run("apply", "--yes", spec)
+live = {k: v for k, v in fake.jobs().items() if "-cap-" in k}
+ck.ok(rc == 0, "the next apply completes", err[-1500:])
+check_jobs(live, "after the resumed apply")
+rc, out, err = env.run("destroy", "--all")
+st, doc = fake.api("GET", "/iam/v1/projects/%s/serviceAccounts" % PROJECT)
+ck.ok(rc == 0 and not fake.jobs() and not fake.services() and
+      not [a["email"] for a in (doc or {}).get("accounts", []) if a["email"].startswith("fbs-")] and
+      env.untracked() == [], "destroy after the interrupted apply leaves nothing",
+      (rc, list(fake.jobs()), list(fake.services()), err[-500:]))
 ck.done()
