@@ -517,6 +517,15 @@ static void attach_schedule(fbi_hybrid_split *h, const json_t *sched, int baseli
     }
     if (wmax > 0) {
         json_t *fs = part_schedule(head, rows, 2, 0, 0);
+        /* the warm instances are instances of the function part: its
+         * ceiling (the spec's default 100) must hold the most of them, or
+         * a driver that deploys them as replicas (k8s) cannot */
+        json_t *fdocs[2] = {h->deploy_function, h->s.function_doc};
+        for (int k = 0; k < 2; k++) {
+            json_t *fsc = json_object_get(json_object_get(fdocs[k], "spec"), "scaling");
+            if (json_integer_value(json_object_get(fsc, "maxInstances")) < wmax)
+                json_object_set_new(fsc, "maxInstances", json_integer(wmax));
+        }
         json_object_set(json_object_get(json_object_get(h->deploy_function, "spec"), "scaling"),
                         "schedule", fs);
         json_object_set(json_object_get(json_object_get(h->s.function_doc, "spec"), "scaling"),
