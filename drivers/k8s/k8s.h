@@ -176,6 +176,10 @@ fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag 
  * of the API version the fake and the reference model (1.36). */
 #define K8S_CAPACITY_IMAGE "registry.k8s.io/kubectl:v1.36.0"
 
+/* The field manager of the floor the schedule moves (the jobs' kubectl
+ * --field-manager and apply's own patch of it). */
+#define K8S_CAPACITY_MANAGER "fedbroker-capacity"
+
 /* The app.kubernetes.io/component label of the schedule's objects. */
 extern const char *k8s_capacity_component;
 
@@ -195,10 +199,15 @@ int k8s_capacity_has(const fbk_wl *wl);
 json_t *k8s_capacity_render(const fbk_wl *wl, const char *ns, int knative, const char *image, int64_t now,
                             long long *floor_now, fbk_ck *ck);
 
-/* Puts floor_now (k8s_capacity_render's, -1: nothing) into the rendered
- * workload documents docs (borrowed, changed): the HPA's minReplicas or
- * the Knative revision's min-scale annotation, so an apply in the middle
- * of a schedule keeps the floor its last step set. */
+/* Hands the floor the schedule moves to the schedule's own field manager:
+ * takes the HPA's minReplicas (knative 0) or the Knative revision's
+ * min-scale annotation (knative 1) out of the rendered body in docs
+ * (borrowed, changed), so fedbroker's server-side apply never owns it and
+ * never conflicts with the jobs' patches, and puts the merge patch setting
+ * floor_now (k8s_capacity_render's; -1: nothing is changed) beside it as
+ * the document's "capacityPatch", which apply sends as manager
+ * K8S_CAPACITY_MANAGER after the object: an apply in the middle of a
+ * schedule sets the floor its last step set. */
 void k8s_capacity_set_floor(json_t *docs, int knative, long long floor_now);
 
 /* The replica-seconds a Function's schedule keeps over one period: each

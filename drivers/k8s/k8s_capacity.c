@@ -190,7 +190,7 @@ static json_t *kubectl(const char *cname, const char *image, const char *resourc
     return json_pack("{s:s,s:s,s:[s],s:[s,s,s,s,s,s,s,s,s,s,s],s:{s:{s:s,s:s},s:{s:s,s:s}},s:{s:b,s:b,s:{s:[s]}}}",
                      "name", cname, "image", image, "command", "kubectl", "args", "patch", resource, name,
                      "--namespace", ns, "--type", "merge", "--patch", patch, "--field-manager",
-                     "fedbroker-capacity", "resources", "requests", "cpu", "10m", "memory", "32Mi", "limits", "cpu",
+                     K8S_CAPACITY_MANAGER, "resources", "requests", "cpu", "10m", "memory", "32Mi", "limits", "cpu",
                      "100m", "memory", "64Mi", "securityContext", "allowPrivilegeEscalation", 0, "readOnlyRootFilesystem",
                      1, "capabilities", "drop", "ALL");
 }
@@ -334,18 +334,19 @@ void k8s_capacity_set_floor(json_t *docs, int knative, long long floor_now)
     json_t *d;
     json_array_foreach(docs, i, d) {
         const char *kind = json_string_value(json_object_get(d, "kind"));
-        json_t *body = json_object_get(d, "body");
-        if (!knative && kind && !strcmp(kind, "HorizontalPodAutoscaler"))
-            json_object_set_new(json_object_get(body, "spec"), "minReplicas",
-                                json_integer(floor_now < 1 ? 1 : floor_now));
-        else if (knative && kind && !strcmp(kind, "Service")) {
-            json_t *an = json_object_get(
-                json_object_get(json_object_get(json_object_get(body, "spec"), "template"), "metadata"),
-                "annotations");
-            char v[32];
-            snprintf(v, sizeof v, "%lld", floor_now);
-            if (an) json_object_set_new(an, "autoscaling.knative.dev/min-scale", json_string(v));
+        const char *api = json_string_value(json_object_get(d, "api"));
+        json_t *spec = json_object_get(json_object_get(d, "body"), "spec");
+        char *patch = NULL;
+        if (!knative && kind && !strcmp(kind, "HorizontalPodAutoscaler")) {
+            json_object_del(spec, "minReplicas");
+            patch = patch_of(0, floor_now);
+        } else if (knative && kind && !strcmp(kind, "Service") && api && !strcmp(api, "serving.knative.dev/v1")) {
+            json_object_del(json_object_get(json_object_get(json_object_get(spec, "template"), "metadata"),
+                                            "annotations"), "autoscaling.knative.dev/min-scale");
+            patch = patch_of(1, floor_now);
         }
+        if (patch) json_object_set_new(d, "capacityPatch", json_loads(patch, 0, NULL));
+        free(patch);
     }
 }
 

@@ -129,6 +129,23 @@ static fb_status ssa(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const
     return st;
 }
 
+/* The floor a capacity schedule moves, set to the step in effect now
+ * (k8s_capacity_set_floor): a merge patch as the schedule's field manager,
+ * the one the jobs use, so it and fedbroker's own apply never conflict. */
+static fb_status capacity_floor(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const json_t *patch)
+{
+    char *path = ref_path(ref);
+    char *what = ref_what("set the scheduled floor of", ref);
+    k8s_res r;
+    fb_status st = k8s_call(ctx, diag, what, "PATCH", path, "fieldManager=" K8S_CAPACITY_MANAGER, patch,
+                            "application/merge-patch+json", FB_HTTP_IDEMPOTENT | K8S_BODY_UNUSED, &r);
+    if (st == FB_OK && r.err != FB_OK) st = k8s_fail(diag, what, &r, NULL);
+    k8s_res_clear(&r);
+    free(path);
+    free(what);
+    return st;
+}
+
 /* GET ref: 0 found (*live new), 1 not found, -1 error (diagnostic). */
 static int get_obj(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, json_t **live, fb_status *st)
 {
@@ -377,10 +394,10 @@ static void pod_token(json_t *pod, const json_t *token)
 /* A rendered document (borrowed) as a (ref, body) pair in ns. new. */
 static json_t *doc_object(const json_t *d, const char *ns)
 {
-    return json_pack("{s:o,s:O}", "ref",
+    return json_pack("{s:o,s:O,s:O*}", "ref",
                      ref_of(json_string_value(json_object_get(d, "api")), json_string_value(json_object_get(d, "kind")),
                             ns, json_string_value(json_object_get(d, "name"))),
-                     "body", json_object_get(d, "body"));
+                     "body", json_object_get(d, "body"), "capacityPatch", json_object_get(d, "capacityPatch"));
 }
 
 /* The workload's objects: its ServiceAccount, then render's documents in
@@ -703,6 +720,8 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         if (st != FB_OK) break;
         json_t *ref = json_object_get(o, "ref");
         st = ssa(ctx, diag, ref, json_object_get(o, "body"), json_string_value(json_object_get(o, "secret")), NULL);
+        if (st == FB_OK && json_object_get(o, "capacityPatch"))
+            st = capacity_floor(ctx, diag, ref, json_object_get(o, "capacityPatch"));
         if (st != FB_OK) break;
         json_array_append(refs, ref);
         const char *kind = json_string_value(json_object_get(ref, "kind"));
