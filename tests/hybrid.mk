@@ -8,7 +8,8 @@
 # placing the split (two parts, quantities from the simulator, totals,
 # budgets, FOCUS, the schema) and apply deploying both parts (fake AWS).
 HYBRID_TESTS = tests/hybrid/profile.py tests/hybrid/simulate.py tests/hybrid/optimiser.py tests/hybrid/nginx_spill.py \
-	tests/hybrid/split.py tests/hybrid/predictive.py tests/hybrid/predictive_k8s.py
+	tests/hybrid/split.py tests/hybrid/predictive.py tests/hybrid/predictive_k8s.py \
+	tests/hybrid/auto.py
 TESTS += $(HYBRID_TESTS)
 EXTRA_DIST += $(HYBRID_TESTS)
 EXTRA_DIST += docs/simulation.md bench/sim_bench.sh bench/README-sim.md bench/gen_profile.py

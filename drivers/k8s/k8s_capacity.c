@@ -187,12 +187,14 @@ static char *patch_of(int knative, long long min)
 static json_t *kubectl(const char *cname, const char *image, const char *resource, const char *name, const char *ns,
                        const char *patch)
 {
-    return json_pack("{s:s,s:s,s:[s],s:[s,s,s,s,s,s,s,s,s,s,s],s:{s:{s:s,s:s},s:{s:s,s:s}},s:{s:b,s:b,s:{s:[s]}}}",
+    /* the root file system stays writable: kubectl writes its discovery
+     * cache under $HOME/.kube */
+    return json_pack("{s:s,s:s,s:[s],s:[s,s,s,s,s,s,s,s,s,s,s],s:{s:{s:s,s:s},s:{s:s,s:s}},s:{s:b,s:{s:[s]}}}",
                      "name", cname, "image", image, "command", "kubectl", "args", "patch", resource, name,
                      "--namespace", ns, "--type", "merge", "--patch", patch, "--field-manager",
                      K8S_CAPACITY_MANAGER, "resources", "requests", "cpu", "10m", "memory", "32Mi", "limits", "cpu",
-                     "100m", "memory", "64Mi", "securityContext", "allowPrivilegeEscalation", 0, "readOnlyRootFilesystem",
-                     1, "capabilities", "drop", "ALL");
+                     "100m", "memory", "64Mi", "securityContext", "allowPrivilegeEscalation", 0,
+                     "capabilities", "drop", "ALL");
 }
 
 /* The document wrapper render and apply share (fbk_k8s_render_*'s form). */

@@ -30,6 +30,9 @@ fails the TLS handshake. Then:
     checks one as the authenticator does: signature, issuer, expiry, the
     audiences (spec.audiences, else the API server's own), and that the
     service account still exists with the token's uid;
+  - with --rbac, service accounts authorized by the Roles their
+    RoleBindings grant in the request's namespace (rbac.authorization.k8s.io/v1
+    Role and RoleBinding are served and validated like every kind);
   - a control API under /__fake/ (no authentication): faults, latency,
     tokens, switches, the request log and a dump of all objects.
 
