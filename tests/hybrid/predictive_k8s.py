@@ -29,6 +29,8 @@ with --rbac).
 - status: no drift (the schedule moves minReplicas; that is not drift);
   a CronJob's schedule changed, another deleted and the Role widened out
   of band are drift; apply repairs them.
+- apply again changes nothing; every object is recorded in the store.
+- a daily pattern: repeating crons (M H * * *) a lead ahead, wrapping.
 - apply in the middle of the event (FEDBROKER_NOW): the HPA's floor is
   that hour's, the steps already past are applied suspended.
 - discover lists the Role and RoleBinding as ours and tracked; destroy
@@ -206,6 +208,25 @@ ck.ok(hpas.get("nye-api", {}).get("spec", {}).get("minReplicas") == FLOOR and
       hpas.get("nye-api-overflow", {}).get("spec", {}).get("minReplicas") == 1,
       "before the event the HPAs hold the deployed floors", {k: v["spec"]["minReplicas"] for k, v in hpas.items()})
 ck.ok(not [n for n, o in objs("CronJob").items() if o["spec"].get("suspend")], "no step is suspended before its time")
+recorded = {(t, i) for t, i in env.db("SELECT type, cloud_id FROM resources WHERE provider='k8s'")}
+want_rec = {("k8s:CronJob", "%s/%s" % (NS, n)) for n in exp} | \
+    {(t, "%s/%s-capacity" % (NS, p)) for t in ("k8s:ServiceAccount", "k8s:Role", "k8s:RoleBinding")
+     for p in ("nye-api", "nye-api-overflow")}
+ck.ok(want_rec <= recorded, "every schedule object is recorded in the store with its id",
+      sorted(want_rec - recorded))
+
+
+def generations():
+    return {(o["kind"], o["metadata"]["name"]): (o["metadata"].get("generation"), o["metadata"]["resourceVersion"])
+            for o in fake.objects() if o["metadata"].get("namespace") == NS and
+            o["kind"] in ("CronJob", "Role", "RoleBinding", "ServiceAccount", "HorizontalPodAutoscaler")}
+
+
+gen0, seq = generations(), fake.last_seq()
+rc, out, err = env.run("apply", "--yes", spec)
+ck.ok(rc == 0 and generations() == gen0 and not [e for e in fake.log(seq) if e.get("method") in ("POST", "DELETE")],
+      "apply again changes nothing (idempotent: no object rewritten, nothing created or deleted)",
+      (rc, err[-300:], {k: (gen0.get(k), v) for k, v in generations().items() if gen0.get(k) != v}))
 
 
 # ---- run every job as its pod would --------------------------------------------------------
@@ -325,6 +346,37 @@ rc, out, err = env.run("destroy", "--all")
 ck.ok(rc == 0 and not ours(fake, NS), "destroy leaves nothing", (err[-500:], ours(fake, NS)))
 rc, out, err = env.run("destroy", "--all")
 ck.ok(rc == 0, "destroy again: nothing left, exit 0", err[-300:])
+
+# ---- a daily pattern: repeating crons a lead ahead --------------------------------------------
+day = [1400] * 8 + [2800] * 4 + [6300] * 2 + [2800] * 6 + [1400] * 4
+start, end = K8S_ONLY.index("    profile:"), K8S_ONLY.index("  placement:")
+daily = K8S_ONLY[:start] + "    profile: {pattern: daily, step: 1h, rps: [%s]}\n" % ", ".join(map(str, day)) + \
+    K8S_ONLY[end:]
+dspec = env.write("daily.yaml", daily)
+rc, out, err = env.run("plan", "--no-save", "--format", "json", dspec)
+dplan = {w["name"]: w for w in json.loads(out)["workloads"]} if rc == 0 else {}
+dsched = dplan.get("nye-api", {}).get("hybrid_part", {}).get("schedule", {})
+rc, out, err = env.run("apply", "--dry-run", "--format", "json", dspec)
+dcj = {}
+for r in (json.loads(out) if rc == 0 and out.strip() else []):
+    b = json.loads(r["body"]) if r.get("body") else {}
+    if b.get("kind") == "CronJob" and b["metadata"]["name"].startswith("nye-api-capacity"):
+        pod = b["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        a = pod["containers"][0]["args"]
+        dcj[b["metadata"]["name"]] = (b["spec"]["schedule"], json.loads(a[a.index("--patch") + 1])["spec"]["minReplicas"],
+                                      "initContainers" in pod)
+dl = dsched.get("leadSeconds", 0)
+dwant, last = {}, None
+for st in dsched.get("steps", []):
+    v = max(FLOOR, st["containers"])
+    if v == last:
+        continue
+    sec = (st["offsetSeconds"] - dl) % 86400
+    dwant["nye-api-capacity-%03d" % len(dwant)] = ("%d %d * * *" % (sec // 60 % 60, sec // 3600), v, False)
+    last = v
+ck.ok(dsched.get("repeat") == "daily" and dcj == dwant and any(v[0].startswith("59 23 ") for v in dwant.values()),
+      "daily pattern: one repeating cron per change a lead ahead (00:00's at 23:59), no end job, no self-suspend",
+      (dcj, dwant))
 
 # ---- Knative: the min-scale annotation ---------------------------------------------------------
 env.write_config(location="new-york", forceConflicts=True, knative=True)
