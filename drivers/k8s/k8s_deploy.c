@@ -93,6 +93,21 @@ static fb_status record(fb_diag *diag, const json_t *prev, const json_t *ref, co
     return st;
 }
 
+/* Whether an apply conflict's message ("Apply failed with 1 conflict:
+ * conflict with \"MANAGER\" using API: .field", "conflicts with" for
+ * several) names only the capacity schedule's manager. */
+static int only_capacity_conflicts(const char *m)
+{
+    if (!m || strncmp(m, "Apply failed with", 17)) return 0;
+    int n = 0;
+    /* "conflict with" for one, "conflicts with" for several fields of a manager */
+    for (const char *p = strstr(m, " with \""); p; p = strstr(p + 1, " with \"")) {
+        if (strncmp(p + 7, K8S_CAPACITY_MANAGER "\"", strlen(K8S_CAPACITY_MANAGER) + 1)) return 0;
+        n++;
+    }
+    return n > 0;
+}
+
 /* Server-side apply of body (borrowed) at ref. A conflict with another
  * field manager is an error naming it (the API server's message does). */
 static fb_status ssa(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const json_t *body, const char *secret,
@@ -113,6 +128,15 @@ static fb_status ssa(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const
             break;
         k8s_res_clear(&r);
         k8s_host->sleep_ms(diag, 200u << attempt);
+    }
+    /* a conflict only with the capacity schedule's own manager (the floor
+     * its jobs moved, and the schedule is gone or changed): both are
+     * fedbroker, so the spec's value is taken back */
+    if (st == FB_OK && !ctx->force && r.err == FB_CONFLICT && only_capacity_conflicts(r.message)) {
+        k8s_res_clear(&r);
+        st = k8s_call_secret(ctx, diag, what, "PATCH", path, "fieldManager=" K8S_FIELD_MANAGER "&force=true", body,
+                             "application/apply-patch+yaml", FB_HTTP_IDEMPOTENT | (live ? 0 : K8S_BODY_UNUSED),
+                             secret, &r);
     }
     if (st == FB_OK && r.err != FB_OK) {
         const char *hint = NULL;
@@ -1317,6 +1341,16 @@ fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag 
                       workload_kind ? NULL : "labelSelector=" K8S_MANAGED_BY "%3D" K8S_FIELD_MANAGER, NULL, NULL,
                       FB_HTTP_READ_ONLY | FB_HTTP_IDEMPOTENT, &res);
         free(path);
+        if (st == FB_OK && res.err == FB_AUTH && !strcmp(kinds[k][0], "rbac.authorization.k8s.io/v1")) {
+            /* an account that may not list Roles (it needs that only for
+             * capacity schedules) still discovers everything else */
+            fbk_diag(k8s_host, diag, FB_SEV_WARNING, NULL,
+                     "k8s: discover: cannot list %ss (HTTP %ld): capacity schedules' %ss are not reported\n"
+                     "grant list on %ss.rbac.authorization.k8s.io to the broker's account",
+                     kinds[k][1], res.status, kinds[k][1], kinds[k][1][4] ? "rolebinding" : "role");
+            k8s_res_clear(&res);
+            continue;
+        }
         if (st == FB_OK && res.err != FB_OK) st = k8s_fail(diag, "discover", &res, NULL);
         size_t j;
         json_t *it;

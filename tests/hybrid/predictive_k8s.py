@@ -33,6 +33,8 @@ with --rbac).
 - a daily pattern: repeating crons (M H * * *) a lead ahead, wrapping.
 - apply in the middle of the event (FEDBROKER_NOW): the HPA's floor is
   that hour's, the steps already past are applied suspended.
+- strategy hybrid over it: the schedule's objects are deleted and the
+  HPA's floor taken back from the schedule's manager; predictive again.
 - discover lists the Role and RoleBinding as ours and tracked; destroy
   leaves nothing; a second destroy is a no-op.
 - Knative: both parts on service knative: the CronJobs patch the Knative
@@ -336,6 +338,26 @@ ck.ok(rc == 0 and objs("HorizontalPodAutoscaler")["nye-api"]["spec"]["minReplica
       "apply at 22:30 sets the floor of 22:00's step (%d)" % hour4,
       (rc, err[-500:], objs("HorizontalPodAutoscaler")["nye-api"]["spec"].get("minReplicas")))
 
+# ---- the schedule dropped: placed as plain hybrid -------------------------------------------------
+# the floor the jobs moved belongs to their manager (fedbroker-capacity);
+# fedbroker takes it back for the spec's value without forceConflicts
+env.write_config(location="new-york")
+plain = env.write("plain.yaml", K8S_ONLY.replace("strategy: predictive", "strategy: hybrid"))
+seq = fake.last_seq()
+rc, out, err = env.run("apply", "--yes", plain)
+hpa_log = [(e["status"], e["query"].get("force")) for e in fake.log(seq) if e.get("method") == "PATCH" and
+           e["path"].endswith("/horizontalpodautoscalers/nye-api")]
+ck.ok(hpa_log == [(409, None), (200, "true")], "the HPA's apply met the conflict with fedbroker-capacity and "
+      "forced only then", hpa_log)
+left = sorted(n for k in ("CronJob", "Role", "RoleBinding", "ServiceAccount") for n in objs(k) if "-capacity" in n)
+ck.ok(rc == 0 and not left and objs("HorizontalPodAutoscaler")["nye-api"]["spec"]["minReplicas"] == FLOOR,
+      "strategy hybrid over the predictive deployment: the schedule's objects are deleted, the HPA's floor is the "
+      "spec's again (no conflict with the schedule's own manager)",
+      (rc, err[-600:], left, objs("HorizontalPodAutoscaler")["nye-api"]["spec"].get("minReplicas")))
+rc, out, err = env.run("apply", "--yes", spec)
+ck.ok(rc == 0 and cronjobs_of(objs("CronJob").values())[0] == exp, "and predictive again: the schedule is back",
+      err[-600:])
+
 # ---- discover and destroy ----------------------------------------------------------------------
 rc, out, err = env.run("discover", "--provider", "k8s", "--format", "json")
 rows = json.loads(out) if rc == 0 else []
@@ -403,8 +425,13 @@ if kcj.get("nye-api-capacity-001"):
     ann = ks[0]["spec"]["template"]["metadata"]["annotations"] if ks else {}
     ck.ok(st == [(200, 200), (200, 200)] and ann.get("autoscaling.knative.dev/min-scale") == str(want_c[1][1]),
           "Knative: the job, run as its account, sets min-scale", (st, ann))
+# the patch made a new revision: once Knative says Ready again, nothing drifted
+fake.wait_for(PATHS["services.serving.knative.dev"] % (NS, "nye-api"),
+              lambda o: o.get("status", {}).get("observedGeneration") == o["metadata"].get("generation") and
+              any(c.get("type") == "Ready" and c.get("status") == "True" for c in o["status"].get("conditions", [])))
 rc, out, err = env.run("status", "--format", "json")
-ck.ok(rc == 0, "Knative: status: no drift after the job moved min-scale", out[-800:] + err[-300:])
+ck.ok(rc == 0 and all(not s["drift"] for s in json.loads(out)), "Knative: status: no drift after the job moved "
+      "min-scale", out[-800:] + err[-300:])
 rc, out, err = env.run("destroy", "--all")
 ck.ok(rc == 0 and not ours(fake, NS), "Knative: destroy leaves nothing", (err[-500:], ours(fake, NS)))
 
