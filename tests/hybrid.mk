@@ -6,7 +6,9 @@
 # real: Debian's nginx with the rendered configuration in front of stand-in
 # backends, driven by wrk (skips, 77, without nginx or wrk); the plan
 # placing the split (two parts, quantities from the simulator, totals,
-# budgets, FOCUS, the schema) and apply deploying both parts (fake AWS).
+# budgets, FOCUS, the schema) and apply deploying both parts (fake AWS);
+# predictive's capacity schedules on fake AWS and fake k8s (CronJobs run as
+# their RBAC-bound account), and `auto` choosing predictive or not.
 HYBRID_TESTS = tests/hybrid/profile.py tests/hybrid/simulate.py tests/hybrid/optimiser.py tests/hybrid/nginx_spill.py \
 	tests/hybrid/split.py tests/hybrid/predictive.py tests/hybrid/predictive_k8s.py \
 	tests/hybrid/auto.py
