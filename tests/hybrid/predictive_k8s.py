@@ -30,7 +30,8 @@ with --rbac).
   a CronJob's schedule changed, another deleted and the Role widened out
   of band are drift; apply repairs them.
 - apply again changes nothing; every object is recorded in the store.
-- a daily pattern: repeating crons (M H * * *) a lead ahead, wrapping.
+- a daily pattern: repeating crons (M H * * *) a lead ahead, wrapping;
+  a weekly one: M H * * D with cron's weekdays.
 - apply in the middle of the event (FEDBROKER_NOW): the HPA's floor is
   that hour's, the steps already past are applied suspended.
 - strategy hybrid over it: the schedule's objects are deleted and the
@@ -399,6 +400,43 @@ for st in dsched.get("steps", []):
 ck.ok(dsched.get("repeat") == "daily" and dcj == dwant and any(v[0].startswith("59 23 ") for v in dwant.values()),
       "daily pattern: one repeating cron per change a lead ahead (00:00's at 23:59), no end job, no self-suspend",
       (dcj, dwant))
+
+
+def capacity_crons(text):
+    """{CronJob name: (schedule, minReplicas)} of the container part in a dry run's requests."""
+    out = {}
+    for r in (json.loads(text) if text.strip() else []):
+        b = json.loads(r["body"]) if r.get("body") else {}
+        if b.get("kind") == "CronJob" and b["metadata"]["name"].startswith("nye-api-capacity"):
+            a = b["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
+            out[b["metadata"]["name"]] = (b["spec"]["schedule"], json.loads(a[a.index("--patch") + 1])["spec"]["minReplicas"])
+    return out
+
+
+# a weekly pattern (from Monday 00:00 UTC): the same day's surge only on Mondays
+# and Sundays; cron's day of week counts from Sunday = 0
+week = [1400] * 168
+for h in list(range(10, 14)) + list(range(6 * 24 + 10, 6 * 24 + 14)):
+    week[h] = 6300
+weekly = K8S_ONLY[:start] + "    profile: {pattern: weekly, step: 1h, rps: [%s]}\n" % ", ".join(map(str, week)) + \
+    K8S_ONLY[end:]
+wspec = env.write("weekly.yaml", weekly)
+rc, out, err = env.run("plan", "--no-save", "--format", "json", wspec)
+wsched = {w["name"]: w for w in json.loads(out)["workloads"]}.get("nye-api", {}).get("hybrid_part", {}).get(
+    "schedule", {}) if rc == 0 else {}
+rc, out, err = env.run("apply", "--dry-run", "--format", "json", wspec)
+wcj = capacity_crons(out if rc == 0 else "")
+wl_, wwant, last = wsched.get("leadSeconds", 0), {}, None
+for st in wsched.get("steps", []):
+    v = max(FLOOR, st["containers"])
+    if v == last:
+        continue
+    t = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(  # a Monday
+        seconds=(st["offsetSeconds"] - wl_) % 604800)
+    wwant["nye-api-capacity-%03d" % len(wwant)] = ("%d %d * * %d" % (t.minute, t.hour, int(t.strftime("%w"))), v)
+    last = v
+ck.ok(wsched.get("repeat") == "weekly" and wcj == wwant and {v[0].split()[4] for v in wwant.values()} >= {"1", "0"},
+      "weekly pattern: crons on the pattern's weekdays (Monday 1, Sunday 0), a lead ahead", (wcj, wwant))
 
 # ---- Knative: the min-scale annotation ---------------------------------------------------------
 env.write_config(location="new-york", forceConflicts=True, knative=True)
