@@ -44,6 +44,7 @@ with --rbac).
 Environment: FEDBROKER, FEDBROKER_DRIVER_PATH, top_srcdir (tests/local.mk)."""
 import datetime
 import json
+import time
 import os
 import sys
 
@@ -350,7 +351,13 @@ hpa_log = [(e["status"], e["query"].get("force")) for e in fake.log(seq) if e.ge
            e["path"].endswith("/horizontalpodautoscalers/nye-api")]
 ck.ok(hpa_log == [(409, None), (200, "true")], "the HPA's apply met the conflict with fedbroker-capacity and "
       "forced only then", hpa_log)
-left = sorted(n for k in ("CronJob", "Role", "RoleBinding", "ServiceAccount") for n in objs(k) if "-capacity" in n)
+# deletion is asynchronous (propagationPolicy Foreground: the fake's garbage
+# collector removes the objects after its delay), so wait for it, bounded
+for _ in range(100):
+    left = sorted(n for k in ("CronJob", "Role", "RoleBinding", "ServiceAccount") for n in objs(k) if "-capacity" in n)
+    if not left:
+        break
+    time.sleep(0.1)
 ck.ok(rc == 0 and not left and objs("HorizontalPodAutoscaler")["nye-api"]["spec"]["minReplicas"] == FLOOR,
       "strategy hybrid over the predictive deployment: the schedule's objects are deleted, the HPA's floor is the "
       "spec's again (no conflict with the schedule's own manager)",
