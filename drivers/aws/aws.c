@@ -134,6 +134,7 @@ char *aws_endpoint(aws_ctx *ctx, const char *api, const char *region)
                      : !strcmp(api, "sqs") ? ctx->ep_sqs
                      : !strcmp(api, "secretsmanager") ? ctx->ep_secretsmanager
                      : !strcmp(api, "iam") ? ctx->ep_iam
+                     : !strcmp(api, "elasticloadbalancing") ? ctx->ep_elb
                      : !strcmp(api, "sts") ? ctx->ep_sts : NULL;
     if (over) {
         size_t n = strlen(over);
@@ -387,6 +388,7 @@ static void ctx_free(aws_ctx *c)
     free(c->ep_sqs);
     free(c->ep_secretsmanager);
     free(c->ep_iam);
+    free(c->ep_elb);
     free(c->lambda_role);
     free(c->scheduler_role);
     free(c->account_id);
@@ -483,7 +485,8 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
     static const char *const top[] = {"regions", "profile", "role_arn", "endpoints", "lambda",
                                       "ecs", "accountId", "scheduler", NULL};
     static const char *const ep_keys[] = {"lambda", "ecs", "application-autoscaling", "sts",
-                                          "scheduler", "sqs", "secretsmanager", "iam", NULL};
+                                          "scheduler", "sqs", "secretsmanager", "iam",
+                                          "elasticloadbalancing", NULL};
     static const char *const lam_keys[] = {"role", NULL};
     static const char *const ecs_keys[] = {"cluster", "subnets", "securityGroups", "assignPublicIp",
                                            "executionRoleArn", "taskRoleArn", "targetGroupArn",
@@ -537,7 +540,7 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
     } else if (ep) {
         bad |= known_keys(diag, ep, "/drivers/aws/endpoints", ep_keys) != 0;
         char **slots[] = {&c->ep_lambda, &c->ep_ecs, &c->ep_aas, &c->ep_sts, &c->ep_scheduler,
-                          &c->ep_sqs, &c->ep_secretsmanager, &c->ep_iam};
+                          &c->ep_sqs, &c->ep_secretsmanager, &c->ep_iam, &c->ep_elb};
         for (size_t i = 0; i < sizeof slots / sizeof *slots; i++) {
             char ptr[96];
             snprintf(ptr, sizeof ptr, "/drivers/aws/endpoints/%s", ep_keys[i]);
