@@ -58,6 +58,9 @@ summary() { # wrk output -> "req/s p50 p90 p99 p99.9 non2xx" (ms)
          END {printf "%s %.3f %.3f %.3f %.3f %s\n", rps, p50, p90, p99, p999, bad==""?0:bad}'
 }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU ticks of the server's threads other than libmicrohttpd's workers
+# (the audit writer, the log flusher, main): what competes with them
+bg_ticks() { cat /proc/$1/task/*/stat | awk '$2 !~ /MHD-worker/ {t += $14 + $15} END {print t + 0}'; }
 hz=$(getconf CLK_TCK)
 # the scheduling policy of each server thread (0 normal, 3 batch) and nice
 policies() {
@@ -72,7 +75,7 @@ curl -sf -H "Authorization: Bearer $tok_B" "http://127.0.0.1:$port_B/v1/resolve/
 echo "A = $binA: threads (comm:policy/nice) $(policies "$pidA")"
 echo "B = $binB: threads (comm:policy/nice) $(policies "$pidB")"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "round wrk_t target bin req/s p50_ms p90_ms p99_ms p99.9_ms non2xx cpu_ms_per_1000 load1"
+echo "round wrk_t target bin req/s p50_ms p90_ms p99_ms p99.9_ms non2xx cpu_ms_per_1000 bg_cpu_ms_per_1000 load1"
 r=1
 while [ "$r" -le "$rounds" ]; do
     order="A B"
@@ -81,16 +84,16 @@ while [ "$r" -le "$rounds" ]; do
         for target in resolve healthz; do
             for b in $order; do
                 eval "p=\$port_$b; k=\$tok_$b; pid=\$pid$b"
-                t0=$(ticks "$pid")
+                t0=$(ticks "$pid"); b0=$(bg_ticks "$pid")
                 if [ $target = resolve ]; then
                     s=$(wrk -t$wt -c8 -d${dur}s -s "$tmp/pct.lua" -H "Authorization: Bearer $k" \
                         "http://127.0.0.1:$p/v1/resolve/svc7?from=frankfurt" | summary)
                 else
                     s=$(wrk -t$wt -c8 -d${dur}s -s "$tmp/pct.lua" "http://127.0.0.1:$p/v1/healthz" | summary)
                 fi
-                t1=$(ticks "$pid")
-                echo "$r $wt $target $b $(echo "$s" | awk -v t0="$t0" -v t1="$t1" -v hz="$hz" -v d="$dur" \
-                    '{n = $1 * d; printf "%s %s %s %s %s %s %.1f", $1, $2, $3, $4, $5, $6, (n > 0 ? (t1 - t0) * 1000 / hz / n * 1000 : 0)}') $(cut -d' ' -f1 /proc/loadavg)"
+                t1=$(ticks "$pid"); b1=$(bg_ticks "$pid")
+                echo "$r $wt $target $b $(echo "$s" | awk -v t0="$t0" -v t1="$t1" -v b0="$b0" -v b1="$b1" -v hz="$hz" -v d="$dur" \
+                    '{n = $1 * d; printf "%s %s %s %s %s %s %.1f %.1f", $1, $2, $3, $4, $5, $6, (n > 0 ? (t1 - t0) * 1000 / hz / n * 1000 : 0), (n > 0 ? (b1 - b0) * 1000 / hz / n * 1000 : 0)}') $(cut -d' ' -f1 /proc/loadavg)"
             done
         done
     done

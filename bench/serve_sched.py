@@ -29,7 +29,7 @@ def group(comm):
         return 'wrk'
     if comm.startswith('MHD-worker'):
         return 'serve-req'
-    if comm.startswith('fedbroker'):
+    if comm.startswith('fedbroker') or comm.startswith('fb-'):
         return 'serve-other'
     if comm.startswith('swapper'):
         return 'idle'

@@ -87,6 +87,9 @@ static void *writer(void *arg)
      * longer preempt a request thread or a client on the 2 cores; it runs
      * at the next tick or slice end (bench/README-serve.md, part 3) */
     (void)fbi_thread_background(5);
+    /* named, so per-thread CPU (/proc/PID/task) and scheduler traces tell
+     * it from the request threads (bench/serve_ab.sh, serve_sched.py) */
+    (void)pthread_setname_np(pthread_self(), "fb-audit");
     /* its time slice stays the kernel's: a longer one would let a woken
      * request thread (100 us, --slice-us) preempt it, but would also keep
      * tasks that are runnable without a wake-up waiting behind it until
