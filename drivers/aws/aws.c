@@ -216,6 +216,53 @@ fb_status aws_send(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, cons
     return FB_OK;
 }
 
+fb_status aws_query(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const char *api,
+                    const char *region, const char *version, const char *action, const aws_kv *params,
+                    size_t n, uint32_t flags, fbk_xml **x, char **code, char **message, long *status,
+                    fb_status *err)
+{
+    *x = NULL;
+    *code = *message = NULL;
+    *status = 0;
+    *err = FB_OK;
+    fbk_buf form;
+    fbk_buf_init(&form);
+    fbk_buf_printf(&form, "Action=%s", action);
+    for (size_t i = 0; i < n; i++) {
+        fbk_buf_printf(&form, "&%s=", params[i].k);
+        fbk_uri_encode(&form, params[i].v, strlen(params[i].v), 0);
+    }
+    fbk_buf_printf(&form, "&Version=%s", version);
+    char *base = aws_endpoint(ctx, api, region);
+    char *url = fbk_xasprintf("%s/", base);
+    free(base);
+    fb_http_header h[] = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
+    fbk_http_msg msg = {.method = "POST", .url = url, .headers = h, .n_headers = 1,
+                        .body = form.data, .body_len = form.len};
+    fb_http_response resp;
+    fb_status st = fbk_aws_send(aws_host, diag, creds, region, api, 0, &msg, flags, &resp);
+    free(url);
+    fbk_buf_free(&form);
+    if (st != FB_OK) return st;
+    *status = resp.status;
+    if (resp.status == 0) { /* a dry run */
+        aws_host->http_free(&resp);
+        return FB_OK;
+    }
+    *err = fbk_aws_error(&resp, code, message);
+    if (*err == FB_OK) {
+        char *why = NULL;
+        if (fbk_xml_parse(resp.body ? resp.body : "", resp.body_len, x, &why) != 0) {
+            fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL, "aws: %s %s (%s) answered with XML that cannot be read\n%s",
+                     api, action, region, why);
+            free(why);
+            st = FB_INTERNAL;
+        }
+    }
+    aws_host->http_free(&resp);
+    return st;
+}
+
 fb_status aws_fail(fb_diag *diag, const aws_req *rq, const aws_res *res, const char *what_to_do)
 {
     fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL, "aws: %s %s failed: HTTP %ld %s%s%s%s%s",

@@ -88,6 +88,25 @@ fb_status aws_creds(aws_ctx *ctx, fb_diag *diag, const char *region, fbk_aws_cre
 fb_status aws_send(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const char *region,
                    const aws_req *req, aws_res *res);
 
+/* A Query-protocol parameter (IAM, ELBv2): name and raw value (encoded
+ * when sent). */
+typedef struct aws_kv {
+    const char *k, *v;
+} aws_kv;
+
+/* One Query-protocol call: a form body "Action=ACTION&K=V...&Version=V"
+ * POSTed to api's endpoint (aws_endpoint), signed for region as api (its
+ * signing name: "iam", "elasticloadbalancing"). On FB_OK *status is the
+ * HTTP status (0 in a dry run: recorded, not sent) and *err the status the
+ * answer maps to: FB_OK with *x (new, fbk_xml_free) the parsed 2xx answer,
+ * else the error with *code and *message (new, either may be NULL). The
+ * caller judges and reports error answers. Transport failures and a 2xx
+ * answer that is not XML return their status (diag filled). Thread: any. */
+fb_status aws_query(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const char *api,
+                    const char *region, const char *version, const char *action, const aws_kv *params,
+                    size_t n, uint32_t flags, fbk_xml **x, char **code, char **message, long *status,
+                    fb_status *err);
+
 /* Adds an error diagnostic for a failed answer ("lambda CreateFunction
  * failed: HTTP 400 ValidationException: ...") and returns res->err. */
 fb_status aws_fail(fb_diag *diag, const aws_req *req, const aws_res *res, const char *what_to_do);

@@ -18,65 +18,30 @@
 #define ELB_API "elasticloadbalancing"
 #define ELB_VERSION "2015-12-01"
 
-/* One ELBv2 Describe call. params: "Name=value" pairs, values raw (encoded
- * here). On FB_OK, *x (new, fbk_xml_free) is the parsed answer, or NULL
- * with *code (new) naming the error the service answered (or NULL in a dry
- * run). Transport and unreadable answers are errors (diag filled). */
+/* One ELBv2 Describe call (aws_query). On FB_OK, *x (new, fbk_xml_free)
+ * is the parsed answer, or NULL with *code (new) naming a denial or a
+ * missing group or balancer the service answered (NULL in a dry run).
+ * Other error answers (throttling past the host's retries, 5xx, a
+ * malformed request) fail discover, so the rows age out rather than lie. */
 static fb_status elb_call(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const char *region,
-                          const char *action, const char *const *params, size_t n, fbk_xml **x,
-                          char **code, long *status)
+                          const char *action, const aws_kv *params, size_t n, fbk_xml **x, char **code)
 {
-    *x = NULL;
-    *code = NULL;
-    *status = 0;
-    fbk_buf form;
-    fbk_buf_init(&form);
-    fbk_buf_printf(&form, "Action=%s", action);
-    for (size_t i = 0; i + 1 < n; i += 2) {
-        fbk_buf_printf(&form, "&%s=", params[i]);
-        fbk_uri_encode(&form, params[i + 1], strlen(params[i + 1]), 0);
-    }
-    fbk_buf_puts(&form, "&Version=" ELB_VERSION);
-    char *base = aws_endpoint(ctx, ELB_API, region);
-    char *url = fbk_xasprintf("%s/", base);
-    free(base);
-    fb_http_header h[] = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
-    fbk_http_msg msg = {.method = "POST", .url = url, .headers = h, .n_headers = 1,
-                        .body = form.data, .body_len = form.len};
-    fb_http_response resp;
-    fb_status st = fbk_aws_send(aws_host, diag, creds, region, ELB_API, 0, &msg,
-                                FB_HTTP_READ_ONLY | FB_HTTP_IDEMPOTENT, &resp);
-    free(url);
-    fbk_buf_free(&form);
-    if (st != FB_OK) return st;
-    *status = resp.status;
-    if (resp.status == 0) { /* a dry run: nothing was sent */
-        aws_host->http_free(&resp);
-        return FB_OK;
-    }
     char *message = NULL;
-    fb_status err = fbk_aws_error(&resp, code, &message);
-    if (err == FB_OK) {
-        char *why = NULL;
-        if (fbk_xml_parse(resp.body ? resp.body : "", resp.body_len, x, &why) != 0) {
+    long status;
+    fb_status err;
+    fb_status st = aws_query(ctx, diag, creds, ELB_API, region, ELB_VERSION, action, params, n,
+                             FB_HTTP_READ_ONLY | FB_HTTP_IDEMPOTENT, x, code, &message, &status, &err);
+    if (st == FB_OK && err != FB_OK) {
+        if (err != FB_AUTH && err != FB_NOTFOUND && !(*code && strstr(*code, "NotFound"))) {
             fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
-                     "aws: Elastic Load Balancing %s (%s) answered with XML that cannot be read\n%s",
-                     action, region, why);
-            free(why);
-            st = FB_INTERNAL;
+                     "aws: Elastic Load Balancing %s (%s) failed: HTTP %ld %s%s%s", action, region, status,
+                     *code ? *code : "", message ? ": " : "", message ? message : "");
+            st = err;
+        } else if (!*code) {
+            *code = fbk_xstrdup(err == FB_AUTH ? "AccessDenied" : "NotFound");
         }
-    } else if (err != FB_AUTH && err != FB_NOTFOUND && !(*code && strstr(*code, "NotFound"))) {
-        /* throttling that outlived the retries, 5xx, a malformed request:
-         * discover fails, so the rows age out rather than lie */
-        fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
-                 "aws: Elastic Load Balancing %s (%s) failed: HTTP %ld %s%s%s", action, region,
-                 resp.status, *code ? *code : "", message ? ": " : "", message ? message : "");
-        st = err;
-    } else if (!*code) {
-        *code = fbk_xstrdup(err == FB_AUTH ? "AccessDenied" : "NotFound");
     }
     free(message);
-    aws_host->http_free(&resp);
     return st;
 }
 
@@ -170,9 +135,8 @@ fb_status aws_elb_endpoints(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cr
         if (!tg || st != FB_OK) continue; /* a Classic Load Balancer (loadBalancerName): not v2 */
         fbk_xml *x = NULL;
         char *code = NULL;
-        long status;
-        const char *p1[] = {"TargetGroupArns.member.1", tg};
-        st = elb_call(ctx, diag, creds, region, "DescribeTargetGroups", p1, 2, &x, &code, &status);
+        const aws_kv p1[] = {{"TargetGroupArns.member.1", tg}};
+        st = elb_call(ctx, diag, creds, region, "DescribeTargetGroups", p1, 1, &x, &code);
         if (st == FB_OK && code) skipped(diag, sname, "DescribeTargetGroups", code);
         free(code);
         if (st != FB_OK || !x) {
@@ -181,8 +145,8 @@ fb_status aws_elb_endpoints(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cr
         }
         /* the group's health once, shared by each of its balancers' URLs */
         fbk_xml *hx = NULL;
-        const char *p2[] = {"TargetGroupArn", tg};
-        st = elb_call(ctx, diag, creds, region, "DescribeTargetHealth", p2, 2, &hx, &code, &status);
+        const aws_kv p2[] = {{"TargetGroupArn", tg}};
+        st = elb_call(ctx, diag, creds, region, "DescribeTargetHealth", p2, 1, &hx, &code);
         char *detail = NULL;
         const char *health = hx ? group_health(hx, &detail) : NULL;
         if (st == FB_OK && code) skipped(diag, sname, "DescribeTargetHealth", code);
@@ -191,17 +155,16 @@ fb_status aws_elb_endpoints(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cr
         const fbk_xml *g = members(x, "DescribeTargetGroups", "TargetGroups");
         const fbk_xml *arns = g ? fbk_xml_find(g, "member/LoadBalancerArns") : NULL;
         int k = 1;
-        const char *p3[40];
+        aws_kv p3[20];
         char keys[20][48];
         size_t np = 0;
         for (const fbk_xml *a = arns ? arns->child : NULL; a && k <= 20; a = a->next, k++) {
             snprintf(keys[k - 1], sizeof keys[0], "LoadBalancerArns.member.%d", k);
-            p3[np++] = keys[k - 1];
-            p3[np++] = a->text;
+            p3[np++] = (aws_kv){keys[k - 1], a->text};
         }
         fbk_xml *lx = NULL;
         if (st == FB_OK && np) {
-            st = elb_call(ctx, diag, creds, region, "DescribeLoadBalancers", p3, np, &lx, &code, &status);
+            st = elb_call(ctx, diag, creds, region, "DescribeLoadBalancers", p3, np, &lx, &code);
             if (st == FB_OK && code) skipped(diag, sname, "DescribeLoadBalancers", code);
             free(code);
         }
@@ -214,8 +177,8 @@ fb_status aws_elb_endpoints(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cr
             if (!dns || !arn) continue;
             int priv = scheme && !strcmp(scheme, "internal");
             fbk_xml *ls = NULL;
-            const char *p4[] = {"LoadBalancerArn", arn, "PageSize", "400"};
-            st = elb_call(ctx, diag, creds, region, "DescribeListeners", p4, 4, &ls, &code, &status);
+            const aws_kv p4[] = {{"LoadBalancerArn", arn}, {"PageSize", "400"}};
+            st = elb_call(ctx, diag, creds, region, "DescribeListeners", p4, 2, &ls, &code);
             if (st == FB_OK && code) skipped(diag, sname, "DescribeListeners", code);
             free(code);
             for (const fbk_xml *l = ls ? members(ls, "DescribeListeners", "Listeners") : NULL; l; l = l->next) {
