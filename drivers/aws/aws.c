@@ -259,6 +259,9 @@ fb_status aws_query(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, con
             st = FB_INTERNAL;
         }
     }
+    /* answers may carry secrets (STS AssumeRole's keys): the parsed tree
+     * is wiped by fbk_xml_free, the raw body here */
+    if (resp.body) fbk_wipe(resp.body, resp.body_len);
     aws_host->http_free(&resp);
     return st;
 }
@@ -285,48 +288,25 @@ static fb_status assume_role(aws_ctx *ctx, fb_diag *diag, const char *region,
                  "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) and without role_arn.");
         return FB_AUTH;
     }
-    fbk_buf form;
-    fbk_buf_init(&form);
-    fbk_buf_puts(&form, "Action=AssumeRole&DurationSeconds=3600&RoleArn=");
-    fbk_uri_encode(&form, ctx->role_arn, strlen(ctx->role_arn), 0);
-    fbk_buf_puts(&form, "&RoleSessionName=fedbroker&Version=2011-06-15");
-    char *base_url = aws_endpoint(ctx, "sts", region);
-    char *url = fbk_xasprintf("%s/", base_url);
-    free(base_url);
-    fb_http_header h[] = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
-    fbk_http_msg msg = {.method = "POST", .url = url, .headers = h, .n_headers = 1,
-                        .body = form.data, .body_len = form.len};
-    fb_http_response resp;
-    fb_status st = fbk_aws_send(aws_host, diag, base, region, "sts", 0, &msg, FB_HTTP_IDEMPOTENT,
-                                &resp);
-    free(url);
-    fbk_buf_free(&form);
-    if (st != FB_OK) return st;
+    const aws_kv params[] = {{"DurationSeconds", "3600"}, {"RoleArn", ctx->role_arn},
+                             {"RoleSessionName", "fedbroker"}};
+    fbk_xml *x = NULL;
     char *code = NULL, *message = NULL;
-    st = fbk_aws_error(&resp, &code, &message);
-    if (st != FB_OK) {
+    long status;
+    fb_status err;
+    fb_status st = aws_query(ctx, diag, base, "sts", region, "2011-06-15", "AssumeRole", params, 3,
+                             FB_HTTP_IDEMPOTENT, &x, &code, &message, &status, &err);
+    if (st != FB_OK) return st;
+    if (err != FB_OK) {
         fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
                  "aws: STS AssumeRole of %s (settings.role_arn) failed: HTTP %ld %s%s%s\n"
                  "The base credentials came from %s; check that they may assume the role.",
-                 ctx->role_arn, resp.status, code ? code : "", message ? ": " : "",
+                 ctx->role_arn, status, code ? code : "", message ? ": " : "",
                  message ? message : "", base->source ? base->source : "the credential chain");
         free(code);
         free(message);
-        aws_host->http_free(&resp);
-        return st == FB_NOTFOUND || st == FB_INVALID || st == FB_CONFLICT ? FB_AUTH : st;
+        return err == FB_NOTFOUND || err == FB_INVALID || err == FB_CONFLICT ? FB_AUTH : err;
     }
-    fbk_xml *x = NULL;
-    char *err = NULL;
-    if (fbk_xml_parse(resp.body ? resp.body : "", resp.body_len, &x, &err) != 0) {
-        fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
-                 "aws: STS AssumeRole answered with XML that cannot be read\n%s", err);
-        free(err);
-        fbk_wipe(resp.body, resp.body_len);
-        aws_host->http_free(&resp);
-        return FB_INTERNAL;
-    }
-    fbk_wipe(resp.body, resp.body_len);
-    aws_host->http_free(&resp);
     const char *p = "AssumeRoleResponse/AssumeRoleResult/Credentials/";
     char path[128];
     snprintf(path, sizeof path, "%sAccessKeyId", p);

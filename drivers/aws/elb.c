@@ -99,9 +99,12 @@ static const char *group_health(const fbk_xml *x, char **detail)
     for (const fbk_xml *t = members(x, "DescribeTargetHealth", "TargetHealthDescriptions"); t; t = t->next) {
         const char *state = fbk_xml_text(t, "member/TargetHealth/State");
         n++;
-        if (state && !strcmp(state, "healthy")) healthy++;
-        else if (state && (!strcmp(state, "initial") || !strcmp(state, "draining"))) transit++;
-        else if (!reason) reason = fbk_xml_text(t, "member/TargetHealth/Reason");
+        if (state && !strcmp(state, "healthy")) {
+            healthy++;
+            continue;
+        }
+        if (state && (!strcmp(state, "initial") || !strcmp(state, "draining"))) transit++;
+        if (!reason) reason = fbk_xml_text(t, "member/TargetHealth/Reason");
     }
     *detail = fbk_xasprintf("target group: %d of %d targets healthy%s%s%s", healthy, n,
                             transit ? ", some registering or draining" : "", reason ? "; " : "",
