@@ -45,18 +45,7 @@ start A "$binA"
 pidA=$pid
 start B "$binB"
 pidB=$pid
-cat > "$tmp/pct.lua" <<'LUA'
-done = function(summary, latency, requests)
-    io.write(string.format("PCT %d %d %d %d\n", latency:percentile(50), latency:percentile(90),
-                           latency:percentile(99), latency:percentile(99.9)))
-end
-LUA
-summary() { # wrk output -> "req/s p50 p90 p99 p99.9 non2xx" (ms)
-    awk '/Requests\/sec/ {rps=$2}
-         $1=="PCT" {p50=$2/1000; p90=$3/1000; p99=$4/1000; p999=$5/1000}
-         / Non-2xx/ {bad=$NF}
-         END {printf "%s %.3f %.3f %.3f %.3f %s\n", rps, p50, p90, p99, p999, bad==""?0:bad}'
-}
+. "$top/bench/serve_wrk.sh"  # $tmp/pct.lua, summary
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # CPU ticks of the server's threads other than libmicrohttpd's workers
 # (the audit writer, the log flusher, main): what competes with them
