@@ -132,9 +132,9 @@ char *aws_endpoint(aws_ctx *ctx, const char *api, const char *region)
                      : !strcmp(api, "application-autoscaling") ? ctx->ep_aas
                      : !strcmp(api, "scheduler") ? ctx->ep_scheduler
                      : !strcmp(api, "sqs") ? ctx->ep_sqs
+                     : !strcmp(api, "elasticloadbalancing") ? ctx->ep_elb
                      : !strcmp(api, "secretsmanager") ? ctx->ep_secretsmanager
                      : !strcmp(api, "iam") ? ctx->ep_iam
-                     : !strcmp(api, "elasticloadbalancing") ? ctx->ep_elb
                      : !strcmp(api, "sts") ? ctx->ep_sts : NULL;
     if (over) {
         size_t n = strlen(over);

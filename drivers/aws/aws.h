@@ -261,6 +261,17 @@ fb_status aws_ecs_discover(aws_ctx *ctx, const fbk_aws_creds *creds, const char 
 int aws_fargate_size(json_int_t cpu_millis, json_int_t mem_mib, int *cpu_units, int *mem_out,
                      char **why);
 
+/* ---- elb.c: load-balancer URLs of an ECS service (discover) -------------- */
+
+/* Appends to eps (borrowed array) the discover endpoints of ECS service
+ * svc (a DescribeServices member, borrowed): one per load balancer listener
+ * forwarding to a target group of its loadBalancers, with the group's
+ * target health. Answered denials and missing groups are warnings (no
+ * URL); transport and service failures return their status (diag filled).
+ * Thread: any (ctx read-only). */
+fb_status aws_elb_endpoints(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const char *region,
+                            const json_t *svc, json_t *eps);
+
 /* ---- usage.c ---------------------------------------------------------------- */
 fb_status aws_usage(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);
 
@@ -319,16 +330,5 @@ fb_status aws_identity_unbind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *
  * {"resource": {"type": "iam-role", "id": ROLE-ARN}, "caller": SESSION-ARN}
  * for a workload role's session; FB_AUTH with a diagnostic otherwise. */
 fb_status aws_attest(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);
-
-/* ---- elb.c: load-balancer URLs of an ECS service (discover) -------------- */
-
-/* Appends to eps (borrowed array) the discover endpoints of ECS service
- * svc (a DescribeServices member, borrowed): one per load balancer listener
- * forwarding to a target group of its loadBalancers, with the group's
- * target health. Answered denials and missing groups are warnings (no
- * URL); transport and service failures return their status (diag filled).
- * Thread: any (ctx read-only). */
-fb_status aws_elb_endpoints(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const char *region,
-                            const json_t *svc, json_t *eps);
 
 #endif

@@ -82,14 +82,14 @@ SERVICES = {
     # (added for portable secrets, issue 15) Secrets Manager: the reference
     # subset of the 1.43.11 model (JSON 1.1)
     "secretsmanager": ("json", "2017-10-17"),
-    # (added for workload identity, issue 15) IAM's OIDC providers and roles
-    # (Query protocol, a global service signed for us-east-1): the reference
-    # subset of the 1.43.11 model
-    "iam": ("query", "2010-05-08"),
     # (added for discover's load-balancer URLs, issue 16) Elastic Load
     # Balancing v2 (Query protocol): the full 1.43.11 model in the reference
     # (aws-models/elbv2/2015-12-01/service-2.json), Debian's as a fallback
     "elbv2": ("query", "2015-12-01"),
+    # (added for workload identity, issue 15) IAM's OIDC providers and roles
+    # (Query protocol, a global service signed for us-east-1): the reference
+    # subset of the 1.43.11 model
+    "iam": ("query", "2010-05-08"),
 }
 
 BRAKET_DEVICES = {
@@ -248,9 +248,9 @@ class ServiceModels:
         self.protocol = protocol
         self.models = []
         subset = os.path.join(REFERENCE, "aws-models", name, version, "service-2.subset.json")
-        ref_full = os.path.join(REFERENCE, "aws-models", name, version, "service-2.json")
         full = os.path.join(DEBIAN_DATA, name, version, "service-2.json")
-        for path in (subset, ref_full, full, full + ".gz"):
+        whole = os.path.join(REFERENCE, "aws-models", name, version, "service-2.json")  # a verbatim copy
+        for path in (subset, whole, full, full + ".gz"):
             if os.path.exists(path):
                 with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
                     m = botocore.model.ServiceModel(json.load(f), service_name=name)
@@ -572,11 +572,6 @@ class State:
         # (added for portable secrets) Secrets Manager: (region, name) ->
         # {"arn", "name", "tags", "versions": {token: {"value", "stages", "created"}}, "description"}
         self.secrets = {}
-        # (added for workload identity) IAM: OIDC providers by URL (no
-        # scheme) and roles by name; STS AssumeRoleWithWebIdentity checks a
-        # token against them (see sts_AssumeRoleWithWebIdentity)
-        self.oidc_providers = {}  # url -> {"arn", "url", "client_ids", "thumbprints", "tags", "created"}
-        self.iam_roles = {}       # name -> {"arn", "name", "path", "policy" (dict), "tags", "created", "id"}
         # (added for discover's load-balancer URLs, issue 16) ELBv2, made by
         # the control call /__fake/elb (the tests' stand-in for the user's
         # ALB/NLB); ECS registers a service's tasks in its target group
@@ -584,6 +579,11 @@ class State:
         self.elb_tgs = {}         # arn -> TargetGroup
         self.elb_listeners = {}   # arn -> Listener
         self.elb_targets = {}     # target group arn -> [TargetHealthDescription]
+        # (added for workload identity) IAM: OIDC providers by URL (no
+        # scheme) and roles by name; STS AssumeRoleWithWebIdentity checks a
+        # token against them (see sts_AssumeRoleWithWebIdentity)
+        self.oidc_providers = {}  # url -> {"arn", "url", "client_ids", "thumbprints", "tags", "created"}
+        self.iam_roles = {}       # name -> {"arn", "name", "path", "policy" (dict), "tags", "created", "id"}
 
     def s3_put(self, bucket, key, body, region):
         """(added) Stores an S3 object; a new bucket lives in region."""
