@@ -1725,9 +1725,10 @@ class Ops:
         if svc["desiredCount"] > 0 and not p.get("force"):
             raise ApiError(400, "InvalidParameterException",
                            "The service cannot be stopped while it is scaled above 0.")
+        for lb in svc.get("loadBalancers") or []:  # its tasks leave the target group
+            self.s.elb_targets.pop(lb["targetGroupArn"], None)
         svc["status"] = "DRAINING"
         svc["desiredCount"] = svc["runningCount"] = 0
-        self._ecs_register(svc)
         return {"service": svc}
 
     # (added for discover's load-balancer URLs, issue 16) a service's
