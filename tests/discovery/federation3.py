@@ -20,7 +20,9 @@ what the providers report alone:
   from DescribeTargetHealth (all targets unhealthy: critical); the k8s
   NAME-public LoadBalancer Service its status.loadBalancer address x port,
   and a user's Ingress routing to the workload's Service its TLS host and
-  path (https), once the test, as a controller would, wrote their status;
+  path (https), another's host-less rule and default backend on its address
+  (http), once the test, as a controller would, wrote their status (an
+  Ingress without an address reports nothing);
 - the EndpointSlice rows follow the fake's conditions: a pod failing
   readiness makes its row critical (resolve drops it, --all shows it), a
   terminating one still serving makes it warning, ready again passing;
@@ -187,6 +189,24 @@ r = kfake.request("PATCH", "/apis/networking.k8s.io/v1/namespaces/fb-shop/ingres
                   {"status": {"loadBalancer": {"ingress": [{"hostname": "lb-7.ingress.example.net"}]}}},
                   ctype="application/merge-patch+json")
 ck.ok(r.status == 200, "the Ingress controller's address on its status", (r.status, r.raw[:500]))
+# a second Ingress without hosts (a rule path and the default backend answer
+# on its address, plain http) and a third no controller has admitted yet
+ING2 = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "shop-plain", "namespace": "fb-shop"},
+        "spec": {"defaultBackend": {"service": {"name": "api", "port": {"number": 8080}}},
+                 "rules": [{"http": {"paths": [{"path": "/api", "pathType": "Prefix",
+                                                "backend": {"service": {"name": "api", "port": {"number": 8080}}}}]}}]}}
+ING3 = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "shop-pending", "namespace": "fb-shop"},
+        "spec": {"rules": [{"host": "pending.shop.example", "http": {"paths": [
+            {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "api", "port": {"number": 8080}}}}]}}]}}
+for ing in (ING2, ING3):
+    r = kfake.post("/apis/networking.k8s.io/v1/namespaces/fb-shop/ingresses", ing)
+    ck.ok(r.status == 201, "Ingress %s created" % ing["metadata"]["name"], (r.status, r.raw[:800]))
+r = kfake.request("PATCH", "/apis/networking.k8s.io/v1/namespaces/fb-shop/ingresses/shop-plain/status",
+                  {"status": {"loadBalancer": {"ingress": [{"ip": "198.51.100.7"}]}}},
+                  ctype="application/merge-patch+json")
+ck.ok(r.status == 200, "shop-plain's address on its status", (r.status, r.raw[:500]))
 
 # ---- a fresh store: everything from the providers alone ----------------------------
 hd = home(["k8s", "aws", "gcp"])
@@ -257,11 +277,12 @@ ck.ok(R.get("k8s|203.0.113.10:8080", {}).get("url") == "http://203.0.113.10:8080
       and R["k8s|203.0.113.10:8080"]["source"] == "k8s-loadbalancer" and R["k8s|203.0.113.10:8080"]["private"] == 0,
       "k8s api-public LoadBalancer: http://203.0.113.10:8080, public, source k8s-loadbalancer",
       R.get("k8s|203.0.113.10:8080"))
-ing = {k: v for k, v in R.items() if v["source"] == "k8s-ingress"}
-ck.ok(list(ing) == ["k8s|api.shop.example/v1"] and ing["k8s|api.shop.example/v1"]["url"] == "https://api.shop.example/v1"
-      and ing["k8s|api.shop.example/v1"]["private"] == 0,
-      "the Ingress: https://api.shop.example/v1 (TLS host), public; the other Service's path and the wildcard "
-      "host are not ours / not URLs", ing)
+ing = {k: v["url"] for k, v in R.items() if v["source"] == "k8s-ingress" and v["private"] == 0}
+ck.ok(ing == {"k8s|api.shop.example/v1": "https://api.shop.example/v1",
+              "k8s|198.51.100.7/api": "http://198.51.100.7/api", "k8s|198.51.100.7/": "http://198.51.100.7/"},
+      "the Ingresses, public: https://api.shop.example/v1 (TLS host; the other Service's path and the wildcard "
+      "host are not ours / not URLs); shop-plain's rule path and default backend on its address (http); "
+      "nothing for shop-pending (no address yet)", ing)
 afake.call("POST", "/__fake/target-health", {"targetGroupArn": alb["TargetGroupArn"], "state": "unhealthy",
                                              "reason": "Target.FailedHealthChecks"})
 discover("--provider", "aws")
@@ -312,12 +333,12 @@ res = json.loads(out) if out.strip() else {}
 eps = res.get("endpoints", [])
 rtts = [e["rtt_ms"] for e in eps]
 known = [r for r in rtts if r is not None]
-ck.ok(rc == 0 and len(eps) == 10 and known == sorted(known) and rtts == known + [None] * (len(rtts) - len(known)),
-      "resolve --from frankfurt: ten endpoints (aws lambda, the ALB's two listeners, gcp, k8s front, 3 pods, "
-      "the LoadBalancer Service, the Ingress) in ascending RTT, unknown last", (rc, eps, err))
+ck.ok(rc == 0 and len(eps) == 12 and known == sorted(known) and rtts == known + [None] * (len(rtts) - len(known)),
+      "resolve --from frankfurt: twelve endpoints (aws lambda, the ALB's two listeners, gcp, k8s front, 3 pods, "
+      "the LoadBalancer Service, three Ingress URLs) in ascending RTT, unknown last", (rc, eps, err))
 ck.ok(sorted(e["url"] for e in eps if e["provider"] == "aws" and e["region"] == "eu-west-1")
       == ["http://" + alb["DNSName"], "https://" + alb["DNSName"]]
-      and sum(1 for e in eps if e["provider"] == "k8s" and not e["private"]) == 2,
+      and sum(1 for e in eps if e["provider"] == "k8s" and not e["private"]) == 4,
       "resolve includes the load balancers' public rows", eps)
 model = {}
 for p, r in (("aws", "us-east-1"), ("aws", "eu-west-1"), ("gcp", gcptest.REGION), ("k8s", "on-prem")):
@@ -364,7 +385,7 @@ ck.ok([e["stale"] for e in res.get("endpoints", []) if e["provider"] == "aws" an
 rc, out, err = health_at(t1 + 60)
 h = json.loads(out) if out.strip() else {}
 removed = sorted((c["provider"], c["instance"]) for c in h.get("lease", []) if c["change"] == "removed")
-ck.ok(removed == [("aws", "")] and "aws|" not in rows() and "gcp|" in rows() and len(rows()) == 9,
+ck.ok(removed == [("aws", "")] and "aws|" not in rows() and "gcp|" in rows() and len(rows()) == 11,
       "two leases after: the aws row removed; gcp and k8s rows remain", (removed, sorted(rows())))
 
 rc, out, err = hd.run("discover", "--lease", "0s")
