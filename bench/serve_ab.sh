@@ -13,6 +13,7 @@
 #
 #   bench/serve_ab.sh OLD_FEDBROKER NEW_FEDBROKER [DURATION=5] [ROUNDS=3]
 #   SERVE_ARGS="--threads 1" bench/serve_ab.sh ...   # more serve options for both
+#   SERVE_ARGS_B="--threads 1" bench/serve_ab.sh BIN BIN ...   # options A/B, one binary
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 2 ] || { echo "usage: $0 OLD_FEDBROKER NEW_FEDBROKER [DURATION] [ROUNDS]" >&2; exit 64; }
@@ -30,10 +31,10 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
-start() { # name binary -> sets port_NAME, tok_NAME, pid
+start() { # name binary extra-args -> sets port_NAME, tok_NAME, pid
     mkdir -m 700 "$tmp/home$1"
     t=$(FEDBROKER=$2 python3 "$top/bench/serve_setup.py" "$tmp/home$1" 2000 1000)
-    FEDBROKER_HOME=$tmp/home$1 HOME=$tmp/home$1 "$2" serve --listen 127.0.0.1:0 --threads 2 ${SERVE_ARGS:-} \
+    FEDBROKER_HOME=$tmp/home$1 HOME=$tmp/home$1 "$2" serve --listen 127.0.0.1:0 --threads 2 ${SERVE_ARGS:-} $3 \
         --rate 1000000 --burst 1000000 --max-connections 2048 >"$tmp/serve$1.out" 2>/dev/null &
     pid=$!
     i=0
@@ -41,15 +42,16 @@ start() { # name binary -> sets port_NAME, tok_NAME, pid
     eval "port_$1=\$(sed -n 's/.*:\([0-9]*\)\$/\1/p' \"\$tmp/serve\$1.out\")"
     eval "tok_$1=\$t"
 }
-start A "$binA"
+start A "$binA" "${SERVE_ARGS_A:-}"
 pidA=$pid
-start B "$binB"
+start B "$binB" "${SERVE_ARGS_B:-}"
 pidB=$pid
 . "$top/bench/serve_wrk.sh"  # $tmp/pct.lua, summary
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # CPU ticks of the server's threads other than libmicrohttpd's workers
-# (the audit writer, the log flusher, main): what competes with them
-bg_ticks() { cat /proc/$1/task/*/stat | awk '$2 !~ /MHD-worker/ {t += $14 + $15} END {print t + 0}'; }
+# (the audit writer, the log flusher, main; not MHD-worker or, with
+# --threads 1, MHD-single): what competes with them
+bg_ticks() { cat /proc/$1/task/*/stat | awk '$2 !~ /MHD-/ {t += $14 + $15} END {print t + 0}'; }
 hz=$(getconf CLK_TCK)
 # the scheduling policy of each server thread (0 normal, 3 batch) and nice
 policies() {
@@ -61,8 +63,8 @@ policies() {
 # wake the threads up once, so the policies are set
 curl -sf -H "Authorization: Bearer $tok_A" "http://127.0.0.1:$port_A/v1/resolve/svc7?from=frankfurt" >/dev/null
 curl -sf -H "Authorization: Bearer $tok_B" "http://127.0.0.1:$port_B/v1/resolve/svc7?from=frankfurt" >/dev/null
-echo "A = $binA: threads (comm:policy/nice) $(policies "$pidA")"
-echo "B = $binB: threads (comm:policy/nice) $(policies "$pidB")"
+echo "A = $binA ${SERVE_ARGS_A:-}: threads (comm:policy/nice) $(policies "$pidA")"
+echo "B = $binB ${SERVE_ARGS_B:-}: threads (comm:policy/nice) $(policies "$pidB")"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "round wrk_t target bin req/s p50_ms p90_ms p99_ms p99.9_ms non2xx cpu_ms_per_1000 bg_cpu_ms_per_1000 load1"
 r=1
