@@ -164,49 +164,49 @@ def wait_slice(pred, what):
 pods = wait_slice(lambda e: len(e) == 3 and all(x[1] for x in e), "the fake's EndpointSlice has 3 ready pods")
 
 # ---- the load balancers' controllers: addresses in status.loadBalancer ----------------
+def backend(svc, port):
+    return {"service": {"name": svc, "port": {"number": port}}}
+
+
+def controller_sets(path, addr, what):
+    """Writes status.loadBalancer.ingress as a cloud or Ingress controller would."""
+    r = kfake.request("PATCH", path + "/status", {"status": {"loadBalancer": {"ingress": [addr]}}},
+                      ctype="application/merge-patch+json")
+    ck.ok(r.status == 200, what, (r.status, r.raw[:500]))
+
+
+def ingress(name, spec, what):
+    """Creates the user's Ingress NAME in fb-shop (validated by the fake against the 1.36 OpenAPI)."""
+    r = kfake.post("/apis/networking.k8s.io/v1/namespaces/fb-shop/ingresses",
+                   {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                    "metadata": {"name": name, "namespace": "fb-shop"}, "spec": spec})
+    ck.ok(r.status == 201, what, (r.status, r.raw[:800]))
+    return "/apis/networking.k8s.io/v1/namespaces/fb-shop/ingresses/" + name
+
+
 svc_pub = kfake.get("/api/v1/namespaces/fb-shop/services/api-public").json or {}
 ck.ok((svc_pub.get("spec") or {}).get("type") == "LoadBalancer",
       "apply made the api-public LoadBalancer Service (public port 8080)", svc_pub.get("spec"))
-r = kfake.request("PATCH", "/api/v1/namespaces/fb-shop/services/api-public/status",
-                  {"status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}]}}},
-                  ctype="application/merge-patch+json")
-ck.ok(r.status == 200, "the cloud controller's address on api-public's status", (r.status, r.raw[:500]))
-ING = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-       "metadata": {"name": "shop-web", "namespace": "fb-shop"},
-       "spec": {"ingressClassName": "nginx", "tls": [{"hosts": ["api.shop.example"], "secretName": "shop-tls"}],
-                "rules": [{"host": "api.shop.example", "http": {"paths": [
-                    {"path": "/v1", "pathType": "Prefix",
-                     "backend": {"service": {"name": "api", "port": {"number": 8080}}}},
-                    {"path": "/other", "pathType": "Prefix",
-                     "backend": {"service": {"name": "other", "port": {"number": 80}}}}]}},
-                          {"host": "*.shop.example", "http": {"paths": [
-                              {"path": "/", "pathType": "Prefix",
-                               "backend": {"service": {"name": "api", "port": {"number": 8080}}}}]}}]}}
-r = kfake.post("/apis/networking.k8s.io/v1/namespaces/fb-shop/ingresses", ING)
-ck.ok(r.status == 201, "the user's Ingress shop-web routing api.shop.example/v1 to Service api (TLS)",
-      (r.status, r.raw[:800]))
-r = kfake.request("PATCH", "/apis/networking.k8s.io/v1/namespaces/fb-shop/ingresses/shop-web/status",
-                  {"status": {"loadBalancer": {"ingress": [{"hostname": "lb-7.ingress.example.net"}]}}},
-                  ctype="application/merge-patch+json")
-ck.ok(r.status == 200, "the Ingress controller's address on its status", (r.status, r.raw[:500]))
+controller_sets("/api/v1/namespaces/fb-shop/services/api-public", {"ip": "203.0.113.10"},
+                "the cloud controller's address on api-public's status")
+web = ingress("shop-web", {"ingressClassName": "nginx",
+                           "tls": [{"hosts": ["api.shop.example"], "secretName": "shop-tls"}],
+                           "rules": [{"host": "api.shop.example", "http": {"paths": [
+                               {"path": "/v1", "pathType": "Prefix", "backend": backend("api", 8080)},
+                               {"path": "/other", "pathType": "Prefix", "backend": backend("other", 80)}]}},
+                               {"host": "*.shop.example", "http": {"paths": [
+                                   {"path": "/", "pathType": "Prefix", "backend": backend("api", 8080)}]}}]},
+              "the user's Ingress shop-web routing api.shop.example/v1 to Service api (TLS)")
+controller_sets(web, {"hostname": "lb-7.ingress.example.net"}, "the Ingress controller's address on its status")
 # a second Ingress without hosts (a rule path and the default backend answer
 # on its address, plain http) and a third no controller has admitted yet
-ING2 = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-        "metadata": {"name": "shop-plain", "namespace": "fb-shop"},
-        "spec": {"defaultBackend": {"service": {"name": "api", "port": {"number": 8080}}},
-                 "rules": [{"http": {"paths": [{"path": "/api", "pathType": "Prefix",
-                                                "backend": {"service": {"name": "api", "port": {"number": 8080}}}}]}}]}}
-ING3 = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-        "metadata": {"name": "shop-pending", "namespace": "fb-shop"},
-        "spec": {"rules": [{"host": "pending.shop.example", "http": {"paths": [
-            {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "api", "port": {"number": 8080}}}}]}}]}}
-for ing in (ING2, ING3):
-    r = kfake.post("/apis/networking.k8s.io/v1/namespaces/fb-shop/ingresses", ing)
-    ck.ok(r.status == 201, "Ingress %s created" % ing["metadata"]["name"], (r.status, r.raw[:800]))
-r = kfake.request("PATCH", "/apis/networking.k8s.io/v1/namespaces/fb-shop/ingresses/shop-plain/status",
-                  {"status": {"loadBalancer": {"ingress": [{"ip": "198.51.100.7"}]}}},
-                  ctype="application/merge-patch+json")
-ck.ok(r.status == 200, "shop-plain's address on its status", (r.status, r.raw[:500]))
+plain = ingress("shop-plain", {"defaultBackend": backend("api", 8080),
+                               "rules": [{"http": {"paths": [{"path": "/api", "pathType": "Prefix",
+                                                              "backend": backend("api", 8080)}]}}]},
+                "Ingress shop-plain (no host, a default backend)")
+ingress("shop-pending", {"rules": [{"host": "pending.shop.example", "http": {"paths": [
+    {"path": "/", "pathType": "Prefix", "backend": backend("api", 8080)}]}}]}, "Ingress shop-pending")
+controller_sets(plain, {"ip": "198.51.100.7"}, "shop-plain's address on its status")
 
 # ---- a fresh store: everything from the providers alone ----------------------------
 hd = home(["k8s", "aws", "gcp"])
