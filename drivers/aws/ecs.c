@@ -1431,7 +1431,19 @@ fb_status aws_ecs_discover(aws_ctx *ctx, const fbk_aws_creds *creds, const char 
                 json_object_set_new(r, "workload", json_string(tag_value(tags, "workload")));
             if (tag_value(tags, "tenant"))
                 json_object_set_new(r, "tenant", json_string(tag_value(tags, "tenant")));
+            /* where a managed service answers: its load balancer's
+             * listeners (elb.c). A task's public IP (assignPublicIp,
+             * no balancer) would need EC2's DescribeNetworkInterfaces
+             * per task: not reported. */
+            if (tags_ours_list(tags) && tag_value(tags, "workload") && tag_value(tags, "tenant") &&
+                json_array_size(json_object_get(s, "loadBalancers"))) {
+                json_t *eps = json_array();
+                st = aws_elb_endpoints(ctx, c.diag, creds, region, s, eps);
+                if (json_array_size(eps)) json_object_set_new(r, "endpoints", eps);
+                else json_decref(eps);
+            }
             json_array_append_new(resources, r);
+            if (st != FB_OK) break;
         }
         json_decref(ans);
     }

@@ -16,61 +16,26 @@
 
 #define LAMBDA_BASIC_POLICY "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
-typedef struct kv {
-    const char *k, *v;
-} kv;
+typedef aws_kv kv;
 
-/* One IAM call. *x (new, fbk_xml_free) is the parsed answer on a 2xx;
+/* One IAM call (Query protocol, aws_query). *x (new, fbk_xml_free) is the parsed answer on a 2xx;
  * *code (new) the error code otherwise (*status the HTTP status; 0 in a
  * dry run, where the request is recorded, not sent). */
 static fb_status iam_call(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
                           const char *action, const kv *params, size_t n, uint32_t flags,
                           fbk_xml **x, char **code, long *status)
 {
-    *x = NULL;
-    *code = NULL;
-    *status = 0;
-    fbk_buf form;
-    fbk_buf_init(&form);
-    fbk_buf_printf(&form, "Action=%s", action);
-    for (size_t i = 0; i < n; i++) {
-        fbk_buf_printf(&form, "&%s=", params[i].k);
-        fbk_uri_encode(&form, params[i].v, strlen(params[i].v), 0);
-    }
-    fbk_buf_puts(&form, "&Version=2010-05-08");
-    char *base = aws_endpoint(ctx, "iam", "us-east-1");
-    char *url = fbk_xasprintf("%s/", base);
-    free(base);
-    fb_http_header h[] = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
-    fbk_http_msg msg = {.method = "POST", .url = url, .headers = h, .n_headers = 1,
-                        .body = form.data, .body_len = form.len};
-    fb_http_response resp;
-    fb_status st = fbk_aws_send(aws_host, diag, creds, "us-east-1", "iam", 0, &msg, flags, &resp);
-    free(url);
-    fbk_buf_free(&form);
-    if (st != FB_OK) return st;
-    *status = resp.status;
-    if (resp.status == 0) { /* a dry run */
-        aws_host->http_free(&resp);
-        return FB_OK;
-    }
     char *message = NULL;
-    fb_status err = fbk_aws_error(&resp, code, &message);
-    if (err == FB_OK) {
-        char *why = NULL;
-        if (fbk_xml_parse(resp.body ? resp.body : "", resp.body_len, x, &why) != 0) {
-            fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
-                     "aws: IAM %s answered with XML that cannot be read\n%s", action, why);
-            free(why);
-            st = FB_INTERNAL;
-        }
-    } else if (!(*code && (!strcmp(*code, "NoSuchEntity") || !strcmp(*code, "EntityAlreadyExists")))) {
+    fb_status err;
+    fb_status st = aws_query(ctx, diag, creds, "iam", "us-east-1", "2010-05-08", action, params, n, flags, x,
+                             code, &message, status, &err);
+    if (st == FB_OK && err != FB_OK &&
+        !(*code && (!strcmp(*code, "NoSuchEntity") || !strcmp(*code, "EntityAlreadyExists")))) {
         fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL, "aws: IAM %s failed: HTTP %ld %s%s%s", action,
-                 resp.status, *code ? *code : "", message ? ": " : "", message ? message : "");
+                 *status, *code ? *code : "", message ? ": " : "", message ? message : "");
         st = err;
     }
     free(message);
-    aws_host->http_free(&resp);
     return st;
 }
 

@@ -10,6 +10,7 @@ drivers_aws_aws_la_SOURCES = \
 	drivers/aws/cron.c \
 	drivers/aws/capacity.c \
 	drivers/aws/ecs.c \
+	drivers/aws/elb.c \
 	drivers/aws/iam.c \
 	drivers/aws/attest.c \
 	drivers/aws/usage.c

@@ -1195,13 +1195,152 @@ static int slice_cond(const json_t *conds, const char *name, int if_nil)
     return json_is_boolean(v) ? json_is_true(v) : if_nil;
 }
 
+/* The addresses a load balancer's controller wrote in status.loadBalancer
+ * (a Service of type LoadBalancer, an Ingress): each ingress[] entry's ip,
+ * else its hostname. borrowed strings, appended to the first n of out. */
+static size_t lb_addresses(const json_t *obj, const char **out, size_t n)
+{
+    size_t i, k = 0;
+    const json_t *in;
+    json_array_foreach(json_object_get(json_object_get(json_object_get(obj, "status"), "loadBalancer"), "ingress"),
+                       i, in) {
+        const char *a = json_string_value(json_object_get(in, "ip"));
+        if (!a || !*a) a = json_string_value(json_object_get(in, "hostname"));
+        if (a && *a && k < n) out[k++] = a;
+    }
+    return k;
+}
+
+/* A managed Service of type LoadBalancer (the NAME-public Service apply
+ * makes for public ports): one public row per address in its status x TCP
+ * port, https when the port is 443 or named or appProtocol https
+ * (instance ADDR:PORT, source k8s-loadbalancer). No health of its own: the
+ * broker's probes judge a public row. Nothing before a controller has
+ * given it an address. */
+static void loadbalancer_endpoints(const json_t *svc, json_t *row)
+{
+    const json_t *spec = json_object_get(svc, "spec");
+    const char *type = json_string_value(json_object_get(spec, "type"));
+    const char *addrs[16];
+    size_t na = type && !strcmp(type, "LoadBalancer") ? lb_addresses(svc, addrs, 16) : 0;
+    json_t *eps = json_array();
+    size_t i, j;
+    const json_t *port;
+    for (i = 0; i < na; i++) {
+        json_array_foreach(json_object_get(spec, "ports"), j, port) {
+            const char *proto = json_string_value(json_object_get(port, "protocol"));
+            if (!json_is_integer(json_object_get(port, "port")) || (proto && strcmp(proto, "TCP"))) continue;
+            json_int_t pn = json_integer_value(json_object_get(port, "port"));
+            const char *app = json_string_value(json_object_get(port, "appProtocol"));
+            const char *pname = json_string_value(json_object_get(port, "name"));
+            int https = pn == 443 || (app && !strcmp(app, "https")) || (pname && !strcmp(pname, "https"));
+            int v6 = strchr(addrs[i], ':') != NULL;
+            char inst[300], url[320];
+            snprintf(inst, sizeof inst, v6 ? "[%s]:%lld" : "%s:%lld", addrs[i], (long long)pn);
+            snprintf(url, sizeof url, "%s://%s", https ? "https" : "http", inst);
+            json_array_append_new(eps, json_pack("{s:s,s:s,s:s,s:b,s:s}", "url", url, "kind", "url", "instance",
+                                                 inst, "private", 0, "source", "k8s-loadbalancer"));
+        }
+    }
+    if (json_array_size(eps)) json_object_set_new(row, "endpoints", eps);
+    else json_decref(eps);
+}
+
+/* Whether Ingress backend b (an IngressBackend) is Service name. */
+static int backend_is(const json_t *b, const char *name)
+{
+    const char *n = json_string_value(json_object_get(json_object_get(b, "service"), "name"));
+    return n && !strcmp(n, name);
+}
+
+/* Whether host is named by one of the Ingress's spec.tls entries (an entry
+ * without hosts covers a rule without a host). */
+static int tls_for(const json_t *ing, const char *host)
+{
+    size_t i, j;
+    const json_t *t, *h;
+    json_array_foreach(json_object_get(json_object_get(ing, "spec"), "tls"), i, t) {
+        const json_t *hosts = json_object_get(t, "hosts");
+        if (!json_array_size(hosts) && !host) return 1;
+        json_array_foreach(hosts, j, h) if (host && json_string_value(h) && !strcmp(json_string_value(h), host)) return 1;
+    }
+    return 0;
+}
+
+static void ingress_url(json_t *eps, const char *host, const char *path, int https, const char *ing)
+{
+    if (!path || !*path) path = "/";
+    char inst[512], url[600];
+    snprintf(inst, sizeof inst, "%s%s%s", host, path[0] == '/' ? "" : "/", path);
+    snprintf(url, sizeof url, "%s://%s", https ? "https" : "http", inst);
+    size_t i;
+    const json_t *e;
+    json_array_foreach(eps, i, e) if (!strcmp(json_string_value(json_object_get(e, "url")), url)) return;
+    char detail[300];
+    snprintf(detail, sizeof detail, "Ingress %s", ing);
+    json_array_append_new(eps, json_pack("{s:s,s:s,s:s,s:b,s:s,s:s}", "url", url, "kind", "url", "instance", inst,
+                                         "private", 0, "detail", detail, "source", "k8s-ingress"));
+}
+
+/* The Ingresses (networking.k8s.io/v1) of Service svc's namespace that
+ * route to it (the one apply makes with ingressClass, or the user's own):
+ * one public row per rule host x path whose backend is the Service (https
+ * when spec.tls names the host; a rule without a host, and the default
+ * backend, answer on the load balancer's addresses), once the Ingress
+ * controller has written an address in status.loadBalancer (instance
+ * HOST/PATH, source k8s-ingress). Wildcard hosts are not URLs: skipped.
+ * Appended to eps. A role that may not list Ingresses gets a warning. */
+static fb_status ingress_endpoints(fb_driver_ctx *ctx, fb_diag *diag, const char *ns, const char *name, json_t *eps)
+{
+    char *path = k8s_path("networking.k8s.io/v1", "Ingress", ns, NULL);
+    k8s_res res;
+    fb_status st = k8s_call(ctx, diag, "discover (Ingresses)", "GET", path, NULL, NULL, NULL,
+                            FB_HTTP_READ_ONLY | FB_HTTP_IDEMPOTENT, &res);
+    free(path);
+    if (st == FB_OK && res.err != FB_OK) {
+        fbk_diag(k8s_host, diag, FB_SEV_WARNING, NULL,
+                 "k8s: discover: cannot list the Ingresses of namespace %s (HTTP %ld): the URLs they give "
+                 "Service %s are not reported\ngrant list on ingresses.networking.k8s.io in the tenant "
+                 "namespaces to the broker's account",
+                 ns, res.status, name);
+        k8s_res_clear(&res);
+        return FB_OK;
+    }
+    size_t i, j, k, a;
+    const json_t *ing, *rule, *p;
+    json_array_foreach(st == FB_OK ? json_object_get(res.body, "items") : NULL, i, ing) {
+        const char *addrs[16];
+        size_t na = lb_addresses(ing, addrs, 16);
+        if (!na) continue; /* no controller has admitted it yet */
+        const char *iname = json_string_value(json_object_get(json_object_get(ing, "metadata"), "name"));
+        if (!iname) iname = "?";
+        const json_t *spec = json_object_get(ing, "spec");
+        json_array_foreach(json_object_get(spec, "rules"), j, rule) {
+            const char *host = json_string_value(json_object_get(rule, "host"));
+            if (host && host[0] == '*') continue;
+            json_array_foreach(json_object_get(json_object_get(rule, "http"), "paths"), k, p) {
+                if (!backend_is(json_object_get(p, "backend"), name)) continue;
+                const char *pp = json_string_value(json_object_get(p, "path"));
+                if (host) ingress_url(eps, host, pp, tls_for(ing, host), iname);
+                else
+                    for (a = 0; a < na; a++) ingress_url(eps, addrs[a], pp, tls_for(ing, NULL), iname);
+            }
+        }
+        if (backend_is(json_object_get(spec, "defaultBackend"), name))
+            for (a = 0; a < na; a++) ingress_url(eps, addrs[a], "/", tls_for(ing, NULL), iname);
+    }
+    k8s_res_clear(&res);
+    return st;
+}
+
 /* The endpoints a managed Service reports in discover's output
  * (docs/driver-abi.md, "endpoints"): its cluster DNS name (as apply records
  * it), and each address x port of its EndpointSlices
  * (discovery.k8s.io/v1, label kubernetes.io/service-name), private
  * (in-cluster), with the slice's conditions as health: ready -> passing;
  * not ready but serving while terminating (draining) -> warning; else
- * critical. Appended to row's "endpoints". */
+ * critical; and the URLs the namespace's Ingresses give it
+ * (ingress_endpoints). Set as row's "endpoints". */
 static fb_status service_endpoints(fb_driver_ctx *ctx, fb_diag *diag, const json_t *svc, json_t *row)
 {
     const json_t *md = json_object_get(svc, "metadata");
@@ -1234,8 +1373,10 @@ static fb_status service_endpoints(fb_driver_ctx *ctx, fb_diag *diag, const json
                  "namespaces to the broker's account",
                  ns, name, res.status);
         k8s_res_clear(&res);
-        json_object_set_new(row, "endpoints", eps);
-        return FB_OK;
+        st = ingress_endpoints(ctx, diag, ns, name, eps);
+        if (st == FB_OK) json_object_set_new(row, "endpoints", eps);
+        else json_decref(eps);
+        return st;
     }
     size_t i, j, k, a;
     const json_t *slice, *port, *ep, *addr;
@@ -1278,6 +1419,7 @@ static fb_status service_endpoints(fb_driver_ctx *ctx, fb_diag *diag, const json
         }
     }
     k8s_res_clear(&res);
+    if (st == FB_OK) st = ingress_endpoints(ctx, diag, ns, name, eps);
     if (st == FB_OK) json_object_set_new(row, "endpoints", eps);
     else json_decref(eps);
     return st;
@@ -1376,6 +1518,8 @@ fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag 
                     !strcmp(json_string_value(json_object_get(row, "name")),
                             json_string_value(json_object_get(row, "workload"))))
                     st = service_endpoints(ctx, diag, it, row);
+                else if (!strcmp(kinds[k][0], "v1") && !strcmp(kinds[k][1], "Service"))
+                    loadbalancer_endpoints(it, row);
                 else if (!strcmp(kinds[k][0], "serving.knative.dev/v1"))
                     knative_endpoints(it, row);
             }

@@ -82,6 +82,10 @@ SERVICES = {
     # (added for portable secrets, issue 15) Secrets Manager: the reference
     # subset of the 1.43.11 model (JSON 1.1)
     "secretsmanager": ("json", "2017-10-17"),
+    # (added for discover's load-balancer URLs, issue 16) Elastic Load
+    # Balancing v2 (Query protocol): the full 1.43.11 model in the reference
+    # (aws-models/elbv2/2015-12-01/service-2.json), Debian's as a fallback
+    "elbv2": ("query", "2015-12-01"),
     # (added for workload identity, issue 15) IAM's OIDC providers and roles
     # (Query protocol, a global service signed for us-east-1): the reference
     # subset of the 1.43.11 model
@@ -245,7 +249,8 @@ class ServiceModels:
         self.models = []
         subset = os.path.join(REFERENCE, "aws-models", name, version, "service-2.subset.json")
         full = os.path.join(DEBIAN_DATA, name, version, "service-2.json")
-        for path in (subset, full, full + ".gz"):
+        whole = os.path.join(REFERENCE, "aws-models", name, version, "service-2.json")  # a verbatim copy
+        for path in (subset, whole, full, full + ".gz"):
             if os.path.exists(path):
                 with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
                     m = botocore.model.ServiceModel(json.load(f), service_name=name)
@@ -567,6 +572,13 @@ class State:
         # (added for portable secrets) Secrets Manager: (region, name) ->
         # {"arn", "name", "tags", "versions": {token: {"value", "stages", "created"}}, "description"}
         self.secrets = {}
+        # (added for discover's load-balancer URLs, issue 16) ELBv2, made by
+        # the control call /__fake/elb (the tests' stand-in for the user's
+        # ALB/NLB); ECS registers a service's tasks in its target group
+        self.elb_lbs = {}         # arn -> LoadBalancer (the model's shape)
+        self.elb_tgs = {}         # arn -> TargetGroup
+        self.elb_listeners = {}   # arn -> Listener
+        self.elb_targets = {}     # target group arn -> [TargetHealthDescription]
         # (added for workload identity) IAM: OIDC providers by URL (no
         # scheme) and roles by name; STS AssumeRoleWithWebIdentity checks a
         # token against them (see sts_AssumeRoleWithWebIdentity)
@@ -1646,10 +1658,13 @@ class Ops:
             "createdAt": t, "schedulingStrategy": p.get("schedulingStrategy", "REPLICA"),
             "createdBy": ctx.principal_arn, "events": [],
         }
+        for lb in p.get("loadBalancers") or []:
+            self._ecs_target_group(ctx, lb)
         for k in ("networkConfiguration", "loadBalancers", "platformVersion", "deploymentConfiguration",
                   "propagateTags", "enableECSManagedTags", "healthCheckGracePeriodSeconds"):
             if k in p:
                 svc[k] = copy.deepcopy(p[k])
+        self._ecs_register(svc)
         if p.get("tags"):
             svc["tags"] = list(p["tags"])
             self.s.ecs_tags[arn] = list(p["tags"])
@@ -1667,6 +1682,7 @@ class Ops:
             svc["taskDefinition"] = td["taskDefinitionArn"]
         if "desiredCount" in p:
             svc["desiredCount"] = svc["runningCount"] = p["desiredCount"]
+            self._ecs_register(svc)
         for k in ("networkConfiguration", "platformVersion", "deploymentConfiguration",
                   "healthCheckGracePeriodSeconds"):
             if k in p:
@@ -1709,9 +1725,39 @@ class Ops:
         if svc["desiredCount"] > 0 and not p.get("force"):
             raise ApiError(400, "InvalidParameterException",
                            "The service cannot be stopped while it is scaled above 0.")
+        for lb in svc.get("loadBalancers") or []:  # its tasks leave the target group
+            self.s.elb_targets.pop(lb["targetGroupArn"], None)
         svc["status"] = "DRAINING"
         svc["desiredCount"] = svc["runningCount"] = 0
         return {"service": svc}
+
+    # (added for discover's load-balancer URLs, issue 16) a service's
+    # loadBalancers: ECS checks the target group exists (in the service's
+    # region, type ip for awsvpc) and registers each running task's IP in it
+    def _ecs_target_group(self, ctx, lb):
+        arn = lb.get("targetGroupArn")
+        tg = self.s.elb_tgs.get(arn or "")
+        if not arn or not tg or arn.split(":")[3] != ctx.region:
+            raise ApiError(400, "InvalidParameterException",
+                           f"Unable to validate the target group {arn}: it does not exist in {ctx.region}.")
+        if tg.get("TargetType") != "ip":
+            raise ApiError(400, "InvalidParameterException",
+                           f"The provided target group {arn} has target type {tg.get('TargetType')}, "
+                           "which is incompatible with the awsvpc network mode specified in the task definition.")
+        if not tg.get("LoadBalancerArns"):
+            raise ApiError(400, "InvalidParameterException",
+                           f"The target group with targetGroupArn {arn} does not have an associated load balancer.")
+
+    def _ecs_register(self, svc):
+        n = svc["runningCount"] if svc["status"] == "ACTIVE" else 0
+        for lb in svc.get("loadBalancers") or []:
+            have = self.s.elb_targets.setdefault(lb["targetGroupArn"], [])
+            while len(have) < n:
+                i = len(have)
+                have.append({"Target": {"Id": f"10.0.{i // 250}.{10 + i % 250}", "Port": lb["containerPort"]},
+                             "HealthCheckPort": str(lb["containerPort"]),
+                             "TargetHealth": {"State": "healthy"}})
+            del have[n:]
 
     def ecs_ListServices(self, ctx, p):
         cluster = self._cluster(p)
@@ -1722,6 +1768,96 @@ class Ops:
         out = {"serviceArns": arns[start:start + n]}
         if start + n < len(arns):
             out["nextToken"] = str(start + n)
+        return out
+
+    # -- Elastic Load Balancing v2 (added for discover, issue 16): the four
+    # Describe calls discover makes, on what /__fake/elb made
+    def _elb_in_region(self, ctx, arns, table, code, what):
+        out = []
+        for a in arns:
+            x = table.get(a)
+            if not x or a.split(":")[3] != ctx.region:
+                raise ApiError(400, code, f"One or more {what} not found")
+            out.append(x)
+        return out
+
+    def elbv2_DescribeTargetGroups(self, ctx, p):
+        if sum(1 for k in ("TargetGroupArns", "Names", "LoadBalancerArn") if k in p) > 1:
+            raise ApiError(400, "ValidationError",
+                           "Target group names, target group ARNs, and a load balancer ARN cannot be specified at the same time")
+        if "TargetGroupArns" in p:
+            tgs = self._elb_in_region(ctx, p["TargetGroupArns"], self.s.elb_tgs, "TargetGroupNotFound", "target groups")
+        else:
+            tgs = [t for a, t in sorted(self.s.elb_tgs.items()) if a.split(":")[3] == ctx.region
+                   and ("Names" not in p or t["TargetGroupName"] in p["Names"])
+                   and ("LoadBalancerArn" not in p or p["LoadBalancerArn"] in t["LoadBalancerArns"])]
+            if "Names" in p and len(tgs) != len(set(p["Names"])):
+                raise ApiError(400, "TargetGroupNotFound", "One or more target groups not found")
+        return {"TargetGroups": copy.deepcopy(tgs)}
+
+    def elbv2_DescribeLoadBalancers(self, ctx, p):
+        if "LoadBalancerArns" in p and "Names" in p:
+            raise ApiError(400, "ValidationError", "Load balancer names and load balancer ARNs cannot be specified at the same time")
+        if len(p.get("LoadBalancerArns") or []) > 20:
+            raise ApiError(400, "ValidationError", "A maximum of 20 load balancer ARNs can be specified")
+        if "LoadBalancerArns" in p:
+            lbs = self._elb_in_region(ctx, p["LoadBalancerArns"], self.s.elb_lbs, "LoadBalancerNotFound", "load balancers")
+        else:
+            lbs = [x for a, x in sorted(self.s.elb_lbs.items()) if a.split(":")[3] == ctx.region
+                   and ("Names" not in p or x["LoadBalancerName"] in p["Names"])]
+        return {"LoadBalancers": copy.deepcopy(lbs)}
+
+    def elbv2_DescribeListeners(self, ctx, p):
+        if ("LoadBalancerArn" in p) == ("ListenerArns" in p):
+            raise ApiError(400, "ValidationError", "You must specify either listener ARNs or a load balancer ARN")
+        if "LoadBalancerArn" in p:
+            self._elb_in_region(ctx, [p["LoadBalancerArn"]], self.s.elb_lbs, "LoadBalancerNotFound", "load balancers")
+            ls = [x for a, x in sorted(self.s.elb_listeners.items()) if x["LoadBalancerArn"] == p["LoadBalancerArn"]]
+        else:
+            ls = self._elb_in_region(ctx, p["ListenerArns"], self.s.elb_listeners, "ListenerNotFound", "listeners")
+        return {"Listeners": copy.deepcopy(ls)}
+
+    def elbv2_DescribeTargetHealth(self, ctx, p):
+        self._elb_in_region(ctx, [p["TargetGroupArn"]], self.s.elb_tgs, "TargetGroupNotFound", "target groups")
+        return {"TargetHealthDescriptions": copy.deepcopy(self.s.elb_targets.get(p["TargetGroupArn"], []))}
+
+    def elb_make(self, doc):
+        """/__fake/elb: a load balancer (application or network) with a
+        target group (type ip) and listeners forwarding to it, as the user
+        makes them before deploying with ecs.targetGroupArn."""
+        region, name = doc["region"], doc["name"]
+        lbtype = doc.get("type", "application")
+        scheme = doc.get("scheme", "internet-facing")
+        if lbtype not in ("application", "network") or scheme not in ("internet-facing", "internal"):
+            raise ValueError("type: application|network, scheme: internet-facing|internal")
+        lid = rand_str("0123456789abcdef", 16)
+        kind = "app" if lbtype == "application" else "net"
+        lb_arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/{kind}/{name}/{lid}"
+        dns = ("internal-" if scheme == "internal" else "") + f"{name}-{lid[:10]}.{region}.elb.amazonaws.com"
+        self.s.elb_lbs[lb_arn] = {
+            "LoadBalancerArn": lb_arn, "DNSName": dns, "CanonicalHostedZoneId": "Z35SXDOTRQ7X7K",
+            "CreatedTime": iso_z(time.time()), "LoadBalancerName": name, "Scheme": scheme,
+            "VpcId": "vpc-0a1b2c3d", "State": {"Code": "active"}, "Type": lbtype,
+            "AvailabilityZones": [{"ZoneName": region + "a", "SubnetId": "subnet-0a1b2c3d"}],
+            "IpAddressType": "ipv4"}
+        tgd = doc.get("targetGroup") or {}
+        tg_name = tgd.get("name", name + "-tg")
+        tg_arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:targetgroup/{tg_name}/{rand_str('0123456789abcdef', 16)}"
+        tgp = tgd.get("protocol", "HTTP" if lbtype == "application" else "TCP")
+        self.s.elb_tgs[tg_arn] = {
+            "TargetGroupArn": tg_arn, "TargetGroupName": tg_name, "Protocol": tgp, "Port": int(tgd.get("port", 8080)),
+            "VpcId": "vpc-0a1b2c3d", "HealthCheckProtocol": "HTTP" if tgp in ("HTTP", "TCP") else tgp,
+            "HealthCheckPort": "traffic-port", "HealthCheckEnabled": True, "HealthCheckPath": tgd.get("healthPath", "/"),
+            "LoadBalancerArns": [lb_arn], "TargetType": tgd.get("targetType", "ip"), "IpAddressType": "ipv4"}
+        out = {"LoadBalancerArn": lb_arn, "DNSName": dns, "TargetGroupArn": tg_arn, "ListenerArns": []}
+        for li in doc.get("listeners") or [{"port": 80, "protocol": "HTTP" if lbtype == "application" else "TCP"}]:
+            l_arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:listener/{kind}/{name}/{lid}/{rand_str('0123456789abcdef', 16)}"
+            action = {"Type": "forward", "TargetGroupArn": tg_arn}
+            if li.get("forward", True) is False:
+                action = {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}
+            self.s.elb_listeners[l_arn] = {"ListenerArn": l_arn, "LoadBalancerArn": lb_arn, "Port": int(li["port"]),
+                                           "Protocol": li["protocol"], "DefaultActions": [action]}
+            out["ListenerArns"].append(l_arn)
         return out
 
     # (added for the aws driver) a task definition by family, family:revision or ARN
@@ -3021,6 +3157,20 @@ class Handler(BaseHTTPRequestHandler):
             elif cmd == "s3-object" and self.command == "DELETE":
                 b = st.buckets.get(doc.get("bucket"), {"objects": {}})
                 out = {"ok": True, "deleted": b["objects"].pop(doc.get("key"), None) is not None}
+            elif cmd == "elb" and self.command == "POST":
+                try:
+                    out = self.server.ops.elb_make(doc)
+                except (KeyError, ValueError, TypeError) as e:
+                    return self._send(400, json.dumps({"error": f"want {{region, name, type?, scheme?, targetGroup?, listeners?}}: {e}"}), "application/json")
+            elif cmd == "target-health" and self.command == "POST":
+                # what the load balancer's health checks found: the first
+                # `count` targets of the group get `state` (and `reason`)
+                have = st.elb_targets.get(doc.get("targetGroupArn"), [])
+                for t in have[:int(doc.get("count", len(have)))]:
+                    t["TargetHealth"] = {"State": doc["state"]}
+                    if doc.get("reason"):
+                        t["TargetHealth"].update({"Reason": doc["reason"], "Description": doc.get("description", doc["reason"])})
+                out = {"ok": True, "targets": have}
             elif cmd == "roles" and self.command == "POST":
                 st.roles[doc["arn"]] = {k: v for k, v in doc.items() if k != "arn"}
                 out = {"ok": True}
