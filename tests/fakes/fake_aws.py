@@ -2136,6 +2136,10 @@ class Ops:
         except jwt.PyJWTError as e:
             raise bad(f"The web identity token that was passed could not be validated by AWS: {e}")
         sub, aud = claims["sub"], claims["aud"]
+        if isinstance(aud, list):
+            # a list (Kubernetes' projected tokens, EKS's IRSA): the
+            # audience is the one that is a client id of the provider
+            aud = next((a for a in aud if a in prov["client_ids"]), aud[0] if aud else "")
         allowed = False
         for st in role["policy"].get("Statement", []):
             actions = st.get("Action", [])
