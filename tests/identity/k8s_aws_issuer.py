@@ -36,6 +36,7 @@ import http.server
 import json
 import os
 import sys
+import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -61,8 +62,7 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-tmp_site = os.path.join(os.environ.get("TMPDIR", "/tmp"), "fb-k8s-issuer-%d" % os.getpid())
-os.makedirs(tmp_site, exist_ok=True)
+tmp_site = tempfile.mkdtemp(prefix="fb-k8s-issuer-")
 srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=tmp_site))
 threading.Thread(target=srv.serve_forever, daemon=True).start()
 SITE = "http://127.0.0.1:%d" % srv.server_address[1]
@@ -231,7 +231,7 @@ try:
           "destroy of worker deletes the caller role; the shared OIDC provider stays", (rc, err[-1500:]))
 finally:
     srv.shutdown()
-    afake.close() if hasattr(afake, "close") else None
+    afake.close()
     kfake.close()
     env.close()
 ck.done()
