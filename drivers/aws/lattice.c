@@ -144,6 +144,40 @@ static fb_status refuse_foreign(fb_diag *diag, const char *what, const char *nam
     return FB_CONFLICT;
 }
 
+/* A named Lattice object of one kind (a target group, a service). */
+typedef struct lattice_kind {
+    const char *what, *list_op, *create_op, *path, *record_type, *dry_arn;
+} lattice_kind;
+
+/* Finds the object named name (list_query narrows the list) and checks it
+ * is ours, or creates it with body; records it. *arn and *id new (in a dry
+ * run, where nothing is read, placeholders). */
+static fb_status ensure_named(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const char *region,
+                              const lattice_kind *k, const char *list_query, const char *name, const json_t *body,
+                              char **arn, char **id)
+{
+    int dry = aws_host->dry_run(diag);
+    json_t *all = NULL, *ans = NULL;
+    const json_t *it = NULL;
+    fb_status st = FB_OK;
+    if (!dry) st = find_named(ctx, diag, creds, region, k->list_op, k->path, list_query, name, &all, &it);
+    if (st == FB_OK && it) {
+        int yes = 0;
+        st = ours(ctx, diag, creds, region, aws_str(it, "arn"), &yes, NULL);
+        if (st == FB_OK && !yes) st = refuse_foreign(diag, k->what, name);
+    } else if (st == FB_OK) {
+        st = lcall(ctx, diag, creds, region, k->create_op, "POST", k->path, NULL, body, FB_HTTP_IDEMPOTENT, &ans, NULL);
+        it = ans;
+    }
+    *arn = aws_str(it, "arn") ? fbk_xstrdup(aws_str(it, "arn"))
+                              : fbk_xasprintf("arn:aws:vpc-lattice:%s:(dry-run):%s", region, k->dry_arn);
+    *id = aws_str(it, "id") ? fbk_xstrdup(aws_str(it, "id")) : fbk_xasprintf("(dry-run %s)", k->what);
+    if (st == FB_OK && !dry) st = aws_record(diag, k->record_type, *arn, region, name);
+    json_decref(ans);
+    json_decref(all);
+    return st;
+}
+
 /* The auth policy (new text): vpc-lattice-svcs:Invoke on the service for
  * the roles of grants ({caller: role ARN}), nobody else; with no grant, a
  * deny for everyone (AWS_IAM with no allow denies anyway; said plainly). */
@@ -187,55 +221,21 @@ fb_status aws_lattice_apply(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cr
     json_t *all = NULL, *ans = NULL;
     const json_t *it = NULL;
     char *tg_arn = NULL, *tg_id = NULL, *svc_arn = NULL, *svc_id = NULL;
-    int yes = 0;
     fb_status st = FB_OK;
 
-    /* the target group */
+    /* the target group, then the service (AWS_IAM) */
     char *vq = fbk_xasprintf("vpcIdentifier=%s", ctx->lattice_vpc);
-    if (!dry) st = find_named(ctx, diag, creds, region, "ListTargetGroups", "/targetgroups", vq, name, &all, &it);
+    json_t *tgb = json_pack("{s:s,s:s,s:{s:I,s:s,s:s},s:O}", "name", name, "type", "IP", "config", "port", port,
+                            "protocol", "HTTP", "vpcIdentifier", ctx->lattice_vpc, "tags", tags);
+    lattice_kind tgk = {"target group", "ListTargetGroups", "CreateTargetGroup", "/targetgroups",
+                        "vpc-lattice-target-group", "targetgroup/tg"};
+    st = ensure_named(ctx, diag, creds, region, &tgk, vq, name, tgb, &tg_arn, &tg_id);
+    json_decref(tgb);
     free(vq);
-    if (st == FB_OK && it) {
-        st = ours(ctx, diag, creds, region, aws_str(it, "arn"), &yes, NULL);
-        if (st == FB_OK && !yes) st = refuse_foreign(diag, "target group", name);
-        tg_arn = fbk_xstrdup(aws_str(it, "arn"));
-        tg_id = fbk_xstrdup(aws_str(it, "id"));
-    } else if (st == FB_OK) {
-        json_t *b = json_pack("{s:s,s:s,s:{s:I,s:s,s:s},s:O}", "name", name, "type", "IP", "config", "port", port,
-                              "protocol", "HTTP", "vpcIdentifier", ctx->lattice_vpc, "tags", tags);
-        st = lcall(ctx, diag, creds, region, "CreateTargetGroup", "POST", "/targetgroups", NULL, b,
-                   FB_HTTP_IDEMPOTENT, &ans, NULL);
-        json_decref(b);
-        tg_arn = fbk_xstrdup(aws_str(ans, "arn") ? aws_str(ans, "arn") : "arn:aws:vpc-lattice:(dry-run):targetgroup/tg");
-        tg_id = fbk_xstrdup(aws_str(ans, "id") ? aws_str(ans, "id") : "tg-(dry-run)");
-        json_decref(ans);
-        ans = NULL;
-    }
-    if (st == FB_OK && !dry) st = aws_record(diag, "vpc-lattice-target-group", tg_arn, region, name);
-    json_decref(all);
-    all = NULL;
-    it = NULL;
-
-    /* the service, AWS_IAM */
-    if (st == FB_OK && !dry) st = find_named(ctx, diag, creds, region, "ListServices", "/services", NULL, name, &all, &it);
-    if (st == FB_OK && it) {
-        st = ours(ctx, diag, creds, region, aws_str(it, "arn"), &yes, NULL);
-        if (st == FB_OK && !yes) st = refuse_foreign(diag, "service", name);
-        svc_arn = fbk_xstrdup(aws_str(it, "arn"));
-        svc_id = fbk_xstrdup(aws_str(it, "id"));
-    } else if (st == FB_OK) {
-        json_t *b = json_pack("{s:s,s:s,s:O}", "name", name, "authType", "AWS_IAM", "tags", tags);
-        st = lcall(ctx, diag, creds, region, "CreateService", "POST", "/services", NULL, b, FB_HTTP_IDEMPOTENT, &ans,
-                   NULL);
-        json_decref(b);
-        svc_arn = fbk_xstrdup(aws_str(ans, "arn") ? aws_str(ans, "arn") : "arn:aws:vpc-lattice:(dry-run):service/svc");
-        svc_id = fbk_xstrdup(aws_str(ans, "id") ? aws_str(ans, "id") : "svc-(dry-run)");
-        json_decref(ans);
-        ans = NULL;
-    }
-    if (st == FB_OK && !dry) st = aws_record(diag, "vpc-lattice-service", svc_arn, region, name);
-    json_decref(all);
-    all = NULL;
-    it = NULL;
+    json_t *sb = json_pack("{s:s,s:s,s:O}", "name", name, "authType", "AWS_IAM", "tags", tags);
+    lattice_kind sk = {"service", "ListServices", "CreateService", "/services", "vpc-lattice-service", "service/svc"};
+    if (st == FB_OK) st = ensure_named(ctx, diag, creds, region, &sk, NULL, name, sb, &svc_arn, &svc_id);
+    json_decref(sb);
     /* its DNS name: where callers send their signed requests */
     json_t *svc_live = NULL;
     if (st == FB_OK && !dry) {

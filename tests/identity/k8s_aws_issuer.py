@@ -31,15 +31,8 @@ STS and Lambda request checked against botocore's models):
   deletes it (the shared OIDC providers stay).
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
-import functools
-import http.server
-import json
 import os
 import sys
-import tempfile
-import threading
-import urllib.error
-import urllib.request
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "k8s"))
@@ -47,27 +40,16 @@ sys.path.insert(0, os.path.join(here, "..", "aws"))
 import k8sdrv  # noqa: E402
 from k8sdrv import Checker, Env, Fake  # noqa: E402
 import awstest  # noqa: E402
+sys.path.insert(0, here)
+from idtest import Site, k8s_container, kubelet_token, plan_and_apply, publish_cluster_issuer, signed_get  # noqa: E402
 
 k8sdrv.skip_unless_built()
-import botocore.auth  # noqa: E402
 import botocore.exceptions  # noqa: E402
-from botocore.awsrequest import AWSRequest  # noqa: E402
-from botocore.credentials import Credentials  # noqa: E402
 
 ck = Checker("identity k8s issuer trusted by AWS")
-
-
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-
-
-tmp_site = tempfile.mkdtemp(prefix="fb-k8s-issuer-")
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=tmp_site))
-threading.Thread(target=srv.serve_forever, daemon=True).start()
-SITE = "http://127.0.0.1:%d" % srv.server_address[1]
-K8S_ISSUER = SITE + "/k8s"   # the cluster's service-account issuer
-ISSUER = SITE + "/fb"        # the broker's
+site = Site()
+K8S_ISSUER = site.url + "/k8s"   # the cluster's service-account issuer
+ISSUER = site.url + "/fb"        # the broker's
 
 kfake = Fake("--rollout-delay-ms", "50", "--sa-issuer", K8S_ISSUER)
 afake = awstest.Fake()
@@ -82,20 +64,6 @@ env.env.update({"AWS_ACCESS_KEY_ID": awstest.AK, "AWS_SECRET_ACCESS_KEY": awstes
 NS = "fb-shop"
 os.makedirs(env.path("src"))
 env.write("src/app.py", "def handler(event, context):\n    return 1\n")
-
-
-def container(name, deps=""):
-    return """    - apiVersion: fedbroker.dev/v1
-      kind: Container
-      metadata: {name: %s}
-      spec:
-        image: ghcr.io/shop/%s:4
-        ports: [{port: 8080, protocol: http}]
-        resources: {cpu: 250m, memory: 256Mi}
-        scaling: {minInstances: 1, maxInstances: 2}
-        traffic: {requestsPerMonth: 1000000, meanDuration: 40ms}
-        placement: {providers: [k8s]}
-%s""" % (name, name, deps)
 
 
 def function(name, extra=""):
@@ -116,46 +84,8 @@ kind: Federation
 metadata: {name: shop, tenant: shop}
 spec:
   workloads:
-%s%s%s%s""" % (container("web", "        dependencies: [{workload: worker}]\n"), container("web2"),
+%s%s%s%s""" % (k8s_container("web", "        dependencies: [{workload: worker}]\n"), k8s_container("web2"),
                function("worker"), function("other", "        triggers: [{http: {public: false}}]\n")))
-
-
-def publish_cluster_issuer():
-    """The cluster's discovery document and JWK Set on the site, as one
-    publishes them for AWS and Google (EKS and GKE do it themselves)."""
-    r = kfake.get("/openid/v1/jwks")
-    os.makedirs(os.path.join(tmp_site, "k8s", ".well-known"), exist_ok=True)
-    with open(os.path.join(tmp_site, "k8s", "jwks.json"), "w") as f:
-        json.dump(r.json, f)
-    with open(os.path.join(tmp_site, "k8s", ".well-known", "openid-configuration"), "w") as f:
-        json.dump({"issuer": K8S_ISSUER, "jwks_uri": K8S_ISSUER + "/jwks.json", "response_types_supported": ["id_token"],
-                   "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"]}, f)
-    d = kfake.get("/.well-known/openid-configuration").json or {}
-    return d.get("issuer")
-
-
-def kubelet_token(ns, sa, audience="sts.amazonaws.com"):
-    """What the kubelet writes into a projected volume of that audience."""
-    r = kfake.post("/api/v1/namespaces/%s/serviceaccounts/%s/token" % (ns, sa),
-                   {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                    "spec": {"audiences": [audience], "expirationSeconds": 600}})
-    return (r.json or {}).get("status", {}).get("token", "") if r.status == 201 else ("failed %r" % r)
-
-
-def call_url(url, creds=None):
-    host = url.split("/")[2]
-    headers = {"Host": host}
-    if creds:
-        req = AWSRequest(method="GET", url="https://%s/orders" % host, data=None)
-        botocore.auth.SigV4Auth(Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]),
-                                "lambda", "us-east-1").add_auth(req)
-        headers.update({k: v for k, v in req.headers.items()})
-    r = urllib.request.Request(afake.base + "/orders", headers=headers)
-    try:
-        with urllib.request.urlopen(r, timeout=30) as resp:
-            return resp.status
-    except urllib.error.HTTPError as e:
-        return e.code
 
 
 def assume(role_arn, tok):
@@ -168,13 +98,12 @@ def assume(role_arn, tok):
 
 try:
     sts = afake.client("sts")
-    ck.ok(publish_cluster_issuer() == K8S_ISSUER, "the cluster's discovery document names the issuer of the setting")
-    rc, out, err = env.run("identity", "publish", os.path.join(tmp_site, "fb"))
+    ck.ok(publish_cluster_issuer(kfake, site, K8S_ISSUER) == K8S_ISSUER,
+          "the cluster's discovery document names the issuer of the setting")
+    rc, out, err = env.run("identity", "publish", os.path.join(site.dir, "fb"))
     ck.ok(rc == 0, "identity publish", err)
-    plan_file = env.path("plan.json")
-    rc, out, err = env.run("plan", fed, "--no-baselines", "--out", plan_file)
-    ck.ok(rc == 0, "plan --out", (rc, err[-1500:]))
-    rc, out, err = env.run("apply", "--plan", plan_file)
+    (prc, perr), (rc, out, err) = plan_and_apply(env, fed)
+    ck.ok(prc == 0, "plan --out", (prc, perr[-1500:]))
     ck.ok(rc == 0 and "4 created" in out, "apply --plan deploys the cluster and the AWS side", (rc, out, err[-3000:]))
 
     st = afake.state()
@@ -202,23 +131,23 @@ try:
     ck.ok(wurl and ourl and (worker.get("url") or {}).get("AuthType") == "AWS_IAM",
           "worker has an AWS_IAM function URL", (worker.get("url"), other.get("url")))
 
-    tok = kubelet_token(NS, "web")
+    tok = kubelet_token(kfake, NS, "web", "sts.amazonaws.com")
     creds, sub = assume(role.get("arn", ""), tok)
     ck.ok(creds is not None and sub == "system:serviceaccount:%s:web" % NS,
           "web's pod token (signed by the cluster) opens the role at the fake STS", sub)
     if creds:
-        ck.ok(call_url(wurl, creds) == 200, "a call signed with those credentials is let in by worker's URL")
-        ck.ok(call_url(ourl, creds) == 403, "and refused by other's URL (no grant)")
-    creds2, why = assume(role.get("arn", ""), kubelet_token(NS, "web2"))
+        ck.ok(signed_get(afake.base, wurl, creds)[0] == 200, "a call signed with those credentials is let in by worker's URL")
+        ck.ok(signed_get(afake.base, ourl, creds)[0] == 403, "and refused by other's URL (no grant)")
+    creds2, why = assume(role.get("arn", ""), kubelet_token(kfake, NS, "web2", "sts.amazonaws.com"))
     ck.ok(creds2 is None and why == "AccessDenied", "web2's pod token is refused (another subject)", why)
-    creds3, why = assume(role.get("arn", ""), kubelet_token(NS, "web", audience="https://example.com"))
+    creds3, why = assume(role.get("arn", ""), kubelet_token(kfake, NS, "web", "https://example.com"))
     ck.ok(creds3 is None and why == "InvalidIdentityToken", "web's token for another audience is refused", why)
     wrole = (roles.get("fb-shop-worker") or {}).get("arn", "")
     creds4, why = assume(wrole, tok)
     ck.ok(wrole and creds4 is None and why == "AccessDenied", "web's token does not open worker's own role", why)
     kfake.post("/api/v1/namespaces/default/serviceaccounts",
                {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "web"}})
-    creds5, why = assume(role.get("arn", ""), kubelet_token("default", "web"))
+    creds5, why = assume(role.get("arn", ""), kubelet_token(kfake, "default", "web", "sts.amazonaws.com"))
     ck.ok(creds5 is None and why == "AccessDenied", "a token of account web in another namespace is refused", why)
 
     rows = env.db("SELECT type, cloud_id FROM resources WHERE type = 'iam-role'")
@@ -230,7 +159,7 @@ try:
     ck.ok(rc == 0 and fbc and fbc[0] not in st.get("iam_roles", {}) and khp in st.get("oidc_providers", {}),
           "destroy of worker deletes the caller role; the shared OIDC provider stays", (rc, err[-1500:]))
 finally:
-    srv.shutdown()
+    site.shutdown()
     afake.close()
     kfake.close()
     env.close()

@@ -31,13 +31,9 @@ checked against Google's discovery documents):
   account (its bindings go with it).
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
-import functools
-import http.server
-import json
 import os
 import sys
 import tempfile
-import threading
 import urllib.parse
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -45,23 +41,15 @@ sys.path.insert(0, os.path.join(here, "..", "gcp"))
 sys.path.insert(0, os.path.join(here, "..", "k8s"))
 from gcptest import PROJECT, REGION, Checker, Env, Fake, members, settings, skip_unless_built  # noqa: E402
 import k8sdrv  # noqa: E402
+sys.path.insert(0, here)
+from idtest import Site, k8s_container, kubelet_token, plan_and_apply, publish_cluster_issuer  # noqa: E402
 
 skip_unless_built()
 k8sdrv.skip_unless_built()
 ck = Checker("identity k8s issuer trusted by GCP")
-
-
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-
-
-site = tempfile.mkdtemp(prefix="fb-k8s-issuer-")
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=site))
-threading.Thread(target=srv.serve_forever, daemon=True).start()
-SITE = "http://127.0.0.1:%d" % srv.server_address[1]
-K8S_ISSUER = SITE + "/k8s"
-ISSUER = SITE + "/fb"
+site = Site()
+K8S_ISSUER = site.url + "/k8s"
+ISSUER = site.url + "/fb"
 
 kfake = k8sdrv.Fake("--rollout-delay-ms", "50", "--sa-issuer", K8S_ISSUER)
 gfake = Fake(tempfile.mkdtemp(prefix="fb-gcp-fake-"))
@@ -74,20 +62,6 @@ env.write_config(gs, extra={"drivers": {"gcp": gs, "k8s": {"kubeconfig": kfake.k
                             "identity": {"trustDomain": "prod.example.com", "issuer": ISSUER},
                             "catalog": {"params": {"local_metro": "frankfurt"}}})
 NS = "fb-shop"
-
-
-def kcontainer(name, deps=""):
-    return """    - apiVersion: fedbroker.dev/v1
-      kind: Container
-      metadata: {name: %s}
-      spec:
-        image: ghcr.io/shop/%s:4
-        ports: [{port: 8080, protocol: http}]
-        resources: {cpu: 250m, memory: 256Mi}
-        scaling: {minInstances: 1, maxInstances: 2}
-        traffic: {requestsPerMonth: 1000000, meanDuration: 40ms}
-        placement: {providers: [k8s]}
-%s""" % (name, name, deps)
 
 
 def rcontainer(name):
@@ -107,26 +81,8 @@ kind: Federation
 metadata: {name: shop, tenant: shop}
 spec:
   workloads:
-%s%s%s%s""" % (kcontainer("web", "        dependencies: [{workload: api}]\n"), kcontainer("web2"), rcontainer("api"),
+%s%s%s%s""" % (k8s_container("web", "        dependencies: [{workload: api}]\n"), k8s_container("web2"), rcontainer("api"),
                rcontainer("other")))
-
-
-def publish_cluster_issuer():
-    r = kfake.get("/openid/v1/jwks")
-    os.makedirs(os.path.join(site, "k8s", ".well-known"), exist_ok=True)
-    with open(os.path.join(site, "k8s", "jwks.json"), "w") as f:
-        json.dump(r.json, f)
-    with open(os.path.join(site, "k8s", ".well-known", "openid-configuration"), "w") as f:
-        json.dump({"issuer": K8S_ISSUER, "jwks_uri": K8S_ISSUER + "/jwks.json", "response_types_supported": ["id_token"],
-                   "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"]}, f)
-    return (kfake.get("/.well-known/openid-configuration").json or {}).get("issuer")
-
-
-def kubelet_token(ns, sa, audience):
-    r = kfake.post("/api/v1/namespaces/%s/serviceaccounts/%s/token" % (ns, sa),
-                   {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                    "spec": {"audiences": [audience], "expirationSeconds": 600}})
-    return (r.json or {}).get("status", {}).get("token", "") if r.status == 201 else ("failed %r" % r)
 
 
 def sts_exchange(tok, audience):
@@ -151,15 +107,13 @@ def invoke(svc, tok):
 
 
 try:
-    ck.ok(publish_cluster_issuer() == K8S_ISSUER, "the cluster's discovery document names the issuer of the setting")
-    rc, out, err = env.run("identity", "publish", os.path.join(site, "fb"))
+    ck.ok(publish_cluster_issuer(kfake, site, K8S_ISSUER) == K8S_ISSUER,
+          "the cluster's discovery document names the issuer of the setting")
+    rc, out, err = env.run("identity", "publish", os.path.join(site.dir, "fb"))
     ck.ok(rc == 0, "identity publish", err)
-    plan_file = env.path("plan.json")
-    rc, out, err = env.run("plan", fed, "--no-baselines", "--out", plan_file)
-    ck.ok(rc == 0, "plan --out", (rc, err[-1500:]))
-    rc, out, err = env.run("apply", "--plan", plan_file)
-    ck.ok(rc == 0 and "4 created" in out, "apply --plan deploys the cluster and the Cloud Run side",
-          (rc, out, err[-3000:]))
+    (prc, perr), (rc, out, err) = plan_and_apply(env, fed)
+    ck.ok(prc == 0, "plan --out", (prc, perr[-1500:]))
+    ck.ok(rc == 0 and "4 created" in out, "apply --plan deploys the cluster and the Cloud Run side", (rc, out, err[-3000:]))
 
     st_, pl, _ = gfake.call("GET", "/iam/v1/projects/%s/locations/global/workloadIdentityPools/fedbroker/providers"
                             % PROJECT, token=gfake.admin)
@@ -188,7 +142,7 @@ try:
           "the cluster principal's binding is recorded", rows)
     services = gfake.services()
 
-    tok = kubelet_token(NS, "web", KAUD)
+    tok = kubelet_token(kfake, NS, "web", KAUD)
     st_, fed_tok = sts_exchange(tok, KAUD)
     ck.ok(st_ == 200 and fed_tok, "the fake GCP STS exchanges web's pod token (the cluster's JWKS, iss, aud, exp)",
           st_)
@@ -201,10 +155,10 @@ try:
     st3, _ = invoke(services["other"], idt2 or "")
     ck.ok(st_ == 401 and st2 == 200 and st3 == 403, "other refuses it, and an ID token made for its URL",
           (st_, st2, st3))
-    st_, fed2 = sts_exchange(kubelet_token(NS, "web2", KAUD), KAUD)
+    st_, fed2 = sts_exchange(kubelet_token(kfake, NS, "web2", KAUD), KAUD)
     st2, _ = id_token(CALLER, fed2 or "", services["api"])
     ck.ok(st_ == 200 and st2 == 403, "web2's pod token may not impersonate the account (another subject)", (st_, st2))
-    st_, _ = sts_exchange(kubelet_token(NS, "web", BAUD), BAUD)
+    st_, _ = sts_exchange(kubelet_token(kfake, NS, "web", BAUD), BAUD)
     ck.ok(st_ == 400, "web's pod token for the broker's provider is refused (another issuer)", st_)
     st_, _ = id_token("fb-shop-api@%s.iam.gserviceaccount.com" % PROJECT, fed_tok or "", services["api"])
     ck.ok(st_ == 403, "web's federated token may not impersonate api's own account", st_)
@@ -216,7 +170,7 @@ try:
     ck.ok(rc == 0 and not [a for a in (doc or {}).get("accounts", []) if a["email"] == CALLER],
           "destroy of api deletes the caller account", (rc, err[-1500:]))
 finally:
-    srv.shutdown()
+    site.shutdown()
     kfake.close()
     gfake.close()
     env.close()

@@ -14,7 +14,7 @@ IDENTITY_TESTS = tests/identity/tokens.py tests/identity/secrets.py tests/identi
 	tests/identity/nosecret.py tests/identity/aws_invoke.py tests/identity/gcp_functions.py \
 	tests/identity/workload_token.py tests/identity/plan_callers.py tests/identity/gcp_workload_token.py \
 	tests/identity/k8s_workload_token.py tests/identity/gcp_certs_cache.py tests/identity/k8s_aws_issuer.py tests/identity/k8s_gcp_issuer.py tests/identity/aws_lattice.py
-EXTRA_DIST += tests/identity/wltest.py
+EXTRA_DIST += tests/identity/wltest.py tests/identity/idtest.py
 TESTS += $(IDENTITY_TESTS)
 EXTRA_DIST += $(IDENTITY_TESTS)
 EXTRA_DIST += tests/reference/jose/SOURCE.md tests/reference/jose/LICENSE \
