@@ -183,6 +183,18 @@ try:
     rc, out, err = env.run("apply", fed(), *T)
     ck.ok(rc == 0 and not [e for e in fake.log(seq) if e.get("service") == "vpc-lattice"],
           "without ecs.vpcLattice nothing of VPC Lattice is called", (rc, err[-1000:]))
+
+    # a wrong setting: refused at configure, located, nothing called
+    for bad, want in (({"serviceNetwork": "net-1", "vpcId": "vpc-0a1b2c3d", "roleArn": INFRA}, "sn-"),
+                      ({"serviceNetwork": net["id"], "vpcId": "vpc-0a1b2c3d"}, "roleArn"),
+                      ({"serviceNetwork": net["id"], "vpcId": "vpc-0a1b2c3d", "roleArn": INFRA, "port": 1}, "port")):
+        conf["drivers"]["aws"] = dict(s, ecs=dict(s["ecs"], vpcLattice=bad))
+        json.dump(conf, open(os.path.join(env.home, "config.json"), "w"))
+        seq = fake.log()[-1]["seq"]
+        rc, out, err = env.run("apply", fed(), *T)
+        ck.ok(rc != 0 and "/drivers/aws/ecs/vpcLattice" in err and want in err and not fake.log(seq),
+              "ecs.vpcLattice %s is refused, naming the setting and %s, before any request" % (json.dumps(bad), want),
+              (rc, err[-800:]))
 finally:
     srv.shutdown()
     fake.close()

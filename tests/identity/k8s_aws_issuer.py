@@ -31,6 +31,7 @@ STS and Lambda request checked against botocore's models):
   deletes it (the shared OIDC providers stay).
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
+import json
 import os
 import sys
 
@@ -158,6 +159,14 @@ try:
     st = afake.state()
     ck.ok(rc == 0 and fbc and fbc[0] not in st.get("iam_roles", {}) and khp in st.get("oidc_providers", {}),
           "destroy of worker deletes the caller role; the shared OIDC provider stays", (rc, err[-1500:]))
+
+    # a setting that is no issuer URL: refused, naming it
+    conf = json.load(open(os.path.join(env.home, "config.json")))
+    conf["drivers"]["k8s"]["serviceAccountIssuer"] = "http://kubernetes.example.com"
+    json.dump(conf, open(os.path.join(env.home, "config.json"), "w"))
+    rc, out, err = env.run("plan", fed, "--no-baselines", "--no-save")
+    ck.ok(rc != 0 and "serviceAccountIssuer" in err and "https://" in err,
+          "serviceAccountIssuer http:// off loopback is refused, naming the setting", (rc, err[-800:]))
 finally:
     site.shutdown()
     afake.close()
