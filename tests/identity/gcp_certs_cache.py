@@ -15,11 +15,16 @@ certificate GETs (its request log, method "certs"):
 - Google rotates its key (the fake's POST /__fake/google-key: the new key
   signs, the old one stays published): the first token of the new key makes
   exactly one refetch and is accepted, later ones none; a token of the old
-  key is still accepted without a GET.
+  key is still accepted without a GET;
+- the driver's attest run from 32 threads at once on one context
+  (tests/identity/attest_many: the gcp driver loaded with the real host
+  table, 4 proofs per thread), its set expired: every proof accepted, one
+  certificate GET (one thread fetches, the others wait for its answer).
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -28,7 +33,7 @@ import urllib.request
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "gcp"))
-from gcptest import PROJECT, REGION, Checker, Env, Fake, settings, skip_unless_built  # noqa: E402
+from gcptest import BUILD, DRIVER_PATH, PROJECT, REGION, Checker, Env, Fake, settings, skip_unless_built  # noqa: E402
 sys.path.insert(0, here)
 import wltest  # noqa: E402
 from wltest import post  # noqa: E402
@@ -150,6 +155,25 @@ try:
     ck.ok(ok_kid and r == [200, 200, 200] and r_old == 200 and len(gets) == 1,
           "a rotated key: its first token refetches once and is accepted, later ones and the old key's token "
           "fetch nothing", (ok_kid, r, r_old, gets))
+
+    # 32 threads on one driver context, the set expired: one GET
+    fake.config(certs_max_age=3600)
+    tok3 = id_token()
+    seen.append(tok3)
+    time.sleep(0.1)
+    s4 = fake.seq()
+    tool = os.path.join(BUILD, "tests", "identity", "attest_many")
+    p = subprocess.run([tool, os.path.join(DRIVER_PATH, "gcp.so"), json.dumps(gs), "32", "4"],
+                       input=json.dumps({"proof": {"idToken": tok3}, "serverId": ISSUER, "tokenUrl": TOKEN_URL}).encode(),
+                       env=env.env, capture_output=True, timeout=600)
+    try:
+        res = json.loads(p.stdout)
+    except ValueError:
+        res = None
+    gets = cert_gets(s4)
+    ck.ok(p.returncode == 0 and res == {"calls": 128, "statuses": {"ok": 128}} and len(gets) == 1,
+          "attest from 32 threads on one context (a fresh cache): 128 proofs accepted, one certificate GET",
+          (p.returncode, res, len(gets), p.stderr.decode()[-800:]))
 finally:
     log = wltest.stop([serve] if serve else [])
     in_log, _ = wltest.leaks(seen, log, env.home)

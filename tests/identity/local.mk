@@ -7,6 +7,11 @@ TESTS += tests/identity/check_identity
 tests_identity_check_identity_SOURCES = tests/identity/check_identity.c
 tests_identity_check_identity_CPPFLAGS = $(FB_TEST_INCS) -DFB_TEST_SRCDIR='"$(abs_top_srcdir)"'
 tests_identity_check_identity_LDADD = $(FB_TEST_DEPLIBS)
+# attest from many threads on one driver context (gcp_certs_cache.py)
+check_PROGRAMS += tests/identity/attest_many
+tests_identity_attest_many_SOURCES = tests/identity/attest_many.c
+tests_identity_attest_many_CPPFLAGS = $(FB_TEST_INCS)
+tests_identity_attest_many_LDADD = $(FB_TEST_DEPLIBS) -lpthread
 
 IDENTITY_TESTS = tests/identity/tokens.py tests/identity/secrets.py tests/identity/portable.py tests/identity/aws_secrets.py \
 	tests/identity/aws_oidc.py tests/identity/aws_binding.py tests/identity/serve_oidc.py \
