@@ -24,7 +24,9 @@ group, port-8080). Then:
 - worker stops calling api: the next apply withdraws its grant (denied);
 - destroy of api deletes the association, listener, service and group
   (after the ECS service) and the fake holds none of them;
-- without the setting, nothing of VPC Lattice is called.
+- apply --dry-run shows the Lattice requests and sends none;
+- without the setting, nothing of VPC Lattice is called; a wrong setting
+  is refused at configure, naming it.
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
 import json
@@ -113,6 +115,15 @@ try:
     sts = fake.client("sts")
     rc, out, err = env.run("identity", "publish", os.path.join(site, "fb"))
     ck.ok(rc == 0, "identity publish", err)
+    seq = fake.seq()
+    rc, out, err = env.run("apply", fed(), *T, "--dry-run", "--format", "json")
+    shown = out if rc == 0 else ""
+    want = ("/targetgroups", "/services", "/listeners", "/servicenetworkserviceassociations", "/authpolicy/",
+            "vpc-lattice-svcs:Invoke", "vpcLatticeConfigurations")
+    ck.ok(rc == 0 and [w for w in want if w not in shown] == [] and
+          not [e for e in fake.log(seq) if e.get("service") == "vpc-lattice"],
+          "dry run: shows the Lattice requests and the ECS registration, sends none",
+          (rc, [w for w in want if w not in shown], err[-1500:]))
     rc, out, err = env.run("apply", fed(), *T)
     ck.ok(rc == 0, "apply of api (Fargate), worker and other (Lambda)", (rc, err[-3000:]))
     lat = lattice()
