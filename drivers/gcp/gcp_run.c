@@ -323,6 +323,8 @@ fb_status gcp_run_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, const 
     if (st == FB_OK && (wl->queue_triggers || wl->schedule_triggers || json_object_get(prev, "state")))
         st = gcp_triggers_apply(ctx, wl, sh, uri, prev, GCP_TRIGGERS_TOPICS | GCP_TRIGGERS_REST, triggers,
                                 resources, diag);
+    /* the capacity schedule patches the service that is now up */
+    if (st == FB_OK) st = gcp_capacity_apply(ctx, in, wl, sh, name, resources, diag);
 done:
     if (st == FB_OK) {
         const char *rev = json_string_value(json_object_get(live, "latestReadyRevision"));

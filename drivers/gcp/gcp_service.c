@@ -117,6 +117,7 @@ static fb_status drift_of(fb_driver_ctx *ctx, const gcp_svc *k, const json_t *de
     if (st == FB_OK)
         st = gcp_triggers_observe(ctx, wl, sh, json_string_value(json_object_get(live, k->url_member)), drift,
                                   diag);
+    if (st == FB_OK && sh->svc == GCP_RUN) st = gcp_capacity_observe(ctx, wl, sh, name, drift, diag);
     return st;
 }
 
@@ -167,8 +168,10 @@ fb_status gcp_svc_observe(fb_driver_ctx *ctx, const gcp_svc *k, json_t *in, json
 
 fb_status gcp_svc_destroy(fb_driver_ctx *ctx, const gcp_svc *k, const json_t *dep, json_t *deleted, fb_diag *diag)
 {
-    /* the triggers first: they call the service */
+    /* the triggers and the capacity schedule's jobs first: they call the
+     * service */
     fb_status st = gcp_triggers_destroy(ctx, dep, deleted, diag);
+    if (st == FB_OK) st = gcp_capacity_destroy(ctx, dep, deleted, diag);
     json_t *names = gcp_dep_names(dep, k->type);
     size_t i;
     json_t *n;

@@ -93,6 +93,21 @@ static fb_status record(fb_diag *diag, const json_t *prev, const json_t *ref, co
     return st;
 }
 
+/* Whether an apply conflict's message ("Apply failed with 1 conflict:
+ * conflict with \"MANAGER\" using API: .field", "conflicts with" for
+ * several) names only the capacity schedule's manager. */
+static int only_capacity_conflicts(const char *m)
+{
+    if (!m || strncmp(m, "Apply failed with", 17)) return 0;
+    int n = 0;
+    /* "conflict with" for one, "conflicts with" for several fields of a manager */
+    for (const char *p = strstr(m, " with \""); p; p = strstr(p + 1, " with \"")) {
+        if (strncmp(p + 7, K8S_CAPACITY_MANAGER "\"", strlen(K8S_CAPACITY_MANAGER) + 1)) return 0;
+        n++;
+    }
+    return n > 0;
+}
+
 /* Server-side apply of body (borrowed) at ref. A conflict with another
  * field manager is an error naming it (the API server's message does). */
 static fb_status ssa(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const json_t *body, const char *secret,
@@ -114,6 +129,15 @@ static fb_status ssa(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const
         k8s_res_clear(&r);
         k8s_host->sleep_ms(diag, 200u << attempt);
     }
+    /* a conflict only with the capacity schedule's own manager (the floor
+     * its jobs moved, and the schedule is gone or changed): both are
+     * fedbroker, so the spec's value is taken back */
+    if (st == FB_OK && !ctx->force && r.err == FB_CONFLICT && only_capacity_conflicts(r.message)) {
+        k8s_res_clear(&r);
+        st = k8s_call_secret(ctx, diag, what, "PATCH", path, "fieldManager=" K8S_FIELD_MANAGER "&force=true", body,
+                             "application/apply-patch+yaml", FB_HTTP_IDEMPOTENT | (live ? 0 : K8S_BODY_UNUSED),
+                             secret, &r);
+    }
     if (st == FB_OK && r.err != FB_OK) {
         const char *hint = NULL;
         if (r.err == FB_CONFLICT && r.message && !strncmp(r.message, "Apply failed with", 17))
@@ -123,6 +147,23 @@ static fb_status ssa(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const
         st = k8s_fail(diag, what, &r, hint);
     }
     if (st == FB_OK && live) *live = json_incref(r.body);
+    k8s_res_clear(&r);
+    free(path);
+    free(what);
+    return st;
+}
+
+/* The floor a capacity schedule moves, set to the step in effect now
+ * (k8s_capacity_set_floor): a merge patch as the schedule's field manager,
+ * the one the jobs use, so it and fedbroker's own apply never conflict. */
+static fb_status capacity_floor(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const json_t *patch)
+{
+    char *path = ref_path(ref);
+    char *what = ref_what("set the scheduled floor of", ref);
+    k8s_res r;
+    fb_status st = k8s_call(ctx, diag, what, "PATCH", path, "fieldManager=" K8S_CAPACITY_MANAGER, patch,
+                            "application/merge-patch+json", FB_HTTP_IDEMPOTENT | K8S_BODY_UNUSED, &r);
+    if (st == FB_OK && r.err != FB_OK) st = k8s_fail(diag, what, &r, NULL);
     k8s_res_clear(&r);
     free(path);
     free(what);
@@ -374,6 +415,15 @@ static void pod_token(json_t *pod, const json_t *token)
     free(keys);
 }
 
+/* A rendered document (borrowed) as a (ref, body) pair in ns. new. */
+static json_t *doc_object(const json_t *d, const char *ns)
+{
+    return json_pack("{s:o,s:O,s:O*}", "ref",
+                     ref_of(json_string_value(json_object_get(d, "api")), json_string_value(json_object_get(d, "kind")),
+                            ns, json_string_value(json_object_get(d, "name"))),
+                     "body", json_object_get(d, "body"), "capacityPatch", json_object_get(d, "capacityPatch"));
+}
+
 /* The workload's objects: its ServiceAccount, then render's documents in
  * ns with that account. knative: 1 Knative Service, 0 Deployment etc.
  * token: token_of's, or NULL. */
@@ -400,6 +450,14 @@ static json_t *workload_objects(fb_driver_ctx *ctx, const fbk_wl *wl, const char
     int cron = fbk_k8s_schedule_only(wl);
     json_t *docs = cron ? fbk_k8s_render_cronjobs(&w, &o)
                  : knative ? fbk_k8s_render_knative(&w, &o, ck) : fbk_k8s_render_deployment(&w, &o, ck);
+    /* the capacity schedule's objects (k8s_capacity.c) after the object
+     * they patch, so destroy (newest first) stops the jobs before it */
+    json_t *cap = NULL;
+    if (!cron && k8s_capacity_has(&w)) {
+        long long fl = -1;
+        cap = k8s_capacity_render(&w, ns, knative, ctx->capacity_image, k8s_host->now(), &fl, ck);
+        k8s_capacity_set_floor(docs, knative, fl);
+    }
     size_t i;
     json_t *d;
     json_array_foreach(docs, i, d) {
@@ -420,12 +478,10 @@ static json_t *workload_objects(fb_driver_ctx *ctx, const fbk_wl *wl, const char
             if (!knative || cron) json_object_set_new(pod, "automountServiceAccountToken", json_false());
             if (token) pod_token(pod, token);
         }
-        json_array_append_new(objs, json_pack("{s:o,s:O}", "ref",
-                                              ref_of(json_string_value(json_object_get(d, "api")),
-                                                     json_string_value(json_object_get(d, "kind")), ns,
-                                                     json_string_value(json_object_get(d, "name"))),
-                                              "body", body));
+        json_array_append_new(objs, doc_object(d, ns));
     }
+    json_array_foreach(cap, i, d) json_array_append_new(objs, doc_object(d, ns));
+    json_decref(cap);
     json_decref(docs);
     return objs;
 }
@@ -688,6 +744,8 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         if (st != FB_OK) break;
         json_t *ref = json_object_get(o, "ref");
         st = ssa(ctx, diag, ref, json_object_get(o, "body"), json_string_value(json_object_get(o, "secret")), NULL);
+        if (st == FB_OK && json_object_get(o, "capacityPatch"))
+            st = capacity_floor(ctx, diag, ref, json_object_get(o, "capacityPatch"));
         if (st != FB_OK) break;
         json_array_append(refs, ref);
         const char *kind = json_string_value(json_object_get(ref, "kind"));
@@ -855,6 +913,30 @@ static void drift_of(const json_t *want, const json_t *live, const char *prefix,
                                                live ? (json_t *)live : json_null()));
 }
 
+/* Whether a CronJob named name is a schedule-only workload's
+ * (fbk_k8s_render_cronjobs: NAME-cron-N), not a capacity schedule's. */
+static int job_cronjob(const char *name)
+{
+    const char *p = NULL;
+    for (const char *q = name ? strstr(name, "-cron-") : NULL; q; q = strstr(q + 1, "-cron-")) p = q;
+    if (!p || !p[6]) return 0;
+    for (p += 6; *p; p++)
+        if (*p < '0' || *p > '9') return 0;
+    return 1;
+}
+
+/* Removes from a wanted spec (changed) what a capacity schedule moves
+ * between applies: the HPA's minReplicas, the Knative revision's
+ * min-scale, and a one-off step's suspend (its job sets it once it ran). */
+static void unscheduled(const char *kind, json_t *spec)
+{
+    if (!strcmp(kind, "HorizontalPodAutoscaler")) json_object_del(spec, "minReplicas");
+    else if (!strcmp(kind, "CronJob")) json_object_del(spec, "suspend");
+    else if (!strcmp(kind, "Service"))
+        json_object_del(json_object_get(json_object_get(json_object_get(spec, "template"), "metadata"), "annotations"),
+                        "autoscaling.knative.dev/min-scale");
+}
+
 fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag)
 {
     int knative = 0;
@@ -866,6 +948,7 @@ fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
     json_t *want = NULL;
     char *want_versions = NULL; /* the broker's secret versions the pods should carry */
     const json_t *wlj = json_object_get(in, "workload");
+    int scheduled = 0; /* a capacity schedule moves the floor: not drift */
     if (wlj) {
         fbk_ck quiet = {k8s_host, diag, K8S_DRV, 0, 1};
         fbk_wl wl;
@@ -879,6 +962,7 @@ fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
                                     json_object_get(json_object_get(json_object_get(in, "deployment"), "state"),
                                                     "token"), &quiet);
             want_versions = secret_versions(&wl, diag);
+            scheduled = k8s_capacity_has(&wl);
         }
         json_decref(tmp);
     }
@@ -887,7 +971,9 @@ fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
     json_t *ref;
     json_array_foreach(objs, i, ref) {
         const char *kind = json_string_value(json_object_get(ref, "kind"));
-        int is_cron = !strcmp(kind, "CronJob");
+        /* a schedule-only workload's CronJobs (NAME-cron-N) are the
+         * workload; a capacity schedule's (NAME-capacity-...) are not */
+        int is_cron = !strcmp(kind, "CronJob") && job_cronjob(json_string_value(json_object_get(ref, "name")));
         int is_main = is_cron || !strcmp(kind, "Deployment") ||
                       !strcmp(json_string_value(json_object_get(ref, "api")), "serving.knative.dev/v1");
         have_main |= is_main;
@@ -926,7 +1012,19 @@ fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
         json_array_foreach(want, j, w) {
             if (!json_equal(json_object_get(w, "ref"), ref)) continue;
             json_t *body = json_object_get(w, "body");
-            drift_of(json_object_get(body, "spec"), json_object_get(live, "spec"), type, drift);
+            json_t *wspec = json_deep_copy(json_object_get(body, "spec"));
+            if (scheduled) unscheduled(kind, wspec);
+            drift_of(wspec, json_object_get(live, "spec"), type, drift);
+            json_decref(wspec);
+            /* RBAC objects keep what they grant outside spec */
+            static const char *const rbac[] = {"rules", "subjects", "roleRef"};
+            if (!strcmp(kind, "Role") || !strcmp(kind, "RoleBinding"))
+                for (size_t k = 0; k < 3; k++) {
+                    if (!json_object_get(body, rbac[k])) continue;
+                    char *f = fbk_xasprintf("%s.%s", type, rbac[k]);
+                    drift_of(json_object_get(body, rbac[k]), json_object_get(live, rbac[k]), f, drift);
+                    free(f);
+                }
             drift_of(json_object_get(json_object_get(body, "metadata"), "labels"),
                      json_object_get(json_object_get(live, "metadata"), "labels"), type, drift);
         }
@@ -1230,7 +1328,8 @@ fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag 
         {"v1", "Service"},            {"autoscaling/v2", "HorizontalPodAutoscaler"},
         {"networking.k8s.io/v1", "Ingress"}, {"serving.knative.dev/v1", "Service"},
         {"v1", "ResourceQuota"},      {"v1", "LimitRange"},            {"networking.k8s.io/v1", "NetworkPolicy"},
-        {"batch/v1", "CronJob"}};
+        {"batch/v1", "CronJob"},      {"rbac.authorization.k8s.io/v1", "Role"},
+        {"rbac.authorization.k8s.io/v1", "RoleBinding"}};
     json_t *our_ns = json_object();
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds && st == FB_OK; k++) {
         if (!strcmp(kinds[k][0], "serving.knative.dev/v1") && !ctx->has_knative) continue;
@@ -1242,6 +1341,16 @@ fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag 
                       workload_kind ? NULL : "labelSelector=" K8S_MANAGED_BY "%3D" K8S_FIELD_MANAGER, NULL, NULL,
                       FB_HTTP_READ_ONLY | FB_HTTP_IDEMPOTENT, &res);
         free(path);
+        if (st == FB_OK && res.err == FB_AUTH && !strcmp(kinds[k][0], "rbac.authorization.k8s.io/v1")) {
+            /* an account that may not list Roles (it needs that only for
+             * capacity schedules) still discovers everything else */
+            fbk_diag(k8s_host, diag, FB_SEV_WARNING, NULL,
+                     "k8s: discover: cannot list %ss (HTTP %ld): capacity schedules' %ss are not reported\n"
+                     "grant list on %ss.rbac.authorization.k8s.io to the broker's account",
+                     kinds[k][1], res.status, kinds[k][1], kinds[k][1][4] ? "rolebinding" : "role");
+            k8s_res_clear(&res);
+            continue;
+        }
         if (st == FB_OK && res.err != FB_OK) st = k8s_fail(diag, "discover", &res, NULL);
         size_t j;
         json_t *it;
