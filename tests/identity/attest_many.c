@@ -44,18 +44,6 @@ static void *run(void *arg)
     return NULL;
 }
 
-static char *read_stdin(void)
-{
-    size_t cap = 65536, n = 0, got;
-    char *buf = fbi_xmalloc(cap);
-    while ((got = fread(buf + n, 1, cap - n - 1, stdin)) > 0) {
-        n += got;
-        if (n + 1 == cap) buf = fbi_xrealloc(buf, cap *= 2);
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 5) {
@@ -89,7 +77,12 @@ int main(int argc, char **argv)
         fb_diag_print(d, stderr);
         return 1;
     }
-    char *in = read_stdin();
+    char *rerr = NULL;
+    char *in = fbi_read_file("-", 1 << 20, NULL, &rerr); /* standard input */
+    if (!in) {
+        fprintf(stderr, "attest_many: %s\n", rerr);
+        return 1;
+    }
     job jobs[MAX_THREADS];
     pthread_t tid[MAX_THREADS];
     for (long i = 0; i < threads; i++) {
