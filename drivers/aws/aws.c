@@ -135,6 +135,7 @@ char *aws_endpoint(aws_ctx *ctx, const char *api, const char *region)
                      : !strcmp(api, "elasticloadbalancing") ? ctx->ep_elb
                      : !strcmp(api, "secretsmanager") ? ctx->ep_secretsmanager
                      : !strcmp(api, "iam") ? ctx->ep_iam
+                     : !strcmp(api, "vpc-lattice") ? ctx->ep_lattice
                      : !strcmp(api, "sts") ? ctx->ep_sts : NULL;
     if (over) {
         size_t n = strlen(over);
@@ -426,6 +427,10 @@ static void ctx_free(aws_ctx *c)
     free(c->task_role);
     free(c->target_group);
     free(c->alb_resource_label);
+    free(c->lattice_network);
+    free(c->lattice_vpc);
+    free(c->lattice_role);
+    free(c->ep_lattice);
     fbk_aws_creds_clear(&c->creds);
     fbk_input_cache_free(c->inputs);
     pthread_mutex_destroy(&c->mu);
@@ -513,11 +518,11 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
                                       "ecs", "accountId", "scheduler", NULL};
     static const char *const ep_keys[] = {"lambda", "ecs", "application-autoscaling", "sts",
                                           "scheduler", "sqs", "secretsmanager", "iam",
-                                          "elasticloadbalancing", NULL};
+                                          "elasticloadbalancing", "vpc-lattice", NULL};
     static const char *const lam_keys[] = {"role", NULL};
     static const char *const ecs_keys[] = {"cluster", "subnets", "securityGroups", "assignPublicIp",
                                            "executionRoleArn", "taskRoleArn", "targetGroupArn",
-                                           "albResourceLabel", "targetCpuPercent", NULL};
+                                           "albResourceLabel", "targetCpuPercent", "vpcLattice", NULL};
     bad |= known_keys(diag, s, "/drivers/aws", top) != 0;
     /* regions */
     json_t *regions = json_object_get(s, "regions");
@@ -567,7 +572,8 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
     } else if (ep) {
         bad |= known_keys(diag, ep, "/drivers/aws/endpoints", ep_keys) != 0;
         char **slots[] = {&c->ep_lambda, &c->ep_ecs, &c->ep_aas, &c->ep_sts, &c->ep_scheduler,
-                          &c->ep_sqs, &c->ep_secretsmanager, &c->ep_iam, &c->ep_elb};
+                          &c->ep_sqs, &c->ep_secretsmanager, &c->ep_iam, &c->ep_elb,
+                          &c->ep_lattice};
         for (size_t i = 0; i < sizeof slots / sizeof *slots; i++) {
             char ptr[96];
             snprintf(ptr, sizeof ptr, "/drivers/aws/endpoints/%s", ep_keys[i]);
@@ -633,6 +639,34 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
             bad = 1;
         } else if (ap) {
             c->assign_public_ip = json_is_true(ap);
+        }
+        /* caller grants on Fargate through VPC Lattice (lattice.c): opt-in,
+         * since it joins the user's service network and VPC */
+        json_t *vl = json_object_get(ecs, "vpcLattice");
+        static const char *const vl_keys[] = {"serviceNetwork", "vpcId", "roleArn", NULL};
+        if (vl && !json_is_object(vl)) {
+            fbk_diag(aws_host, diag, FB_SEV_ERROR, "/drivers/aws/ecs/vpcLattice",
+                     "aws: ecs.vpcLattice must be an object {\"serviceNetwork\": \"sn-...\", \"vpcId\": "
+                     "\"vpc-...\", \"roleArn\": \"arn:aws:iam::ACCOUNT:role/ECS-infrastructure-role\"}");
+            bad = 1;
+        } else if (vl) {
+            bad |= known_keys(diag, vl, "/drivers/aws/ecs/vpcLattice", vl_keys) != 0;
+            bad |= opt_str(diag, vl, "serviceNetwork", "/drivers/aws/ecs/vpcLattice/serviceNetwork",
+                           &c->lattice_network) != 0;
+            bad |= opt_str(diag, vl, "vpcId", "/drivers/aws/ecs/vpcLattice/vpcId", &c->lattice_vpc) != 0;
+            bad |= opt_str(diag, vl, "roleArn", "/drivers/aws/ecs/vpcLattice/roleArn", &c->lattice_role) != 0;
+            const char *why = !c->lattice_network || strncmp(c->lattice_network, "sn-", 3) != 0
+                                  ? "serviceNetwork must be a service network id (sn-...)"
+                              : !c->lattice_vpc || strncmp(c->lattice_vpc, "vpc-", 4) != 0
+                                  ? "vpcId must be the tasks' VPC id (vpc-...)"
+                              : !c->lattice_role || !role_arn_ok(c->lattice_role)
+                                  ? "roleArn must be the ECS infrastructure role's ARN (arn:aws:iam::ACCOUNT:role/NAME), "
+                                    "a role ECS assumes to register the tasks (AmazonECSInfrastructureRolePolicyForVpcLattice)"
+                                  : NULL;
+            if (why) {
+                fbk_diag(aws_host, diag, FB_SEV_ERROR, "/drivers/aws/ecs/vpcLattice", "aws: ecs.vpcLattice: %s", why);
+                bad = 1;
+            }
         }
         json_t *ct = json_object_get(ecs, "targetCpuPercent");
         if (ct && (!json_is_integer(ct) || json_integer_value(ct) < 10 ||
@@ -963,6 +997,7 @@ static fb_status aws_discover(fb_driver_ctx *ctx, const char *in_json, char **ou
         st = aws_lambda_discover(ctx, &creds, region, resources, diag);
         if (st == FB_OK) st = aws_triggers_discover(ctx, &creds, region, resources, diag);
         if (st == FB_OK) st = aws_ecs_discover(ctx, &creds, region, resources, diag);
+        if (st == FB_OK) st = aws_lattice_discover(ctx, &creds, region, resources, diag);
     }
     /* IAM is global: the workloads' roles once, when the broker is an issuer */
     if (st == FB_OK && json_is_object(json_object_get(in, "identity")))

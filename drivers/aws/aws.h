@@ -46,6 +46,11 @@ struct fb_driver_ctx {
     char *target_group;   /* settings.ecs.targetGroupArn (ALB) */
     char *alb_resource_label; /* settings.ecs.albResourceLabel */
     int cpu_target;       /* settings.ecs.targetCpuPercent, default 60 */
+    /* settings.ecs.vpcLattice (opt-in caller grants on Fargate, lattice.c):
+     * the user's service network, the VPC of the tasks, the ECS
+     * infrastructure role that registers them; all NULL when not set */
+    char *lattice_network, *lattice_vpc, *lattice_role;
+    char *ep_lattice;     /* endpoints["vpc-lattice"] */
     pthread_mutex_t mu;
     fbk_aws_creds creds;  /* cached; access_key_id NULL = none yet */
     fbk_input_cache *inputs; /* validate's parsed apply inputs, taken by apply */
@@ -330,5 +335,26 @@ fb_status aws_identity_unbind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *
  * {"resource": {"type": "iam-role", "id": ROLE-ARN}, "caller": SESSION-ARN}
  * for a workload role's session; FB_AUTH with a diagnostic otherwise. */
 fb_status aws_attest(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);
+
+/* ---- lattice.c: caller grants on Fargate through VPC Lattice -------------------- */
+
+/* With settings.ecs.vpcLattice, for a Container with callers (in: the
+ * apply input, borrowed): the Lattice target group, service (AWS_IAM),
+ * listener, association with the service network and the auth policy
+ * allowing vpc-lattice-svcs:Invoke to each caller's role only, each
+ * recorded. state (borrowed) gets "lattice" {serviceArn, targetGroupArn,
+ * listenerArn, serviceNetwork, url, grants}; *ecs_cfg (new) is the ECS
+ * service's vpcLatticeConfigurations, NULL when Lattice is not used
+ * (no setting, no identity, no port, or no caller now or before). */
+fb_status aws_lattice_apply(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const json_t *in,
+                            const char *region, json_int_t port, json_t *state, json_t **ecs_cfg);
+/* Deletes the Lattice objects dep (borrowed) records, in the order Lattice
+ * allows, after the ECS service; appends their ARNs to deleted. */
+fb_status aws_lattice_destroy(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const json_t *dep,
+                              const char *region, json_t *deleted);
+/* Appends the region's fb- Lattice services and target groups (managed:
+ * tagged managed-by=fedbroker) to resources; nothing without the setting. */
+fb_status aws_lattice_discover(aws_ctx *ctx, const fbk_aws_creds *creds, const char *region, json_t *resources,
+                               fb_diag *diag);
 
 #endif

@@ -154,7 +154,7 @@ static char *ensure_provider(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *c
  * role a caller elsewhere assumes). */
 static fb_status bind_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const json_t *w,
                            const json_t *ident, const char *region, int record, const char *role_name,
-                           int runs_as, char **role_arn)
+                           int runs_as, const json_t *own_issuer, char **role_arn)
 {
     *role_arn = NULL;
     const char *issuer = aws_str(ident, "issuer"), *sub = aws_str(ident, "spiffeId");
@@ -180,6 +180,35 @@ static fb_status bind_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cre
     if (!runs_as) { /* the web identity statement alone */
         json_t *stmts = json_object_get(policy, "Statement");
         while (json_array_size(stmts) > 1) json_array_remove(stmts, 0);
+    }
+    /* a caller whose own platform issues it tokens (a Kubernetes cluster's
+     * service-account issuer, callers[].workloadIssuer): the same role
+     * also opens with such a token, for exactly its subject, through an
+     * OIDC provider for that issuer (shared, as the broker's) */
+    const char *oiss = aws_str(own_issuer, "issuer"), *osub = aws_str(own_issuer, "subject");
+    if (oiss && osub) {
+        char *ohp = host_path(oiss);
+        char *oprov = ensure_provider(ctx, diag, creds, oiss, ohp);
+        if (!oprov) {
+            free(ohp);
+            json_decref(policy);
+            free(name);
+            free(ksub);
+            free(kaud);
+            free(prov);
+            free(hp);
+            return FB_RETRYABLE;
+        }
+        char *osk = fbk_xasprintf("%s:sub", ohp), *oak = fbk_xasprintf("%s:aud", ohp);
+        json_array_append_new(json_object_get(policy, "Statement"),
+                              json_pack("{s:s, s:s, s:{s:s}, s:s, s:{s:{s:s, s:s}}}", "Sid", "CallerOwnIssuer",
+                                        "Effect", "Allow", "Principal", "Federated", oprov, "Action",
+                                        "sts:AssumeRoleWithWebIdentity", "Condition", "StringEquals", osk, osub,
+                                        oak, "sts.amazonaws.com"));
+        free(osk);
+        free(oak);
+        free(oprov);
+        free(ohp);
     }
     char *doc = json_dumps(policy, JSON_COMPACT | JSON_SORT_KEYS);
     int stale_trust = 0;
@@ -316,7 +345,7 @@ fb_status aws_identity_bind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cr
                             const json_t *w, const json_t *ident, const char *region,
                             char **role_arn)
 {
-    return bind_role(ctx, diag, creds, w, ident, region, 1, NULL, 1, role_arn);
+    return bind_role(ctx, diag, creds, w, ident, region, 1, NULL, 1, NULL, role_arn);
 }
 
 char *aws_identity_caller_role_name(const char *tenant, const char *caller, const char *callee)
@@ -349,14 +378,15 @@ fb_status aws_identity_caller_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_cr
          * callee */
         char *rn = aws_identity_caller_role_name(tenant, name, callee);
         json_t *w = json_pack("{s:{s:s,s:s}}", "metadata", "tenant", tenant, "name", callee);
-        st = bind_role(ctx, diag, creds, w, ci, region, 1, rn, 0, role_arn);
+        st = bind_role(ctx, diag, creds, w, ci, region, 1, rn, 0, json_object_get(caller, "workloadIssuer"),
+                       role_arn);
         json_decref(w);
         free(rn);
     } else {
         /* the caller's own role, as its own apply makes, adopts and
          * records it */
         json_t *w = json_pack("{s:{s:s,s:s}}", "metadata", "tenant", tenant, "name", name);
-        st = bind_role(ctx, diag, creds, w, ci, region, 0, NULL, 1, role_arn);
+        st = bind_role(ctx, diag, creds, w, ci, region, 0, NULL, 1, NULL, role_arn);
         json_decref(w);
     }
     json_decref(ci);

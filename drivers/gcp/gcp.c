@@ -234,6 +234,7 @@ static void ctx_free(struct fb_driver_ctx *c)
     if (!c) return;
     for (int i = 0; i < GCP_API_N; i++) free(c->endpoints[i]);
     free(c->certs_url);
+    gcp_certs_free(c->certs);
     fbk_gauth_free(c->auth);
     free(c);
 }
@@ -320,6 +321,7 @@ static fb_status gcp_configure(const fb_host *h, const char *config_json, fb_dri
     if (!c->op_timeout_ms) c->op_timeout_ms = 20 * 60 * 1000;
     /* where google-auth's verify_oauth2_token reads them */
     if (!c->certs_url) c->certs_url = fbk_xstrdup("https://www.googleapis.com/oauth2/v1/certs");
+    c->certs = gcp_certs_new();
     fbk_gauth_opts ao = {FBK_GOOGLE_SCOPE_CLOUD, NULL, "google-auth"};
     c->auth = fbk_gauth_new(&ao);
     if (ck.errors) {

@@ -46,6 +46,10 @@ typedef enum gcp_api {
     GCP_API_N
 } gcp_api;
 
+/* Google's ID token certificates as last fetched (gcp_attest.c): one
+ * set at a time, kept for its Cache-Control max-age; thread-safe. */
+typedef struct gcp_certs gcp_certs;
+
 /* The host table, set once by fb_driver_entry. */
 extern const fb_host *gcp_host;
 
@@ -66,6 +70,7 @@ struct fb_driver_ctx {
     int64_t op_timeout_ms;      /* settings.operationTimeout: how long an operation may run */
     fbk_gauth *auth;            /* Application Default Credentials (new) */
     char *certs_url;            /* settings.certsUrl: Google's ID token certificates (attest) */
+    gcp_certs *certs;           /* the cache of those certificates (new; guards itself) */
 };
 
 /* The services, by placement.service. */
@@ -374,6 +379,12 @@ int gcp_capacity_job_name(const char *name);
  * "gcp-service-account", "id": "projects/P/serviceAccounts/EMAIL"},
  * "caller": EMAIL}; FB_AUTH with a diagnostic otherwise (never the token). */
 fb_status gcp_attest(fb_driver_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);
+
+/* An empty certificate cache (new; gcp_certs_free). Thread notes: the
+ * cache takes its own lock, so attest may run on many threads at once. */
+gcp_certs *gcp_certs_new(void);
+/* Frees c (steals; NULL is fine). Not while another thread uses it. */
+void gcp_certs_free(gcp_certs *c);
 
 /* ---- deploy (gcp_run.c, gcp_functions.c, gcp_service.c, gcp_triggers.c, gcp_secrets.c) -------------- */
 

@@ -101,8 +101,8 @@ static fb_status create_lro(fb_driver_ctx *ctx, fb_diag *diag, const char *what,
  * pool's name with the project number ("projects/N/locations/global/
  * workloadIdentityPools/fedbroker"), as principals name it; in a dry run,
  * where nothing is read, the project id stands in for the number. */
-static fb_status ensure_pool(fb_driver_ctx *ctx, fb_diag *diag, const char *issuer, char **pool,
-                             char **provider)
+static fb_status ensure_pool(fb_driver_ctx *ctx, fb_diag *diag, const char *issuer, const char *what,
+                             char **pool, char **provider)
 {
     *pool = *provider = NULL;
     int dry = gcp_host->dry_run(diag);
@@ -160,9 +160,11 @@ static fb_status ensure_pool(fb_driver_ctx *ctx, fb_diag *diag, const char *issu
         char *q = fbk_xasprintf("workloadIdentityPoolProviderId=%s", prov_id);
         /* no allowedAudiences: a token's aud must then be the provider's
          * own resource name, so a token made for AWS STS is refused here */
+        char *desc = fbk_xasprintf("fedbroker: %s (docs/identity.md)", what);
         json_t *body = json_pack("{s:s,s:s,s:{s:s},s:{s:s}}", "displayName", "fedbroker issuer", "description",
-                                 "fedbroker: the broker's OIDC issuer (docs/identity.md)", "attributeMapping",
-                                 "google.subject", "assertion.sub", "oidc", "issuerUri", issuer);
+                                 desc, "attributeMapping", "google.subject", "assertion.sub", "oidc", "issuerUri",
+                                 issuer);
+        free(desc);
         st = create_lro(ctx, diag, "providers.create", p, q, body, &exists);
         json_decref(body);
         free(p);
@@ -290,7 +292,7 @@ fb_status gcp_identity_bind(fb_driver_ctx *ctx, const json_t *in, const fbk_wl *
     const char *issuer = json_string_value(json_object_get(ident, "issuer"));
     const char *sub = json_string_value(json_object_get(ident, "spiffeId"));
     if (!issuer || !sub) return FB_OK;
-    fb_status st = ensure_pool(ctx, diag, issuer, &out->pool, &out->provider);
+    fb_status st = ensure_pool(ctx, diag, issuer, "the broker's OIDC issuer", &out->pool, &out->provider);
     if (st != FB_OK) return st;
     out->email = gcp_identity_sa_email(ctx, wl->tenant, wl->name);
     out->external = gcp_identity_external_callers(in);
@@ -369,6 +371,25 @@ fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_
             char *principal = fbk_xasprintf("principal://iam.googleapis.com/%s/subject/%s", id->pool, csub);
             char *sp = fbk_xasprintf("v1/%s", sname);
             if (st == FB_OK) st = bind(ctx, diag, prev, sp, WI_USER, principal, NULL, name, resources);
+            /* a caller whose platform issues it tokens (a Kubernetes
+             * cluster's service-account issuer, callers[].workloadIssuer):
+             * a provider of the pool for that issuer, and the same account
+             * may be impersonated by exactly that subject's principal. The
+             * broker's tokens name SPIFFE IDs only, so its provider never
+             * yields a system:serviceaccount:... subject */
+            const json_t *wi = json_object_get(c, "workloadIssuer");
+            const char *kiss = json_string_value(json_object_get(wi, "issuer"));
+            const char *ksub = json_string_value(json_object_get(wi, "subject"));
+            if (st == FB_OK && kiss && ksub) {
+                char *kpool = NULL, *kprov = NULL;
+                st = ensure_pool(ctx, diag, kiss, "a Kubernetes cluster's service-account issuer", &kpool, &kprov);
+                char *kp = st == FB_OK ? fbk_xasprintf("principal://iam.googleapis.com/%s/subject/%s", kpool, ksub)
+                                       : NULL;
+                if (st == FB_OK) st = bind(ctx, diag, prev, sp, WI_USER, kp, NULL, name, resources);
+                free(kp);
+                free(kpool);
+                free(kprov);
+            }
             member = fbk_xasprintf("serviceAccount:%s", email);
             free(sp);
             free(principal);
@@ -410,10 +431,24 @@ fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_
             if (!gcp_host->dry_run(diag)) json_array_append(resources, (json_t *)r);
             continue;
         }
-        if (on_service)
+        if (on_service) {
             st = gcp_iam_member(ctx, diag, GCP_API_RUN, path, INVOKER, strrchr(rid, '|') + 1, 0, NULL);
-        else if (caller_acct)
+        } else if (caller_acct) {
             st = delete_account(ctx, diag, rid);
+        } else if (caller_acct_binding && strchr(rid, '|')) {
+            /* a principal the kept account no longer names (the cluster's
+             * issuer no longer trusted): removed; on an account deleted
+             * with its caller, nothing to do */
+            const char *bar = strchr(rid, '|');
+            char *acct_path = fbk_xstrndup(rid, (size_t)(bar - rid));
+            int kept = 0;
+            json_array_foreach(resources, k, o) {
+                const char *oid = json_string_value(json_object_get(o, "id"));
+                kept |= oid && !strcmp(oid, acct_path + 3); /* without "v1/" */
+            }
+            if (kept) st = gcp_iam_member(ctx, diag, GCP_API_IAM, acct_path, WI_USER, strrchr(rid, '|') + 1, 0, NULL);
+            free(acct_path);
+        }
     }
     free(path);
     return st;

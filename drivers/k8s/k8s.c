@@ -32,6 +32,7 @@ static void ctx_free(struct fb_driver_ctx *c)
     if (!c) return;
     json_decref(c->quota);
     json_decref(c->limits);
+    free(c->sa_issuer);
     k8s_conn_free(c->conn);
     free(c->conn_error);
     pthread_mutex_destroy(&c->disc_mu);
@@ -54,7 +55,8 @@ static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_dri
     static const char *const keys[] = {"namespace", "region", "knative", "ingressClass",
                                        "knativeMaxTimeoutSeconds", "kubeconfig", "context", "allowInsecure",
                                        "forceConflicts", "rolloutTimeout", "resourceQuota", "limitRange",
-                                       "inClusterDir", "location", "jurisdiction", "capacityImage", NULL};
+                                       "inClusterDir", "location", "jurisdiction", "capacityImage",
+                                       "serviceAccountIssuer", NULL};
     fbk_settings_known(&s, NULL, keys);
     struct fb_driver_ctx *c = fbk_xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->disc_mu, NULL);
@@ -82,6 +84,16 @@ static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_dri
             fbk_settings_error(&s, "jurisdiction", "must be a jurisdiction or country code in capitals\n"
                                "e.g. \"EU\", \"DE\" or \"US\", as placement.residency names them");
     }
+    /* the cluster's service-account issuer, when AWS or GCP is to trust
+     * it (docs/identity.md, "A caller's own issuer"): https, or http on
+     * loopback for tests, as the broker's own issuer */
+    if (fbk_set_url(&s, "serviceAccountIssuer", NULL, &c->sa_issuer) > 0 && c->sa_issuer &&
+        strncmp(c->sa_issuer, "https://", 8) != 0 && strncmp(c->sa_issuer, "http://127.0.0.1", 16) != 0 &&
+        strncmp(c->sa_issuer, "http://localhost", 16) != 0)
+        fbk_settings_error(&s, "serviceAccountIssuer",
+                           "must be the cluster's service-account issuer, an https:// URL\n"
+                           "the \"issuer\" of the cluster's /.well-known/openid-configuration (kubectl get "
+                           "--raw /.well-known/openid-configuration), published where AWS and Google can read it");
     fbk_set_bool(&s, "knative", 0, &c->knative);
     fbk_set_string(&s, "ingressClass", sizeof c->ingress_class - 1, NULL, &ic);
     /* the image the capacity schedule's CronJobs run `kubectl patch` in
@@ -153,6 +165,19 @@ static void place(const fb_driver_ctx *ctx, json_t *o)
     if (ctx->jurisdiction[0]) json_object_set_new(o, "jurisdiction", json_string(ctx->jurisdiction));
 }
 
+/* With settings.serviceAccountIssuer, the offer names the issuer of the
+ * projected tokens its workloads hold and their subject (the driver ABI's
+ * workloadIssuer; {tenant} and {workload} filled in by the host), so a
+ * callee on AWS or GCP can trust the cluster's own tokens. */
+static void issuer_of_offer(const fb_driver_ctx *ctx, json_t *o)
+{
+    if (!ctx->sa_issuer) return;
+    char *sub = ctx->namespace[0] ? fbk_xasprintf("system:serviceaccount:%s:{workload}", ctx->namespace)
+                                  : fbk_xstrdup("system:serviceaccount:fb-{tenant}:{workload}");
+    json_object_set_new(o, "workloadIssuer", json_pack("{s:s,s:s}", "issuer", ctx->sa_issuer, "subject", sub));
+    free(sub);
+}
+
 /* One offer per kind and service; Functions must bring an image. */
 static fb_status k8s_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
 {
@@ -171,12 +196,14 @@ static fb_status k8s_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
          * a schedule on a workload that also serves http) */
         json_object_set_new(o, "triggers", json_pack("[s,s]", "http", "schedule"));
         place(ctx, o);
+        issuer_of_offer(ctx, o);
         json_array_append_new(offers, o);
         if (ctx->knative) {
             o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "kind", kinds[i], "service", "knative", "region",
                           ctx->region, "namespace", ns, "scaleToZero", 1);
             if (i == 0) json_object_set_new(o, "accepts", json_string("image"));
             place(ctx, o);
+            issuer_of_offer(ctx, o);
             json_array_append_new(offers, o);
         }
     }

@@ -98,6 +98,7 @@ struct fb_driver_ctx {
     int64_t rollout_timeout_ms;
     json_t *quota;            /* settings.resourceQuota: ResourceQuota spec.hard, or NULL */
     json_t *limits;           /* settings.limitRange: a LimitRange item (type Container), or NULL */
+    char *sa_issuer;          /* settings.serviceAccountIssuer: the cluster's token issuer, or NULL */
     k8s_conn *conn;           /* NULL when no cluster was found (conn_error says why) */
     char *conn_error;
     /* API discovery, made once (guarded by disc_mu) */

@@ -1034,6 +1034,7 @@ class Server(ThreadingHTTPServer):
 
 
 def main():
+    global SA_ISSUER, API_AUDIENCES
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
@@ -1058,9 +1059,14 @@ def main():
     ap.add_argument("--field-validation-default", choices=["Strict", "Warn", "Ignore"], default="Strict",
                     help="fieldValidation when a request gives none (the real server's default is Warn)")
     ap.add_argument("--latency-ms", type=int, default=0)
+    ap.add_argument("--sa-issuer", default="https://kubernetes.default.svc.cluster.local",
+                    help="the service-account issuer (--service-account-issuer): the iss of the tokens it signs "
+                         "and of its discovery document; also the API server's audience")
     ap.add_argument("--exit-on-stdin-eof", action="store_true", help="exit when stdin closes (the parent died)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
+    SA_ISSUER = args.sa_issuer
+    API_AUDIENCES = [SA_ISSUER]
 
     if args.pki:
         certs.make_pki(args.pki)

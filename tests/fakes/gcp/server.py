@@ -387,9 +387,13 @@ class Handler(BaseHTTPRequestHandler):
                 code, ctype, body = srv.auth.metadata(ctx)
             return self._send(code, body, ctype, {"Metadata-Flavor": "Google"})
         if what == "certs":
+            # published as Google publishes them: the current key and the
+            # ones rotated out lately, cacheable for certs_max_age seconds
+            cc = {"Cache-Control": "public, max-age=%d, must-revalidate, no-transform"
+                  % int(st.config["certs_max_age"])}
             if ctx.path.endswith("/v3/certs"):
-                return self._send(200, srv.auth.gkey.jwks)
-            return self._send(200, srv.auth.gkey.pem_certs)
+                return self._send(200, srv.auth.published_jwks(), headers=cc)
+            return self._send(200, srv.auth.published_pem_certs(), headers=cc)
         if what == "oauth2.token":
             with st.lock:
                 code, out = srv.auth.token(ctx)
@@ -474,6 +478,11 @@ class Handler(BaseHTTPRequestHandler):
                     raise ValueError("unknown config key %s (known: %s)" % (k, ", ".join(sorted(st.config))))
                 st.config[k] = v
             return st.config
+        if cmd == "google-key" and verb == "POST":
+            # Google's rotation: a new key signs from now on; the previous
+            # one stays published (its ID tokens live up to 1 h)
+            kid = srv.auth.rotate_google_key()
+            return {"ok": True, "kid": kid}
         if cmd == "clock" and verb == "POST":
             st.config["clock_offset"] += float(doc.get("advance", 0))
             return {"ok": True, "clock_offset": st.config["clock_offset"], "now": st.now()}
