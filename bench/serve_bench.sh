@@ -63,25 +63,14 @@ curl -sf -X POST "http://127.0.0.1:$eport/v3/kv/put" -d "{\"key\":\"$key\",\"val
 # the answers the two give, once
 curl -sf -H "Authorization: Bearer $tok" "http://127.0.0.1:$sport/v1/resolve/svc7?from=frankfurt" | head -c 200; echo
 curl -sf -X POST "http://127.0.0.1:$eport/v3/kv/range" -d "{\"key\":\"$key\"}" | head -c 200; echo
-# p50, p90, p99 and p99.9 in microseconds, from wrk's own histogram
-cat > "$tmp/pct.lua" <<'LUA'
-done = function(summary, latency, requests)
-    io.write(string.format("PCT %d %d %d %d\n", latency:percentile(50), latency:percentile(90),
-                           latency:percentile(99), latency:percentile(99.9)))
-end
-LUA
+# p50, p90, p99 and p99.9 from wrk's own histogram: $tmp/pct.lua, summary
+. "$top/bench/serve_wrk.sh"
 cat > "$tmp/etcd.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '{"key":"$key"}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 cat "$tmp/pct.lua" >> "$tmp/etcd.lua"
-summary() { # wrk output -> "req/s p50 p90 p99 p99.9 non2xx" (ms)
-    awk '/Requests\/sec/ {rps=$2}
-         $1=="PCT" {p50=$2/1000; p90=$3/1000; p99=$4/1000; p999=$5/1000}
-         / Non-2xx/ {bad=$NF}
-         END {printf "%s %.3f %.3f %.3f %.3f %s\n", rps, p50, p90, p99, p999, bad==""?0:bad}'
-}
 cpu_ticks() { # utime + stime of serve, in clock ticks
     awk '{print $14 + $15}' /proc/$srv_pid/stat
 }

@@ -27,9 +27,9 @@ OURS = ('wrk', 'serve-req', 'serve-other')
 def group(comm):
     if comm.startswith('wrk'):
         return 'wrk'
-    if comm.startswith('MHD-worker'):
+    if comm.startswith('MHD-'):  # MHD-worker (a pool), MHD-single (--threads 1)
         return 'serve-req'
-    if comm.startswith('fedbroker'):
+    if comm.startswith('fedbroker') or comm.startswith('fb-'):
         return 'serve-other'
     if comm.startswith('swapper'):
         return 'idle'

@@ -19,6 +19,7 @@ FB_SPEC_EXAMPLES = \
 	examples/shop-worker.yaml \
 	examples/thumbnailer.json \
 	examples/hybrid-nye.yaml examples/hybrid-nye-predictive.yaml examples/hybrid-diurnal.yaml examples/diurnal-week.csv \
+	examples/hybrid-daily-auto.yaml \
 	examples/src/hello/handler.py \
 	examples/src/api/index.mjs
 nobase_dist_pkgdata_DATA += $(FB_SPEC_EXAMPLES)

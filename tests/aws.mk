@@ -26,6 +26,7 @@ AWS_TESTS = \
 	tests/aws/lock.py \
 	tests/aws/lifecycle.py \
 	tests/aws/url_permission.py \
+	tests/aws/query.py \
 	tests/aws/triggers.py \
 	tests/aws/plan_triggers.py \
 	tests/aws/secrets.py

@@ -6,9 +6,13 @@
 # real: Debian's nginx with the rendered configuration in front of stand-in
 # backends, driven by wrk (skips, 77, without nginx or wrk); the plan
 # placing the split (two parts, quantities from the simulator, totals,
-# budgets, FOCUS, the schema) and apply deploying both parts (fake AWS).
+# budgets, FOCUS, the schema) and apply deploying both parts (fake AWS);
+# capacity schedules on AWS, on GCP (Cloud Scheduler jobs executed against
+# the fake Run API) and on k8s (CronJobs run as their RBAC-bound account);
+# the next season forecast from a dated history; `auto` choosing predictive or not.
 HYBRID_TESTS = tests/hybrid/profile.py tests/hybrid/simulate.py tests/hybrid/optimiser.py tests/hybrid/nginx_spill.py \
-	tests/hybrid/split.py tests/hybrid/predictive.py
+	tests/hybrid/split.py tests/hybrid/predictive.py tests/hybrid/forecast_next.py tests/hybrid/predictive_gcp.py \
+	tests/hybrid/predictive_k8s.py tests/hybrid/auto.py
 TESTS += $(HYBRID_TESTS)
 EXTRA_DIST += $(HYBRID_TESTS)
 EXTRA_DIST += docs/simulation.md bench/sim_bench.sh bench/README-sim.md bench/gen_profile.py

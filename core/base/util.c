@@ -435,7 +435,10 @@ double fbi_mono_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-int fbi_thread_slice(unsigned us)
+/* sched_setattr(2) for the calling thread: policy (0 SCHED_OTHER, 3
+ * SCHED_BATCH), its nice level plus nice_delta (capped at 19), and a slice
+ * of us microseconds (0: the kernel's). 0 when accepted, -1 otherwise. */
+static int thread_attr(uint32_t policy, int nice_delta, unsigned us)
 {
 #if defined(__linux__) && defined(SYS_sched_setattr) && defined(SYS_gettid)
     errno = 0;
@@ -452,14 +455,35 @@ int fbi_thread_slice(unsigned us)
     } a;
     memset(&a, 0, sizeof a);
     a.size = sizeof a;
-    a.sched_policy = 0; /* SCHED_OTHER */
-    a.sched_nice = nice_now;
+    a.sched_policy = policy;
+    a.sched_nice = nice_now + nice_delta > 19 ? 19 : nice_now + nice_delta;
     a.sched_runtime = (uint64_t)us * 1000;
     return syscall(SYS_sched_setattr, 0, &a, 0) == 0 ? 0 : -1;
 #else
+    (void)policy;
+    (void)nice_delta;
     (void)us;
     return -1;
 #endif
+}
+
+int fbi_thread_slice(unsigned us)
+{
+    return thread_attr(0 /* SCHED_OTHER */, 0, us);
+}
+
+int fbi_thread_background(int nice_delta)
+{
+    if (thread_attr(3 /* SCHED_BATCH */, nice_delta, 0) == 0) return 0;
+    /* no sched_setattr: at least the nice level */
+    errno = 0;
+#if defined(SYS_gettid)
+    int prio = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    if (errno == 0)
+        (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+                          prio + nice_delta > 19 ? 19 : prio + nice_delta);
+#endif
+    return -1;
 }
 
 double fbi_cpu_ms(void)

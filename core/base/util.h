@@ -97,6 +97,14 @@ double fbi_mono_ms(void);
  * before its own. Earlier kernels ignore the slice. 0 when the call was
  * accepted, -1 otherwise (nothing changed). Thread-safe. */
 int fbi_thread_slice(unsigned us);
+/* Makes the calling thread a background one: policy SCHED_BATCH (on
+ * Linux, a woken batch task never preempts the running task: it waits for
+ * the tick or the running task's slice to end, so a housekeeping thread
+ * waking does not push a request or client thread off its CPU) and its
+ * nice level raised by nice_delta (capped at 19). 0 when accepted; -1 when
+ * the policy was refused (only the nice level was changed, if possible).
+ * Thread-safe. */
+int fbi_thread_background(int nice_delta);
 /* CPU milliseconds the whole process has used (all threads): what a
  * loaded machine does not inflate. Thread-safe. */
 double fbi_cpu_ms(void);

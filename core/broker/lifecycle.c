@@ -421,6 +421,54 @@ static json_t *workload_identity(fbi_broker *b, const char *tenant, const char *
     return out;
 }
 
+/* s with each {tenant} and {workload} replaced (new). */
+static char *subst_names(const char *s, const char *tenant, const char *workload)
+{
+    fbi_buf b;
+    fbi_buf_init(&b);
+    while (*s) {
+        if (!strncmp(s, "{tenant}", 8)) {
+            fbi_buf_puts(&b, tenant);
+            s += 8;
+        } else if (!strncmp(s, "{workload}", 10)) {
+            fbi_buf_puts(&b, workload);
+            s += 10;
+        } else {
+            fbi_buf_putc(&b, *s++);
+        }
+    }
+    return fbi_buf_steal(&b);
+}
+
+/* A caller's own issuer (docs/identity.md, "A caller's own issuer"): the
+ * offer of the caller's driver and region may name the issuer its workloads
+ * hold tokens of, and their subject ({tenant} and {workload} filled in);
+ * caller (borrowed) gets {"workloadIssuer": {"issuer", "subject"}}. The
+ * offers were collected before the lanes started (fbi_apply), so this
+ * only reads them. */
+static void caller_issuer(fbi_broker *b, const char *tenant, json_t *caller)
+{
+    const char *prov = json_string_value(json_object_get(caller, "provider"));
+    const char *region = json_string_value(json_object_get(caller, "region"));
+    const char *name = json_string_value(json_object_get(caller, "name"));
+    size_t i;
+    json_t *o;
+    if (!b->offers || !prov || !name) return;
+    json_array_foreach(b->offers, i, o) {
+        const char *op = json_string_value(json_object_get(o, "provider"));
+        const char *orr = json_string_value(json_object_get(o, "region"));
+        const json_t *wi = json_object_get(o, "workloadIssuer");
+        const char *iss = json_string_value(json_object_get(wi, "issuer"));
+        const char *sub = json_string_value(json_object_get(wi, "subject"));
+        if (!op || strcmp(op, prov) != 0 || (region && orr && strcmp(orr, region) != 0) || !iss || !sub)
+            continue;
+        char *subject = subst_names(sub, tenant, name);
+        json_object_set_new(caller, "workloadIssuer", json_pack("{s:s,s:s}", "issuer", iss, "subject", subject));
+        free(subject);
+        return;
+    }
+}
+
 /* qsort: by name, provider, region */
 static int caller_cmp(const void *a, const void *b)
 {
@@ -489,6 +537,7 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
             if (cid) json_object_set_new(c, "spiffeId", json_string(cid));
             free(cid);
             fb_diag_free(d);
+            caller_issuer(lc->b, tenant, c);
         }
         if (!callers) callers = json_array();
         callers_text = fbi_callers_canonical(callers);
@@ -834,6 +883,15 @@ static fb_status run_lanes(fbi_broker *b, fb_store *store, fbi_deploy_item *item
 fb_status fbi_apply(fbi_broker *b, fb_store *store, fbi_deploy_item *items, size_t n,
                     int dry_run, unsigned parallelism)
 {
+    /* the offers name the issuers of callers' own tokens (caller_issuer):
+     * collected here, on one thread, before the lanes read them */
+    int any_callers = 0;
+    for (size_t i = 0; i < n; i++) any_callers |= json_array_size(json_object_get(items[i].peers, "callers")) > 0;
+    if (any_callers) {
+        fb_diag *scratch = fb_diag_new(); /* a driver offering nothing says so where it is used */
+        (void)fbi_broker_offers(b, scratch);
+        fb_diag_free(scratch);
+    }
     if (dry_run) return run(b, store, items, n, 1, parallelism, apply_one, NULL, NULL, NULL, 0, NULL);
     return run_lanes(b, store, items, n, parallelism, apply_one, NULL, 0);
 }

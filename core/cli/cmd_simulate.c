@@ -9,6 +9,7 @@
 #include "cli/gateway.h"
 #include "plan/hybrid.h"
 #include "sim/sim.h"
+#include "sim/forecast.h"
 #include "spec/profile.h"
 #include "spec/spec.h"
 #include "base/util.h"
@@ -490,6 +491,25 @@ int fbc_cmd_simulate(int argc, char **argv)
         }
         json_array_append_new(jres, rj);
     }
+    /* what plan schedules for a dated history: the season after it
+     * (docs/simulation.md, "Forecasting the next season") */
+    fbi_profile next;
+    fbi_forecast nfi;
+    json_t *nextj = NULL;
+    if (want[FBI_SIM_HYBRID_PREDICTIVE] && fbi_forecast_next(&prof, &next, &nfi)) {
+        char ts[64];
+        fbi_profile_format_time(next.start, ts);
+        double npeak = 0, sum = 0;
+        for (size_t i = 0; i < next.n; i++) {
+            if (next.rps[i] > npeak) npeak = next.rps[i];
+            sum += next.rps[i];
+        }
+        nextj = json_pack("{s:s,s:I,s:s,s:f,s:f,s:f,s:f}", "start", ts, "periodSeconds",
+                          (json_int_t)((int64_t)next.n * next.step_s), "forecast", nfi.method,
+                          "backtestErrorPct", nfi.backtest_mape, "otherMethodErrorPct", nfi.other_mape,
+                          "peakRps", npeak, "meanRps", next.n ? sum / (double)next.n : 0.0);
+        fbi_profile_free(&next);
+    }
     if (fmt == FBC_FMT_TABLE) {
         printf("\n%-18s %8s %6s %12s %9s %9s %8s %8s %11s %11s %8s %10s\n", "STRATEGY", "BASELINE",
                "UTIL", "USD/MONTH", "VS STATIC", "P99 MS", "AVAIL", "FN SHARE", "CONTAINERS",
@@ -513,6 +533,16 @@ int fbc_cmd_simulate(int argc, char **argv)
                        r->backtest_mape >= 0 ? "" : " (no backtest: the profile is taken as known ahead)\n");
             if (r->forecast && r->backtest_mape >= 0) printf(", backtest error %.1f%%\n", r->backtest_mape);
         }
+        if (nextj)
+            printf("\nnext season (what plan schedules for this dated history): from %s for %lld h, "
+                   "forecast %s (backtest error %.1f%%, the other method %.1f%%), peak %.1f rps, mean "
+                   "%.1f rps\n", json_string_value(json_object_get(nextj, "start")),
+                   (long long)json_integer_value(json_object_get(nextj, "periodSeconds")) / 3600,
+                   json_string_value(json_object_get(nextj, "forecast")),
+                   json_real_value(json_object_get(nextj, "backtestErrorPct")),
+                   json_real_value(json_object_get(nextj, "otherMethodErrorPct")),
+                   json_real_value(json_object_get(nextj, "peakRps")),
+                   json_real_value(json_object_get(nextj, "meanRps")));
         printf("\nUSD/MONTH: the profile's cost scaled to 730 hours; VS STATIC: static peak = 100; "
                "'!' marks a p99 over the SLO.\n");
     } else if (fmt == FBC_FMT_JSON) {
@@ -534,6 +564,7 @@ int fbc_cmd_simulate(int argc, char **argv)
             "coldStartMs", p.cold_ms, "functionConcurrency", p.fconc, "functionLimit", p.flimit,
             "keepAliveSeconds", (json_int_t)p.keepalive_s, "minInstances", p.min_replicas,
             "maxInstances", p.max_replicas, "sloP99Ms", p.slo_p99_ms));
+        if (nextj) json_object_set(doc, "nextSeason", nextj);
         json_object_set_new(doc, "strategies", jres);
         jres = NULL;
         fbc_print_json(doc);
@@ -554,6 +585,7 @@ int fbc_cmd_simulate(int argc, char **argv)
         }
     }
     json_decref(jres);
+    json_decref(nextj);
     const char *stats = getenv("FEDBROKER_SIM_STATS");
     if (stats && *stats && strcmp(stats, "0") != 0)
         fprintf(stderr, "simulate stats: %zu steps; strategies %.1f ms (%.1f ms CPU); optimiser "

@@ -229,10 +229,15 @@ static void print_schedule(const json_t *plan, const char *cname, FILE *out)
     }
     if (!sc) return;
     const char *start = json_string_value(json_object_get(sc, "start"));
-    fprintf(out, "  capacity schedule (%s%s%s, each step %lld s ahead; forecast %s):\n",
+    const json_t *bt = json_object_get(sc, "backtestErrorPct");
+    const char *basis = json_string_value(json_object_get(sc, "basis"));
+    char bts[64] = "";
+    if (json_is_number(bt)) snprintf(bts, sizeof bts, ", backtest error %.1f%%", json_number_value(bt));
+    fprintf(out, "  capacity schedule (%s%s%s, each step %lld s ahead; forecast %s%s%s):\n",
             json_string_value(json_object_get(sc, "repeat")), start ? " from " : "", start ? start : "",
             (long long)json_integer_value(json_object_get(sc, "leadSeconds")),
-            json_string_value(json_object_get(sc, "forecast")));
+            json_string_value(json_object_get(sc, "forecast")), bts,
+            basis && !strcmp(basis, "next-season") ? ", the season after the history" : "");
     fprintf(out, "    %10s %10s %14s\n", "OFFSET", "REPLICAS", "WARM FUNCTIONS");
     json_array_foreach(json_object_get(sc, "steps"), i, w) {
         long long off = (long long)json_integer_value(json_object_get(w, "offsetSeconds"));

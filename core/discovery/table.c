@@ -94,7 +94,15 @@ static fb_status provider_health(fb_store *s, const fbi_endpoint_key *k, const c
         if (strcmp(jstr(r, "provider"), k->provider) || strcmp(jstr(r, "region"), k->region) ||
             strcmp(jstr(r, "instance"), inst))
             continue;
-        if (always || strcmp(jstr(r, "health"), "unknown") == 0)
+        /* a public row takes the provider's view while no probe has
+         * judged it: its health is unknown, or was set by this same source
+         * (detail "SOURCE: ...", as the caller builds it), so it follows
+         * the provider (a target group going unhealthy and back); a
+         * probe's verdict stands until the next probe */
+        const char *colon = strchr(detail, ':');
+        const char *was = jstr(r, "health_detail");
+        int own = colon && was && !strncmp(was, detail, (size_t)(colon - detail) + 1);
+        if (always || own || strcmp(jstr(r, "health"), "unknown") == 0)
             st = fbi_store_set_endpoint_health(s, k, health, detail, 0, now,
                                                json_integer_value(json_object_get(r, "next_probe_at")),
                                                diag);

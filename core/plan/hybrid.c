@@ -10,6 +10,7 @@
 #include "base/util.h"
 #include "spec/profile.h"
 #include "spec/spec.h"
+#include "sim/forecast.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -433,11 +434,16 @@ static json_t *part_schedule(const json_t *head, const json_t *rows, int col, js
 }
 
 /* The schedule of the hybrid-predictive strategy at parameters q over
- * prof: runs it once more with the step callback. lead_s: how long before
- * each step the schedule acts (the container start time rounded up to a
- * minute, cron's resolution). *out new: {repeat, start?, periodSeconds,
- * leadSeconds, forecast, rows: [[offsetSeconds, replicas, warm]]}, or NULL
- * with *why (static) when the profile has no time to run at. */
+ * prof: runs it once more with the step callback. A dated history of at
+ * least two seasons is not scheduled over its own, past, dates: the next
+ * season is forecast (fbi_forecast_next) and scheduled as a one-off from
+ * the end of the history, the forecast taken as known ahead
+ * (docs/simulation.md, "Forecasting the next season"). lead_s: how long
+ * before each step the schedule acts (the container start time rounded up
+ * to a minute, cron's resolution). *out new: {repeat, start?,
+ * periodSeconds, leadSeconds, forecast, basis, backtestErrorPct?, rows:
+ * [[offsetSeconds, replicas, warm]]}, or NULL with *why (static) when the
+ * profile has no time to run at. */
 static int predictive_schedule(const fbi_profile *prof, const fbi_sim_params *q, json_t **out,
                                const char **why, char **err)
 {
@@ -450,25 +456,33 @@ static int predictive_schedule(const fbi_profile *prof, const fbi_sim_params *q,
                "a capacity schedule has no time to run at";
         return 0;
     }
-    sched_acc a = {prof->step_s, json_array(), -1, 0, 0};
+    fbi_profile next;
+    fbi_forecast fi;
+    int ahead = fbi_forecast_next(prof, &next, &fi);
+    const fbi_profile *run = ahead ? &next : prof;
+    sched_acc a = {run->step_s, json_array(), -1, 0, 0};
     fbi_sim_result r;
-    if (fbi_sim_run(prof, q, FBI_SIM_HYBRID_PREDICTIVE, sched_step, &a, &r, err) != 0) {
+    if (fbi_sim_run(run, q, FBI_SIM_HYBRID_PREDICTIVE, sched_step, &a, &r, err) != 0) {
         json_decref(a.rows);
+        if (ahead) fbi_profile_free(&next);
         return -1;
     }
     sched_flush(&a);
     int64_t lead = ((int64_t)ceil(q->start_s) + 59) / 60 * 60;
     if (lead < 60) lead = 60;
-    json_t *o = json_pack("{s:s,s:I,s:I,s:s,s:o}", "repeat", repeat, "periodSeconds",
-                          (json_int_t)(prof->period_s ? prof->period_s
-                                                      : (int64_t)prof->n * prof->step_s),
+    json_t *o = json_pack("{s:s,s:I,s:I,s:s,s:s,s:o}", "repeat", repeat, "periodSeconds",
+                          (json_int_t)(run->period_s ? run->period_s
+                                                     : (int64_t)run->n * run->step_s),
                           "leadSeconds", (json_int_t)lead, "forecast",
-                          r.forecast ? r.forecast : "schedule", "rows", a.rows);
+                          ahead ? fi.method : r.forecast ? r.forecast : "schedule", "basis",
+                          ahead ? "next-season" : "profile", "rows", a.rows);
+    if (ahead) json_object_set_new(o, "backtestErrorPct", json_real(fi.backtest_mape));
     if (!strcmp(repeat, "once")) {
         char ts[64];
-        fbi_profile_format_time(prof->start, ts);
+        fbi_profile_format_time(run->start, ts);
         json_object_set_new(o, "start", json_string(ts));
     }
+    if (ahead) fbi_profile_free(&next);
     *out = o;
     return 0;
 }
@@ -517,10 +531,16 @@ static void attach_schedule(fbi_hybrid_split *h, const json_t *sched, int baseli
     }
     if (wmax > 0) {
         json_t *fs = part_schedule(head, rows, 2, 0, 0);
-        json_object_set(json_object_get(json_object_get(h->deploy_function, "spec"), "scaling"),
-                        "schedule", fs);
-        json_object_set(json_object_get(json_object_get(h->s.function_doc, "spec"), "scaling"),
-                        "schedule", fs);
+        json_t *docs2[] = {h->deploy_function, h->s.function_doc};
+        for (size_t k = 0; k < 2; k++) {
+            json_t *fsc = json_object_get(json_object_get(docs2[k], "spec"), "scaling");
+            json_object_set(fsc, "schedule", fs);
+            /* the schedule's warm instances need a ceiling that holds
+             * them (a driver that deploys maxInstances, Cloud Run, refuses
+             * a floor above it) */
+            if (json_integer_value(json_object_get(fsc, "maxInstances")) < wmax)
+                json_object_set_new(fsc, "maxInstances", json_integer(wmax));
+        }
         json_decref(fs);
     }
     json_decref(head);

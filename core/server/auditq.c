@@ -82,10 +82,14 @@ static void *writer(void *arg)
     fbi_auditq *q = arg;
     /* below the request threads: on a busy machine the writer takes the
      * CPU they leave, and its batches grow instead of delaying answers
-     * (a full queue still stops them: nothing is dropped) */
-    errno = 0;
-    int prio = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
-    if (errno == 0) setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), prio + 5 > 19 ? 19 : prio + 5);
+     * (a full queue still stops them: nothing is dropped). SCHED_BATCH:
+     * its wake-ups (a row after an empty queue, the end of a gather) no
+     * longer preempt a request thread or a client on the 2 cores; it runs
+     * at the next tick or slice end (bench/README-serve.md, part 3) */
+    (void)fbi_thread_background(5);
+    /* named, so per-thread CPU (/proc/PID/task) and scheduler traces tell
+     * it from the request threads (bench/serve_ab.sh, serve_sched.py) */
+    (void)pthread_setname_np(pthread_self(), "fb-audit");
     /* its time slice stays the kernel's: a longer one would let a woken
      * request thread (100 us, --slice-us) preempt it, but would also keep
      * tasks that are runnable without a wake-up waiting behind it until

@@ -58,6 +58,11 @@ static void destroy(fbi_reqlog *l)
 static void *flusher(void *arg)
 {
     fbi_reqlog *l = arg;
+    /* a batch thread: its 10 ms wake-ups do not preempt request threads
+     * (same nice level: it keeps its share of the CPU, so the buffer
+     * drains) */
+    (void)fbi_thread_background(0);
+    (void)pthread_setname_np(pthread_self(), "fb-reqlog");
     pthread_mutex_lock(&l->mu);
     while (!l->stop) {
         while (!l->len && !l->stop) pthread_cond_wait(&l->nonempty, &l->mu);

@@ -21,8 +21,20 @@ typedef struct fbi_forecast {
 /* Forecasts every step of p from the steps before it: a pattern repeats
  * exactly ("pattern"); a profile of at least two weeks (else two days) uses
  * a weekly (else daily) season; a shorter one is taken as a schedule known
- * in advance ("schedule", a planned event). Steps of the first season have
+ * in advance ("schedule", a planned event), and so is a profile marked
+ * known_ahead (a forecast already). Steps of the first season have
  * no history: their forecast is 0 (nothing pre-warmed). */
 void fbi_forecast_make(const fbi_profile *p, fbi_forecast *out);
+
+/* The next season of a dated history (docs/simulation.md, "Forecasting
+ * the next season"): when p has UTC times and at least two seasons (as
+ * above), *next (zeroed first; its rates new, fbi_profile_free) is the
+ * season after p's last step, forecast by the method the backtest chooses
+ * (seasonal naive: the last season again; Holt-Winters: level + h x trend
+ * + season from the state after the last step, h steps ahead, clipped at
+ * 0), and *info names that method and its backtest errors (info->rps
+ * stays NULL). Returns 1, or 0 with nothing allocated when p is a pattern,
+ * offsets, or shorter than two days. */
+int fbi_forecast_next(const fbi_profile *p, fbi_profile *next, fbi_forecast *info);
 
 #endif

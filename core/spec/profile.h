@@ -28,6 +28,8 @@ typedef struct fbi_profile {
     int64_t period_s; /* 86400 or 604800 for a daily/weekly pattern, else 0 */
     double *rps;      /* n rates (owned) */
     size_t n;
+    int known_ahead;  /* 1: a forecast (or a planned event) taken as known, never
+                         forecast again (fbi_forecast_next's result); 0 otherwise */
 } fbi_profile;
 
 /* Frees the rates; p may be NULL. */

@@ -132,8 +132,10 @@ char *aws_endpoint(aws_ctx *ctx, const char *api, const char *region)
                      : !strcmp(api, "application-autoscaling") ? ctx->ep_aas
                      : !strcmp(api, "scheduler") ? ctx->ep_scheduler
                      : !strcmp(api, "sqs") ? ctx->ep_sqs
+                     : !strcmp(api, "elasticloadbalancing") ? ctx->ep_elb
                      : !strcmp(api, "secretsmanager") ? ctx->ep_secretsmanager
                      : !strcmp(api, "iam") ? ctx->ep_iam
+                     : !strcmp(api, "vpc-lattice") ? ctx->ep_lattice
                      : !strcmp(api, "sts") ? ctx->ep_sts : NULL;
     if (over) {
         size_t n = strlen(over);
@@ -215,6 +217,56 @@ fb_status aws_send(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, cons
     return FB_OK;
 }
 
+fb_status aws_query(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const char *api,
+                    const char *region, const char *version, const char *action, const aws_kv *params,
+                    size_t n, uint32_t flags, fbk_xml **x, char **code, char **message, long *status,
+                    fb_status *err)
+{
+    *x = NULL;
+    *code = *message = NULL;
+    *status = 0;
+    *err = FB_OK;
+    fbk_buf form;
+    fbk_buf_init(&form);
+    fbk_buf_printf(&form, "Action=%s", action);
+    for (size_t i = 0; i < n; i++) {
+        fbk_buf_printf(&form, "&%s=", params[i].k);
+        fbk_uri_encode(&form, params[i].v, strlen(params[i].v), 0);
+    }
+    fbk_buf_printf(&form, "&Version=%s", version);
+    char *base = aws_endpoint(ctx, api, region);
+    char *url = fbk_xasprintf("%s/", base);
+    free(base);
+    fb_http_header h[] = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
+    fbk_http_msg msg = {.method = "POST", .url = url, .headers = h, .n_headers = 1,
+                        .body = form.data, .body_len = form.len};
+    fb_http_response resp;
+    fb_status st = fbk_aws_send(aws_host, diag, creds, region, api, 0, &msg, flags, &resp);
+    free(url);
+    fbk_buf_free(&form);
+    if (st != FB_OK) return st;
+    *status = resp.status;
+    if (resp.status == 0) { /* a dry run */
+        aws_host->http_free(&resp);
+        return FB_OK;
+    }
+    *err = fbk_aws_error(&resp, code, message);
+    if (*err == FB_OK) {
+        char *why = NULL;
+        if (fbk_xml_parse(resp.body ? resp.body : "", resp.body_len, x, &why) != 0) {
+            fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL, "aws: %s %s (%s) answered with XML that cannot be read\n%s",
+                     api, action, region, why);
+            free(why);
+            st = FB_INTERNAL;
+        }
+    }
+    /* answers may carry secrets (STS AssumeRole's keys): the parsed tree
+     * is wiped by fbk_xml_free, the raw body here */
+    if (resp.body) fbk_wipe(resp.body, resp.body_len);
+    aws_host->http_free(&resp);
+    return st;
+}
+
 fb_status aws_fail(fb_diag *diag, const aws_req *rq, const aws_res *res, const char *what_to_do)
 {
     fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL, "aws: %s %s failed: HTTP %ld %s%s%s%s%s",
@@ -237,48 +289,25 @@ static fb_status assume_role(aws_ctx *ctx, fb_diag *diag, const char *region,
                  "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) and without role_arn.");
         return FB_AUTH;
     }
-    fbk_buf form;
-    fbk_buf_init(&form);
-    fbk_buf_puts(&form, "Action=AssumeRole&DurationSeconds=3600&RoleArn=");
-    fbk_uri_encode(&form, ctx->role_arn, strlen(ctx->role_arn), 0);
-    fbk_buf_puts(&form, "&RoleSessionName=fedbroker&Version=2011-06-15");
-    char *base_url = aws_endpoint(ctx, "sts", region);
-    char *url = fbk_xasprintf("%s/", base_url);
-    free(base_url);
-    fb_http_header h[] = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
-    fbk_http_msg msg = {.method = "POST", .url = url, .headers = h, .n_headers = 1,
-                        .body = form.data, .body_len = form.len};
-    fb_http_response resp;
-    fb_status st = fbk_aws_send(aws_host, diag, base, region, "sts", 0, &msg, FB_HTTP_IDEMPOTENT,
-                                &resp);
-    free(url);
-    fbk_buf_free(&form);
-    if (st != FB_OK) return st;
+    const aws_kv params[] = {{"DurationSeconds", "3600"}, {"RoleArn", ctx->role_arn},
+                             {"RoleSessionName", "fedbroker"}};
+    fbk_xml *x = NULL;
     char *code = NULL, *message = NULL;
-    st = fbk_aws_error(&resp, &code, &message);
-    if (st != FB_OK) {
+    long status;
+    fb_status err;
+    fb_status st = aws_query(ctx, diag, base, "sts", region, "2011-06-15", "AssumeRole", params, 3,
+                             FB_HTTP_IDEMPOTENT, &x, &code, &message, &status, &err);
+    if (st != FB_OK) return st;
+    if (err != FB_OK) {
         fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
                  "aws: STS AssumeRole of %s (settings.role_arn) failed: HTTP %ld %s%s%s\n"
                  "The base credentials came from %s; check that they may assume the role.",
-                 ctx->role_arn, resp.status, code ? code : "", message ? ": " : "",
+                 ctx->role_arn, status, code ? code : "", message ? ": " : "",
                  message ? message : "", base->source ? base->source : "the credential chain");
         free(code);
         free(message);
-        aws_host->http_free(&resp);
-        return st == FB_NOTFOUND || st == FB_INVALID || st == FB_CONFLICT ? FB_AUTH : st;
+        return err == FB_NOTFOUND || err == FB_INVALID || err == FB_CONFLICT ? FB_AUTH : err;
     }
-    fbk_xml *x = NULL;
-    char *err = NULL;
-    if (fbk_xml_parse(resp.body ? resp.body : "", resp.body_len, &x, &err) != 0) {
-        fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
-                 "aws: STS AssumeRole answered with XML that cannot be read\n%s", err);
-        free(err);
-        fbk_wipe(resp.body, resp.body_len);
-        aws_host->http_free(&resp);
-        return FB_INTERNAL;
-    }
-    fbk_wipe(resp.body, resp.body_len);
-    aws_host->http_free(&resp);
     const char *p = "AssumeRoleResponse/AssumeRoleResult/Credentials/";
     char path[128];
     snprintf(path, sizeof path, "%sAccessKeyId", p);
@@ -387,6 +416,7 @@ static void ctx_free(aws_ctx *c)
     free(c->ep_sqs);
     free(c->ep_secretsmanager);
     free(c->ep_iam);
+    free(c->ep_elb);
     free(c->lambda_role);
     free(c->scheduler_role);
     free(c->account_id);
@@ -397,6 +427,10 @@ static void ctx_free(aws_ctx *c)
     free(c->task_role);
     free(c->target_group);
     free(c->alb_resource_label);
+    free(c->lattice_network);
+    free(c->lattice_vpc);
+    free(c->lattice_role);
+    free(c->ep_lattice);
     fbk_aws_creds_clear(&c->creds);
     fbk_input_cache_free(c->inputs);
     pthread_mutex_destroy(&c->mu);
@@ -483,11 +517,12 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
     static const char *const top[] = {"regions", "profile", "role_arn", "endpoints", "lambda",
                                       "ecs", "accountId", "scheduler", NULL};
     static const char *const ep_keys[] = {"lambda", "ecs", "application-autoscaling", "sts",
-                                          "scheduler", "sqs", "secretsmanager", "iam", NULL};
+                                          "scheduler", "sqs", "secretsmanager", "iam",
+                                          "elasticloadbalancing", "vpc-lattice", NULL};
     static const char *const lam_keys[] = {"role", NULL};
     static const char *const ecs_keys[] = {"cluster", "subnets", "securityGroups", "assignPublicIp",
                                            "executionRoleArn", "taskRoleArn", "targetGroupArn",
-                                           "albResourceLabel", "targetCpuPercent", NULL};
+                                           "albResourceLabel", "targetCpuPercent", "vpcLattice", NULL};
     bad |= known_keys(diag, s, "/drivers/aws", top) != 0;
     /* regions */
     json_t *regions = json_object_get(s, "regions");
@@ -537,7 +572,8 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
     } else if (ep) {
         bad |= known_keys(diag, ep, "/drivers/aws/endpoints", ep_keys) != 0;
         char **slots[] = {&c->ep_lambda, &c->ep_ecs, &c->ep_aas, &c->ep_sts, &c->ep_scheduler,
-                          &c->ep_sqs, &c->ep_secretsmanager, &c->ep_iam};
+                          &c->ep_sqs, &c->ep_secretsmanager, &c->ep_iam, &c->ep_elb,
+                          &c->ep_lattice};
         for (size_t i = 0; i < sizeof slots / sizeof *slots; i++) {
             char ptr[96];
             snprintf(ptr, sizeof ptr, "/drivers/aws/endpoints/%s", ep_keys[i]);
@@ -603,6 +639,34 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
             bad = 1;
         } else if (ap) {
             c->assign_public_ip = json_is_true(ap);
+        }
+        /* caller grants on Fargate through VPC Lattice (lattice.c): opt-in,
+         * since it joins the user's service network and VPC */
+        json_t *vl = json_object_get(ecs, "vpcLattice");
+        static const char *const vl_keys[] = {"serviceNetwork", "vpcId", "roleArn", NULL};
+        if (vl && !json_is_object(vl)) {
+            fbk_diag(aws_host, diag, FB_SEV_ERROR, "/drivers/aws/ecs/vpcLattice",
+                     "aws: ecs.vpcLattice must be an object {\"serviceNetwork\": \"sn-...\", \"vpcId\": "
+                     "\"vpc-...\", \"roleArn\": \"arn:aws:iam::ACCOUNT:role/ECS-infrastructure-role\"}");
+            bad = 1;
+        } else if (vl) {
+            bad |= known_keys(diag, vl, "/drivers/aws/ecs/vpcLattice", vl_keys) != 0;
+            bad |= opt_str(diag, vl, "serviceNetwork", "/drivers/aws/ecs/vpcLattice/serviceNetwork",
+                           &c->lattice_network) != 0;
+            bad |= opt_str(diag, vl, "vpcId", "/drivers/aws/ecs/vpcLattice/vpcId", &c->lattice_vpc) != 0;
+            bad |= opt_str(diag, vl, "roleArn", "/drivers/aws/ecs/vpcLattice/roleArn", &c->lattice_role) != 0;
+            const char *why = !c->lattice_network || strncmp(c->lattice_network, "sn-", 3) != 0
+                                  ? "serviceNetwork must be a service network id (sn-...)"
+                              : !c->lattice_vpc || strncmp(c->lattice_vpc, "vpc-", 4) != 0
+                                  ? "vpcId must be the tasks' VPC id (vpc-...)"
+                              : !c->lattice_role || !role_arn_ok(c->lattice_role)
+                                  ? "roleArn must be the ECS infrastructure role's ARN (arn:aws:iam::ACCOUNT:role/NAME), "
+                                    "a role ECS assumes to register the tasks (AmazonECSInfrastructureRolePolicyForVpcLattice)"
+                                  : NULL;
+            if (why) {
+                fbk_diag(aws_host, diag, FB_SEV_ERROR, "/drivers/aws/ecs/vpcLattice", "aws: ecs.vpcLattice: %s", why);
+                bad = 1;
+            }
         }
         json_t *ct = json_object_get(ecs, "targetCpuPercent");
         if (ct && (!json_is_integer(ct) || json_integer_value(ct) < 10 ||
@@ -933,6 +997,7 @@ static fb_status aws_discover(fb_driver_ctx *ctx, const char *in_json, char **ou
         st = aws_lambda_discover(ctx, &creds, region, resources, diag);
         if (st == FB_OK) st = aws_triggers_discover(ctx, &creds, region, resources, diag);
         if (st == FB_OK) st = aws_ecs_discover(ctx, &creds, region, resources, diag);
+        if (st == FB_OK) st = aws_lattice_discover(ctx, &creds, region, resources, diag);
     }
     /* IAM is global: the workloads' roles once, when the broker is an issuer */
     if (st == FB_OK && json_is_object(json_object_get(in, "identity")))

@@ -33,6 +33,7 @@ struct fb_driver_ctx {
     char *ep_scheduler, *ep_sqs;
     char *ep_secretsmanager; /* endpoints.secretsmanager */
     char *ep_iam;            /* endpoints.iam */
+    char *ep_elb;            /* endpoints.elasticloadbalancing (ELBv2, discover) */
     char *lambda_role;    /* settings.lambda.role */
     char *scheduler_role; /* settings.scheduler.role: what EventBridge Scheduler assumes */
     char *account_id;     /* settings.accountId or NULL */
@@ -45,6 +46,11 @@ struct fb_driver_ctx {
     char *target_group;   /* settings.ecs.targetGroupArn (ALB) */
     char *alb_resource_label; /* settings.ecs.albResourceLabel */
     int cpu_target;       /* settings.ecs.targetCpuPercent, default 60 */
+    /* settings.ecs.vpcLattice (opt-in caller grants on Fargate, lattice.c):
+     * the user's service network, the VPC of the tasks, the ECS
+     * infrastructure role that registers them; all NULL when not set */
+    char *lattice_network, *lattice_vpc, *lattice_role;
+    char *ep_lattice;     /* endpoints["vpc-lattice"] */
     pthread_mutex_t mu;
     fbk_aws_creds creds;  /* cached; access_key_id NULL = none yet */
     fbk_input_cache *inputs; /* validate's parsed apply inputs, taken by apply */
@@ -86,6 +92,25 @@ fb_status aws_creds(aws_ctx *ctx, fb_diag *diag, const char *region, fbk_aws_cre
  * failure returns the host's status (it added a diagnostic). */
 fb_status aws_send(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const char *region,
                    const aws_req *req, aws_res *res);
+
+/* A Query-protocol parameter (IAM, ELBv2): name and raw value (encoded
+ * when sent). */
+typedef struct aws_kv {
+    const char *k, *v;
+} aws_kv;
+
+/* One Query-protocol call: a form body "Action=ACTION&K=V...&Version=V"
+ * POSTed to api's endpoint (aws_endpoint), signed for region as api (its
+ * signing name: "iam", "elasticloadbalancing"). On FB_OK *status is the
+ * HTTP status (0 in a dry run: recorded, not sent) and *err the status the
+ * answer maps to: FB_OK with *x (new, fbk_xml_free) the parsed 2xx answer,
+ * else the error with *code and *message (new, either may be NULL). The
+ * caller judges and reports error answers. Transport failures and a 2xx
+ * answer that is not XML return their status (diag filled). Thread: any. */
+fb_status aws_query(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const char *api,
+                    const char *region, const char *version, const char *action, const aws_kv *params,
+                    size_t n, uint32_t flags, fbk_xml **x, char **code, char **message, long *status,
+                    fb_status *err);
 
 /* Adds an error diagnostic for a failed answer ("lambda CreateFunction
  * failed: HTTP 400 ValidationException: ...") and returns res->err. */
@@ -241,6 +266,17 @@ fb_status aws_ecs_discover(aws_ctx *ctx, const fbk_aws_creds *creds, const char 
 int aws_fargate_size(json_int_t cpu_millis, json_int_t mem_mib, int *cpu_units, int *mem_out,
                      char **why);
 
+/* ---- elb.c: load-balancer URLs of an ECS service (discover) -------------- */
+
+/* Appends to eps (borrowed array) the discover endpoints of ECS service
+ * svc (a DescribeServices member, borrowed): one per load balancer listener
+ * forwarding to a target group of its loadBalancers, with the group's
+ * target health. Answered denials and missing groups are warnings (no
+ * URL); transport and service failures return their status (diag filled).
+ * Thread: any (ctx read-only). */
+fb_status aws_elb_endpoints(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const char *region,
+                            const json_t *svc, json_t *eps);
+
 /* ---- usage.c ---------------------------------------------------------------- */
 fb_status aws_usage(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);
 
@@ -299,5 +335,26 @@ fb_status aws_identity_unbind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *
  * {"resource": {"type": "iam-role", "id": ROLE-ARN}, "caller": SESSION-ARN}
  * for a workload role's session; FB_AUTH with a diagnostic otherwise. */
 fb_status aws_attest(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);
+
+/* ---- lattice.c: caller grants on Fargate through VPC Lattice -------------------- */
+
+/* With settings.ecs.vpcLattice, for a Container with callers (in: the
+ * apply input, borrowed): the Lattice target group, service (AWS_IAM),
+ * listener, association with the service network and the auth policy
+ * allowing vpc-lattice-svcs:Invoke to each caller's role only, each
+ * recorded. state (borrowed) gets "lattice" {serviceArn, targetGroupArn,
+ * listenerArn, serviceNetwork, url, grants}; *ecs_cfg (new) is the ECS
+ * service's vpcLatticeConfigurations, NULL when Lattice is not used
+ * (no setting, no identity, no port, or no caller now or before). */
+fb_status aws_lattice_apply(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const json_t *in,
+                            const char *region, json_int_t port, json_t *state, json_t **ecs_cfg);
+/* Deletes the Lattice objects dep (borrowed) records, in the order Lattice
+ * allows, after the ECS service; appends their ARNs to deleted. */
+fb_status aws_lattice_destroy(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const json_t *dep,
+                              const char *region, json_t *deleted);
+/* Appends the region's fb- Lattice services and target groups (managed:
+ * tagged managed-by=fedbroker) to resources; nothing without the setting. */
+fb_status aws_lattice_discover(aws_ctx *ctx, const fbk_aws_creds *creds, const char *region, json_t *resources,
+                               fb_diag *diag);
 
 #endif

@@ -822,6 +822,13 @@ static fb_status materialise_secrets(const call *c, const ctr *cc, const json_t 
     return st;
 }
 
+/* The container's first port (the one callers reach through VPC
+ * Lattice), 0 when it has none. */
+static json_int_t first_port(const ctr *c)
+{
+    return aws_int(json_array_get(json_object_get(c->spec, "ports"), 0), "port", 0);
+}
+
 fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag)
 {
     const json_t *w = json_object_get(in, "workload");
@@ -854,6 +861,9 @@ fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *d
             st = aws_identity_bind(ctx, diag, &creds, w, ident, cc.region, &ra);
             free(ra);
         }
+        json_t *lcfg = NULL; /* the Lattice requests, shown */
+        if (st == FB_OK && ident) st = aws_lattice_apply(ctx, diag, &creds, in, cc.region, first_port(&cc), state, &lcfg);
+        if (lcfg) json_object_set_new(json_object_get(json_array_get(docs, 1), "body"), "vpcLatticeConfigurations", lcfg);
         json_array_foreach(docs, i, d) {
             if (st != FB_OK) break;
             aws_req rq;
@@ -889,6 +899,13 @@ fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *d
                                 json_string(ra));
         free(ra);
     }
+    /* callers' grants through VPC Lattice (lattice.c; opt-in): before the
+     * ECS service, which registers its tasks into the target group */
+    json_t *lattice_cfg = NULL;
+    if (st == FB_OK && ident)
+        st = aws_lattice_apply(ctx, diag, &creds, in, cc.region, first_port(&cc), state, &lattice_cfg);
+    if (lattice_cfg)
+        json_object_set(json_object_get(json_array_get(docs, 1), "body"), "vpcLatticeConfigurations", lattice_cfg);
     /* the task definition: reuse the service's when it was made from this spec */
     const char *old_td = svc ? aws_str(svc, "taskDefinition") : NULL;
     char *td_arn = NULL;
@@ -935,13 +952,20 @@ fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *d
         json_object_set(state, "serviceArn", json_object_get(svc, "serviceArn"));
         json_int_t live_desired = aws_int(svc, "desiredCount", -1);
         int td_changed = strcmp(old_td ? old_td : "", td_arn) != 0;
-        if (td_changed || secrets_changed || (!cc.autoscale && live_desired != cc.desired)) {
+        /* a target group the previous apply did not register into (ECS
+         * does not describe vpcLatticeConfigurations back) */
+        const json_t *prev_state = json_object_get(json_object_get(in, "deployment"), "state");
+        const char *prev_tg = aws_str(json_object_get(prev_state, "lattice"), "targetGroupArn");
+        int lattice_changed = lattice_cfg && (!prev_tg || strcmp(prev_tg, aws_str(json_array_get(lattice_cfg, 0),
+                                                                                  "targetGroupArn")) != 0);
+        if (td_changed || secrets_changed || lattice_changed || (!cc.autoscale && live_desired != cc.desired)) {
             json_t *b = json_pack("{s:s,s:s,s:s}", "cluster", ctx->cluster, "service", cc.name,
                                   "taskDefinition", td_arn);
             /* ECS reads secrets when a task starts: a new version needs new tasks */
             if (secrets_changed && !td_changed)
                 json_object_set_new(b, "forceNewDeployment", json_true());
             if (!cc.autoscale) json_object_set_new(b, "desiredCount", json_integer(cc.desired));
+            if (lattice_changed) json_object_set(b, "vpcLatticeConfigurations", lattice_cfg);
             json_object_set(b, "networkConfiguration",
                             json_object_get(json_object_get(json_array_get(docs, 1), "body"),
                                             "networkConfiguration"));
@@ -1007,6 +1031,7 @@ fb_status aws_ecs_apply(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *d
     }
     free(rid);
     free(td_arn);
+    json_decref(lattice_cfg);
 done:
     if (st == FB_OK) {
         if (aws_str(state, "serviceArn"))
@@ -1371,6 +1396,9 @@ fb_status aws_ecs_destroy(aws_ctx *ctx, const json_t *dep, json_t *deleted, fb_d
         if (st == FB_OK) json_array_append(deleted, (json_t *)td);
         aws_res_clear(&res);
     }
+    /* its VPC Lattice service and target group, once the ECS service no
+     * longer registers into the group */
+    if (st == FB_OK) st = aws_lattice_destroy(ctx, diag, &creds, dep, d.region, deleted);
     /* the workload's role, once nothing runs as it */
     json_array_foreach(d.roles, i, td) {
         if (st != FB_OK) break;
@@ -1431,7 +1459,19 @@ fb_status aws_ecs_discover(aws_ctx *ctx, const fbk_aws_creds *creds, const char 
                 json_object_set_new(r, "workload", json_string(tag_value(tags, "workload")));
             if (tag_value(tags, "tenant"))
                 json_object_set_new(r, "tenant", json_string(tag_value(tags, "tenant")));
+            /* where a managed service answers: its load balancer's
+             * listeners (elb.c). A task's public IP (assignPublicIp,
+             * no balancer) would need EC2's DescribeNetworkInterfaces
+             * per task: not reported. */
+            if (tags_ours_list(tags) && tag_value(tags, "workload") && tag_value(tags, "tenant") &&
+                json_array_size(json_object_get(s, "loadBalancers"))) {
+                json_t *eps = json_array();
+                st = aws_elb_endpoints(ctx, c.diag, creds, region, s, eps);
+                if (json_array_size(eps)) json_object_set_new(r, "endpoints", eps);
+                else json_decref(eps);
+            }
             json_array_append_new(resources, r);
+            if (st != FB_OK) break;
         }
         json_decref(ans);
     }

@@ -16,61 +16,26 @@
 
 #define LAMBDA_BASIC_POLICY "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
-typedef struct kv {
-    const char *k, *v;
-} kv;
+typedef aws_kv kv;
 
-/* One IAM call. *x (new, fbk_xml_free) is the parsed answer on a 2xx;
+/* One IAM call (Query protocol, aws_query). *x (new, fbk_xml_free) is the parsed answer on a 2xx;
  * *code (new) the error code otherwise (*status the HTTP status; 0 in a
  * dry run, where the request is recorded, not sent). */
 static fb_status iam_call(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,
                           const char *action, const kv *params, size_t n, uint32_t flags,
                           fbk_xml **x, char **code, long *status)
 {
-    *x = NULL;
-    *code = NULL;
-    *status = 0;
-    fbk_buf form;
-    fbk_buf_init(&form);
-    fbk_buf_printf(&form, "Action=%s", action);
-    for (size_t i = 0; i < n; i++) {
-        fbk_buf_printf(&form, "&%s=", params[i].k);
-        fbk_uri_encode(&form, params[i].v, strlen(params[i].v), 0);
-    }
-    fbk_buf_puts(&form, "&Version=2010-05-08");
-    char *base = aws_endpoint(ctx, "iam", "us-east-1");
-    char *url = fbk_xasprintf("%s/", base);
-    free(base);
-    fb_http_header h[] = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
-    fbk_http_msg msg = {.method = "POST", .url = url, .headers = h, .n_headers = 1,
-                        .body = form.data, .body_len = form.len};
-    fb_http_response resp;
-    fb_status st = fbk_aws_send(aws_host, diag, creds, "us-east-1", "iam", 0, &msg, flags, &resp);
-    free(url);
-    fbk_buf_free(&form);
-    if (st != FB_OK) return st;
-    *status = resp.status;
-    if (resp.status == 0) { /* a dry run */
-        aws_host->http_free(&resp);
-        return FB_OK;
-    }
     char *message = NULL;
-    fb_status err = fbk_aws_error(&resp, code, &message);
-    if (err == FB_OK) {
-        char *why = NULL;
-        if (fbk_xml_parse(resp.body ? resp.body : "", resp.body_len, x, &why) != 0) {
-            fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL,
-                     "aws: IAM %s answered with XML that cannot be read\n%s", action, why);
-            free(why);
-            st = FB_INTERNAL;
-        }
-    } else if (!(*code && (!strcmp(*code, "NoSuchEntity") || !strcmp(*code, "EntityAlreadyExists")))) {
+    fb_status err;
+    fb_status st = aws_query(ctx, diag, creds, "iam", "us-east-1", "2010-05-08", action, params, n, flags, x,
+                             code, &message, status, &err);
+    if (st == FB_OK && err != FB_OK &&
+        !(*code && (!strcmp(*code, "NoSuchEntity") || !strcmp(*code, "EntityAlreadyExists")))) {
         fbk_diag(aws_host, diag, FB_SEV_ERROR, NULL, "aws: IAM %s failed: HTTP %ld %s%s%s", action,
-                 resp.status, *code ? *code : "", message ? ": " : "", message ? message : "");
+                 *status, *code ? *code : "", message ? ": " : "", message ? message : "");
         st = err;
     }
     free(message);
-    aws_host->http_free(&resp);
     return st;
 }
 
@@ -189,7 +154,7 @@ static char *ensure_provider(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *c
  * role a caller elsewhere assumes). */
 static fb_status bind_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const json_t *w,
                            const json_t *ident, const char *region, int record, const char *role_name,
-                           int runs_as, char **role_arn)
+                           int runs_as, const json_t *own_issuer, char **role_arn)
 {
     *role_arn = NULL;
     const char *issuer = aws_str(ident, "issuer"), *sub = aws_str(ident, "spiffeId");
@@ -215,6 +180,35 @@ static fb_status bind_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cre
     if (!runs_as) { /* the web identity statement alone */
         json_t *stmts = json_object_get(policy, "Statement");
         while (json_array_size(stmts) > 1) json_array_remove(stmts, 0);
+    }
+    /* a caller whose own platform issues it tokens (a Kubernetes cluster's
+     * service-account issuer, callers[].workloadIssuer): the same role
+     * also opens with such a token, for exactly its subject, through an
+     * OIDC provider for that issuer (shared, as the broker's) */
+    const char *oiss = aws_str(own_issuer, "issuer"), *osub = aws_str(own_issuer, "subject");
+    if (oiss && osub) {
+        char *ohp = host_path(oiss);
+        char *oprov = ensure_provider(ctx, diag, creds, oiss, ohp);
+        if (!oprov) {
+            free(ohp);
+            json_decref(policy);
+            free(name);
+            free(ksub);
+            free(kaud);
+            free(prov);
+            free(hp);
+            return FB_RETRYABLE;
+        }
+        char *osk = fbk_xasprintf("%s:sub", ohp), *oak = fbk_xasprintf("%s:aud", ohp);
+        json_array_append_new(json_object_get(policy, "Statement"),
+                              json_pack("{s:s, s:s, s:{s:s}, s:s, s:{s:{s:s, s:s}}}", "Sid", "CallerOwnIssuer",
+                                        "Effect", "Allow", "Principal", "Federated", oprov, "Action",
+                                        "sts:AssumeRoleWithWebIdentity", "Condition", "StringEquals", osk, osub,
+                                        oak, "sts.amazonaws.com"));
+        free(osk);
+        free(oak);
+        free(oprov);
+        free(ohp);
     }
     char *doc = json_dumps(policy, JSON_COMPACT | JSON_SORT_KEYS);
     int stale_trust = 0;
@@ -351,7 +345,7 @@ fb_status aws_identity_bind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cr
                             const json_t *w, const json_t *ident, const char *region,
                             char **role_arn)
 {
-    return bind_role(ctx, diag, creds, w, ident, region, 1, NULL, 1, role_arn);
+    return bind_role(ctx, diag, creds, w, ident, region, 1, NULL, 1, NULL, role_arn);
 }
 
 char *aws_identity_caller_role_name(const char *tenant, const char *caller, const char *callee)
@@ -384,14 +378,15 @@ fb_status aws_identity_caller_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_cr
          * callee */
         char *rn = aws_identity_caller_role_name(tenant, name, callee);
         json_t *w = json_pack("{s:{s:s,s:s}}", "metadata", "tenant", tenant, "name", callee);
-        st = bind_role(ctx, diag, creds, w, ci, region, 1, rn, 0, role_arn);
+        st = bind_role(ctx, diag, creds, w, ci, region, 1, rn, 0, json_object_get(caller, "workloadIssuer"),
+                       role_arn);
         json_decref(w);
         free(rn);
     } else {
         /* the caller's own role, as its own apply makes, adopts and
          * records it */
         json_t *w = json_pack("{s:{s:s,s:s}}", "metadata", "tenant", tenant, "name", name);
-        st = bind_role(ctx, diag, creds, w, ci, region, 0, NULL, 1, role_arn);
+        st = bind_role(ctx, diag, creds, w, ci, region, 0, NULL, 1, NULL, role_arn);
         json_decref(w);
     }
     json_decref(ci);

@@ -10,7 +10,9 @@ drivers_aws_aws_la_SOURCES = \
 	drivers/aws/cron.c \
 	drivers/aws/capacity.c \
 	drivers/aws/ecs.c \
+	drivers/aws/elb.c \
 	drivers/aws/iam.c \
+	drivers/aws/lattice.c \
 	drivers/aws/attest.c \
 	drivers/aws/usage.c
 drivers_aws_aws_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/drivers/kit $(OPENSSL_CFLAGS) \

@@ -63,32 +63,6 @@ static json_int_t cold_start_ms(const char *runtime, int image)
     return 250; /* python, nodejs */
 }
 
-/* The mean provisioned concurrency of a capacity schedule (spec.scaling.
- * schedule, capacity.c) as num/den: each step's minInstances for its share
- * of the period; a one-off schedule's last step also holds its
- * leadSeconds (its action runs that early, the end action on time). The
- * month repeats the period, as the plan's quantities do (the simulator
- * scales the profile to the month). 0 when there is no schedule. */
-static int schedule_mean(const json_t *spec, u128 *num, u128 *den)
-{
-    const json_t *s = json_object_get(json_object_get(spec, "scaling"), "schedule");
-    const json_t *steps = json_object_get(s, "steps");
-    json_int_t period = aws_int(s, "periodSeconds", 0), lead = aws_int(s, "leadSeconds", 0);
-    if (!s || period <= 0 || !json_array_size(steps)) return 0;
-    u128 sum = 0;
-    size_t n = json_array_size(steps);
-    for (size_t i = 0; i < n; i++) {
-        const json_t *st = json_array_get(steps, i);
-        json_int_t off = aws_int(st, "offsetSeconds", 0), min = aws_int(st, "minInstances", 0);
-        json_int_t end = i + 1 < n ? aws_int(json_array_get(steps, i + 1), "offsetSeconds", period) : period;
-        if (i + 1 == n && aws_str(s, "repeat") && !strcmp(aws_str(s, "repeat"), "once")) end += lead;
-        if (min > 0 && end > off) sum += (u128)min * (u128)(end - off);
-    }
-    *num = sum;
-    *den = (u128)period;
-    return 1;
-}
-
 static fb_status lambda_usage(const json_t *w, const month *mo, json_t *lines, json_t *notes,
                               json_t *out, fb_diag *diag)
 {
@@ -109,7 +83,7 @@ static fb_status lambda_usage(const json_t *w, const month *mo, json_t *lines, j
     /* the warm instances: minInstances all month, or a capacity schedule's
      * mean (p_num / p_den instances) */
     u128 p_num = (u128)p, p_den = 1;
-    int sched = schedule_mean(spec, &p_num, &p_den);
+    int sched = fbk_schedule_mean(spec, &p_num, &p_den);
     if (sched && p_num == 0) sched = 0;
     if (p > 0 || sched) {
         /* provisioned concurrency: P x memory for the whole month; the

@@ -234,6 +234,7 @@ static void ctx_free(struct fb_driver_ctx *c)
     if (!c) return;
     for (int i = 0; i < GCP_API_N; i++) free(c->endpoints[i]);
     free(c->certs_url);
+    gcp_certs_free(c->certs);
     fbk_gauth_free(c->auth);
     free(c);
 }
@@ -320,6 +321,7 @@ static fb_status gcp_configure(const fb_host *h, const char *config_json, fb_dri
     if (!c->op_timeout_ms) c->op_timeout_ms = 20 * 60 * 1000;
     /* where google-auth's verify_oauth2_token reads them */
     if (!c->certs_url) c->certs_url = fbk_xstrdup("https://www.googleapis.com/oauth2/v1/certs");
+    c->certs = gcp_certs_new();
     fbk_gauth_opts ao = {FBK_GOOGLE_SCOPE_CLOUD, NULL, "google-auth"};
     c->auth = fbk_gauth_new(&ao);
     if (ck.errors) {
@@ -399,16 +401,21 @@ static fb_status gcp_validate_in(fb_driver_ctx *ctx, json_t *in, fb_diag *diag)
     fbk_wl wl;
     gcp_shape sh;
     int rc = gcp_check(ctx, in, &wl, &sh, &ck);
-    /* a plan's capacity schedule (docs/simulation.md, "Capacity schedules")
-     * is rendered by the aws driver only: refused here, so plan places the
-     * predictive parts where it is deployed as priced */
-    if (json_object_get(json_object_get(json_object_get(json_object_get(in, "workload"), "spec"),
-                                        "scaling"), "schedule")) {
-        fbk_err(&ck, "/spec/scaling/schedule",
-                "use placement.strategy hybrid for this provider, or place the workload on aws",
-                "capacity schedules (placement.strategy predictive) are not rendered by this "
-                "driver yet (Cloud Scheduler jobs setting Cloud Run minimum instances are not built)");
-        rc = -1;
+    /* a plan's capacity schedule (docs/simulation.md, "Capacity schedules"):
+     * Cloud Scheduler jobs patching a Cloud Run service's minimum
+     * instances (gcp_capacity.c); refused elsewhere, so plan places the
+     * predictive parts only where they are deployed as priced */
+    if (rc == 0) {
+        json_t *jobs = NULL;
+        char *why = NULL;
+        if (gcp_capacity_jobs(ctx, &wl, &sh, &jobs, &why) != 0) {
+            char *nl = strchr(why, '\n');
+            if (nl) *nl = '\0';
+            fbk_err(&ck, "/spec/scaling/schedule", nl ? nl + 1 : NULL, "%s", why);
+            rc = -1;
+        }
+        free(why);
+        json_decref(jobs);
     }
     const char *mode = json_string_value(json_object_get(in, "mode"));
     fb_status st = rc == 0 ? FB_OK : FB_INVALID;

@@ -46,6 +46,10 @@ typedef enum gcp_api {
     GCP_API_N
 } gcp_api;
 
+/* Google's ID token certificates as last fetched (gcp_attest.c): one
+ * set at a time, kept for its Cache-Control max-age; thread-safe. */
+typedef struct gcp_certs gcp_certs;
+
 /* The host table, set once by fb_driver_entry. */
 extern const fb_host *gcp_host;
 
@@ -66,6 +70,7 @@ struct fb_driver_ctx {
     int64_t op_timeout_ms;      /* settings.operationTimeout: how long an operation may run */
     fbk_gauth *auth;            /* Application Default Credentials (new) */
     char *certs_url;            /* settings.certsUrl: Google's ID token certificates (attest) */
+    gcp_certs *certs;           /* the cache of those certificates (new; guards itself) */
 };
 
 /* The services, by placement.service. */
@@ -121,6 +126,9 @@ void gcp_autopilot_opts(fb_driver_ctx *ctx, const gcp_shape *sh, fbk_k8s_opts *o
 int gcp_parse_secret(const char *ref, const char *dflt_project, char *project, char *secret,
                      char *version, size_t n, const char **why);
 
+/* One document of render (and the dry run): api, kind of body, method,
+ * path, body (stolen). new. */
+json_t *gcp_doc(const char *api, const char *kind, const char *method, const char *path, json_t *body);
 /* Provider documents (new JSON array) for a checked workload. */
 json_t *gcp_render_docs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, fbk_ck *ck);
 
@@ -319,6 +327,49 @@ fb_status gcp_identity_discover(fb_driver_ctx *ctx, json_t *resources, fb_diag *
 /* Deletes the accounts a deployment recorded (after its service). */
 fb_status gcp_identity_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag);
 
+/* The email of the scaler account of tenant/name's capacity schedule
+ * (fbs-TENANT-NAME, cut with a hash as the workload accounts are). new. */
+char *gcp_identity_scaler_email(fb_driver_ctx *ctx, const char *tenant, const char *name);
+/* add: the scaler account (recorded before its create, made when
+ * missing, refused when an account of that id is not fedbroker's scaler
+ * of this workload) and roles/run.developer for it on the Cloud Run
+ * service (its full name) only, recorded; both appended to resources.
+ * !add: that binding removed and the account deleted when the previous
+ * deployment (prev, may be NULL) recorded the account (a schedule dropped
+ * from the spec). A dry run shows the creates. */
+fb_status gcp_identity_scaler(fb_driver_ctx *ctx, const json_t *prev, const fbk_wl *wl, const char *region,
+                              const char *service, int add, json_t *resources, fb_diag *diag);
+
+/* ---- capacity schedules (gcp_capacity.c, docs/simulation.md "Capacity schedules") ---- */
+
+/* The Cloud Scheduler jobs of the workload's spec.scaling.schedule: 0
+ * with *jobs NULL when it has none; 0 with *jobs a new array of {"name":
+ * the job's full name, "body": the Job, "min": the floor it sets}; -1
+ * with *why (new) when the schedule cannot be deployed on this placement
+ * (not Cloud Run, a malformed schedule, a floor above maxInstances). */
+int gcp_capacity_jobs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, json_t **jobs, char **why);
+/* The documents render and the dry run show for the schedule (appended
+ * to docs): the scaler account, its binding on the service, the jobs. */
+void gcp_capacity_docs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, json_t *docs);
+/* apply of the schedule after the service (its full name) is up: the
+ * scaler and its binding, each job recorded before its create, created or
+ * patched to match (a paused one resumed), and the workload's jobs no
+ * longer wanted deleted; a schedule dropped from the spec removes its
+ * jobs, binding and account. Appends records to resources. */
+fb_status gcp_capacity_apply(fb_driver_ctx *ctx, const json_t *in, const fbk_wl *wl, const gcp_shape *sh,
+                             const char *service, json_t *resources, fb_diag *diag);
+/* Drift of the schedule (reads only): each job missing, changed or
+ * paused, each of the workload's jobs not wanted, and the scaler's
+ * binding on the service, as "schedule.JOB..." fields. */
+fb_status gcp_capacity_observe(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, const char *service,
+                               json_t *drift, fb_diag *diag);
+/* Deletes the jobs a deployment recorded (absent ones are fine); appends
+ * their names. */
+fb_status gcp_capacity_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *deleted, fb_diag *diag);
+/* Whether a job's name is a capacity schedule's (NAME-cap-NNN or
+ * NAME-cap-end): discover's type for it. */
+int gcp_capacity_job_name(const char *name);
+
 /* ---- a workload's proof of its account (gcp_attest.c, ABI 1.3) ---------------------- */
 
 /* Checks in {"proof": {"idToken"}, "tokenUrl"} (borrowed): a Google-signed
@@ -328,6 +379,12 @@ fb_status gcp_identity_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *de
  * "gcp-service-account", "id": "projects/P/serviceAccounts/EMAIL"},
  * "caller": EMAIL}; FB_AUTH with a diagnostic otherwise (never the token). */
 fb_status gcp_attest(fb_driver_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);
+
+/* An empty certificate cache (new; gcp_certs_free). Thread notes: the
+ * cache takes its own lock, so attest may run on many threads at once. */
+gcp_certs *gcp_certs_new(void);
+/* Frees c (steals; NULL is fine). Not while another thread uses it. */
+void gcp_certs_free(gcp_certs *c);
 
 /* ---- deploy (gcp_run.c, gcp_functions.c, gcp_service.c, gcp_triggers.c, gcp_secrets.c) -------------- */
 
@@ -342,6 +399,13 @@ fb_status gcp_attest(fb_driver_ctx *ctx, const json_t *in, json_t **out, fb_diag
 fb_status gcp_triggers_apply(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, const char *uri,
                              const json_t *prev, int phases, json_t *state_triggers, json_t *resources,
                              fb_diag *diag);
+/* DELETE of a v1 resource by its full name (Scheduler, Pub/Sub); absent
+ * is fine. *gone (may be NULL) 1 when it was there. */
+fb_status gcp_delete_v1(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *what, const char *name,
+                        int *gone);
+/* The update mask of a resource: members (NULL-terminated) of want whose
+ * value live lacks or differs in, comma-separated. new. */
+char *gcp_mask_of(const json_t *want, const json_t *live, const char *const *members);
 /* Drift of the spec's triggers (reads only). */
 fb_status gcp_triggers_observe(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *sh, const char *uri,
                                json_t *drift, fb_diag *diag);

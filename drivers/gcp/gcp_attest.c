@@ -12,7 +12,8 @@
  * (google.oauth2.id_token.verify_token) and more:
  *  - an RS256 JWS whose kid names one of Google's current certificates
  *    (settings.certsUrl, default https://www.googleapis.com/oauth2/v1/certs,
- *    fetched for each proof: Google rotates them every few days) and whose
+ *    cached for their max-age and refetched for an unknown kid, see below:
+ *    Google rotates them every few days) and whose
  *    signature verifies with that certificate's key;
  *  - iss https://accounts.google.com (or accounts.google.com), aud the
  *    token URL, iat not in the future and exp not past (60 s of skew each
@@ -26,13 +27,16 @@
  *    refused. The broker then maps the account to the workload whose apply
  *    recorded it (gcp-service-account).
  *
- * Thread notes: reads ctx only; host->http and ctx->auth are thread-safe. */
+ * Thread notes: reads ctx only, but for ctx->certs, which takes its own
+ * lock; host->http and ctx->auth are thread-safe. */
 #include "config.h"
 #include "gcp.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define SKEW_S 60
 #define MAX_LIFE_S 3600
@@ -49,29 +53,133 @@ static fb_status refuse(fb_diag *diag, const char *fmt, const char *arg)
     return FB_AUTH;
 }
 
-/* Google's certificates {kid: PEM} (new), or NULL with a diagnostic. */
-static fb_status fetch_certs(fb_driver_ctx *ctx, fb_diag *diag, json_t **certs)
+/* ---- Google's certificates, cached ------------------------------------------------
+ * Google publishes its ID token certificates with Cache-Control: max-age
+ * (about 6 h) and rotates them every few days, publishing the next one
+ * before it signs. The cache holds one set {kid: PEM} at a time (a refresh
+ * replaces it, so it never grows) and serves it until max-age (less the
+ * Age header) runs out. A kid the fresh set lacks triggers one refetch (a
+ * key newer than the set), but at most once per CERTS_REFETCH_S seconds: a
+ * stream of tokens with invented kids must not become a stream of GETs.
+ * One lock guards the set and the fetch, so when the set expires under 64
+ * concurrent proofs one of them fetches and the others wait for its answer
+ * instead of each fetching (a fetch storm). */
+#define CERTS_REFETCH_S 10         /* unknown kid: at most one refetch per this */
+#define CERTS_MAX_AGE_S (24 * 3600) /* a longer max-age is cut to this */
+#define CERTS_MAX_KEYS 16           /* Google publishes 2 or 3 */
+#define CERTS_MAX_BYTES (64 * 1024)
+
+struct gcp_certs {
+    pthread_mutex_t mu;
+    json_t *set;     /* {kid: PEM} (owned) or NULL */
+    int64_t expires; /* the set is fresh while fetched <= now < expires */
+    int64_t fetched; /* when the last fetch was sent, 0 before any */
+};
+
+gcp_certs *gcp_certs_new(void)
 {
-    *certs = NULL;
+    gcp_certs *c = fbk_xcalloc(1, sizeof *c);
+    pthread_mutex_init(&c->mu, NULL);
+    return c;
+}
+
+void gcp_certs_free(gcp_certs *c)
+{
+    if (!c) return;
+    json_decref(c->set);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* The value of header name in resp (borrowed), or NULL. */
+static const char *resp_header(const fb_http_response *resp, const char *name)
+{
+    for (size_t i = 0; i < resp->n_headers; i++)
+        if (!strcasecmp(resp->headers[i].name, name)) return resp->headers[i].value;
+    return NULL;
+}
+
+/* How long the answer may be kept, in seconds (RFC 9111 5.2.2: max-age,
+ * no-store and no-cache; minus the Age the answer already has, 5.1);
+ * 0 when it may not be kept. */
+static int64_t cache_life(const fb_http_response *resp)
+{
+    const char *cc = resp_header(resp, "Cache-Control");
+    int64_t life = 0;
+    for (const char *p = cc; p && *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+        size_t n = strcspn(p, ",");
+        if ((n == 8 && !strncasecmp(p, "no-store", 8)) || (n >= 8 && !strncasecmp(p, "no-cache", 8))) return 0;
+        if (n > 8 && !strncasecmp(p, "max-age=", 8)) {
+            char *e = NULL;
+            long long v = strtoll(p + 8, &e, 10);
+            while (e && (*e == ' ' || *e == '\t')) e++;
+            if (e && e > p + 8 && (e == p + n) && v > 0) life = v > CERTS_MAX_AGE_S ? CERTS_MAX_AGE_S : v;
+        }
+        p += n;
+    }
+    const char *age = resp_header(resp, "Age");
+    if (life > 0 && age) {
+        char *e = NULL;
+        long long a = strtoll(age, &e, 10);
+        if (e && e != age && !*e && a >= 0) life = a >= life ? 0 : life - a;
+    }
+    return life;
+}
+
+/* Fetches Google's certificates into c (locked by the caller): the set
+ * replaces the old one on success. */
+static fb_status fetch_certs(fb_driver_ctx *ctx, gcp_certs *c, int64_t now, fb_diag *diag)
+{
     fb_http_header h[] = {{"Accept", "application/json"}};
     fb_http_request req = {.struct_size = sizeof req, .method = "GET", .url = ctx->certs_url, .headers = h,
                            .n_headers = 1, .flags = FB_HTTP_READ_ONLY, .service = "oauth2certs"};
     fb_http_response resp;
+    c->fetched = now;
     fb_status st = gcp_host->http(diag, &req, &resp);
     if (st != FB_OK) return st;
-    json_t *o = resp.status == 200 ? json_loadb(resp.body ? resp.body : "", resp.body_len, 0, NULL) : NULL;
-    if (!json_is_object(o)) {
+    json_t *o = resp.status == 200 && resp.body_len <= CERTS_MAX_BYTES
+                    ? json_loadb(resp.body ? resp.body : "", resp.body_len, 0, NULL)
+                    : NULL;
+    const char *k;
+    json_t *v;
+    int ok = json_is_object(o) && json_object_size(o) > 0 && json_object_size(o) <= CERTS_MAX_KEYS;
+    json_object_foreach(ok ? o : NULL, k, v) ok = ok && json_is_string(v);
+    if (!ok) {
         fbk_diag(gcp_host, diag, FB_SEV_ERROR, NULL,
                  "gcp: Google's ID token certificates at %s could not be read (HTTP %ld)\n"
-                 "Check settings.certsUrl (an object of key id -> PEM certificate, as "
-                 "https://www.googleapis.com/oauth2/v1/certs answers).",
-                 ctx->certs_url, resp.status);
+                 "Check settings.certsUrl (an object of 1 to %d key ids -> PEM certificate, at most %d KiB, "
+                 "as https://www.googleapis.com/oauth2/v1/certs answers).",
+                 ctx->certs_url, resp.status, CERTS_MAX_KEYS, CERTS_MAX_BYTES / 1024);
         json_decref(o);
         st = resp.status >= 500 || resp.status == 429 || resp.status == 0 ? FB_RETRYABLE : FB_INTERNAL;
     } else {
-        *certs = o;
+        json_decref(c->set);
+        c->set = o;
+        c->expires = now + cache_life(&resp);
     }
     gcp_host->http_free(&resp);
+    return st;
+}
+
+/* The PEM certificate of kid (*pem new, NULL when Google publishes no such
+ * kid), from the cache or fetched. Thread-safe. */
+static fb_status cert_of(fb_driver_ctx *ctx, const char *kid, char **pem, fb_diag *diag)
+{
+    *pem = NULL;
+    gcp_certs *c = ctx->certs;
+    int64_t now = gcp_host->now();
+    fb_status st = FB_OK;
+    pthread_mutex_lock(&c->mu);
+    /* a clock set back makes the set stale rather than fresh for longer */
+    int fresh = c->set && now >= c->fetched && now < c->expires;
+    const char *got = fresh ? json_string_value(json_object_get(c->set, kid)) : NULL;
+    if (!fresh || (!got && (now < c->fetched || now - c->fetched >= CERTS_REFETCH_S))) {
+        st = fetch_certs(ctx, c, now, diag);
+        got = st == FB_OK ? json_string_value(json_object_get(c->set, kid)) : NULL;
+    }
+    if (got) *pem = fbk_xstrdup(got);
+    pthread_mutex_unlock(&c->mu);
     return st;
 }
 
@@ -124,7 +232,8 @@ fb_status gcp_attest(fb_driver_ctx *ctx, const json_t *in, json_t **out, fb_diag
                             "must name", NULL);
     if (!json_is_object(proof) || !tok) return refuse(diag, "the proof must be {\"idToken\": ...}", NULL);
     if (json_object_size(proof) != 1) return refuse(diag, "the proof holds more than idToken", NULL);
-    json_t *hdr = NULL, *cl = NULL, *certs = NULL, *live = NULL;
+    json_t *hdr = NULL, *cl = NULL, *live = NULL;
+    char *pem = NULL;
     unsigned char *sig = NULL;
     size_t sig_len = 0, signed_len = 0;
     char *err = NULL;
@@ -143,9 +252,8 @@ fb_status gcp_attest(fb_driver_ctx *ctx, const json_t *in, json_t **out, fb_diag
         st = refuse(diag, "the token's header has no kid", NULL);
         goto done;
     }
-    st = fetch_certs(ctx, diag, &certs);
+    st = cert_of(ctx, kid, &pem, diag);
     if (st != FB_OK) goto done;
-    const char *pem = json_string_value(json_object_get(certs, kid));
     if (!pem) {
         st = refuse(diag, "the token's kid is none of Google's current certificates: ", kid);
         goto done;
@@ -187,7 +295,7 @@ done:
     free(sig);
     json_decref(hdr);
     json_decref(cl);
-    json_decref(certs);
+    free(pem);
     json_decref(live);
     return st;
 }

@@ -27,6 +27,10 @@
 #define SA_TYPE "gcp-service-account"
 #define BINDING_TYPE "gcp-iam-binding"
 #define SA_ID_MAX 30
+/* What a capacity schedule's Cloud Scheduler jobs need on the one Cloud
+ * Run service they patch: run.services.update (and get). The narrowest
+ * predefined role that holds it, granted on the service, not the project. */
+#define SCALER_ROLE "roles/run.developer"
 
 static fb_status delete_account(fb_driver_ctx *ctx, fb_diag *diag, const char *name);
 
@@ -34,9 +38,9 @@ static fb_status delete_account(fb_driver_ctx *ctx, fb_diag *diag, const char *n
  * IAM's 6..30 characters, else cut with 8 hex digits of a hash so two
  * workloads never share one. Spec names are [a-z][-a-z0-9]*, so the id is
  * always [a-z][-a-z0-9]*[a-z0-9]. */
-static char *sa_id(const char *tenant, const char *name)
+static char *sa_id_of(const char *prefix, const char *tenant, const char *name)
 {
-    char *full = fbk_xasprintf("fb-%s-%s", tenant, name);
+    char *full = fbk_xasprintf("%s-%s-%s", prefix, tenant, name);
     if (strlen(full) <= SA_ID_MAX) return full;
     char *key = fbk_xasprintf("%s/%s", tenant, name);
     char hex[65];
@@ -46,6 +50,11 @@ static char *sa_id(const char *tenant, const char *name)
     char *out = fbk_xasprintf("%s-%.8s", full, hex);
     free(full);
     return out;
+}
+
+static char *sa_id(const char *tenant, const char *name)
+{
+    return sa_id_of("fb", tenant, name);
 }
 
 char *gcp_identity_sa_email(fb_driver_ctx *ctx, const char *tenant, const char *name)
@@ -92,8 +101,8 @@ static fb_status create_lro(fb_driver_ctx *ctx, fb_diag *diag, const char *what,
  * pool's name with the project number ("projects/N/locations/global/
  * workloadIdentityPools/fedbroker"), as principals name it; in a dry run,
  * where nothing is read, the project id stands in for the number. */
-static fb_status ensure_pool(fb_driver_ctx *ctx, fb_diag *diag, const char *issuer, char **pool,
-                             char **provider)
+static fb_status ensure_pool(fb_driver_ctx *ctx, fb_diag *diag, const char *issuer, const char *what,
+                             char **pool, char **provider)
 {
     *pool = *provider = NULL;
     int dry = gcp_host->dry_run(diag);
@@ -151,9 +160,11 @@ static fb_status ensure_pool(fb_driver_ctx *ctx, fb_diag *diag, const char *issu
         char *q = fbk_xasprintf("workloadIdentityPoolProviderId=%s", prov_id);
         /* no allowedAudiences: a token's aud must then be the provider's
          * own resource name, so a token made for AWS STS is refused here */
+        char *desc = fbk_xasprintf("fedbroker: %s (docs/identity.md)", what);
         json_t *body = json_pack("{s:s,s:s,s:{s:s},s:{s:s}}", "displayName", "fedbroker issuer", "description",
-                                 "fedbroker: the broker's OIDC issuer (docs/identity.md)", "attributeMapping",
-                                 "google.subject", "assertion.sub", "oidc", "issuerUri", issuer);
+                                 desc, "attributeMapping", "google.subject", "assertion.sub", "oidc", "issuerUri",
+                                 issuer);
+        free(desc);
         st = create_lro(ctx, diag, "providers.create", p, q, body, &exists);
         json_decref(body);
         free(p);
@@ -281,7 +292,7 @@ fb_status gcp_identity_bind(fb_driver_ctx *ctx, const json_t *in, const fbk_wl *
     const char *issuer = json_string_value(json_object_get(ident, "issuer"));
     const char *sub = json_string_value(json_object_get(ident, "spiffeId"));
     if (!issuer || !sub) return FB_OK;
-    fb_status st = ensure_pool(ctx, diag, issuer, &out->pool, &out->provider);
+    fb_status st = ensure_pool(ctx, diag, issuer, "the broker's OIDC issuer", &out->pool, &out->provider);
     if (st != FB_OK) return st;
     out->email = gcp_identity_sa_email(ctx, wl->tenant, wl->name);
     out->external = gcp_identity_external_callers(in);
@@ -360,6 +371,25 @@ fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_
             char *principal = fbk_xasprintf("principal://iam.googleapis.com/%s/subject/%s", id->pool, csub);
             char *sp = fbk_xasprintf("v1/%s", sname);
             if (st == FB_OK) st = bind(ctx, diag, prev, sp, WI_USER, principal, NULL, name, resources);
+            /* a caller whose platform issues it tokens (a Kubernetes
+             * cluster's service-account issuer, callers[].workloadIssuer):
+             * a provider of the pool for that issuer, and the same account
+             * may be impersonated by exactly that subject's principal. The
+             * broker's tokens name SPIFFE IDs only, so its provider never
+             * yields a system:serviceaccount:... subject */
+            const json_t *wi = json_object_get(c, "workloadIssuer");
+            const char *kiss = json_string_value(json_object_get(wi, "issuer"));
+            const char *ksub = json_string_value(json_object_get(wi, "subject"));
+            if (st == FB_OK && kiss && ksub) {
+                char *kpool = NULL, *kprov = NULL;
+                st = ensure_pool(ctx, diag, kiss, "a Kubernetes cluster's service-account issuer", &kpool, &kprov);
+                char *kp = st == FB_OK ? fbk_xasprintf("principal://iam.googleapis.com/%s/subject/%s", kpool, ksub)
+                                       : NULL;
+                if (st == FB_OK) st = bind(ctx, diag, prev, sp, WI_USER, kp, NULL, name, resources);
+                free(kp);
+                free(kpool);
+                free(kprov);
+            }
             member = fbk_xasprintf("serviceAccount:%s", email);
             free(sp);
             free(principal);
@@ -401,10 +431,24 @@ fb_status gcp_identity_invokers(fb_driver_ctx *ctx, const json_t *in, const gcp_
             if (!gcp_host->dry_run(diag)) json_array_append(resources, (json_t *)r);
             continue;
         }
-        if (on_service)
+        if (on_service) {
             st = gcp_iam_member(ctx, diag, GCP_API_RUN, path, INVOKER, strrchr(rid, '|') + 1, 0, NULL);
-        else if (caller_acct)
+        } else if (caller_acct) {
             st = delete_account(ctx, diag, rid);
+        } else if (caller_acct_binding && strchr(rid, '|')) {
+            /* a principal the kept account no longer names (the cluster's
+             * issuer no longer trusted): removed; on an account deleted
+             * with its caller, nothing to do */
+            const char *bar = strchr(rid, '|');
+            char *acct_path = fbk_xstrndup(rid, (size_t)(bar - rid));
+            int kept = 0;
+            json_array_foreach(resources, k, o) {
+                const char *oid = json_string_value(json_object_get(o, "id"));
+                kept |= oid && !strcmp(oid, acct_path + 3); /* without "v1/" */
+            }
+            if (kept) st = gcp_iam_member(ctx, diag, GCP_API_IAM, acct_path, WI_USER, strrchr(rid, '|') + 1, 0, NULL);
+            free(acct_path);
+        }
     }
     free(path);
     return st;
@@ -533,8 +577,8 @@ fb_status gcp_identity_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *de
 static void described(const char *desc, char **tenant, char **workload)
 {
     *tenant = *workload = NULL;
-    const char *marks[] = {"the identity of workload ", " to call "};
-    for (size_t i = 0; i < 2 && desc; i++) {
+    const char *marks[] = {"the identity of workload ", " to call ", "the scaler of workload "};
+    for (size_t i = 0; i < 3 && desc; i++) {
         const char *p = strstr(desc, marks[i]);
         if (!p) continue;
         p += strlen(marks[i]);
@@ -555,7 +599,11 @@ static int our_member(fb_driver_ctx *ctx, const char *role, const char *member)
         return !strncmp(member, "principal://iam.googleapis.com/projects/", 40) &&
                strstr(member, "/workloadIdentityPools/" POOL_ID "/subject/") != NULL;
     const char *email = !strncmp(member, "serviceAccount:", 15) ? member + 15 : NULL;
-    if (!email || (strncmp(email, "fb-", 3) && strncmp(email, "fbc-", 4))) return 0;
+    if (!strcmp(role, SCALER_ROLE)) { /* a capacity schedule's scaler (gcp_identity_scaler) */
+        if (!email || strncmp(email, "fbs-", 4)) return 0;
+    } else if (!email || (strncmp(email, "fb-", 3) && strncmp(email, "fbc-", 4))) {
+        return 0;
+    }
     char *dom = fbk_xasprintf("@%s.iam.gserviceaccount.com", ctx->project);
     const char *at = strchr(email, '@');
     int ok = at && !strcmp(at, dom);
@@ -602,7 +650,9 @@ fb_status gcp_identity_discover(fb_driver_ctx *ctx, json_t *resources, fb_diag *
     json_array_foreach(items, i, a) {
         const char *email = json_string_value(json_object_get(a, "email"));
         const char *desc = json_string_value(json_object_get(a, "description"));
-        if (st != FB_OK || !email || (strncmp(email, "fb-", 3) && strncmp(email, "fbc-", 4))) continue;
+        if (st != FB_OK || !email ||
+            (strncmp(email, "fb-", 3) && strncmp(email, "fbc-", 4) && strncmp(email, "fbs-", 4)))
+            continue;
         char *tenant, *workload;
         described(desc, &tenant, &workload);
         int ours = desc && !strncmp(desc, "fedbroker: ", 11) && tenant;
@@ -628,9 +678,68 @@ fb_status gcp_identity_discover(fb_driver_ctx *ctx, json_t *resources, fb_diag *
         if (!acct && !svc) continue;
         char *wire = fbk_xasprintf("%s/%s", acct ? "v1" : "v2", id);
         st = discover_bindings(ctx, r, acct ? GCP_API_IAM : GCP_API_RUN, wire, acct ? WI_USER : INVOKER, found, diag);
+        /* and a capacity schedule's scaler on the service */
+        if (st == FB_OK && svc) st = discover_bindings(ctx, r, GCP_API_RUN, wire, SCALER_ROLE, found, diag);
         free(wire);
     }
     json_array_extend(resources, found);
     json_decref(found);
+    return st;
+}
+
+char *gcp_identity_scaler_email(fb_driver_ctx *ctx, const char *tenant, const char *name)
+{
+    char *id = sa_id_of("fbs", tenant, name);
+    char *email = fbk_xasprintf("%s@%s.iam.gserviceaccount.com", id, ctx->project);
+    free(id);
+    return email;
+}
+
+fb_status gcp_identity_scaler(fb_driver_ctx *ctx, const json_t *prev, const fbk_wl *wl, const char *region,
+                              const char *service, int add, json_t *resources, fb_diag *diag)
+{
+    char *email = gcp_identity_scaler_email(ctx, wl->tenant, wl->name);
+    char *sname = fbk_xasprintf("projects/%s/serviceAccounts/%s", ctx->project, email);
+    char *member = fbk_xasprintf("serviceAccount:%s", email);
+    char *spath = fbk_xasprintf("v2/%s", service);
+    fb_status st = FB_OK;
+    if (add) {
+        char *id = sa_id_of("fbs", wl->tenant, wl->name);
+        char *desc = fbk_xasprintf("fedbroker: the scaler of workload %s/%s (its capacity schedule's Cloud "
+                                   "Scheduler jobs, docs/simulation.md)", wl->tenant, wl->name);
+        char *display = fbk_xasprintf("fedbroker scaler %s/%s", wl->tenant, wl->name);
+        /* journalled before the create: its id is known */
+        st = gcp_record(diag, prev, SA_TYPE, sname, NULL, email);
+        int created = 0;
+        if (st == FB_OK) st = ensure_account(ctx, diag, id, desc, display, email, &created);
+        if (st == FB_OK && !gcp_host->dry_run(diag))
+            json_array_append_new(resources, json_pack("{s:s,s:s,s:s}", "type", SA_TYPE, "id", sname, "name",
+                                                       email));
+        /* least privilege: the role on this one service only */
+        if (st == FB_OK) st = bind(ctx, diag, prev, spath, SCALER_ROLE, member, region, wl->name, resources);
+        free(display);
+        free(desc);
+        free(id);
+    } else {
+        /* the schedule is gone: its binding and account, when the
+         * previous deployment made them */
+        int had = 0;
+        size_t i;
+        const json_t *r;
+        json_array_foreach(json_object_get(prev, "resources"), i, r) {
+            const char *t = json_string_value(json_object_get(r, "type"));
+            const char *rid = json_string_value(json_object_get(r, "id"));
+            had |= t && rid && !strcmp(t, SA_TYPE) && !strcmp(rid, sname);
+        }
+        if (had) {
+            st = gcp_iam_member(ctx, diag, GCP_API_RUN, spath, SCALER_ROLE, member, 0, NULL);
+            if (st == FB_NOTFOUND) st = FB_OK;
+            if (st == FB_OK) st = delete_account(ctx, diag, sname);
+        }
+    }
+    free(spath);
+    free(member);
+    free(sname);
+    free(email);
     return st;
 }

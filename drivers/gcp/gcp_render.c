@@ -39,8 +39,7 @@ const char *gcp_invoker_sa(fb_driver_ctx *ctx)
 #define UNSET_INVOKER "${drivers.gcp.invokerServiceAccount}"
 #define UNKNOWN_URI "${service.uri}"
 
-/* One REST request: api, kind of body, method, path, body (stolen). */
-static json_t *doc(const char *api, const char *kind, const char *method, const char *path, json_t *body)
+json_t *gcp_doc(const char *api, const char *kind, const char *method, const char *path, json_t *body)
 {
     return json_pack("{s:s,s:s,s:s,s:s,s:o}", "api", api, "kind", kind, "method", method, "path", path,
                      "body", body);
@@ -55,7 +54,7 @@ static json_t *public_invoker(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_sh
                            sh->region->id, wl->name);
     json_t *body = json_pack("{s:{s:[{s:s,s:[s]}]}}", "policy", "bindings", "role", "roles/run.invoker",
                              "members", "allUsers");
-    json_t *d = doc("run.googleapis.com/v2", "SetIamPolicyRequest", "POST", path ? path : "", body);
+    json_t *d = gcp_doc("run.googleapis.com/v2", "SetIamPolicyRequest", "POST", path ? path : "", body);
     free(path);
     return d;
 }
@@ -245,7 +244,7 @@ static json_t *function_doc(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shap
     json_t *up = upload(ctx, wl, object, sizeof object);
     char *path = fbk_xasprintf("v2/projects/%s/locations/%s/functions?functionId=%s", ctx->project, sh->region->id,
                                wl->name);
-    json_t *d = doc("cloudfunctions.googleapis.com/v2", "Function", "POST", path,
+    json_t *d = gcp_doc("cloudfunctions.googleapis.com/v2", "Function", "POST", path,
                     gcp_function_body(ctx, wl, sh, ctx->source_bucket, object));
     free(path);
     json_object_set_new(d, "upload", up);
@@ -267,7 +266,7 @@ static void secret_docs(fb_driver_ctx *ctx, const fbk_wl *wl, json_t *docs)
             continue;
         char *path = fbk_xasprintf("v1/projects/%s/secrets/%s:setIamPolicy", proj, sec);
         char *member = fbk_xasprintf("serviceAccount:%s", sa);
-        json_array_append_new(docs, doc("secretmanager.googleapis.com/v1", "SetIamPolicyRequest", "POST", path,
+        json_array_append_new(docs, gcp_doc("secretmanager.googleapis.com/v1", "SetIamPolicyRequest", "POST", path,
                                         json_pack("{s:{s:[{s:s,s:[s]}]}}", "policy", "bindings", "role",
                                                   "roles/secretmanager.secretAccessor", "members", member)));
         free(member);
@@ -282,7 +281,7 @@ static json_t *trigger_invoker(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_s
     char *path = fbk_xasprintf("v2/projects/%s/locations/%s/services/%s:setIamPolicy", ctx->project,
                                sh->region->id, wl->name);
     char *member = fbk_xasprintf("serviceAccount:%s", gcp_invoker_sa(ctx)[0] ? gcp_invoker_sa(ctx) : UNSET_INVOKER);
-    json_t *d = doc("run.googleapis.com/v2", "SetIamPolicyRequest", "POST", path,
+    json_t *d = gcp_doc("run.googleapis.com/v2", "SetIamPolicyRequest", "POST", path,
                     json_pack("{s:{s:[{s:s,s:[s]}]}}", "policy", "bindings", "role", "roles/run.invoker", "members",
                               member));
     free(member);
@@ -347,7 +346,7 @@ json_t *gcp_trigger_specs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape 
 static json_t *topic_doc(const fbk_wl *wl, const char *topic)
 {
     char *path = fbk_xasprintf("v1/%s", topic);
-    json_t *d = doc("pubsub.googleapis.com/v1", "Topic", "PUT", path,
+    json_t *d = gcp_doc("pubsub.googleapis.com/v1", "Topic", "PUT", path,
                     json_pack("{s:s,s:o}", "name", topic, "labels", gcp_labels_of(wl)));
     free(path);
     return d;
@@ -369,12 +368,12 @@ static void trigger_docs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *
         }
         if (!strcmp(kind, "queue") && json_object_get(t, "subscription")) {
             char *path = fbk_xasprintf("v1/%s", json_string_value(json_object_get(t, "subscription")));
-            json_array_append_new(docs, doc("pubsub.googleapis.com/v1", "Subscription", "PUT", path,
+            json_array_append_new(docs, gcp_doc("pubsub.googleapis.com/v1", "Subscription", "PUT", path,
                                             json_incref(json_object_get(t, "body"))));
             free(path);
         } else if (!strcmp(kind, "schedule")) {
             char *path = fbk_xasprintf("v1/projects/%s/locations/%s/jobs", ctx->project, sh->region->id);
-            json_array_append_new(docs, doc("cloudscheduler.googleapis.com/v1", "Job", "POST", path,
+            json_array_append_new(docs, gcp_doc("cloudscheduler.googleapis.com/v1", "Job", "POST", path,
                                             json_incref(json_object_get(t, "body"))));
             free(path);
         }
@@ -392,7 +391,7 @@ json_t *gcp_render_docs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *s
         if (sh->svc == GCP_RUN) {
             char *path = fbk_xasprintf("v2/projects/%s/locations/%s/services?serviceId=%s", ctx->project,
                                        sh->region->id, wl->name);
-            json_array_append_new(docs, doc("run.googleapis.com/v2", "Service", "POST", path,
+            json_array_append_new(docs, gcp_doc("run.googleapis.com/v2", "Service", "POST", path,
                                             gcp_run_body(ctx, wl, sh)));
             free(path);
         } else {
@@ -404,6 +403,7 @@ json_t *gcp_render_docs(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_shape *s
             json_array_append_new(docs, trigger_invoker(ctx, wl, sh));
         if (sh->svc == GCP_RUN) trigger_docs(ctx, wl, sh, docs, 1);
         trigger_docs(ctx, wl, sh, docs, 0);
+        if (sh->svc == GCP_RUN) gcp_capacity_docs(ctx, wl, sh, docs); /* after the service it patches */
         return docs;
     }
     fbk_k8s_opts o;

@@ -325,6 +325,8 @@ fb_status gcp_svc_apply(fb_driver_ctx *ctx, const gcp_svc *k, json_t *in, const 
         st = gcp_triggers_apply(ctx, wl, sh, uri, prev,
                                 k->topics_first ? GCP_TRIGGERS_REST : GCP_TRIGGERS_TOPICS | GCP_TRIGGERS_REST,
                                 triggers, resources, diag);
+    /* the capacity schedule patches the service that is now up */
+    if (st == FB_OK && sh->svc == GCP_RUN) st = gcp_capacity_apply(ctx, in, wl, sh, name, resources, diag);
 done:
     if (st == FB_OK)
         *out = apply_out(&a, k, uri, k->out_extra(&a, live), triggers, &ident, resources, diag);
@@ -365,6 +367,7 @@ static fb_status drift_of(fb_driver_ctx *ctx, const gcp_svc *k, const json_t *de
     if (st == FB_OK)
         st = gcp_triggers_observe(ctx, wl, sh, json_string_value(json_object_get(live, k->url_member)), drift,
                                   diag);
+    if (st == FB_OK && sh->svc == GCP_RUN) st = gcp_capacity_observe(ctx, wl, sh, name, drift, diag);
     return st;
 }
 
@@ -415,8 +418,10 @@ fb_status gcp_svc_observe(fb_driver_ctx *ctx, const gcp_svc *k, json_t *in, json
 
 fb_status gcp_svc_destroy(fb_driver_ctx *ctx, const gcp_svc *k, const json_t *dep, json_t *deleted, fb_diag *diag)
 {
-    /* the triggers first: they call the service */
+    /* the triggers and the capacity schedule's jobs first: they call the
+     * service */
     fb_status st = gcp_triggers_destroy(ctx, dep, deleted, diag);
+    if (st == FB_OK) st = gcp_capacity_destroy(ctx, dep, deleted, diag);
     json_t *names = gcp_dep_names(dep, k->type);
     size_t i;
     json_t *n;

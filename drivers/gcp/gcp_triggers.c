@@ -86,8 +86,8 @@ static fb_status patch(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const cha
     return st;
 }
 
-/* DELETE name; absent is fine. *gone 1 when it was there. */
-static fb_status del(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *what, const char *name, int *gone)
+fb_status gcp_delete_v1(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char *what, const char *name,
+                        int *gone)
 {
     char *p = fbk_xasprintf("v1/%s", name);
     gcp_req rq = {api, what, "DELETE", p, NULL, NULL, FB_HTTP_IDEMPOTENT};
@@ -100,8 +100,7 @@ static fb_status del(fb_driver_ctx *ctx, fb_diag *diag, gcp_api api, const char 
     return st;
 }
 
-/* The update mask of a trigger: the top-level members that differ. new. */
-static char *mask_of(const json_t *want, const json_t *live, const char *const *members)
+char *gcp_mask_of(const json_t *want, const json_t *live, const char *const *members)
 {
     fbk_buf m;
     fbk_buf_init(&m);
@@ -224,7 +223,7 @@ fb_status gcp_triggers_apply(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_sha
                 const char *lt = json_string_value(json_object_get(live, "topic"));
                 if (st == FB_OK && !created && lt && strcmp(lt, topic) != 0) {
                     /* a subscription's topic cannot change: a new one */
-                    st = del(ctx, diag, GCP_API_PUBSUB, "subscriptions.delete", sub, NULL);
+                    st = gcp_delete_v1(ctx, diag, GCP_API_PUBSUB, "subscriptions.delete", sub, NULL);
                     json_decref(live);
                     live = NULL;
                     p = fbk_xasprintf("v1/%s", sub);
@@ -235,7 +234,7 @@ fb_status gcp_triggers_apply(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_sha
                 }
                 if (st == FB_OK && !created) {
                     st = gcp_record(diag, prev, SUB_TYPE, sub, NULL, strrchr(sub, '/') + 1);
-                    char *m = mask_of(body, live, sub_members);
+                    char *m = gcp_mask_of(body, live, sub_members);
                     if (st == FB_OK && *m) st = patch(ctx, diag, GCP_API_PUBSUB, "subscriptions.patch", sub, body, m);
                     free(m);
                 }
@@ -262,7 +261,7 @@ fb_status gcp_triggers_apply(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_sha
             }
             if (st == FB_OK && !created) {
                 st = gcp_record(diag, prev, JOB_TYPE, job, region, strrchr(job, '/') + 1);
-                char *m = mask_of(body, live, job_members);
+                char *m = gcp_mask_of(body, live, job_members);
                 if (st == FB_OK && *m) st = patch(ctx, diag, GCP_API_SCHEDULER, "jobs.patch", job, body, m);
                 free(m);
             }
@@ -284,7 +283,7 @@ fb_status gcp_triggers_apply(fb_driver_ctx *ctx, const fbk_wl *wl, const gcp_sha
             json_array_foreach(had, j, n) {
                 if (st != FB_OK) break;
                 if (!named_in(keep[k], json_string_value(n)))
-                    st = del(ctx, diag, parts[k].api, parts[k].what, json_string_value(n), NULL);
+                    st = gcp_delete_v1(ctx, diag, parts[k].api, parts[k].what, json_string_value(n), NULL);
             }
             json_decref(had);
         }
@@ -371,7 +370,7 @@ fb_status gcp_triggers_destroy(fb_driver_ctx *ctx, const json_t *dep, json_t *de
                 if (st != FB_OK || !ours) continue;
             }
             int gone = 0;
-            st = del(ctx, diag, parts[k].api, parts[k].what, name, &gone);
+            st = gcp_delete_v1(ctx, diag, parts[k].api, parts[k].what, name, &gone);
             if (st == FB_OK && gone) json_array_append_new(deleted, json_string(name));
         }
         json_decref(names);
@@ -394,8 +393,10 @@ fb_status gcp_triggers_discover(fb_driver_ctx *ctx, const char *region, json_t *
             const char *desc = json_string_value(json_object_get(it, "description"));
             if (!name) continue;
             int managed = desc && !strncmp(desc, "fedbroker ", 10);
-            json_t *r = json_pack("{s:s,s:s,s:s,s:s,s:b}", "type", JOB_TYPE, "id", name, "region", region, "name",
-                                  strrchr(name, '/') + 1, "managed", managed);
+            /* a capacity schedule's job (gcp_capacity.c) has its own type */
+            json_t *r = json_pack("{s:s,s:s,s:s,s:s,s:b}", "type",
+                                  gcp_capacity_job_name(name) ? "scheduler-capacity-job" : JOB_TYPE, "id", name,
+                                  "region", region, "name", strrchr(name, '/') + 1, "managed", managed);
             if (managed) {
                 /* "fedbroker TENANT/NAME" */
                 const char *tw = desc + 10, *sl = strchr(tw, '/');

@@ -92,6 +92,27 @@ json_t *gcp_usage_doc(const fbk_wl *wl, const gcp_shape *sh)
             "Cloud Run request-based billing: instance time while serving requests, each request rounded up "
             "to 100 ms, divided by the concurrency per instance"));
         cold = 1000;
+        fbk_u128 wn = 0, wd = 1;
+        if (!strcmp(wl->kind, "Function") && fbk_schedule_mean(wl->spec, &wn, &wd) && wn > 0) {
+            /* a capacity schedule's warm instances (a hybrid function
+             * part, gcp_capacity.c): the schedule's mean minimum x 730 h.
+             * The catalog has no row for idle minimum instances of a
+             * request-based service (Google bills them at a lower idle
+             * rate), so they are priced at the instance-based rate: an
+             * upper bound. The container part's scheduled replicas are
+             * in the plan's mean replicas already. */
+            snprintf(note, sizeof note, "capacity schedule: mean warm instances x 730 h x %lld millicores "
+                     "(instance-based rate: an upper bound of the idle rate)", sh->cpu_m);
+            add_line(lines, "cloud-run", "cpu", "instance-based billing (CPU always allocated) and jobs",
+                     "vCPU-second", tier, dec(wn * FBK_MONTH_SECONDS * cpu, wd * 1000, &inexact), note);
+            snprintf(note, sizeof note, "the same warm instance time x %lld MiB / 1024", sh->mem_mib);
+            add_line(lines, "cloud-run", "memory", "instance-based billing and jobs", "GiB-second", tier,
+                     dec(wn * FBK_MONTH_SECONDS * mem, wd * 1024, &inexact), note);
+            json_array_append_new(notes, json_string(
+                "the capacity schedule's warm instances are priced at Cloud Run's instance-based rate for the "
+                "schedule's mean minimum over the month (its idle minimum-instance rate is lower and not in "
+                "the catalog: an overestimate); apply installs the schedule as Cloud Scheduler jobs"));
+        }
     } else if (sh->svc == GCP_RUN) {
         /* instance time = max(always-on x 730 h, busy time without rounding) */
         fbk_u128 busy = req * (fbk_u128)(wl->dur_ms < 0 ? 0 : wl->dur_ms); /* / (1000 c) seconds */

@@ -7,7 +7,7 @@ drivers_gcp_gcp_la_SOURCES = drivers/gcp/gcp.c drivers/gcp/gcp.h \
 	drivers/gcp/gcp_shape.c drivers/gcp/gcp_render.c drivers/gcp/gcp_usage.c \
 	drivers/gcp/gcp_api.c drivers/gcp/gcp_run.c drivers/gcp/gcp_functions.c drivers/gcp/gcp_service.c \
 	drivers/gcp/gcp_triggers.c drivers/gcp/gcp_secrets.c drivers/gcp/gcp_identity.c \
-	drivers/gcp/gcp_attest.c
+	drivers/gcp/gcp_attest.c drivers/gcp/gcp_capacity.c
 drivers_gcp_gcp_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/drivers/kit $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 drivers_gcp_gcp_la_CFLAGS = $(FB_DRV_CF)
 drivers_gcp_gcp_la_LDFLAGS = $(FB_DRV_LD)

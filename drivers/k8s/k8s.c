@@ -32,6 +32,7 @@ static void ctx_free(struct fb_driver_ctx *c)
     if (!c) return;
     json_decref(c->quota);
     json_decref(c->limits);
+    free(c->sa_issuer);
     k8s_conn_free(c->conn);
     free(c->conn_error);
     pthread_mutex_destroy(&c->disc_mu);
@@ -54,14 +55,16 @@ static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_dri
     static const char *const keys[] = {"namespace", "region", "knative", "ingressClass",
                                        "knativeMaxTimeoutSeconds", "kubeconfig", "context", "allowInsecure",
                                        "forceConflicts", "rolloutTimeout", "resourceQuota", "limitRange",
-                                       "inClusterDir", "location", "jurisdiction", NULL};
+                                       "inClusterDir", "location", "jurisdiction", "capacityImage",
+                                       "serviceAccountIssuer", NULL};
     fbk_settings_known(&s, NULL, keys);
     struct fb_driver_ctx *c = fbk_xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->disc_mu, NULL);
     pthread_mutex_init(&c->tenant_mu, NULL);
     c->tenants_ready = json_object();
     c->inputs = fbk_input_cache_new();
-    char *ns = NULL, *region = NULL, *ic = NULL, *kc = NULL, *cx = NULL, *icd = NULL, *loc = NULL, *jur = NULL;
+    char *ns = NULL, *region = NULL, *ic = NULL, *kc = NULL, *cx = NULL, *icd = NULL, *loc = NULL, *jur = NULL,
+         *cimg = NULL;
     long long max_timeout;
     int allow_insecure = 0;
     if (fbk_set_string(&s, "namespace", 63, NULL, &ns) > 0 && ns && !fbk_dns1035(ns, 63))
@@ -81,8 +84,24 @@ static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_dri
             fbk_settings_error(&s, "jurisdiction", "must be a jurisdiction or country code in capitals\n"
                                "e.g. \"EU\", \"DE\" or \"US\", as placement.residency names them");
     }
+    /* the cluster's service-account issuer, when AWS or GCP is to trust
+     * it (docs/identity.md, "A caller's own issuer"): https, or http on
+     * loopback for tests, as the broker's own issuer */
+    if (fbk_set_url(&s, "serviceAccountIssuer", NULL, &c->sa_issuer) > 0 && c->sa_issuer &&
+        strncmp(c->sa_issuer, "https://", 8) != 0 && strncmp(c->sa_issuer, "http://127.0.0.1", 16) != 0 &&
+        strncmp(c->sa_issuer, "http://localhost", 16) != 0)
+        fbk_settings_error(&s, "serviceAccountIssuer",
+                           "must be the cluster's service-account issuer, an https:// URL\n"
+                           "the \"issuer\" of the cluster's /.well-known/openid-configuration (kubectl get "
+                           "--raw /.well-known/openid-configuration), published where AWS and Google can read it");
     fbk_set_bool(&s, "knative", 0, &c->knative);
     fbk_set_string(&s, "ingressClass", sizeof c->ingress_class - 1, NULL, &ic);
+    /* the image the capacity schedule's CronJobs run `kubectl patch` in
+     * (k8s_capacity.c): a mirror for clusters without internet access */
+    fbk_set_string(&s, "capacityImage", sizeof c->capacity_image - 1, K8S_CAPACITY_IMAGE, &cimg);
+    if (cimg && (!cimg[0] || strpbrk(cimg, " \t\n")))
+        fbk_settings_error(&s, "capacityImage", "must be an image reference with kubectl on its PATH\n"
+                           "e.g. \"registry.k8s.io/kubectl:v1.36.0\" or your registry's mirror of it");
     fbk_set_int(&s, "knativeMaxTimeoutSeconds", 1, 1000000000, 600, &max_timeout);
     fbk_set_string(&s, "kubeconfig", 4096, NULL, &kc);
     fbk_set_string(&s, "context", 253, NULL, &cx);
@@ -110,6 +129,7 @@ static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_dri
     if (loc) snprintf(c->location, sizeof c->location, "%s", loc);
     if (jur) snprintf(c->jurisdiction, sizeof c->jurisdiction, "%s", jur);
     if (ic) snprintf(c->ingress_class, sizeof c->ingress_class, "%s", ic);
+    snprintf(c->capacity_image, sizeof c->capacity_image, "%s", cimg ? cimg : K8S_CAPACITY_IMAGE);
     c->knative_max_timeout_s = max_timeout;
     st = fbk_settings_close(&s);
     if (st == FB_OK) {
@@ -125,6 +145,7 @@ static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_dri
     free(icd);
     free(loc);
     free(jur);
+    free(cimg);
     if (st != FB_OK) {
         ctx_free(c);
         return st;
@@ -142,6 +163,19 @@ static void place(const fb_driver_ctx *ctx, json_t *o)
     json_object_set_new(o, "catalog", json_pack("{s:s,s:s}", "provider", "local", "region", "on-prem"));
     if (ctx->location[0]) json_object_set_new(o, "location", json_string(ctx->location));
     if (ctx->jurisdiction[0]) json_object_set_new(o, "jurisdiction", json_string(ctx->jurisdiction));
+}
+
+/* With settings.serviceAccountIssuer, the offer names the issuer of the
+ * projected tokens its workloads hold and their subject (the driver ABI's
+ * workloadIssuer; {tenant} and {workload} filled in by the host), so a
+ * callee on AWS or GCP can trust the cluster's own tokens. */
+static void issuer_of_offer(const fb_driver_ctx *ctx, json_t *o)
+{
+    if (!ctx->sa_issuer) return;
+    char *sub = ctx->namespace[0] ? fbk_xasprintf("system:serviceaccount:%s:{workload}", ctx->namespace)
+                                  : fbk_xstrdup("system:serviceaccount:fb-{tenant}:{workload}");
+    json_object_set_new(o, "workloadIssuer", json_pack("{s:s,s:s}", "issuer", ctx->sa_issuer, "subject", sub));
+    free(sub);
 }
 
 /* One offer per kind and service; Functions must bring an image. */
@@ -162,12 +196,14 @@ static fb_status k8s_offers(fb_driver_ctx *ctx, char **out, fb_diag *diag)
          * a schedule on a workload that also serves http) */
         json_object_set_new(o, "triggers", json_pack("[s,s]", "http", "schedule"));
         place(ctx, o);
+        issuer_of_offer(ctx, o);
         json_array_append_new(offers, o);
         if (ctx->knative) {
             o = json_pack("{s:s,s:s,s:s,s:s,s:b}", "kind", kinds[i], "service", "knative", "region",
                           ctx->region, "namespace", ns, "scaleToZero", 1);
             if (i == 0) json_object_set_new(o, "accepts", json_string("image"));
             place(ctx, o);
+            issuer_of_offer(ctx, o);
             json_array_append_new(offers, o);
         }
     }
@@ -228,20 +264,21 @@ static int check_all(fb_driver_ctx *ctx, json_t *in, fbk_wl *wl, fbk_k8s_opts *o
         return -1;
     }
     if (fbk_wl_load(wl, in, ck) != 0) return -1;
-    /* a plan's capacity schedule (docs/simulation.md, "Capacity schedules")
-     * is rendered by the aws driver only: refused here, so plan places the
-     * predictive parts where it is deployed as priced */
-    if (json_object_get(json_object_get(json_object_get(json_object_get(in, "workload"), "spec"),
-                                        "scaling"), "schedule")) {
-        fbk_err(ck, "/spec/scaling/schedule",
-                "use placement.strategy hybrid for this provider, or place the workload on aws",
-                "capacity schedules (placement.strategy predictive) are not rendered by this "
-                "driver yet (an HPA minReplicas CronJob is not built)");
-        return -1;
-    }
     *knative = check_placement(ctx, in, wl, ck);
     options(ctx, wl, o, ns, nsn);
     fbk_k8s_check(wl, o, *knative == 1, ck);
+    if (k8s_capacity_has(wl)) {
+        /* a plan's capacity schedule (docs/simulation.md, "Capacity
+         * schedules"): CronJobs moving the floor; rendered here for its
+         * errors only */
+        long long fl;
+        json_t *cap = fbk_k8s_schedule_only(wl) ? NULL
+                    : k8s_capacity_render(wl, ns, *knative == 1, ctx->capacity_image, k8s_host->now(), &fl, ck);
+        if (fbk_k8s_schedule_only(wl))
+            fbk_err(ck, "/spec/scaling/schedule", "leave the capacity schedule out of a scheduled job",
+                    "a capacity schedule moves a serving workload's floor; this workload only runs on schedules");
+        json_decref(cap);
+    }
     if (*knative == 1 && strcmp(wl->arch, "arm64") == 0)
         fbk_warn(ck, "/spec/resources/arch", "enable kubernetes.podspec-nodeselector in Knative's config-features",
                  "Knative refuses nodeSelector unless the podspec-nodeselector feature is enabled");
@@ -293,9 +330,24 @@ static fb_status k8s_render(fb_driver_ctx *ctx, const char *in_json, char **out,
     }
     json_t *docs = fbk_k8s_schedule_only(&wl) ? fbk_k8s_render_cronjobs(&wl, &o)
                  : kn ? fbk_k8s_render_knative(&wl, &o, &ck) : fbk_k8s_render_deployment(&wl, &o, &ck);
+    if (k8s_capacity_has(&wl) && !fbk_k8s_schedule_only(&wl)) {
+        long long fl = -1;
+        json_t *cap = k8s_capacity_render(&wl, ns, kn == 1, ctx->capacity_image, k8s_host->now(), &fl, &ck);
+        k8s_capacity_set_floor(docs, kn == 1, fl);
+        json_array_extend(docs, cap);
+        json_decref(cap);
+    }
     json_t *result = json_pack("{s:o}", "documents", docs);
     json_decref(in);
     return fbk_emit(&ck, result, out);
+}
+
+/* num/den as a line's quantity: the planner reads quantities to 6
+ * decimal places (a function's 205 MiB / 1024 has 10), so rounded up
+ * there: never under the exact figure. new. */
+static char *qty(fbk_u128 num, fbk_u128 den)
+{
+    return fbk_decimal(num, den, 6, FBK_ROUND_UP, NULL);
 }
 
 /* One billing line of the catalog's local rows. Steals quantity. */
@@ -328,6 +380,8 @@ static fb_status k8s_usage(fb_driver_ctx *ctx, const char *in_json, char **out, 
     int knative = svc && strcmp(svc, "knative") == 0;
     long long replicas = wl.min_i < 1 ? 1 : wl.min_i;
     long long cpu = wl.cpu_m < 0 ? 0 : wl.cpu_m, mem = wl.mem_mib < 0 ? 0 : wl.mem_mib;
+    unsigned long long rs = 0;
+    int64_t period = 0;
     char note[256];
     json_t *lines = json_array();
     json_t *notes = json_array();
@@ -338,26 +392,44 @@ static fb_status k8s_usage(fb_driver_ctx *ctx, const char *in_json, char **out, 
         snprintf(note, sizeof note, "%lld run(s) x %lld ms / 3600000 x %lld millicores / 1000", wl.req_pm,
                  wl.dur_ms, cpu);
         json_array_append_new(lines, line("cpu", "vCPU-hour",
-                                          fbk_decimal_exact(ms * (fbk_u128)cpu, (fbk_u128)3600000 * 1000, NULL),
+                                          qty(ms * (fbk_u128)cpu, (fbk_u128)3600000 * 1000),
                                           note));
         snprintf(note, sizeof note, "%lld run(s) x %lld ms / 3600000 x %lld MiB / 1024 (GB = 2^30 bytes, as OpenCost)",
                  wl.req_pm, wl.dur_ms, mem);
         json_array_append_new(lines, line("memory", "GB-hour",
-                                          fbk_decimal_exact(ms * (fbk_u128)mem, (fbk_u128)3600000 * 1024, NULL),
+                                          qty(ms * (fbk_u128)mem, (fbk_u128)3600000 * 1024),
                                           note));
         json_array_append_new(notes, json_string(
             "CronJob model: the requested resources while each run lasts (traffic.requestsPerMonth runs of "
             "traffic.meanDuration), at OpenCost's default prices (an assumption, not an on-prem TCO)"));
+    } else if (!strcmp(wl.kind, "Function") && k8s_capacity_replica_seconds(&wl, replicas, &rs, &period) == 0) {
+        /* warm instances of a hybrid function part (docs/simulation.md,
+         * "Capacity schedules"): replicas the schedule keeps, each step
+         * for its share of the period, at least the always-on ones */
+        snprintf(note, sizeof note, "%llu replica-seconds of the capacity schedule / %lld s x 730 h x %lld "
+                 "millicores / 1000", rs, (long long)period, cpu);
+        json_array_append_new(lines, line("cpu", "vCPU-hour",
+                                          qty((fbk_u128)rs * FBK_MONTH_HOURS * (fbk_u128)cpu,
+                                              (fbk_u128)period * 1000), note));
+        snprintf(note, sizeof note, "%llu replica-seconds of the capacity schedule / %lld s x 730 h x %lld MiB / "
+                 "1024 (GB = 2^30 bytes, as OpenCost)", rs, (long long)period, mem);
+        json_array_append_new(lines, line("memory", "GB-hour",
+                                          qty((fbk_u128)rs * FBK_MONTH_HOURS * (fbk_u128)mem,
+                                              (fbk_u128)period * 1024), note));
+        json_array_append_new(notes, json_string(
+            "node-level model with a capacity schedule: the replicas the schedule keeps (its floors over the "
+            "period, at least max(minInstances, 1)) on always-on nodes, at OpenCost's default prices (an "
+            "assumption, not an on-prem TCO)"));
     } else {
         snprintf(note, sizeof note, "%lld replica(s) x 730 h x %lld millicores / 1000", replicas, cpu);
         json_array_append_new(lines, line("cpu", "vCPU-hour",
-                                          fbk_decimal_exact((fbk_u128)replicas * FBK_MONTH_HOURS * (fbk_u128)cpu,
-                                                      1000, NULL), note));
+                                          qty((fbk_u128)replicas * FBK_MONTH_HOURS * (fbk_u128)cpu,
+                                                      1000), note));
         snprintf(note, sizeof note, "%lld replica(s) x 730 h x %lld MiB / 1024 (GB = 2^30 bytes, as OpenCost)",
                  replicas, mem);
         json_array_append_new(lines, line("memory", "GB-hour",
-                                          fbk_decimal_exact((fbk_u128)replicas * FBK_MONTH_HOURS * (fbk_u128)mem,
-                                                      1024, NULL), note));
+                                          qty((fbk_u128)replicas * FBK_MONTH_HOURS * (fbk_u128)mem,
+                                                      1024), note));
         json_array_append_new(notes, json_string(
             "node-level model: requested resources of max(minInstances, 1) replicas on always-on nodes, "
             "730 h per month, at OpenCost's default prices (an assumption, not an on-prem TCO)"));

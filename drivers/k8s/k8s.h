@@ -91,12 +91,14 @@ struct fb_driver_ctx {
     char location[64];        /* settings.location: a catalog metro or location, "" = unset */
     char jurisdiction[17];    /* settings.jurisdiction: e.g. "EU", "DE", "" = from location */
     char ingress_class[254];
+    char capacity_image[256]; /* settings.capacityImage: the image whose kubectl the schedule's CronJobs run */
     int knative;              /* offer Knative (settings.knative) */
     int force;                /* settings.forceConflicts: SSA force=true */
     long long knative_max_timeout_s;
     int64_t rollout_timeout_ms;
     json_t *quota;            /* settings.resourceQuota: ResourceQuota spec.hard, or NULL */
     json_t *limits;           /* settings.limitRange: a LimitRange item (type Container), or NULL */
+    char *sa_issuer;          /* settings.serviceAccountIssuer: the cluster's token issuer, or NULL */
     k8s_conn *conn;           /* NULL when no cluster was found (conn_error says why) */
     char *conn_error;
     /* API discovery, made once (guarded by disc_mu) */
@@ -167,6 +169,53 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
 fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag);
 fb_status k8s_do_destroy(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag);
 fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag);
+
+/* ---- capacity schedules (k8s_capacity.c) --------------------------------- */
+
+/* The default of settings.capacityImage: the Kubernetes project's kubectl
+ * image (registry.k8s.io/kubectl, published with each release since 1.28),
+ * of the API version the fake and the reference model (1.36). */
+#define K8S_CAPACITY_IMAGE "registry.k8s.io/kubectl:v1.36.0"
+
+/* The field manager of the floor the schedule moves (the jobs' kubectl
+ * --field-manager and apply's own patch of it). */
+#define K8S_CAPACITY_MANAGER "fedbroker-capacity"
+
+/* The app.kubernetes.io/component label of the schedule's objects. */
+extern const char *k8s_capacity_component;
+
+/* Whether the workload carries a capacity schedule (spec.scaling.schedule,
+ * docs/simulation.md "Capacity schedules"). */
+int k8s_capacity_has(const fbk_wl *wl);
+
+/* The objects deploying wl's capacity schedule in namespace ns, as
+ * fbk_k8s_render_*'s documents (new array): the ServiceAccount
+ * NAME-capacity, a Role allowing get and patch on exactly the HPA
+ * (knative 0) or Knative Service (knative 1) named NAME (and on the one-off
+ * schedule's own CronJobs), its RoleBinding, and one CronJob per step
+ * (NAME-capacity-NNN, NAME-capacity-end for a one-off schedule's end) that
+ * runs `kubectl patch` from image. *floor_now gets the floor in effect at
+ * now (Unix seconds), -1 without a schedule (then the array is empty).
+ * NULL with errors on ck when the schedule cannot be rendered. Pure. */
+json_t *k8s_capacity_render(const fbk_wl *wl, const char *ns, int knative, const char *image, int64_t now,
+                            long long *floor_now, fbk_ck *ck);
+
+/* Hands the floor the schedule moves to the schedule's own field manager:
+ * takes the HPA's minReplicas (knative 0) or the Knative revision's
+ * min-scale annotation (knative 1) out of the rendered body in docs
+ * (borrowed, changed), so fedbroker's server-side apply never owns it and
+ * never conflicts with the jobs' patches, and puts the merge patch setting
+ * floor_now (k8s_capacity_render's; -1: nothing is changed) beside it as
+ * the document's "capacityPatch", which apply sends as manager
+ * K8S_CAPACITY_MANAGER after the object: an apply in the middle of a
+ * schedule sets the floor its last step set. */
+void k8s_capacity_set_floor(json_t *docs, int knative, long long floor_now);
+
+/* The replica-seconds a Function's schedule keeps over one period: each
+ * step's floor (at least base) for the time it holds (a one-off schedule's
+ * last step also for its lead, as it acts that early), into *sum, and the
+ * period's seconds into *period. 0, or -1 without a readable schedule. */
+int k8s_capacity_replica_seconds(const fbk_wl *wl, long long base, unsigned long long *sum, int64_t *period);
 
 /* ---- a pod's proof of its ServiceAccount (k8s_attest.c, ABI 1.3) ---------- */
 

@@ -93,6 +93,21 @@ static fb_status record(fb_diag *diag, const json_t *prev, const json_t *ref, co
     return st;
 }
 
+/* Whether an apply conflict's message ("Apply failed with 1 conflict:
+ * conflict with \"MANAGER\" using API: .field", "conflicts with" for
+ * several) names only the capacity schedule's manager. */
+static int only_capacity_conflicts(const char *m)
+{
+    if (!m || strncmp(m, "Apply failed with", 17)) return 0;
+    int n = 0;
+    /* "conflict with" for one, "conflicts with" for several fields of a manager */
+    for (const char *p = strstr(m, " with \""); p; p = strstr(p + 1, " with \"")) {
+        if (strncmp(p + 7, K8S_CAPACITY_MANAGER "\"", strlen(K8S_CAPACITY_MANAGER) + 1)) return 0;
+        n++;
+    }
+    return n > 0;
+}
+
 /* Server-side apply of body (borrowed) at ref. A conflict with another
  * field manager is an error naming it (the API server's message does). */
 static fb_status ssa(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const json_t *body, const char *secret,
@@ -114,6 +129,15 @@ static fb_status ssa(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const
         k8s_res_clear(&r);
         k8s_host->sleep_ms(diag, 200u << attempt);
     }
+    /* a conflict only with the capacity schedule's own manager (the floor
+     * its jobs moved, and the schedule is gone or changed): both are
+     * fedbroker, so the spec's value is taken back */
+    if (st == FB_OK && !ctx->force && r.err == FB_CONFLICT && only_capacity_conflicts(r.message)) {
+        k8s_res_clear(&r);
+        st = k8s_call_secret(ctx, diag, what, "PATCH", path, "fieldManager=" K8S_FIELD_MANAGER "&force=true", body,
+                             "application/apply-patch+yaml", FB_HTTP_IDEMPOTENT | (live ? 0 : K8S_BODY_UNUSED),
+                             secret, &r);
+    }
     if (st == FB_OK && r.err != FB_OK) {
         const char *hint = NULL;
         if (r.err == FB_CONFLICT && r.message && !strncmp(r.message, "Apply failed with", 17))
@@ -123,6 +147,23 @@ static fb_status ssa(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const
         st = k8s_fail(diag, what, &r, hint);
     }
     if (st == FB_OK && live) *live = json_incref(r.body);
+    k8s_res_clear(&r);
+    free(path);
+    free(what);
+    return st;
+}
+
+/* The floor a capacity schedule moves, set to the step in effect now
+ * (k8s_capacity_set_floor): a merge patch as the schedule's field manager,
+ * the one the jobs use, so it and fedbroker's own apply never conflict. */
+static fb_status capacity_floor(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const json_t *patch)
+{
+    char *path = ref_path(ref);
+    char *what = ref_what("set the scheduled floor of", ref);
+    k8s_res r;
+    fb_status st = k8s_call(ctx, diag, what, "PATCH", path, "fieldManager=" K8S_CAPACITY_MANAGER, patch,
+                            "application/merge-patch+json", FB_HTTP_IDEMPOTENT | K8S_BODY_UNUSED, &r);
+    if (st == FB_OK && r.err != FB_OK) st = k8s_fail(diag, what, &r, NULL);
     k8s_res_clear(&r);
     free(path);
     free(what);
@@ -374,6 +415,15 @@ static void pod_token(json_t *pod, const json_t *token)
     free(keys);
 }
 
+/* A rendered document (borrowed) as a (ref, body) pair in ns. new. */
+static json_t *doc_object(const json_t *d, const char *ns)
+{
+    return json_pack("{s:o,s:O,s:O*}", "ref",
+                     ref_of(json_string_value(json_object_get(d, "api")), json_string_value(json_object_get(d, "kind")),
+                            ns, json_string_value(json_object_get(d, "name"))),
+                     "body", json_object_get(d, "body"), "capacityPatch", json_object_get(d, "capacityPatch"));
+}
+
 /* The workload's objects: its ServiceAccount, then render's documents in
  * ns with that account. knative: 1 Knative Service, 0 Deployment etc.
  * token: token_of's, or NULL. */
@@ -400,6 +450,14 @@ static json_t *workload_objects(fb_driver_ctx *ctx, const fbk_wl *wl, const char
     int cron = fbk_k8s_schedule_only(wl);
     json_t *docs = cron ? fbk_k8s_render_cronjobs(&w, &o)
                  : knative ? fbk_k8s_render_knative(&w, &o, ck) : fbk_k8s_render_deployment(&w, &o, ck);
+    /* the capacity schedule's objects (k8s_capacity.c) after the object
+     * they patch, so destroy (newest first) stops the jobs before it */
+    json_t *cap = NULL;
+    if (!cron && k8s_capacity_has(&w)) {
+        long long fl = -1;
+        cap = k8s_capacity_render(&w, ns, knative, ctx->capacity_image, k8s_host->now(), &fl, ck);
+        k8s_capacity_set_floor(docs, knative, fl);
+    }
     size_t i;
     json_t *d;
     json_array_foreach(docs, i, d) {
@@ -420,12 +478,10 @@ static json_t *workload_objects(fb_driver_ctx *ctx, const fbk_wl *wl, const char
             if (!knative || cron) json_object_set_new(pod, "automountServiceAccountToken", json_false());
             if (token) pod_token(pod, token);
         }
-        json_array_append_new(objs, json_pack("{s:o,s:O}", "ref",
-                                              ref_of(json_string_value(json_object_get(d, "api")),
-                                                     json_string_value(json_object_get(d, "kind")), ns,
-                                                     json_string_value(json_object_get(d, "name"))),
-                                              "body", body));
+        json_array_append_new(objs, doc_object(d, ns));
     }
+    json_array_foreach(cap, i, d) json_array_append_new(objs, doc_object(d, ns));
+    json_decref(cap);
     json_decref(docs);
     return objs;
 }
@@ -688,6 +744,8 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         if (st != FB_OK) break;
         json_t *ref = json_object_get(o, "ref");
         st = ssa(ctx, diag, ref, json_object_get(o, "body"), json_string_value(json_object_get(o, "secret")), NULL);
+        if (st == FB_OK && json_object_get(o, "capacityPatch"))
+            st = capacity_floor(ctx, diag, ref, json_object_get(o, "capacityPatch"));
         if (st != FB_OK) break;
         json_array_append(refs, ref);
         const char *kind = json_string_value(json_object_get(ref, "kind"));
@@ -855,6 +913,30 @@ static void drift_of(const json_t *want, const json_t *live, const char *prefix,
                                                live ? (json_t *)live : json_null()));
 }
 
+/* Whether a CronJob named name is a schedule-only workload's
+ * (fbk_k8s_render_cronjobs: NAME-cron-N), not a capacity schedule's. */
+static int job_cronjob(const char *name)
+{
+    const char *p = NULL;
+    for (const char *q = name ? strstr(name, "-cron-") : NULL; q; q = strstr(q + 1, "-cron-")) p = q;
+    if (!p || !p[6]) return 0;
+    for (p += 6; *p; p++)
+        if (*p < '0' || *p > '9') return 0;
+    return 1;
+}
+
+/* Removes from a wanted spec (changed) what a capacity schedule moves
+ * between applies: the HPA's minReplicas, the Knative revision's
+ * min-scale, and a one-off step's suspend (its job sets it once it ran). */
+static void unscheduled(const char *kind, json_t *spec)
+{
+    if (!strcmp(kind, "HorizontalPodAutoscaler")) json_object_del(spec, "minReplicas");
+    else if (!strcmp(kind, "CronJob")) json_object_del(spec, "suspend");
+    else if (!strcmp(kind, "Service"))
+        json_object_del(json_object_get(json_object_get(json_object_get(spec, "template"), "metadata"), "annotations"),
+                        "autoscaling.knative.dev/min-scale");
+}
+
 fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *diag)
 {
     int knative = 0;
@@ -866,6 +948,7 @@ fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
     json_t *want = NULL;
     char *want_versions = NULL; /* the broker's secret versions the pods should carry */
     const json_t *wlj = json_object_get(in, "workload");
+    int scheduled = 0; /* a capacity schedule moves the floor: not drift */
     if (wlj) {
         fbk_ck quiet = {k8s_host, diag, K8S_DRV, 0, 1};
         fbk_wl wl;
@@ -879,6 +962,7 @@ fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
                                     json_object_get(json_object_get(json_object_get(in, "deployment"), "state"),
                                                     "token"), &quiet);
             want_versions = secret_versions(&wl, diag);
+            scheduled = k8s_capacity_has(&wl);
         }
         json_decref(tmp);
     }
@@ -887,7 +971,9 @@ fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
     json_t *ref;
     json_array_foreach(objs, i, ref) {
         const char *kind = json_string_value(json_object_get(ref, "kind"));
-        int is_cron = !strcmp(kind, "CronJob");
+        /* a schedule-only workload's CronJobs (NAME-cron-N) are the
+         * workload; a capacity schedule's (NAME-capacity-...) are not */
+        int is_cron = !strcmp(kind, "CronJob") && job_cronjob(json_string_value(json_object_get(ref, "name")));
         int is_main = is_cron || !strcmp(kind, "Deployment") ||
                       !strcmp(json_string_value(json_object_get(ref, "api")), "serving.knative.dev/v1");
         have_main |= is_main;
@@ -926,7 +1012,19 @@ fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
         json_array_foreach(want, j, w) {
             if (!json_equal(json_object_get(w, "ref"), ref)) continue;
             json_t *body = json_object_get(w, "body");
-            drift_of(json_object_get(body, "spec"), json_object_get(live, "spec"), type, drift);
+            json_t *wspec = json_deep_copy(json_object_get(body, "spec"));
+            if (scheduled) unscheduled(kind, wspec);
+            drift_of(wspec, json_object_get(live, "spec"), type, drift);
+            json_decref(wspec);
+            /* RBAC objects keep what they grant outside spec */
+            static const char *const rbac[] = {"rules", "subjects", "roleRef"};
+            if (!strcmp(kind, "Role") || !strcmp(kind, "RoleBinding"))
+                for (size_t k = 0; k < 3; k++) {
+                    if (!json_object_get(body, rbac[k])) continue;
+                    char *f = fbk_xasprintf("%s.%s", type, rbac[k]);
+                    drift_of(json_object_get(body, rbac[k]), json_object_get(live, rbac[k]), f, drift);
+                    free(f);
+                }
             drift_of(json_object_get(json_object_get(body, "metadata"), "labels"),
                      json_object_get(json_object_get(live, "metadata"), "labels"), type, drift);
         }
@@ -1097,13 +1195,152 @@ static int slice_cond(const json_t *conds, const char *name, int if_nil)
     return json_is_boolean(v) ? json_is_true(v) : if_nil;
 }
 
+/* The addresses a load balancer's controller wrote in status.loadBalancer
+ * (a Service of type LoadBalancer, an Ingress): each ingress[] entry's ip,
+ * else its hostname. borrowed strings, appended to the first n of out. */
+static size_t lb_addresses(const json_t *obj, const char **out, size_t n)
+{
+    size_t i, k = 0;
+    const json_t *in;
+    json_array_foreach(json_object_get(json_object_get(json_object_get(obj, "status"), "loadBalancer"), "ingress"),
+                       i, in) {
+        const char *a = json_string_value(json_object_get(in, "ip"));
+        if (!a || !*a) a = json_string_value(json_object_get(in, "hostname"));
+        if (a && *a && k < n) out[k++] = a;
+    }
+    return k;
+}
+
+/* A managed Service of type LoadBalancer (the NAME-public Service apply
+ * makes for public ports): one public row per address in its status x TCP
+ * port, https when the port is 443 or named or appProtocol https
+ * (instance ADDR:PORT, source k8s-loadbalancer). No health of its own: the
+ * broker's probes judge a public row. Nothing before a controller has
+ * given it an address. */
+static void loadbalancer_endpoints(const json_t *svc, json_t *row)
+{
+    const json_t *spec = json_object_get(svc, "spec");
+    const char *type = json_string_value(json_object_get(spec, "type"));
+    const char *addrs[16];
+    size_t na = type && !strcmp(type, "LoadBalancer") ? lb_addresses(svc, addrs, 16) : 0;
+    json_t *eps = json_array();
+    size_t i, j;
+    const json_t *port;
+    for (i = 0; i < na; i++) {
+        json_array_foreach(json_object_get(spec, "ports"), j, port) {
+            const char *proto = json_string_value(json_object_get(port, "protocol"));
+            if (!json_is_integer(json_object_get(port, "port")) || (proto && strcmp(proto, "TCP"))) continue;
+            json_int_t pn = json_integer_value(json_object_get(port, "port"));
+            const char *app = json_string_value(json_object_get(port, "appProtocol"));
+            const char *pname = json_string_value(json_object_get(port, "name"));
+            int https = pn == 443 || (app && !strcmp(app, "https")) || (pname && !strcmp(pname, "https"));
+            int v6 = strchr(addrs[i], ':') != NULL;
+            char inst[300], url[320];
+            snprintf(inst, sizeof inst, v6 ? "[%s]:%lld" : "%s:%lld", addrs[i], (long long)pn);
+            snprintf(url, sizeof url, "%s://%s", https ? "https" : "http", inst);
+            json_array_append_new(eps, json_pack("{s:s,s:s,s:s,s:b,s:s}", "url", url, "kind", "url", "instance",
+                                                 inst, "private", 0, "source", "k8s-loadbalancer"));
+        }
+    }
+    if (json_array_size(eps)) json_object_set_new(row, "endpoints", eps);
+    else json_decref(eps);
+}
+
+/* Whether Ingress backend b (an IngressBackend) is Service name. */
+static int backend_is(const json_t *b, const char *name)
+{
+    const char *n = json_string_value(json_object_get(json_object_get(b, "service"), "name"));
+    return n && !strcmp(n, name);
+}
+
+/* Whether host is named by one of the Ingress's spec.tls entries (an entry
+ * without hosts covers a rule without a host). */
+static int tls_for(const json_t *ing, const char *host)
+{
+    size_t i, j;
+    const json_t *t, *h;
+    json_array_foreach(json_object_get(json_object_get(ing, "spec"), "tls"), i, t) {
+        const json_t *hosts = json_object_get(t, "hosts");
+        if (!json_array_size(hosts) && !host) return 1;
+        json_array_foreach(hosts, j, h) if (host && json_string_value(h) && !strcmp(json_string_value(h), host)) return 1;
+    }
+    return 0;
+}
+
+static void ingress_url(json_t *eps, const char *host, const char *path, int https, const char *ing)
+{
+    if (!path || !*path) path = "/";
+    char inst[512], url[600];
+    snprintf(inst, sizeof inst, "%s%s%s", host, path[0] == '/' ? "" : "/", path);
+    snprintf(url, sizeof url, "%s://%s", https ? "https" : "http", inst);
+    size_t i;
+    const json_t *e;
+    json_array_foreach(eps, i, e) if (!strcmp(json_string_value(json_object_get(e, "url")), url)) return;
+    char detail[300];
+    snprintf(detail, sizeof detail, "Ingress %s", ing);
+    json_array_append_new(eps, json_pack("{s:s,s:s,s:s,s:b,s:s,s:s}", "url", url, "kind", "url", "instance", inst,
+                                         "private", 0, "detail", detail, "source", "k8s-ingress"));
+}
+
+/* The Ingresses (networking.k8s.io/v1) of Service svc's namespace that
+ * route to it (the one apply makes with ingressClass, or the user's own):
+ * one public row per rule host x path whose backend is the Service (https
+ * when spec.tls names the host; a rule without a host, and the default
+ * backend, answer on the load balancer's addresses), once the Ingress
+ * controller has written an address in status.loadBalancer (instance
+ * HOST/PATH, source k8s-ingress). Wildcard hosts are not URLs: skipped.
+ * Appended to eps. A role that may not list Ingresses gets a warning. */
+static fb_status ingress_endpoints(fb_driver_ctx *ctx, fb_diag *diag, const char *ns, const char *name, json_t *eps)
+{
+    char *path = k8s_path("networking.k8s.io/v1", "Ingress", ns, NULL);
+    k8s_res res;
+    fb_status st = k8s_call(ctx, diag, "discover (Ingresses)", "GET", path, NULL, NULL, NULL,
+                            FB_HTTP_READ_ONLY | FB_HTTP_IDEMPOTENT, &res);
+    free(path);
+    if (st == FB_OK && res.err != FB_OK) {
+        fbk_diag(k8s_host, diag, FB_SEV_WARNING, NULL,
+                 "k8s: discover: cannot list the Ingresses of namespace %s (HTTP %ld): the URLs they give "
+                 "Service %s are not reported\ngrant list on ingresses.networking.k8s.io in the tenant "
+                 "namespaces to the broker's account",
+                 ns, res.status, name);
+        k8s_res_clear(&res);
+        return FB_OK;
+    }
+    size_t i, j, k, a;
+    const json_t *ing, *rule, *p;
+    json_array_foreach(st == FB_OK ? json_object_get(res.body, "items") : NULL, i, ing) {
+        const char *addrs[16];
+        size_t na = lb_addresses(ing, addrs, 16);
+        if (!na) continue; /* no controller has admitted it yet */
+        const char *iname = json_string_value(json_object_get(json_object_get(ing, "metadata"), "name"));
+        if (!iname) iname = "?";
+        const json_t *spec = json_object_get(ing, "spec");
+        json_array_foreach(json_object_get(spec, "rules"), j, rule) {
+            const char *host = json_string_value(json_object_get(rule, "host"));
+            if (host && host[0] == '*') continue;
+            json_array_foreach(json_object_get(json_object_get(rule, "http"), "paths"), k, p) {
+                if (!backend_is(json_object_get(p, "backend"), name)) continue;
+                const char *pp = json_string_value(json_object_get(p, "path"));
+                if (host) ingress_url(eps, host, pp, tls_for(ing, host), iname);
+                else
+                    for (a = 0; a < na; a++) ingress_url(eps, addrs[a], pp, tls_for(ing, NULL), iname);
+            }
+        }
+        if (backend_is(json_object_get(spec, "defaultBackend"), name))
+            for (a = 0; a < na; a++) ingress_url(eps, addrs[a], "/", tls_for(ing, NULL), iname);
+    }
+    k8s_res_clear(&res);
+    return st;
+}
+
 /* The endpoints a managed Service reports in discover's output
  * (docs/driver-abi.md, "endpoints"): its cluster DNS name (as apply records
  * it), and each address x port of its EndpointSlices
  * (discovery.k8s.io/v1, label kubernetes.io/service-name), private
  * (in-cluster), with the slice's conditions as health: ready -> passing;
  * not ready but serving while terminating (draining) -> warning; else
- * critical. Appended to row's "endpoints". */
+ * critical; and the URLs the namespace's Ingresses give it
+ * (ingress_endpoints). Set as row's "endpoints". */
 static fb_status service_endpoints(fb_driver_ctx *ctx, fb_diag *diag, const json_t *svc, json_t *row)
 {
     const json_t *md = json_object_get(svc, "metadata");
@@ -1136,8 +1373,10 @@ static fb_status service_endpoints(fb_driver_ctx *ctx, fb_diag *diag, const json
                  "namespaces to the broker's account",
                  ns, name, res.status);
         k8s_res_clear(&res);
-        json_object_set_new(row, "endpoints", eps);
-        return FB_OK;
+        st = ingress_endpoints(ctx, diag, ns, name, eps);
+        if (st == FB_OK) json_object_set_new(row, "endpoints", eps);
+        else json_decref(eps);
+        return st;
     }
     size_t i, j, k, a;
     const json_t *slice, *port, *ep, *addr;
@@ -1180,6 +1419,7 @@ static fb_status service_endpoints(fb_driver_ctx *ctx, fb_diag *diag, const json
         }
     }
     k8s_res_clear(&res);
+    if (st == FB_OK) st = ingress_endpoints(ctx, diag, ns, name, eps);
     if (st == FB_OK) json_object_set_new(row, "endpoints", eps);
     else json_decref(eps);
     return st;
@@ -1230,7 +1470,8 @@ fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag 
         {"v1", "Service"},            {"autoscaling/v2", "HorizontalPodAutoscaler"},
         {"networking.k8s.io/v1", "Ingress"}, {"serving.knative.dev/v1", "Service"},
         {"v1", "ResourceQuota"},      {"v1", "LimitRange"},            {"networking.k8s.io/v1", "NetworkPolicy"},
-        {"batch/v1", "CronJob"}};
+        {"batch/v1", "CronJob"},      {"rbac.authorization.k8s.io/v1", "Role"},
+        {"rbac.authorization.k8s.io/v1", "RoleBinding"}};
     json_t *our_ns = json_object();
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds && st == FB_OK; k++) {
         if (!strcmp(kinds[k][0], "serving.knative.dev/v1") && !ctx->has_knative) continue;
@@ -1242,6 +1483,16 @@ fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag 
                       workload_kind ? NULL : "labelSelector=" K8S_MANAGED_BY "%3D" K8S_FIELD_MANAGER, NULL, NULL,
                       FB_HTTP_READ_ONLY | FB_HTTP_IDEMPOTENT, &res);
         free(path);
+        if (st == FB_OK && res.err == FB_AUTH && !strcmp(kinds[k][0], "rbac.authorization.k8s.io/v1")) {
+            /* an account that may not list Roles (it needs that only for
+             * capacity schedules) still discovers everything else */
+            fbk_diag(k8s_host, diag, FB_SEV_WARNING, NULL,
+                     "k8s: discover: cannot list %ss (HTTP %ld): capacity schedules' %ss are not reported\n"
+                     "grant list on %ss.rbac.authorization.k8s.io to the broker's account",
+                     kinds[k][1], res.status, kinds[k][1], kinds[k][1][4] ? "rolebinding" : "role");
+            k8s_res_clear(&res);
+            continue;
+        }
         if (st == FB_OK && res.err != FB_OK) st = k8s_fail(diag, "discover", &res, NULL);
         size_t j;
         json_t *it;
@@ -1267,6 +1518,8 @@ fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag 
                     !strcmp(json_string_value(json_object_get(row, "name")),
                             json_string_value(json_object_get(row, "workload"))))
                     st = service_endpoints(ctx, diag, it, row);
+                else if (!strcmp(kinds[k][0], "v1") && !strcmp(kinds[k][1], "Service"))
+                    loadbalancer_endpoints(it, row);
                 else if (!strcmp(kinds[k][0], "serving.knative.dev/v1"))
                     knative_endpoints(it, row);
             }

@@ -5,7 +5,7 @@
 driver_LTLIBRARIES += drivers/k8s/k8s.la
 drivers_k8s_k8s_la_SOURCES = drivers/k8s/k8s.c drivers/k8s/k8s.h drivers/k8s/kyaml.c \
 	drivers/k8s/kubeconfig.c drivers/k8s/k8s_auth.c drivers/k8s/k8s_api.c drivers/k8s/k8s_deploy.c \
-	drivers/k8s/k8s_attest.c
+	drivers/k8s/k8s_attest.c drivers/k8s/k8s_capacity.c
 drivers_k8s_k8s_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/drivers/kit $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(YAML_CFLAGS)
 drivers_k8s_k8s_la_CFLAGS = $(FB_DRV_CF)

@@ -56,3 +56,30 @@ long long fbk_ceil_seconds(long long ms, long long min_s)
     long long s = ms <= 0 ? 0 : (ms + 999) / 1000;
     return s < min_s ? min_s : s;
 }
+
+static json_int_t sched_int(const json_t *o, const char *k, json_int_t dflt)
+{
+    const json_t *v = json_object_get(o, k);
+    return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+int fbk_schedule_mean(const json_t *spec, fbk_u128 *num, fbk_u128 *den)
+{
+    const json_t *s = json_object_get(json_object_get(spec, "scaling"), "schedule");
+    const json_t *steps = json_object_get(s, "steps");
+    json_int_t period = sched_int(s, "periodSeconds", 0), lead = sched_int(s, "leadSeconds", 0);
+    if (!s || period <= 0 || !json_array_size(steps)) return 0;
+    const char *repeat = json_string_value(json_object_get(s, "repeat"));
+    fbk_u128 sum = 0;
+    size_t n = json_array_size(steps);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *st = json_array_get(steps, i);
+        json_int_t off = sched_int(st, "offsetSeconds", 0), min = sched_int(st, "minInstances", 0);
+        json_int_t end = i + 1 < n ? sched_int(json_array_get(steps, i + 1), "offsetSeconds", period) : period;
+        if (i + 1 == n && repeat && !strcmp(repeat, "once")) end += lead;
+        if (min > 0 && end > off) sum += (fbk_u128)min * (fbk_u128)(end - off);
+    }
+    *num = sum;
+    *den = (fbk_u128)period;
+    return 1;
+}

@@ -47,6 +47,14 @@ void fbk_cores(long long millis, char *buf, size_t n);
 /* Ceiling of ms / 1000 (seconds), at least min_s. */
 long long fbk_ceil_seconds(long long ms, long long min_s);
 
+/* The mean floor of a capacity schedule (spec.scaling.schedule,
+ * docs/simulation.md "Capacity schedules") as *num / *den instances: each
+ * step's minInstances for its share of periodSeconds; a one-off schedule's
+ * last step also holds its leadSeconds (its action runs that early, the
+ * end on time). The month repeats the period, as the plan's quantities
+ * do. Returns 0 (nothing set) when spec has no schedule. */
+int fbk_schedule_mean(const json_t *spec, fbk_u128 *num, fbk_u128 *den);
+
 #ifdef __cplusplus
 }
 #endif

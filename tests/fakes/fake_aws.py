@@ -83,10 +83,17 @@ SERVICES = {
     # (added for portable secrets, issue 15) Secrets Manager: the reference
     # subset of the 1.43.11 model (JSON 1.1)
     "secretsmanager": ("json", "2017-10-17"),
+    # (added for discover's load-balancer URLs, issue 16) Elastic Load
+    # Balancing v2 (Query protocol): the full 1.43.11 model in the reference
+    # (aws-models/elbv2/2015-12-01/service-2.json), Debian's as a fallback
+    "elbv2": ("query", "2015-12-01"),
     # (added for workload identity, issue 15) IAM's OIDC providers and roles
     # (Query protocol, a global service signed for us-east-1): the reference
     # subset of the 1.43.11 model
     "iam": ("query", "2010-05-08"),
+    # (added for caller grants on Fargate, issue 15) VPC Lattice: the
+    # reference copy of the 1.43.11 model, verbatim (REST-JSON)
+    "vpc-lattice": ("rest-json", "2022-11-30"),
 }
 
 BRAKET_DEVICES = {
@@ -271,7 +278,8 @@ class ServiceModels:
         self.models = []
         subset = reference_model(name, version)
         full = os.path.join(DEBIAN_DATA, name, version, "service-2.json")
-        for path in (subset, full, full + ".gz"):
+        whole = os.path.join(REFERENCE, "aws-models", name, version, "service-2.json")  # a verbatim copy
+        for path in (subset, whole, full, full + ".gz"):
             if os.path.exists(path):
                 with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
                     m = botocore.model.ServiceModel(json.load(f), service_name=name)
@@ -593,11 +601,23 @@ class State:
         # (added for portable secrets) Secrets Manager: (region, name) ->
         # {"arn", "name", "tags", "versions": {token: {"value", "stages", "created"}}, "description"}
         self.secrets = {}
+        # (added for discover's load-balancer URLs, issue 16) ELBv2, made by
+        # the control call /__fake/elb (the tests' stand-in for the user's
+        # ALB/NLB); ECS registers a service's tasks in its target group
+        self.elb_lbs = {}         # arn -> LoadBalancer (the model's shape)
+        self.elb_tgs = {}         # arn -> TargetGroup
+        self.elb_listeners = {}   # arn -> Listener
+        self.elb_targets = {}     # target group arn -> [TargetHealthDescription]
         # (added for workload identity) IAM: OIDC providers by URL (no
         # scheme) and roles by name; STS AssumeRoleWithWebIdentity checks a
         # token against them (see sts_AssumeRoleWithWebIdentity)
         self.oidc_providers = {}  # url -> {"arn", "url", "client_ids", "thumbprints", "tags", "created"}
         self.iam_roles = {}       # name -> {"arn", "name", "path", "policy" (dict), "tags", "created", "id"}
+        # (added for caller grants on Fargate) VPC Lattice, by id: service
+        # networks (made by the control API: the user's), services (with
+        # their auth policy), target groups, listeners, associations
+        self.lattice = {"networks": {}, "services": {}, "target_groups": {}, "listeners": {}, "associations": {}}
+        self.ecs_lattice = {}     # ECS service arn -> its vpcLatticeConfigurations
 
     def s3_put(self, bucket, key, body, region):
         """(added) Stores an S3 object; a new bucket lives in region."""
@@ -623,6 +643,8 @@ class State:
             "secrets": {k(key): v for key, v in self.secrets.items()},
             "oidc_providers": self.oidc_providers,
             "iam_roles": self.iam_roles,
+            "vpc_lattice": self.lattice,
+            "ecs_lattice": self.ecs_lattice,
             "s3_objects": {b: {k: len(o["body"]) for k, o in v["objects"].items()} for b, v in self.buckets.items()},
             "braket_results": self.braket_results,
             "latency_ms": self.latency_ms,
@@ -1672,20 +1694,49 @@ class Ops:
             "createdAt": t, "schedulingStrategy": p.get("schedulingStrategy", "REPLICA"),
             "createdBy": ctx.principal_arn, "events": [],
         }
+        for lb in p.get("loadBalancers") or []:
+            self._ecs_target_group(ctx, lb)
         for k in ("networkConfiguration", "loadBalancers", "platformVersion", "deploymentConfiguration",
                   "propagateTags", "enableECSManagedTags", "healthCheckGracePeriodSeconds"):
             if k in p:
                 svc[k] = copy.deepcopy(p[k])
+        self._ecs_register(svc)
         if p.get("tags"):
             svc["tags"] = list(p["tags"])
             self.s.ecs_tags[arn] = list(p["tags"])
+        if "vpcLatticeConfigurations" in p:
+            self._ecs_lattice(ctx, arn, td, p["vpcLatticeConfigurations"])
         self.s.services[key] = svc
         return {"service": svc}
+
+    def _ecs_lattice(self, ctx, arn, td, cfgs):
+        """(added) ECS registers the tasks into VPC Lattice target groups:
+        each must exist (type IP), and portName must name a port mapping
+        of the task definition."""
+        names = {pm.get("name") for c in td.get("containerDefinitions", []) for pm in c.get("portMappings", [])}
+        for c in cfgs:
+            tg = next((t for t in self.s.lattice["target_groups"].values() if t["arn"] == c["targetGroupArn"]), None)
+            if tg is None:
+                raise ApiError(400, "InvalidParameterException", f"The target group {c['targetGroupArn']} does not exist.")
+            if tg["type"] != "IP":
+                raise ApiError(400, "InvalidParameterException", "VPC Lattice target groups of ECS services must be of type IP.")
+            if c["portName"] not in names:
+                raise ApiError(400, "InvalidParameterException",
+                               f"The port name {c['portName']} is not a port mapping of the task definition.")
+            if not re.match(r"^arn:aws:iam::\d{12}:role/", c["roleArn"]):
+                raise ApiError(400, "InvalidParameterException", "roleArn must be an IAM role ARN.")
+        if cfgs:
+            self.s.ecs_lattice[arn] = copy.deepcopy(cfgs)
+        else:
+            self.s.ecs_lattice.pop(arn, None)
 
     def ecs_UpdateService(self, ctx, p):
         cluster = self._cluster(p)
         svc = self._svc(ctx, cluster, p["service"])
         t = time.time()
+        if "vpcLatticeConfigurations" in p:
+            self._ecs_lattice(ctx, svc["serviceArn"], self._td(ctx, p.get("taskDefinition") or svc["taskDefinition"]),
+                              p["vpcLatticeConfigurations"])
         if "taskDefinition" in p:
             td = self._td(ctx, p["taskDefinition"])
             if td["status"] != "ACTIVE":
@@ -1693,6 +1744,7 @@ class Ops:
             svc["taskDefinition"] = td["taskDefinitionArn"]
         if "desiredCount" in p:
             svc["desiredCount"] = svc["runningCount"] = p["desiredCount"]
+            self._ecs_register(svc)
         for k in ("networkConfiguration", "platformVersion", "deploymentConfiguration",
                   "healthCheckGracePeriodSeconds"):
             if k in p:
@@ -1735,9 +1787,40 @@ class Ops:
         if svc["desiredCount"] > 0 and not p.get("force"):
             raise ApiError(400, "InvalidParameterException",
                            "The service cannot be stopped while it is scaled above 0.")
+        for lb in svc.get("loadBalancers") or []:  # its tasks leave the target group
+            self.s.elb_targets.pop(lb["targetGroupArn"], None)
         svc["status"] = "DRAINING"
         svc["desiredCount"] = svc["runningCount"] = 0
+        self.s.ecs_lattice.pop(svc["serviceArn"], None)  # (added) its tasks leave the target groups
         return {"service": svc}
+
+    # (added for discover's load-balancer URLs, issue 16) a service's
+    # loadBalancers: ECS checks the target group exists (in the service's
+    # region, type ip for awsvpc) and registers each running task's IP in it
+    def _ecs_target_group(self, ctx, lb):
+        arn = lb.get("targetGroupArn")
+        tg = self.s.elb_tgs.get(arn or "")
+        if not arn or not tg or arn.split(":")[3] != ctx.region:
+            raise ApiError(400, "InvalidParameterException",
+                           f"Unable to validate the target group {arn}: it does not exist in {ctx.region}.")
+        if tg.get("TargetType") != "ip":
+            raise ApiError(400, "InvalidParameterException",
+                           f"The provided target group {arn} has target type {tg.get('TargetType')}, "
+                           "which is incompatible with the awsvpc network mode specified in the task definition.")
+        if not tg.get("LoadBalancerArns"):
+            raise ApiError(400, "InvalidParameterException",
+                           f"The target group with targetGroupArn {arn} does not have an associated load balancer.")
+
+    def _ecs_register(self, svc):
+        n = svc["runningCount"] if svc["status"] == "ACTIVE" else 0
+        for lb in svc.get("loadBalancers") or []:
+            have = self.s.elb_targets.setdefault(lb["targetGroupArn"], [])
+            while len(have) < n:
+                i = len(have)
+                have.append({"Target": {"Id": f"10.0.{i // 250}.{10 + i % 250}", "Port": lb["containerPort"]},
+                             "HealthCheckPort": str(lb["containerPort"]),
+                             "TargetHealth": {"State": "healthy"}})
+            del have[n:]
 
     def ecs_ListServices(self, ctx, p):
         cluster = self._cluster(p)
@@ -1748,6 +1831,96 @@ class Ops:
         out = {"serviceArns": arns[start:start + n]}
         if start + n < len(arns):
             out["nextToken"] = str(start + n)
+        return out
+
+    # -- Elastic Load Balancing v2 (added for discover, issue 16): the four
+    # Describe calls discover makes, on what /__fake/elb made
+    def _elb_in_region(self, ctx, arns, table, code, what):
+        out = []
+        for a in arns:
+            x = table.get(a)
+            if not x or a.split(":")[3] != ctx.region:
+                raise ApiError(400, code, f"One or more {what} not found")
+            out.append(x)
+        return out
+
+    def elbv2_DescribeTargetGroups(self, ctx, p):
+        if sum(1 for k in ("TargetGroupArns", "Names", "LoadBalancerArn") if k in p) > 1:
+            raise ApiError(400, "ValidationError",
+                           "Target group names, target group ARNs, and a load balancer ARN cannot be specified at the same time")
+        if "TargetGroupArns" in p:
+            tgs = self._elb_in_region(ctx, p["TargetGroupArns"], self.s.elb_tgs, "TargetGroupNotFound", "target groups")
+        else:
+            tgs = [t for a, t in sorted(self.s.elb_tgs.items()) if a.split(":")[3] == ctx.region
+                   and ("Names" not in p or t["TargetGroupName"] in p["Names"])
+                   and ("LoadBalancerArn" not in p or p["LoadBalancerArn"] in t["LoadBalancerArns"])]
+            if "Names" in p and len(tgs) != len(set(p["Names"])):
+                raise ApiError(400, "TargetGroupNotFound", "One or more target groups not found")
+        return {"TargetGroups": copy.deepcopy(tgs)}
+
+    def elbv2_DescribeLoadBalancers(self, ctx, p):
+        if "LoadBalancerArns" in p and "Names" in p:
+            raise ApiError(400, "ValidationError", "Load balancer names and load balancer ARNs cannot be specified at the same time")
+        if len(p.get("LoadBalancerArns") or []) > 20:
+            raise ApiError(400, "ValidationError", "A maximum of 20 load balancer ARNs can be specified")
+        if "LoadBalancerArns" in p:
+            lbs = self._elb_in_region(ctx, p["LoadBalancerArns"], self.s.elb_lbs, "LoadBalancerNotFound", "load balancers")
+        else:
+            lbs = [x for a, x in sorted(self.s.elb_lbs.items()) if a.split(":")[3] == ctx.region
+                   and ("Names" not in p or x["LoadBalancerName"] in p["Names"])]
+        return {"LoadBalancers": copy.deepcopy(lbs)}
+
+    def elbv2_DescribeListeners(self, ctx, p):
+        if ("LoadBalancerArn" in p) == ("ListenerArns" in p):
+            raise ApiError(400, "ValidationError", "You must specify either listener ARNs or a load balancer ARN")
+        if "LoadBalancerArn" in p:
+            self._elb_in_region(ctx, [p["LoadBalancerArn"]], self.s.elb_lbs, "LoadBalancerNotFound", "load balancers")
+            ls = [x for a, x in sorted(self.s.elb_listeners.items()) if x["LoadBalancerArn"] == p["LoadBalancerArn"]]
+        else:
+            ls = self._elb_in_region(ctx, p["ListenerArns"], self.s.elb_listeners, "ListenerNotFound", "listeners")
+        return {"Listeners": copy.deepcopy(ls)}
+
+    def elbv2_DescribeTargetHealth(self, ctx, p):
+        self._elb_in_region(ctx, [p["TargetGroupArn"]], self.s.elb_tgs, "TargetGroupNotFound", "target groups")
+        return {"TargetHealthDescriptions": copy.deepcopy(self.s.elb_targets.get(p["TargetGroupArn"], []))}
+
+    def elb_make(self, doc):
+        """/__fake/elb: a load balancer (application or network) with a
+        target group (type ip) and listeners forwarding to it, as the user
+        makes them before deploying with ecs.targetGroupArn."""
+        region, name = doc["region"], doc["name"]
+        lbtype = doc.get("type", "application")
+        scheme = doc.get("scheme", "internet-facing")
+        if lbtype not in ("application", "network") or scheme not in ("internet-facing", "internal"):
+            raise ValueError("type: application|network, scheme: internet-facing|internal")
+        lid = rand_str("0123456789abcdef", 16)
+        kind = "app" if lbtype == "application" else "net"
+        lb_arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/{kind}/{name}/{lid}"
+        dns = ("internal-" if scheme == "internal" else "") + f"{name}-{lid[:10]}.{region}.elb.amazonaws.com"
+        self.s.elb_lbs[lb_arn] = {
+            "LoadBalancerArn": lb_arn, "DNSName": dns, "CanonicalHostedZoneId": "Z35SXDOTRQ7X7K",
+            "CreatedTime": iso_z(time.time()), "LoadBalancerName": name, "Scheme": scheme,
+            "VpcId": "vpc-0a1b2c3d", "State": {"Code": "active"}, "Type": lbtype,
+            "AvailabilityZones": [{"ZoneName": region + "a", "SubnetId": "subnet-0a1b2c3d"}],
+            "IpAddressType": "ipv4"}
+        tgd = doc.get("targetGroup") or {}
+        tg_name = tgd.get("name", name + "-tg")
+        tg_arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:targetgroup/{tg_name}/{rand_str('0123456789abcdef', 16)}"
+        tgp = tgd.get("protocol", "HTTP" if lbtype == "application" else "TCP")
+        self.s.elb_tgs[tg_arn] = {
+            "TargetGroupArn": tg_arn, "TargetGroupName": tg_name, "Protocol": tgp, "Port": int(tgd.get("port", 8080)),
+            "VpcId": "vpc-0a1b2c3d", "HealthCheckProtocol": "HTTP" if tgp in ("HTTP", "TCP") else tgp,
+            "HealthCheckPort": "traffic-port", "HealthCheckEnabled": True, "HealthCheckPath": tgd.get("healthPath", "/"),
+            "LoadBalancerArns": [lb_arn], "TargetType": tgd.get("targetType", "ip"), "IpAddressType": "ipv4"}
+        out = {"LoadBalancerArn": lb_arn, "DNSName": dns, "TargetGroupArn": tg_arn, "ListenerArns": []}
+        for li in doc.get("listeners") or [{"port": 80, "protocol": "HTTP" if lbtype == "application" else "TCP"}]:
+            l_arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:listener/{kind}/{name}/{lid}/{rand_str('0123456789abcdef', 16)}"
+            action = {"Type": "forward", "TargetGroupArn": tg_arn}
+            if li.get("forward", True) is False:
+                action = {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}
+            self.s.elb_listeners[l_arn] = {"ListenerArn": l_arn, "LoadBalancerArn": lb_arn, "Port": int(li["port"]),
+                                           "Protocol": li["protocol"], "DefaultActions": [action]}
+            out["ListenerArns"].append(l_arn)
         return out
 
     # (added for the aws driver) a task definition by family, family:revision or ARN
@@ -2023,6 +2196,195 @@ class Ops:
         del self.s.oidc_providers[re.sub(r"^https?://", "", prov["url"]).rstrip("/")]
         return {}
 
+    # -- VPC Lattice (added for caller grants on Fargate) --
+    def _lat_id(self, prefix):
+        return prefix + "-" + rand_str(string.digits + string.ascii_lowercase, 17)
+
+    def _lat_find(self, kind, ident, what):
+        """The object of kind whose id or ARN is ident, or 404."""
+        for o in self.s.lattice[kind].values():
+            if ident in (o["id"], o["arn"]):
+                return o
+        raise ApiError(404, "ResourceNotFoundException", f"{what} {ident} not found")
+
+    def lattice_CreateService(self, ctx, p):
+        if any(o["name"] == p["name"] for o in self.s.lattice["services"].values()):
+            raise ApiError(409, "ConflictException", f"A service named {p['name']} already exists")
+        sid = self._lat_id("svc")
+        arn = f"arn:aws:vpc-lattice:{ctx.region}:{ACCOUNT}:service/{sid}"
+        dns = f"{p['name']}-{sid}.{rand_str(string.digits + 'abcdef', 7)}.vpc-lattice-svcs.{ctx.region}.on.aws"
+        t = time.time()
+        self.s.lattice["services"][sid] = {"id": sid, "arn": arn, "name": p["name"], "authType": p.get("authType", "NONE"),
+                                            "status": "ACTIVE", "dnsEntry": {"domainName": dns, "hostedZoneId": "Z" + sid[4:17].upper()},
+                                            "tags": dict(p.get("tags") or {}), "createdAt": t, "lastUpdatedAt": t,
+                                            "region": ctx.region, "policy": None}
+        o = self.s.lattice["services"][sid]
+        return {k: o[k] for k in ("id", "arn", "name", "status", "authType", "dnsEntry")}
+
+    def lattice_GetService(self, ctx, p):
+        o = self._lat_find("services", p["serviceIdentifier"], "Service")
+        return {k: o[k] for k in ("id", "arn", "name", "status", "authType", "dnsEntry", "createdAt", "lastUpdatedAt")}
+
+    def lattice_ListServices(self, ctx, p):
+        return {"items": [{k: o[k] for k in ("id", "arn", "name", "status", "dnsEntry", "createdAt", "lastUpdatedAt")}
+                          for o in self.s.lattice["services"].values() if o["region"] == ctx.region]}
+
+    def lattice_DeleteService(self, ctx, p):
+        o = self._lat_find("services", p["serviceIdentifier"], "Service")
+        if any(a["serviceId"] == o["id"] for a in self.s.lattice["associations"].values()):
+            raise ApiError(409, "ConflictException", "The service is associated with a service network: "
+                           "delete the association first")
+        for lid in [k for k, ls in self.s.lattice["listeners"].items() if ls["serviceId"] == o["id"]]:
+            del self.s.lattice["listeners"][lid]  # a service's listeners go with it
+        del self.s.lattice["services"][o["id"]]
+        return {"id": o["id"], "arn": o["arn"], "name": o["name"], "status": "DELETE_IN_PROGRESS"}
+
+    def lattice_ListTagsForResource(self, ctx, p):
+        for kind in ("services", "target_groups"):
+            for o in self.s.lattice[kind].values():
+                if o["arn"] == p["resourceArn"]:
+                    return {"tags": o["tags"]}
+        raise ApiError(404, "ResourceNotFoundException", f"{p['resourceArn']} not found")
+
+    def lattice_CreateTargetGroup(self, ctx, p):
+        cfg = p.get("config") or {}
+        if p["type"] == "IP" and not (cfg.get("port") and cfg.get("protocol") and cfg.get("vpcIdentifier")):
+            raise ApiError(400, "ValidationException", "An IP target group needs config.port, protocol and vpcIdentifier")
+        if any(o["name"] == p["name"] for o in self.s.lattice["target_groups"].values()):
+            raise ApiError(409, "ConflictException", f"A target group named {p['name']} already exists")
+        tid = self._lat_id("tg")
+        t = time.time()
+        self.s.lattice["target_groups"][tid] = {"id": tid, "arn": f"arn:aws:vpc-lattice:{ctx.region}:{ACCOUNT}:targetgroup/{tid}",
+                                                 "name": p["name"], "type": p["type"], "config": copy.deepcopy(cfg),
+                                                 "status": "ACTIVE", "tags": dict(p.get("tags") or {}), "createdAt": t,
+                                                 "region": ctx.region}
+        o = self.s.lattice["target_groups"][tid]
+        return {k: o[k] for k in ("id", "arn", "name", "type", "config", "status")}
+
+    def lattice_ListTargetGroups(self, ctx, p):
+        return {"items": [{"id": o["id"], "arn": o["arn"], "name": o["name"], "type": o["type"], "status": o["status"],
+                           "createdAt": o["createdAt"], "port": o["config"].get("port"),
+                           "protocol": o["config"].get("protocol"), "vpcIdentifier": o["config"].get("vpcIdentifier")}
+                          for o in self.s.lattice["target_groups"].values() if o["region"] == ctx.region and
+                          (not p.get("vpcIdentifier") or o["config"].get("vpcIdentifier") == p["vpcIdentifier"])]}
+
+    def lattice_DeleteTargetGroup(self, ctx, p):
+        o = self._lat_find("target_groups", p["targetGroupIdentifier"], "Target group")
+        if any(o["arn"] == c["targetGroupArn"] for cfgs in self.s.ecs_lattice.values() for c in cfgs):
+            raise ApiError(409, "ConflictException", "The target group has registered targets (an ECS service)")
+        if any(ls["defaultAction"]["forward"]["targetGroups"][0]["targetGroupIdentifier"] in (o["id"], o["arn"])
+               for ls in self.s.lattice["listeners"].values()):
+            raise ApiError(409, "ConflictException", "The target group is used by a listener")
+        del self.s.lattice["target_groups"][o["id"]]
+        return {"id": o["id"], "arn": o["arn"], "status": "DELETE_IN_PROGRESS"}
+
+    def lattice_CreateListener(self, ctx, p):
+        svc = self._lat_find("services", p["serviceIdentifier"], "Service")
+        fwd = (p["defaultAction"].get("forward") or {}).get("targetGroups") or []
+        if len(fwd) != 1:
+            raise ApiError(400, "ValidationException", "the fake supports a forward action to one target group")
+        self._lat_find("target_groups", fwd[0]["targetGroupIdentifier"], "Target group")
+        if any(ls["serviceId"] == svc["id"] and ls["name"] == p["name"] for ls in self.s.lattice["listeners"].values()):
+            raise ApiError(409, "ConflictException", f"A listener named {p['name']} already exists")
+        lid = self._lat_id("listener")
+        port = p.get("port") or (443 if p["protocol"] == "HTTPS" else 80)
+        t = time.time()
+        self.s.lattice["listeners"][lid] = {"id": lid, "arn": f"{svc['arn']}/listener/{lid}", "name": p["name"],
+                                             "protocol": p["protocol"], "port": port, "serviceArn": svc["arn"],
+                                             "serviceId": svc["id"], "defaultAction": copy.deepcopy(p["defaultAction"]),
+                                             "createdAt": t, "lastUpdatedAt": t}
+        o = self.s.lattice["listeners"][lid]
+        return {k: o[k] for k in ("arn", "id", "name", "protocol", "port", "serviceArn", "serviceId", "defaultAction")}
+
+    def lattice_ListListeners(self, ctx, p):
+        svc = self._lat_find("services", p["serviceIdentifier"], "Service")
+        return {"items": [{k: o[k] for k in ("arn", "id", "name", "protocol", "port", "createdAt", "lastUpdatedAt")}
+                          for o in self.s.lattice["listeners"].values() if o["serviceId"] == svc["id"]]}
+
+    def lattice_DeleteListener(self, ctx, p):
+        svc = self._lat_find("services", p["serviceIdentifier"], "Service")
+        o = self._lat_find("listeners", p["listenerIdentifier"], "Listener")
+        if o["serviceId"] != svc["id"]:
+            raise ApiError(404, "ResourceNotFoundException", "Listener not found on this service")
+        del self.s.lattice["listeners"][o["id"]]
+        return {}
+
+    def lattice_CreateServiceNetworkServiceAssociation(self, ctx, p):
+        svc = self._lat_find("services", p["serviceIdentifier"], "Service")
+        net = self._lat_find("networks", p["serviceNetworkIdentifier"], "Service network")
+        if any(a["serviceId"] == svc["id"] and a["serviceNetworkId"] == net["id"]
+               for a in self.s.lattice["associations"].values()):
+            raise ApiError(409, "ConflictException", "The service is already associated with the service network")
+        aid = self._lat_id("snsa")
+        self.s.lattice["associations"][aid] = {
+            "id": aid, "arn": f"arn:aws:vpc-lattice:{ctx.region}:{ACCOUNT}:servicenetworkserviceassociation/{aid}",
+            "status": "ACTIVE", "createdBy": ACCOUNT, "createdAt": time.time(), "serviceId": svc["id"],
+            "serviceName": svc["name"], "serviceArn": svc["arn"], "serviceNetworkId": net["id"],
+            "serviceNetworkName": net["name"], "serviceNetworkArn": net["arn"], "dnsEntry": svc["dnsEntry"],
+            "tags": dict(p.get("tags") or {})}
+        o = self.s.lattice["associations"][aid]
+        return {k: o[k] for k in ("id", "status", "arn", "createdBy", "dnsEntry")}
+
+    def lattice_ListServiceNetworkServiceAssociations(self, ctx, p):
+        def match(a):
+            return ((not p.get("serviceIdentifier") or p["serviceIdentifier"] in (a["serviceId"], a["serviceArn"])) and
+                    (not p.get("serviceNetworkIdentifier") or
+                     p["serviceNetworkIdentifier"] in (a["serviceNetworkId"], a["serviceNetworkArn"])))
+        return {"items": [{k: v for k, v in a.items() if k != "tags"} for a in self.s.lattice["associations"].values()
+                          if match(a)]}
+
+    def lattice_DeleteServiceNetworkServiceAssociation(self, ctx, p):
+        o = self._lat_find("associations", p["serviceNetworkServiceAssociationIdentifier"], "Association")
+        del self.s.lattice["associations"][o["id"]]
+        return {"id": o["id"], "arn": o["arn"], "status": "DELETE_IN_PROGRESS"}
+
+    def lattice_PutAuthPolicy(self, ctx, p):
+        svc = self._lat_find("services", p["resourceIdentifier"], "Service")
+        try:
+            doc = json.loads(p["policy"])
+        except ValueError as e:
+            raise ApiError(400, "ValidationException", f"policy is not JSON: {e}")
+        for st in doc.get("Statement", []) if isinstance(doc, dict) else [None]:
+            if not isinstance(st, dict) or st.get("Effect") not in ("Allow", "Deny") or "Action" not in st:
+                raise ApiError(400, "ValidationException", "Each statement needs Effect (Allow or Deny) and Action")
+        svc["policy"] = doc
+        return {"policy": p["policy"], "state": "Active" if svc["authType"] == "AWS_IAM" else "Inactive"}
+
+    def lattice_GetAuthPolicy(self, ctx, p):
+        svc = self._lat_find("services", p["resourceIdentifier"], "Service")
+        if svc["policy"] is None:
+            raise ApiError(404, "ResourceNotFoundException", "No auth policy")
+        return {"policy": json.dumps(svc["policy"]), "state": "Active" if svc["authType"] == "AWS_IAM" else "Inactive"}
+
+    @staticmethod
+    def lattice_allows(svc, principal, method, path):
+        """(added) VPC Lattice's evaluation of an AWS_IAM service's auth
+        policy for an invoke: denied unless a statement allows
+        vpc-lattice-svcs:Invoke (or vpc-lattice-svcs:*) to the caller (its
+        assumed role's ARN, the session ARN, or "*") on the service's ARN
+        followed by the path (Resource: ARN/* or *); an explicit Deny wins."""
+        m = re.match(r"^arn:aws:sts::(\d{12}):assumed-role/([^/]+)/", principal)
+        who = {principal, "*"}
+        if m:
+            who |= {f"arn:aws:iam::{m.group(1)}:role/{m.group(2)}"}
+        res = svc["arn"] + path
+
+        def matches(st):
+            p = st.get("Principal")
+            p = p.get("AWS") if isinstance(p, dict) else p
+            ps = p if isinstance(p, list) else [p]
+            acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            rs = st.get("Resource", "*")
+            rs = rs if isinstance(rs, list) else [rs]
+            return (any(x in who for x in ps) and any(a in ("vpc-lattice-svcs:Invoke", "vpc-lattice-svcs:*", "*")
+                                                        for a in acts)
+                    and any(r == "*" or r == res or (r.endswith("*") and res.startswith(r[:-1])) for r in rs)
+                    and not st.get("Condition"))
+        stmts = (svc["policy"] or {}).get("Statement", [])
+        if any(st["Effect"] == "Deny" and matches(st) for st in stmts):
+            return False
+        return any(st["Effect"] == "Allow" and matches(st) for st in stmts)
+
     def iam_CreateRole(self, ctx, p):
         name = p["RoleName"]
         if name in self.s.iam_roles:
@@ -2162,6 +2524,10 @@ class Ops:
         except jwt.PyJWTError as e:
             raise bad(f"The web identity token that was passed could not be validated by AWS: {e}")
         sub, aud = claims["sub"], claims["aud"]
+        if isinstance(aud, list):
+            # a list (Kubernetes' projected tokens, EKS's IRSA): the
+            # audience is the one that is a client id of the provider
+            aud = next((a for a in aud if a in prov["client_ids"]), aud[0] if aud else "")
         allowed = False
         for st in role["policy"].get("Statement", []):
             actions = st.get("Action", [])
@@ -2440,6 +2806,7 @@ def to_json(value, shape):
 SIG_RX = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^/,\s]+)/(\d{8})/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request,\s*"
                     r"SignedHeaders=([a-z0-9;\-]+),\s*Signature=([0-9a-f]{64})$")
 LAMBDA_URL_HOST = re.compile(r"^([a-z0-9]+)\.lambda-url\.([a-z0-9-]+)\.on\.aws(?::\d+)?$")
+LATTICE_HOST = re.compile(r"^[a-z0-9-]+-(svc-[0-9a-z]{17})\.[0-9a-z]+\.vpc-lattice-svcs\.([a-z0-9-]+)\.on\.aws(?::\d+)?$")
 UNSIGNED_OPS = {("sts", "AssumeRoleWithWebIdentity"), ("sts", "AssumeRoleWithSAML")}
 
 
@@ -2547,7 +2914,13 @@ class Handler(BaseHTTPRequestHandler):
                         raise ApiError(400, "InvalidAction", f"Could not find operation {action} for version {version}")
                     return name, op, {"form": pairs}
             raise ApiError(400, "InvalidAction", f"no Query-protocol service has Version={version}")
-        for name, sm in models.items():
+        # (added) two REST-JSON APIs may share a path (/tags/{resourceArn}):
+        # the one the request is signed for comes first
+        m = SIG_RX.match(self.headers.get("Authorization") or "")
+        scope = m.group(4) if m else None
+        order = sorted(models.items(), key=lambda kv: (kv[1].meta.get("signingName") or
+                                                       kv[1].meta.get("endpointPrefix")) != scope)
+        for name, sm in order:
             for method, rx, labels, opname, _ in sm.routes:
                 if method != self.command:
                     continue
@@ -2619,8 +2992,10 @@ class Handler(BaseHTTPRequestHandler):
                 params[k] = v
         return params
 
-    def _verify(self, service, op, body):
-        """-> (principal arn, region). Raises ApiError(403) on any problem."""
+    def _verify(self, service, op, body, signing_name=None):
+        """-> (principal arn, region). Raises ApiError(403) on any problem.
+        signing_name: the scope's service when not the model's (a VPC
+        Lattice service is invoked signed for vpc-lattice-svcs)."""
         auth = self.headers.get("Authorization")
         unsigned_ok = (service, op.name) in UNSIGNED_OPS
         if not auth:
@@ -2634,7 +3009,7 @@ class Handler(BaseHTTPRequestHandler):
                            "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' in AWS4-HMAC-SHA256 form")
         ak, date8, region, scope_service, signed, sig = m.groups()
         sm = self.server.models[service]
-        signing_name = sm.meta.get("signingName") or sm.meta.get("endpointPrefix")
+        signing_name = signing_name or sm.meta.get("signingName") or sm.meta.get("endpointPrefix")
         if scope_service != signing_name:
             raise ApiError(403, "InvalidSignatureException",
                            f"Credential should be scoped to correct service: '{signing_name}'.")
@@ -2731,6 +3106,8 @@ class Handler(BaseHTTPRequestHandler):
             self.log_entry["body"] = body.decode("utf-8", "replace")
             if LAMBDA_URL_HOST.match(self.headers.get("Host") or ""):  # (added) a function URL
                 return self._function_url(body)
+            if LATTICE_HOST.match(self.headers.get("Host") or ""):  # (added) a VPC Lattice service
+                return self._lattice_invoke(body)
             if self._is_s3(path):  # (added) S3 GetObject for Braket results
                 return self._s3(body)
             service, op, src = self._route(body)
@@ -2749,7 +3126,7 @@ class Handler(BaseHTTPRequestHandler):
             params = self._params(service, op, src, body)
             self.log_entry["params"] = json.loads(json.dumps(params, default=str))
             validate_input(params, op.input_shape)
-            short = {"application-autoscaling": "aas"}.get(service, service)
+            short = {"application-autoscaling": "aas", "vpc-lattice": "lattice"}.get(service, service)
             fn = getattr(self.server.ops, f"{short}_{op.name}", None)
             if fn is None:
                 raise ApiError(400, "UnsupportedOperation", f"the fake does not implement {service} {op.name}")
@@ -2865,6 +3242,55 @@ class Handler(BaseHTTPRequestHandler):
         self.log_entry["status"] = 200
         self._send(200, json.dumps({"function": f["config"]["FunctionName"], "method": self.command,
                                     "path": self.path, "body": body.decode("utf-8", "replace")}), "application/json")
+
+    # -- VPC Lattice services (added): https://NAME-svc-ID.HASH.vpc-lattice-svcs.REGION.on.aws/ --
+    def _lattice_invoke(self, body):
+        """A call to a VPC Lattice service. With authType AWS_IAM (as VPC
+        Lattice documents it): the request must be SigV4-signed for
+        vpc-lattice-svcs, and the service's auth policy must allow
+        vpc-lattice-svcs:Invoke to the caller (Ops.lattice_allows): 403
+        AccessDeniedException otherwise. A service in no service network,
+        or without a listener forwarding to a target group that an ECS
+        service registers into, answers 404/503 as Lattice does."""
+        m = LATTICE_HOST.match(self.headers["Host"])
+        st = self.server.state
+        sid, region = m.group(1), m.group(2)
+        self.log_entry.update(service="vpc-lattice-svcs", operation="Invoke", region=region)
+        with st.lock:
+            svc = st.lattice["services"].get(sid)
+            assoc = svc and any(a["serviceId"] == sid for a in st.lattice["associations"].values())
+            tgs = [ls["defaultAction"]["forward"]["targetGroups"][0]["targetGroupIdentifier"]
+                   for ls in st.lattice["listeners"].values() if svc and ls["serviceId"] == sid]
+            tg_arns = {st.lattice["target_groups"][t]["arn"] if t in st.lattice["target_groups"] else t for t in tgs}
+            registered = any(c["targetGroupArn"] in tg_arns for cfgs in st.ecs_lattice.values() for c in cfgs)
+        if svc is None or not assoc:
+            self.log_entry["status"] = 404
+            return self._send(404, json.dumps({"Message": "Not Found"}), "application/json")
+        if not registered:
+            self.log_entry["status"] = 503
+            return self._send(503, json.dumps({"Message": "Service Unavailable: no healthy target"}), "application/json")
+        principal = None
+        if svc["authType"] == "AWS_IAM":
+            try:
+                principal, _, _ = self._verify("vpc-lattice", types.SimpleNamespace(name="Invoke"), body,
+                                               signing_name="vpc-lattice-svcs")
+            except ApiError as e:
+                self.log_entry["status"] = 403
+                self.log_entry["error"] = {"code": "AccessDeniedException", "message": e.code}
+                return self._send(403, json.dumps({"Message": "AccessDeniedException: " + e.code}), "application/json")
+            with st.lock:
+                ok = Ops.lattice_allows(svc, principal, self.command, urlsplit(self.path).path)
+            self.log_entry["principal"] = principal
+            if not ok:
+                self.log_entry["status"] = 403
+                self.log_entry["error"] = {"code": "AccessDeniedException", "message": "the auth policy denies " + principal}
+                return self._send(403, json.dumps({"Message": "AccessDeniedException: User: %s is not authorized to "
+                                                  "perform: vpc-lattice-svcs:Invoke on resource: %s"
+                                                  % (principal, svc["arn"] + urlsplit(self.path).path)}),
+                                  "application/json")
+        self.log_entry["status"] = 200
+        return self._send(200, json.dumps({"service": svc["name"], "method": self.command, "path": self.path,
+                                           "caller": principal}), "application/json")
 
     # -- S3 (added for Braket results): GetObject / HeadObject --
     def _is_s3(self, path):
@@ -3014,6 +3440,13 @@ class Handler(BaseHTTPRequestHandler):
             elif cmd == "reset" and self.command == "POST":
                 st.reset()
                 out = {"ok": True}
+            elif cmd == "lattice-network" and self.command == "POST":
+                # (added) the user's VPC Lattice service network
+                nid = "sn-" + rand_str(string.digits + string.ascii_lowercase, 17)
+                region = doc.get("region", "us-east-1")
+                st.lattice["networks"][nid] = {"id": nid, "name": doc.get("name", "net"), "region": region,
+                                               "arn": f"arn:aws:vpc-lattice:{region}:{ACCOUNT}:servicenetwork/{nid}"}
+                out = st.lattice["networks"][nid]
             elif cmd == "faults" and self.command == "POST":
                 faults = doc if isinstance(doc, list) else [doc]
                 for f in faults:
@@ -3047,6 +3480,20 @@ class Handler(BaseHTTPRequestHandler):
             elif cmd == "s3-object" and self.command == "DELETE":
                 b = st.buckets.get(doc.get("bucket"), {"objects": {}})
                 out = {"ok": True, "deleted": b["objects"].pop(doc.get("key"), None) is not None}
+            elif cmd == "elb" and self.command == "POST":
+                try:
+                    out = self.server.ops.elb_make(doc)
+                except (KeyError, ValueError, TypeError) as e:
+                    return self._send(400, json.dumps({"error": f"want {{region, name, type?, scheme?, targetGroup?, listeners?}}: {e}"}), "application/json")
+            elif cmd == "target-health" and self.command == "POST":
+                # what the load balancer's health checks found: the first
+                # `count` targets of the group get `state` (and `reason`)
+                have = st.elb_targets.get(doc.get("targetGroupArn"), [])
+                for t in have[:int(doc.get("count", len(have)))]:
+                    t["TargetHealth"] = {"State": doc["state"]}
+                    if doc.get("reason"):
+                        t["TargetHealth"].update({"Reason": doc["reason"], "Description": doc.get("description", doc["reason"])})
+                out = {"ok": True, "targets": have}
             elif cmd == "roles" and self.command == "POST":
                 st.roles[doc["arn"]] = {k: v for k, v in doc.items() if k != "arn"}
                 out = {"ok": True}

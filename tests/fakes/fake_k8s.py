@@ -30,6 +30,9 @@ fails the TLS handshake. Then:
     checks one as the authenticator does: signature, issuer, expiry, the
     audiences (spec.audiences, else the API server's own), and that the
     service account still exists with the token's uid;
+  - with --rbac, service accounts authorized by the Roles their
+    RoleBindings grant in the request's namespace (rbac.authorization.k8s.io/v1
+    Role and RoleBinding are served and validated like every kind);
   - a control API under /__fake/ (no authentication): faults, latency,
     tokens, switches, the request log and a dump of all objects.
 
@@ -284,7 +287,9 @@ class Handler(BaseHTTPRequestHandler):
             self.log_entry["auth_error"] = "expired token" if t else "unknown token"
         raise ApiStatus(401, "Unauthorized", "Unauthorized")
 
-    def _authorize(self, user, groups, verb, kind, ns):
+    def _authorize(self, user, groups, verb, kind, ns, name=None, sub=""):
+        if self.server.args.rbac and user.startswith("system:serviceaccount:"):
+            self._rbac(user, verb, kind, ns, name, sub)
         for rule in self.server.state.deny:
             if rule.get("user") and rule["user"] != user:
                 continue
@@ -302,6 +307,45 @@ class Handler(BaseHTTPRequestHandler):
             res = kind.resource if kind else "resource"
             raise ApiStatus(403, "Forbidden", "%s is forbidden: %s%s" % (res, what, where),
                             {"kind": kind.plural if kind else "", **({"group": kind.group} if kind and kind.group else {})})
+
+    def _rbac(self, user, verb, kind, ns, name, sub):
+        """--rbac: a service account may do only what a Role bound to it in
+        the request's namespace allows (the RBAC authorizer's rule matching:
+        apiGroups, resources or resource/subresource, verbs, resourceNames,
+        "*" wildcards). ClusterRoles and cluster-scoped requests are not
+        modelled: denied."""
+        parts = user.split(":")
+        sa_ns, sa_name = (parts[2], parts[3]) if len(parts) == 4 else (None, None)
+        api = self.server.api
+        res = kind.plural + ("/" + sub if sub else "") if kind else ""
+        with self.server.store.lock:
+            rbk = api.find("rbac.authorization.k8s.io", "v1", "rolebindings")
+            rk = api.find("rbac.authorization.k8s.io", "v1", "roles")
+            bindings = api.store.list(api.key(rbk), ns) if ns and kind else []
+            for b in bindings:
+                if not any(s.get("kind") == "ServiceAccount" and s.get("name") == sa_name and
+                           (s.get("namespace") or b["metadata"].get("namespace")) == sa_ns
+                           for s in b.get("subjects") or []):
+                    continue
+                ref = b.get("roleRef") or {}
+                role = api.store.get(api.key(rk), ns, ref.get("name")) if ref.get("kind") == "Role" else None
+                for r in (role or {}).get("rules") or []:
+                    if not ({"*", kind.group} & set(r.get("apiGroups") or [])):
+                        continue
+                    if not ({"*", res} & set(r.get("resources") or [])):
+                        continue
+                    if not ({"*", verb} & set(r.get("verbs") or [])):
+                        continue
+                    names = r.get("resourceNames") or []
+                    if names and name not in names:
+                        continue
+                    return
+        what = 'User "%s" cannot %s resource "%s" in API group "%s"' % (user, verb, res, kind.group if kind else "")
+        where = ' in the namespace "%s"' % ns if ns else " at the cluster scope"
+        obj = '%s "%s"' % (kind.resource, name) if kind and name else (kind.resource if kind else "resource")
+        raise ApiStatus(403, "Forbidden", "%s is forbidden: %s%s" % (obj, what, where),
+                        {"kind": kind.plural if kind else "", **({"name": name} if name else {}),
+                         **({"group": kind.group} if kind and kind.group else {})})
 
     def _fault(self, method, path):
         st = self.server.state
@@ -487,7 +531,7 @@ class Handler(BaseHTTPRequestHandler):
         verb = self._verb(name, query)
         self.log_entry.update({"verb": verb, "resource": kind.plural, "namespace": ns, "name": name,
                                "subresource": sub or None})
-        self._authorize(user, groups, verb, kind, ns)
+        self._authorize(user, groups, verb, kind, ns, name, sub)
         req = Request(user, groups, query, self.headers.get("Content-Type"), self.headers.get("User-Agent"))
         req.options_kind = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions",
                             "delete": "DeleteOptions", "deletecollection": "DeleteOptions"}.get(verb, "ListOptions")
@@ -990,6 +1034,7 @@ class Server(ThreadingHTTPServer):
 
 
 def main():
+    global SA_ISSUER, API_AUDIENCES
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
@@ -1002,6 +1047,8 @@ def main():
                     help="TOKEN=USER[:GROUP,...][@EXPIRES_IN_SECONDS]: a bearer token the fake accepts")
     ap.add_argument("--token-auth-file", help="kube-apiserver's CSV: token,user,uid,\"group1,group2\"")
     ap.add_argument("--knative", action="store_true", help="serve serving.knative.dev/v1 (Knative installed)")
+    ap.add_argument("--rbac", action="store_true",
+                    help="authorize service accounts by the Roles bound to them (others: everything)")
     ap.add_argument("--no-autoscaling-v2", action="store_true", help="do not serve autoscaling/v2")
     ap.add_argument("--domain", default="example.com", help="Knative's domain for Service URLs")
     ap.add_argument("--rollout-delay-ms", type=int, default=300, help="time until a rollout is available")
@@ -1012,9 +1059,14 @@ def main():
     ap.add_argument("--field-validation-default", choices=["Strict", "Warn", "Ignore"], default="Strict",
                     help="fieldValidation when a request gives none (the real server's default is Warn)")
     ap.add_argument("--latency-ms", type=int, default=0)
+    ap.add_argument("--sa-issuer", default="https://kubernetes.default.svc.cluster.local",
+                    help="the service-account issuer (--service-account-issuer): the iss of the tokens it signs "
+                         "and of its discovery document; also the API server's audience")
     ap.add_argument("--exit-on-stdin-eof", action="store_true", help="exit when stdin closes (the parent died)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
+    SA_ISSUER = args.sa_issuer
+    API_AUDIENCES = [SA_ISSUER]
 
     if args.pki:
         certs.make_pki(args.pki)

@@ -25,8 +25,8 @@ autoscaling 2016-02-06 and lambda 2015-03-31 of botocore 1.43.11).
 - status: no drift; an action changed and one deleted out of band are
   drift; apply repairs it.
 - destroy: no scalable target, scheduled action, function or service left.
-- a provider that does not render schedules (gcp) is no candidate: the
-  plan says why.
+- on gcp only, both parts are placed on Cloud Run (the gcp driver renders
+  schedules: tests/hybrid/predictive_gcp.py).
 Environment: FEDBROKER, FEDBROKER_DRIVER_PATH, top_srcdir (tests/local.mk)."""
 import datetime
 import json
@@ -313,12 +313,14 @@ ck.ok(rc == 0 and "capacity schedule (once from 2026-12-31T18:00:00Z, each step 
       any(ln.split() == ["+5h00m", "45", "180"] for ln in out.splitlines()),
       "plan's table shows the capacity schedule", out[-1500:])
 
-# ---- a provider that does not render schedules -----------------------------------------------
+# ---- gcp renders schedules too (tests/hybrid/predictive_gcp.py deploys them) -----------------
 gspec = env.write("gcp.yaml", SRC.replace("ghcr.io/acme", "docker.io/acme").replace("    strategy: predictive", "    strategy: predictive\n    providers: [gcp]"))
 rc, out, err = env.run("plan", "--no-save", "--format", "json", gspec)
-ck.ok(rc == 3 and "capacity schedules" in err and "not rendered by this driver" in err,
-      "predictive on gcp only: no placement, and the plan says the driver does not render schedules",
-      (rc, err[-600:]))
+gw = {w["name"]: w for w in (json.loads(out) if rc == 0 else {"workloads": []})["workloads"]}
+ck.ok(rc == 0 and all(w["placement"]["service"] == "cloud-run" and
+                      w.get("hybrid_part", {}).get("strategy") == "hybrid-predictive" for w in gw.values()) and
+      len(gw) == 2,
+      "predictive on gcp only: both parts on Cloud Run, which renders the schedule", (rc, err[-600:]))
 
 fake.close()
 env.close()

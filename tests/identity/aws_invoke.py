@@ -32,17 +32,14 @@ Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
 
 TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "aws"))
 from awstest import ACCOUNT, Checker, Env, Fake, issuer_site, settings  # noqa: E402
 from harness import workload  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from idtest import signed_get  # noqa: E402
 
-import botocore.auth  # noqa: E402
-from botocore.awsrequest import AWSRequest  # noqa: E402
-from botocore.credentials import Credentials  # noqa: E402
 
 ck = Checker("identity aws invoke")
 fake = Fake()
@@ -76,19 +73,7 @@ def role_arn(n):
 
 
 def call_url(url, creds=None):
-    host = url.split("/")[2]
-    headers = {"Host": host}
-    if creds:
-        req = AWSRequest(method="GET", url=f"https://{host}/orders", data=None)
-        botocore.auth.SigV4Auth(Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]),
-                                "lambda", "us-east-1").add_auth(req)
-        headers.update({k: v for k, v in req.headers.items()})
-    r = urllib.request.Request(fake.base + "/orders", headers=headers)
-    try:
-        with urllib.request.urlopen(r, timeout=30) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+    return signed_get(fake.base, url, creds)
 
 
 def creds_of(name):

@@ -31,7 +31,8 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "k8s"))
 import k8sdrv  # noqa: E402
 from k8sdrv import Checker, Env, Fake, ours  # noqa: E402
-from harness import workload  # noqa: E402
+sys.path.insert(0, here)
+import idtest  # noqa: E402
 
 k8sdrv.skip_unless_built()
 ck = Checker("identity k8s bindings")
@@ -45,15 +46,7 @@ env.write_config(extra={"identity": {"trustDomain": "prod.example.com", "issuer"
                         "catalog": {"params": {"local_metro": "new-york"}}})
 
 
-def container(name, deps=""):
-    return workload("Container", name, """
-        image: ghcr.io/shop/%s:4
-        ports: [{port: 8080, protocol: http}]
-        resources: {cpu: 250m, memory: 256Mi}
-        scaling: {minInstances: 1, maxInstances: 2}
-        traffic: {requestsPerMonth: 1000000, meanDuration: 40ms}
-        placement: {providers: [k8s]}
-%s""" % (name, deps))
+container = idtest.k8s_container  # a Container placed on the cluster
 
 
 fed = env.write_federation("shop.yaml", "shop", "shop", container("api"),

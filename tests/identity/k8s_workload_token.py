@@ -44,6 +44,7 @@ from k8sdrv import Checker, Env, Fake  # noqa: E402
 from harness import workload  # noqa: E402
 sys.path.insert(0, here)
 import wltest  # noqa: E402
+import idtest  # noqa: E402
 from wltest import post  # noqa: E402
 
 k8sdrv.skip_unless_built()
@@ -99,14 +100,8 @@ def pod_spec(name):
 
 
 def kubelet_token(ns, sa, audience=None, seconds=600):
-    """What the kubelet writes into the projected volume: a TokenRequest
-    for the pod's account with the volume's audience and expiry."""
-    spec = {"expirationSeconds": seconds}
-    if audience:
-        spec["audiences"] = [audience]
-    r = kfake.post("/api/v1/namespaces/%s/serviceaccounts/%s/token" % (ns, sa),
-                   {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec})
-    return (r.json or {}).get("status", {}).get("token", "") if r.status == 201 else ("failed %r" % r)
+    """What the kubelet writes into the projected volume (idtest)."""
+    return idtest.kubelet_token(kfake, ns, sa, audience, seconds)
 
 
 serves = []

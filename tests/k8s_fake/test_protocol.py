@@ -114,6 +114,7 @@ for path, defname in [("/api", "io.k8s.apimachinery.pkg.apis.meta.v1.APIVersions
 groups = {g["name"]: [v["groupVersion"] for v in g["versions"]] for g in fake.get("/apis").json["groups"]}
 check(groups == {"apps": ["apps/v1"], "autoscaling": ["autoscaling/v2"], "batch": ["batch/v1"],
                  "networking.k8s.io": ["networking.k8s.io/v1"], "discovery.k8s.io": ["discovery.k8s.io/v1"],
+                 "rbac.authorization.k8s.io": ["rbac.authorization.k8s.io/v1"],
                  "authentication.k8s.io": ["authentication.k8s.io/v1"],
                  "serving.knative.dev": ["serving.knative.dev/v1"]}, "the groups served", groups)
 res = {x["name"]: x for x in fake.get("/apis/apps/v1").json["resources"]}

@@ -17,5 +17,5 @@ SERVER_TESTS = \
 	tests/server/metrics.py
 TESTS += $(SERVER_TESTS)
 EXTRA_DIST += $(SERVER_TESTS) tests/server/servetest.py docs/serve.md docs/api.yaml bench/serve_bench.sh bench/serve_setup.py \
-	bench/serve_resolve.py bench/serve_sched.py bench/README-serve.md \
+	bench/serve_resolve.py bench/serve_sched.py bench/serve_ab.sh bench/serve_wrk.sh bench/README-serve.md \
 	tests/fuzz/fuzz_serve.c tests/fuzz/build_serve.sh tests/fuzz/serve.dict

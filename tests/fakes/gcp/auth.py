@@ -98,7 +98,23 @@ class Auth:
         self.st = state
         self.val = validator
         self.gkey = GoogleKey()
+        self.old_gkeys = []  # rotated out, still published (the last one only)
         self.jwks_cache = {}
+
+    def rotate_google_key(self):
+        """Google's rotation: a new signing key; the old one stays published."""
+        self.old_gkeys = [self.gkey]
+        self.gkey = GoogleKey()
+        return self.gkey.kid
+
+    def published_pem_certs(self):
+        out = {}
+        for k in [self.gkey] + self.old_gkeys:
+            out.update(k.pem_certs)
+        return out
+
+    def published_jwks(self):
+        return {"keys": [j for k in [self.gkey] + self.old_gkeys for j in k.jwks["keys"]]}
 
     # ---- bearer tokens on API calls ---------------------------------------------
     def bearer(self, headers, query, service, method_name):
@@ -262,9 +278,11 @@ class Auth:
     def verify_id_token(self, token):
         """Claims of an ID token this fake signed, or None."""
         try:
-            if jwt.get_unverified_header(token).get("kid") != self.gkey.kid:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = next((k for k in [self.gkey] + self.old_gkeys if k.kid == kid), None)
+            if key is None:
                 return None
-            claims = self.gkey.verify(token) if self.st.config["check_signature"] else \
+            claims = key.verify(token) if self.st.config["check_signature"] else \
                 jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
             return None

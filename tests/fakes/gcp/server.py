@@ -13,6 +13,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .auth import Auth
+from .common import canon
 from .discovery import DOCUMENTS, Checked, Registry, Validator
 from .errors import ApiError, OAuthError, error_info, not_found
 from .functions import Functions
@@ -35,6 +36,36 @@ EXTRA_SCOPES = {"iamcredentials": ["https://www.googleapis.com/auth/iam"],
                 "iam": ["https://www.googleapis.com/auth/iam"]}
 # Methods whose own checks decide who may call them (not the admin list).
 SELF_AUTHORIZED = ("iamcredentials.", "secretmanager.projects.secrets.versions.access")
+
+
+# Predefined roles that, granted on the resource itself, let a principal
+# outside the admins list call a method: the permissions they hold per
+# Google's predefined-roles reference (a subset; roles/run.developer holds
+# run.services.get and run.services.update, what a capacity schedule's
+# Cloud Scheduler job needs to patch minInstanceCount).
+RESOURCE_GRANTS = {
+    "run.services.get": {"roles/run.developer", "roles/run.admin", "roles/run.viewer", "roles/owner",
+                         "roles/editor", "roles/viewer"},
+    "run.services.update": {"roles/run.developer", "roles/run.admin", "roles/owner", "roles/editor"},
+    "cloudfunctions.functions.update": {"roles/cloudfunctions.developer", "roles/cloudfunctions.admin",
+                                        "roles/owner", "roles/editor"},
+}
+
+
+def granted_on_resource(st, m, ctx):
+    """Whether the caller holds, in the policy of the resource the method
+    names (a Cloud Run service, a function), a role granting the method's
+    permission: Google checks resource-level bindings as well as the
+    project's."""
+    roles = RESOURCE_GRANTS.get(m.permission)
+    res = ctx.params.get("name") or ctx.params.get("resource")
+    if not roles or not res:
+        return False
+    try:
+        name, _ = canon(st, res)
+    except ApiError:
+        return False
+    return st.holds(name, roles, ctx.caller)
 
 
 class Ctx:
@@ -323,7 +354,7 @@ class Handler(BaseHTTPRequestHandler):
             self.entry["principal"] = ctx.caller["principal"]
             srv.auth.need_scope(ctx.caller, service, m.id, m.scopes + EXTRA_SCOPES.get(m.api.name, []))
             if st.admins is not None and ctx.caller["principal"] not in st.admins and \
-                    not m.id.startswith(SELF_AUTHORIZED):
+                    not m.id.startswith(SELF_AUTHORIZED) and not granted_on_resource(st, m, ctx):
                 res = next(iter(ctx.params.values()), "")
                 raise ApiError("PERMISSION_DENIED", "Permission '%s' denied on resource '%s' (or it may not exist)."
                                % (m.permission, res),
@@ -356,9 +387,13 @@ class Handler(BaseHTTPRequestHandler):
                 code, ctype, body = srv.auth.metadata(ctx)
             return self._send(code, body, ctype, {"Metadata-Flavor": "Google"})
         if what == "certs":
+            # published as Google publishes them: the current key and the
+            # ones rotated out lately, cacheable for certs_max_age seconds
+            cc = {"Cache-Control": "public, max-age=%d, must-revalidate, no-transform"
+                  % int(st.config["certs_max_age"])}
             if ctx.path.endswith("/v3/certs"):
-                return self._send(200, srv.auth.gkey.jwks)
-            return self._send(200, srv.auth.gkey.pem_certs)
+                return self._send(200, srv.auth.published_jwks(), headers=cc)
+            return self._send(200, srv.auth.published_pem_certs(), headers=cc)
         if what == "oauth2.token":
             with st.lock:
                 code, out = srv.auth.token(ctx)
@@ -443,6 +478,11 @@ class Handler(BaseHTTPRequestHandler):
                     raise ValueError("unknown config key %s (known: %s)" % (k, ", ".join(sorted(st.config))))
                 st.config[k] = v
             return st.config
+        if cmd == "google-key" and verb == "POST":
+            # Google's rotation: a new key signs from now on; the previous
+            # one stays published (its ID tokens live up to 1 h)
+            kid = srv.auth.rotate_google_key()
+            return {"ok": True, "kid": kid}
         if cmd == "clock" and verb == "POST":
             st.config["clock_offset"] += float(doc.get("advance", 0))
             return {"ok": True, "clock_offset": st.config["clock_offset"], "now": st.now()}

@@ -39,6 +39,7 @@ DEFAULT_CONFIG = {
     "latency_ms": 0,            # added to every request
     "page_size": 50,            # default list page size
     "log_limit": 200000,        # request log entries kept (oldest dropped)
+    "certs_max_age": 21600,     # Cache-Control max-age of Google's certificates (Google's: about 6 h)
 }
 
 

@@ -601,6 +601,8 @@ class Api:
             for f in ("data", "binaryData", "stringData"):
                 if old.get(f) != new.get(f):
                     errs.append(FieldError("forbidden", f, detail="field is immutable when `immutable` is set"))
+        if kind.kind == "RoleBinding" and old.get("roleRef") != new.get("roleRef"):
+            errs.append(FieldError("invalid", "roleRef", new.get("roleRef"), "cannot change roleRef"))
         if kind.kind == "Job" and not kind.crd:
             if (old.get("spec") or {}).get("template") != (new.get("spec") or {}).get("template"):
                 errs.append(FieldError("invalid", "spec.template", "", "field is immutable"))

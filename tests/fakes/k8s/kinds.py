@@ -78,7 +78,7 @@ class Kind:
 def _k(group, version, kind, plural, **kw):
     parts = {"": "io.k8s.api.core.", "apps": "io.k8s.api.apps.", "autoscaling": "io.k8s.api.autoscaling.",
              "batch": "io.k8s.api.batch.", "networking.k8s.io": "io.k8s.api.networking.",
-             "discovery.k8s.io": "io.k8s.api.discovery."}
+             "discovery.k8s.io": "io.k8s.api.discovery.", "rbac.authorization.k8s.io": "io.k8s.api.rbac."}
     if "defname" not in kw and group in parts:
         kw["defname"] = "%s%s.%s" % (parts[group], version, kind)
     return Kind(group, version, kind, plural, **kw)
@@ -106,6 +106,8 @@ KINDS = [
     _k("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short=["netpol"], status=False,
        generation=True),
     _k("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", status=False, generation=True),
+    _k("rbac.authorization.k8s.io", "v1", "Role", "roles", status=False),
+    _k("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", status=False),
     # create only, nothing stored: the answer is the review (fake_k8s.py)
     _k("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", namespaced=False, status=False,
        verbs=["create"], defname="io.k8s.api.authentication.v1.TokenReview"),
@@ -758,6 +760,41 @@ def kind_errors(kind, obj):
                         if s in (peer or {}):
                             errs += validate_selector(peer[s], "spec.%s[%d].%s[%d].%s" % (
                                 d, i, "from" if d == "ingress" else "to", j, s))
+    elif k == "Role":
+        # pkg/apis/rbac/validation: ValidatePolicyRule for a namespaced rule
+        for i, r in enumerate(obj.get("rules") or []):
+            p = "rules[%d]" % i
+            if not (r or {}).get("verbs"):
+                errs.append(FieldError("required", p + ".verbs", detail="verbs must contain at least one value"))
+            if (r or {}).get("nonResourceURLs"):
+                errs.append(FieldError("invalid", p + ".nonResourceURLs", r["nonResourceURLs"],
+                                       "namespaced rules cannot apply to non-resource URLs"))
+            elif not (r or {}).get("resources"):
+                errs.append(FieldError("required", p + ".resources",
+                                       detail="resource rules must supply at least one resource"))
+            elif not (r or {}).get("apiGroups"):
+                errs.append(FieldError("required", p + ".apiGroups",
+                                       detail="resource rules must supply at least one api group"))
+    elif k == "RoleBinding":
+        # pkg/apis/rbac/validation: ValidateRoleBinding
+        ref = obj.get("roleRef") or {}
+        if ref.get("apiGroup") != "rbac.authorization.k8s.io":
+            errs.append(FieldError("notsupported", "roleRef.apiGroup", ref.get("apiGroup"),
+                                   detail='supported values: "rbac.authorization.k8s.io"'))
+        if ref.get("kind") not in ("Role", "ClusterRole"):
+            errs.append(FieldError("notsupported", "roleRef.kind", ref.get("kind"),
+                                   detail='supported values: "Role", "ClusterRole"'))
+        if not ref.get("name"):
+            errs.append(FieldError("required", "roleRef.name"))
+        for i, sub in enumerate(obj.get("subjects") or []):
+            p = "subjects[%d]" % i
+            if not (sub or {}).get("name"):
+                errs.append(FieldError("required", p + ".name"))
+            if sub.get("kind") == "ServiceAccount" and sub.get("apiGroup"):
+                errs.append(FieldError("notsupported", p + ".apiGroup", sub["apiGroup"], detail='supported values: ""'))
+            elif sub.get("kind") not in ("ServiceAccount", "User", "Group"):
+                errs.append(FieldError("notsupported", p + ".kind", sub.get("kind"),
+                                       detail='supported values: "ServiceAccount", "User", "Group"'))
     elif k == "Ingress":
         for i, rule in enumerate(spec.get("rules") or []):
             for j, p in enumerate(((rule or {}).get("http") or {}).get("paths") or []):
