@@ -18,7 +18,7 @@ import urllib.request
 # the shared harness (tests/lib/harness.py): paths, checker, fake process, broker home
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from harness import (BUILD, DRIVER_PATH, EXAMPLES, FEDBROKER, TOP, BrokerEnv, Checker,  # noqa: E402,F401
-                     FakeProcess, wait_for)
+                     FakeProcess, Site, wait_for)
 # the fake's models, for botocore clients that speak what it speaks
 sys.path.insert(0, os.path.join(TOP, "tests", "fakes"))
 from fake_aws import CLIENT_REFERENCE, reference_loader_dir  # noqa: E402
@@ -153,19 +153,9 @@ def issuer_site(env, trust_domain="prod.example.com", **identity):
     `fedbroker identity publish SITE/fb` then makes the issuer's documents
     reachable, as the fake STS fetches them. Returns (issuer, site, server);
     server.shutdown() when done."""
-    import functools
-    import http.server
-    import threading
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
-    site = env.path("site")
-    os.makedirs(site, exist_ok=True)
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=site))
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    issuer = f"http://127.0.0.1:{srv.server_address[1]}/fb"
+    srv = Site(env.path("site"))
+    site = srv.dir
+    issuer = srv.url + "/fb"
     path = os.path.join(env.home, "config.json")
     with open(path) as f:
         conf = json.load(f)

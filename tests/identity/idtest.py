@@ -4,35 +4,14 @@ document and JWK Set are published, as one publishes them to a bucket), the
 Kubernetes cluster's issuer published there from fake_k8s, the kubelet's
 projected token (a TokenRequest), a Container spec placed on the cluster,
 and a request signed with SigV4 for a service and sent to fake_aws."""
-import functools
-import http.server
 import json
 import os
-import tempfile
-import threading
+import sys
 import urllib.error
 import urllib.request
-import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import workload  # noqa: E402
-
-
-class Site:
-    """A directory served over HTTP on a loopback port the OS picks."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="fb-issuer-site-")
-
-        class Quiet(http.server.SimpleHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=self.dir))
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-        self.url = "http://127.0.0.1:%d" % self.srv.server_address[1]
-
-    def shutdown(self):
-        self.srv.shutdown()
+from harness import Site, workload  # noqa: E402,F401  (Site: the loopback site the issuer tests publish to)
 
 
 def publish_cluster_issuer(kfake, site, issuer):

@@ -100,6 +100,30 @@ def federation(name, tenant, *workloads, labels=None):
             + "".join(workloads))
 
 
+class Site:
+    """A directory (dir; a new temporary one when None) served over HTTP on
+    a loopback port the OS picks, at url: where a test publishes an
+    issuer's documents, as one publishes them to a bucket. shutdown()
+    when done."""
+
+    def __init__(self, dir=None):
+        import functools
+        import http.server
+        import threading
+
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+        self.dir = dir or tempfile.mkdtemp(prefix="fb-site-")
+        os.makedirs(self.dir, exist_ok=True)
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=self.dir))
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+        self.url = "http://127.0.0.1:%d" % self.srv.server_address[1]
+
+    def shutdown(self):
+        self.srv.shutdown()
+
+
 class FakeProcess:
     """One fake cloud (a script under tests/fakes/) as a child process.
     Every fake takes --exit-on-stdin-eof and prints `PORT N` as its first
