@@ -12,6 +12,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,41 +409,49 @@ START_TEST(tiers_base)
 }
 END_TEST
 
+/* One price lookup against the base catalog and what it must give: the
+ * status and, when found, a text member of the first row (offsetof in
+ * fbi_price_row) with its value. */
+typedef struct lcase {
+    const char *provider, *service, *region, *metric, *variant, *model;
+    fb_status st;
+    size_t member;
+    const char *want;
+} lcase;
+#define ROW(m) offsetof(fbi_price_row, m)
+
+static const lcase scope_cases[] = {
+    /* "arm64" is one part of "x86_64+arm64"; historical rows stay out */
+    {"alpha", "fn", "r-east", "requests", "arm64", NULL, FB_OK, ROW(variant), "x86_64+arm64"},
+    {"alpha", "fn", "r-east", "requests", "x86_64", NULL, FB_OK, ROW(pricing_model), "on-demand"},
+    {"alpha", "fn", "r-east", "requests", "x86_64", "historical", FB_OK, ROW(usd_per_unit_text), "0.0000003"},
+    /* price group, region-specific row first, leading-word variant */
+    {"beta", "run", "r-east2", "cpu", "request-based", NULL, FB_OK, ROW(region), "grp"},
+    {"beta", "run", "r-east2", "cpu", "request-based", NULL, FB_OK, ROW(usd_per_unit_text), "0.000024"},
+    {"beta", "run", "beta:r-eu2", "cpu", "request-based", NULL, FB_OK, ROW(region), "r-eu2"},
+    {"beta", "run", "r-east2", "cpu", NULL, NULL, FB_CONFLICT, 0, NULL},
+    /* a row without a variant applies to every variant */
+    {"beta", "run", "r-east2", "memory", "request-based", NULL, FB_OK, ROW(variant), ""},
+    /* the provider's global scope */
+    {"alpha", "fn", "r-east", "free_tier_requests", "x86_64", NULL, FB_OK, ROW(region), "global"},
+    {"alpha", "fn", "r-west", "duration", "x86_64", NULL, FB_NOTFOUND, 0, NULL},
+};
+
 START_TEST(variants_and_scopes)
 {
+    const lcase *k = &scope_cases[_i];
     fbi_catalog *cat = load_base();
     size_t n;
-    const fbi_price_row **rows;
-    /* "arm64" is one part of "x86_64+arm64"; historical rows stay out */
-    rows = find(cat, "alpha", "fn", "r-east", "requests", "arm64", NULL, &n, FB_OK);
-    ck_assert_str_eq(rows[0]->variant, "x86_64+arm64");
+    const fbi_price_row **rows = find(cat, k->provider, k->service, k->region, k->metric, k->variant, k->model, &n,
+                                      k->st);
+    if (k->st == FB_OK) {
+        const char *got = *(const char *const *)((const char *)rows[0] + k->member);
+        ck_assert_msg(!strcmp(got, k->want), "%s/%s/%s/%s/%s: '%s', want '%s'", k->provider, k->service,
+                      k->region, k->metric, k->variant ? k->variant : "-", got, k->want);
+    } else {
+        ck_assert_ptr_null(rows);
+    }
     free(rows);
-    rows = find(cat, "alpha", "fn", "r-east", "requests", "x86_64", NULL, &n, FB_OK);
-    ck_assert_str_eq(rows[0]->pricing_model, "on-demand");
-    free(rows);
-    rows = find(cat, "alpha", "fn", "r-east", "requests", "x86_64", "historical", &n, FB_OK);
-    ck_assert_str_eq(rows[0]->usd_per_unit_text, "0.0000003");
-    free(rows);
-    /* price group, region-specific row first, leading-word variant */
-    rows = find(cat, "beta", "run", "r-east2", "cpu", "request-based", NULL, &n, FB_OK);
-    ck_assert_str_eq(rows[0]->region, "grp");
-    ck_assert_str_eq(rows[0]->usd_per_unit_text, "0.000024");
-    free(rows);
-    rows = find(cat, "beta", "run", "beta:r-eu2", "cpu", "request-based", NULL, &n, FB_OK);
-    ck_assert_str_eq(rows[0]->region, "r-eu2");
-    free(rows);
-    rows = find(cat, "beta", "run", "r-east2", "cpu", NULL, NULL, &n, FB_CONFLICT);
-    ck_assert_ptr_null(rows);
-    /* a row without a variant applies to every variant */
-    rows = find(cat, "beta", "run", "r-east2", "memory", "request-based", NULL, &n, FB_OK);
-    ck_assert_str_eq(rows[0]->variant, "");
-    free(rows);
-    /* the provider's global scope */
-    rows = find(cat, "alpha", "fn", "r-east", "free_tier_requests", "x86_64", NULL, &n, FB_OK);
-    ck_assert_str_eq(rows[0]->region, "global");
-    free(rows);
-    rows = find(cat, "alpha", "fn", "r-west", "duration", "x86_64", NULL, &n, FB_NOTFOUND);
-    ck_assert_ptr_null(rows);
     fbi_catalog_free(cat);
 }
 END_TEST
@@ -965,7 +974,7 @@ static Suite *suite(void)
     t = tcase_create("lookups");
     tcase_set_timeout(t, 60);
     tcase_add_test(t, tiers_base);
-    tcase_add_test(t, variants_and_scopes);
+    tcase_add_loop_test(t, variants_and_scopes, 0, (int)(sizeof scope_cases / sizeof *scope_cases));
     tcase_add_test(t, embedded_lookups);
     tcase_add_test(t, overrides_precedence);
     tcase_add_test(t, overrides_example_file);
