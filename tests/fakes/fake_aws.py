@@ -31,9 +31,7 @@ import os
 import random
 import re
 import shutil
-import socket
 import string
-import struct
 import sys
 import threading
 import time
@@ -2846,13 +2844,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _reset_connection(self):
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-        except OSError:
-            pass
-        self.close_connection = True
+    _reset_connection = fakeserve.reset_connection
 
     def _error(self, proto, err, service=None):
         self.log_entry["status"] = err.status

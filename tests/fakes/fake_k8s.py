@@ -48,7 +48,6 @@ import os
 import re
 import socket
 import ssl
-import struct
 import sys
 import threading
 import time
@@ -252,13 +251,7 @@ class Handler(BaseHTTPRequestHandler):
         hdrs = list((headers or {}).items()) + list(err.headers.items())
         self._send(err.code, err.body(), headers=hdrs)
 
-    def _reset_connection(self):
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-        except OSError:
-            pass
-        self.close_connection = True
+    _reset_connection = fakeserve.reset_connection
 
     def _authenticate(self):
         """-> (user, groups, method) or raises 401."""

@@ -4,13 +4,13 @@ bearer auth, request checking against the discovery documents, and the
 import fnmatch
 import json
 import re
-import socket
-import struct
 import sys
 import time
 import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import fakeserve  # tests/fakes (on the path of fake_gcp.py): the reset every fake answers with
 
 from .auth import Auth
 from .common import canon
@@ -151,13 +151,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _reset_connection(self):
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-        except OSError:
-            pass
-        self.close_connection = True
+    _reset_connection = fakeserve.reset_connection
 
     def _api_error(self, e):
         if self.entry is not None:
