@@ -1043,16 +1043,16 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     if (!proven && !enough && (try_mip || total < 0) && deadline - fbi_mono_ms() > 20) {
         int *m = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
         if (asg) memcpy(m, asg, (size_t)c->nw * sizeof(int));
-        /* GLPK looks at the clock between node solves and cut rounds, which
-         * on a loaded machine can each take ~0.1 s: it stops this early,
-         * the earlier the less CPU this thread has been getting (a step of
-         * 40 ms of CPU takes 40 / share ms of wall time). */
+        /* fbi_mip returns at its deadline whatever GLPK is doing (its
+         * branch and bound runs on a thread of its own and is left there,
+         * solver_bound.c), so the slack is only for this thread to wake up
+         * and price the plan: the less CPU it has been getting, the longer
+         * that takes (10 ms of CPU take 10 / share ms of wall time). */
         double share = (thread_cpu_ms() - cpu0) / (fbi_mono_ms() - t0 + 1);
         if (share < 0.05) share = 0.05;
         if (share > 1) share = 1;
-        double slack = span * 0.08 < 150 ? span * 0.08 : 150;
-        if (40 / share > slack) slack = 40 / share;
-        if (slack > span * 0.3) slack = span * 0.3;
+        double slack = 10 / share;
+        if (slack > span * 0.1) slack = span * 0.1;
         int mr = fbi_mip(c, m, total >= 0, deadline - slack, opts->verbose);
         if (mr == 2) {
             free(m);
