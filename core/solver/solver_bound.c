@@ -1327,35 +1327,39 @@ fbi_money fbi_lagr_lp(fbi_lagr *l, double deadline, int *infeasible, int verbose
     return res;
 }
 
-/* Branch and bound runs on its own thread (fbi_mip below): GLPK looks at
- * the clock only between node solves and cut rounds, and some of its
- * phases make no callback for seconds on a loaded machine (the pseudocost
- * initialisation solves an LP per fractional variable: 2.8 s of wall time
- * measured on a 50x100 instance at load 20, bench/README-solver.md). The
- * caller's thread waits for the worker until the deadline and then leaves
- * with the best incumbent the worker has published; the worker stops at
- * its next callback and frees everything itself.
+/* Branch and bound runs on its own thread (fbi_mip_start below): GLPK
+ * looks at the clock only between node solves and cut rounds, and some of
+ * its phases make no callback for seconds on a loaded machine (the
+ * pseudocost initialisation solves an LP per fractional variable: 2.8 s of
+ * wall time measured on a 50x100 instance at load 20,
+ * bench/README-solver.md). The caller's thread waits for the worker until
+ * its deadline and then leaves with the best incumbent the worker has
+ * published; the worker stops at its next callback and frees everything
+ * itself. The caller may also start it early (fbi_solve does, beside the
+ * heuristic) and hand it plans as they come.
  *
  * Ownership: the job is shared by the caller and the worker; whoever of
  * the two is last (the caller when the worker finished in time, the worker
  * when the caller left) frees it. The worker reads the compiled problem
- * and the heuristic's plan only until it sets `built` (the caller keeps
- * them alive until then); afterwards it touches nothing but its own GLPK
- * problem (in its own thread-local GLPK environment, freed with
- * glp_free_env before it ends) and the job. */
-typedef struct mipjob {
+ * only while the caller is there: while it builds the model (the caller
+ * waits for `built` before it may leave) and, under the job's mutex after
+ * checking `left`, to turn an offered plan into MIP columns. Otherwise it
+ * touches nothing but its own GLPK problem (in its own thread-local GLPK
+ * environment, freed with glp_free_env before it ends) and the job. */
+struct fbi_mipjob {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    /* inputs: read by the worker until built */
-    const fbi_cmp *c;
-    const int *asg;     /* the heuristic's plan or NULL */
+    pthread_t th;
+    const fbi_cmp *c;   /* valid while !left */
     double deadline;    /* fbi_mono_ms: the worker stops at its first callback past it */
     int verbose;
     /* under mu */
-    int built;          /* the worker no longer reads c and asg */
+    int built;          /* the model is built: the worker reads c only under mu */
     int done;           /* the worker has finished: res and inc are final */
     int left;           /* the caller has left: the worker frees the job */
-    int res;            /* fbi_mip's result when done */
+    int res;            /* the result when done (fbi_mip's codes) */
+    int *offer;         /* [nw]: a plan offered by the caller, or NULL */
+    int offer_ver, sent_ver;
     int *xcol;          /* option -> x column (0: dead); set before built */
     int nx;             /* x columns are 1..nx */
     double *inc;        /* [nx + 1]: the incumbent's x values */
@@ -1363,26 +1367,25 @@ typedef struct mipjob {
     int have_inc;
     /* the worker's own */
     int own_thread;     /* 0: run on the caller's thread (no thread could be made) */
+    const struct model *m;
     double pub_obj;     /* objective of the last incumbent published (have_inc) */
     double last, longest; /* for --verbose: the longest stretch without a callback */
     int longest_reason;
-    double *heur;       /* [ncols + 1]: the heuristic's plan as a MIP solution, or NULL */
-    int sent;
-} mipjob;
+};
 
-static void mipjob_free(mipjob *j)
+static void mipjob_free(fbi_mipjob *j)
 {
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
     free(j->xcol);
     free(j->inc);
-    free(j->heur);
+    free(j->offer);
     free(j);
 }
 
 /* Copies GLPK's incumbent into the job when it is better than the one
  * published (the caller may leave at any moment and take it). */
-static void publish_incumbent(mipjob *j, glp_prob *P)
+static void publish_incumbent(fbi_mipjob *j, glp_prob *P)
 {
     int st = glp_mip_status(P);
     if (st != GLP_FEAS && st != GLP_OPT) return;
@@ -1396,38 +1399,7 @@ static void publish_incumbent(mipjob *j, glp_prob *P)
     pthread_mutex_unlock(&j->mu);
 }
 
-/* GLPK callback: stops the search at the deadline or when the caller has
- * left (GLPK's own tm_lim is only looked at between nodes, and cut rounds
- * on a large node can run far past it), publishes every new incumbent,
- * and hands our heuristic plan to the branch and bound as its first
- * incumbent. */
-static void mip_cb(glp_tree *tree, void *info)
-{
-    mipjob *j = info;
-    double now = fbi_mono_ms();
-    int reason = glp_ios_reason(tree);
-    if (now - j->last > j->longest) {
-        j->longest = now - j->last;
-        j->longest_reason = reason;
-    }
-    j->last = now;
-    pthread_mutex_lock(&j->mu);
-    int left = j->left;
-    pthread_mutex_unlock(&j->mu);
-    if (left || now > j->deadline) {
-        glp_ios_terminate(tree);
-        return;
-    }
-    /* every reason: GLPK records an incumbent found by its own heuristics
-     * without a callback of its own */
-    publish_incumbent(j, glp_ios_get_prob(tree));
-    if (reason != GLP_IHEUR || j->sent || !j->heur) return;
-    j->sent = 1;
-    glp_ios_heur_sol(tree, j->heur);
-    publish_incumbent(j, glp_ios_get_prob(tree));
-}
-
-/* The heuristic's plan as values of the MIP's columns (x and z). */
+/* A plan as values of the MIP's columns (x and z). */
 static double *heur_point(const fbi_cmp *c, const model *m, const int *asg)
 {
     double *x = fbi_xcalloc((size_t)m->ncols + 1, sizeof(double));
@@ -1445,9 +1417,46 @@ static double *heur_point(const fbi_cmp *c, const model *m, const int *asg)
     return x;
 }
 
+/* GLPK callback: stops the search at the deadline or when the caller has
+ * left (GLPK's own tm_lim is only looked at between nodes, and cut rounds
+ * on a large node can run far past it), publishes every new incumbent,
+ * and hands the caller's plans to the branch and bound as incumbents. */
+static void mip_cb(glp_tree *tree, void *info)
+{
+    fbi_mipjob *j = info;
+    double now = fbi_mono_ms();
+    int reason = glp_ios_reason(tree);
+    if (now - j->last > j->longest) {
+        j->longest = now - j->last;
+        j->longest_reason = reason;
+    }
+    j->last = now;
+    double *x = NULL;
+    pthread_mutex_lock(&j->mu);
+    int left = j->left;
+    /* c is valid here: the caller cannot leave while we hold mu */
+    if (!left && reason == GLP_IHEUR && j->offer && j->offer_ver != j->sent_ver) {
+        x = heur_point(j->c, j->m, j->offer);
+        j->sent_ver = j->offer_ver;
+    }
+    pthread_mutex_unlock(&j->mu);
+    if (left || now > j->deadline) {
+        free(x);
+        glp_ios_terminate(tree);
+        return;
+    }
+    if (x) {
+        glp_ios_heur_sol(tree, x); /* GLPK keeps it only when better */
+        free(x);
+    }
+    /* every reason: GLPK records incumbents found by its own heuristics
+     * without a callback of their own */
+    publish_incumbent(j, glp_ios_get_prob(tree));
+}
+
 /* The root LP and branch and bound; 1 proven optimal, 0 stopped with an
  * incumbent (published), 2 proven infeasible, -1 failure or no incumbent. */
-static int mip_run(mipjob *j, model *m)
+static int mip_run(fbi_mipjob *j, model *m)
 {
     double left = j->deadline - fbi_mono_ms();
     if (left < 10) return -1;
@@ -1490,28 +1499,28 @@ static int mip_run(mipjob *j, model *m)
 
 static void *mip_worker(void *arg)
 {
-    mipjob *j = arg;
+    fbi_mipjob *j = arg;
     quiet(j->verbose);
     model m;
     model_build(j->c, &m, 1);
-    if (j->asg) j->heur = heur_point(j->c, &m, j->asg);
     int nx = 0;
     for (int i = 0; i < j->c->ostart[j->c->nw]; i++) if (m.xcol[i] > nx) nx = m.xcol[i];
     pthread_mutex_lock(&j->mu);
-    j->xcol = m.xcol;
-    m.xcol = NULL;
+    j->xcol = m.xcol; /* the job's now; m.xcol stays readable (freed with the job) */
     j->nx = nx;
     j->inc = fbi_xcalloc((size_t)nx + 1, sizeof(double));
+    j->m = &m;
     j->built = 1;
     pthread_cond_broadcast(&j->cv);
     pthread_mutex_unlock(&j->mu);
-    /* From here on: neither c nor asg. */
     int res = mip_run(j, &m);
+    m.xcol = NULL;
     model_free(&m);
     /* this thread's GLPK environment (thread-local in GLPK 5; not the
      * caller's, which may hold other GLPK objects) */
     if (j->own_thread) glp_free_env();
     pthread_mutex_lock(&j->mu);
+    j->m = NULL;
     j->res = res;
     j->done = 1;
     int gone = j->left;
@@ -1521,9 +1530,9 @@ static void *mip_worker(void *arg)
     return NULL;
 }
 
-/* Waits on the job's condition until *flag or the monotonic deadline (ms);
- * the caller holds j->mu. */
-static void wait_until(mipjob *j, const int *flag, double deadline)
+/* Waits on the job's condition until *flag or the monotonic deadline (ms;
+ * <= 0: no deadline); the caller holds j->mu. */
+static void wait_until(fbi_mipjob *j, const int *flag, double deadline)
 {
     while (!*flag) {
         if (deadline <= 0) { pthread_cond_wait(&j->cv, &j->mu); continue; }
@@ -1539,7 +1548,7 @@ static void wait_until(mipjob *j, const int *flag, double deadline)
 }
 
 /* The incumbent's x values into asg (options of the compiled problem). */
-static void take_incumbent(const fbi_cmp *c, const mipjob *j, int *asg)
+static void take_incumbent(const fbi_cmp *c, const fbi_mipjob *j, int *asg)
 {
     for (int w = 0; w < c->nw; w++) {
         int pick = -1;
@@ -1549,10 +1558,9 @@ static void take_incumbent(const fbi_cmp *c, const mipjob *j, int *asg)
     }
 }
 
-int fbi_mip(const fbi_cmp *c, int *asg, int have_asg, double deadline, int verbose)
+fbi_mipjob *fbi_mip_start(const fbi_cmp *c, const int *asg, double deadline, int verbose)
 {
-    if (deadline - fbi_mono_ms() < 10) return -1;
-    mipjob *j = fbi_xcalloc(1, sizeof *j);
+    fbi_mipjob *j = fbi_xcalloc(1, sizeof *j);
     pthread_mutex_init(&j->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -1560,30 +1568,45 @@ int fbi_mip(const fbi_cmp *c, int *asg, int have_asg, double deadline, int verbo
     pthread_cond_init(&j->cv, &ca);
     pthread_condattr_destroy(&ca);
     j->c = c;
-    j->asg = have_asg ? asg : NULL;
     j->deadline = deadline;
     j->verbose = verbose;
-    pthread_t th;
+    if (asg) fbi_mip_offer(j, asg);
     j->own_thread = 1;
-    if (pthread_create(&th, NULL, mip_worker, j) != 0) {
+    if (pthread_create(&j->th, NULL, mip_worker, j) != 0) j->own_thread = 0; /* runs in finish */
+    return j;
+}
+
+void fbi_mip_offer(fbi_mipjob *j, const int *asg)
+{
+    pthread_mutex_lock(&j->mu);
+    if (!j->offer) j->offer = fbi_xmalloc(((size_t)j->c->nw + 1) * sizeof(int));
+    memcpy(j->offer, asg, (size_t)j->c->nw * sizeof(int));
+    j->offer_ver++;
+    pthread_mutex_unlock(&j->mu);
+}
+
+int fbi_mip_finish(fbi_mipjob *j, int *asg, double deadline)
+{
+    const fbi_cmp *c = j->c;
+    int res;
+    if (!j->own_thread) {
         /* No thread: the same work here, bounded by GLPK's callbacks only. */
-        j->own_thread = 0;
+        if (deadline < j->deadline) j->deadline = deadline;
         mip_worker(j);
-        int res = j->res;
+        res = j->res;
         if ((res == 1 || res == 0) && j->have_inc) take_incumbent(c, j, asg);
         else if (res == 1 || res == 0) res = -1;
         mipjob_free(j);
         return res;
     }
     pthread_mutex_lock(&j->mu);
-    /* The worker reads c and asg while it builds the model: not
-     * interruptible, as the model build was before the thread. */
+    /* The worker reads c while it builds the model: not interruptible, as
+     * the model build was before the thread. */
     wait_until(j, &j->built, 0);
     wait_until(j, &j->done, deadline);
-    int res;
     if (j->done) {
         pthread_mutex_unlock(&j->mu);
-        pthread_join(th, NULL);
+        pthread_join(j->th, NULL);
         res = j->res;
         if ((res == 1 || res == 0) && j->have_inc) take_incumbent(c, j, asg);
         else if (res == 1 || res == 0) res = -1;
@@ -1596,8 +1619,25 @@ int fbi_mip(const fbi_cmp *c, int *asg, int have_asg, double deadline, int verbo
     if (j->have_inc) take_incumbent(c, j, asg);
     j->left = 1;
     pthread_mutex_unlock(&j->mu);
-    pthread_detach(th);
-    if (verbose) fprintf(stderr, "mip: left the branch and bound at the deadline (its thread stops at its next "
-                         "callback)\n");
+    pthread_detach(j->th);
+    if (j->verbose && deadline > 1) /* not from fbi_mip_cancel */
+        fprintf(stderr, "mip: left the branch and bound at the deadline (its thread stops at its next "
+                "callback)\n");
     return res;
+}
+
+void fbi_mip_cancel(fbi_mipjob *j)
+{
+    if (!j) return;
+    if (!j->own_thread) { mipjob_free(j); return; }
+    int *scratch = fbi_xmalloc(((size_t)j->c->nw + 1) * sizeof(int));
+    fbi_mip_finish(j, scratch, 1); /* a deadline long past: leaves at once */
+    free(scratch);
+}
+
+int fbi_mip(const fbi_cmp *c, int *asg, int have_asg, double deadline, int verbose)
+{
+    if (deadline - fbi_mono_ms() < 10) return -1;
+    fbi_mipjob *j = fbi_mip_start(c, have_asg ? asg : NULL, deadline, verbose);
+    return fbi_mip_finish(j, asg, deadline);
 }
