@@ -906,6 +906,11 @@ static double thread_cpu_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+int fbi_solve_drain(double max_wait_s)
+{
+    return fbi_mip_drain(fbi_mono_ms() + (max_wait_s > 0 ? max_wait_s * 1e3 : 0));
+}
+
 fbi_money fbi_gap_slack(fbi_money total, double rel_gap)
 {
     if (rel_gap <= 0 || total <= 0) return 0;

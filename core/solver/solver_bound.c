@@ -1335,7 +1335,8 @@ fbi_money fbi_lagr_lp(fbi_lagr *l, double deadline, int *infeasible, int verbose
  * bench/README-solver.md). The caller's thread waits for the worker until
  * its deadline and then leaves with the best incumbent the worker has
  * published; the worker stops at its next callback and frees everything
- * itself. The caller may also start it early (fbi_solve does, beside the
+ * itself (its thread is joined later: fbi_mip_drain). The caller may also
+ * start it early (fbi_solve does, beside the
  * heuristic) and hand it plans as they come.
  *
  * Ownership: the job is shared by the caller and the worker; whoever of
@@ -1346,6 +1347,16 @@ fbi_money fbi_lagr_lp(fbi_lagr *l, double deadline, int *infeasible, int verbose
  * checking `left`, to turn an offered plan into MIP columns. Otherwise it
  * touches nothing but its own GLPK problem (in its own thread-local GLPK
  * environment, freed with glp_free_env before it ends) and the job. */
+/* Searches the caller left running (their threads are joined once they
+ * end: in the next fbi_mip_start or in fbi_mip_drain). */
+typedef struct leftover {
+    pthread_t th;
+    int finished;       /* under g_left_mu: the worker has freed its job */
+    struct leftover *next;
+} leftover;
+static pthread_mutex_t g_left_mu = PTHREAD_MUTEX_INITIALIZER;
+static leftover *g_left;
+
 struct fbi_mipjob {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -1360,6 +1371,7 @@ struct fbi_mipjob {
     int res;            /* the result when done (fbi_mip's codes) */
     int *offer;         /* [nw]: a plan offered by the caller, or NULL */
     int offer_ver, sent_ver;
+    leftover *lo;       /* set when the caller leaves */
     int *xcol;          /* option -> x column (0: dead); set before built */
     int nx;             /* x columns are 1..nx */
     double *inc;        /* [nx + 1]: the incumbent's x values */
@@ -1524,10 +1536,53 @@ static void *mip_worker(void *arg)
     j->res = res;
     j->done = 1;
     int gone = j->left;
+    leftover *lo = j->lo;
     pthread_cond_broadcast(&j->cv);
     pthread_mutex_unlock(&j->mu);
-    if (gone) mipjob_free(j);
+    if (gone) {
+        mipjob_free(j);
+        pthread_mutex_lock(&g_left_mu);
+        lo->finished = 1;
+        pthread_mutex_unlock(&g_left_mu);
+    }
     return NULL;
+}
+
+/* Joins the left searches that have ended; returns how many still run. */
+static int reap_leftovers(void)
+{
+    int running = 0;
+    leftover *done = NULL;
+    pthread_mutex_lock(&g_left_mu);
+    for (leftover **pp = &g_left; *pp;) {
+        leftover *lo = *pp;
+        if (lo->finished) {
+            *pp = lo->next;
+            lo->next = done;
+            done = lo;
+        } else {
+            running++;
+            pp = &lo->next;
+        }
+    }
+    pthread_mutex_unlock(&g_left_mu);
+    while (done) { /* their workers are past their last use of anything */
+        leftover *n = done->next;
+        pthread_join(done->th, NULL);
+        free(done);
+        done = n;
+    }
+    return running;
+}
+
+int fbi_mip_drain(double deadline_ms)
+{
+    for (;;) {
+        int running = reap_leftovers();
+        if (!running || fbi_mono_ms() >= deadline_ms) return running;
+        struct timespec ts = {0, 1000000}; /* 1 ms: they stop at their next callback */
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* Waits on the job's condition until *flag or the monotonic deadline (ms;
@@ -1560,6 +1615,7 @@ static void take_incumbent(const fbi_cmp *c, const fbi_mipjob *j, int *asg)
 
 fbi_mipjob *fbi_mip_start(const fbi_cmp *c, const int *asg, double deadline, int verbose)
 {
+    reap_leftovers();
     fbi_mipjob *j = fbi_xcalloc(1, sizeof *j);
     pthread_mutex_init(&j->mu, NULL);
     pthread_condattr_t ca;
@@ -1571,8 +1627,11 @@ fbi_mipjob *fbi_mip_start(const fbi_cmp *c, const int *asg, double deadline, int
     j->deadline = deadline;
     j->verbose = verbose;
     if (asg) fbi_mip_offer(j, asg);
-    j->own_thread = 1;
-    if (pthread_create(&j->th, NULL, mip_worker, j) != 0) j->own_thread = 0; /* runs in finish */
+    /* A GLPK built without thread-local environments (glp_config("TLS")
+     * NULL) cannot run beside the caller's GLPK calls: then the search
+     * runs in finish, on the caller's thread. */
+    j->own_thread = glp_config("TLS") != NULL; /* set before the worker may read it */
+    if (j->own_thread && pthread_create(&j->th, NULL, mip_worker, j) != 0) j->own_thread = 0;
     return j;
 }
 
@@ -1617,9 +1676,15 @@ int fbi_mip_finish(fbi_mipjob *j, int *asg, double deadline)
      * stops at its next callback and frees the job. */
     res = j->have_inc ? 0 : -1;
     if (j->have_inc) take_incumbent(c, j, asg);
+    leftover *lo = fbi_xcalloc(1, sizeof *lo);
+    lo->th = j->th;
+    pthread_mutex_lock(&g_left_mu);
+    lo->next = g_left;
+    g_left = lo;
+    pthread_mutex_unlock(&g_left_mu);
+    j->lo = lo;
     j->left = 1;
     pthread_mutex_unlock(&j->mu);
-    pthread_detach(j->th);
     if (j->verbose && deadline > 1) /* not from fbi_mip_cancel */
         fprintf(stderr, "mip: left the branch and bound at the deadline (its thread stops at its next "
                 "callback)\n");

@@ -203,5 +203,9 @@ void fbi_mip_offer(fbi_mipjob *j, const int *asg);
 int fbi_mip_finish(fbi_mipjob *j, int *asg, double deadline_ms);
 /* Stops the search and frees the job (steals; NULL is fine). */
 void fbi_mip_cancel(fbi_mipjob *j);
+/* Waits until every search left running by finish or cancel has ended
+ * (they stop at their next callback) or deadline_ms (fbi_mono_ms), joins
+ * their threads and returns how many still run. Thread-safe. */
+int fbi_mip_drain(double deadline_ms);
 
 #endif
