@@ -1475,9 +1475,21 @@ static int mip_run(fbi_mipjob *j, model *m)
     glp_smcp sp;
     glp_init_smcp(&sp);
     sp.msg_lev = j->verbose ? GLP_MSG_ON : GLP_MSG_OFF;
-    sp.tm_lim = (int)left;
     glp_adv_basis(m->lp, 0);
-    int rc = glp_simplex(m->lp, &sp);
+    int rc;
+    /* The root LP in pieces of 1,000 iterations (the simplex goes on from
+     * its basis): it makes no callback, and the caller may leave. */
+    for (;;) {
+        sp.tm_lim = (int)left;
+        sp.it_lim = 1000;
+        rc = glp_simplex(m->lp, &sp);
+        if (rc != GLP_EITLIM) break;
+        pthread_mutex_lock(&j->mu);
+        int gone = j->left;
+        pthread_mutex_unlock(&j->mu);
+        left = j->deadline - fbi_mono_ms();
+        if (gone || left < 10) return -1;
+    }
     if (rc != 0 || glp_get_status(m->lp) != GLP_OPT)
         return rc == 0 && glp_get_status(m->lp) == GLP_NOFEAS ? 2 : -1;
     glp_iocp ip;
