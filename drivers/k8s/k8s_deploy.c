@@ -1652,6 +1652,15 @@ fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag 
             k8s_res_clear(&res);
             continue;
         }
+        if (st == FB_OK && res.err == FB_AUTH && !strcmp(kinds[k][1], "ConfigMap")) {
+            /* as for Roles: only the pods' cloud credentials are in them */
+            fbk_diag(k8s_host, diag, FB_SEV_WARNING, NULL,
+                     "k8s: discover: cannot list ConfigMaps (HTTP %ld): the pods' cloud credential "
+                     "configurations (NAME-fb-cloud) are not reported\ngrant list on configmaps to the broker's "
+                     "account", res.status);
+            k8s_res_clear(&res);
+            continue;
+        }
         if (st == FB_OK && res.err != FB_OK) st = k8s_fail(diag, "discover", &res, NULL);
         size_t j;
         json_t *it;

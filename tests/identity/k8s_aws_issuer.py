@@ -212,6 +212,19 @@ try:
     rc, out, err = env.run("plan", fed, "--no-baselines", "--no-save")
     ck.ok(rc != 0 and "serviceAccountIssuer" in err and "https://" in err,
           "serviceAccountIssuer http:// off loopback is refused, naming the setting", (rc, err[-800:]))
+    # callerCredentials: an account id that is none, a project without its number
+    conf["drivers"]["k8s"]["serviceAccountIssuer"] = K8S_ISSUER
+    conf["drivers"]["k8s"]["callerCredentials"] = {"awsAccountId": "12345678901x"}
+    json.dump(conf, open(os.path.join(env.home, "config.json"), "w"))
+    rc, out, err = env.run("plan", fed, "--no-baselines", "--no-save")
+    ck.ok(rc != 0 and "awsAccountId" in err and "12-digit" in err,
+          "callerCredentials.awsAccountId that is no account id is refused, naming it", (rc, err[-800:]))
+    conf["drivers"]["k8s"]["callerCredentials"] = {"gcpProject": "shop-prod", "tokenExpirationSeconds": 60}
+    json.dump(conf, open(os.path.join(env.home, "config.json"), "w"))
+    rc, out, err = env.run("plan", fed, "--no-baselines", "--no-save")
+    ck.ok(rc != 0 and "gcpProjectNumber" in err and "tokenExpirationSeconds" in err,
+          "gcpProject without gcpProjectNumber, and a token expiry under 600 s, are refused, naming them",
+          (rc, err[-800:]))
 finally:
     site.shutdown()
     afake.close()
