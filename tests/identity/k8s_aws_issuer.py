@@ -115,6 +115,17 @@ try:
           "the cluster's discovery document names the issuer of the setting")
     rc, out, err = env.run("identity", "publish", os.path.join(site.dir, "fb"))
     ck.ok(rc == 0, "identity publish", err)
+    # without callerCredentials.awsAccountId the pods cannot be told the role: a warning naming the setting
+    conf = json.load(open(os.path.join(env.home, "config.json")))
+    del conf["drivers"]["k8s"]["callerCredentials"]
+    json.dump(conf, open(os.path.join(env.home, "config.json"), "w"))
+    rc, _, err = env.run("plan", fed, "--no-baselines", "--out", env.path("dry.json"))
+    rc, out, err = env.run("apply", "--plan", env.path("dry.json"), "--dry-run")
+    ck.ok(rc == 0 and "callerCredentials.awsAccountId" in err and "web calls worker on AWS" in err,
+          "a dependency on AWS without callerCredentials.awsAccountId: a warning naming it (dry run)",
+          (rc, err[-1500:]))
+    conf["drivers"]["k8s"]["callerCredentials"] = {"awsAccountId": awstest.ACCOUNT}
+    json.dump(conf, open(os.path.join(env.home, "config.json"), "w"))
     (prc, perr), (rc, out, err) = plan_and_apply(env, fed)
     ck.ok(prc == 0, "plan --out", (prc, perr[-1500:]))
     ck.ok(rc == 0 and "4 created" in out, "apply --plan deploys the cluster and the AWS side", (rc, out, err[-3000:]))
