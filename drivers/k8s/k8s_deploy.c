@@ -845,11 +845,7 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         return st;
     }
     json_t *token = token_of(json_object_get(in, "identity"));
-    /* without identity.callees (apply --target: the dependencies'
-     * placements are not known) the pods keep what the last plan gave */
-    json_t *cloud = json_is_array(json_object_get(json_object_get(in, "identity"), "callees"))
-                        ? cloud_of(ctx, in, wl, &ck)
-                        : json_incref(json_object_get(json_object_get(prev, "state"), "cloud"));
+    json_t *cloud = cloud_of(ctx, in, wl, &ck);
     json_t *wobjs = workload_objects(ctx, wl, ns, knative, fallback, token, cloud, &ck);
     json_array_extend(objs, wobjs);
     json_decref(wobjs);
