@@ -544,6 +544,8 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
         json_object_set_new(ident, "callers", callers);
         json_t *considered = json_object_get(it->peers, "considered");
         if (considered) json_object_set(ident, "considered", considered);
+        json_t *callees = json_object_get(it->peers, "callees");
+        if (callees) json_object_set(ident, "callees", callees);
         json_object_set_new(in, "identity", ident);
     }
     /* one serialisation for validate and apply; key order does not matter

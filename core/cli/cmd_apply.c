@@ -342,7 +342,18 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
          * its items (jansson 2.14 counts references atomically and dumps
          * without marking, so worker threads may read it side by side) */
         json_t *considered = json_object_get(considered_of, fb_spec_tenant(set, i));
-        items[i].peers = json_pack("{s:o,s:O}", "callers", callers, "considered", considered);
+        /* the workloads it depends on: among these specs (validate made
+         * sure), so on this target too */
+        json_t *callees = json_array();
+        json_t *dn;
+        json_array_foreach(json_object_get(json_object_get(fbi_spec_doc(set, i), "spec"), "dependencies"), k, dn) {
+            const char *to = json_string_value(json_object_get(dn, "workload"));
+            if (to)
+                json_array_append_new(callees, json_pack("{s:s,s:s,s:s?}", "name", to, "provider", provider, "region",
+                                                         json_string_value(json_object_get(items[i].placement,
+                                                                                           "region"))));
+        }
+        items[i].peers = json_pack("{s:o,s:O,s:o}", "callers", callers, "considered", considered, "callees", callees);
     }
     json_decref(callers_of);
     json_decref(considered_of);

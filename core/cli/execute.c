@@ -190,7 +190,8 @@ static int destroy_at(exec *x, const char *tenant, const char *name, const json_
     return rc;
 }
 
-/* {"callers": [{"name", "provider", "region"}], "considered": [names]}
+/* {"callers": [{"name", "provider", "region"}], "considered": [names],
+ * "callees": [{"name", "provider", "region"}]}
  * (new): the placements of the tenant's workloads this plan keeps that
  * depend on workload (links folded in), for the identity bindings of least
  * privilege, and every workload of the tenant the plan speaks of (a grant
@@ -218,7 +219,30 @@ static json_t *callers_of(exec *x, const char *tenant, const char *workload)
             json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "name", jstr(c, "workload"), "provider",
                                                  jstr(c, "provider"), "region", jstr(c, "region")));
     }
-    return json_pack("{s:o,s:o}", "callers", out, "considered", considered);
+    /* and the workloads this one depends on, with their placements: a
+     * driver whose platform issues the workload its own tokens gives the
+     * pods what they need to call each (docs/identity.md, "A caller's own
+     * issuer") */
+    json_t *callees = json_array();
+    json_array_foreach(x->changes, k, c) {
+        if (strcmp(jstr(c, "tenant"), tenant) != 0 || strcmp(jstr(c, "workload"), workload) != 0 ||
+            !strcmp(jstr(c, "action"), "delete"))
+            continue;
+        json_t *o;
+        size_t m;
+        json_array_foreach(json_object_get(c, "dependencies"), j, dn) {
+            json_array_foreach(x->changes, m, o) {
+                if (strcmp(jstr(o, "tenant"), tenant) != 0 || !json_string_value(dn) ||
+                    strcmp(jstr(o, "workload"), json_string_value(dn)) != 0 || !strcmp(jstr(o, "action"), "delete"))
+                    continue;
+                json_array_append_new(callees, json_pack("{s:s,s:s,s:s}", "name", jstr(o, "workload"), "provider",
+                                                         jstr(o, "provider"), "region", jstr(o, "region")));
+                break;
+            }
+        }
+        break;
+    }
+    return json_pack("{s:o,s:o,s:o}", "callers", out, "considered", considered, "callees", callees);
 }
 
 /* Makes the deploy item of change c (create, update, move): its spec with
