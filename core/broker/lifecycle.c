@@ -117,13 +117,9 @@ static fb_status write_intent(fb_store *s, void *ud, fb_diag *d)
     lane *l = w->lane;
     fb_status st = fb_store_journal_begin(s, l->op, l->tenant, l->name, l->driver, w->a,
                                           &l->jid, d);
-    if (st == FB_OK && !strcmp(l->op, "apply") && !l->it->deployment) {
-        st = fb_store_put_deployment(s, l->tenant, l->name, l->driver, l->service, l->region,
-                                     "creating", "{}", d);
-        if (st == FB_OK && w->b)
-            st = fbi_store_set_deployment_spec(s, l->tenant, l->name, l->driver, l->region,
-                                               w->b, d);
-    }
+    if (st == FB_OK && !strcmp(l->op, "apply") && !l->it->deployment)
+        return fbi_store_put_deployment_intent(s, l->tenant, l->name, l->driver, l->service,
+                                               l->region, "creating", w->b, l->it->federation, d);
     if (st == FB_OK && !strcmp(l->op, "apply") && l->it->federation)
         st = fbi_store_set_deployment_federation(s, l->tenant, l->name, l->driver, l->region,
                                                  l->it->federation, d);

@@ -849,6 +849,26 @@ fb_status fb_store_put_deployment(fb_store *s, const char *tenant, const char *w
         state_json ? state_json : "{}", now);
 }
 
+fb_status fbi_store_put_deployment_intent(fb_store *s, const char *tenant, const char *workload,
+                                          const char *provider, const char *service,
+                                          const char *region, const char *state,
+                                          const char *spec_json, const char *federation,
+                                          fb_diag *diag)
+{
+    char now[21];
+    now_text(now);
+    return exec_bind(s, diag, "save deployment",
+        "INSERT INTO deployments(tenant,workload,provider,service,region,state,state_json,"
+        "created_at,updated_at,spec_json,federation) VALUES(?1,?2,?3,?4,?5,?6,'{}',?7,?7,?8,?9)"
+        " ON CONFLICT(tenant,workload,provider,region) DO UPDATE SET service=excluded.service,"
+        " state=excluded.state, state_json=excluded.state_json,"
+        " updated_at=excluded.updated_at,"
+        " spec_json=COALESCE(excluded.spec_json, deployments.spec_json),"
+        " federation=COALESCE(excluded.federation, deployments.federation)",
+        "ttttttttt", tenant, workload, provider, service, region, state, now, spec_json,
+        federation);
+}
+
 fb_status fb_store_put_resource(fb_store *s, const char *tenant, const char *workload,
                                 const char *provider, const char *resource_json,
                                 fb_diag *diag)
