@@ -674,23 +674,14 @@ static fb_status exec_bind(fb_store *s, fb_diag *diag, const char *what, const c
     return st;
 }
 
+/* exec_bind_id with an id: RETURNING's first column (rowid 0), or the
+ * rowid of the row an INSERT without RETURNING made (rowid 1). */
 static fb_status exec_returning(fb_store *s, fb_diag *diag, const char *what, long long *id,
-                                const char *sql, const char *types, ...)
+                                int rowid, const char *sql, const char *types, ...)
 {
     va_list ap;
     va_start(ap, types);
-    fb_status st = exec_bind_id(s, diag, what, id, 0, sql, types, ap);
-    va_end(ap);
-    return st;
-}
-
-/* An INSERT of one row; *id receives its rowid (see exec_bind_id). */
-static fb_status exec_insert(fb_store *s, fb_diag *diag, const char *what, long long *id,
-                             const char *sql, const char *types, ...)
-{
-    va_list ap;
-    va_start(ap, types);
-    fb_status st = exec_bind_id(s, diag, what, id, 1, sql, types, ap);
+    fb_status st = exec_bind_id(s, diag, what, id, rowid, sql, types, ap);
     va_end(ap);
     return st;
 }
@@ -766,7 +757,7 @@ fb_status fb_store_put_plan(fb_store *s, const char *plan_json, long long total_
     char now[21];
     now_text(now);
     long long got = 0;
-    fb_status st = exec_returning(s, diag, "save plan", &got,
+    fb_status st = exec_returning(s, diag, "save plan", &got, 0,
         "INSERT INTO plans(created_at, plan_json, total_micro_usd) VALUES(?1,?2,?3) RETURNING id",
         "tti", now, plan_json, total_micro_usd);
     if (st == FB_OK && id) *id = got;
@@ -795,7 +786,7 @@ fb_status fb_store_journal_begin(fb_store *s, const char *op, const char *tenant
     char now[21];
     now_text(now);
     long long got = 0;
-    fb_status st = exec_insert(s, diag, "journal intent", &got,
+    fb_status st = exec_returning(s, diag, "journal intent", &got, 1,
         "INSERT INTO journal(started_at, op, tenant, workload, provider, phase, detail_json)"
         " VALUES(?1,?2,?3,?4,?5,'intent',?6)",
         "tttttt", now, op, tenant, workload, provider, detail_json ? detail_json : "{}");
@@ -1169,7 +1160,7 @@ fb_status fbi_store_serial(fb_store *s, long long *serial, fb_diag *diag)
 fb_status fbi_store_bump_serial(fb_store *s, long long *serial, fb_diag *diag)
 {
     long long got = 0;
-    fb_status st = exec_returning(s, diag, "bump state serial", &got,
+    fb_status st = exec_returning(s, diag, "bump state serial", &got, 0,
         "UPDATE meta SET value = value + 1 WHERE key='state_serial' RETURNING value", "");
     if (st == FB_OK && serial) *serial = got;
     return st;
