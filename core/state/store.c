@@ -173,6 +173,22 @@ static const char *const migrations[] = {
     "  stale_since FROM endpoints;"
     "DROP TABLE endpoints;"
     "ALTER TABLE endpoints_v9 RENAME TO endpoints;",
+    /* 10: the journal's phase check written as comparisons: the same rule,
+     * but SQLite 3.40 (Debian 12's) evaluates `phase IN ('intent','done',
+     * 'failed')` by building an ephemeral b-tree of the list on every
+     * insert and every update of the phase, ~25,000 instructions each, two
+     * per workload of an apply (bench/README-aws.md, perf4). SQLite cannot
+     * change a CHECK in place: the table is rebuilt, ids kept. */
+    "CREATE TABLE journal_v10 ("
+    "  id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, ended_at TEXT,"
+    "  op TEXT NOT NULL, tenant TEXT, workload TEXT, provider TEXT,"
+    "  phase TEXT NOT NULL CHECK (phase = 'intent' OR phase = 'done' OR phase = 'failed'),"
+    "  detail_json TEXT NOT NULL DEFAULT '{}');"
+    "INSERT INTO journal_v10(id,started_at,ended_at,op,tenant,workload,provider,phase,detail_json)"
+    "  SELECT id,started_at,ended_at,op,tenant,workload,provider,phase,detail_json FROM journal;"
+    "DROP TABLE journal;"
+    "ALTER TABLE journal_v10 RENAME TO journal;"
+    "CREATE INDEX journal_phase ON journal(phase);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
