@@ -16,6 +16,7 @@
 #              --callgrind-out-file=/tmp/cg.out' (instructions per request)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/bench_lib.sh"
 build=$top/build nf=750 nc=250 lat=20 par=64 runs=1 wrap=
 while getopts b:f:c:l:p:r:w: o; do
     case $o in
@@ -66,15 +67,7 @@ start_servers() { # latency_ms
     exec 3>"$tmp/ina" 4>"$tmp/ink"
     i=0; while { [ ! -s "$tmp/pa" ] || [ ! -s "$tmp/pk" ]; } && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
     pa=$(cat "$tmp/pa") pk=$(cat "$tmp/pk")
-    cat > "$tmp/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters: [{name: bench, cluster: {server: "http://127.0.0.1:$pk"}}]
-users: [{name: bench, user: {token: bench-token}}]
-contexts: [{name: bench, context: {cluster: bench, user: bench}}]
-current-context: bench
-KC
-    chmod 600 "$tmp/kubeconfig"
+    bench_kubeconfig "$pk" "$tmp/kubeconfig"
 }
 stop_servers() { exec 3>&- 4>&-; wait "$sa" "$sk" 2>/dev/null || true; sa= sk=; }
 
