@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -1500,20 +1502,78 @@ static void invalidate(fb_spec_set *s)
  * function written out, the members of an application) have equal "spec"
  * members: norm's becomes the set's one copy of it, so the set holds each
  * distinct spec once (10,000 identical Functions: about 6 KB of jansson
- * values each; bench/README-plan.md, "Memory"). Equal means equal
- * canonical text, so every text and hash made from norm is unchanged.
+ * values each; bench/README-plan.md, "Memory"). Equal means json_equal
+ * with an equal value_hash (which tells 0.0 from -0.0, as the canonical
+ * text does), so every text and hash made from norm is unchanged.
  * Normal forms are never changed in place once they are in the set (every
  * caller that edits one edits a json_deep_copy: execute.c, changes.c,
  * plan's replicas and hybrid parts); fbi_spec_set_put's documents are not
  * pooled. */
+/* FNV-1a over n bytes, continuing from h. */
+static uint64_t fnv_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+/* A 64-bit final mix (splitmix64's), so sums of member hashes spread. */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    x *= UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+/* A hash of a value's structure: values json_equal calls equal hash
+ * equal (an object's members are summed, so their order does not count).
+ * Only the pool's key: a collision costs a json_equal that fails. */
+static uint64_t value_hash(const json_t *v, int depth)
+{
+    uint64_t h = UINT64_C(1469598103934665603) + (uint64_t)json_typeof(v);
+    if (depth > 64) return h; /* deeper levels are json_equal's to tell apart */
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *k;
+        json_t *m;
+        uint64_t sum = 0;
+        json_object_foreach((json_t *)v, k, m)
+            sum += mix64(fnv_bytes(h, k, strlen(k)) ^ value_hash(m, depth + 1));
+        return mix64(h ^ sum);
+    }
+    case JSON_ARRAY:
+        for (size_t i = 0; i < json_array_size(v); i++)
+            h = mix64(h ^ value_hash(json_array_get(v, i), depth + 1));
+        return h;
+    case JSON_STRING:
+        return mix64(fnv_bytes(h, json_string_value(v), json_string_length(v)));
+    case JSON_INTEGER: {
+        json_int_t x = json_integer_value(v);
+        return mix64(fnv_bytes(h, &x, sizeof x));
+    }
+    case JSON_REAL: {
+        double x = json_real_value(v);
+        return mix64(fnv_bytes(h, &x, sizeof x));
+    }
+    default:
+        return mix64(h);
+    }
+}
+
 static void share_spec(fb_spec_set *s, json_t *norm)
 {
     json_t *sp = json_object_get(norm, "spec");
     if (!json_is_object(sp)) return;
-    char *text = fbi_json_canonical(sp);
-    char key[65];
-    fbi_sha256_hex(text, strlen(text), key);
-    free(text);
+    /* keyed by a hash of the structure, not the SHA-256 of the canonical
+     * text: serialising and hashing every spec was 3 % of an AWS apply's
+     * instructions, on the main thread before the fan-out (perf4) */
+    char key[17];
+    snprintf(key, sizeof key, "%016llx", (unsigned long long)value_hash(sp, 0));
     if (!s->spec_pool) s->spec_pool = json_object();
     json_t *have = json_object_get(s->spec_pool, key);
     if (!have) json_object_set(s->spec_pool, key, sp);

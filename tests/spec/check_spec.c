@@ -969,6 +969,25 @@ START_TEST(equal_specs_shared)
     free(t2);
     unload(&one);
     unload(&l);
+    /* equal specs written with their keys in another order share too, and
+     * specs that differ only deep inside, or in a number, do not */
+    loaded k = load("k.yaml", "---\n" HEAD "kind: Function\nmetadata: {name: a}\n"
+                              "spec: {image: 'ghcr.io/a/b:1', resources: {memory: 256Mi, cpu: 0.5}}\n"
+                              "---\n" HEAD "kind: Function\nmetadata: {name: b}\n"
+                              "spec: {resources: {cpu: 0.5, memory: 256Mi}, image: 'ghcr.io/a/b:1'}\n"
+                              "---\n" HEAD "kind: Function\nmetadata: {name: c}\n"
+                              "spec: {image: 'ghcr.io/a/b:1', resources: {memory: 256Mi, cpu: 0.25}}\n"
+                              "---\n" HEAD "kind: Function\nmetadata: {name: d}\n"
+                              "spec: {image: 'ghcr.io/a/b:1', resources: {memory: 512Mi, cpu: 0.5}}\n",
+                    NULL);
+    ASSERT_VALID(k);
+    json_t *ka = json_object_get(fbi_spec_doc(k.set, 0), "spec");
+    ck_assert_ptr_eq(ka, json_object_get(fbi_spec_doc(k.set, 1), "spec"));
+    ck_assert_ptr_ne(ka, json_object_get(fbi_spec_doc(k.set, 2), "spec"));
+    ck_assert_ptr_ne(ka, json_object_get(fbi_spec_doc(k.set, 3), "spec"));
+    ck_assert_str_ne(fb_spec_hash(k.set, 0), fb_spec_hash(k.set, 2));
+    ck_assert_str_ne(fb_spec_hash(k.set, 0), fb_spec_hash(k.set, 3));
+    unload(&k);
 }
 END_TEST
 
