@@ -622,7 +622,7 @@ int fbc_plan_dry_run(fbi_broker *b, fb_store *store, fb_spec_set *set, json_t *p
 {
     fbc_exec_opts o = {0, parallelism, 1, NULL};
     exec x = {b, store, NULL, set, &o, json_object_get(plan, "changes"), NULL, NULL, 0, 0, 0,
-              NULL, NULL, NULL, NULL};
+              NULL, NULL, NULL, NULL, NULL};
     json_t *stored = deployments(store);
     size_t nc = json_array_size(x.changes), m = 0, k;
     fbi_deploy_item *items = fbi_xcalloc(nc ? nc : 1, sizeof *items);
