@@ -27,24 +27,13 @@ while [ $# -gt 1 ]; do
     esac
 done
 [ $# = 1 ] || { echo "usage: plan_mem.sh [options] BUILDDIR" >&2; exit 64; }
-build=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/plan_lib.sh"
+plan_setup plan_mem.sh "$1" "$old"
 py=${PYTHON:-/usr/bin/python3}
-[ -x /usr/bin/time ] || { echo "plan_mem.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 if [ $massif = 1 ] && ! command -v valgrind >/dev/null; then
     echo "plan_mem.sh: needs valgrind for the heap (or --no-massif)" >&2; exit 1
 fi
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/new" "$tmp/home"
-cp "$build"/stage/drivers/*.so "$tmp/new/"
-chmod 755 "$tmp" "$tmp/new" "$tmp"/new/*.so
-if [ -n "$old" ]; then
-    mkdir -p "$tmp/old"
-    cp "$old"/drivers/*.so "$tmp/old/"
-    chmod 755 "$tmp/old" "$tmp"/old/*.so
-fi
-export FEDBROKER_HOME="$tmp/home" FEDBROKER_NOW=2026-01-01T00:00:00Z
-unset FEDBROKER_CONFIG FEDBROKER_PLAN_THREADS FEDBROKER_PLAN_STATS
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (RSS and heap do not depend on it)"
 : > "$tmp/res"
 

@@ -43,7 +43,7 @@ EXTRA_DIST += tests/plan/budget_net.py tests/plan/mem_growth.py tests/plan/compa
 	tests/plan/expected/gen-distinct.json \
 	tests/plan/expected/gen-identical.json \
 	tests/plan/expected/gen-mixed.json \
-	bench/gen_plan_fed.py bench/plan_bench.sh bench/plan_mem.sh bench/README-plan.md
+	bench/gen_plan_fed.py bench/plan_bench.sh bench/plan_mem.sh bench/plan_lib.sh bench/README-plan.md
 check_PROGRAMS += tests/base/check_redact
 TESTS += tests/base/check_redact
 tests_base_check_redact_SOURCES = tests/base/check_redact.c
