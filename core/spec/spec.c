@@ -7,10 +7,12 @@
 #include "spec/spec.h"
 #include "spec/profile.h"
 #include "base/diag.h"
+#include "base/map.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -83,8 +85,9 @@ struct fb_spec_set {
     void *vocab_ctx;
     char **stack;        /* real paths of the files being read (cycle check) */
     size_t nstack, capstack;
-    /* SHA-256 of the canonical text of a "spec" member or of any value in
-     * one -> that value: items share their equal parts (share_spec) */
+    /* the hash of the canonical text of a "spec" member or of any value
+     * in one (pool_key) -> that value: items share their equal parts
+     * (share_spec) */
     json_t *spec_pool;
 };
 
@@ -1496,15 +1499,26 @@ static void invalidate(fb_spec_set *s)
     s->links_json = s->feds_json = NULL;
 }
 
+/* The pool's key of v: the FNV-1a hash of its canonical text, in hex.
+ * Not SHA-256: a key only finds the candidate, json_equal decides (two
+ * unequal values with one key are simply not shared), and SHA-256 cost
+ * 6,000 instructions a value (callgrind). */
+static void pool_key(const json_t *v, char key[17])
+{
+    char *text = fbi_json_canonical(v);
+    snprintf(key, 17, "%016" PRIx64, fbi_hash_str(text));
+    free(text);
+}
+
 /* The pool's value equal to v (v itself when the pool has none yet): a
  * new reference. A container's members are pooled first, so the equal
  * parts of different specs (the same trigger, source list, code location,
- * runtime string...) become one value too. The key is the SHA-256 of the
- * canonical text, checked with json_equal. depth is v's below "spec": the
- * spec's own members (depth 1: scaling, traffic, placement...) stay the
- * workload's own objects, as plan's hybrid split adds a key to one of its
- * parts' (scaling.schedule); their members and anything deeper are
- * shared. */
+ * runtime string...) become one value too. The key is a hash of the
+ * canonical text (pool_key), checked with json_equal. depth is v's below
+ * "spec": the spec's own members (depth 1: scaling, traffic, placement...)
+ * stay the workload's own objects, as plan's hybrid split adds a key to
+ * one of its parts' (scaling.schedule); their members and anything deeper
+ * are shared. */
 static json_t *pooled(json_t *pool, json_t *v, int depth)
 {
     if (json_is_object(v)) {
@@ -1527,10 +1541,8 @@ static json_t *pooled(json_t *pool, json_t *v, int depth)
         }
     }
     if (depth == 1 && (json_is_object(v) || json_is_array(v))) return json_incref(v);
-    char *text = fbi_json_canonical(v);
-    char key[65];
-    fbi_sha256_hex(text, strlen(text), key);
-    free(text);
+    char key[17];
+    pool_key(v, key);
     json_t *have = json_object_get(pool, key);
     if (have && have != v && json_equal(have, v)) return json_incref(have);
     if (!have) json_object_set(pool, key, v);
@@ -1555,10 +1567,8 @@ static void share_spec(fb_spec_set *s, json_t *norm)
     if (!json_is_object(sp)) return;
     if (!s->spec_pool) s->spec_pool = json_object();
     /* the whole spec first: a copy of an earlier one needs no more */
-    char *text = fbi_json_canonical(sp);
-    char key[65];
-    fbi_sha256_hex(text, strlen(text), key);
-    free(text);
+    char key[17];
+    pool_key(sp, key);
     json_t *have = json_object_get(s->spec_pool, key);
     if (have && (have == sp || json_equal(have, sp))) {
         if (have != sp) json_object_set(norm, "spec", have);
