@@ -19,6 +19,7 @@
 #              which the machine's load does not change; CPU then is CMD's)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/bench_lib.sh"
 build=$top/build n=300 lat=5 pars=32 runs=5 wrap=
 while getopts b:n:l:p:r:w: o; do
     case $o in
@@ -51,15 +52,7 @@ start_server() { # latency_ms
     exec 3>"$tmp/in"
     i=0; while [ ! -s "$tmp/port" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
     port=$(cat "$tmp/port")
-    cat > "$tmp/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters: [{name: bench, cluster: {server: "http://127.0.0.1:$port"}}]
-users: [{name: bench, user: {token: bench-token}}]
-contexts: [{name: bench, context: {cluster: bench, user: bench}}]
-current-context: bench
-KC
-    chmod 600 "$tmp/kubeconfig"
+    bench_kubeconfig "$port" "$tmp/kubeconfig"
 }
 stop_server() { exec 3>&-; wait "$srv" 2>/dev/null || true; srv=; }
 

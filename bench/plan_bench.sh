@@ -28,20 +28,9 @@ while [ $# -gt 1 ]; do
     esac
 done
 [ $# = 1 ] || { echo "usage: plan_bench.sh [options] BUILDDIR" >&2; exit 64; }
-build=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-[ -x /usr/bin/time ] || { echo "plan_bench.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/new" "$tmp/home"
-cp "$build"/stage/drivers/*.so "$tmp/new/"
-chmod 755 "$tmp" "$tmp/new" "$tmp"/new/*.so
-if [ -n "$old" ]; then
-    mkdir -p "$tmp/old"
-    cp "$old"/drivers/*.so "$tmp/old/"
-    chmod 755 "$tmp/old" "$tmp"/old/*.so
-fi
-export FEDBROKER_HOME="$tmp/home" FEDBROKER_NOW=2026-01-01T00:00:00Z
-unset FEDBROKER_CONFIG FEDBROKER_PLAN_THREADS
+. "$here/plan_lib.sh"
+plan_setup plan_bench.sh "$1" "$old"
 res="$tmp/results"
 : > "$res"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores"

@@ -9,7 +9,7 @@ that ignores links), the load average, and a per-family summary: the
 plan of B against A's, and how many constructions failed.
 
   solver_ab.py --a /tmp/fedbroker-main --b build/fedbroker --limit 1.9 \\
-               --families chains,egress --size 1000x500 --seeds 1,2,3
+               --families chains,egress --size 1000x500 --seeds 1,2,3 [--busy]
 
 Instances are generated with bench/gen_families.py into --out (kept).
 On a loaded machine the CPU column says how much of a core each run got;
@@ -29,13 +29,21 @@ sys.path.insert(0, HERE)
 import gen_families  # noqa: E402
 
 
-def run(fb, inst, limit):
+def run(fb, inst, limit, busy=False):
+    hog = None
+    if busy:
+        # A busy loop at the solver's niceness beside it (the "loaded
+        # machine" of issue 18); its CPU is not counted below.
+        hog = subprocess.Popen(["sh", "-c", "while :; do :; done"])
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     p = subprocess.run([fb, "solve", inst, "--format", "json", "--time-limit", str(limit), "--verbose"],
                        capture_output=True, text=True)
     wall = time.monotonic() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if hog:
+        hog.kill()
+        hog.wait()
     try:
         o = json.loads(p.stdout)
     except ValueError:
@@ -55,6 +63,7 @@ def main():
     ap.add_argument("--families", default=",".join(sorted(gen_families.FAMILIES)))
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--out", default=os.path.join(HERE, "out", "families"))
+    ap.add_argument("--busy", action="store_true", help="a busy loop beside every solve")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     nw, no = (int(x) for x in a.size.split("x"))
@@ -67,7 +76,7 @@ def main():
             if not os.path.exists(inst):
                 with open(inst, "w") as fh:
                     json.dump(gen_families.generate(fam, nw, no, nw, s), fh, separators=(",", ":"))
-            ra, rb = run(a.a, inst, a.limit), run(a.b, inst, a.limit)
+            ra, rb = run(a.a, inst, a.limit, a.busy), run(a.b, inst, a.limit, a.busy)
             cells = []
             for r in (ra, rb):
                 if r.get("total_monthly_cost") is None:

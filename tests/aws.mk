@@ -38,4 +38,4 @@ check_PROGRAMS += bench/aws_fastfake
 bench_aws_fastfake_SOURCES = bench/aws_fastfake.c bench/fastfake.c bench/fastfake.h
 bench_aws_fastfake_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS)
 bench_aws_fastfake_LDADD = $(MHD_LIBS) $(JANSSON_LIBS)
-EXTRA_DIST += bench/aws_apply.sh bench/README-aws.md
+EXTRA_DIST += bench/aws_apply.sh bench/README-aws.md bench/apply_ab.sh bench/plan_apply.sh

@@ -27,8 +27,8 @@ tests_plan_check_plan_model_LDADD = $(FB_TEST_DEPLIBS)
 
 # plan and report end to end (needs glpk-utils, coinor-cbc, sqlite3)
 TESTS += tests/plan/plan.sh tests/plan/html.sh tests/plan/same_plans.sh tests/plan/calls.sh tests/plan/compare.sh tests/plan/onprem.sh \
-	tests/plan/shape_key.py tests/plan/budget_net.py
-EXTRA_DIST += tests/plan/budget_net.py tests/plan/compare.sh tests/plan/onprem.sh tests/plan/focus_validate.py tests/plan/plan.sh tests/plan/check_plan.py tests/plan/reconcile.py tests/plan/fed.yaml tests/plan/html.sh \
+	tests/plan/shape_key.py tests/plan/budget_net.py tests/plan/mem_growth.py
+EXTRA_DIST += tests/plan/budget_net.py tests/plan/mem_growth.py tests/plan/compare.sh tests/plan/onprem.sh tests/plan/focus_validate.py tests/plan/plan.sh tests/plan/check_plan.py tests/plan/reconcile.py tests/plan/fed.yaml tests/plan/html.sh \
 	tests/plan/same_plans.sh tests/plan/calls.sh tests/plan/shape_key.py tests/plan/gen-identical.yaml tests/plan/gen-distinct.yaml \
 	tests/plan/gen-mixed.yaml \
 	tests/plan/expected/example-calendar.json \
@@ -43,7 +43,7 @@ EXTRA_DIST += tests/plan/budget_net.py tests/plan/compare.sh tests/plan/onprem.s
 	tests/plan/expected/gen-distinct.json \
 	tests/plan/expected/gen-identical.json \
 	tests/plan/expected/gen-mixed.json \
-	bench/gen_plan_fed.py bench/plan_bench.sh bench/README-plan.md
+	bench/gen_plan_fed.py bench/plan_bench.sh bench/plan_mem.sh bench/plan_lib.sh bench/README-plan.md
 check_PROGRAMS += tests/base/check_redact
 TESTS += tests/base/check_redact
 tests_base_check_redact_SOURCES = tests/base/check_redact.c

@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* FNV-1a, 64 bits. */
-static uint64_t hash_str(const char *s)
+uint64_t fbi_hash_str(const char *s)
 {
     uint64_t h = UINT64_C(1469598103934665603);
     for (; *s; s++) {
@@ -42,7 +41,7 @@ int fbi_smap_put(fbi_smap *m, const char *key, size_t val, size_t *old)
 {
     /* at most half full, so a probe ends soon at an empty slot */
     if ((m->n + 1) * 2 > m->cap) smap_grow(m);
-    size_t i = (size_t)(hash_str(key) & (m->cap - 1));
+    size_t i = (size_t)(fbi_hash_str(key) & (m->cap - 1));
     while (m->keys[i]) {
         if (strcmp(m->keys[i], key) == 0) {
             if (old) *old = m->vals[i];
@@ -59,7 +58,7 @@ int fbi_smap_put(fbi_smap *m, const char *key, size_t val, size_t *old)
 int fbi_smap_get(const fbi_smap *m, const char *key, size_t *val)
 {
     if (!m->cap) return 0;
-    size_t i = (size_t)(hash_str(key) & (m->cap - 1));
+    size_t i = (size_t)(fbi_hash_str(key) & (m->cap - 1));
     while (m->keys[i]) {
         if (strcmp(m->keys[i], key) == 0) {
             *val = m->vals[i];

@@ -11,6 +11,7 @@
 #define FB_MAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct fbi_smap {
     const char **keys; /* borrowed; NULL: an empty slot */
@@ -26,5 +27,8 @@ void fbi_smap_free(fbi_smap *m);
 int fbi_smap_put(fbi_smap *m, const char *key, size_t val, size_t *old);
 /* Returns 1 and sets *val when key is in the map, else 0. */
 int fbi_smap_get(const fbi_smap *m, const char *key, size_t *val);
+/* FNV-1a (64 bits) of a NUL-terminated string: the map's hash, for other
+ * tables keyed by text (not a cryptographic hash). Any thread. */
+uint64_t fbi_hash_str(const char *s);
 
 #endif

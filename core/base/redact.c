@@ -22,15 +22,18 @@ static void insert(fbi_secrets *set, const char *s, size_t n)
 {
     if (n == 0) return;
     for (size_t i = 0; i < set->n; i++)
-        if (strlen(set->v[i]) == n && memcmp(set->v[i], s, n) == 0) return;
+        if (set->len[i] == n && memcmp(set->v[i], s, n) == 0) return;
     if (set->n == set->cap) {
         set->cap = set->cap ? set->cap * 2 : 8;
         set->v = fbi_xrealloc(set->v, set->cap * sizeof *set->v);
+        set->len = fbi_xrealloc(set->len, set->cap * sizeof *set->len);
     }
     size_t at = set->n;
-    while (at > 0 && strlen(set->v[at - 1]) < n) at--;
+    while (at > 0 && set->len[at - 1] < n) at--;
     memmove(&set->v[at + 1], &set->v[at], (set->n - at) * sizeof *set->v);
+    memmove(&set->len[at + 1], &set->len[at], (set->n - at) * sizeof *set->len);
     set->v[at] = fbi_xstrndup(s, n);
+    set->len[at] = n;
     set->n++;
 }
 
@@ -190,10 +193,11 @@ void fbi_secrets_add_request(fbi_secrets *set, const fb_http_request *req)
 void fbi_secrets_clear(fbi_secrets *set)
 {
     for (size_t i = 0; i < set->n; i++) {
-        wipe(set->v[i], strlen(set->v[i]));
+        wipe(set->v[i], set->len[i]);
         free(set->v[i]);
     }
     free(set->v);
+    free(set->len);
     memset(set, 0, sizeof *set);
 }
 
@@ -313,8 +317,8 @@ static size_t redact_patterns(const char *t, size_t len, fbi_buf *out)
 static int redaction_needed(const fbi_secrets *set, int patterns, const char *t, size_t len)
 {
     for (size_t k = 0; set && k < set->n; k++) {
-        size_t sl = strlen(set->v[k]);
-        if (sl && sl <= len && memmem(t, len, set->v[k], sl)) return 1;
+        size_t sl = set->len[k];
+        if (sl <= len && memmem(t, len, set->v[k], sl)) return 1;
     }
     return patterns && len && redact_patterns(t, len, NULL) > 0;
 }
@@ -326,7 +330,7 @@ char *fbi_redact_text(const fbi_secrets *set, int patterns, const char *text, si
     fbi_buf_append(&cur, text ? text : "", text ? len : 0);
     for (size_t k = 0; set && k < set->n; k++) {
         const char *sec = set->v[k];
-        size_t sl = strlen(sec);
+        size_t sl = set->len[k];
         if (!cur.len || sl > cur.len) continue;
         fbi_buf out;
         fbi_buf_init(&out);

@@ -25,6 +25,8 @@
  * set lives on the call's thread). */
 typedef struct fbi_secrets {
     char **v;
+    size_t *len; /* strlen(v[i]), kept: every string of every driver output
+                  * is checked against every secret (perf4) */
     size_t n, cap;
 } fbi_secrets;
 

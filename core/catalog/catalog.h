@@ -370,9 +370,15 @@ void fbi_catalog_diff(const fbi_catalog *old_cat, const fbi_catalog *new_cat,
 typedef struct fbi_csv {
     char **header;     /* new strings */
     size_t ncols;
-    char ***rows;      /* rows[i][j], j < ncols */
+    char ***rows;      /* rows[i][j], j < ncols: pointers into text (read-only) */
     int *lines;        /* line where row i starts */
     size_t nrows;
+    /* Why one block: the catalog keeps its tables for its whole life (the
+     * rows borrow their fields) and a string per field cost 64-80 bytes of
+     * heap each (21,000 latency fields: 1.9 MB for 320 KB of text). The
+     * fields are NUL-terminated in text, the row pointers in cells. */
+    char *text;        /* every row's fields, NUL-separated; new */
+    char **cells;      /* nrows * ncols pointers into text; rows[i] = cells + i*ncols */
 } fbi_csv;
 
 /* Parses CSV text strictly (RFC 4180: comma separator, CRLF or LF line

@@ -178,6 +178,9 @@ fb_status fbi_csv_parse(const char *data, size_t len, const char *file,
     reader r = {data, len, 0, 1, 0, file, diag, 0};
     fbi_csv *c = fbi_xcalloc(1, sizeof *c);
     size_t cap = 0;
+    fbi_buf text;    /* the accepted rows' fields, each NUL-terminated */
+    size_t *offs = NULL; /* where each cell starts in text, row-major */
+    fbi_buf_init(&text);
     *out = c;
     if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) r.i = r.line_start = 3;
     size_t tail = trailing_newlines_start(data, len);
@@ -219,22 +222,43 @@ fb_status fbi_csv_parse(const char *data, size_t len, const char *file,
         }
         if (c->nrows == cap) {
             cap = cap ? cap * 2 : 64;
-            c->rows = fbi_xrealloc(c->rows, cap * sizeof *c->rows);
+            offs = fbi_xrealloc(offs, cap * c->ncols * sizeof *offs);
             c->lines = fbi_xrealloc(c->lines, cap * sizeof *c->lines);
         }
-        c->rows[c->nrows] = fields;
+        for (size_t k = 0; k < nf; k++) {
+            offs[c->nrows * c->ncols + k] = text.len;
+            fbi_buf_append(&text, fields[k], strlen(fields[k]) + 1);
+        }
+        fields_free(fields, nf);
         c->lines[c->nrows] = line;
         c->nrows++;
     }
     if (!c->header) err_at(&r, 1, 0, "no header row", "the first line names the columns");
+    /* The cells point into text only now that text stops moving; both are
+     * cut to their size (the catalog keeps them to the end). */
+    if (c->nrows) {
+        size_t used = text.len + 1;
+        c->text = fbi_xrealloc(fbi_buf_steal(&text), used);
+        c->cells = fbi_xmalloc(c->nrows * c->ncols * sizeof *c->cells);
+        c->rows = fbi_xmalloc(c->nrows * sizeof *c->rows);
+        for (size_t i = 0; i < c->nrows; i++) {
+            c->rows[i] = c->cells + i * c->ncols;
+            for (size_t k = 0; k < c->ncols; k++)
+                c->rows[i][k] = c->text + offs[i * c->ncols + k];
+        }
+        c->lines = fbi_xrealloc(c->lines, c->nrows * sizeof *c->lines);
+    }
+    fbi_buf_free(&text);
+    free(offs);
     return r.errors ? FB_INVALID : FB_OK;
 }
 
 void fbi_csv_free(fbi_csv *c)
 {
     if (!c) return;
-    for (size_t i = 0; i < c->nrows; i++) fields_free(c->rows[i], c->ncols);
     if (c->header) fields_free(c->header, c->ncols);
+    free(c->text);
+    free(c->cells);
     free(c->rows);
     free(c->lines);
     free(c);

@@ -342,7 +342,18 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
          * its items (jansson 2.14 counts references atomically and dumps
          * without marking, so worker threads may read it side by side) */
         json_t *considered = json_object_get(considered_of, fb_spec_tenant(set, i));
-        items[i].peers = json_pack("{s:o,s:O}", "callers", callers, "considered", considered);
+        /* the workloads it depends on: among these specs (validate made
+         * sure), so on this target too */
+        json_t *callees = json_array();
+        json_t *dn;
+        json_array_foreach(json_object_get(json_object_get(fbi_spec_doc(set, i), "spec"), "dependencies"), k, dn) {
+            const char *to = json_string_value(json_object_get(dn, "workload"));
+            if (to)
+                json_array_append_new(callees, json_pack("{s:s,s:s,s:s?}", "name", to, "provider", provider, "region",
+                                                         json_string_value(json_object_get(items[i].placement,
+                                                                                           "region"))));
+        }
+        items[i].peers = json_pack("{s:o,s:O,s:o}", "callers", callers, "considered", considered, "callees", callees);
     }
     json_decref(callers_of);
     json_decref(considered_of);
@@ -372,7 +383,14 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
         fbi_apply(&b, store, items, n, dry_run, fbc_parse_parallelism(par));
         rc = fbc_batch_exit(items, n);
         /* where each applied deployment answers: apply's endpoint rows, as
-         * plan-driven apply records them */
+         * plan-driven apply records them; in one transaction (one commit
+         * per workload was a commit's work each, on the main thread after
+         * the fan-out). A transaction that cannot begin leaves the rows
+         * written one by one, as before; a failed commit is reported, not
+         * fatal, as each row's failure is (the next apply or observe
+         * records the endpoints again). */
+        fb_diag *td = fb_diag_new();
+        int in_tx = !dry_run && store && fb_store_begin(store, td) == FB_OK;
         for (size_t i = 0; !dry_run && store && i < n; i++)
             if (items[i].status == FB_OK)
                 fbi_discovery_applied(store, fb_spec_tenant(set, i), fb_spec_name(set, i),
@@ -381,6 +399,9 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
                                       items[i].output,
                                       json_string_value(json_object_get(items[i].workload, "kind")),
                                       items[i].diag);
+        if (in_tx) fb_store_commit(store, td);
+        fb_diag_print(td, stderr);
+        fb_diag_free(td);
         json_t *out = json_array();
         for (size_t i = 0; i < n; i++) {
             char *what = fbi_xasprintf("%s/%s", fb_spec_tenant(set, i), fb_spec_name(set, i));

@@ -35,7 +35,28 @@ typedef struct exec {
     json_t *results;  /* new: one object per change (the --format json outcome) */
     size_t total, seq;
     int invalid;      /* an invalid input or refused credentials: exit 2 */
+    /* What prepare needs about the whole plan, made once instead of once
+     * per workload (each was a scan of every change or every spec: 1,000
+     * workloads took 3 G instructions on the main thread before the
+     * fan-out, half of a plan apply's; bench/README-aws.md, perf4). New,
+     * or NULL until first needed: */
+    json_t *spec_index; /* "tenant\x1fname" -> the spec's index (the last such spec) */
+    json_t *callers;    /* "tenant\x1fworkload" -> [{name, provider, region}] calling it */
+    json_t *considered; /* tenant -> [the workload of each of its changes] */
+    json_t *live;       /* "tenant\x1fworkload" -> its first change that is not a delete */
+    json_t *urls;       /* tenant -> current_urls: valid until the store's endpoints change
+                         * (run_level drops it before preparing a level) */
 } exec;
+
+static void exec_caches_free(exec *x)
+{
+    json_decref(x->spec_index);
+    json_decref(x->callers);
+    json_decref(x->considered);
+    json_decref(x->live);
+    json_decref(x->urls);
+    x->spec_index = x->callers = x->considered = x->live = x->urls = NULL;
+}
 
 /* The stored deployments (new array), [] when the store cannot say. */
 static json_t *deployments(fb_store *store)
@@ -190,35 +211,126 @@ static int destroy_at(exec *x, const char *tenant, const char *name, const json_
     return rc;
 }
 
-/* {"callers": [{"name", "provider", "region"}], "considered": [names]}
+/* {"callers": [{"name", "provider", "region"}], "considered": [names],
+ * "callees": [{"name", "provider", "region"}]}
  * (new): the placements of the tenant's workloads this plan keeps that
  * depend on workload (links folded in), for the identity bindings of least
  * privilege, and every workload of the tenant the plan speaks of (a grant
  * to a workload outside it is left alone: this plan does not know whether
  * it still calls). */
-static json_t *callers_of(exec *x, const char *tenant, const char *workload)
+/* "tenant\x1fname": the key of the maps above (names are DNS labels). New. */
+static char *tw_key(const char *tenant, const char *name)
 {
-    json_t *out = json_array(), *considered = json_array();
+    return fbi_xasprintf("%s\x1f%s", tenant, name);
+}
+
+/* Fills x->callers, x->considered and x->live from every change, in the plan's
+ * order: a change (not a delete) calls each workload its dependencies
+ * name, each caller listed once per (name, provider, region). */
+static void index_callers(exec *x)
+{
+    x->callers = json_object();
+    x->considered = json_object();
+    x->live = json_object();
     size_t k, j;
     json_t *c, *dn;
     json_array_foreach(x->changes, k, c) {
-        if (strcmp(jstr(c, "tenant"), tenant) != 0) continue;
-        json_array_append_new(considered, json_string(jstr(c, "workload")));
+        const char *tenant = jstr(c, "tenant");
+        json_t *cons = json_object_get(x->considered, tenant);
+        if (!cons) {
+            cons = json_array();
+            json_object_set_new(x->considered, tenant, cons);
+        }
+        json_array_append_new(cons, json_string(jstr(c, "workload")));
         if (!strcmp(jstr(c, "action"), "delete")) continue;
-        int calls = 0;
-        json_array_foreach(json_object_get(c, "dependencies"), j, dn)
-            calls |= json_string_value(dn) && !strcmp(json_string_value(dn), workload);
-        if (!calls) continue;
-        int dup = 0;
-        json_array_foreach(out, j, dn)
-            dup |= !strcmp(jstr(dn, "name"), jstr(c, "workload")) &&
-                   !strcmp(jstr(dn, "provider"), jstr(c, "provider")) &&
-                   !strcmp(jstr(dn, "region"), jstr(c, "region"));
-        if (!dup)
-            json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "name", jstr(c, "workload"), "provider",
-                                                 jstr(c, "provider"), "region", jstr(c, "region")));
+        char *lkey = tw_key(tenant, jstr(c, "workload"));
+        if (!json_object_get(x->live, lkey)) json_object_set(x->live, lkey, c);
+        free(lkey);
+        json_array_foreach(json_object_get(c, "dependencies"), j, dn) {
+            if (!json_string_value(dn)) continue;
+            char *key = tw_key(tenant, json_string_value(dn));
+            json_t *out = json_object_get(x->callers, key);
+            if (!out) {
+                out = json_array();
+                json_object_set_new(x->callers, key, out);
+            }
+            free(key);
+            int dup = 0;
+            size_t i;
+            json_t *o;
+            json_array_foreach(out, i, o)
+                dup |= !strcmp(jstr(o, "name"), jstr(c, "workload")) &&
+                       !strcmp(jstr(o, "provider"), jstr(c, "provider")) &&
+                       !strcmp(jstr(o, "region"), jstr(c, "region"));
+            if (!dup)
+                json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "name", jstr(c, "workload"),
+                                                     "provider", jstr(c, "provider"), "region",
+                                                     jstr(c, "region")));
+        }
     }
-    return json_pack("{s:o,s:o}", "callers", out, "considered", considered);
+}
+
+static json_t *callers_of(exec *x, const char *tenant, const char *workload)
+{
+    if (!x->callers) index_callers(x);
+    char *key = tw_key(tenant, workload);
+    json_t *out = json_deep_copy(json_object_get(x->callers, key));
+    free(key);
+    json_t *considered = json_object_get(x->considered, tenant);
+    /* and the workloads this one depends on, with their placements: a
+     * driver whose platform issues the workload its own tokens gives the
+     * pods what they need to call each (docs/identity.md, "A caller's own
+     * issuer") */
+    json_t *callees = json_array();
+    key = tw_key(tenant, workload);
+    json_t *c = json_object_get(x->live, key);
+    free(key);
+    size_t j;
+    json_t *dn;
+    json_array_foreach(c ? json_object_get(c, "dependencies") : NULL, j, dn) {
+        if (!json_string_value(dn)) continue;
+        key = tw_key(tenant, json_string_value(dn));
+        json_t *o = json_object_get(x->live, key);
+        free(key);
+        if (o)
+            json_array_append_new(callees, json_pack("{s:s,s:s,s:s}", "name", jstr(o, "workload"), "provider",
+                                                     jstr(o, "provider"), "region", jstr(o, "region")));
+    }
+    /* the considered list is shared by the tenant's items (read only, as
+     * apply --target shares its own) */
+    return json_pack("{s:o,s:o,s:o}", "callers", out ? out : json_array(), "considered",
+                     considered ? json_incref(considered) : json_array(), "callees", callees);
+}
+
+/* current_urls(x, tenant) made once per tenant until x->urls is dropped.
+ * Borrowed. */
+static json_t *tenant_urls(exec *x, const char *tenant)
+{
+    if (!x->urls) x->urls = json_object();
+    json_t *u = json_object_get(x->urls, tenant);
+    if (!u) {
+        u = current_urls(x, tenant);
+        json_object_set_new(x->urls, tenant, u);
+    }
+    return u;
+}
+
+/* The index of the spec of tenant/name in x->set (the last one when
+ * several match), or (size_t)-1. */
+static size_t spec_of(exec *x, const char *tenant, const char *name)
+{
+    if (!x->spec_index) {
+        x->spec_index = json_object();
+        for (size_t i = 0; i < fb_spec_count(x->set); i++) {
+            char *key = tw_key(fb_spec_tenant(x->set, i), fb_spec_name(x->set, i));
+            json_object_set_new(x->spec_index, key, json_integer((json_int_t)i));
+            free(key);
+        }
+    }
+    char *key = tw_key(tenant, name);
+    json_t *v = json_object_get(x->spec_index, key);
+    free(key);
+    return v ? (size_t)json_integer_value(v) : (size_t)-1;
 }
 
 /* Makes the deploy item of change c (create, update, move): its spec with
@@ -232,17 +344,15 @@ static int prepare(exec *x, json_t *c, json_t *stored, fbi_deploy_item *it, int 
 {
     *why = NULL;
     memset(it, 0, sizeof *it);
-    size_t si = (size_t)-1;
-    for (size_t i = 0; i < fb_spec_count(x->set); i++)
-        if (!strcmp(fb_spec_name(x->set, i), jstr(c, "workload")) &&
-            !strcmp(fb_spec_tenant(x->set, i), jstr(c, "tenant")))
-            si = i;
+    size_t si = spec_of(x, jstr(c, "tenant"), jstr(c, "workload"));
     if (si == (size_t)-1) {
         *why = fbi_xstrdup("its spec is not among the files given");
         return -1;
     }
     json_t *doc = json_deep_copy(fbi_spec_doc(x->set, si));
-    json_t *urls = current_urls(x, jstr(c, "tenant"));
+    json_t *urls = tenant_urls(x, jstr(c, "tenant"));
+    /* the placeholders are this workload's view only */
+    urls = placeholders ? json_copy(urls) : json_incref(urls);
     if (placeholders) {
         /* every workload of the tenant the plan creates or moves */
         size_t k;
@@ -284,6 +394,9 @@ static int prepare(exec *x, json_t *c, json_t *stored, fbi_deploy_item *it, int 
 /* One level: its creates, updates and moves in parallel. */
 static void run_level(exec *x, json_int_t level)
 {
+    /* the earlier levels recorded endpoints: read them again */
+    json_decref(x->urls);
+    x->urls = NULL;
     json_t *stored = deployments(x->store);
     size_t nc = json_array_size(x->changes);
     fbi_deploy_item *items = fbi_xcalloc(nc ? nc : 1, sizeof *items);
@@ -422,7 +535,7 @@ int fbc_plan_execute(fbi_broker *b, fb_store *store, fbi_lock *lock, fb_spec_set
     int rc = fbc_bump_serial(store, "apply");
     if (rc != FB_EXIT_OK) return rc;
     exec x = {b, store, lock, set, o, json_object_get(plan, "changes"), json_object(), json_array(),
-              0, 0, 0};
+              0, 0, 0, NULL, NULL, NULL, NULL, NULL};
     json_int_t top = 0;
     size_t k;
     json_t *c;
@@ -499,6 +612,7 @@ int fbc_plan_execute(fbi_broker *b, fb_store *store, fbi_lock *lock, fb_spec_set
     json_decref(sum);
     json_decref(x.outcome);
     json_decref(x.results);
+    exec_caches_free(&x);
     if (x.invalid) return FB_EXIT_INVALID;
     return failed || skipped ? FB_EXIT_FAILURE : FB_EXIT_OK;
 }
@@ -507,7 +621,8 @@ int fbc_plan_dry_run(fbi_broker *b, fb_store *store, fb_spec_set *set, json_t *p
                      unsigned parallelism)
 {
     fbc_exec_opts o = {0, parallelism, 1, NULL};
-    exec x = {b, store, NULL, set, &o, json_object_get(plan, "changes"), NULL, NULL, 0, 0, 0};
+    exec x = {b, store, NULL, set, &o, json_object_get(plan, "changes"), NULL, NULL, 0, 0, 0,
+              NULL, NULL, NULL, NULL, NULL};
     json_t *stored = deployments(store);
     size_t nc = json_array_size(x.changes), m = 0, k;
     fbi_deploy_item *items = fbi_xcalloc(nc ? nc : 1, sizeof *items);
@@ -545,5 +660,6 @@ int fbc_plan_dry_run(fbi_broker *b, fb_store *store, fb_spec_set *set, json_t *p
     }
     fbi_deploy_items_free(items, m);
     json_decref(stored);
+    exec_caches_free(&x);
     return rc;
 }

@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "cli/planexec.h"
 #include "base/diag.h"
+#include "base/jsonread.h"
 #include "catalog/catalog.h"
 #include "spec/spec.h"
 #include "base/util.h"
@@ -175,7 +176,9 @@ int fbc_plan_load(const char *verb, const char *ref, fb_store *store, json_t **p
         }
     }
     json_error_t je;
-    *plan = json_loads(text, 0, &je);
+    /* json_loads' value and errors, in one pass (a 1,000-workload plan:
+     * 0.5 G instructions through jansson's parser; bench/README-aws.md) */
+    *plan = fbi_json_reads(text, 0, &je);
     free(text);
     if (!*plan) {
         fprintf(stderr, "fedbroker %s: --plan %s: line %d column %d: %s (a plan document "

@@ -55,9 +55,9 @@ static const char *basis_name(budget_basis b)
 /* The lowest figure a candidate can have on this basis. */
 static int64_t figure_lo(const option *op, budget_basis b)
 {
-    return b == BASIS_LIST ? op->list_nano
-           : b == BASIS_NET ? op->contracted_nano - op->credit_ub_nano
-                            : op->contracted_nano;
+    return b == BASIS_LIST ? opt_ev(op)->list_nano
+           : b == BASIS_NET ? opt_ev(op)->contracted_nano - opt_ev(op)->credit_ub_nano
+                            : opt_ev(op)->contracted_nano;
 }
 
 int64_t fbi_plan_budget_slack(const wl *w, budget_basis b)
@@ -66,7 +66,7 @@ int64_t fbi_plan_budget_slack(const wl *w, budget_basis b)
     for (size_t k = 0; k < w->nopts; k++) {
         const option *op = &w->opts[k];
         if (opt_class(w, op)) continue;
-        int64_t d = op->contracted_nano - figure_lo(op, b);
+        int64_t d = opt_ev(op)->contracted_nano - figure_lo(op, b);
         if (d > s) s = d;
     }
     return s;
@@ -78,11 +78,11 @@ int64_t fbi_plan_budget_slack(const wl *w, budget_basis b)
 static int64_t wl_figure(const wl *w, budget_basis b)
 {
     const option *op = &w->opts[w->chosen];
-    if (b == BASIS_LIST) return op->list_nano;
-    if (b == BASIS_CONTRACTED) return op->contracted_nano;
+    if (b == BASIS_LIST) return opt_ev(op)->list_nano;
+    if (b == BASIS_CONTRACTED) return opt_ev(op)->contracted_nano;
     int64_t c = 0;
     for (size_t k = 0; k < w->ncredit; k++) c += w->credit_nano[k];
-    return op->contracted_nano + c;
+    return opt_ev(op)->contracted_nano + c;
 }
 
 static int64_t wl_credit(const wl *w)
@@ -311,8 +311,8 @@ json_t *fbi_plan_budgets_json(model *m, const build *bd)
                 continue;
             }
             fig += wl_figure(w, bs[b].basis);
-            contracted += w->opts[w->chosen].contracted_nano;
-            list += w->opts[w->chosen].list_nano;
+            contracted += opt_ev(&w->opts[w->chosen])->contracted_nano;
+            list += opt_ev(&w->opts[w->chosen])->list_nano;
             credit += wl_credit(w);
         }
         int64_t lc = bs[b].fed ? link_figure(m, bd, mem, nm, bs[b].basis, &placed, NULL, NULL) : 0;
@@ -396,7 +396,7 @@ static size_t alive(const wl *w)
 static int any_covered(const wl *w)
 {
     for (size_t k = 0; k < w->nopts; k++)
-        if (!opt_class(w, &w->opts[k]) && w->opts[k].in_free_tier) return 1;
+        if (!opt_class(w, &w->opts[k]) && opt_ev(&w->opts[k])->in_free_tier) return 1;
     return 0;
 }
 
@@ -416,7 +416,7 @@ static long pick(const model *m, const size_t *mem, size_t nm, budget_basis b)
         for (size_t i = 0; i < m->nw; i++) {
             const wl *w = &m->w[i];
             if (alive(w) < 2) continue;
-            if (pass == 0 ? (w->chosen >= 0 && w->opts[w->chosen].in_free_tier) : any_covered(w))
+            if (pass == 0 ? (w->chosen >= 0 && opt_ev(&w->opts[w->chosen])->in_free_tier) : any_covered(w))
                 return (long)i;
         }
     return -1;

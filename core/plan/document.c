@@ -80,8 +80,8 @@ static json_t *option_summary(const model *m, const wl *w, const option *op)
     set_str(m, o, "provider", op->of->provider);
     set_str(m, o, "service", op->of->service);
     set_str(m, o, "region", op->of->region);
-    json_object_set_new(o, "monthly_cost", fbi_plan_nano_json(op->contracted_nano));
-    if (op->has_latency) json_object_set_new(o, "p50_latency_ms", json_real(round(op->p50_ms * 10) / 10));
+    json_object_set_new(o, "monthly_cost", fbi_plan_nano_json(opt_ev(op)->contracted_nano));
+    if (opt_ev(op)->has_latency) json_object_set_new(o, "p50_latency_ms", json_real(round(opt_ev(op)->p50_ms * 10) / 10));
     char rb[200];
     const char *reason = fbi_plan_opt_reason(m, w, op, rb);
     if (reason) set_str(m, o, "eliminated_by", reason);
@@ -104,16 +104,16 @@ static json_t *alternatives(const model *m, const wl *w, const option *chosen)
             if (cls && strcmp(cls, "latency") && strcmp(cls, "budget") && strcmp(cls, "objective"))
                 continue;
             int better = !best;
-            if (!better && round != 1) better = op->contracted_nano < best->contracted_nano;
-            if (!better && round == 1 && op->has_latency)
-                better = !best->has_latency || op->p50_ms < best->p50_ms;
+            if (!better && round != 1) better = opt_ev(op)->contracted_nano < opt_ev(best)->contracted_nano;
+            if (!better && round == 1 && opt_ev(op)->has_latency)
+                better = !opt_ev(best)->has_latency || opt_ev(op)->p50_ms < opt_ev(best)->p50_ms;
             if (better) { best = op; bi = k; }
         }
         if (!best) break;
         used[bi] = 1;
         json_t *a = option_summary(m, w, best);
         char d[40];
-        int64_t diff = best->contracted_nano - chosen->contracted_nano;
+        int64_t diff = opt_ev(best)->contracted_nano - opt_ev(chosen)->contracted_nano;
         const char *decided;
         char *why = NULL;
         char rb[200];
@@ -352,7 +352,7 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
                 lines = shared_put(cache, lkey.data, lines);
             }
             fbi_buf_free(&lkey);
-            int64_t wtotal = op->contracted_nano + sent[i];
+            int64_t wtotal = opt_ev(op)->contracted_nano + sent[i];
             snprintf(key, sizeof key, "P%p", (void *)op->of);
             json_t *pl = shared_get(cache, key);
             if (!pl) {
@@ -373,41 +373,41 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
             json_object_set_new(wj, "placement", pl);
             snprintf(key, sizeof key, "l%p", (void *)op);
             json_t *v = shared_get(cache, key);
-            json_object_set_new(wj, "list_cost", v ? v : shared_put(cache, key, fbi_plan_nano_json(op->list_nano)));
+            json_object_set_new(wj, "list_cost", v ? v : shared_put(cache, key, fbi_plan_nano_json(opt_ev(op)->list_nano)));
             snprintf(key, sizeof key, "c%p", (void *)op);
             v = shared_get(cache, key);
             json_object_set_new(wj, "contracted_cost",
-                                v ? v : shared_put(cache, key, fbi_plan_nano_json(op->contracted_nano)));
+                                v ? v : shared_put(cache, key, fbi_plan_nano_json(opt_ev(op)->contracted_nano)));
             json_object_set_new(wj, "egress_to_workloads", fbi_plan_nano_json(sent[i]));
             json_object_set_new(wj, "monthly_cost", fbi_plan_nano_json(wtotal));
             json_object_set_new(wj, "free_tier_credit", fbi_plan_nano_json(wcredit));
             json_object_set_new(wj, "effective_cost", fbi_plan_nano_json(wtotal + wcredit));
-            if (op->has_latency) {
-                json_object_set_new(wj, "p50_latency_ms", json_real(round(op->p50_ms * 10) / 10));
-                json_object_set_new(wj, "mean_latency_ms", json_real(round(op->mean_ms * 10) / 10));
+            if (opt_ev(op)->has_latency) {
+                json_object_set_new(wj, "p50_latency_ms", json_real(round(opt_ev(op)->p50_ms * 10) / 10));
+                json_object_set_new(wj, "mean_latency_ms", json_real(round(opt_ev(op)->mean_ms * 10) / 10));
                 /* the modelled percentiles (docs/plan.md, "Latency") */
                 snprintf(key, sizeof key, "T%p", (void *)op);
                 json_t *pj = shared_get(cache, key);
                 if (!pj) {
                     pj = json_object();
                     for (int k = 0; k < PLAN_NPCT; k++)
-                        json_object_set_new(pj, fbi_plan_pct_names[k], json_real(round(op->pct_ms[k] * 10) / 10));
+                        json_object_set_new(pj, fbi_plan_pct_names[k], json_real(round(opt_ev(op)->pct_ms[k] * 10) / 10));
                     pj = shared_put(cache, key, pj);
                 }
                 json_object_set_new(wj, "latency_ms", pj);
-                set_str(m, wj, "latency_origin", op->latency_origin);
-                if (op->cold_ms > 0) {
+                set_str(m, wj, "latency_origin", opt_ev(op)->latency_origin);
+                if (opt_ev(op)->cold_ms > 0) {
                     snprintf(key, sizeof key, "C%p", (void *)op);
                     json_t *cj = shared_get(cache, key);
                     if (!cj)
-                        cj = shared_put(cache, key, json_pack("{s:f,s:f,s:b}", "ms", op->cold_ms, "probability",
-                                                              round(op->p_cold * 1000) / 1000, "in_p50",
-                                                              op->p_cold >= 0.5));
+                        cj = shared_put(cache, key, json_pack("{s:f,s:f,s:b}", "ms", opt_ev(op)->cold_ms, "probability",
+                                                              round(opt_ev(op)->p_cold * 1000) / 1000, "in_p50",
+                                                              opt_ev(op)->p_cold >= 0.5));
                     json_object_set_new(wj, "cold_start", cj);
                 }
             }
             json_object_set_new(wj, "lines", lines);
-            json_object_set_new(wj, "notes", op->notes ? json_incref(op->notes) : json_array());
+            json_object_set_new(wj, "notes", opt_ev(op)->notes ? json_incref(opt_ev(op)->notes) : json_array());
             snprintf(key, sizeof key, "A%p/%d", (void *)op, w->fixed);
             json_t *alts = plain ? shared_get(cache, key) : NULL;
             if (!alts) {
@@ -415,10 +415,10 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
                 if (plain) alts = shared_put(cache, key, alts);
             }
             json_object_set_new(wj, "alternatives", alts);
-            total += op->contracted_nano;
-            list_total += op->list_nano;
-            add_amount(by_provider, op->of->provider, op->contracted_nano);
-            add_amount(by_region, op->of->key, op->contracted_nano);
+            total += opt_ev(op)->contracted_nano;
+            list_total += opt_ev(op)->list_nano;
+            add_amount(by_provider, op->of->provider, opt_ev(op)->contracted_nano);
+            add_amount(by_region, op->of->key, opt_ev(op)->contracted_nano);
             const char *lk;
             json_t *lv;
             json_object_foreach(labels, lk, lv) {

@@ -64,19 +64,19 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
         option *best = NULL;
         for (size_t k = 0; k < w->nopts; k++) {
             option *op = &w->opts[k];
-            if (opt_class(w, op) && !strcmp(opt_class(w, op), "latency") && op->has_latency &&
-                (!best || op->pct_ms[pk] < best->pct_ms[pk]))
+            if (opt_class(w, op) && !strcmp(opt_class(w, op), "latency") && opt_ev(op)->has_latency &&
+                (!best || opt_ev(op)->pct_ms[pk] < opt_ev(best)->pct_ms[pk]))
                 best = op;
         }
-        if (!best || best->pct_ms[pk] <= (double)slo) continue;
+        if (!best || opt_ev(best)->pct_ms[pk] <= (double)slo) continue;
         fbi_buf src;
         fbi_buf_init(&src);
         sources_text(w->doc, &src);
         fbi_buf_printf(&detail, "%slatency SLO %s %lld ms from %s: best is %s:%s at %.0f ms (%s); "
                        "the nearest relaxation is latencySLO.%s: %.0fms",
                        detail.len ? "; " : "", fbi_plan_pct_names[pk], slo, src.data ? src.data : "?",
-                       best->of->provider, best->of->region, best->pct_ms[pk], best->of->service,
-                       fbi_plan_pct_names[pk], ceil(best->pct_ms[pk]));
+                       best->of->provider, best->of->region, opt_ev(best)->pct_ms[pk], best->of->service,
+                       fbi_plan_pct_names[pk], ceil(opt_ev(best)->pct_ms[pk]));
         fbi_buf_free(&src);
     }
     /* the cheapest candidate on the budget's own figure (for net: the
@@ -88,9 +88,9 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
     for (size_t k = 0; k < w->nopts; k++) {
         option *op = &w->opts[k];
         if (!opt_class(w, op) || strcmp(opt_class(w, op), "budget")) continue;
-        int64_t fig = basis == BASIS_LIST ? op->list_nano
-                      : basis == BASIS_NET ? op->contracted_nano - op->credit_ub_nano
-                                           : op->contracted_nano;
+        int64_t fig = basis == BASIS_LIST ? opt_ev(op)->list_nano
+                      : basis == BASIS_NET ? opt_ev(op)->contracted_nano - opt_ev(op)->credit_ub_nano
+                                           : opt_ev(op)->contracted_nano;
         if (!cheap || fig < cheap_fig) {
             cheap = op;
             cheap_fig = fig;
@@ -110,7 +110,7 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
                        fbi_plan_basis_words(basis));
         if (basis == BASIS_NET)
             fbi_buf_printf(&detail, " at best (contracted %s, less the most free-tier credit it can get)",
-                           fbi_nano_str(cheap->contracted_nano, dd));
+                           fbi_nano_str(opt_ev(cheap)->contracted_nano, dd));
         fbi_buf_printf(&detail, "; the nearest relaxation is budget.monthly: \"%s\"", cc);
     }
     json_t *res = json_object_get(place, "residency");

@@ -17,6 +17,16 @@
 
 #define DEFAULT_IDLE_S 600.0
 
+const option_eval fbi_plan_no_eval;
+
+/* op's evaluation block, made on the first write; settle drops it again
+ * when every number stayed zero. The thread evaluating op only. */
+static option_eval *ev_w(option *op)
+{
+    if (!op->ev) op->ev = fbi_xcalloc(1, sizeof *op->ev);
+    return op->ev;
+}
+
 static void add_line(option *op, pline *l)
 {
     if (op->nlines == op->caplines) {
@@ -24,8 +34,9 @@ static void add_line(option *op, pline *l)
         op->lines = fbi_xrealloc(op->lines, op->caplines * sizeof *op->lines);
     }
     op->lines[op->nlines++] = *l;
-    op->list_nano += l->list_nano;
-    op->contracted_nano += l->contracted_nano;
+    option_eval *e = ev_w(op);
+    e->list_nano += l->list_nano;
+    e->contracted_nano += l->contracted_nano;
 }
 
 static void eliminate(const model *m, option *op, const char *cls, const char *fmt, ...)
@@ -50,6 +61,7 @@ static void eliminate(const model *m, option *op, const char *cls, const char *f
 static void option_free(option *op)
 {
     free(op->lines);
+    free(op->ev);
     if (op->src && --op->src->refs == 0) {
         free(op->src->lines);
         free(op->src);
@@ -105,15 +117,15 @@ const char *fbi_plan_opt_reason(const model *m, const wl *w, const option *op, c
     if (op->reason_class) return op->reason;
     if (op->run != RUN_OBJECTIVE) return NULL; /* a tie being settled */
     const shape *sh = w->sh;
-    if (!op->has_latency) {
+    if (!opt_ev(op)->has_latency) {
         snprintf(buf, 200, "no latency estimate, objective %s needs one", sh->obj);
     } else if (sh->obj_weight >= 1.0) {
         double band = sh->obj_best_lat * 0.10 > 2.0 ? sh->obj_best_lat * 0.10 : 2.0;
         snprintf(buf, 200, "p50 %.1f ms is more than %.1f ms above the best (%.1f ms) for "
-                 "objective latency", op->p50_ms, band, sh->obj_best_lat);
+                 "objective latency", opt_ev(op)->p50_ms, band, sh->obj_best_lat);
     } else {
-        double s = (1 - sh->obj_weight) * (double)op->contracted_nano / sh->obj_best_cost +
-                   sh->obj_weight * op->p50_ms / sh->obj_best_lat;
+        double s = (1 - sh->obj_weight) * (double)opt_ev(op)->contracted_nano / sh->obj_best_cost +
+                   sh->obj_weight * opt_ev(op)->p50_ms / sh->obj_best_lat;
         snprintf(buf, 200, "balanced score %.3f is more than 10%% above the best (%.3f, latency "
                  "weight %.2f)", s, sh->obj_best_score, sh->obj_weight);
     }
@@ -341,6 +353,7 @@ static void latency(const model *m, option *op, const json_t *doc, const plan_us
     json_t *sources = json_object_get(traffic, "sources");
     size_t ns = json_array_size(sources);
     if (ns == 0) return;
+    option_eval *e = ev_w(op);
     double sum = 0, wsum = 0;
     double *rtt = fbi_xcalloc(ns, sizeof *rtt), *wt = fbi_xcalloc(ns, sizeof *wt);
     size_t i;
@@ -348,8 +361,8 @@ static void latency(const model *m, option *op, const json_t *doc, const plan_us
     json_array_foreach(sources, i, s) {
         const plan_rtt *rt = fbi_plan_user_rtt(m, jstr(s, "location"), op->of->key);
         if (rt->st != FB_OK) {
-            op->has_latency = 0;
-            op->latency_origin = NULL;
+            e->has_latency = 0;
+            e->latency_origin = NULL;
             eliminate(m, op, "latency", "no latency estimate from %s to %s: %s", jstr(s, "location"),
                       op->of->key, rt->org.detail);
             free(rtt);
@@ -360,27 +373,27 @@ static void latency(const model *m, option *op, const json_t *doc, const plan_us
         wt[i] = json_number_value(json_object_get(s, "weight"));
         sum += wt[i] * rt->ms;
         wsum += wt[i];
-        op->latency_origin = rtt_kind_rank(op->latency_origin, fbi_rtt_kind_name(rt->org.kind));
+        e->latency_origin = rtt_kind_rank(e->latency_origin, fbi_rtt_kind_name(rt->org.kind));
     }
-    op->has_latency = 1;
+    e->has_latency = 1;
     json_t *scaling = jpath(doc, "spec", "scaling");
     int zero = json_is_true(json_object_get(scaling, "scaleToZero")) &&
                json_integer_value(json_object_get(scaling, "minInstances")) == 0;
-    op->cold_ms = usage->cold_ms;
+    e->cold_ms = usage->cold_ms;
     double idle = usage->idle_s;
     if (idle <= 0) idle = DEFAULT_IDLE_S;
     double rate = (double)json_integer_value(json_object_get(traffic, "requestsPerMonth")) /
                   (m->hours * 3600.0);
-    op->p_cold = zero ? exp(-rate * idle) : 0.0;
+    e->p_cold = zero ? exp(-rate * idle) : 0.0;
     lat_mass *v = fbi_xcalloc(2 * ns, sizeof *v);
     for (i = 0; i < ns; i++) {
-        v[2 * i] = (lat_mass){rtt[i], wt[i] * (1 - op->p_cold)};
-        v[2 * i + 1] = (lat_mass){rtt[i] + op->cold_ms, wt[i] * op->p_cold};
+        v[2 * i] = (lat_mass){rtt[i], wt[i] * (1 - e->p_cold)};
+        v[2 * i + 1] = (lat_mass){rtt[i] + e->cold_ms, wt[i] * e->p_cold};
     }
     qsort(v, 2 * ns, sizeof *v, by_ms);
     for (int k = 0; k < PLAN_NPCT; k++)
-        op->pct_ms[k] = quantile(v, 2 * ns, wsum > 0 ? wsum : 1, fbi_plan_pcts[k]);
-    op->mean_ms = (wsum > 0 ? sum / wsum : sum) + op->p_cold * op->cold_ms;
+        e->pct_ms[k] = quantile(v, 2 * ns, wsum > 0 ? wsum : 1, fbi_plan_pcts[k]);
+    e->mean_ms = (wsum > 0 ? sum / wsum : sum) + e->p_cold * e->cold_ms;
     free(v);
     free(rtt);
     free(wt);
@@ -585,8 +598,9 @@ static int price_lines(const model *m, const shape *sh, option *op, const priced
 static void price_and_check(const model *m, const shape *sh, option *op, plan_usage *usage)
 {
     json_t *place = jpath(sh->doc, "spec", "placement");
-    op->notes = usage->notes;
-    op->vcpu_micro = fbi_plan_scaled(sh, usage->vcpu_micro);
+    option_eval *e = ev_w(op);
+    e->notes = usage->notes;
+    e->vcpu_micro = fbi_plan_scaled(sh, usage->vcpu_micro);
     for (size_t i = 0; i < usage->nlines; i++) {
         const usage_line *line = &usage->lines[i];
         if (line->bad) {
@@ -610,14 +624,14 @@ static void price_and_check(const model *m, const shape *sh, option *op, plan_us
         snprintf(key, sizeof key, "%sMs", fbi_plan_pct_names[k]);
         int64_t slo = json_integer_value(jpath(place, "latencySLO", key));
         if (slo <= 0) continue;
-        if (!op->has_latency)
+        if (!e->has_latency)
             eliminate(m, op, "latency", "latency SLO %s %lld ms cannot be checked: no traffic sources",
                       fbi_plan_pct_names[k], (long long)slo);
-        else if (op->pct_ms[k] > (double)slo)
+        else if (e->pct_ms[k] > (double)slo)
             eliminate(m, op, "latency", "%s %.1f ms is over the latency SLO of %lld ms",
-                      fbi_plan_pct_names[k], op->pct_ms[k], (long long)slo);
+                      fbi_plan_pct_names[k], e->pct_ms[k], (long long)slo);
     }
-    if (!op->reason_class && m->need_credit) op->credit_ub_nano = fbi_plan_credit_bound(m, op->lines, op->nlines, &op->in_free_tier);
+    if (!op->reason_class && m->need_credit) e->credit_ub_nano = fbi_plan_credit_bound(m, op->lines, op->nlines, &e->in_free_tier);
     /* the budget, on the figure its basis names (docs/spec.md, Budgets);
      * net is known only with the other placements (the free tiers are
      * shared), so here a candidate is out when even the most credit it
@@ -627,15 +641,15 @@ static void price_and_check(const model *m, const shape *sh, option *op, plan_us
     int64_t budget = json_integer_value(json_object_get(bj, "monthlyMicroUsd"));
     if (!op->reason_class && budget > 0) {
         budget_basis basis = fbi_plan_basis(bj);
-        int64_t fig = basis == BASIS_LIST ? op->list_nano
-                      : basis == BASIS_NET ? op->contracted_nano - op->credit_ub_nano
-                                           : op->contracted_nano;
+        int64_t fig = basis == BASIS_LIST ? e->list_nano
+                      : basis == BASIS_NET ? e->contracted_nano - e->credit_ub_nano
+                                           : e->contracted_nano;
         char a[40], bb[40], cc[40];
         if (fig > budget * NANO_PER_MICRO && basis == BASIS_NET)
             eliminate(m, op, "budget", "%s USD/month net after free tiers at best (%s contracted, at most "
                       "%s of free-tier credit) is over the budget of %s USD/month",
-                      fbi_nano_str(fig, a), fbi_nano_str(op->contracted_nano, cc),
-                      fbi_nano_str(op->credit_ub_nano, (char[40]){0}), fbi_nano_str(budget * NANO_PER_MICRO, bb));
+                      fbi_nano_str(fig, a), fbi_nano_str(e->contracted_nano, cc),
+                      fbi_nano_str(e->credit_ub_nano, (char[40]){0}), fbi_nano_str(budget * NANO_PER_MICRO, bb));
         else if (fig > budget * NANO_PER_MICRO)
             eliminate(m, op, "budget", "%s USD/month %s is over the budget of %s USD/month",
                       fbi_nano_str(fig, a), fbi_plan_basis_words(basis),
@@ -660,6 +674,12 @@ static void settle(option *op)
     free(op->lines);
     op->lines = NULL;
     op->nlines = op->caplines = 0;
+    /* calloc'd and written field by field, so the padding is still zero
+     * and -0.0 (kept) differs from 0.0 */
+    if (op->ev && memcmp(op->ev, &fbi_plan_no_eval, sizeof *op->ev) == 0) {
+        free(op->ev);
+        op->ev = NULL;
+    }
 }
 
 int fbi_plan_option_lines(model *m, const shape *sh, option *op)
@@ -669,14 +689,17 @@ int fbi_plan_option_lines(model *m, const shape *sh, option *op)
     memset(&t, 0, sizeof t);
     t.of = op->of;
     price_lines(m, sh, &t, op->src->lines, op->src->nlines);
-    if (t.reason_class || t.list_nano != op->list_nano || t.contracted_nano != op->contracted_nano) {
+    if (t.reason_class || opt_ev(&t)->list_nano != opt_ev(op)->list_nano ||
+        opt_ev(&t)->contracted_nano != opt_ev(op)->contracted_nano) {
         char *s = fbi_xasprintf("internal error: the lines of %s priced again do not add up to its "
                                 "evaluation", op->of->label);
         fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, s, "please report this bug");
         free(s);
         free(t.lines);
+        free(t.ev);
         return -1;
     }
+    free(t.ev);
     op->lines = t.lines;
     op->nlines = t.nlines;
     op->caplines = t.caplines;
@@ -769,9 +792,9 @@ void fbi_plan_apply_objective(shape *sh)
     double best_lat = INFINITY, best_cost = INFINITY;
     for (size_t k = 0; k < sh->nopts; k++) {
         option *op = &sh->opts[k];
-        if (op->run || op->reason_class || !op->has_latency) continue;
-        if (op->p50_ms < best_lat) best_lat = op->p50_ms;
-        if ((double)op->contracted_nano < best_cost) best_cost = (double)op->contracted_nano;
+        if (op->run || op->reason_class || !opt_ev(op)->has_latency) continue;
+        if (opt_ev(op)->p50_ms < best_lat) best_lat = opt_ev(op)->p50_ms;
+        if ((double)opt_ev(op)->contracted_nano < best_cost) best_cost = (double)opt_ev(op)->contracted_nano;
     }
     if (!isfinite(best_lat)) return; /* no latency: nothing to trade off */
     if (best_cost <= 0) best_cost = 1;
@@ -779,8 +802,8 @@ void fbi_plan_apply_objective(shape *sh)
     double best_score = INFINITY;
     for (size_t k = 0; k < sh->nopts; k++) {
         option *op = &sh->opts[k];
-        if (op->run || op->reason_class || !op->has_latency) continue;
-        double s = (1 - weight) * (double)op->contracted_nano / best_cost + weight * op->p50_ms / best_lat;
+        if (op->run || op->reason_class || !opt_ev(op)->has_latency) continue;
+        double s = (1 - weight) * (double)opt_ev(op)->contracted_nano / best_cost + weight * opt_ev(op)->p50_ms / best_lat;
         if (s < best_score) best_score = s;
     }
     /* kept for the reasons (fbi_plan_opt_reason) */
@@ -792,13 +815,13 @@ void fbi_plan_apply_objective(shape *sh)
     for (size_t k = 0; k < sh->nopts; k++) {
         option *op = &sh->opts[k];
         if (op->run || op->reason_class) continue;
-        if (!op->has_latency) {
+        if (!opt_ev(op)->has_latency) {
             op->run = RUN_OBJECTIVE;
         } else if (weight >= 1.0) {
             double band = best_lat * 0.10 > 2.0 ? best_lat * 0.10 : 2.0;
-            if (op->p50_ms > best_lat + band) op->run = RUN_OBJECTIVE;
+            if (opt_ev(op)->p50_ms > best_lat + band) op->run = RUN_OBJECTIVE;
         } else {
-            double s = (1 - weight) * (double)op->contracted_nano / best_cost + weight * op->p50_ms / best_lat;
+            double s = (1 - weight) * (double)opt_ev(op)->contracted_nano / best_cost + weight * opt_ev(op)->p50_ms / best_lat;
             if (s > best_score * 1.10) op->run = RUN_OBJECTIVE;
         }
     }

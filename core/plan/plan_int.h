@@ -111,25 +111,19 @@ typedef struct priced_from {
     size_t nlines;
 } priced_from;
 
-/* One candidate: a workload shape on one offer, and its evaluation. Every
- * workload of the shape shares it (see shape). */
-typedef struct option {
-    const offer_info *of;
-    /* the evaluation */
-    const char *reason_class; /* its verdict (static): NULL when it passed */
-    const char *reason;  /* interned */
-    pline *lines;        /* only once a solve chose it (fbi_plan_option_lines) */
-    /* 32 bits and chars, packed together: a federation of 1,000 distinct
-     * workloads keeps 92,000 candidates, 10,000 keep 920,000
-     * (bench/README-plan.md, memory): every field here costs 1 MB per
-     * 8 bytes at 1,000 */
-    uint32_t nlines, caplines;
-    priced_from *src;    /* while it passes: what its lines are priced from */
+/* The numbers of a candidate's evaluation: its totals, latency and
+ * driver notes. Kept apart from the candidate (option.ev) because most
+ * candidates of distinct shapes have none (66 of a Function's 92 offers
+ * are refused by the driver or the filters before anything is priced):
+ * a candidate without numbers keeps no block, and reads as all zero
+ * (opt_ev). */
+typedef struct option_eval {
     int64_t list_nano, contracted_nano;
     /* the most free-tier credit (>= 0 nano-USD) the plan's allocation can
      * give this candidate in any joint placement (fbi_plan_credit_bound);
      * computed only when a budget compares net figures */
     int64_t credit_ub_nano;
+    int64_t vcpu_micro;
     double mean_ms, p_cold, cold_ms;
     /* modelled p50, p90, p95, p99 (fbi_plan_pcts); p50_ms is pct_ms[0] */
     union {
@@ -137,16 +131,43 @@ typedef struct option {
         double p50_ms;
     };
     const char *latency_origin; /* static */
-    int64_t vcpu_micro;
     json_t *notes;       /* interned (fbi_plan_intern_json): borrowed */
     unsigned char in_free_tier; /* a free tier covers one of its lines (ditto) */
     unsigned char has_latency;
+} option_eval;
+
+/* All zero: what a candidate without an evaluation block reads. */
+extern const option_eval fbi_plan_no_eval;
+
+/* One candidate: a workload shape on one offer, and its evaluation. Every
+ * workload of the shape shares it (see shape). A federation of 1,000
+ * distinct workloads keeps 92,000 candidates, 10,000 keep 920,000
+ * (bench/README-plan.md, memory): every field here costs 1 MB per 8 bytes
+ * at 1,000, so the record is two-level: this (64 bytes) for every
+ * candidate, its numbers (ev) only for those that have any. */
+typedef struct option {
+    const offer_info *of;
+    /* the evaluation */
+    const char *reason_class; /* its verdict (static): NULL when it passed */
+    const char *reason;  /* interned */
+    pline *lines;        /* only once a solve chose it (fbi_plan_option_lines) */
+    priced_from *src;    /* while it passes: what its lines are priced from */
+    /* new, or NULL when every number is zero (read through opt_ev);
+     * written only by the thread evaluating the candidate (model.c) */
+    option_eval *ev;
+    uint32_t nlines, caplines;
     unsigned char validated, estimated; /* the driver calls it took */
     unsigned char batched; /* ... through one evaluate call with others */
     /* what this solve adds (RUN_*): the same for every workload of the
      * shape, reset by each solve */
     unsigned char run;
 } option;
+
+/* The numbers of op's evaluation (borrowed; all zero when it has none). */
+static inline const option_eval *opt_ev(const option *op)
+{
+    return op->ev ? op->ev : &fbi_plan_no_eval;
+}
 
 /* What one solve of the model (the plan, or a baseline) adds to the
  * evaluation's verdict on a candidate. */

@@ -113,8 +113,8 @@ void fbi_plan_build_problem(model *m, build *bd)
         wl *w = &m->w[i];
         int64_t demand = 0;
         for (size_t k = 0; k < w->nopts; k++)
-            if (!opt_class(w, &w->opts[k]) && w->opts[k].vcpu_micro > demand)
-                demand = w->opts[k].vcpu_micro;
+            if (!opt_class(w, &w->opts[k]) && opt_ev(&w->opts[k])->vcpu_micro > demand)
+                demand = opt_ev(&w->opts[k])->vcpu_micro;
         w->sp_w = fbi_problem_add_workload(bd->p, w->name, demand, &err);
         for (size_t k = 0; k < w->nopts; k++) {
             option *op = &w->opts[k];
@@ -130,7 +130,7 @@ void fbi_plan_build_problem(model *m, build *bd)
                 bd->offer_labels[bd->noffers++] = op->of->label;
             }
             bd->sp_of[op->of->idx] = (int)v;
-            fbi_problem_add_option(bd->p, w->sp_w, (int)v, op->contracted_nano, &err);
+            fbi_problem_add_option(bd->p, w->sp_w, (int)v, opt_ev(op)->contracted_nano, &err);
         }
     }
     free(err);

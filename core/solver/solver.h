@@ -174,6 +174,14 @@ fbi_money fbi_gap_slack(fbi_money total, double rel_gap);
 int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **err);
 void fbi_result_free(fbi_result *r);
 const char *fbi_status_str(fbi_status s);
+/* fbi_solve answers at its deadline even when GLPK's branch and bound is
+ * in a phase that does not call back (docs/solver.md, "Exact search"):
+ * it leaves that search on its own thread, which stops at its next
+ * callback. This waits (at most max_wait_s seconds) until every search
+ * left so has ended and joins its thread; returns how many still run.
+ * A program about to exit calls it so that no thread is alive at exit
+ * (valgrind); it need not. Thread-safe. */
+int fbi_solve_drain(double max_wait_s);
 
 /* ---- LP export ---- */
 

@@ -21,8 +21,10 @@
 #include <glpk.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FEMTO ((int64_t)1000000) /* femto-USD per nano-USD */
 #define KINF (((fbi_i128)1) << 120)   /* an option the relaxation excludes */
@@ -1325,76 +1327,176 @@ fbi_money fbi_lagr_lp(fbi_lagr *l, double deadline, int *infeasible, int verbose
     return res;
 }
 
-typedef struct cbinfo {
-    const fbi_cmp *c;
-    const model *m;
-    const int *asg;
-    int sent;
-    double deadline;
+/* Branch and bound runs on its own thread (fbi_mip_start below): GLPK
+ * looks at the clock only between node solves and cut rounds, and some of
+ * its phases make no callback for seconds on a loaded machine (the
+ * pseudocost initialisation solves an LP per fractional variable: 2.8 s of
+ * wall time measured on a 50x100 instance at load 20,
+ * bench/README-solver.md). The caller's thread waits for the worker until
+ * its deadline and then leaves with the best incumbent the worker has
+ * published; the worker stops at its next callback and frees everything
+ * itself (its thread is joined later: fbi_mip_drain). The caller may also
+ * start it early (fbi_solve does, beside the
+ * heuristic) and hand it plans as they come.
+ *
+ * Ownership: the job is shared by the caller and the worker; whoever of
+ * the two is last (the caller when the worker finished in time, the worker
+ * when the caller left) frees it. The worker reads the compiled problem
+ * only while the caller is there: while it builds the model (the caller
+ * waits for `built` before it may leave) and, under the job's mutex after
+ * checking `left`, to turn an offered plan into MIP columns. Otherwise it
+ * touches nothing but its own GLPK problem (in its own thread-local GLPK
+ * environment, freed with glp_free_env before it ends) and the job. */
+/* Searches the caller left running (their threads are joined once they
+ * end: in the next fbi_mip_start or in fbi_mip_drain). */
+typedef struct leftover {
+    pthread_t th;
+    int finished;       /* under g_left_mu: the worker has freed its job */
+    struct leftover *next;
+} leftover;
+static pthread_mutex_t g_left_mu = PTHREAD_MUTEX_INITIALIZER;
+static leftover *g_left;
+
+struct fbi_mipjob {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t th;
+    const fbi_cmp *c;   /* valid while !left */
+    double deadline;    /* fbi_mono_ms: the worker stops at its first callback past it */
+    int verbose;
+    /* under mu */
+    int built;          /* the model is built: the worker reads c only under mu */
+    int done;           /* the worker has finished: res and inc are final */
+    int left;           /* the caller has left: the worker frees the job */
+    int res;            /* the result when done (fbi_mip's codes) */
+    int *offer;         /* [nw]: a plan offered by the caller, or NULL */
+    int offer_ver, sent_ver;
+    leftover *lo;       /* set when the caller leaves */
+    int *xcol;          /* option -> x column (0: dead); set before built */
+    int nx;             /* x columns are 1..nx */
+    double *inc;        /* [nx + 1]: the incumbent's x values */
+    double inc_obj;
+    int have_inc;
+    /* the worker's own */
+    int own_thread;     /* 0: run on the caller's thread (no thread could be made) */
+    const struct model *m;
+    double pub_obj;     /* objective of the last incumbent published (have_inc) */
     double last, longest; /* for --verbose: the longest stretch without a callback */
     int longest_reason;
-} cbinfo;
+};
 
-/* GLPK callback: stops the search at the deadline (GLPK's own tm_lim is
- * only looked at between nodes, and cut rounds on a large node can run
- * far past it), and hands our heuristic plan to the branch and bound as
- * its first incumbent. */
-static void mip_cb(glp_tree *tree, void *info)
+static void mipjob_free(fbi_mipjob *j)
 {
-    cbinfo *cb = info;
-    double now = fbi_mono_ms();
-    if (now - cb->last > cb->longest) {
-        cb->longest = now - cb->last;
-        cb->longest_reason = glp_ios_reason(tree);
-    }
-    cb->last = now;
-    if (now > cb->deadline) {
-        glp_ios_terminate(tree);
-        return;
-    }
-    if (glp_ios_reason(tree) != GLP_IHEUR || cb->sent || !cb->asg) return;
-    cb->sent = 1;
-    const fbi_cmp *c = cb->c;
-    double *x = fbi_xcalloc((size_t)cb->m->ncols + 1, sizeof(double));
-    for (int w = 0; w < c->nw; w++) x[cb->m->xcol[c->ostart[w] + cb->asg[w]]] = 1.0;
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
+    free(j->xcol);
+    free(j->inc);
+    free(j->offer);
+    free(j);
+}
+
+/* Copies GLPK's incumbent into the job when it is better than the one
+ * published (the caller may leave at any moment and take it). */
+static void publish_incumbent(fbi_mipjob *j, glp_prob *P)
+{
+    int st = glp_mip_status(P);
+    if (st != GLP_FEAS && st != GLP_OPT) return;
+    double obj = glp_mip_obj_val(P);
+    /* only the worker writes pub_obj and have_inc: no lock to read them */
+    if (j->have_inc && !(obj < j->pub_obj)) return;
+    pthread_mutex_lock(&j->mu);
+    for (int k = 1; k <= j->nx; k++) j->inc[k] = glp_mip_col_val(P, k);
+    j->inc_obj = j->pub_obj = obj;
+    j->have_inc = 1;
+    pthread_mutex_unlock(&j->mu);
+}
+
+/* A plan as values of the MIP's columns (x and z). */
+static double *heur_point(const fbi_cmp *c, const model *m, const int *asg)
+{
+    double *x = fbi_xcalloc((size_t)m->ncols + 1, sizeof(double));
+    for (int w = 0; w < c->nw; w++) x[m->xcol[c->ostart[w] + asg[w]]] = 1.0;
     for (int ti = 0; ti < c->nt; ti++) {
         const fbi_term *t = &c->t[ti];
-        int ka = t->ca[cb->asg[t->a]], kb = t->cb[cb->asg[t->b]];
-        int col = cb->m->zcol0[ti];
+        int ka = t->ca[asg[t->a]], kb = t->cb[asg[t->b]];
+        int col = m->zcol0[ti];
         for (int k = 0; k < t->na * t->nb; k++) {
             if (t->cost[k] == FBI_FORBID) continue;
             if (k == ka * t->nb + kb) x[col] = 1.0;
             col++;
         }
     }
-    glp_ios_heur_sol(tree, x);
-    free(x);
+    return x;
 }
 
-int fbi_mip(const fbi_cmp *c, int *asg, int have_asg, double deadline, int verbose)
+/* GLPK callback: stops the search at the deadline or when the caller has
+ * left (GLPK's own tm_lim is only looked at between nodes, and cut rounds
+ * on a large node can run far past it), publishes every new incumbent,
+ * and hands the caller's plans to the branch and bound as incumbents. */
+static void mip_cb(glp_tree *tree, void *info)
 {
-    double left = deadline - fbi_mono_ms();
+    fbi_mipjob *j = info;
+    double now = fbi_mono_ms();
+    int reason = glp_ios_reason(tree);
+    if (now - j->last > j->longest) {
+        j->longest = now - j->last;
+        j->longest_reason = reason;
+    }
+    j->last = now;
+    double *x = NULL;
+    pthread_mutex_lock(&j->mu);
+    int left = j->left;
+    /* c is valid here: the caller cannot leave while we hold mu */
+    if (!left && reason == GLP_IHEUR && j->offer && j->offer_ver != j->sent_ver) {
+        x = heur_point(j->c, j->m, j->offer);
+        j->sent_ver = j->offer_ver;
+    }
+    pthread_mutex_unlock(&j->mu);
+    if (left || now > j->deadline) {
+        free(x);
+        glp_ios_terminate(tree);
+        return;
+    }
+    if (x) {
+        glp_ios_heur_sol(tree, x); /* GLPK keeps it only when better */
+        free(x);
+    }
+    /* every reason: GLPK records incumbents found by its own heuristics
+     * without a callback of their own */
+    publish_incumbent(j, glp_ios_get_prob(tree));
+}
+
+/* The root LP and branch and bound; 1 proven optimal, 0 stopped with an
+ * incumbent (published), 2 proven infeasible, -1 failure or no incumbent. */
+static int mip_run(fbi_mipjob *j, model *m)
+{
+    double left = j->deadline - fbi_mono_ms();
     if (left < 10) return -1;
-    quiet(verbose);
-    model m;
-    model_build(c, &m, 1);
     glp_smcp sp;
     glp_init_smcp(&sp);
-    sp.msg_lev = verbose ? GLP_MSG_ON : GLP_MSG_OFF;
-    sp.tm_lim = (int)left;
-    glp_adv_basis(m.lp, 0);
-    int rc = glp_simplex(m.lp, &sp);
-    int res = -1;
-    if (rc != 0 || glp_get_status(m.lp) != GLP_OPT) {
-        if (rc == 0 && glp_get_status(m.lp) == GLP_NOFEAS) res = 2;
-        model_free(&m);
-        return res;
+    sp.msg_lev = j->verbose ? GLP_MSG_ON : GLP_MSG_OFF;
+    glp_adv_basis(m->lp, 0);
+    int rc;
+    /* The root LP in pieces of 1,000 iterations (the simplex goes on from
+     * its basis): it makes no callback, and the caller may leave. */
+    for (;;) {
+        sp.tm_lim = (int)left;
+        sp.it_lim = 1000;
+        rc = glp_simplex(m->lp, &sp);
+        if (rc != GLP_EITLIM) break;
+        pthread_mutex_lock(&j->mu);
+        int gone = j->left;
+        pthread_mutex_unlock(&j->mu);
+        left = j->deadline - fbi_mono_ms();
+        if (gone || left < 10) return -1;
     }
+    if (rc != 0 || glp_get_status(m->lp) != GLP_OPT)
+        return rc == 0 && glp_get_status(m->lp) == GLP_NOFEAS ? 2 : -1;
     glp_iocp ip;
     glp_init_iocp(&ip);
-    ip.msg_lev = verbose ? GLP_MSG_ON : GLP_MSG_OFF;
-    left = deadline - fbi_mono_ms();
-    if (left < 10) { model_free(&m); return -1; }
+    ip.msg_lev = j->verbose ? GLP_MSG_ON : GLP_MSG_OFF;
+    left = j->deadline - fbi_mono_ms();
+    if (left < 10) return -1;
     ip.tm_lim = (int)left;
     ip.mip_gap = 0.0;
     ip.gmi_cuts = GLP_ON;
@@ -1402,27 +1504,217 @@ int fbi_mip(const fbi_cmp *c, int *asg, int have_asg, double deadline, int verbo
     ip.cov_cuts = GLP_ON;
     ip.br_tech = GLP_BR_PCH;
     ip.bt_tech = GLP_BT_BLB;
-    cbinfo info = {c, &m, have_asg ? asg : NULL, 0, deadline, fbi_mono_ms(), 0, 0};
     ip.cb_func = mip_cb;
-    ip.cb_info = &info;
-    double tb = fbi_mono_ms();
-    rc = glp_intopt(m.lp, &ip);
-    int st = glp_mip_status(m.lp);
-    if (verbose)
+    ip.cb_info = j;
+    j->last = fbi_mono_ms();
+    double tb = j->last;
+    rc = glp_intopt(m->lp, &ip);
+    int st = glp_mip_status(m->lp);
+    if (j->verbose)
         fprintf(stderr, "mip: branch and bound %.0f ms (rc %d, %.0f ms past the deadline); longest stretch "
                 "without a callback %.0f ms, ended by reason %d\n", fbi_mono_ms() - tb, rc,
-                fbi_mono_ms() - deadline, info.longest, info.longest_reason);
+                fbi_mono_ms() - j->deadline, j->longest, j->longest_reason);
     if (st == GLP_OPT || st == GLP_FEAS) {
-        for (int w = 0; w < c->nw; w++) {
-            int pick = -1;
-            for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++)
-                if (m.xcol[i] && glp_mip_col_val(m.lp, m.xcol[i]) > 0.5) pick = i - c->ostart[w];
-            if (pick >= 0) asg[w] = pick;
-        }
-        res = (st == GLP_OPT && rc == 0) ? 1 : 0;
-    } else if (st == GLP_NOFEAS) {
-        res = 2;
+        publish_incumbent(j, m->lp);
+        return st == GLP_OPT && rc == 0 ? 1 : 0;
     }
+    return st == GLP_NOFEAS ? 2 : -1;
+}
+
+static void *mip_worker(void *arg)
+{
+    fbi_mipjob *j = arg;
+    quiet(j->verbose);
+    model m;
+    model_build(j->c, &m, 1);
+    int nx = 0;
+    for (int i = 0; i < j->c->ostart[j->c->nw]; i++) if (m.xcol[i] > nx) nx = m.xcol[i];
+    pthread_mutex_lock(&j->mu);
+    j->xcol = m.xcol; /* the job's now; m.xcol stays readable (freed with the job) */
+    j->nx = nx;
+    j->inc = fbi_xcalloc((size_t)nx + 1, sizeof(double));
+    j->m = &m;
+    j->built = 1;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    int res = mip_run(j, &m);
+    m.xcol = NULL;
     model_free(&m);
+    /* this thread's GLPK environment (thread-local in GLPK 5; not the
+     * caller's, which may hold other GLPK objects) */
+    if (j->own_thread) glp_free_env();
+    pthread_mutex_lock(&j->mu);
+    j->m = NULL;
+    j->res = res;
+    j->done = 1;
+    int gone = j->left;
+    leftover *lo = j->lo;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    if (gone) {
+        mipjob_free(j);
+        pthread_mutex_lock(&g_left_mu);
+        lo->finished = 1;
+        pthread_mutex_unlock(&g_left_mu);
+    }
+    return NULL;
+}
+
+/* Joins the left searches that have ended; returns how many still run. */
+static int reap_leftovers(void)
+{
+    int running = 0;
+    leftover *done = NULL;
+    pthread_mutex_lock(&g_left_mu);
+    for (leftover **pp = &g_left; *pp;) {
+        leftover *lo = *pp;
+        if (lo->finished) {
+            *pp = lo->next;
+            lo->next = done;
+            done = lo;
+        } else {
+            running++;
+            pp = &lo->next;
+        }
+    }
+    pthread_mutex_unlock(&g_left_mu);
+    while (done) { /* their workers are past their last use of anything */
+        leftover *n = done->next;
+        pthread_join(done->th, NULL);
+        free(done);
+        done = n;
+    }
+    return running;
+}
+
+int fbi_mip_drain(double deadline_ms)
+{
+    for (;;) {
+        int running = reap_leftovers();
+        if (!running || fbi_mono_ms() >= deadline_ms) return running;
+        struct timespec ts = {0, 1000000}; /* 1 ms: they stop at their next callback */
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Waits on the job's condition until *flag or the monotonic deadline (ms;
+ * <= 0: no deadline); the caller holds j->mu. */
+static void wait_until(fbi_mipjob *j, const int *flag, double deadline)
+{
+    while (!*flag) {
+        if (deadline <= 0) { pthread_cond_wait(&j->cv, &j->mu); continue; }
+        double now = fbi_mono_ms();
+        if (now >= deadline) return;
+        struct timespec ts;
+        double s = floor(deadline / 1e3);
+        ts.tv_sec = (time_t)s;
+        ts.tv_nsec = (long)((deadline - s * 1e3) * 1e6);
+        if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+        pthread_cond_timedwait(&j->cv, &j->mu, &ts);
+    }
+}
+
+/* The incumbent's x values into asg (options of the compiled problem). */
+static void take_incumbent(const fbi_cmp *c, const fbi_mipjob *j, int *asg)
+{
+    for (int w = 0; w < c->nw; w++) {
+        int pick = -1;
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++)
+            if (j->xcol[i] && j->inc[j->xcol[i]] > 0.5) pick = i - c->ostart[w];
+        if (pick >= 0) asg[w] = pick;
+    }
+}
+
+fbi_mipjob *fbi_mip_start(const fbi_cmp *c, const int *asg, double deadline, int verbose)
+{
+    reap_leftovers();
+    fbi_mipjob *j = fbi_xcalloc(1, sizeof *j);
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* fbi_mono_ms's clock */
+    pthread_cond_init(&j->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    j->c = c;
+    j->deadline = deadline;
+    j->verbose = verbose;
+    if (asg) fbi_mip_offer(j, asg);
+    /* A GLPK built without thread-local environments (glp_config("TLS")
+     * NULL) cannot run beside the caller's GLPK calls: then the search
+     * runs in finish, on the caller's thread. */
+    j->own_thread = glp_config("TLS") != NULL; /* set before the worker may read it */
+    if (j->own_thread && pthread_create(&j->th, NULL, mip_worker, j) != 0) j->own_thread = 0;
+    return j;
+}
+
+void fbi_mip_offer(fbi_mipjob *j, const int *asg)
+{
+    pthread_mutex_lock(&j->mu);
+    if (!j->offer) j->offer = fbi_xmalloc(((size_t)j->c->nw + 1) * sizeof(int));
+    memcpy(j->offer, asg, (size_t)j->c->nw * sizeof(int));
+    j->offer_ver++;
+    pthread_mutex_unlock(&j->mu);
+}
+
+int fbi_mip_finish(fbi_mipjob *j, int *asg, double deadline)
+{
+    const fbi_cmp *c = j->c;
+    int res;
+    if (!j->own_thread) {
+        /* No thread: the same work here, bounded by GLPK's callbacks only. */
+        if (deadline < j->deadline) j->deadline = deadline;
+        mip_worker(j);
+        res = j->res;
+        if ((res == 1 || res == 0) && j->have_inc) take_incumbent(c, j, asg);
+        else if (res == 1 || res == 0) res = -1;
+        mipjob_free(j);
+        return res;
+    }
+    pthread_mutex_lock(&j->mu);
+    /* The worker reads c while it builds the model: not interruptible, as
+     * the model build was before the thread. */
+    wait_until(j, &j->built, 0);
+    wait_until(j, &j->done, deadline);
+    if (j->done) {
+        pthread_mutex_unlock(&j->mu);
+        pthread_join(j->th, NULL);
+        res = j->res;
+        if ((res == 1 || res == 0) && j->have_inc) take_incumbent(c, j, asg);
+        else if (res == 1 || res == 0) res = -1;
+        mipjob_free(j);
+        return res;
+    }
+    /* Past the deadline: take what the worker published and leave; it
+     * stops at its next callback and frees the job. */
+    res = j->have_inc ? 0 : -1;
+    if (j->have_inc) take_incumbent(c, j, asg);
+    leftover *lo = fbi_xcalloc(1, sizeof *lo);
+    lo->th = j->th;
+    pthread_mutex_lock(&g_left_mu);
+    lo->next = g_left;
+    g_left = lo;
+    pthread_mutex_unlock(&g_left_mu);
+    j->lo = lo;
+    j->left = 1;
+    pthread_mutex_unlock(&j->mu);
+    if (j->verbose && deadline > 1) /* not from fbi_mip_cancel */
+        fprintf(stderr, "mip: left the branch and bound at the deadline (its thread stops at its next "
+                "callback)\n");
     return res;
+}
+
+void fbi_mip_cancel(fbi_mipjob *j)
+{
+    if (!j) return;
+    if (!j->own_thread) { mipjob_free(j); return; }
+    int *scratch = fbi_xmalloc(((size_t)j->c->nw + 1) * sizeof(int));
+    fbi_mip_finish(j, scratch, 1); /* a deadline long past: leaves at once */
+    free(scratch);
+}
+
+int fbi_mip(const fbi_cmp *c, int *asg, int have_asg, double deadline, int verbose)
+{
+    if (deadline - fbi_mono_ms() < 10) return -1;
+    fbi_mipjob *j = fbi_mip_start(c, have_asg ? asg : NULL, deadline, verbose);
+    return fbi_mip_finish(j, asg, deadline);
 }

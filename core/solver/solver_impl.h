@@ -187,5 +187,25 @@ fbi_money fbi_lagr_lp(fbi_lagr *l, double deadline_ms, int *infeasible, int verb
  * Returns 1 proven optimal (best in asg), 0 time limit (asg improved when
  * possible), 2 proven infeasible, -1 failure. */
 int fbi_mip(const fbi_cmp *c, int *asg, int have_asg, double deadline_ms, int verbose);
+/* The same in steps, on a thread of its own: start it (c borrowed: must
+ * stay alive until finish or cancel returns; asg copied, may be NULL; the
+ * search stops at deadline_ms), hand it better plans as they come (offer:
+ * copied; used at the branch and bound's next heuristic callback), then
+ * finish: waits until the search ends or deadline_ms, whichever is first,
+ * and returns as fbi_mip (asg gets the best plan found, left as it is
+ * when none). At the deadline the search is left running on its thread
+ * until its next callback, where it stops and frees everything itself:
+ * finish and cancel free the job (steals). Call start, offer and finish
+ * from one thread. */
+typedef struct fbi_mipjob fbi_mipjob;
+fbi_mipjob *fbi_mip_start(const fbi_cmp *c, const int *asg, double deadline_ms, int verbose);
+void fbi_mip_offer(fbi_mipjob *j, const int *asg);
+int fbi_mip_finish(fbi_mipjob *j, int *asg, double deadline_ms);
+/* Stops the search and frees the job (steals; NULL is fine). */
+void fbi_mip_cancel(fbi_mipjob *j);
+/* Waits until every search left running by finish or cancel has ended
+ * (they stop at their next callback) or deadline_ms (fbi_mono_ms), joins
+ * their threads and returns how many still run. Thread-safe. */
+int fbi_mip_drain(double deadline_ms);
 
 #endif

@@ -7,12 +7,16 @@
 #include "spec/spec.h"
 #include "spec/profile.h"
 #include "base/diag.h"
+#include "base/map.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -83,8 +87,9 @@ struct fb_spec_set {
     void *vocab_ctx;
     char **stack;        /* real paths of the files being read (cycle check) */
     size_t nstack, capstack;
-    /* SHA-256 of a "spec" member's canonical text -> that member: items
-     * whose specs are equal share one (share_spec) */
+    /* the structural hash of a "spec" member or of any value in one
+     * (pool_key) -> that value: items share their equal parts
+     * (share_spec) */
     json_t *spec_pool;
 };
 
@@ -1496,28 +1501,140 @@ static void invalidate(fb_spec_set *s)
     s->links_json = s->feds_json = NULL;
 }
 
+/* FNV-1a over n bytes, continuing from h. */
+static uint64_t fnv_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+/* A 64-bit final mix (splitmix64's), so sums of member hashes spread. */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    x *= UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+/* A hash of a value's structure: values json_equal calls equal hash
+ * equal (an object's members are summed, so their order does not count).
+ * Only the pool's key: a collision costs a json_equal that fails. */
+static uint64_t value_hash(const json_t *v, int depth)
+{
+    uint64_t h = UINT64_C(1469598103934665603) + (uint64_t)json_typeof(v);
+    if (depth > 64) return h; /* deeper levels are json_equal's to tell apart */
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *k;
+        json_t *m;
+        uint64_t sum = 0;
+        json_object_foreach((json_t *)v, k, m)
+            sum += mix64(fnv_bytes(h, k, strlen(k)) ^ value_hash(m, depth + 1));
+        return mix64(h ^ sum);
+    }
+    case JSON_ARRAY:
+        for (size_t i = 0; i < json_array_size(v); i++)
+            h = mix64(h ^ value_hash(json_array_get(v, i), depth + 1));
+        return h;
+    case JSON_STRING:
+        return mix64(fnv_bytes(h, json_string_value(v), json_string_length(v)));
+    case JSON_INTEGER: {
+        json_int_t x = json_integer_value(v);
+        return mix64(fnv_bytes(h, &x, sizeof x));
+    }
+    case JSON_REAL: {
+        double x = json_real_value(v);
+        return mix64(fnv_bytes(h, &x, sizeof x));
+    }
+    default:
+        return mix64(h);
+    }
+}
+
+/* The pool's key of v: a hash of its structure (value_hash), in hex. Not
+ * the canonical text's hash: serialising and hashing every spec was 3 % of
+ * an AWS apply's instructions, on the main thread before the fan-out
+ * (perf4). A key only finds the candidate, json_equal decides (two unequal
+ * values with one key are simply not shared). */
+static void pool_key(const json_t *v, char key[17])
+{
+    snprintf(key, 17, "%016" PRIx64, value_hash(v, 0));
+}
+
+/* The pool's value equal to v (v itself when the pool has none yet): a
+ * new reference. A container's members are pooled first, so the equal
+ * parts of different specs (the same trigger, source list, code location,
+ * runtime string...) become one value too. The key is a hash of the
+ * structure (pool_key), checked with json_equal. depth is v's below
+ * "spec": the spec's own members (depth 1: scaling, traffic, placement...)
+ * stay the workload's own objects, as plan's hybrid split adds a key to
+ * one of its parts' (scaling.schedule); their members and anything deeper
+ * are shared. */
+static json_t *pooled(json_t *pool, json_t *v, int depth)
+{
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x) {
+            if (json_is_true(x) || json_is_false(x) || json_is_null(x)) continue;
+            json_t *p = pooled(pool, x, depth + 1);
+            /* replacing the value of an existing key changes no structure */
+            if (p != x) json_object_set(v, k, p);
+            json_decref(p);
+        }
+    } else if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            json_t *x = json_array_get(v, i);
+            if (json_is_true(x) || json_is_false(x) || json_is_null(x)) continue;
+            json_t *p = pooled(pool, x, depth + 1);
+            if (p != x) json_array_set(v, i, p);
+            json_decref(p);
+        }
+    }
+    if (depth == 1 && (json_is_object(v) || json_is_array(v))) return json_incref(v);
+    char key[17];
+    pool_key(v, key);
+    json_t *have = json_object_get(pool, key);
+    if (have && have != v && json_equal(have, v)) return json_incref(have);
+    if (!have) json_object_set(pool, key, v);
+    return json_incref(v);
+}
+
 /* Workloads that differ only in their metadata (10,000 replicas of one
  * function written out, the members of an application) have equal "spec"
  * members: norm's becomes the set's one copy of it, so the set holds each
  * distinct spec once (10,000 identical Functions: about 6 KB of jansson
- * values each; bench/README-plan.md, "Memory"). Equal means equal
- * canonical text, so every text and hash made from norm is unchanged.
- * Normal forms are never changed in place once they are in the set (every
- * caller that edits one edits a json_deep_copy: execute.c, changes.c,
- * plan's replicas and hybrid parts); fbi_spec_set_put's documents are not
- * pooled. */
+ * values each; bench/README-plan.md, "Memory"). Distinct specs share their
+ * equal parts the same way (pooled): 1,000 distinct Functions kept 7.7 MB
+ * of normal forms, most of it the same few objects and strings again.
+ * Equal means json_equal with an equal value_hash (which tells 0.0 from
+ * -0.0, as the canonical text does), so every text and hash made from
+ * norm is unchanged. Normal forms are never changed in place once they are in
+ * the set (every caller that edits one edits a json_deep_copy: execute.c,
+ * changes.c, plan's replicas and hybrid parts); fbi_spec_set_put's
+ * documents are not pooled. */
 static void share_spec(fb_spec_set *s, json_t *norm)
 {
     json_t *sp = json_object_get(norm, "spec");
     if (!json_is_object(sp)) return;
-    char *text = fbi_json_canonical(sp);
-    char key[65];
-    fbi_sha256_hex(text, strlen(text), key);
-    free(text);
     if (!s->spec_pool) s->spec_pool = json_object();
+    /* the whole spec first: a copy of an earlier one needs no more */
+    char key[17];
+    pool_key(sp, key);
     json_t *have = json_object_get(s->spec_pool, key);
-    if (!have) json_object_set(s->spec_pool, key, sp);
-    else if (have != sp && json_equal(have, sp)) json_object_set(norm, "spec", have);
+    if (have && (have == sp || json_equal(have, sp))) {
+        if (have != sp) json_object_set(norm, "spec", have);
+        return;
+    }
+    json_t *p = pooled(s->spec_pool, sp, 0);
+    if (p != sp) json_object_set(norm, "spec", p);
+    json_decref(p);
 }
 
 static void add_item(dctx *c, json_t *norm, const char *ptr_prefix)

@@ -12,19 +12,22 @@
 #include <math.h>
 #include <pthread.h>
 #include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct rx_entry {
     const json_t *node; /* the schema object holding "pattern" (or a key of patternProperties) */
     const char *pattern;
-    regex_t re;
+    regex_t re;         /* valid once ready */
+    int ready;          /* atomic: re compiled (first use; see add_regex) */
 } rx_entry;
 
 struct fbi_schema {
     json_t *root;
     rx_entry *rx;
     size_t nrx, caprx;
+    pthread_mutex_t rx_lock; /* serialises the first-use compiles */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -92,10 +95,19 @@ static int add_regex(fbi_schema *s, const json_t *node, const char *pattern,
     if (rc != 0) {
         char msg[256];
         regerror(rc, &e->re, msg, sizeof msg);
+        regfree(&e->re);
         *err = fbi_xasprintf("%s: pattern %s does not compile as a POSIX "
                              "extended regular expression: %s", where, pattern, msg);
         return -1;
     }
+    /* Compiled here only to refuse a bad pattern when the schema loads;
+     * kept compiled only once a value is matched against it (find_rx).
+     * Why: glibc expands a counted repetition into that many NFA nodes and
+     * keeps every node's epsilon closure, so "[a-z0-9._-]{1,255}" and its
+     * like in the config schema held 1 MB of heap for the whole process,
+     * though most configs never give those strings. */
+    regfree(&e->re);
+    e->ready = 0;
     e->node = node;
     e->pattern = pattern;
     s->nrx++;
@@ -279,6 +291,7 @@ fbi_schema *fbi_schema_new(const char *text, char **err)
     }
     fbi_schema *s = fbi_xcalloc(1, sizeof *s);
     s->root = root;
+    pthread_mutex_init(&s->rx_lock, NULL);
     fbi_buf path;
     fbi_buf_init(&path);
     fbi_buf_puts(&path, "#");
@@ -294,8 +307,10 @@ fbi_schema *fbi_schema_new(const char *text, char **err)
 void fbi_schema_free(fbi_schema *s)
 {
     if (!s) return;
-    for (size_t i = 0; i < s->nrx; i++) regfree(&s->rx[i].re);
+    for (size_t i = 0; i < s->nrx; i++)
+        if (s->rx[i].ready) regfree(&s->rx[i].re);
     free(s->rx);
+    pthread_mutex_destroy(&s->rx_lock);
     json_decref(s->root);
     free(s);
 }
@@ -495,12 +510,32 @@ static size_t utf8_chars(const char *s, size_t n)
     return c;
 }
 
+/* The compiled pattern, compiled on its first use. Thread-safe: the
+ * schema is shared read-only by validating threads, and this is the one
+ * thing they change in it (under rx_lock, published by the ready flag);
+ * hence the cast from const. */
 static const regex_t *find_rx(const fbi_schema *s, const json_t *node,
                               const char *pattern)
 {
     for (size_t i = 0; i < s->nrx; i++)
-        if (s->rx[i].node == node && strcmp(s->rx[i].pattern, pattern) == 0)
-            return &s->rx[i].re;
+        if (s->rx[i].node == node && strcmp(s->rx[i].pattern, pattern) == 0) {
+            rx_entry *e = (rx_entry *)&s->rx[i];
+            if (__atomic_load_n(&e->ready, __ATOMIC_ACQUIRE)) return &e->re;
+            pthread_mutex_t *lock = (pthread_mutex_t *)&s->rx_lock;
+            pthread_mutex_lock(lock);
+            if (!e->ready) {
+                /* It compiled when the schema loaded; failing now is the
+                 * allocator's, which fbi_xmalloc treats the same way. */
+                if (regcomp(&e->re, e->pattern, REG_EXTENDED | REG_NOSUB) != 0) {
+                    fprintf(stderr, "fedbroker: out of memory compiling pattern %s\n",
+                            e->pattern);
+                    abort();
+                }
+                __atomic_store_n(&e->ready, 1, __ATOMIC_RELEASE);
+            }
+            pthread_mutex_unlock(lock);
+            return &e->re;
+        }
     return NULL;
 }
 

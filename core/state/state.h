@@ -32,6 +32,16 @@ fb_status fbi_store_put_resource_fields(fb_store *s, const char *tenant, const c
                                         const char *region, const char *resource_json,
                                         fb_diag *diag);
 
+/* fb_store_put_deployment with state_json "{}", then the spec and the
+ * federation (each NULL: left as it was) set, in one statement: the row
+ * apply writes with its intent (a third of the writer's statements per
+ * workload were these three, bench/README-aws.md perf4). All borrowed. */
+fb_status fbi_store_put_deployment_intent(fb_store *s, const char *tenant, const char *workload,
+                                          const char *provider, const char *service,
+                                          const char *region, const char *state,
+                                          const char *spec_json, const char *federation,
+                                          fb_diag *diag);
+
 /* Sets the spec (JSON text, borrowed) a deployment is being applied from.
  * A deployment row that does not exist is left alone. */
 fb_status fbi_store_set_deployment_spec(fb_store *s, const char *tenant, const char *workload,

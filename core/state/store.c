@@ -173,6 +173,22 @@ static const char *const migrations[] = {
     "  stale_since FROM endpoints;"
     "DROP TABLE endpoints;"
     "ALTER TABLE endpoints_v9 RENAME TO endpoints;",
+    /* 10: the journal's phase check written as comparisons: the same rule,
+     * but SQLite 3.40 (Debian 12's) evaluates `phase IN ('intent','done',
+     * 'failed')` by building an ephemeral b-tree of the list on every
+     * insert and every update of the phase, ~25,000 instructions each, two
+     * per workload of an apply (bench/README-aws.md, perf4). SQLite cannot
+     * change a CHECK in place: the table is rebuilt, ids kept. */
+    "CREATE TABLE journal_v10 ("
+    "  id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, ended_at TEXT,"
+    "  op TEXT NOT NULL, tenant TEXT, workload TEXT, provider TEXT,"
+    "  phase TEXT NOT NULL CHECK (phase = 'intent' OR phase = 'done' OR phase = 'failed'),"
+    "  detail_json TEXT NOT NULL DEFAULT '{}');"
+    "INSERT INTO journal_v10(id,started_at,ended_at,op,tenant,workload,provider,phase,detail_json)"
+    "  SELECT id,started_at,ended_at,op,tenant,workload,provider,phase,detail_json FROM journal;"
+    "DROP TABLE journal;"
+    "ALTER TABLE journal_v10 RENAME TO journal;"
+    "CREATE INDEX journal_phase ON journal(phase);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
@@ -621,9 +637,22 @@ static void release(fb_store *s, sqlite3_stmt *st)
 
 /* Runs one statement with text/int64 bindings described by types:
  * 't' text (const char *, NULL binds NULL), 'i' int64 (long long). When
- * id is not NULL the statement ends in RETURNING id and *id receives it. */
+ * id is not NULL, *id receives the first column of the first row (the
+ * statement ends in RETURNING) or, with rowid set, the rowid the statement
+ * (an INSERT without RETURNING) inserted.
+ *
+ * Why rowid: SQLite 3.40 (Debian 12's) collects a RETURNING clause's rows
+ * in an ephemeral table, a b-tree opened, filled and freed per execution;
+ * for the journal's intent, one per workload of an apply, that was half
+ * of the statement's cost (bench/README-aws.md, perf4). The lock is held
+ * from the step to sqlite3_last_insert_rowid, so no other insert on this
+ * connection comes between.
+ *
+ * Texts are bound SQLITE_STATIC: they outlive the step, and release()
+ * clears the bindings before the lock is given up, so SQLite never copies
+ * them (a malloc and a copy per bound text, 48 per workload of an apply). */
 static fb_status exec_bind_id(fb_store *s, fb_diag *diag, const char *what, long long *id,
-                              const char *sql, const char *types, va_list ap)
+                              int rowid, const char *sql, const char *types, va_list ap)
 {
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = prepared(s, sql, 1);
@@ -635,15 +664,16 @@ static fb_status exec_bind_id(fb_store *s, fb_diag *diag, const char *what, long
     for (int i = 0; types[i]; i++) {
         if (types[i] == 't') {
             const char *v = va_arg(ap, const char *);
-            if (v) sqlite3_bind_text(st, i + 1, v, -1, SQLITE_TRANSIENT);
+            if (v) sqlite3_bind_text(st, i + 1, v, -1, SQLITE_STATIC);
             else sqlite3_bind_null(st, i + 1);
         } else {
             sqlite3_bind_int64(st, i + 1, va_arg(ap, long long));
         }
     }
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && id) *id = sqlite3_column_int64(st, 0);
+    if (rc == SQLITE_ROW && id && !rowid) *id = sqlite3_column_int64(st, 0);
     while (rc == SQLITE_ROW) rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE && id && rowid) *id = sqlite3_last_insert_rowid(s->db);
     fb_status out = rc == SQLITE_DONE ? FB_OK : db_error(s, diag, what);
     release(s, st);
     pthread_mutex_unlock(&s->mu);
@@ -655,17 +685,19 @@ static fb_status exec_bind(fb_store *s, fb_diag *diag, const char *what, const c
 {
     va_list ap;
     va_start(ap, types);
-    fb_status st = exec_bind_id(s, diag, what, NULL, sql, types, ap);
+    fb_status st = exec_bind_id(s, diag, what, NULL, 0, sql, types, ap);
     va_end(ap);
     return st;
 }
 
+/* exec_bind_id with an id: RETURNING's first column (rowid 0), or the
+ * rowid of the row an INSERT without RETURNING made (rowid 1). */
 static fb_status exec_returning(fb_store *s, fb_diag *diag, const char *what, long long *id,
-                                const char *sql, const char *types, ...)
+                                int rowid, const char *sql, const char *types, ...)
 {
     va_list ap;
     va_start(ap, types);
-    fb_status st = exec_bind_id(s, diag, what, id, sql, types, ap);
+    fb_status st = exec_bind_id(s, diag, what, id, rowid, sql, types, ap);
     va_end(ap);
     return st;
 }
@@ -741,7 +773,7 @@ fb_status fb_store_put_plan(fb_store *s, const char *plan_json, long long total_
     char now[21];
     now_text(now);
     long long got = 0;
-    fb_status st = exec_returning(s, diag, "save plan", &got,
+    fb_status st = exec_returning(s, diag, "save plan", &got, 0,
         "INSERT INTO plans(created_at, plan_json, total_micro_usd) VALUES(?1,?2,?3) RETURNING id",
         "tti", now, plan_json, total_micro_usd);
     if (st == FB_OK && id) *id = got;
@@ -770,9 +802,9 @@ fb_status fb_store_journal_begin(fb_store *s, const char *op, const char *tenant
     char now[21];
     now_text(now);
     long long got = 0;
-    fb_status st = exec_returning(s, diag, "journal intent", &got,
+    fb_status st = exec_returning(s, diag, "journal intent", &got, 1,
         "INSERT INTO journal(started_at, op, tenant, workload, provider, phase, detail_json)"
-        " VALUES(?1,?2,?3,?4,?5,'intent',?6) RETURNING id",
+        " VALUES(?1,?2,?3,?4,?5,'intent',?6)",
         "tttttt", now, op, tenant, workload, provider, detail_json ? detail_json : "{}");
     if (st == FB_OK && id) *id = got;
     return st;
@@ -822,6 +854,26 @@ fb_status fb_store_put_deployment(fb_store *s, const char *tenant, const char *w
         " updated_at=excluded.updated_at",
         "tttttttt", tenant, workload, provider, service, region, state,
         state_json ? state_json : "{}", now);
+}
+
+fb_status fbi_store_put_deployment_intent(fb_store *s, const char *tenant, const char *workload,
+                                          const char *provider, const char *service,
+                                          const char *region, const char *state,
+                                          const char *spec_json, const char *federation,
+                                          fb_diag *diag)
+{
+    char now[21];
+    now_text(now);
+    return exec_bind(s, diag, "save deployment",
+        "INSERT INTO deployments(tenant,workload,provider,service,region,state,state_json,"
+        "created_at,updated_at,spec_json,federation) VALUES(?1,?2,?3,?4,?5,?6,'{}',?7,?7,?8,?9)"
+        " ON CONFLICT(tenant,workload,provider,region) DO UPDATE SET service=excluded.service,"
+        " state=excluded.state, state_json=excluded.state_json,"
+        " updated_at=excluded.updated_at,"
+        " spec_json=COALESCE(excluded.spec_json, deployments.spec_json),"
+        " federation=COALESCE(excluded.federation, deployments.federation)",
+        "ttttttttt", tenant, workload, provider, service, region, state, now, spec_json,
+        federation);
 }
 
 fb_status fb_store_put_resource(fb_store *s, const char *tenant, const char *workload,
@@ -1124,7 +1176,7 @@ fb_status fbi_store_serial(fb_store *s, long long *serial, fb_diag *diag)
 fb_status fbi_store_bump_serial(fb_store *s, long long *serial, fb_diag *diag)
 {
     long long got = 0;
-    fb_status st = exec_returning(s, diag, "bump state serial", &got,
+    fb_status st = exec_returning(s, diag, "bump state serial", &got, 0,
         "UPDATE meta SET value = value + 1 WHERE key='state_serial' RETURNING value", "");
     if (st == FB_OK && serial) *serial = got;
     return st;

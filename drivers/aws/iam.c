@@ -350,15 +350,7 @@ fb_status aws_identity_bind(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cr
 
 char *aws_identity_caller_role_name(const char *tenant, const char *caller, const char *callee)
 {
-    char *key = fbk_xasprintf("%s/%s/%s", tenant, caller, callee);
-    char hex[65];
-    fbk_sha256_hex(key, strlen(key), hex);
-    free(key);
-    char *names = fbk_xasprintf("%s-%s-%s", tenant, caller, callee);
-    if (strlen(names) > 50) names[50] = '\0';
-    char *out = fbk_xasprintf("fbc-%s-%.8s", names, hex);
-    free(names);
-    return out;
+    return fbk_caller_binding_id(tenant, caller, callee, 50, 0);
 }
 
 fb_status aws_identity_caller_role(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds,

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POOL_ID "fedbroker"
+#define POOL_ID FBK_GCP_POOL_ID
 #define INVOKER "roles/run.invoker"
 #define WI_USER "roles/iam.workloadIdentityUser"
 #define SA_TYPE "gcp-service-account"
@@ -76,9 +76,7 @@ static char *sa_description(const char *tenant, const char *name)
  * hash, so a changed issuer gets its own provider. */
 static char *provider_id(const char *issuer)
 {
-    char hex[65];
-    fbk_sha256_hex(issuer, strlen(issuer), hex);
-    return fbk_xasprintf("fb-%.12s", hex);
+    return fbk_issuer_provider_id(issuer);
 }
 
 /* Sends a create and waits for its operation (IAM pools and providers).
@@ -254,17 +252,7 @@ static fb_status ensure_sa(fb_driver_ctx *ctx, fb_diag *diag, const char *tenant
  * a hash of all three, so it is unambiguous and at most 30 characters. */
 static char *caller_sa_id(const char *tenant, const char *caller, const char *callee)
 {
-    char *key = fbk_xasprintf("%s/%s/%s", tenant, caller, callee);
-    char hex[65];
-    fbk_sha256_hex(key, strlen(key), hex);
-    free(key);
-    char *names = fbk_xasprintf("%s-%s-%s", tenant, caller, callee);
-    if (strlen(names) > 17) names[17] = '\0';
-    size_t n = strlen(names);
-    while (n && names[n - 1] == '-') names[--n] = '\0'; /* no "--" before the hash */
-    char *out = fbk_xasprintf("fbc-%s-%.8s", names, hex);
-    free(names);
-    return out;
+    return fbk_caller_binding_id(tenant, caller, callee, 17, 1);
 }
 
 /* Grants role on the resource at path (wire path) to member and records

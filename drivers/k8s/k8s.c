@@ -33,6 +33,11 @@ static void ctx_free(struct fb_driver_ctx *c)
     json_decref(c->quota);
     json_decref(c->limits);
     free(c->sa_issuer);
+    free(c->aws_account);
+    free(c->gcp_project);
+    free(c->gcp_number);
+    free(c->gcp_sts_url);
+    free(c->gcp_iamcred_url);
     k8s_conn_free(c->conn);
     free(c->conn_error);
     pthread_mutex_destroy(&c->disc_mu);
@@ -56,8 +61,11 @@ static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_dri
                                        "knativeMaxTimeoutSeconds", "kubeconfig", "context", "allowInsecure",
                                        "forceConflicts", "rolloutTimeout", "resourceQuota", "limitRange",
                                        "inClusterDir", "location", "jurisdiction", "capacityImage",
-                                       "serviceAccountIssuer", NULL};
+                                       "serviceAccountIssuer", "callerCredentials", NULL};
     fbk_settings_known(&s, NULL, keys);
+    static const char *const ckeys[] = {"awsAccountId", "gcpProject", "gcpProjectNumber", "gcpStsUrl",
+                                        "gcpIamCredentialsUrl", "tokenExpirationSeconds", NULL};
+    fbk_settings_known(&s, "callerCredentials", ckeys);
     struct fb_driver_ctx *c = fbk_xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->disc_mu, NULL);
     pthread_mutex_init(&c->tenant_mu, NULL);
@@ -94,6 +102,33 @@ static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_dri
                            "must be the cluster's service-account issuer, an https:// URL\n"
                            "the \"issuer\" of the cluster's /.well-known/openid-configuration (kubectl get "
                            "--raw /.well-known/openid-configuration), published where AWS and Google can read it");
+    /* what the pods need to call their dependencies on AWS and GCP with
+     * the cluster's own token: the clouds' names of the callees' fbc-
+     * bindings are deterministic but for the account and project */
+    if (fbk_set_string(&s, "callerCredentials/awsAccountId", 12, NULL, &c->aws_account) > 0 &&
+        (strlen(c->aws_account) != 12 || strspn(c->aws_account, "0123456789") != 12))
+        fbk_settings_error(&s, "callerCredentials/awsAccountId",
+                           "must be the 12-digit id of the AWS account the callees run in\n"
+                           "e.g. \"123456789012\" (aws sts get-caller-identity --query Account)");
+    if (fbk_set_string(&s, "callerCredentials/gcpProject", 30, NULL, &c->gcp_project) > 0 &&
+        !fbk_dns1035(c->gcp_project, 30))
+        fbk_settings_error(&s, "callerCredentials/gcpProject",
+                           "must be the id of the Google Cloud project the callees run in\n"
+                           "e.g. \"shop-prod\", as drivers.gcp.project names it");
+    if (fbk_set_string(&s, "callerCredentials/gcpProjectNumber", 20, NULL, &c->gcp_number) > 0 &&
+        (!c->gcp_number[0] || strspn(c->gcp_number, "0123456789") != strlen(c->gcp_number)))
+        fbk_settings_error(&s, "callerCredentials/gcpProjectNumber",
+                           "must be the project's number (digits), which names its workload identity pool\n"
+                           "gcloud projects describe PROJECT --format='value(projectNumber)'");
+    if ((c->gcp_project != NULL) != (c->gcp_number != NULL))
+        fbk_settings_error(&s, c->gcp_project ? "callerCredentials/gcpProjectNumber" : "callerCredentials/gcpProject",
+                           "gcpProject and gcpProjectNumber go together\n"
+                           "set both, or neither (then the pods get no Google credential configuration)");
+    fbk_set_url(&s, "callerCredentials/gcpStsUrl", "https://sts.googleapis.com/v1/token", &c->gcp_sts_url);
+    fbk_set_url(&s, "callerCredentials/gcpIamCredentialsUrl", "https://iamcredentials.googleapis.com",
+                &c->gcp_iamcred_url);
+    /* the API server's minimum is 600 s; the kubelet renews at 80 % */
+    fbk_set_int(&s, "callerCredentials/tokenExpirationSeconds", 600, 86400, 3600, &c->cloud_token_ttl_s);
     fbk_set_bool(&s, "knative", 0, &c->knative);
     fbk_set_string(&s, "ingressClass", sizeof c->ingress_class - 1, NULL, &ic);
     /* the image the capacity schedule's CronJobs run `kubectl patch` in

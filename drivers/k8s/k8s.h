@@ -99,6 +99,15 @@ struct fb_driver_ctx {
     json_t *quota;            /* settings.resourceQuota: ResourceQuota spec.hard, or NULL */
     json_t *limits;           /* settings.limitRange: a LimitRange item (type Container), or NULL */
     char *sa_issuer;          /* settings.serviceAccountIssuer: the cluster's token issuer, or NULL */
+    /* settings.callerCredentials (docs/identity.md, "A caller's own issuer"):
+     * what the pods need to call their dependencies on AWS and GCP with
+     * the cluster's token; each NULL when not set */
+    char *aws_account;        /* awsAccountId: the account of the callees' fbc- roles */
+    char *gcp_project;        /* gcpProject: the project id of the callees' fbc- accounts */
+    char *gcp_number;         /* gcpProjectNumber: the number that names its pool */
+    char *gcp_sts_url;        /* gcpStsUrl: Google's STS token endpoint */
+    char *gcp_iamcred_url;    /* gcpIamCredentialsUrl: the IAM Credentials API's root */
+    long long cloud_token_ttl_s; /* tokenExpirationSeconds of the projected tokens */
     k8s_conn *conn;           /* NULL when no cluster was found (conn_error says why) */
     char *conn_error;
     /* API discovery, made once (guarded by disc_mu) */
@@ -225,6 +234,13 @@ int k8s_capacity_replica_seconds(const fbk_wl *wl, long long base, unsigned long
 #define K8S_TOKEN_VOLUME "fedbroker-token"
 #define K8S_TOKEN_DIR "/var/run/secrets/fedbroker.dev/token"
 #define K8S_TOKEN_TTL_S 600
+
+/* The projected volume that holds the pods' tokens for AWS and Google STS
+ * (audience sts.amazonaws.com, and the cluster's pool provider) and the
+ * Google credential configurations (docs/identity.md, "A caller's own
+ * issuer"), and where it is mounted. */
+#define K8S_CLOUD_VOLUME "fedbroker-cloud-identity"
+#define K8S_CLOUD_DIR "/var/run/secrets/fedbroker.dev/cloud"
 
 /* Checks in {"proof": {"token"}, "tokenUrl"} (borrowed) with a TokenReview
  * for the audience tokenUrl: *out (new) {"resource": {"type":

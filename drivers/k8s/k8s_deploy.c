@@ -375,29 +375,22 @@ static json_t *token_of(const json_t *ident)
     return json_pack("{s:s,s:o}", "audience", url, "env", env);
 }
 
-/* Mounts token (token_of's) into a pod spec: a projected service-account
- * token for the broker's audience, short-lived, in every container, with
- * the variables (sorted, after the spec's; a variable the spec sets is
- * kept). The pod still mounts no API token: this one is good only at the
- * broker. */
-static void pod_token(json_t *pod, const json_t *token)
+/* Adds volume vol (stolen, named name) to a pod spec, mounted read-only
+ * at dir in every container, with the variables of env (borrowed; sorted,
+ * after the spec's; a variable the spec sets is kept). */
+static void pod_volume(json_t *pod, json_t *vol, const char *name, const char *dir, const json_t *env)
 {
     json_t *vols = json_object_get(pod, "volumes");
     if (!vols) json_object_set_new(pod, "volumes", vols = json_array());
-    json_array_append_new(vols, json_pack("{s:s,s:{s:[{s:{s:O,s:i,s:s}}]}}", "name", K8S_TOKEN_VOLUME, "projected",
-                                          "sources", "serviceAccountToken", "audience",
-                                          json_object_get(token, "audience"), "expirationSeconds", K8S_TOKEN_TTL_S,
-                                          "path", "token"));
-    json_t *env = json_object_get(token, "env");
+    json_array_append_new(vols, vol);
     size_t n = 0;
-    const char **keys = fbk_sorted_keys(env, &n);
+    const char **keys = fbk_sorted_keys((json_t *)env, &n);
     size_t i;
     json_t *c;
     json_array_foreach(json_object_get(pod, "containers"), i, c) {
         json_t *mounts = json_object_get(c, "volumeMounts");
         if (!mounts) json_object_set_new(c, "volumeMounts", mounts = json_array());
-        json_array_append_new(mounts, json_pack("{s:s,s:s,s:b}", "name", K8S_TOKEN_VOLUME, "mountPath", K8S_TOKEN_DIR,
-                                                "readOnly", 1));
+        json_array_append_new(mounts, json_pack("{s:s,s:s,s:b}", "name", name, "mountPath", dir, "readOnly", 1));
         json_t *ea = json_object_get(c, "env");
         for (size_t k = 0; k < n; k++) {
             int set = 0;
@@ -415,6 +408,144 @@ static void pod_token(json_t *pod, const json_t *token)
     free(keys);
 }
 
+/* Mounts token (token_of's) into a pod spec: a projected service-account
+ * token for the broker's audience, short-lived, in every container, with
+ * its variables. The pod still mounts no API token: this one is good only
+ * at the broker. */
+static void pod_token(json_t *pod, const json_t *token)
+{
+    pod_volume(pod,
+               json_pack("{s:s,s:{s:[{s:{s:O,s:i,s:s}}]}}", "name", K8S_TOKEN_VOLUME, "projected", "sources",
+                         "serviceAccountToken", "audience", json_object_get(token, "audience"), "expirationSeconds",
+                         K8S_TOKEN_TTL_S, "path", "token"),
+               K8S_TOKEN_VOLUME, K8S_TOKEN_DIR, json_object_get(token, "env"));
+}
+
+/* "PREFIX" and callee's name in capitals, '-' as '_' (new): the variable
+ * naming one callee's role or credential file. */
+static char *callee_var(const char *prefix, const char *callee)
+{
+    char *v = fbk_xasprintf("%s%s", prefix, callee);
+    for (char *p = v + strlen(prefix); *p; p++) {
+        if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 'a' + 'A');
+        else if (*p == '-' || *p == '.') *p = '_';
+    }
+    return v;
+}
+
+/* What wl's pods need to call their dependencies on AWS and GCP with the
+ * cluster's own token, as EKS (IRSA) and GKE workload identity federation
+ * give it (docs/identity.md, "A caller's own issuer"); NULL (nothing to
+ * give) without serviceAccountIssuer or such a dependency. The callees'
+ * bindings are the ones the AWS and GCP drivers made for this caller
+ * (callers[].workloadIssuer); their names are deterministic
+ * (fbk_caller_binding_id, fbk_issuer_provider_id) but for the account and
+ * project, which settings.callerCredentials gives:
+ * - AWS: a projected token of audience sts.amazonaws.com (aws-token),
+ *   AWS_ROLE_ARN (the first AWS dependency's fbc- role) and
+ *   AWS_WEB_IDENTITY_TOKEN_FILE, the variables the AWS SDKs read, and
+ *   FEDBROKER_AWS_ROLE_ARN_<CALLEE> for each;
+ * - GCP: a projected token whose audience is the cluster's pool provider
+ *   (gcp-token), and per callee an external_account credential
+ *   configuration (gcp-CALLEE.json, from the ConfigMap NAME-fb-cloud)
+ *   that exchanges it at Google's STS and impersonates the callee's fbc-
+ *   account; GOOGLE_APPLICATION_CREDENTIALS names the first,
+ *   FEDBROKER_GOOGLE_CREDENTIALS_<CALLEE> each.
+ * -> {"sources": projected volume sources, "env", "configMap"?: {"name",
+ * "data"}} (new). A dependency on AWS or GCP without the setting it needs
+ * is a warning naming it. apply stores the result in the deployment's
+ * state, observe reads it from there. */
+static json_t *cloud_of(fb_driver_ctx *ctx, const json_t *in, const fbk_wl *wl, fbk_ck *ck)
+{
+    const json_t *callees = json_object_get(json_object_get(in, "identity"), "callees");
+    if (!ctx->sa_issuer || !json_array_size(callees)) return NULL;
+    json_t *sources = json_array(), *env = json_object(), *data = json_object();
+    int aws = 0, gcp = 0;
+    size_t i;
+    const json_t *c;
+    json_array_foreach(callees, i, c) {
+        const char *name = json_string_value(json_object_get(c, "name"));
+        const char *prov = json_string_value(json_object_get(c, "provider"));
+        if (!name || !prov) continue;
+        if (!strcmp(prov, "aws")) {
+            if (!ctx->aws_account) {
+                fbk_note(ck, NULL, "set drivers.k8s.callerCredentials.awsAccountId to the callees' account",
+                         "%s calls %s on AWS, but its pods get no AWS_ROLE_ARN: the account of the role is not "
+                         "known", wl->name, name);
+                continue;
+            }
+            char *rn = fbk_caller_binding_id(wl->tenant, wl->name, name, 50, 0);
+            char *arn = fbk_xasprintf("arn:aws:iam::%s:role/%s", ctx->aws_account, rn);
+            char *var = callee_var("FEDBROKER_AWS_ROLE_ARN_", name);
+            json_object_set_new(env, var, json_string(arn));
+            if (!aws++) {
+                json_array_append_new(sources, json_pack("{s:{s:s,s:I,s:s}}", "serviceAccountToken", "audience",
+                                                         "sts.amazonaws.com", "expirationSeconds",
+                                                         (json_int_t)ctx->cloud_token_ttl_s, "path", "aws-token"));
+                json_object_set_new(env, "AWS_ROLE_ARN", json_string(arn));
+                json_object_set_new(env, "AWS_WEB_IDENTITY_TOKEN_FILE", json_string(K8S_CLOUD_DIR "/aws-token"));
+            }
+            free(var);
+            free(arn);
+            free(rn);
+        } else if (!strcmp(prov, "gcp")) {
+            if (!ctx->gcp_project) {
+                fbk_note(ck, NULL, "set drivers.k8s.callerCredentials.gcpProject and gcpProjectNumber",
+                         "%s calls %s on Google Cloud, but its pods get no credential configuration: the "
+                         "project of the account is not known", wl->name, name);
+                continue;
+            }
+            char *prov_id = fbk_issuer_provider_id(ctx->sa_issuer);
+            char *aud = fbk_xasprintf("//iam.googleapis.com/projects/%s/locations/global/workloadIdentityPools/"
+                                      FBK_GCP_POOL_ID "/providers/%s", ctx->gcp_number, prov_id);
+            char *id = fbk_caller_binding_id(wl->tenant, wl->name, name, 17, 1);
+            char *imp = fbk_xasprintf("%s/v1/projects/-/serviceAccounts/%s@%s.iam.gserviceaccount.com:"
+                                      "generateAccessToken", ctx->gcp_iamcred_url, id, ctx->gcp_project);
+            json_t *conf = json_pack("{s:s,s:s,s:s,s:s,s:{s:s},s:s}", "type", "external_account", "audience", aud,
+                                     "subject_token_type", "urn:ietf:params:oauth:token-type:jwt", "token_url",
+                                     ctx->gcp_sts_url, "credential_source", "file", K8S_CLOUD_DIR "/gcp-token",
+                                     "service_account_impersonation_url", imp);
+            char *text = json_dumps(conf, JSON_INDENT(2) | JSON_SORT_KEYS);
+            char *key = fbk_xasprintf("gcp-%s.json", name);
+            char *path = fbk_xasprintf(K8S_CLOUD_DIR "/%s", key);
+            json_object_set_new(data, key, json_string(text));
+            char *var = callee_var("FEDBROKER_GOOGLE_CREDENTIALS_", name);
+            json_object_set_new(env, var, json_string(path));
+            if (!gcp++) {
+                json_array_append_new(sources, json_pack("{s:{s:s,s:I,s:s}}", "serviceAccountToken", "audience", aud,
+                                                         "expirationSeconds", (json_int_t)ctx->cloud_token_ttl_s,
+                                                         "path", "gcp-token"));
+                json_object_set_new(env, "GOOGLE_APPLICATION_CREDENTIALS", json_string(path));
+            }
+            free(var);
+            free(path);
+            free(key);
+            free(text);
+            json_decref(conf);
+            free(imp);
+            free(id);
+            free(aud);
+            free(prov_id);
+        }
+    }
+    if (!json_array_size(sources)) {
+        json_decref(sources);
+        json_decref(env);
+        json_decref(data);
+        return NULL;
+    }
+    json_t *out = json_pack("{s:o,s:o}", "sources", sources, "env", env);
+    if (json_object_size(data)) {
+        char *cm = fbk_xasprintf("%s-fb-cloud", wl->name);
+        json_array_append_new(sources, json_pack("{s:{s:s}}", "configMap", "name", cm));
+        json_object_set_new(out, "configMap", json_pack("{s:s,s:o}", "name", cm, "data", data));
+        free(cm);
+    } else {
+        json_decref(data);
+    }
+    return out;
+}
+
 /* A rendered document (borrowed) as a (ref, body) pair in ns. new. */
 static json_t *doc_object(const json_t *d, const char *ns)
 {
@@ -426,15 +557,24 @@ static json_t *doc_object(const json_t *d, const char *ns)
 
 /* The workload's objects: its ServiceAccount, then render's documents in
  * ns with that account. knative: 1 Knative Service, 0 Deployment etc.
- * token: token_of's, or NULL. */
+ * token: token_of's, or NULL. cloud: cloud_of's, or NULL (with a
+ * ConfigMap, it comes after the account). */
 static json_t *workload_objects(fb_driver_ctx *ctx, const fbk_wl *wl, const char *ns, int knative, int fallback_min1,
-                                const json_t *token, fbk_ck *ck)
+                                const json_t *token, const json_t *cloud, fbk_ck *ck)
 {
     json_t *objs = json_array();
     json_t *labels = fbk_k8s_labels(wl);
     json_t *sa = json_pack("{s:s,s:s,s:{s:s,s:s,s:o},s:b}", "apiVersion", "v1", "kind", "ServiceAccount", "metadata",
                            "name", wl->name, "namespace", ns, "labels", labels, "automountServiceAccountToken", 0);
     json_array_append_new(objs, json_pack("{s:o,s:o}", "ref", ref_of("v1", "ServiceAccount", ns, wl->name), "body", sa));
+    const json_t *cm = json_object_get(cloud, "configMap");
+    if (cm) {
+        const char *cmn = json_string_value(json_object_get(cm, "name"));
+        json_t *body = json_pack("{s:s,s:s,s:{s:s,s:s,s:o},s:O}", "apiVersion", "v1", "kind", "ConfigMap", "metadata",
+                                 "name", cmn, "namespace", ns, "labels", fbk_k8s_labels(wl), "data",
+                                 json_object_get(cm, "data"));
+        json_array_append_new(objs, json_pack("{s:o,s:o}", "ref", ref_of("v1", "ConfigMap", ns, cmn), "body", body));
+    }
     fbk_k8s_opts o;
     memset(&o, 0, sizeof o);
     o.platform = "Kubernetes";
@@ -477,6 +617,11 @@ static json_t *workload_objects(fb_driver_ctx *ctx, const fbk_wl *wl, const char
             /* the workload talks to no API server: no token in its pods */
             if (!knative || cron) json_object_set_new(pod, "automountServiceAccountToken", json_false());
             if (token) pod_token(pod, token);
+            if (cloud)
+                pod_volume(pod,
+                           json_pack("{s:s,s:{s:O}}", "name", K8S_CLOUD_VOLUME, "projected", "sources",
+                                     json_object_get(cloud, "sources")),
+                           K8S_CLOUD_VOLUME, K8S_CLOUD_DIR, json_object_get(cloud, "env"));
         }
         json_array_append_new(objs, doc_object(d, ns));
     }
@@ -700,7 +845,8 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         return st;
     }
     json_t *token = token_of(json_object_get(in, "identity"));
-    json_t *wobjs = workload_objects(ctx, wl, ns, knative, fallback, token, &ck);
+    json_t *cloud = cloud_of(ctx, in, wl, &ck);
+    json_t *wobjs = workload_objects(ctx, wl, ns, knative, fallback, token, cloud, &ck);
     json_array_extend(objs, wobjs);
     json_decref(wobjs);
     identity_objects(in, wl, ns, objs);
@@ -724,6 +870,7 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     }
     if (st != FB_OK) {
         json_decref(token);
+        json_decref(cloud);
         json_decref(objs);
         json_decref(refs);
         return st;
@@ -804,13 +951,14 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     json_decref(objs);
     if (st != FB_OK) {
         json_decref(token);
+        json_decref(cloud);
         json_decref(refs);
         json_decref(endpoints);
         return st;
     }
-    json_t *state = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o*}", "namespace", ns, "name", wl->name, "service",
+    json_t *state = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o*,s:o*}", "namespace", ns, "name", wl->name, "service",
                               knative ? "knative" : "kubernetes", "objects", refs, "endpoints", endpoints, "token",
-                              token); /* token: the state's now */
+                              token, "cloud", cloud); /* token, cloud: the state's now */
     json_t *resources = json_array();
     json_array_foreach(json_object_get(state, "objects"), i, o) {
         char type[96], id[256];
@@ -858,7 +1006,7 @@ static json_t *dep_objects(fb_driver_ctx *ctx, const json_t *in, int *knative)
             char ns0[64];
             k8s_namespace_of(ctx, w.tenant, ns0, sizeof ns0);
             *knative = psvc0 && !strcmp(psvc0, "knative") && !fbk_k8s_schedule_only(&w);
-            json_t *objs2 = workload_objects(ctx, &w, ns0, *knative, 0, NULL, &quiet);
+            json_t *objs2 = workload_objects(ctx, &w, ns0, *knative, 0, NULL, NULL, &quiet);
             size_t k;
             json_t *o;
             json_array_foreach(objs2, k, o) json_array_append(out, json_object_get(o, "ref"));
@@ -958,9 +1106,9 @@ fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
         if (fbk_wl_load(&wl, tmp, &quiet) == 0) {
             char ns[64];
             k8s_namespace_of(ctx, wl.tenant, ns, sizeof ns);
-            want = workload_objects(ctx, &wl, ns, knative, 0,
-                                    json_object_get(json_object_get(json_object_get(in, "deployment"), "state"),
-                                                    "token"), &quiet);
+            const json_t *dstate = json_object_get(json_object_get(in, "deployment"), "state");
+            want = workload_objects(ctx, &wl, ns, knative, 0, json_object_get(dstate, "token"),
+                                    json_object_get(dstate, "cloud"), &quiet);
             want_versions = secret_versions(&wl, diag);
             scheduled = k8s_capacity_has(&wl);
         }
@@ -1025,6 +1173,13 @@ fb_status k8s_do_observe(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag *
                     drift_of(json_object_get(body, rbac[k]), json_object_get(live, rbac[k]), f, drift);
                     free(f);
                 }
+            /* a ConfigMap's content is its data (the pods' credential
+             * configurations) */
+            if (!strcmp(kind, "ConfigMap")) {
+                char *f = fbk_xasprintf("%s.data", type);
+                drift_of(json_object_get(body, "data"), json_object_get(live, "data"), f, drift);
+                free(f);
+            }
             drift_of(json_object_get(json_object_get(body, "metadata"), "labels"),
                      json_object_get(json_object_get(live, "metadata"), "labels"), type, drift);
         }
@@ -1471,7 +1626,7 @@ fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag 
         {"networking.k8s.io/v1", "Ingress"}, {"serving.knative.dev/v1", "Service"},
         {"v1", "ResourceQuota"},      {"v1", "LimitRange"},            {"networking.k8s.io/v1", "NetworkPolicy"},
         {"batch/v1", "CronJob"},      {"rbac.authorization.k8s.io/v1", "Role"},
-        {"rbac.authorization.k8s.io/v1", "RoleBinding"}};
+        {"rbac.authorization.k8s.io/v1", "RoleBinding"}, {"v1", "ConfigMap"}};
     json_t *our_ns = json_object();
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds && st == FB_OK; k++) {
         if (!strcmp(kinds[k][0], "serving.knative.dev/v1") && !ctx->has_knative) continue;
@@ -1490,6 +1645,15 @@ fb_status k8s_do_discover(fb_driver_ctx *ctx, json_t *in, json_t **out, fb_diag 
                      "k8s: discover: cannot list %ss (HTTP %ld): capacity schedules' %ss are not reported\n"
                      "grant list on %ss.rbac.authorization.k8s.io to the broker's account",
                      kinds[k][1], res.status, kinds[k][1], kinds[k][1][4] ? "rolebinding" : "role");
+            k8s_res_clear(&res);
+            continue;
+        }
+        if (st == FB_OK && res.err == FB_AUTH && !strcmp(kinds[k][1], "ConfigMap")) {
+            /* as for Roles: only the pods' cloud credentials are in them */
+            fbk_diag(k8s_host, diag, FB_SEV_WARNING, NULL,
+                     "k8s: discover: cannot list ConfigMaps (HTTP %ld): the pods' cloud credential "
+                     "configurations (NAME-fb-cloud) are not reported\ngrant list on configmaps to the broker's "
+                     "account", res.status);
             k8s_res_clear(&res);
             continue;
         }

@@ -7,6 +7,7 @@
  * credential providers"). No code was taken from any SDK. */
 #include "config.h"
 #include "fbk.h"
+#include "base/jsonread.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -881,7 +882,9 @@ fb_status fbk_aws_error(const fb_http_response *resp, char **code, char **messag
         bl--;
     }
     if (bl && *b == '{') {
-        json_t *j = json_loadb(b, bl, 0, NULL);
+        /* the one-pass reader (json_loadb's value; every 404 of a
+         * GetFunction before a create is parsed here, perf4) */
+        json_t *j = fbi_json_read(b, bl, 0, NULL);
         if (j) {
             const char *t = json_string_value(json_object_get(j, "__type"));
             if (!t) t = json_string_value(json_object_get(j, "code"));

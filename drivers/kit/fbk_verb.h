@@ -149,6 +149,24 @@ int fbk_map_portable_secrets(const fb_host *host, fb_diag *diag, json_t *in, con
  * "considered". */
 int fbk_identity_considers(const json_t *ident, const char *name);
 
+/* The name of the identity a caller tenant/caller outside a cloud uses to
+ * call tenant/callee there (new; docs/identity.md, "Least privilege"):
+ * "fbc-", "TENANT-CALLER-CALLEE" cut to max_names characters (then, with
+ * trim_dash, without trailing '-'), "-" and 8 hex digits of the SHA-256 of
+ * "TENANT/CALLER/CALLEE". The AWS driver names its role so (50, 0), the
+ * GCP driver its service account (17, 1); a driver whose pods call them
+ * with the platform's own token (k8s) computes the same names. Thread-safe. */
+char *fbk_caller_binding_id(const char *tenant, const char *caller, const char *callee, size_t max_names,
+                            int trim_dash);
+/* The id of the workload identity pool provider for issuer (new): "fb-"
+ * and 12 hex digits of its SHA-256 (the GCP driver's providers; the k8s
+ * driver names the cluster's in the pods' credential configuration).
+ * Thread-safe. */
+char *fbk_issuer_provider_id(const char *issuer);
+/* The id of the project's workload identity pool those providers are in
+ * (made by the GCP driver, named in the k8s driver's pod credentials). */
+#define FBK_GCP_POOL_ID "fedbroker"
+
 /* What a running workload needs to fetch its own JWT-SVID from `fedbroker
  * serve` (docs/identity.md, "A workload's own token"), added to env (an
  * object of variables, borrowed) when ident (the apply input's identity,

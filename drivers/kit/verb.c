@@ -678,6 +678,29 @@ int fbk_identity_env_name(const char *name)
     return !strncmp(name, "FEDBROKER_", 10);
 }
 
+char *fbk_caller_binding_id(const char *tenant, const char *caller, const char *callee, size_t max_names,
+                            int trim_dash)
+{
+    char *key = fbk_xasprintf("%s/%s/%s", tenant, caller, callee);
+    char hex[65];
+    fbk_sha256_hex(key, strlen(key), hex);
+    free(key);
+    char *names = fbk_xasprintf("%s-%s-%s", tenant, caller, callee);
+    size_t n = strlen(names);
+    if (n > max_names) names[n = max_names] = '\0';
+    while (trim_dash && n && names[n - 1] == '-') names[--n] = '\0';
+    char *out = fbk_xasprintf("fbc-%s-%.8s", names, hex);
+    free(names);
+    return out;
+}
+
+char *fbk_issuer_provider_id(const char *issuer)
+{
+    char hex[65];
+    fbk_sha256_hex(issuer, strlen(issuer), hex);
+    return fbk_xasprintf("fb-%.12s", hex);
+}
+
 int fbk_identity_considers(const json_t *ident, const char *name)
 {
     const json_t *c = json_object_get(ident, "considered");

@@ -62,7 +62,7 @@ rows = json.loads(out) if rc == 0 else []
 ck.ok(rc == 0 and len(rows) == 2 and rows[0]["state_serial"] == 0 and rows[0]["workloads"] == 2
       and rows[0]["changes"]["create"] == 2, "plans lists the stored plans", (rc, out, err))
 ck.ok(env.db("SELECT value FROM meta WHERE key='state_serial'") == [(0,)], "the store holds serial 0")
-ck.ok(env.db("PRAGMA user_version") == [(9,)], "the store is at the newest schema (9)")
+ck.ok(env.db("PRAGMA user_version") == [(10,)], "the store is at the newest schema (10)")
 
 # every apply and destroy bumps the serial; plans marks older plans stale
 bell = env.write("bell.yaml", """\

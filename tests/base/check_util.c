@@ -117,6 +117,34 @@ START_TEST(buffers)
     ck_assert(strncmp(s, "0,1,2,", 6) == 0);
     free(s);
     ck_assert_ptr_null(b.data);
+    /* printf formats into the spare room first and again when the output
+     * does not fit: every length around the room's edges, appended to
+     * buffers of every fill, against the same bytes appended as a string */
+    char big[1200];
+    for (size_t i = 0; i < sizeof big - 1; i++) big[i] = (char)('a' + i % 26);
+    for (size_t pre = 0; pre < 300; pre += 37) {
+        for (size_t n = 0; n < 1100; n += (n < 270 ? 1 : 97)) {
+            fbi_buf p, q;
+            fbi_buf_init(&p);
+            fbi_buf_init(&q);
+            fbi_buf_append(&p, big, pre);
+            fbi_buf_append(&q, big, pre);
+            fbi_buf_printf(&p, "%.*s|%d", (int)n, big, (int)n);
+            fbi_buf_append(&q, big, n);
+            char tail[16];
+            snprintf(tail, sizeof tail, "|%d", (int)n);
+            fbi_buf_puts(&q, tail);
+            ck_assert_uint_eq(p.len, q.len);
+            ck_assert_uint_eq(strlen(p.data), p.len);
+            ck_assert(memcmp(p.data, q.data, q.len + 1) == 0);
+            fbi_buf_free(&p);
+            fbi_buf_free(&q);
+        }
+        char *x = fbi_xasprintf("%.*s", (int)pre, big);
+        ck_assert_uint_eq(strlen(x), pre);
+        ck_assert(memcmp(x, big, pre) == 0);
+        free(x);
+    }
 }
 END_TEST
 

@@ -27,6 +27,17 @@ STS and Lambda request checked against botocore's models):
 - refused: web2's token (another account of the namespace), web's token
   for another audience, web's token at worker's own role, a token of
   another namespace;
+- the pod is given what EKS (IRSA) gives one: web's Deployment (read back
+  from the fake, validated against the 1.36 OpenAPI) has a projected
+  serviceAccountToken volume of audience sts.amazonaws.com and
+  expirationSeconds 3600 (the default of callerCredentials), and
+  AWS_ROLE_ARN (the fbc- role, computed by the k8s driver from the account
+  of callerCredentials.awsAccountId and the documented name) and
+  AWS_WEB_IDENTITY_TOKEN_FILE (the mounted path) in its container; acting
+  as the pod from those alone (a TokenRequest with exactly the volume's
+  audience and expiry for the pod's serviceAccountName, then
+  AssumeRoleWithWebIdentity for AWS_ROLE_ARN) reaches worker's URL;
+  web2, which calls nothing, gets no such volume; status shows no drift;
 - the role is recorded (discover: tracked, no leftover); destroy of worker
   deletes it (the shared OIDC providers stay).
 
@@ -57,7 +68,8 @@ afake = awstest.Fake()
 env = Env(kfake.kubeconfig("kc-admin"))
 aws = awstest.settings(afake)
 aws["endpoints"]["iam"] = afake.base
-env.write_config(extra={"drivers": {"k8s": {"kubeconfig": env.kubeconfig, "serviceAccountIssuer": K8S_ISSUER},
+env.write_config(extra={"drivers": {"k8s": {"kubeconfig": env.kubeconfig, "serviceAccountIssuer": K8S_ISSUER,
+                                            "callerCredentials": {"awsAccountId": awstest.ACCOUNT}},
                                     "aws": aws},
                         "identity": {"trustDomain": "prod.example.com", "issuer": ISSUER},
                         "catalog": {"params": {"local_metro": "new-york"}}})
@@ -103,6 +115,17 @@ try:
           "the cluster's discovery document names the issuer of the setting")
     rc, out, err = env.run("identity", "publish", os.path.join(site.dir, "fb"))
     ck.ok(rc == 0, "identity publish", err)
+    # without callerCredentials.awsAccountId the pods cannot be told the role: a warning naming the setting
+    conf = json.load(open(os.path.join(env.home, "config.json")))
+    del conf["drivers"]["k8s"]["callerCredentials"]
+    json.dump(conf, open(os.path.join(env.home, "config.json"), "w"))
+    rc, _, err = env.run("plan", fed, "--no-baselines", "--out", env.path("dry.json"))
+    rc, out, err = env.run("apply", "--plan", env.path("dry.json"), "--dry-run")
+    ck.ok(rc == 0 and "callerCredentials.awsAccountId" in err and "web calls worker on AWS" in err,
+          "a dependency on AWS without callerCredentials.awsAccountId: a warning naming it (dry run)",
+          (rc, err[-1500:]))
+    conf["drivers"]["k8s"]["callerCredentials"] = {"awsAccountId": awstest.ACCOUNT}
+    json.dump(conf, open(os.path.join(env.home, "config.json"), "w"))
     (prc, perr), (rc, out, err) = plan_and_apply(env, fed)
     ck.ok(prc == 0, "plan --out", (prc, perr[-1500:]))
     ck.ok(rc == 0 and "4 created" in out, "apply --plan deploys the cluster and the AWS side", (rc, out, err[-3000:]))
@@ -151,6 +174,39 @@ try:
     creds5, why = assume(role.get("arn", ""), kubelet_token(kfake, "default", "web", "sts.amazonaws.com"))
     ck.ok(creds5 is None and why == "AccessDenied", "a token of account web in another namespace is refused", why)
 
+    # the pod's side, from what the k8s driver gave web's Deployment
+    dep = kfake.get("/apis/apps/v1/namespaces/%s/deployments/web" % NS).json or {}
+    pod = dep.get("spec", {}).get("template", {}).get("spec", {})
+    vol = [v for v in pod.get("volumes", []) if v.get("name") == "fedbroker-cloud-identity"]
+    srcs = [s["serviceAccountToken"] for s in (vol[0]["projected"]["sources"] if vol else [])
+            if "serviceAccountToken" in s]
+    ck.ok(len(srcs) == 1 and srcs[0].get("audience") == "sts.amazonaws.com" and
+          srcs[0].get("expirationSeconds") == 3600,
+          "web's pods get a projected token of audience sts.amazonaws.com, 3600 s (the default)", vol)
+    cont = (pod.get("containers") or [{}])[0]
+    penv = {e["name"]: e.get("value") for e in cont.get("env", [])}
+    mnt = [m for m in cont.get("volumeMounts", []) if m.get("name") == "fedbroker-cloud-identity"]
+    tfile = (mnt[0]["mountPath"] + "/" + srcs[0]["path"]) if mnt and srcs else None
+    ck.ok(tfile and penv.get("AWS_WEB_IDENTITY_TOKEN_FILE") == tfile and mnt[0].get("readOnly") is True,
+          "AWS_WEB_IDENTITY_TOKEN_FILE is the mounted token's path (read-only)", (penv, mnt))
+    ck.ok(penv.get("AWS_ROLE_ARN") == role.get("arn") and
+          penv.get("FEDBROKER_AWS_ROLE_ARN_WORKER") == role.get("arn"),
+          "AWS_ROLE_ARN (and FEDBROKER_AWS_ROLE_ARN_WORKER) is the role AWS made for web to call worker",
+          (penv.get("AWS_ROLE_ARN"), role.get("arn")))
+    ptok = kubelet_token(kfake, NS, pod.get("serviceAccountName", "?"), srcs[0]["audience"] if srcs else None,
+                         srcs[0]["expirationSeconds"] if srcs else 600)
+    pcreds, psub = assume(penv.get("AWS_ROLE_ARN", ""), ptok)
+    ck.ok(pcreds is not None and psub == "system:serviceaccount:%s:web" % NS,
+          "acting as the pod (TokenRequest with the volume's audience, AssumeRoleWithWebIdentity for AWS_ROLE_ARN)",
+          psub)
+    ck.ok(pcreds is not None and signed_get(afake.base, wurl, pcreds)[0] == 200,
+          "and the pod's call signed with those credentials is let in by worker's URL")
+    dep2 = kfake.get("/apis/apps/v1/namespaces/%s/deployments/web2" % NS).json or {}
+    ck.ok(not [v for v in dep2.get("spec", {}).get("template", {}).get("spec", {}).get("volumes", [])
+               if v.get("name") == "fedbroker-cloud-identity"], "web2 (calls nothing) gets no cloud token")
+    rc, out, err = env.run("status", "--format", "json")
+    ck.ok(rc == 0 and "fedbroker-cloud-identity" not in out, "status: no drift", (rc, out[-1200:], err[-600:]))
+
     rows = env.db("SELECT type, cloud_id FROM resources WHERE type = 'iam-role'")
     ck.ok(role.get("arn") in [r[1] for r in rows], "the caller role is recorded", rows)
     ck.ok(env.untracked("--provider", "aws") == [], "discover finds nothing fedbroker made untracked",
@@ -167,6 +223,19 @@ try:
     rc, out, err = env.run("plan", fed, "--no-baselines", "--no-save")
     ck.ok(rc != 0 and "serviceAccountIssuer" in err and "https://" in err,
           "serviceAccountIssuer http:// off loopback is refused, naming the setting", (rc, err[-800:]))
+    # callerCredentials: an account id that is none, a project without its number
+    conf["drivers"]["k8s"]["serviceAccountIssuer"] = K8S_ISSUER
+    conf["drivers"]["k8s"]["callerCredentials"] = {"awsAccountId": "12345678901x"}
+    json.dump(conf, open(os.path.join(env.home, "config.json"), "w"))
+    rc, out, err = env.run("plan", fed, "--no-baselines", "--no-save")
+    ck.ok(rc != 0 and "awsAccountId" in err and "12-digit" in err,
+          "callerCredentials.awsAccountId that is no account id is refused, naming it", (rc, err[-800:]))
+    conf["drivers"]["k8s"]["callerCredentials"] = {"gcpProject": "shop-prod", "tokenExpirationSeconds": 60}
+    json.dump(conf, open(os.path.join(env.home, "config.json"), "w"))
+    rc, out, err = env.run("plan", fed, "--no-baselines", "--no-save")
+    ck.ok(rc != 0 and "gcpProjectNumber" in err and "tokenExpirationSeconds" in err,
+          "gcpProject without gcpProjectNumber, and a token expiry under 600 s, are refused, naming them",
+          (rc, err[-800:]))
 finally:
     site.shutdown()
     afake.close()

@@ -27,10 +27,26 @@ checked against Google's discovery documents):
 - refused: web2's pod token may not impersonate the account, web's token
   for the broker's provider (another issuer), web's federated token may
   not impersonate api's own account;
+- the pod is given what GKE/AKS workload identity federation gives one:
+  web's Deployment (read back from the fake) has a projected token whose
+  audience is exactly the provider the GCP side made for the cluster
+  (expirationSeconds from callerCredentials), a ConfigMap web-fb-cloud in
+  the same projected volume holding a Google external_account credential
+  configuration (audience, subject_token_type jwt, token_url, the mounted
+  token file, service_account_impersonation_url of the fbc- account), and
+  GOOGLE_APPLICATION_CREDENTIALS naming the mounted configuration; acting
+  as the pod from those alone (a TokenRequest with the volume's audience,
+  the configuration followed by google-auth's identity_pool.Credentials
+  where the installed google-auth has it, else by the configuration's
+  documented steps: Google STS, then the impersonation URL) gets an access
+  token of the account, and the federated token an ID token that api
+  accepts and other refuses; status shows no drift; destroy of web deletes
+  the ConfigMap;
 - discover: nothing fedbroker made untracked; destroy of api deletes the
   account (its bindings go with it).
 
 Environment (tests/local.mk): FEDBROKER, top_srcdir, FEDBROKER_DRIVER_PATH."""
+import json
 import os
 import sys
 import tempfile
@@ -39,7 +55,7 @@ import urllib.parse
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "gcp"))
 sys.path.insert(0, os.path.join(here, "..", "k8s"))
-from gcptest import PROJECT, REGION, Checker, Env, Fake, members, settings, skip_unless_built  # noqa: E402
+from gcptest import NUMBER, PROJECT, REGION, Checker, Env, Fake, members, settings, skip_unless_built  # noqa: E402
 import k8sdrv  # noqa: E402
 sys.path.insert(0, here)
 from idtest import Site, k8s_container, kubelet_token, plan_and_apply, publish_cluster_issuer  # noqa: E402
@@ -57,8 +73,14 @@ env = Env(gfake)
 env.env["FEDBROKER_SLEEP_SCALE"] = "1"  # the fake cluster's rollouts take real time
 gs = settings(gfake)
 gs["endpoints"]["iam"] = gfake.url + "/iam"
+TTL = 7200  # callerCredentials.tokenExpirationSeconds (not the default)
 env.write_config(gs, extra={"drivers": {"gcp": gs, "k8s": {"kubeconfig": kfake.kubeconfig("kc-admin"),
-                                                          "serviceAccountIssuer": K8S_ISSUER}},
+                                                          "serviceAccountIssuer": K8S_ISSUER,
+                                                          "callerCredentials": {
+                                                              "gcpProject": PROJECT, "gcpProjectNumber": NUMBER,
+                                                              "gcpStsUrl": gfake.url + "/v1/token",
+                                                              "gcpIamCredentialsUrl": gfake.url + "/iamcredentials",
+                                                              "tokenExpirationSeconds": TTL}}},
                             "identity": {"trustDomain": "prod.example.com", "issuer": ISSUER},
                             "catalog": {"params": {"local_metro": "frankfurt"}}})
 NS = "fb-shop"
@@ -163,12 +185,107 @@ try:
     st_, _ = id_token("fb-shop-api@%s.iam.gserviceaccount.com" % PROJECT, fed_tok or "", services["api"])
     ck.ok(st_ == 403, "web's federated token may not impersonate api's own account", st_)
 
+    # the pod's side, from what the k8s driver gave web's Deployment
+    dep = kfake.get("/apis/apps/v1/namespaces/%s/deployments/web" % NS).json or {}
+    pod = dep.get("spec", {}).get("template", {}).get("spec", {})
+    vol = [v for v in pod.get("volumes", []) if v.get("name") == "fedbroker-cloud-identity"]
+    srcs = vol[0]["projected"]["sources"] if vol else []
+    toks = [x["serviceAccountToken"] for x in srcs if "serviceAccountToken" in x]
+    cms = [x["configMap"]["name"] for x in srcs if "configMap" in x]
+    ck.ok(len(toks) == 1 and toks[0].get("audience") == KAUD and toks[0].get("expirationSeconds") == TTL,
+          "web's pods get a projected token of exactly the cluster provider's audience, %d s" % TTL, (toks, KAUD))
+    cont = (pod.get("containers") or [{}])[0]
+    penv = {e["name"]: e.get("value") for e in cont.get("env", [])}
+    mnt = [m["mountPath"] for m in cont.get("volumeMounts", []) if m.get("name") == "fedbroker-cloud-identity"]
+    cm = kfake.get("/api/v1/namespaces/%s/configmaps/%s" % (NS, cms[0] if cms else "none")).json or {}
+    data = cm.get("data") or {}
+    gac = penv.get("GOOGLE_APPLICATION_CREDENTIALS", "")
+    key = gac[len(mnt[0]) + 1:] if mnt and gac.startswith(mnt[0] + "/") else None
+    ck.ok(cms == ["web-fb-cloud"] and key in data and penv.get("FEDBROKER_GOOGLE_CREDENTIALS_API") == gac,
+          "GOOGLE_APPLICATION_CREDENTIALS names the mounted configuration from ConfigMap web-fb-cloud",
+          (gac, mnt, sorted(data)))
+    conf = json.loads(data.get(key) or "{}")
+    IMP = "%s/iamcredentials/v1/projects/-/serviceAccounts/%s:generateAccessToken" % (gfake.url, CALLER)
+    ck.ok(conf.get("type") == "external_account" and conf.get("audience") == KAUD and
+          conf.get("subject_token_type") == "urn:ietf:params:oauth:token-type:jwt" and
+          conf.get("token_url") == gfake.url + "/v1/token" and
+          conf.get("credential_source") == {"file": mnt[0] + "/" + toks[0]["path"]} and
+          conf.get("service_account_impersonation_url") == IMP,
+          "it is an external_account configuration: the provider's audience, the mounted token, web's fbc- account",
+          conf)
+    # the kubelet writes the volume: the token (TokenRequest with exactly
+    # the volume's audience and expiry for the pod's account) and the
+    # ConfigMap's files, here under a temporary directory for the mount path
+    root = tempfile.mkdtemp(prefix="fb-pod-")
+    ptok = kubelet_token(kfake, NS, pod.get("serviceAccountName", "?"), toks[0]["audience"] if toks else None,
+                         toks[0]["expirationSeconds"] if toks else 600)
+    with open(os.path.join(root, toks[0]["path"] if toks else "t"), "w") as f:
+        f.write(ptok)
+    conf["credential_source"] = {"file": os.path.join(root, toks[0]["path"] if toks else "t")}
+    scope = "https://www.googleapis.com/auth/cloud-platform"
+    try:
+        from google.auth import identity_pool  # google-auth >= 1.27 (Debian 12 has 1.5.1)
+    except ImportError:
+        identity_pool = None
+    if identity_pool:
+        import google.auth.transport.requests
+        req = google.auth.transport.requests.Request()
+        creds = identity_pool.Credentials.from_info(conf, scopes=[scope])
+        creds.refresh(req)
+        sa_tok = creds.token
+        # the federated token itself: the same configuration without impersonation
+        fcreds = identity_pool.Credentials.from_info(
+            {k: v for k, v in conf.items() if k != "service_account_impersonation_url"}, scopes=[scope])
+        fcreds.refresh(req)
+        fed_pod = fcreds.token
+        how = "google-auth identity_pool.Credentials"
+    else:
+        # the configuration's documented steps (Google's external_account
+        # format): RFC 8693 exchange of the file's token at token_url for
+        # audience, then the impersonation URL with the federated token
+        with open(conf["credential_source"]["file"]) as f:
+            subj = f.read()
+        body = urllib.parse.urlencode({
+            "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "audience": conf["audience"],
+            "scope": scope, "requested_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            "subject_token": subj, "subject_token_type": conf["subject_token_type"]}).encode()
+        st_, doc, _ = gfake.call("POST", conf["token_url"][len(gfake.url):], raw=body,
+                                 ctype="application/x-www-form-urlencoded")
+        fed_pod = (doc or {}).get("access_token") if st_ == 200 and isinstance(doc, dict) else None
+        st_, doc, _ = gfake.call("POST", conf["service_account_impersonation_url"][len(gfake.url):],
+                                 {"scope": [scope]}, token=fed_pod or "x")
+        sa_tok = (doc or {}).get("accessToken") if st_ == 200 and isinstance(doc, dict) else None
+        how = "the configuration's steps (this google-auth has no identity_pool)"
+    ck.ok(bool(sa_tok) and bool(fed_pod), "acting as the pod, " + how + ": an access token of web's fbc- account")
+    st_, doc, _ = gfake.call("GET", "/iam/v1/projects/%s/serviceAccounts/%s" % (PROJECT, CALLER), token=sa_tok or "x")
+    ck.ok(st_ in (200, 403) and st_ != 401, "the fake takes it as a Google access token (not 401)", st_)
+    st_, pidt = id_token(CALLER, fed_pod or "", services["api"])
+    st2, doc = invoke(services["api"], pidt or "")
+    st3, _ = invoke(services["other"], pidt or "")
+    ck.ok(st_ == 200 and st2 == 200 and (doc or {}).get("caller") == "serviceAccount:" + CALLER and st3 == 401,
+          "the pod's federated token gets an ID token for api that api accepts and other refuses", (st_, st2, st3))
+    dep2 = kfake.get("/apis/apps/v1/namespaces/%s/deployments/web2" % NS).json or {}
+    ck.ok(not [v for v in dep2.get("spec", {}).get("template", {}).get("spec", {}).get("volumes", [])
+               if v.get("name") == "fedbroker-cloud-identity"], "web2 (calls nothing) gets no cloud token")
+    rc, out, err = env.run("status", "--format", "json")
+    ck.ok(rc == 0, "status: no drift", (rc, out[-1200:], err[-600:]))
+    # drift: the configuration changed by hand is reported
+    kfake.request("PATCH", "/api/v1/namespaces/%s/configmaps/web-fb-cloud" % NS,
+                  {"data": {key: "{}"}}, ctype="application/merge-patch+json")
+    rc, out, err = env.run("status", "--format", "json")
+    ck.ok(rc == 4 and "ConfigMap.data" in out, "a configuration changed by hand is drift", (rc, out[-1500:]))
+    rows = [r[0] for r in env.db("SELECT cloud_id FROM resources WHERE type='k8s:ConfigMap'")]
+    ck.ok(rows == ["%s/web-fb-cloud" % NS], "the ConfigMap is recorded", rows)
+
     left = env.untracked("--provider", "gcp")
     ck.ok(left == [], "discover finds nothing fedbroker made untracked", left)
     rc, out, err = env.run("destroy", "--workload", "api", "--tenant", "shop")
     st_, doc, _ = gfake.call("GET", "/iam/v1/projects/%s/serviceAccounts" % PROJECT, token=gfake.admin)
     ck.ok(rc == 0 and not [a for a in (doc or {}).get("accounts", []) if a["email"] == CALLER],
           "destroy of api deletes the caller account", (rc, err[-1500:]))
+    rc, out, err = env.run("destroy", "--workload", "web", "--tenant", "shop")
+    st_ = kfake.get("/api/v1/namespaces/%s/configmaps/web-fb-cloud" % NS).status
+    ck.ok(rc == 0 and st_ == 404, "destroy of web deletes its ConfigMap", (rc, st_, err[-1500:]))
 finally:
     site.shutdown()
     kfake.close()

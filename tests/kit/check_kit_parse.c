@@ -268,6 +268,26 @@ START_TEST(buffers_and_encoding)
     ck_assert(!strncmp(b.data, "0,1,2,", 6));
     fbk_buf_wipe(&b);
     ck_assert_ptr_null(b.data);
+    /* printf formats into the spare room first and again when the output
+     * does not fit: lengths around the room's edges, after every fill */
+    char big[1200];
+    for (size_t i = 0; i < sizeof big - 1; i++) big[i] = (char)('a' + i % 26);
+    for (size_t pre = 0; pre < 300; pre += 37) {
+        for (size_t n = 0; n < 1100; n += (n < 270 ? 1 : 97)) {
+            fbk_buf p;
+            fbk_buf_init(&p);
+            fbk_buf_append(&p, big, pre);
+            fbk_buf_printf(&p, "%.*s|%d", (int)n, big, (int)n);
+            char tail[16];
+            int tl = snprintf(tail, sizeof tail, "|%d", (int)n);
+            ck_assert_uint_eq(p.len, pre + n + (size_t)tl);
+            ck_assert_uint_eq(strlen(p.data), p.len);
+            ck_assert(memcmp(p.data, big, pre) == 0);
+            ck_assert(memcmp(p.data + pre, big, n) == 0);
+            ck_assert_str_eq(p.data + pre + n, tail);
+            fbk_buf_wipe(&p);
+        }
+    }
     fbk_uri_encode(&b, "a b/~é%", 8, 0);
     ck_assert_str_eq(b.data, "a%20b%2F~%C3%A9%25");
     fbk_buf_free(&b);

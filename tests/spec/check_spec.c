@@ -923,6 +923,70 @@ START_TEST(equal_specs_shared)
     free(t2);
     unload(&one);
     unload(&l);
+    /* equal specs written with their keys in another order share too, and
+     * specs that differ only deep inside, or in a number, do not */
+    loaded k = load("k.yaml", "---\n" HEAD "kind: Function\nmetadata: {name: a}\n"
+                              "spec: {image: 'ghcr.io/a/b:1', resources: {memory: 256Mi, cpu: 0.5}}\n"
+                              "---\n" HEAD "kind: Function\nmetadata: {name: b}\n"
+                              "spec: {resources: {cpu: 0.5, memory: 256Mi}, image: 'ghcr.io/a/b:1'}\n"
+                              "---\n" HEAD "kind: Function\nmetadata: {name: c}\n"
+                              "spec: {image: 'ghcr.io/a/b:1', resources: {memory: 256Mi, cpu: 0.25}}\n"
+                              "---\n" HEAD "kind: Function\nmetadata: {name: d}\n"
+                              "spec: {image: 'ghcr.io/a/b:1', resources: {memory: 512Mi, cpu: 0.5}}\n",
+                    NULL);
+    ASSERT_VALID(k);
+    json_t *ka = json_object_get(fbi_spec_doc(k.set, 0), "spec");
+    ck_assert_ptr_eq(ka, json_object_get(fbi_spec_doc(k.set, 1), "spec"));
+    ck_assert_ptr_ne(ka, json_object_get(fbi_spec_doc(k.set, 2), "spec"));
+    ck_assert_ptr_ne(ka, json_object_get(fbi_spec_doc(k.set, 3), "spec"));
+    ck_assert_str_ne(fb_spec_hash(k.set, 0), fb_spec_hash(k.set, 2));
+    ck_assert_str_ne(fb_spec_hash(k.set, 0), fb_spec_hash(k.set, 3));
+    unload(&k);
+}
+END_TEST
+
+/* Distinct specs share their equal parts below the spec's own members
+ * (spec.c pooled): the set's memory on federations of distinct shapes.
+ * The spec's own members stay each workload's (a caller may add a key to
+ * one), and texts and hashes are those of each document alone. */
+START_TEST(equal_parts_shared)
+{
+    const char *fa = HEAD "kind: Function\nmetadata: {name: a}\nspec:\n  image: 'ghcr.io/a/b:1'\n"
+                     "  traffic: {requestsPerMonth: 1000, sources: [{location: frankfurt, weight: 1}]}\n";
+    const char *fb = HEAD "kind: Function\nmetadata: {name: b}\nspec:\n  image: 'ghcr.io/a/b:1'\n"
+                     "  traffic: {requestsPerMonth: 2000, sources: [{location: frankfurt, weight: 1}]}\n";
+    char *both = fbi_xasprintf("---\n%s---\n%s", fa, fb);
+    loaded l = load("m.yaml", both, NULL);
+    free(both);
+    ASSERT_VALID(l);
+    json_t *a = json_object_get(fbi_spec_doc(l.set, 0), "spec");
+    json_t *b = json_object_get(fbi_spec_doc(l.set, 1), "spec");
+    ck_assert_ptr_ne(a, b);
+    json_t *ta = json_object_get(a, "traffic"), *tb = json_object_get(b, "traffic");
+    ck_assert_ptr_nonnull(ta);
+    ck_assert_ptr_ne(ta, tb); /* unequal, and a member of the spec itself */
+    json_t *sa = json_object_get(ta, "sources"), *sb = json_object_get(tb, "sources");
+    ck_assert_ptr_nonnull(sa);
+    ck_assert_ptr_eq(sa, sb);
+    ck_assert_ptr_eq(json_object_get(a, "image"), json_object_get(b, "image"));
+    /* an equal member of the spec itself is not shared */
+    json_t *pa = json_object_get(a, "placement"), *pb = json_object_get(b, "placement");
+    if (pa && pb) {
+        ck_assert(json_equal(pa, pb));
+        ck_assert_ptr_ne(pa, pb);
+    }
+    const char *one_text[2] = {fa, fb};
+    for (size_t i = 0; i < 2; i++) {
+        loaded one = load("one.yaml", one_text[i], NULL);
+        ASSERT_VALID(one);
+        ck_assert_str_eq(fb_spec_hash(l.set, i), fb_spec_hash(one.set, 0));
+        char *t1 = fbi_spec_text(fbi_spec_doc(l.set, i)), *t2 = fbi_spec_text(fbi_spec_doc(one.set, 0));
+        ck_assert_str_eq(t1, t2);
+        free(t1);
+        free(t2);
+        unload(&one);
+    }
+    unload(&l);
 }
 END_TEST
 
@@ -2083,6 +2147,7 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, yaml_alias_bomb);
     tcase_add_test(tc, multi_document);
     tcase_add_test(tc, equal_specs_shared);
+    tcase_add_test(tc, equal_parts_shared);
     tcase_add_test(tc, limit_file_size);
     tcase_add_test(tc, limit_depth);
     tcase_add_test(tc, limit_string_and_source);

@@ -133,6 +133,17 @@ START_TEST(journal_shows_unfinished_intents)
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(arr, 0), "workload")), "db");
     json_decref(arr);
     free(j);
+    /* the ids are distinct and the rows' own (the intent's id is the
+     * inserted rowid, not a RETURNING column), and the phase is checked */
+    ck_assert(a != b);
+    long long c;
+    ck_assert_int_eq(fb_store_journal_begin(s, "destroy", "t", "q", "aws", NULL, &c, d), FB_OK);
+    ck_assert(c > b);
+    ck_assert_int_ne(fb_store_journal_end(s, c, "half-done", NULL, d), FB_OK);
+    ck_assert_int_ne(sqlite3_exec(fbi_store_db(s),
+                                  "INSERT INTO journal(started_at, op, phase) VALUES('x','y','bogus')",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(fb_store_journal_end(s, c, "failed", NULL, d), FB_OK);
     fb_diag_free(d);
     fb_store_close(s);
 }
