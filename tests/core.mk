@@ -11,9 +11,9 @@ tests_base_check_util_SOURCES = tests/base/check_util.c
 tests_base_check_util_CPPFLAGS = $(FB_TEST_INCS)
 tests_base_check_util_LDADD = $(FB_TEST_DEPLIBS)
 
-TESTS += tests/layering.sh tests/exported_symbols.sh tests/conformance.sh tests/lifecycle.sh tests/cli.sh
+TESTS += tests/layering.sh tests/exported_symbols.sh tests/conformance.sh tests/lifecycle.sh tests/cli.sh tests/demo.sh
 EXTRA_DIST += tests/layering.sh tests/exported_symbols.sh tests/conformance.sh tests/exported-symbols.txt \
-	tests/lifecycle.sh tests/fakes/example_cloud.py tests/cli.sh
+	tests/lifecycle.sh tests/fakes/example_cloud.py tests/cli.sh tests/demo.sh
 
 # plan and report: unit tests of the report writer and the model
 check_PROGRAMS += tests/plan/check_report tests/plan/check_plan_model
