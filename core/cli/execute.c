@@ -336,10 +336,10 @@ static size_t spec_of(exec *x, const char *tenant, const char *name)
 /* Makes the deploy item of change c (create, update, move): its spec with
  * the endpoints of its dependencies filled in (it->workload, new), its
  * placement (new), the deployment an update works on (borrowed from
- * stored). placeholders (dry run): a dependency not deployed yet gets a
- * placeholder URL that says so. 0, or -1 with *why (new) and nothing
+ * stored). dry_run: a dependency not deployed yet gets a URL
+ * that says its address is known after apply. 0, or -1 with *why (new) and nothing
  * left in it. */
-static int prepare(exec *x, json_t *c, json_t *stored, fbi_deploy_item *it, int placeholders,
+static int prepare(exec *x, json_t *c, json_t *stored, fbi_deploy_item *it, int dry_run,
                    char **why)
 {
     *why = NULL;
@@ -351,9 +351,9 @@ static int prepare(exec *x, json_t *c, json_t *stored, fbi_deploy_item *it, int 
     }
     json_t *doc = json_deep_copy(fbi_spec_doc(x->set, si));
     json_t *urls = tenant_urls(x, jstr(c, "tenant"));
-    /* the placeholders are this workload's view only */
-    urls = placeholders ? json_copy(urls) : json_incref(urls);
-    if (placeholders) {
+    /* the known-after-apply URLs are this workload's view only */
+    urls = dry_run ? json_copy(urls) : json_incref(urls);
+    if (dry_run) {
         /* every workload of the tenant the plan creates or moves */
         size_t k;
         json_t *o;
