@@ -151,7 +151,7 @@ typedef struct lattice_kind {
 
 /* Finds the object named name (list_query narrows the list) and checks it
  * is ours, or creates it with body; records it. *arn and *id new (in a dry
- * run, where nothing is read: the kind's dry_arn, which the dry run prints as the ARN the create would return). */
+ * run, where nothing is read: an ARN marked "(dry-run)" built from the kind's dry_arn, since no object exists yet). */
 static fb_status ensure_named(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const char *region,
                               const lattice_kind *k, const char *list_query, const char *name, const json_t *body,
                               char **arn, char **id)
