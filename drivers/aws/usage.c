@@ -14,10 +14,15 @@
 
 typedef fbk_u128 u128;
 
-/* The month: hoursPerMonth from the broker (730 = 8,760 / 12 by default,
- * or a calendar month), kept as milli-hours so it stays exact. */
+/* One usage computation: the month (hoursPerMonth from the broker, 730 =
+ * 8,760 / 12 by default, or a calendar month, kept as milli-hours so it
+ * stays exact), and whether a quantity had to be rounded. Passed down
+ * rather than kept in a thread-local: a dlopen'd module's TLS made
+ * LeakSanitizer's exit check crash with glibc 2.36 (it read a bogus
+ * dynamic-TLS range; tests/identity/plan_callers.py under the sanitizers). */
 typedef struct month {
-    u128 mh; /* milli-hours */
+    u128 mh;     /* milli-hours */
+    int rounded; /* a quantity was rounded to the broker's 6 decimal places */
 } month;
 
 static u128 month_ms(const month *m) /* milliseconds */
@@ -26,17 +31,15 @@ static u128 month_ms(const month *m) /* milliseconds */
 }
 
 
-/* Set when a quantity had to be rounded to the broker's 6 decimal places. */
-static __thread int rounded_any;
-
 /* num/den as a decimal string (new): exact when it terminates within
  * max_places digits after the point, else rounded half up to max_places
- * (the broker reads quantities with at most 6 decimal places). */
-static char *dec(u128 num, u128 den, int max_places)
+ * (the broker reads quantities with at most 6 decimal places); notes a
+ * rounding in mo. */
+static char *dec(month *mo, u128 num, u128 den, int max_places)
 {
     int r = 0;
     char *s = fbk_decimal(num, den, max_places, FBK_ROUND_HALF_UP, &r);
-    if (r) rounded_any = 1;
+    if (r) mo->rounded = 1;
     return s;
 }
 
@@ -63,7 +66,7 @@ static json_int_t cold_start_ms(const char *runtime, int image)
     return 250; /* python, nodejs */
 }
 
-static fb_status lambda_usage(const json_t *w, const month *mo, json_t *lines, json_t *notes,
+static fb_status lambda_usage(const json_t *w, month *mo, json_t *lines, json_t *notes,
                               json_t *out, fb_diag *diag)
 {
     const json_t *spec = aws_spec(w), *res = json_object_get(spec, "resources");
@@ -77,7 +80,7 @@ static fb_status lambda_usage(const json_t *w, const month *mo, json_t *lines, j
                  "aws: traffic or resources out of range for an estimate");
         return FB_INVALID;
     }
-    line(lines, "lambda", "requests", "x86_64+arm64", "request", dec((u128)r, 1, 0), NULL);
+    line(lines, "lambda", "requests", "x86_64+arm64", "request", dec(mo, (u128)r, 1, 0), NULL);
     /* GB-seconds = requests x duration (1 ms units) x memory GiB */
     u128 gbs_num = (u128)r * (u128)d * (u128)m, gbs_den = (u128)1000 * 1024;
     /* the warm instances: minInstances all month, or a capacity schedule's
@@ -95,10 +98,10 @@ static fb_status lambda_usage(const json_t *w, const month *mo, json_t *lines, j
             ? "the catalog has no arm64 provisioned-concurrency rows: priced at the x86_64 rate "
               "(AWS charges less on arm64, so this overestimates)" : NULL;
         line(lines, "lambda", "provisioned_concurrency", "x86_64", "GB-second",
-             dec(p_num * month_ms(mo) * (u128)m, p_den * 1024 * 1000, 6), pc_note);
+             dec(mo, p_num * month_ms(mo) * (u128)m, p_den * 1024 * 1000, 6), pc_note);
         line(lines, "lambda", "provisioned_concurrency_duration", "x86_64", "GB-second",
-             dec(on_pc * (u128)m, gbs_den, 6), pc_note);
-        line(lines, "lambda", "duration", arch, "GB-second", dec((rd - on_pc) * (u128)m, gbs_den, 6),
+             dec(mo, on_pc * (u128)m, gbs_den, 6), pc_note);
+        line(lines, "lambda", "duration", arch, "GB-second", dec(mo, (rd - on_pc) * (u128)m, gbs_den, 6),
              "invocations beyond what the provisioned concurrency holds on average");
         json_array_append_new(notes, json_string(sched
             ? "the capacity schedule's warm instances are priced as provisioned concurrency, each "
@@ -110,11 +113,11 @@ static fb_status lambda_usage(const json_t *w, const month *mo, json_t *lines, j
               "up to its average capacity are billed at the provisioned duration rate (apply does "
               "not configure provisioned concurrency for minInstances; a capacity schedule it does)"));
     } else {
-        line(lines, "lambda", "duration", arch, "GB-second", dec(gbs_num, gbs_den, 6), NULL);
+        line(lines, "lambda", "duration", arch, "GB-second", dec(mo, gbs_num, gbs_den, 6), NULL);
     }
     if (e > 512)
         line(lines, "lambda", "ephemeral_storage", "x86_64+arm64", "GB-second",
-             dec((u128)r * (u128)d * (u128)(e - 512), gbs_den, 6),
+             dec(mo, (u128)r * (u128)d * (u128)(e - 512), gbs_den, 6),
              "ephemeral storage above the 512 MB included");
     json_array_append_new(notes, json_string(
         "GB-seconds = requests x meanDuration (billed in 1 ms units) x memoryMiB / 1024; "
@@ -132,13 +135,13 @@ static fb_status lambda_usage(const json_t *w, const month *mo, json_t *lines, j
         conc_num = p_num * conc_den;
         conc_den *= p_den;
     }
-    char *v = dec(conc_num * (u128)m, conc_den * 1769, 6);
+    char *v = dec(mo, conc_num * (u128)m, conc_den * 1769, 6);
     json_object_set_new(out, "vcpu", json_string(v));
     free(v);
     return FB_OK;
 }
 
-static fb_status fargate_usage(const json_t *w, const month *mo, json_t *lines, json_t *notes,
+static fb_status fargate_usage(const json_t *w, month *mo, json_t *lines, json_t *notes,
                                json_t *out, fb_diag *diag)
 {
     const json_t *spec = aws_spec(w), *res = json_object_get(spec, "resources");
@@ -186,13 +189,13 @@ static fb_status fargate_usage(const json_t *w, const month *mo, json_t *lines, 
     free(tn);
     const char *variant = !strcmp(arch, "arm64") ? "linux/arm64" : "linux/x86_64";
     line(lines, "fargate", "vcpu", variant, "vCPU-hour",
-         dec((u128)tasks * (u128)cpu * mo->mh, (u128)1024 * 1000, 6), NULL);
+         dec(mo, (u128)tasks * (u128)cpu * mo->mh, (u128)1024 * 1000, 6), NULL);
     line(lines, "fargate", "memory", variant, "GB-hour",
-         dec((u128)tasks * (u128)m * mo->mh, (u128)1024 * 1000, 6), NULL);
+         dec(mo, (u128)tasks * (u128)m * mo->mh, (u128)1024 * 1000, 6), NULL);
     json_int_t gib = (e + 1023) / 1024;
     if (gib > 20)
         line(lines, "fargate", "ephemeral_storage", "any", "GB-hour",
-             dec((u128)tasks * (u128)(gib - 20) * mo->mh, 1000, 6),
+             dec(mo, (u128)tasks * (u128)(gib - 20) * mo->mh, 1000, 6),
              "ephemeral storage above the 20 GB included per task");
     /* A Fargate service keeps at least one task running: no request waits
      * for a task to start (a new one, some 30-60 s with the image pull, only
@@ -202,7 +205,7 @@ static fb_status fargate_usage(const json_t *w, const month *mo, json_t *lines, 
         "coldStartMs 0: a Fargate service always runs at least one task; a task started when "
         "scaling out (typically 30-60 s with the image pull, an assumption) adds capacity, "
         "requests do not wait for it"));
-    char *v = dec((u128)tasks * (u128)cpu, 1024, 6);
+    char *v = dec(mo, (u128)tasks * (u128)cpu, 1024, 6);
     json_object_set_new(out, "vcpu", json_string(v));
     free(v);
     return FB_OK;
@@ -213,7 +216,7 @@ fb_status aws_usage(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag)
     (void)ctx;
     const json_t *w = json_object_get(in, "workload");
     const char *kind = aws_str(w, "kind");
-    month mo = {730000};
+    month mo = {730000, 0};
     const json_t *h = json_object_get(in, "hoursPerMonth");
     if (h) {
         double hv = json_number_value(h);
@@ -225,10 +228,9 @@ fb_status aws_usage(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag)
         mo.mh = (u128)(hv * 1000 + 0.5);
     }
     json_t *lines = json_array(), *notes = json_array(), *o = json_object();
-    rounded_any = 0;
     fb_status st = !strcmp(kind, "Function") ? lambda_usage(w, &mo, lines, notes, o, diag)
                                              : fargate_usage(w, &mo, lines, notes, o, diag);
-    if (st == FB_OK && rounded_any)
+    if (st == FB_OK && mo.rounded)
         json_array_append_new(notes, json_string(
             "some quantities were rounded half up to 6 decimal places (the broker's precision)"));
     if (st == FB_OK) {
