@@ -84,6 +84,16 @@ int fbc_lock_state(fb_store *s, const char *verb, int64_t timeout_ms, fbi_lock *
 int fbc_emit_report(const json_t *plan, fbc_format fmt, const char *group_by, const char *path);
 /* Prints j indented with sorted keys (borrowed). */
 void fbc_print_json(json_t *j);
+/* A list verb's store listing: sets *text (new) to a JSON array of rows, or
+ * returns another status with d filled. arg is the verb's own. */
+typedef fb_status (*fbc_list_fn)(fb_store *s, const void *arg, char **text, fb_diag *d);
+/* Prints a list verb's rows (borrowed, an array) as its table. */
+typedef void (*fbc_table_fn)(json_t *rows, const void *arg);
+/* What every list verb does with a listing of the open store s: the rows
+ * printed as JSON (fmt FBC_FMT_JSON) or by table. Returns FB_EXIT_OK, or
+ * FB_EXIT_FAILURE with d's diagnostics printed. */
+int fbc_print_rows(fb_store *s, fbc_format fmt, fbc_list_fn list, fbc_table_fn table, const void *arg,
+                   fb_diag *d);
 /* Prints one item's diagnostics prefixed with what (e.g. "demo/hello"). */
 void fbc_item_diag(const char *what, const fb_diag *d);
 

@@ -10,6 +10,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+static fb_status list_rows(fb_store *s, const void *arg, char **text, fb_diag *d)
+{
+    (void)arg;
+    return fbi_store_audit_rows(s, text, d);
+}
+
+static void table(json_t *rows, const void *arg)
+{
+    (void)arg;
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+        printf("%5lld %s %-14s %-10s %-28s %s\n",
+               (long long)json_integer_value(json_object_get(r, "id")),
+               json_string_value(json_object_get(r, "at")),
+               json_string_value(json_object_get(r, "actor")),
+               json_is_string(json_object_get(r, "tenant")) ? json_string_value(json_object_get(r, "tenant")) : "-",
+               json_string_value(json_object_get(r, "action")),
+               json_string_value(json_object_get(r, "outcome")));
+}
+
 int fbc_cmd_audit(int argc, char **argv)
 {
     const char *format = NULL;
@@ -39,28 +60,7 @@ int fbc_cmd_audit(int argc, char **argv)
     if ((rc = fbc_open_store(&store)) != FB_EXIT_OK) return rc;
     fb_diag *d = fb_diag_new();
     if (!verify) {
-        char *text = NULL;
-        if (fbi_store_audit_rows(store, &text, d) != FB_OK) {
-            rc = fbc_report_diag(d, FB_EXIT_FAILURE);
-        } else {
-            json_t *rows = json_loads(text, 0, NULL);
-            if (fmt == FBC_FMT_JSON) {
-                fbc_print_json(rows);
-            } else {
-                size_t i;
-                json_t *r;
-                json_array_foreach(rows, i, r)
-                    printf("%5lld %s %-14s %-10s %-28s %s\n",
-                           (long long)json_integer_value(json_object_get(r, "id")),
-                           json_string_value(json_object_get(r, "at")),
-                           json_string_value(json_object_get(r, "actor")),
-                           json_is_string(json_object_get(r, "tenant")) ? json_string_value(json_object_get(r, "tenant")) : "-",
-                           json_string_value(json_object_get(r, "action")),
-                           json_string_value(json_object_get(r, "outcome")));
-            }
-            json_decref(rows);
-        }
-        free(text);
+        rc = fbc_print_rows(store, fmt, list_rows, table, NULL, d);
     } else {
         json_t *rep = NULL;
         if (fbi_audit_verify(store, NULL, &rep, d) != FB_OK) {

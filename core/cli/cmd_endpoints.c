@@ -10,6 +10,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+static fb_status list(fb_store *s, const void *tenant, char **text, fb_diag *d)
+{
+    return fbi_store_list_endpoints(s, tenant, text, d);
+}
+
+static void table(json_t *rows, const void *arg)
+{
+    (void)arg;
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+        printf("%s/%s  %s:%s%s%s  %-5s %s  (observed %s)\n",
+               json_string_value(json_object_get(r, "tenant")),
+               json_string_value(json_object_get(r, "workload")),
+               json_string_value(json_object_get(r, "provider")),
+               json_string_value(json_object_get(r, "region")),
+               *fbc_dep_str(r, "instance") ? " " : "", fbc_dep_str(r, "instance"),
+               json_string_value(json_object_get(r, "kind")),
+               json_string_value(json_object_get(r, "url")),
+               json_string_value(json_object_get(r, "observed_at")));
+    if (json_array_size(rows) == 0) printf("(no endpoints recorded)\n");
+}
+
 int fbc_cmd_endpoints(int argc, char **argv)
 {
     const char *format = NULL, *tenant = NULL;
@@ -33,31 +56,7 @@ int fbc_cmd_endpoints(int argc, char **argv)
     fb_store *store = NULL;
     if ((rc = fbc_open_store(&store)) != FB_EXIT_OK) return rc;
     fb_diag *d = fb_diag_new();
-    char *text = NULL;
-    if (fbi_store_list_endpoints(store, tenant, &text, d) != FB_OK) {
-        rc = fbc_report_diag(d, FB_EXIT_FAILURE);
-    } else {
-        json_t *rows = json_loads(text, 0, NULL);
-        if (fmt == FBC_FMT_JSON) {
-            fbc_print_json(rows);
-        } else {
-            size_t i;
-            json_t *r;
-            json_array_foreach(rows, i, r)
-                printf("%s/%s  %s:%s%s%s  %-5s %s  (observed %s)\n",
-                       json_string_value(json_object_get(r, "tenant")),
-                       json_string_value(json_object_get(r, "workload")),
-                       json_string_value(json_object_get(r, "provider")),
-                       json_string_value(json_object_get(r, "region")),
-                       *fbc_dep_str(r, "instance") ? " " : "", fbc_dep_str(r, "instance"),
-                       json_string_value(json_object_get(r, "kind")),
-                       json_string_value(json_object_get(r, "url")),
-                       json_string_value(json_object_get(r, "observed_at")));
-            if (json_array_size(rows) == 0) printf("(no endpoints recorded)\n");
-        }
-        json_decref(rows);
-    }
-    free(text);
+    rc = fbc_print_rows(store, fmt, list, table, tenant, d);
     fb_diag_free(d);
     fb_store_close(store);
     return rc;

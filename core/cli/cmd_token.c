@@ -88,6 +88,24 @@ static int create(int argc, char **argv)
     return rc;
 }
 
+static fb_status list(fb_store *s, const void *tenant, char **text, fb_diag *d)
+{
+    return fbi_store_list_tokens(s, tenant, text, d);
+}
+
+static void table(json_t *rows, const void *arg)
+{
+    (void)arg;
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+        printf("%-14s %-16s %-9s expires %lld%s\n", json_string_value(json_object_get(r, "id")),
+               json_string_value(json_object_get(r, "tenant")),
+               json_string_value(json_object_get(r, "role")),
+               (long long)json_integer_value(json_object_get(r, "expires_at")),
+               json_is_integer(json_object_get(r, "revoked_at")) ? "  revoked" : "");
+}
+
 static int list_or_revoke(int argc, char **argv, int revoke)
 {
     const char *tenant = NULL, *format = NULL;
@@ -135,26 +153,7 @@ static int list_or_revoke(int argc, char **argv, int revoke)
             rc = audited(store, NULL, "token.revoke", id);
         }
     } else {
-        char *text = NULL;
-        if (fbi_store_list_tokens(store, tenant, &text, d) != FB_OK) {
-            rc = fbc_report_diag(d, FB_EXIT_FAILURE);
-        } else {
-            json_t *rows = json_loads(text, 0, NULL);
-            if (fmt == FBC_FMT_JSON) {
-                fbc_print_json(rows);
-            } else {
-                size_t i;
-                json_t *r;
-                json_array_foreach(rows, i, r)
-                    printf("%-14s %-16s %-9s expires %lld%s\n", json_string_value(json_object_get(r, "id")),
-                           json_string_value(json_object_get(r, "tenant")),
-                           json_string_value(json_object_get(r, "role")),
-                           (long long)json_integer_value(json_object_get(r, "expires_at")),
-                           json_is_integer(json_object_get(r, "revoked_at")) ? "  revoked" : "");
-            }
-            json_decref(rows);
-        }
-        free(text);
+        rc = fbc_print_rows(store, fmt, list, table, tenant, d);
     }
     free(pos);
     fb_diag_free(d);

@@ -302,6 +302,27 @@ void fbc_print_json(json_t *j)
     free(s);
 }
 
+int fbc_print_rows(fb_store *s, fbc_format fmt, fbc_list_fn list, fbc_table_fn table, const void *arg,
+                   fb_diag *d)
+{
+    char *text = NULL;
+    if (list(s, arg, &text, d) != FB_OK) {
+        free(text);
+        return fbc_report_diag(d, FB_EXIT_FAILURE);
+    }
+    json_t *rows = json_loads(text, 0, NULL);
+    free(text);
+    if (!json_is_array(rows)) { /* the store made it: not a user's error */
+        json_decref(rows);
+        fprintf(stderr, "fedbroker: the store returned a listing that is not a JSON array\n");
+        return FB_EXIT_FAILURE;
+    }
+    if (fmt == FBC_FMT_JSON) fbc_print_json(rows);
+    else table(rows, arg);
+    json_decref(rows);
+    return FB_EXIT_OK;
+}
+
 void fbc_item_diag(const char *what, const fb_diag *d)
 {
     for (size_t i = 0; i < fb_diag_count(d); i++) {

@@ -91,6 +91,26 @@ rc, out, err = run("audit", "verify", "--format", "json")
 rep = json.loads(out) if out.strip() else {}
 ok(rc == 0 and rep.get("ok") is True and rep.get("rows") == 23 and rep.get("checkpoints") == 2,
    "audit verify: intact, exit 0", (rc, out, err))
+rc, out, err = run("audit", "list", "--format", "json")
+listed = json.loads(out) if rc == 0 and out.strip() else []
+ok([(r.get("id"), r.get("actor"), r.get("tenant"), r.get("action"), r.get("outcome")) for r in listed] ==
+   [tuple(r) for r in rows], "audit list --format json: the 23 rows as the table holds them", (rc, out[:600], err))
+rc, out, err = run("audit", "list")
+lines = out.splitlines()
+ok(rc == 0 and len(lines) == 23 and all(ln.split()[0] == str(r[0]) and r[3].split()[0] in ln
+                                         for ln, r in zip(lines, rows)),
+   "audit list: one line per row, in order", (rc, out[:600], err))
+rc, out, err = run("token", "list", "--format", "json")
+tl = json.loads(out) if rc == 0 and out.strip() else []
+ok(sorted(t.get("id") for t in tl) == sorted(t[:12] for t in toks) and
+   [t.get("id") for t in tl if t.get("revoked_at") is not None] == [toks[2][:12]] and
+   not any(t in out for t in toks),
+   "token list --format json: the three ids, the revoked one marked, no secret", (rc, out[:600], err))
+rc, out, err = run("token", "list", "--tenant", "shop")
+ok(rc == 0 and len(out.splitlines()) == 3 and out.count("revoked") == 1 and not any(t in out for t in toks),
+   "token list: a line per token, one revoked, no secret", (rc, out, err))
+rc, out, err = run("token", "list", "--tenant", "nobody", "--format", "json")
+ok(rc == 0 and json.loads(out) == [], "token list of a tenant without tokens: []", (rc, out, err))
 shutil.copy(db_path, os.path.join(tmp, "good.db"))
 
 
