@@ -7,6 +7,7 @@
 #include "config.h"
 #include "solver/solver.h"
 #include "base/util.h"
+#include "../lib/fbtest.h"
 
 #include <check.h>
 #include <glpk.h>
@@ -728,9 +729,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return fbt_run(suite());
 }
