@@ -23,6 +23,7 @@ asks for (no duplicates) and `destroy --all` leaving nothing:
 import os
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gcptest import PROJECT, REGION, Checker, Env, Fake, skip_unless_built  # noqa: E402
@@ -103,7 +104,16 @@ case("a slow answer", [{"count": 3, "delay_ms": 400, "method": RUN + "services.*
 
 
 def adopted(env, rc, out, err):
-    creates = [e for e in fake.log() if e.get("method_id") == RUN + "services.create"]
+    # The fake goes on with a create the client gave up on: wait until each
+    # has answered (its log entry gets its status then), or the destroy
+    # below could run before the second one makes the service again (seen
+    # at load 33 under the sanitizers).
+    deadline = time.time() + 30
+    while True:
+        creates = [e for e in fake.log() if e.get("method_id") == RUN + "services.create"]
+        if all("status" in e for e in creates) or time.time() > deadline:
+            break
+        time.sleep(0.05)
     ck.ok(len(creates) >= 2 and any(e.get("status") == 409 for e in creates),
           "the retried create met ALREADY_EXISTS (the first attempt's service) and adopted it",
           [(e.get("status"), e.get("fault")) for e in creates])
