@@ -34,7 +34,9 @@ elastic network interface in its EC2, a public IP with assignPublicIp):
 - EC2 DescribeNetworkInterfaces denied (403 UnauthorizedOperation):
   discover exits 0 with a warning naming ec2:DescribeNetworkInterfaces,
   reports web without endpoints, and still reports api's load-balancer
-  rows (refreshed), while web's task rows are not (they age out)."""
+  rows (refreshed), while web's task rows are not (they age out);
+- ELBv2 DescribeRules denied: a warning naming it, api reported without
+  rows, web's task rows still reported."""
 import json
 import os
 import sys
@@ -228,6 +230,21 @@ res = json.loads(out) if out.strip() else {}
 ck.ok(rc == 0 and sorted(e["url"] for e in res.get("endpoints", [])) ==
       sorted(["https://%s/api/" % dns, "https://api.shop.example", "https://" + dns]),
       "resolve api: the three rule URLs", (rc, res, err))
+
+# ---- DescribeRules denied: a warning, the rule rows not reported --------------------------------------
+fake.faults([{"service": "elbv2", "operation": "DescribeRules", "status": 403, "code": "AccessDenied", "count": 2,
+              "message": "User is not authorized to perform: elasticloadbalancing:DescribeRules"}])
+rc, found, err, log = discover()
+ck.ok(rc == 0 and "DescribeRules" in err and "AccessDenied" in err and "shop-api" in err
+      and "endpoints" not in found.get("shop-api", {"endpoints": 1})
+      and len((found.get("shop-web") or {}).get("endpoints") or []) == 2,
+      "DescribeRules denied: exit 0, a warning naming it; api without rows, web's tasks still reported",
+      (rc, err[-1500:], found.get("shop-api")))
+fake.clear_faults()
+time.sleep(1.1)
+rc, found, err, log = discover()
+ck.ok(rc == 0 and len((found.get("shop-api") or {}).get("endpoints") or []) == 3, "allowed again: api's three rows",
+      (rc, err[-800:]))
 
 # ---- EC2 denied: a clear warning, the other rows still reported --------------------------------------
 before_web = rows("web")
