@@ -133,6 +133,7 @@ char *aws_endpoint(aws_ctx *ctx, const char *api, const char *region)
                      : !strcmp(api, "scheduler") ? ctx->ep_scheduler
                      : !strcmp(api, "sqs") ? ctx->ep_sqs
                      : !strcmp(api, "elasticloadbalancing") ? ctx->ep_elb
+                     : !strcmp(api, "ec2") ? ctx->ep_ec2
                      : !strcmp(api, "secretsmanager") ? ctx->ep_secretsmanager
                      : !strcmp(api, "iam") ? ctx->ep_iam
                      : !strcmp(api, "vpc-lattice") ? ctx->ep_lattice
@@ -417,6 +418,7 @@ static void ctx_free(aws_ctx *c)
     free(c->ep_secretsmanager);
     free(c->ep_iam);
     free(c->ep_elb);
+    free(c->ep_ec2);
     free(c->lambda_role);
     free(c->scheduler_role);
     free(c->account_id);
@@ -518,7 +520,7 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
                                       "ecs", "accountId", "scheduler", NULL};
     static const char *const ep_keys[] = {"lambda", "ecs", "application-autoscaling", "sts",
                                           "scheduler", "sqs", "secretsmanager", "iam",
-                                          "elasticloadbalancing", "vpc-lattice", NULL};
+                                          "elasticloadbalancing", "vpc-lattice", "ec2", NULL};
     static const char *const lam_keys[] = {"role", NULL};
     static const char *const ecs_keys[] = {"cluster", "subnets", "securityGroups", "assignPublicIp",
                                            "executionRoleArn", "taskRoleArn", "targetGroupArn",
@@ -573,7 +575,7 @@ static fb_status aws_configure(const fb_host *h, const char *config_json, fb_dri
         bad |= known_keys(diag, ep, "/drivers/aws/endpoints", ep_keys) != 0;
         char **slots[] = {&c->ep_lambda, &c->ep_ecs, &c->ep_aas, &c->ep_sts, &c->ep_scheduler,
                           &c->ep_sqs, &c->ep_secretsmanager, &c->ep_iam, &c->ep_elb,
-                          &c->ep_lattice};
+                          &c->ep_lattice, &c->ep_ec2};
         for (size_t i = 0; i < sizeof slots / sizeof *slots; i++) {
             char ptr[96];
             snprintf(ptr, sizeof ptr, "/drivers/aws/endpoints/%s", ep_keys[i]);

@@ -34,6 +34,7 @@ struct fb_driver_ctx {
     char *ep_secretsmanager; /* endpoints.secretsmanager */
     char *ep_iam;            /* endpoints.iam */
     char *ep_elb;            /* endpoints.elasticloadbalancing (ELBv2, discover) */
+    char *ep_ec2;            /* endpoints.ec2 (DescribeNetworkInterfaces, discover) */
     char *lambda_role;    /* settings.lambda.role */
     char *scheduler_role; /* settings.scheduler.role: what EventBridge Scheduler assumes */
     char *account_id;     /* settings.accountId or NULL */
@@ -270,12 +271,27 @@ int aws_fargate_size(json_int_t cpu_millis, json_int_t mem_mib, int *cpu_units, 
 
 /* Appends to eps (borrowed array) the discover endpoints of ECS service
  * svc (a DescribeServices member, borrowed): one per load balancer listener
- * forwarding to a target group of its loadBalancers, with the group's
- * target health. Answered denials and missing groups are warnings (no
+ * whose default action forwards to a target group of its loadBalancers,
+ * else one per listener rule forwarding there (its host and path in the
+ * URL, what a URL cannot say in the detail), with the group's target
+ * health. Answered denials and missing groups are warnings (no
  * URL); transport and service failures return their status (diag filled).
  * Thread: any (ctx read-only). */
 fb_status aws_elb_endpoints(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const char *region,
                             const json_t *svc, json_t *eps);
+
+/* ---- tasks.c: the public IPs of an ECS service's tasks (discover) ------- */
+
+/* Appends to eps (borrowed array) the discover endpoints of ECS service
+ * svc (a DescribeServices member, borrowed) whose tasks get a public IP
+ * (assignPublicIp ENABLED): for each task desired RUNNING with a public
+ * IP on its network interface, one public row per TCP container port of
+ * its task definition (instance IP:PORT, source aws-ecs-task), health
+ * from the task's lastStatus and healthStatus. Answered denials are
+ * warnings (no rows); transport and service failures return their status
+ * (diag filled). Thread: any (ctx read-only). */
+fb_status aws_task_endpoints(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const char *region,
+                             const json_t *svc, json_t *eps);
 
 /* ---- usage.c ---------------------------------------------------------------- */
 fb_status aws_usage(aws_ctx *ctx, const json_t *in, json_t **out, fb_diag *diag);

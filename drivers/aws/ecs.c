@@ -1460,13 +1460,18 @@ fb_status aws_ecs_discover(aws_ctx *ctx, const fbk_aws_creds *creds, const char 
             if (tag_value(tags, "tenant"))
                 json_object_set_new(r, "tenant", json_string(tag_value(tags, "tenant")));
             /* where a managed service answers: its load balancer's
-             * listeners (elb.c). A task's public IP (assignPublicIp,
-             * no balancer) would need EC2's DescribeNetworkInterfaces
-             * per task: not reported. */
+             * listeners (elb.c); without one, its tasks' public IPs when
+             * they get one (tasks.c). With a balancer the tasks are its
+             * targets, and their security group commonly admits the
+             * balancer only: their IPs are not reported as endpoints. */
+            const char *pub = aws_str(json_object_get(json_object_get(s, "networkConfiguration"),
+                                                      "awsvpcConfiguration"), "assignPublicIp");
+            int balanced = json_array_size(json_object_get(s, "loadBalancers")) > 0;
             if (tags_ours_list(tags) && tag_value(tags, "workload") && tag_value(tags, "tenant") &&
-                json_array_size(json_object_get(s, "loadBalancers"))) {
+                (balanced || (pub && !strcmp(pub, "ENABLED")))) {
                 json_t *eps = json_array();
-                st = aws_elb_endpoints(ctx, c.diag, creds, region, s, eps);
+                st = balanced ? aws_elb_endpoints(ctx, c.diag, creds, region, s, eps)
+                              : aws_task_endpoints(ctx, c.diag, creds, region, s, eps);
                 if (json_array_size(eps)) json_object_set_new(r, "endpoints", eps);
                 else json_decref(eps);
             }

@@ -4,7 +4,9 @@
  * loadBalancers: DescribeTargetGroups (the group's load balancers),
  * DescribeLoadBalancers (DNS name, scheme: internet-facing is public,
  * internal private), DescribeListeners (the port and protocol of each
- * listener whose default action forwards to the group) and
+ * listener whose default action forwards to the group), DescribeRules (for
+ * an HTTP or HTTPS listener whose default action does not: the rules that
+ * forward to the group, their host and path conditions in the URL) and
  * DescribeTargetHealth (the group's targets: the row's health). Elastic Load
  * Balancing v2 speaks the Query protocol (form body, XML answer), signed as
  * "elasticloadbalancing" for the service's region. Read-only calls only. */
@@ -55,13 +57,12 @@ static const fbk_xml *members(const fbk_xml *x, const char *action, const char *
     return l ? l->child : NULL;
 }
 
-/* Whether a listener's default actions send traffic to target group tg: a
- * forward action naming it, directly or in its ForwardConfig. Listener
- * rules (DescribeRules) are not read: a group reached only by a path or
- * host rule has no URL here. */
-static int forwards_to(const fbk_xml *listener, const char *tg)
+/* Whether a list of actions (a listener's DefaultActions, a rule's
+ * Actions; borrowed, may be NULL) sends traffic to target group tg: a
+ * forward action naming it, directly or in its ForwardConfig (weighted
+ * forwarding: any weight, 0 included, since the user may shift it). */
+static int forwards_to(const fbk_xml *acts, const char *tg)
 {
-    const fbk_xml *acts = fbk_xml_find(listener, "member/DefaultActions");
     for (const fbk_xml *a = acts ? acts->child : NULL; a; a = a->next) {
         const char *type = fbk_xml_text(a, "member/Type");
         if (!type || strcmp(type, "forward")) continue;
@@ -86,6 +87,76 @@ static char *listener_url(const char *host, const char *proto, const char *port)
     int dflt = port && ((tls && !strcmp(port, "443")) || (!tls && !strcmp(port, "80")));
     return dflt || !port ? fbk_xasprintf("%s://%s", scheme, host)
                          : fbk_xasprintf("%s://%s:%s", scheme, host, port);
+}
+
+/* The values of a rule condition (member/Values, else those of the
+ * field's own config: HostHeaderConfig, PathPatternConfig,
+ * HttpHeaderConfig, HttpRequestMethodConfig, SourceIpConfig): a borrowed
+ * first element (walk ->next), or NULL (query-string's are key/value
+ * pairs: not listed). */
+static const fbk_xml *cond_values(const fbk_xml *cond, const char *field)
+{
+    static const char *const cfg[][2] = {
+        {"host-header", "member/HostHeaderConfig/Values"}, {"path-pattern", "member/PathPatternConfig/Values"},
+        {"http-header", "member/HttpHeaderConfig/Values"},
+        {"http-request-method", "member/HttpRequestMethodConfig/Values"},
+        {"source-ip", "member/SourceIpConfig/Values"}};
+    const fbk_xml *v = fbk_xml_find(cond, "member/Values");
+    if (v && v->child) return v->child;
+    for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++) {
+        if (strcmp(field, cfg[i][0])) continue;
+        v = fbk_xml_find(cond, cfg[i][1]);
+        return v ? v->child : NULL;
+    }
+    return NULL;
+}
+
+/* The URL a rule's traffic arrives by on a listener of load balancer dns,
+ * and *note (new, "" when none) what the URL cannot say. A condition's
+ * values are alternatives: the first host-header value without wildcards
+ * becomes the URL's host (the user's DNS points it at the balancer), the
+ * first path-pattern value without wildcards its path, else one ending in
+ * a single '*' its literal prefix (the pattern noted). Wildcard-only
+ * values and the other conditions (http-header, query-string,
+ * http-request-method, source-ip) are noted: a plain GET may not match
+ * them. new. */
+static char *rule_url(const fbk_xml *rule, const char *dns, const char *proto, const char *port, char **note)
+{
+    const char *host = NULL, *path = NULL;
+    size_t path_len = 0;
+    fbk_buf nb;
+    fbk_buf_init(&nb);
+    const fbk_xml *conds = fbk_xml_find(rule, "member/Conditions");
+    for (const fbk_xml *c = conds ? conds->child : NULL; c; c = c->next) {
+        const char *field = fbk_xml_text(c, "member/Field");
+        if (!field) continue;
+        int is_host = !strcmp(field, "host-header"), is_path = !strcmp(field, "path-pattern");
+        int used = 0, pattern = 0;
+        const fbk_xml *vals = cond_values(c, field);
+        for (const fbk_xml *v = vals; v && (is_host || is_path); v = v->next) {
+            size_t lit = strcspn(v->text, "*?");
+            if (is_host && !v->text[lit] && !host) host = v->text, used = 1;
+            if (is_path && !path && (!v->text[lit] || !strcmp(v->text + lit, "*"))) {
+                path = v->text;
+                path_len = lit;
+                used = 1;
+                pattern = v->text[lit] != '\0';
+            }
+        }
+        if (used && !pattern && !(vals && vals->next)) continue;
+        /* noted: the pattern, the alternatives, or a condition a URL cannot carry */
+        fbk_buf_printf(&nb, "%s%s", nb.len ? ", " : "", field);
+        const char *header = fbk_xml_text(c, "member/HttpHeaderConfig/HttpHeaderName");
+        if (header) fbk_buf_printf(&nb, " %s:", header);
+        for (const fbk_xml *v = vals; v; v = v->next) fbk_buf_printf(&nb, "%s%s", v == vals ? " " : " | ", v->text);
+    }
+    char *base = listener_url(host ? host : dns, proto, port);
+    char *url = path ? fbk_xasprintf("%s%s%.*s", base, path[0] == '/' ? "" : "/", (int)path_len, path)
+                     : fbk_xstrdup(base);
+    free(base);
+    *note = nb.len ? fbk_xstrndup(nb.data, nb.len) : fbk_xstrdup("");
+    fbk_buf_free(&nb);
+    return url;
 }
 
 /* A target group's health from DescribeTargetHealth: passing when a target
@@ -119,9 +190,71 @@ static void skipped(fb_diag *diag, const char *service, const char *what, const 
 {
     fbk_diag(aws_host, diag, FB_SEV_WARNING, NULL,
              "aws: discover: ECS service %s: %s (%s): its load balancer's URL is not reported\n"
-             "grant elasticloadbalancing:DescribeTargetGroups, DescribeLoadBalancers, DescribeListeners and "
-             "DescribeTargetHealth to the broker's role, or check that the target group still exists",
+             "grant elasticloadbalancing:DescribeTargetGroups, DescribeLoadBalancers, DescribeListeners, "
+             "DescribeRules and DescribeTargetHealth to the broker's role, or check that the target group still "
+             "exists",
              service, what, code);
+}
+
+/* Appends to all (borrowed) a row for url: what (the balancer and
+ * listener), note (a rule's, "" when none) and the group's health. */
+static void add_row(json_t *all, const char *url, int priv, const char *what, const char *note,
+                    const char *health, const char *detail)
+{
+    char *d = fbk_xasprintf("%s%s%s; %s", what, *note ? ", rule requires " : "", note,
+                            detail ? detail : "target health not read");
+    json_t *e = json_pack("{s:s,s:s,s:b,s:s,s:s}", "url", url, "kind", "url", "private", priv, "detail", d,
+                          "source", "aws-elb");
+    if (health) json_object_set_new(e, "health", json_string(health));
+    json_array_append_new(all, e);
+    free(d);
+}
+
+/* What rule_rows needs of the listener it reads (all borrowed). */
+typedef struct rule_ctx {
+    aws_ctx *ctx;
+    fb_diag *diag;
+    const fbk_aws_creds *creds;
+    const char *region, *service, *tg, *dns, *proto, *port;
+    int priv;
+    const char *what, *health, *detail;
+} rule_ctx;
+
+/* Appends a row for each non-default rule of listener larn that forwards
+ * to the group (DescribeRules, following NextMarker), in priority order. */
+static fb_status rule_rows(const rule_ctx *r, const char *larn, json_t *all)
+{
+    if (!larn) return FB_OK;
+    char *marker = NULL;
+    fb_status st = FB_OK;
+    for (int page = 0; page < 100 && st == FB_OK; page++) {
+        aws_kv p[3] = {{"ListenerArn", larn}, {"PageSize", "400"}, {"Marker", marker}};
+        fbk_xml *x = NULL;
+        char *code = NULL;
+        st = elb_call(r->ctx, r->diag, r->creds, r->region, "DescribeRules", p, marker ? 3 : 2, &x, &code);
+        if (st == FB_OK && code) skipped(r->diag, r->service, "DescribeRules", code);
+        free(code);
+        free(marker);
+        marker = NULL;
+        for (const fbk_xml *u = x ? members(x, "DescribeRules", "Rules") : NULL; u; u = u->next) {
+            const char *dflt = fbk_xml_text(u, "member/IsDefault");
+            if ((dflt && !strcmp(dflt, "true")) || !forwards_to(fbk_xml_find(u, "member/Actions"), r->tg)) continue;
+            char *note = NULL;
+            char *url = rule_url(u, r->dns, r->proto, r->port, &note);
+            const char *prio = fbk_xml_text(u, "member/Priority");
+            char *what = fbk_xasprintf("%s rule %s", r->what, prio ? prio : "?");
+            add_row(all, url, r->priv, what, note, r->health, r->detail);
+            free(what);
+            free(url);
+            free(note);
+        }
+        const char *next = x ? fbk_xml_text(x, "DescribeRulesResponse/DescribeRulesResult/NextMarker") : NULL;
+        if (next && *next) marker = fbk_xstrdup(next);
+        fbk_xml_free(x);
+        if (!marker) break;
+    }
+    free(marker);
+    return st;
 }
 
 fb_status aws_elb_endpoints(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *creds, const char *region,
@@ -184,22 +317,25 @@ fb_status aws_elb_endpoints(aws_ctx *ctx, fb_diag *diag, const fbk_aws_creds *cr
             st = elb_call(ctx, diag, creds, region, "DescribeListeners", p4, 2, &ls, &code);
             if (st == FB_OK && code) skipped(diag, sname, "DescribeListeners", code);
             free(code);
-            for (const fbk_xml *l = ls ? members(ls, "DescribeListeners", "Listeners") : NULL; l; l = l->next) {
-                if (!forwards_to(l, tg)) continue;
-                char *url = listener_url(dns, fbk_xml_text(l, "member/Protocol"), fbk_xml_text(l, "member/Port"));
-                char *d = fbk_xasprintf("%s %s load balancer %s, listener %s %s; %s",
-                                        priv ? "internal" : "internet-facing",
-                                        fbk_xml_text(b, "member/Type") ? fbk_xml_text(b, "member/Type") : "",
-                                        name ? name : dns,
-                                        fbk_xml_text(l, "member/Protocol") ? fbk_xml_text(l, "member/Protocol") : "?",
-                                        fbk_xml_text(l, "member/Port") ? fbk_xml_text(l, "member/Port") : "?",
-                                        detail ? detail : "target health not read");
-                json_t *e = json_pack("{s:s,s:s,s:b,s:s,s:s}", "url", url, "kind", "url", "private", priv,
-                                      "detail", d, "source", "aws-elb");
-                if (health) json_object_set_new(e, "health", json_string(health));
-                json_array_append_new(all, e);
-                free(url);
-                free(d);
+            for (const fbk_xml *l = ls ? members(ls, "DescribeListeners", "Listeners") : NULL;
+                 l && st == FB_OK; l = l->next) {
+                const char *proto = fbk_xml_text(l, "member/Protocol");
+                const char *port = fbk_xml_text(l, "member/Port");
+                char *front = fbk_xasprintf("%s %s load balancer %s, listener %s %s",
+                                            priv ? "internal" : "internet-facing",
+                                            fbk_xml_text(b, "member/Type") ? fbk_xml_text(b, "member/Type") : "",
+                                            name ? name : dns, proto ? proto : "?", port ? port : "?");
+                if (forwards_to(fbk_xml_find(l, "member/DefaultActions"), tg)) {
+                    char *url = listener_url(dns, proto, port);
+                    add_row(all, url, priv, front, "", health, detail);
+                    free(url);
+                } else if (proto && (!strcmp(proto, "HTTP") || !strcmp(proto, "HTTPS"))) {
+                    /* only rules route this listener's traffic to the group
+                     * (Application Load Balancers; an NLB's listeners have none) */
+                    rule_ctx rc = {ctx, diag, creds, region, sname, tg, dns, proto, port, priv, front, health, detail};
+                    st = rule_rows(&rc, fbk_xml_text(l, "member/ListenerArn"), all);
+                }
+                free(front);
             }
             fbk_xml_free(ls);
         }

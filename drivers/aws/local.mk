@@ -11,6 +11,7 @@ drivers_aws_aws_la_SOURCES = \
 	drivers/aws/capacity.c \
 	drivers/aws/ecs.c \
 	drivers/aws/elb.c \
+	drivers/aws/tasks.c \
 	drivers/aws/iam.c \
 	drivers/aws/lattice.c \
 	drivers/aws/attest.c \

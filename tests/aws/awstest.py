@@ -92,8 +92,9 @@ def settings(fake, **over):
     s = {
         "regions": ["us-east-1", "eu-west-1"],
         "accountId": ACCOUNT,
+        # ec2: discover reads the public IPs of tasks (assignPublicIp below)
         "endpoints": {k: fake.base for k in ("lambda", "ecs", "application-autoscaling", "sts",
-                                             "scheduler", "sqs")},
+                                             "scheduler", "sqs", "ec2")},
         "lambda": {"role": ROLE},
         "scheduler": {"role": SCHED_ROLE},
         "ecs": {"cluster": "prod", "subnets": ["subnet-0a1b2c3d"], "securityGroups": ["sg-0123abcd"],

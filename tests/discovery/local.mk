@@ -6,6 +6,7 @@
 # EndpointSlices included).
 DISCOVERY_TESTS = \
 	tests/discovery/discovery.py \
-	tests/discovery/federation3.py
+	tests/discovery/federation3.py \
+	tests/discovery/aws_tasks.py
 TESTS += $(DISCOVERY_TESTS)
 EXTRA_DIST += $(DISCOVERY_TESTS) tests/discovery/tlsfront.py docs/discovery.md

@@ -92,7 +92,17 @@ SERVICES = {
     # (added for caller grants on Fargate, issue 15) VPC Lattice: the
     # reference copy of the 1.43.11 model, verbatim (REST-JSON)
     "vpc-lattice": ("rest-json", "2022-11-30"),
+    # (added for discover's task public IPs, issue 16) EC2's
+    # DescribeNetworkInterfaces (the ec2 protocol: a Query-style form
+    # request with `Name.N` lists, an answer without a Result wrapper, lists
+    # of <item>): the reference subset of the 1.43.11 model only (Debian's
+    # full model is 2.7 MB to load for one operation)
+    "ec2": ("ec2", "2016-11-15"),
 }
+
+# services whose Debian model is not loaded (the reference subset has
+# every operation the fake implements)
+REFERENCE_ONLY = ("ec2",)
 
 BRAKET_DEVICES = {
     "arn:aws:braket:::device/quantum-simulator/amazon/sv1": ("SV1", 34),
@@ -278,6 +288,8 @@ class ServiceModels:
         full = os.path.join(DEBIAN_DATA, name, version, "service-2.json")
         whole = os.path.join(REFERENCE, "aws-models", name, version, "service-2.json")  # a verbatim copy
         for path in (subset, whole, full, full + ".gz"):
+            if name in REFERENCE_ONLY and path.startswith(full):
+                continue
             if os.path.exists(path):
                 with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
                     m = botocore.model.ServiceModel(json.load(f), service_name=name)
@@ -486,8 +498,11 @@ def from_json(value, shape):
     return value
 
 
-def from_query(pairs, shape):
-    """Query-protocol form pairs -> params. Unconsumed keys are refused."""
+def from_query(pairs, shape, ec2=False):
+    """Query-protocol form pairs -> params. Unconsumed keys are refused.
+    ec2: the ec2 protocol's names (botocore's EC2Serializer): a member's
+    queryName, else its locationName with the first letter upper-cased, else
+    its name; every list is flattened (`Name.N`, no `.member`)."""
     flat = {}
     for k, v in pairs:
         if k in flat:
@@ -500,13 +515,17 @@ def from_query(pairs, shape):
         if t == "structure":
             out = {}
             for n, m in s.members.items():
-                key = (prefix + "." if prefix else "") + (m.serialization.get("name") or n)
+                wire = m.serialization.get("name") or n
+                if ec2:
+                    loc = m.serialization.get("name")
+                    wire = m.serialization.get("queryName") or (loc[0].upper() + loc[1:] if loc else n)
+                key = (prefix + "." if prefix else "") + wire
                 v = read(key, m)
                 if v is not None:
                     out[n] = v
             return out if out else None
         if t == "list":
-            flattened = s.serialization.get("flattened")
+            flattened = s.serialization.get("flattened") or ec2
             base = prefix if flattened else prefix + ".member"
             items = []
             i = 1
@@ -606,6 +625,15 @@ class State:
         self.elb_tgs = {}         # arn -> TargetGroup
         self.elb_listeners = {}   # arn -> Listener
         self.elb_targets = {}     # target group arn -> [TargetHealthDescription]
+        # (added for listener rules, issue 16) listener arn -> [Rule] (not
+        # the default rule: DescribeRules makes it from DefaultActions)
+        self.elb_rules = {}
+        # (added for discover's task public IPs, issue 16) ECS tasks of the
+        # services (the model's Task shape), and their network interfaces in
+        # EC2 (id -> {"region", "iface": the model's NetworkInterface})
+        self.ecs_tasks = {}       # task arn -> Task
+        self.enis = {}
+        self.eni_seq = 0
         # (added for workload identity) IAM: OIDC providers by URL (no
         # scheme) and roles by name; STS AssumeRoleWithWebIdentity checks a
         # token against them (see sts_AssumeRoleWithWebIdentity)
@@ -631,6 +659,8 @@ class State:
             "lambda": {k(key): {kk: vv for kk, vv in f.items() if kk != "zip"} for key, f in self.functions.items()},
             "ecs_task_definitions": {k(key): v for key, v in self.taskdefs.items()},
             "ecs_services": {k(key): v for key, v in self.services.items()},
+            "ecs_tasks": self.ecs_tasks,
+            "network_interfaces": self.enis,
             "autoscaling_targets": {k(key): v for key, v in self.targets.items()},
             "autoscaling_policies": {k(key): v for key, v in self.policies.items()},
             "autoscaling_scheduled_actions": {k(key): v for key, v in self.scheduled_actions.items()},
@@ -1702,6 +1732,7 @@ class Ops:
         if p.get("tags"):
             svc["tags"] = list(p["tags"])
             self.s.ecs_tags[arn] = list(p["tags"])
+        self._ecs_tasks_sync(svc)
         if "vpcLatticeConfigurations" in p:
             self._ecs_lattice(ctx, arn, td, p["vpcLatticeConfigurations"])
         self.s.services[key] = svc
@@ -1758,6 +1789,7 @@ class Ops:
             for d in svc["deployments"]:
                 d["desiredCount"] = d["runningCount"] = svc["desiredCount"]
                 d["updatedAt"] = t
+        self._ecs_tasks_sync(svc)
         return {"service": svc}
 
     def ecs_DescribeServices(self, ctx, p):
@@ -1789,6 +1821,7 @@ class Ops:
             self.s.elb_targets.pop(lb["targetGroupArn"], None)
         svc["status"] = "DRAINING"
         svc["desiredCount"] = svc["runningCount"] = 0
+        self._ecs_tasks_sync(svc)
         self.s.ecs_lattice.pop(svc["serviceArn"], None)  # (added) its tasks leave the target groups
         return {"service": svc}
 
@@ -1830,6 +1863,205 @@ class Ops:
         if start + n < len(arns):
             out["nextToken"] = str(start + n)
         return out
+
+    # -- ECS tasks and their network interfaces (added for discover's task
+    # public IPs, issue 16). A service's tasks follow its runningCount and
+    # task definition (the scheduler's work, done at once here); each task
+    # of an awsvpc service has an elastic network interface in EC2, with a
+    # public IP when the service's assignPublicIp is ENABLED.
+    def _ecs_tasks_sync(self, svc):
+        region = svc["serviceArn"].split(":")[3]
+        want = svc["runningCount"] if svc["status"] == "ACTIVE" else 0
+        group = "service:" + svc["serviceName"]
+        live = [t for t in self.s.ecs_tasks.values() if t["clusterArn"] == svc["clusterArn"]
+                and t["group"] == group and t["desiredStatus"] == "RUNNING"]
+        for t in live:
+            if t["taskDefinitionArn"] != svc["taskDefinition"]:
+                self._ecs_task_stop(t, "ServiceSchedulerInitiated", "Deployment replaced the task")
+        live = [t for t in live if t["desiredStatus"] == "RUNNING"]
+        while len(live) > want:
+            self._ecs_task_stop(live.pop(), "ServiceSchedulerInitiated",
+                                "Scaling activity initiated by (deployment %s)" % svc["deployments"][0]["id"])
+        while len(live) < want:
+            live.append(self._ecs_task_start(region, svc))
+
+    def _ecs_task_start(self, region, svc):
+        t = time.time()
+        cluster = svc["clusterArn"].split("/")[-1]
+        tid = rand_str("0123456789abcdef", 32)
+        arn = f"arn:aws:ecs:{region}:{ACCOUNT}:task/{cluster}/{tid}"
+        td = next((d for revs in self.s.taskdefs.values() for d in revs
+                   if d["taskDefinitionArn"] == svc["taskDefinition"]), {})
+        checked = any(c.get("healthCheck") for c in td.get("containerDefinitions", []))
+        health = "HEALTHY" if checked else "UNKNOWN"
+        task = {"taskArn": arn, "clusterArn": svc["clusterArn"], "taskDefinitionArn": svc["taskDefinition"],
+                "group": "service:" + svc["serviceName"], "startedBy": svc["deployments"][0]["id"],
+                "launchType": svc.get("launchType", "FARGATE"), "platformVersion": "1.4.0",
+                "platformFamily": "Linux", "lastStatus": "RUNNING", "desiredStatus": "RUNNING",
+                "healthStatus": health, "connectivity": "CONNECTED", "connectivityAt": t,
+                "createdAt": t, "pullStartedAt": t, "pullStoppedAt": t, "startedAt": t,
+                "availabilityZone": region + "a", "cpu": td.get("cpu", "256"), "memory": td.get("memory", "512"),
+                "version": 1, "attachments": [], "containers": []}
+        vpc = (svc.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+        nics = []
+        if vpc:
+            k = self.s.eni_seq
+            self.s.eni_seq += 1
+            att = str(uuid.uuid4())
+            eni = "eni-" + rand_str("0123456789abcdef", 17)
+            priv = "10.1.%d.%d" % (k // 240, 10 + k % 240)
+            mac = "0e:%02x:%02x:aa:bb:cc" % (k // 256 % 256, k % 256)
+            pdns = "ip-%s.%s.compute.internal" % (priv.replace(".", "-"), region)
+            subnet = (vpc.get("subnets") or ["subnet-0a1b2c3d"])[0]
+            iface = {"NetworkInterfaceId": eni, "AvailabilityZone": region + "a",
+                     "Description": f"arn:aws:ecs:{region}:{ACCOUNT}:attachment/{att}",
+                     "Groups": [{"GroupId": g, "GroupName": g} for g in vpc.get("securityGroups") or []],
+                     "InterfaceType": "interface", "MacAddress": mac, "OwnerId": ACCOUNT,
+                     "PrivateDnsName": pdns, "PrivateIpAddress": priv,
+                     "PrivateIpAddresses": [{"Primary": True, "PrivateDnsName": pdns, "PrivateIpAddress": priv}],
+                     "RequesterId": "578734482556", "RequesterManaged": True, "SourceDestCheck": True,
+                     "Status": "in-use", "SubnetId": subnet, "VpcId": "vpc-0a1b2c3d", "TagSet": [],
+                     "Attachment": {"AttachmentId": "ela-attach-" + rand_str("0123456789abcdef", 8),
+                                    "DeviceIndex": 1, "InstanceOwnerId": "578734482556", "Status": "attached",
+                                    "AttachTime": iso_z(t), "DeleteOnTermination": False}}
+            if vpc.get("assignPublicIp") == "ENABLED":
+                pub = "203.0.113.%d" % (10 + k % 240)
+                iface["Association"] = {"IpOwnerId": "amazon", "PublicIp": pub,
+                                        "PublicDnsName": "ec2-%s.compute-1.amazonaws.com" % pub.replace(".", "-")}
+                iface["PrivateIpAddresses"][0]["Association"] = dict(iface["Association"])
+            self.s.enis[eni] = {"region": region, "iface": iface}
+            task["attachments"] = [{"id": att, "type": "ElasticNetworkInterface", "status": "ATTACHED",
+                                    "details": [{"name": "subnetId", "value": subnet},
+                                                {"name": "networkInterfaceId", "value": eni},
+                                                {"name": "macAddress", "value": mac},
+                                                {"name": "privateDnsName", "value": pdns},
+                                                {"name": "privateIPv4Address", "value": priv}]}]
+            nics = [{"attachmentId": att, "privateIpv4Address": priv}]
+        for c in td.get("containerDefinitions", []):
+            task["containers"].append({
+                "containerArn": f"arn:aws:ecs:{region}:{ACCOUNT}:container/{cluster}/{tid}/{uuid.uuid4()}",
+                "taskArn": arn, "name": c["name"], "image": c.get("image", ""), "lastStatus": "RUNNING",
+                "networkInterfaces": nics, "healthStatus": "HEALTHY" if c.get("healthCheck") else "UNKNOWN"})
+        self.s.ecs_tasks[arn] = task
+        return task
+
+    def _ecs_task_stop(self, task, code, reason):
+        """A task stops: STOPPED at once (ECS passes DEACTIVATING ...
+        DEPROVISIONING), its network interface deleted; DescribeTasks still
+        shows it, ListTasks lists it only for desiredStatus STOPPED."""
+        t = time.time()
+        task.update({"desiredStatus": "STOPPED", "lastStatus": "STOPPED", "stopCode": code,
+                     "stoppedReason": reason, "stoppingAt": t, "executionStoppedAt": t, "stoppedAt": t,
+                     "connectivity": "DISCONNECTED", "healthStatus": "UNKNOWN"})
+        for c in task["containers"]:
+            c["lastStatus"] = "STOPPED"
+        for a in task["attachments"]:
+            a["status"] = "DELETED"
+            for d in a["details"]:
+                if d["name"] == "networkInterfaceId":
+                    self.s.enis.pop(d["value"], None)
+
+    def ecs_ListTasks(self, ctx, p):
+        cluster = self._cluster(p)
+        carn = f"arn:aws:ecs:{ctx.region}:{ACCOUNT}:cluster/{cluster}"
+        if p.get("serviceName"):
+            s = self.s.services.get((ctx.region, cluster, self._svc_name(p["serviceName"])))
+            if not s or s["status"] == "INACTIVE":
+                raise ApiError(400, "ServiceNotFoundException", "Service not found.")
+        desired = p.get("desiredStatus", "RUNNING")
+        arns = [a for a, t in sorted(self.s.ecs_tasks.items(), key=lambda kv: kv[1]["createdAt"])
+                if t["clusterArn"] == carn and t["desiredStatus"] == desired
+                and (not p.get("serviceName") or t["group"] == "service:" + self._svc_name(p["serviceName"]))
+                and (not p.get("family") or t["taskDefinitionArn"].split("/")[-1].split(":")[0] == p["family"])
+                and (not p.get("launchType") or t["launchType"] == p["launchType"])
+                and (not p.get("startedBy") or t["startedBy"] == p["startedBy"])]
+        n = p.get("maxResults", 100)
+        if not 1 <= n <= 100:
+            raise ApiError(400, "InvalidParameterException", "maxResults must be between 1 and 100.")
+        start = int(p["nextToken"]) if p.get("nextToken", "").isdigit() else 0
+        out = {"taskArns": arns[start:start + n]}
+        if start + n < len(arns):
+            out["nextToken"] = str(start + n)
+        return out
+
+    def ecs_DescribeTasks(self, ctx, p):
+        cluster = self._cluster(p)
+        if len(p["tasks"]) > 100:
+            raise ApiError(400, "InvalidParameterException", "Tasks cannot be longer than 100.")
+        out, failures = [], []
+        for ref in p["tasks"]:
+            arn = ref if ref.startswith("arn:") else f"arn:aws:ecs:{ctx.region}:{ACCOUNT}:task/{cluster}/{ref}"
+            t = self.s.ecs_tasks.get(arn)
+            if t and t["clusterArn"].endswith(":cluster/" + cluster) and arn.split(":")[3] == ctx.region:
+                t = copy.deepcopy(t)
+                if "TAGS" in (p.get("include") or []):
+                    svc = self.s.services.get((ctx.region, cluster, t["group"][len("service:"):])) or {}
+                    t["tags"] = list(svc.get("tags") or []) if svc.get("propagateTags") == "SERVICE" else []
+                out.append(t)
+            else:
+                failures.append({"arn": arn, "reason": "MISSING"})
+        return {"tasks": out, "failures": failures}
+
+    def ecs_task_control(self, doc):
+        """/__fake/ecs-task: what happens to a running task: its health
+        check's verdict (healthStatus), its state (lastStatus), or it stops
+        (stop: true, with a reason, e.g. an essential container exited),
+        after which the service scheduler starts a replacement (a new task,
+        a new network interface and IP) unless replace is false."""
+        t = self.s.ecs_tasks[doc["taskArn"]]
+        if doc.get("healthStatus"):
+            if doc["healthStatus"] not in ("HEALTHY", "UNHEALTHY", "UNKNOWN"):
+                raise ValueError("healthStatus: HEALTHY|UNHEALTHY|UNKNOWN")
+            t["healthStatus"] = doc["healthStatus"]
+            for c in t["containers"]:
+                c["healthStatus"] = doc["healthStatus"]
+        if doc.get("lastStatus"):
+            t["lastStatus"] = doc["lastStatus"]
+        if doc.get("stop"):
+            self._ecs_task_stop(t, "EssentialContainerExited", doc.get("reason", "Essential container in task exited"))
+            svc = next((s for s in self.s.services.values() if s["clusterArn"] == t["clusterArn"]
+                        and "service:" + s["serviceName"] == t["group"]), None)
+            if svc and doc.get("replace", True):
+                self._ecs_tasks_sync(svc)
+            elif svc:
+                svc["runningCount"] = max(0, svc["runningCount"] - 1)
+        return copy.deepcopy(t)
+
+    # -- EC2 (added for discover's task public IPs, issue 16): the network
+    # interfaces the tasks have
+    EC2_ENI_FILTERS = {
+        "network-interface-id": lambda i: [i["NetworkInterfaceId"]],
+        "subnet-id": lambda i: [i["SubnetId"]],
+        "vpc-id": lambda i: [i["VpcId"]],
+        "status": lambda i: [i["Status"]],
+        "association.public-ip": lambda i: [i["Association"]["PublicIp"]] if "Association" in i else [],
+    }
+
+    def ec2_DescribeNetworkInterfaces(self, ctx, p):
+        if p.get("NetworkInterfaceIds") and "MaxResults" in p:
+            raise ApiError(400, "InvalidParameterCombination",
+                           "The parameter NetworkInterfaceIds cannot be used with the parameter MaxResults")
+        if "MaxResults" in p and not 5 <= p["MaxResults"] <= 1000:
+            raise ApiError(400, "InvalidParameterValue",
+                           f"Value ( {p['MaxResults']} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.")
+        here = {k: v["iface"] for k, v in sorted(self.s.enis.items()) if v["region"] == ctx.region}
+        for i in p.get("NetworkInterfaceIds") or []:
+            if i not in here:
+                raise ApiError(400, "InvalidNetworkInterfaceID.NotFound", f"The networkInterface ID '{i}' does not exist")
+        out = [x for k, x in here.items() if not p.get("NetworkInterfaceIds") or k in p["NetworkInterfaceIds"]]
+        for f in p.get("Filters") or []:
+            get = self.EC2_ENI_FILTERS.get(f.get("Name"))
+            if get is None:
+                raise ApiError(400, "InvalidParameterValue", f"The filter '{f.get('Name')}' is invalid")
+            if len(f.get("Values") or []) > 1000:
+                raise ApiError(400, "FilterLimitExceeded", "The maximum number of filter values specified on a single call is 1000")
+            out = [x for x in out if set(get(x)) & set(f.get("Values") or [])]
+        start = int(p["NextToken"]) if p.get("NextToken", "").isdigit() else 0
+        n = p.get("MaxResults", len(out) or 1)
+        res = {"NetworkInterfaces": copy.deepcopy(out[start:start + n])}
+        if start + n < len(out):
+            res["NextToken"] = str(start + n)
+        return res
 
     # -- Elastic Load Balancing v2 (added for discover, issue 16): the four
     # Describe calls discover makes, on what /__fake/elb made
@@ -1882,6 +2114,33 @@ class Ops:
         self._elb_in_region(ctx, [p["TargetGroupArn"]], self.s.elb_tgs, "TargetGroupNotFound", "target groups")
         return {"TargetHealthDescriptions": copy.deepcopy(self.s.elb_targets.get(p["TargetGroupArn"], []))}
 
+    def elbv2_DescribeRules(self, ctx, p):
+        """(added for listener rules) a listener's rules by priority, then
+        its default rule (from its DefaultActions); or the rules named."""
+        if ("ListenerArn" in p) == ("RuleArns" in p):
+            raise ApiError(400, "ValidationError", "You must specify either listener ARNs or rule ARNs")
+        if "ListenerArn" in p:
+            l = self._elb_in_region(ctx, [p["ListenerArn"]], self.s.elb_listeners, "ListenerNotFound", "listeners")[0]
+            rules = sorted(self.s.elb_rules.get(l["ListenerArn"], []), key=lambda r: int(r["Priority"]))
+            rules = rules + [self._default_rule(l)]
+        else:
+            every = {r["RuleArn"]: r for rs in self.s.elb_rules.values() for r in rs}
+            every.update({self._default_rule(l)["RuleArn"]: self._default_rule(l) for l in self.s.elb_listeners.values()})
+            rules = self._elb_in_region(ctx, p["RuleArns"], every, "RuleNotFound", "rules")
+        start = int(p["Marker"]) if p.get("Marker", "").isdigit() else 0
+        n = p.get("PageSize", 400)
+        out = {"Rules": copy.deepcopy(rules[start:start + n])}
+        if start + n < len(rules):
+            out["NextMarker"] = str(start + n)
+        return out
+
+    @staticmethod
+    def _default_rule(listener):
+        arn = listener["ListenerArn"].replace(":listener/", ":listener-rule/") + "/" + \
+            hashlib.sha256(listener["ListenerArn"].encode()).hexdigest()[:16]
+        return {"RuleArn": arn, "Priority": "default", "Conditions": [], "IsDefault": True,
+                "Actions": copy.deepcopy(listener["DefaultActions"])}
+
     def elb_make(self, doc):
         """/__fake/elb: a load balancer (application or network) with a
         target group (type ip) and listeners forwarding to it, as the user
@@ -1919,6 +2178,29 @@ class Ops:
             self.s.elb_listeners[l_arn] = {"ListenerArn": l_arn, "LoadBalancerArn": lb_arn, "Port": int(li["port"]),
                                            "Protocol": li["protocol"], "DefaultActions": [action]}
             out["ListenerArns"].append(l_arn)
+            # (added) the listener's rules (Application Load Balancers):
+            # {"priority", "conditions": [RuleCondition], "forward"?: [{"targetGroupArn": ARN or "self",
+            # "weight"}] (a weighted ForwardConfig; absent: this group directly)}
+            for r in li.get("rules") or []:
+                if li["protocol"] not in ("HTTP", "HTTPS"):
+                    raise ValueError("rules are for HTTP and HTTPS listeners")
+                r_arn = l_arn.replace(":listener/", ":listener-rule/") + "/" + rand_str("0123456789abcdef", 16)
+                if r.get("forward"):
+                    groups = [{"TargetGroupArn": tg_arn if g["targetGroupArn"] == "self" else g["targetGroupArn"],
+                               "Weight": int(g.get("weight", 1))} for g in r["forward"]]
+                    act = {"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}
+                else:
+                    groups = [{"TargetGroupArn": tg_arn}]
+                    act = {"Type": "forward", "TargetGroupArn": tg_arn}
+                for g in groups:  # a group a balancer's rule forwards to lists the balancer
+                    other = self.s.elb_tgs.get(g["TargetGroupArn"])
+                    if other is None:
+                        raise ValueError("no target group " + g["TargetGroupArn"])
+                    if lb_arn not in other["LoadBalancerArns"]:
+                        other["LoadBalancerArns"].append(lb_arn)
+                self.s.elb_rules.setdefault(l_arn, []).append(
+                    {"RuleArn": r_arn, "Priority": str(int(r["priority"])), "Conditions": r.get("conditions", []),
+                     "Actions": [act], "IsDefault": False})
         return out
 
     # (added for the aws driver) a task definition by family, family:revision or ARN
@@ -2767,7 +3049,9 @@ def to_xml(value, shape, name):
                         for n, m in shape.members.items() if n in value)
         return f"<{name}>{inner}</{name}>"
     if t == "list":
-        inner = "".join(to_xml(v, shape.member, "member") for v in value)
+        # the Query protocol's <member>; EC2's lists name theirs <item>
+        item = shape.member.serialization.get("name") or "member"
+        inner = "".join(to_xml(v, shape.member, item) for v in value)
         return f"<{name}>{inner}</{name}>"
     if t == "boolean":
         text = "true" if value else "false"
@@ -2850,7 +3134,13 @@ class Handler(BaseHTTPRequestHandler):
         self.log_entry["status"] = err.status
         self.log_entry["error"] = {"code": err.code, "message": err.message}
         headers = dict(err.headers)
-        if proto == "query":
+        if proto == "ec2":
+            # (added) EC2's error document (no namespace, RequestID)
+            body = (f"<Response><Errors><Error><Code>{xml_escape(err.code)}</Code>"
+                    f"<Message>{xml_escape(err.message)}</Message></Error></Errors>"
+                    f"<RequestID>{self.request_id}</RequestID></Response>")
+            self._send(err.status, body, "text/xml;charset=UTF-8", headers)
+        elif proto == "query":
             ns = "https://sts.amazonaws.com/doc/2011-06-15/"
             body = (f'<ErrorResponse xmlns="{ns}"><Error><Type>{"Sender" if err.sender else "Receiver"}</Type>'
                     f"<Code>{xml_escape(err.code)}</Code><Message>{xml_escape(err.message)}</Message></Error>"
@@ -2900,7 +3190,7 @@ class Handler(BaseHTTPRequestHandler):
             form = dict(pairs)
             action, version = form.get("Action"), form.get("Version")
             for name, sm in models.items():
-                if sm.protocol == "query" and sm.meta.get("apiVersion") == version:
+                if sm.protocol in ("query", "ec2") and sm.meta.get("apiVersion") == version:
                     op = sm.op(action or "")
                     if not op:
                         raise ApiError(400, "InvalidAction", f"Could not find operation {action} for version {version}")
@@ -2924,8 +3214,8 @@ class Handler(BaseHTTPRequestHandler):
     def _params(self, service, op, src, body):
         shape = op.input_shape
         proto = self.server.models[service].protocol
-        if proto == "query":
-            return from_query(src["form"], shape) if shape else {}
+        if proto in ("query", "ec2"):
+            return from_query(src["form"], shape, ec2=proto == "ec2") if shape else {}
         if proto == "json":
             if not body:
                 return {}
@@ -3142,6 +3432,16 @@ class Handler(BaseHTTPRequestHandler):
                 body = (f'<{op.name}Response xmlns="{ns}">{inner}<ResponseMetadata><RequestId>{self.request_id}'
                         f"</RequestId></ResponseMetadata></{op.name}Response>")
                 self._send(200, body, "text/xml")
+            elif proto == "ec2":
+                # (added) EC2: the output's members right under the
+                # Response element, after its requestId
+                ns = self.server.models[service].meta.get("xmlNamespace", "")
+                shape = op.output_shape
+                inner = "".join(to_xml(result.get(n), m, m.serialization.get("name") or n)
+                                for n, m in (shape.members.items() if shape else []) if n in result)
+                body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<{op.name}Response xmlns="{ns}/">'
+                        f"<requestId>{self.request_id}</requestId>{inner}</{op.name}Response>")
+                self._send(200, body, "text/xml;charset=UTF-8")
             elif proto == "json":
                 self._send(200, json.dumps(to_json(result, op.output_shape)), self._json_type(service))
             else:
@@ -3477,6 +3777,11 @@ class Handler(BaseHTTPRequestHandler):
                     out = self.server.ops.elb_make(doc)
                 except (KeyError, ValueError, TypeError) as e:
                     return self._send(400, json.dumps({"error": f"want {{region, name, type?, scheme?, targetGroup?, listeners?}}: {e}"}), "application/json")
+            elif cmd == "ecs-task" and self.command == "POST":
+                try:
+                    out = self.server.ops.ecs_task_control(doc)
+                except (KeyError, ValueError, TypeError) as e:
+                    return self._send(400, json.dumps({"error": f"want {{taskArn, healthStatus?, lastStatus?, stop?, reason?, replace?}}: {e!r}"}), "application/json")
             elif cmd == "target-health" and self.command == "POST":
                 # what the load balancer's health checks found: the first
                 # `count` targets of the group get `state` (and `reason`)

@@ -651,5 +651,73 @@ class FakeAwsTest(unittest.TestCase):
         self.assertCode(cm, "ResourceNotFoundException", 404)
 
 
+    # ---- ECS tasks, EC2 network interfaces, ELBv2 rules (added for issue 16) ----
+    def test_ecs_tasks_and_their_interfaces(self):
+        """A service's tasks follow its count; each has an interface in EC2
+        (the ec2 protocol, parsed by botocore's own ec2 parser) with a
+        public IP under assignPublicIp; a stopped task leaves ListTasks and
+        its interface goes; EC2 errors come in EC2's document."""
+        ecs, ec2 = self.client("ecs"), self.client("ec2")
+        ecs.register_task_definition(
+            family="t", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
+            containerDefinitions=[{"name": "c", "image": "x", "portMappings": [{"containerPort": 8080}]}])
+        ecs.create_service(cluster="prod", serviceName="svc", taskDefinition="t", desiredCount=2,
+                           launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {
+                               "subnets": ["subnet-1"], "assignPublicIp": "ENABLED"}})
+        arns = ecs.list_tasks(cluster="prod", serviceName="svc")["taskArns"]
+        self.assertEqual(len(arns), 2)
+        tasks = ecs.describe_tasks(cluster="prod", tasks=arns)["tasks"]
+        enis = [d["value"] for t in tasks for a in t["attachments"] if a["type"] == "ElasticNetworkInterface"
+                for d in a["details"] if d["name"] == "networkInterfaceId"]
+        self.assertEqual(len(enis), 2)
+        got = ec2.describe_network_interfaces(Filters=[{"Name": "network-interface-id", "Values": enis}],
+                                              MaxResults=5)["NetworkInterfaces"]
+        self.assertEqual(sorted(i["NetworkInterfaceId"] for i in got), sorted(enis))
+        self.assertTrue(all(i["Association"]["PublicIp"].startswith("203.0.113.") for i in got), got)
+        with self.assertRaises(ClientError) as cm:
+            ec2.describe_network_interfaces(NetworkInterfaceIds=["eni-00000000000000000"])
+        self.assertCode(cm, "InvalidNetworkInterfaceID.NotFound", 400)
+        with self.assertRaises(ClientError) as cm:
+            ec2.describe_network_interfaces(Filters=[{"Name": "no-such-filter", "Values": ["x"]}])
+        self.assertCode(cm, "InvalidParameterValue", 400)
+        stopped = self.control("POST", "ecs-task", {"taskArn": arns[0], "stop": True, "replace": False})
+        self.assertEqual(stopped["lastStatus"], "STOPPED")
+        self.assertEqual(ecs.list_tasks(cluster="prod", serviceName="svc")["taskArns"], arns[1:])
+        self.assertEqual(ecs.list_tasks(cluster="prod", serviceName="svc", desiredStatus="STOPPED")["taskArns"],
+                         arns[:1])
+        left = ec2.describe_network_interfaces(Filters=[{"Name": "network-interface-id", "Values": enis}])
+        self.assertEqual(len(left["NetworkInterfaces"]), 1)
+        self.control("POST", "faults", {"count": 1, "status": 403, "service": "ec2", "code": "UnauthorizedOperation"})
+        with self.assertRaises(ClientError) as cm:
+            ec2.describe_network_interfaces()
+        self.assertCode(cm, "UnauthorizedOperation", 403)
+
+    def test_elbv2_listener_rules(self):
+        """DescribeRules: the rules /__fake/elb made, by priority, then the
+        default rule; a rule's weighted forward lists another group, whose
+        LoadBalancerArns then name this balancer."""
+        elb = self.client("elbv2")
+        other = self.control("POST", "elb", {"region": "us-east-1", "name": "old"})
+        lb = self.control("POST", "elb", {"region": "us-east-1", "name": "edge", "listeners": [
+            {"port": 443, "protocol": "HTTPS", "forward": False, "rules": [
+                {"priority": 20, "conditions": [{"Field": "host-header", "Values": ["a.example"]}],
+                 "forward": [{"targetGroupArn": "self", "weight": 3},
+                             {"targetGroupArn": other["TargetGroupArn"], "weight": 1}]},
+                {"priority": 10, "conditions": [{"Field": "path-pattern", "Values": ["/api/*"]}]}]}]})
+        rules = elb.describe_rules(ListenerArn=lb["ListenerArns"][0])["Rules"]
+        self.assertEqual([r["Priority"] for r in rules], ["10", "20", "default"])
+        self.assertEqual(rules[0]["Actions"][0]["TargetGroupArn"], lb["TargetGroupArn"])
+        self.assertEqual([(g["TargetGroupArn"], g["Weight"]) for g in rules[1]["Actions"][0]["ForwardConfig"]["TargetGroups"]],
+                         [(lb["TargetGroupArn"], 3), (other["TargetGroupArn"], 1)])
+        self.assertTrue(rules[2]["IsDefault"])
+        tg = elb.describe_target_groups(TargetGroupArns=[other["TargetGroupArn"]])["TargetGroups"][0]
+        self.assertEqual(sorted(tg["LoadBalancerArns"]), sorted([other["LoadBalancerArn"], lb["LoadBalancerArn"]]))
+        page = elb.describe_rules(ListenerArn=lb["ListenerArns"][0], PageSize=2)
+        self.assertEqual(len(page["Rules"]), 2)
+        self.assertEqual(len(elb.describe_rules(ListenerArn=lb["ListenerArns"][0], Marker=page["NextMarker"])["Rules"]), 1)
+        with self.assertRaises(ClientError) as cm:
+            elb.describe_rules(ListenerArn=lb["ListenerArns"][0].replace("listener/", "listener/x"))
+        self.assertCode(cm, "ListenerNotFound", 400)
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
