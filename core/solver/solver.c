@@ -842,11 +842,6 @@ typedef struct bwork {
     fbi_money bound;
     const char *method;
     int infeasible;
-    /* Large model (no LP bound follows): the capacity Lagrangian has had
-     * its first quarter and gains little more, the decomposition gains
-     * most per second (bench/README-solver.md, solver6), so it gets most
-     * of the thread's time. */
-    int large;
 } bwork;
 
 /* Tells the heuristic the best bound proven so far (fbi_guide.lb). Only
@@ -873,22 +868,17 @@ static void *bound_worker(void *arg)
 {
     bwork *b = arg;
     double start = fbi_mono_ms(), span = b->deadline - start;
-    /* Shares of the span: capacity Lagrangian until f1 (then its prices
-     * go to the heuristic) and f2, coordinate ascent fa, the knapsack
-     * Lagrangian fk of what is left, the decomposition the rest. */
-    double f1 = b->large ? 0.12 : 0.3, f2 = b->large ? 0.2 : 0.55, fa = b->large ? 0.05 : 0.1,
-           fk = b->large ? 0.3 : 0.4;
-    fbi_money lb = fbi_lagr_run(b->lg, -1, start + span * f1, 1000000, b->verbose);
+    fbi_money lb = fbi_lagr_run(b->lg, -1, start + span * 0.3, 1000000, b->verbose);
     if (lb == INT64_MIN) { b->infeasible = 1; return NULL; }
     publish(b);
-    lb = fbi_lagr_run(b->lg, -1, start + span * f2, 1000000, b->verbose);
+    lb = fbi_lagr_run(b->lg, -1, start + span * 0.55, 1000000, b->verbose);
     if (lb > b->bound) { b->bound = lb; b->method = "lagrangian"; }
     raise_lb(b);
-    lb = fbi_lagr_ascent(b->lg, fbi_mono_ms() + span * fa, 20, b->verbose);
+    lb = fbi_lagr_ascent(b->lg, fbi_mono_ms() + span * 0.1, 20, b->verbose);
     if (lb > b->bound) { b->bound = lb; b->method = "lagrangian"; }
     publish(b);
     double now = fbi_mono_ms();
-    lb = fbi_lagr_knap(b->lg, -1, now + (b->deadline - 2 - now) * fk, 1000000, b->verbose);
+    lb = fbi_lagr_knap(b->lg, -1, now + (b->deadline - 2 - now) * 0.4, 1000000, b->verbose);
     if (lb == INT64_MIN) { b->infeasible = 1; return NULL; }
     if (lb > b->bound) { b->bound = lb; b->method = "knapsack-lagrangian"; }
     raise_lb(b);
@@ -994,7 +984,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     /* The bound thread stops a little earlier: one of its steps on a large
      * problem takes a while, and the plan must be priced in time. */
     double margin = span * 0.04 > 50 ? span * 0.04 : 50;
-    bwork bw = {lg, &mail, hdead - margin, opts->verbose, bound, "lagrangian", 0, !small};
+    bwork bw = {lg, &mail, hdead - margin, opts->verbose, bound, "lagrangian", 0};
     /* Where branch and bound follows, it starts now, beside the heuristic
      * and the bounds, and gets the heuristic's plan when it is there: on
      * 50x100 the heuristic's quarter is a quarter of the time in which
