@@ -847,7 +847,7 @@ static int64_t excess(const hs *h, int w)
     return t == FBI_FORBID ? x : x + t;
 }
 
-/* The workload a kick starts from: half the time uniform, else the one
+/* The workload a kick starts from: a quarter of the time uniform, else the one
  * of four random workloads that pays the most beyond its cheapest option
  * (excess()). On egress-heavy instances most workloads sit on their
  * cheapest option next to their neighbours and a kick there only undoes
@@ -857,7 +857,7 @@ static int kick_start(hs *h)
 {
     const fbi_cmp *c = h->c;
     int w0 = (int)(rnd(h) % (uint64_t)c->nw);
-    if (rnd(h) & 1) return w0;
+    if (rnd(h) % 4 == 0) return w0;
     int64_t b = excess(h, w0);
     for (int k = 0; k < 3; k++) {
         int w = (int)(rnd(h) % (uint64_t)c->nw);
