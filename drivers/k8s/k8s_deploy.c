@@ -712,15 +712,23 @@ static int wait_more(waiter *w, fb_diag *diag, int64_t *waited_s)
     return 0;
 }
 
-static fb_status wait_rollout(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, int knative, json_t **last)
+/* Waits for the rollout of ref. first (stolen, may be NULL) is the
+ * object as the server-side apply answered it: it is the object's state at
+ * that moment, so it is the first poll, and a GET right after it could
+ * only say the same (an unchanged Deployment re-applied is rolled out
+ * already and needs no GET at all). *last: the ready object, new. */
+static fb_status wait_rollout(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, int knative, json_t *first,
+                              json_t **last)
 {
     waiter wt;
     wait_init(&wt, ctx->rollout_timeout_ms);
     int64_t waited = 0;
     for (;;) {
-        json_t *live = NULL;
+        json_t *live = first;
         fb_status st;
-        int rc = get_obj(ctx, diag, ref, &live, &st);
+        int rc = 0;
+        if (first) first = NULL;
+        else rc = get_obj(ctx, diag, ref, &live, &st);
         if (rc < 0) return st;
         const char *why = NULL;
         const char *state = rc == 1 ? "pending" : rollout_state(live, knative, &why);
@@ -887,18 +895,31 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         st = record(diag, prev, json_object_get(o, "ref"), region);
         if (st != FB_OK) break;
     }
+    json_t *main_live = NULL; /* the main object as its apply answered it */
     json_array_foreach(objs, i, o) {
         if (st != FB_OK) break;
         json_t *ref = json_object_get(o, "ref");
-        st = ssa(ctx, diag, ref, json_object_get(o, "body"), json_string_value(json_object_get(o, "secret")), NULL);
+        const char *kind = json_string_value(json_object_get(ref, "kind"));
+        int is_main = !strcmp(kind, "Deployment") ||
+                      (knative && !strcmp(json_string_value(json_object_get(ref, "api")), "serving.knative.dev/v1"));
+        /* the main object's answer is kept as the rollout wait's first
+         * poll, unless a capacity floor patches it after its apply */
+        int keep = is_main && !dry && !json_object_get(o, "capacityPatch");
+        json_t *live = NULL;
+        st = ssa(ctx, diag, ref, json_object_get(o, "body"), json_string_value(json_object_get(o, "secret")),
+                 keep ? &live : NULL);
         if (st == FB_OK && json_object_get(o, "capacityPatch"))
             st = capacity_floor(ctx, diag, ref, json_object_get(o, "capacityPatch"));
-        if (st != FB_OK) break;
+        if (st != FB_OK) {
+            json_decref(live);
+            break;
+        }
         json_array_append(refs, ref);
-        const char *kind = json_string_value(json_object_get(ref, "kind"));
-        if (!strcmp(kind, "Deployment") ||
-            (knative && !strcmp(json_string_value(json_object_get(ref, "api")), "serving.knative.dev/v1")))
+        if (is_main) {
             main_ref = ref;
+            json_decref(main_live);
+            main_live = live;
+        }
     }
     /* objects an earlier apply made that the spec no longer has (an HPA
      * once min = max, an Ingress once the port is private) */
@@ -935,7 +956,8 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     json_t *endpoints = json_object();
     if (st == FB_OK && !dry && main_ref) {
         json_t *last = NULL;
-        st = wait_rollout(ctx, diag, main_ref, knative, &last);
+        st = wait_rollout(ctx, diag, main_ref, knative, main_live, &last);
+        main_live = NULL;
         const char *url = json_string_value(json_object_get(json_object_get(last, "status"), "url"));
         if (url) json_object_set_new(endpoints, "url", json_string(url));
         json_decref(last);
@@ -948,6 +970,7 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
          * elsewhere, which could not resolve it */
         json_object_set_new(endpoints, "service", json_string(dns));
     }
+    json_decref(main_live);
     json_decref(objs);
     if (st != FB_OK) {
         json_decref(token);
