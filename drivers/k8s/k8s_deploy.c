@@ -797,6 +797,30 @@ static fb_status check_namespace(fb_driver_ctx *ctx, fb_diag *diag, const char *
     return st;
 }
 
+/* What API discovery decides for a workload: *knative cleared (and
+ * *fallback set, with a plan note) when the cluster has no Knative Serving;
+ * refused without autoscaling/v2. Waits for a discovery another thread is
+ * making. Once per workload (the note). */
+static fb_status discovered(fb_driver_ctx *ctx, fb_diag *diag, const fbk_wl *wl, fbk_ck *ck, int *knative,
+                            int *fallback)
+{
+    fb_status st = k8s_discover_apis(ctx, diag);
+    if (st != FB_OK) return st;
+    if (*knative && !ctx->has_knative) {
+        *knative = 0;
+        *fallback = 1;
+        fbk_note(ck, NULL, "install Knative Serving for scale to zero",
+                 "the cluster does not serve serving.knative.dev/v1: %s becomes a Deployment, Service and "
+                 "HorizontalPodAutoscaler with at least 1 replica", wl->name);
+    }
+    if (!ctx->has_hpa_v2) {
+        fbk_err(ck, NULL, "use Kubernetes 1.23 or later",
+                "the cluster does not serve autoscaling/v2 (HorizontalPodAutoscaler v2)");
+        return FB_INVALID;
+    }
+    return FB_OK;
+}
+
 fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int knative, json_t **out, fb_diag *diag)
 {
     fbk_ck ck = {k8s_host, diag, K8S_DRV, 0, 0};
@@ -806,21 +830,16 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     k8s_namespace_of(ctx, wl->tenant, ns, sizeof ns);
     fb_status st = FB_OK;
     int fallback = 0;
-    if (!dry) {
-        st = k8s_discover_apis(ctx, diag);
+    /* discovery and the tenant's namespace check are both reads before
+     * anything is written: when another workload is reading /apis, this
+     * one checks the namespace meanwhile (one request less on the path
+     * every workload of the run waits for) and waits for discovery's
+     * answer before it writes anything */
+    int checked = dry;
+    if (!checked && !k8s_discovery_busy(ctx)) {
+        st = discovered(ctx, diag, wl, &ck, &knative, &fallback);
         if (st != FB_OK) return st;
-        if (knative && !ctx->has_knative) {
-            knative = 0;
-            fallback = 1;
-            fbk_note(&ck, NULL, "install Knative Serving for scale to zero",
-                     "the cluster does not serve serving.knative.dev/v1: %s becomes a Deployment, Service and "
-                     "HorizontalPodAutoscaler with at least 1 replica", wl->name);
-        }
-        if (!ctx->has_hpa_v2) {
-            fbk_err(&ck, NULL, "use Kubernetes 1.23 or later",
-                    "the cluster does not serve autoscaling/v2 (HorizontalPodAutoscaler v2)");
-            return FB_INVALID;
-        }
+        checked = 1;
     }
     /* the tenant's namespace and policy objects once per process: the
      * first workload of a tenant applies them while the others wait */
@@ -833,6 +852,10 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     int tenant_done = json_object_get(ctx->tenants_ready, ns) != NULL;
     if (!tenant_done) {
         st = check_namespace(ctx, diag, ns, wl->tenant);
+        if (st == FB_OK && !checked) {
+            st = discovered(ctx, diag, wl, &ck, &knative, &fallback);
+            checked = 1;
+        }
         json_t *tobjs = json_array();
         tenant_objects(ctx, ns, wl->tenant, json_object_get(in, "identity") != NULL, tobjs);
         json_array_foreach(tobjs, i, o) {
@@ -847,6 +870,7 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         if (st == FB_OK) json_object_set_new(ctx->tenants_ready, ns, json_true());
     }
     pthread_mutex_unlock(&ctx->tenant_mu);
+    if (st == FB_OK && !checked) st = discovered(ctx, diag, wl, &ck, &knative, &fallback);
     if (st != FB_OK) {
         json_decref(objs);
         json_decref(refs);
