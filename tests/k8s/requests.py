@@ -9,7 +9,7 @@ tenant):
   Deployment, Service and HPA and no GET before any PATCH (server-side apply
   creates); GETs of the Deployment only while its rollout is not done;
 - discovery and the namespace check overlap (the fake delays /apis by
-  600 ms: the namespace GET arrives while /apis is still unanswered), and
+  1.5 s: the namespace GET arrives while /apis is still unanswered), and
   nothing is written before /apis has answered;
 - a cluster without autoscaling/v2: apply refuses every workload and writes
   nothing, although the namespace check ran beside the discovery;
@@ -39,7 +39,7 @@ spec:
 """
 spec = env.write("four.yaml", "".join(DOC.format(name=n) for n in NAMES))
 NS_PATH = "/api/v1/namespaces/fb-req"
-APIS_DELAY = 0.6
+APIS_DELAY = 1.5  # s: room for the other lanes to start, also under valgrind
 
 
 def kind_of(path):
