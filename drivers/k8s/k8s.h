@@ -169,8 +169,8 @@ fb_status k8s_fail(fb_diag *diag, const char *what, const k8s_res *res, const ch
 fb_status k8s_discover_apis(fb_driver_ctx *ctx, fb_diag *diag);
 
 /* 1 when another thread is reading /apis right now (k8s_discover_apis
- * would wait for it), else 0. A hint only: by the time it returns the
- * other thread may be done. */
+ * would wait for it), else 0; ctx borrowed. A hint only: by the time it
+ * returns the other thread may be done. */
 int k8s_discovery_busy(fb_driver_ctx *ctx);
 
 /* The REST path of an object: api "v1" or "group/version", kind, namespace

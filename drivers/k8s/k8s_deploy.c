@@ -797,12 +797,12 @@ static fb_status check_namespace(fb_driver_ctx *ctx, fb_diag *diag, const char *
     return st;
 }
 
-/* What API discovery decides for a workload: *knative cleared (and
- * *fallback set, with a plan note) when the cluster has no Knative Serving;
- * refused without autoscaling/v2. Waits for a discovery another thread is
- * making. Once per workload (the note). */
-static fb_status discovered(fb_driver_ctx *ctx, fb_diag *diag, const fbk_wl *wl, fbk_ck *ck, int *knative,
-                            int *fallback)
+/* What API discovery decides for a workload (wl, ck borrowed): *knative
+ * cleared (and *fallback set, with a plan note) when the cluster has no
+ * Knative Serving; refused without autoscaling/v2 (a diagnostic). Waits
+ * for a discovery another thread is making. Once per workload (the note). */
+static fb_status discovery_decides(fb_driver_ctx *ctx, fb_diag *diag, const fbk_wl *wl, fbk_ck *ck, int *knative,
+                                   int *fallback)
 {
     fb_status st = k8s_discover_apis(ctx, diag);
     if (st != FB_OK) return st;
@@ -837,7 +837,7 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
      * answer before it writes anything */
     int checked = dry;
     if (!checked && !k8s_discovery_busy(ctx)) {
-        st = discovered(ctx, diag, wl, &ck, &knative, &fallback);
+        st = discovery_decides(ctx, diag, wl, &ck, &knative, &fallback);
         if (st != FB_OK) return st;
         checked = 1;
     }
@@ -853,7 +853,7 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     if (!tenant_done) {
         st = check_namespace(ctx, diag, ns, wl->tenant);
         if (st == FB_OK && !checked) {
-            st = discovered(ctx, diag, wl, &ck, &knative, &fallback);
+            st = discovery_decides(ctx, diag, wl, &ck, &knative, &fallback);
             checked = 1;
         }
         json_t *tobjs = json_array();
@@ -870,7 +870,7 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         if (st == FB_OK) json_object_set_new(ctx->tenants_ready, ns, json_true());
     }
     pthread_mutex_unlock(&ctx->tenant_mu);
-    if (st == FB_OK && !checked) st = discovered(ctx, diag, wl, &ck, &knative, &fallback);
+    if (st == FB_OK && !checked) st = discovery_decides(ctx, diag, wl, &ck, &knative, &fallback);
     if (st != FB_OK) {
         json_decref(objs);
         json_decref(refs);
