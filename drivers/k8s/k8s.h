@@ -168,6 +168,11 @@ fb_status k8s_fail(fb_diag *diag, const char *what, const k8s_res *res, const ch
 /* Reads /apis once per ctx: Knative Serving and autoscaling/v2 present. */
 fb_status k8s_discover_apis(fb_driver_ctx *ctx, fb_diag *diag);
 
+/* 1 when another thread is reading /apis right now (k8s_discover_apis
+ * would wait for it), else 0; ctx borrowed. A hint only: by the time it
+ * returns the other thread may be done. */
+int k8s_discovery_busy(fb_driver_ctx *ctx);
+
 /* The REST path of an object: api "v1" or "group/version", kind, namespace
  * (NULL: cluster-scoped), name (NULL: the collection). new. */
 char *k8s_path(const char *api, const char *kind, const char *ns, const char *name);

@@ -198,3 +198,10 @@ fb_status k8s_discover_apis(fb_driver_ctx *ctx, fb_diag *diag)
     pthread_mutex_unlock(&ctx->disc_mu);
     return st;
 }
+
+int k8s_discovery_busy(fb_driver_ctx *ctx)
+{
+    if (pthread_mutex_trylock(&ctx->disc_mu) != 0) return 1;
+    pthread_mutex_unlock(&ctx->disc_mu);
+    return 0;
+}

@@ -712,15 +712,23 @@ static int wait_more(waiter *w, fb_diag *diag, int64_t *waited_s)
     return 0;
 }
 
-static fb_status wait_rollout(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, int knative, json_t **last)
+/* Waits for the rollout of ref. first (stolen, may be NULL) is the
+ * object as the server-side apply answered it: it is the object's state at
+ * that moment, so it is the first poll, and a GET right after it could
+ * only say the same (an unchanged Deployment re-applied is rolled out
+ * already and needs no GET at all). *last: the ready object, new. */
+static fb_status wait_rollout(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, int knative, json_t *first,
+                              json_t **last)
 {
     waiter wt;
     wait_init(&wt, ctx->rollout_timeout_ms);
     int64_t waited = 0;
     for (;;) {
-        json_t *live = NULL;
+        json_t *live = first;
         fb_status st;
-        int rc = get_obj(ctx, diag, ref, &live, &st);
+        int rc = 0;
+        if (first) first = NULL;
+        else rc = get_obj(ctx, diag, ref, &live, &st);
         if (rc < 0) return st;
         const char *why = NULL;
         const char *state = rc == 1 ? "pending" : rollout_state(live, knative, &why);
@@ -789,6 +797,30 @@ static fb_status check_namespace(fb_driver_ctx *ctx, fb_diag *diag, const char *
     return st;
 }
 
+/* What API discovery decides for a workload (wl, ck borrowed): *knative
+ * cleared (and *fallback set, with a plan note) when the cluster has no
+ * Knative Serving; refused without autoscaling/v2 (a diagnostic). Waits
+ * for a discovery another thread is making. Once per workload (the note). */
+static fb_status discovery_decides(fb_driver_ctx *ctx, fb_diag *diag, const fbk_wl *wl, fbk_ck *ck, int *knative,
+                                   int *fallback)
+{
+    fb_status st = k8s_discover_apis(ctx, diag);
+    if (st != FB_OK) return st;
+    if (*knative && !ctx->has_knative) {
+        *knative = 0;
+        *fallback = 1;
+        fbk_note(ck, NULL, "install Knative Serving for scale to zero",
+                 "the cluster does not serve serving.knative.dev/v1: %s becomes a Deployment, Service and "
+                 "HorizontalPodAutoscaler with at least 1 replica", wl->name);
+    }
+    if (!ctx->has_hpa_v2) {
+        fbk_err(ck, NULL, "use Kubernetes 1.23 or later",
+                "the cluster does not serve autoscaling/v2 (HorizontalPodAutoscaler v2)");
+        return FB_INVALID;
+    }
+    return FB_OK;
+}
+
 fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int knative, json_t **out, fb_diag *diag)
 {
     fbk_ck ck = {k8s_host, diag, K8S_DRV, 0, 0};
@@ -798,21 +830,16 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     k8s_namespace_of(ctx, wl->tenant, ns, sizeof ns);
     fb_status st = FB_OK;
     int fallback = 0;
-    if (!dry) {
-        st = k8s_discover_apis(ctx, diag);
+    /* discovery and the tenant's namespace check are both reads before
+     * anything is written: when another workload is reading /apis, this
+     * one checks the namespace meanwhile (one request less on the path
+     * every workload of the run waits for) and waits for discovery's
+     * answer before it writes anything */
+    int checked = dry;
+    if (!checked && !k8s_discovery_busy(ctx)) {
+        st = discovery_decides(ctx, diag, wl, &ck, &knative, &fallback);
         if (st != FB_OK) return st;
-        if (knative && !ctx->has_knative) {
-            knative = 0;
-            fallback = 1;
-            fbk_note(&ck, NULL, "install Knative Serving for scale to zero",
-                     "the cluster does not serve serving.knative.dev/v1: %s becomes a Deployment, Service and "
-                     "HorizontalPodAutoscaler with at least 1 replica", wl->name);
-        }
-        if (!ctx->has_hpa_v2) {
-            fbk_err(&ck, NULL, "use Kubernetes 1.23 or later",
-                    "the cluster does not serve autoscaling/v2 (HorizontalPodAutoscaler v2)");
-            return FB_INVALID;
-        }
+        checked = 1;
     }
     /* the tenant's namespace and policy objects once per process: the
      * first workload of a tenant applies them while the others wait */
@@ -825,6 +852,10 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     int tenant_done = json_object_get(ctx->tenants_ready, ns) != NULL;
     if (!tenant_done) {
         st = check_namespace(ctx, diag, ns, wl->tenant);
+        if (st == FB_OK && !checked) {
+            st = discovery_decides(ctx, diag, wl, &ck, &knative, &fallback);
+            checked = 1;
+        }
         json_t *tobjs = json_array();
         tenant_objects(ctx, ns, wl->tenant, json_object_get(in, "identity") != NULL, tobjs);
         json_array_foreach(tobjs, i, o) {
@@ -839,6 +870,7 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         if (st == FB_OK) json_object_set_new(ctx->tenants_ready, ns, json_true());
     }
     pthread_mutex_unlock(&ctx->tenant_mu);
+    if (st == FB_OK && !checked) st = discovery_decides(ctx, diag, wl, &ck, &knative, &fallback);
     if (st != FB_OK) {
         json_decref(objs);
         json_decref(refs);
@@ -887,18 +919,31 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         st = record(diag, prev, json_object_get(o, "ref"), region);
         if (st != FB_OK) break;
     }
+    json_t *main_live = NULL; /* the main object as its apply answered it */
     json_array_foreach(objs, i, o) {
         if (st != FB_OK) break;
         json_t *ref = json_object_get(o, "ref");
-        st = ssa(ctx, diag, ref, json_object_get(o, "body"), json_string_value(json_object_get(o, "secret")), NULL);
+        const char *kind = json_string_value(json_object_get(ref, "kind"));
+        int is_main = !strcmp(kind, "Deployment") ||
+                      (knative && !strcmp(json_string_value(json_object_get(ref, "api")), "serving.knative.dev/v1"));
+        /* the main object's answer is kept as the rollout wait's first
+         * poll, unless a capacity floor patches it after its apply */
+        int keep = is_main && !dry && !json_object_get(o, "capacityPatch");
+        json_t *live = NULL;
+        st = ssa(ctx, diag, ref, json_object_get(o, "body"), json_string_value(json_object_get(o, "secret")),
+                 keep ? &live : NULL);
         if (st == FB_OK && json_object_get(o, "capacityPatch"))
             st = capacity_floor(ctx, diag, ref, json_object_get(o, "capacityPatch"));
-        if (st != FB_OK) break;
+        if (st != FB_OK) {
+            json_decref(live);
+            break;
+        }
         json_array_append(refs, ref);
-        const char *kind = json_string_value(json_object_get(ref, "kind"));
-        if (!strcmp(kind, "Deployment") ||
-            (knative && !strcmp(json_string_value(json_object_get(ref, "api")), "serving.knative.dev/v1")))
+        if (is_main) {
             main_ref = ref;
+            json_decref(main_live);
+            main_live = live;
+        }
     }
     /* objects an earlier apply made that the spec no longer has (an HPA
      * once min = max, an Ingress once the port is private) */
@@ -935,7 +980,8 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
     json_t *endpoints = json_object();
     if (st == FB_OK && !dry && main_ref) {
         json_t *last = NULL;
-        st = wait_rollout(ctx, diag, main_ref, knative, &last);
+        st = wait_rollout(ctx, diag, main_ref, knative, main_live, &last);
+        main_live = NULL;
         const char *url = json_string_value(json_object_get(json_object_get(last, "status"), "url"));
         if (url) json_object_set_new(endpoints, "url", json_string(url));
         json_decref(last);
@@ -948,6 +994,7 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
          * elsewhere, which could not resolve it */
         json_object_set_new(endpoints, "service", json_string(dns));
     }
+    json_decref(main_live);
     json_decref(objs);
     if (st != FB_OK) {
         json_decref(token);

@@ -90,6 +90,11 @@ ck.ok(dep.get("metadata", {}).get("labels", {}).get("team") == "storefront", "th
 mf = {m["manager"] for m in dep.get("metadata", {}).get("managedFields", []) if m.get("operation") == "Apply"}
 ck.ok(mf == {"fedbroker"}, "managedFields: applied by manager fedbroker", mf)
 ck.ok(dep.get("status", {}).get("availableReplicas", 0) >= 1, "rolled out before apply returned", dep.get("status"))
+dep_path = "/apis/apps/v1/namespaces/fb-shop/deployments/web"
+# a new Deployment's apply answer has no rolled-out status yet (the fake's
+# controller takes 150 ms): the rollout wait reads it again with GETs
+ck.ok([e["status"] for e in log if e["method"] == "GET" and e["path"] == dep_path][-1:] == [200],
+      "a fresh Deployment's rollout waited for with GETs", [(e["method"], e["path"]) for e in log])
 hpa = objs.get(("HorizontalPodAutoscaler", "fb-shop", "web"), {})
 ck.ok(hpa.get("apiVersion") == "autoscaling/v2" and hpa.get("spec", {}).get("maxReplicas") == 4 and
       hpa["spec"].get("minReplicas") == 1, "HPA v2 1..4", hpa.get("spec"))
@@ -113,6 +118,11 @@ log = fake.log(seq1)
 ck.ok(rc == 0, "apply again exits 0", err)
 created = [e for e in log if e["status"] == 201]
 ck.ok(not created, "apply again creates nothing", [(e["path"]) for e in created])
+# the unchanged Deployment's apply answer says rolled out already: that is
+# the rollout wait's first look, and no GET follows it
+ck.ok([e["method"] for e in log if e["path"] == dep_path] == ["PATCH"],
+      "apply again: the Deployment's apply answer ends the rollout wait, no GET",
+      [(e["method"], e["path"]) for e in log])
 
 # out-of-band: someone changes the image with kubectl-style SSA of their own
 r = fake.apply("/apis/apps/v1/namespaces/fb-shop/deployments/web",
@@ -138,7 +148,12 @@ env.write_config(forceConflicts=True, resourceQuota={"requests.cpu": "4", "reque
 seq = fake.last_seq()
 rc, out, err = env.run("apply", spec, "--target", "k8s")
 ck.ok(rc == 0, "with forceConflicts apply takes the field back", err + out)
-ck.ok(all(e["query"].get("force") == "true" for e in fake.log(seq) if e["method"] == "PATCH"), "force=true sent")
+log = fake.log(seq)
+ck.ok(all(e["query"].get("force") == "true" for e in log if e["method"] == "PATCH"), "force=true sent")
+# the image taken back is a new generation, which the apply answer has not
+# rolled out: the wait reads the Deployment until it has
+ck.ok([e["method"] for e in log if e["path"] == dep_path][:2] == ["PATCH", "GET"],
+      "a changed Deployment: its rollout waited for with GETs", [(e["method"], e["path"]) for e in log])
 rc, out, err = env.run("status", "--format", "json")
 ck.ok(rc == 0 and json.loads(out)[0]["drift"] == [], "no drift after the forced apply", out + err)
 

@@ -12,7 +12,8 @@ K8S_TESTS = tests/k8s/lifecycle.py \
 	tests/k8s/tenants.py \
 	tests/k8s/cronjob.py \
 	tests/k8s/federation.py \
-	tests/k8s/knative.py
+	tests/k8s/knative.py \
+	tests/k8s/requests.py
 TESTS += $(K8S_TESTS)
 EXTRA_DIST += $(K8S_TESTS) tests/k8s/local.mk tests/k8s/k8sdrv.py
 
