@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2083,10 +2084,65 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
     return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* The schema check of a file's documents on every core                     */
+
+/* A file holding at least this many documents is pre-checked in threads:
+ * below it, starting threads costs more than the checks. */
+#define PRECHECK_MIN_DOCS 32
+#define PRECHECK_MAX_THREADS 8
+
+typedef struct precheck {
+    const fbi_schema *schema; /* borrowed, read-only while the threads run */
+    const fbi_parsed *parsed; /* borrowed, read-only while the threads run */
+    unsigned char *valid;     /* [parsed->n]: 1 when the document has no schema error */
+    size_t next;              /* atomic: the next document to check */
+} precheck;
+
+static void *precheck_worker(void *arg)
+{
+    precheck *p = arg;
+    for (;;) {
+        size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+        if (i >= p->parsed->n) break;
+        /* silent (no error list): only whether the document is valid */
+        p->valid[i] = fbi_schema_validate(p->schema, "#", p->parsed->docs[i].value, NULL) == 0;
+    }
+    return NULL;
+}
+
+/* Which of parsed's documents are schema-valid, checked on the online
+ * cores (at most PRECHECK_MAX_THREADS). The schema check of every workload
+ * was the largest part of loading 1,000 specs and ran on the main thread
+ * before an apply's fan-out (bench/README-aws.md, perf5); the check is a
+ * pure function of the document, so the documents are checked in parallel
+ * here and the serial pass that follows re-runs it (with its messages)
+ * only for the invalid ones. Returns a new array of parsed->n flags, or
+ * NULL when the file is too small or no thread could start (the serial
+ * pass then checks every document itself). */
+static unsigned char *precheck_parsed(const fbi_parsed *parsed)
+{
+    if (parsed->n < PRECHECK_MIN_DOCS) return NULL;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 2) return NULL;
+    const fbi_schema *schema = fbi_spec_schema(NULL);
+    if (!schema) return NULL; /* schema_check reports it */
+    size_t extra = (size_t)(cores > PRECHECK_MAX_THREADS ? PRECHECK_MAX_THREADS : cores) - 1;
+    precheck p = {schema, parsed, fbi_xcalloc(parsed->n, 1), 0};
+    pthread_t th[PRECHECK_MAX_THREADS];
+    size_t started = 0;
+    while (started < extra && pthread_create(&th[started], NULL, precheck_worker, &p) == 0)
+        started++;
+    precheck_worker(&p); /* the calling thread checks too */
+    for (size_t i = 0; i < started; i++) pthread_join(th[i], NULL);
+    return p.valid;
+}
+
 /* Processes the documents of one parsed file. */
 static void process_parsed(fb_spec_set *s, const char *name, const char *base_dir,
                            const char *root, fbi_parsed *parsed, fb_diag *diag, int *errors)
 {
+    unsigned char *valid = precheck_parsed(parsed);
     for (size_t i = 0; i < parsed->n && !s->full; i++) {
         fbi_spec_doc_src *d = &parsed->docs[i];
         dctx c;
@@ -2100,7 +2156,8 @@ static void process_parsed(fb_spec_set *s, const char *name, const char *base_di
         c.loc_prefix = d->prefix;
         c.ptr_prefix = "";
         c.doc = (int)i;
-        if (schema_check(&c, d->value, "#") == 0) {
+        /* a valid document's check reports nothing: skipped when prechecked */
+        if ((valid && valid[i]) || schema_check(&c, d->value, "#") == 0) {
             if (!strcmp(str_at(d->value, "kind"), "Federation"))
                 process_federation(&c, d->value, NULL);
             else
@@ -2108,6 +2165,7 @@ static void process_parsed(fb_spec_set *s, const char *name, const char *base_di
         }
         *errors += c.errors;
     }
+    free(valid);
 }
 
 fb_status fb_spec_set_new(fb_spec_set **out)
