@@ -1650,9 +1650,9 @@ START_TEST(all_errors_reported)
 END_TEST
 
 /* A file of 40 documents (over the threshold at which spec.c checks the
- * schema of a file's documents in threads): the valid ones load, each
- * invalid one reports what it reports alone, at its own line, in file
- * order. */
+ * schema of a file's documents and hashes its workloads in threads): the
+ * valid ones load with the hash each has alone, each invalid one reports
+ * what it reports alone, at its own line, in file order. */
 START_TEST(many_documents_checked_in_parallel)
 {
     enum { NDOCS = 40, LINES = 5 };
@@ -1685,6 +1685,17 @@ START_TEST(many_documents_checked_in_parallel)
         fbi_buf_free(&one);
     }
     ck_assert_uint_eq(k, fb_diag_count(l.diag));
+    /* the workloads hashed in threads get the hash each gets alone */
+    for (size_t i = 0; i < fb_spec_count(l.set); i++) {
+        fbi_buf_init(&one);
+        fbi_buf_printf(&one, "---\n" HEAD "kind: Function\nmetadata: {name: %s}\n"
+                             "spec: {image: x, resources: {memory: 256Mi}}\n", fb_spec_name(l.set, i));
+        loaded alone = load("one.yaml", one.data, NULL);
+        ck_assert_uint_eq(fb_spec_count(alone.set), 1);
+        ck_assert_str_eq(fb_spec_hash(l.set, i), fb_spec_hash(alone.set, 0));
+        unload(&alone);
+        fbi_buf_free(&one);
+    }
     unload(&l);
     fbi_buf_free(&all);
 }
