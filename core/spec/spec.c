@@ -1638,17 +1638,13 @@ static void share_spec(fb_spec_set *s, json_t *norm)
     json_decref(p);
 }
 
-/* defer_hash: the hash is made by hash_pending at the end of the file
- * (it->hash NULL until then), in parallel with the other workloads'. */
-static void add_item(dctx *c, json_t *norm, const char *ptr_prefix, int defer_hash)
+/* Adds norm (stolen) to the set. Its specHash (and it->hash, NULL until
+ * then) is made by hash_pending at the end of the file, in parallel with
+ * the other workloads'. */
+static void add_item(dctx *c, json_t *norm, const char *ptr_prefix)
 {
     fb_spec_set *s = c->set;
     share_spec(s, norm);
-    char hash[65];
-    if (!defer_hash) {
-        spec_hash(norm, hash);
-        json_object_set_new(norm, "specHash", json_string(hash));
-    }
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 16;
         s->items = fbi_xrealloc(s->items, s->cap * sizeof *s->items);
@@ -1660,7 +1656,7 @@ static void add_item(dctx *c, json_t *norm, const char *ptr_prefix, int defer_ha
     it->kind = fbi_xstrdup(str_at(norm, "kind"));
     it->name = fbi_xstrdup(str_at(json_object_get(norm, "metadata"), "name"));
     it->tenant = fbi_xstrdup(str_at(json_object_get(norm, "metadata"), "tenant"));
-    it->hash = defer_hash ? NULL : fbi_xstrdup(hash);
+    it->hash = NULL; /* hash_pending */
     it->file = fbi_xstrdup(c->file);
     /* The item keeps only its own entries: the file's map (16 bytes a node
      * of the whole file) is freed when the file is done. */
@@ -1754,7 +1750,7 @@ static long process_workload(dctx *c, const json_t *doc, fed_item *fed)
         json_object_foreach(fed->labels, k, v)
             if (ml && !json_object_get(ml, k)) json_object_set(ml, k, v);
     }
-    add_item(c, norm, c->ptr_prefix, 1); /* hashed at the end of the file */
+    add_item(c, norm, c->ptr_prefix); /* hashed at the end of the file */
     c->set->items[c->set->n - 1].in_fed = fed != NULL;
     if (fed) json_array_append_new(fed->members, json_string(str_at(md, "name")));
     return (long)c->set->n - 1;
