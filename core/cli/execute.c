@@ -349,7 +349,7 @@ static int prepare(exec *x, json_t *c, json_t *stored, fbi_deploy_item *it, int 
         *why = fbi_xstrdup("its spec is not among the files given");
         return -1;
     }
-    json_t *doc = json_deep_copy(fbi_spec_doc(x->set, si));
+    json_t *spec_doc = fbi_spec_doc(x->set, si);
     json_t *urls = tenant_urls(x, jstr(c, "tenant"));
     /* the known-after-apply URLs are this workload's view only */
     urls = dry_run ? json_copy(urls) : json_incref(urls);
@@ -364,7 +364,18 @@ static int prepare(exec *x, json_t *c, json_t *stored, fbi_deploy_item *it, int 
                                     json_sprintf("https://endpoint-of-%s.known-after-apply.invalid",
                                                  jstr(o, "workload")));
     }
-    int inj = fbc_inject_endpoints(doc, json_object_get(c, "dependencies"), urls, why);
+    /* A copy only for a workload the endpoints change: the others share the
+     * set's document, read-only from here on, as `apply --target` does
+     * (copying 1,000 of them was 57 M instructions on the main thread) */
+    const json_t *deps = json_object_get(c, "dependencies");
+    json_t *doc;
+    int inj = 0;
+    if (fbc_endpoints_wanted(spec_doc, deps, urls)) {
+        doc = json_deep_copy(spec_doc);
+        inj = fbc_inject_endpoints(doc, deps, urls, why);
+    } else {
+        doc = json_incref(spec_doc);
+    }
     json_decref(urls);
     if (inj != 0) {
         json_decref(doc);

@@ -92,9 +92,14 @@ int fbc_plan_execute(fbi_broker *b, fb_store *store, fbi_lock *lock, fb_spec_set
 int fbc_plan_dry_run(fbi_broker *b, fb_store *store, fb_spec_set *set, json_t *plan,
                      unsigned parallelism);
 
+/* 1 when fbc_inject_endpoints(doc, deps, urls) would change doc (or
+ * refuse it): an env value names ${endpoints.*}, or a dependency in deps
+ * has a URL in urls. All borrowed. */
+int fbc_endpoints_wanted(const json_t *doc, const json_t *deps, const json_t *urls);
 /* Fills ${endpoints.NAME.url} in the env values of doc (borrowed,
  * modified) and adds FEDBROKER_ENDPOINT_<NAME> for each name of deps
- * (array of workload names) found in urls ({name: url}); rehashes doc.
+ * (array of workload names) found in urls ({name: url}); rehashes doc
+ * when it changed it (its specHash is otherwise already right).
  * 0, or -1 with *err (new) naming an endpoint that is not known. */
 int fbc_inject_endpoints(json_t *doc, const json_t *deps, const json_t *urls, char **err);
 

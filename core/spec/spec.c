@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1637,13 +1638,13 @@ static void share_spec(fb_spec_set *s, json_t *norm)
     json_decref(p);
 }
 
+/* Adds norm (stolen) to the set. Its specHash (and it->hash, NULL until
+ * then) is made by hash_pending at the end of the file, in parallel with
+ * the other workloads'. */
 static void add_item(dctx *c, json_t *norm, const char *ptr_prefix)
 {
     fb_spec_set *s = c->set;
     share_spec(s, norm);
-    char hash[65];
-    spec_hash(norm, hash);
-    json_object_set_new(norm, "specHash", json_string(hash));
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 16;
         s->items = fbi_xrealloc(s->items, s->cap * sizeof *s->items);
@@ -1655,7 +1656,7 @@ static void add_item(dctx *c, json_t *norm, const char *ptr_prefix)
     it->kind = fbi_xstrdup(str_at(norm, "kind"));
     it->name = fbi_xstrdup(str_at(json_object_get(norm, "metadata"), "name"));
     it->tenant = fbi_xstrdup(str_at(json_object_get(norm, "metadata"), "tenant"));
-    it->hash = fbi_xstrdup(hash);
+    it->hash = NULL; /* hash_pending */
     it->file = fbi_xstrdup(c->file);
     /* The item keeps only its own entries: the file's map (16 bytes a node
      * of the whole file) is freed when the file is done. */
@@ -1749,7 +1750,7 @@ static long process_workload(dctx *c, const json_t *doc, fed_item *fed)
         json_object_foreach(fed->labels, k, v)
             if (ml && !json_object_get(ml, k)) json_object_set(ml, k, v);
     }
-    add_item(c, norm, c->ptr_prefix);
+    add_item(c, norm, c->ptr_prefix); /* hashed at the end of the file */
     c->set->items[c->set->n - 1].in_fed = fed != NULL;
     if (fed) json_array_append_new(fed->members, json_string(str_at(md, "name")));
     return (long)c->set->n - 1;
@@ -2083,10 +2084,121 @@ static int process_federation(dctx *c, const json_t *doc, fed_item *parent)
     return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* The schema check and the hashing of a file's workloads on every core    */
+
+/* A file holding at least this many documents is pre-checked in threads
+ * (and its workloads hashed in threads): below it, starting threads costs
+ * more than the work. */
+#define PRECHECK_MIN_DOCS 32
+#define PRECHECK_MAX_THREADS 8
+
+/* Runs fn(ctx, i) for every i in [0, n), on the online cores (at most
+ * PAR_MAX_THREADS threads, the caller's included; fewer when a thread
+ * cannot start). fn must be safe to run concurrently for different i. */
+#define PAR_MAX_THREADS PRECHECK_MAX_THREADS
+typedef struct par_job {
+    void (*fn)(void *ctx, size_t i);
+    void *ctx;
+    size_t n;
+    size_t next; /* atomic: the next index to run */
+} par_job;
+
+static void *par_worker(void *arg)
+{
+    par_job *j = arg;
+    for (;;) {
+        size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+        if (i >= j->n) break;
+        j->fn(j->ctx, i);
+    }
+    return NULL;
+}
+
+static void par_for(size_t n, void (*fn)(void *ctx, size_t i), void *ctx)
+{
+    /* below PRECHECK_MIN_DOCS items, starting threads costs more than it saves */
+    long cores = n >= PRECHECK_MIN_DOCS ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+    size_t extra = cores > 1 ? (size_t)(cores > PAR_MAX_THREADS ? PAR_MAX_THREADS : cores) - 1 : 0;
+    par_job j = {fn, ctx, n, 0};
+    pthread_t th[PAR_MAX_THREADS];
+    size_t started = 0;
+    while (started < extra && pthread_create(&th[started], NULL, par_worker, &j) == 0) started++;
+    par_worker(&j); /* the calling thread runs its share too */
+    for (size_t i = 0; i < started; i++) pthread_join(th[i], NULL);
+}
+
+typedef struct precheck {
+    const fbi_schema *schema; /* borrowed, read-only while the threads run */
+    const fbi_parsed *parsed; /* borrowed, read-only while the threads run */
+    unsigned char *valid;     /* [parsed->n]: 1 when the document has no schema error */
+} precheck;
+
+static void precheck_one(void *ctx, size_t i)
+{
+    precheck *p = ctx;
+    /* silent (no error list): only whether the document is valid */
+    p->valid[i] = fbi_schema_validate(p->schema, "#", p->parsed->docs[i].value, NULL) == 0;
+}
+
+/* Which of parsed's documents are schema-valid, checked on the online
+ * cores. The schema check of every workload was the largest part of
+ * loading 1,000 specs and ran on the main thread before an apply's
+ * fan-out (bench/README-aws.md, perf5); the check is a pure function of
+ * the document, so the documents are checked in parallel here and the
+ * serial pass that follows re-runs it (with its messages) only for the
+ * invalid ones. Returns a new array of parsed->n flags, or NULL when the
+ * file is too small or there is one core (the serial pass then checks
+ * every document itself). */
+static unsigned char *precheck_parsed(const fbi_parsed *parsed)
+{
+    if (parsed->n < PRECHECK_MIN_DOCS || sysconf(_SC_NPROCESSORS_ONLN) < 2) return NULL;
+    const fbi_schema *schema = fbi_spec_schema(NULL);
+    if (!schema) return NULL; /* schema_check reports it */
+    precheck p = {schema, parsed, fbi_xcalloc(parsed->n, 1)};
+    par_for(parsed->n, precheck_one, &p);
+    return p.valid;
+}
+
+typedef struct pending {
+    fb_spec_set *set;
+    size_t *idx; /* the items to hash */
+} pending;
+
+static void hash_one(void *ctx, size_t i)
+{
+    pending *p = ctx;
+    spec_item *it = &p->set->items[p->idx[i]];
+    char hash[65];
+    spec_hash(it->norm, hash);
+    /* only this item's own top-level object changes (the spec objects
+     * the pool shares are only read, and jansson counts references
+     * atomically) */
+    json_object_set_new(it->norm, "specHash", json_string(hash));
+    it->hash = fbi_xstrdup(hash);
+}
+
+/* Hashes the items from `from` on that add_item left without a hash, on
+ * the online cores: spec_hash (canonical text and SHA-256 of each normal
+ * form) was the next largest part of loading after the schema check,
+ * serial on the main thread. */
+static void hash_pending(fb_spec_set *s, size_t from)
+{
+    size_t n = 0;
+    size_t *idx = fbi_xcalloc(s->n - from + 1, sizeof *idx);
+    for (size_t i = from; i < s->n; i++)
+        if (!s->items[i].hash) idx[n++] = i;
+    pending p = {s, idx};
+    par_for(n, hash_one, &p);
+    free(idx);
+}
+
 /* Processes the documents of one parsed file. */
 static void process_parsed(fb_spec_set *s, const char *name, const char *base_dir,
                            const char *root, fbi_parsed *parsed, fb_diag *diag, int *errors)
 {
+    unsigned char *valid = precheck_parsed(parsed);
+    size_t first = s->n;
     for (size_t i = 0; i < parsed->n && !s->full; i++) {
         fbi_spec_doc_src *d = &parsed->docs[i];
         dctx c;
@@ -2100,7 +2212,8 @@ static void process_parsed(fb_spec_set *s, const char *name, const char *base_di
         c.loc_prefix = d->prefix;
         c.ptr_prefix = "";
         c.doc = (int)i;
-        if (schema_check(&c, d->value, "#") == 0) {
+        /* a valid document's check reports nothing: skipped when prechecked */
+        if ((valid && valid[i]) || schema_check(&c, d->value, "#") == 0) {
             if (!strcmp(str_at(d->value, "kind"), "Federation"))
                 process_federation(&c, d->value, NULL);
             else
@@ -2108,6 +2221,8 @@ static void process_parsed(fb_spec_set *s, const char *name, const char *base_di
         }
         *errors += c.errors;
     }
+    free(valid);
+    hash_pending(s, first);
 }
 
 fb_status fb_spec_set_new(fb_spec_set **out)

@@ -1649,6 +1649,58 @@ START_TEST(all_errors_reported)
 }
 END_TEST
 
+/* A file of 40 documents (over the threshold at which spec.c checks the
+ * schema of a file's documents and hashes its workloads in threads): the
+ * valid ones load with the hash each has alone, each invalid one reports
+ * what it reports alone, at its own line, in file order. */
+START_TEST(many_documents_checked_in_parallel)
+{
+    enum { NDOCS = 40, LINES = 5 };
+    static const int bad[] = {3, 20, 39};
+    fbi_buf all, one;
+    fbi_buf_init(&all);
+    for (int i = 0; i < NDOCS; i++) {
+        int is_bad = i == bad[0] || i == bad[1] || i == bad[2];
+        fbi_buf_printf(&all, "---\n" HEAD "kind: Function\nmetadata: {name: fn-%02d}\n"
+                             "spec: {image: x, resources: {memory: %s}}\n",
+                       i, is_bad ? "lots" : "256Mi");
+    }
+    loaded l = load("many.yaml", all.data, NULL);
+    ck_assert_int_eq(l.add, FB_INVALID);
+    ck_assert_uint_eq(fb_spec_count(l.set), NDOCS - 3);
+    size_t k = 0;
+    for (size_t b = 0; b < 3; b++) {
+        fbi_buf_init(&one);
+        fbi_buf_printf(&one, "---\n" HEAD "kind: Function\nmetadata: {name: fn-%02d}\n"
+                             "spec: {image: x, resources: {memory: lots}}\n", bad[b]);
+        loaded alone = load("one.yaml", one.data, NULL);
+        ck_assert_uint_gt(fb_diag_errors(alone.diag), 0);
+        for (size_t i = 0; i < fb_diag_count(alone.diag); i++, k++) {
+            ck_assert_uint_lt(k, fb_diag_count(l.diag));
+            ck_assert_str_eq(fb_diag_summary(l.diag, k), fb_diag_summary(alone.diag, i));
+            ck_assert_str_eq(fb_diag_pointer(l.diag, k), fb_diag_pointer(alone.diag, i));
+            ck_assert_int_eq(fb_diag_line(l.diag, k), fb_diag_line(alone.diag, i) + bad[b] * LINES);
+        }
+        unload(&alone);
+        fbi_buf_free(&one);
+    }
+    ck_assert_uint_eq(k, fb_diag_count(l.diag));
+    /* the workloads hashed in threads get the hash each gets alone */
+    for (size_t i = 0; i < fb_spec_count(l.set); i++) {
+        fbi_buf_init(&one);
+        fbi_buf_printf(&one, "---\n" HEAD "kind: Function\nmetadata: {name: %s}\n"
+                             "spec: {image: x, resources: {memory: 256Mi}}\n", fb_spec_name(l.set, i));
+        loaded alone = load("one.yaml", one.data, NULL);
+        ck_assert_uint_eq(fb_spec_count(alone.set), 1);
+        ck_assert_str_eq(fb_spec_hash(l.set, i), fb_spec_hash(alone.set, 0));
+        unload(&alone);
+        fbi_buf_free(&one);
+    }
+    unload(&l);
+    fbi_buf_free(&all);
+}
+END_TEST
+
 START_TEST(name_rules_name_providers)
 {
     loaded l = load("n.yaml", HEAD "kind: Function\nmetadata:\n  name: "
@@ -2162,6 +2214,7 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, did_you_mean);
     tcase_add_test(tc, all_errors_reported);
     tcase_add_test(tc, name_rules_name_providers);
+    tcase_add_test(tc, many_documents_checked_in_parallel);
     tcase_add_test(tc, semantic_rules);
     tcase_add_test(tc, quantum_language);
     tcase_add_test(tc, federation_inline_and_files);
