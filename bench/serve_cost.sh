@@ -45,7 +45,7 @@ i=0
 while ! grep -q listening "$tmp/serve.out" 2>/dev/null; do i=$((i+1)); [ $i -lt 600 ] || { cat "$tmp/serve.err" >&2; exit 1; }; sleep 0.1; done
 port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$tmp/serve.out")
 rows0=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from audit').fetchone()[0])" "$tmp/home/state.db")
-wrk -t1 -c8 -d"${dur}s" -H "Authorization: Bearer $tok" "http://127.0.0.1:$port/v1/resolve/svc7?from=frankfurt" >"$tmp/wrk.out"
+wrk -t1 -c8 -d"${dur}s" --timeout 30s -H "Authorization: Bearer $tok" "http://127.0.0.1:$port/v1/resolve/svc7?from=frankfurt" >"$tmp/wrk.out"
 batches0=$(curl -sf -H "Authorization: Bearer $tok" "http://127.0.0.1:$port/metrics" | awk '$1=="fedbroker_audit_batches_total" {print $2}')
 kill -TERM "$pid"
 wait "$pid" || true

@@ -43,6 +43,7 @@ struct fbi_auditq {
     unsigned long rows, batches, failures;
     int stop;
     unsigned waiters; /* pushers waiting for their row's commit */
+    size_t inflight;  /* rows of the batch being written */
 };
 
 /* A row and its strings are one allocation (row_new): one malloc on the
@@ -128,6 +129,7 @@ static void *writer(void *arg)
         if (!q->head) q->tail = NULL;
         last->next = NULL;
         q->pending -= n;
+        q->inflight = n;
         pthread_cond_broadcast(&q->done); /* room in the queue */
         pthread_mutex_unlock(&q->mu);
         fb_status st = FB_OK;
@@ -151,6 +153,7 @@ static void *writer(void *arg)
                 *r->result = st;
                 *r->finished = 1;
             }
+        q->inflight = 0;
         if (st == FB_OK) {
             q->rows += n;
             q->batches++;
@@ -249,9 +252,12 @@ fb_status fbi_auditq_push(fbi_auditq *q, const char *actor, const char *tenant, 
 }
 
 void fbi_auditq_counts(fbi_auditq *q, unsigned long *rows, unsigned long *batches,
-                       unsigned long *failures)
+                       unsigned long *failures, unsigned long *queued)
 {
     pthread_mutex_lock(&q->mu);
+    /* the batch being written is no longer pending but not committed
+     * either: counted as queued until its commit */
+    *queued = q->pending + q->inflight;
     *rows = q->rows;
     *batches = q->batches;
     *failures = q->failures;

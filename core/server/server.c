@@ -497,8 +497,8 @@ static char *metrics_text(server *sv)
          "fedbroker_resolve_total{outcome=\"invalid\"} %lu\n",
          atomic_load(&sv->m.resolve_found), atomic_load(&sv->m.resolve_not_found),
          atomic_load(&sv->m.resolve_invalid));
-    unsigned long rows, batches, failures;
-    fbi_auditq_counts(sv->aq, &rows, &batches, &failures);
+    unsigned long rows, batches, failures, queued;
+    fbi_auditq_counts(sv->aq, &rows, &batches, &failures, &queued);
     EMIT("# HELP fedbroker_audit_rows_total Audit rows committed by serve's writer.\n"
          "# TYPE fedbroker_audit_rows_total counter\n"
          "fedbroker_audit_rows_total %lu\n"
@@ -508,11 +508,14 @@ static char *metrics_text(server *sv)
          "# HELP fedbroker_audit_failed_rows_total Audit rows that could not be written.\n"
          "# TYPE fedbroker_audit_failed_rows_total counter\n"
          "fedbroker_audit_failed_rows_total %lu\n"
+         "# HELP fedbroker_audit_queued_rows Audit rows queued and not yet committed (a crash would lose them).\n"
+         "# TYPE fedbroker_audit_queued_rows gauge\n"
+         "fedbroker_audit_queued_rows %lu\n"
          "# HELP fedbroker_cache_hits_total Requests answered from serve's caches.\n"
          "# TYPE fedbroker_cache_hits_total counter\n"
          "fedbroker_cache_hits_total{cache=\"token\"} %lu\n"
          "fedbroker_cache_hits_total{cache=\"resolve\"} %lu\n",
-         rows, batches, failures, atomic_load(&sv->m.token_cache_hits),
+         rows, batches, failures, queued, atomic_load(&sv->m.token_cache_hits),
          atomic_load(&sv->m.answer_cache_hits));
     unsigned long oc[4];
     fbi_ops_counts(sv->v1.ops, oc);

@@ -1,7 +1,8 @@
 # tests/server/local.mk - `fedbroker serve` and its tokens (issue 16,
 # docs/serve.md, docs/api.yaml), against real servers on loopback: the
 # route x role x tenant matrix, token failures, limits and the request log
-# (matrix.py); the audit chain and its group commit (audit.py); specs,
+# (matrix.py); the audit chain and its group commit (audit.py), what a
+# crash of serve leaves of it (audit_crash.py); specs,
 # plans, reports, apply and destroy as operations on fake_aws (ops.py);
 # every response against docs/api.yaml (openapi.py); 10,000 idle
 # connections (idle.py); the reconciler (reconcile.py); the provider-call
@@ -10,6 +11,7 @@
 SERVER_TESTS = \
 	tests/server/matrix.py \
 	tests/server/audit.py \
+	tests/server/audit_crash.py \
 	tests/server/ops.py \
 	tests/server/openapi.py \
 	tests/server/idle.py \
