@@ -187,7 +187,9 @@ fb_status fbi_auditq_start(fbi_auditor *a, fb_store *s, size_t max_pending, fbi_
     q->a = a;
     q->s = s;
     q->max_pending = max_pending ? max_pending : 65536;
-    pthread_mutex_init(&q->mu, NULL);
+    /* request threads may be real-time (--rt-priority): the writer holds
+     * this lock briefly but at nice +5 (util.h) */
+    fbi_mutex_init_pi(&q->mu);
     pthread_cond_init(&q->more, NULL);
     pthread_cond_init(&q->done, NULL);
     if (pthread_create(&q->thread, NULL, writer, q) != 0) {

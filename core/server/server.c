@@ -32,6 +32,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -653,13 +654,24 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
  * instead of waiting out that task's slice (milliseconds on a busy
  * machine), which is where a request's wait for a CPU comes from
  * (bench/README-serve.md). Earlier kernels ignore the field; a failure
- * changes nothing. Once per thread. */
-static void request_thread_slice(unsigned us)
+ * changes nothing. With --rt-priority the thread goes to SCHED_FIFO
+ * instead: it runs as soon as a request wakes it, ahead of every
+ * fair-class task (clients, serve's own background threads, the rest of
+ * the machine); refused (no CAP_SYS_NICE), it says so once and keeps the
+ * slice. Once per thread. */
+static void request_thread_sched(const fbi_serve_opts *o)
 {
     static _Thread_local int done;
-    if (done || !us) return;
+    static atomic_int warned;
+    if (done) return;
     done = 1;
-    (void)fbi_thread_slice(us); /* refused or unsupported: the kernel's slice */
+    if (o->rt_priority) {
+        if (fbi_thread_realtime(o->rt_priority) == 0) return;
+        if (atomic_exchange(&warned, 1) == 0)
+            fprintf(stderr, "fedbroker serve: --rt-priority %u refused (%s): the request threads stay in "
+                            "the fair scheduler\n", o->rt_priority, strerror(errno));
+    }
+    if (o->slice_us) (void)fbi_thread_slice(o->slice_us); /* refused or unsupported: the kernel's slice */
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -670,7 +682,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     server *sv = cls;
     request *rq = *con_cls;
     if (!rq) {
-        request_thread_slice(sv->o->slice_us);
+        request_thread_sched(sv->o);
         rq = fbi_xcalloc(1, sizeof *rq);
         snprintf(rq->id, sizeof rq->id, "req-%lu", (unsigned long)atomic_fetch_add(&sv->seq, 1) + 1);
         rq->t0 = mono_s();
