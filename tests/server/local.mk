@@ -2,7 +2,7 @@
 # docs/serve.md, docs/api.yaml), against real servers on loopback: the
 # route x role x tenant matrix, token failures, limits and the request log
 # (matrix.py); the audit chain and its group commit (audit.py), what a
-# crash of serve leaves of it (audit_crash.py); specs,
+# crash of serve leaves of it (audit_crash.py); --rt-priority (sched.py); specs,
 # plans, reports, apply and destroy as operations on fake_aws (ops.py);
 # every response against docs/api.yaml (openapi.py); 10,000 idle
 # connections (idle.py); the reconciler (reconcile.py); the provider-call
@@ -12,6 +12,7 @@ SERVER_TESTS = \
 	tests/server/matrix.py \
 	tests/server/audit.py \
 	tests/server/audit_crash.py \
+	tests/server/sched.py \
 	tests/server/ops.py \
 	tests/server/openapi.py \
 	tests/server/idle.py \
