@@ -22,3 +22,10 @@ TESTS += $(SERVER_TESTS)
 EXTRA_DIST += $(SERVER_TESTS) tests/server/servetest.py docs/serve.md docs/api.yaml bench/serve_bench.sh bench/serve_setup.py \
 	bench/serve_resolve.py bench/serve_sched.py bench/serve_ab.sh bench/serve_wrk.sh bench/README-serve.md \
 	tests/fuzz/fuzz_serve.c tests/fuzz/build_serve.sh tests/fuzz/serve.dict
+# The audit writer's store work per row, for callgrind (bench/audit_append.c,
+# bench/README-serve.md "serve5").
+check_PROGRAMS += bench/audit_append
+bench_audit_append_SOURCES = bench/audit_append.c
+bench_audit_append_CPPFLAGS = $(FB_TEST_INCS)
+bench_audit_append_LDADD = $(FB_TEST_DEPLIBS)
+EXTRA_DIST += bench/serve_cost.sh
