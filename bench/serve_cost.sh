@@ -15,8 +15,11 @@
 # GET /v1/resolve/svc7?from=frankfurt, stops serve cleanly (every queued
 # audit row committed), and divides each thread group's instructions by
 # the audit rows written (one per answer: every credential use is a row).
-# Prints: rows batches req_Ir/row audit_Ir/row other_Ir/row. Not a test:
-# skips (exit 77) without wrk or valgrind.
+# Prints: rows batches req_Ir/row audit_Ir/row other_Ir/row. The idle
+# polling of the threads and each batch's fixed cost are divided by the
+# rows too: the numbers mean something only with thousands of rows (an
+# idle machine; at load 35 valgrind's serve answered a few dozen requests
+# in 10 s). Not a test: skips (exit 77) without wrk or valgrind.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 1 ] || { echo "usage: $0 FEDBROKER [DURATION]" >&2; exit 64; }
