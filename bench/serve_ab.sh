@@ -98,22 +98,16 @@ done
 # (the other server is idle meanwhile, so its threads add no waits). On a
 # loaded machine wrk's percentiles are the other sessions'; the request
 # threads' own waits are what a scheduling option changes.
-if [ "${SCHED_TRACE:-0}" = 1 ] && command -v perf >/dev/null 2>&1 &&
-   perf record -q -e sched:sched_switch -a -o "$tmp/probe.data" -- true >/dev/null 2>&1; then
+if [ "${SCHED_TRACE:-0}" = 1 ] && can_trace; then
     r=1
     while [ "$r" -le "$rounds" ]; do
         order="A B"
         [ $((r % 2)) = 0 ] && order="B A"
         for b in $order; do
             eval "p=\$port_$b; k=\$tok_$b"
-            wrk -t2 -c8 -d$((dur > 5 ? dur : 5))s -s "$tmp/pct.lua" -H "Authorization: Bearer $k" \
-                "http://127.0.0.1:$p/v1/resolve/svc7?from=frankfurt" >"$tmp/sched.wrk" &
-            wp=$!
-            sleep 1
-            perf record -q -e sched:sched_switch -e sched:sched_waking -a -o "$tmp/sched.data" -- sleep 3 >/dev/null 2>&1 || true
-            wait $wp
-            echo "trace $r $b (load $(cut -d' ' -f1 /proc/loadavg)): wrk $(summary <"$tmp/sched.wrk")"
-            perf script -i "$tmp/sched.data" 2>/dev/null | python3 "$top/bench/serve_sched.py" | sed 's/^/    /'
+            sched_trace "$p" "$k" 2 "$dur"
+            echo "trace $r $b (load $(cut -d' ' -f1 /proc/loadavg)): wrk $(cat "$tmp/sched.sum")"
+            cat "$tmp/sched.txt"
         done
         r=$((r+1))
     done

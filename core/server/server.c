@@ -987,7 +987,14 @@ fb_status fbi_server_start(fb_store *store, const fbi_catalog *cat, const fbi_se
         server_free(sv);
         return FB_INVALID;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_ERROR_LOG;
+    /* a pool of --threads workers on epoll, each serving many connections;
+     * or, with --thread-per-connection, a thread blocked in poll/recv per
+     * connection (the kernel wakes the one whose client wrote): the two
+     * threading modes compared in bench/README-serve.md ("serve5") */
+    unsigned flags = o->thread_per_connection
+                         ? MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                               MHD_USE_ERROR_LOG
+                         : MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_ERROR_LOG;
     if (o->no_listen) flags |= MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
     if (o->tls_cert || o->tls_key) {
         sv->cert = o->tls_cert ? slurp(o->tls_cert) : NULL;
@@ -1012,7 +1019,7 @@ fb_status fbi_server_start(fb_store *store, const fbi_catalog *cat, const fbi_se
         flags, 0, NULL, NULL, handle, sv,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, sv, /* first, so every message goes through it */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 2),
+        MHD_OPTION_THREAD_POOL_SIZE, o->thread_per_connection ? 0u : (unsigned)(o->threads ? o->threads : 2),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)o->max_header,

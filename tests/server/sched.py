@@ -5,7 +5,9 @@ and the request log's flusher stay SCHED_BATCH; out-of-range values are
 usage errors; where the kernel refuses (no CAP_SYS_NICE) serve says so once
 on stderr and keeps serving in the fair scheduler. Read from
 /proc/PID/task/*/sched, the kernel's own account of each thread's policy.
-Requests still answer and every one is an audit row."""
+Requests still answer and every one is an audit row. And
+`--thread-per-connection`, libmicrohttpd's other threading mode: a thread
+per open connection instead of the pool."""
 import http.client
 import os
 import re
@@ -104,4 +106,28 @@ con = sqlite3.connect(os.path.join(home, "state.db"))
 n = con.execute("SELECT COUNT(*) FROM audit WHERE action='GET /v1/endpoints'").fetchone()[0]
 con.close()
 ok(srv.returncode == 0 and n == 200, "SIGTERM: exit 0, 200 audit rows", (srv.returncode, n))
+
+# --thread-per-connection: libmicrohttpd's other threading mode, a thread
+# per connection (bench/README-serve.md compares the two); 8 keep-alive
+# connections open at once are 8 connection threads, each answering
+srv = subprocess.Popen([FEDBROKER, "serve", "--listen", "127.0.0.1:0", "--thread-per-connection", "--rate", "100000",
+                        "--burst", "100000"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+port = int(re.search(r":(\d+)$", srv.stdout.readline().decode().strip()).group(1))
+conns, got = [], []
+for _ in range(8):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", "/v1/endpoints", headers={"Authorization": "Bearer " + tok})
+    r = c.getresponse()
+    r.read()
+    got.append(r.status)
+    conns.append(c)
+comms = [open(f"/proc/{srv.pid}/task/{t}/comm").read().strip() for t in os.listdir(f"/proc/{srv.pid}/task")]
+for c in conns:
+    c.close()
+per_conn = sum(1 for c in comms if c.startswith("MHD-conn"))
+ok(got == [200] * 8 and per_conn == 8 and not any(c == "MHD-worker" for c in comms),
+   "--thread-per-connection: 8 open connections, 8 connection threads, no pool worker", (got, sorted(comms)))
+srv.send_signal(signal.SIGTERM)
+srv.wait(timeout=30)
+ok(srv.returncode == 0, "and it stops cleanly", srv.returncode)
 ck.done()
