@@ -28,4 +28,4 @@ check_PROGRAMS += bench/audit_append
 bench_audit_append_SOURCES = bench/audit_append.c
 bench_audit_append_CPPFLAGS = $(FB_TEST_INCS)
 bench_audit_append_LDADD = $(FB_TEST_DEPLIBS)
-EXTRA_DIST += bench/serve_cost.sh
+EXTRA_DIST += bench/serve_cost.sh bench/serve_modes.sh
