@@ -14,6 +14,7 @@
 #   bench/serve_ab.sh OLD_FEDBROKER NEW_FEDBROKER [DURATION=5] [ROUNDS=3]
 #   SERVE_ARGS="--threads 1" bench/serve_ab.sh ...   # more serve options for both
 #   SERVE_ARGS_B="--threads 1" bench/serve_ab.sh BIN BIN ...   # options A/B, one binary
+#   SCHED_TRACE=1 bench/serve_ab.sh ...   # and a scheduler trace per server and round
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 2 ] || { echo "usage: $0 OLD_FEDBROKER NEW_FEDBROKER [DURATION] [ROUNDS]" >&2; exit 64; }
@@ -90,6 +91,27 @@ while [ "$r" -le "$rounds" ]; do
     done
     r=$((r+1))
 done
+# SCHED_TRACE=1: then, ROUNDS times, one more resolve run (wrk -t2 -c8)
+# against each, with the scheduler's switches recorded for 3 s of it
+# (perf, system-wide: root) and bench/serve_sched.py's account of the
+# waits for a CPU of wrk's threads and of the server's request threads
+# (the other server is idle meanwhile, so its threads add no waits). On a
+# loaded machine wrk's percentiles are the other sessions'; the request
+# threads' own waits are what a scheduling option changes.
+if [ "${SCHED_TRACE:-0}" = 1 ] && can_trace; then
+    r=1
+    while [ "$r" -le "$rounds" ]; do
+        order="A B"
+        [ $((r % 2)) = 0 ] && order="B A"
+        for b in $order; do
+            eval "p=\$port_$b; k=\$tok_$b"
+            sched_trace "$p" "$k" 2 "$dur"
+            echo "trace $r $b (load $(cut -d' ' -f1 /proc/loadavg)): wrk $(cat "$tmp/sched.sum")"
+            cat "$tmp/sched.txt"
+        done
+        r=$((r+1))
+    done
+fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 for b in A B; do
     eval "pid=\$pid$b"

@@ -167,17 +167,11 @@ wait "$srv0_pid" 2>/dev/null || true
 # (perf, system-wide: needs root or perf_event_paranoid <= -1), and
 # bench/serve_sched.py's account of who ran while wrk's and serve's
 # threads waited for a CPU. Skipped without a usable perf.
-if command -v perf >/dev/null 2>&1 &&
-   perf record -q -e sched:sched_switch -a -o "$tmp/probe.data" -- true >/dev/null 2>&1; then
+if can_trace; then
     for wt in 2 1; do
-        wrk -t$wt -c8 -d$((dur > 5 ? dur : 5))s -s "$tmp/pct.lua" -H "Authorization: Bearer $tok" \
-            "http://127.0.0.1:$sport/v1/resolve/svc7?from=frankfurt" >"$tmp/sched.wrk" &
-        wp=$!
-        sleep 1
-        perf record -q -e sched:sched_switch -e sched:sched_waking -a -o "$tmp/sched.data" -- sleep 3 >/dev/null 2>&1 || true
-        wait $wp
-        echo "scheduler trace, resolve, wrk -t$wt -c8 (load $(cut -d' ' -f1 /proc/loadavg)): $(summary <"$tmp/sched.wrk")"
-        perf script -i "$tmp/sched.data" 2>/dev/null | python3 "$top/bench/serve_sched.py" | sed 's/^/    /'
+        sched_trace "$sport" "$tok" "$wt" "$dur"
+        echo "scheduler trace, resolve, wrk -t$wt -c8 (load $(cut -d' ' -f1 /proc/loadavg)): $(cat "$tmp/sched.sum")"
+        cat "$tmp/sched.txt"
     done
 else
     echo "scheduler trace skipped: perf is missing or may not record system-wide (run as root)"

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +484,29 @@ static int thread_attr(uint32_t policy, int nice_delta, unsigned us)
 int fbi_thread_slice(unsigned us)
 {
     return thread_attr(0 /* SCHED_OTHER */, 0, us);
+}
+
+int fbi_thread_realtime(unsigned prio)
+{
+    if (prio < 1 || prio > 99) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct sched_param sp;
+    memset(&sp, 0, sizeof sp);
+    sp.sched_priority = (int)prio;
+    int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+    if (rc != 0) errno = rc;
+    return rc == 0 ? 0 : -1;
+}
+
+void fbi_mutex_init_pi(pthread_mutex_t *m)
+{
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    if (pthread_mutexattr_setprotocol(&ma, PTHREAD_PRIO_INHERIT) != 0 || pthread_mutex_init(m, &ma) != 0)
+        pthread_mutex_init(m, NULL);
+    pthread_mutexattr_destroy(&ma);
 }
 
 int fbi_thread_background(int nice_delta)

@@ -6,6 +6,7 @@
 #define FB_UTIL_H
 
 #include <stdarg.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -105,6 +106,20 @@ int fbi_thread_slice(unsigned us);
  * the policy was refused (only the nice level was changed, if possible).
  * Thread-safe. */
 int fbi_thread_background(int nice_delta);
+/* Puts the calling thread in the real-time policy SCHED_FIFO at priority
+ * prio (1 to 99): it runs as soon as it is runnable, ahead of every
+ * SCHED_OTHER and SCHED_BATCH task, until it blocks (the kernel's RT
+ * throttling, 95 % of each second by default, still leaves the rest to
+ * them). Needs CAP_SYS_NICE or an RLIMIT_RTPRIO of at least prio. 0 when
+ * accepted, -1 otherwise (nothing changed; errno says why). Thread-safe. */
+int fbi_thread_realtime(unsigned prio);
+/* Initialises m (caller's storage) with priority inheritance: a thread
+ * that holds it runs at the priority of the highest one waiting for it, so
+ * a background thread (SCHED_BATCH, nice +5) preempted while holding a
+ * lock that a real-time request thread (fbi_thread_realtime) wants is
+ * raised until it lets go, instead of making the request wait for the fair
+ * scheduler. Falls back to a plain mutex where the protocol is refused. */
+void fbi_mutex_init_pi(pthread_mutex_t *m);
 /* CPU milliseconds the whole process has used (all threads): what a
  * loaded machine does not inflate. Thread-safe. */
 double fbi_cpu_ms(void);

@@ -30,6 +30,8 @@ int fbc_cmd_serve(int argc, char **argv)
     const char *listen = NULL, *max_body = NULL, *max_body_total = NULL, *max_header = NULL, *max_conn = NULL;
     const char *timeout = NULL, *rate = NULL, *burst = NULL, *log_format = NULL, *catalog = NULL;
     const char *cert = NULL, *key = NULL, *threads = NULL, *reconcile = NULL, *policy = NULL, *slice = NULL;
+    const char *rtprio = NULL;
+    int per_conn = 0;
     fbc_opt opts[] = {
         {"listen", "ADDR:PORT", "where to listen (default 127.0.0.1:8080; port 0 picks one)", &listen, NULL, NULL},
         {"max-body", "BYTES", "largest request body (default 1048576)", &max_body, NULL, NULL},
@@ -43,6 +45,11 @@ int fbc_cmd_serve(int argc, char **argv)
         {"threads", "N", "worker threads (default 2)", &threads, NULL, NULL},
         {"slice-us", "US", "the worker threads' scheduler time slice, 100 to 100000 us, 0 = the kernel's "
                            "(default 100: a woken worker preempts longer-sliced tasks, Linux 6.12+)", &slice, NULL, NULL},
+        {"thread-per-connection", NULL, "one thread per connection instead of the --threads pool on epoll "
+                                        "(each idle connection then holds a thread)", NULL, &per_conn, NULL},
+        {"rt-priority", "N", "run the worker threads in SCHED_FIFO at priority N (1-99; needs CAP_SYS_NICE): "
+                             "a request runs as soon as it arrives, ahead of every other task (default off)",
+         &rtprio, NULL, NULL},
         {"log-format", "FMT", "json or text (default text)", &log_format, NULL, NULL},
         {"tls-cert", "FILE", "PEM certificate (chain): serve HTTPS", &cert, NULL, NULL},
         {"tls-key", "FILE", "PEM private key of --tls-cert", &key, NULL, NULL},
@@ -96,6 +103,8 @@ int fbc_cmd_serve(int argc, char **argv)
         }
         o.slice_us = (unsigned)v;
     }
+    o.thread_per_connection = per_conn;
+    if (rtprio) { if (num(rtprio, "rt-priority", 1, 99, &v)) return FB_EXIT_USAGE; o.rt_priority = (unsigned)v; }
     if (log_format && strcmp(log_format, "json") && strcmp(log_format, "text")) {
         fprintf(stderr, "fedbroker serve: --log-format %s: give json or text\n", log_format);
         return FB_EXIT_USAGE;

@@ -43,35 +43,37 @@ struct fbi_auditq {
     unsigned long rows, batches, failures;
     int stop;
     unsigned waiters; /* pushers waiting for their row's commit */
+    size_t inflight;  /* rows of the batch being written */
 };
 
 /* A row and its strings are one allocation (row_new): one malloc on the
  * request's thread and one free on the writer's instead of six each. */
 static void row_free(arow *r) { free(r); }
 
-/* One batch in one transaction. FB_OK when committed. */
-static fb_status write_batch(fbi_auditq *q, arow *batch, fb_diag *d)
+/* One batch of n rows in one transaction. FB_OK when committed. The rows
+ * go to the store in one call (fbi_store_audit_append_many: the chain's
+ * head read once, the hashes computed in the batch); ins, ids and hashes
+ * are the writer's scratch arrays of BATCH_MAX. */
+static fb_status write_batch(fbi_auditq *q, arow *batch, size_t n, fbi_audit_in *ins,
+                             long long *ids, char (*hashes)[65], fb_diag *d)
 {
+    size_t i = 0;
+    for (arow *r = batch; r; r = r->next, i++)
+        ins[i] = (fbi_audit_in){r->actor, r->tenant, r->action, r->outcome, r->detail};
     fb_status st = fb_store_begin(q->s, d);
+    if (st == FB_OK) st = fbi_store_audit_append_many(q->s, ins, n, ids, hashes, d);
     /* a checkpoint at every multiple of FBI_AUDIT_CHECKPOINT_EVERY, except
      * that a transaction of more than BATCH_SIGN_ALL rows signs only the
      * last one in it (audit.h): under load a batch of 80 rows made ten
      * Ed25519 signatures, a quarter of the writer's CPU */
-    size_t n = 0;
-    for (arow *r = batch; r; r = r->next) n++;
-    long long id, signed_id = 0;
-    char hash[65], signed_hash[65];
-    for (arow *r = batch; st == FB_OK && r; r = r->next) {
-        st = fbi_store_audit_append(q->s, r->actor, r->tenant, r->action, r->outcome, r->detail, &id, hash, d);
-        if (st != FB_OK || id % FBI_AUDIT_CHECKPOINT_EVERY != 0) continue;
-        if (n <= BATCH_SIGN_ALL) {
-            st = fbi_audit_checkpoint(q->a, q->s, id, hash, d);
-        } else {
-            signed_id = id;
-            memcpy(signed_hash, hash, sizeof hash);
-        }
+    size_t last_signed = n; /* none */
+    for (i = 0; st == FB_OK && i < n; i++) {
+        if (ids[i] % FBI_AUDIT_CHECKPOINT_EVERY != 0) continue;
+        if (n <= BATCH_SIGN_ALL) st = fbi_audit_checkpoint(q->a, q->s, ids[i], hashes[i], d);
+        else last_signed = i;
     }
-    if (st == FB_OK && signed_id) st = fbi_audit_checkpoint(q->a, q->s, signed_id, signed_hash, d);
+    if (st == FB_OK && n > BATCH_SIGN_ALL && last_signed < n)
+        st = fbi_audit_checkpoint(q->a, q->s, ids[last_signed], hashes[last_signed], d);
     if (st == FB_OK) return fb_store_commit(q->s, d);
     fb_store_rollback(q->s);
     return st;
@@ -94,6 +96,10 @@ static void *writer(void *arg)
      * request thread (100 us, --slice-us) preempt it, but would also keep
      * tasks that are runnable without a wake-up waiting behind it until
      * its slice ends; not measured yet (bench/README-serve.md) */
+    /* the batch's scratch arrays, reused for every batch */
+    fbi_audit_in *ins = fbi_xcalloc(BATCH_MAX, sizeof *ins);
+    long long *ids = fbi_xcalloc(BATCH_MAX, sizeof *ids);
+    char (*hashes)[65] = fbi_xcalloc(BATCH_MAX, sizeof *hashes);
     pthread_mutex_lock(&q->mu);
     for (;;) {
         while (!q->head && !q->stop) pthread_cond_wait(&q->more, &q->mu);
@@ -123,6 +129,7 @@ static void *writer(void *arg)
         if (!q->head) q->tail = NULL;
         last->next = NULL;
         q->pending -= n;
+        q->inflight = n;
         pthread_cond_broadcast(&q->done); /* room in the queue */
         pthread_mutex_unlock(&q->mu);
         fb_status st = FB_OK;
@@ -130,7 +137,7 @@ static void *writer(void *arg)
          * not dropped; the writer keeps them until it can commit */
         for (int attempt = 0; attempt < 10; attempt++) {
             fb_diag *d = fb_diag_new();
-            st = write_batch(q, batch, d);
+            st = write_batch(q, batch, n, ins, ids, hashes, d);
             if (st != FB_OK && (attempt == 0 || attempt == 9)) fb_diag_print(d, stderr);
             fb_diag_free(d);
             if (st != FB_RETRYABLE) break;
@@ -146,6 +153,7 @@ static void *writer(void *arg)
                 *r->result = st;
                 *r->finished = 1;
             }
+        q->inflight = 0;
         if (st == FB_OK) {
             q->rows += n;
             q->batches++;
@@ -166,6 +174,9 @@ static void *writer(void *arg)
         pthread_mutex_lock(&q->mu);
     }
     pthread_mutex_unlock(&q->mu);
+    free(ins);
+    free(ids);
+    free(hashes);
     return NULL;
 }
 
@@ -176,7 +187,9 @@ fb_status fbi_auditq_start(fbi_auditor *a, fb_store *s, size_t max_pending, fbi_
     q->a = a;
     q->s = s;
     q->max_pending = max_pending ? max_pending : 65536;
-    pthread_mutex_init(&q->mu, NULL);
+    /* request threads may be real-time (--rt-priority): the writer holds
+     * this lock briefly but at nice +5 (util.h) */
+    fbi_mutex_init_pi(&q->mu);
     pthread_cond_init(&q->more, NULL);
     pthread_cond_init(&q->done, NULL);
     if (pthread_create(&q->thread, NULL, writer, q) != 0) {
@@ -241,9 +254,12 @@ fb_status fbi_auditq_push(fbi_auditq *q, const char *actor, const char *tenant, 
 }
 
 void fbi_auditq_counts(fbi_auditq *q, unsigned long *rows, unsigned long *batches,
-                       unsigned long *failures)
+                       unsigned long *failures, unsigned long *queued)
 {
     pthread_mutex_lock(&q->mu);
+    /* the batch being written is no longer pending but not committed
+     * either: counted as queued until its commit */
+    *queued = q->pending + q->inflight;
     *rows = q->rows;
     *batches = q->batches;
     *failures = q->failures;

@@ -33,9 +33,10 @@ fb_status fbi_auditq_start(fbi_auditor *a, fb_store *s, size_t max_pending, fbi_
 fb_status fbi_auditq_push(fbi_auditq *q, const char *actor, const char *tenant, const char *action,
                           const char *outcome, const char *detail_json, int wait);
 
-/* Rows committed and batches written so far (for /metrics). */
+/* Rows committed and batches written so far, and rows queued now (not
+ * yet committed: what a crash would lose), for /metrics. */
 void fbi_auditq_counts(fbi_auditq *q, unsigned long *rows, unsigned long *batches,
-                       unsigned long *failures);
+                       unsigned long *failures, unsigned long *queued);
 
 /* Commits everything queued, stops the writer and frees q (NULL ok). */
 void fbi_auditq_stop(fbi_auditq *q);

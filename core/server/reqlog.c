@@ -83,7 +83,8 @@ fbi_reqlog *fbi_reqlog_start(FILE *f)
     l->f = f;
     l->buf = fbi_xmalloc(FBI_REQLOG_MAX);
     l->spare = fbi_xmalloc(FBI_REQLOG_MAX);
-    pthread_mutex_init(&l->mu, NULL);
+    /* shared with real-time request threads (--rt-priority; util.h) */
+    fbi_mutex_init_pi(&l->mu);
     pthread_mutex_init(&l->write_mu, NULL);
     pthread_cond_init(&l->nonempty, NULL);
     if (pthread_create(&l->thread, NULL, flusher, l) != 0) {

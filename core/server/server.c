@@ -32,6 +32,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -497,8 +498,8 @@ static char *metrics_text(server *sv)
          "fedbroker_resolve_total{outcome=\"invalid\"} %lu\n",
          atomic_load(&sv->m.resolve_found), atomic_load(&sv->m.resolve_not_found),
          atomic_load(&sv->m.resolve_invalid));
-    unsigned long rows, batches, failures;
-    fbi_auditq_counts(sv->aq, &rows, &batches, &failures);
+    unsigned long rows, batches, failures, queued;
+    fbi_auditq_counts(sv->aq, &rows, &batches, &failures, &queued);
     EMIT("# HELP fedbroker_audit_rows_total Audit rows committed by serve's writer.\n"
          "# TYPE fedbroker_audit_rows_total counter\n"
          "fedbroker_audit_rows_total %lu\n"
@@ -508,11 +509,14 @@ static char *metrics_text(server *sv)
          "# HELP fedbroker_audit_failed_rows_total Audit rows that could not be written.\n"
          "# TYPE fedbroker_audit_failed_rows_total counter\n"
          "fedbroker_audit_failed_rows_total %lu\n"
+         "# HELP fedbroker_audit_queued_rows Audit rows queued and not yet committed (a crash would lose them).\n"
+         "# TYPE fedbroker_audit_queued_rows gauge\n"
+         "fedbroker_audit_queued_rows %lu\n"
          "# HELP fedbroker_cache_hits_total Requests answered from serve's caches.\n"
          "# TYPE fedbroker_cache_hits_total counter\n"
          "fedbroker_cache_hits_total{cache=\"token\"} %lu\n"
          "fedbroker_cache_hits_total{cache=\"resolve\"} %lu\n",
-         rows, batches, failures, atomic_load(&sv->m.token_cache_hits),
+         rows, batches, failures, queued, atomic_load(&sv->m.token_cache_hits),
          atomic_load(&sv->m.answer_cache_hits));
     unsigned long oc[4];
     fbi_ops_counts(sv->v1.ops, oc);
@@ -650,13 +654,24 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
  * instead of waiting out that task's slice (milliseconds on a busy
  * machine), which is where a request's wait for a CPU comes from
  * (bench/README-serve.md). Earlier kernels ignore the field; a failure
- * changes nothing. Once per thread. */
-static void request_thread_slice(unsigned us)
+ * changes nothing. With --rt-priority the thread goes to SCHED_FIFO
+ * instead: it runs as soon as a request wakes it, ahead of every
+ * fair-class task (clients, serve's own background threads, the rest of
+ * the machine); refused (no CAP_SYS_NICE), it says so once and keeps the
+ * slice. Once per thread. */
+static void request_thread_sched(const fbi_serve_opts *o)
 {
     static _Thread_local int done;
-    if (done || !us) return;
+    static atomic_int warned;
+    if (done) return;
     done = 1;
-    (void)fbi_thread_slice(us); /* refused or unsupported: the kernel's slice */
+    if (o->rt_priority) {
+        if (fbi_thread_realtime(o->rt_priority) == 0) return;
+        if (atomic_exchange(&warned, 1) == 0)
+            fprintf(stderr, "fedbroker serve: --rt-priority %u refused (%s): the request threads stay in "
+                            "the fair scheduler\n", o->rt_priority, strerror(errno));
+    }
+    if (o->slice_us) (void)fbi_thread_slice(o->slice_us); /* refused or unsupported: the kernel's slice */
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -667,7 +682,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     server *sv = cls;
     request *rq = *con_cls;
     if (!rq) {
-        request_thread_slice(sv->o->slice_us);
+        request_thread_sched(sv->o);
         rq = fbi_xcalloc(1, sizeof *rq);
         snprintf(rq->id, sizeof rq->id, "req-%lu", (unsigned long)atomic_fetch_add(&sv->seq, 1) + 1);
         rq->t0 = mono_s();
@@ -972,7 +987,14 @@ fb_status fbi_server_start(fb_store *store, const fbi_catalog *cat, const fbi_se
         server_free(sv);
         return FB_INVALID;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_ERROR_LOG;
+    /* a pool of --threads workers on epoll, each serving many connections;
+     * or, with --thread-per-connection, a thread blocked in poll/recv per
+     * connection (the kernel wakes the one whose client wrote): the two
+     * threading modes compared in bench/README-serve.md ("serve5") */
+    unsigned flags = o->thread_per_connection
+                         ? MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+                               MHD_USE_ERROR_LOG
+                         : MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_ERROR_LOG;
     if (o->no_listen) flags |= MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
     if (o->tls_cert || o->tls_key) {
         sv->cert = o->tls_cert ? slurp(o->tls_cert) : NULL;
@@ -997,7 +1019,7 @@ fb_status fbi_server_start(fb_store *store, const fbi_catalog *cat, const fbi_se
         flags, 0, NULL, NULL, handle, sv,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, sv, /* first, so every message goes through it */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 2),
+        MHD_OPTION_THREAD_POOL_SIZE, o->thread_per_connection ? 0u : (unsigned)(o->threads ? o->threads : 2),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)o->max_header,

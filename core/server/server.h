@@ -39,6 +39,11 @@ typedef struct fbi_serve_opts {
                                 fbi_server_add_connection (the fuzz harness) */
     unsigned slice_us;       /* --slice-us: the request threads' scheduler time
                                 slice in microseconds; 0 = the kernel's default */
+    int thread_per_connection; /* --thread-per-connection: one libmicrohttpd
+                                  thread per connection instead of the
+                                  --threads pool on epoll */
+    unsigned rt_priority;    /* --rt-priority: request threads in SCHED_FIFO at
+                                this priority (1-99); 0 = off (docs/serve.md) */
 } fbi_serve_opts;
 
 typedef struct fbi_server fbi_server;

@@ -207,6 +207,18 @@ void fbi_audit_row_hash(long long id, const char *at, const char *actor, const c
 fb_status fbi_store_audit_append(fb_store *s, const char *actor, const char *tenant,
                                  const char *action, const char *outcome, const char *detail_json,
                                  long long *id, char hash[65], fb_diag *diag);
+/* One row for fbi_store_audit_append_many (strings borrowed; tenant may
+ * be NULL, detail NULL = "{}"). */
+typedef struct fbi_audit_in {
+    const char *actor, *tenant, *action, *outcome, *detail;
+} fbi_audit_in;
+/* Appends rows[0..n) in order, chained, reading the chain's head once
+ * (serve's audit writer: a batch per transaction). Its own write
+ * transaction or the caller's (inside fb_store_begin). ids and hashes are
+ * the caller's arrays of n, filled on FB_OK; on an error the rows are not
+ * written (the caller's transaction must be rolled back). */
+fb_status fbi_store_audit_append_many(fb_store *s, const fbi_audit_in *rows, size_t n,
+                                      long long *ids, char (*hashes)[65], fb_diag *diag);
 /* Every audit row in id order, new JSON array text. */
 fb_status fbi_store_audit_rows(fb_store *s, char **json, fb_diag *diag);
 fb_status fbi_store_put_checkpoint(fb_store *s, long long row_id, const char *row_hash,

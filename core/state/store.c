@@ -977,36 +977,79 @@ fb_status fb_store_audit(fb_store *s, const char *actor, const char *action,
     return fbi_store_audit_append(s, actor, NULL, action, "ok", detail_json, &id, hash, diag);
 }
 
+/* Writes v in decimal at p, returns the end. By hand, like put_field:
+ * the writer hashes every audit row, and snprintf's format parsing was
+ * the writer's largest libc cost after its locks (bench/README-serve.md,
+ * part 3). */
+static char *put_dec(char *p, unsigned long long v)
+{
+    char num[24];
+    size_t k = 0;
+    do {
+        num[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (k) *p++ = num[--k];
+    return p;
+}
+
+/* Appends "|LEN:TEXT" (len = strlen(f)) at p, room checked by the caller;
+ * returns the end. */
+static char *put_field(char *p, const char *f, size_t len)
+{
+    *p++ = '|';
+    p = put_dec(p, len);
+    *p++ = ':';
+    memcpy(p, f, len);
+    return p + len;
+}
+
 void fbi_audit_row_hash(long long id, const char *at, const char *actor, const char *tenant,
                         const char *action, const char *outcome, const char *detail,
                         const char *prev, char out[65])
 {
-    /* length-prefixed fields: no two different rows serialise alike */
+    /* length-prefixed fields: no two different rows serialise alike.
+     * The bytes are "fedbroker-audit/1|ID" then "|LEN:FIELD" for each
+     * field (what verify recomputes; the chain's format, unchanged) */
     const char *f[] = {at, actor, tenant ? tenant : "", action, outcome, detail, prev};
-    size_t n = 64;
-    for (size_t i = 0; i < 7; i++) n += strlen(f[i]) + 24;
-    char *buf = fbi_xmalloc(n);
-    size_t len = (size_t)snprintf(buf, n, "fedbroker-audit/1|%lld", id);
-    for (size_t i = 0; i < 7; i++)
-        len += (size_t)snprintf(buf + len, n - len, "|%zu:%s", strlen(f[i]), f[i]);
-    fbi_sha256_hex(buf, len, out);
-    free(buf);
+    size_t lens[7], n = 64;
+    for (size_t i = 0; i < 7; i++) {
+        lens[i] = strlen(f[i]);
+        n += lens[i] + 24;
+    }
+    char stack[1024];
+    /* a row is a few hundred bytes: no allocation unless the detail is large */
+    char *buf = n <= sizeof stack ? stack : fbi_xmalloc(n);
+    static const char prefix[] = "fedbroker-audit/1|";
+    memcpy(buf, prefix, sizeof prefix - 1);
+    char *p = buf + sizeof prefix - 1;
+    if (id < 0) *p++ = '-';
+    p = put_dec(p, id < 0 ? 0ULL - (unsigned long long)id : (unsigned long long)id);
+    for (size_t i = 0; i < 7; i++) p = put_field(p, f[i], lens[i]);
+    fbi_sha256_hex(buf, (size_t)(p - buf), out);
+    if (buf != stack) free(buf);
 }
 
 fb_status fbi_store_audit_append(fb_store *s, const char *actor, const char *tenant,
                                  const char *action, const char *outcome, const char *detail_json,
                                  long long *id, char hash[65], fb_diag *diag)
 {
+    fbi_audit_in row = {actor, tenant, action, outcome, detail_json};
+    return fbi_store_audit_append_many(s, &row, 1, id, (char(*)[65])hash, diag);
+}
+
+fb_status fbi_store_audit_append_many(fb_store *s, const fbi_audit_in *rows, size_t n,
+                                      long long *ids, char (*hashes)[65], fb_diag *diag)
+{
     char now[21];
-    now_text(now);
-    const char *detail = detail_json ? detail_json : "{}";
+    now_text(now); /* one time for the rows of one transaction: they commit together */
     pthread_mutex_lock(&s->mu);
-    /* the previous hash and the new row in one write transaction: two
+    /* the previous hash and the new rows in one write transaction: two
      * processes appending at once still make one chain. Inside a caller's
      * fb_store_begin (serve's group commit: many rows, one transaction)
-     * the row joins that transaction and the caller commits. */
+     * the rows join that transaction and the caller commits. */
     int own = s->depth == 0;
-    if (own && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+    if (own && exec_cached(s, "BEGIN IMMEDIATE") != SQLITE_OK) {
         fb_status e = db_error(s, diag, "audit (begin)");
         pthread_mutex_unlock(&s->mu);
         return e;
@@ -1015,38 +1058,51 @@ fb_status fbi_store_audit_append(fb_store *s, const char *actor, const char *ten
     memset(prev, '0', 64);
     prev[64] = 0;
     long long last = 0;
-    /* cached statements: serve appends thousands of rows a second */
+    /* the chain's head once per call, not per row: the write transaction
+     * is held from here to the commit, so no other process appends in
+     * between, and each row chains on the one this call added before it */
     sqlite3_stmt *st = prepared(s, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", 1);
     int rc = st ? SQLITE_OK : SQLITE_ERROR;
-    if (st && sqlite3_step(st) == SQLITE_ROW) {
-        last = sqlite3_column_int64(st, 0);
-        const unsigned char *h = sqlite3_column_text(st, 1);
-        if (h && strlen((const char *)h) == 64) memcpy(prev, h, 64);
+    if (st) {
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            last = sqlite3_column_int64(st, 0);
+            const unsigned char *h = sqlite3_column_text(st, 1);
+            if (h && strlen((const char *)h) == 64) memcpy(prev, h, 64);
+        } else if (step != SQLITE_DONE) {
+            rc = SQLITE_ERROR;
+        }
+        release(s, st);
     }
-    if (st) release(s, st);
-    *id = last + 1;
-    fbi_audit_row_hash(*id, now, actor, tenant, action, outcome, detail, prev, hash);
+    /* cached statement, texts bound SQLITE_STATIC (they outlive the step;
+     * release() clears the bindings): no copy of each field per row */
     st = rc == SQLITE_OK ? prepared(s,
         "INSERT INTO audit(id, at, actor, tenant, action, outcome, detail_json, prev_hash, hash)"
         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)", 1) : NULL;
-    if (st) {
-        sqlite3_bind_int64(st, 1, *id);
-        sqlite3_bind_text(st, 2, now, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, actor, -1, SQLITE_TRANSIENT);
-        if (tenant) sqlite3_bind_text(st, 4, tenant, -1, SQLITE_TRANSIENT);
+    if (!st) rc = SQLITE_ERROR;
+    for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
+        const fbi_audit_in *r = &rows[i];
+        const char *detail = r->detail ? r->detail : "{}";
+        ids[i] = last + 1 + (long long)i;
+        fbi_audit_row_hash(ids[i], now, r->actor, r->tenant, r->action, r->outcome, detail, prev,
+                           hashes[i]);
+        sqlite3_bind_int64(st, 1, ids[i]);
+        sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, r->actor, -1, SQLITE_STATIC);
+        if (r->tenant) sqlite3_bind_text(st, 4, r->tenant, -1, SQLITE_STATIC);
         else sqlite3_bind_null(st, 4);
-        sqlite3_bind_text(st, 5, action, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 6, outcome, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 7, detail, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 8, prev, 64, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 9, hash, 64, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5, r->action, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, r->outcome, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, detail, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 8, prev, 64, SQLITE_STATIC);
+        sqlite3_bind_text(st, 9, hashes[i], 64, SQLITE_STATIC);
         rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-        release(s, st);
-    } else {
-        rc = SQLITE_ERROR;
+        sqlite3_reset(st);
+        memcpy(prev, hashes[i], 65); /* the next row chains on this one */
     }
+    if (st) release(s, st);
     fb_status out = FB_OK;
-    if (rc != SQLITE_OK || (own && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)) {
+    if (rc != SQLITE_OK || (own && exec_cached(s, "COMMIT") != SQLITE_OK)) {
         out = db_error(s, diag, "audit");
         if (own) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }
