@@ -46,6 +46,9 @@ run pch-nogomory --pcost --bestb --mir --cover
 run dth --drtom --bestb --mir --cover
 run dth-gomory --drtom --bestb --gomory --mir --cover
 run dth-cover --drtom --bestb --cover
+run pch-bestp --pcost --bestp --mir --cover
+run dth-bestp --drtom --bestp --mir --cover
+run dth-clique --drtom --bestb --mir --cover --clique
 python3 - "$out" <<'EOF'
 import glob, os, sys
 res = {}
