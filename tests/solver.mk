@@ -5,6 +5,6 @@ tests_solver_check_solver_CPPFLAGS = $(FB_CORE_INCS) $(CHECK_CFLAGS)
 tests_solver_check_solver_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS) $(CHECK_LIBS)
 TESTS += tests/solver/check_solver tests/solver/cli.sh tests/solver/agree.sh tests/solver/families.sh
 dist_noinst_SCRIPTS += tests/solver/agree.sh tests/solver/cli.sh tests/solver/families.sh bench/gen_placement.py \
-	bench/gen_families.py bench/solver_families.py bench/solver_bench.sh bench/solver_ab.py
+	bench/gen_families.py bench/solver_families.py bench/solver_bench.sh bench/solver_ab.py bench/solver_glpk_settings.sh
 EXTRA_DIST += bench/data/SOURCE.md bench/data/latency_ms.csv bench/data/egress_prices.csv \
 	bench/README-solver.md docs/solver.md docs/plan.md

@@ -899,12 +899,6 @@ static void finish(fbi_result *r, fbi_status st, const char *reason, double t0)
 }
 
 /* CPU time of the calling thread, ms. */
-static double thread_cpu_ms(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 int fbi_solve_drain(double max_wait_s)
 {
@@ -920,7 +914,7 @@ fbi_money fbi_gap_slack(fbi_money total, double rel_gap)
 
 int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **err)
 {
-    double t0 = fbi_mono_ms(), cpu0 = thread_cpu_ms();
+    double t0 = fbi_mono_ms(), cpu0 = fbi_thread_cpu_ms();
     fbi_solve_opts def = {FBI_MODE_AUTO, 10.0, 1, 0, 0};
     if (!opts) opts = &def;
     double limit = opts->time_limit_s > 0 ? opts->time_limit_s : 10.0;
@@ -1061,7 +1055,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
          * solver_bound.c), so the slack is only for this thread to wake up
          * and price the plan: the less CPU it has been getting, the longer
          * that takes (10 ms of CPU take 10 / share ms of wall time). */
-        double share = (thread_cpu_ms() - cpu0) / (fbi_mono_ms() - t0 + 1);
+        double share = (fbi_thread_cpu_ms() - cpu0) / (fbi_mono_ms() - t0 + 1);
         if (share < 0.05) share = 0.05;
         if (share > 1) share = 1;
         double slack = 10 / share;

@@ -17,6 +17,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 __extension__ typedef __int128 fbi_i128;
 /* The best total known so far, shared between the heuristic and the bound
@@ -86,6 +87,14 @@ struct fbi_problem {
     fbi_spair *pair; size_t npair, cappair;
     fbi_cmp *cmp;       /* compiled, or NULL when stale */
 };
+
+/* CPU time of the calling thread in ms (0 when the clock is missing). */
+static inline double fbi_thread_cpu_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 /* The measure of workload w in group g (micro units). */
 static inline int64_t fbi_gweight(const fbi_cmp *c, int g, int w)
@@ -203,6 +212,14 @@ void fbi_mip_offer(fbi_mipjob *j, const int *asg);
 int fbi_mip_finish(fbi_mipjob *j, int *asg, double deadline_ms);
 /* Stops the search and frees the job (steals; NULL is fine). */
 void fbi_mip_cancel(fbi_mipjob *j);
+/* new (caller frees; NULL when none is dropped): per option, the option
+ * of the same workload that replaces it in branch and bound, or -1 for the
+ * options kept. An option is replaced only by one that is no dearer, no
+ * dearer on every pair term against every class of the other side and
+ * allowed wherever it is, and counts in no capacity group it does not
+ * count in unless that group cannot bind: an optimal plan always exists
+ * among the options kept. *ndrop: how many replaced. c borrowed. */
+int *fbi_mip_dominated(const fbi_cmp *c, int *ndrop);
 /* Waits until every search left running by finish or cancel has ended
  * (they stop at their next callback) or deadline_ms (fbi_mono_ms), joins
  * their threads and returns how many still run. Thread-safe. */

@@ -6,6 +6,7 @@
  * back through glp_read_lp. */
 #include "config.h"
 #include "solver/solver.h"
+#include "solver/solver_impl.h"
 #include "base/util.h"
 #include "../lib/fbtest.h"
 
@@ -707,6 +708,150 @@ START_TEST(test_exact_short_limits)
 }
 END_TEST
 
+/* ---- options branch and bound drops as dominated (fbi_mip_dominated) ---- */
+
+/* t with the options fbi_mip_dominated drops removed; returns how many. */
+static int drop_dominated(const tinst *t, tinst *out)
+{
+    fbi_problem *p = build(t);
+    fbi_cmp *c = fbi_problem_compile(p);
+    ck_assert_ptr_nonnull(c);
+    *out = *t;
+    int nd = 0;
+    int *dom = c->reason ? NULL : fbi_mip_dominated(c, &nd);
+    if (dom)
+        for (int w = 0; w < c->nw; w++)
+            for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+                if (dom[i] < 0) continue;
+                /* the replacement is another kept-or-replaced option of w */
+                ck_assert_int_ge(dom[i], c->ostart[w]);
+                ck_assert_int_lt(dom[i], c->ostart[w + 1]);
+                ck_assert_int_ne(dom[i], i);
+                out->cost[w][c->ooffer[i]] = -1;
+            }
+    free(dom);
+    fbi_problem_free(p);
+    return nd;
+}
+
+/* t without every option that another option of its workload beats on its
+ * own price alone: the rule without its conditions (links, capacities,
+ * pair constraints), for the test below to show those conditions matter. */
+static void drop_by_price_only(const tinst *t, tinst *out)
+{
+    *out = *t;
+    for (int w = 0; w < t->nw; w++)
+        for (int o = 0; o < t->no; o++)
+            for (int q = 0; q < t->no; q++)
+                if (q != o && t->cost[w][o] >= 0 && t->cost[w][q] >= 0 &&
+                    (t->cost[w][q] < t->cost[w][o] || (t->cost[w][q] == t->cost[w][o] && q < o))) {
+                    out->cost[w][o] = -1;
+                    break;
+                }
+}
+
+/* Safety of the reduction: on random instances (capacities, a group, a
+ * budget, pair constraints, links) the optimum by enumeration without the
+ * dropped options is the optimum with them, and infeasibility stays
+ * infeasibility. The same family shows the conditions are needed: there
+ * the rule on price alone loses the optimum on some instances. */
+START_TEST(test_dominated_options_safe)
+{
+    int dropped = 0, price_only_wrong = 0, n = 400;
+    for (int it = 0; it < n; it++) {
+        tinst t, r, naive;
+        random_inst(&t, it % 2);
+        int64_t opt = enumerate(&t);
+        dropped += drop_dominated(&t, &r);
+        int64_t ropt = enumerate(&r);
+        ck_assert_msg(ropt == opt, "instance %d: optimum %" PRId64 ", without the dominated options %" PRId64,
+                      it, opt, ropt);
+        drop_by_price_only(&t, &naive);
+        price_only_wrong += enumerate(&naive) != opt;
+    }
+    ck_assert_int_gt(dropped, n / 10);
+    ck_assert_int_gt(price_only_wrong, n / 20);
+}
+END_TEST
+
+/* A tiny instance: nw workloads, offers in the given regions with the
+ * given capacities (micro-vCPU), 1 vCPU each, no links. */
+static void tiny(tinst *t, int nw, int no, const int *region, const int64_t *cap)
+{
+    memset(t, 0, sizeof *t);
+    t->nw = nw;
+    t->no = no;
+    t->nr = 2;
+    t->prov[1] = 1;
+    t->egress[0][1] = t->egress[1][0] = 90000000; /* 0.09 USD/GiB */
+    for (int o = 0; o < no; o++) {
+        t->region[o] = region[o];
+        t->cap[o] = cap[o];
+    }
+    for (int w = 0; w < nw; w++) t->demand[w] = 1000000;
+}
+
+/* Whether fbi_mip_dominated drops option (w, offer o) of t. */
+static int is_dropped(const tinst *t, int w, int o)
+{
+    tinst r;
+    drop_dominated(t, &r);
+    return t->cost[w][o] >= 0 && r.cost[w][o] < 0;
+}
+
+/* Each condition of the rule, on an instance where dropping the dearer
+ * option without it loses the optimum (or every plan). */
+START_TEST(test_dominated_options_conditions)
+{
+    tinst t;
+    int reg_same[2] = {0, 0}, reg_two[2] = {0, 1};
+    int64_t unl[2] = {FBI_UNLIMITED, FBI_UNLIMITED}, one_fits[2] = {1000000, FBI_UNLIMITED};
+    /* Kept: the cheaper offer has room for one workload only. */
+    tiny(&t, 2, 2, reg_same, one_fits);
+    t.cost[0][0] = t.cost[1][0] = 10 * FBI_USD;
+    t.cost[0][1] = t.cost[1][1] = 11 * FBI_USD;
+    ck_assert(!is_dropped(&t, 0, 1) && !is_dropped(&t, 1, 1));
+    ck_assert_int_eq(enumerate(&t), 21 * FBI_USD);
+    /* Dropped: with room for both, offer 1 never helps. */
+    tiny(&t, 2, 2, reg_same, unl);
+    t.cost[0][0] = t.cost[1][0] = 10 * FBI_USD;
+    t.cost[0][1] = t.cost[1][1] = 11 * FBI_USD;
+    ck_assert(is_dropped(&t, 0, 1) && is_dropped(&t, 1, 1));
+    ck_assert(!is_dropped(&t, 0, 0) && !is_dropped(&t, 1, 0));
+    /* Equal options: one of the two stays. */
+    t.cost[0][1] = 10 * FBI_USD;
+    ck_assert(is_dropped(&t, 0, 1) != is_dropped(&t, 0, 0));
+    /* Kept: the dearer offer is in the region of a heavy link's other end
+     * (workload 1 has only region 1). */
+    tiny(&t, 2, 2, reg_two, unl);
+    t.cost[0][0] = 10 * FBI_USD;
+    t.cost[0][1] = 11 * FBI_USD;
+    t.cost[1][0] = -1;
+    t.cost[1][1] = 5 * FBI_USD;
+    t.nl = 1;
+    t.lf[0] = 0;
+    t.lt[0] = 1;
+    t.lv[0] = 100 * FBI_USD; /* 100 GiB in nano-GiB: 9 USD of egress across */
+    ck_assert(!is_dropped(&t, 0, 1));
+    ck_assert_int_eq(enumerate(&t), 16 * FBI_USD);
+    /* Kept: a pair constraint forbids the cheaper offer beside workload
+     * 1's only offer. */
+    tiny(&t, 2, 2, reg_same, unl);
+    t.cost[0][0] = 10 * FBI_USD;
+    t.cost[0][1] = 11 * FBI_USD;
+    t.cost[1][0] = -1;
+    t.cost[1][1] = 5 * FBI_USD;
+    t.np = 1;
+    t.pk[0] = 3;
+    t.pa[0] = 0;
+    t.pb[0] = 1;
+    t.pfa[0] = 0;
+    t.pfb[0] = 1;
+    ck_assert(!is_dropped(&t, 0, 1));
+    ck_assert_int_eq(enumerate(&t), 16 * FBI_USD);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("solver");
@@ -723,6 +868,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_exact_short_limits);
     tcase_add_test(tc, test_enumeration_plain);
     tcase_add_test(tc, test_enumeration_extras);
+    tcase_add_test(tc, test_dominated_options_safe);
+    tcase_add_test(tc, test_dominated_options_conditions);
     suite_add_tcase(s, tc);
     return s;
 }
