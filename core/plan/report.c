@@ -952,6 +952,10 @@ int fbi_report_json_stream(const json_t *head, size_t n, json_t *(*next)(void *a
     }
     free(text);
     fputc('\n', out);
+    /* the whole text out now: the CLI prints the plan's diagnostics to
+     * stderr after it, and a stream merged with stderr (2>&1) must not get
+     * them between two buffers of the document */
+    if (fflush(out) != 0) return -1;
     return ferror(out) ? -1 : 0;
 }
 
