@@ -144,7 +144,7 @@ extern const option_eval fbi_plan_no_eval;
  * workload of the shape shares it (see shape). A federation of 1,000
  * distinct workloads keeps 92,000 candidates, 10,000 keep 920,000
  * (bench/README-plan.md, memory): every field here costs 1 MB per 8 bytes
- * at 1,000, so the record is two-level: this (64 bytes) for every
+ * at 1,000, so the record is two-level: this (56 bytes) for every
  * candidate, its numbers (ev) only for those that have any. */
 typedef struct option {
     const offer_info *of;
@@ -156,7 +156,7 @@ typedef struct option {
     /* new, or NULL when every number is zero (read through opt_ev);
      * written only by the thread evaluating the candidate (model.c) */
     option_eval *ev;
-    uint32_t nlines, caplines;
+    uint32_t nlines;     /* the capacity of lines follows from it (model.c, add_line) */
     unsigned char validated, estimated; /* the driver calls it took */
     unsigned char batched; /* ... through one evaluate call with others */
     /* what this solve adds (RUN_*): the same for every workload of the
