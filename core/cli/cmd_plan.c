@@ -198,6 +198,13 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     }
     fbc_hybrid hy;
     int hrc = fbc_hybrid_prepare(&hy, &b, set, &po);
+    /* When the JSON report on stdout is all the plan document is for (not
+     * stored, no --out, no hybrid parts to refit or compare), plan writes
+     * it as it builds it, one workload at a time, instead of building the
+     * whole document first (bench/README-plan.md, "Memory"). */
+    int streamed = fmt == FBC_FMT_JSON && !output && no_save && !out_file && !detailed && hrc == FB_EXIT_OK &&
+                   hy.n == 0 && !hy.compare;
+    if (streamed) po.json_out = stdout;
     fb_status st = hrc == FB_EXIT_OK ? fbi_plan_run(&b, set, &po, &plan, &total, d) : FB_INVALID;
     /* a split whose pair the solver moved is simulated again at that pair
      * and planned again (twice at most: docs/simulation.md) */
@@ -224,7 +231,7 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     if (plan && st == FB_OK) fbc_hybrid_attach(&hy, plan);
     /* the change set and the apply section see the parts apply deploys */
     if (st == FB_OK) fbc_hybrid_deploy_set(&hy, set);
-    if (plan) {
+    if (plan && !streamed) {
         int wrc = fbc_emit_report(plan, fmt, group_by, output);
         if (rc == FB_EXIT_OK) rc = wrc;
         if (fmt == FBC_FMT_TABLE && !output) fbc_print_hybrid(plan, stdout);

@@ -5,6 +5,7 @@
  * the integer nano-USD the model summed. */
 #include "config.h"
 #include "plan/plan_int.h"
+#include "plan/report.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -190,14 +191,19 @@ json_t *fbi_plan_document_new(model *m)
 /* The catalog's sources.csv rows behind every price the plan shows (line
  * and link "source" codes), so a report can print a legend instead of bare
  * codes: code -> {origin, what, date, license} (new). */
-static json_t *price_sources(const model *m, json_t *wjs, json_t *ljs)
+static json_t *price_sources(const model *m, json_t *ljs)
 {
     json_t *out = json_object();
-    size_t i, k;
-    json_t *w, *l;
+    size_t i;
+    json_t *l;
     json_t *codes = json_array();
-    json_array_foreach(wjs, i, w)
-        json_array_foreach(json_object_get(w, "lines"), k, l) json_array_append(codes, json_object_get(l, "source"));
+    /* the workloads' lines cite their rows' sources (line_json) */
+    for (i = 0; i < m->nw; i++) {
+        const wl *w = &m->w[i];
+        const option *op = w->chosen >= 0 ? &w->opts[w->chosen] : NULL;
+        for (size_t k = 0; op && k < op->nlines; k++)
+            if (op->lines[k].row->source) json_array_append_new(codes, json_string(op->lines[k].row->source));
+    }
     json_array_foreach(ljs, i, l) json_array_append(codes, json_object_get(l, "source"));
     json_array_foreach(codes, i, l) {
         /* a row may cite several sources: "S4;S12" */
@@ -240,15 +246,178 @@ static json_t *shared_put(json_t *cache, const char *key, json_t *v)
     return json_incref(v);
 }
 
+/* What the workloads' JSON is made from, shared by their loop and
+ * workload_json. */
+typedef struct doc_ctx {
+    model *m;
+    const int64_t *sent; /* by workload: the egress its links send */
+    json_t *cache;       /* the shared values (shared_get) */
+} doc_ctx;
+
+/* The JSON of workload i (new). Values alike between workloads of one
+ * shape on one candidate are shared through the cache (shared_get), but
+ * only for a shape of more than one workload: a value no other workload
+ * can share would stay in the cache for nothing (and, when the document
+ * is written as it is built, keep every workload's lines alive). */
+static json_t *workload_json(const doc_ctx *dc, size_t i)
+{
+    model *m = dc->m;
+    wl *w = &m->w[i];
+    json_t *cache = dc->cache;
+    json_t *labels = jpath(w->doc, "metadata", "labels");
+    json_t *wj = json_pack("{s:s,s:O?}", "name", w->name, "labels", labels);
+    set_str(m, wj, "tenant", w->tenant);
+    set_str(m, wj, "kind", w->kind);
+    if (w->nreplicas > 1)
+        json_object_set_new(wj, "replica", json_pack("{s:s,s:i,s:i}", "of", w->base, "index",
+                                                     w->replica + 1, "count", w->nreplicas));
+    if (w->part) {
+        /* a hybrid workload's part: which, of what, and the split */
+        json_t *hp = json_pack("{s:s,s:s,s:s}", "of", w->split->name, "part",
+                               w->part == PART_CONTAINER ? "container" : "function",
+                               "pair", w->part == PART_CONTAINER ? w->split->function_name
+                                                                 : w->split->name);
+        json_object_update(hp, w->split->info);
+        /* were the quantities simulated at the offers the solver chose? */
+        const wl *c = w->part == PART_CONTAINER ? w : w - 1, *f = c + 1;
+        const char *sa = jstr(w->split->info, "simulated_at");
+        const char *sf = jstr(w->split->info, "simulated_function_at");
+        if (c->chosen >= 0 && f->chosen >= 0 && sa && sf)
+            json_object_set_new(hp, "quantities_at_chosen_offers", json_boolean(
+                !strcmp(c->opts[c->chosen].of->label, sa) && !strcmp(f->opts[f->chosen].of->label, sf)));
+        json_object_set_new(wj, "hybrid_part", hp);
+    }
+    /* the parts every workload of a shape on one candidate has alike
+     * are one shared value (see shared_get) */
+    int plain = w->bb_fixed < 0 && !w->bb_out;
+    int share = w->sh->nwl > 1;
+    char key[80];
+    snprintf(key, sizeof key, "E%p/%d", (void *)w->opts, w->fixed);
+    json_t *elim = plain && share ? shared_get(cache, key) : NULL;
+    if (!elim) {
+        elim = json_object();
+        for (size_t k = 0; k < w->nopts; k++)
+            if (opt_class(w, &w->opts[k])) add_amount(elim, opt_class(w, &w->opts[k]), 1);
+        if (plain && share) elim = shared_put(cache, key, elim);
+    }
+    json_object_set_new(wj, "candidates", json_integer((json_int_t)w->nopts));
+    json_object_set_new(wj, "eliminated", elim);
+    if (w->chosen < 0) {
+        json_t *cands = json_array();
+        for (size_t k = 0; k < w->nopts; k++) json_array_append_new(cands, option_summary(m, w, &w->opts[k]));
+        json_object_set_new(wj, "rejected", cands);
+        return wj;
+    }
+    option *op = &w->opts[w->chosen];
+    int64_t wcredit = 0;
+    fbi_buf lkey;
+    fbi_buf_init(&lkey);
+    fbi_buf_printf(&lkey, "L%p", (void *)op);
+    for (size_t k = 0; k < op->nlines; k++) {
+        int64_t c = w->credit_nano ? w->credit_nano[k] : 0;
+        if (share)
+            fbi_buf_printf(&lkey, ",%lld:%lld", (long long)c, (long long)(w->free_qty ? w->free_qty[k] : 0));
+        wcredit += c;
+    }
+    json_t *lines = share ? shared_get(cache, lkey.data) : NULL;
+    if (!lines) {
+        lines = json_array();
+        for (size_t k = 0; k < op->nlines; k++)
+            json_array_append_new(lines, line_json(m, &op->lines[k], w->credit_nano ? w->credit_nano[k] : 0,
+                                                   w->free_qty ? w->free_qty[k] : 0));
+        if (share) lines = shared_put(cache, lkey.data, lines);
+    }
+    fbi_buf_free(&lkey);
+    int64_t wtotal = opt_ev(op)->contracted_nano + dc->sent[i];
+    /* one per offer, whatever the shape */
+    snprintf(key, sizeof key, "P%p", (void *)op->of);
+    json_t *pl = shared_get(cache, key);
+    if (!pl) {
+        pl = json_object();
+        set_str(m, pl, "provider", op->of->provider);
+        set_str(m, pl, "service", op->of->service);
+        set_str(m, pl, "region", op->of->region);
+        set_str(m, pl, "region_key", op->of->key);
+        if (op->of->reg) {
+            set_str(m, pl, "jurisdiction", op->of->jurisdiction ? op->of->jurisdiction
+                                                                : op->of->reg->jurisdiction);
+            set_str(m, pl, "metro", op->of->reg->metro);
+            if (op->of->reg->display_name && op->of->reg->display_name[0])
+                set_str(m, pl, "region_name", op->of->reg->display_name);
+        }
+        pl = shared_put(cache, key, pl);
+    }
+    json_object_set_new(wj, "placement", pl);
+    snprintf(key, sizeof key, "l%p", (void *)op);
+    json_t *v = share ? shared_get(cache, key) : NULL;
+    if (!v) {
+        v = fbi_plan_nano_json(opt_ev(op)->list_nano);
+        if (share) v = shared_put(cache, key, v);
+    }
+    json_object_set_new(wj, "list_cost", v);
+    snprintf(key, sizeof key, "c%p", (void *)op);
+    v = share ? shared_get(cache, key) : NULL;
+    if (!v) {
+        v = fbi_plan_nano_json(opt_ev(op)->contracted_nano);
+        if (share) v = shared_put(cache, key, v);
+    }
+    json_object_set_new(wj, "contracted_cost", v);
+    json_object_set_new(wj, "egress_to_workloads", fbi_plan_nano_json(dc->sent[i]));
+    json_object_set_new(wj, "monthly_cost", fbi_plan_nano_json(wtotal));
+    json_object_set_new(wj, "free_tier_credit", fbi_plan_nano_json(wcredit));
+    json_object_set_new(wj, "effective_cost", fbi_plan_nano_json(wtotal + wcredit));
+    if (opt_ev(op)->has_latency) {
+        json_object_set_new(wj, "p50_latency_ms", json_real(round(opt_ev(op)->p50_ms * 10) / 10));
+        json_object_set_new(wj, "mean_latency_ms", json_real(round(opt_ev(op)->mean_ms * 10) / 10));
+        /* the modelled percentiles (docs/plan.md, "Latency") */
+        snprintf(key, sizeof key, "T%p", (void *)op);
+        json_t *pj = share ? shared_get(cache, key) : NULL;
+        if (!pj) {
+            pj = json_object();
+            for (int k = 0; k < PLAN_NPCT; k++)
+                json_object_set_new(pj, fbi_plan_pct_names[k], json_real(round(opt_ev(op)->pct_ms[k] * 10) / 10));
+            if (share) pj = shared_put(cache, key, pj);
+        }
+        json_object_set_new(wj, "latency_ms", pj);
+        set_str(m, wj, "latency_origin", opt_ev(op)->latency_origin);
+        if (opt_ev(op)->cold_ms > 0) {
+            snprintf(key, sizeof key, "C%p", (void *)op);
+            json_t *cj = share ? shared_get(cache, key) : NULL;
+            if (!cj) {
+                cj = json_pack("{s:f,s:f,s:b}", "ms", opt_ev(op)->cold_ms, "probability",
+                               round(opt_ev(op)->p_cold * 1000) / 1000, "in_p50", opt_ev(op)->p_cold >= 0.5);
+                if (share) cj = shared_put(cache, key, cj);
+            }
+            json_object_set_new(wj, "cold_start", cj);
+        }
+    }
+    json_object_set_new(wj, "lines", lines);
+    json_object_set_new(wj, "notes", opt_ev(op)->notes ? json_incref(opt_ev(op)->notes) : json_array());
+    snprintf(key, sizeof key, "A%p/%d", (void *)op, w->fixed);
+    json_t *alts = plain && share ? shared_get(cache, key) : NULL;
+    if (!alts) {
+        alts = alternatives(m, w, op);
+        if (plain && share) alts = shared_put(cache, key, alts);
+    }
+    json_object_set_new(wj, "alternatives", alts);
+    return wj;
+}
+
+/* fbi_report_json_stream's source of workloads. */
+static json_t *next_workload(void *arg, size_t i)
+{
+    return workload_json(arg, i);
+}
+
 fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int solved,
-                                 json_t *why, json_t *solver_info, json_t *plan,
-                                 int64_t *total_out)
+                                 json_t *why, json_t *solver_info, json_t *baselines,
+                                 const int64_t *baseline_totals, json_t *plan, int64_t *total_out,
+                                 FILE *stream, int *write_failed)
 {
     fb_status rc = FB_OK;
     int64_t total = 0, list_total = 0, credit = 0;
     json_t *by_provider = json_object(), *by_region = json_object(), *by_label = json_object();
-    json_t *wjs = json_array();
-    json_t *cache = json_object();
+    if (write_failed) *write_failed = 0;
     if (solved) {
         for (size_t i = 0; i < m->nw; i++) {
             wl *w = &m->w[i];
@@ -293,148 +462,27 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
         add_amount(by_provider, oa->of->provider, cost);
         add_amount(by_region, oa->of->key, cost);
     }
+    /* the totals, before any workload's JSON: a document written as it is
+     * built writes them first */
+    for (size_t i = 0; i < m->nshapes; i++) m->shapes[i]->nwl = 0;
     for (size_t i = 0; i < m->nw; i++) {
         wl *w = &m->w[i];
-        json_t *labels = jpath(w->doc, "metadata", "labels");
-        json_t *wj = json_pack("{s:s,s:O?}", "name", w->name, "labels", labels);
-        set_str(m, wj, "tenant", w->tenant);
-        set_str(m, wj, "kind", w->kind);
-        if (w->nreplicas > 1)
-            json_object_set_new(wj, "replica", json_pack("{s:s,s:i,s:i}", "of", w->base, "index",
-                                                         w->replica + 1, "count", w->nreplicas));
-        if (w->part) {
-            /* a hybrid workload's part: which, of what, and the split */
-            json_t *hp = json_pack("{s:s,s:s,s:s}", "of", w->split->name, "part",
-                                   w->part == PART_CONTAINER ? "container" : "function",
-                                   "pair", w->part == PART_CONTAINER ? w->split->function_name
-                                                                     : w->split->name);
-            json_object_update(hp, w->split->info);
-            /* were the quantities simulated at the offers the solver chose? */
-            const wl *c = w->part == PART_CONTAINER ? w : w - 1, *f = c + 1;
-            const char *sa = jstr(w->split->info, "simulated_at");
-            const char *sf = jstr(w->split->info, "simulated_function_at");
-            if (c->chosen >= 0 && f->chosen >= 0 && sa && sf)
-                json_object_set_new(hp, "quantities_at_chosen_offers", json_boolean(
-                    !strcmp(c->opts[c->chosen].of->label, sa) && !strcmp(f->opts[f->chosen].of->label, sf)));
-            json_object_set_new(wj, "hybrid_part", hp);
+        w->sh->nwl++;
+        if (w->chosen < 0) continue;
+        const option *op = &w->opts[w->chosen];
+        int64_t wtotal = opt_ev(op)->contracted_nano + sent[i];
+        total += opt_ev(op)->contracted_nano;
+        list_total += opt_ev(op)->list_nano;
+        add_amount(by_provider, op->of->provider, opt_ev(op)->contracted_nano);
+        add_amount(by_region, op->of->key, opt_ev(op)->contracted_nano);
+        const char *lk;
+        json_t *lv;
+        json_object_foreach(jpath(w->doc, "metadata", "labels"), lk, lv) {
+            json_t *g = json_object_get(by_label, lk);
+            if (!g) json_object_set_new(by_label, lk, g = json_object());
+            add_amount(g, json_string_value(lv), wtotal);
         }
-        /* the parts every workload of a shape on one candidate has alike
-         * are one shared value (see shared_get) */
-        int plain = w->bb_fixed < 0 && !w->bb_out;
-        char key[80];
-        snprintf(key, sizeof key, "E%p/%d", (void *)w->opts, w->fixed);
-        json_t *elim = plain ? shared_get(cache, key) : NULL;
-        if (!elim) {
-            elim = json_object();
-            for (size_t k = 0; k < w->nopts; k++)
-                if (opt_class(w, &w->opts[k])) add_amount(elim, opt_class(w, &w->opts[k]), 1);
-            if (plain) elim = shared_put(cache, key, elim);
-        }
-        json_object_set_new(wj, "candidates", json_integer((json_int_t)w->nopts));
-        json_object_set_new(wj, "eliminated", elim);
-        if (w->chosen >= 0) {
-            option *op = &w->opts[w->chosen];
-            int64_t wcredit = 0;
-            fbi_buf lkey;
-            fbi_buf_init(&lkey);
-            fbi_buf_printf(&lkey, "L%p", (void *)op);
-            for (size_t k = 0; k < op->nlines; k++) {
-                int64_t c = w->credit_nano ? w->credit_nano[k] : 0;
-                fbi_buf_printf(&lkey, ",%lld:%lld", (long long)c, (long long)(w->free_qty ? w->free_qty[k] : 0));
-                wcredit += c;
-            }
-            json_t *lines = shared_get(cache, lkey.data);
-            if (!lines) {
-                lines = json_array();
-                for (size_t k = 0; k < op->nlines; k++)
-                    json_array_append_new(lines, line_json(m, &op->lines[k], w->credit_nano ? w->credit_nano[k] : 0,
-                                                           w->free_qty ? w->free_qty[k] : 0));
-                lines = shared_put(cache, lkey.data, lines);
-            }
-            fbi_buf_free(&lkey);
-            int64_t wtotal = opt_ev(op)->contracted_nano + sent[i];
-            snprintf(key, sizeof key, "P%p", (void *)op->of);
-            json_t *pl = shared_get(cache, key);
-            if (!pl) {
-                pl = json_object();
-                set_str(m, pl, "provider", op->of->provider);
-                set_str(m, pl, "service", op->of->service);
-                set_str(m, pl, "region", op->of->region);
-                set_str(m, pl, "region_key", op->of->key);
-                if (op->of->reg) {
-                    set_str(m, pl, "jurisdiction", op->of->jurisdiction ? op->of->jurisdiction
-                                                                        : op->of->reg->jurisdiction);
-                    set_str(m, pl, "metro", op->of->reg->metro);
-                    if (op->of->reg->display_name && op->of->reg->display_name[0])
-                        set_str(m, pl, "region_name", op->of->reg->display_name);
-                }
-                pl = shared_put(cache, key, pl);
-            }
-            json_object_set_new(wj, "placement", pl);
-            snprintf(key, sizeof key, "l%p", (void *)op);
-            json_t *v = shared_get(cache, key);
-            json_object_set_new(wj, "list_cost", v ? v : shared_put(cache, key, fbi_plan_nano_json(opt_ev(op)->list_nano)));
-            snprintf(key, sizeof key, "c%p", (void *)op);
-            v = shared_get(cache, key);
-            json_object_set_new(wj, "contracted_cost",
-                                v ? v : shared_put(cache, key, fbi_plan_nano_json(opt_ev(op)->contracted_nano)));
-            json_object_set_new(wj, "egress_to_workloads", fbi_plan_nano_json(sent[i]));
-            json_object_set_new(wj, "monthly_cost", fbi_plan_nano_json(wtotal));
-            json_object_set_new(wj, "free_tier_credit", fbi_plan_nano_json(wcredit));
-            json_object_set_new(wj, "effective_cost", fbi_plan_nano_json(wtotal + wcredit));
-            if (opt_ev(op)->has_latency) {
-                json_object_set_new(wj, "p50_latency_ms", json_real(round(opt_ev(op)->p50_ms * 10) / 10));
-                json_object_set_new(wj, "mean_latency_ms", json_real(round(opt_ev(op)->mean_ms * 10) / 10));
-                /* the modelled percentiles (docs/plan.md, "Latency") */
-                snprintf(key, sizeof key, "T%p", (void *)op);
-                json_t *pj = shared_get(cache, key);
-                if (!pj) {
-                    pj = json_object();
-                    for (int k = 0; k < PLAN_NPCT; k++)
-                        json_object_set_new(pj, fbi_plan_pct_names[k], json_real(round(opt_ev(op)->pct_ms[k] * 10) / 10));
-                    pj = shared_put(cache, key, pj);
-                }
-                json_object_set_new(wj, "latency_ms", pj);
-                set_str(m, wj, "latency_origin", opt_ev(op)->latency_origin);
-                if (opt_ev(op)->cold_ms > 0) {
-                    snprintf(key, sizeof key, "C%p", (void *)op);
-                    json_t *cj = shared_get(cache, key);
-                    if (!cj)
-                        cj = shared_put(cache, key, json_pack("{s:f,s:f,s:b}", "ms", opt_ev(op)->cold_ms, "probability",
-                                                              round(opt_ev(op)->p_cold * 1000) / 1000, "in_p50",
-                                                              opt_ev(op)->p_cold >= 0.5));
-                    json_object_set_new(wj, "cold_start", cj);
-                }
-            }
-            json_object_set_new(wj, "lines", lines);
-            json_object_set_new(wj, "notes", opt_ev(op)->notes ? json_incref(opt_ev(op)->notes) : json_array());
-            snprintf(key, sizeof key, "A%p/%d", (void *)op, w->fixed);
-            json_t *alts = plain ? shared_get(cache, key) : NULL;
-            if (!alts) {
-                alts = alternatives(m, w, op);
-                if (plain) alts = shared_put(cache, key, alts);
-            }
-            json_object_set_new(wj, "alternatives", alts);
-            total += opt_ev(op)->contracted_nano;
-            list_total += opt_ev(op)->list_nano;
-            add_amount(by_provider, op->of->provider, opt_ev(op)->contracted_nano);
-            add_amount(by_region, op->of->key, opt_ev(op)->contracted_nano);
-            const char *lk;
-            json_t *lv;
-            json_object_foreach(labels, lk, lv) {
-                json_t *g = json_object_get(by_label, lk);
-                if (!g) json_object_set_new(by_label, lk, g = json_object());
-                add_amount(g, json_string_value(lv), wtotal);
-            }
-        } else {
-            json_t *cands = json_array();
-            for (size_t k = 0; k < w->nopts; k++) json_array_append_new(cands, option_summary(m, w, &w->opts[k]));
-            json_object_set_new(wj, "rejected", cands);
-        }
-        json_array_append_new(wjs, wj);
     }
-    free(sent);
-    json_decref(cache);
     if (solved && total != r->total) {
         char a[40], bb[40];
         char *msg = fbi_xasprintf("internal check failed: the lines add up to %s but the solver "
@@ -456,8 +504,7 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
     } else {
         json_object_set_new(plan, "infeasible", json_incref(why));
     }
-    json_object_set_new(plan, "price_sources", price_sources(m, wjs, ljs));
-    json_object_set_new(plan, "workloads", wjs);
+    json_object_set_new(plan, "price_sources", price_sources(m, ljs));
     json_object_set_new(plan, "links", ljs);
     json_object_set_new(plan, "free_tiers", free_rows);
     /* each budget with the figure it was compared with (docs/spec.md) */
@@ -476,6 +523,27 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
                             amounts_json(json_incref(lv)));
     json_decref(by_label);
     json_decref(solver_info);
+    /* the single-provider baselines, with what each costs more */
+    if (baselines && rc == FB_OK) {
+        size_t i;
+        json_t *row;
+        json_array_foreach(baselines, i, row)
+            if (solved && baseline_totals[i] >= 0)
+                json_object_set_new(row, "savings", fbi_plan_nano_json(baseline_totals[i] - total));
+        json_object_set_new(plan, "baselines", json_incref(baselines));
+    }
+    doc_ctx dc = {m, sent, json_object()};
+    if (stream) {
+        json_object_set_new(plan, "workloads", json_array());
+        if (fbi_report_json_stream(plan, m->nw, next_workload, &dc, stream) != 0 && write_failed)
+            *write_failed = 1;
+    } else {
+        json_t *wjs = json_array();
+        for (size_t i = 0; i < m->nw; i++) json_array_append_new(wjs, workload_json(&dc, i));
+        json_object_set_new(plan, "workloads", wjs);
+    }
+    json_decref(dc.cache);
+    free(sent);
     *total_out = total;
     return rc;
 }

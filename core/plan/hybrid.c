@@ -224,6 +224,7 @@ static fb_status price_at(fbi_broker *b, const json_t *norm, const fbi_plan_opts
     po.splits = NULL;
     po.nsplits = 0;
     po.export_lp = NULL;
+    po.json_out = NULL; /* a pricing plan writes no document */
     po.stats = NULL;
     json_t *plan = NULL;
     fb_diag *pd = fb_diag_new();

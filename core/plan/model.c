@@ -27,12 +27,14 @@ static option_eval *ev_w(option *op)
     return op->ev;
 }
 
+/* The capacity of op->lines is not kept (it would cost every candidate 8
+ * bytes): it is 8, then doubled each time nlines reaches it, so it is full
+ * exactly when nlines is 0, or 8 or more and a power of two. */
 static void add_line(option *op, pline *l)
 {
-    if (op->nlines == op->caplines) {
-        op->caplines = op->caplines ? op->caplines * 2 : 8;
-        op->lines = fbi_xrealloc(op->lines, op->caplines * sizeof *op->lines);
-    }
+    uint32_t n = op->nlines;
+    if (n == 0 || (n >= 8 && (n & (n - 1)) == 0))
+        op->lines = fbi_xrealloc(op->lines, (n ? 2 * (size_t)n : 8) * sizeof *op->lines);
     op->lines[op->nlines++] = *l;
     option_eval *e = ev_w(op);
     e->list_nano += l->list_nano;
@@ -673,7 +675,7 @@ static void settle(option *op)
 {
     free(op->lines);
     op->lines = NULL;
-    op->nlines = op->caplines = 0;
+    op->nlines = 0;
     /* calloc'd and written field by field, so the padding is still zero
      * and -0.0 (kept) differs from 0.0 */
     if (op->ev && memcmp(op->ev, &fbi_plan_no_eval, sizeof *op->ev) == 0) {
@@ -702,7 +704,6 @@ int fbi_plan_option_lines(model *m, const shape *sh, option *op)
     free(t.ev);
     op->lines = t.lines;
     op->nlines = t.nlines;
-    op->caplines = t.caplines;
     return 0;
 }
 

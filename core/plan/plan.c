@@ -47,7 +47,12 @@ static void solve_begin(model *m, const char *only)
         m->w[i].chosen = -1;
         m->w[i].fixed = -1;
         m->w[i].bb_fixed = -1;
+        /* the last solve's budget search may have left its (cleared)
+         * rule-outs: a solve starts with none */
+        free(m->w[i].bb_out);
+        m->w[i].bb_out = NULL;
     }
+    m->budget_solves = 0;
     for (size_t i = 0; i < m->nshapes; i++) fbi_plan_apply_objective(m->shapes[i]);
 }
 
@@ -63,14 +68,21 @@ static void explain_empty(model *m, json_t *why)
 
 /* The single-provider baselines: the evaluated model solved again with
  * each provider's offers only (for the kinds it runs), each with its total
- * or why it is infeasible. Nothing is evaluated again. */
-static json_t *baselines(model *m, int64_t total, int feasible)
+ * or why it is infeasible. Nothing is evaluated again. They are solved
+ * before the plan's own solve, so that no baseline's solver structures are
+ * alive while the plan document is built (the peak of plan's memory;
+ * bench/README-plan.md, "Memory"); the plan's own solve starts afresh
+ * (solve_begin). totals (new, one per row) receives each feasible row's
+ * total, -1 for an infeasible one, for the savings the document adds.
+ * Returns the rows (new). */
+static json_t *baselines(model *m, int64_t **totals)
 {
     json_t *out = json_array();
     json_t *seen = json_object();
     fb_diag *main_diag = m->diag;
-    size_t i;
+    size_t i, nrows = 0;
     json_t *offer;
+    *totals = fbi_xcalloc(json_array_size(fbi_broker_offers(m->b, NULL)) + 1, sizeof **totals);
     json_array_foreach(fbi_broker_offers(m->b, NULL), i, offer) {
         const char *p = jstr(offer, "provider");
         const char *okind = jstr(offer, "kind");
@@ -89,10 +101,10 @@ static json_t *baselines(model *m, int64_t total, int feasible)
         fb_status st = fbi_plan_solve(m, &bd, &r, relaxed, why, &solved);
         json_t *row = json_pack("{s:s,s:s}", "name", "all-", "provider", p);
         json_object_set_new(row, "name", json_sprintf("all-%s", p));
+        (*totals)[nrows++] = st == FB_OK && solved ? r.total : -1;
         if (st == FB_OK && solved) {
             json_object_set_new(row, "status", json_string("feasible"));
             json_object_set_new(row, "total_monthly_cost", fbi_plan_nano_json(r.total));
-            if (feasible) json_object_set_new(row, "savings", fbi_plan_nano_json(r.total - total));
         } else {
             json_object_set_new(row, "status", json_string("infeasible"));
             size_t k = 0;
@@ -186,6 +198,13 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
         fbi_plan_model_free(&m);
         return FB_INVALID;
     }
+    json_t *base_rows = NULL;
+    int64_t *base_totals = NULL;
+    if (opts->baselines) {
+        ts = fbi_mono_ms();
+        base_rows = baselines(&m, &base_totals);
+        if (opts->stats) opts->stats->solve_ms += fbi_mono_ms() - ts;
+    }
     solve_begin(&m, NULL);
 
     json_t *plan = fbi_plan_document_new(&m);
@@ -225,6 +244,8 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
                    "all candidates that meet the hard constraints were considered"));
     json_decref(relaxed);
     if (rc != FB_OK) {
+        json_decref(base_rows);
+        free(base_totals);
         json_decref(solver_info);
         json_decref(why);
         json_decref(plan);
@@ -234,12 +255,15 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
         return rc;
     }
     int64_t total = 0;
-    rc = fbi_plan_document_fill(&m, &bd, &r, solved, why, solver_info, plan, &total);
-    if (opts->baselines && rc == FB_OK) {
-        ts = fbi_mono_ms();
-        json_object_set_new(plan, "baselines", baselines(&m, total, solved));
-        if (opts->stats) opts->stats->solve_ms += fbi_mono_ms() - ts;
+    int write_failed = 0;
+    rc = fbi_plan_document_fill(&m, &bd, &r, solved, why, solver_info, base_rows, base_totals, plan,
+                                &total, opts->json_out, &write_failed);
+    if (opts->json_out && write_failed) {
+        fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, "could not write the plan document", NULL);
+        if (rc == FB_OK) rc = FB_INTERNAL;
     }
+    json_decref(base_rows);
+    free(base_totals);
     json_decref(why);
     fbi_result_free(&r);
     fbi_plan_build_free(&bd);

@@ -12,6 +12,7 @@
 #define FB_PLAN_H
 
 #include <jansson.h>
+#include <stdio.h>
 #include "broker/broker.h"
 
 /* A hybrid workload placed as two parts (issue 17, docs/simulation.md,
@@ -57,6 +58,12 @@ typedef struct fbi_plan_opts {
                                       plans of hybrid.c: they price offers, place nothing) */
     const fbi_plan_split *splits;  /* hybrid workloads placed as two parts */
     size_t nsplits;
+    /* when not NULL: the document is written here as the JSON report
+     * (fbi_report_write FBI_REPORT_JSON, byte for byte) while it is built,
+     * one workload at a time, and *plan receives it with an empty
+     * "workloads" array: a large plan never holds its workloads' JSON all
+     * at once (bench/README-plan.md, "Memory") */
+    FILE *json_out;
 } fbi_plan_opts;
 
 /* What a plan cost, counted (FEDBROKER_PLAN_STATS=1 prints it): how many

@@ -25,6 +25,7 @@
 #define FB_PLAN_INT_H
 
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 #include "plan/plan.h"
 #include "catalog/catalog.h"
@@ -143,7 +144,7 @@ extern const option_eval fbi_plan_no_eval;
  * workload of the shape shares it (see shape). A federation of 1,000
  * distinct workloads keeps 92,000 candidates, 10,000 keep 920,000
  * (bench/README-plan.md, memory): every field here costs 1 MB per 8 bytes
- * at 1,000, so the record is two-level: this (64 bytes) for every
+ * at 1,000, so the record is two-level: this (56 bytes) for every
  * candidate, its numbers (ev) only for those that have any. */
 typedef struct option {
     const offer_info *of;
@@ -155,7 +156,7 @@ typedef struct option {
     /* new, or NULL when every number is zero (read through opt_ev);
      * written only by the thread evaluating the candidate (model.c) */
     option_eval *ev;
-    uint32_t nlines, caplines;
+    uint32_t nlines;     /* the capacity of lines follows from it (model.c, add_line) */
     unsigned char validated, estimated; /* the driver calls it took */
     unsigned char batched; /* ... through one evaluate call with others */
     /* what this solve adds (RUN_*): the same for every workload of the
@@ -183,6 +184,7 @@ typedef struct shape {
     option *opts;        /* one per offer of its kind, in offer order */
     size_t nopts;
     char *doc_text;      /* canonical JSON of doc while it is evaluated */
+    size_t nwl;          /* the workloads of this shape (counted by the document) */
     /* a hybrid container part: every usage quantity (and the vCPU demand)
      * is multiplied by scale_micro / 10^6, the mean replicas; 0: none */
     int64_t scale_micro;
@@ -514,11 +516,18 @@ json_t *fbi_plan_nano_json(int64_t nano);
 json_t *fbi_plan_document_new(model *m);
 /* Fills the plan document from the solved model: the workloads with their
  * lines and alternatives, links, free tiers, totals; or the reasons when
- * no plan exists. *total is the contracted monthly total in nano-USD.
- * Returns FB_OK, or FB_INTERNAL when the lines do not add up to the
- * solver's total. */
+ * no plan exists. solver_info is stolen; baselines (borrowed, may be
+ * NULL) are the single-provider rows, added with their savings over the
+ * plan (baseline_totals: each row's total, -1 when infeasible) when the
+ * lines add up. *total is the contracted monthly total in nano-USD. When
+ * stream is not NULL the document is written to it as the JSON report
+ * (fbi_report_json_stream), one workload's JSON at a time, and plan keeps
+ * an empty "workloads" array; *write_failed (may be NULL) is set when
+ * writing failed. Returns FB_OK, or FB_INTERNAL when the lines do not add
+ * up to the solver's total. */
 fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int solved,
-                                 json_t *why, json_t *solver_info, json_t *plan,
-                                 int64_t *total);
+                                 json_t *why, json_t *solver_info, json_t *baselines,
+                                 const int64_t *baseline_totals, json_t *plan, int64_t *total,
+                                 FILE *stream, int *write_failed);
 
 #endif

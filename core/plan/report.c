@@ -906,13 +906,66 @@ const char *fbi_report_format_name(unsigned f)
     return f < sizeof names / sizeof *names ? names[f] : NULL;
 }
 
+/* The flags of the JSON report. */
+#define REPORT_JSON_FLAGS (JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(12))
+
+int fbi_report_json_stream(const json_t *head, size_t n, json_t *(*next)(void *arg, size_t i), void *arg,
+                           FILE *out)
+{
+    static const char tail[] = "\"workloads\": []\n}";
+    char *text = json_dumps(head, REPORT_JSON_FLAGS);
+    size_t len = text ? strlen(text) : 0, tl = sizeof tail - 1;
+    if (!text || len < tl || strcmp(text + len - tl, tail) != 0) {
+        /* "workloads" is not the last key: the whole document, then */
+        free(text);
+        json_t *whole = json_deep_copy(head), *wjs = json_array();
+        for (size_t i = 0; i < n; i++) json_array_append_new(wjs, next(arg, i));
+        json_object_set_new(whole, "workloads", wjs);
+        int rc = fbi_report_write(whole, FBI_REPORT_JSON, NULL, out);
+        json_decref(whole);
+        return rc;
+    }
+    if (n == 0) {
+        fputs(text, out);
+    } else {
+        /* each workload at depth 2 of the document: jansson indents a
+         * nested value's lines by 2 spaces a level and writes a newline
+         * nowhere else (strings escape theirs) */
+        fwrite(text, 1, len - 3, out); /* up to the "[" */
+        for (size_t i = 0; i < n; i++) {
+            json_t *w = next(arg, i);
+            char *wt = json_dumps(w, REPORT_JSON_FLAGS);
+            json_decref(w);
+            fputs(i ? ",\n    " : "\n    ", out);
+            for (const char *c = wt ? wt : "null", *nl; *c; c = nl + 1) {
+                nl = strchr(c, '\n');
+                if (!nl) {
+                    fputs(c, out);
+                    break;
+                }
+                fwrite(c, 1, (size_t)(nl - c) + 1, out);
+                fputs("    ", out);
+            }
+            free(wt);
+        }
+        fputs("\n  ]\n}", out);
+    }
+    free(text);
+    fputc('\n', out);
+    /* the whole text out now: the CLI prints the plan's diagnostics to
+     * stderr after it, and a stream merged with stderr (2>&1) must not get
+     * them between two buffers of the document */
+    if (fflush(out) != 0) return -1;
+    return ferror(out) ? -1 : 0;
+}
+
 int fbi_report_write(const json_t *plan, fbi_report_format fmt, const char *group_by, FILE *out)
 {
     switch (fmt) {
     case FBI_REPORT_TABLE: write_table(plan, group_by, out); break;
     case FBI_REPORT_JSON:
         /* straight to the stream: a large plan's text is not held whole */
-        json_dumpf(plan, out, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
+        json_dumpf(plan, out, REPORT_JSON_FLAGS);
         fputc('\n', out);
         break;
     case FBI_REPORT_CSV: write_csv(plan, out); break;

@@ -24,6 +24,18 @@ const char *fbi_report_format_name(unsigned f);
  * error. */
 int fbi_report_write(const json_t *plan, fbi_report_format fmt, const char *group_by, FILE *out);
 
+/* Writes a plan document exactly as fbi_report_write does in
+ * FBI_REPORT_JSON, but with its workloads made one at a time: head
+ * (borrowed) is the document with "workloads" an empty array, next(arg, i)
+ * returns workload i of n (new; released once written). So the whole
+ * document is never held: a plan of 10,000 workloads keeps one workload's
+ * JSON at a time (bench/README-plan.md, "Memory"). The text is the same as
+ * the whole document's because "workloads" is the last key in sorted
+ * order; a head with a key after it is written whole, the workloads
+ * gathered first. Returns 0, or -1 on a write error. */
+int fbi_report_json_stream(const json_t *head, size_t n, json_t *(*next)(void *arg, size_t i), void *arg,
+                           FILE *out);
+
 /* The FOCUS 1.2 CSV of a plan document (borrowed), focus.c; what each cost
  * column holds is written at the top of that file and in docs/plan.md. */
 void fbi_report_focus(const json_t *plan, FILE *out);

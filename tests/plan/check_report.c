@@ -128,6 +128,53 @@ START_TEST(json_is_the_document)
 }
 END_TEST
 
+/* fbi_report_json_stream's source: the workloads of a document, a new
+ * reference each; counts the calls. */
+typedef struct wsrc {
+    const json_t *wjs;
+    size_t calls;
+} wsrc;
+
+static json_t *next_of(void *arg, size_t i)
+{
+    wsrc *w = arg;
+    w->calls++;
+    return json_incref(json_array_get(w->wjs, i));
+}
+
+/* The document written one workload at a time (fbi_report_json_stream)
+ * is the JSON report of the whole document byte for byte: with its
+ * workloads, with none, and with a key sorted after "workloads" (then it
+ * is written whole). Each workload is asked for once. */
+START_TEST(json_stream_is_the_report)
+{
+    json_t *p = load_plan(cases[_i]);
+    for (int variant = 0; variant < 3; variant++) {
+        json_t *whole = json_deep_copy(p);
+        if (variant == 1) json_object_set_new(whole, "workloads", json_array());
+        if (variant == 2) json_object_set_new(whole, "zz_after_workloads", json_string("x"));
+        json_t *wjs = json_incref(json_object_get(whole, "workloads"));
+        json_t *head = json_deep_copy(whole);
+        json_object_set_new(head, "workloads", json_array());
+        char *want = render(whole, FBI_REPORT_JSON, NULL);
+        char *got = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&got, &len);
+        wsrc src = {wjs, 0};
+        ck_assert_int_eq(fbi_report_json_stream(head, json_array_size(wjs), next_of, &src, m), 0);
+        fclose(m);
+        ck_assert_uint_eq(src.calls, json_array_size(wjs));
+        ck_assert_msg(!strcmp(want, got), "%s variant %d: the streamed text differs", cases[_i], variant);
+        free(want);
+        free(got);
+        json_decref(head);
+        json_decref(wjs);
+        json_decref(whole);
+    }
+    json_decref(p);
+}
+END_TEST
+
 /* CSV: one row per priced line and link and a TOTAL row; the rows add up
  * to the document's totals exactly, column by column. */
 START_TEST(csv_adds_up)
@@ -283,6 +330,11 @@ START_TEST(write_error)
     setvbuf(full, NULL, _IONBF, 0);
     for (unsigned f = 0; fbi_report_format_name(f); f++)
         ck_assert_int_eq(fbi_report_write(p, (fbi_report_format)f, NULL, full), -1);
+    json_t *wjs = json_incref(json_object_get(p, "workloads"));
+    json_object_set_new(p, "workloads", json_array());
+    wsrc src = {wjs, 0};
+    ck_assert_int_eq(fbi_report_json_stream(p, json_array_size(wjs), next_of, &src, full), -1);
+    json_decref(wjs);
     fclose(full);
     json_decref(p);
 }
@@ -303,6 +355,7 @@ int main(void)
     TCase *tc = tcase_create("report");
     int n = (int)(sizeof cases / sizeof *cases);
     tcase_add_loop_test(tc, json_is_the_document, 0, n);
+    tcase_add_loop_test(tc, json_stream_is_the_report, 0, n);
     tcase_add_loop_test(tc, csv_adds_up, 0, n);
     tcase_add_loop_test(tc, focus_columns_and_sums, 0, n);
     tcase_add_loop_test(tc, table_totals_in_cents, 0, n);
