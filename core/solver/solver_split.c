@@ -531,6 +531,17 @@ static int part_exact(fbi_problem *q, double deadline_ms, int verbose, int *offe
     return out;
 }
 
+/* fbi_solve on the whole of p, counted as one part. */
+static int solve_whole(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **err)
+{
+    int rc = fbi_solve(p, opts, r, err);
+    if (rc == 0) {
+        r->parts = 1;
+        r->parts_proven = r->status == FBI_OPTIMAL;
+    }
+    return rc;
+}
+
 /* The one method name of every part, or "parts" when they differ. */
 static const char *merge_method(const char *have, const char *part)
 {
@@ -545,11 +556,7 @@ int fbi_solve_parts(fbi_problem *p, const fbi_solve_opts *opts, size_t min_workl
     fbi_solve_opts def = {FBI_MODE_AUTO, 10.0, 1, 0, 0};
     if (!opts) opts = &def;
     double limit_ms = (opts->time_limit_s > 0 ? opts->time_limit_s : 10.0) * 1e3;
-    if (p->nwl < 2 || p->nwl < min_workloads) {
-        int rc = fbi_solve(p, opts, r, err);
-        if (rc == 0) r->parts = 1;
-        return rc;
-    }
+    if (p->nwl < 2 || p->nwl < min_workloads) return solve_whole(p, opts, r, err);
     split s;
     memset(&s, 0, sizeof s);
     split_build(p, &s);
@@ -566,9 +573,7 @@ int fbi_solve_parts(fbi_problem *p, const fbi_solve_opts *opts, size_t min_workl
         free(ps);
         free(pl);
         split_free(&s);
-        int rc = fbi_solve(p, opts, r, err);
-        if (rc == 0) r->parts = 1;
-        return rc;
+        return solve_whole(p, opts, r, err);
     }
     for (int w = 0; w < nw; w++) ps[w + 1] += ps[w];
     {
@@ -710,9 +715,7 @@ int fbi_solve_parts(fbi_problem *p, const fbi_solve_opts *opts, size_t min_workl
         /* at least a tenth of the limit: the whole problem's compile
          * checks say why most infeasible problems are so */
         so.time_limit_s = rest > limit_ms / 1e4 ? rest : limit_ms / 1e4;
-        rc = fbi_solve(p, &so, r, err);
-        if (rc == 0) r->parts = 1;
-        return rc;
+        return solve_whole(p, &so, r, err);
     }
     /* the parts' plans together, priced again on the whole problem: the
      * number printed, and a check that the parts were independent */
