@@ -46,6 +46,23 @@ static void uf_join(int *uf, int a, int b)
     else if (b < a) uf[a] = b;
 }
 
+/* The options of p grouped by workload (by_offer 0) or by offer (1), in
+ * the order they were added: those of key k are list[start[k] ..
+ * start[k+1]-1], indices into p->opt. *start and *list are new. */
+static void options_by(const fbi_problem *p, int by_offer, int **start, int **list)
+{
+    size_t nk = by_offer ? p->noff : p->nwl;
+    int *st = fbi_xcalloc(nk + 1, sizeof(int)), *li = fbi_xmalloc((p->nopt + 1) * sizeof(int));
+    for (size_t i = 0; i < p->nopt; i++) st[(by_offer ? p->opt[i].o : p->opt[i].w) + 1]++;
+    for (size_t k = 0; k < nk; k++) st[k + 1] += st[k];
+    int *fill = fbi_xmalloc((nk + 1) * sizeof(int));
+    memcpy(fill, st, nk * sizeof(int));
+    for (size_t i = 0; i < p->nopt; i++) li[fill[by_offer ? p->opt[i].o : p->opt[i].w]++] = (int)i;
+    free(fill);
+    *start = st;
+    *list = li;
+}
+
 /* What splitting needs, built once from the raw problem (all arrays new). */
 typedef struct split {
     int nw;
@@ -109,14 +126,7 @@ static void split_build(const fbi_problem *p, split *s)
     s->uf = fbi_xmalloc(((size_t)nw + 1) * sizeof(int));
     for (int w = 0; w < nw; w++) s->uf[w] = w;
     s->tied = fbi_xcalloc((size_t)nw + 1, 1);
-    s->os = fbi_xcalloc((size_t)no + 1, sizeof(int));
-    s->ol = fbi_xmalloc((p->nopt + 1) * sizeof(int));
-    for (size_t i = 0; i < p->nopt; i++) s->os[p->opt[i].o + 1]++;
-    for (int o = 0; o < no; o++) s->os[o + 1] += s->os[o];
-    int *fill = fbi_xmalloc(((size_t)no + 1) * sizeof(int));
-    memcpy(fill, s->os, (size_t)no * sizeof(int));
-    for (size_t i = 0; i < p->nopt; i++) s->ol[fill[p->opt[i].o]++] = (int)i;
-    free(fill);
+    options_by(p, 1, &s->os, &s->ol);
 
     s->selfl = fbi_xcalloc((size_t)nw + 1, 1);
     for (size_t l = 0; l < p->nlink; l++) {
@@ -338,15 +348,8 @@ static int part_tree(const fbi_problem *q, int *offer, fbi_money *total)
     int nw = (int)q->nwl, res = 0;
     if (q->ngrp || q->nbud || nw == 0) return 0;
     /* options per workload, in the order added */
-    int *os = fbi_xcalloc((size_t)nw + 1, sizeof(int)), *ol = fbi_xmalloc((q->nopt + 1) * sizeof(int));
-    for (size_t i = 0; i < q->nopt; i++) os[q->opt[i].w + 1]++;
-    for (int w = 0; w < nw; w++) os[w + 1] += os[w];
-    {
-        int *fill = fbi_xmalloc(((size_t)nw + 1) * sizeof(int));
-        memcpy(fill, os, (size_t)nw * sizeof(int));
-        for (size_t i = 0; i < q->nopt; i++) ol[fill[q->opt[i].w]++] = (int)i;
-        free(fill);
-    }
+    int *os, *ol;
+    options_by(q, 0, &os, &ol);
     /* a capacity that can bind: the demand of every workload that may use
      * the offer above it (each option counted: a bound from above) */
     {
@@ -583,15 +586,8 @@ int fbi_solve_parts(fbi_problem *p, const fbi_solve_opts *opts, size_t min_workl
         free(fill);
     }
     /* each workload's options, in the order they were added */
-    int *wos = fbi_xcalloc((size_t)nw + 1, sizeof(int)), *wol = fbi_xmalloc((p->nopt + 1) * sizeof(int));
-    for (size_t i = 0; i < p->nopt; i++) wos[p->opt[i].w + 1]++;
-    for (int w = 0; w < nw; w++) wos[w + 1] += wos[w];
-    {
-        int *fill = fbi_xmalloc(((size_t)nw + 1) * sizeof(int));
-        memcpy(fill, wos, (size_t)nw * sizeof(int));
-        for (size_t i = 0; i < p->nopt; i++) wol[fill[p->opt[i].w]++] = (int)i;
-        free(fill);
-    }
+    int *wos, *wol;
+    options_by(p, 0, &wos, &wol);
     int *wmap = fbi_xmalloc((size_t)nw * sizeof(int));
     int *omap = fbi_xmalloc((p->noff + 1) * sizeof(int));
     for (size_t o = 0; o < p->noff; o++) omap[o] = -1;
