@@ -41,7 +41,7 @@ core_libfbcore_la_SOURCES = \
 core_libfbcore_la_SOURCES += core/solver/solver.c core/solver/solver.h \
 	core/solver/solver_impl.h core/solver/solver_json.c \
 	core/solver/solver_heur.c core/solver/solver_bound.c core/solver/solver_lp.c \
-	core/solver/solver_lns.c
+	core/solver/solver_lns.c core/solver/solver_split.c
 core_libfbcore_la_LIBADD = $(FB_CORE_DEPLIBS)
 
 lib_LTLIBRARIES += core/libfedbroker.la

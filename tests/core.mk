@@ -27,8 +27,8 @@ tests_plan_check_plan_model_LDADD = $(FB_TEST_DEPLIBS)
 
 # plan and report end to end (needs glpk-utils, coinor-cbc, sqlite3)
 TESTS += tests/plan/plan.sh tests/plan/html.sh tests/plan/same_plans.sh tests/plan/calls.sh tests/plan/compare.sh tests/plan/onprem.sh \
-	tests/plan/shape_key.py tests/plan/budget_net.py tests/plan/mem_growth.py
-EXTRA_DIST += tests/plan/budget_net.py tests/plan/mem_growth.py tests/plan/compare.sh tests/plan/onprem.sh tests/plan/focus_validate.py tests/plan/plan.sh tests/plan/check_plan.py tests/plan/reconcile.py tests/plan/fed.yaml tests/plan/html.sh \
+	tests/plan/shape_key.py tests/plan/budget_net.py tests/plan/mem_growth.py tests/plan/parts.py
+EXTRA_DIST += tests/plan/parts.py tests/plan/budget_net.py tests/plan/mem_growth.py tests/plan/compare.sh tests/plan/onprem.sh tests/plan/focus_validate.py tests/plan/plan.sh tests/plan/check_plan.py tests/plan/reconcile.py tests/plan/fed.yaml tests/plan/html.sh \
 	tests/plan/same_plans.sh tests/plan/calls.sh tests/plan/shape_key.py tests/plan/gen-identical.yaml tests/plan/gen-distinct.yaml \
 	tests/plan/gen-mixed.yaml \
 	tests/plan/expected/example-calendar.json \

@@ -8,3 +8,8 @@ dist_noinst_SCRIPTS += tests/solver/agree.sh tests/solver/cli.sh tests/solver/fa
 	bench/gen_families.py bench/solver_families.py bench/solver_bench.sh bench/solver_ab.py bench/solver_glpk_settings.sh
 EXTRA_DIST += bench/data/SOURCE.md bench/data/latency_ms.csv bench/data/egress_prices.csv \
 	bench/README-solver.md docs/solver.md docs/plan.md
+check_PROGRAMS += tests/solver/check_split
+tests_solver_check_split_SOURCES = tests/solver/check_split.c
+tests_solver_check_split_CPPFLAGS = $(FB_CORE_INCS) $(CHECK_CFLAGS)
+tests_solver_check_split_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS) $(CHECK_LIBS)
+TESTS += tests/solver/check_split

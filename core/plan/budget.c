@@ -487,7 +487,7 @@ fb_status fbi_plan_budget_search(model *m, build *bd, fbi_result *r, int *solved
         fbi_solve_opts so = {FBI_MODE_AUTO, left > 0.05 ? left : 0.05, 1, 0, fbi_plan_solve_gap(m)};
         char *err = NULL;
         int keep = 0;
-        if (fbi_solve(nb.p, &so, &nr, &err) != 0) {
+        if (fbi_solve_parts(nb.p, &so, FBI_PLAN_PARTS_MIN, &nr, &err) != 0) {
             fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, "the solver failed", err);
             rc = FB_INTERNAL;
         } else if (nr.status == FBI_UNKNOWN) {
@@ -595,7 +595,7 @@ char *fbi_plan_budget_relaxation(model *m)
     m->skip_fed_budgets = 0;
     fbi_solve_opts so = {FBI_MODE_AUTO, m->o->time_limit_s, 1, 0, fbi_plan_solve_gap(m)};
     char *err = NULL, *v = NULL, *out = NULL;
-    if (fbi_solve(nb.p, &so, &nr, &err) == 0 && (nr.status == FBI_OPTIMAL || nr.status == FBI_FEASIBLE) &&
+    if (fbi_solve_parts(nb.p, &so, FBI_PLAN_PARTS_MIN, &nr, &err) == 0 && (nr.status == FBI_OPTIMAL || nr.status == FBI_FEASIBLE) &&
         !fbi_plan_budgets_hold(m, &nb, &nr, &v, NULL, NULL, NULL))
         out = fbi_xasprintf("without the federation budgets the cheapest plan found within the other "
                             "constraints costs %s USD/month contracted: %s",

@@ -229,6 +229,11 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
             "workloads", (json_int_t)fbi_problem_nworkloads(bd.p),
             "offers", (json_int_t)fbi_problem_noffers(bd.p),
             "links", (json_int_t)fbi_problem_nlinks(bd.p));
+        /* solved part by part (fbi_solve_parts): how many, how many proven */
+        if (r.parts > 1) {
+            json_object_set_new(solver_info, "parts", json_integer((json_int_t)r.parts));
+            json_object_set_new(solver_info, "parts_proven", json_integer((json_int_t)r.parts_proven));
+        }
         /* the solver's first plan broke a budget on its own figure: how
          * many solves the budget search took (docs/plan.md, "Budgets") */
         if (m.budget_solves)

@@ -40,6 +40,11 @@ typedef struct fbi_plan_split {
  * further. It is reported as feasible with its bound and gap, never as
  * optimal. */
 #define FBI_PLAN_REL_GAP 1e-4
+/* Plan's solves split a problem into its independent parts
+ * (fbi_solve_parts) from this many workloads on. Smaller ones are solved
+ * whole: they are proven in milliseconds either way, and their ties are
+ * settled on the whole (fbi_plan_lexmin, up to 16 workloads). */
+#define FBI_PLAN_PARTS_MIN 17
 
 typedef struct fbi_plan_opts {
     const char *catalog_dir;   /* NULL: FEDBROKER_CATALOG or the embedded copy */

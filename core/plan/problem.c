@@ -536,7 +536,7 @@ fb_status fbi_plan_solve(model *m, build *bd, fbi_result *r, json_t *relaxed, js
         fbi_plan_build_problem(m, bd);
         fbi_solve_opts so = {FBI_MODE_AUTO, m->o->time_limit_s, 1, 0, fbi_plan_solve_gap(m)};
         char *err = NULL;
-        if (fbi_solve(bd->p, &so, r, &err) != 0) {
+        if (fbi_solve_parts(bd->p, &so, FBI_PLAN_PARTS_MIN, r, &err) != 0) {
             fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, "the solver failed", err);
             rc = FB_INTERNAL;
         }

@@ -161,7 +161,13 @@ typedef struct fbi_result {
     const char *bound_method; /* static: "exact", "lp", "lagrangian",
                                * "knapsack-lagrangian",
                                * "decomposition-lagrangian", "trivial" */
-    const char *plan_method;  /* static: "mip", "heuristic" */
+    const char *plan_method;  /* static: "mip", "heuristic"; from
+                               * fbi_solve_parts also "cheapest" (a lone
+                               * workload's cheapest option) and "parts"
+                               * (parts solved by different methods) */
+    size_t parts;         /* fbi_solve_parts: the independent parts solved
+                           * one by one (1: solved whole); 0 from fbi_solve */
+    size_t parts_proven;  /* of those, proven optimal */
 } fbi_result;
 
 /* The slack rel_gap allows on a plan costing total (nano-USD, >= 0):
@@ -173,6 +179,21 @@ fbi_money fbi_gap_slack(fbi_money total, double rel_gap);
  * *err (new) on an internal failure (not on infeasibility). */
 int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **err);
 void fbi_result_free(fbi_result *r);
+/* Solves p as fbi_solve does, but part by part when its workloads fall
+ * into independent parts (no link, pair constraint, budget or capacity
+ * that can bind ties a workload of one part to one of another): each part
+ * is built as a problem of its own and solved by fbi_solve, with the time
+ * left shared among the workloads not yet placed; the plans are joined and
+ * priced again on p. The total is then the sum of the parts' totals, the
+ * bound the sum of their bounds (bound_method "parts" when their methods
+ * differ), and the status optimal only when every part is proven. A part
+ * found infeasible or without a plan makes it solve p whole (for the
+ * reason, in p's numbering) with the time left. Problems of fewer than
+ * min_workloads workloads, or of one part, are solved whole. Fills *r
+ * (r->parts, r->parts_proven); returns as fbi_solve. docs/solver.md,
+ * "Independent parts". */
+int fbi_solve_parts(fbi_problem *p, const fbi_solve_opts *opts, size_t min_workloads, fbi_result *r,
+                    char **err);
 const char *fbi_status_str(fbi_status s);
 /* fbi_solve answers at its deadline even when GLPK's branch and bound is
  * in a phase that does not call back (docs/solver.md, "Exact search"):

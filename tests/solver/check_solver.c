@@ -221,19 +221,24 @@ static double glpk_on_lp(fbi_problem *p, int *infeasible)
     return v;
 }
 
+/* Modes: 0 exact, 1 heuristic, 2 fbi_solve_parts in exact mode (split
+ * into independent parts whenever the instance has them; such a result
+ * must be the enumerated optimum too, and proven). */
 static void check_against_enumeration(int extras, int n)
 {
-    int n_feas = 0, n_inf = 0;
+    int n_feas = 0, n_inf = 0, n_split = 0;
     for (int it = 0; it < n; it++) {
         tinst t;
         random_inst(&t, extras);
         int64_t opt = enumerate(&t);
-        for (int mode = 0; mode < 2; mode++) {
+        for (int mode = 0; mode < 3; mode++) {
             fbi_problem *p = build(&t);
-            fbi_solve_opts o = {mode ? FBI_MODE_HEURISTIC : FBI_MODE_EXACT, 5.0, (unsigned)it, 0, 0};
+            fbi_solve_opts o = {mode == 1 ? FBI_MODE_HEURISTIC : FBI_MODE_EXACT, 5.0, (unsigned)it, 0, 0};
             fbi_result r;
             char *err = NULL;
-            ck_assert_msg(fbi_solve(p, &o, &r, &err) == 0, "solve failed: %s", err ? err : "");
+            int src = mode == 2 ? fbi_solve_parts(p, &o, 0, &r, &err) : fbi_solve(p, &o, &r, &err);
+            ck_assert_msg(src == 0, "solve failed: %s", err ? err : "");
+            if (mode == 2) n_split += r.parts > 1;
             if (opt < 0) {
                 ck_assert_msg(r.status == FBI_INFEASIBLE || (mode == 1 && r.status == FBI_UNKNOWN),
                               "instance %d mode %d: infeasible by enumeration, solver says %s", it, mode,
@@ -250,7 +255,7 @@ static void check_against_enumeration(int extras, int n)
                 ck_assert_msg(r.bound <= opt, "instance %d mode %d: bound %" PRId64 " above the optimum %" PRId64,
                               it, mode, r.bound, opt);
                 ck_assert_int_ge(r.total, opt);
-                if (mode == 0)
+                if (mode != 1)
                     ck_assert_msg(r.status == FBI_OPTIMAL && r.total == opt,
                                   "instance %d: exact mode gave %" PRId64 " (%s), optimum %" PRId64, it, r.total,
                                   fbi_status_str(r.status), opt);
@@ -273,6 +278,8 @@ static void check_against_enumeration(int extras, int n)
     /* The random family must exercise both outcomes. */
     ck_assert_int_gt(n_feas, n / 5);
     if (extras) ck_assert_int_gt(n_inf, 0);
+    /* and instances that fbi_solve_parts splits */
+    ck_assert_int_gt(n_split, extras ? n / 20 : n / 10);
 }
 
 START_TEST(test_enumeration_plain)
