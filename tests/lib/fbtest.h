@@ -3,6 +3,7 @@
 #define FB_TEST_H
 
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -15,6 +16,16 @@ static inline int fbt_run(Suite *s)
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* One step of xorshift64 on *state (nonzero): the deterministic stream
+ * the tests draw their random instances from. */
+static inline uint64_t fbt_xorshift(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
 }
 
 /* A fresh directory /tmp/NAME.XXXXXX in dir (n bytes). */

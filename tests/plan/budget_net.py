@@ -40,19 +40,14 @@ from decimal import Decimal
 SRC = os.environ.get("top_srcdir", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BUILD = os.environ.get("top_builddir", ".")
 FB = os.environ.get("FEDBROKER", os.path.join(BUILD, "fedbroker"))
-failures = 0
-checks = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Checker  # noqa: E402
+
+ck = Checker("plan budget net")
 
 
 def check(cond, what):
-    global failures, checks
-    checks += 1
-    if cond:
-        print("ok: " + what)
-    else:
-        failures += 1
-        print("FAIL: " + what)
-    return cond
+    return ck.ok(cond, what)
 
 
 tmp = tempfile.mkdtemp(prefix="fb-budget-")
@@ -355,5 +350,4 @@ check(feasible_seen >= 3 and infeasible_seen >= 2,
 check(searched >= 2, "in %d of them the solver's first plan broke a budget and the search decided" % searched)
 
 shutil.rmtree(tmp, ignore_errors=True)
-print("%d checks, %d failed" % (checks, failures))
-sys.exit(1 if failures else 0)
+ck.done()

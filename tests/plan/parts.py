@@ -28,19 +28,14 @@ from decimal import Decimal
 SRC = os.environ.get("top_srcdir", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 BUILD = os.environ.get("top_builddir", ".")
 FB = os.environ.get("FEDBROKER", os.path.join(BUILD, "fedbroker"))
-failures = 0
-checks = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import Checker  # noqa: E402
+
+ck = Checker("plan parts")
 
 
 def check(cond, what):
-    global failures, checks
-    checks += 1
-    if cond:
-        print("ok: " + what)
-    else:
-        failures += 1
-        print("FAIL: " + what)
-    return cond
+    return ck.ok(cond, what)
 
 
 if not shutil.which("glpsol"):
@@ -120,5 +115,4 @@ try:
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 
-print("%d checks, %d failures" % (checks, failures))
-sys.exit(1 if failures else 0)
+ck.done()

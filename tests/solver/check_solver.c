@@ -38,13 +38,7 @@ typedef struct tinst {
 } tinst;
 
 static uint64_t rs = 88172645463325252ULL;
-static uint64_t rnd(void)
-{
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return rs;
-}
+static uint64_t rnd(void) { return fbt_xorshift(&rs); }
 static int rint_(int n) { return (int)(rnd() % (uint64_t)n); }
 
 static void random_inst(tinst *t, int extras)

@@ -19,18 +19,13 @@
 #include "base/util.h"
 
 #include <check.h>
+#include "../lib/fbtest.h"
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 static uint64_t rs = 0x9e3779b97f4a7c15ULL;
-static uint64_t rnd(void)
-{
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return rs;
-}
+static uint64_t rnd(void) { return fbt_xorshift(&rs); }
 static int rint_(int n) { return (int)(rnd() % (uint64_t)n); }
 
 enum { FAM_INDEPENDENT = 0, FAM_BUDGET = 1, FAM_CAPACITY = 2 };
