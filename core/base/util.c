@@ -182,9 +182,45 @@ char *fbi_read_file(const char *path, size_t max_bytes, size_t *len_out,
     return fbi_buf_steal(&b);
 }
 
+/* data to fd until all is written; 0, or -1 with errno set. */
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
 int fbi_write_file_atomic(const char *path, const void *data, size_t len,
                           char **err)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) {
+            *err = fbi_xasprintf("%s: is a directory; name a file", path);
+            return -1;
+        }
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) {
+            *err = fbi_xasprintf("%s: cannot open: %s", path, strerror(errno));
+            return -1;
+        }
+        int bad = write_all(fd, data, len) != 0;
+        int e = errno;
+        if (close(fd) != 0 && !bad) { bad = 1; e = errno; }
+        if (bad) {
+            *err = fbi_xasprintf("%s: write failed: %s", path, strerror(e));
+            return -1;
+        }
+        return 0;
+    }
     char *tmp = fbi_xasprintf("%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -192,20 +228,12 @@ int fbi_write_file_atomic(const char *path, const void *data, size_t len,
         free(tmp);
         return -1;
     }
-    const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            *err = fbi_xasprintf("%s: write failed: %s", tmp, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            free(tmp);
-            return -1;
-        }
-        p += w;
-        left -= (size_t)w;
+    if (write_all(fd, data, len) != 0) {
+        *err = fbi_xasprintf("%s: write failed: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return -1;
     }
     if (fsync(fd) != 0 || close(fd) != 0) {
         *err = fbi_xasprintf("%s: cannot flush: %s", tmp, strerror(errno));

@@ -50,7 +50,10 @@ char *fbi_xasprintf(const char *fmt, ...) FBI_PRINTF(1, 2);
 char *fbi_read_file(const char *path, size_t max_bytes, size_t *len_out,
                     char **err);
 /* Writes atomically: temp file in the same directory, fsync, rename.
- * Returns 0 or -1 with *err (new). */
+ * A path that exists and is not a regular file (/dev/null, /dev/stdout, a
+ * FIFO) is written in place instead: renaming over it would replace the
+ * device with a regular file (as root, `--out /dev/null` removed the
+ * machine's /dev/null). Returns 0 or -1 with *err (new). */
 int fbi_write_file_atomic(const char *path, const void *data, size_t len,
                           char **err);
 /* mkdir -p with the given mode; 0 or -1 with *err. */

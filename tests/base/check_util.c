@@ -10,7 +10,35 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+
+/* fbi_write_file_atomic writes a device in place: renaming its temp file
+ * over /dev/null (as root) replaced the machine's /dev/null with a
+ * regular file. A directory is refused; a regular file is replaced. */
+START_TEST(write_atomic_targets)
+{
+    char *err = NULL;
+    ck_assert_msg(fbi_write_file_atomic("/dev/null", "x\n", 2, &err) == 0, "%s", err ? err : "");
+    struct stat st;
+    ck_assert_int_eq(stat("/dev/null", &st), 0);
+    ck_assert(S_ISCHR(st.st_mode));
+    char dir[64];
+    fbt_tmpdir(dir, sizeof dir, "fb-atomic");
+    ck_assert_int_eq(fbi_write_file_atomic(dir, "x", 1, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "is a directory"));
+    free(err);
+    err = NULL;
+    char file[128];
+    snprintf(file, sizeof file, "%s/out.json", dir);
+    ck_assert_int_eq(fbi_write_file_atomic(file, "old", 3, &err), 0);
+    ck_assert_int_eq(fbi_write_file_atomic(file, "new!", 4, &err), 0);
+    char *back = fbi_read_file(file, 100, NULL, &err);
+    ck_assert_str_eq(back, "new!");
+    free(back);
+    fbt_rmtree(dir);
+}
+END_TEST
 
 START_TEST(rfc3339)
 {
@@ -285,6 +313,7 @@ int main(void)
 {
     Suite *s = suite_create("util");
     TCase *tc = tcase_create("util");
+    tcase_add_test(tc, write_atomic_targets);
     tcase_add_test(tc, rfc3339);
     tcase_add_test(tc, now_override);
     tcase_add_test(tc, utf8);
