@@ -23,7 +23,7 @@ binB=$2
 dur=${3:-5}
 rounds=${4:-3}
 command -v wrk >/dev/null 2>&1 || { echo "serve_ab: wrk is not installed (apt-get install wrk); skipped"; exit 77; }
-tmp=$(mktemp -d /tmp/fb-serve-ab.XXXXXX)
+tmp=$(mktemp -d --suffix=.fb-serve-ab)
 pidA=; pidB=
 cleanup() {
     [ -n "$pidA" ] && kill "$pidA" 2>/dev/null || true

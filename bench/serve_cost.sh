@@ -27,7 +27,7 @@ bin=$1
 dur=${2:-10}
 command -v wrk >/dev/null 2>&1 || { echo "serve_cost: wrk is not installed; skipped"; exit 77; }
 command -v valgrind >/dev/null 2>&1 || { echo "serve_cost: valgrind is not installed; skipped"; exit 77; }
-tmp=$(mktemp -d /tmp/fb-serve-cost.XXXXXX)
+tmp=$(mktemp -d --suffix=.fb-serve-cost)
 pid=
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null || true

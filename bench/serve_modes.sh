@@ -20,7 +20,7 @@ dur=${2:-4}
 rounds=${3:-2}
 command -v wrk >/dev/null 2>&1 || { echo "serve_modes: wrk is not installed; skipped"; exit 77; }
 command -v perf >/dev/null 2>&1 || { echo "serve_modes: perf is not installed; skipped"; exit 77; }
-tmp=$(mktemp -d /tmp/fb-serve-modes.XXXXXX)
+tmp=$(mktemp -d --suffix=.fb-serve-modes)
 pids=""
 cleanup() {
     for p in $pids; do kill "$p" 2>/dev/null || true; done
