@@ -29,11 +29,8 @@ import tempfile
 import threading
 import time
 
-TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.environ.get("top_builddir") or os.path.join(TOP, "build")
-FEDBROKER = os.environ.get("FEDBROKER") or os.path.join(BUILD, "fedbroker")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import Checker  # noqa: E402
+from harness import FEDBROKER, Checker  # noqa: E402
 
 ck = Checker("audit_crash")
 ok = ck.ok
