@@ -17,6 +17,9 @@
 #   -w 'CMD'   run fedbroker under CMD, e.g. -w 'valgrind --tool=callgrind
 #              --callgrind-out-file=/tmp/cg.out' (instructions per request,
 #              which the machine's load does not change; CPU then is CMD's)
+#   Each row also splits the wall time: pre ms (start to the first request the
+#   server read), fan-out ms (to the server's last answer), post ms (to the
+#   exit), and the requests outstanding in the fan-out (mean, most; P at best).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/bench/bench_lib.sh"
@@ -24,7 +27,7 @@ build=$top/build n=300 lat=5 pars=32 runs=5 wrap=
 while getopts b:n:l:p:r:w: o; do
     case $o in
     b) build=$OPTARG ;; n) n=$OPTARG ;; l) lat=$OPTARG ;; p) pars=$OPTARG ;; r) runs=$OPTARG ;; w) wrap=$OPTARG ;;
-    *) sed -n '2,19p' "$0"; exit 64 ;;
+    *) sed -n '2,22p' "$0"; exit 64 ;;
     esac
 done
 tmp=$(mktemp -d); chmod 755 "$tmp"
@@ -56,12 +59,12 @@ start_server() { # latency_ms
 }
 stop_server() { exec 3>&-; wait "$srv" 2>/dev/null || true; srv=; }
 
-count() { # -> "deployments requests"
+count() { # -> "deployments requests first_ns last_ns busy_ns inflight_max"
     curl -s "http://127.0.0.1:$port/__fake/count" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
 assert s["unauthorized"] == 0 and s["refused"] == 0, s
-print(s["deployments"], s["requests"])'
+print(s["deployments"], s["requests"], s["first_ns"], s["last_ns"], s["busy_ns"], s["inflight_max"])'
 }
 
 results=$tmp/results
@@ -82,25 +85,32 @@ run() { # parallelism latency
     applied=$(grep -c '^applied' "$tmp/out" || true)
     [ "$1" = "$n" ] && [ "$applied" = "$n" ] || { echo "expected $n Deployments, the server has $1, $applied applied"; exit 1; }
     wall=$(( (t1 - t0) / 1000000 ))
-    python3 - "$p" "$l" "$n" "$2" "$wall" "$(cat "$tmp/cpu")" "$results" <<'PYEOF'
+    python3 - "$p" "$l" "$n" "$2" "$wall" "$(cat "$tmp/cpu")" "$results" "$t0" "$t1" "$3" "$4" "$5" "$6" <<'PYEOF'
 import sys
 p, l, n, reqs, wall = (int(x) for x in sys.argv[1:6])
 user, sys_ = (float(x) for x in sys.argv[6].split())
 results = sys.argv[7]
+t0, t1, first, last, busy, inflight_max = (int(x) for x in sys.argv[8:14])
+# where the wall time went: before the first request reached the server,
+# the fan-out (first request to last answer) and after the last answer;
+# occ = the mean requests outstanding during the fan-out (P at best)
+pre, fan, post = (first - t0) / 1e6, (last - first) / 1e6, (t1 - last) / 1e6
+occ = busy / (last - first) if last > first else 0
 per = reqs / n
 ideal = reqs * l / p
 ratio = wall / ideal if ideal else 0
 rps = reqs / (wall / 1000) if wall else 0
 cpu = user + sys_
-print(f"| {p:>4} | {l:>3} | {n:>5} | {per:.2f} | {wall:>7} | {ideal:>7.0f} | {ratio:>5.2f} | {rps:>7.0f} | {cpu:>5.2f} | {cpu * 1000 / reqs:.3f} |")
+print(f"| {p:>4} | {l:>3} | {n:>5} | {per:.2f} | {wall:>7} | {ideal:>7.0f} | {ratio:>5.2f} | {rps:>7.0f} | {cpu:>5.2f} | {cpu * 1000 / reqs:.3f} "
+      f"| {pre:>4.0f} | {fan:>4.0f} | {post:>4.0f} | {occ:>5.1f} | {inflight_max:>3} |")
 with open(results, "a") as f:
     f.write(f"{p} {ratio:.3f} {wall} {cpu * 1000 / reqs:.4f}\n")
 PYEOF
 }
 
 echo "k8s_fastfake workloads=$n latency=${lat}ms, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "|    P |  ms | workloads | req/workload | wall ms | ideal ms | ratio |   req/s | cpu s | cpu ms/req |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "|    P |  ms | workloads | req/workload | wall ms | ideal ms | ratio |   req/s | cpu s | cpu ms/req | pre ms | fan-out ms | post ms | mean out | max out |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for p in $(echo "$pars" | tr ',' ' '); do
     r=0; while [ $r -lt "$runs" ]; do run "$p" "$lat"; r=$((r + 1)); done
 done
