@@ -6,7 +6,7 @@
 # ideal R x latency / P (R = the requests the server counted). Numbers:
 # bench/README-k8s.md.
 #
-#   bench/k8s_apply.sh [-b BUILDDIR] [-n WORKLOADS] [-l LATENCY_MS] [-p P1,P2,...] [-r RUNS] [-w CMD]
+#   bench/k8s_apply.sh [-b BUILDDIR] [-n WORKLOADS] [-l LATENCY_MS] [-p P1,P2,...] [-r RUNS] [-w CMD] [-t DIR]
 #
 #   bench/k8s_fastfake (C, libmicrohttpd, thread per connection, plain HTTP:
 #   the kubeconfig's server is http:// and drivers.k8s.allowInsecure is set)
@@ -20,14 +20,16 @@
 #   Each row also splits the wall time: pre ms (start to the first request the
 #   server read), fan-out ms (to the server's last answer), post ms (to the
 #   exit), and the requests outstanding in the fan-out (mean, most; P at best).
+#   -t DIR     keep each run's request log (k8s_fastfake --log) as DIR/run-N.log,
+#              and the apply's start and end (ns) as DIR/run-N.times
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/bench/bench_lib.sh"
-build=$top/build n=300 lat=5 pars=32 runs=5 wrap=
-while getopts b:n:l:p:r:w: o; do
+build=$top/build n=300 lat=5 pars=32 runs=5 wrap= logs=
+while getopts b:n:l:p:r:w:t: o; do
     case $o in
-    b) build=$OPTARG ;; n) n=$OPTARG ;; l) lat=$OPTARG ;; p) pars=$OPTARG ;; r) runs=$OPTARG ;; w) wrap=$OPTARG ;;
-    *) sed -n '2,22p' "$0"; exit 64 ;;
+    b) build=$OPTARG ;; n) n=$OPTARG ;; l) lat=$OPTARG ;; p) pars=$OPTARG ;; r) runs=$OPTARG ;; w) wrap=$OPTARG ;; t) logs=$OPTARG ;;
+    *) sed -n '2,24p' "$0"; exit 64 ;;
     esac
 done
 tmp=$(mktemp -d); chmod 755 "$tmp"
@@ -50,7 +52,9 @@ PYEOF
 
 start_server() { # latency_ms
     rm -f "$tmp/port" "$tmp/in"; mkfifo "$tmp/in"
-    "$build/bench/k8s_fastfake" --port-file "$tmp/port" --latency-ms "$1" < "$tmp/in" > /dev/null &
+    runs_done=$((runs_done + 1))
+    "$build/bench/k8s_fastfake" --port-file "$tmp/port" --latency-ms "$1" \
+        ${logs:+--log "$logs/run-$runs_done.log"} < "$tmp/in" > /dev/null &
     srv=$!
     exec 3>"$tmp/in"
     i=0; while [ ! -s "$tmp/port" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
@@ -67,6 +71,8 @@ assert s["unauthorized"] == 0 and s["refused"] == 0, s
 print(s["deployments"], s["requests"], s["first_ns"], s["last_ns"], s["busy_ns"], s["inflight_max"])'
 }
 
+[ -z "$logs" ] || mkdir -p "$logs"
+runs_done=0
 results=$tmp/results
 : > "$results"
 run() { # parallelism latency
@@ -80,6 +86,7 @@ run() { # parallelism latency
         "$build/fedbroker" apply --parallelism "$p" --target k8s "$tmp/apps.yaml" > "$tmp/out" 2> "$tmp/err" \
         || { echo "apply failed:"; tail -5 "$tmp/err"; exit 1; }
     t1=$(date +%s%N)
+    [ -z "$logs" ] || echo "$t0 $t1" > "$logs/run-$runs_done.times"
     set -- $(count)
     stop_server
     applied=$(grep -c '^applied' "$tmp/out" || true)

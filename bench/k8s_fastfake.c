@@ -30,7 +30,10 @@
  * body has the URL's kind and name (else 400/422). The test suite proves
  * the requests are right against the strict fake.
  *
- *   k8s_fastfake --latency-ms 5 --port-file FILE   (prints "PORT n")
+ *   k8s_fastfake --latency-ms 5 --port-file FILE [--log FILE]   (prints "PORT n")
+ *
+ * --log FILE writes a line per API request, "START_NS END_NS METHOD URL"
+ * (the timeline's clock), when the server stops.
  */
 #include "config.h"
 #include "fastfake.h"
@@ -50,6 +53,7 @@ static json_t *objects; /* path -> object */
 static unsigned long n_requests, n_unauthorized, n_refused, n_deployments;
 static long long first_ns, last_ns, busy_ns; /* the timeline, under mu */
 static unsigned inflight, inflight_max;
+static FILE *log_file; /* --log: one line per request, under mu */
 
 static long long now_ns(void)
 {
@@ -188,6 +192,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     inflight--;
     busy_ns += t1 - t0;
     if (t1 > last_ns) last_ns = t1;
+    if (log_file) fprintf(log_file, "%lld %lld %s %s\n", t0, t1, method, url);
     pthread_mutex_unlock(&mu);
     return r;
 }
@@ -198,13 +203,19 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--latency-ms") && i + 1 < argc) latency_ms = (unsigned)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--port-file") && i + 1 < argc) port_file = argv[++i];
-        else {
-            fprintf(stderr, "usage: k8s_fastfake [--latency-ms N] [--port-file FILE]\n");
+        else if (!strcmp(argv[i], "--log") && i + 1 < argc) {
+            if (!(log_file = fopen(argv[++i], "w"))) {
+                perror(argv[i]);
+                return 1;
+            }
+        } else {
+            fprintf(stderr, "usage: k8s_fastfake [--latency-ms N] [--port-file FILE] [--log FILE]\n");
             return 64;
         }
     }
     objects = json_object();
     int rc = ff_serve("k8s_fastfake", handler, port_file);
     json_decref(objects);
+    if (log_file && fclose(log_file) != 0) rc = 1;
     return rc;
 }
