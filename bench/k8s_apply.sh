@@ -6,7 +6,7 @@
 # ideal R x latency / P (R = the requests the server counted). Numbers:
 # bench/README-k8s.md.
 #
-#   bench/k8s_apply.sh [-b BUILDDIR] [-n WORKLOADS] [-l LATENCY_MS] [-p P1,P2,...] [-r RUNS] [-w CMD] [-t DIR]
+#   bench/k8s_apply.sh [-b BUILDDIR] [-n WORKLOADS] [-l LATENCY_MS] [-p P1,P2,...] [-r RUNS] [-w CMD] [-t DIR] [-s]
 #
 #   bench/k8s_fastfake (C, libmicrohttpd, thread per connection, plain HTTP:
 #   the kubeconfig's server is http:// and drivers.k8s.allowInsecure is set)
@@ -22,14 +22,17 @@
 #   exit), and the requests outstanding in the fan-out (mean, most; P at best).
 #   -t DIR     keep each run's request log (k8s_fastfake --log) as DIR/run-N.log,
 #              and the apply's start and end (ns) as DIR/run-N.times
+#   -s         create the state store before the timed apply (`fedbroker plans`),
+#              as on a machine that has run fedbroker before; by default each
+#              run's apply creates a fresh store (schema, six fdatasyncs) first
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/bench/bench_lib.sh"
-build=$top/build n=300 lat=5 pars=32 runs=5 wrap= logs=
-while getopts b:n:l:p:r:w:t: o; do
+build=$top/build n=300 lat=5 pars=32 runs=5 wrap= logs= prestore=
+while getopts b:n:l:p:r:w:t:s o; do
     case $o in
-    b) build=$OPTARG ;; n) n=$OPTARG ;; l) lat=$OPTARG ;; p) pars=$OPTARG ;; r) runs=$OPTARG ;; w) wrap=$OPTARG ;; t) logs=$OPTARG ;;
-    *) sed -n '2,24p' "$0"; exit 64 ;;
+    b) build=$OPTARG ;; n) n=$OPTARG ;; l) lat=$OPTARG ;; p) pars=$OPTARG ;; r) runs=$OPTARG ;; w) wrap=$OPTARG ;; t) logs=$OPTARG ;; s) prestore=1 ;;
+    *) sed -n '2,27p' "$0"; exit 64 ;;
     esac
 done
 tmp=$(mktemp -d); chmod 755 "$tmp"
@@ -80,6 +83,8 @@ run() { # parallelism latency
     start_server "$l"
     home=$tmp/home-$p-$l-$$-$(date +%s%N); mkdir -p "$home"
     printf '{"drivers": {"k8s": {"kubeconfig": "%s", "allowInsecure": true}}}\n' "$tmp/kubeconfig" > "$home/config.json"
+    [ -z "$prestore" ] || FEDBROKER_HOME=$home "$build/fedbroker" plans > /dev/null \
+        || { echo "fedbroker plans (creating the store) failed"; exit 1; }
     t0=$(date +%s%N)
     FEDBROKER_HOME=$home FEDBROKER_DRIVER_PATH=$build/stage/drivers \
         /usr/bin/time -f "%U %S" -o "$tmp/cpu" $wrap \
@@ -115,7 +120,7 @@ with open(results, "a") as f:
 PYEOF
 }
 
-echo "k8s_fastfake workloads=$n latency=${lat}ms, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "k8s_fastfake workloads=$n latency=${lat}ms, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)${prestore:+, store created before the timed apply (-s)}"
 echo "|    P |  ms | workloads | req/workload | wall ms | ideal ms | ratio |   req/s | cpu s | cpu ms/req | pre ms | fan-out ms | post ms | mean out | max out |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for p in $(echo "$pars" | tr ',' ' '); do
