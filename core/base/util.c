@@ -428,6 +428,18 @@ void fbi_sha256_hex(const void *data, size_t len, char out[65])
     out[64] = '\0';
 }
 
+char *fbi_put_dec(char *p, unsigned long long v)
+{
+    char num[20];
+    size_t k = 0;
+    do {
+        num[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (k) *p++ = num[--k];
+    return p;
+}
+
 void fbi_json_hash(const json_t *j, char out[65])
 {
     char *s = fbi_json_canonical(j);

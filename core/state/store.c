@@ -977,28 +977,12 @@ fb_status fb_store_audit(fb_store *s, const char *actor, const char *action,
     return fbi_store_audit_append(s, actor, NULL, action, "ok", detail_json, &id, hash, diag);
 }
 
-/* Writes v in decimal at p, returns the end. By hand, like put_field:
- * the writer hashes every audit row, and snprintf's format parsing was
- * the writer's largest libc cost after its locks (bench/README-serve.md,
- * part 3). */
-static char *put_dec(char *p, unsigned long long v)
-{
-    char num[24];
-    size_t k = 0;
-    do {
-        num[k++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (k) *p++ = num[--k];
-    return p;
-}
-
 /* Appends "|LEN:TEXT" (len = strlen(f)) at p, room checked by the caller;
  * returns the end. */
 static char *put_field(char *p, const char *f, size_t len)
 {
     *p++ = '|';
-    p = put_dec(p, len);
+    p = fbi_put_dec(p, len); /* by hand: snprintf was the writer's largest libc cost after its locks */
     *p++ = ':';
     memcpy(p, f, len);
     return p + len;
@@ -1024,7 +1008,7 @@ void fbi_audit_row_hash(long long id, const char *at, const char *actor, const c
     memcpy(buf, prefix, sizeof prefix - 1);
     char *p = buf + sizeof prefix - 1;
     if (id < 0) *p++ = '-';
-    p = put_dec(p, id < 0 ? 0ULL - (unsigned long long)id : (unsigned long long)id);
+    p = fbi_put_dec(p, id < 0 ? 0ULL - (unsigned long long)id : (unsigned long long)id);
     for (size_t i = 0; i < 7; i++) p = put_field(p, f[i], lens[i]);
     fbi_sha256_hex(buf, (size_t)(p - buf), out);
     if (buf != stack) free(buf);
