@@ -1688,10 +1688,15 @@ static int mip_run(fbi_mipjob *j, model *m)
      * (bench/README-solver.md, "Branch and bound settings"): Gomory cuts
      * and pseudocost branching (the settings before) took 1.7x the CPU in
      * total and proved fewer within a few seconds; pseudocost branching
-     * also solves an LP per fractional variable without a callback. */
+     * also solves an LP per fractional variable without a callback.
+     * Clique cuts too since the model has conflict rows: GLPK's conflict
+     * graph then holds the pairs that cannot share an offer, and on the
+     * hardest of the 60 (hubs, spread) they halve the CPU to prove
+     * (bench/README-solver.md, "Stop 25: solvb"). */
     ip.gmi_cuts = GLP_OFF;
     ip.mir_cuts = GLP_ON;
     ip.cov_cuts = GLP_ON;
+    ip.clq_cuts = GLP_ON;
     ip.br_tech = GLP_BR_DTH;
     ip.bt_tech = GLP_BT_BLB;
     ip.cb_func = mip_cb;
