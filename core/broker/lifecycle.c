@@ -606,7 +606,7 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
      * AWS apply's instructions (bench/README-aws.md, perf4). Key order and
      * the writer's choice of digits for a real do not matter to a driver,
      * which parses the text. */
-    char *spec_text = fbi_spec_text(it->workload);
+    char *spec_text = it->spec_text ? fbi_xstrdup(it->spec_text) : fbi_spec_text(it->workload);
     char *place_text = it->placement ? fbi_json_canonical(it->placement) : NULL;
     char *in_text = joined_input(in, spec_text, place_text);
     json_decref(in);

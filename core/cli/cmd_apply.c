@@ -280,6 +280,7 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
     json_t *placement_of = json_object(); /* kind -> placement */
     for (size_t i = 0; rc == FB_EXIT_OK && i < n; i++) {
         items[i].workload = fbi_spec_doc(set, i);
+        items[i].spec_text = fbi_spec_text_made(set, i);
         items[i].diag = fb_diag_new();
         placements[i] = json_incref(json_object_get(placement_of, fb_spec_kind(set, i)));
         if (!placements[i]) {

@@ -393,6 +393,8 @@ static int prepare(exec *x, json_t *c, json_t *stored, fbi_deploy_item *it, int 
         return -1;
     }
     it->workload = doc;
+    /* the set's text is this document's only when it is the set's own */
+    it->spec_text = doc == spec_doc ? fbi_spec_text_made(x->set, si) : NULL;
     it->peers = callers_of(x, jstr(c, "tenant"), jstr(c, "workload"));
     /* an update works on the deployment in place; a create and the new
      * half of a move start from nothing */
