@@ -40,7 +40,6 @@ typedef struct exec {
      * workloads took 3 G instructions on the main thread before the
      * fan-out, half of a plan apply's; bench/README-aws.md, perf4). New,
      * or NULL until first needed: */
-    json_t *spec_index; /* "tenant\x1fname" -> the spec's index (the last such spec) */
     json_t *callers;    /* "tenant\x1fworkload" -> [{name, provider, region}] calling it */
     json_t *considered; /* tenant -> [the workload of each of its changes] */
     json_t *live;       /* "tenant\x1fworkload" -> its first change that is not a delete */
@@ -50,12 +49,11 @@ typedef struct exec {
 
 static void exec_caches_free(exec *x)
 {
-    json_decref(x->spec_index);
     json_decref(x->callers);
     json_decref(x->considered);
     json_decref(x->live);
     json_decref(x->urls);
-    x->spec_index = x->callers = x->considered = x->live = x->urls = NULL;
+    x->callers = x->considered = x->live = x->urls = NULL;
 }
 
 /* The stored deployments (new array), [] when the store cannot say. */
@@ -315,22 +313,10 @@ static json_t *tenant_urls(exec *x, const char *tenant)
     return u;
 }
 
-/* The index of the spec of tenant/name in x->set (the last one when
- * several match), or (size_t)-1. */
+/* The index of the spec of tenant/name in x->set, or (size_t)-1. */
 static size_t spec_of(exec *x, const char *tenant, const char *name)
 {
-    if (!x->spec_index) {
-        x->spec_index = json_object();
-        for (size_t i = 0; i < fb_spec_count(x->set); i++) {
-            char *key = tw_key(fb_spec_tenant(x->set, i), fb_spec_name(x->set, i));
-            json_object_set_new(x->spec_index, key, json_integer((json_int_t)i));
-            free(key);
-        }
-    }
-    char *key = tw_key(tenant, name);
-    json_t *v = json_object_get(x->spec_index, key);
-    free(key);
-    return v ? (size_t)json_integer_value(v) : (size_t)-1;
+    return fbi_spec_find(x->set, tenant, name);
 }
 
 /* Makes the deploy item of change c (create, update, move): its spec with
@@ -548,7 +534,7 @@ int fbc_plan_execute(fbi_broker *b, fb_store *store, fbi_lock *lock, fb_spec_set
     int rc = fbc_bump_serial(store, "apply");
     if (rc != FB_EXIT_OK) return rc;
     exec x = {b, store, lock, set, o, json_object_get(plan, "changes"), json_object(), json_array(),
-              0, 0, 0, NULL, NULL, NULL, NULL, NULL};
+              0, 0, 0, NULL, NULL, NULL, NULL};
     json_int_t top = 0;
     size_t k;
     json_t *c;
@@ -635,7 +621,7 @@ int fbc_plan_dry_run(fbi_broker *b, fb_store *store, fb_spec_set *set, json_t *p
 {
     fbc_exec_opts o = {0, parallelism, 1, NULL};
     exec x = {b, store, NULL, set, &o, json_object_get(plan, "changes"), NULL, NULL, 0, 0, 0,
-              NULL, NULL, NULL, NULL, NULL};
+              NULL, NULL, NULL, NULL};
     json_t *stored = deployments(store);
     size_t nc = json_array_size(x.changes), m = 0, k;
     fbi_deploy_item *items = fbi_xcalloc(nc ? nc : 1, sizeof *items);

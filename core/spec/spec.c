@@ -76,6 +76,7 @@ struct fb_spec_set {
     size_t nfed, capfed;
     char *links_text, *feds_text; /* caches, rebuilt after changes */
     json_t *links_json, *feds_json; /* the values the texts are made from */
+    json_t *name_index;  /* index_key(tenant, name) -> item (fbi_spec_find), rebuilt after changes */
     size_t files_read;
     uint64_t bytes_read;  /* spec text read, all files (FBI_SPEC_MAX_TOTAL) */
     size_t max_workloads; /* 0: FBI_SPEC_MAX_WORKLOADS */
@@ -1535,6 +1536,8 @@ static void invalidate(fb_spec_set *s)
     json_decref(s->links_json);
     json_decref(s->feds_json);
     s->links_json = s->feds_json = NULL;
+    json_decref(s->name_index);
+    s->name_index = NULL;
 }
 
 /* FNV-1a over n bytes, continuing from h. */
@@ -2694,6 +2697,25 @@ static void acc_add(link_acc **v, size_t *n, size_t *cap, json_t *index, const c
         *v = fbi_xrealloc(*v, *cap * sizeof **v);
     }
     (*v)[(*n)++] = (link_acc){tenant, from, to, vol, lat};
+}
+
+size_t fbi_spec_find(const fb_spec_set *cs, const char *tenant, const char *name)
+{
+    if (!cs || !tenant || !name) return (size_t)-1;
+    fb_spec_set *s = (fb_spec_set *)cs; /* the cache is not part of the value */
+    if (!s->name_index) {
+        /* the first of a name wins, as a scan from the start finds it (a
+         * finished set has each once) */
+        s->name_index = json_object();
+        for (size_t i = 0; i < s->n; i++) {
+            char *k = index_key(s->items[i].tenant, s->items[i].name);
+            if (!json_object_get(s->name_index, k))
+                json_object_set_new(s->name_index, k, json_integer((json_int_t)i));
+            free(k);
+        }
+    }
+    long i = find_item(s->name_index, tenant, name);
+    return i < 0 ? (size_t)-1 : (size_t)i;
 }
 
 const json_t *fbi_spec_links(const fb_spec_set *cs)

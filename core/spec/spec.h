@@ -198,6 +198,13 @@ void fbi_spec_set_put(fb_spec_set *s, size_t i, json_t *norm, const char *file);
  * core, which has no reason to parse the text back. Not thread safe: the
  * first call makes them. */
 const json_t *fbi_spec_links(const fb_spec_set *s);
+/* The index of the workload of tenant and name in s (the first when a set
+ * not yet finished has it twice), or (size_t)-1. An index made on the
+ * first call and kept until the set changes: one lookup per workload of a
+ * plan's changes was a scan of the whole set each (quadratic, on the main
+ * thread before apply's first request). Not thread safe, as
+ * fbi_spec_links. */
+size_t fbi_spec_find(const fb_spec_set *s, const char *tenant, const char *name);
 const json_t *fbi_spec_federations(const fb_spec_set *s);
 /* What `validate --format json` prints and serve's POST
  * /v1/specs/validate answers: {"workloads": [normal forms], "links",
