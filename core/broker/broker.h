@@ -76,6 +76,10 @@ typedef struct fbi_deploy_item {
      * already made it (fbi_spec_text_made); apply then sends and stores
      * it instead of writing the workload again in its lane */
     const char *spec_text;
+    /* borrowed, may be NULL: fbi_json_canonical(placement), made once by
+     * a caller whose items share the placement (apply sends and journals
+     * it with every workload) */
+    const char *placement_text;
     json_t *placement;  /* borrowed */
     json_t *deployment; /* borrowed: the stored deployment, or NULL */
     /* results */

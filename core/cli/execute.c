@@ -48,6 +48,8 @@ typedef struct exec {
     json_t *placements; /* placement_key -> the placement, shared read-only by the items
                          * (a scan of every offer per workload was 3 % of a plan apply's
                          * instructions, on the main thread before the fan-out) */
+    json_t *placement_texts; /* placement_key -> its canonical text (deploy item's
+                              * placement_text, borrowed until the caches go) */
 } exec;
 
 static void exec_caches_free(exec *x)
@@ -57,13 +59,15 @@ static void exec_caches_free(exec *x)
     json_decref(x->live);
     json_decref(x->urls);
     json_decref(x->placements);
-    x->callers = x->considered = x->live = x->urls = x->placements = NULL;
+    json_decref(x->placement_texts);
+    x->callers = x->considered = x->live = x->urls = x->placements = x->placement_texts = NULL;
 }
 
 /* The placement of a change (new reference), from x->placements or made
- * once for its kind, provider, region and service; NULL with the reason
- * in diag when there is no such offer (not kept: each item says it). */
-static json_t *placement_of(exec *x, json_t *c, fb_diag *diag)
+ * once for its kind, provider, region and service, with its canonical
+ * text (*text, borrowed from x->placement_texts); NULL with the reason in
+ * diag when there is no such offer (not kept: each item says it). */
+static json_t *placement_of(exec *x, json_t *c, fb_diag *diag, const char **text)
 {
     const char *parts[4] = {jstr(c, "kind"), jstr(c, "provider"), jstr(c, "region"),
                             jstr(c, "service")};
@@ -75,13 +79,20 @@ static json_t *placement_of(exec *x, json_t *c, fb_diag *diag)
         fbi_buf_puts(&k, parts[i] ? parts[i] : "\x1e");
     }
     if (!x->placements) x->placements = json_object();
+    if (!x->placement_texts) x->placement_texts = json_object();
     json_t *p = json_object_get(x->placements, k.data);
     if (p) {
         json_incref(p);
     } else {
         p = fbi_broker_placement(x->b, parts[0], parts[1], parts[2], parts[3], diag);
-        if (p) json_object_set(x->placements, k.data, p);
+        if (p) {
+            json_object_set(x->placements, k.data, p);
+            char *t = fbi_json_canonical(p);
+            if (t) json_object_set_new(x->placement_texts, k.data, json_string(t));
+            free(t);
+        }
     }
+    *text = json_string_value(json_object_get(x->placement_texts, k.data));
     fbi_buf_free(&k);
     return p;
 }
@@ -398,7 +409,7 @@ static int prepare(exec *x, json_t *c, json_t *stored, fbi_deploy_item *it, int 
         return -1;
     }
     it->diag = fb_diag_new();
-    it->placement = placement_of(x, c, it->diag);
+    it->placement = placement_of(x, c, it->diag, &it->placement_text);
     if (!it->placement) {
         fbc_item_diag(jstr(c, "name"), it->diag);
         *why = first_error(it->diag);
@@ -563,7 +574,7 @@ int fbc_plan_execute(fbi_broker *b, fb_store *store, fbi_lock *lock, fb_spec_set
     int rc = fbc_bump_serial(store, "apply");
     if (rc != FB_EXIT_OK) return rc;
     exec x = {b, store, lock, set, o, json_object_get(plan, "changes"), json_object(), json_array(),
-              0, 0, 0, NULL, NULL, NULL, NULL, NULL};
+              0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL};
     json_int_t top = 0;
     size_t k;
     json_t *c;
@@ -650,7 +661,7 @@ int fbc_plan_dry_run(fbi_broker *b, fb_store *store, fb_spec_set *set, json_t *p
 {
     fbc_exec_opts o = {0, parallelism, 1, NULL};
     exec x = {b, store, NULL, set, &o, json_object_get(plan, "changes"), NULL, NULL, 0, 0, 0,
-              NULL, NULL, NULL, NULL, NULL};
+              NULL, NULL, NULL, NULL, NULL, NULL};
     json_t *stored = deployments(store);
     size_t nc = json_array_size(x.changes), m = 0, k;
     fbi_deploy_item *items = fbi_xcalloc(nc ? nc : 1, sizeof *items);
