@@ -51,22 +51,7 @@ static void put_string(wbuf *b, const char *str, size_t n)
     b->p[b->len++] = '"';
     size_t run = 0; /* start of the bytes not yet copied */
     for (size_t i = 0; i < n;) {
-        /* eight bytes at a time while none of them needs a look (nearly
-         * every string is plain ASCII: the byte loop below was the
-         * writer's largest cost) */
-        while (n - i >= 8) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-            uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
-            /* the exact any-byte tests (Bit Twiddling Hacks): a byte below
-             * 0x20, a byte with its high bit (UTF-8), a zero byte of q (a
-             * '"') or of bs (a '\\') */
-            uint64_t special = ((w - ones * 0x20) & ~w & highs) | (w & highs) |
-                               ((q - ones) & ~q & highs) | ((bs - ones) & ~bs & highs);
-            if (special) break;
-            i += 8;
-        }
+        i += fbi_json_plain_run(s + i, n - i); /* the plain words at once */
         if (i >= n) break;
         unsigned char c = s[i];
         if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
