@@ -72,6 +72,9 @@ static int string(rd *r, const char **p, size_t *len)
     size_t i = r->i + 1, start = i, out = 0;
     int escaped = 0;
     const unsigned char *s = r->s;
+    /* the plain words of its start at once (once: past them the word
+     * test would meet the closing quote again at every byte) */
+    i += fbi_json_plain_run(s + i, r->n - i);
     for (;;) {
         if (i >= r->n) return -1;
         unsigned char c = s[i];

@@ -12,6 +12,8 @@
 #define FBI_BASE_JSONSPAN_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 /* Deeper than this a value has no extent here (0), so the caller leaves
  * the text to json_loads, whose own limit is 2048. */
@@ -32,5 +34,30 @@ size_t fbi_json_skip_value(const char *s, size_t n, size_t i);
  * checks it (no overlong forms, no surrogates, nothing past U+10FFFF), or
  * 0 when it is not one. jsonwrite.c and jsonread.c share it. */
 size_t fbi_json_utf8_len(const unsigned char *s, size_t n);
+
+/* How many of the n bytes at s, in whole words of eight, need no look
+ * from a JSON string's reader or writer: none is a control character, a
+ * byte with its high bit set, '"' or '\\'. The loops of jsonwrite.c and
+ * jsonread.c skip them at once (their byte-per-byte scans of the nearly
+ * always plain strings were the largest cost of each). Inline: a call per
+ * string (most keys are shorter than a word) cost more than it saved. */
+static inline size_t fbi_json_plain_run(const unsigned char *s, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    size_t i = 0;
+    while (n - i >= 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+        /* the exact any-byte tests (Bit Twiddling Hacks): a byte below
+         * 0x20, a byte with its high bit (UTF-8), a zero byte of q (a '"')
+         * or of bs (a '\\') */
+        uint64_t special = ((w - ones * 0x20) & ~w & highs) | (w & highs) |
+                           ((q - ones) & ~q & highs) | ((bs - ones) & ~bs & highs);
+        if (special) break;
+        i += 8;
+    }
+    return i;
+}
 
 #endif /* FBI_BASE_JSONSPAN_H */

@@ -51,6 +51,8 @@ static void put_string(wbuf *b, const char *str, size_t n)
     b->p[b->len++] = '"';
     size_t run = 0; /* start of the bytes not yet copied */
     for (size_t i = 0; i < n;) {
+        i += fbi_json_plain_run(s + i, n - i); /* the plain words at once */
+        if (i >= n) break;
         unsigned char c = s[i];
         if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
             i++;

@@ -111,7 +111,7 @@ void fbi_secrets_add(fbi_secrets *set, const char *s)
      * plain token): every request of every call adds its credentials, and
      * building copies equal to s was most of this function's cost */
     int plain_url = 1, plain_json = 1;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p && (plain_url || plain_json); p++) {
         if (!(isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~')) plain_url = 0;
         if (*p == '"' || *p == '\\' || *p == '/' || *p < 0x20) plain_json = 0;
     }

@@ -72,6 +72,14 @@ int fbi_parse_target(const char *target, char **provider, char **region, fb_diag
 /* ---- the life cycle ---- */
 typedef struct fbi_deploy_item {
     json_t *workload;   /* borrowed normal form */
+    /* borrowed, may be NULL: fbi_spec_text(workload), when the spec set
+     * already made it (fbi_spec_text_made); apply then sends and stores
+     * it instead of writing the workload again in its lane */
+    const char *spec_text;
+    /* borrowed, may be NULL: fbi_json_canonical(placement), made once by
+     * a caller whose items share the placement (apply sends and journals
+     * it with every workload) */
+    const char *placement_text;
     json_t *placement;  /* borrowed */
     json_t *deployment; /* borrowed: the stored deployment, or NULL */
     /* results */

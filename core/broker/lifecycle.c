@@ -606,8 +606,10 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
      * AWS apply's instructions (bench/README-aws.md, perf4). Key order and
      * the writer's choice of digits for a real do not matter to a driver,
      * which parses the text. */
-    char *spec_text = fbi_spec_text(it->workload);
-    char *place_text = it->placement ? fbi_json_canonical(it->placement) : NULL;
+    char *spec_text = it->spec_text ? fbi_xstrdup(it->spec_text) : fbi_spec_text(it->workload);
+    char *own_place = NULL;
+    const char *place_text = it->placement_text;
+    if (!place_text && it->placement) place_text = own_place = fbi_json_canonical(it->placement);
     char *in_text = joined_input(in, spec_text, place_text);
     json_decref(in);
     st = drv->validate(ctx, in_text, it->diag);
@@ -615,7 +617,7 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
         free(in_text);
         free(callers_text);
         free(spec_text);
-        free(place_text);
+        free(own_place);
         return it->status = st;
     }
     fbi_call call;
@@ -634,7 +636,7 @@ static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)
         call.record_cb = on_record;
         call.record_ud = l;
     }
-    free(place_text);
+    free(own_place);
     st = call_verb(it, "apply", drv->apply, ctx, in_text);
     free(in_text);
     if (!l) {

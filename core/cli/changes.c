@@ -474,14 +474,7 @@ int fbc_plan_changes(json_t *plan, fb_spec_set *set, fb_store *store, fbi_broker
         json_t *c = order[i];
         const char *tenant = jstr(c, "tenant"), *name = jstr(c, "workload");
         char *key = fbi_xasprintf("%s/%s", tenant, name);
-        size_t si = 0;
-        json_t *doc = NULL;
-        for (size_t j = 0; j < fb_spec_count(set); j++)
-            if (!strcmp(fb_spec_name(set, j), name) && !strcmp(fb_spec_tenant(set, j), tenant)) {
-                doc = fbi_spec_doc(set, j);
-                si = j;
-            }
-        (void)si;
+        json_t *doc = fbi_spec_doc(set, fbi_spec_find(set, tenant, name));
         if (exact[i] >= 0) {
             json_t *dep = json_array_get(deps, (size_t)exact[i]);
             /* what this run would deploy: the spec with the endpoints it

@@ -278,8 +278,10 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
      * tenant's considered names below): it depends on nothing else, and
      * looking it up among every offer was 1-3 % of a bench apply's CPU */
     json_t *placement_of = json_object(); /* kind -> placement */
+    json_t *place_text_of = json_object(); /* kind -> its canonical text, as long as the items */
     for (size_t i = 0; rc == FB_EXIT_OK && i < n; i++) {
         items[i].workload = fbi_spec_doc(set, i);
+        items[i].spec_text = fbi_spec_text_made(set, i);
         items[i].diag = fb_diag_new();
         placements[i] = json_incref(json_object_get(placement_of, fb_spec_kind(set, i)));
         if (!placements[i]) {
@@ -288,6 +290,13 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
             if (placements[i]) json_object_set(placement_of, fb_spec_kind(set, i), placements[i]);
         }
         items[i].placement = placements[i];
+        json_t *pt = json_object_get(place_text_of, fb_spec_kind(set, i));
+        if (!pt && placements[i]) {
+            char *t = fbi_json_canonical(placements[i]);
+            if (t) json_object_set_new(place_text_of, fb_spec_kind(set, i), pt = json_string(t));
+            free(t);
+        }
+        items[i].placement_text = json_string_value(pt);
         if (!placements[i]) {
             items[i].status = FB_INVALID;
             fbc_item_diag(fb_spec_name(set, i), items[i].diag);
@@ -439,6 +448,7 @@ static int run_apply(int argc, char **argv, fbc_spec_opts *so)
     }
     for (size_t i = 0; i < n; i++) json_decref(placements[i]);
     free(placements);
+    json_decref(place_text_of);
     fbi_deploy_items_free(items, n);
     json_decref(deps);
     fb_store_close(store);

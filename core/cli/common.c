@@ -116,6 +116,8 @@ int fbc_spec_set_open(const char *verb, const fbc_spec_opts *so, fb_spec_set **o
     }
     fb_spec_set_new(out);
     fbi_spec_set_max_workloads(*out, max);
+    /* apply sends and stores every workload's text: made with its hash */
+    fbi_spec_set_keep_texts(*out, !strcmp(verb, "apply"));
     fbi_spec_set_program_check(*out, check_program, NULL);
     fbi_spec_set_vocab_check(*out, check_vocab, NULL);
     for (size_t i = 0; so && so->allow && so->allow[i]; i++) {

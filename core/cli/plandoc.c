@@ -53,12 +53,10 @@ static json_t *federation_of(fb_spec_set *set)
 /* borrowed: the spec document of tenant/name in set, or NULL. */
 static json_t *spec_doc(fb_spec_set *set, const char *tenant, const char *name, size_t *index)
 {
-    for (size_t i = 0; i < fb_spec_count(set); i++)
-        if (!strcmp(fb_spec_name(set, i), name) && !strcmp(fb_spec_tenant(set, i), tenant)) {
-            if (index) *index = i;
-            return fbi_spec_doc(set, i);
-        }
-    return NULL;
+    size_t i = fbi_spec_find(set, tenant, name);
+    if (i == (size_t)-1) return NULL;
+    if (index) *index = i;
+    return fbi_spec_doc(set, i);
 }
 
 int fbc_plan_annotate(json_t *plan, fbi_broker *b, fb_spec_set *set, fb_store *store,

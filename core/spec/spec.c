@@ -76,9 +76,11 @@ struct fb_spec_set {
     size_t nfed, capfed;
     char *links_text, *feds_text; /* caches, rebuilt after changes */
     json_t *links_json, *feds_json; /* the values the texts are made from */
+    json_t *name_index;  /* index_key(tenant, name) -> item (fbi_spec_find), rebuilt after changes */
     size_t files_read;
     uint64_t bytes_read;  /* spec text read, all files (FBI_SPEC_MAX_TOTAL) */
     size_t max_workloads; /* 0: FBI_SPEC_MAX_WORKLOADS */
+    int keep_texts;       /* hash_one leaves each item's text (fbi_spec_set_keep_texts) */
     int full;             /* a per-set limit was reached: nothing more is read */
     char **allow;         /* real paths of --allow-path trees (owned) */
     size_t nallow;
@@ -1443,11 +1445,17 @@ static json_t *normalise_workload(dctx *c, const json_t *doc, const char *tenant
 /* specHash: SHA-256 of the canonical normal form without the hash and
  * without the local path of the code (its content hash stands for it).
  * Shallow copies of the objects that lose a key: a deep copy of every
- * document cost a tenth of loading a large spec file. */
-static void spec_hash(const json_t *norm, char out[65])
+ * document cost a tenth of loading a large spec file.
+ * text (NULL: not wanted): the canonical text of norm with its new
+ * specHash (what fbi_spec_text gives once the hash is set), new, when it
+ * follows from the hashed text: nothing but the hash dropped, and every
+ * other top-level key sorts before "specHash", so the hash is the text's
+ * last member; else NULL (fbi_spec_text makes it when needed). */
+static void spec_hash_text(const json_t *norm, char out[65], char **text)
 {
     json_t *copy = json_copy((json_t *)norm);
     json_object_del(copy, "specHash");
+    int spliced = 1; /* copy is norm without specHash, member for member */
     json_t *spec = json_object_get(copy, "spec");
     json_t *code = json_object_get(spec, "code");
     if (json_object_get(code, "sha256") && json_object_get(code, "path")) {
@@ -1455,6 +1463,7 @@ static void spec_hash(const json_t *norm, char out[65])
         json_object_del(code2, "path");
         json_object_set_new(spec2, "code", code2);
         json_object_set_new(copy, "spec", spec2);
+        spliced = 0;
     }
     /* The same for a profile file: its content hash stands for its path. */
     spec = json_object_get(copy, "spec");
@@ -1466,9 +1475,36 @@ static void spec_hash(const json_t *norm, char out[65])
         json_object_set_new(tr2, "profile", pf2);
         json_object_set_new(spec2, "traffic", tr2);
         json_object_set_new(copy, "spec", spec2);
+        spliced = 0;
     }
-    fbi_json_hash(copy, out);
+    const char *k;
+    json_t *v;
+    json_object_foreach(copy, k, v) if (strcmp(k, "specHash") > 0) spliced = 0;
+    char *canon = fbi_json_canonical(copy);
+    fbi_sha256_hex(canon, strlen(canon), out);
+    if (text) *text = NULL;
+    size_t n = strlen(canon);
+    if (text && spliced && n >= 2 && canon[0] == '{' && canon[n - 1] == '}') {
+        /* {...} -> {...,"specHash":"<hex>"}: the text fb_spec_json gives,
+         * without writing the document a second time (that was 3 % of an
+         * AWS apply's instructions, in the lanes) */
+        static const char key[] = "\"specHash\":\"";
+        size_t head = n - 1 + (n > 2); /* the members and their comma */
+        char *t = fbi_xmalloc(head + sizeof key - 1 + 64 + 3);
+        memcpy(t, canon, n - 1);
+        if (n > 2) t[n - 1] = ',';
+        memcpy(t + head, key, sizeof key - 1);
+        memcpy(t + head + sizeof key - 1, out, 64);
+        memcpy(t + head + sizeof key - 1 + 64, "\"}", 3); /* and the NUL */
+        *text = t;
+    }
+    free(canon);
     json_decref(copy);
+}
+
+static void spec_hash(const json_t *norm, char out[65])
+{
+    spec_hash_text(norm, out, NULL);
 }
 
 void fbi_spec_rehash(json_t *norm)
@@ -1500,6 +1536,8 @@ static void invalidate(fb_spec_set *s)
     json_decref(s->links_json);
     json_decref(s->feds_json);
     s->links_json = s->feds_json = NULL;
+    json_decref(s->name_index);
+    s->name_index = NULL;
 }
 
 /* FNV-1a over n bytes, continuing from h. */
@@ -2170,7 +2208,9 @@ static void hash_one(void *ctx, size_t i)
     pending *p = ctx;
     spec_item *it = &p->set->items[p->idx[i]];
     char hash[65];
-    spec_hash(it->norm, hash);
+    /* the text only for a set that keeps it (apply): the others would
+     * hold a copy of every document they never write */
+    spec_hash_text(it->norm, hash, p->set->keep_texts && !it->text ? &it->text : NULL);
     /* only this item's own top-level object changes (the spec objects
      * the pool shares are only read, and jansson counts references
      * atomically) */
@@ -2234,6 +2274,16 @@ fb_status fb_spec_set_new(fb_spec_set **out)
 void fbi_spec_set_max_workloads(fb_spec_set *s, size_t n)
 {
     if (s) s->max_workloads = n;
+}
+
+void fbi_spec_set_keep_texts(fb_spec_set *s, int keep)
+{
+    if (s) s->keep_texts = keep;
+}
+
+const char *fbi_spec_text_made(const fb_spec_set *s, size_t i)
+{
+    return s && i < s->n ? s->items[i].text : NULL;
 }
 
 void fbi_spec_set_vocab_check(fb_spec_set *s, fbi_vocab_check_fn fn, void *ctx)
@@ -2647,6 +2697,25 @@ static void acc_add(link_acc **v, size_t *n, size_t *cap, json_t *index, const c
         *v = fbi_xrealloc(*v, *cap * sizeof **v);
     }
     (*v)[(*n)++] = (link_acc){tenant, from, to, vol, lat};
+}
+
+size_t fbi_spec_find(const fb_spec_set *cs, const char *tenant, const char *name)
+{
+    if (!cs || !tenant || !name) return (size_t)-1;
+    fb_spec_set *s = (fb_spec_set *)cs; /* the cache is not part of the value */
+    if (!s->name_index) {
+        /* the first of a name wins, as a scan from the start finds it (a
+         * finished set has each once) */
+        s->name_index = json_object();
+        for (size_t i = 0; i < s->n; i++) {
+            char *k = index_key(s->items[i].tenant, s->items[i].name);
+            if (!json_object_get(s->name_index, k))
+                json_object_set_new(s->name_index, k, json_integer((json_int_t)i));
+            free(k);
+        }
+    }
+    long i = find_item(s->name_index, tenant, name);
+    return i < 0 ? (size_t)-1 : (size_t)i;
 }
 
 const json_t *fbi_spec_links(const fb_spec_set *cs)

@@ -147,6 +147,15 @@ char *fbi_spec_explain_name(const char *s);
  * workload past it is refused with an error naming the limit, and nothing
  * more is read. Call before adding files. */
 void fbi_spec_set_max_workloads(fb_spec_set *s, size_t n);
+/* keep 1: the set keeps each workload's text (fb_spec_json's) as it
+ * computes the specHash, for apply, which sends and stores every one of
+ * them (fbi_spec_text_made); the others make it on use. Call before
+ * adding files. */
+void fbi_spec_set_keep_texts(fb_spec_set *s, int keep);
+/* borrowed: the text fb_spec_json gives for item i when the set already
+ * has it (kept by fbi_spec_set_keep_texts, or made by fb_spec_json), else
+ * NULL: never makes it, so a lane may ask without touching the set. */
+const char *fbi_spec_text_made(const fb_spec_set *s, size_t i);
 /* Lets the set's specs read files under dir too (--allow-path): by default
  * a spec reads only under the directory of its file (or the base directory
  * of its buffer). Returns 0, or -1 with *err (new) when dir is not a
@@ -189,6 +198,13 @@ void fbi_spec_set_put(fb_spec_set *s, size_t i, json_t *norm, const char *file);
  * core, which has no reason to parse the text back. Not thread safe: the
  * first call makes them. */
 const json_t *fbi_spec_links(const fb_spec_set *s);
+/* The index of the workload of tenant and name in s (the first when a set
+ * not yet finished has it twice), or (size_t)-1. An index made on the
+ * first call and kept until the set changes: one lookup per workload of a
+ * plan's changes was a scan of the whole set each (quadratic, on the main
+ * thread before apply's first request). Not thread safe, as
+ * fbi_spec_links. */
+size_t fbi_spec_find(const fb_spec_set *s, const char *tenant, const char *name);
 const json_t *fbi_spec_federations(const fb_spec_set *s);
 /* What `validate --format json` prints and serve's POST
  * /v1/specs/validate answers: {"workloads": [normal forms], "links",

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <regex.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +24,22 @@ typedef struct rx_entry {
     int ready;          /* atomic: re compiled (first use; see add_regex) */
 } rx_entry;
 
+/* A schema object and the groups of keywords it has (keyword_groups). */
+typedef struct kw_entry {
+    const json_t *node;
+    unsigned groups;
+} kw_entry;
+
 struct fbi_schema {
     json_t *root;
     rx_entry *rx;
     size_t nrx, caprx;
     pthread_mutex_t rx_lock; /* serialises the first-use compiles */
+    kw_entry *kw;            /* every schema object's groups, sorted by node */
+    size_t nkw, capkw;
 };
+
+static unsigned keyword_groups(const json_t *sch);
 
 /* ------------------------------------------------------------------------ */
 /* Loading: refuse what the validator would not understand, so the schema  */
@@ -117,6 +128,14 @@ static int add_regex(fbi_schema *s, const json_t *node, const char *pattern,
 static int check_schema(fbi_schema *s, const json_t *node, fbi_buf *path,
                         char **err);
 
+/* kw_entry order: by node address (a node checked twice, as a $ref target
+ * reached from two places, has two equal entries; either is right) */
+static int kw_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const kw_entry *)a)->node, y = (uintptr_t)((const kw_entry *)b)->node;
+    return x < y ? -1 : x > y;
+}
+
 static int check_sub(fbi_schema *s, const json_t *node, fbi_buf *path,
                      const char *tok, char **err)
 {
@@ -142,6 +161,12 @@ static int check_schema(fbi_schema *s, const json_t *node, fbi_buf *path,
         *err = fbi_xasprintf("%s: a schema must be an object or a boolean", where);
         return -1;
     }
+    /* its keywords, found once here rather than at each validation */
+    if (s->nkw == s->capkw) {
+        s->capkw = s->capkw ? s->capkw * 2 : 64;
+        s->kw = fbi_xrealloc(s->kw, s->capkw * sizeof *s->kw);
+    }
+    s->kw[s->nkw++] = (kw_entry){node, keyword_groups(node)};
     const json_t *ref = json_object_get(node, "$ref");
     const char *k;
     json_t *v;
@@ -301,6 +326,7 @@ fbi_schema *fbi_schema_new(const char *text, char **err)
         fbi_schema_free(s);
         return NULL;
     }
+    qsort(s->kw, s->nkw, sizeof *s->kw, kw_cmp);
     return s;
 }
 
@@ -310,6 +336,7 @@ void fbi_schema_free(fbi_schema *s)
     for (size_t i = 0; i < s->nrx; i++)
         if (s->rx[i].ready) regfree(&s->rx[i].re);
     free(s->rx);
+    free(s->kw);
     pthread_mutex_destroy(&s->rx_lock);
     json_decref(s->root);
     free(s);
@@ -1049,7 +1076,9 @@ static void validate(vctx *c, const json_t *sch, const json_t *inst, const char 
         return;
     }
     c->depth++;
-    unsigned kw = keyword_groups(sch);
+    const kw_entry key = {sch, 0};
+    const kw_entry *known = bsearch(&key, c->s->kw, c->s->nkw, sizeof key, kw_cmp);
+    unsigned kw = known ? known->groups : keyword_groups(sch);
     const char *ref = kw & KW_REF ? sch_str(sch, "$ref") : NULL;
     if (ref) {
         const json_t *target = resolve_ref(c->s->root, ref);

@@ -435,6 +435,57 @@ START_TEST(hash_stability_and_sensitivity)
 }
 END_TEST
 
+/* A set that keeps texts (apply's) has each workload's text from its
+ * hashing, spliced: byte for byte fbi_spec_text of the document (reals,
+ * escapes, non-ASCII, every kind); a workload whose hash drops its code
+ * path has none kept (the lane writes it); a set that does not keep
+ * them has none. */
+START_TEST(kept_texts_are_the_spec_texts)
+{
+    make_tmpdir();
+    write_tmp("src/app.py", "def handler(e, c):\n    return 1\n");
+    const char *docs =
+        HEAD "kind: Function\nmetadata: {name: w, annotations: {note: \"a\\\"b\\\\c/d\"}}\n"
+        "spec:\n  image: ghcr.io/a/b:1\n  placement: {latencyWeight: 0.3}\n"
+        "  env: {GREETING: \"gr\\u00fc\\u00df \\t tab\"}\n"
+        "  traffic:\n    requestsPerMonth: 1000\n    sources:\n"
+        "      - {location: frankfurt, weight: 0.1}\n      - {location: tokyo, weight: 0.9}\n"
+        "---\n" HEAD "kind: Container\nmetadata: {name: c, tenant: t1}\nspec: {image: nginx}\n"
+        "---\n" HEAD "kind: QuantumJob\nmetadata: {name: q}\n"
+        "spec:\n  program: {source: \"OPENQASM 3;\\nqubit q;\"}\n"
+        "---\n" HEAD "kind: Function\nmetadata: {name: f}\nspec:\n"
+        "  runtime: python3.12\n  handler: app.handler\n  code: {path: src}\n";
+    for (int keep = 0; keep < 2; keep++) {
+        loaded l;
+        fb_spec_set_new(&l.set);
+        fbi_spec_set_keep_texts(l.set, keep);
+        l.diag = fb_diag_new();
+        l.add = fb_spec_set_add_buffer(l.set, "w.yaml", docs, strlen(docs), tmpdir, l.diag);
+        l.fin = fb_spec_set_finish(l.set, l.diag);
+        ASSERT_VALID(l);
+        ck_assert_uint_eq(fb_spec_count(l.set), 4);
+        for (size_t i = 0; i < 4; i++) {
+            const char *kept = fbi_spec_text_made(l.set, i);
+            if (!keep || i == 3) {
+                ck_assert_ptr_null(kept);
+                continue;
+            }
+            ck_assert_ptr_nonnull(kept);
+            char *t = fbi_spec_text(fbi_spec_doc(l.set, i));
+            ck_assert_str_eq(kept, t);
+            free(t);
+        }
+        /* fb_spec_json gives the kept text itself, and makes the missing one */
+        if (keep) ck_assert_ptr_eq(fb_spec_json(l.set, 0), fbi_spec_text_made(l.set, 0));
+        char *t3 = fbi_spec_text(fbi_spec_doc(l.set, 3));
+        ck_assert_str_eq(fb_spec_json(l.set, 3), t3);
+        free(t3);
+        unload(&l);
+    }
+    rm_tmpdir();
+}
+END_TEST
+
 START_TEST(code_path_hash)
 {
     make_tmpdir();
@@ -2191,6 +2242,7 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, normal_form_units);
     tcase_add_test(tc, hash_stability_and_sensitivity);
     tcase_add_test(tc, code_path_hash);
+    tcase_add_test(tc, kept_texts_are_the_spec_texts);
     tcase_add_test(tc, path_confinement);
     tcase_add_test(tc, program_check);
     tcase_add_test(tc, yaml_line_numbers);
