@@ -1898,8 +1898,11 @@ int fbi_mip_finish(fbi_mipjob *j, int *asg, double deadline)
     pthread_mutex_unlock(&g_left_mu);
     j->lo = lo;
     j->left = 1;
+    /* Once left is set and the lock released, the worker may free j at
+     * its next callback: read what the message needs before that. */
+    int verbose = j->verbose;
     pthread_mutex_unlock(&j->mu);
-    if (j->verbose && deadline > 1) /* not from fbi_mip_cancel */
+    if (verbose && deadline > 1) /* not from fbi_mip_cancel */
         fprintf(stderr, "mip: left the branch and bound at the deadline (its thread stops at its next "
                 "callback)\n");
     return res;
