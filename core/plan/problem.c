@@ -24,14 +24,11 @@ static int region_index(build *bd, const offer_info *of)
     return r;
 }
 
+/* The workloads of tenant named base (fbi_plan_find_wl): sets *first and
+ * *count, returns the first or NULL. */
 static wl *find_wl(model *m, const char *tenant, const char *base, size_t *first, size_t *count)
 {
-    *count = 0;
-    for (size_t i = 0; i < m->nw; i++) {
-        if (strcmp(m->w[i].base, base) || strcmp(m->w[i].tenant, tenant)) continue;
-        if (!*count) *first = i;
-        (*count)++;
-    }
+    *count = fbi_plan_find_wl(m, tenant, base, first);
     return *count ? &m->w[*first] : NULL;
 }
 
