@@ -1039,7 +1039,7 @@ static fb_status aws_usage_verb(fb_driver_ctx *ctx, const char *in_json, char **
 }
 
 /* validate then usage on every placement of one workload (ABI 1.2). */
-static const fbk_eval_ops aws_eval_ops = {aws_validate_in, aws_usage_in};
+static const fbk_eval_ops aws_eval_ops = {aws_validate_in, aws_usage_in, NULL};
 
 static fb_status aws_evaluate(fb_driver_ctx *ctx, const char *in_json, size_t n, fb_diag *const *diags,
                               char **out, fb_diag *diag)

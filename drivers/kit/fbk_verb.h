@@ -185,6 +185,13 @@ int fbk_identity_env_name(const char *name);
 typedef struct fbk_eval_ops {
     fb_status (*validate)(fb_driver_ctx *ctx, json_t *in, fb_diag *diag);
     fb_status (*usage)(fb_driver_ctx *ctx, json_t *in, json_t **usage, fb_diag *diag);
+    /* Optional (NULL: validate, then usage): both in one, for a driver
+     * whose usage would only repeat the checks validate made. Must give
+     * exactly what validate then usage give (the same diagnostics on diag,
+     * the same usage document): *refused 1 with validate's status when
+     * validate refuses, else *refused 0 with usage's status and *usage
+     * (new) on FB_OK. */
+    fb_status (*validate_usage)(fb_driver_ctx *ctx, json_t *in, json_t **usage, int *refused, fb_diag *diag);
 } fbk_eval_ops;
 
 /* The evaluate verb (core/fedbroker/driver.h) from a driver's validate and

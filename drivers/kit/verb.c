@@ -332,12 +332,22 @@ fb_status fbk_evaluate(const fb_host *host, const char *drv, const fbk_eval_ops 
     for (size_t i = 0; i < n && !bad; i++) {
         if (i) fbk_buf_putc(&b, ',');
         json_object_set(one, "placement", json_array_get(pls, i));
-        if (ops->validate(ctx, one, diags[i]) != FB_OK) {
+        json_t *u = NULL;
+        fb_status st;
+        if (ops->validate_usage) {
+            int refused = 0;
+            st = ops->validate_usage(ctx, one, &u, &refused, diags[i]);
+            if (refused) {
+                json_decref(u);
+                fbk_buf_puts(&b, "false");
+                continue;
+            }
+        } else if (ops->validate(ctx, one, diags[i]) != FB_OK) {
             fbk_buf_puts(&b, "false");
             continue;
+        } else {
+            st = ops->usage(ctx, one, &u, diags[i]);
         }
-        json_t *u = NULL;
-        fb_status st = ops->usage(ctx, one, &u, diags[i]);
         if (st != FB_OK || !u) {
             json_decref(u);
             fbk_buf_puts(&b, "null");

@@ -491,7 +491,23 @@ static fb_status ev_usage(fb_driver_ctx *ctx, json_t *in, json_t **usage, fb_dia
     return FB_OK;
 }
 
-static const fbk_eval_ops ev_ops = {ev_validate, ev_usage};
+static const fbk_eval_ops ev_ops = {ev_validate, ev_usage, NULL};
+
+/* The same two verbs through validate_usage (as a driver whose usage would
+ * repeat validate's checks gives them): fbk_evaluate must write false for
+ * a refusal, null for a usage that failed, the document otherwise, each
+ * with its diagnostics, exactly as it does from the two. Its own usage
+ * call is made only after validate passed, so a wrong dispatch (a usage
+ * document after a refusal, or false for a failed usage) shows in the
+ * results. */
+static fb_status ev_validate_usage(fb_driver_ctx *ctx, json_t *in, json_t **usage, int *refused, fb_diag *diag)
+{
+    fb_status st = ev_validate(ctx, in, diag);
+    *refused = st != FB_OK;
+    return st != FB_OK ? st : ev_usage(ctx, in, usage, diag);
+}
+
+static const fbk_eval_ops ev_ops_both = {NULL, NULL, ev_validate_usage};
 
 /* What evaluate must answer: the whole input parsed by json_loads, then
  * validate and usage per placement, {"results"} written at once. */
@@ -522,17 +538,19 @@ static char *ev_reference(const char *in_json, size_t n, char ***notes)
     return text;
 }
 
-/* fbk_evaluate's output and diagnostics are the reference's, byte for byte. */
+/* fbk_evaluate's output and diagnostics are the reference's, byte for
+ * byte, from validate and usage and from validate_usage. */
 static void ev_check(const char *in_json, size_t n)
 {
     char **notes;
     char *want = ev_reference(in_json, n, &notes);
-    for (int round = 0; round < 2; round++) { /* the second reads its placements from the cache */
+    for (int round = 0; round < 4; round++) { /* rounds 1 and 3 read their placements from the cache */
+        const fbk_eval_ops *ops = round < 2 ? &ev_ops : &ev_ops_both;
         fb_diag **diags = calloc(n, sizeof *diags);
         for (size_t i = 0; i < n; i++) diags[i] = fb_diag_new();
         fb_diag *d = fb_diag_new();
         char *out = NULL;
-        ck_assert_int_eq(fbk_evaluate(fb_host_table(), "test", &ev_ops, NULL, in_json, n, diags, &out, d), FB_OK);
+        ck_assert_int_eq(fbk_evaluate(fb_host_table(), "test", ops, NULL, in_json, n, diags, &out, d), FB_OK);
         ck_assert_str_eq(out, want);
         for (size_t i = 0; i < n; i++) {
             ck_assert_uint_ge(fb_diag_count(diags[i]), 1);
