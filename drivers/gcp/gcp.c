@@ -507,16 +507,24 @@ static fb_status gcp_usage(fb_driver_ctx *ctx, const char *in_json, char **out, 
  * passed, gcp_check found no error, so the quiet check usage begins with
  * would find none either (on the same input: validate's secret mapping is
  * idempotent) and add nothing to diag; usage is then the document of the
- * workload and shape validate read, with no note. */
+ * workload and shape validate read, with no note. The document reads of
+ * the shape only what the key below holds (gcp_usage_doc), so the call's
+ * placements with the same key (a service's regions of one price group)
+ * share it. */
 static fb_status gcp_validate_usage_in(fb_driver_ctx *ctx, json_t *in, json_t **usage, int *refused,
-                                       fb_diag *diag)
+                                       fbk_eval_memo *memo, fb_diag *diag)
 {
     fbk_wl wl;
     gcp_shape sh;
     fb_status st = validate_checked(ctx, in, &wl, &sh, diag);
     *refused = st != FB_OK;
     if (st != FB_OK) return st;
+    char key[160];
+    snprintf(key, sizeof key, "%d %d %s %lld %lld %lld %lld %lld", (int)sh.svc, sh.instance_based,
+             sh.region ? sh.region->tier : "-", sh.cpu_m, sh.mem_mib, sh.eph_mib, sh.conc, sh.min_instances);
+    if ((*usage = fbk_eval_memo_get(memo, key))) return FB_OK;
     *usage = gcp_usage_doc(&wl, &sh);
+    fbk_eval_memo_put(memo, key, *usage);
     return FB_OK;
 }
 

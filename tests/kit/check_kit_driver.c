@@ -500,11 +500,23 @@ static const fbk_eval_ops ev_ops = {ev_validate, ev_usage, NULL};
  * call is made only after validate passed, so a wrong dispatch (a usage
  * document after a refusal, or false for a failed usage) shows in the
  * results. */
-static fb_status ev_validate_usage(fb_driver_ctx *ctx, json_t *in, json_t **usage, int *refused, fb_diag *diag)
+static fb_status ev_validate_usage(fb_driver_ctx *ctx, json_t *in, json_t **usage, int *refused,
+                                   fbk_eval_memo *memo, fb_diag *diag)
 {
     fb_status st = ev_validate(ctx, in, diag);
     *refused = st != FB_OK;
-    return st != FB_OK ? st : ev_usage(ctx, in, usage, diag);
+    if (st != FB_OK) return st;
+    /* the document depends on the offer's tier (and the call's workload
+     * and mode): placements of one tier share it through the memo, as
+     * gcp's regions of one price group do */
+    json_t *pl = json_object_get(in, "placement");
+    const char *r = json_string_value(json_object_get(pl, "region"));
+    const char *tier = json_string_value(json_object_get(json_object_get(pl, "offer"), "tier"));
+    if ((r && !strcmp(r, "fail")) || !tier) return ev_usage(ctx, in, usage, diag);
+    if ((*usage = fbk_eval_memo_get(memo, tier))) return FB_OK;
+    st = ev_usage(ctx, in, usage, diag);
+    if (st == FB_OK) fbk_eval_memo_put(memo, tier, *usage);
+    return st;
 }
 
 static const fbk_eval_ops ev_ops_both = {NULL, NULL, ev_validate_usage};
@@ -596,6 +608,39 @@ START_TEST(evaluate_forms)
 }
 END_TEST
 
+/* The memo keeps the last FBK_EVAL_MEMO documents by key, shared (the
+ * same value, a new reference), the oldest dropped first. */
+START_TEST(evaluate_memo)
+{
+    fbk_eval_memo m = {{0}, {0}, 0, 0};
+    json_t *docs[FBK_EVAL_MEMO + 2];
+    char key[16];
+    for (int i = 0; i < FBK_EVAL_MEMO + 2; i++) {
+        docs[i] = json_pack("{s:i}", "i", i);
+        snprintf(key, sizeof key, "k%d", i);
+        ck_assert_ptr_null(fbk_eval_memo_get(&m, key));
+        fbk_eval_memo_put(&m, key, docs[i]);
+    }
+    for (int i = 0; i < FBK_EVAL_MEMO + 2; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        json_t *got = fbk_eval_memo_get(&m, key);
+        if (i < 2) {
+            ck_assert_ptr_null(got);
+            ck_assert_int_eq(docs[i]->refcount, 1); /* the memo let its reference go */
+        } else {
+            ck_assert_ptr_eq(got, docs[i]);
+            ck_assert_int_eq(docs[i]->refcount, 3); /* ours, the memo's, got's */
+            json_decref(got);
+        }
+    }
+    for (size_t i = 0; i < m.n; i++) {
+        free(m.key[i]);
+        json_decref(m.doc[i]);
+    }
+    for (int i = 0; i < FBK_EVAL_MEMO + 2; i++) json_decref(docs[i]);
+}
+END_TEST
+
 START_TEST(evaluate_refusals)
 {
     static const char *const bad[] = {
@@ -682,6 +727,7 @@ int main(void)
     tcase_set_timeout(e, 30);
     tcase_add_test(e, evaluate_forms);
     tcase_add_test(e, evaluate_refusals);
+    tcase_add_test(e, evaluate_memo);
     tcase_add_test(e, evaluate_threads);
     suite_add_tcase(s, e);
     return fbt_run(s);
