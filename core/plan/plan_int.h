@@ -345,6 +345,8 @@ typedef struct build {
     const char **offer_labels; /* borrowed, by the solver's offer index */
     size_t noffers;
     int *sp_of;             /* by offer_info.idx: the solver's offer index, or -1 */
+    int *region_of;         /* by offer_info.idx: the solver's region index, or -1
+                               (region_index: the links ask it for every pair of candidates) */
     jlink *links;
     size_t nlinks;
 } build;
