@@ -142,29 +142,18 @@ static size_t budget_members(const model *m, const budget_ref *br, size_t **out)
         (*out)[n++] = br->w;
         return n;
     }
-    model *mm = (model *)m; /* the index is a cache: built once, then only read */
-    if (!mm->wl_keys) {
-        mm->wl_keys = fbi_xcalloc(m->nw ? m->nw : 1, sizeof *mm->wl_keys);
-        for (size_t i = 0; i < m->nw; i++) {
-            mm->wl_keys[i] = fbi_xasprintf("%s\x1f%s", m->w[i].tenant, m->w[i].base);
-            fbi_smap_put(&mm->wl_by_name, mm->wl_keys[i], i, NULL);
-        }
-    }
     const char *tenant = jstr(br->fed, "tenant");
     size_t k, cap = 0;
     json_t *name;
     json_array_foreach(json_object_get(br->fed, "workloads"), k, name) {
-        char *key = fbi_xasprintf("%s\x1f%s", tenant, json_string_value(name));
-        size_t i;
-        if (fbi_smap_get(&m->wl_by_name, key, &i))
-            for (; i < m->nw && !strcmp(m->wl_keys[i], key); i++) {
-                if (n == cap) {
-                    cap = cap ? 2 * cap : 16;
-                    *out = fbi_xrealloc(*out, cap * sizeof **out);
-                }
-                (*out)[n++] = i;
+        size_t first = 0, cnt = fbi_plan_find_wl(m, tenant, json_string_value(name), &first);
+        for (size_t r = 0; r < cnt; r++) {
+            if (n == cap) {
+                cap = cap ? 2 * cap : 16;
+                *out = fbi_xrealloc(*out, cap * sizeof **out);
             }
-        free(key);
+            (*out)[n++] = first + r;
+        }
     }
     return n;
 }

@@ -106,6 +106,27 @@ void fbi_plan_model_free(model *m)
     fbi_catalog_free(m->cat);
 }
 
+size_t fbi_plan_find_wl(const model *m, const char *tenant, const char *base, size_t *first)
+{
+    if (!base || !tenant) return 0;
+    model *mm = (model *)m; /* the index is a cache: built once, then only read */
+    if (!mm->wl_keys) {
+        mm->wl_keys = fbi_xcalloc(m->nw ? m->nw : 1, sizeof *mm->wl_keys);
+        for (size_t i = 0; i < m->nw; i++) {
+            mm->wl_keys[i] = fbi_xasprintf("%s\x1f%s", m->w[i].tenant, m->w[i].base);
+            fbi_smap_put(&mm->wl_by_name, mm->wl_keys[i], i, NULL);
+        }
+    }
+    char *key = fbi_xasprintf("%s\x1f%s", tenant, base);
+    size_t i, n = 0;
+    if (fbi_smap_get(&m->wl_by_name, key, &i)) {
+        *first = i;
+        while (i + n < m->nw && !strcmp(m->wl_keys[i + n], key)) n++;
+    }
+    free(key);
+    return n;
+}
+
 /* The reason a solve adds, formatted from what the solve kept (so a
  * candidate shared by many workloads carries no text of its own). */
 const char *fbi_plan_opt_reason(const model *m, const wl *w, const option *op, char *buf)

@@ -293,8 +293,8 @@ typedef struct model {
     int need_credit;
     size_t budget_solves; /* the last budget search's solves (0: none was needed) */
     int skip_fed_budgets; /* fbi_plan_build_problem leaves the federations' budgets out */
-    /* "tenant\x1fbase" -> the first of its workloads (budget.c, built on
-     * first use; replicas follow their first) */
+    /* "tenant\x1fbase" -> the first of its workloads (fbi_plan_find_wl,
+     * built on first use; replicas follow their first) */
     fbi_smap wl_by_name;
     char **wl_keys;
     fbi_plan_memo *memo; /* look-ups made once (lookup.c); mutable under a const model */
@@ -345,6 +345,8 @@ typedef struct build {
     const char **offer_labels; /* borrowed, by the solver's offer index */
     size_t noffers;
     int *sp_of;             /* by offer_info.idx: the solver's offer index, or -1 */
+    int *region_of;         /* by offer_info.idx: the solver's region index, or -1
+                               (region_index: the links ask it for every pair of candidates) */
     jlink *links;
     size_t nlinks;
 } build;
@@ -383,6 +385,13 @@ int fbi_plan_option_lines(model *m, const shape *sh, option *op);
 int64_t fbi_plan_scaled(const shape *sh, int64_t qty);
 /* Frees the workloads, shapes, offers and the catalog. */
 void fbi_plan_model_free(model *m);
+/* The workloads of tenant named base (a spread workload's replicas, a
+ * hybrid's parts: consecutive in m->w): returns how many, and sets *first
+ * to the first when there are any. Through an index of m->w built on the
+ * first call (m->wl_by_name; the model is otherwise only read), so not
+ * concurrently with another call on the same model before that one
+ * returns; base may be NULL (none). */
+size_t fbi_plan_find_wl(const model *m, const char *tenant, const char *base, size_t *first);
 
 /* ---- usage.c: the drivers' usage documents, read once ---- */
 /* One line of a usage document; strings borrowed from the document. */

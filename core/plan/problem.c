@@ -15,23 +15,21 @@
 /* The solver's index of op's region, added on first use. */
 static int region_index(build *bd, const offer_info *of)
 {
+    if (bd->region_of[of->idx] >= 0) return bd->region_of[of->idx];
     size_t v;
-    if (fbi_smap_get(&bd->region_idx, of->key, &v)) return (int)v;
+    if (fbi_smap_get(&bd->region_idx, of->key, &v)) return bd->region_of[of->idx] = (int)v;
     char *err = NULL;
     int r = fbi_problem_add_region(bd->p, of->key, of->price_provider, &err);
     free(err);
     fbi_smap_put(&bd->region_idx, of->key, (size_t)r, NULL);
-    return r;
+    return bd->region_of[of->idx] = r;
 }
 
+/* The workloads of tenant named base (fbi_plan_find_wl): sets *first and
+ * *count, returns the first or NULL. */
 static wl *find_wl(model *m, const char *tenant, const char *base, size_t *first, size_t *count)
 {
-    *count = 0;
-    for (size_t i = 0; i < m->nw; i++) {
-        if (strcmp(m->w[i].base, base) || strcmp(m->w[i].tenant, tenant)) continue;
-        if (!*count) *first = i;
-        (*count)++;
-    }
+    *count = fbi_plan_find_wl(m, tenant, base, first);
     return *count ? &m->w[*first] : NULL;
 }
 
@@ -108,7 +106,8 @@ void fbi_plan_build_problem(model *m, build *bd)
     char *err = NULL;
     bd->p = fbi_problem_new();
     bd->sp_of = fbi_xcalloc(m->noffers ? m->noffers : 1, sizeof *bd->sp_of);
-    for (size_t k = 0; k < m->noffers; k++) bd->sp_of[k] = -1;
+    bd->region_of = fbi_xcalloc(m->noffers ? m->noffers : 1, sizeof *bd->region_of);
+    for (size_t k = 0; k < m->noffers; k++) bd->sp_of[k] = bd->region_of[k] = -1;
     for (size_t i = 0; i < m->nw; i++) {
         wl *w = &m->w[i];
         int64_t demand = 0;
@@ -393,6 +392,7 @@ void fbi_plan_build_free(build *bd)
     fbi_smap_free(&bd->offer_idx);
     free(bd->offer_labels);
     free(bd->sp_of);
+    free(bd->region_of);
     free(bd->links);
 }
 

@@ -1038,8 +1038,27 @@ static fb_status aws_usage_verb(fb_driver_ctx *ctx, const char *in_json, char **
     return st;
 }
 
+/* validate then usage (fbk_eval_ops.validate_usage). aws_usage reads
+ * the input's workload and hoursPerMonth only (not the placement: Lambda
+ * and Fargate are priced the same way in every region, the region's
+ * prices are the broker's) and adds a diagnostic only when it fails, so
+ * every placement of one evaluate call that validate passes gets the same
+ * document: made once, then shared (a failure is not kept, so each
+ * placement reports its own). */
+static fb_status aws_validate_usage_in(fb_driver_ctx *ctx, json_t *in, json_t **usage, int *refused,
+                                       fbk_eval_memo *memo, fb_diag *diag)
+{
+    fb_status st = aws_validate_in(ctx, in, diag);
+    *refused = st != FB_OK;
+    if (st != FB_OK) return st;
+    if ((*usage = fbk_eval_memo_get(memo, "usage"))) return FB_OK;
+    st = aws_usage_in(ctx, in, usage, diag);
+    if (st == FB_OK) fbk_eval_memo_put(memo, "usage", *usage);
+    return st;
+}
+
 /* validate then usage on every placement of one workload (ABI 1.2). */
-static const fbk_eval_ops aws_eval_ops = {aws_validate_in, aws_usage_in};
+static const fbk_eval_ops aws_eval_ops = {aws_validate_in, aws_usage_in, aws_validate_usage_in};
 
 static fb_status aws_evaluate(fb_driver_ctx *ctx, const char *in_json, size_t n, fb_diag *const *diags,
                               char **out, fb_diag *diag)

@@ -394,8 +394,9 @@ static fb_status check_deploy(fb_driver_ctx *ctx, const json_t *in, const fbk_wl
 }
 
 /* Every problem at once, with pointers; nothing is rendered. In dry-run
- * and apply mode also what deploying needs. */
-static fb_status gcp_validate_in(fb_driver_ctx *ctx, json_t *in, fb_diag *diag)
+ * and apply mode also what deploying needs. *wl and *sh: what the checks
+ * read (borrowing from in), for a usage that follows (validate_usage). */
+static fb_status validate_checked(fb_driver_ctx *ctx, json_t *in, fbk_wl *wlp, gcp_shape *shp, fb_diag *diag)
 {
     fbk_ck ck = checker(diag);
     fbk_wl wl;
@@ -421,7 +422,16 @@ static fb_status gcp_validate_in(fb_driver_ctx *ctx, json_t *in, fb_diag *diag)
     fb_status st = rc == 0 ? FB_OK : FB_INVALID;
     if (rc == 0 && mode && (!strcmp(mode, "apply") || !strcmp(mode, "dry-run")))
         st = check_deploy(ctx, in, &wl, &sh, 1, &ck);
+    *wlp = wl;
+    *shp = sh;
     return st;
+}
+
+static fb_status gcp_validate_in(fb_driver_ctx *ctx, json_t *in, fb_diag *diag)
+{
+    fbk_wl wl;
+    gcp_shape sh;
+    return validate_checked(ctx, in, &wl, &sh, diag);
 }
 
 static fb_status gcp_validate(fb_driver_ctx *ctx, const char *in_json, fb_diag *diag)
@@ -493,8 +503,33 @@ static fb_status gcp_usage(fb_driver_ctx *ctx, const char *in_json, char **out, 
     return fbk_emit(&ck, u, out);
 }
 
+/* validate then usage (fbk_eval_ops.validate_usage): once validate has
+ * passed, gcp_check found no error, so the quiet check usage begins with
+ * would find none either (on the same input: validate's secret mapping is
+ * idempotent) and add nothing to diag; usage is then the document of the
+ * workload and shape validate read, with no note. The document reads of
+ * the shape only what the key below holds (gcp_usage_doc), so the call's
+ * placements with the same key (a service's regions of one price group)
+ * share it. */
+static fb_status gcp_validate_usage_in(fb_driver_ctx *ctx, json_t *in, json_t **usage, int *refused,
+                                       fbk_eval_memo *memo, fb_diag *diag)
+{
+    fbk_wl wl;
+    gcp_shape sh;
+    fb_status st = validate_checked(ctx, in, &wl, &sh, diag);
+    *refused = st != FB_OK;
+    if (st != FB_OK) return st;
+    char key[160];
+    snprintf(key, sizeof key, "%d %d %s %lld %lld %lld %lld %lld", (int)sh.svc, sh.instance_based,
+             sh.region ? sh.region->tier : "-", sh.cpu_m, sh.mem_mib, sh.eph_mib, sh.conc, sh.min_instances);
+    if ((*usage = fbk_eval_memo_get(memo, key))) return FB_OK;
+    *usage = gcp_usage_doc(&wl, &sh);
+    fbk_eval_memo_put(memo, key, *usage);
+    return FB_OK;
+}
+
 /* validate then usage on every placement of one workload (ABI 1.2). */
-static const fbk_eval_ops gcp_eval_ops = {gcp_validate_in, gcp_usage_in};
+static const fbk_eval_ops gcp_eval_ops = {gcp_validate_in, gcp_usage_in, gcp_validate_usage_in};
 
 static fb_status gcp_evaluate(fb_driver_ctx *ctx, const char *in_json, size_t n, fb_diag *const *diags,
                               char **out, fb_diag *diag)

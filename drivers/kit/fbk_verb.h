@@ -182,9 +182,36 @@ int fbk_identity_env_name(const char *name);
  * read: in is {"workload", "placement", "hoursPerMonth", "mode"}
  * (borrowed; neither may change it, but for fbk_map_portable_secrets'
  * idempotent rewrite). usage sets *usage (new) on FB_OK. */
+/* The usage documents one evaluate call has made, by a key the driver
+ * writes from everything its document depends on besides the call's
+ * workload (the same for every placement of the call): placements priced
+ * alike (regions of one price group) share one document instead of
+ * building it again. A document kept here is never changed afterwards.
+ * Made and freed by fbk_evaluate; one thread (the call's). */
+#define FBK_EVAL_MEMO 8
+typedef struct fbk_eval_memo {
+    char *key[FBK_EVAL_MEMO];
+    json_t *doc[FBK_EVAL_MEMO];
+    size_t n, next;
+} fbk_eval_memo;
+
+/* The document kept under key (a new reference), or NULL. */
+json_t *fbk_eval_memo_get(const fbk_eval_memo *m, const char *key);
+/* Keeps doc (borrowed: the memo takes its own reference) under key (copied);
+ * the oldest goes when the memo is full. */
+void fbk_eval_memo_put(fbk_eval_memo *m, const char *key, json_t *doc);
+
 typedef struct fbk_eval_ops {
     fb_status (*validate)(fb_driver_ctx *ctx, json_t *in, fb_diag *diag);
     fb_status (*usage)(fb_driver_ctx *ctx, json_t *in, json_t **usage, fb_diag *diag);
+    /* Optional (NULL: validate, then usage): both in one, for a driver
+     * whose usage would only repeat the checks validate made. Must give
+     * exactly what validate then usage give (the same diagnostics on diag,
+     * the same usage document): *refused 1 with validate's status when
+     * validate refuses, else *refused 0 with usage's status and *usage
+     * (new) on FB_OK. memo: the call's documents (fbk_eval_memo). */
+    fb_status (*validate_usage)(fb_driver_ctx *ctx, json_t *in, json_t **usage, int *refused,
+                                fbk_eval_memo *memo, fb_diag *diag);
 } fbk_eval_ops;
 
 /* The evaluate verb (core/fedbroker/driver.h) from a driver's validate and

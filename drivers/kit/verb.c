@@ -268,6 +268,41 @@ static json_t *placements_value(const char *s, size_t n)
     return v;
 }
 
+json_t *fbk_eval_memo_get(const fbk_eval_memo *m, const char *key)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (!strcmp(m->key[i], key)) return json_incref(m->doc[i]);
+    return NULL;
+}
+
+void fbk_eval_memo_put(fbk_eval_memo *m, const char *key, json_t *doc)
+{
+    char *k = strdup(key);
+    if (!k || !doc) { /* out of memory: the document is built again next time */
+        free(k);
+        return;
+    }
+    size_t at;
+    if (m->n < FBK_EVAL_MEMO) {
+        at = m->n++;
+    } else {
+        at = m->next;
+        m->next = (m->next + 1) % FBK_EVAL_MEMO;
+        free(m->key[at]);
+        json_decref(m->doc[at]);
+    }
+    m->key[at] = k;
+    m->doc[at] = json_incref(doc);
+}
+
+static void eval_memo_clear(fbk_eval_memo *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->key[i]);
+        json_decref(m->doc[i]);
+    }
+}
+
 /* evaluate's input with "placements" from the cache: 0 with *in (its
  * "placements" member null) and *pls (new references), or -1 when the
  * input must be parsed whole. */
@@ -328,16 +363,27 @@ fb_status fbk_evaluate(const fb_host *host, const char *drv, const fbk_eval_ops 
     fbk_buf_init(&b);
     fbk_buf_puts(&b, "{\"results\":[");
     eval_seen seen = {{0}, {0}, 0, 0};
+    fbk_eval_memo memo = {{0}, {0}, 0, 0};
     int bad = 0;
     for (size_t i = 0; i < n && !bad; i++) {
         if (i) fbk_buf_putc(&b, ',');
         json_object_set(one, "placement", json_array_get(pls, i));
-        if (ops->validate(ctx, one, diags[i]) != FB_OK) {
+        json_t *u = NULL;
+        fb_status st;
+        if (ops->validate_usage) {
+            int refused = 0;
+            st = ops->validate_usage(ctx, one, &u, &refused, &memo, diags[i]);
+            if (refused) {
+                json_decref(u);
+                fbk_buf_puts(&b, "false");
+                continue;
+            }
+        } else if (ops->validate(ctx, one, diags[i]) != FB_OK) {
             fbk_buf_puts(&b, "false");
             continue;
+        } else {
+            st = ops->usage(ctx, one, &u, diags[i]);
         }
-        json_t *u = NULL;
-        fb_status st = ops->usage(ctx, one, &u, diags[i]);
         if (st != FB_OK || !u) {
             json_decref(u);
             fbk_buf_puts(&b, "null");
@@ -347,6 +393,7 @@ fb_status fbk_evaluate(const fb_host *host, const char *drv, const fbk_eval_ops 
     }
     fbk_buf_puts(&b, "]}");
     seen_clear(&seen);
+    eval_memo_clear(&memo);
     json_decref(one);
     json_decref(pls);
     json_decref(in);

@@ -491,7 +491,35 @@ static fb_status ev_usage(fb_driver_ctx *ctx, json_t *in, json_t **usage, fb_dia
     return FB_OK;
 }
 
-static const fbk_eval_ops ev_ops = {ev_validate, ev_usage};
+static const fbk_eval_ops ev_ops = {ev_validate, ev_usage, NULL};
+
+/* The same two verbs through validate_usage (as a driver whose usage would
+ * repeat validate's checks gives them): fbk_evaluate must write false for
+ * a refusal, null for a usage that failed, the document otherwise, each
+ * with its diagnostics, exactly as it does from the two. Its own usage
+ * call is made only after validate passed, so a wrong dispatch (a usage
+ * document after a refusal, or false for a failed usage) shows in the
+ * results. */
+static fb_status ev_validate_usage(fb_driver_ctx *ctx, json_t *in, json_t **usage, int *refused,
+                                   fbk_eval_memo *memo, fb_diag *diag)
+{
+    fb_status st = ev_validate(ctx, in, diag);
+    *refused = st != FB_OK;
+    if (st != FB_OK) return st;
+    /* the document depends on the offer's tier (and the call's workload
+     * and mode): placements of one tier share it through the memo, as
+     * gcp's regions of one price group do */
+    json_t *pl = json_object_get(in, "placement");
+    const char *r = json_string_value(json_object_get(pl, "region"));
+    const char *tier = json_string_value(json_object_get(json_object_get(pl, "offer"), "tier"));
+    if ((r && !strcmp(r, "fail")) || !tier) return ev_usage(ctx, in, usage, diag);
+    if ((*usage = fbk_eval_memo_get(memo, tier))) return FB_OK;
+    st = ev_usage(ctx, in, usage, diag);
+    if (st == FB_OK) fbk_eval_memo_put(memo, tier, *usage);
+    return st;
+}
+
+static const fbk_eval_ops ev_ops_both = {NULL, NULL, ev_validate_usage};
 
 /* What evaluate must answer: the whole input parsed by json_loads, then
  * validate and usage per placement, {"results"} written at once. */
@@ -522,17 +550,19 @@ static char *ev_reference(const char *in_json, size_t n, char ***notes)
     return text;
 }
 
-/* fbk_evaluate's output and diagnostics are the reference's, byte for byte. */
+/* fbk_evaluate's output and diagnostics are the reference's, byte for
+ * byte, from validate and usage and from validate_usage. */
 static void ev_check(const char *in_json, size_t n)
 {
     char **notes;
     char *want = ev_reference(in_json, n, &notes);
-    for (int round = 0; round < 2; round++) { /* the second reads its placements from the cache */
+    for (int round = 0; round < 4; round++) { /* rounds 1 and 3 read their placements from the cache */
+        const fbk_eval_ops *ops = round < 2 ? &ev_ops : &ev_ops_both;
         fb_diag **diags = calloc(n, sizeof *diags);
         for (size_t i = 0; i < n; i++) diags[i] = fb_diag_new();
         fb_diag *d = fb_diag_new();
         char *out = NULL;
-        ck_assert_int_eq(fbk_evaluate(fb_host_table(), "test", &ev_ops, NULL, in_json, n, diags, &out, d), FB_OK);
+        ck_assert_int_eq(fbk_evaluate(fb_host_table(), "test", ops, NULL, in_json, n, diags, &out, d), FB_OK);
         ck_assert_str_eq(out, want);
         for (size_t i = 0; i < n; i++) {
             ck_assert_uint_ge(fb_diag_count(diags[i]), 1);
@@ -575,6 +605,39 @@ START_TEST(evaluate_forms)
         ev_check(in, 2);
         free(in);
     }
+}
+END_TEST
+
+/* The memo keeps the last FBK_EVAL_MEMO documents by key, shared (the
+ * same value, a new reference), the oldest dropped first. */
+START_TEST(evaluate_memo)
+{
+    fbk_eval_memo m = {{0}, {0}, 0, 0};
+    json_t *docs[FBK_EVAL_MEMO + 2];
+    char key[16];
+    for (int i = 0; i < FBK_EVAL_MEMO + 2; i++) {
+        docs[i] = json_pack("{s:i}", "i", i);
+        snprintf(key, sizeof key, "k%d", i);
+        ck_assert_ptr_null(fbk_eval_memo_get(&m, key));
+        fbk_eval_memo_put(&m, key, docs[i]);
+    }
+    for (int i = 0; i < FBK_EVAL_MEMO + 2; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        json_t *got = fbk_eval_memo_get(&m, key);
+        if (i < 2) {
+            ck_assert_ptr_null(got);
+            ck_assert_int_eq(docs[i]->refcount, 1); /* the memo let its reference go */
+        } else {
+            ck_assert_ptr_eq(got, docs[i]);
+            ck_assert_int_eq(docs[i]->refcount, 3); /* ours, the memo's, got's */
+            json_decref(got);
+        }
+    }
+    for (size_t i = 0; i < m.n; i++) {
+        free(m.key[i]);
+        json_decref(m.doc[i]);
+    }
+    for (int i = 0; i < FBK_EVAL_MEMO + 2; i++) json_decref(docs[i]);
 }
 END_TEST
 
@@ -664,6 +727,7 @@ int main(void)
     tcase_set_timeout(e, 30);
     tcase_add_test(e, evaluate_forms);
     tcase_add_test(e, evaluate_refusals);
+    tcase_add_test(e, evaluate_memo);
     tcase_add_test(e, evaluate_threads);
     suite_add_tcase(s, e);
     return fbt_run(s);
