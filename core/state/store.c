@@ -4,9 +4,8 @@
  * half-applied migration cannot exist, and two processes opening a fresh
  * home at once cannot both create the tables (a new store gets the final
  * schema from one script, fresh_schema, in that same transaction). Before
- * migrating an existing
- * state it is copied to backups/ (the online backup API); on every open
- * PRAGMA quick_check refuses a damaged file. */
+ * migrating an existing state it is copied to backups/ (the online backup
+ * API); on every open PRAGMA quick_check refuses a damaged file. */
 #include "config.h"
 #include "fedbroker/fedbroker.h"
 #include "state/state.h"

@@ -1,7 +1,7 @@
 /* check_store.c - the SQLite store: migrations and the fresh schema that
- * must equal them, WAL, round trips, refusal of
- * a newer schema, that a crash between intent and outcome is visible, the
- * batched writer a parallel apply uses, and the state lock. */
+ * must equal them, WAL, round trips, refusal of a newer schema, that a
+ * crash between intent and outcome is visible, the batched writer a
+ * parallel apply uses, and the state lock. */
 #include "config.h"
 #include "../lib/fbtest.h"
 #include "fedbroker/fedbroker.h"
