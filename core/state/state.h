@@ -18,6 +18,12 @@ struct sqlite3 *fbi_store_db(fb_store *s);
 /* borrowed: the path of the store's file. */
 const char *fbi_store_path(fb_store *s);
 
+/* The number of schema migrations, and the SQL of migration i (0-based,
+ * borrowed static text; NULL out of range): for the test that proves a
+ * fresh store equal to one built by replaying them. Not for modules. */
+int fbi_store_migration_count(void);
+const char *fbi_store_migration_sql(int i);
+
 /* The directory of the backups of state_path (new): backups/ next to it. */
 char *fbi_store_backup_dir(const char *state_path);
 /* The newest backup of state_path (new path), or NULL when none. */

@@ -2,9 +2,10 @@
  * numbered migrations, applied together with the version check inside one
  * BEGIN IMMEDIATE transaction, so an old state.db is upgraded in place, a
  * half-applied migration cannot exist, and two processes opening a fresh
- * home at once cannot both create the tables. Before migrating an existing
- * state it is copied to backups/ (the online backup API); on every open
- * PRAGMA quick_check refuses a damaged file. */
+ * home at once cannot both create the tables (a new store gets the final
+ * schema from one script, fresh_schema, in that same transaction). Before
+ * migrating an existing state it is copied to backups/ (the online backup
+ * API); on every open PRAGMA quick_check refuses a damaged file. */
 #include "config.h"
 #include "fedbroker/fedbroker.h"
 #include "state/state.h"
@@ -193,6 +194,100 @@ static const char *const migrations[] = {
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
 
+/* The schema the migrations above produce, for a new, empty store: the
+ * tables as migration 10 leaves them, in one script. Replaying the ten
+ * migrations cost fb_store_open on a new home 30.6 M instructions (each
+ * ALTER TABLE makes SQLite parse the whole schema again), this 4.5 M
+ * (bench/README-k8s.md, "Stop 25: store25"). It is not a second source of
+ * truth to keep in step by hand alone: tests/state/check_store.c
+ * (fresh_schema_equals_migrations) builds a store from every older
+ * version, and one by replaying every migration, and fails when any of
+ * them differs from a store made from this script (tables, columns,
+ * defaults, constraints, indexes, triggers, rows, user_version). A new
+ * migration therefore changes this script too, and FRESH_SCHEMA_VERSION. */
+#define FRESH_SCHEMA_VERSION 10
+static const char fresh_schema[] =
+    "CREATE TABLE workloads ("
+    "  tenant TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,"
+    "  spec_json TEXT NOT NULL, spec_hash TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+    "  PRIMARY KEY (tenant, name));"
+    "CREATE TABLE plans ("
+    "  id INTEGER PRIMARY KEY, created_at TEXT NOT NULL,"
+    "  plan_json TEXT NOT NULL, total_micro_usd INTEGER NOT NULL);"
+    "CREATE TABLE deployments ("
+    "  tenant TEXT NOT NULL, workload TEXT NOT NULL, provider TEXT NOT NULL,"
+    "  service TEXT NOT NULL, region TEXT NOT NULL, state TEXT NOT NULL,"
+    "  state_json TEXT NOT NULL DEFAULT '{}',"
+    "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, spec_json TEXT, federation TEXT,"
+    " identity_callers TEXT,"
+    "  PRIMARY KEY (tenant, workload, provider, region));"
+    "CREATE TABLE resources ("
+    "  id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, workload TEXT NOT NULL,"
+    "  provider TEXT NOT NULL, type TEXT NOT NULL, cloud_id TEXT NOT NULL,"
+    "  region TEXT, resource_json TEXT NOT NULL, created_at TEXT NOT NULL,"
+    "  UNIQUE (provider, type, cloud_id));"
+    "CREATE TABLE journal ("
+    "  id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, ended_at TEXT,"
+    "  op TEXT NOT NULL, tenant TEXT, workload TEXT, provider TEXT,"
+    "  phase TEXT NOT NULL CHECK (phase = 'intent' OR phase = 'done' OR phase = 'failed'),"
+    "  detail_json TEXT NOT NULL DEFAULT '{}');"
+    "CREATE INDEX journal_phase ON journal(phase);"
+    "CREATE TABLE results ("
+    "  id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, workload TEXT NOT NULL,"
+    "  kind TEXT NOT NULL, result_json TEXT NOT NULL, created_at TEXT NOT NULL);"
+    "CREATE TABLE identities ("
+    "  name TEXT PRIMARY KEY, provider TEXT NOT NULL, principal TEXT NOT NULL,"
+    "  sealed_secret BLOB, created_at TEXT NOT NULL);"
+    "CREATE TABLE endpoints ("
+    "  tenant TEXT NOT NULL, workload TEXT NOT NULL, provider TEXT NOT NULL,"
+    "  region TEXT NOT NULL, instance TEXT NOT NULL DEFAULT '', url TEXT NOT NULL,"
+    "  updated_at TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'url', observed_at TEXT,"
+    "  protocol TEXT NOT NULL DEFAULT 'https', health TEXT NOT NULL DEFAULT 'unknown'"
+    "  CHECK (health IN ('passing','warning','critical','unknown')),"
+    "  health_detail TEXT, checked_at INTEGER, failures INTEGER NOT NULL DEFAULT 0,"
+    "  next_probe_at INTEGER NOT NULL DEFAULT 0, source TEXT NOT NULL DEFAULT 'apply',"
+    "  lease_seconds INTEGER NOT NULL DEFAULT 0, reported_at INTEGER, stale_since INTEGER,"
+    "  private INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (tenant, workload, provider, region, instance));"
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,"
+    "  action TEXT NOT NULL, detail_json TEXT NOT NULL DEFAULT '{}', tenant TEXT,"
+    " outcome TEXT NOT NULL DEFAULT 'ok', prev_hash TEXT, hash TEXT);"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "INSERT INTO meta(key, value) VALUES('state_serial', 0);"
+    "CREATE TABLE signing_keys ("
+    "  kid TEXT PRIMARY KEY, alg TEXT NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('next','current','retired')),"
+    "  public_jwk TEXT NOT NULL, sealed_private TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL, activated_at INTEGER, retired_at INTEGER,"
+    "  unpublish_at INTEGER);"
+    "CREATE TABLE secrets ("
+    "  tenant TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,"
+    "  sealed TEXT NOT NULL, created_at TEXT NOT NULL,"
+    "  PRIMARY KEY (tenant, name, version));"
+    "CREATE TABLE api_tokens ("
+    "  id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL,"
+    "  role TEXT NOT NULL CHECK (role IN ('admin','deployer','viewer','finance')),"
+    "  created_at INTEGER NOT NULL, expires_at INTEGER, revoked_at INTEGER,"
+    "  last_used_at INTEGER);"
+    "CREATE TABLE audit_checkpoints ("
+    "  id INTEGER PRIMARY KEY, row_id INTEGER NOT NULL, row_hash TEXT NOT NULL,"
+    "  row_count INTEGER NOT NULL, public_key TEXT NOT NULL, signature TEXT NOT NULL,"
+    "  at TEXT NOT NULL);";
+
+/* A fresh schema that lags the migrations would silently create stores a
+ * version behind what they claim: refused at build time. */
+_Static_assert(FRESH_SCHEMA_VERSION == N_MIGRATIONS,
+               "fresh_schema must be updated with every new migration");
+
+int fbi_store_migration_count(void) { return N_MIGRATIONS; }
+
+const char *fbi_store_migration_sql(int i)
+{
+    return i >= 0 && i < N_MIGRATIONS ? migrations[i] : NULL;
+}
+
 static fb_status db_error(fb_store *s, fb_diag *diag, const char *what)
 {
     char *m = fbi_xasprintf("state store %s: %s failed: %s", s->path, what, sqlite3_errmsg(s->db));
@@ -362,9 +457,10 @@ static fb_status backup_before_migration(fb_store *s, int version, fb_diag *diag
     return FB_OK;
 }
 
-/* Brings the schema to N_MIGRATIONS. The version is read inside the write
- * transaction: a process that waited for another's migration sees it done
- * and does nothing. */
+/* Brings the schema to N_MIGRATIONS: an empty store from fresh_schema, an
+ * older one by its missing migrations. The version is read inside the
+ * write transaction: a process that waited for another's creation or
+ * migration sees it done and does nothing. */
 static fb_status migrate(fb_store *s, fb_diag *diag)
 {
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
@@ -388,6 +484,20 @@ static fb_status migrate(fb_store *s, fb_diag *diag)
     if (v > 0 && backup_before_migration(s, v, diag) != FB_OK) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return FB_INTERNAL;
+    }
+    /* a new, empty store gets the final schema in one script, inside the
+     * same transaction as the version check: what replaying every
+     * migration would leave, at a seventh of the parsing */
+    if (v == 0) {
+        char *sql = fbi_xasprintf("%s PRAGMA user_version = %d;", fresh_schema, N_MIGRATIONS);
+        int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+        free(sql);
+        if (rc != SQLITE_OK) {
+            fb_status st = db_error(s, diag, "schema creation");
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return st;
+        }
+        v = N_MIGRATIONS;
     }
     for (; v < N_MIGRATIONS; v++) {
         char *sql = fbi_xasprintf("%s PRAGMA user_version = %d;", migrations[v], v + 1);

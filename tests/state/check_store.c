@@ -1,6 +1,7 @@
-/* check_store.c - the SQLite store: migrations, WAL, round trips, refusal of
- * a newer schema, that a crash between intent and outcome is visible, the
- * batched writer a parallel apply uses, and the state lock. */
+/* check_store.c - the SQLite store: migrations and the fresh schema that
+ * must equal them, WAL, round trips, refusal of a newer schema, that a
+ * crash between intent and outcome is visible, the batched writer a
+ * parallel apply uses, and the state lock. */
 #include "config.h"
 #include "../lib/fbtest.h"
 #include "fedbroker/fedbroker.h"
@@ -54,6 +55,151 @@ START_TEST(creates_and_migrates)
     s = open_store(); /* reopening does not re-run migrations */
     ck_assert_int_eq(fb_store_schema_version(s), v);
     fb_store_close(s);
+}
+END_TEST
+
+/* The schema text as SQLite keeps it, without what differs between a
+ * table created under its name and one renamed to it (RENAME quotes the
+ * new name) or built by ALTER TABLE ADD COLUMN (spacing): quotes dropped,
+ * whitespace runs made one space, none beside ( ) and ,. */
+static void put_normalised_sql(fbi_buf *b, const char *sql)
+{
+    if (!sql) {
+        fbi_buf_printf(b, "(no sql)");
+        return;
+    }
+    char prev = '(';
+    for (const char *p = sql; *p; p++) {
+        if (*p == '"') continue;
+        if (*p == ' ' || *p == '\t' || *p == '\n') {
+            while (p[1] == ' ' || p[1] == '\t' || p[1] == '\n') p++;
+            if (prev == '(' || prev == ',' || p[1] == ')' || p[1] == ',' || !p[1]) continue;
+            fbi_buf_printf(b, " ");
+            prev = ' ';
+            continue;
+        }
+        fbi_buf_printf(b, "%c", *p);
+        prev = *p;
+    }
+}
+
+/* Every row of one query, columns as SQL literals (quote()), one line each. */
+static void put_rows(fbi_buf *b, sqlite3 *db, const char *sql, const char *arg)
+{
+    sqlite3_stmt *st;
+    ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(db));
+    if (arg) sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fbi_buf_printf(b, "  ");
+        for (int i = 0; i < sqlite3_column_count(st); i++) {
+            const char *t = (const char *)sqlite3_column_text(st, i);
+            int type = sqlite3_column_type(st, i);
+            fbi_buf_printf(b, "%s%s=%s%s%s", i ? " " : "", sqlite3_column_name(st, i),
+                           type == SQLITE_TEXT ? "'" : "", type == SQLITE_NULL ? "NULL" : t,
+                           type == SQLITE_TEXT ? "'" : "");
+        }
+        fbi_buf_printf(b, "\n");
+    }
+    ck_assert_msg(rc == SQLITE_DONE, "%s: %s", sql, sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+}
+
+/* What makes two stores the same to every query (new text): user_version,
+ * each schema object's normalised SQL, each table's columns (type, NOT
+ * NULL, default, key), indexes and their columns, foreign keys, and rows. */
+static char *describe_store(const char *path)
+{
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    fbi_buf b;
+    fbi_buf_init(&b);
+    put_rows(&b, db, "PRAGMA user_version", NULL);
+    sqlite3_stmt *st;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT type, name, tbl_name, sql FROM sqlite_master "
+                                            "ORDER BY type, name", -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(st, 0);
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        fbi_buf_printf(&b, "%s %s on %s: ", type, name, (const char *)sqlite3_column_text(st, 2));
+        put_normalised_sql(&b, (const char *)sqlite3_column_text(st, 3));
+        fbi_buf_printf(&b, "\n");
+        if (strcmp(type, "table") != 0) {
+            if (!strcmp(type, "index")) put_rows(&b, db, "SELECT * FROM pragma_index_xinfo(?1)", name);
+            continue;
+        }
+        put_rows(&b, db, "SELECT * FROM pragma_table_xinfo(?1)", name);
+        put_rows(&b, db, "SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1) "
+                         "ORDER BY name", name);
+        put_rows(&b, db, "SELECT * FROM pragma_foreign_key_list(?1) ORDER BY id, seq", name);
+        char *q = sqlite3_mprintf("SELECT * FROM \"%w\" ORDER BY 1", name);
+        put_rows(&b, db, q, NULL);
+        sqlite3_free(q);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return b.data;
+}
+
+/* A store at version `version` as the migrations alone make it: the first
+ * `version` migrations, each with its version, on a new file. */
+static void build_by_migrations(const char *path, int version)
+{
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    for (int i = 0; i < version; i++) {
+        char *sql = sqlite3_mprintf("BEGIN; %s PRAGMA user_version = %d; COMMIT;",
+                                    fbi_store_migration_sql(i), i + 1);
+        ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "migration %d: %s",
+                      i + 1, sqlite3_errmsg(db));
+        sqlite3_free(sql);
+    }
+    sqlite3_close(db);
+}
+
+/* A new store is made from one schema script rather than by replaying the
+ * migrations: it must be exactly what replaying them gives, and what
+ * fb_store_open makes of a store left at every older version. Fails the
+ * moment a migration is added without the script (or the reverse). */
+START_TEST(fresh_schema_equals_migrations)
+{
+    int n = fbi_store_migration_count();
+    ck_assert_int_ge(n, 10);
+    ck_assert_ptr_null(fbi_store_migration_sql(n));
+    fb_store *s = open_store(); /* a new file: the schema script */
+    ck_assert_int_eq(fb_store_schema_version(s), n);
+    fb_store_close(s);
+    char *fresh = describe_store(dbpath);
+    ck_assert_ptr_nonnull(strstr(fresh, "table meta on meta: CREATE TABLE meta (key TEXT PRIMARY"));
+    ck_assert_ptr_nonnull(strstr(fresh, "key='state_serial' value=0"));
+    for (int from = 0; from <= n; from++) {
+        char path[400];
+        snprintf(path, sizeof path, "%s/v%d.db", dir, from);
+        /* from == n: every migration replayed by hand; below n: the rest
+         * left to fb_store_open's migration path (0 would take the script) */
+        build_by_migrations(path, from == 0 ? n : from);
+        if (from > 0) {
+            fb_diag *d = fb_diag_new();
+            fb_store *m = NULL;
+            ck_assert_msg(fb_store_open(path, &m, d) == FB_OK, "open v%d: %s", from,
+                          fb_diag_count(d) ? fb_diag_summary(d, 0) : "");
+            ck_assert_int_eq(fb_store_schema_version(m), n);
+            fb_store_close(m);
+            fb_diag_free(d);
+        }
+        char *got = describe_store(path);
+        if (strcmp(got, fresh) != 0) {
+            size_t i = 0;
+            while (got[i] && got[i] == fresh[i]) i++;
+            while (i > 0 && fresh[i - 1] != '\n') i--;
+            ck_abort_msg("a store migrated from version %d (0: every migration replayed by "
+                         "hand) differs from a fresh one at:\nfresh:    %.300s\nmigrated: %.300s",
+                         from, fresh + i, got + i);
+        }
+        free(got);
+    }
+    free(fresh);
 }
 END_TEST
 
@@ -527,6 +673,7 @@ int main(void)
     TCase *tc = tcase_create("store");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, creates_and_migrates);
+    tcase_add_test(tc, fresh_schema_equals_migrations);
     tcase_add_test(tc, refuses_newer_schema);
     tcase_add_test(tc, workload_round_trip);
     tcase_add_test(tc, deployments_and_resources);

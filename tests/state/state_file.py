@@ -13,9 +13,14 @@
                with exit 1 and a message naming the file, the last good copy
                and `.recover`; the file is not changed. Without a backup the
                message says so. (Today's main: `plan` exits 0.)
+  schema       the version-1 state once migrated has the schema of a state
+               fedbroker creates in a new home (which it makes from one
+               script, not by replaying the migrations): tables, columns,
+               defaults, constraints, indexes, triggers, user_version.
 Runs the real CLI; needs only Python's sqlite3."""
 import glob
 import os
+import re
 import shutil
 import sqlite3
 import stat
@@ -52,6 +57,34 @@ def rows(path):
             "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
         out = {t: sorted(con.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
         out["user_version"] = con.execute("PRAGMA user_version").fetchone()[0]
+        return out
+    finally:
+        con.close()
+
+
+def schema(path):
+    """What the schema is to every query: user_version, each object's SQL
+    (quotes and spacing normalised: RENAME quotes the new name, ADD COLUMN
+    spaces differently), each table's columns, indexes, foreign keys."""
+    con = sqlite3.connect(path)
+    try:
+        out = {"user_version": con.execute("PRAGMA user_version").fetchone()[0]}
+        for typ, name, tbl, sql in con.execute(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name").fetchall():
+            norm = None
+            if sql is not None:
+                norm = re.sub(r"\s+", " ", sql.replace('"', "")).strip()
+                norm = re.sub(r"\s*([(),])\s*", r"\1", norm)
+            out[(typ, name)] = [tbl, norm]
+            if typ == "index":
+                out[(typ, name)].append(con.execute("SELECT * FROM pragma_index_xinfo(?)", (name,)).fetchall())
+            if typ == "table":
+                out[(typ, name)] += [
+                    con.execute("SELECT * FROM pragma_table_xinfo(?)", (name,)).fetchall(),
+                    con.execute('SELECT name, "unique", origin, partial FROM pragma_index_list(?) '
+                                "ORDER BY name", (name,)).fetchall(),
+                    con.execute("SELECT * FROM pragma_foreign_key_list(?) ORDER BY id, seq",
+                                (name,)).fetchall()]
         return out
     finally:
         con.close()
@@ -106,6 +139,14 @@ def main():
         good = b
     else:
         good = None
+    fresh_home = os.path.join(tmp, "fresh")
+    os.mkdir(fresh_home, 0o700)
+    rc, out, err = run(fresh_home, "plans")
+    fresh, migrated = schema(os.path.join(fresh_home, "state.db")), schema(db)
+    ok(rc == 0 and fresh == migrated and fresh["user_version"] == after["user_version"],
+       "the migrated state has the schema of a state created in a new home",
+       (rc, err, {k: (fresh.get(k), migrated.get(k)) for k in set(fresh) | set(migrated)
+                  if fresh.get(k) != migrated.get(k)}))
     rc, out, err = run(home, "plan", SPEC)
     kept2 = sorted(os.path.basename(p) for p in glob.glob(os.path.join(backups, "state-*.db")))
     ok(rc == 0 and kept2 == kept, "no backup when nothing is migrated", kept2)
