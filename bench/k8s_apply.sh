@@ -6,7 +6,7 @@
 # ideal R x latency / P (R = the requests the server counted). Numbers:
 # bench/README-k8s.md.
 #
-#   bench/k8s_apply.sh [-b BUILDDIR] [-n WORKLOADS] [-l LATENCY_MS] [-p P1,P2,...] [-r RUNS] [-w CMD]
+#   bench/k8s_apply.sh [-b BUILDDIR] [-n WORKLOADS] [-l LATENCY_MS] [-p P1,P2,...] [-r RUNS] [-w CMD] [-t DIR] [-s]
 #
 #   bench/k8s_fastfake (C, libmicrohttpd, thread per connection, plain HTTP:
 #   the kubeconfig's server is http:// and drivers.k8s.allowInsecure is set)
@@ -17,14 +17,22 @@
 #   -w 'CMD'   run fedbroker under CMD, e.g. -w 'valgrind --tool=callgrind
 #              --callgrind-out-file=/tmp/cg.out' (instructions per request,
 #              which the machine's load does not change; CPU then is CMD's)
+#   Each row also splits the wall time: pre ms (start to the first request the
+#   server read), fan-out ms (to the server's last answer), post ms (to the
+#   exit), and the requests outstanding in the fan-out (mean, most; P at best).
+#   -t DIR     keep each run's request log (k8s_fastfake --log) as DIR/run-N.log,
+#              and the apply's start and end (ns) as DIR/run-N.times
+#   -s         create the state store before the timed apply (`fedbroker plans`),
+#              as on a machine that has run fedbroker before; by default each
+#              run's apply creates a fresh store (schema, six fdatasyncs) first
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/bench/bench_lib.sh"
-build=$top/build n=300 lat=5 pars=32 runs=5 wrap=
-while getopts b:n:l:p:r:w: o; do
+build=$top/build n=300 lat=5 pars=32 runs=5 wrap= logs= prestore=
+while getopts b:n:l:p:r:w:t:s o; do
     case $o in
-    b) build=$OPTARG ;; n) n=$OPTARG ;; l) lat=$OPTARG ;; p) pars=$OPTARG ;; r) runs=$OPTARG ;; w) wrap=$OPTARG ;;
-    *) sed -n '2,19p' "$0"; exit 64 ;;
+    b) build=$OPTARG ;; n) n=$OPTARG ;; l) lat=$OPTARG ;; p) pars=$OPTARG ;; r) runs=$OPTARG ;; w) wrap=$OPTARG ;; t) logs=$OPTARG ;; s) prestore=1 ;;
+    *) sed -n '2,27p' "$0"; exit 64 ;;
     esac
 done
 tmp=$(mktemp -d); chmod 755 "$tmp"
@@ -47,7 +55,9 @@ PYEOF
 
 start_server() { # latency_ms
     rm -f "$tmp/port" "$tmp/in"; mkfifo "$tmp/in"
-    "$build/bench/k8s_fastfake" --port-file "$tmp/port" --latency-ms "$1" < "$tmp/in" > /dev/null &
+    runs_done=$((runs_done + 1))
+    "$build/bench/k8s_fastfake" --port-file "$tmp/port" --latency-ms "$1" \
+        ${logs:+--log "$logs/run-$runs_done.log"} < "$tmp/in" > /dev/null &
     srv=$!
     exec 3>"$tmp/in"
     i=0; while [ ! -s "$tmp/port" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
@@ -56,14 +66,16 @@ start_server() { # latency_ms
 }
 stop_server() { exec 3>&-; wait "$srv" 2>/dev/null || true; srv=; }
 
-count() { # -> "deployments requests"
+count() { # -> "deployments requests first_ns last_ns busy_ns inflight_max"
     curl -s "http://127.0.0.1:$port/__fake/count" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
 assert s["unauthorized"] == 0 and s["refused"] == 0, s
-print(s["deployments"], s["requests"])'
+print(s["deployments"], s["requests"], s["first_ns"], s["last_ns"], s["busy_ns"], s["inflight_max"])'
 }
 
+[ -z "$logs" ] || mkdir -p "$logs"
+runs_done=0
 results=$tmp/results
 : > "$results"
 run() { # parallelism latency
@@ -71,36 +83,46 @@ run() { # parallelism latency
     start_server "$l"
     home=$tmp/home-$p-$l-$$-$(date +%s%N); mkdir -p "$home"
     printf '{"drivers": {"k8s": {"kubeconfig": "%s", "allowInsecure": true}}}\n' "$tmp/kubeconfig" > "$home/config.json"
+    [ -z "$prestore" ] || FEDBROKER_HOME=$home "$build/fedbroker" plans > /dev/null \
+        || { echo "fedbroker plans (creating the store) failed"; exit 1; }
     t0=$(date +%s%N)
     FEDBROKER_HOME=$home FEDBROKER_DRIVER_PATH=$build/stage/drivers \
         /usr/bin/time -f "%U %S" -o "$tmp/cpu" $wrap \
         "$build/fedbroker" apply --parallelism "$p" --target k8s "$tmp/apps.yaml" > "$tmp/out" 2> "$tmp/err" \
         || { echo "apply failed:"; tail -5 "$tmp/err"; exit 1; }
     t1=$(date +%s%N)
+    [ -z "$logs" ] || echo "$t0 $t1" > "$logs/run-$runs_done.times"
     set -- $(count)
     stop_server
     applied=$(grep -c '^applied' "$tmp/out" || true)
     [ "$1" = "$n" ] && [ "$applied" = "$n" ] || { echo "expected $n Deployments, the server has $1, $applied applied"; exit 1; }
     wall=$(( (t1 - t0) / 1000000 ))
-    python3 - "$p" "$l" "$n" "$2" "$wall" "$(cat "$tmp/cpu")" "$results" <<'PYEOF'
+    python3 - "$p" "$l" "$n" "$2" "$wall" "$(cat "$tmp/cpu")" "$results" "$t0" "$t1" "$3" "$4" "$5" "$6" <<'PYEOF'
 import sys
 p, l, n, reqs, wall = (int(x) for x in sys.argv[1:6])
 user, sys_ = (float(x) for x in sys.argv[6].split())
 results = sys.argv[7]
+t0, t1, first, last, busy, inflight_max = (int(x) for x in sys.argv[8:14])
+# where the wall time went: before the first request reached the server,
+# the fan-out (first request to last answer) and after the last answer;
+# occ = the mean requests outstanding during the fan-out (P at best)
+pre, fan, post = (first - t0) / 1e6, (last - first) / 1e6, (t1 - last) / 1e6
+occ = busy / (last - first) if last > first else 0
 per = reqs / n
 ideal = reqs * l / p
 ratio = wall / ideal if ideal else 0
 rps = reqs / (wall / 1000) if wall else 0
 cpu = user + sys_
-print(f"| {p:>4} | {l:>3} | {n:>5} | {per:.2f} | {wall:>7} | {ideal:>7.0f} | {ratio:>5.2f} | {rps:>7.0f} | {cpu:>5.2f} | {cpu * 1000 / reqs:.3f} |")
+print(f"| {p:>4} | {l:>3} | {n:>5} | {per:.2f} | {wall:>7} | {ideal:>7.0f} | {ratio:>5.2f} | {rps:>7.0f} | {cpu:>5.2f} | {cpu * 1000 / reqs:.3f} "
+      f"| {pre:>4.0f} | {fan:>4.0f} | {post:>4.0f} | {occ:>5.1f} | {inflight_max:>3} |")
 with open(results, "a") as f:
     f.write(f"{p} {ratio:.3f} {wall} {cpu * 1000 / reqs:.4f}\n")
 PYEOF
 }
 
-echo "k8s_fastfake workloads=$n latency=${lat}ms, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "|    P |  ms | workloads | req/workload | wall ms | ideal ms | ratio |   req/s | cpu s | cpu ms/req |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "k8s_fastfake workloads=$n latency=${lat}ms, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)${prestore:+, store created before the timed apply (-s)}"
+echo "|    P |  ms | workloads | req/workload | wall ms | ideal ms | ratio |   req/s | cpu s | cpu ms/req | pre ms | fan-out ms | post ms | mean out | max out |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for p in $(echo "$pars" | tr ',' ' '); do
     r=0; while [ $r -lt "$runs" ]; do run "$p" "$lat"; r=$((r + 1)); done
 done

@@ -15,14 +15,25 @@
  *   GET   <object path>               the stored object, or a 404 Status
  *   DELETE <object path>              removes it (a Success Status), or 404
  *   GET   /__fake/count               {"objects", "deployments", "requests",
- *                                      "unauthorized", "refused"}
+ *                                      "unauthorized", "refused", "first_ns",
+ *                                      "last_ns", "busy_ns", "inflight_max"}
+ *
+ * The timeline members say where a run's wall time went: first_ns and
+ * last_ns (CLOCK_REALTIME, as `date +%s%N`) are when the first request was
+ * read and the last answer queued, busy_ns the sum of every request's time
+ * in the server (latency included), inflight_max the most requests held at
+ * once. busy_ns / (last_ns - first_ns) is the mean number of requests
+ * outstanding during the fan-out, which parallelism P bounds.
  *
  * It checks that each API request carries "Authorization: Bearer ...", and
  * that each PATCH is a server-side apply by fieldManager=fedbroker whose
  * body has the URL's kind and name (else 400/422). The test suite proves
  * the requests are right against the strict fake.
  *
- *   k8s_fastfake --latency-ms 5 --port-file FILE   (prints "PORT n")
+ *   k8s_fastfake --latency-ms 5 --port-file FILE [--log FILE]   (prints "PORT n")
+ *
+ * --log FILE writes a line per API request, "START_NS END_NS METHOD URL"
+ * (the timeline's clock), when the server stops.
  */
 #include "config.h"
 #include "fastfake.h"
@@ -33,12 +44,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static unsigned latency_ms;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static json_t *objects; /* path -> object */
 static unsigned long n_requests, n_unauthorized, n_refused, n_deployments;
+static long long first_ns, last_ns, busy_ns; /* the timeline, under mu */
+static unsigned inflight, inflight_max;
+static FILE *log_file; /* --log: one line per request, under mu */
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *text)
 {
@@ -74,22 +96,9 @@ static const char *last_segment(const char *url)
     return s ? s + 1 : url;
 }
 
-static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                               const char *version, const char *upload, size_t *upload_size, void **state)
+/* One API request whose body is complete. */
+static enum MHD_Result serve(struct MHD_Connection *c, const char *url, const char *method, const ff_body *b)
 {
-    (void)cls;
-    (void)version;
-    if (ff_upload(state, upload, upload_size)) return MHD_YES;
-    ff_body *b = *state;
-    if (!strcmp(url, "/__fake/count")) {
-        char text[256];
-        pthread_mutex_lock(&mu);
-        snprintf(text, sizeof text, "{\"objects\": %zu, \"deployments\": %lu, \"requests\": %lu, "
-                 "\"unauthorized\": %lu, \"refused\": %lu}", json_object_size(objects), n_deployments, n_requests,
-                 n_unauthorized, n_refused);
-        pthread_mutex_unlock(&mu);
-        return answer(c, 200, text);
-    }
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     pthread_mutex_lock(&mu);
     n_requests++;
@@ -156,19 +165,57 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     return status(c, 405, "MethodNotAllowed", "not faked");
 }
 
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                               const char *version, const char *upload, size_t *upload_size, void **state)
+{
+    (void)cls;
+    (void)version;
+    if (ff_upload(state, upload, upload_size)) return MHD_YES;
+    if (!strcmp(url, "/__fake/count")) {
+        char text[512];
+        pthread_mutex_lock(&mu);
+        snprintf(text, sizeof text, "{\"objects\": %zu, \"deployments\": %lu, \"requests\": %lu, "
+                 "\"unauthorized\": %lu, \"refused\": %lu, \"first_ns\": %lld, \"last_ns\": %lld, "
+                 "\"busy_ns\": %lld, \"inflight_max\": %u}", json_object_size(objects), n_deployments, n_requests,
+                 n_unauthorized, n_refused, first_ns, last_ns, busy_ns, inflight_max);
+        pthread_mutex_unlock(&mu);
+        return answer(c, 200, text);
+    }
+    long long t0 = now_ns();
+    pthread_mutex_lock(&mu);
+    if (!first_ns || t0 < first_ns) first_ns = t0;
+    if (++inflight > inflight_max) inflight_max = inflight;
+    pthread_mutex_unlock(&mu);
+    enum MHD_Result r = serve(c, url, method, *state);
+    long long t1 = now_ns();
+    pthread_mutex_lock(&mu);
+    inflight--;
+    busy_ns += t1 - t0;
+    if (t1 > last_ns) last_ns = t1;
+    if (log_file) fprintf(log_file, "%lld %lld %s %s\n", t0, t1, method, url);
+    pthread_mutex_unlock(&mu);
+    return r;
+}
+
 int main(int argc, char **argv)
 {
     const char *port_file = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--latency-ms") && i + 1 < argc) latency_ms = (unsigned)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--port-file") && i + 1 < argc) port_file = argv[++i];
-        else {
-            fprintf(stderr, "usage: k8s_fastfake [--latency-ms N] [--port-file FILE]\n");
+        else if (!strcmp(argv[i], "--log") && i + 1 < argc) {
+            if (!(log_file = fopen(argv[++i], "w"))) {
+                perror(argv[i]);
+                return 1;
+            }
+        } else {
+            fprintf(stderr, "usage: k8s_fastfake [--latency-ms N] [--port-file FILE] [--log FILE]\n");
             return 64;
         }
     }
     objects = json_object();
     int rc = ff_serve("k8s_fastfake", handler, port_file);
     json_decref(objects);
+    if (log_file && fclose(log_file) != 0) rc = 1;
     return rc;
 }

@@ -15,6 +15,9 @@
 #   SERVE_ARGS="--threads 1" bench/serve_ab.sh ...   # more serve options for both
 #   SERVE_ARGS_B="--threads 1" bench/serve_ab.sh BIN BIN ...   # options A/B, one binary
 #   SCHED_TRACE=1 bench/serve_ab.sh ...   # and a scheduler trace per server and round
+#   TARGETS="resolve healthz names" bench/serve_ab.sh ...   # names: resolve
+#       cycling through the 2,000 names (svc0..svc1999), so the answer
+#       cache misses on each name's first request of every second
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 2 ] || { echo "usage: $0 OLD_FEDBROKER NEW_FEDBROKER [DURATION] [ROUNDS]" >&2; exit 64; }
@@ -48,6 +51,15 @@ pidA=$pid
 start B "$binB" "${SERVE_ARGS_B:-}"
 pidB=$pid
 . "$top/bench/serve_wrk.sh"  # $tmp/pct.lua, summary
+# every request another of the 2,000 names, with pct.lua's percentiles
+{ cat <<'LUA'
+local i = 0
+request = function()
+    i = (i + 7919) % 2000
+    return wrk.format("GET", "/v1/resolve/svc" .. i .. "?from=frankfurt")
+end
+LUA
+cat "$tmp/pct.lua"; } >"$tmp/names.lua"
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # CPU ticks of the server's threads other than libmicrohttpd's workers
 # (the audit writer, the log flusher, main; not MHD-worker or, with
@@ -73,13 +85,16 @@ while [ "$r" -le "$rounds" ]; do
     order="A B"
     [ $((r % 2)) = 0 ] && order="B A"
     for wt in 2 1; do
-        for target in resolve healthz; do
+        for target in ${TARGETS:-resolve healthz}; do
             for b in $order; do
                 eval "p=\$port_$b; k=\$tok_$b; pid=\$pid$b"
                 t0=$(ticks "$pid"); b0=$(bg_ticks "$pid")
                 if [ $target = resolve ]; then
                     s=$(wrk -t$wt -c8 -d${dur}s -s "$tmp/pct.lua" -H "Authorization: Bearer $k" \
                         "http://127.0.0.1:$p/v1/resolve/svc7?from=frankfurt" | summary)
+                elif [ $target = names ]; then
+                    s=$(wrk -t$wt -c8 -d${dur}s -s "$tmp/names.lua" -H "Authorization: Bearer $k" \
+                        "http://127.0.0.1:$p/" | summary)
                 else
                     s=$(wrk -t$wt -c8 -d${dur}s -s "$tmp/pct.lua" "http://127.0.0.1:$p/v1/healthz" | summary)
                 fi

@@ -63,7 +63,9 @@ for f in "$tmp"/cg.out-*; do
     [ -n "$ir" ] || continue
     case $f in *-01) continue ;; esac  # the main thread: start-up and the home's load
     if grep -q '^fn=([0-9]*) writer$' "$f"; then aud=$((aud + ir))
-    elif grep -q '^fn=([0-9]*) MHD_get_timeout$' "$f"; then req=$((req + ir))
+    # a worker: any libmicrohttpd API function (a busy worker's file need
+    # not name MHD_get_timeout; it names the handler's MHD_ calls)
+    elif grep -q '^fn=([0-9]*) MHD_' "$f"; then req=$((req + ir))
     else oth=$((oth + ir))
     fi
 done

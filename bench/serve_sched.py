@@ -12,11 +12,18 @@ waits' p50, p99 and maximum, how many lasted over 1 ms, and for those what
 the CPUs ran meanwhile (by group; `other` is every process outside the
 benchmark). Last, the CPU time of each group over the recording.
 
-    perf script -i perf.data | bench/serve_sched.py
+    perf script -i perf.data | bench/serve_sched.py [LONG_MS=1]
+
+LONG_MS: the waits counted as long (1 ms; for a 1 ms p99 target, waits of
+0.25 ms matter too). Also prints, per group, how long its threads ran once
+on a CPU (p50, p99, max): a background thread's long runs are what the
+others wait behind.
 """
 import collections
 import re
 import sys
+
+LONG = float(sys.argv[1]) / 1000 if len(sys.argv) > 1 else 0.001
 
 SWITCH = re.compile(r'\s*(.+?)\s+(\d+)\s+\[(\d+)\]\s+([\d.]+): sched:sched_switch: prev_comm=(.+?) prev_pid=(\d+) '
                     r'prev_prio=\d+ prev_state=(\S+) ==> next_comm=(.+?) next_pid=(\d+)')
@@ -86,9 +93,9 @@ for g in OURS:
         continue
     n = len(ws)
     pct = lambda p: ws[min(n - 1, int(p * n))][0] * 1000  # noqa: E731
-    long = [w for w in ws if w[0] > 0.001]
+    long = [w for w in ws if w[0] > LONG]
     print(f"{g}: {n} waits for a CPU, p50 {pct(.5):.3f} ms, p99 {pct(.99):.3f} ms, max {ws[-1][0] * 1000:.2f} ms; "
-          f"{len(long)} over 1 ms ({sum(w[0] for w in long) * 1000:.1f} ms in all)")
+          f"{len(long)} over {LONG * 1000:g} ms ({sum(w[0] for w in long) * 1000:.1f} ms in all)")
     meanwhile = collections.Counter()
     for _, a, b in long:
         meanwhile += ran_during(a, b)
@@ -96,6 +103,15 @@ for g in OURS:
     if total:
         print("    while those waited the CPUs ran: " +
               ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in meanwhile.most_common()))
+runs = collections.defaultdict(list)
+for s, e, g in segments:
+    runs[g].append(e - s)
+for g in OURS:
+    rs = sorted(runs.get(g, []))
+    if rs:
+        n = len(rs)
+        print(f"{g}: {n} runs on a CPU, p50 {rs[n // 2] * 1000:.3f} ms, p99 {rs[min(n - 1, int(.99 * n))] * 1000:.3f} ms, "
+              f"max {rs[-1] * 1000:.2f} ms")
 busy = collections.Counter()
 for s, e, g in segments:
     busy[g] += e - s

@@ -82,6 +82,10 @@ char *fbi_json_canonical(const json_t *j);
 /* SHA-256 hex of the canonical form (65 bytes incl. NUL into out). */
 void fbi_json_hash(const json_t *j, char out[65]);
 void fbi_sha256_hex(const void *data, size_t len, char out[65]);
+/* Writes v in decimal at p (1 to 20 bytes, no NUL) and returns the end: the
+ * per-row and per-request texts built without snprintf, whose format
+ * parsing was most of their cost (the audit hash input, serve's log line). */
+char *fbi_put_dec(char *p, unsigned long long v);
 
 /* ---- time ---- */
 /* Unix seconds now, honouring FEDBROKER_NOW (RFC 3339 UTC). Returns 0 and

@@ -121,7 +121,7 @@ struct fbi_server {
 };
 
 typedef struct request {
-    char id[24];
+    char id[32]; /* "req-" and up to 20 digits */
     double t0;
     size_t body_len;
     int too_big;
@@ -192,12 +192,35 @@ static void log_line(server *sv, const request *rq, const char *method, const ch
         free(s);
         json_decref(j);
     } else {
+        /* "ID METHOD PATH STATUS MS.mmmms WHO\n", built by hand when it
+         * fits (snprintf's format parsing and %.3f were most of a cached
+         * answer's user-space formatting; bench/README-serve.md, "Stop 25") */
+        const char *f[] = {rq->id, method, url, who ? who : "-"};
+        size_t len[4], total = 64; /* status, milliseconds, spaces, "ms\n" */
+        for (int i = 0; i < 4; i++) total += len[i] = strlen(f[i]);
         char small[512];
-        int n = snprintf(small, sizeof small, "%s %s %s %u %.3fms %s\n", rq->id, method, url, status, ms,
-                         who ? who : "-");
-        if (n >= 0 && (size_t)n < sizeof small) {
-            log_write(sv, small, (size_t)n);
-        } else if (n >= 0) { /* a long path */
+        if (total <= sizeof small && ms >= 0 && ms < 1e12) {
+            unsigned long long us = (unsigned long long)(ms * 1000.0 + 0.5);
+            char *p = small;
+            for (int i = 0; i < 3; i++) {
+                memcpy(p, f[i], len[i]);
+                p += len[i];
+                *p++ = ' ';
+            }
+            p = fbi_put_dec(p, status);
+            *p++ = ' ';
+            p = fbi_put_dec(p, us / 1000);
+            *p++ = '.';
+            *p++ = (char)('0' + us / 100 % 10);
+            *p++ = (char)('0' + us / 10 % 10);
+            *p++ = (char)('0' + us % 10);
+            memcpy(p, "ms ", 3);
+            p += 3;
+            memcpy(p, f[3], len[3]);
+            p += len[3];
+            *p++ = '\n';
+            log_write(sv, small, (size_t)(p - small));
+        } else { /* a long path */
             char *line = fbi_xasprintf("%s %s %s %u %.3fms %s\n", rq->id, method, url, status, ms, who ? who : "-");
             log_write(sv, line, strlen(line));
             free(line);
@@ -324,7 +347,18 @@ static void resolve_route(server *sv, struct MHD_Connection *c, const char *name
     const char *from = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from");
     int all = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "all") != NULL;
     uint64_t ver = answers_validator(sv, now);
-    char *key = fbi_xasprintf("%s\x1f%s\x1f%s\x1f%d", who->tenant, name, from ? from : "", all);
+    /* tenant, name, from, all: joined by hand (an asprintf per answer) */
+    const char *kf[] = {who->tenant, name, from ? from : ""};
+    size_t kl[3], kn = 3;
+    for (int i = 0; i < 3; i++) kn += (kl[i] = strlen(kf[i])) + 1;
+    char *key = fbi_xmalloc(kn), *kp = key;
+    for (int i = 0; i < 3; i++) {
+        memcpy(kp, kf[i], kl[i]);
+        kp += kl[i];
+        *kp++ = '\x1f';
+    }
+    *kp++ = all ? '1' : '0';
+    *kp = '\0';
     double t = fbi_mono_ms();
     if (ver && (*text = fbi_ttlcache_get(sv->answers, key, ver, (int64_t)t, NULL))) {
         atomic_fetch_add(&sv->m.answer_cache_hits, 1);
@@ -684,7 +718,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (!rq) {
         request_thread_sched(sv->o);
         rq = fbi_xcalloc(1, sizeof *rq);
-        snprintf(rq->id, sizeof rq->id, "req-%lu", (unsigned long)atomic_fetch_add(&sv->seq, 1) + 1);
+        memcpy(rq->id, "req-", 4);
+        *fbi_put_dec(rq->id + 4, (unsigned long long)atomic_fetch_add(&sv->seq, 1) + 1) = '\0';
         rq->t0 = mono_s();
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > sv->o->max_body) rq->too_big = 1;
@@ -819,9 +854,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         /* every credential use is an audit row: who, tenant, what, outcome;
          * queued for the group commit (auditq.h). A mutating call waits
          * for its row to be committed before it answers. */
-        char *what = fbi_xasprintf("%s %s", method, url);
-        char outcome[16];
-        snprintf(outcome, sizeof outcome, "%u", status ? status : 200u);
+        /* "METHOD PATH" on the stack when it fits (the queue copies it) */
+        size_t ml = strlen(method), ul = strlen(url);
+        char what_small[256];
+        char *what = ml + ul + 2 <= sizeof what_small ? what_small : fbi_xmalloc(ml + ul + 2);
+        memcpy(what, method, ml);
+        what[ml] = ' ';
+        memcpy(what + ml + 1, url, ul + 1);
+        char outcome[24];
+        *fbi_put_dec(outcome, status ? status : 200u) = '\0';
         int mutating = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
         if (fbi_auditq_push(sv->aq, who.id, who.tenant, what, outcome, NULL, mutating) != FB_OK &&
             mutating && status < 400) {
@@ -831,7 +872,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             status = 500;
             body = err_body("internal", "the audit row could not be written; see the server log");
         }
-        free(what);
+        if (what != what_small) free(what);
     }
     enum MHD_Result ret;
     if (status == 0) { /* /metrics */

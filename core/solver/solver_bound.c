@@ -1165,6 +1165,7 @@ typedef struct model {
     int *zcell;     /* column -> cell index for z columns (or -1) */
     int *capr, *budr, *tar0, *tbr0;
     int ncols;
+    int nconflict;  /* conflict rows added (model_build) */
 } model;
 
 static void model_free(model *m)
@@ -1265,10 +1266,34 @@ static int model_option(const model *m, int i)
     return i;
 }
 
+/* Whether options i of workload a and j of workload b cannot be chosen
+ * together: both offers count in one capacity group that cannot hold the
+ * two workloads at once (the same offer, usually). Borrowed c. */
+static int options_conflict(const fbi_cmp *c, int a, int i, int b, int j)
+{
+    int oi = c->ooffer[i], oj = c->ooffer[j];
+    for (int k = c->og_start[oi]; k < c->og_start[oi + 1]; k++) {
+        int g = c->og[k];
+        int shared = 0;
+        for (int q = c->og_start[oj]; q < c->og_start[oj + 1] && !shared; q++) shared = c->og[q] == g;
+        if (shared && fbi_gweight(c, g, a) > c->gcap[g] - fbi_gweight(c, g, b)) return 1;
+    }
+    return 0;
+}
+
+/* The z column of cell k of term ti, 0 when the cell is forbidden. */
+static int zcol_of(const fbi_term *t, const model *m, int ti, int k)
+{
+    if (t->cost[k] == FBI_FORBID) return 0;
+    int col = m->zcol0[ti];
+    for (int q = 0; q < k; q++) col += t->cost[q] != FBI_FORBID;
+    return col;
+}
+
 /* Builds the LP (x continuous in [0,1]) or the MIP (x binary); with
  * dom (steals it; from fbi_mip_dominated) the dominated options get no
- * column. */
-static void model_build(const fbi_cmp *c, model *m, int integer, int *dom)
+ * column; with conflicts, the conflict rows below. */
+static void model_build(const fbi_cmp *c, model *m, int integer, int conflicts, int *dom)
 {
     memset(m, 0, sizeof *m);
     glp_prob *lp = glp_create_prob();
@@ -1370,6 +1395,49 @@ static void model_build(const fbi_cmp *c, model *m, int integer, int *dom)
         for (int i = c->ostart[t->b]; i < c->ostart[t->b + 1]; i++)
             if (m->xcol[i]) PUT(m->tbr0[ti] + t->cb[i - c->ostart[t->b]], m->xcol[i], -1.0);
     }
+    /* Conflict rows (the MIP only): the flow rows let two linked
+     * workloads that cannot share an offer each take half of it, with the
+     * pair cell of its region at 1/2. Whenever a sits on option i, the
+     * cell (class of i, J) needs b on an option of class J that fits
+     * beside i, so
+     *     z_IJ <= sum of x_a over class I except i
+     *             + sum of x_b over the options of class J that fit beside i
+     * holds for every plan and cuts that half-half point. Written only where
+     * some option of J conflicts with i (else the flow row of J implies
+     * it), for both sides of each term. The LP bound (fbi_lagr_lp) leaves
+     * them out: its certificate uses the duals of the plain rows only.
+     * On the 50x100 families they cut branch and bound's CPU to prove
+     * (bench/README-solver.md, "Stop 25: solvb"). */
+    for (int ti = 0; conflicts && ti < c->nt; ti++) {
+        const fbi_term *t = &c->t[ti];
+        for (int side = 0; side < 2; side++) {
+            int w = side ? t->b : t->a, v = side ? t->a : t->b;
+            const int *cw = side ? t->cb : t->ca, *cv = side ? t->ca : t->cb;
+            int nv = side ? t->na : t->nb;
+            for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+                if (!m->xcol[i]) continue;
+                int ci = cw[i - c->ostart[w]];
+                for (int cls = 0; cls < nv; cls++) {
+                    int any = 0;
+                    for (int j = c->ostart[v]; j < c->ostart[v + 1] && !any; j++)
+                        any = m->xcol[j] && cv[j - c->ostart[v]] == cls && options_conflict(c, w, i, v, j);
+                    if (!any) continue;
+                    int k = side ? cls * t->nb + ci : ci * t->nb + cls;
+                    int zc = zcol_of(t, m, ti, k);
+                    if (!zc) continue;
+                    row = glp_add_rows(lp, 1);
+                    glp_set_row_bnds(lp, row, GLP_UP, 0.0, 0.0);
+                    PUT(row, zc, 1.0);
+                    for (int i2 = c->ostart[w]; i2 < c->ostart[w + 1]; i2++)
+                        if (i2 != i && m->xcol[i2] && cw[i2 - c->ostart[w]] == ci) PUT(row, m->xcol[i2], -1.0);
+                    for (int j = c->ostart[v]; j < c->ostart[v + 1]; j++)
+                        if (m->xcol[j] && cv[j - c->ostart[v]] == cls && !options_conflict(c, w, i, v, j))
+                            PUT(row, m->xcol[j], -1.0);
+                    m->nconflict++;
+                }
+            }
+        }
+    }
 #undef PUT
     if (ne) glp_load_matrix(lp, (int)ne, ia, ja, ar);
     free(ia);
@@ -1391,7 +1459,7 @@ fbi_money fbi_lagr_lp(fbi_lagr *l, double deadline, int *infeasible, int verbose
     if (left < 10) return -1;
     quiet(verbose);
     model m;
-    model_build(c, &m, 0, NULL);
+    model_build(c, &m, 0, 0, NULL);
     glp_smcp parm;
     glp_init_smcp(&parm);
     parm.msg_lev = verbose ? GLP_MSG_ON : GLP_MSG_OFF;
@@ -1421,6 +1489,23 @@ fbi_money fbi_lagr_lp(fbi_lagr *l, double deadline, int *infeasible, int verbose
     }
     model_free(&m);
     return res;
+}
+
+double fbi_mip_root(const fbi_cmp *c, int conflicts)
+{
+    quiet(0);
+    model m;
+    int ndrop;
+    model_build(c, &m, 0, conflicts, fbi_mip_dominated(c, &ndrop));
+    glp_smcp parm;
+    glp_init_smcp(&parm);
+    parm.msg_lev = GLP_MSG_OFF;
+    parm.presolve = GLP_ON;
+    glp_adv_basis(m.lp, 0);
+    double v = -1;
+    if (glp_simplex(m.lp, &parm) == 0 && glp_get_status(m.lp) == GLP_OPT) v = glp_get_obj_val(m.lp);
+    model_free(&m);
+    return v;
 }
 
 /* Branch and bound runs on its own thread (fbi_mip_start below): GLPK
@@ -1603,10 +1688,15 @@ static int mip_run(fbi_mipjob *j, model *m)
      * (bench/README-solver.md, "Branch and bound settings"): Gomory cuts
      * and pseudocost branching (the settings before) took 1.7x the CPU in
      * total and proved fewer within a few seconds; pseudocost branching
-     * also solves an LP per fractional variable without a callback. */
+     * also solves an LP per fractional variable without a callback.
+     * Clique cuts too since the model has conflict rows: GLPK's conflict
+     * graph then holds the pairs that cannot share an offer, and on the
+     * hardest of the 60 (hubs, spread) they halve the CPU to prove
+     * (bench/README-solver.md, "Stop 25: solvb"). */
     ip.gmi_cuts = GLP_OFF;
     ip.mir_cuts = GLP_ON;
     ip.cov_cuts = GLP_ON;
+    ip.clq_cuts = GLP_ON;
     ip.br_tech = GLP_BR_DTH;
     ip.bt_tech = GLP_BT_BLB;
     ip.cb_func = mip_cb;
@@ -1634,9 +1724,10 @@ static void *mip_worker(void *arg)
     model m;
     int ndrop;
     int *dom = fbi_mip_dominated(j->c, &ndrop);
-    model_build(j->c, &m, 1, dom);
+    model_build(j->c, &m, 1, 1, dom);
     if (j->verbose)
-        fprintf(stderr, "mip: %d of %d options dropped as dominated\n", ndrop, j->c->ostart[j->c->nw]);
+        fprintf(stderr, "mip: %d of %d options dropped as dominated, %d conflict rows\n", ndrop,
+                j->c->ostart[j->c->nw], m.nconflict);
     int nx = 0;
     for (int i = 0; i < j->c->ostart[j->c->nw]; i++) if (m.xcol[i] > nx) nx = m.xcol[i];
     pthread_mutex_lock(&j->mu);

@@ -220,6 +220,12 @@ void fbi_mip_cancel(fbi_mipjob *j);
  * count in unless that group cannot bind: an optimal plan always exists
  * among the options kept. *ndrop: how many replaced. c borrowed. */
 int *fbi_mip_dominated(const fbi_cmp *c, int *ndrop);
+/* The optimum (USD) of the LP relaxation of branch and bound's model
+ * (dominated options dropped), with or without its conflict rows
+ * (solver_bound.c, model_build); -1 when the LP has no optimum. Not a
+ * certified bound (floating point): for tests and measurements. Uses
+ * GLPK. c borrowed. */
+double fbi_mip_root(const fbi_cmp *c, int conflicts);
 /* Waits until every search left running by finish or cancel has ended
  * (they stop at their next callback) or deadline_ms (fbi_mono_ms), joins
  * their threads and returns how many still run. Thread-safe. */

@@ -42,6 +42,7 @@ static void ctx_free(struct fb_driver_ctx *c)
     free(c->conn_error);
     pthread_mutex_destroy(&c->disc_mu);
     pthread_mutex_destroy(&c->tenant_mu);
+    pthread_cond_destroy(&c->tenant_cv);
     json_decref(c->tenants_ready);
     fbk_input_cache_free(c->inputs);
     free(c);
@@ -69,6 +70,7 @@ static fb_status k8s_configure(const fb_host *h, const char *config_json, fb_dri
     struct fb_driver_ctx *c = fbk_xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->disc_mu, NULL);
     pthread_mutex_init(&c->tenant_mu, NULL);
+    pthread_cond_init(&c->tenant_cv, NULL);
     c->tenants_ready = json_object();
     c->inputs = fbk_input_cache_new();
     char *ns = NULL, *region = NULL, *ic = NULL, *kc = NULL, *cx = NULL, *icd = NULL, *loc = NULL, *jur = NULL,

@@ -114,10 +114,12 @@ struct fb_driver_ctx {
     pthread_mutex_t disc_mu;
     int discovered;           /* 1 once /apis was read */
     int has_knative, has_hpa_v2;
-    /* tenants whose namespace and policy objects this process applied
-     * already (guarded by tenant_mu, held while they are applied): the
-     * workloads of a tenant after the first skip them */
+    /* how far this process applied each tenant's namespace and policy
+     * objects: namespace -> state (k8s_deploy.c's tenant_wait), under
+     * tenant_mu; tenant_cv is signalled at every change. The first
+     * workload of a tenant applies them, the others wait */
     pthread_mutex_t tenant_mu;
+    pthread_cond_t tenant_cv;
     json_t *tenants_ready;
     fbk_input_cache *inputs;  /* validate's parsed apply inputs, taken by apply */
 };

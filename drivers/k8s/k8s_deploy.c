@@ -821,6 +821,86 @@ static fb_status discovery_decides(fb_driver_ctx *ctx, fb_diag *diag, const fbk_
     return FB_OK;
 }
 
+/* A tenant's namespace-level objects are applied once per process, by the
+ * first of its workloads (the doer) while the others wait, in two steps:
+ * TENANT_NS once the Namespace (and ResourceQuota, LimitRange) are
+ * applied, TENANT_READY once the NetworkPolicy is too. A workload's
+ * ServiceAccount starts no pod, so it needs only the first step and is
+ * applied beside the tenant's NetworkPolicy: one request less on the path
+ * every workload of a run waits for at its start (bench/README-k8s.md).
+ * Whatever can run a pod waits for the policy. A doer that fails sets
+ * TENANT_NONE again and the next waiting workload tries in its turn. */
+enum { TENANT_NONE, TENANT_BUSY, TENANT_NS, TENANT_READY };
+
+/* Waits until namespace ns's tenant state is at least want, and returns
+ * it; or returns TENANT_NONE when nobody is applying the tenant's
+ * objects: the caller is now their doer (the state is TENANT_BUSY) and
+ * must end with tenant_set. */
+static int tenant_wait(fb_driver_ctx *ctx, const char *ns, int want)
+{
+    pthread_mutex_lock(&ctx->tenant_mu);
+    int state;
+    for (;;) {
+        state = (int)json_integer_value(json_object_get(ctx->tenants_ready, ns));
+        if (state >= want) break;
+        if (state == TENANT_NONE) {
+            json_object_set_new(ctx->tenants_ready, ns, json_integer(TENANT_BUSY));
+            break;
+        }
+        pthread_cond_wait(&ctx->tenant_cv, &ctx->tenant_mu);
+    }
+    pthread_mutex_unlock(&ctx->tenant_mu);
+    return state;
+}
+
+/* The doer's progress (TENANT_NONE: it failed), told to the waiters. */
+static void tenant_set(fb_driver_ctx *ctx, const char *ns, int state)
+{
+    pthread_mutex_lock(&ctx->tenant_mu);
+    if (state == TENANT_NONE) json_object_del(ctx->tenants_ready, ns);
+    else json_object_set_new(ctx->tenants_ready, ns, json_integer(state));
+    pthread_cond_broadcast(&ctx->tenant_cv);
+    pthread_mutex_unlock(&ctx->tenant_mu);
+}
+
+/* The doer's part: the namespace check (and discovery's decision, when
+ * this workload has not made it yet: *checked), then the tenant's objects,
+ * all recorded before the first is applied, their refs appended to refs;
+ * TENANT_NS is told before the NetworkPolicy (the last of them) is
+ * applied. Ends with tenant_set (TENANT_READY, or TENANT_NONE when it
+ * failed). */
+static fb_status tenant_apply(fb_driver_ctx *ctx, fb_diag *diag, const json_t *in, const fbk_wl *wl, const char *ns,
+                              json_t *refs, fbk_ck *ck, int *checked, int *knative, int *fallback)
+{
+    const json_t *prev = json_object_get(in, "deployment");
+    fb_status st = check_namespace(ctx, diag, ns, wl->tenant);
+    if (st == FB_OK && !*checked) {
+        st = discovery_decides(ctx, diag, wl, ck, knative, fallback);
+        *checked = 1;
+    }
+    json_t *tobjs = json_array();
+    tenant_objects(ctx, ns, wl->tenant, json_object_get(in, "identity") != NULL, tobjs);
+    size_t i;
+    json_t *o;
+    /* journal first, all at once (as a workload's objects): the
+     * NetworkPolicy's apply then waits for no store commit, which the
+     * workloads let go at TENANT_NS would be queueing writes into */
+    json_array_foreach(tobjs, i, o) {
+        if (st == FB_OK) st = record(diag, prev, json_object_get(o, "ref"), ctx->region);
+    }
+    json_array_foreach(tobjs, i, o) {
+        if (st != FB_OK) break;
+        json_t *ref = json_object_get(o, "ref");
+        if (!strcmp(json_string_value(json_object_get(ref, "kind")), "NetworkPolicy"))
+            tenant_set(ctx, ns, TENANT_NS);
+        st = ssa(ctx, diag, ref, json_object_get(o, "body"), NULL, NULL);
+        if (st == FB_OK) json_array_append(refs, ref);
+    }
+    json_decref(tobjs);
+    tenant_set(ctx, ns, st == FB_OK ? TENANT_READY : TENANT_NONE);
+    return st;
+}
+
 fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int knative, json_t **out, fb_diag *diag)
 {
     fbk_ck ck = {k8s_host, diag, K8S_DRV, 0, 0};
@@ -841,35 +921,18 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         if (st != FB_OK) return st;
         checked = 1;
     }
-    /* the tenant's namespace and policy objects once per process: the
-     * first workload of a tenant applies them while the others wait */
+    /* the tenant's namespace and policy objects once per process (see
+     * tenant_wait): this workload goes on once the namespace is there */
     json_t *objs = json_array();
     const char *region = ctx->region;
     json_t *refs = json_array(), *main_ref = NULL;
     size_t i;
     json_t *o;
-    pthread_mutex_lock(&ctx->tenant_mu);
-    int tenant_done = json_object_get(ctx->tenants_ready, ns) != NULL;
-    if (!tenant_done) {
-        st = check_namespace(ctx, diag, ns, wl->tenant);
-        if (st == FB_OK && !checked) {
-            st = discovery_decides(ctx, diag, wl, &ck, &knative, &fallback);
-            checked = 1;
-        }
-        json_t *tobjs = json_array();
-        tenant_objects(ctx, ns, wl->tenant, json_object_get(in, "identity") != NULL, tobjs);
-        json_array_foreach(tobjs, i, o) {
-            if (st != FB_OK) break;
-            json_t *ref = json_object_get(o, "ref");
-            /* journal first: the id is known before the object exists */
-            st = record(diag, prev, ref, region);
-            if (st == FB_OK) st = ssa(ctx, diag, ref, json_object_get(o, "body"), NULL, NULL);
-            if (st == FB_OK) json_array_append(refs, ref);
-        }
-        json_decref(tobjs);
-        if (st == FB_OK) json_object_set_new(ctx->tenants_ready, ns, json_true());
+    int tenant = tenant_wait(ctx, ns, TENANT_NS);
+    if (tenant == TENANT_NONE) {
+        st = tenant_apply(ctx, diag, in, wl, ns, refs, &ck, &checked, &knative, &fallback);
+        tenant = TENANT_READY;
     }
-    pthread_mutex_unlock(&ctx->tenant_mu);
     if (st == FB_OK && !checked) st = discovery_decides(ctx, diag, wl, &ck, &knative, &fallback);
     if (st != FB_OK) {
         json_decref(objs);
@@ -924,6 +987,16 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         if (st != FB_OK) break;
         json_t *ref = json_object_get(o, "ref");
         const char *kind = json_string_value(json_object_get(ref, "kind"));
+        /* a ServiceAccount runs nothing; whatever else may run a pod
+         * waits for the tenant's NetworkPolicy */
+        if (tenant < TENANT_READY && strcmp(kind, "ServiceAccount")) {
+            tenant = tenant_wait(ctx, ns, TENANT_READY);
+            if (tenant == TENANT_NONE) {
+                st = tenant_apply(ctx, diag, in, wl, ns, refs, &ck, &checked, &knative, &fallback);
+                tenant = TENANT_READY;
+                if (st != FB_OK) break;
+            }
+        }
         int is_main = !strcmp(kind, "Deployment") ||
                       (knative && !strcmp(json_string_value(json_object_get(ref, "api")), "serving.knative.dev/v1"));
         /* the main object's answer is kept as the rollout wait's first

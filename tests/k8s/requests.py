@@ -11,6 +11,9 @@ tenant):
 - discovery and the namespace check overlap (the fake delays /apis by
   1.5 s: the namespace GET arrives while /apis is still unanswered), and
   nothing is written before /apis has answered;
+- the other workloads' ServiceAccounts are applied beside the tenant's
+  NetworkPolicy (the fake delays it by 1.5 s: they arrive while it is
+  unanswered), and no Deployment before the policy has answered;
 - a cluster without autoscaling/v2: apply refuses every workload and writes
   nothing, although the namespace check ran beside the discovery;
 - apply again (nothing changed): the Deployments' apply answers say rolled
@@ -40,6 +43,7 @@ spec:
 spec = env.write("four.yaml", "".join(DOC.format(name=n) for n in NAMES))
 NS_PATH = "/api/v1/namespaces/fb-req"
 APIS_DELAY = 1.5  # s: room for the other lanes to start, also under valgrind
+NP_DELAY = 1.5  # s: the tenant's NetworkPolicy answered late (the same room)
 
 
 def kind_of(path):
@@ -61,6 +65,8 @@ fake.ctl("POST", "autoscaling", {"v2": True})
 
 # a fresh process (a new run) with a fresh tenant
 fake.ctl("POST", "faults", {"count": 1, "method": "GET", "path": "^/apis$", "delay_ms": int(APIS_DELAY * 1000)})
+fake.ctl("POST", "faults", {"count": 1, "method": "PATCH", "path": "/networkpolicies/fb-tenant-isolation$",
+                            "delay_ms": int(NP_DELAY * 1000)})
 seq = fake.last_seq()
 rc, out, err = env.run("apply", spec, "--target", "k8s", "--parallelism", "4")
 log = fake.log(seq)
@@ -80,6 +86,14 @@ ck.ok(apis and writes and min(e["time"] for e in writes) >= apis[0]["time"] + AP
 patches = [e for e in log if e["method"] == "PATCH"]
 tenant = [kind_of(e["path"]) for e in patches if kind_of(e["path"]) in ("namespaces", "networkpolicies")]
 ck.ok(sorted(tenant) == ["namespaces", "networkpolicies"], "the tenant's objects applied once", tenant)
+np = [e for e in patches if kind_of(e["path"]) == "networkpolicies"]
+np_answered = np[0]["time"] + NP_DELAY if np else 0
+sas = [e["time"] - np_answered for e in patches if kind_of(e["path"]) == "serviceaccounts"]
+ck.ok(np and len([t for t in sas if t < 0]) >= 2,
+      "ServiceAccounts applied while the tenant's NetworkPolicy was unanswered (the workloads that did not apply it)",
+      sas)
+deps = [e["time"] - np_answered for e in patches if kind_of(e["path"]) == "deployments"]
+ck.ok(np and len(deps) == len(NAMES) and min(deps) >= 0, "no Deployment before the NetworkPolicy answered", deps)
 for n in NAMES:
     mine = [e for e in log if e["path"].endswith("/" + n)]
     kinds = sorted(kind_of(e["path"]) for e in mine if e["method"] == "PATCH")

@@ -29,3 +29,9 @@ bench_audit_append_SOURCES = bench/audit_append.c
 bench_audit_append_CPPFLAGS = $(FB_TEST_INCS)
 bench_audit_append_LDADD = $(FB_TEST_DEPLIBS)
 EXTRA_DIST += bench/serve_cost.sh bench/serve_modes.sh
+# The least an HTTP server does per request, for bench/serve_floor.sh (the
+# p99 floor of this machine with wrk beside the server; bench/README-serve.md
+# "Stop 25: serve16").
+check_PROGRAMS += bench/floor_http
+bench_floor_http_SOURCES = bench/floor_http.c
+EXTRA_DIST += bench/serve_floor.sh

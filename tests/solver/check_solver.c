@@ -853,6 +853,88 @@ START_TEST(test_dominated_options_conditions)
 }
 END_TEST
 
+/* ---- branch and bound's conflict rows (solver_bound.c, model_build) ---- */
+
+/* Two linked workloads that both want the one offer of region 0, which
+ * holds only one of them: the plain flow rows let each take half of it
+ * with the pair cell (0, 0) at 1/2 (30 USD); the conflict rows forbid
+ * that, and the root LP reaches the optimum (both in region 1, 40 USD). */
+START_TEST(test_conflict_rows_tighten)
+{
+    tinst t;
+    int reg[2] = {0, 1};
+    int64_t cap[2] = {1000000, FBI_UNLIMITED};
+    tiny(&t, 2, 2, reg, cap);
+    t.cost[0][0] = t.cost[1][0] = 10 * FBI_USD;
+    t.cost[0][1] = t.cost[1][1] = 20 * FBI_USD;
+    t.nl = 1;
+    t.lf[0] = 0;
+    t.lt[0] = 1;
+    t.lv[0] = 1000 * FBI_USD; /* 1000 GiB: 90 USD across */
+    ck_assert_int_eq(enumerate(&t), 40 * FBI_USD);
+    fbi_problem *p = build(&t);
+    const fbi_cmp *c = fbi_problem_compile(p);
+    double plain = fbi_mip_root(c, 0), tight = fbi_mip_root(c, 1);
+    ck_assert_msg(fabs(plain - 30.0) < 1e-6, "root LP without the conflict rows %.9f", plain);
+    ck_assert_msg(fabs(tight - 40.0) < 1e-6, "root LP with the conflict rows %.9f", tight);
+    fbi_problem_free(p);
+}
+END_TEST
+
+/* The rows cut no plan: on random instances where linked workloads crowd
+ * small offers (one or two regions, capacities of 1-3 workloads, 2-6
+ * links), branch and bound alone (fbi_mip, no plan handed in) proves the
+ * enumerated optimum or infeasibility, and the root LP with the rows stays
+ * at or below the optimum. The family must make the rows bite: the root
+ * LP rises on some instances. */
+START_TEST(test_conflict_rows_safe)
+{
+    int n = 300, raised = 0, feasible = 0;
+    for (int it = 0; it < n; it++) {
+        tinst t;
+        random_inst(&t, it % 3 == 0);
+        t.nr = 1 + rint_(2);
+        for (int o = 0; o < t.no; o++) {
+            t.region[o] = rint_(t.nr);
+            t.cap[o] = rint_(6) == 0 ? FBI_UNLIMITED : (int64_t)(1 + rint_(3)) * 500000;
+        }
+        t.nl = 2 + rint_(5);
+        for (int l = 0; l < t.nl; l++) {
+            t.lf[l] = rint_(t.nw);
+            do t.lt[l] = rint_(t.nw); while (t.lt[l] == t.lf[l]);
+            t.lv[l] = (int64_t)rint_(1000000) * 1000 + 7;
+        }
+        int64_t opt = enumerate(&t);
+        fbi_problem *p = build(&t);
+        const fbi_cmp *c = fbi_problem_compile(p);
+        if (c->reason) {
+            ck_assert_msg(opt < 0, "instance %d: compiled as infeasible, optimum %" PRId64, it, opt);
+            fbi_problem_free(p);
+            continue;
+        }
+        int asg[MW] = {0};
+        int rc = fbi_mip(c, asg, 0, fbi_mono_ms() + 20000, 0);
+        if (opt < 0) {
+            ck_assert_msg(rc == 2, "instance %d: infeasible by enumeration, branch and bound returned %d", it, rc);
+        } else {
+            feasible++;
+            ck_assert_msg(rc == 1, "instance %d: branch and bound returned %d", it, rc);
+            ck_assert_msg(fbi_cmp_price(c, asg) == opt, "instance %d: branch and bound %" PRId64 ", optimum %" PRId64,
+                          it, fbi_cmp_price(c, asg), opt);
+            double plain = fbi_mip_root(c, 0), tight = fbi_mip_root(c, 1);
+            ck_assert_msg(tight <= (double)opt / 1e9 + 1e-6, "instance %d: root LP %.9f above the optimum %.9f",
+                          it, tight, (double)opt / 1e9);
+            ck_assert_msg(tight >= plain - 1e-6, "instance %d: root LP %.9f with the rows, %.9f without", it, tight,
+                          plain);
+            raised += tight > plain + 1e-6;
+        }
+        fbi_problem_free(p);
+    }
+    ck_assert_int_gt(feasible, n / 3);
+    ck_assert_int_gt(raised, n / 20);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("solver");
@@ -871,6 +953,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_enumeration_extras);
     tcase_add_test(tc, test_dominated_options_safe);
     tcase_add_test(tc, test_dominated_options_conditions);
+    tcase_add_test(tc, test_conflict_rows_tighten);
+    tcase_add_test(tc, test_conflict_rows_safe);
     suite_add_tcase(s, tc);
     return s;
 }

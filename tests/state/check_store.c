@@ -464,6 +464,63 @@ START_TEST(lock_names_holder_and_survives_kill)
 }
 END_TEST
 
+/* fbi_store_endpoint_rows filters by tenant and workload whichever of
+ * them is given (each form has its own SQL: with both, the rows come from
+ * the primary key; store.c), in the key's order */
+START_TEST(endpoint_rows_filter)
+{
+    fb_store *s = open_store();
+    fb_diag *d = fb_diag_new();
+    const char *rows[][4] = {{"t1", "web", "aws", "eu-west-1"}, {"t1", "web", "gcp", "europe-west3"},
+                             {"t1", "db", "aws", "eu-west-1"},  {"t2", "web", "aws", "us-east-1"},
+                             {"t2", "api", "gcp", "us-east1"}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char url[64];
+        snprintf(url, sizeof url, "https://%s.%s.example/", rows[i][1], rows[i][3]);
+        ck_assert_int_eq(fbi_store_put_endpoint(s, rows[i][0], rows[i][1], rows[i][2], rows[i][3], url, "url", d),
+                         FB_OK);
+    }
+    struct {
+        const char *tenant, *workload;
+        size_t n;
+        const char *first_region;
+    } cases[] = {{"t1", "web", 2, "eu-west-1"}, {"t1", NULL, 3, "eu-west-1"}, {NULL, "web", 3, "eu-west-1"},
+                 {NULL, NULL, 5, "eu-west-1"},  {"t2", "web", 1, "us-east-1"}, {"t2", "db", 0, NULL},
+                 {"t3", NULL, 0, NULL}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *text = NULL;
+        ck_assert_int_eq(fbi_store_endpoint_rows(s, cases[i].tenant, cases[i].workload, &text, d), FB_OK);
+        json_t *a = json_loads(text, 0, NULL);
+        ck_assert_ptr_nonnull(a);
+        ck_assert_msg(json_array_size(a) == cases[i].n, "case %zu: %zu rows, want %zu: %s", i,
+                      json_array_size(a), cases[i].n, text);
+        size_t k;
+        json_t *row;
+        json_array_foreach(a, k, row) {
+            const char *t = json_string_value(json_object_get(row, "tenant"));
+            const char *w = json_string_value(json_object_get(row, "workload"));
+            if (cases[i].tenant) ck_assert_str_eq(t, cases[i].tenant);
+            if (cases[i].workload) ck_assert_str_eq(w, cases[i].workload);
+        }
+        if (cases[i].first_region)
+            ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "region")),
+                             cases[i].first_region);
+        json_decref(a);
+        free(text);
+    }
+    /* the order is the key's: tenant, workload, provider, region */
+    char *text = NULL;
+    ck_assert_int_eq(fbi_store_endpoint_rows(s, "t1", NULL, &text, d), FB_OK);
+    json_t *a = json_loads(text, 0, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "workload")), "db");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 2), "provider")), "gcp");
+    json_decref(a);
+    free(text);
+    fb_diag_free(d);
+    fb_store_close(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("store");
@@ -478,6 +535,7 @@ int main(void)
     tcase_add_test(tc, plans_and_results);
     tcase_add_test(tc, state_dir_resolution);
     tcase_add_test(tc, unwritable_home_is_a_clear_error);
+    tcase_add_test(tc, endpoint_rows_filter);
     suite_add_tcase(s, tc);
     TCase *tw = tcase_create("writer");
     tcase_add_checked_fixture(tw, setup, teardown);
