@@ -239,13 +239,6 @@ static int64_t delta_t(const hs *h, int w, int i, int64_t tcur)
     return c->ocost[c->ostart[w] + i] - c->ocost[c->ostart[w] + h->asg[w]] + tn - tcur;
 }
 
-static int64_t delta(const hs *h, int w, int i)
-{
-    const fbi_cmp *c = h->c;
-    int64_t tcur = c->wt_start[w] == c->wt_start[w + 1] ? 0 : term_cost(h, w, h->asg[w]);
-    return delta_t(h, w, i, tcur);
-}
-
 /* Local option of w on offer o, or -1 (options are sorted by offer). */
 static int option_on(const fbi_cmp *c, int w, int o)
 {
@@ -316,7 +309,12 @@ static void push(hs *h, int w)
 }
 
 /* After w changed place: its term neighbours may want to follow, and
- * workloads that would gain from the offer it left get another look. */
+ * workloads that would gain from the offer it left, and now fit there, get
+ * another look. Those that still do not fit are left out: with tight
+ * quotas (bench/README-solver.md, Stop 25) they were most of the queue,
+ * each went on to try ejections, and 5-9% of those found one; the kicks
+ * that follow reach them anyway, and the search makes more kicks in the
+ * time. */
 static void notify(hs *h, int w, int oldo)
 {
     const fbi_cmp *c = h->c;
@@ -330,9 +328,16 @@ static void notify(hs *h, int w, int oldo)
         if (h->inq[v] || h->tabu[v] || !c->alive[gi] || h->asg[v] < 0) continue;
         int li = gi - c->ostart[v];
         if (li == h->asg[v]) continue;
-        if (c->wt_start[v] == c->wt_start[v + 1]
-                ? c->ocost[gi] < c->ocost[c->ostart[v] + h->asg[v]] : delta(h, v, li) < 0)
-            push(h, v);
+        fbi_money dc = c->ocost[gi] - c->ocost[c->ostart[v] + h->asg[v]];
+        if (c->wt_start[v] == c->wt_start[v + 1]) {
+            if (dc < 0 && fits(h, v, li)) push(h, v);
+            continue;
+        }
+        /* Term costs are never negative (FBI_FORBID aside), so the move
+         * gains at most what v's terms cost now: most candidates are
+         * ruled out without pricing the terms of the new place. */
+        int64_t tv = term_cost(h, v, h->asg[v]);
+        if (dc < tv && fits(h, v, li) && delta_t(h, v, li, tv) < 0) push(h, v);
     }
 }
 
@@ -379,11 +384,19 @@ static int try_eject(hs *h, int w)
     int64_t bd = 0;
     int journal = h->journal;
     h->journal = 0;
+    /* w's term costs are taken with its neighbours in place: every trial
+     * below puts them back before the next option is priced, so one
+     * batch of the region cache serves the whole loop. */
+    begin_batch(h);
+    int64_t tw = term_cost_c(h, w, cur);
+    fbi_money cw = c->ocost[c->ostart[w] + cur];
     for (int i = 0; i < c->ostart[w + 1] - c->ostart[w] && h->budget > 0; i++) {
         if (i == cur || !c->alive[c->ostart[w] + i]) continue;
         int o = offer_of(h, w, i);
-        int64_t dw = delta(h, w, i);
-        if (dw == INT64_MAX || dw >= bd) continue;
+        int64_t tn = term_cost_c(h, w, i);
+        if (tn == FBI_FORBID) continue;
+        int64_t dw = c->ocost[c->ostart[w] + i] - cw + tn - tw;
+        if (dw >= bd) continue;
         if (fits(h, w, i)) continue; /* a shift does it */
         int nocc = h->nocc[o] < 48 ? h->nocc[o] : 48;
         int start = h->nocc[o] ? (int)(rnd(h) % (uint64_t)h->nocc[o]) : 0;
@@ -401,6 +414,7 @@ static int try_eject(hs *h, int w)
             if (!enough) continue;
             int nv = c->ostart[v + 1] - c->ostart[v];
             place(h, w, i);
+            int64_t tv = c->wt_start[v] == c->wt_start[v + 1] ? 0 : term_cost(h, v, vcur);
             int j0 = option_on(c, v, ocur);
             for (int q = -1; q < nv && q < 6; q++) {
                 int j = q < 0 ? j0 : h->cheap[c->ostart[v] + q];
@@ -408,7 +422,9 @@ static int try_eject(hs *h, int w)
                 int oj = offer_of(h, v, j);
                 if (oj == o) continue;
                 if ((--h->budget & 1023) == 0 && fbi_mono_ms() > h->deadline) h->budget = 0;
-                int64_t dv = delta(h, v, j);
+                /* as in notify: v gains at most tv on its terms */
+                if (dw + c->ocost[c->ostart[v] + j] - c->ocost[c->ostart[v] + vcur] - tv >= bd) continue;
+                int64_t dv = delta_t(h, v, j, tv);
                 if (dv == INT64_MAX || dw + dv >= bd) continue;
                 place(h, v, j);
                 int ok = groups_ok(h, o) && groups_ok(h, oj) && budgets_ok(h, w) && budgets_ok(h, v) &&
@@ -433,7 +449,10 @@ static int try_eject(hs *h, int w)
 static void descend(hs *h, double deadline)
 {
     long n = 0;
-    h->budget = 100000 + 20L * h->c->nw;
+    /* Evaluations of ejections per descent: a descent after a kick
+     * settles a few workloads, and a kick that needs more is better
+     * undone and followed by another (was 100000 + 20 nw; Stop 25). */
+    h->budget = 20000 + 4L * h->c->nw;
     h->deadline = deadline;
     while (h->qlen > 0) {
         if ((++n & 15) == 0 && fbi_mono_ms() > deadline) break;
@@ -477,11 +496,12 @@ static int best_fit(hs *h, int v, int avoid)
     const fbi_cmp *c = h->c;
     int best = -1;
     int64_t bd = INT64_MAX;
+    int64_t tv = c->wt_start[v] == c->wt_start[v + 1] ? 0 : term_cost(h, v, h->asg[v]);
     for (int q = 0; q < c->ostart[v + 1] - c->ostart[v]; q++) {
         int j = h->cheap[c->ostart[v] + q];
         if (j == h->asg[v] || !c->alive[c->ostart[v] + j] || offer_of(h, v, j) == avoid) continue;
         if (c->ocost[c->ostart[v] + j] - c->ocost[c->ostart[v] + h->asg[v]] >= bd) break;
-        int64_t d = delta(h, v, j);
+        int64_t d = delta_t(h, v, j, tv);
         if (d < bd && fits(h, v, j)) { bd = d; best = j; }
     }
     return best;
