@@ -53,6 +53,7 @@ typedef struct bucket {
 /* Resolve answers: kept for the second they were computed in (their
  * stale_seconds are whole seconds) and while the store is unchanged. */
 #define ANSWER_CACHE_MAX 4096
+#define SERVE_CHECKPOINT_PAGES 100 /* the audit writer's WAL checkpoint size (see fbi_server_start) */
 
 /* Prometheus counters: requests by route class and status, their time,
  * resolve answers. Route classes carry no names (nothing of a tenant). */
@@ -1004,6 +1005,15 @@ fb_status fbi_server_start(fb_store *store, const fbi_catalog *cat, const fbi_se
      * SQLITE_OPEN_FULLMUTEX), stepped under its mutex (data_version) */
     if (sqlite3_prepare_v2(fbi_store_db(store), "PRAGMA data_version", -1, &sv->dv_stmt, NULL) != SQLITE_OK)
         sv->dv_stmt = NULL; /* no answer cache then */
+    /* The audit writer's commits run the WAL checkpoints. At 1000 pages
+     * each held the writer on a CPU for 4-7 ms (a few times a second at
+     * 95,000 rows/s), long enough for wrk and the request threads to wait
+     * behind it on 2 cores; at 100 pages each is a tenth of that. Resolve's
+     * p99 at 8 connections, interleaved A/B on the quiet machine, 12 rounds
+     * each: wrk -t2 median 1.82 -> 1.35 ms, wrk -t1 under 1 ms in 4 -> 9
+     * of 12, for about 10 % more CPU in the background threads
+     * (bench/README-serve.md, "Stop 25: the checkpoint size"). */
+    fbi_store_set_checkpoint_pages(store, SERVE_CHECKPOINT_PAGES);
     if (fbi_auditor_open(NULL, &sv->audit, diag) != FB_OK ||
         fbi_auditq_start(sv->audit, store, 0, &sv->aq, diag) != FB_OK) {
         server_free(sv);

@@ -15,6 +15,12 @@
  * pragmas. Not for modules: every table belongs to store.c. */
 struct sqlite3 *fbi_store_db(fb_store *s);
 
+/* Sets the WAL size, in pages, at which a commit on this connection runs
+ * a checkpoint (SQLite's wal_autocheckpoint; fb_store_open sets 1000).
+ * pages >= 1. For a connection whose commits must stay short, serve's
+ * audit writer: the checkpoint runs inside the commit. Any thread. */
+void fbi_store_set_checkpoint_pages(fb_store *s, int pages);
+
 /* borrowed: the path of the store's file. */
 const char *fbi_store_path(fb_store *s);
 

@@ -671,6 +671,11 @@ void fb_store_close(fb_store *s)
 }
 
 int fb_store_schema_version(fb_store *s) { return user_version(s->db); }
+void fbi_store_set_checkpoint_pages(fb_store *s, int pages)
+{
+    sqlite3_wal_autocheckpoint(s->db, pages > 0 ? pages : 1);
+}
+
 struct sqlite3 *fbi_store_db(fb_store *s) { return s->db; }
 
 static sqlite3_stmt *prepared(fb_store *s, const char *sql, int cacheable);

@@ -58,6 +58,34 @@ START_TEST(creates_and_migrates)
 }
 END_TEST
 
+static int autocheckpoint_pages(fb_store *s)
+{
+    sqlite3_stmt *st;
+    ck_assert_int_eq(sqlite3_prepare_v2(fbi_store_db(s), "PRAGMA wal_autocheckpoint", -1, &st, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* fb_store_open's checkpoint size, and serve's smaller one for its audit
+ * writer (server.c): set on this connection only, never below one page. */
+START_TEST(checkpoint_pages)
+{
+    fb_store *s = open_store();
+    ck_assert_int_eq(autocheckpoint_pages(s), 1000);
+    fbi_store_set_checkpoint_pages(s, 100);
+    ck_assert_int_eq(autocheckpoint_pages(s), 100);
+    fbi_store_set_checkpoint_pages(s, 0);
+    ck_assert_int_eq(autocheckpoint_pages(s), 1);
+    fb_store *other = open_store();
+    ck_assert_int_eq(autocheckpoint_pages(other), 1000);
+    fb_store_close(other);
+    fb_store_close(s);
+}
+END_TEST
+
 /* The schema text as SQLite keeps it, without what differs between a
  * table created under its name and one renamed to it (RENAME quotes the
  * new name) or built by ALTER TABLE ADD COLUMN (spacing): quotes dropped,
@@ -673,6 +701,7 @@ int main(void)
     TCase *tc = tcase_create("store");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, creates_and_migrates);
+    tcase_add_test(tc, checkpoint_pages);
     tcase_add_test(tc, fresh_schema_equals_migrations);
     tcase_add_test(tc, refuses_newer_schema);
     tcase_add_test(tc, workload_round_trip);
