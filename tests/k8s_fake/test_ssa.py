@@ -13,6 +13,24 @@ import json
 from k8stest import Fake, check, deployment, done, ns_obj, schema_errors
 
 fake = Fake()
+
+
+def put_edited(path, edit, manager):
+    """GET, edit, PUT with the object's resourceVersion, as kubectl edit
+    does: the fake's Deployment controller writes the status of a rollout
+    (--rollout-delay-ms after a change), and a PUT carrying the version
+    read before that write is rightly refused with 409. On a busy machine
+    the write can fall between the GET and the PUT: read again and retry,
+    as a client of the real API server must."""
+    for _ in range(10):
+        cur = fake.get(path).json
+        edit(cur)
+        r = fake.put(path, cur, query={"fieldManager": manager})
+        if r.status != 409:
+            return r
+    return r
+
+
 NS = "fb-ssa"
 assert fake.post("/api/v1/namespaces", ns_obj(NS)).status == 201
 CM = "/api/v1/namespaces/%s/configmaps" % NS
@@ -94,10 +112,8 @@ r = fake.apply(DEP + "/web", deployment("web", replicas=4), manager="fedbroker")
 check(r.status == 409 and r.message == 'Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas'
       and r.json["details"]["causes"][0]["message"] == 'conflict with "kubectl" using apps/v1',
       "an Update manager is named with its apiVersion", r)
-cur = fake.get(DEP + "/web").json
-cur["metadata"]["labels"]["team"] = "a"
-r = fake.put(DEP + "/web", cur, query={"fieldManager": "editor"})
-check(r.status == 200 and ("editor", "Update") in managed(r.json), "PUT records an Update entry for its fieldManager")
+r = put_edited(DEP + "/web", lambda o: o["metadata"]["labels"].__setitem__("team", "a"), "editor")
+check(r.status == 200 and ("editor", "Update") in managed(r.json), "PUT records an Update entry for its fieldManager", r)
 lab = deployment("web", replicas=6)
 lab["metadata"]["labels"]["team"] = "b"
 r = fake.apply(DEP + "/web", lab, manager="fedbroker")
@@ -155,9 +171,7 @@ r = fake.apply(DEP + "/mixed", st, manager="fedbroker")
 m = managed(r.json)[("fedbroker", "Apply")]
 check(r.status == 200 and (r.json.get("status") or {}).get("replicas") != 99 and "f:status" not in m["fieldsV1"],
       "status in an applied config is ignored", r.json.get("status"))
-cur = fake.get(DEP + "/mixed").json
-cur["status"] = {"replicas": 42}
-r = fake.put(DEP + "/mixed", cur, query={"fieldManager": "putter"})
+r = put_edited(DEP + "/mixed", lambda o: o.__setitem__("status", {"replicas": 42}), "putter")
 check(r.status == 200 and (r.json.get("status") or {}).get("replicas") != 42, "status in a PUT is ignored",
       r.json.get("status"))
 gen = r.json["metadata"]["generation"]
