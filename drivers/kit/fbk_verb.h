@@ -178,10 +178,6 @@ void fbk_identity_env(const json_t *ident, const char *provider, json_t *env);
 /* Is name one fbk_identity_env may add (FEDBROKER_...)? */
 int fbk_identity_env_name(const char *name);
 
-/* The two verbs that evaluate (ABI 1.2) combines, on an input already
- * read: in is {"workload", "placement", "hoursPerMonth", "mode"}
- * (borrowed; neither may change it, but for fbk_map_portable_secrets'
- * idempotent rewrite). usage sets *usage (new) on FB_OK. */
 /* The usage documents one evaluate call has made, by a key the driver
  * writes from everything its document depends on besides the call's
  * workload (the same for every placement of the call): placements priced
@@ -201,6 +197,10 @@ json_t *fbk_eval_memo_get(const fbk_eval_memo *m, const char *key);
  * the oldest goes when the memo is full. */
 void fbk_eval_memo_put(fbk_eval_memo *m, const char *key, json_t *doc);
 
+/* The two verbs that evaluate (ABI 1.2) combines, on an input already
+ * read: in is {"workload", "placement", "hoursPerMonth", "mode"}
+ * (borrowed; neither may change it, but for fbk_map_portable_secrets'
+ * idempotent rewrite). usage sets *usage (new) on FB_OK. */
 typedef struct fbk_eval_ops {
     fb_status (*validate)(fb_driver_ctx *ctx, json_t *in, fb_diag *diag);
     fb_status (*usage)(fb_driver_ctx *ctx, json_t *in, json_t **usage, fb_diag *diag);
