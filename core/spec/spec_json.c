@@ -5,6 +5,7 @@
 #include "config.h"
 #include "spec/spec.h"
 #include "base/jsonread.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +15,9 @@
 void fbi_spec_ptr_index(fbi_buf *ptr, size_t index)
 {
     char tmp[24];
-    size_t n = sizeof tmp;
-    do {
-        tmp[--n] = (char)('0' + index % 10);
-        index /= 10;
-    } while (index && n > 1);
-    tmp[--n] = '/';
-    fbi_buf_append(ptr, tmp + n, sizeof tmp - n);
+    tmp[0] = '/';
+    char *end = fbi_put_dec(tmp + 1, index);
+    fbi_buf_append(ptr, tmp, (size_t)(end - tmp));
 }
 
 /* ---- parsed documents ---- */
