@@ -236,6 +236,17 @@ def generate(family, nw, no, nlinks, seed):
     return doc
 
 
+def instance_file(out, family, size, seed):
+    """The path of family's instance of size "NWxNO" and seed under out,
+    written first (links = workloads, as every bench uses) when missing:
+    the file every bench of the families solves."""
+    nw, no = (int(x) for x in size.split("x"))
+    path = os.path.join(out, "%s-%s-s%d.json" % (family, size, seed))
+    if not os.path.exists(path):
+        with open(path, "w") as fh:
+            json.dump(generate(family, nw, no, nw, seed), fh, separators=(",", ":"))
+    return path
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--family", choices=sorted(FAMILIES), help="instance family")

@@ -67,16 +67,12 @@ def main():
     ap.add_argument("--busy", action="store_true", help="a busy loop beside every solve")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    nw, no = (int(x) for x in a.size.split("x"))
     print("| instance | A: total / bound / gap (cpu s, wall s) | B: total / bound / gap (cpu s, wall s) | load |")
     print("|---|---|---|---|")
     summary = {}
     for fam in a.families.split(","):
         for s in (int(x) for x in a.seeds.split(",")):
-            inst = os.path.join(a.out, "%s-%s-s%d.json" % (fam, a.size, s))
-            if not os.path.exists(inst):
-                with open(inst, "w") as fh:
-                    json.dump(gen_families.generate(fam, nw, no, nw, s), fh, separators=(",", ":"))
+            inst = gen_families.instance_file(a.out, fam, a.size, s)
             ra, rb = run(a.a, inst, a.limit, a.busy), run(a.b, inst, a.limit, a.busy)
             cells = []
             for r in (ra, rb):

@@ -159,12 +159,8 @@ def main():
         for fam in a.families.split(","):
             gaps, walls, vs, nopt = [], [], [], 0
             for s in range(a.first_seed, a.first_seed + a.seeds):
-                base = os.path.join(a.out, "%s-%s-s%d" % (fam, size, s))
-                inst = base + ".json"
-                if not os.path.exists(inst):
-                    doc = gen_families.generate(fam, nw, no, nw, s)
-                    with open(inst, "w") as fh:
-                        json.dump(doc, fh, separators=(",", ":"))
+                inst = gen_families.instance_file(a.out, fam, size, s)
+                base = inst[:-len(".json")]
                 lp = base + ".lp" if (small or s - a.first_seed < a.ext_big) else None
                 o = run_ours(a.fedbroker, inst, lp, tl, a.busy)
                 rec = {"family": fam, "size": size, "seed": s, "limit": tl, "busy": a.busy,

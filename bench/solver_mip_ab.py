@@ -61,16 +61,12 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "out", "families"))
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    nw, no = (int(x) for x in a.size.split("x"))
     print("| instance | A: status, B&B CPU ms, nodes | B: status, B&B CPU ms, nodes | root LP without / with rows | optimum | load |")
     print("|---|---|---|---|---|---|")
     fam_rows = {}
     for fam in a.families.split(","):
         for s in seeds_of(a.seeds):
-            inst = os.path.join(a.out, "%s-%s-s%d.json" % (fam, a.size, s))
-            if not os.path.exists(inst):
-                with open(inst, "w") as fh:
-                    json.dump(gen_families.generate(fam, nw, no, nw, s), fh, separators=(",", ":"))
+            inst = gen_families.instance_file(a.out, fam, a.size, s)
             ra, rb = solve(a.a, inst, a.limit), solve(a.b, inst, a.limit)
             root = subprocess.run([a.root, inst], capture_output=True, text=True).stdout.split()
             r0, r1 = float(root[1]), float(root[2])
