@@ -22,6 +22,7 @@
 #   exit), and the requests outstanding in the fan-out (mean, most; P at best).
 #   -t DIR     keep each run's request log (k8s_fastfake --log) as DIR/run-N.log,
 #              and the apply's start and end (ns) as DIR/run-N.times
+#              (bench/k8s_timeline.py DIR/run-*.log: where the fan-out's time goes)
 #   -s         create the state store before the timed apply (`fedbroker plans`),
 #              as on a machine that has run fedbroker before; by default each
 #              run's apply creates a fresh store (schema, six fdatasyncs) first
@@ -32,7 +33,7 @@ build=$top/build n=300 lat=5 pars=32 runs=5 wrap= logs= prestore=
 while getopts b:n:l:p:r:w:t:s o; do
     case $o in
     b) build=$OPTARG ;; n) n=$OPTARG ;; l) lat=$OPTARG ;; p) pars=$OPTARG ;; r) runs=$OPTARG ;; w) wrap=$OPTARG ;; t) logs=$OPTARG ;; s) prestore=1 ;;
-    *) sed -n '2,27p' "$0"; exit 64 ;;
+    *) sed -n '2,28p' "$0"; exit 64 ;;
     esac
 done
 tmp=$(mktemp -d); chmod 755 "$tmp"
@@ -94,6 +95,9 @@ run() { # parallelism latency
     [ -z "$logs" ] || echo "$t0 $t1" > "$logs/run-$runs_done.times"
     set -- $(count)
     stop_server
+    # the ideal R x latency / P holds only while at most P requests are
+    # outstanding at once: a run that held more is refused, not reported
+    [ "$6" -le "$p" ] || { echo "the server held $6 requests at once, more than the parallelism $p"; exit 1; }
     applied=$(grep -c '^applied' "$tmp/out" || true)
     [ "$1" = "$n" ] && [ "$applied" = "$n" ] || { echo "expected $n Deployments, the server has $1, $applied applied"; exit 1; }
     wall=$(( (t1 - t0) / 1000000 ))

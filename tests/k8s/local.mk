@@ -23,4 +23,4 @@ check_PROGRAMS += bench/k8s_fastfake
 bench_k8s_fastfake_SOURCES = bench/k8s_fastfake.c bench/fastfake.c bench/fastfake.h
 bench_k8s_fastfake_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) $(JANSSON_CFLAGS)
 bench_k8s_fastfake_LDADD = $(MHD_LIBS) $(JANSSON_LIBS)
-EXTRA_DIST += bench/k8s_apply.sh bench/README-k8s.md bench/bench_lib.sh
+EXTRA_DIST += bench/k8s_apply.sh bench/k8s_timeline.py bench/README-k8s.md bench/bench_lib.sh
