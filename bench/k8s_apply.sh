@@ -6,7 +6,7 @@
 # ideal R x latency / P (R = the requests the server counted). Numbers:
 # bench/README-k8s.md.
 #
-#   bench/k8s_apply.sh [-b BUILDDIR] [-n WORKLOADS] [-l LATENCY_MS] [-p P1,P2,...] [-r RUNS] [-w CMD] [-t DIR] [-s]
+#   bench/k8s_apply.sh [-b BUILDDIR] [-n WORKLOADS] [-l LATENCY_MS] [-p P1,P2,...] [-r RUNS] [-w CMD] [-t DIR] [-s] [-c CAP]
 #
 #   bench/k8s_fastfake (C, libmicrohttpd, thread per connection, plain HTTP:
 #   the kubeconfig's server is http:// and drivers.k8s.allowInsecure is set)
@@ -23,17 +23,21 @@
 #   -t DIR     keep each run's request log (k8s_fastfake --log) as DIR/run-N.log,
 #              and the apply's start and end (ns) as DIR/run-N.times
 #              (bench/k8s_timeline.py DIR/run-*.log: where the fan-out's time goes)
+#   -c CAP     at most CAP requests to the cluster at once, whatever P (the host's
+#              http.services.kubernetes.concurrency): with P above CAP, lanes queue
+#              requests that the host sends as soon as a slot frees; the ideal is
+#              then R x latency / min(P, CAP)
 #   -s         create the state store before the timed apply (`fedbroker plans`),
 #              as on a machine that has run fedbroker before; by default each
 #              run's apply creates a fresh store (schema, six fdatasyncs) first
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/bench/bench_lib.sh"
-build=$top/build n=300 lat=5 pars=32 runs=5 wrap= logs= prestore=
-while getopts b:n:l:p:r:w:t:s o; do
+build=$top/build n=300 lat=5 pars=32 runs=5 wrap= logs= prestore= cap=
+while getopts b:n:l:p:r:w:t:sc: o; do
     case $o in
-    b) build=$OPTARG ;; n) n=$OPTARG ;; l) lat=$OPTARG ;; p) pars=$OPTARG ;; r) runs=$OPTARG ;; w) wrap=$OPTARG ;; t) logs=$OPTARG ;; s) prestore=1 ;;
-    *) sed -n '2,28p' "$0"; exit 64 ;;
+    b) build=$OPTARG ;; n) n=$OPTARG ;; l) lat=$OPTARG ;; p) pars=$OPTARG ;; r) runs=$OPTARG ;; w) wrap=$OPTARG ;; t) logs=$OPTARG ;; s) prestore=1 ;; c) cap=$OPTARG ;;
+    *) sed -n '2,32p' "$0"; exit 64 ;;
     esac
 done
 tmp=$(mktemp -d); chmod 755 "$tmp"
@@ -83,7 +87,13 @@ run() { # parallelism latency
     p=$1 l=$2
     start_server "$l"
     home=$tmp/home-$p-$l-$$-$(date +%s%N); mkdir -p "$home"
-    printf '{"drivers": {"k8s": {"kubeconfig": "%s", "allowInsecure": true}}}\n' "$tmp/kubeconfig" > "$home/config.json"
+    # -c: the host holds at most $cap requests to the cluster at once
+    # (http.services.kubernetes.concurrency), whatever the lanes
+    http=
+    [ -z "$cap" ] || http='"http": {"services": {"kubernetes": {"concurrency": '$cap'}}}, '
+    printf '{%s"drivers": {"k8s": {"kubeconfig": "%s", "allowInsecure": true}}}\n' "$http" "$tmp/kubeconfig" \
+        > "$home/config.json"
+    bound=$p; [ -z "$cap" ] || [ "$cap" -ge "$p" ] || bound=$cap
     [ -z "$prestore" ] || FEDBROKER_HOME=$home "$build/fedbroker" plans > /dev/null \
         || { echo "fedbroker plans (creating the store) failed"; exit 1; }
     t0=$(date +%s%N)
@@ -95,25 +105,27 @@ run() { # parallelism latency
     [ -z "$logs" ] || echo "$t0 $t1" > "$logs/run-$runs_done.times"
     set -- $(count)
     stop_server
-    # the ideal R x latency / P holds only while at most P requests are
-    # outstanding at once: a run that held more is refused, not reported
-    [ "$6" -le "$p" ] || { echo "the server held $6 requests at once, more than the parallelism $p"; exit 1; }
+    # the ideal R x latency / P (with -c below P: / the cap) holds only
+    # while at most that many requests are outstanding at once: a run that
+    # held more is refused, not reported
+    [ "$6" -le "$bound" ] || { echo "the server held $6 requests at once, more than $bound"; exit 1; }
     applied=$(grep -c '^applied' "$tmp/out" || true)
     [ "$1" = "$n" ] && [ "$applied" = "$n" ] || { echo "expected $n Deployments, the server has $1, $applied applied"; exit 1; }
     wall=$(( (t1 - t0) / 1000000 ))
-    python3 - "$p" "$l" "$n" "$2" "$wall" "$(cat "$tmp/cpu")" "$results" "$t0" "$t1" "$3" "$4" "$5" "$6" <<'PYEOF'
+    python3 - "$p" "$l" "$n" "$2" "$wall" "$(cat "$tmp/cpu")" "$results" "$t0" "$t1" "$3" "$4" "$5" "$6" "$bound" <<'PYEOF'
 import sys
 p, l, n, reqs, wall = (int(x) for x in sys.argv[1:6])
 user, sys_ = (float(x) for x in sys.argv[6].split())
 results = sys.argv[7]
-t0, t1, first, last, busy, inflight_max = (int(x) for x in sys.argv[8:14])
+t0, t1, first, last, busy, inflight_max, bound = (int(x) for x in sys.argv[8:15])
 # where the wall time went: before the first request reached the server,
 # the fan-out (first request to last answer) and after the last answer;
 # occ = the mean requests outstanding during the fan-out (P at best)
 pre, fan, post = (first - t0) / 1e6, (last - first) / 1e6, (t1 - last) / 1e6
 occ = busy / (last - first) if last > first else 0
 per = reqs / n
-ideal = reqs * l / p
+# at most bound = min(P, -c) requests outstanding at once
+ideal = reqs * l / bound
 ratio = wall / ideal if ideal else 0
 rps = reqs / (wall / 1000) if wall else 0
 cpu = user + sys_
@@ -124,7 +136,7 @@ with open(results, "a") as f:
 PYEOF
 }
 
-echo "k8s_fastfake workloads=$n latency=${lat}ms, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)${prestore:+, store created before the timed apply (-s)}"
+echo "k8s_fastfake workloads=$n latency=${lat}ms, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)${prestore:+, store created before the timed apply (-s)}${cap:+, at most $cap requests to the cluster at once (-c)}"
 echo "|    P |  ms | workloads | req/workload | wall ms | ideal ms | ratio |   req/s | cpu s | cpu ms/req | pre ms | fan-out ms | post ms | mean out | max out |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for p in $(echo "$pars" | tr ',' ' '); do
