@@ -20,8 +20,11 @@
 #   FLOOR_HTTP=path/to/floor_http   (default build/bench/floor_http; built
 #                                     by `make -C build bench/floor_http`)
 #   SERVE_ARGS="--threads 1"         (more options for serve)
+#   SHIELD=1                         (root: the run in an autogroup of its
+#                                     own at nice -20, bench/serve_shield.sh)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/serve_shield.sh"  # SHIELD=1: an autogroup of its own at nice -20
 bin=${1:-$top/build/fedbroker}
 dur=${2:-5}
 rounds=${3:-3}
