@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -519,8 +520,23 @@ static void xfer_finish(fbi_http_client *c, xfer *x)
     pthread_cond_signal(&x->cv);
 }
 
+/* A transfer that could not start: its slot given back and its caller
+ * woken. I/O thread, lock not held. */
+static void xfer_start_failed(fbi_http_client *c, xfer *x, CURLcode rc)
+{
+    pthread_mutex_lock(&c->mu);
+    x->rc = rc;
+    x->svc->inflight--;
+    c->inflight--;
+    xfer_finish(c, x);
+    pthread_mutex_unlock(&c->mu);
+}
+
 /* Creates the easy handle of x and adds it to the multi handle. I/O
- * thread, lock held. */
+ * thread, lock not held: x was taken off its queue and counted in flight
+ * by dispatch, and until it is finished only the I/O thread touches it
+ * (its caller waits for done). Setting up the handle under the lock kept
+ * the lanes queueing on it (bench/README-aws.md, Stop 26). */
 static void xfer_start(fbi_http_client *c, xfer *x)
 {
     const fb_http_request *req = x->req;
@@ -528,10 +544,7 @@ static void xfer_start(fbi_http_client *c, xfer *x)
     x->wait_ms = x->started_at - x->queued_at;
     CURL *h = c->nidle ? c->idle[--c->nidle] : curl_easy_init();
     if (!h) {
-        x->rc = CURLE_OUT_OF_MEMORY;
-        x->svc->inflight--;
-        c->inflight--;
-        xfer_finish(c, x);
+        xfer_start_failed(c, x, CURLE_OUT_OF_MEMORY);
         return;
     }
     x->easy = h;
@@ -588,18 +601,19 @@ static void xfer_start(fbi_http_client *c, xfer *x)
     if (curl_multi_add_handle(c->multi, h) != CURLM_OK) {
         curl_easy_cleanup(h);
         x->easy = NULL;
-        x->rc = CURLE_FAILED_INIT;
-        x->svc->inflight--;
-        c->inflight--;
-        xfer_finish(c, x);
+        xfer_start_failed(c, x, CURLE_FAILED_INIT);
     }
 }
 
-/* Starts every queued transfer its service has room for. Returns the
- * milliseconds until a rate-limited service gets its next token, or -1.
- * I/O thread, lock held. */
-static double dispatch(fbi_http_client *c)
+/* Takes every queued transfer its service has room for off its queue and
+ * counts it in flight; *start gets them, in order, linked by next, for
+ * xfer_start once the lock is released. Returns the milliseconds until a
+ * rate-limited service gets its next token, or -1. I/O thread, lock
+ * held. */
+static double dispatch(fbi_http_client *c, xfer **start)
 {
+    xfer **tail = start;
+    *start = NULL;
     double wait = -1, now = fbi_mono_ms();
     for (svc_state *s = c->svcs; s; s = s->next) {
         if (s->rate > 0) {
@@ -624,7 +638,8 @@ static double dispatch(fbi_http_client *c)
             c->inflight++;
             c->stats.attempts++;
             if (c->inflight > c->stats.max_inflight) c->stats.max_inflight = c->inflight;
-            xfer_start(c, x);
+            *tail = x;
+            tail = &x->next;
         }
     }
     return wait;
@@ -732,8 +747,15 @@ static void *io_main(void *arg)
             pthread_mutex_unlock(&c->mu);
             break;
         }
-        double wait = dispatch(c);
+        xfer *start;
+        double wait = dispatch(c, &start);
         pthread_mutex_unlock(&c->mu);
+        while (start) {
+            xfer *x = start;
+            start = x->next;
+            x->next = NULL;
+            xfer_start(c, x);
+        }
         /* a new transfer sets a 0 ms timer: this starts it */
         if (c->timer_at >= 0 && c->timer_at <= fbi_mono_ms()) {
             c->timer_at = -1;
@@ -863,6 +885,18 @@ void fbi_http_client_free(fbi_http_client *c)
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static fbi_http_client *g_client;
 static pid_t g_pid;
+/* g_client once this process made it, read without g_mu: every request of
+ * a parallel apply asked for the client, and took g_mu and made a getpid
+ * system call to do so (64 lanes queued on g_mu; bench/README-aws.md, Stop
+ * 26). A forked child clears it (forget_in_child), so it still gets a
+ * client of its own through the slow path. */
+static _Atomic(fbi_http_client *) g_published;
+static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
+
+/* pthread_atfork's child handler: the child runs one thread, and the
+ * parent's client (its I/O thread is not there) must not be used. */
+static void forget_in_child(void) { atomic_store_explicit(&g_published, NULL, memory_order_relaxed); }
+static void atfork_register(void) { pthread_atfork(NULL, NULL, forget_in_child); }
 static char *g_config;
 static unsigned g_parallelism;
 static long g_timeout_ms; /* http.timeout_ms of the last configure; 0: defaults */
@@ -872,12 +906,16 @@ static long g_timeout_ms; /* http.timeout_ms of the last configure; 0: defaults 
  * parent's memory is left alone). borrowed; NULL on failure. */
 static fbi_http_client *default_client(fb_diag *d)
 {
+    fbi_http_client *c = atomic_load_explicit(&g_published, memory_order_acquire);
+    if (c) return c;
+    pthread_once(&g_atfork_once, atfork_register);
     pthread_mutex_lock(&g_mu);
     if (g_client && g_pid != getpid()) g_client = NULL;
     if (!g_client) {
         if (fbi_http_client_new(g_config, &g_client, d) == FB_OK) g_pid = getpid();
     }
-    fbi_http_client *c = g_client;
+    c = g_client;
+    if (c) atomic_store_explicit(&g_published, c, memory_order_release);
     pthread_mutex_unlock(&g_mu);
     return c;
 }
@@ -914,6 +952,7 @@ void fbi_http_shutdown(void)
     pthread_mutex_lock(&g_mu);
     fbi_http_client *c = g_client && g_pid == getpid() ? g_client : NULL;
     g_client = NULL;
+    atomic_store_explicit(&g_published, NULL, memory_order_release);
     free(g_config);
     g_config = NULL;
     g_parallelism = 0;

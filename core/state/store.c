@@ -604,6 +604,18 @@ fb_status fb_store_open(const char *path, fb_store **out, fb_diag *diag)
         p = fbi_xasprintf("%s/state.db", dir);
         free(dir);
     }
+    /* A new (absent or empty) file: switching it to WAL is a rollback-
+     * journal transaction that writes page 1 only, and at SQLite's default
+     * synchronous=FULL it cost four fdatasyncs (the journal twice, its
+     * directory, the file) before the first apply of a new home could
+     * start. It runs with synchronous=OFF. What that gives up is what
+     * synchronous=NORMAL gives up anyway: after a power cut (not a crash
+     * or kill -9: those lose nothing committed) the commits since the last
+     * checkpoint may be lost, and before a new store's first checkpoint
+     * that is all of them; the first checkpoint writes and syncs page 1
+     * again (bench/README-aws.md, Stop 26). */
+    struct stat fst;
+    const int fresh = stat(p, &fst) != 0 || fst.st_size == 0;
     fb_store *s = fbi_xcalloc(1, sizeof *s);
     s->path = p;
     pthread_mutexattr_t ma;
@@ -627,8 +639,10 @@ fb_status fb_store_open(const char *path, fb_store **out, fb_diag *diag)
      * timeout; any other error is reported at once. */
     int rc2 = SQLITE_OK;
     for (int waited = 0;; waited += 20) {
-        rc2 = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                  "PRAGMA foreign_keys=ON;", NULL, NULL, NULL);
+        rc2 = sqlite3_exec(s->db, fresh ? "PRAGMA synchronous=OFF; PRAGMA journal_mode=WAL; "
+                                          "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                                        : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                          "PRAGMA foreign_keys=ON;", NULL, NULL, NULL);
         int c = sqlite3_errcode(s->db) & 0xff;
         if (rc2 == SQLITE_OK || (c != SQLITE_BUSY && c != SQLITE_LOCKED) || waited >= 5000) break;
         sqlite3_sleep(20);

@@ -332,7 +332,17 @@ void fbk_format_amz_date(int64_t t, char out[17])
     unsigned M, D;
     split_time(t, &Y, &M, &D, &h, &mi, &s);
     if (Y < 0 || Y > 9999) Y = 0;
-    snprintf(out, 17, "%04d%02u%02uT%02d%02d%02dZ", Y, M, D, h, mi, s);
+    /* digits written directly: every signed request formats one (an
+     * snprintf was ~2,900 instructions, bench/README-aws.md, Stop 26) */
+    const int v[7] = {Y / 100, Y % 100, (int)M, (int)D, h, mi, s};
+    static const int at[7] = {0, 2, 4, 6, 9, 11, 13};
+    for (int i = 0; i < 7; i++) {
+        out[at[i]] = (char)('0' + v[i] / 10 % 10);
+        out[at[i] + 1] = (char)('0' + v[i] % 10);
+    }
+    out[8] = 'T';
+    out[15] = 'Z';
+    out[16] = '\0';
 }
 
 /* The form STS and logs use. */
