@@ -81,8 +81,11 @@ static json_t *option_summary(const model *m, const wl *w, const option *op)
     set_str(m, o, "provider", op->of->provider);
     set_str(m, o, "service", op->of->service);
     set_str(m, o, "region", op->of->region);
-    json_object_set_new(o, "monthly_cost", fbi_plan_nano_json(opt_ev(op)->contracted_nano));
-    if (opt_ev(op)->has_latency) json_object_set_new(o, "p50_latency_ms", json_real(round(opt_ev(op)->p50_ms * 10) / 10));
+    /* every candidate of a workload without a placement comes here, a
+     * brief one too (opt_cost, opt_p50_tenths) */
+    json_object_set_new(o, "monthly_cost", fbi_plan_nano_json(opt_cost(op)));
+    double tenths;
+    if (opt_p50_tenths(op, &tenths) == 0) json_object_set_new(o, "p50_latency_ms", json_real(tenths / 10));
     char rb[200];
     const char *reason = fbi_plan_opt_reason(m, w, op, rb);
     if (reason) set_str(m, o, "eliminated_by", reason);
@@ -201,8 +204,8 @@ static json_t *price_sources(const model *m, json_t *ljs)
     for (i = 0; i < m->nw; i++) {
         const wl *w = &m->w[i];
         const option *op = w->chosen >= 0 ? &w->opts[w->chosen] : NULL;
-        for (size_t k = 0; op && k < op->nlines; k++)
-            if (op->lines[k].row->source) json_array_append_new(codes, json_string(op->lines[k].row->source));
+        for (size_t k = 0; op && k < opt_ev(op)->nlines; k++)
+            if (opt_ev(op)->lines[k].row->source) json_array_append_new(codes, json_string(opt_ev(op)->lines[k].row->source));
     }
     json_array_foreach(ljs, i, l) json_array_append(codes, json_object_get(l, "source"));
     json_array_foreach(codes, i, l) {
@@ -313,7 +316,7 @@ static json_t *workload_json(const doc_ctx *dc, size_t i)
     fbi_buf lkey;
     fbi_buf_init(&lkey);
     fbi_buf_printf(&lkey, "L%p", (void *)op);
-    for (size_t k = 0; k < op->nlines; k++) {
+    for (size_t k = 0; k < opt_ev(op)->nlines; k++) {
         int64_t c = w->credit_nano ? w->credit_nano[k] : 0;
         if (share)
             fbi_buf_printf(&lkey, ",%lld:%lld", (long long)c, (long long)(w->free_qty ? w->free_qty[k] : 0));
@@ -322,8 +325,8 @@ static json_t *workload_json(const doc_ctx *dc, size_t i)
     json_t *lines = share ? shared_get(cache, lkey.data) : NULL;
     if (!lines) {
         lines = json_array();
-        for (size_t k = 0; k < op->nlines; k++)
-            json_array_append_new(lines, line_json(m, &op->lines[k], w->credit_nano ? w->credit_nano[k] : 0,
+        for (size_t k = 0; k < opt_ev(op)->nlines; k++)
+            json_array_append_new(lines, line_json(m, &opt_ev(op)->lines[k], w->credit_nano ? w->credit_nano[k] : 0,
                                                    w->free_qty ? w->free_qty[k] : 0));
         if (share) lines = shared_put(cache, lkey.data, lines);
     }
@@ -379,7 +382,7 @@ static json_t *workload_json(const doc_ctx *dc, size_t i)
             if (share) pj = shared_put(cache, key, pj);
         }
         json_object_set_new(wj, "latency_ms", pj);
-        set_str(m, wj, "latency_origin", opt_ev(op)->latency_origin);
+        set_str(m, wj, "latency_origin", opt_latency_origin(opt_ev(op)));
         if (opt_ev(op)->cold_ms > 0) {
             snprintf(key, sizeof key, "C%p", (void *)op);
             json_t *cj = share ? shared_get(cache, key) : NULL;
