@@ -909,15 +909,53 @@ const char *fbi_report_format_name(unsigned f)
 /* The flags of the JSON report. */
 #define REPORT_JSON_FLAGS (JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(12))
 
+/* json_dump_callback's sink for the head of a streamed report: writes
+ * the text as it comes but for its last HEAD_TAIL bytes, held back until
+ * the end (they are the empty "workloads" array and the closing brace,
+ * which the workloads go into). */
+#define HEAD_TAIL (sizeof "\"workloads\": []\n}" - 1)
+typedef struct head_sink {
+    FILE *out;
+    char held[HEAD_TAIL];
+    size_t nheld;
+} head_sink;
+
+static int head_write(const char *buf, size_t size, void *data)
+{
+    head_sink *hs = data;
+    /* what no longer fits in the held-back tail goes out first */
+    if (hs->nheld + size > HEAD_TAIL) {
+        size_t drop = hs->nheld + size - HEAD_TAIL;
+        size_t from_held = drop < hs->nheld ? drop : hs->nheld;
+        if (from_held && fwrite(hs->held, 1, from_held, hs->out) != from_held) return -1;
+        memmove(hs->held, hs->held + from_held, hs->nheld - from_held);
+        hs->nheld -= from_held;
+        drop -= from_held;
+        if (drop && fwrite(buf, 1, drop, hs->out) != drop) return -1;
+        buf += drop;
+        size -= drop;
+    }
+    memcpy(hs->held + hs->nheld, buf, size);
+    hs->nheld += size;
+    return 0;
+}
+
 int fbi_report_json_stream(const json_t *head, size_t n, json_t *(*next)(void *arg, size_t i), void *arg,
                            FILE *out)
 {
     static const char tail[] = "\"workloads\": []\n}";
-    char *text = json_dumps(head, REPORT_JSON_FLAGS);
-    size_t len = text ? strlen(text) : 0, tl = sizeof tail - 1;
-    if (!text || len < tl || strcmp(text + len - tl, tail) != 0) {
+    /* the head written as jansson makes it, without holding its text (the
+     * links of a large federation are megabytes): only when "workloads" is
+     * its last key in sorted order and an empty array, so that its text
+     * ends with tail */
+    int last = json_is_array(json_object_get(head, "workloads")) &&
+               json_array_size(json_object_get(head, "workloads")) == 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)head, key, v)
+        if (strcmp(key, "workloads") > 0) last = 0;
+    if (!last) {
         /* "workloads" is not the last key: the whole document, then */
-        free(text);
         json_t *whole = json_deep_copy(head), *wjs = json_array();
         for (size_t i = 0; i < n; i++) json_array_append_new(wjs, next(arg, i));
         json_object_set_new(whole, "workloads", wjs);
@@ -925,13 +963,17 @@ int fbi_report_json_stream(const json_t *head, size_t n, json_t *(*next)(void *a
         json_decref(whole);
         return rc;
     }
+    head_sink hs = {.out = out};
+    if (json_dump_callback(head, head_write, &hs, REPORT_JSON_FLAGS) != 0 || hs.nheld != HEAD_TAIL ||
+        memcmp(hs.held, tail, HEAD_TAIL) != 0)
+        return -1; /* a write error (or a head jansson wrote otherwise) */
     if (n == 0) {
-        fputs(text, out);
+        fwrite(hs.held, 1, HEAD_TAIL, out);
     } else {
         /* each workload at depth 2 of the document: jansson indents a
          * nested value's lines by 2 spaces a level and writes a newline
          * nowhere else (strings escape theirs) */
-        fwrite(text, 1, len - 3, out); /* up to the "[" */
+        fwrite(hs.held, 1, HEAD_TAIL - 3, out); /* up to the "[" */
         for (size_t i = 0; i < n; i++) {
             json_t *w = next(arg, i);
             char *wt = json_dumps(w, REPORT_JSON_FLAGS);
@@ -950,7 +992,6 @@ int fbi_report_json_stream(const json_t *head, size_t n, json_t *(*next)(void *a
         }
         fputs("\n  ]\n}", out);
     }
-    free(text);
     fputc('\n', out);
     /* the whole text out now: the CLI prints the plan's diagnostics to
      * stderr after it, and a stream merged with stderr (2>&1) must not get
