@@ -383,19 +383,19 @@ static json_t *workload_json(const doc_ctx *dc, size_t i)
         }
         json_object_set_new(wj, "latency_ms", pj);
         set_str(m, wj, "latency_origin", opt_latency_origin(opt_ev(op)));
-        if (opt_ev(op)->cold_ms > 0) {
+        if (opt_src(op)->cold_ms > 0) {
             snprintf(key, sizeof key, "C%p", (void *)op);
             json_t *cj = share ? shared_get(cache, key) : NULL;
             if (!cj) {
-                cj = json_pack("{s:f,s:f,s:b}", "ms", opt_ev(op)->cold_ms, "probability",
-                               round(opt_ev(op)->p_cold * 1000) / 1000, "in_p50", opt_ev(op)->p_cold >= 0.5);
+                cj = json_pack("{s:f,s:f,s:b}", "ms", opt_src(op)->cold_ms, "probability",
+                               round(opt_src(op)->p_cold * 1000) / 1000, "in_p50", opt_src(op)->p_cold >= 0.5);
                 if (share) cj = shared_put(cache, key, cj);
             }
             json_object_set_new(wj, "cold_start", cj);
         }
     }
     json_object_set_new(wj, "lines", lines);
-    json_object_set_new(wj, "notes", opt_ev(op)->notes ? json_incref(opt_ev(op)->notes) : json_array());
+    json_object_set_new(wj, "notes", opt_src(op)->notes ? json_incref(opt_src(op)->notes) : json_array());
     snprintf(key, sizeof key, "A%p/%d", (void *)op, w->fixed);
     json_t *alts = plain && share ? shared_get(cache, key) : NULL;
     if (!alts) {

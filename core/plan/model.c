@@ -18,6 +18,7 @@
 #define DEFAULT_IDLE_S 600.0
 
 const option_eval fbi_plan_no_eval;
+const priced_from fbi_plan_no_src;
 const char *const fbi_plan_classes[PLAN_NCLASSES] = {"provider", "region", "service", "trigger", "residency",
                                                      "driver", "price", "latency", "budget"};
 const char *const fbi_plan_origin_names[3] = {"measured", "same-metro-assumption", "distance-estimate"};
@@ -32,7 +33,9 @@ static option_eval *ev_w(option *op)
 
 /* The capacity of op's lines is not kept (it would cost every block 8
  * bytes): it is 8, then doubled each time nlines reaches it, so it is full
- * exactly when nlines is 0, or 8 or more and a power of two. */
+ * exactly when nlines is 0, or 8 or more and a power of two. (The lines a
+ * chosen candidate keeps are cut to their number, fbi_plan_option_lines:
+ * nothing adds to them.) */
 static void add_line(option *op, pline *l)
 {
     option_eval *e = ev_w(op);
@@ -122,6 +125,8 @@ size_t fbi_plan_find_wl(const model *m, const char *tenant, const char *base, si
         mm->wl_keys = fbi_xcalloc(m->nw ? m->nw : 1, sizeof *mm->wl_keys);
         for (size_t i = 0; i < m->nw; i++) {
             mm->wl_keys[i] = fbi_xasprintf("%s\x1f%s", m->w[i].tenant, m->w[i].base);
+            /* kept to the end: its own size, not the formatting buffer's */
+            mm->wl_keys[i] = fbi_xrealloc(mm->wl_keys[i], strlen(mm->wl_keys[i]) + 1);
             fbi_smap_put(&mm->wl_by_name, mm->wl_keys[i], i, NULL);
         }
     }
@@ -410,21 +415,24 @@ static void latency(const model *m, option *op, const json_t *doc, const plan_us
     json_t *scaling = jpath(doc, "spec", "scaling");
     int zero = json_is_true(json_object_get(scaling, "scaleToZero")) &&
                json_integer_value(json_object_get(scaling, "minInstances")) == 0;
-    e->cold_ms = usage->cold_ms;
+    double cold_ms = usage->cold_ms;
     double idle = usage->idle_s;
     if (idle <= 0) idle = DEFAULT_IDLE_S;
     double rate = (double)json_integer_value(json_object_get(traffic, "requestsPerMonth")) /
                   (m->hours * 3600.0);
-    e->p_cold = zero ? exp(-rate * idle) : 0.0;
+    double p_cold = zero ? exp(-rate * idle) : 0.0;
+    /* the same for every candidate priced from this usage document (the
+     * shape's traffic, the document's idle window): kept with it */
+    if (e->src) e->src->p_cold = p_cold;
     lat_mass *v = fbi_xcalloc(2 * ns, sizeof *v);
     for (i = 0; i < ns; i++) {
-        v[2 * i] = (lat_mass){rtt[i], wt[i] * (1 - e->p_cold)};
-        v[2 * i + 1] = (lat_mass){rtt[i] + e->cold_ms, wt[i] * e->p_cold};
+        v[2 * i] = (lat_mass){rtt[i], wt[i] * (1 - p_cold)};
+        v[2 * i + 1] = (lat_mass){rtt[i] + cold_ms, wt[i] * p_cold};
     }
     qsort(v, 2 * ns, sizeof *v, by_ms);
     for (int k = 0; k < PLAN_NPCT; k++)
         e->pct_ms[k] = quantile(v, 2 * ns, wsum > 0 ? wsum : 1, fbi_plan_pcts[k]);
-    e->mean_ms = (wsum > 0 ? sum / wsum : sum) + e->p_cold * e->cold_ms;
+    e->mean_ms = (wsum > 0 ? sum / wsum : sum) + p_cold * cold_ms;
     free(v);
     free(rtt);
     free(wt);
@@ -579,10 +587,13 @@ static void evaluate_one(const model *m, const shape *sh, option *op)
 
 /* What op's lines are priced from, shared by every candidate priced from
  * the same usage document. */
-static priced_from *priced_src(const model *m, plan_usage *u)
+static priced_from *priced_src(const model *m, const shape *sh, plan_usage *u)
 {
     if (u->src) return u->src;
     priced_from *pf = fbi_xcalloc(1, sizeof *pf);
+    pf->notes = u->notes;
+    pf->vcpu_micro = fbi_plan_scaled(sh, u->vcpu_micro);
+    pf->cold_ms = u->cold_ms;
     pf->lines = fbi_xcalloc(u->nlines ? u->nlines : 1, sizeof *pf->lines);
     for (size_t i = 0; i < u->nlines; i++) {
         const usage_line *l = &u->lines[i];
@@ -630,8 +641,6 @@ static void price_and_check(const model *m, const shape *sh, option *op, plan_us
 {
     json_t *place = jpath(sh->doc, "spec", "placement");
     option_eval *e = ev_w(op);
-    e->notes = usage->notes;
-    e->vcpu_micro = fbi_plan_scaled(sh, usage->vcpu_micro);
     for (size_t i = 0; i < usage->nlines; i++) {
         const usage_line *line = &usage->lines[i];
         if (line->bad) {
@@ -641,7 +650,7 @@ static void price_and_check(const model *m, const shape *sh, option *op, plan_us
         }
     }
     if (!op->cls) {
-        priced_from *pf = priced_src(m, usage);
+        priced_from *pf = priced_src(m, sh, usage);
         if (price_lines(m, sh, op, pf->lines, pf->nlines) == 0) {
             ev_w(op)->src = pf;
             pf->refs++;
@@ -753,7 +762,10 @@ int fbi_plan_option_lines(model *m, const shape *sh, option *op)
         return -1;
     }
     if (t.ev) {
-        op->ev->lines = t.ev->lines;
+        /* kept to the end (the document, free tiers, budgets) and never
+         * added to again: its own size, not add_line's capacity of 8 */
+        op->ev->lines = t.ev->nlines ? fbi_xrealloc(t.ev->lines, t.ev->nlines * sizeof *t.ev->lines)
+                                     : t.ev->lines;
         op->ev->nlines = t.ev->nlines;
     }
     free(t.ev);

@@ -108,10 +108,17 @@ typedef struct priced_line {
     fbi_qty qty;
 } priced_line;
 
+/* With them, what every candidate priced from one usage document has
+ * alike (kept here once rather than in each candidate's block): the
+ * driver's notes, the vCPU demand, the cold start and its probability. */
 typedef struct priced_from {
     size_t refs;
     priced_line *lines;
     size_t nlines;
+    json_t *notes;       /* interned (fbi_plan_intern_json): borrowed */
+    int64_t vcpu_micro;  /* scaled by the shape (fbi_plan_scaled) */
+    double cold_ms;      /* the usage document's coldStartMs */
+    double p_cold;       /* P(cold) of a request (model.c, latency): set with the latency */
 } priced_from;
 
 /* The numbers of a candidate's evaluation: its totals, latency and
@@ -123,25 +130,24 @@ typedef struct priced_from {
  * candidate ruled out for a class whose explanation reads no number
  * (every class but latency and budget) keeps only what a plan without a
  * placement lists of it (its cost and p50, option.brief) once evaluated
- * (model.c, settle). 120 bytes, a 128-byte heap chunk. */
+ * (model.c, settle). 88 bytes, a 96-byte heap chunk. */
 typedef struct option_eval {
     int64_t list_nano, contracted_nano;
     /* the most free-tier credit (>= 0 nano-USD) the plan's allocation can
      * give this candidate in any joint placement (fbi_plan_credit_bound);
      * computed only when a budget compares net figures */
     int64_t credit_ub_nano;
-    int64_t vcpu_micro;
-    double mean_ms, p_cold, cold_ms;
+    double mean_ms;
     /* modelled p50, p90, p95, p99 (fbi_plan_pcts); p50_ms is pct_ms[0] */
     union {
         double pct_ms[4];
         double p50_ms;
     };
-    json_t *notes;       /* interned (fbi_plan_intern_json): borrowed */
     /* its priced lines: while it is evaluated, then only once a solve
      * chose it (fbi_plan_option_lines) */
     pline *lines;
-    /* while it passes: what its lines are priced from (shared) */
+    /* while it passes: what its lines are priced from, with its notes,
+     * vCPU and cold start (shared; read through opt_src) */
     priced_from *src;
     uint32_t nlines;     /* the capacity of lines follows from it (model.c, add_line) */
     unsigned char in_free_tier; /* a free tier covers one of its lines (ditto) */
@@ -209,6 +215,16 @@ static inline const option_eval *opt_ev(const option *op)
 static inline const char *opt_reason_class(const option *op)
 {
     return op->cls ? fbi_plan_classes[op->cls - 1] : NULL;
+}
+
+/* All zero: what a candidate that does not pass reads of opt_src. */
+extern const priced_from fbi_plan_no_src;
+
+/* What op is priced from, with its notes, vCPU and cold start (borrowed;
+ * all zero unless op passed the evaluation). */
+static inline const priced_from *opt_src(const option *op)
+{
+    return opt_ev(op)->src ? opt_ev(op)->src : &fbi_plan_no_src;
 }
 
 /* op's contracted monthly cost in nano-USD, brief or not. */
