@@ -613,8 +613,8 @@ json_t *fbi_plan_document_new(model *m);
  * plan (baseline_totals: each row's total, -1 when infeasible) when the
  * lines add up. *total is the contracted monthly total in nano-USD. When
  * stream is not NULL the document is written to it as the JSON report
- * (fbi_report_json_stream), one workload's JSON at a time, and plan keeps
- * an empty "workloads" array; *write_failed (may be NULL) is set when
+ * (fbi_report_json_stream_arrays), one link's and one workload's JSON at a
+ * time, and plan keeps empty "links" and "workloads" arrays; *write_failed (may be NULL) is set when
  * writing failed. Returns FB_OK, or FB_INTERNAL when the lines do not add
  * up to the solver's total. */
 fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int solved,
