@@ -81,8 +81,11 @@ static json_t *option_summary(const model *m, const wl *w, const option *op)
     set_str(m, o, "provider", op->of->provider);
     set_str(m, o, "service", op->of->service);
     set_str(m, o, "region", op->of->region);
-    json_object_set_new(o, "monthly_cost", fbi_plan_nano_json(opt_ev(op)->contracted_nano));
-    if (opt_ev(op)->has_latency) json_object_set_new(o, "p50_latency_ms", json_real(round(opt_ev(op)->p50_ms * 10) / 10));
+    /* every candidate of a workload without a placement comes here, a
+     * brief one too (opt_cost, opt_p50_tenths) */
+    json_object_set_new(o, "monthly_cost", fbi_plan_nano_json(opt_cost(op)));
+    double tenths;
+    if (opt_p50_tenths(op, &tenths) == 0) json_object_set_new(o, "p50_latency_ms", json_real(tenths / 10));
     char rb[200];
     const char *reason = fbi_plan_opt_reason(m, w, op, rb);
     if (reason) set_str(m, o, "eliminated_by", reason);
@@ -191,7 +194,7 @@ json_t *fbi_plan_document_new(model *m)
 /* The catalog's sources.csv rows behind every price the plan shows (line
  * and link "source" codes), so a report can print a legend instead of bare
  * codes: code -> {origin, what, date, license} (new). */
-static json_t *price_sources(const model *m, json_t *ljs)
+static json_t *price_sources(const model *m, json_t *link_sources)
 {
     json_t *out = json_object();
     size_t i;
@@ -201,10 +204,11 @@ static json_t *price_sources(const model *m, json_t *ljs)
     for (i = 0; i < m->nw; i++) {
         const wl *w = &m->w[i];
         const option *op = w->chosen >= 0 ? &w->opts[w->chosen] : NULL;
-        for (size_t k = 0; op && k < op->nlines; k++)
-            if (op->lines[k].row->source) json_array_append_new(codes, json_string(op->lines[k].row->source));
+        for (size_t k = 0; op && k < opt_ev(op)->nlines; k++)
+            if (opt_ev(op)->lines[k].row->source) json_array_append_new(codes, json_string(opt_ev(op)->lines[k].row->source));
     }
-    json_array_foreach(ljs, i, l) json_array_append(codes, json_object_get(l, "source"));
+    const char *ls;
+    json_object_foreach(link_sources, ls, l) json_array_append_new(codes, json_string(ls));
     json_array_foreach(codes, i, l) {
         /* a row may cite several sources: "S4;S12" */
         const char *s = json_string_value(l);
@@ -250,6 +254,7 @@ static json_t *shared_put(json_t *cache, const char *key, json_t *v)
  * workload_json. */
 typedef struct doc_ctx {
     model *m;
+    const build *bd;
     const int64_t *sent; /* by workload: the egress its links send */
     json_t *cache;       /* the shared values (shared_get) */
 } doc_ctx;
@@ -313,7 +318,7 @@ static json_t *workload_json(const doc_ctx *dc, size_t i)
     fbi_buf lkey;
     fbi_buf_init(&lkey);
     fbi_buf_printf(&lkey, "L%p", (void *)op);
-    for (size_t k = 0; k < op->nlines; k++) {
+    for (size_t k = 0; k < opt_ev(op)->nlines; k++) {
         int64_t c = w->credit_nano ? w->credit_nano[k] : 0;
         if (share)
             fbi_buf_printf(&lkey, ",%lld:%lld", (long long)c, (long long)(w->free_qty ? w->free_qty[k] : 0));
@@ -322,8 +327,8 @@ static json_t *workload_json(const doc_ctx *dc, size_t i)
     json_t *lines = share ? shared_get(cache, lkey.data) : NULL;
     if (!lines) {
         lines = json_array();
-        for (size_t k = 0; k < op->nlines; k++)
-            json_array_append_new(lines, line_json(m, &op->lines[k], w->credit_nano ? w->credit_nano[k] : 0,
+        for (size_t k = 0; k < opt_ev(op)->nlines; k++)
+            json_array_append_new(lines, line_json(m, &opt_ev(op)->lines[k], w->credit_nano ? w->credit_nano[k] : 0,
                                                    w->free_qty ? w->free_qty[k] : 0));
         if (share) lines = shared_put(cache, lkey.data, lines);
     }
@@ -379,20 +384,20 @@ static json_t *workload_json(const doc_ctx *dc, size_t i)
             if (share) pj = shared_put(cache, key, pj);
         }
         json_object_set_new(wj, "latency_ms", pj);
-        set_str(m, wj, "latency_origin", opt_ev(op)->latency_origin);
-        if (opt_ev(op)->cold_ms > 0) {
+        set_str(m, wj, "latency_origin", opt_latency_origin(opt_ev(op)));
+        if (opt_src(op)->cold_ms > 0) {
             snprintf(key, sizeof key, "C%p", (void *)op);
             json_t *cj = share ? shared_get(cache, key) : NULL;
             if (!cj) {
-                cj = json_pack("{s:f,s:f,s:b}", "ms", opt_ev(op)->cold_ms, "probability",
-                               round(opt_ev(op)->p_cold * 1000) / 1000, "in_p50", opt_ev(op)->p_cold >= 0.5);
+                cj = json_pack("{s:f,s:f,s:b}", "ms", opt_src(op)->cold_ms, "probability",
+                               round(opt_src(op)->p_cold * 1000) / 1000, "in_p50", opt_src(op)->p_cold >= 0.5);
                 if (share) cj = shared_put(cache, key, cj);
             }
             json_object_set_new(wj, "cold_start", cj);
         }
     }
     json_object_set_new(wj, "lines", lines);
-    json_object_set_new(wj, "notes", opt_ev(op)->notes ? json_incref(opt_ev(op)->notes) : json_array());
+    json_object_set_new(wj, "notes", opt_src(op)->notes ? json_incref(opt_src(op)->notes) : json_array());
     snprintf(key, sizeof key, "A%p/%d", (void *)op, w->fixed);
     json_t *alts = plain && share ? shared_get(cache, key) : NULL;
     if (!alts) {
@@ -403,10 +408,45 @@ static json_t *workload_json(const doc_ctx *dc, size_t i)
     return wj;
 }
 
-/* fbi_report_json_stream's source of workloads. */
+/* fbi_report_json_stream_arrays's source of workloads. */
 static json_t *next_workload(void *arg, size_t i)
 {
     return workload_json(arg, i);
+}
+
+/* The JSON of link i of the solved plan (new), its two ends placed. */
+static json_t *link_json(const model *m, const build *bd, size_t i)
+{
+    const jlink *l = &bd->links[i];
+    const option *oa = &m->w[l->from].opts[m->w[l->from].chosen];
+    const option *ob = &m->w[l->to].opts[m->w[l->to].chosen];
+    const plan_link_egress *e = fbi_plan_link_egress(m, oa->of, ob->of);
+    int64_t price = e->ok ? e->unit_nano : 0;
+    int64_t cost = fbi_plan_link_cost(l->volume_nano_gib, price);
+    /* the list column never carries a contracted price (overrides) */
+    int64_t list_cost = fbi_plan_link_cost(l->volume_nano_gib, e->ok ? e->list_nano : 0);
+    const plan_rtt *rt = fbi_plan_link_rtt(m, oa->of, ob->of);
+    json_t *lj = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s?,s:s?,s:s?,s:o}",
+        "from", m->w[l->from].name, "to", m->w[l->to].name, "from_region", oa->of->key,
+        "to_region", ob->of->key, "volume_gib", json_string(fbi_nano_str(l->volume_nano_gib, (char[40]){0})),
+        "egress_usd_per_gib", fbi_plan_nano_json(price), "egress_kind", e->ok ? e->kind : NULL,
+        "sku", e->ok ? e->sku : NULL, "note", e->note, "monthly_cost", fbi_plan_nano_json(cost));
+    if (rt->st == FB_OK) json_object_set_new(lj, "rtt_ms", json_real(round(rt->ms * 10) / 10));
+    if (l->budget_ms) json_object_set_new(lj, "latency_budget_ms", json_integer(l->budget_ms));
+    if (e->ok && e->rule) json_object_set_new(lj, "contract_rule", json_string(e->rule));
+    json_object_set_new(lj, "list_usd_per_gib", fbi_plan_nano_json(e->ok ? e->list_nano : 0));
+    json_object_set_new(lj, "list_cost", fbi_plan_nano_json(list_cost));
+    if (e->service) json_object_set_new(lj, "service", json_string(e->service));
+    if (e->source) json_object_set_new(lj, "source", json_string(e->source));
+    if (e->as_of) json_object_set_new(lj, "as_of", json_string(e->as_of));
+    return lj;
+}
+
+/* fbi_report_json_stream_arrays's source of links. */
+static json_t *next_link(void *arg, size_t i)
+{
+    doc_ctx *dc = arg;
+    return link_json(dc->m, dc->bd, i);
 }
 
 fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int solved,
@@ -431,6 +471,8 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
     json_t *free_rows = solved ? fbi_plan_free_tiers(m, &credit) : json_array();
     /* links first, so each workload carries the egress it sends */
     json_t *ljs = json_array();
+    /* the link sources the price legend cites (price_sources), each once */
+    json_t *lsrc = json_object();
     int64_t *sent = fbi_xcalloc(m->nw ? m->nw : 1, sizeof *sent);
     for (size_t i = 0; solved && i < bd->nlinks; i++) {
         jlink *l = &bd->links[i];
@@ -442,21 +484,9 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
         /* the list column never carries a contracted price (overrides) */
         int64_t list_cost = fbi_plan_link_cost(l->volume_nano_gib, e->ok ? e->list_nano : 0);
         sent[l->from] += cost;
-        const plan_rtt *rt = fbi_plan_link_rtt(m, oa->of, ob->of);
-        json_t *lj = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s?,s:s?,s:s?,s:o}",
-            "from", m->w[l->from].name, "to", m->w[l->to].name, "from_region", oa->of->key,
-            "to_region", ob->of->key, "volume_gib", json_string(fbi_nano_str(l->volume_nano_gib, (char[40]){0})),
-            "egress_usd_per_gib", fbi_plan_nano_json(price), "egress_kind", e->ok ? e->kind : NULL,
-            "sku", e->ok ? e->sku : NULL, "note", e->note, "monthly_cost", fbi_plan_nano_json(cost));
-        if (rt->st == FB_OK) json_object_set_new(lj, "rtt_ms", json_real(round(rt->ms * 10) / 10));
-        if (l->budget_ms) json_object_set_new(lj, "latency_budget_ms", json_integer(l->budget_ms));
-        if (e->ok && e->rule) json_object_set_new(lj, "contract_rule", json_string(e->rule));
-        json_object_set_new(lj, "list_usd_per_gib", fbi_plan_nano_json(e->ok ? e->list_nano : 0));
-        json_object_set_new(lj, "list_cost", fbi_plan_nano_json(list_cost));
-        if (e->service) json_object_set_new(lj, "service", json_string(e->service));
-        if (e->source) json_object_set_new(lj, "source", json_string(e->source));
-        if (e->as_of) json_object_set_new(lj, "as_of", json_string(e->as_of));
-        json_array_append_new(ljs, lj);
+        /* written as it is made when the document is streamed (next_link) */
+        if (!stream) json_array_append_new(ljs, link_json(m, bd, i));
+        if (e->source) json_object_set_new(lsrc, e->source, json_true());
         total += cost;
         list_total += list_cost;
         add_amount(by_provider, oa->of->provider, cost);
@@ -504,8 +534,10 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
     } else {
         json_object_set_new(plan, "infeasible", json_incref(why));
     }
-    json_object_set_new(plan, "price_sources", price_sources(m, ljs));
-    json_object_set_new(plan, "links", ljs);
+    json_object_set_new(plan, "price_sources", price_sources(m, lsrc));
+    json_decref(lsrc);
+    if (stream) json_decref(ljs);
+    else json_object_set_new(plan, "links", ljs);
     json_object_set_new(plan, "free_tiers", free_rows);
     /* each budget with the figure it was compared with (docs/spec.md) */
     if (solved) {
@@ -532,11 +564,15 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
                 json_object_set_new(row, "savings", fbi_plan_nano_json(baseline_totals[i] - total));
         json_object_set_new(plan, "baselines", json_incref(baselines));
     }
-    doc_ctx dc = {m, sent, json_object()};
+    doc_ctx dc = {m, bd, sent, json_object()};
     if (stream) {
+        /* the links and the workloads are made as they are written; the
+         * plan kept has both empty */
+        fbi_report_array arrs[2] = {{"links", solved ? bd->nlinks : 0, next_link, &dc},
+                                    {"workloads", m->nw, next_workload, &dc}};
+        if (fbi_report_json_stream_arrays(plan, arrs, 2, stream) != 0 && write_failed) *write_failed = 1;
+        json_object_set_new(plan, "links", json_array());
         json_object_set_new(plan, "workloads", json_array());
-        if (fbi_report_json_stream(plan, m->nw, next_workload, &dc, stream) != 0 && write_failed)
-            *write_failed = 1;
     } else {
         json_t *wjs = json_array();
         for (size_t i = 0; i < m->nw; i++) json_array_append_new(wjs, workload_json(&dc, i));

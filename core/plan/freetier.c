@@ -56,7 +56,7 @@ json_t *fbi_plan_free_tiers(model *m, int64_t *credit_total)
         w->free_qty = NULL;
         w->ncredit = 0;
         if (w->chosen < 0) continue;
-        size_t nl = w->opts[w->chosen].nlines;
+        size_t nl = opt_ev(&w->opts[w->chosen])->nlines;
         w->credit_nano = fbi_xcalloc(nl ? nl : 1, sizeof *w->credit_nano);
         w->free_qty = fbi_xcalloc(nl ? nl : 1, sizeof *w->free_qty);
         w->ncredit = nl;
@@ -71,14 +71,14 @@ json_t *fbi_plan_free_tiers(model *m, int64_t *credit_total)
         for (size_t i = 0; i < m->nw; i++) {
             if (m->w[i].chosen < 0) continue;
             const option *op = &m->w[i].opts[m->w[i].chosen];
-            for (size_t k = 0; k < op->nlines; k++) {
-                if (!fbi_plan_free_covers(f, op->lines[k].row)) continue;
+            for (size_t k = 0; k < opt_ev(op)->nlines; k++) {
+                if (!fbi_plan_free_covers(f, opt_ev(op)->lines[k].row)) continue;
                 if (n == cap) {
                     cap = cap ? 2 * cap : 64;
                     ls = fbi_xrealloc(ls, cap * sizeof *ls);
                 }
-                ls[n++] = (fline){&m->w[i], k, &op->lines[k]};
-                total += (unsigned __int128)op->lines[k].qty;
+                ls[n++] = (fline){&m->w[i], k, &opt_ev(op)->lines[k]};
+                total += (unsigned __int128)opt_ev(op)->lines[k].qty;
             }
         }
         if (!n || total == 0) continue;

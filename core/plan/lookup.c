@@ -145,6 +145,9 @@ const char *fbi_plan_intern(const model *m, const char *s)
         free(key);
         return v + 2;
     }
+    /* kept to the end: its own size, not the formatting buffer's (at
+     * least 256 bytes; a distinct federation keeps a few per workload) */
+    key = fbi_xrealloc(key, strlen(key) + 1);
     return (char *)memo_put(m->memo, key, MEMO_STRING, key) + 2;
 }
 
@@ -176,6 +179,7 @@ json_t *fbi_plan_intern_json(const model *m, json_t *v)
         free(key);
         return have;
     }
+    key = fbi_xrealloc(key, strlen(key) + 1); /* kept: its own size (fbi_plan_intern) */
     return memo_put(m->memo, key, MEMO_JSON, json_incref(v));
 }
 

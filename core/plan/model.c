@@ -18,6 +18,10 @@
 #define DEFAULT_IDLE_S 600.0
 
 const option_eval fbi_plan_no_eval;
+const priced_from fbi_plan_no_src;
+const char *const fbi_plan_classes[PLAN_NCLASSES] = {"provider", "region", "service", "trigger", "residency",
+                                                     "driver", "price", "latency", "budget"};
+const char *const fbi_plan_origin_names[3] = {"measured", "same-metro-assumption", "distance-estimate"};
 
 /* op's evaluation block, made on the first write; settle drops it again
  * when every number stayed zero. The thread evaluating op only. */
@@ -27,16 +31,18 @@ static option_eval *ev_w(option *op)
     return op->ev;
 }
 
-/* The capacity of op->lines is not kept (it would cost every candidate 8
+/* The capacity of op's lines is not kept (it would cost every block 8
  * bytes): it is 8, then doubled each time nlines reaches it, so it is full
- * exactly when nlines is 0, or 8 or more and a power of two. */
+ * exactly when nlines is 0, or 8 or more and a power of two. (The lines a
+ * chosen candidate keeps are cut to their number, fbi_plan_option_lines:
+ * nothing adds to them.) */
 static void add_line(option *op, pline *l)
 {
-    uint32_t n = op->nlines;
-    if (n == 0 || (n >= 8 && (n & (n - 1)) == 0))
-        op->lines = fbi_xrealloc(op->lines, (n ? 2 * (size_t)n : 8) * sizeof *op->lines);
-    op->lines[op->nlines++] = *l;
     option_eval *e = ev_w(op);
+    uint32_t n = e->nlines;
+    if (n == 0 || (n >= 8 && (n & (n - 1)) == 0))
+        e->lines = fbi_xrealloc(e->lines, (n ? 2 * (size_t)n : 8) * sizeof *e->lines);
+    e->lines[e->nlines++] = *l;
     e->list_nano += l->list_nano;
     e->contracted_nano += l->contracted_nano;
 }
@@ -48,26 +54,31 @@ static void eliminate(const model *m, option *op, const char *cls, const char *f
  * "driver", ...) and a reason (interned); the first reason stays. */
 static void eliminate(const model *m, option *op, const char *cls, const char *fmt, ...)
 {
-    if (op->reason_class) return; /* the first reason is the one reported */
+    if (op->cls) return; /* the first reason is the one reported */
     fbi_buf b;
     fbi_buf_init(&b);
     va_list ap;
     va_start(ap, fmt);
     fbi_buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    op->reason_class = cls;
+    unsigned char c = 0;
+    while (c < PLAN_NCLASSES && strcmp(fbi_plan_classes[c], cls)) c++;
+    if (c == PLAN_NCLASSES) abort(); /* a class not in the table: a bug of this file */
+    op->cls = (unsigned char)(c + 1);
     op->reason = fbi_plan_intern(m, b.data ? b.data : "");
     fbi_buf_free(&b);
 }
 
 static void option_free(option *op)
 {
-    free(op->lines);
-    free(op->ev);
-    if (op->src && --op->src->refs == 0) {
-        free(op->src->lines);
-        free(op->src);
+    if (op->brief || !op->ev) return;
+    free(op->ev->lines);
+    priced_from *src = op->ev->src;
+    if (src && --src->refs == 0) {
+        free(src->lines);
+        free(src);
     }
+    free(op->ev);
 }
 
 void fbi_plan_model_free(model *m)
@@ -114,6 +125,8 @@ size_t fbi_plan_find_wl(const model *m, const char *tenant, const char *base, si
         mm->wl_keys = fbi_xcalloc(m->nw ? m->nw : 1, sizeof *mm->wl_keys);
         for (size_t i = 0; i < m->nw; i++) {
             mm->wl_keys[i] = fbi_xasprintf("%s\x1f%s", m->w[i].tenant, m->w[i].base);
+            /* kept to the end: its own size, not the formatting buffer's */
+            mm->wl_keys[i] = fbi_xrealloc(mm->wl_keys[i], strlen(mm->wl_keys[i]) + 1);
             fbi_smap_put(&mm->wl_by_name, mm->wl_keys[i], i, NULL);
         }
     }
@@ -137,7 +150,7 @@ const char *fbi_plan_opt_reason(const model *m, const wl *w, const option *op, c
         snprintf(buf, 200, "baseline restricted to %s", m->only ? m->only : "?");
         return buf;
     }
-    if (op->reason_class) return op->reason;
+    if (op->cls) return op->reason;
     if (op->run != RUN_OBJECTIVE) return NULL; /* a tie being settled */
     const shape *sh = w->sh;
     if (!opt_ev(op)->has_latency) {
@@ -325,15 +338,15 @@ static int price_internet_egress(const model *m, option *op, const json_t *doc)
 
 /* ---- one candidate -------------------------------------------------------------- */
 
-static const char *rtt_kind_rank(const char *cur, const char *next)
+/* The least assured of origin cur (option_eval.latency_origin: 0 none,
+ * else 1 + an index of fbi_plan_origin_names) and the kind named next, as
+ * such an origin (never 0). */
+static unsigned char rtt_kind_rank(unsigned char cur, const char *next)
 {
-    static const char *order[] = {"measured", "same-metro-assumption", "distance-estimate"};
-    int a = 0, b = 0;
-    for (int i = 0; i < 3; i++) {
-        if (cur && !strcmp(cur, order[i])) a = i;
-        if (next && !strcmp(next, order[i])) b = i;
-    }
-    return order[a > b ? a : b];
+    int a = cur ? cur - 1 : 0, b = 0;
+    for (int i = 0; i < 3; i++)
+        if (next && !strcmp(next, fbi_plan_origin_names[i])) b = i;
+    return (unsigned char)(1 + (a > b ? a : b));
 }
 
 const char *const fbi_plan_pct_names[PLAN_NPCT] = {"p50", "p90", "p95", "p99"};
@@ -385,7 +398,7 @@ static void latency(const model *m, option *op, const json_t *doc, const plan_us
         const plan_rtt *rt = fbi_plan_user_rtt(m, jstr(s, "location"), op->of->key);
         if (rt->st != FB_OK) {
             e->has_latency = 0;
-            e->latency_origin = NULL;
+            e->latency_origin = 0;
             eliminate(m, op, "latency", "no latency estimate from %s to %s: %s", jstr(s, "location"),
                       op->of->key, rt->org.detail);
             free(rtt);
@@ -402,21 +415,24 @@ static void latency(const model *m, option *op, const json_t *doc, const plan_us
     json_t *scaling = jpath(doc, "spec", "scaling");
     int zero = json_is_true(json_object_get(scaling, "scaleToZero")) &&
                json_integer_value(json_object_get(scaling, "minInstances")) == 0;
-    e->cold_ms = usage->cold_ms;
+    double cold_ms = usage->cold_ms;
     double idle = usage->idle_s;
     if (idle <= 0) idle = DEFAULT_IDLE_S;
     double rate = (double)json_integer_value(json_object_get(traffic, "requestsPerMonth")) /
                   (m->hours * 3600.0);
-    e->p_cold = zero ? exp(-rate * idle) : 0.0;
+    double p_cold = zero ? exp(-rate * idle) : 0.0;
+    /* the same for every candidate priced from this usage document (the
+     * shape's traffic, the document's idle window): kept with it */
+    if (e->src) e->src->p_cold = p_cold;
     lat_mass *v = fbi_xcalloc(2 * ns, sizeof *v);
     for (i = 0; i < ns; i++) {
-        v[2 * i] = (lat_mass){rtt[i], wt[i] * (1 - e->p_cold)};
-        v[2 * i + 1] = (lat_mass){rtt[i] + e->cold_ms, wt[i] * e->p_cold};
+        v[2 * i] = (lat_mass){rtt[i], wt[i] * (1 - p_cold)};
+        v[2 * i + 1] = (lat_mass){rtt[i] + cold_ms, wt[i] * p_cold};
     }
     qsort(v, 2 * ns, sizeof *v, by_ms);
     for (int k = 0; k < PLAN_NPCT; k++)
         e->pct_ms[k] = quantile(v, 2 * ns, wsum > 0 ? wsum : 1, fbi_plan_pcts[k]);
-    e->mean_ms = (wsum > 0 ? sum / wsum : sum) + e->p_cold * e->cold_ms;
+    e->mean_ms = (wsum > 0 ? sum / wsum : sum) + p_cold * cold_ms;
     free(v);
     free(rtt);
     free(wt);
@@ -482,7 +498,7 @@ static int prefilter(const model *m, const shape *sh, option *op)
             eliminate(m, op, "residency", "%s is in jurisdiction %s, not in residency %s", op->of->key,
                       j && *j ? j : "(unknown)", "placement.residency");
     }
-    return op->reason_class != NULL;
+    return op->cls != CLS_NONE;
 }
 
 /* op's driver and its context, or op ruled out (class driver). */
@@ -571,10 +587,13 @@ static void evaluate_one(const model *m, const shape *sh, option *op)
 
 /* What op's lines are priced from, shared by every candidate priced from
  * the same usage document. */
-static priced_from *priced_src(const model *m, plan_usage *u)
+static priced_from *priced_src(const model *m, const shape *sh, plan_usage *u)
 {
     if (u->src) return u->src;
     priced_from *pf = fbi_xcalloc(1, sizeof *pf);
+    pf->notes = u->notes;
+    pf->vcpu_micro = fbi_plan_scaled(sh, u->vcpu_micro);
+    pf->cold_ms = u->cold_ms;
     pf->lines = fbi_xcalloc(u->nlines ? u->nlines : 1, sizeof *pf->lines);
     for (size_t i = 0; i < u->nlines; i++) {
         const usage_line *l = &u->lines[i];
@@ -622,8 +641,6 @@ static void price_and_check(const model *m, const shape *sh, option *op, plan_us
 {
     json_t *place = jpath(sh->doc, "spec", "placement");
     option_eval *e = ev_w(op);
-    e->notes = usage->notes;
-    e->vcpu_micro = fbi_plan_scaled(sh, usage->vcpu_micro);
     for (size_t i = 0; i < usage->nlines; i++) {
         const usage_line *line = &usage->lines[i];
         if (line->bad) {
@@ -632,17 +649,17 @@ static void price_and_check(const model *m, const shape *sh, option *op, plan_us
             break;
         }
     }
-    if (!op->reason_class) {
-        priced_from *pf = priced_src(m, usage);
+    if (!op->cls) {
+        priced_from *pf = priced_src(m, sh, usage);
         if (price_lines(m, sh, op, pf->lines, pf->nlines) == 0) {
-            op->src = pf;
+            ev_w(op)->src = pf;
             pf->refs++;
         }
     }
-    if (!op->reason_class) latency(m, op, sh->doc, usage);
-    if (op->reason_class) return;
+    if (!op->cls) latency(m, op, sh->doc, usage);
+    if (op->cls) return;
     /* every percentile the SLO names is enforced (docs/plan.md) */
-    for (int k = 0; k < PLAN_NPCT && !op->reason_class; k++) {
+    for (int k = 0; k < PLAN_NPCT && !op->cls; k++) {
         char key[8];
         snprintf(key, sizeof key, "%sMs", fbi_plan_pct_names[k]);
         int64_t slo = json_integer_value(jpath(place, "latencySLO", key));
@@ -654,7 +671,7 @@ static void price_and_check(const model *m, const shape *sh, option *op, plan_us
             eliminate(m, op, "latency", "%s %.1f ms is over the latency SLO of %lld ms",
                       fbi_plan_pct_names[k], e->pct_ms[k], (long long)slo);
     }
-    if (!op->reason_class && m->need_credit) e->credit_ub_nano = fbi_plan_credit_bound(m, op->lines, op->nlines, &e->in_free_tier);
+    if (!op->cls && m->need_credit) e->credit_ub_nano = fbi_plan_credit_bound(m, e->lines, e->nlines, &e->in_free_tier);
     /* the budget, on the figure its basis names (docs/spec.md, Budgets);
      * net is known only with the other placements (the free tiers are
      * shared), so here a candidate is out when even the most credit it
@@ -662,7 +679,7 @@ static void price_and_check(const model *m, const shape *sh, option *op, plan_us
      * plan's own figure */
     json_t *bj = jpath(place, "budget", NULL);
     int64_t budget = json_integer_value(json_object_get(bj, "monthlyMicroUsd"));
-    if (!op->reason_class && budget > 0) {
+    if (!op->cls && budget > 0) {
         budget_basis basis = fbi_plan_basis(bj);
         int64_t fig = basis == BASIS_LIST ? e->list_nano
                       : basis == BASIS_NET ? e->contracted_nano - e->credit_ub_nano
@@ -683,48 +700,75 @@ static void price_and_check(const model *m, const shape *sh, option *op, plan_us
 static void priced(const model *m, const shape *sh, option *op, plan_usage *usage)
 {
     price_and_check(m, sh, op, usage);
-    if (op->reason_class && op->src) { /* out for good: its lines are never priced again */
-        op->src->refs--;
-        op->src = NULL;
+    if (op->cls && op->ev && op->ev->src) { /* out for good: its lines are never priced again */
+        op->ev->src->refs--;
+        op->ev->src = NULL;
     }
 }
 
 /* Drops what a candidate no longer needs: its lines (the totals stay, for
  * the solves, the alternatives and the explanations; a chosen one's lines
- * are priced again from op->src). */
+ * are priced again from its src); and its whole block when it is out for
+ * a reason whose explanation reads none of its numbers (only the latency
+ * and budget classes are explained by them, explain.c; and only those are
+ * among a workload's alternatives, document.c), or when every number
+ * stayed zero. */
 static void settle(option *op)
 {
-    free(op->lines);
-    op->lines = NULL;
-    op->nlines = 0;
+    if (op->brief || !op->ev) return;
+    option_eval *e = op->ev;
+    free(e->lines);
+    e->lines = NULL;
+    e->nlines = 0;
+    int numbers_unread = op->cls != CLS_NONE && op->cls != CLS_LATENCY && op->cls != CLS_BUDGET;
+    if (numbers_unread && e->src) { /* priced() has dropped it already */
+        e->src->refs--;
+        e->src = NULL;
+    }
+    /* the brief: the p50 as option summaries round it, when that is an
+     * int32 (a latency of a non-negative number of ms, under 59 hours) */
+    double t = e->has_latency ? round(e->p50_ms * 10) : 0;
+    if (numbers_unread && (!e->has_latency || (t >= 0 && !signbit(t) && t <= INT32_MAX))) {
+        op->brief = 1;
+        op->brief_p50 = e->has_latency ? (int32_t)t : INT32_MIN;
+        int64_t cost = e->contracted_nano;
+        free(e);
+        op->brief_cost = cost;
+        return;
+    }
     /* calloc'd and written field by field, so the padding is still zero
      * and -0.0 (kept) differs from 0.0 */
-    if (op->ev && memcmp(op->ev, &fbi_plan_no_eval, sizeof *op->ev) == 0) {
-        free(op->ev);
+    if (memcmp(e, &fbi_plan_no_eval, sizeof *e) == 0) {
+        free(e);
         op->ev = NULL;
     }
 }
 
 int fbi_plan_option_lines(model *m, const shape *sh, option *op)
 {
-    if (op->lines || !op->src) return 0;
+    if (!op->ev || op->ev->lines || !op->ev->src) return 0;
     option t;
     memset(&t, 0, sizeof t);
     t.of = op->of;
-    price_lines(m, sh, &t, op->src->lines, op->src->nlines);
-    if (t.reason_class || opt_ev(&t)->list_nano != opt_ev(op)->list_nano ||
+    price_lines(m, sh, &t, op->ev->src->lines, op->ev->src->nlines);
+    if (t.cls || opt_ev(&t)->list_nano != opt_ev(op)->list_nano ||
         opt_ev(&t)->contracted_nano != opt_ev(op)->contracted_nano) {
         char *s = fbi_xasprintf("internal error: the lines of %s priced again do not add up to its "
                                 "evaluation", op->of->label);
         fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, s, "please report this bug");
         free(s);
-        free(t.lines);
+        if (t.ev) free(t.ev->lines);
         free(t.ev);
         return -1;
     }
+    if (t.ev) {
+        /* kept to the end (the document, free tiers, budgets) and never
+         * added to again: its own size, not add_line's capacity of 8 */
+        op->ev->lines = t.ev->nlines ? fbi_xrealloc(t.ev->lines, t.ev->nlines * sizeof *t.ev->lines)
+                                     : t.ev->lines;
+        op->ev->nlines = t.ev->nlines;
+    }
     free(t.ev);
-    op->lines = t.lines;
-    op->nlines = t.nlines;
     return 0;
 }
 
@@ -814,7 +858,7 @@ void fbi_plan_apply_objective(shape *sh)
     double best_lat = INFINITY, best_cost = INFINITY;
     for (size_t k = 0; k < sh->nopts; k++) {
         option *op = &sh->opts[k];
-        if (op->run || op->reason_class || !opt_ev(op)->has_latency) continue;
+        if (op->run || op->cls || !opt_ev(op)->has_latency) continue;
         if (opt_ev(op)->p50_ms < best_lat) best_lat = opt_ev(op)->p50_ms;
         if ((double)opt_ev(op)->contracted_nano < best_cost) best_cost = (double)opt_ev(op)->contracted_nano;
     }
@@ -824,7 +868,7 @@ void fbi_plan_apply_objective(shape *sh)
     double best_score = INFINITY;
     for (size_t k = 0; k < sh->nopts; k++) {
         option *op = &sh->opts[k];
-        if (op->run || op->reason_class || !opt_ev(op)->has_latency) continue;
+        if (op->run || op->cls || !opt_ev(op)->has_latency) continue;
         double s = (1 - weight) * (double)opt_ev(op)->contracted_nano / best_cost + weight * opt_ev(op)->p50_ms / best_lat;
         if (s < best_score) best_score = s;
     }
@@ -836,7 +880,7 @@ void fbi_plan_apply_objective(shape *sh)
     sh->obj_best_score = best_score;
     for (size_t k = 0; k < sh->nopts; k++) {
         option *op = &sh->opts[k];
-        if (op->run || op->reason_class) continue;
+        if (op->run || op->cls) continue;
         if (!opt_ev(op)->has_latency) {
             op->run = RUN_OBJECTIVE;
         } else if (weight >= 1.0) {

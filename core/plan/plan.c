@@ -139,7 +139,7 @@ static int beyond_exact_total(model *m)
         int64_t best = -1;
         for (size_t k = 0; k < w->nopts; k++) {
             const option *op = &w->opts[k];
-            if (op->reason_class) continue;
+            if (op->cls) continue;
             if (best < 0 || opt_ev(op)->contracted_nano < best) best = opt_ev(op)->contracted_nano;
         }
         if (best > 0 && __builtin_add_overflow(sum, best, &sum)) {

@@ -25,6 +25,8 @@
 #define FB_PLAN_INT_H
 
 #include <jansson.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "plan/plan.h"
@@ -106,68 +108,149 @@ typedef struct priced_line {
     fbi_qty qty;
 } priced_line;
 
+/* With them, what every candidate priced from one usage document has
+ * alike (kept here once rather than in each candidate's block): the
+ * driver's notes, the vCPU demand, the cold start and its probability. */
 typedef struct priced_from {
     size_t refs;
     priced_line *lines;
     size_t nlines;
+    json_t *notes;       /* interned (fbi_plan_intern_json): borrowed */
+    int64_t vcpu_micro;  /* scaled by the shape (fbi_plan_scaled) */
+    double cold_ms;      /* the usage document's coldStartMs */
+    double p_cold;       /* P(cold) of a request (model.c, latency): set with the latency */
 } priced_from;
 
 /* The numbers of a candidate's evaluation: its totals, latency and
- * driver notes. Kept apart from the candidate (option.ev) because most
- * candidates of distinct shapes have none (66 of a Function's 92 offers
- * are refused by the driver or the filters before anything is priced):
- * a candidate without numbers keeps no block, and reads as all zero
- * (opt_ev). */
+ * driver notes, and while it passes what its lines are priced from. Kept
+ * apart from the candidate (option.ev) because most candidates of
+ * distinct shapes have none (66 of a Function's 92 offers are refused by
+ * the driver or the filters before anything is priced): a candidate
+ * without numbers keeps no block, and reads as all zero (opt_ev). A
+ * candidate ruled out for a class whose explanation reads no number
+ * (every class but latency and budget) keeps only what a plan without a
+ * placement lists of it (its cost and p50, option.brief) once evaluated
+ * (model.c, settle). 88 bytes, a 96-byte heap chunk. */
 typedef struct option_eval {
     int64_t list_nano, contracted_nano;
     /* the most free-tier credit (>= 0 nano-USD) the plan's allocation can
      * give this candidate in any joint placement (fbi_plan_credit_bound);
      * computed only when a budget compares net figures */
     int64_t credit_ub_nano;
-    int64_t vcpu_micro;
-    double mean_ms, p_cold, cold_ms;
+    double mean_ms;
     /* modelled p50, p90, p95, p99 (fbi_plan_pcts); p50_ms is pct_ms[0] */
     union {
         double pct_ms[4];
         double p50_ms;
     };
-    const char *latency_origin; /* static */
-    json_t *notes;       /* interned (fbi_plan_intern_json): borrowed */
+    /* its priced lines: while it is evaluated, then only once a solve
+     * chose it (fbi_plan_option_lines) */
+    pline *lines;
+    /* while it passes: what its lines are priced from, with its notes,
+     * vCPU and cold start (shared; read through opt_src) */
+    priced_from *src;
+    uint32_t nlines;     /* the capacity of lines follows from it (model.c, add_line) */
     unsigned char in_free_tier; /* a free tier covers one of its lines (ditto) */
     unsigned char has_latency;
+    /* where its round trips come from: 0 none, else 1 + an index of
+     * fbi_plan_origin_names (read through opt_latency_origin) */
+    unsigned char latency_origin;
 } option_eval;
+
+/* "measured", "same-metro-assumption", "distance-estimate": the origins of
+ * a latency, least assumed first (the catalog's fbi_rtt_kind names). */
+extern const char *const fbi_plan_origin_names[3];
 
 /* All zero: what a candidate without an evaluation block reads. */
 extern const option_eval fbi_plan_no_eval;
+
+/* Why a candidate is out, as a small number (option.cls): 0 for none,
+ * else 1 + an index of fbi_plan_classes ("provider", "region", "service",
+ * "trigger", "residency", "driver", "price", "latency", "budget"). */
+#define PLAN_NCLASSES 9
+extern const char *const fbi_plan_classes[PLAN_NCLASSES];
+enum { CLS_NONE = 0, CLS_LATENCY = 8, CLS_BUDGET = 9 };
 
 /* One candidate: a workload shape on one offer, and its evaluation. Every
  * workload of the shape shares it (see shape). A federation of 1,000
  * distinct workloads keeps 92,000 candidates, 10,000 keep 920,000
  * (bench/README-plan.md, memory): every field here costs 1 MB per 8 bytes
- * at 1,000, so the record is two-level: this (56 bytes) for every
- * candidate, its numbers (ev) only for those that have any. */
+ * at 1,000, so the record is two-level: this (32 bytes) for every
+ * candidate, its numbers and lines (ev) only for those that have any. */
 typedef struct option {
     const offer_info *of;
     /* the evaluation */
-    const char *reason_class; /* its verdict (static): NULL when it passed */
-    const char *reason;  /* interned */
-    pline *lines;        /* only once a solve chose it (fbi_plan_option_lines) */
-    priced_from *src;    /* while it passes: what its lines are priced from */
-    /* new, or NULL when every number is zero (read through opt_ev);
-     * written only by the thread evaluating the candidate (model.c) */
-    option_eval *ev;
-    uint32_t nlines;     /* the capacity of lines follows from it (model.c, add_line) */
-    unsigned char validated, estimated; /* the driver calls it took */
-    unsigned char batched; /* ... through one evaluate call with others */
+    const char *reason;  /* interned: why it is out (when cls is not CLS_NONE) */
+    union {
+        /* new, or NULL when every number is zero (read through opt_ev);
+         * written only by the thread evaluating the candidate (model.c) */
+        option_eval *ev;
+        /* when brief: its contracted cost (nano-USD), all a plan without
+         * a placement lists of it with brief_p50 (opt_cost) */
+        int64_t brief_cost;
+    };
+    /* when brief: its p50 in tenths of a ms as the document rounds it
+     * (round(p50 x 10)), INT32_MIN when it has no latency */
+    int32_t brief_p50;
+    unsigned char cls;   /* its verdict: CLS_NONE when it passed (opt_reason_class) */
     /* what this solve adds (RUN_*): the same for every workload of the
      * shape, reset by each solve */
     unsigned char run;
+    unsigned char validated : 1, estimated : 1; /* the driver calls it took */
+    unsigned char batched : 1; /* ... through one evaluate call with others */
+    /* out for a class whose explanation reads no number: ev is gone, and
+     * brief_cost and brief_p50 hold what option summaries show (model.c,
+     * settle); opt_ev reads all zero */
+    unsigned char brief : 1;
 } option;
 
-/* The numbers of op's evaluation (borrowed; all zero when it has none). */
+/* The numbers of op's evaluation (borrowed; all zero when it has none, or
+ * only a brief: opt_cost and opt_p50_tenths read that). */
 static inline const option_eval *opt_ev(const option *op)
 {
-    return op->ev ? op->ev : &fbi_plan_no_eval;
+    return !op->brief && op->ev ? op->ev : &fbi_plan_no_eval;
+}
+
+/* The class of op's verdict (static), NULL when it passed. */
+static inline const char *opt_reason_class(const option *op)
+{
+    return op->cls ? fbi_plan_classes[op->cls - 1] : NULL;
+}
+
+/* All zero: what a candidate that does not pass reads of opt_src. */
+extern const priced_from fbi_plan_no_src;
+
+/* What op is priced from, with its notes, vCPU and cold start (borrowed;
+ * all zero unless op passed the evaluation). */
+static inline const priced_from *opt_src(const option *op)
+{
+    return opt_ev(op)->src ? opt_ev(op)->src : &fbi_plan_no_src;
+}
+
+/* op's contracted monthly cost in nano-USD, brief or not. */
+static inline int64_t opt_cost(const option *op)
+{
+    return op->brief ? op->brief_cost : opt_ev(op)->contracted_nano;
+}
+
+/* op's p50 as the document rounds it, in tenths of a ms (round(p50 x
+ * 10)), brief or not: 0, or -1 when it has no latency. */
+static inline int opt_p50_tenths(const option *op, double *tenths)
+{
+    if (op->brief) {
+        if (op->brief_p50 == INT32_MIN) return -1;
+        *tenths = (double)op->brief_p50;
+        return 0;
+    }
+    if (!opt_ev(op)->has_latency) return -1;
+    *tenths = round(opt_ev(op)->p50_ms * 10);
+    return 0;
+}
+
+/* The origin of op's latency (static), NULL when it has none. */
+static inline const char *opt_latency_origin(const option_eval *e)
+{
+    return e->latency_origin ? fbi_plan_origin_names[e->latency_origin - 1] : NULL;
 }
 
 /* What one solve of the model (the plan, or a baseline) adds to the
@@ -225,7 +308,7 @@ enum { PART_NONE, PART_CONTAINER, PART_FUNCTION };
 static inline const char *opt_class(const wl *w, const option *op)
 {
     if (op->run == RUN_BASELINE) return "baseline";
-    if (op->reason_class) return op->reason_class;
+    if (op->cls) return opt_reason_class(op);
     if (op->run == RUN_OBJECTIVE) return "objective";
     if (w->fixed >= 0 && op != &w->opts[w->fixed]) return "\x01tie";
     if ((w->bb_fixed >= 0 && op != &w->opts[w->bb_fixed]) || (w->bb_out && w->bb_out[op - w->opts]))
@@ -530,8 +613,8 @@ json_t *fbi_plan_document_new(model *m);
  * plan (baseline_totals: each row's total, -1 when infeasible) when the
  * lines add up. *total is the contracted monthly total in nano-USD. When
  * stream is not NULL the document is written to it as the JSON report
- * (fbi_report_json_stream), one workload's JSON at a time, and plan keeps
- * an empty "workloads" array; *write_failed (may be NULL) is set when
+ * (fbi_report_json_stream_arrays), one link's and one workload's JSON at a
+ * time, and plan keeps empty "links" and "workloads" arrays; *write_failed (may be NULL) is set when
  * writing failed. Returns FB_OK, or FB_INTERNAL when the lines do not add
  * up to the solver's total. */
 fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int solved,

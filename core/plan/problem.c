@@ -112,8 +112,8 @@ void fbi_plan_build_problem(model *m, build *bd)
         wl *w = &m->w[i];
         int64_t demand = 0;
         for (size_t k = 0; k < w->nopts; k++)
-            if (!opt_class(w, &w->opts[k]) && opt_ev(&w->opts[k])->vcpu_micro > demand)
-                demand = opt_ev(&w->opts[k])->vcpu_micro;
+            if (!opt_class(w, &w->opts[k]) && opt_src(&w->opts[k])->vcpu_micro > demand)
+                demand = opt_src(&w->opts[k])->vcpu_micro;
         w->sp_w = fbi_problem_add_workload(bd->p, w->name, demand, &err);
         for (size_t k = 0; k < w->nopts; k++) {
             option *op = &w->opts[k];

@@ -909,54 +909,88 @@ const char *fbi_report_format_name(unsigned f)
 /* The flags of the JSON report. */
 #define REPORT_JSON_FLAGS (JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(12))
 
-int fbi_report_json_stream(const json_t *head, size_t n, json_t *(*next)(void *arg, size_t i), void *arg,
-                           FILE *out)
+/* Writes text (a value jansson dumped at depth 0) as a nested value:
+ * indent more spaces after each newline (jansson indents a nested value's
+ * lines by 2 spaces a level and writes a newline nowhere else; strings
+ * escape theirs). */
+static void put_nested(const char *text, const char *indent, FILE *out)
 {
-    static const char tail[] = "\"workloads\": []\n}";
-    char *text = json_dumps(head, REPORT_JSON_FLAGS);
-    size_t len = text ? strlen(text) : 0, tl = sizeof tail - 1;
-    if (!text || len < tl || strcmp(text + len - tl, tail) != 0) {
-        /* "workloads" is not the last key: the whole document, then */
-        free(text);
-        json_t *whole = json_deep_copy(head), *wjs = json_array();
-        for (size_t i = 0; i < n; i++) json_array_append_new(wjs, next(arg, i));
-        json_object_set_new(whole, "workloads", wjs);
-        int rc = fbi_report_write(whole, FBI_REPORT_JSON, NULL, out);
-        json_decref(whole);
-        return rc;
-    }
-    if (n == 0) {
-        fputs(text, out);
-    } else {
-        /* each workload at depth 2 of the document: jansson indents a
-         * nested value's lines by 2 spaces a level and writes a newline
-         * nowhere else (strings escape theirs) */
-        fwrite(text, 1, len - 3, out); /* up to the "[" */
-        for (size_t i = 0; i < n; i++) {
-            json_t *w = next(arg, i);
-            char *wt = json_dumps(w, REPORT_JSON_FLAGS);
-            json_decref(w);
-            fputs(i ? ",\n    " : "\n    ", out);
-            for (const char *c = wt ? wt : "null", *nl; *c; c = nl + 1) {
-                nl = strchr(c, '\n');
-                if (!nl) {
-                    fputs(c, out);
-                    break;
-                }
-                fwrite(c, 1, (size_t)(nl - c) + 1, out);
-                fputs("    ", out);
-            }
-            free(wt);
+    for (const char *c = text, *nl; *c; c = nl + 1) {
+        nl = strchr(c, '\n');
+        if (!nl) {
+            fputs(c, out);
+            break;
         }
-        fputs("\n  ]\n}", out);
+        fwrite(c, 1, (size_t)(nl - c) + 1, out);
+        fputs(indent, out);
     }
-    free(text);
+}
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int fbi_report_json_stream_arrays(const json_t *head, const fbi_report_array *arrays, size_t narrays,
+                                  FILE *out)
+{
+    /* the keys of head and of the arrays, sorted as JSON_SORT_KEYS sorts
+     * them, each once */
+    size_t nk = 0;
+    const char **keys = fbi_xcalloc(json_object_size(head) + narrays + 1, sizeof *keys);
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)head, key, v) keys[nk++] = key;
+    for (size_t a = 0; a < narrays; a++)
+        if (!json_object_get(head, arrays[a].key)) keys[nk++] = arrays[a].key;
+    qsort(keys, nk, sizeof *keys, by_key);
+    fputs(nk ? "{" : "{}", out);
+    for (size_t k = 0; k < nk; k++) {
+        json_t *kj = json_string(keys[k]);
+        char *kt = json_dumps(kj, JSON_ENCODE_ANY);
+        json_decref(kj);
+        fprintf(out, "%s\n  %s: ", k ? "," : "", kt ? kt : "\"\"");
+        free(kt);
+        const fbi_report_array *arr = NULL;
+        for (size_t a = 0; a < narrays && !arr; a++)
+            if (!strcmp(arrays[a].key, keys[k])) arr = &arrays[a];
+        if (!arr) {
+            char *vt = json_dumps(json_object_get(head, keys[k]), REPORT_JSON_FLAGS | JSON_ENCODE_ANY);
+            put_nested(vt ? vt : "null", "  ", out);
+            free(vt);
+            continue;
+        }
+        /* an array at depth 1: its items at depth 2, made one at a time */
+        if (arr->n == 0) {
+            fputs("[]", out);
+            continue;
+        }
+        fputs("[", out);
+        for (size_t i = 0; i < arr->n; i++) {
+            json_t *item = arr->next(arr->arg, i);
+            char *it = json_dumps(item, REPORT_JSON_FLAGS | JSON_ENCODE_ANY);
+            json_decref(item);
+            fputs(i ? ",\n    " : "\n    ", out);
+            put_nested(it ? it : "null", "    ", out);
+            free(it);
+        }
+        fputs("\n  ]", out);
+    }
+    if (nk) fputs("\n}", out);
+    free(keys);
     fputc('\n', out);
     /* the whole text out now: the CLI prints the plan's diagnostics to
      * stderr after it, and a stream merged with stderr (2>&1) must not get
      * them between two buffers of the document */
     if (fflush(out) != 0) return -1;
     return ferror(out) ? -1 : 0;
+}
+
+int fbi_report_json_stream(const json_t *head, size_t n, json_t *(*next)(void *arg, size_t i), void *arg,
+                           FILE *out)
+{
+    fbi_report_array w = {"workloads", n, next, arg};
+    return fbi_report_json_stream_arrays(head, &w, 1, out);
 }
 
 int fbi_report_write(const json_t *plan, fbi_report_format fmt, const char *group_by, FILE *out)

@@ -24,15 +24,27 @@ const char *fbi_report_format_name(unsigned f);
  * error. */
 int fbi_report_write(const json_t *plan, fbi_report_format fmt, const char *group_by, FILE *out);
 
+/* An array of a streamed JSON report: its key, and its n items, made one
+ * at a time by next(arg, i) (new; released once written). */
+typedef struct fbi_report_array {
+    const char *key;
+    size_t n;
+    json_t *(*next)(void *arg, size_t i);
+    void *arg;
+} fbi_report_array;
+
 /* Writes a plan document exactly as fbi_report_write does in
- * FBI_REPORT_JSON, but with its workloads made one at a time: head
- * (borrowed) is the document with "workloads" an empty array, next(arg, i)
- * returns workload i of n (new; released once written). So the whole
- * document is never held: a plan of 10,000 workloads keeps one workload's
- * JSON at a time (bench/README-plan.md, "Memory"). The text is the same as
- * the whole document's because "workloads" is the last key in sorted
- * order; a head with a key after it is written whole, the workloads
- * gathered first. Returns 0, or -1 on a write error. */
+ * FBI_REPORT_JSON (the same text, byte for byte), but with the arrays
+ * named by arrays made an item at a time: head (borrowed) is the document
+ * without them (a value of head under an array's key is not written). So
+ * the whole document is never held: a plan of 10,000 workloads keeps one
+ * workload's JSON at a time, and its links are not held as JSON either
+ * (bench/README-plan.md, "Memory"). The keys are written in sorted order,
+ * each value as jansson dumps it nested. Returns 0, or -1 on a write
+ * error. */
+int fbi_report_json_stream_arrays(const json_t *head, const fbi_report_array *arrays, size_t narrays,
+                                  FILE *out);
+/* The same with one array, "workloads". */
 int fbi_report_json_stream(const json_t *head, size_t n, json_t *(*next)(void *arg, size_t i), void *arg,
                            FILE *out);
 

@@ -105,9 +105,11 @@ START_TEST(free_tier_shares)
     ck_assert_ptr_nonnull(req);
     static const int64_t use[3] = {300000, 500000, 700000};
     option opts[3];
+    option_eval evs[3];
     pline lines[3];
     wl w[3];
     memset(opts, 0, sizeof opts);
+    memset(evs, 0, sizeof evs);
     memset(lines, 0, sizeof lines);
     memset(w, 0, sizeof w);
     for (int i = 0; i < 3; i++) {
@@ -115,8 +117,9 @@ START_TEST(free_tier_shares)
         lines[i].qty = use[i] * 1000000; /* micro-requests */
         lines[i].contracted_unit = req->usd_per_unit;
         lines[i].what = "usage";
-        opts[i].lines = &lines[i];
-        opts[i].nlines = 1;
+        evs[i].lines = &lines[i];
+        evs[i].nlines = 1;
+        opts[i].ev = &evs[i];
         w[i].opts = &opts[i];
         w[i].nopts = 1;
         w[i].chosen = 0;
