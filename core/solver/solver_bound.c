@@ -405,7 +405,7 @@ fbi_money fbi_lagr_run(fbi_lagr *l, fbi_money ub, double deadline, int max_iter,
          * goes along the subgradient plus DEFLECT times the last step's
          * direction, projected where a multiplier sits at zero. It damps
          * the zig-zag across the ridges of L: at 1000x500 the bound after
-         * 200-400 steps is 0.4-4% higher (bench/README-solver.md, Stop 26). */
+         * 200-400 steps is 0.4-3.9% higher (bench/README-solver.md, Stop 26). */
         norm = 0;
         for (int g = 0; g < c->ng; g++) {
             dl[g] = gl[g] + DEFLECT * dl[g];
@@ -425,7 +425,10 @@ fbi_money fbi_lagr_run(fbi_lagr *l, fbi_money ub, double deadline, int max_iter,
             if (dm[k] > -1e-3 && dm[k] < 1e-3) dm[k] = 0;
             norm += dm[k] * dm[k];
         }
-        if (norm <= 0) continue; /* cannot happen: the subgradient is in it */
+        /* The projection cancelled every entry (the last direction pushed
+         * against the subgradient where a multiplier is at zero): the
+         * direction is now zero, so the next step is the plain subgradient. */
+        if (norm <= 0) continue;
         double target = ub >= 0 ? (double)ub : (double)l->best + fabs((double)l->best) * 0.05 + 1e9;
         double step = l->theta * (target - (double)v) / 1e9 / norm;
         if (step <= 0) step = 1e-9;
