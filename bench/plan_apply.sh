@@ -9,21 +9,30 @@
 # numbers: bench/README-aws.md.
 #
 #   bench/plan_apply.sh [-b BUILDDIR] [-f FUNCTIONS] [-c CONTAINERS] [-l LATENCY_MS]
-#                       [-p P] [-r RUNS] [-w CMD]
+#                       [-p P] [-r RUNS] [-s SERVERBUILD] [-w CMD]
 #
 #   -r RUNS    runs (one row each, then the median and worst ratio and CPU per request)
 #   -w 'CMD'   run the apply under CMD, e.g. -w 'valgrind --tool=callgrind
 #              --callgrind-out-file=/tmp/cg.out' (instructions per request)
+#   -s DIR     the build whose bench/aws_fastfake and bench/k8s_fastfake to run
+#              (default: BUILDDIR's, else this tree's build/; they are check
+#              programs, so a build that ran no `make check` has none)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/bench/bench_lib.sh"
-build=$top/build nf=750 nc=250 lat=20 par=64 runs=1 wrap=
-while getopts b:f:c:l:p:r:w: o; do
+build=$top/build nf=750 nc=250 lat=20 par=64 runs=1 wrap= srv=
+while getopts b:f:c:l:p:r:s:w: o; do
     case $o in
     b) build=$OPTARG ;; f) nf=$OPTARG ;; c) nc=$OPTARG ;; l) lat=$OPTARG ;; p) par=$OPTARG ;;
-    r) runs=$OPTARG ;; w) wrap=$OPTARG ;;
-    *) sed -n '2,17p' "$0"; exit 64 ;;
+    r) runs=$OPTARG ;; s) srv=$OPTARG ;; w) wrap=$OPTARG ;;
+    *) sed -n '2,20p' "$0"; exit 64 ;;
     esac
+done
+if [ -z "$srv" ]; then
+    srv=$build; [ -x "$srv/bench/aws_fastfake" ] || srv=$top/build
+fi
+for f in aws_fastfake k8s_fastfake; do
+    [ -x "$srv/bench/$f" ] || { echo "no $srv/bench/$f: make bench/$f in that build (or -s DIR)"; exit 1; }
 done
 tmp=$(mktemp -d); chmod 755 "$tmp"
 sa= sk=
@@ -60,9 +69,9 @@ PYEOF
 
 start_servers() { # latency_ms
     rm -f "$tmp/pa" "$tmp/pk" "$tmp/ina" "$tmp/ink"; mkfifo "$tmp/ina" "$tmp/ink"
-    "$build/bench/aws_fastfake" --port-file "$tmp/pa" --latency-ms "$1" < "$tmp/ina" > /dev/null &
+    "$srv/bench/aws_fastfake" --port-file "$tmp/pa" --latency-ms "$1" < "$tmp/ina" > /dev/null &
     sa=$!
-    "$build/bench/k8s_fastfake" --port-file "$tmp/pk" --latency-ms "$1" < "$tmp/ink" > /dev/null &
+    "$srv/bench/k8s_fastfake" --port-file "$tmp/pk" --latency-ms "$1" < "$tmp/ink" > /dev/null &
     sk=$!
     exec 3>"$tmp/ina" 4>"$tmp/ink"
     i=0; while { [ ! -s "$tmp/pa" ] || [ ! -s "$tmp/pk" ]; } && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
