@@ -499,6 +499,27 @@ static void run_level(exec *x, json_int_t level)
         m++;
     }
     if (m) fbi_apply(x->b, x->store, items, m, 0, x->o->parallelism);
+    /* where each applied workload answers, in one transaction (a commit per
+     * workload was a commit's work each, on the main thread after the
+     * fan-out; apply --target records them so too). Each row's problems
+     * are printed at its workload's turn below, as before; a transaction
+     * that cannot begin leaves the rows written one by one, and a failed
+     * commit is reported, not fatal (the next apply or observe records
+     * the endpoints again). The moves' destroys below come after the
+     * commit: they write through the life cycle's own writer. */
+    fb_diag **ep_diag = fbi_xcalloc(m ? m : 1, sizeof *ep_diag);
+    fb_diag *td = fb_diag_new();
+    int in_tx = m && fb_store_begin(x->store, td) == FB_OK;
+    for (size_t i = 0; i < m; i++) {
+        if (items[i].status != FB_OK) continue;
+        json_t *c2 = ch[i];
+        ep_diag[i] = fb_diag_new();
+        fbi_discovery_applied(x->store, jstr(c2, "tenant"), jstr(c2, "workload"), jstr(c2, "provider"),
+                              jstr(c2, "region"), items[i].output, jstr(c2, "kind"), ep_diag[i]);
+    }
+    if (in_tx) fb_store_commit(x->store, td);
+    fb_diag_print(td, stderr);
+    fb_diag_free(td);
     for (size_t i = 0; i < m; i++) {
         fbi_deploy_item *it = &items[i];
         json_t *c2 = ch[i];
@@ -512,11 +533,7 @@ static void run_level(exec *x, json_int_t level)
         }
         const char *kind = NULL;
         const char *url = fbi_discovery_endpoint_of(it->output, jstr(c2, "kind"), &kind);
-        fb_diag *d = fb_diag_new();
-        fbi_discovery_applied(x->store, jstr(c2, "tenant"), jstr(c2, "workload"), jstr(c2, "provider"),
-                              jstr(c2, "region"), it->output, jstr(c2, "kind"), d);
-        fb_diag_print(d, stderr);
-        fb_diag_free(d);
+        fb_diag_print(ep_diag[i], stderr);
         if (strcmp(jstr(c2, "action"), "move") != 0) {
             finish(x, c2, seqs[i], "done", it->elapsed_ms, NULL, url);
             continue;
@@ -564,6 +581,8 @@ static void run_level(exec *x, json_int_t level)
         json_decref(items[i].placement);
         json_decref(docs[i]);
     }
+    for (size_t i = 0; i < m; i++) fb_diag_free(ep_diag[i]);
+    free(ep_diag);
     fbi_deploy_items_free(items, m);
     free(docs);
     free(ch);
