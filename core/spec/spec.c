@@ -2233,6 +2233,27 @@ static void hash_pending(fb_spec_set *s, size_t from)
     free(idx);
 }
 
+/* 1 when doc, one document of a file too small for precheck_parsed, is a
+ * Federation with at least PRECHECK_MIN_DOCS inline members or references
+ * and is schema-valid, checked with its members on the online cores; 0
+ * otherwise (the serial check then runs, with its messages). One
+ * Federation of 1,000 members was checked on the main thread alone before
+ * an apply's first request (146 M instructions; bench/README-aws.md,
+ * Stop 26). */
+static int precheck_federation(const json_t *doc)
+{
+    const char *kind = str_at(doc, "kind");
+    if (!kind || strcmp(kind, "Federation") != 0) return 0;
+    const json_t *wl = json_object_get(json_object_get(doc, "spec"), "workloads");
+    if (json_array_size(wl) < PRECHECK_MIN_DOCS) return 0;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 2) return 0;
+    const fbi_schema *schema = fbi_spec_schema(NULL);
+    if (!schema) return 0; /* schema_check reports it */
+    unsigned threads = cores > PRECHECK_MAX_THREADS ? PRECHECK_MAX_THREADS : (unsigned)cores;
+    return fbi_schema_count_parallel(schema, "#", doc, threads) == 0;
+}
+
 /* Processes the documents of one parsed file. */
 static void process_parsed(fb_spec_set *s, const char *name, const char *base_dir,
                            const char *root, fbi_parsed *parsed, fb_diag *diag, int *errors)
@@ -2253,7 +2274,8 @@ static void process_parsed(fb_spec_set *s, const char *name, const char *base_di
         c.ptr_prefix = "";
         c.doc = (int)i;
         /* a valid document's check reports nothing: skipped when prechecked */
-        if ((valid && valid[i]) || schema_check(&c, d->value, "#") == 0) {
+        if ((valid && valid[i]) || (!valid && precheck_federation(d->value)) ||
+            schema_check(&c, d->value, "#") == 0) {
             if (!strcmp(str_at(d->value, "kind"), "Federation"))
                 process_federation(&c, d->value, NULL);
             else

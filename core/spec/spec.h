@@ -62,6 +62,14 @@ const char *fbi_spec_schema_text(void);
  * Returns the number of errors found. */
 size_t fbi_schema_validate(const fbi_schema *s, const char *ref,
                            const json_t *inst, fbi_schema_errors *out);
+/* The number of errors fbi_schema_validate(s, ref, inst, NULL) counts,
+ * with the items of the first array of 32 or more items on the path
+ * checked on up to `threads` threads (the caller's included; at most 8):
+ * one large document (a Federation's inline members) on every core. No
+ * messages (validate again with an out list for them). s and inst are only
+ * read; any thread. */
+size_t fbi_schema_count_parallel(const fbi_schema *s, const char *ref, const json_t *inst,
+                                 unsigned threads);
 void fbi_schema_errors_free(fbi_schema_errors *e);
 
 /* ---- pointer -> line:column maps (spec_locs.c) ---- */

@@ -389,6 +389,8 @@ typedef struct vctx {
     int depth;
     const char *key_prefix; /* while checking property names */
     int no_ptr;             /* no message is ever kept: the pointer is not built */
+    unsigned threads;       /* >1: the items of the first large array are checked on
+                             * this many threads (silent validation only) */
 } vctx;
 
 static void add_err(vctx *c, char *summary, char *detail)
@@ -915,6 +917,56 @@ static void check_object(vctx *c, const json_t *sch, const json_t *inst, const c
     }
 }
 
+/* An array with at least this many items is checked on several threads
+ * (fbi_schema_count_parallel): fewer cost more to start than they save. */
+#define PAR_ITEMS_MIN 32
+#define PAR_ITEMS_MAX_THREADS 8
+
+typedef struct par_items {
+    const vctx *parent;
+    const json_t *items, *inst;
+    size_t n;
+    size_t next; /* atomic: the next item to check */
+    size_t nerr; /* atomic: the errors found */
+} par_items;
+
+static void *par_items_run(void *arg)
+{
+    par_items *p = arg;
+    vctx c;
+    memset(&c, 0, sizeof c);
+    c.s = p->parent->s;
+    c.depth = p->parent->depth;
+    c.key_prefix = p->parent->key_prefix;
+    c.no_ptr = 1; /* silent: no message, no pointer */
+    fbi_buf_init(&c.ptr);
+    for (;;) {
+        size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+        if (i >= p->n) break;
+        validate(&c, p->items, json_array_get(p->inst, i), NULL);
+    }
+    fbi_buf_free(&c.ptr);
+    __atomic_fetch_add(&p->nerr, c.nerr, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+/* The items of inst checked against items on c->threads threads (the
+ * caller's included; fewer when a thread cannot start), each with its own
+ * silent context: the count is the serial one (every error counts once,
+ * whatever the order). Arrays within the items are checked serially by
+ * the thread that checks their item. */
+static void check_items_parallel(vctx *c, const json_t *items, const json_t *inst, size_t n)
+{
+    par_items p = {c, items, inst, n, 0, 0};
+    pthread_t th[PAR_ITEMS_MAX_THREADS];
+    size_t extra = c->threads > PAR_ITEMS_MAX_THREADS ? PAR_ITEMS_MAX_THREADS - 1 : c->threads - 1;
+    size_t started = 0;
+    while (started < extra && pthread_create(&th[started], NULL, par_items_run, &p) == 0) started++;
+    par_items_run(&p);
+    for (size_t i = 0; i < started; i++) pthread_join(th[i], NULL);
+    c->nerr += p.nerr;
+}
+
 static void check_array(vctx *c, const json_t *sch, const json_t *inst, const char *hint)
 {
     const json_t *items = json_object_get(sch, "items");
@@ -932,7 +984,9 @@ static void check_array(vctx *c, const json_t *sch, const json_t *inst, const ch
                                  lim == 1 ? "" : "s", n),
                 detail_of(sch, hint));
     }
-    if (items) {
+    if (items && c->threads > 1 && !c->out && c->no_ptr && n >= PAR_ITEMS_MIN) {
+        check_items_parallel(c, items, inst, n);
+    } else if (items) {
         json_array_foreach(inst, i, v) {
             ptr_push_index(c, i, &old);
             validate(c, items, v, NULL);
@@ -1112,8 +1166,8 @@ static void validate(vctx *c, const json_t *sch, const json_t *inst, const char 
     c->depth--;
 }
 
-size_t fbi_schema_validate(const fbi_schema *s, const char *ref,
-                           const json_t *inst, fbi_schema_errors *out)
+static size_t validate_top(const fbi_schema *s, const char *ref, const json_t *inst,
+                           fbi_schema_errors *out, unsigned threads)
 {
     const json_t *sch = resolve_ref(s->root, ref ? ref : "#");
     vctx c;
@@ -1121,6 +1175,7 @@ size_t fbi_schema_validate(const fbi_schema *s, const char *ref,
     c.s = s;
     c.out = out;
     c.no_ptr = out == NULL;
+    c.threads = out ? 1 : threads;
     fbi_buf_init(&c.ptr);
     fbi_buf_puts(&c.ptr, "");
     if (!sch) {
@@ -1130,4 +1185,16 @@ size_t fbi_schema_validate(const fbi_schema *s, const char *ref,
     }
     fbi_buf_free(&c.ptr);
     return c.nerr;
+}
+
+size_t fbi_schema_validate(const fbi_schema *s, const char *ref,
+                           const json_t *inst, fbi_schema_errors *out)
+{
+    return validate_top(s, ref, inst, out, 1);
+}
+
+size_t fbi_schema_count_parallel(const fbi_schema *s, const char *ref, const json_t *inst,
+                                 unsigned threads)
+{
+    return validate_top(s, ref, inst, NULL, threads ? threads : 1);
 }

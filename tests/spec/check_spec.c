@@ -4,6 +4,7 @@
  * tested separately (tests/spec/agree.sh) against python3-jsonschema. */
 #include "config.h"
 #include "spec/spec.h"
+#include "base/util.h"
 
 #include "../lib/fbtest.h"
 #include <stdlib.h>
@@ -2114,6 +2115,71 @@ START_TEST(schema_loader)
 }
 END_TEST
 
+/* fbi_schema_count_parallel counts what the serial check counts, and a
+ * large Federation (its members checked on several threads before the
+ * serial pass) is refused with the same messages as a small one. */
+START_TEST(schema_count_parallel)
+{
+    char *e = NULL;
+    fbi_schema *s = fbi_schema_new("{\"type\": \"object\", \"properties\": {"
+                                   " \"a\": {\"type\": \"array\", \"maxItems\": 90, \"items\":"
+                                   "  {\"type\": \"object\", \"required\": [\"n\"], \"properties\": {"
+                                   "   \"n\": {\"type\": \"integer\", \"minimum\": 0},"
+                                   "   \"l\": {\"type\": \"array\", \"items\": {\"type\": \"string\"}}}}}}}",
+                                   &e);
+    ck_assert_ptr_nonnull(s);
+    json_t *arr = json_array();
+    for (int i = 0; i < 100; i++) {
+        json_t *o = json_pack("{s:i}", "n", i % 13 == 5 ? -1 : i); /* 8 below the minimum */
+        if (i % 17 == 3) json_object_del(o, "n");                  /* 6 without n */
+        if (i % 10 == 0) {                                          /* 40 items, 3 not strings */
+            json_t *l = json_array();
+            for (int k = 0; k < 40; k++)
+                json_array_append_new(l, k % 15 == 7 ? json_integer(k) : json_string("x"));
+            json_object_set_new(o, "l", l);
+        }
+        json_array_append_new(arr, o);
+    }
+    json_t *inst = json_pack("{s:o}", "a", arr);
+    size_t serial = fbi_schema_validate(s, "#", inst, NULL);
+    ck_assert_uint_gt(serial, 30);
+    for (unsigned t = 1; t <= 8; t++) ck_assert_uint_eq(fbi_schema_count_parallel(s, "#", inst, t), serial);
+    json_decref(inst);
+    inst = json_pack("{s:[]}", "a");
+    for (int i = 0; i < 60; i++) json_array_append_new(json_object_get(inst, "a"), json_pack("{s:i}", "n", i));
+    ck_assert_uint_eq(fbi_schema_validate(s, "#", inst, NULL), 0);
+    ck_assert_uint_eq(fbi_schema_count_parallel(s, "#", inst, 4), 0);
+    json_decref(inst);
+    fbi_schema_free(s);
+
+    /* a Federation of 40 members: valid, then with one bad member deep inside */
+    for (int bad = 0; bad < 2; bad++) {
+        fbi_buf b;
+        fbi_buf_init(&b);
+        fbi_buf_puts(&b, "apiVersion: fedbroker.dev/v1\nkind: Federation\n"
+                         "metadata: {name: big, tenant: t}\nspec:\n  workloads:\n");
+        for (int i = 0; i < 40; i++)
+            fbi_buf_printf(&b, "    - apiVersion: fedbroker.dev/v1\n      kind: Function\n"
+                               "      metadata: {name: fn-%02d}\n      spec:\n"
+                               "        image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/b:1\n"
+                               "        resources: {memory: %s}\n",
+                           i, bad && i == 33 ? "[1]" : "256Mi");
+        loaded l = load("big.yaml", b.data, NULL);
+        if (!bad) {
+            if (l.add != FB_OK) dump_diag(l.diag);
+            ck_assert_int_eq(l.add, FB_OK);
+            ck_assert_uint_eq(fb_spec_count(l.set), 40);
+        } else {
+            ck_assert_int_eq(l.add, FB_INVALID);
+            ASSERT_ERR(l, "/spec/workloads/33/spec/resources/memory", NULL);
+            ck_assert_uint_eq(fb_spec_count(l.set), 0);
+        }
+        unload(&l);
+        fbi_buf_free(&b);
+    }
+}
+END_TEST
+
 START_TEST(api_robustness)
 {
     fb_spec_set *s;
@@ -2274,6 +2340,7 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, finish_cross_document);
     tcase_add_test(tc, schema_loader);
     tcase_add_test(tc, api_robustness);
+    tcase_add_test(tc, schema_count_parallel);
     tcase_add_test(tc, fuzz_regression);
     tcase_add_test(tc, examples_valid);
     suite_add_tcase(s, tc);
