@@ -2005,11 +2005,6 @@ static int mip_run(fbi_mipjob *j, model *m)
      * (bench/README-solver.md, "Stop 25: solvb"). Our own region cuts
      * come from the callback (rcut_separate). */
     ip.gmi_cuts = GLP_OFF;
-    /* GLPK's preprocessing (bound tightening on the rows) at the root
-     * only: at every node it cost more than it saved, 0.92 of the CPU to
-     * prove in geometric mean on the 37 slowest of seeds 1-30 of 50x100
-     * (bench/README-solver.md, "Stop 26: solvs26"). */
-    ip.pp_tech = GLP_PP_ROOT;
     ip.mir_cuts = GLP_ON;
     ip.cov_cuts = GLP_ON;
     ip.clq_cuts = GLP_ON;
