@@ -1463,8 +1463,11 @@ static void model_build(const fbi_cmp *c, model *m, int integer, int conflicts, 
  * T inside A, |A| - comp(A) (comp: the components of T restricted to A);
  * the right side is 2 (|A| - comp(A)) + e(A, S \ A) - |A|, and since A is
  * not S (S does not fit), each component of A has a link of T leaving it:
- * e(A, S \ A) >= comp(A). For S = all of R's workloads in one share the
- * point above violates it by that share. Separated at every node from the
+ * e(A, S \ A) >= comp(A). Below a branch and bound node, "cannot sit"
+ * counts the workloads fixed at the node (and the options fixed out), and
+ * the cut holds in that subtree (rcut_separate). For S = all of R's
+ * workloads in one share the point above violates it by that share.
+ * Separated at every node from the
  * LP's values: per region, S grows from a workload in R along the links
  * that lose the least (adding v through link (u, v) changes the violation
  * by z_e(R) - x_u(R)), until S does not fit in R. */
@@ -1489,6 +1492,9 @@ typedef struct rcut {
     double *cutv;
     int *cuti;
     int *seen;          /* [nw]: stamp of the last S that held the workload */
+    int stamp;
+    unsigned char *allowed; /* per model option: its column may be 1 at this node */
+    int *fixed;         /* per workload: the model option its column is fixed to at this node, or -1 */
     unsigned long long *sig; int nsig, capsig; /* cuts added in one call */
     int ncuts;          /* for --verbose: cuts added in all */
 } rcut;
@@ -1500,7 +1506,7 @@ static void rcut_free(rcut *r)
     free(r->gcap); free(r->demand); free(r->gmeasure); free(r->ta); free(r->tb);
     free(r->tz_start); free(r->tz_reg); free(r->tz_col); free(r->adj_start); free(r->adj);
     free(r->y); free(r->z); free(r->ins); free(r->order); free(r->deg); free(r->gload); free(r->cutv); free(r->cuti);
-    free(r->seen); free(r->sig);
+    free(r->seen); free(r->sig); free(r->allowed); free(r->fixed);
     free(r);
 }
 
@@ -1580,6 +1586,10 @@ static rcut *rcut_new(const fbi_cmp *c, const model *m)
     r->deg = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
     r->seen = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
     r->gload = fbi_xcalloc((size_t)c->ng + 1, sizeof(int64_t));
+    r->allowed = fbi_xmalloc((size_t)n + 1);
+    memset(r->allowed, 1, (size_t)n + 1);
+    r->fixed = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    for (int w = 0; w < c->nw; w++) r->fixed[w] = -1;
     r->cutv = fbi_xmalloc(((size_t)m->ncols + 2) * sizeof(double));
     r->cuti = fbi_xmalloc(((size_t)m->ncols + 2) * sizeof(int));
     return r;
@@ -1590,8 +1600,8 @@ static int64_t rcut_weight(const rcut *r, int g, int w)
     return r->gmeasure[g] == FBI_MEASURE_COUNT ? FBI_VCPU : r->demand[w];
 }
 
-/* Whether the k workloads order[d..k-1] can be added to region reg on top
- * of gload (depth-first; *budget nodes at most, and when they run out the
+/* Whether the k workloads order[d..k-1] can be added to region reg (on
+ * their options allowed at this node) on top of gload (depth-first; *budget nodes at most, and when they run out the
  * answer is "fits", which only means no cut). */
 static int rcut_fit(rcut *r, int reg, int d, int k, long *budget)
 {
@@ -1599,7 +1609,7 @@ static int rcut_fit(rcut *r, int reg, int d, int k, long *budget)
     if (--*budget < 0) return 1;
     int w = r->order[d];
     for (int q = r->ostart[w]; q < r->ostart[w + 1]; q++) {
-        if (r->oreg[q] != reg) continue;
+        if (r->oreg[q] != reg || !r->allowed[q]) continue;
         int o = r->ooff[q], ok = 1;
         for (int p = r->og_start[o]; p < r->og_start[o + 1] && ok; p++) {
             int g = r->og[p];
@@ -1615,7 +1625,9 @@ static int rcut_fit(rcut *r, int reg, int d, int k, long *budget)
     return 0;
 }
 
-/* Whether the k workloads in r->ins cannot all sit in region reg. */
+/* Whether the k workloads in r->ins (stamped r->stamp in r->seen) cannot
+ * all sit in region reg, on the options allowed at this node and beside
+ * the workloads fixed there. */
 static int rcut_nofit(rcut *r, int reg, int k)
 {
     /* largest first: the packing fails early */
@@ -1624,8 +1636,22 @@ static int rcut_nofit(rcut *r, int reg, int k)
         for (int b = a; b > 0 && r->demand[r->order[b]] > r->demand[r->order[b - 1]]; b--) {
             int t = r->order[b]; r->order[b] = r->order[b - 1]; r->order[b - 1] = t;
         }
+    /* the workloads fixed at this node outside S take their room first */
+    for (int w = 0; w < r->nw; w++) {
+        int q = r->fixed[w];
+        if (q < 0 || r->seen[w] == r->stamp) continue;
+        for (int p = r->og_start[r->ooff[q]]; p < r->og_start[r->ooff[q] + 1]; p++)
+            r->gload[r->og[p]] += rcut_weight(r, r->og[p], w);
+    }
     long budget = 4000;
-    return !rcut_fit(r, reg, 0, k, &budget);
+    int nofit = !rcut_fit(r, reg, 0, k, &budget);
+    for (int w = 0; w < r->nw; w++) {
+        int q = r->fixed[w];
+        if (q < 0 || r->seen[w] == r->stamp) continue;
+        for (int p = r->og_start[r->ooff[q]]; p < r->og_start[r->ooff[q] + 1]; p++)
+            r->gload[r->og[p]] -= rcut_weight(r, r->og[p], w);
+    }
+    return nofit;
 }
 
 /* Adds the violated region cuts of the current node's LP; returns how many. */
@@ -1645,6 +1671,19 @@ static int rcut_separate(rcut *r, glp_tree *tree)
             double v = glp_get_col_prim(P, r->tz_col[q]);
             if (v > 1e-9) r->z[(size_t)ti * nr + r->tz_reg[q]] += v;
         }
+    /* The node's bounds: options fixed to 0 are out of the packing, and
+     * workloads fixed to an option take its room first (rcut_nofit). A cut
+     * that uses them is valid below this node only, which is where GLPK
+     * keeps it: rows added at a node belong to its subproblem and its
+     * descendants. Bounds from reduced-cost fixing only drop plans no
+     * better than the incumbent, which GLPK itself does too. */
+    for (int w = 0; w < nw; w++) {
+        r->fixed[w] = -1;
+        for (int q = r->ostart[w]; q < r->ostart[w + 1]; q++) {
+            r->allowed[q] = glp_get_col_ub(P, r->ocol[q]) > 0.5;
+            if (glp_get_col_lb(P, r->ocol[q]) > 0.5) r->fixed[w] = q;
+        }
+    }
     r->nsig = 0;
     int added = 0;
     for (int w = 0; w < nw; w++) r->seen[w] = -1;
@@ -1655,6 +1694,7 @@ static int rcut_separate(rcut *r, glp_tree *tree)
             if (yr < 0.05) continue;
             /* grow S from root: best gain z_e(R) - x_u(R) first */
             stamp++;
+            r->stamp = stamp;
             int k = 0;
             r->ins[k++] = root;
             r->seen[root] = stamp;
