@@ -1481,6 +1481,354 @@ static void model_build(const fbi_cmp *c, model *m, int integer, int conflicts, 
     free(ar);
 }
 
+/* ---- Region cuts (branch and bound's cut callback) ----
+ *
+ * Where the links of an application make its workloads want one region
+ * but the region's offers cannot hold them all, the flow rows let the LP
+ * put a share of every workload in that region with the pair cells of the
+ * region at the same share (no egress paid), and the rest elsewhere alike:
+ * each share fits, the whole does not. The conflict rows above cut this
+ * for two workloads only. For a set S of linked workloads that cannot all
+ * sit in region R at once (the capacity groups of R's offers cannot hold
+ * them, on the options the model has), and a spanning tree T of S in the
+ * link graph,
+ *     sum over the links e of T of z_e(R)  <=  sum over v in S of (deg_T(v) - 1) x_v(R)
+ * where x_v(R) is the sum of v's x over its options in R and z_e(R) the sum
+ * of e's pair cells with both classes in R. Valid for every plan the model
+ * holds: with A the workloads of S in R, the left side counts the links of
+ * T inside A, |A| - comp(A) (comp: the components of T restricted to A);
+ * the right side is 2 (|A| - comp(A)) + e(A, S \ A) - |A|, and since A is
+ * not S (S does not fit), each component of A has a link of T leaving it:
+ * e(A, S \ A) >= comp(A). Below a branch and bound node, "cannot sit"
+ * counts the workloads fixed at the node (and the options fixed out), and
+ * the cut holds in that subtree (rcut_separate). For S = all of R's
+ * workloads in one share the point above violates it by that share.
+ * Separated at every node from the
+ * LP's values: per region, S grows from a workload in R along the links
+ * that lose the least (adding v through link (u, v) changes the violation
+ * by z_e(R) - x_u(R)), until S does not fit in R. */
+#define RCUT_MAXS 12 /* workloads in one cut at most */
+/* region cuts added by every branch and bound of the process (the tests) */
+static atomic_long g_region_cuts;
+
+typedef struct rcut {
+    int nw, nr, ng, nt;
+    int *ostart;        /* nw + 1: model options of w (x column, region, offer) */
+    int *ocol, *oreg, *ooff;
+    int *og_start, *og; /* offer -> capacity groups (copied from the problem) */
+    int64_t *gcap, *demand;
+    int *gmeasure;
+    int *ta, *tb;       /* term -> its two workloads */
+    int *tz_start, *tz_reg, *tz_col; /* term -> its cells with both classes in one region */
+    int *adj_start, *adj; /* workload -> terms it is in */
+    /* scratch for separation */
+    double *y, *z;      /* [nw x nr], [nt x nr] */
+    int *ins, *order, *deg;
+    int64_t *gload;
+    double *cutv;
+    int *cuti;
+    int *seen;          /* [nw]: stamp of the last S that held the workload */
+    int stamp;
+    unsigned char *allowed; /* per model option: its column may be 1 at this node */
+    int *fixed;         /* per workload: the model option its column is fixed to at this node, or -1 */
+    unsigned long long *sig; int nsig, capsig; /* cuts added in one call */
+    int ncuts;          /* for --verbose: cuts added in all */
+} rcut;
+
+static void rcut_free(rcut *r)
+{
+    if (!r) return;
+    free(r->ostart); free(r->ocol); free(r->oreg); free(r->ooff); free(r->og_start); free(r->og);
+    free(r->gcap); free(r->demand); free(r->gmeasure); free(r->ta); free(r->tb);
+    free(r->tz_start); free(r->tz_reg); free(r->tz_col); free(r->adj_start); free(r->adj);
+    free(r->y); free(r->z); free(r->ins); free(r->order); free(r->deg); free(r->gload); free(r->cutv); free(r->cuti);
+    free(r->seen); free(r->sig); free(r->allowed); free(r->fixed);
+    free(r);
+}
+
+/* A copy of what separation needs from c and m (the worker keeps it after
+ * the caller has left and c is gone). NULL when there are no links. */
+static rcut *rcut_new(const fbi_cmp *c, const model *m)
+{
+    if (c->nt == 0 || c->nr <= 0) return NULL;
+    rcut *r = fbi_xcalloc(1, sizeof *r);
+    r->nw = c->nw; r->nr = c->nr; r->ng = c->ng; r->nt = c->nt;
+    int nopt = c->ostart[c->nw];
+    r->ostart = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
+    r->ocol = fbi_xmalloc(((size_t)nopt + 1) * sizeof(int));
+    r->oreg = fbi_xmalloc(((size_t)nopt + 1) * sizeof(int));
+    r->ooff = fbi_xmalloc(((size_t)nopt + 1) * sizeof(int));
+    int n = 0;
+    for (int w = 0; w < c->nw; w++) {
+        r->ostart[w] = n;
+        for (int i = c->ostart[w]; i < c->ostart[w + 1]; i++) {
+            if (!m->xcol[i]) continue;
+            r->ocol[n] = m->xcol[i];
+            r->ooff[n] = c->ooffer[i];
+            r->oreg[n] = c->oregion[c->ooffer[i]];
+            n++;
+        }
+    }
+    r->ostart[c->nw] = n;
+    r->og_start = fbi_xmalloc(((size_t)c->no + 1) * sizeof(int));
+    memcpy(r->og_start, c->og_start, ((size_t)c->no + 1) * sizeof(int));
+    r->og = fbi_xmalloc(((size_t)c->og_start[c->no] + 1) * sizeof(int));
+    memcpy(r->og, c->og, (size_t)c->og_start[c->no] * sizeof(int));
+    r->gcap = fbi_xmalloc(((size_t)c->ng + 1) * sizeof(int64_t));
+    memcpy(r->gcap, c->gcap, (size_t)c->ng * sizeof(int64_t));
+    r->gmeasure = fbi_xmalloc(((size_t)c->ng + 1) * sizeof(int));
+    memcpy(r->gmeasure, c->gmeasure, (size_t)c->ng * sizeof(int));
+    r->demand = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int64_t));
+    memcpy(r->demand, c->demand, (size_t)c->nw * sizeof(int64_t));
+    r->ta = fbi_xmalloc(((size_t)c->nt + 1) * sizeof(int));
+    r->tb = fbi_xmalloc(((size_t)c->nt + 1) * sizeof(int));
+    r->tz_start = fbi_xcalloc((size_t)c->nt + 1, sizeof(int));
+    size_t cap = 16, nz = 0;
+    r->tz_reg = fbi_xmalloc(cap * sizeof(int));
+    r->tz_col = fbi_xmalloc(cap * sizeof(int));
+    for (int ti = 0; ti < c->nt; ti++) {
+        const fbi_term *t = &c->t[ti];
+        r->ta[ti] = t->a;
+        r->tb[ti] = t->b;
+        r->tz_start[ti] = (int)nz;
+        for (int k = 0; k < t->na * t->nb; k++) {
+            int col = zcol_of(t, m, ti, k);
+            if (!col) continue;
+            int ia = t->ida[k / t->nb], ib = t->idb[k % t->nb];
+            int ra = t->by_offer ? c->oregion[ia] : ia, rb = t->by_offer ? c->oregion[ib] : ib;
+            if (ra != rb || ra < 0 || ra >= c->nr) continue;
+            if (nz == cap) {
+                cap *= 2;
+                r->tz_reg = fbi_xrealloc(r->tz_reg, cap * sizeof(int));
+                r->tz_col = fbi_xrealloc(r->tz_col, cap * sizeof(int));
+            }
+            r->tz_reg[nz] = ra;
+            r->tz_col[nz] = col;
+            nz++;
+        }
+    }
+    r->tz_start[c->nt] = (int)nz;
+    r->adj_start = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
+    r->adj = fbi_xmalloc(((size_t)c->nt * 2 + 1) * sizeof(int));
+    for (int w = 0, q = 0; w < c->nw; w++) {
+        r->adj_start[w] = q;
+        for (int k = c->wt_start[w]; k < c->wt_start[w + 1]; k++) r->adj[q++] = c->wt[k] / 2;
+        r->adj_start[w + 1] = q;
+    }
+    r->y = fbi_xmalloc(((size_t)c->nw * (size_t)c->nr + 1) * sizeof(double));
+    r->z = fbi_xmalloc(((size_t)c->nt * (size_t)c->nr + 1) * sizeof(double));
+    r->ins = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    r->order = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    r->deg = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    r->seen = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    r->gload = fbi_xcalloc((size_t)c->ng + 1, sizeof(int64_t));
+    r->allowed = fbi_xmalloc((size_t)n + 1);
+    memset(r->allowed, 1, (size_t)n + 1);
+    r->fixed = fbi_xmalloc(((size_t)c->nw + 1) * sizeof(int));
+    for (int w = 0; w < c->nw; w++) r->fixed[w] = -1;
+    r->cutv = fbi_xmalloc(((size_t)m->ncols + 2) * sizeof(double));
+    r->cuti = fbi_xmalloc(((size_t)m->ncols + 2) * sizeof(int));
+    return r;
+}
+
+static int64_t rcut_weight(const rcut *r, int g, int w)
+{
+    return r->gmeasure[g] == FBI_MEASURE_COUNT ? FBI_VCPU : r->demand[w];
+}
+
+/* Whether the k workloads order[d..k-1] can be added to region reg (on
+ * their options allowed at this node) on top of gload (depth-first; *budget nodes at most, and when they run out the
+ * answer is "fits", which only means no cut). */
+static int rcut_fit(rcut *r, int reg, int d, int k, long *budget)
+{
+    if (d == k) return 1;
+    if (--*budget < 0) return 1;
+    int w = r->order[d];
+    for (int q = r->ostart[w]; q < r->ostart[w + 1]; q++) {
+        if (r->oreg[q] != reg || !r->allowed[q]) continue;
+        int o = r->ooff[q], ok = 1;
+        for (int p = r->og_start[o]; p < r->og_start[o + 1] && ok; p++) {
+            int g = r->og[p];
+            ok = r->gload[g] + rcut_weight(r, g, w) <= r->gcap[g];
+        }
+        if (!ok) continue;
+        for (int p = r->og_start[o]; p < r->og_start[o + 1]; p++) r->gload[r->og[p]] += rcut_weight(r, r->og[p], w);
+        int f = rcut_fit(r, reg, d + 1, k, budget);
+        for (int p = r->og_start[o]; p < r->og_start[o + 1]; p++) r->gload[r->og[p]] -= rcut_weight(r, r->og[p], w);
+        if (f) return 1;
+        if (*budget < 0) return 1;
+    }
+    return 0;
+}
+
+/* Whether the k workloads in r->ins (stamped r->stamp in r->seen) cannot
+ * all sit in region reg, on the options allowed at this node and beside
+ * the workloads fixed there. */
+static int rcut_nofit(rcut *r, int reg, int k)
+{
+    /* largest first: the packing fails early */
+    for (int a = 0; a < k; a++) r->order[a] = r->ins[a];
+    for (int a = 1; a < k; a++)
+        for (int b = a; b > 0 && r->demand[r->order[b]] > r->demand[r->order[b - 1]]; b--) {
+            int t = r->order[b]; r->order[b] = r->order[b - 1]; r->order[b - 1] = t;
+        }
+    /* the workloads fixed at this node outside S take their room first */
+    for (int w = 0; w < r->nw; w++) {
+        int q = r->fixed[w];
+        if (q < 0 || r->seen[w] == r->stamp) continue;
+        for (int p = r->og_start[r->ooff[q]]; p < r->og_start[r->ooff[q] + 1]; p++)
+            r->gload[r->og[p]] += rcut_weight(r, r->og[p], w);
+    }
+    long budget = 4000;
+    int nofit = !rcut_fit(r, reg, 0, k, &budget);
+    for (int w = 0; w < r->nw; w++) {
+        int q = r->fixed[w];
+        if (q < 0 || r->seen[w] == r->stamp) continue;
+        for (int p = r->og_start[r->ooff[q]]; p < r->og_start[r->ooff[q] + 1]; p++)
+            r->gload[r->og[p]] -= rcut_weight(r, r->og[p], w);
+    }
+    return nofit;
+}
+
+/* Adds the violated region cuts of the current node's LP; returns how many. */
+static int rcut_separate(rcut *r, glp_tree *tree)
+{
+    glp_prob *P = glp_ios_get_prob(tree);
+    int nw = r->nw, nr = r->nr;
+    memset(r->y, 0, (size_t)nw * (size_t)nr * sizeof(double));
+    memset(r->z, 0, (size_t)r->nt * (size_t)nr * sizeof(double));
+    for (int w = 0; w < nw; w++)
+        for (int q = r->ostart[w]; q < r->ostart[w + 1]; q++) {
+            double v = glp_get_col_prim(P, r->ocol[q]);
+            if (v > 1e-9) r->y[(size_t)w * nr + r->oreg[q]] += v;
+        }
+    for (int ti = 0; ti < r->nt; ti++)
+        for (int q = r->tz_start[ti]; q < r->tz_start[ti + 1]; q++) {
+            double v = glp_get_col_prim(P, r->tz_col[q]);
+            if (v > 1e-9) r->z[(size_t)ti * nr + r->tz_reg[q]] += v;
+        }
+    /* The node's bounds: options fixed to 0 are out of the packing, and
+     * workloads fixed to an option take its room first (rcut_nofit). A cut
+     * that uses them is valid below this node only, which is where GLPK
+     * keeps it: rows added at a node belong to its subproblem and its
+     * descendants. Bounds from reduced-cost fixing only drop plans no
+     * better than the incumbent, which GLPK itself does too. */
+    for (int w = 0; w < nw; w++) {
+        r->fixed[w] = -1;
+        for (int q = r->ostart[w]; q < r->ostart[w + 1]; q++) {
+            r->allowed[q] = glp_get_col_ub(P, r->ocol[q]) > 0.5;
+            if (glp_get_col_lb(P, r->ocol[q]) > 0.5) r->fixed[w] = q;
+        }
+    }
+    r->nsig = 0;
+    int added = 0;
+    for (int w = 0; w < nw; w++) r->seen[w] = -1;
+    int stamp = 0;
+    for (int reg = 0; reg < nr; reg++) {
+        for (int root = 0; root < nw; root++) {
+            double yr = r->y[(size_t)root * nr + reg];
+            if (yr < 0.05) continue;
+            /* grow S from root: best gain z_e(R) - x_u(R) first */
+            stamp++;
+            r->stamp = stamp;
+            int k = 0;
+            r->ins[k++] = root;
+            r->seen[root] = stamp;
+            double viol = yr;
+            unsigned long long sig = 0;
+            int found = 0;
+            while (k < RCUT_MAXS) {
+                double bestg = -1e30;
+                int bestv = -1;
+                for (int a = 0; a < k; a++) {
+                    int u = r->ins[a];
+                    double yu = r->y[(size_t)u * nr + reg];
+                    for (int p = r->adj_start[u]; p < r->adj_start[u + 1]; p++) {
+                        int ti = r->adj[p];
+                        int v = r->ta[ti] == u ? r->tb[ti] : r->ta[ti];
+                        if (r->seen[v] == stamp) continue;
+                        double ze = r->z[(size_t)ti * nr + reg];
+                        if (ze < 1e-6) continue;
+                        if (ze - yu > bestg) { bestg = ze - yu; bestv = v; }
+                    }
+                }
+                if (bestv < 0 || viol + bestg < 0.02) break;
+                r->ins[k++] = bestv;
+                r->seen[bestv] = stamp;
+                viol += bestg;
+                if (rcut_nofit(r, reg, k)) { found = 1; break; }
+            }
+            if (!found) continue;
+            /* one cut per set and region in a call (another root may grow
+             * the same set) */
+            for (int a = 0; a < k; a++) sig += ((unsigned long long)r->ins[a] + 1) * 0x9E3779B97F4A7C15ULL;
+            sig ^= (unsigned long long)reg * 0xBF58476D1CE4E5B9ULL;
+            int dup = 0;
+            for (int q = 0; q < r->nsig && !dup; q++) dup = r->sig[q] == sig;
+            if (dup) continue;
+            /* The tree: the maximum spanning tree of S under z_e(R) - x_u(R)
+             * - x_v(R) (Prim), the most violated one for this S: with the
+             * sum of x over S fixed, the violation is that sum plus the
+             * weights of the tree's links. */
+            int len = 0;
+            double lhs = 0;
+            int *deg = r->deg; /* per position in ins */
+            for (int a = 0; a < k; a++) deg[a] = 0;
+            unsigned char intree[RCUT_MAXS] = {0};
+            intree[0] = 1;
+            for (int step = 1; step < k; step++) {
+                double bw = -1e30;
+                int ba = -1, bb = -1, bt = -1;
+                for (int a = 0; a < k; a++) {
+                    if (!intree[a]) continue;
+                    int u = r->ins[a];
+                    for (int p = r->adj_start[u]; p < r->adj_start[u + 1]; p++) {
+                        int ti = r->adj[p];
+                        int v = r->ta[ti] == u ? r->tb[ti] : r->ta[ti];
+                        int b = -1;
+                        for (int q = 0; q < k; q++) if (r->ins[q] == v) b = q;
+                        if (b < 0 || intree[b]) continue;
+                        double we = r->z[(size_t)ti * nr + reg] - r->y[(size_t)u * nr + reg] - r->y[(size_t)v * nr + reg];
+                        if (we > bw) { bw = we; ba = a; bb = b; bt = ti; }
+                    }
+                }
+                if (bb < 0) { len = -1; break; }
+                intree[bb] = 1;
+                deg[ba]++;
+                deg[bb]++;
+                lhs += r->z[(size_t)bt * nr + reg];
+                for (int q = r->tz_start[bt]; q < r->tz_start[bt + 1]; q++)
+                    if (r->tz_reg[q] == reg) { len++; r->cuti[len] = r->tz_col[q]; r->cutv[len] = 1.0; }
+            }
+            if (len <= 0) continue;
+            double rhs = 0;
+            for (int a = 0; a < k; a++) {
+                if (deg[a] <= 1) continue;
+                int v = r->ins[a];
+                rhs += (deg[a] - 1) * r->y[(size_t)v * nr + reg];
+                for (int q = r->ostart[v]; q < r->ostart[v + 1]; q++)
+                    if (r->oreg[q] == reg) { len++; r->cuti[len] = r->ocol[q]; r->cutv[len] = -(double)(deg[a] - 1); }
+            }
+            if (lhs - rhs < 0.02) continue;
+            glp_ios_add_row(tree, NULL, 101, 0, len, r->cuti, r->cutv, GLP_UP, 0.0);
+            if (r->nsig == r->capsig) {
+                r->capsig = r->capsig ? r->capsig * 2 : 64;
+                r->sig = fbi_xrealloc(r->sig, (size_t)r->capsig * sizeof(unsigned long long));
+            }
+            r->sig[r->nsig++] = sig;
+            added++;
+        }
+    }
+    r->ncuts += added;
+    if (added) atomic_fetch_add(&g_region_cuts, added);
+    return added;
+}
+
+long fbi_mip_region_cuts(void)
+{
+    return atomic_load(&g_region_cuts);
+}
+
 static void quiet(int verbose)
 {
     glp_term_out(verbose ? GLP_ON : GLP_OFF);
@@ -1597,6 +1945,7 @@ struct fbi_mipjob {
     /* the worker's own */
     int own_thread;     /* 0: run on the caller's thread (no thread could be made) */
     const struct model *m;
+    rcut *rc;           /* region cuts (NULL: none) */
     double pub_obj;     /* objective of the last incumbent published (have_inc) */
     double last, longest; /* for --verbose: the longest stretch without a callback */
     double cpu0;        /* for --verbose: the worker's CPU time when its model was built */
@@ -1681,6 +2030,7 @@ static void mip_cb(glp_tree *tree, void *info)
         glp_ios_heur_sol(tree, x); /* GLPK keeps it only when better */
         free(x);
     }
+    if (reason == GLP_ICUTGEN && j->rc) rcut_separate(j->rc, tree);
     /* every reason: GLPK records incumbents found by its own heuristics
      * without a callback of their own */
     publish_incumbent(j, glp_ios_get_prob(tree));
@@ -1728,7 +2078,8 @@ static int mip_run(fbi_mipjob *j, model *m)
      * Clique cuts too since the model has conflict rows: GLPK's conflict
      * graph then holds the pairs that cannot share an offer, and on the
      * hardest of the 60 (hubs, spread) they halve the CPU to prove
-     * (bench/README-solver.md, "Stop 25: solvb"). */
+     * (bench/README-solver.md, "Stop 25: solvb"). Our own region cuts
+     * come from the callback (rcut_separate). */
     ip.gmi_cuts = GLP_OFF;
     ip.mir_cuts = GLP_ON;
     ip.cov_cuts = GLP_ON;
@@ -1761,6 +2112,7 @@ static void *mip_worker(void *arg)
     int ndrop;
     int *dom = fbi_mip_dominated(j->c, &ndrop);
     model_build(j->c, &m, 1, 1, dom);
+    j->rc = rcut_new(j->c, &m);
     if (j->verbose)
         fprintf(stderr, "mip: %d of %d options dropped as dominated, %d conflict rows\n", ndrop,
                 j->c->ostart[j->c->nw], m.nconflict);
@@ -1776,6 +2128,9 @@ static void *mip_worker(void *arg)
     pthread_mutex_unlock(&j->mu);
     j->cpu0 = fbi_thread_cpu_ms();
     int res = mip_run(j, &m);
+    if (j->verbose && j->rc) fprintf(stderr, "mip: %d region cuts added\n", j->rc->ncuts);
+    rcut_free(j->rc);
+    j->rc = NULL;
     m.xcol = NULL;
     model_free(&m);
     /* this thread's GLPK environment (thread-local in GLPK 5; not the

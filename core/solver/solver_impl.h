@@ -226,6 +226,10 @@ int *fbi_mip_dominated(const fbi_cmp *c, int *ndrop);
  * certified bound (floating point): for tests and measurements. Uses
  * GLPK. c borrowed. */
 double fbi_mip_root(const fbi_cmp *c, int conflicts);
+/* How many region cuts (solver_bound.c, rcut_separate) the branch and
+ * bound searches of this process have added so far, all threads together:
+ * for tests and measurements. Thread-safe. */
+long fbi_mip_region_cuts(void);
 /* Waits until every search left running by finish or cancel has ended
  * (they stop at their next callback) or deadline_ms (fbi_mono_ms), joins
  * their threads and returns how many still run. Thread-safe. */

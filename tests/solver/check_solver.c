@@ -881,6 +881,42 @@ START_TEST(test_conflict_rows_tighten)
 }
 END_TEST
 
+/* Three workloads linked in a path want region 0, whose one offer holds
+ * two of them: every pair fits there, so the conflict rows do not bite,
+ * and the flow rows put two thirds of each in region 0 with the pair cells
+ * at two thirds (40 USD, no egress). The region cut of the path (z_01(0) +
+ * z_12(0) <= x_1(0): 4/3 against 2/3 there) cuts that point; branch and
+ * bound adds it and proves the optimum (all three in region 1, 60 USD). */
+START_TEST(test_region_cuts_tighten)
+{
+    tinst t;
+    int reg[2] = {0, 1};
+    int64_t cap[2] = {2000000, FBI_UNLIMITED};
+    tiny(&t, 3, 2, reg, cap);
+    for (int w = 0; w < 3; w++) {
+        t.cost[w][0] = 10 * FBI_USD;
+        t.cost[w][1] = 20 * FBI_USD;
+    }
+    t.nl = 2;
+    t.lf[0] = 0;
+    t.lt[0] = 1;
+    t.lf[1] = 1;
+    t.lt[1] = 2;
+    t.lv[0] = t.lv[1] = 1000 * FBI_USD; /* 1000 GiB: 90 USD across */
+    ck_assert_int_eq(enumerate(&t), 60 * FBI_USD);
+    fbi_problem *p = build(&t);
+    const fbi_cmp *c = fbi_problem_compile(p);
+    double root = fbi_mip_root(c, 1);
+    ck_assert_msg(fabs(root - 40.0) < 1e-6, "root LP with the conflict rows %.9f", root);
+    long before = fbi_mip_region_cuts();
+    int asg[MW] = {0};
+    ck_assert_int_eq(fbi_mip(c, asg, 0, fbi_mono_ms() + 20000, 0), 1);
+    ck_assert_int_eq(fbi_cmp_price(c, asg), 60 * FBI_USD);
+    ck_assert_int_gt(fbi_mip_region_cuts(), before);
+    fbi_problem_free(p);
+}
+END_TEST
+
 /* The rows cut no plan: on random instances where linked workloads crowd
  * small offers (one or two regions, capacities of 1-3 workloads, 2-6
  * links), branch and bound alone (fbi_mip, no plan handed in) proves the
@@ -993,6 +1029,69 @@ START_TEST(test_lagr_deflected)
 }
 END_TEST
 
+/* The region cuts cut no plan: on random instances where a tree of
+ * heavily linked workloads wants one cheap region whose offers cannot
+ * hold them all (two or three regions, offers of 0.5-2 vCPU, workloads of
+ * 0.25-1 vCPU, 1000-3000 GiB per link), branch and bound (which adds the
+ * cuts at every node) proves the enumerated optimum or infeasibility. The
+ * family must make the cuts bite: they are added on many of them. */
+START_TEST(test_region_cuts_safe)
+{
+    int n = 200, feasible = 0, cut = 0;
+    for (int it = 0; it < n; it++) {
+        tinst t;
+        memset(&t, 0, sizeof t);
+        t.nw = 3 + rint_(MW - 2);
+        t.no = 3 + rint_(MO - 2);
+        t.nr = 2 + rint_(2);
+        for (int r = 0; r < t.nr; r++) t.prov[r] = rint_(2);
+        for (int a = 0; a < t.nr; a++)
+            for (int b = 0; b < t.nr; b++) t.egress[a][b] = a == b ? 0 : 90000000; /* 0.09 USD/GiB */
+        for (int o = 0; o < t.no; o++) {
+            t.region[o] = o < t.nr ? o : rint_(t.nr);
+            t.cap[o] = (int64_t)(1 + rint_(4)) * 500000;
+        }
+        for (int w = 0; w < t.nw; w++) {
+            t.demand[w] = (int64_t)(1 + rint_(4)) * 250000;
+            int64_t base = (int64_t)(10 + rint_(10)) * FBI_USD;
+            for (int o = 0; o < t.no; o++)
+                t.cost[w][o] = rint_(5) == 0 ? -1 : base * (t.region[o] == 0 ? 2 : 3 + rint_(2)) / 2 + rint_(1000) * 1000;
+            if (t.cost[w][0] < 0 && t.cost[w][1] < 0) t.cost[w][1] = base * 2;
+        }
+        t.nl = t.nw - 1;
+        for (int l = 0; l < t.nl; l++) {
+            t.lf[l] = l + 1;
+            t.lt[l] = rint_(l + 1);
+            t.lv[l] = (int64_t)(1000 + rint_(2000)) * FBI_USD + 7; /* GiB in nano-GiB */
+        }
+        int64_t opt = enumerate(&t);
+        fbi_problem *p = build(&t);
+        const fbi_cmp *c = fbi_problem_compile(p);
+        if (c->reason) {
+            ck_assert_msg(opt < 0, "instance %d: compiled as infeasible, optimum %" PRId64, it, opt);
+            fbi_problem_free(p);
+            continue;
+        }
+        long before = fbi_mip_region_cuts();
+        int asg[MW] = {0};
+        int rc = fbi_mip(c, asg, 0, fbi_mono_ms() + 20000, 0);
+        cut += fbi_mip_region_cuts() > before;
+        if (opt < 0) {
+            ck_assert_msg(rc == 2, "instance %d: infeasible by enumeration, branch and bound returned %d", it, rc);
+        } else {
+            feasible++;
+            ck_assert_msg(rc == 1, "instance %d: branch and bound returned %d", it, rc);
+            ck_assert_msg(fbi_cmp_price(c, asg) == opt, "instance %d: branch and bound %" PRId64 ", optimum %" PRId64,
+                          it, fbi_cmp_price(c, asg), opt);
+        }
+        fbi_problem_free(p);
+    }
+    fprintf(stderr, "test_region_cuts_safe: %d of %d feasible, region cuts on %d\n", feasible, n, cut);
+    ck_assert_int_gt(feasible, n / 2);
+    ck_assert_int_gt(cut, n / 10);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("solver");
@@ -1014,6 +1113,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_conflict_rows_tighten);
     tcase_add_test(tc, test_conflict_rows_safe);
     tcase_add_test(tc, test_lagr_deflected);
+    tcase_add_test(tc, test_region_cuts_tighten);
+    tcase_add_test(tc, test_region_cuts_safe);
     suite_add_tcase(s, tc);
     return s;
 }
