@@ -31,7 +31,8 @@ void fbi_host_set_secret_source(fbi_secret_source_fn fn, void *ud);
 
 /* host->http_many (http_many.c; driver.h has the contract): reqs[0..n)
  * in flight together, as n host->http calls in that order. Runs the
- * performs on up to 16 short-lived threads, each request with a scratch
+ * performs on the calling thread and up to 15 threads of a process-wide
+ * pool (started when first needed, at most 128, kept), each request with a scratch
  * fb_diag bound to d's call, and moves their diagnostics into d in
  * request order. d's call (its secrets, dry-run records, barrier) is
  * changed on the calling thread before any request is sent and only read
