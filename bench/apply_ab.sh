@@ -4,22 +4,23 @@
 # on a loaded machine the only CPU comparison worth making (bench/README-aws.md,
 # bench/README-k8s.md, perf4 sections).
 #
-#   bench/apply_ab.sh -a BUILD_A -b BUILD_B [-k aws|k8s] [-n PAIRS]
+#   bench/apply_ab.sh -a BUILD_A -b BUILD_B [-k aws|k8s] [-n PAIRS] [-c CAP]
 #
 #   aws: bench/aws_apply.sh -n 1000 -l 20 -p 64 -r 1 per run
-#   k8s: bench/k8s_apply.sh -n 300 -l 5 -p 32 -r 1 per run
+#   k8s: bench/k8s_apply.sh -n 300 -l 5 -p 32 -r 1 per run (with -c CAP: and
+#        -c CAP, at most CAP requests to the cluster at once, for both sides)
 # Prints each run's row (prefixed with A or B and the load average), then per
 # side the medians of user, sys and user + sys seconds.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-a= b= kind=aws pairs=10
-while getopts a:b:k:n: o; do
+a= b= kind=aws pairs=10 cap=
+while getopts a:b:k:n:c: o; do
     case $o in
-    a) a=$OPTARG ;; b) b=$OPTARG ;; k) kind=$OPTARG ;; n) pairs=$OPTARG ;;
-    *) sed -n '2,12p' "$0"; exit 64 ;;
+    a) a=$OPTARG ;; b) b=$OPTARG ;; k) kind=$OPTARG ;; n) pairs=$OPTARG ;; c) cap=$OPTARG ;;
+    *) sed -n '2,13p' "$0"; exit 64 ;;
     esac
 done
-[ -n "$a" ] && [ -n "$b" ] || { sed -n '2,12p' "$0"; exit 64; }
+[ -n "$a" ] && [ -n "$b" ] || { sed -n '2,13p' "$0"; exit 64; }
 case $kind in aws|k8s) ;; *) echo "-k: aws or k8s" >&2; exit 64 ;; esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -31,7 +32,7 @@ while [ "$i" -lt "$pairs" ]; do
         if [ "$kind" = aws ]; then
             row=$("$top/bench/aws_apply.sh" -b "$dir" -n 1000 -l 20 -p 64 -r 1 -w "$w" | grep '^| *64 ')
         else
-            row=$("$top/bench/k8s_apply.sh" -b "$dir" -n 300 -l 5 -p 32 -r 1 -w "$w" | grep '^| *32 ')
+            row=$("$top/bench/k8s_apply.sh" -b "$dir" -n 300 -l 5 -p 32 -r 1 ${cap:+-c "$cap"} -w "$w" | grep '^| *32 ')
         fi
         echo "$side $(cut -d' ' -f1 /proc/loadavg) $row"
     done

@@ -27,6 +27,8 @@
 #              http.services.kubernetes.concurrency): with P above CAP, lanes queue
 #              requests that the host sends as soon as a slot frees; the ideal is
 #              then R x latency / min(P, CAP)
+#   K8S_FASTFAKE=PATH  the stand-in server to use (default BUILDDIR/bench/k8s_fastfake;
+#              for a build without the test programs, e.g. an A/B's A side)
 #   -s         create the state store before the timed apply (`fedbroker plans`),
 #              as on a machine that has run fedbroker before; by default each
 #              run's apply creates a fresh store (schema, six fdatasyncs) first
@@ -61,7 +63,7 @@ PYEOF
 start_server() { # latency_ms
     rm -f "$tmp/port" "$tmp/in"; mkfifo "$tmp/in"
     runs_done=$((runs_done + 1))
-    "$build/bench/k8s_fastfake" --port-file "$tmp/port" --latency-ms "$1" \
+    "${K8S_FASTFAKE:-$build/bench/k8s_fastfake}" --port-file "$tmp/port" --latency-ms "$1" \
         ${logs:+--log "$logs/run-$runs_done.log"} < "$tmp/in" > /dev/null &
     srv=$!
     exec 3>"$tmp/in"

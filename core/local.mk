@@ -17,7 +17,7 @@ core_libfbcore_la_SOURCES = \
 	core/base/diag.c core/base/diag.h \
 	core/base/call.c core/base/call.h core/base/map.c core/base/map.h \
 	core/http/http.c core/http/http.h core/http/http_policy.c core/http/http_metrics.c \
-	core/host/host.c core/host/host.h core/host/registry.c core/host/registry_json.c core/host/elf.c core/host/elf.h \
+	core/host/host.c core/host/host.h core/host/http_many.c core/host/registry.c core/host/registry_json.c core/host/elf.c core/host/elf.h \
 	core/host/conformance.c \
 	core/state/store.c core/state/writer.c core/state/writer.h \
 	core/state/state.h core/state/lock.c core/state/lock.h \

@@ -30,7 +30,7 @@ done
 "$FEDBROKER" drivers test --help | grep -q "^usage:" || { echo "FAIL: drivers test --help"; fail=1; }
 "$FEDBROKER" no-such-verb >/dev/null 2>&1; [ $? = 64 ] || { echo "FAIL: unknown verb"; fail=1; }
 "$FEDBROKER" valdate 2>&1 | grep -q "Did you mean 'validate'" || { echo "FAIL: no suggestion for a misspelt verb"; fail=1; }
-"$FEDBROKER" --version | grep -q "driver ABI 1.3" || { echo "FAIL: --version"; fail=1; }
+"$FEDBROKER" --version | grep -q "driver ABI 1.4" || { echo "FAIL: --version"; fail=1; }
 FEDBROKER_NOW=yesterday "$FEDBROKER" drivers >/dev/null 2>"${TMPDIR:-/tmp}/fbnow.$$"; rc=$?
 [ $rc = 2 ] && grep -q "RFC 3339" "${TMPDIR:-/tmp}/fbnow.$$" || { echo "FAIL: malformed FEDBROKER_NOW exit $rc"; fail=1; }
 rm -f "${TMPDIR:-/tmp}/fbnow.$$"

@@ -30,14 +30,14 @@ mkdir "$tmp/open"; chmod 777 "$tmp/open"
 cp "$TESTDRV_DIR/testdrv.so" "$tmp/open/testdrv.so"; chmod 755 "$tmp/open/testdrv.so"
 expect_refusal open/testdrv.so "directory $tmp/open is world-writable"
 
-# ABI 1.3 reads an ABI 1.0 driver: its struct ends before the usage slot,
+# ABI 1.4 reads an ABI 1.0 driver: its struct ends before the usage slot,
 # where behave_v1_0.so keeps a pointer to a function that aborts. The host
 # must treat the slot as NULL: load it (caps without FB_CAP_ESTIMATE agree
 # with its slots) and pass every check without calling it.
 cp "$TESTDRV_DIR/behave_v1_0.so" "$tmp/behave_v1_0.so"; chmod 755 "$tmp/behave_v1_0.so"
 out=$("$FEDBROKER" drivers test "$tmp/behave_v1_0.so" 2>&1); rc=$?
-if [ $rc -eq 0 ] && ! echo "$out" | grep -q '^FAIL' && echo "$out" | grep -q "ABI version: driver 1.0, host 1.3"; then
-    echo "ok: an ABI 1.0-shaped driver loads under ABI 1.3 and passes the kit"
+if [ $rc -eq 0 ] && ! echo "$out" | grep -q '^FAIL' && echo "$out" | grep -q "ABI version: driver 1.0, host 1.4"; then
+    echo "ok: an ABI 1.0-shaped driver loads under ABI 1.4 and passes the kit"
 else
     echo "$out"; echo "FAIL: the ABI 1.0-shaped driver (exit $rc)"; fail=1
 fi

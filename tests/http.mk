@@ -20,3 +20,12 @@ bench_http_fanout_CPPFLAGS = $(FB_HTTP_TEST_CPPFLAGS)
 bench_http_fanout_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS)
 
 EXTRA_DIST += tests/http/botocore_ref.py bench/README-http.md docs/http.md
+
+# host->http_many (core/host/http_many.c, ABI 1.4) against the same server.
+check_PROGRAMS += tests/host/check_http_many
+TESTS += tests/host/check_http_many
+tests_host_check_http_many_SOURCES = tests/host/check_http_many.c \
+	tests/http/fault_server.c tests/http/fault_server.h
+tests_host_check_http_many_CPPFLAGS = $(FB_HTTP_TEST_CPPFLAGS)
+tests_host_check_http_many_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_host_check_http_many_LDADD = core/libfbcore.la $(FB_CORE_DEPLIBS) $(CHECK_LIBS)

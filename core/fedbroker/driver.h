@@ -1,5 +1,5 @@
 /*
- * fedbroker/driver.h - the fedbroker driver ABI, version 1.3.
+ * fedbroker/driver.h - the fedbroker driver ABI, version 1.4.
  *
  * docs/driver-abi.md is the normative description of this ABI: the JSON
  * documents each verb reads and writes, the contracts, the threading rules
@@ -58,8 +58,10 @@ extern "C" {
  *      (tls_ca_pem .. proxy_url) and FB_TLS_INSECURE (both before any
  *      release of 1.2, so one minor).
  * 1.3: fb_driver.attest and FB_CAP_ATTEST (a workload proves its identity
- *      to `fedbroker serve` with its provider's own credentials). */
-#define FB_ABI_MINOR 3
+ *      to `fedbroker serve` with its provider's own credentials).
+ * 1.4: fb_host.http_many (a batch of independent requests in flight
+ *      together). */
+#define FB_ABI_MINOR 4
 
 /* The name of the single exported entry point. */
 #define FB_DRIVER_ENTRY_SYMBOL "fb_driver_entry"
@@ -254,6 +256,23 @@ typedef struct fb_host {
 
     /* Non-zero when this call is a dry run (apply prints, sends nothing). */
     int (*dry_run)(fb_diag *diag);
+
+    /* Since 1.4 (check FB_HOST_HAS(host, http_many) before calling it; a
+     * 1.3 host has no such slot). The n requests reqs[0..n) at once: the
+     * same as n host->http calls in that order (retries, limits, logging,
+     * redaction, a dry run's records in that order), but in flight
+     * together, so pass only requests whose order does not matter to the
+     * server. The record barrier is taken once, before any is sent, when
+     * any of them may change something; when it refuses, none is sent.
+     * Returns FB_OK when every request got its own status in statuses[i]
+     * (FB_OK: resps[i] holds the answer, release each with http_free;
+     * otherwise resps[i] is empty and the call's diag says why); another
+     * status (with a diagnostic) when the batch could not be sent at all,
+     * every statuses[i] then set to it and every resps[i] empty. The
+     * diagnostics arrive in request order. reqs, resps and statuses hold
+     * n elements each (borrowed; resps and statuses are written). */
+    fb_status (*http_many)(fb_diag *diag, const fb_http_request *const *reqs, size_t n,
+                           fb_http_response *resps, fb_status *statuses);
 } fb_host;
 
 /* ---- The driver ------------------------------------------------------------ */

@@ -287,6 +287,7 @@ static const fb_host host_table = {
     .diag_add = host_diag_add,
     .record = host_record,
     .dry_run = host_dry_run,
+    .http_many = fbi_host_http_many,
 };
 
 const fb_host *fb_host_table(void)

@@ -29,6 +29,18 @@ typedef fb_status (*fbi_secret_source_fn)(void *ud, const char *tenant, const ch
                                           char **value, long long *version, fb_diag *diag);
 void fbi_host_set_secret_source(fbi_secret_source_fn fn, void *ud);
 
+/* host->http_many (http_many.c; driver.h has the contract): reqs[0..n)
+ * in flight together, as n host->http calls in that order. Runs the
+ * performs on the calling thread and up to 15 threads of a process-wide
+ * pool (started when first needed, at most 128, kept), each request with a scratch
+ * fb_diag bound to d's call, and moves their diagnostics into d in
+ * request order. d's call (its secrets, dry-run records, barrier) is
+ * changed on the calling thread before any request is sent and only read
+ * while they are in flight. Everything is borrowed; resps and statuses
+ * are written. Thread-safe across calls; one batch per call at a time. */
+fb_status fbi_host_http_many(fb_diag *d, const fb_http_request *const *reqs, size_t n,
+                             fb_http_response *resps, fb_status *statuses);
+
 /* The feature matrix's columns: a capability bit and its column name;
  * ends with {0, NULL}. */
 typedef struct fbi_cap_name {

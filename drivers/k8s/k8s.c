@@ -612,8 +612,9 @@ static const fb_driver k8s_driver = {
 FB_DRIVER_EXPORT fb_status fb_driver_entry(const fb_host *h, const fb_driver **out, fb_diag *diag)
 {
     /* the TLS members of fb_http_request (1.2) carry the kubeconfig's CA
-     * and client certificate: an older host would drop them */
-    if (h->abi_major != FB_ABI_MAJOR || h->struct_size < sizeof(fb_host) || h->abi_minor < 2) {
+     * and client certificate: an older host would drop them. A 1.3 host
+     * (no http_many) is served one request at a time (k8s_can_batch). */
+    if (h->abi_major != FB_ABI_MAJOR || h->struct_size < offsetof(fb_host, http_many) || h->abi_minor < 2) {
         if (h->diag_add && h->abi_major == FB_ABI_MAJOR)
             h->diag_add(diag, FB_SEV_ERROR, "k8s: the host's ABI table is older than this driver needs",
                         "upgrade fedbroker", NULL);

@@ -162,6 +162,31 @@ fb_status k8s_call_secret(fb_driver_ctx *ctx, fb_diag *diag, const char *what, c
                           const char *query, const json_t *body, const char *ctype, uint32_t flags,
                           const char *body_secret, k8s_res *res);
 
+/* One request of a batch (k8s_call_many): k8s_call_secret's arguments,
+ * borrowed for the batch. */
+typedef struct k8s_req {
+    const char *what, *method, *path, *query;
+    const json_t *body;
+    const char *ctype;
+    uint32_t flags; /* FB_HTTP_* | K8S_BODY_UNUSED */
+    const char *body_secret;
+} k8s_req;
+
+/* Whether the host sends a batch of requests together (host->http_many,
+ * ABI 1.4); a 1.3 host has no such slot and gets one call at a time. */
+int k8s_can_batch(void);
+
+/* n independent requests in flight together through host->http_many
+ * (k8s_can_batch must say yes): as n k8s_call_secret calls in that order
+ * (one credential for all; a 401 with an exec plugin is sent again alone
+ * with a refreshed one), but the API server may see them in any order.
+ * FB_OK when each request has its own status in sts[i] (k8s_call's
+ * meaning, res[i] filled, release each with k8s_res_clear); another
+ * status with a diagnostic when the batch could not be sent (no cluster,
+ * no credential, the host refused it), res[] then empty. */
+fb_status k8s_call_many(fb_driver_ctx *ctx, fb_diag *diag, const k8s_req *reqs, size_t n, fb_status *sts,
+                        k8s_res *res);
+
 /* An error diagnostic for a failed answer ("k8s: apply Deployment fb-t/web
  * failed: HTTP 422 Invalid: ..."), hint as its detail (NULL: one by
  * status); returns res->err. */

@@ -56,6 +56,8 @@ char *k8s_path(const char *api, const char *kind, const char *ns, const char *na
     return fbk_buf_steal(&b);
 }
 
+static void take_answer(fb_diag *diag, int body_unused, fb_http_response *resp, k8s_res *res);
+
 /* One attempt with the current credential. */
 static fb_status send_once(fb_driver_ctx *ctx, fb_diag *diag, int refresh, const char *method, const char *url,
                            const char *body, const char *ctype, uint32_t flags, const char *body_secret,
@@ -129,11 +131,18 @@ fb_status k8s_call_secret(fb_driver_ctx *ctx, fb_diag *diag, const char *what, c
     free(text);
     fbk_buf_free(&url);
     if (st != FB_OK) return st;
-    res->status = resp.status;
-    if (resp.body_len && !(body_unused && map_status(resp.status) == FB_OK))
-        res->body = fbi_json_read(resp.body, resp.body_len, 0, NULL);
-    k8s_host->http_free(&resp);
-    if (k8s_host->dry_run(diag) && res->status == 0) return FB_OK;
+    take_answer(diag, body_unused, &resp, res);
+    return FB_OK;
+}
+
+/* res from resp (released here): status, parsed body, a Status's message. */
+static void take_answer(fb_diag *diag, int body_unused, fb_http_response *resp, k8s_res *res)
+{
+    res->status = resp->status;
+    if (resp->body_len && !(body_unused && map_status(resp->status) == FB_OK))
+        res->body = fbi_json_read(resp->body, resp->body_len, 0, NULL);
+    k8s_host->http_free(resp);
+    if (k8s_host->dry_run(diag) && res->status == 0) return;
     res->err = map_status(res->status);
     if (res->err != FB_OK) {
         const char *kind = json_string_value(json_object_get(res->body, "kind"));
@@ -144,7 +153,88 @@ fb_status k8s_call_secret(fb_driver_ctx *ctx, fb_diag *diag, const char *what, c
             if (r) res->reason = fbk_xstrdup(r);
         }
     }
-    return FB_OK;
+}
+
+int k8s_can_batch(void)
+{
+    return k8s_host->abi_minor >= 4 && FB_HOST_HAS(k8s_host, http_many);
+}
+
+fb_status k8s_call_many(fb_driver_ctx *ctx, fb_diag *diag, const k8s_req *reqs, size_t n, fb_status *sts,
+                        k8s_res *res)
+{
+    memset(res, 0, n * sizeof *res);
+    if (!ctx->conn) {
+        char *m = fbk_xasprintf("k8s: %s: no cluster to talk to: %s", n ? reqs[0].what : "apply", ctx->conn_error);
+        k8s_host->diag_add(diag, FB_SEV_ERROR, m, "set drivers.k8s.kubeconfig or KUBECONFIG", NULL);
+        free(m);
+        return FB_AUTH;
+    }
+    char *token = NULL, *cert = NULL, *key = NULL;
+    fb_status st = k8s_auth(ctx->conn, diag, 0, &token, &cert, &key);
+    if (st != FB_OK) return st;
+    char *authz = token ? fbk_xasprintf("Bearer %s", token) : NULL;
+    const k8s_conn *c = ctx->conn;
+    /* per request: its URL, body text, headers, secrets and the request */
+    char **urls = fbk_xcalloc(n, sizeof *urls), **texts = fbk_xcalloc(n, sizeof *texts);
+    fb_http_header(*h)[3] = fbk_xcalloc(n, sizeof *h);
+    const char *(*secrets)[3] = fbk_xcalloc(n, sizeof *secrets);
+    fb_http_request *rq = fbk_xcalloc(n, sizeof *rq);
+    const fb_http_request **rp = fbk_xcalloc(n, sizeof *rp);
+    fb_http_response *resps = fbk_xcalloc(n, sizeof *resps);
+    for (size_t i = 0; i < n; i++) {
+        const k8s_req *q = &reqs[i];
+        fbk_buf url;
+        fbk_buf_init(&url);
+        fbk_buf_printf(&url, "%s%s", c->server, q->path);
+        if (q->query && *q->query) fbk_buf_printf(&url, "?%s", q->query);
+        urls[i] = fbk_buf_steal(&url);
+        /* compact and sorted, as k8s_call_secret sends it */
+        texts[i] = q->body ? fbi_json_write(q->body, FBI_JSON_WRITE_SORT) : NULL;
+        size_t nh = 0, ns = 0;
+        h[i][nh++] = (fb_http_header){"Accept", "application/json"};
+        if (texts[i]) h[i][nh++] = (fb_http_header){"Content-Type", q->ctype ? q->ctype : "application/json"};
+        if (authz) h[i][nh++] = (fb_http_header){"Authorization", authz};
+        if (token) secrets[i][ns++] = token;
+        if (authz) secrets[i][ns++] = authz;
+        if (q->body_secret) secrets[i][ns++] = q->body_secret;
+        rq[i] = (fb_http_request){.struct_size = sizeof rq[i], .method = q->method, .url = urls[i],
+                                  .headers = h[i], .n_headers = nh, .body = texts[i],
+                                  .body_len = texts[i] ? strlen(texts[i]) : 0, .flags = q->flags & ~K8S_BODY_UNUSED,
+                                  .service = "kubernetes", .secrets = secrets[i], .n_secrets = ns,
+                                  .tls_ca_pem = c->ca_pem, .tls_cert_pem = cert, .tls_key_pem = key,
+                                  .tls_server_name = c->tls_server_name, .proxy_url = c->proxy_url,
+                                  .tls_flags = c->insecure ? FB_TLS_INSECURE : 0};
+        rp[i] = &rq[i];
+    }
+    st = k8s_host->http_many(diag, rp, n, resps, sts);
+    fbk_free_secret(authz);
+    fbk_free_secret(token);
+    free(cert);
+    fbk_free_secret(key);
+    for (size_t i = 0; st == FB_OK && i < n; i++) {
+        const k8s_req *q = &reqs[i];
+        if (sts[i] == FB_OK && resps[i].status == 401 && c->exec_command) {
+            /* kubectl's rule, as k8s_call_secret: the cached exec
+             * credential is stale; this one again with a fresh one */
+            k8s_host->http_free(&resps[i]);
+            sts[i] = send_once(ctx, diag, 1, q->method, urls[i], texts[i], q->ctype, q->flags & ~K8S_BODY_UNUSED,
+                               q->body_secret, &resps[i]);
+        }
+        if (sts[i] == FB_OK) take_answer(diag, (q->flags & K8S_BODY_UNUSED) != 0, &resps[i], &res[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(urls[i]);
+        free(texts[i]);
+    }
+    free(urls);
+    free(texts);
+    free(h);
+    free(secrets);
+    free(rq);
+    free(rp);
+    free(resps);
+    return st;
 }
 
 fb_status k8s_fail(fb_diag *diag, const char *what, const k8s_res *res, const char *hint)

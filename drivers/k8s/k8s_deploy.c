@@ -110,20 +110,32 @@ static int only_capacity_conflicts(const char *m)
 
 /* Server-side apply of body (borrowed) at ref. A conflict with another
  * field manager is an error naming it (the API server's message does). */
-static fb_status ssa(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const json_t *body, const char *secret,
-                     json_t **live)
+static const char *ssa_query(const fb_driver_ctx *ctx)
+{
+    return ctx->force ? "fieldManager=" K8S_FIELD_MANAGER "&force=true" : "fieldManager=" K8S_FIELD_MANAGER;
+}
+
+/* ssa, its first PATCH already sent in a batch when first is not NULL
+ * (first_st and *first its answer, taken over). */
+static fb_status ssa_from(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const json_t *body,
+                          const char *secret, json_t **live, fb_status first_st, k8s_res *first)
 {
     char *path = ref_path(ref);
     char *what = ref_what("apply", ref);
-    const char *query = ctx->force ? "fieldManager=" K8S_FIELD_MANAGER "&force=true"
-                                   : "fieldManager=" K8S_FIELD_MANAGER;
+    const char *query = ssa_query(ctx);
     fb_status st = FB_OK;
     k8s_res r;
     /* a 409 that is not an apply conflict (a racing write, a fault) is
      * worth another try: the patch carries no resourceVersion */
     for (int attempt = 0; attempt < 3; attempt++) {
-        st = k8s_call_secret(ctx, diag, what, "PATCH", path, query, body, "application/apply-patch+yaml",
-                             FB_HTTP_IDEMPOTENT | (live ? 0 : K8S_BODY_UNUSED), secret, &r);
+        if (attempt == 0 && first) {
+            st = first_st;
+            r = *first;
+            memset(first, 0, sizeof *first);
+        } else {
+            st = k8s_call_secret(ctx, diag, what, "PATCH", path, query, body, "application/apply-patch+yaml",
+                                 FB_HTTP_IDEMPOTENT | (live ? 0 : K8S_BODY_UNUSED), secret, &r);
+        }
         if (st != FB_OK || r.err != FB_CONFLICT || (r.message && !strncmp(r.message, "Apply failed with", 17)))
             break;
         k8s_res_clear(&r);
@@ -151,6 +163,12 @@ static fb_status ssa(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const
     free(path);
     free(what);
     return st;
+}
+
+static fb_status ssa(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, const json_t *body, const char *secret,
+                     json_t **live)
+{
+    return ssa_from(ctx, diag, ref, body, secret, live, FB_OK, NULL);
 }
 
 /* The floor a capacity schedule moves, set to the step in effect now
@@ -901,6 +919,109 @@ static fb_status tenant_apply(fb_driver_ctx *ctx, fb_diag *diag, const json_t *i
     return st;
 }
 
+/* The apply of one object o of k8s_do_apply's list (its SSA, its capacity
+ * floor after it), first_st and *first the answer of its first PATCH when
+ * a batch sent it (taken over), else first NULL. On FB_OK its ref is
+ * appended to refs, and the main object's ref and answer (the rollout
+ * wait's first poll) are kept in *main_ref and *main_live. */
+static int obj_is_main(const json_t *ref, int knative)
+{
+    const char *kind = json_string_value(json_object_get(ref, "kind"));
+    return !strcmp(kind, "Deployment") ||
+           (knative && !strcmp(json_string_value(json_object_get(ref, "api")), "serving.knative.dev/v1"));
+}
+
+/* the main object's answer is kept as the rollout wait's first poll,
+ * unless a capacity floor patches it after its apply */
+static int obj_keep(const json_t *o, int knative, int dry)
+{
+    return obj_is_main(json_object_get(o, "ref"), knative) && !dry && !json_object_get(o, "capacityPatch");
+}
+
+static fb_status apply_obj(fb_driver_ctx *ctx, fb_diag *diag, const json_t *o, int knative, int dry,
+                           fb_status first_st, k8s_res *first, json_t *refs, json_t **main_ref, json_t **main_live)
+{
+    json_t *ref = json_object_get(o, "ref");
+    int is_main = obj_is_main(ref, knative);
+    int keep = obj_keep(o, knative, dry);
+    json_t *live = NULL;
+    fb_status st = ssa_from(ctx, diag, ref, json_object_get(o, "body"),
+                            json_string_value(json_object_get(o, "secret")), keep ? &live : NULL, first_st, first);
+    if (st == FB_OK && json_object_get(o, "capacityPatch"))
+        st = capacity_floor(ctx, diag, ref, json_object_get(o, "capacityPatch"));
+    if (st != FB_OK) {
+        json_decref(live);
+        return st;
+    }
+    json_array_append(refs, ref);
+    if (is_main) {
+        *main_ref = ref;
+        json_decref(*main_live);
+        *main_live = live;
+    }
+    return FB_OK;
+}
+
+/* Whether the object at ref makes pods (a controller creates them from
+ * its template), and whether o is something a pod reads when it is
+ * created (its ServiceAccount, a ConfigMap it mounts or reads). */
+static int runs_pods(const json_t *ref, int knative)
+{
+    const char *kind = json_string_value(json_object_get(ref, "kind"));
+    return obj_is_main(ref, knative) || !strcmp(kind, "CronJob") || !strcmp(kind, "Job") ||
+           !strcmp(kind, "StatefulSet") || !strcmp(kind, "DaemonSet");
+}
+
+static int pod_input(const json_t *o)
+{
+    const char *kind = json_string_value(json_object_get(json_object_get(o, "ref"), "kind"));
+    return !strcmp(kind, "ServiceAccount") || !strcmp(kind, "ConfigMap") || !strcmp(kind, "Secret");
+}
+
+/* The objects objs[idx[0..n)] of one workload, independent of each other
+ * (no later one waits for an earlier one's answer; only the last may have
+ * a capacity floor): their first PATCHes in flight together
+ * (host->http_many), then each answer in list order as apply_obj takes
+ * it (a racing 409 is tried again alone), stopping at the first failure
+ * as the one-by-one apply does. Every object was recorded before. */
+static fb_status apply_objs(fb_driver_ctx *ctx, fb_diag *diag, const json_t *objs, const size_t *idx, size_t n,
+                            int knative, int dry, json_t *refs, json_t **main_ref, json_t **main_live)
+{
+    if (n == 0) return FB_OK;
+    if (n == 1)
+        return apply_obj(ctx, diag, json_array_get(objs, idx[0]), knative, dry, FB_OK, NULL, refs, main_ref,
+                         main_live);
+    k8s_req *q = fbk_xcalloc(n, sizeof *q);
+    char **paths = fbk_xcalloc(n, sizeof *paths), **whats = fbk_xcalloc(n, sizeof *whats);
+    fb_status *sts = fbk_xcalloc(n, sizeof *sts);
+    k8s_res *res = fbk_xcalloc(n, sizeof *res);
+    for (size_t k = 0; k < n; k++) {
+        const json_t *o = json_array_get(objs, idx[k]);
+        const json_t *ref = json_object_get(o, "ref");
+        paths[k] = ref_path(ref);
+        whats[k] = ref_what("apply", ref);
+        q[k] = (k8s_req){.what = whats[k], .method = "PATCH", .path = paths[k], .query = ssa_query(ctx),
+                         .body = json_object_get(o, "body"), .ctype = "application/apply-patch+yaml",
+                         .flags = FB_HTTP_IDEMPOTENT | (obj_keep(o, knative, dry) ? 0 : K8S_BODY_UNUSED),
+                         .body_secret = json_string_value(json_object_get(o, "secret"))};
+    }
+    fb_status st = k8s_call_many(ctx, diag, q, n, sts, res);
+    for (size_t k = 0; k < n; k++) {
+        if (st == FB_OK)
+            st = apply_obj(ctx, diag, json_array_get(objs, idx[k]), knative, dry, sts[k], &res[k], refs, main_ref,
+                           main_live);
+        k8s_res_clear(&res[k]);
+        free(paths[k]);
+        free(whats[k]);
+    }
+    free(q);
+    free(paths);
+    free(whats);
+    free(sts);
+    free(res);
+    return st;
+}
+
 fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int knative, json_t **out, fb_diag *diag)
 {
     fbk_ck ck = {k8s_host, diag, K8S_DRV, 0, 0};
@@ -983,6 +1104,16 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         if (st != FB_OK) break;
     }
     json_t *main_live = NULL; /* the main object as its apply answered it */
+    /* The objects are independent of each other once the tenant is ready
+     * (none waits for another's answer): with a host that sends a batch
+     * (k8s_can_batch) their PATCHes go out together, in runs that end
+     * where the one-by-one order has something in between (the tenant's
+     * wait, an object's capacity floor) and before what runs pods when
+     * the run holds what they read, so a dry run's requests stay in the
+     * same order. A workload of the bench: its ServiceAccount, then its
+     * Deployment, Service and HPA together. */
+    int batch = k8s_can_batch();
+    size_t *pend = fbk_xcalloc(json_array_size(objs) + 1, sizeof *pend), np = 0;
     json_array_foreach(objs, i, o) {
         if (st != FB_OK) break;
         json_t *ref = json_object_get(o, "ref");
@@ -990,6 +1121,9 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         /* a ServiceAccount runs nothing; whatever else may run a pod
          * waits for the tenant's NetworkPolicy */
         if (tenant < TENANT_READY && strcmp(kind, "ServiceAccount")) {
+            st = apply_objs(ctx, diag, objs, pend, np, knative, dry, refs, &main_ref, &main_live);
+            np = 0;
+            if (st != FB_OK) break;
             tenant = tenant_wait(ctx, ns, TENANT_READY);
             if (tenant == TENANT_NONE) {
                 st = tenant_apply(ctx, diag, in, wl, ns, refs, &ck, &checked, &knative, &fallback);
@@ -997,27 +1131,25 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
                 if (st != FB_OK) break;
             }
         }
-        int is_main = !strcmp(kind, "Deployment") ||
-                      (knative && !strcmp(json_string_value(json_object_get(ref, "api")), "serving.knative.dev/v1"));
-        /* the main object's answer is kept as the rollout wait's first
-         * poll, unless a capacity floor patches it after its apply */
-        int keep = is_main && !dry && !json_object_get(o, "capacityPatch");
-        json_t *live = NULL;
-        st = ssa(ctx, diag, ref, json_object_get(o, "body"), json_string_value(json_object_get(o, "secret")),
-                 keep ? &live : NULL);
-        if (st == FB_OK && json_object_get(o, "capacityPatch"))
-            st = capacity_floor(ctx, diag, ref, json_object_get(o, "capacityPatch"));
-        if (st != FB_OK) {
-            json_decref(live);
-            break;
+        /* what runs pods goes after the account and configuration its
+         * pods read that come before it in the list (a pod naming an
+         * account the server does not have yet is refused; the
+         * controller would only retry) */
+        int reads = 0;
+        for (size_t k = 0; k < np && !reads; k++) reads = pod_input(json_array_get(objs, pend[k]));
+        if (reads && runs_pods(ref, knative)) {
+            st = apply_objs(ctx, diag, objs, pend, np, knative, dry, refs, &main_ref, &main_live);
+            np = 0;
+            if (st != FB_OK) break;
         }
-        json_array_append(refs, ref);
-        if (is_main) {
-            main_ref = ref;
-            json_decref(main_live);
-            main_live = live;
+        pend[np++] = i;
+        if (!batch || json_object_get(o, "capacityPatch")) {
+            st = apply_objs(ctx, diag, objs, pend, np, knative, dry, refs, &main_ref, &main_live);
+            np = 0;
         }
     }
+    if (st == FB_OK) st = apply_objs(ctx, diag, objs, pend, np, knative, dry, refs, &main_ref, &main_live);
+    free(pend);
     /* objects an earlier apply made that the spec no longer has (an HPA
      * once min = max, an Ingress once the port is private) */
     size_t j;
