@@ -138,6 +138,9 @@ static fb_status ssa_from(fb_driver_ctx *ctx, fb_diag *diag, const json_t *ref, 
         }
         if (st != FB_OK || r.err != FB_CONFLICT || (r.message && !strncmp(r.message, "Apply failed with", 17)))
             break;
+        /* the last 409 stays in r: it is the apply's failure (clearing it
+         * made a lasting conflict look applied) */
+        if (attempt == 2) break;
         k8s_res_clear(&r);
         k8s_host->sleep_ms(diag, 200u << attempt);
     }

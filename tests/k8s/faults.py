@@ -77,6 +77,20 @@ ck.ok(rc == 0, "the next apply completes it", err)
 rc, out, err = env.run("status", "--format", "json")
 ck.ok(rc == 0 and all(s["status"] == "ready" for s in json.loads(out)), "a, b, c ready", out + err)
 
+# a 409 that is not an apply conflict and does not stop: three tries, then
+# exit 1 naming the request (it once returned success with nothing applied)
+fake.ctl("POST", "faults", {"count": 50, "status": 409, "method": "PATCH", "path": "/services/e$"})
+seq = fake.last_seq()
+rc, out, err = env.run("apply", spec("e"), "--target", "k8s")
+log = fake.log(seq)
+svc_patches = [e for e in log if e["method"] == "PATCH" and e["path"].endswith("/services/e")]
+ck.ok(rc == 1 and "apply Service fb-ops/e failed" in err, "a lasting 409: exit 1 naming the request", err + out)
+ck.ok(len(svc_patches) == 3 and all(e["status"] == 409 for e in svc_patches), "the PATCH tried three times",
+      [e["status"] for e in svc_patches])
+fake.ctl("DELETE", "faults")
+rc, out, err = env.run("apply", spec("e"), "--target", "k8s")
+ck.ok(rc == 0, "the next apply completes it", err)
+
 # progress deadline
 fake.ctl("POST", "rollout", {"target": "fb-ops/d", "fail": True})
 rc, out, err = env.run("apply", spec("d"), "--target", "k8s")
