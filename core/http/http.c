@@ -605,10 +605,24 @@ static void xfer_start(fbi_http_client *c, xfer *x)
     }
 }
 
-/* Takes every queued transfer its service has room for off its queue and
- * counts it in flight; *start gets them, in order, linked by next, for
- * xfer_start once the lock is released. Returns the milliseconds until a
- * rate-limited service gets its next token, or -1. I/O thread, lock
+/* The requests outstanding at once, over every client: the sum of the
+ * parallelism of the fan-outs running now (fbi_http_outstanding_add), 0
+ * when none runs (no bound). A fan-out lane used to have one request out
+ * at a time, so its parallelism bounded them; host->http_many lets a lane
+ * have several, and this keeps the bound the user gave. */
+static atomic_uint g_outstanding_cap;
+
+void fbi_http_outstanding_add(int delta)
+{
+    if (delta >= 0) atomic_fetch_add(&g_outstanding_cap, (unsigned)delta);
+    else atomic_fetch_sub(&g_outstanding_cap, (unsigned)-delta);
+}
+
+/* Takes queued transfers off their queues, oldest first, while there is
+ * room: in their service (concurrency, rate) and in the outstanding bound,
+ * and counts them in flight; *start gets them, in order, linked by next,
+ * for xfer_start once the lock is released. Returns the milliseconds until
+ * a rate-limited service gets its next token, or -1. I/O thread, lock
  * held. */
 static double dispatch(fbi_http_client *c, xfer **start)
 {
@@ -621,26 +635,34 @@ static double dispatch(fbi_http_client *c, xfer **start)
             if (s->tokens > s->burst) s->tokens = s->burst;
         }
         s->refilled_ms = now;
-        while (s->qhead) {
-            if (s->concurrency && s->inflight >= s->concurrency) break;
+    }
+    unsigned cap = atomic_load(&g_outstanding_cap);
+    while (!cap || c->inflight < cap) {
+        svc_state *best = NULL;
+        for (svc_state *s = c->svcs; s; s = s->next) {
+            if (!s->qhead) continue;
+            if (s->concurrency && s->inflight >= s->concurrency) continue;
             if (s->rate > 0 && s->tokens < 1.0) {
                 double w = (1.0 - s->tokens) * 1000.0 / s->rate;
                 if (wait < 0 || w < wait) wait = w;
-                break;
+                continue;
             }
-            xfer *x = s->qhead;
-            s->qhead = x->next;
-            if (!s->qhead) s->qtail = NULL;
-            x->next = NULL;
-            c->queued--;
-            if (s->rate > 0) s->tokens -= 1.0;
-            s->inflight++;
-            c->inflight++;
-            c->stats.attempts++;
-            if (c->inflight > c->stats.max_inflight) c->stats.max_inflight = c->inflight;
-            *tail = x;
-            tail = &x->next;
+            if (!best || s->qhead->queued_at < best->qhead->queued_at) best = s;
         }
+        if (!best) break;
+        svc_state *s = best;
+        xfer *x = s->qhead;
+        s->qhead = x->next;
+        if (!s->qhead) s->qtail = NULL;
+        x->next = NULL;
+        c->queued--;
+        if (s->rate > 0) s->tokens -= 1.0;
+        s->inflight++;
+        c->inflight++;
+        c->stats.attempts++;
+        if (c->inflight > c->stats.max_inflight) c->stats.max_inflight = c->inflight;
+        *tail = x;
+        tail = &x->next;
     }
     return wait;
 }

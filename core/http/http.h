@@ -66,6 +66,12 @@ long fbi_http_retry_quota(fbi_http_client *c, const char *service);
 void fbi_http_shutdown(void);
 /* The configured default fan-out parallelism (http.parallelism). */
 unsigned fbi_http_parallelism(void);
+/* Raises (delta > 0) or lowers the bound on requests outstanding at once
+ * in each client by delta: fbi_fanout adds its parallelism while it runs
+ * and takes it back after, so P lanes have at most P requests out however
+ * many each sends together (host->http_many). No fan-out running: no
+ * bound. Thread-safe. */
+void fbi_http_outstanding_add(int delta);
 /* The configured whole-transfer timeout of one attempt (http.timeout_ms):
  * the longest the host waits for a provider's answer. */
 long fbi_http_timeout_ms(void);

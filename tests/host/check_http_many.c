@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "base/call.h"
+#include "broker/fanout.h"
 #include "base/diag.h"
 #include "base/util.h"
 #include "fault_server.h"
@@ -191,6 +192,47 @@ START_TEST(test_in_flight_together)
 }
 END_TEST
 
+/* One fan-out job: a batch of three requests the server holds for a
+ * while each, on its own diag and call. */
+static fb_status three_held(void *ud, size_t i)
+{
+    (void)ud;
+    const fb_host *h = fb_host_table();
+    fb_diag *d = fb_diag_new();
+    fbi_call call;
+    call_begin(&call, d);
+    char p0[32], p1[32], p2[32];
+    snprintf(p0, sizeof p0, "/k/g%zu0/delay600", i);
+    snprintf(p1, sizeof p1, "/k/g%zu1/delay600", i);
+    snprintf(p2, sizeof p2, "/k/g%zu2/delay600", i);
+    const char *paths[] = {p0, p1, p2};
+    const uint32_t flags[] = {FB_HTTP_READ_ONLY, FB_HTTP_READ_ONLY, FB_HTTP_READ_ONLY};
+    batch b;
+    batch_init(&b, 3, "GET", paths, flags, NULL, NULL, 0, NULL, 0);
+    fb_status st = h->http_many(d, b.rp, 3, b.resp, b.st);
+    for (int k = 0; st == FB_OK && k < 3; k++)
+        if (b.st[k] != FB_OK || b.resp[k].status != 200) st = FB_INTERNAL;
+    batch_free(&b, 3);
+    fbi_call_end(&call, d);
+    fb_diag_free(d);
+    return st;
+}
+
+/* A fan-out of parallelism 2 keeps at most 2 requests outstanding although
+ * each of its jobs sends three together (fbi_http_outstanding_add): the
+ * server never holds more than 2 (6 without the bound). */
+START_TEST(test_fanout_bounds_outstanding)
+{
+    up();
+    fb_status st[2];
+    ck_assert_int_eq(fbi_fanout(2, 2, three_held, NULL, st), FB_OK);
+    ck_assert_int_eq(st[0], FB_OK);
+    ck_assert_int_eq(st[1], FB_OK);
+    ck_assert_uint_eq(fts_max_inflight(srv), 2);
+    down();
+}
+END_TEST
+
 /* A dry run records the requests in order, redacted, and sends none. */
 START_TEST(test_dry_run_in_order)
 {
@@ -341,6 +383,7 @@ int main(void)
     tcase_add_test(t, test_slot_and_abi);
     tcase_add_test(t, test_answers_and_order);
     tcase_add_test(t, test_in_flight_together);
+    tcase_add_test(t, test_fanout_bounds_outstanding);
     tcase_add_test(t, test_dry_run_in_order);
     tcase_add_test(t, test_secrets_redacted);
     tcase_add_test(t, test_barrier_once);
