@@ -6,8 +6,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <semaphore.h>
-#include <stdatomic.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -34,29 +32,18 @@ typedef struct arow {
     int *finished;
 } arow;
 
-/* A push takes no lock (fbi_auditq_push): the row goes on `inbox`, a
- * stack of rows newest first, with one atomic compare-and-swap, and the
- * writer takes the whole stack with one exchange and reverses it, so rows
- * are written in the order their pushes took effect. Before, a push took
- * a mutex the writer (5 nice levels down) also took: under load a request
- * thread slept on that lock until the writer was scheduled again
- * (bench/README-serve.md, Stop 26). The writer sleeps on `wake`, posted by
- * the push that finds the stack empty, by a waiting push and by stop.
- * mu guards only what waiting pushers and a full queue sleep on. */
 struct fbi_auditq {
     fbi_auditor *a;
     fb_store *s;
     pthread_t thread;
-    _Atomic(arow *) inbox;   /* pushed rows, newest first */
-    atomic_size_t pending;   /* rows pushed and not yet taken by the writer */
-    atomic_uint waiters;     /* pushers waiting for their row's commit */
-    atomic_int stop;
-    sem_t wake;
-    size_t max_pending;
     pthread_mutex_t mu;
-    pthread_cond_t done; /* a batch ended (a row's outcome is set) or rows were taken */
-    unsigned long rows, batches, failures; /* under mu */
-    size_t inflight;                       /* rows taken and not yet committed; under mu */
+    pthread_cond_t more, done; /* more: rows queued or stop; done: a batch ended or room freed */
+    arow *head, *tail;
+    size_t pending, max_pending;
+    unsigned long rows, batches, failures;
+    int stop;
+    unsigned waiters; /* pushers waiting for their row's commit */
+    size_t inflight;  /* rows of the batch being written */
 };
 
 /* A row and its strings are one allocation (row_new): one malloc on the
@@ -113,16 +100,11 @@ static void *writer(void *arg)
     fbi_audit_in *ins = fbi_xcalloc(BATCH_MAX, sizeof *ins);
     long long *ids = fbi_xcalloc(BATCH_MAX, sizeof *ids);
     char (*hashes)[65] = fbi_xcalloc(BATCH_MAX, sizeof *hashes);
+    pthread_mutex_lock(&q->mu);
     for (;;) {
-        while (!atomic_load(&q->inbox) && !atomic_load(&q->stop)) sem_wait(&q->wake);
-        if (!atomic_load(&q->inbox)) break; /* stopped with nothing queued */
-        /* posts left from while it was writing (a push that found the
-         * stack just taken) would end the gathering at once: drop them.
-         * A waiting push counts itself in waiters before its row is
-         * visible, so the test below still sees it. */
-        while (sem_trywait(&q->wake) == 0)
-            ;
-        if (!atomic_load(&q->waiters) && !atomic_load(&q->stop) && atomic_load(&q->pending) < BATCH_MAX) {
+        while (!q->head && !q->stop) pthread_cond_wait(&q->more, &q->mu);
+        if (!q->head && q->stop) break;
+        if (!q->waiters && !q->stop && q->pending < BATCH_MAX) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_nsec += GATHER_NS;
@@ -130,78 +112,68 @@ static void *writer(void *arg)
                 until.tv_sec++;
                 until.tv_nsec -= 1000000000L;
             }
-            /* woken early by a waiting push or stop (a plain push posts
-             * only to an empty stack); rows pushed meanwhile join */
-            while (sem_timedwait(&q->wake, &until) != 0 && errno == EINTR)
-                ;
+            /* woken early by a waiter or stop; rows pushed meanwhile join */
+            pthread_cond_timedwait(&q->more, &q->mu, &until);
         }
-        /* everything pushed so far, oldest first */
-        arow *rows = NULL;
-        size_t taken = 0;
-        for (arow *r = atomic_exchange(&q->inbox, NULL); r;) {
-            arow *nx = r->next;
-            r->next = rows;
-            rows = r;
-            r = nx;
-            taken++;
+        /* take what is queued, at most BATCH_MAX rows: the transaction
+         * holds the store's lock, and a reader that misses serve's caches
+         * waits for it, so batches stay short; rows pushed meanwhile wait
+         * for the next one */
+        arow *batch = q->head, *last = q->head;
+        size_t n = 1;
+        while (n < BATCH_MAX && last->next) {
+            last = last->next;
+            n++;
         }
-        atomic_fetch_sub(&q->pending, taken);
-        pthread_mutex_lock(&q->mu);
-        q->inflight = taken;
+        q->head = last->next;
+        if (!q->head) q->tail = NULL;
+        last->next = NULL;
+        q->pending -= n;
+        q->inflight = n;
         pthread_cond_broadcast(&q->done); /* room in the queue */
         pthread_mutex_unlock(&q->mu);
-        /* at most BATCH_MAX rows a transaction: the transaction holds the
-         * store's lock, and a reader that misses serve's caches waits for
-         * it, so batches stay short */
-        while (rows) {
-            arow *batch = rows, *last = rows;
-            size_t n = 1;
-            while (n < BATCH_MAX && last->next) {
-                last = last->next;
-                n++;
-            }
-            rows = last->next;
-            last->next = NULL;
-            fb_status st = FB_OK;
-            /* a busy store (another process's write) is retried: the rows
-             * are not dropped; the writer keeps them until it can commit */
-            for (int attempt = 0; attempt < 10; attempt++) {
-                fb_diag *d = fb_diag_new();
-                st = write_batch(q, batch, n, ins, ids, hashes, d);
-                if (st != FB_OK && (attempt == 0 || attempt == 9)) fb_diag_print(d, stderr);
-                fb_diag_free(d);
-                if (st != FB_RETRYABLE) break;
-                struct timespec ts = {0, 100 * 1000 * 1000};
-                nanosleep(&ts, NULL);
-            }
-            if (st != FB_OK)
-                fprintf(stderr, "fedbroker serve: %zu audit row%s could not be written (see above)\n", n,
-                        n == 1 ? "" : "s");
-            pthread_mutex_lock(&q->mu);
-            for (arow *r = batch; r; r = r->next)
-                if (r->finished) {
-                    *r->result = st;
-                    *r->finished = 1;
-                }
-            q->inflight -= n;
-            if (st == FB_OK) {
-                q->rows += n;
-                q->batches++;
-            } else {
-                q->failures += n;
-            }
-            pthread_cond_broadcast(&q->done);
-            pthread_mutex_unlock(&q->mu);
-            /* the rows are freed without the lock (no pusher refers to
-             * them now): up to 256 free() calls by this thread, 5 nice
-             * levels down */
-            while (batch) {
-                arow *nx = batch->next;
-                row_free(batch);
-                batch = nx;
-            }
+        fb_status st = FB_OK;
+        /* a busy store (another process's write) is retried: the rows are
+         * not dropped; the writer keeps them until it can commit */
+        for (int attempt = 0; attempt < 10; attempt++) {
+            fb_diag *d = fb_diag_new();
+            st = write_batch(q, batch, n, ins, ids, hashes, d);
+            if (st != FB_OK && (attempt == 0 || attempt == 9)) fb_diag_print(d, stderr);
+            fb_diag_free(d);
+            if (st != FB_RETRYABLE) break;
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
         }
+        if (st != FB_OK)
+            fprintf(stderr, "fedbroker serve: %zu audit row%s could not be written (see above)\n", n,
+                    n == 1 ? "" : "s");
+        pthread_mutex_lock(&q->mu);
+        for (arow *r = batch; r; r = r->next)
+            if (r->finished) {
+                *r->result = st;
+                *r->finished = 1;
+            }
+        q->inflight = 0;
+        if (st == FB_OK) {
+            q->rows += n;
+            q->batches++;
+        } else {
+            q->failures += n;
+        }
+        pthread_cond_broadcast(&q->done);
+        /* the rows are freed without the lock (no pusher refers to them
+         * now): up to 256 free() calls, and this thread,
+         * 5 nice levels down, preempted while holding the lock would
+         * stall every request thread's push (priority inversion) */
+        pthread_mutex_unlock(&q->mu);
+        while (batch) {
+            arow *nx = batch->next;
+            row_free(batch);
+            batch = nx;
+        }
+        pthread_mutex_lock(&q->mu);
     }
+    pthread_mutex_unlock(&q->mu);
     free(ins);
     free(ids);
     free(hashes);
@@ -218,16 +190,13 @@ fb_status fbi_auditq_start(fbi_auditor *a, fb_store *s, size_t max_pending, fbi_
     /* request threads may be real-time (--rt-priority): the writer holds
      * this lock briefly but at nice +5 (util.h) */
     fbi_mutex_init_pi(&q->mu);
+    pthread_cond_init(&q->more, NULL);
     pthread_cond_init(&q->done, NULL);
-    atomic_init(&q->inbox, NULL);
-    atomic_init(&q->pending, 0);
-    atomic_init(&q->waiters, 0);
-    atomic_init(&q->stop, 0);
-    if (sem_init(&q->wake, 0, 0) != 0 || pthread_create(&q->thread, NULL, writer, q) != 0) {
+    if (pthread_create(&q->thread, NULL, writer, q) != 0) {
         fb_diag_add(diag, FB_SEV_ERROR, NULL, 0, 0, NULL, "cannot start the audit writer thread", NULL);
         pthread_mutex_destroy(&q->mu);
+        pthread_cond_destroy(&q->more);
         pthread_cond_destroy(&q->done);
-        sem_destroy(&q->wake);
         free(q);
         *out = NULL;
         return FB_INTERNAL;
@@ -262,36 +231,25 @@ fb_status fbi_auditq_push(fbi_auditq *q, const char *actor, const char *tenant, 
                           const char *outcome, const char *detail_json, int wait)
 {
     arow *r = row_new(actor, tenant, action, outcome, detail_json);
-    /* a full queue: wait for the writer to take rows (nothing is dropped).
-     * Pushes racing here may pass the bound by at most one row each (the
-     * request threads: a handful) */
-    if (atomic_load(&q->pending) >= q->max_pending) {
-        pthread_mutex_lock(&q->mu);
-        while (atomic_load(&q->pending) >= q->max_pending && !atomic_load(&q->stop))
-            pthread_cond_wait(&q->done, &q->mu);
-        pthread_mutex_unlock(&q->mu);
-    }
+    pthread_mutex_lock(&q->mu);
+    while (q->pending >= q->max_pending && !q->stop) pthread_cond_wait(&q->done, &q->mu);
     fb_status st = FB_OK;
     int finished = 0;
     if (wait) {
         r->result = &st;
         r->finished = &finished;
-        atomic_fetch_add(&q->waiters, 1); /* before the row is visible: the writer must not gather */
     }
-    atomic_fetch_add(&q->pending, 1);
-    arow *old = atomic_load(&q->inbox);
-    do
-        r->next = old;
-    while (!atomic_compare_exchange_weak(&q->inbox, &old, r));
-    /* the writer sleeps only on an empty stack; a waited-for row also
-     * ends its gathering */
-    if (!old || wait) sem_post(&q->wake);
-    if (wait) {
-        pthread_mutex_lock(&q->mu);
-        while (!finished) pthread_cond_wait(&q->done, &q->mu);
-        pthread_mutex_unlock(&q->mu);
-        atomic_fetch_sub(&q->waiters, 1);
-    }
+    if (q->tail) q->tail->next = r;
+    else q->head = r;
+    q->tail = r;
+    q->pending++;
+    /* the writer needs a wake-up only when it may be asleep on an empty
+     * queue, or when this row is waited for (it may be gathering) */
+    if (q->pending == 1 || wait) pthread_cond_signal(&q->more);
+    if (wait) q->waiters++;
+    while (wait && !finished) pthread_cond_wait(&q->done, &q->mu);
+    if (wait) q->waiters--;
+    pthread_mutex_unlock(&q->mu);
     return st;
 }
 
@@ -301,7 +259,7 @@ void fbi_auditq_counts(fbi_auditq *q, unsigned long *rows, unsigned long *batche
     pthread_mutex_lock(&q->mu);
     /* the batch being written is no longer pending but not committed
      * either: counted as queued until its commit */
-    *queued = atomic_load(&q->pending) + q->inflight;
+    *queued = q->pending + q->inflight;
     *rows = q->rows;
     *batches = q->batches;
     *failures = q->failures;
@@ -311,14 +269,14 @@ void fbi_auditq_counts(fbi_auditq *q, unsigned long *rows, unsigned long *batche
 void fbi_auditq_stop(fbi_auditq *q)
 {
     if (!q) return;
-    atomic_store(&q->stop, 1); /* the writer drains the queue before it ends */
-    sem_post(&q->wake);
     pthread_mutex_lock(&q->mu);
+    q->stop = 1; /* the writer drains the queue before it ends */
+    pthread_cond_broadcast(&q->more);
     pthread_cond_broadcast(&q->done);
     pthread_mutex_unlock(&q->mu);
     pthread_join(q->thread, NULL);
     pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->more);
     pthread_cond_destroy(&q->done);
-    sem_destroy(&q->wake);
     free(q);
 }

@@ -10,11 +10,7 @@
  * the last few milliseconds). A clean stop (fbi_auditq_stop) commits
  * everything queued. A caller that must not answer before its row is
  * committed (a mutating call) pushes with wait = 1.
- * A push that does not wait takes no lock (one compare-and-swap; a
- * system call only when it wakes the writer), so a request thread never
- * sleeps behind the writer.
- * Thread notes: push from any thread; start and stop from one, with no
- * push under way or after stop. */
+ * Thread notes: push from any thread; start and stop from one. */
 #ifndef FB_SERVER_AUDITQ_H
 #define FB_SERVER_AUDITQ_H
 
@@ -26,8 +22,8 @@ typedef struct fbi_auditq fbi_auditq;
 
 /* new: starts the writer thread. a and s borrowed until stop; s is only
  * written by the writer (under the store's own lock). max_pending bounds
- * the queue (a push waits while it is full: nothing is dropped; pushes
- * racing at the bound may each add one row over it); 0 = 65536. */
+ * the queue (a push waits while it is full: nothing is dropped); 0 =
+ * 65536. */
 fb_status fbi_auditq_start(fbi_auditor *a, fb_store *s, size_t max_pending, fbi_auditq **out,
                            fb_diag *diag);
 
