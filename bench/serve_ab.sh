@@ -35,19 +35,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # root (CAP_SYS_NICE). Relative priorities inside the bench (the audit
 # writer's +5, SCHED_BATCH, --slice-us) are unchanged. It takes most of
 # the 2 cores from every other session for as long as the run lasts.
-if [ "${SHIELD:-0}" = 1 ]; then
-    if command -v setsid >/dev/null 2>&1 && [ -w /proc/self/autogroup ]; then
-        SHIELD=2 exec setsid -w "$0" "$@"
-    fi
-    echo "SHIELD=1: no setsid or /proc/self/autogroup; running unshielded" >&2
-elif [ "${SHIELD:-0}" = 2 ]; then
-    # a new session: this shell and its children are the autogroup
-    if echo -20 >"/proc/$$/autogroup" 2>/dev/null; then
-        echo "shield: $(cat "/proc/$$/autogroup") (this run's own autogroup)"
-    else
-        echo "SHIELD=1: cannot set the autogroup's nice (not root?); running unshielded" >&2
-    fi
-fi
+. "$top/bench/bench_lib.sh"
+bench_shield "$0" "$@"
 [ $# -ge 2 ] || { echo "usage: $0 OLD_FEDBROKER NEW_FEDBROKER [DURATION] [ROUNDS]" >&2; exit 64; }
 binA=$1
 binB=$2
