@@ -58,38 +58,86 @@ char *k8s_path(const char *api, const char *kind, const char *ns, const char *na
 
 static void take_answer(fb_diag *diag, int body_unused, fb_http_response *resp, k8s_res *res);
 
+/* The credential of a request: the bearer token and its Authorization
+ * value, or the client certificate and key (each new or NULL). */
+typedef struct k8s_cred {
+    char *token, *authz, *cert, *key;
+} k8s_cred;
+
+static fb_status cred_get(fb_driver_ctx *ctx, fb_diag *diag, int refresh, k8s_cred *cr)
+{
+    memset(cr, 0, sizeof *cr);
+    fb_status st = k8s_auth(ctx->conn, diag, refresh, &cr->token, &cr->cert, &cr->key);
+    if (st == FB_OK && cr->token) cr->authz = fbk_xasprintf("Bearer %s", cr->token);
+    return st;
+}
+
+static void cred_free(k8s_cred *cr)
+{
+    fbk_free_secret(cr->authz);
+    fbk_free_secret(cr->token);
+    free(cr->cert);
+    fbk_free_secret(cr->key);
+    memset(cr, 0, sizeof *cr);
+}
+
+/* A request to the cluster (all borrowed: url, body, cr; h and secrets
+ * are the request's arrays, filled here). The host redacts the secrets
+ * wherever it shows the request (dry run, logs). */
+static void fill_request(fb_http_request *rq, fb_http_header h[3], const char *secrets[3], const k8s_conn *c,
+                         const char *method, const char *url, const char *body, const char *ctype, uint32_t flags,
+                         const char *body_secret, const k8s_cred *cr)
+{
+    size_t nh = 0, ns = 0;
+    h[nh++] = (fb_http_header){"Accept", "application/json"};
+    if (body) h[nh++] = (fb_http_header){"Content-Type", ctype ? ctype : "application/json"};
+    if (cr->authz) h[nh++] = (fb_http_header){"Authorization", cr->authz};
+    if (cr->token) secrets[ns++] = cr->token;
+    if (cr->authz) secrets[ns++] = cr->authz;
+    if (body_secret) secrets[ns++] = body_secret;
+    *rq = (fb_http_request){.struct_size = sizeof *rq, .method = method, .url = url, .headers = h, .n_headers = nh,
+                            .body = body, .body_len = body ? strlen(body) : 0, .flags = flags,
+                            .service = "kubernetes", .secrets = secrets, .n_secrets = ns,
+                            .tls_ca_pem = c->ca_pem, .tls_cert_pem = cr->cert, .tls_key_pem = cr->key,
+                            .tls_server_name = c->tls_server_name, .proxy_url = c->proxy_url,
+                            .tls_flags = c->insecure ? FB_TLS_INSECURE : 0};
+}
+
+/* The URL of path and query on ctx's cluster (new). */
+static char *request_url(const fb_driver_ctx *ctx, const char *path, const char *query)
+{
+    fbk_buf url;
+    fbk_buf_init(&url);
+    fbk_buf_printf(&url, "%s%s", ctx->conn->server, path);
+    if (query && *query) fbk_buf_printf(&url, "?%s", query);
+    return fbk_buf_steal(&url);
+}
+
+/* FB_OK when ctx has a cluster; otherwise FB_AUTH with a diagnostic
+ * naming what (the request) could not be sent. */
+static fb_status need_cluster(fb_driver_ctx *ctx, fb_diag *diag, const char *what)
+{
+    if (ctx->conn) return FB_OK;
+    char *m = fbk_xasprintf("k8s: %s: no cluster to talk to: %s", what, ctx->conn_error);
+    k8s_host->diag_add(diag, FB_SEV_ERROR, m, "set drivers.k8s.kubeconfig or KUBECONFIG", NULL);
+    free(m);
+    return FB_AUTH;
+}
+
 /* One attempt with the current credential. */
 static fb_status send_once(fb_driver_ctx *ctx, fb_diag *diag, int refresh, const char *method, const char *url,
                            const char *body, const char *ctype, uint32_t flags, const char *body_secret,
                            fb_http_response *resp)
 {
-    char *token = NULL, *cert = NULL, *key = NULL;
-    fb_status st = k8s_auth(ctx->conn, diag, refresh, &token, &cert, &key);
+    k8s_cred cr;
+    fb_status st = cred_get(ctx, diag, refresh, &cr);
     if (st != FB_OK) return st;
-    char *authz = token ? fbk_xasprintf("Bearer %s", token) : NULL;
-    fb_http_header h[4];
-    size_t nh = 0;
-    h[nh++] = (fb_http_header){"Accept", "application/json"};
-    if (body) h[nh++] = (fb_http_header){"Content-Type", ctype ? ctype : "application/json"};
-    if (authz) h[nh++] = (fb_http_header){"Authorization", authz};
-    /* the host redacts these wherever it shows the request (dry run, logs) */
+    fb_http_header h[3];
     const char *secrets[3];
-    size_t ns = 0;
-    if (token) secrets[ns++] = token;
-    if (authz) secrets[ns++] = authz;
-    if (body_secret) secrets[ns++] = body_secret;
-    const k8s_conn *c = ctx->conn;
-    fb_http_request req = {.struct_size = sizeof req, .method = method, .url = url, .headers = h, .n_headers = nh,
-                           .body = body, .body_len = body ? strlen(body) : 0, .flags = flags,
-                           .service = "kubernetes", .secrets = secrets, .n_secrets = ns,
-                           .tls_ca_pem = c->ca_pem, .tls_cert_pem = cert, .tls_key_pem = key,
-                           .tls_server_name = c->tls_server_name, .proxy_url = c->proxy_url,
-                           .tls_flags = c->insecure ? FB_TLS_INSECURE : 0};
+    fb_http_request req;
+    fill_request(&req, h, secrets, ctx->conn, method, url, body, ctype, flags, body_secret, &cr);
     st = k8s_host->http(diag, &req, resp);
-    fbk_free_secret(authz);
-    fbk_free_secret(token);
-    free(cert);
-    fbk_free_secret(key);
+    cred_free(&cr);
     return st;
 }
 
@@ -106,30 +154,23 @@ fb_status k8s_call_secret(fb_driver_ctx *ctx, fb_diag *diag, const char *what, c
     memset(res, 0, sizeof *res);
     int body_unused = (flags & K8S_BODY_UNUSED) != 0;
     flags &= ~K8S_BODY_UNUSED;
-    if (!ctx->conn) {
-        char *m = fbk_xasprintf("k8s: %s: no cluster to talk to: %s", what, ctx->conn_error);
-        k8s_host->diag_add(diag, FB_SEV_ERROR, m, "set drivers.k8s.kubeconfig or KUBECONFIG", NULL);
-        free(m);
-        return FB_AUTH;
-    }
-    fbk_buf url;
-    fbk_buf_init(&url);
-    fbk_buf_printf(&url, "%s%s", ctx->conn->server, path);
-    if (query && *query) fbk_buf_printf(&url, "?%s", query);
+    fb_status st = need_cluster(ctx, diag, what);
+    if (st != FB_OK) return st;
+    char *url = request_url(ctx, path, query);
     /* compact and sorted: the same request is the same bytes (dry runs
      * compare byte for byte) */
     char *text = body ? fbi_json_write(body, FBI_JSON_WRITE_SORT) : NULL;
     fb_http_response resp;
     memset(&resp, 0, sizeof resp);
-    fb_status st = send_once(ctx, diag, 0, method, url.data, text, ctype, flags, body_secret, &resp);
+    st = send_once(ctx, diag, 0, method, url, text, ctype, flags, body_secret, &resp);
     if (st == FB_OK && resp.status == 401 && ctx->conn->exec_command) {
         /* kubectl's rule: a 401 means the cached exec credential is
          * stale; run the plugin again and retry once */
         k8s_host->http_free(&resp);
-        st = send_once(ctx, diag, 1, method, url.data, text, ctype, flags, body_secret, &resp);
+        st = send_once(ctx, diag, 1, method, url, text, ctype, flags, body_secret, &resp);
     }
     free(text);
-    fbk_buf_free(&url);
+    free(url);
     if (st != FB_OK) return st;
     take_answer(diag, body_unused, &resp, res);
     return FB_OK;
@@ -164,17 +205,11 @@ fb_status k8s_call_many(fb_driver_ctx *ctx, fb_diag *diag, const k8s_req *reqs, 
                         k8s_res *res)
 {
     memset(res, 0, n * sizeof *res);
-    if (!ctx->conn) {
-        char *m = fbk_xasprintf("k8s: %s: no cluster to talk to: %s", n ? reqs[0].what : "apply", ctx->conn_error);
-        k8s_host->diag_add(diag, FB_SEV_ERROR, m, "set drivers.k8s.kubeconfig or KUBECONFIG", NULL);
-        free(m);
-        return FB_AUTH;
-    }
-    char *token = NULL, *cert = NULL, *key = NULL;
-    fb_status st = k8s_auth(ctx->conn, diag, 0, &token, &cert, &key);
+    fb_status st = need_cluster(ctx, diag, n ? reqs[0].what : "apply");
     if (st != FB_OK) return st;
-    char *authz = token ? fbk_xasprintf("Bearer %s", token) : NULL;
-    const k8s_conn *c = ctx->conn;
+    k8s_cred cr;
+    st = cred_get(ctx, diag, 0, &cr);
+    if (st != FB_OK) return st;
     /* per request: its URL, body text, headers, secrets and the request */
     char **urls = fbk_xcalloc(n, sizeof *urls), **texts = fbk_xcalloc(n, sizeof *texts);
     fb_http_header(*h)[3] = fbk_xcalloc(n, sizeof *h);
@@ -184,37 +219,18 @@ fb_status k8s_call_many(fb_driver_ctx *ctx, fb_diag *diag, const k8s_req *reqs, 
     fb_http_response *resps = fbk_xcalloc(n, sizeof *resps);
     for (size_t i = 0; i < n; i++) {
         const k8s_req *q = &reqs[i];
-        fbk_buf url;
-        fbk_buf_init(&url);
-        fbk_buf_printf(&url, "%s%s", c->server, q->path);
-        if (q->query && *q->query) fbk_buf_printf(&url, "?%s", q->query);
-        urls[i] = fbk_buf_steal(&url);
+        urls[i] = request_url(ctx, q->path, q->query);
         /* compact and sorted, as k8s_call_secret sends it */
         texts[i] = q->body ? fbi_json_write(q->body, FBI_JSON_WRITE_SORT) : NULL;
-        size_t nh = 0, ns = 0;
-        h[i][nh++] = (fb_http_header){"Accept", "application/json"};
-        if (texts[i]) h[i][nh++] = (fb_http_header){"Content-Type", q->ctype ? q->ctype : "application/json"};
-        if (authz) h[i][nh++] = (fb_http_header){"Authorization", authz};
-        if (token) secrets[i][ns++] = token;
-        if (authz) secrets[i][ns++] = authz;
-        if (q->body_secret) secrets[i][ns++] = q->body_secret;
-        rq[i] = (fb_http_request){.struct_size = sizeof rq[i], .method = q->method, .url = urls[i],
-                                  .headers = h[i], .n_headers = nh, .body = texts[i],
-                                  .body_len = texts[i] ? strlen(texts[i]) : 0, .flags = q->flags & ~K8S_BODY_UNUSED,
-                                  .service = "kubernetes", .secrets = secrets[i], .n_secrets = ns,
-                                  .tls_ca_pem = c->ca_pem, .tls_cert_pem = cert, .tls_key_pem = key,
-                                  .tls_server_name = c->tls_server_name, .proxy_url = c->proxy_url,
-                                  .tls_flags = c->insecure ? FB_TLS_INSECURE : 0};
+        fill_request(&rq[i], h[i], secrets[i], ctx->conn, q->method, urls[i], texts[i], q->ctype,
+                     q->flags & ~K8S_BODY_UNUSED, q->body_secret, &cr);
         rp[i] = &rq[i];
     }
     st = k8s_host->http_many(diag, rp, n, resps, sts);
-    fbk_free_secret(authz);
-    fbk_free_secret(token);
-    free(cert);
-    fbk_free_secret(key);
+    cred_free(&cr);
     for (size_t i = 0; st == FB_OK && i < n; i++) {
         const k8s_req *q = &reqs[i];
-        if (sts[i] == FB_OK && resps[i].status == 401 && c->exec_command) {
+        if (sts[i] == FB_OK && resps[i].status == 401 && ctx->conn->exec_command) {
             /* kubectl's rule, as k8s_call_secret: the cached exec
              * credential is stale; this one again with a fresh one */
             k8s_host->http_free(&resps[i]);
