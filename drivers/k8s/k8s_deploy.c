@@ -922,11 +922,8 @@ static fb_status tenant_apply(fb_driver_ctx *ctx, fb_diag *diag, const json_t *i
     return st;
 }
 
-/* The apply of one object o of k8s_do_apply's list (its SSA, its capacity
- * floor after it), first_st and *first the answer of its first PATCH when
- * a batch sent it (taken over), else first NULL. On FB_OK its ref is
- * appended to refs, and the main object's ref and answer (the rollout
- * wait's first poll) are kept in *main_ref and *main_live. */
+/* Whether the object at ref is the workload's main one (its Deployment,
+ * or its Knative Service). */
 static int obj_is_main(const json_t *ref, int knative)
 {
     const char *kind = json_string_value(json_object_get(ref, "kind"));
@@ -941,6 +938,11 @@ static int obj_keep(const json_t *o, int knative, int dry)
     return obj_is_main(json_object_get(o, "ref"), knative) && !dry && !json_object_get(o, "capacityPatch");
 }
 
+/* The apply of one object o of k8s_do_apply's list (its SSA, its capacity
+ * floor after it), first_st and *first the answer of its first PATCH when
+ * a batch sent it (taken over), else first NULL. On FB_OK its ref is
+ * appended to refs, and the main object's ref and answer (the rollout
+ * wait's first poll) are kept in *main_ref and *main_live. */
 static fb_status apply_obj(fb_driver_ctx *ctx, fb_diag *diag, const json_t *o, int knative, int dry,
                            fb_status first_st, k8s_res *first, json_t *refs, json_t **main_ref, json_t **main_live)
 {
