@@ -844,12 +844,12 @@ static fb_status discovery_decides(fb_driver_ctx *ctx, fb_diag *diag, const fbk_
 
 /* A tenant's namespace-level objects are applied once per process, by the
  * first of its workloads (the doer) while the others wait, in two steps:
- * TENANT_NS once the Namespace (and ResourceQuota, LimitRange) are
- * applied, TENANT_READY once the NetworkPolicy is too. A workload's
- * ServiceAccount starts no pod, so it needs only the first step and is
- * applied beside the tenant's NetworkPolicy: one request less on the path
- * every workload of a run waits for at its start (bench/README-k8s.md).
- * Whatever can run a pod waits for the policy. A doer that fails sets
+ * TENANT_NS once the Namespace is applied (and, with a ResourceQuota,
+ * the quota too), TENANT_READY once the LimitRange and NetworkPolicy are
+ * too. A workload's ServiceAccount starts no pod, so it needs only the
+ * first step and is applied beside the tenant's NetworkPolicy: one request
+ * less on the path every workload of a run waits for at its start
+ * (bench/README-k8s.md). Whatever can run a pod waits for the policy. A doer that fails sets
  * TENANT_NONE again and the next waiting workload tries in its turn. */
 enum { TENANT_NONE, TENANT_BUSY, TENANT_NS, TENANT_READY };
 
@@ -884,12 +884,15 @@ static void tenant_set(fb_driver_ctx *ctx, const char *ns, int state)
     pthread_mutex_unlock(&ctx->tenant_mu);
 }
 
+static fb_status apply_objs(fb_driver_ctx *ctx, fb_diag *diag, const json_t *objs, const size_t *idx, size_t n,
+                            int knative, int dry, json_t *refs, json_t **main_ref, json_t **main_live);
+
 /* The doer's part: the namespace check (and discovery's decision, when
  * this workload has not made it yet: *checked), then the tenant's objects,
- * all recorded before the first is applied, their refs appended to refs;
- * TENANT_NS is told before the NetworkPolicy (the last of them) is
- * applied. Ends with tenant_set (TENANT_READY, or TENANT_NONE when it
- * failed). */
+ * all recorded before the first is applied, their refs appended to refs:
+ * the Namespace, then the others together; TENANT_NS is told before
+ * those others are sent (after them with a ResourceQuota). Ends with
+ * tenant_set (TENANT_READY, or TENANT_NONE when it failed). */
 static fb_status tenant_apply(fb_driver_ctx *ctx, fb_diag *diag, const json_t *in, const fbk_wl *wl, const char *ns,
                               json_t *refs, fbk_ck *ck, int *checked, int *knative, int *fallback)
 {
@@ -903,19 +906,47 @@ static fb_status tenant_apply(fb_driver_ctx *ctx, fb_diag *diag, const json_t *i
     tenant_objects(ctx, ns, wl->tenant, json_object_get(in, "identity") != NULL, tobjs);
     size_t i;
     json_t *o;
-    /* journal first, all at once (as a workload's objects): the
-     * NetworkPolicy's apply then waits for no store commit, which the
+    /* journal first, all at once (as a workload's objects): the batch
+     * after the Namespace then waits for no store commit, which the
      * workloads let go at TENANT_NS would be queueing writes into */
     json_array_foreach(tobjs, i, o) {
         if (st == FB_OK) st = record(diag, prev, json_object_get(o, "ref"), ctx->region);
     }
-    json_array_foreach(tobjs, i, o) {
-        if (st != FB_OK) break;
-        json_t *ref = json_object_get(o, "ref");
-        if (!strcmp(json_string_value(json_object_get(ref, "kind")), "NetworkPolicy"))
-            tenant_set(ctx, ns, TENANT_NS);
-        st = ssa(ctx, diag, ref, json_object_get(o, "body"), NULL, NULL);
+    /* the Namespace alone (everything else lives in it), then its
+     * ResourceQuota, LimitRange and NetworkPolicy together (with a host
+     * that sends a batch): none reads another, and all of them are in
+     * place before anything that runs a pod (TENANT_READY). The
+     * workloads' ServiceAccounts go beside them (TENANT_NS), except with a
+     * ResourceQuota: a quota counts only what is created after it, so an
+     * account made beside it could pass a count/serviceaccounts limit.
+     * One round trip for the namespace's objects instead of one each
+     * (three before the first account with a quota and a LimitRange). */
+    size_t nt = json_array_size(tobjs);
+    if (st == FB_OK) {
+        json_t *ref = json_object_get(json_array_get(tobjs, 0), "ref");
+        st = ssa(ctx, diag, ref, json_object_get(json_array_get(tobjs, 0), "body"), NULL, NULL);
         if (st == FB_OK) json_array_append(refs, ref);
+    }
+    if (st == FB_OK) {
+        int quota = 0;
+        json_array_foreach(tobjs, i, o) {
+            const char *kind = json_string_value(json_object_get(json_object_get(o, "ref"), "kind"));
+            quota |= !strcmp(kind, "ResourceQuota");
+        }
+        if (!quota) tenant_set(ctx, ns, TENANT_NS);
+        size_t *idx = fbk_xcalloc(nt, sizeof *idx), n = 0;
+        for (size_t k = 1; k < nt; k++) idx[n++] = k;
+        /* none of them is a workload's main object: mref and mlive stay NULL */
+        json_t *mref = NULL, *mlive = NULL;
+        int dry = k8s_host->dry_run(diag);
+        if (k8s_can_batch()) {
+            st = apply_objs(ctx, diag, tobjs, idx, n, 0, dry, refs, &mref, &mlive);
+        } else {
+            for (size_t k = 0; k < n && st == FB_OK; k++)
+                st = apply_objs(ctx, diag, tobjs, &idx[k], 1, 0, dry, refs, &mref, &mlive);
+        }
+        json_decref(mlive);
+        free(idx);
     }
     json_decref(tobjs);
     tenant_set(ctx, ns, st == FB_OK ? TENANT_READY : TENANT_NONE);

@@ -44,6 +44,9 @@ spec:
 """
 spec = env.write("web.yaml", SPEC.format(tag="1.27"))
 
+QUOTA_DELAY = 1.0  # s: the ResourceQuota answered late, to see what is sent meanwhile
+fake.ctl("POST", "faults", {"count": 1, "method": "PATCH", "path": "/resourcequotas/fb-quota$",
+                            "delay_ms": int(QUOTA_DELAY * 1000)})
 seq0 = fake.last_seq()
 rc, out, err = env.run("apply", spec, "--target", "k8s")
 ck.ok(rc == 0, "apply exits 0", err + out)
@@ -57,11 +60,23 @@ ck.ok(all(e["query"].get("fieldManager") == "fedbroker" and "force" not in e["qu
 ck.ok(all(e.get("auth") == "x509" and e.get("user") == "admin" for e in log),
       "every request authenticated by the kubeconfig's client certificate", {e.get("auth") for e in log})
 kinds = [(e["path"].split("/")[-2]) for e in patches]
-# the Deployment, Service and HPA are sent together (host->http_many): the
-# server sees them in any order, after the account the pods read
-ck.ok(kinds[:5] == ["namespaces", "resourcequotas", "limitranges", "networkpolicies", "serviceaccounts"] and
+# the namespace's ResourceQuota, LimitRange and NetworkPolicy are sent
+# together, and so are the Deployment, Service and HPA (host->http_many):
+# the server sees each group in any order; the account after the quota
+# (which counts what is created after it), before what runs pods
+ck.ok(kinds[:1] == ["namespaces"] and
+      sorted(kinds[1:4]) == ["limitranges", "networkpolicies", "resourcequotas"] and
+      kinds[4:5] == ["serviceaccounts"] and
       sorted(kinds[5:]) == ["deployments", "horizontalpodautoscalers", "services"],
       "namespace and its policy first, then the account, then the Deployment, Service and HPA", kinds)
+quota_answered = [e["time"] + QUOTA_DELAY for e in patches if e["path"].endswith("/resourcequotas/fb-quota")]
+beside = [e["time"] - quota_answered[0] for e in patches
+          if quota_answered and e["path"].split("/")[-2] in ("limitranges", "networkpolicies")]
+ck.ok(len(beside) == 2 and max(beside) < 0,
+      "the LimitRange and NetworkPolicy sent while the ResourceQuota was unanswered (one batch)", beside)
+after = [e["time"] - quota_answered[0] for e in patches
+         if quota_answered and e["path"].split("/")[-2] in ("serviceaccounts", "deployments")]
+ck.ok(after and min(after) >= 0, "the account and the Deployment only after the ResourceQuota answered", after)
 
 objs = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in fake.objects()}
 ns = objs.get(("Namespace", None, "fb-shop"), {})
