@@ -5,8 +5,10 @@
  * keeps managedFields and speaks TLS, in Python: a few hundred requests per
  * second on one core, too slow to show the driver's fan-out at 5 ms and
  * parallelism 32. This server answers what the k8s driver's apply sends,
- * after a fixed latency, one thread per connection (libmicrohttpd), over
- * plain HTTP (the benchmark's kubeconfig allows it with allowInsecure):
+ * a fixed latency after it read the request (its own work done inside the
+ * latency, the wake-up with 1 ns of timer slack; later only when that work
+ * or the machine takes longer), one thread per connection (libmicrohttpd),
+ * over plain HTTP (the benchmark's kubeconfig allows it with allowInsecure):
  *
  *   GET   /apis                       an APIGroupList with apps/v1, autoscaling/v2
  *   PATCH <object path>?fieldManager=fedbroker   (application/apply-patch+yaml)
@@ -40,7 +42,9 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <errno.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +64,21 @@ static long long now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static long long mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Sleeps until CLOCK_MONOTONIC reads due (at once when it has passed). */
+static void nap_until(long long due)
+{
+    struct timespec ts = {(time_t)(due / 1000000000LL), (long)(due % 1000000000LL)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    }
 }
 
 static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *text)
@@ -105,7 +124,6 @@ static enum MHD_Result serve(struct MHD_Connection *c, const char *url, const ch
     int authorized = auth && !strncmp(auth, "Bearer ", 7) && auth[7];
     if (!authorized) n_unauthorized++;
     pthread_mutex_unlock(&mu);
-    if (latency_ms) ff_nap(latency_ms);
     if (!authorized) return status(c, 401, "Unauthorized", "Unauthorized");
     if (!strcmp(method, "GET") && !strcmp(url, "/apis"))
         return answer(c, 200, "{\"kind\": \"APIGroupList\", \"apiVersion\": \"v1\", \"groups\": ["
@@ -181,12 +199,18 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         pthread_mutex_unlock(&mu);
         return answer(c, 200, text);
     }
-    long long t0 = now_ns();
+    long long t0 = now_ns(), due = mono_ns() + (long long)latency_ms * 1000000LL;
     pthread_mutex_lock(&mu);
     if (!first_ns || t0 < first_ns) first_ns = t0;
     if (++inflight > inflight_max) inflight_max = inflight;
     pthread_mutex_unlock(&mu);
+    /* the answer is made inside the latency and sent when it is over (the
+     * connection's thread sends the queued answer once this returns): a
+     * request takes the latency, not the latency plus the time this fake
+     * spends parsing, storing and writing, which a stand-in for a remote
+     * server should not add to the client's wait */
     enum MHD_Result r = serve(c, url, method, *state);
+    nap_until(due);
     long long t1 = now_ns();
     pthread_mutex_lock(&mu);
     inflight--;
@@ -214,6 +238,9 @@ int main(int argc, char **argv)
         }
     }
     objects = json_object();
+    /* wake-ups on time (the threads that serve inherit it): the default
+     * 50 us slack is 1 % of a 5 ms latency */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     int rc = ff_serve("k8s_fastfake", handler, port_file);
     json_decref(objects);
     if (log_file && fclose(log_file) != 0) rc = 1;
