@@ -1170,7 +1170,24 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
         /* what runs pods goes after the account and configuration its
          * pods read that come before it in the list (a pod naming an
          * account the server does not have yet is refused; the
-         * controller would only retry) */
+         * controller would only retry).
+         * Why the account keeps its own round trip (bench/README-k8s.md,
+         * Stop 27): sent in the same batch as the Deployment, a real
+         * cluster's ReplicaSet controller can create the first pod before
+         * the account exists whenever the account's request is the slower
+         * one (a retried 429/500, a reset connection), and each such pod is
+         * refused (a FailedCreate event, the controller's back-off) until it
+         * does. Against that, the saving measured nothing: with P lanes
+         * whose batches together ask for more than the P requests the host
+         * lets out (fbi_http_outstanding_add), a workload's second round
+         * trip waits behind other lanes' queued requests, not in front of
+         * the server; the bench's fan-out with the account in the batch was
+         * 268.5 ms against 271.5 (median of 8 interleaved pairs, load
+         * 5-14), and k8sb26's two series were as close. Sending the next
+         * workload's account while this one's batch is out is not open to
+         * the driver either: a lane gets one workload per apply call, and
+         * the next one's intent and records, which must be stored before
+         * any of its requests, are made by the host when it starts it. */
         int reads = 0;
         for (size_t k = 0; k < np && !reads; k++) reads = pod_input(json_array_get(objs, pend[k]));
         if (reads && runs_pods(ref, knative)) {
