@@ -1177,13 +1177,14 @@ fb_status k8s_do_apply(fb_driver_ctx *ctx, json_t *in, const fbk_wl *wl, int kna
          * the account exists whenever the account's request is the slower
          * one (a retried 429/500, a reset connection), and each such pod is
          * refused (a FailedCreate event, the controller's back-off) until it
-         * does. Against that, the saving measured nothing: with P lanes
+         * does. Against that, the saving is within the noise: with P lanes
          * whose batches together ask for more than the P requests the host
          * lets out (fbi_http_outstanding_add), a workload's second round
-         * trip waits behind other lanes' queued requests, not in front of
-         * the server; the bench's fan-out with the account in the batch was
-         * 268.5 ms against 271.5 (median of 8 interleaved pairs, load
-         * 5-14), and k8sb26's two series were as close. Sending the next
+         * trip mostly waits behind other lanes' queued requests, not in
+         * front of the server. The bench's fan-out with the account in the
+         * batch: 241.5 against 250 ms (medians, 10 interleaved rounds) and
+         * 268.5 against 271.5 ms (8 pairs), shorter in 6 of 10 and 4 of 8
+         * pairs; k8sb26's two series were as close. Sending the next
          * workload's account while this one's batch is out is not open to
          * the driver either: a lane gets one workload per apply call, and
          * the next one's intent and records, which must be stored before
