@@ -44,7 +44,7 @@ spec:
 """
 spec = env.write("web.yaml", SPEC.format(tag="1.27"))
 
-QUOTA_DELAY = 1.0  # s: the ResourceQuota answered late, to see what is sent meanwhile
+QUOTA_DELAY = 1.5  # s: the ResourceQuota answered late, to see what is sent meanwhile (room also under valgrind)
 fake.ctl("POST", "faults", {"count": 1, "method": "PATCH", "path": "/resourcequotas/fb-quota$",
                             "delay_ms": int(QUOTA_DELAY * 1000)})
 seq0 = fake.last_seq()
