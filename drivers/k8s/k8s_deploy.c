@@ -849,8 +849,9 @@ static fb_status discovery_decides(fb_driver_ctx *ctx, fb_diag *diag, const fbk_
  * too. A workload's ServiceAccount starts no pod, so it needs only the
  * first step and is applied beside the tenant's NetworkPolicy: one request
  * less on the path every workload of a run waits for at its start
- * (bench/README-k8s.md). Whatever can run a pod waits for the policy. A doer that fails sets
- * TENANT_NONE again and the next waiting workload tries in its turn. */
+ * (bench/README-k8s.md). Whatever can run a pod waits for the policy. A
+ * doer that fails sets TENANT_NONE again and the next waiting workload
+ * tries in its turn. */
 enum { TENANT_NONE, TENANT_BUSY, TENANT_NS, TENANT_READY };
 
 /* Waits until namespace ns's tenant state is at least want, and returns
