@@ -10,8 +10,20 @@
 #include <string.h>
 
 /* The hot kernels are also compiled for AVX2+FMA on x86-64 and the best
- * version is picked when the library loads (GCC/Clang target_clones). */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__) && !defined(FBQ_NO_CLONES)
+ * version is picked when the library loads (GCC/Clang target_clones).
+ * Not under ThreadSanitizer: the clones' ifunc resolver is instrumented
+ * (__tsan_func_entry) but the dynamic linker runs it while relocating, before
+ * the TSan runtime is set up, so every program linking this file died with
+ * SIGSEGV before main (gcc 12; clang before 22, llvm-project#163369). */
+#if defined(__SANITIZE_THREAD__)
+#define FBQ_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define FBQ_TSAN 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__) && !defined(FBQ_NO_CLONES) && \
+    !defined(FBQ_TSAN)
 #define HOT __attribute__((target_clones("avx2,fma", "default")))
 #else
 #define HOT

@@ -67,7 +67,10 @@ typedef struct fb_registry fb_registry;
  * path is NULL; otherwise the directories in path. A driver that breaks a
  * rule is refused with an error diagnostic naming the file, and the others
  * still load. Returns FB_OK (even when some were refused) or FB_INVALID when
- * a directory cannot be read. *out is new (fb_registry_free). */
+ * a directory cannot be read. *out is new (fb_registry_free).
+ * Threads: several registries may be opened, loaded into and freed on
+ * different threads at once (loading and unloading drivers are serialised
+ * process-wide, fb_registry_load_file too). */
 fb_status fb_registry_open(const char *path, fb_registry **out, fb_diag *diag);
 void fb_registry_free(fb_registry *r);
 /* new: an empty registry (drivers are added with fb_registry_load_file). */

@@ -20,6 +20,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -177,8 +178,20 @@ static void refuse(fb_diag *diag, const char *file, const char *summary, const c
     free(m);
 }
 
+/* Loading (the ELF check, dlopen, fb_driver_entry, the checks of the
+ * driver struct) and dlclose, process-wide one at a time: registries may
+ * be opened and freed on several threads at once (serve's GET /v1/drivers
+ * opens one per request), and a driver's entry point writes the driver's
+ * own statics (its host table pointer), which two threads must not do
+ * unordered. The lock also orders a struct read here before another
+ * thread's dlclose unmaps it and a later mmap reuses the address (the
+ * dynamic linker's own lock is invisible to ThreadSanitizer). Loads are
+ * rare (a command's start, a /v1/drivers request): nothing waits long. */
+static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
+
 /* fb_registry_load_file once the file is trusted: real is its resolved
- * path (borrowed), base the file name it was asked for under. */
+ * path (borrowed), base the file name it was asked for under. load_mu
+ * held. */
 static fb_status load_real(fb_registry *r, const char *file, const char *real, const char *base,
                            const fb_host *host, const fb_driver **drv, fb_diag *diag)
 {
@@ -328,7 +341,9 @@ fb_status fb_registry_load_file(fb_registry *r, const char *file,
         free(real);
         return FB_INVALID;
     }
+    pthread_mutex_lock(&load_mu);
     fb_status rst = load_real(r, file, real, base, host, drv, diag);
+    pthread_mutex_unlock(&load_mu);
     free(real);
     return rst;
 }
@@ -416,7 +431,9 @@ void fb_registry_free(fb_registry *r)
         if (l->ctx) l->drv->teardown(l->ctx);
         /* Keep drivers mapped under sanitizers so leak reports stay symbolised. */
 #ifndef FB_KEEP_DRIVERS_MAPPED
+        pthread_mutex_lock(&load_mu);
         dlclose(l->handle);
+        pthread_mutex_unlock(&load_mu);
 #endif
         free(l->file);
         free(l->config_error);
