@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -416,8 +417,14 @@ struct xfer {
     int resend_blocked; /* curl wanted to send it again: refused */
     char errbuf[CURL_ERROR_SIZE];
     double queued_at, started_at, ms, wait_ms;
-    int done;
-    pthread_cond_t cv;
+    long release_ok; /* retry quota the I/O thread gives back on a 2xx answer */
+    /* Posted once per attempt when the results are in: the caller waits on
+     * it without the client's lock, and the I/O thread posts it after
+     * releasing the lock, so a woken caller does not queue on the lock
+     * (each wake-up through a condition variable had to take c->mu again:
+     * ~2 futex calls per request at P = 64, bench/README-aws.md, Stop 27).
+     * The I/O thread does not touch x after the post. */
+    sem_t done;
     xfer *next;
     CURL *easy;
 };
@@ -512,12 +519,11 @@ static void svc_reconfigure(fbi_http_client *c)
     }
 }
 
-/* Marks x finished and wakes its caller. Lock held. */
-static void xfer_finish(fbi_http_client *c, xfer *x)
+/* Marks x finished: its time taken. The caller then posts x->done (the
+ * last touch of x). */
+static void xfer_finish(xfer *x)
 {
     x->ms = x->started_at > 0 ? fbi_mono_ms() - x->started_at : 0;
-    x->done = 1;
-    pthread_cond_signal(&x->cv);
 }
 
 /* A transfer that could not start: its slot given back and its caller
@@ -528,8 +534,9 @@ static void xfer_start_failed(fbi_http_client *c, xfer *x, CURLcode rc)
     x->rc = rc;
     x->svc->inflight--;
     c->inflight--;
-    xfer_finish(c, x);
+    xfer_finish(x);
     pthread_mutex_unlock(&c->mu);
+    sem_post(&x->done);
 }
 
 /* Creates the easy handle of x and adds it to the multi handle. I/O
@@ -677,18 +684,21 @@ static void fail_queued(fbi_http_client *c)
             c->queued--;
             x->rc = CURLE_ABORTED_BY_CALLBACK;
             snprintf(x->errbuf, sizeof x->errbuf, "the HTTP service is shutting down");
-            xfer_finish(c, x);
+            xfer_finish(x);
+            sem_post(&x->done);
         }
         s->qtail = NULL;
     }
 }
 
 /* Collects finished transfers. I/O thread, lock not held. Returns how
- * many finished. */
+ * many finished. Their counters are settled under one hold of the lock
+ * and their callers woken after it is released. */
 static int drain(fbi_http_client *c)
 {
     int n = 0, left;
     CURLMsg *m;
+    xfer *done = NULL, **tail = &done;
     while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
         if (m->msg != CURLMSG_DONE) continue;
         CURL *h = m->easy_handle;
@@ -704,7 +714,6 @@ static int drain(fbi_http_client *c)
         } else {
             curl_easy_cleanup(h);
         }
-        pthread_mutex_lock(&c->mu);
         x->easy = NULL;
         x->rc = rc;
         if (x->resend_blocked && rc == CURLE_ABORTED_BY_CALLBACK) {
@@ -712,11 +721,25 @@ static int drain(fbi_http_client *c)
             snprintf(x->errbuf, sizeof x->errbuf, "the connection closed without an answer");
         }
         x->status = status;
+        xfer_finish(x);
+        *tail = x;
+        tail = &x->next;
+        n++;
+    }
+    if (!done) return 0;
+    pthread_mutex_lock(&c->mu);
+    for (xfer *x = done; x; x = x->next) {
         x->svc->inflight--;
         c->inflight--;
-        xfer_finish(c, x);
-        pthread_mutex_unlock(&c->mu);
-        n++;
+        if (x->rc == CURLE_OK && x->status >= 200 && x->status < 300)
+            fbi_retry_quota_release(&x->svc->quota, x->release_ok);
+    }
+    pthread_mutex_unlock(&c->mu);
+    while (done) {
+        xfer *x = done;
+        done = x->next;
+        x->next = NULL;
+        sem_post(&x->done);
     }
     return n;
 }
@@ -1223,7 +1246,6 @@ static void xfer_reset(xfer *x)
     x->rc = CURLE_OK;
     x->status = 0;
     x->errbuf[0] = '\0';
-    x->done = 0;
     x->started_at = x->queued_at = x->ms = x->wait_ms = 0;
 }
 
@@ -1235,17 +1257,15 @@ static void xfer_run(fbi_http_client *c, xfer *x)
     if (c->stop) {
         x->rc = CURLE_ABORTED_BY_CALLBACK;
         snprintf(x->errbuf, sizeof x->errbuf, "the HTTP service is shutting down");
-        x->done = 1;
-    } else {
-        if (x->svc->qtail) x->svc->qtail->next = x; else x->svc->qhead = x;
-        x->svc->qtail = x;
-        c->queued++;
+        pthread_mutex_unlock(&c->mu);
+        return;
     }
+    if (x->svc->qtail) x->svc->qtail->next = x; else x->svc->qhead = x;
+    x->svc->qtail = x;
+    c->queued++;
     pthread_mutex_unlock(&c->mu);
     wake(c);
-    pthread_mutex_lock(&c->mu);
-    while (!x->done) pthread_cond_wait(&x->cv, &c->mu);
-    pthread_mutex_unlock(&c->mu);
+    while (sem_wait(&x->done) != 0 && errno == EINTR) {}
 }
 
 /* The transport error of x as text. */
@@ -1337,7 +1357,7 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
 
     xfer x;
     memset(&x, 0, sizeof x);
-    pthread_cond_init(&x.cv, NULL);
+    sem_init(&x.done, 0, 0);
     x.req = req;
     pthread_mutex_lock(&c->mu);
     http_conf *cf = &c->conf;
@@ -1389,6 +1409,7 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
     long acquired = 0; /* quota taken for the last retry */
     for (unsigned attempt = 1;; attempt++) {
         xfer_reset(&x);
+        x.release_ok = acquired ? acquired : no_retry_inc;
         xfer_run(c, &x);
         retry_kind rk = RETRY_NO;
         char *code = NULL;
@@ -1420,11 +1441,7 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
             req_log(call, req, line);
         }
 
-        if (x.rc == CURLE_OK && x.status >= 200 && x.status < 300) {
-            pthread_mutex_lock(&c->mu);
-            fbi_retry_quota_release(&x.svc->quota, acquired ? acquired : no_retry_inc);
-            pthread_mutex_unlock(&c->mu);
-        }
+        /* a 2xx gave its quota back in drain (x.release_ok) */
         /* Decide whether to try again. */
         const char *stop_why = NULL;
         char whybuf[160];
@@ -1528,7 +1545,7 @@ out:
     curl_slist_free_all(x.connect_to);
     free(x.ca_file);
     free(x.url);
-    pthread_cond_destroy(&x.cv);
+    sem_destroy(&x.done);
     req_name_free(&nm);
     return st;
 }
