@@ -737,6 +737,7 @@ static int drain(fbi_http_client *c)
         }
         x->status = status;
         xfer_finish(x);
+        x->next = NULL;
         *tail = x;
         tail = &x->next;
         n++;
