@@ -506,6 +506,24 @@ char *fbi_callers_canonical(const json_t *callers)
     return text;
 }
 
+/* The n (at most 8) texts of parts joined into one new string, allocated
+ * once: a buffer grown by doubling from 64 bytes was realloc'd ~12 times
+ * per workload here; joining at once took 7 M of the lanes' 580 M
+ * instructions at 1,000 workloads (bench/README-aws.md, Stop 27). */
+static char *concat(const char *const *parts, size_t n)
+{
+    size_t len[8], total = 0;
+    if (n > 8) n = 8;
+    for (size_t i = 0; i < n; i++) total += len[i] = strlen(parts[i]);
+    char *out = fbi_xmalloc(total + 1), *p = out;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p, parts[i], len[i]);
+        p += len[i];
+    }
+    *p = '\0';
+    return out;
+}
+
 /* The driver's input text: the members of in other than the workload
  * and the placement, written, joined with the two given texts (canonical
  * texts of those members; NULL: in is written whole). New text, or NULL
@@ -519,16 +537,12 @@ static char *joined_input(const json_t *in, const char *spec_text, const char *p
     char *rt = fbi_json_write(rest, 0);
     json_decref(rest);
     if (!rt) return fbi_json_write(in, 0);
-    fbi_buf b;
-    fbi_buf_init(&b);
-    fbi_buf_puts(&b, "{\"workload\":");
-    fbi_buf_puts(&b, spec_text);
-    fbi_buf_puts(&b, ",\"placement\":");
-    fbi_buf_puts(&b, place_text);
-    if (strcmp(rt, "{}") != 0) fbi_buf_putc(&b, ',');
-    fbi_buf_puts(&b, rt + 1); /* the rest's members and its closing brace */
+    /* the rest's members and its closing brace */
+    const char *parts[] = {"{\"workload\":", spec_text, ",\"placement\":", place_text,
+                           strcmp(rt, "{}") != 0 ? "," : "", rt + 1};
+    char *out = concat(parts, sizeof parts / sizeof *parts);
     free(rt);
-    return fbi_buf_steal(&b);
+    return out;
 }
 
 /* The journal's detail of an apply: the canonical text of {"placement",
@@ -547,18 +561,11 @@ static char *intent_detail(const fbi_deploy_item *it, const char *place_text)
     if (hash) json_object_set(h, "specHash", hash);
     char *ht = fbi_json_canonical(h);
     json_decref(h);
-    fbi_buf b;
-    fbi_buf_init(&b);
-    fbi_buf_puts(&b, "{\"placement\":");
-    fbi_buf_puts(&b, place_text);
-    if (ht && strcmp(ht, "{}") != 0) {
-        fbi_buf_putc(&b, ',');
-        fbi_buf_puts(&b, ht + 1);
-    } else {
-        fbi_buf_putc(&b, '}');
-    }
+    int more = ht && strcmp(ht, "{}") != 0;
+    const char *parts[] = {"{\"placement\":", place_text, more ? "," : "", more ? ht + 1 : "}"};
+    char *out = concat(parts, sizeof parts / sizeof *parts);
     free(ht);
-    return fbi_buf_steal(&b);
+    return out;
 }
 
 static fb_status apply_one_timed(lifecycle *lc, fbi_deploy_item *it, size_t i)

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,6 +386,20 @@ struct fbi_http_client {
     fbi_http_stats stats;
     unsigned inflight;
     unsigned queued;
+    /* Wake-ups: a caller writes wakefd only when the I/O thread is about
+     * to wait in epoll_wait (polling 1; the first caller to see it takes
+     * it back to 0 and writes). enq_seq counts the transfers ever queued
+     * (changed under mu); the I/O thread notes it at each dispatch
+     * (seen_seq, I/O thread only) and, after setting polling, waits
+     * without a timeout only if no transfer was queued since: both sides'
+     * operations are sequentially consistent, so either the caller sees
+     * polling set or the I/O thread sees the new count. A write per
+     * request woke the thread for work it was already going to find:
+     * 2,020 eventfd writes per 1,000-function apply (bench/README-aws.md,
+     * Stop 27). */
+    atomic_int polling;
+    atomic_ulong enq_seq;
+    unsigned long seen_seq;
     /* Easy handles of finished transfers, reset for the next one (I/O
      * thread only): curl_easy_init and curl_easy_cleanup per request were
      * 1.5 % of a parallel apply's instructions (bench/README-aws.md,
@@ -416,8 +431,14 @@ struct xfer {
     int resend_blocked; /* curl wanted to send it again: refused */
     char errbuf[CURL_ERROR_SIZE];
     double queued_at, started_at, ms, wait_ms;
-    int done;
-    pthread_cond_t cv;
+    long release_ok; /* retry quota the I/O thread gives back on a 2xx answer */
+    /* Posted once per attempt when the results are in: the caller waits on
+     * it without the client's lock, and the I/O thread posts it after
+     * releasing the lock, so a woken caller does not queue on the lock
+     * (each wake-up through a condition variable had to take c->mu again:
+     * ~2 futex calls per request at P = 64, bench/README-aws.md, Stop 27).
+     * The I/O thread does not touch x after the post. */
+    sem_t done;
     xfer *next;
     CURL *easy;
 };
@@ -512,12 +533,11 @@ static void svc_reconfigure(fbi_http_client *c)
     }
 }
 
-/* Marks x finished and wakes its caller. Lock held. */
-static void xfer_finish(fbi_http_client *c, xfer *x)
+/* Marks x finished: its time taken. The caller then posts x->done (the
+ * last touch of x). */
+static void xfer_finish(xfer *x)
 {
     x->ms = x->started_at > 0 ? fbi_mono_ms() - x->started_at : 0;
-    x->done = 1;
-    pthread_cond_signal(&x->cv);
 }
 
 /* A transfer that could not start: its slot given back and its caller
@@ -528,8 +548,9 @@ static void xfer_start_failed(fbi_http_client *c, xfer *x, CURLcode rc)
     x->rc = rc;
     x->svc->inflight--;
     c->inflight--;
-    xfer_finish(c, x);
+    xfer_finish(x);
     pthread_mutex_unlock(&c->mu);
+    sem_post(&x->done);
 }
 
 /* Creates the easy handle of x and adds it to the multi handle. I/O
@@ -628,6 +649,7 @@ static double dispatch(fbi_http_client *c, xfer **start)
 {
     xfer **tail = start;
     *start = NULL;
+    c->seen_seq = atomic_load(&c->enq_seq);
     double wait = -1, now = fbi_mono_ms();
     for (svc_state *s = c->svcs; s; s = s->next) {
         if (s->rate > 0) {
@@ -677,18 +699,21 @@ static void fail_queued(fbi_http_client *c)
             c->queued--;
             x->rc = CURLE_ABORTED_BY_CALLBACK;
             snprintf(x->errbuf, sizeof x->errbuf, "the HTTP service is shutting down");
-            xfer_finish(c, x);
+            xfer_finish(x);
+            sem_post(&x->done);
         }
         s->qtail = NULL;
     }
 }
 
 /* Collects finished transfers. I/O thread, lock not held. Returns how
- * many finished. */
+ * many finished. Their counters are settled under one hold of the lock
+ * and their callers woken after it is released. */
 static int drain(fbi_http_client *c)
 {
     int n = 0, left;
     CURLMsg *m;
+    xfer *done = NULL, **tail = &done;
     while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
         if (m->msg != CURLMSG_DONE) continue;
         CURL *h = m->easy_handle;
@@ -704,7 +729,6 @@ static int drain(fbi_http_client *c)
         } else {
             curl_easy_cleanup(h);
         }
-        pthread_mutex_lock(&c->mu);
         x->easy = NULL;
         x->rc = rc;
         if (x->resend_blocked && rc == CURLE_ABORTED_BY_CALLBACK) {
@@ -712,11 +736,26 @@ static int drain(fbi_http_client *c)
             snprintf(x->errbuf, sizeof x->errbuf, "the connection closed without an answer");
         }
         x->status = status;
+        xfer_finish(x);
+        x->next = NULL;
+        *tail = x;
+        tail = &x->next;
+        n++;
+    }
+    if (!done) return 0;
+    pthread_mutex_lock(&c->mu);
+    for (xfer *x = done; x; x = x->next) {
         x->svc->inflight--;
         c->inflight--;
-        xfer_finish(c, x);
-        pthread_mutex_unlock(&c->mu);
-        n++;
+        if (x->rc == CURLE_OK && x->status >= 200 && x->status < 300)
+            fbi_retry_quota_release(&x->svc->quota, x->release_ok);
+    }
+    pthread_mutex_unlock(&c->mu);
+    while (done) {
+        xfer *x = done;
+        done = x->next;
+        x->next = NULL;
+        sem_post(&x->done);
     }
     return n;
 }
@@ -725,7 +764,6 @@ static int drain(fbi_http_client *c)
 static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
 {
     (void)e;
-    (void)sockp;
     fbi_http_client *c = ud;
     if (what == CURL_POLL_REMOVE) {
         epoll_ctl(c->epfd, EPOLL_CTL_DEL, fd, NULL);
@@ -735,8 +773,16 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp)
     memset(&ev, 0, sizeof ev);
     ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
     ev.data.fd = fd;
-    if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
-        epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev);
+    /* sockp: set (to c) once the socket is in the epoll set; curl forgets
+     * it with CURL_POLL_REMOVE. A reused connection's socket comes back
+     * after a REMOVE: trying MOD first cost a failing system call per
+     * request. */
+    if (sockp) {
+        if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, fd, &ev) == 0 || errno != ENOENT) return 0;
+    }
+    if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
+        epoll_ctl(c->epfd, EPOLL_CTL_MOD, fd, &ev);
+    curl_multi_assign(c->multi, fd, c);
     return 0;
 }
 
@@ -788,7 +834,10 @@ static void *io_main(void *arg)
         if (c->timer_at >= 0) t = c->timer_at - now;
         if (wait >= 0 && wait < t) t = wait;
         int timeout = t <= 0 ? 0 : (t > 1000 ? 1000 : (int)ceil(t));
+        atomic_store(&c->polling, 1);
+        if (atomic_load(&c->enq_seq) != c->seen_seq) timeout = 0; /* queued since dispatch */
         int n = epoll_wait(c->epfd, evs, (int)(sizeof evs / sizeof *evs), timeout);
+        atomic_store(&c->polling, 0);
         for (int i = 0; i < n; i++) {
             if (evs[i].data.fd == c->wakefd) {
                 uint64_t v;
@@ -833,6 +882,8 @@ fb_status fbi_http_client_new(const char *config_json, fbi_http_client **out, fb
     c->conf = conf;
     client_seed(c);
     pthread_mutex_init(&c->mu, NULL);
+    atomic_init(&c->polling, 0);
+    atomic_init(&c->enq_seq, 0);
     c->timer_at = -1;
     c->epfd = epoll_create1(EPOLL_CLOEXEC);
     c->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -1200,12 +1251,18 @@ static void xfer_to_response(xfer *x, fb_http_response *resp)
     resp->body_len = x->body.len;
     resp->body = fbi_buf_steal(&x->body);
     resp->n_headers = x->n_hdrs;
-    resp->headers = fbi_xcalloc(x->n_hdrs ? x->n_hdrs : 1, sizeof(fb_http_header));
-    const char *p = x->hdrs.data;
+    /* the array and its strings in one block (fbi_http_free frees the
+     * array only): two allocations per header were a tenth of a request's
+     * mallocs */
+    size_t arr = (x->n_hdrs ? x->n_hdrs : 1) * sizeof(fb_http_header);
+    resp->headers = fbi_xmalloc(arr + x->hdrs.len + 1);
+    memset(resp->headers, 0, arr);
+    char *p = (char *)resp->headers + arr;
+    if (x->hdrs.len) memcpy(p, x->hdrs.data, x->hdrs.len);
     for (size_t i = 0; i < x->n_hdrs; i++) {
-        resp->headers[i].name = fbi_xstrdup(p);
+        resp->headers[i].name = p;
         p += strlen(p) + 1;
-        resp->headers[i].value = fbi_xstrdup(p);
+        resp->headers[i].value = p;
         p += strlen(p) + 1;
     }
     fbi_buf_free(&x->hdrs);
@@ -1223,7 +1280,6 @@ static void xfer_reset(xfer *x)
     x->rc = CURLE_OK;
     x->status = 0;
     x->errbuf[0] = '\0';
-    x->done = 0;
     x->started_at = x->queued_at = x->ms = x->wait_ms = 0;
 }
 
@@ -1235,17 +1291,16 @@ static void xfer_run(fbi_http_client *c, xfer *x)
     if (c->stop) {
         x->rc = CURLE_ABORTED_BY_CALLBACK;
         snprintf(x->errbuf, sizeof x->errbuf, "the HTTP service is shutting down");
-        x->done = 1;
-    } else {
-        if (x->svc->qtail) x->svc->qtail->next = x; else x->svc->qhead = x;
-        x->svc->qtail = x;
-        c->queued++;
+        pthread_mutex_unlock(&c->mu);
+        return;
     }
+    if (x->svc->qtail) x->svc->qtail->next = x; else x->svc->qhead = x;
+    x->svc->qtail = x;
+    c->queued++;
+    atomic_fetch_add(&c->enq_seq, 1);
     pthread_mutex_unlock(&c->mu);
-    wake(c);
-    pthread_mutex_lock(&c->mu);
-    while (!x->done) pthread_cond_wait(&x->cv, &c->mu);
-    pthread_mutex_unlock(&c->mu);
+    if (atomic_exchange(&c->polling, 0)) wake(c);
+    while (sem_wait(&x->done) != 0 && errno == EINTR) {}
 }
 
 /* The transport error of x as text. */
@@ -1337,7 +1392,7 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
 
     xfer x;
     memset(&x, 0, sizeof x);
-    pthread_cond_init(&x.cv, NULL);
+    sem_init(&x.done, 0, 0);
     x.req = req;
     pthread_mutex_lock(&c->mu);
     http_conf *cf = &c->conf;
@@ -1375,12 +1430,13 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
         /* "name: value" joined by hand: vasprintf's setup cost ~3,500
          * instructions a line, 1.4 % of a parallel apply (perf4) */
         size_t nl = strlen(req->headers[i].name), vl = strlen(req->headers[i].value);
-        char *line = fbi_xmalloc(nl + vl + 3);
+        char small[512]; /* curl copies the line: most fit here, no malloc */
+        char *line = nl + vl + 3 <= sizeof small ? small : fbi_xmalloc(nl + vl + 3);
         memcpy(line, req->headers[i].name, nl);
         memcpy(line + nl, ": ", 2);
         memcpy(line + nl + 2, req->headers[i].value, vl + 1);
         x.headers = curl_slist_append(x.headers, line);
-        free(line);
+        if (line != small) free(line);
     }
     x.headers = curl_slist_append(x.headers, "Expect:");
     if (!req->body_len) x.headers = curl_slist_append(x.headers, "Content-Type:");
@@ -1389,6 +1445,7 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
     long acquired = 0; /* quota taken for the last retry */
     for (unsigned attempt = 1;; attempt++) {
         xfer_reset(&x);
+        x.release_ok = acquired ? acquired : no_retry_inc;
         xfer_run(c, &x);
         retry_kind rk = RETRY_NO;
         char *code = NULL;
@@ -1420,11 +1477,7 @@ fb_status fbi_http_client_perform(fbi_http_client *c, fb_diag *d,
             req_log(call, req, line);
         }
 
-        if (x.rc == CURLE_OK && x.status >= 200 && x.status < 300) {
-            pthread_mutex_lock(&c->mu);
-            fbi_retry_quota_release(&x.svc->quota, acquired ? acquired : no_retry_inc);
-            pthread_mutex_unlock(&c->mu);
-        }
+        /* a 2xx gave its quota back in drain (x.release_ok) */
         /* Decide whether to try again. */
         const char *stop_why = NULL;
         char whybuf[160];
@@ -1528,7 +1581,7 @@ out:
     curl_slist_free_all(x.connect_to);
     free(x.ca_file);
     free(x.url);
-    pthread_cond_destroy(&x.cv);
+    sem_destroy(&x.done);
     req_name_free(&nm);
     return st;
 }
@@ -1542,11 +1595,7 @@ fb_status fbi_http_perform(fb_diag *d, const fb_http_request *req, fb_http_respo
 void fbi_http_free(fb_http_response *resp)
 {
     if (!resp) return;
-    for (size_t i = 0; i < resp->n_headers; i++) {
-        free((char *)resp->headers[i].name);
-        free((char *)resp->headers[i].value);
-    }
-    free(resp->headers);
+    free(resp->headers); /* its strings are in the same block (xfer_to_response) */
     free(resp->body);
     memset(resp, 0, sizeof *resp);
 }

@@ -2,10 +2,18 @@
  * percent-encoding and UTC time formatting. Drivers link the kit statically,
  * so these cannot use core's fbi_ helpers. */
 #include "config.h"
+/* SHA256_Init/Update/Final are deprecated in OpenSSL 3 but kept (unless it
+ * was built without them: then the EVP path below); they hash on the
+ * stack, where each EVP digest allocated and freed its contexts. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include "fbk.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
+#if !defined(OPENSSL_NO_DEPRECATED_3_0) && !defined(OPENSSL_NO_SHA256)
+#define FBK_SHA256_DIRECT 1
+#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,6 +202,7 @@ char *fbk_buf_steal(fbk_buf *b)
 }
 
 /* SigV4 hashes payloads and canonical requests as lower-case hex. */
+#ifndef FBK_SHA256_DIRECT
 /* SHA-256, fetched once (fbk.h: fbk_hmac_sha256); released when the
  * driver is unloaded, so valgrind counts nothing left. */
 static const EVP_MD *sha256_md;
@@ -222,6 +231,56 @@ static const EVP_MD *sha256(void)
     return sha256_md;
 }
 
+#endif
+
+#ifdef FBK_SHA256_DIRECT
+/* SHA-256 of the concatenation of two byte strings (b may be NULL when
+ * blen is 0) into md, on the stack. SigV4 hashes four to six short texts
+ * per request; through EVP each cost a context's allocation and provider
+ * calls (EVP_MD_CTX_new, the algorithm's newctx/freectx, ~6 mallocs per
+ * request), more than the hashing itself on a CPU with SHA extensions
+ * (bench/README-aws.md, Stop 27). The same OpenSSL code hashes. */
+static void sha256_2(const void *a, size_t alen, const void *b, size_t blen, unsigned char md[32])
+{
+    SHA256_CTX c;
+    SHA256_Init(&c);
+    if (alen) SHA256_Update(&c, a, alen);
+    if (blen) SHA256_Update(&c, b, blen);
+    SHA256_Final(md, &c);
+    OPENSSL_cleanse(&c, sizeof c);
+}
+
+/* RFC 2104: the key is at most one block after hashing a longer one;
+ * inner and outer pads; intermediates wiped. */
+void fbk_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
+                     unsigned char out[32])
+{
+    unsigned char k[64] = {0}, pad[64], inner[32];
+    if (klen > sizeof k)
+        sha256_2(key, klen, NULL, 0, k);
+    else if (klen)
+        memcpy(k, key, klen);
+    for (size_t i = 0; i < 64; i++) pad[i] = k[i] ^ 0x36;
+    sha256_2(pad, 64, msg, mlen, inner);
+    for (size_t i = 0; i < 64; i++) pad[i] = k[i] ^ 0x5c;
+    sha256_2(pad, 64, inner, 32, out);
+    fbk_wipe(k, sizeof k);
+    fbk_wipe(pad, sizeof pad);
+    fbk_wipe(inner, sizeof inner);
+}
+
+void fbk_sha256_hex(const void *data, size_t len, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[32];
+    sha256_2(data, len, NULL, 0, md);
+    for (unsigned i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+}
+#else
 /* RFC 2104 over the fetched digest: the key is at most one block after
  * hashing a longer one; inner and outer pads; intermediates wiped. */
 void fbk_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
@@ -265,6 +324,7 @@ void fbk_sha256_hex(const void *data, size_t len, char out[65])
     }
     out[64] = '\0';
 }
+#endif
 
 /* RFC 3986 percent-encoding with upper-case hex, as SigV4 requires. */
 void fbk_uri_encode(fbk_buf *b, const void *s, size_t n, int keep_slash)
