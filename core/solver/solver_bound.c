@@ -828,6 +828,12 @@ typedef struct fbi_decomp {
     double theta;
 } fbi_decomp;
 
+/* The decomposition's first step size (share of the Polyak step) and how
+ * many steps without gain before it falls (by 0.7); chosen on seeds 1-2
+ * of chains, egress, spread and cliques at 1000x500 (Stop 27). */
+#define DECOMP_THETA 0.3
+#define DECOMP_NOIMP 3
+
 static int uf_find(int *uf, int x)
 {
     while (uf[x] != x) { uf[x] = uf[uf[x]]; x = uf[x]; }
@@ -922,7 +928,7 @@ static fbi_decomp *decomp_new(const fbi_cmp *c)
     d->owned = fbi_xcalloc((size_t)nopt + 1, 1);
     d->kch = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
     d->best = INT64_MIN + 1;
-    d->theta = 1.0;
+    d->theta = DECOMP_THETA;
     return d;
 }
 
@@ -1157,7 +1163,12 @@ fbi_money fbi_lagr_decomp(fbi_lagr *l, fbi_money ub, double deadline, int max_it
         } else {
             noimp++;
         }
-        if (noimp >= 40) { theta *= 0.7; noimp = 0; }
+        /* theta falls after DECOMP_NOIMP steps without gain: with
+         * thousands of copies out of step, a Polyak step to a plan's
+         * total moves every multiplier by dollars and the bound drops far
+         * below its start; at 40 steps (before) it never came back within
+         * a 1.9 s run (bench/README-solver.md, Stop 27). */
+        if (noimp >= DECOMP_NOIMP) { theta *= 0.7; noimp = 0; }
         if (enough(l, db, ubn) || theta < 1e-4) break;
         /* Subgradient y_i - x_i on the copied options. */
         double norm = 0;
