@@ -1035,9 +1035,10 @@ END_TEST
  * with links and tight capacities, after the capacity and knapsack
  * Lagrangians, 200 decomposition steps with and without the optimum as
  * the target never end above the enumerated optimum nor below the
- * knapsack bound they start from, and they raise it on a share of the
- * instances where it is below the optimum (a step rule that only falls
- * fails that count). */
+ * knapsack bound they start from (but for its rounding to nano-USD), and
+ * they raise it on at least 90% of the runs where it is below the
+ * optimum (measured 169 of 170; with the old rule, theta 1 cut after 40
+ * steps without gain, 111 of 170, and the test fails). */
 START_TEST(test_lagr_decomp_bound)
 {
     int n = 300, feasible = 0, below = 0, raised = 0;
@@ -1069,8 +1070,10 @@ START_TEST(test_lagr_decomp_bound)
             fbi_money d = fbi_lagr_decomp(l, ub, fbi_mono_ms() + 20000, 200, 0);
             fbi_lagr_free(l);
             ck_assert_msg(d <= opt, "instance %d: decomposition %" PRId64 " above the optimum %" PRId64, it, d, opt);
-            ck_assert_msg(d >= k, "instance %d: decomposition %" PRId64 " below the knapsack bound %" PRId64, it, d,
-                          k);
+            /* It starts from the knapsack's multipliers rounded to
+             * nano-USD per option copy: a few nano-USD may go. */
+            ck_assert_msg(d >= k - 1000, "instance %d: decomposition %" PRId64 " below the knapsack bound %" PRId64, it,
+                          d, k);
             if (k < opt) {
                 below++;
                 raised += d > k;
@@ -1082,7 +1085,7 @@ START_TEST(test_lagr_decomp_bound)
             "decomposition %d times\n", feasible, below, raised);
     ck_assert_int_gt(feasible, n / 3);
     ck_assert_int_gt(below, feasible / 4);
-    ck_assert_int_ge(raised * 4, below);
+    ck_assert_int_ge(raised * 10, below * 9);
 }
 END_TEST
 
