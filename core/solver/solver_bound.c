@@ -824,9 +824,21 @@ typedef struct fbi_decomp {
     unsigned char *owned;  /* per option: on an offer with its own capacity */
     int *kch;              /* per workload: chosen class */
     int ntree;
+    int slow;              /* the step rule's second phase (fbi_lagr_decomp) */
     fbi_money best;
     double theta;
 } fbi_decomp;
+
+/* The decomposition's step rule, in two phases (bench/README-solver.md,
+ * Stop 27). First theta starts at DECOMP_THETA (share of the Polyak step)
+ * and falls by 0.7 after DECOMP_NOIMP steps without gain: the bound rises
+ * within the tens of steps a 1.9 s run has. When theta would fall below
+ * 1e-3, the search starts again from the best multipliers with theta 1,
+ * falling after DECOMP_NOIMP_SLOW steps: slower to start, but it goes on
+ * rising over hundreds of steps where the first phase has stopped. */
+#define DECOMP_THETA 0.3
+#define DECOMP_NOIMP 3
+#define DECOMP_NOIMP_SLOW 40
 
 static int uf_find(int *uf, int x)
 {
@@ -922,7 +934,7 @@ static fbi_decomp *decomp_new(const fbi_cmp *c)
     d->owned = fbi_xcalloc((size_t)nopt + 1, 1);
     d->kch = fbi_xcalloc((size_t)c->nw + 1, sizeof(int));
     d->best = INT64_MIN + 1;
-    d->theta = 1.0;
+    d->theta = DECOMP_THETA;
     return d;
 }
 
@@ -1157,7 +1169,19 @@ fbi_money fbi_lagr_decomp(fbi_lagr *l, fbi_money ub, double deadline, int max_it
         } else {
             noimp++;
         }
-        if (noimp >= 40) { theta *= 0.7; noimp = 0; }
+        /* With thousands of copies out of step, a Polyak step to a plan's
+         * total moves every multiplier by dollars and the bound drops far
+         * below its start: theta must fall fast at first. */
+        if (noimp >= (d->slow ? DECOMP_NOIMP_SLOW : DECOMP_NOIMP)) {
+            noimp = 0;
+            if (!d->slow && theta * 0.7 < 1e-3) {
+                d->slow = 1;
+                theta = 1.0;
+                memcpy(d->dv, d->bdv, (size_t)nopt * sizeof(double));
+            } else {
+                theta *= 0.7;
+            }
+        }
         if (enough(l, db, ubn) || theta < 1e-4) break;
         /* Subgradient y_i - x_i on the copied options. */
         double norm = 0;
