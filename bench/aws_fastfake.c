@@ -11,7 +11,9 @@
  *   GET  /2015-03-31/functions/NAME  404 ResourceNotFoundException, or 200
  *                                    {"Configuration": ..., "Tags": ...}
  *   POST /2015-03-31/functions       201 {"FunctionArn", "State": "Active", ...}
- *   GET  /__fake/count               {"functions": N, "requests": N, "unsigned": N}
+ *   GET  /__fake/count               {"functions": N, "requests": N, "unsigned": N,
+ *                                     "first_ns": T, "last_ns": T} (the first request read,
+ *                                     the last answered; CLOCK_REALTIME ns, 0 before any)
  *
  * It checks only that each request carries a SigV4 Authorization header and
  * that a create names a function; the test suite proves the requests are
@@ -28,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_FUNCTIONS 100000
@@ -37,6 +40,14 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static char *functions[MAX_FUNCTIONS];
 static size_t n_functions;
 static unsigned long n_requests, n_unsigned;
+static long long first_ns, last_ns; /* under mu */
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 static int have(const char *name)
 {
@@ -57,6 +68,9 @@ static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const c
     return ret;
 }
 
+static enum MHD_Result serve(struct MHD_Connection *c, const char *url, const char *method,
+                             ff_body *b);
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **state)
@@ -64,12 +78,29 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     (void)cls;
     (void)version;
     if (ff_upload(state, upload, upload_size)) return MHD_YES;
-    ff_body *b = *state;
+    if (!strcmp(url, "/__fake/count")) return serve(c, url, method, *state);
+    long long t0 = now_ns();
+    pthread_mutex_lock(&mu);
+    if (!first_ns || t0 < first_ns) first_ns = t0;
+    pthread_mutex_unlock(&mu);
+    enum MHD_Result r = serve(c, url, method, *state);
+    long long t1 = now_ns();
+    pthread_mutex_lock(&mu);
+    if (t1 > last_ns) last_ns = t1;
+    pthread_mutex_unlock(&mu);
+    return r;
+}
+
+/* One request (the count, or a Lambda call after the latency). */
+static enum MHD_Result serve(struct MHD_Connection *c, const char *url, const char *method,
+                             ff_body *b)
+{
     if (!strcmp(url, "/__fake/count")) {
-        char text[160];
+        char text[256];
         pthread_mutex_lock(&mu);
-        snprintf(text, sizeof text, "{\"functions\": %zu, \"requests\": %lu, \"unsigned\": %lu}",
-                 n_functions, n_requests, n_unsigned);
+        snprintf(text, sizeof text, "{\"functions\": %zu, \"requests\": %lu, \"unsigned\": %lu, "
+                 "\"first_ns\": %lld, \"last_ns\": %lld}", n_functions, n_requests, n_unsigned,
+                 first_ns, last_ns);
         pthread_mutex_unlock(&mu);
         return answer(c, 200, text, NULL);
     }

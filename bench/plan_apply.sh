@@ -12,6 +12,10 @@
 #                       [-p P] [-r RUNS] [-s SERVERBUILD] [-w CMD]
 #
 #   -r RUNS    runs (one row each, then the median and worst ratio and CPU per request)
+#              Each row splits the wall time (the timeline, from the servers' first
+#              request read and last answer sent, both servers together): pre ms
+#              (apply start to the first request), fan-out ms (to the last answer),
+#              post ms (to the apply's exit); the summary gives their medians.
 #   -w 'CMD'   run the apply under CMD, e.g. -w 'valgrind --tool=callgrind
 #              --callgrind-out-file=/tmp/cg.out' (instructions per request)
 #   -s DIR     the build whose bench/aws_fastfake and bench/k8s_fastfake to run
@@ -80,13 +84,14 @@ start_servers() { # latency_ms
 }
 stop_servers() { exec 3>&- 4>&-; wait "$sa" "$sk" 2>/dev/null || true; sa= sk=; }
 
-count() { # -> "functions deployments requests"
+count() { # -> "functions deployments requests first_ns last_ns"
     { curl -s "http://127.0.0.1:$pa/__fake/count"; echo; curl -s "http://127.0.0.1:$pk/__fake/count"; } |
         python3 -c '
 import json, sys
 a, k = (json.loads(l) for l in sys.stdin.read().split("\n") if l.strip())
 assert a["unsigned"] == 0 and k["unauthorized"] == 0 and k["refused"] == 0, (a, k)
-print(a["functions"], k["deployments"], a["requests"] + k["requests"])'
+first = min(t for t in (a["first_ns"], k["first_ns"]) if t)
+print(a["functions"], k["deployments"], a["requests"] + k["requests"], first, max(a["last_ns"], k["last_ns"]))'
 }
 
 : > "$tmp/results"
@@ -108,22 +113,25 @@ run() {
     stop_servers
     [ "$1" = "$nf" ] && [ "$2" = "$nc" ] || { echo "expected $nf functions and $nc Deployments, the servers have $1 and $2"; exit 1; }
     wall=$(( (t1 - t0) / 1000000 ))
-    python3 - "$par" "$lat" "$3" "$wall" "$(cat "$tmp/cpu")" "$tmp/results" <<'PYEOF'
+    python3 - "$par" "$lat" "$3" "$wall" "$(cat "$tmp/cpu")" "$tmp/results" "$t0" "$t1" "$4" "$5" <<'PYEOF'
 import sys
 p, l, reqs, wall = (int(x) for x in sys.argv[1:5])
 user, sys_ = (float(x) for x in sys.argv[5].split())
+t0, t1, first, last = (int(x) for x in sys.argv[7:11])
+pre, fan, post = (first - t0) / 1e6, (last - first) / 1e6, (t1 - last) / 1e6
 ideal = reqs * l / p
 ratio = f"{wall / ideal:.2f}" if ideal else "-"
 cpu = user + sys_
-print(f"| {p:>4} | {l:>3} | {reqs:>6} | {wall:>7} | {ideal:>7.0f} | {ratio:>5} | {cpu:>5.2f} | {cpu * 1000 / reqs:.3f} |")
+print(f"| {p:>4} | {l:>3} | {reqs:>6} | {wall:>7} | {ideal:>7.0f} | {ratio:>5} | {cpu:>5.2f} | {cpu * 1000 / reqs:.3f} "
+      f"| {pre:>4.0f} | {fan:>5.0f} | {post:>4.0f} |")
 with open(sys.argv[6], "a") as f:
-    f.write(f"{wall / ideal if ideal else 0:.3f} {cpu * 1000 / reqs:.4f}\n")
+    f.write(f"{wall / ideal if ideal else 0:.3f} {cpu * 1000 / reqs:.4f} {pre:.1f} {fan:.1f} {post:.1f}\n")
 PYEOF
 }
 
 echo "plan apply: $nf functions (aws) + $nc containers (k8s), latency ${lat}ms, P=$par, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "|    P |  ms | requests | wall ms | ideal ms | ratio | cpu s | cpu ms/req |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "|    P |  ms | requests | wall ms | ideal ms | ratio | cpu s | cpu ms/req | pre ms | fan-out ms | post ms |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 r=0; while [ $r -lt "$runs" ]; do run; r=$((r + 1)); done
 python3 - "$tmp/results" "$lat" <<'PYEOF'
 import statistics, sys
@@ -134,5 +142,7 @@ ratio = (f"ratio to the ideal median {statistics.median(ratios):.2f}, worst {max
          if sys.argv[2] != "0" else "")
 print(f"{len(rows)} runs, {ratio}fedbroker CPU (user+sys) per request median "
       f"{statistics.median(cpus):.3f} ms, worst {max(cpus):.3f} ms")
+med = [statistics.median(float(r[i]) for r in rows) for i in (2, 3, 4)]
+print(f"timeline medians: pre {med[0]:.0f} ms, fan-out {med[1]:.0f} ms, post {med[2]:.0f} ms")
 PYEOF
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
