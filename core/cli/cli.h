@@ -64,6 +64,16 @@ int fbc_spec_set_open(const char *verb, const fbc_spec_opts *so, fb_spec_set **o
  * diagnostic. Returns 0, FB_EXIT_INVALID or FB_EXIT_USAGE. */
 int fbc_load_specs(const char *verb, char **files, int nfiles, const fbc_spec_opts *so,
                    fb_spec_set **out);
+/* Opens the catalog fbc_load_specs checks a spec's locations and regions
+ * against, and compiles the spec schema, on a second thread (when there
+ * are two cores or more), for a caller with other work to do before it
+ * loads large specs (apply --plan parses the plan first; the catalog was
+ * 63 M instructions and the schema 9 M on its main thread before the first
+ * request; bench/README-aws.md, Stop 27). fbc_load_specs waits for the
+ * thread when it needs them; fbc_vocab_warm_end waits for it and frees
+ * the catalog (fbc_load_specs ends so too). Main thread; no output. */
+void fbc_vocab_warm_start(void);
+void fbc_vocab_warm_end(void);
 /* Opens the broker (configuration, drivers); prints warnings. 0 or an exit
  * code. */
 int fbc_open_broker(fbi_broker *b);

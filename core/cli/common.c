@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The spec reader's program checker (fbi_program_check_fn): parses a
  * QuantumJob's program with the OpenQASM library, as the quantum driver
@@ -50,40 +51,112 @@ static int check_program(void *ctx, const char *source, size_t len, const char *
 
 /* The catalog a spec's names are checked against (fbi_vocab_check_fn):
  * the one plan will read ($FEDBROKER_CATALOG or the embedded copy), opened
- * once per process on first use; a catalog that cannot be opened checks
- * nothing here (plan reports it). */
+ * once per process on first use, or ahead on a second thread
+ * (fbc_vocab_warm_start); a catalog that cannot be opened checks nothing
+ * here (plan reports it). vocab_mu guards the three below and the warm
+ * thread's handle; the warm thread writes vocab_cat and vocab_tried
+ * unlocked, read only after it is joined (under vocab_mu). */
+static pthread_mutex_t vocab_mu = PTHREAD_MUTEX_INITIALIZER;
 static fbi_catalog *vocab_cat;
 static int vocab_tried, vocab_atexit;
+static pthread_t vocab_thread;
+static int vocab_warming; /* vocab_thread runs or has not been joined */
 
-static void vocab_free(void)
+static void vocab_free_at_exit(void);
+
+/* Opens the catalog (vocab_tried set). The caller holds vocab_mu, or is
+ * the warm thread. */
+static void vocab_open(void)
 {
+    vocab_tried = 1;
+    fb_diag *d = fb_diag_new();
+    if (fbi_catalog_open(NULL, NULL, &vocab_cat, d) != FB_OK) vocab_cat = NULL;
+    fb_diag_free(d);
+}
+
+/* The warm thread: the catalog, then the spec schema (compiled once per
+ * process, pthread_once). */
+static void *vocab_warm_run(void *arg)
+{
+    (void)arg;
+    vocab_open();
+    fbi_spec_schema(NULL);
+    return NULL;
+}
+
+/* Waits for the warm thread. The caller holds vocab_mu. */
+static void vocab_join(void)
+{
+    if (!vocab_warming) return;
+    pthread_join(vocab_thread, NULL);
+    vocab_warming = 0;
+    if (vocab_cat && !vocab_atexit) vocab_atexit = !atexit(vocab_free_at_exit);
+}
+
+static void vocab_free_locked(void)
+{
+    vocab_join();
     fbi_catalog_free(vocab_cat);
     vocab_cat = NULL;
+}
+
+static void vocab_free_at_exit(void)
+{
+    pthread_mutex_lock(&vocab_mu);
+    vocab_free_locked();
+    pthread_mutex_unlock(&vocab_mu);
+}
+
+void fbc_vocab_warm_start(void)
+{
+    pthread_mutex_lock(&vocab_mu);
+    if (!vocab_warming && !vocab_tried && sysconf(_SC_NPROCESSORS_ONLN) >= 2 &&
+        pthread_create(&vocab_thread, NULL, vocab_warm_run, NULL) == 0)
+        vocab_warming = 1;
+    pthread_mutex_unlock(&vocab_mu);
+}
+
+void fbc_vocab_warm_end(void)
+{
+    pthread_mutex_lock(&vocab_mu);
+    vocab_free_locked();
+    vocab_tried = 0;
+    pthread_mutex_unlock(&vocab_mu);
+}
+
+/* The catalog to check names against (borrowed, read-only: lookups from
+ * any thread), NULL when it cannot be opened. Opens it on first use, or
+ * waits for the warm thread. */
+static const fbi_catalog *vocab_get(void)
+{
+    pthread_mutex_lock(&vocab_mu);
+    vocab_join();
+    if (!vocab_tried) {
+        vocab_open();
+        if (vocab_cat && !vocab_atexit) vocab_atexit = !atexit(vocab_free_at_exit);
+    }
+    const fbi_catalog *c = vocab_cat;
+    pthread_mutex_unlock(&vocab_mu);
+    return c;
 }
 
 static int check_vocab(void *ctx, const char *what, const char *name, char **suggestion,
                        const char **hint)
 {
     (void)ctx;
-    if (!vocab_tried) {
-        vocab_tried = 1;
-        fb_diag *d = fb_diag_new();
-        if (fbi_catalog_open(NULL, NULL, &vocab_cat, d) != FB_OK) vocab_cat = NULL;
-        else if (!vocab_atexit) vocab_atexit = !atexit(vocab_free);
-        fb_diag_free(d);
-    }
-    if (!vocab_cat) return 1;
+    const fbi_catalog *vocab = vocab_get();
+    if (!vocab) return 1;
     int region = !strcmp(what, "region");
-    if (region ? fbi_catalog_region(vocab_cat, name) != NULL
-               : fbi_catalog_location(vocab_cat, name) != NULL)
+    if (region ? fbi_catalog_region(vocab, name) != NULL
+               : fbi_catalog_location(vocab, name) != NULL)
         return 1;
     /* the nearest name by edit distance, when it is close enough to be a typo */
-    size_t n = region ? fbi_catalog_region_count(vocab_cat) : fbi_catalog_location_count(vocab_cat);
+    size_t n = region ? fbi_catalog_region_count(vocab) : fbi_catalog_location_count(vocab);
     const char *best = NULL;
     int bestd = 4;
     for (size_t i = 0; i < n; i++) {
-        const char *k = region ? fbi_catalog_region_at(vocab_cat, i)->key
-                               : fbi_catalog_location_at(vocab_cat, i)->name;
+        const char *k = region ? fbi_catalog_region_at(vocab, i)->key
+                               : fbi_catalog_location_at(vocab, i)->name;
         int dist = fbi_edit_distance(name, k, bestd);
         if (dist < bestd) {
             bestd = dist;
@@ -154,8 +227,7 @@ int fbc_load_specs(const char *verb, char **files, int nfiles, const fbc_spec_op
     /* The names are checked: the catalog goes before plan opens its own
      * (a second copy, about 4 MB, held through plan's peak; reopened if
      * another spec is read later). */
-    vocab_free();
-    vocab_tried = 0;
+    fbc_vocab_warm_end();
     int rc = fbc_report_diag(d, FB_EXIT_INVALID);
     fb_diag_free(d);
     if (rc != FB_EXIT_OK) {
