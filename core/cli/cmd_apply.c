@@ -124,7 +124,6 @@ static int apply_planned(char **pos, int npos, fbc_spec_opts *so, const plan_arg
             if (rc == FB_EXIT_OK) fbc_hybrid_deploy_set(&hy, set);
         }
         if (rc == FB_EXIT_OK) rc = fbc_plan_check_fresh(plan, set, store);
-        fbc_vocab_warm_end(); /* when the specs were not loaded */
     } else if (rc == FB_EXIT_OK) {
         rc = fbc_load_specs("apply", pos, npos, so, &set);
         fbi_plan_opts po;
@@ -159,6 +158,9 @@ static int apply_planned(char **pos, int npos, fbc_spec_opts *so, const plan_arg
             rc = fbc_plan_annotate(plan, &b, set, store, &in);
         }
     }
+    /* the warm-up's thread and catalog, when the specs were not loaded
+     * (the store, the lock or the plan failed first) */
+    fbc_vocab_warm_end();
     if (rc == FB_EXIT_OK && !a->dry_run) fbc_recover(&b, store, NULL, 0, lock, a->par);
     if (rc == FB_EXIT_OK) rc = fbc_plan_changes(plan, set, store, &b, a->rerun);
     if (rc == FB_EXIT_OK && a->dry_run) {
