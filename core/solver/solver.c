@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- growable arrays ---- */
 
@@ -1002,6 +1003,19 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     }
     if (opts->verbose) fprintf(stderr, "solve: heuristic done at %.0f ms\n", fbi_mono_ms() - t0);
     if (mj && total >= 0) fbi_mip_offer(mj, asg);
+    /* With seconds left, a second branch and bound, by pseudocosts, from
+     * here to the end: the heuristic's core is free now, and on the
+     * instances Driebeck-Tomlin needs seconds for, pseudocosts (with their
+     * strong-branching start) needed 0.3-0.8 of its CPU in 6 of 7 (50x100,
+     * bench/README-solver.md, "Stop 27: solvs27"); on the easy ones they
+     * are 1.5x slower, and Driebeck-Tomlin goes on beside them. The first
+     * proof wins (fbi_mip_finish_pair). Not below 1.5 s left: there neither
+     * proved an instance the other did not (by CPU), and the two would share
+     * the caches. Only with a second processor: on one it would halve the
+     * first search's share. */
+    fbi_mipjob *mj2 = NULL;
+    if (mj && sysconf(_SC_NPROCESSORS_ONLN) >= 2 && deadline - fbi_mono_ms() >= 1500)
+        mj2 = fbi_mip_start_variant(c, total >= 0 ? asg : NULL, deadline, opts->verbose, FBI_MIP_PCH);
     if (lns && total >= 0 && (atomic_load(&mail.lb) < total - fbi_gap_slack(total, rel_gap))) {
         fbi_lns(p, c, asg, &total, hdead - margin / 2, opts->seed, &ub, opts->verbose);
         if (opts->verbose) fprintf(stderr, "solve: neighbourhoods done at %.0f ms\n", fbi_mono_ms() - t0);
@@ -1018,6 +1032,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     free(mail.lam);
     if (bw.infeasible) {
         fbi_mip_cancel(mj);
+        fbi_mip_cancel(mj2);
         free(asg);
         fbi_lagr_free(lg);
         finish(r, FBI_INFEASIBLE, "the Lagrangian relaxation is infeasible: some workload has no offer "
@@ -1036,6 +1051,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     }
     if (lp_infeasible) {
         fbi_mip_cancel(mj);
+        fbi_mip_cancel(mj2);
         free(asg);
         fbi_lagr_free(lg);
         finish(r, FBI_INFEASIBLE, "no placement meets the capacities, budgets and pair constraints "
@@ -1062,8 +1078,8 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
         if (slack > span * 0.1) slack = span * 0.1;
         int mr;
         if (mj) {
-            mr = fbi_mip_finish(mj, m, deadline - slack);
-            mj = NULL;
+            mr = fbi_mip_finish_pair(mj, mj2, m, deadline - slack);
+            mj = mj2 = NULL;
         } else {
             mr = fbi_mip(c, m, total >= 0, deadline - slack, opts->verbose);
         }
@@ -1096,6 +1112,7 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
         if (bound >= total) proven = 1;
     }
     fbi_mip_cancel(mj); /* proven or good enough without it */
+    fbi_mip_cancel(mj2);
     fbi_lagr_free(lg);
     if (total < 0) {
         free(asg);
