@@ -2311,8 +2311,8 @@ int fbi_mip_finish(fbi_mipjob *j, int *asg, double deadline)
     return res;
 }
 
-/* The objective of j's published incumbent (USD; HUGE_VAL when none) and,
- * when it is below *best, the plan into asg (and *best set to it). */
+/* When j has published an incumbent whose objective (USD) is below *best:
+ * its plan into asg and its objective into *best. Takes j->mu. */
 static void pair_take(const fbi_cmp *c, fbi_mipjob *j, int *asg, double *best)
 {
     pthread_mutex_lock(&j->mu);
