@@ -1012,9 +1012,10 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
      * proof wins (fbi_mip_finish_pair). Not below 1.5 s left: there neither
      * proved an instance the other did not (by CPU), and the two would share
      * the caches. Only with a second processor: on one it would halve the
-     * first search's share. */
+     * first search's share. Not when the first has ended already (it
+     * proves the easy ones before the heuristic is done). */
     fbi_mipjob *mj2 = NULL;
-    if (mj && sysconf(_SC_NPROCESSORS_ONLN) >= 2 && deadline - fbi_mono_ms() >= 1500)
+    if (mj && !fbi_mip_done(mj) && sysconf(_SC_NPROCESSORS_ONLN) >= 2 && deadline - fbi_mono_ms() >= 1500)
         mj2 = fbi_mip_start_variant(c, total >= 0 ? asg : NULL, deadline, opts->verbose, FBI_MIP_PCH);
     if (lns && total >= 0 && (atomic_load(&mail.lb) < total - fbi_gap_slack(total, rel_gap))) {
         fbi_lns(p, c, asg, &total, hdead - margin / 2, opts->seed, &ub, opts->verbose);

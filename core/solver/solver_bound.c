@@ -2311,6 +2311,14 @@ int fbi_mip_finish(fbi_mipjob *j, int *asg, double deadline)
     return res;
 }
 
+int fbi_mip_done(fbi_mipjob *j)
+{
+    pthread_mutex_lock(&j->mu);
+    int done = j->done;
+    pthread_mutex_unlock(&j->mu);
+    return done;
+}
+
 /* When j has published an incumbent whose objective (USD) is below *best:
  * its plan into asg and its objective into *best. Takes j->mu. */
 static void pair_take(const fbi_cmp *c, fbi_mipjob *j, int *asg, double *best)

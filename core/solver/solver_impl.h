@@ -215,6 +215,9 @@ int fbi_mip_finish(fbi_mipjob *j, int *asg, double deadline_ms);
 enum { FBI_MIP_DTH = 0, FBI_MIP_PCH = 1 };
 /* fbi_mip_start with the branching rule given. */
 fbi_mipjob *fbi_mip_start_variant(const fbi_cmp *c, const int *asg, double deadline_ms, int verbose, int variant);
+/* Whether j's search has ended (proven, stopped or failed; finish then
+ * returns at once). From the thread that started it. */
+int fbi_mip_done(fbi_mipjob *j);
 /* Two searches of the same problem (a and b from fbi_mip_start*, either
  * may be NULL) to the first proof: waits until one proves (optimal or
  * infeasible), both have ended, or deadline_ms; meanwhile hands each the
