@@ -1009,13 +1009,16 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
      * strong-branching start) needed 0.3-0.8 of its CPU in 6 of 7 (50x100,
      * bench/README-solver.md, "Stop 27: solvs27"); on the easy ones they
      * are 1.5x slower, and Driebeck-Tomlin goes on beside them. The first
-     * proof wins (fbi_mip_finish_pair). Not below 1.5 s left: there neither
-     * proved an instance the other did not (by CPU), and the two would share
-     * the caches. Only with a second processor: on one it would halve the
-     * first search's share. Not when the first has ended already (it
-     * proves the easy ones before the heuristic is done). */
+     * proof wins (fbi_mip_finish_pair). Not below 5 s left: at 0.95 s
+     * neither proved an instance the other did not (by CPU), and with 2.25 s
+     * left (a 3 s limit, load 5-7) the pair proved 2 fewer of 90 than
+     * Driebeck-Tomlin alone, which had the CPU to itself (spread s79, chains
+     * s82: 470-480 ms of branch and bound). Only with a second processor:
+     * on one it would halve the first search's share. Not when the first
+     * has ended already (it proves the easy ones before the heuristic is
+     * done). */
     fbi_mipjob *mj2 = NULL;
-    if (mj && !fbi_mip_done(mj) && sysconf(_SC_NPROCESSORS_ONLN) >= 2 && deadline - fbi_mono_ms() >= 1500)
+    if (mj && !fbi_mip_done(mj) && sysconf(_SC_NPROCESSORS_ONLN) >= 2 && deadline - fbi_mono_ms() >= 5000)
         mj2 = fbi_mip_start_variant(c, total >= 0 ? asg : NULL, deadline, opts->verbose, FBI_MIP_PCH);
     if (lns && total >= 0 && (atomic_load(&mail.lb) < total - fbi_gap_slack(total, rel_gap))) {
         fbi_lns(p, c, asg, &total, hdead - margin / 2, opts->seed, &ub, opts->verbose);
