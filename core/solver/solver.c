@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 /* ---- growable arrays ---- */
 
@@ -1003,23 +1002,6 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     }
     if (opts->verbose) fprintf(stderr, "solve: heuristic done at %.0f ms\n", fbi_mono_ms() - t0);
     if (mj && total >= 0) fbi_mip_offer(mj, asg);
-    /* With seconds left, a second branch and bound, by pseudocosts, from
-     * here to the end: the heuristic's core is free now, and on the
-     * instances Driebeck-Tomlin needs seconds for, pseudocosts (with their
-     * strong-branching start) needed 0.3-0.8 of its CPU in 6 of 7 (50x100,
-     * bench/README-solver.md, "Stop 27: solvs27"); on the easy ones they
-     * are 1.5x slower, and Driebeck-Tomlin goes on beside them. The first
-     * proof wins (fbi_mip_finish_pair). Not below 5 s left: at 0.95 s
-     * neither proved an instance the other did not (by CPU), and with 2.25 s
-     * left (a 3 s limit, load 5-7) the pair proved 2 fewer of 90 than
-     * Driebeck-Tomlin alone, which had the CPU to itself (spread s79, chains
-     * s82: 470-480 ms of branch and bound). Only with a second processor:
-     * on one it would halve the first search's share. Not when the first
-     * has ended already (it proves the easy ones before the heuristic is
-     * done). */
-    fbi_mipjob *mj2 = NULL;
-    if (mj && !fbi_mip_done(mj) && sysconf(_SC_NPROCESSORS_ONLN) >= 2 && deadline - fbi_mono_ms() >= 5000)
-        mj2 = fbi_mip_start_variant(c, total >= 0 ? asg : NULL, deadline, opts->verbose, FBI_MIP_PCH);
     if (lns && total >= 0 && (atomic_load(&mail.lb) < total - fbi_gap_slack(total, rel_gap))) {
         fbi_lns(p, c, asg, &total, hdead - margin / 2, opts->seed, &ub, opts->verbose);
         if (opts->verbose) fprintf(stderr, "solve: neighbourhoods done at %.0f ms\n", fbi_mono_ms() - t0);
@@ -1036,7 +1018,6 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     free(mail.lam);
     if (bw.infeasible) {
         fbi_mip_cancel(mj);
-        fbi_mip_cancel(mj2);
         free(asg);
         fbi_lagr_free(lg);
         finish(r, FBI_INFEASIBLE, "the Lagrangian relaxation is infeasible: some workload has no offer "
@@ -1055,7 +1036,6 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
     }
     if (lp_infeasible) {
         fbi_mip_cancel(mj);
-        fbi_mip_cancel(mj2);
         free(asg);
         fbi_lagr_free(lg);
         finish(r, FBI_INFEASIBLE, "no placement meets the capacities, budgets and pair constraints "
@@ -1082,8 +1062,8 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
         if (slack > span * 0.1) slack = span * 0.1;
         int mr;
         if (mj) {
-            mr = fbi_mip_finish_pair(mj, mj2, m, deadline - slack);
-            mj = mj2 = NULL;
+            mr = fbi_mip_finish(mj, m, deadline - slack);
+            mj = NULL;
         } else {
             mr = fbi_mip(c, m, total >= 0, deadline - slack, opts->verbose);
         }
@@ -1116,7 +1096,6 @@ int fbi_solve(fbi_problem *p, const fbi_solve_opts *opts, fbi_result *r, char **
         if (bound >= total) proven = 1;
     }
     fbi_mip_cancel(mj); /* proven or good enough without it */
-    fbi_mip_cancel(mj2);
     fbi_lagr_free(lg);
     if (total < 0) {
         free(asg);

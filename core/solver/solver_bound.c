@@ -1929,7 +1929,6 @@ struct fbi_mipjob {
     const fbi_cmp *c;   /* valid while !left */
     double deadline;    /* fbi_mono_ms: the worker stops at its first callback past it */
     int verbose;
-    int variant;        /* FBI_MIP_DTH or FBI_MIP_PCH: the branching rule */
     /* under mu */
     int built;          /* the model is built: the worker reads c only under mu */
     int done;           /* the worker has finished: res and inc are final */
@@ -2085,12 +2084,7 @@ static int mip_run(fbi_mipjob *j, model *m)
     ip.mir_cuts = GLP_ON;
     ip.cov_cuts = GLP_ON;
     ip.clq_cuts = GLP_ON;
-    /* The second search of fbi_mip_finish_pair branches by pseudocosts
-     * (initialised by strong branching, which makes no callback): on the
-     * 50x100 instances Driebeck-Tomlin needs seconds for, it took 0.3-0.8
-     * of the CPU in 6 of 7, on the easy ones about 1.5x
-     * (bench/README-solver.md, "Stop 27: solvs27"). */
-    ip.br_tech = j->variant == FBI_MIP_PCH ? GLP_BR_PCH : GLP_BR_DTH;
+    ip.br_tech = GLP_BR_DTH;
     ip.bt_tech = GLP_BT_BLB;
     ip.cb_func = mip_cb;
     ip.cb_info = j;
@@ -2226,11 +2220,6 @@ static void take_incumbent(const fbi_cmp *c, const fbi_mipjob *j, int *asg)
 
 fbi_mipjob *fbi_mip_start(const fbi_cmp *c, const int *asg, double deadline, int verbose)
 {
-    return fbi_mip_start_variant(c, asg, deadline, verbose, FBI_MIP_DTH);
-}
-
-fbi_mipjob *fbi_mip_start_variant(const fbi_cmp *c, const int *asg, double deadline, int verbose, int variant)
-{
     reap_leftovers();
     fbi_mipjob *j = fbi_xcalloc(1, sizeof *j);
     pthread_mutex_init(&j->mu, NULL);
@@ -2242,7 +2231,6 @@ fbi_mipjob *fbi_mip_start_variant(const fbi_cmp *c, const int *asg, double deadl
     j->c = c;
     j->deadline = deadline;
     j->verbose = verbose;
-    j->variant = variant;
     if (asg) fbi_mip_offer(j, asg);
     /* A GLPK built without thread-local environments (glp_config("TLS")
      * NULL) cannot run beside the caller's GLPK calls: then the search
@@ -2308,95 +2296,6 @@ int fbi_mip_finish(fbi_mipjob *j, int *asg, double deadline)
     if (verbose && deadline > 1) /* not from fbi_mip_cancel */
         fprintf(stderr, "mip: left the branch and bound at the deadline (its thread stops at its next "
                 "callback)\n");
-    return res;
-}
-
-int fbi_mip_done(fbi_mipjob *j)
-{
-    pthread_mutex_lock(&j->mu);
-    int done = j->done;
-    pthread_mutex_unlock(&j->mu);
-    return done;
-}
-
-/* When j has published an incumbent whose objective (USD) is below *best:
- * its plan into asg and its objective into *best. Takes j->mu. */
-static void pair_take(const fbi_cmp *c, fbi_mipjob *j, int *asg, double *best)
-{
-    pthread_mutex_lock(&j->mu);
-    if (j->have_inc && j->inc_obj < *best) {
-        take_incumbent(c, j, asg);
-        *best = j->inc_obj;
-    }
-    pthread_mutex_unlock(&j->mu);
-}
-
-int fbi_mip_finish_pair(fbi_mipjob *a, fbi_mipjob *b, int *asg, double deadline)
-{
-    if (!b) return fbi_mip_finish(a, asg, deadline);
-    if (!a) return fbi_mip_finish(b, asg, deadline);
-    const fbi_cmp *c = a->c;
-    if (!a->own_thread || !b->own_thread) {
-        /* no threads: the first search alone (the second would run after it) */
-        fbi_mip_cancel(b);
-        return fbi_mip_finish(a, asg, deadline);
-    }
-    int nw = c->nw;
-    int *plan = fbi_xmalloc(((size_t)nw + 1) * sizeof(int));
-    fbi_mipjob *job[2] = {a, b};
-    double sent[2] = {HUGE_VAL, HUGE_VAL}; /* best objective handed to each */
-    int res = -1;
-    double best = HUGE_VAL;
-    for (;;) {
-        /* a search that has ended: proven (optimal or infeasible) ends the
-         * pair; stopped or failed leaves the other to go on */
-        for (int k = 0; k < 2; k++) {
-            if (!job[k]) continue;
-            pthread_mutex_lock(&job[k]->mu);
-            int done = job[k]->done;
-            pthread_mutex_unlock(&job[k]->mu);
-            if (!done) continue;
-            double obj = HUGE_VAL;
-            pair_take(c, job[k], plan, &obj);
-            int rk = fbi_mip_finish(job[k], plan, 0); /* done: joins and frees */
-            job[k] = NULL;
-            if (rk == 1 || rk == 2) {
-                res = rk;
-                if (rk == 1) { memcpy(asg, plan, (size_t)nw * sizeof(int)); best = obj; }
-                break;
-            }
-            if (rk == 0 && obj < best) { memcpy(asg, plan, (size_t)nw * sizeof(int)); best = obj; res = 0; }
-        }
-        if (res == 1 || res == 2 || (!job[0] && !job[1])) break;
-        if (fbi_mono_ms() >= deadline) break;
-        /* hand each search the other's incumbent when it is better than
-         * what that search was last given */
-        for (int k = 0; k < 2; k++) {
-            if (!job[k] || !job[1 - k]) continue;
-            double obj = sent[1 - k];
-            pthread_mutex_lock(&job[k]->mu);
-            int have = job[k]->have_inc && job[k]->inc_obj < obj;
-            if (have) { take_incumbent(c, job[k], plan); obj = job[k]->inc_obj; }
-            pthread_mutex_unlock(&job[k]->mu);
-            if (have) {
-                fbi_mip_offer(job[1 - k], plan);
-                sent[1 - k] = obj;
-            }
-        }
-        struct timespec ts = {0, 2000000}; /* 2 ms */
-        nanosleep(&ts, NULL);
-    }
-    /* leave what still runs, keeping its incumbent when better */
-    for (int k = 0; k < 2; k++) {
-        if (!job[k]) continue;
-        if (res != 1 && res != 2) {
-            double obj = best;
-            pair_take(c, job[k], plan, &obj);
-            if (obj < best) { memcpy(asg, plan, (size_t)nw * sizeof(int)); best = obj; res = 0; }
-        }
-        fbi_mip_cancel(job[k]);
-    }
-    free(plan);
     return res;
 }
 

@@ -210,21 +210,6 @@ typedef struct fbi_mipjob fbi_mipjob;
 fbi_mipjob *fbi_mip_start(const fbi_cmp *c, const int *asg, double deadline_ms, int verbose);
 void fbi_mip_offer(fbi_mipjob *j, const int *asg);
 int fbi_mip_finish(fbi_mipjob *j, int *asg, double deadline_ms);
-/* Branching rules of a search: Driebeck-Tomlin (fbi_mip_start's) or
- * GLPK's hybrid pseudocosts. */
-enum { FBI_MIP_DTH = 0, FBI_MIP_PCH = 1 };
-/* fbi_mip_start with the branching rule given. */
-fbi_mipjob *fbi_mip_start_variant(const fbi_cmp *c, const int *asg, double deadline_ms, int verbose, int variant);
-/* Whether j's search has ended (proven, stopped or failed; finish then
- * returns at once). From the thread that started it. */
-int fbi_mip_done(fbi_mipjob *j);
-/* Two searches of the same problem (a and b from fbi_mip_start*, either
- * may be NULL) to the first proof: waits until one proves (optimal or
- * infeasible), both have ended, or deadline_ms; meanwhile hands each the
- * other's better incumbents. Returns as fbi_mip, with the best plan of the
- * two in asg (left as it is when none); frees both jobs (steals; what still
- * runs is left as in finish). Call from the thread that started them. */
-int fbi_mip_finish_pair(fbi_mipjob *a, fbi_mipjob *b, int *asg, double deadline_ms);
 /* Stops the search and frees the job (steals; NULL is fine). */
 void fbi_mip_cancel(fbi_mipjob *j);
 /* new (caller frees; NULL when none is dropped): per option, the option

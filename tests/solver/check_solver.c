@@ -1029,38 +1029,6 @@ START_TEST(test_lagr_deflected)
 }
 END_TEST
 
-/* A random instance where a tree of heavily linked workloads wants one
- * cheap region whose offers cannot hold them all (test_region_cuts_safe). */
-static void region_inst(tinst *t_)
-{
-    tinst t;
-    memset(&t, 0, sizeof t);
-    t.nw = 3 + rint_(MW - 2);
-    t.no = 3 + rint_(MO - 2);
-    t.nr = 2 + rint_(2);
-    for (int r = 0; r < t.nr; r++) t.prov[r] = rint_(2);
-    for (int a = 0; a < t.nr; a++)
-        for (int b = 0; b < t.nr; b++) t.egress[a][b] = a == b ? 0 : 90000000; /* 0.09 USD/GiB */
-    for (int o = 0; o < t.no; o++) {
-        t.region[o] = o < t.nr ? o : rint_(t.nr);
-        t.cap[o] = (int64_t)(1 + rint_(4)) * 500000;
-    }
-    for (int w = 0; w < t.nw; w++) {
-        t.demand[w] = (int64_t)(1 + rint_(4)) * 250000;
-        int64_t base = (int64_t)(10 + rint_(10)) * FBI_USD;
-        for (int o = 0; o < t.no; o++)
-            t.cost[w][o] = rint_(5) == 0 ? -1 : base * (t.region[o] == 0 ? 2 : 3 + rint_(2)) / 2 + rint_(1000) * 1000;
-        if (t.cost[w][0] < 0 && t.cost[w][1] < 0) t.cost[w][1] = base * 2;
-    }
-    t.nl = t.nw - 1;
-    for (int l = 0; l < t.nl; l++) {
-        t.lf[l] = l + 1;
-        t.lt[l] = rint_(l + 1);
-        t.lv[l] = (int64_t)(1000 + rint_(2000)) * FBI_USD + 7; /* GiB in nano-GiB */
-    }
-    *t_ = t;
-}
-
 /* The region cuts cut no plan: on random instances where a tree of
  * heavily linked workloads wants one cheap region whose offers cannot
  * hold them all (two or three regions, offers of 0.5-2 vCPU, workloads of
@@ -1072,7 +1040,30 @@ START_TEST(test_region_cuts_safe)
     int n = 200, feasible = 0, cut = 0;
     for (int it = 0; it < n; it++) {
         tinst t;
-        region_inst(&t);
+        memset(&t, 0, sizeof t);
+        t.nw = 3 + rint_(MW - 2);
+        t.no = 3 + rint_(MO - 2);
+        t.nr = 2 + rint_(2);
+        for (int r = 0; r < t.nr; r++) t.prov[r] = rint_(2);
+        for (int a = 0; a < t.nr; a++)
+            for (int b = 0; b < t.nr; b++) t.egress[a][b] = a == b ? 0 : 90000000; /* 0.09 USD/GiB */
+        for (int o = 0; o < t.no; o++) {
+            t.region[o] = o < t.nr ? o : rint_(t.nr);
+            t.cap[o] = (int64_t)(1 + rint_(4)) * 500000;
+        }
+        for (int w = 0; w < t.nw; w++) {
+            t.demand[w] = (int64_t)(1 + rint_(4)) * 250000;
+            int64_t base = (int64_t)(10 + rint_(10)) * FBI_USD;
+            for (int o = 0; o < t.no; o++)
+                t.cost[w][o] = rint_(5) == 0 ? -1 : base * (t.region[o] == 0 ? 2 : 3 + rint_(2)) / 2 + rint_(1000) * 1000;
+            if (t.cost[w][0] < 0 && t.cost[w][1] < 0) t.cost[w][1] = base * 2;
+        }
+        t.nl = t.nw - 1;
+        for (int l = 0; l < t.nl; l++) {
+            t.lf[l] = l + 1;
+            t.lt[l] = rint_(l + 1);
+            t.lv[l] = (int64_t)(1000 + rint_(2000)) * FBI_USD + 7; /* GiB in nano-GiB */
+        }
         int64_t opt = enumerate(&t);
         fbi_problem *p = build(&t);
         const fbi_cmp *c = fbi_problem_compile(p);
@@ -1101,66 +1092,6 @@ START_TEST(test_region_cuts_safe)
 }
 END_TEST
 
-/* The pseudocost search alone and the pair of searches (fbi_mip_finish_pair)
- * prove the enumerated optimum or infeasibility on the instances of
- * test_region_cuts_safe; with a deadline already past the pair returns at
- * once, with a proof only when one was there. */
-START_TEST(test_mip_pair_safe)
-{
-    int n = 120, feasible = 0;
-    for (int it = 0; it < n; it++) {
-        tinst t;
-        region_inst(&t);
-        int64_t opt = enumerate(&t);
-        fbi_problem *p = build(&t);
-        const fbi_cmp *c = fbi_problem_compile(p);
-        if (c->reason) {
-            ck_assert_msg(opt < 0, "instance %d: compiled as infeasible, optimum %" PRId64, it, opt);
-            fbi_problem_free(p);
-            continue;
-        }
-        feasible += opt >= 0;
-        for (int how = 0; how < 2; how++) {
-            int asg[MW] = {0};
-            double dl = fbi_mono_ms() + 20000;
-            int rc;
-            if (how == 0) {
-                rc = fbi_mip_finish(fbi_mip_start_variant(c, NULL, dl, 0, FBI_MIP_PCH), asg, dl);
-            } else {
-                fbi_mipjob *a = fbi_mip_start(c, NULL, dl, 0);
-                fbi_mipjob *b = fbi_mip_start_variant(c, NULL, dl, 0, FBI_MIP_PCH);
-                rc = fbi_mip_finish_pair(a, b, asg, dl);
-            }
-            if (opt < 0) {
-                ck_assert_msg(rc == 2, "instance %d (%s): infeasible by enumeration, returned %d", it,
-                              how ? "pair" : "pseudocosts", rc);
-            } else {
-                ck_assert_msg(rc == 1, "instance %d (%s): returned %d", it, how ? "pair" : "pseudocosts", rc);
-                ck_assert_msg(fbi_cmp_price(c, asg) == opt, "instance %d (%s): %" PRId64 ", optimum %" PRId64, it,
-                              how ? "pair" : "pseudocosts", fbi_cmp_price(c, asg), opt);
-            }
-        }
-        if (it % 20 == 0) {
-            /* a deadline already past: returns at once, with a proof only
-             * when a search had finished by then (these are tiny) */
-            int asg[MW] = {0};
-            double t0 = fbi_mono_ms();
-            fbi_mipjob *a = fbi_mip_start(c, NULL, t0 + 20000, 0);
-            fbi_mipjob *b = fbi_mip_start_variant(c, NULL, t0 + 20000, 0, FBI_MIP_PCH);
-            int rc = fbi_mip_finish_pair(a, b, asg, t0 - 1);
-            ck_assert_msg(fbi_mono_ms() - t0 < 5000, "instance %d: the pair took %.0f ms past its deadline", it,
-                          fbi_mono_ms() - t0);
-            if (rc == 1) ck_assert_int_eq(fbi_cmp_price(c, asg), opt);
-            if (rc == 2) ck_assert_msg(opt < 0, "instance %d: infeasible with the optimum %" PRId64, it, opt);
-        }
-        fbi_problem_free(p);
-    }
-    ck_assert_int_eq(fbi_mip_drain(fbi_mono_ms() + 10000), 0);
-    fprintf(stderr, "test_mip_pair_safe: %d of %d feasible\n", feasible, n);
-    ck_assert_int_gt(feasible, n / 2);
-}
-END_TEST
-
 static Suite *suite(void)
 {
     Suite *s = suite_create("solver");
@@ -1184,7 +1115,6 @@ static Suite *suite(void)
     tcase_add_test(tc, test_lagr_deflected);
     tcase_add_test(tc, test_region_cuts_tighten);
     tcase_add_test(tc, test_region_cuts_safe);
-    tcase_add_test(tc, test_mip_pair_safe);
     suite_add_tcase(s, tc);
     return s;
 }
