@@ -9,6 +9,7 @@ keys, dryRun, status ignored, generation, Update managers named by
 fieldManager or the User-Agent, resourceVersion preconditions."""
 import copy
 import json
+import time
 
 from k8stest import Fake, check, deployment, done, ns_obj, schema_errors
 
@@ -153,13 +154,23 @@ check("proxy" in cs and [e["name"] for e in cs["mixed"]["env"]] == ["A", "B"],
       "re-applying the first config keeps what the other applier owns")
 
 # ---- dryRun, status, generation, omitted fields get defaults back
-# (the rollout's status writes move the resourceVersion: let it settle first)
-fake.wait_for(DEP + "/mixed", lambda o: (o.get("status") or {}).get("availableReplicas") == 1, timeout=5)
-before = fake.get(DEP + "/mixed").json
+# (the rollout's status writes move the resourceVersion: let it settle
+# first: the status of this generation, every replica available; on a
+# busy machine the controller may still write between the two reads, so
+# the comparison is tried again, as put_edited does: a dry run that
+# stored something would differ every time)
+fake.wait_for(DEP + "/mixed", lambda o: (o.get("status") or {}).get("observedGeneration") ==
+              o["metadata"].get("generation") and (o.get("status") or {}).get("availableReplicas") == 1,
+              timeout=5)
 dry = copy.deepcopy(app)
 dry["spec"]["replicas"] = 9
-r = fake.apply(DEP + "/mixed", dry, manager="fedbroker", dry=True)
-after = fake.get(DEP + "/mixed").json
+for _ in range(5):
+    before = fake.get(DEP + "/mixed").json
+    r = fake.apply(DEP + "/mixed", dry, manager="fedbroker", dry=True)
+    after = fake.get(DEP + "/mixed").json
+    if after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]:
+        break
+    time.sleep(0.2)
 check(r.status == 200 and r.json["spec"]["replicas"] == 9 and after["spec"] == before["spec"]
       and after["metadata"]["generation"] == before["metadata"]["generation"]
       and after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"],
