@@ -106,7 +106,7 @@ static size_t list_budgets(const model *m, budget_ref **out)
     size_t n = 0;
     *out = NULL;
     for (size_t i = 0; i < m->nw; i++) {
-        const json_t *bj = jpath(jpath(m->w[i].doc, "spec", "placement"), "budget", NULL);
+        const json_t *bj = json_object_get(m->w[i].placement, "budget");
         int64_t b = json_integer_value(json_object_get(bj, "monthlyMicroUsd"));
         if (b <= 0) continue;
         *out = fbi_xrealloc(*out, (n + 1) * sizeof **out);

@@ -269,7 +269,7 @@ static json_t *workload_json(const doc_ctx *dc, size_t i)
     model *m = dc->m;
     wl *w = &m->w[i];
     json_t *cache = dc->cache;
-    json_t *labels = jpath(w->doc, "metadata", "labels");
+    json_t *labels = w->labels;
     json_t *wj = json_pack("{s:s,s:O?}", "name", w->name, "labels", labels);
     set_str(m, wj, "tenant", w->tenant);
     set_str(m, wj, "kind", w->kind);
@@ -507,7 +507,7 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
         add_amount(by_region, op->of->key, opt_ev(op)->contracted_nano);
         const char *lk;
         json_t *lv;
-        json_object_foreach(jpath(w->doc, "metadata", "labels"), lk, lv) {
+        json_object_foreach(w->labels, lk, lv) {
             json_t *g = json_object_get(by_label, lk);
             if (!g) json_object_set_new(by_label, lk, g = json_object());
             add_amount(g, json_string_value(lv), wtotal);

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "plan/plan_int.h"
 #include "broker/fanout.h"
+#include "spec/spec.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -26,13 +27,40 @@ typedef struct eval_run {
 typedef struct eval_job {
     model *m;
     eval_run *runs;
+    size_t *left;     /* by shape (shape.ix): its runs not done yet (atomic) */
+    size_t *wl_at;    /* by shape: its first entry in wl_of (nshapes + 1) */
+    size_t *wl_of;    /* the workloads (indices into m->w), grouped by shape */
 } eval_job;
+
+/* Once shape sh is evaluated, nothing reads its documents again (its
+ * workloads keep placement, traffic and labels): they are dropped, and
+ * with release_specs the set's normal forms of its workloads too (the
+ * ones a workload holds; a replica's copy was made from the set's, which
+ * fbi_plan_build_workloads released). Called once per shape, by the thread
+ * that finished its last run: it only touches its own shape's workloads
+ * (jansson's reference counts are atomic, so the parts the set shares
+ * between normal forms may be released from several threads). */
+static void release_shape(eval_job *j, shape *sh)
+{
+    model *m = j->m;
+    for (size_t k = j->wl_at[sh->ix]; k < j->wl_at[sh->ix + 1]; k++) {
+        wl *w = &m->w[j->wl_of[k]];
+        json_decref(w->doc);
+        w->doc = NULL;
+        if (m->o->release_specs && w->part == PART_NONE && w->nreplicas == 1)
+            fbi_spec_release(m->set, w->spec_i);
+    }
+    sh->doc = NULL;
+    free(sh->doc_text);
+    sh->doc_text = NULL;
+}
 
 static fb_status eval_one(void *ud, size_t i)
 {
     eval_job *j = ud;
     eval_run *r = &j->runs[i];
     fbi_plan_evaluate_run(j->m, r->sh, &r->sh->opts[r->first], r->n, &r->calls);
+    if (__atomic_sub_fetch(&j->left[r->sh->ix], 1, __ATOMIC_ACQ_REL) == 0) release_shape(j, r->sh);
     return FB_OK;
 }
 
@@ -74,24 +102,41 @@ void fbi_plan_evaluate_all(model *m)
         for (size_t k = 0; k < m->shapes[i]->nopts; k++)
             if (!k || strcmp(m->shapes[i]->opts[k].of->provider, m->shapes[i]->opts[k - 1].of->provider))
                 nruns++;
-    eval_job j = {m, fbi_xcalloc(nruns ? nruns : 1, sizeof *j.runs)};
+    eval_job j = {m, fbi_xcalloc(nruns ? nruns : 1, sizeof *j.runs),
+                  fbi_xcalloc(m->nshapes + 1, sizeof *j.left), fbi_xcalloc(m->nshapes + 1, sizeof *j.wl_at),
+                  fbi_xcalloc(m->nw + 1, sizeof *j.wl_of)};
     size_t r = 0;
     for (size_t i = 0; i < m->nshapes; i++) {
         shape *sh = m->shapes[i];
         for (size_t k = 0; k < sh->nopts; k++) {
-            if (!k || strcmp(sh->opts[k].of->provider, sh->opts[k - 1].of->provider))
+            if (!k || strcmp(sh->opts[k].of->provider, sh->opts[k - 1].of->provider)) {
                 j.runs[r++] = (eval_run){sh, k, 0, 0};
+                j.left[i]++;
+            }
             j.runs[r - 1].n++;
         }
     }
+    /* each shape's workloads, in order (a counting sort by shape) */
+    for (size_t i = 0; i < m->nw; i++) j.wl_at[m->w[i].sh->ix + 1]++;
+    for (size_t i = 0; i < m->nshapes; i++) j.wl_at[i + 1] += j.wl_at[i];
+    size_t *fill = fbi_xcalloc(m->nshapes + 1, sizeof *fill);
+    for (size_t i = 0; i < m->nw; i++) {
+        size_t s = m->w[i].sh->ix;
+        j.wl_of[j.wl_at[s] + fill[s]++] = i;
+    }
+    free(fill);
     fbi_fanout(nruns, threads, eval_one, &j, NULL);
+    /* a shape without candidates had no run to release it */
+    for (size_t i = 0; i < m->nshapes; i++)
+        if (m->shapes[i]->doc) release_shape(&j, m->shapes[i]);
     if (m->o->stats)
         for (size_t i = 0; i < nruns; i++) m->o->stats->evaluate_calls += j.runs[i].calls;
     free(j.runs);
+    free(j.left);
+    free(j.wl_at);
+    free(j.wl_of);
     for (size_t i = 0; i < m->nshapes; i++) {
         shape *sh = m->shapes[i];
-        free(sh->doc_text);
-        sh->doc_text = NULL;
         if (!m->o->stats) continue;
         m->o->stats->evaluations += sh->nopts;
         for (size_t k = 0; k < sh->nopts; k++) {

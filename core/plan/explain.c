@@ -12,9 +12,9 @@
 
 /* ---- explaining infeasibility ---------------------------------------------------------------- */
 
-static void sources_text(const json_t *doc, fbi_buf *b)
+static void sources_text(const json_t *traffic, fbi_buf *b)
 {
-    json_t *sources = jpath(jpath(doc, "spec", "traffic"), "sources", NULL);
+    json_t *sources = json_object_get(traffic, "sources");
     size_t i;
     json_t *s;
     json_array_foreach(sources, i, s) {
@@ -53,7 +53,7 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
     }
     fbi_buf detail;
     fbi_buf_init(&detail);
-    json_t *place = jpath(w->doc, "spec", "placement");
+    const json_t *place = w->placement;
     /* nearest by latency: for each percentile the SLO names, the offer
      * with the lowest modelled value and the relaxation that would admit it */
     for (int pk = 0; pk < PLAN_NPCT; pk++) {
@@ -71,7 +71,7 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
         if (!best || opt_ev(best)->pct_ms[pk] <= (double)slo) continue;
         fbi_buf src;
         fbi_buf_init(&src);
-        sources_text(w->doc, &src);
+        sources_text(w->traffic, &src);
         fbi_buf_printf(&detail, "%slatency SLO %s %lld ms from %s: best is %s:%s at %.0f ms (%s); "
                        "the nearest relaxation is latencySLO.%s: %.0fms",
                        detail.len ? "; " : "", fbi_plan_pct_names[pk], slo, src.data ? src.data : "?",

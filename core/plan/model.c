@@ -89,6 +89,8 @@ void fbi_plan_model_free(model *m)
         free(m->w[i].free_qty);
         free(m->w[i].bb_out);
         json_decref(m->w[i].doc);
+        json_decref(m->w[i].placement);
+        json_decref(m->w[i].traffic);
     }
     free(m->w);
     for (size_t i = 0; i < m->nshapes; i++) {
@@ -284,10 +286,10 @@ static void split_by_weight(uint64_t bytes, const json_t *sources, size_t n, uin
 }
 
 /* Internet egress to the workload's users, split by their sources: each
- * source's share is weight x total (split_by_weight). */
-static int price_internet_egress(const model *m, option *op, const json_t *doc)
+ * source's share is weight x total (split_by_weight). traffic: the
+ * workload's spec.traffic (NULL: none). */
+static int price_internet_egress(const model *m, option *op, const json_t *traffic)
 {
-    json_t *traffic = jpath(doc, "spec", "traffic");
     uint64_t bytes = (uint64_t)json_integer_value(json_object_get(traffic, "egressBytesPerMonth"));
     if (bytes == 0) return 0;
     json_t *sources = json_object_get(traffic, "sources");
@@ -632,14 +634,14 @@ static int price_lines(const model *m, const shape *sh, option *op, const priced
                            "usage", sh->scale_micro ? HYBRID_SCALE_NOTE : l->note) != 0)
             return -1;
     }
-    return price_internet_egress(m, op, sh->doc);
+    return price_internet_egress(m, op, sh->traffic);
 }
 
 /* A usage document (read by fbi_plan_usage_read) priced and timed, then
  * the SLO and budget. */
 static void price_and_check(const model *m, const shape *sh, option *op, plan_usage *usage)
 {
-    json_t *place = jpath(sh->doc, "spec", "placement");
+    const json_t *place = sh->placement;
     option_eval *e = ev_w(op);
     for (size_t i = 0; i < usage->nlines; i++) {
         const usage_line *line = &usage->lines[i];
@@ -851,9 +853,9 @@ void fbi_plan_evaluate_run(const model *m, const shape *sh, option *ops, size_t 
  * what is left, so the LP objective is always money. */
 void fbi_plan_apply_objective(shape *sh)
 {
-    const char *obj = jstr(jpath(sh->doc, "spec", "placement"), "objective");
+    const char *obj = jstr(sh->placement, "objective");
     if (!obj || !strcmp(obj, "cost")) return;
-    double weight = json_number_value(jpath(jpath(sh->doc, "spec", "placement"), "latencyWeight", NULL));
+    double weight = json_number_value(json_object_get(sh->placement, "latencyWeight"));
     if (!strcmp(obj, "latency")) weight = 1.0;
     double best_lat = INFINITY, best_cost = INFINITY;
     for (size_t k = 0; k < sh->nopts; k++) {

@@ -262,7 +262,13 @@ enum { RUN_NONE, RUN_BASELINE, RUN_OBJECTIVE };
  * docs/driver-abi.md, "Plan calls"). Its candidates are evaluated once. */
 typedef struct shape {
     char key[65];        /* SHA-256 hex of the canonical form without them */
-    json_t *doc;         /* borrowed: the first workload's document */
+    /* borrowed: the first workload's document, while the shape is
+     * evaluated (then NULL: evaluate.c, release_shape) */
+    json_t *doc;
+    /* borrowed from the first workload (wl.placement, wl.traffic): what
+     * is read of the shape after its evaluation */
+    const json_t *placement, *traffic;
+    size_t ix;           /* its index in model.shapes */
     const char *kind;
     option *opts;        /* one per offer of its kind, in offer order */
     size_t nopts;
@@ -278,8 +284,19 @@ typedef struct shape {
 
 /* One workload to place (a replica of a spread workload is one each). */
 typedef struct wl {
-    json_t *doc;         /* owned reference (a replica's traffic is scaled) */
+    /* owned reference (a replica's traffic is scaled) while its shape is
+     * evaluated, then NULL (evaluate.c, release_shape): what is read of it
+     * afterwards is the three members below. The normal forms were a third
+     * of a large plan's heap (bench/README-plan.md, "Stop 27"). */
+    json_t *doc;
+    /* its spec.placement and spec.traffic (owned references; NULL when
+     * absent) and metadata.labels (interned: fbi_plan_intern_json) */
+    json_t *placement, *traffic;
+    json_t *labels;
+    size_t spec_i;       /* its item in m->set */
     char *name;          /* "api" or "api#2" */
+    /* base: name, or for a replica its workload's name (interned); tenant
+     * and kind: the set's (fb_spec_tenant, fb_spec_kind) or static */
     const char *base, *tenant, *kind;
     int replica, nreplicas;
     shape *sh;           /* borrowed */

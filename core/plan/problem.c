@@ -244,7 +244,7 @@ void fbi_plan_build_problem(model *m, build *bd)
     /* spread, affinity, anti-affinity */
     for (size_t i = 0; i < m->nw; i++) {
         wl *w = &m->w[i];
-        json_t *place = jpath(w->doc, "spec", "placement");
+        const json_t *place = w->placement;
         if (w->replica == 0 && w->nreplicas > 1) {
             int64_t minp = json_integer_value(jpath(place, "spread", "minProviders"));
             for (int a = 0; a < w->nreplicas; a++)
