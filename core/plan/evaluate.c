@@ -12,6 +12,7 @@
 #include "broker/fanout.h"
 #include "spec/spec.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@ typedef struct eval_job {
     model *m;
     eval_run *runs;
     size_t *left;     /* by shape (shape.ix): its runs not done yet (atomic) */
+    unsigned char *ready; /* by shape: 0, 1 being made ready, 2 ready (atomic; prepare) */
     size_t *wl_at;    /* by shape: its first entry in wl_of (nshapes + 1) */
     size_t *wl_of;    /* the workloads (indices into m->w), grouped by shape */
 } eval_job;
@@ -55,20 +57,31 @@ static void release_shape(eval_job *j, shape *sh)
     sh->doc_text = NULL;
 }
 
+/* Shape sh's candidates (fbi_plan_shape_alloc) and its canonical text
+ * (the drivers' input), made by the first of its runs to start, when it
+ * is evaluated rather than all at once before (the texts of 10,000
+ * shapes and their candidate records, alive with every normal form, were
+ * the peak of plan's heap: bench/README-plan.md, "Stop 27"); its other
+ * runs wait for them. */
+static void prepare(eval_job *j, shape *sh)
+{
+    unsigned char *st = &j->ready[sh->ix], zero = 0;
+    if (__atomic_compare_exchange_n(st, &zero, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        fbi_plan_shape_alloc(j->m, sh);
+        sh->doc_text = fbi_json_canonical(sh->doc);
+        __atomic_store_n(st, 2, __ATOMIC_RELEASE);
+        return;
+    }
+    while (__atomic_load_n(st, __ATOMIC_ACQUIRE) != 2) sched_yield();
+}
+
 static fb_status eval_one(void *ud, size_t i)
 {
     eval_job *j = ud;
     eval_run *r = &j->runs[i];
+    prepare(j, r->sh);
     fbi_plan_evaluate_run(j->m, r->sh, &r->sh->opts[r->first], r->n, &r->calls);
     if (__atomic_sub_fetch(&j->left[r->sh->ix], 1, __ATOMIC_ACQ_REL) == 0) release_shape(j, r->sh);
-    return FB_OK;
-}
-
-/* The shape's canonical text, for the drivers' input. */
-static fb_status dump_one(void *ud, size_t i)
-{
-    model *m = ud;
-    m->shapes[i]->doc_text = fbi_json_canonical(m->shapes[i]->doc);
     return FB_OK;
 }
 
@@ -96,24 +109,34 @@ void fbi_plan_evaluate_all(model *m)
         fb_diag_free(scratch);
     }
     unsigned threads = eval_threads();
-    fbi_fanout(m->nshapes, threads, dump_one, m, NULL);
-    size_t nruns = 0;
-    for (size_t i = 0; i < m->nshapes; i++)
-        for (size_t k = 0; k < m->shapes[i]->nopts; k++)
-            if (!k || strcmp(m->shapes[i]->opts[k].of->provider, m->shapes[i]->opts[k - 1].of->provider))
-                nruns++;
-    eval_job j = {m, fbi_xcalloc(nruns ? nruns : 1, sizeof *j.runs),
-                  fbi_xcalloc(m->nshapes + 1, sizeof *j.left), fbi_xcalloc(m->nshapes + 1, sizeof *j.wl_at),
+    /* the runs: each shape's candidates (the offers of its kind, in
+     * offer order: fbi_plan_shape_alloc) cut where the provider changes */
+    eval_job j = {m, NULL, fbi_xcalloc(m->nshapes + 1, sizeof *j.left),
+                  fbi_xcalloc(m->nshapes + 1, sizeof *j.ready), fbi_xcalloc(m->nshapes + 1, sizeof *j.wl_at),
                   fbi_xcalloc(m->nw + 1, sizeof *j.wl_of)};
-    size_t r = 0;
-    for (size_t i = 0; i < m->nshapes; i++) {
-        shape *sh = m->shapes[i];
-        for (size_t k = 0; k < sh->nopts; k++) {
-            if (!k || strcmp(sh->opts[k].of->provider, sh->opts[k - 1].of->provider)) {
-                j.runs[r++] = (eval_run){sh, k, 0, 0};
-                j.left[i]++;
+    size_t nruns = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass) {
+            j.runs = fbi_xcalloc(nruns ? nruns : 1, sizeof *j.runs);
+            nruns = 0;
+        }
+        for (size_t i = 0; i < m->nshapes; i++) {
+            shape *sh = m->shapes[i];
+            const offer_info *prev = NULL;
+            for (size_t k = 0, n = 0; k < m->noffers; k++) {
+                const offer_info *of = &m->offers[k];
+                if (strcmp(of->kind, sh->kind)) continue;
+                if (!prev || strcmp(of->provider, prev->provider)) {
+                    if (pass) {
+                        j.runs[nruns] = (eval_run){sh, n, 0, 0};
+                        j.left[i]++;
+                    }
+                    nruns++;
+                }
+                if (pass) j.runs[nruns - 1].n++;
+                prev = of;
+                n++;
             }
-            j.runs[r - 1].n++;
         }
     }
     /* each shape's workloads, in order (a counting sort by shape) */
@@ -127,12 +150,16 @@ void fbi_plan_evaluate_all(model *m)
     free(fill);
     fbi_fanout(nruns, threads, eval_one, &j, NULL);
     /* a shape without candidates had no run to release it */
-    for (size_t i = 0; i < m->nshapes; i++)
+    for (size_t i = 0; i < m->nshapes; i++) {
+        if (!m->shapes[i]->opts) fbi_plan_shape_alloc(m, m->shapes[i]);
         if (m->shapes[i]->doc) release_shape(&j, m->shapes[i]);
+    }
+    for (size_t i = 0; i < m->nw; i++) m->w[i].opts = m->w[i].sh->opts;
     if (m->o->stats)
         for (size_t i = 0; i < nruns; i++) m->o->stats->evaluate_calls += j.runs[i].calls;
     free(j.runs);
     free(j.left);
+    free(j.ready);
     free(j.wl_at);
     free(j.wl_of);
     for (size_t i = 0; i < m->nshapes; i++) {

@@ -273,9 +273,10 @@ void fbi_plan_shape_key(const json_t *doc, char out[65])
     json_decref(c);
 }
 
-/* The shape of workload w's document, made (with a candidate per offer of
- * its kind) when it is the first of its shape, which it then borrows from
- * w (doc while it is evaluated, placement and traffic to the end).
+/* The shape of workload w's document, made when it is the first of its
+ * shape, which it then borrows from w (doc while it is evaluated,
+ * placement and traffic to the end); its candidates are made when it is
+ * evaluated (fbi_plan_shape_alloc).
  * scale_micro (0: none) scales its usage (a hybrid container part) and is
  * part of its key, so it never shares candidates with an unscaled doc. */
 static shape *shape_of(model *m, const wl *w, int64_t scale_micro)
@@ -300,13 +301,17 @@ static shape *shape_of(model *m, const wl *w, int64_t scale_micro)
     sh->scale_micro = scale_micro;
     for (size_t k = 0; k < m->noffers; k++)
         if (!strcmp(m->offers[k].kind, kind)) sh->nopts++;
-    sh->opts = fbi_xcalloc(sh->nopts ? sh->nopts : 1, sizeof *sh->opts);
-    for (size_t k = 0, n = 0; k < m->noffers; k++)
-        if (!strcmp(m->offers[k].kind, kind)) sh->opts[n++].of = &m->offers[k];
     m->shapes = fbi_xrealloc(m->shapes, (m->nshapes + 1) * sizeof *m->shapes);
     m->shapes[m->nshapes] = sh;
     fbi_smap_put(&m->shape_idx, sh->key, m->nshapes++, NULL);
     return sh;
+}
+
+void fbi_plan_shape_alloc(const model *m, shape *sh)
+{
+    sh->opts = fbi_xcalloc(sh->nopts ? sh->nopts : 1, sizeof *sh->opts);
+    for (size_t k = 0, n = 0; k < m->noffers; k++)
+        if (!strcmp(m->offers[k].kind, sh->kind)) sh->opts[n++].of = &m->offers[k];
 }
 
 /* The split placing workload i of the set as two parts, or NULL. */
@@ -350,7 +355,6 @@ static void add_parts(model *m, size_t i, const fbi_plan_split *sp)
         w->part = part;
         w->split = sp;
         w->sh = shape_of(m, w, part == PART_CONTAINER ? sp->replicas_micro : 0);
-        w->opts = w->sh->opts;
         w->nopts = w->sh->nopts;
         if (m->o->stats) {
             m->o->stats->workloads++;
@@ -409,7 +413,6 @@ void fbi_plan_build_workloads(model *m)
             w->chosen = -1;
             w->sp_w = -1;
             w->sh = shape_of(m, w, 0);
-            w->opts = w->sh->opts;
             w->nopts = w->sh->nopts;
             if (m->o->stats) {
                 m->o->stats->workloads++;

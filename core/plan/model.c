@@ -95,7 +95,7 @@ void fbi_plan_model_free(model *m)
     free(m->w);
     for (size_t i = 0; i < m->nshapes; i++) {
         shape *sh = m->shapes[i];
-        for (size_t k = 0; k < sh->nopts; k++) option_free(&sh->opts[k]);
+        for (size_t k = 0; sh->opts && k < sh->nopts; k++) option_free(&sh->opts[k]);
         free(sh->opts);
         free(sh->doc_text);
         free(sh);

@@ -270,7 +270,11 @@ typedef struct shape {
     const json_t *placement, *traffic;
     size_t ix;           /* its index in model.shapes */
     const char *kind;
-    option *opts;        /* one per offer of its kind, in offer order */
+    /* one per offer of its kind, in offer order: made when the shape is
+     * evaluated (NULL before; fbi_plan_shape_alloc), so that the records
+     * of the shapes not evaluated yet and the normal forms of those
+     * evaluated are never all alive together */
+    option *opts;
     size_t nopts;
     char *doc_text;      /* canonical JSON of doc while it is evaluated */
     size_t nwl;          /* the workloads of this shape (counted by the document) */
@@ -300,7 +304,7 @@ typedef struct wl {
     const char *base, *tenant, *kind;
     int replica, nreplicas;
     shape *sh;           /* borrowed */
-    option *opts;        /* borrowed: sh->opts */
+    option *opts;        /* borrowed: sh->opts, once evaluated (NULL before) */
     size_t nopts;
     int fixed;           /* ties: the only candidate left in, or -1 */
     int part;            /* 0, or a hybrid part: PART_CONTAINER, PART_FUNCTION */
@@ -462,6 +466,9 @@ void fbi_plan_shape_key(const json_t *doc, char out[65]);
  * (candidates not evaluated yet); sets m->invalid (diagnostics in m->diag)
  * for input the model cannot use. */
 void fbi_plan_build_workloads(model *m);
+/* Makes sh's candidates (sh->opts: sh->nopts, one per offer of its kind in
+ * offer order, not evaluated). Writes sh only. */
+void fbi_plan_shape_alloc(const model *m, shape *sh);
 
 /* ---- model.c ---- */
 /* Evaluates candidate op of shape sh: every filter in order, the driver's
