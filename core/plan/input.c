@@ -208,6 +208,12 @@ static void build_offers(model *m)
             free(s);
             continue;
         }
+        if (m->noffers > UINT16_MAX) {
+            /* a candidate names its offer in 16 bits (option.oi) */
+            fb_diag_add(m->diag, FB_SEV_WARNING, NULL, 0, 0, NULL,
+                        "the loaded drivers have more than 65,536 offers: the rest are not considered", NULL);
+            break;
+        }
         offer_info *of = &m->offers[m->noffers];
         of->idx = m->noffers++;
         of->offer = o;
@@ -311,7 +317,7 @@ void fbi_plan_shape_alloc(const model *m, shape *sh)
 {
     sh->opts = fbi_xcalloc(sh->nopts ? sh->nopts : 1, sizeof *sh->opts);
     for (size_t k = 0, n = 0; k < m->noffers; k++)
-        if (!strcmp(m->offers[k].kind, sh->kind)) sh->opts[n++].of = &m->offers[k];
+        if (!strcmp(m->offers[k].kind, sh->kind)) sh->opts[n++].oi = (uint16_t)k;
 }
 
 /* The split placing workload i of the set as two parts, or NULL. */

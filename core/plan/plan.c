@@ -40,7 +40,7 @@ static void solve_begin(model *m, const char *only)
         shape *sh = m->shapes[i];
         int mask = only && provider_runs_kind(m, only, sh->kind);
         for (size_t k = 0; k < sh->nopts; k++)
-            sh->opts[k].run = mask && strcmp(sh->opts[k].of->provider, only) != 0 ? RUN_BASELINE
+            sh->opts[k].run = mask && strcmp(opt_of(m, &sh->opts[k])->provider, only) != 0 ? RUN_BASELINE
                                                                                   : RUN_NONE;
     }
     for (size_t i = 0; i < m->nw; i++) {

@@ -175,10 +175,9 @@ enum { CLS_NONE = 0, CLS_LATENCY = 8, CLS_BUDGET = 9 };
  * workload of the shape shares it (see shape). A federation of 1,000
  * distinct workloads keeps 92,000 candidates, 10,000 keep 920,000
  * (bench/README-plan.md, memory): every field here costs 1 MB per 8 bytes
- * at 1,000, so the record is two-level: this (32 bytes) for every
+ * at 1,000, so the record is two-level: this (24 bytes) for every
  * candidate, its numbers and lines (ev) only for those that have any. */
 typedef struct option {
-    const offer_info *of;
     /* the evaluation */
     const char *reason;  /* interned: why it is out (when cls is not CLS_NONE) */
     union {
@@ -192,17 +191,21 @@ typedef struct option {
     /* when brief: its p50 in tenths of a ms as the document rounds it
      * (round(p50 x 10)), INT32_MIN when it has no latency */
     int32_t brief_p50;
-    unsigned char cls;   /* its verdict: CLS_NONE when it passed (opt_reason_class) */
+    /* its offer: model.offers[oi] (opt_of; a pointer here was 8 of 32
+     * bytes, and fbi_plan_build_workloads keeps the offers under 65,536) */
+    uint16_t oi;
+    unsigned short cls : 4; /* its verdict: CLS_NONE when it passed (opt_reason_class) */
     /* what this solve adds (RUN_*): the same for every workload of the
      * shape, reset by each solve */
-    unsigned char run;
-    unsigned char validated : 1, estimated : 1; /* the driver calls it took */
-    unsigned char batched : 1; /* ... through one evaluate call with others */
+    unsigned short run : 2;
+    unsigned short validated : 1, estimated : 1; /* the driver calls it took */
+    unsigned short batched : 1; /* ... through one evaluate call with others */
     /* out for a class whose explanation reads no number: ev is gone, and
      * brief_cost and brief_p50 hold what option summaries show (model.c,
      * settle); opt_ev reads all zero */
-    unsigned char brief : 1;
+    unsigned short brief : 1;
 } option;
+_Static_assert(sizeof(option) == 24, "a candidate record is 24 bytes (a million of them at 10,000 workloads)");
 
 /* The numbers of op's evaluation (borrowed; all zero when it has none, or
  * only a brief: opt_cost and opt_p50_tenths read that). */
@@ -403,6 +406,12 @@ typedef struct model {
     char **wl_keys;
     fbi_plan_memo *memo; /* look-ups made once (lookup.c); mutable under a const model */
 } model;
+
+/* The offer of candidate op (borrowed from m). */
+static inline const offer_info *opt_of(const model *m, const option *op)
+{
+    return &m->offers[op->oi];
+}
 
 /* new: look-ups for nrix distinct region keys (offer_info.rix). */
 fbi_plan_memo *fbi_plan_memo_new(size_t nrix);
