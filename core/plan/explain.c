@@ -12,9 +12,8 @@
 
 /* ---- explaining infeasibility ---------------------------------------------------------------- */
 
-static void sources_text(const json_t *traffic, fbi_buf *b)
+static void sources_text(const json_t *sources, fbi_buf *b)
 {
-    json_t *sources = json_object_get(traffic, "sources");
     size_t i;
     json_t *s;
     json_array_foreach(sources, i, s) {
@@ -71,7 +70,7 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
         if (!best || opt_ev(best)->pct_ms[pk] <= (double)slo) continue;
         fbi_buf src;
         fbi_buf_init(&src);
-        sources_text(w->traffic, &src);
+        sources_text(w->sources, &src);
         fbi_buf_printf(&detail, "%slatency SLO %s %lld ms from %s: best is %s:%s at %.0f ms (%s); "
                        "the nearest relaxation is latencySLO.%s: %.0fms",
                        detail.len ? "; " : "", fbi_plan_pct_names[pk], slo, src.data ? src.data : "?",

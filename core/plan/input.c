@@ -281,7 +281,7 @@ void fbi_plan_shape_key(const json_t *doc, char out[65])
 
 /* The shape of workload w's document, made when it is the first of its
  * shape, which it then borrows from w (doc while it is evaluated,
- * placement and traffic to the end); its candidates are made when it is
+ * placement, sources and egress_bytes to the end); its candidates are made when it is
  * evaluated (fbi_plan_shape_alloc).
  * scale_micro (0: none) scales its usage (a hybrid container part) and is
  * part of its key, so it never shares candidates with an unscaled doc. */
@@ -301,7 +301,8 @@ static shape *shape_of(model *m, const wl *w, int64_t scale_micro)
     memcpy(sh->key, key, sizeof key);
     sh->doc = w->doc;
     sh->placement = w->placement;
-    sh->traffic = w->traffic;
+    sh->sources = w->sources;
+    sh->egress_bytes = w->egress_bytes;
     sh->ix = m->nshapes;
     sh->kind = kind;
     sh->scale_micro = scale_micro;
@@ -332,12 +333,14 @@ static const fbi_plan_split *split_of(const model *m, size_t i)
 }
 
 /* What w keeps of its document once it is evaluated (wl.placement,
- * traffic, labels). */
+ * sources, egress_bytes, labels). */
 static void keep_members(model *m, wl *w, size_t spec_i)
 {
     w->spec_i = spec_i;
     w->placement = json_incref(jpath(w->doc, "spec", "placement"));
-    w->traffic = json_incref(jpath(w->doc, "spec", "traffic"));
+    json_t *traffic = jpath(w->doc, "spec", "traffic");
+    w->sources = json_incref(json_object_get(traffic, "sources"));
+    w->egress_bytes = (uint64_t)json_integer_value(json_object_get(traffic, "egressBytesPerMonth"));
     w->labels = fbi_plan_intern_json(m, jpath(w->doc, "metadata", "labels"));
 }
 

@@ -90,7 +90,7 @@ void fbi_plan_model_free(model *m)
         free(m->w[i].bb_out);
         json_decref(m->w[i].doc);
         json_decref(m->w[i].placement);
-        json_decref(m->w[i].traffic);
+        json_decref(m->w[i].sources);
     }
     free(m->w);
     for (size_t i = 0; i < m->nshapes; i++) {
@@ -286,13 +286,12 @@ static void split_by_weight(uint64_t bytes, const json_t *sources, size_t n, uin
 }
 
 /* Internet egress to the workload's users, split by their sources: each
- * source's share is weight x total (split_by_weight). traffic: the
- * workload's spec.traffic (NULL: none). */
-static int price_internet_egress(const model *m, option *op, const json_t *traffic)
+ * source's share is weight x total (split_by_weight). bytes and sources:
+ * the workload's spec.traffic.egressBytesPerMonth and sources (NULL:
+ * none). */
+static int price_internet_egress(const model *m, option *op, uint64_t bytes, const json_t *sources)
 {
-    uint64_t bytes = (uint64_t)json_integer_value(json_object_get(traffic, "egressBytesPerMonth"));
     if (bytes == 0) return 0;
-    json_t *sources = json_object_get(traffic, "sources");
     size_t ns = json_array_size(sources);
     uint64_t *parts = fbi_xcalloc(ns ? ns : 1, sizeof *parts);
     if (ns) split_by_weight(bytes, sources, ns, parts);
@@ -634,7 +633,7 @@ static int price_lines(const model *m, const shape *sh, option *op, const priced
                            "usage", sh->scale_micro ? HYBRID_SCALE_NOTE : l->note) != 0)
             return -1;
     }
-    return price_internet_egress(m, op, sh->traffic);
+    return price_internet_egress(m, op, sh->egress_bytes, sh->sources);
 }
 
 /* A usage document (read by fbi_plan_usage_read) priced and timed, then

@@ -268,9 +268,10 @@ typedef struct shape {
     /* borrowed: the first workload's document, while the shape is
      * evaluated (then NULL: evaluate.c, release_shape) */
     json_t *doc;
-    /* borrowed from the first workload (wl.placement, wl.traffic): what
-     * is read of the shape after its evaluation */
-    const json_t *placement, *traffic;
+    /* borrowed from the first workload (wl.placement, wl.sources), and
+     * its egress_bytes: what is read of the shape after its evaluation */
+    const json_t *placement, *sources;
+    uint64_t egress_bytes;
     size_t ix;           /* its index in model.shapes */
     const char *kind;
     /* one per offer of its kind, in offer order: made when the shape is
@@ -296,10 +297,12 @@ typedef struct wl {
      * afterwards is the three members below. The normal forms were a third
      * of a large plan's heap (bench/README-plan.md, "Stop 27"). */
     json_t *doc;
-    /* its spec.placement and spec.traffic (owned references; NULL when
-     * absent) and metadata.labels (interned: fbi_plan_intern_json) */
-    json_t *placement, *traffic;
+    /* its spec.placement and spec.traffic.sources (owned references; NULL
+     * when absent), spec.traffic.egressBytesPerMonth (0 when absent) and
+     * metadata.labels (interned: fbi_plan_intern_json) */
+    json_t *placement, *sources;
     json_t *labels;
+    uint64_t egress_bytes;
     size_t spec_i;       /* its item in m->set */
     char *name;          /* "api" or "api#2" */
     /* base: name, or for a replica its workload's name (interned); tenant

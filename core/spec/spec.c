@@ -2695,6 +2695,10 @@ void fbi_spec_release(fb_spec_set *s, size_t i)
     it->text = NULL;
     fbi_locmap_unref(it->locs);
     it->locs = NULL;
+    free(it->loc_prefix);
+    it->loc_prefix = NULL;
+    free(it->ptr_prefix);
+    it->ptr_prefix = NULL;
 }
 
 typedef struct link_acc {
