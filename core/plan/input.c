@@ -337,7 +337,7 @@ static const fbi_plan_split *split_of(const model *m, size_t i)
 static void keep_members(model *m, wl *w, size_t spec_i)
 {
     w->spec_i = spec_i;
-    w->placement = json_incref(jpath(w->doc, "spec", "placement"));
+    w->placement = fbi_plan_intern_json(m, jpath(w->doc, "spec", "placement"));
     json_t *traffic = jpath(w->doc, "spec", "traffic");
     w->sources = json_incref(json_object_get(traffic, "sources"));
     w->egress_bytes = (uint64_t)json_integer_value(json_object_get(traffic, "egressBytesPerMonth"));

@@ -89,7 +89,6 @@ void fbi_plan_model_free(model *m)
         free(m->w[i].free_qty);
         free(m->w[i].bb_out);
         json_decref(m->w[i].doc);
-        json_decref(m->w[i].placement);
         json_decref(m->w[i].sources);
     }
     free(m->w);

@@ -297,11 +297,12 @@ typedef struct wl {
      * afterwards is the three members below. The normal forms were a third
      * of a large plan's heap (bench/README-plan.md, "Stop 27"). */
     json_t *doc;
-    /* its spec.placement and spec.traffic.sources (owned references; NULL
-     * when absent), spec.traffic.egressBytesPerMonth (0 when absent) and
-     * metadata.labels (interned: fbi_plan_intern_json) */
-    json_t *placement, *sources;
-    json_t *labels;
+    /* its spec.traffic.sources (an owned reference; NULL when absent),
+     * spec.traffic.egressBytesPerMonth (0 when absent), and spec.placement
+     * and metadata.labels (interned: fbi_plan_intern_json; most workloads
+     * share a few) */
+    json_t *sources;
+    json_t *placement, *labels;
     uint64_t egress_bytes;
     size_t spec_i;       /* its item in m->set */
     char *name;          /* "api" or "api#2" */
