@@ -12,7 +12,7 @@
 #include "broker/fanout.h"
 #include "spec/spec.h"
 
-#include <sched.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -29,7 +29,9 @@ typedef struct eval_job {
     model *m;
     eval_run *runs;
     size_t *left;     /* by shape (shape.ix): its runs not done yet (atomic) */
-    unsigned char *ready; /* by shape: 0, 1 being made ready, 2 ready (atomic; prepare) */
+    unsigned char *ready; /* by shape: 0, 1 being made ready, 2 ready (under lock; prepare) */
+    pthread_mutex_t lock;
+    pthread_cond_t made; /* a shape became ready */
     size_t *wl_at;    /* by shape: its first entry in wl_of (nshapes + 1) */
     size_t *wl_of;    /* the workloads (indices into m->w), grouped by shape */
 } eval_job;
@@ -62,17 +64,25 @@ static void release_shape(eval_job *j, shape *sh)
  * is evaluated rather than all at once before (the texts of 10,000
  * shapes and their candidate records, alive with every normal form, were
  * the peak of plan's heap: bench/README-plan.md, "Stop 27"); its other
- * runs wait for them. */
+ * runs wait for them (asleep: a thread that spun while the one making them
+ * was preempted cost CPU on a loaded machine). */
 static void prepare(eval_job *j, shape *sh)
 {
-    unsigned char *st = &j->ready[sh->ix], zero = 0;
-    if (__atomic_compare_exchange_n(st, &zero, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        fbi_plan_shape_alloc(j->m, sh);
-        sh->doc_text = fbi_json_canonical(sh->doc);
-        __atomic_store_n(st, 2, __ATOMIC_RELEASE);
+    unsigned char *st = &j->ready[sh->ix];
+    pthread_mutex_lock(&j->lock);
+    while (*st == 1) pthread_cond_wait(&j->made, &j->lock);
+    if (*st == 2) {
+        pthread_mutex_unlock(&j->lock);
         return;
     }
-    while (__atomic_load_n(st, __ATOMIC_ACQUIRE) != 2) sched_yield();
+    *st = 1;
+    pthread_mutex_unlock(&j->lock);
+    fbi_plan_shape_alloc(j->m, sh);
+    sh->doc_text = fbi_json_canonical(sh->doc);
+    pthread_mutex_lock(&j->lock);
+    *st = 2;
+    pthread_cond_broadcast(&j->made);
+    pthread_mutex_unlock(&j->lock);
 }
 
 static fb_status eval_one(void *ud, size_t i)
@@ -112,7 +122,8 @@ void fbi_plan_evaluate_all(model *m)
     /* the runs: each shape's candidates (the offers of its kind, in
      * offer order: fbi_plan_shape_alloc) cut where the provider changes */
     eval_job j = {m, NULL, fbi_xcalloc(m->nshapes + 1, sizeof *j.left),
-                  fbi_xcalloc(m->nshapes + 1, sizeof *j.ready), fbi_xcalloc(m->nshapes + 1, sizeof *j.wl_at),
+                  fbi_xcalloc(m->nshapes + 1, sizeof *j.ready), PTHREAD_MUTEX_INITIALIZER,
+                  PTHREAD_COND_INITIALIZER, fbi_xcalloc(m->nshapes + 1, sizeof *j.wl_at),
                   fbi_xcalloc(m->nw + 1, sizeof *j.wl_of)};
     size_t nruns = 0;
     for (int pass = 0; pass < 2; pass++) {
@@ -160,6 +171,8 @@ void fbi_plan_evaluate_all(model *m)
     free(j.runs);
     free(j.left);
     free(j.ready);
+    pthread_mutex_destroy(&j.lock);
+    pthread_cond_destroy(&j.made);
     free(j.wl_at);
     free(j.wl_of);
     for (size_t i = 0; i < m->nshapes; i++) {
