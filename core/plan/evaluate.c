@@ -28,7 +28,7 @@ typedef struct eval_run {
 typedef struct eval_job {
     model *m;
     eval_run *runs;
-    size_t *left;     /* by shape (shape.ix): its runs not done yet (atomic) */
+    size_t base;      /* the batch's first run (fbi_fanout's i counts from it) */
     unsigned char *ready; /* by shape: 0, 1 being made ready, 2 ready (under lock; prepare) */
     pthread_mutex_t lock;
     pthread_cond_t made; /* a shape became ready */
@@ -37,13 +37,16 @@ typedef struct eval_job {
 } eval_job;
 
 /* Once shape sh is evaluated, nothing reads its documents again (its
- * workloads keep placement, traffic and labels): they are dropped, and
+ * workloads keep placement, sources and labels): they are dropped, and
  * with release_specs the set's normal forms of its workloads too (the
  * ones a workload holds; a replica's copy was made from the set's, which
- * fbi_plan_build_workloads released). Called once per shape, by the thread
- * that finished its last run: it only touches its own shape's workloads
- * (jansson's reference counts are atomic, so the parts the set shares
- * between normal forms may be released from several threads). */
+ * fbi_plan_build_workloads released). Called once per shape, on the
+ * calling thread between batches of shapes (fbi_plan_evaluate_all): freed
+ * by the evaluation threads as each shape finished (while the other
+ * thread read the parts the set shares between normal forms), the plan
+ * of 10,000 distinct Functions took about 8% more CPU than main, in
+ * batches about 3% (medians of a few runs on a loaded machine:
+ * bench/README-plan.md, "Stop 27"). */
 static void release_shape(eval_job *j, shape *sh)
 {
     model *m = j->m;
@@ -88,12 +91,14 @@ static void prepare(eval_job *j, shape *sh)
 static fb_status eval_one(void *ud, size_t i)
 {
     eval_job *j = ud;
-    eval_run *r = &j->runs[i];
+    eval_run *r = &j->runs[j->base + i];
     prepare(j, r->sh);
     fbi_plan_evaluate_run(j->m, r->sh, &r->sh->opts[r->first], r->n, &r->calls);
-    if (__atomic_sub_fetch(&j->left[r->sh->ix], 1, __ATOMIC_ACQ_REL) == 0) release_shape(j, r->sh);
     return FB_OK;
 }
+
+/* The evaluation runs in this many batches of shapes (evaluate_all). */
+#define EVAL_BATCHES 32
 
 /* How many threads evaluate: FEDBROKER_PLAN_THREADS, else the online
  * cores (at most 16). */
@@ -121,7 +126,7 @@ void fbi_plan_evaluate_all(model *m)
     unsigned threads = eval_threads();
     /* the runs: each shape's candidates (the offers of its kind, in
      * offer order: fbi_plan_shape_alloc) cut where the provider changes */
-    eval_job j = {m, NULL, fbi_xcalloc(m->nshapes + 1, sizeof *j.left),
+    eval_job j = {m, NULL, 0,
                   fbi_xcalloc(m->nshapes + 1, sizeof *j.ready), PTHREAD_MUTEX_INITIALIZER,
                   PTHREAD_COND_INITIALIZER, fbi_xcalloc(m->nshapes + 1, sizeof *j.wl_at),
                   fbi_xcalloc(m->nw + 1, sizeof *j.wl_of)};
@@ -138,10 +143,7 @@ void fbi_plan_evaluate_all(model *m)
                 const offer_info *of = &m->offers[k];
                 if (strcmp(of->kind, sh->kind)) continue;
                 if (!prev || strcmp(of->provider, prev->provider)) {
-                    if (pass) {
-                        j.runs[nruns] = (eval_run){sh, n, 0, 0};
-                        j.left[i]++;
-                    }
+                    if (pass) j.runs[nruns] = (eval_run){sh, n, 0, 0};
                     nruns++;
                 }
                 if (pass) j.runs[nruns - 1].n++;
@@ -159,17 +161,26 @@ void fbi_plan_evaluate_all(model *m)
         j.wl_of[j.wl_at[s] + fill[s]++] = i;
     }
     free(fill);
-    fbi_fanout(nruns, threads, eval_one, &j, NULL);
-    /* a shape without candidates had no run to release it */
-    for (size_t i = 0; i < m->nshapes; i++) {
-        if (!m->shapes[i]->opts) fbi_plan_shape_alloc(m, m->shapes[i]);
-        if (m->shapes[i]->doc) release_shape(&j, m->shapes[i]);
+    /* in batches of shapes (runs are in shape order), each shape's
+     * documents released after its batch: the normal forms not yet
+     * released are at most one batch's more than those not yet evaluated */
+    size_t batch = m->nshapes / EVAL_BATCHES + 1;
+    for (size_t s0 = 0, r0 = 0; s0 < m->nshapes; s0 += batch) {
+        size_t s1 = s0 + batch < m->nshapes ? s0 + batch : m->nshapes, r1 = r0;
+        while (r1 < nruns && j.runs[r1].sh->ix < s1) r1++;
+        j.base = r0;
+        fbi_fanout(r1 - r0, threads, eval_one, &j, NULL);
+        for (size_t s = s0; s < s1; s++) {
+            /* (a shape without candidates had no run to make them) */
+            if (!m->shapes[s]->opts) fbi_plan_shape_alloc(m, m->shapes[s]);
+            release_shape(&j, m->shapes[s]);
+        }
+        r0 = r1;
     }
     for (size_t i = 0; i < m->nw; i++) m->w[i].opts = m->w[i].sh->opts;
     if (m->o->stats)
         for (size_t i = 0; i < nruns; i++) m->o->stats->evaluate_calls += j.runs[i].calls;
     free(j.runs);
-    free(j.left);
     free(j.ready);
     pthread_mutex_destroy(&j.lock);
     pthread_cond_destroy(&j.made);
