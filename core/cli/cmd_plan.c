@@ -205,6 +205,10 @@ static int run_plan(int argc, char **argv, fbc_spec_opts *so)
     int streamed = fmt == FBC_FMT_JSON && !output && no_save && !out_file && !detailed && hrc == FB_EXIT_OK &&
                    hy.n == 0 && !hy.compare;
     if (streamed) po.json_out = stdout;
+    /* nothing below reads the normal forms when the plan is neither stored
+     * nor written with its change set (annotate, changes) and has no hybrid
+     * parts (refit plans again): the plan drops each once it is evaluated */
+    po.release_specs = no_save && !out_file && !detailed && hrc == FB_EXIT_OK && hy.n == 0 && !hy.compare;
     fb_status st = hrc == FB_EXIT_OK ? fbi_plan_run(&b, set, &po, &plan, &total, d) : FB_INVALID;
     /* a split whose pair the solver moved is simulated again at that pair
      * and planned again (twice at most: docs/simulation.md) */

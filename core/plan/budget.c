@@ -106,7 +106,7 @@ static size_t list_budgets(const model *m, budget_ref **out)
     size_t n = 0;
     *out = NULL;
     for (size_t i = 0; i < m->nw; i++) {
-        const json_t *bj = jpath(jpath(m->w[i].doc, "spec", "placement"), "budget", NULL);
+        const json_t *bj = json_object_get(m->w[i].placement, "budget");
         int64_t b = json_integer_value(json_object_get(bj, "monthlyMicroUsd"));
         if (b <= 0) continue;
         *out = fbi_xrealloc(*out, (n + 1) * sizeof **out);
@@ -187,7 +187,7 @@ static int64_t link_figure(const model *m, const build *bd, const size_t *mem, s
             *placed = 0;
             continue;
         }
-        const plan_link_egress *e = fbi_plan_link_egress(m, wa->opts[wa->chosen].of, wb->opts[wb->chosen].of);
+        const plan_link_egress *e = fbi_plan_link_egress(m, opt_of(m, &wa->opts[wa->chosen]), opt_of(m, &wb->opts[wb->chosen]));
         int64_t unit = !e->ok ? 0 : b == BASIS_LIST ? e->list_nano : e->unit_nano;
         sum += fbi_plan_link_cost(l->volume_nano_gib, unit);
     }
@@ -223,7 +223,7 @@ int fbi_plan_budgets_hold(model *m, const build *bd, const fbi_result *r, char *
         w->chosen = -1;
         int off = w->sp_w >= 0 && (size_t)w->sp_w < r->nworkloads ? r->offer[w->sp_w] : -1;
         for (size_t k = 0; k < w->nopts; k++)
-            if (!opt_class(w, &w->opts[k]) && bd->sp_of[w->opts[k].of->idx] == off) w->chosen = (int)k;
+            if (!opt_class(w, &w->opts[k]) && bd->sp_of[opt_of(m, &w->opts[k])->idx] == off) w->chosen = (int)k;
         /* a failure here is a bug the document reports */
         if (w->chosen >= 0) (void)fbi_plan_option_lines(m, w->sh, &w->opts[w->chosen]);
     }

@@ -78,9 +78,9 @@ static json_t *line_json(const model *m, const pline *l, int64_t credit, fbi_qty
 static json_t *option_summary(const model *m, const wl *w, const option *op)
 {
     json_t *o = json_object();
-    set_str(m, o, "provider", op->of->provider);
-    set_str(m, o, "service", op->of->service);
-    set_str(m, o, "region", op->of->region);
+    set_str(m, o, "provider", opt_of(m, op)->provider);
+    set_str(m, o, "service", opt_of(m, op)->service);
+    set_str(m, o, "region", opt_of(m, op)->region);
     /* every candidate of a workload without a placement comes here, a
      * brief one too (opt_cost, opt_p50_tenths) */
     json_object_set_new(o, "monthly_cost", fbi_plan_nano_json(opt_cost(op)));
@@ -269,7 +269,7 @@ static json_t *workload_json(const doc_ctx *dc, size_t i)
     model *m = dc->m;
     wl *w = &m->w[i];
     json_t *cache = dc->cache;
-    json_t *labels = jpath(w->doc, "metadata", "labels");
+    json_t *labels = w->labels;
     json_t *wj = json_pack("{s:s,s:O?}", "name", w->name, "labels", labels);
     set_str(m, wj, "tenant", w->tenant);
     set_str(m, wj, "kind", w->kind);
@@ -289,7 +289,7 @@ static json_t *workload_json(const doc_ctx *dc, size_t i)
         const char *sf = jstr(w->split->info, "simulated_function_at");
         if (c->chosen >= 0 && f->chosen >= 0 && sa && sf)
             json_object_set_new(hp, "quantities_at_chosen_offers", json_boolean(
-                !strcmp(c->opts[c->chosen].of->label, sa) && !strcmp(f->opts[f->chosen].of->label, sf)));
+                !strcmp(opt_of(m, &c->opts[c->chosen])->label, sa) && !strcmp(opt_of(m, &f->opts[f->chosen])->label, sf)));
         json_object_set_new(wj, "hybrid_part", hp);
     }
     /* the parts every workload of a shape on one candidate has alike
@@ -335,20 +335,20 @@ static json_t *workload_json(const doc_ctx *dc, size_t i)
     fbi_buf_free(&lkey);
     int64_t wtotal = opt_ev(op)->contracted_nano + dc->sent[i];
     /* one per offer, whatever the shape */
-    snprintf(key, sizeof key, "P%p", (void *)op->of);
+    snprintf(key, sizeof key, "P%p", (void *)opt_of(m, op));
     json_t *pl = shared_get(cache, key);
     if (!pl) {
         pl = json_object();
-        set_str(m, pl, "provider", op->of->provider);
-        set_str(m, pl, "service", op->of->service);
-        set_str(m, pl, "region", op->of->region);
-        set_str(m, pl, "region_key", op->of->key);
-        if (op->of->reg) {
-            set_str(m, pl, "jurisdiction", op->of->jurisdiction ? op->of->jurisdiction
-                                                                : op->of->reg->jurisdiction);
-            set_str(m, pl, "metro", op->of->reg->metro);
-            if (op->of->reg->display_name && op->of->reg->display_name[0])
-                set_str(m, pl, "region_name", op->of->reg->display_name);
+        set_str(m, pl, "provider", opt_of(m, op)->provider);
+        set_str(m, pl, "service", opt_of(m, op)->service);
+        set_str(m, pl, "region", opt_of(m, op)->region);
+        set_str(m, pl, "region_key", opt_of(m, op)->key);
+        if (opt_of(m, op)->reg) {
+            set_str(m, pl, "jurisdiction", opt_of(m, op)->jurisdiction ? opt_of(m, op)->jurisdiction
+                                                                : opt_of(m, op)->reg->jurisdiction);
+            set_str(m, pl, "metro", opt_of(m, op)->reg->metro);
+            if (opt_of(m, op)->reg->display_name && opt_of(m, op)->reg->display_name[0])
+                set_str(m, pl, "region_name", opt_of(m, op)->reg->display_name);
         }
         pl = shared_put(cache, key, pl);
     }
@@ -420,15 +420,15 @@ static json_t *link_json(const model *m, const build *bd, size_t i)
     const jlink *l = &bd->links[i];
     const option *oa = &m->w[l->from].opts[m->w[l->from].chosen];
     const option *ob = &m->w[l->to].opts[m->w[l->to].chosen];
-    const plan_link_egress *e = fbi_plan_link_egress(m, oa->of, ob->of);
+    const plan_link_egress *e = fbi_plan_link_egress(m, opt_of(m, oa), opt_of(m, ob));
     int64_t price = e->ok ? e->unit_nano : 0;
     int64_t cost = fbi_plan_link_cost(l->volume_nano_gib, price);
     /* the list column never carries a contracted price (overrides) */
     int64_t list_cost = fbi_plan_link_cost(l->volume_nano_gib, e->ok ? e->list_nano : 0);
-    const plan_rtt *rt = fbi_plan_link_rtt(m, oa->of, ob->of);
+    const plan_rtt *rt = fbi_plan_link_rtt(m, opt_of(m, oa), opt_of(m, ob));
     json_t *lj = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s?,s:s?,s:s?,s:o}",
-        "from", m->w[l->from].name, "to", m->w[l->to].name, "from_region", oa->of->key,
-        "to_region", ob->of->key, "volume_gib", json_string(fbi_nano_str(l->volume_nano_gib, (char[40]){0})),
+        "from", m->w[l->from].name, "to", m->w[l->to].name, "from_region", opt_of(m, oa)->key,
+        "to_region", opt_of(m, ob)->key, "volume_gib", json_string(fbi_nano_str(l->volume_nano_gib, (char[40]){0})),
         "egress_usd_per_gib", fbi_plan_nano_json(price), "egress_kind", e->ok ? e->kind : NULL,
         "sku", e->ok ? e->sku : NULL, "note", e->note, "monthly_cost", fbi_plan_nano_json(cost));
     if (rt->st == FB_OK) json_object_set_new(lj, "rtt_ms", json_real(round(rt->ms * 10) / 10));
@@ -463,7 +463,7 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
             wl *w = &m->w[i];
             int off = r->offer[w->sp_w];
             for (size_t k = 0; k < w->nopts; k++)
-                if (!opt_class(w, &w->opts[k]) && bd->sp_of[w->opts[k].of->idx] == off) w->chosen = (int)k;
+                if (!opt_class(w, &w->opts[k]) && bd->sp_of[opt_of(m, &w->opts[k])->idx] == off) w->chosen = (int)k;
             /* the chosen candidate's lines, for the free tiers and the document */
             if (w->chosen >= 0 && fbi_plan_option_lines(m, w->sh, &w->opts[w->chosen]) != 0) rc = FB_INTERNAL;
         }
@@ -478,7 +478,7 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
         jlink *l = &bd->links[i];
         option *oa = &m->w[l->from].opts[m->w[l->from].chosen];
         option *ob = &m->w[l->to].opts[m->w[l->to].chosen];
-        const plan_link_egress *e = fbi_plan_link_egress(m, oa->of, ob->of);
+        const plan_link_egress *e = fbi_plan_link_egress(m, opt_of(m, oa), opt_of(m, ob));
         int64_t price = e->ok ? e->unit_nano : 0;
         int64_t cost = fbi_plan_link_cost(l->volume_nano_gib, price);
         /* the list column never carries a contracted price (overrides) */
@@ -489,8 +489,8 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
         if (e->source) json_object_set_new(lsrc, e->source, json_true());
         total += cost;
         list_total += list_cost;
-        add_amount(by_provider, oa->of->provider, cost);
-        add_amount(by_region, oa->of->key, cost);
+        add_amount(by_provider, opt_of(m, oa)->provider, cost);
+        add_amount(by_region, opt_of(m, oa)->key, cost);
     }
     /* the totals, before any workload's JSON: a document written as it is
      * built writes them first */
@@ -503,11 +503,11 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
         int64_t wtotal = opt_ev(op)->contracted_nano + sent[i];
         total += opt_ev(op)->contracted_nano;
         list_total += opt_ev(op)->list_nano;
-        add_amount(by_provider, op->of->provider, opt_ev(op)->contracted_nano);
-        add_amount(by_region, op->of->key, opt_ev(op)->contracted_nano);
+        add_amount(by_provider, opt_of(m, op)->provider, opt_ev(op)->contracted_nano);
+        add_amount(by_region, opt_of(m, op)->key, opt_ev(op)->contracted_nano);
         const char *lk;
         json_t *lv;
-        json_object_foreach(jpath(w->doc, "metadata", "labels"), lk, lv) {
+        json_object_foreach(w->labels, lk, lv) {
             json_t *g = json_object_get(by_label, lk);
             if (!g) json_object_set_new(by_label, lk, g = json_object());
             add_amount(g, json_string_value(lv), wtotal);

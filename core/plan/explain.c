@@ -12,9 +12,8 @@
 
 /* ---- explaining infeasibility ---------------------------------------------------------------- */
 
-static void sources_text(const json_t *doc, fbi_buf *b)
+static void sources_text(const json_t *sources, fbi_buf *b)
 {
-    json_t *sources = jpath(jpath(doc, "spec", "traffic"), "sources", NULL);
     size_t i;
     json_t *s;
     json_array_foreach(sources, i, s) {
@@ -53,7 +52,7 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
     }
     fbi_buf detail;
     fbi_buf_init(&detail);
-    json_t *place = jpath(w->doc, "spec", "placement");
+    const json_t *place = w->placement;
     /* nearest by latency: for each percentile the SLO names, the offer
      * with the lowest modelled value and the relaxation that would admit it */
     for (int pk = 0; pk < PLAN_NPCT; pk++) {
@@ -71,11 +70,11 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
         if (!best || opt_ev(best)->pct_ms[pk] <= (double)slo) continue;
         fbi_buf src;
         fbi_buf_init(&src);
-        sources_text(w->doc, &src);
+        sources_text(w->sources, &src);
         fbi_buf_printf(&detail, "%slatency SLO %s %lld ms from %s: best is %s:%s at %.0f ms (%s); "
                        "the nearest relaxation is latencySLO.%s: %.0fms",
                        detail.len ? "; " : "", fbi_plan_pct_names[pk], slo, src.data ? src.data : "?",
-                       best->of->provider, best->of->region, opt_ev(best)->pct_ms[pk], best->of->service,
+                       opt_of(m, best)->provider, opt_of(m, best)->region, opt_ev(best)->pct_ms[pk], opt_of(m, best)->service,
                        fbi_plan_pct_names[pk], ceil(opt_ev(best)->pct_ms[pk]));
         fbi_buf_free(&src);
     }
@@ -106,7 +105,7 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
                        detail.len ? "; " : "",
                        fbi_nano_str(json_integer_value(json_object_get(bj, "monthlyMicroUsd")) *
                                     NANO_PER_MICRO, a),
-                       fbi_plan_basis_words(basis), cheap->of->label, fbi_nano_str(cheap_fig, bb),
+                       fbi_plan_basis_words(basis), opt_of(m, cheap)->label, fbi_nano_str(cheap_fig, bb),
                        fbi_plan_basis_words(basis));
         if (basis == BASIS_NET)
             fbi_buf_printf(&detail, " at best (contracted %s, less the most free-tier credit it can get)",
@@ -118,8 +117,8 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
         json_t *seen = json_object();
         for (size_t k = 0; k < w->nopts; k++) {
             option *op = &w->opts[k];
-            if (opt_class(w, op) && !strcmp(opt_class(w, op), "residency") && op->of->reg)
-                json_object_set_new(seen, op->of->reg->jurisdiction, json_true());
+            if (opt_class(w, op) && !strcmp(opt_class(w, op), "residency") && opt_of(m, op)->reg)
+                json_object_set_new(seen, opt_of(m, op)->reg->jurisdiction, json_true());
         }
         if (json_object_size(seen)) {
             fbi_buf_printf(&detail, "%sresidency allows ", detail.len ? "; " : "");
@@ -164,7 +163,7 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
             json_t *cnt = json_object_get(seen, reason);
             if (!cnt || json_integer_value(cnt) == 0) continue;
             json_int_t n = json_integer_value(cnt);
-            fbi_buf_printf(&detail, "%s%s: %s", detail.len ? "; " : "", op->of->label, reason);
+            fbi_buf_printf(&detail, "%s%s: %s", detail.len ? "; " : "", opt_of(m, op)->label, reason);
             if (n > 1) fbi_buf_printf(&detail, " (and %lld more offers)", (long long)(n - 1));
             json_object_set_new(seen, reason, json_integer(0));
             shown++;

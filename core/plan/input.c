@@ -208,6 +208,12 @@ static void build_offers(model *m)
             free(s);
             continue;
         }
+        if (m->noffers > UINT16_MAX) {
+            /* a candidate names its offer in 16 bits (option.oi) */
+            fb_diag_add(m->diag, FB_SEV_WARNING, NULL, 0, 0, NULL,
+                        "the loaded drivers have more than 65,536 offers: the rest are not considered", NULL);
+            break;
+        }
         offer_info *of = &m->offers[m->noffers];
         of->idx = m->noffers++;
         of->offer = o;
@@ -273,14 +279,17 @@ void fbi_plan_shape_key(const json_t *doc, char out[65])
     json_decref(c);
 }
 
-/* The shape of doc, made (with a candidate per offer of its kind) when it
- * is the first of its shape. doc is borrowed and must outlive the model.
+/* The shape of workload w's document, made when it is the first of its
+ * shape, which it then borrows from w (doc while it is evaluated,
+ * placement, sources and egress_bytes to the end); its candidates are made when it is
+ * evaluated (fbi_plan_shape_alloc).
  * scale_micro (0: none) scales its usage (a hybrid container part) and is
  * part of its key, so it never shares candidates with an unscaled doc. */
-static shape *shape_of(model *m, json_t *doc, const char *kind, int64_t scale_micro)
+static shape *shape_of(model *m, const wl *w, int64_t scale_micro)
 {
+    const char *kind = w->kind;
     char key[65];
-    fbi_plan_shape_key(doc, key);
+    fbi_plan_shape_key(w->doc, key);
     if (scale_micro) {
         json_t *k = json_pack("[s,I]", key, (json_int_t)scale_micro);
         fbi_json_hash(k, key);
@@ -290,18 +299,26 @@ static shape *shape_of(model *m, json_t *doc, const char *kind, int64_t scale_mi
     if (fbi_smap_get(&m->shape_idx, key, &at)) return m->shapes[at];
     shape *sh = fbi_xcalloc(1, sizeof *sh);
     memcpy(sh->key, key, sizeof key);
-    sh->doc = doc;
+    sh->doc = w->doc;
+    sh->placement = w->placement;
+    sh->sources = w->sources;
+    sh->egress_bytes = w->egress_bytes;
+    sh->ix = m->nshapes;
     sh->kind = kind;
     sh->scale_micro = scale_micro;
     for (size_t k = 0; k < m->noffers; k++)
         if (!strcmp(m->offers[k].kind, kind)) sh->nopts++;
-    sh->opts = fbi_xcalloc(sh->nopts ? sh->nopts : 1, sizeof *sh->opts);
-    for (size_t k = 0, n = 0; k < m->noffers; k++)
-        if (!strcmp(m->offers[k].kind, kind)) sh->opts[n++].of = &m->offers[k];
     m->shapes = fbi_xrealloc(m->shapes, (m->nshapes + 1) * sizeof *m->shapes);
     m->shapes[m->nshapes] = sh;
     fbi_smap_put(&m->shape_idx, sh->key, m->nshapes++, NULL);
     return sh;
+}
+
+void fbi_plan_shape_alloc(const model *m, shape *sh)
+{
+    sh->opts = fbi_xcalloc(sh->nopts ? sh->nopts : 1, sizeof *sh->opts);
+    for (size_t k = 0, n = 0; k < m->noffers; k++)
+        if (!strcmp(m->offers[k].kind, sh->kind)) sh->opts[n++].oi = (uint16_t)k;
 }
 
 /* The split placing workload i of the set as two parts, or NULL. */
@@ -315,6 +332,18 @@ static const fbi_plan_split *split_of(const model *m, size_t i)
     return NULL;
 }
 
+/* What w keeps of its document once it is evaluated (wl.placement,
+ * sources, egress_bytes, labels). */
+static void keep_members(model *m, wl *w, size_t spec_i)
+{
+    w->spec_i = spec_i;
+    w->placement = fbi_plan_intern_json(m, jpath(w->doc, "spec", "placement"));
+    json_t *traffic = jpath(w->doc, "spec", "traffic");
+    w->sources = json_incref(json_object_get(traffic, "sources"));
+    w->egress_bytes = (uint64_t)json_integer_value(json_object_get(traffic, "egressBytesPerMonth"));
+    w->labels = fbi_plan_intern_json(m, jpath(w->doc, "metadata", "labels"));
+}
+
 /* The two parts of hybrid workload i as workloads: the container part
  * keeps the workload's name (links, affinity and federations name it);
  * the function part is named sp->function_name. */
@@ -323,8 +352,9 @@ static void add_parts(model *m, size_t i, const fbi_plan_split *sp)
     for (int part = PART_CONTAINER; part <= PART_FUNCTION; part++) {
         wl *w = &m->w[m->nw++];
         w->doc = json_incref(part == PART_CONTAINER ? sp->container_doc : sp->function_doc);
-        w->base = doc_name(w->doc);
-        w->name = fbi_xstrdup(w->base);
+        keep_members(m, w, i);
+        w->name = fbi_xstrdup(doc_name(w->doc));
+        w->base = w->name;
         w->tenant = fb_spec_tenant(m->set, i);
         w->kind = part == PART_CONTAINER ? "Container" : "Function";
         w->nreplicas = 1;
@@ -333,8 +363,7 @@ static void add_parts(model *m, size_t i, const fbi_plan_split *sp)
         w->sp_w = -1;
         w->part = part;
         w->split = sp;
-        w->sh = shape_of(m, w->doc, w->kind, part == PART_CONTAINER ? sp->replicas_micro : 0);
-        w->opts = w->sh->opts;
+        w->sh = shape_of(m, w, part == PART_CONTAINER ? sp->replicas_micro : 0);
         w->nopts = w->sh->nopts;
         if (m->o->stats) {
             m->o->stats->workloads++;
@@ -381,8 +410,9 @@ void fbi_plan_build_workloads(model *m)
         for (int r = 0; r < reps; r++) {
             wl *w = &m->w[m->nw++];
             w->doc = reps > 1 ? replica_doc(doc, r, reps) : json_incref(doc);
-            w->base = doc_name(doc);
-            w->name = reps > 1 ? fbi_xasprintf("%s#%d", w->base, r + 1) : fbi_xstrdup(w->base);
+            keep_members(m, w, i);
+            w->name = reps > 1 ? fbi_xasprintf("%s#%d", doc_name(doc), r + 1) : fbi_xstrdup(doc_name(doc));
+            w->base = reps > 1 ? fbi_plan_intern(m, doc_name(doc)) : w->name;
             w->tenant = fb_spec_tenant(m->set, i);
             w->kind = fb_spec_kind(m->set, i);
             w->replica = r;
@@ -391,14 +421,15 @@ void fbi_plan_build_workloads(model *m)
             w->bb_fixed = -1;
             w->chosen = -1;
             w->sp_w = -1;
-            w->sh = shape_of(m, w->doc, w->kind, 0);
-            w->opts = w->sh->opts;
+            w->sh = shape_of(m, w, 0);
             w->nopts = w->sh->nopts;
             if (m->o->stats) {
                 m->o->stats->workloads++;
                 m->o->stats->candidates += w->nopts;
             }
         }
+        /* the replicas have their own copies: the set's is not read again */
+        if (reps > 1 && m->o->release_specs) fbi_spec_release(m->set, i);
     }
 }
 

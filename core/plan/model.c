@@ -89,11 +89,12 @@ void fbi_plan_model_free(model *m)
         free(m->w[i].free_qty);
         free(m->w[i].bb_out);
         json_decref(m->w[i].doc);
+        json_decref(m->w[i].sources);
     }
     free(m->w);
     for (size_t i = 0; i < m->nshapes; i++) {
         shape *sh = m->shapes[i];
-        for (size_t k = 0; k < sh->nopts; k++) option_free(&sh->opts[k]);
+        for (size_t k = 0; sh->opts && k < sh->nopts; k++) option_free(&sh->opts[k]);
         free(sh->opts);
         free(sh->doc_text);
         free(sh);
@@ -207,11 +208,11 @@ static int price_quantity(const model *m, option *op, const char *provider, cons
                           const char *metric, const char *variant, const char *unit,
                           fbi_qty qty, const char *what, const char *note)
 {
-    fbi_price_query q = {provider, service, op->of->region, metric, variant, NULL};
+    fbi_price_query q = {provider, service, opt_of(m, op)->region, metric, variant, NULL};
     const plan_prices *pp = fbi_plan_find_prices(m, &q);
     if (pp->st != FB_OK) {
         eliminate(m, op, "price", "no catalog price for %s %s %s%s%s in %s: %s", provider, service,
-                  metric, variant && *variant ? " " : "", variant ? variant : "", op->of->region,
+                  metric, variant && *variant ? " " : "", variant ? variant : "", opt_of(m, op)->region,
                   pp->err);
         return -1;
     }
@@ -284,13 +285,12 @@ static void split_by_weight(uint64_t bytes, const json_t *sources, size_t n, uin
 }
 
 /* Internet egress to the workload's users, split by their sources: each
- * source's share is weight x total (split_by_weight). */
-static int price_internet_egress(const model *m, option *op, const json_t *doc)
+ * source's share is weight x total (split_by_weight). bytes and sources:
+ * the workload's spec.traffic.egressBytesPerMonth and sources (NULL:
+ * none). */
+static int price_internet_egress(const model *m, option *op, uint64_t bytes, const json_t *sources)
 {
-    json_t *traffic = jpath(doc, "spec", "traffic");
-    uint64_t bytes = (uint64_t)json_integer_value(json_object_get(traffic, "egressBytesPerMonth"));
     if (bytes == 0) return 0;
-    json_t *sources = json_object_get(traffic, "sources");
     size_t ns = json_array_size(sources);
     uint64_t *parts = fbi_xcalloc(ns ? ns : 1, sizeof *parts);
     if (ns) split_by_weight(bytes, sources, ns, parts);
@@ -301,9 +301,9 @@ static int price_internet_egress(const model *m, option *op, const json_t *doc)
         double w = s ? json_number_value(json_object_get(s, "weight")) : 1.0;
         uint64_t part = parts[i];
         if (!part) continue;
-        const plan_egress *pe = fbi_plan_egress_to(m, op->of->key, loc ? loc : "internet");
+        const plan_egress *pe = fbi_plan_egress_to(m, opt_of(m, op)->key, loc ? loc : "internet");
         if (pe->st != FB_OK || pe->e.ntiers == 0) {
-            eliminate(m, op, "price", "no internet egress price from %s to %s: %s", op->of->key,
+            eliminate(m, op, "price", "no internet egress price from %s to %s: %s", opt_of(m, op)->key,
                       loc ? loc : "the internet", pe->err ? pe->err : "no row");
             free(parts);
             return -1;
@@ -316,7 +316,7 @@ static int price_internet_egress(const model *m, option *op, const json_t *doc)
         char *err = NULL;
         int rc = fbi_tiered_cost(e->tiers, e->ntiers, q, tl, &ntl, &total, &err);
         if (rc != 0) {
-            eliminate(m, op, "price", "internet egress from %s: %s", op->of->key, err);
+            eliminate(m, op, "price", "internet egress from %s: %s", opt_of(m, op)->key, err);
             free(err);
         }
         if (rc == 0) {
@@ -395,12 +395,12 @@ static void latency(const model *m, option *op, const json_t *doc, const plan_us
     size_t i;
     json_t *s;
     json_array_foreach(sources, i, s) {
-        const plan_rtt *rt = fbi_plan_user_rtt(m, jstr(s, "location"), op->of->key);
+        const plan_rtt *rt = fbi_plan_user_rtt(m, jstr(s, "location"), opt_of(m, op)->key);
         if (rt->st != FB_OK) {
             e->has_latency = 0;
             e->latency_origin = 0;
             eliminate(m, op, "latency", "no latency estimate from %s to %s: %s", jstr(s, "location"),
-                      op->of->key, rt->org.detail);
+                      opt_of(m, op)->key, rt->org.detail);
             free(rtt);
             free(wt);
             return;
@@ -464,23 +464,23 @@ static int prefilter(const model *m, const shape *sh, option *op)
     json_t *pl = json_object_get(sh->doc, "spec");
     json_t *place = json_object_get(pl, "placement");
     json_t *allow = json_object_get(place, "providers");
-    if (json_array_size(allow) && !in_list(allow, op->of->provider))
-        eliminate(m, op, "provider", "provider %s is not in placement.providers", op->of->provider);
-    if (in_list(json_object_get(place, "denyProviders"), op->of->provider))
-        eliminate(m, op, "provider", "provider %s is in placement.denyProviders", op->of->provider);
-    const char *pr = op->of->region_text;
+    if (json_array_size(allow) && !in_list(allow, opt_of(m, op)->provider))
+        eliminate(m, op, "provider", "provider %s is not in placement.providers", opt_of(m, op)->provider);
+    if (in_list(json_object_get(place, "denyProviders"), opt_of(m, op)->provider))
+        eliminate(m, op, "provider", "provider %s is in placement.denyProviders", opt_of(m, op)->provider);
+    const char *pr = opt_of(m, op)->region_text;
     json_t *regions = json_object_get(place, "regions");
     if (json_array_size(regions) && !in_list(regions, pr))
         eliminate(m, op, "region", "%s is not in placement.regions", pr);
     if (in_list(json_object_get(place, "denyRegions"), pr))
         eliminate(m, op, "region", "%s is in placement.denyRegions", pr);
     json_t *services = json_object_get(place, "services");
-    if (json_array_size(services) && !in_list(services, op->of->service))
-        eliminate(m, op, "service", "service %s is not in placement.services", op->of->service);
+    if (json_array_size(services) && !in_list(services, opt_of(m, op)->service))
+        eliminate(m, op, "service", "service %s is not in placement.services", opt_of(m, op)->service);
     /* a nightly job placed where its schedule is never wired would never run */
-    const char *unwired = unwired_trigger(sh->doc, op->of->offer);
+    const char *unwired = unwired_trigger(sh->doc, opt_of(m, op)->offer);
     if (unwired) {
-        const json_t *wired = json_object_get(op->of->offer, "triggers");
+        const json_t *wired = json_object_get(opt_of(m, op)->offer, "triggers");
         fbi_buf have;
         fbi_buf_init(&have);
         size_t k;
@@ -492,10 +492,10 @@ static int prefilter(const model *m, const shape *sh, option *op)
     }
     json_t *res = json_object_get(place, "residency");
     if (json_array_size(res)) {
-        const char *j = op->of->jurisdiction ? op->of->jurisdiction : op->of->reg ? op->of->reg->jurisdiction : NULL;
-        const char *c = op->of->reg ? op->of->reg->country : NULL;
+        const char *j = opt_of(m, op)->jurisdiction ? opt_of(m, op)->jurisdiction : opt_of(m, op)->reg ? opt_of(m, op)->reg->jurisdiction : NULL;
+        const char *c = opt_of(m, op)->reg ? opt_of(m, op)->reg->country : NULL;
         if (!(j && in_list(res, j)) && !(c && in_list(res, c)))
-            eliminate(m, op, "residency", "%s is in jurisdiction %s, not in residency %s", op->of->key,
+            eliminate(m, op, "residency", "%s is in jurisdiction %s, not in residency %s", opt_of(m, op)->key,
                       j && *j ? j : "(unknown)", "placement.residency");
     }
     return op->cls != CLS_NONE;
@@ -505,7 +505,7 @@ static int prefilter(const model *m, const shape *sh, option *op)
 static int driver_of(const model *m, option *op, const fb_driver **drv, fb_driver_ctx **ctx)
 {
     fb_diag *d = fb_diag_new();
-    if (fb_registry_context(m->b->reg, op->of->provider, drv, ctx, d) != FB_OK) {
+    if (fb_registry_context(m->b->reg, opt_of(m, op)->provider, drv, ctx, d) != FB_OK) {
         eliminate(m, op, "driver", "%s", fb_diag_count(d) ? fb_diag_summary(d, 0) : "driver unavailable");
         fb_diag_free(d);
         return -1;
@@ -549,7 +549,7 @@ static void evaluate_one(const model *m, const shape *sh, option *op)
      * canonical form (sorted keys, compact) from the parts made once per
      * model, offer and shape */
     const char *parts[] = {"{\"hoursPerMonth\":", m->hours_text, ",\"mode\":\"plan\",\"placement\":",
-                           op->of->placement_text, ",\"workload\":", sh->doc_text, "}"};
+                           opt_of(m, op)->placement_text, ",\"workload\":", sh->doc_text, "}"};
     size_t lens[7], len = 0;
     for (size_t i = 0; i < 7; i++) len += lens[i] = strlen(parts[i]);
     char *in_text = fbi_xmalloc(len + 1), *at = in_text;
@@ -627,24 +627,24 @@ static int price_lines(const model *m, const shape *sh, option *op, const priced
 {
     for (size_t i = 0; i < n; i++) {
         const priced_line *l = &lines[i];
-        if (price_quantity(m, op, l->provider ? l->provider : op->of->price_provider, l->service,
+        if (price_quantity(m, op, l->provider ? l->provider : opt_of(m, op)->price_provider, l->service,
                            l->metric, l->variant, l->unit, fbi_plan_scaled(sh, l->qty),
                            "usage", sh->scale_micro ? HYBRID_SCALE_NOTE : l->note) != 0)
             return -1;
     }
-    return price_internet_egress(m, op, sh->doc);
+    return price_internet_egress(m, op, sh->egress_bytes, sh->sources);
 }
 
 /* A usage document (read by fbi_plan_usage_read) priced and timed, then
  * the SLO and budget. */
 static void price_and_check(const model *m, const shape *sh, option *op, plan_usage *usage)
 {
-    json_t *place = jpath(sh->doc, "spec", "placement");
+    const json_t *place = sh->placement;
     option_eval *e = ev_w(op);
     for (size_t i = 0; i < usage->nlines; i++) {
         const usage_line *line = &usage->lines[i];
         if (line->bad) {
-            eliminate(m, op, "driver", "%s usage line %zu has a bad quantity: %s", op->of->provider, i,
+            eliminate(m, op, "driver", "%s usage line %zu has a bad quantity: %s", opt_of(m, op)->provider, i,
                       line->err ? line->err : "missing");
             break;
         }
@@ -749,12 +749,12 @@ int fbi_plan_option_lines(model *m, const shape *sh, option *op)
     if (!op->ev || op->ev->lines || !op->ev->src) return 0;
     option t;
     memset(&t, 0, sizeof t);
-    t.of = op->of;
+    t.oi = op->oi;
     price_lines(m, sh, &t, op->ev->src->lines, op->ev->src->nlines);
     if (t.cls || opt_ev(&t)->list_nano != opt_ev(op)->list_nano ||
         opt_ev(&t)->contracted_nano != opt_ev(op)->contracted_nano) {
         char *s = fbi_xasprintf("internal error: the lines of %s priced again do not add up to its "
-                                "evaluation", op->of->label);
+                                "evaluation", opt_of(m, op)->label);
         fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, s, "please report this bug");
         free(s);
         if (t.ev) free(t.ev->lines);
@@ -802,7 +802,7 @@ void fbi_plan_evaluate_run(const model *m, const shape *sh, option *ops, size_t 
         fbi_buf_printf(&b, "{\"hoursPerMonth\":%s,\"mode\":\"plan\",\"placements\":[", m->hours_text);
         for (size_t i = 0; i < k; i++) {
             if (i) fbi_buf_append(&b, ",", 1);
-            fbi_buf_append(&b, in[i]->of->placement_text, strlen(in[i]->of->placement_text));
+            fbi_buf_append(&b, opt_of(m, in[i])->placement_text, strlen(opt_of(m, in[i])->placement_text));
         }
         fbi_buf_printf(&b, "],\"workload\":%s}", sh->doc_text);
         fb_diag **diags = fbi_xcalloc(k, sizeof *diags);
@@ -851,9 +851,9 @@ void fbi_plan_evaluate_run(const model *m, const shape *sh, option *ops, size_t 
  * what is left, so the LP objective is always money. */
 void fbi_plan_apply_objective(shape *sh)
 {
-    const char *obj = jstr(jpath(sh->doc, "spec", "placement"), "objective");
+    const char *obj = jstr(sh->placement, "objective");
     if (!obj || !strcmp(obj, "cost")) return;
-    double weight = json_number_value(jpath(jpath(sh->doc, "spec", "placement"), "latencyWeight", NULL));
+    double weight = json_number_value(json_object_get(sh->placement, "latencyWeight"));
     if (!strcmp(obj, "latency")) weight = 1.0;
     double best_lat = INFINITY, best_cost = INFINITY;
     for (size_t k = 0; k < sh->nopts; k++) {

@@ -40,7 +40,7 @@ static void solve_begin(model *m, const char *only)
         shape *sh = m->shapes[i];
         int mask = only && provider_runs_kind(m, only, sh->kind);
         for (size_t k = 0; k < sh->nopts; k++)
-            sh->opts[k].run = mask && strcmp(sh->opts[k].of->provider, only) != 0 ? RUN_BASELINE
+            sh->opts[k].run = mask && strcmp(opt_of(m, &sh->opts[k])->provider, only) != 0 ? RUN_BASELINE
                                                                                   : RUN_NONE;
     }
     for (size_t i = 0; i < m->nw; i++) {
@@ -174,6 +174,12 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
         fbi_plan_model_free(&m);
         return FB_INVALID;
     }
+    /* the set's links and federations are built from its normal forms:
+     * before any is released (fbi_spec_release) */
+    if (opts->release_specs) {
+        (void)fbi_spec_links(set);
+        (void)fbi_spec_federations(set);
+    }
     fbi_plan_build_workloads(&m);
     if (m.invalid) {
         fbi_plan_model_free(&m);
@@ -182,7 +188,7 @@ fb_status fbi_plan_run(fbi_broker *b, fb_spec_set *set, const fbi_plan_opts *opt
     /* a budget on net figures needs each candidate's most credit */
     fbi_plan_free_rows(&m);
     for (size_t i = 0; i < m.nw && !m.need_credit; i++) {
-        json_t *bj = jpath(jpath(m.w[i].doc, "spec", "placement"), "budget", NULL);
+        json_t *bj = json_object_get(m.w[i].placement, "budget");
         m.need_credit = bj && fbi_plan_basis(bj) == BASIS_NET;
     }
     size_t fi;

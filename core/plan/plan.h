@@ -69,6 +69,11 @@ typedef struct fbi_plan_opts {
      * "workloads" array: a large plan never holds its workloads' JSON all
      * at once (bench/README-plan.md, "Memory") */
     FILE *json_out;
+    /* the caller reads no normal form of the spec set after the plan: the
+     * plan drops each one (fbi_spec_release) as soon as its workload is
+     * evaluated, keeping only what it reads afterwards (memory: a large
+     * plan's peak; bench/README-plan.md, "Stop 27") */
+    int release_specs;
 } fbi_plan_opts;
 
 /* What a plan cost, counted (FEDBROKER_PLAN_STATS=1 prints it): how many

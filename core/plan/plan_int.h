@@ -175,10 +175,9 @@ enum { CLS_NONE = 0, CLS_LATENCY = 8, CLS_BUDGET = 9 };
  * workload of the shape shares it (see shape). A federation of 1,000
  * distinct workloads keeps 92,000 candidates, 10,000 keep 920,000
  * (bench/README-plan.md, memory): every field here costs 1 MB per 8 bytes
- * at 1,000, so the record is two-level: this (32 bytes) for every
+ * at 1,000, so the record is two-level: this (24 bytes) for every
  * candidate, its numbers and lines (ev) only for those that have any. */
 typedef struct option {
-    const offer_info *of;
     /* the evaluation */
     const char *reason;  /* interned: why it is out (when cls is not CLS_NONE) */
     union {
@@ -192,17 +191,21 @@ typedef struct option {
     /* when brief: its p50 in tenths of a ms as the document rounds it
      * (round(p50 x 10)), INT32_MIN when it has no latency */
     int32_t brief_p50;
-    unsigned char cls;   /* its verdict: CLS_NONE when it passed (opt_reason_class) */
+    /* its offer: model.offers[oi] (opt_of; a pointer here was 8 of 32
+     * bytes, and fbi_plan_build_workloads keeps the offers under 65,536) */
+    uint16_t oi;
+    unsigned short cls : 4; /* its verdict: CLS_NONE when it passed (opt_reason_class) */
     /* what this solve adds (RUN_*): the same for every workload of the
      * shape, reset by each solve */
-    unsigned char run;
-    unsigned char validated : 1, estimated : 1; /* the driver calls it took */
-    unsigned char batched : 1; /* ... through one evaluate call with others */
+    unsigned short run : 2;
+    unsigned short validated : 1, estimated : 1; /* the driver calls it took */
+    unsigned short batched : 1; /* ... through one evaluate call with others */
     /* out for a class whose explanation reads no number: ev is gone, and
      * brief_cost and brief_p50 hold what option summaries show (model.c,
      * settle); opt_ev reads all zero */
-    unsigned char brief : 1;
+    unsigned short brief : 1;
 } option;
+_Static_assert(sizeof(option) == 24, "a candidate record is 24 bytes (a million of them at 10,000 workloads)");
 
 /* The numbers of op's evaluation (borrowed; all zero when it has none, or
  * only a brief: opt_cost and opt_p50_tenths read that). */
@@ -262,9 +265,20 @@ enum { RUN_NONE, RUN_BASELINE, RUN_OBJECTIVE };
  * docs/driver-abi.md, "Plan calls"). Its candidates are evaluated once. */
 typedef struct shape {
     char key[65];        /* SHA-256 hex of the canonical form without them */
-    json_t *doc;         /* borrowed: the first workload's document */
+    /* borrowed: the first workload's document, while the shape is
+     * evaluated (then NULL: evaluate.c, release_shape) */
+    json_t *doc;
+    /* borrowed from the first workload (wl.placement, wl.sources), and
+     * its egress_bytes: what is read of the shape after its evaluation */
+    const json_t *placement, *sources;
+    uint64_t egress_bytes;
+    size_t ix;           /* its index in model.shapes */
     const char *kind;
-    option *opts;        /* one per offer of its kind, in offer order */
+    /* one per offer of its kind, in offer order: made when the shape is
+     * evaluated (NULL before; fbi_plan_shape_alloc), so that the records
+     * of the shapes not evaluated yet and the normal forms of those
+     * evaluated are never all alive together */
+    option *opts;
     size_t nopts;
     char *doc_text;      /* canonical JSON of doc while it is evaluated */
     size_t nwl;          /* the workloads of this shape (counted by the document) */
@@ -278,12 +292,26 @@ typedef struct shape {
 
 /* One workload to place (a replica of a spread workload is one each). */
 typedef struct wl {
-    json_t *doc;         /* owned reference (a replica's traffic is scaled) */
+    /* owned reference (a replica's traffic is scaled) while its shape is
+     * evaluated, then NULL (evaluate.c, release_shape): what is read of it
+     * afterwards is the three members below. The normal forms were a third
+     * of a large plan's heap (bench/README-plan.md, "Stop 27"). */
+    json_t *doc;
+    /* its spec.traffic.sources (an owned reference; NULL when absent),
+     * spec.traffic.egressBytesPerMonth (0 when absent), and spec.placement
+     * and metadata.labels (interned: fbi_plan_intern_json; most workloads
+     * share a few) */
+    json_t *sources;
+    json_t *placement, *labels;
+    uint64_t egress_bytes;
+    size_t spec_i;       /* its item in m->set */
     char *name;          /* "api" or "api#2" */
+    /* base: name, or for a replica its workload's name (interned); tenant
+     * and kind: the set's (fb_spec_tenant, fb_spec_kind) or static */
     const char *base, *tenant, *kind;
     int replica, nreplicas;
     shape *sh;           /* borrowed */
-    option *opts;        /* borrowed: sh->opts */
+    option *opts;        /* borrowed: sh->opts, once evaluated (NULL before) */
     size_t nopts;
     int fixed;           /* ties: the only candidate left in, or -1 */
     int part;            /* 0, or a hybrid part: PART_CONTAINER, PART_FUNCTION */
@@ -383,6 +411,12 @@ typedef struct model {
     fbi_plan_memo *memo; /* look-ups made once (lookup.c); mutable under a const model */
 } model;
 
+/* The offer of candidate op (borrowed from m). */
+static inline const offer_info *opt_of(const model *m, const option *op)
+{
+    return &m->offers[op->oi];
+}
+
 /* new: look-ups for nrix distinct region keys (offer_info.rix). */
 fbi_plan_memo *fbi_plan_memo_new(size_t nrix);
 void fbi_plan_memo_free(fbi_plan_memo *mm);
@@ -445,6 +479,9 @@ void fbi_plan_shape_key(const json_t *doc, char out[65]);
  * (candidates not evaluated yet); sets m->invalid (diagnostics in m->diag)
  * for input the model cannot use. */
 void fbi_plan_build_workloads(model *m);
+/* Makes sh's candidates (sh->opts: sh->nopts, one per offer of its kind in
+ * offer order, not evaluated). Writes sh only. */
+void fbi_plan_shape_alloc(const model *m, shape *sh);
 
 /* ---- model.c ---- */
 /* Evaluates candidate op of shape sh: every filter in order, the driver's

@@ -64,22 +64,22 @@ static void add_link(model *m, build *bd, size_t ia, size_t ib, uint64_t bytes, 
         for (size_t y = 0; y < wb->nopts; y++) {
             option *ob = &wb->opts[y];
             if (opt_class(wb, ob)) continue;
-            const plan_link_egress *e = fbi_plan_link_egress(m, oa->of, ob->of);
+            const plan_link_egress *e = fbi_plan_link_egress(m, opt_of(m, oa), opt_of(m, ob));
             int bad = !e->ok;
             if (!bad) {
                 char *e2 = NULL;
-                fbi_problem_set_egress(bd->p, region_index(bd, oa->of), region_index(bd, ob->of),
+                fbi_problem_set_egress(bd->p, region_index(bd, opt_of(m, oa)), region_index(bd, opt_of(m, ob)),
                                        e->unit_nano, &e2);
                 free(e2);
             }
             if (!bad && budget > 0) {
-                const plan_rtt *rt = fbi_plan_link_rtt(m, oa->of, ob->of);
+                const plan_rtt *rt = fbi_plan_link_rtt(m, opt_of(m, oa), opt_of(m, ob));
                 bad = rt->st != FB_OK || rt->ms > (double)budget;
             }
             if (bad) {
                 forbid = fbi_xrealloc(forbid, (nf + 1) * 2 * sizeof *forbid);
-                forbid[2 * nf] = bd->sp_of[oa->of->idx];
-                forbid[2 * nf + 1] = bd->sp_of[ob->of->idx];
+                forbid[2 * nf] = bd->sp_of[opt_of(m, oa)->idx];
+                forbid[2 * nf + 1] = bd->sp_of[opt_of(m, ob)->idx];
                 nf++;
             }
         }
@@ -119,16 +119,16 @@ void fbi_plan_build_problem(model *m, build *bd)
             option *op = &w->opts[k];
             if (opt_class(w, op)) continue;
             size_t v;
-            if (!fbi_smap_get(&bd->offer_idx, op->of->label, &v)) {
-                int r = region_index(bd, op->of);
-                v = (size_t)fbi_problem_add_offer(bd->p, op->of->label, r, FBI_UNLIMITED, &err);
-                fbi_smap_put(&bd->offer_idx, op->of->label, v, NULL);
+            if (!fbi_smap_get(&bd->offer_idx, opt_of(m, op)->label, &v)) {
+                int r = region_index(bd, opt_of(m, op));
+                v = (size_t)fbi_problem_add_offer(bd->p, opt_of(m, op)->label, r, FBI_UNLIMITED, &err);
+                fbi_smap_put(&bd->offer_idx, opt_of(m, op)->label, v, NULL);
                 /* the solver numbers offers 0, 1, ... as they are added */
                 bd->offer_labels = fbi_xrealloc(bd->offer_labels,
                                                 (bd->noffers + 1) * sizeof *bd->offer_labels);
-                bd->offer_labels[bd->noffers++] = op->of->label;
+                bd->offer_labels[bd->noffers++] = opt_of(m, op)->label;
             }
-            bd->sp_of[op->of->idx] = (int)v;
+            bd->sp_of[opt_of(m, op)->idx] = (int)v;
             fbi_problem_add_option(bd->p, w->sp_w, (int)v, opt_ev(op)->contracted_nano, &err);
         }
     }
@@ -244,7 +244,7 @@ void fbi_plan_build_problem(model *m, build *bd)
     /* spread, affinity, anti-affinity */
     for (size_t i = 0; i < m->nw; i++) {
         wl *w = &m->w[i];
-        json_t *place = jpath(w->doc, "spec", "placement");
+        const json_t *place = w->placement;
         if (w->replica == 0 && w->nreplicas > 1) {
             int64_t minp = json_integer_value(jpath(place, "spread", "minProviders"));
             for (int a = 0; a < w->nreplicas; a++)
@@ -418,8 +418,8 @@ static int links_allow(const model *m, const build *bd, size_t wi, const option 
         int ok = 0;
         for (size_t k = 0; k < o->nopts && !ok; k++) {
             if (opt_class(o, &o->opts[k])) continue;
-            const plan_rtt *rt = (size_t)l->from == wi ? fbi_plan_link_rtt(m, op->of, o->opts[k].of)
-                                                       : fbi_plan_link_rtt(m, o->opts[k].of, op->of);
+            const plan_rtt *rt = (size_t)l->from == wi ? fbi_plan_link_rtt(m, opt_of(m, op), opt_of(m, &o->opts[k]))
+                                                       : fbi_plan_link_rtt(m, opt_of(m, &o->opts[k]), opt_of(m, op));
             ok = rt->st == FB_OK && rt->ms <= (double)l->budget_ms;
         }
         if (!ok) return 0;
@@ -448,7 +448,7 @@ static char *joint_relaxations(const model *m, const build *bd)
                 if (opt_class(a, &a->opts[x])) continue;
                 for (size_t y = 0; y < c->nopts; y++) {
                     if (opt_class(c, &c->opts[y])) continue;
-                    const plan_rtt *rt = fbi_plan_link_rtt(m, a->opts[x].of, c->opts[y].of);
+                    const plan_rtt *rt = fbi_plan_link_rtt(m, opt_of(m, &a->opts[x]), opt_of(m, &c->opts[y]));
                     if (rt->st != FB_OK) continue;
                     if (best < 0 || rt->ms < best) {
                         best = rt->ms;
@@ -460,7 +460,7 @@ static char *joint_relaxations(const model *m, const build *bd)
             if (best < 0 || (pass == 0 && best <= (double)l->budget_ms)) continue;
             fbi_buf_printf(&b, "%slink %s -> %s latency budget %lld ms; best pair found %.1f ms: "
                            "%s in %s and %s in %s%s", found ? "; " : "", a->name, c->name,
-                           (long long)l->budget_ms, best, a->name, ba->of->key, c->name, bc->of->key,
+                           (long long)l->budget_ms, best, a->name, opt_of(m, ba)->key, c->name, opt_of(m, bc)->key,
                            best > (double)l->budget_ms ? " (raise latencyBudget to at least that)" : "");
             found++;
         }
@@ -475,7 +475,7 @@ static char *joint_relaxations(const model *m, const build *bd)
                     if (strcmp(r->base, w->base) || r->nreplicas != w->nreplicas) continue;
                     for (size_t k = 0; k < r->nopts; k++)
                         if (!opt_class(r, &r->opts[k]) && links_allow(m, bd, j, &r->opts[k]))
-                            json_object_set_new(regions, r->opts[k].of->key, json_true());
+                            json_object_set_new(regions, opt_of(m, &r->opts[k])->key, json_true());
                 }
                 if (json_object_size(regions) < (size_t)w->nreplicas) {
                     fbi_buf_printf(&b, "%s%s is spread over %d regions but its other constraints "

@@ -2676,13 +2676,29 @@ const char *fb_spec_json(const fb_spec_set *cs, size_t i)
 {
     if (!cs || i >= cs->n) return NULL;
     spec_item *it = &((fb_spec_set *)cs)->items[i];
-    if (!it->text) it->text = fbi_spec_text(it->norm);
+    if (!it->text && it->norm) it->text = fbi_spec_text(it->norm);
     return it->text;
 }
 
 json_t *fbi_spec_doc(const fb_spec_set *s, size_t i)
 {
     return s && i < s->n ? s->items[i].norm : NULL;
+}
+
+void fbi_spec_release(fb_spec_set *s, size_t i)
+{
+    if (!s || i >= s->n) return;
+    spec_item *it = &s->items[i];
+    json_decref(it->norm);
+    it->norm = NULL;
+    free(it->text);
+    it->text = NULL;
+    fbi_locmap_unref(it->locs);
+    it->locs = NULL;
+    free(it->loc_prefix);
+    it->loc_prefix = NULL;
+    free(it->ptr_prefix);
+    it->ptr_prefix = NULL;
 }
 
 typedef struct link_acc {

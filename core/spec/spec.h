@@ -193,8 +193,19 @@ typedef int (*fbi_vocab_check_fn)(void *ctx, const char *what, const char *name,
                                   char **suggestion, const char **hint);
 /* Installs the checker (NULL: names are checked by plan only). ctx borrowed. */
 void fbi_spec_set_vocab_check(fb_spec_set *s, fbi_vocab_check_fn fn, void *ctx);
-/* borrowed: the normal form of workload i (NULL when out of range). */
+/* borrowed: the normal form of workload i (NULL when out of range, or
+ * released). */
 json_t *fbi_spec_doc(const fb_spec_set *s, size_t i);
+/* Drops workload i's normal form, its canonical text and its positions
+ * (a plan that has evaluated it keeps what it reads of it, and 10,000
+ * normal forms were a third of its heap: bench/README-plan.md, "Stop
+ * 27"); its kind, name, tenant, hash and file stay. Afterwards
+ * fbi_spec_doc and fb_spec_json return NULL for it, and the set's links
+ * are what they were when last built: build them (fbi_spec_links,
+ * fbi_spec_federations) before releasing, and do not change the set after.
+ * Thread: different items may be released concurrently, with nothing else
+ * running on the set. */
+void fbi_spec_release(fb_spec_set *s, size_t i);
 /* Replaces item i of s (appends when i >= the count) by the normal form
  * norm (steals; its specHash is recomputed), read from file (copied; what
  * messages name). For documents derived from the set's own (a hybrid
