@@ -89,6 +89,21 @@ static void random_inst(tinst *t, int extras)
     }
 }
 
+/* random_inst with capacities that bind (one offer in six unlimited, the
+ * others 0.5-2 units) and 2-6 heavy links between distinct workloads: the
+ * instances of the Lagrangian bound tests. */
+static void random_tight_linked(tinst *t, int extras)
+{
+    random_inst(t, extras);
+    for (int o = 0; o < t->no; o++) t->cap[o] = rint_(6) == 0 ? FBI_UNLIMITED : (int64_t)(1 + rint_(4)) * 500000;
+    t->nl = 2 + rint_(5);
+    for (int l = 0; l < t->nl; l++) {
+        t->lf[l] = rint_(t->nw);
+        do t->lt[l] = rint_(t->nw); while (t->lt[l] == t->lf[l]);
+        t->lv[l] = (int64_t)rint_(1000000) * 1000 + 7;
+    }
+}
+
 static fbi_problem *build(const tinst *t)
 {
     fbi_problem *p = fbi_problem_new();
@@ -983,14 +998,7 @@ START_TEST(test_lagr_deflected)
     int n = 300, feasible = 0, reached_free = 0, reached_ub = 0, lp_gap = 0;
     for (int it = 0; it < n; it++) {
         tinst t;
-        random_inst(&t, it % 3 == 0);
-        for (int o = 0; o < t.no; o++) t.cap[o] = rint_(6) == 0 ? FBI_UNLIMITED : (int64_t)(1 + rint_(4)) * 500000;
-        t.nl = 2 + rint_(5);
-        for (int l = 0; l < t.nl; l++) {
-            t.lf[l] = rint_(t.nw);
-            do t.lt[l] = rint_(t.nw); while (t.lt[l] == t.lf[l]);
-            t.lv[l] = (int64_t)rint_(1000000) * 1000 + 7;
-        }
+        random_tight_linked(&t, it % 3 == 0);
         int64_t opt = enumerate(&t);
         if (opt < 0) continue;
         fbi_problem *p = build(&t);
@@ -1044,14 +1052,7 @@ START_TEST(test_lagr_decomp_bound)
     int n = 300, feasible = 0, below = 0, raised = 0;
     for (int it = 0; it < n; it++) {
         tinst t;
-        random_inst(&t, 0);
-        for (int o = 0; o < t.no; o++) t.cap[o] = rint_(6) == 0 ? FBI_UNLIMITED : (int64_t)(1 + rint_(4)) * 500000;
-        t.nl = 2 + rint_(5);
-        for (int l = 0; l < t.nl; l++) {
-            t.lf[l] = rint_(t.nw);
-            do t.lt[l] = rint_(t.nw); while (t.lt[l] == t.lf[l]);
-            t.lv[l] = (int64_t)rint_(1000000) * 1000 + 7;
-        }
+        random_tight_linked(&t, 0);
         int64_t opt = enumerate(&t);
         if (opt < 0) continue;
         fbi_problem *p = build(&t);
