@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "plan/plan.h"
 #include "plan/compare.h"
+#include "solver/solver.h"
 #include "cli/planexec.h"
 #include "state/state.h"
 #include "base/util.h"
@@ -296,5 +297,9 @@ int fbc_cmd_plan(int argc, char **argv)
     fbc_spec_opts so = {0};
     int rc = run_plan(argc, argv, &so);
     fbc_spec_opts_free(&so);
+    /* a branch and bound the solver left at its deadline (docs/solver.md,
+     * "Exact search") is joined if it has ended by now; no wait: the plan
+     * is out, and the process may exit with one still running */
+    fbi_solve_drain(0);
     return rc;
 }
