@@ -338,7 +338,7 @@ static int price_internet_egress(const model *m, option *op, uint64_t bytes, con
 
 /* ---- one candidate -------------------------------------------------------------- */
 
-/* The least assured of origin cur (option_eval.latency_origin: 0 none,
+/* The least assured of origin cur (plan_latency.origin: 0 none,
  * else 1 + an index of fbi_plan_origin_names) and the kind named next, as
  * such an origin (never 0). */
 static unsigned char rtt_kind_rank(unsigned char cur, const char *next)
