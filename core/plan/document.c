@@ -371,20 +371,23 @@ static json_t *workload_json(const doc_ctx *dc, size_t i)
     json_object_set_new(wj, "monthly_cost", fbi_plan_nano_json(wtotal));
     json_object_set_new(wj, "free_tier_credit", fbi_plan_nano_json(wcredit));
     json_object_set_new(wj, "effective_cost", fbi_plan_nano_json(wtotal + wcredit));
-    if (opt_ev(op)->has_latency) {
+    /* its mean, percentiles and origin modelled again (the evaluation
+     * keeps the p50): fbi_plan_document_fill checked they can be */
+    plan_latency lat;
+    if (opt_ev(op)->has_latency && fbi_plan_option_latency(m, w->sh, op, &lat) == 0) {
         json_object_set_new(wj, "p50_latency_ms", json_real(round(opt_ev(op)->p50_ms * 10) / 10));
-        json_object_set_new(wj, "mean_latency_ms", json_real(round(opt_ev(op)->mean_ms * 10) / 10));
+        json_object_set_new(wj, "mean_latency_ms", json_real(round(lat.mean_ms * 10) / 10));
         /* the modelled percentiles (docs/plan.md, "Latency") */
         snprintf(key, sizeof key, "T%p", (void *)op);
         json_t *pj = share ? shared_get(cache, key) : NULL;
         if (!pj) {
             pj = json_object();
             for (int k = 0; k < PLAN_NPCT; k++)
-                json_object_set_new(pj, fbi_plan_pct_names[k], json_real(round(opt_ev(op)->pct_ms[k] * 10) / 10));
+                json_object_set_new(pj, fbi_plan_pct_names[k], json_real(round(lat.pct_ms[k] * 10) / 10));
             if (share) pj = shared_put(cache, key, pj);
         }
         json_object_set_new(wj, "latency_ms", pj);
-        set_str(m, wj, "latency_origin", opt_latency_origin(opt_ev(op)));
+        set_str(m, wj, "latency_origin", opt_latency_origin(&lat));
         if (opt_src(op)->cold_ms > 0) {
             snprintf(key, sizeof key, "C%p", (void *)op);
             json_t *cj = share ? shared_get(cache, key) : NULL;
@@ -466,6 +469,16 @@ fb_status fbi_plan_document_fill(model *m, build *bd, const fbi_result *r, int s
                 if (!opt_class(w, &w->opts[k]) && bd->sp_of[opt_of(m, &w->opts[k])->idx] == off) w->chosen = (int)k;
             /* the chosen candidate's lines, for the free tiers and the document */
             if (w->chosen >= 0 && fbi_plan_option_lines(m, w->sh, &w->opts[w->chosen]) != 0) rc = FB_INTERNAL;
+            /* and its latency, which the workload's JSON models again */
+            plan_latency lat;
+            if (w->chosen >= 0 && opt_ev(&w->opts[w->chosen])->has_latency &&
+                fbi_plan_option_latency(m, w->sh, &w->opts[w->chosen], &lat) != 0) {
+                char *e = fbi_xasprintf("internal error: the latency of %s modelled again is not its "
+                                        "evaluation's", opt_of(m, &w->opts[w->chosen])->label);
+                fb_diag_add(m->diag, FB_SEV_ERROR, NULL, 0, 0, NULL, e, "please report this bug");
+                free(e);
+                rc = FB_INTERNAL;
+            }
         }
     }
     json_t *free_rows = solved ? fbi_plan_free_tiers(m, &credit) : json_array();

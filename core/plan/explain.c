@@ -60,22 +60,27 @@ void fbi_plan_explain_infeasible(model *m, wl *w, json_t *why)
         snprintf(key, sizeof key, "%sMs", fbi_plan_pct_names[pk]);
         long long slo = (long long)json_integer_value(jpath(place, "latencySLO", key));
         if (slo <= 0) continue;
+        /* the percentiles modelled again (the evaluation keeps the p50;
+         * a candidate out for its latency keeps what it is modelled from) */
         option *best = NULL;
+        plan_latency best_lat, lat;
         for (size_t k = 0; k < w->nopts; k++) {
             option *op = &w->opts[k];
             if (opt_class(w, op) && !strcmp(opt_class(w, op), "latency") && opt_ev(op)->has_latency &&
-                (!best || opt_ev(op)->pct_ms[pk] < opt_ev(best)->pct_ms[pk]))
+                fbi_plan_option_latency(m, w->sh, op, &lat) == 0 && (!best || lat.pct_ms[pk] < best_lat.pct_ms[pk])) {
                 best = op;
+                best_lat = lat;
+            }
         }
-        if (!best || opt_ev(best)->pct_ms[pk] <= (double)slo) continue;
+        if (!best || best_lat.pct_ms[pk] <= (double)slo) continue;
         fbi_buf src;
         fbi_buf_init(&src);
         sources_text(w->sources, &src);
         fbi_buf_printf(&detail, "%slatency SLO %s %lld ms from %s: best is %s:%s at %.0f ms (%s); "
                        "the nearest relaxation is latencySLO.%s: %.0fms",
                        detail.len ? "; " : "", fbi_plan_pct_names[pk], slo, src.data ? src.data : "?",
-                       opt_of(m, best)->provider, opt_of(m, best)->region, opt_ev(best)->pct_ms[pk], opt_of(m, best)->service,
-                       fbi_plan_pct_names[pk], ceil(opt_ev(best)->pct_ms[pk]));
+                       opt_of(m, best)->provider, opt_of(m, best)->region, best_lat.pct_ms[pk], opt_of(m, best)->service,
+                       fbi_plan_pct_names[pk], ceil(best_lat.pct_ms[pk]));
         fbi_buf_free(&src);
     }
     /* the cheapest candidate on the budget's own figure (for net: the

@@ -338,7 +338,7 @@ static int price_internet_egress(const model *m, option *op, uint64_t bytes, con
 
 /* ---- one candidate -------------------------------------------------------------- */
 
-/* The least assured of origin cur (option_eval.latency_origin: 0 none,
+/* The least assured of origin cur (plan_latency.origin: 0 none,
  * else 1 + an index of fbi_plan_origin_names) and the kind named next, as
  * such an origin (never 0). */
 static unsigned char rtt_kind_rank(unsigned char cur, const char *next)
@@ -382,14 +382,16 @@ static double quantile(lat_mass *v, size_t n, double total, double q)
  * happens with P(cold) = exp(-rate x idle window) for a service that scales
  * to zero. The percentiles p50/p90/p95/p99 are those of this discrete
  * distribution; the mean is the weighted mean. The catalog gives medians
- * only, so no network jitter is modelled (said in the docs). */
-static void latency(const model *m, option *op, const json_t *doc, const plan_usage *usage)
+ * only, so no network jitter is modelled (said in the docs).
+ * The model of op's latency from sources (non-empty), P(cold) and the cold
+ * start into *lat: 0, or -1 when source *bad has no round trip to op's
+ * region. The evaluation and fbi_plan_option_latency both model it here,
+ * so the latency shown is the one the evaluation checked. */
+static int latency_model(const model *m, const option *op, const json_t *sources, double p_cold, double cold_ms,
+                         plan_latency *lat, size_t *bad)
 {
-    json_t *traffic = jpath(doc, "spec", "traffic");
-    json_t *sources = json_object_get(traffic, "sources");
     size_t ns = json_array_size(sources);
-    if (ns == 0) return;
-    option_eval *e = ev_w(op);
+    memset(lat, 0, sizeof *lat);
     double sum = 0, wsum = 0;
     double *rtt = fbi_xcalloc(ns, sizeof *rtt), *wt = fbi_xcalloc(ns, sizeof *wt);
     size_t i;
@@ -397,33 +399,18 @@ static void latency(const model *m, option *op, const json_t *doc, const plan_us
     json_array_foreach(sources, i, s) {
         const plan_rtt *rt = fbi_plan_user_rtt(m, jstr(s, "location"), opt_of(m, op)->key);
         if (rt->st != FB_OK) {
-            e->has_latency = 0;
-            e->latency_origin = 0;
-            eliminate(m, op, "latency", "no latency estimate from %s to %s: %s", jstr(s, "location"),
-                      opt_of(m, op)->key, rt->org.detail);
+            memset(lat, 0, sizeof *lat);
+            *bad = i;
             free(rtt);
             free(wt);
-            return;
+            return -1;
         }
         rtt[i] = rt->ms;
         wt[i] = json_number_value(json_object_get(s, "weight"));
         sum += wt[i] * rt->ms;
         wsum += wt[i];
-        e->latency_origin = rtt_kind_rank(e->latency_origin, fbi_rtt_kind_name(rt->org.kind));
+        lat->origin = rtt_kind_rank(lat->origin, fbi_rtt_kind_name(rt->org.kind));
     }
-    e->has_latency = 1;
-    json_t *scaling = jpath(doc, "spec", "scaling");
-    int zero = json_is_true(json_object_get(scaling, "scaleToZero")) &&
-               json_integer_value(json_object_get(scaling, "minInstances")) == 0;
-    double cold_ms = usage->cold_ms;
-    double idle = usage->idle_s;
-    if (idle <= 0) idle = DEFAULT_IDLE_S;
-    double rate = (double)json_integer_value(json_object_get(traffic, "requestsPerMonth")) /
-                  (m->hours * 3600.0);
-    double p_cold = zero ? exp(-rate * idle) : 0.0;
-    /* the same for every candidate priced from this usage document (the
-     * shape's traffic, the document's idle window): kept with it */
-    if (e->src) e->src->p_cold = p_cold;
     lat_mass *v = fbi_xcalloc(2 * ns, sizeof *v);
     for (i = 0; i < ns; i++) {
         v[2 * i] = (lat_mass){rtt[i], wt[i] * (1 - p_cold)};
@@ -431,11 +418,61 @@ static void latency(const model *m, option *op, const json_t *doc, const plan_us
     }
     qsort(v, 2 * ns, sizeof *v, by_ms);
     for (int k = 0; k < PLAN_NPCT; k++)
-        e->pct_ms[k] = quantile(v, 2 * ns, wsum > 0 ? wsum : 1, fbi_plan_pcts[k]);
-    e->mean_ms = (wsum > 0 ? sum / wsum : sum) + p_cold * cold_ms;
+        lat->pct_ms[k] = quantile(v, 2 * ns, wsum > 0 ? wsum : 1, fbi_plan_pcts[k]);
+    lat->mean_ms = (wsum > 0 ? sum / wsum : sum) + p_cold * cold_ms;
     free(v);
     free(rtt);
     free(wt);
+    return 0;
+}
+
+/* op's latency (into *lat, all zero when it has none; op keeps only its
+ * p50), or op out for it. */
+static void latency(const model *m, const shape *sh, option *op, const json_t *doc, const plan_usage *usage,
+                    plan_latency *lat)
+{
+    memset(lat, 0, sizeof *lat);
+    const json_t *sources = sh->sources; /* the first workload's, as doc's: input.c, keep_members */
+    if (json_array_size(sources) == 0) return;
+    option_eval *e = ev_w(op);
+    json_t *traffic = jpath(doc, "spec", "traffic");
+    json_t *scaling = jpath(doc, "spec", "scaling");
+    int zero = json_is_true(json_object_get(scaling, "scaleToZero")) &&
+               json_integer_value(json_object_get(scaling, "minInstances")) == 0;
+    double idle = usage->idle_s;
+    if (idle <= 0) idle = DEFAULT_IDLE_S;
+    double rate = (double)json_integer_value(json_object_get(traffic, "requestsPerMonth")) /
+                  (m->hours * 3600.0);
+    double p_cold = zero ? exp(-rate * idle) : 0.0;
+    size_t bad = 0;
+    if (latency_model(m, op, sources, p_cold, usage->cold_ms, lat, &bad) != 0) {
+        const json_t *s = json_array_get(sources, bad);
+        const plan_rtt *rt = fbi_plan_user_rtt(m, jstr(s, "location"), opt_of(m, op)->key);
+        e->has_latency = 0;
+        eliminate(m, op, "latency", "no latency estimate from %s to %s: %s", jstr(s, "location"),
+                  opt_of(m, op)->key, rt->org.detail);
+        return;
+    }
+    e->has_latency = 1;
+    /* the same for every candidate priced from this usage document (the
+     * shape's traffic, the document's idle window): kept with it */
+    if (e->src) e->src->p_cold = p_cold;
+    e->p50_ms = lat->pct_ms[0];
+}
+
+int fbi_plan_option_latency(const model *m, const shape *sh, const option *op, plan_latency *lat)
+{
+    memset(lat, 0, sizeof *lat);
+    const option_eval *e = opt_ev(op);
+    size_t bad = 0;
+    if (!e->has_latency || !e->src || json_array_size(sh->sources) == 0) return -1;
+    if (latency_model(m, op, sh->sources, e->src->p_cold, e->src->cold_ms, lat, &bad) != 0) return -1;
+    /* bit for bit the evaluation's (-0.0 and NaN compared as bits too) */
+    if (memcmp(&lat->pct_ms[0], &e->p50_ms, sizeof e->p50_ms) != 0) {
+        memset(lat, 0, sizeof *lat);
+        return -1;
+    }
+    return 0;
 }
 
 /* The first trigger kind of the workload (spec.triggers: each item has one
@@ -641,6 +678,8 @@ static void price_and_check(const model *m, const shape *sh, option *op, plan_us
 {
     const json_t *place = sh->placement;
     option_eval *e = ev_w(op);
+    plan_latency lat;
+    memset(&lat, 0, sizeof lat);
     for (size_t i = 0; i < usage->nlines; i++) {
         const usage_line *line = &usage->lines[i];
         if (line->bad) {
@@ -656,7 +695,7 @@ static void price_and_check(const model *m, const shape *sh, option *op, plan_us
             pf->refs++;
         }
     }
-    if (!op->cls) latency(m, op, sh->doc, usage);
+    if (!op->cls) latency(m, sh, op, sh->doc, usage, &lat);
     if (op->cls) return;
     /* every percentile the SLO names is enforced (docs/plan.md) */
     for (int k = 0; k < PLAN_NPCT && !op->cls; k++) {
@@ -667,9 +706,9 @@ static void price_and_check(const model *m, const shape *sh, option *op, plan_us
         if (!e->has_latency)
             eliminate(m, op, "latency", "latency SLO %s %lld ms cannot be checked: no traffic sources",
                       fbi_plan_pct_names[k], (long long)slo);
-        else if (e->pct_ms[k] > (double)slo)
+        else if (lat.pct_ms[k] > (double)slo)
             eliminate(m, op, "latency", "%s %.1f ms is over the latency SLO of %lld ms",
-                      fbi_plan_pct_names[k], e->pct_ms[k], (long long)slo);
+                      fbi_plan_pct_names[k], lat.pct_ms[k], (long long)slo);
     }
     if (!op->cls && m->need_credit) e->credit_ub_nano = fbi_plan_credit_bound(m, e->lines, e->nlines, &e->in_free_tier);
     /* the budget, on the figure its basis names (docs/spec.md, Budgets);
@@ -700,7 +739,10 @@ static void price_and_check(const model *m, const shape *sh, option *op, plan_us
 static void priced(const model *m, const shape *sh, option *op, plan_usage *usage)
 {
     price_and_check(m, sh, op, usage);
-    if (op->cls && op->ev && op->ev->src) { /* out for good: its lines are never priced again */
+    /* out for good: its lines are never priced again; but one out for its
+     * modelled latency keeps what the latency is modelled from (its cold
+     * start and P(cold)) for the explanation (fbi_plan_option_latency) */
+    if (op->cls && op->ev && op->ev->src && !(op->cls == CLS_LATENCY && op->ev->has_latency)) {
         op->ev->src->refs--;
         op->ev->src = NULL;
     }

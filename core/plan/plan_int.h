@@ -130,19 +130,19 @@ typedef struct priced_from {
  * candidate ruled out for a class whose explanation reads no number
  * (every class but latency and budget) keeps only what a plan without a
  * placement lists of it (its cost and p50, option.brief) once evaluated
- * (model.c, settle). 88 bytes, a 96-byte heap chunk. */
+ * (model.c, settle). 56 bytes, a 64-byte heap chunk (it was 88 and 96
+ * with the mean, p90, p95, p99 and the origin, which are modelled again
+ * for the few candidates a document or an explanation shows). */
 typedef struct option_eval {
     int64_t list_nano, contracted_nano;
     /* the most free-tier credit (>= 0 nano-USD) the plan's allocation can
      * give this candidate in any joint placement (fbi_plan_credit_bound);
      * computed only when a budget compares net figures */
     int64_t credit_ub_nano;
-    double mean_ms;
-    /* modelled p50, p90, p95, p99 (fbi_plan_pcts); p50_ms is pct_ms[0] */
-    union {
-        double pct_ms[4];
-        double p50_ms;
-    };
+    /* the modelled p50 (when has_latency): what the solves, the objective
+     * and the alternatives read; the other percentiles, the mean and the
+     * origin are modelled again where they are shown (fbi_plan_option_latency) */
+    double p50_ms;
     /* its priced lines: while it is evaluated, then only once a solve
      * chose it (fbi_plan_option_lines) */
     pline *lines;
@@ -152,10 +152,8 @@ typedef struct option_eval {
     uint32_t nlines;     /* the capacity of lines follows from it (model.c, add_line) */
     unsigned char in_free_tier; /* a free tier covers one of its lines (ditto) */
     unsigned char has_latency;
-    /* where its round trips come from: 0 none, else 1 + an index of
-     * fbi_plan_origin_names (read through opt_latency_origin) */
-    unsigned char latency_origin;
 } option_eval;
+_Static_assert(sizeof(option_eval) <= 56, "an evaluation block fits a 64-byte heap chunk (a quarter of a million of them at 10,000 distinct workloads)");
 
 /* "measured", "same-metro-assumption", "distance-estimate": the origins of
  * a latency, least assumed first (the catalog's fbi_rtt_kind names). */
@@ -250,10 +248,19 @@ static inline int opt_p50_tenths(const option *op, double *tenths)
     return 0;
 }
 
-/* The origin of op's latency (static), NULL when it has none. */
-static inline const char *opt_latency_origin(const option_eval *e)
+/* A candidate's modelled latency (docs/plan.md, "Latency"). */
+typedef struct plan_latency {
+    double mean_ms;
+    double pct_ms[PLAN_NPCT]; /* p50, p90, p95, p99 (fbi_plan_pcts) */
+    /* where its round trips come from: 0 none, else 1 + an index of
+     * fbi_plan_origin_names (read through opt_latency_origin) */
+    unsigned char origin;
+} plan_latency;
+
+/* The origin of a latency (static), NULL when it has none. */
+static inline const char *opt_latency_origin(const plan_latency *lat)
 {
-    return e->latency_origin ? fbi_plan_origin_names[e->latency_origin - 1] : NULL;
+    return lat->origin ? fbi_plan_origin_names[lat->origin - 1] : NULL;
 }
 
 /* What one solve of the model (the plan, or a baseline) adds to the
@@ -500,6 +507,14 @@ void fbi_plan_apply_objective(shape *sh);
  * solve chose it: 0, or -1 when they no longer add up to the totals of
  * its evaluation (a bug; diagnostic in m->diag). The thread that solves. */
 int fbi_plan_option_lines(model *m, const shape *sh, option *op);
+/* op's latency modelled again (the evaluation keeps only its p50) into
+ * *lat, from sh's traffic sources and op's usage document (its cold start
+ * and P(cold)): 0, or -1 (*lat all zero) when op has no latency, or when
+ * what it is modelled from is gone or gives another p50 than the
+ * evaluation's (a bug: op passed, or is out for its latency, and keeps
+ * them). Reads m (the memo's round trips, under its lock), sh and op:
+ * any thread, with sh and op not written meanwhile. */
+int fbi_plan_option_latency(const model *m, const shape *sh, const option *op, plan_latency *lat);
 /* qty (micro-units, or micro-vCPU) of a shape's usage as priced: times
  * the shape's scale (half up) when it has one, else qty. */
 int64_t fbi_plan_scaled(const shape *sh, int64_t qty);
