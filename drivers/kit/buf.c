@@ -2,19 +2,17 @@
  * percent-encoding and UTC time formatting. Drivers link the kit statically,
  * so these cannot use core's fbi_ helpers. */
 #include "config.h"
-/* SHA256_Init/Update/Final are deprecated in OpenSSL 3 but kept (unless it
- * was built without them: then the EVP path below); they hash on the
- * stack, where each EVP digest allocated and freed its contexts. */
+/* SHA256_Init/Update/Final are deprecated in OpenSSL 3 but kept; they
+ * hash on the stack, where each EVP digest allocated and freed its
+ * contexts. */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 #include "fbk.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/sha.h>
-#if !defined(OPENSSL_NO_DEPRECATED_3_0) && !defined(OPENSSL_NO_SHA256)
-#define FBK_SHA256_DIRECT 1
+#if defined(OPENSSL_NO_DEPRECATED_3_0) || defined(OPENSSL_NO_SHA256)
+#error "the driver kit hashes with SHA256_Init/Update/Final: build against an OpenSSL that has them (Debian's libssl-dev does)"
 #endif
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,38 +200,7 @@ char *fbk_buf_steal(fbk_buf *b)
 }
 
 /* SigV4 hashes payloads and canonical requests as lower-case hex. */
-#ifndef FBK_SHA256_DIRECT
-/* SHA-256, fetched once (fbk.h: fbk_hmac_sha256); released when the
- * driver is unloaded, so valgrind counts nothing left. */
-static const EVP_MD *sha256_md;
-static EVP_MD *sha256_fetched;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 
-static void sha256_init(void)
-{
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-    sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
-#endif
-    sha256_md = sha256_fetched ? sha256_fetched : EVP_sha256();
-}
-
-__attribute__((destructor)) static void sha256_release(void)
-{
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-    EVP_MD_free(sha256_fetched);
-#endif
-    sha256_fetched = NULL;
-}
-
-static const EVP_MD *sha256(void)
-{
-    pthread_once(&sha256_once, sha256_init);
-    return sha256_md;
-}
-
-#endif
-
-#ifdef FBK_SHA256_DIRECT
 /* SHA-256 of the concatenation of two byte strings (b may be NULL when
  * blen is 0) into md, on the stack. SigV4 hashes four to six short texts
  * per request; through EVP each cost a context's allocation and provider
@@ -243,10 +210,11 @@ static const EVP_MD *sha256(void)
 static void sha256_2(const void *a, size_t alen, const void *b, size_t blen, unsigned char md[32])
 {
     SHA256_CTX c;
-    SHA256_Init(&c);
-    if (alen) SHA256_Update(&c, a, alen);
-    if (blen) SHA256_Update(&c, b, blen);
-    SHA256_Final(md, &c);
+    int ok = SHA256_Init(&c) == 1 && (!alen || SHA256_Update(&c, a, alen) == 1) &&
+             (!blen || SHA256_Update(&c, b, blen) == 1) && SHA256_Final(md, &c) == 1;
+    /* only when OpenSSL itself fails: an all-zero hash makes the
+     * signature fail loudly rather than crash (fbk.h) */
+    if (!ok) memset(md, 0, 32);
     OPENSSL_cleanse(&c, sizeof c);
 }
 
@@ -280,51 +248,6 @@ void fbk_sha256_hex(const void *data, size_t len, char out[65])
     }
     out[64] = '\0';
 }
-#else
-/* RFC 2104 over the fetched digest: the key is at most one block after
- * hashing a longer one; inner and outer pads; intermediates wiped. */
-void fbk_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
-                     unsigned char out[32])
-{
-    unsigned char k[64] = {0}, pad[64], inner[32];
-    unsigned int n = 0;
-    int ok = 1;
-    if (klen > sizeof k)
-        ok = EVP_Digest(key, klen, k, &n, sha256(), NULL) == 1 && n == 32;
-    else if (klen)
-        memcpy(k, key, klen);
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    for (size_t i = 0; i < 64; i++) pad[i] = k[i] ^ 0x36;
-    ok = ok && c && EVP_DigestInit_ex(c, sha256(), NULL) == 1 &&
-         EVP_DigestUpdate(c, pad, 64) == 1 && EVP_DigestUpdate(c, msg ? msg : "", mlen) == 1 &&
-         EVP_DigestFinal_ex(c, inner, &n) == 1 && n == 32;
-    for (size_t i = 0; i < 64; i++) pad[i] = k[i] ^ 0x5c;
-    ok = ok && EVP_DigestInit_ex(c, sha256(), NULL) == 1 && EVP_DigestUpdate(c, pad, 64) == 1 &&
-         EVP_DigestUpdate(c, inner, 32) == 1 && EVP_DigestFinal_ex(c, out, &n) == 1 && n == 32;
-    EVP_MD_CTX_free(c);
-    if (!ok) memset(out, 0, 32);
-    fbk_wipe(k, sizeof k);
-    fbk_wipe(pad, sizeof pad);
-    fbk_wipe(inner, sizeof inner);
-}
-
-void fbk_sha256_hex(const void *data, size_t len, char out[65])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (EVP_Digest(data ? data : "", len, md, &mdlen, sha256(), NULL) != 1 || mdlen != 32) {
-        /* Only fails when OpenSSL itself is broken; an all-zero hash makes
-         * the signature fail loudly rather than crash. */
-        memset(md, 0, sizeof md);
-    }
-    for (unsigned i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
-}
-#endif
 
 /* RFC 3986 percent-encoding with upper-case hex, as SigV4 requires. */
 void fbk_uri_encode(fbk_buf *b, const void *s, size_t n, int keep_slash)

@@ -86,11 +86,9 @@ void fbk_sha256_hex(const void *data, size_t len, char out[65]);
 /* HMAC-SHA256 of msg under key into out (32 bytes; all zero only if
  * OpenSSL itself fails, so a signature fails loudly). Both this and
  * fbk_sha256_hex hash with OpenSSL's SHA256_Init/Update/Final on the stack
- * (no allocation, no algorithm lookup); where OpenSSL was built without
- * those, with one EVP implementation fetched once per process: OpenSSL 3
- * looks the algorithm up again, under a lock, for every EVP_sha256()/HMAC()
- * call, which was most of what SigV4 cost per request
- * (bench/README-aws.md). Thread-safe. */
+ * (no allocation, no algorithm lookup: OpenSSL 3's EVP_sha256()/HMAC()
+ * looked the algorithm up again, under a lock, per call, and EVP contexts
+ * are allocated per digest; bench/README-aws.md). Thread-safe. */
 void fbk_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
                      unsigned char out[32]);
 
