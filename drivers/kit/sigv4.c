@@ -498,14 +498,11 @@ static void signing_key_cached(const char *secret, const char *date8, const char
  * signing's own work, bench/README-aws.md, Stop 26). */
 static char *join(const char *const *parts, size_t n)
 {
-    size_t len[12], total = 0;
-    for (size_t i = 0; i < n; i++) total += len[i] = strlen(parts[i]);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += strlen(parts[i]);
     char *out = fbk_xmalloc(total + 1), *w = out;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(w, parts[i], len[i]);
-        w += len[i];
-    }
     *w = '\0';
+    for (size_t i = 0; i < n; i++) w = stpcpy(w, parts[i]);
     return out;
 }
 
